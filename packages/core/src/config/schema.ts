@@ -1,0 +1,234 @@
+import { z } from 'zod';
+
+/** Engine kinds built into core. Custom engines registered with `registerEngine` use their own names. */
+export const BUILTIN_ENGINES = ['openai-compatible', 'anthropic', 'gemini', 'gguf', 'onnx', 'mock'] as const;
+
+export const CAPABILITIES = ['chat', 'streaming', 'tools', 'json', 'vision', 'embeddings', 'reasoning', 'completion'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+const positiveInt = z.number().int().positive();
+const nonNegative = z.number().nonnegative();
+
+export const PriceSchema = z
+  .object({
+    /** USD per one million input tokens. */
+    input: nonNegative,
+    /** USD per one million output tokens. */
+    output: nonNegative,
+    /** USD per one million cached input tokens (defaults to `input`). */
+    cachedInput: nonNegative.optional(),
+  })
+  .strict();
+
+export const LimitsSchema = z
+  .object({
+    rpm: positiveInt.optional(),
+    tpm: positiveInt.optional(),
+    maxConcurrency: positiveInt.optional(),
+  })
+  .strict();
+
+export const TimeoutsSchema = z
+  .object({
+    /** Time allowed until the first token (streaming) or the whole answer's headers (non-streaming). */
+    firstTokenMs: positiveInt.optional(),
+    /** Time allowed for the whole call, per attempt. */
+    totalMs: positiveInt.optional(),
+  })
+  .strict();
+
+export const ModelConfigSchema = z
+  .object({
+    /** Unique deployment name; what users ask for with `model`. */
+    name: z.string().min(1),
+    engine: z.string().min(1).default('openai-compatible'),
+    /** The provider's model id; defaults to `name`. */
+    model: z.string().min(1).optional(),
+    /** For `openai-compatible`: a provider preset (`openai`, `groq`, `ollama`, ...). */
+    preset: z.string().min(1).optional(),
+    baseURL: z.url().optional(),
+    apiKey: z.string().optional(),
+    /** Name of the environment variable that holds the API key. */
+    apiKeyEnv: z.string().optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    /** Path of a local model file (gguf, onnx). */
+    path: z.string().optional(),
+    /** Lower is tried first (1 before 2). */
+    priority: z.number().int().default(100),
+    weight: z.number().nonnegative().default(1),
+    price: PriceSchema.optional(),
+    capabilities: z.array(z.enum(CAPABILITIES)).optional(),
+    /** Static quality score in [0,1], used by `quality-first` and `balanced` until learned. */
+    quality: z.number().min(0).max(1).optional(),
+    contextWindow: positiveInt.optional(),
+    maxOutputTokens: positiveInt.optional(),
+    region: z.string().optional(),
+    tags: z.array(z.string()).default([]),
+    limits: LimitsSchema.optional(),
+    timeouts: TimeoutsSchema.optional(),
+    /** Logical model group: deployments sharing an `alias` serve requests for that alias. */
+    alias: z.string().min(1).optional(),
+    /** Engine-specific options (gguf `threads`, `contextSize`; onnx `tokenizer`; mock `reply`...). */
+    options: z.record(z.string(), z.unknown()).default({}),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
+export const RetrySchema = z
+  .object({
+    /** Retries per deployment after the first attempt. */
+    max: z.number().int().min(0).max(10).default(2),
+    initialDelayMs: nonNegative.default(250),
+    maxDelayMs: nonNegative.default(8_000),
+    factor: z.number().min(1).default(2),
+    jitter: z.boolean().default(true),
+    /** Wait what the provider's Retry-After says (up to `maxRetryAfterMs`) instead of the backoff. */
+    respectRetryAfter: z.boolean().default(true),
+    /** A Retry-After longer than this moves on to the next deployment instead of waiting. */
+    maxRetryAfterMs: nonNegative.default(30_000),
+  })
+  .strict();
+
+export const CircuitBreakerSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Consecutive failures that open the circuit. */
+    failureThreshold: positiveInt.default(5),
+    /** How long an open circuit refuses calls before letting probes through (half-open). */
+    cooldownMs: positiveInt.default(30_000),
+    /** Probes allowed at once while half-open. */
+    halfOpenMaxProbes: positiveInt.default(1),
+    /** Successful probes needed to close again. */
+    successThreshold: positiveInt.default(1),
+  })
+  .strict();
+
+export const HedgingSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Start a second attempt on the next candidate if the first has not produced a first token by then. */
+    delayMs: positiveInt.default(2_000),
+    maxHedges: z.number().int().min(1).max(3).default(1),
+  })
+  .strict();
+
+export const BalancedWeightsSchema = z
+  .object({
+    quality: nonNegative.default(0.4),
+    cost: nonNegative.default(0.3),
+    latency: nonNegative.default(0.3),
+  })
+  .strict();
+
+export const RoutingSchema = z
+  .object({
+    strategy: z.string().min(1).default('balanced'),
+    /** Deployment names tried after the ranked candidates fail; or per requested model. */
+    fallbacks: z.union([z.array(z.string()), z.record(z.string(), z.array(z.string()))]).default([]),
+    /** Try the other ranked candidates when the first choice fails (before `fallbacks`). */
+    fallbackToRanked: z.boolean().default(true),
+    retries: RetrySchema.default(RetrySchema.parse({})),
+    timeouts: TimeoutsSchema.default({}),
+    circuitBreaker: CircuitBreakerSchema.default(CircuitBreakerSchema.parse({})),
+    hedging: HedgingSchema.default(HedgingSchema.parse({})),
+    weights: BalancedWeightsSchema.default(BalancedWeightsSchema.parse({})),
+    /** Max concurrent calls in `batch`. */
+    batchConcurrency: positiveInt.default(4),
+    /** Strategy-specific options, by strategy name. */
+    options: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+  })
+  .strict();
+
+export const ExactCacheSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    maxEntries: positiveInt.default(1_000),
+    ttlMs: positiveInt.default(3_600_000),
+    /** Cache answers to calls with temperature > 0 too (off: those are never cached). */
+    allowNonZeroTemperature: z.boolean().default(false),
+  })
+  .strict();
+
+export const CacheSchema = z
+  .object({
+    exact: ExactCacheSchema.default(ExactCacheSchema.parse({})),
+  })
+  .catchall(z.unknown());
+
+export const TenantConfigSchema = z
+  .object({
+    id: z.string().min(1),
+    name: z.string().optional(),
+    tier: z.enum(['basic', 'pro', 'enterprise']).default('basic'),
+    /** Deployment names or aliases this tenant may use; absent means all. */
+    allowedModels: z.array(z.string()).optional(),
+    /** Preferred strategy and other preferences. */
+    preferences: z.object({ strategy: z.string().optional() }).catchall(z.unknown()).default({}),
+    limits: LimitsSchema.optional(),
+    budget: z
+      .object({ amountUsd: nonNegative, period: z.enum(['day', 'week', 'month', 'total']).default('month') })
+      .strict()
+      .optional(),
+    /** Models only this tenant sees. */
+    models: z.array(ModelConfigSchema).default([]),
+  })
+  .strict();
+
+const baseConfigShape = {
+  $schema: z.string().optional(),
+  models: z.array(ModelConfigSchema).min(1, 'at least one model is required'),
+  routing: RoutingSchema.default(RoutingSchema.parse({})),
+  cache: CacheSchema.default(CacheSchema.parse({})),
+  /** Where to look for local model files given by relative `path`. */
+  modelsDir: z.string().optional(),
+};
+
+export const RouterConfigV2Schema = z
+  .object({ version: z.literal(2).default(2), ...baseConfigShape })
+  .catchall(z.unknown())
+  .superRefine(checkUniqueNames);
+
+export const RouterConfigV3Schema = z
+  .object({
+    version: z.literal(3),
+    ...baseConfigShape,
+    tenants: z.array(TenantConfigSchema).min(1, 'a v3 config names at least one tenant'),
+    /** The tenant used when a call names none (v3 calls should always name one). */
+    defaultTenant: z.string().optional(),
+  })
+  .catchall(z.unknown())
+  .superRefine(checkUniqueNames);
+
+/** v2 or v3, chosen by `version` (absent means 2). */
+export const RouterConfigSchema = z.union([RouterConfigV3Schema, RouterConfigV2Schema]);
+
+function checkUniqueNames(cfg: { models: Array<{ name: string }>; routing: { fallbacks: string[] | Record<string, string[]> } }, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  cfg.models.forEach((m, i) => {
+    if (seen.has(m.name)) ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model name "${m.name}"` });
+    seen.add(m.name);
+  });
+  const known = new Set(cfg.models.flatMap((m) => [m.name, (m as { alias?: string }).alias].filter((x): x is string => !!x)));
+  const check = (names: string[], path: (string | number)[]) =>
+    names.forEach((n, i) => {
+      if (!known.has(n)) ctx.addIssue({ code: 'custom', path: [...path, i], message: `unknown model "${n}" (not in models)` });
+    });
+  const fb = cfg.routing.fallbacks;
+  if (Array.isArray(fb)) check(fb, ['routing', 'fallbacks']);
+  else for (const [k, v] of Object.entries(fb)) check(v, ['routing', 'fallbacks', k]);
+}
+
+export type ModelConfig = z.output<typeof ModelConfigSchema>;
+export type ModelConfigInput = z.input<typeof ModelConfigSchema>;
+export type RoutingConfig = z.output<typeof RoutingSchema>;
+export type RetryConfig = z.output<typeof RetrySchema>;
+export type CircuitBreakerConfig = z.output<typeof CircuitBreakerSchema>;
+export type HedgingConfig = z.output<typeof HedgingSchema>;
+export type TimeoutsConfig = z.output<typeof TimeoutsSchema>;
+export type ExactCacheConfig = z.output<typeof ExactCacheSchema>;
+export type TenantConfig = z.output<typeof TenantConfigSchema>;
+export type RouterConfigV2 = z.output<typeof RouterConfigV2Schema>;
+export type RouterConfigV3 = z.output<typeof RouterConfigV3Schema>;
+export type RouterConfig = RouterConfigV2 | RouterConfigV3;
+/** What users write (defaults optional). */
+export type RouterConfigInput = z.input<typeof RouterConfigSchema>;

@@ -1,0 +1,90 @@
+import { ERROR_CODES, type LLMErrorCode } from './codes.js';
+
+const MARKER = Symbol.for('@llmrr/core.LLMError');
+
+export interface LLMErrorOptions {
+  code: LLMErrorCode;
+  message: string;
+  /** HTTP status; defaults to the code's status. For provider errors, the upstream status goes in `upstreamStatus`. */
+  statusCode?: number;
+  isRetryable?: boolean;
+  retryAfterMs?: number;
+  /** The offending field, as a dotted path (`messages.0.content`). */
+  param?: string;
+  provider?: string;
+  /** Deployment (config model name) that failed, when known. */
+  deployment?: string;
+  upstreamStatus?: number;
+  /** The provider's own error body or code, for debugging; never shown to end users by the gateway. */
+  details?: unknown;
+  cause?: unknown;
+}
+
+/**
+ * The one error class of the project. Check with `LLMError.isInstance(e)`, which works across
+ * duplicate installs; switch on `code`, never on `message`.
+ */
+export class LLMError extends Error {
+  readonly [MARKER] = true;
+  override readonly name = 'LLMError';
+  readonly code: LLMErrorCode;
+  readonly statusCode: number;
+  readonly type: string;
+  readonly isRetryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly param: string | undefined;
+  readonly provider: string | undefined;
+  readonly deployment: string | undefined;
+  readonly upstreamStatus: number | undefined;
+  readonly details: unknown;
+
+  constructor(options: LLMErrorOptions) {
+    super(options.message, options.cause === undefined ? undefined : { cause: options.cause });
+    const entry = ERROR_CODES[options.code];
+    this.code = options.code;
+    this.statusCode = options.statusCode ?? entry.status;
+    this.type = entry.type;
+    this.isRetryable = options.isRetryable ?? entry.retryable;
+    this.retryAfterMs = options.retryAfterMs;
+    this.param = options.param;
+    this.provider = options.provider;
+    this.deployment = options.deployment;
+    this.upstreamStatus = options.upstreamStatus;
+    this.details = options.details;
+  }
+
+  static isInstance(value: unknown): value is LLMError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARKER] === true;
+  }
+
+  /** A copy with some fields replaced (errors are immutable). */
+  with(patch: Partial<LLMErrorOptions>): LLMError {
+    return new LLMError({
+      code: this.code,
+      message: this.message,
+      statusCode: this.statusCode,
+      isRetryable: this.isRetryable,
+      retryAfterMs: this.retryAfterMs,
+      param: this.param,
+      provider: this.provider,
+      deployment: this.deployment,
+      upstreamStatus: this.upstreamStatus,
+      details: this.details,
+      cause: this.cause,
+      ...patch,
+    });
+  }
+
+  /** The wire shape: `{ error: { type, code, message, param, request_id } }`. */
+  toJSON(requestId?: string): { error: { type: string; code: string; message: string; param: string | null; request_id: string | null } } {
+    return {
+      error: {
+        type: this.type,
+        code: this.code,
+        message: this.message,
+        param: this.param ?? null,
+        request_id: requestId ?? null,
+      },
+    };
+  }
+}

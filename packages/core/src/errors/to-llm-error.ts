@@ -1,0 +1,47 @@
+import { LLMError } from './llm-error.js';
+
+function isAbortLike(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const name = (e as { name?: unknown }).name;
+  return name === 'AbortError';
+}
+
+function isTimeoutLike(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'TimeoutError';
+}
+
+/**
+ * Turns any thrown value into an `LLMError`. `AbortError` becomes `aborted`, `TimeoutError`
+ * (from `AbortSignal.timeout`) becomes `timeout`, network failures from fetch become `network_error`.
+ */
+export function toLLMError(e: unknown, context: { provider?: string; deployment?: string } = {}): LLMError {
+  if (LLMError.isInstance(e)) {
+    if ((context.provider && !e.provider) || (context.deployment && !e.deployment)) {
+      return e.with({ provider: e.provider ?? context.provider, deployment: e.deployment ?? context.deployment });
+    }
+    return e;
+  }
+  if (isTimeoutLike(e)) {
+    return new LLMError({ code: 'timeout', message: 'The request timed out', cause: e, ...context });
+  }
+  if (isAbortLike(e)) {
+    const reason = (e as { cause?: unknown }).cause;
+    if (isTimeoutLike(reason)) {
+      return new LLMError({ code: 'timeout', message: 'The request timed out', cause: e, ...context });
+    }
+    return new LLMError({ code: 'aborted', message: 'The request was aborted', cause: e, ...context });
+  }
+  if (e instanceof TypeError && /fetch failed|terminated|socket|ECONN|network/i.test(`${e.message} ${String(e.cause ?? '')}`)) {
+    return new LLMError({ code: 'network_error', message: `Network error: ${e.message}`, cause: e, ...context });
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return new LLMError({ code: 'internal', message, cause: e, ...context });
+}
+
+/** If `signal` is aborted, the matching LLMError (`timeout` for timeout reasons, else `aborted`). */
+export function abortError(signal: AbortSignal, context: { provider?: string; deployment?: string } = {}): LLMError {
+  const reason: unknown = signal.reason;
+  if (LLMError.isInstance(reason)) return reason;
+  if (isTimeoutLike(reason)) return new LLMError({ code: 'timeout', message: 'The request timed out', cause: reason, ...context });
+  return new LLMError({ code: 'aborted', message: 'The request was aborted', cause: reason, ...context });
+}

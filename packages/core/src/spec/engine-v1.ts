@@ -1,0 +1,72 @@
+import type { GenerateRequest, ToolCall } from './messages.js';
+import type { StreamPart } from './stream-parts.js';
+import type { FinishReason, Usage } from './usage.js';
+
+/** What an engine can do. Absent means false. */
+export interface EngineCapabilities {
+  streaming?: boolean;
+  tools?: boolean;
+  json?: boolean;
+  vision?: boolean;
+  embeddings?: boolean;
+  reasoning?: boolean;
+}
+
+/** USD per one million tokens. */
+export interface ModelPrice {
+  input: number;
+  output: number;
+  cachedInput?: number;
+}
+
+export interface CallOptions {
+  /** Aborting it cancels the call and closes the upstream connection. */
+  signal?: AbortSignal;
+  /** Extra request headers (HTTP engines). */
+  headers?: Record<string, string>;
+}
+
+export interface GenerateResult {
+  text: string;
+  toolCalls: ToolCall[];
+  finishReason: FinishReason;
+  usage: Usage;
+  /** Provider's response id, when it gives one. */
+  id?: string;
+  /** The model id the provider says served the call. */
+  providerModel?: string;
+  reasoning?: string;
+}
+
+export interface EmbedResult {
+  embeddings: number[][];
+  usage: Usage;
+}
+
+/**
+ * The engine spec, version 1. Keep it small: wrappers (router, cache, retry, metering)
+ * take an engine and return the same type, so they stack.
+ *
+ * Failure contract:
+ * - `generate` rejects with an `LLMError` (use `toLLMError` for anything else).
+ * - `stream` reports failures as a final `error` part and then ends; it may also throw from the
+ *   first `next()` before yielding anything. Consumers must handle both.
+ * - Both honour `options.signal`; on abort they stop, release the upstream and surface code `aborted`.
+ */
+export interface LanguageEngineV1 {
+  readonly specVersion: 'v1';
+  /** Engine kind: `openai-compatible`, `anthropic`, `gemini`, `gguf`, `onnx`, `mock`, or a custom name. */
+  readonly provider: string;
+  /** The provider's model id. */
+  readonly modelId: string;
+  readonly capabilities: EngineCapabilities;
+  generate(request: GenerateRequest, options?: CallOptions): Promise<GenerateResult>;
+  stream(request: GenerateRequest, options?: CallOptions): AsyncIterable<StreamPart>;
+  embed?(input: string[], options?: CallOptions): Promise<EmbedResult>;
+  /** Token count of a request's prompt, exact where the engine has a tokenizer, else estimated. */
+  countTokens?(request: GenerateRequest): number | Promise<number>;
+  /** Release resources (local models, sockets). */
+  close?(): Promise<void>;
+}
+
+export type LanguageEngine = LanguageEngineV1;

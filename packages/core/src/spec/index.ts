@@ -1,0 +1,26 @@
+export type {
+  CallOptions,
+  EmbedResult,
+  EngineCapabilities,
+  GenerateResult,
+  LanguageEngine,
+  LanguageEngineV1,
+  ModelPrice,
+} from './engine-v1.js';
+export type {
+  ChatMessage,
+  ContentPart,
+  GenerateRequest,
+  ImagePart,
+  JSONSchema,
+  ResponseFormat,
+  TextPart,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
+} from './messages.js';
+export { messageText } from './messages.js';
+export type { StreamPart, StreamPartType } from './stream-parts.js';
+export { isContentPart } from './stream-parts.js';
+export type { FinishReason, Usage } from './usage.js';
+export { emptyUsage, makeUsage } from './usage.js';

@@ -1,0 +1,31 @@
+import type { LLMError } from '../errors/llm-error.js';
+import type { ToolCall } from './messages.js';
+import type { FinishReason, Usage } from './usage.js';
+
+/**
+ * What a stream yields. A stream ends with exactly one `finish` or one `error` part;
+ * an error after content is a part the consumer sees, never a silent end.
+ */
+export type StreamPart =
+  | { type: 'response-metadata'; id?: string; model?: string }
+  | { type: 'text-delta'; delta: string }
+  | { type: 'reasoning-delta'; delta: string }
+  /** A piece of a tool call. `index` identifies the call across deltas; `id`/`name` arrive on the first. */
+  | { type: 'tool-call-delta'; index: number; id?: string; name?: string; argumentsDelta: string }
+  /** A complete tool call, emitted once its deltas are done. */
+  | { type: 'tool-call'; index: number; toolCall: ToolCall }
+  | { type: 'usage'; usage: Usage }
+  | { type: 'finish'; finishReason: FinishReason; usage: Usage }
+  | { type: 'error'; error: LLMError };
+
+export type StreamPartType = StreamPart['type'];
+
+/** True for parts that carry model output: after one of these a stream may no longer fail over. */
+export function isContentPart(part: StreamPart): boolean {
+  return (
+    part.type === 'text-delta' ||
+    part.type === 'reasoning-delta' ||
+    part.type === 'tool-call-delta' ||
+    part.type === 'tool-call'
+  );
+}

@@ -1,0 +1,92 @@
+import { EventSourceParserStream, type EventSourceMessage } from 'eventsource-parser/stream';
+import { codeForHttpStatus, type LLMErrorCode } from '../errors/codes.js';
+import { LLMError } from '../errors/llm-error.js';
+import { abortError, toLLMError } from '../errors/to-llm-error.js';
+import { parseRetryAfter } from './retry-after.js';
+
+export type FetchFn = typeof globalThis.fetch;
+
+export interface ProviderErrorInfo {
+  /** Provider's message, already extracted from its error body. */
+  message?: string;
+  /** A more specific code than the status alone gives (e.g. `context_length_exceeded`). */
+  code?: LLMErrorCode;
+  details?: unknown;
+}
+
+/**
+ * Turns a non-2xx provider response into an LLMError: status -> code, Retry-After honoured,
+ * the provider-specific body parsed by `extract`.
+ */
+export async function errorFromResponse(
+  response: Response,
+  context: { provider: string; deployment?: string },
+  extract: (body: unknown, text: string) => ProviderErrorInfo = () => ({}),
+): Promise<LLMError> {
+  const text = await response.text().catch(() => '');
+  let body: unknown = undefined;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  const info = extract(body, text);
+  const code = info.code ?? codeForHttpStatus(response.status);
+  const retryAfterMs = parseRetryAfter(response.headers);
+  const retryable = code === 'rate_limited' || response.status === 408 || response.status === 409 || response.status >= 500;
+  return new LLMError({
+    code,
+    message: `${context.provider} responded ${response.status}: ${info.message ?? (text.slice(0, 500) || response.statusText)}`,
+    isRetryable: retryable,
+    retryAfterMs,
+    upstreamStatus: response.status,
+    provider: context.provider,
+    deployment: context.deployment,
+    details: info.details ?? body,
+  });
+}
+
+/** fetch that turns network failures and aborts into LLMErrors. */
+export async function fetchOrThrow(
+  fetchFn: FetchFn,
+  url: string,
+  init: RequestInit,
+  context: { provider: string; deployment?: string },
+): Promise<Response> {
+  try {
+    return await fetchFn(url, init);
+  } catch (e) {
+    if (init.signal?.aborted) throw abortError(init.signal, context);
+    throw toLLMError(e, context);
+  }
+}
+
+/**
+ * Server-sent events of a response body, parsed by eventsource-parser.
+ * Cancels the body (closing the connection) when the consumer stops early.
+ */
+export async function* sseEvents(response: Response, signal?: AbortSignal): AsyncGenerator<EventSourceMessage> {
+  if (!response.body) throw new LLMError({ code: 'invalid_response', message: 'Response has no body' });
+  const stream = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+  const reader = stream.getReader();
+  try {
+    while (true) {
+      if (signal?.aborted) throw abortError(signal);
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
+/** Parses JSON, or throws an `invalid_response` LLMError. */
+export function parseJsonOrThrow(text: string, provider: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new LLMError({ code: 'invalid_response', message: `${provider} sent invalid JSON: ${text.slice(0, 200)}`, provider, cause: e });
+  }
+}
