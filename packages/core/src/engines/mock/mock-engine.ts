@@ -1,0 +1,186 @@
+import type { ModelConfig } from '../../config/schema.js';
+import type { LLMErrorCode } from '../../errors/codes.js';
+import { LLMError } from '../../errors/llm-error.js';
+import { abortError } from '../../errors/to-llm-error.js';
+import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngineV1, StreamPart, ToolCall, Usage } from '../../spec/index.js';
+import { messageText } from '../../spec/messages.js';
+import { sleep } from '../../util/abort.js';
+
+/** A scripted failure: the next `times` calls fail with this error (after `afterChunks` chunks when streaming). */
+export interface MockFailure {
+  code: LLMErrorCode;
+  message?: string;
+  times?: number;
+  retryAfterMs?: number;
+  /** Streaming only: fail after this many text chunks (0 = before any). */
+  afterChunks?: number;
+}
+
+export interface MockEngineOptions {
+  /** Fixed answer. Default: `Mock answer to: <last user message>`. */
+  reply?: string;
+  /** Delay before the first token / the answer, in ms. */
+  delayMs?: number;
+  /** Delay between streamed chunks, in ms. */
+  chunkDelayMs?: number;
+  /** Words per streamed chunk. */
+  wordsPerChunk?: number;
+  /** When tools are given, call the first one with these arguments instead of answering. */
+  toolArguments?: Record<string, unknown>;
+  failures?: MockFailure[];
+  modelId?: string;
+}
+
+/** Whitespace-word count, the mock's own deterministic "tokenizer". */
+function countWords(text: string): number {
+  const t = text.trim();
+  return t === '' ? 0 : t.split(/\s+/).length;
+}
+
+/**
+ * The `mock` engine: deterministic, offline, for tests and demos only. It is never a real model:
+ * its answers say "Mock answer", and its usage counts whitespace-separated words.
+ */
+export class MockEngine implements LanguageEngineV1 {
+  readonly specVersion = 'v1' as const;
+  readonly provider = 'mock';
+  readonly modelId: string;
+  readonly capabilities = { streaming: true, tools: true, json: true, embeddings: true } as const;
+  private readonly failures: MockFailure[];
+  /** Number of generate/stream calls started, for tests. */
+  calls = 0;
+
+  constructor(private readonly options: MockEngineOptions = {}) {
+    this.modelId = options.modelId ?? 'mock';
+    this.failures = (options.failures ?? []).map((f) => ({ ...f, times: f.times ?? 1 }));
+  }
+
+  private answer(request: GenerateRequest): string {
+    if (this.options.reply !== undefined) return this.options.reply;
+    const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
+    let text = `Mock answer to: ${lastUser ? messageText(lastUser) : ''}`;
+    if (request.responseFormat && request.responseFormat.type !== 'text') text = JSON.stringify({ answer: text });
+    if (request.maxTokens !== undefined) text = text.split(/(\s+)/).slice(0, request.maxTokens * 2 - 1).join('');
+    return text;
+  }
+
+  private usage(request: GenerateRequest, output: string): Usage {
+    const input = request.messages.reduce((n, m) => n + countWords(messageText(m)), 0);
+    const out = countWords(output);
+    return { inputTokens: input, outputTokens: out, totalTokens: input + out };
+  }
+
+  private takeFailure(): MockFailure | undefined {
+    const f = this.failures[0];
+    if (!f) return undefined;
+    f.times = (f.times ?? 1) - 1;
+    if (f.times <= 0) this.failures.shift();
+    return f;
+  }
+
+  private error(f: MockFailure): LLMError {
+    return new LLMError({
+      code: f.code,
+      message: f.message ?? `mock failure: ${f.code}`,
+      retryAfterMs: f.retryAfterMs,
+      provider: 'mock',
+    });
+  }
+
+  private toolCall(request: GenerateRequest): ToolCall | undefined {
+    const tool = request.tools?.[0];
+    if (!tool || request.toolChoice === 'none') return undefined;
+    if (this.options.toolArguments === undefined && request.toolChoice !== 'required' && typeof request.toolChoice !== 'object') return undefined;
+    const name = typeof request.toolChoice === 'object' ? request.toolChoice.name : tool.name;
+    return { id: `call_mock_${this.calls}`, name, arguments: JSON.stringify(this.options.toolArguments ?? {}) };
+  }
+
+  async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
+    this.calls++;
+    const failure = this.takeFailure();
+    try {
+      if (this.options.delayMs) await sleep(this.options.delayMs, options.signal);
+    } catch {
+      throw abortError(options.signal!, { provider: 'mock' });
+    }
+    if (options.signal?.aborted) throw abortError(options.signal, { provider: 'mock' });
+    if (failure) throw this.error(failure);
+    const call = this.toolCall(request);
+    const text = call ? '' : this.answer(request);
+    return {
+      text,
+      toolCalls: call ? [call] : [],
+      finishReason: call ? 'tool-calls' : 'stop',
+      usage: this.usage(request, text + (call?.arguments ?? '')),
+      id: `mock-${this.calls}`,
+      providerModel: this.modelId,
+    };
+  }
+
+  async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {
+    this.calls++;
+    const failure = this.takeFailure();
+    const signal = options.signal;
+    try {
+      if (this.options.delayMs) await sleep(this.options.delayMs, signal);
+      if (failure && (failure.afterChunks ?? 0) === 0) {
+        yield { type: 'error', error: this.error(failure) };
+        return;
+      }
+      yield { type: 'response-metadata', id: `mock-${this.calls}`, model: this.modelId };
+      const call = this.toolCall(request);
+      if (call) {
+        yield { type: 'tool-call-delta', index: 0, id: call.id, name: call.name, argumentsDelta: call.arguments };
+        yield { type: 'tool-call', index: 0, toolCall: call };
+        yield { type: 'finish', finishReason: 'tool-calls', usage: this.usage(request, call.arguments) };
+        return;
+      }
+      const text = this.answer(request);
+      const words = text.split(/(?<=\s)/);
+      const per = Math.max(1, this.options.wordsPerChunk ?? 1);
+      let chunks = 0;
+      for (let i = 0; i < words.length; i += per) {
+        if (i > 0 && this.options.chunkDelayMs) await sleep(this.options.chunkDelayMs, signal);
+        if (signal?.aborted) throw signal.reason;
+        if (failure && chunks === failure.afterChunks) {
+          yield { type: 'error', error: this.error(failure) };
+          return;
+        }
+        yield { type: 'text-delta', delta: words.slice(i, i + per).join('') };
+        chunks++;
+      }
+      yield { type: 'finish', finishReason: 'stop', usage: this.usage(request, text) };
+    } catch (e) {
+      if (signal?.aborted) {
+        yield { type: 'error', error: abortError(signal, { provider: 'mock' }) };
+        return;
+      }
+      throw e;
+    }
+  }
+
+  /** Deterministic pseudo-embeddings (hash of character trigrams into 64 dims), for tests only. */
+  async embed(input: string[]): Promise<{ embeddings: number[][]; usage: Usage }> {
+    const embeddings = input.map((text) => {
+      const v = new Array<number>(64).fill(0);
+      const s = ` ${text.toLowerCase()} `;
+      for (let i = 0; i + 3 <= s.length; i++) {
+        let h = 2166136261;
+        for (let j = i; j < i + 3; j++) h = Math.imul(h ^ s.charCodeAt(j), 16777619);
+        v[(h >>> 0) % 64]! += 1;
+      }
+      const norm = Math.hypot(...v) || 1;
+      return v.map((x) => x / norm);
+    });
+    const tokens = input.reduce((n, t) => n + countWords(t), 0);
+    return { embeddings, usage: { inputTokens: tokens, outputTokens: 0, totalTokens: tokens } };
+  }
+
+  countTokens(request: GenerateRequest): number {
+    return request.messages.reduce((n, m) => n + countWords(messageText(m)), 0);
+  }
+}
+
+export function createMockEngine(model: ModelConfig): MockEngine {
+  return new MockEngine({ modelId: model.model ?? model.name, ...(model.options as MockEngineOptions) });
+}
