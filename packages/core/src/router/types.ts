@@ -80,6 +80,8 @@ export interface RouterCallOptions {
   /** Capabilities the answer needs beyond those implied by the request (tools, json, vision are implied). */
   requiredCapabilities?: Capability[];
   region?: string;
+  /** Tenant the call is made for (v3 configs: the tenant's allow-list and preferences apply). */
+  tenant?: string;
   /** Only these deployments are allowed (tenant allow-list). */
   allowedModels?: readonly string[];
   headers?: Record<string, string>;
