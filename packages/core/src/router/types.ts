@@ -1,6 +1,10 @@
+import type { CachedAnswer } from '../cache/exact-cache.js';
+import type { CacheStore } from '../cache/cache-store.js';
 import type { Capability, ModelConfig, RetryConfig, TimeoutsConfig } from '../config/schema.js';
+import type { EngineFactory } from '../engines/types.js';
 import type { LLMError } from '../errors/llm-error.js';
 import type { GenerateRequest, GenerateResult, LanguageEngine, ModelPrice, StreamPart } from '../spec/index.js';
+import type { FetchFn } from '../util/http.js';
 
 /** A configured model the router can send requests to: config + its engine (created on first use). */
 export interface Deployment {
@@ -41,6 +45,12 @@ export interface StrategyContext {
   /** `routing.options[strategyName]` from config merged with per-call options. */
   options: Record<string, unknown>;
   metadata: Record<string, unknown>;
+  /** True for `stream()` calls (speed strategies then look at time to first token). */
+  stream?: boolean;
+  /** Capabilities the request needs (implied by it plus `requiredCapabilities`). */
+  requiredCapabilities?: ReadonlySet<Capability>;
+  /** Name of the strategy being run (handy for custom strategies registered under several names). */
+  strategy?: string;
 }
 
 export interface RankedCandidate {
@@ -80,11 +90,73 @@ export interface RouterCallOptions {
   /** Capabilities the answer needs beyond those implied by the request (tools, json, vision are implied). */
   requiredCapabilities?: Capability[];
   region?: string;
-  /** Tenant the call is made for (v3 configs: the tenant's allow-list and preferences apply). */
-  tenant?: string;
   /** Only these deployments are allowed (tenant allow-list). */
   allowedModels?: readonly string[];
+  /** Tenant the call is made for: scopes the cache (answers are never shared across tenants); in v3 configs the tenant's allow-list and preferences apply. */
+  tenant?: string;
   headers?: Record<string, string>;
+}
+
+/** Request fields other than `messages`, accepted next to the routing options by `generate`/`chat`/`stream`. */
+export type RequestParams = Omit<GenerateRequest, 'messages'>;
+
+/** Options of `generate`, `chat`, `stream`, `quick`: routing options plus request parameters. */
+export interface GenerateOptions extends RouterCallOptions, RequestParams {}
+
+export interface RouteOptions extends RouterCallOptions, RequestParams {
+  /** Plan for a streaming call (implies the `streaming` capability). */
+  stream?: boolean;
+}
+
+/** A prompt, a full request, or (for `chat`) a message list. */
+export type PromptOrRequest = string | GenerateRequest;
+
+export type BatchItem = PromptOrRequest | { prompt: PromptOrRequest; options?: GenerateOptions };
+
+/** Runtime seams and extras for `new LLMRouter(config, options)`. */
+export interface RouterOptions {
+  fetch?: FetchFn;
+  /** Clock in milliseconds (stats, circuit breakers). Default `Date.now`. */
+  now?: () => number;
+  /** Uniform [0,1) random (jitter, random/weighted strategies). Default `Math.random`. */
+  random?: () => number;
+  generateId?: () => string;
+  /** Waits between retries and before hedges. Default: a timer that the signal cancels. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  env?: Readonly<Record<string, string | undefined>>;
+  baseDir?: string;
+  /** Pre-built engines by deployment name (tests, custom wiring); they win over `engine` factories. */
+  engines?: Readonly<Record<string, LanguageEngine>>;
+  /** Engine factories for this router only, by engine kind (over the global `registerEngine` ones). */
+  engineFactories?: Readonly<Record<string, EngineFactory>>;
+  /** Custom strategies available from the start (so `routing.strategy` may name one). */
+  strategies?: Readonly<Record<string, Strategy | StrategyFn>>;
+  /** Called when an event listener throws (listener errors never break a request). */
+  onListenerError?: (error: unknown, event: string) => void;
+  /** Exact-cache store (default: in memory, sized by `cache.exact`), e.g. a Redis-backed one. */
+  cacheStore?: CacheStore<CachedAnswer>;
+  /** Smoothing factor of the EWMA statistics, in (0,1]. Default 0.2. */
+  statsAlpha?: number;
+  /** Half-life (ms) with which an idle deployment's error rate decays toward 0. Default 60 000. */
+  errorRateHalfLifeMs?: number;
+}
+
+/** A strategy given as a bare function. */
+export type StrategyFn = (ctx: StrategyContext) => RankedCandidate[] | Promise<RankedCandidate[]>;
+
+/** What `models()` reports per deployment. */
+export interface DeploymentInfo {
+  name: string;
+  engine: string;
+  model: string;
+  alias?: string;
+  enabled: boolean;
+  config: ModelConfig;
+  capabilities: Capability[];
+  price?: ModelPrice;
+  /** True when the price was not configured: it came from the shipped table (or is 0 for a local engine). */
+  priceFromTable: boolean;
+  stats: DeploymentStatsSnapshot;
 }
 
 export interface CandidateExplanation {

@@ -1,0 +1,40 @@
+import { LLMError } from '@llmrr/core';
+import { readSettings } from './settings.js';
+import { startServer } from './start-server.js';
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  const server = await startServer(settings);
+  const models = server.router.models().map((m) => `${m.name} (${m.engine})`).join(', ');
+  console.log(`llmrr gateway listening on ${server.url}`);
+  console.log(`  config: ${server.configSource}; models: ${models}`);
+  console.log(`  state: ${settings.state}${settings.state === 'embedded' ? ` (${settings.dataDir})` : ''}`);
+  if (settings.demo) console.log('  DEMO MODE: requests without an API key act as tenant "demo" (LLMRR_DEMO=false to require keys)');
+  console.log(`  admin API: ${settings.adminKey ? 'on (LLMRR_ADMIN_KEY)' : 'off (set LLMRR_ADMIN_KEY to enable)'}`);
+  console.log(`  try: curl ${server.url}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"mock","messages":[{"role":"user","content":"hello"}]}'`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      console.log(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`${signal}: finishing requests in flight, then stopping`);
+    server.close(10_000).then(
+      () => process.exit(0),
+      (e: unknown) => {
+        console.error('shutdown failed:', e);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((e: unknown) => {
+  const msg = LLMError.isInstance(e) ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
+  console.error(`llmrr gateway failed to start: ${msg}`);
+  process.exit(1);
+});

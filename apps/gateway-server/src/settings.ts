@@ -1,0 +1,64 @@
+import { LLMError } from '@llmrr/core';
+import { resolve } from 'node:path';
+
+export type StateMode = 'embedded' | 'memory' | 'shared';
+
+/** Everything the server reads from its environment. */
+export interface ServerSettings {
+  port: number;
+  host: string;
+  /** SQLite files live here (embedded mode). */
+  dataDir: string;
+  /** Explicit config file (`LLMRR_CONFIG`); else `llmrr.config.{json,yaml,yml}` in `cwd`; else the embedded default. */
+  configPath: string | undefined;
+  cwd: string;
+  /** Where `models/stories260K.gguf` is looked for by the default config. */
+  sharedDir: string | undefined;
+  adminKey: string | undefined;
+  /** Requests without a key act as the demo tenant. Default on. */
+  demo: boolean;
+  state: StateMode;
+  redisUrl: string | undefined;
+  postgresUrl: string | undefined;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new LLMError({ code: 'config_invalid', message: `${name} must be a port number (0-65535), got "${raw}"`, param: name });
+  return n;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new LLMError({ code: 'config_invalid', message: `${name} must be true or false, got "${env[name]}"`, param: name });
+}
+
+/** Reads PORT (3006), HOST (127.0.0.1), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_DEMO, LLMRR_STATE, ... */
+export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string = env.INIT_CWD ?? process.cwd()): ServerSettings {
+  const state = (env.LLMRR_STATE ?? 'embedded').trim() as StateMode;
+  if (!['embedded', 'memory', 'shared'].includes(state)) {
+    throw new LLMError({ code: 'config_invalid', message: `LLMRR_STATE must be embedded, memory or shared, got "${env.LLMRR_STATE}"`, param: 'LLMRR_STATE' });
+  }
+  const adminKey = env.LLMRR_ADMIN_KEY?.trim() || undefined;
+  if (adminKey !== undefined && adminKey.length < 16) {
+    throw new LLMError({ code: 'config_invalid', message: 'LLMRR_ADMIN_KEY must be at least 16 characters', param: 'LLMRR_ADMIN_KEY' });
+  }
+  return {
+    port: int(env, 'PORT', 3006),
+    host: env.HOST?.trim() || '127.0.0.1',
+    dataDir: resolve(cwd, env.LLMRR_DATA_DIR?.trim() || '.data'),
+    configPath: env.LLMRR_CONFIG?.trim() ? resolve(cwd, env.LLMRR_CONFIG.trim()) : undefined,
+    cwd,
+    sharedDir: env.LLMRR_SHARED_DIR?.trim() ? resolve(cwd, env.LLMRR_SHARED_DIR.trim()) : undefined,
+    adminKey,
+    demo: bool(env, 'LLMRR_DEMO', true),
+    state,
+    redisUrl: env.LLMRR_REDIS_URL?.trim() || undefined,
+    postgresUrl: env.LLMRR_POSTGRES_URL?.trim() || undefined,
+  };
+}

@@ -1,0 +1,89 @@
+import OpenAI from 'openai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findStoriesModel } from './default-config.js';
+import { readSettings } from './settings.js';
+import { startServer, type RunningServer } from './start-server.js';
+
+const ADMIN = 'test-admin-key-0123456789abcdef';
+
+describe('gateway server on embedded defaults', () => {
+  let dir: string;
+  let server: RunningServer;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'llmrr-gw-'));
+    server = await startServer(readSettings({ PORT: '0', LLMRR_DATA_DIR: join(dir, 'data'), LLMRR_ADMIN_KEY: ADMIN }, dir), () => {});
+  });
+  afterAll(async () => {
+    await server?.close(1000);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves the OpenAI API to the openai client without a key (demo tenant), streamed and not', async () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'not-needed-in-demo-mode', maxRetries: 0 });
+    const res = await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'hello' }] });
+    expect(res.choices[0]!.message.content).toBe('Mock answer to: hello');
+    const stream = await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'hello' }], stream: true });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('Mock answer to: hello');
+    const usage = await server.stores.ledger.summary({ tenantId: 'demo' });
+    expect(usage.requests).toBe(2);
+  });
+
+  it('keeps state in SQLite under the data dir, and the admin API works with LLMRR_ADMIN_KEY', async () => {
+    const res = await fetch(`${server.url}/admin/tenants`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const body = (await res.json()) as { data: Array<{ id: string; name: string }> };
+    expect(body.data.map((t) => t.id)).toContain('demo');
+    expect(body.data.find((t) => t.id === 'demo')!.name).toMatch(/demo/i);
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('process_resident_memory_bytes');
+  });
+
+  const stories = findStoriesModel(process.env.LLMRR_SHARED_DIR);
+  it.skipIf(!stories)('streams from the real stories260K GGUF model when it is present', async () => {
+    expect(server.router.models().map((m) => m.name)).toContain('stories260k');
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'demo', maxRetries: 0 });
+    const stream = await client.chat.completions.create({ model: 'stories260k', messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 24, stream: true, stream_options: { include_usage: true } });
+    let text = '';
+    let completionTokens = 0;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) completionTokens = chunk.usage.completion_tokens;
+    }
+    expect(text.trim().length).toBeGreaterThan(0);
+    expect(completionTokens).toBeGreaterThan(0);
+    expect(completionTokens).toBeLessThanOrEqual(24);
+  });
+});
+
+describe('configuration', () => {
+  it('reads llmrr.config.yaml from the working directory and names a bad field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-cfg-'));
+    try {
+      writeFileSync(join(dir, 'llmrr.config.yaml'), 'models:\n  - name: only-mock\n    engine: mock\n');
+      const server = await startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory' }, dir), () => {});
+      try {
+        expect(server.configSource).toBe(join(dir, 'llmrr.config.yaml'));
+        expect(server.router.models().map((m) => m.name)).toEqual(['only-mock']);
+      } finally {
+        await server.close(500);
+      }
+      writeFileSync(join(dir, 'llmrr.config.yaml'), 'models:\n  - name: x\n    engine: mock\n    priority: high\n');
+      await expect(startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory' }, dir), () => {})).rejects.toThrow(/models\.0\.priority/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses bad settings by name', () => {
+    expect(() => readSettings({ PORT: 'eighty' }, '/')).toThrow(/PORT/);
+    expect(() => readSettings({ LLMRR_STATE: 'cloud' }, '/')).toThrow(/LLMRR_STATE/);
+    expect(() => readSettings({ LLMRR_ADMIN_KEY: 'short' }, '/')).toThrow(/LLMRR_ADMIN_KEY/);
+    expect(readSettings({}, '/srv')).toMatchObject({ port: 3006, host: '127.0.0.1', dataDir: '/srv/.data', demo: true, state: 'embedded' });
+  });
+});

@@ -1,0 +1,107 @@
+import { LLMRouter, createStateStores, type RouterConfig, type StateStores, type StateStoresConfig } from '@llmrr/core';
+import { createGateway, type Gateway, type GatewayLogEntry } from '@llmrr/gateway';
+import { serveGateway, type ServedGateway } from '@llmrr/gateway/node';
+import { loadConfig } from './load-config.js';
+import type { ServerSettings } from './settings.js';
+
+export const DEMO_TENANT_ID = 'demo';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  configSource: string;
+  gateway: Gateway;
+  router: LLMRouter;
+  stores: StateStores;
+  /** Graceful: stop accepting, let requests finish (up to `graceMs`), then close router and stores. */
+  close(graceMs?: number): Promise<void>;
+}
+
+function storesConfig(settings: ServerSettings): StateStoresConfig {
+  if (settings.state === 'memory') return { mode: 'memory' };
+  if (settings.state === 'shared') {
+    if (!settings.redisUrl || !settings.postgresUrl) throw new Error('LLMRR_STATE=shared needs LLMRR_REDIS_URL and LLMRR_POSTGRES_URL');
+    return { mode: 'shared', redisUrl: settings.redisUrl, postgresUrl: settings.postgresUrl };
+  }
+  return { mode: 'embedded', dataDir: settings.dataDir };
+}
+
+/** Tenants named in a v3 config, and the demo tenant in demo mode, are created when missing. */
+async function seedTenants(stores: StateStores, config: RouterConfig, demo: boolean): Promise<void> {
+  if (config.version === 3) {
+    for (const t of config.tenants) {
+      if (await stores.tenants.getTenant(t.id)) continue;
+      await stores.tenants.createTenant({
+        id: t.id,
+        name: t.name ?? t.id,
+        tier: t.tier,
+        preferences: t.preferences,
+        ...(t.allowedModels ? { allowedModels: t.allowedModels } : {}),
+        ...(t.limits ? { limits: t.limits } : {}),
+        ...(t.budget ? { budget: t.budget } : {}),
+        ...(t.models.length > 0 ? { models: t.models } : {}),
+      });
+    }
+  }
+  if (demo && !(await stores.tenants.getTenant(DEMO_TENANT_ID))) {
+    await stores.tenants.createTenant({
+      id: DEMO_TENANT_ID,
+      name: 'Demo tenant (DEMO MODE: requests without an API key use it; turn off with LLMRR_DEMO=false)',
+      tier: 'basic',
+      limits: { rpm: 600, maxConcurrency: 64 },
+      preferences: {},
+    });
+  }
+}
+
+/** Loads the config, opens the stores, builds router and gateway, and serves them. */
+export async function startServer(settings: ServerSettings, log: (entry: GatewayLogEntry) => void = defaultLog): Promise<RunningServer> {
+  const { config, source } = loadConfig(settings);
+  const router = new LLMRouter(config, { baseDir: settings.cwd });
+  let stores: StateStores | undefined;
+  let served: ServedGateway | undefined;
+  try {
+    stores = await createStateStores(storesConfig(settings));
+    await seedTenants(stores, config, settings.demo);
+    const gateway = createGateway({
+      router,
+      stores,
+      auth: { ...(settings.adminKey ? { adminKey: settings.adminKey } : {}), ...(settings.demo ? { demoTenantId: DEMO_TENANT_ID } : {}) },
+      metrics: { defaultMetrics: true },
+      info: { name: '@llmrr/gateway-server', version: '0.1.0' },
+      log,
+    });
+    served = await serveGateway(gateway, { port: settings.port, host: settings.host });
+    const s = stores;
+    const srv = served;
+    let closing: Promise<void> | undefined;
+    return {
+      url: srv.url,
+      port: srv.port,
+      configSource: source,
+      gateway,
+      router,
+      stores: s,
+      close(graceMs) {
+        closing ??= (async () => {
+          await srv.close(graceMs);
+          await gateway.close();
+          await router.close();
+          await s.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    await served?.close(0);
+    await router.close();
+    await stores?.close();
+    throw e;
+  }
+}
+
+function defaultLog(entry: GatewayLogEntry): void {
+  const { level, message, requestId, error } = entry;
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : error === undefined ? '' : String(error);
+  console[level === 'error' ? 'error' : 'log'](`[${level}] ${message}${requestId ? ` (${requestId})` : ''}${detail ? `: ${detail}` : ''}`);
+}

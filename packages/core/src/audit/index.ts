@@ -1,0 +1,4 @@
+export type { AuditEntry, AuditInput, AuditLog, AuditQuery, AuditVerifyResult } from './types.js';
+export { AUDIT_GENESIS_HASH, AuditChainVerifier, buildAuditEntry, computeAuditHash } from './audit-hash.js';
+export { verifyAuditChain } from './verify-audit-chain.js';
+export type { AuditChainReport } from './verify-audit-chain.js';

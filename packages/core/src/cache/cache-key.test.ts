@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import type { GenerateRequest } from '../spec/index.js';
+import { cacheKey, cacheKeyPrefix } from './cache-key.js';
+import { canonicalJson } from './canonical-json.js';
+import { isCacheable } from './is-cacheable.js';
+
+const scope = { models: ['gpt-4o', 'claude'], tenant: 'acme' };
+const base: GenerateRequest = {
+  messages: [
+    { role: 'system', content: 'Be brief.' },
+    { role: 'user', content: 'What is 2+2?' },
+  ],
+  temperature: 0,
+  maxTokens: 50,
+  tools: [{ name: 'calc', description: 'math', parameters: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } } }],
+  providerOptions: { openai: { logprobs: false, top_logprobs: 0 } },
+};
+
+describe('canonicalJson', () => {
+  it('sorts keys at every depth and keeps array order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [3, 1], c: 2 } })).toBe('{"a":{"c":2,"d":[3,1]},"b":1}');
+  });
+
+  it('drops undefined members like JSON.stringify, keeps __proto__ as data', () => {
+    expect(canonicalJson({ a: undefined, b: null })).toBe('{"b":null}');
+    expect(canonicalJson(JSON.parse('{"__proto__":{"x":1}}'))).toBe('{"__proto__":{"x":1}}');
+  });
+
+  it('refuses circular structures', () => {
+    const o: Record<string, unknown> = {};
+    o['self'] = o;
+    expect(() => canonicalJson(o)).toThrow(/circular/);
+  });
+});
+
+describe('cacheKey', () => {
+  it('is a SHA-256 hex under the tenant prefix', async () => {
+    const key = await cacheKey(base, scope);
+    expect(key.startsWith(cacheKeyPrefix(scope))).toBe(true);
+    expect(key.slice(cacheKeyPrefix(scope).length)).toMatch(/^[0-9a-f]{64}$/);
+    expect(cacheKeyPrefix(scope)).toBe('llmrr:exact:v1:acme:');
+  });
+
+  it('is stable and ignores object key order at any depth', async () => {
+    const reordered: GenerateRequest = {
+      providerOptions: { openai: { top_logprobs: 0, logprobs: false } },
+      tools: [{ parameters: { properties: { b: { type: 'number' }, a: { type: 'number' } }, type: 'object' }, description: 'math', name: 'calc' }],
+      maxTokens: 50,
+      temperature: 0,
+      messages: [
+        { content: 'Be brief.', role: 'system' },
+        { content: 'What is 2+2?', role: 'user' },
+      ],
+    };
+    expect(await cacheKey(reordered, scope)).toBe(await cacheKey(base, scope));
+    expect(await cacheKey(base, scope)).toBe(await cacheKey(structuredClone(base), { ...scope }));
+  });
+
+  it('ignores the order and duplicates of the model set', async () => {
+    expect(await cacheKey(base, { tenant: 'acme', models: ['claude', 'gpt-4o', 'claude'] })).toBe(await cacheKey(base, scope));
+  });
+
+  it('separates tenants, namespaces and model sets', async () => {
+    const k = await cacheKey(base, scope);
+    expect(await cacheKey(base, { ...scope, tenant: 'globex' })).not.toBe(k);
+    expect(await cacheKey(base, { models: scope.models })).not.toBe(k);
+    expect(await cacheKey(base, { ...scope, namespace: 'staging' })).not.toBe(k);
+    expect(await cacheKey(base, { ...scope, models: ['gpt-4o'] })).not.toBe(k);
+  });
+
+  it('encodes the tenant so prefixes of different tenants never overlap', () => {
+    expect(cacheKeyPrefix({ tenant: 'a:b' })).toBe('llmrr:exact:v1:a%3Ab:');
+    expect(cacheKeyPrefix({ tenant: 'a' }).startsWith(cacheKeyPrefix({ tenant: 'ab' }))).toBe(false);
+    expect(cacheKeyPrefix({})).toBe('llmrr:exact:v1::');
+  });
+
+  it('changes with every answer-deciding field', async () => {
+    const k = await cacheKey(base, scope);
+    const variants: GenerateRequest[] = [
+      { ...base, messages: [base.messages[0]!, { role: 'user', content: 'What is 2+2? ' }] }, // whitespace matters
+      { ...base, messages: [base.messages[0]!, { role: 'user', content: 'what is 2+2?' }] },
+      { ...base, messages: [...base.messages].reverse() },
+      { ...base, temperature: 0.0001 },
+      { ...base, maxTokens: 51 },
+      { ...base, topP: 0.9 },
+      { ...base, stop: ['\n'] },
+      { ...base, seed: 7 },
+      { ...base, toolChoice: 'required' },
+      { ...base, responseFormat: { type: 'json_object' } },
+      { ...base, tools: [] },
+      { ...base, providerOptions: { openai: { logprobs: true, top_logprobs: 0 } } },
+    ];
+    const keys = await Promise.all(variants.map((v) => cacheKey(v, scope)));
+    for (const key of keys) expect(key).not.toBe(k);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('ignores the end-user id', async () => {
+    expect(await cacheKey({ ...base, user: 'u-1' }, scope)).toBe(await cacheKey(base, scope));
+  });
+});
+
+describe('isCacheable', () => {
+  const strict = { allowNonZeroTemperature: false };
+  const loose = { allowNonZeroTemperature: true };
+  it('caches temperature 0 and requests without temperature', () => {
+    expect(isCacheable({ messages: [] }, strict)).toBe(true);
+    expect(isCacheable({ messages: [], temperature: 0 }, strict)).toBe(true);
+  });
+  it('caches temperature > 0 only when allowed', () => {
+    expect(isCacheable({ messages: [], temperature: 0.7 }, strict)).toBe(false);
+    expect(isCacheable({ messages: [], temperature: 0.7 }, loose)).toBe(true);
+  });
+});

@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import { makeUsage, type GenerateRequest, type StreamPart } from '../spec/index.js';
+import type { CacheStore } from './cache-store.js';
+import { ExactCache, type CachedAnswer } from './exact-cache.js';
+import { replayAsStream, splitWords } from './replay-stream.js';
+
+const req: GenerateRequest = { messages: [{ role: 'user', content: 'Say hi' }], temperature: 0 };
+const scope = { models: ['m1', 'm2'], tenant: 't1' };
+
+function answer(over: Partial<CachedAnswer> = {}): Omit<CachedAnswer, 'createdAt'> {
+  return {
+    text: 'Hi there!',
+    toolCalls: [],
+    finishReason: 'stop',
+    usage: makeUsage(5, 3),
+    deployment: 'm1',
+    model: 'mock-1',
+    provider: 'mock',
+    ...over,
+  };
+}
+
+function clock(start = 10_000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => void (t += ms) };
+}
+
+async function collect(it: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
+  const out: StreamPart[] = [];
+  for await (const p of it) out.push(p);
+  return out;
+}
+
+describe('ExactCache', () => {
+  it('misses, stores, then hits with the stored answer and createdAt from the clock', async () => {
+    const c = clock();
+    const cache = new ExactCache({ config: { enabled: true }, now: c.now });
+    expect(await cache.lookup(req, scope)).toBeUndefined();
+    expect(await cache.store(req, scope, answer())).toBe(true);
+    const hit = await cache.lookup(req, scope);
+    expect(hit).toEqual({ ...answer(), createdAt: 10_000 });
+    expect(cache.stats).toEqual({ hits: 1, misses: 1, stores: 1, bypassed: 0 });
+  });
+
+  it('scopes by tenant and model set', async () => {
+    const cache = new ExactCache();
+    await cache.store(req, scope, answer());
+    expect(await cache.lookup(req, { ...scope, tenant: 't2' })).toBeUndefined();
+    expect(await cache.lookup(req, { ...scope, models: ['m1'] })).toBeUndefined();
+    expect(await cache.lookup(req, { tenant: 't1', models: ['m2', 'm1'] })).toBeDefined();
+  });
+
+  it('expires entries after ttlMs', async () => {
+    const c = clock();
+    const cache = new ExactCache({ config: { ttlMs: 5_000 }, now: c.now });
+    await cache.store(req, scope, answer());
+    c.advance(4_999);
+    expect(await cache.lookup(req, scope)).toBeDefined();
+    c.advance(2);
+    expect(await cache.lookup(req, scope)).toBeUndefined();
+  });
+
+  it('evicts past maxEntries', async () => {
+    const cache = new ExactCache({ config: { maxEntries: 2 } });
+    const reqs = ['a', 'b', 'c'].map((content): GenerateRequest => ({ messages: [{ role: 'user', content }] }));
+    for (const r of reqs) await cache.store(r, scope, answer());
+    expect(await cache.lookup(reqs[0]!, scope)).toBeUndefined();
+    expect(await cache.lookup(reqs[2]!, scope)).toBeDefined();
+  });
+
+  it('never stores error or content-filter answers', async () => {
+    const cache = new ExactCache();
+    expect(await cache.store(req, scope, answer({ finishReason: 'error' }))).toBe(false);
+    expect(await cache.store(req, scope, answer({ finishReason: 'content-filter' }))).toBe(false);
+    expect(await cache.lookup(req, scope)).toBeUndefined();
+    expect(await cache.store(req, scope, answer({ finishReason: 'length' }))).toBe(true);
+    expect(cache.stats.bypassed).toBe(2);
+  });
+
+  it('applies the temperature rule to lookup and store', async () => {
+    const hot: GenerateRequest = { ...req, temperature: 0.8 };
+    const strict = new ExactCache();
+    expect(await strict.store(hot, scope, answer())).toBe(false);
+    expect(await strict.lookup(hot, scope)).toBeUndefined();
+    expect(strict.stats).toEqual({ hits: 0, misses: 0, stores: 0, bypassed: 2 });
+    const loose = new ExactCache({ config: { allowNonZeroTemperature: true } });
+    expect(await loose.store(hot, scope, answer())).toBe(true);
+    expect(await loose.lookup(hot, scope)).toBeDefined();
+  });
+
+  it('keeps only the answer fields and returns copies callers cannot corrupt', async () => {
+    const cache = new ExactCache();
+    const routerResult = { ...answer({ toolCalls: [{ id: 'c1', name: 'f', arguments: '{}' }] }), cost: { totalUsd: 1 }, attempts: [{ x: 1 }] };
+    await cache.store(req, scope, routerResult);
+    const first = await cache.lookup(req, scope);
+    expect(first).not.toHaveProperty('cost');
+    expect(first).not.toHaveProperty('attempts');
+    first!.text = 'mutated';
+    first!.toolCalls[0]!.name = 'mutated';
+    routerResult.toolCalls[0]!.arguments = 'mutated';
+    const second = await cache.lookup(req, scope);
+    expect(second?.text).toBe('Hi there!');
+    expect(second?.toolCalls[0]).toEqual({ id: 'c1', name: 'f', arguments: '{}' });
+  });
+
+  it('works over an async store and passes the TTL to it', async () => {
+    const data = new Map<string, CachedAnswer>();
+    const ttls: Array<number | undefined> = [];
+    const store: CacheStore<CachedAnswer> = {
+      get: async (k) => data.get(k),
+      set: async (k, v, ttl) => {
+        ttls.push(ttl);
+        data.set(k, v);
+      },
+      delete: async (k) => data.delete(k),
+      clear: async () => data.clear(),
+    };
+    const cache = new ExactCache({ store, config: { ttlMs: 1234 } });
+    await cache.store(req, scope, answer());
+    expect(ttls).toEqual([1234]);
+    expect((await cache.lookup(req, scope))?.text).toBe('Hi there!');
+    await expect(cache.invalidateTenant('t1')).rejects.toMatchObject({ code: 'unsupported' });
+  });
+
+  it('invalidates one tenant only', async () => {
+    const cache = new ExactCache();
+    await cache.store(req, scope, answer());
+    await cache.store(req, { ...scope, tenant: 't2' }, answer());
+    expect(await cache.invalidateTenant('t1')).toBe(1);
+    expect(await cache.lookup(req, scope)).toBeUndefined();
+    expect(await cache.lookup(req, { ...scope, tenant: 't2' })).toBeDefined();
+    await cache.clear();
+    expect(await cache.lookup(req, { ...scope, tenant: 't2' })).toBeUndefined();
+  });
+
+  it('validates its config', () => {
+    try {
+      new ExactCache({ config: { maxEntries: -1 } });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'config_invalid', param: 'cache.exact.maxEntries' });
+      expect((e as Error).message).toContain('cache.exact.maxEntries');
+    }
+  });
+});
+
+describe('replayAsStream', () => {
+  it('yields metadata, word chunks that join to the text, and finish with the original usage', async () => {
+    const text = '  Hello,  world!\nThis is   cached.\t';
+    const usage = makeUsage(12, 7, { cachedInputTokens: 2 });
+    const parts = await collect(replayAsStream({ ...answer({ text, usage, id: 'resp-1' }), createdAt: 1 }));
+    expect(parts[0]).toEqual({ type: 'response-metadata', model: 'mock-1', id: 'resp-1' });
+    const deltas = parts.filter((p) => p.type === 'text-delta').map((p) => (p as { delta: string }).delta);
+    expect(deltas.length).toBeGreaterThan(3);
+    expect(deltas.join('')).toBe(text);
+    expect(parts.at(-1)).toEqual({ type: 'finish', finishReason: 'stop', usage });
+    expect(parts.filter((p) => p.type === 'finish')).toHaveLength(1);
+  });
+
+  it('replays reasoning and tool calls', async () => {
+    const toolCalls = [
+      { id: 'a', name: 'f', arguments: '{"x":1}' },
+      { id: 'b', name: 'g', arguments: '{}' },
+    ];
+    const parts = await collect(replayAsStream({ ...answer({ text: '', toolCalls, finishReason: 'tool-calls', reasoning: 'think first' }), createdAt: 1 }));
+    expect(parts.map((p) => p.type)).toEqual([
+      'response-metadata',
+      'reasoning-delta',
+      'reasoning-delta',
+      'tool-call-delta',
+      'tool-call',
+      'tool-call-delta',
+      'tool-call',
+      'finish',
+    ]);
+    expect(parts[4]).toEqual({ type: 'tool-call', index: 0, toolCall: toolCalls[0] });
+    expect(parts[5]).toEqual({ type: 'tool-call-delta', index: 1, id: 'b', name: 'g', argumentsDelta: '{}' });
+    expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'tool-calls' });
+  });
+
+  it('splitWords keeps every character', () => {
+    for (const s of ['', ' ', 'a', 'a b', ' a  b ', '你好 世界', 'x\n\ny']) expect(splitWords(s).join('')).toBe(s);
+    expect(splitWords('a  b')).toEqual(['a  ', 'b']);
+  });
+});

@@ -1,0 +1,145 @@
+import { LLMError } from '../errors/llm-error.js';
+import { ExactCacheSchema, type ExactCacheConfig } from '../config/schema.js';
+import type { FinishReason, GenerateRequest, ToolCall, Usage } from '../spec/index.js';
+import { cacheKey, cacheKeyPrefix, type CacheScope } from './cache-key.js';
+import type { CacheStore } from './cache-store.js';
+import { isCacheable } from './is-cacheable.js';
+import { MemoryCacheStore } from './memory-cache-store.js';
+
+/** What the exact cache keeps of an answer: enough to return it again or replay it as a stream. */
+export interface CachedAnswer {
+  text: string;
+  toolCalls: ToolCall[];
+  finishReason: FinishReason;
+  /** The usage of the original call. */
+  usage: Usage;
+  /** Deployment (config model name) that produced it. */
+  deployment: string;
+  /** Provider model id. */
+  model: string;
+  provider: string;
+  /** Epoch ms when it was stored. */
+  createdAt: number;
+  reasoning?: string;
+  /** Provider's response id of the original call. */
+  id?: string;
+}
+
+export interface ExactCacheStats {
+  hits: number;
+  misses: number;
+  /** Answers stored. */
+  stores: number;
+  /** Calls that skipped the cache because they are not cacheable (temperature rule) or the answer was not storable. */
+  bypassed: number;
+}
+
+export interface ExactCacheOptions {
+  /** `cache.exact` from config (defaults applied when partial). */
+  config?: Partial<ExactCacheConfig>;
+  /** Where entries live. Default: a `MemoryCacheStore` sized by `config.maxEntries`. */
+  store?: CacheStore<CachedAnswer>;
+  /** Clock (epoch ms) for `createdAt`, and for the default store's TTL. */
+  now?: () => number;
+}
+
+/** Finish reasons whose answers must never be replayed. */
+const NOT_STORABLE: ReadonlySet<FinishReason> = new Set<FinishReason>(['error', 'content-filter']);
+
+/**
+ * Exact-match answer cache: same request fields (see `cacheKey`), same tenant, same model set -> same answer.
+ * Entries expire after `ttlMs`. Works over any `CacheStore` (memory now; Redis, SQLite later).
+ */
+export class ExactCache {
+  readonly config: ExactCacheConfig;
+  /** The backing store (what `options.store` gave, or the default memory store). */
+  readonly backend: CacheStore<CachedAnswer>;
+  readonly #now: () => number;
+  readonly #stats: ExactCacheStats = { hits: 0, misses: 0, stores: 0, bypassed: 0 };
+
+  constructor(options: ExactCacheOptions = {}) {
+    const parsed = ExactCacheSchema.safeParse(options.config ?? {});
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ path: ['cache', 'exact', ...i.path.map(String)].join('.'), message: i.message }));
+      throw new LLMError({
+        code: 'config_invalid',
+        message: `Invalid exact cache config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+        param: issues[0]?.path,
+        details: issues,
+      });
+    }
+    this.config = parsed.data;
+    this.#now = options.now ?? Date.now;
+    this.backend =
+      options.store ??
+      new MemoryCacheStore<CachedAnswer>({ maxEntries: this.config.maxEntries, ttlMs: this.config.ttlMs, ...(options.now ? { now: options.now } : {}) });
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): ExactCacheStats {
+    return { ...this.#stats };
+  }
+
+  /** Whether this request may use the cache at all (temperature rule). */
+  isCacheable(request: GenerateRequest): boolean {
+    return isCacheable(request, this.config);
+  }
+
+  key(request: GenerateRequest, scope: CacheScope): Promise<string> {
+    return cacheKey(request, scope);
+  }
+
+  /** The cached answer, or `undefined` (miss, expired, or not cacheable). Returns a copy. */
+  async lookup(request: GenerateRequest, scope: CacheScope): Promise<CachedAnswer | undefined> {
+    if (!this.isCacheable(request)) {
+      this.#stats.bypassed++;
+      return undefined;
+    }
+    const found = await this.backend.get(await cacheKey(request, scope));
+    if (found === undefined) {
+      this.#stats.misses++;
+      return undefined;
+    }
+    this.#stats.hits++;
+    return structuredClone(found);
+  }
+
+  /**
+   * Stores an answer; returns whether it did. Not stored: requests that are not cacheable, and answers
+   * that ended in `error` or `content-filter`.
+   */
+  async store(request: GenerateRequest, scope: CacheScope, answer: Omit<CachedAnswer, 'createdAt'> & { createdAt?: number }): Promise<boolean> {
+    if (!this.isCacheable(request) || NOT_STORABLE.has(answer.finishReason)) {
+      this.#stats.bypassed++;
+      return false;
+    }
+    // Only the answer's own fields: callers may pass a whole router result (cost, attempts, decision...).
+    const entry: CachedAnswer = structuredClone({
+      text: answer.text,
+      toolCalls: answer.toolCalls,
+      finishReason: answer.finishReason,
+      usage: answer.usage,
+      deployment: answer.deployment,
+      model: answer.model,
+      provider: answer.provider,
+      createdAt: answer.createdAt ?? this.#now(),
+      ...(answer.reasoning !== undefined ? { reasoning: answer.reasoning } : {}),
+      ...(answer.id !== undefined ? { id: answer.id } : {}),
+    });
+    await this.backend.set(await cacheKey(request, scope), entry, this.config.ttlMs);
+    this.#stats.stores++;
+    return true;
+  }
+
+  /** Drops every entry of one tenant (in one namespace); returns how many. Needs a store with `deleteByPrefix`. */
+  async invalidateTenant(tenant: string | undefined, namespace?: string): Promise<number> {
+    if (!this.backend.deleteByPrefix) {
+      throw new LLMError({ code: 'unsupported', message: 'This cache store cannot delete by prefix (no deleteByPrefix)' });
+    }
+    return this.backend.deleteByPrefix(cacheKeyPrefix({ tenant, ...(namespace !== undefined ? { namespace } : {}) }));
+  }
+
+  async clear(): Promise<void> {
+    await this.backend.clear();
+  }
+}

@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMBEDDED_DB_FILE, createStateStores } from '../../stores/create-state-stores.js';
+import { PostgresAuditLog } from '../../stores/postgres/postgres-audit-log.js';
+import { openPostgres } from '../../stores/postgres/postgres-database.js';
+import { testServiceUrls } from '../../stores/__fixtures__/store-fixtures.js';
+import { runCli, tempDir, type TempDir } from '../__fixtures__/cli-harness.js';
+
+const ENTRIES = [
+  { actor: 'admin', action: 'tenant.create', target: 't1', details: { tier: 'pro' } },
+  { actor: 'admin', action: 'key.create', target: 'key_1' },
+  { actor: 'key:key_1', action: 'budget.update', target: 't1', details: { amountUsd: 10 } },
+];
+
+/** Edits the log as an attacker with file access would: drop the append-only triggers, then change rows. */
+async function tamper(dir: string, sql: string): Promise<void> {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(join(dir, EMBEDDED_DB_FILE));
+  try {
+    db.exec('DROP TRIGGER llmrr_audit_no_update; DROP TRIGGER llmrr_audit_no_delete;');
+    db.prepare(sql).run();
+  } finally {
+    db.close();
+  }
+}
+
+describe('llmrr audit verify (embedded SQLite)', () => {
+  let t: TempDir;
+  beforeAll(async () => {
+    t = tempDir();
+    const stores = await createStateStores({ mode: 'embedded', dataDir: t.dir });
+    for (const e of ENTRIES) await stores.audit.append(e);
+    await stores.close();
+  });
+  afterAll(() => t.remove());
+
+  it('an intact chain exits 0 with the entry count and head hash', async () => {
+    const r = await runCli(['audit', 'verify', '--data-dir', t.dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^audit chain OK: 3 entries, head [0-9a-f]{64}\n$/);
+  });
+
+  it('finds the data directory the way the gateway server does (LLMRR_DATA_DIR, relative to cwd)', async () => {
+    const r = await runCli(['audit', 'verify', '--json'], { cwd: join(t.dir, '..'), env: { LLMRR_DATA_DIR: t.dir.split('/').pop()! } });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, count: 3 });
+  });
+
+  it('an edited entry breaks the chain there: exit 1 naming the entry', async () => {
+    const copy = tempDir();
+    try {
+      const stores = await createStateStores({ mode: 'embedded', dataDir: copy.dir });
+      for (const e of ENTRIES) await stores.audit.append(e);
+      await stores.close();
+      await tamper(copy.dir, `UPDATE llmrr_audit SET target = 't2' WHERE seq = 2`);
+      const r = await runCli(['audit', 'verify', '--data-dir', copy.dir]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^audit chain BROKEN at entry 2: .+\n$/);
+      const json = await runCli(['audit', 'verify', '--json', '--data-dir', copy.dir]);
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, brokenAt: 2 });
+    } finally {
+      copy.remove();
+    }
+  });
+
+  it('a deleted entry breaks the chain', async () => {
+    const copy = tempDir();
+    try {
+      const stores = await createStateStores({ mode: 'embedded', dataDir: copy.dir });
+      for (const e of ENTRIES) await stores.audit.append(e);
+      await stores.close();
+      await tamper(copy.dir, `DELETE FROM llmrr_audit WHERE seq = 2`);
+      const r = await runCli(['audit', 'verify', '--data-dir', copy.dir]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^audit chain BROKEN at entry 3: /);
+    } finally {
+      copy.remove();
+    }
+  });
+
+  it('no database is a usage error (never an empty "valid" chain), exit 2', async () => {
+    const empty = tempDir();
+    try {
+      const r = await runCli(['audit', 'verify', '--data-dir', empty.dir]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        `llmrr audit: no audit database at ${join(empty.dir, EMBEDDED_DB_FILE)} (set --data-dir or LLMRR_DATA_DIR to the gateway's data directory) (see llmrr audit --help)\n`,
+      );
+    } finally {
+      empty.remove();
+    }
+  });
+
+  it('usage errors name the flag or subcommand', async () => {
+    const cases: Array<[string[], Record<string, string>, string]> = [
+      [['audit'], {}, 'llmrr audit: missing subcommand: verify'],
+      [['audit', 'check'], {}, 'llmrr audit: unknown subcommand "check" (expected verify)'],
+      [['audit', 'verify', '--state', 'cloud'], {}, 'llmrr audit: --state must be embedded or shared, got "cloud"'],
+      [['audit', 'verify'], { LLMRR_STATE: 'memory' }, 'llmrr audit: LLMRR_STATE is "memory": an in-memory audit log lives only inside its server process'],
+      [['audit', 'verify', '--state', 'shared'], {}, 'llmrr audit: shared state needs --postgres-url (or LLMRR_POSTGRES_URL)'],
+    ];
+    for (const [argv, env, line] of cases) {
+      const r = await runCli(argv, { env });
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.stderr).toBe(`${line} (see llmrr audit --help)\n`);
+    }
+  });
+});
+
+const { postgresUrl } = testServiceUrls();
+
+describe.skipIf(!postgresUrl)('llmrr audit verify (shared PostgreSQL)', () => {
+  let dbUrl: string;
+  let dbName: string;
+  let admin: { query(sql: string): Promise<unknown>; end(): Promise<void> };
+  beforeAll(async () => {
+    const { default: pg } = await import('pg');
+    admin = new pg.Pool({ connectionString: postgresUrl, max: 1 });
+    dbName = `llmrr_cli_audit_${randomBytes(4).toString('hex')}`;
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    const u = new URL(postgresUrl!);
+    u.pathname = `/${dbName}`;
+    dbUrl = u.toString();
+    const log = new PostgresAuditLog(await openPostgres(dbUrl));
+    for (const e of ENTRIES) await log.append(e);
+    await log.close();
+  });
+  afterAll(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+  });
+
+  it('verifies the chain in PostgreSQL, then finds an edit', async () => {
+    const ok = await runCli(['audit', 'verify', '--state', 'shared', '--postgres-url', dbUrl]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^audit chain OK: 3 entries, head [0-9a-f]{64}\n$/);
+
+    const { default: pg } = await import('pg');
+    const c = new pg.Client({ connectionString: dbUrl });
+    await c.connect();
+    try {
+      await c.query('DROP TRIGGER llmrr_audit_no_change ON llmrr_audit');
+      await c.query(`UPDATE llmrr_audit SET actor = 'someone-else' WHERE seq = 1`);
+    } finally {
+      await c.end();
+    }
+    const broken = await runCli(['audit', 'verify'], { env: { LLMRR_STATE: 'shared', LLMRR_POSTGRES_URL: dbUrl } });
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/^audit chain BROKEN at entry 1: /);
+  });
+});

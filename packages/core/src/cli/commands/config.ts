@@ -1,0 +1,75 @@
+import { routerConfigJsonSchemaText } from '../../config/json-schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import { LLMRouter } from '../../router/llm-router.js';
+import { loadCliConfig } from '../cli-config.js';
+import type { CliCommand } from '../cli-command.js';
+import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
+import { CliUsageError } from '../cli-usage-error.js';
+import { GLOBAL_FLAGS, parseFlags } from '../parse-flags.js';
+import { configIssues, configLine, issueText } from '../report-error.js';
+
+const FLAGS = { ...GLOBAL_FLAGS } as const;
+
+const HELP = `Usage: llmrr config <validate [file] | schema>
+
+  validate [file]   checks a config (the file, else -c, else the one llmrr would use): schema, engine
+                    names, strategy; prints "valid" or one line per problem (field path, line and column,
+                    what was expected) and exits 2
+  schema            prints the JSON Schema of the config file (for editors: "$schema" or
+                    "# yaml-language-server: $schema=...")
+
+Options:
+  -c, --config <file>      config file
+  -h, --help               show this help
+`;
+
+/** `llmrr config validate|schema`. */
+export const configCommand: CliCommand = {
+  name: 'config',
+  summary: 'validate a config file, or print its JSON Schema',
+  help: HELP,
+  async run(args, ctx) {
+    const { values, positionals } = parseFlags(args, FLAGS);
+    if (values.help) {
+      ctx.stdout.write(HELP);
+      return EXIT.ok;
+    }
+    const [sub, ...rest] = positionals;
+    if (sub === 'schema') {
+      if (rest[0] !== undefined) throw new CliUsageError(`unexpected argument "${rest[0]}" for config schema`, rest[0]);
+      ctx.stdout.write(`${routerConfigJsonSchemaText().trimEnd()}\n`);
+      return EXIT.ok;
+    }
+    if (sub === 'validate') {
+      if (rest.length > 1) throw new CliUsageError(`unexpected argument "${rest[1]}" for config validate (one file at most)`, rest[1]);
+      if (rest[0] !== undefined && values.config !== undefined) throw new CliUsageError('give the file either as an argument or with -c/--config, not both', '--config');
+      return validate(ctx, rest[0] ?? values.config);
+    }
+    if (sub === undefined) throw new CliUsageError('missing subcommand: validate or schema');
+    throw new CliUsageError(`unknown subcommand "${sub}" (expected validate or schema)`, sub);
+  },
+};
+
+async function validate(ctx: CliContext, file: string | undefined): Promise<ExitCode> {
+  try {
+    const loaded = await loadCliConfig(ctx, file);
+    // The router checks what the schema cannot: registered engines and the strategy name.
+    const router = new LLMRouter(loaded.config, { env: ctx.env, baseDir: loaded.config.modelsDir ?? ctx.cwd });
+    await router.close();
+    const cfg = loaded.config;
+    const n = cfg.models.length;
+    const from = loaded.demo ? `${loaded.source} (demo config)` : loaded.source;
+    ctx.stdout.write(`${from}: valid (version ${cfg.version}, ${n} model${n === 1 ? '' : 's'}: ${cfg.models.map((m) => m.name).join(', ')}; strategy ${cfg.routing.strategy})\n`);
+    return EXIT.ok;
+  } catch (e) {
+    if (!LLMError.isInstance(e) || e.code !== 'config_invalid') throw e;
+    const heading = (e.message.split('\n')[0] ?? '').replace(/:\s*$/, '');
+    const issues = configIssues(e.details);
+    if (issues.length === 0) {
+      ctx.stderr.write(`llmrr config validate: ${configLine(e)}\n`);
+    } else {
+      for (const issue of issues) ctx.stderr.write(`llmrr config validate: ${heading}: ${issueText(issue)}\n`);
+    }
+    return EXIT.usage;
+  }
+}

@@ -1,0 +1,43 @@
+import { LLMRouter } from '../router/llm-router.js';
+import { loadCliConfig, type CliConfig } from './cli-config.js';
+import type { CliContext } from './cli-io.js';
+import { CliUsageError } from './cli-usage-error.js';
+
+export interface OpenRouterOptions {
+  /** `-c/--config`. */
+  config?: string | undefined;
+  /** `-m/--model`: must name a deployment or an alias. */
+  model?: string | undefined;
+  /** `-s/--strategy`: must name a registered strategy. */
+  strategy?: string | undefined;
+}
+
+export interface OpenedRouter {
+  router: LLMRouter;
+  config: CliConfig;
+}
+
+/**
+ * Loads the config and builds the router (engines are created lazily, nothing is called), then checks
+ * that `model` and `strategy` exist, so a typo is a usage error naming the flag before any request.
+ */
+export async function openRouter(ctx: CliContext, options: OpenRouterOptions): Promise<OpenedRouter> {
+  const config = await loadCliConfig(ctx, options.config);
+  const router = new LLMRouter(config.config, { env: ctx.env, baseDir: config.config.modelsDir ?? ctx.cwd });
+  try {
+    if (options.model !== undefined) {
+      const models = router.models();
+      const names = new Set(models.flatMap((m) => (m.alias !== undefined ? [m.name, m.alias] : [m.name])));
+      if (!names.has(options.model)) {
+        throw new CliUsageError(`unknown model "${options.model}" for -m/--model (known: ${[...names].join(', ')})`, '--model');
+      }
+    }
+    if (options.strategy !== undefined && !router.strategyNames().includes(options.strategy)) {
+      throw new CliUsageError(`unknown strategy "${options.strategy}" for -s/--strategy (known: ${router.strategyNames().join(', ')})`, '--strategy');
+    }
+  } catch (e) {
+    await router.close();
+    throw e;
+  }
+  return { router, config };
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import {
+  BalancedWeightsSchema,
+  CacheSchema,
+  CircuitBreakerSchema,
+  ExactCacheSchema,
+  HedgingSchema,
+  LimitsSchema,
+  ModelConfigSchema,
+  PriceSchema,
+  RetrySchema,
+  RouterConfigSchema,
+  RouterConfigV2Schema,
+  RouterConfigV3Schema,
+  RoutingSchema,
+  TenantConfigSchema,
+  TimeoutsSchema,
+} from './schema.js';
+
+/** Where the generated schema is checked in, relative to the package root. */
+export const CONFIG_JSON_SCHEMA_FILE = 'schema/llmrr.config.schema.json';
+
+type Meta = { id?: string; title?: string; description?: string };
+
+/** Named definitions (`$defs`) and editor tooltips. Kept here so schema.ts stays the one source of rules. */
+function registry(): z.core.$ZodRegistry<Meta> {
+  const r = z.registry<Meta>();
+  const def = (schema: z.ZodType, id: string, description: string) => r.add(schema, { id, description });
+  const doc = (shape: Record<string, z.ZodType>, descriptions: Record<string, string>) => {
+    for (const [key, description] of Object.entries(descriptions)) {
+      const field = shape[key];
+      if (field) r.add(field, { description });
+    }
+  };
+  def(RouterConfigV2Schema, 'RouterConfigV2', 'Version 2 config: models, routing, cache.');
+  def(RouterConfigV3Schema, 'RouterConfigV3', 'Version 3 config: version 2 plus tenants.');
+  def(ModelConfigSchema, 'ModelConfig', 'One deployment: a model behind an engine.');
+  def(PriceSchema, 'Price', 'USD per one million tokens.');
+  def(LimitsSchema, 'Limits', 'Rate limits.');
+  def(TimeoutsSchema, 'Timeouts', 'Timeouts in milliseconds.');
+  def(RoutingSchema, 'Routing', 'How requests are routed, retried and failed over.');
+  def(RetrySchema, 'Retry', 'Retries per deployment, with exponential backoff.');
+  def(CircuitBreakerSchema, 'CircuitBreaker', 'Per-deployment circuit breaker.');
+  def(HedgingSchema, 'Hedging', 'Speculative second attempts when the first is slow.');
+  def(BalancedWeightsSchema, 'BalancedWeights', 'Weights of the `balanced` strategy.');
+  def(CacheSchema, 'Cache', 'Answer caches.');
+  def(ExactCacheSchema, 'ExactCache', 'Exact-match answer cache (same request, tenant and model set).');
+  def(TenantConfigSchema, 'Tenant', 'A tenant (v3).');
+  doc(ModelConfigSchema.shape, {
+    name: 'Unique deployment name; what callers ask for with `model`.',
+    engine: 'Engine kind: openai-compatible, anthropic, gemini, gguf, onnx, mock, or a registered custom engine.',
+    model: "The provider's model id; defaults to `name`.",
+    preset: 'openai-compatible provider preset (openai, groq, ollama, ...).',
+    baseURL: 'API base URL (overrides the preset).',
+    apiKey: 'API key. Prefer `apiKeyEnv` or "${ENV_VAR}" so keys stay out of files.',
+    apiKeyEnv: 'Name of the environment variable holding the API key.',
+    headers: 'Extra HTTP headers sent with every call.',
+    path: 'Local model file (gguf, onnx); relative paths resolve against `modelsDir`.',
+    priority: 'Lower is tried first (priority/fallback strategies).',
+    weight: 'Relative share for the `weighted` strategy.',
+    price: 'Price override; default from the shipped price table (local engines cost 0).',
+    capabilities: 'What the deployment can do; requests needing more skip it.',
+    quality: 'Static quality score in [0,1] until learned.',
+    contextWindow: 'Context window in tokens (default from the price table where known).',
+    maxOutputTokens: 'Most output tokens per call.',
+    region: 'Region label, for region-restricted calls.',
+    tags: 'Free labels.',
+    alias: 'Logical model group: deployments sharing an alias serve requests for it.',
+    options: 'Engine-specific options.',
+    enabled: 'false keeps the deployment out of routing.',
+  });
+  doc(RoutingSchema.shape, {
+    strategy: 'Strategy name: balanced, quality-first, cost-optimized, speed-priority, priority, fallback, weighted, random, round-robin, least-loaded, capability-match, adaptive, or a custom one.',
+    fallbacks: 'Deployments tried after the ranked candidates fail: a list, or lists per requested model.',
+    fallbackToRanked: 'Try the other ranked candidates before `fallbacks`.',
+    batchConcurrency: 'Most concurrent calls in `batch`.',
+    options: 'Strategy-specific options, by strategy name.',
+  });
+  doc(ExactCacheSchema.shape, {
+    enabled: 'Turn the exact cache on.',
+    maxEntries: 'Most entries kept (least recently used evicted first).',
+    ttlMs: 'Entry lifetime in milliseconds.',
+    allowNonZeroTemperature: 'Also cache calls with temperature > 0.',
+  });
+  return r;
+}
+
+/**
+ * JSON Schema (draft 2020-12) of what users write in `llmrr.config.json|yaml`: the input side of the zod
+ * schema, so fields with defaults are optional. Editors use it through `"$schema"` for completion and
+ * checks; the zod schema stays the authority (cross-field rules such as unique model names and known
+ * fallbacks are only checked there).
+ */
+export function routerConfigJsonSchema(): Record<string, unknown> {
+  const generated = z.toJSONSchema(RouterConfigSchema, { io: 'input', metadata: registry(), unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema, ...rest } = generated;
+  return {
+    $schema,
+    title: 'LLM-Runner-Router config (llmrr.config.json / .yaml)',
+    description: 'Config of @llmrr/core: models (deployments), routing, cache; version 3 adds tenants. Generated from the zod schema by `pnpm --filter @llmrr/core schema`.',
+    ...rest,
+  };
+}
+
+/** The schema as the checked-in file holds it: 2-space JSON with a final newline. */
+export function routerConfigJsonSchemaText(): string {
+  return `${JSON.stringify(routerConfigJsonSchema(), null, 2)}\n`;
+}

@@ -1,0 +1,100 @@
+import { findNodeAtLocation, parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+/** A parsed config text: its value, and where a field path sits in the text (for error messages). */
+export interface ParsedText {
+  data: unknown;
+  /** Position of the field at `path`, or of its nearest existing parent; undefined when unknown. */
+  locate(path: ReadonlyArray<string | number>): Position | undefined;
+}
+
+/** A syntax error with its position. */
+export class TextSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly position: Position | undefined,
+  ) {
+    super(message);
+  }
+}
+
+export type TextFormat = 'json' | 'yaml';
+
+/** Parses config text; throws `TextSyntaxError` (with line and column where known) when it is malformed. */
+export function parseConfigText(text: string, format: TextFormat): ParsedText {
+  const clean = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return format === 'json' ? parseJson(clean) : parseYaml(clean);
+}
+
+function parseJson(text: string): ParsedText {
+  // jsonc-parser finds the error position (JSON.parse's messages do not reliably carry one); strict JSON.
+  const errors: ParseError[] = [];
+  const tree = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first) throw new TextSyntaxError(humanize(printParseErrorCode(first.error)), positionAt(text, first.offset));
+  let data: unknown;
+  try {
+    // JSON.parse builds the value: exact JSON semantics (a `__proto__` key stays data).
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new TextSyntaxError((e as Error).message, undefined);
+  }
+  return {
+    data,
+    locate: (path) => {
+      if (!tree) return undefined;
+      for (let n = path.length; n >= 0; n--) {
+        const node: JsonNode | undefined = findNodeAtLocation(tree, path.slice(0, n) as Array<string | number>);
+        if (node) return positionAt(text, node.offset);
+      }
+      return undefined;
+    },
+  };
+}
+
+function parseYaml(text: string): ParsedText {
+  const lineCounter = new LineCounter();
+  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const pos = lineCounter.linePos(first.pos[0]);
+    throw new TextSyntaxError(first.message, { line: pos.line, column: pos.col });
+  }
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  return {
+    data,
+    locate: (path) => {
+      for (let n = path.length; n >= 0; n--) {
+        const node: unknown = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+        if (isNode(node) && node.range) {
+          const pos = lineCounter.linePos(node.range[0]);
+          return { line: pos.line, column: pos.col };
+        }
+      }
+      return undefined;
+    },
+  };
+}
+
+/** 1-based line and column of a character offset. */
+export function positionAt(text: string, offset: number): Position {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/** `PropertyNameExpected` -> `property name expected`. */
+function humanize(code: string): string {
+  return code.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+}

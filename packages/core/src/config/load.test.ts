@@ -1,0 +1,417 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LLMError } from '../errors/index.js';
+import { CONFIG_ENV, loadConfig, loadConfigDetailed } from './load.js';
+import { parseModelsShorthand } from './load-env.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'llmrr-config-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function write(name: string, content: string): Promise<string> {
+  const path = join(dir, name);
+  await mkdir(join(path, '..'), { recursive: true });
+  await writeFile(path, content);
+  return path;
+}
+
+async function failure(p: Promise<unknown>): Promise<LLMError> {
+  try {
+    await p;
+  } catch (e) {
+    if (LLMError.isInstance(e)) {
+      expect(e.code).toBe('config_invalid');
+      return e;
+    }
+    throw e;
+  }
+  throw new Error('expected loadConfig to fail');
+}
+
+const YAML = `# a comment
+models:
+  - name: fast
+    engine: mock
+  - name: smart
+    engine: openai-compatible
+    model: gpt-4o
+    apiKey: \${OPENAI_KEY}
+routing:
+  strategy: priority
+  fallbacks: [fast]
+`;
+const JSON_CFG = JSON.stringify({ models: [{ name: 'a', engine: 'mock' }, { name: 'b', engine: 'mock' }], routing: { strategy: 'random' } }, null, 2);
+const env = { OPENAI_KEY: 'sk-test' };
+
+describe('loadConfig sources', () => {
+  it('takes an object, applying defaults, without interpolation', async () => {
+    const input = { models: [{ name: 'm', engine: 'mock', apiKey: '${NOT_TOUCHED}' }] };
+    const cfg = await loadConfig(input, { env: {}, cwd: dir });
+    expect(cfg.models[0]).toMatchObject({ name: 'm', engine: 'mock', apiKey: '${NOT_TOUCHED}', priority: 100 });
+    expect(cfg.routing.strategy).toBe('balanced');
+    expect(cfg.modelsDir).toBeUndefined();
+    expect(input.models[0]).toEqual({ name: 'm', engine: 'mock', apiKey: '${NOT_TOUCHED}' });
+  });
+
+  it('reads a YAML file by path relative to cwd, with ${VAR} interpolation', async () => {
+    await write('conf/router.yaml', YAML);
+    const loaded = await loadConfigDetailed('conf/router.yaml', { env, cwd: dir });
+    expect(loaded.file).toBe(join(dir, 'conf/router.yaml'));
+    expect(loaded.source).toBe(join(dir, 'conf/router.yaml'));
+    expect(loaded.config.models.map((m) => m.name)).toEqual(['fast', 'smart']);
+    expect(loaded.config.models[1]?.apiKey).toBe('sk-test');
+    expect(loaded.config.routing).toMatchObject({ strategy: 'priority', fallbacks: ['fast'] });
+  });
+
+  it('reads .yml and .json files', async () => {
+    await write('c.yml', YAML);
+    expect((await loadConfig(join(dir, 'c.yml'), { env, cwd: '/' })).models).toHaveLength(2);
+    await write('c.json', JSON_CFG);
+    expect((await loadConfig('c.json', { env: {}, cwd: dir })).routing.strategy).toBe('random');
+  });
+
+  it('accepts a UTF-8 byte order mark', async () => {
+    await write('bom.json', `\uFEFF${JSON_CFG}`);
+    expect((await loadConfig('bom.json', { env: {}, cwd: dir })).models).toHaveLength(2);
+  });
+
+  it('uses LLM_ROUTER_CONFIG (a path) when no source is given', async () => {
+    await write('elsewhere/x.yaml', YAML);
+    const cfg = await loadConfig(undefined, { env: { ...env, [CONFIG_ENV.CONFIG]: 'elsewhere/x.yaml' }, cwd: dir });
+    expect(cfg.routing.strategy).toBe('priority');
+  });
+
+  it('uses LLM_ROUTER_CONFIG_JSON, with interpolation', async () => {
+    const json = JSON.stringify({ models: [{ name: 'm', engine: 'mock', options: { reply: '${GREETING:-hello}' } }] });
+    const loaded = await loadConfigDetailed(undefined, { env: { [CONFIG_ENV.CONFIG_JSON]: json }, cwd: dir });
+    expect(loaded.source).toBe('LLM_ROUTER_CONFIG_JSON');
+    expect(loaded.config.models[0]?.options).toEqual({ reply: 'hello' });
+    expect(loaded.config.modelsDir).toBeUndefined();
+  });
+
+  it.each(['llmrr.config.json', 'llmrr.config.yaml', 'llmrr.config.yml'])('finds %s in cwd', async (name) => {
+    await write(name, name.endsWith('.json') ? JSON_CFG : YAML);
+    const loaded = await loadConfigDetailed(undefined, { env, cwd: dir });
+    expect(loaded.file).toBe(join(dir, name));
+  });
+
+  it('refuses to guess between several config files in cwd', async () => {
+    await write('llmrr.config.json', JSON_CFG);
+    await write('llmrr.config.yaml', YAML);
+    const e = await failure(loadConfig(undefined, { env, cwd: dir }));
+    expect(e.message).toContain('llmrr.config.json, llmrr.config.yaml');
+  });
+
+  it('refuses both LLM_ROUTER_CONFIG and LLM_ROUTER_CONFIG_JSON', async () => {
+    const e = await failure(loadConfig(undefined, { env: { [CONFIG_ENV.CONFIG]: 'a.json', [CONFIG_ENV.CONFIG_JSON]: '{}' }, cwd: dir }));
+    expect(e.message).toContain('set only one');
+  });
+
+  it('builds a config from LLM_ROUTER_MODELS alone', async () => {
+    const loaded = await loadConfigDetailed(undefined, { env: { [CONFIG_ENV.MODELS]: 'mock, gpt4o=openai-compatible:gpt-4o' }, cwd: dir });
+    expect(loaded.source).toBe('env');
+    expect(loaded.config.models.map((m) => [m.name, m.engine, m.model])).toEqual([
+      ['mock', 'mock', undefined],
+      ['gpt4o', 'openai-compatible', 'gpt-4o'],
+    ]);
+  });
+
+  it('says where it looked when there is no config at all', async () => {
+    const e = await failure(loadConfig(undefined, { env: {}, cwd: dir }));
+    expect(e.message).toContain('No config found');
+    expect(e.message).toContain(dir);
+    expect(e.message).toContain('LLM_ROUTER_CONFIG');
+  });
+
+  it('treats empty env values as unset', async () => {
+    await write('llmrr.config.json', JSON_CFG);
+    const cfg = await loadConfig(undefined, { env: { [CONFIG_ENV.CONFIG]: '', [CONFIG_ENV.STRATEGY]: '  ', [CONFIG_ENV.CACHE]: '' }, cwd: dir });
+    expect(cfg.routing.strategy).toBe('random');
+  });
+});
+
+describe('modelsDir and relative paths', () => {
+  it('defaults modelsDir to the config file directory', async () => {
+    await write('sub/llmrr.config.yaml', 'models:\n  - { name: local, engine: gguf, path: ./models/tiny.gguf }\n');
+    const cfg = await loadConfig('sub/llmrr.config.yaml', { env: {}, cwd: dir });
+    expect(cfg.modelsDir).toBe(join(dir, 'sub'));
+    expect(cfg.models[0]?.path).toBe('./models/tiny.gguf');
+  });
+
+  it('resolves a relative modelsDir against the file directory, keeps an absolute one', async () => {
+    await write('sub/a.yaml', 'modelsDir: ../weights\nmodels: [{ name: m, engine: mock }]\n');
+    expect((await loadConfig('sub/a.yaml', { env: {}, cwd: dir })).modelsDir).toBe(join(dir, 'weights'));
+    await write('sub/b.yaml', 'modelsDir: /opt/models\nmodels: [{ name: m, engine: mock }]\n');
+    expect((await loadConfig(join(dir, 'sub/b.yaml'), { env: {} })).modelsDir).toBe('/opt/models');
+  });
+});
+
+describe('environment overrides', () => {
+  const base = { models: [{ name: 'a', engine: 'mock' }, { name: 'b', engine: 'mock' }] };
+
+  it('applies each LLM_ROUTER_* variable', async () => {
+    const loaded = await loadConfigDetailed(base, {
+      env: {
+        [CONFIG_ENV.STRATEGY]: 'cost-optimized',
+        [CONFIG_ENV.FALLBACKS]: ' b , a ,',
+        [CONFIG_ENV.RETRIES]: '5',
+        [CONFIG_ENV.TIMEOUT_MS]: '30000',
+        [CONFIG_ENV.FIRST_TOKEN_TIMEOUT_MS]: '1500',
+        [CONFIG_ENV.CACHE]: 'true',
+      },
+      cwd: dir,
+    });
+    const { routing, cache } = loaded.config;
+    expect(routing.strategy).toBe('cost-optimized');
+    expect(routing.fallbacks).toEqual(['b', 'a']);
+    expect(routing.retries.max).toBe(5);
+    expect(routing.retries.initialDelayMs).toBe(250);
+    expect(routing.timeouts).toEqual({ totalMs: 30_000, firstTokenMs: 1_500 });
+    expect(cache.exact.enabled).toBe(true);
+    expect(cache.exact.maxEntries).toBe(1_000);
+    expect(loaded.overrides.map((o) => o.env)).toEqual([
+      'LLM_ROUTER_STRATEGY',
+      'LLM_ROUTER_FALLBACKS',
+      'LLM_ROUTER_RETRIES',
+      'LLM_ROUTER_TIMEOUT_MS',
+      'LLM_ROUTER_FIRST_TOKEN_TIMEOUT_MS',
+      'LLM_ROUTER_CACHE',
+    ]);
+  });
+
+  it('overrides file values and keeps the rest of the section', async () => {
+    await write('c.yaml', 'models: [{ name: a, engine: mock }]\nrouting:\n  strategy: random\n  retries: { max: 1, initialDelayMs: 10 }\ncache:\n  exact: { enabled: true, ttlMs: 5000 }\n');
+    const cfg = await loadConfig('c.yaml', { env: { [CONFIG_ENV.RETRIES]: '0', [CONFIG_ENV.CACHE]: 'off' }, cwd: dir });
+    expect(cfg.routing.strategy).toBe('random');
+    expect(cfg.routing.retries).toMatchObject({ max: 0, initialDelayMs: 10 });
+    expect(cfg.cache.exact).toMatchObject({ enabled: false, ttlMs: 5000 });
+  });
+
+  it.each([
+    ['1', true],
+    ['yes', true],
+    ['ON', true],
+    ['0', false],
+    ['no', false],
+    ['False', false],
+  ])('LLM_ROUTER_CACHE=%s -> %s', async (value, expected) => {
+    expect((await loadConfig(base, { env: { [CONFIG_ENV.CACHE]: value } })).cache.exact.enabled).toBe(expected);
+  });
+
+  it('LLM_ROUTER_MODELS replaces the configured models', async () => {
+    await write('c.json', JSON_CFG);
+    const cfg = await loadConfig('c.json', { env: { [CONFIG_ENV.MODELS]: 'x=mock' }, cwd: dir });
+    expect(cfg.models.map((m) => m.name)).toEqual(['x']);
+  });
+
+  it('parses the LLM_ROUTER_MODELS shorthand', () => {
+    expect(parseModelsShorthand('mock,gpt-4o, llama=openai-compatible:llama3:8b, m2=mock')).toEqual([
+      { name: 'mock', engine: 'mock' },
+      { name: 'gpt-4o' },
+      { name: 'llama', engine: 'openai-compatible', model: 'llama3:8b' },
+      { name: 'm2', engine: 'mock' },
+    ]);
+  });
+
+  it.each([
+    [CONFIG_ENV.RETRIES, 'three', 'expected a whole number, got "three"'],
+    [CONFIG_ENV.RETRIES, '-1', 'expected a whole number'],
+    [CONFIG_ENV.TIMEOUT_MS, '1.5', 'expected a whole number'],
+    [CONFIG_ENV.FIRST_TOKEN_TIMEOUT_MS, '10s', 'expected a whole number'],
+    [CONFIG_ENV.CACHE, 'maybe', 'expected true or false'],
+    [CONFIG_ENV.MODELS, 'a=', 'name=engine:model'],
+    [CONFIG_ENV.MODELS, 'a=mock:', 'name=engine:model'],
+    [CONFIG_ENV.MODELS, 'has space', 'name or name=engine:model'],
+    [CONFIG_ENV.MODELS, ' , ', 'comma-separated list'],
+  ])('rejects %s=%s naming the variable', async (name, value, expected) => {
+    const e = await failure(loadConfig(base, { env: { [name]: value } }));
+    expect(e.message).toContain(`Invalid environment variable ${name}`);
+    expect(e.message).toContain(expected);
+    expect(e.param).toBe(name);
+  });
+
+  it('names the variable when its value fails the schema', async () => {
+    const e = await failure(loadConfig(base, { env: { [CONFIG_ENV.RETRIES]: '20' } }));
+    expect(e.message).toMatch(/routing\.retries\.max \(from LLM_ROUTER_RETRIES\): .*10/);
+    expect(e.param).toBe('routing.retries.max');
+    const f = await failure(loadConfig(base, { env: { [CONFIG_ENV.FALLBACKS]: 'a,nope' } }));
+    expect(f.message).toContain('routing.fallbacks.1 (from LLM_ROUTER_FALLBACKS): unknown model "nope"');
+    const t = await failure(loadConfig(base, { env: { [CONFIG_ENV.TIMEOUT_MS]: '0' } }));
+    expect(t.message).toContain('routing.timeouts.totalMs (from LLM_ROUTER_TIMEOUT_MS)');
+  });
+
+  it('refuses to override inside a section that is not an object', async () => {
+    const e = await failure(loadConfig({ ...base, routing: 'fast' }, { env: { [CONFIG_ENV.RETRIES]: '1' } }));
+    expect(e.message).toContain('Cannot apply LLM_ROUTER_RETRIES: "routing" in the config is not an object');
+  });
+});
+
+describe('${VAR} interpolation', () => {
+  it('replaces references anywhere in string values, with defaults and escapes', async () => {
+    await write(
+      'c.yaml',
+      [
+        'models:',
+        '  - name: m',
+        '    engine: mock',
+        '    baseURL: "https://${HOST}:${PORT:-8443}/v1"',
+        '    headers: { X-Team: "${TEAM:-core}", X-Literal: "$${NOT_A_VAR}", X-Empty: "${EMPTY:-fallback}" }',
+        '    tags: ["${TAG}", plain]',
+      ].join('\n'),
+    );
+    const cfg = await loadConfig('c.yaml', { env: { HOST: 'api.example.com', TAG: 'blue', TEAM: '', EMPTY: '' }, cwd: dir });
+    const m = cfg.models[0];
+    expect(m?.baseURL).toBe('https://api.example.com:8443/v1');
+    expect(m?.headers).toEqual({ 'X-Team': 'core', 'X-Literal': '${NOT_A_VAR}', 'X-Empty': 'fallback' });
+    expect(m?.tags).toEqual(['blue', 'plain']);
+  });
+
+  it('keeps an empty value for a set-but-empty variable without default', async () => {
+    await write('c.json', JSON.stringify({ models: [{ name: 'm', engine: 'mock', apiKey: '${KEY}' }] }));
+    expect((await loadConfig('c.json', { env: { KEY: '' }, cwd: dir })).models[0]?.apiKey).toBe('');
+  });
+
+  it('reports every missing variable with field path, line and column', async () => {
+    await write('c.yaml', 'models:\n  - name: m\n    engine: mock\n    apiKey: ${OPENAI_KEY}\n    headers: { A: "${ALSO_MISSING}" }\n');
+    const e = await failure(loadConfig('c.yaml', { env: {}, cwd: dir }));
+    expect(e.message).toContain(join(dir, 'c.yaml'));
+    expect(e.message).toContain('models.0.apiKey (line 4, column 13): environment variable OPENAI_KEY is not set');
+    expect(e.message).toContain('models.0.headers.A (line 5, column 19): environment variable ALSO_MISSING is not set');
+    expect(e.param).toBe('models.0.apiKey');
+  });
+
+  it('rejects malformed references', async () => {
+    await write('c.json', JSON.stringify({ models: [{ name: 'm', engine: 'mock', apiKey: '${1BAD}', model: 'x ${OPEN' }] }));
+    const e = await failure(loadConfig('c.json', { env: {}, cwd: dir }));
+    expect(e.message).toContain('models.0.apiKey');
+    expect(e.message).toContain('is not a valid environment variable reference');
+    expect(e.message).toContain('models.0.model');
+    expect(e.message).toContain('unclosed "${"');
+  });
+});
+
+describe('loadConfig errors', () => {
+  it('names a missing file', async () => {
+    const e = await failure(loadConfig('missing.yaml', { env: {}, cwd: dir }));
+    expect(e.message).toBe(`The config file ${join(dir, 'missing.yaml')} not found`);
+  });
+
+  it('names a missing file given by LLM_ROUTER_CONFIG', async () => {
+    const e = await failure(loadConfig(undefined, { env: { [CONFIG_ENV.CONFIG]: 'gone.json' }, cwd: dir }));
+    expect(e.message).toContain('(from LLM_ROUTER_CONFIG)');
+    expect(e.message).toContain(join(dir, 'gone.json'));
+  });
+
+  it('names an unreadable path (a directory)', async () => {
+    await mkdir(join(dir, 'cfg.json'));
+    const e = await failure(loadConfig('cfg.json', { env: {}, cwd: dir }));
+    expect(e.message).toContain(`${join(dir, 'cfg.json')} is a directory`);
+  });
+
+  it('refuses other extensions', async () => {
+    await write('c.toml', 'x = 1');
+    const e = await failure(loadConfig('c.toml', { env: {}, cwd: dir }));
+    expect(e.message).toContain('must end in .json, .yaml or .yml');
+  });
+
+  it('gives line and column of invalid JSON', async () => {
+    await write('c.json', '{\n  "models": [\n    { "name": "m", },\n  ]\n}\n');
+    const e = await failure(loadConfig('c.json', { env: {}, cwd: dir }));
+    expect(e.message).toBe(`Invalid JSON in config file ${join(dir, 'c.json')} at line 3, column 20: property name expected`);
+  });
+
+  it('gives line and column of invalid JSON in LLM_ROUTER_CONFIG_JSON', async () => {
+    const e = await failure(loadConfig(undefined, { env: { [CONFIG_ENV.CONFIG_JSON]: '{"models": [}' }, cwd: dir }));
+    expect(e.message).toMatch(/^Invalid JSON in LLM_ROUTER_CONFIG_JSON at line 1, column 13: /);
+  });
+
+  it('gives line and column of invalid YAML', async () => {
+    await write('c.yaml', 'models:\n  - name: m\n    engine: [mock\nrouting: {}\n');
+    const e = await failure(loadConfig('c.yaml', { env: {}, cwd: dir }));
+    expect(e.message).toMatch(new RegExp(`^Invalid YAML in config file ${join(dir, 'c.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} at line \\d+, column \\d+: `));
+  });
+
+  it('reports duplicate YAML keys', async () => {
+    await write('c.yaml', 'models: []\nmodels: []\n');
+    const e = await failure(loadConfig('c.yaml', { env: {}, cwd: dir }));
+    expect(e.message).toContain('at line 2, column 1');
+    expect(e.message).toContain('unique');
+  });
+
+  it.each([
+    ['c.json', '[1, 2]', 'an array'],
+    ['c.json', '"models"', 'a string'],
+    ['c.yaml', '', 'nothing (empty document)'],
+    ['c.yaml', '# only a comment\n', 'nothing (empty document)'],
+    ['c.yaml', '- a\n- b\n', 'an array'],
+  ])('refuses a non-object top level (%s: %j)', async (name, content, kind) => {
+    await write(name, content);
+    const e = await failure(loadConfig(name, { env: {}, cwd: dir }));
+    expect(e.message).toBe(`Invalid config file ${join(dir, name)}: the top level must be an object (mapping), got ${kind}`);
+  });
+
+  it('refuses a non-object source argument', async () => {
+    const e = await failure(loadConfig(42 as unknown as object, { env: {}, cwd: dir }));
+    expect(e.message).toContain('source must be an object or a file path, got a number');
+  });
+
+  it('names schema errors by field path with line and column (YAML)', async () => {
+    await write('c.yaml', 'models:\n  - name: m\n    engine: mock\n    price:\n      input: cheap\n      output: 1\n');
+    const e = await failure(loadConfig('c.yaml', { env: {}, cwd: dir }));
+    expect(e.message).toContain(`Invalid config file ${join(dir, 'c.yaml')}:`);
+    expect(e.message).toMatch(/models\.0\.price\.input \(line 5, column 14\): .*expected number/);
+    expect(e.param).toBe('models.0.price.input');
+    expect(e.details).toEqual([expect.objectContaining({ path: 'models.0.price.input', line: 5, column: 14 })]);
+  });
+
+  it('names schema errors by field path with line and column (JSON)', async () => {
+    await write('c.json', '{\n  "models": [\n    { "name": "m", "engine": "mock", "priority": "high" }\n  ]\n}\n');
+    const e = await failure(loadConfig('c.json', { env: {}, cwd: dir }));
+    expect(e.message).toMatch(/models\.0\.priority \(line 3, column 50\): .*expected number/);
+  });
+
+  it('points a missing required field at its parent, and lists every problem', async () => {
+    await write('c.yaml', 'models:\n  - engine: mock\n  - name: b\n    engine: mock\n    unknownField: 1\nrouting:\n  retries: { max: 99 }\n');
+    const e = await failure(loadConfig('c.yaml', { env: {}, cwd: dir }));
+    expect(e.message).toMatch(/models\.0\.name \(line 2, column 5\): .*expected string/);
+    expect(e.message).toMatch(/models\.1 \(line 3, column 5\): .*unknownField/);
+    expect(e.message).toMatch(/routing\.retries\.max \(line 7, column 19\): .*<=10/);
+  });
+
+  it('reports cross-field rules (duplicate names, unknown fallbacks)', async () => {
+    await write('c.yaml', 'models:\n  - { name: a, engine: mock }\n  - { name: a, engine: mock }\nrouting: { fallbacks: [zz] }\n');
+    const e = await failure(loadConfig('c.yaml', { env: {}, cwd: dir }));
+    expect(e.message).toContain('duplicate model name "a"');
+    expect(e.message).toContain('routing.fallbacks.0 (line 4, column 24): unknown model "zz"');
+  });
+
+  it('reports a missing models list on an object source, without positions', async () => {
+    const e = await failure(loadConfig({ routing: {} }, { env: {} }));
+    expect(e.message).toMatch(/^Invalid config object:\n {2}models: /);
+  });
+});
+
+describe('README examples', () => {
+  it('load as documented', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { fileURLToPath } = await import('node:url');
+    const md = await readFile(join(fileURLToPath(import.meta.url), '..', '..', '..', 'README-sections', 'config.md'), 'utf8');
+    const examples = md.slice(md.indexOf('### Examples'));
+    const blocks = [...examples.matchAll(/```(yaml|json)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1] ?? '', text: m[2] ?? '' }));
+    expect(blocks.map((b) => b.lang)).toEqual(['yaml', 'json']);
+    for (const [i, b] of blocks.entries()) await write(`example${i}.${b.lang}`, b.text);
+    const yaml = await loadConfig('example0.yaml', { env: { OPENAI_API_KEY: 'sk-1' }, cwd: dir });
+    expect(yaml.models.map((m) => m.name)).toEqual(['gpt4o-mini', 'claude-haiku', 'local']);
+    expect(yaml.modelsDir).toBe(dir);
+    expect(yaml.cache.exact).toMatchObject({ enabled: true, ttlMs: 600_000 });
+    const json = await loadConfig('example1.json', { env: { OPENAI_API_KEY: 'sk-1' }, cwd: dir });
+    expect(json.version).toBe(3);
+    expect(json.models[0]?.apiKey).toBe('sk-1');
+  });
+});

@@ -1,0 +1,212 @@
+import { LLMError } from '../errors/llm-error.js';
+import { applyEnvOverrides, CONFIG_ENV, envValue, type EnvOverride } from './load-env.js';
+import { interpolateEnv, type Env } from './load-interpolate.js';
+import { parseConfigText, TextSyntaxError, type Position, type TextFormat } from './load-parse.js';
+import type { RouterConfig } from './schema.js';
+import { safeParseConfig } from './validate.js';
+
+export { CONFIG_ENV } from './load-env.js';
+
+/** Looked for in the working directory when no source is given (at most one may exist). */
+export const CONFIG_FILE_NAMES = ['llmrr.config.json', 'llmrr.config.yaml', 'llmrr.config.yml'] as const;
+
+export interface LoadConfigOptions {
+  /** Environment for `LLM_ROUTER_*` overrides and `${VAR}` interpolation. Default `process.env`. */
+  env?: Env;
+  /** Where relative paths and the default config files are looked up. Default `process.cwd()`. */
+  cwd?: string;
+}
+
+export interface LoadedConfig {
+  config: RouterConfig;
+  /** Where it came from: a file path, `LLM_ROUTER_CONFIG_JSON`, `object`, or `env` (LLM_ROUTER_MODELS alone). */
+  source: string;
+  /** Absolute path of the config file, when it came from one. */
+  file?: string;
+  /** Env variables that overrode fields, in the order applied. */
+  overrides: EnvOverride[];
+}
+
+interface RawSource {
+  label: string;
+  source: string;
+  file?: string;
+  data: unknown;
+  locate?: (path: ReadonlyArray<string | number>) => Position | undefined;
+  /** `${VAR}` interpolation applies to text sources (files, LLM_ROUTER_CONFIG_JSON), not to objects from code. */
+  interpolate: boolean;
+}
+
+/**
+ * Loads and validates a router config.
+ *
+ * Source: `source` (an object, or a path to `.json` / `.yaml` / `.yml`); else `LLM_ROUTER_CONFIG` (a path)
+ * or `LLM_ROUTER_CONFIG_JSON` (JSON text); else `llmrr.config.json|yaml|yml` in `cwd`; else, when
+ * `LLM_ROUTER_MODELS` is set, a config made from the environment alone.
+ *
+ * Then: `${VAR}` / `${VAR:-default}` in string values of text sources are replaced from the environment;
+ * the `LLM_ROUTER_*` overrides apply (see `CONFIG_ENV`); for a file, `modelsDir` becomes absolute,
+ * resolved against the file's directory, which is also its default, so relative model `path`s resolve
+ * against the config file's directory.
+ *
+ * Every failure is an `LLMError` with code `config_invalid` naming the file, the field path (with line
+ * and column in the file where known) and what was expected.
+ */
+export async function loadConfig(source?: string | object, options: LoadConfigOptions = {}): Promise<RouterConfig> {
+  return (await loadConfigDetailed(source, options)).config;
+}
+
+/** `loadConfig`, also telling where the config came from and which env variables overrode fields. */
+export async function loadConfigDetailed(source?: string | object, options: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  const env = options.env ?? (typeof process !== 'undefined' ? process.env : {});
+  const cwd = options.cwd ?? (typeof process !== 'undefined' ? process.cwd() : '.');
+  const raw = await readSource(source, env, cwd);
+
+  if (typeof raw.data !== 'object' || raw.data === null || Array.isArray(raw.data)) {
+    throw new LLMError({ code: 'config_invalid', message: `Invalid ${raw.label}: the top level must be an object (mapping), got ${kindOf(raw.data)}` });
+  }
+  let data = raw.data as Record<string, unknown>;
+
+  if (raw.interpolate) {
+    const result = interpolateEnv(data, env);
+    if (result.problems.length > 0) {
+      const issues = result.problems.map((p) => ({ path: p.path.join('.'), message: p.message, ...positionOf(raw, p.path) }));
+      throw invalidConfig(raw.label, issues);
+    }
+    data = result.value as Record<string, unknown>;
+  }
+
+  const { raw: overridden, overrides } = applyEnvOverrides(data, env);
+  data = overridden;
+
+  if (raw.file) {
+    const { dirname, resolve } = await import('node:path');
+    const modelsDir = data['modelsDir'];
+    if (modelsDir === undefined || typeof modelsDir === 'string') data = { ...data, modelsDir: resolve(dirname(raw.file), modelsDir ?? '.') };
+  }
+
+  const parsed = safeParseConfig(data);
+  if (!parsed.ok) {
+    const issues = parsed.issues.map((issue) => {
+      const fromEnv = overrides.find((o) => issue.path === o.path.join('.') || issue.path.startsWith(`${o.path.join('.')}.`));
+      if (fromEnv) return { ...issue, env: fromEnv.env };
+      return { ...issue, ...positionOf(raw, splitPath(issue.path)) };
+    });
+    throw invalidConfig(raw.label, issues);
+  }
+  return { config: parsed.config, source: raw.source, ...(raw.file ? { file: raw.file } : {}), overrides };
+}
+
+async function readSource(source: string | object | undefined, env: Env, cwd: string): Promise<RawSource> {
+  if (typeof source === 'object' && source !== null) return { label: 'config object', source: 'object', data: source, interpolate: false };
+  if (typeof source === 'string') return readFileSource(source, cwd, 'config file');
+  if (source !== undefined) {
+    throw new LLMError({ code: 'config_invalid', message: `loadConfig: source must be an object or a file path, got ${kindOf(source)}` });
+  }
+
+  const path = envValue(env, CONFIG_ENV.CONFIG);
+  const json = envValue(env, CONFIG_ENV.CONFIG_JSON);
+  if (path !== undefined && json !== undefined) {
+    throw new LLMError({ code: 'config_invalid', message: `Both ${CONFIG_ENV.CONFIG} and ${CONFIG_ENV.CONFIG_JSON} are set: set only one` });
+  }
+  if (path !== undefined) return readFileSource(path, cwd, `config file (from ${CONFIG_ENV.CONFIG})`);
+  if (json !== undefined) return parseTextSource(json, 'json', CONFIG_ENV.CONFIG_JSON, CONFIG_ENV.CONFIG_JSON);
+
+  const { join } = await import('node:path');
+  const found: string[] = [];
+  for (const name of CONFIG_FILE_NAMES) if (await exists(join(cwd, name))) found.push(name);
+  if (found.length > 1) {
+    throw new LLMError({ code: 'config_invalid', message: `Found several config files in ${cwd} (${found.join(', ')}): keep one, or name one with ${CONFIG_ENV.CONFIG}` });
+  }
+  if (found[0]) return readFileSource(join(cwd, found[0]), cwd, 'config file');
+  if (envValue(env, CONFIG_ENV.MODELS) !== undefined) return { label: `config from ${CONFIG_ENV.MODELS}`, source: 'env', data: {}, interpolate: false };
+  throw new LLMError({
+    code: 'config_invalid',
+    message: `No config found: pass one to loadConfig, set ${CONFIG_ENV.CONFIG} (a path) or ${CONFIG_ENV.CONFIG_JSON}, put ${CONFIG_FILE_NAMES.join(' / ')} in ${cwd}, or list models in ${CONFIG_ENV.MODELS}`,
+  });
+}
+
+async function readFileSource(path: string, cwd: string, what: string): Promise<RawSource> {
+  const { resolve, extname } = await import('node:path');
+  const file = resolve(cwd, path);
+  const ext = extname(file).toLowerCase();
+  const format: TextFormat | undefined = ext === '.json' ? 'json' : ext === '.yaml' || ext === '.yml' ? 'yaml' : undefined;
+  if (!format) {
+    throw new LLMError({ code: 'config_invalid', message: `Unsupported ${what} ${file}: the name must end in .json, .yaml or .yml`, details: { file } });
+  }
+  const { readFile } = await import('node:fs/promises');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    const why = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${String(code ?? (e as Error).message)})`;
+    throw new LLMError({ code: 'config_invalid', message: `The ${what} ${file} ${why}`, cause: e, details: { file } });
+  }
+  return { ...parseTextSource(text, format, `${what} ${file}`, file), file };
+}
+
+function parseTextSource(text: string, format: TextFormat, label: string, source: string): RawSource {
+  try {
+    const parsed = parseConfigText(text, format);
+    return { label, source, data: parsed.data, locate: parsed.locate, interpolate: true };
+  } catch (e) {
+    if (!(e instanceof TextSyntaxError)) throw e;
+    const at = e.position ? ` at line ${e.position.line}, column ${e.position.column}` : '';
+    throw new LLMError({
+      code: 'config_invalid',
+      message: `Invalid ${format === 'json' ? 'JSON' : 'YAML'} in ${label}${at}: ${e.message}`,
+      cause: e,
+      details: { source, ...e.position },
+    });
+  }
+}
+
+interface LocatedIssue {
+  path: string;
+  message: string;
+  line?: number;
+  column?: number;
+  env?: string;
+}
+
+function invalidConfig(label: string, issues: LocatedIssue[]): LLMError {
+  const lines = issues.map((i) => {
+    const where = i.env ? ` (from ${i.env})` : i.line !== undefined ? ` (line ${i.line}, column ${i.column})` : '';
+    return `  ${i.path || '(root)'}${where}: ${i.message}`;
+  });
+  return new LLMError({
+    code: 'config_invalid',
+    message: `Invalid ${label}:\n${lines.join('\n')}`,
+    param: issues[0]?.path || undefined,
+    details: issues,
+  });
+}
+
+function positionOf(raw: RawSource, path: ReadonlyArray<string | number>): { line?: number; column?: number } {
+  const pos = raw.locate?.(path);
+  return pos ? { line: pos.line, column: pos.column } : {};
+}
+
+/** `models.0.price` -> `['models', 0, 'price']`. */
+function splitPath(path: string): Array<string | number> {
+  if (!path) return [];
+  return path.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+}
+
+async function exists(file: string): Promise<boolean> {
+  const { stat } = await import('node:fs/promises');
+  try {
+    await stat(file);
+    return true;
+  } catch (e) {
+    // Anything but "not there" (EACCES...) counts as present, so reading it reports the real problem.
+    return (e as { code?: unknown }).code !== 'ENOENT';
+  }
+}
+
+function kindOf(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing (empty document)';
+  if (Array.isArray(v)) return 'an array';
+  return `a ${typeof v}`;
+}

@@ -1,0 +1,95 @@
+/**
+ * The subset of the Anthropic Messages API wire format this engine speaks
+ * (https://docs.anthropic.com/en/api/messages, .../messages-streaming, .../errors).
+ * Response types are deliberately loose (optional fields): we read providers' JSON defensively.
+ * Other block, delta and event types exist (server tools, citations...); decoders skip what they do not know.
+ */
+
+export type AnthropicImageSource =
+  | { type: 'base64'; media_type: string; data: string }
+  | { type: 'url'; url: string };
+
+export type AnthropicRequestBlock =
+  | { type: 'text'; text: string }
+  | { type: 'image'; source: AnthropicImageSource }
+  | { type: 'tool_use'; id: string; name: string; input: unknown }
+  | { type: 'tool_result'; tool_use_id: string; content: string; is_error?: boolean };
+
+export interface AnthropicRequestMessage {
+  role: 'user' | 'assistant';
+  content: AnthropicRequestBlock[];
+}
+
+export interface AnthropicTool {
+  name: string;
+  description?: string;
+  input_schema: Record<string, unknown>;
+}
+
+export type AnthropicToolChoice =
+  | { type: 'auto' }
+  | { type: 'any' }
+  | { type: 'none' }
+  | { type: 'tool'; name: string };
+
+export interface AnthropicMessagesRequest {
+  model: string;
+  max_tokens: number;
+  messages: AnthropicRequestMessage[];
+  system?: string;
+  temperature?: number;
+  top_p?: number;
+  stop_sequences?: string[];
+  tools?: AnthropicTool[];
+  tool_choice?: AnthropicToolChoice;
+  metadata?: { user_id?: string };
+  stream?: boolean;
+  [extra: string]: unknown;
+}
+
+export interface AnthropicUsageWire {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+}
+
+export type AnthropicResponseBlock =
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; id: string; name: string; input?: unknown }
+  | { type: 'thinking'; thinking: string; signature?: string }
+  | { type: 'redacted_thinking'; data?: string };
+
+export interface AnthropicMessageResponse {
+  id?: string;
+  type?: 'message';
+  role?: 'assistant';
+  model?: string;
+  content?: AnthropicResponseBlock[];
+  stop_reason?: string | null;
+  stop_sequence?: string | null;
+  usage?: AnthropicUsageWire;
+}
+
+/** `{ type: 'error', error: { type, message } }`: the body of every Anthropic error, also the `error` stream event. */
+export interface AnthropicErrorBody {
+  type?: 'error';
+  error?: { type?: string; message?: string };
+}
+
+export type AnthropicStreamDelta =
+  | { type: 'text_delta'; text: string }
+  | { type: 'input_json_delta'; partial_json: string }
+  | { type: 'thinking_delta'; thinking: string }
+  | { type: 'signature_delta'; signature: string };
+
+/** The events of a streamed Messages response, as the `data:` JSON of each SSE event. */
+export type AnthropicStreamEvent =
+  | { type: 'message_start'; message: AnthropicMessageResponse }
+  | { type: 'content_block_start'; index: number; content_block: AnthropicResponseBlock }
+  | { type: 'content_block_delta'; index: number; delta: AnthropicStreamDelta }
+  | { type: 'content_block_stop'; index: number }
+  | { type: 'message_delta'; delta: { stop_reason?: string | null; stop_sequence?: string | null }; usage?: AnthropicUsageWire }
+  | { type: 'message_stop' }
+  | { type: 'ping' }
+  | ({ type: 'error' } & AnthropicErrorBody);

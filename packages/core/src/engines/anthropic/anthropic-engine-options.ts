@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { LLMError } from '../../errors/llm-error.js';
+
+/** `options` of an `anthropic` model in the config. */
+export const AnthropicEngineOptionsSchema = z
+  .object({
+    /** `countTokens` asks POST /v1/messages/count_tokens (a network call) instead of estimating locally. */
+    exactTokenCount: z.boolean().default(false),
+    /** The `anthropic-version` header. */
+    anthropicVersion: z.string().min(1).default('2023-06-01'),
+    /** Name of the forced tool that carries JSON-mode answers; change it if one of your tools has this name. */
+    jsonToolName: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{1,64}$/, 'tool names are 1-64 letters, digits, _ or -')
+      .default('json_answer'),
+  })
+  .strict();
+
+export type AnthropicEngineOptions = z.output<typeof AnthropicEngineOptionsSchema>;
+
+/** Parses a model's `options`, or throws `config_invalid` naming the bad field. */
+export function parseAnthropicEngineOptions(options: unknown, deployment: string): AnthropicEngineOptions {
+  const result = AnthropicEngineOptionsSchema.safeParse(options ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = ['options', ...(issue?.path ?? [])].map(String).join('.');
+  return fail(path, issue?.message ?? 'invalid', deployment);
+}
+
+function fail(path: string, message: string, deployment: string): never {
+  throw new LLMError({
+    code: 'config_invalid',
+    message: `model "${deployment}" (anthropic): ${path}: ${message}`,
+    param: path,
+    provider: 'anthropic',
+    deployment,
+  });
+}

@@ -1,0 +1,158 @@
+import { LLMError } from '../../errors/llm-error.js';
+import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import type { CallOptions, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
+import type { GenerateRequest } from '../../spec/messages.js';
+import type { StreamPart } from '../../spec/stream-parts.js';
+import { fetchOrThrow, parseJsonOrThrow, sseEvents, type FetchFn } from '../../util/http.js';
+import { anthropicResponseError } from './anthropic-error.js';
+import { convertAnthropicResponse } from './convert-anthropic-response.js';
+import { convertToAnthropicRequest, type ConvertedAnthropicRequest } from './convert-to-anthropic-request.js';
+import { decodeAnthropicStream } from './decode-anthropic-stream.js';
+import { estimateAnthropicTokens } from './estimate-anthropic-tokens.js';
+
+export interface AnthropicEngineSettings {
+  /** Anthropic model id (`claude-sonnet-4-5`, ...). */
+  modelId: string;
+  /** API root without `/v1` (`https://api.anthropic.com`); a trailing `/v1` is accepted too. */
+  baseURL: string;
+  apiKey: string | undefined;
+  /** Where the key was looked for, for the error when it is missing. */
+  apiKeySource: string;
+  /** Extra headers on every request (config `headers`). */
+  headers: Record<string, string>;
+  fetch: FetchFn;
+  /** `max_tokens` when a request sets none. */
+  defaultMaxTokens: number;
+  anthropicVersion: string;
+  jsonToolName: string;
+  exactTokenCount: boolean;
+  /** Config model name, reported on errors. */
+  deployment?: string;
+}
+
+const PROVIDER = 'anthropic';
+
+/** The `anthropic` engine: Anthropic Messages API over fetch, streamed with SSE. */
+export class AnthropicEngine implements LanguageEngineV1 {
+  readonly specVersion = 'v1' as const;
+  readonly provider = PROVIDER;
+  readonly modelId: string;
+  readonly capabilities = { streaming: true, tools: true, json: true, vision: true, reasoning: true } as const;
+  private readonly context: { provider: string; deployment?: string };
+
+  constructor(private readonly settings: AnthropicEngineSettings) {
+    this.modelId = settings.modelId;
+    this.context = { provider: PROVIDER, deployment: settings.deployment };
+  }
+
+  private url(path: string): string {
+    const base = this.settings.baseURL.replace(/\/+$/, '');
+    return `${base.endsWith('/v1') ? base : `${base}/v1`}${path}`;
+  }
+
+  private convert(request: GenerateRequest): ConvertedAnthropicRequest {
+    return convertToAnthropicRequest(request, {
+      modelId: this.modelId,
+      defaultMaxTokens: this.settings.defaultMaxTokens,
+      jsonToolName: this.settings.jsonToolName,
+      ...this.context,
+    });
+  }
+
+  /** POSTs JSON; resolves with a 2xx response, else rejects with the mapped LLMError. */
+  private async post(path: string, body: unknown, options: CallOptions): Promise<Response> {
+    const apiKey = this.settings.apiKey;
+    if (!apiKey) {
+      throw new LLMError({
+        code: 'authentication',
+        message: `anthropic: no API key (looked in ${this.settings.apiKeySource})`,
+        ...this.context,
+      });
+    }
+    const response = await fetchOrThrow(
+      this.settings.fetch,
+      this.url(path),
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-api-key': apiKey,
+          'anthropic-version': this.settings.anthropicVersion,
+          ...this.settings.headers,
+          ...options.headers,
+        },
+        body: JSON.stringify(body),
+        signal: options.signal,
+      },
+      this.context,
+    );
+    if (!response.ok) throw await anthropicResponseError(response, this.context);
+    return response;
+  }
+
+  private async readJson(response: Response, signal: AbortSignal | undefined): Promise<unknown> {
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (e) {
+      throw signal?.aborted ? abortError(signal, this.context) : toLLMError(e, this.context);
+    }
+    return parseJsonOrThrow(text, PROVIDER);
+  }
+
+  async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
+    try {
+      const converted = this.convert(request);
+      const response = await this.post('/messages', { ...converted.body, stream: false }, options);
+      const json = await this.readJson(response, options.signal);
+      return convertAnthropicResponse(json, { ...this.context, jsonToolName: converted.jsonToolName });
+    } catch (e) {
+      throw toLLMError(e, this.context);
+    }
+  }
+
+  /** Streams the answer; every failure (HTTP status, `error` event, cut connection, abort) ends it with an `error` part. */
+  async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {
+    let converted: ConvertedAnthropicRequest;
+    let response: Response;
+    try {
+      converted = this.convert(request);
+      response = await this.post('/messages', { ...converted.body, stream: true }, options);
+    } catch (e) {
+      yield { type: 'error', error: toLLMError(e, this.context) };
+      return;
+    }
+    yield* decodeAnthropicStream(sseEvents(response, options.signal), {
+      ...this.context,
+      jsonToolName: converted.jsonToolName,
+      signal: options.signal,
+    });
+  }
+
+  /**
+   * Prompt tokens of a request: a local estimate, or with `options.exactTokenCount` the answer of
+   * POST /v1/messages/count_tokens (one network call; rejects with an LLMError when it fails).
+   */
+  countTokens(request: GenerateRequest): number | Promise<number> {
+    if (!this.settings.exactTokenCount) return estimateAnthropicTokens(request);
+    return this.countTokensExactly(request);
+  }
+
+  private async countTokensExactly(request: GenerateRequest): Promise<number> {
+    try {
+      const { body } = this.convert(request);
+      // count_tokens takes only the prompt fields; sampling fields such as max_tokens are rejected.
+      const countBody: Record<string, unknown> = { model: body.model, messages: body.messages };
+      for (const key of ['system', 'tools', 'tool_choice', 'thinking'] as const) if (body[key] !== undefined) countBody[key] = body[key];
+      const response = await this.post('/messages/count_tokens', countBody, {});
+      const json = await this.readJson(response, undefined);
+      const count = (json as { input_tokens?: unknown } | null)?.input_tokens;
+      if (typeof count !== 'number') {
+        throw new LLMError({ code: 'invalid_response', message: 'anthropic: count_tokens answer has no input_tokens', details: json, ...this.context });
+      }
+      return count;
+    } catch (e) {
+      throw toLLMError(e, this.context);
+    }
+  }
+}

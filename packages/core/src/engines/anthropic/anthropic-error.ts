@@ -1,0 +1,66 @@
+import type { LLMErrorCode } from '../../errors/codes.js';
+import { LLMError } from '../../errors/llm-error.js';
+import { errorFromResponse, type ProviderErrorInfo } from '../../util/http.js';
+import type { AnthropicErrorBody } from './anthropic-api-types.js';
+
+/** Anthropic's `error.type` values (https://docs.anthropic.com/en/api/errors) -> our codes. */
+const CODE_BY_TYPE: Readonly<Record<string, LLMErrorCode>> = {
+  invalid_request_error: 'invalid_request',
+  authentication_error: 'authentication',
+  billing_error: 'budget_exceeded',
+  permission_error: 'permission_denied',
+  not_found_error: 'not_found',
+  request_too_large: 'payload_too_large',
+  rate_limit_error: 'rate_limited',
+  api_error: 'provider_error',
+  timeout_error: 'timeout',
+  overloaded_error: 'overloaded',
+};
+
+/** The one message-based refinement: Anthropic reports an oversized prompt as a plain invalid_request_error. */
+const CONTEXT_LENGTH = /prompt is too long|exceeds? the (?:model's )?context (?:window|limit)/i;
+
+export function anthropicErrorCode(type: string | undefined, message: string | undefined): LLMErrorCode | undefined {
+  if (type === undefined) return undefined;
+  if (type === 'invalid_request_error' && message !== undefined && CONTEXT_LENGTH.test(message)) return 'context_length_exceeded';
+  return CODE_BY_TYPE[type];
+}
+
+function errorPart(body: unknown): { type?: string; message?: string } | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const error = (body as AnthropicErrorBody).error;
+  if (typeof error !== 'object' || error === null) return undefined;
+  return {
+    type: typeof error.type === 'string' ? error.type : undefined,
+    message: typeof error.message === 'string' ? error.message : undefined,
+  };
+}
+
+/** Reads `{ type: 'error', error: { type, message } }` for `errorFromResponse`. */
+export function extractAnthropicError(body: unknown): ProviderErrorInfo {
+  const e = errorPart(body);
+  if (!e) return {};
+  const info: ProviderErrorInfo = {};
+  if (e.message !== undefined) info.message = e.type ? `${e.type}: ${e.message}` : e.message;
+  const code = anthropicErrorCode(e.type, e.message);
+  if (code !== undefined) info.code = code;
+  return info;
+}
+
+/** A non-2xx Messages API response as an LLMError (status, type, Retry-After honoured). */
+export function anthropicResponseError(response: Response, context: { provider: string; deployment?: string }): Promise<LLMError> {
+  return errorFromResponse(response, context, extractAnthropicError);
+}
+
+/** An `error` event inside a 200 stream (e.g. `overloaded_error`) as an LLMError. */
+export function anthropicStreamError(body: unknown, context: { provider: string; deployment?: string }): LLMError {
+  const e = errorPart(body);
+  const code = anthropicErrorCode(e?.type, e?.message) ?? 'provider_error';
+  return new LLMError({
+    code,
+    message: `${context.provider} stream error${e?.type ? ` (${e.type})` : ''}: ${e?.message ?? 'no message'}`,
+    provider: context.provider,
+    deployment: context.deployment,
+    details: body,
+  });
+}

@@ -1,0 +1,47 @@
+import { LLMError } from '../../errors/llm-error.js';
+import type { GenerateResult } from '../../spec/engine-v1.js';
+import type { ToolCall } from '../../spec/messages.js';
+import type { AnthropicMessageResponse } from './anthropic-api-types.js';
+import { convertAnthropicUsage } from './anthropic-usage.js';
+import { mapAnthropicFinishReason } from './map-anthropic-finish-reason.js';
+
+/**
+ * A non-streamed Messages response -> our result. In JSON mode the JSON tool's input is the answer
+ * (serialized as `text`) and free text around it is dropped, so `text` is always the JSON document.
+ */
+export function convertAnthropicResponse(
+  response: unknown,
+  ctx: { provider: string; deployment?: string; jsonToolName?: string },
+): GenerateResult {
+  if (typeof response !== 'object' || response === null || !Array.isArray((response as AnthropicMessageResponse).content)) {
+    throw new LLMError({
+      code: 'invalid_response',
+      message: `${ctx.provider}: response has no content array`,
+      provider: ctx.provider,
+      deployment: ctx.deployment,
+      details: response,
+    });
+  }
+  const message = response as AnthropicMessageResponse;
+  let text = '';
+  let reasoning = '';
+  let json: string | undefined;
+  const toolCalls: ToolCall[] = [];
+  for (const block of message.content ?? []) {
+    if (block.type === 'text') text += block.text;
+    else if (block.type === 'thinking') reasoning += block.thinking;
+    else if (block.type === 'tool_use' && block.name === ctx.jsonToolName) json = JSON.stringify(block.input ?? {});
+    else if (block.type === 'tool_use') toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
+  }
+  if (ctx.jsonToolName !== undefined) text = json ?? '';
+  const result: GenerateResult = {
+    text,
+    toolCalls,
+    finishReason: mapAnthropicFinishReason(message.stop_reason, toolCalls.length > 0),
+    usage: convertAnthropicUsage(message.usage),
+  };
+  if (message.id !== undefined) result.id = message.id;
+  if (message.model !== undefined) result.providerModel = message.model;
+  if (reasoning !== '') result.reasoning = reasoning;
+  return result;
+}

@@ -1,0 +1,228 @@
+import { LLMError } from '../../errors/llm-error.js';
+import type { ChatMessage, ContentPart, GenerateRequest, ImagePart, ResponseFormat, ToolChoice, ToolDefinition } from '../../spec/messages.js';
+import type {
+  AnthropicImageSource,
+  AnthropicMessagesRequest,
+  AnthropicRequestBlock,
+  AnthropicRequestMessage,
+  AnthropicTool,
+  AnthropicToolChoice,
+} from './anthropic-api-types.js';
+
+export interface AnthropicRequestSettings {
+  modelId: string;
+  /** `max_tokens` when the request sets none (Anthropic requires it). */
+  defaultMaxTokens: number;
+  /** Name of the tool that carries JSON-mode answers. */
+  jsonToolName: string;
+  provider: string;
+  deployment?: string;
+}
+
+export interface ConvertedAnthropicRequest {
+  body: AnthropicMessagesRequest;
+  /** Set when JSON mode is on: the tool whose input is the answer (its calls become text, not tool calls). */
+  jsonToolName?: string;
+}
+
+type ErrorContext = Pick<AnthropicRequestSettings, 'provider' | 'deployment'>;
+
+function invalid(ctx: ErrorContext, param: string, message: string, code: 'invalid_request' | 'unsupported' = 'invalid_request'): LLMError {
+  return new LLMError({ code, message: `${ctx.provider}: ${message}`, param, provider: ctx.provider, deployment: ctx.deployment });
+}
+
+const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
+
+function imageSource(part: ImagePart, param: string, ctx: ErrorContext): AnthropicImageSource {
+  if (part.data !== undefined) {
+    if (!part.mediaType) throw invalid(ctx, `${param}.mediaType`, `${param}: base64 image data needs a mediaType (e.g. image/png)`);
+    return { type: 'base64', media_type: part.mediaType, data: part.data };
+  }
+  if (part.url !== undefined) {
+    const m = DATA_URL.exec(part.url);
+    if (m) return { type: 'base64', media_type: m[1]!, data: m[2]! };
+    if (/^https?:\/\//i.test(part.url)) return { type: 'url', url: part.url };
+    throw invalid(ctx, `${param}.url`, `${param}.url must be an http(s) URL or a base64 data: URL`);
+  }
+  throw invalid(ctx, param, `${param}: an image needs either url or data`);
+}
+
+function userBlocks(content: string | ContentPart[], param: string, ctx: ErrorContext): AnthropicRequestBlock[] {
+  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
+  const blocks: AnthropicRequestBlock[] = [];
+  content.forEach((part, j) => {
+    if (part.type === 'text') {
+      if (part.text !== '') blocks.push({ type: 'text', text: part.text });
+    } else if (part.type === 'image') {
+      blocks.push({ type: 'image', source: imageSource(part, `${param}.${j}`, ctx) });
+    } else {
+      throw invalid(ctx, `${param}.${j}.type`, `${param}.${j}: unknown content part type "${(part as { type: unknown }).type}"`);
+    }
+  });
+  return blocks;
+}
+
+function parseToolArguments(text: string, param: string, ctx: ErrorContext): unknown {
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalid(ctx, param, `${param} is not valid JSON`);
+  }
+}
+
+function convertMessage(message: ChatMessage, i: number, ctx: ErrorContext): AnthropicRequestMessage | undefined {
+  const param = `messages.${i}`;
+  switch (message.role) {
+    case 'user': {
+      const content = userBlocks(message.content, `${param}.content`, ctx);
+      if (content.length === 0) throw invalid(ctx, `${param}.content`, `${param}.content must not be empty`);
+      return { role: 'user', content };
+    }
+    case 'assistant': {
+      const content: AnthropicRequestBlock[] = [];
+      if (message.content) content.push({ type: 'text', text: message.content });
+      message.toolCalls?.forEach((call, j) => {
+        content.push({
+          type: 'tool_use',
+          id: call.id,
+          name: call.name,
+          input: parseToolArguments(call.arguments, `${param}.toolCalls.${j}.arguments`, ctx),
+        });
+      });
+      // An empty assistant turn carries nothing, and Anthropic rejects empty content: leave it out.
+      return content.length === 0 ? undefined : { role: 'assistant', content };
+    }
+    case 'tool':
+      if (!message.toolCallId) throw invalid(ctx, `${param}.toolCallId`, `${param}.toolCallId is required`);
+      return { role: 'user', content: [{ type: 'tool_result', tool_use_id: message.toolCallId, content: message.content }] };
+    default:
+      throw invalid(ctx, `${param}.role`, `${param}.role "${(message as { role: unknown }).role}" is not supported`);
+  }
+}
+
+/** Consecutive turns of one role become one message (tool results followed by user text, several tool results). */
+function mergeSameRole(messages: AnthropicRequestMessage[]): AnthropicRequestMessage[] {
+  const merged: AnthropicRequestMessage[] = [];
+  for (const m of messages) {
+    const last = merged[merged.length - 1];
+    if (last && last.role === m.role) last.content = [...last.content, ...m.content];
+    else merged.push({ role: m.role, content: [...m.content] });
+  }
+  return merged;
+}
+
+function inputSchema(tool: ToolDefinition, param: string, ctx: ErrorContext): Record<string, unknown> {
+  const schema = tool.parameters ?? {};
+  if (schema.type !== undefined && schema.type !== 'object') {
+    throw invalid(ctx, `${param}.parameters.type`, `${param}.parameters must describe an object (type "object")`);
+  }
+  return { type: 'object', ...schema };
+}
+
+function convertToolChoice(choice: ToolChoice, tools: AnthropicTool[], ctx: ErrorContext): AnthropicToolChoice {
+  if (choice === 'auto') return { type: 'auto' };
+  if (choice === 'none') return { type: 'none' };
+  if (choice === 'required') return { type: 'any' };
+  if (!tools.some((t) => t.name === choice.name)) {
+    throw invalid(ctx, 'toolChoice.name', `toolChoice.name "${choice.name}" is not one of the request's tools`);
+  }
+  return { type: 'tool', name: choice.name };
+}
+
+function jsonTool(format: Exclude<ResponseFormat, { type: 'text' }>, name: string, ctx: ErrorContext): AnthropicTool {
+  if (format.type === 'json_object') {
+    return {
+      name,
+      description: 'Give your complete answer as a JSON object: the input of this tool is the answer.',
+      input_schema: { type: 'object', additionalProperties: true },
+    };
+  }
+  const schema = format.schema;
+  if (schema.type !== undefined && schema.type !== 'object') {
+    throw invalid(
+      ctx,
+      'responseFormat.schema.type',
+      'responseFormat.schema must describe an object: Anthropic JSON mode answers through a tool input, which is always an object',
+      'unsupported',
+    );
+  }
+  const label = format.name ? ` "${format.name}"` : '';
+  return {
+    name,
+    description: `Give your complete answer as JSON matching the schema${label}: the input of this tool is the answer.`,
+    input_schema: { type: 'object', ...schema },
+  };
+}
+
+/**
+ * Our request -> an Anthropic Messages body. System messages (wherever they are) join into `system`;
+ * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see README-sections/anthropic.md).
+ * Throws `invalid_request` / `unsupported` LLMErrors naming the offending field.
+ */
+export function convertToAnthropicRequest(request: GenerateRequest, settings: AnthropicRequestSettings): ConvertedAnthropicRequest {
+  const ctx: ErrorContext = { provider: settings.provider, deployment: settings.deployment };
+  if (!Array.isArray(request.messages)) throw invalid(ctx, 'messages', 'messages must be an array');
+
+  const system: string[] = [];
+  const turns: AnthropicRequestMessage[] = [];
+  request.messages.forEach((message, i) => {
+    if (message.role === 'system') {
+      if (message.content !== '') system.push(message.content);
+      return;
+    }
+    const converted = convertMessage(message, i, ctx);
+    if (converted) turns.push(converted);
+  });
+  if (turns.length === 0) throw invalid(ctx, 'messages', 'messages must contain at least one user, assistant or tool message');
+
+  const maxTokens = request.maxTokens ?? settings.defaultMaxTokens;
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalid(ctx, 'maxTokens', 'maxTokens must be a positive integer');
+
+  const body: AnthropicMessagesRequest = { model: settings.modelId, max_tokens: maxTokens, messages: mergeSameRole(turns) };
+  if (system.length > 0) body.system = system.join('\n\n');
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.topP !== undefined) body.top_p = request.topP;
+  if (request.stop && request.stop.length > 0) body.stop_sequences = request.stop;
+  if (request.user !== undefined) body.metadata = { user_id: request.user };
+  // `seed` has no Anthropic equivalent and is not sent.
+
+  const tools = (request.tools ?? []).map((tool, k) => ({
+    name: tool.name,
+    ...(tool.description ? { description: tool.description } : {}),
+    input_schema: inputSchema(tool, `tools.${k}`, ctx),
+  }));
+  if (tools.length > 0) body.tools = tools;
+  if (request.toolChoice !== undefined) {
+    if (tools.length > 0) body.tool_choice = convertToolChoice(request.toolChoice, tools, ctx);
+    else if (request.toolChoice === 'required' || typeof request.toolChoice === 'object') {
+      throw invalid(ctx, 'toolChoice', 'toolChoice requires a tool call but the request has no tools');
+    }
+  }
+
+  let jsonToolName: string | undefined;
+  const format = request.responseFormat;
+  if (format && format.type !== 'text') {
+    jsonToolName = settings.jsonToolName;
+    const clash = tools.findIndex((t) => t.name === jsonToolName);
+    if (clash >= 0) {
+      throw invalid(ctx, `tools.${clash}.name`, `tools.${clash}.name "${jsonToolName}" is reserved for JSON mode on this engine (set options.jsonToolName)`);
+    }
+    const answerTool = jsonTool(format, jsonToolName, ctx);
+    if (tools.length === 0) {
+      body.tools = [answerTool];
+      body.tool_choice = { type: 'tool', name: jsonToolName };
+    } else {
+      if (request.toolChoice === 'none') {
+        throw invalid(ctx, 'toolChoice', 'toolChoice "none" cannot be combined with JSON mode: the JSON answer is itself a tool call', 'unsupported');
+      }
+      body.tools = [...tools, answerTool];
+      // Either a real tool call or the JSON answer, never free text.
+      if (typeof request.toolChoice !== 'object') body.tool_choice = { type: 'any' };
+    }
+  }
+
+  const extra = request.providerOptions?.anthropic;
+  if (extra) Object.assign(body, extra);
+  return jsonToolName === undefined ? { body } : { body, jsonToolName };
+}

@@ -1,0 +1,235 @@
+import { LLMError } from '../../errors/llm-error.js';
+import { abortError } from '../../errors/to-llm-error.js';
+import type { ChatMessage, GenerateRequest, ImagePart, ToolChoice } from '../../spec/messages.js';
+import type { FetchFn } from '../../util/http.js';
+import type { GeminiContent, GeminiFunctionDeclaration, GeminiGenerateContentRequest, GeminiGenerationConfig, GeminiPart } from './gemini-api-types.js';
+import { convertJsonSchemaToGeminiSchema, isEmptyObjectSchema } from './convert-json-schema-to-gemini-schema.js';
+
+export interface GeminiRequestSettings {
+  provider: string;
+  deployment?: string;
+  /** `maxOutputTokens` when the request sets none (from the model config); Gemini needs none. */
+  defaultMaxTokens?: number;
+  /** Downloads images given by plain http(s) URL (Gemini only reads its own file URIs). */
+  fetch: FetchFn;
+  signal?: AbortSignal;
+  /** The thought signature a thinking model gave with an earlier function call, by our tool call id. */
+  thoughtSignature?: (toolCallId: string) => string | undefined;
+}
+
+/** Gemini refuses inline data above 20 MB per request; refuse a single image above it before sending. */
+const MAX_INLINE_BYTES = 20 * 1024 * 1024;
+const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
+/** URIs Gemini reads itself: Files API uploads and Cloud Storage. */
+const GEMINI_FILE_URI = /^(?:gs:\/\/|https:\/\/generativelanguage\.googleapis\.com\/[^/]+\/files\/)/;
+
+type ErrorContext = Pick<GeminiRequestSettings, 'provider' | 'deployment'>;
+
+function invalid(ctx: ErrorContext, param: string, message: string, code: 'invalid_request' | 'unsupported' = 'invalid_request', cause?: unknown): LLMError {
+  return new LLMError({ code, message: `${ctx.provider}: ${message}`, param, provider: ctx.provider, deployment: ctx.deployment, cause });
+}
+
+async function download(url: string, param: string, settings: GeminiRequestSettings): Promise<GeminiPart> {
+  let response: Response;
+  try {
+    response = await settings.fetch(url, { signal: settings.signal });
+  } catch (e) {
+    if (settings.signal?.aborted) throw abortError(settings.signal, { provider: settings.provider, deployment: settings.deployment });
+    throw invalid(settings, param, `${param}: could not download the image (${e instanceof Error ? e.message : String(e)})`, 'invalid_request', e);
+  }
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => {});
+    throw invalid(settings, param, `${param}: downloading the image answered HTTP ${response.status}`);
+  }
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > MAX_INLINE_BYTES) {
+    await response.body?.cancel().catch(() => {});
+    throw invalid(settings, param, `${param}: the image is larger than 20 MB`, 'invalid_request');
+  }
+  let bytes: ArrayBuffer;
+  try {
+    bytes = await response.arrayBuffer();
+  } catch (e) {
+    if (settings.signal?.aborted) throw abortError(settings.signal, { provider: settings.provider, deployment: settings.deployment });
+    throw invalid(settings, param, `${param}: the image download failed`, 'invalid_request', e);
+  }
+  if (bytes.byteLength > MAX_INLINE_BYTES) throw invalid(settings, param, `${param}: the image is larger than 20 MB`);
+  const mimeType = response.headers.get('content-type')?.split(';')[0]?.trim();
+  if (!mimeType || !mimeType.startsWith('image/')) {
+    throw invalid(settings, param, `${param}: the URL did not answer with an image content-type (got "${mimeType ?? 'none'}")`);
+  }
+  return { inlineData: { mimeType, data: Buffer.from(bytes).toString('base64') } };
+}
+
+async function imagePart(part: ImagePart, param: string, settings: GeminiRequestSettings): Promise<GeminiPart> {
+  if (part.data !== undefined) {
+    if (!part.mediaType) throw invalid(settings, `${param}.mediaType`, `${param}: base64 image data needs a mediaType (e.g. image/png)`);
+    return { inlineData: { mimeType: part.mediaType, data: part.data } };
+  }
+  if (part.url === undefined) throw invalid(settings, param, `${param}: an image needs either url or data`);
+  const m = DATA_URL.exec(part.url);
+  if (m) return { inlineData: { mimeType: m[1]!, data: m[2]! } };
+  if (GEMINI_FILE_URI.test(part.url)) return { fileData: { fileUri: part.url, ...(part.mediaType ? { mimeType: part.mediaType } : {}) } };
+  if (/^https?:\/\//i.test(part.url)) return download(part.url, `${param}.url`, settings);
+  throw invalid(settings, `${param}.url`, `${param}.url must be an http(s), gs:// or base64 data: URL`);
+}
+
+function parseArgs(text: string, param: string, ctx: ErrorContext): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = text.trim() === '' ? {} : JSON.parse(text);
+  } catch {
+    throw invalid(ctx, param, `${param} is not valid JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(ctx, param, `${param} must be a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/** Gemini's functionResponse.response is an object: JSON objects go as they are, anything else as `{ result }`. */
+function toolResponse(content: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(content);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    return { result: value };
+  } catch {
+    return { result: content };
+  }
+}
+
+/** The function name of a tool result: from the assistant tool call it answers, else the message's `name`. */
+function toolName(messages: ChatMessage[], i: number, ctx: ErrorContext): string {
+  const message = messages[i] as Extract<ChatMessage, { role: 'tool' }>;
+  for (let k = i - 1; k >= 0; k--) {
+    const m = messages[k]!;
+    if (m.role !== 'assistant') continue;
+    const call = m.toolCalls?.find((c) => c.id === message.toolCallId);
+    if (call) return call.name;
+  }
+  if (message.name) return message.name;
+  throw invalid(ctx, `messages.${i}.toolCallId`, `messages.${i}: no earlier assistant tool call has id "${message.toolCallId}"; Gemini needs the function name (set name)`);
+}
+
+async function convertMessage(messages: ChatMessage[], i: number, settings: GeminiRequestSettings): Promise<GeminiContent | undefined> {
+  const message = messages[i]!;
+  const param = `messages.${i}`;
+  switch (message.role) {
+    case 'user': {
+      if (typeof message.content === 'string') {
+        if (message.content === '') throw invalid(settings, `${param}.content`, `${param}.content must not be empty`);
+        return { role: 'user', parts: [{ text: message.content }] };
+      }
+      const parts: GeminiPart[] = [];
+      for (const [j, part] of message.content.entries()) {
+        if (part.type === 'text') {
+          if (part.text !== '') parts.push({ text: part.text });
+        } else if (part.type === 'image') {
+          parts.push(await imagePart(part, `${param}.content.${j}`, settings));
+        } else {
+          throw invalid(settings, `${param}.content.${j}.type`, `${param}.content.${j}: unknown content part type "${(part as { type: unknown }).type}"`);
+        }
+      }
+      if (parts.length === 0) throw invalid(settings, `${param}.content`, `${param}.content must not be empty`);
+      return { role: 'user', parts };
+    }
+    case 'assistant': {
+      const parts: GeminiPart[] = [];
+      if (message.content) parts.push({ text: message.content });
+      message.toolCalls?.forEach((call, j) => {
+        const part: GeminiPart = { functionCall: { name: call.name, args: parseArgs(call.arguments, `${param}.toolCalls.${j}.arguments`, settings) } };
+        const signature = settings.thoughtSignature?.(call.id);
+        if (signature) part.thoughtSignature = signature;
+        parts.push(part);
+      });
+      return parts.length === 0 ? undefined : { role: 'model', parts };
+    }
+    case 'tool':
+      return { role: 'user', parts: [{ functionResponse: { name: toolName(messages, i, settings), response: toolResponse(message.content) } }] };
+    default:
+      throw invalid(settings, `${param}.role`, `${param}.role "${(message as { role: unknown }).role}" is not supported`);
+  }
+}
+
+function mergeSameRole(contents: GeminiContent[]): GeminiContent[] {
+  const merged: GeminiContent[] = [];
+  for (const c of contents) {
+    const last = merged[merged.length - 1];
+    if (last && last.role === c.role) last.parts = [...last.parts, ...c.parts];
+    else merged.push({ role: c.role, parts: [...c.parts] });
+  }
+  return merged;
+}
+
+function toolConfig(choice: ToolChoice, names: string[], ctx: ErrorContext): NonNullable<GeminiGenerateContentRequest['toolConfig']> {
+  if (choice === 'auto') return { functionCallingConfig: { mode: 'AUTO' } };
+  if (choice === 'none') return { functionCallingConfig: { mode: 'NONE' } };
+  if (choice === 'required') return { functionCallingConfig: { mode: 'ANY' } };
+  if (!names.includes(choice.name)) throw invalid(ctx, 'toolChoice.name', `toolChoice.name "${choice.name}" is not one of the request's tools`);
+  return { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.name] } };
+}
+
+/**
+ * Our request -> a Gemini generateContent body: system messages -> `systemInstruction`, assistant -> role
+ * `model`, tool calls/results -> functionCall/functionResponse parts, images -> inlineData (http URLs are
+ * downloaded) or fileData (Gemini file URIs), tools -> functionDeclarations + toolConfig, sampling and JSON
+ * mode -> generationConfig (`responseMimeType` + `responseSchema`). Throws LLMErrors naming the field.
+ */
+export async function convertToGeminiRequest(request: GenerateRequest, settings: GeminiRequestSettings): Promise<GeminiGenerateContentRequest> {
+  if (!Array.isArray(request.messages)) throw invalid(settings, 'messages', 'messages must be an array');
+  const system: string[] = [];
+  const contents: GeminiContent[] = [];
+  for (let i = 0; i < request.messages.length; i++) {
+    const message = request.messages[i]!;
+    if (message.role === 'system') {
+      if (message.content !== '') system.push(message.content);
+      continue;
+    }
+    const converted = await convertMessage(request.messages, i, settings);
+    if (converted) contents.push(converted);
+  }
+  if (contents.length === 0) throw invalid(settings, 'messages', 'messages must contain at least one user, assistant or tool message');
+
+  const body: GeminiGenerateContentRequest = { contents: mergeSameRole(contents) };
+  if (system.length > 0) body.systemInstruction = { parts: [{ text: system.join('\n\n') }] };
+
+  const tools = request.tools ?? [];
+  if (tools.length > 0) {
+    const declarations: GeminiFunctionDeclaration[] = tools.map((tool, k) => {
+      const declaration: GeminiFunctionDeclaration = { name: tool.name };
+      if (tool.description) declaration.description = tool.description;
+      if (!isEmptyObjectSchema(tool.parameters)) {
+        declaration.parameters = convertJsonSchemaToGeminiSchema(tool.parameters, `tools.${k}.parameters`, settings.provider);
+      }
+      return declaration;
+    });
+    body.tools = [{ functionDeclarations: declarations }];
+  }
+  if (request.toolChoice !== undefined) {
+    if (tools.length > 0) body.toolConfig = toolConfig(request.toolChoice, tools.map((t) => t.name), settings);
+    else if (request.toolChoice === 'required' || typeof request.toolChoice === 'object') {
+      throw invalid(settings, 'toolChoice', 'toolChoice requires a tool call but the request has no tools');
+    }
+  }
+
+  const config: GeminiGenerationConfig = {};
+  const maxTokens = request.maxTokens ?? settings.defaultMaxTokens;
+  if (maxTokens !== undefined) {
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalid(settings, 'maxTokens', 'maxTokens must be a positive integer');
+    config.maxOutputTokens = maxTokens;
+  }
+  if (request.temperature !== undefined) config.temperature = request.temperature;
+  if (request.topP !== undefined) config.topP = request.topP;
+  if (request.stop && request.stop.length > 0) config.stopSequences = request.stop;
+  if (request.seed !== undefined) config.seed = request.seed;
+  const format = request.responseFormat;
+  if (format && format.type !== 'text') {
+    config.responseMimeType = 'application/json';
+    if (format.type === 'json_schema') config.responseSchema = convertJsonSchemaToGeminiSchema(format.schema, 'responseFormat.schema', settings.provider);
+  }
+  // `user` has no Gemini field and is not sent.
+
+  const { generationConfig: extraConfig, ...extra } = (request.providerOptions?.gemini ?? {}) as { generationConfig?: unknown } & Record<string, unknown>;
+  Object.assign(body, extra);
+  const merged = { ...config, ...(typeof extraConfig === 'object' && extraConfig !== null ? extraConfig : {}) };
+  if (Object.keys(merged).length > 0) body.generationConfig = merged;
+  return body;
+}

@@ -1,0 +1,37 @@
+import type { ModelConfig } from '../../config/schema.js';
+import type { EngineContext } from '../types.js';
+import { GeminiEngine } from './gemini-engine.js';
+import { parseGeminiEngineOptions } from './gemini-engine-options.js';
+
+export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
+
+/** `apiKey`, else the env var named by `apiKeyEnv`, else GEMINI_API_KEY, else GOOGLE_API_KEY. */
+function geminiApiKey(model: ModelConfig, ctx: EngineContext): { key: string | undefined; source: string } {
+  if (model.apiKey) return { key: model.apiKey, source: 'apiKey' };
+  if (model.apiKeyEnv) return { key: ctx.env[model.apiKeyEnv], source: `env ${model.apiKeyEnv}` };
+  return { key: ctx.env.GEMINI_API_KEY || ctx.env.GOOGLE_API_KEY, source: 'apiKey, apiKeyEnv, env GEMINI_API_KEY, env GOOGLE_API_KEY' };
+}
+
+/**
+ * Factory of the `gemini` engine (Gemini API, `x-goog-api-key`). A missing key fails the call with
+ * `authentication`, not the factory; bad `options` throw `config_invalid`.
+ */
+export function createGeminiEngine(model: ModelConfig, ctx: EngineContext): GeminiEngine {
+  const options = parseGeminiEngineOptions(model.options, model.name);
+  const { key, source } = geminiApiKey(model, ctx);
+  return new GeminiEngine({
+    modelId: model.model ?? model.name,
+    baseURL: model.baseURL ?? GEMINI_DEFAULT_BASE_URL,
+    apiVersion: options.apiVersion,
+    apiKey: key,
+    apiKeySource: source,
+    headers: model.headers ?? {},
+    fetch: ctx.fetch,
+    defaultMaxTokens: model.maxOutputTokens,
+    exactTokenCount: options.exactTokenCount,
+    embeddingModel: options.embeddingModel,
+    embeddingDimensions: options.embeddingDimensions,
+    thoughtSignatureCacheSize: options.thoughtSignatureCacheSize,
+    deployment: model.name,
+  });
+}

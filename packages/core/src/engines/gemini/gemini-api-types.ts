@@ -1,0 +1,87 @@
+/**
+ * The subset of the Gemini API (generativelanguage.googleapis.com, v1beta) wire format this engine speaks:
+ * https://ai.google.dev/api/generate-content, .../embeddings, .../tokens, and the error model
+ * (https://ai.google.dev/gemini-api/docs/troubleshooting). Response types are loose: read defensively.
+ */
+
+export interface GeminiFunctionCall {
+  name: string;
+  args?: Record<string, unknown>;
+  /** Some models and endpoints send an id; most do not. */
+  id?: string;
+}
+
+export interface GeminiPart {
+  text?: string;
+  /** True on thought-summary parts (thinking models with `includeThoughts`). */
+  thought?: boolean;
+  /** Opaque signature of the model's reasoning; thinking models want it back on the function call it came with. */
+  thoughtSignature?: string;
+  inlineData?: { mimeType: string; data: string };
+  fileData?: { mimeType?: string; fileUri: string };
+  functionCall?: GeminiFunctionCall;
+  functionResponse?: { name: string; response: Record<string, unknown>; id?: string };
+}
+
+export interface GeminiContent {
+  role: 'user' | 'model';
+  parts: GeminiPart[];
+}
+
+export interface GeminiFunctionDeclaration {
+  name: string;
+  description?: string;
+  /** OpenAPI 3.0 subset schema (see convert-json-schema-to-gemini-schema.ts). */
+  parameters?: Record<string, unknown>;
+}
+
+export interface GeminiGenerationConfig {
+  maxOutputTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stopSequences?: string[];
+  seed?: number;
+  responseMimeType?: string;
+  responseSchema?: Record<string, unknown>;
+  [extra: string]: unknown;
+}
+
+export interface GeminiGenerateContentRequest {
+  contents: GeminiContent[];
+  systemInstruction?: { parts: Array<{ text: string }> };
+  tools?: Array<{ functionDeclarations: GeminiFunctionDeclaration[] }>;
+  toolConfig?: { functionCallingConfig: { mode: 'AUTO' | 'ANY' | 'NONE'; allowedFunctionNames?: string[] } };
+  generationConfig?: GeminiGenerationConfig;
+  [extra: string]: unknown;
+}
+
+export interface GeminiUsageMetadata {
+  promptTokenCount?: number;
+  candidatesTokenCount?: number;
+  totalTokenCount?: number;
+  cachedContentTokenCount?: number;
+  thoughtsTokenCount?: number;
+  toolUsePromptTokenCount?: number;
+}
+
+export interface GeminiCandidate {
+  content?: { role?: string; parts?: GeminiPart[] };
+  finishReason?: string;
+  index?: number;
+}
+
+/** The answer of :generateContent, and each SSE chunk of :streamGenerateContent?alt=sse. */
+export interface GeminiGenerateContentResponse {
+  candidates?: GeminiCandidate[];
+  promptFeedback?: { blockReason?: string };
+  usageMetadata?: GeminiUsageMetadata;
+  modelVersion?: string;
+  responseId?: string;
+  /** Present when a stream fails after its 200 status. */
+  error?: GeminiErrorBody['error'];
+}
+
+/** Google's error model: `{ error: { code, message, status, details } }`. */
+export interface GeminiErrorBody {
+  error?: { code?: number; message?: string; status?: string; details?: Array<Record<string, unknown>> };
+}

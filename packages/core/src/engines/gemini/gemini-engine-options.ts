@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { LLMError } from '../../errors/llm-error.js';
+
+/** `options` of a `gemini` model in the config. */
+export const GeminiEngineOptionsSchema = z
+  .object({
+    /** `countTokens` asks :countTokens (a network call) instead of estimating locally. */
+    exactTokenCount: z.boolean().default(false),
+    /** Model used by `embed` (e.g. `gemini-embedding-001`); defaults to the model itself. */
+    embeddingModel: z.string().min(1).optional(),
+    /** `outputDimensionality` of embeddings (models that support truncation). */
+    embeddingDimensions: z.number().int().positive().optional(),
+    /** API version path segment. */
+    apiVersion: z.string().regex(/^v\d+[a-z0-9]*$/, 'like v1beta or v1').default('v1beta'),
+    /** Thought signatures remembered per engine for multi-turn tool calls of thinking models. */
+    thoughtSignatureCacheSize: z.number().int().min(0).default(1_000),
+  })
+  .strict();
+
+export type GeminiEngineOptions = z.output<typeof GeminiEngineOptionsSchema>;
+
+/** Parses a model's `options`, or throws `config_invalid` naming the bad field. */
+export function parseGeminiEngineOptions(options: unknown, deployment: string): GeminiEngineOptions {
+  const result = GeminiEngineOptionsSchema.safeParse(options ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = ['options', ...(issue?.path ?? [])].map(String).join('.');
+  throw new LLMError({
+    code: 'config_invalid',
+    message: `model "${deployment}" (gemini): ${path}: ${issue?.message ?? 'invalid'}`,
+    param: path,
+    provider: 'gemini',
+    deployment,
+  });
+}

@@ -1,0 +1,462 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import type { GenerateRequest } from '../../spec/messages.js';
+import type { StreamPart } from '../../spec/stream-parts.js';
+import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
+import { defaultEngineContext } from '../types.js';
+import { createGeminiEngine } from './create-gemini-engine.js';
+import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
+
+let server: GeminiWireServer;
+let images: Server;
+let imagesUrl: string;
+const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+
+beforeAll(async () => {
+  server = await startGeminiWireServer({ apiKey: 'gm-test' });
+  images = createServer((req, res) => {
+    if (req.url === '/cat.png') {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(PNG.length) });
+      res.end(PNG);
+    } else if (req.url === '/page.html') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html></html>');
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => images.listen(0, '127.0.0.1', r));
+  imagesUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await server.close();
+  images.closeAllConnections();
+  await new Promise<void>((r) => images.close(() => r()));
+});
+afterEach(() => {
+  server.requests.length = 0;
+});
+
+function engine(extra: Partial<ModelConfigInput> = {}, env: Record<string, string> = {}) {
+  const model = ModelConfigSchema.parse({ name: 'gem', engine: 'gemini', model: 'gemini-test', baseURL: server.url, apiKey: 'gm-test', ...extra });
+  return createGeminiEngine(model, defaultEngineContext({ env }));
+}
+
+const hello: GenerateRequest = {
+  messages: [
+    { role: 'system', content: 'Be brief.' },
+    { role: 'user', content: 'Hi there' },
+  ],
+};
+
+async function collect(stream: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
+  const parts: StreamPart[] = [];
+  for await (const p of stream) parts.push(p);
+  return parts;
+}
+
+const textOf = (parts: StreamPart[]) => parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('');
+const lastBody = () => server.requests.at(-1)!.body as unknown as GeminiGenerateContentRequest;
+
+function lastError(parts: StreamPart[]): LLMError {
+  const last = parts.at(-1);
+  if (last?.type !== 'error') throw new Error(`expected a final error part, got ${JSON.stringify(last)}`);
+  return last.error;
+}
+
+describe('gemini engine: answers', () => {
+  it('generates a non-streamed answer over :generateContent with x-goog-api-key', async () => {
+    server.enqueue({ parts: 'Hello!', usage: { promptTokenCount: 7, candidatesTokenCount: 2 }, responseId: 'resp-1', modelVersion: 'gemini-test-001' });
+    const result = await engine().generate({ ...hello, maxTokens: 64, temperature: 0.3, topP: 0.8, stop: ['END'], seed: 5, user: 'u-1' });
+    expect(result).toEqual({
+      text: 'Hello!',
+      toolCalls: [],
+      finishReason: 'stop',
+      usage: { inputTokens: 7, outputTokens: 2, totalTokens: 9 },
+      id: 'resp-1',
+      providerModel: 'gemini-test-001',
+    });
+    const req = server.requests.at(-1)!;
+    expect(req.path).toBe('/v1beta/models/gemini-test:generateContent');
+    expect(req.headers['x-goog-api-key']).toBe('gm-test');
+    expect(req.query).toEqual({});
+    expect(lastBody()).toEqual({
+      contents: [{ role: 'user', parts: [{ text: 'Hi there' }] }],
+      systemInstruction: { parts: [{ text: 'Be brief.' }] },
+      generationConfig: { maxOutputTokens: 64, temperature: 0.3, topP: 0.8, stopSequences: ['END'], seed: 5 },
+    });
+  });
+
+  it('sends maxOutputTokens from the model config and merges providerOptions.gemini', async () => {
+    await engine({ maxOutputTokens: 256 }).generate({
+      ...hello,
+      providerOptions: { gemini: { generationConfig: { thinkingConfig: { thinkingBudget: 0 } }, safetySettings: [] } },
+    });
+    expect(lastBody().generationConfig).toEqual({ maxOutputTokens: 256, thinkingConfig: { thinkingBudget: 0 } });
+    expect(lastBody().safetySettings).toEqual([]);
+  });
+
+  it('streams over :streamGenerateContent?alt=sse in chunks, then one finish', async () => {
+    server.enqueue({ parts: 'The quick brown fox jumps', chunks: 5, usage: { promptTokenCount: 20, candidatesTokenCount: 6 } });
+    const parts = await collect(engine().stream(hello));
+    const req = server.requests.at(-1)!;
+    expect(req.path).toBe('/v1beta/models/gemini-test:streamGenerateContent');
+    expect(req.query).toEqual({ alt: 'sse' });
+    expect(parts[0]).toMatchObject({ type: 'response-metadata', model: 'gemini-test' });
+    expect(parts.filter((p) => p.type === 'text-delta')).toHaveLength(5);
+    expect(textOf(parts)).toBe('The quick brown fox jumps');
+    expect(parts.at(-1)).toEqual({ type: 'finish', finishReason: 'stop', usage: { inputTokens: 20, outputTokens: 6, totalTokens: 26 } });
+  });
+
+  it('reports cached and thinking tokens', async () => {
+    const usage = { promptTokenCount: 1000, cachedContentTokenCount: 800, candidatesTokenCount: 10, thoughtsTokenCount: 90 };
+    const expected = { inputTokens: 1000, outputTokens: 100, totalTokens: 1100, cachedInputTokens: 800, reasoningTokens: 90 };
+    server.enqueue({ parts: 'ok', usage });
+    expect((await engine().generate(hello)).usage).toEqual(expected);
+    server.enqueue({ parts: 'ok', usage, chunks: 2 });
+    expect((await collect(engine().stream(hello))).at(-1)).toEqual({ type: 'finish', finishReason: 'stop', usage: expected });
+  });
+
+  it('maps finish reasons and blocked prompts', async () => {
+    server.enqueue({ parts: 'cut', finishReason: 'MAX_TOKENS' }, { parts: '', finishReason: 'SAFETY' }, { promptBlockReason: 'SAFETY' }, { promptBlockReason: 'OTHER' });
+    expect((await engine().generate(hello)).finishReason).toBe('length');
+    expect((await engine().generate(hello)).finishReason).toBe('content-filter');
+    expect(await engine().generate(hello)).toMatchObject({ text: '', finishReason: 'content-filter' });
+    expect((await collect(engine().stream(hello))).at(-1)).toMatchObject({ type: 'finish', finishReason: 'content-filter' });
+  });
+
+  it('reports thought parts as reasoning', async () => {
+    server.enqueue({ parts: [{ text: 'Thinking...', thought: true }, { text: '42' }] });
+    expect(await engine().generate(hello)).toMatchObject({ text: '42', reasoning: 'Thinking...' });
+    server.enqueue({ parts: [{ text: 'Thinking...', thought: true }, { text: '42' }], chunks: 2 });
+    const parts = await collect(engine().stream(hello));
+    expect(parts.filter((p) => p.type === 'reasoning-delta').map((p) => (p as { delta: string }).delta).join('')).toBe('Thinking...');
+    expect(textOf(parts)).toBe('42');
+  });
+});
+
+describe('gemini engine: tools', () => {
+  const weather: GenerateRequest = {
+    messages: [{ role: 'user', content: 'Weather in Paris?' }],
+    tools: [
+      {
+        name: 'get_weather',
+        description: 'Current weather',
+        parameters: { type: 'object', additionalProperties: false, properties: { city: { type: 'string' } }, required: ['city'] },
+      },
+      { name: 'get_time', parameters: { type: 'object', properties: {} } },
+    ],
+    toolChoice: 'required',
+  };
+
+  it('sends functionDeclarations and toolConfig', async () => {
+    await engine().generate(weather);
+    expect(lastBody().tools).toEqual([
+      {
+        functionDeclarations: [
+          { name: 'get_weather', description: 'Current weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+          { name: 'get_time' },
+        ],
+      },
+    ]);
+    expect(lastBody().toolConfig).toEqual({ functionCallingConfig: { mode: 'ANY' } });
+    for (const [choice, config] of [
+      ['auto', { mode: 'AUTO' }],
+      ['none', { mode: 'NONE' }],
+      [{ name: 'get_time' }, { mode: 'ANY', allowedFunctionNames: ['get_time'] }],
+    ] as const) {
+      await engine().generate({ ...weather, toolChoice: choice });
+      expect(lastBody().toolConfig).toEqual({ functionCallingConfig: config });
+    }
+  });
+
+  it('returns function calls with stable ids, the same streamed or not', async () => {
+    const reply = {
+      parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } } }, { functionCall: { name: 'get_weather', args: { city: 'Rome' } } }],
+      responseId: 'resp-tools',
+    };
+    server.enqueue(reply);
+    const result = await engine().generate(weather);
+    expect(result.finishReason).toBe('tool-calls');
+    expect(result.toolCalls.map((c) => [c.name, c.arguments])).toEqual([
+      ['get_weather', '{"city":"Paris"}'],
+      ['get_weather', '{"city":"Rome"}'],
+    ]);
+    expect(new Set(result.toolCalls.map((c) => c.id)).size).toBe(2);
+
+    server.enqueue(reply);
+    const parts = await collect(engine().stream(weather));
+    const streamed = parts.filter((p) => p.type === 'tool-call').map((p) => (p as { toolCall: unknown }).toolCall);
+    expect(streamed).toEqual(result.toolCalls);
+    expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'tool-calls' });
+  });
+
+  it('sends history: tool calls as functionCall parts (thought signature restored), results as functionResponse', async () => {
+    const gemini = engine();
+    server.enqueue({ parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: 'sig-123' }], responseId: 'r-sig' });
+    const first = await gemini.generate(weather);
+    const call = first.toolCalls[0]!;
+    await gemini.generate({
+      ...weather,
+      toolChoice: 'auto',
+      messages: [
+        ...weather.messages,
+        { role: 'assistant', content: null, toolCalls: [call] },
+        { role: 'tool', toolCallId: call.id, content: '{"tempC":18}' },
+        { role: 'tool', toolCallId: 'unknown-id', name: 'get_time', content: '10:00' },
+      ],
+    });
+    expect(lastBody().contents).toEqual([
+      { role: 'user', parts: [{ text: 'Weather in Paris?' }] },
+      { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: 'sig-123' }] },
+      {
+        role: 'user',
+        parts: [
+          { functionResponse: { name: 'get_weather', response: { tempC: 18 } } },
+          { functionResponse: { name: 'get_time', response: { result: '10:00' } } },
+        ],
+      },
+    ]);
+    await expect(
+      gemini.generate({ ...weather, messages: [...weather.messages, { role: 'tool', toolCallId: 'nowhere', content: 'x' }] }),
+    ).rejects.toMatchObject({ code: 'invalid_request', param: 'messages.1.toolCallId' });
+  });
+
+  it('sends images: inline base64, data URLs, Gemini file URIs, and downloads http URLs', async () => {
+    await engine().generate({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Compare' },
+            { type: 'image', data: 'iVBORw0KGgo=', mediaType: 'image/png' },
+            { type: 'image', url: 'data:image/jpeg;base64,/9j/4AAQ' },
+            { type: 'image', url: 'gs://bucket/cat.webp', mediaType: 'image/webp' },
+            { type: 'image', url: `${imagesUrl}/cat.png` },
+          ],
+        },
+      ],
+    });
+    expect(lastBody().contents[0]!.parts).toEqual([
+      { text: 'Compare' },
+      { inlineData: { mimeType: 'image/png', data: 'iVBORw0KGgo=' } },
+      { inlineData: { mimeType: 'image/jpeg', data: '/9j/4AAQ' } },
+      { fileData: { fileUri: 'gs://bucket/cat.webp', mimeType: 'image/webp' } },
+      { inlineData: { mimeType: 'image/png', data: PNG.toString('base64') } },
+    ]);
+    for (const path of ['/missing.png', '/page.html']) {
+      await expect(engine().generate({ messages: [{ role: 'user', content: [{ type: 'image', url: `${imagesUrl}${path}` }] }] })).rejects.toMatchObject({
+        code: 'invalid_request',
+        param: 'messages.0.content.0.url',
+      });
+    }
+  });
+});
+
+describe('gemini engine: JSON mode (responseMimeType + responseSchema)', () => {
+  it('sends the converted schema and returns the JSON text', async () => {
+    server.enqueue({ parts: '{"answer":42}' });
+    const schema = { type: 'object', additionalProperties: false, properties: { answer: { type: ['number', 'null'] } }, required: ['answer'] };
+    const result = await engine().generate({ ...hello, responseFormat: { type: 'json_schema', name: 'r', schema } });
+    expect(lastBody().generationConfig).toEqual({
+      responseMimeType: 'application/json',
+      responseSchema: { type: 'object', properties: { answer: { type: 'number', nullable: true } }, required: ['answer'] },
+    });
+    expect(JSON.parse(result.text)).toEqual({ answer: 42 });
+  });
+
+  it('json_object sets only the mime type; streaming works the same', async () => {
+    server.enqueue({ parts: '{"a":[1,2,3]}', chunks: 4 });
+    const parts = await collect(engine().stream({ ...hello, responseFormat: { type: 'json_object' } }));
+    expect(lastBody().generationConfig).toEqual({ responseMimeType: 'application/json' });
+    expect(JSON.parse(textOf(parts))).toEqual({ a: [1, 2, 3] });
+  });
+});
+
+describe('gemini engine: errors', () => {
+  const cases = [
+    { status: 400, rpc: 'INVALID_ARGUMENT', code: 'invalid_request', retryable: false },
+    { status: 401, rpc: 'UNAUTHENTICATED', code: 'authentication', retryable: false },
+    { status: 403, rpc: 'PERMISSION_DENIED', code: 'permission_denied', retryable: false },
+    { status: 404, rpc: 'NOT_FOUND', code: 'not_found', retryable: false },
+    { status: 429, rpc: 'RESOURCE_EXHAUSTED', code: 'rate_limited', retryable: true },
+    { status: 500, rpc: 'INTERNAL', code: 'provider_error', retryable: true },
+    { status: 503, rpc: 'UNAVAILABLE', code: 'provider_unavailable', retryable: true },
+    { status: 504, rpc: 'DEADLINE_EXCEEDED', code: 'timeout', retryable: true },
+  ] as const;
+
+  for (const c of cases) {
+    it(`maps ${c.status} ${c.rpc} -> ${c.code} (generate and stream)`, async () => {
+      const error = { status: c.status, message: `scripted ${c.rpc}` };
+      server.enqueue({ error });
+      const thrown = await engine().generate(hello).catch((e: unknown) => e);
+      expect(LLMError.isInstance(thrown)).toBe(true);
+      const e = thrown as LLMError;
+      expect(e).toMatchObject({ code: c.code, isRetryable: c.retryable, upstreamStatus: c.status, provider: 'gemini', deployment: 'gem' });
+      expect(e.message).toContain(`${c.rpc}: scripted ${c.rpc}`);
+      server.enqueue({ error });
+      const parts = await collect(engine().stream(hello));
+      expect(parts).toHaveLength(1);
+      expect(lastError(parts)).toMatchObject({ code: c.code, isRetryable: c.retryable, upstreamStatus: c.status });
+    });
+  }
+
+  it('takes retryAfterMs from RetryInfo, and from Retry-After when present', async () => {
+    server.enqueue({ error: { status: 429, retryDelay: '34.4s' } });
+    await expect(engine().generate(hello)).rejects.toMatchObject({ code: 'rate_limited', retryAfterMs: 34_400 });
+    server.enqueue({ error: { status: 503, headers: { 'retry-after': '3' }, retryDelay: '60s' } });
+    expect(lastError(await collect(engine().stream(hello)))).toMatchObject({ code: 'provider_unavailable', retryAfterMs: 3000 });
+  });
+
+  it('an invalid key (400 API_KEY_INVALID) is authentication; a missing key fails before any request', async () => {
+    await expect(engine({ apiKey: 'wrong' }).generate(hello)).rejects.toMatchObject({ code: 'authentication', upstreamStatus: 400, isRetryable: false });
+    const before = server.requests.length;
+    await expect(engine({ apiKey: undefined }).generate(hello)).rejects.toMatchObject({
+      code: 'authentication',
+      message: expect.stringContaining('GEMINI_API_KEY'),
+    });
+    expect(server.requests.length).toBe(before);
+    await expect(engine({ apiKey: undefined }, { GOOGLE_API_KEY: 'gm-test' }).generate(hello)).resolves.toMatchObject({ text: 'Echo: Hi there' });
+    await expect(engine({ apiKey: undefined }, { GEMINI_API_KEY: 'gm-test', GOOGLE_API_KEY: 'other' }).generate(hello)).resolves.toMatchObject({
+      text: 'Echo: Hi there',
+    });
+  });
+
+  it('recognises an oversized prompt as context_length_exceeded', async () => {
+    server.enqueue({ error: { status: 400, message: 'The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).' } });
+    await expect(engine().generate(hello)).rejects.toMatchObject({ code: 'context_length_exceeded' });
+  });
+
+  it('an error chunk mid-stream ends with that error after the text', async () => {
+    server.enqueue({ parts: 'abcdefgh', chunks: 4, streamError: { afterEvents: 2, status: 503, message: 'The model is overloaded.' } });
+    const parts = await collect(engine().stream(hello));
+    expect(textOf(parts)).toBe('abcd');
+    expect(lastError(parts)).toMatchObject({ code: 'provider_unavailable', isRetryable: true });
+    expect(parts.some((p) => p.type === 'finish')).toBe(false);
+  });
+
+  it('a connection cut mid-stream ends with stream_interrupted after the text', async () => {
+    server.enqueue({ parts: 'abcdefgh', chunks: 4, cutAfterEvents: 2 });
+    const parts = await collect(engine().stream(hello));
+    expect(textOf(parts)).toBe('abcd');
+    expect(lastError(parts)).toMatchObject({ code: 'stream_interrupted', isRetryable: true });
+  });
+
+  it('a clean end before the finishReason chunk is stream_interrupted', async () => {
+    server.enqueue({ parts: 'abcdefgh', chunks: 4, endAfterEvents: 3 });
+    const parts = await collect(engine().stream(hello));
+    expect(textOf(parts)).toBe('abcdef');
+    expect(lastError(parts).code).toBe('stream_interrupted');
+  });
+
+  it('invalid requests fail locally with the field named', async () => {
+    await expect(engine().generate({ messages: [{ role: 'system', content: 'x' }] })).rejects.toMatchObject({ param: 'messages' });
+    await expect(engine().generate({ ...hello, tools: [{ name: 'f', parameters: {} }], toolChoice: { name: 'g' } })).rejects.toMatchObject({
+      param: 'toolChoice.name',
+    });
+    await expect(
+      engine().generate({ messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: null, toolCalls: [{ id: 'a', name: 'f', arguments: '[1]' }] }] }),
+    ).rejects.toMatchObject({ param: 'messages.1.toolCalls.0.arguments' });
+    expect(lastError(await collect(engine().stream({ ...hello, maxTokens: -1 })))).toMatchObject({ param: 'maxTokens' });
+    expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe('gemini engine: abort and cancellation', () => {
+  it('aborting a stream closes the upstream socket and ends with an aborted error part', async () => {
+    server.enqueue({ parts: 'a b c d e f g h i j', chunks: 10, delayMs: 100 });
+    const controller = new AbortController();
+    const parts: StreamPart[] = [];
+    for await (const p of engine().stream(hello, { signal: controller.signal })) {
+      parts.push(p);
+      if (p.type === 'text-delta') controller.abort();
+    }
+    expect(lastError(parts).code).toBe('aborted');
+    const req = server.requests.at(-1)!;
+    await req.done;
+    expect(req.clientClosed).toBe(true);
+    expect(req.eventsSent).toBeLessThan(10);
+  });
+
+  it('aborting a generate that waits for headers rejects with aborted and closes the socket', async () => {
+    server.enqueue({ hang: true });
+    const controller = new AbortController();
+    const pending = engine().generate(hello, { signal: controller.signal });
+    await server.waitForRequests(1);
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'aborted' });
+    await server.requests[0]!.done;
+    expect(server.requests[0]!.clientClosed).toBe(true);
+  });
+
+  it('an abort while the stream waits for the next event unblocks it and closes the socket', async () => {
+    server.enqueue({ parts: 'abcdefgh', chunks: 4, hangAfterEvents: 1 });
+    const controller = new AbortController();
+    const parts: StreamPart[] = [];
+    for await (const p of engine().stream(hello, { signal: controller.signal })) {
+      parts.push(p);
+      if (p.type === 'text-delta') setTimeout(() => controller.abort(), 50);
+    }
+    expect(textOf(parts)).toBe('ab');
+    expect(lastError(parts).code).toBe('aborted');
+    const req = server.requests.at(-1)!;
+    await req.done;
+    expect(req.clientClosed).toBe(true);
+  });
+
+  it('a consumer that stops reading early releases the connection', async () => {
+    server.enqueue({ parts: 'abcdefgh', chunks: 8, hangAfterEvents: 4 });
+    for await (const p of engine().stream(hello)) if (p.type === 'text-delta') break;
+    const req = server.requests.at(-1)!;
+    await req.done;
+    expect(req.clientClosed).toBe(true);
+  });
+});
+
+describe('gemini engine: embeddings, token counting, config', () => {
+  it('embeds through :batchEmbedContents in batches of 100, with estimated usage', async () => {
+    const input = Array.from({ length: 150 }, (_, i) => `text number ${i}`);
+    const result = await engine({ options: { embeddingModel: 'text-embedding-004', embeddingDimensions: 16 } }).embed!(input);
+    expect(server.requests.map((r) => [r.path, (r.body!.requests as unknown[]).length])).toEqual([
+      ['/v1beta/models/text-embedding-004:batchEmbedContents', 100],
+      ['/v1beta/models/text-embedding-004:batchEmbedContents', 50],
+    ]);
+    expect((server.requests[0]!.body!.requests as unknown[])[0]).toEqual({
+      model: 'models/text-embedding-004',
+      content: { parts: [{ text: 'text number 0' }] },
+      outputDimensionality: 16,
+    });
+    expect(result.embeddings).toHaveLength(150);
+    expect(result.embeddings[0]).toHaveLength(16);
+    expect(result.embeddings[0]).not.toEqual(result.embeddings[1]);
+    expect(result.usage).toMatchObject({ outputTokens: 0, estimated: true });
+    expect(result.usage.inputTokens).toBeGreaterThan(0);
+  });
+
+  it('estimates tokens locally by default; exactTokenCount asks :countTokens', async () => {
+    const estimate = await engine().countTokens!({ messages: [{ role: 'user', content: 'x'.repeat(400) }] });
+    expect(estimate).toBeGreaterThanOrEqual(100);
+    expect(estimate).toBeLessThan(120);
+    expect(server.requests).toHaveLength(0);
+    const exact = await engine({ options: { exactTokenCount: true } }).countTokens!(hello);
+    const req = server.requests.at(-1)!;
+    expect(req.path).toBe('/v1beta/models/gemini-test:countTokens');
+    const inner = req.body!.generateContentRequest as Record<string, unknown>;
+    expect(inner.model).toBe('models/gemini-test');
+    expect(exact).toBe(Math.ceil(JSON.stringify([inner.systemInstruction, inner.contents, []]).length / 4));
+  });
+
+  it('accepts a versioned baseURL and full model names', async () => {
+    await engine({ baseURL: `${server.url}/v1beta/`, model: 'models/gemini-x' }).generate(hello);
+    expect(server.requests.at(-1)!.path).toBe('/v1beta/models/gemini-x:generateContent');
+  });
+
+  it('rejects unknown or bad options with config_invalid', () => {
+    expect(() => engine({ options: { embedingModel: 'x' } })).toThrow(expect.objectContaining({ code: 'config_invalid' }));
+    expect(() => engine({ options: { embeddingDimensions: -3 } })).toThrow(expect.objectContaining({ param: 'options.embeddingDimensions' }));
+  });
+});

@@ -1,0 +1,192 @@
+import { LRUCache } from 'lru-cache';
+import { LLMError } from '../../errors/llm-error.js';
+import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import type { CallOptions, EmbedResult, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
+import type { GenerateRequest } from '../../spec/messages.js';
+import type { StreamPart } from '../../spec/stream-parts.js';
+import { fetchOrThrow, parseJsonOrThrow, sseEvents, type FetchFn } from '../../util/http.js';
+import { convertGeminiResponse } from './convert-gemini-response.js';
+import { convertToGeminiRequest } from './convert-to-gemini-request.js';
+import { decodeGeminiStream } from './decode-gemini-stream.js';
+import { estimateGeminiTokens, estimateTextTokens } from './estimate-gemini-tokens.js';
+import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
+import { geminiResponseError } from './gemini-error.js';
+
+export interface GeminiEngineSettings {
+  /** Gemini model id (`gemini-2.5-flash`, or a full `models/...` / `tunedModels/...` name). */
+  modelId: string;
+  /** API root (`https://generativelanguage.googleapis.com`); one ending in the version (`/v1beta`) is accepted too. */
+  baseURL: string;
+  apiVersion: string;
+  apiKey: string | undefined;
+  /** Where the key was looked for, for the error when it is missing. */
+  apiKeySource: string;
+  headers: Record<string, string>;
+  fetch: FetchFn;
+  /** `maxOutputTokens` when a request sets none (Gemini needs none). */
+  defaultMaxTokens?: number;
+  exactTokenCount: boolean;
+  embeddingModel?: string;
+  embeddingDimensions?: number;
+  /** Thought signatures kept for multi-turn tool calls (0 disables). */
+  thoughtSignatureCacheSize: number;
+  deployment?: string;
+}
+
+const PROVIDER = 'gemini';
+/** batchEmbedContents takes at most 100 requests per call. */
+const EMBED_BATCH = 100;
+
+function modelPath(id: string): string {
+  return /^(?:models|tunedModels)\//.test(id) ? id : `models/${id}`;
+}
+
+/** The `gemini` engine: Gemini API (Google AI Studio) generateContent / streamGenerateContent over fetch. */
+export class GeminiEngine implements LanguageEngineV1 {
+  readonly specVersion = 'v1' as const;
+  readonly provider = PROVIDER;
+  readonly modelId: string;
+  readonly capabilities = { streaming: true, tools: true, json: true, vision: true, embeddings: true, reasoning: true } as const;
+  private readonly context: { provider: string; deployment?: string };
+  private readonly signatures: LRUCache<string, string> | undefined;
+
+  constructor(private readonly settings: GeminiEngineSettings) {
+    this.modelId = settings.modelId;
+    this.context = { provider: PROVIDER, deployment: settings.deployment };
+    this.signatures = settings.thoughtSignatureCacheSize > 0 ? new LRUCache({ max: settings.thoughtSignatureCacheSize }) : undefined;
+  }
+
+  private url(model: string, method: string): string {
+    const base = this.settings.baseURL.replace(/\/+$/, '');
+    const root = /\/v\d+[a-z0-9]*$/.test(base) ? base : `${base}/${this.settings.apiVersion}`;
+    return `${root}/${modelPath(model)}:${method}`;
+  }
+
+  private rememberSignature = (id: string, signature: string): void => {
+    this.signatures?.set(id, signature);
+  };
+
+  private convert(request: GenerateRequest, signal: AbortSignal | undefined): Promise<GeminiGenerateContentRequest> {
+    return convertToGeminiRequest(request, {
+      ...this.context,
+      defaultMaxTokens: this.settings.defaultMaxTokens,
+      fetch: this.settings.fetch,
+      signal,
+      thoughtSignature: (id) => this.signatures?.get(id),
+    });
+  }
+
+  /** POSTs JSON; resolves with a 2xx response, else rejects with the mapped LLMError. */
+  private async post(url: string, body: unknown, options: CallOptions): Promise<Response> {
+    const apiKey = this.settings.apiKey;
+    if (!apiKey) {
+      throw new LLMError({ code: 'authentication', message: `gemini: no API key (looked in ${this.settings.apiKeySource})`, ...this.context });
+    }
+    const response = await fetchOrThrow(
+      this.settings.fetch,
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-goog-api-key': apiKey, ...this.settings.headers, ...options.headers },
+        body: JSON.stringify(body),
+        signal: options.signal,
+      },
+      this.context,
+    );
+    if (!response.ok) throw await geminiResponseError(response, this.context);
+    return response;
+  }
+
+  private async readJson(response: Response, signal: AbortSignal | undefined): Promise<unknown> {
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (e) {
+      throw signal?.aborted ? abortError(signal, this.context) : toLLMError(e, this.context);
+    }
+    return parseJsonOrThrow(text, PROVIDER);
+  }
+
+  async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
+    try {
+      const body = await this.convert(request, options.signal);
+      const response = await this.post(this.url(this.modelId, 'generateContent'), body, options);
+      const json = await this.readJson(response, options.signal);
+      return convertGeminiResponse(json, { ...this.context, onThoughtSignature: this.rememberSignature });
+    } catch (e) {
+      throw toLLMError(e, this.context);
+    }
+  }
+
+  /** Streams the answer; every failure (HTTP status, `{ error }` chunk, cut connection, abort) ends it with an `error` part. */
+  async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {
+    let response: Response;
+    try {
+      const body = await this.convert(request, options.signal);
+      response = await this.post(this.url(this.modelId, 'streamGenerateContent?alt=sse'), body, options);
+    } catch (e) {
+      yield { type: 'error', error: toLLMError(e, this.context) };
+      return;
+    }
+    yield* decodeGeminiStream(sseEvents(response, options.signal), {
+      ...this.context,
+      signal: options.signal,
+      onThoughtSignature: this.rememberSignature,
+    });
+  }
+
+  /** Embeddings via :batchEmbedContents (100 texts per call). Gemini reports no usage: it is estimated. */
+  async embed(input: string[], options: CallOptions = {}): Promise<EmbedResult> {
+    if (!Array.isArray(input) || input.some((t) => typeof t !== 'string')) {
+      throw new LLMError({ code: 'invalid_request', message: 'gemini: embed input must be an array of strings', param: 'input', ...this.context });
+    }
+    const model = modelPath(this.settings.embeddingModel ?? this.modelId);
+    const embeddings: number[][] = [];
+    try {
+      for (let start = 0; start < input.length; start += EMBED_BATCH) {
+        const batch = input.slice(start, start + EMBED_BATCH);
+        const requests = batch.map((text) => ({
+          model,
+          content: { parts: [{ text }] },
+          ...(this.settings.embeddingDimensions ? { outputDimensionality: this.settings.embeddingDimensions } : {}),
+        }));
+        const response = await this.post(this.url(model, 'batchEmbedContents'), { requests }, options);
+        const json = (await this.readJson(response, options.signal)) as { embeddings?: Array<{ values?: unknown }> } | null;
+        const got = json?.embeddings ?? [];
+        if (got.length !== batch.length || got.some((e) => !Array.isArray(e?.values))) {
+          throw new LLMError({ code: 'invalid_response', message: `gemini: asked ${batch.length} embeddings, got ${got.length} usable`, details: json, ...this.context });
+        }
+        for (const e of got) embeddings.push(e.values as number[]);
+      }
+    } catch (e) {
+      throw toLLMError(e, this.context);
+    }
+    const tokens = estimateTextTokens(input);
+    return { embeddings, usage: { inputTokens: tokens, outputTokens: 0, totalTokens: tokens, estimated: true } };
+  }
+
+  /**
+   * Prompt tokens of a request: a local estimate, or with `options.exactTokenCount` the `totalTokens`
+   * of :countTokens (one network call; rejects with an LLMError when it fails).
+   */
+  countTokens(request: GenerateRequest): number | Promise<number> {
+    if (!this.settings.exactTokenCount) return estimateGeminiTokens(request);
+    return this.countTokensExactly(request);
+  }
+
+  private async countTokensExactly(request: GenerateRequest): Promise<number> {
+    try {
+      const prompt = await this.convert(request, undefined);
+      const body = { generateContentRequest: { model: modelPath(this.modelId), ...prompt } };
+      const response = await this.post(this.url(this.modelId, 'countTokens'), body, {});
+      const json = await this.readJson(response, undefined);
+      const count = (json as { totalTokens?: unknown } | null)?.totalTokens;
+      if (typeof count !== 'number') {
+        throw new LLMError({ code: 'invalid_response', message: 'gemini: countTokens answer has no totalTokens', details: json, ...this.context });
+      }
+      return count;
+    } catch (e) {
+      throw toLLMError(e, this.context);
+    }
+  }
+}

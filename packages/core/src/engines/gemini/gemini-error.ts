@@ -1,0 +1,86 @@
+import type { LLMErrorCode } from '../../errors/codes.js';
+import { LLMError } from '../../errors/llm-error.js';
+import { errorFromResponse, type ProviderErrorInfo } from '../../util/http.js';
+import type { GeminiErrorBody } from './gemini-api-types.js';
+
+/** Google RPC status names (https://ai.google.dev/gemini-api/docs/troubleshooting) -> our codes. */
+const CODE_BY_STATUS: Readonly<Record<string, LLMErrorCode>> = {
+  INVALID_ARGUMENT: 'invalid_request',
+  FAILED_PRECONDITION: 'invalid_request',
+  OUT_OF_RANGE: 'invalid_request',
+  UNAUTHENTICATED: 'authentication',
+  PERMISSION_DENIED: 'permission_denied',
+  NOT_FOUND: 'not_found',
+  RESOURCE_EXHAUSTED: 'rate_limited',
+  INTERNAL: 'provider_error',
+  UNKNOWN: 'provider_error',
+  UNAVAILABLE: 'provider_unavailable',
+  DEADLINE_EXCEEDED: 'timeout',
+};
+
+/** Gemini reports an oversized prompt as INVALID_ARGUMENT with this message. */
+const CONTEXT_LENGTH = /input token count.*exceeds the maximum/i;
+
+type GeminiError = NonNullable<GeminiErrorBody['error']>;
+
+function errorOf(body: unknown): GeminiError | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const error = (body as GeminiErrorBody).error;
+  return typeof error === 'object' && error !== null ? error : undefined;
+}
+
+function details(error: GeminiError): Array<Record<string, unknown>> {
+  return Array.isArray(error.details) ? error.details.filter((d) => typeof d === 'object' && d !== null) : [];
+}
+
+export function geminiErrorCode(error: GeminiError): LLMErrorCode | undefined {
+  // An invalid key is a 400 INVALID_ARGUMENT whose ErrorInfo says API_KEY_INVALID.
+  if (details(error).some((d) => d.reason === 'API_KEY_INVALID')) return 'authentication';
+  if (typeof error.message === 'string' && CONTEXT_LENGTH.test(error.message)) return 'context_length_exceeded';
+  return typeof error.status === 'string' ? CODE_BY_STATUS[error.status] : undefined;
+}
+
+/** `RetryInfo.retryDelay` ("34.4s") in milliseconds: Gemini's 429s say when to retry there, not in a header. */
+export function geminiRetryDelayMs(body: unknown): number | undefined {
+  const error = errorOf(body);
+  if (!error) return undefined;
+  for (const d of details(error)) {
+    if (d['@type'] !== 'type.googleapis.com/google.rpc.RetryInfo' || typeof d.retryDelay !== 'string') continue;
+    const m = /^(\d+(?:\.\d+)?)s$/.exec(d.retryDelay.trim());
+    if (m) return Math.round(Number(m[1]) * 1000);
+  }
+  return undefined;
+}
+
+/** Reads `{ error: { code, message, status, details } }` for `errorFromResponse`. */
+export function extractGeminiError(body: unknown): ProviderErrorInfo {
+  const error = errorOf(body);
+  if (!error) return {};
+  const info: ProviderErrorInfo = {};
+  if (typeof error.message === 'string') info.message = error.status ? `${error.status}: ${error.message}` : error.message;
+  const code = geminiErrorCode(error);
+  if (code !== undefined) info.code = code;
+  return info;
+}
+
+/** A non-2xx Gemini response as an LLMError; Retry-After, else RetryInfo, gives `retryAfterMs`. */
+export async function geminiResponseError(response: Response, context: { provider: string; deployment?: string }): Promise<LLMError> {
+  const error = await errorFromResponse(response, context, extractGeminiError);
+  if (error.retryAfterMs !== undefined) return error;
+  const delay = geminiRetryDelayMs(error.details);
+  return delay === undefined ? error : error.with({ retryAfterMs: delay });
+}
+
+/** An `{ error }` chunk inside a 200 stream as an LLMError. */
+export function geminiStreamError(body: unknown, context: { provider: string; deployment?: string }): LLMError {
+  const error = errorOf(body) ?? {};
+  return new LLMError({
+    code: geminiErrorCode(error) ?? 'provider_error',
+    message: `${context.provider} stream error${error.status ? ` (${error.status})` : ''}: ${error.message ?? 'no message'}`,
+    upstreamStatus: typeof error.code === 'number' ? error.code : undefined,
+    retryAfterMs: geminiRetryDelayMs(body),
+    provider: context.provider,
+    deployment: context.deployment,
+    details: body,
+  });
+}

@@ -1,0 +1,240 @@
+import { isAbsolute, resolve } from 'node:path';
+import type * as NodeLlamaCpp from 'node-llama-cpp';
+import type { ModelConfig } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import type {
+  CallOptions,
+  EngineCapabilities,
+  FinishReason,
+  GenerateRequest,
+  GenerateResult,
+  LanguageEngineV1,
+  ModelPrice,
+  StreamPart,
+  Usage,
+} from '../../spec/index.js';
+import { makeUsage } from '../../spec/usage.js';
+import { anySignal } from '../../util/abort.js';
+import type { EngineContext } from '../types.js';
+import { AsyncQueue } from './async-queue.js';
+import { GgufGrammars } from './gguf-grammar.js';
+import { GgufLoader, type LoadedGguf } from './gguf-loader.js';
+import { parseGgufOptions, type GgufOptions } from './gguf-options.js';
+import { buildPrompt, type GgufPrompt } from './gguf-prompt.js';
+import { resolveSampling, type GgufSampling } from './gguf-request.js';
+
+interface RunResult {
+  finishReason: FinishReason;
+  usage: Usage;
+}
+
+function finishReasonOf(stopReason: NodeLlamaCpp.LlamaCompletionResponse['metadata']['stopReason']): FinishReason {
+  return stopReason === 'maxTokens' ? 'length' : stopReason === 'abort' ? 'other' : 'stop';
+}
+
+/** Resolves with `promise`, or rejects with the signal's reason when it aborts first (the promise goes on). */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolvePromise, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolvePromise(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * The `gguf` engine: a local GGUF model run by node-llama-cpp on the CPU. The model loads once, on
+ * first use; every request gets its own context and sequence, disposed when it ends, so requests share
+ * nothing but the weights. Usage is exact: the prompt is tokenized by the model's tokenizer and the
+ * output count is node-llama-cpp's token meter (tokens sampled, end-of-generation token included).
+ */
+export class GgufEngine implements LanguageEngineV1 {
+  readonly specVersion = 'v1' as const;
+  readonly provider = 'gguf';
+  readonly modelId: string;
+  readonly capabilities: EngineCapabilities = { streaming: true, json: true };
+  /** Local inference costs nothing per token. */
+  readonly price: ModelPrice = { input: 0, output: 0 };
+  readonly options: GgufOptions;
+  private readonly deployment: string;
+  private readonly loader: GgufLoader;
+  private grammars: GgufGrammars | undefined;
+  private readonly running = new Set<{ controller: AbortController; done: Promise<unknown> }>();
+  private closed = false;
+
+  constructor(model: ModelConfig, ctx: EngineContext) {
+    this.deployment = model.name;
+    this.modelId = model.model ?? model.name;
+    this.options = parseGgufOptions(model);
+    if (!model.path) {
+      throw new LLMError({
+        code: 'config_invalid',
+        message: `Model "${model.name}" (gguf): path is required (the .gguf file, relative to ${ctx.baseDir})`,
+        param: 'path',
+        provider: 'gguf',
+        deployment: model.name,
+      });
+    }
+    const path = isAbsolute(model.path) ? model.path : resolve(ctx.baseDir, model.path);
+    this.loader = new GgufLoader({ path, configuredPath: model.path, deployment: model.name, options: this.options });
+  }
+
+  private get errorContext(): { provider: string; deployment: string } {
+    return { provider: 'gguf', deployment: this.deployment };
+  }
+
+  private closedError(): LLMError {
+    return new LLMError({ code: 'engine_unavailable', message: `The gguf engine of "${this.deployment}" is closed`, ...this.errorContext });
+  }
+
+  private async loaded(signal?: AbortSignal): Promise<LoadedGguf> {
+    if (this.closed) throw this.closedError();
+    const loaded = await raceAbort(this.loader.get(), signal);
+    if (this.closed) throw this.closedError(); // closed while loading: the model is being disposed
+    this.grammars ??= new GgufGrammars(loaded.llama);
+    return loaded;
+  }
+
+  /** Exact prompt length in tokens, as the model will see it (chat template and BOS included). Loads the model. */
+  async countTokens(request: GenerateRequest): Promise<number> {
+    try {
+      return buildPrompt(await this.loaded(), request.messages).inputTokens;
+    } catch (e) {
+      throw toLLMError(e, this.errorContext);
+    }
+  }
+
+  async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
+    let text = '';
+    for await (const part of this.stream(request, options)) {
+      if (part.type === 'text-delta') text += part.delta;
+      else if (part.type === 'error') throw part.error;
+      else if (part.type === 'finish') {
+        return { text, toolCalls: [], finishReason: part.finishReason, usage: part.usage, providerModel: this.modelId };
+      }
+    }
+    throw new LLMError({ code: 'internal', message: 'gguf stream ended without a finish part', ...this.errorContext });
+  }
+
+  async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {
+    const signal = options.signal;
+    const controller = new AbortController();
+    let done: Promise<RunResult> | undefined;
+    let entry: { controller: AbortController; done: Promise<unknown> } | undefined;
+    try {
+      if (signal?.aborted) throw signal.reason;
+      const sampling = resolveSampling(request, this.options);
+      const loaded = await this.loaded(signal);
+      const prompt = buildPrompt(loaded, request.messages);
+      if (prompt.inputTokens >= loaded.contextSize) {
+        throw new LLMError({
+          code: 'context_length_exceeded',
+          message: `The prompt is ${prompt.inputTokens} tokens but the context of "${this.deployment}" holds ${loaded.contextSize} (options.contextSize); shorten the prompt or raise contextSize`,
+          param: 'messages',
+          ...this.errorContext,
+        });
+      }
+      const grammar = await raceAbort(this.grammars?.get(request.responseFormat) ?? Promise.resolve(undefined), signal);
+      yield { type: 'response-metadata', model: this.modelId };
+
+      const queue = new AsyncQueue<string>();
+      const runSignal = anySignal([signal, controller.signal]) ?? controller.signal;
+      done = this.run(loaded, prompt, sampling, grammar, runSignal, (chunk) => queue.push(chunk));
+      done.then(
+        () => queue.close(),
+        () => queue.close(),
+      );
+      entry = { controller, done };
+      this.running.add(entry);
+      for await (const delta of queue) {
+        if (runSignal.aborted) break;
+        if (delta !== '') yield { type: 'text-delta', delta };
+      }
+      const result = await done;
+      const aborted = signal?.aborted ? signal : controller.signal.aborted ? controller.signal : undefined;
+      if (aborted) {
+        // What the stopped generation used so far, for metering; then the abort itself.
+        yield { type: 'usage', usage: result.usage };
+        throw aborted.reason;
+      }
+      yield { type: 'finish', finishReason: result.finishReason, usage: result.usage };
+    } catch (e) {
+      const error = signal?.aborted ? abortError(signal, this.errorContext) : toLLMError(e, this.errorContext);
+      yield { type: 'error', error };
+    } finally {
+      // Also reached when the consumer stops early: stop the generation and free its context.
+      controller.abort();
+      await done?.catch(() => undefined);
+      if (entry) this.running.delete(entry);
+    }
+  }
+
+  /** One generation in a fresh context; the context is disposed whatever happens. */
+  private async run(
+    loaded: LoadedGguf,
+    prompt: GgufPrompt,
+    sampling: GgufSampling,
+    grammar: NodeLlamaCpp.LlamaGrammar | undefined,
+    signal: AbortSignal,
+    onTextChunk: (text: string) => void,
+  ): Promise<RunResult> {
+    const { lib, model, contextSize } = loaded;
+    let context: NodeLlamaCpp.LlamaContext;
+    try {
+      context = await model.createContext({ contextSize, threads: this.options.threads, sequences: 1 });
+    } catch (e) {
+      if (e instanceof lib.InsufficientMemoryError) {
+        throw new LLMError({ code: 'overloaded', message: `Not enough memory for a ${contextSize}-token context: ${e.message}`, cause: e, ...this.errorContext });
+      }
+      throw e;
+    }
+    try {
+      const sequence = context.getSequence();
+      const completion = new lib.LlamaCompletion({ contextSequence: sequence });
+      const response = await completion.generateCompletionWithMeta(prompt.body, {
+        onTextChunk,
+        signal,
+        stopOnAbortSignal: true,
+        maxTokens: sampling.maxTokens,
+        temperature: sampling.temperature,
+        ...(sampling.topP !== undefined ? { topP: sampling.topP } : {}),
+        ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
+        ...(grammar ? { grammar } : {}),
+        customStopTriggers: [...prompt.stopTriggers, ...sampling.stop],
+        // A stateless call stops at the end of its context ('length') instead of dropping the prompt's start.
+        disableContextShift: true,
+        contextShiftSize: 1,
+      });
+      return {
+        finishReason: finishReasonOf(response.metadata.stopReason),
+        usage: makeUsage(prompt.inputTokens, sequence.tokenMeter.usedOutputTokens),
+      };
+    } finally {
+      await context.dispose();
+    }
+  }
+
+  /** Stops running generations, then disposes the model and the llama instance. Later calls fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const running = [...this.running];
+    for (const r of running) r.controller.abort(new LLMError({ code: 'engine_unavailable', message: 'The gguf engine was closed', ...this.errorContext }));
+    await Promise.allSettled(running.map((r) => r.done));
+    await this.loader.dispose();
+  }
+}
+
+export function createGgufEngine(model: ModelConfig, ctx: EngineContext): GgufEngine {
+  return new GgufEngine(model, ctx);
+}

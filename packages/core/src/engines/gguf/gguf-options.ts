@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import type { ModelConfig } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+
+/** `options` of a `gguf` model. Unknown keys are refused, so typos do not pass silently. */
+export const GgufOptionsSchema = z
+  .object({
+    /** CPU threads per request context. Default 1 (on a small shared machine more threads are slower). */
+    threads: z.number().int().positive().default(1),
+    /** Tokens per request context. Default: 512 or the model's training context, whichever is smaller. */
+    contextSize: z.number().int().positive().optional(),
+    /** Offload layers to a GPU (`gpu: 'auto'` in node-llama-cpp). Default false: CPU only. */
+    gpu: z.boolean().default(false),
+    /** Default sampling seed when a request gives none. */
+    seed: z.number().int().nonnegative().optional(),
+    /**
+     * `auto`: the model's own chat template when its GGUF has one (`tokenizer.chat_template`), else raw
+     * completion. `none`: raw completion (the prompt is the messages' text joined by newlines).
+     * Any other value names a node-llama-cpp chat wrapper (`chatML`, `llama3.1`, `mistral`, ...).
+     */
+    chatTemplate: z.string().min(1).default('auto'),
+    /** Default `maxTokens` when a request gives none. */
+    maxTokens: z.number().int().positive().default(256),
+    /** Default temperature when a request gives none. Default 0: greedy, deterministic. */
+    temperature: z.number().min(0).default(0),
+    /** Default top-p when a request gives none. */
+    topP: z.number().gt(0).max(1).optional(),
+  })
+  .strict();
+
+export type GgufOptions = z.output<typeof GgufOptionsSchema>;
+export type GgufOptionsInput = z.input<typeof GgufOptionsSchema>;
+
+/** Parses a model's `options`; a bad field becomes `config_invalid` naming `options.<field>`. */
+export function parseGgufOptions(model: ModelConfig): GgufOptions {
+  const parsed = GgufOptionsSchema.safeParse(model.options ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const keys = issue && 'keys' in issue && Array.isArray(issue.keys) ? (issue.keys as string[]) : [];
+  const path = ['options', ...(issue?.path ?? []).map(String), ...keys.slice(0, 1)].join('.');
+  throw new LLMError({
+    code: 'config_invalid',
+    message: `Model "${model.name}" (gguf): ${path}: ${issue?.message ?? 'invalid options'}`,
+    param: path,
+    provider: 'gguf',
+    deployment: model.name,
+  });
+}

@@ -1,0 +1,125 @@
+import { randomInt } from 'node:crypto';
+import { LLMError } from '../../errors/llm-error.js';
+import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import type {
+  CallOptions,
+  EngineCapabilities,
+  FinishReason,
+  GenerateRequest,
+  GenerateResult,
+  LanguageEngineV1,
+  StreamPart,
+} from '../../spec/index.js';
+import { makeUsage } from '../../spec/usage.js';
+import { anySignal } from '../../util/abort.js';
+import { buildFeeds } from './graph-feeds.js';
+import { IncrementalDecoder } from './incremental-decoder.js';
+import { OnnxEngineBase, promptText } from './onnx-engine-base.js';
+import type { LoadedOnnx } from './onnx-loader.js';
+import { resolveSampling } from './onnx-request.js';
+import { sampleToken, seededRandom } from './sampling.js';
+import { StopSequenceFilter } from './stop-sequence-filter.js';
+
+/**
+ * The `onnx` engine for decoder-only text generation. Each step runs the whole graph on the whole
+ * sequence (no KV cache) and samples the next token from the last position's logits, so it suits
+ * small models. Tokens stream one per step; usage is exact (prompt ids from the tokenizer, one output
+ * token per step, the end token included).
+ */
+export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
+  readonly capabilities: EngineCapabilities = { streaming: true };
+
+  async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
+    let text = '';
+    for await (const part of this.stream(request, options)) {
+      if (part.type === 'text-delta') text += part.delta;
+      else if (part.type === 'error') throw part.error;
+      else if (part.type === 'finish') {
+        return { text, toolCalls: [], finishReason: part.finishReason, usage: part.usage, providerModel: this.modelId };
+      }
+    }
+    throw new LLMError({ code: 'internal', message: 'onnx stream ended without a finish part', ...this.errorContext });
+  }
+
+  async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {
+    const signal = options.signal;
+    const controller = new AbortController();
+    const runSignal = anySignal([signal, controller.signal]) ?? controller.signal;
+    this.running.add(controller);
+    try {
+      if (signal?.aborted) throw signal.reason;
+      const sampling = resolveSampling(request, this.options);
+      const loaded = await this.loaded(runSignal);
+      const prompt = this.encodeChecked(loaded, promptText(request.messages), 'messages');
+      if (prompt.length >= this.contextSize) {
+        throw new LLMError({
+          code: 'context_length_exceeded',
+          message: `The prompt is ${prompt.length} tokens and leaves no room to generate within ${this.contextSize} (options.contextSize)`,
+          param: 'messages',
+          ...this.errorContext,
+        });
+      }
+      yield { type: 'response-metadata', model: this.modelId };
+
+      const { tokenizer } = loaded;
+      const random = seededRandom(sampling.seed ?? randomInt(2 ** 31));
+      const decoder = new IncrementalDecoder(tokenizer.decode);
+      const stops = new StopSequenceFilter(sampling.stop);
+      const ids = [...prompt];
+      let generated = 0;
+      let finishReason: FinishReason = 'length';
+      while (generated < sampling.maxTokens && ids.length < this.contextSize && !runSignal.aborted) {
+        const logits = await this.nextLogits(loaded, ids);
+        if (runSignal.aborted) break;
+        const token = sampleToken(logits, sampling, random);
+        generated++;
+        if (tokenizer.eosIds.has(token)) {
+          finishReason = 'stop';
+          break;
+        }
+        ids.push(token);
+        const delta = stops.push(decoder.push(token));
+        if (delta !== '') yield { type: 'text-delta', delta };
+        if (stops.stopped) {
+          finishReason = 'stop';
+          break;
+        }
+      }
+      const usage = makeUsage(prompt.length, generated);
+      if (runSignal.aborted) {
+        // What the stopped generation used so far, for metering; then the abort itself.
+        yield { type: 'usage', usage };
+        throw signal?.aborted ? signal.reason : controller.signal.reason;
+      }
+      const rest = stops.push(decoder.flush()) + stops.flush();
+      if (rest !== '') yield { type: 'text-delta', delta: rest };
+      yield { type: 'finish', finishReason, usage };
+    } catch (e) {
+      const error = signal?.aborted ? abortError(signal, this.errorContext) : toLLMError(e, this.errorContext);
+      yield { type: 'error', error };
+    } finally {
+      this.running.delete(controller);
+    }
+  }
+
+  /** Logits of the last position after running the graph on `ids`. */
+  private async nextLogits(loaded: LoadedOnnx, ids: readonly number[]): Promise<Float32Array> {
+    const { feeds } = buildFeeds(loaded.ort, loaded.io, [ids], loaded.tokenizer.padId);
+    const out = await this.runGraph(loaded, feeds);
+    const logits = out[loaded.io.output];
+    const dims = logits?.dims ?? [];
+    const data = logits?.data;
+    const vocab = dims[dims.length - 1] ?? 0;
+    const rows = dims.length === 3 ? (dims[1] ?? 0) : 1;
+    const ok = data instanceof Float32Array && vocab > 0 && (dims.length === 2 || dims.length === 3) && dims[0] === 1 && data.length === rows * vocab;
+    if (!ok) {
+      throw new LLMError({
+        code: 'invalid_response',
+        message: `ONNX output "logits" has shape [${dims.join(', ')}] (${logits?.type ?? 'missing'}); expected float32 [batch, seq, vocab] or [batch, vocab]`,
+        isRetryable: false,
+        ...this.errorContext,
+      });
+    }
+    return data.subarray((rows - 1) * vocab, rows * vocab);
+  }
+}

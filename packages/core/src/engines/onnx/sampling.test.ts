@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { argmax, sampleToken, seededRandom } from './sampling.js';
+
+describe('sampling', () => {
+  it('is greedy at temperature 0 (first index on ties)', () => {
+    expect(argmax([1, 3, 3, 2])).toBe(1);
+    expect(sampleToken([0, 5, 1], { temperature: 0 }, () => 0.99)).toBe(1);
+  });
+
+  it('repeats a seeded sequence', () => {
+    const a = seededRandom(42);
+    const b = seededRandom(42);
+    const xs = Array.from({ length: 5 }, () => a());
+    expect(Array.from({ length: 5 }, () => b())).toEqual(xs);
+    expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
+  });
+
+  it('samples in proportion to softmax(logits / T)', () => {
+    const random = seededRandom(1);
+    const logits = [Math.log(1), Math.log(3)]; // probabilities 0.25 / 0.75 at T = 1
+    const counts = [0, 0];
+    for (let i = 0; i < 4000; i++) counts[sampleToken(logits, { temperature: 1 }, random)]!++;
+    expect(counts[1]! / 4000).toBeGreaterThan(0.7);
+    expect(counts[1]! / 4000).toBeLessThan(0.8);
+  });
+
+  it('keeps only the top-p nucleus', () => {
+    const random = seededRandom(2);
+    const logits = [Math.log(0.6), Math.log(0.3), Math.log(0.1)];
+    const seen = new Set<number>();
+    for (let i = 0; i < 500; i++) seen.add(sampleToken(logits, { temperature: 1, topP: 0.85 }, random));
+    expect([...seen].sort()).toEqual([0, 1]);
+  });
+});

@@ -1,0 +1,64 @@
+/** A seeded PRNG (mulberry32): uniform numbers in [0, 1), the same sequence for the same seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Index of the largest logit (the first one on ties). */
+export function argmax(logits: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+  return best;
+}
+
+export interface SamplingParams {
+  /** 0 = greedy. */
+  temperature: number;
+  /** Nucleus: keep the most likely tokens whose probabilities add up to at least `topP`. */
+  topP?: number;
+}
+
+/**
+ * Picks the next token from one row of logits: greedy at temperature 0, else softmax(logits / T)
+ * restricted to the top-p nucleus, sampled with `random`.
+ */
+export function sampleToken(logits: ArrayLike<number>, params: SamplingParams, random: () => number): number {
+  if (params.temperature <= 0) return argmax(logits);
+  const n = logits.length;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) if (logits[i]! > max) max = logits[i]!;
+  const probs = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const p = Math.exp((logits[i]! - max) / params.temperature);
+    probs[i] = p;
+    sum += p;
+  }
+  let candidates: number[];
+  const topP = params.topP ?? 1;
+  if (topP < 1) {
+    const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => probs[y]! - probs[x]! || x - y);
+    candidates = [];
+    let mass = 0;
+    for (const i of order) {
+      candidates.push(i);
+      mass += probs[i]! / sum;
+      if (mass >= topP) break;
+    }
+  } else {
+    candidates = Array.from({ length: n }, (_, i) => i);
+  }
+  const total = candidates.reduce((acc, i) => acc + probs[i]!, 0);
+  let r = random() * total;
+  for (const i of candidates) {
+    r -= probs[i]!;
+    if (r < 0) return i;
+  }
+  return candidates[candidates.length - 1]!;
+}

@@ -1,0 +1,80 @@
+import { LLMError } from '../../errors/llm-error.js';
+import type { GenerateRequest, ResponseFormat, ToolChoice } from '../../spec/messages.js';
+import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
+import type { ResolvedEndpoint } from './resolve-endpoint.js';
+
+function invalid(message: string, param: string): LLMError {
+  return new LLMError({ code: 'invalid_request', message, param, provider: 'openai-compatible' });
+}
+
+function convertToolChoice(choice: ToolChoice, request: GenerateRequest): unknown {
+  if (typeof choice === 'string') return choice;
+  if (!request.tools?.some((t) => t.name === choice.name)) {
+    throw invalid(`toolChoice.name: no tool named "${choice.name}" in tools`, 'toolChoice.name');
+  }
+  return { type: 'function', function: { name: choice.name } };
+}
+
+function convertResponseFormat(format: ResponseFormat): unknown {
+  switch (format.type) {
+    case 'text':
+      return undefined;
+    case 'json_object':
+      return { type: 'json_object' };
+    case 'json_schema':
+      return {
+        type: 'json_schema',
+        json_schema: {
+          name: format.name ?? 'response',
+          schema: format.schema,
+          ...(format.strict !== undefined ? { strict: format.strict } : {}),
+        },
+      };
+  }
+}
+
+/**
+ * Our GenerateRequest -> the chat-completions body. `providerOptions.openai` (and `providerOptions[<preset>]`)
+ * are merged over it last, except `stream`, which the engine controls.
+ */
+export function buildOpenAIRequestBody(
+  request: GenerateRequest,
+  modelId: string,
+  endpoint: ResolvedEndpoint,
+  stream: boolean,
+): Record<string, unknown> {
+  if (!Array.isArray(request.messages) || request.messages.length === 0) {
+    throw invalid('messages: at least one message is required', 'messages');
+  }
+  const quirks = endpoint.preset.quirks ?? {};
+  const body: Record<string, unknown> = {};
+  if (!endpoint.azure) body.model = modelId;
+  body.messages = convertToOpenAIMessages(request.messages);
+  if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.topP !== undefined) body.top_p = request.topP;
+  if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
+  if (request.seed !== undefined) body[quirks.seedField ?? 'seed'] = request.seed;
+  if (request.user !== undefined && quirks.userField !== false) body.user = request.user;
+  if (request.tools !== undefined && request.tools.length > 0) {
+    body.tools = request.tools.map((t) => ({
+      type: 'function',
+      function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.parameters },
+    }));
+  }
+  if (request.toolChoice !== undefined) body.tool_choice = convertToolChoice(request.toolChoice, request);
+  if (request.responseFormat !== undefined) {
+    const format = convertResponseFormat(request.responseFormat);
+    if (format !== undefined) body.response_format = format;
+  }
+  Object.assign(body, request.providerOptions?.openai);
+  if (endpoint.providerName !== 'openai') Object.assign(body, request.providerOptions?.[endpoint.providerName]);
+  if (stream) {
+    body.stream = true;
+    if (endpoint.streamUsage) body.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };
+  } else {
+    delete body.stream;
+    delete body.stream_options;
+  }
+  return body;
+}

@@ -1,0 +1,14 @@
+import type { Usage } from '../../spec/usage.js';
+import type { OpenAIUsage } from './openai-wire-schemas.js';
+
+/** OpenAI usage -> our Usage: cached prompt tokens and reasoning tokens when reported. */
+export function convertOpenAIUsage(usage: OpenAIUsage): Usage {
+  const inputTokens = usage.prompt_tokens ?? 0;
+  const outputTokens = usage.completion_tokens ?? 0;
+  const result: Usage = { inputTokens, outputTokens, totalTokens: usage.total_tokens ?? inputTokens + outputTokens };
+  const cached = usage.prompt_tokens_details?.cached_tokens ?? usage.prompt_cache_hit_tokens;
+  if (cached != null) result.cachedInputTokens = cached;
+  const reasoning = usage.completion_tokens_details?.reasoning_tokens;
+  if (reasoning != null) result.reasoningTokens = reasoning;
+  return result;
+}

@@ -1,0 +1,61 @@
+import { LLMError } from '../../errors/llm-error.js';
+import type { ChatMessage, ContentPart } from '../../spec/messages.js';
+
+export type OpenAIContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
+
+export type OpenAIMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string | OpenAIContentPart[]; name?: string }
+  | {
+      role: 'assistant';
+      content: string | null;
+      tool_calls?: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }>;
+    }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+function invalid(message: string, param: string): LLMError {
+  return new LLMError({ code: 'invalid_request', message, param, provider: 'openai-compatible' });
+}
+
+function convertPart(part: ContentPart, param: string): OpenAIContentPart {
+  if (part.type === 'text') return { type: 'text', text: part.text };
+  if (part.url) return { type: 'image_url', image_url: { url: part.url } };
+  if (part.data) {
+    if (!part.mediaType) throw invalid(`${param}.mediaType is required for base64 image data (e.g. "image/png")`, `${param}.mediaType`);
+    return { type: 'image_url', image_url: { url: `data:${part.mediaType};base64,${part.data}` } };
+  }
+  throw invalid(`${param}: an image needs a url or base64 data`, param);
+}
+
+/** Our chat messages -> OpenAI `messages` (images as `image_url` parts, tool calls and results). */
+export function convertToOpenAIMessages(messages: readonly ChatMessage[]): OpenAIMessage[] {
+  return messages.map((message, i): OpenAIMessage => {
+    const param = `messages.${i}`;
+    switch (message.role) {
+      case 'system':
+        return { role: 'system', content: message.content };
+      case 'user': {
+        const content =
+          typeof message.content === 'string'
+            ? message.content
+            : message.content.map((part, j) => convertPart(part, `${param}.content.${j}`));
+        return message.name ? { role: 'user', content, name: message.name } : { role: 'user', content };
+      }
+      case 'assistant': {
+        const calls = message.toolCalls ?? [];
+        if (calls.length === 0) return { role: 'assistant', content: message.content ?? '' };
+        return {
+          role: 'assistant',
+          content: message.content,
+          tool_calls: calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
+        };
+      }
+      case 'tool':
+        return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+      default: {
+        const role = (message as { role?: unknown }).role;
+        throw invalid(`${param}.role: unsupported role ${JSON.stringify(role)}`, `${param}.role`);
+      }
+    }
+  });
+}

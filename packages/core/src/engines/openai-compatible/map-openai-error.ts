@@ -1,0 +1,94 @@
+import type { LLMErrorCode } from '../../errors/codes.js';
+import { LLMError } from '../../errors/llm-error.js';
+import { errorFromResponse, type ProviderErrorInfo } from '../../util/http.js';
+
+/** The OpenAI error body: `{ error: { message, type, code, param } }`. Servers vary; all fields optional. */
+export interface OpenAIErrorFields {
+  message?: string;
+  type?: string;
+  code?: string;
+  param?: string;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+}
+
+/**
+ * Reads the error fields from the bodies OpenAI-compatible servers send: `{error:{...}}` (OpenAI, Groq,
+ * Ollama, llama.cpp), `{error:"text"}`, `{message, type, code}` (vLLM), `{detail}` (FastAPI servers).
+ */
+export function readOpenAIErrorFields(body: unknown): OpenAIErrorFields {
+  if (typeof body !== 'object' || body === null) return {};
+  const b = body as Record<string, unknown>;
+  const inner = b.error;
+  if (typeof inner === 'string') return { message: inner };
+  const source = typeof inner === 'object' && inner !== null ? (inner as Record<string, unknown>) : b;
+  let message = str(source.message);
+  if (message === undefined && typeof b.detail === 'string') message = b.detail;
+  if (message === undefined && Array.isArray(b.detail)) message = JSON.stringify(b.detail);
+  return { message, type: str(source.type), code: str(source.code), param: str(source.param) };
+}
+
+/** A more specific code than the HTTP status gives, from the provider's `code`/`type`. */
+export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | undefined): LLMErrorCode | undefined {
+  switch (fields.code) {
+    case 'context_length_exceeded':
+      return 'context_length_exceeded';
+    case 'content_filter':
+    case 'content_policy_violation':
+      return 'content_filter';
+    case 'model_not_found':
+      return 'model_not_found';
+    case 'invalid_api_key':
+      return 'authentication';
+    case 'rate_limit_exceeded':
+      return 'rate_limited';
+    case 'insufficient_quota':
+      return 'rate_limited';
+  }
+  // vLLM and llama.cpp report an over-long prompt only in the message (status 400), with OpenAI's wording.
+  if (status === 400 && fields.message && /maximum context length|context length exceeded|exceeds the available context size/i.test(fields.message)) {
+    return 'context_length_exceeded';
+  }
+  return undefined;
+}
+
+/** `extract` for `errorFromResponse`. */
+export function extractOpenAIError(body: unknown, status: number): ProviderErrorInfo {
+  const fields = readOpenAIErrorFields(body);
+  const code = codeForOpenAIError(fields, status);
+  return {
+    ...(fields.message !== undefined ? { message: fields.message } : {}),
+    ...(code !== undefined ? { code } : {}),
+    details: body,
+  };
+}
+
+/**
+ * A non-2xx response -> LLMError. 429 `insufficient_quota` (billing quota used up) keeps code `rate_limited`
+ * but is not retryable: waiting does not help, another deployment might.
+ */
+export async function openAIErrorFromResponse(response: Response, context: { provider: string; deployment?: string }): Promise<LLMError> {
+  const error = await errorFromResponse(response, context, (body) => extractOpenAIError(body, response.status));
+  const fields = readOpenAIErrorFields(error.details);
+  const patch: Partial<ConstructorParameters<typeof LLMError>[0]> = {};
+  if (fields.code === 'insufficient_quota') Object.assign(patch, { isRetryable: false, retryAfterMs: undefined });
+  if (fields.param) patch.param = fields.param;
+  return Object.keys(patch).length > 0 ? error.with(patch) : error;
+}
+
+/** An error object sent inside a stream (`data: {"error":{...}}`) -> LLMError (`provider_error` unless more specific). */
+export function openAIStreamError(errorObject: unknown, context: { provider: string; deployment?: string }): LLMError {
+  const fields = readOpenAIErrorFields({ error: errorObject });
+  const numeric = typeof (errorObject as { code?: unknown } | null)?.code === 'number' ? (errorObject as { code: number }).code : undefined;
+  const code = codeForOpenAIError(fields, numeric) ?? 'provider_error';
+  return new LLMError({
+    code,
+    message: `${context.provider} sent an error in the stream: ${fields.message ?? 'unknown error'}`,
+    provider: context.provider,
+    deployment: context.deployment,
+    upstreamStatus: numeric,
+    details: errorObject,
+  });
+}

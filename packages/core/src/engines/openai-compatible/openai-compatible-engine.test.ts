@@ -1,0 +1,545 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import type { GenerateRequest, StreamPart } from '../../spec/index.js';
+import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
+import { defaultEngineContext } from '../types.js';
+import { OpenAICompatibleEngine, createOpenAICompatibleEngine } from './index.js';
+
+let server: OpenAIWireServer;
+
+beforeEach(async () => {
+  server = await startOpenAIWireServer();
+});
+
+afterEach(async () => {
+  await server.close();
+});
+
+function engineFor(config: Partial<ModelConfigInput> = {}, env: Record<string, string | undefined> = {}): OpenAICompatibleEngine {
+  const model = ModelConfigSchema.parse({ name: 'test-deployment', model: 'gpt-test', baseURL: server.baseURL, ...config });
+  return new OpenAICompatibleEngine(model, defaultEngineContext({ env }));
+}
+
+const hello: GenerateRequest = { messages: [{ role: 'user', content: 'Hello there' }] };
+
+async function collect(stream: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
+  const parts: StreamPart[] = [];
+  for await (const part of stream) parts.push(part);
+  return parts;
+}
+
+function textOf(parts: StreamPart[]): string {
+  return parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('');
+}
+
+async function rejection(promise: Promise<unknown>): Promise<LLMError> {
+  try {
+    await promise;
+  } catch (e) {
+    expect(LLMError.isInstance(e)).toBe(true);
+    return e as LLMError;
+  }
+  throw new Error('expected a rejection');
+}
+
+function lastPart(parts: StreamPart[]): StreamPart {
+  const last = parts.at(-1);
+  if (!last) throw new Error('no parts');
+  return last;
+}
+
+function errorOf(parts: StreamPart[]): LLMError {
+  const last = lastPart(parts);
+  if (last.type !== 'error') throw new Error(`expected an error part, got ${last.type}`);
+  return last.error;
+}
+
+describe('generate (non-streaming)', () => {
+  it('sends the chat body and maps the answer, usage, id and model', async () => {
+    server.setScript({ text: 'Hi! How can I help?', usage: { prompt_tokens: 9, completion_tokens: 6 }, id: 'chatcmpl-1', model: 'gpt-test-2025' });
+    const engine = engineFor({ apiKey: 'sk-test' });
+    const result = await engine.generate({ ...hello, temperature: 0.2 });
+    expect(result).toMatchObject({
+      text: 'Hi! How can I help?',
+      toolCalls: [],
+      finishReason: 'stop',
+      usage: { inputTokens: 9, outputTokens: 6, totalTokens: 15 },
+      id: 'chatcmpl-1',
+      providerModel: 'gpt-test-2025',
+    });
+    expect(result.usage.estimated).toBeUndefined();
+    const [request] = server.requests;
+    expect(request?.url).toBe('/v1/chat/completions');
+    expect(request?.headers.authorization).toBe('Bearer sk-test');
+    expect(request?.headers['content-type']).toBe('application/json');
+    expect(request?.body).toEqual({ model: 'gpt-test', messages: [{ role: 'user', content: 'Hello there' }], temperature: 0.2 });
+  });
+
+  it('maps every request field to the wire body, with providerOptions.openai merged last', async () => {
+    const engine = engineFor();
+    await engine.generate({
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        {
+          role: 'user',
+          name: 'ana',
+          content: [
+            { type: 'text', text: 'What is in these?' },
+            { type: 'image', url: 'https://example.com/cat.png' },
+            { type: 'image', data: 'iVBORw0KGgo=', mediaType: 'image/png' },
+          ],
+        },
+        { role: 'assistant', content: null, toolCalls: [{ id: 'call_1', name: 'look', arguments: '{"x":1}' }] },
+        { role: 'tool', toolCallId: 'call_1', content: 'a cat' },
+      ],
+      maxTokens: 50,
+      temperature: 0,
+      topP: 0.9,
+      stop: ['END'],
+      seed: 42,
+      user: 'user-7',
+      tools: [{ name: 'look', description: 'Look at things', parameters: { type: 'object', properties: { x: { type: 'number' } } } }],
+      toolChoice: { name: 'look' },
+      providerOptions: { openai: { logit_bias: { '50256': -100 }, temperature: 0.5 }, anthropic: { ignored: true } },
+    });
+    expect(server.requests[0]?.body).toEqual({
+      model: 'gpt-test',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        {
+          role: 'user',
+          name: 'ana',
+          content: [
+            { type: 'text', text: 'What is in these?' },
+            { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+          ],
+        },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'look', arguments: '{"x":1}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'a cat' },
+      ],
+      max_tokens: 50,
+      temperature: 0.5,
+      top_p: 0.9,
+      stop: ['END'],
+      seed: 42,
+      user: 'user-7',
+      tools: [{ type: 'function', function: { name: 'look', description: 'Look at things', parameters: { type: 'object', properties: { x: { type: 'number' } } } } }],
+      tool_choice: { type: 'function', function: { name: 'look' } },
+      logit_bias: { '50256': -100 },
+    });
+  });
+
+  it('sends JSON mode and JSON schema response formats', async () => {
+    const engine = engineFor();
+    server.setScript({ text: '{"answer":4}' });
+    const result = await engine.generate({ ...hello, responseFormat: { type: 'json_object' } });
+    expect(JSON.parse(result.text)).toEqual({ answer: 4 });
+    expect((server.requests[0]?.body as Record<string, unknown>).response_format).toEqual({ type: 'json_object' });
+
+    const schema = { type: 'object', properties: { answer: { type: 'number' } }, required: ['answer'], additionalProperties: false };
+    await engine.generate({ ...hello, responseFormat: { type: 'json_schema', name: 'math', schema, strict: true } });
+    expect((server.requests[1]?.body as Record<string, unknown>).response_format).toEqual({
+      type: 'json_schema',
+      json_schema: { name: 'math', schema, strict: true },
+    });
+
+    await engine.generate({ ...hello, responseFormat: { type: 'text' } });
+    expect(server.requests[2]?.body).not.toHaveProperty('response_format');
+  });
+
+  it('returns tool calls, reasoning and cached/reasoning token usage', async () => {
+    server.setScript({
+      reasoning: 'Need the weather tool.',
+      toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' }],
+      usage: {
+        prompt_tokens: 120,
+        completion_tokens: 40,
+        total_tokens: 160,
+        prompt_tokens_details: { cached_tokens: 100 },
+        completion_tokens_details: { reasoning_tokens: 25 },
+      },
+    });
+    const result = await engineFor().generate({ ...hello, tools: [{ name: 'get_weather', parameters: { type: 'object' } }] });
+    expect(result.text).toBe('');
+    expect(result.reasoning).toBe('Need the weather tool.');
+    expect(result.finishReason).toBe('tool-calls');
+    expect(result.toolCalls).toEqual([{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' }]);
+    expect(result.usage).toEqual({ inputTokens: 120, outputTokens: 40, totalTokens: 160, cachedInputTokens: 100, reasoningTokens: 25 });
+  });
+
+  it('estimates usage (marked) when the answer reports none', async () => {
+    server.setScript({ text: 'abcdefgh', usage: null });
+    const result = await engineFor().generate({ messages: [{ role: 'user', content: 'x'.repeat(40) }] });
+    expect(result.usage).toEqual({ inputTokens: 10, outputTokens: 2, totalTokens: 12, estimated: true });
+  });
+
+  it('rejects bad input with a typed error naming the field, before any request', async () => {
+    const engine = engineFor();
+    const noMessages = await rejection(engine.generate({ messages: [] }));
+    expect(noMessages).toMatchObject({ code: 'invalid_request', param: 'messages' });
+    const badChoice = await rejection(engine.generate({ ...hello, tools: [{ name: 'a', parameters: {} }], toolChoice: { name: 'b' } }));
+    expect(badChoice).toMatchObject({ code: 'invalid_request', param: 'toolChoice.name' });
+    const badImage = await rejection(engine.generate({ messages: [{ role: 'user', content: [{ type: 'image', data: 'AAAA' }] }] }));
+    expect(badImage).toMatchObject({ code: 'invalid_request', param: 'messages.0.content.0.mediaType' });
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('maps an invalid answer body to invalid_response', async () => {
+    server.setScript({ json: { id: 'x', choices: [] } });
+    const error = await rejection(engineFor().generate(hello));
+    expect(error.code).toBe('invalid_response');
+    expect(error.isRetryable).toBe(true);
+  });
+});
+
+describe('stream', () => {
+  it('streams metadata, text deltas, usage and finish, asking for usage', async () => {
+    server.setScript({ text: 'One two three four five', chunks: 5, id: 'chatcmpl-s1', model: 'gpt-test-2025' });
+    const parts = await collect(engineFor().stream(hello));
+    expect(parts[0]).toEqual({ type: 'response-metadata', id: 'chatcmpl-s1', model: 'gpt-test-2025' });
+    expect(parts.filter((p) => p.type === 'text-delta')).toHaveLength(5);
+    expect(textOf(parts)).toBe('One two three four five');
+    const usage = parts.find((p) => p.type === 'usage');
+    expect(usage).toBeDefined();
+    const finish = lastPart(parts);
+    expect(finish).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    if (finish.type === 'finish') expect(finish.usage.estimated).toBeUndefined();
+    expect(parts.indexOf(usage!)).toBeLessThan(parts.length - 1);
+    expect(server.requests[0]?.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    expect(server.requests[0]?.headers.accept).toBe('text/event-stream');
+  });
+
+  it('streams tool calls in pieces and reassembles them', async () => {
+    server.setScript({
+      toolCalls: [
+        { id: 'call_p', name: 'get_weather', arguments: '{"city":"Paris","unit":"c"}' },
+        { id: 'call_t', name: 'get_time', arguments: '{"tz":"Asia/Tokyo"}' },
+      ],
+      toolArgumentChunks: 4,
+    });
+    const parts = await collect(engineFor().stream({ ...hello, tools: [{ name: 'get_weather', parameters: {} }, { name: 'get_time', parameters: {} }] }));
+    const deltas = parts.filter((p) => p.type === 'tool-call-delta');
+    expect(deltas).toHaveLength(2 * (1 + 4));
+    expect(deltas[0]).toEqual({ type: 'tool-call-delta', index: 0, id: 'call_p', name: 'get_weather', argumentsDelta: '' });
+    expect(deltas.filter((d) => d.type === 'tool-call-delta' && d.index === 1).map((d) => (d.type === 'tool-call-delta' ? d.argumentsDelta : '')).join('')).toBe(
+      '{"tz":"Asia/Tokyo"}',
+    );
+    const calls = parts.filter((p) => p.type === 'tool-call');
+    expect(calls).toEqual([
+      { type: 'tool-call', index: 0, toolCall: { id: 'call_p', name: 'get_weather', arguments: '{"city":"Paris","unit":"c"}' } },
+      { type: 'tool-call', index: 1, toolCall: { id: 'call_t', name: 'get_time', arguments: '{"tz":"Asia/Tokyo"}' } },
+    ]);
+    // complete tool calls come after all their deltas, before finish
+    expect(parts.indexOf(calls[0]!)).toBeGreaterThan(parts.indexOf(deltas.at(-1)!));
+    expect(lastPart(parts)).toMatchObject({ type: 'finish', finishReason: 'tool-calls' });
+  });
+
+  it('streams reasoning_content as reasoning deltas and reports cached/reasoning tokens', async () => {
+    server.setScript({
+      reasoning: 'Two plus two is four.',
+      text: 'It is 4.',
+      usage: { prompt_tokens: 30, completion_tokens: 20, prompt_tokens_details: { cached_tokens: 16 }, completion_tokens_details: { reasoning_tokens: 12 } },
+    });
+    const parts = await collect(engineFor().stream(hello));
+    const reasoning = parts.filter((p) => p.type === 'reasoning-delta').map((p) => (p.type === 'reasoning-delta' ? p.delta : '')).join('');
+    expect(reasoning).toBe('Two plus two is four.');
+    expect(textOf(parts)).toBe('It is 4.');
+    expect(parts.findIndex((p) => p.type === 'reasoning-delta')).toBeLessThan(parts.findIndex((p) => p.type === 'text-delta'));
+    expect(lastPart(parts)).toEqual({
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 30, outputTokens: 20, totalTokens: 50, cachedInputTokens: 16, reasoningTokens: 12 },
+    });
+  });
+
+  it('ends with an estimated usage when the provider sends none', async () => {
+    server.setScript({ text: 'abcdefghij', usage: null });
+    const parts = await collect(engineFor().stream({ messages: [{ role: 'user', content: 'y'.repeat(20) }] }));
+    expect(parts.some((p) => p.type === 'usage')).toBe(false);
+    expect(lastPart(parts)).toEqual({ type: 'finish', finishReason: 'stop', usage: { inputTokens: 5, outputTokens: 3, totalTokens: 8, estimated: true } });
+  });
+
+  it('ends with a stream_interrupted error after the text deltas when the connection is cut', async () => {
+    server.setScript({ text: 'a b c d e f', chunks: 6, cutAfterChunks: 3 });
+    const parts = await collect(engineFor().stream(hello));
+    expect(parts.map((p) => p.type)).toEqual(['response-metadata', 'text-delta', 'text-delta', 'text-delta', 'error']);
+    expect(textOf(parts)).toBe('a b c');
+    const error = errorOf(parts);
+    expect(error.code).toBe('stream_interrupted');
+    expect(error.isRetryable).toBe(true);
+    expect(error.provider).toBe('openai-compatible');
+    expect(error.deployment).toBe('test-deployment');
+  });
+
+  it('treats a clean end without [DONE] and without finish_reason as interrupted', async () => {
+    server.setScript({ text: 'partial answer', finishReason: null, omitDone: true });
+    const parts = await collect(engineFor().stream(hello));
+    expect(textOf(parts)).toBe('partial answer');
+    expect(errorOf(parts).code).toBe('stream_interrupted');
+  });
+
+  it('accepts a finish_reason without [DONE] as a complete stream', async () => {
+    server.setScript({ text: 'whole answer', omitDone: true });
+    const parts = await collect(engineFor().stream(hello));
+    expect(lastPart(parts)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+  });
+
+  it('turns an error object inside the stream into an error part', async () => {
+    server.setScript({
+      rawSSE: [
+        'data: {"id":"gen-1","model":"m","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}',
+        'data: {"error":{"message":"Upstream overloaded","code":502}}',
+      ].join('\n\n'),
+    });
+    const parts = await collect(engineFor({ preset: 'openrouter', apiKey: 'k' }).stream(hello));
+    expect(textOf(parts)).toBe('Hel');
+    expect(errorOf(parts)).toMatchObject({ code: 'provider_error', provider: 'openrouter', upstreamStatus: 502 });
+  });
+
+  it('yields HTTP errors as a single error part before any content', async () => {
+    server.setScript({ error: { status: 503, message: 'The engine is currently overloaded' } });
+    const parts = await collect(engineFor().stream(hello));
+    expect(parts).toHaveLength(1);
+    expect(errorOf(parts)).toMatchObject({ code: 'provider_unavailable', upstreamStatus: 503, isRetryable: true });
+  });
+});
+
+describe('error mapping', () => {
+  const cases: Array<{ name: string; error: Parameters<OpenAIWireServer['setScript']>[0]; expected: Partial<LLMError> }> = [
+    {
+      name: '400 context_length_exceeded',
+      error: { error: { status: 400, code: 'context_length_exceeded', param: 'messages', message: "This model's maximum context length is 8192 tokens." } },
+      expected: { code: 'context_length_exceeded', isRetryable: false, upstreamStatus: 400, param: 'messages' },
+    },
+    {
+      name: '400 invalid request',
+      error: { error: { status: 400, code: null, param: 'temperature', message: 'Invalid temperature' } },
+      expected: { code: 'invalid_request', isRetryable: false, param: 'temperature' },
+    },
+    {
+      name: '401 invalid key',
+      error: { error: { status: 401, code: 'invalid_api_key', type: 'invalid_request_error', message: 'Incorrect API key provided' } },
+      expected: { code: 'authentication', isRetryable: false, upstreamStatus: 401 },
+    },
+    {
+      name: '429 rate limit with Retry-After',
+      error: { error: { status: 429, code: 'rate_limit_exceeded', type: 'requests', message: 'Rate limit reached', headers: { 'retry-after': '2' } } },
+      expected: { code: 'rate_limited', isRetryable: true, retryAfterMs: 2000 },
+    },
+    {
+      name: '429 rate limit with retry-after-ms',
+      error: { error: { status: 429, code: 'rate_limit_exceeded', headers: { 'retry-after-ms': '350' } } },
+      expected: { code: 'rate_limited', isRetryable: true, retryAfterMs: 350 },
+    },
+    {
+      name: '429 insufficient_quota',
+      error: { error: { status: 429, code: 'insufficient_quota', type: 'insufficient_quota', message: 'You exceeded your current quota', headers: { 'retry-after': '1' } } },
+      expected: { code: 'rate_limited', isRetryable: false, retryAfterMs: undefined },
+    },
+    { name: '500', error: { error: { status: 500, type: 'server_error' } }, expected: { code: 'provider_error', isRetryable: true, upstreamStatus: 500 } },
+    { name: '503', error: { error: { status: 503 } }, expected: { code: 'provider_unavailable', isRetryable: true, upstreamStatus: 503 } },
+  ];
+
+  for (const c of cases) {
+    it(`maps ${c.name}`, async () => {
+      server.setScript(c.error);
+      const error = await rejection(engineFor().generate(hello));
+      expect(error).toMatchObject(c.expected);
+      expect(error.deployment).toBe('test-deployment');
+    });
+  }
+
+  it("keeps the provider's message and maps vLLM-style bodies", async () => {
+    server.setScript({
+      error: {
+        status: 400,
+        body: { object: 'error', message: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens.", type: 'BadRequestError', param: null, code: 400 },
+      },
+    });
+    const error = await rejection(engineFor({ preset: 'vllm', baseURL: server.baseURL }).generate(hello));
+    expect(error.code).toBe('context_length_exceeded');
+    expect(error.message).toContain('vllm responded 400');
+    expect(error.message).toContain('maximum context length is 4096');
+  });
+
+  it('maps a refused connection to a retryable network_error', async () => {
+    const url = server.baseURL;
+    await server.close();
+    const model = ModelConfigSchema.parse({ name: 'gone', baseURL: url });
+    const error = await rejection(new OpenAICompatibleEngine(model, defaultEngineContext({ env: {} })).generate(hello));
+    expect(error).toMatchObject({ code: 'network_error', isRetryable: true });
+    server = await startOpenAIWireServer();
+  });
+});
+
+describe('abort', () => {
+  it('closes the upstream socket when a stream is aborted mid-way', async () => {
+    server.setScript({ text: 'one two three four five six', hangAfterChunks: 2 });
+    const controller = new AbortController();
+    const parts: StreamPart[] = [];
+    let deltas = 0;
+    for await (const part of engineFor().stream(hello, { signal: controller.signal })) {
+      parts.push(part);
+      if (part.type === 'text-delta' && ++deltas === 2) controller.abort();
+    }
+    expect(textOf(parts)).toBe('one two ');
+    expect(errorOf(parts).code).toBe('aborted');
+    await server.waitForSocketClose(1);
+    expect(server.responsesAborted).toBe(1);
+  });
+
+  it('closes the upstream socket when a non-streaming call is aborted while waiting', async () => {
+    server.setScript({ hang: true });
+    const controller = new AbortController();
+    const pending = engineFor().generate(hello, { signal: controller.signal });
+    while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    controller.abort();
+    const error = await rejection(pending);
+    expect(error.code).toBe('aborted');
+    await server.waitForSocketClose(1);
+    expect(server.responsesAborted).toBe(1);
+  });
+
+  it('maps a timeout signal to timeout', async () => {
+    server.setScript({ hang: true });
+    const error = await rejection(engineFor().generate(hello, { signal: AbortSignal.timeout(50) }));
+    expect(error.code).toBe('timeout');
+  });
+
+  it('does not call the server when already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const parts = await collect(engineFor().stream(hello, { signal: controller.signal }));
+    expect(errorOf(parts).code).toBe('aborted');
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('releases the connection when the consumer stops reading early', async () => {
+    server.setScript({ text: 'a b c d e f g h', hangAfterChunks: 3 });
+    for await (const part of engineFor().stream(hello)) {
+      if (part.type === 'text-delta') break;
+    }
+    await server.waitForSocketClose(1);
+    expect(server.responsesAborted).toBe(1);
+  });
+});
+
+describe('presets', () => {
+  it('azure-openai: deployment in the path, api-version query, api-key header, no model in body', async () => {
+    const engine = engineFor({ preset: 'azure-openai', name: 'azure-gpt', model: 'my-gpt4o', baseURL: server.url, options: { apiVersion: '2024-10-21' } }, {
+      AZURE_OPENAI_API_KEY: 'azure-secret',
+    });
+    await engine.generate(hello);
+    const [request] = server.requests;
+    expect(request?.url).toBe('/openai/deployments/my-gpt4o/chat/completions?api-version=2024-10-21');
+    expect(request?.headers['api-key']).toBe('azure-secret');
+    expect(request?.headers.authorization).toBeUndefined();
+    expect(request?.body).not.toHaveProperty('model');
+  });
+
+  it('azure-openai: endpoint from AZURE_OPENAI_ENDPOINT, deployment option, default api-version', async () => {
+    const model = ModelConfigSchema.parse({ name: 'az', preset: 'azure-openai', options: { deployment: 'prod-deploy' } });
+    const engine = createOpenAICompatibleEngine(model, defaultEngineContext({ env: { AZURE_OPENAI_ENDPOINT: `${server.url}/`, AZURE_OPENAI_API_KEY: 'k' } }));
+    await collect(engine.stream(hello));
+    expect(server.requests[0]?.url).toBe('/openai/deployments/prod-deploy/chat/completions?api-version=2024-10-21');
+  });
+
+  it('ollama: no auth header, no key needed', async () => {
+    const engine = engineFor({ preset: 'ollama', model: 'llama3.2' });
+    const result = await engine.generate(hello);
+    expect(result.text).toBe('echo: Hello there');
+    expect(server.requests[0]?.headers.authorization).toBeUndefined();
+    expect(server.requests[0]?.headers['api-key']).toBeUndefined();
+    expect(engine.providerName).toBe('ollama');
+  });
+
+  it('a missing API key fails at call time with authentication naming the env var, sending nothing', async () => {
+    const engine = engineFor({ preset: 'groq' });
+    const error = await rejection(engine.generate(hello));
+    expect(error.code).toBe('authentication');
+    expect(error.message).toContain('GROQ_API_KEY');
+    const parts = await collect(engine.stream(hello));
+    expect(errorOf(parts).message).toContain('GROQ_API_KEY');
+    const explicit = await rejection(engineFor({ preset: 'ollama', apiKeyEnv: 'MY_OLLAMA_PROXY_KEY' }).generate(hello));
+    expect(explicit).toMatchObject({ code: 'authentication' });
+    expect(explicit.message).toContain('MY_OLLAMA_PROXY_KEY');
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('reads the preset key variable, and apiKeyEnv over it', async () => {
+    await engineFor({ preset: 'together' }, { TOGETHER_API_KEY: 'tg' }).generate(hello);
+    await engineFor({ preset: 'together', apiKeyEnv: 'OTHER' }, { TOGETHER_API_KEY: 'tg', OTHER: 'other' }).generate(hello);
+    expect(server.requests.map((r) => r.headers.authorization)).toEqual(['Bearer tg', 'Bearer other']);
+  });
+
+  it('sends config and call headers, the key winning over a configured Authorization in any case', async () => {
+    const engine = engineFor({ preset: 'openrouter', apiKey: 'right', headers: { 'HTTP-Referer': 'https://app.example', Authorization: 'Bearer wrong' } });
+    await engine.generate(hello, { headers: { 'X-Title': 'llmrr tests' } });
+    const headers = server.requests[0]?.headers;
+    expect(headers?.authorization).toBe('Bearer right');
+    expect(headers?.['http-referer']).toBe('https://app.example');
+    expect(headers?.['x-title']).toBe('llmrr tests');
+  });
+
+  it('mistral: random_seed, no user, no stream_options; usage arriving on the finish chunk', async () => {
+    server.setScript({ text: 'Bonjour', streamUsage: 'always', usage: { prompt_tokens: 5, completion_tokens: 2 } });
+    const parts = await collect(engineFor({ preset: 'mistral', apiKey: 'm' }).stream({ ...hello, seed: 7, user: 'u' }));
+    const body = server.requests[0]?.body as Record<string, unknown>;
+    expect(body.random_seed).toBe(7);
+    expect(body).not.toHaveProperty('seed');
+    expect(body).not.toHaveProperty('user');
+    expect(body).not.toHaveProperty('stream_options');
+    expect(lastPart(parts)).toEqual({ type: 'finish', finishReason: 'stop', usage: { inputTokens: 5, outputTokens: 2, totalTokens: 7 } });
+  });
+
+  it('without preset and baseURL uses OpenAI; unknown presets and missing Azure endpoints are config errors', () => {
+    const openai = new OpenAICompatibleEngine(ModelConfigSchema.parse({ name: 'gpt-4o-mini' }), defaultEngineContext({ env: {} }));
+    expect(openai.providerName).toBe('openai');
+    expect(() => engineFor({ preset: 'nope' })).toThrowError(/unknown preset "nope"/);
+    try {
+      new OpenAICompatibleEngine(ModelConfigSchema.parse({ name: 'az', preset: 'azure-openai' }), defaultEngineContext({ env: {} }));
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'config_invalid', param: 'models.az.baseURL' });
+      expect((e as Error).message).toContain('AZURE_OPENAI_ENDPOINT');
+    }
+    expect(() => engineFor({ options: { apiVersion: 5 } })).toThrowError(/options\.apiVersion/);
+  });
+});
+
+describe('embed and countTokens', () => {
+  it('embeds via POST /embeddings, in input order, with usage', async () => {
+    server.setScript({ embeddingDimensions: 16 });
+    const engine = engineFor({ model: 'text-embedding-3-small', apiKey: 'k' });
+    const result = await engine.embed(['first text', 'second text', 'first text']);
+    expect(server.requests[0]?.url).toBe('/v1/embeddings');
+    expect(server.requests[0]?.body).toEqual({ model: 'text-embedding-3-small', input: ['first text', 'second text', 'first text'], encoding_format: 'float' });
+    expect(result.embeddings).toHaveLength(3);
+    expect(result.embeddings[0]).toHaveLength(16);
+    expect(result.embeddings[0]).toEqual(result.embeddings[2]);
+    expect(result.embeddings[0]).not.toEqual(result.embeddings[1]);
+    expect(result.usage).toEqual({ inputTokens: 9, outputTokens: 0, totalTokens: 9 });
+  });
+
+  it('embeds through Azure deployments and rejects empty input', async () => {
+    const engine = engineFor({ preset: 'azure-openai', model: 'emb-deploy', baseURL: server.url, apiKey: 'k' });
+    await engine.embed(['x']);
+    expect(server.requests[0]?.url).toBe('/openai/deployments/emb-deploy/embeddings?api-version=2024-10-21');
+    const error = await rejection(engine.embed([]));
+    expect(error).toMatchObject({ code: 'invalid_request', param: 'input' });
+  });
+
+  it('maps embedding errors like chat errors', async () => {
+    server.setScript({ error: { status: 429, code: 'rate_limit_exceeded', headers: { 'retry-after': '3' } } });
+    const error = await rejection(engineFor().embed(['x']));
+    expect(error).toMatchObject({ code: 'rate_limited', retryAfterMs: 3000 });
+  });
+
+  it('estimates prompt tokens at ~4 characters per token', () => {
+    const engine = engineFor();
+    expect(engine.countTokens({ messages: [{ role: 'system', content: 'abcd' }, { role: 'user', content: 'efghijkl' }] })).toBe(3);
+    expect(engine.capabilities).toEqual({ streaming: true, tools: true, json: true });
+  });
+});

@@ -1,0 +1,187 @@
+import type { Capability, ModelConfig } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import type { CallOptions, EmbedResult, EngineCapabilities, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
+import type { GenerateRequest } from '../../spec/messages.js';
+import type { StreamPart } from '../../spec/stream-parts.js';
+import { fetchOrThrow, parseJsonOrThrow, sseEvents } from '../../util/http.js';
+import type { EngineContext } from '../types.js';
+import { buildOpenAIRequestBody } from './build-openai-request-body.js';
+import { convertOpenAIChatResponse } from './convert-openai-chat-response.js';
+import { convertOpenAIUsage } from './convert-openai-usage.js';
+import { estimatePromptTokens, estimateTokens } from './estimate-tokens.js';
+import { openAIErrorFromResponse } from './map-openai-error.js';
+import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
+import { OpenAIChatResponseSchema, OpenAIEmbeddingResponseSchema } from './openai-wire-schemas.js';
+import { authHeaders, endpointURL, resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
+
+const DEFAULT_CAPABILITIES: EngineCapabilities = { streaming: true, tools: true, json: true };
+
+function capabilitiesFrom(list: readonly Capability[] | undefined): EngineCapabilities {
+  if (!list) return DEFAULT_CAPABILITIES;
+  const has = (c: Capability) => list.includes(c);
+  return {
+    streaming: has('streaming'),
+    tools: has('tools'),
+    json: has('json'),
+    vision: has('vision'),
+    embeddings: has('embeddings'),
+    reasoning: has('reasoning'),
+  };
+}
+
+/**
+ * Engine for every server that speaks OpenAI's chat-completions wire format: OpenAI, Azure OpenAI, Groq,
+ * Together, Mistral, DeepSeek, OpenRouter, Ollama, vLLM, LM Studio, llama.cpp server, or any `baseURL`.
+ * Calls go through `ctx.fetch`; aborting `options.signal` cancels the request and closes the connection.
+ */
+export class OpenAICompatibleEngine implements LanguageEngineV1 {
+  readonly specVersion = 'v1' as const;
+  readonly provider = 'openai-compatible';
+  readonly modelId: string;
+  readonly capabilities: EngineCapabilities;
+  /** Preset name (`openai`, `groq`, ...) or `openai-compatible`; the `provider` on errors. */
+  readonly providerName: string;
+  private readonly endpoint: ResolvedEndpoint;
+
+  /** Throws `config_invalid` for an unknown preset, bad options or a missing base URL. */
+  constructor(
+    private readonly model: ModelConfig,
+    private readonly ctx: EngineContext,
+  ) {
+    this.modelId = model.model ?? model.name;
+    this.endpoint = resolveEndpoint(model, ctx);
+    this.providerName = this.endpoint.providerName;
+    this.capabilities = capabilitiesFrom(model.capabilities);
+  }
+
+  private get errorContext(): { provider: string; deployment: string } {
+    return { provider: this.providerName, deployment: this.model.name };
+  }
+
+  private init(body: Record<string, unknown>, options: CallOptions, stream: boolean): RequestInit {
+    // Headers.set, so a later source replaces an earlier one whatever the letter case.
+    const headers = new Headers({ 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json' });
+    const sources = [this.model.headers, options.headers, authHeaders(this.endpoint, this.model, this.ctx)];
+    for (const source of sources) for (const [name, value] of Object.entries(source ?? {})) headers.set(name, value);
+    return { method: 'POST', headers, body: JSON.stringify(body), ...(options.signal ? { signal: options.signal } : {}) };
+  }
+
+  /** POST, returning a 2xx response or throwing the mapped LLMError. */
+  private async post(path: 'chat/completions' | 'embeddings', init: RequestInit): Promise<Response> {
+    const signal = init.signal ?? undefined;
+    if (signal?.aborted) throw abortError(signal, this.errorContext);
+    const response = await fetchOrThrow(this.ctx.fetch, endpointURL(this.endpoint, path), init, this.errorContext);
+    if (!response.ok) throw await openAIErrorFromResponse(response, this.errorContext);
+    return response;
+  }
+
+  /** Reads and parses a JSON body, mapping aborts and cut connections. */
+  private async readJson(response: Response, signal: AbortSignal | undefined): Promise<unknown> {
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (e) {
+      if (signal?.aborted) throw abortError(signal, this.errorContext);
+      throw toLLMError(e, this.errorContext);
+    }
+    try {
+      return parseJsonOrThrow(text, this.providerName);
+    } catch (e) {
+      throw toLLMError(e, this.errorContext);
+    }
+  }
+
+  private invalidResponse(what: string, issue: string | undefined, body: unknown): LLMError {
+    return new LLMError({
+      code: 'invalid_response',
+      message: `${this.providerName} sent an unexpected ${what}: ${issue ?? 'unknown shape'}`,
+      details: body,
+      ...this.errorContext,
+    });
+  }
+
+  async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
+    try {
+      const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, false);
+      const response = await this.post('chat/completions', this.init(body, options, false));
+      const json = await this.readJson(response, options.signal);
+      const parsed = OpenAIChatResponseSchema.safeParse(json);
+      if (!parsed.success) throw this.invalidResponse('chat completion', parsed.error.issues[0]?.message, json);
+      return convertOpenAIChatResponse(parsed.data, () => estimatePromptTokens(request));
+    } catch (e) {
+      if (options.signal?.aborted && !LLMError.isInstance(e)) throw abortError(options.signal, this.errorContext);
+      throw toLLMError(e, this.errorContext);
+    }
+  }
+
+  /**
+   * Streams parts; never throws: every failure is a final `error` part (HTTP errors before the first part,
+   * `stream_interrupted` when the connection drops or the stream ends without `[DONE]`/`finish_reason`,
+   * `aborted` when the signal fires).
+   */
+  async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {
+    const signal = options.signal;
+    let response: Response;
+    try {
+      const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, true);
+      response = await this.post('chat/completions', this.init(body, options, true));
+    } catch (e) {
+      yield { type: 'error', error: toLLMError(e, this.errorContext) };
+      return;
+    }
+    const decoder = new OpenAIStreamDecoder({ ...this.errorContext, estimateInputTokens: () => estimatePromptTokens(request) });
+    let tail: StreamPart[];
+    try {
+      for await (const event of sseEvents(response, signal)) {
+        for (const part of decoder.decode(event.data)) yield part;
+        // Returning runs sseEvents' cleanup, which cancels the body and releases the connection.
+        if (decoder.done) return;
+      }
+      tail = decoder.end();
+    } catch (e) {
+      tail = signal?.aborted ? [{ type: 'error', error: abortError(signal, this.errorContext) }] : decoder.interrupted(e);
+    }
+    for (const part of tail) yield part;
+  }
+
+  /** Embeddings via `POST /embeddings` (float vectors, in input order). */
+  async embed(input: string[], options: CallOptions = {}): Promise<EmbedResult> {
+    try {
+      if (!Array.isArray(input) || input.length === 0 || input.some((s) => typeof s !== 'string')) {
+        throw new LLMError({ code: 'invalid_request', message: 'input: a non-empty array of strings is required', param: 'input', ...this.errorContext });
+      }
+      const body: Record<string, unknown> = { input, encoding_format: 'float' };
+      if (!this.endpoint.azure) body.model = this.modelId;
+      const response = await this.post('embeddings', this.init(body, options, false));
+      const json = await this.readJson(response, options.signal);
+      const parsed = OpenAIEmbeddingResponseSchema.safeParse(json);
+      if (!parsed.success) throw this.invalidResponse('embeddings response', parsed.error.issues[0]?.message, json);
+      const data = [...parsed.data.data].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+      if (data.length !== input.length) {
+        throw this.invalidResponse('embeddings response', `${data.length} embeddings for ${input.length} inputs`, json);
+      }
+      const usage = parsed.data.usage
+        ? { ...convertOpenAIUsage(parsed.data.usage), outputTokens: 0 }
+        : (() => {
+            const tokens = input.reduce((n, s) => n + estimateTokens(s), 0);
+            return { inputTokens: tokens, outputTokens: 0, totalTokens: tokens, estimated: true };
+          })();
+      usage.totalTokens = usage.inputTokens;
+      return { embeddings: data.map((d) => d.embedding), usage };
+    } catch (e) {
+      if (options.signal?.aborted && !LLMError.isInstance(e)) throw abortError(options.signal, this.errorContext);
+      throw toLLMError(e, this.errorContext);
+    }
+  }
+
+  /** An estimate (~4 characters per token); OpenAI-compatible servers expose no tokenizer endpoint in common. */
+  countTokens(request: GenerateRequest): number {
+    return estimatePromptTokens(request);
+  }
+}
+
+/** The `openai-compatible` engine factory (see `OpenAICompatibleEngine`). */
+export function createOpenAICompatibleEngine(model: ModelConfig, ctx: EngineContext): LanguageEngineV1 {
+  return new OpenAICompatibleEngine(model, ctx);
+}

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import type { ModelConfig } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+
+/** `options` of an `openai-compatible` model config. Unknown keys are ignored. */
+export const OpenAICompatibleOptionsSchema = z.object({
+  /** Azure OpenAI `api-version` query parameter. */
+  apiVersion: z.string().min(1).optional(),
+  /** Azure OpenAI deployment name; defaults to the config's `model` (else `name`). */
+  deployment: z.string().min(1).optional(),
+  /** Ask for usage in streams with `stream_options.include_usage` (default: as the preset says, else true). */
+  streamUsage: z.boolean().optional(),
+});
+
+export type OpenAICompatibleOptions = z.output<typeof OpenAICompatibleOptionsSchema>;
+
+/** Parses `model.options`, or throws `config_invalid` naming the field. */
+export function parseOpenAICompatibleOptions(model: ModelConfig): OpenAICompatibleOptions {
+  const parsed = OpenAICompatibleOptionsSchema.safeParse(model.options ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = ['options', ...(issue?.path ?? [])].join('.');
+  throw new LLMError({
+    code: 'config_invalid',
+    message: `model "${model.name}": ${field}: ${issue?.message ?? 'invalid value'}`,
+    param: `models.${model.name}.${field}`,
+    provider: 'openai-compatible',
+    deployment: model.name,
+  });
+}

@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelConfigSchema } from '../../config/schema.js';
+import type { StreamPart } from '../../spec/index.js';
+import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
+import { sseEvents } from '../../util/http.js';
+import { defaultEngineContext } from '../types.js';
+import { OpenAICompatibleEngine } from './openai-compatible-engine.js';
+import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
+
+function fixture(name: string): string {
+  return readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
+}
+
+/** A response whose body arrives in `size`-byte pieces, so SSE lines are split at arbitrary places. */
+function responseInPieces(text: string, size: number): Response {
+  const bytes = new TextEncoder().encode(text);
+  let offset = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= bytes.length) return controller.close();
+      controller.enqueue(bytes.slice(offset, offset + size));
+      offset += size;
+    },
+  });
+  return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+}
+
+async function replay(text: string, pieceSize = 13): Promise<StreamPart[]> {
+  const decoder = new OpenAIStreamDecoder({ provider: 'openai', deployment: 'fixture', estimateInputTokens: () => 99 });
+  const parts: StreamPart[] = [];
+  for await (const event of sseEvents(responseInPieces(text, pieceSize))) {
+    parts.push(...decoder.decode(event.data));
+    if (decoder.done) break;
+  }
+  parts.push(...decoder.end());
+  return parts;
+}
+
+const text = (parts: StreamPart[]) => parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('');
+
+describe('fixture replay', () => {
+  it('decodes an OpenAI text stream with a usage chunk', async () => {
+    const parts = await replay(fixture('openai-text-stream.sse.txt'));
+    expect(parts[0]).toEqual({ type: 'response-metadata', id: 'chatcmpl-Bx7kq2LrTf0aZ9uWcN4vYhQe1sP3d', model: 'gpt-4o-mini-2024-07-18' });
+    expect(text(parts)).toBe('The capital of France is Paris.');
+    // the empty first content delta is not a part
+    expect(parts.filter((p) => p.type === 'text-delta')).toHaveLength(7);
+    const usage = { inputTokens: 24, outputTokens: 7, totalTokens: 31, cachedInputTokens: 0, reasoningTokens: 0 };
+    expect(parts.slice(-2)).toEqual([
+      { type: 'usage', usage },
+      { type: 'finish', finishReason: 'stop', usage },
+    ]);
+  });
+
+  it('decodes OpenAI parallel tool calls', async () => {
+    const parts = await replay(fixture('openai-tool-calls-stream.sse.txt'), 7);
+    expect(parts.filter((p) => p.type === 'tool-call-delta')).toHaveLength(10);
+    expect(parts.filter((p) => p.type === 'tool-call')).toEqual([
+      { type: 'tool-call', index: 0, toolCall: { id: 'call_Qm3vT8pLw2ZkY7rN1xHdA5sE', name: 'get_weather', arguments: '{"city": "Paris"}' } },
+      { type: 'tool-call', index: 1, toolCall: { id: 'call_Hk9pR2wX6tLm4QvZ8nB3cJ7y', name: 'get_weather', arguments: '{"city": "Tokyo"}' } },
+    ]);
+    expect(text(parts)).toBe('');
+    expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'tool-calls', usage: { inputTokens: 82, outputTokens: 46 } });
+  });
+
+  it('decodes DeepSeek reasoning_content and usage on the finish chunk', async () => {
+    const parts = await replay(fixture('deepseek-reasoner-stream.sse.txt'));
+    const reasoning = parts.map((p) => (p.type === 'reasoning-delta' ? p.delta : '')).join('');
+    expect(reasoning).toBe('The user asks for 2+2. That is 4.');
+    expect(text(parts)).toBe('2 + 2 = 4.');
+    expect(parts.at(-1)).toEqual({
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 14, outputTokens: 25, totalTokens: 39, cachedInputTokens: 0, reasoningTokens: 17 },
+    });
+  });
+
+  describe('through the engine and a real socket', () => {
+    let server: OpenAIWireServer;
+    beforeAll(async () => {
+      server = await startOpenAIWireServer();
+    });
+    afterAll(async () => {
+      await server.close();
+    });
+
+    it('gives the same parts as the direct replay', async () => {
+      const sse = fixture('openai-tool-calls-stream.sse.txt');
+      server.setScript({ rawSSE: sse, chunkDelayMs: 1 });
+      const engine = new OpenAICompatibleEngine(ModelConfigSchema.parse({ name: 'gpt-4o-mini', baseURL: server.baseURL }), defaultEngineContext({ env: {} }));
+      const viaEngine: StreamPart[] = [];
+      for await (const part of engine.stream({ messages: [{ role: 'user', content: 'Weather in Paris and Tokyo?' }] })) viaEngine.push(part);
+      const direct = await replay(sse);
+      expect(viaEngine).toEqual(direct);
+    });
+  });
+});
+
+describe('decoder edge cases', () => {
+  const make = () => new OpenAIStreamDecoder({ provider: 'p', deployment: 'd', estimateInputTokens: () => 10 });
+
+  it('ignores everything after [DONE]', () => {
+    const d = make();
+    d.decode('{"id":"a","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}');
+    expect(d.decode('[DONE]')).toEqual([{ type: 'finish', finishReason: 'stop', usage: { inputTokens: 10, outputTokens: 1, totalTokens: 11, estimated: true } }]);
+    expect(d.done).toBe(true);
+    expect(d.decode('{"choices":[{"delta":{"content":"late"}}]}')).toEqual([]);
+    expect(d.end()).toEqual([]);
+  });
+
+  it('turns non-JSON and wrongly shaped chunks into invalid_response', () => {
+    const d = make();
+    expect(d.decode('not json')[0]).toMatchObject({ type: 'error', error: { code: 'invalid_response' } });
+    expect(d.done).toBe(true);
+    const e = make();
+    expect(e.decode('{"choices":"nope"}')[0]).toMatchObject({ type: 'error', error: { code: 'invalid_response' } });
+  });
+
+  it('reports a network failure as stream_interrupted with the chunk count', () => {
+    const d = make();
+    d.decode('{"choices":[{"delta":{"content":"a"}}]}');
+    const [part] = d.interrupted(new TypeError('terminated', { cause: new Error('other side closed') }));
+    expect(part).toMatchObject({ type: 'error', error: { code: 'stream_interrupted', isRetryable: true } });
+    if (part?.type === 'error') expect(part.error.message).toMatch(/after 1 chunks: terminated \(other side closed\)/);
+  });
+
+  it('handles servers that send whole tool calls without index, and tool calls without ids', () => {
+    const d = make();
+    const a = d.decode('{"choices":[{"delta":{"tool_calls":[{"id":"c1","function":{"name":"f","arguments":"{}"}}]}}]}');
+    const b = d.decode('{"choices":[{"delta":{"tool_calls":[{"id":"c2","function":{"name":"g","arguments":"{\\"x\\":1}"}}]}}]}');
+    expect(a[0]).toMatchObject({ type: 'tool-call-delta', index: 0, id: 'c1' });
+    expect(b[0]).toMatchObject({ type: 'tool-call-delta', index: 1, id: 'c2' });
+    const tail = d.decode('[DONE]');
+    expect(tail.map((p) => p.type)).toEqual(['tool-call', 'tool-call', 'finish']);
+    expect(tail[2]).toMatchObject({ finishReason: 'tool-calls', usage: { estimated: true } });
+
+    const noId = make();
+    const parts = noId.decode('{"id":"r9","choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}');
+    expect(parts.map((p) => p.type)).toEqual(['response-metadata', 'tool-call-delta', 'tool-call']);
+    expect(parts[2]).toMatchObject({ type: 'tool-call', toolCall: { id: 'call_r9_0', name: 'f' } });
+    expect(noId.end()).toEqual([{ type: 'finish', finishReason: 'tool-calls', usage: { inputTokens: 10, outputTokens: 1, totalTokens: 11, estimated: true } }]);
+  });
+
+  it('reads `reasoning` (OpenRouter / newer vLLM) like `reasoning_content`, and maps finish reasons', () => {
+    const d = make();
+    expect(d.decode('{"choices":[{"delta":{"reasoning":"hmm"}}]}')).toEqual([{ type: 'reasoning-delta', delta: 'hmm' }]);
+    d.decode('{"choices":[{"delta":{"content":"x"},"finish_reason":"length"}]}');
+    expect(d.end()[0]).toMatchObject({ type: 'finish', finishReason: 'length' });
+    const f = make();
+    f.decode('{"choices":[{"delta":{},"finish_reason":"content_filter"}]}');
+    expect(f.end()[0]).toMatchObject({ finishReason: 'content-filter' });
+  });
+});

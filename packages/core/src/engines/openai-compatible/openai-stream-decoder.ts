@@ -1,0 +1,208 @@
+import { LLMError } from '../../errors/llm-error.js';
+import { toLLMError } from '../../errors/to-llm-error.js';
+import type { StreamPart } from '../../spec/stream-parts.js';
+import type { FinishReason, Usage } from '../../spec/usage.js';
+import { convertOpenAIUsage } from './convert-openai-usage.js';
+import { estimateTokensFromLength } from './estimate-tokens.js';
+import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
+import { openAIStreamError } from './map-openai-error.js';
+import { OpenAIChatChunkSchema, type OpenAIToolCallDelta } from './openai-wire-schemas.js';
+
+export interface OpenAIStreamDecoderOptions {
+  /** Provider name for errors (`openai`, `groq`, ...). */
+  provider: string;
+  deployment?: string;
+  /** Estimated prompt tokens, used only when the stream reports no usage. */
+  estimateInputTokens: () => number;
+}
+
+interface ToolCallState {
+  id: string | undefined;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * Turns the `data:` payloads of an OpenAI chat-completions SSE stream into our stream parts.
+ * Feed each payload to `decode`; when the source ends, call `end` (or `interrupted` if reading failed).
+ * After a terminal part (`finish` or `error`) `done` is true and further input is ignored.
+ *
+ * Only choice 0 is read (requests never ask for `n > 1`).
+ */
+export class OpenAIStreamDecoder {
+  private terminated = false;
+  private metadataSent = false;
+  private responseId: string | undefined;
+  private finishReason: FinishReason | undefined;
+  private usage: Usage | undefined;
+  private readonly toolCalls = new Map<number, ToolCallState>();
+  private toolCallsEmitted = false;
+  private outputChars = 0;
+  private chunks = 0;
+
+  constructor(private readonly options: OpenAIStreamDecoderOptions) {}
+
+  /** True once a terminal part was produced. */
+  get done(): boolean {
+    return this.terminated;
+  }
+
+  /** Number of chunks decoded so far. */
+  get chunkCount(): number {
+    return this.chunks;
+  }
+
+  /** Parts for one SSE `data:` payload (a JSON chunk or `[DONE]`). */
+  decode(data: string): StreamPart[] {
+    if (this.terminated) return [];
+    if (data.trim() === '[DONE]') return this.finish(this.finishReason ?? 'other');
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch (e) {
+      return this.fail(
+        new LLMError({
+          code: 'invalid_response',
+          message: `${this.options.provider} sent a stream chunk that is not JSON: ${data.slice(0, 200)}`,
+          provider: this.options.provider,
+          deployment: this.options.deployment,
+          cause: e,
+        }),
+      );
+    }
+    const parsed = OpenAIChatChunkSchema.safeParse(json);
+    if (!parsed.success) {
+      return this.fail(
+        new LLMError({
+          code: 'invalid_response',
+          message: `${this.options.provider} sent an unexpected stream chunk: ${parsed.error.issues[0]?.message ?? ''} in ${data.slice(0, 200)}`,
+          provider: this.options.provider,
+          deployment: this.options.deployment,
+          details: json,
+        }),
+      );
+    }
+    const chunk = parsed.data;
+    this.chunks++;
+    if (chunk.error) return this.fail(openAIStreamError(chunk.error, this.options));
+
+    const parts: StreamPart[] = [];
+    if (!this.metadataSent && (chunk.id || chunk.model)) {
+      this.metadataSent = true;
+      this.responseId = chunk.id ?? undefined;
+      parts.push({ type: 'response-metadata', ...(chunk.id ? { id: chunk.id } : {}), ...(chunk.model ? { model: chunk.model } : {}) });
+    }
+    const choice = chunk.choices?.find((c) => (c.index ?? 0) === 0);
+    const delta = choice?.delta;
+    if (delta) {
+      const reasoning = delta.reasoning_content ?? delta.reasoning;
+      if (reasoning) {
+        this.outputChars += reasoning.length;
+        parts.push({ type: 'reasoning-delta', delta: reasoning });
+      }
+      if (delta.content) {
+        this.outputChars += delta.content.length;
+        parts.push({ type: 'text-delta', delta: delta.content });
+      }
+      delta.tool_calls?.forEach((call, position) => parts.push(this.toolCallDelta(call, position)));
+    }
+    if (choice?.finish_reason) {
+      this.finishReason = mapOpenAIFinishReason(choice.finish_reason);
+      parts.push(...this.completeToolCalls());
+    }
+    if (chunk.usage) {
+      this.usage = convertOpenAIUsage(chunk.usage);
+      parts.push({ type: 'usage', usage: this.usage });
+    }
+    return parts;
+  }
+
+  /**
+   * The source ended without an error. A stream that saw neither `[DONE]` nor a `finish_reason`
+   * was cut short: that is a `stream_interrupted` error, never a clean end.
+   */
+  end(): StreamPart[] {
+    if (this.terminated) return [];
+    if (this.finishReason !== undefined) return this.finish(this.finishReason);
+    return this.fail(
+      new LLMError({
+        code: 'stream_interrupted',
+        message: `${this.options.provider} stream ended after ${this.chunks} chunks without a finish_reason or [DONE]`,
+        provider: this.options.provider,
+        deployment: this.options.deployment,
+      }),
+    );
+  }
+
+  /** Reading the source failed (connection reset, socket closed). */
+  interrupted(cause: unknown): StreamPart[] {
+    if (this.terminated) return [];
+    if (LLMError.isInstance(cause) && cause.code !== 'network_error') return this.fail(toLLMError(cause, this.options));
+    const detail = cause instanceof Error ? `${cause.message}${cause.cause instanceof Error ? ` (${cause.cause.message})` : ''}` : String(cause);
+    return this.fail(
+      new LLMError({
+        code: 'stream_interrupted',
+        message: `${this.options.provider} stream was interrupted after ${this.chunks} chunks: ${detail}`,
+        provider: this.options.provider,
+        deployment: this.options.deployment,
+        cause,
+      }),
+    );
+  }
+
+  private toolCallDelta(call: OpenAIToolCallDelta, position: number): StreamPart {
+    let index = call.index ?? position;
+    const existing = this.toolCalls.get(index);
+    // Servers that omit `index` and send each call whole: a new id at the same position is a new call.
+    if (call.index == null && existing && call.id && existing.id && existing.id !== call.id) {
+      index = Math.max(...this.toolCalls.keys()) + 1;
+    }
+    const state = this.toolCalls.get(index) ?? { id: undefined, name: '', arguments: '' };
+    this.toolCalls.set(index, state);
+    const name = call.function?.name ?? undefined;
+    const args = call.function?.arguments ?? '';
+    if (call.id) state.id = call.id;
+    if (name && !state.name) state.name = name;
+    state.arguments += args;
+    this.outputChars += (name?.length ?? 0) + args.length;
+    return {
+      type: 'tool-call-delta',
+      index,
+      ...(call.id ? { id: call.id } : {}),
+      ...(name ? { name } : {}),
+      argumentsDelta: args,
+    };
+  }
+
+  private completeToolCalls(): StreamPart[] {
+    if (this.toolCallsEmitted) return [];
+    this.toolCallsEmitted = true;
+    return [...this.toolCalls.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([index, s]) => ({
+        type: 'tool-call' as const,
+        index,
+        toolCall: { id: s.id ?? `call_${this.responseId ?? 'stream'}_${index}`, name: s.name, arguments: s.arguments },
+      }));
+  }
+
+  private finish(reason: FinishReason): StreamPart[] {
+    const parts = this.completeToolCalls();
+    const finishReason = reason === 'other' && this.toolCalls.size > 0 && this.finishReason === undefined ? 'tool-calls' : reason;
+    const usage = this.usage ?? this.estimatedUsage();
+    this.terminated = true;
+    parts.push({ type: 'finish', finishReason, usage });
+    return parts;
+  }
+
+  private fail(error: LLMError): StreamPart[] {
+    this.terminated = true;
+    return [{ type: 'error', error }];
+  }
+
+  private estimatedUsage(): Usage {
+    const inputTokens = this.options.estimateInputTokens();
+    const outputTokens = estimateTokensFromLength(this.outputChars);
+    return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, estimated: true };
+  }
+}

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/**
+ * The parts of the OpenAI chat-completions wire format we read. Lenient on purpose: OpenAI-compatible
+ * servers omit fields, send `null` for absent ones, or add their own; unknown fields are dropped.
+ */
+
+const nullish = <T extends z.ZodType>(schema: T) => schema.nullish();
+
+export const OpenAIUsageSchema = z.object({
+  prompt_tokens: nullish(z.number()),
+  completion_tokens: nullish(z.number()),
+  total_tokens: nullish(z.number()),
+  prompt_tokens_details: nullish(z.object({ cached_tokens: nullish(z.number()) })),
+  completion_tokens_details: nullish(z.object({ reasoning_tokens: nullish(z.number()) })),
+  /** DeepSeek reports prompt-cache hits here. */
+  prompt_cache_hit_tokens: nullish(z.number()),
+});
+export type OpenAIUsage = z.output<typeof OpenAIUsageSchema>;
+
+const ToolCallSchema = z.object({
+  id: nullish(z.string()),
+  type: nullish(z.string()),
+  function: z.object({ name: z.string(), arguments: nullish(z.string()) }),
+});
+
+export const OpenAIChatResponseSchema = z.object({
+  id: nullish(z.string()),
+  model: nullish(z.string()),
+  choices: z
+    .array(
+      z.object({
+        message: z.object({
+          content: nullish(z.string()),
+          /** DeepSeek, vLLM (older) */
+          reasoning_content: nullish(z.string()),
+          /** OpenRouter, vLLM (newer) */
+          reasoning: nullish(z.string()),
+          refusal: nullish(z.string()),
+          tool_calls: nullish(z.array(ToolCallSchema)),
+        }),
+        finish_reason: nullish(z.string()),
+      }),
+    )
+    .min(1),
+  usage: nullish(OpenAIUsageSchema),
+});
+export type OpenAIChatResponse = z.output<typeof OpenAIChatResponseSchema>;
+
+const ToolCallDeltaSchema = z.object({
+  index: nullish(z.number()),
+  id: nullish(z.string()),
+  type: nullish(z.string()),
+  function: nullish(z.object({ name: nullish(z.string()), arguments: nullish(z.string()) })),
+});
+export type OpenAIToolCallDelta = z.output<typeof ToolCallDeltaSchema>;
+
+/** An error object some providers (OpenRouter, vLLM) send inside a stream instead of a chunk. */
+export const OpenAIErrorObjectSchema = z.object({
+  message: nullish(z.string()),
+  type: nullish(z.string()),
+  code: nullish(z.union([z.string(), z.number()])),
+  param: nullish(z.string()),
+});
+
+export const OpenAIChatChunkSchema = z.object({
+  id: nullish(z.string()),
+  model: nullish(z.string()),
+  choices: nullish(
+    z.array(
+      z.object({
+        index: nullish(z.number()),
+        delta: nullish(
+          z.object({
+            content: nullish(z.string()),
+            reasoning_content: nullish(z.string()),
+            reasoning: nullish(z.string()),
+            tool_calls: nullish(z.array(ToolCallDeltaSchema)),
+          }),
+        ),
+        finish_reason: nullish(z.string()),
+      }),
+    ),
+  ),
+  usage: nullish(OpenAIUsageSchema),
+  error: nullish(OpenAIErrorObjectSchema),
+});
+export type OpenAIChatChunk = z.output<typeof OpenAIChatChunkSchema>;
+
+export const OpenAIEmbeddingResponseSchema = z.object({
+  data: z.array(z.object({ embedding: z.array(z.number()), index: nullish(z.number()) })),
+  model: nullish(z.string()),
+  usage: nullish(OpenAIUsageSchema),
+});

@@ -1,0 +1,70 @@
+/** How a provider wants its API key sent. */
+export type AuthStyle = 'bearer' | 'api-key' | 'none';
+
+/** One OpenAI-compatible provider: where it lives, how it authenticates, and where it departs from OpenAI. */
+export interface OpenAICompatiblePreset {
+  /** Human name, used in error messages. */
+  readonly label: string;
+  /** Base URL the `/chat/completions` and `/embeddings` paths are appended to. Absent: `baseURL` is required. */
+  readonly baseURL?: string;
+  /** Environment variable that can supply `baseURL` when the config gives none (Azure endpoints). */
+  readonly baseURLEnv?: string;
+  readonly auth: AuthStyle;
+  /** Environment variable read for the key when the config gives neither `apiKey` nor `apiKeyEnv`. */
+  readonly apiKeyEnv?: string;
+  /** True: a call without a key fails with `authentication` before any request is sent. */
+  readonly requiresApiKey: boolean;
+  /** Quirks: the places this provider departs from the OpenAI wire format. */
+  readonly quirks?: {
+    /** Send `stream_options: { include_usage: true }` (default true). Mistral rejects unknown fields and sends usage anyway. */
+    readonly streamOptions?: boolean;
+    /** Body field for `seed` (Mistral calls it `random_seed`). */
+    readonly seedField?: string;
+    /** Send `user` (default true). */
+    readonly userField?: boolean;
+    /** Azure: the deployment goes in the path, `api-version` in the query. */
+    readonly azureDeployments?: boolean;
+  };
+}
+
+/** Azure OpenAI `api-version` used when `options.apiVersion` is not set (latest GA data-plane inference version). */
+export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
+
+/**
+ * Known OpenAI-compatible providers, by preset name (`preset:` in a model config).
+ * A config's `baseURL`, `apiKey` and `apiKeyEnv` override what the preset says.
+ */
+export const OPENAI_COMPATIBLE_PRESETS = {
+  openai: { label: 'OpenAI', baseURL: 'https://api.openai.com/v1', auth: 'bearer', apiKeyEnv: 'OPENAI_API_KEY', requiresApiKey: true },
+  'azure-openai': {
+    label: 'Azure OpenAI',
+    baseURLEnv: 'AZURE_OPENAI_ENDPOINT',
+    auth: 'api-key',
+    apiKeyEnv: 'AZURE_OPENAI_API_KEY',
+    requiresApiKey: true,
+    quirks: { azureDeployments: true },
+  },
+  groq: { label: 'Groq', baseURL: 'https://api.groq.com/openai/v1', auth: 'bearer', apiKeyEnv: 'GROQ_API_KEY', requiresApiKey: true },
+  together: { label: 'Together AI', baseURL: 'https://api.together.xyz/v1', auth: 'bearer', apiKeyEnv: 'TOGETHER_API_KEY', requiresApiKey: true },
+  mistral: {
+    label: 'Mistral',
+    baseURL: 'https://api.mistral.ai/v1',
+    auth: 'bearer',
+    apiKeyEnv: 'MISTRAL_API_KEY',
+    requiresApiKey: true,
+    quirks: { streamOptions: false, seedField: 'random_seed', userField: false },
+  },
+  deepseek: { label: 'DeepSeek', baseURL: 'https://api.deepseek.com/v1', auth: 'bearer', apiKeyEnv: 'DEEPSEEK_API_KEY', requiresApiKey: true },
+  openrouter: { label: 'OpenRouter', baseURL: 'https://openrouter.ai/api/v1', auth: 'bearer', apiKeyEnv: 'OPENROUTER_API_KEY', requiresApiKey: true },
+  ollama: { label: 'Ollama', baseURL: 'http://127.0.0.1:11434/v1', auth: 'none', requiresApiKey: false },
+  vllm: { label: 'vLLM', baseURL: 'http://127.0.0.1:8000/v1', auth: 'bearer', apiKeyEnv: 'VLLM_API_KEY', requiresApiKey: false },
+  lmstudio: { label: 'LM Studio', baseURL: 'http://127.0.0.1:1234/v1', auth: 'none', requiresApiKey: false },
+  llamacpp: { label: 'llama.cpp server', baseURL: 'http://127.0.0.1:8080/v1', auth: 'bearer', apiKeyEnv: 'LLAMA_API_KEY', requiresApiKey: false },
+} as const satisfies Record<string, OpenAICompatiblePreset>;
+
+export type OpenAICompatiblePresetName = keyof typeof OPENAI_COMPATIBLE_PRESETS;
+
+/** The preset of that name, or undefined. */
+export function findPreset(name: string): OpenAICompatiblePreset | undefined {
+  return Object.hasOwn(OPENAI_COMPATIBLE_PRESETS, name) ? OPENAI_COMPATIBLE_PRESETS[name as OpenAICompatiblePresetName] : undefined;
+}

@@ -1,0 +1,109 @@
+import type { ModelConfig } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import type { EngineContext } from '../types.js';
+import { parseOpenAICompatibleOptions } from './openai-compatible-options.js';
+import { AZURE_DEFAULT_API_VERSION, OPENAI_COMPATIBLE_PRESETS, findPreset, type OpenAICompatiblePreset } from './presets.js';
+
+/** Used when a config gives a `baseURL` but no preset: any server speaking the OpenAI wire format, key optional. */
+const GENERIC_PRESET: OpenAICompatiblePreset = { label: 'OpenAI-compatible server', auth: 'bearer', requiresApiKey: false };
+
+/** Everything about where and how to call, fixed when the engine is created. */
+export interface ResolvedEndpoint {
+  /** Preset name, or `openai-compatible` without one; used as `provider` on errors. */
+  readonly providerName: string;
+  readonly preset: OpenAICompatiblePreset;
+  /** Without trailing slash. */
+  readonly baseURL: string;
+  /** Azure only. */
+  readonly azure?: { deployment: string; apiVersion: string };
+  /** Send `stream_options.include_usage`. */
+  readonly streamUsage: boolean;
+}
+
+function configError(model: ModelConfig, field: string, message: string): LLMError {
+  return new LLMError({
+    code: 'config_invalid',
+    message: `model "${model.name}": ${message}`,
+    param: `models.${model.name}.${field}`,
+    provider: 'openai-compatible',
+    deployment: model.name,
+  });
+}
+
+/**
+ * Resolves preset, base URL and Azure details. Throws `config_invalid` for an unknown preset or a missing
+ * base URL. Without `preset` and without `baseURL`, the `openai` preset is used.
+ */
+export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): ResolvedEndpoint {
+  const options = parseOpenAICompatibleOptions(model);
+  let preset: OpenAICompatiblePreset;
+  let providerName: string;
+  if (model.preset !== undefined) {
+    const found = findPreset(model.preset);
+    if (!found) {
+      const known = Object.keys(OPENAI_COMPATIBLE_PRESETS).join(', ');
+      throw configError(model, 'preset', `unknown preset "${model.preset}" (known: ${known})`);
+    }
+    preset = found;
+    providerName = model.preset;
+  } else if (model.baseURL !== undefined) {
+    preset = GENERIC_PRESET;
+    providerName = 'openai-compatible';
+  } else {
+    preset = OPENAI_COMPATIBLE_PRESETS.openai;
+    providerName = 'openai';
+  }
+  const rawBase = model.baseURL ?? preset.baseURL ?? (preset.baseURLEnv ? ctx.env[preset.baseURLEnv] : undefined);
+  if (!rawBase) {
+    const hint = preset.baseURLEnv ? ` or set the environment variable ${preset.baseURLEnv}` : '';
+    throw configError(model, 'baseURL', `${preset.label} needs a baseURL (e.g. https://<resource>.openai.azure.com)${hint}`);
+  }
+  const baseURL = rawBase.replace(/\/+$/, '');
+  const azure = preset.quirks?.azureDeployments
+    ? { deployment: options.deployment ?? model.model ?? model.name, apiVersion: options.apiVersion ?? AZURE_DEFAULT_API_VERSION }
+    : undefined;
+  return {
+    providerName,
+    preset,
+    baseURL,
+    ...(azure ? { azure } : {}),
+    streamUsage: options.streamUsage ?? preset.quirks?.streamOptions ?? true,
+  };
+}
+
+/** Full URL of an API path (`chat/completions`, `embeddings`) for this endpoint. */
+export function endpointURL(endpoint: ResolvedEndpoint, path: 'chat/completions' | 'embeddings'): string {
+  if (endpoint.azure) {
+    const { deployment, apiVersion } = endpoint.azure;
+    return `${endpoint.baseURL}/openai/deployments/${encodeURIComponent(deployment)}/${path}?api-version=${encodeURIComponent(apiVersion)}`;
+  }
+  return `${endpoint.baseURL}/${path}`;
+}
+
+/**
+ * Auth headers for a call. Resolved per call (keys can be rotated in the environment).
+ * Throws `authentication` naming the environment variable when a required key is missing.
+ */
+export function authHeaders(endpoint: ResolvedEndpoint, model: ModelConfig, ctx: EngineContext): Record<string, string> {
+  const { preset } = endpoint;
+  const envName = model.apiKeyEnv ?? preset.apiKeyEnv;
+  const key = model.apiKey || (envName ? ctx.env[envName] : undefined) || undefined;
+  if (!key) {
+    const explicit = model.apiKeyEnv !== undefined;
+    if (preset.requiresApiKey || explicit) {
+      const where = envName
+        ? `set the environment variable ${envName}${explicit ? ` (named by apiKeyEnv of model "${model.name}")` : ''}`
+        : `set apiKey or apiKeyEnv on model "${model.name}"`;
+      throw new LLMError({
+        code: 'authentication',
+        message: `${preset.label} needs an API key for model "${model.name}": ${where}`,
+        param: `models.${model.name}.apiKey`,
+        provider: endpoint.providerName,
+        deployment: model.name,
+      });
+    }
+    return {};
+  }
+  if (preset.auth === 'api-key') return { 'api-key': key };
+  return { authorization: `Bearer ${key}` };
+}

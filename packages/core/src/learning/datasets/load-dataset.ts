@@ -1,0 +1,57 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { datasetError } from './dataset-error.js';
+import { loadLongFormat } from './load-long-format.js';
+import { loadOpen7b } from './load-open7b.js';
+import { ROUTELLM_STRONG, ROUTELLM_WEAK, loadRouteLlm } from './load-routellm.js';
+import { loadRouterBench } from './load-routerbench.js';
+import type { RoutingDataset } from './types.js';
+
+/**
+ * Loads routing data from a file or folder, recognizing the format from its contents:
+ * RouteLLM (`routellm/`, `mmlu/`, `gsm8k/`, `mt_bench/`, or a `prompt, <weak>, <strong>` CSV),
+ * RouterBench (wide CSV with `<model>|total_cost` columns, or a folder of them), RouterDC open-7B
+ * (JSON lists of `{ question, scores }`), or the generic long format (CSV/JSONL with
+ * `prompt_id, prompt, model, quality`).
+ */
+export async function loadDataset(path: string): Promise<RoutingDataset> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw datasetError(path, 'not found (give a file or folder; the shared data lives in ../shared/data/routing)', 'data');
+  }
+  if (info.isDirectory()) return loadDir(path);
+  if (path.endsWith('.jsonl')) return loadLongFormat(path);
+  if (path.endsWith('.json')) return loadOpen7b(path, false);
+  if (path.endsWith('.csv')) {
+    const head = await firstLine(path);
+    if (head.includes('|total_cost')) return loadRouterBench(path, false);
+    if (head.includes(ROUTELLM_WEAK) && head.includes(ROUTELLM_STRONG)) return loadRouteLlm(path, 'csv');
+    return loadLongFormat(path);
+  }
+  throw datasetError(path, 'unknown file type (expected .csv, .jsonl or .json)', 'data');
+}
+
+async function loadDir(dir: string): Promise<RoutingDataset> {
+  const entries = await readdir(dir);
+  const has = (n: string) => entries.includes(n);
+  if (has('mmlu') && has('gsm8k')) return loadRouteLlm(dir, 'root');
+  if (has('judgements.jsonl') && has('question.jsonl')) return loadRouteLlm(dir, 'mt_bench');
+  if (has('gsm8k_responses.csv')) return loadRouteLlm(dir, 'gsm8k');
+  const csv = entries.filter((e) => e.endsWith('.csv')).sort();
+  const json = entries.filter((e) => e.endsWith('.json')).sort();
+  if (csv.length > 0) {
+    const head = await firstLine(join(dir, csv[0]!));
+    if (head.includes('|total_cost')) return loadRouterBench(dir, true);
+    if (head.includes(ROUTELLM_WEAK) && head.includes(ROUTELLM_STRONG)) return loadRouteLlm(dir, 'mmlu');
+  }
+  if (json.length > 0) return loadOpen7b(dir, true);
+  throw datasetError(dir, `no routing data recognized in folder "${basename(dir)}"`, 'data');
+}
+
+async function firstLine(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8');
+  const nl = text.indexOf('\n');
+  return nl < 0 ? text : text.slice(0, nl);
+}

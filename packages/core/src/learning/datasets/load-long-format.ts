@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { datasetError } from './dataset-error.js';
+import { parseCsv } from './read-csv.js';
+import type { RoutingDataset, RoutingExample, Split } from './types.js';
+
+/** One row of the generic long format: one model's outcome on one prompt. */
+export interface LongFormatRow {
+  prompt_id: string;
+  prompt: string;
+  model: string;
+  /** In [0,1]. */
+  quality: number;
+  cost_usd?: number;
+  split?: Split;
+  task?: string;
+}
+
+export const LONG_FORMAT_COLUMNS = ['prompt_id', 'prompt', 'model', 'quality'] as const;
+
+/**
+ * The documented generic long format, CSV (header row) or JSONL (one object per line): required
+ * `prompt_id, prompt, model, quality` (in [0,1]); optional `cost_usd` (>= 0), `split` (`train`/`test`)
+ * and `task`. Rows are grouped by `prompt_id`; a model without a row for a prompt has no outcome there.
+ */
+export async function loadLongFormat(file: string): Promise<RoutingDataset> {
+  const text = await readFile(file, 'utf8');
+  const raw: Array<Record<string, unknown>> = file.endsWith('.jsonl') ? parseJsonl(text, file) : parseCsv(text, file).rows;
+  return longFormatDataset(raw, file);
+}
+
+function parseJsonl(text: string, file: string): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      const v = JSON.parse(line) as unknown;
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+      out.push(v as Record<string, unknown>);
+    } catch (e) {
+      throw datasetError(file, `line ${i + 1} is not a JSON object (${e instanceof Error ? e.message : String(e)})`, `line ${i + 1}`);
+    }
+  });
+  return out;
+}
+
+/** Validates and groups long-format rows (already parsed) into a dataset. */
+export function longFormatDataset(raw: ReadonlyArray<Record<string, unknown>>, file: string): RoutingDataset {
+  const rows = raw.map((r, i) => validateRow(r, i, file));
+  const models = [...new Set(rows.map((r) => r.model))].sort();
+  if (models.length < 1) throw datasetError(file, 'no rows');
+  const index = new Map(models.map((m, i) => [m, i]));
+  const byId = new Map<string, RoutingExample>();
+  const hasCost = rows.some((r) => r.cost_usd !== undefined);
+  for (const r of rows) {
+    let e = byId.get(r.prompt_id);
+    if (!e) {
+      e = { id: r.prompt_id, prompt: r.prompt, task: r.task ?? 'default', quality: models.map(() => NaN) };
+      if (hasCost) e.cost = models.map(() => NaN);
+      if (r.split) e.split = r.split;
+      byId.set(r.prompt_id, e);
+    }
+    const m = index.get(r.model)!;
+    e.quality[m] = r.quality;
+    if (e.cost && r.cost_usd !== undefined) e.cost[m] = r.cost_usd;
+  }
+  return { name: basename(file), format: 'long', models, examples: [...byId.values()] };
+}
+
+function validateRow(r: Record<string, unknown>, i: number, file: string): LongFormatRow {
+  const where = (f: string) => `row ${i + 1} ${f}`;
+  for (const c of LONG_FORMAT_COLUMNS) {
+    if (r[c] === undefined || r[c] === '') throw datasetError(file, `missing (required: ${LONG_FORMAT_COLUMNS.join(', ')})`, where(c));
+  }
+  const quality = Number(r['quality']);
+  if (!Number.isFinite(quality) || quality < 0 || quality > 1) throw datasetError(file, `expected a number in [0,1], got ${JSON.stringify(r['quality'])}`, where('quality'));
+  const row: LongFormatRow = { prompt_id: String(r['prompt_id']), prompt: String(r['prompt']), model: String(r['model']), quality };
+  const cost = r['cost_usd'];
+  if (cost !== undefined && cost !== '') {
+    const c = Number(cost);
+    if (!Number.isFinite(c) || c < 0) throw datasetError(file, `expected a cost in USD >= 0, got ${JSON.stringify(cost)}`, where('cost_usd'));
+    row.cost_usd = c;
+  }
+  const split = r['split'];
+  if (split !== undefined && split !== '') {
+    if (split !== 'train' && split !== 'test') throw datasetError(file, `expected "train" or "test", got ${JSON.stringify(split)}`, where('split'));
+    row.split = split;
+  }
+  if (typeof r['task'] === 'string' && r['task'] !== '') row.task = r['task'];
+  return row;
+}

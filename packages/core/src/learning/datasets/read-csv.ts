@@ -1,0 +1,44 @@
+import { readFile } from 'node:fs/promises';
+import { parse } from 'csv-parse/sync';
+import { datasetError } from './dataset-error.js';
+
+/**
+ * Reads a CSV file with a header row into records keyed by column name. csv-parse handles quoted
+ * fields with newlines, doubled quotes and a BOM (prompts contain all three).
+ */
+export async function readCsv(file: string): Promise<{ columns: string[]; rows: Record<string, string>[] }> {
+  const text = await readFile(file, 'utf8');
+  return parseCsv(text, file);
+}
+
+export function parseCsv(text: string, file = '<csv>'): { columns: string[]; rows: Record<string, string>[] } {
+  let columns: string[] = [];
+  let rows: Record<string, string>[];
+  try {
+    rows = parse(text, {
+      bom: true,
+      columns: (header: string[]) => {
+        // An unnamed first column (a pandas index) is named "" in the header.
+        columns = header.map((h, i) => (h === '' ? `_col${i}` : h));
+        return columns;
+      },
+      relax_column_count: true,
+      skip_empty_lines: true,
+    }) as Record<string, string>[];
+  } catch (e) {
+    throw datasetError(file, `not valid CSV (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return { columns, rows };
+}
+
+/** `True`/`False`/`1`/`0`/`1.0`/a number in [0,1] -> number; empty -> NaN; anything else throws. */
+export function parseOutcome(value: string | undefined, file: string, field: string): number {
+  if (value === undefined) return NaN;
+  const v = value.trim();
+  if (v === '') return NaN;
+  if (/^true$/i.test(v)) return 1;
+  if (/^false$/i.test(v)) return 0;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw datasetError(file, `expected a quality in [0,1] or True/False, got "${v.slice(0, 40)}"`, field);
+  return n;
+}

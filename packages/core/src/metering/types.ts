@@ -1,0 +1,114 @@
+/**
+ * Usage ledger contracts: one record per request, idempotent by request id, durable before the
+ * response completes. Times are epoch milliseconds; money is USD at the interface and integer
+ * nano-dollars in storage, so sums and invoices are exact.
+ */
+
+export type UsageStatus = 'success' | 'error' | 'aborted';
+
+export interface UsageEntry {
+  /** Unique per request; the idempotency key (a second record with the same id is a no-op). */
+  requestId: string;
+  tenantId: string;
+  keyId?: string;
+  /** The model the client asked for (name or alias). */
+  model: string;
+  /** The deployment (config model name) that served it, if any. */
+  deployment?: string;
+  provider?: string;
+  /** e.g. `/v1/chat/completions`. */
+  endpoint?: string;
+  inputTokens: number;
+  outputTokens: number;
+  /** Input tokens served from the provider's prompt cache. */
+  cachedInputTokens: number;
+  costUsd: number;
+  latencyMs: number;
+  /** Time to first token (streams) or first byte. */
+  ttftMs?: number;
+  status: UsageStatus;
+  /** LLMError code when status is not success. */
+  errorCode?: string;
+  /** Served from the router's own cache. */
+  cacheHit: boolean;
+  stream: boolean;
+  createdAt: number;
+}
+
+/** What callers pass; defaults: cachedInputTokens 0, cacheHit false, stream false, createdAt now. */
+export type UsageEntryInput = Omit<UsageEntry, 'cachedInputTokens' | 'cacheHit' | 'stream' | 'createdAt'> &
+  Partial<Pick<UsageEntry, 'cachedInputTokens' | 'cacheHit' | 'stream' | 'createdAt'>>;
+
+export interface UsageQuery {
+  tenantId?: string;
+  keyId?: string;
+  model?: string;
+  /** Inclusive lower bound on createdAt. */
+  from?: number;
+  /** Exclusive upper bound on createdAt. */
+  to?: number;
+  /** Default 100, at most 1000. */
+  limit?: number;
+  offset?: number;
+}
+
+export type UsageGroupBy = 'model' | 'tenant' | 'key' | 'day' | 'status';
+
+export interface UsageTotals {
+  requests: number;
+  errors: number;
+  cacheHits: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  costUsd: number;
+  /** Mean latency over the group, ms (0 when empty). */
+  avgLatencyMs: number;
+}
+
+export interface UsageSummary extends UsageTotals {
+  groupBy?: UsageGroupBy;
+  /** Present when `groupBy` was given; sorted by key. `day` keys are `YYYY-MM-DD` (UTC). */
+  groups?: Array<UsageTotals & { key: string }>;
+}
+
+export interface InvoiceLine {
+  model: string;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  costUsd: number;
+}
+
+export interface Invoice {
+  tenantId: string;
+  /** Inclusive. */
+  periodStart: number;
+  /** Exclusive. */
+  periodEnd: number;
+  /** One line per model, sorted by model. */
+  lines: InvoiceLine[];
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  totalUsd: number;
+  currency: 'USD';
+  generatedAt: number;
+}
+
+export interface UsageLedger {
+  /**
+   * Durable when the promise resolves (committed to SQLite WAL / PostgreSQL). Returns
+   * `{ inserted: false }` when an entry with the same requestId already exists (the first one wins).
+   * Throws LLMError `invalid_request` naming the field for bad input.
+   */
+  record(entry: UsageEntryInput): Promise<{ inserted: boolean }>;
+  get(requestId: string): Promise<UsageEntry | undefined>;
+  /** Newest first. */
+  query(query: UsageQuery): Promise<UsageEntry[]>;
+  summary(query: Omit<UsageQuery, 'limit' | 'offset'> & { groupBy?: UsageGroupBy }): Promise<UsageSummary>;
+  /** Lines per model from the ledger for `[periodStart, periodEnd)`. */
+  invoice(tenantId: string, periodStart: number, periodEnd: number): Promise<Invoice>;
+  close(): Promise<void>;
+}

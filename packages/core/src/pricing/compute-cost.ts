@@ -1,0 +1,46 @@
+import type { Cost } from '../router/types.js';
+import type { ModelPrice, Usage } from '../spec/index.js';
+
+/**
+ * Cost of one call. Prices are USD per one million tokens.
+ *
+ * - `usage.cachedInputTokens` is part of `usage.inputTokens` (as OpenAI and Gemini report it); those
+ *   tokens are charged at `price.cachedInput`, or at `price.input` when the model has no cache price.
+ * - `usage.reasoningTokens` are part of `outputTokens` and charged at the output price.
+ * - `estimated` is true when the price is unknown (cost 0) or the token counts were estimated.
+ * - Amounts are exact to 1e-9 USD: the sum is done in integer nano-dollars, so `totalUsd` equals
+ *   `inputUsd + outputUsd` without floating noise (`0.1 + 0.2` problems).
+ */
+export function computeCost(usage: Usage, price: ModelPrice | undefined): Cost {
+  if (!price) return { inputUsd: 0, outputUsd: 0, totalUsd: 0, estimated: true };
+  const input = count(usage.inputTokens);
+  const output = count(usage.outputTokens);
+  const cachedRaw = count(usage.cachedInputTokens ?? 0);
+  // Counts that are not numbers (a provider bug) are taken as 0 and the cost is marked estimated.
+  const bad = input === undefined || output === undefined || cachedRaw === undefined;
+  const cached = Math.min(cachedRaw ?? 0, input ?? 0);
+  const inputNano = nanoUsd((input ?? 0) - cached, price.input) + nanoUsd(cached, price.cachedInput ?? price.input);
+  const outputNano = nanoUsd(output ?? 0, price.output);
+  return {
+    inputUsd: inputNano / 1e9,
+    outputUsd: outputNano / 1e9,
+    totalUsd: (inputNano + outputNano) / 1e9,
+    estimated: usage.estimated === true || bad,
+  };
+}
+
+/** A token count, or undefined when it is not a non-negative finite number. */
+function count(n: number): number | undefined {
+  return Number.isFinite(n) && n >= 0 ? Math.round(n) : undefined;
+}
+
+/** tokens x (USD per 1M tokens), in nano-dollars, rounded half up. */
+function nanoUsd(tokens: number, usdPerMillion: number): number {
+  if (tokens === 0 || !(usdPerMillion > 0)) return 0;
+  // USD per 1M tokens x 1e6 = pico-dollars per token; an integer for any price with <= 6 decimals.
+  const picoPerToken = Math.round(usdPerMillion * 1e6);
+  const pico = tokens * picoPerToken;
+  if (Number.isSafeInteger(pico)) return Math.round(pico / 1000);
+  const big = BigInt(tokens) * BigInt(picoPerToken);
+  return Number((big + 500n) / 1000n);
+}

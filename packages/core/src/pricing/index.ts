@@ -1,0 +1,16 @@
+export { computeCost } from './compute-cost.js';
+export {
+  CHARS_PER_TOKEN,
+  TOKENS_PER_IMAGE,
+  TOKENS_PER_MESSAGE,
+  TOKENS_PER_REPLY,
+  TOKENS_PER_TOOL,
+  estimateRequestTokens,
+  estimateTokens,
+} from './estimate-tokens.js';
+export { PRICES_FILE_ENV, loadPriceTable, loadPriceTableFromEnv, mergePriceTables, parsePriceTable } from './load-price-table.js';
+export { modelIdCandidates, normalizeModelId } from './model-id.js';
+export { LOCAL_ENGINES, priceFor, resolveModelPrice } from './price-for.js';
+export type { PricedModel } from './price-for.js';
+export { PRICE_SOURCES, shippedPriceTable } from './price-table.js';
+export type { PriceEntry, PriceTable } from './types.js';

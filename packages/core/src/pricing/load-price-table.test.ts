@@ -1,0 +1,146 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LLMError } from '../errors/index.js';
+import { makeUsage } from '../spec/index.js';
+import { computeCost } from './compute-cost.js';
+import { PRICES_FILE_ENV, loadPriceTable, loadPriceTableFromEnv, mergePriceTables, parsePriceTable } from './load-price-table.js';
+import { priceFor } from './price-for.js';
+import { shippedPriceTable } from './price-table.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'llmrr-prices-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function file(name: string, content: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, content);
+  return path;
+}
+
+function caught(fn: () => unknown): LLMError {
+  try {
+    fn();
+  } catch (e) {
+    if (LLMError.isInstance(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a throw');
+}
+
+async function rejected(p: Promise<unknown>): Promise<LLMError> {
+  try {
+    await p;
+  } catch (e) {
+    if (LLMError.isInstance(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('parsePriceTable', () => {
+  it('reads LiteLLM rows (USD per token) into USD per 1M tokens without float noise', () => {
+    const t = parsePriceTable({
+      'gpt-x': { input_cost_per_token: 5e-6, output_cost_per_token: 1.5e-5, cache_read_input_token_cost: 1.25e-6, max_input_tokens: 128000, max_output_tokens: 4096, litellm_provider: 'openai', mode: 'chat' },
+      'Embed-Y': { input_cost_per_token: 1.3e-7, mode: 'embedding' },
+    });
+    expect(t.get('gpt-x')).toEqual({ input: 5, output: 15, cachedInput: 1.25, contextWindow: 128_000, maxOutputTokens: 4096, provider: 'openai' });
+    expect(t.get('embed-y')).toEqual({ input: 0.13, output: 0 });
+  });
+
+  it('reads our own rows (USD per 1M tokens)', () => {
+    const t = parsePriceTable({ mine: { input: 1, output: 2, cachedInput: 0.5, contextWindow: 8000, provider: 'acme' } });
+    expect(t.get('mine')).toEqual({ input: 1, output: 2, cachedInput: 0.5, contextWindow: 8000, provider: 'acme' });
+  });
+
+  it('skips rows without token prices and the sample_spec row', () => {
+    const t = parsePriceTable({
+      sample_spec: { input_cost_per_token: 0, output_cost_per_token: 0, max_tokens: 'LEGACY parameter' },
+      'dall-e': { input_cost_per_pixel: 1e-8, mode: 'image_generation' },
+      whisper: { input_cost_per_second: 1e-4, output_cost_per_second: 0 },
+      moderation: { input_cost_per_token: 0, output_cost_per_token: 0, max_output_tokens: 0 },
+    });
+    expect([...t.keys()]).toEqual(['moderation']);
+    expect(t.get('moderation')).toEqual({ input: 0, output: 0 });
+  });
+
+  it('rejects bad prices naming the model and field', () => {
+    const e = caught(() => parsePriceTable({ 'gpt-x': { input_cost_per_token: '5e-6', output_cost_per_token: 1e-5 } }, 'price file p.json'));
+    expect(e.code).toBe('config_invalid');
+    expect(e.param).toBe('gpt-x.input_cost_per_token');
+    expect(e.message).toContain('price file p.json');
+    expect(e.message).toContain('the string "5e-6"');
+    expect(caught(() => parsePriceTable({ m: { input: -1, output: 1 } })).param).toBe('m.input');
+    expect(caught(() => parsePriceTable({ m: { input: 1 } })).param).toBe('m.output');
+    expect(caught(() => parsePriceTable({ m: { input: 1, output: 1, contextWindow: 1.5 } })).param).toBe('m.contextWindow');
+    expect(caught(() => parsePriceTable({ m: 'cheap' })).param).toBe('m');
+    expect(caught(() => parsePriceTable([1, 2])).message).toContain('must be a JSON object keyed by model id, got an array');
+  });
+});
+
+describe('mergePriceTables', () => {
+  it('lets later tables win and keeps the rest', () => {
+    const merged = mergePriceTables(shippedPriceTable(), parsePriceTable({ 'gpt-4o': { input: 1, output: 1 }, extra: { input: 3, output: 4 } }));
+    expect(priceFor('gpt-4o', merged)).toEqual({ input: 1, output: 1 });
+    expect(priceFor('openai/gpt-4o-2024-08-06', merged)).toEqual({ input: 1, output: 1 });
+    expect(priceFor('extra', merged)).toEqual({ input: 3, output: 4 });
+    expect(priceFor('o3', merged)).toMatchObject({ input: 2, output: 8 });
+    // The shipped table itself is untouched.
+    expect(priceFor('gpt-4o')).toMatchObject({ input: 2.5 });
+  });
+});
+
+describe('loadPriceTable', () => {
+  it('merges a file over the shipped table', async () => {
+    const path = await file('prices.json', JSON.stringify({ 'gpt-4o': { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6 } }));
+    const table = await loadPriceTable(path);
+    expect(priceFor('gpt-4o', table)).toEqual({ input: 1, output: 2 });
+    expect(priceFor('claude-3-haiku', table)).toMatchObject({ input: 0.25 });
+  });
+
+  it('reports a missing file, bad JSON and bad rows as config_invalid naming the file', async () => {
+    const missing = await rejected(loadPriceTable(join(dir, 'nope.json')));
+    expect(missing.code).toBe('config_invalid');
+    expect(missing.message).toContain('nope.json');
+    expect(missing.message).toContain('not found');
+    const bad = await rejected(loadPriceTable(await file('bad.json', '{ "a": ')));
+    expect(bad.message).toMatch(/bad\.json is not valid JSON/);
+    const badRow = await rejected(loadPriceTable(await file('badrow.json', '{ "m": { "input": "x", "output": 1 } }')));
+    expect(badRow.message).toContain('badrow.json');
+    expect(badRow.param).toBe('m.input');
+  });
+
+  it('loads the file named by LLMRR_PRICES_FILE, else the shipped table', async () => {
+    const path = await file('env.json', JSON.stringify({ 'only-here': { input: 7, output: 8 } }));
+    const fromEnv = await loadPriceTableFromEnv({ [PRICES_FILE_ENV]: path });
+    expect(priceFor('only-here', fromEnv)).toEqual({ input: 7, output: 8 });
+    expect(await loadPriceTableFromEnv({})).toBe(shippedPriceTable());
+    expect(await loadPriceTableFromEnv({ [PRICES_FILE_ENV]: '  ' })).toBe(shippedPriceTable());
+  });
+});
+
+// The shared LiteLLM-format snapshot, when this machine has it (read in place, never copied).
+const SHARED = '/work/shared/data/pricing/model_prices.json';
+describe.skipIf(!existsSync(SHARED))('the shared LiteLLM price file', () => {
+  it('loads, and its gpt-4o price wins over the shipped one', async () => {
+    const raw = JSON.parse(readFileSync(SHARED, 'utf8')) as Record<string, { input_cost_per_token: number; output_cost_per_token: number }>;
+    const row = raw['gpt-4o'];
+    expect(row).toBeDefined();
+    const table = await loadPriceTable(SHARED);
+    const price = priceFor('gpt-4o', table);
+    expect(price?.input).toBe(Number(((row?.input_cost_per_token ?? 0) * 1e6).toPrecision(12)));
+    expect(price?.output).toBe(Number(((row?.output_cost_per_token ?? 0) * 1e6).toPrecision(12)));
+    // Per-token cost equals the file's per-token price exactly.
+    expect(computeCost(makeUsage(1, 1), price).totalUsd).toBe((row?.input_cost_per_token ?? 0) + (row?.output_cost_per_token ?? 0));
+    // Prefixed rows are found by their prefixed id; shipped rows absent from the file survive.
+    expect(priceFor('azure/gpt-4o', table)).toBeDefined();
+    expect(priceFor('gpt-4.1-nano', table)).toMatchObject({ input: 0.1 });
+    expect(table.size).toBeGreaterThan(300);
+  });
+});

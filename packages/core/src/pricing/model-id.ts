@@ -1,0 +1,68 @@
+/**
+ * Model id normalization for price look-ups.
+ *
+ * Providers, gateways and clouds spell one model many ways: `openai/gpt-4o`, `gpt-4o-2024-08-06`,
+ * `claude-3-5-sonnet-latest`, `anthropic.claude-3-haiku-20240307-v1:0`, `models/gemini-2.0-flash-001`,
+ * `anthropic/claude-3.5-sonnet`. `modelIdCandidates` lists the spellings to try, most specific first, so an
+ * exact row (`gpt-4o-2024-05-13`) wins over the family row (`gpt-4o`).
+ */
+
+/** `-2024-08-06`, `-20241022`, `-latest`, Bedrock `-v1:0`, Gemini `-001`, Vertex `@20240620` / `@001` / `@latest`. */
+const SUFFIXES: readonly RegExp[] = [
+  /@[\w.-]+$/,
+  /-v\d+(?::\d+)?$/,
+  /-\d{4}-\d{2}-\d{2}$/,
+  /-\d{8}$/,
+  /-latest$/,
+];
+
+/** Bedrock: optional cross-region prefix, then the vendor prefix (`us.anthropic.claude-...`). */
+const BEDROCK_PREFIX = /^(?:(?:us|eu|apac|global)\.)?(?:anthropic|meta|mistral|amazon|cohere|ai21|deepseek)\./;
+
+/** Gemini's stable version suffix (`gemini-1.5-flash-002`). */
+const GEMINI_VERSION = /^(gemini-.*)-\d{3}$/;
+
+/** One id with prefixes and date/version suffixes removed: `openai/gpt-4o-2024-08-06` -> `gpt-4o`. */
+export function normalizeModelId(modelId: string): string {
+  const parts = modelId.trim().toLowerCase().split('/');
+  return normalizeBare(parts[parts.length - 1] ?? '');
+}
+
+function normalizeBare(id: string): string {
+  let out = id.replace(BEDROCK_PREFIX, '');
+  // Strip suffixes until none applies (`claude-3-5-sonnet-20241022-v2:0` -> two steps).
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const re of SUFFIXES) {
+      const next = out.replace(re, '');
+      if (next !== out && next.length > 0) {
+        out = next;
+        changed = true;
+      }
+    }
+  }
+  out = out.replace(GEMINI_VERSION, '$1');
+  // OpenRouter and others write Claude versions with dots: claude-3.5-sonnet, claude-sonnet-4.5.
+  if (out.startsWith('claude')) out = out.replace(/(\d)\.(\d)/g, '$1-$2');
+  return out;
+}
+
+/** Spellings to look up, most specific first: the id, then without each leading `provider/`, then normalized. */
+export function modelIdCandidates(modelId: string): string[] {
+  const id = modelId.trim().toLowerCase();
+  if (!id) return [];
+  const parts = id.split('/');
+  const seen = new Set<string>();
+  const out: string[] = [];
+  const add = (s: string) => {
+    if (s && !seen.has(s)) {
+      seen.add(s);
+      out.push(s);
+    }
+  };
+  for (let i = 0; i < parts.length; i++) add(parts.slice(i).join('/'));
+  // Then the same with the last segment normalized (prefixes kept, so prefixed rows still match).
+  const bare = normalizeBare(parts[parts.length - 1] ?? '');
+  for (let i = 0; i < parts.length; i++) add([...parts.slice(i, -1), bare].join('/'));
+  return out;
+}

@@ -1,0 +1,124 @@
+import type { Capability } from '../config/schema.js';
+import { LLMError } from '../errors/llm-error.js';
+import type { RouterDeployment } from './deployment.js';
+
+export interface CandidateQuery {
+  /** Requested deployment name or alias. */
+  model?: string | undefined;
+  region?: string | undefined;
+  allowedModels?: readonly string[] | undefined;
+  required: readonly Capability[];
+  estimatedInputTokens: number;
+  maxTokens?: number | undefined;
+}
+
+export interface Exclusion {
+  name: string;
+  reason: string;
+}
+
+export interface CandidateSelection {
+  candidates: RouterDeployment[];
+  excluded: Exclusion[];
+  /** Set when every otherwise-fit deployment had an open circuit: the least recently opened, tried anyway. */
+  forced: RouterDeployment | undefined;
+}
+
+/** True when `d` is `name` or carries it as alias. */
+export function matchesName(d: RouterDeployment, name: string): boolean {
+  return d.name === name || d.config.alias === name;
+}
+
+function allowed(d: RouterDeployment, list: readonly string[]): boolean {
+  for (let i = 0; i < list.length; i++) if (matchesName(d, list[i]!)) return true;
+  return false;
+}
+
+/**
+ * Why `d` cannot serve the query, or undefined when it can (ignoring the circuit and the requested
+ * model). Also used for fallbacks, which must be able to serve the request too.
+ */
+export function unfitReason(d: RouterDeployment, q: CandidateQuery): string | undefined {
+  const cfg = d.config;
+  if (!cfg.enabled) return 'disabled';
+  if (q.allowedModels && !allowed(d, q.allowedModels)) return 'not in the allowed models';
+  if (q.region !== undefined && cfg.region !== q.region) {
+    return cfg.region === undefined ? `no region configured (requested "${q.region}")` : `region "${cfg.region}" is not the requested "${q.region}"`;
+  }
+  if (q.required.length > 0) {
+    let caps: ReadonlySet<Capability>;
+    try {
+      caps = d.capabilities;
+    } catch (e) {
+      return `engine could not be created: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    let missing: Capability[] | undefined;
+    for (let i = 0; i < q.required.length; i++) {
+      const c = q.required[i]!;
+      if (!caps.has(c)) (missing ??= []).push(c);
+    }
+    if (missing) return `lacks capabilities: ${missing.join(', ')}`;
+  }
+  if (cfg.contextWindow !== undefined) {
+    const need = q.estimatedInputTokens + (q.maxTokens ?? 0);
+    if (need > cfg.contextWindow) {
+      return `context window ${cfg.contextWindow} < ~${need} tokens needed (~${q.estimatedInputTokens} input + ${q.maxTokens ?? 0} maxTokens)`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The deployments that can serve a request, with the reason for each one left out.
+ * Throws `model_not_found` when a requested model matches no deployment at all.
+ */
+export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQuery): CandidateSelection {
+  const candidates: RouterDeployment[] = [];
+  const excluded: Exclusion[] = [];
+  let circuitOpen: RouterDeployment[] | undefined;
+  let matchedModel = q.model === undefined;
+  for (let i = 0; i < all.length; i++) {
+    const d = all[i]!;
+    if (q.model !== undefined) {
+      if (!matchesName(d, q.model)) continue;
+      matchedModel = true;
+    }
+    const reason = unfitReason(d, q);
+    if (reason !== undefined) {
+      excluded.push({ name: d.name, reason });
+      continue;
+    }
+    if (!d.breaker.isAvailable()) {
+      excluded.push({ name: d.name, reason: `circuit ${d.breaker.state}${d.stats.lastErrorCode ? ` (last error ${d.stats.lastErrorCode})` : ''}` });
+      (circuitOpen ??= []).push(d);
+      continue;
+    }
+    candidates.push(d);
+  }
+  if (!matchedModel) {
+    const known = all.map((d) => d.name).join(', ');
+    throw new LLMError({
+      code: 'model_not_found',
+      message: `No deployment named "${q.model}" (by name or alias). Known: ${known}`,
+      param: 'model',
+    });
+  }
+  let forced: RouterDeployment | undefined;
+  if (candidates.length === 0 && circuitOpen) {
+    // Every fit deployment is open: try the one that opened longest ago rather than fail without a call.
+    forced = circuitOpen[0]!;
+    for (const d of circuitOpen) if (d.breaker.openedAt < forced.breaker.openedAt) forced = d;
+    candidates.push(forced);
+  }
+  return { candidates, excluded, forced };
+}
+
+/** The `no_deployment` error listing why each deployment was excluded. */
+export function noDeploymentError(excluded: readonly Exclusion[], model: string | undefined, extra?: string): LLMError {
+  const why = excluded.length > 0 ? excluded.map((e) => `  ${e.name}: ${e.reason}`).join('\n') : '  (no deployments configured)';
+  return new LLMError({
+    code: 'no_deployment',
+    message: `No deployment can serve this request${model ? ` for model "${model}"` : ''}${extra ? ` (${extra})` : ''}:\n${why}`,
+    details: { excluded },
+  });
+}

@@ -1,0 +1,27 @@
+export { LLMRouter } from './llm-router.js';
+export { DeploymentStats } from './stats.js';
+export type { DeploymentStatsOptions } from './stats.js';
+export { CircuitBreaker } from './resilience/circuit-breaker.js';
+export type { CircuitBreakerOptions, CircuitState } from './resilience/circuit-breaker.js';
+export { backoffDelay, retryPlan } from './resilience/backoff.js';
+export type { RetryPlan } from './resilience/backoff.js';
+export { countsAgainstDeployment, failureAction } from './resilience/classify.js';
+export type { FailureAction } from './resilience/classify.js';
+export {
+  BUILTIN_STRATEGIES,
+  balancedStrategy,
+  builtinStrategies,
+  capabilityMatchStrategy,
+  costOptimizedStrategy,
+  createRoundRobinStrategy,
+  fallbackStrategy,
+  leastLoadedStrategy,
+  priorityStrategy,
+  qualityFirstStrategy,
+  randomStrategy,
+  speedPriorityStrategy,
+  weightedStrategy,
+} from './strategies/index.js';
+export type { BuiltinStrategyName } from './strategies/index.js';
+export { expectedCostUsd } from './strategies/util.js';
+export * from './types.js';

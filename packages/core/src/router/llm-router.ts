@@ -1,0 +1,662 @@
+import { ExactCache, type CacheScope } from '../cache/index.js';
+import { ModelConfigSchema, type ModelConfig, type RouterConfig, type RouterConfigInput, type TenantConfig } from '../config/schema.js';
+import { formatPath, parseConfig } from '../config/validate.js';
+import { assertEngineKnown } from '../engines/registry.js';
+import { defaultEngineContext, type EngineContext, type EngineFactory } from '../engines/types.js';
+import { LLMError } from '../errors/llm-error.js';
+import { toLLMError } from '../errors/to-llm-error.js';
+import { TypedEmitter, type Listener } from '../events/typed-emitter.js';
+import { computeCost } from '../pricing/compute-cost.js';
+import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
+import type { ChatMessage, GenerateRequest, GenerateResult, LanguageEngine } from '../spec/index.js';
+import { sleep as defaultSleep } from '../util/abort.js';
+import { RouterDeployment } from './deployment.js';
+import { planRoute, type RoutePlan } from './plan-route.js';
+import { normalizeRequest } from './request.js';
+import { runAttempts, type AttemptDriver, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
+import { createRouterStream } from './router-stream.js';
+import { completeUsage } from './stream-accumulator.js';
+import { builtinStrategies } from './strategies/index.js';
+import type {
+  BatchItem,
+  BatchItemResult,
+  BatchOptions,
+  DeploymentInfo,
+  DeploymentStatsSnapshot,
+  GenerateOptions,
+  PromptOrRequest,
+  RouteDecision,
+  RouteOptions,
+  RouterCallOptions,
+  RouterEventName,
+  RouterEvents,
+  RouterOptions,
+  RouterResult,
+  RouterStream,
+  Strategy,
+  StrategyFn,
+} from './types.js';
+
+/** One call in flight: what every stage of the pipeline needs. */
+interface Call {
+  requestId: string;
+  request: GenerateRequest;
+  options: GenerateOptions;
+  stream: boolean;
+  startedAt: number;
+  metadata: Record<string, unknown>;
+  cacheRead: boolean;
+  cacheWrite: boolean;
+}
+
+/** What one tenant of a v3 config sees: the shared deployments it is allowed, plus its own models. */
+interface TenantView {
+  config: TenantConfig;
+  own: RouterDeployment[];
+  deployments: RouterDeployment[];
+}
+
+const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+const STORABLE_FINISH = new Set(['stop', 'length', 'tool-calls']);
+
+/**
+ * Where relative model paths resolve: the config's `modelsDir` (relative to `baseDir` when it is
+ * relative itself), else `baseDir`. No `node:path`, so core stays edge-safe.
+ */
+function modelsBaseDir(modelsDir: string | undefined, baseDir: string | undefined): string | undefined {
+  if (modelsDir === undefined) return baseDir;
+  if (baseDir === undefined || modelsDir.startsWith('/') || /^[A-Za-z]:[\\/]/.test(modelsDir)) return modelsDir;
+  return `${baseDir.replace(/[\\/]+$/, '')}/${modelsDir}`;
+}
+
+let idCounter = 0;
+function defaultGenerateId(): string {
+  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  return c?.randomUUID ? `req_${c.randomUUID()}` : `req_${Date.now().toString(36)}_${(idCounter++).toString(36)}`;
+}
+
+function generateDriver(request: GenerateRequest, headers: Record<string, string> | undefined): AttemptDriver<GenerateResult> {
+  return {
+    run(d, scope) {
+      const options = scope ? (headers ? { signal: scope.signal, headers } : { signal: scope.signal }) : headers ? { headers } : undefined;
+      const answer = d.engine().generate(request, options);
+      // Race the abort too, so a timeout holds even against an engine slow to honour its signal.
+      return scope ? scope.race(answer) : answer;
+    },
+  };
+}
+
+/**
+ * Routes requests over configured deployments: candidate filtering, a ranking strategy, retries with
+ * backoff, fallbacks, circuit breakers, timeouts, optional hedging, exact caching, live stats and events.
+ *
+ * ```ts
+ * const router = new LLMRouter({ models: [{ name: 'a', engine: 'mock' }], routing: { strategy: 'priority' } });
+ * const { text } = await router.generate('Hello');
+ * ```
+ */
+export class LLMRouter {
+  private config: RouterConfig;
+  private deployments: RouterDeployment[] = [];
+  private readonly byName = new Map<string, RouterDeployment>();
+  private readonly tenants = new Map<string, TenantView>();
+  private readonly strategies: Map<string, Strategy>;
+  private readonly builtins: ReadonlySet<string>;
+  private readonly strategyOptionsCache = new Map<string, Record<string, unknown>>();
+  private strategyName: string;
+  private readonly emitter: TypedEmitter<RouterEvents>;
+  private readonly host: ExecutionHost;
+  private readonly engineContext: EngineContext;
+  private readonly cache: ExactCache;
+  private readonly retired: RouterDeployment[] = [];
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly generateId: () => string;
+  private closed = false;
+
+  constructor(config: RouterConfigInput | RouterConfig, private readonly options: RouterOptions = {}) {
+    this.config = parseConfig(config, 'router config');
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.generateId = options.generateId ?? defaultGenerateId;
+    this.emitter = new TypedEmitter<RouterEvents>(options.onListenerError ? { onListenerError: options.onListenerError } : {});
+    this.host = { now: this.now, random: this.random, sleep: options.sleep ?? defaultSleep, emitter: this.emitter };
+    const baseDir = modelsBaseDir(this.config.modelsDir, options.baseDir);
+    this.engineContext = defaultEngineContext({
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      ...(baseDir !== undefined ? { baseDir } : {}),
+    });
+    this.strategies = builtinStrategies();
+    this.builtins = new Set(this.strategies.keys());
+    for (const [name, s] of Object.entries(options.strategies ?? {})) this.addStrategy(name, s);
+    this.config.models.forEach((m, i) => this.put(this.createDeployment(m, `models.${i}`)));
+    if (this.config.version === 3) {
+      this.config.tenants.forEach((t, ti) => {
+        const own = t.models.map((m, i) => this.createDeployment(m, `tenants.${ti}.models.${i}`));
+        this.tenants.set(t.id, { config: t, own, deployments: [] });
+      });
+      this.rebuildTenantViews();
+    }
+    this.strategyName = this.config.routing.strategy;
+    if (!this.strategies.has(this.strategyName)) {
+      throw new LLMError({
+        code: 'config_invalid',
+        message: `Invalid router config:\n  routing.strategy: unknown strategy "${this.strategyName}" (known: ${this.strategyNames().join(', ')}; custom ones go in options.strategies)`,
+        param: 'routing.strategy',
+      });
+    }
+    this.cache = new ExactCache({
+      config: this.config.cache.exact,
+      ...(options.cacheStore ? { store: options.cacheStore } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+  }
+
+  /**
+   * Loads a config with `loadConfig` (an object, a JSON/YAML file path, or the environment:
+   * `LLM_ROUTER_CONFIG`, `LLM_ROUTER_CONFIG_JSON`, `llmrr.config.*` in `baseDir`, `LLM_ROUTER_MODELS`)
+   * and builds a router over it. The loader (and its file-system access) is imported only here.
+   */
+  static async fromConfig(source?: string | object, options: RouterOptions = {}): Promise<LLMRouter> {
+    const { loadConfig } = await import('../config/load.js');
+    const config = await loadConfig(source, {
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.baseDir ? { cwd: options.baseDir } : {}),
+    });
+    return new LLMRouter(config, options);
+  }
+
+  /** The validated configuration (models reflect `load`/`unload`). */
+  get routerConfig(): RouterConfig {
+    return this.config;
+  }
+
+  /** Name of the current default strategy. */
+  get strategy(): string {
+    return this.strategyName;
+  }
+
+  // ---- calls ---------------------------------------------------------------------------------
+
+  /** One answer for a prompt or request. Rejects with an `LLMError`. */
+  async generate(input: PromptOrRequest, options: GenerateOptions = {}): Promise<RouterResult> {
+    const call = this.begin(input, options, false);
+    try {
+      const hit = await this.cacheLookup(call);
+      if (hit) {
+        this.end(call, hit, undefined);
+        return hit;
+      }
+      const route = await this.planFor(call.request, options, false, call.requestId, options.explain === true);
+      const plan = this.executionPlan(call, route);
+      const won = await runAttempts(this.host, plan, generateDriver(plan.request, options.headers));
+      won.lease.succeed();
+      const result = this.buildResult(call, won.deployment, won.value, plan, route, undefined);
+      await this.cacheStore(call, result);
+      this.end(call, result, undefined);
+      return result;
+    } catch (e) {
+      const error = toLLMError(e);
+      this.end(call, undefined, error);
+      throw error;
+    }
+  }
+
+  /** `generate` over a message list. */
+  chat(messages: ChatMessage[], options: GenerateOptions = {}): Promise<RouterResult> {
+    return this.generate({ messages }, options);
+  }
+
+  /**
+   * A stream of parts: `route` (the deployment answering), then the engine's parts, ending with
+   * `finish` or `error`. `.result` settles after the stream ends.
+   */
+  stream(input: PromptOrRequest, options: GenerateOptions = {}): RouterStream {
+    let call: Call;
+    try {
+      call = this.begin(input, options, true);
+    } catch (e) {
+      const error = toLLMError(e);
+      return createRouterStream({
+        host: this.host,
+        requestId: options.requestId ?? this.generateId(),
+        startedAt: this.now(),
+        headers: undefined,
+        estimatedInputTokens: () => 0,
+        cached: () => Promise.reject(error),
+        plan: () => Promise.reject(error),
+        build: () => {
+          throw error;
+        },
+        store: () => Promise.resolve(),
+        end: () => {},
+      });
+    }
+    return createRouterStream({
+      host: this.host,
+      requestId: call.requestId,
+      startedAt: call.startedAt,
+      headers: options.headers,
+      estimatedInputTokens: () => estimateRequestTokens(call.request),
+      cached: () => this.cacheLookup(call),
+      plan: async () => {
+        const route = await this.planFor(call.request, options, true, call.requestId, options.explain === true);
+        return { plan: this.executionPlan(call, route), route };
+      },
+      build: (d, result, plan, route, ttftMs) => this.buildResult(call, d, result, plan, route, ttftMs),
+      store: (result) => this.cacheStore(call, result),
+      end: (result, error) => this.end(call, result, error),
+    });
+  }
+
+  /** Runs many calls with bounded concurrency; settles all and keeps the input order. */
+  async batch(items: readonly BatchItem[], options: BatchOptions = {}): Promise<BatchItemResult[]> {
+    const { concurrency, ...common } = options;
+    const limit = concurrency ?? this.config.routing.batchConcurrency;
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new LLMError({ code: 'invalid_request', message: `concurrency must be a positive integer, got ${String(limit)}`, param: 'concurrency' });
+    }
+    if (!Array.isArray(items)) throw new LLMError({ code: 'invalid_request', message: 'batch expects an array of items', param: 'items' });
+    const results = new Array<BatchItemResult>(items.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < items.length) {
+        const i = next++;
+        const item = items[i]!;
+        const own = typeof item === 'object' && item !== null && 'prompt' in item ? item : { prompt: item, options: undefined };
+        const merged: GenerateOptions = { ...common, ...own.options };
+        if (common.requestId !== undefined && own.options?.requestId === undefined) merged.requestId = `${common.requestId}-${i}`;
+        try {
+          results[i] = { ok: true, result: await this.generate(own.prompt, merged) };
+        } catch (e) {
+          results[i] = { ok: false, error: toLLMError(e) };
+        }
+      }
+    };
+    const workers: Promise<void>[] = [];
+    for (let w = 0; w < Math.min(limit, items.length); w++) workers.push(worker());
+    await Promise.all(workers);
+    return results;
+  }
+
+  /** The text of a speed-priority answer. */
+  async quick(prompt: PromptOrRequest, options: GenerateOptions = {}): Promise<string> {
+    const result = await this.generate(prompt, { ...options, strategy: options.strategy ?? 'speed-priority' });
+    return result.text;
+  }
+
+  /** The routing decision for a request, without calling any deployment. */
+  async route(input: PromptOrRequest, options: RouteOptions = {}): Promise<RouteDecision> {
+    this.assertOpen();
+    const request = normalizeRequest(input, options);
+    const requestId = options.requestId ?? this.generateId();
+    const plan = await this.planFor(request, options, options.stream === true, requestId, true);
+    return plan.decision!;
+  }
+
+  // ---- deployments and strategies -----------------------------------------------------------
+
+  /** Adds deployments at runtime, or replaces those with the same name (validated like the config). */
+  load(models: RouterConfigInput['models'][number] | ReadonlyArray<RouterConfigInput['models'][number]>): string[] {
+    this.assertOpen();
+    const list = Array.isArray(models) ? models : [models];
+    const built = list.map((m, i) => {
+      const parsed = ModelConfigSchema.safeParse(m);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((x) => ({ path: formatPath([i, ...x.path]), message: x.message }));
+        throw new LLMError({
+          code: 'config_invalid',
+          message: `Invalid model config:\n${issues.map((x) => `  ${x.path}: ${x.message}`).join('\n')}`,
+          param: issues[0]?.path,
+          details: issues,
+        });
+      }
+      return this.createDeployment(parsed.data, String(i));
+    });
+    const names = new Set<string>();
+    for (const d of built) {
+      if (names.has(d.name)) throw new LLMError({ code: 'config_invalid', message: `Duplicate model name "${d.name}" in load()`, param: 'name' });
+      names.add(d.name);
+    }
+    for (const d of built) this.put(d);
+    this.config = { ...this.config, models: this.deployments.map((d) => d.config) };
+    this.rebuildTenantViews();
+    return [...names];
+  }
+
+  /** Removes a deployment; returns whether it existed. Its engine is closed once idle. */
+  unload(name: string): boolean {
+    const d = this.byName.get(name);
+    if (!d) return false;
+    this.byName.delete(name);
+    this.deployments = this.deployments.filter((x) => x !== d);
+    this.config = { ...this.config, models: this.deployments.map((x) => x.config) };
+    this.rebuildTenantViews();
+    this.retire(d);
+    return true;
+  }
+
+  /** Registers a strategy under `name` (replacing one of the same name). */
+  addStrategy(name: string, strategy: Strategy | StrategyFn): this {
+    if (typeof name !== 'string' || name.trim() === '') {
+      throw new LLMError({ code: 'invalid_request', message: 'Strategy name must be a non-empty string', param: 'name' });
+    }
+    const s: Strategy | undefined =
+      typeof strategy === 'function' ? { name, rank: strategy } : strategy && typeof strategy.rank === 'function' ? strategy : undefined;
+    if (!s) throw new LLMError({ code: 'invalid_request', message: `Strategy "${name}" must be a function or an object with rank(ctx)`, param: 'strategy' });
+    this.strategies.set(name, s);
+    (this.builtins as Set<string>).delete(name);
+    this.strategyOptionsCache.delete(name);
+    return this;
+  }
+
+  /** Makes `name` the default strategy. Unknown names throw, listing the known ones. */
+  setStrategy(name: string): this {
+    if (!this.strategies.has(name)) {
+      throw new LLMError({
+        code: 'config_invalid',
+        message: `Unknown strategy "${name}". Known: ${this.strategyNames().join(', ')}`,
+        param: 'routing.strategy',
+      });
+    }
+    this.strategyName = name;
+    return this;
+  }
+
+  /** Names of the registered strategies. */
+  strategyNames(): string[] {
+    return [...this.strategies.keys()];
+  }
+
+  /** Deployments with their config, capabilities, price and live stats (a v3 tenant's view when `tenant` is given). */
+  models(tenant?: string): DeploymentInfo[] {
+    const list = tenant === undefined ? this.deployments : this.viewFor(tenant).deployments;
+    return list.map((d) => {
+      let capabilities: DeploymentInfo['capabilities'];
+      try {
+        capabilities = [...d.capabilities];
+      } catch {
+        capabilities = [];
+      }
+      const info: DeploymentInfo = {
+        name: d.name,
+        engine: d.config.engine,
+        model: d.modelId,
+        enabled: d.config.enabled,
+        config: d.config,
+        capabilities,
+        priceFromTable: d.priceFromTable,
+        stats: d.stats.snapshot(),
+      };
+      if (d.config.alias !== undefined) info.alias = d.config.alias;
+      if (d.price) info.price = d.price;
+      return info;
+    });
+  }
+
+  /** Live stats by deployment name (copies). */
+  stats(): Record<string, DeploymentStatsSnapshot> {
+    const out: Record<string, DeploymentStatsSnapshot> = {};
+    for (const d of this.deployments) out[d.name] = d.stats.snapshot();
+    return out;
+  }
+
+  on<K extends RouterEventName>(event: K, listener: Listener<RouterEvents[K]>): () => void {
+    return this.emitter.on(event, listener);
+  }
+
+  off<K extends RouterEventName>(event: K, listener: Listener<RouterEvents[K]>): void {
+    this.emitter.off(event, listener);
+  }
+
+  /** Closes every engine; later calls fail with `engine_unavailable`. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const all = [...this.deployments, ...this.retired];
+    for (const t of this.tenants.values()) all.push(...t.own);
+    this.retired.length = 0;
+    await Promise.allSettled(all.map((d) => d.close()));
+    this.emitter.clear();
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closed) throw new LLMError({ code: 'engine_unavailable', message: 'The router is closed' });
+  }
+
+  private createDeployment(config: ModelConfig, path: string): RouterDeployment {
+    const engine: LanguageEngine | undefined = this.options.engines?.[config.name];
+    let factory: EngineFactory;
+    if (engine) {
+      factory = () => engine;
+    } else {
+      try {
+        factory = assertEngineKnown(config, this.options.engineFactories);
+      } catch (e) {
+        throw LLMError.isInstance(e) ? e.with({ param: `${path}.engine` }) : e;
+      }
+    }
+    return new RouterDeployment({
+      config,
+      routing: this.config.routing,
+      factory,
+      engineContext: this.engineContext,
+      engine,
+      now: this.now,
+      statsAlpha: this.options.statsAlpha,
+      errorRateHalfLifeMs: this.options.errorRateHalfLifeMs,
+      onCircuit: (deployment, from, to) => {
+        if (this.emitter.has('circuit')) this.emitter.emit('circuit', { deployment, from, to });
+      },
+    });
+  }
+
+  /** Recomputes each tenant's view after the shared deployments changed. */
+  private rebuildTenantViews(): void {
+    for (const view of this.tenants.values()) {
+      const allowed = view.config.allowedModels;
+      const ownNames = new Set(view.own.map((d) => d.name));
+      const shared = this.deployments.filter(
+        (d) => !ownNames.has(d.name) && (!allowed || allowed.some((n) => n === d.name || n === d.config.alias)),
+      );
+      view.deployments = [...shared, ...view.own];
+    }
+  }
+
+  /** The deployments a call may use: a v3 tenant's view (by `tenant`, else `defaultTenant`), else all. */
+  private viewFor(tenant: string | undefined): { deployments: RouterDeployment[]; strategy: string | undefined } {
+    if (this.config.version !== 3) return { deployments: this.deployments, strategy: undefined };
+    const id = tenant ?? this.config.defaultTenant;
+    if (id === undefined) return { deployments: this.deployments, strategy: undefined };
+    const view = this.tenants.get(id);
+    if (!view) {
+      throw new LLMError({ code: 'invalid_request', message: `Unknown tenant "${id}" (not in the config's tenants)`, param: 'tenant' });
+    }
+    return { deployments: view.deployments, strategy: view.config.preferences.strategy };
+  }
+
+  private put(d: RouterDeployment): void {
+    const old = this.byName.get(d.name);
+    this.byName.set(d.name, d);
+    if (old) {
+      this.deployments = this.deployments.map((x) => (x === old ? d : x));
+      this.retire(old);
+    } else {
+      this.deployments = [...this.deployments, d];
+    }
+  }
+
+  /** Closes a removed deployment's engine now if idle, else at `close()`. */
+  private retire(d: RouterDeployment): void {
+    if (!d.engineCreated) return;
+    if (d.stats.inFlight === 0) void d.close().catch(() => {});
+    else this.retired.push(d);
+  }
+
+  private begin(input: PromptOrRequest, options: GenerateOptions, stream: boolean): Call {
+    this.assertOpen();
+    const request = normalizeRequest(input, options);
+    const mode = options.cache;
+    const enabled = this.config.cache.exact.enabled;
+    const call: Call = {
+      requestId: options.requestId ?? this.generateId(),
+      request,
+      options,
+      stream,
+      startedAt: this.now(),
+      metadata: options.metadata ?? EMPTY,
+      cacheRead: mode === true || (mode === undefined && enabled),
+      cacheWrite: mode === true || mode === 'refresh' || (mode === undefined && enabled),
+    };
+    if (this.emitter.has('request:start')) this.emitter.emit('request:start', { requestId: call.requestId, stream, metadata: call.metadata });
+    return call;
+  }
+
+  private end(call: Call, result: RouterResult | undefined, error: LLMError | undefined): void {
+    if (!this.emitter.has('request:end')) return;
+    const payload: RouterEvents['request:end'] = { requestId: call.requestId, stream: call.stream, metadata: call.metadata };
+    if (result) payload.result = result;
+    if (error) payload.error = error;
+    this.emitter.emit('request:end', payload);
+  }
+
+  private planFor(request: GenerateRequest, options: RouterCallOptions, stream: boolean, requestId: string, explain: boolean): RoutePlan | Promise<RoutePlan> {
+    const view = this.viewFor(options.tenant);
+    const name = options.strategy ?? view.strategy ?? this.strategyName;
+    const strategy = this.strategies.get(name);
+    if (!strategy) {
+      throw new LLMError({ code: 'invalid_request', message: `Unknown strategy "${name}". Known: ${this.strategyNames().join(', ')}`, param: 'strategy' });
+    }
+    const base = this.baseStrategyOptions(name);
+    return planRoute({
+      deployments: view.deployments,
+      routing: this.config.routing,
+      strategy,
+      strategyName: name,
+      trusted: this.builtins.has(name),
+      strategyOptions: options.strategyOptions ? { ...base, ...options.strategyOptions } : base,
+      request,
+      stream,
+      options,
+      requestId,
+      now: this.now,
+      random: this.random,
+      explain,
+    });
+  }
+
+  /** `routing.options[name]`, plus `routing.weights` for balanced. Computed once per strategy. */
+  private baseStrategyOptions(name: string): Record<string, unknown> {
+    let o = this.strategyOptionsCache.get(name);
+    if (!o) {
+      o = { ...(this.config.routing.options[name] ?? {}) };
+      if (name === 'balanced' && o['weights'] === undefined) o['weights'] = this.config.routing.weights;
+      this.strategyOptionsCache.set(name, o);
+    }
+    return o;
+  }
+
+  private executionPlan(call: Call, route: RoutePlan): ExecutionPlan {
+    const routing = this.config.routing;
+    const o = call.options;
+    const t = o.timeouts;
+    return {
+      requestId: call.requestId,
+      request: call.request,
+      order: route.order,
+      forced: route.forced,
+      retry: o.retries ? { ...routing.retries, ...o.retries } : routing.retries,
+      hedging: routing.hedging,
+      timeouts: (d) => ({
+        firstTokenMs: t?.firstTokenMs ?? d.config.timeouts?.firstTokenMs ?? routing.timeouts.firstTokenMs,
+        totalMs: t?.totalMs ?? d.config.timeouts?.totalMs ?? routing.timeouts.totalMs,
+      }),
+      signal: o.signal,
+      alwaysScope: call.stream,
+      attempts: [],
+    };
+  }
+
+  private buildResult(
+    call: Call,
+    d: RouterDeployment,
+    answer: GenerateResult,
+    plan: ExecutionPlan,
+    route: Pick<RoutePlan, 'decision' | 'estimatedInputTokens'>,
+    ttftMs: number | undefined,
+  ): RouterResult {
+    const usage = completeUsage(answer.usage, answer.text, answer.reasoning, answer.toolCalls, () =>
+      route.estimatedInputTokens || estimateRequestTokens(call.request),
+    );
+    const result: RouterResult = {
+      text: answer.text,
+      toolCalls: answer.toolCalls,
+      finishReason: answer.finishReason,
+      usage,
+      requestId: call.requestId,
+      deployment: d.name,
+      model: d.modelId,
+      provider: d.provider,
+      cost: computeCost(usage, d.price),
+      latencyMs: this.now() - call.startedAt,
+      cached: false,
+      attempts: plan.attempts,
+    };
+    if (answer.id !== undefined) result.id = answer.id;
+    if (answer.providerModel !== undefined) result.providerModel = answer.providerModel;
+    if (answer.reasoning !== undefined) result.reasoning = answer.reasoning;
+    if (ttftMs !== undefined) result.timeToFirstTokenMs = ttftMs;
+    if (route.decision) result.decision = route.decision;
+    return result;
+  }
+
+  private cacheScope(call: Call): CacheScope {
+    const o = call.options;
+    const scope: CacheScope = { models: o.model !== undefined ? [o.model] : o.allowedModels ? o.allowedModels : ['*'] };
+    const tenant = o.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined);
+    if (tenant !== undefined) scope.tenant = tenant;
+    return scope;
+  }
+
+  /** A cached answer as a router result (cost 0: no provider was called), or undefined. */
+  private async cacheLookup(call: Call): Promise<RouterResult | undefined> {
+    if (!call.cacheRead) return undefined;
+    let hit;
+    try {
+      hit = await this.cache.lookup(call.request, this.cacheScope(call));
+    } catch {
+      return undefined; // a failing cache store is a miss, never a failed call
+    }
+    if (!hit) return undefined;
+    if (this.emitter.has('cache:hit')) this.emitter.emit('cache:hit', { requestId: call.requestId, kind: 'exact', deployment: hit.deployment });
+    const result: RouterResult = {
+      text: hit.text,
+      toolCalls: hit.toolCalls,
+      finishReason: hit.finishReason,
+      usage: hit.usage,
+      requestId: call.requestId,
+      deployment: hit.deployment,
+      model: hit.model,
+      provider: hit.provider,
+      cost: { inputUsd: 0, outputUsd: 0, totalUsd: 0, estimated: false },
+      latencyMs: this.now() - call.startedAt,
+      cached: 'exact',
+      attempts: [],
+    };
+    if (hit.id !== undefined) result.id = hit.id;
+    if (hit.reasoning !== undefined) result.reasoning = hit.reasoning;
+    return result;
+  }
+
+  private async cacheStore(call: Call, result: RouterResult): Promise<void> {
+    if (!call.cacheWrite || result.cached !== false || !STORABLE_FINISH.has(result.finishReason)) return;
+    try {
+      await this.cache.store(call.request, this.cacheScope(call), result);
+    } catch {
+      // A failing cache store never fails the call.
+    }
+  }
+}

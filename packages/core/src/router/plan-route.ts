@@ -1,0 +1,185 @@
+import type { Capability, RoutingConfig } from '../config/schema.js';
+import { LLMError } from '../errors/llm-error.js';
+import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
+import type { GenerateRequest } from '../spec/index.js';
+import { matchesName, noDeploymentError, selectCandidates, unfitReason, type CandidateQuery, type Exclusion } from './candidates.js';
+import type { RouterDeployment } from './deployment.js';
+import { impliedCapabilities } from './request.js';
+import type { CandidateExplanation, RankedCandidate, RouteDecision, RouterCallOptions, Strategy, StrategyContext } from './types.js';
+
+/** Expected output tokens when the request sets no `maxTokens` (cost estimates only). */
+export const DEFAULT_EXPECTED_OUTPUT_TOKENS = 256;
+
+export interface RoutePlanInput {
+  deployments: readonly RouterDeployment[];
+  routing: RoutingConfig;
+  strategy: Strategy;
+  strategyName: string;
+  /** Built-in strategies are trusted to return only candidates; custom ones are checked. */
+  trusted: boolean;
+  strategyOptions: Record<string, unknown>;
+  request: GenerateRequest;
+  stream: boolean;
+  options: RouterCallOptions;
+  requestId: string;
+  now: () => number;
+  random: () => number;
+  /** Build the full `RouteDecision` (explain, `route()`). */
+  explain: boolean;
+}
+
+export interface RoutePlan {
+  /** Deployments in the order they will be tried. */
+  order: RouterDeployment[];
+  forced: RouterDeployment | undefined;
+  estimatedInputTokens: number;
+  decision: RouteDecision | undefined;
+}
+
+const NO_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>();
+const EMPTY_METADATA: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+const clock = typeof performance !== 'undefined' ? () => performance.now() : () => Date.now();
+
+/**
+ * Candidates (fit, healthy), ranked by the strategy, then the configured fallbacks: the order in which
+ * a call will try deployments. Synchronous when the strategy is (all built-ins are).
+ */
+export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan> {
+  const t0 = input.explain ? clock() : 0;
+  const { request, options } = input;
+  const estimatedInputTokens = estimateRequestTokens(request);
+  const required = impliedCapabilities(request, input.stream, options.requiredCapabilities);
+  const query: CandidateQuery = {
+    model: options.model,
+    region: options.region,
+    allowedModels: options.allowedModels,
+    required,
+    estimatedInputTokens,
+    maxTokens: request.maxTokens,
+  };
+  const selection = selectCandidates(input.deployments, query);
+  if (selection.candidates.length === 0) throw noDeploymentError(selection.excluded, options.model);
+  const ctx: StrategyContext = {
+    request,
+    candidates: selection.candidates,
+    stats: (name) => statsOf(input.deployments, selection.candidates, name),
+    estimatedInputTokens,
+    expectedOutputTokens: request.maxTokens ?? DEFAULT_EXPECTED_OUTPUT_TOKENS,
+    random: input.random,
+    now: input.now,
+    options: input.strategyOptions,
+    metadata: options.metadata ?? EMPTY_METADATA,
+    stream: input.stream,
+    requiredCapabilities: required.length === 0 ? NO_CAPABILITIES : new Set(required),
+    strategy: input.strategyName,
+  };
+  const ranked = input.strategy.rank(ctx);
+  const finish = (r: RankedCandidate[]): RoutePlan => {
+    const list = input.trusted ? r : checkRanked(r, selection.candidates, input.strategyName);
+    if (list.length === 0) throw noDeploymentError(selection.excluded, options.model, `strategy "${input.strategyName}" ranked no candidate`);
+    const order = buildOrder(list, input, query);
+    const plan: RoutePlan = { order, forced: selection.forced, estimatedInputTokens, decision: undefined };
+    if (input.explain) plan.decision = explainPlan(input, list, order, selection.excluded, selection.forced, (clock() - t0) * 1000);
+    return plan;
+  };
+  return isPromise(ranked) ? ranked.then(finish) : finish(ranked);
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown }).then === 'function';
+}
+
+function statsOf(all: readonly RouterDeployment[], candidates: readonly RouterDeployment[], name: string) {
+  for (let i = 0; i < candidates.length; i++) if (candidates[i]!.name === name) return candidates[i]!.stats;
+  for (let i = 0; i < all.length; i++) if (all[i]!.name === name) return all[i]!.stats;
+  throw new LLMError({ code: 'invalid_request', message: `Strategy asked for the stats of unknown deployment "${name}"` });
+}
+
+/** A custom strategy's ranking, kept to the candidates it was given (once each). */
+function checkRanked(ranked: RankedCandidate[], candidates: readonly RouterDeployment[], strategy: string): RankedCandidate[] {
+  if (!Array.isArray(ranked)) {
+    throw new LLMError({ code: 'internal', message: `Strategy "${strategy}" must return an array of ranked candidates` });
+  }
+  const seen = new Set<RouterDeployment>();
+  const out: RankedCandidate[] = [];
+  for (const r of ranked) {
+    const d = candidates.find((c) => c === r?.deployment || c.name === r?.deployment?.name);
+    if (!d || seen.has(d)) continue;
+    seen.add(d);
+    out.push(r.deployment === d ? r : { ...r, deployment: d });
+  }
+  return out;
+}
+
+/** Ranked candidates (all, or only the first when `fallbackToRanked` is off), then fit fallbacks, without duplicates. */
+function buildOrder(ranked: RankedCandidate[], input: RoutePlanInput, query: CandidateQuery): RouterDeployment[] {
+  const fallbacks = fallbackNames(input, ranked);
+  const n = input.routing.fallbackToRanked ? ranked.length : 1;
+  const order: RouterDeployment[] = new Array(n);
+  for (let i = 0; i < n; i++) order[i] = ranked[i]!.deployment as RouterDeployment;
+  if (fallbacks.length === 0) return order;
+  const all = input.deployments;
+  for (const name of fallbacks) {
+    for (let i = 0; i < all.length; i++) {
+      const d = all[i]!;
+      if (!matchesName(d, name) || order.includes(d)) continue;
+      // A fallback must be able to serve the request too (capabilities, context, region, allow-list).
+      if (unfitReason(d, { ...query, model: undefined }) !== undefined) continue;
+      order.push(d);
+    }
+  }
+  return order;
+}
+
+/** Configured fallbacks: the per-call list, else `routing.fallbacks` (a list, or a map by requested model / first choice / `*`). */
+function fallbackNames(input: RoutePlanInput, ranked: RankedCandidate[]): readonly string[] {
+  const fb = input.options.fallbacks ?? input.routing.fallbacks;
+  if (Array.isArray(fb)) return fb;
+  const map = fb as Record<string, string[]>;
+  const first = ranked[0]!.deployment;
+  const keys = [input.options.model, first.name, first.config.alias, '*'];
+  for (const k of keys) if (k !== undefined && Object.hasOwn(map, k)) return map[k]!;
+  return [];
+}
+
+function explainPlan(
+  input: RoutePlanInput,
+  ranked: RankedCandidate[],
+  order: RouterDeployment[],
+  excluded: Exclusion[],
+  forced: RouterDeployment | undefined,
+  decisionUs: number,
+): RouteDecision {
+  const candidates: CandidateExplanation[] = ranked.map((r, i) => {
+    const d = r.deployment as RouterDeployment;
+    const c: CandidateExplanation = { name: d.name, model: d.modelId, engine: d.config.engine, rank: i + 1, stats: d.stats.snapshot() };
+    if (r.score !== undefined) c.score = r.score;
+    if (r.factors) c.factors = { ...r.factors };
+    if (r.note) c.note = r.note;
+    if (d.price) c.price = d.price;
+    return c;
+  });
+  const top = ranked[0]!;
+  const factors = top.factors
+    ? Object.entries(top.factors)
+        .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : Number(v.toPrecision(4))}`)
+        .join(', ')
+    : '';
+  let reason = `"${top.deployment.name}" ranked first by ${input.strategyName}`;
+  if (top.note) reason += ` (${top.note})`;
+  else if (factors) reason += ` (${factors})`;
+  if (ranked.length > 1) reason += ` ahead of ${ranked.length - 1} other candidate${ranked.length > 2 ? 's' : ''}`;
+  if (forced) reason += `; every candidate's circuit was open, so the one opened longest ago is tried anyway`;
+  if (excluded.length > 0) reason += `; ${excluded.length} excluded`;
+  reason += '.';
+  return {
+    requestId: input.requestId,
+    strategy: input.strategyName,
+    selected: order[0]!.name,
+    order: order.map((d) => d.name),
+    candidates,
+    excluded: excluded.map((e) => ({ ...e })),
+    reason,
+    decisionUs,
+  };
+}

@@ -1,0 +1,95 @@
+import type { Capability } from '../config/schema.js';
+import { LLMError } from '../errors/llm-error.js';
+import type { ChatMessage, GenerateRequest } from '../spec/index.js';
+import type { GenerateOptions, PromptOrRequest, RequestParams } from './types.js';
+
+const REQUEST_PARAM_KEYS = ['maxTokens', 'temperature', 'topP', 'stop', 'seed', 'tools', 'toolChoice', 'responseFormat', 'user', 'providerOptions'] as const satisfies ReadonlyArray<keyof RequestParams>;
+
+/** A prompt string or request plus option-level request params -> one GenerateRequest (validated lightly, no zod). */
+export function normalizeRequest(input: PromptOrRequest | ChatMessage[], options: GenerateOptions | undefined): GenerateRequest {
+  let request: GenerateRequest;
+  if (typeof input === 'string') {
+    request = { messages: [{ role: 'user', content: input }] };
+  } else if (Array.isArray(input)) {
+    request = { messages: input };
+  } else if (input !== null && typeof input === 'object') {
+    request = input;
+  } else {
+    throw new LLMError({ code: 'invalid_request', message: 'Expected a prompt string, a request object or a message array', param: 'prompt' });
+  }
+  if (!Array.isArray(request.messages) || request.messages.length === 0) {
+    throw new LLMError({ code: 'invalid_request', message: 'The request needs at least one message', param: 'messages' });
+  }
+  for (let i = 0; i < request.messages.length; i++) {
+    const m = request.messages[i] as { role?: unknown } | null | undefined;
+    if (m === null || typeof m !== 'object' || (m.role !== 'system' && m.role !== 'user' && m.role !== 'assistant' && m.role !== 'tool')) {
+      throw new LLMError({ code: 'invalid_request', message: `messages.${i}.role must be one of system, user, assistant, tool`, param: `messages.${i}.role` });
+    }
+  }
+  if (options) {
+    // Request params given next to the routing options fill in (or override) the request's own.
+    let copied = false;
+    for (const key of REQUEST_PARAM_KEYS) {
+      const value = options[key];
+      if (value === undefined) continue;
+      if (!copied) {
+        request = { ...request };
+        copied = true;
+      }
+      (request as unknown as Record<string, unknown>)[key] = value;
+    }
+  }
+  if (request.maxTokens !== undefined && (!Number.isInteger(request.maxTokens) || request.maxTokens <= 0)) {
+    throw new LLMError({ code: 'invalid_request', message: 'maxTokens must be a positive integer', param: 'maxTokens' });
+  }
+  if (request.temperature !== undefined && (typeof request.temperature !== 'number' || request.temperature < 0)) {
+    throw new LLMError({ code: 'invalid_request', message: 'temperature must be a number >= 0', param: 'temperature' });
+  }
+  return request;
+}
+
+/** Prompt size in characters (text parts, tool definitions), for token estimates. */
+export function promptChars(request: GenerateRequest): number {
+  let n = 0;
+  const messages = request.messages;
+  for (let i = 0; i < messages.length; i++) {
+    const c = messages[i]!.content;
+    if (typeof c === 'string') n += c.length;
+    else if (Array.isArray(c)) {
+      for (let j = 0; j < c.length; j++) {
+        const p = c[j]!;
+        if (p.type === 'text') n += p.text.length;
+      }
+    }
+    const m = messages[i]!;
+    if (m.role === 'assistant' && m.toolCalls) for (const t of m.toolCalls) n += t.arguments.length + t.name.length;
+  }
+  if (request.tools) for (const t of request.tools) n += JSON.stringify(t.parameters ?? {}).length + t.name.length + (t.description?.length ?? 0);
+  return n;
+}
+
+const NO_CAPABILITIES: readonly Capability[] = [];
+
+/** Capabilities a request implies: tools, json (response format), vision (image parts), streaming. */
+export function impliedCapabilities(request: GenerateRequest, stream: boolean, extra: readonly Capability[] | undefined): readonly Capability[] {
+  let caps: Capability[] | undefined;
+  const add = (c: Capability) => {
+    if (!caps) caps = [];
+    if (!caps.includes(c)) caps.push(c);
+  };
+  if (stream) add('streaming');
+  if (request.tools && request.tools.length > 0 && request.toolChoice !== 'none') add('tools');
+  if (request.responseFormat && request.responseFormat.type !== 'text') add('json');
+  if (hasImage(request)) add('vision');
+  if (extra) for (const c of extra) add(c);
+  return caps ?? NO_CAPABILITIES;
+}
+
+function hasImage(request: GenerateRequest): boolean {
+  for (const m of request.messages) {
+    if (m.role === 'user' && Array.isArray(m.content)) {
+      for (const p of m.content) if (p.type === 'image') return true;
+    }
+  }
+  return false;
+}

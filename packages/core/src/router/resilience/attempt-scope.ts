@@ -1,0 +1,129 @@
+import { LLMError } from '../../errors/llm-error.js';
+import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+
+export interface AttemptTimeouts {
+  /** Until the first content part (streams) or the answer (generate). */
+  firstTokenMs?: number | undefined;
+  /** Whole attempt. */
+  totalMs?: number | undefined;
+}
+
+/** A controller that aborts when `parent` does; `dispose()` unhooks it. */
+export class LinkedController {
+  readonly controller = new AbortController();
+  private readonly onParentAbort: (() => void) | undefined;
+
+  constructor(private readonly parent: AbortSignal | undefined) {
+    if (!parent) return;
+    if (parent.aborted) {
+      this.controller.abort(parent.reason);
+      return;
+    }
+    this.onParentAbort = () => this.controller.abort(parent.reason);
+    parent.addEventListener('abort', this.onParentAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  abort(reason?: unknown): void {
+    this.controller.abort(reason);
+  }
+
+  dispose(): void {
+    if (this.parent && this.onParentAbort) this.parent.removeEventListener('abort', this.onParentAbort);
+  }
+}
+
+/** Reason used when the router itself cancels an attempt (hedge loser, consumer stopped reading). */
+export const CANCELLED = Symbol('llmrr.cancelled');
+
+/**
+ * The life of one attempt on one deployment: its abort signal (caller signal + timeouts +
+ * router cancellation) and the mapping of whatever it threw to the right LLMError.
+ */
+export class AttemptScope {
+  private readonly link: LinkedController;
+  private firstTimer: ReturnType<typeof setTimeout> | undefined;
+  private totalTimer: ReturnType<typeof setTimeout> | undefined;
+  private abortPromise: Promise<never> | undefined;
+  /** Set when one of our timers fired. */
+  timeoutError: LLMError | undefined;
+
+  constructor(
+    parent: AbortSignal | undefined,
+    timeouts: AttemptTimeouts,
+    private readonly context: { deployment: string; provider?: string },
+    /** The caller's own signal: its abort means `aborted`, never a retry. */
+    private readonly callerSignal: AbortSignal | undefined,
+  ) {
+    this.link = new LinkedController(parent);
+    if (timeouts.firstTokenMs !== undefined && timeouts.firstTokenMs > 0) {
+      const ms = timeouts.firstTokenMs;
+      this.firstTimer = setTimeout(() => this.timeout(`no first token from "${context.deployment}" within firstTokenMs ${ms} ms`), ms);
+    }
+    if (timeouts.totalMs !== undefined && timeouts.totalMs > 0) {
+      const ms = timeouts.totalMs;
+      this.totalTimer = setTimeout(() => this.timeout(`"${context.deployment}" did not finish within totalMs ${ms} ms`), ms);
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.link.signal;
+  }
+
+  get aborted(): boolean {
+    return this.link.signal.aborted;
+  }
+
+  /** The first content part (or the answer) arrived: the first-token timer no longer applies. */
+  firstToken(): void {
+    if (this.firstTimer !== undefined) clearTimeout(this.firstTimer);
+    this.firstTimer = undefined;
+  }
+
+  /** Cancels the attempt on the router's behalf (not an error of the deployment). */
+  cancel(): void {
+    this.link.abort(CANCELLED);
+  }
+
+  /** True when the router cancelled this attempt (hedge loser, consumer gone). */
+  get cancelled(): boolean {
+    return this.link.signal.aborted && this.link.signal.reason === CANCELLED;
+  }
+
+  /** `promise`, or a rejection as soon as the attempt is aborted (for engines slow to honour the signal). */
+  race<T>(promise: Promise<T>): Promise<T> {
+    if (!this.abortPromise) {
+      const signal = this.link.signal;
+      this.abortPromise = new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+      this.abortPromise.catch(() => {});
+    }
+    return Promise.race([promise, this.abortPromise]);
+  }
+
+  /** The LLMError for what an attempt threw (or reported): caller abort, our timeout, or the engine's error. */
+  errorFor(thrown: unknown): LLMError {
+    if (this.callerSignal?.aborted) return abortError(this.callerSignal, this.context);
+    if (this.timeoutError) return this.timeoutError;
+    if (this.cancelled) return new LLMError({ code: 'aborted', message: 'Attempt cancelled by the router', ...this.context });
+    return toLLMError(thrown, this.context);
+  }
+
+  dispose(): void {
+    if (this.firstTimer !== undefined) clearTimeout(this.firstTimer);
+    if (this.totalTimer !== undefined) clearTimeout(this.totalTimer);
+    this.firstTimer = this.totalTimer = undefined;
+    this.link.dispose();
+  }
+
+  private timeout(message: string): void {
+    if (this.link.signal.aborted) return;
+    this.timeoutError = new LLMError({ code: 'timeout', message: `Timed out: ${message}`, isRetryable: true, ...this.context });
+    this.link.abort(this.timeoutError);
+  }
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { CircuitBreakerSchema } from '../../config/schema.js';
+import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
+
+function make(partial: Record<string, unknown> = {}) {
+  let t = 10_000;
+  const transitions: string[] = [];
+  const breaker = new CircuitBreaker({
+    config: CircuitBreakerSchema.parse({ failureThreshold: 2, cooldownMs: 1_000, ...partial }),
+    now: () => t,
+    onTransition: (from: CircuitState, to: CircuitState) => transitions.push(`${from}->${to}`),
+  });
+  return { breaker, transitions, advance: (ms: number) => (t += ms) };
+}
+
+describe('CircuitBreaker', () => {
+  it('opens after failureThreshold consecutive failures; a success in between resets the count', () => {
+    const { breaker, transitions } = make();
+    breaker.failure();
+    breaker.success();
+    breaker.failure();
+    expect(breaker.state).toBe('closed');
+    breaker.failure();
+    expect(breaker.state).toBe('open');
+    expect(breaker.isAvailable()).toBe(false);
+    expect(breaker.tryAcquire()).toBe(false);
+    expect(transitions).toEqual(['closed->open']);
+  });
+
+  it('half-opens after the cooldown, admits halfOpenMaxProbes probes, closes on success', () => {
+    const { breaker, transitions, advance } = make({ halfOpenMaxProbes: 1 });
+    breaker.failure();
+    breaker.failure();
+    advance(999);
+    expect(breaker.state).toBe('open');
+    advance(1);
+    expect(breaker.state).toBe('half-open');
+    expect(breaker.tryAcquire()).toBe(true);
+    expect(breaker.isAvailable()).toBe(false); // the one probe slot is taken
+    expect(breaker.tryAcquire()).toBe(false);
+    breaker.success();
+    expect(breaker.state).toBe('closed');
+    expect(transitions).toEqual(['closed->open', 'open->half-open', 'half-open->closed']);
+  });
+
+  it('a failed probe re-opens with a fresh cooldown', () => {
+    const { breaker, transitions, advance } = make();
+    breaker.failure();
+    breaker.failure();
+    advance(1_000);
+    expect(breaker.tryAcquire()).toBe(true);
+    breaker.failure();
+    expect(breaker.state).toBe('open');
+    advance(500);
+    expect(breaker.state).toBe('open');
+    advance(500);
+    expect(breaker.state).toBe('half-open');
+    expect(transitions).toEqual(['closed->open', 'open->half-open', 'half-open->open', 'open->half-open']);
+  });
+
+  it('successThreshold probes are needed to close', () => {
+    const { breaker, advance } = make({ successThreshold: 2, halfOpenMaxProbes: 2 });
+    breaker.failure();
+    breaker.failure();
+    advance(1_000);
+    expect(breaker.tryAcquire()).toBe(true);
+    breaker.success();
+    expect(breaker.state).toBe('half-open');
+    expect(breaker.tryAcquire()).toBe(true);
+    breaker.success();
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('release frees a probe slot without changing state', () => {
+    const { breaker, advance } = make();
+    breaker.failure();
+    breaker.failure();
+    advance(1_000);
+    expect(breaker.tryAcquire()).toBe(true);
+    breaker.release();
+    expect(breaker.state).toBe('half-open');
+    expect(breaker.isAvailable()).toBe(true);
+  });
+
+  it('force admits an open circuit (as a probe)', () => {
+    const { breaker } = make();
+    breaker.failure();
+    breaker.failure();
+    expect(breaker.tryAcquire(true)).toBe(true);
+    expect(breaker.state).toBe('half-open');
+    breaker.success();
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('disabled: always admits, never opens', () => {
+    const { breaker } = make({ enabled: false });
+    for (let i = 0; i < 10; i++) breaker.failure();
+    expect(breaker.state).toBe('closed');
+    expect(breaker.tryAcquire()).toBe(true);
+  });
+});

@@ -1,0 +1,121 @@
+import type { CircuitBreakerConfig } from '../../config/schema.js';
+
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+export interface CircuitBreakerOptions {
+  config: CircuitBreakerConfig;
+  now: () => number;
+  /** Called on every state change (the router turns it into a `circuit` event). */
+  onTransition?: (from: CircuitState, to: CircuitState) => void;
+}
+
+/**
+ * One deployment's circuit breaker:
+ * closed -> open after `failureThreshold` consecutive failures -> after `cooldownMs` half-open, admitting
+ * `halfOpenMaxProbes` probes at once -> closed after `successThreshold` successful probes, or open again
+ * (a fresh cooldown) on a failed one.
+ */
+export class CircuitBreaker {
+  private current: CircuitState = 'closed';
+  private consecutiveFailures = 0;
+  private probeSuccesses = 0;
+  private probesInFlight = 0;
+  /** When the circuit last opened (0 when it never did). */
+  openedAt = 0;
+
+  constructor(private readonly options: CircuitBreakerOptions) {}
+
+  get enabled(): boolean {
+    return this.options.config.enabled;
+  }
+
+  /** The state now (an open circuit past its cooldown reads, and becomes, half-open). */
+  get state(): CircuitState {
+    if (this.current === 'open' && this.options.now() - this.openedAt >= this.options.config.cooldownMs) {
+      this.transition('half-open');
+    }
+    return this.current;
+  }
+
+  /** Whether a call would be admitted now (no side effect beyond the cooldown check). */
+  isAvailable(): boolean {
+    if (!this.options.config.enabled) return true;
+    const s = this.state;
+    if (s === 'closed') return true;
+    if (s === 'open') return false;
+    return this.probesInFlight < this.options.config.halfOpenMaxProbes;
+  }
+
+  /**
+   * Admits a call, taking a probe slot while half-open. `force` admits even an open circuit (used
+   * when every candidate is open: the least recently opened one is still tried).
+   * Every admitted call must end with `success()`, `failure()` or `release()`.
+   */
+  tryAcquire(force = false): boolean {
+    if (!this.options.config.enabled) return true;
+    const s = this.state;
+    if (s === 'closed') return true;
+    if (s === 'half-open' && this.probesInFlight < this.options.config.halfOpenMaxProbes) {
+      this.probesInFlight++;
+      return true;
+    }
+    if (force) {
+      if (s === 'open') this.transition('half-open');
+      this.probesInFlight++;
+      return true;
+    }
+    return false;
+  }
+
+  success(): void {
+    this.consecutiveFailures = 0;
+    if (this.current !== 'half-open') return;
+    this.probesInFlight = Math.max(0, this.probesInFlight - 1);
+    this.probeSuccesses++;
+    if (this.probeSuccesses >= this.options.config.successThreshold) this.transition('closed');
+  }
+
+  failure(): void {
+    if (!this.options.config.enabled) return;
+    this.consecutiveFailures++;
+    if (this.current === 'half-open') {
+      this.probesInFlight = Math.max(0, this.probesInFlight - 1);
+      this.open();
+    } else if (this.current === 'closed' && this.consecutiveFailures >= this.options.config.failureThreshold) {
+      this.open();
+    }
+  }
+
+  /** An admitted call ended without saying anything about health (aborted, invalid request). */
+  release(): void {
+    if (this.current === 'half-open') this.probesInFlight = Math.max(0, this.probesInFlight - 1);
+  }
+
+  /** Back to closed, counters cleared (e.g. when a deployment is reloaded). */
+  reset(): void {
+    this.consecutiveFailures = 0;
+    this.probesInFlight = 0;
+    this.probeSuccesses = 0;
+    if (this.current !== 'closed') this.transition('closed');
+  }
+
+  private open(): void {
+    this.openedAt = this.options.now();
+    this.transition('open');
+  }
+
+  private transition(to: CircuitState): void {
+    const from = this.current;
+    if (from === to && to !== 'open') return;
+    this.current = to;
+    if (to === 'half-open' || to === 'closed') {
+      this.probeSuccesses = 0;
+      if (to === 'closed') {
+        this.probesInFlight = 0;
+        this.consecutiveFailures = 0;
+      }
+    }
+    if (to === 'open') this.probesInFlight = 0;
+    if (from !== to) this.options.onTransition?.(from, to);
+  }
+}

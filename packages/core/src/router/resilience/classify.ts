@@ -1,0 +1,37 @@
+import type { LLMErrorCode } from '../../errors/codes.js';
+import type { LLMError } from '../../errors/llm-error.js';
+
+/**
+ * Errors that say the request itself is wrong: another deployment would refuse it too,
+ * so they neither retry nor fall over; the caller gets them as they are.
+ */
+const REQUEST_FAULTS: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>([
+  'invalid_request',
+  'invalid_json',
+  'context_length_exceeded',
+  'content_filter',
+  'payload_too_large',
+  'unsupported_media_type',
+]);
+
+/**
+ * After a failed attempt:
+ * - `stop`: return the error (caller aborted, or the request is at fault);
+ * - `retry`: try the same deployment again (retryable errors: 5xx, 429, timeouts, network);
+ * - `next`: move on to the next deployment (auth, permission, not found, other non-retryable).
+ */
+export type FailureAction = 'stop' | 'retry' | 'next';
+
+export function failureAction(error: LLMError): FailureAction {
+  if (error.code === 'aborted' || REQUEST_FAULTS.has(error.code)) return 'stop';
+  return error.isRetryable ? 'retry' : 'next';
+}
+
+/** Whether a failure counts against the deployment's health (circuit breaker, error rate). */
+export function countsAgainstDeployment(error: LLMError): boolean {
+  return error.code !== 'aborted' && !REQUEST_FAULTS.has(error.code);
+}
+
+export function isRequestFault(code: LLMErrorCode): boolean {
+  return REQUEST_FAULTS.has(code);
+}

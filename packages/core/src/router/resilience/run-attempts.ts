@@ -1,0 +1,321 @@
+import type { HedgingConfig, RetryConfig } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import type { TypedEmitter } from '../../events/typed-emitter.js';
+import type { GenerateRequest } from '../../spec/index.js';
+import type { RouterDeployment } from '../deployment.js';
+import type { AttemptRecord, RouterEvents } from '../types.js';
+import { AttemptScope, CANCELLED, LinkedController, type AttemptTimeouts } from './attempt-scope.js';
+import { retryPlan } from './backoff.js';
+import { countsAgainstDeployment, failureAction } from './classify.js';
+
+export interface ExecutionHost {
+  now(): number;
+  random(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  readonly emitter: TypedEmitter<RouterEvents>;
+}
+
+export interface ExecutionPlan {
+  requestId: string;
+  /** The request as every attempt sends it. */
+  request: GenerateRequest;
+  /** Deployments in the order they are tried (ranked candidates, then fallbacks). */
+  order: readonly RouterDeployment[];
+  /** Admitted even with an open circuit (every candidate was open). */
+  forced: RouterDeployment | undefined;
+  retry: RetryConfig;
+  hedging: HedgingConfig;
+  timeouts(d: RouterDeployment): AttemptTimeouts;
+  /** The caller's signal: its abort stops everything with `aborted`. */
+  signal: AbortSignal | undefined;
+  /** Create an abort scope for every attempt (streams); otherwise only when a signal or timeout needs one. */
+  alwaysScope: boolean;
+  /** Filled as attempts end. */
+  attempts: AttemptRecord[];
+}
+
+/** How one attempt is run: `generate` resolves with the answer, `stream` with a stream primed up to its first content. */
+export interface AttemptDriver<T> {
+  run(d: RouterDeployment, scope: AttemptScope | undefined): Promise<T>;
+  /** Frees a value that won too late (a hedged attempt that finished after the winner). */
+  discard?(value: T): void;
+}
+
+/**
+ * The bookkeeping of an attempt that produced its answer (or first token): whoever consumes it
+ * settles it exactly once, with `succeed`, `fail` or `release`.
+ */
+export class AttemptLease {
+  private settled = false;
+  private cleanup: (() => void) | undefined;
+
+  constructor(
+    private readonly host: ExecutionHost,
+    private readonly plan: ExecutionPlan,
+    readonly deployment: RouterDeployment,
+    readonly scope: AttemptScope | undefined,
+    readonly startedAt: number,
+    readonly attempt: number,
+    readonly hedge: boolean,
+  ) {}
+
+  /** Runs `fn` once the lease is settled (e.g. unhook a hedge lane from the caller's signal). */
+  onSettle(fn: () => void): void {
+    if (this.settled) fn();
+    else this.cleanup = fn;
+  }
+
+  get isSettled(): boolean {
+    return this.settled;
+  }
+
+  succeed(): number {
+    const latencyMs = this.host.now() - this.startedAt;
+    if (this.settled) return latencyMs;
+    this.settled = true;
+    this.runCleanup();
+    this.deployment.stats.success(latencyMs);
+    this.deployment.breaker.success();
+    this.scope?.dispose();
+    this.record(true, undefined, latencyMs);
+    return latencyMs;
+  }
+
+  fail(error: LLMError): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.runCleanup();
+    settleFailure(this.host, this.plan, this.deployment, error, this.scope, this.startedAt, this.attempt, this.hedge);
+  }
+
+  /** Ended by the router or consumer, not by the deployment: no health change. */
+  release(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.runCleanup();
+    this.deployment.stats.failure('aborted', false);
+    this.deployment.breaker.release();
+    this.scope?.dispose();
+  }
+
+  private runCleanup(): void {
+    const fn = this.cleanup;
+    this.cleanup = undefined;
+    fn?.();
+  }
+
+  private record(ok: boolean, errorCode: string | undefined, latencyMs: number): void {
+    const r: AttemptRecord = { deployment: this.deployment.name, attempt: this.attempt, ok, latencyMs };
+    if (errorCode) r.errorCode = errorCode;
+    if (this.hedge) r.hedge = true;
+    this.plan.attempts.push(r);
+  }
+}
+
+function settleFailure(
+  host: ExecutionHost,
+  plan: ExecutionPlan,
+  d: RouterDeployment,
+  error: LLMError,
+  scope: AttemptScope | undefined,
+  startedAt: number,
+  attempt: number,
+  hedge: boolean,
+): void {
+  const cancelled = scope?.cancelled === true && !plan.signal?.aborted;
+  const counts = !cancelled && countsAgainstDeployment(error);
+  d.stats.failure(error.code, counts);
+  if (counts) d.breaker.failure();
+  else d.breaker.release();
+  scope?.dispose();
+  if (cancelled) return;
+  const r: AttemptRecord = { deployment: d.name, attempt, ok: false, errorCode: error.code, latencyMs: host.now() - startedAt };
+  if (hedge) r.hedge = true;
+  plan.attempts.push(r);
+  if (host.emitter.has('attempt:error')) host.emitter.emit('attempt:error', { requestId: plan.requestId, deployment: d.name, attempt, error });
+}
+
+export interface Won<T> {
+  deployment: RouterDeployment;
+  value: T;
+  lease: AttemptLease;
+}
+
+type Outcome<T> = { kind: 'won'; won: Won<T> } | { kind: 'stop' | 'next'; error: LLMError } | { kind: 'cancelled' };
+
+function circuitOpenError(d: RouterDeployment): LLMError {
+  return new LLMError({ code: 'circuit_open', message: `Circuit of "${d.name}" is open`, deployment: d.name, provider: d.provider });
+}
+
+/** One deployment with its retries (backoff with jitter, Retry-After), inside `parent` (caller or hedge lane). */
+async function runDeployment<T>(
+  host: ExecutionHost,
+  plan: ExecutionPlan,
+  driver: AttemptDriver<T>,
+  d: RouterDeployment,
+  parent: AbortSignal | undefined,
+  hedge: boolean,
+): Promise<Outcome<T>> {
+  const force = plan.forced === d;
+  const timeouts = plan.timeouts(d);
+  const needScope = plan.alwaysScope || parent !== undefined || timeouts.firstTokenMs !== undefined || timeouts.totalMs !== undefined;
+  for (let attempt = 1; ; attempt++) {
+    if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
+    if (parent?.aborted) return { kind: 'cancelled' };
+    if (!d.breaker.tryAcquire(force)) return { kind: 'next', error: circuitOpenError(d) };
+    const scope = needScope ? new AttemptScope(parent, timeouts, { deployment: d.name, provider: d.provider }, plan.signal) : undefined;
+    const startedAt = host.now();
+    d.stats.start();
+    let error: LLMError;
+    try {
+      const value = await driver.run(d, scope);
+      return { kind: 'won', won: { deployment: d, value, lease: new AttemptLease(host, plan, d, scope, startedAt, attempt, hedge) } };
+    } catch (e) {
+      error = scope ? scope.errorFor(e) : toError(e, d);
+      const cancelled = scope?.cancelled === true && !plan.signal?.aborted;
+      settleFailure(host, plan, d, error, scope, startedAt, attempt, hedge);
+      if (cancelled) return { kind: 'cancelled' };
+    }
+    const action = failureAction(error);
+    if (action === 'stop') return { kind: 'stop', error };
+    if (action === 'next' || attempt > plan.retry.max) return { kind: 'next', error };
+    const rp = retryPlan(error, attempt - 1, plan.retry, host.random);
+    // Retry-After beyond maxRetryAfterMs: waiting is worse than trying the next deployment.
+    if (rp.kind === 'move-on') return { kind: 'next', error };
+    if (host.emitter.has('retry')) {
+      host.emitter.emit('retry', { requestId: plan.requestId, deployment: d.name, attempt: attempt + 1, delayMs: rp.delayMs, error });
+    }
+    try {
+      await host.sleep(rp.delayMs, parent);
+    } catch {
+      if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
+      return { kind: 'cancelled' };
+    }
+  }
+}
+
+/** The error of an attempt that needed no scope (no signal, no timeout): the engine's, tagged with the deployment. */
+function toError(e: unknown, d: RouterDeployment): LLMError {
+  return toLLMError(e, { deployment: d.name, provider: d.provider });
+}
+
+function emitFallback(host: ExecutionHost, plan: ExecutionPlan, from: RouterDeployment, to: RouterDeployment, error: LLMError): void {
+  if (host.emitter.has('fallback')) host.emitter.emit('fallback', { requestId: plan.requestId, from: from.name, to: to.name, error });
+}
+
+/**
+ * Walks the plan's order: each deployment with its retries; a failure that is not the request's
+ * fault falls over to the next. With hedging on, a second lane starts on the next deployment when
+ * the first has not answered after `hedging.delayMs`; the first answer wins and the others are cancelled.
+ */
+export function runAttempts<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptDriver<T>): Promise<Won<T>> {
+  if (plan.hedging.enabled && plan.order.length > 1) return runHedged(host, plan, driver);
+  return runSequential(host, plan, driver);
+}
+
+async function runSequential<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptDriver<T>): Promise<Won<T>> {
+  const order = plan.order;
+  let last: LLMError | undefined;
+  for (let i = 0; i < order.length; i++) {
+    const d = order[i]!;
+    const out = await runDeployment(host, plan, driver, d, plan.signal, false);
+    if (out.kind === 'won') return out.won;
+    if (out.kind === 'cancelled') throw abortError(plan.signal ?? AbortSignal.abort(), { deployment: d.name });
+    if (out.kind === 'stop') throw out.error;
+    last = out.error;
+    const next = order[i + 1];
+    if (next) emitFallback(host, plan, d, next, out.error);
+  }
+  throw last ?? new LLMError({ code: 'no_deployment', message: 'No deployment to try' });
+}
+
+function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptDriver<T>): Promise<Won<T>> {
+  return new Promise<Won<T>>((resolve, reject) => {
+    const order = plan.order;
+    const lanes: LinkedController[] = [];
+    const hedgeTimer = new AbortController();
+    let next = 0;
+    let active = 0;
+    let hedges = 0;
+    let settled = false;
+    let last: LLMError | undefined;
+
+    const finish = (winner: LinkedController | undefined, settle: () => void) => {
+      settled = true;
+      hedgeTimer.abort();
+      for (const lane of lanes) {
+        if (lane !== winner) lane.abort(CANCELLED);
+      }
+      settle();
+    };
+
+    const lane = async (first: RouterDeployment, hedge: boolean) => {
+      const link = new LinkedController(plan.signal);
+      lanes.push(link);
+      active++;
+      let d: RouterDeployment | undefined = first;
+      let won = false;
+      try {
+        while (d) {
+          const out: Outcome<T> = await runDeployment(host, plan, driver, d, link.signal, hedge);
+          if (settled) {
+            if (out.kind === 'won') {
+              out.won.lease.scope?.cancel();
+              driver.discard?.(out.won.value);
+              out.won.lease.release();
+            }
+            return;
+          }
+          if (out.kind === 'won') {
+            const w = out.won;
+            won = true;
+            // The winner's lane stays linked to the caller's signal until its lease settles (streams).
+            w.lease.onSettle(() => link.dispose());
+            finish(link, () => resolve(w));
+            return;
+          }
+          if (out.kind === 'stop') {
+            finish(undefined, () => reject(out.error));
+            return;
+          }
+          if (out.kind === 'cancelled') return;
+          last = out.error;
+          const following: RouterDeployment | undefined = order[next++];
+          if (following) emitFallback(host, plan, d, following, out.error);
+          d = following;
+        }
+      } finally {
+        active--;
+        if (!won) link.dispose();
+        if (!settled && active === 0) {
+          finish(undefined, () => reject(last ?? new LLMError({ code: 'no_deployment', message: 'No deployment to try' })));
+        }
+      }
+    };
+
+    const scheduleHedge = () => {
+      if (hedges >= plan.hedging.maxHedges || next >= order.length) return;
+      host.sleep(plan.hedging.delayMs, hedgeTimer.signal).then(
+        () => {
+          if (settled || hedges >= plan.hedging.maxHedges) return;
+          const d = order[next++];
+          if (!d) return;
+          hedges++;
+          if (host.emitter.has('hedge')) host.emitter.emit('hedge', { requestId: plan.requestId, deployment: d.name });
+          void lane(d, true);
+          scheduleHedge();
+        },
+        () => {},
+      );
+    };
+
+    const first = order[next++];
+    if (!first) {
+      reject(new LLMError({ code: 'no_deployment', message: 'No deployment to try' }));
+      return;
+    }
+    void lane(first, false);
+    scheduleHedge();
+  });
+}

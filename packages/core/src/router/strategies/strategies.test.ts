@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import type { RouterConfigInput } from '../../config/schema.js';
+import { MockEngine } from '../../engines/mock/mock-engine.js';
+import { estimateRequestTokens } from '../../pricing/estimate-tokens.js';
+import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngine, StreamPart } from '../../spec/index.js';
+import { LLMRouter } from '../llm-router.js';
+import { BUILTIN_STRATEGIES } from './index.js';
+
+/** An engine whose calls take `latencyMs` on the router's injected clock (or hang while `gate` is pending). */
+class ClockEngine implements LanguageEngine {
+  readonly specVersion = 'v1' as const;
+  readonly provider = 'clock';
+  readonly capabilities = { streaming: true, tools: true, json: true };
+  gate: Promise<void> | undefined;
+  constructor(
+    readonly modelId: string,
+    private readonly clock: { t: number },
+    public latencyMs: number,
+  ) {}
+  async generate(_r: GenerateRequest, _o?: CallOptions): Promise<GenerateResult> {
+    if (this.gate) await this.gate;
+    this.clock.t += this.latencyMs;
+    return { text: 'ok', toolCalls: [], finishReason: 'stop', usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } };
+  }
+  async *stream(): AsyncGenerator<StreamPart> {
+    yield { type: 'finish', finishReason: 'stop', usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } };
+  }
+}
+
+const models: RouterConfigInput['models'] = [
+  { name: 'a', engine: 'fake', priority: 3, quality: 0.9, price: { input: 10, output: 30 }, contextWindow: 128_000, weight: 1 },
+  { name: 'b', engine: 'fake', priority: 1, quality: 0.6, price: { input: 1, output: 2 }, contextWindow: 16_000, weight: 3 },
+  // engine `fake` is not local and `c-unpriced` is in no price table: price unknown.
+  { name: 'c', engine: 'fake', model: 'c-unpriced', priority: 2, contextWindow: 32_000, weight: 1 },
+];
+
+function setup(extra: { routing?: NonNullable<RouterConfigInput['routing']> } = {}, random: () => number = Math.random) {
+  const clock = { t: 1_000 };
+  const engines = { a: new ClockEngine('a', clock, 300), b: new ClockEngine('b', clock, 100), c: new ClockEngine('c-unpriced', clock, 200) };
+  const router = new LLMRouter(
+    { models, routing: { strategy: 'priority', retries: { max: 0 } }, ...extra },
+    { engines, now: () => clock.t, random, engineFactories: { fake: (m) => new MockEngine({ modelId: m.model ?? m.name }) } },
+  );
+  return { router, engines, clock };
+}
+
+async function orderOf(router: LLMRouter, strategy: string, request: string | GenerateRequest = 'Hello there, router', opts = {}) {
+  const d = await router.route(request, { strategy, ...opts });
+  return d.order;
+}
+
+describe('built-in strategies order as documented', () => {
+  it('priority and fallback: ascending priority', async () => {
+    const { router } = setup();
+    expect(await orderOf(router, 'priority')).toEqual(['b', 'c', 'a']);
+    expect(await orderOf(router, 'fallback')).toEqual(['b', 'c', 'a']);
+  });
+
+  it('quality-first: highest quality, unknown last', async () => {
+    const { router } = setup();
+    expect(await orderOf(router, 'quality-first')).toEqual(['a', 'b', 'c']);
+  });
+
+  it('cost-optimized: cheapest expected cost, unknown price last; the factor is the documented formula', async () => {
+    const { router } = setup();
+    const decision = await router.route('Hello there, router', { strategy: 'cost-optimized', maxTokens: 100 });
+    expect(decision.order).toEqual(['b', 'a', 'c']);
+    const input = estimateRequestTokens({ messages: [{ role: 'user', content: 'Hello there, router' }], maxTokens: 100 });
+    expect(decision.candidates[0]!.factors!['expectedCostUsd']).toBeCloseTo((input * 1 + 100 * 2) / 1e6, 12);
+    expect(decision.candidates[1]!.factors!['expectedCostUsd']).toBeCloseTo((input * 10 + 100 * 30) / 1e6, 12);
+    expect(decision.candidates[2]!.note).toBe('price unknown');
+  });
+
+  it('speed-priority: unmeasured explored first, then lowest EWMA latency; explore=false puts unmeasured last', async () => {
+    const { router } = setup();
+    await router.generate('x', { model: 'a' });
+    await router.generate('x', { model: 'b' });
+    expect(router.stats()['a']!.latencyMs).toBe(300);
+    expect(await orderOf(router, 'speed-priority')).toEqual(['c', 'b', 'a']);
+    expect(await orderOf(router, 'speed-priority', 'x', { strategyOptions: { explore: false } })).toEqual(['b', 'a', 'c']);
+    await router.generate('x', { model: 'c' });
+    expect(await orderOf(router, 'speed-priority')).toEqual(['b', 'c', 'a']);
+  });
+
+  it('balanced: weights from routing.weights, min-max normalized, error-rate penalty', async () => {
+    const quality = setup({ routing: { strategy: 'balanced', weights: { quality: 1, cost: 0, latency: 0 } } });
+    expect(await orderOf(quality.router, 'balanced')).toEqual(['a', 'b', 'c']);
+    const cost = setup({ routing: { strategy: 'balanced', weights: { quality: 0, cost: 1, latency: 0 } } });
+    const d = await cost.router.route('x', { strategy: 'balanced' });
+    // b is the cheapest (1); a the dearest (0) and c unknown (0) tie, broken by priority.
+    expect(d.order).toEqual(['b', 'c', 'a']);
+    expect(d.candidates[0]!.factors).toMatchObject({ cost: 1, quality: expect.any(Number), latency: 1, errorRate: 0 });
+    // Make b fail: its error rate pushes it down.
+    cost.engines.b.generate = async () => {
+      throw new (await import('../../errors/llm-error.js')).LLMError({ code: 'provider_error', message: 'down', isRetryable: false });
+    };
+    await cost.router.generate('x', { model: 'b', fallbacks: [] }).catch(() => {});
+    await cost.router.generate('x', { model: 'b', fallbacks: [] }).catch(() => {});
+    const after = await cost.router.route('x', { strategy: 'balanced' });
+    const errorRate = after.candidates.find((c) => c.name === 'b')!.factors!['errorRate']!;
+    expect(errorRate).toBeCloseTo(0.36, 5); // EWMA alpha 0.2: 0.2, then 0.36
+    expect(after.candidates.find((c) => c.name === 'b')!.score).toBeCloseTo(1 - errorRate, 5);
+    // a stronger penalty (option errorPenalty) pushes it below the others
+    const harsh = await cost.router.route('x', { strategy: 'balanced', strategyOptions: { errorPenalty: 5 } });
+    expect(harsh.order).toEqual(['c', 'a', 'b']);
+  });
+
+  it('random: Fisher-Yates with the injected random source', async () => {
+    const { router } = setup({}, () => 0);
+    // [a,b,c]: i=2 swaps with 0 -> [c,b,a]; i=1 swaps with 0 -> [b,c,a]
+    expect(await orderOf(router, 'random')).toEqual(['b', 'c', 'a']);
+    const high = setup({}, () => 0.999);
+    expect(await orderOf(high.router, 'random')).toEqual(['a', 'b', 'c']);
+  });
+
+  it('round-robin: rotates per candidate set', async () => {
+    const { router } = setup();
+    expect(await orderOf(router, 'round-robin')).toEqual(['a', 'b', 'c']);
+    expect(await orderOf(router, 'round-robin')).toEqual(['b', 'c', 'a']);
+    // another candidate set (only a and c fit 20k tokens of context... use the allow-list) has its own counter
+    expect(await orderOf(router, 'round-robin', 'x', { allowedModels: ['a', 'c'] })).toEqual(['a', 'c']);
+    expect(await orderOf(router, 'round-robin')).toEqual(['c', 'a', 'b']);
+    expect(await orderOf(router, 'round-robin', 'x', { allowedModels: ['a', 'c'] })).toEqual(['c', 'a']);
+  });
+
+  it('least-loaded: in-flight / maxConcurrency, then latency', async () => {
+    const clock = { t: 0 };
+    const engines = { a: new ClockEngine('a', clock, 10), b: new ClockEngine('b', clock, 10), c: new ClockEngine('c', clock, 10) };
+    const router = new LLMRouter(
+      {
+        models: [
+          { name: 'a', engine: 'mock', limits: { maxConcurrency: 4 } },
+          { name: 'b', engine: 'mock' },
+          { name: 'c', engine: 'mock' },
+        ],
+        routing: { retries: { max: 0 } },
+      },
+      { engines, now: () => clock.t },
+    );
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    engines.a.gate = gate;
+    engines.b.gate = gate;
+    const pending = [router.generate('x', { model: 'a' }), router.generate('x', { model: 'b' })];
+    for (let i = 0; i < 100 && router.stats()['b']!.inFlight === 0; i++) await new Promise((r) => setTimeout(r, 0));
+    const d = await router.route('x', { strategy: 'least-loaded' });
+    expect(d.order).toEqual(['c', 'a', 'b']); // 0, 1/4, 1/1
+    expect(d.candidates[1]!.factors).toMatchObject({ load: 0.25, inFlight: 1, capacity: 4 });
+    open();
+    await Promise.all(pending);
+    expect(await orderOf(router, 'least-loaded')).toEqual(['c', 'a', 'b']); // all idle: latency (c unmeasured = 0) first
+  });
+
+  it('capability-match: fewest extra capabilities, then smallest sufficient context window', async () => {
+    const router = new LLMRouter({
+      models: [
+        { name: 'big', engine: 'mock', capabilities: ['chat', 'tools', 'json', 'vision', 'streaming'], contextWindow: 200_000 },
+        { name: 'exact-large', engine: 'mock', capabilities: ['chat', 'tools'], contextWindow: 128_000 },
+        { name: 'exact-small', engine: 'mock', capabilities: ['chat', 'tools'], contextWindow: 8_000 },
+        { name: 'one-extra', engine: 'mock', capabilities: ['chat', 'tools', 'json'], contextWindow: 4_000 },
+        { name: 'no-tools', engine: 'mock', capabilities: ['chat'], contextWindow: 4_000 },
+      ],
+    });
+    const request: GenerateRequest = { messages: [{ role: 'user', content: 'weather?' }], tools: [{ name: 'weather', parameters: { type: 'object' } }] };
+    const d = await router.route(request, { strategy: 'capability-match' });
+    expect(d.order).toEqual(['exact-small', 'exact-large', 'one-extra', 'big']);
+    expect(d.excluded).toEqual([{ name: 'no-tools', reason: 'lacks capabilities: tools' }]);
+    expect(d.candidates[0]!.factors).toMatchObject({ extraCapabilities: 0, contextWindow: 8_000 });
+  });
+
+  it('weighted: the first pick follows weight / sum (b has 3 of 5)', async () => {
+    let seed = 42;
+    const prng = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const { router } = setup({}, prng);
+    const firsts: Record<string, number> = { a: 0, b: 0, c: 0 };
+    const n = 3_000;
+    for (let i = 0; i < n; i++) firsts[(await orderOf(router, 'weighted'))[0]!]!++;
+    expect(firsts['b']! / n).toBeGreaterThan(0.55);
+    expect(firsts['b']! / n).toBeLessThan(0.65);
+    expect(firsts['a']! / n).toBeGreaterThan(0.15);
+    expect(firsts['c']! / n).toBeGreaterThan(0.15);
+  });
+
+  it('weighted: weight 0 is last', async () => {
+    const router = new LLMRouter({ models: [{ name: 'zero', engine: 'mock', weight: 0 }, { name: 'one', engine: 'mock', weight: 1 }] }, { random: () => 0.01 });
+    expect(await orderOf(router, 'weighted')).toEqual(['one', 'zero']);
+  });
+
+  it('every built-in strategy explains itself with factors', async () => {
+    const { router } = setup();
+    for (const name of BUILTIN_STRATEGIES) {
+      const d = await router.route('Explain', { strategy: name });
+      expect(d.strategy).toBe(name);
+      expect(d.candidates).toHaveLength(3);
+      expect(d.reason).toContain(`ranked first by ${name}`);
+      for (const c of d.candidates) expect(c.factors ?? c.note, `${name}/${c.name}`).toBeDefined();
+    }
+  });
+});

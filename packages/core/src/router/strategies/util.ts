@@ -1,0 +1,37 @@
+import type { Deployment, RankedCandidate, StrategyContext } from '../types.js';
+
+/** Expected cost of the request on `d` in USD, or undefined when its price is unknown. */
+export function expectedCostUsd(d: Deployment, ctx: StrategyContext): number | undefined {
+  const p = d.price;
+  if (!p) return undefined;
+  return (ctx.estimatedInputTokens * p.input + ctx.expectedOutputTokens * p.output) / 1e6;
+}
+
+/** Ascending `priority` (lower first); ties keep config order (Array.prototype.sort is stable). */
+export function byPriority(a: RankedCandidate, b: RankedCandidate): number {
+  return a.deployment.config.priority - b.deployment.config.priority;
+}
+
+/** Higher score first, then priority. Undefined scores go last. */
+export function byScoreThenPriority(a: RankedCandidate, b: RankedCandidate): number {
+  const sa = a.score;
+  const sb = b.score;
+  if (sa !== sb) {
+    if (sa === undefined) return 1;
+    if (sb === undefined) return -1;
+    return sb - sa;
+  }
+  return byPriority(a, b);
+}
+
+/** A numeric strategy option, or `fallback` when absent or not a finite number. */
+export function numberOption(options: Record<string, unknown>, key: string, fallback: number): number {
+  const v = options[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
+}
+
+/** Latency the speed-minded strategies look at: ttft for streams, total latency otherwise (each falling back on the other). */
+export function observedLatency(ctx: StrategyContext, name: string): number | undefined {
+  const s = ctx.stats(name);
+  return ctx.stream ? (s.ttftMs ?? s.latencyMs) : (s.latencyMs ?? s.ttftMs);
+}

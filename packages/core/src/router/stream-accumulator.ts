@@ -1,0 +1,97 @@
+import type { LLMError } from '../errors/llm-error.js';
+import { estimateTokens } from '../pricing/estimate-tokens.js';
+import type { FinishReason, GenerateResult, StreamPart, ToolCall, Usage } from '../spec/index.js';
+
+/**
+ * Folds stream parts into the `GenerateResult` a non-streamed call of the same answer returns,
+ * so usage and cost agree between `generate` and `stream`.
+ */
+export class StreamAccumulator {
+  private text = '';
+  private reasoning = '';
+  private readonly toolCalls: ToolCall[] = [];
+  private pendingTools: Map<number, { id: string; name: string; arguments: string }> | undefined;
+  private usage: Usage | undefined;
+  private id: string | undefined;
+  private model: string | undefined;
+  finishReason: FinishReason | undefined;
+  error: LLMError | undefined;
+  /** A content part (text, reasoning, tool call) was seen. */
+  sawContent = false;
+
+  constructor(private readonly estimatedInputTokens: () => number) {}
+
+  add(part: StreamPart): void {
+    switch (part.type) {
+      case 'text-delta':
+        this.text += part.delta;
+        this.sawContent = true;
+        break;
+      case 'reasoning-delta':
+        this.reasoning += part.delta;
+        this.sawContent = true;
+        break;
+      case 'tool-call-delta': {
+        this.sawContent = true;
+        const map = (this.pendingTools ??= new Map());
+        const t = map.get(part.index) ?? { id: '', name: '', arguments: '' };
+        if (part.id) t.id = part.id;
+        if (part.name) t.name = part.name;
+        t.arguments += part.argumentsDelta;
+        map.set(part.index, t);
+        break;
+      }
+      case 'tool-call':
+        this.sawContent = true;
+        this.toolCalls.push(part.toolCall);
+        this.pendingTools?.delete(part.index);
+        break;
+      case 'usage':
+        this.usage = part.usage;
+        break;
+      case 'response-metadata':
+        if (part.id) this.id = part.id;
+        if (part.model) this.model = part.model;
+        break;
+      case 'finish':
+        this.finishReason = part.finishReason;
+        if (part.usage && (part.usage.totalTokens > 0 || part.usage.inputTokens > 0 || part.usage.outputTokens > 0 || !this.usage)) {
+          this.usage = part.usage;
+        }
+        break;
+      case 'error':
+        this.error = part.error;
+        break;
+    }
+  }
+
+  /** The folded result; usage estimated (and marked) when the engine reported none. */
+  result(): GenerateResult {
+    // Tool calls that only came as deltas (no closing `tool-call` part) still count.
+    if (this.pendingTools) for (const t of this.pendingTools.values()) if (t.name) this.toolCalls.push({ ...t });
+    const usage = completeUsage(this.usage, this.text, this.reasoning, this.toolCalls, this.estimatedInputTokens);
+    const out: GenerateResult = { text: this.text, toolCalls: this.toolCalls, finishReason: this.finishReason ?? 'other', usage };
+    if (this.id !== undefined) out.id = this.id;
+    if (this.model !== undefined) out.providerModel = this.model;
+    if (this.reasoning) out.reasoning = this.reasoning;
+    return out;
+  }
+}
+
+/**
+ * The usage to report: the engine's, or (when it reported none, or only zeros for a non-empty answer)
+ * a local estimate marked `estimated`. Shared by `generate` and `stream` so both cost the same.
+ */
+export function completeUsage(
+  usage: Usage | undefined,
+  text: string,
+  reasoning: string | undefined,
+  toolCalls: readonly ToolCall[],
+  estimatedInputTokens: () => number,
+): Usage {
+  if (usage && !(usage.totalTokens === 0 && usage.inputTokens === 0 && usage.outputTokens === 0 && (text || toolCalls.length > 0))) return usage;
+  const input = estimatedInputTokens();
+  let output = estimateTokens(text) + (reasoning ? estimateTokens(reasoning) : 0);
+  for (const t of toolCalls) output += estimateTokens(t.arguments);
+  return { inputTokens: input, outputTokens: output, totalTokens: input + output, estimated: true };
+}

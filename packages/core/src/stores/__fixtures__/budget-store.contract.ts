@@ -1,0 +1,135 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LLMError } from '../../errors/llm-error.js';
+import type { BudgetStore } from '../../tenancy/types.js';
+import { runWorker } from './run-child.js';
+import type { FixtureFactory, StoreFixture } from './store-fixtures.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function budgetStoreContract(label: string, makeFixture: FixtureFactory): void {
+  describe(`BudgetStore contract (${label})`, () => {
+    let fx: StoreFixture;
+    let budgets: BudgetStore;
+    beforeEach(async () => {
+      fx = await makeFixture();
+      budgets = fx.stores.budgets;
+    });
+    afterEach(async () => {
+      await fx.close();
+    });
+
+    const reserve = (id: string, estimateUsd: number, limitUsd = 1, tenantId = 'acme', ttlMs?: number) =>
+      budgets.reserve({ tenantId, period: 'month', limitUsd, estimateUsd, reservationId: id, ttlMs });
+
+    it('reserves within the limit, refuses beyond it, and settles the actual cost', async () => {
+      const a = await reserve('a', 0.6);
+      expect(a).toMatchObject({ ok: true, reservationId: 'a' });
+      expect(a.ok && a.remainingUsd).toBeCloseTo(0.4, 9);
+      const b = await reserve('b', 0.5);
+      expect(b.ok).toBe(false);
+      expect(!b.ok && b.remainingUsd).toBeCloseTo(0.4, 9);
+      expect(!b.ok && b.limitUsd).toBe(1);
+
+      let s = await budgets.spent('acme', 'month');
+      expect(s.spentUsd).toBe(0);
+      expect(s.reservedUsd).toBeCloseTo(0.6, 9);
+      expect(s.periodKey).toMatch(/^\d{4}-\d{2}$/);
+      expect(s.periodStart).toBeLessThanOrEqual(Date.now());
+      expect(s.periodEnd).toBeGreaterThan(Date.now());
+
+      expect(await budgets.settle('a', 0.25)).toBe(true);
+      s = await budgets.spent('acme', 'month');
+      expect(s.spentUsd).toBeCloseTo(0.25, 9);
+      expect(s.reservedUsd).toBe(0);
+      // Settling twice is ignored; so is releasing a settled reservation.
+      expect(await budgets.settle('a', 0.25)).toBe(false);
+      expect(await budgets.release('a')).toBe(false);
+      expect((await budgets.spent('acme', 'month')).spentUsd).toBeCloseTo(0.25, 9);
+      expect(await budgets.settle('unknown', 1)).toBe(false);
+
+      // The freed room is usable again.
+      expect((await reserve('c', 0.75)).ok).toBe(true);
+      expect((await reserve('d', 0.01)).ok).toBe(false);
+    });
+
+    it('release returns the reservation without charging; reserve is idempotent by id', async () => {
+      expect((await reserve('r1', 0.9)).ok).toBe(true);
+      expect((await reserve('r1', 0.9)).ok).toBe(true); // same id: the first reservation, not a second one
+      expect((await budgets.spent('acme', 'month')).reservedUsd).toBeCloseTo(0.9, 9);
+      expect(await budgets.release('r1')).toBe(true);
+      expect(await budgets.release('r1')).toBe(false);
+      const s = await budgets.spent('acme', 'month');
+      expect(s.reservedUsd).toBe(0);
+      expect(s.spentUsd).toBe(0);
+    });
+
+    it('keeps sums exact in nano-dollars and separates tenants and periods', async () => {
+      for (let i = 0; i < 10; i++) {
+        expect((await reserve(`x${i}`, 0.1, 1, 'exact')).ok).toBe(true);
+        await budgets.settle(`x${i}`, 0.1);
+      }
+      expect((await budgets.spent('exact', 'month')).spentUsd).toBe(1);
+      expect((await reserve('x10', 0.000000001, 1, 'exact')).ok).toBe(false);
+      expect((await budgets.spent('other', 'month')).spentUsd).toBe(0);
+      expect((await budgets.spent('exact', 'day')).spentUsd).toBe(0);
+      expect((await budgets.reserve({ tenantId: 'exact', period: 'day', limitUsd: 1, estimateUsd: 1, reservationId: 'd1' })).ok).toBe(true);
+    });
+
+    it('records the actual cost even when it exceeds the estimate, then refuses further reservations', async () => {
+      expect((await reserve('o1', 0.1)).ok).toBe(true);
+      expect(await budgets.settle('o1', 1.5)).toBe(true);
+      expect((await budgets.spent('acme', 'month')).spentUsd).toBeCloseTo(1.5, 9);
+      const next = await reserve('o2', 0.01);
+      expect(next.ok).toBe(false);
+      expect(!next.ok && next.remainingUsd).toBe(0);
+    });
+
+    it('expires abandoned reservations after their TTL, and a late settle still charges', async () => {
+      expect((await reserve('crash', 0.8, 1, 'acme', 50)).ok).toBe(true);
+      expect((await reserve('blocked', 0.5)).ok).toBe(false);
+      await sleep(200);
+      expect((await budgets.spent('acme', 'month')).reservedUsd).toBe(0);
+      expect((await reserve('after', 0.5)).ok).toBe(true);
+      // The crashed request's settle arrives late: it is still charged, never lost.
+      expect(await budgets.settle('crash', 0.3)).toBe(true);
+      expect((await budgets.spent('acme', 'month')).spentUsd).toBeCloseTo(0.3, 9);
+    });
+
+    it('never overspends under 200 concurrent reservations', async () => {
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => reserve(`c${i}`, 0.013)));
+      const granted = results.filter((r) => r.ok).length;
+      expect(granted).toBe(Math.floor(1 / 0.013)); // 76: all room used, none beyond
+      const s = await budgets.spent('acme', 'month');
+      expect(s.reservedUsd + s.spentUsd).toBeLessThanOrEqual(1);
+      // Settle half concurrently with a fresh wave of reservations: the invariant still holds.
+      const okIds = results.flatMap((r) => (r.ok ? [r.reservationId] : []));
+      await Promise.all([
+        ...okIds.slice(0, 38).map((id) => budgets.settle(id, 0.005)),
+        ...Array.from({ length: 100 }, (_, i) => reserve(`w${i}`, 0.013)),
+      ]);
+      const after = await budgets.spent('acme', 'month');
+      expect(after.reservedUsd + after.spentUsd).toBeLessThanOrEqual(1 + 1e-9);
+    });
+
+    it('two processes sharing the store never overspend together', async () => {
+      const args = (prefix: string) => ['reserve', JSON.stringify(fx.childConfig), 'shared-tenant', '120', '1', '0.01', prefix];
+      const [one, two] = await Promise.all([runWorker(args('p1')), runWorker(args('p2'))]);
+      const granted = (JSON.parse(one) as { granted: number }).granted + (JSON.parse(two) as { granted: number }).granted;
+      expect(granted).toBe(100); // 240 attempts at $0.01 against $1: exactly 100 fit
+      const s = await budgets.spent('shared-tenant', 'month');
+      expect(s.reservedUsd).toBeCloseTo(1, 9);
+    }, 120_000);
+
+    it('rejects bad input with a typed error naming the field', async () => {
+      const bad = async (p: Promise<unknown>, param: string) => {
+        const e = await p.then(() => undefined, (x: unknown) => x);
+        expect(LLMError.isInstance(e) && e.code === 'invalid_request' && e.param).toBe(param);
+      };
+      await bad(reserve('n', -1), 'estimateUsd');
+      await bad(reserve('n', Number.NaN), 'estimateUsd');
+      await bad(budgets.reserve({ tenantId: 'a', period: 'year' as never, limitUsd: 1, estimateUsd: 0, reservationId: 'x' }), 'period');
+      await bad(budgets.reserve({ tenantId: '', period: 'day', limitUsd: 1, estimateUsd: 0, reservationId: 'x' }), 'tenantId');
+      await bad(budgets.settle('x', -2), 'actualUsd');
+    });
+  });
+}

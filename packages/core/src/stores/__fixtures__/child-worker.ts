@@ -1,0 +1,33 @@
+/**
+ * A separate process for the multi-process tests, run with tsx:
+ *   child-worker.ts reserve <configJson> <tenantId> <count> <limitUsd> <estimateUsd> <idPrefix>
+ *     -> prints {"granted": n} after `count` concurrent reserve calls
+ *   child-worker.ts record-and-hang <configJson> <requestId>
+ *     -> records one usage entry, prints "recorded", then waits to be killed
+ */
+import { createStateStores } from '../create-state-stores.js';
+import type { StateStoresConfig } from '../types.js';
+
+const [cmd, configJson, ...rest] = process.argv.slice(2);
+const config = JSON.parse(configJson ?? '{}') as StateStoresConfig;
+const stores = await createStateStores(config);
+
+if (cmd === 'reserve') {
+  const [tenantId = 't', count = '0', limit = '0', estimate = '0', prefix = 'r'] = rest;
+  const results = await Promise.all(
+    Array.from({ length: Number(count) }, (_, i) =>
+      stores.budgets.reserve({ tenantId, period: 'month', limitUsd: Number(limit), estimateUsd: Number(estimate), reservationId: `${prefix}-${i}` }),
+    ),
+  );
+  process.stdout.write(`${JSON.stringify({ granted: results.filter((r) => r.ok).length })}\n`);
+  await stores.close();
+} else if (cmd === 'record-and-hang') {
+  const [requestId = 'req'] = rest;
+  await stores.ledger.record({ requestId, tenantId: 'durable', model: 'm', inputTokens: 10, outputTokens: 20, costUsd: 0.5, latencyMs: 12, status: 'success' });
+  process.stdout.write('recorded\n');
+  // Hold the database open until the parent kills us (bounded, in case it never does).
+  setTimeout(() => process.exit(3), 60_000);
+} else {
+  process.stderr.write(`unknown command ${cmd}\n`);
+  process.exit(2);
+}

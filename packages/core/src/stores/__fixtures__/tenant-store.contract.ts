@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LLMError } from '../../errors/llm-error.js';
+import type { TenantStore } from '../../tenancy/types.js';
+import type { FixtureFactory, StoreFixture } from './store-fixtures.js';
+
+async function expectLLMError(p: Promise<unknown>, code: string, param?: string): Promise<LLMError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(LLMError.isInstance(e), `expected LLMError ${code}, got ${String(e)}`).toBe(true);
+  const err = e as LLMError;
+  expect(err.code).toBe(code);
+  if (param !== undefined) expect(err.param).toBe(param);
+  return err;
+}
+
+export function tenantStoreContract(label: string, makeFixture: FixtureFactory): void {
+  describe(`TenantStore contract (${label})`, () => {
+    let fx: StoreFixture;
+    let store: TenantStore;
+    beforeEach(async () => {
+      fx = await makeFixture();
+      store = fx.stores.tenants;
+    });
+    afterEach(async () => {
+      await fx.close();
+    });
+
+    it('creates, reads, lists, updates and deletes tenants', async () => {
+      const a = await store.createTenant({ id: 'acme', name: 'Acme', tier: 'pro', allowedModels: ['gpt-4o'], limits: { rpm: 60 }, budget: { amountUsd: 10, period: 'month' }, preferences: { strategy: 'balanced' } });
+      expect(a).toMatchObject({ id: 'acme', name: 'Acme', tier: 'pro', allowedModels: ['gpt-4o'], limits: { rpm: 60 }, budget: { amountUsd: 10, period: 'month' }, disabled: false });
+      const b = await store.createTenant({ name: 'Generated' });
+      expect(b.id).toMatch(/^ten_/);
+      expect(b.tier).toBe('basic');
+      expect(b.preferences).toEqual({});
+      expect(await store.getTenant('acme')).toEqual(a);
+      expect(await store.getTenant('nope')).toBeUndefined();
+      expect((await store.listTenants()).map((t) => t.id).sort()).toEqual(['acme', b.id].sort());
+      expect(await store.listTenants({ limit: 1 })).toHaveLength(1);
+
+      const u = await store.updateTenant('acme', { tier: 'enterprise', limits: null, budget: { amountUsd: 5, period: 'day' }, disabled: true });
+      expect(u.tier).toBe('enterprise');
+      expect(u.limits).toBeUndefined();
+      expect(u.budget).toEqual({ amountUsd: 5, period: 'day' });
+      expect(u.allowedModels).toEqual(['gpt-4o']);
+      expect(u.disabled).toBe(true);
+      expect(await store.getTenant('acme')).toEqual(u);
+
+      expect(await store.deleteTenant('acme')).toBe(true);
+      expect(await store.deleteTenant('acme')).toBe(false);
+      expect(await store.getTenant('acme')).toBeUndefined();
+    });
+
+    it('keeps custom models per tenant', async () => {
+      const t = await store.createTenant({ id: 'm', name: 'M', models: [{ name: 'private-llm', engine: 'mock' }] });
+      await expectLLMError(store.createTenant({ name: 'bad', models: [{ name: '', engine: 'mock' }] }), 'invalid_request', 'models.0.name');
+      expect((await store.getTenant('m'))?.models?.[0]?.name).toBe('private-llm');
+      expect(t.models?.[0]?.name).toBe('private-llm');
+    });
+
+    it('rejects bad input with a typed error naming the field', async () => {
+      await expectLLMError(store.createTenant({ name: 'x', tier: 'gold' as never }), 'invalid_request', 'tier');
+      await expectLLMError(store.createTenant({ name: 'x', limits: { rpm: -1 } }), 'invalid_request', 'limits.rpm');
+      await expectLLMError(store.createTenant({ name: 'x', budget: { amountUsd: -5, period: 'month' } }), 'invalid_request', 'budget.amountUsd');
+      await expectLLMError(store.createTenant({ id: 'bad id!', name: 'x' }), 'invalid_request', 'id');
+      await expectLLMError(store.createTenant({ name: '' }), 'invalid_request', 'name');
+      await expectLLMError(store.createTenant({ name: 'x', extra: 1 } as never), 'invalid_request');
+      await store.createTenant({ id: 'dup', name: 'first' });
+      await expectLLMError(store.createTenant({ id: 'dup', name: 'second' }), 'conflict', 'id');
+      expect((await store.getTenant('dup'))?.name).toBe('first');
+      await expectLLMError(store.updateTenant('missing', { name: 'y' }), 'not_found');
+      await expectLLMError(store.updateTenant('dup', { tier: 'x' as never }), 'invalid_request', 'tier');
+      await expectLLMError(store.createKey('missing', { name: 'k' }), 'not_found', 'tenantId');
+      await expectLLMError(store.createKey('dup', { name: '' }), 'invalid_request', 'name');
+    });
+
+    it('issues a secret once, stores only its SHA-256, and authenticates with it', async () => {
+      await store.createTenant({ id: 't1', name: 'T1' });
+      const { key, secret } = await store.createKey('t1', { name: 'ci', limits: { rpm: 5 } });
+      expect(secret).toMatch(/^llmrr_[A-Za-z0-9_-]{43}$/);
+      expect(key.prefix).toBe(secret.slice(0, 12));
+      expect(key.hash).toBe(createHash('sha256').update(secret).digest('hex'));
+      expect(key.id).toMatch(/^key_/);
+      expect(key.limits).toEqual({ rpm: 5 });
+
+      // The secret appears nowhere: not in what the store returns later, not in the database.
+      const listed = await store.listKeys('t1');
+      expect(listed).toHaveLength(1);
+      expect(JSON.stringify(listed)).not.toContain(secret.slice(6));
+      const rows = await fx.sql('SELECT * FROM llmrr_api_keys');
+      expect(rows).toHaveLength(1);
+      expect(JSON.stringify(rows)).not.toContain(secret.slice(6));
+
+      const ok = await store.authenticate(secret);
+      expect(ok.ok).toBe(true);
+      if (ok.ok) {
+        expect(ok.tenant.id).toBe('t1');
+        expect(ok.key.id).toBe(key.id);
+        expect(ok.key.lastUsedAt).toBeTypeOf('number');
+      }
+      expect((await store.getKey(key.id))?.lastUsedAt).toBeTypeOf('number');
+    });
+
+    it('refuses malformed, unknown, revoked and expired keys and disabled tenants', async () => {
+      await store.createTenant({ id: 't2', name: 'T2' });
+      const { key, secret } = await store.createKey('t2', { name: 'a' });
+      expect(await store.authenticate('')).toEqual({ ok: false, reason: 'malformed' });
+      expect(await store.authenticate('Bearer nonsense')).toEqual({ ok: false, reason: 'malformed' });
+      expect(await store.authenticate(`llmrr_${'A'.repeat(43)}`)).toEqual({ ok: false, reason: 'unknown_key' });
+      // One character off: same shape, different hash.
+      const flipped = secret.slice(0, -1) + (secret.endsWith('A') ? 'B' : 'A');
+      expect(await store.authenticate(flipped)).toEqual({ ok: false, reason: 'unknown_key' });
+
+      const expired = await store.createKey('t2', { name: 'old', expiresAt: 1_000 });
+      expect(await store.authenticate(expired.secret)).toMatchObject({ ok: false, reason: 'expired', keyId: expired.key.id });
+
+      await store.updateTenant('t2', { disabled: true });
+      expect(await store.authenticate(secret)).toMatchObject({ ok: false, reason: 'tenant_disabled', tenantId: 't2' });
+      await store.updateTenant('t2', { disabled: false });
+      expect((await store.authenticate(secret)).ok).toBe(true);
+
+      const revoked = await store.revokeKey(key.id);
+      expect(revoked.revokedAt).toBeTypeOf('number');
+      expect(await store.authenticate(secret)).toMatchObject({ ok: false, reason: 'revoked', keyId: key.id });
+      // Revoking again is a no-op that keeps the first time.
+      expect((await store.revokeKey(key.id)).revokedAt).toBe(revoked.revokedAt);
+      await expectLLMError(store.rotateKey(key.id), 'conflict');
+      await expectLLMError(store.revokeKey('key_missing'), 'not_found');
+      await expectLLMError(store.rotateKey('key_missing'), 'not_found');
+    });
+
+    it('rotation keeps the key id, invalidates the old secret at once and issues a new one', async () => {
+      await store.createTenant({ id: 't3', name: 'T3' });
+      const first = await store.createKey('t3', { name: 'svc' });
+      const rotated = await store.rotateKey(first.key.id);
+      expect(rotated.key.id).toBe(first.key.id);
+      expect(rotated.secret).not.toBe(first.secret);
+      expect(rotated.key.hash).not.toBe(first.key.hash);
+      expect(rotated.key.rotatedAt).toBeTypeOf('number');
+      expect(await store.authenticate(first.secret)).toEqual({ ok: false, reason: 'unknown_key' });
+      const now = await store.authenticate(rotated.secret);
+      expect(now.ok && now.key.id).toBe(first.key.id);
+    });
+
+    it('deleting a tenant removes its keys', async () => {
+      await store.createTenant({ id: 't4', name: 'T4' });
+      const { secret } = await store.createKey('t4', { name: 'k' });
+      await store.deleteTenant('t4');
+      expect(await store.authenticate(secret)).toEqual({ ok: false, reason: 'unknown_key' });
+      expect(await store.listKeys('t4')).toEqual([]);
+    });
+  });
+}

@@ -1,0 +1,131 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LLMError } from '../../errors/llm-error.js';
+import type { UsageEntryInput, UsageLedger } from '../../metering/types.js';
+import { createStateStores } from '../create-state-stores.js';
+import { spawnWorker, waitForLine } from './run-child.js';
+import type { FixtureFactory, StoreFixture } from './store-fixtures.js';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 4, 1); // 2026-05-01
+
+function entry(requestId: string, over: Partial<UsageEntryInput> = {}): UsageEntryInput {
+  return { requestId, tenantId: 'acme', keyId: 'key_1', model: 'gpt-4o', deployment: 'openai-gpt-4o', provider: 'openai', inputTokens: 100, outputTokens: 50, costUsd: 0.001, latencyMs: 120, status: 'success', createdAt: T0, ...over };
+}
+
+export function usageLedgerContract(label: string, makeFixture: FixtureFactory): void {
+  describe(`UsageLedger contract (${label})`, () => {
+    let fx: StoreFixture;
+    let ledger: UsageLedger;
+    beforeEach(async () => {
+      fx = await makeFixture();
+      ledger = fx.stores.ledger;
+    });
+    afterEach(async () => {
+      await fx.close();
+    });
+
+    it('records every field and reads it back', async () => {
+      const full = entry('r1', { cachedInputTokens: 30, ttftMs: 45.5, cacheHit: true, stream: true, endpoint: '/v1/chat/completions', status: 'error', errorCode: 'timeout' });
+      expect(await ledger.record(full)).toEqual({ inserted: true });
+      expect(await ledger.get('r1')).toEqual({ ...full, cachedInputTokens: 30, cacheHit: true, stream: true });
+      await ledger.record({ requestId: 'r2', tenantId: 'acme', model: 'm', inputTokens: 1, outputTokens: 2, costUsd: 0, latencyMs: 3, status: 'success' });
+      const r2 = await ledger.get('r2');
+      expect(r2).toMatchObject({ cachedInputTokens: 0, cacheHit: false, stream: false });
+      expect(r2?.keyId).toBeUndefined();
+      expect(r2?.ttftMs).toBeUndefined();
+      expect(Math.abs((r2?.createdAt ?? 0) - Date.now())).toBeLessThan(60_000);
+      expect(await ledger.get('missing')).toBeUndefined();
+    });
+
+    it('is idempotent by request id, also under concurrent duplicates', async () => {
+      expect(await ledger.record(entry('dup', { costUsd: 1 }))).toEqual({ inserted: true });
+      expect(await ledger.record(entry('dup', { costUsd: 99 }))).toEqual({ inserted: false });
+      expect((await ledger.get('dup'))?.costUsd).toBe(1);
+      const results = await Promise.all(Array.from({ length: 20 }, () => ledger.record(entry('race'))));
+      expect(results.filter((r) => r.inserted)).toHaveLength(1);
+      expect((await ledger.summary({ tenantId: 'acme' })).requests).toBe(2);
+    });
+
+    it('queries newest first with filters, limit and offset', async () => {
+      for (let i = 0; i < 5; i++) await ledger.record(entry(`q${i}`, { createdAt: T0 + i * 1000, model: i % 2 ? 'claude' : 'gpt-4o' }));
+      await ledger.record(entry('other', { tenantId: 'beta' }));
+      const all = await ledger.query({ tenantId: 'acme' });
+      expect(all.map((e) => e.requestId)).toEqual(['q4', 'q3', 'q2', 'q1', 'q0']);
+      expect((await ledger.query({ tenantId: 'acme', limit: 2, offset: 1 })).map((e) => e.requestId)).toEqual(['q3', 'q2']);
+      expect((await ledger.query({ tenantId: 'acme', model: 'claude' })).map((e) => e.requestId)).toEqual(['q3', 'q1']);
+      expect((await ledger.query({ tenantId: 'acme', from: T0 + 1000, to: T0 + 3000 })).map((e) => e.requestId)).toEqual(['q2', 'q1']);
+      expect(await ledger.query({ tenantId: 'nobody' })).toEqual([]);
+      expect(await ledger.query({})).toHaveLength(6);
+    });
+
+    it('summarizes totals and groups', async () => {
+      await ledger.record(entry('s1', { model: 'a', costUsd: 0.1, latencyMs: 100 }));
+      await ledger.record(entry('s2', { model: 'a', costUsd: 0.2, latencyMs: 300, status: 'error', errorCode: 'timeout', createdAt: T0 + DAY }));
+      await ledger.record(entry('s3', { model: 'b', costUsd: 0.3, cacheHit: true, cachedInputTokens: 7 }));
+      const s = await ledger.summary({ tenantId: 'acme', groupBy: 'model' });
+      expect(s).toMatchObject({ requests: 3, errors: 1, cacheHits: 1, inputTokens: 300, outputTokens: 150, cachedInputTokens: 7, groupBy: 'model' });
+      expect(s.costUsd).toBe(0.6); // exact, not 0.6000000000000001
+      expect(s.avgLatencyMs).toBeCloseTo((100 + 300 + 120) / 3, 6);
+      expect(s.groups?.map((g) => [g.key, g.requests, g.costUsd])).toEqual([
+        ['a', 2, 0.3],
+        ['b', 1, 0.3],
+      ]);
+      const byDay = await ledger.summary({ tenantId: 'acme', groupBy: 'day' });
+      expect(byDay.groups?.map((g) => [g.key, g.requests])).toEqual([
+        ['2026-05-01', 2],
+        ['2026-05-02', 1],
+      ]);
+      const byStatus = await ledger.summary({ groupBy: 'status' });
+      expect(byStatus.groups?.map((g) => g.key)).toEqual(['error', 'success']);
+      const empty = await ledger.summary({ tenantId: 'none' });
+      expect(empty).toMatchObject({ requests: 0, costUsd: 0, avgLatencyMs: 0 });
+    });
+
+    it('builds invoices per model for a period, totals exact', async () => {
+      await ledger.record(entry('i1', { model: 'gpt-4o', inputTokens: 1000, outputTokens: 500, costUsd: 0.0125 }));
+      await ledger.record(entry('i2', { model: 'gpt-4o', inputTokens: 2000, outputTokens: 100, costUsd: 0.0061 }));
+      await ledger.record(entry('i3', { model: 'claude', inputTokens: 10, outputTokens: 10, costUsd: 0.1, cachedInputTokens: 5 }));
+      await ledger.record(entry('i4', { model: 'claude', costUsd: 5, createdAt: T0 + 31 * DAY })); // next period
+      await ledger.record(entry('i5', { tenantId: 'beta', costUsd: 7 })); // other tenant
+      const inv = await ledger.invoice('acme', T0, T0 + 31 * DAY);
+      expect(inv).toMatchObject({ tenantId: 'acme', periodStart: T0, periodEnd: T0 + 31 * DAY, currency: 'USD', requests: 3, inputTokens: 3010, outputTokens: 610 });
+      expect(inv.lines).toEqual([
+        { model: 'claude', requests: 1, inputTokens: 10, outputTokens: 10, cachedInputTokens: 5, costUsd: 0.1 },
+        { model: 'gpt-4o', requests: 2, inputTokens: 3000, outputTokens: 600, cachedInputTokens: 0, costUsd: 0.0186 },
+      ]);
+      expect(inv.totalUsd).toBe(0.1186);
+      expect((await ledger.invoice('acme', T0 + 40 * DAY, T0 + 50 * DAY)).lines).toEqual([]);
+    });
+
+    it('rejects bad entries with a typed error naming the field', async () => {
+      const bad = async (e: unknown, param: string) => {
+        const err = await ledger.record(e as UsageEntryInput).then(() => undefined, (x: unknown) => x);
+        expect(LLMError.isInstance(err) && err.code === 'invalid_request' && err.param).toBe(param);
+      };
+      await bad(entry('b1', { inputTokens: -1 }), 'inputTokens');
+      await bad(entry('b2', { costUsd: Number.NaN }), 'costUsd');
+      await bad(entry('b3', { status: 'ok' as never }), 'status');
+      await bad({ ...entry('b4'), requestId: '' }, 'requestId');
+      await bad({ ...entry('b5'), tenantId: undefined }, 'tenantId');
+      expect(await ledger.query({})).toEqual([]);
+    });
+
+    it('keeps an entry recorded right before the process is killed', async () => {
+      const child = spawnWorker(['record-and-hang', JSON.stringify(fx.childConfig), 'killed-1']);
+      try {
+        await waitForLine(child, 'recorded');
+      } finally {
+        child.kill('SIGKILL');
+      }
+      const signal = await new Promise((r) => child.once('close', (_code, sig) => r(sig)));
+      expect(signal).toBe('SIGKILL'); // killed, not a clean exit that could have flushed anything
+      // A fresh connection (as after a restart) sees it.
+      const reopened = await createStateStores(fx.childConfig);
+      try {
+        expect(await reopened.ledger.get('killed-1')).toMatchObject({ tenantId: 'durable', costUsd: 0.5, outputTokens: 20 });
+      } finally {
+        await reopened.close();
+      }
+    }, 120_000);
+  });
+}

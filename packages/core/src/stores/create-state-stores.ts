@@ -1,0 +1,84 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { LLMError } from '../errors/llm-error.js';
+import { MemoryRateLimiter } from '../tenancy/memory-rate-limiter.js';
+import { PostgresAuditLog } from './postgres/postgres-audit-log.js';
+import { openPostgres } from './postgres/postgres-database.js';
+import { PostgresTenantStore } from './postgres/postgres-tenant-store.js';
+import { PostgresUsageLedger } from './postgres/postgres-usage-ledger.js';
+import { RedisBudgetStore } from './redis/redis-budget-store.js';
+import { connectRedis } from './redis/redis-connection.js';
+import { RedisRateLimiter } from './redis/redis-rate-limiter.js';
+import { SqliteAuditLog } from './sqlite/sqlite-audit-log.js';
+import { SqliteBudgetStore } from './sqlite/sqlite-budget-store.js';
+import { openSqlite } from './sqlite/sqlite-database.js';
+import { SqliteTenantStore } from './sqlite/sqlite-tenant-store.js';
+import { SqliteUsageLedger } from './sqlite/sqlite-usage-ledger.js';
+import type { StateStores, StateStoresConfig } from './types.js';
+
+/** File name of the embedded database under `dataDir`. */
+export const EMBEDDED_DB_FILE = 'llmrr.db';
+
+/**
+ * Opens every state store for a mode (see `StateStoresConfig`). The drivers (better-sqlite3, redis,
+ * pg) are optional peer dependencies, loaded here on first use with a clear error when missing.
+ */
+export async function createStateStores(config: StateStoresConfig): Promise<StateStores> {
+  const clock = config.clock ?? Date.now;
+  switch (config.mode) {
+    case 'memory':
+    case 'embedded': {
+      let path = ':memory:';
+      if (config.mode === 'embedded') {
+        if (typeof config.dataDir !== 'string' || config.dataDir.length === 0) throw invalid('dataDir', 'must be a directory path');
+        mkdirSync(config.dataDir, { recursive: true });
+        path = join(config.dataDir, EMBEDDED_DB_FILE);
+      }
+      const sqlite = await openSqlite(path, { synchronous: config.mode === 'embedded' ? config.synchronous : 'normal' });
+      return assemble(config.mode, {
+        tenants: new SqliteTenantStore(sqlite, clock),
+        rateLimiter: new MemoryRateLimiter(clock),
+        budgets: new SqliteBudgetStore(sqlite, clock),
+        ledger: new SqliteUsageLedger(sqlite, clock),
+        audit: new SqliteAuditLog(sqlite, clock),
+      });
+    }
+    case 'shared': {
+      if (typeof config.redisUrl !== 'string' || !config.redisUrl) throw invalid('redisUrl', 'is required in shared mode');
+      if (typeof config.postgresUrl !== 'string' || !config.postgresUrl) throw invalid('postgresUrl', 'is required in shared mode');
+      const redis = await connectRedis(config.redisUrl, config.redisKeyPrefix ?? 'llmrr:');
+      let pg;
+      try {
+        pg = await openPostgres(config.postgresUrl, { schema: config.postgresSchema, poolMax: config.postgresPoolMax });
+      } catch (e) {
+        await redis.retain().release();
+        throw e;
+      }
+      return assemble('shared', {
+        tenants: new PostgresTenantStore(pg, clock),
+        rateLimiter: new RedisRateLimiter(redis),
+        budgets: new RedisBudgetStore(redis, clock),
+        ledger: new PostgresUsageLedger(pg, clock),
+        audit: new PostgresAuditLog(pg, clock),
+      });
+    }
+    default:
+      throw invalid('mode', `must be "memory", "embedded" or "shared" (got ${JSON.stringify((config as { mode?: unknown }).mode)})`);
+  }
+}
+
+function assemble(mode: StateStores['mode'], parts: Omit<StateStores, 'mode' | 'close'>): StateStores {
+  let closing: Promise<void> | undefined;
+  return {
+    mode,
+    ...parts,
+    close() {
+      closing ??= Promise.all([parts.tenants.close(), parts.rateLimiter.close(), parts.budgets.close(), parts.ledger.close(), parts.audit.close()]).then(() => undefined);
+      return closing;
+    },
+  };
+}
+
+function invalid(param: string, message: string): LLMError {
+  return new LLMError({ code: 'config_invalid', message: `Invalid state store config: ${param} ${message}`, param });
+}

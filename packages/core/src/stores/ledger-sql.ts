@@ -1,0 +1,137 @@
+import { LLMError } from '../errors/llm-error.js';
+import type { Invoice, UsageEntry, UsageGroupBy, UsageQuery, UsageSummary, UsageTotals } from '../metering/types.js';
+import { nanoToUsd, usdToNano } from '../tenancy/money.js';
+
+/** SQL shared by the SQLite and PostgreSQL ledgers (both speak this subset). */
+export const LEDGER_AGGREGATES = `COUNT(*) AS requests,
+  COALESCE(SUM(CASE WHEN status <> 'success' THEN 1 ELSE 0 END), 0) AS errors,
+  COALESCE(SUM(CASE WHEN cache_hit THEN 1 ELSE 0 END), 0) AS cache_hits,
+  COALESCE(SUM(input_tokens), 0) AS input_tokens,
+  COALESCE(SUM(output_tokens), 0) AS output_tokens,
+  COALESCE(SUM(cached_input_tokens), 0) AS cached_input_tokens,
+  COALESCE(SUM(cost_nano), 0) AS cost_nano,
+  COALESCE(AVG(latency_ms), 0) AS avg_latency_ms`;
+
+export interface AggregateRow {
+  group_key?: unknown;
+  requests: unknown;
+  errors: unknown;
+  cache_hits: unknown;
+  input_tokens: unknown;
+  output_tokens: unknown;
+  cached_input_tokens: unknown;
+  cost_nano: unknown;
+  avg_latency_ms: unknown;
+}
+
+export function usageParams(e: UsageEntry): Record<string, string | number | boolean | null> {
+  return {
+    request_id: e.requestId,
+    tenant_id: e.tenantId,
+    key_id: e.keyId ?? null,
+    model: e.model,
+    deployment: e.deployment ?? null,
+    provider: e.provider ?? null,
+    endpoint: e.endpoint ?? null,
+    input_tokens: e.inputTokens,
+    output_tokens: e.outputTokens,
+    cached_input_tokens: e.cachedInputTokens,
+    cost_nano: usdToNano(e.costUsd),
+    latency_ms: e.latencyMs,
+    ttft_ms: e.ttftMs ?? null,
+    status: e.status,
+    error_code: e.errorCode ?? null,
+    cache_hit: e.cacheHit,
+    stream: e.stream,
+    created_at: e.createdAt,
+  };
+}
+
+export const USAGE_COLUMNS = Object.keys(
+  usageParams({ requestId: '', tenantId: '', model: '', inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, latencyMs: 0, status: 'success', cacheHit: false, stream: false, createdAt: 0 }),
+);
+
+/** WHERE clause for a usage query; `ph(i)` makes the i-th placeholder (`?` or `$i`). */
+export function ledgerWhere(q: UsageQuery, ph: (index: number) => string, firstIndex = 1): { where: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  const add = (column: string, op: string, v: unknown) => {
+    params.push(v);
+    parts.push(`${column} ${op} ${ph(firstIndex + params.length - 1)}`);
+  };
+  if (q.tenantId !== undefined) add('tenant_id', '=', q.tenantId);
+  if (q.keyId !== undefined) add('key_id', '=', q.keyId);
+  if (q.model !== undefined) add('model', '=', q.model);
+  if (q.from !== undefined) add('created_at', '>=', q.from);
+  if (q.to !== undefined) add('created_at', '<', q.to);
+  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
+}
+
+export function groupExpression(groupBy: UsageGroupBy, dialect: 'sqlite' | 'postgres'): string {
+  switch (groupBy) {
+    case 'model':
+      return 'model';
+    case 'tenant':
+      return 'tenant_id';
+    case 'key':
+      return "COALESCE(key_id, '')";
+    case 'status':
+      return 'status';
+    case 'day':
+      return dialect === 'sqlite'
+        ? "strftime('%Y-%m-%d', created_at / 1000, 'unixepoch')"
+        : "to_char(to_timestamp(created_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
+    default:
+      throw new LLMError({ code: 'invalid_request', message: `Invalid usage summary: groupBy must be one of model, tenant, key, day, status`, param: 'groupBy' });
+  }
+}
+
+export function validateRange(q: { from?: number; to?: number }): void {
+  for (const [param, v] of [['from', q.from], ['to', q.to]] as const) {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) {
+      throw new LLMError({ code: 'invalid_request', message: `Invalid usage query: ${param} must be epoch milliseconds`, param });
+    }
+  }
+}
+
+function totalsOf(r: AggregateRow): UsageTotals {
+  return {
+    requests: Number(r.requests),
+    errors: Number(r.errors),
+    cacheHits: Number(r.cache_hits),
+    inputTokens: Number(r.input_tokens),
+    outputTokens: Number(r.output_tokens),
+    cachedInputTokens: Number(r.cached_input_tokens),
+    costUsd: nanoToUsd(Number(r.cost_nano)),
+    avgLatencyMs: Number(r.avg_latency_ms),
+  };
+}
+
+export function buildSummary(total: AggregateRow, groups: AggregateRow[] | undefined, groupBy: UsageGroupBy | undefined): UsageSummary {
+  const s: UsageSummary = totalsOf(total);
+  if (groupBy && groups) {
+    s.groupBy = groupBy;
+    s.groups = groups.map((g) => ({ key: String(g.group_key), ...totalsOf(g) }));
+  }
+  return s;
+}
+
+export function buildInvoice(tenantId: string, periodStart: number, periodEnd: number, rows: AggregateRow[], now: number): Invoice {
+  const lines = rows.map((r) => {
+    const t = totalsOf(r);
+    return { model: String(r.group_key), requests: t.requests, inputTokens: t.inputTokens, outputTokens: t.outputTokens, cachedInputTokens: t.cachedInputTokens, costUsd: t.costUsd };
+  });
+  const totalNano = rows.reduce((a, r) => a + Number(r.cost_nano), 0);
+  return {
+    tenantId,
+    periodStart,
+    periodEnd,
+    lines,
+    requests: lines.reduce((a, l) => a + l.requests, 0),
+    inputTokens: lines.reduce((a, l) => a + l.inputTokens, 0),
+    outputTokens: lines.reduce((a, l) => a + l.outputTokens, 0),
+    totalUsd: nanoToUsd(totalNano),
+    currency: 'USD',
+    generatedAt: now,
+  };
+}

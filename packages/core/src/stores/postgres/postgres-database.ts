@@ -1,0 +1,102 @@
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { LLMError } from '../../errors/llm-error.js';
+import { importOptional } from '../../util/optional-import.js';
+import { redactUrl } from '../redis/redis-connection.js';
+import { POSTGRES_MIGRATIONS } from './postgres-schema.js';
+
+export interface PostgresOpenOptions {
+  /** Schema for the tables (created if missing). Default `public`. */
+  schema?: string;
+  poolMax?: number;
+}
+
+interface PgModule {
+  Pool: new (config: Record<string, unknown>) => Pool;
+}
+
+const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** A pg pool shared by the shared-mode stores; closes with the last `release()`. */
+export class PostgresHandle {
+  private refs = 0;
+  private closed = false;
+
+  constructor(
+    readonly pool: Pool,
+    readonly schema: string,
+  ) {}
+
+  retain(): this {
+    this.refs += 1;
+    return this;
+  }
+
+  async release(): Promise<void> {
+    this.refs -= 1;
+    if (this.refs <= 0 && !this.closed) {
+      this.closed = true;
+      await this.pool.end();
+    }
+  }
+
+  async query<R extends QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return (await this.pool.query<R>(sql, params)).rows;
+  }
+
+  /** Runs `fn` in a transaction on one connection. */
+  async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+export async function openPostgres(url: string, options: PostgresOpenOptions = {}): Promise<PostgresHandle> {
+  const schema = options.schema ?? 'public';
+  if (!SCHEMA_PATTERN.test(schema)) {
+    throw new LLMError({ code: 'config_invalid', message: `postgresSchema must match ${SCHEMA_PATTERN} (got "${schema}")`, param: 'postgresSchema' });
+  }
+  const mod = await importOptional<{ default?: PgModule } & Partial<PgModule>>('pg', { engine: 'PostgreSQL state store (shared mode)', install: 'pg@8' });
+  const PoolCtor = mod.default?.Pool ?? mod.Pool;
+  if (!PoolCtor) throw new LLMError({ code: 'engine_unavailable', message: 'the installed pg package has no Pool export' });
+  const pool = new PoolCtor({
+    connectionString: url,
+    max: options.poolMax ?? 10,
+    connectionTimeoutMillis: 5_000,
+    options: `-c search_path=${schema}`,
+  });
+  // An idle client losing its connection emits on the pool; without a listener that would crash the process.
+  pool.on('error', () => undefined);
+  const handle = new PostgresHandle(pool, schema);
+  try {
+    await migratePostgres(handle);
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    if (LLMError.isInstance(e)) throw e;
+    throw new LLMError({ code: 'engine_unavailable', message: `Cannot prepare PostgreSQL at ${redactUrl(url)}: ${(e as Error)?.message ?? e}`, cause: e });
+  }
+  return handle;
+}
+
+async function migratePostgres(handle: PostgresHandle): Promise<void> {
+  await handle.transaction(async (c) => {
+    await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`llmrr_migrate:${handle.schema}`]);
+    await c.query(`CREATE SCHEMA IF NOT EXISTS ${handle.schema}`);
+    await c.query(`SET LOCAL search_path TO ${handle.schema}`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${handle.schema}.llmrr_schema_version (version INTEGER NOT NULL)`);
+    const rows = (await c.query<{ version: number }>(`SELECT version FROM ${handle.schema}.llmrr_schema_version`)).rows;
+    const version = rows[0]?.version ?? 0;
+    for (let i = version; i < POSTGRES_MIGRATIONS.length; i++) await c.query(POSTGRES_MIGRATIONS[i] as string);
+    if (rows.length === 0) await c.query(`INSERT INTO ${handle.schema}.llmrr_schema_version (version) VALUES ($1)`, [POSTGRES_MIGRATIONS.length]);
+    else if (version < POSTGRES_MIGRATIONS.length) await c.query(`UPDATE ${handle.schema}.llmrr_schema_version SET version = $1`, [POSTGRES_MIGRATIONS.length]);
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * PostgreSQL schema steps, applied in order under an advisory lock (several gateways may start at
+ * once); `llmrr_schema_version` records how many ran. Append new steps, never edit old ones.
+ */
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE llmrr_tenants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    allowed_models JSONB,
+    models JSONB,
+    preferences JSONB NOT NULL,
+    limits JSONB,
+    budget JSONB,
+    disabled BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE TABLE llmrr_api_keys (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES llmrr_tenants(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    limits JSONB,
+    created_at BIGINT NOT NULL,
+    rotated_at BIGINT,
+    revoked_at BIGINT,
+    expires_at BIGINT,
+    last_used_at BIGINT
+  );
+  CREATE INDEX llmrr_api_keys_tenant ON llmrr_api_keys(tenant_id);
+
+  CREATE TABLE llmrr_usage (
+    request_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    key_id TEXT,
+    model TEXT NOT NULL,
+    deployment TEXT,
+    provider TEXT,
+    endpoint TEXT,
+    input_tokens BIGINT NOT NULL,
+    output_tokens BIGINT NOT NULL,
+    cached_input_tokens BIGINT NOT NULL,
+    cost_nano BIGINT NOT NULL,
+    latency_ms DOUBLE PRECISION NOT NULL,
+    ttft_ms DOUBLE PRECISION,
+    status TEXT NOT NULL,
+    error_code TEXT,
+    cache_hit BOOLEAN NOT NULL,
+    stream BOOLEAN NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  CREATE INDEX llmrr_usage_tenant_time ON llmrr_usage(tenant_id, created_at);
+  CREATE INDEX llmrr_usage_time ON llmrr_usage(created_at);
+
+  CREATE TABLE llmrr_audit (
+    seq BIGINT PRIMARY KEY,
+    ts BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    details TEXT,
+    ip TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  );
+  CREATE INDEX llmrr_audit_ts ON llmrr_audit(ts);
+  CREATE FUNCTION llmrr_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'llmrr_audit is append-only'; END $$;
+  CREATE TRIGGER llmrr_audit_no_change BEFORE UPDATE OR DELETE ON llmrr_audit
+    FOR EACH ROW EXECUTE FUNCTION llmrr_audit_append_only();
+  `,
+];

@@ -1,0 +1,151 @@
+import { LLMError } from '../../errors/llm-error.js';
+import { apiKeyDisplayPrefix, generateApiKeySecret, hashApiKeySecret, hashesEqual, isWellFormedApiKeySecret } from '../../tenancy/api-key-secret.js';
+import { applyTenantPatch, newId, notFound, parseApiKeyInput, tenantFromInput } from '../../tenancy/tenant-input.js';
+import type { ApiKey, ApiKeyInput, AuthResult, CreatedApiKey, ListOptions, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
+import { checkKey, clampLimit } from '../check-key.js';
+import { LastUsedThrottle } from '../last-used-throttle.js';
+import { jsonOrNull, rowToApiKey, rowToTenant, splitJoinedRow, type Row } from '../row-mapping.js';
+import type { PostgresHandle } from './postgres-database.js';
+
+const TENANT_COLS = 'id, name, tier, allowed_models, models, preferences, limits, budget, disabled, created_at, updated_at';
+const BY_HASH = `SELECT k.id AS k_id, k.tenant_id AS k_tenant_id, k.name AS k_name, k.prefix AS k_prefix, k.hash AS k_hash,
+  k.limits AS k_limits, k.created_at AS k_created_at, k.rotated_at AS k_rotated_at, k.revoked_at AS k_revoked_at,
+  k.expires_at AS k_expires_at, k.last_used_at AS k_last_used_at,
+  t.id AS t_id, t.name AS t_name, t.tier AS t_tier, t.allowed_models AS t_allowed_models, t.models AS t_models,
+  t.preferences AS t_preferences, t.limits AS t_limits, t.budget AS t_budget, t.disabled AS t_disabled,
+  t.created_at AS t_created_at, t.updated_at AS t_updated_at
+  FROM llmrr_api_keys k LEFT JOIN llmrr_tenants t ON t.id = k.tenant_id WHERE k.hash = $1`;
+
+/** Tenants and API keys in PostgreSQL (shared mode). */
+export class PostgresTenantStore implements TenantStore {
+  private readonly lastUsed = new LastUsedThrottle();
+
+  constructor(
+    private readonly pg: PostgresHandle,
+    private readonly clock: () => number = Date.now,
+  ) {
+    pg.retain();
+  }
+
+  async createTenant(input: TenantInput): Promise<Tenant> {
+    const t = tenantFromInput(input, this.clock());
+    const rows = await this.pg.query(
+      `INSERT INTO llmrr_tenants (${TENANT_COLS}) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8::jsonb, $9, $10, $11)
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      tenantParams(t),
+    );
+    if (rows.length === 0) throw new LLMError({ code: 'conflict', message: `tenant "${t.id}" already exists`, param: 'id' });
+    return t;
+  }
+
+  async getTenant(id: string): Promise<Tenant | undefined> {
+    const rows = await this.pg.query(`SELECT ${TENANT_COLS} FROM llmrr_tenants WHERE id = $1`, [id]);
+    return rows[0] ? rowToTenant(rows[0]) : undefined;
+  }
+
+  async listTenants(options: ListOptions = {}): Promise<Tenant[]> {
+    const rows = await this.pg.query(`SELECT ${TENANT_COLS} FROM llmrr_tenants ORDER BY created_at, id LIMIT $1 OFFSET $2`, [clampLimit(options.limit), Math.max(0, options.offset ?? 0)]);
+    return rows.map(rowToTenant);
+  }
+
+  async updateTenant(id: string, patch: TenantPatch): Promise<Tenant> {
+    return this.pg.transaction(async (c) => {
+      const row = (await c.query<Row>(`SELECT ${TENANT_COLS} FROM llmrr_tenants WHERE id = $1 FOR UPDATE`, [id])).rows[0];
+      if (!row) throw notFound('tenant', id, 'id');
+      const t = applyTenantPatch(rowToTenant(row), patch, this.clock());
+      await c.query(
+        `UPDATE llmrr_tenants SET name = $2, tier = $3, allowed_models = $4::jsonb, models = $5::jsonb, preferences = $6::jsonb,
+         limits = $7::jsonb, budget = $8::jsonb, disabled = $9, updated_at = $11 WHERE id = $1 AND created_at = $10`,
+        tenantParams(t),
+      );
+      return t;
+    });
+  }
+
+  async deleteTenant(id: string): Promise<boolean> {
+    const rows = await this.pg.query(`DELETE FROM llmrr_tenants WHERE id = $1 RETURNING id`, [id]);
+    return rows.length > 0;
+  }
+
+  async createKey(tenantId: string, input: ApiKeyInput): Promise<CreatedApiKey> {
+    const v = parseApiKeyInput(input);
+    const secret = generateApiKeySecret();
+    const key: ApiKey = { id: newId('key'), tenantId, name: v.name, prefix: apiKeyDisplayPrefix(secret), hash: hashApiKeySecret(secret), createdAt: this.clock() };
+    if (v.limits) key.limits = v.limits;
+    if (v.expiresAt !== undefined) key.expiresAt = v.expiresAt;
+    try {
+      await this.pg.query(
+        `INSERT INTO llmrr_api_keys (id, tenant_id, name, prefix, hash, limits, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`,
+        [key.id, tenantId, key.name, key.prefix, key.hash, jsonOrNull(key.limits), key.createdAt, key.expiresAt ?? null],
+      );
+    } catch (e) {
+      if ((e as { code?: string }).code === '23503') throw notFound('tenant', tenantId, 'tenantId');
+      throw e;
+    }
+    return { key, secret };
+  }
+
+  async rotateKey(keyId: string): Promise<CreatedApiKey> {
+    const secret = generateApiKeySecret();
+    const rows = await this.pg.query(
+      `UPDATE llmrr_api_keys SET hash = $1, prefix = $2, rotated_at = $3 WHERE id = $4 AND revoked_at IS NULL RETURNING *`,
+      [hashApiKeySecret(secret), apiKeyDisplayPrefix(secret), this.clock(), keyId],
+    );
+    if (rows[0]) return { key: rowToApiKey(rows[0]), secret };
+    if (!(await this.getKey(keyId))) throw notFound('API key', keyId, 'keyId');
+    throw new LLMError({ code: 'conflict', message: `API key "${keyId}" is revoked and cannot be rotated`, param: 'keyId' });
+  }
+
+  async revokeKey(keyId: string): Promise<ApiKey> {
+    await this.pg.query(`UPDATE llmrr_api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, [this.clock(), keyId]);
+    const key = await this.getKey(keyId);
+    if (!key) throw notFound('API key', keyId, 'keyId');
+    return key;
+  }
+
+  async getKey(keyId: string): Promise<ApiKey | undefined> {
+    const rows = await this.pg.query(`SELECT * FROM llmrr_api_keys WHERE id = $1`, [keyId]);
+    return rows[0] ? rowToApiKey(rows[0]) : undefined;
+  }
+
+  async listKeys(tenantId: string): Promise<ApiKey[]> {
+    return (await this.pg.query(`SELECT * FROM llmrr_api_keys WHERE tenant_id = $1 ORDER BY created_at, id`, [tenantId])).map(rowToApiKey);
+  }
+
+  async authenticate(secret: string): Promise<AuthResult> {
+    if (typeof secret !== 'string' || !isWellFormedApiKeySecret(secret)) return { ok: false, reason: 'malformed' };
+    const hash = hashApiKeySecret(secret);
+    const row = (await this.pg.query(BY_HASH, [hash]))[0];
+    if (!row) return { ok: false, reason: 'unknown_key' };
+    const { key: keyRow, tenant: tenantRow } = splitJoinedRow(row);
+    const key = rowToApiKey(keyRow);
+    if (!hashesEqual(key.hash, hash)) return { ok: false, reason: 'unknown_key' };
+    const now = this.clock();
+    const verdict = checkKey(key, tenantRow ? rowToTenant(tenantRow) : undefined, now);
+    if (verdict.ok && this.lastUsed.shouldWrite(key.id, now)) {
+      await this.pg.query(`UPDATE llmrr_api_keys SET last_used_at = $1 WHERE id = $2`, [now, key.id]);
+      verdict.key.lastUsedAt = now;
+    }
+    return verdict;
+  }
+
+  async close(): Promise<void> {
+    await this.pg.release();
+  }
+}
+
+function tenantParams(t: Tenant): unknown[] {
+  return [
+    t.id,
+    t.name,
+    t.tier,
+    jsonOrNull(t.allowedModels),
+    jsonOrNull(t.models),
+    JSON.stringify(t.preferences),
+    jsonOrNull(t.limits),
+    jsonOrNull(t.budget),
+    t.disabled,
+    t.createdAt,
+    t.updatedAt,
+  ];
+}

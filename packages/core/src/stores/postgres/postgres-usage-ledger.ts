@@ -1,0 +1,64 @@
+import { normalizeUsageEntry, queryLimit } from '../../metering/usage-input.js';
+import type { Invoice, UsageEntry, UsageEntryInput, UsageGroupBy, UsageLedger, UsageQuery, UsageSummary } from '../../metering/types.js';
+import { LEDGER_AGGREGATES, USAGE_COLUMNS, buildInvoice, buildSummary, groupExpression, ledgerWhere, usageParams, validateRange, type AggregateRow } from '../ledger-sql.js';
+import { rowToUsage } from '../row-mapping.js';
+import type { PostgresHandle } from './postgres-database.js';
+
+const INSERT = `INSERT INTO llmrr_usage (${USAGE_COLUMNS.join(', ')}) VALUES (${USAGE_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
+  ON CONFLICT (request_id) DO NOTHING`;
+const ph = (i: number) => `$${i}`;
+
+/** The usage ledger in PostgreSQL: `record` resolves after the INSERT committed (autocommit). */
+export class PostgresUsageLedger implements UsageLedger {
+  constructor(
+    private readonly pg: PostgresHandle,
+    private readonly clock: () => number = Date.now,
+  ) {
+    pg.retain();
+  }
+
+  async record(input: UsageEntryInput): Promise<{ inserted: boolean }> {
+    const p = usageParams(normalizeUsageEntry(input, this.clock()));
+    const r = await this.pg.pool.query(INSERT, USAGE_COLUMNS.map((c) => p[c]));
+    return { inserted: (r.rowCount ?? 0) > 0 };
+  }
+
+  async get(requestId: string): Promise<UsageEntry | undefined> {
+    const rows = await this.pg.query(`SELECT * FROM llmrr_usage WHERE request_id = $1`, [requestId]);
+    return rows[0] ? rowToUsage(rows[0]) : undefined;
+  }
+
+  async query(q: UsageQuery): Promise<UsageEntry[]> {
+    validateRange(q);
+    const { where, params } = ledgerWhere(q, ph);
+    const { limit, offset } = queryLimit(q);
+    const n = params.length;
+    const rows = await this.pg.query(`SELECT * FROM llmrr_usage ${where} ORDER BY created_at DESC, request_id DESC LIMIT $${n + 1} OFFSET $${n + 2}`, [...params, limit, offset]);
+    return rows.map(rowToUsage);
+  }
+
+  async summary(q: Omit<UsageQuery, 'limit' | 'offset'> & { groupBy?: UsageGroupBy }): Promise<UsageSummary> {
+    validateRange(q);
+    const { where, params } = ledgerWhere(q, ph);
+    const total = (await this.pg.query<AggregateRow & Record<string, unknown>>(`SELECT ${LEDGER_AGGREGATES} FROM llmrr_usage ${where}`, params))[0] as AggregateRow;
+    let groups: AggregateRow[] | undefined;
+    if (q.groupBy) {
+      const g = groupExpression(q.groupBy, 'postgres');
+      groups = await this.pg.query<AggregateRow & Record<string, unknown>>(`SELECT ${g} AS group_key, ${LEDGER_AGGREGATES} FROM llmrr_usage ${where} GROUP BY 1 ORDER BY 1`, params);
+    }
+    return buildSummary(total, groups, q.groupBy);
+  }
+
+  async invoice(tenantId: string, periodStart: number, periodEnd: number): Promise<Invoice> {
+    validateRange({ from: periodStart, to: periodEnd });
+    const rows = await this.pg.query<AggregateRow & Record<string, unknown>>(
+      `SELECT model AS group_key, ${LEDGER_AGGREGATES} FROM llmrr_usage WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY model ORDER BY model`,
+      [tenantId, periodStart, periodEnd],
+    );
+    return buildInvoice(tenantId, periodStart, periodEnd, rows, this.clock());
+  }
+
+  async close(): Promise<void> {
+    await this.pg.release();
+  }
+}

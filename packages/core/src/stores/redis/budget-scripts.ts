@@ -1,0 +1,70 @@
+import { LuaScript } from './redis-connection.js';
+
+/**
+ * Lua for the Redis budget store. Per tenant and period: a hash (`settled`, `reserved`, and
+ * `r:<id>` = amount of each live reservation) and a sorted set of live reservation ids scored by
+ * expiry. Per reservation: a small hash (bucket keys, amount, state) kept for a week so settle and
+ * release stay idempotent. Amounts are integer nano-dollars.
+ */
+const PURGE = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+for _, rid in ipairs(expired) do
+  local amt = redis.call('HGET', KEYS[1], 'r:' .. rid)
+  if amt then
+    redis.call('HDEL', KEYS[1], 'r:' .. rid)
+    redis.call('HINCRBY', KEYS[1], 'reserved', -tonumber(amt))
+  end
+  redis.call('ZREM', KEYS[2], rid)
+end
+local settled = tonumber(redis.call('HGET', KEYS[1], 'settled') or '0')
+local reserved = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')`;
+
+/**
+ * KEYS: bucket hash, expiry zset, reservation hash. ARGV: limit, amount, ttlMs, reservationId,
+ * bucketExpireAt (epoch ms, 0 = never), reservationKeepMs.
+ * Returns { ok, remaining, existing }.
+ */
+export const RESERVE_SCRIPT = new LuaScript(`${PURGE}
+local limit = tonumber(ARGV[1])
+local amount = tonumber(ARGV[2])
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  return { 1, string.format('%.0f', limit - settled - reserved), 1 }
+end
+if settled + reserved + amount > limit then
+  return { 0, string.format('%.0f', limit - settled - reserved), 0 }
+end
+redis.call('HINCRBY', KEYS[1], 'reserved', ARGV[2])
+redis.call('HSET', KEYS[1], 'r:' .. ARGV[4], ARGV[2])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[4])
+redis.call('HSET', KEYS[3], 'bucket', KEYS[1], 'zset', KEYS[2], 'amount', ARGV[2], 'state', 'reserved')
+redis.call('PEXPIRE', KEYS[3], ARGV[6])
+if ARGV[5] ~= '0' then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[5])
+  redis.call('PEXPIREAT', KEYS[2], ARGV[5])
+end
+return { 1, string.format('%.0f', limit - settled - reserved - amount), 0 }`);
+
+/**
+ * KEYS: reservation hash, bucket hash, expiry zset. ARGV: reservationId, mode (`settle`|`release`), actual.
+ * Returns 1 when it changed something, 0 when the reservation was already finished.
+ */
+export const FINISH_SCRIPT = new LuaScript(`local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'reserved' then return 0 end
+local amt = redis.call('HGET', KEYS[2], 'r:' .. ARGV[1])
+if amt then
+  redis.call('HDEL', KEYS[2], 'r:' .. ARGV[1])
+  redis.call('HINCRBY', KEYS[2], 'reserved', -tonumber(amt))
+  redis.call('ZREM', KEYS[3], ARGV[1])
+end
+if ARGV[2] == 'settle' then
+  redis.call('HINCRBY', KEYS[2], 'settled', ARGV[3])
+  redis.call('HSET', KEYS[1], 'state', 'settled')
+else
+  redis.call('HSET', KEYS[1], 'state', 'released')
+end
+return 1`);
+
+/** KEYS: bucket hash, expiry zset. Returns { settled, reserved } after dropping expired reservations. */
+export const SPENT_SCRIPT = new LuaScript(`${PURGE}
+return { string.format('%.0f', settled), string.format('%.0f', reserved) }`);

@@ -1,0 +1,110 @@
+import { LuaScript } from './redis-connection.js';
+
+/**
+ * Lua for the Redis rate limiter; the arithmetic mirrors `tenancy/gcra.ts`. Time comes from Redis
+ * (`TIME`), so every gateway process shares one clock. Per scope the keys are: GCRA TAT for rpm,
+ * GCRA TAT for tpm, and a sorted set of concurrency leases scored by expiry.
+ */
+const NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local W = 60000`;
+
+/**
+ * KEYS: 3 per scope (rpm, tpm, leases). ARGV: n, cost, leaseId, leaseTtlMs, then rpm, tpm, maxConcurrency
+ * per scope (0 = none). Returns { granted, kind, scopeIndex, retryAfterMs, now, then rpmTat, tpmTat, inFlight per scope }.
+ */
+export const ACQUIRE_SCRIPT = new LuaScript(`${NOW}
+local n = tonumber(ARGV[1])
+local cost = tonumber(ARGV[2])
+local lease = ARGV[3]
+local ttl = tonumber(ARGV[4])
+local worstRetry = -1
+local worstKind = ''
+local worstScope = 0
+local sets = {}
+local function check(key, limit, c, kind, i)
+  local v = redis.call('GET', key)
+  local tat = now
+  if v then tat = tonumber(v) end
+  local base = math.max(tat, now)
+  local T = W / limit
+  local allowAt = base + math.min(c, limit) * T - W
+  if allowAt > now then
+    if allowAt - now > worstRetry then worstRetry = allowAt - now; worstKind = kind; worstScope = i end
+  else
+    sets[#sets + 1] = { key, base + c * T }
+  end
+end
+for i = 1, n do
+  local a = 4 + (i - 1) * 3
+  local k = (i - 1) * 3
+  local rpm = tonumber(ARGV[a + 1])
+  local tpm = tonumber(ARGV[a + 2])
+  local mc = tonumber(ARGV[a + 3])
+  if rpm > 0 then check(KEYS[k + 1], rpm, 1, 'rpm', i) end
+  if tpm > 0 and cost > 0 then check(KEYS[k + 2], tpm, cost, 'tpm', i) end
+  if mc > 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[k + 3], '-inf', now)
+    if redis.call('ZCARD', KEYS[k + 3]) >= mc and 1000 > worstRetry then
+      worstRetry = 1000; worstKind = 'concurrency'; worstScope = i
+    end
+  end
+end
+local granted = 0
+if worstRetry < 0 then
+  granted = 1
+  for _, s in ipairs(sets) do
+    redis.call('SET', s[1], string.format('%.3f', s[2]), 'PX', math.ceil(s[2] - now) + 1000)
+  end
+  for i = 1, n do
+    if tonumber(ARGV[4 + (i - 1) * 3 + 3]) > 0 then
+      local ck = KEYS[(i - 1) * 3 + 3]
+      redis.call('ZADD', ck, now + ttl, lease)
+      redis.call('PEXPIRE', ck, ttl + 60000)
+    end
+  end
+end
+local out = { granted, worstKind, worstScope, string.format('%.3f', math.max(worstRetry, 0)), string.format('%.3f', now) }
+for i = 1, n do
+  local k = (i - 1) * 3
+  out[#out + 1] = redis.call('GET', KEYS[k + 1]) or ''
+  out[#out + 1] = redis.call('GET', KEYS[k + 2]) or ''
+  out[#out + 1] = tostring(redis.call('ZCOUNT', KEYS[k + 3], now, '+inf'))
+end
+return out`);
+
+/**
+ * KEYS: 2 per scope (tpm, leases). ARGV: n, leaseId, tokenDelta, then tpm per scope (0 = none).
+ * Frees the lease and corrects the token charge by tokenDelta (negative refunds, never below "full").
+ */
+export const RELEASE_SCRIPT = new LuaScript(`${NOW}
+local n = tonumber(ARGV[1])
+local delta = tonumber(ARGV[3])
+for i = 1, n do
+  redis.call('ZREM', KEYS[(i - 1) * 2 + 2], ARGV[2])
+  local tpm = tonumber(ARGV[3 + i])
+  if tpm > 0 and delta ~= 0 then
+    local key = KEYS[(i - 1) * 2 + 1]
+    local v = redis.call('GET', key)
+    local tat = now
+    if v then tat = tonumber(v) end
+    local newTat = math.max(math.max(tat, now) + delta * W / tpm, now)
+    if newTat > now then
+      redis.call('SET', key, string.format('%.3f', newTat), 'PX', math.ceil(newTat - now) + 1000)
+    else
+      redis.call('DEL', key)
+    end
+  end
+end
+return 1`);
+
+/** KEYS: 3 per scope. Returns { now, then rpmTat, tpmTat, inFlight per scope } without changing anything. */
+export const PEEK_SCRIPT = new LuaScript(`${NOW}
+local out = { string.format('%.3f', now) }
+for i = 1, #KEYS / 3 do
+  local k = (i - 1) * 3
+  out[#out + 1] = redis.call('GET', KEYS[k + 1]) or ''
+  out[#out + 1] = redis.call('GET', KEYS[k + 2]) or ''
+  out[#out + 1] = tostring(redis.call('ZCOUNT', KEYS[k + 3], now, '+inf'))
+end
+return out`);

@@ -1,0 +1,80 @@
+import { budgetPeriodWindow } from '../../tenancy/budget-period.js';
+import { nanoToUsd, usdToNano, usdToNanoCeil } from '../../tenancy/money.js';
+import type { BudgetPeriod, BudgetReservation, BudgetReserveRequest, BudgetState, BudgetStore } from '../../tenancy/types.js';
+import { DEFAULT_RESERVATION_TTL_MS, validateReserveRequest, validateUsd } from '../budget-input.js';
+import { FINISH_SCRIPT, RESERVE_SCRIPT, SPENT_SCRIPT } from './budget-scripts.js';
+import type { RedisHandle } from './redis-connection.js';
+
+/** Counters of a period are kept this long after it ends (late settles, reports). */
+const KEEP_AFTER_PERIOD_MS = 35 * 86_400_000;
+/** Reservation records are kept this long (idempotent settle/release). */
+const KEEP_RESERVATION_MS = 7 * 86_400_000;
+
+/**
+ * Budgets shared by every gateway process through Redis. Check-and-reserve is one Lua script, so
+ * concurrent reservations from any number of processes never exceed the limit. The clock for
+ * expiry is Redis's; `clock` only picks the calendar period.
+ */
+export class RedisBudgetStore implements BudgetStore {
+  constructor(
+    private readonly redis: RedisHandle,
+    private readonly clock: () => number = Date.now,
+  ) {
+    redis.retain();
+  }
+
+  async reserve(request: BudgetReserveRequest): Promise<BudgetReservation> {
+    validateReserveRequest(request);
+    const w = budgetPeriodWindow(request.period, this.clock());
+    const [bucket, zset] = this.bucketKeys(request.tenantId, w.key);
+    const ttl = request.ttlMs ?? DEFAULT_RESERVATION_TTL_MS;
+    const expireAt = Number.isFinite(w.end) ? w.end + KEEP_AFTER_PERIOD_MS : 0;
+    const reply = await this.redis.eval<[number, string, number]>(RESERVE_SCRIPT, [bucket, zset, this.reservationKey(request.reservationId)], [
+      usdToNano(request.limitUsd),
+      usdToNanoCeil(request.estimateUsd),
+      ttl,
+      request.reservationId,
+      expireAt,
+      ttl + KEEP_RESERVATION_MS,
+    ]);
+    const remainingUsd = nanoToUsd(Math.max(0, Number(reply[1])));
+    if (Number(reply[0]) === 1) return { ok: true, reservationId: request.reservationId, remainingUsd, periodKey: w.key };
+    return { ok: false, remainingUsd, limitUsd: request.limitUsd, periodKey: w.key };
+  }
+
+  async settle(reservationId: string, actualUsd: number): Promise<boolean> {
+    validateUsd(actualUsd, 'actualUsd');
+    return this.finish(reservationId, 'settle', usdToNano(actualUsd));
+  }
+
+  async release(reservationId: string): Promise<boolean> {
+    return this.finish(reservationId, 'release', 0);
+  }
+
+  async spent(tenantId: string, period: BudgetPeriod): Promise<BudgetState> {
+    const w = budgetPeriodWindow(period, this.clock());
+    const reply = await this.redis.eval<[string, string]>(SPENT_SCRIPT, this.bucketKeys(tenantId, w.key), []);
+    return { tenantId, period, periodKey: w.key, periodStart: w.start, periodEnd: w.end, spentUsd: nanoToUsd(Number(reply[0])), reservedUsd: nanoToUsd(Number(reply[1])) };
+  }
+
+  async close(): Promise<void> {
+    await this.redis.release();
+  }
+
+  private async finish(reservationId: string, mode: 'settle' | 'release', actualNano: number): Promise<boolean> {
+    const resKey = this.reservationKey(reservationId);
+    const [bucket, zset] = await this.redis.command<Array<string | null>>(['HMGET', resKey, 'bucket', 'zset']);
+    if (!bucket || !zset) return false;
+    const changed = await this.redis.eval<number>(FINISH_SCRIPT, [resKey, bucket, zset], [reservationId, mode, actualNano]);
+    return Number(changed) === 1;
+  }
+
+  private bucketKeys(tenantId: string, periodKey: string): [string, string] {
+    const base = `${this.redis.prefix}budget:${tenantId}:${periodKey}`;
+    return [base, `${base}:exp`];
+  }
+
+  private reservationKey(id: string): string {
+    return `${this.redis.prefix}budget:res:${id}`;
+  }
+}

@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { LLMError } from '../../errors/llm-error.js';
+import { importOptional } from '../../util/optional-import.js';
+
+/** The few client methods used here (node-redis `redis` v6). */
+interface RedisCommandClient {
+  connect(): Promise<unknown>;
+  sendCommand<T = unknown>(args: ReadonlyArray<string>): Promise<T>;
+  close(): Promise<void>;
+  destroy(): void;
+  on(event: 'error', listener: (e: unknown) => void): unknown;
+}
+
+interface RedisModule {
+  createClient(options: { url: string; disableOfflineQueue?: boolean; socket?: { connectTimeout?: number; reconnectStrategy?: (retries: number) => number | Error } }): RedisCommandClient;
+}
+
+/** A Lua script with its SHA1, run with EVALSHA (falling back to EVAL once after a SCRIPT FLUSH or restart). */
+export class LuaScript {
+  readonly sha: string;
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+}
+
+/** One Redis connection shared by the shared-mode stores; closes with the last `release()`. */
+export class RedisHandle {
+  private refs = 0;
+  private closed = false;
+  lastError: unknown;
+
+  constructor(
+    private readonly client: RedisCommandClient,
+    readonly prefix: string,
+  ) {
+    client.on('error', (e) => {
+      this.lastError = e;
+    });
+  }
+
+  retain(): this {
+    this.refs += 1;
+    return this;
+  }
+
+  async release(): Promise<void> {
+    this.refs -= 1;
+    if (this.refs <= 0 && !this.closed) {
+      this.closed = true;
+      await this.client.close().catch(() => this.client.destroy());
+    }
+  }
+
+  command<T = unknown>(args: ReadonlyArray<string>): Promise<T> {
+    return this.client.sendCommand<T>(args);
+  }
+
+  async eval<T = unknown>(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<T> {
+    const tail = [String(keys.length), ...keys, ...args.map(String)];
+    try {
+      return await this.client.sendCommand<T>(['EVALSHA', script.sha, ...tail]);
+    } catch (e) {
+      if (!String((e as Error)?.message ?? e).startsWith('NOSCRIPT')) throw e;
+      return this.client.sendCommand<T>(['EVAL', script.source, ...tail]);
+    }
+  }
+}
+
+/** Connects, failing fast with a clear error when Redis is unreachable. */
+export async function connectRedis(url: string, prefix: string): Promise<RedisHandle> {
+  const mod = await importOptional<RedisModule>('redis', { engine: 'Redis state store (shared mode)', install: 'redis@6' });
+  let connected = false;
+  const client = mod.createClient({
+    url,
+    // While reconnecting, fail commands at once instead of queueing them: a request should get an
+    // error it can report, not hang until Redis is back.
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 5_000,
+      // Reconnect forever once connected; give up on the very first connect after a few tries.
+      reconnectStrategy: (retries) => (connected || retries < 3 ? Math.min(50 * 2 ** retries, 2_000) : new Error('gave up')),
+    },
+  });
+  const handle = new RedisHandle(client, prefix);
+  try {
+    await client.connect();
+    connected = true;
+  } catch (e) {
+    client.destroy();
+    throw new LLMError({ code: 'engine_unavailable', message: `Cannot connect to Redis at ${redactUrl(url)}: ${(e as Error)?.message ?? e}`, cause: e });
+  }
+  return handle;
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}

@@ -1,0 +1,26 @@
+import { describe } from 'vitest';
+import { auditLogContract } from './__fixtures__/audit-log.contract.js';
+import { budgetStoreContract } from './__fixtures__/budget-store.contract.js';
+import { rateLimiterContract } from './__fixtures__/rate-limiter.contract.js';
+import { sharedFixture, sharedSkipReason } from './__fixtures__/store-fixtures.js';
+import { tenantStoreContract } from './__fixtures__/tenant-store.contract.js';
+import { usageLedgerContract } from './__fixtures__/usage-ledger.contract.js';
+
+// Shared mode against real servers started by vitest.global-setup.ts (tools/services/*.sh):
+// Redis for rate limits and budgets, PostgreSQL for tenants, keys, ledger and audit.
+const skip = sharedSkipReason();
+if (skip) console.warn(skip);
+
+describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', () => {
+  tenantStoreContract('postgres', sharedFixture);
+  usageLedgerContract('postgres', sharedFixture);
+  auditLogContract('postgres', sharedFixture, {
+    disableGuard: ['DROP TRIGGER llmrr_audit_no_change ON llmrr_audit'],
+    ph: (i) => `$${i}`,
+  });
+  budgetStoreContract('redis', sharedFixture);
+  rateLimiterContract('redis', async () => {
+    const fx = await sharedFixture();
+    return { limiter: fx.stores.rateLimiter, close: () => fx.close() };
+  });
+});

@@ -1,0 +1,68 @@
+import { AuditChainVerifier, buildAuditEntry, validateAuditInput } from '../../audit/audit-hash.js';
+import type { AuditEntry, AuditInput, AuditLog, AuditQuery, AuditVerifyResult } from '../../audit/types.js';
+import { auditWhere, auditLimit } from '../audit-sql.js';
+import { rowToAudit, type Row } from '../row-mapping.js';
+import type { SqliteHandle } from './sqlite-database.js';
+
+const VERIFY_PAGE = 1000;
+
+/** Hash-chained audit log in SQLite; appends hold the write lock (`BEGIN IMMEDIATE`), so the chain is linear. */
+export class SqliteAuditLog implements AuditLog {
+  private readonly stmt;
+
+  constructor(
+    private readonly handle: SqliteHandle,
+    private readonly clock: () => number = Date.now,
+  ) {
+    handle.retain();
+    const db = handle.db;
+    this.stmt = {
+      head: db.prepare(`SELECT seq, hash FROM llmrr_audit ORDER BY seq DESC LIMIT 1`),
+      insert: db.prepare(`INSERT INTO llmrr_audit (seq, ts, actor, action, target, details, ip, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      page: db.prepare(`SELECT * FROM llmrr_audit WHERE seq > ? ORDER BY seq LIMIT ?`),
+    };
+  }
+
+  async append(input: AuditInput): Promise<AuditEntry> {
+    validateAuditInput(input);
+    return this.handle.db
+      .transaction(() => {
+        const head = this.stmt.head.get() as { seq: number; hash: string } | undefined;
+        const e = buildAuditEntry(input, head, this.clock());
+        this.stmt.insert.run(e.seq, e.ts, e.actor, e.action, e.target ?? null, e.details === undefined ? null : JSON.stringify(e.details), e.ip ?? null, e.prevHash, e.hash);
+        return e;
+      })
+      .immediate();
+  }
+
+  async list(query: AuditQuery = {}): Promise<AuditEntry[]> {
+    const { where, params } = auditWhere(query, () => '?');
+    const order = query.order === 'desc' ? 'DESC' : 'ASC';
+    const rows = this.handle.db.prepare(`SELECT * FROM llmrr_audit ${where} ORDER BY seq ${order} LIMIT ?`).all(...params, auditLimit(query)) as Row[];
+    return rows.map(rowToAudit);
+  }
+
+  async verify(): Promise<AuditVerifyResult> {
+    const v = new AuditChainVerifier();
+    let after = 0;
+    for (;;) {
+      const rows = this.stmt.page.all(after, VERIFY_PAGE) as Row[];
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        let entry: AuditEntry;
+        try {
+          entry = rowToAudit(row);
+        } catch {
+          return { ok: false, count: v.result().count + 1, brokenAt: Number(row.seq), reason: 'entry cannot be read (details are not valid JSON)', headHash: v.result().headHash };
+        }
+        if (!v.feed(entry)) return v.result();
+        after = entry.seq;
+      }
+    }
+    return v.result();
+  }
+
+  async close(): Promise<void> {
+    this.handle.release();
+  }
+}

@@ -1,0 +1,67 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { importOptional } from '../../util/optional-import.js';
+import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
+
+export type SqliteDatabase = BetterSqlite3.Database;
+
+export interface SqliteOpenOptions {
+  /** `normal` (default) survives a killed process; `full` also survives power loss. */
+  synchronous?: 'normal' | 'full';
+}
+
+/**
+ * One SQLite connection shared by the embedded stores. Each store calls `release()` on close; the
+ * database closes with the last one.
+ */
+export class SqliteHandle {
+  private refs = 0;
+  private closed = false;
+
+  constructor(readonly db: SqliteDatabase) {}
+
+  retain(): this {
+    this.refs += 1;
+    return this;
+  }
+
+  release(): void {
+    this.refs -= 1;
+    if (this.refs <= 0 && !this.closed) {
+      this.closed = true;
+      this.db.close();
+    }
+  }
+}
+
+/** Opens (creating if needed) a SQLite file, or `:memory:`, with WAL and the llmrr schema. */
+export async function openSqlite(path: string, options: SqliteOpenOptions = {}): Promise<SqliteHandle> {
+  const mod = await importOptional<{ default: typeof BetterSqlite3 }>('better-sqlite3', {
+    engine: 'SQLite state store (embedded mode)',
+    install: 'better-sqlite3@12',
+  });
+  const db = new mod.default(path);
+  try {
+    if (path !== ':memory:') db.pragma('journal_mode = WAL');
+    // WAL + NORMAL: a committed transaction is in the WAL file (OS cache) before the call returns, so a
+    // killed process loses nothing; only power loss can lose the last commits. FULL fsyncs each commit.
+    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    migrateSqlite(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return new SqliteHandle(db);
+}
+
+export function migrateSqlite(db: SqliteDatabase): void {
+  const run = db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    for (let i = version; i < SQLITE_MIGRATIONS.length; i++) {
+      db.exec(SQLITE_MIGRATIONS[i] as string);
+    }
+    if (version < SQLITE_MIGRATIONS.length) db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`);
+  });
+  run.immediate();
+}

@@ -1,0 +1,93 @@
+/**
+ * SQLite schema, applied in order; `PRAGMA user_version` records how many steps ran. Append new steps,
+ * never edit old ones. Table names carry an `llmrr_` prefix so the file can be shared.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE llmrr_tenants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    allowed_models TEXT,
+    models TEXT,
+    preferences TEXT NOT NULL,
+    limits TEXT,
+    budget TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE llmrr_api_keys (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES llmrr_tenants(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    limits TEXT,
+    created_at INTEGER NOT NULL,
+    rotated_at INTEGER,
+    revoked_at INTEGER,
+    expires_at INTEGER,
+    last_used_at INTEGER
+  );
+  CREATE INDEX llmrr_api_keys_tenant ON llmrr_api_keys(tenant_id);
+
+  CREATE TABLE llmrr_usage (
+    request_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    key_id TEXT,
+    model TEXT NOT NULL,
+    deployment TEXT,
+    provider TEXT,
+    endpoint TEXT,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL,
+    cost_nano INTEGER NOT NULL,
+    latency_ms REAL NOT NULL,
+    ttft_ms REAL,
+    status TEXT NOT NULL,
+    error_code TEXT,
+    cache_hit INTEGER NOT NULL,
+    stream INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX llmrr_usage_tenant_time ON llmrr_usage(tenant_id, created_at);
+  CREATE INDEX llmrr_usage_time ON llmrr_usage(created_at);
+
+  CREATE TABLE llmrr_audit (
+    seq INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    details TEXT,
+    ip TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  );
+  CREATE INDEX llmrr_audit_ts ON llmrr_audit(ts);
+  -- Append-only: the store never updates or deletes; these make accidents fail loudly.
+  CREATE TRIGGER llmrr_audit_no_update BEFORE UPDATE ON llmrr_audit
+    BEGIN SELECT RAISE(ABORT, 'llmrr_audit is append-only'); END;
+  CREATE TRIGGER llmrr_audit_no_delete BEFORE DELETE ON llmrr_audit
+    BEGIN SELECT RAISE(ABORT, 'llmrr_audit is append-only'); END;
+
+  CREATE TABLE llmrr_budget_spend (
+    tenant_id TEXT NOT NULL,
+    period_key TEXT NOT NULL,
+    settled_nano INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, period_key)
+  );
+  CREATE TABLE llmrr_budget_reservations (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    period_key TEXT NOT NULL,
+    amount_nano INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX llmrr_budget_reservations_active ON llmrr_budget_reservations(tenant_id, period_key, state, expires_at);
+  `,
+];

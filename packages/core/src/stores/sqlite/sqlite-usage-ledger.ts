@@ -1,0 +1,73 @@
+import { normalizeUsageEntry, queryLimit } from '../../metering/usage-input.js';
+import type { Invoice, UsageEntry, UsageEntryInput, UsageGroupBy, UsageLedger, UsageQuery, UsageSummary } from '../../metering/types.js';
+import { LEDGER_AGGREGATES as AGGREGATES, buildInvoice, buildSummary, groupExpression, ledgerWhere, usageParams, validateRange, type AggregateRow } from '../ledger-sql.js';
+import { rowToUsage, type Row } from '../row-mapping.js';
+import type { SqliteHandle } from './sqlite-database.js';
+
+/**
+ * The usage ledger in SQLite. `record` is one `INSERT … ON CONFLICT DO NOTHING` in autocommit: when it
+ * returns, the row is in the WAL (durable against a killed process; with `synchronous=FULL` also
+ * against power loss).
+ */
+export class SqliteUsageLedger implements UsageLedger {
+  private readonly insert;
+  private readonly getOne;
+
+  constructor(
+    private readonly handle: SqliteHandle,
+    private readonly clock: () => number = Date.now,
+  ) {
+    handle.retain();
+    this.insert = handle.db.prepare(`INSERT INTO llmrr_usage (request_id, tenant_id, key_id, model, deployment, provider, endpoint,
+      input_tokens, output_tokens, cached_input_tokens, cost_nano, latency_ms, ttft_ms, status, error_code, cache_hit, stream, created_at)
+      VALUES (@request_id, @tenant_id, @key_id, @model, @deployment, @provider, @endpoint, @input_tokens, @output_tokens,
+      @cached_input_tokens, @cost_nano, @latency_ms, @ttft_ms, @status, @error_code, @cache_hit, @stream, @created_at)
+      ON CONFLICT (request_id) DO NOTHING`);
+    this.getOne = handle.db.prepare(`SELECT * FROM llmrr_usage WHERE request_id = ?`);
+  }
+
+  async record(input: UsageEntryInput): Promise<{ inserted: boolean }> {
+    const e = normalizeUsageEntry(input, this.clock());
+    const p = usageParams(e);
+    const changes = this.insert.run({ ...p, cache_hit: p.cache_hit ? 1 : 0, stream: p.stream ? 1 : 0 }).changes;
+    return { inserted: changes > 0 };
+  }
+
+  async get(requestId: string): Promise<UsageEntry | undefined> {
+    const row = this.getOne.get(requestId) as Row | undefined;
+    return row ? rowToUsage(row) : undefined;
+  }
+
+  async query(q: UsageQuery): Promise<UsageEntry[]> {
+    validateRange(q);
+    const { where, params } = ledgerWhere(q, () => '?');
+    const { limit, offset } = queryLimit(q);
+    const rows = this.handle.db.prepare(`SELECT * FROM llmrr_usage ${where} ORDER BY created_at DESC, request_id DESC LIMIT ? OFFSET ?`).all(...params, limit, offset) as Row[];
+    return rows.map(rowToUsage);
+  }
+
+  async summary(q: Omit<UsageQuery, 'limit' | 'offset'> & { groupBy?: UsageGroupBy }): Promise<UsageSummary> {
+    validateRange(q);
+    const { where, params } = ledgerWhere(q, () => '?');
+    const db = this.handle.db;
+    const total = db.prepare(`SELECT ${AGGREGATES} FROM llmrr_usage ${where}`).get(...params) as AggregateRow;
+    let groups: AggregateRow[] | undefined;
+    if (q.groupBy) {
+      const g = groupExpression(q.groupBy, 'sqlite');
+      groups = db.prepare(`SELECT ${g} AS group_key, ${AGGREGATES} FROM llmrr_usage ${where} GROUP BY group_key ORDER BY group_key`).all(...params) as AggregateRow[];
+    }
+    return buildSummary(total, groups, q.groupBy);
+  }
+
+  async invoice(tenantId: string, periodStart: number, periodEnd: number): Promise<Invoice> {
+    validateRange({ from: periodStart, to: periodEnd });
+    const rows = this.handle.db
+      .prepare(`SELECT model AS group_key, ${AGGREGATES} FROM llmrr_usage WHERE tenant_id = ? AND created_at >= ? AND created_at < ? GROUP BY model ORDER BY model`)
+      .all(tenantId, periodStart, periodEnd) as AggregateRow[];
+    return buildInvoice(tenantId, periodStart, periodEnd, rows, this.clock());
+  }
+
+  async close(): Promise<void> {
+    this.handle.release();
+  }
+}

@@ -1,0 +1,47 @@
+import type { AuditLog } from '../audit/types.js';
+import type { UsageLedger } from '../metering/types.js';
+import type { BudgetStore, RateLimiter, TenantStore } from '../tenancy/types.js';
+
+/**
+ * Where state lives.
+ * - `memory`: SQLite in memory (needs better-sqlite3) + in-memory rate limiter; for tests and demos.
+ * - `embedded`: one machine. SQLite files under `dataDir` (tenants, keys, ledger, audit, budgets),
+ *   in-memory rate limiter (per process).
+ * - `shared`: several gateway processes act as one. Redis for rate limits, concurrency and budgets
+ *   (atomic Lua scripts), PostgreSQL for tenants, keys, ledger and audit.
+ */
+export type StateStoresConfig =
+  | { mode: 'memory'; clock?: () => number }
+  | {
+      mode: 'embedded';
+      dataDir: string;
+      /**
+       * SQLite `synchronous`: `normal` (default) survives a killed process (WAL is in the OS cache);
+       * `full` also survives power loss, at the price of an fsync per commit.
+       */
+      synchronous?: 'normal' | 'full';
+      clock?: () => number;
+    }
+  | {
+      mode: 'shared';
+      redisUrl: string;
+      postgresUrl: string;
+      /** Prefix for every Redis key. Default `llmrr:`. */
+      redisKeyPrefix?: string;
+      /** PostgreSQL schema for the tables. Default `public`. */
+      postgresSchema?: string;
+      /** PostgreSQL pool size. Default 10. */
+      postgresPoolMax?: number;
+      clock?: () => number;
+    };
+
+export interface StateStores {
+  mode: StateStoresConfig['mode'];
+  tenants: TenantStore;
+  rateLimiter: RateLimiter;
+  budgets: BudgetStore;
+  ledger: UsageLedger;
+  audit: AuditLog;
+  /** Closes every store and connection. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,34 @@
+export type {
+  ApiKey,
+  ApiKeyInput,
+  AuthFailureReason,
+  AuthResult,
+  BudgetPeriod,
+  BudgetReservation,
+  BudgetReserveRequest,
+  BudgetState,
+  BudgetStore,
+  CreatedApiKey,
+  Limits,
+  ListOptions,
+  RateAcquireOptions,
+  RateDecision,
+  RateLease,
+  RateLimitInfo,
+  RateLimitKind,
+  RateLimiter,
+  RateScope,
+  RateScopeKind,
+  Tenant,
+  TenantBudget,
+  TenantInput,
+  TenantPatch,
+  TenantPreferences,
+  TenantStore,
+  TenantTier,
+} from './types.js';
+export { API_KEY_SECRET_PREFIX, hashApiKeySecret, isWellFormedApiKeySecret } from './api-key-secret.js';
+export { budgetPeriodWindow } from './budget-period.js';
+export type { PeriodWindow } from './budget-period.js';
+export { MemoryRateLimiter } from './memory-rate-limiter.js';
+export { rateLimitHeaders } from './rate-limit-headers.js';

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { rateLimiterContract } from '../stores/__fixtures__/rate-limiter.contract.js';
+import { MemoryRateLimiter } from './memory-rate-limiter.js';
+import type { RateScope } from './types.js';
+
+rateLimiterContract('memory', async () => {
+  const limiter = new MemoryRateLimiter();
+  return { limiter, close: () => limiter.close() };
+});
+
+describe('MemoryRateLimiter with a controlled clock', () => {
+  it('refills rpm continuously (GCRA), with no window-edge burst', async () => {
+    let now = 1_000_000;
+    const limiter = new MemoryRateLimiter(() => now);
+    const scope: RateScope = { kind: 'tenant', id: 't', limits: { rpm: 6 } }; // one per 10 s
+    for (let i = 0; i < 6; i++) expect((await limiter.acquire([scope], { estimatedTokens: 0 })).ok).toBe(true);
+    const d = await limiter.acquire([scope], { estimatedTokens: 0 });
+    expect(d.ok ? -1 : d.retryAfterMs).toBe(10_000);
+    now += 9_999;
+    expect((await limiter.acquire([scope], { estimatedTokens: 0 })).ok).toBe(false);
+    now += 1;
+    expect((await limiter.acquire([scope], { estimatedTokens: 0 })).ok).toBe(true);
+    expect((await limiter.acquire([scope], { estimatedTokens: 0 })).ok).toBe(false);
+    // A fixed window would allow 12 requests across a minute boundary; GCRA never more than 6 per 60 s.
+    now += 60_000;
+    let granted = 0;
+    for (let i = 0; i < 20; i++) if ((await limiter.acquire([scope], { estimatedTokens: 0 })).ok) granted++;
+    expect(granted).toBe(6);
+  });
+
+  it('reports reset as the time until the bucket is full again', async () => {
+    let now = 0;
+    const limiter = new MemoryRateLimiter(() => now);
+    const scope: RateScope = { kind: 'key', id: 'k', limits: { rpm: 60, tpm: 600 } };
+    const d = await limiter.acquire([scope], { estimatedTokens: 300 });
+    expect(d.info).toEqual({ limitRequests: 60, remainingRequests: 59, resetRequestsMs: 1_000, limitTokens: 600, remainingTokens: 300, resetTokensMs: 30_000 });
+    now = 15_000;
+    expect(await limiter.peek([scope])).toMatchObject({ remainingRequests: 60, resetRequestsMs: 0, remainingTokens: 450, resetTokensMs: 15_000 });
+  });
+
+  it('charges more on release when the actual tokens exceed the estimate', async () => {
+    const now = 0;
+    const limiter = new MemoryRateLimiter(() => now);
+    const scope: RateScope = { kind: 'key', id: 'k', limits: { tpm: 1_000 } };
+    const d = await limiter.acquire([scope], { estimatedTokens: 100 });
+    if (!d.ok) throw new Error('denied');
+    await d.lease.release(700);
+    expect((await limiter.peek([scope])).remainingTokens).toBe(300);
+  });
+
+  it('expires leases by the clock', async () => {
+    let now = 0;
+    const limiter = new MemoryRateLimiter(() => now);
+    const scope: RateScope = { kind: 'tenant', id: 'c', limits: { maxConcurrency: 1 } };
+    expect((await limiter.acquire([scope], { estimatedTokens: 0, leaseTtlMs: 1_000 })).ok).toBe(true);
+    now = 999;
+    expect((await limiter.acquire([scope], { estimatedTokens: 0 })).ok).toBe(false);
+    now = 1_000;
+    expect((await limiter.acquire([scope], { estimatedTokens: 0 })).ok).toBe(true);
+  });
+});

@@ -1,0 +1,46 @@
+import { gcraRemaining } from './gcra.js';
+import type { RateLimitInfo, RateScope } from './types.js';
+
+/** Per-scope state after (or without) a charge, as read from memory or returned by Redis. */
+export interface ScopeState {
+  rpmTat?: number;
+  tpmTat?: number;
+  inFlight?: number;
+}
+
+/** Header values from the most constrained scope for each of requests, tokens and concurrency. */
+export function rateLimitInfo(scopes: RateScope[], states: ScopeState[], now: number): RateLimitInfo {
+  const info: RateLimitInfo = {};
+  scopes.forEach((scope, i) => {
+    const st = states[i] ?? {};
+    const { rpm, tpm, maxConcurrency } = scope.limits;
+    if (rpm !== undefined) {
+      const r = gcraRemaining(st.rpmTat, now, rpm);
+      if (info.remainingRequests === undefined || r.remaining < info.remainingRequests) {
+        info.limitRequests = rpm;
+        info.remainingRequests = r.remaining;
+        info.resetRequestsMs = r.resetMs;
+      }
+    }
+    if (tpm !== undefined) {
+      const r = gcraRemaining(st.tpmTat, now, tpm);
+      if (info.remainingTokens === undefined || r.remaining < info.remainingTokens) {
+        info.limitTokens = tpm;
+        info.remainingTokens = r.remaining;
+        info.resetTokensMs = r.resetMs;
+      }
+    }
+    if (maxConcurrency !== undefined) {
+      const remaining = Math.max(0, maxConcurrency - (st.inFlight ?? 0));
+      if (info.remainingConcurrency === undefined || remaining < info.remainingConcurrency) {
+        info.limitConcurrency = maxConcurrency;
+        info.remainingConcurrency = remaining;
+      }
+    }
+  });
+  return info;
+}
+
+export function scopeKey(scope: Pick<RateScope, 'kind' | 'id'>): string {
+  return `${scope.kind}:${scope.id}`;
+}

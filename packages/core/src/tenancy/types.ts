@@ -1,0 +1,268 @@
+import type { ModelConfig, ModelConfigInput } from '../config/schema.js';
+
+/**
+ * Tenancy contracts: tenants, API keys, rate limits and budgets. Implementations live in `../stores/`
+ * (SQLite, Redis, PostgreSQL, memory) behind these interfaces; the gateway codes only against them.
+ * Times are epoch milliseconds (UTC). Money is USD as a number at the interface; stores keep integer
+ * nano-dollars internally so sums are exact.
+ */
+
+export type TenantTier = 'basic' | 'pro' | 'enterprise';
+export type BudgetPeriod = 'day' | 'week' | 'month' | 'total';
+
+/** Per-tenant or per-key limits. Absent fields mean "no limit". */
+export interface Limits {
+  /** Requests per minute. */
+  rpm?: number;
+  /** Tokens (input + output) per minute. */
+  tpm?: number;
+  /** Requests in flight at once. */
+  maxConcurrency?: number;
+}
+
+export interface TenantBudget {
+  amountUsd: number;
+  /** Calendar periods in UTC: day, ISO week (Monday start), month; `total` never resets. */
+  period: BudgetPeriod;
+}
+
+export interface TenantPreferences {
+  /** Preferred routing strategy name. */
+  strategy?: string;
+  [key: string]: unknown;
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  tier: TenantTier;
+  /** Deployment names or aliases this tenant may use; absent means all. */
+  allowedModels?: string[];
+  /** Models only this tenant sees (same shape as config `models`). */
+  models?: ModelConfig[];
+  preferences: TenantPreferences;
+  limits?: Limits;
+  budget?: TenantBudget;
+  /** A disabled tenant's keys fail authentication (`reason: 'tenant_disabled'`). */
+  disabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TenantInput {
+  /** Generated (`ten_…`) when absent. Must match /^[A-Za-z0-9._-]{1,64}$/. */
+  id?: string;
+  name: string;
+  tier?: TenantTier;
+  allowedModels?: string[];
+  /** Validated with the config's model schema (defaults filled in). */
+  models?: ModelConfigInput[];
+  preferences?: TenantPreferences;
+  limits?: Limits;
+  budget?: TenantBudget;
+  disabled?: boolean;
+}
+
+/** Fields to change; `null` clears an optional field. */
+export interface TenantPatch {
+  name?: string;
+  tier?: TenantTier;
+  allowedModels?: string[] | null;
+  models?: ModelConfigInput[] | null;
+  preferences?: TenantPreferences;
+  limits?: Limits | null;
+  budget?: TenantBudget | null;
+  disabled?: boolean;
+}
+
+/** A stored API key. The secret itself is never stored: only its SHA-256 (`hash`, hex). */
+export interface ApiKey {
+  /** Stable id (`key_…`), used by the admin API; survives rotation. */
+  id: string;
+  tenantId: string;
+  name: string;
+  /** First characters of the secret, safe to show (e.g. `llmrr_ab12cd`). */
+  prefix: string;
+  /** Hex SHA-256 of the secret. Never send it to clients. */
+  hash: string;
+  limits?: Limits;
+  createdAt: number;
+  /** Set by `rotateKey` to the time of the last rotation. */
+  rotatedAt?: number;
+  revokedAt?: number;
+  expiresAt?: number;
+  /** Updated by `authenticate`, at most about once a minute per key per process (it costs a write). */
+  lastUsedAt?: number;
+}
+
+export interface ApiKeyInput {
+  name: string;
+  limits?: Limits;
+  expiresAt?: number;
+}
+
+/** Returned by createKey/rotateKey: the only time the secret is ever visible. */
+export interface CreatedApiKey {
+  key: ApiKey;
+  /** `llmrr_` + 43 base64url chars (32 random bytes). Show once; it cannot be recovered. */
+  secret: string;
+}
+
+export type AuthFailureReason = 'malformed' | 'unknown_key' | 'revoked' | 'expired' | 'tenant_disabled' | 'tenant_missing';
+
+/**
+ * Result of `authenticate`. On failure, `reason` is for the audit log and metrics only; the client
+ * should always get the same 401 (do not reveal which keys exist).
+ */
+export type AuthResult =
+  | { ok: true; tenant: Tenant; key: ApiKey }
+  | { ok: false; reason: AuthFailureReason; keyId?: string; tenantId?: string };
+
+export interface ListOptions {
+  limit?: number;
+  offset?: number;
+}
+
+export interface TenantStore {
+  /** Throws LLMError `conflict` if the id exists, `invalid_request` (naming the field) for bad input. */
+  createTenant(input: TenantInput): Promise<Tenant>;
+  getTenant(id: string): Promise<Tenant | undefined>;
+  /** Ordered by creation time, then id. */
+  listTenants(options?: ListOptions): Promise<Tenant[]>;
+  /** Throws LLMError `not_found` for an unknown id. */
+  updateTenant(id: string, patch: TenantPatch): Promise<Tenant>;
+  /** Deletes the tenant and its keys (ledger and audit entries stay). Returns false if it did not exist. */
+  deleteTenant(id: string): Promise<boolean>;
+
+  /** Throws `not_found` for an unknown tenant. */
+  createKey(tenantId: string, input: ApiKeyInput): Promise<CreatedApiKey>;
+  /** New secret for the same key id; the old secret stops working at once. Throws `not_found`, or `conflict` if revoked. */
+  rotateKey(keyId: string): Promise<CreatedApiKey>;
+  /** Idempotent; returns the key with `revokedAt` set. Throws `not_found`. */
+  revokeKey(keyId: string): Promise<ApiKey>;
+  getKey(keyId: string): Promise<ApiKey | undefined>;
+  /** Includes revoked keys (with `revokedAt`). */
+  listKeys(tenantId: string): Promise<ApiKey[]>;
+  /** Looks up a presented secret (from `Authorization: Bearer` or `X-API-Key`). */
+  authenticate(secret: string): Promise<AuthResult>;
+
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits
+
+export type RateScopeKind = 'tenant' | 'key';
+export type RateLimitKind = 'rpm' | 'tpm' | 'concurrency';
+
+/** One subject of limits. A request usually presents two: its tenant and its key. */
+export interface RateScope {
+  kind: RateScopeKind;
+  id: string;
+  limits: Limits;
+}
+
+export interface RateAcquireOptions {
+  /** Tokens charged now against `tpm` (input estimate + max output is a good upper bound). */
+  estimatedTokens: number;
+  /**
+   * How long a concurrency slot is held if the lease is never released (crash safety).
+   * Default 10 minutes.
+   */
+  leaseTtlMs?: number;
+}
+
+/**
+ * Values for response headers, from the most constrained scope. `X-RateLimit-Limit/Remaining/Reset`
+ * use the request numbers; `…-Tokens` variants the token numbers. `reset…Ms` is the time until the
+ * window is fully replenished. Absent when no scope has that limit.
+ */
+export interface RateLimitInfo {
+  limitRequests?: number;
+  remainingRequests?: number;
+  resetRequestsMs?: number;
+  limitTokens?: number;
+  remainingTokens?: number;
+  resetTokensMs?: number;
+  limitConcurrency?: number;
+  remainingConcurrency?: number;
+}
+
+export interface RateLease {
+  /**
+   * Frees the concurrency slot and corrects the token charge from the estimate to `actualTokens`
+   * (refunds when lower, charges more when higher). Idempotent; call it exactly once in a `finally`.
+   */
+  release(actualTokens?: number): Promise<void>;
+}
+
+export type RateDecision =
+  | { ok: true; lease: RateLease; info: RateLimitInfo }
+  | {
+      ok: false;
+      /** Which limit refused. */
+      limit: RateLimitKind;
+      scope: { kind: RateScopeKind; id: string };
+      /** When a retry can succeed (for `Retry-After`, rounded up to seconds). */
+      retryAfterMs: number;
+      info: RateLimitInfo;
+    };
+
+/**
+ * rpm and tpm use GCRA (generic cell rate algorithm): one timestamp per scope and limit, exact
+ * (no window-edge bursts), O(1) memory, one atomic step. A burst of up to the whole per-minute amount
+ * is allowed when idle. Acquisition across all scopes is all-or-nothing: a refused request charges nothing.
+ */
+export interface RateLimiter {
+  acquire(scopes: RateScope[], options: RateAcquireOptions): Promise<RateDecision>;
+  /** Current numbers without charging anything (for dashboards). */
+  peek(scopes: RateScope[]): Promise<RateLimitInfo>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Budgets
+
+export interface BudgetReserveRequest {
+  tenantId: string;
+  period: BudgetPeriod;
+  limitUsd: number;
+  /** Upper bound of the request's cost. The invariant `settled + reserved <= limit` holds for reservations. */
+  estimateUsd: number;
+  /** Unique per request (the request id is a good choice). Reserving an id twice returns the first result. */
+  reservationId: string;
+  /** A reservation neither settled nor released is dropped after this (crash safety). Default 10 minutes. */
+  ttlMs?: number;
+}
+
+export type BudgetReservation =
+  | { ok: true; reservationId: string; remainingUsd: number; periodKey: string }
+  | { ok: false; remainingUsd: number; limitUsd: number; periodKey: string };
+
+export interface BudgetState {
+  tenantId: string;
+  period: BudgetPeriod;
+  /** `2026-05-20` (day), `2026-W21` (week), `2026-05` (month), `total`. */
+  periodKey: string;
+  /** Start and end of the period (epoch ms); `total` has start 0 and end Infinity. */
+  periodStart: number;
+  periodEnd: number;
+  spentUsd: number;
+  reservedUsd: number;
+}
+
+export interface BudgetStore {
+  /** Atomic check-and-reserve: succeeds only if `spent + reserved + estimate <= limit`. */
+  reserve(request: BudgetReserveRequest): Promise<BudgetReservation>;
+  /**
+   * Replaces the reservation with the actual cost (charged to the period it was reserved in, even if
+   * the period ended meanwhile or the reservation expired). The actual cost is always recorded, even
+   * above the estimate. Idempotent: a second settle of the same id is ignored. Unknown ids: returns false.
+   */
+  settle(reservationId: string, actualUsd: number): Promise<boolean>;
+  /** Drops the reservation without charging (the request failed before costing anything). Idempotent. */
+  release(reservationId: string): Promise<boolean>;
+  /** Spent and reserved amounts in the current period. */
+  spent(tenantId: string, period: BudgetPeriod): Promise<BudgetState>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,446 @@
+/**
+ * A local HTTP peer that speaks the Anthropic Messages API wire format (JSON answers, SSE event
+ * sequences, error bodies and headers), scriptable per request, for tests of anything that talks to
+ * Anthropic. It is a test double: its answers are scripted or echoed, never a model's.
+ *
+ * ```ts
+ * const server = await startAnthropicWireServer({ replies: [{ content: 'Hi!', chunks: 3 }] });
+ * // point the client at server.url (baseURL), call it, then inspect server.requests
+ * await server.close();
+ * ```
+ *
+ * Routes: POST /v1/messages (streamed when the body says `stream: true`), POST /v1/messages/count_tokens.
+ * Like the real API it requires the `x-api-key` and `anthropic-version` headers and `model`, `max_tokens`,
+ * `messages` in the body (400/401 otherwise).
+ */
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** A content block of a scripted answer. */
+export type AnthropicWireBlock =
+  | { type: 'text'; text: string }
+  | { type: 'thinking'; thinking: string; signature?: string }
+  | { type: 'tool_use'; name: string; input: Record<string, unknown>; id?: string };
+
+export interface AnthropicWireUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_creation_input_tokens?: number;
+  cache_read_input_tokens?: number;
+}
+
+/** An HTTP error answer: status plus Anthropic's body `{ type: 'error', error: { type, message } }`. */
+export interface AnthropicWireError {
+  status: number;
+  /** Anthropic error type; default from the status (429 -> `rate_limit_error`, 529 -> `overloaded_error`, ...). */
+  type?: string;
+  message?: string;
+  /** Extra response headers, e.g. `{ 'retry-after': '7' }`. */
+  headers?: Record<string, string>;
+}
+
+/** What the server does with one /v1/messages request. Every field is optional. */
+export interface AnthropicWireReply {
+  /** Answer blocks; a string is one text block. Default: `Echo: <last user text>`. */
+  content?: string | AnthropicWireBlock[];
+  /** Default: `tool_use` when a tool_use block is present, else `end_turn`. */
+  stopReason?: string;
+  /** Reported usage; missing numbers are derived deterministically from the request and answer sizes. */
+  usage?: AnthropicWireUsage;
+  id?: string;
+  /** Default: the request's `model`. */
+  model?: string;
+  /** Streaming: deltas per text/thinking/tool block (default 1). */
+  chunks?: number;
+  /** Streaming: pause before every event after the first; non-streaming: pause before answering. */
+  delayMs?: number;
+  /** Answer with this HTTP error instead. */
+  error?: AnthropicWireError;
+  /** Streaming: after `afterEvents` events, send an `error` event (default `overloaded_error`) and end the response. */
+  streamError?: { afterEvents: number; type?: string; message?: string };
+  /** Streaming: destroy the connection after this many events (no terminal event, no clean HTTP end). */
+  cutAfterEvents?: number;
+  /** Streaming: end the HTTP response cleanly after this many events, without `message_stop`. */
+  endAfterEvents?: number;
+  /** Send nothing at all (not even headers) until the client goes away or the server closes. */
+  hang?: boolean;
+  /** Streaming: send this many events, then nothing until the client goes away or the server closes. */
+  hangAfterEvents?: number;
+  /** Extra response headers. */
+  headers?: Record<string, string>;
+}
+
+export interface AnthropicWireRequest {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  query: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  /** The JSON body, parsed (undefined when empty or not a JSON object). */
+  body: Record<string, unknown> | undefined;
+  rawBody: string;
+  /** SSE events written so far. */
+  eventsSent: number;
+  /** True when the client closed the connection before the response was complete (abort, early cancel). */
+  clientClosed: boolean;
+  /** Resolves when the response is over: completed, or cut by either side. */
+  done: Promise<void>;
+}
+
+export interface AnthropicWireServerOptions {
+  /** Replies for /v1/messages requests, used in order. */
+  replies?: AnthropicWireReply[];
+  /** Reply for requests when the `replies` queue is empty. Default: the echo reply. */
+  handler?: (request: AnthropicWireRequest) => AnthropicWireReply | Promise<AnthropicWireReply>;
+  /** When set, `x-api-key` must equal it (else 401 `authentication_error`). Any non-empty key is accepted otherwise. */
+  apiKey?: string;
+  /** Answer of /v1/messages/count_tokens. Default: ceil(JSON length of messages, system and tools / 4). */
+  countTokens?: (body: Record<string, unknown>) => number;
+}
+
+export interface AnthropicWireServer {
+  /** `http://127.0.0.1:<port>`: the baseURL for clients. */
+  readonly url: string;
+  /** Every request received, in order. */
+  readonly requests: AnthropicWireRequest[];
+  /** Client connections that have closed so far. */
+  readonly closedSockets: number;
+  /** Appends replies to the queue. */
+  enqueue(...replies: AnthropicWireReply[]): void;
+  /** Resolves once `count` requests have arrived (rejects after `timeoutMs`). */
+  waitForRequests(count: number, timeoutMs?: number): Promise<void>;
+  /** Closes every connection (ending hanging responses) and the server. */
+  close(): Promise<void>;
+}
+
+/** One SSE event as written on the wire. */
+export interface AnthropicWireEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+const ERROR_TYPE_BY_STATUS: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'billing_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  504: 'timeout_error',
+  529: 'overloaded_error',
+};
+
+const DEFAULT_MESSAGE: Record<string, string> = {
+  invalid_request_error: 'Invalid request',
+  authentication_error: 'invalid x-api-key',
+  billing_error: 'Your credit balance is too low',
+  permission_error: 'Your API key does not have permission to use the specified resource.',
+  not_found_error: 'The requested resource could not be found.',
+  request_too_large: 'Request exceeds the maximum allowed number of bytes.',
+  rate_limit_error: 'Number of request tokens has exceeded your per-minute rate limit',
+  api_error: 'Internal server error',
+  timeout_error: 'Request timed out',
+  overloaded_error: 'Overloaded',
+};
+
+/** Anthropic's error type for an HTTP status (`api_error` for unknown 5xx, `invalid_request_error` otherwise). */
+export function anthropicErrorTypeForStatus(status: number): string {
+  return ERROR_TYPE_BY_STATUS[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+}
+
+/** Splits text into at most `n` pieces of near-equal length (code points kept whole). */
+function split(text: string, n: number): string[] {
+  const chars = Array.from(text);
+  const count = Math.max(1, Math.min(Math.floor(n), chars.length));
+  const size = Math.ceil(chars.length / count);
+  const pieces: string[] = [];
+  for (let i = 0; i < chars.length; i += size) pieces.push(chars.slice(i, i + size).join(''));
+  return pieces.length > 0 ? pieces : [''];
+}
+
+function lastUserText(body: Record<string, unknown>): string {
+  const messages = Array.isArray(body.messages) ? (body.messages as Array<{ role?: string; content?: unknown }>) : [];
+  const last = [...messages].reverse().find((m) => m.role === 'user');
+  if (!last) return '';
+  if (typeof last.content === 'string') return last.content;
+  if (!Array.isArray(last.content)) return '';
+  return last.content.map((b: { type?: string; text?: string }) => (b.type === 'text' ? (b.text ?? '') : '')).join('');
+}
+
+function blocksOf(reply: AnthropicWireReply, body: Record<string, unknown>): AnthropicWireBlock[] {
+  if (reply.content === undefined) return [{ type: 'text', text: `Echo: ${lastUserText(body)}` }];
+  if (typeof reply.content === 'string') return [{ type: 'text', text: reply.content }];
+  return reply.content;
+}
+
+function blockSize(b: AnthropicWireBlock): number {
+  return b.type === 'text' ? b.text.length : b.type === 'thinking' ? b.thinking.length : JSON.stringify(b.input).length;
+}
+
+function usageOf(reply: AnthropicWireReply, body: Record<string, unknown>, blocks: AnthropicWireBlock[]): Required<Pick<AnthropicWireUsage, 'input_tokens' | 'output_tokens'>> & AnthropicWireUsage {
+  const promptChars = JSON.stringify([body.system ?? '', body.messages ?? [], body.tools ?? []]).length;
+  const outputChars = blocks.reduce((n, b) => n + blockSize(b), 0);
+  return {
+    ...reply.usage,
+    input_tokens: reply.usage?.input_tokens ?? Math.max(1, Math.ceil(promptChars / 4)),
+    output_tokens: reply.usage?.output_tokens ?? Math.max(1, Math.ceil(outputChars / 4)),
+  };
+}
+
+function toolId(block: { id?: string }, index: number, messageId: string): string {
+  return block.id ?? `toolu_${messageId.replace(/^msg_/, '')}_${index}`;
+}
+
+function responseBlocks(blocks: AnthropicWireBlock[], messageId: string): Array<Record<string, unknown>> {
+  return blocks.map((b, i) => {
+    if (b.type === 'text') return { type: 'text', text: b.text };
+    if (b.type === 'thinking') return { type: 'thinking', thinking: b.thinking, signature: b.signature ?? 'c2lnbmF0dXJl' };
+    return { type: 'tool_use', id: toolId(b, i, messageId), name: b.name, input: b.input };
+  });
+}
+
+function stopReasonOf(reply: AnthropicWireReply, blocks: AnthropicWireBlock[]): string {
+  return reply.stopReason ?? (blocks.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
+}
+
+/** The non-streamed Messages answer for a reply (what the server sends as JSON). */
+export function anthropicMessageBody(reply: AnthropicWireReply, body: Record<string, unknown>, messageId = 'msg_wire_0'): Record<string, unknown> {
+  const blocks = blocksOf(reply, body);
+  return {
+    id: reply.id ?? messageId,
+    type: 'message',
+    role: 'assistant',
+    model: reply.model ?? body.model,
+    content: responseBlocks(blocks, reply.id ?? messageId),
+    stop_reason: stopReasonOf(reply, blocks),
+    stop_sequence: null,
+    usage: usageOf(reply, body, blocks),
+  };
+}
+
+/**
+ * The full SSE event sequence for a reply, as the real API orders it: message_start, then per block
+ * content_block_start / content_block_delta... / content_block_stop (a `ping` after the first start),
+ * message_delta (stop_reason, output usage), message_stop.
+ */
+export function anthropicStreamEvents(reply: AnthropicWireReply, body: Record<string, unknown>, messageId = 'msg_wire_0'): AnthropicWireEvent[] {
+  const id = reply.id ?? messageId;
+  const blocks = blocksOf(reply, body);
+  const usage = usageOf(reply, body, blocks);
+  const chunks = reply.chunks ?? 1;
+  const events: AnthropicWireEvent[] = [];
+  const push = (data: Record<string, unknown>) => events.push({ event: String(data.type), data });
+  const { output_tokens: outputTokens, ...startUsage } = usage;
+  push({
+    type: 'message_start',
+    message: { id, type: 'message', role: 'assistant', model: reply.model ?? body.model, content: [], stop_reason: null, stop_sequence: null, usage: { ...startUsage, output_tokens: 1 } },
+  });
+  blocks.forEach((b, index) => {
+    if (b.type === 'text') {
+      push({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
+      if (index === 0) push({ type: 'ping' });
+      for (const text of split(b.text, chunks)) push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
+    } else if (b.type === 'thinking') {
+      push({ type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '' } });
+      if (index === 0) push({ type: 'ping' });
+      for (const thinking of split(b.thinking, chunks)) push({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking } });
+      push({ type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: b.signature ?? 'c2lnbmF0dXJl' } });
+    } else {
+      push({ type: 'content_block_start', index, content_block: { type: 'tool_use', id: toolId(b, index, id), name: b.name, input: {} } });
+      if (index === 0) push({ type: 'ping' });
+      push({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: '' } });
+      for (const partial_json of split(JSON.stringify(b.input), chunks)) push({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json } });
+    }
+    push({ type: 'content_block_stop', index });
+  });
+  if (blocks.length === 0) push({ type: 'ping' });
+  push({ type: 'message_delta', delta: { stop_reason: stopReasonOf(reply, blocks), stop_sequence: null }, usage: { output_tokens: outputTokens } });
+  push({ type: 'message_stop' });
+  return events;
+}
+
+function sse(e: AnthropicWireEvent): string {
+  return `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`;
+}
+
+const COUNT_TOKENS_FIELDS = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'mcp_servers']);
+
+/** Starts the server on 127.0.0.1 and a free port. Close it in afterAll/afterEach. */
+export async function startAnthropicWireServer(options: AnthropicWireServerOptions = {}): Promise<AnthropicWireServer> {
+  const queue = [...(options.replies ?? [])];
+  const requests: AnthropicWireRequest[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const waiters = new Set<() => void>();
+  let closedSockets = 0;
+  let closing = false;
+  let messageCount = 0;
+  const cutByServer = new WeakSet<ServerResponse>();
+
+  function cut(res: ServerResponse): void {
+    cutByServer.add(res);
+    res.socket?.destroy();
+  }
+
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
+
+  function sendError(res: ServerResponse, error: AnthropicWireError, requestId: string): void {
+    const type = error.type ?? anthropicErrorTypeForStatus(error.status);
+    const payload = JSON.stringify({ type: 'error', error: { type, message: error.message ?? DEFAULT_MESSAGE[type] ?? 'Error' } });
+    res.writeHead(error.status, { 'content-type': 'application/json', 'request-id': requestId, ...error.headers });
+    res.end(payload);
+  }
+
+  async function stream(res: ServerResponse, record: AnthropicWireRequest, reply: AnthropicWireReply, events: AnthropicWireEvent[]): Promise<void> {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': `req_${requests.length}`, ...reply.headers });
+    res.flushHeaders();
+    const gone = () => closing || res.destroyed || record.clientClosed;
+    for (let i = 0; i < events.length; i++) {
+      if (i > 0 && reply.delayMs) await pause(reply.delayMs);
+      if (gone()) return;
+      if (reply.streamError && i === reply.streamError.afterEvents) {
+        const type = reply.streamError.type ?? 'overloaded_error';
+        res.end(sse({ event: 'error', data: { type: 'error', error: { type, message: reply.streamError.message ?? DEFAULT_MESSAGE[type] ?? 'Error' } } }));
+        record.eventsSent++;
+        return;
+      }
+      if (reply.endAfterEvents === i) return void res.end();
+      if (reply.hangAfterEvents === i) return;
+      if (reply.cutAfterEvents === i) return cut(res);
+      await new Promise<void>((resolve) => res.write(sse(events[i]!), () => resolve()));
+      record.eventsSent++;
+    }
+    if (reply.cutAfterEvents !== undefined && reply.cutAfterEvents >= events.length) return cut(res);
+    if (reply.hangAfterEvents !== undefined && reply.hangAfterEvents >= events.length) return;
+    res.end();
+  }
+
+  async function messages(res: ServerResponse, record: AnthropicWireRequest): Promise<void> {
+    const body = record.body as Record<string, unknown>;
+    const requestId = `req_${requests.length}`;
+    const missing = ['model', 'max_tokens', 'messages'].find((f) => body[f] === undefined);
+    if (missing) return sendError(res, { status: 400, message: `${missing}: Field required` }, requestId);
+    if (!Array.isArray(body.messages) || body.messages.length === 0) return sendError(res, { status: 400, message: 'messages: at least one message is required' }, requestId);
+    const reply = queue.shift() ?? (options.handler ? await options.handler(record) : {});
+    if (reply.hang) return;
+    const messageId = `msg_wire_${messageCount++}`;
+    if (body.stream === true && !reply.error) return stream(res, record, reply, anthropicStreamEvents(reply, body, messageId));
+    if (reply.delayMs) await pause(reply.delayMs);
+    if (closing || res.destroyed) return;
+    if (reply.error) return sendError(res, reply.error, requestId);
+    res.writeHead(200, { 'content-type': 'application/json', 'request-id': requestId, ...reply.headers });
+    res.end(JSON.stringify(anthropicMessageBody(reply, body, messageId)));
+  }
+
+  function countTokens(res: ServerResponse, record: AnthropicWireRequest): void {
+    const body = record.body as Record<string, unknown>;
+    const extra = Object.keys(body).find((k) => !COUNT_TOKENS_FIELDS.has(k));
+    if (extra) return sendError(res, { status: 400, message: `${extra}: Extra inputs are not permitted` }, 'req_count');
+    if (!Array.isArray(body.messages)) return sendError(res, { status: 400, message: 'messages: Field required' }, 'req_count');
+    const count = options.countTokens ? options.countTokens(body) : Math.ceil(JSON.stringify([body.system ?? '', body.messages, body.tools ?? []]).length / 4);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ input_tokens: count }));
+  }
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      let body: Record<string, unknown> | undefined;
+      try {
+        const parsed: unknown = rawBody ? JSON.parse(rawBody) : undefined;
+        body = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+      } catch {
+        body = undefined;
+      }
+      let resolveDone!: () => void;
+      const record: AnthropicWireRequest = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers: req.headers,
+        body,
+        rawBody,
+        eventsSent: 0,
+        clientClosed: false,
+        done: new Promise<void>((r) => (resolveDone = r)),
+      };
+      res.on('close', () => {
+        if (!res.writableFinished && !closing && !cutByServer.has(res)) record.clientClosed = true;
+        resolveDone();
+      });
+      requests.push(record);
+      for (const w of waiters) w();
+
+      const requestId = `req_${requests.length}`;
+      const key = req.headers['x-api-key'];
+      if (req.method !== 'POST' || (url.pathname !== '/v1/messages' && url.pathname !== '/v1/messages/count_tokens')) {
+        return sendError(res, { status: 404, message: `Not found: ${req.method} ${url.pathname}` }, requestId);
+      }
+      if (typeof key !== 'string' || key === '') return sendError(res, { status: 401, message: 'x-api-key header is required' }, requestId);
+      if (options.apiKey !== undefined && key !== options.apiKey) return sendError(res, { status: 401, message: 'invalid x-api-key' }, requestId);
+      if (!req.headers['anthropic-version']) return sendError(res, { status: 400, message: 'anthropic-version: header is required' }, requestId);
+      if (body === undefined) return sendError(res, { status: 400, message: 'The request body is not valid JSON.' }, requestId);
+      const handle = url.pathname === '/v1/messages' ? messages(res, record) : Promise.resolve(countTokens(res, record));
+      handle.catch((e: unknown) => {
+        if (!res.headersSent) sendError(res, { status: 500, message: `wire server failure: ${String(e)}` }, requestId);
+        else res.destroy();
+      });
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      closedSockets++;
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    get closedSockets() {
+      return closedSockets;
+    },
+    enqueue(...replies) {
+      queue.push(...replies);
+    },
+    waitForRequests(count, timeoutMs = 10_000) {
+      if (requests.length >= count) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`anthropic wire server: ${requests.length} of ${count} requests after ${timeoutMs} ms`));
+        }, timeoutMs);
+        const check = () => {
+          if (requests.length < count) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+      });
+    },
+    async close() {
+      closing = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      server.closeAllConnections();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,513 @@
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** Token usage as the OpenAI wire format reports it. */
+export interface OpenAIWireUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number };
+  completion_tokens_details?: { reasoning_tokens?: number };
+}
+
+export interface OpenAIWireToolCall {
+  /** Default: `call_<n>`. */
+  id?: string;
+  name: string;
+  /** Arguments as JSON text. */
+  arguments: string;
+}
+
+/** An error answer: status, OpenAI error body `{ error: { message, type, code, param } }`, extra headers. */
+export interface OpenAIWireError {
+  status: number;
+  message?: string;
+  type?: string;
+  code?: string | null;
+  param?: string | null;
+  /** Replaces the OpenAI error body entirely (any JSON value, or a string sent verbatim). */
+  body?: unknown;
+  /** e.g. `{ 'retry-after': '2' }`. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * What the server does with one request. Every field is optional; `{}` is a normal answer that
+ * echoes the last user message. Chat requests stream when their body says `stream: true`.
+ */
+export interface OpenAIWireScript {
+  /** Wait this long before sending the status line. */
+  delayMs?: number;
+  /** Never answer: the request stays open until the client goes away or the server closes. */
+  hang?: boolean;
+  /** Answer with this error instead. */
+  error?: OpenAIWireError;
+  /** Answer text. Default: `echo: <last user message>`. */
+  text?: string;
+  /** Reasoning text, sent as `reasoning_content` (DeepSeek / vLLM style), streamed before the text. */
+  reasoning?: string;
+  toolCalls?: OpenAIWireToolCall[];
+  /** Default: `tool_calls` when there are tool calls, else `stop`. `null`: never send a finish_reason. */
+  finishReason?: string | null;
+  /** Usage to report. Default: computed (~4 chars/token). `null`: never report usage. */
+  usage?: OpenAIWireUsage | null;
+  /**
+   * When a stream carries usage: `requested` (default, like OpenAI: a final `choices: []` chunk only if the
+   * request has `stream_options.include_usage`), `always` (on the finish chunk, like Mistral), `never`.
+   */
+  streamUsage?: 'requested' | 'always' | 'never';
+  /** Default: the request's `model`, else `test-model`. */
+  model?: string;
+  /** Response id. Default: `chatcmpl-test-<n>`. */
+  id?: string;
+  /** Split the text into exactly this many content chunks (some may be empty if the text is shorter). Default: one per word. */
+  chunks?: number;
+  /** Split each tool call's arguments into this many chunks (default 3). */
+  toolArgumentChunks?: number;
+  /** Delay between streamed events, ms (default 0). */
+  chunkDelayMs?: number;
+  /** Destroy the socket after this many `data:` events (no `[DONE]`). */
+  cutAfterChunks?: number;
+  /** Stop sending after this many `data:` events and keep the connection open. */
+  hangAfterChunks?: number;
+  /** End the response cleanly but without the `data: [DONE]` line. */
+  omitDone?: boolean;
+  /** Answer a non-streaming request with this JSON body (status 200) instead of a generated completion. */
+  json?: unknown;
+  /** Send this SSE body verbatim (split into events at blank lines; delays and cuts apply per event). */
+  rawSSE?: string;
+  /** Extra response headers. */
+  headers?: Record<string, string>;
+  /** Embeddings: vector length (default 8). */
+  embeddingDimensions?: number;
+}
+
+/** One request the server received. */
+export interface RecordedRequest {
+  /** 0-based arrival order. */
+  index: number;
+  method: string;
+  /** Path and query, e.g. `/v1/chat/completions`. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  rawBody: string;
+  /** Parsed JSON body, or undefined when it is not JSON. */
+  body: unknown;
+}
+
+/** A fixed script, a list (request n gets entry n, the last repeats), or a function of the request. */
+export type OpenAIWireScriptInput =
+  | OpenAIWireScript
+  | readonly OpenAIWireScript[]
+  | ((request: RecordedRequest, callIndex: number) => OpenAIWireScript);
+
+export interface OpenAIWireServerOptions {
+  /** Initial script (default `{}`). */
+  script?: OpenAIWireScriptInput;
+}
+
+export interface OpenAIWireServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  /** `http://127.0.0.1:<port>/v1`, for an engine's `baseURL`. */
+  readonly baseURL: string;
+  /** Every request received, in order. */
+  readonly requests: RecordedRequest[];
+  /** TCP connections accepted so far. */
+  readonly connectionsOpened: number;
+  /** TCP connections closed so far (by either side). */
+  readonly socketsClosed: number;
+  /** Responses the client walked away from before they were complete. */
+  readonly responsesAborted: number;
+  /** Replaces the script; the per-script call counter restarts at 0. */
+  setScript(script: OpenAIWireScriptInput): void;
+  /** Called whenever a connection closes; returns an unsubscribe function. */
+  onSocketClose(listener: () => void): () => void;
+  /** Resolves once `socketsClosed` reaches `count`; rejects after `timeoutMs` (default 5000). */
+  waitForSocketClose(count?: number, timeoutMs?: number): Promise<void>;
+  /** Closes every connection and the server. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_DIMENSIONS = 8;
+
+function estimate(text: string): number {
+  return text.length === 0 ? 0 : Math.ceil(text.length / 4);
+}
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content.map((p) => (typeof p === 'object' && p !== null && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).join('');
+  }
+  return '';
+}
+
+function chatMessages(body: unknown): Array<{ role?: unknown; content?: unknown }> {
+  const messages = (body as { messages?: unknown } | undefined)?.messages;
+  return Array.isArray(messages) ? (messages as Array<{ role?: unknown; content?: unknown }>) : [];
+}
+
+/** Splits `text` into exactly `n` consecutive pieces of near-equal length. */
+function splitInto(text: string, n: number): string[] {
+  const count = Math.max(1, Math.floor(n));
+  const pieces: string[] = [];
+  for (let i = 0; i < count; i++) pieces.push(text.slice(Math.floor((i * text.length) / count), Math.floor(((i + 1) * text.length) / count)));
+  return pieces;
+}
+
+function splitWords(text: string): string[] {
+  const words = text.split(/(?<=\s)/).filter((w) => w !== '');
+  return words.length > 0 ? words : [''];
+}
+
+/** Deterministic unit vector for a text (hash of characters), for embeddings. */
+function fakeEmbedding(text: string, dims: number): number[] {
+  const v = new Array<number>(dims).fill(0);
+  for (let i = 0; i < text.length; i++) {
+    const h = Math.imul(text.charCodeAt(i) + 31 * i, 2654435761) >>> 0;
+    v[h % dims]! += 1;
+  }
+  const norm = Math.hypot(...v) || 1;
+  return v.map((x) => x / norm);
+}
+
+/**
+ * A local HTTP server on 127.0.0.1 (random port) that speaks the OpenAI wire format, for tests and
+ * benchmarks: `POST …/chat/completions` (JSON or SSE, by the request's `stream`), `POST …/embeddings`,
+ * `GET …/models`. Any path prefix works (`/v1/…`, Azure's `/openai/deployments/<d>/…`).
+ * Each request is answered as the current script says: normal answer, streamed chunks with delays,
+ * delay before answering, error status with an OpenAI error body and headers, a cut connection, a hang.
+ * It records every request and counts connections, so tests can assert that an abort closed the socket.
+ *
+ * @example
+ * ```ts
+ * const server = await startOpenAIWireServer({ script: { text: 'Hello there', chunks: 4, chunkDelayMs: 5 } });
+ * try {
+ *   const res = await fetch(`${server.baseURL}/chat/completions`, {
+ *     method: 'POST',
+ *     headers: { 'content-type': 'application/json' },
+ *     body: JSON.stringify({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+ *   });
+ *   console.log(await res.text()); // 4 `data:` chunks, a finish chunk, `data: [DONE]`
+ *   server.setScript([{ error: { status: 429, code: 'rate_limit_exceeded', headers: { 'retry-after': '1' } } }, {}]);
+ *   // first call -> 429, later calls -> normal answers
+ *   console.log(server.requests.length); // 1
+ * } finally {
+ *   await server.close();
+ * }
+ * ```
+ */
+export async function startOpenAIWireServer(options: OpenAIWireServerOptions = {}): Promise<OpenAIWireServer> {
+  let script: OpenAIWireScriptInput = options.script ?? {};
+  let callIndex = 0;
+  let responseCounter = 0;
+  let connectionsOpened = 0;
+  let socketsClosed = 0;
+  let responsesAborted = 0;
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const closeListeners = new Set<() => void>();
+
+  function scriptFor(request: RecordedRequest): OpenAIWireScript {
+    const n = callIndex++;
+    if (typeof script === 'function') return script(request, n);
+    if (Array.isArray(script)) {
+      const list = script as readonly OpenAIWireScript[];
+      return list[Math.min(n, list.length - 1)] ?? {};
+    }
+    return script as OpenAIWireScript;
+  }
+
+  /** Resolves true after `ms`, or false as soon as the response is closed. */
+  function wait(ms: number, res: ServerResponse): Promise<boolean> {
+    if (res.destroyed) return Promise.resolve(false);
+    if (ms <= 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const onClose = () => {
+        clearTimeout(timer);
+        timers.delete(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        res.off('close', onClose);
+        resolve(!res.destroyed);
+      }, ms);
+      timers.add(timer);
+      res.once('close', onClose);
+    });
+  }
+
+  function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  }
+
+  function sendError(res: ServerResponse, error: OpenAIWireError, headers: Record<string, string> = {}): void {
+    const body =
+      error.body !== undefined
+        ? error.body
+        : {
+            error: {
+              message: error.message ?? `scripted error ${error.status}`,
+              type: error.type ?? (error.status >= 500 ? 'server_error' : 'invalid_request_error'),
+              param: error.param ?? null,
+              code: error.code ?? null,
+            },
+          };
+    sendJson(res, error.status, body, { ...headers, ...error.headers });
+  }
+
+  /** Writes SSE events one by one with delays; honours cut/hang. Returns false if it stopped early. */
+  async function writeEvents(res: ServerResponse, events: string[], s: OpenAIWireScript): Promise<boolean> {
+    let written = 0;
+    for (const event of events) {
+      if (written > 0 && !(await wait(s.chunkDelayMs ?? 0, res))) return false;
+      if (res.destroyed) return false;
+      if (s.cutAfterChunks !== undefined && written >= s.cutAfterChunks) {
+        res.socket?.destroy();
+        return false;
+      }
+      if (s.hangAfterChunks !== undefined && written >= s.hangAfterChunks) return false;
+      // Wait until the event is handed to the socket, so a following cut cannot swallow it.
+      await new Promise<void>((resolve) => res.write(event, () => resolve()));
+      written++;
+    }
+    return true;
+  }
+
+  function chatEvents(request: RecordedRequest, s: OpenAIWireScript, model: string, id: string, text: string, usage: OpenAIWireUsage | null): string[] {
+    const body = request.body as { stream_options?: { include_usage?: unknown } } | undefined;
+    const mode = s.streamUsage ?? 'requested';
+    const includeRequested = body?.stream_options?.include_usage === true;
+    const created = 1_700_000_000;
+    const base = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_wire_test', choices, ...(includeRequested ? { usage: null } : {}), ...extra })}\n\n`;
+    const choice = (delta: Record<string, unknown>, finish: string | null = null) => ({ index: 0, delta, logprobs: null, finish_reason: finish });
+
+    const events: string[] = [];
+    let first = true;
+    const withRole = (delta: Record<string, unknown>) => {
+      const d = first ? { role: 'assistant', ...delta } : delta;
+      first = false;
+      return d;
+    };
+    if (s.reasoning) for (const piece of splitWords(s.reasoning)) events.push(base([choice(withRole({ reasoning_content: piece }))]));
+    const toolCalls = s.toolCalls ?? [];
+    if (text !== '' || toolCalls.length === 0) {
+      const pieces = s.chunks !== undefined ? splitInto(text, s.chunks) : splitWords(text);
+      for (const piece of pieces) events.push(base([choice(withRole({ content: piece }))]));
+    }
+    toolCalls.forEach((call, index) => {
+      const callId = call.id ?? `call_${index}`;
+      events.push(base([choice(withRole({ tool_calls: [{ index, id: callId, type: 'function', function: { name: call.name, arguments: '' } }] }))]));
+      for (const piece of splitInto(call.arguments, s.toolArgumentChunks ?? 3)) {
+        events.push(base([choice({ tool_calls: [{ index, function: { arguments: piece } }] })]));
+      }
+    });
+    const finish = s.finishReason === undefined ? (toolCalls.length > 0 ? 'tool_calls' : 'stop') : s.finishReason;
+    const usageOnFinish = mode === 'always' && usage ? { usage: { ...usage, total_tokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens } } : {};
+    if (finish !== null) events.push(base([choice({}, finish)], usageOnFinish));
+    if (mode === 'requested' && includeRequested && usage) {
+      events.push(base([], { usage: { ...usage, total_tokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens } }));
+    }
+    if (!s.omitDone) events.push('data: [DONE]\n\n');
+    return events;
+  }
+
+  async function handleChat(req: RecordedRequest, res: ServerResponse, s: OpenAIWireScript): Promise<void> {
+    const body = req.body as { model?: unknown; stream?: unknown } | undefined;
+    const model = s.model ?? (typeof body?.model === 'string' ? body.model : 'test-model');
+    const id = s.id ?? `chatcmpl-test-${++responseCounter}`;
+    const messages = chatMessages(req.body);
+    const lastUser = [...messages].reverse().find((m) => m.role === 'user');
+    const text = s.text ?? (s.toolCalls?.length ? '' : `echo: ${contentText(lastUser?.content)}`);
+    const promptTokens = estimate(messages.map((m) => contentText(m.content)).join(''));
+    const completionTokens = estimate(text + (s.reasoning ?? '') + (s.toolCalls ?? []).map((c) => c.name + c.arguments).join(''));
+    const usage = s.usage === null ? null : (s.usage ?? { prompt_tokens: promptTokens, completion_tokens: completionTokens });
+
+    if (s.rawSSE !== undefined || body?.stream === true) {
+      const events =
+        s.rawSSE !== undefined
+          ? s.rawSSE
+              .split(/\r?\n\r?\n/)
+              .filter((e) => e.trim() !== '')
+              .map((e) => `${e}\n\n`)
+          : chatEvents(req, s, model, id, text, s.streamUsage === 'never' ? null : usage);
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...s.headers });
+      res.flushHeaders();
+      if (await writeEvents(res, events, s)) res.end();
+      return;
+    }
+
+    if (s.json !== undefined) {
+      sendJson(res, 200, s.json, s.headers);
+      return;
+    }
+    const toolCalls = (s.toolCalls ?? []).map((c, i) => ({ id: c.id ?? `call_${i}`, type: 'function', function: { name: c.name, arguments: c.arguments } }));
+    const finish = s.finishReason === undefined ? (toolCalls.length > 0 ? 'tool_calls' : 'stop') : s.finishReason;
+    sendJson(
+      res,
+      200,
+      {
+        id,
+        object: 'chat.completion',
+        created: 1_700_000_000,
+        model,
+        system_fingerprint: 'fp_wire_test',
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: 'assistant',
+              content: text === '' && toolCalls.length > 0 ? null : text,
+              ...(s.reasoning ? { reasoning_content: s.reasoning } : {}),
+              ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+            },
+            logprobs: null,
+            finish_reason: finish,
+          },
+        ],
+        ...(usage ? { usage: { ...usage, total_tokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens } } : {}),
+      },
+      s.headers,
+    );
+  }
+
+  function handleEmbeddings(req: RecordedRequest, res: ServerResponse, s: OpenAIWireScript): void {
+    const body = req.body as { input?: unknown; model?: unknown } | undefined;
+    const input = typeof body?.input === 'string' ? [body.input] : Array.isArray(body?.input) ? (body.input as unknown[]).map(String) : [];
+    if (input.length === 0) {
+      sendError(res, { status: 400, message: "'input' must be a non-empty string or array of strings", param: 'input' });
+      return;
+    }
+    const dims = s.embeddingDimensions ?? DEFAULT_DIMENSIONS;
+    const tokens = input.reduce((n, t) => n + estimate(t), 0);
+    sendJson(
+      res,
+      200,
+      {
+        object: 'list',
+        data: input.map((t, index) => ({ object: 'embedding', index, embedding: fakeEmbedding(t, dims) })),
+        model: s.model ?? (typeof body?.model === 'string' ? body.model : 'test-embedding'),
+        ...(s.usage === null ? {} : { usage: { prompt_tokens: tokens, total_tokens: tokens } }),
+      },
+      s.headers,
+    );
+  }
+
+  async function handle(incoming: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of incoming) chunks.push(chunk as Buffer);
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    let body: unknown;
+    try {
+      body = rawBody ? JSON.parse(rawBody) : undefined;
+    } catch {
+      body = undefined;
+    }
+    const recorded: RecordedRequest = { index: requests.length, method: incoming.method ?? 'GET', url: incoming.url ?? '/', headers: incoming.headers, rawBody, body };
+    requests.push(recorded);
+    res.on('close', () => {
+      if (!res.writableFinished) responsesAborted++;
+    });
+    const path = recorded.url.split('?')[0] ?? '';
+
+    if (recorded.method === 'GET' && path.endsWith('/models')) {
+      sendJson(res, 200, { object: 'list', data: [{ id: 'test-model', object: 'model', created: 1_700_000_000, owned_by: 'llmrr-test' }] });
+      return;
+    }
+    const kind = path.endsWith('/chat/completions') ? 'chat' : path.endsWith('/embeddings') ? 'embeddings' : undefined;
+    if (recorded.method !== 'POST' || kind === undefined) {
+      sendError(res, { status: 404, message: `Unknown request URL: ${recorded.method} ${path}`, code: 'unknown_url' });
+      return;
+    }
+    if (body === undefined) {
+      sendError(res, { status: 400, message: 'We could not parse the JSON body of your request.' });
+      return;
+    }
+    const s = scriptFor(recorded);
+    if (s.delayMs && !(await wait(s.delayMs, res))) return;
+    if (s.hang) return;
+    if (s.error) {
+      sendError(res, s.error, s.headers);
+      return;
+    }
+    if (kind === 'chat') await handleChat(recorded, res, s);
+    else handleEmbeddings(recorded, res, s);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) sendError(res, { status: 500, message: `wire server failure: ${String(e)}` });
+      else res.destroy();
+    });
+  });
+  server.on('connection', (socket: Socket) => {
+    connectionsOpened++;
+    sockets.add(socket);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      socketsClosed++;
+      for (const listener of closeListeners) listener();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+
+  return {
+    url,
+    baseURL: `${url}/v1`,
+    requests,
+    get connectionsOpened() {
+      return connectionsOpened;
+    },
+    get socketsClosed() {
+      return socketsClosed;
+    },
+    get responsesAborted() {
+      return responsesAborted;
+    },
+    setScript(next) {
+      script = next;
+      callIndex = 0;
+    },
+    onSocketClose(listener) {
+      closeListeners.add(listener);
+      return () => closeListeners.delete(listener);
+    },
+    waitForSocketClose(count = 1, timeoutMs = 5_000) {
+      if (socketsClosed >= count) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          closeListeners.delete(check);
+          reject(new Error(`waitForSocketClose: ${socketsClosed} of ${count} sockets closed after ${timeoutMs} ms`));
+        }, timeoutMs);
+        const check = () => {
+          if (socketsClosed < count) return;
+          clearTimeout(timer);
+          closeListeners.delete(check);
+          resolve();
+        };
+        closeListeners.add(check);
+      });
+    },
+    async close() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import type { FinishReason, RouterResult, ToolCall } from '@llmrr/core';
+import { llmrrInfo } from '../http/llmrr-info.js';
+import type { AnthropicMessage } from '../schemas/anthropic-messages.js';
+
+export type AnthropicStopReason = NonNullable<AnthropicMessage['stop_reason']>;
+
+export function toAnthropicStopReason(reason: FinishReason): AnthropicStopReason {
+  switch (reason) {
+    case 'length':
+      return 'max_tokens';
+    case 'tool-calls':
+      return 'tool_use';
+    case 'content-filter':
+      return 'refusal';
+    default:
+      return 'end_turn';
+  }
+}
+
+export function messageId(requestId: string): string {
+  return `msg_${requestId}`;
+}
+
+/** Tool arguments as an object (Anthropic sends `input` as JSON, not text). Unparseable text is kept under `_raw`. */
+export function toolInput(call: ToolCall): unknown {
+  if (call.arguments.trim() === '') return {};
+  try {
+    return JSON.parse(call.arguments);
+  } catch {
+    return { _raw: call.arguments };
+  }
+}
+
+/** A router result as an Anthropic `message`. */
+export function toAnthropicMessage(result: RouterResult, options: { explain: boolean }): AnthropicMessage {
+  const content: AnthropicMessage['content'] = [];
+  if (result.text !== '' || result.toolCalls.length === 0) content.push({ type: 'text', text: result.text });
+  for (const c of result.toolCalls) content.push({ type: 'tool_use', id: c.id, name: c.name, input: toolInput(c) });
+  const usage: AnthropicMessage['usage'] = { input_tokens: result.usage.inputTokens, output_tokens: result.usage.outputTokens };
+  if (result.usage.cachedInputTokens !== undefined) usage.cache_read_input_tokens = result.usage.cachedInputTokens;
+  return {
+    id: messageId(result.requestId),
+    type: 'message',
+    role: 'assistant',
+    model: result.deployment,
+    content,
+    stop_reason: toAnthropicStopReason(result.finishReason),
+    stop_sequence: null,
+    usage,
+    llmrr: llmrrInfo(result, options.explain),
+  };
+}

@@ -1,0 +1,29 @@
+import type { Context } from 'hono';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { GatewayAuthOptions, GatewayEnv, GatewayRouter, GatewayStores } from '../types.js';
+import type { CallDeps } from './model-call.js';
+
+/** Hono environment of the gateway app. */
+export interface AppEnv {
+  Bindings: GatewayEnv;
+  Variables: { requestId: string; startedAt: number };
+}
+
+export type AppContext = Context<AppEnv>;
+
+/** Everything the route modules share. */
+export interface GatewayDeps extends CallDeps {
+  router: GatewayRouter;
+  stores: GatewayStores | undefined;
+  metrics: GatewayMetrics | undefined;
+  auth: GatewayAuthOptions;
+  maxBodyBytes: number;
+  maxMessages: number;
+  ready: () => boolean | Promise<boolean>;
+  info: { name: string; version: string };
+  startedAt: number;
+}
+
+export function clientIp(c: AppContext): string | undefined {
+  return c.env?.clientIp;
+}

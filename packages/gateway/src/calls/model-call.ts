@@ -1,0 +1,149 @@
+import { toLLMError, type GenerateOptions, type GenerateRequest, type RateLimitInfo, type RouterResult, type UsageStatus } from '@llmrr/core';
+import type { Principal } from '../auth/principal.js';
+import { errorResponse, toPublicError, type ErrorStyle } from '../http/error-body.js';
+import { resultHeaders } from '../http/llmrr-info.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
+import { openStream } from '../streaming/open-stream.js';
+import { sseResponse, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
+import { admit, type Admission } from '../tenancy/admission.js';
+import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
+import type { GatewayRouter, GatewayStores } from '../types.js';
+import { headerJson } from './router-extension.js';
+import { createSettler, type Settlement } from './settle.js';
+import { resolveModel } from './resolve-model.js';
+
+export interface CallDeps {
+  router: GatewayRouter;
+  stores: GatewayStores | undefined;
+  metrics: GatewayMetrics | undefined;
+  now: () => number;
+  defaultMaxOutputTokens: number;
+  rateLimitOutputTokens: number;
+  log: (message: string, requestId: string, error?: unknown) => void;
+}
+
+export interface ModelCall {
+  /** e.g. `/v1/chat/completions`. */
+  endpoint: string;
+  /** The model the client asked for. */
+  model: string;
+  request: GenerateRequest;
+  stream: boolean;
+  ext: LlmrrExtension;
+  style: ErrorStyle;
+  principal: Principal;
+  requestId: string;
+  startedAt: number;
+  /** The client's request signal (aborts when the client goes away). */
+  signal: AbortSignal | undefined;
+  /** The non-streamed response body. */
+  render(result: RouterResult): unknown;
+  encoder(): StreamEncoder;
+  headers: Record<string, string>;
+}
+
+/**
+ * One model request end to end: model check, limits and budget reservation, the router call, and the
+ * settlement (ledger record, budget, limits, metrics) before the last bytes of the answer are sent.
+ */
+export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Response> {
+  const headers: Record<string, string> = { ...call.headers };
+  let admission: Admission | undefined;
+  const abort = new AbortController();
+  const onClientAbort = () => abort.abort(call.signal?.reason);
+  if (call.signal?.aborted) abort.abort(call.signal.reason);
+  else call.signal?.addEventListener('abort', onClientAbort, { once: true });
+  deps.metrics?.started();
+
+  const settler = createSettler(deps, call);
+  const settle = (st: Settlement) => {
+    call.signal?.removeEventListener('abort', onClientAbort);
+    return settler.settle(st, admission);
+  };
+
+  const fail = async (e: unknown): Promise<Response> => {
+    const error = toLLMError(e);
+    const status: UsageStatus = error.code === 'aborted' ? 'aborted' : 'error';
+    try {
+      await settle({ status, error });
+    } catch {
+      // already logged; the original error is the one to report
+    }
+    if (error.code === 'internal' || error.statusCode >= 500) deps.log(`request failed: ${error.code}`, call.requestId, error);
+    const extra = error.code === 'rate_limited' && isRateInfoCarrier(error.details) ? rateLimitHeaders(error.details.rateInfo) : {};
+    return errorResponse(toPublicError(error), call.requestId, call.style, { ...headers, ...extra });
+  };
+
+  try {
+    const all = deps.router.models();
+    const resolved = resolveModel(call.model, all, call.principal, call.ext.fallbacks);
+    settler.modelKnown();
+    admission = await admit({
+      stores: deps.stores,
+      principal: call.principal,
+      request: call.request,
+      requestId: call.requestId,
+      candidates: resolved.candidates,
+      defaultMaxOutputTokens: deps.defaultMaxOutputTokens,
+      rateLimitOutputTokens: deps.rateLimitOutputTokens,
+    });
+    if (admission.rateInfo) Object.assign(headers, rateLimitHeaders(admission.rateInfo));
+    const strategy = call.ext.strategy ?? call.principal.tenant?.preferences.strategy;
+    const options: GenerateOptions = {
+      requestId: call.requestId,
+      signal: abort.signal,
+      tenant: call.principal.tenantId,
+      metadata: { tenant: call.principal.tenantId, endpoint: call.endpoint, ...(call.principal.key ? { keyId: call.principal.key.id } : {}) },
+      ...(resolved.model !== undefined ? { model: resolved.model } : {}),
+      ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
+      ...(strategy !== undefined ? { strategy } : {}),
+      ...(call.ext.explain ? { explain: true } : {}),
+      ...(call.ext.fallbacks ? { fallbacks: call.ext.fallbacks } : {}),
+      ...(call.ext.cache === false ? { cache: false } : {}),
+    };
+
+    if (!call.stream) {
+      const result = await deps.router.generate(call.request, options);
+      await settle({ status: 'success', result, deployment: result.deployment, provider: result.provider, ttftMs: result.timeToFirstTokenMs ?? result.latencyMs });
+      Object.assign(headers, resultHeaders(result));
+      if (call.ext.explain && result.decision) headers['x-llmrr-decision'] = headerJson(decisionSummary(result));
+      return jsonResponse(call.render(result), call.requestId, headers);
+    }
+
+    const opened = await openStream(deps.router.stream(call.request, options), call.startedAt, deps.now);
+    headers['x-llmrr-model'] = opened.route.deployment;
+    headers['x-llmrr-cache'] = opened.route.cached === false ? 'miss' : `hit-${opened.route.cached}`;
+    return sseResponse(opened, call.encoder(), {
+      requestId: call.requestId,
+      headers,
+      abort,
+      settle: async (o: StreamOutcome) => {
+        const route = opened.route;
+        if (o.status === 'success') {
+          await settle({ status: 'success', result: o.result, deployment: o.result.deployment, provider: o.result.provider, ttftMs: o.result.timeToFirstTokenMs ?? o.firstPartMs });
+        } else {
+          await settle({ status: o.status, error: o.error, ...(o.usage ? { usage: o.usage } : {}), deployment: route.deployment, provider: route.provider, ttftMs: o.firstPartMs });
+        }
+      },
+    });
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+function decisionSummary(result: RouterResult): unknown {
+  const d = result.decision!;
+  return { strategy: d.strategy, selected: d.selected, order: d.order, reason: d.reason };
+}
+
+function isRateInfoCarrier(details: unknown): details is { rateInfo: RateLimitInfo } {
+  return typeof details === 'object' && details !== null && 'rateInfo' in details;
+}
+
+export function jsonResponse(body: unknown, requestId: string, headers: Record<string, string> = {}, status = 200): Response {
+  const h = new Headers(headers);
+  h.set('content-type', 'application/json');
+  h.set('x-request-id', requestId);
+  return new Response(JSON.stringify(body), { status, headers: h });
+}

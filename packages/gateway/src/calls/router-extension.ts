@@ -1,0 +1,25 @@
+import { LLMError } from '@llmrr/core';
+import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
+
+/**
+ * The router extension of one request: body field `llmrr` wins over the headers
+ * `x-llmrr-strategy` and `x-llmrr-explain: true`.
+ */
+export function routerExtension(headers: Headers, body: LlmrrExtension | undefined): LlmrrExtension {
+  const ext: LlmrrExtension = {};
+  const strategy = headers.get('x-llmrr-strategy');
+  if (strategy !== null && strategy.trim() !== '') ext.strategy = strategy.trim();
+  const explain = headers.get('x-llmrr-explain');
+  if (explain !== null) {
+    const v = explain.trim().toLowerCase();
+    if (v === 'true' || v === '1') ext.explain = true;
+    else if (v === 'false' || v === '0' || v === '') ext.explain = false;
+    else throw new LLMError({ code: 'invalid_request', message: `x-llmrr-explain must be "true" or "false", got "${explain}"`, param: 'x-llmrr-explain' });
+  }
+  return { ...ext, ...body };
+}
+
+/** A header-safe compact form of a value: JSON with non-ASCII escaped. */
+export function headerJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -1,0 +1,100 @@
+import { LLMError, type RouterResult, type Usage, type UsageStatus } from '@llmrr/core';
+import type { Principal } from '../auth/principal.js';
+import type { Admission } from '../tenancy/admission.js';
+import type { CallDeps } from './model-call.js';
+
+/** How a model request ended. */
+export interface Settlement {
+  status: UsageStatus;
+  result?: RouterResult;
+  error?: LLMError;
+  usage?: Usage;
+  /** When there is no router result (embeddings, failures). */
+  costUsd?: number;
+  ttftMs?: number;
+  deployment?: string;
+  provider?: string;
+  cached?: false | 'exact' | 'semantic';
+}
+
+export interface SettleCall {
+  endpoint: string;
+  model: string;
+  stream: boolean;
+  principal: Principal;
+  requestId: string;
+  startedAt: number;
+}
+
+/**
+ * Settles one request exactly once: the ledger record (durable before it resolves), then the budget
+ * settlement and limit release, then metrics. Throws `internal` when the ledger could not be written,
+ * so the caller does not deliver an answer the ledger does not know about.
+ */
+export function createSettler(deps: CallDeps, call: SettleCall) {
+  let settled = false;
+  let metricModel = 'unknown';
+  return {
+    /** The requested model exists: metrics may name it (unknown names would be unbounded label values). */
+    modelKnown(): void {
+      metricModel = call.model;
+    },
+    async settle(s: Settlement, admission: Admission | undefined): Promise<void> {
+      if (settled) return;
+      settled = true;
+      const usage = s.result?.usage ?? s.usage;
+      const costUsd = s.result?.cost.totalUsd ?? s.costUsd ?? 0;
+      const cached = s.result?.cached ?? s.cached ?? false;
+      const latencyMs = deps.now() - call.startedAt;
+      let ledgerError: unknown;
+      if (deps.stores && call.principal.tenant) {
+        try {
+          await deps.stores.ledger.record({
+            requestId: call.requestId,
+            tenantId: call.principal.tenantId,
+            ...(call.principal.key ? { keyId: call.principal.key.id } : {}),
+            model: call.model,
+            ...(s.deployment ? { deployment: s.deployment } : {}),
+            ...(s.provider ? { provider: s.provider } : {}),
+            endpoint: call.endpoint,
+            inputTokens: usage?.inputTokens ?? 0,
+            outputTokens: usage?.outputTokens ?? 0,
+            cachedInputTokens: usage?.cachedInputTokens ?? 0,
+            costUsd,
+            latencyMs,
+            ...(s.ttftMs !== undefined ? { ttftMs: s.ttftMs } : {}),
+            status: s.status,
+            ...(s.error ? { errorCode: s.error.code } : {}),
+            cacheHit: cached !== false,
+            stream: call.stream,
+            createdAt: call.startedAt,
+          });
+        } catch (e) {
+          ledgerError = e;
+        }
+      }
+      try {
+        await admission?.finish({ usage, costUsd, charged: s.status === 'success' || costUsd > 0 });
+      } catch (e) {
+        deps.log('releasing limits or settling the budget failed', call.requestId, e);
+      }
+      deps.metrics?.observe(
+        {
+          model: s.deployment ?? metricModel,
+          tenant: call.principal.tenantId,
+          status: s.status === 'success' ? 'success' : (s.error?.code ?? s.status),
+          durationMs: latencyMs,
+          ...(call.stream && s.ttftMs !== undefined ? { ttftMs: s.ttftMs } : {}),
+          ...(usage ? { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedInputTokens: usage.cachedInputTokens ?? 0 } : {}),
+          costUsd,
+          cached,
+        },
+        true,
+      );
+      if (ledgerError !== undefined) {
+        deps.log('writing the usage ledger failed', call.requestId, ledgerError);
+        throw new LLMError({ code: 'internal', message: 'The usage ledger could not be written', cause: ledgerError });
+      }
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import { LLMError } from '@llmrr/core';
+import { Hono } from 'hono';
+import type { AppEnv, GatewayDeps } from './calls/context.js';
+import { errorResponse } from './http/error-body.js';
+import { defaultRequestId, requestIdFrom } from './http/request-id.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { registerAdminRoutes } from './routes/admin-routes.js';
+import { registerAnthropicRoutes } from './routes/anthropic-routes.js';
+import { registerApiRoutes } from './routes/api-routes.js';
+import { registerOpenAIRoutes } from './routes/openai-routes.js';
+import { registerOpsRoutes } from './routes/ops-routes.js';
+import type { Gateway, GatewayEnv, GatewayLogEntry, GatewayOptions } from './types.js';
+
+const DEFAULTS = {
+  maxBodyBytes: 4 * 1024 * 1024,
+  maxMessages: 1000,
+  defaultMaxOutputTokens: 4096,
+  rateLimitOutputTokens: 256,
+};
+
+function defaultLog(entry: GatewayLogEntry): void {
+  if (entry.level === 'error') console.error(`[llmrr-gateway] ${entry.message}`, entry.requestId ?? '', entry.error ?? '');
+}
+
+/**
+ * The gateway as a web-standard `fetch(Request) -> Response` handler: OpenAI- and Anthropic-compatible
+ * model endpoints, the original `/api` routes, admin API, health and metrics. Runs wherever `Request`
+ * and `Response` exist; `@llmrr/gateway/node` serves it over node:http.
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  const now = options.now ?? Date.now;
+  const logFn = options.log ?? defaultLog;
+  const metrics = options.metrics === false ? undefined : new GatewayMetrics(options.metrics ?? {});
+  metrics?.attach(options.router);
+  const limits = { ...DEFAULTS, ...options.limits };
+  const deps: GatewayDeps = {
+    router: options.router,
+    stores: options.stores,
+    metrics,
+    auth: options.auth ?? {},
+    now,
+    maxBodyBytes: limits.maxBodyBytes,
+    maxMessages: limits.maxMessages,
+    defaultMaxOutputTokens: limits.defaultMaxOutputTokens,
+    rateLimitOutputTokens: limits.rateLimitOutputTokens,
+    ready: options.ready ?? (() => options.router.models().some((d) => d.enabled)),
+    info: { name: options.info?.name ?? '@llmrr/gateway', version: options.info?.version ?? '0.0.0' },
+    startedAt: now(),
+    log: (message, requestId, error) => logFn({ level: 'error', message, requestId, ...(error !== undefined ? { error } : {}) }),
+  };
+  const generateId = options.generateId ?? defaultRequestId;
+
+  const app = new Hono<AppEnv>();
+  app.use(async (c, next) => {
+    c.set('requestId', requestIdFrom(c.req.raw, generateId));
+    c.set('startedAt', now());
+    await next();
+    if (!c.res.headers.has('x-request-id')) c.res.headers.set('x-request-id', c.get('requestId'));
+  });
+  registerOpsRoutes(app, deps);
+  registerOpenAIRoutes(app, deps);
+  registerAnthropicRoutes(app, deps);
+  registerApiRoutes(app, deps);
+  registerAdminRoutes(app, deps);
+
+  app.notFound((c) => {
+    const id = c.get('requestId') ?? generateId();
+    return errorResponse(new LLMError({ code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}`, param: 'path' }), id);
+  });
+  app.onError((err, c) => {
+    const id = c.get('requestId') ?? generateId();
+    deps.log('unhandled error', id, err);
+    return errorResponse(err, id);
+  });
+
+  return {
+    fetch: async (request: Request, env?: GatewayEnv) => app.fetch(request, env ?? {}),
+    registry: metrics?.registry,
+    async close() {
+      metrics?.close();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
+
+interface Case {
+  name: string;
+  path?: string;
+  body: unknown;
+  headers?: Record<string, string>;
+  status: number;
+  code: string;
+  param: string;
+}
+
+const ok = { model: 'mock', messages: [{ role: 'user', content: 'hi' }] };
+const invalidUtf8 = new Uint8Array([...new TextEncoder().encode('{"model":"mock","messages":[{"role":"user","content":"'), 0xff, 0xfe, ...new TextEncoder().encode('"}]}')]);
+
+const cases: Case[] = [
+  { name: 'malformed JSON', body: '{"model": "mock", "messages": [', status: 400, code: 'invalid_json', param: 'body' },
+  { name: 'empty body', body: '', status: 400, code: 'invalid_json', param: 'body' },
+  { name: 'a JSON array', body: '[1,2]', status: 400, code: 'invalid_request', param: 'body' },
+  { name: 'invalid UTF-8', body: invalidUtf8, status: 400, code: 'invalid_request', param: 'body' },
+  { name: 'wrong content type', body: 'model=mock', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'unsupported_media_type', param: 'content-type' },
+  { name: 'model missing', body: { messages: ok.messages }, status: 400, code: 'invalid_request', param: 'model' },
+  { name: 'model of the wrong type', body: { ...ok, model: 42 }, status: 400, code: 'invalid_request', param: 'model' },
+  { name: 'messages not an array', body: { ...ok, messages: 'hi' }, status: 400, code: 'invalid_request', param: 'messages' },
+  { name: 'no messages', body: { ...ok, messages: [] }, status: 400, code: 'invalid_request', param: 'messages' },
+  { name: 'unknown role', body: { ...ok, messages: [{ role: 'wizard', content: 'x' }] }, status: 400, code: 'invalid_request', param: 'messages.0.role' },
+  { name: 'content of the wrong type', body: { ...ok, messages: [{ role: 'user', content: 5 }] }, status: 400, code: 'invalid_request', param: 'messages.0.content' },
+  { name: 'temperature out of range', body: { ...ok, temperature: 3 }, status: 400, code: 'invalid_request', param: 'temperature' },
+  { name: 'max_tokens negative', body: { ...ok, max_tokens: -1 }, status: 400, code: 'invalid_request', param: 'max_tokens' },
+  { name: 'n > 1', body: { ...ok, n: 2 }, status: 400, code: 'invalid_request', param: 'n' },
+  { name: 'stream not a boolean', body: { ...ok, stream: 'yes' }, status: 400, code: 'invalid_request', param: 'stream' },
+  { name: 'bad tool name', body: { ...ok, tools: [{ type: 'function', function: { name: 'has space' } }] }, status: 400, code: 'invalid_request', param: 'tools.0.function.name' },
+  { name: 'tool_choice naming a missing tool', body: { ...ok, tool_choice: { type: 'function', function: { name: 'nope' } } }, status: 400, code: 'invalid_request', param: 'tool_choice.function.name' },
+  { name: 'bad response_format', body: { ...ok, response_format: { type: 'xml' } }, status: 400, code: 'invalid_request', param: 'response_format.type' },
+  { name: 'unknown llmrr field', body: { ...ok, llmrr: { strategi: 'x' } }, status: 400, code: 'invalid_request', param: 'llmrr' },
+  { name: 'bad x-llmrr-explain', body: ok, headers: { 'x-llmrr-explain': 'maybe' }, status: 400, code: 'invalid_request', param: 'x-llmrr-explain' },
+  { name: 'unknown model', body: { ...ok, model: 'gpt-17' }, status: 404, code: 'model_not_found', param: 'model' },
+  { name: 'too many messages', body: { ...ok, messages: Array.from({ length: 6 }, () => ({ role: 'user', content: 'x' })) }, status: 400, code: 'invalid_request', param: 'messages' },
+  { name: 'oversized body', body: { ...ok, messages: [{ role: 'user', content: 'x'.repeat(3000) }] }, status: 413, code: 'payload_too_large', param: 'body' },
+  { name: 'anthropic: max_tokens missing', path: '/v1/messages', body: { model: 'mock', messages: ok.messages }, status: 400, code: 'invalid_request', param: 'max_tokens' },
+  { name: 'anthropic: bad block', path: '/v1/messages', body: { model: 'mock', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'video' }] }] }, status: 400, code: 'invalid_request', param: 'messages.0.content' },
+  { name: 'completions: two prompts', path: '/v1/completions', body: { model: 'mock', prompt: ['a', 'b'] }, status: 400, code: 'invalid_request', param: 'prompt' },
+  { name: 'embeddings: bad input', path: '/v1/embeddings', body: { model: 'mock', input: 5 }, status: 400, code: 'invalid_request', param: 'input' },
+  { name: 'api/quick: no prompt', path: '/api/quick', body: {}, status: 400, code: 'invalid_request', param: 'prompt' },
+  { name: 'api/route: bad capability', path: '/api/route', body: { prompt: 'x', requirements: { capabilities: ['telepathy'] } }, status: 400, code: 'invalid_request', param: 'requirements.capabilities.0' },
+];
+
+describe('bad input gets a 4xx naming the field, never a 5xx or a stack trace', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness({ models: [mockModel('mock')], gateway: { limits: { maxBodyBytes: 2048, maxMessages: 5 } } });
+  });
+  afterAll(() => h.close());
+
+  it.each(cases)('$name -> $status $code ($param)', async (c) => {
+    const res = await post(h.gateway, c.path ?? '/v1/chat/completions', c.body, c.headers);
+    const text = await res.text();
+    expect(res.status, text).toBe(c.status);
+    const body = JSON.parse(text) as { error: { type: string; code: string; message: string; param: string | null; request_id: string } };
+    expect(body.error.code).toBe(c.code);
+    expect(body.error.param).toBe(c.param);
+    expect(body.error.request_id).toBe(res.headers.get('x-request-id'));
+    expect(body.error.message.length).toBeGreaterThan(5);
+    expect(text).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
+  });
+
+  it('an unknown path is a JSON 404', async () => {
+    const res = await h.gateway.fetch(new Request('http://gateway.test/v2/nothing'));
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
+  });
+
+  it('a body over the limit without Content-Length is cut while reading', async () => {
+    const chunk = new TextEncoder().encode('x'.repeat(1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 10) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const res = await h.gateway.fetch(new Request('http://gateway.test/v1/chat/completions', { method: 'POST', body: stream, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit));
+    expect(res.status).toBe(413);
+    expect(sent).toBeLessThan(10);
+  });
+});

@@ -1,0 +1,30 @@
+import type { RouterResult } from '@llmrr/core';
+import type { LlmrrResponseInfo } from '../schemas/openai-chat.js';
+
+/** The `llmrr` field added to response bodies: deployment, cost, cache and (when asked) the decision. */
+export function llmrrInfo(result: RouterResult, explain: boolean): LlmrrResponseInfo {
+  const info: LlmrrResponseInfo = {
+    request_id: result.requestId,
+    deployment: result.deployment,
+    provider: result.provider,
+    cost_usd: result.cost.totalUsd,
+    cost_estimated: result.cost.estimated,
+    cached: result.cached,
+    latency_ms: result.latencyMs,
+  };
+  if (explain && result.decision) info.decision = result.decision;
+  return info;
+}
+
+/** Response headers that tell which deployment answered, at what cost, and from the cache or not. */
+export function resultHeaders(result: RouterResult): Record<string, string> {
+  return {
+    'x-llmrr-model': result.deployment,
+    'x-llmrr-cache': result.cached === false ? 'miss' : `hit-${result.cached}`,
+    'x-llmrr-cost-usd': formatUsd(result.cost.totalUsd),
+  };
+}
+
+export function formatUsd(usd: number): string {
+  return Number.isFinite(usd) ? usd.toFixed(8).replace(/\.?0+$/, '') || '0' : '0';
+}

@@ -1,0 +1,22 @@
+import { LLMError, formatPath } from '@llmrr/core';
+import type { z } from 'zod';
+
+/**
+ * Validates a parsed body against a wire schema; the first issue becomes a 400 naming the field
+ * (`messages.0.role: Invalid option: expected one of ...`), all issues go in `details`.
+ */
+export function validateBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new LLMError({ code: 'invalid_request', message: 'Request body must be a JSON object', param: 'body' });
+  }
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+  const first = issues[0]!;
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more issue${issues.length > 2 ? 's' : ''})` : '';
+  return throwInvalid(first.path, `${first.path || 'body'}: ${first.message}${more}`, issues);
+}
+
+function throwInvalid(param: string, message: string, details: unknown): never {
+  throw new LLMError({ code: 'invalid_request', message: `Invalid request: ${message}`, param: param || 'body', details });
+}

@@ -1,0 +1,24 @@
+export { createGateway } from './gateway.js';
+export type {
+  Gateway,
+  GatewayAuthOptions,
+  GatewayEnv,
+  GatewayLimits,
+  GatewayLogEntry,
+  GatewayMetricsOptions,
+  GatewayOptions,
+  GatewayRouter,
+  GatewayStores,
+} from './types.js';
+export { GatewayMetrics } from './metrics/gateway-metrics.js';
+export type { RequestObservation } from './metrics/gateway-metrics.js';
+export { wireJsonSchema, wireJsonSchemas, wireSchemas } from './schemas/json-schema.js';
+export type { WireSchemaName } from './schemas/json-schema.js';
+export * from './schemas/openai-chat.js';
+export * from './schemas/openai-completions.js';
+export * from './schemas/openai-embeddings.js';
+export * from './schemas/anthropic-messages.js';
+export * from './schemas/llmrr-extension.js';
+export * from './schemas/legacy-api.js';
+export * from './schemas/admin.js';
+export type { ErrorBody } from './http/error-body.js';

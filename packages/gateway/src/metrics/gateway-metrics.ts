@@ -1,0 +1,85 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { GatewayMetricsOptions, GatewayRouter } from '../types.js';
+
+/** What one finished model request reports to metrics. */
+export interface RequestObservation {
+  /** Deployment that answered, else the requested model if it exists, else `unknown`. */
+  model: string;
+  tenant: string;
+  /** `success`, or the LLMError code (`rate_limited`, `invalid_request`, `provider_error`, `aborted`, ...). */
+  status: string;
+  durationMs: number;
+  ttftMs?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+  cachedInputTokens?: number;
+  costUsd?: number;
+  cached?: false | 'exact' | 'semantic';
+}
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/**
+ * The gateway's Prometheus metrics (prom-client), fed by each finished request's router result and by
+ * router events (retries, fallbacks, circuit changes).
+ */
+export class GatewayMetrics {
+  readonly registry: Registry;
+  private readonly requests: Counter<'model' | 'status' | 'tenant'>;
+  private readonly duration: Histogram<'model' | 'status'>;
+  private readonly ttft: Histogram<'model'>;
+  private readonly tokens: Counter<'type' | 'model'>;
+  private readonly cost: Counter<'model' | 'tenant'>;
+  private readonly cacheHits: Counter<'kind' | 'model'>;
+  private readonly retries: Counter<'deployment'>;
+  private readonly fallbacks: Counter<'from' | 'to'>;
+  private readonly circuit: Gauge<'deployment'>;
+  private readonly inFlight: Gauge;
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(options: GatewayMetricsOptions = {}) {
+    this.registry = options.registry ?? new Registry();
+    const registers = [this.registry];
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+    this.requests = new Counter({ name: 'llm_requests_total', help: 'Model requests by model, status (success or error code) and tenant', labelNames: ['model', 'status', 'tenant'], registers });
+    this.duration = new Histogram({ name: 'llm_request_duration_seconds', help: 'Model request duration (to the last byte), seconds', labelNames: ['model', 'status'], buckets: SECONDS, registers });
+    this.ttft = new Histogram({ name: 'llm_time_to_first_token_seconds', help: 'Time to first token of streamed requests, seconds', labelNames: ['model'], buckets: SECONDS, registers });
+    this.tokens = new Counter({ name: 'llm_tokens_total', help: 'Tokens by type (input, output, cached_input)', labelNames: ['type', 'model'], registers });
+    this.cost = new Counter({ name: 'llm_cost_usd_total', help: 'Cost in USD', labelNames: ['model', 'tenant'], registers });
+    this.cacheHits = new Counter({ name: 'llm_cache_hits_total', help: 'Answers served from the router cache', labelNames: ['kind', 'model'], registers });
+    this.retries = new Counter({ name: 'llm_retries_total', help: 'Retries after a failed attempt, by deployment', labelNames: ['deployment'], registers });
+    this.fallbacks = new Counter({ name: 'llm_fallbacks_total', help: 'Fallbacks from one deployment to the next', labelNames: ['from', 'to'], registers });
+    this.circuit = new Gauge({ name: 'llm_circuit_state', help: 'Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open', labelNames: ['deployment'], registers });
+    this.inFlight = new Gauge({ name: 'llm_requests_in_flight', help: 'Model requests in progress', registers });
+  }
+
+  /** Subscribes to the router's retry, fallback and circuit events. */
+  attach(router: GatewayRouter): void {
+    if (!router.on) return;
+    this.unsubscribe.push(
+      router.on('retry', (e) => this.retries.inc({ deployment: e.deployment })),
+      router.on('fallback', (e) => this.fallbacks.inc({ from: e.from, to: e.to })),
+      router.on('circuit', (e) => this.circuit.set({ deployment: e.deployment }, e.to === 'closed' ? 0 : e.to === 'half-open' ? 1 : 2)),
+    );
+  }
+
+  started(): void {
+    this.inFlight.inc();
+  }
+
+  observe(o: RequestObservation, wasStarted: boolean): void {
+    if (wasStarted) this.inFlight.dec();
+    this.requests.inc({ model: o.model, status: o.status, tenant: o.tenant });
+    this.duration.observe({ model: o.model, status: o.status === 'success' ? 'success' : 'error' }, o.durationMs / 1000);
+    if (o.ttftMs !== undefined) this.ttft.observe({ model: o.model }, o.ttftMs / 1000);
+    if (o.inputTokens) this.tokens.inc({ type: 'input', model: o.model }, o.inputTokens);
+    if (o.outputTokens) this.tokens.inc({ type: 'output', model: o.model }, o.outputTokens);
+    if (o.cachedInputTokens) this.tokens.inc({ type: 'cached_input', model: o.model }, o.cachedInputTokens);
+    if (o.costUsd) this.cost.inc({ model: o.model, tenant: o.tenant }, o.costUsd);
+    if (o.cached) this.cacheHits.inc({ kind: o.cached, model: o.model });
+  }
+
+  close(): void {
+    for (const u of this.unsubscribe.splice(0)) u();
+  }
+}

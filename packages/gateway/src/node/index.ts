@@ -1,0 +1,2 @@
+export { serveGateway } from './serve-gateway.js';
+export type { ServeOptions, ServedGateway } from './serve-gateway.js';

@@ -1,0 +1,31 @@
+import type { RouterResult } from '@llmrr/core';
+import { llmrrInfo } from '../http/llmrr-info.js';
+import type { OpenAIChatResponse } from '../schemas/openai-chat.js';
+import { toOpenAIFinishReason } from './finish-reason.js';
+import { toOpenAIUsage } from './usage.js';
+
+export function chatCompletionId(requestId: string): string {
+  return `chatcmpl-${requestId}`;
+}
+
+/** A router result as an OpenAI `chat.completion` object. */
+export function toChatCompletion(result: RouterResult, options: { created: number; explain: boolean }): OpenAIChatResponse {
+  const toolCalls = result.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
+  const message: OpenAIChatResponse['choices'][number]['message'] = {
+    role: 'assistant',
+    content: toolCalls.length > 0 && result.text === '' ? null : result.text,
+    refusal: null,
+  };
+  if (toolCalls.length > 0) message.tool_calls = toolCalls;
+  if (result.reasoning) message.reasoning_content = result.reasoning;
+  return {
+    id: chatCompletionId(result.requestId),
+    object: 'chat.completion',
+    created: options.created,
+    model: result.deployment,
+    system_fingerprint: null,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: toOpenAIFinishReason(result.finishReason) }],
+    usage: toOpenAIUsage(result.usage),
+    llmrr: llmrrInfo(result, options.explain),
+  };
+}

@@ -1,0 +1,102 @@
+import { LLMError, type ChatMessage, type ContentPart, type GenerateRequest, type ResponseFormat, type ToolChoice } from '@llmrr/core';
+import type { OpenAIChatMessage, OpenAIChatRequest } from '../schemas/openai-chat.js';
+import type { OpenAICompletionRequest } from '../schemas/openai-completions.js';
+
+type TextOrParts = string | Array<{ type: 'text'; text: string }> | null | undefined;
+
+function joinText(content: TextOrParts): string {
+  if (content == null) return '';
+  return typeof content === 'string' ? content : content.map((p) => p.text).join('');
+}
+
+function imagePart(url: string): ContentPart {
+  const m = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  return m ? { type: 'image', mediaType: m[1]!, data: m[2]! } : { type: 'image', url };
+}
+
+function convertMessage(m: OpenAIChatMessage): ChatMessage {
+  switch (m.role) {
+    case 'system':
+    case 'developer':
+      return { role: 'system', content: joinText(m.content) };
+    case 'user': {
+      const content: string | ContentPart[] =
+        typeof m.content === 'string'
+          ? m.content
+          : m.content.map((p): ContentPart => (p.type === 'text' ? { type: 'text', text: p.text } : imagePart(p.image_url.url)));
+      return m.name ? { role: 'user', content, name: m.name } : { role: 'user', content };
+    }
+    case 'assistant': {
+      const toolCalls = m.tool_calls?.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
+      const text = m.content == null ? null : joinText(m.content);
+      return toolCalls && toolCalls.length > 0 ? { role: 'assistant', content: text, toolCalls } : { role: 'assistant', content: text ?? '' };
+    }
+    case 'tool':
+      return { role: 'tool', toolCallId: m.tool_call_id, content: joinText(m.content) };
+  }
+}
+
+function toolChoice(choice: OpenAIChatRequest['tool_choice']): ToolChoice | undefined {
+  if (choice === undefined) return undefined;
+  return typeof choice === 'string' ? choice : { name: choice.function.name };
+}
+
+function responseFormat(format: OpenAIChatRequest['response_format']): ResponseFormat | undefined {
+  if (!format) return undefined;
+  if (format.type === 'json_schema') {
+    const js = format.json_schema;
+    if (!js.schema) throw new LLMError({ code: 'invalid_request', message: 'response_format.json_schema.schema is required', param: 'response_format.json_schema.schema' });
+    return { type: 'json_schema', name: js.name, schema: js.schema, ...(js.strict != null ? { strict: js.strict } : {}) };
+  }
+  return { type: format.type };
+}
+
+function stops(stop: string | string[] | null | undefined): string[] | undefined {
+  if (stop == null) return undefined;
+  return typeof stop === 'string' ? [stop] : stop;
+}
+
+/** A validated OpenAI chat request as the engine-neutral `GenerateRequest`. */
+export function chatToGenerateRequest(body: OpenAIChatRequest): GenerateRequest {
+  const req: GenerateRequest = { messages: body.messages.map(convertMessage) };
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  if (maxTokens != null) req.maxTokens = maxTokens;
+  if (body.temperature != null) req.temperature = body.temperature;
+  if (body.top_p != null) req.topP = body.top_p;
+  const stop = stops(body.stop);
+  if (stop) req.stop = stop;
+  if (body.seed != null) req.seed = body.seed;
+  if (body.tools && body.tools.length > 0) {
+    req.tools = body.tools.map((t) => ({
+      name: t.function.name,
+      ...(t.function.description !== undefined ? { description: t.function.description } : {}),
+      parameters: t.function.parameters ?? { type: 'object', properties: {} },
+    }));
+  }
+  const choice = toolChoice(body.tool_choice);
+  if (choice !== undefined) {
+    if (typeof choice === 'object' && !req.tools?.some((t) => t.name === choice.name)) {
+      throw new LLMError({ code: 'invalid_request', message: `tool_choice names "${choice.name}", which is not in tools`, param: 'tool_choice.function.name' });
+    }
+    req.toolChoice = choice;
+  }
+  const format = responseFormat(body.response_format);
+  if (format) req.responseFormat = format;
+  if (body.user) req.user = body.user;
+  return req;
+}
+
+/** A validated legacy completion request: the prompt becomes one user message. */
+export function completionToGenerateRequest(body: OpenAICompletionRequest): GenerateRequest {
+  const prompt = typeof body.prompt === 'string' ? body.prompt : body.prompt[0]!;
+  if (body.suffix) throw new LLMError({ code: 'unsupported', message: 'suffix (fill-in-the-middle) is not supported', param: 'suffix' });
+  const req: GenerateRequest = { messages: [{ role: 'user', content: prompt }] };
+  if (body.max_tokens != null) req.maxTokens = body.max_tokens;
+  if (body.temperature != null) req.temperature = body.temperature;
+  if (body.top_p != null) req.topP = body.top_p;
+  const stop = stops(body.stop);
+  if (stop) req.stop = stop;
+  if (body.seed != null) req.seed = body.seed;
+  if (body.user) req.user = body.user;
+  return req;
+}

@@ -1,0 +1,110 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHarness, post, type Harness } from '../test-support/harness.js';
+
+const ADMIN = 'admin-secret-for-tests-0123456789';
+const chat = { model: 'mock', messages: [{ role: 'user', content: 'hello there' }] };
+
+describe('admin API', () => {
+  let h: Harness;
+  const admin = (method: string, path: string, body?: unknown, key = ADMIN) =>
+    h.gateway.fetch(
+      new Request(`http://gateway.test${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      }),
+    );
+  const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
+
+  beforeEach(async () => {
+    h = await createHarness({ stores: 'memory', gateway: { auth: { adminKey: ADMIN } } });
+  });
+  afterEach(() => h.close());
+
+  it('refuses a wrong admin key (401 + audit) and is off without one', async () => {
+    const res = await admin('GET', '/admin/tenants', undefined, 'not-the-key');
+    expect(res.status).toBe(401);
+    const audit = await h.stores!.audit.list({ action: 'auth.failure' });
+    expect(audit[0]!.details).toMatchObject({ scope: 'admin', reason: 'wrong_admin_key' });
+
+    const off = await createHarness({ stores: 'memory' });
+    try {
+      const r = await off.gateway.fetch(new Request('http://g/admin/tenants', { headers: { authorization: `Bearer ${ADMIN}` } }));
+      expect(r.status).toBe(404);
+    } finally {
+      await off.close();
+    }
+  });
+
+  it('tenants CRUD with validation naming the field', async () => {
+    const created = await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', tier: 'pro', limits: { rpm: 100 } });
+    expect(created.status).toBe(201);
+    expect(await created.json()).toMatchObject({ id: 'acme', tier: 'pro', limits: { rpm: 100 } });
+    const bad = await admin('POST', '/admin/tenants', { name: 'X', tier: 'gold' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { param: string } }).error.param).toBe('tier');
+    expect((await admin('POST', '/admin/tenants', { id: 'acme', name: 'Again' })).status).toBe(409);
+
+    expect((await json<{ data: unknown[] }>(admin('GET', '/admin/tenants'))).data).toHaveLength(1);
+    const patched = await json<{ name: string; limits?: unknown }>(admin('PATCH', '/admin/tenants/acme', { name: 'Acme Inc', limits: null }));
+    expect(patched.name).toBe('Acme Inc');
+    expect(patched.limits).toBeUndefined();
+    expect((await admin('GET', '/admin/tenants/nope')).status).toBe(404);
+    expect((await admin('DELETE', '/admin/tenants/acme')).status).toBe(200);
+    expect((await admin('GET', '/admin/tenants/acme')).status).toBe(404);
+  });
+
+  it('keys: the secret is shown once, rotation invalidates the old one, revocation works', async () => {
+    await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme' });
+    const created = await json<{ key: { id: string; prefix: string; hash?: string }; secret: string }>(admin('POST', '/admin/tenants/acme/keys', { name: 'ci' }));
+    expect(created.secret).toMatch(/^llmrr_/);
+    expect(created.key.hash).toBeUndefined();
+    const listed = await json<{ data: Array<Record<string, unknown>> }>(admin('GET', '/admin/tenants/acme/keys'));
+    expect(JSON.stringify(listed)).not.toContain(created.secret);
+    expect(listed.data[0]).not.toHaveProperty('hash');
+
+    const call = (secret: string) => post(h.gateway, '/v1/chat/completions', chat, { authorization: `Bearer ${secret}` });
+    expect((await call(created.secret)).status).toBe(200);
+    const rotated = await json<{ key: { id: string }; secret: string }>(admin('POST', `/admin/keys/${created.key.id}/rotate`));
+    expect(rotated.key.id).toBe(created.key.id);
+    expect(rotated.secret).not.toBe(created.secret);
+    expect((await call(created.secret)).status).toBe(401);
+    expect((await call(rotated.secret)).status).toBe(200);
+    expect((await admin('POST', `/admin/keys/${created.key.id}/revoke`)).status).toBe(200);
+    expect((await call(rotated.secret)).status).toBe(401);
+
+    const actions = (await h.stores!.audit.list({ actor: 'admin' })).map((a) => a.action);
+    expect(actions).toEqual(['tenant.create', 'key.create', 'key.rotate', 'key.revoke']);
+    expect(JSON.stringify(await h.stores!.audit.list())).not.toContain(rotated.secret);
+    expect(await json<{ ok: boolean; count: number }>(admin('GET', '/admin/audit/verify'))).toMatchObject({ ok: true });
+  });
+
+  it('limits, budgets, usage and invoices', async () => {
+    await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme' });
+    expect((await admin('PUT', '/admin/tenants/acme/limits', { rpm: 10 })).status).toBe(200);
+    expect((await admin('PUT', '/admin/tenants/acme/limits', { rpm: -1 })).status).toBe(400);
+    expect((await admin('PUT', '/admin/tenants/acme/budget', { amountUsd: 5, period: 'month' })).status).toBe(200);
+    const { secret } = await json<{ secret: string }>(admin('POST', '/admin/tenants/acme/keys', { name: 'k' }));
+    for (let i = 0; i < 3; i++) await (await post(h.gateway, '/v1/chat/completions', chat, { 'x-api-key': secret })).text();
+
+    const limits = await json<{ limits: { rpm: number }; current: { remainingRequests: number } }>(admin('GET', '/admin/tenants/acme/limits'));
+    expect(limits.limits.rpm).toBe(10);
+    expect(limits.current.remainingRequests).toBe(7);
+    const budget = await json<{ budget: { amountUsd: number }; spentUsd: number; remainingUsd: number }>(admin('GET', '/admin/tenants/acme/budget'));
+    expect(budget.budget.amountUsd).toBe(5);
+    expect(budget.spentUsd).toBeCloseTo(3 * 0.000012, 9);
+
+    const usage = await json<{ requests: number; costUsd: number; groups: Array<{ key: string; requests: number }> }>(admin('GET', '/admin/usage?tenant=acme&groupBy=model'));
+    expect(usage.requests).toBe(3);
+    expect(usage.groups).toEqual([expect.objectContaining({ key: 'mock', requests: 3 })]);
+    const entries = await json<{ data: unknown[] }>(admin('GET', '/admin/usage/entries?tenant=acme&limit=2'));
+    expect(entries.data).toHaveLength(2);
+    const month = new Date().toISOString().slice(0, 7);
+    const invoice = await json<{ lines: Array<{ model: string; requests: number }>; totalUsd: number; currency: string }>(admin('GET', `/admin/tenants/acme/invoice?period=${month}`));
+    expect(invoice.currency).toBe('USD');
+    expect(invoice.lines).toEqual([expect.objectContaining({ model: 'mock', requests: 3 })]);
+    expect(invoice.totalUsd).toBeCloseTo(usage.costUsd, 9);
+    expect((await admin('GET', '/admin/tenants/acme/invoice?period=2026-13')).status).toBe(400);
+    expect((await admin('GET', '/admin/usage?groupBy=colour')).status).toBe(400);
+  });
+});

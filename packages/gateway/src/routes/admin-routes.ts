@@ -1,0 +1,291 @@
+import { LLMError, toLLMError, type ApiKey, type AuditQuery, type UsageGroupBy, type UsageQuery } from '@llmrr/core';
+import type { Hono } from 'hono';
+import { secretsEqual } from '../auth/constant-time.js';
+import { extractApiKey } from '../auth/extract-key.js';
+import { clientIp, type AppContext, type AppEnv, type GatewayDeps } from '../calls/context.js';
+import { jsonResponse } from '../calls/model-call.js';
+import { errorResponse } from '../http/error-body.js';
+import { readJsonBody } from '../http/read-json-body.js';
+import { validateBody } from '../http/validate.js';
+import {
+  AdminBudgetPutSchema,
+  AdminKeyCreateSchema,
+  AdminLimitsPutSchema,
+  AdminTenantCreateSchema,
+  AdminTenantPatchSchema,
+} from '../schemas/admin.js';
+import type { GatewayStores } from '../types.js';
+import { parseTime, periodRange } from './admin-time.js';
+
+/** A key as the admin API shows it: never the hash (nor, after creation, the secret). */
+function publicKey(key: ApiKey): Omit<ApiKey, 'hash'> {
+  const { hash: _hash, ...rest } = key;
+  return rest;
+}
+
+function notFound(what: string, id: string): LLMError {
+  return new LLMError({ code: 'not_found', message: `${what} "${id}" not found` });
+}
+
+type AdminHandler = (c: AppContext, stores: GatewayStores, audit: (action: string, target?: string, details?: Record<string, unknown>) => Promise<void>) => Promise<Response>;
+
+/**
+ * Admin API under `/admin`, guarded by the admin key (`Authorization: Bearer` or `X-API-Key`).
+ * Every change is written to the audit log (never with secrets); a wrong key is a 401 and an audit entry.
+ */
+export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
+  const guard =
+    (handler: AdminHandler) =>
+    async (c: AppContext): Promise<Response> => {
+      const requestId = c.get('requestId');
+      const stores = deps.stores;
+      const ip = clientIp(c);
+      try {
+        if (!deps.auth.adminKey || !stores) {
+          throw new LLMError({ code: 'not_found', message: 'The admin API is disabled (set an admin key, e.g. LLMRR_ADMIN_KEY, and configure stores)' });
+        }
+        const presented = extractApiKey(c.req.raw.headers);
+        if (presented === undefined || !(await secretsEqual(presented, deps.auth.adminKey))) {
+          await stores.audit
+            .append({ actor: 'anonymous', action: 'auth.failure', details: { scope: 'admin', reason: presented === undefined ? 'missing_key' : 'wrong_admin_key', requestId, path: c.req.path }, ...(ip ? { ip } : {}) })
+            .catch((e: unknown) => deps.log('audit append failed', requestId, e));
+          throw new LLMError({ code: 'authentication', message: 'Invalid or missing admin key' });
+        }
+        const audit = async (action: string, target?: string, details?: Record<string, unknown>) => {
+          await stores.audit.append({ actor: 'admin', action, ...(target ? { target } : {}), details: { requestId, ...details }, ...(ip ? { ip } : {}) });
+        };
+        return await handler(c, stores, audit);
+      } catch (e) {
+        const err = toLLMError(e);
+        if (err.statusCode >= 500) deps.log(`admin request failed: ${err.code}`, requestId, e);
+        return errorResponse(err, requestId);
+      }
+    };
+
+  const body = async (c: AppContext) => readJsonBody(c.req.raw, { maxBytes: deps.maxBodyBytes });
+  const ok = (c: AppContext, value: unknown, status = 200) => jsonResponse(value, c.get('requestId'), {}, status);
+
+  // Tenants
+  app.get(
+    '/admin/tenants',
+    guard(async (c, s) => {
+      const limit = intParam(c, 'limit', 100);
+      const offset = intParam(c, 'offset', 0);
+      return ok(c, { data: await s.tenants.listTenants({ limit, offset }) });
+    }),
+  );
+  app.post(
+    '/admin/tenants',
+    guard(async (c, s, audit) => {
+      const input = validateBody(AdminTenantCreateSchema, await body(c));
+      const tenant = await s.tenants.createTenant(input);
+      await audit('tenant.create', tenant.id, { name: tenant.name, tier: tenant.tier });
+      return ok(c, tenant, 201);
+    }),
+  );
+  app.get(
+    '/admin/tenants/:id',
+    guard(async (c, s) => {
+      const id = c.req.param('id')!;
+      const tenant = await s.tenants.getTenant(id);
+      if (!tenant) throw notFound('Tenant', id);
+      return ok(c, tenant);
+    }),
+  );
+  app.patch(
+    '/admin/tenants/:id',
+    guard(async (c, s, audit) => {
+      const id = c.req.param('id')!;
+      const patch = validateBody(AdminTenantPatchSchema, await body(c));
+      const tenant = await s.tenants.updateTenant(id, patch);
+      await audit('tenant.update', id, { fields: Object.keys(patch) });
+      return ok(c, tenant);
+    }),
+  );
+  app.delete(
+    '/admin/tenants/:id',
+    guard(async (c, s, audit) => {
+      const id = c.req.param('id')!;
+      const deleted = await s.tenants.deleteTenant(id);
+      if (!deleted) throw notFound('Tenant', id);
+      await audit('tenant.delete', id);
+      return ok(c, { id, deleted: true });
+    }),
+  );
+
+  // Limits and budgets
+  app.get(
+    '/admin/tenants/:id/limits',
+    guard(async (c, s) => {
+      const id = c.req.param('id')!;
+      const tenant = await s.tenants.getTenant(id);
+      if (!tenant) throw notFound('Tenant', id);
+      const current = tenant.limits ? await s.rateLimiter.peek([{ kind: 'tenant', id, limits: tenant.limits }]) : {};
+      return ok(c, { limits: tenant.limits ?? null, current });
+    }),
+  );
+  app.put(
+    '/admin/tenants/:id/limits',
+    guard(async (c, s, audit) => {
+      const id = c.req.param('id')!;
+      const limits = validateBody(AdminLimitsPutSchema, await body(c));
+      const tenant = await s.tenants.updateTenant(id, { limits });
+      await audit('limits.update', id, { limits });
+      return ok(c, tenant);
+    }),
+  );
+  app.get(
+    '/admin/tenants/:id/budget',
+    guard(async (c, s) => {
+      const id = c.req.param('id')!;
+      const tenant = await s.tenants.getTenant(id);
+      if (!tenant) throw notFound('Tenant', id);
+      if (!tenant.budget) return ok(c, { budget: null });
+      const state = await s.budgets.spent(id, tenant.budget.period);
+      return ok(c, { budget: tenant.budget, ...state, periodEnd: Number.isFinite(state.periodEnd) ? state.periodEnd : null, remainingUsd: Math.max(0, tenant.budget.amountUsd - state.spentUsd - state.reservedUsd) });
+    }),
+  );
+  app.put(
+    '/admin/tenants/:id/budget',
+    guard(async (c, s, audit) => {
+      const id = c.req.param('id')!;
+      const budget = validateBody(AdminBudgetPutSchema, await body(c));
+      const tenant = await s.tenants.updateTenant(id, { budget });
+      await audit('budget.update', id, { budget });
+      return ok(c, tenant);
+    }),
+  );
+
+  // Keys
+  app.get(
+    '/admin/tenants/:id/keys',
+    guard(async (c, s) => {
+      const id = c.req.param('id')!;
+      if (!(await s.tenants.getTenant(id))) throw notFound('Tenant', id);
+      return ok(c, { data: (await s.tenants.listKeys(id)).map(publicKey) });
+    }),
+  );
+  app.post(
+    '/admin/tenants/:id/keys',
+    guard(async (c, s, audit) => {
+      const id = c.req.param('id')!;
+      const input = validateBody(AdminKeyCreateSchema, await body(c));
+      const expiresAt = input.expiresAt === undefined ? undefined : typeof input.expiresAt === 'number' ? input.expiresAt : Date.parse(input.expiresAt);
+      const created = await s.tenants.createKey(id, { name: input.name, ...(input.limits ? { limits: input.limits } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) });
+      await audit('key.create', created.key.id, { tenantId: id, name: input.name, prefix: created.key.prefix });
+      return ok(c, { key: publicKey(created.key), secret: created.secret, note: 'The secret is shown only once; store it now.' }, 201);
+    }),
+  );
+  app.get(
+    '/admin/keys/:keyId',
+    guard(async (c, s) => {
+      const keyId = c.req.param('keyId')!;
+      const key = await s.tenants.getKey(keyId);
+      if (!key) throw notFound('Key', keyId);
+      return ok(c, publicKey(key));
+    }),
+  );
+  app.post(
+    '/admin/keys/:keyId/rotate',
+    guard(async (c, s, audit) => {
+      const keyId = c.req.param('keyId')!;
+      const created = await s.tenants.rotateKey(keyId);
+      await audit('key.rotate', keyId, { tenantId: created.key.tenantId, prefix: created.key.prefix });
+      return ok(c, { key: publicKey(created.key), secret: created.secret, note: 'The secret is shown only once; the old one no longer works.' });
+    }),
+  );
+  const revoke = guard(async (c, s, audit) => {
+    const keyId = c.req.param('keyId')!;
+    const key = await s.tenants.revokeKey(keyId);
+    await audit('key.revoke', keyId, { tenantId: key.tenantId });
+    return ok(c, publicKey(key));
+  });
+  app.post('/admin/keys/:keyId/revoke', revoke);
+  app.delete('/admin/keys/:keyId', revoke);
+
+  // Usage, invoices, audit
+  app.get(
+    '/admin/usage',
+    guard(async (c, s) => {
+      const q = usageQuery(c);
+      const groupBy = c.req.query('groupBy');
+      if (groupBy !== undefined && !['model', 'tenant', 'key', 'day', 'status'].includes(groupBy)) {
+        throw new LLMError({ code: 'invalid_request', message: 'groupBy must be one of model, tenant, key, day, status', param: 'groupBy' });
+      }
+      return ok(c, await s.ledger.summary({ ...q, ...(groupBy ? { groupBy: groupBy as UsageGroupBy } : {}) }));
+    }),
+  );
+  app.get(
+    '/admin/usage/entries',
+    guard(async (c, s) => {
+      const q: UsageQuery = { ...usageQuery(c), limit: intParam(c, 'limit', 100), offset: intParam(c, 'offset', 0) };
+      return ok(c, { data: await s.ledger.query(q) });
+    }),
+  );
+  app.get(
+    '/admin/usage/:requestId',
+    guard(async (c, s) => {
+      const requestId = c.req.param('requestId')!;
+      const entry = await s.ledger.get(requestId);
+      if (!entry) throw notFound('Usage record', requestId);
+      return ok(c, entry);
+    }),
+  );
+  app.get(
+    '/admin/tenants/:id/invoice',
+    guard(async (c, s) => {
+      const id = c.req.param('id')!;
+      const period = c.req.query('period');
+      const range = period !== undefined ? periodRange(period) : { start: parseTime(c.req.query('from'), 'from') ?? 0, end: parseTime(c.req.query('to'), 'to') ?? deps.now() + 1 };
+      return ok(c, await s.ledger.invoice(id, range.start, range.end));
+    }),
+  );
+  app.get(
+    '/admin/audit',
+    guard(async (c, s) => {
+      const order = c.req.query('order');
+      if (order !== undefined && order !== 'asc' && order !== 'desc') throw new LLMError({ code: 'invalid_request', message: 'order must be asc or desc', param: 'order' });
+      const from = parseTime(c.req.query('from'), 'from');
+      const to = parseTime(c.req.query('to'), 'to');
+      const afterSeq = c.req.query('afterSeq');
+      const q: AuditQuery = {
+        limit: intParam(c, 'limit', 100),
+        ...(order ? { order } : {}),
+        ...(c.req.query('actor') ? { actor: c.req.query('actor')! } : {}),
+        ...(c.req.query('action') ? { action: c.req.query('action')! } : {}),
+        ...(c.req.query('target') ? { target: c.req.query('target')! } : {}),
+        ...(from !== undefined ? { from } : {}),
+        ...(to !== undefined ? { to } : {}),
+        ...(afterSeq !== undefined ? { afterSeq: intParam(c, 'afterSeq', 0) } : {}),
+      };
+      return ok(c, { data: await s.audit.list(q) });
+    }),
+  );
+  app.get(
+    '/admin/audit/verify',
+    guard(async (c, s) => ok(c, await s.audit.verify())),
+  );
+}
+
+function intParam(c: AppContext, name: string, fallback: number): number {
+  const raw = c.req.query(name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new LLMError({ code: 'invalid_request', message: `${name} must be a non-negative integer`, param: name });
+  return n;
+}
+
+function usageQuery(c: AppContext): Omit<UsageQuery, 'limit' | 'offset'> {
+  const from = parseTime(c.req.query('from'), 'from');
+  const to = parseTime(c.req.query('to'), 'to');
+  const tenantId = c.req.query('tenant');
+  const keyId = c.req.query('key');
+  const model = c.req.query('model');
+  return {
+    ...(tenantId ? { tenantId } : {}),
+    ...(keyId ? { keyId } : {}),
+    ...(model ? { model } : {}),
+    ...(from !== undefined ? { from } : {}),
+    ...(to !== undefined ? { to } : {}),
+  };
+}

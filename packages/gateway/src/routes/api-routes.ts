@@ -1,0 +1,168 @@
+import { LLMError, toLLMError, type RouterResult } from '@llmrr/core';
+import type { Hono } from 'hono';
+import { authenticate } from '../auth/authenticate.js';
+import type { Principal } from '../auth/principal.js';
+import { clientIp, type AppContext, type AppEnv, type GatewayDeps } from '../calls/context.js';
+import { jsonResponse } from '../calls/model-call.js';
+import { handleModelEndpoint } from '../calls/model-endpoint.js';
+import { resolveModel, visibleDeployments } from '../calls/resolve-model.js';
+import { errorResponse } from '../http/error-body.js';
+import { readJsonBody } from '../http/read-json-body.js';
+import { validateBody } from '../http/validate.js';
+import { LegacyChatRequestSchema, QuickRequestSchema, RouteRequestSchema, type LegacyAnswer } from '../schemas/legacy-api.js';
+
+function answer(result: RouterResult, prompt?: string): LegacyAnswer {
+  return {
+    ...(prompt !== undefined ? { prompt } : {}),
+    response: result.text,
+    model: result.deployment,
+    usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens, totalTokens: result.usage.totalTokens },
+    costUsd: result.cost.totalUsd,
+    requestId: result.requestId,
+  };
+}
+
+async function principalOf(c: AppContext, deps: GatewayDeps): Promise<Principal> {
+  const requestId = c.get('requestId');
+  return authenticate(c.req.raw.headers, { stores: deps.stores, auth: deps.auth, requestId, clientIp: clientIp(c), log: (m, e) => deps.log(m, requestId, e) });
+}
+
+/** The original LLM-Runner-Router routes under `/api`, on the same router, limits and ledger. */
+export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
+  app.get('/api/health', (c) =>
+    c.json({ status: 'healthy', uptimeSeconds: Math.round((deps.now() - deps.startedAt) / 1000), models: deps.router.models().filter((d) => d.enabled).length }),
+  );
+
+  app.get('/api/status', async (c) => {
+    try {
+      const principal = await principalOf(c, deps);
+      const deployments = visibleDeployments(deps.router.models(), principal);
+      return jsonResponse(
+        {
+          status: 'ok',
+          name: deps.info.name,
+          version: deps.info.version,
+          uptimeSeconds: Math.round((deps.now() - deps.startedAt) / 1000),
+          stateMode: deps.stores?.mode ?? 'none',
+          tenant: principal.tenantId,
+          demo: principal.demo,
+          models: deployments.length,
+          deployments: deployments.map((d) => ({
+            name: d.name,
+            engine: d.engine,
+            model: d.model,
+            circuit: d.stats.circuit,
+            requests: d.stats.requests,
+            failures: d.stats.failures,
+            errorRate: d.stats.errorRate,
+            latencyMs: d.stats.latencyMs ?? null,
+            inFlight: d.stats.inFlight,
+          })),
+        },
+        c.get('requestId'),
+      );
+    } catch (e) {
+      return errorResponse(toLLMError(e), c.get('requestId'));
+    }
+  });
+
+  app.get('/api/models', async (c) => {
+    try {
+      const principal = await principalOf(c, deps);
+      const models = visibleDeployments(deps.router.models(), principal).map((d) => ({
+        id: d.name,
+        name: d.name,
+        engine: d.engine,
+        model: d.model,
+        ...(d.alias !== undefined ? { alias: d.alias } : {}),
+        enabled: d.enabled,
+        capabilities: d.capabilities,
+        ...(d.price ? { price: d.price } : {}),
+      }));
+      return jsonResponse({ count: models.length, models }, c.get('requestId'));
+    } catch (e) {
+      return errorResponse(toLLMError(e), c.get('requestId'));
+    }
+  });
+
+  app.post('/api/quick', (c) =>
+    handleModelEndpoint(c, deps, {
+      endpoint: '/api/quick',
+      schema: QuickRequestSchema,
+      style: 'openai',
+      build: (body) => ({
+        model: body.model,
+        request: {
+          messages: [{ role: 'user', content: body.prompt }],
+          ...(body.maxTokens !== undefined ? { maxTokens: body.maxTokens } : {}),
+          ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
+        },
+        stream: false,
+        ext: body.strategy !== undefined ? { strategy: body.strategy } : {},
+        render: (result) => answer(result, body.prompt),
+        encoder: () => {
+          throw new LLMError({ code: 'unsupported', message: '/api/quick does not stream' });
+        },
+      }),
+    }),
+  );
+
+  app.post('/api/chat', (c) =>
+    handleModelEndpoint(c, deps, {
+      endpoint: '/api/chat',
+      schema: LegacyChatRequestSchema,
+      style: 'openai',
+      messageCount: (b) => b.messages.length,
+      build: (body) => ({
+        model: body.model,
+        request: {
+          messages: body.messages.map((m) => ({ role: m.role, content: m.content })),
+          ...(body.maxTokens !== undefined ? { maxTokens: body.maxTokens } : {}),
+          ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
+        },
+        stream: false,
+        ext: body.strategy !== undefined ? { strategy: body.strategy } : {},
+        render: (result) => answer(result),
+        encoder: () => {
+          throw new LLMError({ code: 'unsupported', message: '/api/chat does not stream' });
+        },
+      }),
+    }),
+  );
+
+  app.post('/api/route', async (c) => {
+    const requestId = c.get('requestId');
+    try {
+      const principal = await principalOf(c, deps);
+      const body = validateBody(RouteRequestSchema, await readJsonBody(c.req.raw, { maxBytes: deps.maxBodyBytes }));
+      const resolved = resolveModel(body.model, deps.router.models(), principal);
+      const strategy = body.strategy ?? principal.tenant?.preferences.strategy;
+      const decision = await deps.router.route(
+        { messages: [{ role: 'user', content: body.prompt }] },
+        {
+          requestId,
+          tenant: principal.tenantId,
+          explain: body.explain,
+          ...(resolved.model !== undefined ? { model: resolved.model } : {}),
+          ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
+          ...(strategy !== undefined ? { strategy } : {}),
+          ...(body.requirements.capabilities ? { requiredCapabilities: body.requirements.capabilities } : {}),
+        },
+      );
+      return jsonResponse(
+        {
+          selectedModel: decision.selected,
+          strategy: decision.strategy,
+          order: decision.order,
+          reason: decision.reason,
+          requirements: body.requirements,
+          decisionUs: decision.decisionUs,
+          ...(body.explain ? { candidates: decision.candidates, excluded: decision.excluded } : {}),
+        },
+        requestId,
+      );
+    } catch (e) {
+      return errorResponse(toLLMError(e), requestId);
+    }
+  });
+}

@@ -1,0 +1,75 @@
+import { LLMError, toLLMError, type UsageStatus } from '@llmrr/core';
+import { authenticate } from '../auth/authenticate.js';
+import { ANONYMOUS, type Principal } from '../auth/principal.js';
+import { clientIp, type AppContext, type GatewayDeps } from '../calls/context.js';
+import { jsonResponse } from '../calls/model-call.js';
+import { resolveModel } from '../calls/resolve-model.js';
+import { createSettler } from '../calls/settle.js';
+import { errorResponse, toPublicError } from '../http/error-body.js';
+import { formatUsd } from '../http/llmrr-info.js';
+import { readJsonBody } from '../http/read-json-body.js';
+import { validateBody } from '../http/validate.js';
+import { OpenAIEmbeddingRequestSchema, type OpenAIEmbeddingResponse } from '../schemas/openai-embeddings.js';
+import { admit, type Admission } from '../tenancy/admission.js';
+
+function toBase64(vector: number[]): string {
+  const bytes = new Uint8Array(new Float32Array(vector).buffer);
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+/** `POST /v1/embeddings` through the router's `embed`, with the same auth, limits, budget and ledger as chat. */
+export async function handleEmbeddings(c: AppContext, deps: GatewayDeps): Promise<Response> {
+  const requestId = c.get('requestId');
+  const startedAt = c.get('startedAt');
+  let principal: Principal = ANONYMOUS;
+  let admission: Admission | undefined;
+  let settler: ReturnType<typeof createSettler> | undefined;
+  try {
+    principal = await authenticate(c.req.raw.headers, { stores: deps.stores, auth: deps.auth, requestId, clientIp: clientIp(c), log: (m, e) => deps.log(m, requestId, e) });
+    const body = validateBody(OpenAIEmbeddingRequestSchema, await readJsonBody(c.req.raw, { maxBytes: deps.maxBodyBytes }));
+    const embed = deps.router.embed?.bind(deps.router);
+    if (!embed) throw new LLMError({ code: 'unsupported', message: 'This gateway\'s router does not provide embeddings', param: 'model' });
+    if (body.dimensions !== undefined) throw new LLMError({ code: 'unsupported', message: 'dimensions is not supported', param: 'dimensions' });
+    const input = typeof body.input === 'string' ? [body.input] : body.input;
+    deps.metrics?.started();
+    settler = createSettler(deps, { endpoint: '/v1/embeddings', model: body.model, stream: false, principal, requestId, startedAt });
+    const resolved = resolveModel(body.model, deps.router.models(), principal);
+    settler.modelKnown();
+    admission = await admit({
+      stores: deps.stores,
+      principal,
+      request: { messages: input.map((t) => ({ role: 'user' as const, content: t })), maxTokens: 1 },
+      requestId,
+      candidates: resolved.candidates,
+      defaultMaxOutputTokens: 0,
+      rateLimitOutputTokens: 0,
+    });
+    const result = await embed(input, {
+      requestId,
+      signal: c.req.raw.signal,
+      tenant: principal.tenantId,
+      ...(resolved.model !== undefined ? { model: resolved.model } : {}),
+      ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
+    });
+    const costUsd = result.cost?.totalUsd ?? 0;
+    await settler.settle({ status: 'success', usage: result.usage, costUsd, deployment: result.deployment, ...(result.provider ? { provider: result.provider } : {}) }, admission);
+    const out: OpenAIEmbeddingResponse = {
+      object: 'list',
+      data: result.embeddings.map((e, index) => ({ object: 'embedding', index, embedding: body.encoding_format === 'base64' ? toBase64(e) : e })),
+      model: result.deployment,
+      usage: { prompt_tokens: result.usage.inputTokens, total_tokens: result.usage.totalTokens },
+    };
+    return jsonResponse(out, requestId, { 'x-llmrr-model': result.deployment, 'x-llmrr-cache': 'miss', 'x-llmrr-cost-usd': formatUsd(costUsd) });
+  } catch (e) {
+    const error = toPublicError(toLLMError(e));
+    if (settler) {
+      const status: UsageStatus = error.code === 'aborted' ? 'aborted' : 'error';
+      await settler.settle({ status, error }, admission).catch(() => {});
+    } else {
+      deps.metrics?.observe({ model: 'unknown', tenant: principal.tenantId, status: error.code, durationMs: deps.now() - startedAt }, false);
+    }
+    return errorResponse(error, requestId);
+  }
+}

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { LlmrrExtensionSchema } from './llmrr-extension.js';
+
+const TextBlock = z.looseObject({ type: z.literal('text'), text: z.string() });
+const ImageBlock = z.looseObject({
+  type: z.literal('image'),
+  source: z.union([
+    z.looseObject({ type: z.literal('base64'), media_type: z.string().min(1), data: z.string().min(1) }),
+    z.looseObject({ type: z.literal('url'), url: z.string().min(1) }),
+  ]),
+});
+const ToolUseBlock = z.looseObject({ type: z.literal('tool_use'), id: z.string().min(1), name: z.string().min(1), input: z.unknown() });
+const ToolResultBlock = z.looseObject({
+  type: z.literal('tool_result'),
+  tool_use_id: z.string().min(1),
+  content: z.union([z.string(), z.array(z.union([TextBlock, ImageBlock]))]).optional(),
+  is_error: z.boolean().optional(),
+});
+/** Content blocks the gateway understands (thinking, documents and server tools are refused by name). */
+export const AnthropicContentBlockSchema = z.discriminatedUnion('type', [TextBlock, ImageBlock, ToolUseBlock, ToolResultBlock]);
+
+export const AnthropicMessageParamSchema = z.looseObject({
+  role: z.enum(['user', 'assistant']),
+  content: z.union([z.string(), z.array(AnthropicContentBlockSchema)]),
+});
+
+export const AnthropicToolSchema = z.looseObject({
+  name: z.string().regex(/^[a-zA-Z0-9_-]{1,128}$/, 'must be 1-128 letters, digits, _ or -'),
+  description: z.string().optional(),
+  input_schema: z.record(z.string(), z.unknown()),
+});
+
+/** `POST /v1/messages` request body (Anthropic Messages API). */
+export const AnthropicMessagesRequestSchema = z.looseObject({
+  model: z.string().min(1),
+  max_tokens: z.number().int().positive(),
+  messages: z.array(AnthropicMessageParamSchema).min(1, 'at least one message is required'),
+  system: z.union([z.string(), z.array(TextBlock)]).optional(),
+  stop_sequences: z.array(z.string()).optional(),
+  temperature: z.number().min(0).max(1).optional(),
+  top_p: z.number().min(0).max(1).optional(),
+  top_k: z.number().int().positive().optional(),
+  stream: z.boolean().optional(),
+  tools: z.array(AnthropicToolSchema).optional(),
+  tool_choice: z
+    .discriminatedUnion('type', [
+      z.looseObject({ type: z.literal('auto') }),
+      z.looseObject({ type: z.literal('any') }),
+      z.looseObject({ type: z.literal('none') }),
+      z.looseObject({ type: z.literal('tool'), name: z.string().min(1) }),
+    ])
+    .optional(),
+  metadata: z.looseObject({ user_id: z.string().nullable().optional() }).optional(),
+  llmrr: LlmrrExtensionSchema.optional(),
+});
+export type AnthropicMessagesRequest = z.infer<typeof AnthropicMessagesRequestSchema>;
+
+export const AnthropicUsageSchema = z.object({
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+  cache_read_input_tokens: z.number().int().nullable().optional(),
+  cache_creation_input_tokens: z.number().int().nullable().optional(),
+});
+
+export const AnthropicStopReasonSchema = z.enum(['end_turn', 'max_tokens', 'stop_sequence', 'tool_use', 'refusal']);
+
+/** `message` response. */
+export const AnthropicMessageSchema = z.object({
+  id: z.string(),
+  type: z.literal('message'),
+  role: z.literal('assistant'),
+  model: z.string(),
+  content: z.array(
+    z.union([
+      z.object({ type: z.literal('text'), text: z.string() }),
+      z.object({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: z.unknown() }),
+    ]),
+  ),
+  stop_reason: AnthropicStopReasonSchema.nullable(),
+  stop_sequence: z.string().nullable(),
+  usage: AnthropicUsageSchema,
+  llmrr: z.unknown().optional(),
+});
+export type AnthropicMessage = z.infer<typeof AnthropicMessageSchema>;
+
+/** The streaming events, in the order Anthropic sends them. */
+export const AnthropicStreamEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('message_start'), message: AnthropicMessageSchema }),
+  z.object({
+    type: z.literal('content_block_start'),
+    index: z.number().int(),
+    content_block: z.union([
+      z.object({ type: z.literal('text'), text: z.string() }),
+      z.object({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: z.record(z.string(), z.unknown()) }),
+    ]),
+  }),
+  z.object({ type: z.literal('ping') }),
+  z.object({
+    type: z.literal('content_block_delta'),
+    index: z.number().int(),
+    delta: z.union([
+      z.object({ type: z.literal('text_delta'), text: z.string() }),
+      z.object({ type: z.literal('input_json_delta'), partial_json: z.string() }),
+    ]),
+  }),
+  z.object({ type: z.literal('content_block_stop'), index: z.number().int() }),
+  z.object({
+    type: z.literal('message_delta'),
+    delta: z.object({ stop_reason: AnthropicStopReasonSchema.nullable(), stop_sequence: z.string().nullable() }),
+    usage: z.object({ output_tokens: z.number().int(), input_tokens: z.number().int().optional() }),
+  }),
+  z.object({ type: z.literal('message_stop') }),
+  z.object({ type: z.literal('error'), error: z.object({ type: z.string(), message: z.string() }).loose() }),
+]);
+export type AnthropicStreamEvent = z.infer<typeof AnthropicStreamEventSchema>;

@@ -1,0 +1,183 @@
+import { z } from 'zod';
+import { LlmrrExtensionSchema } from './llmrr-extension.js';
+
+const TextContentPart = z.looseObject({ type: z.literal('text'), text: z.string() });
+const ImageContentPart = z.looseObject({
+  type: z.literal('image_url'),
+  image_url: z.looseObject({ url: z.string().min(1), detail: z.enum(['auto', 'low', 'high']).optional() }),
+});
+export const OpenAIContentPartSchema = z.discriminatedUnion('type', [TextContentPart, ImageContentPart]);
+
+export const OpenAIToolCallSchema = z.looseObject({
+  id: z.string().min(1),
+  type: z.literal('function'),
+  function: z.looseObject({ name: z.string().min(1), arguments: z.string() }),
+});
+
+const SystemMessage = z.looseObject({
+  role: z.enum(['system', 'developer']),
+  content: z.union([z.string(), z.array(TextContentPart)]),
+  name: z.string().optional(),
+});
+const UserMessage = z.looseObject({
+  role: z.literal('user'),
+  content: z.union([z.string(), z.array(OpenAIContentPartSchema)]),
+  name: z.string().optional(),
+});
+const AssistantMessage = z.looseObject({
+  role: z.literal('assistant'),
+  content: z.union([z.string(), z.array(TextContentPart), z.null()]).optional(),
+  tool_calls: z.array(OpenAIToolCallSchema).optional(),
+  name: z.string().optional(),
+  refusal: z.string().nullable().optional(),
+});
+const ToolMessage = z.looseObject({
+  role: z.literal('tool'),
+  tool_call_id: z.string().min(1),
+  content: z.union([z.string(), z.array(TextContentPart)]),
+});
+
+export const OpenAIChatMessageSchema = z.discriminatedUnion('role', [SystemMessage, UserMessage, AssistantMessage, ToolMessage]);
+
+export const OpenAIToolSchema = z.looseObject({
+  type: z.literal('function'),
+  function: z.looseObject({
+    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    strict: z.boolean().nullable().optional(),
+  }),
+});
+
+export const OpenAIToolChoiceSchema = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string().min(1) }) }),
+]);
+
+export const OpenAIResponseFormatSchema = z.discriminatedUnion('type', [
+  z.looseObject({ type: z.literal('text') }),
+  z.looseObject({ type: z.literal('json_object') }),
+  z.looseObject({
+    type: z.literal('json_schema'),
+    json_schema: z.looseObject({
+      name: z.string().min(1),
+      description: z.string().optional(),
+      schema: z.record(z.string(), z.unknown()).optional(),
+      strict: z.boolean().nullable().optional(),
+    }),
+  }),
+]);
+
+const Stop = z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional();
+
+/** `POST /v1/chat/completions` request body (OpenAI wire format). Unknown top-level fields are accepted and ignored. */
+export const OpenAIChatRequestSchema = z.looseObject({
+  model: z.string().min(1),
+  messages: z.array(OpenAIChatMessageSchema).min(1, 'at least one message is required'),
+  max_tokens: z.number().int().positive().nullable().optional(),
+  max_completion_tokens: z.number().int().positive().nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  top_p: z.number().min(0).max(1).nullable().optional(),
+  n: z.number().int().min(1).max(1, 'only n=1 is supported').nullable().optional(),
+  stop: Stop,
+  seed: z.number().int().nullable().optional(),
+  stream: z.boolean().nullable().optional(),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
+  tools: z.array(OpenAIToolSchema).optional(),
+  tool_choice: OpenAIToolChoiceSchema.optional(),
+  parallel_tool_calls: z.boolean().optional(),
+  response_format: OpenAIResponseFormatSchema.optional(),
+  user: z.string().optional(),
+  llmrr: LlmrrExtensionSchema.optional(),
+});
+
+export type OpenAIChatRequest = z.infer<typeof OpenAIChatRequestSchema>;
+export type OpenAIChatMessage = z.infer<typeof OpenAIChatMessageSchema>;
+
+export const OpenAIUsageSchema = z.object({
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+  prompt_tokens_details: z.object({ cached_tokens: z.number().int() }).optional(),
+  completion_tokens_details: z.object({ reasoning_tokens: z.number().int() }).optional(),
+});
+export type OpenAIUsage = z.infer<typeof OpenAIUsageSchema>;
+
+/** What the gateway adds to responses (`llmrr` field): which deployment answered, cost, cache, decision. */
+export const LlmrrResponseInfoSchema = z.object({
+  request_id: z.string(),
+  deployment: z.string(),
+  provider: z.string(),
+  cost_usd: z.number(),
+  cost_estimated: z.boolean(),
+  cached: z.union([z.literal(false), z.enum(['exact', 'semantic'])]),
+  latency_ms: z.number(),
+  decision: z.unknown().optional(),
+});
+export type LlmrrResponseInfo = z.infer<typeof LlmrrResponseInfoSchema>;
+
+export const OpenAIFinishReasonSchema = z.enum(['stop', 'length', 'tool_calls', 'content_filter']);
+
+/** `chat.completion` response. */
+export const OpenAIChatResponseSchema = z.object({
+  id: z.string(),
+  object: z.literal('chat.completion'),
+  created: z.number().int(),
+  model: z.string(),
+  system_fingerprint: z.string().nullable(),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      message: z.object({
+        role: z.literal('assistant'),
+        content: z.string().nullable(),
+        refusal: z.null(),
+        tool_calls: z.array(OpenAIToolCallSchema).optional(),
+        reasoning_content: z.string().optional(),
+      }),
+      logprobs: z.null(),
+      finish_reason: OpenAIFinishReasonSchema,
+    }),
+  ),
+  usage: OpenAIUsageSchema,
+  llmrr: LlmrrResponseInfoSchema.optional(),
+});
+export type OpenAIChatResponse = z.infer<typeof OpenAIChatResponseSchema>;
+
+const ChunkToolCallDelta = z.object({
+  index: z.number().int(),
+  id: z.string().optional(),
+  type: z.literal('function').optional(),
+  function: z.object({ name: z.string().optional(), arguments: z.string().optional() }),
+});
+
+/** One `chat.completion.chunk` SSE frame. */
+export const OpenAIChatChunkSchema = z.object({
+  id: z.string(),
+  object: z.literal('chat.completion.chunk'),
+  created: z.number().int(),
+  model: z.string(),
+  system_fingerprint: z.string().nullable(),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      delta: z.object({
+        role: z.literal('assistant').optional(),
+        content: z.string().nullable().optional(),
+        refusal: z.null().optional(),
+        reasoning_content: z.string().optional(),
+        tool_calls: z.array(ChunkToolCallDelta).optional(),
+      }),
+      logprobs: z.null(),
+      finish_reason: OpenAIFinishReasonSchema.nullable(),
+    }),
+  ),
+  usage: OpenAIUsageSchema.nullable().optional(),
+  llmrr: LlmrrResponseInfoSchema.optional(),
+});
+export type OpenAIChatChunk = z.infer<typeof OpenAIChatChunkSchema>;
+
+/** The frame that ends a stream that broke after its first byte: `data: {"error": {...}}`. */
+export const StreamErrorFrameSchema = z.object({
+  error: z.object({ type: z.string(), code: z.string(), message: z.string(), param: z.string().nullable(), request_id: z.string().nullable() }),
+});

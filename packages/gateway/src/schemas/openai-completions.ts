@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { LlmrrExtensionSchema } from './llmrr-extension.js';
+import { LlmrrResponseInfoSchema, OpenAIUsageSchema } from './openai-chat.js';
+
+/** `POST /v1/completions` (legacy text completion). One prompt per request. */
+export const OpenAICompletionRequestSchema = z.looseObject({
+  model: z.string().min(1),
+  prompt: z.union([z.string(), z.array(z.string()).length(1, 'exactly one prompt per request is supported')]),
+  max_tokens: z.number().int().positive().nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  top_p: z.number().min(0).max(1).nullable().optional(),
+  n: z.number().int().min(1).max(1, 'only n=1 is supported').nullable().optional(),
+  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
+  seed: z.number().int().nullable().optional(),
+  echo: z.boolean().nullable().optional(),
+  suffix: z.string().nullable().optional(),
+  stream: z.boolean().nullable().optional(),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
+  user: z.string().optional(),
+  llmrr: LlmrrExtensionSchema.optional(),
+});
+export type OpenAICompletionRequest = z.infer<typeof OpenAICompletionRequestSchema>;
+
+export const OpenAICompletionResponseSchema = z.object({
+  id: z.string(),
+  object: z.literal('text_completion'),
+  created: z.number().int(),
+  model: z.string(),
+  system_fingerprint: z.string().nullable(),
+  choices: z.array(
+    z.object({
+      text: z.string(),
+      index: z.number().int(),
+      logprobs: z.null(),
+      finish_reason: z.enum(['stop', 'length', 'content_filter']).nullable(),
+    }),
+  ),
+  usage: OpenAIUsageSchema.nullable().optional(),
+  llmrr: LlmrrResponseInfoSchema.optional(),
+});
+export type OpenAICompletionResponse = z.infer<typeof OpenAICompletionResponseSchema>;

@@ -1,0 +1,126 @@
+import { LLMError, toLLMError, type FinishReason, type RouterResult, type StreamPart, type Usage } from '@llmrr/core';
+import type { OpenedStream, RoutePart } from './open-stream.js';
+
+type FinishPart = Extract<StreamPart, { type: 'finish' }>;
+
+/** Turns router stream parts into the frames of one wire protocol (OpenAI chunks, Anthropic events). */
+export interface StreamEncoder {
+  start(route: RoutePart): string[];
+  /** Content, metadata and usage parts (never `finish` or `error`). */
+  part(part: StreamPart): string[];
+  /** Final frames of a stream that ended well; `result` is the router's final result. */
+  finish(part: FinishPart, result: RouterResult): string[];
+  /** Final frames of a stream that broke after its first byte: an explicit error event. */
+  error(error: LLMError, requestId: string): string[];
+}
+
+/** How a stream ended, for the ledger, budget and metrics (called before the final frames are sent). */
+export type StreamOutcome =
+  | { status: 'success'; result: RouterResult; firstPartMs: number }
+  | { status: 'error' | 'aborted'; error: LLMError; usage: Usage | undefined; finishReason?: FinishReason; firstPartMs: number };
+
+export interface SseResponseOptions {
+  requestId: string;
+  headers: Record<string, string>;
+  /** Aborted when the client goes away, so the upstream call stops. */
+  abort: AbortController;
+  /**
+   * Awaited before the last frames go out. If it throws on success (the ledger could not be written),
+   * the stream ends with the error event instead of the finish frames.
+   */
+  settle: (outcome: StreamOutcome) => Promise<void>;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The HTTP response of a stream: frames as they come; when the stream ends, the outcome is settled
+ * (ledger, budget, metrics) and only then are the final frames (finish + usage, or the error event) sent.
+ * A stream that breaks after its first byte always ends with the protocol's error event, never silently.
+ */
+export function sseResponse(opened: OpenedStream, enc: StreamEncoder, options: SseResponseOptions): Response {
+  let settled = false;
+  const settleOnce = async (outcome: StreamOutcome) => {
+    if (settled) return;
+    settled = true;
+    await options.settle(outcome);
+  };
+
+  async function* frames(): AsyncGenerator<string> {
+    let lastUsage: Usage | undefined;
+    let finish: FinishPart | undefined;
+    const handle = function* (part: StreamPart): Generator<string> {
+      if (part.type === 'finish') {
+        finish = part;
+        lastUsage = part.usage;
+        return;
+      }
+      if (part.type === 'usage') lastUsage = part.usage;
+      yield* enc.part(part);
+    };
+    try {
+      yield* enc.start(opened.route);
+      for (const part of opened.head) yield* handle(part);
+      for (;;) {
+        const next = await opened.iterator.next();
+        if (next.done) break;
+        const part = next.value;
+        if (part.type === 'route') continue;
+        if (part.type === 'error') throw part.error;
+        if (finish) continue;
+        yield* handle(part);
+      }
+      if (!finish) throw new LLMError({ code: 'stream_interrupted', message: 'The upstream stream ended without a finish event' });
+      let result: RouterResult;
+      try {
+        result = await opened.stream.result;
+      } catch (e) {
+        throw toLLMError(e);
+      }
+      await settleOnce({ status: 'success', result, firstPartMs: opened.firstPartMs });
+      yield* enc.finish(finish, result);
+    } catch (e) {
+      const error = options.abort.signal.aborted ? toLLMError(options.abort.signal.reason ?? e) : toLLMError(e);
+      const aborted = options.abort.signal.aborted || error.code === 'aborted';
+      await settleOnce({
+        status: aborted ? 'aborted' : 'error',
+        error,
+        usage: lastUsage,
+        ...(finish ? { finishReason: finish.finishReason } : {}),
+        firstPartMs: opened.firstPartMs,
+      }).catch(() => {});
+      if (!aborted) yield* enc.error(error, options.requestId);
+    } finally {
+      if (!settled) {
+        options.abort.abort();
+        await settleOnce({
+          status: 'aborted',
+          error: toLLMError(Object.assign(new Error('The client closed the stream'), { name: 'AbortError' })),
+          usage: lastUsage,
+          firstPartMs: opened.firstPartMs,
+        }).catch(() => {});
+      }
+      await opened.iterator.return?.().catch(() => {});
+    }
+  }
+
+  const gen = frames();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await gen.next();
+      if (next.done) controller.close();
+      else controller.enqueue(encoder.encode(next.value));
+    },
+    async cancel() {
+      options.abort.abort();
+      await gen.return(undefined);
+    },
+  });
+  const headers = new Headers(options.headers);
+  headers.set('content-type', 'text/event-stream; charset=utf-8');
+  headers.set('cache-control', 'no-cache');
+  headers.set('connection', 'keep-alive');
+  headers.set('x-accel-buffering', 'no');
+  headers.set('x-request-id', options.requestId);
+  return new Response(body, { status: 200, headers });
+}

@@ -1,0 +1,111 @@
+import { LLMError, type DeploymentInfo, type GenerateRequest, type RateLease, type RateLimitInfo, type RateScope, type Usage } from '@llmrr/core';
+import type { Principal } from '../auth/principal.js';
+import type { GatewayStores } from '../types.js';
+import { estimateInputTokens, estimateMaxCostUsd } from './estimate.js';
+
+/** Limits and budget taken for one request; `finish` gives back what was not used. Exactly once. */
+export interface Admission {
+  rateInfo: RateLimitInfo | undefined;
+  /** Releases the concurrency slot, corrects the token charge and settles (or releases) the budget. */
+  finish(outcome: { usage: Usage | undefined; costUsd: number; charged: boolean }): Promise<void>;
+}
+
+const NOTHING: Admission = { rateInfo: undefined, finish: async () => {} };
+
+export interface AdmitInput {
+  stores: GatewayStores | undefined;
+  principal: Principal;
+  request: GenerateRequest;
+  requestId: string;
+  /** Deployments the request may run on (for the budget's cost bound). */
+  candidates: readonly DeploymentInfo[];
+  defaultMaxOutputTokens: number;
+  rateLimitOutputTokens: number;
+}
+
+function scopes(principal: Principal): RateScope[] {
+  const out: RateScope[] = [];
+  if (principal.tenant?.limits) out.push({ kind: 'tenant', id: principal.tenant.id, limits: principal.tenant.limits });
+  if (principal.key?.limits) out.push({ kind: 'key', id: principal.key.id, limits: principal.key.limits });
+  return out;
+}
+
+/**
+ * Takes the request's place under its tenant's and key's limits (rpm, tpm, concurrency), then reserves
+ * its worst-case cost against the tenant's budget, before any upstream call. Refusals: 429 with
+ * `retryAfterMs` (limits) or 402 `budget_exceeded` (budget); a refused request holds nothing.
+ */
+export async function admit(input: AdmitInput): Promise<Admission> {
+  const { stores, principal } = input;
+  if (!stores || !principal.tenant) return NOTHING;
+  const tenant = principal.tenant;
+
+  let lease: RateLease | undefined;
+  let rateInfo: RateLimitInfo | undefined;
+  const rateScopes = scopes(principal);
+  if (rateScopes.length > 0) {
+    const estimatedTokens = estimateInputTokens(input.request) + (input.request.maxTokens ?? input.rateLimitOutputTokens);
+    const decision = await stores.rateLimiter.acquire(rateScopes, { estimatedTokens });
+    if (!decision.ok) {
+      const what = decision.limit === 'rpm' ? 'requests per minute' : decision.limit === 'tpm' ? 'tokens per minute' : 'concurrent requests';
+      const err = new LLMError({
+        code: 'rate_limited',
+        message: `Rate limit of ${decision.scope.kind} "${decision.scope.id}" reached (${what}); retry after ${Math.ceil(decision.retryAfterMs / 1000)}s`,
+        retryAfterMs: Math.max(1, decision.retryAfterMs),
+        details: { rateInfo: decision.info },
+      });
+      throw err;
+    }
+    lease = decision.lease;
+    rateInfo = decision.info;
+  }
+
+  let reservationId: string | undefined;
+  if (tenant.budget) {
+    const estimateUsd = estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens);
+    try {
+      const r = await stores.budgets.reserve({
+        tenantId: tenant.id,
+        period: tenant.budget.period,
+        limitUsd: tenant.budget.amountUsd,
+        estimateUsd,
+        reservationId: input.requestId,
+      });
+      if (!r.ok) {
+        throw new LLMError({
+          code: 'budget_exceeded',
+          message: `Budget of tenant "${tenant.id}" for ${r.periodKey} is exhausted: $${r.remainingUsd.toFixed(6)} of $${r.limitUsd} left, this request may cost up to $${estimateUsd.toFixed(6)}`,
+          param: 'model',
+        });
+      }
+      reservationId = input.requestId;
+    } catch (e) {
+      await lease?.release(0);
+      throw e;
+    }
+  }
+
+  let done = false;
+  return {
+    rateInfo,
+    async finish({ usage, costUsd, charged }) {
+      if (done) return;
+      done = true;
+      const errors: unknown[] = [];
+      if (reservationId !== undefined) {
+        try {
+          if (charged) await stores.budgets.settle(reservationId, costUsd);
+          else await stores.budgets.release(reservationId);
+        } catch (e) {
+          errors.push(e);
+        }
+      }
+      try {
+        await lease?.release(usage ? usage.inputTokens + usage.outputTokens : 0);
+      } catch (e) {
+        errors.push(e);
+      }
+      if (errors.length > 0) throw errors[0];
+    },
+  };
+}

@@ -1,0 +1,119 @@
+import type {
+  Cost,
+  DeploymentInfo,
+  RouterCallOptions,
+  Usage,
+  GenerateOptions,
+  GenerateRequest,
+  RouteDecision,
+  RouteOptions,
+  RouterEventName,
+  RouterEvents,
+  RouterResult,
+  RouterStream,
+} from '@llmrr/core';
+import type { StateStores } from '@llmrr/core';
+import type { Registry } from 'prom-client';
+
+/**
+ * What the gateway needs from a router: the `LLMRouter` of `@llmrr/core` has all of it.
+ * Typed structurally so a wrapped or remote router fits too.
+ */
+export interface GatewayRouter {
+  generate(request: GenerateRequest, options?: GenerateOptions): Promise<RouterResult>;
+  stream(request: GenerateRequest, options?: GenerateOptions): RouterStream;
+  route(request: GenerateRequest, options?: RouteOptions): Promise<RouteDecision>;
+  models(): readonly DeploymentInfo[];
+  /**
+   * Embeddings through the router (optional: without it `/v1/embeddings` answers 400 `unsupported`).
+   * `options.model` names the deployment or alias.
+   */
+  embed?(input: string[], options?: RouterCallOptions): Promise<RouterEmbedResult>;
+  /** Subscribes to router events; returns the unsubscribe function. Optional: metrics for retries, fallbacks and circuits need it. */
+  on?<E extends RouterEventName>(event: E, listener: (payload: RouterEvents[E]) => void): () => void;
+}
+
+/** What `GatewayRouter.embed` resolves to. */
+export interface RouterEmbedResult {
+  embeddings: number[][];
+  usage: Usage;
+  /** Deployment that answered. */
+  deployment: string;
+  provider?: string;
+  cost?: Cost;
+}
+
+/** The stores the gateway uses (all of `StateStores`; absent: no keys, limits, budgets, ledger or audit). */
+export type GatewayStores = Pick<StateStores, 'tenants' | 'rateLimiter' | 'budgets' | 'ledger' | 'audit'> & { mode?: StateStores['mode'] };
+
+export interface GatewayAuthOptions {
+  /**
+   * Secret for the admin API under `/admin` (`Authorization: Bearer`, or `X-API-Key`).
+   * Absent: the admin API answers 404.
+   */
+  adminKey?: string;
+  /**
+   * Demo mode: requests without a key act as this tenant (it must exist in the tenant store).
+   * Responses then carry `x-llmrr-demo: true`. Absent: every model request needs a key.
+   */
+  demoTenantId?: string;
+}
+
+export interface GatewayLimits {
+  /** Largest request body, bytes. Default 4 MiB. */
+  maxBodyBytes?: number;
+  /** Most messages in one request. Default 1000. */
+  maxMessages?: number;
+  /** Output tokens assumed for the budget reservation when a request sets no max tokens. Default 4096. */
+  defaultMaxOutputTokens?: number;
+  /** Output tokens charged up front against tokens-per-minute when a request sets no max tokens. Default 256. */
+  rateLimitOutputTokens?: number;
+}
+
+export interface GatewayLogEntry {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  requestId?: string;
+  error?: unknown;
+  [key: string]: unknown;
+}
+
+export interface GatewayMetricsOptions {
+  /** Registry to register into. Default: a new one per gateway (so several gateways never clash). */
+  registry?: Registry;
+  /** Also collect prom-client's process metrics (CPU, RSS, event loop lag). Default false. */
+  defaultMetrics?: boolean;
+}
+
+export interface GatewayOptions {
+  router: GatewayRouter;
+  stores?: GatewayStores;
+  auth?: GatewayAuthOptions;
+  limits?: GatewayLimits;
+  /** `false` turns `/metrics` off. */
+  metrics?: GatewayMetricsOptions | false;
+  /** Readiness check for `/ready` (e.g. stores reachable). Default: the router has an enabled deployment. */
+  ready?: () => boolean | Promise<boolean>;
+  /** Where log entries go. Default: errors to `console.error`, nothing else. */
+  log?: (entry: GatewayLogEntry) => void;
+  /** Clock (ms). Default `Date.now`. */
+  now?: () => number;
+  /** Request id generator, used when the client sends no valid `x-request-id`. */
+  generateId?: () => string;
+  /** Shown by `/api/status`. */
+  info?: { name?: string; version?: string };
+}
+
+/** Per-request facts the platform adapter knows (Node: the socket's address). */
+export interface GatewayEnv {
+  clientIp?: string;
+}
+
+export interface Gateway {
+  /** The whole gateway as a web-standard handler. */
+  fetch(request: Request, env?: GatewayEnv): Promise<Response>;
+  /** Prometheus registry (undefined when metrics are off). */
+  readonly registry: Registry | undefined;
+  /** Unsubscribes from router events. Does not close the router or the stores (their owner does). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,194 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'llmrr-migrate-cli-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, { cwd: dir, stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+  return { code, stdout, stderr };
+}
+
+const write = (name: string, text: string) => {
+  mkdirSync(dirname(join(dir, name)), { recursive: true });
+  writeFileSync(join(dir, name), text);
+};
+const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+/** Every file's content, to prove a failed run changed nothing. */
+const snapshot = () => Object.fromEntries(readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(dir, f)).isFile()).map((f) => [f, read(f)]));
+
+const V1_JSON = '{\n  "models": ["gpt-3.5", "mock://helper"],\n  "strategy": "fallback"\n}\n';
+const V1_YAML = '# settings\nmodels:\n  - gpt-3.5 # cheap\nstrategy: round-robin\n';
+const V1_JS = "import LLMRouter from 'llm-runner-router';\n\nconst router = new LLMRouter({ models: ['mock://a'], strategy: 'random' });\nexport const ask = (q) => router.generate(q);\n";
+
+describe('llmrr-migrate', () => {
+  it('dry run (the default) prints a unified diff and writes nothing', async () => {
+    write('router.json', V1_JSON);
+    const r = await run('router.json');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--- a/router.json');
+    expect(r.stdout).toContain('+++ b/router.json');
+    expect(r.stdout).toContain('-  "models": ["gpt-3.5", "mock://helper"],');
+    expect(r.stdout).toContain('+  "version": 2,');
+    expect(r.stdout).toMatch(/^@@ -1,4 \+1,\d+ @@$/m);
+    expect(r.stderr).toContain('1 file(s) would change (dry run');
+    expect(read('router.json')).toBe(V1_JSON);
+    const explicit = await run('--dry-run', 'router.json');
+    expect(explicit.stdout).toBe(r.stdout);
+  });
+
+  it('--write converts JSON, YAML and JS in a folder; a second run changes nothing', async () => {
+    write('config/router.json', V1_JSON);
+    write('config/router.yaml', V1_YAML);
+    write('src/app.js', V1_JS);
+    write('src/other.js', 'export const x = 1;\n');
+    write('package.json', '{ "name": "app", "version": "1.0.0" }\n');
+    write('node_modules/llm-runner-router/index.js', V1_JS);
+    const r = await run('--write', '.');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(['updated: config/router.json', 'updated: config/router.yaml', 'updated: src/app.js']);
+    expect(JSON.parse(read('config/router.json'))).toMatchObject({ version: 2, routing: { strategy: 'priority' } });
+    expect(read('config/router.yaml')).toContain('# settings');
+    expect(read('config/router.yaml')).toContain('- name: gpt-3.5-turbo # cheap');
+    expect(read('src/app.js')).toContain("import { LLMRouter } from '@llmrr/core';");
+    expect(read('src/other.js')).toBe('export const x = 1;\n');
+    expect(read('node_modules/llm-runner-router/index.js')).toBe(V1_JS);
+    expect(read('package.json')).toContain('"name": "app"');
+
+    const before = snapshot();
+    const again = await run('--write', '.');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toContain('no changes needed');
+    expect(snapshot()).toEqual(before);
+    const check = await run('--check', '.');
+    expect(check.code).toBe(0);
+  });
+
+  it('--check exits 1 and lists the files that need changes, writing nothing', async () => {
+    write('router.json', V1_JSON);
+    write('app.js', V1_JS);
+    const r = await run('--check', '.');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('would change: app.js\nwould change: router.json\n');
+    expect(read('router.json')).toBe(V1_JSON);
+  });
+
+  it('--to v3 --tenant adds the tenant to configs and to router calls', async () => {
+    write('router.json', V1_JSON);
+    write('app.js', V1_JS);
+    const r = await run('--write', '--to', 'v3', '--tenant', 'acme', '.');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(read('router.json'))).toMatchObject({ version: 3, tenants: [{ id: 'acme' }], defaultTenant: 'acme' });
+    expect(read('app.js')).toContain("router.generate(q, { tenant: 'acme' })");
+    expect((await run('--check', '--to', 'v3', '--tenant', 'acme', '.')).code).toBe(0);
+  });
+
+  it('reports what it cannot convert with file:line and leaves it untouched', async () => {
+    const src = "import { LLMRouter } from 'llm-runner-router';\nconst base = { models: ['gpt-4'] };\nexport const r = new LLMRouter({ ...base });\n";
+    write('app.js', src);
+    const r = await run('--write', 'app.js');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('app.js:3:34: cannot convert: the LLMRouter config at line 3 uses a spread');
+    expect(read('app.js')).toContain('new LLMRouter({ ...base })');
+  });
+
+  describe('bad input: clear message, exit 2, no file changed', () => {
+    const cases: Array<[string, string, string, RegExp]> = [
+      ['invalid JSON', 'router.json', '{ "models": ["gpt-3.5", }', /router\.json: error: invalid JSON/],
+      ['invalid YAML', 'router.yaml', 'models:\n  - gpt-3.5\n strategy: [unclosed\n', /router\.yaml: error: invalid YAML/],
+      ['a JSON file that is not a config', 'data.json', '{ "users": [1, 2, 3] }\n', /data\.json: error: not an LLM router config/],
+      ['a YAML file that is not a config', 'deploy.yaml', 'apiVersion: v1\nkind: Service\n', /deploy\.yaml: error: not an LLM router config/],
+      ['a JSON array', 'list.json', '["gpt-3.5"]\n', /list\.json: error: not an LLM router config/],
+      ['unparsable source', 'app.js', "import LLMRouter from 'llm-runner-router';\nconst = ;\n", /app\.js: error: cannot parse/],
+      ['an unsupported file type', 'notes.txt', 'models: gpt-3.5\n', /notes\.txt: error: unsupported file type/],
+      ['a config that would come out invalid', 'empty.json', '{ "strategy": "round-robin" }\n', /empty\.json: error: cannot migrate: models: a v2 config needs a models list/],
+    ];
+    for (const [what, name, text, message] of cases) {
+      it(what, async () => {
+        write(name, text);
+        write('good.json', V1_JSON);
+        const before = snapshot();
+        const r = await run('--write', name, 'good.json');
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr).toContain('no file was changed');
+        expect(r.stdout).toBe('');
+        expect(snapshot()).toEqual(before);
+      });
+    }
+
+    it('an unreadable path', async () => {
+      write('good.json', V1_JSON);
+      const r = await run('--write', 'missing/router.json', 'good.json');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('missing/router.json: cannot read (no such file or folder)');
+      expect(read('good.json')).toBe(V1_JSON);
+    });
+
+    it('a dangling symlink', async () => {
+      symlinkSync(join(dir, 'nowhere.json'), join(dir, 'link.json'));
+      const r = await run('--check', 'link.json');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('link.json: cannot read (no such file or folder)');
+    });
+
+    it('a downgrade (v3 file, --to v2)', async () => {
+      write('v3.json', JSON.stringify({ version: 3, models: [{ name: 'a', engine: 'mock' }], tenants: [{ id: 't' }] }));
+      const r = await run('--write', 'v3.json');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('the config is v3; it cannot be turned back into v2');
+    });
+
+    it('bad options', async () => {
+      expect((await run('--to', 'v4')).stderr).toContain('--to must be v2 or v3');
+      expect((await run('--to', 'v4')).code).toBe(2);
+      expect((await run('--write', '--check')).code).toBe(2);
+      expect((await run('--tenant', 'x')).stderr).toContain('--tenant only applies with --to v3');
+      expect((await run('--to', 'v3', '--tenant', 'bad tenant!')).stderr).toContain('tenant id "bad tenant!" is not valid');
+      expect((await run('--bogus')).code).toBe(2);
+    });
+  });
+
+  it('walking a folder ignores JSON/YAML files that are not configs', async () => {
+    write('data.json', '{ "users": [] }\n');
+    write('broken.json', '{ not json');
+    write('router.json', V1_JSON);
+    const r = await run('--check', '.');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('would change: router.json\n');
+  });
+
+  it('--models extends the legacy model-name table', async () => {
+    write('router.json', '{ "models": ["our-gpt"], "strategy": "random" }\n');
+    write('names.json', JSON.stringify({ 'our-gpt': { name: 'gpt-4o-mini', engine: 'openai-compatible', preset: 'openai' } }));
+    const r = await run('--write', '--models', 'names.json', 'router.json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(read('router.json')).models[0]).toEqual({ name: 'gpt-4o-mini', engine: 'openai-compatible', preset: 'openai', priority: 1 });
+    write('bad.json', '[1]');
+    expect((await run('--models', 'bad.json', 'router.json')).code).toBe(2);
+  });
+
+  it('runs from the repository root as `pnpm llmrr-migrate`', () => {
+    write('router.json', V1_JSON);
+    const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+    const res = spawnSync('pnpm', ['--silent', 'llmrr-migrate', '--check', join(dir, 'router.json')], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+    expect(res.stderr).toContain('1 file(s) need changes');
+    expect(res.status).toBe(1);
+    const bad = spawnSync('pnpm', ['--silent', 'llmrr-migrate', '--write', join(dir, 'nope.json')], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+    expect(bad.stderr).toContain('cannot read (no such file or folder)');
+    expect(bad.status).toBe(2);
+  });
+});

@@ -1,0 +1,130 @@
+import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { checkTenantId } from '../library/v2-to-v3.js';
+import { isPlainObject } from '../library/plain.js';
+import type { ModelNameTable } from '../library/model-names.js';
+import { transformFile } from '../codemod/transform-file.js';
+import type { FileTransformResult } from '../codemod/types.js';
+import { collectFiles } from './collect-files.js';
+import { parseCliArgs, USAGE, UsageError } from './parse-cli-args.js';
+
+export interface CliIO {
+  cwd: string;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** Files the codemod looks into only if they mention the old package or the router. */
+const RELEVANT_SOURCE = /llm-runner-router|LLMRouter/;
+
+async function loadModelTable(path: string, cwd: string): Promise<ModelNameTable> {
+  const text = await readFile(new URL(path, `file://${cwd}/`), 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new Error(`--models ${path}: cannot read (${e.code === 'ENOENT' ? 'no such file' : e.message})`);
+  });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`--models ${path}: invalid JSON: ${(e as Error).message}`);
+  }
+  if (!isPlainObject(value)) throw new Error(`--models ${path}: expected an object { "old-name": "new-name" }`);
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'string' && !(isPlainObject(v) && typeof v.name === 'string')) throw new Error(`--models ${path}: entry "${k}" must be a name or { "name", "engine", "preset" }`);
+  }
+  return value as ModelNameTable;
+}
+
+/**
+ * The `llmrr-migrate` command. Plans every file first; if any file has an error nothing is written and
+ * the exit code is 2. Otherwise: dry-run prints a diff (0), --check lists files to change (1 if any),
+ * --write writes them (0).
+ */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  const out = (s: string) => io.stdout(s.endsWith('\n') ? s : `${s}\n`);
+  const err = (s: string) => io.stderr(s.endsWith('\n') ? s : `${s}\n`);
+  let args;
+  try {
+    args = parseCliArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`llmrr-migrate: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (args.help) {
+    out(USAGE);
+    return 0;
+  }
+  let modelNames: ModelNameTable | undefined;
+  try {
+    if (args.tenant !== undefined) checkTenantId(args.tenant);
+    if (args.models) modelNames = await loadModelTable(args.models, io.cwd);
+  } catch (e) {
+    err(`llmrr-migrate: ${(e as Error).message}`);
+    return 2;
+  }
+
+  const { files, errors: pathErrors } = await collectFiles(args.paths, io.cwd);
+  const rel = (p: string) => relative(io.cwd, p) || p;
+  const errors: string[] = pathErrors.map((e) => `error: ${e}`);
+  const results: Array<{ path: string; input: string; result: FileTransformResult }> = [];
+  for (const f of files) {
+    let input: string;
+    try {
+      input = await readFile(f.path, 'utf8');
+    } catch (e) {
+      errors.push(`${rel(f.path)}: error: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      continue;
+    }
+    const isSource = !/\.(json|ya?ml)$/i.test(f.path);
+    if (isSource && !f.explicit && !RELEVANT_SOURCE.test(input)) continue;
+    const result = transformFile(rel(f.path), input, { to: args.to, tenant: args.tenant, modelNames, explicit: f.explicit });
+    if (result.ignored) continue;
+    // A walked JSON/YAML file that does not parse is only an error when its name says it is a router config.
+    if (!f.explicit && !isSource && result.errors.length && !/llm|router/i.test(f.path.split(/[\\/]/).pop() ?? '')) continue;
+    for (const e of result.errors) errors.push(`${rel(f.path)}: error: ${e}`);
+    results.push({ path: f.path, input, result });
+  }
+
+  // What could not be converted, and what the conversions said.
+  for (const { result } of results) {
+    for (const s of result.skipped) err(`${s.file}:${s.line}:${s.column}: cannot convert: ${s.reason}`);
+    if (args.quiet) continue;
+    for (const i of result.issues) {
+      if (i.severity === 'info' && !args.verbose) continue;
+      const where = i.line !== undefined ? `${result.file}:${i.line}` : result.file;
+      err(`${where}: ${i.severity}: ${i.path ? `${i.path}: ` : ''}${i.message}`);
+    }
+  }
+  if (errors.length) {
+    for (const e of errors) err(e);
+    err(`llmrr-migrate: ${errors.length} error(s); no file was changed`);
+    return 2;
+  }
+
+  const changed = results.filter((r) => r.result.changed);
+  const skippedCount = results.reduce((n, r) => n + r.result.skipped.length, 0);
+  const tail = skippedCount ? `; ${skippedCount} place(s) could not be converted (see above)` : '';
+  if (args.mode === 'dry-run') {
+    for (const r of changed) out(createTwoFilesPatch(`a/${r.result.file}`, `b/${r.result.file}`, r.input, r.result.output, undefined, undefined, { context: 3 }));
+    err(changed.length ? `llmrr-migrate: ${changed.length} file(s) would change (dry run: nothing written; use --write)${tail}` : `llmrr-migrate: no changes needed${tail}`);
+    return 0;
+  }
+  if (args.mode === 'check') {
+    for (const r of changed) out(`would change: ${r.result.file}`);
+    err(changed.length ? `llmrr-migrate: ${changed.length} file(s) need changes${tail}` : `llmrr-migrate: no changes needed${tail}`);
+    return changed.length ? 1 : 0;
+  }
+  for (const r of changed) {
+    const tmp = `${r.path}.llmrr-migrate-${process.pid}.tmp`;
+    const { mode } = await stat(r.path);
+    await writeFile(tmp, r.result.output, 'utf8');
+    await chmod(tmp, mode & 0o7777);
+    await rename(tmp, r.path);
+    out(`updated: ${r.result.file}`);
+  }
+  err(changed.length ? `llmrr-migrate: ${changed.length} file(s) updated${tail}` : `llmrr-migrate: no changes needed${tail}`);
+  return 0;
+}

@@ -1,0 +1,161 @@
+import type { File, ImportDeclaration, Node, StringLiteral } from '@babel/types';
+import type { TextEdits } from './text-edits.js';
+import { walk } from './walk.js';
+
+/** The original package. */
+export const LEGACY_PACKAGE = 'llm-runner-router';
+
+/** v1 exports that live on in the scoped packages: export name -> { package, name }. */
+export const IMPORT_MAP: Readonly<Record<string, { from: string; name: string }>> = {
+  default: { from: '@llmrr/core', name: 'LLMRouter' },
+  LLMRouter: { from: '@llmrr/core', name: 'LLMRouter' },
+};
+
+/** v1 exports with no scoped equivalent, and what to do instead. */
+export const REMOVED_EXPORTS: Readonly<Record<string, string>> = {
+  quick: 'create a router (new LLMRouter(config)) and call router.generate(prompt)',
+  load: 'list the model in the config\'s models instead of loading it at run time',
+  advanced: 'call router.generate(prompt, { model, fallbacks })',
+  stream: 'create a router and call router.stream(prompt)',
+  ensemble: 'no v2 equivalent',
+  setupOllama: 'add Ollama models to the config with preset "ollama"',
+  addOllamaModel: 'add the model to the config with preset "ollama"',
+  ModelRegistry: 'models are listed in the config',
+  Router: 'use LLMRouter; strategies register with router.addStrategy',
+  Pipeline: 'no v2 equivalent',
+  APILoader: 'engines are chosen per model with engine/preset',
+  OpenAIAdapter: 'use engine "openai-compatible" with preset "openai"',
+  AnthropicAdapter: 'use engine "anthropic"',
+  OpenRouterAdapter: 'use engine "openai-compatible" with preset "openrouter"',
+  GroqAdapter: 'use engine "openai-compatible" with preset "groq"',
+};
+
+export interface ImportFindings {
+  /** Local names bound to LLMRouter (old or new package). */
+  routerNames: Set<string>;
+  /** Local names imported from anywhere (binding -> module), to explain configs that come from imports. */
+  importedFrom: Map<string, string>;
+  /** Whether the file used the v1 package. */
+  usedLegacy: boolean;
+}
+
+export type Report = (node: Node, reason: string) => void;
+
+const isLegacySource = (s: string) => s === LEGACY_PACKAGE;
+const isLegacySubpath = (s: string) => s.startsWith(`${LEGACY_PACKAGE}/`);
+const NEW_SOURCES = new Set(Object.values(IMPORT_MAP).map((m) => m.from));
+
+function quoted(lit: StringLiteral, source: string, value: string): string {
+  const q = source[lit.start!] === '"' ? '"' : "'";
+  return `${q}${value}${q}`;
+}
+
+function specText(imported: string, local: string): string | undefined {
+  const target = IMPORT_MAP[imported];
+  if (!target) return undefined;
+  return target.name === local ? target.name : `${target.name} as ${local}`;
+}
+
+/**
+ * Rewrites imports (and requires, re-exports) of `llm-runner-router` to the scoped packages. Names with no
+ * scoped equivalent stay imported from the old package and are reported.
+ */
+export function rewriteImports(ast: File, source: string, edits: TextEdits, report: Report, warn: Report): ImportFindings {
+  const findings: ImportFindings = { routerNames: new Set(), importedFrom: new Map(), usedLegacy: false };
+  for (const stmt of ast.program.body) {
+    if (stmt.type !== 'ImportDeclaration') continue;
+    const from = stmt.source.value;
+    for (const s of stmt.specifiers) findings.importedFrom.set(s.local.name, from);
+    if (NEW_SOURCES.has(from)) {
+      for (const s of stmt.specifiers) {
+        if (s.type === 'ImportSpecifier' && (s.imported.type === 'Identifier' ? s.imported.name : s.imported.value) === 'LLMRouter') findings.routerNames.add(s.local.name);
+      }
+      continue;
+    }
+    if (isLegacySubpath(from)) {
+      findings.usedLegacy = true;
+      report(stmt, `import from "${from}": internal v1 modules have no scoped equivalent`);
+      continue;
+    }
+    if (!isLegacySource(from)) continue;
+    findings.usedLegacy = true;
+    rewriteImport(stmt, source, edits, report, findings);
+  }
+
+  walk(ast.program, (node) => {
+    if (node.type === 'CallExpression' && node.callee.type === 'Import' && node.arguments[0]?.type === 'StringLiteral' && node.arguments[0].value.startsWith(LEGACY_PACKAGE)) {
+      findings.usedLegacy = true;
+      report(node, `dynamic import("${node.arguments[0].value}"): change it by hand to import("@llmrr/core") and use its LLMRouter export`);
+    }
+    if ((node.type === 'ExportNamedDeclaration' || node.type === 'ExportAllDeclaration') && node.source && node.source.value.startsWith(LEGACY_PACKAGE)) {
+      findings.usedLegacy = true;
+      const names = node.type === 'ExportNamedDeclaration' ? node.specifiers.map((s) => (s.type === 'ExportSpecifier' ? (s.local.name) : '*')) : ['*'];
+      if (node.source.value === LEGACY_PACKAGE && node.type === 'ExportNamedDeclaration' && names.length && names.every((n) => n === 'LLMRouter')) {
+        edits.replace(node.source.start!, node.source.end!, quoted(node.source, source, '@llmrr/core'));
+      } else report(node, `re-export from "${node.source.value}" of ${names.join(', ')}: only LLMRouter has a scoped equivalent (@llmrr/core)`);
+    }
+    if (node.type === 'VariableDeclarator' && node.init?.type === 'CallExpression' && node.init.callee.type === 'Identifier' && node.init.callee.name === 'require') {
+      const arg = node.init.arguments[0];
+      if (arg?.type !== 'StringLiteral' || !arg.value.startsWith(LEGACY_PACKAGE)) return;
+      findings.usedLegacy = true;
+      if (arg.value !== LEGACY_PACKAGE) {
+        report(node, `require("${arg.value}"): internal v1 modules have no scoped equivalent`);
+        return;
+      }
+      if (node.id.type === 'Identifier') {
+        const local = node.id.name;
+        edits.replace(node.id.start!, node.id.end!, local === 'LLMRouter' ? '{ LLMRouter }' : `{ LLMRouter: ${local} }`);
+      } else if (node.id.type === 'ObjectPattern') {
+        const props = node.id.properties;
+        const ok = props.every((p) => p.type === 'ObjectProperty' && !p.computed && p.key.type === 'Identifier' && p.key.name === 'LLMRouter' && p.value.type === 'Identifier');
+        if (!ok) {
+          report(node, `require("${LEGACY_PACKAGE}") of names other than LLMRouter: those have no scoped equivalent`);
+          return;
+        }
+        for (const p of props) if (p.type === 'ObjectProperty' && p.value.type === 'Identifier') findings.routerNames.add(p.value.name);
+      } else {
+        report(node, `require("${LEGACY_PACKAGE}") with an unusual pattern`);
+        return;
+      }
+      if (node.id.type === 'Identifier') findings.routerNames.add(node.id.name);
+      edits.replace(arg.start!, arg.end!, quoted(arg, source, '@llmrr/core'));
+      warn(node, '@llmrr/core is an ES module: require() of it needs Node 20.19 or later (or switch to import)');
+    }
+  });
+  return findings;
+}
+
+function rewriteImport(stmt: ImportDeclaration, source: string, edits: TextEdits, report: Report, findings: ImportFindings): void {
+  const moved: string[] = [];
+  const kept: string[] = [];
+  let defaultKept: string | undefined;
+  for (const s of stmt.specifiers) {
+    if (s.type === 'ImportNamespaceSpecifier') {
+      report(stmt, `namespace import (* as ${s.local.name}) from "${LEGACY_PACKAGE}": change it by hand (LLMRouter is in @llmrr/core)`);
+      return;
+    }
+    const imported = s.type === 'ImportDefaultSpecifier' ? 'default' : s.imported.type === 'Identifier' ? s.imported.name : s.imported.value;
+    const text = specText(imported, s.local.name);
+    if (text) {
+      moved.push(text);
+      findings.routerNames.add(s.local.name);
+    } else {
+      const why = REMOVED_EXPORTS[imported] ?? 'not exported by the scoped packages';
+      report(s, `"${imported}" from "${LEGACY_PACKAGE}" has no scoped equivalent (${why}): left imported from the old package`);
+      if (s.type === 'ImportDefaultSpecifier') defaultKept = s.local.name;
+      else kept.push(imported === s.local.name ? imported : `${imported} as ${s.local.name}`);
+    }
+  }
+  if (moved.length === 0) return;
+  const stmtText = source.slice(stmt.start!, stmt.end!);
+  const semi = stmtText.trimEnd().endsWith(';') ? ';' : '';
+  const typeOnly = stmt.importKind === 'type' ? 'type ' : '';
+  const attrs = stmt.attributes?.length ? source.slice(stmt.source.end!, stmt.end!).replace(/;\s*$/, '').trimEnd() : '';
+  const lines = [`import ${typeOnly}{ ${moved.join(', ')} } from ${quoted(stmt.source, source, '@llmrr/core')}${semi}`];
+  if (kept.length || defaultKept) {
+    const parts = [defaultKept, kept.length ? `{ ${kept.join(', ')} }` : undefined].filter(Boolean).join(', ');
+    lines.push(`import ${typeOnly}${parts} from ${quoted(stmt.source, source, LEGACY_PACKAGE)}${attrs}${semi}`);
+  }
+  const indent = /[ \t]*$/.exec(source.slice(source.lastIndexOf('\n', stmt.start! - 1) + 1, stmt.start!))![0];
+  edits.replace(stmt.start!, stmt.end!, lines.join(`\n${indent}`));
+}

@@ -1,0 +1,195 @@
+import type { Comment, File, NewExpression, Node, ObjectExpression } from '@babel/types';
+import { LLMError } from '@llmrr/core';
+import { detectVersion } from '../library/detect-version.js';
+import { migrate } from '../library/migrate.js';
+import { isPlainObject } from '../library/plain.js';
+import { OriginMap } from './origin-map.js';
+import { parseSource } from './parse-source.js';
+import { detectStyle, printJsValue, type JsStyle } from './print-js-value.js';
+import { rewriteImports, type ImportFindings } from './rewrite-imports.js';
+import { staticValue, unwrap } from './static-value.js';
+import { addTenant, receiverKey, TENANT_METHODS } from './tenant-calls.js';
+import { rewriteV1Call } from './v1-calls.js';
+import { TextEdits } from './text-edits.js';
+import type { FileTransformOptions, FileTransformResult } from './types.js';
+import { walk } from './walk.js';
+
+interface RouterSite {
+  node: NewExpression;
+  /** `router`, `this.router`: what calls on this router look like. */
+  receiver: string | undefined;
+  /** The v3 default tenant of its config, once known. */
+  tenant?: string;
+}
+
+/** The receiver a `new LLMRouter(...)` is stored in: `const router = ...`, `this.router = ...`, a class field. */
+function receiverOf(ancestors: readonly Node[], source: string): string | undefined {
+  let i = ancestors.length - 1;
+  while (i >= 0 && (ancestors[i]!.type === 'AwaitExpression' || ancestors[i]!.type === 'ParenthesizedExpression' || ancestors[i]!.type === 'TSAsExpression')) i--;
+  const parent = ancestors[i];
+  if (!parent) return undefined;
+  if (parent.type === 'VariableDeclarator' && parent.id.type === 'Identifier') return parent.id.name;
+  if (parent.type === 'AssignmentExpression') return receiverKey(parent.left, source);
+  if ((parent.type === 'ClassProperty' || parent.type === 'ClassPrivateProperty') && parent.key.type === 'Identifier') return `this.${parent.key.name}`;
+  return undefined;
+}
+
+/**
+ * Upgrades JS/TS source: imports of `llm-runner-router` to `@llmrr/core`, literal `new LLMRouter({...})`
+ * configs (inline or in a `const` of the same file) to v2/v3, and for v3 router calls to name the tenant.
+ * Edits are text replacements at the parsed nodes' positions, so everything else stays byte for byte.
+ */
+export function transformSource(file: string, input: string, options: FileTransformOptions): FileTransformResult {
+  const result: FileTransformResult = { file, kind: 'source', output: input, changed: false, issues: [], skipped: [], errors: [] };
+  let ast: File;
+  try {
+    ast = parseSource(file, input);
+  } catch (e) {
+    const err = e as Error & { loc?: { line: number; column: number } };
+    result.errors.push(`cannot parse: ${err.message}`);
+    return result;
+  }
+  const edits = new TextEdits();
+  const report = (node: Node, reason: string) => {
+    result.skipped.push({ file, line: node.loc?.start.line ?? 0, column: (node.loc?.start.column ?? 0) + 1, reason });
+  };
+  const warn = (node: Node, message: string) => {
+    result.issues.push({ path: '', message, severity: 'warning', line: node.loc?.start.line });
+  };
+  const findings: ImportFindings = rewriteImports(ast, input, edits, report, warn);
+  const routerNames = new Set(findings.routerNames);
+  if (routerNames.size === 0 && /\bnew\s+LLMRouter\b/.test(input)) routerNames.add('LLMRouter');
+  const comments = (ast.comments ?? []) as Comment[];
+  const style = detectStyle(input, false);
+
+  // Declarations by name, to follow `new LLMRouter(config)` to `const config = {...}`.
+  const declarations = new Map<string, Node[]>();
+  const assigned = new Set<string>();
+  walk(ast.program, (node) => {
+    if (node.type === 'VariableDeclarator' && node.id.type === 'Identifier') {
+      const list = declarations.get(node.id.name) ?? [];
+      list.push(node);
+      declarations.set(node.id.name, list);
+    }
+    if (node.type === 'AssignmentExpression' && node.left.type === 'Identifier') assigned.add(node.left.name);
+  });
+
+  const sites: RouterSite[] = [];
+  walk(ast.program, (node, ancestors) => {
+    if (node.type === 'NewExpression' && node.callee.type === 'Identifier' && routerNames.has(node.callee.name)) {
+      sites.push({ node, receiver: receiverOf(ancestors, input) });
+    }
+  });
+
+  const converted = new Map<Node, string | undefined>();
+  for (const site of sites) {
+    const arg = site.node.arguments[0];
+    if (!arg) {
+      report(site.node, 'new LLMRouter() without a config: v2 needs a config with models (list the models you load with router.load)');
+      continue;
+    }
+    let literal: Node | undefined;
+    const a = unwrap(arg);
+    if (a.type === 'ObjectExpression') literal = a;
+    else if (a.type === 'Identifier') {
+      const decls = declarations.get(a.name) ?? [];
+      const from = findings.importedFrom.get(a.name);
+      const only = decls.length === 1 ? decls[0] : undefined;
+      const init = only && only.type === 'VariableDeclarator' && only.init ? unwrap(only.init) : undefined;
+      if (from !== undefined && /\.(json|ya?ml)$/i.test(from)) {
+        result.issues.push({ path: '', message: `config imported from "${from}": the code needs no change; migrate that file (pass it to llmrr-migrate)`, severity: 'info', line: a.loc?.start.line });
+      } else if (from !== undefined) {
+        report(a, `config imported from "${from}": convert it there (a literal config in that file is converted when the file is passed to llmrr-migrate); this call is left as is`);
+      } else if (init?.type === 'ObjectExpression' && !assigned.has(a.name)) {
+        literal = init;
+      } else {
+        report(a, `config from the variable \`${a.name}\`${decls.length > 1 ? ' (declared more than once)' : assigned.has(a.name) ? ' (assigned more than once)' : ' (not a literal object in this file)'}: convert it by hand or keep it in a config file`);
+      }
+    } else if (arg.type === 'SpreadElement') {
+      report(arg, 'new LLMRouter(...args) with a spread argument: cannot tell the config');
+    } else {
+      report(arg, 'config built at run time (not an object literal): convert it by hand or keep it in a config file');
+    }
+    if (!literal) continue;
+    if (converted.has(literal)) {
+      site.tenant = converted.get(literal);
+      continue;
+    }
+    site.tenant = convertLiteral(literal as ObjectExpression, input, comments, style, options, edits, result, report);
+    converted.set(literal, site.tenant);
+  }
+
+  const info = (node: Node, message: string) => {
+    result.issues.push({ path: '', message, severity: 'info', line: node.loc?.start.line });
+  };
+  const tenants = new Map<string, string | undefined>();
+  for (const s of sites) if (s.receiver) tenants.set(s.receiver, options.tenant ?? s.tenant);
+  walk(ast.program, (node, ancestors) => {
+    if (node.type !== 'CallExpression' || node.callee.type !== 'MemberExpression' || node.callee.computed) return;
+    const prop = node.callee.property;
+    if (prop.type !== 'Identifier') return;
+    const key = receiverKey(node.callee.object, input);
+    if (key === undefined || !tenants.has(key)) return;
+    if (findings.usedLegacy && !rewriteV1Call(node, ancestors, input, edits, report, info)) return;
+    if (options.to !== 3 || !TENANT_METHODS.has(prop.name)) return;
+    const tenant = tenants.get(key);
+    if (tenant === undefined) {
+      report(node, `${key}.${prop.name}(...) left without a tenant: no tenant is configured (pass --tenant)`);
+      return;
+    }
+    addTenant(node, tenant, input, edits, report, style.quote);
+  });
+
+  if (edits.size) {
+    result.output = edits.apply(input);
+    result.changed = result.output !== input;
+  }
+  return result;
+}
+
+/** Migrates one literal config in place (as text edits); returns its v3 default tenant, if any. */
+function convertLiteral(
+  literal: ObjectExpression,
+  source: string,
+  comments: readonly Comment[],
+  style: JsStyle,
+  options: FileTransformOptions,
+  edits: TextEdits,
+  result: FileTransformResult,
+  report: (node: Node, reason: string) => void,
+): string | undefined {
+  const read = staticValue(literal);
+  if (!read.ok) {
+    report(read.node, `the LLMRouter config at line ${literal.loc!.start.line} uses ${read.reason}: left as is (convert it by hand)`);
+    return undefined;
+  }
+  const value = read.value;
+  const version = detectVersion(value);
+  if (version === undefined) {
+    report(literal, 'the LLMRouter config has no models: v2 needs them (list the models you load with router.load)');
+    return undefined;
+  }
+  if (version >= options.to) {
+    return isPlainObject(value) && typeof value.defaultTenant === 'string' ? value.defaultTenant : undefined;
+  }
+  let migration;
+  try {
+    migration = migrate(value, { to: options.to, tenant: options.tenant, modelNames: options.modelNames });
+  } catch (e) {
+    report(literal, LLMError.isInstance(e) ? e.message : String(e));
+    return undefined;
+  }
+  const line = literal.loc!.start.line;
+  result.issues.push(...migration.issues.map((i) => ({ ...i, line })));
+  result.from = migration.from;
+  const errors = migration.issues.filter((i) => i.severity === 'error');
+  if (errors.length) {
+    report(literal, `the LLMRouter config cannot be migrated: ${errors.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+    return undefined;
+  }
+  const keysQuoted = literal.properties.length > 0 && literal.properties.every((p) => p.type === 'ObjectProperty' && p.key.type === 'StringLiteral');
+  const text = printJsValue(migration.config, { source, comments, index: read.index, origins: new OriginMap(migration.moves, value), oldValue: value, style: { ...style, quoteKeys: keysQuoted } }, literal);
+  edits.replace(literal.start!, literal.end!, text);
+  const cfg = migration.config;
+  return typeof cfg.defaultTenant === 'string' ? cfg.defaultTenant : undefined;
+}

@@ -1,0 +1,53 @@
+import type { CallExpression, Node } from '@babel/types';
+import type { Report } from './rewrite-imports.js';
+import type { TextEdits } from './text-edits.js';
+
+/**
+ * Calls on a router made from the v1 package whose v2 spelling differs:
+ * - `quick(p, o)` resolved to the full result in v1; in v2 `quick` resolves to the text only, so it becomes `generate(p, o)`;
+ * - `cleanup()` becomes `close()`;
+ * - `await router.initialize();` statements go (v2 needs no initialization);
+ * - the v1 call option `modelId` becomes `model`.
+ * Returns false when the call must not get other edits (it was removed).
+ */
+export function rewriteV1Call(call: CallExpression, ancestors: readonly Node[], source: string, edits: TextEdits, report: Report, info: Report): boolean {
+  if (call.callee.type !== 'MemberExpression' || call.callee.property.type !== 'Identifier') return true;
+  const prop = call.callee.property;
+  const name = prop.name;
+  if (name === 'quick') {
+    edits.replace(prop.start!, prop.end!, 'generate');
+    info(call, 'v1 quick() resolved to the whole result: it becomes generate() (v2 quick() resolves to the text only)');
+  } else if (name === 'cleanup') {
+    edits.replace(prop.start!, prop.end!, 'close');
+    info(call, 'cleanup() becomes close()');
+  } else if (name === 'initialize') {
+    const parent = ancestors[ancestors.length - 1];
+    const stmt = parent?.type === 'AwaitExpression' ? ancestors[ancestors.length - 2] : parent;
+    if (stmt?.type === 'ExpressionStatement') {
+      const lineStart = source.lastIndexOf('\n', stmt.start! - 1) + 1;
+      const lineEnd = source.indexOf('\n', stmt.end!);
+      const alone = source.slice(lineStart, stmt.start!).trim() === '' && source.slice(stmt.end!, lineEnd === -1 ? source.length : lineEnd).trim() === '';
+      if (alone) edits.replace(lineStart, lineEnd === -1 ? source.length : lineEnd + 1, '');
+      else edits.replace(stmt.start!, stmt.end!, '');
+      info(call, 'initialize() removed: the v2 router needs no initialization');
+      return false;
+    }
+    report(call, 'initialize() used as a value: v2 routers need no initialization; remove it by hand');
+    return false;
+  } else if (name === 'load' || name === 'ensemble' || name === 'advanced' || name === 'setupOllama' || name === 'addOllamaModel' || name === 'registerLoader') {
+    report(call, `v1 ${name}() has no same-shaped v2 equivalent: list models in the config (router.load takes v2 model configs)`);
+    return false;
+  }
+  if (['quick', 'generate', 'stream'].includes(name)) {
+    const opts = call.arguments[1];
+    if (opts?.type === 'ObjectExpression') {
+      for (const p of opts.properties) {
+        if (p.type === 'ObjectProperty' && !p.computed && p.key.type === 'Identifier' && p.key.name === 'modelId' && !p.shorthand) {
+          edits.replace(p.key.start!, p.key.end!, 'model');
+          info(p, 'call option modelId becomes model');
+        }
+      }
+    }
+  }
+  return true;
+}

@@ -1,0 +1,113 @@
+import { Document, isMap, isPair, isScalar, isSeq, Pair, parseAllDocuments, parseDocument, Scalar, YAMLMap, YAMLSeq, type Node } from 'yaml';
+import { deepEqual, getAt, isPlainObject, type Path } from '../library/plain.js';
+import { emptyResult, migrateFileConfig } from './config-file-common.js';
+import { OriginMap } from './origin-map.js';
+import type { FileTransformOptions, FileTransformResult } from './types.js';
+
+type AnyNode = Node | Pair;
+
+function pairAt(doc: Document, path: Path): Pair | undefined {
+  if (path.length === 0) return undefined;
+  const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+  const last = path[path.length - 1];
+  if (!isMap(parent)) return undefined;
+  return parent.items.find((p): p is Pair => isPair(p) && (isScalar(p.key) ? p.key.value : p.key) === last);
+}
+
+function nodeAt(doc: Document, path: Path): Node | undefined {
+  if (path.length === 0) return (doc.contents ?? undefined) as Node | undefined;
+  const n = doc.getIn(path, true) as unknown;
+  return n && typeof n === 'object' && ('range' in n || isScalar(n) || isMap(n) || isSeq(n)) ? (n as Node) : undefined;
+}
+
+function copyComments(from: AnyNode | undefined, to: Node): void {
+  if (!from || isPair(from)) return;
+  if (from.commentBefore) to.commentBefore = from.commentBefore;
+  if (from.comment) to.comment = from.comment;
+  if (from.spaceBefore) to.spaceBefore = true;
+}
+
+/**
+ * Migrates a YAML config file with the `yaml` Document API. Unchanged subtrees are the original nodes
+ * (their layout and comments stay); moved keys take their comments along.
+ */
+export function transformYaml(file: string, input: string, options: FileTransformOptions): FileTransformResult {
+  const result = emptyResult(file, 'yaml', input);
+  const docs = parseAllDocuments(input, { prettyErrors: true, uniqueKeys: true });
+  const list = Array.isArray(docs) ? docs : [];
+  if (list.length > 1) {
+    result.errors.push('a YAML file with several documents is not supported: split it into one file per config');
+    return result;
+  }
+  const doc = list[0] ?? parseDocument(input);
+  if (doc.errors.length) {
+    result.errors.push(`invalid YAML: ${doc.errors[0]!.message}`);
+    return result;
+  }
+  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  const migration = migrateFileConfig(value, result, options);
+  if (!migration?.changed) return result;
+
+  const origins = new OriginMap(migration.moves, value);
+  const build = (v: unknown, path: Path): Node => {
+    const o = origins.origin(path);
+    const old = o ? nodeAt(doc, o) : undefined;
+    if (o && old && deepEqual(getAt(value, o), v)) return old;
+    let node: Node;
+    if (isPlainObject(v)) {
+      const map = new YAMLMap();
+      if (isMap(old) && old.flow) map.flow = true;
+      for (const [k, child] of Object.entries(v)) {
+        const childPath = [...path, k];
+        const co = origins.origin(childPath);
+        const oldPair = co ? pairAt(doc, co) : undefined;
+        const keyNode = new Scalar(k);
+        if (oldPair && isScalar(oldPair.key)) {
+          copyComments(oldPair.key, keyNode);
+          if (oldPair.key.value === k) keyNode.type = oldPair.key.type;
+        }
+        // A blank line before the first key of a nested map prints as a stray indented line: drop it there.
+        if (map.items.length === 0 && path.length > 0) keyNode.spaceBefore = false;
+        map.items.push(new Pair(keyNode, build(child, childPath)));
+      }
+      node = map;
+    } else if (Array.isArray(v)) {
+      const seq = new YAMLSeq();
+      if (isSeq(old) && old.flow) seq.flow = true;
+      v.forEach((child, i) => seq.items.push(build(child, [...path, i])));
+      node = seq;
+    } else {
+      const s = doc.createNode(v) as Scalar;
+      if (isScalar(old) && typeof old.value === typeof v && old.type && old.type !== 'PLAIN') s.type = old.type;
+      node = s;
+    }
+    if (isScalar(old) && isMap(node) && node.items[0] && isScalar(node.items[0].value)) {
+      // A name that became a model object: its line comment goes on the first line of the object.
+      const first = node.items[0].value as Scalar;
+      if (old.comment) first.comment = old.comment;
+      if (old.commentBefore) node.commentBefore = old.commentBefore;
+      if (old.spaceBefore) node.spaceBefore = true;
+    } else copyComments(old, node);
+    return node;
+  };
+  const root = build(migration.config, []);
+  const rootOld = doc.contents as Node | null;
+  doc.contents = root as typeof doc.contents;
+  if (rootOld && root !== rootOld) copyComments(rootOld, root);
+  // A comment heading the file stays at the top when a key (version) is put before the old first key.
+  const oldFirst = isMap(rootOld) ? rootOld.items[0] : undefined;
+  const newFirst = isMap(root) ? root.items[0] : undefined;
+  const oldKey = oldFirst?.key;
+  if (newFirst && isScalar(oldKey) && isScalar(newFirst.key) && newFirst.key !== oldKey && oldKey.value !== newFirst.key.value) {
+    const moved = (root as YAMLMap).items.find((p) => isScalar(p.key) && p.key.value === oldKey.value && p.key.commentBefore);
+    if (moved && isScalar(moved.key) && !root.commentBefore) {
+      root.commentBefore = moved.key.commentBefore;
+      moved.key.commentBefore = undefined;
+    }
+  }
+  result.output = doc.toString({ lineWidth: 0 });
+  if (input.includes('\r\n')) result.output = result.output.replace(/\r?\n/g, '\r\n');
+  result.changed = result.output !== input;
+  return result;
+}
+

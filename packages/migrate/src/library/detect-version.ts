@@ -1,0 +1,29 @@
+import type { ConfigVersion } from './types.js';
+import { isPlainObject } from './plain.js';
+import { V1_MODEL_KEYS, V1_SIGNAL_KEYS } from './v1-keys.js';
+
+function modelLooksV1(model: unknown): boolean {
+  if (typeof model === 'string') return true;
+  if (!isPlainObject(model)) return false;
+  if (typeof model.name !== 'string') return true;
+  if (isPlainObject(model.capabilities)) return true;
+  return V1_MODEL_KEYS.some((k) => Object.hasOwn(model, k));
+}
+
+/**
+ * Which config version this is: 3 or 2 by `version`, else by shape. A config mixing v1 and v2 keys is 1
+ * (it still needs migrating). `undefined` when it is not a router config at all (no `models`, no v1 key).
+ */
+export function detectVersion(config: unknown): ConfigVersion | undefined {
+  if (!isPlainObject(config)) return undefined;
+  const { version } = config;
+  if (version === 3 || version === '3') return 3;
+  const hasV1Keys = V1_SIGNAL_KEYS.some((k) => Object.hasOwn(config, k));
+  const models = config.models;
+  const v1Models = Array.isArray(models) && models.some(modelLooksV1);
+  if (version === 1 || version === '1') return 1;
+  if (version === 2 || version === '2') return hasV1Keys || v1Models ? 1 : 2;
+  if (hasV1Keys || v1Models) return 1;
+  if (Array.isArray(models)) return 2;
+  return undefined;
+}

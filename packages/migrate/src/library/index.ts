@@ -1,0 +1,15 @@
+export { detectVersion } from './detect-version.js';
+export { v1ToV2, LEGACY_KEY } from './v1-to-v2.js';
+export type { V1ToV2Options } from './v1-to-v2.js';
+export { v2ToV3, checkTenantId } from './v2-to-v3.js';
+export type { V2ToV3Options } from './v2-to-v3.js';
+export { migrate } from './migrate.js';
+export type { MigrateOptions } from './migrate.js';
+export { validate } from './validate.js';
+export type { ValidateOptions } from './validate.js';
+export { LEGACY_MODEL_NAMES, currentModelName, extendModelNames, resolveModelName } from './model-names.js';
+export type { ModelNameEntry, ModelNameTable, ModelTarget, ResolvedModel } from './model-names.js';
+export { CURRENT_STRATEGIES, LEGACY_STRATEGY_NAMES, isCurrentStrategy, mapStrategy } from './strategy-names.js';
+export type { StrategyMapping } from './strategy-names.js';
+export { V1_LEGACY_ONLY_KEYS } from './v1-keys.js';
+export type * from './types.js';

@@ -1,0 +1,314 @@
+import { CAPABILITIES } from '@llmrr/core';
+import type { MigrationLog } from './migration-log.js';
+import { resolveModelName, type ModelNameTable, type ResolvedModel } from './model-names.js';
+import { isPlainObject, type Path } from './plain.js';
+
+/** v2 model keys passed through as they are. */
+const V2_MODEL_KEYS = new Set([
+  'name', 'engine', 'model', 'preset', 'baseURL', 'apiKey', 'apiKeyEnv', 'headers', 'path', 'priority', 'weight',
+  'price', 'capabilities', 'quality', 'contextWindow', 'maxOutputTokens', 'region', 'tags', 'limits', 'timeouts',
+  'alias', 'options', 'enabled',
+]);
+
+/** v1 `format`/`type`/`provider` values and the v2 engine (and preset) they mean. */
+const PROVIDERS: Readonly<Record<string, { engine: string; preset?: string }>> = {
+  gguf: { engine: 'gguf' },
+  ggml: { engine: 'gguf' },
+  'node-llama-cpp': { engine: 'gguf' },
+  onnx: { engine: 'onnx' },
+  mock: { engine: 'mock' },
+  anthropic: { engine: 'anthropic' },
+  claude: { engine: 'anthropic' },
+  gemini: { engine: 'gemini' },
+  google: { engine: 'gemini' },
+  openai: { engine: 'openai-compatible', preset: 'openai' },
+  azure: { engine: 'openai-compatible', preset: 'azure-openai' },
+  'azure-openai': { engine: 'openai-compatible', preset: 'azure-openai' },
+  ollama: { engine: 'openai-compatible', preset: 'ollama' },
+  groq: { engine: 'openai-compatible', preset: 'groq' },
+  together: { engine: 'openai-compatible', preset: 'together' },
+  'together-ai': { engine: 'openai-compatible', preset: 'together' },
+  mistral: { engine: 'openai-compatible', preset: 'mistral' },
+  deepseek: { engine: 'openai-compatible', preset: 'deepseek' },
+  openrouter: { engine: 'openai-compatible', preset: 'openrouter' },
+  vllm: { engine: 'openai-compatible', preset: 'vllm' },
+  lmstudio: { engine: 'openai-compatible', preset: 'lmstudio' },
+  'lm-studio': { engine: 'openai-compatible', preset: 'lmstudio' },
+  llamacpp: { engine: 'openai-compatible', preset: 'llamacpp' },
+  'llama.cpp': { engine: 'openai-compatible', preset: 'llamacpp' },
+  'openai-compatible': { engine: 'openai-compatible' },
+};
+
+/** v1 loaders without a v2 engine: kept as the engine name, to be registered with `registerEngine`. */
+const NO_ENGINE = new Set(['pytorch', 'safetensors', 'binary', 'huggingface', 'tensorflow', 'tensorflowjs', 'smollm3', 'simple', 'simple-smollm3', 'bitnet', 'transformers', 'wasm', 'webgpu']);
+
+const BUILTIN_ENGINES = new Set(['openai-compatible', 'anthropic', 'gemini', 'gguf', 'onnx', 'mock']);
+
+export interface V1ModelContext {
+  log: MigrationLog;
+  table: ModelNameTable;
+  /** The v1 `preferredEngine`, used when nothing else tells the engine. */
+  preferredEngine: string | undefined;
+  /** The v1 top-level `maxTokens`, applied to models that set no limit. */
+  maxTokens: number | undefined;
+}
+
+function engineFor(kind: string, ctx: V1ModelContext, path: Path): { engine: string; preset?: string } {
+  const key = kind.toLowerCase();
+  const known = PROVIDERS[key];
+  if (known) return known;
+  if (NO_ENGINE.has(key)) {
+    ctx.log.warn(path, `"${kind}" models have no built-in engine in @llmrr/core; the model keeps engine "${key}", which needs registerEngine("${key}", factory) before the router can use it`);
+    return { engine: key };
+  }
+  ctx.log.warn(path, `unknown provider or format "${kind}": kept as engine "${kind}" (register it with registerEngine, or set engine and preset)`);
+  return { engine: kind };
+}
+
+function reportResolved(resolved: ResolvedModel, raw: string, path: Path, ctx: V1ModelContext): void {
+  if (resolved.name !== raw && resolved.fromTable) ctx.log.info(path, `model "${raw}" is now called "${resolved.name}"`);
+  if (resolved.engineSource === 'default') {
+    ctx.log.warn(path, `cannot tell the engine of model "${raw}": using "openai-compatible" without a preset (set preset or baseURL)`);
+  }
+}
+
+function preferred(ctx: V1ModelContext): { engine: string; preset?: string } | undefined {
+  const p = ctx.preferredEngine;
+  if (!p || p === 'auto') return undefined;
+  return PROVIDERS[p.toLowerCase()] ?? { engine: p };
+}
+
+function withMaxTokens(model: Record<string, unknown>, ctx: V1ModelContext): void {
+  if (ctx.maxTokens !== undefined && model.maxOutputTokens === undefined) {
+    model.maxOutputTokens = ctx.maxTokens;
+  }
+}
+
+/** A v1 model given as a string: a name, `mock://x`, `ollama:x`, or a model file path. */
+export function convertModelString(raw: string, index: number, path: Path, ctx: V1ModelContext): Record<string, unknown> {
+  let resolved = resolveModelName(raw, ctx.table);
+  const pref = preferred(ctx);
+  if (resolved.engineSource === 'default' && pref) {
+    resolved = { ...resolved, ...pref, engineSource: 'family' };
+    ctx.log.info(path, `engine of "${raw}" taken from preferredEngine "${ctx.preferredEngine}"`);
+  }
+  reportResolved(resolved, raw, path, ctx);
+  const out: Record<string, unknown> = { name: resolved.name, engine: resolved.engine };
+  if (resolved.preset) out.preset = resolved.preset;
+  if (resolved.model) out.model = resolved.model;
+  if (resolved.path) out.path = resolved.path;
+  out.priority = index + 1;
+  withMaxTokens(out, ctx);
+  return out;
+}
+
+function toCapabilities(value: unknown, path: Path, ctx: V1ModelContext, options: Record<string, unknown>): string[] | undefined {
+  const names = Array.isArray(value)
+    ? value.filter((v): v is string => typeof v === 'string')
+    : isPlainObject(value)
+      ? Object.entries(value).filter(([, on]) => on === true).map(([k]) => k)
+      : [];
+  const known = (CAPABILITIES as readonly string[]);
+  const alias: Record<string, string> = { stream: 'streaming', function_calling: 'tools', functions: 'tools', functionCalling: 'tools', toolUse: 'tools', 'json-mode': 'json', jsonMode: 'json', embedding: 'embeddings', embed: 'embeddings', completions: 'completion', image: 'vision', images: 'vision' };
+  const out: string[] = [];
+  const unknown: string[] = [];
+  for (const n of names) {
+    const c = known.includes(n) ? n : alias[n];
+    if (c) {
+      if (!out.includes(c)) out.push(c);
+    } else unknown.push(n);
+  }
+  if (isPlainObject(value)) {
+    const off = Object.entries(value).filter(([, on]) => on !== true).map(([k]) => k);
+    if (off.length) ctx.log.info(path, `capabilities set to false or non-boolean are left out: ${off.join(', ')}`);
+    ctx.log.info(path, 'capabilities object turned into a list of the capabilities set to true');
+  }
+  if (unknown.length) {
+    options.capabilities = unknown;
+    ctx.log.warn(path, `unknown capabilities kept in options.capabilities: ${unknown.join(', ')} (known: ${known.join(', ')})`);
+  }
+  return out.length ? out : undefined;
+}
+
+/** A v1 model object (registry entry or load spec) to a v2 model. `index` is its position (priority). */
+export function convertModelObject(input: Record<string, unknown>, index: number, path: Path, ctx: V1ModelContext, to: Path = path): Record<string, unknown> {
+  const { log } = ctx;
+  const moved = (from: string, dest: string[]) => log.move([...path, from], [...to, ...dest]);
+  const out: Record<string, unknown> = {};
+  const options: Record<string, unknown> = isPlainObject(input.options) ? { ...input.options } : {};
+  const str = (k: string): string | undefined => (typeof input[k] === 'string' && (input[k] as string).trim() !== '' ? (input[k] as string) : undefined);
+
+  // The engine: explicit v2 engine, else format/type, else provider, else the source or the name.
+  let engine: { engine: string; preset?: string } | undefined;
+  if (str('engine')) engine = { engine: str('engine')!, ...(str('preset') ? { preset: str('preset')! } : {}) };
+  for (const k of ['format', 'type', 'provider']) {
+    const v = str(k);
+    if (v === undefined) continue;
+    const mapped = engineFor(v, ctx, [...path, k]);
+    if (!engine) {
+      engine = mapped;
+      log.info([...path, k], `${k} "${v}" becomes engine "${mapped.engine}"${mapped.preset ? ` with preset "${mapped.preset}"` : ''}`);
+    } else if (mapped.engine !== engine.engine || (mapped.preset && engine.preset && mapped.preset !== engine.preset)) {
+      options[k] = v;
+      log.warn([...path, k], `${k} "${v}" disagrees with engine "${engine.engine}"${engine.preset ? ` preset "${engine.preset}"` : ''}; kept in options.${k}`);
+    } else {
+      if (mapped.preset && !engine.preset) engine = mapped;
+      log.info([...path, k], `${k} "${v}" is said by engine "${engine.engine}" in v2`);
+    }
+  }
+
+  // The source: a file path, mock://, ollama:..., or a provider model id.
+  const source = str('source');
+  let sourceModel: ResolvedModel | undefined;
+  if (source !== undefined) {
+    sourceModel = resolveModelName(source, ctx.table);
+    if (sourceModel.path === undefined && looksLikeFile(source)) sourceModel = { ...sourceModel, path: source, engineSource: 'default' };
+    if (sourceModel.path !== undefined) {
+      out.path = sourceModel.path;
+      moved('source', ['path']);
+      log.info([...path, 'source'], `source "${source}" becomes path`);
+    } else if (sourceModel.engine === 'mock' && /^mock:/i.test(source)) {
+      log.info([...path, 'source'], `source "${source}" becomes engine "mock"`);
+      if (sourceModel.name !== 'mock' && str('id') === undefined && str('name') === undefined) out.name = sourceModel.name;
+    } else {
+      log.info([...path, 'source'], `source "${source}" becomes model "${sourceModel.name}"`);
+    }
+    if (!engine && sourceModel.engineSource !== 'default') engine = { engine: sourceModel.engine, ...(sourceModel.preset ? { preset: sourceModel.preset } : {}) };
+  }
+
+  // The provider's model id: `model`, else a non-path, non-mock source.
+  const explicitModel = str('model') ?? (sourceModel && sourceModel.path === undefined && sourceModel.engine !== 'mock' ? sourceModel.name : undefined);
+  let providerModel: string | undefined;
+  if (explicitModel !== undefined) {
+    const r = resolveModelName(explicitModel, ctx.table);
+    providerModel = r.path === undefined && r.engine !== 'mock' ? r.name : explicitModel;
+    if (providerModel !== explicitModel) log.info([...path, 'model'], `model "${explicitModel}" is now called "${providerModel}"`);
+    if (!engine && r.engineSource !== 'default') engine = { engine: r.engine, ...(r.preset ? { preset: r.preset } : {}) };
+  }
+
+  // The deployment name: id, else name, else the model id; a bare model name is mapped through the table.
+  const id = str('id');
+  const name = str('name');
+  if (id !== undefined) {
+    out.name = id;
+    moved('id', ['name']);
+    if (name !== undefined && name !== id) {
+      moved('name', ['options', 'displayName']);
+      options.displayName = name;
+      log.info([...path, 'name'], `v1 display name "${name}" kept in options.displayName (the v2 name is the id "${id}")`);
+    }
+    if (name === undefined) log.info([...path, 'id'], 'id becomes name');
+  } else if (name !== undefined) out.name = name;
+  if (out.name === undefined && providerModel !== undefined) out.name = providerModel;
+  if (out.name === undefined && typeof out.path === 'string') out.name = sourceModel?.name;
+  if (out.name === undefined && engine?.engine === 'mock') out.name = 'mock';
+  if (out.name === undefined) {
+    log.error(path, 'model has no id, name, model or source: a v2 model needs a name');
+    out.name = `model-${index + 1}`;
+  } else if (providerModel === undefined && out.path === undefined && engine?.engine !== 'mock') {
+    const r = resolveModelName(out.name as string, ctx.table);
+    if (r.fromTable && r.name !== out.name) {
+      log.info([...path, id !== undefined ? 'id' : 'name'], `model "${String(out.name)}" is now called "${r.name}"`);
+      out.name = r.name;
+    }
+    if (r.model && r.model !== r.name) providerModel = r.model;
+    if (!engine && r.engineSource !== 'default') engine = { engine: r.engine, ...(r.preset ? { preset: r.preset } : {}) };
+  }
+
+  if (!engine) {
+    const pref = preferred(ctx);
+    if (pref) {
+      engine = pref;
+      log.info(path, `engine taken from preferredEngine "${ctx.preferredEngine}"`);
+    } else if (str('baseURL') ?? str('endpoint') ?? str('baseUrl') ?? str('url') ?? str('apiUrl')) {
+      engine = { engine: 'openai-compatible' };
+    } else {
+      engine = { engine: 'openai-compatible' };
+      log.warn(path, `cannot tell the engine of model "${String(out.name)}": using "openai-compatible" without a preset (set preset or baseURL)`);
+    }
+  }
+  out.engine = engine.engine;
+  if (engine.preset) out.preset = engine.preset;
+  if (providerModel !== undefined && providerModel !== out.name) out.model = providerModel;
+  if (!BUILTIN_ENGINES.has(engine.engine) && !NO_ENGINE.has(engine.engine) && str('engine') !== undefined) {
+    log.info([...path, 'engine'], `engine "${engine.engine}" is not built in; register it with registerEngine before creating the router`);
+  }
+
+  // Renamed fields.
+  const base = str('baseURL') ?? str('endpoint') ?? str('baseUrl') ?? str('url') ?? str('apiUrl');
+  if (base !== undefined) {
+    out.baseURL = base;
+    for (const k of ['endpoint', 'baseUrl', 'url', 'apiUrl']) {
+      if (str(k) === undefined) continue;
+      log.info([...path, k], `${k} becomes baseURL`);
+      moved(k, ['baseURL']);
+    }
+  }
+  const maxTokens = input.maxOutputTokens ?? input.maxTokens;
+  if (typeof maxTokens === 'number') {
+    out.maxOutputTokens = maxTokens;
+    if (input.maxOutputTokens === undefined) {
+      log.info([...path, 'maxTokens'], 'maxTokens becomes maxOutputTokens');
+      moved('maxTokens', ['maxOutputTokens']);
+    }
+  }
+  for (const k of ['contextLength', 'contextSize', 'maxContextLength']) {
+    if (typeof input[k] === 'number' && input.contextWindow === undefined && out.contextWindow === undefined) {
+      out.contextWindow = input[k];
+      log.info([...path, k], `${k} becomes contextWindow`);
+      moved(k, ['contextWindow']);
+    }
+  }
+  if (typeof input.costPer1kInput === 'number' || typeof input.costPer1kOutput === 'number') {
+    if (input.price === undefined) {
+      out.price = { input: Number(input.costPer1kInput ?? 0) * 1000, output: Number(input.costPer1kOutput ?? 0) * 1000 };
+      log.info(path, 'costPer1kInput/costPer1kOutput (USD per 1k tokens) become price (USD per 1M tokens)');
+    }
+  }
+  if (typeof input.timeout === 'number' && input.timeouts === undefined) {
+    out.timeouts = { totalMs: input.timeout };
+    log.info([...path, 'timeout'], 'timeout becomes timeouts.totalMs');
+    moved('timeout', ['timeouts', 'totalMs']);
+  }
+  if (input.capabilities !== undefined) {
+    const caps = toCapabilities(input.capabilities, [...path, 'capabilities'], ctx, options);
+    if (caps) out.capabilities = caps;
+  }
+  if (typeof input.quality === 'number' && input.quality > 1 && input.quality <= 100) {
+    out.quality = input.quality / 100;
+    log.info([...path, 'quality'], `quality ${input.quality} (0-100) becomes ${input.quality / 100} (0-1)`);
+  }
+
+  // Everything else: v2 keys as they are, unknown keys into options.
+  const handled = new Set(['id', 'name', 'engine', 'preset', 'format', 'type', 'provider', 'source', 'model', 'endpoint', 'baseUrl', 'baseURL', 'url', 'apiUrl', 'maxTokens', 'maxOutputTokens', 'contextLength', 'contextSize', 'maxContextLength', 'costPer1kInput', 'costPer1kOutput', 'capabilities', 'options', 'timeout', 'path']);
+  for (const [k, v] of Object.entries(input)) {
+    if (handled.has(k) || (k === 'quality' && out.quality !== undefined)) continue;
+    if (V2_MODEL_KEYS.has(k)) out[k] = v;
+    else {
+      options[k] = v;
+      log.warn([...path, k], `"${k}" is not a v2 model field: kept in options.${k} (engines read their own options)`);
+      moved(k, ['options', k]);
+    }
+  }
+  if (typeof input.path === 'string') out.path = input.path;
+  if (out.priority === undefined) out.priority = index + 1;
+  if (out.engine === 'mock' && str('model') === undefined && typeof out.model === 'string') delete out.model;
+  withMaxTokens(out, ctx);
+  if (Object.keys(options).length) out.options = options;
+  return ordered(out);
+}
+
+/** A local file reference: a relative or absolute path, or a name with a model-file extension. */
+function looksLikeFile(ref: string): boolean {
+  return /^(\.{1,2}[\\/]|[\\/]|~[\\/]|[A-Za-z]:[\\/])/.test(ref) || /\.(pt|pth|bin|safetensors|ggml|onnx|gguf|tflite|pb)$/i.test(ref);
+}
+
+const KEY_ORDER = ['name', 'engine', 'preset', 'model', 'path', 'baseURL', 'apiKey', 'apiKeyEnv', 'headers', 'priority', 'weight'];
+
+/** The usual key order (name, engine, preset, model, path, ...), then the rest as they came. */
+function ordered(model: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of KEY_ORDER) if (model[k] !== undefined) out[k] = model[k];
+  for (const [k, v] of Object.entries(model)) if (!(k in out)) out[k] = v;
+  return out;
+}

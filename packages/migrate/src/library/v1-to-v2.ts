@@ -1,0 +1,302 @@
+import { LLMError } from '@llmrr/core';
+import { detectVersion } from './detect-version.js';
+import { MigrationLog } from './migration-log.js';
+import { extendModelNames, type ModelNameTable } from './model-names.js';
+import { clone, isPlainObject } from './plain.js';
+import { mapStrategy } from './strategy-names.js';
+import type { MigratedConfig, MigrationResult, PlainConfig } from './types.js';
+import { convertModelObject, convertModelString, type V1ModelContext } from './v1-model.js';
+import { V1_LEGACY_ONLY_KEYS, V1_MAPPED_KEYS } from './v1-keys.js';
+import { finishResult } from './finish-result.js';
+
+/** Top-level key under which v1 settings without a v2 home are kept (the schema allows extra keys). */
+export const LEGACY_KEY = 'legacy';
+
+export interface V1ToV2Options {
+  /** Extra legacy model names (old -> new, or old -> `{ name, engine, preset }`), over the built-in table. */
+  modelNames?: ModelNameTable;
+  /** Extra strategy names (old -> current). */
+  strategyNames?: Readonly<Record<string, string>>;
+}
+
+const V2_TOP_KEYS = new Set(['$schema', 'version', 'models', 'routing', 'cache', 'modelsDir', 'tenants', 'defaultTenant', LEGACY_KEY]);
+
+export function assertConfigObject(config: unknown, fn: string): asserts config is PlainConfig {
+  if (!isPlainObject(config)) {
+    const got = config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config;
+    throw new LLMError({ code: 'config_invalid', message: `${fn}: expected a router config object, got ${got}`, param: 'config' });
+  }
+}
+
+function positiveInt(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0;
+}
+
+/**
+ * Converts a v1 config (the original `llm-runner-router` keys, the seed's `{ models: [...], strategy }`,
+ * or a mix of v1 and v2 keys) to the v2 shape `@llmrr/core` validates. A config that already is v2 or v3
+ * comes back unchanged. Nothing is dropped silently: every key is converted, kept, or moved under
+ * `legacy`, and reported.
+ */
+export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationResult {
+  assertConfigObject(config, 'v1ToV2');
+  const from = detectVersion(config);
+  if (from === undefined) {
+    throw new LLMError({
+      code: 'config_invalid',
+      message: 'v1ToV2: not a router config (no "models" and none of the v1 keys such as "strategy" or "routingStrategy")',
+      param: 'models',
+    });
+  }
+  const log = new MigrationLog();
+  if (from !== 1) {
+    log.info([], `already a v${from} config: nothing to do`);
+    return finishResult(clone(config) as MigratedConfig, from, from, false, log);
+  }
+  const input = config;
+  const out: Record<string, unknown> = { version: 2 };
+  const legacy: Record<string, unknown> = isPlainObject(input[LEGACY_KEY]) ? clone(input[LEGACY_KEY]) : {};
+  const toLegacy = (key: string, reason: string): void => {
+    legacy[key] = clone(input[key]);
+    log.move([key], [LEGACY_KEY, key]);
+    log.warn([key], `no v2 equivalent (${reason}): kept under ${LEGACY_KEY}.${key}`);
+  };
+  if (input.version !== undefined && input.version !== 2) log.info(['version'], `version ${JSON.stringify(input.version)} becomes 2`);
+  if (input.$schema !== undefined) out.$schema = input.$schema;
+
+  // Routing: start from a v2 `routing` object when the config mixes both; v1 keys fill what it lacks.
+  const routing: Record<string, unknown> = isPlainObject(input.routing) ? clone(input.routing) : {};
+  if (input.routing !== undefined && !isPlainObject(input.routing)) log.error(['routing'], 'routing must be an object');
+  const setRouting = (key: string, value: unknown, sourceKey: string, to: Array<string> = [key]): boolean => {
+    if (routing[key] !== undefined && !(isPlainObject(routing[key]) && isPlainObject(value))) {
+      toLegacy(sourceKey, `routing.${key} is already set`);
+      return false;
+    }
+    if (isPlainObject(routing[key]) && isPlainObject(value)) {
+      const existing = routing[key];
+      for (const [k, v] of Object.entries(value)) {
+        if (existing[k] !== undefined) {
+          toLegacy(sourceKey, `routing.${key}.${k} is already set`);
+          return false;
+        }
+        existing[k] = v;
+      }
+    } else routing[key] = value;
+    log.move([sourceKey], ['routing', ...to]);
+    return true;
+  };
+
+  // Strategy.
+  const strategyKeys = ['strategy', 'routingStrategy'].filter((k) => input[k] !== undefined);
+  for (const [i, key] of strategyKeys.entries()) {
+    const raw = input[key];
+    if (typeof raw !== 'string') {
+      log.error([key], `${key} must be a strategy name, got ${JSON.stringify(raw)}`);
+      continue;
+    }
+    if (i > 0) {
+      toLegacy(key, `${strategyKeys[0]} already names the strategy`);
+      continue;
+    }
+    const m = mapStrategy(raw, options.strategyNames);
+    if (m.kind === 'renamed') log.info([key], `strategy "${raw}" no longer exists: it becomes "${m.strategy}"`);
+    else if (m.kind === 'normalized') log.info([key], `strategy "${raw}" is spelled "${m.strategy}"`);
+    else if (m.kind === 'unknown') log.warn([key], `strategy "${raw}" is not a built-in strategy: kept as is (register it with router.addStrategy, or pick a built-in one)`);
+    if (setRouting('strategy', m.strategy, key)) log.info([key], `${key} becomes routing.strategy`);
+  }
+
+  // Models.
+  const ctx: V1ModelContext = {
+    log,
+    table: extendModelNames(options.modelNames),
+    preferredEngine: typeof input.preferredEngine === 'string' ? input.preferredEngine : undefined,
+    maxTokens: positiveInt(input.maxTokens) ? input.maxTokens : undefined,
+  };
+  const models: Array<Record<string, unknown>> = [];
+  const names = new Set<string>();
+  const addModel = (model: Record<string, unknown>, path: Array<string | number>, source: unknown): void => {
+    const name = String(model.name);
+    if (names.has(name)) {
+      log.warn(path, `model ${JSON.stringify(source)} is a duplicate of "${name}" after renaming: left out (the first one is kept)`);
+      return;
+    }
+    names.add(name);
+    log.move(path, ['models', models.length]);
+    models.push(model);
+  };
+  if (Array.isArray(input.models)) {
+    input.models.forEach((m, i) => {
+      const path = ['models', i];
+      if (typeof m === 'string') addModel(convertModelString(m, i, path, ctx), path, m);
+      else if (isPlainObject(m)) addModel(convertModelObject(m, i, path, ctx, ['models', models.length]), path, m);
+      else log.error(path, `a model must be a name or an object, got ${JSON.stringify(m)}`);
+    });
+  } else if (input.models !== undefined) {
+    log.error(['models'], 'models must be a list');
+  } else {
+    log.error(['models'], 'a v2 config needs a models list (v1 configs that load models at run time with router.load have none; list them here)');
+  }
+
+  // Fallbacks: model names, renamed like the models; names not in models are added as models.
+  const fbKeys = ['fallbackModels', 'fallbacks'].filter((k) => input[k] !== undefined);
+  const fallbackOff = input.fallbackEnabled === false || input.enableFallback === false;
+  for (const [i, key] of fbKeys.entries()) {
+    const raw = input[key];
+    if (i > 0) {
+      toLegacy(key, `${fbKeys[0]} already lists the fallbacks`);
+      continue;
+    }
+    if (!Array.isArray(raw) || !raw.every((x) => typeof x === 'string')) {
+      log.error([key], `${key} must be a list of model names`);
+      continue;
+    }
+    if (fallbackOff) {
+      toLegacy(key, 'fallbacks were turned off with fallbackEnabled: false');
+      continue;
+    }
+    const list: string[] = [];
+    raw.forEach((n, j) => {
+      const path = [key, j];
+      const converted = convertModelString(n, models.length, path, { ...ctx, log: new MigrationLog() });
+      const name = String(converted.name);
+      if (!names.has(name)) {
+        const before = models.length;
+        addModel(convertModelString(n, models.length, path, ctx), path, n);
+        if (models.length > before) {
+          log.moves.pop();
+          log.info(path, `fallback "${n}" is not in models: added as model "${name}" (priority ${before + 1})`);
+        }
+      } else if (name !== n) log.info(path, `fallback "${n}" is now called "${name}"`);
+      if (!list.includes(name)) list.push(name);
+    });
+    if (setRouting('fallbacks', list, key)) log.info([key], `${key} becomes routing.fallbacks`);
+  }
+  for (const key of ['fallbackEnabled', 'enableFallback']) {
+    if (input[key] === undefined) continue;
+    if (input[key] === false) {
+      if (setRouting('fallbackToRanked', false, key)) log.info([key], `${key}: false becomes routing.fallbackToRanked: false`);
+    } else if (input[key] === true) log.info([key], `${key}: true is the v2 default (routing.fallbackToRanked): removed`);
+    else log.error([key], `${key} must be true or false`);
+  }
+
+  // Timeout and retries.
+  if (input.timeout !== undefined) {
+    if (positiveInt(input.timeout)) {
+      if (setRouting('timeouts', { totalMs: input.timeout }, 'timeout', ['timeouts', 'totalMs'])) log.info(['timeout'], 'timeout (ms) becomes routing.timeouts.totalMs');
+    } else toLegacy('timeout', `not a positive whole number of milliseconds: ${JSON.stringify(input.timeout)}`);
+  }
+  const retryKeys = ['retries', 'maxRetries'].filter((k) => input[k] !== undefined);
+  for (const [i, key] of retryKeys.entries()) {
+    const raw = input[key];
+    if (i > 0) {
+      toLegacy(key, `${retryKeys[0]} already sets the retries`);
+      continue;
+    }
+    if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 0) {
+      toLegacy(key, `not a whole number of retries: ${JSON.stringify(raw)}`);
+      continue;
+    }
+    const max = Math.min(raw, 10);
+    if (max !== raw) log.warn([key], `${raw} retries is above the v2 limit of 10: set to 10`);
+    if (setRouting('retries', { max }, key, ['retries', 'max'])) log.info([key], `${key} becomes routing.retries.max`);
+  }
+  if (input.retryDelay !== undefined) {
+    if (typeof input.retryDelay === 'number' && input.retryDelay >= 0) {
+      if (setRouting('retries', { initialDelayMs: input.retryDelay }, 'retryDelay', ['retries', 'initialDelayMs'])) log.info(['retryDelay'], 'retryDelay becomes routing.retries.initialDelayMs');
+    } else toLegacy('retryDelay', 'not a number of milliseconds');
+  }
+  if (input.weights !== undefined) {
+    const w = input.weights;
+    if (isPlainObject(w) && Object.values(w).every((x) => typeof x === 'number')) {
+      const weights: Record<string, number> = {};
+      for (const [k, v] of Object.entries(w)) weights[k === 'speed' ? 'latency' : k] = v as number;
+      if (Object.keys(weights).every((k) => ['quality', 'cost', 'latency'].includes(k))) {
+        if (setRouting('weights', weights, 'weights')) log.info(['weights'], 'weights become routing.weights (speed is called latency)');
+      } else toLegacy('weights', 'v2 balanced weights are quality, cost and latency');
+    } else toLegacy('weights', 'v2 balanced weights are numbers for quality, cost and latency');
+  }
+  if (Object.keys(routing).length) out.routing = routing;
+
+  // Cache.
+  const cache: Record<string, unknown> = isPlainObject(input.cache) ? clone(input.cache) : {};
+  const exact: Record<string, unknown> = isPlainObject(cache.exact) ? cache.exact : {};
+  const setExact = (key: string, value: unknown, sourceKey: string): void => {
+    if (exact[key] !== undefined) {
+      toLegacy(sourceKey, `cache.exact.${key} is already set`);
+      return;
+    }
+    exact[key] = value;
+    log.move([sourceKey], ['cache', 'exact', key]);
+  };
+  if (typeof input.cache === 'boolean') {
+    exact.enabled = input.cache;
+    log.info(['cache'], `cache: ${input.cache} becomes cache.exact.enabled`);
+    log.move(['cache'], ['cache', 'exact', 'enabled']);
+  } else if (input.cache !== undefined && !isPlainObject(input.cache)) toLegacy('cache', 'v2 cache settings are an object');
+  else if (isPlainObject(input.cache)) {
+    // v1 cache objects: { enabled, ttl, maxSize }.
+    for (const [k, to] of [['enabled', 'enabled'], ['ttl', 'ttlMs'], ['ttlMs', 'ttlMs'], ['maxSize', 'maxEntries'], ['maxEntries', 'maxEntries']] as const) {
+      if (cache[k] === undefined) continue;
+      if (exact[to] === undefined) {
+        exact[to] = cache[k];
+        log.info(['cache', k], `cache.${k} becomes cache.exact.${to}`);
+        log.move(['cache', k], ['cache', 'exact', to]);
+      } else log.warn(['cache', k], `cache.exact.${to} is already set: cache.${k} kept as is`);
+      if (exact[to] === cache[k]) delete cache[k];
+    }
+  }
+  for (const key of ['enableCaching', 'cacheEnabled']) {
+    if (input[key] === undefined) continue;
+    if (typeof input[key] === 'boolean') {
+      setExact('enabled', input[key], key);
+      log.info([key], `${key} becomes cache.exact.enabled`);
+    } else toLegacy(key, 'not true or false');
+  }
+  for (const key of ['cacheTTL', 'cacheTtl']) {
+    if (input[key] === undefined) continue;
+    if (positiveInt(input[key])) {
+      setExact('ttlMs', input[key], key);
+      log.info([key], `${key} (ms) becomes cache.exact.ttlMs (the v2 response cache${exact.enabled === undefined ? '; it is off until cache.exact.enabled is true' : ''})`);
+    } else toLegacy(key, 'not a positive whole number of milliseconds');
+  }
+  for (const key of ['cacheSize', 'maxCacheSize']) {
+    if (input[key] === undefined) continue;
+    if (positiveInt(input[key])) {
+      setExact('maxEntries', input[key], key);
+      log.info([key], `${key} becomes cache.exact.maxEntries`);
+    } else toLegacy(key, 'not a positive whole number');
+  }
+  if (Object.keys(exact).length) cache.exact = exact;
+  if (Object.keys(cache).length) out.cache = cache;
+
+  out.models = models;
+  if (input.maxTokens !== undefined) {
+    if (ctx.maxTokens !== undefined) log.info(['maxTokens'], 'maxTokens becomes models[].maxOutputTokens');
+    else toLegacy('maxTokens', 'not a positive whole number of tokens');
+  }
+
+  // v1 keys without a v2 home, kept under `legacy`; the other keys kept where they are.
+  const mapped = new Set<string>(V1_MAPPED_KEYS);
+  for (const key of Object.keys(input)) {
+    if (mapped.has(key) || key === 'cache' || key === 'routing' || key === LEGACY_KEY) continue;
+    if (Object.hasOwn(V1_LEGACY_ONLY_KEYS, key)) {
+      if (key === 'preferredEngine' && (input.preferredEngine === 'auto' || input.preferredEngine === undefined)) {
+        log.info([key], 'preferredEngine "auto" is what v2 does: removed');
+        continue;
+      }
+      toLegacy(key, V1_LEGACY_ONLY_KEYS[key]!);
+    } else if (V2_TOP_KEYS.has(key)) {
+      if (key !== 'version' && key !== '$schema') out[key] = clone(input[key]);
+    } else {
+      out[key] = clone(input[key]);
+      log.warn([key], `unknown key "${key}": kept as is (the router ignores it)`);
+    }
+  }
+  if (Object.keys(legacy).length) out[LEGACY_KEY] = legacy;
+
+  // Key order: version, $schema, models, routing, cache, the rest.
+  const ordered: Record<string, unknown> = {};
+  for (const k of ['version', '$schema', 'models', 'routing', 'cache']) if (out[k] !== undefined) ordered[k] = out[k];
+  for (const [k, v] of Object.entries(out)) if (!(k in ordered)) ordered[k] = v;
+  return finishResult(ordered as MigratedConfig, 1, 2, true, log);
+}

@@ -1,0 +1,83 @@
+import { LLMError, TenantConfigSchema } from '@llmrr/core';
+import { detectVersion } from './detect-version.js';
+import { finishResult } from './finish-result.js';
+import { MigrationLog } from './migration-log.js';
+import { clone, isPlainObject } from './plain.js';
+import type { MigratedConfig, MigrationResult } from './types.js';
+import { assertConfigObject } from './v1-to-v2.js';
+
+export interface V2ToV3Options {
+  /** Id of the tenant every call names when it names none (`defaultTenant`). Default `default`. */
+  tenant?: string;
+  /** Display name of that tenant. */
+  tenantName?: string;
+}
+
+/** The tenant id rules: what `--tenant` and `{ tenant }` accept. */
+export function checkTenantId(tenant: string): void {
+  if (!/^[A-Za-z0-9][\w.-]{0,63}$/.test(tenant)) {
+    throw new LLMError({
+      code: 'config_invalid',
+      message: `tenant id "${tenant}" is not valid: use 1-64 letters, digits, "_", "-" or ".", starting with a letter or digit`,
+      param: 'tenant',
+    });
+  }
+}
+
+/**
+ * Converts a v2 config to v3: `version: 3`, one tenant (unless the config already lists tenants) and
+ * `defaultTenant`. Models, routing and cache stay as they are. A v3 config comes back unchanged; a v1
+ * config is refused (use `migrate(config, { to: 3 })`, which goes through v2).
+ */
+export function v2ToV3(config: unknown, options: V2ToV3Options = {}): MigrationResult {
+  assertConfigObject(config, 'v2ToV3');
+  const from = detectVersion(config);
+  const log = new MigrationLog();
+  if (from === 3) {
+    log.info([], 'already a v3 config: nothing to do');
+    return finishResult(clone(config) as MigratedConfig, 3, 3, false, log);
+  }
+  if (from !== 2) {
+    throw new LLMError({
+      code: 'config_invalid',
+      message: from === 1 ? 'v2ToV3: this is a v1 config; use migrate(config, { to: 3 }) or v1ToV2 first' : 'v2ToV3: not a router config (no "models" list)',
+      param: from === 1 ? 'version' : 'models',
+    });
+  }
+  const tenant = options.tenant ?? 'default';
+  checkTenantId(tenant);
+  if (options.tenant === undefined) log.warn(['tenants'], 'no tenant given: added tenant "default" (pass { tenant } or --tenant to name it)');
+
+  let tenants: unknown[];
+  if (config.tenants !== undefined) {
+    if (!Array.isArray(config.tenants)) {
+      log.error(['tenants'], 'tenants must be a list of tenant objects');
+      tenants = [];
+    } else {
+      tenants = clone(config.tenants);
+      tenants.forEach((t, i) => {
+        const r = TenantConfigSchema.safeParse(t);
+        if (!r.success) log.error(['tenants', i], `not a valid tenant: ${r.error.issues.map((x) => `${x.path.join('.') || '(root)'}: ${x.message}`).join('; ')}`);
+      });
+      log.info(['tenants'], 'the tenants already listed in the v2 config are kept');
+    }
+  } else tenants = [];
+  const hasTenant = tenants.some((t) => isPlainObject(t) && t.id === tenant);
+  if (!hasTenant) {
+    tenants.push({ id: tenant, ...(options.tenantName ? { name: options.tenantName } : {}) });
+    log.info(['tenants'], `tenant "${tenant}" added`);
+  }
+  const defaultTenant = config.defaultTenant ?? tenant;
+  if (config.defaultTenant === undefined) log.info(['defaultTenant'], `defaultTenant is "${tenant}" (calls that name no tenant use it)`);
+
+  const out: Record<string, unknown> = { version: 3 };
+  if (config.version !== undefined && config.version !== 3) log.info(['version'], `version ${JSON.stringify(config.version)} becomes 3`);
+  for (const [k, v] of Object.entries(config)) {
+    if (k === 'version' || k === 'tenants' || k === 'defaultTenant') continue;
+    out[k] = clone(v);
+    log.move([k], [k]);
+  }
+  out.tenants = tenants;
+  out.defaultTenant = defaultTenant;
+  return finishResult(out as MigratedConfig, 2, 3, true, log);
+}

@@ -1,0 +1,45 @@
+/**
+ * Our gateway as the benchmark runs it: one `openai-compatible` deployment pointing at the mock upstream,
+ * with auth (an API key), limits (rpm, tpm, concurrency; set high so they never refuse), budget reservation
+ * and settlement, the usage ledger (SQLite in a temporary data dir, the embedded default) and Prometheus
+ * metrics all on. Prints `PORT <n> KEY <secret>` when ready.
+ */
+// TODO(coordinator): import from '@llmrr/core' and '@llmrr/gateway' once the core index exports the router
+// and the stores (and add "@llmrr/gateway": "workspace:*" to tools/bench); until then the sources directly.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createOpenAICompatibleEngine } from '../../packages/core/src/engines/openai-compatible/index.js';
+import { LLMRouter } from '../../packages/core/src/router/llm-router.js';
+import { createStateStores } from '../../packages/core/src/stores/index.js';
+import { createGateway } from '../../packages/gateway/src/index.js';
+import { serveGateway } from '../../packages/gateway/src/node/index.js';
+
+const upstream = process.env.UPSTREAM_URL;
+if (!upstream) throw new Error('UPSTREAM_URL is required');
+const dataDir = mkdtempSync(join(tmpdir(), 'llmrr-bench-'));
+const router = new LLMRouter(
+  {
+    models: [{ name: 'bench', engine: 'openai-compatible', baseURL: `${upstream}/v1`, apiKey: 'sk-bench', model: 'bench-model', price: { input: 0.15, output: 0.6 } }],
+    routing: { strategy: 'priority' },
+  },
+  { engineFactories: { 'openai-compatible': createOpenAICompatibleEngine } },
+);
+const stores = await createStateStores({ mode: 'embedded', dataDir });
+await stores.tenants.createTenant({
+  id: 'bench',
+  name: 'Benchmark tenant',
+  limits: { rpm: 100_000_000, tpm: 2_000_000_000, maxConcurrency: 100_000 },
+  budget: { amountUsd: 1_000_000_000, period: 'total' },
+});
+const { secret } = await stores.tenants.createKey('bench', { name: 'bench' });
+const gateway = createGateway({ router, stores, log: (e) => e.level === 'error' && console.error(e.message, e.error) });
+const served = await serveGateway(gateway, { port: Number(process.env.PORT ?? 0) });
+console.log(`PORT ${served.port} KEY ${secret}`);
+process.on('SIGTERM', async () => {
+  await served.close(2000);
+  await router.close();
+  await stores.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  process.exit(0);
+});

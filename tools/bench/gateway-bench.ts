@@ -1,0 +1,316 @@
+/**
+ * Gateway benchmark: direct-to-mock vs our gateway vs @portkey-ai/gateway 1.15.2, in one run.
+ *
+ *   pnpm --filter @llmrr/tools-bench bench:gateway                 (about 3 minutes)
+ *   ... -- --duration 10 --streams 512 --soak 600 --write          (with the 10-minute soak; --write
+ *                                                                    writes docs/benchmarks-gateway.md)
+ *
+ * Each server runs in its own process (so CPU time and RSS are its own): the mock upstream (OpenAI wire
+ * format, fixed 20 ms delay; streams send 16 chunks 5 ms apart), our gateway with auth, limits, budget,
+ * SQLite ledger and metrics on, and Portkey (`--headless`, `x-portkey-provider: openai`,
+ * `x-portkey-custom-host`). The load generator (autocannon) and the streaming client run in this process
+ * and share the machine's cores with the servers: compare the ratios measured in one run, not the absolute
+ * numbers across machines. Portkey and autocannon live in tools/bench/gateway-peers (plain npm, outside the
+ * workspace, because Portkey needs `@hono/node-server` pinned to 1.13.5 through npm `overrides`); the first
+ * run installs them.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { cpus, totalmem, type as osType, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const peersDir = join(here, 'gateway-peers');
+const args = process.argv.slice(2);
+const num = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(args[i + 1]) : NaN;
+  return Number.isFinite(v) && v >= 0 ? v : fallback;
+};
+const DURATION_S = num('duration', 10);
+const STREAMS = num('streams', 512);
+const SEQUENTIAL_STREAMS = num('sequential-streams', 100);
+const SOAK_S = num('soak', 0);
+const WRITE = args.includes('--write');
+const SKIP_PORTKEY = args.includes('--skip-portkey');
+
+// ---- processes ----------------------------------------------------------------------------------
+
+interface Proc {
+  child: ChildProcess;
+  pid: number;
+  line: string;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a process and waits for a stdout line matching `ready`. */
+function start(cmd: string, argv: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 60_000): Promise<Proc> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`timeout starting ${argv.join(' ')}:\n${out}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => ready.test(l));
+      if (line) {
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve({ child, pid: child.pid!, line });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${argv.join(' ')} exited with ${code}:\n${out}`));
+    });
+  });
+}
+
+function tsNode(file: string): { cmd: string; argv: string[] } {
+  const execArgv = [...process.execArgv];
+  if (!execArgv.some((a) => a.includes('@llmrr/source'))) execArgv.push('--conditions=@llmrr/source');
+  return { cmd: process.execPath, argv: [...execArgv, join(here, file)] };
+}
+
+function stop(p: Proc | undefined): void {
+  if (p && p.child.exitCode === null) p.child.kill('SIGTERM');
+}
+
+/** CPU time (user + system) of a process, ms, from /proc. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** Resident memory of a process, MB, from /proc. */
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+// ---- load -----------------------------------------------------------------------------------------
+
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  model: string;
+  /** The process whose CPU and memory count for this target. */
+  pid: number;
+}
+
+type Autocannon = (opts: Record<string, unknown>) => Promise<{ latency: Record<string, number>; requests: { average: number; total: number }; non2xx: number; errors: number; '2xx': number }>;
+let autocannon: Autocannon;
+
+function body(model: string, stream: boolean): string {
+  return JSON.stringify({ model, messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}) });
+}
+
+async function load(t: Target, connections: number, seconds: number) {
+  const cpu0 = cpuMs(t.pid);
+  const r = await autocannon({
+    url: `${t.url}/v1/chat/completions`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...t.headers },
+    body: body(t.model, false),
+    connections,
+    duration: seconds,
+  });
+  const cpu = cpuMs(t.pid) - cpu0;
+  const ok = r['2xx'];
+  return { p50: r.latency.p50!, p99: r.latency.p99!, rps: r.requests.average, ok, failed: r.non2xx + r.errors, cpuMsPerRequest: ok > 0 ? cpu / ok : NaN };
+}
+
+interface StreamTiming {
+  ttfbMs: number;
+  totalMs: number;
+  ok: boolean;
+}
+
+function streamOnce(t: Target, agent: Agent): Promise<StreamTiming> {
+  return new Promise((resolve) => {
+    const started = process.hrtime.bigint();
+    const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
+    const payload = body(t.model, true);
+    const u = new URL(`${t.url}/v1/chat/completions`);
+    const req = httpRequest(
+      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...t.headers } },
+      (res) => {
+        let ttfb = NaN;
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          if (Number.isNaN(ttfb)) ttfb = ms();
+          text += d;
+        });
+        res.on('end', () => resolve({ ttfbMs: ttfb, totalMs: ms(), ok: res.statusCode === 200 && text.includes('[DONE]') }));
+        res.on('error', () => resolve({ ttfbMs: ttfb, totalMs: ms(), ok: false }));
+      },
+    );
+    req.on('error', () => resolve({ ttfbMs: NaN, totalMs: ms(), ok: false }));
+    req.end(payload);
+  });
+}
+
+function pct(values: number[], p: number): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  return v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))]!;
+}
+
+async function streaming(t: Target) {
+  const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+  try {
+    const seq: StreamTiming[] = [];
+    for (let i = 0; i < 5; i++) await streamOnce(t, agent); // warm-up
+    for (let i = 0; i < SEQUENTIAL_STREAMS; i++) seq.push(await streamOnce(t, agent));
+    const rss0 = rssMb(t.pid);
+    const many = await Promise.all(Array.from({ length: STREAMS }, () => streamOnce(t, agent)));
+    return {
+      ttfbP50: pct(seq.map((s) => s.ttfbMs), 50),
+      ttfbP99: pct(seq.map((s) => s.ttfbMs), 99),
+      manyOk: many.filter((s) => s.ok).length,
+      manyTtfbP50: pct(many.map((s) => s.ttfbMs), 50),
+      manyTtfbP99: pct(many.map((s) => s.ttfbMs), 99),
+      manyTotalP50: pct(many.map((s) => s.totalMs), 50),
+      rssBefore: rss0,
+      rssAfter: rssMb(t.pid),
+    };
+  } finally {
+    agent.destroy();
+  }
+}
+
+// ---- run ------------------------------------------------------------------------------------------
+
+function ensurePeers(): void {
+  if (existsSync(join(peersDir, 'node_modules', 'autocannon')) && existsSync(join(peersDir, 'node_modules', '@portkey-ai', 'gateway'))) return;
+  console.log('installing the benchmark peers (Portkey 1.15.2, autocannon) with npm into tools/bench/gateway-peers ...');
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: peersDir, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('npm install in tools/bench/gateway-peers failed');
+}
+
+const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+
+async function main(): Promise<void> {
+  ensurePeers();
+  autocannon = ((await import(pathToFileURL(join(peersDir, 'node_modules', 'autocannon', 'autocannon.js')).href)) as { default: Autocannon }).default;
+
+  const procs: Proc[] = [];
+  try {
+    const up = tsNode('gateway-bench-upstream.ts');
+    const upstream = await start(up.cmd, up.argv, {}, /^PORT \d+/);
+    procs.push(upstream);
+    const upstreamUrl = `http://127.0.0.1:${/PORT (\d+)/.exec(upstream.line)![1]}`;
+
+    const gw = tsNode('gateway-bench-llmrr.ts');
+    const ours = await start(gw.cmd, gw.argv, { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
+    procs.push(ours);
+    const [, ourPort, key] = /PORT (\d+) KEY (\S+)/.exec(ours.line)!;
+
+    const targets: Target[] = [
+      { name: 'direct (mock upstream)', url: upstreamUrl, headers: {}, model: 'bench-model', pid: upstream.pid },
+      { name: '@llmrr/gateway', url: `http://127.0.0.1:${ourPort}`, headers: { authorization: `Bearer ${key}` }, model: 'bench', pid: ours.pid },
+    ];
+    if (!SKIP_PORTKEY) {
+      const port = await freePort();
+      const pk = await start(process.execPath, [join(peersDir, 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js'), '--headless', `--port=${port}`], {}, /Ready for connections|running at/);
+      procs.push(pk);
+      targets.push({
+        name: '@portkey-ai/gateway 1.15.2',
+        url: `http://127.0.0.1:${port}`,
+        headers: { authorization: 'Bearer sk-bench', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstreamUrl}/v1` },
+        model: 'bench-model',
+        pid: pk.pid,
+      });
+    }
+
+    const rows: Array<Record<string, string>> = [];
+    const raw: Record<string, unknown> = {};
+    let direct: { lat: Awaited<ReturnType<typeof load>>; st: Awaited<ReturnType<typeof streaming>> } | undefined;
+    for (const t of targets) {
+      console.log(`\n== ${t.name}`);
+      const rssIdle = rssMb(t.pid);
+      await load(t, 1, 2); // warm-up
+      const lat = await load(t, 1, DURATION_S);
+      console.log(`  c=1: p50 ${lat.p50} ms, p99 ${lat.p99} ms`);
+      const tput = await load(t, 64, DURATION_S);
+      console.log(`  c=64: ${f(tput.rps, 0)} req/s, ${f(tput.cpuMsPerRequest, 3)} CPU-ms/request (${t.name === targets[0]!.name ? 'upstream' : 'gateway'} process), failed ${tput.failed}`);
+      const rssLoaded = rssMb(t.pid);
+      const st = await streaming(t);
+      console.log(`  streaming: ttfb p50 ${f(st.ttfbP50)} ms; ${STREAMS} concurrent: ${st.manyOk} ok, ttfb p50 ${f(st.manyTtfbP50)} ms, p99 ${f(st.manyTtfbP99)} ms`);
+      raw[t.name] = { rssIdle, lat, tput, rssLoaded, st };
+      if (!direct) direct = { lat, st };
+      const d = direct;
+      rows.push({
+        target: t.name,
+        'p50 ms (c=1)': f(lat.p50),
+        'p99 ms (c=1)': f(lat.p99),
+        'added p50 / p99 ms': t === targets[0] ? '-' : `+${f(lat.p50 - d.lat.p50)} / +${f(lat.p99 - d.lat.p99)}`,
+        'req/s (c=64)': f(tput.rps, 0),
+        'CPU-ms / req': f(tput.cpuMsPerRequest, 3),
+        'stream TTFB p50 ms (added)': t === targets[0] ? f(st.ttfbP50) : `${f(st.ttfbP50)} (+${f(st.ttfbP50 - d.st.ttfbP50)})`,
+        [`${STREAMS} streams: ok, TTFB p50 ms (x direct)`]: `${st.manyOk}, ${f(st.manyTtfbP50)} (${f(st.manyTtfbP50 / d.st.manyTtfbP50, 2)}x)`,
+        'RSS MB idle -> loaded -> after streams': `${f(rssIdle, 0)} -> ${f(rssLoaded, 0)} -> ${f(st.rssAfter, 0)}`,
+      });
+    }
+
+    let soak: { samples: number[]; rps: number } | undefined;
+    if (SOAK_S > 0) {
+      const t = targets[1]!;
+      console.log(`\n== soak: ${t.name}, c=64 for ${SOAK_S} s`);
+      const samples = [rssMb(t.pid)];
+      const timer = setInterval(() => samples.push(rssMb(t.pid)), 10_000);
+      const r = await load(t, 64, SOAK_S);
+      clearInterval(timer);
+      samples.push(rssMb(t.pid));
+      soak = { samples, rps: r.rps };
+      console.log(`  RSS MB: start ${f(samples[0]!, 0)}, end ${f(samples.at(-1)!, 0)}, max ${f(Math.max(...samples), 0)}; ${f(r.rps, 0)} req/s`);
+    }
+
+    const headers = Object.keys(rows[0]!);
+    const table = [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${headers.map((h) => r[h]).join(' | ')} |`)].join('\n');
+    const machine = `${osType()} ${release()}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+    const command = `pnpm --filter @llmrr/tools-bench bench:gateway -- ${args.join(' ')}`.trim();
+    console.log(`\n${table}\n\nmachine: ${machine}\ncommand: ${command}`);
+    if (soak) console.log(`soak RSS samples (MB, every 10 s): ${soak.samples.map((s) => f(s, 0)).join(' ')}`);
+    if (WRITE) {
+      const out = join(here, '..', '..', 'docs', 'benchmarks-gateway.md');
+      const soakText = soak
+        ? `\nSoak, our gateway at concurrency 64 for ${SOAK_S} s (${f(soak.rps, 0)} req/s): RSS ${soak.samples.map((s) => f(s, 0)).join(', ')} MB (every 10 s).\n`
+        : '\nNo soak in this run (`--soak 600` runs the 10-minute one).\n';
+      writeFileSync(
+        out,
+        `# Gateway benchmark\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}.\n\nCommand: \`${command}\`\n\n` +
+          `Upstream: mock OpenAI server, 20 ms before answering; streams send 16 chunks 5 ms apart. Our gateway runs with an API key, ` +
+          `rate limits, budget reservation and settlement, the SQLite usage ledger and Prometheus metrics on. Load generator: autocannon ` +
+          `${DURATION_S} s per phase on the same 2 cores as the servers. "TTFB" is the first byte of the response body.\n\n${table}\n${soakText}\n` +
+          `\`\`\`json\n${JSON.stringify(raw, null, 1)}\n\`\`\`\n`,
+      );
+      console.log(`wrote ${out}`);
+    }
+  } finally {
+    for (const p of procs.reverse()) stop(p);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
