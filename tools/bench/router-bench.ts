@@ -13,11 +13,8 @@
  *                 overhead per call (request normalization, decision, attempt bookkeeping, stats,
  *                 cost, result).
  */
-// TODO(coordinator): import from '@llmrr/core' (and '@llmrr/core/test' for the mock engine) once the core
-// index exports the router; until then the source is imported directly.
-import { MockEngine } from '../../packages/core/src/engines/mock/mock-engine.js';
-import { BUILTIN_STRATEGIES, LLMRouter } from '../../packages/core/src/router/index.js';
-import type { GenerateRequest } from '../../packages/core/src/spec/index.js';
+import { BUILTIN_STRATEGIES, LLMRouter, type GenerateRequest } from '@llmrr/core';
+import { MockEngine } from '@llmrr/core/test';
 
 interface Summary {
   p50: number;

@@ -7,3 +7,7 @@ export * from './cache/index.js';
 export * from './pricing/index.js';
 export { parseRetryAfter } from './util/retry-after.js';
 export { anySignal, sleep, withTimeout } from './util/abort.js';
+export * from './tenancy/index.js';
+export * from './metering/index.js';
+export * from './audit/index.js';
+export * from './stores/index.js';

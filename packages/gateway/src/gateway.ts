@@ -18,6 +18,24 @@ const DEFAULTS = {
   rateLimitOutputTokens: 256,
 };
 
+/** Methods of the fixed paths, for 405 answers. */
+const ALLOWED_METHODS: Record<string, string[]> = {
+  '/v1/chat/completions': ['POST'],
+  '/v1/completions': ['POST'],
+  '/v1/embeddings': ['POST'],
+  '/v1/messages': ['POST'],
+  '/v1/models': ['GET'],
+  '/api/quick': ['POST'],
+  '/api/chat': ['POST'],
+  '/api/route': ['POST'],
+  '/api/health': ['GET'],
+  '/api/status': ['GET'],
+  '/api/models': ['GET'],
+  '/health': ['GET'],
+  '/ready': ['GET'],
+  '/metrics': ['GET'],
+};
+
 function defaultLog(entry: GatewayLogEntry): void {
   if (entry.level === 'error') console.error(`[llmrr-gateway] ${entry.message}`, entry.requestId ?? '', entry.error ?? '');
 }
@@ -65,6 +83,10 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   app.notFound((c) => {
     const id = c.get('requestId') ?? generateId();
+    const allowed = ALLOWED_METHODS[c.req.path];
+    if (allowed && !allowed.includes(c.req.method)) {
+      return errorResponse(new LLMError({ code: 'method_not_allowed', message: `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}`, param: 'method' }), id, 'openai', { allow: allowed.join(', ') });
+    }
     return errorResponse(new LLMError({ code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}`, param: 'path' }), id);
   });
   app.onError((err, c) => {

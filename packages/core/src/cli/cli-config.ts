@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_ENV, CONFIG_FILE_NAMES, loadConfigDetailed, type LoadedConfig } from '../config/load.js';
+import { LLMError } from '../errors/llm-error.js';
 import type { CliContext } from './cli-io.js';
 
 /**
@@ -18,13 +19,20 @@ export interface CliConfig extends LoadedConfig {
 /**
  * The config for a command: `-c <file>`; else what `loadConfig` finds (`LLM_ROUTER_CONFIG`,
  * `LLM_ROUTER_CONFIG_JSON`, `llmrr.config.{json,yaml,yml}` in the working directory, `LLM_ROUTER_MODELS`);
- * else the demo config. Throws `LLMError` `config_invalid` naming the field.
+ * else the demo config (only in a checkout of the repository). Throws `LLMError` `config_invalid` naming the field.
  */
-export async function loadCliConfig(ctx: Pick<CliContext, 'env' | 'cwd'>, file: string | undefined): Promise<CliConfig> {
+export async function loadCliConfig(ctx: Pick<CliContext, 'env' | 'cwd'>, file: string | undefined, demoFile = DEMO_CONFIG_FILE): Promise<CliConfig> {
   const options = { env: ctx.env, cwd: ctx.cwd };
   if (file !== undefined) return { ...(await loadConfigDetailed(file, options)), demo: false };
   if (hasConfigSource(ctx)) return { ...(await loadConfigDetailed(undefined, options)), demo: false };
-  return { ...(await loadConfigDetailed(DEMO_CONFIG_FILE, options)), demo: true };
+  if (!existsSync(demoFile)) {
+    // An installed package has no repository around it, hence no demo config.
+    throw new LLMError({
+      code: 'config_invalid',
+      message: `No config found: pass -c <file>, put ${CONFIG_FILE_NAMES.join(' / ')} in ${ctx.cwd}, or set ${CONFIG_ENV.CONFIG} (a path), ${CONFIG_ENV.CONFIG_JSON} or ${CONFIG_ENV.MODELS}`,
+    });
+  }
+  return { ...(await loadConfigDetailed(demoFile, options)), demo: true };
 }
 
 /** Whether the environment or the working directory names a config of its own. */

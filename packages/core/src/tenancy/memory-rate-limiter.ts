@@ -77,6 +77,7 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   async peek(scopes: RateScope[]): Promise<RateLimitInfo> {
+    validateAcquire(scopes, { estimatedTokens: 0 });
     return this.info(scopes, this.clock());
   }
 

@@ -18,6 +18,7 @@ export function validateAcquire(scopes: RateScope[], options: RateAcquireOptions
   scopes.forEach((s, i) => {
     if (s.kind !== 'tenant' && s.kind !== 'key') throw invalid(`scopes.${i}.kind`, 'must be "tenant" or "key"');
     if (typeof s.id !== 'string' || s.id.length === 0) throw invalid(`scopes.${i}.id`, 'must be a non-empty string');
+    if (typeof s.limits !== 'object' || s.limits === null) throw invalid(`scopes.${i}.limits`, 'must be an object ({} for no limits)');
     positiveIntOrUndefined(s.limits?.rpm, `scopes.${i}.limits.rpm`);
     positiveIntOrUndefined(s.limits?.tpm, `scopes.${i}.limits.tpm`);
     positiveIntOrUndefined(s.limits?.maxConcurrency, `scopes.${i}.limits.maxConcurrency`);

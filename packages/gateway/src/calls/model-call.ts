@@ -50,15 +50,22 @@ export interface ModelCall {
 export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Response> {
   const headers: Record<string, string> = { ...call.headers };
   let admission: Admission | undefined;
-  const abort = new AbortController();
-  const onClientAbort = () => abort.abort(call.signal?.reason);
-  if (call.signal?.aborted) abort.abort(call.signal.reason);
-  else call.signal?.addEventListener('abort', onClientAbort, { once: true });
+  // Streams need their own controller (the response body can be cancelled without the request signal
+  // firing); JSON answers use the client's request signal as it is.
+  let abort: AbortController | undefined;
+  let onClientAbort: (() => void) | undefined;
+  if (call.stream) {
+    const controller = new AbortController();
+    abort = controller;
+    onClientAbort = () => controller.abort(call.signal?.reason);
+    if (call.signal?.aborted) controller.abort(call.signal.reason);
+    else call.signal?.addEventListener('abort', onClientAbort, { once: true });
+  }
   deps.metrics?.started();
 
   const settler = createSettler(deps, call);
   const settle = (st: Settlement) => {
-    call.signal?.removeEventListener('abort', onClientAbort);
+    if (onClientAbort) call.signal?.removeEventListener('abort', onClientAbort);
     return settler.settle(st, admission);
   };
 
@@ -92,7 +99,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Res
     const strategy = call.ext.strategy ?? call.principal.tenant?.preferences.strategy;
     const options: GenerateOptions = {
       requestId: call.requestId,
-      signal: abort.signal,
+      ...(abort ? { signal: abort.signal } : call.signal ? { signal: call.signal } : {}),
       tenant: call.principal.tenantId,
       metadata: { tenant: call.principal.tenantId, endpoint: call.endpoint, ...(call.principal.key ? { keyId: call.principal.key.id } : {}) },
       ...(resolved.model !== undefined ? { model: resolved.model } : {}),
@@ -117,7 +124,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Res
     return sseResponse(opened, call.encoder(), {
       requestId: call.requestId,
       headers,
-      abort,
+      abort: abort!,
       settle: async (o: StreamOutcome) => {
         const route = opened.route;
         if (o.status === 'success') {
@@ -142,8 +149,5 @@ function isRateInfoCarrier(details: unknown): details is { rateInfo: RateLimitIn
 }
 
 export function jsonResponse(body: unknown, requestId: string, headers: Record<string, string> = {}, status = 200): Response {
-  const h = new Headers(headers);
-  h.set('content-type', 'application/json');
-  h.set('x-request-id', requestId);
-  return new Response(JSON.stringify(body), { status, headers: h });
+  return new Response(JSON.stringify(body), { status, headers: { ...headers, 'content-type': 'application/json', 'x-request-id': requestId } });
 }

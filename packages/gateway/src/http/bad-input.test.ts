@@ -65,6 +65,13 @@ describe('bad input gets a 4xx naming the field, never a 5xx or a stack trace', 
     expect(text).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
   });
 
+  it('a wrong method is a 405 with Allow', async () => {
+    const res = await h.gateway.fetch(new Request('http://gateway.test/v1/chat/completions'));
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('method_not_allowed');
+  });
+
   it('an unknown path is a JSON 404', async () => {
     const res = await h.gateway.fetch(new Request('http://gateway.test/v2/nothing'));
     expect(res.status).toBe(404);

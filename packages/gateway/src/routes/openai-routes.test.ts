@@ -25,7 +25,7 @@ describe('POST /v1/chat/completions', () => {
     // 2 input tokens at $1/M + 5 output tokens at $2/M
     expect(Number(res.headers.get('x-llmrr-cost-usd'))).toBeCloseTo(0.000012, 10);
     expect(body.llmrr?.cost_usd).toBeCloseTo(0.000012, 10);
-    expect(res.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{24}$/);
+    expect(res.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
     expect(body.id).toBe(`chatcmpl-${res.headers.get('x-request-id')}`);
   });
 

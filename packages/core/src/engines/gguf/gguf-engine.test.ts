@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest, StreamPart } from '../../spec/index.js';
@@ -174,11 +174,13 @@ describe.skipIf(!hasModel)(suiteName, () => {
 
   it('loads the model once for concurrent first calls', async () => {
     const fresh = engine();
+    const loader = (fresh as unknown as { loader: { load(): Promise<unknown> } }).loader;
+    const load = vi.spyOn(loader, 'load');
     try {
       const rs = await Promise.all([1, 2, 3].map(() => fresh.generate(prompt('Once upon a time', { maxTokens: 5 }))));
       expect(new Set(rs.map((r) => r.text)).size).toBe(1);
-      const loader = (fresh as unknown as { loader: { get(): Promise<unknown> } }).loader;
-      expect(loader.get()).toBe(loader.get());
+      await fresh.countTokens(prompt('x'));
+      expect(load).toHaveBeenCalledTimes(1);
     } finally {
       await fresh.close();
     }

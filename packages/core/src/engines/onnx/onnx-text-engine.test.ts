@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ModelConfigSchema } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest, StreamPart } from '../../spec/index.js';
@@ -251,11 +251,13 @@ describe('onnx text generation engine', () => {
     await e.close();
   });
 
-  it('runs concurrent requests independently', async () => {
+  it('runs concurrent requests independently, loading the graph once', async () => {
     const e = engine('chain.onnx');
+    const load = vi.spyOn((e as unknown as { loader: { load(): Promise<unknown> } }).loader, 'load');
     const [a, b] = await Promise.all([e.generate(prompt('the')), e.generate(prompt('dog', { maxTokens: 4 }))]);
     expect(a.text).toBe('cat sat on a mat');
     expect(b.text).toBe('ran away dog ran');
+    expect(load).toHaveBeenCalledTimes(1);
     await e.close();
   });
 

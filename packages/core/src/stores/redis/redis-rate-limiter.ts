@@ -47,6 +47,7 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async peek(scopes: RateScope[]): Promise<RateLimitInfo> {
+    validateAcquire(scopes, { estimatedTokens: 0 });
     const reply = await this.redis.eval<string[]>(PEEK_SCRIPT, this.keys(scopes), []);
     return rateLimitInfo(scopes, parseStates(reply.slice(1), scopes.length), Number(reply[0]));
   }

@@ -22,11 +22,13 @@ export class SqliteBudgetStore implements BudgetStore {
     handle.retain();
     const db = handle.db;
     this.stmt = {
-      getReservation: db.prepare(`SELECT * FROM llmrr_budget_reservations WHERE id = ?`),
-      settled: db.prepare(`SELECT settled_nano FROM llmrr_budget_spend WHERE tenant_id = ? AND period_key = ?`),
-      reserved: db.prepare(`SELECT COALESCE(SUM(amount_nano), 0) AS s FROM llmrr_budget_reservations WHERE tenant_id = ? AND period_key = ? AND state = 'reserved' AND expires_at > ?`),
+      getReservation: db.prepare(`SELECT tenant_id, period_key FROM llmrr_budget_reservations WHERE id = ?`),
+      // settled + live reserved in one statement (the partial index covers the sum).
+      used: db.prepare(`SELECT
+          COALESCE((SELECT settled_nano FROM llmrr_budget_spend WHERE tenant_id = @t AND period_key = @p), 0) AS settled,
+          COALESCE((SELECT SUM(amount_nano) FROM llmrr_budget_reservations WHERE tenant_id = @t AND period_key = @p AND state = 'reserved' AND expires_at > @now), 0) AS reserved`),
       insertReservation: db.prepare(`INSERT INTO llmrr_budget_reservations (id, tenant_id, period_key, amount_nano, state, expires_at, created_at) VALUES (?, ?, ?, ?, 'reserved', ?, ?)`),
-      finish: db.prepare(`UPDATE llmrr_budget_reservations SET state = ? WHERE id = ? AND state = 'reserved'`),
+      finish: db.prepare(`UPDATE llmrr_budget_reservations SET state = ? WHERE id = ? AND state = 'reserved' RETURNING tenant_id, period_key`),
       addSettled: db.prepare(`INSERT INTO llmrr_budget_spend (tenant_id, period_key, settled_nano) VALUES (?, ?, ?) ON CONFLICT (tenant_id, period_key) DO UPDATE SET settled_nano = settled_nano + excluded.settled_nano`),
       sweep: db.prepare(`DELETE FROM llmrr_budget_reservations WHERE created_at < ? AND (state <> 'reserved' OR expires_at < ?)`),
     };
@@ -59,9 +61,8 @@ export class SqliteBudgetStore implements BudgetStore {
     const actual = usdToNano(actualUsd);
     return this.handle.db
       .transaction(() => {
-        const r = this.stmt.getReservation.get(reservationId) as { tenant_id: string; period_key: string } | undefined;
-        if (!r) return false;
-        if (this.stmt.finish.run('settled', reservationId).changes === 0) return false;
+        const r = this.stmt.finish.get('settled', reservationId) as { tenant_id: string; period_key: string } | undefined;
+        if (!r) return false; // unknown, or already settled/released
         this.stmt.addSettled.run(r.tenant_id, r.period_key, actual);
         return true;
       })
@@ -69,14 +70,13 @@ export class SqliteBudgetStore implements BudgetStore {
   }
 
   async release(reservationId: string): Promise<boolean> {
-    return this.stmt.finish.run('released', reservationId).changes > 0;
+    return this.stmt.finish.get('released', reservationId) !== undefined;
   }
 
   async spent(tenantId: string, period: BudgetPeriod): Promise<BudgetState> {
     const now = this.clock();
     const w = budgetPeriodWindow(period, now);
-    const settled = (this.stmt.settled.get(tenantId, w.key) as { settled_nano: number } | undefined)?.settled_nano ?? 0;
-    const reserved = (this.stmt.reserved.get(tenantId, w.key, now) as { s: number }).s;
+    const { settled, reserved } = this.stmt.used.get({ t: tenantId, p: w.key, now }) as { settled: number; reserved: number };
     return { tenantId, period, periodKey: w.key, periodStart: w.start, periodEnd: w.end, spentUsd: nanoToUsd(settled), reservedUsd: nanoToUsd(reserved) };
   }
 
@@ -85,8 +85,7 @@ export class SqliteBudgetStore implements BudgetStore {
   }
 
   private used(tenantId: string, periodKey: string, now: number): number {
-    const settled = (this.stmt.settled.get(tenantId, periodKey) as { settled_nano: number } | undefined)?.settled_nano ?? 0;
-    const reserved = (this.stmt.reserved.get(tenantId, periodKey, now) as { s: number }).s;
+    const { settled, reserved } = this.stmt.used.get({ t: tenantId, p: periodKey, now }) as { settled: number; reserved: number };
     return settled + reserved;
   }
 

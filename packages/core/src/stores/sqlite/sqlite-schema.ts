@@ -53,7 +53,6 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   CREATE INDEX llmrr_usage_tenant_time ON llmrr_usage(tenant_id, created_at);
-  CREATE INDEX llmrr_usage_time ON llmrr_usage(created_at);
 
   CREATE TABLE llmrr_audit (
     seq INTEGER PRIMARY KEY,
@@ -78,7 +77,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     period_key TEXT NOT NULL,
     settled_nano INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, period_key)
-  );
+  ) WITHOUT ROWID;
   CREATE TABLE llmrr_budget_reservations (
     id TEXT PRIMARY KEY,
     tenant_id TEXT NOT NULL,
@@ -87,7 +86,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     state TEXT NOT NULL,
     expires_at INTEGER NOT NULL,
     created_at INTEGER NOT NULL
-  );
-  CREATE INDEX llmrr_budget_reservations_active ON llmrr_budget_reservations(tenant_id, period_key, state, expires_at);
+  ) WITHOUT ROWID;
+  -- Only live reservations, covering the sum that reserve() needs.
+  CREATE INDEX llmrr_budget_reservations_live ON llmrr_budget_reservations(tenant_id, period_key, expires_at, amount_nano)
+    WHERE state = 'reserved';
   `,
 ];

@@ -1,0 +1,111 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { loadDataset } from '../../learning/datasets/load-dataset.js';
+import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
+import { evaluateDataset, evaluateModel } from '../../learning/evaluation/evaluate-dataset.js';
+import type { EvaluationReport } from '../../learning/evaluation/evaluation-report.js';
+import { formatReport } from '../../learning/evaluation/format-report.js';
+import { reportSvg } from '../../learning/evaluation/report-plot.js';
+import { loadRouterModel } from '../../learning/training/router-model.js';
+import type { CliCommand } from '../cli-command.js';
+import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
+import { CliUsageError } from '../cli-usage-error.js';
+import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
+import { embeddingLookupFor } from './router-embeddings.js';
+import { parsePredictor, parseTasks } from './router-train.js';
+
+const FLAGS = {
+  ...GLOBAL_FLAGS,
+  data: { type: 'string', short: 'd' },
+  model: { type: 'string', short: 'm' },
+  out: { type: 'string', short: 'o' },
+  json: { type: 'boolean' },
+  folds: { type: 'string' },
+  'holdout-task': { type: 'string' },
+  tasks: { type: 'string' },
+  predictor: { type: 'string' },
+  'hash-dim': { type: 'string' },
+  embeddings: { type: 'boolean' },
+  seed: { type: 'string' },
+} as const;
+
+export const ROUTER_EVAL_HELP = `Usage: llmrr router eval --data <file|dir> [--model <model.json>] [options]
+
+Evaluates the learned router on held-out prompts only: the data's test split, or k-fold cross-validation
+when it has none (each fold trains every predictor on the other folds). With --model, evaluates that
+trained model on the test split instead of training.
+
+Prints, for two-model data (RouteLLM): APGR, CPT(50%), CPT(80%) per predictor, with the random and oracle
+routers; for many-model data with costs (RouterBench): AIQ, the cost at which the router reaches 95% of
+the best single model's quality, and whether its quality-cost curve is on or above the zero-router hull
+(the convex hull of the single models); without costs: the quality of the model picked per prompt.
+Writes the JSON report and an SVG plot of the curves next to it.
+
+Options:
+  -d, --data <path>          routing data (see llmrr router train --help for the formats)
+  -m, --model <file>         evaluate this trained model instead of training per fold
+  -o, --out <file>           JSON report path (default .llmrr/reports/<data>.json); the plot is <file>.svg
+      --json                 print the report as JSON (apgr, cpt50, cpt80 or aiq, quality_at_cost, baselines)
+      --folds <k>            cross-validation folds when the data has no split (default 5)
+      --holdout-task <task>  train on every other task and evaluate on this unseen one
+      --tasks <a,b>          only these tasks
+      --predictor <kind>     headline predictor: auto (picked on validation data), logistic, mf, mlp, knn
+      --hash-dim <n>         hashed TF-IDF buckets (default 16384)
+      --embeddings           add prompt embeddings (cached under .llmrr/cache/embeddings)
+      --seed <n>             training seed
+  -h, --help                 show this help
+`;
+
+/** `llmrr router eval`: `(args, ctx) -> exit code`. */
+export async function routerEval(args: readonly string[], ctx: CliContext): Promise<ExitCode> {
+  const { values, positionals } = parseFlags(args, FLAGS);
+  if (values.help) {
+    ctx.stdout.write(ROUTER_EVAL_HELP);
+    return EXIT.ok;
+  }
+  if (positionals[0] !== undefined) throw new CliUsageError(`unexpected argument "${positionals[0]}"`, positionals[0]);
+  if (!values.data) throw new CliUsageError('missing --data <file|dir>', '--data');
+  const folds = intFlag(values.folds, '--folds', 2, 50);
+  const hashDim = intFlag(values['hash-dim'], '--hash-dim', 0, 1 << 20);
+  const seed = intFlag(values.seed, '--seed', 0);
+  const select = parsePredictor(values.predictor);
+  const tasks = parseTasks(values.tasks);
+  const dataset = await loadDataset(resolveDataPath(values.data, ctx.env, ctx.cwd));
+  const log = (line: string) => ctx.stderr.write(`${line}\n`);
+  const embedding = values.embeddings ? await embeddingLookupFor(dataset.examples.map((e) => e.prompt), ctx, log) : undefined;
+  let report: EvaluationReport;
+  if (values.model) {
+    const model = await loadRouterModel(resolve(ctx.cwd, values.model));
+    report = evaluateModel(dataset, model, {
+      ...(tasks ? { tasks } : {}),
+      ...(values['holdout-task'] ? { holdoutTask: values['holdout-task'] } : {}),
+      ...(embedding ? { embedding } : {}),
+    });
+  } else {
+    report = evaluateDataset(dataset, {
+      log,
+      select,
+      ...(folds !== undefined ? { folds } : {}),
+      ...(hashDim !== undefined ? { hashDim } : {}),
+      ...(seed !== undefined ? { seed } : {}),
+      ...(tasks ? { tasks } : {}),
+      ...(values['holdout-task'] ? { holdoutTask: values['holdout-task'] } : {}),
+      ...(embedding ? { embedding } : {}),
+    });
+  }
+  const out = resolve(ctx.cwd, values.out ?? join('.llmrr', 'reports', `${dataset.name.replace(/[^\w.-]+/g, '-')}${values['holdout-task'] ? `-unseen-${values['holdout-task']}` : ''}.json`));
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
+  const svg = out.replace(/\.json$/, '') + '.svg';
+  await writeFile(svg, reportSvg(report));
+  ctx.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\nreport: ${out}\nplot:   ${svg}\n`);
+  if (!values.json) log(`wrote ${basename(out)} and ${basename(svg)}`);
+  return EXIT.ok;
+}
+
+export const routerEvalCommand: CliCommand = {
+  name: 'router eval',
+  summary: 'evaluate the learned router on held-out prompts',
+  help: ROUTER_EVAL_HELP,
+  run: routerEval,
+};

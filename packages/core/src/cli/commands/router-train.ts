@@ -1,0 +1,104 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { loadDataset } from '../../learning/datasets/load-dataset.js';
+import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
+import type { PredictorKind } from '../../learning/predictors/types.js';
+import { trainRouterModel } from '../../learning/training/train-router-model.js';
+import type { CliCommand } from '../cli-command.js';
+import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
+import { CliUsageError } from '../cli-usage-error.js';
+import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
+import { embeddingLookupFor } from './router-embeddings.js';
+
+const FLAGS = {
+  ...GLOBAL_FLAGS,
+  data: { type: 'string', short: 'd' },
+  out: { type: 'string', short: 'o' },
+  predictor: { type: 'string' },
+  tasks: { type: 'string' },
+  'hash-dim': { type: 'string' },
+  embeddings: { type: 'boolean' },
+  seed: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export const ROUTER_TRAIN_HELP = `Usage: llmrr router train --data <file|dir> --out <model.json> [options]
+
+Trains the learned router's quality predictor on per-prompt outcomes and writes the model artifact the
+"intelligent" strategy loads (routing.options.intelligent.model). Trains on the data's train split (never
+its test split; every prompt when the data has no split). Tries logistic regression, matrix factorization
+(RouteLLM-style), a small MLP and k-nearest neighbours, and keeps the best on a validation share.
+
+--data accepts: the shared data (routellm/mmlu, routellm/gsm8k, routellm/mt_bench, routerbench, open7b;
+found under $LLMRR_SHARED_DIR/data/routing or ../shared/data/routing), a RouterBench wide CSV, a RouteLLM
+CSV, RouterDC JSON, or the generic long format: CSV or JSONL with prompt_id, prompt, model, quality (0..1),
+optional cost_usd, split (train|test) and task.
+
+Options:
+  -d, --data <path>        routing data (file or folder)
+  -o, --out <file>         where to write the model JSON
+      --predictor <kind>   auto (default), logistic, mf, mlp or knn
+      --tasks <a,b>        only these tasks (prefix match: mmlu matches mmlu/anatomy)
+      --hash-dim <n>       hashed TF-IDF buckets (default 16384; 0 = off)
+      --embeddings         add a Universal Sentence Encoder embedding of each prompt (cached on disk
+                           under .llmrr/cache/embeddings; slow the first time: ~26 ms per prompt)
+      --seed <n>           training seed (default 1)
+      --json               print the training summary as JSON
+  -h, --help               show this help
+`;
+
+export function parsePredictor(v: string | undefined): 'auto' | PredictorKind {
+  if (v === undefined || v === 'auto') return 'auto';
+  if (v === 'logistic' || v === 'mf' || v === 'mlp' || v === 'knn' || v === 'prior') return v;
+  throw new CliUsageError(`option --predictor expects auto, logistic, mf, mlp or knn, got "${v}"`, '--predictor');
+}
+
+export function parseTasks(v: string | undefined): string[] | undefined {
+  return v === undefined ? undefined : v.split(',').map((t) => t.trim()).filter(Boolean);
+}
+
+/** `llmrr router train`: `(args, ctx) -> exit code`. */
+export async function routerTrain(args: readonly string[], ctx: CliContext): Promise<ExitCode> {
+  const { values, positionals } = parseFlags(args, FLAGS);
+  if (values.help) {
+    ctx.stdout.write(ROUTER_TRAIN_HELP);
+    return EXIT.ok;
+  }
+  if (positionals[0] !== undefined) throw new CliUsageError(`unexpected argument "${positionals[0]}"`, positionals[0]);
+  if (!values.data) throw new CliUsageError('missing --data <file|dir>', '--data');
+  if (!values.out) throw new CliUsageError('missing --out <model.json>', '--out');
+  const select = parsePredictor(values.predictor);
+  const hashDim = intFlag(values['hash-dim'], '--hash-dim', 0, 1 << 20);
+  const seed = intFlag(values.seed, '--seed', 0);
+  const dataset = await loadDataset(resolveDataPath(values.data, ctx.env, ctx.cwd));
+  const log = (line: string) => ctx.stderr.write(`${line}\n`);
+  const embedding = values.embeddings ? await embeddingLookupFor(dataset.examples.map((e) => e.prompt), ctx, log) : undefined;
+  log(`training on ${dataset.name}: ${dataset.models.length} models, ${dataset.examples.length} prompts`);
+  const artifact = trainRouterModel(dataset, {
+    select,
+    log,
+    ...(values.tasks ? { tasks: parseTasks(values.tasks)! } : {}),
+    ...(hashDim !== undefined ? { hashDim } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+    ...(embedding ? { embedding } : {}),
+  });
+  const out = resolve(ctx.cwd, values.out);
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(artifact)}\n`);
+  const summary = { out, models: artifact.models, chosen: artifact.training.chosen, examples: artifact.training.examples, validation: artifact.training.validation };
+  ctx.stdout.write(
+    values.json
+      ? `${JSON.stringify(summary, null, 2)}\n`
+      : `wrote ${out}: ${artifact.training.chosen} predictor over ${artifact.models.length} models, trained on ${artifact.training.examples} prompts\n` +
+          artifact.training.validation.map((v) => `  ${v.kind.padEnd(8)} validation ${v.metric} ${v.value.toFixed(4)}${v.kind === artifact.training.chosen ? '  (chosen)' : ''}`).join('\n') +
+          '\n',
+  );
+  return EXIT.ok;
+}
+
+export const routerTrainCommand: CliCommand = {
+  name: 'router train',
+  summary: 'train the learned router on per-prompt outcomes',
+  help: ROUTER_TRAIN_HELP,
+  run: routerTrain,
+};

@@ -1,0 +1,139 @@
+import { heldOutFolds, unseenTaskFold, type Fold } from '../datasets/split-examples.js';
+import type { RoutingDataset, RoutingExample } from '../datasets/types.js';
+import { featurize } from '../features/feature-pipeline.js';
+import type { PredictorKind } from '../predictors/types.js';
+import { predictCost } from '../training/cost-model.js';
+import type { RouterModel } from '../training/router-model.js';
+import { trainPredictors, type TrainPredictorsOptions } from '../training/train-predictors.js';
+import type { EvaluationReport } from './evaluation-report.js';
+import { evaluatePredictions, type PooledPredictions } from './evaluate-predictions.js';
+
+export interface EvaluateOptions extends TrainPredictorsOptions {
+  /** Folds for cross-validation when the data has no split. Default 5. */
+  folds?: number;
+  /** Train on every other task, evaluate on this one. */
+  holdoutTask?: string;
+  /** Only these tasks (prefix match: `mmlu` matches `mmlu/anatomy`). */
+  tasks?: readonly string[];
+}
+
+export function filterTasks(examples: RoutingExample[], tasks: readonly string[] | undefined): RoutingExample[] {
+  if (!tasks || tasks.length === 0) return examples;
+  return examples.filter((e) => tasks.some((t) => e.task === t || e.task.startsWith(`${t}/`)));
+}
+
+/**
+ * Trains every predictor kind on each fold's training prompts and evaluates on its held-out prompts
+ * (the test split, k-fold cross-validation, or an unseen task); predictions are pooled over folds.
+ */
+export function evaluateDataset(dataset: RoutingDataset, options: EvaluateOptions = {}): EvaluationReport {
+  const t0 = Date.now();
+  const examples = filterTasks(dataset.examples, options.tasks);
+  const folds: Fold[] = options.holdoutTask ? [unseenTaskFold(examples, options.holdoutTask)] : heldOutFolds(examples, options.folds ?? 5);
+  const M = dataset.models.length;
+  const pooled: PooledPredictions = { examples: [], quality: new Map() };
+  const validation: EvaluationReport['validation'] = [];
+  const chosenCount = new Map<PredictorKind, number>();
+  for (const fold of folds) {
+    if (fold.train.length === 0 || fold.test.length === 0) continue;
+    options.log?.(`${fold.name}: train ${fold.train.length}, test ${fold.test.length}`);
+    const trained = trainPredictors(fold.train, M, dataset.pair, options);
+    chosenCount.set(trained.chosen, (chosenCount.get(trained.chosen) ?? 0) + 1);
+    for (const v of trained.validation) validation.push({ fold: fold.name, ...v });
+    const x = fold.test.map((e) => featurize(trained.features, e.prompt, options.embedding?.lookup(e.prompt)));
+    const rankPool = dataset.pair !== undefined && folds.length > 1;
+    for (const [kind, p] of trained.predictors) {
+      let rows = pooled.quality.get(kind);
+      if (!rows) pooled.quality.set(kind, (rows = []));
+      const pred = x.map((xi) => Array.from(p.predict(xi)));
+      rows.push(...(rankPool ? rankRows(pred, dataset.pair!) : pred));
+    }
+    if (trained.cost) {
+      pooled.cost ??= [];
+      for (const e of fold.test) pooled.cost.push(predictCost(trained.cost, e.prompt));
+    }
+    pooled.examples.push(...fold.test);
+  }
+  const chosen = [...chosenCount].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'logistic';
+  const protocol = folds.length === 1 ? folds[0]!.name : `${folds.length}-fold cross-validation (by hash of prompt id)`;
+  const base = evaluatePredictions(dataset.models, dataset.pair, pooled, chosen);
+  const report: EvaluationReport = { data: dataset.name, format: dataset.format, protocol, chosen, validation, seconds: 0, ...base };
+  const perTask = perTaskResults(dataset, pooled, chosen);
+  if (perTask) report.per_task = perTask;
+  report.seconds = (Date.now() - t0) / 1000;
+  return report;
+}
+
+/** The chosen predictor's headline numbers per task, when the held-out prompts span 2 to 12 tasks. */
+export function perTaskResults(dataset: RoutingDataset, pooled: PooledPredictions, chosen: PredictorKind): EvaluationReport['per_task'] {
+  const tasks = [...new Set(pooled.examples.map((e) => e.task))].sort();
+  if (tasks.length < 2 || tasks.length > 12) return undefined;
+  const rows = pooled.quality.get(chosen);
+  if (!rows) return undefined;
+  return tasks.map((task) => {
+    const idx = pooled.examples.flatMap((e, i) => (e.task === task ? [i] : []));
+    const sub: PooledPredictions = { examples: idx.map((i) => pooled.examples[i]!), quality: new Map([[chosen, idx.map((i) => rows[i]!)]]) };
+    if (pooled.cost) sub.cost = idx.map((i) => pooled.cost![i]!);
+    const r = evaluatePredictions(dataset.models, dataset.pair, sub, chosen);
+    const head = r.predictors[0];
+    return {
+      task,
+      n: r.n_test,
+      ...(r.apgr !== undefined ? { apgr: r.apgr, cpt50: r.cpt50, cpt80: r.cpt80 } : {}),
+      ...(r.aiq !== undefined ? { aiq: r.aiq, zero_router_aiq: r.zero_router?.aiq, cost_fraction_at_95: r.cost_fraction_at_95 ?? null, best_single: r.best_single, vs_zero_router: head?.many_model?.vs_zero_router } : {}),
+      ...(r.quality !== undefined ? { quality: r.quality, best_single: r.best_single } : {}),
+    };
+  });
+}
+
+/** Evaluates a trained router model on the data's held-out prompts (its test split; all prompts when it has none). */
+export function evaluateModel(dataset: RoutingDataset, model: RouterModel, options: Pick<EvaluateOptions, 'tasks' | 'holdoutTask' | 'embedding'> = {}): EvaluationReport {
+  const t0 = Date.now();
+  let examples = filterTasks(dataset.examples, options.tasks);
+  let protocol: string;
+  if (options.holdoutTask) {
+    examples = unseenTaskFold(examples, options.holdoutTask).test;
+    protocol = `given model on task ${options.holdoutTask}`;
+  } else if (examples.some((e) => e.split === 'test')) {
+    examples = examples.filter((e) => e.split === 'test');
+    protocol = 'given model on the test split';
+  } else protocol = 'given model on every prompt (no test split: they must not overlap its training data)';
+  // Map the data's models onto the artifact's outputs.
+  const idx = dataset.models.map((m) => model.indexOf(m));
+  const missing = dataset.models.filter((_, i) => idx[i] === undefined);
+  if (missing.length) throw new Error(`The router model does not know the data's models: ${missing.join(', ')}`);
+  const kind = model.predictor.kind;
+  const rows = examples.map((e) => {
+    const p = model.predict(e.prompt, options.embedding?.lookup(e.prompt));
+    return idx.map((i) => p[i!]!);
+  });
+  const pooled: PooledPredictions = { examples, quality: new Map([[kind, rows]]) };
+  const cost = model.artifact.cost;
+  if (cost) pooled.cost = examples.map((e) => idx.map((i) => predictCost(cost, e.prompt)[i!]!));
+  const base = evaluatePredictions(dataset.models, dataset.pair, pooled, kind);
+  return { data: dataset.name, format: dataset.format, protocol, chosen: kind, validation: [], seconds: (Date.now() - t0) / 1000, ...base };
+}
+
+/**
+ * Two-model cross-validation pools folds whose predictors are calibrated differently, so each fold's
+ * score (strong - weak) becomes its rank quantile within the fold (ties share their mean rank): routing
+ * "the top x% of each fold" is what a threshold calibrated per deployment does. Rows become
+ * [weak: 0, strong: quantile].
+ */
+export function rankRows(pred: number[][], pair: { weak: number; strong: number }): number[][] {
+  const score = pred.map((r) => r[pair.strong]! - r[pair.weak]!);
+  const order = score.map((_, i) => i).sort((a, b) => score[a]! - score[b]!);
+  const q = new Array<number>(score.length);
+  for (let s = 0; s < order.length; ) {
+    let e = s;
+    while (e < order.length && score[order[e]!] === score[order[s]!]) e++;
+    const mean = (s + e - 1) / 2 / Math.max(1, order.length - 1);
+    for (let k = s; k < e; k++) q[order[k]!] = mean;
+    s = e;
+  }
+  return pred.map((r, i) => {
+    const row = new Array<number>(r.length).fill(0);
+    row[pair.strong] = q[i]!;
+    return row;
+  });
+}

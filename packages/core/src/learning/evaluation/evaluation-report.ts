@@ -1,0 +1,69 @@
+import type { PredictorKind } from '../predictors/types.js';
+import type { CostQualityPoint } from './many-model-metrics.js';
+import type { PgrPoint } from './two-model-metrics.js';
+
+export interface TwoModelResult {
+  apgr: number;
+  cpt50: number;
+  cpt80: number;
+  curve: PgrPoint[];
+}
+
+export interface ManyModelResult {
+  aiq: number;
+  /** The router's non-decreasing hull (mean cost per prompt in USD, mean quality). */
+  hull: CostQualityPoint[];
+  /** Hull quality at fractions of the best single model's cost. */
+  quality_at_cost: Array<{ cost_fraction: number; cost: number; quality: number }>;
+  /** Least cost reaching 95% of the best single model's quality, absolute and as a fraction of its cost. */
+  cost_at_95: number | null;
+  cost_fraction_at_95: number | null;
+  /** Where the router's hull is at or above the zero-router hull (0.5 point tolerance). */
+  vs_zero_router: { share: number; worst_gap: number; worst_at_cost: number };
+}
+
+export interface SelectionResult {
+  /** Mean quality of the model the router picks per prompt (lambda = 0). */
+  quality: number;
+}
+
+export interface PredictorResult {
+  kind: PredictorKind | 'random' | 'oracle';
+  two_model?: TwoModelResult;
+  many_model?: ManyModelResult;
+  selection?: SelectionResult;
+}
+
+/** What `llmrr router eval --json` prints. */
+export interface EvaluationReport {
+  data: string;
+  format: string;
+  models: string[];
+  mode: 'two-model' | 'many-model' | 'selection';
+  /** How held-out prompts were chosen (test split, k-fold cross-validation, unseen task, given model). */
+  protocol: string;
+  n_test: number;
+  /** Held-out prompts left out because an outcome (or cost) was missing. */
+  dropped: number;
+  /** Predictor the training picked on validation data (most often, across folds). */
+  chosen: PredictorKind;
+  /** Headline numbers of the chosen predictor. */
+  apgr?: number;
+  cpt50?: number;
+  cpt80?: number;
+  aiq?: number;
+  quality_at_cost?: ManyModelResult['quality_at_cost'];
+  cost_fraction_at_95?: number | null;
+  quality?: number;
+  /** Single models on the held-out prompts. */
+  single_models: Array<{ model: string; quality: number; cost?: number }>;
+  best_single: { model: string; quality: number; cost?: number };
+  zero_router?: { aiq: number; hull: CostQualityPoint[] };
+  predictors: PredictorResult[];
+  baselines: { random: PredictorResult; oracle: PredictorResult };
+  /** Headline numbers of the chosen predictor per task (when there are 2 to 12 tasks). */
+  per_task?: Array<{ task: string; n: number; apgr?: number; cpt50?: number; cpt80?: number; aiq?: number; zero_router_aiq?: number; cost_fraction_at_95?: number | null; best_single?: { model: string; quality: number; cost?: number }; vs_zero_router?: ManyModelResult['vs_zero_router']; quality?: number }>;
+  /** Validation scores of each candidate during training, per fold. */
+  validation: Array<{ fold: string; kind: PredictorKind; metric: string; value: number }>;
+  seconds: number;
+}

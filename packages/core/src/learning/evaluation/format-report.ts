@@ -1,0 +1,50 @@
+import type { EvaluationReport } from './evaluation-report.js';
+
+const f3 = (x: number | null | undefined) => (x === undefined || x === null || !Number.isFinite(x) ? '-' : x.toFixed(3));
+const pct = (x: number | null | undefined) => (x === undefined || x === null || !Number.isFinite(x) ? '-' : `${(x * 100).toFixed(1)}%`);
+
+function table(header: string[], rows: string[][]): string {
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** A human summary of an evaluation report (what `llmrr router eval` prints without --json). */
+export function formatReport(r: EvaluationReport): string {
+  const out: string[] = [];
+  out.push(`${r.data} (${r.format}): ${r.models.length} models, ${r.n_test} held-out prompts (${r.protocol})${r.dropped ? `, ${r.dropped} dropped for missing outcomes` : ''}`);
+  out.push(`chosen predictor (on validation data): ${r.chosen}\n`);
+  const all = [...r.predictors, r.baselines.random, r.baselines.oracle];
+  if (r.mode === 'two-model') {
+    out.push(`weak ${r.models[0]} quality ${f3(r.single_models[0]?.quality)}, strong ${r.models[1]} quality ${f3(r.single_models[1]?.quality)}\n`);
+    out.push(table(['ROUTER', 'APGR', 'CPT(50%)', 'CPT(80%)'], all.filter((p) => p.two_model).map((p) => [p.kind, f3(p.two_model!.apgr), pct(p.two_model!.cpt50), pct(p.two_model!.cpt80)])));
+  } else if (r.mode === 'many-model') {
+    out.push(table(['MODEL', 'QUALITY', 'COST/PROMPT'], r.single_models.map((s) => [s.model, f3(s.quality), (s.cost ?? 0).toExponential(2)])));
+    out.push('');
+    out.push(
+      table(
+        ['ROUTER', 'AIQ', 'COST FOR 95% OF BEST', 'ON/ABOVE ZERO-ROUTER HULL'],
+        all.filter((p) => p.many_model).map((p) => [p.kind, f3(p.many_model!.aiq), pct(p.many_model!.cost_fraction_at_95), pct(p.many_model!.vs_zero_router.share)]),
+      ),
+    );
+    out.push(`zero router (hull of single models) AIQ ${f3(r.zero_router?.aiq)}; best single model ${r.best_single.model} quality ${f3(r.best_single.quality)}`);
+    if (r.quality_at_cost) out.push(`${r.chosen} quality at % of ${r.best_single.model}'s cost: ${r.quality_at_cost.map((q) => `${Math.round(q.cost_fraction * 100)}% -> ${f3(q.quality)}`).join(', ')}`);
+  } else {
+    out.push(table(['MODEL', 'QUALITY'], r.single_models.map((s) => [s.model, f3(s.quality)])));
+    out.push('');
+    out.push(table(['ROUTER', 'QUALITY (top-1 pick)'], all.filter((p) => p.selection).map((p) => [p.kind, f3(p.selection!.quality)])));
+  }
+  if (r.per_task) {
+    out.push('\nper task (chosen predictor):');
+    out.push(
+      r.mode === 'two-model'
+        ? table(['TASK', 'N', 'APGR', 'CPT(50%)', 'CPT(80%)'], r.per_task.map((t) => [t.task, String(t.n), f3(t.apgr), pct(t.cpt50), pct(t.cpt80)]))
+        : r.mode === 'many-model'
+          ? table(
+              ['TASK', 'N', 'AIQ', 'ZERO-ROUTER AIQ', 'COST FOR 95% OF BEST', 'BEST SINGLE', 'ON/ABOVE HULL'],
+              r.per_task.map((t) => [t.task, String(t.n), f3(t.aiq), f3(t.zero_router_aiq), pct(t.cost_fraction_at_95), `${t.best_single?.model ?? '-'} ${f3(t.best_single?.quality)}`, pct(t.vs_zero_router?.share)]),
+            )
+          : table(['TASK', 'N', 'ROUTED', 'BEST SINGLE'], r.per_task.map((t) => [t.task, String(t.n), f3(t.quality), `${t.best_single?.model ?? '-'} ${f3(t.best_single?.quality)}`])),
+    );
+  }
+  return `${out.join('\n')}\n`;
+}

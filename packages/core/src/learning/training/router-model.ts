@@ -1,0 +1,93 @@
+import { LLMError } from '../../errors/llm-error.js';
+import { featurize, type FeatureSpec } from '../features/feature-pipeline.js';
+import { loadPredictor } from '../predictors/load-predictor.js';
+import type { PredictorKind, PredictorState, QualityPredictor } from '../predictors/types.js';
+import { predictCost, type CostModel } from './cost-model.js';
+
+export const ROUTER_MODEL_FORMAT = 'llmrr-router-model';
+
+/** The persisted, JSON artifact `llmrr router train` writes and the `intelligent` strategy loads. */
+export interface RouterModelArtifact {
+  format: typeof ROUTER_MODEL_FORMAT;
+  version: 1;
+  createdAt: string;
+  /** Model names, in the order of the predictor's outputs. */
+  models: string[];
+  /** Two-model data: which output is the weak and which the strong model. */
+  pair?: { weak: number; strong: number };
+  features: FeatureSpec;
+  predictor: PredictorState;
+  cost?: CostModel;
+  /** Predicted quality of a sample of training prompts (rows), to calibrate lambda to a target share. */
+  calibration: number[][];
+  /** Where it came from and how the candidates did on the validation part of the training data. */
+  training: {
+    data: string;
+    examples: number;
+    tasks: string[];
+    validation: Array<{ kind: PredictorKind; metric: string; value: number }>;
+    chosen: PredictorKind;
+  };
+}
+
+/** A loaded router model: predicted quality (and cost) per model for a prompt. */
+export class RouterModel {
+  readonly predictor: QualityPredictor;
+  readonly models: readonly string[];
+  private readonly index: Map<string, number>;
+
+  constructor(readonly artifact: RouterModelArtifact) {
+    if (artifact?.format !== ROUTER_MODEL_FORMAT) {
+      throw new LLMError({ code: 'invalid_request', message: `Not a router model (format is ${JSON.stringify(artifact?.format)}, expected "${ROUTER_MODEL_FORMAT}")`, param: 'format' });
+    }
+    if (artifact.version !== 1) throw new LLMError({ code: 'invalid_request', message: `Unsupported router model version ${String(artifact.version)} (expected 1)`, param: 'version' });
+    this.predictor = loadPredictor(artifact.predictor);
+    this.models = artifact.models;
+    if (this.predictor.outputs !== this.models.length) {
+      throw new LLMError({ code: 'invalid_request', message: `Router model has ${this.models.length} models but its predictor has ${this.predictor.outputs} outputs`, param: 'predictor' });
+    }
+    this.index = new Map(this.models.map((m, i) => [m, i]));
+  }
+
+  /** True when the features need a prompt embedding (then pass it to `predict`). */
+  get needsEmbedding(): boolean {
+    return this.artifact.features.embedding !== undefined;
+  }
+
+  indexOf(model: string): number | undefined {
+    return this.index.get(model);
+  }
+
+  /** Predicted probability of a good answer per model (order of `models`). */
+  predict(prompt: string, embedding?: ArrayLike<number>, out?: Float64Array): Float64Array {
+    return this.predictor.predict(featurize(this.artifact.features, prompt, embedding), out);
+  }
+
+  /** Expected cost per model from the training data's costs, when it had any. */
+  predictCost(prompt: string): number[] | undefined {
+    return this.artifact.cost ? predictCost(this.artifact.cost, prompt) : undefined;
+  }
+}
+
+/** Parses and checks an artifact from JSON text. */
+export function parseRouterModel(text: string, source = 'router model'): RouterModel {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new LLMError({ code: 'invalid_json', message: `${source} is not valid JSON (${e instanceof Error ? e.message : String(e)})`, param: 'model' });
+  }
+  return new RouterModel(json as RouterModelArtifact);
+}
+
+/** Reads an artifact from a file (Node only; the import of node:fs happens here). */
+export async function loadRouterModel(file: string): Promise<RouterModel> {
+  const { readFile } = await import('node:fs/promises');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new LLMError({ code: 'invalid_request', message: `Router model file not found: ${file} (train one with: llmrr router train --data <dir> --out <file>)`, param: 'model' });
+  }
+  return parseRouterModel(text, file);
+}

@@ -1,0 +1,110 @@
+import { fnv1a } from '../datasets/split-examples.js';
+import type { RoutingExample } from '../datasets/types.js';
+import { featureBlocks, featureDim, featurize, fitFeatures, type FeatureSpec } from '../features/feature-pipeline.js';
+import { trainKnn } from '../predictors/knn-predictor.js';
+import { trainLogistic } from '../predictors/logistic-predictor.js';
+import { PriorPredictor } from '../predictors/prior-predictor.js';
+import { trainTwoLayer } from '../predictors/two-layer-predictor.js';
+import { meanQuality, type PredictorKind, type QualityPredictor, type TrainingSet } from '../predictors/types.js';
+import { fitCostModel, predictCost, type CostModel } from './cost-model.js';
+import { routingScore } from './routing-score.js';
+
+export const PREDICTOR_KINDS: readonly PredictorKind[] = ['logistic', 'mf', 'mlp', 'knn'];
+
+/** Prompt embeddings, by prompt text (from the embedding cache). */
+export type EmbeddingLookup = (prompt: string) => ArrayLike<number> | undefined;
+
+export interface TrainPredictorsOptions {
+  kinds?: readonly PredictorKind[];
+  /** Hash buckets of the TF-IDF block (0 = off). Default 2^14. */
+  hashDim?: number;
+  /** Use the cheap analysis block. Default true. */
+  analysis?: boolean;
+  /** Add an embedding block (every prompt must have one). */
+  embedding?: { dim: number; model: string; lookup: EmbeddingLookup };
+  /** Share of the training examples kept aside for validation (early stopping, selection). Default 0.1. */
+  valShare?: number;
+  /** `auto` picks the best validation score; a kind forces it. Default auto. */
+  select?: 'auto' | PredictorKind;
+  seed?: number;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+export interface TrainedPredictors {
+  features: FeatureSpec;
+  predictors: Map<PredictorKind, QualityPredictor>;
+  validation: Array<{ kind: PredictorKind; metric: string; value: number }>;
+  chosen: PredictorKind;
+  cost: CostModel | undefined;
+  /** Predicted quality of up to 400 training prompts by the chosen predictor. */
+  calibration: number[][];
+}
+
+export function toTrainingSet(spec: FeatureSpec, examples: readonly RoutingExample[], outputs: number, lookup?: EmbeddingLookup): TrainingSet {
+  return {
+    x: examples.map((e) => featurize(spec, e.prompt, lookup?.(e.prompt))),
+    y: examples.map((e) => e.quality),
+    dim: featureDim(spec),
+    outputs,
+  };
+}
+
+/**
+ * Fits the feature pipeline and every predictor kind on `examples` (minus a validation share), scores
+ * each on the validation share with the routing metric of the data (APGR for two models, AIQ with
+ * costs, mean chosen quality otherwise), and picks the best (or the forced one).
+ */
+export function trainPredictors(
+  examples: readonly RoutingExample[],
+  outputs: number,
+  pair: { weak: number; strong: number } | undefined,
+  options: TrainPredictorsOptions = {},
+): TrainedPredictors {
+  const valShare = options.valShare ?? 0.1;
+  const buckets = Math.max(2, Math.round(1 / valShare));
+  const isVal = (e: RoutingExample) => valShare > 0 && fnv1a(`val:${e.id}`) % buckets === 0;
+  const fitSet = examples.filter((e) => !isVal(e));
+  const valSet = examples.filter(isVal);
+  const emb = options.embedding;
+  const spec = fitFeatures(
+    fitSet.map((e) => e.prompt),
+    { hashDim: options.hashDim ?? 1 << 14, analysis: options.analysis ?? true, ...(emb ? { embedding: { dim: emb.dim, model: emb.model } } : {}) },
+  );
+  const train = toTrainingSet(spec, fitSet, outputs, emb?.lookup);
+  const val = toTrainingSet(spec, valSet, outputs, emb?.lookup);
+  const cost = fitCostModel(fitSet, outputs);
+  const valCost = cost ? valSet.map((e) => predictCost(cost, e.prompt)) : undefined;
+  const predictors = new Map<PredictorKind, QualityPredictor>();
+  const validation: TrainedPredictors['validation'] = [];
+  const kinds = options.kinds ?? PREDICTOR_KINDS;
+  const blocks = featureBlocks(spec);
+  const seed = options.seed ?? 1;
+  const prior = new PriorPredictor(meanQuality(train.y, outputs));
+  predictors.set('prior', prior);
+  for (const kind of ['prior' as const, ...kinds]) {
+    const t0 = Date.now();
+    let p: QualityPredictor;
+    if (kind === 'prior') p = prior;
+    else if (kind === 'logistic') p = trainLogistic(train, val, { seed });
+    else if (kind === 'mf' || kind === 'mlp') p = trainTwoLayer(kind, train, val, { seed });
+    else p = trainKnn(train, emb ? blocks.embedding : blocks.hashed, 20);
+    predictors.set(kind, p);
+    if (valSet.length > 0) {
+      const pred = val.x.map((x) => Array.from(p.predict(x)));
+      const s = routingScore(valSet, pred, pair, valCost);
+      validation.push({ kind, metric: s.metric, value: s.value });
+      options.log?.(`  ${kind.padEnd(8)} validation ${s.metric} ${s.value.toFixed(4)} (${Date.now() - t0} ms)`);
+    }
+  }
+  let chosen: PredictorKind = options.select && options.select !== 'auto' ? options.select : 'logistic';
+  if (!options.select || options.select === 'auto') {
+    const learned = validation.filter((v) => v.kind !== 'prior');
+    if (learned.length) chosen = learned.reduce((a, b) => (b.value > a.value ? b : a)).kind;
+    else chosen = kinds[0] ?? 'logistic';
+  }
+  const best = predictors.get(chosen) ?? prior;
+  const sample = fitSet.filter((e) => fnv1a(`cal:${e.id}`) % Math.max(1, Math.ceil(fitSet.length / 400)) === 0).slice(0, 400);
+  const calibration = sample.map((e) => Array.from(best.predict(featurize(spec, e.prompt, emb?.lookup(e.prompt))), (v) => Number(v.toFixed(4))));
+  return { features: spec, predictors, validation, chosen, cost, calibration };
+}

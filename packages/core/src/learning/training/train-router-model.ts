@@ -1,0 +1,41 @@
+import type { RoutingDataset } from '../datasets/types.js';
+import { filterTasks } from '../evaluation/evaluate-dataset.js';
+import type { PredictorKind } from '../predictors/types.js';
+import { ROUTER_MODEL_FORMAT, type RouterModelArtifact } from './router-model.js';
+import { trainPredictors, type TrainPredictorsOptions } from './train-predictors.js';
+
+export interface TrainRouterModelOptions extends TrainPredictorsOptions {
+  tasks?: readonly string[];
+  /** Clock for `createdAt` (tests). */
+  now?: () => Date;
+}
+
+/**
+ * Trains the router model on the dataset's training prompts (its train split when it has one, never
+ * the test split; every prompt otherwise) and returns the artifact `intelligent` loads.
+ */
+export function trainRouterModel(dataset: RoutingDataset, options: TrainRouterModelOptions = {}): RouterModelArtifact {
+  const all = filterTasks(dataset.examples, options.tasks);
+  const examples = all.some((e) => e.split === 'test') ? all.filter((e) => e.split !== 'test') : all;
+  const trained = trainPredictors(examples, dataset.models.length, dataset.pair, options);
+  const chosen: PredictorKind = trained.chosen;
+  const artifact: RouterModelArtifact = {
+    format: ROUTER_MODEL_FORMAT,
+    version: 1,
+    createdAt: (options.now?.() ?? new Date()).toISOString(),
+    models: [...dataset.models],
+    features: trained.features,
+    predictor: trained.predictors.get(chosen)!.toJSON(),
+    calibration: trained.calibration,
+    training: {
+      data: dataset.name,
+      examples: examples.length,
+      tasks: [...new Set(examples.map((e) => e.task))].sort(),
+      validation: trained.validation,
+      chosen,
+    },
+  };
+  if (dataset.pair) artifact.pair = dataset.pair;
+  if (trained.cost) artifact.cost = trained.cost;
+  return artifact;
+}
