@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './__fixtures__/cli-harness.js';
 import { DEMO_CONFIG_FILE } from './cli-config.js';
+import { COMMANDS } from './run.js';
 import type { ModelListing } from './commands/models.js';
 
+const names = COMMANDS.map((c) => c.name);
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 describe('llmrr dispatcher', () => {
@@ -18,12 +20,13 @@ describe('llmrr dispatcher', () => {
   it('--help lists every command', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const name of ['chat', 'route', 'models', 'config', 'audit']) expect(r.stdout).toMatch(new RegExp(`\\n  ${name}\\s+\\S`));
+    expect(names).toEqual(expect.arrayContaining(['chat', 'route', 'models', 'config', 'audit']));
+    for (const name of names) expect(r.stdout).toMatch(new RegExp(`\\n  ${name}\\s+\\S`));
     expect(r.stdout).toContain('-c, --config <file>');
   });
 
   it('<command> --help prints that command help', async () => {
-    for (const name of ['chat', 'route', 'models', 'config', 'audit']) {
+    for (const name of names) {
       const r = await runCli([name, '--help']);
       expect(r.code, name).toBe(0);
       expect(r.stdout.startsWith(`Usage: llmrr ${name}`)).toBe(true);
@@ -34,10 +37,10 @@ describe('llmrr dispatcher', () => {
   it('a missing or unknown command is one line and exit 2', async () => {
     const none = await runCli([]);
     expect(none.code).toBe(2);
-    expect(none.stderr).toBe('llmrr: missing command (chat, route, models, config, audit) (see llmrr --help)\n');
+    expect(none.stderr).toBe(`llmrr: missing command (${names.join(', ')}) (see llmrr --help)\n`);
     const unknown = await runCli(['serve']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('llmrr: unknown command "serve" (commands: chat, route, models, config, audit) (see llmrr --help)\n');
+    expect(unknown.stderr).toBe(`llmrr: unknown command "serve" (commands: ${names.join(', ')}) (see llmrr --help)\n`);
     const flag = await runCli(['--verbose']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toBe('llmrr: unknown option --verbose (see llmrr --help)\n');

@@ -149,9 +149,41 @@ export const ExactCacheSchema = z
   })
   .strict();
 
+/** Where semantic-cache entries live: in process (default), a SQLite file, or a Redis shared by processes. */
+export const SemanticStoreSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('memory') }).strict(),
+  z.object({ type: z.literal('sqlite'), path: z.string().min(1) }).strict(),
+  z.object({ type: z.literal('redis'), url: z.string().min(1), prefix: z.string().min(1).default('llmrr') }).strict(),
+]);
+
+export const SemanticCacheSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Cosine similarity at or above which a stored prompt counts as the same question. */
+    threshold: z.number().min(0).max(1).default(0.85),
+    /** Matches at or above the threshold but below `guardAbove` go through `guard`; at or above it they are served. */
+    guardAbove: z.number().min(0).max(1).default(0.95),
+    /** `miss`: treat such matches as misses; `verify`: ask a cheap model whether the answer fits; `adapt`: have it rewrite the answer. */
+    guard: z.enum(['miss', 'verify', 'adapt']).default('miss'),
+    /** Deployment the guard calls (`verify`/`adapt`). */
+    guardModel: z.string().min(1).optional(),
+    /** `local-use` (Universal Sentence Encoder lite, in process) or the name of a deployment whose engine embeds. */
+    embedder: z.string().min(1).default('local-use'),
+    store: SemanticStoreSchema.default({ type: 'memory' }),
+    ttlMs: positiveInt.default(86_400_000),
+    maxEntries: positiveInt.default(10_000),
+    allowNonZeroTemperature: z.boolean().default(false),
+    /** Tenants whose requests never use the semantic cache. */
+    optOutTenants: z.array(z.string()).default([]),
+    /** Per-tenant threshold overrides. */
+    tenantThresholds: z.record(z.string(), z.number().min(0).max(1)).default({}),
+  })
+  .strict();
+
 export const CacheSchema = z
   .object({
     exact: ExactCacheSchema.default(ExactCacheSchema.parse({})),
+    semantic: SemanticCacheSchema.optional(),
   })
   .catchall(z.unknown());
 
@@ -226,6 +258,9 @@ export type CircuitBreakerConfig = z.output<typeof CircuitBreakerSchema>;
 export type HedgingConfig = z.output<typeof HedgingSchema>;
 export type TimeoutsConfig = z.output<typeof TimeoutsSchema>;
 export type ExactCacheConfig = z.output<typeof ExactCacheSchema>;
+export type SemanticCacheConfig = z.output<typeof SemanticCacheSchema>;
+export type SemanticCacheConfigInput = z.input<typeof SemanticCacheSchema>;
+export type SemanticStoreConfig = z.output<typeof SemanticStoreSchema>;
 export type TenantConfig = z.output<typeof TenantConfigSchema>;
 export type RouterConfigV2 = z.output<typeof RouterConfigV2Schema>;
 export type RouterConfigV3 = z.output<typeof RouterConfigV3Schema>;

@@ -4,5 +4,7 @@ export type { EngineContext, EngineFactory } from './types.js';
 export * from './openai-compatible/index.js';
 export * from './anthropic/index.js';
 export * from './gemini/index.js';
+export * from './gguf/index.js';
+export * from './onnx/index.js';
 export { MockEngine, createMockEngine } from './mock/index.js';
 export type { MockEngineOptions, MockFailure } from './mock/index.js';

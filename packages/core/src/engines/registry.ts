@@ -3,7 +3,9 @@ import { LLMError } from '../errors/llm-error.js';
 import type { LanguageEngine } from '../spec/index.js';
 import { createAnthropicEngine } from './anthropic/index.js';
 import { createGeminiEngine } from './gemini/index.js';
+import { createGgufEngine } from './gguf/index.js';
 import { createMockEngine } from './mock/mock-engine.js';
+import { createOnnxEngine } from './onnx/index.js';
 import { createOpenAICompatibleEngine } from './openai-compatible/index.js';
 import type { EngineContext, EngineFactory } from './types.js';
 
@@ -15,6 +17,8 @@ const factories = new Map<string, EngineFactory>([
   ['openai-compatible', createOpenAICompatibleEngine],
   ['anthropic', createAnthropicEngine],
   ['gemini', createGeminiEngine],
+  ['gguf', createGgufEngine],
+  ['onnx', createOnnxEngine],
   ['mock', createMockEngine],
 ]);
 

@@ -1,5 +1,6 @@
 import type { Capability } from '../config/schema.js';
 import { LLMError } from '../errors/llm-error.js';
+import type { Saturation } from './deployment-limiter.js';
 import type { RouterDeployment } from './deployment.js';
 
 export interface CandidateQuery {
@@ -22,6 +23,8 @@ export interface CandidateSelection {
   excluded: Exclusion[];
   /** Set when every otherwise-fit deployment had an open circuit: the least recently opened, tried anyway. */
   forced: RouterDeployment | undefined;
+  /** When some fit deployment was skipped at its limits: the soonest one of them frees up (ms). */
+  soonestFreeMs: number | undefined;
 }
 
 /** True when `d` is `name` or carries it as alias. */
@@ -60,12 +63,19 @@ export function unfitReason(d: RouterDeployment, q: CandidateQuery): string | un
     if (missing) return `lacks capabilities: ${missing.join(', ')}`;
   }
   if (cfg.contextWindow !== undefined) {
-    const need = q.estimatedInputTokens + (q.maxTokens ?? 0);
+    const output = d.outputCap(q.maxTokens) ?? 0;
+    const need = q.estimatedInputTokens + output;
     if (need > cfg.contextWindow) {
-      return `context window ${cfg.contextWindow} < ~${need} tokens needed (~${q.estimatedInputTokens} input + ${q.maxTokens ?? 0} maxTokens)`;
+      return `context window ${cfg.contextWindow} < ~${need} tokens needed (~${q.estimatedInputTokens} input + ${output} maxTokens)`;
     }
   }
   return undefined;
+}
+
+/** Why `d` cannot take this call now because of its `limits`, or undefined (also for deployments without limits). */
+export function saturation(d: RouterDeployment, q: CandidateQuery): Saturation | undefined {
+  const limiter = d.limiter;
+  return limiter === undefined ? undefined : limiter.check(d.admissionTokens(q.estimatedInputTokens, q.maxTokens), d.stats.latencyMs);
 }
 
 /**
@@ -76,6 +86,7 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
   const candidates: RouterDeployment[] = [];
   const excluded: Exclusion[] = [];
   let circuitOpen: RouterDeployment[] | undefined;
+  let soonestFreeMs: number | undefined;
   let matchedModel = q.model === undefined;
   for (let i = 0; i < all.length; i++) {
     const d = all[i]!;
@@ -86,6 +97,12 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
     const reason = unfitReason(d, q);
     if (reason !== undefined) {
       excluded.push({ name: d.name, reason });
+      continue;
+    }
+    const full = saturation(d, q);
+    if (full !== undefined) {
+      excluded.push({ name: d.name, reason: `saturated: ${full.reason}` });
+      if (soonestFreeMs === undefined || full.retryAfterMs < soonestFreeMs) soonestFreeMs = full.retryAfterMs;
       continue;
     }
     if (!d.breaker.isAvailable()) {
@@ -110,7 +127,17 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
     for (const d of circuitOpen) if (d.breaker.openedAt < forced.breaker.openedAt) forced = d;
     candidates.push(forced);
   }
-  return { candidates, excluded, forced };
+  return { candidates, excluded, forced, soonestFreeMs };
+}
+
+/** `rate_limited` when every deployment that could serve the request is at its limits. */
+export function saturatedError(excluded: readonly Exclusion[], model: string | undefined, retryAfterMs: number): LLMError {
+  return new LLMError({
+    code: 'rate_limited',
+    message: `Every deployment that could serve this request${model ? ` for model "${model}"` : ''} is at its limits; retry in ~${retryAfterMs} ms:\n${excluded.map((e) => `  ${e.name}: ${e.reason}`).join('\n')}`,
+    retryAfterMs,
+    details: { excluded },
+  });
 }
 
 /** The `no_deployment` error listing why each deployment was excluded. */

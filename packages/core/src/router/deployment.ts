@@ -1,7 +1,9 @@
 import type { Capability, ModelConfig, RouterConfig } from '../config/schema.js';
 import type { EngineContext, EngineFactory } from '../engines/types.js';
 import { resolveModelPrice } from '../pricing/price-for.js';
-import type { EngineCapabilities, LanguageEngine, ModelPrice } from '../spec/index.js';
+import type { PriceTable } from '../pricing/types.js';
+import type { EngineCapabilities, GenerateRequest, LanguageEngine, ModelPrice } from '../spec/index.js';
+import { DeploymentLimiter } from './deployment-limiter.js';
 import { CircuitBreaker, type CircuitState } from './resilience/circuit-breaker.js';
 import { DeploymentStats } from './stats.js';
 import type { Deployment } from './types.js';
@@ -17,7 +19,12 @@ export interface DeploymentInit {
   statsAlpha?: number | undefined;
   errorRateHalfLifeMs?: number | undefined;
   onCircuit: (deployment: string, from: CircuitState, to: CircuitState) => void;
+  /** Price table for deployments without a configured price. Default: the shipped table. */
+  priceTable?: PriceTable | undefined;
 }
+
+/** Expected output tokens when the request sets no `maxTokens` (cost estimates, tpm admission). */
+export const DEFAULT_EXPECTED_OUTPUT_TOKENS = 256;
 
 const ENGINE_CAPABILITIES: ReadonlyArray<keyof EngineCapabilities & Capability> = ['streaming', 'tools', 'json', 'vision', 'embeddings', 'reasoning'];
 
@@ -35,19 +42,20 @@ export function engineCapabilities(caps: EngineCapabilities): Set<Capability> {
 export class RouterDeployment implements Deployment {
   readonly name: string;
   readonly config: ModelConfig;
-  readonly price: ModelPrice | undefined;
-  readonly priceFromTable: boolean;
+  price: ModelPrice | undefined = undefined;
+  priceFromTable = false;
   readonly stats: DeploymentStats;
   readonly breaker: CircuitBreaker;
+  /** Admission control for `limits` (undefined when the config sets none). Shared with a deployment it replaced. */
+  limiter: DeploymentLimiter | undefined;
   private instance: LanguageEngine | undefined;
   private caps: ReadonlySet<Capability> | undefined;
 
   constructor(private readonly init: DeploymentInit) {
     this.name = init.config.name;
     this.config = init.config;
-    // Config price, else free for local engines, else the shipped table by model id; undefined = unknown.
-    this.price = resolveModelPrice(init.config);
-    this.priceFromTable = init.config.price === undefined && this.price !== undefined;
+    this.setPriceTable(init.priceTable);
+    this.limiter = DeploymentLimiter.for(init.config.limits, init.now);
     this.instance = init.engine;
     if (init.config.capabilities) this.caps = new Set(init.config.capabilities);
     this.breaker = new CircuitBreaker({
@@ -61,6 +69,39 @@ export class RouterDeployment implements Deployment {
       errorRateHalfLifeMs: init.errorRateHalfLifeMs,
       circuit: () => this.breaker.state,
     });
+  }
+
+  /** Config price, else free for local engines, else the table's row by model id (default: shipped table); undefined = unknown. */
+  setPriceTable(table: PriceTable | undefined): void {
+    this.price = resolveModelPrice(this.init.config, table);
+    this.priceFromTable = this.init.config.price === undefined && this.price !== undefined;
+  }
+
+  /**
+   * Takes over the limiter state of the deployment this one replaces (same name, e.g. `load()`), so a
+   * config reload neither forgets calls in flight nor refills the rpm/tpm windows.
+   */
+  inheritLimiter(old: RouterDeployment): void {
+    if (!this.limiter || !old.limiter) return;
+    old.limiter.limits = this.limiter.limits;
+    this.limiter = old.limiter;
+  }
+
+  /** `maxTokens` as this deployment receives it: clamped to `maxOutputTokens` (absent stays absent). */
+  outputCap(maxTokens: number | undefined): number | undefined {
+    const cap = this.config.maxOutputTokens;
+    return cap !== undefined && maxTokens !== undefined && maxTokens > cap ? cap : maxTokens;
+  }
+
+  /** The request as this deployment receives it: `maxTokens` above `maxOutputTokens` is clamped to it. */
+  requestFor(request: GenerateRequest): GenerateRequest {
+    const cap = this.outputCap(request.maxTokens);
+    return cap === request.maxTokens ? request : { ...request, maxTokens: cap };
+  }
+
+  /** Tokens an attempt is charged at admission (tpm): the prompt estimate plus the expected output. */
+  admissionTokens(estimatedInputTokens: number, maxTokens: number | undefined): number {
+    return estimatedInputTokens + (this.outputCap(maxTokens) ?? DEFAULT_EXPECTED_OUTPUT_TOKENS);
   }
 
   /** The engine, created on first use. */

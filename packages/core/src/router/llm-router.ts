@@ -8,11 +8,14 @@ import { toLLMError } from '../errors/to-llm-error.js';
 import { TypedEmitter, type Listener } from '../events/typed-emitter.js';
 import { computeCost } from '../pricing/compute-cost.js';
 import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
+import { loadPriceTableFromEnv, PRICES_FILE_ENV } from '../pricing/load-price-table.js';
+import type { PriceTable } from '../pricing/types.js';
 import type { ChatMessage, GenerateRequest, GenerateResult, LanguageEngine } from '../spec/index.js';
 import { sleep as defaultSleep } from '../util/abort.js';
+import { unfitReason, type CandidateQuery } from './candidates.js';
 import { RouterDeployment } from './deployment.js';
 import { planRoute, type RoutePlan } from './plan-route.js';
-import { normalizeRequest } from './request.js';
+import { impliedCapabilities, normalizeRequest } from './request.js';
 import { runAttempts, type AttemptDriver, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
 import { createRouterStream } from './router-stream.js';
 import { completeUsage } from './stream-accumulator.js';
@@ -47,6 +50,8 @@ interface Call {
   metadata: Record<string, unknown>;
   cacheRead: boolean;
   cacheWrite: boolean;
+  /** Computed on first use (lookup, then store). */
+  cacheScope?: CacheScope;
 }
 
 /** What one tenant of a v3 config sees: the shared deployments it is allowed, plus its own models. */
@@ -79,7 +84,7 @@ function generateDriver(request: GenerateRequest, headers: Record<string, string
   return {
     run(d, scope) {
       const options = scope ? (headers ? { signal: scope.signal, headers } : { signal: scope.signal }) : headers ? { headers } : undefined;
-      const answer = d.engine().generate(request, options);
+      const answer = d.engine().generate(d.requestFor(request), options);
       // Race the abort too, so a timeout holds even against an engine slow to honour its signal.
       return scope ? scope.race(answer) : answer;
     },
@@ -112,6 +117,9 @@ export class LLMRouter {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly generateId: () => string;
+  private priceTable: PriceTable | undefined;
+  /** Set while the `LLMRR_PRICES_FILE` table loads (then cleared); stays rejected when it failed. */
+  private pricing: Promise<void> | undefined;
   private closed = false;
 
   constructor(config: RouterConfigInput | RouterConfig, private readonly options: RouterOptions = {}) {
@@ -127,6 +135,7 @@ export class LLMRouter {
       ...(options.env ? { env: options.env } : {}),
       ...(baseDir !== undefined ? { baseDir } : {}),
     });
+    this.priceTable = options.priceTable;
     this.strategies = builtinStrategies();
     this.builtins = new Set(this.strategies.keys());
     for (const [name, s] of Object.entries(options.strategies ?? {})) this.addStrategy(name, s);
@@ -151,6 +160,27 @@ export class LLMRouter {
       ...(options.cacheStore ? { store: options.cacheStore } : {}),
       ...(options.now ? { now: options.now } : {}),
     });
+    if (options.priceTable === undefined && this.engineContext.env[PRICES_FILE_ENV]?.trim()) this.loadPrices();
+  }
+
+  /** Loads the `LLMRR_PRICES_FILE` table in the background; calls wait for it (see `ready()`). */
+  private loadPrices(): void {
+    const pricing = loadPriceTableFromEnv(this.engineContext.env).then((table) => {
+      this.priceTable = table;
+      for (const d of this.allDeployments()) d.setPriceTable(table);
+      if (this.pricing === pricing) this.pricing = undefined;
+    });
+    pricing.catch(() => {}); // reported by every call (and `ready()`), never as an unhandled rejection
+    this.pricing = pricing;
+  }
+
+  /**
+   * Resolves once the router is ready to price calls: at once, unless the price file named by
+   * `LLMRR_PRICES_FILE` is still loading. Rejects with `config_invalid` when that file is missing or
+   * invalid (calls then reject with the same error). `fromConfig` waits for it.
+   */
+  async ready(): Promise<void> {
+    if (this.pricing) await this.pricing;
   }
 
   /**
@@ -164,7 +194,9 @@ export class LLMRouter {
       ...(options.env ? { env: options.env } : {}),
       ...(options.baseDir ? { cwd: options.baseDir } : {}),
     });
-    return new LLMRouter(config, options);
+    const router = new LLMRouter(config, options);
+    await router.ready();
+    return router;
   }
 
   /** The validated configuration (models reflect `load`/`unload`). */
@@ -183,6 +215,7 @@ export class LLMRouter {
   async generate(input: PromptOrRequest, options: GenerateOptions = {}): Promise<RouterResult> {
     const call = this.begin(input, options, false);
     try {
+      if (this.pricing) await this.pricing;
       const hit = await this.cacheLookup(call);
       if (hit) {
         this.end(call, hit, undefined);
@@ -191,8 +224,14 @@ export class LLMRouter {
       const route = await this.planFor(call.request, options, false, call.requestId, options.explain === true);
       const plan = this.executionPlan(call, route);
       const won = await runAttempts(this.host, plan, generateDriver(plan.request, options.headers));
-      won.lease.succeed();
-      const result = this.buildResult(call, won.deployment, won.value, plan, route, undefined);
+      let result: RouterResult;
+      try {
+        result = this.buildResult(call, won.deployment, won.value, plan, route, undefined);
+      } catch (e) {
+        won.lease.release();
+        throw e;
+      }
+      won.lease.succeed(result.usage.totalTokens);
       await this.cacheStore(call, result);
       this.end(call, result, undefined);
       return result;
@@ -241,6 +280,7 @@ export class LLMRouter {
       estimatedInputTokens: () => estimateRequestTokens(call.request),
       cached: () => this.cacheLookup(call),
       plan: async () => {
+        if (this.pricing) await this.pricing;
         const route = await this.planFor(call.request, options, true, call.requestId, options.explain === true);
         return { plan: this.executionPlan(call, route), route };
       },
@@ -291,6 +331,7 @@ export class LLMRouter {
     this.assertOpen();
     const request = normalizeRequest(input, options);
     const requestId = options.requestId ?? this.generateId();
+    if (this.pricing) await this.pricing;
     const plan = await this.planFor(request, options, options.stream === true, requestId, true);
     return plan.decision!;
   }
@@ -414,14 +455,20 @@ export class LLMRouter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const all = [...this.deployments, ...this.retired];
-    for (const t of this.tenants.values()) all.push(...t.own);
+    const all = [...this.allDeployments(), ...this.retired];
     this.retired.length = 0;
     await Promise.allSettled(all.map((d) => d.close()));
     this.emitter.clear();
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  /** Shared deployments and every tenant's own. */
+  private allDeployments(): RouterDeployment[] {
+    const all = [...this.deployments];
+    for (const t of this.tenants.values()) all.push(...t.own);
+    return all;
+  }
 
   private assertOpen(): void {
     if (this.closed) throw new LLMError({ code: 'engine_unavailable', message: 'The router is closed' });
@@ -446,6 +493,7 @@ export class LLMRouter {
       engineContext: this.engineContext,
       engine,
       now: this.now,
+      priceTable: this.priceTable,
       statsAlpha: this.options.statsAlpha,
       errorRateHalfLifeMs: this.options.errorRateHalfLifeMs,
       onCircuit: (deployment, from, to) => {
@@ -482,6 +530,7 @@ export class LLMRouter {
     const old = this.byName.get(d.name);
     this.byName.set(d.name, d);
     if (old) {
+      d.inheritLimiter(old);
       this.deployments = this.deployments.map((x) => (x === old ? d : x));
       this.retire(old);
     } else {
@@ -566,6 +615,7 @@ export class LLMRouter {
     return {
       requestId: call.requestId,
       request: call.request,
+      estimatedInputTokens: route.estimatedInputTokens,
       order: route.order,
       forced: route.forced,
       retry: o.retries ? { ...routing.retries, ...o.retries } : routing.retries,
@@ -613,12 +663,37 @@ export class LLMRouter {
     return result;
   }
 
+  /**
+   * What a cached answer is shared across: the tenant, and the requested model, else the allow-list, else
+   * the deployments that could serve the request now, so an answer is never served to a different set of
+   * models (after `load`/`unload` or a config change).
+   */
   private cacheScope(call: Call): CacheScope {
+    if (call.cacheScope) return call.cacheScope;
     const o = call.options;
-    const scope: CacheScope = { models: o.model !== undefined ? [o.model] : o.allowedModels ? o.allowedModels : ['*'] };
+    const scope: CacheScope = { models: o.model !== undefined ? [o.model] : o.allowedModels ? o.allowedModels : this.servingSet(call) };
     const tenant = o.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined);
     if (tenant !== undefined) scope.tenant = tenant;
+    call.cacheScope = scope;
     return scope;
+  }
+
+  /**
+   * Sorted names of the deployments fit to serve the call (enabled, tenant view, region, capabilities,
+   * context window). Circuits and limits are left out: they change by the second, the answer does not;
+   * so is `streaming`: a streamed and a non-streamed call share answers.
+   */
+  private servingSet(call: Call): string[] {
+    const { request, options } = call;
+    const query: CandidateQuery = {
+      region: options.region,
+      required: impliedCapabilities(request, false, options.requiredCapabilities),
+      estimatedInputTokens: estimateRequestTokens(request),
+      maxTokens: request.maxTokens,
+    };
+    const names: string[] = [];
+    for (const d of this.viewFor(options.tenant).deployments) if (unfitReason(d, query) === undefined) names.push(d.name);
+    return names.sort();
   }
 
   /** A cached answer as a router result (cost 0: no provider was called), or undefined. */

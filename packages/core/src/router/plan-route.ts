@@ -2,13 +2,12 @@ import type { Capability, RoutingConfig } from '../config/schema.js';
 import { LLMError } from '../errors/llm-error.js';
 import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
 import type { GenerateRequest } from '../spec/index.js';
-import { matchesName, noDeploymentError, selectCandidates, unfitReason, type CandidateQuery, type Exclusion } from './candidates.js';
-import type { RouterDeployment } from './deployment.js';
+import { matchesName, noDeploymentError, saturatedError, saturation, selectCandidates, unfitReason, type CandidateQuery, type Exclusion } from './candidates.js';
+import { DEFAULT_EXPECTED_OUTPUT_TOKENS, type RouterDeployment } from './deployment.js';
 import { impliedCapabilities } from './request.js';
 import type { CandidateExplanation, RankedCandidate, RouteDecision, RouterCallOptions, Strategy, StrategyContext } from './types.js';
 
-/** Expected output tokens when the request sets no `maxTokens` (cost estimates only). */
-export const DEFAULT_EXPECTED_OUTPUT_TOKENS = 256;
+export { DEFAULT_EXPECTED_OUTPUT_TOKENS };
 
 export interface RoutePlanInput {
   deployments: readonly RouterDeployment[];
@@ -58,7 +57,11 @@ export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan>
     maxTokens: request.maxTokens,
   };
   const selection = selectCandidates(input.deployments, query);
-  if (selection.candidates.length === 0) throw noDeploymentError(selection.excluded, options.model);
+  if (selection.candidates.length === 0) {
+    // Waiting helps when a fit deployment is only at its limits: say when, as a provider's 429 would.
+    if (selection.soonestFreeMs !== undefined) throw saturatedError(selection.excluded, options.model, selection.soonestFreeMs);
+    throw noDeploymentError(selection.excluded, options.model);
+  }
   const ctx: StrategyContext = {
     request,
     candidates: selection.candidates,
@@ -123,8 +126,8 @@ function buildOrder(ranked: RankedCandidate[], input: RoutePlanInput, query: Can
     for (let i = 0; i < all.length; i++) {
       const d = all[i]!;
       if (!matchesName(d, name) || order.includes(d)) continue;
-      // A fallback must be able to serve the request too (capabilities, context, region, allow-list).
-      if (unfitReason(d, { ...query, model: undefined }) !== undefined) continue;
+      // A fallback must be able to serve the request too (capabilities, context, region, allow-list), and have room.
+      if (unfitReason(d, { ...query, model: undefined }) !== undefined || saturation(d, query) !== undefined) continue;
       order.push(d);
     }
   }

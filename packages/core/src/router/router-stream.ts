@@ -84,8 +84,14 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
       const acc = new StreamAccumulator(hooks.estimatedInputTokens);
       const ttftMs = won.value.firstContentAt - hooks.startedAt;
       const succeed = async (): Promise<void> => {
-        lease!.succeed();
-        const r = hooks.build(d, acc.result(), plan, route, ttftMs);
+        let r: RouterResult;
+        try {
+          r = hooks.build(d, acc.result(), plan, route, ttftMs);
+        } catch (e) {
+          lease!.release();
+          throw e;
+        }
+        lease!.succeed(r.usage.totalTokens);
         // Stored before the finish part goes out, so a call right after the stream can hit it.
         await hooks.store(r);
         final = r;

@@ -38,7 +38,7 @@ export function streamDriver(request: GenerateRequest, headers: Record<string, s
       let iterator: AsyncIterator<StreamPart> | undefined;
       try {
         const options = headers ? { signal: scope?.signal, headers } : { signal: scope?.signal };
-        iterator = d.engine().stream(request, options)[Symbol.asyncIterator]();
+        iterator = d.engine().stream(d.requestFor(request), options)[Symbol.asyncIterator]();
         const buffered: StreamPart[] = [];
         for (;;) {
           const r = scope ? await scope.race(iterator.next()) : await iterator.next();

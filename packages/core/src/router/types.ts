@@ -3,6 +3,7 @@ import type { CacheStore } from '../cache/cache-store.js';
 import type { Capability, ModelConfig, RetryConfig, TimeoutsConfig } from '../config/schema.js';
 import type { EngineFactory } from '../engines/types.js';
 import type { LLMError } from '../errors/llm-error.js';
+import type { PriceTable } from '../pricing/types.js';
 import type { GenerateRequest, GenerateResult, LanguageEngine, ModelPrice, StreamPart } from '../spec/index.js';
 import type { FetchFn } from '../util/http.js';
 
@@ -139,6 +140,11 @@ export interface RouterOptions {
   statsAlpha?: number;
   /** Half-life (ms) with which an idle deployment's error rate decays toward 0. Default 60 000. */
   errorRateHalfLifeMs?: number;
+  /**
+   * Prices for deployments without a configured `price` (e.g. from `loadPriceTable`). Default: the shipped
+   * table, with the file named by `LLMRR_PRICES_FILE` (in `env`) merged over it once loaded (see `ready()`).
+   */
+  priceTable?: PriceTable;
 }
 
 /** A strategy given as a bare function. */

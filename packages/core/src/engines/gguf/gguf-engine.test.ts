@@ -15,6 +15,7 @@ const modelsDir = join(sharedDir, 'models');
 const modelFile = join(modelsDir, 'stories260K.gguf');
 const hasModel = existsSync(modelFile);
 const suiteName = hasModel ? 'gguf engine with stories260K' : `gguf engine with stories260K (SKIPPED: ${modelFile} not found; set LLMRR_SHARED_DIR)`;
+if (!hasModel) console.warn(`[gguf tests] ${modelFile} not found: the model tests are skipped (set LLMRR_SHARED_DIR to the shared folder)`);
 
 const ctx = defaultEngineContext({ baseDir: modelsDir });
 

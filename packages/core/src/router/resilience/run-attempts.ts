@@ -3,6 +3,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import { abortError, toLLMError } from '../../errors/to-llm-error.js';
 import type { TypedEmitter } from '../../events/typed-emitter.js';
 import type { GenerateRequest } from '../../spec/index.js';
+import { deploymentLimitError, laterError } from '../deployment-limiter.js';
 import type { RouterDeployment } from '../deployment.js';
 import type { AttemptRecord, RouterEvents } from '../types.js';
 import { AttemptScope, CANCELLED, LinkedController, type AttemptTimeouts } from './attempt-scope.js';
@@ -18,8 +19,10 @@ export interface ExecutionHost {
 
 export interface ExecutionPlan {
   requestId: string;
-  /** The request as every attempt sends it. */
+  /** The request as every attempt sends it (`maxTokens` clamped per deployment to its `maxOutputTokens`). */
   request: GenerateRequest;
+  /** Prompt token estimate: what a deployment's tpm limit is charged at admission, with the expected output. */
+  estimatedInputTokens: number;
   /** Deployments in the order they are tried (ranked candidates, then fallbacks). */
   order: readonly RouterDeployment[];
   /** Admitted even with an open circuit (every candidate was open). */
@@ -58,6 +61,8 @@ export class AttemptLease {
     readonly startedAt: number,
     readonly attempt: number,
     readonly hedge: boolean,
+    /** Tokens charged to the deployment's tpm limit at admission (0 without limits). */
+    readonly charged: number,
   ) {}
 
   /** Runs `fn` once the lease is settled (e.g. unhook a hedge lane from the caller's signal). */
@@ -70,11 +75,13 @@ export class AttemptLease {
     return this.settled;
   }
 
-  succeed(): number {
+  /** The attempt answered; `totalTokens` (its real usage) corrects the tpm charge of a limited deployment. */
+  succeed(totalTokens?: number): number {
     const latencyMs = this.host.now() - this.startedAt;
     if (this.settled) return latencyMs;
     this.settled = true;
     this.runCleanup();
+    this.deployment.limiter?.release(this.charged, totalTokens);
     this.deployment.stats.success(latencyMs);
     this.deployment.breaker.success();
     this.scope?.dispose();
@@ -86,7 +93,7 @@ export class AttemptLease {
     if (this.settled) return;
     this.settled = true;
     this.runCleanup();
-    settleFailure(this.host, this.plan, this.deployment, error, this.scope, this.startedAt, this.attempt, this.hedge);
+    settleFailure(this.host, this.plan, this.deployment, error, this.scope, this.startedAt, this.attempt, this.hedge, this.charged);
   }
 
   /** Ended by the router or consumer, not by the deployment: no health change. */
@@ -94,6 +101,7 @@ export class AttemptLease {
     if (this.settled) return;
     this.settled = true;
     this.runCleanup();
+    this.deployment.limiter?.release(this.charged);
     this.deployment.stats.failure('aborted', false);
     this.deployment.breaker.release();
     this.scope?.dispose();
@@ -122,7 +130,11 @@ function settleFailure(
   startedAt: number,
   attempt: number,
   hedge: boolean,
+  charged: number,
 ): void {
+  // A failed attempt keeps its tpm charge: its real usage is unknown, and failures (429s above all)
+  // are exactly when the deployment should be asked less.
+  d.limiter?.release(charged);
   const cancelled = scope?.cancelled === true && !plan.signal?.aborted;
   const counts = !cancelled && countsAgainstDeployment(error);
   d.stats.failure(error.code, counts);
@@ -163,18 +175,27 @@ async function runDeployment<T>(
   for (let attempt = 1; ; attempt++) {
     if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
     if (parent?.aborted) return { kind: 'cancelled' };
+    // A deployment at its limits is skipped (no request is sent); the next one in the order is tried.
+    const limiter = d.limiter;
+    let charged = 0;
+    if (limiter !== undefined) {
+      charged = d.admissionTokens(plan.estimatedInputTokens, plan.request.maxTokens);
+      const full = limiter.check(charged, d.stats.latencyMs);
+      if (full !== undefined) return { kind: 'next', error: deploymentLimitError(d.name, d.provider, full) };
+    }
     if (!d.breaker.tryAcquire(force)) return { kind: 'next', error: circuitOpenError(d) };
+    limiter?.take(charged);
     const scope = needScope ? new AttemptScope(parent, timeouts, { deployment: d.name, provider: d.provider }, plan.signal) : undefined;
     const startedAt = host.now();
     d.stats.start();
     let error: LLMError;
     try {
       const value = await driver.run(d, scope);
-      return { kind: 'won', won: { deployment: d, value, lease: new AttemptLease(host, plan, d, scope, startedAt, attempt, hedge) } };
+      return { kind: 'won', won: { deployment: d, value, lease: new AttemptLease(host, plan, d, scope, startedAt, attempt, hedge, charged) } };
     } catch (e) {
       error = scope ? scope.errorFor(e) : toError(e, d);
       const cancelled = scope?.cancelled === true && !plan.signal?.aborted;
-      settleFailure(host, plan, d, error, scope, startedAt, attempt, hedge);
+      settleFailure(host, plan, d, error, scope, startedAt, attempt, hedge, charged);
       if (cancelled) return { kind: 'cancelled' };
     }
     const action = failureAction(error);
@@ -223,7 +244,7 @@ async function runSequential<T>(host: ExecutionHost, plan: ExecutionPlan, driver
     if (out.kind === 'won') return out.won;
     if (out.kind === 'cancelled') throw abortError(plan.signal ?? AbortSignal.abort(), { deployment: d.name });
     if (out.kind === 'stop') throw out.error;
-    last = out.error;
+    last = laterError(last, out.error);
     const next = order[i + 1];
     if (next) emitFallback(host, plan, d, next, out.error);
   }
@@ -280,7 +301,7 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
             return;
           }
           if (out.kind === 'cancelled') return;
-          last = out.error;
+          last = laterError(last, out.error);
           const following: RouterDeployment | undefined = order[next++];
           if (following) emitFallback(host, plan, d, following, out.error);
           d = following;

@@ -1,0 +1,79 @@
+/**
+ * Bayesian linear regression for one arm of a contextual bandit: reward ~ N(θ·z, σ²), prior
+ * θ ~ N(θ0, σ²/w0 · I). Keeps the precision matrix A and vector b (A θ̂ = b); small dimensions only
+ * (explicit Cholesky). Used for Thompson sampling: `sample` draws θ from the posterior.
+ */
+export class LinearPosterior {
+  readonly dim: number;
+  readonly A: Float64Array;
+  readonly b: Float64Array;
+  observations = 0;
+
+  constructor(prior: readonly number[], priorWeight: number) {
+    this.dim = prior.length;
+    this.A = new Float64Array(this.dim * this.dim);
+    this.b = new Float64Array(this.dim);
+    for (let i = 0; i < this.dim; i++) {
+      this.A[i * this.dim + i] = priorWeight;
+      this.b[i] = priorWeight * prior[i]!;
+    }
+  }
+
+  /** Adds one observation `reward` at context `z`, with weight `w` (1 = a full observation; negative removes one). */
+  update(z: ArrayLike<number>, reward: number, w = 1): void {
+    const d = this.dim;
+    for (let i = 0; i < d; i++) {
+      this.b[i]! += w * reward * z[i]!;
+      for (let j = 0; j < d; j++) this.A[i * d + j]! += w * z[i]! * z[j]!;
+    }
+    this.observations += w;
+  }
+
+  /** Lower-triangular Cholesky factor of A. */
+  private cholesky(): Float64Array {
+    const d = this.dim, L = new Float64Array(d * d);
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j <= i; j++) {
+        let s = this.A[i * d + j]!;
+        for (let k = 0; k < j; k++) s -= L[i * d + k]! * L[j * d + k]!;
+        L[i * d + j] = i === j ? Math.sqrt(Math.max(s, 1e-12)) : s / L[j * d + j]!;
+      }
+    }
+    return L;
+  }
+
+  /** Posterior mean θ̂ = A⁻¹ b. */
+  mean(): Float64Array {
+    const d = this.dim, L = this.cholesky();
+    const y = new Float64Array(d);
+    for (let i = 0; i < d; i++) {
+      let s = this.b[i]!;
+      for (let k = 0; k < i; k++) s -= L[i * d + k]! * y[k]!;
+      y[i] = s / L[i * d + i]!;
+    }
+    const x = new Float64Array(d);
+    for (let i = d - 1; i >= 0; i--) {
+      let s = y[i]!;
+      for (let k = i + 1; k < d; k++) s -= L[k * d + i]! * x[k]!;
+      x[i] = s / L[i * d + i]!;
+    }
+    return x;
+  }
+
+  /** A draw θ ~ N(θ̂, scale² A⁻¹), from standard normals `gauss()`. */
+  sample(scale: number, gauss: () => number): Float64Array {
+    const d = this.dim, L = this.cholesky();
+    const mu = this.mean();
+    // θ = θ̂ + scale · L⁻ᵀ ε  (covariance A⁻¹ = L⁻ᵀ L⁻¹)
+    const e = new Float64Array(d);
+    for (let i = 0; i < d; i++) e[i] = gauss();
+    const x = new Float64Array(d);
+    for (let i = d - 1; i >= 0; i--) {
+      let s = e[i]!;
+      for (let k = i + 1; k < d; k++) s -= L[k * d + i]! * x[k]!;
+      x[i] = s / L[i * d + i]!;
+    }
+    for (let i = 0; i < d; i++) mu[i]! += scale * x[i]!;
+    return mu;
+  }
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { LLMError } from '../errors/llm-error.js';
+import { CONCURRENCY_RETRY_MS, DeploymentLimiter, deploymentLimitError, isDeploymentLimitError, laterError } from './deployment-limiter.js';
+
+function clock(start = 0) {
+  const c = { t: start, now: () => c.t };
+  return c;
+}
+
+describe('DeploymentLimiter', () => {
+  it('exists only when limits set something', () => {
+    const c = clock();
+    expect(DeploymentLimiter.for(undefined, c.now)).toBeUndefined();
+    expect(DeploymentLimiter.for({}, c.now)).toBeUndefined();
+    expect(DeploymentLimiter.for({ rpm: 1 }, c.now)).toBeInstanceOf(DeploymentLimiter);
+  });
+
+  it('maxConcurrency: refuses at the cap, frees on release; retry after the typical latency, else a default', () => {
+    const l = new DeploymentLimiter({ maxConcurrency: 2 }, clock().now);
+    l.take(0);
+    expect(l.check(0, undefined)).toBeUndefined();
+    l.take(0);
+    expect(l.check(0, undefined)).toEqual({ reason: 'at its concurrency limit (2/2 in flight)', retryAfterMs: CONCURRENCY_RETRY_MS });
+    expect(l.check(0, 420.4)!.retryAfterMs).toBe(420);
+    l.release(0);
+    expect(l.check(0, undefined)).toBeUndefined();
+    l.release(0);
+    l.release(0); // never below zero
+    expect(l.inFlight).toBe(0);
+  });
+
+  it('rpm: a minute of requests at once, then one every 60000/rpm ms (GCRA)', () => {
+    const c = clock(1_000);
+    const l = new DeploymentLimiter({ rpm: 3 }, c.now);
+    for (let i = 0; i < 3; i++) {
+      expect(l.check(0, undefined)).toBeUndefined();
+      l.take(0);
+      l.release(0);
+    }
+    const full = l.check(0, undefined)!;
+    expect(full.reason).toBe('rpm limit 3 reached (a request frees up in ~20000 ms)');
+    expect(full.retryAfterMs).toBe(20_000);
+    c.t += 19_999;
+    expect(l.check(0, undefined)).toBeDefined();
+    c.t += 1;
+    expect(l.check(0, undefined)).toBeUndefined();
+  });
+
+  it('tpm: charges the estimate at admission and corrects it with the real usage', () => {
+    const c = clock();
+    const l = new DeploymentLimiter({ tpm: 100 }, c.now);
+    l.take(60);
+    // 60 charged: another 60 would exceed the minute's 100.
+    expect(l.check(60, undefined)!.reason).toMatch(/^tpm limit 100: ~60 more tokens do not fit \(room in ~\d+ ms\)$/);
+    l.release(60, 10); // the call really used 10
+    expect(l.check(60, undefined)).toBeUndefined();
+    // Without a real count (failure, abandon) the charge stands.
+    l.take(60);
+    l.release(60);
+    expect(l.check(60, undefined)).toBeDefined();
+    // tokens 0 never touch tpm.
+    expect(l.check(0, undefined)).toBeUndefined();
+  });
+
+  it('reports every blocking limit, waiting for the latest', () => {
+    const c = clock();
+    const l = new DeploymentLimiter({ rpm: 1, tpm: 10, maxConcurrency: 1 }, c.now);
+    l.take(10);
+    const s = l.check(10, 5)!;
+    expect(s.reason.split('; ').map((r) => r.split(' ')[0])).toEqual(['at', 'rpm', 'tpm']);
+    expect(s.retryAfterMs).toBe(60_000);
+  });
+
+  it('local limit errors are rate_limited, recognisable, and the soonest one is kept', () => {
+    const a = deploymentLimitError('a', 'mock', { reason: 'rpm limit 1 reached', retryAfterMs: 500 });
+    const b = deploymentLimitError('b', 'mock', { reason: 'rpm limit 1 reached', retryAfterMs: 200 });
+    expect(a).toMatchObject({ code: 'rate_limited', retryAfterMs: 500, deployment: 'a', message: 'Deployment "a" is saturated: rpm limit 1 reached' });
+    expect(isDeploymentLimitError(a)).toBe(true);
+    const upstream = new LLMError({ code: 'rate_limited', message: 'provider 429', retryAfterMs: 1 });
+    expect(isDeploymentLimitError(upstream)).toBe(false);
+    expect(laterError(a, b)).toBe(b);
+    expect(laterError(b, a)).toBe(b);
+    expect(laterError(b, upstream)).toBe(upstream);
+    expect(laterError(undefined, a)).toBe(a);
+  });
+});

@@ -1,0 +1,126 @@
+import type { ModelConfig } from '../config/schema.js';
+import { LLMError } from '../errors/llm-error.js';
+import { gcraAdjust, gcraCheck } from '../tenancy/gcra.js';
+
+export type DeploymentLimits = NonNullable<ModelConfig['limits']>;
+
+/** Why a deployment cannot take a call now, and how long until it could. */
+export interface Saturation {
+  reason: string;
+  retryAfterMs: number;
+}
+
+/** Wait suggested for a concurrency slot while the deployment has no measured latency yet. */
+export const CONCURRENCY_RETRY_MS = 1_000;
+
+/**
+ * In-memory admission control for one deployment's `limits`: `maxConcurrency` (attempts in flight),
+ * `rpm` and `tpm` (GCRA over one minute, the same arithmetic as the tenant rate limiter). Every call is
+ * synchronous and allocation-free unless the deployment is saturated.
+ *
+ * tpm is charged at admission with an estimate (prompt + expected output) and corrected to the real
+ * `usage.totalTokens` when the attempt succeeds; a failed or abandoned attempt keeps its charge.
+ */
+export class DeploymentLimiter {
+  /** Attempts admitted and not yet ended. */
+  inFlight = 0;
+  private rpmTat: number | undefined;
+  private tpmTat: number | undefined;
+
+  constructor(
+    public limits: DeploymentLimits,
+    private readonly now: () => number,
+  ) {}
+
+  /** A limiter when `limits` sets anything, else undefined (no bookkeeping at all). */
+  static for(limits: DeploymentLimits | undefined, now: () => number): DeploymentLimiter | undefined {
+    if (!limits || (limits.rpm === undefined && limits.tpm === undefined && limits.maxConcurrency === undefined)) return undefined;
+    return new DeploymentLimiter(limits, now);
+  }
+
+  /**
+   * Undefined when an attempt charging `tokens` could start now; else why not and when it could (the
+   * latest of the blocking limits). `typicalLatencyMs` (the deployment's EWMA) guesses when a
+   * concurrency slot frees up.
+   */
+  check(tokens: number, typicalLatencyMs: number | undefined): Saturation | undefined {
+    const { rpm, tpm, maxConcurrency } = this.limits;
+    let reason: string | undefined;
+    let wait = 0;
+    if (maxConcurrency !== undefined && this.inFlight >= maxConcurrency) {
+      reason = `at its concurrency limit (${this.inFlight}/${maxConcurrency} in flight)`;
+      wait = Math.max(1, Math.round(typicalLatencyMs ?? CONCURRENCY_RETRY_MS));
+    }
+    if (rpm === undefined && (tpm === undefined || tokens <= 0)) return reason === undefined ? undefined : { reason, retryAfterMs: wait };
+    const now = this.now();
+    if (rpm !== undefined) {
+      const c = gcraCheck(this.rpmTat, now, rpm, 1);
+      if (!c.conforms) {
+        const ms = Math.ceil(c.retryAfterMs);
+        reason = join(reason, `rpm limit ${rpm} reached (a request frees up in ~${ms} ms)`);
+        wait = Math.max(wait, ms);
+      }
+    }
+    if (tpm !== undefined && tokens > 0) {
+      const c = gcraCheck(this.tpmTat, now, tpm, tokens);
+      if (!c.conforms) {
+        const ms = Math.ceil(c.retryAfterMs);
+        reason = join(reason, `tpm limit ${tpm}: ~${tokens} more tokens do not fit (room in ~${ms} ms)`);
+        wait = Math.max(wait, ms);
+      }
+    }
+    return reason === undefined ? undefined : { reason, retryAfterMs: wait };
+  }
+
+  /** Admits an attempt that `check` allowed: takes a slot, charges one request and `tokens`. */
+  take(tokens: number): void {
+    this.inFlight++;
+    const { rpm, tpm } = this.limits;
+    if (rpm === undefined && (tpm === undefined || tokens <= 0)) return;
+    const now = this.now();
+    if (rpm !== undefined) this.rpmTat = gcraCheck(this.rpmTat, now, rpm, 1).newTat;
+    if (tpm !== undefined && tokens > 0) this.tpmTat = gcraCheck(this.tpmTat, now, tpm, tokens).newTat;
+  }
+
+  /** An attempt ended: frees its slot; with `actualTokens` (real usage) corrects the tpm charge. */
+  release(charged: number, actualTokens?: number): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    const tpm = this.limits.tpm;
+    if (tpm === undefined || actualTokens === undefined || !Number.isFinite(actualTokens) || actualTokens === charged) return;
+    this.tpmTat = gcraAdjust(this.tpmTat, this.now(), tpm, actualTokens - charged);
+  }
+}
+
+function join(a: string | undefined, b: string): string {
+  return a === undefined ? b : `${a}; ${b}`;
+}
+
+const LOCAL_LIMIT = new WeakSet<LLMError>();
+
+/** The error of an attempt skipped because its deployment is saturated (no request was sent). */
+export function deploymentLimitError(name: string, provider: string, s: Saturation): LLMError {
+  const e = new LLMError({
+    code: 'rate_limited',
+    message: `Deployment "${name}" is saturated: ${s.reason}`,
+    retryAfterMs: s.retryAfterMs,
+    deployment: name,
+    provider,
+    details: { limit: 'deployment', reason: s.reason },
+  });
+  LOCAL_LIMIT.add(e);
+  return e;
+}
+
+/** True for errors made by `deploymentLimitError`. */
+export function isDeploymentLimitError(e: LLMError): boolean {
+  return LOCAL_LIMIT.has(e);
+}
+
+/**
+ * The error to report after `next` failed too: the newest one, except that of two local limit errors
+ * the one that frees up first is kept (it says when to come back).
+ */
+export function laterError(last: LLMError | undefined, next: LLMError): LLMError {
+  if (last && LOCAL_LIMIT.has(last) && LOCAL_LIMIT.has(next) && (last.retryAfterMs ?? 0) <= (next.retryAfterMs ?? 0)) return last;
+  return next;
+}

@@ -1,0 +1,190 @@
+import { LLMError } from '../../errors/llm-error.js';
+import { featurize } from '../../learning/features/feature-pipeline.js';
+import { promptText } from '../../learning/prompt-text.js';
+import { calibrateLambda } from '../../learning/training/calibrate-lambda.js';
+import type { RouterModel } from '../../learning/training/router-model.js';
+import type { Deployment, RankedCandidate, Strategy, StrategyContext } from '../types.js';
+import { byScoreThenPriority, expectedCostUsd, observedLatency } from './util.js';
+
+/** Options of `intelligent` (`routing.options.intelligent` in the config, or per call). */
+export interface IntelligentOptions {
+  /** A loaded router model, or the path of one (`llmrr router train --out`), loaded on first use (Node). */
+  model?: RouterModel | string;
+  /** Quality points given up per USD of expected cost. Default 0 (best predicted quality). */
+  lambda?: number;
+  /** Instead of lambda: the share (0..1) of calls the strongest candidate should get; lambda is calibrated on the model's calibration prompts. */
+  strongShare?: number;
+  /** Quality points given up per millisecond of observed latency. Default 0. */
+  mu?: number;
+  /** Drop candidates whose expected cost (USD) exceeds this. */
+  maxCostUsd?: number;
+  /** Drop candidates whose observed latency (ms) exceeds this (unmeasured ones stay). */
+  maxLatencyMs?: number;
+  /** Drop candidates whose predicted quality is below this. */
+  minQuality?: number;
+  /** Deployment name -> model name in the router model (default: the deployment's provider model id, then its name). */
+  models?: Record<string, string>;
+  /** Embeds the prompt, for router models trained with embeddings (then ranking is async). */
+  embed?: (text: string) => Promise<ArrayLike<number>>;
+}
+
+/** One candidate's prediction, as explain shows it. */
+export interface IntelligentPrediction {
+  deployment: Deployment;
+  quality: number;
+  /** True when the quality came from the router model (false: the deployment's static `quality`, else 0.5). */
+  learned: boolean;
+  costUsd: number;
+  latencyMs: number | undefined;
+}
+
+function num(o: Record<string, unknown>, k: string): number | undefined {
+  const v = o[k];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new LLMError({ code: 'invalid_request', message: `intelligent: option "${k}" must be a finite number (got ${JSON.stringify(v)})`, param: `routing.options.intelligent.${k}` });
+  return v;
+}
+
+/** The artifact output index serving deployment `d`, if the model knows it. */
+function modelIndex(model: RouterModel, d: Deployment, mapping: Record<string, string> | undefined): number | undefined {
+  const mapped = mapping?.[d.name];
+  if (mapped !== undefined) return model.indexOf(mapped);
+  return model.indexOf(d.config.model ?? d.name) ?? model.indexOf(d.name);
+}
+
+/**
+ * `intelligent`: per prompt, predicted quality (the learned router model; a deployment it does not know
+ * uses its configured `quality`, else 0.5) minus lambda x expected cost (tokens x price) minus mu x
+ * observed latency, under maxCostUsd / maxLatencyMs / minQuality constraints. Lambda is given, or
+ * calibrated so the strongest candidate gets `strongShare` of the calls (RouteLLM-style thresholds).
+ * Synchronous unless the model needs an embedding or has to be loaded from a file.
+ */
+export function createIntelligentStrategy(defaults: IntelligentOptions = {}): Strategy {
+  const loaded = new Map<string, RouterModel>();
+  const loading = new Map<string, Promise<RouterModel>>();
+  const lambdaCache = new Map<string, number>();
+
+  const resolveModel = (spec: unknown): RouterModel | Promise<RouterModel> | undefined => {
+    if (spec === undefined) return undefined;
+    if (typeof spec === 'string') {
+      const hit = loaded.get(spec);
+      if (hit) return hit;
+      let p = loading.get(spec);
+      if (!p) {
+        p = import('../../learning/training/router-model.js').then((m) => m.loadRouterModel(spec)).then((m) => {
+          loaded.set(spec, m);
+          loading.delete(spec);
+          return m;
+        }, (e: unknown) => {
+          loading.delete(spec);
+          throw e;
+        });
+        loading.set(spec, p);
+      }
+      return p;
+    }
+    if (typeof spec === 'object' && spec !== null && typeof (spec as RouterModel).predict === 'function') return spec as RouterModel;
+    throw new LLMError({ code: 'invalid_request', message: 'intelligent: option "model" must be a router model or the path of one', param: 'routing.options.intelligent.model' });
+  };
+
+  const rankWith = (ctx: StrategyContext, o: Record<string, unknown>, model: RouterModel | undefined, embedding: ArrayLike<number> | undefined): RankedCandidate[] => {
+    const mapping = o['models'] as Record<string, string> | undefined;
+    const mu = num(o, 'mu') ?? 0;
+    const maxCost = num(o, 'maxCostUsd');
+    const maxLatency = num(o, 'maxLatencyMs');
+    const minQuality = num(o, 'minQuality');
+    const strongShare = num(o, 'strongShare');
+    let predicted: Float64Array | undefined;
+    if (model) {
+      const text = promptText(ctx.request);
+      predicted = model.predictor.predict(featurize(model.artifact.features, text, embedding));
+    }
+    const n = ctx.candidates.length;
+    const preds: IntelligentPrediction[] = new Array(n);
+    const idx: Array<number | undefined> = new Array(n);
+    let artifactCost: number[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const d = ctx.candidates[i]!;
+      const k = model ? modelIndex(model, d, mapping) : undefined;
+      idx[i] = k;
+      let cost = expectedCostUsd(d, ctx);
+      if (cost === undefined && k !== undefined && model?.artifact.cost) {
+        artifactCost ??= model.predictCost(promptText(ctx.request));
+        cost = artifactCost?.[k];
+      }
+      preds[i] = {
+        deployment: d,
+        quality: k !== undefined ? predicted![k]! : (d.config.quality ?? 0.5),
+        learned: k !== undefined,
+        costUsd: cost ?? 0,
+        latencyMs: observedLatency(ctx, d.name),
+      };
+    }
+    let lambda = num(o, 'lambda') ?? 0;
+    if (strongShare !== undefined && model && idx.every((k) => k !== undefined) && model.artifact.calibration.length > 0) {
+      lambda = calibratedLambda(model, idx as number[], preds, strongShare, lambdaCache);
+    }
+    const out: RankedCandidate[] = [];
+    for (const p of preds) {
+      if (maxCost !== undefined && p.costUsd > maxCost) continue;
+      if (maxLatency !== undefined && p.latencyMs !== undefined && p.latencyMs > maxLatency) continue;
+      if (minQuality !== undefined && p.quality < minQuality) continue;
+      const score = p.quality - lambda * p.costUsd - mu * (p.latencyMs ?? 0);
+      const factors: Record<string, number> = { predictedQuality: p.quality, expectedCostUsd: p.costUsd, lambda, score };
+      if (p.latencyMs !== undefined) factors['latencyMs'] = p.latencyMs;
+      if (mu) factors['mu'] = mu;
+      const r: RankedCandidate = { deployment: p.deployment, score, factors };
+      if (!p.learned) r.note = model ? 'not in the router model: static quality' : 'no router model: static quality';
+      out.push(r);
+    }
+    return out.sort(byScoreThenPriority);
+  };
+
+  return {
+    name: 'intelligent',
+    description: 'Learned per-prompt quality minus lambda x expected cost (minus mu x latency), under cost/latency/quality constraints.',
+    rank(ctx: StrategyContext): RankedCandidate[] | Promise<RankedCandidate[]> {
+      const o: Record<string, unknown> = { ...defaults, ...ctx.options };
+      const m = resolveModel(o['model']);
+      const embed = o['embed'] as IntelligentOptions['embed'];
+      const go = (model: RouterModel | undefined): RankedCandidate[] | Promise<RankedCandidate[]> => {
+        if (model?.needsEmbedding) {
+          if (typeof embed !== 'function') {
+            throw new LLMError({ code: 'invalid_request', message: 'intelligent: this router model needs prompt embeddings; give the "embed" option', param: 'routing.options.intelligent.embed' });
+          }
+          return embed(promptText(ctx.request)).then((e) => rankWith(ctx, o, model, e));
+        }
+        return rankWith(ctx, o, model, undefined);
+      };
+      return m instanceof Promise ? m.then(go) : go(m);
+    },
+  };
+}
+
+function calibratedLambda(model: RouterModel, idx: number[], preds: IntelligentPrediction[], share: number, cache: Map<string, number>): number {
+  const maxCost = Math.max(...preds.map((p) => p.costUsd));
+  if (!(maxCost > 0)) return 0;
+  const rel = preds.map((p) => p.costUsd / maxCost);
+  const key = `${share}|${idx.join(',')}|${rel.map((r) => r.toFixed(2)).join(',')}`;
+  let unit = cache.get(key);
+  if (unit === undefined) {
+    const rows = model.artifact.calibration.map((row) => idx.map((k) => row[k]!));
+    // Strongest: highest mean predicted quality over the calibration prompts.
+    let strongest = 0, best = -Infinity;
+    for (let c = 0; c < idx.length; c++) {
+      let s = 0;
+      for (const r of rows) s += r[c]!;
+      if (s > best) {
+        best = s;
+        strongest = c;
+      }
+    }
+    unit = calibrateLambda(rows, rel, strongest, share);
+    if (cache.size > 256) cache.clear();
+    cache.set(key, unit);
+  }
+  return unit / maxCost;
+}
+
+/** The `intelligent` strategy with no router model until one is configured (`routing.options.intelligent.model`). */
+export const intelligentStrategy: Strategy = createIntelligentStrategy();
