@@ -4,27 +4,21 @@
  * and settlement, the usage ledger (SQLite in a temporary data dir, the embedded default) and Prometheus
  * metrics all on. Prints `PORT <n> KEY <secret>` when ready.
  */
-// TODO(coordinator): import from '@llmrr/core' and '@llmrr/gateway' once the core index exports the router
-// and the stores (and add "@llmrr/gateway": "workspace:*" to tools/bench); until then the sources directly.
+// TODO(coordinator): import '@llmrr/gateway' by name once tools/bench depends on it ("@llmrr/gateway": "workspace:*").
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createOpenAICompatibleEngine } from '../../packages/core/src/engines/openai-compatible/index.js';
-import { LLMRouter } from '../../packages/core/src/router/llm-router.js';
-import { createStateStores } from '../../packages/core/src/stores/index.js';
+import { LLMRouter, createStateStores } from '@llmrr/core';
 import { createGateway } from '../../packages/gateway/src/index.js';
 import { serveGateway } from '../../packages/gateway/src/node/index.js';
 
 const upstream = process.env.UPSTREAM_URL;
 if (!upstream) throw new Error('UPSTREAM_URL is required');
 const dataDir = mkdtempSync(join(tmpdir(), 'llmrr-bench-'));
-const router = new LLMRouter(
-  {
-    models: [{ name: 'bench', engine: 'openai-compatible', baseURL: `${upstream}/v1`, apiKey: 'sk-bench', model: 'bench-model', price: { input: 0.15, output: 0.6 } }],
-    routing: { strategy: 'priority' },
-  },
-  { engineFactories: { 'openai-compatible': createOpenAICompatibleEngine } },
-);
+const router = new LLMRouter({
+  models: [{ name: 'bench', engine: 'openai-compatible', baseURL: `${upstream}/v1`, apiKey: 'sk-bench', model: 'bench-model', price: { input: 0.15, output: 0.6 } }],
+  routing: { strategy: 'priority' },
+});
 const stores = await createStateStores({ mode: 'embedded', dataDir });
 await stores.tenants.createTenant({
   id: 'bench',

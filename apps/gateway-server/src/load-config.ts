@@ -1,35 +1,31 @@
-import { LLMError, parseConfig, type RouterConfig } from '@llmrr/core';
-import { existsSync, readFileSync } from 'node:fs';
-import { extname, join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { CONFIG_ENV, CONFIG_FILE_NAMES, loadConfigDetailed, type RouterConfig } from '@llmrr/core';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { defaultConfig, findStoriesModel } from './default-config.js';
 import type { ServerSettings } from './settings.js';
 
-const CANDIDATES = ['llmrr.config.json', 'llmrr.config.yaml', 'llmrr.config.yml'];
-
-export interface LoadedConfig {
+export interface LoadedServerConfig {
   config: RouterConfig;
-  /** The file it came from, or `embedded default`. */
+  /** The file it came from, an env source, or `embedded default`. */
   source: string;
 }
 
-function readFile(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new LLMError({ code: 'config_invalid', message: `Cannot read config file ${path}: ${(e as Error).message}`, param: 'LLMRR_CONFIG', cause: e });
+/**
+ * `LLMRR_CONFIG`; else what core's `loadConfig` finds (`LLM_ROUTER_CONFIG`, `LLM_ROUTER_CONFIG_JSON`,
+ * `llmrr.config.{json,yaml,yml}` in the working directory, `LLM_ROUTER_MODELS`), with `${VAR:-default}`
+ * interpolation and `LLM_ROUTER_*` overrides; else the embedded default.
+ */
+export async function loadServerConfig(settings: ServerSettings, env: NodeJS.ProcessEnv = process.env): Promise<LoadedServerConfig> {
+  const options = { cwd: settings.cwd, env };
+  if (settings.configPath) {
+    const loaded = await loadConfigDetailed(settings.configPath, options);
+    return { config: loaded.config, source: loaded.file ?? loaded.source };
   }
-  try {
-    return extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (e) {
-    throw new LLMError({ code: 'config_invalid', message: `Config file ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`, cause: e });
+  const fromEnv = [CONFIG_ENV.CONFIG, CONFIG_ENV.CONFIG_JSON, CONFIG_ENV.MODELS].some((name) => env[name] !== undefined && env[name] !== '');
+  if (fromEnv || CONFIG_FILE_NAMES.some((f) => existsSync(join(settings.cwd, f)))) {
+    const loaded = await loadConfigDetailed(undefined, options);
+    return { config: loaded.config, source: loaded.file ?? loaded.source };
   }
-}
-
-/** `LLMRR_CONFIG`, else `llmrr.config.{json,yaml,yml}` in the working directory, else the embedded default. */
-export function loadConfig(settings: ServerSettings): LoadedConfig {
-  const path = settings.configPath ?? CANDIDATES.map((f) => join(settings.cwd, f)).find((f) => existsSync(f));
-  if (path) return { config: parseConfig(readFile(path), path), source: path };
-  return { config: parseConfig(defaultConfig(findStoriesModel(settings.sharedDir)), 'embedded default config'), source: 'embedded default' };
+  const loaded = await loadConfigDetailed(defaultConfig(findStoriesModel(settings.sharedDir)), options);
+  return { config: loaded.config, source: 'embedded default' };
 }

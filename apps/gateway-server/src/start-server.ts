@@ -1,7 +1,7 @@
 import { LLMRouter, createStateStores, type RouterConfig, type StateStores, type StateStoresConfig } from '@llmrr/core';
 import { createGateway, type Gateway, type GatewayLogEntry } from '@llmrr/gateway';
 import { serveGateway, type ServedGateway } from '@llmrr/gateway/node';
-import { loadConfig } from './load-config.js';
+import { loadServerConfig } from './load-config.js';
 import type { ServerSettings } from './settings.js';
 
 export const DEMO_TENANT_ID = 'demo';
@@ -56,7 +56,7 @@ async function seedTenants(stores: StateStores, config: RouterConfig, demo: bool
 
 /** Loads the config, opens the stores, builds router and gateway, and serves them. */
 export async function startServer(settings: ServerSettings, log: (entry: GatewayLogEntry) => void = defaultLog): Promise<RunningServer> {
-  const { config, source } = loadConfig(settings);
+  const { config, source } = await loadServerConfig(settings);
   const router = new LLMRouter(config, { baseDir: settings.cwd });
   let stores: StateStores | undefined;
   let served: ServedGateway | undefined;

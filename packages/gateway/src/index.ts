@@ -9,6 +9,7 @@ export type {
   GatewayOptions,
   GatewayRouter,
   GatewayStores,
+  RouterEmbedResult,
 } from './types.js';
 export { GatewayMetrics } from './metrics/gateway-metrics.js';
 export type { RequestObservation } from './metrics/gateway-metrics.js';

@@ -2,14 +2,16 @@ import type { CliCommand } from './cli-command.js';
 import { EXIT, type CliContext, type CliIO, type ExitCode } from './cli-io.js';
 import { CliUsageError } from './cli-usage-error.js';
 import { auditCommand } from './commands/audit.js';
+import { cacheCommand } from './commands/cache-eval.js';
 import { chatCommand } from './commands/chat.js';
 import { configCommand } from './commands/config.js';
 import { modelsCommand } from './commands/models.js';
 import { routeCommand } from './commands/route.js';
+import { routerCommand } from './commands/router.js';
 import { reportError } from './report-error.js';
 import { cliVersion } from './version.js';
 
-export const COMMANDS: readonly CliCommand[] = [chatCommand, routeCommand, modelsCommand, configCommand, auditCommand];
+export const COMMANDS: readonly CliCommand[] = [chatCommand, routeCommand, modelsCommand, configCommand, auditCommand, routerCommand, cacheCommand];
 
 /**
  * Runs `llmrr <argv>` and resolves to the exit code; never exits the process and never throws.

@@ -173,6 +173,8 @@ export const SemanticCacheSchema = z
     ttlMs: positiveInt.default(86_400_000),
     maxEntries: positiveInt.default(10_000),
     allowNonZeroTemperature: z.boolean().default(false),
+    /** Store answers that compliance rules redacted (off: such answers are never cached). */
+    allowRedacted: z.boolean().default(false),
     /** Tenants whose requests never use the semantic cache. */
     optOutTenants: z.array(z.string()).default([]),
     /** Per-tenant threshold overrides. */

@@ -2,7 +2,6 @@ export { BatchingEmbedder } from './batching-embedder.js';
 export type { BatchingEmbedderOptions } from './batching-embedder.js';
 export { CachedEmbedder } from './cached-embedder.js';
 export type { CachedEmbedderOptions } from './cached-embedder.js';
-export { dot, normalize } from './embedder.js';
 export type { Embedder } from './embedder.js';
 export { EngineEmbedder } from './engine-embedder.js';
 export { LocalUseEmbedder } from './local-use-embedder.js';

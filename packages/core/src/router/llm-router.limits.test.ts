@@ -173,7 +173,7 @@ describe('LLMRouter: per-deployment limits', () => {
         { name: 'a', engine: 'mock', priority: 1, limits: { tpm: 30 } },
         { name: 'b', engine: 'mock', priority: 2 },
       ],
-      mocks({ a: { failures: [{ code: 'server_error' }] }, b: {} }),
+      mocks({ a: { failures: [{ code: 'provider_unavailable' }] }, b: {} }),
       { now: () => 0 },
     );
     const first = await r.generate('x', { maxTokens: 10 });
@@ -188,7 +188,7 @@ describe('LLMRouter: per-deployment limits', () => {
   });
 
   it('retries count against rpm: a retry over the limit moves on without calling, and the last error says when', async () => {
-    const engines = mocks({ a: { failures: [{ code: 'server_error', times: 5 }] }, b: {} });
+    const engines = mocks({ a: { failures: [{ code: 'provider_unavailable', times: 5 }] }, b: {} });
     const r = router(
       [
         { name: 'a', engine: 'mock', priority: 1, limits: { rpm: 1 } },
@@ -201,7 +201,7 @@ describe('LLMRouter: per-deployment limits', () => {
     expect(answer.deployment).toBe('b');
     expect(engines['a']!.calls).toBe(1);
 
-    const alone = router([{ name: 'a', engine: 'mock', limits: { rpm: 1 } }], mocks({ a: { failures: [{ code: 'server_error', times: 5 }] } }), {
+    const alone = router([{ name: 'a', engine: 'mock', limits: { rpm: 1 } }], mocks({ a: { failures: [{ code: 'provider_unavailable', times: 5 }] } }), {
       now: () => 0,
       routing: { retries: { max: 3, initialDelayMs: 1, maxDelayMs: 1 } },
     });

@@ -852,11 +852,62 @@ describe('LLMRouter: exact cache', () => {
   });
 
   it('the cache is scoped by tenant and requested model', async () => {
-    const router = cached();
+    const router = new LLMRouter({ models: [{ name: 'a', engine: 'mock' }, { name: 'b', engine: 'mock' }], cache: { exact: { enabled: true } } });
     await router.generate('s', { tenant: 't1' });
     expect((await router.generate('s', { tenant: 't2' })).cached).toBe(false);
     expect((await router.generate('s', { tenant: 't1' })).cached).toBe('exact');
+    // The unrestricted call's model set is {a, b}: a call for `a` alone does not share it.
     expect((await router.generate('s', { tenant: 't1', model: 'a' })).cached).toBe(false);
+  });
+
+  it('unrestricted calls are scoped by the deployments that could serve them, so a changed model set never gets stale answers', async () => {
+    const router = new LLMRouter({
+      models: [
+        { name: 'a', engine: 'mock', priority: 1, options: { reply: 'from a' } },
+        { name: 'b', engine: 'mock', priority: 2, options: { reply: 'from b' } },
+      ],
+      routing: { strategy: 'priority' },
+      cache: { exact: { enabled: true } },
+    });
+    expect((await router.generate('q')).text).toBe('from a');
+    expect((await router.generate('q')).cached).toBe('exact');
+    // Replacing a deployment under the same name keeps the set, and its answers.
+    router.load({ name: 'a', engine: 'mock', priority: 1, options: { reply: 'from a, reloaded' } });
+    expect((await router.generate('q')).cached).toBe('exact');
+    router.unload('a');
+    const after = await router.generate('q');
+    expect(after).toMatchObject({ cached: false, text: 'from b' });
+    router.load({ name: 'c', engine: 'mock', priority: 3 });
+    expect((await router.generate('q')).cached).toBe(false);
+    expect((await router.generate('q')).cached).toBe('exact');
+  });
+
+  it('the set follows what the request needs (capabilities, context window), and a stream shares it with generate', async () => {
+    const router = new LLMRouter({
+      models: [
+        { name: 'tools', engine: 'mock', priority: 2, capabilities: ['chat', 'streaming', 'tools'] },
+        { name: 'plain', engine: 'mock', priority: 1, capabilities: ['chat', 'streaming'], contextWindow: 30 },
+        { name: 'nostream', engine: 'mock', priority: 3, capabilities: ['chat'] },
+      ],
+      routing: { strategy: 'priority' },
+      cache: { exact: { enabled: true } },
+    });
+    const withTools = { messages: [{ role: 'user' as const, content: 'weather?' }], tools: [{ name: 'weather', parameters: {} }] };
+    expect((await router.generate(withTools)).deployment).toBe('tools');
+    // Disabling `plain` does not change the set of a tools request ({tools}): still a hit.
+    router.load({ name: 'plain', engine: 'mock', priority: 1, capabilities: ['chat', 'streaming'], contextWindow: 30, enabled: false });
+    expect((await router.generate(withTools)).cached).toBe('exact');
+
+    // `nostream` cannot stream, but the answer does not depend on streaming: one set for both.
+    const s = router.stream('hello');
+    await collect(s);
+    expect((await s.result).deployment).toBe('tools');
+    expect((await router.generate('hello')).cached).toBe('exact');
+    // A prompt too long for `plain`'s window has a smaller set than a short one.
+    router.load({ name: 'plain', engine: 'mock', priority: 1, capabilities: ['chat', 'streaming'], contextWindow: 30 });
+    expect((await router.generate('word '.repeat(40))).deployment).toBe('tools');
+    expect((await router.generate('word '.repeat(40))).cached).toBe('exact');
+    expect((await router.generate('short')).deployment).toBe('plain');
   });
 
   it('cache disabled by default', async () => {

@@ -40,6 +40,20 @@ export class HybridIndex implements VectorIndex {
     if (this.#index instanceof FlatIndex && this.#index.size > (this.#options.annAbove ?? 1_024)) this.#promote(this.#index);
   }
 
+  /** Adds many (bulk loads: a restart, a new Redis client); past `annAbove` they go to usearch in one multi-threaded batch. */
+  addMany(ids: readonly number[], vectors: readonly Float32Array[]): void {
+    const index = this.#index;
+    if (index instanceof USearchIndex) {
+      index.addMany(ids, concat(vectors, this.dimensions));
+      return;
+    }
+    if (index.size + ids.length > (this.#options.annAbove ?? 1_024) && this.#annModule()) {
+      this.#promote(index, ids, vectors);
+      return;
+    }
+    ids.forEach((id, i) => index.add(id, vectors[i]!));
+  }
+
   remove(id: number): boolean {
     return this.#index.remove(id);
   }
@@ -48,18 +62,30 @@ export class HybridIndex implements VectorIndex {
     return this.#index.search(query, k);
   }
 
-  #promote(flat: FlatIndex): void {
+  #annModule(): USearchModule | undefined {
     const a = this.#options.ann;
-    const mod = typeof a === 'function' ? a() : a;
+    return typeof a === 'function' ? a() : a;
+  }
+
+  #promote(flat: FlatIndex, moreIds: readonly number[] = [], moreVectors: readonly Float32Array[] = []): void {
+    const mod = this.#annModule();
     if (!mod) return;
     const ann = new USearchIndex(mod, this.dimensions, this.#options);
     const ids: number[] = [];
-    const vectors = new Float32Array(flat.size * this.dimensions);
+    const vectors: Float32Array[] = [];
     for (const [id, v] of flat.entries()) {
-      vectors.set(v, ids.length * this.dimensions);
       ids.push(id);
+      vectors.push(v);
     }
-    ann.addMany(ids, vectors);
+    ids.push(...moreIds);
+    vectors.push(...moreVectors);
+    ann.addMany(ids, concat(vectors, this.dimensions));
     this.#index = ann;
   }
+}
+
+function concat(vectors: readonly Float32Array[], d: number): Float32Array {
+  const out = new Float32Array(vectors.length * d);
+  vectors.forEach((v, i) => out.set(v, i * d));
+  return out;
 }

@@ -13,8 +13,8 @@
  * Like the real API it requires the `x-api-key` and `anthropic-version` headers and `model`, `max_tokens`,
  * `messages` in the body (400/401 otherwise).
  */
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { splitEven, WireServerKit, type ReplyQueueServer, type TrackedRequest, type WireBody } from './wire-server-kit.js';
 
 /** A content block of a scripted answer. */
 export type AnthropicWireBlock =
@@ -70,22 +70,8 @@ export interface AnthropicWireReply {
   headers?: Record<string, string>;
 }
 
-export interface AnthropicWireRequest {
-  method: string;
-  /** Path without the query string. */
-  path: string;
-  query: Record<string, string>;
-  headers: IncomingHttpHeaders;
-  /** The JSON body, parsed (undefined when empty or not a JSON object). */
-  body: Record<string, unknown> | undefined;
-  rawBody: string;
-  /** SSE events written so far. */
-  eventsSent: number;
-  /** True when the client closed the connection before the response was complete (abort, early cancel). */
-  clientClosed: boolean;
-  /** Resolves when the response is over: completed, or cut by either side. */
-  done: Promise<void>;
-}
+/** A request the server received: method, path, query, headers, body, SSE events sent, whether the client left. */
+export interface AnthropicWireRequest extends TrackedRequest {}
 
 export interface AnthropicWireServerOptions {
   /** Replies for /v1/messages requests, used in order. */
@@ -98,20 +84,7 @@ export interface AnthropicWireServerOptions {
   countTokens?: (body: Record<string, unknown>) => number;
 }
 
-export interface AnthropicWireServer {
-  /** `http://127.0.0.1:<port>`: the baseURL for clients. */
-  readonly url: string;
-  /** Every request received, in order. */
-  readonly requests: AnthropicWireRequest[];
-  /** Client connections that have closed so far. */
-  readonly closedSockets: number;
-  /** Appends replies to the queue. */
-  enqueue(...replies: AnthropicWireReply[]): void;
-  /** Resolves once `count` requests have arrived (rejects after `timeoutMs`). */
-  waitForRequests(count: number, timeoutMs?: number): Promise<void>;
-  /** Closes every connection (ending hanging responses) and the server. */
-  close(): Promise<void>;
-}
+export interface AnthropicWireServer extends ReplyQueueServer<AnthropicWireRequest, AnthropicWireReply> {}
 
 /** One SSE event as written on the wire. */
 export interface AnthropicWireEvent {
@@ -148,16 +121,6 @@ const DEFAULT_MESSAGE: Record<string, string> = {
 /** Anthropic's error type for an HTTP status (`api_error` for unknown 5xx, `invalid_request_error` otherwise). */
 export function anthropicErrorTypeForStatus(status: number): string {
   return ERROR_TYPE_BY_STATUS[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
-}
-
-/** Splits text into at most `n` pieces of near-equal length (code points kept whole). */
-function split(text: string, n: number): string[] {
-  const chars = Array.from(text);
-  const count = Math.max(1, Math.min(Math.floor(n), chars.length));
-  const size = Math.ceil(chars.length / count);
-  const pieces: string[] = [];
-  for (let i = 0; i < chars.length; i += size) pieces.push(chars.slice(i, i + size).join(''));
-  return pieces.length > 0 ? pieces : [''];
 }
 
 function lastUserText(body: Record<string, unknown>): string {
@@ -241,17 +204,17 @@ export function anthropicStreamEvents(reply: AnthropicWireReply, body: Record<st
     if (b.type === 'text') {
       push({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
       if (index === 0) push({ type: 'ping' });
-      for (const text of split(b.text, chunks)) push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
+      for (const text of splitEven(b.text, chunks)) push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
     } else if (b.type === 'thinking') {
       push({ type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '' } });
       if (index === 0) push({ type: 'ping' });
-      for (const thinking of split(b.thinking, chunks)) push({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking } });
+      for (const thinking of splitEven(b.thinking, chunks)) push({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking } });
       push({ type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: b.signature ?? 'c2lnbmF0dXJl' } });
     } else {
       push({ type: 'content_block_start', index, content_block: { type: 'tool_use', id: toolId(b, index, id), name: b.name, input: {} } });
       if (index === 0) push({ type: 'ping' });
       push({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: '' } });
-      for (const partial_json of split(JSON.stringify(b.input), chunks)) push({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json } });
+      for (const partial_json of splitEven(JSON.stringify(b.input), chunks)) push({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json } });
     }
     push({ type: 'content_block_stop', index });
   });
@@ -271,27 +234,8 @@ const COUNT_TOKENS_FIELDS = new Set(['model', 'messages', 'system', 'tools', 'to
 export async function startAnthropicWireServer(options: AnthropicWireServerOptions = {}): Promise<AnthropicWireServer> {
   const queue = [...(options.replies ?? [])];
   const requests: AnthropicWireRequest[] = [];
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-  const waiters = new Set<() => void>();
-  let closedSockets = 0;
-  let closing = false;
   let messageCount = 0;
-  const cutByServer = new WeakSet<ServerResponse>();
-
-  function cut(res: ServerResponse): void {
-    cutByServer.add(res);
-    res.socket?.destroy();
-  }
-
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
+  const kit = new WireServerKit((res, e) => sendError(res, { status: 500, message: `wire server failure: ${String(e)}` }, `req_${requests.length}`));
 
   function sendError(res: ServerResponse, error: AnthropicWireError, requestId: string): void {
     const type = error.type ?? anthropicErrorTypeForStatus(error.status);
@@ -303,25 +247,10 @@ export async function startAnthropicWireServer(options: AnthropicWireServerOptio
   async function stream(res: ServerResponse, record: AnthropicWireRequest, reply: AnthropicWireReply, events: AnthropicWireEvent[]): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': `req_${requests.length}`, ...reply.headers });
     res.flushHeaders();
-    const gone = () => closing || res.destroyed || record.clientClosed;
-    for (let i = 0; i < events.length; i++) {
-      if (i > 0 && reply.delayMs) await pause(reply.delayMs);
-      if (gone()) return;
-      if (reply.streamError && i === reply.streamError.afterEvents) {
-        const type = reply.streamError.type ?? 'overloaded_error';
-        res.end(sse({ event: 'error', data: { type: 'error', error: { type, message: reply.streamError.message ?? DEFAULT_MESSAGE[type] ?? 'Error' } } }));
-        record.eventsSent++;
-        return;
-      }
-      if (reply.endAfterEvents === i) return void res.end();
-      if (reply.hangAfterEvents === i) return;
-      if (reply.cutAfterEvents === i) return cut(res);
-      await new Promise<void>((resolve) => res.write(sse(events[i]!), () => resolve()));
-      record.eventsSent++;
-    }
-    if (reply.cutAfterEvents !== undefined && reply.cutAfterEvents >= events.length) return cut(res);
-    if (reply.hangAfterEvents !== undefined && reply.hangAfterEvents >= events.length) return;
-    res.end();
+    const e = reply.streamError;
+    const type = e?.type ?? 'overloaded_error';
+    const errorFrame = e && sse({ event: 'error', data: { type: 'error', error: { type, message: e.message ?? DEFAULT_MESSAGE[type] ?? 'Error' } } });
+    return kit.streamReply(res, record, reply, events.map(sse), errorFrame);
   }
 
   async function messages(res: ServerResponse, record: AnthropicWireRequest): Promise<void> {
@@ -334,8 +263,8 @@ export async function startAnthropicWireServer(options: AnthropicWireServerOptio
     if (reply.hang) return;
     const messageId = `msg_wire_${messageCount++}`;
     if (body.stream === true && !reply.error) return stream(res, record, reply, anthropicStreamEvents(reply, body, messageId));
-    if (reply.delayMs) await pause(reply.delayMs);
-    if (closing || res.destroyed) return;
+    if (reply.delayMs) await kit.wait(reply.delayMs, res);
+    if (kit.closing || res.destroyed) return;
     if (reply.error) return sendError(res, reply.error, requestId);
     res.writeHead(200, { 'content-type': 'application/json', 'request-id': requestId, ...reply.headers });
     res.end(JSON.stringify(anthropicMessageBody(reply, body, messageId)));
@@ -351,96 +280,23 @@ export async function startAnthropicWireServer(options: AnthropicWireServerOptio
     res.end(JSON.stringify({ input_tokens: count }));
   }
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const rawBody = Buffer.concat(chunks).toString('utf8');
-      let body: Record<string, unknown> | undefined;
-      try {
-        const parsed: unknown = rawBody ? JSON.parse(rawBody) : undefined;
-        body = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
-      } catch {
-        body = undefined;
-      }
-      let resolveDone!: () => void;
-      const record: AnthropicWireRequest = {
-        method: req.method ?? 'GET',
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers: req.headers,
-        body,
-        rawBody,
-        eventsSent: 0,
-        clientClosed: false,
-        done: new Promise<void>((r) => (resolveDone = r)),
-      };
-      res.on('close', () => {
-        if (!res.writableFinished && !closing && !cutByServer.has(res)) record.clientClosed = true;
-        resolveDone();
-      });
-      requests.push(record);
-      for (const w of waiters) w();
+  function handle(req: IncomingMessage, res: ServerResponse, wire: WireBody): Promise<void> | void {
+    const record: AnthropicWireRequest = kit.track(req, res, wire);
+    requests.push(record);
+    kit.notify();
 
-      const requestId = `req_${requests.length}`;
-      const key = req.headers['x-api-key'];
-      if (req.method !== 'POST' || (url.pathname !== '/v1/messages' && url.pathname !== '/v1/messages/count_tokens')) {
-        return sendError(res, { status: 404, message: `Not found: ${req.method} ${url.pathname}` }, requestId);
-      }
-      if (typeof key !== 'string' || key === '') return sendError(res, { status: 401, message: 'x-api-key header is required' }, requestId);
-      if (options.apiKey !== undefined && key !== options.apiKey) return sendError(res, { status: 401, message: 'invalid x-api-key' }, requestId);
-      if (!req.headers['anthropic-version']) return sendError(res, { status: 400, message: 'anthropic-version: header is required' }, requestId);
-      if (body === undefined) return sendError(res, { status: 400, message: 'The request body is not valid JSON.' }, requestId);
-      const handle = url.pathname === '/v1/messages' ? messages(res, record) : Promise.resolve(countTokens(res, record));
-      handle.catch((e: unknown) => {
-        if (!res.headersSent) sendError(res, { status: 500, message: `wire server failure: ${String(e)}` }, requestId);
-        else res.destroy();
-      });
-    });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => {
-      sockets.delete(socket);
-      closedSockets++;
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+    const requestId = `req_${requests.length}`;
+    const key = req.headers['x-api-key'];
+    if (req.method !== 'POST' || (record.path !== '/v1/messages' && record.path !== '/v1/messages/count_tokens')) {
+      return sendError(res, { status: 404, message: `Not found: ${req.method} ${record.path}` }, requestId);
+    }
+    if (typeof key !== 'string' || key === '') return sendError(res, { status: 401, message: 'x-api-key header is required' }, requestId);
+    if (options.apiKey !== undefined && key !== options.apiKey) return sendError(res, { status: 401, message: 'invalid x-api-key' }, requestId);
+    if (!req.headers['anthropic-version']) return sendError(res, { status: 400, message: 'anthropic-version: header is required' }, requestId);
+    if (record.body === undefined) return sendError(res, { status: 400, message: 'The request body is not valid JSON.' }, requestId);
+    return record.path === '/v1/messages' ? messages(res, record) : countTokens(res, record);
+  }
 
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    get closedSockets() {
-      return closedSockets;
-    },
-    enqueue(...replies) {
-      queue.push(...replies);
-    },
-    waitForRequests(count, timeoutMs = 10_000) {
-      if (requests.length >= count) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`anthropic wire server: ${requests.length} of ${count} requests after ${timeoutMs} ms`));
-        }, timeoutMs);
-        const check = () => {
-          if (requests.length < count) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-        };
-        waiters.add(check);
-      });
-    },
-    async close() {
-      closing = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  await kit.listen(handle);
+  return kit.replyQueueServer('anthropic wire server', requests, queue);
 }

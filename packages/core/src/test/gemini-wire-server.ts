@@ -15,8 +15,8 @@
  * Like the real API it wants a key (`x-goog-api-key` header or `key` query): none -> 403
  * PERMISSION_DENIED, a wrong one (when `apiKey` is set) -> 400 INVALID_ARGUMENT with reason API_KEY_INVALID.
  */
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { splitEven, WireServerKit, type ReplyQueueServer, type TrackedRequest, type WireBody } from './wire-server-kit.js';
 
 /** A part of a scripted answer. */
 export type GeminiWirePart =
@@ -76,25 +76,12 @@ export interface GeminiWireReply {
   headers?: Record<string, string>;
 }
 
-export interface GeminiWireRequest {
-  method: string;
-  /** Path without the query string, e.g. `/v1beta/models/gemini-2.5-flash:generateContent`. */
-  path: string;
-  query: Record<string, string>;
-  headers: IncomingHttpHeaders;
+/** A request the server received (path e.g. `/v1beta/models/gemini-2.5-flash:generateContent`), with its route's model and RPC. */
+export interface GeminiWireRequest extends TrackedRequest {
   /** `models/...` from the path, when the route matched. */
   model: string | undefined;
   /** The RPC after the colon (`generateContent`, `streamGenerateContent`, `batchEmbedContents`, `countTokens`), when the route matched. */
   rpc: string | undefined;
-  /** The JSON body, parsed (undefined when empty or not a JSON object). */
-  body: Record<string, unknown> | undefined;
-  rawBody: string;
-  /** SSE chunks written so far. */
-  eventsSent: number;
-  /** True when the client closed the connection before the response was complete (abort, early cancel). */
-  clientClosed: boolean;
-  /** Resolves when the response is over: completed, or cut by either side. */
-  done: Promise<void>;
 }
 
 export interface GeminiWireServerOptions {
@@ -112,18 +99,7 @@ export interface GeminiWireServerOptions {
   countTokens?: (body: Record<string, unknown>) => number;
 }
 
-export interface GeminiWireServer {
-  /** `http://127.0.0.1:<port>`: the baseURL for clients. */
-  readonly url: string;
-  readonly requests: GeminiWireRequest[];
-  /** Client connections that have closed so far. */
-  readonly closedSockets: number;
-  enqueue(...replies: GeminiWireReply[]): void;
-  /** Resolves once `count` requests have arrived (rejects after `timeoutMs`). */
-  waitForRequests(count: number, timeoutMs?: number): Promise<void>;
-  /** Closes every connection (ending hanging responses) and the server. */
-  close(): Promise<void>;
-}
+export interface GeminiWireServer extends ReplyQueueServer<GeminiWireRequest, GeminiWireReply> {}
 
 const RPC_STATUS: Record<number, string> = {
   400: 'INVALID_ARGUMENT',
@@ -160,15 +136,6 @@ export function geminiErrorBody(error: GeminiWireError): Record<string, unknown>
   const details = [...(error.details ?? [])];
   if (error.retryDelay) details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: error.retryDelay });
   return { error: { code: error.status, message: error.message ?? DEFAULT_MESSAGE[rpc] ?? 'Error', status: rpc, ...(details.length ? { details } : {}) } };
-}
-
-function split(text: string, n: number): string[] {
-  const chars = Array.from(text);
-  const count = Math.max(1, Math.min(Math.floor(n), chars.length));
-  const size = Math.ceil(chars.length / count);
-  const pieces: string[] = [];
-  for (let i = 0; i < chars.length; i += size) pieces.push(chars.slice(i, i + size).join(''));
-  return pieces.length > 0 ? pieces : [''];
 }
 
 function lastUserText(body: Record<string, unknown>): string {
@@ -228,7 +195,7 @@ export function geminiStreamChunks(reply: GeminiWireReply, body: Record<string, 
   const meta = { modelVersion: reply.modelVersion ?? model.replace(/^(?:models|tunedModels)\//, ''), responseId: reply.responseId ?? responseId };
   const pieces: GeminiWirePart[] = [];
   for (const p of parts) {
-    if ('text' in p) for (const text of split(p.text, reply.chunks ?? 1)) pieces.push(p.thought ? { text, thought: true } : { text });
+    if ('text' in p) for (const text of splitEven(p.text, reply.chunks ?? 1)) pieces.push(p.thought ? { text, thought: true } : { text });
     else pieces.push(p);
   }
   if (pieces.length === 0) pieces.push({ text: '' });
@@ -247,27 +214,8 @@ const ROUTE = /^\/(v1beta|v1)\/((?:models|tunedModels)\/[^:/]+):([A-Za-z]+)$/;
 export async function startGeminiWireServer(options: GeminiWireServerOptions = {}): Promise<GeminiWireServer> {
   const queue = [...(options.replies ?? [])];
   const requests: GeminiWireRequest[] = [];
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-  const waiters = new Set<() => void>();
-  const cutByServer = new WeakSet<ServerResponse>();
-  let closedSockets = 0;
-  let closing = false;
   let responseCount = 0;
-
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
-
-  function cut(res: ServerResponse): void {
-    cutByServer.add(res);
-    res.socket?.destroy();
-  }
+  const kit = new WireServerKit((res, e) => sendError(res, { status: 500, message: `wire server failure: ${String(e)}` }));
 
   function sendJson(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
     res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
@@ -281,26 +229,9 @@ export async function startGeminiWireServer(options: GeminiWireServerOptions = {
   async function stream(res: ServerResponse, record: GeminiWireRequest, reply: GeminiWireReply, chunks: Array<Record<string, unknown>>): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...reply.headers });
     res.flushHeaders();
-    const gone = () => closing || res.destroyed || record.clientClosed;
-    for (let i = 0; i < chunks.length; i++) {
-      if (i > 0 && reply.delayMs) await pause(reply.delayMs);
-      if (gone()) return;
-      if (reply.streamError && i === reply.streamError.afterEvents) {
-        const e = reply.streamError;
-        const status = e.status ?? 503;
-        res.end(`data: ${JSON.stringify(geminiErrorBody({ status, rpcStatus: e.rpcStatus, message: e.message }))}\r\n\r\n`);
-        record.eventsSent++;
-        return;
-      }
-      if (reply.endAfterEvents === i) return void res.end();
-      if (reply.hangAfterEvents === i) return;
-      if (reply.cutAfterEvents === i) return cut(res);
-      await new Promise<void>((resolve) => res.write(`data: ${JSON.stringify(chunks[i])}\r\n\r\n`, () => resolve()));
-      record.eventsSent++;
-    }
-    if (reply.cutAfterEvents !== undefined && reply.cutAfterEvents >= chunks.length) return cut(res);
-    if (reply.hangAfterEvents !== undefined && reply.hangAfterEvents >= chunks.length) return;
-    res.end();
+    const e = reply.streamError;
+    const errorFrame = e && `data: ${JSON.stringify(geminiErrorBody({ status: e.status ?? 503, rpcStatus: e.rpcStatus, message: e.message }))}\r\n\r\n`;
+    return kit.streamReply(res, record, reply, chunks.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`), errorFrame);
   }
 
   async function generate(res: ServerResponse, record: GeminiWireRequest, model: string, streaming: boolean): Promise<void> {
@@ -312,8 +243,8 @@ export async function startGeminiWireServer(options: GeminiWireServerOptions = {
     if (reply.hang) return;
     const responseId = `wire-response-${responseCount++}`;
     if (streaming && record.query.alt === 'sse' && !reply.error) return stream(res, record, reply, geminiStreamChunks(reply, body, model, responseId));
-    if (reply.delayMs) await pause(reply.delayMs);
-    if (closing || res.destroyed) return;
+    if (reply.delayMs) await kit.wait(reply.delayMs, res);
+    if (kit.closing || res.destroyed) return;
     if (reply.error) return sendError(res, reply.error);
     const payload = streaming ? geminiStreamChunks(reply, body, model, responseId) : geminiResponseBody(reply, body, model, responseId);
     sendJson(res, 200, payload, reply.headers);
@@ -343,115 +274,40 @@ export async function startGeminiWireServer(options: GeminiWireServerOptions = {
     sendJson(res, 200, { totalTokens: total });
   }
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const rawBody = Buffer.concat(chunks).toString('utf8');
-      let body: Record<string, unknown> | undefined;
-      try {
-        const parsed: unknown = rawBody ? JSON.parse(rawBody) : undefined;
-        body = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
-      } catch {
-        body = undefined;
-      }
-      const route = ROUTE.exec(url.pathname);
-      let resolveDone!: () => void;
-      const record: GeminiWireRequest = {
-        method: req.method ?? 'GET',
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers: req.headers,
-        model: route?.[2],
-        rpc: route?.[3],
-        body,
-        rawBody,
-        eventsSent: 0,
-        clientClosed: false,
-        done: new Promise<void>((r) => (resolveDone = r)),
-      };
-      res.on('close', () => {
-        if (!res.writableFinished && !closing && !cutByServer.has(res)) record.clientClosed = true;
-        resolveDone();
-      });
-      requests.push(record);
-      for (const w of waiters) w();
+  function handle(req: IncomingMessage, res: ServerResponse, wire: WireBody): Promise<void> | void {
+    const tracked = kit.track(req, res, wire);
+    const route = ROUTE.exec(tracked.path);
+    const record: GeminiWireRequest = Object.assign(tracked, { model: route?.[2], rpc: route?.[3] });
+    requests.push(record);
+    kit.notify();
 
-      const model = route?.[2];
-      const method = route?.[3];
-      const known = ['generateContent', 'streamGenerateContent', 'batchEmbedContents', 'countTokens'];
-      if (req.method !== 'POST' || !model || !method || !known.includes(method)) {
-        return sendError(res, { status: 404, message: `Method not found: ${req.method} ${url.pathname}` });
-      }
-      const header = req.headers['x-goog-api-key'];
-      const key = typeof header === 'string' && header !== '' ? header : url.searchParams.get('key');
-      if (!key) {
-        return sendError(res, {
-          status: 403,
-          message: "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
-        });
-      }
-      if (options.apiKey !== undefined && key !== options.apiKey) {
-        return sendError(res, {
-          status: 400,
-          message: 'API key not valid. Please pass a valid API key.',
-          details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } }],
-        });
-      }
-      if (body === undefined) return sendError(res, { status: 400, message: 'Invalid JSON payload received.' });
-      let work: Promise<void>;
-      if (method === 'generateContent' || method === 'streamGenerateContent') work = generate(res, record, model, method === 'streamGenerateContent');
-      else if (method === 'batchEmbedContents') work = Promise.resolve(embed(res, record, model));
-      else work = Promise.resolve(countTokens(res, record));
-      work.catch((e: unknown) => {
-        if (!res.headersSent) sendError(res, { status: 500, message: `wire server failure: ${String(e)}` });
-        else res.destroy();
+    const model = route?.[2];
+    const method = route?.[3];
+    const known = ['generateContent', 'streamGenerateContent', 'batchEmbedContents', 'countTokens'];
+    if (req.method !== 'POST' || !model || !method || !known.includes(method)) {
+      return sendError(res, { status: 404, message: `Method not found: ${req.method} ${record.path}` });
+    }
+    const header = req.headers['x-goog-api-key'];
+    const key = typeof header === 'string' && header !== '' ? header : record.query.key;
+    if (!key) {
+      return sendError(res, {
+        status: 403,
+        message: "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
       });
-    });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => {
-      sockets.delete(socket);
-      closedSockets++;
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+    }
+    if (options.apiKey !== undefined && key !== options.apiKey) {
+      return sendError(res, {
+        status: 400,
+        message: 'API key not valid. Please pass a valid API key.',
+        details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } }],
+      });
+    }
+    if (record.body === undefined) return sendError(res, { status: 400, message: 'Invalid JSON payload received.' });
+    if (method === 'batchEmbedContents') return embed(res, record, model);
+    if (method === 'countTokens') return countTokens(res, record);
+    return generate(res, record, model, method === 'streamGenerateContent');
+  }
 
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    get closedSockets() {
-      return closedSockets;
-    },
-    enqueue(...replies) {
-      queue.push(...replies);
-    },
-    waitForRequests(count, timeoutMs = 10_000) {
-      if (requests.length >= count) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`gemini wire server: ${requests.length} of ${count} requests after ${timeoutMs} ms`));
-        }, timeoutMs);
-        const check = () => {
-          if (requests.length < count) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-        };
-        waiters.add(check);
-      });
-    },
-    async close() {
-      closing = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  await kit.listen(handle);
+  return kit.replyQueueServer('gemini wire server', requests, queue);
 }

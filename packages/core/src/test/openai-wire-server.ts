@@ -1,5 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { WireServerKit, type WireBody } from './wire-server-kit.js';
 
 /** Token usage as the OpenAI wire format reports it. */
 export interface OpenAIWireUsage {
@@ -202,13 +202,9 @@ export async function startOpenAIWireServer(options: OpenAIWireServerOptions = {
   let script: OpenAIWireScriptInput = options.script ?? {};
   let callIndex = 0;
   let responseCounter = 0;
-  let connectionsOpened = 0;
-  let socketsClosed = 0;
   let responsesAborted = 0;
   const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-  const closeListeners = new Set<() => void>();
+  const kit = new WireServerKit((res, e) => sendError(res, { status: 500, message: `wire server failure: ${String(e)}` }));
 
   function scriptFor(request: RecordedRequest): OpenAIWireScript {
     const n = callIndex++;
@@ -218,26 +214,6 @@ export async function startOpenAIWireServer(options: OpenAIWireServerOptions = {
       return list[Math.min(n, list.length - 1)] ?? {};
     }
     return script as OpenAIWireScript;
-  }
-
-  /** Resolves true after `ms`, or false as soon as the response is closed. */
-  function wait(ms: number, res: ServerResponse): Promise<boolean> {
-    if (res.destroyed) return Promise.resolve(false);
-    if (ms <= 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const onClose = () => {
-        clearTimeout(timer);
-        timers.delete(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        res.off('close', onClose);
-        resolve(!res.destroyed);
-      }, ms);
-      timers.add(timer);
-      res.once('close', onClose);
-    });
   }
 
   function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -259,24 +235,6 @@ export async function startOpenAIWireServer(options: OpenAIWireServerOptions = {
             },
           };
     sendJson(res, error.status, body, { ...headers, ...error.headers });
-  }
-
-  /** Writes SSE events one by one with delays; honours cut/hang. Returns false if it stopped early. */
-  async function writeEvents(res: ServerResponse, events: string[], s: OpenAIWireScript): Promise<boolean> {
-    let written = 0;
-    for (const event of events) {
-      if (written > 0 && !(await wait(s.chunkDelayMs ?? 0, res))) return false;
-      if (res.destroyed) return false;
-      if (s.cutAfterChunks !== undefined && written >= s.cutAfterChunks) {
-        res.socket?.destroy();
-        return false;
-      }
-      if (s.hangAfterChunks !== undefined && written >= s.hangAfterChunks) return false;
-      // Wait until the event is handed to the socket, so a following cut cannot swallow it.
-      await new Promise<void>((resolve) => res.write(event, () => resolve()));
-      written++;
-    }
-    return true;
   }
 
   function chatEvents(request: RecordedRequest, s: OpenAIWireScript, model: string, id: string, text: string, usage: OpenAIWireUsage | null): string[] {
@@ -339,7 +297,7 @@ export async function startOpenAIWireServer(options: OpenAIWireServerOptions = {
           : chatEvents(req, s, model, id, text, s.streamUsage === 'never' ? null : usage);
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...s.headers });
       res.flushHeaders();
-      if (await writeEvents(res, events, s)) res.end();
+      if (await kit.writeFrames(res, events, { delayMs: s.chunkDelayMs, cutAt: s.cutAfterChunks, hangAt: s.hangAfterChunks })) res.end();
       return;
     }
 
@@ -399,20 +357,11 @@ export async function startOpenAIWireServer(options: OpenAIWireServerOptions = {
     );
   }
 
-  async function handle(incoming: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of incoming) chunks.push(chunk as Buffer);
-    const rawBody = Buffer.concat(chunks).toString('utf8');
-    let body: unknown;
-    try {
-      body = rawBody ? JSON.parse(rawBody) : undefined;
-    } catch {
-      body = undefined;
-    }
+  async function handle(incoming: IncomingMessage, res: ServerResponse, { rawBody, json: body }: WireBody): Promise<void> {
     const recorded: RecordedRequest = { index: requests.length, method: incoming.method ?? 'GET', url: incoming.url ?? '/', headers: incoming.headers, rawBody, body };
     requests.push(recorded);
-    res.on('close', () => {
-      if (!res.writableFinished) responsesAborted++;
+    kit.watch(res, ({ finished }) => {
+      if (!finished) responsesAborted++;
     });
     const path = recorded.url.split('?')[0] ?? '';
 
@@ -430,7 +379,7 @@ export async function startOpenAIWireServer(options: OpenAIWireServerOptions = {
       return;
     }
     const s = scriptFor(recorded);
-    if (s.delayMs && !(await wait(s.delayMs, res))) return;
+    if (s.delayMs && !(await kit.wait(s.delayMs, res))) return;
     if (s.hang) return;
     if (s.error) {
       sendError(res, s.error, s.headers);
@@ -440,41 +389,17 @@ export async function startOpenAIWireServer(options: OpenAIWireServerOptions = {
     else handleEmbeddings(recorded, res, s);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) sendError(res, { status: 500, message: `wire server failure: ${String(e)}` });
-      else res.destroy();
-    });
-  });
-  server.on('connection', (socket: Socket) => {
-    connectionsOpened++;
-    sockets.add(socket);
-    socket.on('close', () => {
-      sockets.delete(socket);
-      socketsClosed++;
-      for (const listener of closeListeners) listener();
-    });
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const url = await kit.listen(handle);
 
   return {
     url,
     baseURL: `${url}/v1`,
     requests,
     get connectionsOpened() {
-      return connectionsOpened;
+      return kit.connectionsOpened;
     },
     get socketsClosed() {
-      return socketsClosed;
+      return kit.socketsClosed;
     },
     get responsesAborted() {
       return responsesAborted;
@@ -484,30 +409,17 @@ export async function startOpenAIWireServer(options: OpenAIWireServerOptions = {
       callIndex = 0;
     },
     onSocketClose(listener) {
-      closeListeners.add(listener);
-      return () => closeListeners.delete(listener);
+      return kit.onSocketClose(listener);
     },
     waitForSocketClose(count = 1, timeoutMs = 5_000) {
-      if (socketsClosed >= count) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          closeListeners.delete(check);
-          reject(new Error(`waitForSocketClose: ${socketsClosed} of ${count} sockets closed after ${timeoutMs} ms`));
-        }, timeoutMs);
-        const check = () => {
-          if (socketsClosed < count) return;
-          clearTimeout(timer);
-          closeListeners.delete(check);
-          resolve();
-        };
-        closeListeners.add(check);
-      });
+      return kit.waitUntil(
+        () => kit.socketsClosed >= count,
+        timeoutMs,
+        () => `waitForSocketClose: ${kit.socketsClosed} of ${count} sockets closed after ${timeoutMs} ms`,
+      );
     },
-    async close() {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    close() {
+      return kit.close();
     },
   };
 }

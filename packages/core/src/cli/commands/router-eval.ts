@@ -49,7 +49,8 @@ Options:
       --folds <k>            cross-validation folds when the data has no split (default 5)
       --holdout-task <task>  train on every other task and evaluate on this unseen one
       --tasks <a,b>          only these tasks
-      --predictor <kind>     headline predictor: auto (picked on validation data), logistic, mf, mlp, knn
+      --predictor <kind>     headline predictor: auto (picked on validation data), logistic, mf,
+                             mlp, knn, ensemble
       --hash-dim <n>         hashed TF-IDF buckets (default 16384)
       --embeddings           add prompt embeddings (cached under .llmrr/cache/embeddings)
       --seed <n>             training seed

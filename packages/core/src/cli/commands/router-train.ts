@@ -27,7 +27,8 @@ export const ROUTER_TRAIN_HELP = `Usage: llmrr router train --data <file|dir> --
 Trains the learned router's quality predictor on per-prompt outcomes and writes the model artifact the
 "intelligent" strategy loads (routing.options.intelligent.model). Trains on the data's train split (never
 its test split; every prompt when the data has no split). Tries logistic regression, matrix factorization
-(RouteLLM-style), a small MLP and k-nearest neighbours, and keeps the best on a validation share.
+(RouteLLM-style), a small MLP, k-nearest neighbours and the mean of the first three (ensemble), and
+keeps the best on a validation share of the training prompts.
 
 --data accepts: the shared data (routellm/mmlu, routellm/gsm8k, routellm/mt_bench, routerbench, open7b;
 found under $LLMRR_SHARED_DIR/data/routing or ../shared/data/routing), a RouterBench wide CSV, a RouteLLM
@@ -37,7 +38,7 @@ optional cost_usd, split (train|test) and task.
 Options:
   -d, --data <path>        routing data (file or folder)
   -o, --out <file>         where to write the model JSON
-      --predictor <kind>   auto (default), logistic, mf, mlp or knn
+      --predictor <kind>   auto (default), logistic, mf, mlp, knn or ensemble
       --tasks <a,b>        only these tasks (prefix match: mmlu matches mmlu/anatomy)
       --hash-dim <n>       hashed TF-IDF buckets (default 16384; 0 = off)
       --embeddings         add a Universal Sentence Encoder embedding of each prompt (cached on disk
@@ -49,8 +50,8 @@ Options:
 
 export function parsePredictor(v: string | undefined): 'auto' | PredictorKind {
   if (v === undefined || v === 'auto') return 'auto';
-  if (v === 'logistic' || v === 'mf' || v === 'mlp' || v === 'knn' || v === 'prior') return v;
-  throw new CliUsageError(`option --predictor expects auto, logistic, mf, mlp or knn, got "${v}"`, '--predictor');
+  if (v === 'logistic' || v === 'mf' || v === 'mlp' || v === 'knn' || v === 'ensemble' || v === 'prior') return v;
+  throw new CliUsageError(`option --predictor expects auto, logistic, mf, mlp, knn or ensemble, got "${v}"`, '--predictor');
 }
 
 export function parseTasks(v: string | undefined): string[] | undefined {

@@ -1,32 +1,23 @@
+import { estimateRequestTokens, estimateTokens, TOKENS_PER_IMAGE } from '../../pricing/estimate-tokens.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 
-/** Gemini counts an image up to 384 px on both sides as 258 tokens (larger ones as 258 per 768 px tile). */
+/**
+ * Gemini counts an image up to 384 px on both sides as 258 tokens (larger ones as 258 per 768 px tile):
+ * one tile per image (the shared estimate counts OpenAI's 85).
+ */
 const IMAGE_TOKENS = 258;
-const MESSAGE_OVERHEAD = 4;
 
 /**
- * A local estimate of a request's prompt tokens (about 4 characters per token, one tile per image,
- * tool schemas as their JSON). Set `options.exactTokenCount` to ask :countTokens instead.
+ * A local estimate of a request's prompt tokens: the shared `estimateRequestTokens` (about 4 characters
+ * per token, per-message framing, tool schemas as their JSON), with one Gemini tile per image.
+ * Set `options.exactTokenCount` to ask :countTokens instead.
  */
 export function estimateGeminiTokens(request: GenerateRequest): number {
-  let chars = 0;
-  let tokens = 0;
-  for (const m of request.messages) {
-    tokens += MESSAGE_OVERHEAD;
-    if (typeof m.content === 'string') chars += m.content.length;
-    else if (Array.isArray(m.content)) {
-      for (const part of m.content) {
-        if (part.type === 'text') chars += part.text.length;
-        else tokens += IMAGE_TOKENS;
-      }
-    }
-    if (m.role === 'assistant') for (const call of m.toolCalls ?? []) chars += call.name.length + call.arguments.length;
-  }
-  for (const tool of request.tools ?? []) chars += tool.name.length + (tool.description?.length ?? 0) + JSON.stringify(tool.parameters ?? {}).length;
-  return tokens + Math.ceil(chars / 4);
+  const images = request.messages.reduce((n, m) => n + (Array.isArray(m.content) ? m.content.filter((p) => p.type === 'image').length : 0), 0);
+  return estimateRequestTokens(request) + images * (IMAGE_TOKENS - TOKENS_PER_IMAGE);
 }
 
 /** Estimate for embedding inputs (Gemini's batchEmbedContents reports no usage). */
 export function estimateTextTokens(texts: string[]): number {
-  return texts.reduce((n, t) => n + Math.ceil(t.length / 4), 0);
+  return texts.reduce((n, t) => n + estimateTokens(t), 0);
 }

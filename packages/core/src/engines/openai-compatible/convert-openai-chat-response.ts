@@ -1,6 +1,6 @@
+import { estimateTokens } from '../../pricing/estimate-tokens.js';
 import type { GenerateResult } from '../../spec/engine-v1.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
-import { estimateTokens } from './estimate-tokens.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import type { OpenAIChatResponse } from './openai-wire-schemas.js';
 

@@ -172,7 +172,8 @@ describe('generate (non-streaming)', () => {
   it('estimates usage (marked) when the answer reports none', async () => {
     server.setScript({ text: 'abcdefgh', usage: null });
     const result = await engineFor().generate({ messages: [{ role: 'user', content: 'x'.repeat(40) }] });
-    expect(result.usage).toEqual({ inputTokens: 10, outputTokens: 2, totalTokens: 12, estimated: true });
+    // Input: the shared estimate, 10 tokens of text + 4 per message + 3 reply priming.
+    expect(result.usage).toEqual({ inputTokens: 17, outputTokens: 2, totalTokens: 19, estimated: true });
   });
 
   it('rejects bad input with a typed error naming the field, before any request', async () => {
@@ -258,7 +259,7 @@ describe('stream', () => {
     server.setScript({ text: 'abcdefghij', usage: null });
     const parts = await collect(engineFor().stream({ messages: [{ role: 'user', content: 'y'.repeat(20) }] }));
     expect(parts.some((p) => p.type === 'usage')).toBe(false);
-    expect(lastPart(parts)).toEqual({ type: 'finish', finishReason: 'stop', usage: { inputTokens: 5, outputTokens: 3, totalTokens: 8, estimated: true } });
+    expect(lastPart(parts)).toEqual({ type: 'finish', finishReason: 'stop', usage: { inputTokens: 5 + 4 + 3, outputTokens: 3, totalTokens: 15, estimated: true } });
   });
 
   it('ends with a stream_interrupted error after the text deltas when the connection is cut', async () => {
@@ -537,9 +538,10 @@ describe('embed and countTokens', () => {
     expect(error).toMatchObject({ code: 'rate_limited', retryAfterMs: 3000 });
   });
 
-  it('estimates prompt tokens at ~4 characters per token', () => {
+  it('estimates prompt tokens at ~4 characters per token, plus per-message framing', () => {
     const engine = engineFor();
-    expect(engine.countTokens({ messages: [{ role: 'system', content: 'abcd' }, { role: 'user', content: 'efghijkl' }] })).toBe(3);
+    // 1 + 2 tokens of text, 4 per message, 3 to prime the reply (the shared estimateRequestTokens).
+    expect(engine.countTokens({ messages: [{ role: 'system', content: 'abcd' }, { role: 'user', content: 'efghijkl' }] })).toBe(3 + 2 * 4 + 3);
     expect(engine.capabilities).toEqual({ streaming: true, tools: true, json: true });
   });
 });

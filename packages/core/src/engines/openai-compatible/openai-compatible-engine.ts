@@ -1,6 +1,7 @@
 import type { Capability, ModelConfig } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import { estimateRequestTokens, estimateTokens } from '../../pricing/estimate-tokens.js';
 import type { CallOptions, EmbedResult, EngineCapabilities, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
@@ -9,7 +10,6 @@ import type { EngineContext } from '../types.js';
 import { buildOpenAIRequestBody } from './build-openai-request-body.js';
 import { convertOpenAIChatResponse } from './convert-openai-chat-response.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
-import { estimatePromptTokens, estimateTokens } from './estimate-tokens.js';
 import { openAIErrorFromResponse } from './map-openai-error.js';
 import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
 import { OpenAIChatResponseSchema, OpenAIEmbeddingResponseSchema } from './openai-wire-schemas.js';
@@ -108,7 +108,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       const json = await this.readJson(response, options.signal);
       const parsed = OpenAIChatResponseSchema.safeParse(json);
       if (!parsed.success) throw this.invalidResponse('chat completion', parsed.error.issues[0]?.message, json);
-      return convertOpenAIChatResponse(parsed.data, () => estimatePromptTokens(request));
+      return convertOpenAIChatResponse(parsed.data, () => estimateRequestTokens(request));
     } catch (e) {
       if (options.signal?.aborted && !LLMError.isInstance(e)) throw abortError(options.signal, this.errorContext);
       throw toLLMError(e, this.errorContext);
@@ -130,7 +130,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       yield { type: 'error', error: toLLMError(e, this.errorContext) };
       return;
     }
-    const decoder = new OpenAIStreamDecoder({ ...this.errorContext, estimateInputTokens: () => estimatePromptTokens(request) });
+    const decoder = new OpenAIStreamDecoder({ ...this.errorContext, estimateInputTokens: () => estimateRequestTokens(request) });
     let tail: StreamPart[];
     try {
       for await (const event of sseEvents(response, signal)) {
@@ -175,9 +175,12 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     }
   }
 
-  /** An estimate (~4 characters per token); OpenAI-compatible servers expose no tokenizer endpoint in common. */
+  /**
+   * An estimate (~4 characters per token, plus OpenAI's per-message framing: the shared
+   * `estimateRequestTokens`); OpenAI-compatible servers expose no tokenizer endpoint in common.
+   */
   countTokens(request: GenerateRequest): number {
-    return estimatePromptTokens(request);
+    return estimateRequestTokens(request);
   }
 }
 

@@ -1,9 +1,9 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { toLLMError } from '../../errors/to-llm-error.js';
+import { estimateTokens } from '../../pricing/estimate-tokens.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import type { FinishReason, Usage } from '../../spec/usage.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
-import { estimateTokensFromLength } from './estimate-tokens.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { openAIStreamError } from './map-openai-error.js';
 import { OpenAIChatChunkSchema, type OpenAIToolCallDelta } from './openai-wire-schemas.js';
@@ -37,7 +37,8 @@ export class OpenAIStreamDecoder {
   private usage: Usage | undefined;
   private readonly toolCalls = new Map<number, ToolCallState>();
   private toolCallsEmitted = false;
-  private outputChars = 0;
+  /** The answer's text (reasoning, content, tool names and arguments), for a usage estimate when the provider sends none. */
+  private outputText = '';
   private chunks = 0;
 
   constructor(private readonly options: OpenAIStreamDecoderOptions) {}
@@ -97,11 +98,11 @@ export class OpenAIStreamDecoder {
     if (delta) {
       const reasoning = delta.reasoning_content ?? delta.reasoning;
       if (reasoning) {
-        this.outputChars += reasoning.length;
+        this.outputText += reasoning;
         parts.push({ type: 'reasoning-delta', delta: reasoning });
       }
       if (delta.content) {
-        this.outputChars += delta.content.length;
+        this.outputText += delta.content;
         parts.push({ type: 'text-delta', delta: delta.content });
       }
       delta.tool_calls?.forEach((call, position) => parts.push(this.toolCallDelta(call, position)));
@@ -164,7 +165,7 @@ export class OpenAIStreamDecoder {
     if (call.id) state.id = call.id;
     if (name && !state.name) state.name = name;
     state.arguments += args;
-    this.outputChars += (name?.length ?? 0) + args.length;
+    this.outputText += (name ?? '') + args;
     return {
       type: 'tool-call-delta',
       index,
@@ -202,7 +203,7 @@ export class OpenAIStreamDecoder {
 
   private estimatedUsage(): Usage {
     const inputTokens = this.options.estimateInputTokens();
-    const outputTokens = estimateTokensFromLength(this.outputChars);
+    const outputTokens = estimateTokens(this.outputText);
     return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, estimated: true };
   }
 }

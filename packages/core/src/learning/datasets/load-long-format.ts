@@ -22,6 +22,8 @@ export const LONG_FORMAT_COLUMNS = ['prompt_id', 'prompt', 'model', 'quality'] a
  * The documented generic long format, CSV (header row) or JSONL (one object per line): required
  * `prompt_id, prompt, model, quality` (in [0,1]); optional `cost_usd` (>= 0), `split` (`train`/`test`)
  * and `task`. Rows are grouped by `prompt_id`; a model without a row for a prompt has no outcome there.
+ * With exactly two models the data is two-model data (PGR metrics); the weak model is the one with the
+ * lower mean quality outside the test split.
  */
 export async function loadLongFormat(file: string): Promise<RoutingDataset> {
   const text = await readFile(file, 'utf8');
@@ -64,7 +66,24 @@ export function longFormatDataset(raw: ReadonlyArray<Record<string, unknown>>, f
     e.quality[m] = r.quality;
     if (e.cost && r.cost_usd !== undefined) e.cost[m] = r.cost_usd;
   }
-  return { name: basename(file), format: 'long', models, examples: [...byId.values()] };
+  const dataset: RoutingDataset = { name: basename(file), format: 'long', models, examples: [...byId.values()] };
+  if (models.length === 2) dataset.pair = weakStrong(dataset.examples);
+  return dataset;
+}
+
+/** Two models: the weak one has the lower mean quality on the non-test prompts. */
+function weakStrong(examples: readonly RoutingExample[]): { weak: number; strong: number } {
+  const mean = [0, 1].map((m) => {
+    let s = 0, n = 0;
+    for (const e of examples) {
+      const q = e.quality[m]!;
+      if (e.split === 'test' || Number.isNaN(q)) continue;
+      s += q;
+      n++;
+    }
+    return n ? s / n : 0;
+  });
+  return mean[0]! <= mean[1]! ? { weak: 0, strong: 1 } : { weak: 1, strong: 0 };
 }
 
 function validateRow(r: Record<string, unknown>, i: number, file: string): LongFormatRow {

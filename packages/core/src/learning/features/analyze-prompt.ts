@@ -1,4 +1,5 @@
 import { estimateTokens } from '../../pricing/estimate-tokens.js';
+import { isCjk, tokenize } from './tokenize.js';
 
 /** Intents the keyword classifier knows. */
 export const INTENTS = ['code', 'math', 'reasoning', 'knowledge', 'creative', 'extraction', 'chat'] as const;
@@ -17,7 +18,7 @@ export interface PromptAnalysis {
   script: 'latin' | 'cjk' | 'cyrillic' | 'arabic' | 'other';
   intent: Intent;
   domain: Domain;
-  /** Keyword scores per intent and domain (hits per 100 words, capped at 1). */
+  /** Keyword scores per intent and domain (hits per 10 words, capped at 1). */
   intentScores: Record<Intent, number>;
   domainScores: Record<Domain, number>;
   /** Multiple-choice question (`A.`/`B)` options). */
@@ -28,37 +29,47 @@ export interface PromptAnalysis {
   symbolRatio: number;
 }
 
-const INTENT_WORDS: Record<Intent, RegExp> = {
-  code: /\b(function|def|class|return|python|javascript|typescript|java|code|program|implement|algorithm|compile|bug|regex|sql|array|string|list|loop|recursion|api)\b|```|=>|;\s*$|\{\s*$/gim,
-  math: /\b(calculate|compute|solve|equation|integer|sum|product|how many|how much|percent|probability|total|average|ratio|derivative|integral|prime|divisible|remainder|fraction)\b|[=+\-*/^]\s*\d|\d\s*[+\-*/^=]/gi,
-  reasoning: /\b(why|because|therefore|explain|reason|which of the following|infer|implies|assume|argument|conclusion|logic|best explains|most likely)\b/gi,
-  knowledge: /\b(what is|who|when|where|which|define|definition|known as|refers to|capital|discovered|according to)\b/gi,
-  creative: /\b(write|story|poem|essay|blog|compose|creative|imagine|fiction|song|lyrics|character|narrative|rewrite)\b/gi,
-  extraction: /\b(extract|summarize|summary|list all|classify|parse|identify|find all|table|json|format|translate)\b/gi,
-  chat: /\b(hi|hello|thanks|thank you|please|can you|could you|help me|i want|i need|opinion|advice|recommend)\b/gi,
+const INTENT_WORDS: Record<Intent, string> = {
+  code: 'function def class return python javascript typescript java code program implement algorithm compile bug regex sql array string list loop recursion api',
+  math: 'calculate compute solve equation integer sum product how_many how_much percent probability total average ratio derivative integral prime divisible remainder fraction',
+  reasoning: 'why because therefore explain reason which_of infer implies assume argument conclusion logic best_explains most_likely',
+  knowledge: 'what_is who when where which define definition known_as refers_to capital discovered according_to',
+  creative: 'write story poem essay blog compose creative imagine fiction song lyrics character narrative rewrite',
+  extraction: 'extract summarize summary list_all classify parse identify find_all table json format translate',
+  chat: 'hi hello thanks thank_you please can_you could_you help_me i_want i_need opinion advice recommend',
 };
 
-const DOMAIN_WORDS: Record<Domain, RegExp> = {
-  stem: /\b(physics|chemistry|biology|atom|molecule|energy|force|velocity|acceleration|electron|cell|gene|dna|protein|reaction|equation|mass|temperature|astronomy|planet|algebra|geometry|matrix|vector|theorem|statistics)\b/gi,
-  medicine: /\b(patient|disease|symptom|clinical|diagnosis|treatment|drug|dose|medical|medicine|nurse|hospital|syndrome|infection|anatomy|nerve|muscle|blood|virus|therapy)\b/gi,
-  law: /\b(law|legal|court|plaintiff|defendant|contract|statute|constitution|judge|jury|liability|tort|crime|criminal|rights|amendment|attorney|evidence|negligence)\b/gi,
-  business: /\b(market|price|cost|profit|revenue|firm|company|accounting|tax|investment|economy|economic|demand|supply|inflation|interest rate|gdp|management|marketing|stock)\b/gi,
-  humanities: /\b(philosophy|moral|ethic|religion|history|century|war|empire|king|art|literature|poet|novel|culture|ancient|kant|plato|aristotle)\b/gi,
-  social: /\b(psychology|sociology|society|social|behavior|behaviour|political|government|policy|election|population|geography|relationship|child|development)\b/gi,
-  programming: /\b(python|javascript|function|code|program|algorithm|compiler|variable|array|database|software|computer|binary|bit|byte|network|security)\b/gi,
-  general: /\b(the)\b/gi,
+const DOMAIN_WORDS: Record<Exclude<Domain, 'general'>, string> = {
+  stem: 'physics chemistry biology atom molecule energy force velocity acceleration electron cell gene dna protein reaction equation mass temperature astronomy planet algebra geometry matrix vector theorem statistics',
+  medicine: 'patient disease symptom clinical diagnosis treatment drug dose medical medicine nurse hospital syndrome infection anatomy nerve muscle blood virus therapy',
+  law: 'law legal court plaintiff defendant contract statute constitution judge jury liability tort crime criminal rights amendment attorney evidence negligence',
+  business: 'market price cost profit revenue firm company accounting tax investment economy economic demand supply inflation interest_rate gdp management marketing stock',
+  humanities: 'philosophy moral ethics ethical religion history century war empire king art literature poet novel culture ancient kant plato aristotle',
+  social: 'psychology sociology society social behavior behaviour political government policy election population geography relationship child development',
+  programming: 'python javascript function code program algorithm compiler variable array database software computer binary bit byte network security',
 };
 
-const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/gu;
-const CYRILLIC = /\p{Script=Cyrillic}/gu;
-const ARABIC = /\p{Script=Arabic}/gu;
-const LATIN = /\p{Script=Latin}/gu;
-const CHOICES = /(^|\n)\s*\(?[A-D][.)]\s/g;
-
-function count(text: string, re: RegExp): number {
-  re.lastIndex = 0;
-  return text.match(re)?.length ?? 0;
+/** word or "first_second" phrase -> categories (intent index, or 100 + domain index). */
+const LEXICON = new Map<string, number[]>();
+const PHRASE_STARTS = new Set<string>();
+function addWords(text: string, category: number): void {
+  for (const w of text.split(' ')) {
+    const key = w.replace('_', ' ');
+    if (w.includes('_')) PHRASE_STARTS.add(w.split('_')[0]!);
+    const list = LEXICON.get(key) ?? [];
+    list.push(category);
+    LEXICON.set(key, list);
+  }
 }
+INTENTS.forEach((k, i) => addWords(INTENT_WORDS[k], i));
+DOMAINS.forEach((k, i) => {
+  if (k !== 'general') addWords(DOMAIN_WORDS[k], 100 + i);
+});
+
+const CHOICES = /(^|\n)\s*\(?[A-D][.)]\s/g;
+/** Characters scanned for script, digits and symbols (enough to characterize a prompt). */
+const SCAN_CHARS = 8000;
+const SYMBOLS = new Set('+-*/=^<>(){}[]%$\\|&;_'.split('').map((c) => c.charCodeAt(0)));
 
 function argmax<K extends string>(scores: Record<K, number>, keys: readonly K[], fallback: K): K {
   let best = fallback;
@@ -74,35 +85,57 @@ function argmax<K extends string>(scores: Record<K, number>, keys: readonly K[],
 
 /**
  * Cheap prompt analysis for routing: length, script, a keyword intent and domain classifier, and a
- * complexity score. Runs in microseconds; a learned predictor uses these next to hashed words and,
- * optionally, an embedding.
+ * complexity score. One scan of the text plus a lexicon lookup per word (tens of microseconds); a
+ * learned predictor uses these next to hashed words and, optionally, an embedding.
  */
-export function analyzePrompt(text: string): PromptAnalysis {
+export function analyzePrompt(text: string, tokens: readonly string[] = tokenize(text, 1024)): PromptAnalysis {
   const chars = text.length;
-  const words = Math.max(1, text.split(/\s+/).filter(Boolean).length);
-  const per100 = (n: number) => Math.min(1, (n * 100) / words / 10);
-  const intentScores = {} as Record<Intent, number>;
-  for (const k of INTENTS) intentScores[k] = per100(count(text, INTENT_WORDS[k]));
-  const domainScores = {} as Record<Domain, number>;
-  for (const k of DOMAINS) domainScores[k] = k === 'general' ? 0 : per100(count(text, DOMAIN_WORDS[k]));
-  const cjk = count(text, CJK);
-  const cyr = count(text, CYRILLIC);
-  const ara = count(text, ARABIC);
-  const lat = count(text, LATIN);
-  const top = Math.max(cjk, cyr, ara, lat);
-  const script = top === 0 ? 'other' : top === lat ? 'latin' : top === cjk ? 'cjk' : top === cyr ? 'cyrillic' : 'arabic';
-  let digits = 0;
-  let symbols = 0;
-  for (let i = 0; i < chars; i++) {
+  const counts = new Float64Array(200);
+  let words = 0;
+  let prev = '';
+  for (const t of tokens) {
+    const c0 = t.charCodeAt(0);
+    if (c0 > 127 || (c0 >= 97 && c0 <= 122)) words++;
+    const hit = LEXICON.get(t);
+    if (hit) for (const c of hit) counts[c]!++;
+    if (prev && PHRASE_STARTS.has(prev)) {
+      const ph = LEXICON.get(`${prev} ${t}`);
+      if (ph) for (const c of ph) counts[c]!++;
+    }
+    prev = t;
+  }
+  words = Math.max(1, words);
+  const per10 = (n: number) => Math.min(1, (n * 10) / words);
+  let digits = 0, symbols = 0, cjk = 0, cyr = 0, ara = 0, lat = 0, lines = 1, codeLines = 0, backticks = 0;
+  const end = Math.min(chars, SCAN_CHARS);
+  let last = 0;
+  for (let i = 0; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) digits++;
-    else if ('+-*/=^<>(){}[]%$\\|&;_'.includes(text[i]!)) symbols++;
+    else if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 0xc0 && c <= 0x24f)) lat++;
+    else if (c === 10) {
+      lines++;
+      if (last === 59 || last === 123) codeLines++;
+    } else if (c === 96) backticks++;
+    else if (SYMBOLS.has(c)) symbols++;
+    else if (c >= 0x400 && c <= 0x4ff) cyr++;
+    else if (c >= 0x600 && c <= 0x6ff) ara++;
+    else if (c > 0x2e80 && isCjk(c)) cjk++;
+    if (c > 32) last = c;
   }
-  const digitRatio = chars ? digits / chars : 0;
-  const symbolRatio = chars ? symbols / chars : 0;
+  if (chars > end) for (let i = end; i < chars; i++) if (text.charCodeAt(i) === 10) lines++;
+  const intentScores = {} as Record<Intent, number>;
+  INTENTS.forEach((k, i) => (intentScores[k] = per10(counts[i]!)));
+  intentScores.code = Math.min(1, intentScores.code + Math.min(0.5, backticks / 6) + Math.min(0.5, codeLines / 10));
+  const domainScores = {} as Record<Domain, number>;
+  DOMAINS.forEach((k, i) => (domainScores[k] = k === 'general' ? 0 : per10(counts[100 + i]!)));
+  const top = Math.max(cjk, cyr, ara, lat);
+  const script = top === 0 ? 'other' : top === lat ? 'latin' : top === cjk ? 'cjk' : top === cyr ? 'cyrillic' : 'arabic';
+  const digitRatio = end ? digits / end : 0;
+  const symbolRatio = end ? symbols / end : 0;
   const estimatedTokens = estimateTokens(text);
-  const lines = text.split('\n').length;
-  const multipleChoice = count(text, CHOICES) >= 3;
+  CHOICES.lastIndex = 0;
+  const multipleChoice = ((text.length > SCAN_CHARS ? text.slice(0, SCAN_CHARS) : text).match(CHOICES)?.length ?? 0) >= 3;
   const complexity = Math.min(
     1,
     0.35 * Math.min(1, Math.log1p(estimatedTokens) / Math.log(2000)) +
@@ -142,7 +175,7 @@ export function analysisVector(a: PromptAnalysis, out = new Float32Array(ANALYSI
   out[i++] = a.complexity;
   out[i++] = Math.min(1, a.digitRatio * 10);
   out[i++] = Math.min(1, a.symbolRatio * 10);
-  out[i++] = 1; // bias-like constant, lets linear models shift per model
+  out[i++] = 1; // constant slot: a bias for linear models
   for (const k of INTENTS) out[i++] = a.intentScores[k];
   for (const k of DOMAINS) out[i++] = a.domainScores[k];
   return out;

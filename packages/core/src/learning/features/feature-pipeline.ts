@@ -36,18 +36,35 @@ export function featureDim(spec: FeatureSpec): number {
   return featureBlocks(spec).hashed[1];
 }
 
-function hashedCounts(text: string, dim: number): Map<number, number> {
-  const tokens = tokenize(text);
-  const counts = new Map<number, number>();
-  const add = (s: string) => {
-    const h = fnv1a(s) % dim;
-    counts.set(h, (counts.get(h) ?? 0) + 1);
-  };
-  for (let i = 0; i < tokens.length; i++) {
-    add(tokens[i]!);
-    if (i > 0) add(`${tokens[i - 1]!} ${tokens[i]!}`);
+/**
+ * Hash buckets of the unigrams and bigrams (a bigram hashes its two word hashes together), sorted, as
+ * parallel arrays of unique bucket ids and their counts. Typed arrays only: this is on the decision path.
+ */
+function hashedCounts(tokens: readonly string[], dim: number): { ids: Int32Array; counts: Int32Array } {
+  const n = tokens.length;
+  const all = new Int32Array(Math.max(0, 2 * n - 1));
+  let prev = 0, k = 0;
+  for (let i = 0; i < n; i++) {
+    const h = fnv1a(tokens[i]!);
+    all[k++] = h % dim;
+    if (i > 0) {
+      const b = (Math.imul(prev ^ 0x9e3779b9, 0x85ebca6b) ^ h) >>> 0;
+      all[k++] = (Math.imul(b ^ (b >>> 16), 0x7feb352d) >>> 0) % dim;
+    }
+    prev = h;
   }
-  return counts;
+  all.sort();
+  const ids = new Int32Array(k);
+  const counts = new Int32Array(k);
+  let u = -1;
+  for (let i = 0; i < k; i++) {
+    if (u >= 0 && ids[u] === all[i]) counts[u]!++;
+    else {
+      ids[++u] = all[i]!;
+      counts[u] = 1;
+    }
+  }
+  return { ids: ids.subarray(0, u + 1), counts: counts.subarray(0, u + 1) };
 }
 
 export interface FitFeaturesOptions {
@@ -62,7 +79,7 @@ export function fitFeatures(prompts: readonly string[], options: FitFeaturesOpti
   if (options.embedding) spec.embedding = options.embedding;
   if (spec.hashDim > 0) {
     const df = new Float64Array(spec.hashDim);
-    for (const p of prompts) for (const h of hashedCounts(p, spec.hashDim).keys()) df[h]!++;
+    for (const p of prompts) for (const h of hashedCounts(tokenize(p), spec.hashDim).ids) df[h]!++;
     const n = prompts.length;
     spec.idf = Array.from(df, (d) => round4(Math.log((1 + n) / (1 + d)) + 1));
   }
@@ -96,8 +113,9 @@ export function featurize(spec: FeatureSpec, text: string, embedding?: ArrayLike
   const blocks = featureBlocks(spec);
   const idx: number[] = [];
   const val: number[] = [];
+  const tokens = tokenize(text, 1024);
   if (spec.analysis) {
-    const v = analysisVector(analyzePrompt(text));
+    const v = analysisVector(analyzePrompt(text, tokens));
     const mean = spec.analysisMean, std = spec.analysisStd;
     // The constant slot (index 9) stays 1 so it acts as a bias.
     for (let i = 0; i < ANALYSIS_DIM; i++) {
@@ -122,18 +140,20 @@ export function featurize(spec: FeatureSpec, text: string, embedding?: ArrayLike
     }
   }
   if (spec.hashDim > 0) {
-    const counts = [...hashedCounts(text, spec.hashDim)].sort((a, b) => a[0] - b[0]);
+    const { ids, counts } = hashedCounts(tokens.length > 512 ? tokens.slice(0, 512) : tokens, spec.hashDim);
+    const w = new Float64Array(ids.length);
     let n = 0;
-    const w = counts.map(([h, c]) => {
-      const x = (1 + Math.log(c)) * (spec.idf?.[h] ?? 1);
+    for (let k = 0; k < ids.length; k++) {
+      const x = (1 + Math.log(counts[k]!)) * (spec.idf?.[ids[k]!] ?? 1);
+      w[k] = x;
       n += x * x;
-      return x;
-    });
+    }
     n = Math.sqrt(n) || 1;
-    counts.forEach(([h], k) => {
-      idx.push(blocks.hashed[0] + h);
+    const base = blocks.hashed[0];
+    for (let k = 0; k < ids.length; k++) {
+      idx.push(base + ids[k]!);
       val.push(w[k]! / n);
-    });
+    }
   }
   return { index: Int32Array.from(idx), value: Float32Array.from(val) };
 }

@@ -1,4 +1,5 @@
 import { LLMError } from '../../errors/llm-error.js';
+import { EnsemblePredictor } from './ensemble-predictor.js';
 import { KnnPredictor } from './knn-predictor.js';
 import { LogisticPredictor } from './logistic-predictor.js';
 import { PriorPredictor } from './prior-predictor.js';
@@ -17,6 +18,8 @@ export function loadPredictor(state: PredictorState): QualityPredictor {
       return TwoLayerPredictor.fromJSON(state);
     case 'knn':
       return KnnPredictor.fromJSON(state);
+    case 'ensemble':
+      return new EnsemblePredictor(state.members.map(loadPredictor));
     default:
       throw new LLMError({ code: 'invalid_request', message: `Unknown predictor kind ${JSON.stringify((state as { kind?: unknown })?.kind)}`, param: 'predictor.kind' });
   }

@@ -1,6 +1,6 @@
 import type { SparseVector } from '../features/sparse-vector.js';
 
-export type PredictorKind = 'prior' | 'logistic' | 'knn' | 'mf' | 'mlp';
+export type PredictorKind = 'prior' | 'logistic' | 'knn' | 'mf' | 'mlp' | 'ensemble';
 
 /** Per-model probability of a good answer for one prompt's features. */
 export interface QualityPredictor {
@@ -17,6 +17,7 @@ export type PredictorState =
   | { kind: 'prior'; mean: number[] }
   | { kind: 'logistic'; dim: number; outputs: number; weights: SparseWeights; bias: number[] }
   | { kind: 'mf' | 'mlp'; dim: number; hidden: number; outputs: number; activation: 'relu' | 'linear'; w1: SparseWeights; b1: number[]; w2: number[]; b2: number[] }
+  | { kind: 'ensemble'; members: PredictorState[] }
   | { kind: 'knn'; k: number; block: [number, number]; outputs: number; prior: number[]; vectors: Array<[number[], number[]]>; quality: number[][] };
 
 /** Row-major weights (dim x cols) stored by non-zero rows only: `rows[i]` is the row index of `values[i]`. */

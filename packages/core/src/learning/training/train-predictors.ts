@@ -1,6 +1,7 @@
 import { fnv1a } from '../datasets/split-examples.js';
 import type { RoutingExample } from '../datasets/types.js';
 import { featureBlocks, featureDim, featurize, fitFeatures, type FeatureSpec } from '../features/feature-pipeline.js';
+import { EnsemblePredictor } from '../predictors/ensemble-predictor.js';
 import { trainKnn } from '../predictors/knn-predictor.js';
 import { trainLogistic } from '../predictors/logistic-predictor.js';
 import { PriorPredictor } from '../predictors/prior-predictor.js';
@@ -9,7 +10,7 @@ import { meanQuality, type PredictorKind, type QualityPredictor, type TrainingSe
 import { fitCostModel, predictCost, type CostModel } from './cost-model.js';
 import { routingScore } from './routing-score.js';
 
-export const PREDICTOR_KINDS: readonly PredictorKind[] = ['logistic', 'mf', 'mlp', 'knn'];
+export const PREDICTOR_KINDS: readonly PredictorKind[] = ['logistic', 'mf', 'mlp', 'knn', 'ensemble'];
 
 /** Prompt embeddings, by prompt text (from the embedding cache). */
 export type EmbeddingLookup = (prompt: string) => ArrayLike<number> | undefined;
@@ -88,7 +89,13 @@ export function trainPredictors(
     if (kind === 'prior') p = prior;
     else if (kind === 'logistic') p = trainLogistic(train, val, { seed });
     else if (kind === 'mf' || kind === 'mlp') p = trainTwoLayer(kind, train, val, { seed });
-    else p = trainKnn(train, emb ? blocks.embedding : blocks.hashed, 20);
+    else if (kind === 'knn') p = trainKnn(train, emb ? blocks.embedding : blocks.hashed, 20);
+    else {
+      // Mean of the parametric predictors trained above (kNN left out: it is slow at decision time).
+      const members = (['logistic', 'mf', 'mlp'] as const).map((k) => predictors.get(k)).filter((m): m is QualityPredictor => m !== undefined);
+      if (members.length < 2) continue;
+      p = new EnsemblePredictor(members);
+    }
     predictors.set(kind, p);
     if (valSet.length > 0) {
       const pred = val.x.map((x) => Array.from(p.predict(x)));

@@ -179,6 +179,12 @@ export class AdaptiveStrategy implements Strategy {
     return out;
   }
 
+  /** Subscribes to a router's `request:end` events (live outcomes). Returns this. */
+  connect(router: RequestEndSource): this {
+    router.on('request:end', this.onRequestEnd);
+    return this;
+  }
+
   /** Feeds `request:end` events into `observe` (every attempt of the call). */
   onRequestEnd = (e: RouterEvents['request:end']): void => {
     const attempts = e.result?.attempts;
@@ -215,6 +221,5 @@ export interface RequestEndSource {
 /** A fresh adaptive strategy, optionally wired to a router's live outcomes. */
 export function createAdaptiveStrategy(options: AdaptiveOptions = {}, router?: RequestEndSource): AdaptiveStrategy {
   const s = new AdaptiveStrategy(options);
-  router?.on('request:end', s.onRequestEnd);
-  return s;
+  return router ? s.connect(router) : s;
 }

@@ -1,0 +1,106 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticDataset, syntheticPairDataset } from '../../learning/__fixtures__/synthetic-data.js';
+import type { EvaluationReport } from '../../learning/evaluation/evaluation-report.js';
+import type { RouterModelArtifact } from '../../learning/training/router-model.js';
+import type { CliContext } from '../cli-io.js';
+import { reportError } from '../report-error.js';
+import { routerCommand } from './router.js';
+
+let dir: string;
+let longCsv: string;
+let pairJsonl: string;
+
+/** Runs `llmrr router ...` in-process (the way run.ts will once the command is registered). */
+async function router(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '', stderr = '';
+  const ctx: CliContext = {
+    stdout: { write: (c: string) => (stdout += c) },
+    stderr: { write: (c: string) => (stderr += c) },
+    stdin: undefined,
+    env: {},
+    cwd: dir,
+    signal: undefined,
+  };
+  let code: number;
+  try {
+    code = await routerCommand.run(args, ctx);
+  } catch (e) {
+    code = reportError(e, ctx, 'router');
+  }
+  return { code, stdout, stderr };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'llmrr-router-cli-'));
+  const d = syntheticDataset();
+  const rows = ['prompt_id,prompt,model,quality,cost_usd,split,task'];
+  for (const e of d.examples) d.models.forEach((m, i) => rows.push(`${e.id},"${e.prompt.replace(/"/g, '""')}",${m},${e.quality[i]},${e.cost![i]},${e.split},${e.task}`));
+  longCsv = join(dir, 'outcomes.csv');
+  writeFileSync(longCsv, `${rows.join('\n')}\n`);
+  const p = syntheticPairDataset(240);
+  pairJsonl = join(dir, 'pair.jsonl');
+  writeFileSync(pairJsonl, p.examples.flatMap((e) => p.models.map((m, i) => JSON.stringify({ prompt_id: e.id, prompt: e.prompt, model: m, quality: e.quality[i] }))).join('\n'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('llmrr router train', () => {
+  it('writes a model artifact trained on the long-format file', async () => {
+    const r = await router(['train', '--data', 'outcomes.csv', '--out', 'models/router.json', '--hash-dim', '1024', '--predictor', 'logistic', '--json']);
+    expect(r.stderr).toMatch(/training on outcomes.csv: 3 models, 420 prompts/);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout) as { chosen: string; examples: number };
+    expect(summary).toMatchObject({ chosen: 'logistic', examples: 300 });
+    const artifact = JSON.parse(readFileSync(join(dir, 'models/router.json'), 'utf8')) as RouterModelArtifact;
+    expect(artifact).toMatchObject({ format: 'llmrr-router-model', version: 1, models: ['cheap', 'mathy', 'poet'] });
+  });
+
+  it('reports usage errors with the flag and exit code 2', async () => {
+    expect((await router(['train', '--out', 'x.json'])).stderr).toMatch(/missing --data/);
+    const bad = await router(['train', '--data', 'outcomes.csv', '--out', 'x.json', '--predictor', 'forest']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--predictor expects auto, logistic, mf, mlp, knn or ensemble, got "forest"/);
+    expect((await router(['fly'])).stderr).toMatch(/unknown subcommand "fly"/);
+    const missing = await router(['train', '--data', 'nope.csv', '--out', 'x.json']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nope.csv: data: not found/);
+  });
+});
+
+describe('llmrr router eval', () => {
+  it('many models: prints the table, writes the JSON report and the SVG plot', async () => {
+    const r = await router(['eval', '--data', 'outcomes.csv', '--hash-dim', '1024', '--out', 'reports/out.json']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/ROUTER\s+AIQ\s+COST FOR 95% OF BEST/);
+    expect(r.stdout).toMatch(/zero router \(hull of single models\) AIQ/);
+    const report = JSON.parse(readFileSync(join(dir, 'reports/out.json'), 'utf8')) as EvaluationReport;
+    expect(report.aiq).toBeGreaterThan(0);
+    expect(report.quality_at_cost?.length).toBeGreaterThan(3);
+    expect(readFileSync(join(dir, 'reports/out.svg'), 'utf8')).toMatch(/^<svg/);
+  });
+
+  it('two models with --json: apgr, cpt50, cpt80 and the baselines', async () => {
+    const r = await router(['eval', '--data', 'pair.jsonl', '--json', '--folds', '3', '--hash-dim', '1024']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as EvaluationReport;
+    expect(report.mode).toBe('two-model');
+    expect(report.models).toEqual(['strong', 'weak']);
+    expect(report.apgr!).toBeGreaterThan(0.7);
+    expect(report.cpt50!).toBeLessThan(0.5);
+    expect(report.cpt80!).toBeGreaterThan(0);
+    expect(report.baselines.random.two_model!.apgr).toBeCloseTo(0.5, 6);
+    expect(report.baselines.oracle.two_model!.apgr).toBeGreaterThan(report.apgr!);
+    expect(existsSync(join(dir, '.llmrr/reports/pair.jsonl.json'))).toBe(true);
+  });
+
+  it('evaluates a trained model on the test split with --model', async () => {
+    await router(['train', '--data', 'outcomes.csv', '--out', 'm.json', '--hash-dim', '1024', '--predictor', 'logistic']);
+    const r = await router(['eval', '--data', 'outcomes.csv', '--model', 'm.json', '--json']);
+    const report = JSON.parse(r.stdout) as EvaluationReport;
+    expect(report.protocol).toBe('given model on the test split');
+    expect(report.n_test).toBe(120);
+    expect(report.aiq!).toBeGreaterThan(report.zero_router!.aiq);
+  });
+});

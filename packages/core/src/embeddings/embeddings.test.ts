@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { LLMError } from '../errors/llm-error.js';
+import { makeUsage, type LanguageEngine } from '../spec/index.js';
+import { BatchingEmbedder } from './batching-embedder.js';
+import { CachedEmbedder } from './cached-embedder.js';
+import { dot, normalize, type Embedder } from './embedder.js';
+import { EngineEmbedder } from './engine-embedder.js';
+
+class CountingEmbedder implements Embedder {
+  readonly id = 'counting';
+  calls: string[][] = [];
+  fail = false;
+  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+    this.calls.push([...texts]);
+    if (this.fail) throw new LLMError({ code: 'provider_error', message: 'boom' });
+    return texts.map((t) => normalize(Float32Array.from([t.length, 1, t.charCodeAt(0) || 0])));
+  }
+}
+
+function engine(embed?: LanguageEngine['embed']): LanguageEngine {
+  return {
+    specVersion: 'v1',
+    provider: 'fake',
+    modelId: 'emb-1',
+    capabilities: { embeddings: embed !== undefined },
+    generate: () => Promise.reject(new Error('unused')),
+    stream: () => (async function* () {})(),
+    ...(embed ? { embed } : {}),
+  };
+}
+
+describe('normalize / dot', () => {
+  it('scales to unit length and leaves zero vectors alone', () => {
+    const v = normalize(Float32Array.from([3, 4]));
+    expect(Array.from(v)).toEqual([expect.closeTo(0.6, 6), expect.closeTo(0.8, 6)]);
+    expect(dot(v, v)).toBeCloseTo(1, 6);
+    expect(Array.from(normalize(new Float32Array(2)))).toEqual([0, 0]);
+  });
+});
+
+describe('BatchingEmbedder', () => {
+  it('coalesces concurrent calls into one inner call and keeps each caller its own vectors', async () => {
+    const inner = new CountingEmbedder();
+    const b = new BatchingEmbedder(inner, { maxBatch: 10 });
+    const [a, c] = await Promise.all([b.embed(['a', 'bb']), b.embed(['ccc'])]);
+    expect(inner.calls).toEqual([['a', 'bb', 'ccc']]);
+    expect(b.batches).toBe(1);
+    expect(a).toHaveLength(2);
+    expect(c![0]).toEqual((await inner.embed(['ccc']))[0]);
+  });
+
+  it('splits at maxBatch', async () => {
+    const inner = new CountingEmbedder();
+    const b = new BatchingEmbedder(inner, { maxBatch: 2 });
+    const out = await Promise.all([b.embed(['a', 'b', 'c']), b.embed(['d', 'e'])]);
+    expect(inner.calls.map((c) => c.length).sort()).toEqual([1, 2, 2]);
+    expect(inner.calls.flat().sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(out.flat()).toHaveLength(5);
+  });
+
+  it('waits maxWaitMs for more texts', async () => {
+    const inner = new CountingEmbedder();
+    const b = new BatchingEmbedder(inner, { maxBatch: 8, maxWaitMs: 20 });
+    const first = b.embed(['a']);
+    await new Promise((r) => setTimeout(r, 1));
+    const second = b.embed(['b']);
+    await Promise.all([first, second]);
+    expect(inner.calls).toEqual([['a', 'b']]);
+  });
+
+  it('rejects every caller of a failed batch, and validates options', async () => {
+    const inner = new CountingEmbedder();
+    inner.fail = true;
+    const b = new BatchingEmbedder(inner);
+    const results = await Promise.allSettled([b.embed(['a']), b.embed(['b'])]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(() => new BatchingEmbedder(inner, { maxBatch: 0 })).toThrow(/maxBatch/);
+    expect(await b.embed([])).toEqual([]);
+  });
+});
+
+describe('CachedEmbedder', () => {
+  it('embeds only texts it has not seen, once per distinct text, and returns copies', async () => {
+    const inner = new CountingEmbedder();
+    const c = new CachedEmbedder(inner, { maxEntries: 100 });
+    const first = await c.embed(['x', 'yy', 'x']);
+    expect(inner.calls).toEqual([['x', 'yy']]);
+    expect(first[0]).toEqual(first[2]);
+    first[0]![0] = 99;
+    const second = await c.embed(['yy', 'x', 'zzz']);
+    expect(inner.calls).toEqual([['x', 'yy'], ['zzz']]);
+    expect(second[1]![0]).not.toBe(99);
+    expect(second[0]).toEqual(first[1]);
+    expect(c.hits).toBe(2); // the repeated "x" of the first call was embedded once, but not a hit
+    expect(c.misses).toBe(3);
+  });
+
+  it('forgets the least recently used past maxEntries', async () => {
+    const inner = new CountingEmbedder();
+    const c = new CachedEmbedder(inner, { maxEntries: 2 });
+    await c.embed(['a']);
+    await c.embed(['b']);
+    await c.embed(['c']);
+    await c.embed(['a']);
+    expect(inner.calls).toEqual([['a'], ['b'], ['c'], ['a']]);
+  });
+});
+
+describe('EngineEmbedder', () => {
+  it('calls the engine embed with the texts and normalizes the vectors', async () => {
+    const seen: string[][] = [];
+    const e = new EngineEmbedder(
+      engine(async (input) => {
+        seen.push(input);
+        return { embeddings: input.map(() => [0, 3, 4]), usage: makeUsage(input.length, 0) };
+      }),
+    );
+    expect(e.id).toBe('fake/emb-1');
+    const out = await e.embed(['a', 'b']);
+    expect(seen).toEqual([['a', 'b']]);
+    expect(Array.from(out[0]!)).toEqual([0, expect.closeTo(0.6, 6), expect.closeTo(0.8, 6)]);
+  });
+
+  it('refuses an engine without embed and a wrong number of vectors', async () => {
+    expect(() => new EngineEmbedder(engine())).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'cache.semantic.embedder' }));
+    const e = new EngineEmbedder(engine(async () => ({ embeddings: [[1]], usage: makeUsage(1, 0) })));
+    await expect(e.embed(['a', 'b'])).rejects.toMatchObject({ code: 'invalid_response' });
+  });
+});

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { syntheticDataset, syntheticPairDataset } from '../__fixtures__/synthetic-data.js';
+import { evaluateDataset } from '../evaluation/evaluate-dataset.js';
+import { reportSvg } from '../evaluation/report-plot.js';
+import { calibrateLambda } from './calibrate-lambda.js';
+import { RouterModel, parseRouterModel } from './router-model.js';
+import { trainRouterModel } from './train-router-model.js';
+
+const FAST = { hashDim: 1 << 10, kinds: ['logistic', 'mlp'] as const };
+
+describe('trainRouterModel', () => {
+  const data = syntheticDataset();
+  const artifact = trainRouterModel(data, { ...FAST, now: () => new Date('2026-01-01T00:00:00Z') });
+
+  it('trains on the train split only and records how candidates did on validation data', () => {
+    expect(artifact.training.examples).toBe(300);
+    expect(artifact.training.tasks).toEqual(['math', 'writing']);
+    expect(artifact.training.validation.map((v) => v.kind)).toEqual(['prior', 'logistic', 'mlp']);
+    expect(artifact.training.validation.every((v) => v.metric === 'aiq')).toBe(true);
+    expect(['logistic', 'mlp']).toContain(artifact.training.chosen);
+    expect(artifact.cost?.intercept).toHaveLength(3);
+    expect(artifact.calibration.length).toBeGreaterThan(50);
+  });
+
+  it('loads back from JSON and predicts per model', () => {
+    const model = parseRouterModel(JSON.stringify(artifact));
+    const math = model.predict('solve the equation 12 and 7?');
+    expect(math[1]!).toBeGreaterThan(math[2]!);
+    expect(model.indexOf('poet')).toBe(2);
+    expect(model.needsEmbedding).toBe(false);
+    expect(() => new RouterModel({ ...artifact, format: 'nope' } as never)).toThrow(/Not a router model/);
+    expect(() => parseRouterModel('{')).toThrow(/not valid JSON/);
+  });
+});
+
+describe('evaluateDataset', () => {
+  it('many models with costs: the router beats the zero-router hull and reaches 95% of the best model cheaply', () => {
+    const r = evaluateDataset(syntheticDataset(), FAST);
+    expect(r.mode).toBe('many-model');
+    expect(r.protocol).toBe('test split');
+    expect(r.n_test).toBe(120);
+    expect(r.aiq!).toBeGreaterThan(r.zero_router!.aiq);
+    expect(r.cost_fraction_at_95!).toBeLessThan(1);
+    const oracle = r.baselines.oracle.many_model!;
+    expect(oracle.aiq).toBeGreaterThanOrEqual(r.aiq! - 1e-9);
+    expect(r.per_task?.map((t) => t.task)).toEqual(['math', 'writing']);
+    expect(reportSvg(r)).toMatch(/^<svg[\s\S]*zero router[\s\S]*<\/svg>\n$/);
+  });
+
+  it('two models, no split: k-fold cross-validation, APGR well above random', () => {
+    const r = evaluateDataset(syntheticPairDataset(), { ...FAST, folds: 3 });
+    expect(r.mode).toBe('two-model');
+    expect(r.protocol).toMatch(/3-fold cross-validation/);
+    expect(r.n_test).toBe(400);
+    expect(r.apgr!).toBeGreaterThan(0.7);
+    expect(r.cpt50!).toBeLessThan(0.5);
+    const prior = r.predictors.find((p) => p.kind === 'prior')!.two_model!;
+    expect(prior.apgr).toBeCloseTo(0.5, 6);
+    expect(r.baselines.random.two_model!.apgr).toBeCloseTo(0.5, 6);
+    expect(reportSvg(r)).toContain('PGR');
+  });
+});
+
+describe('calibrateLambda', () => {
+  it('finds the lambda that sends the asked share of calls to the strongest model', () => {
+    // 100 prompts; the strong model (index 1) predicts 0.6..0.99 while the weak one is 0.5.
+    const rows = Array.from({ length: 100 }, (_, i) => [0.5, 0.6 + (0.39 * i) / 99]);
+    const cost = [0.1, 1];
+    for (const share of [0.2, 0.5, 0.8]) {
+      const lambda = calibrateLambda(rows, cost, 1, share);
+      const strong = rows.filter((q) => q[1]! - lambda * cost[1]! > q[0]! - lambda * cost[0]!).length / rows.length;
+      expect(Math.abs(strong - share)).toBeLessThanOrEqual(0.02);
+    }
+    expect(calibrateLambda(rows, cost, 1, 1)).toBe(0);
+  });
+});

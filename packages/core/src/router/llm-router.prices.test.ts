@@ -1,0 +1,110 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RouterConfigInput } from '../config/schema.js';
+import { MockEngine } from '../engines/mock/mock-engine.js';
+import { parsePriceTable } from '../pricing/load-price-table.js';
+import { LLMRouter } from './llm-router.js';
+import type { RouterOptions } from './types.js';
+
+let dir: string;
+let pricesFile: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'llmrr-router-prices-'));
+  pricesFile = join(dir, 'prices.json');
+  // LiteLLM style (USD per token) for one model, our style (USD per 1M tokens) for the other.
+  await writeFile(
+    pricesFile,
+    JSON.stringify({
+      'house-model': { input_cost_per_token: 0.000002, output_cost_per_token: 0.000008, litellm_provider: 'house' },
+      'gpt-4o-mini': { input: 1, output: 3 },
+    }),
+  );
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** Two priced-by-table deployments over mock engines (not local engines: those are always free). */
+const config: RouterConfigInput = {
+  models: [
+    { name: 'house', engine: 'openai-compatible', model: 'house-model', priority: 1 },
+    { name: 'mini', engine: 'openai-compatible', preset: 'openai', model: 'gpt-4o-mini', priority: 2 },
+  ],
+  routing: { strategy: 'priority' },
+};
+
+function engines(): RouterOptions['engines'] {
+  return { house: new MockEngine({ reply: 'a b c d' }), mini: new MockEngine({ reply: 'a b c d' }) };
+}
+
+describe('LLMRouter prices', () => {
+  it('without a price file: the shipped table (house-model unknown -> cost 0, estimated)', async () => {
+    const router = new LLMRouter(config, { engines: engines(), env: {} });
+    await router.ready();
+    const r = await router.generate('one two');
+    expect(r.cost).toEqual({ inputUsd: 0, outputUsd: 0, totalUsd: 0, estimated: true });
+    const mini = await router.generate('one two', { model: 'mini' });
+    expect(mini.cost.estimated).toBe(false);
+    expect(mini.cost.inputUsd).toBeCloseTo(2 * 0.15e-6, 12);
+  });
+
+  it('LLMRR_PRICES_FILE (from env) is merged over the shipped table and prices calls, models() and route()', async () => {
+    const router = new LLMRouter(config, { engines: engines(), env: { LLMRR_PRICES_FILE: pricesFile } });
+    // Calls wait for the file: the very first one is priced by it.
+    const r = await router.generate('one two');
+    expect(r.usage).toMatchObject({ inputTokens: 2, outputTokens: 4 });
+    expect(r.cost.estimated).toBe(false);
+    expect(r.cost.inputUsd).toBeCloseTo(2 * 2e-6, 12);
+    expect(r.cost.outputUsd).toBeCloseTo(4 * 8e-6, 12);
+    const models = router.models();
+    expect(models.map((m) => [m.name, m.price, m.priceFromTable])).toEqual([
+      ['house', { input: 2, output: 8 }, true],
+      ['mini', { input: 1, output: 3 }, true],
+    ]);
+    const decision = await router.route('x', { strategy: 'cost-optimized' });
+    expect(decision.order).toEqual(['mini', 'house']);
+    // Deployments loaded later are priced by the same table.
+    router.load({ name: 'house2', engine: 'openai-compatible', model: 'house-model' });
+    expect(router.models().find((m) => m.name === 'house2')!.price).toEqual({ input: 2, output: 8 });
+  });
+
+  it('a streamed answer is priced by the file too', async () => {
+    const router = new LLMRouter(config, { engines: engines(), env: { LLMRR_PRICES_FILE: pricesFile } });
+    const s = router.stream('one two');
+    for await (const _ of s) void _;
+    expect((await s.result).cost.outputUsd).toBeCloseTo(4 * 8e-6, 12);
+  });
+
+  it('the priceTable option wins over the environment; a configured price wins over any table', async () => {
+    const table = parsePriceTable({ 'house-model': { input: 10, output: 20 } });
+    const router = new LLMRouter(
+      { ...config, models: [...config.models, { name: 'fixed', engine: 'openai-compatible', model: 'house-model', price: { input: 7, output: 7 } }] },
+      { engines: { ...engines(), fixed: new MockEngine() }, env: { LLMRR_PRICES_FILE: join(dir, 'missing.json') }, priceTable: table },
+    );
+    await router.ready();
+    expect(router.models().map((m) => [m.name, m.price])).toEqual([
+      ['house', { input: 10, output: 20 }],
+      ['mini', undefined],
+      ['fixed', { input: 7, output: 7 }],
+    ]);
+    expect((await router.generate('one two')).cost.inputUsd).toBeCloseTo(2 * 10e-6, 12);
+  });
+
+  it('a missing or invalid price file is a config_invalid error from ready(), every call and fromConfig', async () => {
+    const missing = join(dir, 'missing.json');
+    const router = new LLMRouter(config, { engines: engines(), env: { LLMRR_PRICES_FILE: missing } });
+    await expect(router.ready()).rejects.toMatchObject({ code: 'config_invalid', message: `Price file ${missing} not found` });
+    await expect(router.generate('x')).rejects.toMatchObject({ code: 'config_invalid' });
+    await expect(router.route('x')).rejects.toMatchObject({ code: 'config_invalid' });
+    const parts = [];
+    for await (const p of router.stream('x')) parts.push(p);
+    expect(parts).toEqual([{ type: 'error', error: expect.objectContaining({ code: 'config_invalid' }) }]);
+
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ 'house-model': { input: -1, output: 1 } }));
+    await expect(LLMRouter.fromConfig(config, { engines: engines(), env: { LLMRR_PRICES_FILE: bad } })).rejects.toMatchObject({
+      code: 'config_invalid',
+      param: 'house-model.input',
+    });
+  });
+});

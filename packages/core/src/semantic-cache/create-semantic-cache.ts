@@ -1,0 +1,59 @@
+import type { SemanticCacheConfigInput } from '../config/schema.js';
+import { BatchingEmbedder } from '../embeddings/batching-embedder.js';
+import { CachedEmbedder } from '../embeddings/cached-embedder.js';
+import type { Embedder } from '../embeddings/embedder.js';
+import { EngineEmbedder } from '../embeddings/engine-embedder.js';
+import { LLMError } from '../errors/llm-error.js';
+import type { LanguageEngine } from '../spec/index.js';
+import { MemorySemanticStore } from './memory-semantic-store.js';
+import { RedisSemanticStore } from './redis-semantic-store.js';
+import { parseSemanticCacheConfig, SemanticCache, type SemanticGuard } from './semantic-cache.js';
+import { SqliteSemanticStore } from './sqlite-semantic-store.js';
+import type { SemanticStore } from './semantic-store.js';
+
+export interface CreateSemanticCacheOptions {
+  /** The engine of a deployment, for `embedder: <deployment name>` (the router passes its own lookup). */
+  engineFor?: (deployment: string) => LanguageEngine | undefined;
+  guard?: SemanticGuard;
+  now?: () => number;
+  /** Relative SQLite paths resolve against this directory. */
+  baseDir?: string;
+}
+
+/**
+ * Builds the semantic cache a config describes: the store (`memory`, `sqlite` file, `redis` shared) and
+ * the embedder (`local-use`, or the named deployment's engine `embed`, batched and cached).
+ */
+export async function createSemanticCache(input: SemanticCacheConfigInput, options: CreateSemanticCacheOptions = {}): Promise<SemanticCache> {
+  const config = parseSemanticCacheConfig(input);
+  let embedder: Embedder | undefined;
+  if (config.embedder !== 'local-use') {
+    const engine = options.engineFor?.(config.embedder);
+    if (!engine) {
+      throw new LLMError({
+        code: 'config_invalid',
+        message: `cache.semantic.embedder: no deployment named "${config.embedder}" (use "local-use" or a configured model name)`,
+        param: 'cache.semantic.embedder',
+      });
+    }
+    embedder = new CachedEmbedder(new BatchingEmbedder(new EngineEmbedder(engine, `deployment:${config.embedder}`), { maxBatch: 64 }));
+  }
+  const limits = { maxEntries: config.maxEntries, ...(options.now ? { now: options.now } : {}) };
+  let store: SemanticStore;
+  const s = config.store;
+  if (s.type === 'sqlite') {
+    const path = s.path === ':memory:' || s.path.startsWith('/') || !options.baseDir ? s.path : `${options.baseDir.replace(/[\\/]+$/, '')}/${s.path}`;
+    store = await SqliteSemanticStore.open(path, limits);
+  } else if (s.type === 'redis') {
+    store = await RedisSemanticStore.connect({ url: s.url, prefix: s.prefix, ...limits });
+  } else {
+    store = new MemorySemanticStore(limits);
+  }
+  return new SemanticCache({
+    config,
+    store,
+    ...(embedder ? { embedder } : {}),
+    ...(options.guard ? { guard: options.guard } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+}

@@ -1,0 +1,29 @@
+export { annReady } from './ann-loader.js';
+export { createSemanticCache } from './create-semantic-cache.js';
+export type { CreateSemanticCacheOptions } from './create-semantic-cache.js';
+export { FlatIndex } from './flat-index.js';
+export { HybridIndex } from './hybrid-index.js';
+export type { HybridIndexOptions } from './hybrid-index.js';
+export { MemorySemanticStore } from './memory-semantic-store.js';
+export type { MemorySemanticStoreOptions } from './memory-semantic-store.js';
+export { createModelGuard } from './model-guard.js';
+export type { GuardGenerate } from './model-guard.js';
+export { RedisSemanticStore } from './redis-semantic-store.js';
+export type { RedisSemanticStoreOptions } from './redis-semantic-store.js';
+export { defaultLocalEmbedder, parseSemanticCacheConfig, SemanticCache } from './semantic-cache.js';
+export type {
+  SemanticCacheOptions,
+  SemanticCacheStats,
+  SemanticGuard,
+  SemanticGuardInput,
+  SemanticHit,
+  SemanticLookupOptions,
+  SemanticStoreCallOptions,
+} from './semantic-cache.js';
+export { questionOf, semanticNamespace, SEMANTIC_NAMESPACE_VERSION } from './semantic-namespace.js';
+export type { SemanticEntry, SemanticMatch, SemanticStore, SemanticStoreLimits } from './semantic-store.js';
+export { SqliteSemanticStore } from './sqlite-semantic-store.js';
+export type { SqliteSemanticStoreOptions } from './sqlite-semantic-store.js';
+export { USearchIndex, loadUSearch } from './usearch-index.js';
+export type { USearchIndexOptions, USearchModule } from './usearch-index.js';
+export type { VectorIndex, VectorMatch } from './vector-index.js';

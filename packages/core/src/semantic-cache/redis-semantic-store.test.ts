@@ -1,0 +1,120 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeUsage, type GenerateRequest } from '../spec/index.js';
+import { createSemanticCache } from './create-semantic-cache.js';
+import { RedisSemanticStore } from './redis-semantic-store.js';
+import { SemanticCache } from './semantic-cache.js';
+import { BagOfWordsEmbedder } from './__fixtures__/bag-of-words-embedder.js';
+
+const script = resolve(__dirname, '../../../../tools/services/redis.sh');
+let url = process.env.LLMRR_TEST_REDIS_URL ?? '';
+let ownDir: string | undefined;
+let skipReason = '';
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+beforeAll(async () => {
+  if (url) return;
+  try {
+    execFileSync('bash', [script, 'available'], { stdio: 'ignore' });
+  } catch {
+    skipReason = 'redis-server is not installed (apt-get install -y redis-server) and LLMRR_TEST_REDIS_URL is unset';
+    return;
+  }
+  ownDir = mkdtempSync(join(tmpdir(), 'llmrr-semantic-redis-'));
+  url = execFileSync('bash', [script, 'start', String(await freePort()), ownDir], { encoding: 'utf8', timeout: 30_000 }).trim();
+});
+
+afterAll(() => {
+  if (!ownDir) return;
+  execFileSync('bash', [script, 'stop', ownDir], { stdio: 'ignore' });
+  rmSync(ownDir, { recursive: true, force: true });
+});
+
+const scope = { models: ['m1'], tenant: 'acme' };
+const ask = (content: string): GenerateRequest => ({ messages: [{ role: 'user', content }] });
+const answer = (text: string) => ({ text, toolCalls: [], finishReason: 'stop' as const, usage: makeUsage(3, 1), deployment: 'm1', model: 'mock-1', provider: 'mock' });
+const config = { enabled: true, threshold: 0.8, guardAbove: 0.8 };
+let n = 0;
+
+async function pair(options: { maxEntries?: number; now?: () => number } = {}) {
+  const prefix = `t${process.pid}-${++n}`;
+  const mk = async () => {
+    const store = await RedisSemanticStore.connect({ url, prefix, ...options });
+    return new SemanticCache({ config: { ...config, ...(options.maxEntries ? { maxEntries: options.maxEntries } : {}) }, embedder: new BagOfWordsEmbedder(), store, ...(options.now ? { now: options.now } : {}) });
+  };
+  return [await mk(), await mk()] as const;
+}
+
+describe('RedisSemanticStore (real redis-server)', () => {
+  it('shares entries between two clients, tenant-scoped', async (ctx) => {
+    if (skipReason) return ctx.skip(skipReason);
+    const [a, b] = await pair();
+    await a.store(ask('what is the capital of france'), scope, answer('Paris'));
+    expect((await b.lookup(ask('what is the capital of france'), scope))?.answer.text).toBe('Paris');
+    expect(await b.lookup(ask('what is the capital of france'), { ...scope, tenant: 'globex' })).toBeUndefined();
+    await b.store(ask('who wrote hamlet'), scope, answer('Shakespeare'));
+    expect((await a.lookup(ask('who wrote hamlet'), scope))?.answer.text).toBe('Shakespeare');
+    // A third client that connects later loads what is there.
+    const late = await RedisSemanticStore.connect({ url, prefix: `t${process.pid}-${n}` });
+    expect(await late.size()).toBe(2);
+    await Promise.all([a.close(), b.close(), late.close()]);
+  });
+
+  it('erasure by one client is seen by the other (tenant and user)', async (ctx) => {
+    if (skipReason) return ctx.skip(skipReason);
+    const [a, b] = await pair();
+    await a.store(ask('alpha one'), scope, answer('A'), { user: 'u1' });
+    await a.store(ask('beta two'), scope, answer('B'), { user: 'u2' });
+    await a.store(ask('alpha one'), { ...scope, tenant: 'globex' }, answer('G'), { user: 'u1' });
+    expect(await b.lookup(ask('alpha one'), scope)).toBeDefined(); // b has mirrored it
+    expect(await b.eraseUser('acme', 'u1')).toBe(1);
+    expect(await a.lookup(ask('alpha one'), scope)).toBeUndefined();
+    expect(await a.lookup(ask('beta two'), scope)).toBeDefined();
+    expect(await a.eraseTenant('acme')).toBe(1);
+    expect(await b.lookup(ask('beta two'), scope)).toBeUndefined();
+    expect((await b.lookup(ask('alpha one'), { ...scope, tenant: 'globex' }))?.answer.text).toBe('G');
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('expires entries (Redis key TTL and the mirrored expiry) and caps the total', async (ctx) => {
+    if (skipReason) return ctx.skip(skipReason);
+    let t = Date.now();
+    const now = () => t;
+    const [a, b] = await pair({ maxEntries: 2, now });
+    await a.store(ask('alpha one'), scope, answer('A'));
+    await a.store(ask('beta two'), scope, answer('B'));
+    await b.store(ask('gamma three'), scope, answer('C'));
+    expect(await a.lookup(ask('alpha one'), scope)).toBeUndefined(); // evicted by b's insert
+    expect(await a.lookup(ask('gamma three'), scope)).toBeDefined();
+    expect(await b.backend.size()).toBe(2);
+    t += 86_400_001; // past the default ttlMs
+    expect(await a.lookup(ask('gamma three'), scope)).toBeUndefined();
+    expect(await b.lookup(ask('beta two'), scope)).toBeUndefined();
+    await a.clear();
+    expect(await b.backend.size()).toBe(0);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('is built from config and fails fast with a clear error when Redis is unreachable', async (ctx) => {
+    if (skipReason) return ctx.skip(skipReason);
+    const c = await createSemanticCache({ ...config, store: { type: 'redis', url, prefix: `t${process.pid}-cfg` } }, { });
+    expect(c.backend.kind).toBe('redis');
+    await c.close();
+    const port = await freePort();
+    await expect(RedisSemanticStore.connect({ url: `redis://127.0.0.1:${port}` })).rejects.toMatchObject({ code: 'engine_unavailable', message: expect.stringContaining('Cannot connect to Redis') });
+  });
+});

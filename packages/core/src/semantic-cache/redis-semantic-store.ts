@@ -1,0 +1,225 @@
+import type { CachedAnswer } from '../cache/exact-cache.js';
+import { connectRedis, LuaScript, type RedisHandle } from '../stores/redis/redis-connection.js';
+import { annModule } from './ann-loader.js';
+import type { HybridIndexOptions } from './hybrid-index.js';
+import { checkPositiveInt } from './memory-semantic-store.js';
+import type { SemanticEntry, SemanticMatch, SemanticStore, SemanticStoreLimits } from './semantic-store.js';
+import { VectorCatalog, type CatalogMeta } from './vector-catalog.js';
+
+/** Adds an entry atomically: id from a counter, hash with TTL, log and erasure sets; evicts the oldest past the cap. */
+const ADD = new LuaScript(`
+local id = redis.call('INCR', KEYS[1])
+local ek = ARGV[1] .. id
+redis.call('HSET', ek, 'ns', ARGV[2], 'tenant', ARGV[3], 'user', ARGV[4], 'prompt', ARGV[5], 'vec', ARGV[6], 'answer', ARGV[7], 'exp', ARGV[8])
+redis.call('PEXPIREAT', ek, ARGV[8])
+redis.call('ZADD', KEYS[2], id, id)
+redis.call('SADD', KEYS[3], id)
+if ARGV[4] ~= '' then redis.call('SADD', KEYS[4], id) end
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[9])
+if over > 0 then
+  local popped = redis.call('ZPOPMIN', KEYS[2], over)
+  for i = 1, #popped, 2 do redis.call('DEL', ARGV[1] .. popped[i]) end
+end
+return id
+`);
+
+export interface RedisSemanticStoreOptions extends Partial<SemanticStoreLimits> {
+  url: string;
+  /** Key prefix shared by every process using the cache. Default `llmrr`. */
+  prefix?: string;
+  index?: HybridIndexOptions;
+}
+
+function enc(s: string): string {
+  return encodeURIComponent(s);
+}
+
+function vectorToBase64(v: Float32Array): string {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+}
+
+function vectorFromBase64(s: string): Float32Array {
+  const b = Buffer.from(s, 'base64');
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+/**
+ * Semantic store in Redis, shared by several gateway processes. Redis holds everything (vectors,
+ * prompts, answers, expiry as key TTL, per-tenant and per-user id sets for erasure, an append log of
+ * ids); each process mirrors the vectors in an in-process index for search and catches up from the log
+ * with one ZRANGEBYSCORE per lookup. A match is confirmed by reading its answer from Redis, so an entry
+ * erased, expired or evicted by another process is never served. Eviction past `maxEntries` drops the
+ * oldest entries (insertion order, not recency).
+ */
+export class RedisSemanticStore implements SemanticStore {
+  readonly kind = 'redis';
+  readonly #catalog: VectorCatalog;
+  readonly #now: () => number;
+  readonly #max: number;
+  readonly #k: { seq: string; log: string; entry: string; tenant: (t: string) => string; user: (t: string, u: string) => string };
+  #lastSeq = 0;
+
+  private constructor(private readonly redis: RedisHandle, options: RedisSemanticStoreOptions) {
+    this.#max = options.maxEntries ?? 10_000;
+    checkPositiveInt('cache.semantic.maxEntries', this.#max);
+    this.#now = options.now ?? Date.now;
+    this.#catalog = new VectorCatalog({ ann: annModule, ...options.index });
+    const p = `${options.prefix ?? 'llmrr'}:sem:`;
+    this.#k = {
+      seq: `${p}seq`,
+      log: `${p}log`,
+      entry: `${p}e:`,
+      tenant: (t) => `${p}t:${enc(t)}`,
+      user: (t, u) => `${p}u:${enc(t)}:${enc(u)}`,
+    };
+  }
+
+  /** Connects (failing fast with a clear error when Redis is unreachable) and loads the live entries. */
+  static async connect(options: RedisSemanticStoreOptions): Promise<RedisSemanticStore> {
+    const handle = (await connectRedis(options.url, options.prefix ?? 'llmrr')).retain();
+    const store = new RedisSemanticStore(handle, options);
+    try {
+      await store.sync();
+    } catch (e) {
+      await handle.release();
+      throw e;
+    }
+    return store;
+  }
+
+  /** Pulls entries other processes added since the last call into the local index. */
+  async sync(): Promise<void> {
+    const ids = await this.redis.command<string[]>(['ZRANGEBYSCORE', this.#k.log, `(${this.#lastSeq}`, '+inf']);
+    if (ids.length === 0) return;
+    for (let i = 0; i < ids.length; i += 256) {
+      const chunk = ids.slice(i, i + 256);
+      const rows = await Promise.all(chunk.map((id) => this.redis.command<Array<string | null>>(['HMGET', this.#k.entry + id, 'ns', 'tenant', 'user', 'vec', 'exp'])));
+      const items: Array<{ id: number; meta: CatalogMeta; vector: Float32Array }> = [];
+      rows.forEach((row, j) => {
+        const [ns, tenant, user, vec, exp] = row;
+        if (ns == null || tenant == null || vec == null || exp == null) return; // expired or evicted meanwhile
+        items.push({ id: Number(chunk[j]), meta: { namespace: ns, tenant, ...(user ? { user } : {}), expiresAt: Number(exp) }, vector: vectorFromBase64(vec) });
+      });
+      this.#catalog.putMany(items);
+    }
+    this.#lastSeq = Math.max(this.#lastSeq, ...ids.map(Number));
+    if (this.#catalog.size > this.#max) await this.#pruneMirror();
+  }
+
+  /** Drops mirrored ids older than the oldest id still in the log (evicted by some process). */
+  async #pruneMirror(): Promise<void> {
+    const first = await this.redis.command<string[]>(['ZRANGE', this.#k.log, '0', '0']);
+    const min = first[0] !== undefined ? Number(first[0]) : Infinity;
+    for (const id of this.#catalog.select(() => true)) {
+      if (id >= min) break; // ids are in insertion order, except touched ones: a partial prune is fine
+      this.#catalog.remove(id);
+    }
+  }
+
+  async add(entry: SemanticEntry): Promise<number> {
+    const id = Number(
+      await this.redis.eval<number>(
+        ADD,
+        [this.#k.seq, this.#k.log, this.#k.tenant(entry.tenant), this.#k.user(entry.tenant, entry.user ?? '')],
+        [
+          this.#k.entry,
+          entry.namespace,
+          entry.tenant,
+          entry.user ?? '',
+          entry.prompt,
+          vectorToBase64(entry.vector),
+          JSON.stringify(entry.answer),
+          Math.floor(entry.expiresAt),
+          this.#max,
+        ],
+      ),
+    );
+    await this.sync();
+    return id;
+  }
+
+  async search(namespace: string, vector: Float32Array, k: number): Promise<SemanticMatch[]> {
+    await this.sync();
+    // Ask for a few extra: candidates whose entry is gone from Redis are dropped here.
+    const { matches } = this.#catalog.search(namespace, vector, k + 2, this.#now());
+    const out: SemanticMatch[] = [];
+    for (const m of matches) {
+      if (out.length >= k) break;
+      const [prompt, answer, exp] = await this.redis.command<Array<string | null>>(['HMGET', this.#k.entry + m.id, 'prompt', 'answer', 'exp']);
+      if (prompt == null || answer == null || exp == null || Number(exp) <= this.#now()) {
+        this.#catalog.remove(m.id);
+        continue;
+      }
+      out.push({ id: m.id, score: m.score, prompt, answer: JSON.parse(answer) as CachedAnswer });
+    }
+    return out;
+  }
+
+  async delete(id: number): Promise<boolean> {
+    this.#catalog.remove(id);
+    const n = await this.redis.command<number>(['DEL', this.#k.entry + id]);
+    await this.redis.command(['ZREM', this.#k.log, String(id)]);
+    return Number(n) > 0;
+  }
+
+  async #deleteSet(setKey: string): Promise<number> {
+    const ids = await this.redis.command<string[]>(['SMEMBERS', setKey]);
+    let n = 0;
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      n += Number(await this.redis.command<number>(['DEL', ...chunk.map((id) => this.#k.entry + id)]));
+      await this.redis.command(['ZREM', this.#k.log, ...chunk]);
+      for (const id of chunk) this.#catalog.remove(Number(id));
+    }
+    await this.redis.command(['DEL', setKey]);
+    return n;
+  }
+
+  async eraseTenant(tenant: string): Promise<number> {
+    const n = await this.#deleteSet(this.#k.tenant(tenant));
+    // The per-user sets of the tenant only list ids deleted above.
+    const pattern = `${this.#k.user(tenant, '')}*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.command<[string, string[]]>(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500']);
+      if (keys.length > 0) await this.redis.command(['DEL', ...keys]);
+      cursor = next;
+    } while (cursor !== '0');
+    for (const id of this.#catalog.select((m) => m.tenant === tenant)) this.#catalog.remove(id);
+    return n;
+  }
+
+  async eraseUser(tenant: string, user: string): Promise<number> {
+    const n = await this.#deleteSet(this.#k.user(tenant, user));
+    for (const id of this.#catalog.select((m) => m.tenant === tenant && m.user === user)) this.#catalog.remove(id);
+    return n;
+  }
+
+  /** Deletes every semantic-cache key under the prefix. */
+  async clear(): Promise<void> {
+    let cursor = '0';
+    const pattern = `${this.#k.entry.slice(0, -2)}*`;
+    do {
+      const [next, keys] = await this.redis.command<[string, string[]]>(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500']);
+      const doomed = keys.filter((key) => key !== this.#k.seq); // ids keep growing: other processes track them
+      if (doomed.length > 0) await this.redis.command(['DEL', ...doomed]);
+      cursor = next;
+    } while (cursor !== '0');
+    this.#catalog.clear();
+    this.#lastSeq = 0;
+  }
+
+  async size(): Promise<number> {
+    await this.sync();
+    const now = this.#now();
+    let n = 0;
+    for (const id of this.#catalog.select((m) => m.expiresAt > now)) {
+      if (Number(await this.redis.command<number>(['EXISTS', this.#k.entry + id])) > 0) n++;
+    }
+    return n;
+  }
+
+  async close(): Promise<void> {
+    await this.redis.release();
+  }
+}

@@ -1,0 +1,240 @@
+import { describe, expect, it } from 'vitest';
+import type { CachedAnswer } from '../cache/exact-cache.js';
+import { replayAsStream } from '../cache/replay-stream.js';
+import { makeUsage, type GenerateRequest, type StreamPart } from '../spec/index.js';
+import { MemorySemanticStore } from './memory-semantic-store.js';
+import { createModelGuard } from './model-guard.js';
+import { SemanticCache, type SemanticCacheOptions } from './semantic-cache.js';
+import { questionOf } from './semantic-namespace.js';
+import { BagOfWordsEmbedder } from './__fixtures__/bag-of-words-embedder.js';
+
+const scope = { models: ['m1', 'm2'], tenant: 'acme' };
+const ask = (content: string, over: Partial<GenerateRequest> = {}): GenerateRequest => ({ messages: [{ role: 'user', content }], temperature: 0, ...over });
+const Q = 'what is the capital city of france';
+// Bag of words: 6 of 7 words shared -> cosine 6/7 = 0.857; identical -> 1.
+const CLOSE = 'what is the capital city of spain';
+
+function answer(text = 'Paris.', over: Partial<CachedAnswer> = {}): Omit<CachedAnswer, 'createdAt'> {
+  return { text, toolCalls: [], finishReason: 'stop', usage: makeUsage(7, 2), deployment: 'm1', model: 'mock-1', provider: 'mock', ...over };
+}
+
+function clock(start = 1_000_000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => void (t += ms) };
+}
+
+function cache(config: SemanticCacheOptions['config'] = {}, rest: Omit<SemanticCacheOptions, 'config'> = {}) {
+  return new SemanticCache({ config: { enabled: true, threshold: 0.8, guardAbove: 0.8, ...config }, embedder: new BagOfWordsEmbedder(), ...rest });
+}
+
+describe('SemanticCache', () => {
+  it('serves a paraphrase above the threshold with its score, misses below it', async () => {
+    const c = cache();
+    expect(await c.lookup(ask(Q), scope)).toBeUndefined();
+    expect(await c.store(ask(Q), scope, answer())).toBe(true);
+    const exact = await c.lookup(ask(Q), scope);
+    expect(exact).toMatchObject({ kind: 'semantic', score: expect.closeTo(1, 5), cachedQuestion: Q, answer: { text: 'Paris.' } });
+    const close = await c.lookup(ask(CLOSE), scope);
+    expect(close?.score).toBeCloseTo(6 / 7, 5);
+    expect(await c.lookup(ask(CLOSE), scope, { threshold: 0.9 })).toBeUndefined();
+    expect(await c.lookup(ask('how do I bake bread'), scope)).toBeUndefined();
+    expect(c.stats).toMatchObject({ hits: 2, misses: 3, stores: 1 });
+  });
+
+  it('never serves across tenants, model sets, sampling parameters or conversation context', async () => {
+    const c = cache();
+    await c.store(ask(Q), scope, answer());
+    expect(await c.lookup(ask(Q), { ...scope, tenant: 'globex' })).toBeUndefined();
+    expect(await c.lookup(ask(Q), { models: scope.models })).toBeUndefined();
+    expect(await c.lookup(ask(Q), { ...scope, models: ['m1'] })).toBeUndefined();
+    expect(await c.lookup(ask(Q), { ...scope, models: ['m2', 'm1', 'm1'] })).toBeDefined();
+    expect(await c.lookup(ask(Q, { maxTokens: 5 }), scope)).toBeUndefined();
+    expect(await c.lookup(ask(Q, { responseFormat: { type: 'json_object' } }), scope)).toBeUndefined();
+    const withSystem: GenerateRequest = { messages: [{ role: 'system', content: 'Answer in French.' }, { role: 'user', content: Q }], temperature: 0 };
+    expect(await c.lookup(withSystem, scope)).toBeUndefined();
+    expect(await c.lookup(ask(Q, { user: 'someone-else' }), scope)).toBeDefined(); // the end user is not part of the scope
+  });
+
+  it('uses a per-tenant threshold', async () => {
+    const c = cache({ tenantThresholds: { strict: 0.99 } });
+    const strict = { ...scope, tenant: 'strict' };
+    await c.store(ask(Q), strict, answer());
+    expect(c.thresholdFor('strict')).toBe(0.99);
+    expect(await c.lookup(ask(CLOSE), strict)).toBeUndefined();
+    expect(await c.lookup(ask(Q), strict)).toBeDefined();
+  });
+
+  it('guard "miss": a match between threshold and guardAbove is a miss', async () => {
+    const c = cache({ threshold: 0.8, guardAbove: 0.95, guard: 'miss' });
+    await c.store(ask(Q), scope, answer());
+    expect(await c.lookup(ask(CLOSE), scope)).toBeUndefined();
+    expect(await c.lookup(ask(Q), scope)).toBeDefined();
+    expect(c.stats.guardMisses).toBe(1);
+  });
+
+  it('guard "verify": serves only what the guard accepts; a throwing guard is a miss', async () => {
+    const seen: string[] = [];
+    let verdict: boolean | Error = true;
+    const c = cache(
+      { threshold: 0.8, guardAbove: 0.95, guard: 'verify' },
+      {
+        guard: {
+          verify: async (input) => {
+            seen.push(`${input.question} <- ${input.cachedQuestion} (${input.score.toFixed(3)})`);
+            if (verdict instanceof Error) throw verdict;
+            return verdict;
+          },
+        },
+      },
+    );
+    await c.store(ask(Q), scope, answer());
+    expect(await c.lookup(ask(CLOSE), scope)).toMatchObject({ guarded: 'verified', answer: { text: 'Paris.' } });
+    verdict = false;
+    expect(await c.lookup(ask(CLOSE), scope)).toBeUndefined();
+    verdict = new Error('guard down');
+    expect(await c.lookup(ask(CLOSE), scope)).toBeUndefined();
+    expect(seen[0]).toBe(`${CLOSE} <- ${Q} (0.857)`);
+    expect(await c.lookup(ask(Q), scope)).not.toHaveProperty('guarded'); // above guardAbove: no guard call
+    expect(seen).toHaveLength(3);
+    expect(c.stats).toMatchObject({ verified: 1, guardMisses: 2 });
+  });
+
+  it('guard "adapt" through a model: the answer is rewritten for the new question', async () => {
+    const requests: GenerateRequest[] = [];
+    const guard = createModelGuard(async (request) => {
+      requests.push(request);
+      return { text: 'Madrid.' };
+    });
+    const c = cache({ threshold: 0.8, guardAbove: 0.95, guard: 'adapt' }, { guard });
+    await c.store(ask(Q), scope, answer());
+    const hit = await c.lookup(ask(CLOSE), scope);
+    expect(hit).toMatchObject({ guarded: 'adapted', answer: { text: 'Madrid.', deployment: 'm1' } });
+    expect(requests[0]?.temperature).toBe(0);
+    expect(JSON.stringify(requests[0]?.messages)).toContain(CLOSE);
+    // The stored answer itself is unchanged.
+    expect((await c.lookup(ask(Q), scope))?.answer.text).toBe('Paris.');
+  });
+
+  it('createModelGuard.verify reads YES/NO', async () => {
+    let reply = 'YES';
+    const guard = createModelGuard(async () => ({ text: reply }));
+    const input = { question: 'a', cachedQuestion: 'b', answer: { ...answer(), createdAt: 0 }, score: 0.9 };
+    expect(await guard.verify(input)).toBe(true);
+    reply = 'no, it does not';
+    expect(await guard.verify(input)).toBe(false);
+  });
+
+  it('refuses a verify/adapt guard without a guard function, and an invalid config, naming the field', () => {
+    expect(() => cache({ guard: 'verify' })).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'cache.semantic.guard' }));
+    expect(() => cache({ threshold: 1.5 })).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'cache.semantic.threshold' }));
+    expect(() => new SemanticCache({ config: { embedder: 'openai-small' } })).toThrow(expect.objectContaining({ param: 'cache.semantic.embedder' }));
+  });
+
+  it('expires entries after ttlMs', async () => {
+    const c0 = clock();
+    const c = cache({ ttlMs: 5_000 }, { now: c0.now });
+    await c.store(ask(Q), scope, answer());
+    c0.advance(4_999);
+    expect(await c.lookup(ask(Q), scope)).toBeDefined();
+    c0.advance(2);
+    expect(await c.lookup(ask(Q), scope)).toBeUndefined();
+    expect(await c.backend.size()).toBe(0);
+  });
+
+  it('evicts the least recently used past maxEntries', async () => {
+    const c = cache({ maxEntries: 2 });
+    await c.store(ask('alpha one'), scope, answer('A'));
+    await c.store(ask('beta two'), scope, answer('B'));
+    expect(await c.lookup(ask('alpha one'), scope)).toBeDefined(); // alpha is now the most recent
+    await c.store(ask('gamma three'), scope, answer('C'));
+    expect(await c.backend.size()).toBe(2);
+    expect(await c.lookup(ask('beta two'), scope)).toBeUndefined();
+    expect((await c.lookup(ask('alpha one'), scope))?.answer.text).toBe('A');
+    expect((await c.lookup(ask('gamma three'), scope))?.answer.text).toBe('C');
+  });
+
+  it('erases one tenant, and one user of a tenant, and nothing else', async () => {
+    const c = cache();
+    const globex = { ...scope, tenant: 'globex' };
+    await c.store(ask(Q), scope, answer('acme-anon'));
+    await c.store(ask('alpha one', { user: 'u1' }), scope, answer('acme-u1'));
+    await c.store(ask('beta two'), scope, answer('acme-u2'), { user: 'u2' });
+    await c.store(ask('alpha one', { user: 'u1' }), globex, answer('globex-u1'));
+    expect(await c.eraseUser('acme', 'u1')).toBe(1);
+    expect(await c.lookup(ask('alpha one'), scope)).toBeUndefined();
+    expect(await c.lookup(ask('beta two'), scope)).toBeDefined();
+    expect(await c.lookup(ask('alpha one'), globex)).toBeDefined();
+    expect(await c.eraseTenant('acme')).toBe(2);
+    expect(await c.lookup(ask(Q), scope)).toBeUndefined();
+    expect(await c.lookup(ask('beta two'), scope)).toBeUndefined();
+    expect((await c.lookup(ask('alpha one'), globex))?.answer.text).toBe('globex-u1');
+  });
+
+  it('never stores failed, content-filtered or redacted answers (redacted only when allowed)', async () => {
+    const c = cache();
+    expect(await c.store(ask(Q), scope, answer('x', { finishReason: 'error' }))).toBe(false);
+    expect(await c.store(ask(Q), scope, answer('x', { finishReason: 'content-filter' }))).toBe(false);
+    expect(await c.store(ask(Q), scope, answer('[REDACTED]'), { redacted: true })).toBe(false);
+    expect(await c.lookup(ask(Q), scope)).toBeUndefined();
+    expect(c.stats.bypassed).toBe(3);
+    const loose = cache({ allowRedacted: true });
+    expect(await loose.store(ask(Q), scope, answer('[REDACTED]'), { redacted: true })).toBe(true);
+  });
+
+  it('applies the temperature rule to lookup and store', async () => {
+    const hot = ask(Q, { temperature: 0.7 });
+    const strict = cache();
+    expect(await strict.store(hot, scope, answer())).toBe(false);
+    expect(await strict.lookup(hot, scope)).toBeUndefined();
+    expect(strict.stats).toMatchObject({ bypassed: 2, stores: 0 });
+    const loose = cache({ allowNonZeroTemperature: true });
+    expect(await loose.store(hot, scope, answer())).toBe(true);
+    expect(await loose.lookup(hot, scope)).toBeDefined();
+    expect(await loose.lookup(ask(Q, { temperature: 0.2 }), scope)).toBeUndefined(); // other temperature: other namespace
+  });
+
+  it('honours the tenant opt-out, the per-call opt-out and `enabled`', async () => {
+    const c = cache({ optOutTenants: ['private'] });
+    const priv = { ...scope, tenant: 'private' };
+    expect(await c.store(ask(Q), priv, answer())).toBe(false);
+    expect(await c.lookup(ask(Q), priv)).toBeUndefined();
+    await c.store(ask(Q), scope, answer());
+    expect(await c.lookup(ask(Q), scope, { optOut: true })).toBeUndefined();
+    expect(await c.store(ask('x y'), scope, answer(), { optOut: true })).toBe(false);
+    const off = cache({ enabled: false });
+    expect(await off.store(ask(Q), scope, answer())).toBe(false);
+    expect(c.stats.bypassed).toBe(4);
+  });
+
+  it('only caches text questions (last message from the user, no images)', async () => {
+    expect(questionOf({ messages: [{ role: 'user', content: '  hi  ' }] })).toBe('hi');
+    expect(questionOf({ messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }] })).toBe('ab');
+    expect(questionOf({ messages: [{ role: 'user', content: [{ type: 'image', url: 'x' }] }] })).toBeUndefined();
+    expect(questionOf({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] })).toBeUndefined();
+    expect(questionOf({ messages: [] })).toBeUndefined();
+  });
+
+  it('replays a semantic hit as a stream', async () => {
+    const c = cache();
+    await c.store(ask(Q), scope, answer('The capital of France is Paris.'));
+    const hit = await c.lookup(ask(Q), scope);
+    const parts: StreamPart[] = [];
+    for await (const p of replayAsStream(hit!.answer)) parts.push(p);
+    expect(parts.filter((p) => p.type === 'text-delta').map((p) => (p as { delta: string }).delta).join('')).toBe('The capital of France is Paris.');
+    expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop', usage: makeUsage(7, 2) });
+  });
+
+  it('uses a precomputed embedding, reports timings, and returns answers callers cannot corrupt', async () => {
+    const embedder = new BagOfWordsEmbedder();
+    const c = new SemanticCache({ config: { enabled: true, threshold: 0.8, guardAbove: 0.8 }, embedder, store: new MemorySemanticStore({ maxEntries: 10 }) });
+    const [v] = await embedder.embed([Q]);
+    const callsBefore = embedder.calls;
+    await c.store(ask(Q), scope, answer(), { embedding: v! });
+    const timings: { embedMs?: number; searchMs?: number } = {};
+    const hit = await c.lookup(ask(Q), scope, { embedding: v!, timings });
+    expect(embedder.calls).toBe(callsBefore);
+    expect(timings.searchMs).toBeGreaterThanOrEqual(0);
+    hit!.answer.text = 'mutated';
+    expect((await c.lookup(ask(Q), scope))?.answer.text).toBe('Paris.');
+  });
+});

@@ -1,0 +1,281 @@
+import type { CacheScope } from '../cache/cache-key.js';
+import type { CachedAnswer } from '../cache/exact-cache.js';
+import { isCacheable } from '../cache/is-cacheable.js';
+import { SemanticCacheSchema, type SemanticCacheConfig, type SemanticCacheConfigInput } from '../config/schema.js';
+import { BatchingEmbedder } from '../embeddings/batching-embedder.js';
+import { CachedEmbedder } from '../embeddings/cached-embedder.js';
+import type { Embedder } from '../embeddings/embedder.js';
+import { LocalUseEmbedder } from '../embeddings/local-use-embedder.js';
+import { LLMError } from '../errors/llm-error.js';
+import type { FinishReason, GenerateRequest } from '../spec/index.js';
+import { MemorySemanticStore } from './memory-semantic-store.js';
+import { questionOf, semanticNamespace } from './semantic-namespace.js';
+import type { SemanticStore } from './semantic-store.js';
+
+/** What a guard sees for a match between the threshold and `guardAbove`. */
+export interface SemanticGuardInput {
+  question: string;
+  cachedQuestion: string;
+  answer: CachedAnswer;
+  score: number;
+  signal?: AbortSignal;
+}
+
+/** Checks (`verify`) or rewrites (`adapt`) a cached answer for a close-but-not-identical question. */
+export interface SemanticGuard {
+  verify?(input: SemanticGuardInput): Promise<boolean>;
+  /** The answer text adapted to the new question. */
+  adapt?(input: SemanticGuardInput): Promise<string>;
+}
+
+export interface SemanticHit {
+  kind: 'semantic';
+  answer: CachedAnswer;
+  /** Cosine similarity of the question and the cached question. */
+  score: number;
+  cachedQuestion: string;
+  /** How the guard let it through, when the score was below `guardAbove`. */
+  guarded?: 'verified' | 'adapted';
+}
+
+export interface SemanticLookupOptions {
+  /** Overrides the threshold (per route); else the tenant's, else `config.threshold`. */
+  threshold?: number;
+  /** A precomputed embedding of the question (the caller batched it); skips the embedder. */
+  embedding?: Float32Array;
+  signal?: AbortSignal;
+  /** Per-call opt-out (e.g. a request header). */
+  optOut?: boolean;
+  /** Filled with where the time went: embedding, and search in the store. */
+  timings?: { embedMs?: number; searchMs?: number };
+}
+
+export interface SemanticStoreCallOptions {
+  /** End user, for per-user erasure. */
+  user?: string;
+  /** The answer was redacted by compliance rules: stored only when `allowRedacted`. */
+  redacted?: boolean;
+  embedding?: Float32Array;
+  optOut?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface SemanticCacheStats {
+  hits: number;
+  misses: number;
+  stores: number;
+  /** Not looked up or not stored: opt-out, temperature rule, no text question, failed/filtered/redacted answer. */
+  bypassed: number;
+  /** Matches in the guard band turned into misses (guard `miss`, a failed verify, a guard error). */
+  guardMisses: number;
+  verified: number;
+  adapted: number;
+}
+
+export interface SemanticCacheOptions {
+  /** `cache.semantic` from config (defaults applied). */
+  config?: SemanticCacheConfigInput;
+  /** Default: Universal Sentence Encoder lite in process, with batching and an embedding LRU. */
+  embedder?: Embedder;
+  /** Default: an in-process `MemorySemanticStore` capped at `maxEntries`. */
+  store?: SemanticStore;
+  guard?: SemanticGuard;
+  now?: () => number;
+}
+
+const NOT_STORABLE: ReadonlySet<FinishReason> = new Set<FinishReason>(['error', 'content-filter']);
+
+/** Parses `cache.semantic`, throwing `config_invalid` that names the field. */
+export function parseSemanticCacheConfig(input: SemanticCacheConfigInput = {}): SemanticCacheConfig {
+  const parsed = SemanticCacheSchema.safeParse(input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: ['cache', 'semantic', ...i.path.map(String)].join('.'), message: i.message }));
+    throw new LLMError({
+      code: 'config_invalid',
+      message: `Invalid semantic cache config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      param: issues[0]?.path,
+      details: issues,
+    });
+  }
+  return parsed.data;
+}
+
+/** The default local embedder stack: USE lite, batched (32), with a 10,000-text LRU. */
+export function defaultLocalEmbedder(): Embedder {
+  return new CachedEmbedder(new BatchingEmbedder(new LocalUseEmbedder(), { maxBatch: 32 }));
+}
+
+/**
+ * Answers a question already answered in other words. Looks in the request's namespace (tenant + model
+ * set + sampling parameters + context: never across tenants) for the most similar cached question; at or
+ * above `guardAbove` the cached answer is served, between `threshold` and `guardAbove` the guard decides
+ * (`miss`, `verify`, `adapt`), below the threshold it is a miss. Callers run the exact cache first.
+ */
+export class SemanticCache {
+  readonly config: SemanticCacheConfig;
+  readonly embedder: Embedder;
+  readonly backend: SemanticStore;
+  readonly #guard: SemanticGuard | undefined;
+  readonly #now: () => number;
+  readonly #stats: SemanticCacheStats = { hits: 0, misses: 0, stores: 0, bypassed: 0, guardMisses: 0, verified: 0, adapted: 0 };
+
+  constructor(options: SemanticCacheOptions = {}) {
+    this.config = parseSemanticCacheConfig(options.config);
+    this.#now = options.now ?? Date.now;
+    this.#guard = options.guard;
+    const need = this.config.guard === 'verify' ? 'verify' : this.config.guard === 'adapt' ? 'adapt' : undefined;
+    if (need && typeof options.guard?.[need] !== 'function') {
+      throw new LLMError({
+        code: 'config_invalid',
+        message: `cache.semantic.guard is "${need}" but no guard.${need} function was given (set cache.semantic.guardModel, or pass options.guard)`,
+        param: 'cache.semantic.guard',
+      });
+    }
+    if (!options.embedder && this.config.embedder !== 'local-use') {
+      throw new LLMError({
+        code: 'config_invalid',
+        message: `cache.semantic.embedder "${this.config.embedder}" names a deployment: pass its engine as options.embedder (new EngineEmbedder(engine))`,
+        param: 'cache.semantic.embedder',
+      });
+    }
+    this.embedder = options.embedder ?? defaultLocalEmbedder();
+    this.backend = options.store ?? new MemorySemanticStore({ maxEntries: this.config.maxEntries, now: this.#now });
+  }
+
+  get stats(): SemanticCacheStats {
+    return { ...this.#stats };
+  }
+
+  /** The threshold that applies to a tenant. */
+  thresholdFor(tenant: string | undefined): number {
+    return (tenant !== undefined ? this.config.tenantThresholds[tenant] : undefined) ?? this.config.threshold;
+  }
+
+  /** The question to embed, or undefined when this request must not use the semantic cache. */
+  #eligible(request: GenerateRequest, scope: CacheScope, optOut: boolean | undefined): string | undefined {
+    if (!this.config.enabled || optOut) return undefined;
+    if (scope.tenant !== undefined && this.config.optOutTenants.includes(scope.tenant)) return undefined;
+    if (!isCacheable(request, this.config)) return undefined;
+    return questionOf(request);
+  }
+
+  async #embed(question: string, given: Float32Array | undefined, signal: AbortSignal | undefined): Promise<Float32Array> {
+    if (given) return given;
+    const [v] = await this.embedder.embed([question], signal ? { signal } : undefined);
+    return v!;
+  }
+
+  async lookup(request: GenerateRequest, scope: CacheScope, options: SemanticLookupOptions = {}): Promise<SemanticHit | undefined> {
+    const question = this.#eligible(request, scope, options.optOut);
+    if (question === undefined) {
+      this.#stats.bypassed++;
+      return undefined;
+    }
+    const t0 = performance.now();
+    const vector = await this.#embed(question, options.embedding, options.signal);
+    const namespace = await semanticNamespace(request, scope, this.embedder.id);
+    const t1 = performance.now();
+    const [best] = await this.backend.search(namespace, vector, 1);
+    const t2 = performance.now();
+    if (options.timings) {
+      options.timings.embedMs = t1 - t0;
+      options.timings.searchMs = t2 - t1;
+    }
+    const threshold = options.threshold ?? this.thresholdFor(scope.tenant);
+    if (!best || best.score < threshold) {
+      this.#stats.misses++;
+      return undefined;
+    }
+    const hit: SemanticHit = { kind: 'semantic', answer: best.answer, score: best.score, cachedQuestion: best.prompt };
+    if (best.score >= this.config.guardAbove) {
+      this.#stats.hits++;
+      return hit;
+    }
+    return this.#guarded(hit, question, options.signal);
+  }
+
+  async #guarded(hit: SemanticHit, question: string, signal: AbortSignal | undefined): Promise<SemanticHit | undefined> {
+    const input: SemanticGuardInput = { question, cachedQuestion: hit.cachedQuestion, answer: hit.answer, score: hit.score, ...(signal ? { signal } : {}) };
+    try {
+      if (this.config.guard === 'verify' && (await this.#guard!.verify!(input))) {
+        this.#stats.verified++;
+        this.#stats.hits++;
+        return { ...hit, guarded: 'verified' };
+      }
+      if (this.config.guard === 'adapt') {
+        const text = await this.#guard!.adapt!(input);
+        this.#stats.adapted++;
+        this.#stats.hits++;
+        return { ...hit, answer: { ...hit.answer, text }, guarded: 'adapted' };
+      }
+    } catch {
+      // A failing guard is a miss, never a failed call.
+    }
+    this.#stats.guardMisses++;
+    this.#stats.misses++;
+    return undefined;
+  }
+
+  /**
+   * Stores an answer under the request's question; returns whether it did. Never stored: failed or
+   * content-filtered answers, redacted ones (unless `allowRedacted`), temperature > 0 (unless allowed),
+   * opted-out tenants, requests without a text question.
+   */
+  async store(
+    request: GenerateRequest,
+    scope: CacheScope,
+    answer: Omit<CachedAnswer, 'createdAt'> & { createdAt?: number },
+    options: SemanticStoreCallOptions = {},
+  ): Promise<boolean> {
+    const question = this.#eligible(request, scope, options.optOut);
+    if (question === undefined || NOT_STORABLE.has(answer.finishReason) || (options.redacted && !this.config.allowRedacted)) {
+      this.#stats.bypassed++;
+      return false;
+    }
+    const now = this.#now();
+    const entry: CachedAnswer = {
+      text: answer.text,
+      toolCalls: answer.toolCalls,
+      finishReason: answer.finishReason,
+      usage: answer.usage,
+      deployment: answer.deployment,
+      model: answer.model,
+      provider: answer.provider,
+      createdAt: answer.createdAt ?? now,
+      ...(answer.reasoning !== undefined ? { reasoning: answer.reasoning } : {}),
+      ...(answer.id !== undefined ? { id: answer.id } : {}),
+    };
+    const vector = await this.#embed(question, options.embedding, options.signal);
+    const user = options.user ?? request.user;
+    await this.backend.add({
+      namespace: await semanticNamespace(request, scope, this.embedder.id),
+      tenant: scope.tenant ?? '',
+      ...(user !== undefined ? { user } : {}),
+      prompt: question,
+      vector,
+      answer: structuredClone(entry),
+      expiresAt: now + this.config.ttlMs,
+    });
+    this.#stats.stores++;
+    return true;
+  }
+
+  /** Right to erasure: every entry of a tenant. */
+  eraseTenant(tenant: string): Promise<number> {
+    return this.backend.eraseTenant(tenant);
+  }
+
+  /** Right to erasure: every entry stored for one user of a tenant. */
+  eraseUser(tenant: string, user: string): Promise<number> {
+    return this.backend.eraseUser(tenant, user);
+  }
+
+  clear(): Promise<void> {
+    return this.backend.clear();
+  }
+
+  async close(): Promise<void> {
+    await this.backend.close();
+    await this.embedder.close?.();
+  }
+}

@@ -1,0 +1,45 @@
+import type { CacheScope } from '../cache/cache-key.js';
+import { canonicalJson } from '../cache/canonical-json.js';
+import { LLMError } from '../errors/llm-error.js';
+import { messageText, type ChatMessage, type GenerateRequest } from '../spec/index.js';
+
+/** Bumped when the recipe changes, so old entries are never matched again. */
+export const SEMANTIC_NAMESPACE_VERSION = 1;
+
+/** The request fields besides the question that decide the answer: they must match exactly. */
+const EXACT_FIELDS = ['tools', 'toolChoice', 'responseFormat', 'maxTokens', 'temperature', 'topP', 'stop', 'seed', 'providerOptions'] as const;
+
+/** The question of a request (its last message, when that is a text-only user message), or undefined. */
+export function questionOf(request: GenerateRequest): string | undefined {
+  const last = request.messages.at(-1);
+  if (!last || last.role !== 'user') return undefined;
+  if (Array.isArray(last.content) && last.content.some((p) => p.type !== 'text')) return undefined; // images: not comparable by text
+  const text = messageText(last).trim();
+  return text.length > 0 ? text : undefined;
+}
+
+/**
+ * The namespace a request's semantic entries live in: SHA-256 of the tenant, the model set, the embedder,
+ * the sampling and output parameters and the conversation before the question (all compared exactly).
+ * Only the question itself is compared by meaning. Starts with the URI-encoded tenant and `:`.
+ */
+export async function semanticNamespace(request: GenerateRequest, scope: CacheScope, embedderId: string): Promise<string> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw new LLMError({ code: 'unsupported', message: 'The semantic cache needs Web Crypto (globalThis.crypto.subtle)' });
+  const picked: Record<string, unknown> = {};
+  for (const f of EXACT_FIELDS) if (request[f] !== undefined) picked[f] = request[f];
+  const context: ChatMessage[] = request.messages.slice(0, -1);
+  const material = canonicalJson({
+    v: SEMANTIC_NAMESPACE_VERSION,
+    namespace: scope.namespace ?? 'llmrr',
+    tenant: scope.tenant ?? null,
+    models: [...new Set(scope.models)].sort(),
+    embedder: embedderId,
+    request: picked,
+    context,
+  });
+  const digest = new Uint8Array(await subtle.digest('SHA-256', new TextEncoder().encode(material)));
+  let hex = '';
+  for (const b of digest) hex += b.toString(16).padStart(2, '0');
+  return `${encodeURIComponent(scope.tenant ?? '')}:${hex}`;
+}

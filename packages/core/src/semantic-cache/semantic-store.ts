@@ -1,0 +1,53 @@
+import type { CachedAnswer } from '../cache/exact-cache.js';
+
+/** One cached question and answer, with the vector of the question. */
+export interface SemanticEntry {
+  /** The scope hash: tenant, model set, sampling parameters, context (see `semanticNamespace`). */
+  namespace: string;
+  tenant: string;
+  /** End user, for per-user erasure. */
+  user?: string;
+  /** The embedded text (the last user message). */
+  prompt: string;
+  /** Unit-length embedding of `prompt`. */
+  vector: Float32Array;
+  answer: CachedAnswer;
+  /** Epoch ms after which the entry is never served. */
+  expiresAt: number;
+}
+
+export interface SemanticMatch {
+  id: number;
+  /** Cosine similarity of the query and the stored prompt. */
+  score: number;
+  prompt: string;
+  answer: CachedAnswer;
+}
+
+/**
+ * Where semantic-cache entries live. Every method is namespace- or tenant-scoped; `search` never returns
+ * an entry of another namespace, nor an expired one.
+ */
+export interface SemanticStore {
+  readonly kind: string;
+  /** Stores an entry (evicting the least recently used past the store's cap); returns its id. */
+  add(entry: SemanticEntry): Promise<number>;
+  /** The `k` most similar live entries of `namespace`, best first. */
+  search(namespace: string, vector: Float32Array, k: number): Promise<SemanticMatch[]>;
+  delete(id: number): Promise<boolean>;
+  /** Right to erasure: deletes every entry of a tenant; returns how many. */
+  eraseTenant(tenant: string): Promise<number>;
+  /** Right to erasure: deletes every entry a user of a tenant caused; returns how many. */
+  eraseUser(tenant: string, user: string): Promise<number>;
+  clear(): Promise<void>;
+  /** Live entries. */
+  size(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface SemanticStoreLimits {
+  /** Most entries kept; past it the least recently used goes. */
+  maxEntries: number;
+  /** Clock (epoch ms). */
+  now?: () => number;
+}

@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeUsage, type GenerateRequest } from '../spec/index.js';
+import { createSemanticCache } from './create-semantic-cache.js';
+import { SemanticCache } from './semantic-cache.js';
+import { SqliteSemanticStore } from './sqlite-semantic-store.js';
+import { BagOfWordsEmbedder } from './__fixtures__/bag-of-words-embedder.js';
+
+const scope = { models: ['m1'], tenant: 'acme' };
+const ask = (content: string): GenerateRequest => ({ messages: [{ role: 'user', content }] });
+const answer = (text: string) => ({ text, toolCalls: [], finishReason: 'stop' as const, usage: makeUsage(3, 1), deployment: 'm1', model: 'mock-1', provider: 'mock' });
+const config = { enabled: true, threshold: 0.8, guardAbove: 0.8, ttlMs: 10_000 };
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'llmrr-semantic-sqlite-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function open(path: string, now: () => number, maxEntries = 100) {
+  const store = await SqliteSemanticStore.open(path, { maxEntries, now });
+  return new SemanticCache({ config: { ...config, maxEntries }, embedder: new BagOfWordsEmbedder(), store, now });
+}
+
+describe('SqliteSemanticStore', () => {
+  it('survives a restart: entries, erasures and expiry are all read back from the file', async () => {
+    let t = 1_000;
+    const now = () => t;
+    const path = join(dir, 'cache.db');
+    const a = await open(path, now);
+    await a.store(ask('what is the capital of france'), scope, answer('Paris'));
+    await a.store(ask('who wrote hamlet'), scope, answer('Shakespeare'), { user: 'u1' });
+    await a.store(ask('short lived question'), { ...scope, tenant: 'globex' }, answer('G'));
+    expect(await a.eraseUser('acme', 'u1')).toBe(1);
+    await a.close();
+
+    const b = await open(path, now);
+    expect((await b.lookup(ask('what is the capital of france'), scope))?.answer.text).toBe('Paris');
+    expect(await b.lookup(ask('who wrote hamlet'), scope)).toBeUndefined();
+    expect(await b.lookup(ask('short lived question'), scope)).toBeUndefined(); // other tenant
+    expect(await b.lookup(ask('short lived question'), { ...scope, tenant: 'globex' })).toBeDefined();
+    // New ids continue after the loaded ones.
+    await b.store(ask('new after restart'), scope, answer('N'));
+    expect(await b.backend.size()).toBe(3);
+    expect(await b.eraseTenant('globex')).toBe(1);
+    await b.close();
+
+    t += 20_000; // everything expired
+    const c = await open(path, now);
+    expect(await c.backend.size()).toBe(0);
+    expect(await c.lookup(ask('what is the capital of france'), scope)).toBeUndefined();
+    await c.close();
+  });
+
+  it('caps entries in the file too', async () => {
+    const path = join(dir, 'cap.db');
+    const a = await open(path, () => 1_000, 2);
+    for (const q of ['alpha one', 'beta two', 'gamma three']) await a.store(ask(q), scope, answer(q));
+    await a.close();
+    const b = await open(path, () => 1_000, 2);
+    expect(await b.backend.size()).toBe(2);
+    expect(await b.lookup(ask('alpha one'), scope)).toBeUndefined();
+    expect(await b.lookup(ask('gamma three'), scope)).toBeDefined();
+    await b.clear();
+    expect(await b.backend.size()).toBe(0);
+    await b.close();
+  });
+
+  it('is built from config by createSemanticCache (path relative to baseDir)', async () => {
+    const a = await createSemanticCache({ ...config, store: { type: 'sqlite', path: 'from-config.db' } }, { baseDir: dir });
+    expect(a.backend.kind).toBe('sqlite');
+    await a.close();
+    await expect(createSemanticCache({ ...config, embedder: 'nope' })).rejects.toMatchObject({ code: 'config_invalid', param: 'cache.semantic.embedder' });
+  });
+});

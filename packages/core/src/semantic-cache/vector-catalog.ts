@@ -1,0 +1,135 @@
+import { HybridIndex, type HybridIndexOptions } from './hybrid-index.js';
+import type { VectorMatch } from './vector-index.js';
+
+/** What the catalog keeps about each entry besides its vector. */
+export interface CatalogMeta {
+  namespace: string;
+  tenant: string;
+  user?: string;
+  expiresAt: number;
+}
+
+/**
+ * The in-process part of every semantic store: one vector index per namespace, entry metadata, and
+ * recency order (a Map re-inserted on use) for least-recently-used eviction. TTL is checked on every
+ * search: an expired entry found is removed and never returned.
+ */
+export class VectorCatalog<M extends CatalogMeta = CatalogMeta> {
+  readonly #indexes = new Map<string, HybridIndex>();
+  /** id -> meta, oldest use first. */
+  readonly #meta = new Map<number, M>();
+
+  constructor(private readonly indexOptions: HybridIndexOptions = {}) {}
+
+  get size(): number {
+    return this.#meta.size;
+  }
+
+  get(id: number): M | undefined {
+    return this.#meta.get(id);
+  }
+
+  ids(): IterableIterator<number> {
+    return this.#meta.keys();
+  }
+
+  /** Which index kind serves a namespace (`flat`/`ann`), for stats and tests. */
+  indexKind(namespace: string): 'flat' | 'ann' | undefined {
+    return this.#indexes.get(namespace)?.kind;
+  }
+
+  put(id: number, meta: M, vector: Float32Array): void {
+    this.remove(id);
+    let index = this.#indexes.get(meta.namespace);
+    if (!index) {
+      index = new HybridIndex(vector.length, this.indexOptions);
+      this.#indexes.set(meta.namespace, index);
+    }
+    if (index.dimensions !== vector.length) return; // a different embedder never shares a namespace; refuse silently mixed sizes
+    index.add(id, vector);
+    this.#meta.set(id, meta);
+  }
+
+  /** Bulk `put` (loading a store): one batch per namespace. */
+  putMany(items: ReadonlyArray<{ id: number; meta: M; vector: Float32Array }>): void {
+    const groups = new Map<string, Array<{ id: number; meta: M; vector: Float32Array }>>();
+    for (const item of items) {
+      this.remove(item.id);
+      const g = groups.get(item.meta.namespace);
+      if (g) g.push(item);
+      else groups.set(item.meta.namespace, [item]);
+    }
+    for (const [namespace, group] of groups) {
+      const d = group[0]!.vector.length;
+      let index = this.#indexes.get(namespace);
+      if (!index) {
+        index = new HybridIndex(d, this.indexOptions);
+        this.#indexes.set(namespace, index);
+      }
+      const ok = group.filter((g) => g.vector.length === index.dimensions);
+      index.addMany(
+        ok.map((g) => g.id),
+        ok.map((g) => g.vector),
+      );
+      for (const g of ok) this.#meta.set(g.id, g.meta);
+    }
+  }
+
+  remove(id: number): boolean {
+    const meta = this.#meta.get(id);
+    if (!meta) return false;
+    this.#meta.delete(id);
+    const index = this.#indexes.get(meta.namespace);
+    index?.remove(id);
+    if (index && index.size === 0) this.#indexes.delete(meta.namespace);
+    return true;
+  }
+
+  /** Marks an entry used (moves it to the young end of the eviction order). */
+  touch(id: number): void {
+    const meta = this.#meta.get(id);
+    if (!meta) return;
+    this.#meta.delete(id);
+    this.#meta.set(id, meta);
+  }
+
+  /** The least recently used id. */
+  oldest(): number | undefined {
+    return this.#meta.keys().next().value;
+  }
+
+  /** Up to `k` live matches in the namespace, best first; expired ones met on the way are removed (returned in `expired`). */
+  search(namespace: string, vector: Float32Array, k: number, now: number): { matches: VectorMatch[]; expired: number[] } {
+    const index = this.#indexes.get(namespace);
+    const expired: number[] = [];
+    if (!index || index.dimensions !== vector.length) return { matches: [], expired };
+    for (let round = 0; round < 4; round++) {
+      const found = index.search(vector, k + expired.length);
+      const live: VectorMatch[] = [];
+      let sawExpired = false;
+      for (const m of found) {
+        const meta = this.#meta.get(m.id);
+        if (!meta) continue;
+        if (meta.expiresAt <= now) {
+          expired.push(m.id);
+          this.remove(m.id);
+          sawExpired = true;
+        } else live.push(m);
+      }
+      if (!sawExpired || live.length >= k) return { matches: live.slice(0, k), expired };
+    }
+    return { matches: index.search(vector, k).filter((m) => (this.#meta.get(m.id)?.expiresAt ?? 0) > now), expired };
+  }
+
+  /** Ids matching a predicate (tenant or user erasure, expiry sweeps). */
+  select(predicate: (meta: M) => boolean): number[] {
+    const out: number[] = [];
+    for (const [id, meta] of this.#meta) if (predicate(meta)) out.push(id);
+    return out;
+  }
+
+  clear(): void {
+    this.#indexes.clear();
+    this.#meta.clear();
+  }
+}

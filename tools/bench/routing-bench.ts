@@ -1,0 +1,144 @@
+/**
+ * Learned routing benchmark: how long the `intelligent` and `adaptive` decisions take on real prompts,
+ * excluding the embedding, and (separately) how long the embedding of a prompt takes.
+ *
+ *   pnpm --filter @llmrr/tools-bench bench:routing
+ *   ... -- --iterations 20000 --json
+ *
+ * It trains router models on the shared data (RouterBench train split, 11 models; RouteLLM GSM8K, two
+ * models) with the cheap features (analysis + hashed TF-IDF; no embedding), then measures with
+ * process.hrtime.bigint() around each call, after a warm-up, over real held-out prompts:
+ *   - predict: features + quality predictor only;
+ *   - rank:    the strategy's whole rank(ctx) (features, prediction, cost, score, sort);
+ *   - route(): the full router decision (candidates, ranking, fallbacks), explain off and on.
+ * Needs the shared data (LLMRR_SHARED_DIR or ../shared/data/routing): exits with a message without it.
+ */
+// TODO(coordinator): import from '@llmrr/core' once the core index exports the learning module.
+import { LLMRouter } from '../../packages/core/src/router/index.js';
+import { AdaptiveStrategy } from '../../packages/core/src/router/strategies/adaptive.js';
+import { createIntelligentStrategy } from '../../packages/core/src/router/strategies/intelligent.js';
+import { loadDataset } from '../../packages/core/src/learning/datasets/load-dataset.js';
+import { sharedRoutingDir } from '../../packages/core/src/learning/datasets/shared-data-dir.js';
+import type { RoutingDataset } from '../../packages/core/src/learning/datasets/types.js';
+import { loadUseLiteEmbedder } from '../../packages/core/src/learning/features/use-lite-embedder.js';
+import { RouterModel } from '../../packages/core/src/learning/training/router-model.js';
+import { trainRouterModel } from '../../packages/core/src/learning/training/train-router-model.js';
+
+interface Summary {
+  p50: number;
+  p99: number;
+  mean: number;
+}
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(args[i + 1]) : NaN;
+  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
+};
+const ITERATIONS = option('iterations', 10_000);
+const WARMUP = option('warmup', 1_000);
+const TARGET_P99_US = 1000;
+
+function summarize(samplesNs: Float64Array): Summary {
+  const sorted = Float64Array.from(samplesNs).sort();
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! / 1_000;
+  return { p50: at(0.5), p99: at(0.99), mean: sum / sorted.length / 1_000 };
+}
+
+async function measure(prompts: string[], fn: (prompt: string) => unknown): Promise<Summary> {
+  for (let i = 0; i < WARMUP; i++) await fn(prompts[i % prompts.length]!);
+  const samples = new Float64Array(ITERATIONS);
+  for (let i = 0; i < ITERATIONS; i++) {
+    const p = prompts[i % prompts.length]!;
+    const t0 = process.hrtime.bigint();
+    await fn(p);
+    samples[i] = Number(process.hrtime.bigint() - t0);
+  }
+  return summarize(samples);
+}
+
+interface Row {
+  setup: string;
+  what: string;
+  summary: Summary;
+}
+
+async function benchSetup(label: string, data: RoutingDataset, prices: (i: number) => { input: number; output: number }): Promise<Row[]> {
+  const t0 = Date.now();
+  const artifact = trainRouterModel(data, { kinds: ['logistic'], select: 'logistic' });
+  const model = new RouterModel(artifact);
+  const trainS = (Date.now() - t0) / 1000;
+  const test = data.examples.filter((e) => e.split === 'test' || e.split === undefined).map((e) => e.prompt).slice(0, 2000);
+  const models = data.models.map((name, i) => ({ name: name.replace(/[^\w.-]+/g, '_'), model: name, engine: 'mock', price: prices(i) }));
+  const intelligent = createIntelligentStrategy({ model });
+  const adaptive = new AdaptiveStrategy({ model });
+  const router = new LLMRouter({ models, routing: { strategy: 'intelligent', retries: { max: 0 } } }, { strategies: { intelligent, adaptive } });
+  console.error(`${label}: trained logistic on ${artifact.training.examples} prompts in ${trainS.toFixed(1)} s; ${test.length} benchmark prompts, ${models.length} deployments`);
+  const rows: Row[] = [];
+  rows.push({ setup: label, what: 'predict (features + model)', summary: await measure(test, (p) => model.predict(p)) });
+  rows.push({ setup: label, what: 'intelligent route()', summary: await measure(test, (p) => router.route(p)) });
+  rows.push({ setup: label, what: 'intelligent route() explain', summary: await measure(test, (p) => router.route(p, { explain: true })) });
+  rows.push({ setup: label, what: 'intelligent route() strongShare', summary: await measure(test, (p) => router.route(p, { strategyOptions: { strongShare: 0.3 } })) });
+  rows.push({ setup: label, what: 'adaptive route()', summary: await measure(test, (p) => router.route(p, { strategy: 'adaptive' })) });
+  await router.close();
+  return rows;
+}
+
+async function embeddingTimes(prompts: string[]): Promise<Summary | undefined> {
+  try {
+    const embed = await loadUseLiteEmbedder();
+    const n = Math.min(prompts.length, 100);
+    for (let i = 0; i < 5; i++) await embed([prompts[i]!]);
+    const samples = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const t0 = process.hrtime.bigint();
+      await embed([prompts[i]!]);
+      samples[i] = Number(process.hrtime.bigint() - t0);
+    }
+    return summarize(samples);
+  } catch (e) {
+    console.error(`embedding timing skipped: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = sharedRoutingDir(process.env, process.cwd());
+  if (!dir) {
+    console.error('routing-bench: the shared routing data was not found (set LLMRR_SHARED_DIR, or put it in ../shared/data/routing next to the repository)');
+    process.exitCode = 2;
+    return;
+  }
+  const rb = await loadDataset(`${dir}/routerbench`);
+  const gsm = await loadDataset(`${dir}/routellm/gsm8k`);
+  const rows = [
+    // Prices per 1M tokens, made up but ordered like the real ones (the decision time does not depend on them).
+    ...(await benchSetup('RouterBench, 11 models', rb, (i) => ({ input: 0.1 * (i + 1), output: 0.3 * (i + 1) }))),
+    ...(await benchSetup('RouteLLM GSM8K, 2 models', gsm, (i) => (i === 0 ? { input: 0.6, output: 0.6 } : { input: 10, output: 30 }))),
+  ];
+  const embedding = flag('no-embedding') ? undefined : await embeddingTimes(gsm.examples.map((e) => e.prompt));
+  if (flag('json')) {
+    console.log(JSON.stringify({ node: process.version, iterations: ITERATIONS, warmup: WARMUP, rows, embedding }, null, 2));
+    return;
+  }
+  const f = (n: number) => n.toFixed(1).padStart(8);
+  console.log(`Learned routing decision time, ${ITERATIONS} iterations after ${WARMUP} warm-up, Node ${process.version} (µs, embedding excluded)\n`);
+  console.log('setup                       | measured                          |      p50      p99     mean');
+  console.log('----------------------------+-----------------------------------+---------------------------');
+  let worst = 0;
+  for (const r of rows) {
+    if (r.what.includes('route()')) worst = Math.max(worst, r.summary.p99);
+    console.log(`${r.setup.padEnd(27)} | ${r.what.padEnd(33)} | ${f(r.summary.p50)} ${f(r.summary.p99)} ${f(r.summary.mean)}`);
+  }
+  if (embedding) console.log(`\nUniversal Sentence Encoder lite, one GSM8K prompt (not included above): p50 ${(embedding.p50 / 1000).toFixed(1)} ms, p99 ${(embedding.p99 / 1000).toFixed(1)} ms`);
+  console.log(`\nWorst route() p99: ${worst.toFixed(1)} µs (target < ${TARGET_P99_US} µs): ${worst < TARGET_P99_US ? 'met' : 'NOT met'}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
