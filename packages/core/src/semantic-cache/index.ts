@@ -27,3 +27,7 @@ export type { SqliteSemanticStoreOptions } from './sqlite-semantic-store.js';
 export { USearchIndex, loadUSearch } from './usearch-index.js';
 export type { USearchIndexOptions, USearchModule } from './usearch-index.js';
 export type { VectorIndex, VectorMatch } from './vector-index.js';
+export { SemanticCacheHook } from './semantic-cache-hook.js';
+export type { SemanticCacheHookDeps } from './semantic-cache-hook.js';
+export { evaluateParaphrases, DEFAULT_EVAL_THRESHOLDS } from './paraphrase-eval.js';
+export type { ParaphraseEvalOptions, ParaphraseEvalReport, ParaphrasePair, ThresholdCounts } from './paraphrase-eval.js';

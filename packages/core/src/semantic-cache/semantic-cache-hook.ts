@@ -1,0 +1,91 @@
+import type { CacheScope } from '../cache/cache-key.js';
+import type { CachedAnswer } from '../cache/exact-cache.js';
+import type { SemanticCacheConfig, SemanticCacheConfigInput } from '../config/schema.js';
+import { toLLMError } from '../errors/to-llm-error.js';
+import type { LLMError } from '../errors/llm-error.js';
+import type { GenerateRequest, LanguageEngine } from '../spec/index.js';
+import { createSemanticCache } from './create-semantic-cache.js';
+import { createModelGuard, type GuardGenerate } from './model-guard.js';
+import type { SemanticCache, SemanticHit } from './semantic-cache.js';
+
+export interface SemanticCacheHookDeps {
+  /** The engine of a deployment (for `embedder: <deployment>`). */
+  engineFor?: (deployment: string) => LanguageEngine | undefined;
+  /** Calls `guardModel` (for guard `verify`/`adapt`), bypassing the caches. */
+  generateWith?: (deployment: string, request: GenerateRequest, options?: { signal?: AbortSignal }) => Promise<{ text: string }>;
+  /** Told when the cache cannot be built (bad store URL...) or a lookup/store fails; the call goes on uncached. */
+  onError?: (error: LLMError) => void;
+  now?: () => number;
+  baseDir?: string;
+  /** An already built cache (tests, custom stores); the config is then only used for `enabled`. */
+  cache?: SemanticCache;
+}
+
+/**
+ * The semantic cache as the router uses it: built lazily from `cache.semantic` on first use (stores may
+ * connect to Redis or open a file), and never failing a call: a cache that cannot be built, or a lookup
+ * or store that throws, is reported to `onError` and counts as a miss.
+ */
+export class SemanticCacheHook {
+  readonly enabled: boolean;
+  #cache: Promise<SemanticCache | undefined> | undefined;
+
+  constructor(
+    private readonly config: SemanticCacheConfigInput | SemanticCacheConfig | undefined,
+    private readonly deps: SemanticCacheHookDeps = {},
+  ) {
+    this.enabled = config?.enabled === true;
+    if (deps.cache) this.#cache = Promise.resolve(deps.cache);
+  }
+
+  /** The cache, built on first call (undefined when disabled or when it could not be built). */
+  cache(): Promise<SemanticCache | undefined> {
+    if (!this.enabled) return Promise.resolve(undefined);
+    this.#cache ??= this.#build().catch((e: unknown) => {
+      this.deps.onError?.(toLLMError(e));
+      return undefined;
+    });
+    return this.#cache;
+  }
+
+  async #build(): Promise<SemanticCache> {
+    const config = this.config ?? {};
+    const guardModel = config.guardModel;
+    const generateWith = this.deps.generateWith;
+    const generate: GuardGenerate | undefined =
+      guardModel !== undefined && generateWith ? (request, options) => generateWith(guardModel, request, options) : undefined;
+    return createSemanticCache(config, {
+      ...(this.deps.engineFor ? { engineFor: this.deps.engineFor } : {}),
+      ...(generate && config.guard !== undefined && config.guard !== 'miss' ? { guard: createModelGuard(generate) } : {}),
+      ...(this.deps.now ? { now: this.deps.now } : {}),
+      ...(this.deps.baseDir ? { baseDir: this.deps.baseDir } : {}),
+    });
+  }
+
+  async lookup(request: GenerateRequest, scope: CacheScope, signal?: AbortSignal): Promise<SemanticHit | undefined> {
+    const cache = await this.cache();
+    if (!cache) return undefined;
+    try {
+      return await cache.lookup(request, scope, signal ? { signal } : {});
+    } catch (e) {
+      this.deps.onError?.(toLLMError(e));
+      return undefined;
+    }
+  }
+
+  async store(request: GenerateRequest, scope: CacheScope, answer: Omit<CachedAnswer, 'createdAt'>): Promise<boolean> {
+    const cache = await this.cache();
+    if (!cache) return false;
+    try {
+      return await cache.store(request, scope, answer, request.user !== undefined ? { user: request.user } : {});
+    } catch (e) {
+      this.deps.onError?.(toLLMError(e));
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    const cache = this.#cache ? await this.#cache : undefined;
+    await cache?.close();
+  }
+}
