@@ -4,13 +4,12 @@
  * and settlement, the usage ledger (SQLite in a temporary data dir, the embedded default) and Prometheus
  * metrics all on. Prints `PORT <n> KEY <secret>` when ready.
  */
-// TODO(coordinator): import '@llmrr/gateway' by name once tools/bench depends on it ("@llmrr/gateway": "workspace:*").
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LLMRouter, createStateStores } from '@llmrr/core';
-import { createGateway } from '../../packages/gateway/src/index.js';
-import { serveGateway } from '../../packages/gateway/src/node/index.js';
+import { createGateway } from '@llmrr/gateway';
+import { serveGateway } from '@llmrr/gateway/node';
 
 const upstream = process.env.UPSTREAM_URL;
 if (!upstream) throw new Error('UPSTREAM_URL is required');

@@ -401,7 +401,7 @@ describe('README examples', () => {
   it('load as documented', async () => {
     const { readFile } = await import('node:fs/promises');
     const { fileURLToPath } = await import('node:url');
-    const md = await readFile(join(fileURLToPath(import.meta.url), '..', '..', '..', 'README-sections', 'config.md'), 'utf8');
+    const md = await readFile(join(fileURLToPath(import.meta.url), '..', '..', '..', '..', '..', 'docs', 'core', 'config.md'), 'utf8');
     const examples = md.slice(md.indexOf('### Examples'));
     const blocks = [...examples.matchAll(/```(yaml|json)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1] ?? '', text: m[2] ?? '' }));
     expect(blocks.map((b) => b.lang)).toEqual(['yaml', 'json']);

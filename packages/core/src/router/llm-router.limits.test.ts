@@ -52,14 +52,27 @@ function mocks(spec: Record<string, MockEngineOptions>): Record<string, MockEngi
   return Object.fromEntries(Object.entries(spec).map(([name, o]) => [name, new MockEngine({ modelId: name, reply: `from ${name}`, ...o })]));
 }
 
-async function rejection(p: Promise<unknown>): Promise<LLMError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(LLMError.isInstance(e)).toBe(true);
-    return e as LLMError;
-  }
-  throw new Error('expected a rejection');
+/** The LLMError a call rejects with. */
+function failure(p: Promise<unknown>): Promise<LLMError> {
+  return p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => (LLMError.isInstance(e) ? e : Promise.reject(e)),
+  );
+}
+
+/** `a` (held by a gate engine, at most 1 call at a time) before the unlimited mock `b`. */
+function busyRouter() {
+  const gate = new GateEngine('gate-model');
+  const r = router(
+    [
+      { name: 'a', engine: 'mock', priority: 1, limits: { maxConcurrency: 1 } },
+      { name: 'b', engine: 'mock', priority: 2 },
+    ],
+    { a: gate, ...mocks({ b: {} }) },
+  );
+  return { r, gate };
 }
 
 async function collect(stream: AsyncIterable<RouterStreamPart>): Promise<RouterStreamPart[]> {
@@ -76,14 +89,7 @@ async function until(cond: () => boolean): Promise<void> {
 
 describe('LLMRouter: per-deployment limits', () => {
   it('maxConcurrency: a busy deployment is skipped (with the reason in route()) and the next one answers', async () => {
-    const gate = new GateEngine('gate-model');
-    const r = router(
-      [
-        { name: 'a', engine: 'mock', priority: 1, limits: { maxConcurrency: 1 } },
-        { name: 'b', engine: 'mock', priority: 2 },
-      ],
-      { a: gate, ...mocks({ b: {} }) },
-    );
+    const { r, gate } = busyRouter();
     const first = r.generate('one');
     await until(() => gate.held === 1);
 
@@ -117,7 +123,7 @@ describe('LLMRouter: per-deployment limits', () => {
     for (let i = 0; i < 8; i++) served.push((await r.generate(`q${i}`)).deployment);
     expect(served).toEqual(['a', 'a', 'b', 'b', 'b', 'b', 'b', 'b']);
 
-    const error = await rejection(r.generate('one more'));
+    const error = await failure(r.generate('one more'));
     // a frees a request slot after 60000/2 ms, b after 60000/6 ms: come back in 10 s.
     expect(error).toMatchObject({ code: 'rate_limited', retryAfterMs: 10_000, isRetryable: true, statusCode: 429 });
     expect(error.message).toContain('a: saturated: rpm limit 2 reached (a request frees up in ~30000 ms)');
@@ -205,7 +211,7 @@ describe('LLMRouter: per-deployment limits', () => {
       now: () => 0,
       routing: { retries: { max: 3, initialDelayMs: 1, maxDelayMs: 1 } },
     });
-    const error = await rejection(alone.generate('x'));
+    const error = await failure(alone.generate('x'));
     expect(error).toMatchObject({ code: 'rate_limited', deployment: 'a', retryAfterMs: 60_000 });
     expect(error.message).toBe('Deployment "a" is saturated: rpm limit 1 reached (a request frees up in ~60000 ms)');
   });
@@ -229,14 +235,7 @@ describe('LLMRouter: per-deployment limits', () => {
   });
 
   it('load() replacing a deployment keeps its calls in flight and its windows', async () => {
-    const gate = new GateEngine('gate-model');
-    const r = router(
-      [
-        { name: 'a', engine: 'mock', priority: 1, limits: { maxConcurrency: 1 } },
-        { name: 'b', engine: 'mock', priority: 2 },
-      ],
-      { a: gate, ...mocks({ b: {} }) },
-    );
+    const { r, gate } = busyRouter();
     const first = r.generate('one');
     await until(() => gate.held === 1);
     r.load({ name: 'a', engine: 'mock', priority: 1, limits: { maxConcurrency: 1 } });
@@ -267,7 +266,7 @@ describe('LLMRouter: maxOutputTokens', () => {
 
     // ~12 prompt tokens + 3 (clamped) fits a window of 20; 12 + 1000 would not.
     expect((await r.route('please answer at length', { maxTokens: 1_000 })).order).toEqual(['small']);
-    const tooLong = await rejection(r.generate('x'.repeat(80), { maxTokens: 1_000 }));
+    const tooLong = await failure(r.generate('x'.repeat(80), { maxTokens: 1_000 }));
     expect(tooLong.code).toBe('no_deployment');
     expect(tooLong.message).toContain('(~27 input + 3 maxTokens)');
   });

@@ -90,3 +90,29 @@ describe('HybridIndex', () => {
     expect(idx.search(vs[7]!, 1)[0]?.id).not.toBe(7);
   });
 });
+
+describe('bulk loading', () => {
+  it('addMany stays exact below annAbove and goes straight to usearch above it', async () => {
+    const mod = await annReady();
+    const vs = vectors(300, 32, 9);
+    const small = new HybridIndex(32, { annAbove: 1_000, ann: mod });
+    small.addMany([0, 1, 2], vs.slice(0, 3));
+    expect(small.kind).toBe('flat');
+    small.addMany(
+      vs.slice(3).map((_, i) => i + 3),
+      vs.slice(3),
+    );
+    expect(small.kind).toBe('flat');
+    const big = new HybridIndex(32, { annAbove: 100, ann: mod });
+    big.addMany([0, 1], vs.slice(0, 2));
+    big.addMany(
+      vs.slice(2).map((_, i) => i + 2),
+      vs.slice(2),
+    );
+    expect(big.kind).toBe('ann');
+    expect(big.size).toBe(300);
+    big.addMany([1000], [vs[0]!]);
+    expect(big.search(vs[123]!, 1)[0]!.id).toBe(123);
+    expect(big.size).toBe(301);
+  });
+});

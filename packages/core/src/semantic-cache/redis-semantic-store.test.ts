@@ -74,6 +74,26 @@ describe('RedisSemanticStore (real redis-server)', () => {
     await Promise.all([a.close(), b.close(), late.close()]);
   });
 
+  it('is shared by two processes', async (ctx) => {
+    if (skipReason) return ctx.skip(skipReason);
+    const prefix = `t${process.pid}-proc`;
+    const peer = (...args: string[]) =>
+      execFileSync(process.execPath, ['--import', 'tsx', '--conditions=@llmrr/source', resolve(__dirname, '__fixtures__/redis-peer-process.ts'), ...args], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        cwd: resolve(__dirname, '../..'),
+      }).trim();
+    expect(peer('store', url, prefix, 'what is the boiling point of water', '100 C')).toBe('STORED');
+    const here = await RedisSemanticStore.connect({ url, prefix });
+    const cache = new SemanticCache({ config, embedder: new BagOfWordsEmbedder(), store: here });
+    expect((await cache.lookup(ask('what is the boiling point of water'), scope))?.answer.text).toBe('100 C');
+    await cache.store(ask('who painted the mona lisa'), scope, answer('Leonardo'));
+    expect(peer('lookup', url, prefix, 'who painted the mona lisa')).toBe('Leonardo');
+    await cache.eraseTenant('acme');
+    expect(peer('lookup', url, prefix, 'what is the boiling point of water')).toBe('MISS');
+    await cache.close();
+  }, 120_000);
+
   it('erasure by one client is seen by the other (tenant and user)', async (ctx) => {
     if (skipReason) return ctx.skip(skipReason);
     const [a, b] = await pair();

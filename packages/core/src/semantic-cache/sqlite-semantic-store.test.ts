@@ -68,6 +68,24 @@ describe('SqliteSemanticStore', () => {
     await b.close();
   });
 
+  it('loads a large file back into the ANN index in one batch', async () => {
+    const { annReady } = await import('./ann-loader.js');
+    expect(await annReady()).toBeDefined();
+    const path = join(dir, 'big.db');
+    const embedder = new BagOfWordsEmbedder();
+    const a = await SqliteSemanticStore.open(path, { maxEntries: 1_000, now: () => 1_000, index: { annAbove: 50 } });
+    const cache = new SemanticCache({ config: { ...config, maxEntries: 1_000 }, embedder, store: a, now: () => 1_000 });
+    for (let i = 0; i < 120; i++) await cache.store(ask(`question number w${i} about topic t${i % 7}`), scope, answer(`A${i}`));
+    await a.close();
+    const b = await SqliteSemanticStore.open(path, { maxEntries: 1_000, now: () => 1_000, index: { annAbove: 50 } });
+    const reopened = new SemanticCache({ config: { ...config, maxEntries: 1_000 }, embedder, store: b, now: () => 1_000 });
+    expect(await b.size()).toBe(120);
+    expect((await reopened.lookup(ask('question number w77 about topic t0'), scope))?.answer.text).toBe('A77');
+    const { semanticNamespace } = await import('./semantic-namespace.js');
+    expect(b.indexKind(await semanticNamespace(ask('x'), scope, embedder.id))).toBe('ann');
+    await b.close();
+  });
+
   it('is built from config by createSemanticCache (path relative to baseDir)', async () => {
     const a = await createSemanticCache({ ...config, store: { type: 'sqlite', path: 'from-config.db' } }, { baseDir: dir });
     expect(a.backend.kind).toBe('sqlite');

@@ -63,9 +63,8 @@ describe('WireServerKit', () => {
     let waited: Promise<boolean> | undefined;
     const k = await start((req, res, body) => {
       record = k.track(req, res, body);
+      if (req.url !== '/hang') waited = k.wait(60_000, res as ServerResponse);
       k.notify();
-      if (req.url === '/hang') return;
-      waited = k.wait(60_000, res as ServerResponse);
     });
     const controller = new AbortController();
     const aborted = fetch(`${k.url}/hang`, { signal: controller.signal }).catch((e: unknown) => e);

@@ -157,7 +157,7 @@ function jsonTool(format: Exclude<ResponseFormat, { type: 'text' }>, name: strin
 
 /**
  * Our request -> an Anthropic Messages body. System messages (wherever they are) join into `system`;
- * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see README-sections/anthropic.md).
+ * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see docs/core/anthropic.md).
  * Throws `invalid_request` / `unsupported` LLMErrors naming the offending field.
  */
 export function convertToAnthropicRequest(request: GenerateRequest, settings: AnthropicRequestSettings): ConvertedAnthropicRequest {

@@ -80,7 +80,17 @@ export function perTaskResults(dataset: RoutingDataset, pooled: PooledPrediction
       task,
       n: r.n_test,
       ...(r.apgr !== undefined ? { apgr: r.apgr, cpt50: r.cpt50, cpt80: r.cpt80 } : {}),
-      ...(r.aiq !== undefined ? { aiq: r.aiq, zero_router_aiq: r.zero_router?.aiq, cost_fraction_at_95: r.cost_fraction_at_95 ?? null, best_single: r.best_single, vs_zero_router: head?.many_model?.vs_zero_router } : {}),
+      ...(r.aiq !== undefined
+        ? {
+            aiq: r.aiq,
+            zero_router_aiq: r.zero_router?.aiq,
+            cost_fraction_at_95: r.cost_fraction_at_95 ?? null,
+            cost_fraction_at_95_of_reference: r.cost_fraction_at_95_of_reference ?? null,
+            best_single: r.best_single,
+            ...(r.reference ? { reference: r.reference } : {}),
+            vs_zero_router: head?.many_model?.vs_zero_router,
+          }
+        : {}),
       ...(r.quality !== undefined ? { quality: r.quality, best_single: r.best_single } : {}),
     };
   });

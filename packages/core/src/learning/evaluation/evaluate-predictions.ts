@@ -38,6 +38,7 @@ export function evaluatePredictions(models: string[], pair: { weak: number; stro
   const costs = singles.map((s) => s.cost);
   const minCost = Math.min(...costs), maxCost = Math.max(...costs);
   const zeroHull = nonDecreasingHull(singles);
+  const ref = singles.reduce((a, b) => (b.cost > a.cost ? b : a));
 
   const many = (points: ReturnType<typeof operatingPoint>[]): ManyModelResult => {
     const hull = nonDecreasingHull(points.map(({ cost: c, quality: q, label }) => ({ cost: c, quality: q, label: label! })));
@@ -53,6 +54,7 @@ export function evaluatePredictions(models: string[], pair: { weak: number; stro
       }),
       cost_at_95: at95 ?? null,
       cost_fraction_at_95: at95 === undefined ? null : at95 / best_single.cost!,
+      cost_fraction_at_95_of_reference: ((c) => (c === undefined ? null : c / ref.cost))(costToReach(hull, 0.95 * ref.quality)),
       vs_zero_router: { share: cmp.share, worst_gap: cmp.worstGap, worst_at_cost: cmp.worstAt },
     };
   };
@@ -94,6 +96,8 @@ export function evaluatePredictions(models: string[], pair: { weak: number; stro
   if (head?.many_model) {
     Object.assign(base, { aiq: head.many_model.aiq, quality_at_cost: head.many_model.quality_at_cost, cost_fraction_at_95: head.many_model.cost_fraction_at_95 });
     base.zero_router = { aiq: aiq(zeroHull, minCost, maxCost), hull: zeroHull };
+    base.reference = { model: ref.label!, quality: ref.quality, cost: ref.cost };
+    base.cost_fraction_at_95_of_reference = head.many_model.cost_fraction_at_95_of_reference;
   }
   if (head?.selection) base.quality = head.selection.quality;
   return base;

@@ -18,6 +18,8 @@ export interface ManyModelResult {
   /** Least cost reaching 95% of the best single model's quality, absolute and as a fraction of its cost. */
   cost_at_95: number | null;
   cost_fraction_at_95: number | null;
+  /** The same against the reference model (the most expensive single model, e.g. GPT-4): least cost reaching 95% of its quality, as a fraction of its cost. */
+  cost_fraction_at_95_of_reference: number | null;
   /** Where the router's hull is at or above the zero-router hull (0.5 point tolerance). */
   vs_zero_router: { share: number; worst_gap: number; worst_at_cost: number };
 }
@@ -58,11 +60,14 @@ export interface EvaluationReport {
   /** Single models on the held-out prompts. */
   single_models: Array<{ model: string; quality: number; cost?: number }>;
   best_single: { model: string; quality: number; cost?: number };
+  /** Many models with costs: the most expensive single model, the one routing tries to save on. */
+  reference?: { model: string; quality: number; cost: number };
+  cost_fraction_at_95_of_reference?: number | null;
   zero_router?: { aiq: number; hull: CostQualityPoint[] };
   predictors: PredictorResult[];
   baselines: { random: PredictorResult; oracle: PredictorResult };
   /** Headline numbers of the chosen predictor per task (when there are 2 to 12 tasks). */
-  per_task?: Array<{ task: string; n: number; apgr?: number; cpt50?: number; cpt80?: number; aiq?: number; zero_router_aiq?: number; cost_fraction_at_95?: number | null; best_single?: { model: string; quality: number; cost?: number }; vs_zero_router?: ManyModelResult['vs_zero_router']; quality?: number }>;
+  per_task?: Array<{ task: string; n: number; apgr?: number; cpt50?: number; cpt80?: number; aiq?: number; zero_router_aiq?: number; cost_fraction_at_95?: number | null; cost_fraction_at_95_of_reference?: number | null; reference?: { model: string; quality: number; cost: number }; best_single?: { model: string; quality: number; cost?: number }; vs_zero_router?: ManyModelResult['vs_zero_router']; quality?: number }>;
   /** Validation scores of each candidate during training, per fold. */
   validation: Array<{ fold: string; kind: PredictorKind; metric: string; value: number }>;
   seconds: number;

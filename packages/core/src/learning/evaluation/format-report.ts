@@ -22,8 +22,10 @@ export function formatReport(r: EvaluationReport): string {
     out.push('');
     out.push(
       table(
-        ['ROUTER', 'AIQ', 'COST FOR 95% OF BEST', 'ON/ABOVE ZERO-ROUTER HULL'],
-        all.filter((p) => p.many_model).map((p) => [p.kind, f3(p.many_model!.aiq), pct(p.many_model!.cost_fraction_at_95), pct(p.many_model!.vs_zero_router.share)]),
+        ['ROUTER', 'AIQ', 'COST FOR 95% OF BEST', `COST FOR 95% OF ${r.reference?.model ?? 'REFERENCE'}`, 'ON/ABOVE ZERO-ROUTER HULL'],
+        all
+          .filter((p) => p.many_model)
+          .map((p) => [p.kind, f3(p.many_model!.aiq), pct(p.many_model!.cost_fraction_at_95), pct(p.many_model!.cost_fraction_at_95_of_reference), pct(p.many_model!.vs_zero_router.share)]),
       ),
     );
     out.push(`zero router (hull of single models) AIQ ${f3(r.zero_router?.aiq)}; best single model ${r.best_single.model} quality ${f3(r.best_single.quality)}`);
@@ -40,8 +42,17 @@ export function formatReport(r: EvaluationReport): string {
         ? table(['TASK', 'N', 'APGR', 'CPT(50%)', 'CPT(80%)'], r.per_task.map((t) => [t.task, String(t.n), f3(t.apgr), pct(t.cpt50), pct(t.cpt80)]))
         : r.mode === 'many-model'
           ? table(
-              ['TASK', 'N', 'AIQ', 'ZERO-ROUTER AIQ', 'COST FOR 95% OF BEST', 'BEST SINGLE', 'ON/ABOVE HULL'],
-              r.per_task.map((t) => [t.task, String(t.n), f3(t.aiq), f3(t.zero_router_aiq), pct(t.cost_fraction_at_95), `${t.best_single?.model ?? '-'} ${f3(t.best_single?.quality)}`, pct(t.vs_zero_router?.share)]),
+              ['TASK', 'N', 'AIQ', 'ZERO-ROUTER AIQ', 'COST FOR 95% OF BEST', 'BEST SINGLE', 'COST FOR 95% OF REFERENCE', 'ON/ABOVE HULL'],
+              r.per_task.map((t) => [
+                t.task,
+                String(t.n),
+                f3(t.aiq),
+                f3(t.zero_router_aiq),
+                pct(t.cost_fraction_at_95),
+                `${t.best_single?.model ?? '-'} ${f3(t.best_single?.quality)}`,
+                `${pct(t.cost_fraction_at_95_of_reference)} (${t.reference?.model ?? '-'} ${f3(t.reference?.quality)})`,
+                pct(t.vs_zero_router?.share),
+              ]),
             )
           : table(['TASK', 'N', 'ROUTED', 'BEST SINGLE'], r.per_task.map((t) => [t.task, String(t.n), f3(t.quality), `${t.best_single?.model ?? '-'} ${f3(t.best_single?.quality)}`])),
     );

@@ -1,0 +1,128 @@
+/**
+ * CPU profile of our gateway under load, to see where its time goes:
+ *
+ *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-profile.ts \
+ *     [--duration 10] [--connections 64] [--stream] [--top 40] [--keep]
+ *
+ * Starts the mock upstream and the benchmark gateway (gateway-bench-llmrr.ts) with `node --cpu-prof`,
+ * drives `POST /v1/chat/completions` with autocannon (loopback only, bounded by --duration), stops the
+ * gateway (the profile is written on exit) and prints the hottest functions by self time, and the same
+ * time grouped by package/file. `--keep` leaves the .cpuprofile (open it in Chrome DevTools).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const num = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(args[i + 1]) : NaN;
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+const DURATION_S = Math.min(num('duration', 10), 120);
+const CONNECTIONS = Math.min(num('connections', 64), 1024);
+const TOP = num('top', 40);
+const STREAM = args.includes('--stream');
+const KEEP = args.includes('--keep');
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function startProc(argv: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; line: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`timeout starting ${argv.join(' ')}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => ready.test(l));
+      if (line) {
+        clearTimeout(timer);
+        resolve({ child, line });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}`)));
+  });
+}
+
+/** A short, readable place for a frame: package name or repo-relative file. */
+function where(url: string): string {
+  if (url === '') return '(native)';
+  const path = url.startsWith('file://') ? fileURLToPath(url) : url;
+  const nm = path.lastIndexOf('node_modules/');
+  if (nm >= 0) {
+    const rest = path.slice(nm + 'node_modules/'.length).split('/');
+    return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
+  }
+  if (path.startsWith('node:')) return path;
+  const repo = path.indexOf('/packages/');
+  return repo >= 0 ? path.slice(repo + 1) : path.replace(/^.*\/tools\//, 'tools/');
+}
+
+function summarize(profile: CpuProfile): void {
+  const self = new Map<number, number>();
+  for (let i = 0; i < profile.samples.length; i++) self.set(profile.samples[i]!, (self.get(profile.samples[i]!) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const byFn = new Map<string, number>();
+  const byPlace = new Map<string, number>();
+  for (const n of profile.nodes) {
+    const t = self.get(n.id) ?? 0;
+    if (t === 0) continue;
+    const place = where(n.callFrame.url);
+    const key = `${n.callFrame.functionName || '(anonymous)'}  ${place}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ''}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + t);
+    byPlace.set(place, (byPlace.get(place) ?? 0) + t);
+  }
+  const pct = (t: number) => `${((100 * t) / total).toFixed(1).padStart(5)}%`;
+  console.log(`\nself time, top ${TOP} functions (of ${(total / 1e6).toFixed(2)} s sampled):`);
+  for (const [k, t] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`  ${pct(t)}  ${k}`);
+  console.log('\nself time by package / file:');
+  for (const [k, t] of [...byPlace].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`  ${pct(t)}  ${k}`);
+}
+
+async function main(): Promise<void> {
+  const peers = join(here, 'gateway-peers', 'node_modules', 'autocannon', 'autocannon.js');
+  const autocannon = ((await import(pathToFileURL(peers).href)) as { default: (o: Record<string, unknown>) => Promise<{ requests: { average: number }; non2xx: number; errors: number }> }).default;
+  const profDir = mkdtempSync(join(tmpdir(), 'llmrr-prof-'));
+  const cond = '--conditions=@llmrr/source';
+  const execArgv = process.execArgv.includes(cond) ? process.execArgv : [...process.execArgv, cond];
+  const up = await startProc([...execArgv, join(here, 'gateway-bench-upstream.ts')], {}, /^PORT \d+/);
+  let gw: { child: ChildProcess; line: string } | undefined;
+  try {
+    const upstreamUrl = `http://127.0.0.1:${/PORT (\d+)/.exec(up.line)![1]}`;
+    gw = await startProc([...execArgv, '--cpu-prof', `--cpu-prof-dir=${profDir}`, join(here, 'gateway-bench-llmrr.ts')], { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
+    const [, port, key] = /PORT (\d+) KEY (\S+)/.exec(gw.line)!;
+    const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...(STREAM ? { stream: true, stream_options: { include_usage: true } } : {}) });
+    const opts = { url: `http://127.0.0.1:${port}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body };
+    await autocannon({ ...opts, connections: CONNECTIONS, duration: 2 });
+    const r = await autocannon({ ...opts, connections: CONNECTIONS, duration: DURATION_S });
+    console.log(`${STREAM ? 'streams' : 'requests'} at c=${CONNECTIONS} for ${DURATION_S} s: ${r.requests.average.toFixed(0)}/s, failed ${r.non2xx + r.errors}`);
+    const exited = new Promise((resolve) => gw!.child.once('exit', resolve));
+    gw.child.kill('SIGTERM');
+    await exited;
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) throw new Error(`no profile written in ${profDir}`);
+    summarize(JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile);
+    if (KEEP) console.log(`\nprofile: ${join(profDir, file)}`);
+  } finally {
+    if (gw && gw.child.exitCode === null) gw.child.kill('SIGTERM');
+    up.child.kill('SIGTERM');
+    if (!KEEP) rmSync(profDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
