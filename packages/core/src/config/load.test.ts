@@ -396,22 +396,4 @@ describe('loadConfig errors', () => {
     expect(e.message).toMatch(/^Invalid config object:\n {2}models: /);
   });
 });
-
-describe('README examples', () => {
-  it('load as documented', async () => {
-    const { readFile } = await import('node:fs/promises');
-    const { fileURLToPath } = await import('node:url');
-    const md = await readFile(join(fileURLToPath(import.meta.url), '..', '..', '..', '..', '..', 'docs', 'core', 'config.md'), 'utf8');
-    const examples = md.slice(md.indexOf('### Examples'));
-    const blocks = [...examples.matchAll(/```(yaml|json)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1] ?? '', text: m[2] ?? '' }));
-    expect(blocks.map((b) => b.lang)).toEqual(['yaml', 'json']);
-    for (const [i, b] of blocks.entries()) await write(`example${i}.${b.lang}`, b.text);
-    const yaml = await loadConfig('example0.yaml', { env: { OPENAI_API_KEY: 'sk-1' }, cwd: dir });
-    expect(yaml.models.map((m) => m.name)).toEqual(['gpt4o-mini', 'claude-haiku', 'local']);
-    expect(yaml.modelsDir).toBe(dir);
-    expect(yaml.cache.exact).toMatchObject({ enabled: true, ttlMs: 600_000 });
-    const json = await loadConfig('example1.json', { env: { OPENAI_API_KEY: 'sk-1' }, cwd: dir });
-    expect(json.version).toBe(3);
-    expect(json.models[0]?.apiKey).toBe('sk-1');
-  });
-});
+// The documented examples (docs/core/config.md) are loaded by src/readme.test.ts.

@@ -85,7 +85,9 @@ describe('WireServerKit', () => {
   });
 
   it('waitUntil rejects with the failure message after its timeout', async () => {
-    const k = await start((_req, res) => res.end());
+    const k = await start((_req, res) => {
+      res.end();
+    });
     await expect(k.waitUntil(() => false, 20, () => 'never happened')).rejects.toThrow('never happened');
   });
 });
