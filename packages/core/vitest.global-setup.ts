@@ -45,7 +45,7 @@ function available(script: string): boolean {
 
 /**
  * False when the command line names test filters and none of them can reach the shared-store tests
- * (src/stores), so other test runs do not pay for starting servers. Errs on the side of starting.
+ * (src/stores) or the Redis cache store's (src/cache), so other test runs do not pay for starting servers. Errs on the side of starting.
  */
 function runMayNeedServices(argv: string[]): boolean {
   const args = argv.slice(2);
@@ -59,7 +59,7 @@ function runMayNeedServices(argv: string[]): boolean {
     if (!['run', 'watch', 'dev', 'related'].includes(a)) filters.push(a);
   }
   if (filters.length === 0) return true;
-  return filters.some((f) => /stores|shared/.test(f) || 'src/stores/'.startsWith(f.replace(/^\.\//, '')));
+  return filters.some((f) => /stores|shared|redis|cache/.test(f) || ['src/stores/', 'src/cache/'].some((dir) => dir.startsWith(f.replace(/^\.\//, ''))));
 }
 
 export default async function setup(project?: Provider): Promise<() => void> {

@@ -3,21 +3,28 @@
  * with auth (an API key), limits (rpm, tpm, concurrency; set high so they never refuse), budget reservation
  * and settlement, the usage ledger (SQLite in a temporary data dir, the embedded default) and Prometheus
  * metrics all on. Prints `PORT <n> KEY <secret>` when ready.
+ *
+ * The router calls the upstream through `createUpstreamFetch()` (undici `request` on a keep-alive pool),
+ * as the gateway server does; `BENCH_FETCH=global` uses the global `fetch` instead, for comparison.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LLMRouter, createStateStores } from '@llmrr/core';
 import { createGateway } from '@llmrr/gateway';
-import { serveGateway } from '@llmrr/gateway/node';
+import { createUpstreamFetch, serveGateway } from '@llmrr/gateway/node';
 
 const upstream = process.env.UPSTREAM_URL;
 if (!upstream) throw new Error('UPSTREAM_URL is required');
 const dataDir = mkdtempSync(join(tmpdir(), 'llmrr-bench-'));
-const router = new LLMRouter({
-  models: [{ name: 'bench', engine: 'openai-compatible', baseURL: `${upstream}/v1`, apiKey: 'sk-bench', model: 'bench-model', price: { input: 0.15, output: 0.6 } }],
-  routing: { strategy: 'priority' },
-});
+const upstreamFetch = process.env.BENCH_FETCH === 'global' ? undefined : createUpstreamFetch();
+const router = new LLMRouter(
+  {
+    models: [{ name: 'bench', engine: 'openai-compatible', baseURL: `${upstream}/v1`, apiKey: 'sk-bench', model: 'bench-model', price: { input: 0.15, output: 0.6 } }],
+    routing: { strategy: 'priority' },
+  },
+  upstreamFetch ? { fetch: upstreamFetch } : {},
+);
 const stores = await createStateStores({ mode: 'embedded', dataDir });
 await stores.tenants.createTenant({
   id: 'bench',
@@ -32,6 +39,7 @@ console.log(`PORT ${served.port} KEY ${secret}`);
 process.on('SIGTERM', async () => {
   await served.close(2000);
   await router.close();
+  await upstreamFetch?.close();
   await stores.close();
   rmSync(dataDir, { recursive: true, force: true });
   process.exit(0);

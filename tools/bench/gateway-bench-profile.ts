@@ -2,12 +2,14 @@
  * CPU profile of our gateway under load, to see where its time goes:
  *
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-profile.ts \
- *     [--duration 10] [--connections 64] [--stream] [--top 40] [--keep]
+ *     [--duration 10] [--connections 64] [--stream] [--top 40] [--keep] [--no-profile]
  *
  * Starts the mock upstream and the benchmark gateway (gateway-bench-llmrr.ts) with `node --cpu-prof`,
  * drives `POST /v1/chat/completions` with autocannon (loopback only, bounded by --duration), stops the
  * gateway (the profile is written on exit) and prints the hottest functions by self time, and the same
- * time grouped by package/file. `--keep` leaves the .cpuprofile (open it in Chrome DevTools).
+ * time grouped by package/file, after the gateway's CPU time per request (from /proc; the profiler itself
+ * adds some, `--no-profile` measures without it). `--keep` leaves the .cpuprofile (open it in Chrome
+ * DevTools). Extra environment (e.g. `BENCH_FETCH=global`) is passed on to the gateway process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -27,6 +29,7 @@ const CONNECTIONS = Math.min(num('connections', 64), 1024);
 const TOP = num('top', 40);
 const STREAM = args.includes('--stream');
 const KEEP = args.includes('--keep');
+const PROFILE = !args.includes('--no-profile');
 
 interface ProfileNode {
   id: number;
@@ -54,6 +57,19 @@ function startProc(argv: string[], env: Record<string, string>, ready: RegExp): 
     });
     child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}`)));
   });
+}
+
+/** CPU time (user + system) of a process, ms, from /proc. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** Resident memory of a process, MB, from /proc. */
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 /** A short, readable place for a frame: package name or repo-relative file. */
@@ -93,7 +109,7 @@ function summarize(profile: CpuProfile): void {
 
 async function main(): Promise<void> {
   const peers = join(here, 'gateway-peers', 'node_modules', 'autocannon', 'autocannon.js');
-  const autocannon = ((await import(pathToFileURL(peers).href)) as { default: (o: Record<string, unknown>) => Promise<{ requests: { average: number }; non2xx: number; errors: number }> }).default;
+  const autocannon = ((await import(pathToFileURL(peers).href)) as { default: (o: Record<string, unknown>) => Promise<{ requests: { average: number }; non2xx: number; errors: number; '2xx': number }> }).default;
   const profDir = mkdtempSync(join(tmpdir(), 'llmrr-prof-'));
   const cond = '--conditions=@llmrr/source';
   const execArgv = process.execArgv.includes(cond) ? process.execArgv : [...process.execArgv, cond];
@@ -101,17 +117,26 @@ async function main(): Promise<void> {
   let gw: { child: ChildProcess; line: string } | undefined;
   try {
     const upstreamUrl = `http://127.0.0.1:${/PORT (\d+)/.exec(up.line)![1]}`;
-    gw = await startProc([...execArgv, '--cpu-prof', `--cpu-prof-dir=${profDir}`, join(here, 'gateway-bench-llmrr.ts')], { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
+    const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    gw = await startProc([...execArgv, ...prof, join(here, 'gateway-bench-llmrr.ts')], { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
     const [, port, key] = /PORT (\d+) KEY (\S+)/.exec(gw.line)!;
     const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...(STREAM ? { stream: true, stream_options: { include_usage: true } } : {}) });
     const opts = { url: `http://127.0.0.1:${port}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body };
     await autocannon({ ...opts, connections: CONNECTIONS, duration: 2 });
+    const cpu0 = cpuMs(gw.child.pid!);
     const r = await autocannon({ ...opts, connections: CONNECTIONS, duration: DURATION_S });
-    console.log(`${STREAM ? 'streams' : 'requests'} at c=${CONNECTIONS} for ${DURATION_S} s: ${r.requests.average.toFixed(0)}/s, failed ${r.non2xx + r.errors}`);
+    const cpu = cpuMs(gw.child.pid!) - cpu0;
+    const ok = r['2xx'];
+    console.log(
+      `${STREAM ? 'streams' : 'requests'} at c=${CONNECTIONS} for ${DURATION_S} s: ${r.requests.average.toFixed(0)}/s, failed ${r.non2xx + r.errors}, ` +
+        `gateway CPU ${(cpu / ok).toFixed(3)} ms per request, RSS ${rssMb(gw.child.pid!).toFixed(0)} MB`,
+    );
+    if (!PROFILE) return;
     const exited = new Promise((resolve) => gw!.child.once('exit', resolve));
     gw.child.kill('SIGTERM');
     await exited;
-    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    // Main thread only (tsx's loader runs on a worker thread, which writes a profile of its own).
+    const file = readdirSync(profDir).find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
     if (!file) throw new Error(`no profile written in ${profDir}`);
     summarize(JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile);
     if (KEEP) console.log(`\nprofile: ${join(profDir, file)}`);

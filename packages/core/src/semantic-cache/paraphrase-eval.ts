@@ -37,6 +37,8 @@ export interface ParaphraseEvalReport {
   embed_ms_total: number;
   embed_ms_per_text: number;
   texts_embedded: number;
+  /** The highest-scoring wrong hits (paraphrase matched another origin, or an unrelated prompt matched), when asked for. */
+  wrong_examples?: Array<{ query: string; expected?: string; matched: string; score: number }>;
 }
 
 export interface ParaphraseEvalOptions {
@@ -47,6 +49,8 @@ export interface ParaphraseEvalOptions {
   thresholds?: readonly number[];
   /** Texts per embedder call. Default 64. */
   batchSize?: number;
+  /** How many of the best-scoring wrong hits to list in the report. Default 0. */
+  examples?: number;
   /** Progress lines (embedding is the slow part). */
   onProgress?: (message: string) => void;
 }
@@ -105,22 +109,31 @@ export async function evaluateParaphrases(options: ParaphraseEvalOptions): Promi
   }
 
   const latencies: number[] = [];
-  const lookup = async (text: string, vector: Float32Array): Promise<{ score: number; answer: number } | undefined> => {
+  const lookup = async (text: string, vector: Float32Array): Promise<{ score: number; answer: number; matched: string } | undefined> => {
     const t0 = performance.now();
     const hit = await cache.lookup(ask(text), scope, { embedding: vector, threshold: 0 });
     latencies.push(performance.now() - t0);
-    return hit ? { score: hit.score, answer: Number(hit.answer.text.slice('answer#'.length)) } : undefined;
+    return hit ? { score: hit.score, answer: Number(hit.answer.text.slice('answer#'.length)), matched: hit.cachedQuestion } : undefined;
   };
 
   const similarVectors = await embedAll(options.pairs.map((p) => p.similar), 'paraphrases');
-  const similarHits: Array<{ hit: { score: number; answer: number } | undefined; expected: number }> = [];
+  const similarHits: Array<{ hit: { score: number; answer: number; matched: string } | undefined; expected: number }> = [];
   for (let i = 0; i < options.pairs.length; i++) {
     const hit = await lookup(options.pairs[i]!.similar, similarVectors[i]!);
     similarHits.push({ hit, expected: originIndex.get(options.pairs[i]!.origin)! });
   }
   const unrelatedVectors = await embedAll(options.unrelated, 'unrelated prompts');
   const unrelatedScores: number[] = [];
-  for (let i = 0; i < options.unrelated.length; i++) unrelatedScores.push((await lookup(options.unrelated[i]!, unrelatedVectors[i]!))?.score ?? -Infinity);
+  const wrongExamples: NonNullable<ParaphraseEvalReport['wrong_examples']> = [];
+  for (let i = 0; i < options.unrelated.length; i++) {
+    const hit = await lookup(options.unrelated[i]!, unrelatedVectors[i]!);
+    unrelatedScores.push(hit?.score ?? -Infinity);
+    if (hit) wrongExamples.push({ query: options.unrelated[i]!, matched: hit.matched, score: hit.score });
+  }
+  similarHits.forEach(({ hit, expected }, i) => {
+    if (hit && hit.answer !== expected) wrongExamples.push({ query: options.pairs[i]!.similar, expected: origins[expected]!, matched: hit.matched, score: hit.score });
+  });
+  wrongExamples.sort((a, b) => b.score - a.score);
 
   const total = options.pairs.length + options.unrelated.length;
   const rows: ThresholdCounts[] = thresholds.map((threshold) => {
@@ -156,5 +169,6 @@ export async function evaluateParaphrases(options: ParaphraseEvalOptions): Promi
     embed_ms_total: embedMs,
     embed_ms_per_text: texts ? embedMs / texts : 0,
     texts_embedded: texts,
+    ...(options.examples ? { wrong_examples: wrongExamples.slice(0, options.examples) } : {}),
   };
 }

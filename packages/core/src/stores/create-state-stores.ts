@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CachedAnswer } from '../cache/exact-cache.js';
+import { RedisCacheStore } from '../cache/redis-cache-store.js';
 import { LLMError } from '../errors/llm-error.js';
 import { MemoryRateLimiter } from '../tenancy/memory-rate-limiter.js';
 import { PostgresAuditLog } from './postgres/postgres-audit-log.js';
@@ -46,7 +48,8 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
     case 'shared': {
       if (typeof config.redisUrl !== 'string' || !config.redisUrl) throw invalid('redisUrl', 'is required in shared mode');
       if (typeof config.postgresUrl !== 'string' || !config.postgresUrl) throw invalid('postgresUrl', 'is required in shared mode');
-      const redis = await connectRedis(config.redisUrl, config.redisKeyPrefix ?? 'llmrr:');
+      const prefix = config.redisKeyPrefix ?? 'llmrr:';
+      const redis = await connectRedis(config.redisUrl, prefix);
       let pg;
       try {
         pg = await openPostgres(config.postgresUrl, { schema: config.postgresSchema, poolMax: config.postgresPoolMax });
@@ -60,6 +63,7 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
         budgets: new RedisBudgetStore(redis, clock),
         ledger: new PostgresUsageLedger(pg, clock),
         audit: new PostgresAuditLog(pg, clock),
+        cache: new RedisCacheStore<CachedAnswer>(redis, { keyPrefix: `${prefix}cache:` }),
       });
     }
     default:
@@ -67,13 +71,20 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
   }
 }
 
-function assemble(mode: StateStores['mode'], parts: Omit<StateStores, 'mode' | 'close'>): StateStores {
+function assemble(mode: StateStores['mode'], parts: Omit<StateStores, 'mode' | 'close' | 'cache'> & { cache?: RedisCacheStore<CachedAnswer> }): StateStores {
   let closing: Promise<void> | undefined;
   return {
     mode,
     ...parts,
     close() {
-      closing ??= Promise.all([parts.tenants.close(), parts.rateLimiter.close(), parts.budgets.close(), parts.ledger.close(), parts.audit.close()]).then(() => undefined);
+      closing ??= Promise.all([
+        parts.tenants.close(),
+        parts.rateLimiter.close(),
+        parts.budgets.close(),
+        parts.ledger.close(),
+        parts.audit.close(),
+        parts.cache?.close(),
+      ]).then(() => undefined);
       return closing;
     },
   };

@@ -1,4 +1,6 @@
 import type { AuditLog } from '../audit/types.js';
+import type { CacheStore } from '../cache/cache-store.js';
+import type { CachedAnswer } from '../cache/exact-cache.js';
 import type { UsageLedger } from '../metering/types.js';
 import type { BudgetStore, RateLimiter, TenantStore } from '../tenancy/types.js';
 
@@ -42,6 +44,12 @@ export interface StateStores {
   budgets: BudgetStore;
   ledger: UsageLedger;
   audit: AuditLog;
+  /**
+   * Shared mode only: the exact cache in Redis (keys under `<redisKeyPrefix>cache:`), for
+   * `new LLMRouter(config, { cacheStore })`, so every process shares answers. Absent in the other modes
+   * (the router's default in-memory store is the right one for a single process).
+   */
+  cache?: CacheStore<CachedAnswer>;
   /** Closes every store and connection. Idempotent. */
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 export type {
   ApiKey,
   ApiKeyInput,
+  ApiKeyPatch,
   AuthFailureReason,
   AuthResult,
   BudgetPeriod,

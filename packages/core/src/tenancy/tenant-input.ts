@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { LimitsSchema, ModelConfigSchema } from '../config/schema.js';
 import { formatPath } from '../config/validate.js';
 import { LLMError } from '../errors/llm-error.js';
-import type { ApiKeyInput, Tenant, TenantInput, TenantPatch } from './types.js';
+import type { ApiKey, ApiKeyInput, ApiKeyPatch, Tenant, TenantInput, TenantPatch } from './types.js';
 
 export const TENANT_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -49,6 +49,14 @@ export const ApiKeyInputSchema = z
     name: z.string().trim().min(1).max(200),
     limits: LimitsSchema.optional(),
     expiresAt: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const ApiKeyPatchSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    limits: LimitsSchema.nullable().optional(),
+    expiresAt: z.number().int().positive().nullable().optional(),
   })
   .strict();
 
@@ -105,6 +113,21 @@ export function applyTenantPatch(tenant: Tenant, patch: TenantPatch, now: number
 
 export function parseApiKeyInput(input: ApiKeyInput): ApiKeyInput {
   return stripUndefined(parseInput(ApiKeyInputSchema, input, 'API key'));
+}
+
+/** The key after a validated patch (`null` clears limits or expiry). The caller checks revocation. */
+export function applyApiKeyPatch(key: ApiKey, patch: ApiKeyPatch): ApiKey {
+  const v = parseInput(ApiKeyPatchSchema, patch, 'API key patch');
+  const next: ApiKey = { ...key };
+  if (v.name !== undefined) next.name = v.name;
+  if (v.limits !== undefined) next.limits = v.limits ?? undefined;
+  if (v.expiresAt !== undefined) next.expiresAt = v.expiresAt ?? undefined;
+  return stripUndefined(next);
+}
+
+/** `conflict` for a change to a revoked key (revocation is final). */
+export function revokedKeyConflict(keyId: string, action: string): LLMError {
+  return new LLMError({ code: 'conflict', message: `API key "${keyId}" is revoked and cannot be ${action}`, param: 'keyId' });
 }
 
 export function stripUndefined<T extends object>(o: T): T {

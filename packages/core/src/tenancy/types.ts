@@ -101,6 +101,14 @@ export interface ApiKeyInput {
   expiresAt?: number;
 }
 
+/** Fields of a key to change; `null` clears the limits or the expiry. */
+export interface ApiKeyPatch {
+  name?: string;
+  limits?: Limits | null;
+  /** Epoch ms; a time in the past makes the key fail authentication as `expired`. */
+  expiresAt?: number | null;
+}
+
 /** Returned by createKey/rotateKey: the only time the secret is ever visible. */
 export interface CreatedApiKey {
   key: ApiKey;
@@ -140,6 +148,12 @@ export interface TenantStore {
   rotateKey(keyId: string): Promise<CreatedApiKey>;
   /** Idempotent; returns the key with `revokedAt` set. Throws `not_found`. */
   revokeKey(keyId: string): Promise<ApiKey>;
+  /**
+   * Changes a key's name, limits or expiry (`null` clears). Every process sees it on the key's next
+   * request (authentication reads the stored key). Throws `not_found`, `conflict` if the key is revoked,
+   * `invalid_request` naming the field.
+   */
+  updateKey(keyId: string, patch: ApiKeyPatch): Promise<ApiKey>;
   getKey(keyId: string): Promise<ApiKey | undefined>;
   /** Includes revoked keys (with `revokedAt`). */
   listKeys(tenantId: string): Promise<ApiKey[]>;

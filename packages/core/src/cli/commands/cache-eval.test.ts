@@ -55,6 +55,13 @@ describe('llmrr cache eval', () => {
     // Bag of words ignores order: "the capital city of france is what" is identical to its origin (score 1).
     expect(high).toMatchObject({ threshold: 0.99, correct: 1, wrong: 0, misses: 3 });
     expect(r.p99_ms).toBeGreaterThanOrEqual(r.p50_ms);
+    expect(r).not.toHaveProperty('wrong_examples');
+  });
+
+  it('lists the best-scoring wrong hits with --examples', async () => {
+    const c = ctx();
+    await runCacheEval(['eval', '--data', 'cache/pairs.json', '--unrelated', 'routing/p.csv', '--examples', '5'], c.ctx, { embedder: () => new BagOfWordsEmbedder() });
+    expect(c.out()).toContain('wrong hit 1.000: "password reset account my how do I"\n  matched:  "how do I reset my account password" (unrelated prompt)');
   });
 
   it('prints a table by default, with latency and embedding time', async () => {

@@ -18,6 +18,7 @@ const FLAGS = {
   'unrelated-limit': { type: 'string' },
   limit: { type: 'string' },
   thresholds: { type: 'string' },
+  examples: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -40,6 +41,7 @@ Options:
       --unrelated-limit <n>     most unrelated prompts (default 500)
       --limit <n>               only the first n pairs (quick runs)
       --thresholds <list>       comma-separated, default ${DEFAULT_EVAL_THRESHOLDS.join(',')}
+      --examples <n>            also list the n best-scoring wrong hits (query, expected, matched, score)
       --json                    one JSON object instead of the table
   -h, --help                    show this help
 `;
@@ -112,7 +114,9 @@ ${table}
 correct % = correct / paraphrase queries; wrong % = (wrong + unrelated hits) / all queries
 lookup (without embedding): p50 ${r.p50_ms.toFixed(3)} ms, p99 ${r.p99_ms.toFixed(3)} ms
 embedding: ${r.texts_embedded} texts in ${(r.embed_ms_total / 1000).toFixed(1)} s (${r.embed_ms_per_text.toFixed(1)} ms per text, batched)
-`;
+${(r.wrong_examples ?? [])
+  .map((w) => `wrong hit ${w.score.toFixed(3)}: "${w.query}"\n  matched:  "${w.matched}"${w.expected !== undefined ? `\n  expected: "${w.expected}"` : ' (unrelated prompt)'}\n`)
+  .join('')}`;
 }
 
 export interface CacheEvalDeps {
@@ -140,6 +144,7 @@ export async function runCacheEval(args: readonly string[], ctx: CliContext, dep
   const limit = intFlag(values.limit, '--limit', 1);
   if (limit !== undefined) pairs = pairs.slice(0, limit);
   const thresholds = parseThresholds(values.thresholds);
+  const examples = intFlag(values.examples, '--examples', 0);
   const unrelatedLimit = intFlag(values['unrelated-limit'], '--unrelated-limit', 0) ?? 500;
 
   const root = resolve(dirname(dataFile), '..');
@@ -167,6 +172,7 @@ export async function runCacheEval(args: readonly string[], ctx: CliContext, dep
     unrelated,
     embedder,
     ...(thresholds ? { thresholds } : {}),
+    ...(examples ? { examples } : {}),
     ...(values.json ? {} : { onProgress: (m: string) => ctx.stderr.isTTY && ctx.stderr.write(`\r${m}   `) }),
   });
   await embedder.close?.();

@@ -28,6 +28,8 @@ export interface TrainPredictorsOptions {
   /** `auto` picks the best validation score; a kind forces it. Default auto. */
   select?: 'auto' | PredictorKind;
   seed?: number;
+  /** Optimizer settings of the parametric predictors (defaults: see each trainer). */
+  hyper?: { l2?: number; learningRate?: number; hidden?: number; epochs?: number };
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -87,8 +89,8 @@ export function trainPredictors(
     const t0 = Date.now();
     let p: QualityPredictor;
     if (kind === 'prior') p = prior;
-    else if (kind === 'logistic') p = trainLogistic(train, val, { seed });
-    else if (kind === 'mf' || kind === 'mlp') p = trainTwoLayer(kind, train, val, { seed });
+    else if (kind === 'logistic') p = trainLogistic(train, val, { seed, ...options.hyper });
+    else if (kind === 'mf' || kind === 'mlp') p = trainTwoLayer(kind, train, val, { seed, ...options.hyper });
     else if (kind === 'knn') p = trainKnn(train, emb ? blocks.embedding : blocks.hashed, 20);
     else {
       // Mean of the parametric predictors trained above (kNN left out: it is slow at decision time).

@@ -3,6 +3,7 @@ import { AUDIT_GENESIS_HASH, computeAuditHash } from '../../audit/audit-hash.js'
 import type { AuditLog } from '../../audit/types.js';
 import { verifyAuditChain } from '../../audit/verify-audit-chain.js';
 import { LLMError } from '../../errors/llm-error.js';
+import { runWorker } from './run-child.js';
 import type { FixtureFactory, StoreFixture } from './store-fixtures.js';
 
 /** How to defeat the append-only guard, as an attacker with database access would. */
@@ -58,6 +59,20 @@ export function auditLogContract(label: string, makeFixture: FixtureFactory, tam
       expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
       expect(await audit.verify()).toMatchObject({ ok: true, count: 40 });
     });
+
+    it('forms one chain when two processes append concurrently', async () => {
+      const args = (actor: string) => ['audit-append', JSON.stringify(fx.childConfig), '30', actor];
+      const [one, two, mine] = await Promise.all([
+        runWorker(args('proc-a')),
+        runWorker(args('proc-b')),
+        Promise.all(Array.from({ length: 10 }, (_, i) => audit.append({ actor: 'parent', action: 'test.multi-process', details: { i } }))),
+      ]);
+      const seqs = [...(JSON.parse(one) as { seqs: number[] }).seqs, ...(JSON.parse(two) as { seqs: number[] }).seqs, ...mine.map((e) => e.seq)];
+      expect(seqs.sort((a, b) => a - b)).toEqual(Array.from({ length: 70 }, (_, i) => i + 1));
+      expect(await audit.verify()).toMatchObject({ ok: true, count: 70 });
+      const actors = new Set((await audit.list({ limit: 1000 })).map((e) => e.actor));
+      expect(actors).toEqual(new Set(['proc-a', 'proc-b', 'parent']));
+    }, 120_000);
 
     it('lists with filters and paging', async () => {
       await seed(6);

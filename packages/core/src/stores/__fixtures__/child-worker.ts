@@ -2,6 +2,8 @@
  * A separate process for the multi-process tests, run with tsx:
  *   child-worker.ts reserve <configJson> <tenantId> <count> <limitUsd> <estimateUsd> <idPrefix>
  *     -> prints {"granted": n} after `count` concurrent reserve calls
+ *   child-worker.ts audit-append <configJson> <count> <actor>
+ *     -> appends `count` audit entries concurrently, prints {"seqs": [...]}
  *   child-worker.ts record-and-hang <configJson> <requestId>
  *     -> records one usage entry, prints "recorded", then waits to be killed
  */
@@ -20,6 +22,11 @@ if (cmd === 'reserve') {
     ),
   );
   process.stdout.write(`${JSON.stringify({ granted: results.filter((r) => r.ok).length })}\n`);
+  await stores.close();
+} else if (cmd === 'audit-append') {
+  const [count = '0', actor = 'worker'] = rest;
+  const entries = await Promise.all(Array.from({ length: Number(count) }, (_, i) => stores.audit.append({ actor, action: 'test.multi-process', details: { i } })));
+  process.stdout.write(`${JSON.stringify({ seqs: entries.map((e) => e.seq) })}\n`);
   await stores.close();
 } else if (cmd === 'record-and-hang') {
   const [requestId = 'req'] = rest;

@@ -144,6 +144,39 @@ export function tenantStoreContract(label: string, makeFixture: FixtureFactory):
       expect(now.ok && now.key.id).toBe(first.key.id);
     });
 
+    it('updates a key’s name, limits and expiry, seen by the next authentication', async () => {
+      await store.createTenant({ id: 't5', name: 'T5' });
+      const { key, secret } = await store.createKey('t5', { name: 'svc', limits: { rpm: 5 }, expiresAt: 4_000_000_000_000 });
+      const renamed = await store.updateKey(key.id, { name: 'service', limits: { rpm: 50, tpm: 1000 } });
+      expect(renamed).toMatchObject({ id: key.id, name: 'service', limits: { rpm: 50, tpm: 1000 }, expiresAt: 4_000_000_000_000, hash: key.hash, prefix: key.prefix });
+      expect(await store.getKey(key.id)).toEqual(renamed);
+      const auth = await store.authenticate(secret);
+      expect(auth.ok && auth.key.limits).toEqual({ rpm: 50, tpm: 1000 });
+
+      // null clears; absent fields stay; an empty patch changes nothing.
+      const cleared = await store.updateKey(key.id, { limits: null, expiresAt: null });
+      expect(cleared.limits).toBeUndefined();
+      expect(cleared.expiresAt).toBeUndefined();
+      expect(cleared.name).toBe('service');
+      expect(await store.updateKey(key.id, {})).toEqual(await store.getKey(key.id));
+      const fresh = await store.getKey(key.id);
+      expect(fresh?.limits).toBeUndefined();
+      expect(fresh?.expiresAt).toBeUndefined();
+
+      // An expiry in the past stops the key at once.
+      await store.updateKey(key.id, { expiresAt: 1_000 });
+      expect(await store.authenticate(secret)).toMatchObject({ ok: false, reason: 'expired', keyId: key.id });
+
+      await expectLLMError(store.updateKey(key.id, { name: '' }), 'invalid_request', 'name');
+      await expectLLMError(store.updateKey(key.id, { limits: { rpm: 0 } }), 'invalid_request', 'limits.rpm');
+      await expectLLMError(store.updateKey(key.id, { expiresAt: 'soon' as never }), 'invalid_request', 'expiresAt');
+      await expectLLMError(store.updateKey(key.id, { hash: 'x' } as never), 'invalid_request');
+      await expectLLMError(store.updateKey('key_missing', { name: 'x' }), 'not_found', 'keyId');
+      await store.revokeKey(key.id);
+      await expectLLMError(store.updateKey(key.id, { limits: { rpm: 1 } }), 'conflict', 'keyId');
+      expect((await store.getKey(key.id))?.revokedAt).toBeTypeOf('number');
+    });
+
     it('deleting a tenant removes its keys', async () => {
       await store.createTenant({ id: 't4', name: 'T4' });
       const { secret } = await store.createKey('t4', { name: 'k' });

@@ -1,7 +1,7 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { apiKeyDisplayPrefix, generateApiKeySecret, hashApiKeySecret, hashesEqual, isWellFormedApiKeySecret } from '../../tenancy/api-key-secret.js';
-import { applyTenantPatch, newId, notFound, parseApiKeyInput, tenantFromInput } from '../../tenancy/tenant-input.js';
-import type { ApiKey, ApiKeyInput, AuthResult, CreatedApiKey, ListOptions, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
+import { applyApiKeyPatch, applyTenantPatch, newId, notFound, parseApiKeyInput, revokedKeyConflict, tenantFromInput } from '../../tenancy/tenant-input.js';
+import type { ApiKey, ApiKeyInput, ApiKeyPatch, AuthResult, CreatedApiKey, ListOptions, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
 import { checkKey, clampLimit } from '../check-key.js';
 import { LastUsedThrottle } from '../last-used-throttle.js';
 import { jsonOrNull, rowToApiKey, rowToTenant, splitJoinedRow, type Row } from '../row-mapping.js';
@@ -93,7 +93,19 @@ export class PostgresTenantStore implements TenantStore {
     );
     if (rows[0]) return { key: rowToApiKey(rows[0]), secret };
     if (!(await this.getKey(keyId))) throw notFound('API key', keyId, 'keyId');
-    throw new LLMError({ code: 'conflict', message: `API key "${keyId}" is revoked and cannot be rotated`, param: 'keyId' });
+    throw revokedKeyConflict(keyId, 'rotated');
+  }
+
+  async updateKey(keyId: string, patch: ApiKeyPatch): Promise<ApiKey> {
+    return this.pg.transaction(async (c) => {
+      const row = (await c.query<Row>(`SELECT * FROM llmrr_api_keys WHERE id = $1 FOR UPDATE`, [keyId])).rows[0];
+      if (!row) throw notFound('API key', keyId, 'keyId');
+      const key = rowToApiKey(row);
+      const next = applyApiKeyPatch(key, patch);
+      if (key.revokedAt !== undefined) throw revokedKeyConflict(keyId, 'changed');
+      await c.query(`UPDATE llmrr_api_keys SET name = $2, limits = $3::jsonb, expires_at = $4 WHERE id = $1`, [keyId, next.name, jsonOrNull(next.limits), next.expiresAt ?? null]);
+      return next;
+    });
   }
 
   async revokeKey(keyId: string): Promise<ApiKey> {

@@ -67,8 +67,8 @@ export class RedisHandle {
 }
 
 /** Connects, failing fast with a clear error when Redis is unreachable. */
-export async function connectRedis(url: string, prefix: string): Promise<RedisHandle> {
-  const mod = await importOptional<RedisModule>('redis', { engine: 'Redis state store (shared mode)', install: 'redis@6' });
+export async function connectRedis(url: string, prefix: string, what = 'Redis state store (shared mode)'): Promise<RedisHandle> {
+  const mod = await importOptional<RedisModule>('redis', { engine: what, install: 'redis@6' });
   let connected = false;
   const client = mod.createClient({
     url,

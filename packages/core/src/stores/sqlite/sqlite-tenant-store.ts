@@ -1,7 +1,7 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { apiKeyDisplayPrefix, generateApiKeySecret, hashApiKeySecret, hashesEqual, isWellFormedApiKeySecret } from '../../tenancy/api-key-secret.js';
-import { applyTenantPatch, newId, notFound, parseApiKeyInput, tenantFromInput } from '../../tenancy/tenant-input.js';
-import type { ApiKey, ApiKeyInput, AuthResult, CreatedApiKey, ListOptions, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
+import { applyApiKeyPatch, applyTenantPatch, newId, notFound, parseApiKeyInput, revokedKeyConflict, tenantFromInput } from '../../tenancy/tenant-input.js';
+import type { ApiKey, ApiKeyInput, ApiKeyPatch, AuthResult, CreatedApiKey, ListOptions, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
 import { LastUsedThrottle } from '../last-used-throttle.js';
 import { checkKey, clampLimit } from '../check-key.js';
 import { jsonOrNull, rowToApiKey, rowToTenant, splitJoinedRow, type Row } from '../row-mapping.js';
@@ -37,6 +37,7 @@ export class SqliteTenantStore implements TenantStore {
       getKey: db.prepare(`SELECT * FROM llmrr_api_keys WHERE id = ?`),
       listKeys: db.prepare(`SELECT * FROM llmrr_api_keys WHERE tenant_id = ? ORDER BY created_at, id`),
       rotateKey: db.prepare(`UPDATE llmrr_api_keys SET hash = ?, prefix = ?, rotated_at = ? WHERE id = ? AND revoked_at IS NULL`),
+      updateKey: db.prepare(`UPDATE llmrr_api_keys SET name = @name, limits = @limits, expires_at = @expires_at WHERE id = @id`),
       revokeKey: db.prepare(`UPDATE llmrr_api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`),
       byHash: db.prepare(JOINED),
       touch: db.prepare(`UPDATE llmrr_api_keys SET last_used_at = ? WHERE id = ?`),
@@ -103,9 +104,23 @@ export class SqliteTenantStore implements TenantStore {
     if (changed === 0) {
       const existing = this.stmt.getKey.get(keyId) as Row | undefined;
       if (!existing) throw notFound('API key', keyId, 'keyId');
-      throw new LLMError({ code: 'conflict', message: `API key "${keyId}" is revoked and cannot be rotated`, param: 'keyId' });
+      throw revokedKeyConflict(keyId, 'rotated');
     }
     return { key: rowToApiKey(this.stmt.getKey.get(keyId) as Row), secret };
+  }
+
+  async updateKey(keyId: string, patch: ApiKeyPatch): Promise<ApiKey> {
+    return this.handle.db
+      .transaction(() => {
+        const row = this.stmt.getKey.get(keyId) as Row | undefined;
+        if (!row) throw notFound('API key', keyId, 'keyId');
+        const key = rowToApiKey(row);
+        const next = applyApiKeyPatch(key, patch);
+        if (key.revokedAt !== undefined) throw revokedKeyConflict(keyId, 'changed');
+        this.stmt.updateKey.run({ id: keyId, name: next.name, limits: jsonOrNull(next.limits), expires_at: next.expiresAt ?? null });
+        return next;
+      })
+      .immediate();
   }
 
   async revokeKey(keyId: string): Promise<ApiKey> {

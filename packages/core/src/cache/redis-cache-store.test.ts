@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LLMError } from '../errors/llm-error.js';
+import { LLMRouter } from '../router/llm-router.js';
+import { testServiceUrls } from '../stores/__fixtures__/store-fixtures.js';
+import { createStateStores } from '../stores/create-state-stores.js';
+import { cacheKeyPrefix } from './cache-key.js';
+import type { CachedAnswer } from './exact-cache.js';
+import { RedisCacheStore, redisPrefixPattern } from './redis-cache-store.js';
+
+// Real Redis from vitest.global-setup.ts (tools/services/redis.sh); skipped with the reason when absent.
+const { redisUrl, postgresUrl } = testServiceUrls();
+const skip = redisUrl ? undefined : 'RedisCacheStore tests skipped: Redis (LLMRR_TEST_REDIS_URL) not available (install redis-server, see tools/services)';
+if (skip) console.warn(skip);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('redisPrefixPattern', () => {
+  it('escapes glob characters so a prefix matches only itself', () => {
+    expect(redisPrefixPattern('a:b:')).toBe('a:b:*');
+    expect(redisPrefixPattern('x*y?[z]\\')).toBe('x\\*y\\?\\[z\\]\\\\*');
+  });
+});
+
+describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis', () => {
+  const opened: Array<RedisCacheStore<unknown>> = [];
+  let ns: string;
+  const open = async <V>(options: ConstructorParameters<typeof RedisCacheStore>[1] = {}): Promise<RedisCacheStore<V>> => {
+    const s = await RedisCacheStore.connect<V>(redisUrl!, { keyPrefix: `${ns}:`, ...options });
+    opened.push(s as RedisCacheStore<unknown>);
+    return s;
+  };
+
+  beforeAll(() => {
+    ns = `t${randomBytes(6).toString('hex')}`;
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+    ns = `t${randomBytes(6).toString('hex')}`;
+  });
+
+  it('two clients share entries: what one sets, the other reads, and deletes', async () => {
+    const a = await open<{ text: string; n: number[] }>();
+    const b = await open<{ text: string; n: number[] }>();
+    expect(await b.get('k1')).toBeUndefined();
+    await a.set('k1', { text: 'hello', n: [1, 2] });
+    expect(await b.get('k1')).toEqual({ text: 'hello', n: [1, 2] });
+    expect(await b.delete('k1')).toBe(true);
+    expect(await a.get('k1')).toBeUndefined();
+    expect(await a.delete('k1')).toBe(false);
+  });
+
+  it('gives entries a TTL (per set, else the default) that Redis enforces', async () => {
+    const s = await open<string>({ ttlMs: 60_000 });
+    await s.set('default', 'x');
+    await s.set('short', 'y', 300);
+    const forever = await open<string>();
+    await forever.set('none', 'z');
+    const pttl = (key: string) => redisCommand(['PTTL', `${ns}:${key}`]);
+    const d = await pttl('default');
+    expect(d).toBeGreaterThan(1_000);
+    expect(d).toBeLessThanOrEqual(60_000);
+    const short = await pttl('short');
+    expect(short).toBeGreaterThan(0);
+    expect(short).toBeLessThanOrEqual(300);
+    expect(await pttl('none')).toBe(-1);
+    // Gone once the TTL passed (polled with a generous bound, not timed).
+    for (let i = 0; i < 100 && (await s.get('short')) !== undefined; i++) await sleep(50);
+    expect(await s.get('short')).toBeUndefined();
+    expect(await s.get('default')).toBe('x');
+  });
+
+  it('deletes by prefix with SCAN + UNLINK, across many SCAN steps, and nothing else', async () => {
+    const s = await open<number>({ scanCount: 50 });
+    const writes: Array<Promise<void>> = [];
+    for (let i = 0; i < 600; i++) writes.push(s.set(`${cacheKeyPrefix({ tenant: 'a' })}${i}`, i));
+    for (let i = 0; i < 40; i++) writes.push(s.set(`${cacheKeyPrefix({ tenant: 'ab' })}${i}`, i));
+    writes.push(s.set('star*:1', 1), s.set('star-x:1', 2));
+    await Promise.all(writes);
+    expect(await s.deleteByPrefix(cacheKeyPrefix({ tenant: 'a' }))).toBe(600);
+    expect(await s.get(`${cacheKeyPrefix({ tenant: 'a' })}7`)).toBeUndefined();
+    expect(await s.get(`${cacheKeyPrefix({ tenant: 'ab' })}7`)).toBe(7); // tenant `a` never matches tenant `ab`
+    // A glob character in the prefix is literal.
+    expect(await s.deleteByPrefix('star*')).toBe(1);
+    expect(await s.get('star-x:1')).toBe(2);
+    expect(await s.deleteByPrefix('nothing-here')).toBe(0);
+  });
+
+  it('clear() removes only its own prefix', async () => {
+    const mine = await open<string>();
+    const other = await RedisCacheStore.connect<string>(redisUrl!, { keyPrefix: `${ns}-other:` });
+    try {
+      await mine.set('a', '1');
+      await other.set('a', '2');
+      await mine.clear();
+      expect(await mine.get('a')).toBeUndefined();
+      expect(await other.get('a')).toBe('2');
+    } finally {
+      await other.clear();
+      await other.close();
+    }
+  });
+
+  it('treats an unreadable entry as a miss', async () => {
+    const s = await open<unknown>();
+    await redisCommand(['SET', `${ns}:bad`, '{not json']);
+    expect(await s.get('bad')).toBeUndefined();
+  });
+
+  it('rejects bad options and values with typed errors naming the field', async () => {
+    const s = await open<unknown>();
+    const param = async (p: Promise<unknown>) => {
+      const e = await p.then(() => undefined, (x: unknown) => x);
+      return LLMError.isInstance(e) ? e.param : `not an LLMError: ${String(e)}`;
+    };
+    expect(await param(s.set('k', 1, 0))).toBe('ttlMs');
+    expect(await param(s.set('k', undefined))).toBe('value');
+    expect(await param(RedisCacheStore.connect(redisUrl!, { ttlMs: -1 }))).toBe('ttlMs');
+    expect(await param(RedisCacheStore.connect(redisUrl!, { scanCount: 1.5 }))).toBe('scanCount');
+    expect(await param(RedisCacheStore.connect(''))).toBe('url');
+    const down = await RedisCacheStore.connect('redis://127.0.0.1:1').then(() => undefined, (x: unknown) => x);
+    expect(LLMError.isInstance(down) && down.code).toBe('engine_unavailable');
+  });
+
+  it('backs the exact cache of two routers: an answer stored by one is a hit for the other', async () => {
+    const config = { models: [{ name: 'm', engine: 'mock' }], routing: { strategy: 'priority' as const }, cache: { exact: { enabled: true, ttlMs: 60_000 } } };
+    const storeA = await open<CachedAnswer>();
+    const storeB = await open<CachedAnswer>();
+    const a = new LLMRouter(config, { cacheStore: storeA });
+    const b = new LLMRouter(config, { cacheStore: storeB });
+    try {
+      const first = await a.generate('shared across processes', { tenant: 'acme' });
+      expect(first.cached).toBe(false);
+      const second = await b.generate('shared across processes', { tenant: 'acme' });
+      expect(second.cached).toBe('exact');
+      expect(second.text).toBe(first.text);
+      // Scoped by tenant: another tenant misses.
+      expect((await b.generate('shared across processes', { tenant: 'other' })).cached).toBe(false);
+      expect(await storeB.deleteByPrefix(cacheKeyPrefix({ tenant: 'acme' }))).toBe(1);
+      expect((await a.generate('shared across processes', { tenant: 'acme' })).cached).toBe(false);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it.skipIf(!postgresUrl)('is part of the shared-mode stores, under the Redis key prefix, closed with them', async () => {
+    const id = randomBytes(6).toString('hex');
+    const stores = await createStateStores({ mode: 'shared', redisUrl: redisUrl!, postgresUrl: postgresUrl!, redisKeyPrefix: `s${id}:`, postgresSchema: `s_${id}` });
+    try {
+      expect(stores.cache).toBeDefined();
+      await stores.cache!.set('k', { text: 'x' } as unknown as CachedAnswer, 60_000);
+      expect(await redisCommand(['EXISTS', `s${id}:cache:k`])).toBe(1);
+      await stores.cache!.clear();
+    } finally {
+      await stores.close();
+      const pg = (await import('pg')).default;
+      const client = new pg.Client({ connectionString: postgresUrl });
+      await client.connect();
+      await client.query(`DROP SCHEMA s_${id} CASCADE`).catch(() => undefined);
+      await client.end();
+    }
+    const memory = await createStateStores({ mode: 'memory' });
+    expect(memory.cache).toBeUndefined();
+    await memory.close();
+  });
+
+  /** A raw command on a separate connection. */
+  async function redisCommand(args: string[]): Promise<unknown> {
+    const { createClient } = await import('redis');
+    const c = createClient({ url: redisUrl! });
+    await c.connect();
+    try {
+      return await c.sendCommand(args);
+    } finally {
+      await c.close();
+    }
+  }
+});

@@ -1,0 +1,41 @@
+// Learned routing: data loaders, features, quality predictors, evaluation metrics, training.
+export type { DatasetFormat, RoutingDataset, RoutingExample, Split } from './datasets/types.js';
+export { loadDataset } from './datasets/load-dataset.js';
+export { LONG_FORMAT_COLUMNS, loadLongFormat, longFormatDataset } from './datasets/load-long-format.js';
+export type { LongFormatRow } from './datasets/load-long-format.js';
+export { ROUTELLM_STRONG, ROUTELLM_WEAK, loadRouteLlm } from './datasets/load-routellm.js';
+export { loadRouterBench } from './datasets/load-routerbench.js';
+export { loadOpen7b } from './datasets/load-open7b.js';
+export { heldOutFolds, unseenTaskFold } from './datasets/split-examples.js';
+export type { Fold } from './datasets/split-examples.js';
+export { resolveDataPath, sharedRoutingDir } from './datasets/shared-data-dir.js';
+
+export { DOMAINS, INTENTS, analyzePrompt } from './features/analyze-prompt.js';
+export type { Domain, Intent, PromptAnalysis } from './features/analyze-prompt.js';
+export { featurize, fitFeatures } from './features/feature-pipeline.js';
+export type { FeatureSpec } from './features/feature-pipeline.js';
+export type { SparseVector } from './features/sparse-vector.js';
+export { EMBEDDING_CACHE_DIR, EmbeddingCache } from './features/embedding-cache.js';
+export { USE_LITE, loadUseLiteEmbedder } from './features/use-lite-embedder.js';
+
+export type { PredictorKind, PredictorState, QualityPredictor } from './predictors/types.js';
+export { loadPredictor } from './predictors/load-predictor.js';
+
+export { twoModelMetrics } from './evaluation/two-model-metrics.js';
+export type { PgrPoint, TwoModelMetrics } from './evaluation/two-model-metrics.js';
+export { aiq, compareWithHull, costToReach, hullQualityAt, nonDecreasingHull } from './evaluation/many-model-metrics.js';
+export type { CostQualityPoint } from './evaluation/many-model-metrics.js';
+export { evaluateDataset, evaluateModel } from './evaluation/evaluate-dataset.js';
+export type { EvaluateOptions } from './evaluation/evaluate-dataset.js';
+export type { EvaluationReport, ManyModelResult, PredictorResult, TwoModelResult } from './evaluation/evaluation-report.js';
+export { formatReport } from './evaluation/format-report.js';
+export { reportSvg } from './evaluation/report-plot.js';
+
+export { ROUTER_MODEL_FORMAT, RouterModel, loadRouterModel, parseRouterModel } from './training/router-model.js';
+export type { RouterModelArtifact } from './training/router-model.js';
+export { trainRouterModel } from './training/train-router-model.js';
+export type { TrainRouterModelOptions } from './training/train-router-model.js';
+export { PREDICTOR_KINDS, trainPredictors } from './training/train-predictors.js';
+export type { EmbeddingLookup, TrainPredictorsOptions } from './training/train-predictors.js';
+export { calibrateLambda } from './training/calibrate-lambda.js';
+export { promptText } from './prompt-text.js';
