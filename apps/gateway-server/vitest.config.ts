@@ -8,6 +8,8 @@ export default defineConfig({
   ssr: { resolve: { conditions, externalConditions: ['@llmrr/source'] } },
   test: {
     include: ['src/**/*.test.ts'],
+    // Starts throwaway Redis and PostgreSQL (when installed) for src/shared-mode.test.ts.
+    globalSetup: ['./vitest.global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LLMRouter } from '@llmrr/core';
 import { createUpstreamFetch } from '@llmrr/gateway/node';
+import { Readable } from 'node:stream';
 import { Agent, fetch as undiciFetch } from 'undici';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -43,6 +44,21 @@ function startUpstream(): Promise<{ url: string; stop: () => void }> {
   });
 }
 
+/** undici's `request` API (a Node stream body), bridged to a web Response: the middle way, for comparison. */
+function requestFetch(agent: Agent): FetchFn {
+  return (async (input: string, init: RequestInit = {}) => {
+    const url = new URL(input);
+    const headers: string[] = [];
+    for (const [k, v] of init.headers as Headers) headers.push(k, v);
+    const res = await agent.request({ origin: url.origin, path: url.pathname, method: (init.method ?? 'GET') as 'POST', headers, body: init.body as string, signal: init.signal ?? null });
+    const h = new Headers();
+    for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.append(k, v);
+    const type = h.get('content-type') ?? '';
+    const body = type.includes('json') ? await res.body.arrayBuffer() : (Readable.toWeb(res.body) as ReadableStream<Uint8Array>);
+    return new Response(body, { status: res.statusCode, headers: h });
+  }) as unknown as FetchFn;
+}
+
 async function run(concurrency: number, total: number, once: () => Promise<void>): Promise<{ cpuMs: number; p50: number; wallS: number }> {
   const lat: number[] = [];
   let next = 0;
@@ -69,7 +85,8 @@ async function main(): Promise<void> {
   const variants: Array<[string, FetchFn]> = [
     ['global fetch (Node bundled undici)', (...a) => globalThis.fetch(...a)],
     ['undici 7 fetch + Agent', ((input: string, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher: undiciAgent })) as unknown as FetchFn],
-    ['createUpstreamFetch (undici request + Pool)', createUpstreamFetch()],
+    ['undici 7 request + Agent, bridged to Response', requestFetch(undiciAgent)],
+    ['createUpstreamFetch (undici dispatch + Agent)', createUpstreamFetch()],
   ];
   const prompt = { messages: [{ role: 'user' as const, content: 'Say sixteen words.' }], maxTokens: 32 };
   const rows: string[] = [];

@@ -10,10 +10,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { LLMRouter, createStateStores } from '@llmrr/core';
-import { createGateway } from '@llmrr/gateway';
-import { createUpstreamFetch, serveGateway } from '@llmrr/gateway/node';
+import * as gatewayModule from '@llmrr/gateway';
+import * as nodeModule from '@llmrr/gateway/node';
 
+// BENCH_GATEWAY_SRC=<dir with index.ts and node/index.ts>: measure another copy of the gateway's source
+// (e.g. an older commit's packages/gateway/src), for before/after comparisons in one run.
+const other = process.env.BENCH_GATEWAY_SRC;
+const { createGateway } = other ? ((await import(pathToFileURL(join(other, 'index.ts')).href)) as typeof gatewayModule) : gatewayModule;
+const { serveGateway } = other ? ((await import(pathToFileURL(join(other, 'node', 'index.ts')).href)) as typeof nodeModule) : nodeModule;
+const { createUpstreamFetch } = nodeModule;
 const upstream = process.env.UPSTREAM_URL;
 if (!upstream) throw new Error('UPSTREAM_URL is required');
 const dataDir = mkdtempSync(join(tmpdir(), 'llmrr-bench-'));
@@ -36,6 +43,14 @@ const { secret } = await stores.tenants.createKey('bench', { name: 'bench' });
 const gateway = createGateway({ router, stores, log: (e) => e.level === 'error' && console.error(e.message, e.error) });
 const served = await serveGateway(gateway, { port: Number(process.env.PORT ?? 0) });
 console.log(`PORT ${served.port} KEY ${secret}`);
+if (process.env.BENCH_MEMORY_LOG) {
+  // Heap vs the rest, to see what grows (stderr, so the PORT line stays the only stdout line).
+  const mb = (n: number) => (n / 2 ** 20).toFixed(1);
+  setInterval(() => {
+    const m = process.memoryUsage();
+    console.error(`memory MB: rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}`);
+  }, Number(process.env.BENCH_MEMORY_LOG) || 5000).unref();
+}
 process.on('SIGTERM', async () => {
   await served.close(2000);
   await router.close();

@@ -141,7 +141,11 @@ async function main(): Promise<void> {
     summarize(JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile);
     if (KEEP) console.log(`\nprofile: ${join(profDir, file)}`);
   } finally {
-    if (gw && gw.child.exitCode === null) gw.child.kill('SIGTERM');
+    if (gw && gw.child.exitCode === null) {
+      const exited = new Promise((resolve) => gw!.child.once('exit', resolve));
+      gw.child.kill('SIGTERM');
+      await exited;
+    }
     up.child.kill('SIGTERM');
     if (!KEEP) rmSync(profDir, { recursive: true, force: true });
   }

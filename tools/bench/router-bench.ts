@@ -5,6 +5,7 @@
  *   pnpm bench:router                       (from the repository root)
  *   pnpm --filter @llmrr/tools-bench bench:router
  *   ... -- --iterations 50000 --json        (more iterations; machine-readable output)
+ *   ... -- --circuit-redis redis://127.0.0.1:6379   (also: generate() with circuits shared through Redis)
  *
  * For each non-learned strategy it measures, with process.hrtime.bigint() around every call after a
  * warm-up:
@@ -13,7 +14,7 @@
  *                 overhead per call (request normalization, decision, attempt bookkeeping, stats,
  *                 cost, result).
  */
-import { BUILTIN_STRATEGIES, LLMRouter, type GenerateRequest } from '@llmrr/core';
+import { BUILTIN_STRATEGIES, LLMRouter, RedisCircuitStateStore, type CircuitStateStore, type GenerateRequest } from '@llmrr/core';
 import { MockEngine } from '@llmrr/core/test';
 
 interface Summary {
@@ -53,7 +54,10 @@ async function measure(fn: () => Promise<unknown>): Promise<Summary> {
   return summarize(samples);
 }
 
-function buildRouter(): { router: LLMRouter; engine: MockEngine } {
+const circuitRedisAt = args.indexOf('--circuit-redis');
+const CIRCUIT_REDIS_URL = circuitRedisAt >= 0 ? args[circuitRedisAt + 1] : undefined;
+
+function buildRouter(circuitStore?: CircuitStateStore): { router: LLMRouter; engine: MockEngine } {
   // One shared mock engine instance: the direct baseline calls exactly the same object.
   const engine = new MockEngine({ reply: 'The quick brown fox jumps over the lazy dog.' });
   const engines: Record<string, MockEngine> = {};
@@ -74,7 +78,7 @@ function buildRouter(): { router: LLMRouter; engine: MockEngine } {
   });
   let seed = 7;
   const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  const router = new LLMRouter({ models, routing: { strategy: 'balanced', retries: { max: 0 } } }, { engines, random });
+  const router = new LLMRouter({ models, routing: { strategy: 'balanced', retries: { max: 0 } } }, { engines, random, ...(circuitStore ? { circuitStore } : {}) });
   return { router, engine };
 }
 
@@ -94,8 +98,19 @@ async function main(): Promise<void> {
     rows.push({ strategy, route, generate, overhead });
   }
 
+  // Optional: the same calls with circuit state in Redis (one admission round trip per attempt).
+  let shared: { generate: Summary; overhead: Summary } | undefined;
+  if (CIRCUIT_REDIS_URL) {
+    const store = await RedisCircuitStateStore.connect(CIRCUIT_REDIS_URL, { keyPrefix: `bench:${process.pid}:` });
+    const { router: viaRedis } = buildRouter(store);
+    const generate = await measure(() => viaRedis.generate(prompt, { strategy: 'priority' }));
+    shared = { generate, overhead: { p50: generate.p50 - direct.p50, p99: generate.p99 - direct.p99, mean: generate.mean - direct.mean } };
+    await viaRedis.close();
+    await store.close();
+  }
+
   if (flag('json')) {
-    console.log(JSON.stringify({ node: process.version, iterations: ITERATIONS, warmup: WARMUP, deployments: DEPLOYMENTS, direct, rows }, null, 2));
+    console.log(JSON.stringify({ node: process.version, iterations: ITERATIONS, warmup: WARMUP, deployments: DEPLOYMENTS, direct, rows, ...(shared ? { circuitRedis: shared } : {}) }, null, 2));
     return;
   }
   const f = (n: number) => n.toFixed(1).padStart(7);
@@ -112,6 +127,11 @@ async function main(): Promise<void> {
     );
   }
   console.log(`\nWorst route() p99: ${worst.toFixed(1)} µs (target < ${TARGET_P99_US} µs): ${worst < TARGET_P99_US ? 'met' : 'NOT met'}`);
+  if (shared) {
+    console.log(
+      `priority, circuits in Redis (RedisCircuitStateStore): generate() overhead p50 ${f(shared.overhead.p50)} µs  p99 ${f(shared.overhead.p99)} µs  mean ${f(shared.overhead.mean)} µs`,
+    );
+  }
   await router.close();
 }
 

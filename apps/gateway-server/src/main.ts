@@ -8,7 +8,11 @@ async function main(): Promise<void> {
   const models = server.router.models().map((m) => `${m.name} (${m.engine})`).join(', ');
   console.log(`llmrr gateway listening on ${server.url}`);
   console.log(`  config: ${server.configSource}; models: ${models}`);
-  console.log(`  state: ${settings.state}${settings.state === 'embedded' ? ` (${settings.dataDir})` : ''}`);
+  const exactCache = server.router.routerConfig.cache.exact.enabled;
+  console.log(
+    `  state: ${settings.state}${settings.state === 'embedded' ? ` (${settings.dataDir})` : ''}; exact cache: ${exactCache ? (server.stores.cache ? 'on (Redis, shared)' : 'on (in memory)') : 'off'}`,
+  );
+  if (settings.corsOrigins) console.log(`  CORS for /v1 and /api: ${settings.corsOrigins === '*' ? 'any origin' : settings.corsOrigins.join(', ')}`);
   if (settings.demo) console.log('  DEMO MODE: requests without an API key act as tenant "demo" (LLMRR_DEMO=false to require keys)');
   console.log(`  admin API: ${settings.adminKey ? 'on (LLMRR_ADMIN_KEY)' : 'off (set LLMRR_ADMIN_KEY to enable)'}`);
   console.log(`  try: curl ${server.url}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"mock","messages":[{"role":"user","content":"hello"}]}'`);

@@ -20,6 +20,12 @@ export interface ServerSettings {
   state: StateMode;
   redisUrl: string | undefined;
   postgresUrl: string | undefined;
+  /** Shared mode: prefix of every Redis key (`LLMRR_REDIS_PREFIX`, default `llmrr:`). */
+  redisKeyPrefix: string | undefined;
+  /** Shared mode: PostgreSQL schema of the tables (`LLMRR_POSTGRES_SCHEMA`, default `public`). */
+  postgresSchema: string | undefined;
+  /** Browser origins allowed on `/v1/*` and `/api/*` (`LLMRR_CORS_ORIGINS`: `*` or a comma-separated list). Absent: CORS off. */
+  corsOrigins: '*' | string[] | undefined;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -38,7 +44,28 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new LLMError({ code: 'config_invalid', message: `${name} must be true or false, got "${env[name]}"`, param: name });
 }
 
-/** Reads PORT (3006), HOST (127.0.0.1), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_DEMO, LLMRR_STATE, ... */
+function corsOrigins(env: NodeJS.ProcessEnv): '*' | string[] | undefined {
+  const raw = env.LLMRR_CORS_ORIGINS?.trim();
+  if (!raw) return undefined;
+  if (raw === '*') return '*';
+  const list = raw.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  for (const o of list) {
+    let ok = false;
+    try {
+      const u = new URL(o);
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o.replace(/\/$/, '');
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new LLMError({ code: 'config_invalid', message: `LLMRR_CORS_ORIGINS must be * or comma-separated origins like https://app.example.com, got "${o}"`, param: 'LLMRR_CORS_ORIGINS' });
+  }
+  return list;
+}
+
+/**
+ * Reads PORT (3006), HOST (127.0.0.1), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_DEMO, LLMRR_STATE,
+ * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_CORS_ORIGINS, ...
+ */
 export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string = env.INIT_CWD ?? process.cwd()): ServerSettings {
   const state = (env.LLMRR_STATE ?? 'embedded').trim() as StateMode;
   if (!['embedded', 'memory', 'shared'].includes(state)) {
@@ -60,5 +87,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     state,
     redisUrl: env.LLMRR_REDIS_URL?.trim() || undefined,
     postgresUrl: env.LLMRR_POSTGRES_URL?.trim() || undefined,
+    redisKeyPrefix: env.LLMRR_REDIS_PREFIX?.trim() || undefined,
+    postgresSchema: env.LLMRR_POSTGRES_SCHEMA?.trim() || undefined,
+    corsOrigins: corsOrigins(env),
   };
 }

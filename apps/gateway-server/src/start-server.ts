@@ -1,4 +1,4 @@
-import { LLMRouter, createStateStores, type RouterConfig, type StateStores, type StateStoresConfig } from '@llmrr/core';
+import { LLMError, LLMRouter, createStateStores, type RouterConfig, type StateStores, type StateStoresConfig } from '@llmrr/core';
 import { createGateway, type Gateway, type GatewayLogEntry } from '@llmrr/gateway';
 import { serveGateway, type ServedGateway } from '@llmrr/gateway/node';
 import { loadServerConfig } from './load-config.js';
@@ -20,8 +20,16 @@ export interface RunningServer {
 function storesConfig(settings: ServerSettings): StateStoresConfig {
   if (settings.state === 'memory') return { mode: 'memory' };
   if (settings.state === 'shared') {
-    if (!settings.redisUrl || !settings.postgresUrl) throw new Error('LLMRR_STATE=shared needs LLMRR_REDIS_URL and LLMRR_POSTGRES_URL');
-    return { mode: 'shared', redisUrl: settings.redisUrl, postgresUrl: settings.postgresUrl };
+    if (!settings.redisUrl || !settings.postgresUrl) {
+      throw new LLMError({ code: 'config_invalid', message: 'LLMRR_STATE=shared needs LLMRR_REDIS_URL and LLMRR_POSTGRES_URL', param: settings.redisUrl ? 'LLMRR_POSTGRES_URL' : 'LLMRR_REDIS_URL' });
+    }
+    return {
+      mode: 'shared',
+      redisUrl: settings.redisUrl,
+      postgresUrl: settings.postgresUrl,
+      ...(settings.redisKeyPrefix ? { redisKeyPrefix: settings.redisKeyPrefix } : {}),
+      ...(settings.postgresSchema ? { postgresSchema: settings.postgresSchema } : {}),
+    };
   }
   return { mode: 'embedded', dataDir: settings.dataDir };
 }
@@ -57,22 +65,27 @@ async function seedTenants(stores: StateStores, config: RouterConfig, demo: bool
 /** Loads the config, opens the stores, builds router and gateway, and serves them. */
 export async function startServer(settings: ServerSettings, log: (entry: GatewayLogEntry) => void = defaultLog): Promise<RunningServer> {
   const { config, source } = await loadServerConfig(settings);
-  const router = new LLMRouter(config, { baseDir: settings.cwd });
-  let stores: StateStores | undefined;
+  const stores = await createStateStores(storesConfig(settings));
+  let router: LLMRouter | undefined;
   let served: ServedGateway | undefined;
   try {
-    stores = await createStateStores(storesConfig(settings));
+    // Shared mode: the exact cache lives in Redis too, so every gateway process shares answers.
+    const cacheStore = config.cache.exact.enabled ? stores.cache : undefined;
+    // Shared mode: circuit breaker state in Redis as well, so a deployment failing for one process is open for all.
+    router = new LLMRouter(config, { baseDir: settings.cwd, ...(cacheStore ? { cacheStore } : {}), ...(stores.circuits ? { circuitStore: stores.circuits } : {}) });
     await seedTenants(stores, config, settings.demo);
     const gateway = createGateway({
       router,
       stores,
       auth: { ...(settings.adminKey ? { adminKey: settings.adminKey } : {}), ...(settings.demo ? { demoTenantId: DEMO_TENANT_ID } : {}) },
       metrics: { defaultMetrics: true },
+      ...(settings.corsOrigins ? { cors: { origins: settings.corsOrigins } } : {}),
       info: { name: '@llmrr/gateway-server', version: '0.1.0' },
       log,
     });
     served = await serveGateway(gateway, { port: settings.port, host: settings.host });
     const s = stores;
+    const r = router;
     const srv = served;
     let closing: Promise<void> | undefined;
     return {
@@ -80,13 +93,13 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
       port: srv.port,
       configSource: source,
       gateway,
-      router,
+      router: r,
       stores: s,
       close(graceMs) {
         closing ??= (async () => {
           await srv.close(graceMs);
           await gateway.close();
-          await router.close();
+          await r.close();
           await s.close();
         })();
         return closing;
@@ -94,8 +107,8 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
     };
   } catch (e) {
     await served?.close(0);
-    await router.close();
-    await stores?.close();
+    await router?.close();
+    await stores.close();
     throw e;
   }
 }

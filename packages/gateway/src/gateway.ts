@@ -2,6 +2,7 @@ import { LLMError } from '@llmrr/core';
 import { Hono } from 'hono';
 import type { AppEnv, GatewayDeps } from './calls/context.js';
 import { errorResponse } from './http/error-body.js';
+import { DIRECT_ROUTES, createDirectRoutes, type DirectRoutes } from './http/direct-routes.js';
 import { defaultRequestId, requestIdFrom } from './http/request-id.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
@@ -9,6 +10,9 @@ import { registerAnthropicRoutes } from './routes/anthropic-routes.js';
 import { registerApiRoutes } from './routes/api-routes.js';
 import { registerOpenAIRoutes } from './routes/openai-routes.js';
 import { registerOpsRoutes } from './routes/ops-routes.js';
+import { CORS_PATHS, publicCors } from './cors/public-cors.js';
+import { TenantModelRouter, hasConfigTenants, isLoadableRouter } from './tenants/tenant-model-router.js';
+import { withTenantModels } from './tenants/with-tenant-models.js';
 import type { Gateway, GatewayEnv, GatewayLogEntry, GatewayOptions } from './types.js';
 
 const DEFAULTS = {
@@ -51,9 +55,15 @@ export function createGateway(options: GatewayOptions): Gateway {
   const metrics = options.metrics === false ? undefined : new GatewayMetrics(options.metrics ?? {});
   metrics?.attach(options.router);
   const limits = { ...DEFAULTS, ...options.limits };
+  const cors = options.cors ? publicCors(options.cors) : undefined;
+  const errorLog = (message: string, error?: unknown) => logFn({ level: 'error', message, ...(error !== undefined ? { error } : {}) });
+  const tenantModels =
+    options.tenantModels !== false && options.stores && isLoadableRouter(options.router) && !hasConfigTenants(options.router)
+      ? new TenantModelRouter(options.router, errorLog)
+      : undefined;
   const deps: GatewayDeps = {
-    router: options.router,
-    stores: options.stores,
+    router: tenantModels ?? options.router,
+    stores: tenantModels && options.stores ? withTenantModels(options.stores, tenantModels) : options.stores,
     metrics,
     auth: options.auth ?? {},
     now,
@@ -65,21 +75,26 @@ export function createGateway(options: GatewayOptions): Gateway {
     info: { name: options.info?.name ?? '@llmrr/gateway', version: options.info?.version ?? '0.0.0' },
     startedAt: now(),
     log: (message, requestId, error) => logFn({ level: 'error', message, requestId, ...(error !== undefined ? { error } : {}) }),
+    routes: new Map(),
   };
   const generateId = options.generateId ?? defaultRequestId;
 
+  // The model endpoints (`postRoute`) are also served by the Node adapter without this app (see
+  // `DirectRoutes`): middleware added here does not run for them unless the request carries an Origin
+  // and CORS is on.
   const app = new Hono<AppEnv>();
   app.use(async (c, next) => {
-    c.set('requestId', requestIdFrom(c.req.raw, generateId));
+    c.set('requestId', requestIdFrom(c.req.raw.headers, generateId));
     c.set('startedAt', now());
     await next();
     if (!c.res.headers.has('x-request-id')) c.res.headers.set('x-request-id', c.get('requestId'));
   });
+  if (cors) for (const path of CORS_PATHS) app.use(path, cors);
   registerOpsRoutes(app, deps);
   registerOpenAIRoutes(app, deps);
   registerAnthropicRoutes(app, deps);
   registerApiRoutes(app, deps);
-  registerAdminRoutes(app, deps);
+  registerAdminRoutes(app, { ...deps, stores: options.stores }, tenantModels);
 
   app.notFound((c) => {
     const id = c.get('requestId') ?? generateId();
@@ -95,11 +110,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     return errorResponse(err, id);
   });
 
-  return {
+  const gateway: Gateway & { [DIRECT_ROUTES]: DirectRoutes } = {
     fetch: async (request: Request, env?: GatewayEnv) => app.fetch(request, env ?? {}),
+    [DIRECT_ROUTES]: createDirectRoutes(deps.routes, { cors: cors !== undefined, requestId: (headers) => requestIdFrom(headers, generateId), now }),
     registry: metrics?.registry,
     async close() {
       metrics?.close();
     },
   };
+  return gateway;
 }

@@ -11,6 +11,9 @@ export type {
   GatewayStores,
   RouterEmbedResult,
 } from './types.js';
+export type { GatewayCorsOptions } from './cors/public-cors.js';
+export { TenantModelRouter, tenantDeploymentName } from './tenants/tenant-model-router.js';
+export type { LoadableRouter } from './tenants/tenant-model-router.js';
 export { GatewayMetrics } from './metrics/gateway-metrics.js';
 export type { RequestObservation } from './metrics/gateway-metrics.js';
 export { wireJsonSchema, wireJsonSchemas, wireSchemas } from './schemas/json-schema.js';

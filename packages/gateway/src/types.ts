@@ -14,6 +14,7 @@ import type {
 } from '@llmrr/core';
 import type { StateStores } from '@llmrr/core';
 import type { Registry } from 'prom-client';
+import type { GatewayCorsOptions } from './cors/public-cors.js';
 
 /**
  * What the gateway needs from a router: the `LLMRouter` of `@llmrr/core` has all of it.
@@ -23,7 +24,11 @@ export interface GatewayRouter {
   generate(request: GenerateRequest, options?: GenerateOptions): Promise<RouterResult>;
   stream(request: GenerateRequest, options?: GenerateOptions): RouterStream;
   route(request: GenerateRequest, options?: RouteOptions): Promise<RouteDecision>;
-  models(): readonly DeploymentInfo[];
+  /**
+   * Deployments the router knows. With `tenant`, the ones that tenant may see (its own models included);
+   * a router without per-tenant models may ignore the argument.
+   */
+  models(tenant?: string): readonly DeploymentInfo[];
   /**
    * Embeddings through the router (optional: without it `/v1/embeddings` answers 400 `unsupported`).
    * `options.model` names the deployment or alias.
@@ -90,6 +95,14 @@ export interface GatewayOptions {
   stores?: GatewayStores;
   auth?: GatewayAuthOptions;
   limits?: GatewayLimits;
+  /** CORS for browsers calling `/v1/*` and `/api/*`. Absent (default): no CORS headers, browsers block cross-origin calls. */
+  cors?: GatewayCorsOptions;
+  /**
+   * Serve tenants' own models (`tenant.models`, from the admin API) to those tenants only. Default on
+   * when there are stores and the router can `load`/`unload` deployments (`LLMRouter` with a v2 config;
+   * a v3 config's router keeps its own tenant views and is left as it is).
+   */
+  tenantModels?: boolean;
   /** `false` turns `/metrics` off. */
   metrics?: GatewayMetricsOptions | false;
   /** Readiness check for `/ready` (e.g. stores reachable). Default: the router has an enabled deployment. */

@@ -28,7 +28,7 @@ export type { CostQualityPoint } from './evaluation/many-model-metrics.js';
 export { evaluateDataset, evaluateModel } from './evaluation/evaluate-dataset.js';
 export type { EvaluateOptions } from './evaluation/evaluate-dataset.js';
 export type { EvaluationReport, ManyModelResult, PredictorResult, TwoModelResult } from './evaluation/evaluation-report.js';
-export { formatReport } from './evaluation/format-report.js';
+export { formatReport, reportJson } from './evaluation/format-report.js';
 export { reportSvg } from './evaluation/report-plot.js';
 
 export { ROUTER_MODEL_FORMAT, RouterModel, loadRouterModel, parseRouterModel } from './training/router-model.js';

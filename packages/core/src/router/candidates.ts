@@ -11,6 +11,10 @@ export interface CandidateQuery {
   required: readonly Capability[];
   estimatedInputTokens: number;
   maxTokens?: number | undefined;
+  /** An `embed` call: the deployment's engine must have `embed()`. Other calls leave embedding-only deployments out. */
+  embed?: boolean | undefined;
+  /** Tokens that must fit the context window, when not `estimatedInputTokens` (embed: the longest input). */
+  contextTokens?: number | undefined;
 }
 
 export interface Exclusion {
@@ -44,6 +48,7 @@ function allowed(d: RouterDeployment, list: readonly string[]): boolean {
 export function unfitReason(d: RouterDeployment, q: CandidateQuery): string | undefined {
   const cfg = d.config;
   if (!cfg.enabled) return 'disabled';
+  if (d.embeddingOnly && q.embed !== true) return 'an embedding model (capabilities list embeddings but not chat or completion)';
   if (q.allowedModels && !allowed(d, q.allowedModels)) return 'not in the allowed models';
   if (q.region !== undefined && cfg.region !== q.region) {
     return cfg.region === undefined ? `no region configured (requested "${q.region}")` : `region "${cfg.region}" is not the requested "${q.region}"`;
@@ -62,11 +67,23 @@ export function unfitReason(d: RouterDeployment, q: CandidateQuery): string | un
     }
     if (missing) return `lacks capabilities: ${missing.join(', ')}`;
   }
+  if (q.embed === true) {
+    let embed: unknown;
+    try {
+      embed = d.engine().embed;
+    } catch (e) {
+      return `engine could not be created: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    if (typeof embed !== 'function') return `engine "${cfg.engine}" has no embed()`;
+  }
   if (cfg.contextWindow !== undefined) {
     const output = d.outputCap(q.maxTokens) ?? 0;
-    const need = q.estimatedInputTokens + output;
+    const input = q.contextTokens ?? q.estimatedInputTokens;
+    const need = input + output;
     if (need > cfg.contextWindow) {
-      return `context window ${cfg.contextWindow} < ~${need} tokens needed (~${q.estimatedInputTokens} input + ${output} maxTokens)`;
+      return q.embed === true
+        ? `context window ${cfg.contextWindow} < ~${input} tokens of the longest input`
+        : `context window ${cfg.contextWindow} < ~${need} tokens needed (~${input} input + ${output} maxTokens)`;
     }
   }
   return undefined;

@@ -4,7 +4,8 @@ import { resolveModelPrice } from '../pricing/price-for.js';
 import type { PriceTable } from '../pricing/types.js';
 import type { EngineCapabilities, GenerateRequest, LanguageEngine, ModelPrice } from '../spec/index.js';
 import { DeploymentLimiter } from './deployment-limiter.js';
-import { CircuitBreaker, type CircuitState } from './resilience/circuit-breaker.js';
+import type { CircuitState } from './resilience/circuit-breaker.js';
+import { circuitKey, defaultCircuitStateStore, type CircuitStateStore, type DeploymentCircuit } from './resilience/circuit-state-store.js';
 import { DeploymentStats } from './stats.js';
 import type { Deployment } from './types.js';
 
@@ -21,6 +22,10 @@ export interface DeploymentInit {
   onCircuit: (deployment: string, from: CircuitState, to: CircuitState) => void;
   /** Price table for deployments without a configured price. Default: the shipped table. */
   priceTable?: PriceTable | undefined;
+  /** Where the circuit lives. Default: in memory, this deployment's own. */
+  circuitStore?: CircuitStateStore | undefined;
+  /** The v3 tenant owning this model (its circuit key is then `<tenant>/<name>`). */
+  tenant?: string | undefined;
 }
 
 /** Expected output tokens when the request sets no `maxTokens` (cost estimates, tpm admission). */
@@ -45,7 +50,12 @@ export class RouterDeployment implements Deployment {
   price: ModelPrice | undefined = undefined;
   priceFromTable = false;
   readonly stats: DeploymentStats;
-  readonly breaker: CircuitBreaker;
+  readonly breaker: DeploymentCircuit;
+  /**
+   * The config lists `embeddings` but neither `chat` nor `completion`: an embedding model, left out of
+   * `generate` / `stream` candidates.
+   */
+  readonly embeddingOnly: boolean;
   /** Admission control for `limits` (undefined when the config sets none). Shared with a deployment it replaced. */
   limiter: DeploymentLimiter | undefined;
   private instance: LanguageEngine | undefined;
@@ -58,7 +68,8 @@ export class RouterDeployment implements Deployment {
     this.limiter = DeploymentLimiter.for(init.config.limits, init.now);
     this.instance = init.engine;
     if (init.config.capabilities) this.caps = new Set(init.config.capabilities);
-    this.breaker = new CircuitBreaker({
+    this.embeddingOnly = this.caps !== undefined && this.caps.has('embeddings') && !this.caps.has('chat') && !this.caps.has('completion');
+    this.breaker = (init.circuitStore ?? defaultCircuitStateStore).circuit(circuitKey(this.name, init.tenant), {
       config: init.routing.circuitBreaker,
       now: init.now,
       onTransition: (from, to) => init.onCircuit(this.name, from, to),

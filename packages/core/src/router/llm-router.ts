@@ -1,5 +1,5 @@
 import { ExactCache, type CacheScope } from '../cache/index.js';
-import { ModelConfigSchema, type ModelConfig, type RouterConfig, type RouterConfigInput, type TenantConfig } from '../config/schema.js';
+import { ModelConfigSchema, type Capability, type ModelConfig, type RouterConfig, type RouterConfigInput, type TenantConfig } from '../config/schema.js';
 import { formatPath, parseConfig } from '../config/validate.js';
 import { assertEngineKnown } from '../engines/registry.js';
 import { defaultEngineContext, type EngineContext, type EngineFactory } from '../engines/types.js';
@@ -7,16 +7,17 @@ import { LLMError } from '../errors/llm-error.js';
 import { toLLMError } from '../errors/to-llm-error.js';
 import { TypedEmitter, type Listener } from '../events/typed-emitter.js';
 import { computeCost } from '../pricing/compute-cost.js';
-import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
+import { estimateRequestTokens, estimateTokens } from '../pricing/estimate-tokens.js';
 import { loadPriceTableFromEnv, PRICES_FILE_ENV } from '../pricing/load-price-table.js';
 import type { PriceTable } from '../pricing/types.js';
-import type { ChatMessage, GenerateRequest, GenerateResult, LanguageEngine } from '../spec/index.js';
+import type { ChatMessage, EmbedResult, GenerateRequest, GenerateResult, LanguageEngine, Usage } from '../spec/index.js';
 import { sleep as defaultSleep } from '../util/abort.js';
 import { unfitReason, type CandidateQuery } from './candidates.js';
 import { RouterDeployment } from './deployment.js';
-import { planRoute, type RoutePlan } from './plan-route.js';
+import { planRoute, type RoutePlan, type RoutePlanInput } from './plan-route.js';
 import { impliedCapabilities, normalizeRequest } from './request.js';
 import { runAttempts, type AttemptDriver, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
+import type { AttemptScope } from './resilience/attempt-scope.js';
 import { createRouterStream } from './router-stream.js';
 import { completeUsage } from './stream-accumulator.js';
 import { builtinStrategies } from './strategies/index.js';
@@ -31,9 +32,11 @@ import type {
   RouteDecision,
   RouteOptions,
   RouterCallOptions,
+  RouterEmbedResult,
   RouterEventName,
   RouterEvents,
   RouterOptions,
+  RouterRequestKind,
   RouterResult,
   RouterStream,
   Strategy,
@@ -46,6 +49,7 @@ interface Call {
   request: GenerateRequest;
   options: GenerateOptions;
   stream: boolean;
+  kind: RouterRequestKind;
   startedAt: number;
   metadata: Record<string, unknown>;
   cacheRead: boolean;
@@ -62,16 +66,25 @@ interface TenantView {
 }
 
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+const EMBEDDINGS: Capability[] = ['embeddings'];
 const STORABLE_FINISH = new Set(['stop', 'length', 'tool-calls']);
 
 /**
- * Where relative model paths resolve: the config's `modelsDir` (relative to `baseDir` when it is
- * relative itself), else `baseDir`. No `node:path`, so core stays edge-safe.
+ * Where relative model paths resolve: the config's `modelsDir` (relative to `baseDir`, else to the
+ * working directory, when it is relative itself), else `baseDir`; undefined means the working directory.
+ * A `baseDir` equal to `modelsDir` is taken as already resolved (callers that pass `modelsDir ?? cwd`
+ * as `baseDir`). No `node:path`, so core stays edge-safe.
  */
-function modelsBaseDir(modelsDir: string | undefined, baseDir: string | undefined): string | undefined {
-  if (modelsDir === undefined) return baseDir;
-  if (baseDir === undefined || modelsDir.startsWith('/') || /^[A-Za-z]:[\\/]/.test(modelsDir)) return modelsDir;
-  return `${baseDir.replace(/[\\/]+$/, '')}/${modelsDir}`;
+export function modelsBaseDir(modelsDir: string | undefined, baseDir: string | undefined): string | undefined {
+  if (modelsDir === undefined || modelsDir === '') return baseDir;
+  if (baseDir === modelsDir || isAbsolutePath(modelsDir)) return modelsDir;
+  const base = baseDir ?? (typeof process !== 'undefined' && typeof process.cwd === 'function' ? process.cwd() : undefined);
+  if (base === undefined) return modelsDir;
+  return `${base.replace(/[\\/]+$/, '')}/${modelsDir.replace(/^\.[\\/]/, '')}`;
+}
+
+function isAbsolutePath(p: string): boolean {
+  return p.startsWith('/') || p.startsWith('\\\\') || /^[A-Za-z]:[\\/]/.test(p);
 }
 
 let idCounter = 0;
@@ -89,6 +102,56 @@ function generateDriver(request: GenerateRequest, headers: Record<string, string
       return scope ? scope.race(answer) : answer;
     },
   };
+}
+
+/** Runs `embed` on a deployment; an answer that does not have one vector per input fails the attempt. */
+function embedDriver(input: string[], headers: Record<string, string> | undefined): AttemptDriver<EmbedResult> {
+  return {
+    async run(d, scope: AttemptScope | undefined) {
+      const engine = d.engine();
+      if (typeof engine.embed !== 'function') {
+        throw new LLMError({ code: 'unsupported', message: `Deployment "${d.name}" has no embed()`, deployment: d.name, provider: d.provider });
+      }
+      const options = scope ? (headers ? { signal: scope.signal, headers } : { signal: scope.signal }) : headers ? { headers } : undefined;
+      const pending = engine.embed(input, options);
+      const answer = await (scope ? scope.race(pending) : pending);
+      const vectors = (answer as Partial<EmbedResult> | undefined)?.embeddings;
+      if (!Array.isArray(vectors) || vectors.length !== input.length || !vectors.every((v) => Array.isArray(v) && v.length > 0)) {
+        const got = Array.isArray(vectors) ? `${vectors.length} vectors` : 'no embeddings array';
+        throw new LLMError({
+          code: 'invalid_response',
+          message: `Deployment "${d.name}" answered embed() with ${got} for ${input.length} inputs`,
+          deployment: d.name,
+          provider: d.provider,
+        });
+      }
+      return answer;
+    },
+  };
+}
+
+/** `embed` input: a string or a non-empty array of strings. */
+function embedInput(input: unknown): string[] {
+  if (typeof input === 'string') return [input];
+  if (!Array.isArray(input) || input.length === 0) {
+    throw new LLMError({ code: 'invalid_request', message: 'input must be a string or a non-empty array of strings', param: 'input' });
+  }
+  for (let i = 0; i < input.length; i++) {
+    if (typeof input[i] !== 'string') {
+      throw new LLMError({ code: 'invalid_request', message: `input.${i} must be a string, got ${input[i] === null ? 'null' : typeof input[i]}`, param: `input.${i}` });
+    }
+  }
+  return input as string[];
+}
+
+/** The engine's usage when it reported usable counts (output forced to 0), else an estimate marked as such. */
+function embedUsage(reported: Usage | undefined, estimatedInputTokens: number): Usage {
+  const n = reported?.inputTokens;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) {
+    return { inputTokens: estimatedInputTokens, outputTokens: 0, totalTokens: estimatedInputTokens, estimated: true };
+  }
+  const usage: Usage = { ...reported!, outputTokens: 0, totalTokens: n };
+  return usage;
 }
 
 /**
@@ -142,7 +205,7 @@ export class LLMRouter {
     this.config.models.forEach((m, i) => this.put(this.createDeployment(m, `models.${i}`)));
     if (this.config.version === 3) {
       this.config.tenants.forEach((t, ti) => {
-        const own = t.models.map((m, i) => this.createDeployment(m, `tenants.${ti}.models.${i}`));
+        const own = t.models.map((m, i) => this.createDeployment(m, `tenants.${ti}.models.${i}`, t.id));
         this.tenants.set(t.id, { config: t, own, deployments: [] });
       });
       this.rebuildTenantViews();
@@ -210,6 +273,65 @@ export class LLMRouter {
   }
 
   // ---- calls ---------------------------------------------------------------------------------
+
+  /**
+   * Embeddings for one text or a batch, from a deployment that can embed (capability `embeddings`,
+   * configured or declared by its engine, and an engine with `embed()`): `model` picks it by name or
+   * alias, else the strategy ranks the fit ones. Same retries, fallbacks, circuit breakers, timeouts,
+   * limits and abort as `generate`; not cached. Rejects with an `LLMError`.
+   */
+  async embed(input: string | readonly string[], options: RouterCallOptions = {}): Promise<RouterEmbedResult> {
+    this.assertOpen();
+    const texts = embedInput(input);
+    const call: Call = {
+      requestId: options.requestId ?? this.generateId(),
+      request: { messages: texts.map((content) => ({ role: 'user', content })), maxTokens: 0 },
+      options,
+      stream: false,
+      kind: 'embed',
+      startedAt: this.now(),
+      metadata: options.metadata ?? EMPTY,
+      cacheRead: false,
+      cacheWrite: false,
+    };
+    this.start(call);
+    try {
+      if (this.pricing) await this.pricing;
+      let inputTokens = 0;
+      let contextTokens = 0;
+      for (const t of texts) {
+        const n = estimateTokens(t);
+        inputTokens += n;
+        if (n > contextTokens) contextTokens = n;
+      }
+      const required = options.requiredCapabilities;
+      const planOptions: RouterCallOptions = { ...options, requiredCapabilities: required ? ['embeddings', ...required] : EMBEDDINGS };
+      const route = await this.planFor(call.request, planOptions, false, call.requestId, options.explain === true, { inputTokens, contextTokens });
+      const plan = this.executionPlan(call, route);
+      const won = await runAttempts(this.host, plan, embedDriver(texts, options.headers));
+      const d = won.deployment;
+      const usage = embedUsage(won.value.usage, inputTokens);
+      const result: RouterEmbedResult = {
+        embeddings: won.value.embeddings,
+        usage,
+        requestId: call.requestId,
+        deployment: d.name,
+        model: d.modelId,
+        provider: d.provider,
+        cost: computeCost(usage, d.price),
+        latencyMs: this.now() - call.startedAt,
+        attempts: plan.attempts,
+      };
+      if (route.decision) result.decision = route.decision;
+      won.lease.succeed(usage.totalTokens);
+      this.endEmbed(call, result, undefined);
+      return result;
+    } catch (e) {
+      const error = toLLMError(e);
+      this.endEmbed(call, undefined, error);
+      throw error;
+    }
+  }
 
   /** One answer for a prompt or request. Rejects with an `LLMError`. */
   async generate(input: PromptOrRequest, options: GenerateOptions = {}): Promise<RouterResult> {
@@ -474,7 +596,7 @@ export class LLMRouter {
     if (this.closed) throw new LLMError({ code: 'engine_unavailable', message: 'The router is closed' });
   }
 
-  private createDeployment(config: ModelConfig, path: string): RouterDeployment {
+  private createDeployment(config: ModelConfig, path: string, tenant?: string): RouterDeployment {
     const engine: LanguageEngine | undefined = this.options.engines?.[config.name];
     let factory: EngineFactory;
     if (engine) {
@@ -494,6 +616,8 @@ export class LLMRouter {
       engine,
       now: this.now,
       priceTable: this.priceTable,
+      circuitStore: this.options.circuitStore,
+      tenant,
       statsAlpha: this.options.statsAlpha,
       errorRateHalfLifeMs: this.options.errorRateHalfLifeMs,
       onCircuit: (deployment, from, to) => {
@@ -555,24 +679,46 @@ export class LLMRouter {
       request,
       options,
       stream,
+      kind: stream ? 'stream' : 'generate',
       startedAt: this.now(),
       metadata: options.metadata ?? EMPTY,
       cacheRead: mode === true || (mode === undefined && enabled),
       cacheWrite: mode === true || mode === 'refresh' || (mode === undefined && enabled),
     };
-    if (this.emitter.has('request:start')) this.emitter.emit('request:start', { requestId: call.requestId, stream, metadata: call.metadata });
+    this.start(call);
     return call;
+  }
+
+  private start(call: Call): void {
+    if (this.emitter.has('request:start')) {
+      this.emitter.emit('request:start', { requestId: call.requestId, stream: call.stream, kind: call.kind, metadata: call.metadata });
+    }
   }
 
   private end(call: Call, result: RouterResult | undefined, error: LLMError | undefined): void {
     if (!this.emitter.has('request:end')) return;
-    const payload: RouterEvents['request:end'] = { requestId: call.requestId, stream: call.stream, metadata: call.metadata };
+    const payload: RouterEvents['request:end'] = { requestId: call.requestId, stream: call.stream, kind: call.kind, metadata: call.metadata };
     if (result) payload.result = result;
     if (error) payload.error = error;
     this.emitter.emit('request:end', payload);
   }
 
-  private planFor(request: GenerateRequest, options: RouterCallOptions, stream: boolean, requestId: string, explain: boolean): RoutePlan | Promise<RoutePlan> {
+  private endEmbed(call: Call, result: RouterEmbedResult | undefined, error: LLMError | undefined): void {
+    if (!this.emitter.has('request:end')) return;
+    const payload: RouterEvents['request:end'] = { requestId: call.requestId, stream: false, kind: 'embed', metadata: call.metadata };
+    if (result) payload.embedResult = result;
+    if (error) payload.error = error;
+    this.emitter.emit('request:end', payload);
+  }
+
+  private planFor(
+    request: GenerateRequest,
+    options: RouterCallOptions,
+    stream: boolean,
+    requestId: string,
+    explain: boolean,
+    embed?: RoutePlanInput['embed'],
+  ): RoutePlan | Promise<RoutePlan> {
     const view = this.viewFor(options.tenant);
     const name = options.strategy ?? view.strategy ?? this.strategyName;
     const strategy = this.strategies.get(name);
@@ -594,6 +740,7 @@ export class LLMRouter {
       now: this.now,
       random: this.random,
       explain,
+      embed,
     });
   }
 

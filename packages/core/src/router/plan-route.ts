@@ -25,6 +25,11 @@ export interface RoutePlanInput {
   random: () => number;
   /** Build the full `RouteDecision` (explain, `route()`). */
   explain: boolean;
+  /**
+   * An `embed` call (`request` then carries one user message per input and `maxTokens: 0`): candidates need
+   * `embed()`; `inputTokens` is the estimate for the whole batch, `contextTokens` the longest input's.
+   */
+  embed?: { inputTokens: number; contextTokens: number } | undefined;
 }
 
 export interface RoutePlan {
@@ -45,8 +50,8 @@ const clock = typeof performance !== 'undefined' ? () => performance.now() : () 
  */
 export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan> {
   const t0 = input.explain ? clock() : 0;
-  const { request, options } = input;
-  const estimatedInputTokens = estimateRequestTokens(request);
+  const { request, options, embed } = input;
+  const estimatedInputTokens = embed ? embed.inputTokens : estimateRequestTokens(request);
   const required = impliedCapabilities(request, input.stream, options.requiredCapabilities);
   const query: CandidateQuery = {
     model: options.model,
@@ -55,6 +60,8 @@ export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan>
     required,
     estimatedInputTokens,
     maxTokens: request.maxTokens,
+    embed: embed !== undefined,
+    contextTokens: embed?.contextTokens,
   };
   const selection = selectCandidates(input.deployments, query);
   if (selection.candidates.length === 0) {

@@ -4,8 +4,9 @@ import type { Capability, ModelConfig, RetryConfig, TimeoutsConfig } from '../co
 import type { EngineFactory } from '../engines/types.js';
 import type { LLMError } from '../errors/llm-error.js';
 import type { PriceTable } from '../pricing/types.js';
-import type { GenerateRequest, GenerateResult, LanguageEngine, ModelPrice, StreamPart } from '../spec/index.js';
+import type { GenerateRequest, GenerateResult, LanguageEngine, ModelPrice, StreamPart, Usage } from '../spec/index.js';
 import type { FetchFn } from '../util/http.js';
+import type { CircuitStateStore } from './resilience/circuit-state-store.js';
 
 /** A configured model the router can send requests to: config + its engine (created on first use). */
 export interface Deployment {
@@ -125,6 +126,10 @@ export interface RouterOptions {
   /** Waits between retries and before hedges. Default: a timer that the signal cancels. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Directory that relative model `path`s resolve against when the config has no `modelsDir` (and that a
+   * relative `modelsDir` is relative to). Default: the current working directory.
+   */
   baseDir?: string;
   /** Pre-built engines by deployment name (tests, custom wiring); they win over `engine` factories. */
   engines?: Readonly<Record<string, LanguageEngine>>;
@@ -136,6 +141,12 @@ export interface RouterOptions {
   onListenerError?: (error: unknown, event: string) => void;
   /** Exact-cache store (default: in memory, sized by `cache.exact`), e.g. a Redis-backed one. */
   cacheStore?: CacheStore<CachedAnswer>;
+  /**
+   * Where the deployments' circuit breakers keep their state. Default: in memory, per router. A
+   * `RedisCircuitStateStore` shares open / half-open / closed between every router (process) on it.
+   * The router does not close it (its owner does).
+   */
+  circuitStore?: CircuitStateStore;
   /** Smoothing factor of the EWMA statistics, in (0,1]. Default 0.2. */
   statsAlpha?: number;
   /** Half-life (ms) with which an idle deployment's error rate decays toward 0. Default 60 000. */
@@ -236,6 +247,29 @@ export interface RouterStream extends AsyncIterable<RouterStreamPart> {
   readonly result: Promise<RouterResult>;
 }
 
+/** What `LLMRouter.embed` resolves to. */
+export interface RouterEmbedResult {
+  /** One vector per input, in input order. */
+  embeddings: number[][];
+  /** Input tokens (`outputTokens` 0); `estimated` when the provider reported none. */
+  usage: Usage;
+  requestId: string;
+  /** Deployment (config model name) that answered. */
+  deployment: string;
+  /** Provider model id. */
+  model: string;
+  provider: string;
+  /** Input tokens x the deployment's input price. */
+  cost: Cost;
+  latencyMs: number;
+  attempts: AttemptRecord[];
+  /** With `explain: true`. */
+  decision?: RouteDecision;
+}
+
+/** What a `request:start` / `request:end` event is about. */
+export type RouterRequestKind = 'generate' | 'stream' | 'embed';
+
 export interface BatchOptions extends RouterCallOptions {
   concurrency?: number;
 }
@@ -244,8 +278,18 @@ export type BatchItemResult = { ok: true; result: RouterResult } | { ok: false; 
 
 /** Events for telemetry, metrics and ledgers. */
 export interface RouterEvents {
-  'request:start': { requestId: string; stream: boolean; metadata: Record<string, unknown> };
-  'request:end': { requestId: string; stream: boolean; result?: RouterResult; error?: LLMError; metadata: Record<string, unknown> };
+  /** `kind` is always set by `LLMRouter` (`stream` stays for older listeners). */
+  'request:start': { requestId: string; stream: boolean; kind?: RouterRequestKind; metadata: Record<string, unknown> };
+  /** `result` for generate and stream calls, `embedResult` for `embed`. */
+  'request:end': {
+    requestId: string;
+    stream: boolean;
+    kind?: RouterRequestKind;
+    result?: RouterResult;
+    embedResult?: RouterEmbedResult;
+    error?: LLMError;
+    metadata: Record<string, unknown>;
+  };
   'attempt:error': { requestId: string; deployment: string; attempt: number; error: LLMError };
   retry: { requestId: string; deployment: string; attempt: number; delayMs: number; error: LLMError };
   fallback: { requestId: string; from: string; to: string; error: LLMError };

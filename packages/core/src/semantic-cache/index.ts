@@ -20,7 +20,7 @@ export type {
   SemanticLookupOptions,
   SemanticStoreCallOptions,
 } from './semantic-cache.js';
-export { questionOf, semanticNamespace, SEMANTIC_NAMESPACE_VERSION } from './semantic-namespace.js';
+export { namespaceMaterial, questionOf, semanticNamespace, SEMANTIC_NAMESPACE_VERSION } from './semantic-namespace.js';
 export type { SemanticEntry, SemanticMatch, SemanticStore, SemanticStoreLimits } from './semantic-store.js';
 export { SqliteSemanticStore } from './sqlite-semantic-store.js';
 export type { SqliteSemanticStoreOptions } from './sqlite-semantic-store.js';
@@ -31,3 +31,4 @@ export { SemanticCacheHook } from './semantic-cache-hook.js';
 export type { SemanticCacheHookDeps } from './semantic-cache-hook.js';
 export { evaluateParaphrases, DEFAULT_EVAL_THRESHOLDS } from './paraphrase-eval.js';
 export type { ParaphraseEvalOptions, ParaphraseEvalReport, ParaphrasePair, ThresholdCounts } from './paraphrase-eval.js';
+export * from './predictive/index.js';

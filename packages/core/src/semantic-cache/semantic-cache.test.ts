@@ -238,3 +238,14 @@ describe('SemanticCache', () => {
     expect((await c.lookup(ask(Q), scope))?.answer.text).toBe('Paris.');
   });
 });
+
+describe('MemorySemanticStore', () => {
+  it('refuses a vector of another size in an existing namespace, naming both sizes', async () => {
+    const store = new MemorySemanticStore();
+    const base = { namespace: 'ns', tenant: 't', prompt: 'p', answer: { ...answer(), createdAt: 0 }, expiresAt: Date.now() + 1_000 };
+    await store.add({ ...base, vector: new Float32Array([1, 0, 0]) });
+    await expect(store.add({ ...base, vector: new Float32Array([1, 0]) })).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringContaining('2 dimensions, namespace ns holds 3') });
+    await expect(store.addMany([{ ...base, vector: new Float32Array([0, 1]) }])).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(await store.size()).toBe(1);
+  });
+});

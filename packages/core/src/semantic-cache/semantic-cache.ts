@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { CacheScope } from '../cache/cache-key.js';
 import type { CachedAnswer } from '../cache/exact-cache.js';
 import { isCacheable } from '../cache/is-cacheable.js';
@@ -9,7 +10,7 @@ import { LocalUseEmbedder } from '../embeddings/local-use-embedder.js';
 import { LLMError } from '../errors/llm-error.js';
 import type { FinishReason, GenerateRequest } from '../spec/index.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
-import { questionOf, semanticNamespace } from './semantic-namespace.js';
+import { namespaceMaterial, namespaceOf, questionOf } from './semantic-namespace.js';
 import type { SemanticStore } from './semantic-store.js';
 
 /** What a guard sees for a match between the threshold and `guardAbove`. */
@@ -117,6 +118,8 @@ export class SemanticCache {
   readonly backend: SemanticStore;
   readonly #guard: SemanticGuard | undefined;
   readonly #now: () => number;
+  /** Namespace per canonical scope material (bounded to ~4 MB of keys): repeated contexts skip the SHA-256. */
+  readonly #namespaces = new LRUCache<string, string>({ max: 1_000, maxSize: 4_000_000, sizeCalculation: (v, k) => k.length + v.length });
   readonly #stats: SemanticCacheStats = { hits: 0, misses: 0, stores: 0, bypassed: 0, guardMisses: 0, verified: 0, adapted: 0 };
 
   constructor(options: SemanticCacheOptions = {}) {
@@ -159,6 +162,16 @@ export class SemanticCache {
     return questionOf(request);
   }
 
+  async #namespace(request: GenerateRequest, scope: CacheScope): Promise<string> {
+    const material = namespaceMaterial(request, scope, this.embedder.id);
+    let ns = this.#namespaces.get(material);
+    if (ns === undefined) {
+      ns = await namespaceOf(material, scope.tenant);
+      this.#namespaces.set(material, ns);
+    }
+    return ns;
+  }
+
   async #embed(question: string, given: Float32Array | undefined, signal: AbortSignal | undefined): Promise<Float32Array> {
     if (given) return given;
     const [v] = await this.embedder.embed([question], signal ? { signal } : undefined);
@@ -173,7 +186,7 @@ export class SemanticCache {
     }
     const t0 = performance.now();
     const vector = await this.#embed(question, options.embedding, options.signal);
-    const namespace = await semanticNamespace(request, scope, this.embedder.id);
+    const namespace = await this.#namespace(request, scope);
     const t1 = performance.now();
     const [best] = await this.backend.search(namespace, vector, 1);
     const t2 = performance.now();
@@ -248,7 +261,7 @@ export class SemanticCache {
     const vector = await this.#embed(question, options.embedding, options.signal);
     const user = options.user ?? request.user;
     await this.backend.add({
-      namespace: await semanticNamespace(request, scope, this.embedder.id),
+      namespace: await this.#namespace(request, scope),
       tenant: scope.tenant ?? '',
       ...(user !== undefined ? { user } : {}),
       prompt: question,

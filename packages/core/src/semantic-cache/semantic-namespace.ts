@@ -24,12 +24,15 @@ export function questionOf(request: GenerateRequest): string | undefined {
  * Only the question itself is compared by meaning. Starts with the URI-encoded tenant and `:`.
  */
 export async function semanticNamespace(request: GenerateRequest, scope: CacheScope, embedderId: string): Promise<string> {
-  const subtle = globalThis.crypto?.subtle;
-  if (!subtle) throw new LLMError({ code: 'unsupported', message: 'The semantic cache needs Web Crypto (globalThis.crypto.subtle)' });
+  return namespaceOf(namespaceMaterial(request, scope, embedderId), scope.tenant);
+}
+
+/** The canonical JSON the namespace hashes (everything that must match exactly). */
+export function namespaceMaterial(request: GenerateRequest, scope: CacheScope, embedderId: string): string {
   const picked: Record<string, unknown> = {};
   for (const f of EXACT_FIELDS) if (request[f] !== undefined) picked[f] = request[f];
   const context: ChatMessage[] = request.messages.slice(0, -1);
-  const material = canonicalJson({
+  return canonicalJson({
     v: SEMANTIC_NAMESPACE_VERSION,
     namespace: scope.namespace ?? 'llmrr',
     tenant: scope.tenant ?? null,
@@ -38,8 +41,14 @@ export async function semanticNamespace(request: GenerateRequest, scope: CacheSc
     request: picked,
     context,
   });
+}
+
+/** `<URI-encoded tenant>:<SHA-256 hex of material>`. */
+export async function namespaceOf(material: string, tenant: string | undefined): Promise<string> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw new LLMError({ code: 'unsupported', message: 'The semantic cache needs Web Crypto (globalThis.crypto.subtle)' });
   const digest = new Uint8Array(await subtle.digest('SHA-256', new TextEncoder().encode(material)));
   let hex = '';
   for (const b of digest) hex += b.toString(16).padStart(2, '0');
-  return `${encodeURIComponent(scope.tenant ?? '')}:${hex}`;
+  return `${encodeURIComponent(tenant ?? '')}:${hex}`;
 }

@@ -1,3 +1,4 @@
+import { LLMError } from '../errors/llm-error.js';
 import { HybridIndex, type HybridIndexOptions } from './hybrid-index.js';
 import type { VectorMatch } from './vector-index.js';
 
@@ -45,7 +46,10 @@ export class VectorCatalog<M extends CatalogMeta = CatalogMeta> {
       index = new HybridIndex(vector.length, this.indexOptions);
       this.#indexes.set(meta.namespace, index);
     }
-    if (index.dimensions !== vector.length) return; // a different embedder never shares a namespace; refuse silently mixed sizes
+    if (index.dimensions !== vector.length) {
+      // The embedder is part of the namespace, so this means two embedders claim the same id.
+      throw new LLMError({ code: 'invalid_request', message: `vector has ${vector.length} dimensions, namespace ${meta.namespace} holds ${index.dimensions}`, param: 'vector' });
+    }
     index.add(id, vector);
     this.#meta.set(id, meta);
   }
@@ -66,12 +70,15 @@ export class VectorCatalog<M extends CatalogMeta = CatalogMeta> {
         index = new HybridIndex(d, this.indexOptions);
         this.#indexes.set(namespace, index);
       }
-      const ok = group.filter((g) => g.vector.length === index.dimensions);
+      const bad = group.find((g) => g.vector.length !== index.dimensions);
+      if (bad) {
+        throw new LLMError({ code: 'invalid_request', message: `vector has ${bad.vector.length} dimensions, namespace ${namespace} holds ${index.dimensions}`, param: 'vector' });
+      }
       index.addMany(
-        ok.map((g) => g.id),
-        ok.map((g) => g.vector),
+        group.map((g) => g.id),
+        group.map((g) => g.vector),
       );
-      for (const g of ok) this.#meta.set(g.id, g.meta);
+      for (const g of group) this.#meta.set(g.id, g.meta);
     }
   }
 

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CachedAnswer } from '../cache/exact-cache.js';
 import { RedisCacheStore } from '../cache/redis-cache-store.js';
+import { RedisCircuitStateStore } from '../router/resilience/redis-circuit-state-store.js';
 import { LLMError } from '../errors/llm-error.js';
 import { MemoryRateLimiter } from '../tenancy/memory-rate-limiter.js';
 import { PostgresAuditLog } from './postgres/postgres-audit-log.js';
@@ -64,6 +65,7 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
         ledger: new PostgresUsageLedger(pg, clock),
         audit: new PostgresAuditLog(pg, clock),
         cache: new RedisCacheStore<CachedAnswer>(redis, { keyPrefix: `${prefix}cache:` }),
+        circuits: new RedisCircuitStateStore(redis, { keyPrefix: `${prefix}circuit:` }),
       });
     }
     default:
@@ -71,7 +73,10 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
   }
 }
 
-function assemble(mode: StateStores['mode'], parts: Omit<StateStores, 'mode' | 'close' | 'cache'> & { cache?: RedisCacheStore<CachedAnswer> }): StateStores {
+function assemble(
+  mode: StateStores['mode'],
+  parts: Omit<StateStores, 'mode' | 'close' | 'cache' | 'circuits'> & { cache?: RedisCacheStore<CachedAnswer>; circuits?: RedisCircuitStateStore },
+): StateStores {
   let closing: Promise<void> | undefined;
   return {
     mode,
@@ -84,6 +89,7 @@ function assemble(mode: StateStores['mode'], parts: Omit<StateStores, 'mode' | '
         parts.ledger.close(),
         parts.audit.close(),
         parts.cache?.close(),
+        parts.circuits?.close(),
       ]).then(() => undefined);
       return closing;
     },

@@ -1,6 +1,7 @@
 import type { AuditLog } from '../audit/types.js';
 import type { CacheStore } from '../cache/cache-store.js';
 import type { CachedAnswer } from '../cache/exact-cache.js';
+import type { CircuitStateStore } from '../router/resilience/circuit-state-store.js';
 import type { UsageLedger } from '../metering/types.js';
 import type { BudgetStore, RateLimiter, TenantStore } from '../tenancy/types.js';
 
@@ -9,8 +10,8 @@ import type { BudgetStore, RateLimiter, TenantStore } from '../tenancy/types.js'
  * - `memory`: SQLite in memory (needs better-sqlite3) + in-memory rate limiter; for tests and demos.
  * - `embedded`: one machine. SQLite files under `dataDir` (tenants, keys, ledger, audit, budgets),
  *   in-memory rate limiter (per process).
- * - `shared`: several gateway processes act as one. Redis for rate limits, concurrency and budgets
- *   (atomic Lua scripts), PostgreSQL for tenants, keys, ledger and audit.
+ * - `shared`: several gateway processes act as one. Redis for rate limits, concurrency, budgets, the
+ *   exact cache and circuit breaker state (atomic Lua scripts), PostgreSQL for tenants, keys, ledger and audit.
  */
 export type StateStoresConfig =
   | { mode: 'memory'; clock?: () => number }
@@ -50,6 +51,12 @@ export interface StateStores {
    * (the router's default in-memory store is the right one for a single process).
    */
   cache?: CacheStore<CachedAnswer>;
+  /**
+   * Shared mode only: circuit breaker state in Redis (keys under `<redisKeyPrefix>circuit:`), for
+   * `new LLMRouter(config, { circuitStore })`, so every process shares open / half-open / closed per
+   * deployment. Absent in the other modes (the router's default in-memory circuits are the right ones).
+   */
+  circuits?: CircuitStateStore;
   /** Closes every store and connection. Idempotent. */
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { LLMError } from '@llmrr/core';
+import type { HeaderSource } from '../http/incoming.js';
 import type { GatewayAuthOptions, GatewayStores } from '../types.js';
 import { extractApiKey } from './extract-key.js';
 import { ANONYMOUS, type Principal } from './principal.js';
@@ -20,7 +21,7 @@ const UNAUTHORIZED = 'Invalid or missing API key (send Authorization: Bearer <ke
  * Identifies the tenant of a request. Every failure is the same 401 for the client (which keys exist is
  * never revealed) and an `auth.failure` audit entry with the reason.
  */
-export async function authenticate(headers: Headers, ctx: AuthContext): Promise<Principal> {
+export async function authenticate(headers: HeaderSource, ctx: AuthContext): Promise<Principal> {
   const { stores } = ctx;
   if (!stores) return ANONYMOUS;
   let secret = extractApiKey(headers);

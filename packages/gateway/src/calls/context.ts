@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { GatewayAuthOptions, GatewayEnv, GatewayRouter, GatewayStores } from '../types.js';
 import type { CallDeps } from './model-call.js';
+import type { ModelRoutes } from './model-route.js';
 
 /** Hono environment of the gateway app. */
 export interface AppEnv {
@@ -22,6 +23,8 @@ export interface GatewayDeps extends CallDeps {
   ready: () => boolean | Promise<boolean>;
   info: { name: string; version: string };
   startedAt: number;
+  /** The POST routes the Node adapter serves without Hono (filled as routes register). */
+  routes: ModelRoutes;
 }
 
 export function clientIp(c: AppContext): string | undefined {

@@ -1,11 +1,12 @@
 import { toLLMError, type GenerateOptions, type GenerateRequest, type RateLimitInfo, type RouterResult, type UsageStatus } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
-import { errorResponse, toPublicError, type ErrorStyle } from '../http/error-body.js';
+import { errorReply, toPublicError, type ErrorStyle } from '../http/error-body.js';
 import { resultHeaders } from '../http/llmrr-info.js';
+import { jsonReply, replyToResponse, type Reply } from '../http/reply.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
 import { openStream } from '../streaming/open-stream.js';
-import { sseResponse, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
+import { sseReply, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
 import { admit, type Admission } from '../tenancy/admission.js';
 import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
@@ -47,7 +48,7 @@ export interface ModelCall {
  * One model request end to end: model check, limits and budget reservation, the router call, and the
  * settlement (ledger record, budget, limits, metrics) before the last bytes of the answer are sent.
  */
-export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Response> {
+export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Reply> {
   const headers: Record<string, string> = { ...call.headers };
   let admission: Admission | undefined;
   // Streams need their own controller (the response body can be cancelled without the request signal
@@ -69,7 +70,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Res
     return settler.settle(st, admission);
   };
 
-  const fail = async (e: unknown): Promise<Response> => {
+  const fail = async (e: unknown): Promise<Reply> => {
     const error = toLLMError(e);
     const status: UsageStatus = error.code === 'aborted' ? 'aborted' : 'error';
     try {
@@ -79,11 +80,11 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Res
     }
     if (error.code === 'internal' || error.statusCode >= 500) deps.log(`request failed: ${error.code}`, call.requestId, error);
     const extra = error.code === 'rate_limited' && isRateInfoCarrier(error.details) ? rateLimitHeaders(error.details.rateInfo) : {};
-    return errorResponse(toPublicError(error), call.requestId, call.style, { ...headers, ...extra });
+    return errorReply(toPublicError(error), call.requestId, call.style, { ...headers, ...extra });
   };
 
   try {
-    const all = deps.router.models();
+    const all = deps.router.models(call.principal.tenantId);
     const resolved = resolveModel(call.model, all, call.principal, call.ext.fallbacks);
     settler.modelKnown();
     admission = await admit({
@@ -115,13 +116,13 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Res
       await settle({ status: 'success', result, deployment: result.deployment, provider: result.provider, ttftMs: result.timeToFirstTokenMs ?? result.latencyMs });
       Object.assign(headers, resultHeaders(result));
       if (call.ext.explain && result.decision) headers['x-llmrr-decision'] = headerJson(decisionSummary(result));
-      return jsonResponse(call.render(result), call.requestId, headers);
+      return jsonReply(call.render(result), call.requestId, headers);
     }
 
     const opened = await openStream(deps.router.stream(call.request, options), call.startedAt, deps.now);
     headers['x-llmrr-model'] = opened.route.deployment;
     headers['x-llmrr-cache'] = opened.route.cached === false ? 'miss' : `hit-${opened.route.cached}`;
-    return sseResponse(opened, call.encoder(), {
+    return sseReply(opened, call.encoder(), {
       requestId: call.requestId,
       headers,
       abort: abort!,
@@ -149,5 +150,5 @@ function isRateInfoCarrier(details: unknown): details is { rateInfo: RateLimitIn
 }
 
 export function jsonResponse(body: unknown, requestId: string, headers: Record<string, string> = {}, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: { ...headers, 'content-type': 'application/json', 'x-request-id': requestId } });
+  return replyToResponse(jsonReply(body, requestId, headers, status));
 }

@@ -1,11 +1,12 @@
 import { LLMError } from '@llmrr/core';
+import type { HeaderSource } from '../http/incoming.js';
 import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
 
 /**
  * The router extension of one request: body field `llmrr` wins over the headers
  * `x-llmrr-strategy` and `x-llmrr-explain: true`.
  */
-export function routerExtension(headers: Headers, body: LlmrrExtension | undefined): LlmrrExtension {
+export function routerExtension(headers: HeaderSource, body: LlmrrExtension | undefined): LlmrrExtension {
   const ext: LlmrrExtension = {};
   const strategy = headers.get('x-llmrr-strategy');
   if (strategy !== null && strategy.trim() !== '') ext.strategy = strategy.trim();

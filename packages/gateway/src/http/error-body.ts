@@ -1,4 +1,5 @@
 import { LLMError, toLLMError } from '@llmrr/core';
+import { replyToResponse, type Reply } from './reply.js';
 
 /** The wire shape of every gateway error. Anthropic-style routes add `type: "error"` at the top. */
 export interface ErrorBody {
@@ -31,11 +32,14 @@ export function errorStatus(err: LLMError): number {
   return Number.isInteger(s) && s >= 400 && s <= 599 ? s : 500;
 }
 
-export function errorResponse(e: unknown, requestId: string, style: ErrorStyle = 'openai', headers: Record<string, string> = {}): Response {
+/** The error reply: status from the error, `retry-after` when it has one; `headers` (lower-case names) are kept. */
+export function errorReply(e: unknown, requestId: string, style: ErrorStyle = 'openai', headers: Record<string, string> = {}): Reply {
   const err = toPublicError(e);
-  const h = new Headers(headers);
-  h.set('content-type', 'application/json');
-  h.set('x-request-id', requestId);
-  if (err.retryAfterMs !== undefined) h.set('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
-  return new Response(JSON.stringify(errorBody(err, requestId, style)), { status: errorStatus(err), headers: h });
+  const h: Record<string, string> = { ...headers, 'content-type': 'application/json', 'x-request-id': requestId };
+  if (err.retryAfterMs !== undefined) h['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+  return { status: errorStatus(err), headers: h, body: JSON.stringify(errorBody(err, requestId, style)) };
+}
+
+export function errorResponse(e: unknown, requestId: string, style: ErrorStyle = 'openai', headers: Record<string, string> = {}): Response {
+  return replyToResponse(errorReply(e, requestId, style, headers));
 }

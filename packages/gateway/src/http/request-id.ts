@@ -1,8 +1,10 @@
+import type { HeaderSource } from './incoming.js';
+
 const VALID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The client's `x-request-id` when it is a sane token (letters, digits, `._:-`, at most 128), else a new one. */
-export function requestIdFrom(request: Request, generate: () => string): string {
-  const incoming = request.headers.get('x-request-id');
+export function requestIdFrom(headers: HeaderSource, generate: () => string): string {
+  const incoming = headers.get('x-request-id');
   return incoming !== null && VALID.test(incoming) ? incoming : generate();
 }
 

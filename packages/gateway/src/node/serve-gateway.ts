@@ -1,7 +1,12 @@
-import { createAdaptorServer } from '@hono/node-server';
-import type { Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ModelRoute } from '../calls/model-route.js';
+import { directRoutesOf, type DirectRoutes } from '../http/direct-routes.js';
+import { errorReply } from '../http/error-body.js';
 import type { Gateway } from '../types.js';
+import { NodeIncoming } from './node-incoming.js';
+import { writeReply } from './write-reply.js';
 
 export interface ServeOptions {
   /** Default 3006; `0` picks a free port. */
@@ -23,13 +28,25 @@ export interface ServedGateway {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Serves a gateway over node:http (through `@hono/node-server`), passing the client address on. */
+/**
+ * Serves a gateway over node:http. The model endpoints (`DirectRoutes`) are served straight from the
+ * Node request and response, without web `Request`/`Response` objects; every other request goes through
+ * `gateway.fetch` via `@hono/node-server`, with the client address passed on.
+ */
 export async function serveGateway(gateway: Gateway, options: ServeOptions = {}): Promise<ServedGateway> {
   const host = options.host ?? '127.0.0.1';
-  const server = createAdaptorServer({
-    fetch: (request, env) => gateway.fetch(request, { ...(env.incoming.socket.remoteAddress ? { clientIp: env.incoming.socket.remoteAddress } : {}) }),
-    hostname: host,
-  }) as Server;
+  // Not overriding the global Request/Response: the lightweight ones would wrap every Response the
+  // process makes (the router's upstream answers too) and build the real one on first use.
+  const viaFetch = getRequestListener(
+    (request, env) => gateway.fetch(request, env.incoming.socket.remoteAddress ? { clientIp: env.incoming.socket.remoteAddress } : {}),
+    { hostname: host, overrideGlobalObjects: false },
+  );
+  const direct = directRoutesOf(gateway);
+  const server = createServer((req, res) => {
+    const route = direct ? directRoute(direct, req) : undefined;
+    if (direct && route) serveDirect(direct, route, req, res);
+    else void viaFetch(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 3006, host, () => {
@@ -58,4 +75,23 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
       return closing;
     },
   };
+}
+
+function directRoute(direct: DirectRoutes, req: IncomingMessage): ModelRoute | undefined {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return direct.route(req.method ?? 'GET', q < 0 ? url : url.slice(0, q), req.headers.origin);
+}
+
+function serveDirect(direct: DirectRoutes, route: ModelRoute, req: IncomingMessage, res: ServerResponse): void {
+  const incoming = new NodeIncoming(req, res);
+  const requestId = direct.requestId(incoming.headers);
+  route(incoming, requestId, direct.now()).then(
+    (reply) => writeReply(reply, req, res),
+    // Routes answer their own errors; this is the last resort.
+    (e: unknown) => {
+      if (!res.headersSent) writeReply(errorReply(e, requestId), req, res);
+      else res.destroy();
+    },
+  );
 }

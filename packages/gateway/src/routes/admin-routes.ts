@@ -1,4 +1,4 @@
-import { LLMError, toLLMError, type ApiKey, type AuditQuery, type UsageGroupBy, type UsageQuery } from '@llmrr/core';
+import { LLMError, toLLMError, type ApiKey, type AuditQuery, type Tenant, type UsageGroupBy, type UsageQuery } from '@llmrr/core';
 import type { Hono } from 'hono';
 import { secretsEqual } from '../auth/constant-time.js';
 import { extractApiKey } from '../auth/extract-key.js';
@@ -10,12 +10,15 @@ import { validateBody } from '../http/validate.js';
 import {
   AdminBudgetPutSchema,
   AdminKeyCreateSchema,
+  AdminKeyPatchSchema,
   AdminLimitsPutSchema,
   AdminTenantCreateSchema,
   AdminTenantPatchSchema,
 } from '../schemas/admin.js';
 import type { GatewayStores } from '../types.js';
+import type { TenantModelRouter } from '../tenants/tenant-model-router.js';
 import { parseTime, periodRange } from './admin-time.js';
+import { checkTenantModels } from './check-tenant-models.js';
 
 /** A key as the admin API shows it: never the hash (nor, after creation, the secret). */
 function publicKey(key: ApiKey): Omit<ApiKey, 'hash'> {
@@ -33,7 +36,11 @@ type AdminHandler = (c: AppContext, stores: GatewayStores, audit: (action: strin
  * Admin API under `/admin`, guarded by the admin key (`Authorization: Bearer` or `X-API-Key`).
  * Every change is written to the audit log (never with secrets); a wrong key is a 401 and an audit entry.
  */
-export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
+export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenantModels?: TenantModelRouter): void {
+  /** Loads a created or changed tenant's own models at once (other processes do it on its next request). */
+  const syncModels = (tenant: Tenant) => {
+    tenantModels?.sync(tenant);
+  };
   const guard =
     (handler: AdminHandler) =>
     async (c: AppContext): Promise<Response> => {
@@ -78,8 +85,10 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void 
     '/admin/tenants',
     guard(async (c, s, audit) => {
       const input = validateBody(AdminTenantCreateSchema, await body(c));
+      checkTenantModels(input.models);
       const tenant = await s.tenants.createTenant(input);
-      await audit('tenant.create', tenant.id, { name: tenant.name, tier: tenant.tier });
+      syncModels(tenant);
+      await audit('tenant.create', tenant.id, { name: tenant.name, tier: tenant.tier, ...(tenant.models ? { models: tenant.models.map((m) => m.name) } : {}) });
       return ok(c, tenant, 201);
     }),
   );
@@ -97,8 +106,10 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void 
     guard(async (c, s, audit) => {
       const id = c.req.param('id')!;
       const patch = validateBody(AdminTenantPatchSchema, await body(c));
+      checkTenantModels(patch.models ?? undefined);
       const tenant = await s.tenants.updateTenant(id, patch);
-      await audit('tenant.update', id, { fields: Object.keys(patch) });
+      syncModels(tenant);
+      await audit('tenant.update', id, { fields: Object.keys(patch), ...(patch.models !== undefined ? { models: patch.models?.map((m) => m.name) ?? null } : {}) });
       return ok(c, tenant);
     }),
   );
@@ -108,6 +119,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void 
       const id = c.req.param('id')!;
       const deleted = await s.tenants.deleteTenant(id);
       if (!deleted) throw notFound('Tenant', id);
+      tenantModels?.forget(id);
       await audit('tenant.delete', id);
       return ok(c, { id, deleted: true });
     }),
@@ -170,7 +182,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void 
     guard(async (c, s, audit) => {
       const id = c.req.param('id')!;
       const input = validateBody(AdminKeyCreateSchema, await body(c));
-      const expiresAt = input.expiresAt === undefined ? undefined : typeof input.expiresAt === 'number' ? input.expiresAt : Date.parse(input.expiresAt);
+      const expiresAt = input.expiresAt === undefined ? undefined : toEpochMs(input.expiresAt);
       const created = await s.tenants.createKey(id, { name: input.name, ...(input.limits ? { limits: input.limits } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) });
       await audit('key.create', created.key.id, { tenantId: id, name: input.name, prefix: created.key.prefix });
       return ok(c, { key: publicKey(created.key), secret: created.secret, note: 'The secret is shown only once; store it now.' }, 201);
@@ -182,6 +194,40 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void 
       const keyId = c.req.param('keyId')!;
       const key = await s.tenants.getKey(keyId);
       if (!key) throw notFound('Key', keyId);
+      return ok(c, publicKey(key));
+    }),
+  );
+  app.patch(
+    '/admin/keys/:keyId',
+    guard(async (c, s, audit) => {
+      const keyId = c.req.param('keyId')!;
+      const input = validateBody(AdminKeyPatchSchema, await body(c));
+      const key = await s.tenants.updateKey(keyId, {
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.limits !== undefined ? { limits: input.limits } : {}),
+        ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt === null ? null : toEpochMs(input.expiresAt) } : {}),
+      });
+      await audit('key.update', keyId, { tenantId: key.tenantId, fields: Object.keys(input), ...(input.limits !== undefined ? { limits: input.limits } : {}) });
+      return ok(c, publicKey(key));
+    }),
+  );
+  app.get(
+    '/admin/keys/:keyId/limits',
+    guard(async (c, s) => {
+      const keyId = c.req.param('keyId')!;
+      const key = await s.tenants.getKey(keyId);
+      if (!key) throw notFound('Key', keyId);
+      const current = key.limits ? await s.rateLimiter.peek([{ kind: 'key', id: keyId, limits: key.limits }]) : {};
+      return ok(c, { limits: key.limits ?? null, current });
+    }),
+  );
+  app.put(
+    '/admin/keys/:keyId/limits',
+    guard(async (c, s, audit) => {
+      const keyId = c.req.param('keyId')!;
+      const limits = validateBody(AdminLimitsPutSchema, await body(c));
+      const key = await s.tenants.updateKey(keyId, { limits });
+      await audit('key.limits.update', keyId, { tenantId: key.tenantId, limits });
       return ok(c, publicKey(key));
     }),
   );
@@ -265,6 +311,11 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void 
     '/admin/audit/verify',
     guard(async (c, s) => ok(c, await s.audit.verify())),
   );
+}
+
+/** Epoch ms from a validated `expiresAt` (epoch ms or ISO date with offset). */
+function toEpochMs(v: number | string): number {
+  return typeof v === 'number' ? v : Date.parse(v);
 }
 
 function intParam(c: AppContext, name: string, fallback: number): number {

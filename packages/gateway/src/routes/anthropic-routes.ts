@@ -3,29 +3,27 @@ import { toAnthropicMessage } from '../anthropic/message-response.js';
 import { AnthropicStreamEncoder } from '../anthropic/stream-encoder.js';
 import { messagesToGenerateRequest } from '../anthropic/to-generate-request.js';
 import type { AppEnv, GatewayDeps } from '../calls/context.js';
-import { handleModelEndpoint } from '../calls/model-endpoint.js';
+import { postModelEndpoint } from '../calls/model-endpoint.js';
 import { routerExtension } from '../calls/router-extension.js';
 import { AnthropicMessagesRequestSchema } from '../schemas/anthropic-messages.js';
 
 /** Anthropic-compatible `POST /v1/messages` (JSON and the Messages streaming event sequence). */
 export function registerAnthropicRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
-  app.post('/v1/messages', (c) =>
-    handleModelEndpoint(c, deps, {
-      endpoint: '/v1/messages',
-      schema: AnthropicMessagesRequestSchema,
-      style: 'anthropic',
-      messageCount: (b) => b.messages.length,
-      build(body) {
-        const ext = routerExtension(c.req.raw.headers, body.llmrr);
-        return {
-          model: body.model,
-          request: messagesToGenerateRequest(body),
-          stream: body.stream === true,
-          ext,
-          render: (result) => toAnthropicMessage(result, { explain: ext.explain === true }),
-          encoder: () => new AnthropicStreamEncoder({ explain: ext.explain === true }),
-        };
-      },
-    }),
-  );
+  postModelEndpoint(app, deps, {
+    endpoint: '/v1/messages',
+    schema: AnthropicMessagesRequestSchema,
+    style: 'anthropic',
+    messageCount: (b) => b.messages.length,
+    build(body, { headers }) {
+      const ext = routerExtension(headers, body.llmrr);
+      return {
+        model: body.model,
+        request: messagesToGenerateRequest(body),
+        stream: body.stream === true,
+        ext,
+        render: (result) => toAnthropicMessage(result, { explain: ext.explain === true }),
+        encoder: () => new AnthropicStreamEncoder({ explain: ext.explain === true }),
+      };
+    },
+  });
 }

@@ -4,7 +4,7 @@ import { authenticate } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
 import { clientIp, type AppContext, type AppEnv, type GatewayDeps } from '../calls/context.js';
 import { jsonResponse } from '../calls/model-call.js';
-import { handleModelEndpoint } from '../calls/model-endpoint.js';
+import { postModelEndpoint } from '../calls/model-endpoint.js';
 import { resolveModel, visibleDeployments } from '../calls/resolve-model.js';
 import { errorResponse } from '../http/error-body.js';
 import { readJsonBody } from '../http/read-json-body.js';
@@ -36,7 +36,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
   app.get('/api/status', async (c) => {
     try {
       const principal = await principalOf(c, deps);
-      const deployments = visibleDeployments(deps.router.models(), principal);
+      const deployments = visibleDeployments(deps.router.models(principal.tenantId), principal);
       return jsonResponse(
         {
           status: 'ok',
@@ -69,7 +69,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
   app.get('/api/models', async (c) => {
     try {
       const principal = await principalOf(c, deps);
-      const models = visibleDeployments(deps.router.models(), principal).map((d) => ({
+      const models = visibleDeployments(deps.router.models(principal.tenantId), principal).map((d) => ({
         id: d.name,
         name: d.name,
         engine: d.engine,
@@ -85,57 +85,53 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
     }
   });
 
-  app.post('/api/quick', (c) =>
-    handleModelEndpoint(c, deps, {
-      endpoint: '/api/quick',
-      schema: QuickRequestSchema,
-      style: 'openai',
-      build: (body) => ({
-        model: body.model,
-        request: {
-          messages: [{ role: 'user', content: body.prompt }],
-          ...(body.maxTokens !== undefined ? { maxTokens: body.maxTokens } : {}),
-          ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
-        },
-        stream: false,
-        ext: body.strategy !== undefined ? { strategy: body.strategy } : {},
-        render: (result) => answer(result, body.prompt),
-        encoder: () => {
-          throw new LLMError({ code: 'unsupported', message: '/api/quick does not stream' });
-        },
-      }),
+  postModelEndpoint(app, deps, {
+    endpoint: '/api/quick',
+    schema: QuickRequestSchema,
+    style: 'openai',
+    build: (body) => ({
+      model: body.model,
+      request: {
+        messages: [{ role: 'user', content: body.prompt }],
+        ...(body.maxTokens !== undefined ? { maxTokens: body.maxTokens } : {}),
+        ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
+      },
+      stream: false,
+      ext: body.strategy !== undefined ? { strategy: body.strategy } : {},
+      render: (result) => answer(result, body.prompt),
+      encoder: () => {
+        throw new LLMError({ code: 'unsupported', message: '/api/quick does not stream' });
+      },
     }),
-  );
+  });
 
-  app.post('/api/chat', (c) =>
-    handleModelEndpoint(c, deps, {
-      endpoint: '/api/chat',
-      schema: LegacyChatRequestSchema,
-      style: 'openai',
-      messageCount: (b) => b.messages.length,
-      build: (body) => ({
-        model: body.model,
-        request: {
-          messages: body.messages.map((m) => ({ role: m.role, content: m.content })),
-          ...(body.maxTokens !== undefined ? { maxTokens: body.maxTokens } : {}),
-          ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
-        },
-        stream: false,
-        ext: body.strategy !== undefined ? { strategy: body.strategy } : {},
-        render: (result) => answer(result),
-        encoder: () => {
-          throw new LLMError({ code: 'unsupported', message: '/api/chat does not stream' });
-        },
-      }),
+  postModelEndpoint(app, deps, {
+    endpoint: '/api/chat',
+    schema: LegacyChatRequestSchema,
+    style: 'openai',
+    messageCount: (b) => b.messages.length,
+    build: (body) => ({
+      model: body.model,
+      request: {
+        messages: body.messages.map((m) => ({ role: m.role, content: m.content })),
+        ...(body.maxTokens !== undefined ? { maxTokens: body.maxTokens } : {}),
+        ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
+      },
+      stream: false,
+      ext: body.strategy !== undefined ? { strategy: body.strategy } : {},
+      render: (result) => answer(result),
+      encoder: () => {
+        throw new LLMError({ code: 'unsupported', message: '/api/chat does not stream' });
+      },
     }),
-  );
+  });
 
   app.post('/api/route', async (c) => {
     const requestId = c.get('requestId');
     try {
       const principal = await principalOf(c, deps);
       const body = validateBody(RouteRequestSchema, await readJsonBody(c.req.raw, { maxBytes: deps.maxBodyBytes }));
-      const resolved = resolveModel(body.model, deps.router.models(), principal);
+      const resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
       const strategy = body.strategy ?? principal.tenant?.preferences.strategy;
       const decision = await deps.router.route(
         { messages: [{ role: 'user', content: body.prompt }] },

@@ -1,13 +1,15 @@
 import { LLMError, toLLMError, type UsageStatus } from '@llmrr/core';
 import { authenticate } from '../auth/authenticate.js';
 import { ANONYMOUS, type Principal } from '../auth/principal.js';
-import { clientIp, type AppContext, type GatewayDeps } from '../calls/context.js';
-import { jsonResponse } from '../calls/model-call.js';
+import type { GatewayDeps } from '../calls/context.js';
+import type { ModelRoute } from '../calls/model-route.js';
 import { resolveModel } from '../calls/resolve-model.js';
 import { createSettler } from '../calls/settle.js';
-import { errorResponse, toPublicError } from '../http/error-body.js';
+import { errorReply, toPublicError } from '../http/error-body.js';
+import type { Incoming } from '../http/incoming.js';
 import { formatUsd } from '../http/llmrr-info.js';
 import { readJsonBody } from '../http/read-json-body.js';
+import { jsonReply, type Reply } from '../http/reply.js';
 import { validateBody } from '../http/validate.js';
 import { OpenAIEmbeddingRequestSchema, type OpenAIEmbeddingResponse } from '../schemas/openai-embeddings.js';
 import { admit, type Admission } from '../tenancy/admission.js';
@@ -20,22 +22,24 @@ function toBase64(vector: number[]): string {
 }
 
 /** `POST /v1/embeddings` through the router's `embed`, with the same auth, limits, budget and ledger as chat. */
-export async function handleEmbeddings(c: AppContext, deps: GatewayDeps): Promise<Response> {
-  const requestId = c.get('requestId');
-  const startedAt = c.get('startedAt');
+export function embeddingsRoute(deps: GatewayDeps): ModelRoute {
+  return (incoming, requestId, startedAt) => handleEmbeddings(deps, incoming, requestId, startedAt);
+}
+
+async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId: string, startedAt: number): Promise<Reply> {
   let principal: Principal = ANONYMOUS;
   let admission: Admission | undefined;
   let settler: ReturnType<typeof createSettler> | undefined;
   try {
-    principal = await authenticate(c.req.raw.headers, { stores: deps.stores, auth: deps.auth, requestId, clientIp: clientIp(c), log: (m, e) => deps.log(m, requestId, e) });
-    const body = validateBody(OpenAIEmbeddingRequestSchema, await readJsonBody(c.req.raw, { maxBytes: deps.maxBodyBytes }));
+    principal = await authenticate(incoming.headers, { stores: deps.stores, auth: deps.auth, requestId, clientIp: incoming.clientIp, log: (m, e) => deps.log(m, requestId, e) });
+    const body = validateBody(OpenAIEmbeddingRequestSchema, await readJsonBody(incoming, { maxBytes: deps.maxBodyBytes }));
     const embed = deps.router.embed?.bind(deps.router);
     if (!embed) throw new LLMError({ code: 'unsupported', message: 'This gateway\'s router does not provide embeddings', param: 'model' });
     if (body.dimensions !== undefined) throw new LLMError({ code: 'unsupported', message: 'dimensions is not supported', param: 'dimensions' });
     const input = typeof body.input === 'string' ? [body.input] : body.input;
     deps.metrics?.started();
     settler = createSettler(deps, { endpoint: '/v1/embeddings', model: body.model, stream: false, principal, requestId, startedAt });
-    const resolved = resolveModel(body.model, deps.router.models(), principal);
+    const resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
     settler.modelKnown();
     admission = await admit({
       stores: deps.stores,
@@ -48,7 +52,7 @@ export async function handleEmbeddings(c: AppContext, deps: GatewayDeps): Promis
     });
     const result = await embed(input, {
       requestId,
-      signal: c.req.raw.signal,
+      ...(incoming.signal ? { signal: incoming.signal } : {}),
       tenant: principal.tenantId,
       ...(resolved.model !== undefined ? { model: resolved.model } : {}),
       ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
@@ -61,7 +65,7 @@ export async function handleEmbeddings(c: AppContext, deps: GatewayDeps): Promis
       model: result.deployment,
       usage: { prompt_tokens: result.usage.inputTokens, total_tokens: result.usage.totalTokens },
     };
-    return jsonResponse(out, requestId, { 'x-llmrr-model': result.deployment, 'x-llmrr-cache': 'miss', 'x-llmrr-cost-usd': formatUsd(costUsd) });
+    return jsonReply(out, requestId, { 'x-llmrr-model': result.deployment, 'x-llmrr-cache': 'miss', 'x-llmrr-cost-usd': formatUsd(costUsd) });
   } catch (e) {
     const error = toPublicError(toLLMError(e));
     if (settler) {
@@ -70,6 +74,6 @@ export async function handleEmbeddings(c: AppContext, deps: GatewayDeps): Promis
     } else {
       deps.metrics?.observe({ model: 'unknown', tenant: principal.tenantId, status: error.code, durationMs: deps.now() - startedAt }, false);
     }
-    return errorResponse(error, requestId);
+    return errorReply(error, requestId);
   }
 }

@@ -50,6 +50,14 @@ export const AdminKeyCreateSchema = z.strictObject({
   expiresAt: z.union([z.number().int().positive(), z.iso.datetime({ offset: true })]).optional(),
 });
 
+/** `PATCH /admin/keys/:id` (`null` clears the limits or the expiry). */
+export const AdminKeyPatchSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  limits: AdminLimitsSchema.nullable().optional(),
+  /** Epoch ms or ISO date; `null` for no expiry. */
+  expiresAt: z.union([z.number().int().positive(), z.iso.datetime({ offset: true })]).nullable().optional(),
+});
+
 /** `PUT /admin/tenants/:id/limits` and `/budget`: the new value, or `null` to remove. */
 export const AdminLimitsPutSchema = AdminLimitsSchema.nullable();
 export const AdminBudgetPutSchema = AdminBudgetSchema.nullable();

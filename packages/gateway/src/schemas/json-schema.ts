@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AdminBudgetSchema, AdminKeyCreateSchema, AdminLimitsSchema, AdminTenantCreateSchema, AdminTenantPatchSchema } from './admin.js';
+import { AdminBudgetSchema, AdminKeyCreateSchema, AdminKeyPatchSchema, AdminLimitsSchema, AdminTenantCreateSchema, AdminTenantPatchSchema } from './admin.js';
 import { AnthropicMessageSchema, AnthropicMessagesRequestSchema, AnthropicStreamEventSchema } from './anthropic-messages.js';
 import { LegacyAnswerSchema, LegacyChatRequestSchema, QuickRequestSchema, RouteRequestSchema } from './legacy-api.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
@@ -29,6 +29,7 @@ export const wireSchemas = {
   AdminTenantCreate: AdminTenantCreateSchema,
   AdminTenantPatch: AdminTenantPatchSchema,
   AdminKeyCreate: AdminKeyCreateSchema,
+  AdminKeyPatch: AdminKeyPatchSchema,
   AdminLimits: AdminLimitsSchema,
   AdminBudget: AdminBudgetSchema,
 } as const;

@@ -1,4 +1,5 @@
 import { LLMError, toLLMError, type FinishReason, type RouterResult, type StreamPart, type Usage } from '@llmrr/core';
+import type { Reply } from '../http/reply.js';
 import type { OpenedStream, RoutePart } from './open-stream.js';
 
 type FinishPart = Extract<StreamPart, { type: 'finish' }>;
@@ -31,14 +32,13 @@ export interface SseResponseOptions {
   settle: (outcome: StreamOutcome) => Promise<void>;
 }
 
-const encoder = new TextEncoder();
-
 /**
- * The HTTP response of a stream: frames as they come; when the stream ends, the outcome is settled
- * (ledger, budget, metrics) and only then are the final frames (finish + usage, or the error event) sent.
- * A stream that breaks after its first byte always ends with the protocol's error event, never silently.
+ * The HTTP reply of a stream: frames as they come (the frames of one part in one piece, so one write);
+ * when the stream ends, the outcome is settled (ledger, budget, metrics) and only then are the final
+ * frames (finish + usage, or the error event) sent. A stream that breaks after its first byte always
+ * ends with the protocol's error event, never silently.
  */
-export function sseResponse(opened: OpenedStream, enc: StreamEncoder, options: SseResponseOptions): Response {
+export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseResponseOptions): Reply {
   let settled = false;
   const settleOnce = async (outcome: StreamOutcome) => {
     if (settled) return;
@@ -46,21 +46,22 @@ export function sseResponse(opened: OpenedStream, enc: StreamEncoder, options: S
     await options.settle(outcome);
   };
 
-  async function* frames(): AsyncGenerator<string> {
+  async function* frames(): AsyncGenerator<string, void> {
     let lastUsage: Usage | undefined;
     let finish: FinishPart | undefined;
-    const handle = function* (part: StreamPart): Generator<string> {
+    const handle = (part: StreamPart): string => {
       if (part.type === 'finish') {
         finish = part;
         lastUsage = part.usage;
-        return;
+        return '';
       }
       if (part.type === 'usage') lastUsage = part.usage;
-      yield* enc.part(part);
+      return join(enc.part(part));
     };
     try {
-      yield* enc.start(opened.route);
-      for (const part of opened.head) yield* handle(part);
+      let first = join(enc.start(opened.route));
+      for (const part of opened.head) first += handle(part);
+      yield first;
       for (;;) {
         const next = await opened.iterator.next();
         if (next.done) break;
@@ -68,7 +69,8 @@ export function sseResponse(opened: OpenedStream, enc: StreamEncoder, options: S
         if (part.type === 'route') continue;
         if (part.type === 'error') throw part.error;
         if (finish) continue;
-        yield* handle(part);
+        const text = handle(part);
+        if (text !== '') yield text;
       }
       if (!finish) throw new LLMError({ code: 'stream_interrupted', message: 'The upstream stream ended without a finish event' });
       let result: RouterResult;
@@ -78,7 +80,7 @@ export function sseResponse(opened: OpenedStream, enc: StreamEncoder, options: S
         throw toLLMError(e);
       }
       await settleOnce({ status: 'success', result, firstPartMs: opened.firstPartMs });
-      yield* enc.finish(finish, result);
+      yield join(enc.finish(finish, result));
     } catch (e) {
       const error = options.abort.signal.aborted ? toLLMError(options.abort.signal.reason ?? e) : toLLMError(e);
       const aborted = options.abort.signal.aborted || error.code === 'aborted';
@@ -89,7 +91,7 @@ export function sseResponse(opened: OpenedStream, enc: StreamEncoder, options: S
         ...(finish ? { finishReason: finish.finishReason } : {}),
         firstPartMs: opened.firstPartMs,
       }).catch(() => {});
-      if (!aborted) yield* enc.error(error, options.requestId);
+      if (!aborted) yield join(enc.error(error, options.requestId));
     } finally {
       if (!settled) {
         options.abort.abort();
@@ -105,22 +107,26 @@ export function sseResponse(opened: OpenedStream, enc: StreamEncoder, options: S
   }
 
   const gen = frames();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = await gen.next();
-      if (next.done) controller.close();
-      else controller.enqueue(encoder.encode(next.value));
+  return {
+    status: 200,
+    headers: {
+      ...options.headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-request-id': options.requestId,
     },
-    async cancel() {
-      options.abort.abort();
-      await gen.return(undefined);
+    body: {
+      frames: gen,
+      async cancel() {
+        options.abort.abort();
+        await gen.return(undefined);
+      },
     },
-  });
-  const headers = new Headers(options.headers);
-  headers.set('content-type', 'text/event-stream; charset=utf-8');
-  headers.set('cache-control', 'no-cache');
-  headers.set('connection', 'keep-alive');
-  headers.set('x-accel-buffering', 'no');
-  headers.set('x-request-id', options.requestId);
-  return new Response(body, { status: 200, headers });
+  };
+}
+
+function join(frames: string[]): string {
+  return frames.length === 1 ? frames[0]! : frames.join('');
 }

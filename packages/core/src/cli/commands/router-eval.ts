@@ -4,7 +4,7 @@ import { loadDataset } from '../../learning/datasets/load-dataset.js';
 import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
 import { evaluateDataset, evaluateModel } from '../../learning/evaluation/evaluate-dataset.js';
 import type { EvaluationReport } from '../../learning/evaluation/evaluation-report.js';
-import { formatReport } from '../../learning/evaluation/format-report.js';
+import { formatReport, reportJson } from '../../learning/evaluation/format-report.js';
 import { reportSvg } from '../../learning/evaluation/report-plot.js';
 import { loadRouterModel } from '../../learning/training/router-model.js';
 import type { CliCommand } from '../cli-command.js';
@@ -51,7 +51,7 @@ Options:
       --tasks <a,b>          only these tasks
       --predictor <kind>     headline predictor: auto (picked on validation data), logistic, mf,
                              mlp, knn, ensemble
-      --hash-dim <n>         hashed TF-IDF buckets (default 16384)
+      --hash-dim <n>         hashed TF-IDF buckets (default 65536)
       --embeddings           add prompt embeddings (cached under .llmrr/cache/embeddings)
       --seed <n>             training seed
   -h, --help                 show this help
@@ -96,10 +96,10 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   }
   const out = resolve(ctx.cwd, values.out ?? join('.llmrr', 'reports', `${dataset.name.replace(/[^\w.-]+/g, '-')}${values['holdout-task'] ? `-unseen-${values['holdout-task']}` : ''}.json`));
   await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(out, `${reportJson(report, 1)}\n`);
   const svg = out.replace(/\.json$/, '') + '.svg';
   await writeFile(svg, reportSvg(report));
-  ctx.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\nreport: ${out}\nplot:   ${svg}\n`);
+  ctx.stdout.write(values.json ? `${reportJson(report)}\n` : `${formatReport(report)}\nreport: ${out}\nplot:   ${svg}\n`);
   if (!values.json) log(`wrote ${basename(out)} and ${basename(svg)}`);
   return EXIT.ok;
 }

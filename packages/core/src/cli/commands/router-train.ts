@@ -40,7 +40,7 @@ Options:
   -o, --out <file>         where to write the model JSON
       --predictor <kind>   auto (default), logistic, mf, mlp, knn or ensemble
       --tasks <a,b>        only these tasks (prefix match: mmlu matches mmlu/anatomy)
-      --hash-dim <n>       hashed TF-IDF buckets (default 16384; 0 = off)
+      --hash-dim <n>       hashed TF-IDF buckets (default 65536; 0 = off)
       --embeddings         add a Universal Sentence Encoder embedding of each prompt (cached on disk
                            under .llmrr/cache/embeddings; slow the first time: ~26 ms per prompt)
       --seed <n>           training seed (default 1)

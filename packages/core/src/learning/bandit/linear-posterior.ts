@@ -8,6 +8,9 @@ export class LinearPosterior {
   readonly A: Float64Array;
   readonly b: Float64Array;
   observations = 0;
+  /** Cholesky factor and mean, recomputed after an update (ranking is far more frequent than updates). */
+  private chol: Float64Array | undefined;
+  private mu: Float64Array | undefined;
 
   constructor(prior: readonly number[], priorWeight: number) {
     this.dim = prior.length;
@@ -27,10 +30,13 @@ export class LinearPosterior {
       for (let j = 0; j < d; j++) this.A[i * d + j]! += w * z[i]! * z[j]!;
     }
     this.observations += w;
+    this.chol = undefined;
+    this.mu = undefined;
   }
 
-  /** Lower-triangular Cholesky factor of A. */
+  /** Lower-triangular Cholesky factor of A (cached until the next update). */
   private cholesky(): Float64Array {
+    if (this.chol) return this.chol;
     const d = this.dim, L = new Float64Array(d * d);
     for (let i = 0; i < d; i++) {
       for (let j = 0; j <= i; j++) {
@@ -39,12 +45,19 @@ export class LinearPosterior {
         L[i * d + j] = i === j ? Math.sqrt(Math.max(s, 1e-12)) : s / L[j * d + j]!;
       }
     }
+    this.chol = L;
     return L;
   }
 
-  /** Posterior mean θ̂ = A⁻¹ b. */
+  /** Posterior mean θ̂ = A⁻¹ b (a copy). */
   mean(): Float64Array {
-    const d = this.dim, L = this.cholesky();
+    return this.meanFrom(this.cholesky()).slice();
+  }
+
+  /** The cached posterior mean (do not modify). */
+  private meanFrom(L: Float64Array): Float64Array {
+    if (this.mu) return this.mu;
+    const d = this.dim;
     const y = new Float64Array(d);
     for (let i = 0; i < d; i++) {
       let s = this.b[i]!;
@@ -57,13 +70,14 @@ export class LinearPosterior {
       for (let k = i + 1; k < d; k++) s -= L[k * d + i]! * x[k]!;
       x[i] = s / L[i * d + i]!;
     }
+    this.mu = x;
     return x;
   }
 
   /** A draw θ ~ N(θ̂, scale² A⁻¹), from standard normals `gauss()`. */
   sample(scale: number, gauss: () => number): Float64Array {
     const d = this.dim, L = this.cholesky();
-    const mu = this.mean();
+    const mu = this.meanFrom(L).slice();
     // θ = θ̂ + scale · L⁻ᵀ ε  (covariance A⁻¹ = L⁻ᵀ L⁻¹)
     const e = new Float64Array(d);
     for (let i = 0; i < d; i++) e[i] = gauss();

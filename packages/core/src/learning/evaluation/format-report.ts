@@ -8,6 +8,11 @@ function table(header: string[], rows: string[][]): string {
   return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n';
 }
 
+/** The report as JSON text, numbers rounded to 5 significant digits (the curves make it long otherwise). */
+export function reportJson(r: EvaluationReport, indent?: number): string {
+  return JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) ? Number(v.toPrecision(5)) : v), indent);
+}
+
 /** A human summary of an evaluation report (what `llmrr router eval` prints without --json). */
 export function formatReport(r: EvaluationReport): string {
   const out: string[] = [];

@@ -10,8 +10,8 @@ export interface FeatureSpec {
   analysis: boolean;
   /** Hashed word unigrams + bigrams, TF-IDF weighted, L2-normalized; 0 = off. */
   hashDim: number;
-  /** IDF per hash bucket (length `hashDim`), learned on the training prompts. */
-  idf?: number[];
+  /** IDF per hash bucket, learned on the training prompts: buckets seen in training, the rest get `fallback`. */
+  idf?: { fallback: number; index: number[]; value: number[] };
   /** Embedding block: dimension and the embedder's name; absent = no embedding. */
   embedding?: { dim: number; model: string };
   /** Standardization of the analysis block (learned on the training prompts). */
@@ -30,6 +30,21 @@ export function featureBlocks(spec: FeatureSpec): FeatureBlocks {
   const a = spec.analysis ? ANALYSIS_DIM : 0;
   const e = spec.embedding?.dim ?? 0;
   return { analysis: [0, a], embedding: [a, a + e], hashed: [a + e, a + e + spec.hashDim] };
+}
+
+const denseIdf = new WeakMap<FeatureSpec, Float32Array>();
+
+/** The IDF table as a dense array (built once per spec). */
+function idfTable(spec: FeatureSpec): Float32Array | undefined {
+  const s = spec.idf;
+  if (!s) return undefined;
+  let t = denseIdf.get(spec);
+  if (!t) {
+    t = new Float32Array(spec.hashDim).fill(s.fallback);
+    for (let k = 0; k < s.index.length; k++) t[s.index[k]!] = s.value[k]!;
+    denseIdf.set(spec, t);
+  }
+  return t;
 }
 
 export function featureDim(spec: FeatureSpec): number {
@@ -67,6 +82,9 @@ function hashedCounts(tokens: readonly string[], dim: number): { ids: Int32Array
   return { ids: ids.subarray(0, u + 1), counts: counts.subarray(0, u + 1) };
 }
 
+/** Hash buckets of the TF-IDF block: 2^16 (fewer collisions than 2^14 measured better on MMLU validation data). */
+export const DEFAULT_HASH_DIM = 1 << 16;
+
 export interface FitFeaturesOptions {
   analysis?: boolean;
   hashDim?: number;
@@ -75,13 +93,19 @@ export interface FitFeaturesOptions {
 
 /** Learns IDF and the analysis standardization from the training prompts. */
 export function fitFeatures(prompts: readonly string[], options: FitFeaturesOptions = {}): FeatureSpec {
-  const spec: FeatureSpec = { analysis: options.analysis ?? true, hashDim: options.hashDim ?? 1 << 14 };
+  const spec: FeatureSpec = { analysis: options.analysis ?? true, hashDim: options.hashDim ?? DEFAULT_HASH_DIM };
   if (options.embedding) spec.embedding = options.embedding;
   if (spec.hashDim > 0) {
     const df = new Float64Array(spec.hashDim);
     for (const p of prompts) for (const h of hashedCounts(tokenize(p), spec.hashDim).ids) df[h]!++;
     const n = prompts.length;
-    spec.idf = Array.from(df, (d) => round4(Math.log((1 + n) / (1 + d)) + 1));
+    const idf = { fallback: round4(Math.log(1 + n) + 1), index: [] as number[], value: [] as number[] };
+    df.forEach((d, i) => {
+      if (d === 0) return;
+      idf.index.push(i);
+      idf.value.push(round4(Math.log((1 + n) / (1 + d)) + 1));
+    });
+    spec.idf = idf;
   }
   if (spec.analysis) {
     const sum = new Float64Array(ANALYSIS_DIM);
@@ -142,9 +166,10 @@ export function featurize(spec: FeatureSpec, text: string, embedding?: ArrayLike
   if (spec.hashDim > 0) {
     const { ids, counts } = hashedCounts(tokens.length > 512 ? tokens.slice(0, 512) : tokens, spec.hashDim);
     const w = new Float64Array(ids.length);
+    const idf = idfTable(spec);
     let n = 0;
     for (let k = 0; k < ids.length; k++) {
-      const x = (1 + Math.log(counts[k]!)) * (spec.idf?.[ids[k]!] ?? 1);
+      const x = (1 + Math.log(counts[k]!)) * (idf ? idf[ids[k]!]! : 1);
       w[k] = x;
       n += x * x;
     }

@@ -39,7 +39,8 @@ describe('featurize', () => {
       if (ix >= h0) n += a.value[k]! ** 2;
     });
     expect(n).toBeCloseTo(1, 5);
-    expect(spec.idf).toHaveLength(256);
+    expect(spec.idf!.index.length).toBeGreaterThan(3);
+    expect(spec.idf!.index.length).toBeLessThan(256);
   });
   it('needs the embedding when the spec has an embedding block', () => {
     const withEmb = fitFeatures(['x'], { hashDim: 0, analysis: false, embedding: { dim: 3, model: 'toy' } });

@@ -1,6 +1,6 @@
 import { fnv1a } from '../datasets/split-examples.js';
 import type { RoutingExample } from '../datasets/types.js';
-import { featureBlocks, featureDim, featurize, fitFeatures, type FeatureSpec } from '../features/feature-pipeline.js';
+import { DEFAULT_HASH_DIM, featureBlocks, featureDim, featurize, fitFeatures, type FeatureSpec } from '../features/feature-pipeline.js';
 import { EnsemblePredictor } from '../predictors/ensemble-predictor.js';
 import { trainKnn } from '../predictors/knn-predictor.js';
 import { trainLogistic } from '../predictors/logistic-predictor.js';
@@ -17,7 +17,7 @@ export type EmbeddingLookup = (prompt: string) => ArrayLike<number> | undefined;
 
 export interface TrainPredictorsOptions {
   kinds?: readonly PredictorKind[];
-  /** Hash buckets of the TF-IDF block (0 = off). Default 2^14. */
+  /** Hash buckets of the TF-IDF block (0 = off). Default 2^16. */
   hashDim?: number;
   /** Use the cheap analysis block. Default true. */
   analysis?: boolean;
@@ -72,7 +72,7 @@ export function trainPredictors(
   const emb = options.embedding;
   const spec = fitFeatures(
     fitSet.map((e) => e.prompt),
-    { hashDim: options.hashDim ?? 1 << 14, analysis: options.analysis ?? true, ...(emb ? { embedding: { dim: emb.dim, model: emb.model } } : {}) },
+    { hashDim: options.hashDim ?? DEFAULT_HASH_DIM, analysis: options.analysis ?? true, ...(emb ? { embedding: { dim: emb.dim, model: emb.model } } : {}) },
   );
   const train = toTrainingSet(spec, fitSet, outputs, emb?.lookup);
   const val = toTrainingSet(spec, valSet, outputs, emb?.lookup);

@@ -98,4 +98,41 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('closed');
     expect(breaker.tryAcquire()).toBe(true);
   });
+
+  it('with permits: a call admitted while closed that ends during half-open is no probe (frees no slot, closes nothing)', () => {
+    const { breaker, advance, transitions } = make({ halfOpenMaxProbes: 1 });
+    const early = breaker.acquire()!;
+    expect(early.probe).toBe(false);
+    breaker.failure(breaker.acquire());
+    breaker.failure(breaker.acquire());
+    advance(1_000);
+    const probe = breaker.acquire()!;
+    expect(probe.probe).toBe(true);
+    breaker.success(early); // started before the circuit opened: says nothing about the probe
+    expect(breaker.state).toBe('half-open');
+    expect(breaker.acquire()).toBeUndefined(); // the one slot is still the probe's
+    breaker.failure(early);
+    expect(breaker.state).toBe('half-open'); // a stale failure does not re-open either
+    breaker.success(probe);
+    expect(breaker.state).toBe('closed');
+    expect(transitions).toEqual(['closed->open', 'open->half-open', 'half-open->closed']);
+  });
+
+  it('with permits: a probe of an earlier half-open period frees no slot of the current one', () => {
+    const { breaker, advance } = make({ halfOpenMaxProbes: 2 });
+    breaker.failure();
+    breaker.failure();
+    advance(1_000);
+    const old = breaker.acquire()!;
+    const failing = breaker.acquire()!;
+    breaker.failure(failing); // re-opens
+    advance(1_000);
+    const a = breaker.acquire()!;
+    const b = breaker.acquire()!;
+    expect([a.probe, b.probe]).toEqual([true, true]);
+    breaker.release(old); // late, from the period before: both slots stay taken
+    expect(breaker.acquire()).toBeUndefined();
+    breaker.release(a);
+    expect(breaker.acquire()?.probe).toBe(true);
+  });
 });

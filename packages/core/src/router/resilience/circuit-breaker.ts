@@ -1,13 +1,16 @@
-import type { CircuitBreakerConfig } from '../../config/schema.js';
+import type { CircuitOptions, CircuitPermit, DeploymentCircuit } from './circuit-state-store.js';
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
-export interface CircuitBreakerOptions {
-  config: CircuitBreakerConfig;
-  now: () => number;
-  /** Called on every state change (the router turns it into a `circuit` event). */
-  onTransition?: (from: CircuitState, to: CircuitState) => void;
+export type CircuitBreakerOptions = CircuitOptions;
+
+/** A probe permit remembers the half-open period it belongs to: a late one from an earlier period frees nothing. */
+class ProbePermit implements CircuitPermit {
+  readonly probe = true;
+  constructor(readonly epoch: number) {}
 }
+
+const PASS: CircuitPermit = Object.freeze({ probe: false });
 
 /**
  * One deployment's circuit breaker:
@@ -15,11 +18,13 @@ export interface CircuitBreakerOptions {
  * `halfOpenMaxProbes` probes at once -> closed after `successThreshold` successful probes, or open again
  * (a fresh cooldown) on a failed one.
  */
-export class CircuitBreaker {
+export class CircuitBreaker implements DeploymentCircuit {
   private current: CircuitState = 'closed';
   private consecutiveFailures = 0;
   private probeSuccesses = 0;
   private probesInFlight = 0;
+  /** Counts half-open periods. */
+  private epoch = 0;
   /** When the circuit last opened (0 when it never did). */
   openedAt = 0;
 
@@ -52,33 +57,47 @@ export class CircuitBreaker {
    * Every admitted call must end with `success()`, `failure()` or `release()`.
    */
   tryAcquire(force = false): boolean {
-    if (!this.options.config.enabled) return true;
+    return this.acquire(force) !== undefined;
+  }
+
+  /** Like `tryAcquire`, returning the permit to pass to `success` / `failure` / `release` (undefined: refused). */
+  acquire(force = false): CircuitPermit | undefined {
+    if (!this.options.config.enabled) return PASS;
     const s = this.state;
-    if (s === 'closed') return true;
+    if (s === 'closed') return PASS;
     if (s === 'half-open' && this.probesInFlight < this.options.config.halfOpenMaxProbes) {
       this.probesInFlight++;
-      return true;
+      return new ProbePermit(this.epoch);
     }
     if (force) {
       if (s === 'open') this.transition('half-open');
       this.probesInFlight++;
-      return true;
+      return new ProbePermit(this.epoch);
     }
-    return false;
+    return undefined;
   }
 
-  success(): void {
+  /**
+   * Whether a call held a probe slot of the current half-open period. Without a permit (callers of the
+   * older API): any call ending while half-open is taken as a probe.
+   */
+  private heldProbe(permit: CircuitPermit | undefined): boolean {
+    if (this.current !== 'half-open') return false;
+    return permit === undefined || (permit instanceof ProbePermit && permit.epoch === this.epoch);
+  }
+
+  success(permit?: CircuitPermit): void {
     this.consecutiveFailures = 0;
-    if (this.current !== 'half-open') return;
+    if (!this.heldProbe(permit)) return;
     this.probesInFlight = Math.max(0, this.probesInFlight - 1);
     this.probeSuccesses++;
     if (this.probeSuccesses >= this.options.config.successThreshold) this.transition('closed');
   }
 
-  failure(): void {
+  failure(permit?: CircuitPermit): void {
     if (!this.options.config.enabled) return;
     this.consecutiveFailures++;
-    if (this.current === 'half-open') {
+    if (this.heldProbe(permit)) {
       this.probesInFlight = Math.max(0, this.probesInFlight - 1);
       this.open();
     } else if (this.current === 'closed' && this.consecutiveFailures >= this.options.config.failureThreshold) {
@@ -87,8 +106,8 @@ export class CircuitBreaker {
   }
 
   /** An admitted call ended without saying anything about health (aborted, invalid request). */
-  release(): void {
-    if (this.current === 'half-open') this.probesInFlight = Math.max(0, this.probesInFlight - 1);
+  release(permit?: CircuitPermit): void {
+    if (this.heldProbe(permit)) this.probesInFlight = Math.max(0, this.probesInFlight - 1);
   }
 
   /** Back to closed, counters cleared (e.g. when a deployment is reloaded). */
@@ -110,6 +129,7 @@ export class CircuitBreaker {
     this.current = to;
     if (to === 'half-open' || to === 'closed') {
       this.probeSuccesses = 0;
+      if (to === 'half-open') this.epoch++;
       if (to === 'closed') {
         this.probesInFlight = 0;
         this.consecutiveFailures = 0;

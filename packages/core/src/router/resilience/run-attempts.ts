@@ -8,6 +8,7 @@ import type { RouterDeployment } from '../deployment.js';
 import type { AttemptRecord, RouterEvents } from '../types.js';
 import { AttemptScope, CANCELLED, LinkedController, type AttemptTimeouts } from './attempt-scope.js';
 import { retryPlan } from './backoff.js';
+import { isPending, type CircuitPermit } from './circuit-state-store.js';
 import { countsAgainstDeployment, failureAction } from './classify.js';
 
 export interface ExecutionHost {
@@ -63,6 +64,8 @@ export class AttemptLease {
     readonly hedge: boolean,
     /** Tokens charged to the deployment's tpm limit at admission (0 without limits). */
     readonly charged: number,
+    /** What the deployment's circuit admitted the attempt with. */
+    readonly permit: CircuitPermit,
   ) {}
 
   /** Runs `fn` once the lease is settled (e.g. unhook a hedge lane from the caller's signal). */
@@ -83,7 +86,7 @@ export class AttemptLease {
     this.runCleanup();
     this.deployment.limiter?.release(this.charged, totalTokens);
     this.deployment.stats.success(latencyMs);
-    this.deployment.breaker.success();
+    this.deployment.breaker.success(this.permit);
     this.scope?.dispose();
     this.record(true, undefined, latencyMs);
     return latencyMs;
@@ -93,7 +96,7 @@ export class AttemptLease {
     if (this.settled) return;
     this.settled = true;
     this.runCleanup();
-    settleFailure(this.host, this.plan, this.deployment, error, this.scope, this.startedAt, this.attempt, this.hedge, this.charged);
+    settleFailure(this.host, this.plan, this.deployment, error, this.scope, this.startedAt, this.attempt, this.hedge, this.charged, this.permit);
   }
 
   /** Ended by the router or consumer, not by the deployment: no health change. */
@@ -103,7 +106,7 @@ export class AttemptLease {
     this.runCleanup();
     this.deployment.limiter?.release(this.charged);
     this.deployment.stats.failure('aborted', false);
-    this.deployment.breaker.release();
+    this.deployment.breaker.release(this.permit);
     this.scope?.dispose();
   }
 
@@ -131,6 +134,7 @@ function settleFailure(
   attempt: number,
   hedge: boolean,
   charged: number,
+  permit: CircuitPermit,
 ): void {
   // A failed attempt keeps its tpm charge: its real usage is unknown, and failures (429s above all)
   // are exactly when the deployment should be asked less.
@@ -138,8 +142,8 @@ function settleFailure(
   const cancelled = scope?.cancelled === true && !plan.signal?.aborted;
   const counts = !cancelled && countsAgainstDeployment(error);
   d.stats.failure(error.code, counts);
-  if (counts) d.breaker.failure();
-  else d.breaker.release();
+  if (counts) d.breaker.failure(permit);
+  else d.breaker.release(permit);
   scope?.dispose();
   if (cancelled) return;
   const r: AttemptRecord = { deployment: d.name, attempt, ok: false, errorCode: error.code, latencyMs: host.now() - startedAt };
@@ -183,7 +187,18 @@ async function runDeployment<T>(
       const full = limiter.check(charged, d.stats.latencyMs);
       if (full !== undefined) return { kind: 'next', error: deploymentLimitError(d.name, d.provider, full) };
     }
-    if (!d.breaker.tryAcquire(force)) return { kind: 'next', error: circuitOpenError(d) };
+    let admitted = d.breaker.acquire(force);
+    if (isPending(admitted)) {
+      // A shared circuit store: one round trip; then the call may have been aborted, or the limits filled.
+      admitted = await admitted.catch(() => undefined);
+      const full = admitted && limiter !== undefined ? limiter.check(charged, d.stats.latencyMs) : undefined;
+      if (admitted && (full !== undefined || plan.signal?.aborted || parent?.aborted)) d.breaker.release(admitted);
+      if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
+      if (parent?.aborted) return { kind: 'cancelled' };
+      if (full !== undefined) return { kind: 'next', error: deploymentLimitError(d.name, d.provider, full) };
+    }
+    if (admitted === undefined) return { kind: 'next', error: circuitOpenError(d) };
+    const permit = admitted;
     limiter?.take(charged);
     const scope = needScope ? new AttemptScope(parent, timeouts, { deployment: d.name, provider: d.provider }, plan.signal) : undefined;
     const startedAt = host.now();
@@ -191,11 +206,11 @@ async function runDeployment<T>(
     let error: LLMError;
     try {
       const value = await driver.run(d, scope);
-      return { kind: 'won', won: { deployment: d, value, lease: new AttemptLease(host, plan, d, scope, startedAt, attempt, hedge, charged) } };
+      return { kind: 'won', won: { deployment: d, value, lease: new AttemptLease(host, plan, d, scope, startedAt, attempt, hedge, charged, permit) } };
     } catch (e) {
       error = scope ? scope.errorFor(e) : toError(e, d);
       const cancelled = scope?.cancelled === true && !plan.signal?.aborted;
-      settleFailure(host, plan, d, error, scope, startedAt, attempt, hedge, charged);
+      settleFailure(host, plan, d, error, scope, startedAt, attempt, hedge, charged, permit);
       if (cancelled) return { kind: 'cancelled' };
     }
     const action = failureAction(error);

@@ -1,7 +1,5 @@
 import { LLMError } from '../../errors/llm-error.js';
-import { analyzePrompt } from '../../learning/features/analyze-prompt.js';
 import { LinearPosterior } from '../../learning/bandit/linear-posterior.js';
-import { promptText } from '../../learning/prompt-text.js';
 import type { RouterModel } from '../../learning/training/router-model.js';
 import type { Deployment, RankedCandidate, RouterEvents, Strategy, StrategyContext } from '../types.js';
 import { createIntelligentStrategy } from './intelligent.js';
@@ -33,7 +31,7 @@ export interface AdaptiveOutcome {
   ok: boolean;
 }
 
-/** Context vector: [1, prior quality - 0.5, complexity - 0.5]. */
+/** Context vector: [1, prior quality - 0.5, log prompt length (scaled, centred)]. */
 const DIM = 3;
 
 interface Pending {
@@ -98,12 +96,12 @@ export class AdaptiveStrategy implements Strategy {
     const mu = numberOf(o, 'mu', 0);
     const scale = numberOf(o, 'explorationScale', 0.25);
     const priorQ = new Map<Deployment, number>(priorRanked.map((r) => [r.deployment, r.factors?.['predictedQuality'] ?? 0.5]));
-    const complexity = analyzePrompt(promptText(ctx.request)).complexity;
+    const length = Math.log1p(ctx.estimatedInputTokens) / 8 - 0.5;
     const contexts = new Map<string, Float64Array>();
     const out: RankedCandidate[] = [];
     for (const d of ctx.candidates) {
       const q0 = priorQ.get(d) ?? d.config.quality ?? 0.5;
-      const z = Float64Array.of(1, q0 - 0.5, complexity - 0.5);
+      const z = Float64Array.of(1, q0 - 0.5, length);
       contexts.set(d.name, z);
       const arm = this.arm(d.name);
       const theta = arm.sample(scale, () => this.gauss(ctx.random));

@@ -1,0 +1,294 @@
+/**
+ * Shared mode end to end: TWO gateway server processes (src/main.ts, LLMRR_STATE=shared) on one real
+ * Redis and one real PostgreSQL, started by vitest.global-setup.ts (tools/services/*.sh). Skipped, with
+ * the reason, when redis-server or PostgreSQL is not installed.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ADMIN = 'shared-mode-admin-key-0123456789';
+
+function serviceUrl(name: 'LLMRR_TEST_REDIS_URL' | 'LLMRR_TEST_POSTGRES_URL'): string | undefined {
+  if (process.env[name]) return process.env[name];
+  try {
+    return ((inject as (key: string) => unknown)(name) as string | undefined) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+const redisUrl = serviceUrl('LLMRR_TEST_REDIS_URL');
+const postgresUrl = serviceUrl('LLMRR_TEST_POSTGRES_URL');
+const missing = [!redisUrl && 'Redis (redis-server)', !postgresUrl && 'PostgreSQL'].filter(Boolean).join(' and ');
+const skip = missing ? `two-process shared-mode test skipped: ${missing} not installed or not started (see tools/services)` : undefined;
+if (skip) console.warn(skip);
+
+/**
+ * The mock deployment costs exactly $1 per call with `max_tokens: 4` (input free, 4 output words at
+ * $250,000 per million): the budget's worst-case reservation equals the settled cost, so a budget of $N
+ * admits exactly N calls. The exact cache is on, so the server puts it in Redis.
+ */
+const CONFIG = {
+  version: 2,
+  models: [
+    { name: 'mock', engine: 'mock', price: { input: 0, output: 250_000 }, capabilities: ['chat', 'streaming', 'completion'], options: {} },
+    { name: 'slow', engine: 'mock', price: { input: 0, output: 0 }, capabilities: ['chat', 'streaming'], options: { delayMs: 50 } },
+  ],
+  routing: { strategy: 'priority', retries: { max: 0 } },
+  cache: { exact: { enabled: true, ttlMs: 600_000 } },
+};
+
+interface Gateway {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+}
+
+/** Starts src/main.ts with tsx (as a loader, so the pid is the server itself) and waits for its URL. */
+function startGateway(name: string, env: Record<string, string>, timeoutMs = 90_000): Promise<Gateway> {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const child = spawn(process.execPath, ['--conditions=@llmrr/source', '--import', tsx, join(here, 'main.ts')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start in ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
+    const onData = () => {
+      // The last line of the start banner: everything before it (state, cache) is printed by then.
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (!m || !out.includes('  try: curl')) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      resolve({ name, url: m[1]!, child, output: () => out });
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code} before listening:\n${out}`));
+    });
+  });
+}
+
+async function stopGateway(g: Gateway | undefined): Promise<void> {
+  if (!g || g.child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => g.child.once('exit', () => resolve()));
+  g.child.kill('SIGTERM');
+  const timer = setTimeout(() => g.child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+describe.skipIf(skip !== undefined)(skip ?? 'shared mode: two gateway processes on one Redis and one PostgreSQL', () => {
+  const id = randomBytes(5).toString('hex');
+  const schema = `gw_${id}`;
+  let dir: string;
+  let a: Gateway | undefined;
+  let b: Gateway | undefined;
+  const both = () => [a!, b!];
+
+  const request = (g: Gateway, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${g.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...headers },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  const admin = async <T = Record<string, unknown>>(g: Gateway, method: string, path: string, body?: unknown, status = 200): Promise<T> => {
+    const res = await request(g, method, path, body, { authorization: `Bearer ${ADMIN}` });
+    const text = await res.text();
+    expect(res.status, `${g.name} ${method} ${path}: ${text}`).toBe(status);
+    return JSON.parse(text) as T;
+  };
+  const chat = (g: Gateway, secret: string, content: string, extra: Record<string, unknown> = {}) =>
+    request(g, 'POST', '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content }], max_tokens: 4, ...extra }, { authorization: `Bearer ${secret}` });
+  const tenantWithKey = async (g: Gateway, tenant: Record<string, unknown>): Promise<{ keyId: string; secret: string }> => {
+    await admin(g, 'POST', '/admin/tenants', tenant, 201);
+    const created = await admin<{ key: { id: string }; secret: string }>(g, 'POST', `/admin/tenants/${String(tenant.id)}/keys`, { name: 'test' }, 201);
+    return { keyId: created.key.id, secret: created.secret };
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'llmrr-shared-'));
+    writeFileSync(join(dir, 'llmrr.config.json'), JSON.stringify(CONFIG));
+    const env = {
+      PORT: '0',
+      INIT_CWD: dir,
+      LLMRR_CONFIG: join(dir, 'llmrr.config.json'),
+      LLMRR_DATA_DIR: join(dir, 'data'),
+      LLMRR_STATE: 'shared',
+      LLMRR_REDIS_URL: redisUrl!,
+      LLMRR_POSTGRES_URL: postgresUrl!,
+      LLMRR_REDIS_PREFIX: `gw${id}:`,
+      LLMRR_POSTGRES_SCHEMA: schema,
+      LLMRR_ADMIN_KEY: ADMIN,
+      LLMRR_DEMO: 'false',
+    };
+    // Both at once: their schema migrations meet under PostgreSQL's advisory lock.
+    [a, b] = await Promise.all([startGateway('A', env), startGateway('B', env)]);
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all([stopGateway(a), stopGateway(b)]);
+    // Drop what this run created, in a plain Node child (vitest's module runner mangles pg's CommonJS classes).
+    const cleanup = `
+      const pg = require('pg');
+      const { createClient } = require('redis');
+      (async () => {
+        const c = new pg.Client({ connectionString: process.env.PG_URL });
+        await c.connect();
+        await c.query('DROP SCHEMA IF EXISTS ${schema} CASCADE');
+        await c.end();
+        const r = createClient({ url: process.env.REDIS_URL });
+        await r.connect();
+        for await (const keys of r.scanIterator({ MATCH: 'gw${id}:*', COUNT: 500 })) if (keys.length) await r.unlink(keys);
+        await r.close();
+      })().catch((e) => { console.error(e); process.exit(1); });`;
+    const done = spawnSync(process.execPath, ['-e', cleanup], { cwd: dirname(here), env: { ...process.env, NODE_OPTIONS: '', PG_URL: postgresUrl, REDIS_URL: redisUrl }, encoding: 'utf8', timeout: 30_000 });
+    if (done.status !== 0) console.warn(`shared-mode test cleanup failed: ${done.stderr}`);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('serves in shared mode with the exact cache in Redis', () => {
+    for (const g of both()) {
+      expect(g.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(g.output()).toContain('state: shared');
+      expect(g.output()).toContain('exact cache: on (Redis, shared)');
+    }
+    expect(a!.url).not.toBe(b!.url);
+  });
+
+  it('a key created through A authenticates on B; revoked through B, it fails on both', async () => {
+    const { keyId, secret } = await tenantWithKey(a!, { id: 'keys', name: 'Keys' });
+    const onB = await chat(b!, secret, 'hello from B');
+    expect(onB.status).toBe(200);
+    expect(((await onB.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content).toBe('Mock answer to: hello');
+    expect((await chat(a!, secret, 'hello from A')).status).toBe(200);
+    await admin(b!, 'POST', `/admin/keys/${keyId}/revoke`);
+    for (const g of both()) expect((await chat(g, secret, 'after revoke')).status, g.name).toBe(401);
+  });
+
+  it('rate limits are shared: rpm counts requests on both processes', async () => {
+    const { secret } = await tenantWithKey(a!, { id: 'rpm', name: 'Rpm', limits: { rpm: 4 } });
+    // 10 at once, 5 to each process. One limiter across both: exactly 4 pass (per process: 8).
+    const res = await Promise.all(Array.from({ length: 10 }, (_, i) => chat(i % 2 ? b! : a!, secret, `rpm ${i}`)));
+    const statuses = res.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(4);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(6);
+    const refused = res.find((r) => r.status === 429)!;
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('a key limit changed through A is enforced by B on its next request', async () => {
+    const { keyId, secret } = await tenantWithKey(a!, { id: 'keylimits', name: 'Key limits' });
+    for (let i = 0; i < 3; i++) expect((await chat(b!, secret, `free ${i}`)).status).toBe(200);
+    await admin(a!, 'PATCH', `/admin/keys/${keyId}`, { limits: { rpm: 1 } });
+    expect((await chat(b!, secret, 'limited 1')).status).toBe(200);
+    expect((await chat(b!, secret, 'limited 2')).status).toBe(429);
+    expect((await chat(a!, secret, 'limited 3')).status).toBe(429);
+  });
+
+  it('one budget shared by both processes is never overspent under 100 concurrent requests', async () => {
+    const { secret } = await tenantWithKey(a!, { id: 'budget', name: 'Budget', budget: { amountUsd: 7, period: 'month' } });
+    // Distinct prompts, so no answer comes from the cache (a cache hit would cost nothing).
+    const res = await Promise.all(Array.from({ length: 100 }, (_, i) => chat(i % 2 ? b! : a!, secret, `req${i}`)));
+    const statuses = res.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(7);
+    expect(statuses.filter((s) => s === 402)).toHaveLength(93);
+    const costs = res.filter((r) => r.status === 200).map((r) => Number(r.headers.get('x-llmrr-cost-usd')));
+    expect(costs).toEqual(Array(7).fill(1));
+
+    const entries = await admin<{ data: Array<{ status: string; costUsd: number }> }>(a!, 'GET', '/admin/usage/entries?tenant=budget&limit=1000');
+    const settled = entries.data.filter((e) => e.status === 'success');
+    expect(settled).toHaveLength(7);
+    const spent = entries.data.reduce((sum, e) => sum + e.costUsd, 0);
+    expect(spent).toBeLessThanOrEqual(7);
+    expect(spent).toBeCloseTo(7, 9);
+    const budget = await admin<{ spentUsd: number; reservedUsd: number; remainingUsd: number }>(b!, 'GET', '/admin/tenants/budget/budget');
+    expect(budget.spentUsd).toBeCloseTo(7, 9);
+    expect(budget.reservedUsd).toBe(0);
+    expect(budget.remainingUsd).toBe(0);
+  }, 120_000);
+
+  it('ledger rows written by both processes appear in one invoice', async () => {
+    const { secret } = await tenantWithKey(a!, { id: 'invoice', name: 'Invoice' });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const g = i < 3 ? a! : b!;
+      const requestId = `inv-${g.name}-${i}-${id}`;
+      ids.push(requestId);
+      expect((await chat(g, secret, `invoice ${i}`, {})).status).toBe(200);
+      // The client's request id is the ledger key: resend one with an explicit id to tie it to a process.
+      const res = await request(g, 'POST', '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: `invoice id ${i}` }], max_tokens: 4 }, { authorization: `Bearer ${secret}`, 'x-request-id': requestId });
+      expect(res.status).toBe(200);
+    }
+    for (const rid of ids) expect((await admin<{ tenantId: string }>(a!, 'GET', `/admin/usage/${rid}`)).tenantId).toBe('invoice');
+    const month = new Date().toISOString().slice(0, 7);
+    const invoices = await Promise.all(both().map((g) => admin<{ requests: number; totalUsd: number; lines: Array<{ model: string; requests: number }> }>(g, 'GET', `/admin/tenants/invoice/invoice?period=${month}`)));
+    for (const inv of invoices) {
+      expect(inv.requests).toBe(10);
+      expect(inv.totalUsd).toBeCloseTo(10, 9);
+      expect(inv.lines).toEqual([expect.objectContaining({ model: 'mock', requests: 10 })]);
+    }
+  });
+
+  it('shares the exact cache: an answer stored through A is a hit on B', async () => {
+    const { secret } = await tenantWithKey(a!, { id: 'cache', name: 'Cache' });
+    const first = await chat(a!, secret, 'cache me');
+    expect(first.headers.get('x-llmrr-cache')).toBe('miss');
+    const second = await chat(b!, secret, 'cache me');
+    expect(second.status).toBe(200);
+    expect(second.headers.get('x-llmrr-cache')).toBe('hit-exact');
+    expect(second.headers.get('x-llmrr-cost-usd')).toBe('0');
+  });
+
+  it('a tenant model added through A is served by B, and B follows its changes', async () => {
+    const own = (reply: string) => ({ name: 'own-llm', engine: 'mock', price: { input: 0, output: 0 }, options: { reply } });
+    const { secret } = await tenantWithKey(a!, { id: 'owner', name: 'Owner', models: [own('first version')] });
+    const other = await tenantWithKey(a!, { id: 'other', name: 'Other' });
+    const ask = async (g: Gateway, s: string) => {
+      const res = await request(g, 'POST', '/v1/chat/completions', { model: 'own-llm', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${s}` });
+      return res.status === 200 ? ((await res.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content : res.status;
+    };
+    expect(await ask(b!, secret)).toBe('first version');
+    expect(await ask(b!, other.secret)).toBe(404);
+    await admin(a!, 'PATCH', '/admin/tenants/owner', { models: [own('second version')] });
+    expect(await ask(b!, secret)).toBe('second version');
+    expect(await ask(a!, secret)).toBe('second version');
+  });
+
+  it('the audit chain written concurrently by both processes verifies', async () => {
+    await admin(a!, 'POST', '/admin/tenants', { id: 'audit', name: 'Audit' }, 201);
+    const before = await admin<{ count: number }>(a!, 'GET', '/admin/audit/verify');
+    const work: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 12; i++) {
+      for (const g of both()) {
+        work.push(admin(g, 'POST', '/admin/tenants/audit/keys', { name: `${g.name}-${i}` }, 201));
+        work.push(request(g, 'POST', '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: 'x' }] }, { authorization: `Bearer llmrr_${'A'.repeat(43)}` }));
+      }
+    }
+    await Promise.all(work);
+    for (const g of both()) {
+      const v = await admin<{ ok: boolean; count: number }>(g, 'GET', '/admin/audit/verify');
+      expect(v.ok, g.name).toBe(true);
+      expect(v.count).toBe(before.count + 48);
+    }
+    const entries = await admin<{ data: Array<{ seq: number; action: string; details?: { name?: string } }> }>(b!, 'GET', `/admin/audit?afterSeq=${before.count}&limit=1000`);
+    expect(entries.data.map((e) => e.seq)).toEqual(Array.from({ length: 48 }, (_, i) => before.count + 1 + i));
+    const created = entries.data.filter((e) => e.action === 'key.create').map((e) => e.details?.name ?? '');
+    expect(created.filter((n) => n.startsWith('A-'))).toHaveLength(12);
+    expect(created.filter((n) => n.startsWith('B-'))).toHaveLength(12);
+    expect(entries.data.filter((e) => e.action === 'auth.failure')).toHaveLength(24);
+  });
+});

@@ -1,0 +1,309 @@
+/**
+ * `LLMRouter.embed`: candidates, result, events, and the same resilience as `generate`, over the mock
+ * engine and over real HTTP against a server speaking OpenAI's `/embeddings` wire format.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RouterConfigInput } from '../config/schema.js';
+import { MockEngine } from '../engines/mock/mock-engine.js';
+import { createOpenAICompatibleEngine } from '../engines/openai-compatible/index.js';
+import { LLMError } from '../errors/llm-error.js';
+import type { CallOptions, EmbedResult, LanguageEngine } from '../spec/index.js';
+import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
+import { LLMRouter } from './llm-router.js';
+import type { RouterEvents, RouterOptions } from './types.js';
+
+type Models = RouterConfigInput['models'];
+
+async function rejection(p: Promise<unknown>): Promise<LLMError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(LLMError.isInstance(e)).toBe(true);
+    return e as LLMError;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** A mock engine whose `embed` is replaced (the mock's own never fails). */
+function embedder(name: string, embed: (input: string[], options?: CallOptions) => Promise<EmbedResult>): LanguageEngine {
+  const engine = new MockEngine({ modelId: `${name}-model` });
+  return Object.assign(engine, { embed });
+}
+
+describe('LLMRouter.embed over the mock engine', () => {
+  const models: Models = [
+    { name: 'chat', engine: 'mock', priority: 1, capabilities: ['chat', 'streaming'] },
+    { name: 'emb', engine: 'mock', model: 'mock-embed', alias: 'embedder', priority: 2, capabilities: ['embeddings'], price: { input: 0.02, output: 0 } },
+    { name: 'both', engine: 'mock', priority: 3, price: { input: 1, output: 2 } },
+  ];
+
+  it('embeds a batch on the first fit deployment: vectors in input order, usage, cost from the input price, ids and timing', async () => {
+    let t = 1_000;
+    const router = new LLMRouter({ models, routing: { strategy: 'priority' } }, { now: () => (t += 5) });
+    const direct = await new MockEngine().embed(['hello world', 'a second text here']);
+    const r = await router.embed(['hello world', 'a second text here'], { requestId: 'emb-1' });
+    expect(r.deployment).toBe('emb');
+    expect(r.model).toBe('mock-embed');
+    expect(r.provider).toBe('mock');
+    expect(r.requestId).toBe('emb-1');
+    expect(r.embeddings).toEqual(direct.embeddings);
+    expect(r.embeddings).toHaveLength(2);
+    expect(r.usage).toEqual({ inputTokens: 6, outputTokens: 0, totalTokens: 6 });
+    // 6 tokens x $0.02 per 1M
+    expect(r.cost).toEqual({ inputUsd: 1.2e-7, outputUsd: 0, totalUsd: 1.2e-7, estimated: false });
+    expect(r.latencyMs).toBeGreaterThan(0);
+    expect(r.attempts).toEqual([{ deployment: 'emb', attempt: 1, ok: true, latencyMs: expect.any(Number) }]);
+    expect(router.stats()['emb']).toMatchObject({ requests: 1, failures: 0, inFlight: 0 });
+  });
+
+  it('takes one string; picks by name or alias; the deployment without the capability is excluded, and explain says so', async () => {
+    const router = new LLMRouter({ models, routing: { strategy: 'priority' } });
+    const one = await router.embed('just one', { explain: true });
+    expect(one.embeddings).toHaveLength(1);
+    expect(one.deployment).toBe('emb');
+    expect(one.decision?.excluded).toEqual([{ name: 'chat', reason: 'lacks capabilities: embeddings' }]);
+    expect(one.decision?.order).toEqual(['emb', 'both']);
+    expect((await router.embed(['x'], { model: 'both' })).deployment).toBe('both');
+    expect((await router.embed(['x'], { model: 'embedder', explain: true })).decision?.order).toEqual(['emb']);
+    const err = await rejection(router.embed('x', { model: 'chat' }));
+    expect(err.code).toBe('no_deployment');
+    expect(err.message).toContain('chat: lacks capabilities: embeddings');
+    expect((await rejection(router.embed('x', { model: 'nope' }))).code).toBe('model_not_found');
+  });
+
+  it('an embedding-only deployment (capabilities without chat or completion) never answers generate or stream', async () => {
+    const router = new LLMRouter({ models: [models[1]!, models[2]!], routing: { strategy: 'priority' } });
+    const r = await router.generate('hi', { explain: true });
+    expect(r.deployment).toBe('both');
+    expect(r.decision?.excluded).toEqual([{ name: 'emb', reason: 'an embedding model (capabilities list embeddings but not chat or completion)' }]);
+    expect((await rejection(router.generate('hi', { model: 'emb' }))).code).toBe('no_deployment');
+  });
+
+  it('leaves out a deployment whose engine has no embed(), even when its config claims the capability', async () => {
+    const plain: LanguageEngine = Object.assign(new MockEngine(), { embed: undefined });
+    const router = new LLMRouter(
+      { models: [{ name: 'noembed', engine: 'mock', capabilities: ['chat', 'embeddings'] }, { name: 'ok', engine: 'mock', priority: 2 }], routing: { strategy: 'priority' } },
+      { engines: { noembed: plain } },
+    );
+    const r = await router.embed('x', { explain: true });
+    expect(r.deployment).toBe('ok');
+    expect(r.decision?.excluded).toEqual([{ name: 'noembed', reason: 'engine "mock" has no embed()' }]);
+  });
+
+  it('checks the input: a string or a non-empty array of strings, naming the bad field', async () => {
+    const router = new LLMRouter({ models });
+    for (const [input, param] of [
+      [[], 'input'],
+      [5, 'input'],
+      [['ok', 7], 'input.1'],
+      [null, 'input'],
+    ] as const) {
+      let err: unknown;
+      try {
+        await router.embed(input as unknown as string[]);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: 'invalid_request', param });
+    }
+  });
+
+  it('emits request:start and request:end with kind "embed" and the result (generate and stream say their kind too)', async () => {
+    const router = new LLMRouter({ models, routing: { strategy: 'priority' } });
+    const starts: Array<RouterEvents['request:start']> = [];
+    const ends: Array<RouterEvents['request:end']> = [];
+    router.on('request:start', (e) => starts.push(e));
+    router.on('request:end', (e) => ends.push(e));
+    const r = await router.embed(['a'], { requestId: 'e1', metadata: { user: 'u' } });
+    await rejection(router.embed(['a'], { requestId: 'e2', model: 'chat' }));
+    await router.generate('hi', { requestId: 'g1' });
+    for await (const _ of router.stream('hi', { requestId: 's1' })) void _;
+    expect(starts.map((s) => [s.requestId, s.kind, s.stream])).toEqual([
+      ['e1', 'embed', false],
+      ['e2', 'embed', false],
+      ['g1', 'generate', false],
+      ['s1', 'stream', true],
+    ]);
+    expect(starts[0]!.metadata).toEqual({ user: 'u' });
+    expect(ends[0]).toMatchObject({ requestId: 'e1', kind: 'embed', stream: false, embedResult: r });
+    expect(ends[0]!.result).toBeUndefined();
+    expect(ends[1]).toMatchObject({ requestId: 'e2', kind: 'embed', error: { code: 'no_deployment' } });
+    expect(ends[2]).toMatchObject({ requestId: 'g1', kind: 'generate', result: { deployment: 'chat' } });
+    expect(ends[3]).toMatchObject({ requestId: 's1', kind: 'stream' });
+  });
+
+  it('an answer without one vector per input fails the attempt (invalid_response, retried) and falls over', async () => {
+    let calls = 0;
+    const broken = embedder('broken', async () => {
+      calls++;
+      return { embeddings: [[1, 0]], usage: { inputTokens: 2, outputTokens: 0, totalTokens: 2 } };
+    });
+    const fallbacks: Array<RouterEvents['fallback']> = [];
+    const router = new LLMRouter(
+      {
+        models: [
+          { name: 'broken', engine: 'mock', capabilities: ['embeddings'], priority: 1 },
+          { name: 'good', engine: 'mock', capabilities: ['embeddings'], priority: 2 },
+        ],
+        routing: { strategy: 'priority', retries: { max: 1, initialDelayMs: 1, maxDelayMs: 1 } },
+      },
+      { engines: { broken }, sleep: async () => {} },
+    );
+    router.on('fallback', (e) => fallbacks.push(e));
+    const r = await router.embed(['one', 'two']);
+    expect(r.deployment).toBe('good');
+    expect(calls).toBe(2);
+    expect(r.attempts.map((a) => `${a.deployment}:${a.errorCode ?? 'ok'}`)).toEqual(['broken:invalid_response', 'broken:invalid_response', 'good:ok']);
+    expect(fallbacks[0]?.error.message).toContain('answered embed() with 1 vectors for 2 inputs');
+  });
+
+  it('usage the engine does not report is estimated and marked; the cost is marked estimated too', async () => {
+    const quiet = embedder('quiet', async (input) => ({ embeddings: input.map(() => [1]), usage: undefined as unknown as EmbedResult['usage'] }));
+    const router = new LLMRouter(
+      { models: [{ name: 'quiet', engine: 'mock', capabilities: ['embeddings'], price: { input: 1, output: 0 } }] },
+      { engines: { quiet } },
+    );
+    const r = await router.embed(['abcdefgh', 'abcd']);
+    expect(r.usage).toEqual({ inputTokens: 3, outputTokens: 0, totalTokens: 3, estimated: true });
+    expect(r.cost.estimated).toBe(true);
+    expect(r.cost.totalUsd).toBeCloseTo(3e-6, 12);
+  });
+
+  it('the longest input, not the batch, must fit a deployment context window; limits are charged input tokens only', async () => {
+    const router = new LLMRouter({
+      models: [
+        { name: 'small', engine: 'mock', capabilities: ['embeddings'], contextWindow: 10, priority: 1, limits: { tpm: 1_000 } },
+        { name: 'large', engine: 'mock', capabilities: ['embeddings'], contextWindow: 1_000, priority: 2 },
+      ],
+      routing: { strategy: 'priority' },
+    });
+    const many = Array.from({ length: 20 }, () => 'twelve chars'); // 3 tokens each, 60 in all
+    expect((await router.embed(many)).deployment).toBe('small');
+    const long = await router.embed(['x'.repeat(200)], { explain: true });
+    expect(long.deployment).toBe('large');
+    expect(long.decision?.excluded).toEqual([{ name: 'small', reason: 'context window 10 < ~50 tokens of the longest input' }]);
+  });
+});
+
+describe('LLMRouter.embed over the OpenAI wire format (/embeddings)', () => {
+  let primary: OpenAIWireServer;
+  let backup: OpenAIWireServer;
+
+  beforeEach(async () => {
+    primary = await startOpenAIWireServer();
+    backup = await startOpenAIWireServer({ script: { embeddingDimensions: 4 } });
+  });
+
+  afterEach(async () => {
+    await Promise.all([primary.close(), backup.close()]);
+  });
+
+  function router(routing: NonNullable<RouterConfigInput['routing']> = {}, options: RouterOptions = {}) {
+    const sleeps: number[] = [];
+    const r = new LLMRouter(
+      {
+        models: [
+          { name: 'primary', engine: 'openai-compatible', baseURL: primary.baseURL, model: 'text-embedding-test', capabilities: ['embeddings'], priority: 1, apiKey: 'k', price: { input: 0.1, output: 0 } },
+          { name: 'backup', engine: 'openai-compatible', baseURL: backup.baseURL, model: 'embed-backup', capabilities: ['embeddings'], priority: 2, apiKey: 'k' },
+          { name: 'chatty', engine: 'openai-compatible', baseURL: backup.baseURL, model: 'gpt-test', priority: 0, apiKey: 'k' },
+        ],
+        routing: { strategy: 'priority', retries: { max: 1, initialDelayMs: 1, maxDelayMs: 1 }, ...routing },
+      },
+      {
+        engineFactories: { 'openai-compatible': createOpenAICompatibleEngine },
+        sleep: async (ms) => {
+          sleeps.push(ms);
+        },
+        env: {},
+        ...options,
+      },
+    );
+    return { router: r, sleeps };
+  }
+
+  it('posts the inputs to /embeddings and returns the vectors, usage and cost (the chat-only deployment is not asked)', async () => {
+    const { router: r } = router();
+    const res = await r.embed(['first text', 'second'], { headers: { 'x-trace': 't1' } });
+    expect(primary.requests).toHaveLength(1);
+    const req = primary.requests[0]!;
+    expect(req.url).toBe('/v1/embeddings');
+    expect(req.body).toEqual({ input: ['first text', 'second'], model: 'text-embedding-test', encoding_format: 'float' });
+    expect(req.headers['x-trace']).toBe('t1');
+    expect(res.deployment).toBe('primary');
+    expect(res.provider).toBe('openai-compatible');
+    expect(res.embeddings).toHaveLength(2);
+    expect(res.embeddings[0]).toHaveLength(8);
+    expect(Math.hypot(...res.embeddings[0]!)).toBeCloseTo(1, 6);
+    // The server counts ceil(chars / 4): 3 + 2 tokens.
+    expect(res.usage).toEqual({ inputTokens: 5, outputTokens: 0, totalTokens: 5 });
+    expect(res.cost).toEqual({ inputUsd: 5e-7, outputUsd: 0, totalUsd: 5e-7, estimated: false });
+    expect(backup.requests).toHaveLength(0);
+  });
+
+  it('a server answering 503 is retried, then the router falls back; the circuit opens and the primary gets no traffic', async () => {
+    primary.setScript({ error: { status: 503, message: 'overloaded' } });
+    const { router: r, sleeps } = router({ circuitBreaker: { failureThreshold: 2, cooldownMs: 60_000 } });
+    const events: string[] = [];
+    r.on('retry', (e) => events.push(`retry:${e.deployment}`));
+    r.on('fallback', (e) => events.push(`fallback:${e.from}->${e.to}:${e.error.code}`));
+    r.on('circuit', (e) => events.push(`circuit:${e.deployment}:${e.from}->${e.to}`));
+    const res = await r.embed(['x']);
+    expect(res.deployment).toBe('backup');
+    expect(res.embeddings[0]).toHaveLength(4);
+    expect(res.attempts.map((a) => `${a.deployment}:${a.errorCode ?? 'ok'}`)).toEqual(['primary:provider_unavailable', 'primary:provider_unavailable', 'backup:ok']);
+    expect(sleeps).toHaveLength(1);
+    expect(events).toEqual(['retry:primary', 'circuit:primary:closed->open', 'fallback:primary->backup:provider_unavailable']);
+    expect(primary.requests).toHaveLength(2);
+    expect((await r.embed(['y'])).deployment).toBe('backup');
+    expect(primary.requests).toHaveLength(2);
+    expect(r.stats()['primary']?.circuit).toBe('open');
+  });
+
+  it('honours Retry-After from a 429', async () => {
+    primary.setScript([{ error: { status: 429, code: 'rate_limit_exceeded', headers: { 'retry-after': '2' } } }, {}]);
+    const { router: r, sleeps } = router();
+    const res = await r.embed('x');
+    expect(res.deployment).toBe('primary');
+    expect(sleeps).toEqual([2_000]);
+  });
+
+  it('a request fault (400) is returned at once: no retry, no fallback', async () => {
+    primary.setScript({ error: { status: 400, message: 'bad input', param: 'input' } });
+    const { router: r } = router();
+    const err = await rejection(r.embed('x'));
+    expect(err.code).toBe('invalid_request');
+    expect(primary.requests).toHaveLength(1);
+    expect(backup.requests).toHaveLength(0);
+  });
+
+  it('a timeout aborts the upstream request (the server sees the socket close) and falls back', async () => {
+    primary.setScript({ hang: true });
+    const { router: r } = router({ retries: { max: 0 }, timeouts: { totalMs: 100 } });
+    const res = await r.embed('x');
+    expect(res.deployment).toBe('backup');
+    expect(res.attempts[0]).toMatchObject({ deployment: 'primary', ok: false, errorCode: 'timeout' });
+    await primary.waitForSocketClose(1);
+  });
+
+  it("the caller's abort stops everything with aborted, closes the connection, and tries nothing else", async () => {
+    primary.setScript({ hang: true });
+    const { router: r } = router();
+    const controller = new AbortController();
+    const pending = r.embed('x', { signal: controller.signal });
+    for (let i = 0; i < 200 && primary.requests.length === 0; i++) await new Promise((res) => setTimeout(res, 5));
+    controller.abort();
+    const err = await rejection(pending);
+    expect(err.code).toBe('aborted');
+    await primary.waitForSocketClose(1);
+    expect(backup.requests).toHaveLength(0);
+    expect(r.stats()['primary']?.circuit).toBe('closed');
+  });
+
+  it('configured fallbacks must be able to embed: a chat-only fallback is skipped', async () => {
+    primary.setScript({ error: { status: 500, message: 'boom' } });
+    const { router: r } = router({ retries: { max: 0 }, fallbacks: ['chatty'], fallbackToRanked: false });
+    const err = await rejection(r.embed('x', { model: 'primary' }));
+    expect(err.code).toBe('provider_error');
+    expect(backup.requests).toHaveLength(0);
+  });
+});

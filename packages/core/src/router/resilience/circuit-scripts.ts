@@ -1,0 +1,81 @@
+import { LuaScript } from '../../stores/redis/redis-connection.js';
+
+/**
+ * Lua for the Redis circuit store; the state machine mirrors `CircuitBreaker`. Per deployment: a hash
+ * (`s` state c/o/h, absent = closed; `f` consecutive failures; `o` when it opened; `k` successful probes
+ * of this half-open period) and a sorted set of the probes in flight, scored by when they expire (a
+ * process that dies holding a probe frees its slot after `probeTtlMs`). Time is Redis's (`TIME`), so
+ * every process shares one clock. A closed circuit with no failures has no keys at all.
+ */
+const NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local h = redis.call('HMGET', KEYS[1], 's', 'f', 'o')
+local s = h[1] or 'c'
+local f = tonumber(h[2] or '0')
+local opened = tonumber(h[3] or '0')`;
+
+/**
+ * Admission. KEYS: hash, probes. ARGV: force (0/1), cooldownMs, halfOpenMaxProbes, probeId, probeTtlMs, keepMs.
+ * Closed admits; open past its cooldown (or forced) turns half-open; half-open admits while fewer than
+ * halfOpenMaxProbes probes are in flight (or forced), recording the probe.
+ * Returns { admitted 0/1, state c/o/h, failures, openedAt, now, probes in flight }.
+ */
+export const ACQUIRE_CIRCUIT_SCRIPT = new LuaScript(`${NOW}
+if s == 'c' then return { 1, 'c', f, opened, now, 0 } end
+local force = ARGV[1] == '1'
+if s == 'o' and (force or now - opened >= tonumber(ARGV[2])) then
+  s = 'h'
+  redis.call('HSET', KEYS[1], 's', 'h', 'k', 0)
+  redis.call('DEL', KEYS[2])
+end
+if s ~= 'h' then return { 0, s, f, opened, now, 0 } end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local probes = redis.call('ZCARD', KEYS[2])
+local admitted = 0
+if probes < tonumber(ARGV[3]) or force then
+  local ttl = tonumber(ARGV[5])
+  redis.call('ZADD', KEYS[2], now + ttl, ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  probes = probes + 1
+  admitted = 1
+end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[6]))
+return { admitted, 'h', f, opened, now, probes }`);
+
+/**
+ * Outcome of an admitted attempt. KEYS: hash, probes. ARGV: outcome (s success, f failure, r release),
+ * probeId ('' when the attempt held no probe), failureThreshold, successThreshold, keepMs.
+ * A success clears the failure count and, for a probe of this half-open period, counts toward closing;
+ * a failure counts, re-opens on a failed probe and opens a closed circuit at the threshold; a release
+ * only frees the probe slot. Returns { state, failures, openedAt, now, probes in flight }.
+ */
+export const REPORT_CIRCUIT_SCRIPT = new LuaScript(`local probe = 0
+if ARGV[2] ~= '' then probe = redis.call('ZREM', KEYS[2], ARGV[2]) end
+${NOW}
+local keep = tonumber(ARGV[5])
+if ARGV[1] == 's' then
+  f = 0
+  if s == 'c' then
+    redis.call('DEL', KEYS[1])
+  elseif s == 'h' and probe == 1 and redis.call('HINCRBY', KEYS[1], 'k', 1) >= tonumber(ARGV[4]) then
+    redis.call('DEL', KEYS[1], KEYS[2])
+    s = 'c'
+  else
+    redis.call('HSET', KEYS[1], 'f', 0)
+    redis.call('PEXPIRE', KEYS[1], keep)
+  end
+elseif ARGV[1] == 'f' then
+  f = f + 1
+  if (s == 'h' and probe == 1) or (s == 'c' and f >= tonumber(ARGV[3])) then
+    s = 'o'
+    opened = now
+    redis.call('HSET', KEYS[1], 's', 'o', 'f', f, 'o', now, 'k', 0)
+    redis.call('DEL', KEYS[2])
+  else
+    redis.call('HSET', KEYS[1], 'f', f)
+  end
+  redis.call('PEXPIRE', KEYS[1], keep)
+end
+local probes = 0
+if s == 'h' then probes = redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf') end
+return { s, f, opened, now, probes }`);

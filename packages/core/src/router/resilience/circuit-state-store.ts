@@ -1,0 +1,81 @@
+import type { CircuitBreakerConfig } from '../../config/schema.js';
+import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
+
+/**
+ * What an admitted attempt holds until it reports its outcome: whether it took one of the half-open
+ * probe slots. A circuit gets back exactly the permits it issued (implementations add private fields).
+ */
+export interface CircuitPermit {
+  readonly probe: boolean;
+}
+
+/** What a circuit needs from the router that owns it. */
+export interface CircuitOptions {
+  config: CircuitBreakerConfig;
+  /** The router's clock (ms). */
+  now: () => number;
+  /** Called on every change of state this router sees (the router turns it into a `circuit` event). */
+  onTransition?: (from: CircuitState, to: CircuitState) => void;
+}
+
+/**
+ * One deployment's circuit as the router uses it. `state`, `openedAt` and `isAvailable()` are synchronous
+ * reads of what this router knows (candidate filtering runs on every call and never waits); `acquire`
+ * is the authoritative admission (synchronous in memory, one round trip for a shared store). Every
+ * admitted attempt ends with exactly one of `success`, `failure` or `release`, given its permit.
+ */
+export interface DeploymentCircuit {
+  readonly enabled: boolean;
+  readonly state: CircuitState;
+  /** When the circuit last opened, in the store's clock (compared between deployments only); 0 if never. */
+  readonly openedAt: number;
+  /** Whether a call would be admitted now, as far as this router knows. */
+  isAvailable(): boolean;
+  /**
+   * Admits an attempt (taking a probe slot while half-open), or undefined when the circuit refuses it.
+   * `force` admits even an open circuit (every candidate was open). A promise never rejects: a shared
+   * store that cannot answer decides from what this router knows.
+   */
+  acquire(force?: boolean): CircuitPermit | undefined | Promise<CircuitPermit | undefined>;
+  /** The attempt answered. */
+  success(permit?: CircuitPermit): void;
+  /** The attempt failed in a way that counts against the deployment. */
+  failure(permit?: CircuitPermit): void;
+  /** The attempt ended without saying anything about health (aborted, invalid request, cancelled). */
+  release(permit?: CircuitPermit): void;
+  /** Back to closed, counters cleared. */
+  reset(): void;
+}
+
+/**
+ * Where circuit state lives. The router asks once per deployment for its circuit, under a key that is
+ * the same in every router over the same config (the deployment name; `<tenant>/<name>` for a v3
+ * tenant's own model, both URI-encoded), so routers sharing a store share open / half-open / closed.
+ *
+ * - `MemoryCircuitStateStore` (the default): each router keeps its own circuits, synchronously.
+ * - `RedisCircuitStateStore`: every router (process) on the same Redis and prefix shares them.
+ */
+export interface CircuitStateStore {
+  circuit(key: string, options: CircuitOptions): DeploymentCircuit;
+}
+
+/** In-process circuits (the default): one `CircuitBreaker` per deployment per router, nothing shared. */
+export class MemoryCircuitStateStore implements CircuitStateStore {
+  circuit(_key: string, options: CircuitOptions): DeploymentCircuit {
+    return new CircuitBreaker(options);
+  }
+}
+
+/** The store a router uses when none is given. */
+export const defaultCircuitStateStore: CircuitStateStore = new MemoryCircuitStateStore();
+
+/** The key of a deployment's circuit: its name, or `<tenant>/<name>` for a tenant's own model (URI-encoded parts). */
+export function circuitKey(deployment: string, tenant?: string): string {
+  const name = encodeURIComponent(deployment);
+  return tenant === undefined ? name : `${encodeURIComponent(tenant)}/${name}`;
+}
+
+/** True when an `acquire` answer must be awaited. */
+export function isPending(value: CircuitPermit | undefined | Promise<CircuitPermit | undefined>): value is Promise<CircuitPermit | undefined> {
+  return value !== undefined && typeof (value as { then?: unknown }).then === 'function';
+}

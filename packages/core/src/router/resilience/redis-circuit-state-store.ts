@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import { LLMError } from '../../errors/llm-error.js';
+import { connectRedis, type LuaScript, type RedisHandle } from '../../stores/redis/redis-connection.js';
+import type { CircuitState } from './circuit-breaker.js';
+import { ACQUIRE_CIRCUIT_SCRIPT, REPORT_CIRCUIT_SCRIPT } from './circuit-scripts.js';
+import type { CircuitOptions, CircuitPermit, CircuitStateStore, DeploymentCircuit } from './circuit-state-store.js';
+
+export interface RedisCircuitStateStoreOptions {
+  /** Put before every circuit key. Default `llmrr:circuit:`. */
+  keyPrefix?: string;
+  /**
+   * How long a half-open probe holds its slot when its process never reports back (it died). Default
+   * 120 000 ms: keep it above the longest attempt (`timeouts.totalMs`).
+   */
+  probeTtlMs?: number;
+  /** Longest wait for an admission answer; past it (or on a Redis error) the router's own view decides. Default 1 000 ms. */
+  timeoutMs?: number;
+  /** Told about Redis errors (the call then goes on from the local view). Default: `console.warn`, at most every 30 s. */
+  onError?: (error: unknown) => void;
+}
+
+const DEFAULT_PREFIX = 'llmrr:circuit:';
+/** An idle circuit's keys (open, or with failures counted) live this long after their last change. */
+const KEEP_MS = 86_400_000;
+const TIMED_OUT = Symbol('timed out');
+
+/** Admitted closed with no failures counted: a success has nothing to reset, so it is not reported. */
+const CLEAN: CircuitPermit = Object.freeze({ probe: false });
+/** Admitted closed with failures counted (or decided locally): a success is reported, to reset them. */
+const DIRTY: CircuitPermit = Object.freeze({ probe: false });
+
+class SharedProbe implements CircuitPermit {
+  readonly probe = true;
+  constructor(readonly id: string) {}
+}
+
+type AcquireReply = [number, string, number, number, number, number];
+type ReportReply = [string, number, number, number, number];
+
+function stateOf(code: string): CircuitState {
+  return code === 'o' ? 'open' : code === 'h' ? 'half-open' : 'closed';
+}
+
+function invalid(param: string, message: string): LLMError {
+  return new LLMError({ code: 'config_invalid', message: `Invalid Redis circuit store option: ${param} ${message}`, param });
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) throw invalid(name, `must be a positive integer (ms), got ${String(value)}`);
+  return value;
+}
+
+/**
+ * Circuit breakers shared by every router (gateway process) on the same Redis and key prefix: failures
+ * seen by one process open the circuit for all, the half-open probes are counted across all of them,
+ * and a successful probe anywhere closes it everywhere.
+ *
+ * Per attempt: admission is one Lua script (state read, cooldown check with Redis's clock, probe slot),
+ * awaited before the request goes out; the outcome is a second script only when it changes something
+ * (a failure, a probe, or a success after failures), sent without waiting. A healthy deployment thus
+ * costs one round trip per attempt. Candidate filtering reads each router's local view (the state
+ * its last script answer showed) and never waits. When Redis fails or is slow, the local view decides
+ * and `onError` hears about it: the circuit store never fails a call.
+ */
+export class RedisCircuitStateStore implements CircuitStateStore {
+  readonly keyPrefix: string;
+  readonly probeTtlMs: number;
+  readonly timeoutMs: number;
+  readonly #redis: RedisHandle;
+  readonly #onError: (error: unknown) => void;
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #instance = randomUUID().slice(0, 8);
+  #probeCounter = 0;
+  #lastWarning = 0;
+  #closed = false;
+
+  /** Over an open connection (e.g. the shared-mode stores' one); the store holds a reference until `close()`. */
+  constructor(redis: RedisHandle, options: RedisCircuitStateStoreOptions = {}) {
+    const prefix = options.keyPrefix ?? DEFAULT_PREFIX;
+    if (typeof prefix !== 'string') throw invalid('keyPrefix', 'must be a string');
+    this.keyPrefix = prefix;
+    this.probeTtlMs = positiveInt('probeTtlMs', options.probeTtlMs, 120_000);
+    this.timeoutMs = positiveInt('timeoutMs', options.timeoutMs, 1_000);
+    this.#onError = options.onError ?? ((e) => this.#warn(e));
+    this.#redis = redis.retain();
+  }
+
+  /** Connects to `url` (needs the optional `redis` package) and opens a store on its own connection. */
+  static async connect(url: string, options: RedisCircuitStateStoreOptions = {}): Promise<RedisCircuitStateStore> {
+    if (typeof url !== 'string' || url === '') throw invalid('url', 'must be a redis:// URL');
+    const redis = await connectRedis(url, '', 'Redis circuit store');
+    try {
+      return new RedisCircuitStateStore(redis, options);
+    } catch (e) {
+      await redis.retain().release();
+      throw e;
+    }
+  }
+
+  circuit(key: string, options: CircuitOptions): DeploymentCircuit {
+    // The hash tag keeps both keys of a circuit in one cluster slot.
+    return new SharedCircuit(this, `${this.keyPrefix}{${key}}`, options);
+  }
+
+  /** Resolves once every outcome sent so far has been applied in Redis (tests, shutdown). */
+  async flush(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  /** Waits for outcomes in flight, then lets go of the connection. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.flush();
+    await this.#redis.release();
+  }
+
+  /** @internal */
+  probeId(): string {
+    return `${this.#instance}:${++this.#probeCounter}`;
+  }
+
+  /** @internal Runs a script; rejects on Redis errors (and once the store is closed). */
+  run<T>(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<T> {
+    if (this.#closed) return Promise.reject(new LLMError({ code: 'engine_unavailable', message: 'The Redis circuit store is closed' }));
+    return this.#redis.eval<T>(script, keys, args);
+  }
+
+  /** @internal */
+  delete(keys: readonly string[]): Promise<unknown> {
+    if (this.#closed) return Promise.resolve();
+    return this.#redis.command(['DEL', ...keys]);
+  }
+
+  /** @internal Keeps a fire-and-forget report visible to `flush()`. */
+  track(p: Promise<unknown>): void {
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
+  }
+
+  /** @internal */
+  error(e: unknown): void {
+    try {
+      this.#onError(e);
+    } catch {
+      // a throwing error handler never breaks a call
+    }
+  }
+
+  #warn(e: unknown): void {
+    const now = Date.now();
+    if (now - this.#lastWarning < 30_000) return;
+    this.#lastWarning = now;
+    console.warn(`[llmrr] Redis circuit store: ${e instanceof Error ? e.message : String(e)}; circuits decide from local state meanwhile`);
+  }
+}
+
+/** One deployment's circuit in Redis, with this router's view of it. */
+class SharedCircuit implements DeploymentCircuit {
+  private readonly keys: [string, string];
+  private view: CircuitState = 'closed';
+  /** Local-clock time at which an open view turns half-open. */
+  private openUntil = 0;
+  /** Redis-clock time the circuit last opened. */
+  openedAt = 0;
+
+  constructor(
+    private readonly store: RedisCircuitStateStore,
+    key: string,
+    private readonly options: CircuitOptions,
+  ) {
+    this.keys = [key, `${key}:probes`];
+  }
+
+  get enabled(): boolean {
+    return this.options.config.enabled;
+  }
+
+  get state(): CircuitState {
+    if (this.view === 'open' && this.options.now() >= this.openUntil) this.setView('half-open');
+    return this.view;
+  }
+
+  /** Open (within its cooldown, as last seen) refuses; half-open is left to the store's admission. */
+  isAvailable(): boolean {
+    return !this.options.config.enabled || this.state !== 'open';
+  }
+
+  acquire(force = false): CircuitPermit | undefined | Promise<CircuitPermit | undefined> {
+    const config = this.options.config;
+    if (!config.enabled) return CLEAN;
+    // Open within its cooldown as last seen: refused without asking (like the in-memory breaker).
+    if (!force && this.state === 'open') return undefined;
+    const id = this.store.probeId();
+    const reply = this.store.run<AcquireReply>(ACQUIRE_CIRCUIT_SCRIPT, this.keys, [
+      force ? 1 : 0,
+      config.cooldownMs,
+      config.halfOpenMaxProbes,
+      id,
+      this.store.probeTtlMs,
+      Math.max(KEEP_MS, config.cooldownMs * 2),
+    ]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), this.store.timeoutMs);
+    });
+    return Promise.race([reply, deadline]).then(
+      (r) => {
+        clearTimeout(timer);
+        if (r === TIMED_OUT) {
+          // Too late to wait: decide locally, and give back a probe slot the late answer may still take.
+          reply.then((late) => {
+            this.apply(late[1], late[3], late[4]);
+            if (Number(late[0]) === 1 && late[1] === 'h') this.report('r', new SharedProbe(id));
+          }, () => {});
+          this.store.error(new LLMError({ code: 'timeout', message: `no circuit admission answer within ${this.store.timeoutMs} ms` }));
+          return this.local(force);
+        }
+        this.apply(r[1], r[3], r[4]);
+        if (Number(r[0]) !== 1) return undefined;
+        if (r[1] === 'h') return new SharedProbe(id);
+        return Number(r[2]) === 0 ? CLEAN : DIRTY;
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        this.store.error(e);
+        return this.local(force);
+      },
+    );
+  }
+
+  success(permit?: CircuitPermit): void {
+    if (!this.options.config.enabled || permit === CLEAN) return;
+    this.report('s', permit);
+  }
+
+  failure(permit?: CircuitPermit): void {
+    if (!this.options.config.enabled) return;
+    this.report('f', permit);
+  }
+
+  release(permit?: CircuitPermit): void {
+    if (this.options.config.enabled && permit instanceof SharedProbe) this.report('r', permit);
+  }
+
+  /** Closes the circuit for every router (deletes its keys). */
+  reset(): void {
+    this.setView('closed');
+    this.store.track(this.store.delete(this.keys).catch((e: unknown) => this.store.error(e)));
+  }
+
+  /** Admission without Redis: what this router last saw. */
+  private local(force: boolean): CircuitPermit | undefined {
+    return force || this.isAvailable() ? DIRTY : undefined;
+  }
+
+  private report(outcome: 's' | 'f' | 'r', permit: CircuitPermit | undefined): void {
+    const config = this.options.config;
+    const p = this.store
+      .run<ReportReply>(REPORT_CIRCUIT_SCRIPT, this.keys, [
+        outcome,
+        permit instanceof SharedProbe ? permit.id : '',
+        config.failureThreshold,
+        config.successThreshold,
+        Math.max(KEEP_MS, config.cooldownMs * 2),
+      ])
+      .then(
+        (r) => this.apply(r[0], r[2], r[3]),
+        (e: unknown) => this.store.error(e),
+      );
+    this.store.track(p);
+  }
+
+  /** Takes the state a script answered as this router's view. */
+  private apply(code: string, openedAt: number, redisNow: number): void {
+    const to = stateOf(String(code));
+    this.openedAt = Number(openedAt);
+    if (to === 'open') this.openUntil = this.options.now() + Math.max(0, this.openedAt + this.options.config.cooldownMs - Number(redisNow));
+    this.setView(to);
+  }
+
+  private setView(to: CircuitState): void {
+    const from = this.view;
+    if (from === to) return;
+    this.view = to;
+    this.options.onTransition?.(from, to);
+  }
+}

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { normalize, type Embedder } from '../../embeddings/embedder.js';
+import { makeUsage, type GenerateRequest } from '../../spec/index.js';
+import { BagOfWordsEmbedder } from '../__fixtures__/bag-of-words-embedder.js';
+import { SemanticCache } from '../semantic-cache.js';
+import { Prefetcher } from './prefetcher.js';
+import { replayTrace, syntheticTrace } from './replay-trace.js';
+import { SequenceModel } from './sequence-model.js';
+
+/** "topic N wording W" -> a vector near topic N's direction (wordings of one topic: cosine ~0.97). */
+export class TopicEmbedder implements Embedder {
+  readonly id = 'topic';
+  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+    return texts.map((t) => {
+      const [, topic, wording] = /topic (\d+) wording (\d+)/.exec(t) ?? ['', '0', '0'];
+      let s = Number(topic) * 7919 + 1;
+      let w = Number(wording) * 104729 + 7;
+      const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+      const n = () => ((w = (Math.imul(w, 22695477) + 1) >>> 0) / 2 ** 32) * 2 - 1;
+      return normalize(Float32Array.from({ length: 64 }, () => r() + 0.15 * n()));
+    });
+  }
+}
+
+const ask = (content: string): GenerateRequest => ({ messages: [{ role: 'user', content }] });
+const scope = { tenant: 'acme', models: ['m'] };
+
+describe('SequenceModel', () => {
+  it('clusters paraphrases together and predicts the usual next cluster with its probability', async () => {
+    let t = 0;
+    const model = new SequenceModel({ now: () => t, clusterThreshold: 0.9 });
+    const e = new TopicEmbedder();
+    const step = async (q: string) => {
+      t += 1_000;
+      return model.observe('k', 'u1', (await e.embed([q]))[0]!, ask(q));
+    };
+    const a = await step('topic 1 wording 0');
+    const b = await step('topic 2 wording 0');
+    expect(await step('topic 1 wording 1')).toBe(a); // another wording, same cluster
+    expect(await step('topic 2 wording 2')).toBe(b);
+    await step('topic 1 wording 0');
+    await step('topic 3 wording 0');
+    // From topic 1: -> 2 twice, -> 3 once.
+    const [p] = model.predict('k', { cluster: a, minSupport: 2 });
+    expect(p).toMatchObject({ cluster: b, support: 2, probability: 2 / 3, request: ask('topic 2 wording 2') });
+    expect(model.predict('k', { cluster: a, minSupport: 1, limit: 5 })).toHaveLength(2);
+    expect(model.predict('other')).toEqual([]);
+  });
+
+  it('learns transitions within each user sequence only, not across a session gap, and forgets (erasure)', async () => {
+    let t = 0;
+    const model = new SequenceModel({ now: () => t, sessionGapMs: 10_000 });
+    const [v1, v2, v3] = (await new TopicEmbedder().embed(['topic 1 wording 0', 'topic 2 wording 0', 'topic 3 wording 0'])) as [Float32Array, Float32Array, Float32Array];
+    const a = model.observe('acme', 'u1', v1, ask('x'));
+    t += 60_000;
+    model.observe('acme', 'u1', v2, ask('y'));
+    expect(model.predict('acme', { cluster: a, minSupport: 1 })).toEqual([]); // gap: no transition
+    t += 1_000;
+    model.observe('acme', 'u1', v1, ask('x'));
+    model.observe('acme', 'u2', v3, ask('z')); // u2's request does not follow u1's
+    model.observe('acme', 'u1', v2, ask('y'));
+    expect(model.predict('acme', { sequence: 'u2', minSupport: 1 })).toEqual([]);
+    expect(model.predict('acme', { cluster: a, minSupport: 1 }).map((p) => p.request)).toEqual([ask('y')]);
+    model.forgetSequence('acme', 'u1'); // clusters whose exemplar is u1's request go
+    expect(model.predict('acme', { cluster: a, minSupport: 1 })).toEqual([]);
+    expect(model.forget('acme')).toBe(true);
+    expect(model.forget('acme')).toBe(false);
+  });
+});
+
+describe('Prefetcher', () => {
+  function setup(isIdle: () => boolean, maxCalls = 10) {
+    let t = 1_000;
+    const cache = new SemanticCache({ config: { enabled: true, threshold: 0.9, guardAbove: 0.9, ttlMs: 60_000 }, embedder: new BagOfWordsEmbedder(), now: () => t });
+    const generated: string[] = [];
+    const prefetcher = new Prefetcher({
+      model: new SequenceModel({ now: () => t }),
+      cache,
+      generate: async (request) => {
+        generated.push(String(request.messages.at(-1)?.content));
+        return { text: 'prefetched', toolCalls: [], finishReason: 'stop', usage: makeUsage(1, 1), deployment: 'm', model: 'm', provider: 'mock' };
+      },
+      isIdle,
+      budget: { maxCalls, windowMs: 3_600_000 },
+      predictions: { minSupport: 2, minProbability: 0.5 },
+      now: () => t,
+    });
+    const live = async (q: string) => {
+      t += 1_000;
+      const request = { ...ask(q), user: 'u1' };
+      const [v] = await cache.embedder.embed([q]);
+      await prefetcher.onRequest(request, scope, v!);
+      await prefetcher.idle();
+    };
+    return { cache, generated, prefetcher, live, advance: (ms: number) => (t += ms) };
+  }
+
+  it('pre-computes the predicted next question when its answer is not cached, and skips cached ones', async () => {
+    const s = setup(() => true);
+    for (let i = 0; i < 2; i++) {
+      await s.live('open the account settings');
+      await s.live('change the billing address');
+    }
+    await s.live('open the account settings'); // predicts "change the billing address": not cached (live answers are not stored here)
+    expect(s.generated).toEqual(['change the billing address']);
+    expect((await s.cache.lookup(ask('change the billing address'), scope))?.answer.text).toBe('prefetched');
+    await s.live('open the account settings');
+    expect(s.prefetcher.stats).toMatchObject({ ran: 1, stored: 1, alreadyCached: 1 });
+  });
+
+  it('waits for idle capacity, and keeps to the tenant budget', async () => {
+    let idle = false;
+    const s = setup(() => idle, 1);
+    for (let i = 0; i < 3; i++) {
+      await s.live('open the account settings');
+      await s.live('change the billing address');
+    }
+    await s.live('open the account settings');
+    expect(s.generated).toEqual([]); // busy: queued, not run
+    idle = true;
+    s.prefetcher.poke();
+    await s.prefetcher.idle();
+    expect(s.generated.length).toBe(1);
+    await s.cache.clear();
+    await s.live('change the billing address');
+    await s.live('open the account settings');
+    expect(s.generated.length).toBe(1); // budget of 1 per hour spent
+    expect(s.prefetcher.stats.overBudget).toBeGreaterThan(0);
+    expect(s.prefetcher.eraseTenant('acme')).toBe(true);
+    expect(() => new Prefetcher({ ...({} as never), budget: { maxCalls: -1, windowMs: 1 } })).toThrow(/budget/);
+  });
+});
+
+describe('replayTrace (synthetic trace)', () => {
+  it('prefetching raises the hit rate when answers expire before they are asked again, at a counted cost', async () => {
+    const trace = syntheticTrace({ users: 20, requestsPerUser: 40, topics: 60, variants: 3, follow: 0.8, gapMs: 120_000, seed: 7 });
+    const embedder = new TopicEmbedder();
+    const base = await replayTrace({ trace, embedder, ttlMs: 300_000 });
+    const pre = await replayTrace({ trace, embedder, ttlMs: 300_000, budget: { maxCalls: 1_000, windowMs: 3_600_000 } });
+    expect(base.requests).toBe(800);
+    expect(base.prefetchCalls).toBe(0);
+    expect(base.modelCalls).toBe(base.requests - base.hits);
+    expect(pre.hitRate).toBeGreaterThan(base.hitRate + 0.1);
+    expect(pre.prefetchCalls).toBeGreaterThan(0);
+    expect(pre.modelCalls).toBe(pre.requests - pre.hits + pre.prefetchCalls);
+  });
+});

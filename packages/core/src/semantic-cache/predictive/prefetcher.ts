@@ -1,0 +1,146 @@
+import type { CacheScope } from '../../cache/cache-key.js';
+import type { CachedAnswer } from '../../cache/exact-cache.js';
+import { LLMError } from '../../errors/llm-error.js';
+import type { GenerateRequest } from '../../spec/index.js';
+import { questionOf } from '../semantic-namespace.js';
+import type { SemanticCache } from '../semantic-cache.js';
+import type { SequenceModel } from './sequence-model.js';
+
+export interface PrefetcherOptions {
+  model: SequenceModel;
+  cache: SemanticCache;
+  /** Answers a predicted request (the router's generate with the caches bypassed). */
+  generate: (request: GenerateRequest, scope: CacheScope) => Promise<Omit<CachedAnswer, 'createdAt'>>;
+  /** Whether there is idle capacity now (e.g. no live request waiting, in-flight below a limit). */
+  isIdle: () => boolean;
+  /** Per tenant: at most `maxCalls` prefetches per `windowMs`. */
+  budget: { maxCalls: number; windowMs: number };
+  /** Predictions per request (default 1), and their minimum probability (default 0.3) and support (default 2). */
+  predictions?: { limit?: number; minProbability?: number; minSupport?: number };
+  /** Most queued prefetches; the oldest is dropped past it. Default 100. */
+  maxQueue?: number;
+  now?: () => number;
+}
+
+export interface PrefetcherStats {
+  /** Predictions queued (not already cached). */
+  queued: number;
+  /** Prefetch calls made, and how many stored an answer. */
+  ran: number;
+  stored: number;
+  /** Predictions skipped because the answer was already cached. */
+  alreadyCached: number;
+  /** Dropped: over the tenant budget, queue full, or the call failed. */
+  overBudget: number;
+  dropped: number;
+  failed: number;
+}
+
+interface Job {
+  request: GenerateRequest;
+  scope: CacheScope;
+}
+
+/**
+ * Predictive caching: learns request sequences (each user's, pooled per tenant: `SequenceModel`), and after each
+ * request pre-computes the likely next one at low priority: only while `isIdle()` says capacity is free,
+ * only within the tenant's prefetch budget, and only when its answer is not already cached (a prediction
+ * of a question whose cached answer expired is what this recovers). Prefetched answers go into the
+ * semantic cache like any other.
+ */
+export class Prefetcher {
+  readonly #o: PrefetcherOptions;
+  readonly #queue: Job[] = [];
+  readonly #spent = new Map<string, number[]>();
+  #running = false;
+  readonly #stats: PrefetcherStats = { queued: 0, ran: 0, stored: 0, alreadyCached: 0, overBudget: 0, dropped: 0, failed: 0 };
+  #pump: Promise<void> = Promise.resolve();
+
+  constructor(options: PrefetcherOptions) {
+    if (!Number.isInteger(options.budget.maxCalls) || options.budget.maxCalls < 0 || !(options.budget.windowMs > 0)) {
+      throw new LLMError({ code: 'config_invalid', message: 'prefetch budget: maxCalls must be an integer >= 0 and windowMs > 0', param: 'budget' });
+    }
+    this.#o = options;
+  }
+
+  get stats(): PrefetcherStats {
+    return { ...this.#stats };
+  }
+
+
+  /** Call after each live request: learns the step, then queues the predicted next requests. */
+  async onRequest(request: GenerateRequest, scope: CacheScope, vector: Float32Array, user?: string): Promise<void> {
+    if (questionOf(request) === undefined) return;
+    const key = scope.tenant ?? '';
+    const sequence = user ?? request.user ?? '';
+    this.#o.model.observe(key, sequence, vector, request);
+    for (const p of this.#o.model.predict(key, { ...this.#o.predictions, sequence })) {
+      if (await this.#o.cache.lookup(p.request, scope)) {
+        this.#stats.alreadyCached++;
+        continue;
+      }
+      this.#queue.push({ request: p.request, scope });
+      this.#stats.queued++;
+      if (this.#queue.length > (this.#o.maxQueue ?? 100)) {
+        this.#queue.shift();
+        this.#stats.dropped++;
+      }
+    }
+    this.poke();
+  }
+
+  /** Right to erasure: forgets the learned sequences (which hold request texts) of a tenant, or of one user. */
+  eraseTenant(tenant: string): boolean {
+    this.#drop((job) => job.scope.tenant === tenant);
+    return this.#o.model.forget(tenant);
+  }
+
+  eraseUser(tenant: string, user: string): void {
+    this.#drop((job) => job.scope.tenant === tenant && job.request.user === user);
+    this.#o.model.forgetSequence(tenant, user);
+  }
+
+  #drop(predicate: (job: Job) => boolean): void {
+    for (let i = this.#queue.length - 1; i >= 0; i--) if (predicate(this.#queue[i]!)) this.#queue.splice(i, 1);
+  }
+
+  /** Runs queued prefetches while idle (call it when capacity frees up, e.g. at the end of each request). */
+  poke(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#pump = this.#run().finally(() => {
+      this.#running = false;
+    });
+  }
+
+  /** Resolves when the current pump stops (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.#pump;
+  }
+
+  #withinBudget(tenant: string): boolean {
+    const now = (this.#o.now ?? Date.now)();
+    const spent = (this.#spent.get(tenant) ?? []).filter((t) => now - t < this.#o.budget.windowMs);
+    this.#spent.set(tenant, spent);
+    if (spent.length >= this.#o.budget.maxCalls) return false;
+    spent.push(now);
+    return true;
+  }
+
+  async #run(): Promise<void> {
+    while (this.#queue.length > 0 && this.#o.isIdle()) {
+      const job = this.#queue.shift()!;
+      if (!this.#withinBudget(job.scope.tenant ?? '')) {
+        this.#stats.overBudget++;
+        continue;
+      }
+      this.#stats.ran++;
+      try {
+        const answer = await this.#o.generate(job.request, job.scope);
+        if (await this.#o.cache.store(job.request, job.scope, answer)) this.#stats.stored++;
+      } catch {
+        this.#stats.failed++; // a failed prefetch costs nothing to the live traffic
+      }
+    }
+  }
+}

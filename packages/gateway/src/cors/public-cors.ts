@@ -1,0 +1,81 @@
+import { LLMError } from '@llmrr/core';
+import type { MiddlewareHandler } from 'hono';
+import { cors } from 'hono/cors';
+
+export interface GatewayCorsOptions {
+  /**
+   * Browser origins allowed to call the public API (`/v1/*`, `/api/*`): `'*'` for any, or exact origins
+   * such as `https://app.example.com` (scheme, host and port; no path).
+   */
+  origins: '*' | readonly string[];
+  /** How long browsers may cache a preflight answer (`Access-Control-Max-Age`, seconds). Default 600. */
+  maxAgeSeconds?: number;
+}
+
+/** Paths that get CORS headers: the model and original API routes, never `/admin`, `/metrics` or health. */
+export const CORS_PATHS = ['/v1/*', '/api/*'] as const;
+
+/** Response headers a browser page may read: ids, routing info, costs, rate limits. */
+export const CORS_EXPOSED_HEADERS = [
+  'x-request-id',
+  'x-llmrr-model',
+  'x-llmrr-cache',
+  'x-llmrr-cost-usd',
+  'x-llmrr-decision',
+  'x-llmrr-demo',
+  'x-llmrr-tenant',
+  'retry-after',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+  'x-ratelimit-limit-requests',
+  'x-ratelimit-remaining-requests',
+  'x-ratelimit-reset-requests',
+  'x-ratelimit-limit-tokens',
+  'x-ratelimit-remaining-tokens',
+  'x-ratelimit-reset-tokens',
+  'x-ratelimit-limit-concurrency',
+  'x-ratelimit-remaining-concurrency',
+];
+
+function invalid(param: string, message: string): LLMError {
+  return new LLMError({ code: 'config_invalid', message: `Invalid gateway cors option: ${param} ${message}`, param });
+}
+
+/** Checks the options (config_invalid naming the field) and normalizes origins to `URL.origin` form. */
+export function parseCorsOptions(options: GatewayCorsOptions): { origins: '*' | string[]; maxAgeSeconds: number } {
+  if (typeof options !== 'object' || options === null) throw invalid('cors', 'must be an object with origins');
+  const maxAgeSeconds = options.maxAgeSeconds ?? 600;
+  if (!Number.isInteger(maxAgeSeconds) || maxAgeSeconds < 0) throw invalid('cors.maxAgeSeconds', 'must be an integer >= 0');
+  if (options.origins === '*') return { origins: '*', maxAgeSeconds };
+  if (!Array.isArray(options.origins) || options.origins.length === 0) throw invalid('cors.origins', 'must be "*" or a non-empty list of origins');
+  const origins = options.origins.map((o, i) => {
+    let url: URL | undefined;
+    try {
+      url = typeof o === 'string' ? new URL(o) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== o.replace(/\/$/, '')) {
+      throw invalid(`cors.origins.${i}`, `must be an origin like https://app.example.com (got ${JSON.stringify(o)})`);
+    }
+    return url.origin;
+  });
+  return { origins, maxAgeSeconds };
+}
+
+/**
+ * CORS for browsers calling the public API, with Hono's `cors` middleware: the listed origins get
+ * `Access-Control-Allow-Origin` (others get none, so the browser blocks them), preflights (`OPTIONS`)
+ * answer 204 with the methods, the requested headers (so SDK headers such as `x-stainless-*` or
+ * `anthropic-version` pass) and a max age. Keys travel in headers, never cookies: no credentials mode.
+ */
+export function publicCors(options: GatewayCorsOptions): MiddlewareHandler {
+  const { origins, maxAgeSeconds } = parseCorsOptions(options);
+  return cors({
+    origin: origins === '*' ? '*' : origins,
+    allowMethods: ['GET', 'POST', 'OPTIONS'],
+    exposeHeaders: CORS_EXPOSED_HEADERS,
+    maxAge: maxAgeSeconds,
+  });
+}

@@ -1,0 +1,36 @@
+import type { ModelRoute, ModelRoutes } from '../calls/model-route.js';
+import type { HeaderSource } from './incoming.js';
+
+/** Where a gateway keeps its direct routes (a registered symbol, so it works across duplicate installs). */
+export const DIRECT_ROUTES: unique symbol = Symbol.for('@llmrr/gateway.directRoutes') as never;
+
+/**
+ * The gateway's hot POST routes (model endpoints) as plain functions, for a platform adapter that can
+ * serve them without building a web `Request` and `Response` (the Node adapter does). Everything else,
+ * and any request that needs the Hono app's middleware (CORS for a browser's `Origin`), goes through
+ * `Gateway.fetch`; both ways run the same route code.
+ */
+export interface DirectRoutes {
+  /** The route for this request, or undefined when it must go through `fetch`. */
+  route(method: string, path: string, origin: string | undefined): ModelRoute | undefined;
+  /** The request id for a request (the client's valid `x-request-id`, else a new one). */
+  requestId(headers: HeaderSource): string;
+  /** The gateway's clock (ms). */
+  now(): number;
+}
+
+export function createDirectRoutes(routes: ModelRoutes, options: { cors: boolean; requestId: (headers: HeaderSource) => string; now: () => number }): DirectRoutes {
+  return {
+    route(method, path, origin) {
+      if (method !== 'POST' || (options.cors && origin !== undefined)) return undefined;
+      return routes.get(path);
+    },
+    requestId: options.requestId,
+    now: options.now,
+  };
+}
+
+/** The direct routes of a gateway made by `createGateway` (undefined for any other `Gateway`). */
+export function directRoutesOf(gateway: object): DirectRoutes | undefined {
+  return (gateway as { [DIRECT_ROUTES]?: DirectRoutes })[DIRECT_ROUTES];
+}

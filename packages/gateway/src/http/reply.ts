@@ -1,0 +1,40 @@
+/**
+ * A chunked body: text to send piece by piece (each piece one or more SSE frames, written as it comes).
+ * `cancel` is for a client that went away: it stops the upstream call and settles the request.
+ */
+export interface FrameStream {
+  readonly frames: AsyncIterator<string, void>;
+  cancel(): Promise<void>;
+}
+
+/**
+ * A response before it is bound to a transport: `replyToResponse` makes the web `Response`; the Node
+ * adapter writes it straight to a `ServerResponse` (no Request/Response objects on its hot path).
+ */
+export interface Reply {
+  status: number;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  /** The whole body (JSON text), or a stream of frames. */
+  body: string | FrameStream;
+}
+
+const encoder = new TextEncoder();
+
+export function replyToResponse(reply: Reply): Response {
+  const { body } = reply;
+  if (typeof body === 'string') return new Response(body, { status: reply.status, headers: reply.headers });
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await body.frames.next();
+      if (next.done) controller.close();
+      else controller.enqueue(encoder.encode(next.value));
+    },
+    cancel: () => body.cancel(),
+  });
+  return new Response(stream, { status: reply.status, headers: reply.headers });
+}
+
+export function jsonReply(body: unknown, requestId: string, headers: Record<string, string> = {}, status = 200): Reply {
+  return { status, headers: { ...headers, 'content-type': 'application/json', 'x-request-id': requestId }, body: JSON.stringify(body) };
+}

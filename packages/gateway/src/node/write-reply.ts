@@ -1,0 +1,54 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FrameStream, Reply } from '../http/reply.js';
+
+/**
+ * Writes a gateway reply to a Node response: a whole body in one `end`, a stream one `write` per piece
+ * (the headers go out with the first piece), waiting for `drain` when the client reads slowly. A client
+ * that goes away cancels the stream (which stops the upstream call and settles the request). A request
+ * whose body was not read to the end (refused early) gets `connection: close`, so its rest is not read.
+ */
+export function writeReply(reply: Reply, req: IncomingMessage, res: ServerResponse): void {
+  const headers = req.complete ? reply.headers : { ...reply.headers, connection: 'close' };
+  const { body } = reply;
+  res.writeHead(reply.status, headers);
+  if (typeof body === 'string') {
+    res.end(body);
+    return;
+  }
+  void pump(body, res);
+}
+
+async function pump(stream: FrameStream, res: ServerResponse): Promise<void> {
+  let gone = false;
+  const onClose = () => {
+    if (res.writableFinished) return;
+    gone = true;
+    void stream.cancel().catch(() => {});
+  };
+  res.once('close', onClose);
+  try {
+    for (;;) {
+      const next = await stream.frames.next();
+      if (next.done || gone) break;
+      if (!res.write(next.value)) await drained(res);
+    }
+    if (!gone) res.end();
+  } catch (e) {
+    // The frame source settles and reports its own failures; this is a bug or a broken socket.
+    res.destroy(e instanceof Error ? e : new Error(String(e)));
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}

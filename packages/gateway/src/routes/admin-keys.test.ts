@@ -1,0 +1,94 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHarness, post, type Harness } from '../test-support/harness.js';
+
+const ADMIN = 'admin-secret-for-tests-0123456789';
+const chat = { model: 'mock', messages: [{ role: 'user', content: 'hello there' }] };
+
+describe('admin API: changing a key', () => {
+  let h: Harness;
+  let keyId: string;
+  let secret: string;
+  const admin = (method: string, path: string, body?: unknown) =>
+    h.gateway.fetch(
+      new Request(`http://gateway.test${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      }),
+    );
+  const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
+  const call = () => post(h.gateway, '/v1/chat/completions', chat, { authorization: `Bearer ${secret}` });
+  const errorParam = async (res: Response) => ((await res.json()) as { error: { param?: string } }).error.param;
+
+  beforeEach(async () => {
+    h = await createHarness({ stores: 'memory', gateway: { auth: { adminKey: ADMIN } } });
+    await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme' });
+    const created = await json<{ key: { id: string }; secret: string }>(admin('POST', '/admin/tenants/acme/keys', { name: 'ci' }));
+    keyId = created.key.id;
+    secret = created.secret;
+  });
+  afterEach(() => h.close());
+
+  it('PATCH changes name and limits; the next request obeys them; null clears', async () => {
+    for (let i = 0; i < 3; i++) expect((await call()).status).toBe(200);
+    const res = await admin('PATCH', `/admin/keys/${keyId}`, { name: 'ci-runner', limits: { rpm: 1 } });
+    expect(res.status).toBe(200);
+    const key = (await res.json()) as Record<string, unknown>;
+    expect(key).toMatchObject({ id: keyId, name: 'ci-runner', limits: { rpm: 1 } });
+    expect(key).not.toHaveProperty('hash');
+    const first = await call();
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-ratelimit-limit')).toBe('1');
+    const second = await call();
+    expect(second.status).toBe(429);
+    expect(Number(second.headers.get('retry-after'))).toBeGreaterThan(0);
+
+    const limits = await json<{ limits: unknown; current: { limitRequests?: number } }>(admin('GET', `/admin/keys/${keyId}/limits`));
+    expect(limits.limits).toEqual({ rpm: 1 });
+    expect(limits.current.limitRequests).toBe(1);
+
+    expect((await admin('PATCH', `/admin/keys/${keyId}`, { limits: null })).status).toBe(200);
+    expect((await call()).status).toBe(200);
+    expect(await json(admin('GET', `/admin/keys/${keyId}/limits`))).toEqual({ limits: null, current: {} });
+
+    const put = await admin('PUT', `/admin/keys/${keyId}/limits`, { maxConcurrency: 3 });
+    expect(await put.json()).toMatchObject({ limits: { maxConcurrency: 3 }, name: 'ci-runner' });
+
+    const audit = await h.stores!.audit.list({ target: keyId });
+    expect(audit.map((e) => e.action)).toEqual(['key.create', 'key.update', 'key.update', 'key.limits.update']);
+    expect(audit[1]!.details).toMatchObject({ tenantId: 'acme', fields: ['name', 'limits'], limits: { rpm: 1 } });
+    expect(JSON.stringify(audit)).not.toContain(secret);
+  });
+
+  it('PATCH sets or clears the expiry (epoch ms or ISO date); a past expiry stops the key', async () => {
+    const iso = await json<{ expiresAt: number }>(admin('PATCH', `/admin/keys/${keyId}`, { expiresAt: '2099-01-01T00:00:00Z' }));
+    expect(iso.expiresAt).toBe(Date.UTC(2099, 0, 1));
+    expect((await call()).status).toBe(200);
+    await admin('PATCH', `/admin/keys/${keyId}`, { expiresAt: 1_000 });
+    expect((await call()).status).toBe(401);
+    const cleared = await json<Record<string, unknown>>(admin('PATCH', `/admin/keys/${keyId}`, { expiresAt: null }));
+    expect(cleared).not.toHaveProperty('expiresAt');
+    expect((await call()).status).toBe(200);
+  });
+
+  it('refuses bad input by field, unknown keys (404) and revoked keys (409)', async () => {
+    const bad = async (body: unknown, param: string) => {
+      const res = await admin('PATCH', `/admin/keys/${keyId}`, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(await errorParam(res)).toBe(param);
+    };
+    await bad({ limits: { rpm: 0 } }, 'limits.rpm');
+    await bad({ limits: { rpm: 'many' } }, 'limits.rpm');
+    await bad({ name: '' }, 'name');
+    await bad({ expiresAt: 'tomorrow' }, 'expiresAt');
+    const unknown = await admin('PATCH', `/admin/keys/${keyId}`, { secret: 'x' });
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain('secret');
+    expect((await admin('PATCH', '/admin/keys/key_missing', { name: 'x' })).status).toBe(404);
+    expect((await admin('PUT', '/admin/keys/key_missing/limits', { rpm: 1 })).status).toBe(404);
+    expect((await admin('GET', '/admin/keys/key_missing/limits')).status).toBe(404);
+    await admin('POST', `/admin/keys/${keyId}/revoke`);
+    const revoked = await admin('PATCH', `/admin/keys/${keyId}`, { limits: { rpm: 5 } });
+    expect(revoked.status).toBe(409);
+  });
+});

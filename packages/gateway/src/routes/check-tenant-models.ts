@@ -1,0 +1,24 @@
+import { LLMError, engineFactory, registeredEngines, type ModelConfig } from '@llmrr/core';
+
+/**
+ * Checks a tenant's own models before they are stored: names unique within the tenant, and an engine
+ * kind the gateway can build (the built-in ones and those added with core's `registerEngine`). Bad input
+ * is a 400 naming the field (`models.1.engine`), never a model that silently fails to load later.
+ */
+export function checkTenantModels(models: readonly ModelConfig[] | undefined): void {
+  if (!models) return;
+  const names = new Set<string>();
+  models.forEach((m, i) => {
+    if (names.has(m.name)) {
+      throw new LLMError({ code: 'invalid_request', message: `Duplicate model name "${m.name}" in models`, param: `models.${i}.name` });
+    }
+    names.add(m.name);
+    if (!engineFactory(m.engine)) {
+      throw new LLMError({
+        code: 'invalid_request',
+        message: `Unknown engine "${m.engine}" for model "${m.name}" (known: ${registeredEngines().join(', ')})`,
+        param: `models.${i}.engine`,
+      });
+    }
+  });
+}

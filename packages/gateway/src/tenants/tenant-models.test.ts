@@ -1,0 +1,165 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHarness, mockModel, post, sseJson, type Harness } from '../test-support/harness.js';
+import { tenantDeploymentName } from './tenant-model-router.js';
+
+const ADMIN = 'admin-secret-for-tests-0123456789';
+
+/** A tenant's own model: a mock with its own reply, so answers show which deployment served. */
+const own = (name: string, reply: string, extra: Record<string, unknown> = {}) => ({ name, engine: 'mock', price: { input: 1, output: 2 }, options: { reply }, ...extra });
+
+describe('tenant custom models', () => {
+  let h: Harness;
+  const admin = (method: string, path: string, body?: unknown) =>
+    h.gateway.fetch(
+      new Request(`http://gateway.test${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      }),
+    );
+  const keyFor = async (tenant: string): Promise<string> => {
+    const res = await admin('POST', `/admin/tenants/${tenant}/keys`, { name: 'k' });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { secret: string }).secret;
+  };
+  const chat = (secret: string, model: string, extra: Record<string, unknown> = {}) =>
+    post(h.gateway, '/v1/chat/completions', { model, messages: [{ role: 'user', content: 'hi' }], ...extra }, { authorization: `Bearer ${secret}` });
+  const text = async (res: Response) => ((await res.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content;
+  const modelIds = async (secret: string) =>
+    ((await (await h.gateway.fetch(new Request('http://gateway.test/v1/models', { headers: { authorization: `Bearer ${secret}` } }))).json()) as { data: Array<{ id: string }> }).data.map((m) => m.id).sort();
+
+  beforeEach(async () => {
+    // `mock` is shared; `cheap` too, with priority 1 so `auto` would prefer an own model of priority 0.
+    h = await createHarness({
+      stores: 'memory',
+      models: [mockModel('mock', { reply: 'shared mock' }, { priority: 5 }), mockModel('cheap', { reply: 'shared cheap' }, { priority: 1 })],
+      gateway: { auth: { adminKey: ADMIN } },
+    });
+  });
+  afterEach(() => h.close());
+
+  it('serves a tenant its own models (JSON and stream), visible to that tenant only', async () => {
+    const created = await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models: [own('acme-llm', 'acme private answer', { priority: 0 })] });
+    expect(created.status).toBe(201);
+    await admin('POST', '/admin/tenants', { id: 'beta', name: 'Beta' });
+    const acme = await keyFor('acme');
+    const beta = await keyFor('beta');
+
+    const res = await chat(acme, 'acme-llm');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-llmrr-model')).toBe('acme-llm');
+    expect(await text(res)).toBe('acme private answer');
+    const streamed = await chat(acme, 'acme-llm', { stream: true });
+    expect(streamed.headers.get('x-llmrr-model')).toBe('acme-llm');
+    const chunks = sseJson(await streamed.text());
+    expect(chunks.map((c) => (c.choices as Array<{ delta?: { content?: string } }>)[0]?.delta?.content ?? '').join('')).toBe('acme private answer');
+    const ledger = await h.stores!.ledger.query({ tenantId: 'acme' });
+    expect(ledger.map((e) => e.deployment)).toEqual(['acme-llm', 'acme-llm']);
+    expect(ledger.every((e) => e.costUsd > 0)).toBe(true);
+
+    expect(await modelIds(acme)).toEqual(['acme-llm', 'cheap', 'mock']);
+    expect(await modelIds(beta)).toEqual(['cheap', 'mock']);
+    // Another tenant can neither name it nor reach it through `auto` (which would rank it first).
+    const denied = await chat(beta, 'acme-llm');
+    expect(denied.status).toBe(404);
+    expect(((await denied.json()) as { error: { param: string } }).error.param).toBe('model');
+    for (let i = 0; i < 3; i++) expect(await text(await chat(beta, 'auto'))).toBe('shared cheap');
+    expect(await text(await chat(acme, 'auto'))).toBe('acme private answer');
+    // Nor as a fallback.
+    const fb = await chat(beta, 'mock', { llmrr: { fallbacks: ['acme-llm'] } });
+    expect(await text(fb)).toBe('shared mock');
+
+    // /api/route explains with the public name.
+    const route = await post(h.gateway, '/api/route', { prompt: 'hi', model: 'acme-llm' }, { authorization: `Bearer ${acme}` });
+    expect(((await route.json()) as { selectedModel: string }).selectedModel).toBe('acme-llm');
+  });
+
+  it('an own model shadows a shared one of the same name, and its allow-list keeps its own models', async () => {
+    await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', allowedModels: ['cheap'], models: [own('mock', 'acme mock'), own('extra', 'acme extra')] });
+    const acme = await keyFor('acme');
+    await admin('POST', '/admin/tenants', { id: 'beta', name: 'Beta' });
+    const beta = await keyFor('beta');
+    expect(await text(await chat(acme, 'mock'))).toBe('acme mock');
+    expect(await text(await chat(acme, 'extra'))).toBe('acme extra');
+    expect(await text(await chat(acme, 'cheap'))).toBe('shared cheap');
+    expect(await text(await chat(beta, 'mock'))).toBe('shared mock');
+    expect(await modelIds(acme)).toEqual(['cheap', 'extra', 'mock']);
+    // The stored tenant keeps the allow-list it was given.
+    expect(((await (await admin('GET', '/admin/tenants/acme')).json()) as { allowedModels: string[] }).allowedModels).toEqual(['cheap']);
+  });
+
+  it('follows changes: models replaced, removed, changed in the store by another process, tenant deleted', async () => {
+    await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models: [own('a1', 'first')] });
+    const acme = await keyFor('acme');
+    expect(await text(await chat(acme, 'a1'))).toBe('first');
+
+    const patched = await admin('PATCH', '/admin/tenants/acme', { models: [own('a1', 'second'), own('a2', 'new one')] });
+    expect(patched.status).toBe(200);
+    expect(await text(await chat(acme, 'a1'))).toBe('second');
+    expect(await text(await chat(acme, 'a2'))).toBe('new one');
+
+    // Written straight to the store (as another gateway process would): picked up on the next request.
+    await h.stores!.tenants.updateTenant('acme', { models: [own('a2', 'from elsewhere')] });
+    expect(await text(await chat(acme, 'a2'))).toBe('from elsewhere');
+    expect((await chat(acme, 'a1')).status).toBe(404);
+    expect(h.router.models().map((d) => d.name).filter((n) => n.startsWith('@acme/a1~'))).toEqual([]);
+    const loaded = (await h.stores!.tenants.getTenant('acme'))!.models![0]!;
+    expect(h.router.models().map((d) => d.name)).toContain(tenantDeploymentName('acme', loaded));
+
+    await admin('PATCH', '/admin/tenants/acme', { models: null });
+    expect((await chat(acme, 'a2')).status).toBe(404);
+    expect(h.router.models().map((d) => d.name).sort()).toEqual(['cheap', 'mock']);
+
+    await admin('PATCH', '/admin/tenants/acme', { models: [own('a3', 'third')] });
+    expect(h.router.models().map((d) => d.name).filter((n) => n.startsWith('@acme/'))).toHaveLength(1);
+    expect((await admin('DELETE', '/admin/tenants/acme')).status).toBe(200);
+    expect(h.router.models().map((d) => d.name).sort()).toEqual(['cheap', 'mock']);
+  });
+
+  it('never serves a cached answer of a model that has changed since (the exact cache is on)', async () => {
+    const cached = await createHarness({ stores: 'memory', cache: { exact: { enabled: true } }, gateway: { auth: { adminKey: ADMIN } } });
+    try {
+      await cached.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [own('mine', 'version one')] });
+      const { secret } = await cached.stores!.tenants.createKey('acme', { name: 'k' });
+      const ask = () => post(cached.gateway, '/v1/chat/completions', { model: 'mine', messages: [{ role: 'user', content: 'same question' }] }, { authorization: `Bearer ${secret}` });
+      expect(await text(await ask())).toBe('version one');
+      const again = await ask();
+      expect(again.headers.get('x-llmrr-cache')).toBe('hit-exact');
+      expect(await text(again)).toBe('version one');
+      await cached.stores!.tenants.updateTenant('acme', { models: [own('mine', 'version two')] });
+      const changed = await ask();
+      expect(changed.headers.get('x-llmrr-cache')).toBe('miss');
+      expect(await text(changed)).toBe('version two');
+    } finally {
+      await cached.close();
+    }
+  });
+
+  it('refuses models it could not serve, naming the field, and stores nothing', async () => {
+    const bad = await admin('POST', '/admin/tenants', { id: 'x', name: 'X', models: [own('ok', 'y'), { name: 'nope', engine: 'no-such-engine' }] });
+    expect(bad.status).toBe(400);
+    const err = ((await bad.json()) as { error: { param: string; message: string } }).error;
+    expect(err.param).toBe('models.1.engine');
+    expect(err.message).toContain('no-such-engine');
+    expect((await admin('GET', '/admin/tenants/x')).status).toBe(404);
+    const dup = await admin('POST', '/admin/tenants', { id: 'x', name: 'X', models: [own('same', 'a'), own('same', 'b')] });
+    expect(dup.status).toBe(400);
+    expect(((await dup.json()) as { error: { param: string } }).error.param).toBe('models.1.name');
+    await admin('POST', '/admin/tenants', { id: 'x', name: 'X' });
+    const badPatch = await admin('PATCH', '/admin/tenants/x', { models: [{ name: 'n', engine: 'bogus' }] });
+    expect(badPatch.status).toBe(400);
+    expect(((await badPatch.json()) as { error: { param: string } }).error.param).toBe('models.0.engine');
+  });
+
+  it('is off with tenantModels: false (own models stay unserved)', async () => {
+    const off = await createHarness({ stores: 'memory', gateway: { auth: { adminKey: ADMIN }, tenantModels: false } });
+    try {
+      await off.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [own('acme-llm', 'x')] });
+      const { secret } = await off.stores!.tenants.createKey('acme', { name: 'k' });
+      const res = await post(off.gateway, '/v1/chat/completions', { model: 'acme-llm', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+      expect(res.status).toBe(404);
+    } finally {
+      await off.close();
+    }
+  });
+});

@@ -1,0 +1,34 @@
+import type { TenantStore } from '@llmrr/core';
+import type { GatewayStores } from '../types.js';
+import type { TenantModelRouter } from './tenant-model-router.js';
+
+/**
+ * The stores as the request path sees them: every tenant read for a request (`authenticate`, and
+ * `getTenant` for the demo tenant) first syncs the tenant's own models into the router and comes back
+ * with them in its allow-list. Everything else passes through. The admin API uses the plain stores.
+ */
+export function withTenantModels(stores: GatewayStores, models: TenantModelRouter): GatewayStores {
+  const t = stores.tenants;
+  const tenants: TenantStore = {
+    createTenant: (input) => t.createTenant(input),
+    getTenant: async (id) => {
+      const tenant = await t.getTenant(id);
+      return tenant && models.sync(tenant);
+    },
+    listTenants: (options) => t.listTenants(options),
+    updateTenant: (id, patch) => t.updateTenant(id, patch),
+    deleteTenant: (id) => t.deleteTenant(id),
+    createKey: (tenantId, input) => t.createKey(tenantId, input),
+    rotateKey: (keyId) => t.rotateKey(keyId),
+    revokeKey: (keyId) => t.revokeKey(keyId),
+    updateKey: (keyId, patch) => t.updateKey(keyId, patch),
+    getKey: (keyId) => t.getKey(keyId),
+    listKeys: (tenantId) => t.listKeys(tenantId),
+    authenticate: async (secret) => {
+      const result = await t.authenticate(secret);
+      return result.ok ? { ...result, tenant: models.sync(result.tenant) } : result;
+    },
+    close: () => t.close(),
+  };
+  return { ...stores, tenants };
+}
