@@ -10,17 +10,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { LLMRouter, createStateStores } from '@llmrr/core';
-import * as gatewayModule from '@llmrr/gateway';
-import * as nodeModule from '@llmrr/gateway/node';
+import { createGateway } from '@llmrr/gateway';
+import { createUpstreamFetch, serveGateway } from '@llmrr/gateway/node';
 
-// BENCH_GATEWAY_SRC=<dir with index.ts and node/index.ts>: measure another copy of the gateway's source
-// (e.g. an older commit's packages/gateway/src), for before/after comparisons in one run.
-const other = process.env.BENCH_GATEWAY_SRC;
-const { createGateway } = other ? ((await import(pathToFileURL(join(other, 'index.ts')).href)) as typeof gatewayModule) : gatewayModule;
-const { serveGateway } = other ? ((await import(pathToFileURL(join(other, 'node', 'index.ts')).href)) as typeof nodeModule) : nodeModule;
-const { createUpstreamFetch } = nodeModule;
 const upstream = process.env.UPSTREAM_URL;
 if (!upstream) throw new Error('UPSTREAM_URL is required');
 const dataDir = mkdtempSync(join(tmpdir(), 'llmrr-bench-'));

@@ -2,9 +2,11 @@
  * CPU profile of our gateway under load, to see where its time goes:
  *
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-profile.ts \
- *     [--duration 10] [--connections 64] [--stream] [--top 40] [--keep] [--no-profile]
+ *     [--duration 10] [--connections 64] [--stream] [--top 40] [--keep] [--no-profile] [--tsx] [--gateway-src DIR]
  *
- * Starts the mock upstream and the benchmark gateway (gateway-bench-llmrr.ts) with `node --cpu-prof`,
+ * Starts the mock upstream and the benchmark gateway (gateway-bench-llmrr.ts, bundled for plain node as
+ * gateway-bench.ts runs it; `--tsx` runs the TypeScript through tsx instead; `--gateway-src DIR` bundles
+ * another copy of packages/gateway/src) with `node --cpu-prof`,
  * drives `POST /v1/chat/completions` with autocannon (loopback only, bounded by --duration), stops the
  * gateway (the profile is written on exit) and prints the hottest functions by self time, and the same
  * time grouped by package/file, after the gateway's CPU time per request (from /proc; the profiler itself
@@ -16,6 +18,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleForNode } from './gateway-bench-bundle.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -30,6 +33,8 @@ const TOP = num('top', 40);
 const STREAM = args.includes('--stream');
 const KEEP = args.includes('--keep');
 const PROFILE = !args.includes('--no-profile');
+const TSX = args.includes('--tsx');
+const GATEWAY_SRC = args.includes('--gateway-src') ? args[args.indexOf('--gateway-src') + 1] : undefined;
 
 interface ProfileNode {
   id: number;
@@ -118,7 +123,8 @@ async function main(): Promise<void> {
   try {
     const upstreamUrl = `http://127.0.0.1:${/PORT (\d+)/.exec(up.line)![1]}`;
     const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-    gw = await startProc([...execArgv, ...prof, join(here, 'gateway-bench-llmrr.ts')], { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
+    const entry = TSX ? [...execArgv, join(here, 'gateway-bench-llmrr.ts')] : [await bundleForNode('gateway-bench-llmrr.ts', { ...(GATEWAY_SRC ? { gatewaySrc: GATEWAY_SRC, name: 'gateway-bench-other.mjs' } : {}) })];
+    gw = await startProc([...prof, ...entry], { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
     const [, port, key] = /PORT (\d+) KEY (\S+)/.exec(gw.line)!;
     const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...(STREAM ? { stream: true, stream_options: { include_usage: true } } : {}) });
     const opts = { url: `http://127.0.0.1:${port}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body };

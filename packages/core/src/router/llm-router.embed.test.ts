@@ -170,15 +170,22 @@ describe('LLMRouter.embed over the mock engine', () => {
   });
 
   it('the longest input, not the batch, must fit a deployment context window; limits are charged input tokens only', async () => {
-    const router = new LLMRouter({
-      models: [
-        { name: 'small', engine: 'mock', capabilities: ['embeddings'], contextWindow: 10, priority: 1, limits: { tpm: 1_000 } },
-        { name: 'large', engine: 'mock', capabilities: ['embeddings'], contextWindow: 1_000, priority: 2 },
-      ],
-      routing: { strategy: 'priority' },
-    });
-    const many = Array.from({ length: 20 }, () => 'twelve chars'); // 3 tokens each, 60 in all
+    const router = new LLMRouter(
+      {
+        models: [
+          { name: 'small', engine: 'mock', capabilities: ['embeddings'], contextWindow: 10, priority: 1, limits: { tpm: 130 } },
+          { name: 'large', engine: 'mock', capabilities: ['embeddings'], contextWindow: 1_000, priority: 2 },
+        ],
+        routing: { strategy: 'priority' },
+      },
+      { now: () => 1_000_000 }, // a still clock: the tpm window never refills
+    );
+    const many = Array.from({ length: 20 }, () => 'twelve chars'); // ~3 tokens each by estimate (60), 2 by the mock's count (40)
     expect((await router.embed(many)).deployment).toBe('small');
+    // Charged 60 estimated input tokens, no expected output, corrected to the 40 used: 40 + 60 fit in 130.
+    expect((await router.embed(many)).deployment).toBe('small');
+    // 80 used + 60 do not.
+    expect((await router.embed(many)).deployment).toBe('large');
     const long = await router.embed(['x'.repeat(200)], { explain: true });
     expect(long.deployment).toBe('large');
     expect(long.decision?.excluded).toEqual([{ name: 'small', reason: 'context window 10 < ~50 tokens of the longest input' }]);

@@ -3,10 +3,10 @@ import type { VectorIndex, VectorMatch } from './vector-index.js';
 
 /** The few parts of `usearch` (2.x) used here. */
 interface USearchIndexNative {
-  add(keys: bigint | BigUint64Array, vectors: Float32Array): void;
+  add(keys: bigint | BigUint64Array, vectors: Float32Array, threads?: number): void;
   remove(keys: bigint): number | number[];
   contains(key: bigint): boolean;
-  search(vector: Float32Array, k: number): { keys: BigUint64Array; distances: Float32Array };
+  search(vector: Float32Array, k: number, threads?: number): { keys: BigUint64Array; distances: Float32Array };
   size(): number;
   reserve?(n: number): void;
   capacity?(): number;
@@ -68,14 +68,14 @@ export class USearchIndex implements VectorIndex {
     const key = BigInt(id);
     if (this.#index.contains(key)) this.#index.remove(key);
     this.#reserve(this.size + 1);
-    this.#index.add(key, vector);
+    this.#index.add(key, vector, 1); // one vector: no thread pool
   }
 
   /** Adds many at once (usearch inserts a batch on several threads). */
   addMany(ids: readonly number[], vectors: Float32Array): void {
     if (ids.length === 0) return;
     this.#reserve(this.size + ids.length);
-    this.#index.add(BigUint64Array.from(ids, (i) => BigInt(i)), vectors);
+    this.#index.add(BigUint64Array.from(ids, (i) => BigInt(i)), vectors, 0); // a batch: every core
   }
 
   remove(id: number): boolean {
@@ -85,7 +85,8 @@ export class USearchIndex implements VectorIndex {
 
   search(query: Float32Array, k: number): VectorMatch[] {
     if (this.size === 0 || k < 1) return [];
-    const r = this.#index.search(query, k);
+    // One query: on the calling thread (the default, 0, dispatches to a pool: slower and jittery under load).
+    const r = this.#index.search(query, k, 1);
     const out: VectorMatch[] = [];
     for (let i = 0; i < r.keys.length; i++) {
       // usearch's `ip` distance is 1 - dot product.

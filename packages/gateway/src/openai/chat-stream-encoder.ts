@@ -26,6 +26,9 @@ export class ChatStreamEncoder implements StreamEncoder {
   private id = '';
   private model = '';
   private readonly toolCallsStarted = new Set<number>();
+  /** `data: {...,"choices":[{"index":0,"delta":` and `,"logprobs":null,"finish_reason":null}]...}\n\n`: the constant parts of a content chunk, encoded once per stream. */
+  private head = '';
+  private tail = '';
 
   constructor(private readonly options: { created: number; includeUsage: boolean; explain: boolean }) {}
 
@@ -45,15 +48,24 @@ export class ChatStreamEncoder implements StreamEncoder {
   start(route: RoutePart): string[] {
     this.id = chatCompletionId(route.requestId);
     this.model = route.deployment;
+    // The bytes of dataFrame(this.chunk(delta)), key order included; only the delta is serialized per chunk.
+    const envelope = JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.options.created, model: this.model, system_fingerprint: null });
+    this.head = `data: ${envelope.slice(0, -1)},"choices":[{"index":0,"delta":`;
+    this.tail = `,"logprobs":null,"finish_reason":null}]${this.options.includeUsage ? ',"usage":null' : ''}}\n\n`;
     return [dataFrame(this.chunk({ role: 'assistant', content: '', refusal: null }))];
+  }
+
+  /** A chunk with this delta and no finish reason. */
+  private deltaFrame(delta: Delta): string {
+    return this.head + JSON.stringify(delta) + this.tail;
   }
 
   part(part: StreamPart): string[] {
     switch (part.type) {
       case 'text-delta':
-        return part.delta === '' ? [] : [dataFrame(this.chunk({ content: part.delta }))];
+        return part.delta === '' ? [] : [this.deltaFrame({ content: part.delta })];
       case 'reasoning-delta':
-        return part.delta === '' ? [] : [dataFrame(this.chunk({ reasoning_content: part.delta }))];
+        return part.delta === '' ? [] : [this.deltaFrame({ reasoning_content: part.delta })];
       case 'tool-call-delta': {
         if (!this.toolCallsStarted.has(part.index)) {
           this.toolCallsStarted.add(part.index);

@@ -168,5 +168,10 @@ export function trainTwoLayer(kind: 'mlp' | 'mf', train: TrainingSet, val: Train
     },
     options,
   );
+  // Rows of features absent from the training prompts never got a gradient: their random initial
+  // weights would only add noise to predictions (and size to the artifact). Zero them.
+  const seen = new Uint8Array(train.dim);
+  for (const x of train.x) for (let k = 0; k < x.index.length; k++) seen[x.index[k]!] = 1;
+  for (let r = 0; r < train.dim; r++) if (!seen[r]) model.w1.fill(0, r * H, (r + 1) * H);
   return model;
 }

@@ -104,9 +104,13 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCircuitStateStore (real Redis)
     await b.store.flush();
     expect(primary.calls).toBe(2);
     expect(b.circuit).toEqual(['B:primary:closed->open']);
-    // A has not heard yet: its view is closed, the admission script tells it, and the primary is not called.
-    const r = await a.router.generate('three');
-    expect(r.deployment).toBe('backup');
+    // A has not heard yet: its view is closed, the admission script tells it, and the primary is not called
+    // (a stream, which goes through the same admission).
+    const stream = a.router.stream('three');
+    const parts = [];
+    for await (const p of stream) parts.push(p);
+    expect(parts[0]).toMatchObject({ type: 'route', deployment: 'backup' });
+    expect((await stream.result).attempts.map((x) => x.deployment)).toEqual(['backup']);
     expect(primary.calls).toBe(2);
     expect(a.circuit).toEqual(['A:primary:closed->open']);
     // Now both exclude it at candidate selection, without asking Redis.
