@@ -10,6 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { LLMRouter, createStateStores } from '@llmrr/core';
 import { createGateway } from '@llmrr/gateway';
 import { createUpstreamFetch, serveGateway } from '@llmrr/gateway/node';
@@ -41,7 +42,11 @@ if (process.env.BENCH_MEMORY_LOG) {
   const mb = (n: number) => (n / 2 ** 20).toFixed(1);
   setInterval(() => {
     const m = process.memoryUsage();
-    console.error(`memory MB: rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}`);
+    const spaces = getHeapSpaceStatistics()
+      .filter((s) => s.space_size > 0)
+      .map((s) => `${s.space_name.replace('_space', '')} ${mb(s.space_size)}/${mb(s.space_used_size)}`)
+      .join(', ');
+    console.error(`memory MB: rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} (spaces size/used: ${spaces})`);
   }, Number(process.env.BENCH_MEMORY_LOG) || 5000).unref();
 }
 process.on('SIGTERM', async () => {

@@ -104,3 +104,17 @@ describe('llmrr router eval', () => {
     expect(report.aiq!).toBeGreaterThan(report.zero_router!.aiq);
   });
 });
+
+describe('llmrr router (registered in the CLI)', () => {
+  it('is reachable through run(): help and usage errors', async () => {
+    const { runCli } = await import('../__fixtures__/cli-harness.js');
+    const help = await runCli(['router', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Usage: llmrr router <train \| eval>/);
+    const trainHelp = await runCli(['router', 'train', '--help']);
+    expect(trainHelp.stdout).toMatch(/--data accepts/);
+    const missing = await runCli(['router', 'eval']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/llmrr router: missing --data/);
+  });
+});
