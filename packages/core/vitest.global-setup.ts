@@ -43,11 +43,15 @@ function available(script: string): boolean {
   }
 }
 
+/** Test folders whose tests use the services: shared stores, the Redis cache stores, Redis circuit state. */
+const SERVICE_TEST_DIRS = ['src/stores/', 'src/cache/', 'src/semantic-cache/', 'src/router/resilience/'];
+
 /**
- * False when the command line names test filters and none of them can reach the shared-store tests
- * (src/stores) or the Redis cache store's (src/cache), so other test runs do not pay for starting servers. Errs on the side of starting.
+ * False when the command line names test filters and none of them can reach a test that uses the
+ * services (`SERVICE_TEST_DIRS`, or a file named after stores, shared mode, Redis or a cache), so other
+ * test runs do not pay for starting servers. Errs on the side of starting.
  */
-function runMayNeedServices(argv: string[]): boolean {
+export function runMayNeedServices(argv: readonly string[]): boolean {
   const args = argv.slice(2);
   const filters: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -59,7 +63,12 @@ function runMayNeedServices(argv: string[]): boolean {
     if (!['run', 'watch', 'dev', 'related'].includes(a)) filters.push(a);
   }
   if (filters.length === 0) return true;
-  return filters.some((f) => /stores|shared|redis|cache/.test(f) || ['src/stores/', 'src/cache/'].some((dir) => dir.startsWith(f.replace(/^\.\//, ''))));
+  return filters.some((f) => {
+    if (/stores|shared|redis|cache|circuit/.test(f)) return true;
+    // Vitest filters match anywhere in a test file's path; absolute ones are cut to their `src/...` part.
+    const rel = f.replace(/\\/g, '/').replace(/^.*?(?=src\/)/, '').replace(/^\.\//, '');
+    return SERVICE_TEST_DIRS.some((dir) => dir.includes(rel) || rel.startsWith(dir));
+  });
 }
 
 export default async function setup(project?: Provider): Promise<() => void> {

@@ -41,6 +41,8 @@ if (process.env.BENCH_MEMORY_LOG) {
   // Heap vs the rest, to see what grows (stderr, so the PORT line stays the only stdout line).
   const mb = (n: number) => (n / 2 ** 20).toFixed(1);
   setInterval(() => {
+    // With --expose-gc, collect first: the heap then shows what is live, not what is waiting for a GC.
+    (globalThis as { gc?: () => void }).gc?.();
     const m = process.memoryUsage();
     const spaces = getHeapSpaceStatistics()
       .filter((s) => s.space_size > 0)

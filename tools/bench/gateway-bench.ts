@@ -1,13 +1,18 @@
 /**
  * Gateway benchmark: direct-to-mock vs our gateway vs @portkey-ai/gateway 1.15.2, in one run.
  *
- *   pnpm --filter @llmrr/tools-bench bench:gateway                 (about 3 minutes)
- *   ... -- --duration 10 --streams 512 --soak 600 --write          (with the 10-minute soak; --write
- *                                                                    writes docs/benchmarks-gateway.md)
+ *   pnpm bench:gateway                                              (about 3 minutes)
+ *   pnpm bench:gateway -- --duration 10 --streams 512 --soak 600 --write
+ *                        (with the 10-minute soak; --write updates the "Gateway vs Portkey" section of
+ *                         docs/benchmarks.md between its generated-table markers)
+ *   ... -- --compare-src DIR    also measures another copy of packages/gateway/src (e.g. an older commit's,
+ *                               with the global fetch), for a before/after table in the same run
+ *   ... -- --tsx                runs our gateway through tsx instead of the bundled JavaScript
  *
  * Each server runs in its own process (so CPU time and RSS are its own): the mock upstream (OpenAI wire
  * format, fixed 20 ms delay; streams send 16 chunks 5 ms apart), our gateway with auth, limits, budget,
- * SQLite ledger and metrics on, and Portkey (`--headless`, `x-portkey-provider: openai`,
+ * SQLite ledger and metrics on (bundled with esbuild and run on plain `node`, as a deployed gateway runs
+ * without a TypeScript loader; see gateway-bench-bundle.ts), and Portkey (`--headless`, `x-portkey-provider: openai`,
  * `x-portkey-custom-host`). The load generator (autocannon) and the streaming client run in this process
  * and share the machine's cores with the servers: compare the ratios measured in one run, not the absolute
  * numbers across machines. Portkey and autocannon live in tools/bench/gateway-peers (plain npm, outside the
@@ -21,6 +26,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { cpus, totalmem, type as osType, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleForNode } from './gateway-bench-bundle.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const peersDir = join(here, 'gateway-peers');
@@ -36,6 +42,8 @@ const SEQUENTIAL_STREAMS = num('sequential-streams', 100);
 const SOAK_S = num('soak', 0);
 const WRITE = args.includes('--write');
 const SKIP_PORTKEY = args.includes('--skip-portkey');
+const TSX = args.includes('--tsx');
+const COMPARE_SRC = args.includes('--compare-src') ? args[args.indexOf('--compare-src') + 1] : undefined;
 
 // ---- processes ----------------------------------------------------------------------------------
 
@@ -143,6 +151,49 @@ interface StreamTiming {
   ok: boolean;
 }
 
+/** One non-streamed request, timed with hrtime from the first byte sent to the last byte received. */
+function requestOnce(t: Target, agent: Agent, payload: string): Promise<{ ms: number; ok: boolean }> {
+  return new Promise((resolve) => {
+    const started = process.hrtime.bigint();
+    const u = new URL(`${t.url}/v1/chat/completions`);
+    const req = httpRequest(
+      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...t.headers } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ ms: Number(process.hrtime.bigint() - started) / 1e6, ok: res.statusCode === 200 }));
+        res.on('error', () => resolve({ ms: NaN, ok: false }));
+      },
+    );
+    req.on('error', () => resolve({ ms: NaN, ok: false }));
+    req.end(payload);
+  });
+}
+
+/**
+ * Latency at concurrency 1 with sub-millisecond resolution (autocannon reports whole milliseconds, too
+ * coarse for a 1 ms target): one keep-alive connection, requests back to back for `seconds`.
+ */
+async function sequential(t: Target, seconds: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const payload = body(t.model, false);
+  const times: number[] = [];
+  let failed = 0;
+  try {
+    for (let i = 0; i < 20; i++) await requestOnce(t, agent, payload); // warm-up
+    const cpu0 = cpuMs(t.pid);
+    const end = Date.now() + seconds * 1000;
+    while (Date.now() < end) {
+      const r = await requestOnce(t, agent, payload);
+      if (r.ok) times.push(r.ms);
+      else failed++;
+    }
+    const cpu = cpuMs(t.pid) - cpu0;
+    return { p50: pct(times, 50), p90: pct(times, 90), p99: pct(times, 99), ok: times.length, failed, cpuMsPerRequest: times.length > 0 ? cpu / times.length : NaN };
+  } finally {
+    agent.destroy();
+  }
+}
+
 function streamOnce(t: Target, agent: Agent): Promise<StreamTiming> {
   return new Promise((resolve) => {
     const started = process.hrtime.bigint();
@@ -181,7 +232,9 @@ async function streaming(t: Target) {
     for (let i = 0; i < 5; i++) await streamOnce(t, agent); // warm-up
     for (let i = 0; i < SEQUENTIAL_STREAMS; i++) seq.push(await streamOnce(t, agent));
     const rss0 = rssMb(t.pid);
+    const cpu0 = cpuMs(t.pid);
     const many = await Promise.all(Array.from({ length: STREAMS }, () => streamOnce(t, agent)));
+    const cpu = cpuMs(t.pid) - cpu0;
     return {
       ttfbP50: pct(seq.map((s) => s.ttfbMs), 50),
       ttfbP99: pct(seq.map((s) => s.ttfbMs), 99),
@@ -189,6 +242,8 @@ async function streaming(t: Target) {
       manyTtfbP50: pct(many.map((s) => s.ttfbMs), 50),
       manyTtfbP99: pct(many.map((s) => s.ttfbMs), 99),
       manyTotalP50: pct(many.map((s) => s.totalMs), 50),
+      /** CPU of the target process during the burst, per stream. */
+      manyCpuMsPerStream: cpu / STREAMS,
       rssBefore: rss0,
       rssAfter: rssMb(t.pid),
     };
@@ -214,12 +269,16 @@ async function main(): Promise<void> {
 
   const procs: Proc[] = [];
   try {
-    const up = tsNode('gateway-bench-upstream.ts');
+    // Plain node on bundled JavaScript (a deployed gateway runs without a TypeScript loader); --tsx runs
+    // our gateway from its TypeScript sources through tsx instead.
+    const node = async (file: string, options: { gatewaySrc?: string; name?: string } = {}) =>
+      TSX ? tsNode(file) : { cmd: process.execPath, argv: [await bundleForNode(file, options)] };
+    const up = await node('gateway-bench-upstream.ts');
     const upstream = await start(up.cmd, up.argv, {}, /^PORT \d+/);
     procs.push(upstream);
     const upstreamUrl = `http://127.0.0.1:${/PORT (\d+)/.exec(upstream.line)![1]}`;
 
-    const gw = tsNode('gateway-bench-llmrr.ts');
+    const gw = await node('gateway-bench-llmrr.ts');
     const ours = await start(gw.cmd, gw.argv, { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
     procs.push(ours);
     const [, ourPort, key] = /PORT (\d+) KEY (\S+)/.exec(ours.line)!;
@@ -228,6 +287,14 @@ async function main(): Promise<void> {
       { name: 'direct (mock upstream)', url: upstreamUrl, headers: {}, model: 'bench-model', pid: upstream.pid },
       { name: '@llmrr/gateway', url: `http://127.0.0.1:${ourPort}`, headers: { authorization: `Bearer ${key}` }, model: 'bench', pid: ours.pid },
     ];
+    if (COMPARE_SRC) {
+      if (TSX) throw new Error('--compare-src needs the bundled run (drop --tsx)');
+      const other = await node('gateway-bench-llmrr.ts', { gatewaySrc: COMPARE_SRC, name: 'gateway-bench-compare.mjs' });
+      const before = await start(other.cmd, other.argv, { UPSTREAM_URL: upstreamUrl, BENCH_FETCH: 'global' }, /^PORT \d+ KEY /);
+      procs.push(before);
+      const [, port, secret] = /PORT (\d+) KEY (\S+)/.exec(before.line)!;
+      targets.push({ name: '@llmrr/gateway, compared source, global fetch', url: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${secret}` }, model: 'bench', pid: before.pid });
+    }
     if (!SKIP_PORTKEY) {
       const port = await freePort();
       const pk = await start(process.execPath, [join(peersDir, 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js'), '--headless', `--port=${port}`], {}, /Ready for connections|running at/);
@@ -243,71 +310,85 @@ async function main(): Promise<void> {
 
     const rows: Array<Record<string, string>> = [];
     const raw: Record<string, unknown> = {};
-    let direct: { lat: Awaited<ReturnType<typeof load>>; st: Awaited<ReturnType<typeof streaming>> } | undefined;
+    let direct: { lat: Awaited<ReturnType<typeof sequential>>; st: Awaited<ReturnType<typeof streaming>> } | undefined;
     for (const t of targets) {
       console.log(`\n== ${t.name}`);
       const rssIdle = rssMb(t.pid);
-      await load(t, 1, 2); // warm-up
-      const lat = await load(t, 1, DURATION_S);
-      console.log(`  c=1: p50 ${lat.p50} ms, p99 ${lat.p99} ms`);
+      const lat = await sequential(t, DURATION_S);
+      console.log(`  c=1: p50 ${f(lat.p50, 2)} ms, p90 ${f(lat.p90, 2)} ms, p99 ${f(lat.p99, 2)} ms (${lat.ok} requests, ${f(lat.cpuMsPerRequest, 3)} CPU-ms/request)`);
       const tput = await load(t, 64, DURATION_S);
       console.log(`  c=64: ${f(tput.rps, 0)} req/s, ${f(tput.cpuMsPerRequest, 3)} CPU-ms/request (${t.name === targets[0]!.name ? 'upstream' : 'gateway'} process), failed ${tput.failed}`);
       const rssLoaded = rssMb(t.pid);
       const st = await streaming(t);
-      console.log(`  streaming: ttfb p50 ${f(st.ttfbP50)} ms; ${STREAMS} concurrent: ${st.manyOk} ok, ttfb p50 ${f(st.manyTtfbP50)} ms, p99 ${f(st.manyTtfbP99)} ms`);
+      console.log(
+        `  streaming: ttfb p50 ${f(st.ttfbP50)} ms; ${STREAMS} concurrent: ${st.manyOk} ok, ttfb p50 ${f(st.manyTtfbP50)} ms, p99 ${f(st.manyTtfbP99)} ms, ` +
+          `${f(st.manyCpuMsPerStream, 2)} CPU-ms/stream`,
+      );
       raw[t.name] = { rssIdle, lat, tput, rssLoaded, st };
       if (!direct) direct = { lat, st };
       const d = direct;
       rows.push({
         target: t.name,
-        'p50 ms (c=1)': f(lat.p50),
-        'p99 ms (c=1)': f(lat.p99),
-        'added p50 / p99 ms': t === targets[0] ? '-' : `+${f(lat.p50 - d.lat.p50)} / +${f(lat.p99 - d.lat.p99)}`,
+        'p50 / p99 ms (c=1)': `${f(lat.p50, 2)} / ${f(lat.p99, 2)}`,
+        'added p50 / p99 ms': t === targets[0] ? '-' : `+${f(lat.p50 - d.lat.p50, 2)} / +${f(lat.p99 - d.lat.p99, 2)}`,
         'req/s (c=64)': f(tput.rps, 0),
         'CPU-ms / req': f(tput.cpuMsPerRequest, 3),
-        'stream TTFB p50 ms (added)': t === targets[0] ? f(st.ttfbP50) : `${f(st.ttfbP50)} (+${f(st.ttfbP50 - d.st.ttfbP50)})`,
+        'stream TTFB p50 ms (added)': t === targets[0] ? f(st.ttfbP50) : `${f(st.ttfbP50, 2)} (+${f(st.ttfbP50 - d.st.ttfbP50, 2)})`,
         [`${STREAMS} streams: ok, TTFB p50 ms (x direct)`]: `${st.manyOk}, ${f(st.manyTtfbP50)} (${f(st.manyTtfbP50 / d.st.manyTtfbP50, 2)}x)`,
+        'CPU-ms / stream': f(st.manyCpuMsPerStream, 2),
         'RSS MB idle -> loaded -> after streams': `${f(rssIdle, 0)} -> ${f(rssLoaded, 0)} -> ${f(st.rssAfter, 0)}`,
       });
     }
 
-    let soak: { samples: number[]; rps: number } | undefined;
+    let soak: { samples: number[]; rps: number; failed: number; cpuMsPerRequest: number } | undefined;
     if (SOAK_S > 0) {
       const t = targets[1]!;
       console.log(`\n== soak: ${t.name}, c=64 for ${SOAK_S} s`);
       const samples = [rssMb(t.pid)];
-      const timer = setInterval(() => samples.push(rssMb(t.pid)), 10_000);
+      const timer = setInterval(() => {
+        samples.push(rssMb(t.pid));
+        console.log(`  ${(samples.length - 1) * 10} s: RSS ${f(samples.at(-1)!, 0)} MB`);
+      }, 10_000);
       const r = await load(t, 64, SOAK_S);
       clearInterval(timer);
       samples.push(rssMb(t.pid));
-      soak = { samples, rps: r.rps };
-      console.log(`  RSS MB: start ${f(samples[0]!, 0)}, end ${f(samples.at(-1)!, 0)}, max ${f(Math.max(...samples), 0)}; ${f(r.rps, 0)} req/s`);
+      soak = { samples, rps: r.rps, failed: r.failed, cpuMsPerRequest: r.cpuMsPerRequest };
+      console.log(`  RSS MB: start ${f(samples[0]!, 0)}, end ${f(samples.at(-1)!, 0)}, max ${f(Math.max(...samples), 0)}; ${f(r.rps, 0)} req/s, failed ${r.failed}`);
     }
 
     const headers = Object.keys(rows[0]!);
     const table = [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${headers.map((h) => r[h]).join(' | ')} |`)].join('\n');
     const machine = `${osType()} ${release()}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-    const command = `pnpm --filter @llmrr/tools-bench bench:gateway -- ${args.join(' ')}`.trim();
+    const command = `pnpm bench:gateway -- ${args.join(' ')}`.trim();
     console.log(`\n${table}\n\nmachine: ${machine}\ncommand: ${command}`);
     if (soak) console.log(`soak RSS samples (MB, every 10 s): ${soak.samples.map((s) => f(s, 0)).join(' ')}`);
-    if (WRITE) {
-      const out = join(here, '..', '..', 'docs', 'benchmarks-gateway.md');
-      const soakText = soak
-        ? `\nSoak, our gateway at concurrency 64 for ${SOAK_S} s (${f(soak.rps, 0)} req/s): RSS ${soak.samples.map((s) => f(s, 0)).join(', ')} MB (every 10 s).\n`
-        : '\nNo soak in this run (`--soak 600` runs the 10-minute one).\n';
-      writeFileSync(
-        out,
-        `# Gateway benchmark\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}.\n\nCommand: \`${command}\`\n\n` +
-          `Upstream: mock OpenAI server, 20 ms before answering; streams send 16 chunks 5 ms apart. Our gateway runs with an API key, ` +
-          `rate limits, budget reservation and settlement, the SQLite usage ledger and Prometheus metrics on. Load generator: autocannon ` +
-          `${DURATION_S} s per phase on the same 2 cores as the servers. "TTFB" is the first byte of the response body.\n\n${table}\n${soakText}\n` +
-          `\`\`\`json\n${JSON.stringify(raw, null, 1)}\n\`\`\`\n`,
-      );
-      console.log(`wrote ${out}`);
-    }
+    if (WRITE) writeResults({ table, machine, command, soak, raw });
   } finally {
     for (const p of procs.reverse()) stop(p);
   }
+}
+
+const BEGIN = '<!-- gateway-bench:begin (written by tools/bench/gateway-bench.ts --write) -->';
+const END = '<!-- gateway-bench:end -->';
+
+/** Replaces the generated part of the "Gateway vs Portkey" section of docs/benchmarks.md. */
+function writeResults(r: { table: string; machine: string; command: string; soak: { samples: number[]; rps: number; failed: number; cpuMsPerRequest: number } | undefined; raw: unknown }): void {
+  const out = join(here, '..', '..', 'docs', 'benchmarks.md');
+  const doc = readFileSync(out, 'utf8');
+  const from = doc.indexOf(BEGIN);
+  const to = doc.indexOf(END);
+  if (from < 0 || to < from) throw new Error(`docs/benchmarks.md has no generated-table markers (${BEGIN} ... ${END})`);
+  const s = r.soak;
+  const soakText = s
+    ? `Soak, our gateway at concurrency 64 for ${SOAK_S} s: ${f(s.rps, 0)} req/s, ${s.failed} failed, ${f(s.cpuMsPerRequest, 3)} CPU-ms/request; ` +
+      `RSS every 60 s: ${s.samples.filter((_, i) => i % 6 === 0 || i === s.samples.length - 1).map((x) => f(x, 0)).join(', ')} MB ` +
+      `(min ${f(Math.min(...s.samples), 0)}, max ${f(Math.max(...s.samples), 0)}; all samples, every 10 s, in the JSON below).`
+    : 'No soak in this run (`--soak 600` runs the 10-minute one).';
+  const generated =
+    `${BEGIN}\nMeasured ${new Date().toISOString().slice(0, 10)} on ${r.machine}; command: \`${r.command}\`.\n\n${r.table}\n\n${soakText}\n\n` +
+    `<details><summary>Raw numbers (JSON)</summary>\n\n\`\`\`json\n${JSON.stringify({ ...(r.raw as object), ...(s ? { soak: s } : {}) })}\n\`\`\`\n\n</details>\n`;
+  writeFileSync(out, doc.slice(0, from) + generated + doc.slice(to));
+  console.log(`wrote ${out}`);
 }
 
 main().catch((e: unknown) => {

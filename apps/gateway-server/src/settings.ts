@@ -26,6 +26,20 @@ export interface ServerSettings {
   postgresSchema: string | undefined;
   /** Browser origins allowed on `/v1/*` and `/api/*` (`LLMRR_CORS_ORIGINS`: `*` or a comma-separated list). Absent: CORS off. */
   corsOrigins: '*' | string[] | undefined;
+  /** OpenTelemetry tracing; absent: off (no OpenTelemetry code is loaded). */
+  otel?: OtelSettings | undefined;
+}
+
+/** Where and how the gateway exports spans (OTLP/HTTP with JSON bodies). */
+export interface OtelSettings {
+  /** The OTLP/HTTP traces URL: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, else the OTLP default. */
+  tracesUrl: string;
+  /** The variable that turned tracing on, for the log line. */
+  enabledBy: string;
+  /** `OTEL_SERVICE_NAME`, default `llmrr-gateway`. */
+  serviceName: string;
+  /** `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`: prompts and answers on the spans. Default off. */
+  captureContent: boolean;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -62,9 +76,43 @@ function corsOrigins(env: NodeJS.ProcessEnv): '*' | string[] | undefined {
   return list;
 }
 
+function urlSetting(name: string, raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new LLMError({ code: 'config_invalid', message: `${name} must be an http(s) URL, got "${raw}"`, param: name });
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new LLMError({ code: 'config_invalid', message: `${name} must be an http(s) URL, got "${raw}"`, param: name });
+  return raw;
+}
+
+/**
+ * Tracing is on when `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set, or with
+ * `LLMRR_OTEL=true` (the OTLP default `http://localhost:4318`); `LLMRR_OTEL=false` or `OTEL_SDK_DISABLED=true` turn it off.
+ */
+function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  const explicit = env.LLMRR_OTEL?.trim() ? bool(env, 'LLMRR_OTEL', false) : undefined;
+  if (explicit === false || (explicit === undefined && !traces && !base)) return undefined;
+  let tracesUrl: string;
+  if (traces) tracesUrl = urlSetting('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', traces);
+  else if (base) tracesUrl = `${urlSetting('OTEL_EXPORTER_OTLP_ENDPOINT', base).replace(/\/+$/, '')}/v1/traces`;
+  else tracesUrl = 'http://localhost:4318/v1/traces';
+  return {
+    tracesUrl,
+    enabledBy: explicit ? 'LLMRR_OTEL' : traces ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    serviceName: env.OTEL_SERVICE_NAME?.trim() || 'llmrr-gateway',
+    captureContent: bool(env, 'OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT', false),
+  };
+}
+
 /**
  * Reads PORT (3006), HOST (127.0.0.1), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_DEMO, LLMRR_STATE,
- * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_CORS_ORIGINS, ...
+ * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_CORS_ORIGINS,
+ * the OTEL_* tracing variables and LLMRR_OTEL, ...
  */
 export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string = env.INIT_CWD ?? process.cwd()): ServerSettings {
   const state = (env.LLMRR_STATE ?? 'embedded').trim() as StateMode;
@@ -90,5 +138,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     redisKeyPrefix: env.LLMRR_REDIS_PREFIX?.trim() || undefined,
     postgresSchema: env.LLMRR_POSTGRES_SCHEMA?.trim() || undefined,
     corsOrigins: corsOrigins(env),
+    otel: otelSettings(env),
   };
 }

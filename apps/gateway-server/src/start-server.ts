@@ -3,6 +3,7 @@ import { createGateway, type Gateway, type GatewayLogEntry } from '@llmrr/gatewa
 import { serveGateway, type ServedGateway } from '@llmrr/gateway/node';
 import { loadServerConfig } from './load-config.js';
 import type { ServerSettings } from './settings.js';
+import type { Tracing } from './tracing.js';
 
 export const DEMO_TENANT_ID = 'demo';
 
@@ -68,11 +69,14 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
   const stores = await createStateStores(storesConfig(settings));
   let router: LLMRouter | undefined;
   let served: ServedGateway | undefined;
+  let tracing: Tracing | undefined;
   try {
     // Shared mode: the exact cache lives in Redis too, so every gateway process shares answers.
     const cacheStore = config.cache.exact.enabled ? stores.cache : undefined;
     // Shared mode: circuit breaker state in Redis as well, so a deployment failing for one process is open for all.
     router = new LLMRouter(config, { baseDir: settings.cwd, ...(cacheStore ? { cacheStore } : {}), ...(stores.circuits ? { circuitStore: stores.circuits } : {}) });
+    // Off by default: OpenTelemetry code is imported only when tracing is on.
+    if (settings.otel) tracing = await (await import('./tracing.js')).startTracing(router, settings.otel, log);
     await seedTenants(stores, config, settings.demo);
     const gateway = createGateway({
       router,
@@ -87,6 +91,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
     const s = stores;
     const r = router;
     const srv = served;
+    const tr = tracing;
     let closing: Promise<void> | undefined;
     return {
       url: srv.url,
@@ -99,6 +104,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
         closing ??= (async () => {
           await srv.close(graceMs);
           await gateway.close();
+          await tr?.shutdown();
           await r.close();
           await s.close();
         })();
@@ -107,6 +113,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
     };
   } catch (e) {
     await served?.close(0);
+    await tracing?.shutdown();
     await router?.close();
     await stores.close();
     throw e;

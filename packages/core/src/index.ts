@@ -13,3 +13,5 @@ export * from './tenancy/index.js';
 export * from './metering/index.js';
 export * from './audit/index.js';
 export * from './stores/index.js';
+export * from './telemetry/index.js';
+export * from './learning/index.js';

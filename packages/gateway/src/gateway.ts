@@ -11,7 +11,7 @@ import { registerApiRoutes } from './routes/api-routes.js';
 import { registerOpenAIRoutes } from './routes/openai-routes.js';
 import { registerOpsRoutes } from './routes/ops-routes.js';
 import { CORS_PATHS, publicCors } from './cors/public-cors.js';
-import { TenantModelRouter, hasConfigTenants, isLoadableRouter } from './tenants/tenant-model-router.js';
+import { TenantModelSync, isTenantRouter } from './tenants/tenant-model-sync.js';
 import { withTenantModels } from './tenants/with-tenant-models.js';
 import type { Gateway, GatewayEnv, GatewayLogEntry, GatewayOptions } from './types.js';
 
@@ -58,11 +58,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   const cors = options.cors ? publicCors(options.cors) : undefined;
   const errorLog = (message: string, error?: unknown) => logFn({ level: 'error', message, ...(error !== undefined ? { error } : {}) });
   const tenantModels =
-    options.tenantModels !== false && options.stores && isLoadableRouter(options.router) && !hasConfigTenants(options.router)
-      ? new TenantModelRouter(options.router, errorLog)
-      : undefined;
+    options.tenantModels !== false && options.stores && isTenantRouter(options.router) ? new TenantModelSync(options.router, errorLog) : undefined;
   const deps: GatewayDeps = {
-    router: tenantModels ?? options.router,
+    router: options.router,
     stores: tenantModels && options.stores ? withTenantModels(options.stores, tenantModels) : options.stores,
     metrics,
     auth: options.auth ?? {},

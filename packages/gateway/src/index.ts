@@ -12,8 +12,8 @@ export type {
   RouterEmbedResult,
 } from './types.js';
 export type { GatewayCorsOptions } from './cors/public-cors.js';
-export { TenantModelRouter, tenantDeploymentName } from './tenants/tenant-model-router.js';
-export type { LoadableRouter } from './tenants/tenant-model-router.js';
+export { TenantModelSync, isTenantRouter } from './tenants/tenant-model-sync.js';
+export type { TenantRouter } from './tenants/tenant-model-sync.js';
 export { GatewayMetrics } from './metrics/gateway-metrics.js';
 export type { RequestObservation } from './metrics/gateway-metrics.js';
 export { wireJsonSchema, wireJsonSchemas, wireSchemas } from './schemas/json-schema.js';

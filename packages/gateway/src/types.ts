@@ -99,8 +99,8 @@ export interface GatewayOptions {
   cors?: GatewayCorsOptions;
   /**
    * Serve tenants' own models (`tenant.models`, from the admin API) to those tenants only. Default on
-   * when there are stores and the router can `load`/`unload` deployments (`LLMRouter` with a v2 config;
-   * a v3 config's router keeps its own tenant views and is left as it is).
+   * when there are stores and the router takes tenants at runtime (`setTenant` / `removeTenant`, as core's
+   * `LLMRouter` does, v2 or v3 config; the tenants a v3 config defines keep the config's models).
    */
   tenantModels?: boolean;
   /** `false` turns `/metrics` off. */

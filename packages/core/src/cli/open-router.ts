@@ -18,12 +18,21 @@ export interface OpenedRouter {
 }
 
 /**
+ * The router over a loaded config, as every command builds it: the CLI's environment, and model paths
+ * resolved against the CLI's working directory (a relative `modelsDir`, e.g. from `LLM_ROUTER_CONFIG_JSON`,
+ * is relative to it; the loader already made a file config's `modelsDir` absolute). Nothing is called.
+ */
+export function createCliRouter(ctx: Pick<CliContext, 'env' | 'cwd'>, config: CliConfig): LLMRouter {
+  return new LLMRouter(config.config, { env: ctx.env, baseDir: ctx.cwd });
+}
+
+/**
  * Loads the config and builds the router (engines are created lazily, nothing is called), then checks
  * that `model` and `strategy` exist, so a typo is a usage error naming the flag before any request.
  */
 export async function openRouter(ctx: CliContext, options: OpenRouterOptions): Promise<OpenedRouter> {
   const config = await loadCliConfig(ctx, options.config);
-  const router = new LLMRouter(config.config, { env: ctx.env, baseDir: config.config.modelsDir ?? ctx.cwd });
+  const router = createCliRouter(ctx, config);
   try {
     if (options.model !== undefined) {
       const models = router.models();

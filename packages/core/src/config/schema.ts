@@ -264,6 +264,8 @@ export type SemanticCacheConfig = z.output<typeof SemanticCacheSchema>;
 export type SemanticCacheConfigInput = z.input<typeof SemanticCacheSchema>;
 export type SemanticStoreConfig = z.output<typeof SemanticStoreSchema>;
 export type TenantConfig = z.output<typeof TenantConfigSchema>;
+/** A tenant as users write it (defaults optional), e.g. for `LLMRouter.setTenant`. */
+export type TenantConfigInput = z.input<typeof TenantConfigSchema>;
 export type RouterConfigV2 = z.output<typeof RouterConfigV2Schema>;
 export type RouterConfigV3 = z.output<typeof RouterConfigV3Schema>;
 export type RouterConfig = RouterConfigV2 | RouterConfigV3;

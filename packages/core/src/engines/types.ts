@@ -1,4 +1,4 @@
-import type { ModelConfig } from '../config/schema.js';
+import type { Capability, ModelConfig } from '../config/schema.js';
 import type { LanguageEngine } from '../spec/index.js';
 import type { FetchFn } from '../util/http.js';
 
@@ -10,7 +10,16 @@ export interface EngineContext {
   baseDir: string;
 }
 
-export type EngineFactory = (model: ModelConfig, ctx: EngineContext) => LanguageEngine;
+/** Creates the engine for a model config. */
+export interface EngineFactory {
+  (model: ModelConfig, ctx: EngineContext): LanguageEngine;
+  /**
+   * Optional: the capabilities (config names) the engine for `model` will have, known from the config
+   * alone (undefined: not known without the engine). The router then filters candidates and lists
+   * models without creating the engine; a model's configured `capabilities` still win.
+   */
+  capabilities?: (model: ModelConfig) => readonly Capability[] | undefined;
+}
 
 export function defaultEngineContext(partial: Partial<EngineContext> = {}): EngineContext {
   return {

@@ -48,7 +48,11 @@ function allowed(d: RouterDeployment, list: readonly string[]): boolean {
 export function unfitReason(d: RouterDeployment, q: CandidateQuery): string | undefined {
   const cfg = d.config;
   if (!cfg.enabled) return 'disabled';
-  if (d.embeddingOnly && q.embed !== true) return 'an embedding model (capabilities list embeddings but not chat or completion)';
+  if (d.embeddingOnly && q.embed !== true) {
+    return cfg.capabilities
+      ? 'an embedding model (capabilities list embeddings but not chat or completion)'
+      : `an embedding model (engine "${cfg.engine}" declares embeddings but not chat or completion for it)`;
+  }
   if (q.allowedModels && !allowed(d, q.allowedModels)) return 'not in the allowed models';
   if (q.region !== undefined && cfg.region !== q.region) {
     return cfg.region === undefined ? `no region configured (requested "${q.region}")` : `region "${cfg.region}" is not the requested "${q.region}"`;

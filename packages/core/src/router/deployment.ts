@@ -3,6 +3,7 @@ import type { EngineContext, EngineFactory } from '../engines/types.js';
 import { resolveModelPrice } from '../pricing/price-for.js';
 import type { PriceTable } from '../pricing/types.js';
 import type { EngineCapabilities, GenerateRequest, LanguageEngine, ModelPrice } from '../spec/index.js';
+import { configVersion } from './config-version.js';
 import { DeploymentLimiter } from './deployment-limiter.js';
 import type { CircuitState } from './resilience/circuit-breaker.js';
 import { circuitKey, defaultCircuitStateStore, type CircuitStateStore, type DeploymentCircuit } from './resilience/circuit-state-store.js';
@@ -40,6 +41,17 @@ export function engineCapabilities(caps: EngineCapabilities): Set<Capability> {
   return set;
 }
 
+/** What the factory says the engine for `config` can do, without creating it (undefined: unknown). */
+function factoryCapabilities(factory: EngineFactory, config: ModelConfig): readonly Capability[] | undefined {
+  if (typeof factory.capabilities !== 'function') return undefined;
+  try {
+    const caps = factory.capabilities(config);
+    return Array.isArray(caps) ? caps : undefined;
+  } catch {
+    return undefined; // creating the engine will say what is wrong
+  }
+}
+
 /**
  * A deployment as the router holds it: config, lazily created engine, capabilities, price,
  * and its live health (stats + circuit breaker).
@@ -52,22 +64,27 @@ export class RouterDeployment implements Deployment {
   readonly stats: DeploymentStats;
   readonly breaker: DeploymentCircuit;
   /**
-   * The config lists `embeddings` but neither `chat` nor `completion`: an embedding model, left out of
-   * `generate` / `stream` candidates.
+   * The capabilities (configured, else declared by the engine factory for this config) list `embeddings`
+   * but neither `chat` nor `completion`: an embedding model, left out of `generate` / `stream` candidates.
    */
   readonly embeddingOnly: boolean;
   /** Admission control for `limits` (undefined when the config sets none). Shared with a deployment it replaced. */
   limiter: DeploymentLimiter | undefined;
+  /** The v3 / `setTenant` tenant owning this model; undefined for a shared deployment. */
+  readonly tenant: string | undefined;
   private instance: LanguageEngine | undefined;
   private caps: ReadonlySet<Capability> | undefined;
+  private versionTag: string | undefined;
 
   constructor(private readonly init: DeploymentInit) {
     this.name = init.config.name;
     this.config = init.config;
+    this.tenant = init.tenant;
     this.setPriceTable(init.priceTable);
     this.limiter = DeploymentLimiter.for(init.config.limits, init.now);
     this.instance = init.engine;
-    if (init.config.capabilities) this.caps = new Set(init.config.capabilities);
+    const known = init.config.capabilities ?? (init.engine ? undefined : factoryCapabilities(init.factory, init.config));
+    if (known) this.caps = new Set(known);
     this.embeddingOnly = this.caps !== undefined && this.caps.has('embeddings') && !this.caps.has('chat') && !this.caps.has('completion');
     this.breaker = (init.circuitStore ?? defaultCircuitStateStore).circuit(circuitKey(this.name, init.tenant), {
       config: init.routing.circuitBreaker,
@@ -126,10 +143,15 @@ export class RouterDeployment implements Deployment {
     return this.instance !== undefined;
   }
 
-  /** Configured capabilities, else the engine's declared ones. */
+  /** Configured capabilities, else the ones the engine factory declares for the config, else the engine's. */
   get capabilities(): ReadonlySet<Capability> {
     if (!this.caps) this.caps = engineCapabilities(this.engine().capabilities);
     return this.caps;
+  }
+
+  /** A tag of this deployment's config (`configVersion`): equal configs, equal tags, in every process. */
+  get version(): string {
+    return (this.versionTag ??= configVersion(this.config));
   }
 
   /** Provider model id, without creating the engine when the config says it. */

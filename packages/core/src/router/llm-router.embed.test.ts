@@ -5,26 +5,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RouterConfigInput } from '../config/schema.js';
 import { MockEngine } from '../engines/mock/mock-engine.js';
-import { createOpenAICompatibleEngine } from '../engines/openai-compatible/index.js';
-import { LLMError } from '../errors/llm-error.js';
 import type { CallOptions, EmbedResult, LanguageEngine } from '../spec/index.js';
+import { rejection } from '../test/async.test-helpers.js';
+import { openAIWireRouter } from '../test/wire-router.test-helpers.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
 import { LLMRouter } from './llm-router.js';
 import type { RouterEvents, RouterOptions } from './types.js';
 
 type Models = RouterConfigInput['models'];
 
-async function rejection(p: Promise<unknown>): Promise<LLMError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(LLMError.isInstance(e)).toBe(true);
-    return e as LLMError;
-  }
-  throw new Error('expected a rejection');
-}
-
-/** A mock engine whose `embed` is replaced (the mock's own never fails). */
+/** A mock engine whose `embed` is replaced, for answers the mock never gives (a wrong vector count, no usage). */
 function embedder(name: string, embed: (input: string[], options?: CallOptions) => Promise<EmbedResult>): LanguageEngine {
   const engine = new MockEngine({ modelId: `${name}-model` });
   return Object.assign(engine, { embed });
@@ -157,6 +147,51 @@ describe('LLMRouter.embed over the mock engine', () => {
     expect(fallbacks[0]?.error.message).toContain('answered embed() with 1 vectors for 2 inputs');
   });
 
+  it("the mock's scripted failures: retried, then a fallback; a request fault is returned at once; the circuit opens", async () => {
+    const flaky = new MockEngine({ failures: [{ code: 'provider_unavailable', times: 4 }, { code: 'invalid_request', message: 'bad input' }] });
+    const steady = new MockEngine();
+    const events: string[] = [];
+    const router = new LLMRouter(
+      {
+        models: [
+          { name: 'flaky', engine: 'mock', capabilities: ['embeddings'], priority: 1 },
+          { name: 'steady', engine: 'mock', capabilities: ['embeddings'], priority: 2 },
+        ],
+        routing: { strategy: 'priority', retries: { max: 1, initialDelayMs: 1, maxDelayMs: 1 }, circuitBreaker: { failureThreshold: 4, cooldownMs: 60_000 } },
+      },
+      { engines: { flaky, steady }, sleep: async () => {} },
+    );
+    router.on('retry', (e) => events.push(`retry:${e.deployment}`));
+    router.on('fallback', (e) => events.push(`fallback:${e.from}->${e.to}`));
+    router.on('circuit', (e) => events.push(`circuit:${e.deployment}:${e.to}`));
+    const r = await router.embed(['x']);
+    expect(r.deployment).toBe('steady');
+    expect(r.attempts.map((a) => `${a.deployment}:${a.errorCode ?? 'ok'}`)).toEqual(['flaky:provider_unavailable', 'flaky:provider_unavailable', 'steady:ok']);
+    expect((await router.embed(['x'])).deployment).toBe('steady');
+    expect(events).toEqual(['retry:flaky', 'fallback:flaky->steady', 'retry:flaky', 'circuit:flaky:open', 'fallback:flaky->steady']);
+    expect([flaky.embedCalls, steady.embedCalls]).toEqual([4, 2]);
+    // The open circuit keeps `flaky` out until a call names it; its next scripted failure is a request fault.
+    const err = await rejection(router.embed(['x'], { model: 'flaky' }));
+    expect(err).toMatchObject({ code: 'invalid_request', message: 'bad input' });
+    expect(steady.embedCalls).toBe(2);
+  });
+
+  it("the caller's abort stops a slow embed at once with aborted and tries nothing else", async () => {
+    const slow = new MockEngine({ delayMs: 60_000 });
+    const other = new MockEngine();
+    const router = new LLMRouter(
+      { models: [{ name: 'slow', engine: 'mock', capabilities: ['embeddings'], priority: 1 }, { name: 'other', engine: 'mock', capabilities: ['embeddings'], priority: 2 }], routing: { strategy: 'priority' } },
+      { engines: { slow, other } },
+    );
+    const controller = new AbortController();
+    const pending = router.embed(['x'], { signal: controller.signal });
+    for (let i = 0; i < 200 && slow.embedCalls === 0; i++) await new Promise((res) => setTimeout(res, 1));
+    controller.abort();
+    expect((await rejection(pending)).code).toBe('aborted');
+    expect(other.embedCalls).toBe(0);
+    expect(router.stats()['slow']).toMatchObject({ inFlight: 0, circuit: 'closed' });
+  });
+
   it('usage the engine does not report is estimated and marked; the cost is marked estimated too', async () => {
     const quiet = embedder('quiet', async (input) => ({ embeddings: input.map(() => [1]), usage: undefined as unknown as EmbedResult['usage'] }));
     const router = new LLMRouter(
@@ -206,26 +241,15 @@ describe('LLMRouter.embed over the OpenAI wire format (/embeddings)', () => {
   });
 
   function router(routing: NonNullable<RouterConfigInput['routing']> = {}, options: RouterOptions = {}) {
-    const sleeps: number[] = [];
-    const r = new LLMRouter(
-      {
-        models: [
-          { name: 'primary', engine: 'openai-compatible', baseURL: primary.baseURL, model: 'text-embedding-test', capabilities: ['embeddings'], priority: 1, apiKey: 'k', price: { input: 0.1, output: 0 } },
-          { name: 'backup', engine: 'openai-compatible', baseURL: backup.baseURL, model: 'embed-backup', capabilities: ['embeddings'], priority: 2, apiKey: 'k' },
-          { name: 'chatty', engine: 'openai-compatible', baseURL: backup.baseURL, model: 'gpt-test', priority: 0, apiKey: 'k' },
-        ],
-        routing: { strategy: 'priority', retries: { max: 1, initialDelayMs: 1, maxDelayMs: 1 }, ...routing },
-      },
-      {
-        engineFactories: { 'openai-compatible': createOpenAICompatibleEngine },
-        sleep: async (ms) => {
-          sleeps.push(ms);
-        },
-        env: {},
-        ...options,
-      },
+    return openAIWireRouter(
+      [
+        { name: 'primary', engine: 'openai-compatible', baseURL: primary.baseURL, model: 'text-embedding-test', capabilities: ['embeddings'], priority: 1, apiKey: 'k', price: { input: 0.1, output: 0 } },
+        { name: 'backup', engine: 'openai-compatible', baseURL: backup.baseURL, model: 'embed-backup', capabilities: ['embeddings'], priority: 2, apiKey: 'k' },
+        { name: 'chatty', engine: 'openai-compatible', baseURL: backup.baseURL, model: 'gpt-test', priority: 0, apiKey: 'k' },
+      ],
+      routing,
+      options,
     );
-    return { router: r, sleeps };
   }
 
   it('posts the inputs to /embeddings and returns the vectors, usage and cost (the chat-only deployment is not asked)', async () => {

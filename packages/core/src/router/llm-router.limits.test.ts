@@ -4,7 +4,8 @@ import { MockEngine, type MockEngineOptions } from '../engines/mock/mock-engine.
 import { LLMError } from '../errors/llm-error.js';
 import type { GenerateRequest, GenerateResult, LanguageEngine, StreamPart } from '../spec/index.js';
 import { LLMRouter } from './llm-router.js';
-import type { RouterOptions, RouterStreamPart } from './types.js';
+import type { RouterOptions } from './types.js';
+import { collect } from '../test/async.test-helpers.js';
 
 type Model = RouterConfigInput['models'][number];
 
@@ -73,12 +74,6 @@ function busyRouter() {
     { a: gate, ...mocks({ b: {} }) },
   );
   return { r, gate };
-}
-
-async function collect(stream: AsyncIterable<RouterStreamPart>): Promise<RouterStreamPart[]> {
-  const parts: RouterStreamPart[] = [];
-  for await (const p of stream) parts.push(p);
-  return parts;
 }
 
 /** Waits (bounded) until `cond` holds: calls reach the engine after a few microtasks. */

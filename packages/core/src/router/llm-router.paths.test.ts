@@ -49,8 +49,8 @@ describe('where relative model paths resolve', () => {
     expect(baseDirFor({})).toBe(process.cwd());
   });
 
-  it('a baseDir equal to modelsDir (the CLI passes `modelsDir ?? cwd`) is not joined twice', () => {
-    expect(baseDirFor({ modelsDir: 'weights' }, { baseDir: 'weights' })).toBe('weights');
+  it('a relative modelsDir is always joined to baseDir, even when they are spelled alike', () => {
+    expect(baseDirFor({ modelsDir: 'weights' }, { baseDir: 'weights' })).toBe('weights/weights');
     expect(baseDirFor({ modelsDir: '/opt/models' }, { baseDir: '/opt/models' })).toBe('/opt/models');
   });
 

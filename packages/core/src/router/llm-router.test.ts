@@ -5,6 +5,7 @@ import { LLMError } from '../errors/llm-error.js';
 import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngine, StreamPart } from '../spec/index.js';
 import { LLMRouter } from './llm-router.js';
 import type { RouterEvents, RouterOptions, RouterStreamPart } from './types.js';
+import { collect, rejection } from '../test/async.test-helpers.js';
 
 type Models = RouterConfigInput['models'];
 
@@ -42,22 +43,6 @@ function record(router: LLMRouter): Array<[string, unknown]> {
   const names: Array<keyof RouterEvents> = ['request:start', 'request:end', 'attempt:error', 'retry', 'fallback', 'circuit', 'cache:hit', 'hedge'];
   for (const n of names) router.on(n, (p) => events.push([n, p]));
   return events;
-}
-
-async function collect(stream: AsyncIterable<RouterStreamPart>): Promise<RouterStreamPart[]> {
-  const parts: RouterStreamPart[] = [];
-  for await (const p of stream) parts.push(p);
-  return parts;
-}
-
-async function rejection(p: Promise<unknown>): Promise<LLMError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(LLMError.isInstance(e)).toBe(true);
-    return e as LLMError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('LLMRouter: basics', () => {

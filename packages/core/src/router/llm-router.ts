@@ -1,5 +1,5 @@
 import { ExactCache, type CacheScope } from '../cache/index.js';
-import { ModelConfigSchema, type Capability, type ModelConfig, type RouterConfig, type RouterConfigInput, type TenantConfig } from '../config/schema.js';
+import { ModelConfigSchema, type Capability, type ModelConfig, type RouterConfig, type RouterConfigInput, type TenantConfig, type TenantConfigInput } from '../config/schema.js';
 import { formatPath, parseConfig } from '../config/validate.js';
 import { assertEngineKnown } from '../engines/registry.js';
 import { defaultEngineContext, type EngineContext, type EngineFactory } from '../engines/types.js';
@@ -10,17 +10,19 @@ import { computeCost } from '../pricing/compute-cost.js';
 import { estimateRequestTokens, estimateTokens } from '../pricing/estimate-tokens.js';
 import { loadPriceTableFromEnv, PRICES_FILE_ENV } from '../pricing/load-price-table.js';
 import type { PriceTable } from '../pricing/types.js';
-import type { ChatMessage, EmbedResult, GenerateRequest, GenerateResult, LanguageEngine, Usage } from '../spec/index.js';
+import type { ChatMessage, GenerateRequest, GenerateResult, LanguageEngine } from '../spec/index.js';
 import { sleep as defaultSleep } from '../util/abort.js';
 import { unfitReason, type CandidateQuery } from './candidates.js';
+import { configVersion } from './config-version.js';
 import { RouterDeployment } from './deployment.js';
 import { planRoute, type RoutePlan, type RoutePlanInput } from './plan-route.js';
 import { impliedCapabilities, normalizeRequest } from './request.js';
-import { runAttempts, type AttemptDriver, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
-import type { AttemptScope } from './resilience/attempt-scope.js';
+import { runAttempts, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
+import { embedDriver, embedInput, embedUsage, generateDriver } from './call-drivers.js';
 import { createRouterStream } from './router-stream.js';
 import { completeUsage } from './stream-accumulator.js';
 import { builtinStrategies } from './strategies/index.js';
+import { parseTenantConfig, TenantViews, type TenantView } from './tenant-views.js';
 import type {
   BatchItem,
   BatchItemResult,
@@ -41,6 +43,7 @@ import type {
   RouterStream,
   Strategy,
   StrategyFn,
+  UnknownTenantPolicy,
 } from './types.js';
 
 /** One call in flight: what every stage of the pipeline needs. */
@@ -58,13 +61,6 @@ interface Call {
   cacheScope?: CacheScope;
 }
 
-/** What one tenant of a v3 config sees: the shared deployments it is allowed, plus its own models. */
-interface TenantView {
-  config: TenantConfig;
-  own: RouterDeployment[];
-  deployments: RouterDeployment[];
-}
-
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 const EMBEDDINGS: Capability[] = ['embeddings'];
 const STORABLE_FINISH = new Set(['stop', 'length', 'tool-calls']);
@@ -72,12 +68,11 @@ const STORABLE_FINISH = new Set(['stop', 'length', 'tool-calls']);
 /**
  * Where relative model paths resolve: the config's `modelsDir` (relative to `baseDir`, else to the
  * working directory, when it is relative itself), else `baseDir`; undefined means the working directory.
- * A `baseDir` equal to `modelsDir` is taken as already resolved (callers that pass `modelsDir ?? cwd`
- * as `baseDir`). No `node:path`, so core stays edge-safe.
+ * No `node:path`, so core stays edge-safe.
  */
 export function modelsBaseDir(modelsDir: string | undefined, baseDir: string | undefined): string | undefined {
   if (modelsDir === undefined || modelsDir === '') return baseDir;
-  if (baseDir === modelsDir || isAbsolutePath(modelsDir)) return modelsDir;
+  if (isAbsolutePath(modelsDir)) return modelsDir;
   const base = baseDir ?? (typeof process !== 'undefined' && typeof process.cwd === 'function' ? process.cwd() : undefined);
   if (base === undefined) return modelsDir;
   return `${base.replace(/[\\/]+$/, '')}/${modelsDir.replace(/^\.[\\/]/, '')}`;
@@ -87,71 +82,17 @@ function isAbsolutePath(p: string): boolean {
   return p.startsWith('/') || p.startsWith('\\\\') || /^[A-Za-z]:[\\/]/.test(p);
 }
 
+/** A name in a tenant's cache scope: with the config versions of the own models it names, others as they are. */
+function ownScopeName(view: TenantView, name: string): string {
+  let scoped = name;
+  for (const d of view.own) if (d.name === name || d.config.alias === name) scoped += `~${d.version}`;
+  return scoped;
+}
+
 let idCounter = 0;
 function defaultGenerateId(): string {
   const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
   return c?.randomUUID ? `req_${c.randomUUID()}` : `req_${Date.now().toString(36)}_${(idCounter++).toString(36)}`;
-}
-
-function generateDriver(request: GenerateRequest, headers: Record<string, string> | undefined): AttemptDriver<GenerateResult> {
-  return {
-    run(d, scope) {
-      const options = scope ? (headers ? { signal: scope.signal, headers } : { signal: scope.signal }) : headers ? { headers } : undefined;
-      const answer = d.engine().generate(d.requestFor(request), options);
-      // Race the abort too, so a timeout holds even against an engine slow to honour its signal.
-      return scope ? scope.race(answer) : answer;
-    },
-  };
-}
-
-/** Runs `embed` on a deployment; an answer that does not have one vector per input fails the attempt. */
-function embedDriver(input: string[], headers: Record<string, string> | undefined): AttemptDriver<EmbedResult> {
-  return {
-    async run(d, scope: AttemptScope | undefined) {
-      const engine = d.engine();
-      if (typeof engine.embed !== 'function') {
-        throw new LLMError({ code: 'unsupported', message: `Deployment "${d.name}" has no embed()`, deployment: d.name, provider: d.provider });
-      }
-      const options = scope ? (headers ? { signal: scope.signal, headers } : { signal: scope.signal }) : headers ? { headers } : undefined;
-      const pending = engine.embed(input, options);
-      const answer = await (scope ? scope.race(pending) : pending);
-      const vectors = (answer as Partial<EmbedResult> | undefined)?.embeddings;
-      if (!Array.isArray(vectors) || vectors.length !== input.length || !vectors.every((v) => Array.isArray(v) && v.length > 0)) {
-        const got = Array.isArray(vectors) ? `${vectors.length} vectors` : 'no embeddings array';
-        throw new LLMError({
-          code: 'invalid_response',
-          message: `Deployment "${d.name}" answered embed() with ${got} for ${input.length} inputs`,
-          deployment: d.name,
-          provider: d.provider,
-        });
-      }
-      return answer;
-    },
-  };
-}
-
-/** `embed` input: a string or a non-empty array of strings. */
-function embedInput(input: unknown): string[] {
-  if (typeof input === 'string') return [input];
-  if (!Array.isArray(input) || input.length === 0) {
-    throw new LLMError({ code: 'invalid_request', message: 'input must be a string or a non-empty array of strings', param: 'input' });
-  }
-  for (let i = 0; i < input.length; i++) {
-    if (typeof input[i] !== 'string') {
-      throw new LLMError({ code: 'invalid_request', message: `input.${i} must be a string, got ${input[i] === null ? 'null' : typeof input[i]}`, param: `input.${i}` });
-    }
-  }
-  return input as string[];
-}
-
-/** The engine's usage when it reported usable counts (output forced to 0), else an estimate marked as such. */
-function embedUsage(reported: Usage | undefined, estimatedInputTokens: number): Usage {
-  const n = reported?.inputTokens;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) {
-    return { inputTokens: estimatedInputTokens, outputTokens: 0, totalTokens: estimatedInputTokens, estimated: true };
-  }
-  const usage: Usage = { ...reported!, outputTokens: 0, totalTokens: n };
-  return usage;
 }
 
 /**
@@ -167,7 +108,8 @@ export class LLMRouter {
   private config: RouterConfig;
   private deployments: RouterDeployment[] = [];
   private readonly byName = new Map<string, RouterDeployment>();
-  private readonly tenants = new Map<string, TenantView>();
+  private readonly tenants = new TenantViews();
+  private readonly unknownTenant: UnknownTenantPolicy;
   private readonly strategies: Map<string, Strategy>;
   private readonly builtins: ReadonlySet<string>;
   private readonly strategyOptionsCache = new Map<string, Record<string, unknown>>();
@@ -200,15 +142,20 @@ export class LLMRouter {
     });
     this.priceTable = options.priceTable;
     this.strategies = builtinStrategies();
+    for (const s of this.strategies.values()) this.connectLearning(s);
     this.builtins = new Set(this.strategies.keys());
     for (const [name, s] of Object.entries(options.strategies ?? {})) this.addStrategy(name, s);
+    const policy = options.unknownTenant ?? (this.config.version === 3 ? 'reject' : 'shared');
+    if (policy !== 'reject' && policy !== 'shared') {
+      throw new LLMError({ code: 'config_invalid', message: `unknownTenant must be "reject" or "shared", got ${JSON.stringify(policy)}`, param: 'unknownTenant' });
+    }
+    this.unknownTenant = policy;
     this.config.models.forEach((m, i) => this.put(this.createDeployment(m, `models.${i}`)));
     if (this.config.version === 3) {
       this.config.tenants.forEach((t, ti) => {
-        const own = t.models.map((m, i) => this.createDeployment(m, `tenants.${ti}.models.${i}`, t.id));
-        this.tenants.set(t.id, { config: t, own, deployments: [] });
+        const checked = parseTenantConfig(t, `tenants.${ti}`);
+        this.tenants.set(checked, this.ownDeployments(checked, undefined, `tenants.${ti}.`), this.deployments);
       });
-      this.rebuildTenantViews();
     }
     this.strategyName = this.config.routing.strategy;
     if (!this.strategies.has(this.strategyName)) {
@@ -262,7 +209,7 @@ export class LLMRouter {
     return router;
   }
 
-  /** The validated configuration (models reflect `load`/`unload`). */
+  /** The validated configuration (models reflect `load`/`unload`; a v3 config's tenants, `setTenant`/`removeTenant`). */
   get routerConfig(): RouterConfig {
     return this.config;
   }
@@ -484,7 +431,7 @@ export class LLMRouter {
     }
     for (const d of built) this.put(d);
     this.config = { ...this.config, models: this.deployments.map((d) => d.config) };
-    this.rebuildTenantViews();
+    this.tenants.rebuildAll(this.deployments);
     return [...names];
   }
 
@@ -495,8 +442,42 @@ export class LLMRouter {
     this.byName.delete(name);
     this.deployments = this.deployments.filter((x) => x !== d);
     this.config = { ...this.config, models: this.deployments.map((x) => x.config) };
-    this.rebuildTenantViews();
+    this.tenants.rebuildAll(this.deployments);
     this.retire(d);
+    return true;
+  }
+
+  /**
+   * Adds a tenant, or replaces the one with the same id (one from a v3 config too), validated with
+   * `TenantConfigSchema`: its allow-list and preferred strategy apply to calls naming it (`tenant`), and
+   * its own `models` become deployments only it sees (an own model shadows a shared one of the same name).
+   * Own models whose config did not change keep their engine, stats and circuit; changed or dropped ones
+   * are closed once idle. Exact-cache answers of an own model are scoped by its config, so a changed model
+   * never serves an answer of the old one. Throws `config_invalid` naming the field (`models.0.engine`),
+   * leaving the router as it was.
+   */
+  setTenant(tenant: TenantConfigInput | TenantConfig): this {
+    this.assertOpen();
+    const config = parseTenantConfig(tenant);
+    const old = this.tenants.get(config.id);
+    const own = this.ownDeployments(config, old, '');
+    for (const d of this.tenants.set(config, own, this.deployments)) this.retire(d);
+    if (this.config.version === 3) {
+      const known = this.config.tenants.some((t) => t.id === config.id);
+      this.config = { ...this.config, tenants: known ? this.config.tenants.map((t) => (t.id === config.id ? config : t)) : [...this.config.tenants, config] };
+    }
+    return this;
+  }
+
+  /**
+   * Removes a tenant (set with `setTenant` or from a v3 config); returns whether it existed. Its own
+   * models are closed once idle; calls naming it then follow `unknownTenant`.
+   */
+  removeTenant(id: string): boolean {
+    const own = this.tenants.remove(id);
+    if (!own) return false;
+    for (const d of own) this.retire(d);
+    if (this.config.version === 3) this.config = { ...this.config, tenants: this.config.tenants.filter((t) => t.id !== id) };
     return true;
   }
 
@@ -509,9 +490,35 @@ export class LLMRouter {
       typeof strategy === 'function' ? { name, rank: strategy } : strategy && typeof strategy.rank === 'function' ? strategy : undefined;
     if (!s) throw new LLMError({ code: 'invalid_request', message: `Strategy "${name}" must be a function or an object with rank(ctx)`, param: 'strategy' });
     this.strategies.set(name, s);
+    this.connectLearning(s);
     (this.builtins as Set<string>).delete(name);
     this.strategyOptionsCache.delete(name);
     return this;
+  }
+
+  /** Learning strategies (`adaptive`, custom ones) see every call's outcome through `onRequestEnd`. */
+  private connectLearning(s: Strategy): void {
+    const hook = (s as { onRequestEnd?: (e: RouterEvents['request:end']) => void }).onRequestEnd;
+    if (typeof hook === 'function') this.emitter.on('request:end', hook);
+  }
+
+  /**
+   * Explicit feedback on a routed answer: `score` in [0,1] (1 = good). Learning strategies that routed
+   * the request update from it. Returns true when one of them knew the request.
+   */
+  feedback(requestId: string, score: number): boolean {
+    if (typeof requestId !== 'string' || requestId === '') {
+      throw new LLMError({ code: 'invalid_request', message: 'feedback requestId must be a non-empty string', param: 'requestId' });
+    }
+    if (typeof score !== 'number' || !(score >= 0 && score <= 1)) {
+      throw new LLMError({ code: 'invalid_request', message: `feedback score must be a number in [0,1] (got ${JSON.stringify(score)})`, param: 'score' });
+    }
+    let known = false;
+    for (const s of new Set(this.strategies.values())) {
+      const f = (s as { feedback?: (id: string, score: number) => boolean }).feedback;
+      if (typeof f === 'function' && f.call(s, requestId, score)) known = true;
+    }
+    return known;
   }
 
   /** Makes `name` the default strategy. Unknown names throw, listing the known ones. */
@@ -534,7 +541,7 @@ export class LLMRouter {
 
   /** Deployments with their config, capabilities, price and live stats (a v3 tenant's view when `tenant` is given). */
   models(tenant?: string): DeploymentInfo[] {
-    const list = tenant === undefined ? this.deployments : this.viewFor(tenant).deployments;
+    const list = tenant === undefined ? this.deployments : (this.tenantView(tenant)?.deployments ?? this.deployments);
     return list.map((d) => {
       let capabilities: DeploymentInfo['capabilities'];
       try {
@@ -587,9 +594,21 @@ export class LLMRouter {
 
   /** Shared deployments and every tenant's own. */
   private allDeployments(): RouterDeployment[] {
-    const all = [...this.deployments];
-    for (const t of this.tenants.values()) all.push(...t.own);
-    return all;
+    return [...this.deployments, ...this.tenants.ownDeployments()];
+  }
+
+  /**
+   * A tenant's own deployments, reusing those of `old` (the tenant it replaces) whose config is unchanged;
+   * a changed one takes over its predecessor's limiter state. `path` prefixes error params (`tenants.0.`).
+   */
+  private ownDeployments(config: TenantConfig, old: TenantView | undefined, path: string): RouterDeployment[] {
+    return config.models.map((m, i) => {
+      const prev = old?.own.find((d) => d.name === m.name);
+      if (prev && prev.version === configVersion(m)) return prev;
+      const d = this.createDeployment(m, `${path}models.${i}`, config.id);
+      if (prev) d.inheritLimiter(prev);
+      return d;
+    });
   }
 
   private assertOpen(): void {
@@ -626,28 +645,21 @@ export class LLMRouter {
     });
   }
 
-  /** Recomputes each tenant's view after the shared deployments changed. */
-  private rebuildTenantViews(): void {
-    for (const view of this.tenants.values()) {
-      const allowed = view.config.allowedModels;
-      const ownNames = new Set(view.own.map((d) => d.name));
-      const shared = this.deployments.filter(
-        (d) => !ownNames.has(d.name) && (!allowed || allowed.some((n) => n === d.name || n === d.config.alias)),
-      );
-      view.deployments = [...shared, ...view.own];
-    }
-  }
-
-  /** The deployments a call may use: a v3 tenant's view (by `tenant`, else `defaultTenant`), else all. */
-  private viewFor(tenant: string | undefined): { deployments: RouterDeployment[]; strategy: string | undefined } {
-    if (this.config.version !== 3) return { deployments: this.deployments, strategy: undefined };
-    const id = tenant ?? this.config.defaultTenant;
-    if (id === undefined) return { deployments: this.deployments, strategy: undefined };
+  /**
+   * The view of the call's tenant (`tenant`, else a v3 config's `defaultTenant`), or undefined when the
+   * call uses the shared deployments (no tenant, or one the router does not know under `unknownTenant:
+   * 'shared'`). An unknown tenant under `'reject'` is an `invalid_request` naming `tenant`.
+   */
+  private tenantView(tenant: string | undefined): TenantView | undefined {
+    const id = tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined);
+    if (id === undefined) return undefined;
     const view = this.tenants.get(id);
-    if (!view) {
-      throw new LLMError({ code: 'invalid_request', message: `Unknown tenant "${id}" (not in the config's tenants)`, param: 'tenant' });
-    }
-    return { deployments: view.deployments, strategy: view.config.preferences.strategy };
+    if (view || this.unknownTenant === 'shared') return view;
+    throw new LLMError({
+      code: 'invalid_request',
+      message: `Unknown tenant "${id}" (not in the config's tenants nor added with setTenant; the router option unknownTenant: 'shared' serves such tenants the shared models)`,
+      param: 'tenant',
+    });
   }
 
   private put(d: RouterDeployment): void {
@@ -719,15 +731,15 @@ export class LLMRouter {
     explain: boolean,
     embed?: RoutePlanInput['embed'],
   ): RoutePlan | Promise<RoutePlan> {
-    const view = this.viewFor(options.tenant);
-    const name = options.strategy ?? view.strategy ?? this.strategyName;
+    const view = this.tenantView(options.tenant);
+    const name = options.strategy ?? view?.config.preferences.strategy ?? this.strategyName;
     const strategy = this.strategies.get(name);
     if (!strategy) {
       throw new LLMError({ code: 'invalid_request', message: `Unknown strategy "${name}". Known: ${this.strategyNames().join(', ')}`, param: 'strategy' });
     }
     const base = this.baseStrategyOptions(name);
     return planRoute({
-      deployments: view.deployments,
+      deployments: view?.deployments ?? this.deployments,
       routing: this.config.routing,
       strategy,
       strategyName: name,
@@ -813,12 +825,15 @@ export class LLMRouter {
   /**
    * What a cached answer is shared across: the tenant, and the requested model, else the allow-list, else
    * the deployments that could serve the request now, so an answer is never served to a different set of
-   * models (after `load`/`unload` or a config change).
+   * models (after `load`/`unload` or a config change). A tenant's own models are named with their config
+   * version (`name~<version>`), so a changed own model never serves an answer of the old one.
    */
   private cacheScope(call: Call): CacheScope {
     if (call.cacheScope) return call.cacheScope;
     const o = call.options;
-    const scope: CacheScope = { models: o.model !== undefined ? [o.model] : o.allowedModels ? o.allowedModels : this.servingSet(call) };
+    const names = o.model !== undefined ? [o.model] : o.allowedModels ? o.allowedModels : this.servingSet(call);
+    const view = this.tenantView(o.tenant);
+    const scope: CacheScope = { models: view && view.own.length > 0 ? names.map((n) => ownScopeName(view, n)) : names };
     const tenant = o.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined);
     if (tenant !== undefined) scope.tenant = tenant;
     call.cacheScope = scope;
@@ -839,7 +854,7 @@ export class LLMRouter {
       maxTokens: request.maxTokens,
     };
     const names: string[] = [];
-    for (const d of this.viewFor(options.tenant).deployments) if (unfitReason(d, query) === undefined) names.push(d.name);
+    for (const d of this.tenantView(options.tenant)?.deployments ?? this.deployments) if (unfitReason(d, query) === undefined) names.push(d.name);
     return names.sort();
   }
 

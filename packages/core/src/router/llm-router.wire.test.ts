@@ -9,6 +9,8 @@ import { LLMError } from '../errors/llm-error.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
 import { LLMRouter } from './llm-router.js';
 import type { RouterOptions, RouterStreamPart } from './types.js';
+import { collect, rejection } from '../test/async.test-helpers.js';
+import { openAIWireRouter } from '../test/wire-router.test-helpers.js';
 
 let primary: OpenAIWireServer;
 let backup: OpenAIWireServer;
@@ -23,41 +25,14 @@ afterEach(async () => {
 });
 
 function router(routing: NonNullable<RouterConfigInput['routing']> = {}, options: RouterOptions = {}) {
-  const sleeps: number[] = [];
-  const r = new LLMRouter(
-    {
-      models: [
-        { name: 'primary', engine: 'openai-compatible', baseURL: primary.baseURL, model: 'gpt-test', priority: 1, apiKey: 'k' },
-        { name: 'backup', engine: 'openai-compatible', baseURL: backup.baseURL, model: 'gpt-backup', priority: 2, apiKey: 'k' },
-      ],
-      routing: { strategy: 'priority', retries: { max: 1, initialDelayMs: 1, maxDelayMs: 1 }, ...routing },
-    },
-    {
-      engineFactories: { 'openai-compatible': createOpenAICompatibleEngine },
-      sleep: async (ms) => {
-        sleeps.push(ms);
-      },
-      env: {},
-      ...options,
-    },
+  return openAIWireRouter(
+    [
+      { name: 'primary', engine: 'openai-compatible', baseURL: primary.baseURL, model: 'gpt-test', priority: 1, apiKey: 'k' },
+      { name: 'backup', engine: 'openai-compatible', baseURL: backup.baseURL, model: 'gpt-backup', priority: 2, apiKey: 'k' },
+    ],
+    routing,
+    options,
   );
-  return { router: r, sleeps };
-}
-
-async function collect(stream: AsyncIterable<RouterStreamPart>): Promise<RouterStreamPart[]> {
-  const parts: RouterStreamPart[] = [];
-  for await (const p of stream) parts.push(p);
-  return parts;
-}
-
-async function rejection(p: Promise<unknown>): Promise<LLMError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(LLMError.isInstance(e)).toBe(true);
-    return e as LLMError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('LLMRouter over the OpenAI wire format', () => {

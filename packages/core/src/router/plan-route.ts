@@ -82,6 +82,7 @@ export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan>
     stream: input.stream,
     requiredCapabilities: required.length === 0 ? NO_CAPABILITIES : new Set(required),
     strategy: input.strategyName,
+    requestId: input.requestId,
   };
   const ranked = input.strategy.rank(ctx);
   const finish = (r: RankedCandidate[]): RoutePlan => {

@@ -53,6 +53,8 @@ export interface StrategyContext {
   requiredCapabilities?: ReadonlySet<Capability>;
   /** Name of the strategy being run (handy for custom strategies registered under several names). */
   strategy?: string;
+  /** Id of the call being routed (learning strategies link outcomes and feedback to it). */
+  requestId?: string;
 }
 
 export interface RankedCandidate {
@@ -156,7 +158,17 @@ export interface RouterOptions {
    * table, with the file named by `LLMRR_PRICES_FILE` (in `env`) merged over it once loaded (see `ready()`).
    */
   priceTable?: PriceTable;
+  /**
+   * Calls naming a tenant the router does not know (not in a v3 config's `tenants`, nor added with
+   * `setTenant`): `'reject'` them with `invalid_request` (param `tenant`), or serve them the `'shared'`
+   * deployments, as for a call without a tenant. Default: `'reject'` for a v3 config, `'shared'` for v2
+   * (which has no tenants of its own). A gateway whose tenants are created at runtime wants `'shared'`.
+   */
+  unknownTenant?: UnknownTenantPolicy;
 }
+
+/** What a router does with a call naming a tenant it does not know (see `RouterOptions.unknownTenant`). */
+export type UnknownTenantPolicy = 'reject' | 'shared';
 
 /** A strategy given as a bare function. */
 export type StrategyFn = (ctx: StrategyContext) => RankedCandidate[] | Promise<RankedCandidate[]>;

@@ -16,7 +16,7 @@ import {
   AdminTenantPatchSchema,
 } from '../schemas/admin.js';
 import type { GatewayStores } from '../types.js';
-import type { TenantModelRouter } from '../tenants/tenant-model-router.js';
+import type { TenantModelSync } from '../tenants/tenant-model-sync.js';
 import { parseTime, periodRange } from './admin-time.js';
 import { checkTenantModels } from './check-tenant-models.js';
 
@@ -36,7 +36,7 @@ type AdminHandler = (c: AppContext, stores: GatewayStores, audit: (action: strin
  * Admin API under `/admin`, guarded by the admin key (`Authorization: Bearer` or `X-API-Key`).
  * Every change is written to the audit log (never with secrets); a wrong key is a 401 and an audit entry.
  */
-export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenantModels?: TenantModelRouter): void {
+export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenantModels?: TenantModelSync): void {
   /** Loads a created or changed tenant's own models at once (other processes do it on its next request). */
   const syncModels = (tenant: Tenant) => {
     tenantModels?.sync(tenant);

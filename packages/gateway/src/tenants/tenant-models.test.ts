@@ -1,6 +1,8 @@
+import { LLMRouter, createStateStores, type RouterOptions, type StateStores } from '@llmrr/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createGateway } from '../gateway.js';
 import { createHarness, mockModel, post, sseJson, type Harness } from '../test-support/harness.js';
-import { tenantDeploymentName } from './tenant-model-router.js';
+import type { Gateway } from '../types.js';
 
 const ADMIN = 'admin-secret-for-tests-0123456789';
 
@@ -102,18 +104,20 @@ describe('tenant custom models', () => {
     await h.stores!.tenants.updateTenant('acme', { models: [own('a2', 'from elsewhere')] });
     expect(await text(await chat(acme, 'a2'))).toBe('from elsewhere');
     expect((await chat(acme, 'a1')).status).toBe(404);
-    expect(h.router.models().map((d) => d.name).filter((n) => n.startsWith('@acme/a1~'))).toEqual([]);
-    const loaded = (await h.stores!.tenants.getTenant('acme'))!.models![0]!;
-    expect(h.router.models().map((d) => d.name)).toContain(tenantDeploymentName('acme', loaded));
+    // The router holds them as the tenant's own: never among the shared deployments.
+    const names = (tenant?: string) => h.router.models(tenant).map((d) => d.name);
+    expect(names('acme')).toEqual(['mock', 'cheap', 'a2']);
+    expect(names()).toEqual(['mock', 'cheap']);
 
     await admin('PATCH', '/admin/tenants/acme', { models: null });
     expect((await chat(acme, 'a2')).status).toBe(404);
-    expect(h.router.models().map((d) => d.name).sort()).toEqual(['cheap', 'mock']);
+    expect(names('acme')).toEqual(['mock', 'cheap']);
 
     await admin('PATCH', '/admin/tenants/acme', { models: [own('a3', 'third')] });
-    expect(h.router.models().map((d) => d.name).filter((n) => n.startsWith('@acme/'))).toHaveLength(1);
+    expect(names('acme')).toEqual(['mock', 'cheap', 'a3']);
     expect((await admin('DELETE', '/admin/tenants/acme')).status).toBe(200);
-    expect(h.router.models().map((d) => d.name).sort()).toEqual(['cheap', 'mock']);
+    expect(names('acme')).toEqual(['mock', 'cheap']);
+    expect(names()).toEqual(['mock', 'cheap']);
   });
 
   it('never serves a cached answer of a model that has changed since (the exact cache is on)', async () => {
@@ -161,5 +165,89 @@ describe('tenant custom models', () => {
     } finally {
       await off.close();
     }
+  });
+
+  it('a model that cannot be set is logged once and left unserved; the tenant keeps the shared models', async () => {
+    const logs: string[] = [];
+    const logged = await createHarness({ stores: 'memory', models: [mockModel('mock', { reply: 'shared mock' })], gateway: { auth: { adminKey: ADMIN }, log: (e) => logs.push(e.message) } });
+    try {
+      // Written straight to the store, past the admin API's checks (as an older process might have).
+      await logged.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [{ name: 'odd', engine: 'not-here' }] });
+      const { secret } = await logged.stores!.tenants.createKey('acme', { name: 'k' });
+      const ask = (model: string) => post(logged.gateway, '/v1/chat/completions', { model, messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+      expect((await ask('odd')).status).toBe(404);
+      expect((await ask('mock')).status).toBe(200);
+      expect(logs).toEqual(['tenant "acme": its models could not be set']);
+    } finally {
+      await logged.close();
+    }
+  });
+});
+
+describe('tenant custom models over a v3 router', () => {
+  let router: LLMRouter;
+  let stores: StateStores;
+  let gateway: Gateway;
+  const logs: string[] = [];
+
+  async function open(options: RouterOptions): Promise<void> {
+    router = new LLMRouter(
+      {
+        version: 3,
+        models: [mockModel('mock', { reply: 'shared mock' })],
+        routing: { strategy: 'priority', retries: { max: 0 } },
+        cache: { exact: { enabled: true } },
+        tenants: [{ id: 'configured', models: [own('cfg-llm', 'from the config')] }],
+      },
+      options,
+    );
+    stores = await createStateStores({ mode: 'memory' });
+    gateway = createGateway({ router, stores, auth: { adminKey: ADMIN }, log: (e) => logs.push(e.message) });
+  }
+  afterEach(async () => {
+    logs.length = 0;
+    await gateway.close();
+    await router.close();
+    await stores.close();
+  });
+
+  const tenantKey = async (input: { id: string; name: string; models?: unknown[] }): Promise<string> => {
+    const created = await gateway.fetch(
+      new Request('http://gateway.test/admin/tenants', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(input) }),
+    );
+    expect(created.status).toBe(201);
+    return (await stores.tenants.createKey(input.id, { name: 'k' })).secret;
+  };
+  const ask = async (secret: string, model: string) => {
+    const res = await post(gateway, '/v1/chat/completions', { model, messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+    return res.status === 200 ? ((await res.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content : res.status;
+  };
+
+  it("with unknownTenant: 'shared', admin-created tenants get the shared models and their own; the config's tenants keep theirs", async () => {
+    await open({ unknownTenant: 'shared' });
+    const plain = await tenantKey({ id: 'plain', name: 'Plain' });
+    const acme = await tenantKey({ id: 'acme', name: 'Acme', models: [own('acme-llm', 'acme private')] });
+    expect(await ask(plain, 'mock')).toBe('shared mock');
+    expect(await ask(plain, 'auto')).toBe('shared mock');
+    expect(await ask(plain, 'acme-llm')).toBe(404);
+    expect(await ask(plain, 'cfg-llm')).toBe(404);
+    expect(await ask(acme, 'acme-llm')).toBe('acme private');
+    expect(await ask(acme, 'mock')).toBe('shared mock');
+
+    // A store tenant with the id of a config tenant: the config's models are served, the admin's are not.
+    const configured = await tenantKey({ id: 'configured', name: 'Configured', models: [own('admin-llm', 'from the admin API')] });
+    expect(await ask(configured, 'cfg-llm')).toBe('from the config');
+    expect(await ask(configured, 'admin-llm')).toBe(404);
+    expect(await ask(configured, 'admin-llm')).toBe(404);
+    expect(logs).toEqual(['tenant "configured" is defined by the router\'s v3 config: its models set through the admin API are not served']);
+  });
+
+  it('by default (reject), admin-created tenants with models of their own are known to the router and served', async () => {
+    await open({});
+    const acme = await tenantKey({ id: 'acme', name: 'Acme', models: [own('acme-llm', 'acme private')] });
+    expect(await ask(acme, 'acme-llm')).toBe('acme private');
+    expect(await ask(acme, 'mock')).toBe('shared mock');
+    const plain = await tenantKey({ id: 'plain', name: 'Plain' });
+    expect(await ask(plain, 'mock')).toBe(400);
   });
 });

@@ -1,13 +1,14 @@
 import type { TenantStore } from '@llmrr/core';
 import type { GatewayStores } from '../types.js';
-import type { TenantModelRouter } from './tenant-model-router.js';
+import type { TenantModelSync } from './tenant-model-sync.js';
 
 /**
  * The stores as the request path sees them: every tenant read for a request (`authenticate`, and
- * `getTenant` for the demo tenant) first syncs the tenant's own models into the router and comes back
- * with them in its allow-list. Everything else passes through. The admin API uses the plain stores.
+ * `getTenant` for the demo tenant) first syncs the tenant's own models into the router (`TenantModelSync`)
+ * and comes back with them in its allow-list. Everything else passes through. The admin API uses the
+ * plain stores.
  */
-export function withTenantModels(stores: GatewayStores, models: TenantModelRouter): GatewayStores {
+export function withTenantModels(stores: GatewayStores, models: TenantModelSync): GatewayStores {
   const t = stores.tenants;
   const tenants: TenantStore = {
     createTenant: (input) => t.createTenant(input),

@@ -1,7 +1,7 @@
 import { routerConfigJsonSchemaText } from '../../config/json-schema.js';
 import { LLMError } from '../../errors/llm-error.js';
-import { LLMRouter } from '../../router/llm-router.js';
 import { loadCliConfig } from '../cli-config.js';
+import { createCliRouter } from '../open-router.js';
 import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
@@ -54,7 +54,7 @@ async function validate(ctx: CliContext, file: string | undefined): Promise<Exit
   try {
     const loaded = await loadCliConfig(ctx, file);
     // The router checks what the schema cannot: registered engines and the strategy name.
-    const router = new LLMRouter(loaded.config, { env: ctx.env, baseDir: loaded.config.modelsDir ?? ctx.cwd });
+    const router = createCliRouter(ctx, loaded);
     await router.close();
     const cfg = loaded.config;
     const n = cfg.models.length;

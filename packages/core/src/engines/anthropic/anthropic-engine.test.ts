@@ -7,6 +7,7 @@ import { startAnthropicWireServer, type AnthropicWireServer } from '../../test/a
 import { defaultEngineContext } from '../types.js';
 import type { AnthropicMessagesRequest } from './anthropic-api-types.js';
 import { createAnthropicEngine } from './create-anthropic-engine.js';
+import { collect } from '../../test/async.test-helpers.js';
 
 let server: AnthropicWireServer;
 
@@ -29,12 +30,6 @@ const hello: GenerateRequest = {
     { role: 'user', content: 'Hi there' },
   ],
 };
-
-async function collect(stream: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
-  const parts: StreamPart[] = [];
-  for await (const p of stream) parts.push(p);
-  return parts;
-}
 
 const textOf = (parts: StreamPart[]) => parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('');
 

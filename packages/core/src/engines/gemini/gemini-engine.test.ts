@@ -9,6 +9,7 @@ import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-
 import { defaultEngineContext } from '../types.js';
 import { createGeminiEngine } from './create-gemini-engine.js';
 import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
+import { collect } from '../../test/async.test-helpers.js';
 
 let server: GeminiWireServer;
 let images: Server;
@@ -52,12 +53,6 @@ const hello: GenerateRequest = {
     { role: 'user', content: 'Hi there' },
   ],
 };
-
-async function collect(stream: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
-  const parts: StreamPart[] = [];
-  for await (const p of stream) parts.push(p);
-  return parts;
-}
 
 const textOf = (parts: StreamPart[]) => parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('');
 const lastBody = () => server.requests.at(-1)!.body as unknown as GeminiGenerateContentRequest;

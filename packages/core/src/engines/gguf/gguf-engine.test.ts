@@ -7,6 +7,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest, StreamPart } from '../../spec/index.js';
 import { defaultEngineContext } from '../types.js';
 import { GgufEngine, createGgufEngine } from './gguf-engine.js';
+import { collect, rejection } from '../../test/async.test-helpers.js';
 
 // The shared folder sits beside the repository root (../shared), unless LLMRR_SHARED_DIR says otherwise.
 const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
@@ -28,22 +29,6 @@ const prompt = (text: string, extra: Partial<GenerateRequest> = {}): GenerateReq
   messages: [{ role: 'user', content: text }],
   ...extra,
 });
-
-async function collect(stream: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
-  const parts: StreamPart[] = [];
-  for await (const p of stream) parts.push(p);
-  return parts;
-}
-
-async function rejection(p: Promise<unknown>): Promise<LLMError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(LLMError.isInstance(e)).toBe(true);
-    return e as LLMError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('gguf engine: configuration errors (no model needed)', () => {
   it('gives a clear error naming the path when the file is missing', async () => {

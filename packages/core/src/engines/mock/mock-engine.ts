@@ -6,7 +6,10 @@ import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngineV1, St
 import { messageText } from '../../spec/messages.js';
 import { sleep } from '../../util/abort.js';
 
-/** A scripted failure: the next `times` calls fail with this error (after `afterChunks` chunks when streaming). */
+/**
+ * A scripted failure: the next `times` calls (generate, stream or embed, in the order they come) fail with
+ * this error (after `afterChunks` chunks when streaming).
+ */
 export interface MockFailure {
   code: LLMErrorCode;
   message?: string;
@@ -19,7 +22,7 @@ export interface MockFailure {
 export interface MockEngineOptions {
   /** Fixed answer. Default: `Mock answer to: <last user message>`. */
   reply?: string;
-  /** Delay before the first token / the answer, in ms. */
+  /** Delay before the first token / the answer / the embeddings, in ms. */
   delayMs?: number;
   /** Delay between streamed chunks, in ms. */
   chunkDelayMs?: number;
@@ -49,6 +52,8 @@ export class MockEngine implements LanguageEngineV1 {
   private readonly failures: MockFailure[];
   /** Number of generate/stream calls started, for tests. */
   calls = 0;
+  /** Number of embed calls started, for tests. */
+  embedCalls = 0;
 
   constructor(private readonly options: MockEngineOptions = {}) {
     this.modelId = options.modelId ?? 'mock';
@@ -95,16 +100,20 @@ export class MockEngine implements LanguageEngineV1 {
     return { id: `call_mock_${this.calls}`, name, arguments: JSON.stringify(this.options.toolArguments ?? {}) };
   }
 
+  /** What generate and embed do first: wait `delayMs` (abortable), then fail as scripted, if so. */
+  private async start(failure: MockFailure | undefined, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      if (this.options.delayMs) await sleep(this.options.delayMs, signal);
+    } catch {
+      throw abortError(signal!, { provider: 'mock' });
+    }
+    if (signal?.aborted) throw abortError(signal, { provider: 'mock' });
+    if (failure) throw this.error(failure);
+  }
+
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     this.calls++;
-    const failure = this.takeFailure();
-    try {
-      if (this.options.delayMs) await sleep(this.options.delayMs, options.signal);
-    } catch {
-      throw abortError(options.signal!, { provider: 'mock' });
-    }
-    if (options.signal?.aborted) throw abortError(options.signal, { provider: 'mock' });
-    if (failure) throw this.error(failure);
+    await this.start(this.takeFailure(), options.signal);
     const call = this.toolCall(request);
     const text = call ? '' : this.answer(request);
     return {
@@ -159,8 +168,13 @@ export class MockEngine implements LanguageEngineV1 {
     }
   }
 
-  /** Deterministic pseudo-embeddings (hash of character trigrams into 64 dims), for tests only. */
-  async embed(input: string[]): Promise<{ embeddings: number[][]; usage: Usage }> {
+  /**
+   * Deterministic pseudo-embeddings (hash of character trigrams into 64 dims), for tests only. Waits
+   * `delayMs`, honours the abort signal and takes scripted `failures` like `generate`.
+   */
+  async embed(input: string[], options: CallOptions = {}): Promise<{ embeddings: number[][]; usage: Usage }> {
+    this.embedCalls++;
+    await this.start(this.takeFailure(), options.signal);
     const embeddings = input.map((text) => {
       const v = new Array<number>(64).fill(0);
       const s = ` ${text.toLowerCase()} `;

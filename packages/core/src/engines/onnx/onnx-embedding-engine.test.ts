@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
-import { LLMError } from '../../errors/llm-error.js';
 import { defaultEngineContext } from '../types.js';
 import { randomMatrix, writeEmbeddingGraph } from './__fixtures__/onnx-graphs.js';
 import { wordTokenizerJson, writeJson } from './__fixtures__/tokenizers.js';
 import { createOnnxEngine } from './create-onnx-engine.js';
 import { OnnxEmbeddingEngine } from './onnx-embedding-engine.js';
+import { rejection } from '../../test/async.test-helpers.js';
 
 const WORDS = ['[PAD]', '[UNK]', 'the', 'cat', 'sat', 'on', 'a', 'mat'];
 const V = WORDS.length;
@@ -37,16 +37,6 @@ const expectClose = (actual: number[] | undefined, expected: number[]) => {
   expect(actual).toHaveLength(expected.length);
   actual!.forEach((x, i) => expect(x).toBeCloseTo(expected[i]!, 5));
 };
-
-async function rejection(p: Promise<unknown>): Promise<LLMError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(LLMError.isInstance(e)).toBe(true);
-    return e as LLMError;
-  }
-  throw new Error('expected a rejection');
-}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'llmrr-onnx-embed-'));

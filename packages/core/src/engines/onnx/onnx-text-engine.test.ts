@@ -10,6 +10,7 @@ import { randomMatrix, sparseMatrix, writeDecoderGraph, type Matrix } from './__
 import { byteTokenizerJson, wordTokenizerJson, writeJson } from './__fixtures__/tokenizers.js';
 import { createOnnxEngine } from './create-onnx-engine.js';
 import { OnnxTextEngine } from './onnx-text-engine.js';
+import { collect, rejection } from '../../test/async.test-helpers.js';
 
 const WORDS = ['[PAD]', '[UNK]', '</s>', 'the', 'cat', 'sat', 'on', 'a', 'mat', 'dog', 'ran', 'away'];
 const V = WORDS.length;
@@ -39,23 +40,7 @@ function engine(path: string, options: Record<string, unknown> = {}): OnnxTextEn
 
 const prompt = (text: string, extra: Partial<GenerateRequest> = {}): GenerateRequest => ({ messages: [{ role: 'user', content: text }], ...extra });
 
-async function collect(stream: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
-  const parts: StreamPart[] = [];
-  for await (const p of stream) parts.push(p);
-  return parts;
-}
-
 const deltasOf = (parts: StreamPart[]) => parts.flatMap((p) => (p.type === 'text-delta' ? [p.delta] : []));
-
-async function rejection(p: Promise<unknown>): Promise<LLMError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(LLMError.isInstance(e)).toBe(true);
-    return e as LLMError;
-  }
-  throw new Error('expected a rejection');
-}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'llmrr-onnx-'));

@@ -5,6 +5,7 @@ import type { GenerateRequest, StreamPart } from '../../spec/index.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
 import { defaultEngineContext } from '../types.js';
 import { OpenAICompatibleEngine, createOpenAICompatibleEngine } from './index.js';
+import { collect, rejection } from '../../test/async.test-helpers.js';
 
 let server: OpenAIWireServer;
 
@@ -23,24 +24,8 @@ function engineFor(config: Partial<ModelConfigInput> = {}, env: Record<string, s
 
 const hello: GenerateRequest = { messages: [{ role: 'user', content: 'Hello there' }] };
 
-async function collect(stream: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
-  const parts: StreamPart[] = [];
-  for await (const part of stream) parts.push(part);
-  return parts;
-}
-
 function textOf(parts: StreamPart[]): string {
   return parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<LLMError> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(LLMError.isInstance(e)).toBe(true);
-    return e as LLMError;
-  }
-  throw new Error('expected a rejection');
 }
 
 function lastPart(parts: StreamPart[]): StreamPart {

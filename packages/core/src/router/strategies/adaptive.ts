@@ -185,6 +185,8 @@ export class AdaptiveStrategy implements Strategy {
 
   /** Feeds `request:end` events into `observe` (every attempt of the call). */
   onRequestEnd = (e: RouterEvents['request:end']): void => {
+    // Embedding calls say nothing about a deployment's answers.
+    if (e.kind === 'embed') return;
     const attempts = e.result?.attempts;
     if (attempts) {
       for (const a of attempts) this.observe({ requestId: e.requestId, deployment: a.deployment, ok: a.ok });

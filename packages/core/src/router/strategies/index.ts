@@ -9,6 +9,8 @@ import { randomStrategy } from './random.js';
 import { createRoundRobinStrategy } from './round-robin.js';
 import { speedPriorityStrategy } from './speed-priority.js';
 import { weightedStrategy } from './weighted.js';
+import { AdaptiveStrategy, createAdaptiveStrategy } from './adaptive.js';
+import { createIntelligentStrategy, intelligentStrategy } from './intelligent.js';
 
 /** Names of the built-in strategies. */
 export const BUILTIN_STRATEGIES = [
@@ -23,6 +25,8 @@ export const BUILTIN_STRATEGIES = [
   'priority',
   'fallback',
   'weighted',
+  'intelligent',
+  'adaptive',
 ] as const;
 export type BuiltinStrategyName = (typeof BUILTIN_STRATEGIES)[number];
 
@@ -40,11 +44,17 @@ export function builtinStrategies(): Map<string, Strategy> {
     priorityStrategy,
     fallbackStrategy,
     weightedStrategy,
+    createIntelligentStrategy(),
+    new AdaptiveStrategy(),
   ];
   return new Map(list.map((s) => [s.name, s]));
 }
 
 export {
+  AdaptiveStrategy,
+  createAdaptiveStrategy,
+  createIntelligentStrategy,
+  intelligentStrategy,
   balancedStrategy,
   capabilityMatchStrategy,
   costOptimizedStrategy,

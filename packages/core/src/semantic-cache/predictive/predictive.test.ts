@@ -127,7 +127,8 @@ describe('Prefetcher', () => {
     expect(s.generated.length).toBe(1); // budget of 1 per hour spent
     expect(s.prefetcher.stats.overBudget).toBeGreaterThan(0);
     expect(s.prefetcher.eraseTenant('acme')).toBe(true);
-    expect(() => new Prefetcher({ ...({} as never), budget: { maxCalls: -1, windowMs: 1 } })).toThrow(/budget/);
+    const options = { model: new SequenceModel(), cache: s.cache, generate: () => Promise.reject(new Error('unused')), isIdle: () => true };
+    expect(() => new Prefetcher({ ...options, budget: { maxCalls: -1, windowMs: 1 } })).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'budget' }));
   });
 });
 

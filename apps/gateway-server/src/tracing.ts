@@ -1,0 +1,124 @@
+import { instrumentRouterWith, TRACER_NAME, type LLMRouter } from '@llmrr/core';
+import type { GatewayLogEntry } from '@llmrr/gateway';
+import type { OtelSettings } from './settings.js';
+
+/** How long a stopping server waits for its last spans to be exported. */
+const SHUTDOWN_EXPORT_MS = 3000;
+
+/** The optional dependencies tracing needs, imported only when it is on. */
+const PACKAGES = ['@opentelemetry/api', '@opentelemetry/sdk-trace', '@opentelemetry/exporter-trace-otlp-http', '@opentelemetry/resources'] as const;
+
+interface Modules {
+  api: typeof import('@opentelemetry/api');
+  sdk: typeof import('@opentelemetry/sdk-trace');
+  exporter: typeof import('@opentelemetry/exporter-trace-otlp-http');
+  resources: typeof import('@opentelemetry/resources');
+}
+
+export interface Tracing {
+  /** Stops creating spans, then exports the spans still queued. Never rejects (a failed export is logged). */
+  shutdown(): Promise<void>;
+}
+
+export interface StartTracingOptions {
+  /** Seam for tests: the dynamic import. */
+  importer?: (specifier: string) => Promise<unknown>;
+}
+
+/** True when `e` says that `name` itself (not one of its own dependencies) is not installed. */
+function isMissing(e: unknown, name: string): boolean {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return false;
+  const named = /Cannot find (?:package|module) '([^']+)'/.exec(e instanceof Error ? e.message : String(e))?.[1];
+  return named === name || named?.endsWith(`/node_modules/${name}`) === true;
+}
+
+const defaultImporter = (specifier: string): Promise<unknown> => import(specifier) as Promise<unknown>;
+
+/**
+ * Exports the router's GenAI spans over OTLP/HTTP (JSON) to `settings.tracesUrl`. When the OpenTelemetry
+ * packages are not installed, logs which ones and how to add them, and returns undefined: the gateway
+ * runs on without tracing.
+ */
+export async function startTracing(
+  router: LLMRouter,
+  settings: OtelSettings,
+  log: (entry: GatewayLogEntry) => void,
+  options: StartTracingOptions = {},
+): Promise<Tracing | undefined> {
+  const load = options.importer ?? defaultImporter;
+  const loaded: unknown[] = [];
+  const missing: string[] = [];
+  for (const name of PACKAGES) {
+    try {
+      loaded.push(await load(name));
+    } catch (e) {
+      if (!isMissing(e, name)) {
+        log({ level: 'error', message: `OpenTelemetry tracing is on (${settings.enabledBy}) but ${name} failed to load; running without tracing`, error: e });
+        return undefined;
+      }
+      missing.push(name);
+    }
+  }
+  if (missing.length > 0) {
+    log({
+      level: 'warn',
+      message: `OpenTelemetry tracing is on (${settings.enabledBy}) but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed; running without tracing. Install: pnpm add ${PACKAGES.join(' ')}`,
+    });
+    return undefined;
+  }
+  const [api, sdk, exporter, resources] = loaded as [Modules['api'], Modules['sdk'], Modules['exporter'], Modules['resources']];
+
+  // Export failures and SDK warnings reach the server log instead of disappearing.
+  api.diag.setLogger(
+    {
+      error: (message, ...args) => log({ level: 'error', message: `[otel] ${message}`, ...(args.length ? { error: args[0] } : {}) }),
+      warn: (message, ...args) => log({ level: 'warn', message: `[otel] ${message}`, ...(args.length ? { error: args[0] } : {}) }),
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    },
+    { logLevel: api.DiagLogLevel.WARN, suppressOverrideMessage: true },
+  );
+  const resource = resources
+    .defaultResource()
+    .merge(resources.resourceFromAttributes({ 'service.name': settings.serviceName }))
+    .merge(resources.detectResources({ detectors: [resources.envDetector] }));
+  const provider = new sdk.TracerProvider({
+    resource,
+    spanProcessors: [new sdk.BatchSpanProcessor({ exporter: new exporter.OTLPTraceExporter({ url: settings.tracesUrl }) })],
+  });
+  const dispose = instrumentRouterWith(api, router, {
+    tracer: provider.getTracer(TRACER_NAME),
+    captureContent: settings.captureContent,
+    operationName: (e) => (e.metadata.endpoint === '/v1/completions' ? 'text_completion' : undefined),
+  });
+  log({
+    level: 'info',
+    message: `OpenTelemetry tracing on (${settings.enabledBy}): GenAI spans to ${settings.tracesUrl} (OTLP/HTTP JSON)${settings.captureContent ? ', with message content' : ''}`,
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    shutdown() {
+      closing ??= (async () => {
+        dispose();
+        // An unreachable collector must not stop the server from closing its router and stores, nor hold
+        // it for the exporter's retries: the last export gets SHUTDOWN_EXPORT_MS, then the server moves on.
+        const exported = provider.shutdown().then(
+          () => undefined,
+          (e: unknown) => log({ level: 'warn', message: `OpenTelemetry: exporting the last spans to ${settings.tracesUrl} failed`, error: e }),
+        );
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timedOut = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), SHUTDOWN_EXPORT_MS);
+          timer.unref?.();
+        });
+        const outcome = await Promise.race([exported, timedOut]);
+        clearTimeout(timer);
+        if (outcome === 'timeout') log({ level: 'warn', message: `OpenTelemetry: exporting the last spans to ${settings.tracesUrl} did not finish within ${SHUTDOWN_EXPORT_MS} ms; stopping without them` });
+        api.diag.disable();
+      })();
+      return closing;
+    },
+  };
+}

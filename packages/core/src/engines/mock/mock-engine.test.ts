@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { collect, rejection } from '../../test/async.test-helpers.js';
+import { MockEngine } from './mock-engine.js';
+
+const hello = { messages: [{ role: 'user' as const, content: 'hello there' }] };
+
+describe('mock engine', () => {
+  it('answers, streams and embeds deterministically, counting words as tokens', async () => {
+    const e = new MockEngine();
+    expect(await e.generate(hello)).toMatchObject({ text: 'Mock answer to: hello there', finishReason: 'stop', usage: { inputTokens: 2, outputTokens: 5, totalTokens: 7 } });
+    const parts = await collect(e.stream(hello));
+    expect(parts.flatMap((p) => (p.type === 'text-delta' ? [p.delta] : [])).join('')).toBe('Mock answer to: hello there');
+    const a = await e.embed(['the cat sat', 'a dog']);
+    expect(a.embeddings).toHaveLength(2);
+    expect(a.embeddings[0]).toHaveLength(64);
+    expect(Math.hypot(...a.embeddings[0]!)).toBeCloseTo(1, 9);
+    expect(a.usage).toEqual({ inputTokens: 5, outputTokens: 0, totalTokens: 5 });
+    expect((await e.embed(['the cat sat'])).embeddings[0]).toEqual(a.embeddings[0]);
+    expect([e.calls, e.embedCalls]).toEqual([2, 2]);
+  });
+
+  it('embed takes scripted failures in turn with generate, then succeeds', async () => {
+    const e = new MockEngine({
+      failures: [
+        { code: 'provider_unavailable', times: 2, message: 'overloaded' },
+        { code: 'rate_limited', retryAfterMs: 1500 },
+      ],
+    });
+    const first = await rejection(e.embed(['x']));
+    expect(first).toMatchObject({ code: 'provider_unavailable', message: 'overloaded', provider: 'mock', isRetryable: true });
+    expect((await rejection(e.generate(hello))).code).toBe('provider_unavailable');
+    expect(await rejection(e.embed(['x']))).toMatchObject({ code: 'rate_limited', retryAfterMs: 1500 });
+    expect((await e.embed(['x'])).embeddings).toHaveLength(1);
+    expect(e.embedCalls).toBe(3);
+  });
+
+  it('embed honours the abort signal: already aborted, and aborted while it waits', async () => {
+    const e = new MockEngine({ delayMs: 60_000 });
+    const aborted = new AbortController();
+    aborted.abort();
+    expect(await rejection(e.embed(['x'], { signal: aborted.signal }))).toMatchObject({ code: 'aborted', provider: 'mock' });
+    const later = new AbortController();
+    const pending = e.embed(['x'], { signal: later.signal });
+    later.abort();
+    expect((await rejection(pending)).code).toBe('aborted');
+    // A scripted failure is used up by an aborted call too, as for generate.
+    const f = new MockEngine({ failures: [{ code: 'provider_error' }] });
+    expect((await rejection(f.embed(['x'], { signal: aborted.signal }))).code).toBe('aborted');
+    expect((await f.embed(['x'])).embeddings).toHaveLength(1);
+  });
+
+  it('embed waits delayMs before answering', async () => {
+    const e = new MockEngine({ delayMs: 30 });
+    const started = Date.now();
+    await e.embed(['x']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+  });
+});

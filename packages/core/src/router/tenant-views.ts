@@ -1,0 +1,96 @@
+import { TenantConfigSchema, type TenantConfig } from '../config/schema.js';
+import { formatPath } from '../config/validate.js';
+import { LLMError } from '../errors/llm-error.js';
+import { matchesName } from './candidates.js';
+import type { RouterDeployment } from './deployment.js';
+
+/** What one tenant sees: the shared deployments it is allowed (minus those its own models shadow), plus its own. */
+export interface TenantView {
+  config: TenantConfig;
+  own: RouterDeployment[];
+  deployments: RouterDeployment[];
+}
+
+/**
+ * Validates a tenant config with `TenantConfigSchema` (defaults filled in) and checks that its own
+ * model names are unique. Throws `config_invalid` naming the field, under `path` (e.g. `tenants.0`).
+ */
+export function parseTenantConfig(input: unknown, path = ''): TenantConfig {
+  const at = (p: ReadonlyArray<PropertyKey>) => formatPath(path === '' ? p : [path, ...p]);
+  const parsed = TenantConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    // An unknown key is named in the path too (`surprise`, not the object holding it).
+    const issues = parsed.error.issues.map((i) => ({ path: at(i.code === 'unrecognized_keys' ? [...i.path, ...i.keys.slice(0, 1)] : i.path), message: i.message }));
+    throw new LLMError({
+      code: 'config_invalid',
+      message: `Invalid tenant config:\n${issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}`,
+      param: issues[0]?.path,
+      details: issues,
+    });
+  }
+  const seen = new Set<string>();
+  parsed.data.models.forEach((m, i) => {
+    if (seen.has(m.name)) {
+      const param = at(['models', i, 'name']);
+      throw new LLMError({
+        code: 'config_invalid',
+        message: `Invalid tenant config:\n  ${param}: duplicate model name "${m.name}" in tenant "${parsed.data.id}"`,
+        param,
+        details: [{ path: param, message: `duplicate model name "${m.name}"` }],
+      });
+    }
+    seen.add(m.name);
+  });
+  return parsed.data;
+}
+
+/**
+ * The tenants a router knows (from a v3 config, or `setTenant`), each with its view over the shared
+ * deployments. Views are recomputed whenever the shared deployments or the tenant change.
+ */
+export class TenantViews {
+  private readonly views = new Map<string, TenantView>();
+
+  get(id: string): TenantView | undefined {
+    return this.views.get(id);
+  }
+
+  /** Every tenant's own deployments. */
+  ownDeployments(): RouterDeployment[] {
+    const all: RouterDeployment[] = [];
+    for (const v of this.views.values()) all.push(...v.own);
+    return all;
+  }
+
+  /**
+   * Adds or replaces a tenant with its own deployments (built by the caller, who may reuse unchanged
+   * ones of the tenant it replaces). Returns the replaced tenant's own deployments that are no longer used.
+   */
+  set(config: TenantConfig, own: RouterDeployment[], shared: readonly RouterDeployment[]): RouterDeployment[] {
+    const old = this.views.get(config.id);
+    const view: TenantView = { config, own, deployments: [] };
+    this.views.set(config.id, view);
+    this.rebuild(view, shared);
+    return old ? old.own.filter((d) => !own.includes(d)) : [];
+  }
+
+  /** Removes a tenant; returns its own deployments (undefined when it was not there). */
+  remove(id: string): RouterDeployment[] | undefined {
+    const view = this.views.get(id);
+    if (!view) return undefined;
+    this.views.delete(id);
+    return view.own;
+  }
+
+  /** Recomputes every view after the shared deployments changed. */
+  rebuildAll(shared: readonly RouterDeployment[]): void {
+    for (const view of this.views.values()) this.rebuild(view, shared);
+  }
+
+  private rebuild(view: TenantView, shared: readonly RouterDeployment[]): void {
+    const allowed = view.config.allowedModels;
+    const ownNames = new Set(view.own.map((d) => d.name));
+    const visible = shared.filter((d) => !ownNames.has(d.name) && (!allowed || allowed.some((n) => matchesName(d, n))));
+    view.deployments = [...visible, ...view.own];
+  }
+}

@@ -1,0 +1,385 @@
+import * as api from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RouterConfigInput } from '../config/schema.js';
+import { MockEngine, type MockEngineOptions } from '../engines/mock/mock-engine.js';
+import { LLMError } from '../errors/llm-error.js';
+import { TypedEmitter } from '../events/typed-emitter.js';
+import { LLMRouter } from '../router/llm-router.js';
+import type { RouterEvents, RouterOptions, RouterResult } from '../router/types.js';
+import { instrumentRouter, instrumentRouterWith, type InstrumentRouterOptions, type RequestStartDetails } from './otel.js';
+
+const exporter = new InMemorySpanExporter();
+const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+const tracer = provider.getTracer('otel.test');
+
+afterEach(() => exporter.reset());
+
+/** Mock deployments `a`, `b`, ... (priorities 1, 2, ...; model ids `a-model`, ...) with fast retries. */
+function setup(mocks: Record<string, MockEngineOptions>, cache?: RouterConfigInput['cache'], options: RouterOptions = {}) {
+  const engines: Record<string, MockEngine> = {};
+  const models = Object.entries(mocks).map(([name, o], i) => {
+    engines[name] = new MockEngine({ modelId: `${name}-model`, ...o });
+    return { name, engine: 'mock', priority: i + 1, price: { input: 1, output: 2 } };
+  });
+  const router = new LLMRouter(
+    { models, routing: { strategy: 'priority', retries: { max: 2, initialDelayMs: 1, maxDelayMs: 2 } }, ...(cache ? { cache } : {}) },
+    { engines, sleep: async () => {}, ...options },
+  );
+  return { router, engines };
+}
+
+function instrument(router: LLMRouter, options: InstrumentRouterOptions = {}): () => void {
+  return instrumentRouterWith(api, router, { tracer, ...options });
+}
+
+/** Exported spans, in the order they ended (exports are asynchronous: flushed first). */
+async function spans(): Promise<ReadableSpan[]> {
+  await provider.forceFlush();
+  return exporter.getFinishedSpans();
+}
+/** The request spans (CLIENT). */
+const requestSpans = async (): Promise<ReadableSpan[]> => (await spans()).filter((s) => s.kind === api.SpanKind.CLIENT);
+const childrenOf = async (parent: ReadableSpan): Promise<ReadableSpan[]> =>
+  (await spans()).filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId && s.spanContext().traceId === parent.spanContext().traceId);
+/** An HrTime ([seconds, nanoseconds]) in milliseconds. */
+const ms = (t: api.HrTime): number => t[0] * 1e3 + t[1] / 1e6;
+const only = <T>(list: T[]): T => {
+  expect(list).toHaveLength(1);
+  return list[0]!;
+};
+
+describe('instrumentRouterWith', () => {
+  it('generate: one CLIENT span named "{operation} {model}" with GenAI attributes, and a child span for the attempt', async () => {
+    const { router } = setup({ a: {} });
+    instrument(router);
+    const result = await router.generate('hello there', { requestId: 'req-1', metadata: { tenant: 't1' } });
+
+    const span = only(await requestSpans());
+    expect(span.name).toBe('chat a-model');
+    expect(span.kind).toBe(api.SpanKind.CLIENT);
+    expect(span.status.code).toBe(api.SpanStatusCode.UNSET);
+    expect(span.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'mock',
+      'gen_ai.request.model': 'a-model',
+      'gen_ai.response.model': 'a-model',
+      'gen_ai.response.id': 'mock-1',
+      'gen_ai.response.finish_reasons': ['stop'],
+      'gen_ai.usage.input_tokens': result.usage.inputTokens,
+      'gen_ai.usage.output_tokens': result.usage.outputTokens,
+      'llmrr.request_id': 'req-1',
+      'llmrr.tenant': 't1',
+      'llmrr.stream': false,
+      'llmrr.deployment': 'a',
+      'llmrr.cache_hit': false,
+      'llmrr.attempts': 1,
+    });
+    expect(result.usage.inputTokens).toBe(2);
+    expect(span.attributes['llmrr.cost_usd']).toBeCloseTo(result.cost.totalUsd, 12);
+    expect(result.cost.totalUsd).toBeGreaterThan(0);
+    expect(span.attributes['error.type']).toBeUndefined();
+
+    const child = only(await childrenOf(span));
+    expect(child.name).toBe('llmrr.attempt a');
+    expect(child.kind).toBe(api.SpanKind.INTERNAL);
+    expect(child.attributes).toMatchObject({ 'llmrr.deployment': 'a', 'gen_ai.provider.name': 'mock', 'gen_ai.request.model': 'a-model' });
+    // The attempt lies within its request.
+    expect(ms(child.startTime)).toBeGreaterThanOrEqual(ms(span.startTime) - 0.001);
+    expect(ms(child.endTime)).toBeLessThanOrEqual(ms(span.endTime) + 0.001);
+  });
+
+  it('stream: the span ends when the stream ends, with usage and time to first token', async () => {
+    const { router } = setup({ a: { reply: 'one two three four' } });
+    instrument(router);
+    const stream = router.stream('count to four', { requestId: 'req-s' });
+    const it = stream[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.done).toBe(false);
+    expect(await spans()).toHaveLength(0); // still streaming: nothing ended yet
+    for (let r = await it.next(), n = 0; !r.done && n < 100; r = await it.next(), n++);
+    const result = await stream.result;
+
+    const span = only(await requestSpans());
+    expect(span.name).toBe('chat a-model');
+    expect(span.attributes).toMatchObject({
+      'llmrr.stream': true,
+      'gen_ai.usage.input_tokens': 3,
+      'gen_ai.usage.output_tokens': 4,
+      'gen_ai.response.finish_reasons': ['stop'],
+      'llmrr.ttft_ms': result.timeToFirstTokenMs,
+    });
+    expect(typeof span.attributes['llmrr.ttft_ms']).toBe('number');
+  });
+
+  it('error: status ERROR and error.type = our code, with an event per failed attempt and retry', async () => {
+    const { router } = setup({ a: { failures: [{ code: 'provider_unavailable', times: 10 }] } });
+    instrument(router);
+    await expect(router.generate('x', { fallbacks: [] })).rejects.toMatchObject({ code: 'provider_unavailable' });
+
+    const span = only(await requestSpans());
+    expect(span.status).toMatchObject({ code: api.SpanStatusCode.ERROR });
+    expect(span.status.message).toMatch(/provider_unavailable/);
+    expect(span.attributes).toMatchObject({ 'error.type': 'provider_unavailable', 'gen_ai.provider.name': 'mock', 'llmrr.attempts': 3 });
+    expect(span.name).toBe('chat'); // no model was named and none answered
+    expect(span.events.map((e) => e.name)).toEqual(['llmrr.attempt.error', 'llmrr.retry', 'llmrr.attempt.error', 'llmrr.retry', 'llmrr.attempt.error']);
+    expect(span.events[0]!.attributes).toMatchObject({ 'llmrr.deployment': 'a', 'error.type': 'provider_unavailable', 'llmrr.retryable': true });
+  });
+
+  it('an invalid request ends its span with error.type invalid_request', async () => {
+    const { router } = setup({ a: { failures: [{ code: 'invalid_request', message: 'messages.0: bad' }] } });
+    instrument(router);
+    await expect(router.generate('x')).rejects.toBeInstanceOf(LLMError);
+    const span = only(await requestSpans());
+    expect(span.attributes['error.type']).toBe('invalid_request');
+    expect(span.events.map((e) => e.name)).toEqual(['llmrr.attempt.error']); // not retried
+  });
+
+  it('fallback: span events in order, and a child span per attempt (failed ones with ERROR)', async () => {
+    const { router } = setup({ a: { failures: [{ code: 'provider_unavailable', times: 3 }] }, b: {} });
+    instrument(router);
+    const result = await router.generate('x');
+    expect(result.deployment).toBe('b');
+
+    const span = only(await requestSpans());
+    expect(span.name).toBe('chat b-model');
+    expect(span.events.map((e) => e.name)).toEqual([
+      'llmrr.attempt.error',
+      'llmrr.retry',
+      'llmrr.attempt.error',
+      'llmrr.retry',
+      'llmrr.attempt.error',
+      'llmrr.fallback',
+    ]);
+    expect(span.events.at(-1)!.attributes).toMatchObject({ 'llmrr.from': 'a', 'llmrr.to': 'b', 'error.type': 'provider_unavailable' });
+    expect(span.attributes).toMatchObject({ 'llmrr.deployment': 'b', 'llmrr.attempts': 4, 'gen_ai.response.model': 'b-model' });
+
+    const children = (await childrenOf(span)).sort((x, y) => ms(x.startTime) - ms(y.startTime));
+    expect(children.map((c) => c.name)).toEqual(['llmrr.attempt a', 'llmrr.attempt a', 'llmrr.attempt a', 'llmrr.attempt b']);
+    expect(children.map((c) => c.status.code)).toEqual([api.SpanStatusCode.ERROR, api.SpanStatusCode.ERROR, api.SpanStatusCode.ERROR, api.SpanStatusCode.UNSET]);
+    expect(children[0]!.attributes['error.type']).toBe('provider_unavailable');
+    expect(children[3]!.attributes).toMatchObject({ 'gen_ai.request.model': 'b-model' });
+  });
+
+  it('hedge: an event, and the hedged attempt\'s child span marked llmrr.hedge', async () => {
+    const router = new LLMRouter(
+      {
+        models: [
+          { name: 'slow', engine: 'mock', priority: 1 },
+          { name: 'fast', engine: 'mock', priority: 2 },
+        ],
+        routing: { strategy: 'priority', hedging: { enabled: true, delayMs: 30 } },
+      },
+      { engines: { slow: new MockEngine({ delayMs: 5000 }), fast: new MockEngine({ reply: 'fast', delayMs: 5 }) } },
+    );
+    instrument(router);
+    const r = await router.generate('x');
+    expect(r.deployment).toBe('fast');
+    const span = only(await requestSpans());
+    expect(span.events.map((e) => [e.name, e.attributes])).toEqual([['llmrr.hedge', { 'llmrr.deployment': 'fast' }]]);
+    const child = only(await childrenOf(span));
+    expect(child.attributes).toMatchObject({ 'llmrr.deployment': 'fast', 'llmrr.hedge': true });
+    await router.close();
+  });
+
+  it('cache hit: an event and llmrr.cache_hit, no token usage (nothing was consumed), no attempt spans', async () => {
+    const { router } = setup({ a: {} }, { exact: { enabled: true } });
+    instrument(router);
+    await router.generate('same question');
+    exporter.reset();
+    const hit = await router.generate('same question');
+    expect(hit.cached).toBe('exact');
+
+    const span = only(await requestSpans());
+    expect(span.attributes).toMatchObject({ 'llmrr.cache_hit': true, 'llmrr.cache_kind': 'exact', 'llmrr.cost_usd': 0, 'llmrr.attempts': 0, 'gen_ai.request.model': 'a-model' });
+    expect(span.attributes['gen_ai.usage.input_tokens']).toBeUndefined();
+    expect(span.attributes['gen_ai.usage.output_tokens']).toBeUndefined();
+    expect(span.events.map((e) => [e.name, e.attributes])).toEqual([['llmrr.cache.hit', { 'llmrr.cache_kind': 'exact', 'llmrr.deployment': 'a' }]]);
+    expect(await childrenOf(span)).toHaveLength(0);
+  });
+
+  it('embed: an "embeddings {model}" span with input tokens', async () => {
+    const { router } = setup({ a: {} });
+    instrument(router);
+    const result = await router.embed(['one two', 'three']);
+    const span = only(await requestSpans());
+    expect(span.name).toBe('embeddings a-model');
+    expect(span.attributes).toMatchObject({ 'gen_ai.operation.name': 'embeddings', 'gen_ai.usage.input_tokens': result.usage.inputTokens, 'llmrr.deployment': 'a' });
+    expect(result.usage.inputTokens).toBe(3);
+    expect(span.attributes['gen_ai.usage.output_tokens']).toBeUndefined();
+  });
+
+  it('operationName chooses the operation (text_completion for a completions endpoint)', async () => {
+    const { router } = setup({ a: {} });
+    instrument(router, { operationName: (e) => (e.metadata.endpoint === '/v1/completions' ? 'text_completion' : undefined) });
+    await router.generate('x', { metadata: { endpoint: '/v1/completions' } });
+    await router.generate('x', { metadata: { endpoint: '/v1/chat/completions' } });
+    expect((await requestSpans()).map((s) => s.name)).toEqual(['text_completion a-model', 'chat a-model']);
+  });
+
+  it('captures no content by default; captureContent records the answer as gen_ai.output.messages', async () => {
+    const PROMPT = 'my secret prompt 7431';
+    const REPLY = 'the confidential answer 9902';
+    const { router } = setup({ a: { reply: REPLY } });
+    const dispose = instrument(router);
+    await router.generate(PROMPT);
+    const s = router.stream(PROMPT);
+    for await (const _ of s);
+    const dump = JSON.stringify((await spans()).map((x) => ({ name: x.name, attributes: x.attributes, events: x.events, status: x.status })));
+    expect((await spans()).length).toBeGreaterThanOrEqual(4);
+    expect(dump).not.toContain('secret');
+    expect(dump).not.toContain('confidential');
+    expect(dump).not.toContain('gen_ai.input.messages');
+    expect(dump).not.toContain('gen_ai.output.messages');
+    dispose();
+
+    exporter.reset();
+    instrument(router, { captureContent: true });
+    await router.generate(PROMPT);
+    const span = only(await requestSpans());
+    expect(JSON.parse(span.attributes['gen_ai.output.messages'] as string)).toEqual([
+      { role: 'assistant', parts: [{ type: 'text', content: REPLY }], finish_reason: 'stop' },
+    ]);
+  });
+
+  it('dispose removes every listener and ends the spans still open', async () => {
+    const source = new TypedEmitter<RouterEvents>();
+    const dispose = instrumentRouterWith(api, source, { tracer });
+    const names: Array<keyof RouterEvents> = ['request:start', 'request:end', 'attempt:error', 'retry', 'fallback', 'hedge', 'cache:hit'];
+    expect(names.filter((n) => source.has(n))).toEqual(names);
+    source.emit('request:start', { requestId: 'r1', stream: true, kind: 'stream', metadata: {} });
+    dispose();
+    expect(names.filter((n) => source.has(n)) as string[]).toEqual([]);
+    expect(source.has('circuit')).toBe(false);
+    const span = only(await spans());
+    expect(span.attributes['llmrr.incomplete']).toBe('disposed');
+    dispose(); // twice is harmless
+
+    // A real router: no span after dispose.
+    const { router } = setup({ a: {} });
+    const stop = instrument(router);
+    stop();
+    exporter.reset();
+    await router.generate('x');
+    await router.embed('x');
+    expect(await spans()).toHaveLength(0);
+  });
+
+  it('a stream that is never read does not leak: past maxOpenSpans the oldest span is ended as evicted', async () => {
+    const { router } = setup({ a: {} });
+    instrument(router, { maxOpenSpans: 2 });
+    router.stream('never read 1', { requestId: 'n1' });
+    router.stream('never read 2', { requestId: 'n2' });
+    expect(await spans()).toHaveLength(0);
+    router.stream('never read 3', { requestId: 'n3' });
+    const evicted = only(await spans());
+    expect(evicted.attributes).toMatchObject({ 'llmrr.request_id': 'n1', 'llmrr.incomplete': 'evicted' });
+    await router.generate('x', { requestId: 'g' });
+    expect((await requestSpans()).map((s) => s.attributes['llmrr.request_id'])).toEqual(['n1', 'n2', 'g']);
+  });
+
+  it('the same request id in flight twice gives two spans', async () => {
+    const { router } = setup({ a: { delayMs: 5 } });
+    instrument(router);
+    await Promise.all([router.generate('one', { requestId: 'dup' }), router.generate('two', { requestId: 'dup' })]);
+    expect(await requestSpans()).toHaveLength(2);
+    expect((await requestSpans()).every((s) => s.attributes['gen_ai.usage.input_tokens'] === 1)).toBe(true);
+  });
+
+  it('reads request parameters, the requested model and the strategy when request:start carries them', async () => {
+    // Today's router sends none of these (see docs/core/telemetry.md); a source that does:
+    const source = new TypedEmitter<RouterEvents>();
+    instrumentRouterWith(api, source, { tracer, captureContent: true });
+    const start: RouterEvents['request:start'] & RequestStartDetails = {
+      requestId: 'p1',
+      stream: false,
+      kind: 'generate',
+      metadata: {},
+      model: 'fast',
+      strategy: 'cost-optimized',
+      request: {
+        messages: [
+          { role: 'system', content: 'be brief' },
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', content: null, toolCalls: [{ id: 'c1', name: 'f', arguments: '{"x":1}' }] },
+          { role: 'tool', toolCallId: 'c1', content: 'ok' },
+        ],
+        maxTokens: 64,
+        temperature: 0.2,
+        topP: 0.9,
+        stop: ['END'],
+        responseFormat: { type: 'json_object' },
+      },
+    };
+    source.emit('request:start', start);
+    const result = {
+      text: 'done',
+      toolCalls: [],
+      finishReason: 'length',
+      usage: { inputTokens: 5, outputTokens: 64, totalTokens: 69, cachedInputTokens: 2 },
+      requestId: 'p1',
+      deployment: 'gpt',
+      model: 'gpt-4o-mini',
+      provider: 'openai-compatible',
+      cost: { inputUsd: 0, outputUsd: 0, totalUsd: 0.001, estimated: false },
+      latencyMs: 10,
+      cached: false,
+      attempts: [{ deployment: 'gpt', attempt: 0, ok: true, latencyMs: 9 }],
+      providerModel: 'gpt-4o-mini-2024-07-18',
+    } satisfies RouterResult;
+    source.emit('request:end', { requestId: 'p1', stream: false, kind: 'generate', result, metadata: {} });
+
+    const span = only(await requestSpans());
+    expect(span.name).toBe('chat fast');
+    expect(span.attributes).toMatchObject({
+      'gen_ai.request.model': 'fast',
+      'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.request.max_tokens': 64,
+      'gen_ai.request.temperature': 0.2,
+      'gen_ai.request.top_p': 0.9,
+      'gen_ai.request.stop_sequences': ['END'],
+      'gen_ai.output.type': 'json',
+      'gen_ai.response.finish_reasons': ['length'],
+      'gen_ai.usage.cache_read.input_tokens': 2,
+      'llmrr.strategy': 'cost-optimized',
+    });
+    expect(JSON.parse(span.attributes['gen_ai.input.messages'] as string)).toEqual([
+      { role: 'system', parts: [{ type: 'text', content: 'be brief' }] },
+      { role: 'user', parts: [{ type: 'text', content: 'hi' }] },
+      { role: 'assistant', parts: [{ type: 'tool_call', id: 'c1', name: 'f', arguments: { x: 1 } }] },
+      { role: 'tool', parts: [{ type: 'tool_call_response', id: 'c1', response: 'ok' }] },
+    ]);
+  });
+
+  it('rejects what is not a router or not the API, naming the argument', () => {
+    expect(() => instrumentRouterWith(api, {} as unknown as LLMRouter)).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'router' }));
+    expect(() => instrumentRouterWith({} as typeof api, new TypedEmitter<RouterEvents>())).toThrow(expect.objectContaining({ param: 'api' }));
+    expect(() => instrumentRouterWith(api, new TypedEmitter<RouterEvents>(), { maxOpenSpans: 0 })).toThrow(expect.objectContaining({ param: 'maxOpenSpans' }));
+  });
+});
+
+describe('instrumentRouter', () => {
+  it('imports @opentelemetry/api on demand and uses the global tracer provider when no tracer is given', async () => {
+    const { router } = setup({ a: {} });
+    expect(api.trace.setGlobalTracerProvider(provider)).toBe(true);
+    try {
+      const dispose = await instrumentRouter(router);
+      await router.generate('x');
+      dispose();
+      const span = only(await requestSpans());
+      expect(span.instrumentationScope.name).toBe('@llmrr/core');
+    } finally {
+      api.trace.disable();
+    }
+  });
+
+  it('without @opentelemetry/api installed: engine_unavailable naming the package', async () => {
+    const missing = Object.assign(new Error("Cannot find package '@opentelemetry/api' imported from /x.js"), { code: 'ERR_MODULE_NOT_FOUND' });
+    const { router } = setup({ a: {} });
+    await expect(instrumentRouter(router, { importer: () => Promise.reject(missing) })).rejects.toMatchObject({
+      code: 'engine_unavailable',
+      message: expect.stringMatching(/@opentelemetry\/api.*not installed/),
+    });
+  });
+});

@@ -1,0 +1,354 @@
+import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
+import { LLMError } from '../errors/llm-error.js';
+import type { AttemptRecord, RouterEmbedResult, RouterEventName, RouterEvents, RouterResult } from '../router/types.js';
+import type { GenerateRequest } from '../spec/index.js';
+import { importOptional } from '../util/optional-import.js';
+import { toGenAiInputMessages, toGenAiOutputMessages } from './gen-ai-content.js';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_GEN_AI_INPUT_MESSAGES,
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_OUTPUT_MESSAGES,
+  ATTR_GEN_AI_OUTPUT_TYPE,
+  ATTR_GEN_AI_PROVIDER_NAME,
+  ATTR_GEN_AI_REQUEST_MAX_TOKENS,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_REQUEST_SEED,
+  ATTR_GEN_AI_REQUEST_STOP_SEQUENCES,
+  ATTR_GEN_AI_REQUEST_TEMPERATURE,
+  ATTR_GEN_AI_REQUEST_TOP_P,
+  ATTR_GEN_AI_RESPONSE_FINISH_REASONS,
+  ATTR_GEN_AI_RESPONSE_ID,
+  ATTR_GEN_AI_RESPONSE_MODEL,
+  ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  genAiFinishReason,
+  genAiProviderName,
+  type GenAiOperationName,
+} from './gen-ai-semconv.js';
+
+/** The parts of `@opentelemetry/api` the instrumentation uses (pass the module itself). */
+export type OtelApi = Pick<typeof import('@opentelemetry/api'), 'context' | 'trace' | 'SpanKind' | 'SpanStatusCode'>;
+
+/** Anything with the router's typed `on` (an `LLMRouter`). */
+export interface RouterEventSource {
+  on<K extends RouterEventName>(event: K, listener: (payload: RouterEvents[K]) => void): () => void;
+}
+
+/**
+ * Fields a `request:start` event may carry besides today's payload. The router does not send them yet;
+ * they are read when present (see docs/core/telemetry.md, "What the router's events do not carry yet").
+ */
+export interface RequestStartDetails {
+  /** The normalized request: sampling parameters, and the input messages when `captureContent` is on. */
+  request?: GenerateRequest;
+  /** The model (deployment name or alias) the caller asked for. */
+  model?: string;
+  /** The strategy the call is ranked with. */
+  strategy?: string;
+}
+
+export interface InstrumentRouterOptions {
+  /** Tracer to create spans with. Default: `trace.getTracer('@llmrr/core')` of the given API (the global provider). */
+  tracer?: Tracer;
+  /**
+   * Record `gen_ai.input.messages` and `gen_ai.output.messages` (prompts and answers, JSON text). Off by default:
+   * they are likely to hold personal data.
+   */
+  captureContent?: boolean;
+  /** `gen_ai.operation.name` of a request. Default: `embeddings` for `embed` calls, else `chat`. */
+  operationName?: (event: RouterEvents['request:start']) => GenAiOperationName | undefined;
+  /**
+   * Spans open at once at most (a stream created but never read never ends): past it the oldest is ended,
+   * marked `llmrr.incomplete`. Default 10 000.
+   */
+  maxOpenSpans?: number;
+  /** Clock in epoch milliseconds. Default `Date.now`. */
+  now?: () => number;
+}
+
+export interface LoadInstrumentRouterOptions extends InstrumentRouterOptions {
+  /** Seam for tests: the dynamic import used for `@opentelemetry/api`. */
+  importer?: (specifier: string) => Promise<unknown>;
+}
+
+/** Instrumentation scope name of the spans. */
+export const TRACER_NAME = '@llmrr/core';
+
+interface OpenRequest {
+  requestId: string;
+  span: Span;
+  /** The parent context with this span set: attempt spans are its children. */
+  context: Context;
+  startedAt: number;
+  operation: string;
+  /** The model the caller asked for, when the event said. */
+  requestModel: string | undefined;
+  /** When each failed attempt ended (`deployment#attempt`). */
+  failedAt: Map<string, number>;
+  failures: number;
+}
+
+type RequestStart = RouterEvents['request:start'] & RequestStartDetails;
+
+function spanName(operation: string, model: string | undefined): string {
+  return model ? `${operation} ${model}` : operation;
+}
+
+function requestAttributes(attrs: Attributes, request: GenerateRequest, captureContent: boolean): void {
+  if (request.maxTokens !== undefined) attrs[ATTR_GEN_AI_REQUEST_MAX_TOKENS] = request.maxTokens;
+  if (request.temperature !== undefined) attrs[ATTR_GEN_AI_REQUEST_TEMPERATURE] = request.temperature;
+  if (request.topP !== undefined) attrs[ATTR_GEN_AI_REQUEST_TOP_P] = request.topP;
+  if (request.seed !== undefined) attrs[ATTR_GEN_AI_REQUEST_SEED] = request.seed;
+  if (request.stop !== undefined && request.stop.length > 0) attrs[ATTR_GEN_AI_REQUEST_STOP_SEQUENCES] = request.stop;
+  const format = request.responseFormat?.type;
+  if (format !== undefined) attrs[ATTR_GEN_AI_OUTPUT_TYPE] = format === 'text' ? 'text' : 'json';
+  if (captureContent && Array.isArray(request.messages)) attrs[ATTR_GEN_AI_INPUT_MESSAGES] = JSON.stringify(toGenAiInputMessages(request.messages));
+}
+
+function attemptKey(deployment: string, attempt: number): string {
+  return `${deployment}#${attempt}`;
+}
+
+/**
+ * Creates OpenTelemetry spans for a router's requests from its typed events, following the GenAI semantic
+ * conventions (v1.41.0): one CLIENT span per request named `{gen_ai.operation.name} {gen_ai.request.model}`,
+ * span events for failed attempts, retries, fallbacks, hedges and cache hits, and one INTERNAL child span
+ * per attempt of a request that succeeded. Synchronous: pass the `@opentelemetry/api` module you imported.
+ * Returns a function that removes every listener and ends the spans still open.
+ */
+export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, options: InstrumentRouterOptions = {}): () => void {
+  if (typeof router?.on !== 'function') {
+    throw new LLMError({ code: 'invalid_request', message: 'instrumentRouter needs a router (an object with on(event, listener))', param: 'router' });
+  }
+  if (typeof api?.trace?.setSpan !== 'function' || typeof api.context?.active !== 'function') {
+    throw new LLMError({ code: 'invalid_request', message: 'instrumentRouter needs the @opentelemetry/api module (context, trace, SpanKind, SpanStatusCode)', param: 'api' });
+  }
+  const maxOpen = options.maxOpenSpans ?? 10_000;
+  if (!Number.isInteger(maxOpen) || maxOpen < 1) {
+    throw new LLMError({ code: 'invalid_request', message: `maxOpenSpans must be a positive integer, got ${String(maxOpen)}`, param: 'maxOpenSpans' });
+  }
+  const tracer = options.tracer ?? api.trace.getTracer(TRACER_NAME);
+  const captureContent = options.captureContent === true;
+  const now = options.now ?? Date.now;
+  const { SpanKind, SpanStatusCode } = api;
+
+  // Request ids are caller-chosen (the gateway takes `x-request-id`): ids in flight twice queue up, oldest first.
+  const open = new Map<string, OpenRequest[]>();
+  let openCount = 0;
+
+  const current = (requestId: string): OpenRequest | undefined => open.get(requestId)?.[0];
+
+  const take = (requestId: string): OpenRequest | undefined => {
+    const list = open.get(requestId);
+    if (!list) return undefined;
+    const entry = list.shift();
+    if (list.length === 0) open.delete(requestId);
+    if (entry) openCount--;
+    return entry;
+  };
+
+  /** Ends a span whose request will never end here (evicted, or the instrumentation was disposed). */
+  const abandon = (entry: OpenRequest, reason: string): void => {
+    entry.span.setAttribute('llmrr.incomplete', reason);
+    entry.span.end(Math.max(entry.startedAt, now()));
+  };
+
+  const onStart = (event: RouterEvents['request:start']): void => {
+    const e = event as RequestStart;
+    const startedAt = now();
+    const operation = options.operationName?.(event) ?? (e.kind === 'embed' ? 'embeddings' : 'chat');
+    const requestModel = typeof e.model === 'string' && e.model !== '' ? e.model : undefined;
+    const attrs: Attributes = { [ATTR_GEN_AI_OPERATION_NAME]: operation, 'llmrr.request_id': e.requestId, 'llmrr.stream': e.stream };
+    if (requestModel) attrs[ATTR_GEN_AI_REQUEST_MODEL] = requestModel;
+    if (typeof e.strategy === 'string') attrs['llmrr.strategy'] = e.strategy;
+    const tenant = e.metadata?.tenant;
+    if (typeof tenant === 'string') attrs['llmrr.tenant'] = tenant;
+    if (e.request && typeof e.request === 'object') requestAttributes(attrs, e.request, captureContent && e.kind !== 'embed');
+    const parent = api.context.active();
+    const span = tracer.startSpan(spanName(operation, requestModel), { kind: SpanKind.CLIENT, attributes: attrs, startTime: startedAt }, parent);
+    const entry: OpenRequest = {
+      requestId: e.requestId,
+      span,
+      context: api.trace.setSpan(parent, span),
+      startedAt,
+      operation,
+      requestModel,
+      failedAt: new Map(),
+      failures: 0,
+    };
+    const list = open.get(e.requestId);
+    if (list) list.push(entry);
+    else open.set(e.requestId, [entry]);
+    openCount++;
+    while (openCount > maxOpen) {
+      const oldest = open.keys().next().value;
+      if (oldest === undefined) break;
+      const evicted = take(oldest);
+      if (evicted) abandon(evicted, 'evicted');
+    }
+  };
+
+  const setResponseModel = (entry: OpenRequest, provider: string, model: string, responseModel: string | undefined): void => {
+    const span = entry.span;
+    span.setAttribute(ATTR_GEN_AI_PROVIDER_NAME, genAiProviderName(provider));
+    if (!entry.requestModel) {
+      // The caller named no model: the router chose this one, so that is the model the request went to.
+      span.setAttribute(ATTR_GEN_AI_REQUEST_MODEL, model);
+      span.updateName(spanName(entry.operation, model));
+    }
+    span.setAttribute(ATTR_GEN_AI_RESPONSE_MODEL, responseModel ?? model);
+  };
+
+  const applyResult = (entry: OpenRequest, r: RouterResult): void => {
+    const span = entry.span;
+    setResponseModel(entry, r.provider, r.model, r.providerModel);
+    if (r.id !== undefined) span.setAttribute(ATTR_GEN_AI_RESPONSE_ID, r.id);
+    span.setAttribute(ATTR_GEN_AI_RESPONSE_FINISH_REASONS, [genAiFinishReason(r.finishReason)]);
+    if (r.cached === false) {
+      // A cache hit consumed no tokens: its usage is the original call's, so it is left out here.
+      span.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, r.usage.inputTokens);
+      span.setAttribute(ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, r.usage.outputTokens);
+      if (r.usage.cachedInputTokens !== undefined) span.setAttribute(ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, r.usage.cachedInputTokens);
+      if (r.usage.estimated) span.setAttribute('llmrr.usage.estimated', true);
+    }
+    span.setAttribute('llmrr.deployment', r.deployment);
+    span.setAttribute('llmrr.cost_usd', r.cost.totalUsd);
+    if (r.cost.estimated) span.setAttribute('llmrr.cost_estimated', true);
+    span.setAttribute('llmrr.cache_hit', r.cached !== false);
+    if (r.cached !== false) span.setAttribute('llmrr.cache_kind', r.cached);
+    span.setAttribute('llmrr.attempts', r.attempts.length);
+    span.setAttribute('llmrr.latency_ms', r.latencyMs);
+    if (r.timeToFirstTokenMs !== undefined) span.setAttribute('llmrr.ttft_ms', r.timeToFirstTokenMs);
+    if (r.decision?.strategy !== undefined) span.setAttribute('llmrr.strategy', r.decision.strategy);
+    if (captureContent) span.setAttribute(ATTR_GEN_AI_OUTPUT_MESSAGES, JSON.stringify(toGenAiOutputMessages(r)));
+  };
+
+  const applyEmbed = (entry: OpenRequest, r: RouterEmbedResult): void => {
+    const span = entry.span;
+    setResponseModel(entry, r.provider, r.model, undefined);
+    span.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, r.usage.inputTokens);
+    if (r.usage.estimated) span.setAttribute('llmrr.usage.estimated', true);
+    span.setAttribute('llmrr.deployment', r.deployment);
+    span.setAttribute('llmrr.cost_usd', r.cost.totalUsd);
+    if (r.cost.estimated) span.setAttribute('llmrr.cost_estimated', true);
+    span.setAttribute('llmrr.attempts', r.attempts.length);
+    span.setAttribute('llmrr.latency_ms', r.latencyMs);
+    if (r.decision?.strategy !== undefined) span.setAttribute('llmrr.strategy', r.decision.strategy);
+  };
+
+  const applyError = (entry: OpenRequest, error: LLMError): void => {
+    const span = entry.span;
+    span.setAttribute(ATTR_ERROR_TYPE, error.code);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+    if (error.provider !== undefined) span.setAttribute(ATTR_GEN_AI_PROVIDER_NAME, genAiProviderName(error.provider));
+    if (error.deployment !== undefined) span.setAttribute('llmrr.deployment', error.deployment);
+    span.setAttribute('llmrr.attempts', entry.failures);
+  };
+
+  /** One child span per attempt; each ends when its failure was reported (else with the request) and lasted its measured latency. */
+  const attemptSpans = (entry: OpenRequest, attempts: readonly AttemptRecord[], winner: { deployment: string; provider: string; model: string }, endedAt: number): void => {
+    for (const a of attempts) {
+      const failedAt = entry.failedAt.get(attemptKey(a.deployment, a.attempt));
+      const end = Math.min(Math.max(failedAt ?? endedAt, entry.startedAt), endedAt);
+      const start = Math.max(entry.startedAt, end - a.latencyMs);
+      const attrs: Attributes = { 'llmrr.deployment': a.deployment, 'llmrr.attempt': a.attempt, 'llmrr.latency_ms': a.latencyMs };
+      if (a.hedge) attrs['llmrr.hedge'] = true;
+      if (a.ok && a.deployment === winner.deployment) {
+        attrs[ATTR_GEN_AI_PROVIDER_NAME] = genAiProviderName(winner.provider);
+        attrs[ATTR_GEN_AI_REQUEST_MODEL] = winner.model;
+      }
+      if (!a.ok) attrs[ATTR_ERROR_TYPE] = a.errorCode ?? '_OTHER';
+      const child = tracer.startSpan(`llmrr.attempt ${a.deployment}`, { kind: SpanKind.INTERNAL, attributes: attrs, startTime: start }, entry.context);
+      if (!a.ok) child.setStatus({ code: SpanStatusCode.ERROR });
+      child.end(end);
+    }
+  };
+
+  const onEnd = (e: RouterEvents['request:end']): void => {
+    const entry = take(e.requestId);
+    if (!entry) return;
+    const endedAt = Math.max(entry.startedAt, now());
+    if (e.result) {
+      applyResult(entry, e.result);
+      attemptSpans(entry, e.result.attempts, e.result, endedAt);
+    } else if (e.embedResult) {
+      applyEmbed(entry, e.embedResult);
+      attemptSpans(entry, e.embedResult.attempts, e.embedResult, endedAt);
+    }
+    if (e.error) applyError(entry, e.error);
+    entry.span.end(endedAt);
+  };
+
+  const onAttemptError = (e: RouterEvents['attempt:error']): void => {
+    const entry = current(e.requestId);
+    if (!entry) return;
+    const at = now();
+    entry.failures++;
+    entry.failedAt.set(attemptKey(e.deployment, e.attempt), at);
+    entry.span.addEvent(
+      'llmrr.attempt.error',
+      { 'llmrr.deployment': e.deployment, 'llmrr.attempt': e.attempt, [ATTR_ERROR_TYPE]: e.error.code, 'llmrr.retryable': e.error.isRetryable },
+      at,
+    );
+  };
+
+  const onRetry = (e: RouterEvents['retry']): void => {
+    current(e.requestId)?.span.addEvent(
+      'llmrr.retry',
+      { 'llmrr.deployment': e.deployment, 'llmrr.attempt': e.attempt, 'llmrr.delay_ms': e.delayMs, [ATTR_ERROR_TYPE]: e.error.code },
+      now(),
+    );
+  };
+
+  const onFallback = (e: RouterEvents['fallback']): void => {
+    current(e.requestId)?.span.addEvent('llmrr.fallback', { 'llmrr.from': e.from, 'llmrr.to': e.to, [ATTR_ERROR_TYPE]: e.error.code }, now());
+  };
+
+  const onHedge = (e: RouterEvents['hedge']): void => {
+    current(e.requestId)?.span.addEvent('llmrr.hedge', { 'llmrr.deployment': e.deployment }, now());
+  };
+
+  const onCacheHit = (e: RouterEvents['cache:hit']): void => {
+    current(e.requestId)?.span.addEvent('llmrr.cache.hit', { 'llmrr.cache_kind': e.kind, 'llmrr.deployment': e.deployment }, now());
+  };
+
+  const offs = [
+    router.on('request:start', onStart),
+    router.on('request:end', onEnd),
+    router.on('attempt:error', onAttemptError),
+    router.on('retry', onRetry),
+    router.on('fallback', onFallback),
+    router.on('hedge', onHedge),
+    router.on('cache:hit', onCacheHit),
+  ];
+
+  let disposed = false;
+  return () => {
+    if (disposed) return;
+    disposed = true;
+    for (const off of offs) off();
+    for (const list of open.values()) for (const entry of list) abandon(entry, 'disposed');
+    open.clear();
+    openCount = 0;
+  };
+}
+
+/**
+ * `instrumentRouterWith` with `@opentelemetry/api` (an optional peer dependency) imported on demand.
+ * Rejects with `engine_unavailable`, naming the package to install, when it is missing.
+ *
+ * ```ts
+ * const stop = await instrumentRouter(router, { tracer: provider.getTracer('my-app') });
+ * ```
+ */
+export async function instrumentRouter(router: RouterEventSource, options: LoadInstrumentRouterOptions = {}): Promise<() => void> {
+  const { importer, ...rest } = options;
+  const api = await importOptional<OtelApi>('@opentelemetry/api', {
+    engine: 'OpenTelemetry',
+    install: '@opentelemetry/api',
+    ...(importer ? { importer } : {}),
+  });
+  return instrumentRouterWith(api, router, rest);
+}

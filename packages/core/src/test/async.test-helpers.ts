@@ -1,0 +1,23 @@
+/**
+ * Helpers shared by the core's tests (test-only: `*.test-helpers.ts` is left out of the build).
+ */
+import { expect } from 'vitest';
+import { LLMError } from '../errors/llm-error.js';
+
+/** Every item of a stream (engine parts, router parts), in order. */
+export async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of stream) items.push(item);
+  return items;
+}
+
+/** The `LLMError` a promise rejects with; fails the test when it resolves or rejects with anything else. */
+export async function rejection(promise: Promise<unknown>): Promise<LLMError> {
+  try {
+    await promise;
+  } catch (e) {
+    expect(LLMError.isInstance(e)).toBe(true);
+    return e as LLMError;
+  }
+  throw new Error('expected a rejection');
+}

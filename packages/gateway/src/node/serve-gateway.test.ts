@@ -1,0 +1,196 @@
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../types.js';
+import { createHarness, mockModel, parseSse, type Harness } from '../test-support/harness.js';
+import { serveGateway, type ServedGateway } from './serve-gateway.js';
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** One HTTP exchange over node:http (no client-side normalization of the answer). */
+function send(url: string, method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(path, url);
+    const req = httpRequest({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The same exchange through `gateway.fetch` (the web-standard path). */
+async function viaFetch(gateway: Gateway, method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}): Promise<Answer> {
+  const res = await gateway.fetch(new Request(`http://gateway.test${path}`, { method, headers, ...(body !== undefined ? { body } : {}) }));
+  const out: IncomingHttpHeaders = {};
+  res.headers.forEach((v, k) => (out[k] = v));
+  return { status: res.status, headers: out, body: await res.text() };
+}
+
+const VOLATILE = new Set(['id', 'created', 'request_id', 'requestId', 'latency_ms', 'latencyMs']);
+
+/** JSON with per-request values (ids, timestamps, latencies) blanked, for comparing two answers. */
+function stable(text: string): unknown {
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (typeof v !== 'object' || v === null) return v;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, VOLATILE.has(k) ? '*' : strip(x)]));
+  };
+  if (text.startsWith('event:') || text.startsWith('data:')) {
+    return parseSse(text).map((f) => ({ event: f.event, data: f.data === '[DONE]' ? f.data : strip(JSON.parse(f.data)) }));
+  }
+  return strip(JSON.parse(text));
+}
+
+const HEADERS = ['content-type', 'x-llmrr-model', 'x-llmrr-cache', 'x-llmrr-cost-usd', 'retry-after', 'cache-control', 'x-ratelimit-limit'];
+
+describe('serveGateway: the Node direct path answers exactly as gateway.fetch', () => {
+  let h: Harness;
+  let served: ServedGateway;
+  let secret: string;
+  let fetchCalls = 0;
+
+  beforeAll(async () => {
+    h = await createHarness({
+      stores: 'memory',
+      models: [mockModel('mock'), mockModel('slow', { chunkDelayMs: 40, reply: Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ') })],
+      gateway: { limits: { maxBodyBytes: 4096 } },
+    });
+    await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', limits: { rpm: 10_000 } });
+    secret = (await h.stores!.tenants.createKey('acme', { name: 'test' })).secret;
+    // Counts the requests that go through gateway.fetch (the Hono app) instead of the direct path.
+    const counted: Gateway = { ...h.gateway, fetch: (request, env) => (fetchCalls++, h.gateway.fetch(request, env)) };
+    served = await serveGateway(counted, { port: 0 });
+  });
+  afterAll(async () => {
+    await served?.close(1000);
+    await h?.close();
+  });
+
+  const auth = () => ({ authorization: `Bearer ${secret}`, 'content-type': 'application/json' });
+  const chat = { model: 'mock', messages: [{ role: 'user', content: 'hello there' }] };
+  const cases: Array<{ name: string; path: string; body: string | Uint8Array; headers?: () => Record<string, string> }> = [
+    { name: 'chat completion', path: '/v1/chat/completions', body: JSON.stringify(chat) },
+    { name: 'streamed chat with usage', path: '/v1/chat/completions', body: JSON.stringify({ ...chat, stream: true, stream_options: { include_usage: true } }) },
+    { name: 'legacy completion, streamed', path: '/v1/completions', body: JSON.stringify({ model: 'mock', prompt: 'once upon', stream: true }) },
+    { name: 'anthropic message, streamed', path: '/v1/messages', body: JSON.stringify({ ...chat, max_tokens: 50, stream: true }) },
+    { name: 'embeddings', path: '/v1/embeddings', body: JSON.stringify({ model: 'mock', input: ['a', 'b'] }) },
+    { name: '/api/quick', path: '/api/quick', body: JSON.stringify({ prompt: 'hi' }) },
+    { name: 'malformed JSON', path: '/v1/chat/completions', body: '{"model": "mock", "messages": [' },
+    { name: 'invalid UTF-8', path: '/v1/chat/completions', body: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]) },
+    { name: 'wrong content type', path: '/v1/chat/completions', body: 'model=mock', headers: () => ({ ...auth(), 'content-type': 'application/x-www-form-urlencoded' }) },
+    { name: 'unknown model', path: '/v1/chat/completions', body: JSON.stringify({ ...chat, model: 'gpt-17' }) },
+    { name: 'no API key', path: '/v1/chat/completions', body: JSON.stringify(chat), headers: () => ({ 'content-type': 'application/json' }) },
+    { name: 'anthropic error style', path: '/v1/messages', body: JSON.stringify({ model: 'mock', messages: chat.messages }) },
+  ];
+
+  it.each(cases)('$name', async (c) => {
+    const headers = c.headers?.() ?? auth();
+    const before = fetchCalls;
+    const node = await send(served.url, 'POST', c.path, c.body, headers);
+    expect(fetchCalls, 'served by the direct path').toBe(before);
+    const web = await viaFetch(h.gateway, 'POST', c.path, c.body, headers);
+    expect(node.status).toBe(web.status);
+    for (const name of HEADERS) expect(node.headers[name], name).toBe(web.headers[name]);
+    expect(node.headers['x-request-id']).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(stable(node.body)).toEqual(stable(web.body));
+  });
+
+  it('keeps a valid client x-request-id, in the header, the body and the ledger', async () => {
+    const res = await send(served.url, 'POST', '/v1/chat/completions?trace=1', JSON.stringify(chat), { ...auth(), 'x-request-id': 'client-id.42' });
+    expect(res.status).toBe(200);
+    expect(res.headers['x-request-id']).toBe('client-id.42');
+    expect(JSON.parse(res.body).llmrr.request_id).toBe('client-id.42');
+    expect(await h.stores!.ledger.get('client-id.42')).toMatchObject({ status: 'success', tenantId: 'acme' });
+  });
+
+  it('other routes go through gateway.fetch', async () => {
+    const before = fetchCalls;
+    const models = await send(served.url, 'GET', '/v1/models', undefined, auth());
+    expect(models.status).toBe(200);
+    expect((await send(served.url, 'GET', '/v1/chat/completions')).status).toBe(405);
+    expect(fetchCalls).toBe(before + 2);
+  });
+
+  it('refuses an oversized body by Content-Length or while reading, and closes that connection', async () => {
+    const big = JSON.stringify({ ...chat, messages: [{ role: 'user', content: 'x'.repeat(10_000) }] });
+    const declared = await send(served.url, 'POST', '/v1/chat/completions', big, auth());
+    expect(declared.status).toBe(413);
+    expect(declared.headers.connection).toBe('close');
+    expect(JSON.parse(declared.body).error).toMatchObject({ code: 'payload_too_large', param: 'body' });
+    const chunked = await new Promise<Answer>((resolve, reject) => {
+      const u = new URL(served.url);
+      const req = httpRequest({ host: u.hostname, port: u.port, path: '/v1/chat/completions', method: 'POST', headers: auth() }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      // No Content-Length: chunked; more than the limit in pieces.
+      for (let i = 0; i < 5; i++) req.write('x'.repeat(1500));
+      req.end();
+    });
+    expect(chunked.status).toBe(413);
+    expect(JSON.parse(chunked.body).error.code).toBe('payload_too_large');
+  });
+
+  it('a client that goes away mid-stream stops the upstream call, and the ledger says aborted', async () => {
+    const u = new URL(served.url);
+    const requestId = 'gone-mid-stream';
+    const firstBytes = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest(
+        { host: u.hostname, port: u.port, path: '/v1/chat/completions', method: 'POST', headers: { ...auth(), 'x-request-id': requestId } },
+        (res) => {
+          res.once('data', (d: Buffer) => {
+            req.destroy();
+            resolve(d.toString('utf8'));
+          });
+        },
+      );
+      req.on('error', () => {});
+      req.end(JSON.stringify({ ...chat, model: 'slow', stream: true }));
+      setTimeout(() => reject(new Error('no first bytes')), 5000).unref();
+    });
+    expect(firstBytes).toContain('chat.completion.chunk');
+    let entry;
+    for (let i = 0; i < 100 && !entry; i++) {
+      entry = await h.stores!.ledger.get(requestId);
+      if (!entry) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(entry).toMatchObject({ status: 'aborted', stream: true, deployment: 'slow' });
+    // 40 words 40 ms apart would take 1.6 s: stopping early leaves most of them unsent.
+    expect(entry!.outputTokens).toBeLessThan(40);
+  });
+});
+
+describe('serveGateway with CORS on', () => {
+  let h: Harness;
+  let served: ServedGateway;
+  let fetchCalls = 0;
+  beforeAll(async () => {
+    h = await createHarness({ models: [mockModel('mock')], gateway: { cors: { origins: ['https://app.example.com'] } } });
+    served = await serveGateway({ ...h.gateway, fetch: (request, env) => (fetchCalls++, h.gateway.fetch(request, env)) }, { port: 0 });
+  });
+  afterAll(async () => {
+    await served?.close(1000);
+    await h?.close();
+  });
+
+  it('a browser request (with Origin) goes through the app and gets CORS headers; a server request takes the direct path', async () => {
+    const body = JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
+    const browser = await send(served.url, 'POST', '/v1/chat/completions', body, { 'content-type': 'application/json', origin: 'https://app.example.com' });
+    expect(browser.status).toBe(200);
+    expect(browser.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect(fetchCalls).toBe(1);
+    const server = await send(served.url, 'POST', '/v1/chat/completions', body, { 'content-type': 'application/json' });
+    expect(server.status).toBe(200);
+    expect(fetchCalls).toBe(1);
+  });
+});

@@ -1,0 +1,99 @@
+import { canonicalJson } from '@llmrr/core';
+import type { Tenant, TenantConfigInput } from '@llmrr/core';
+import type { GatewayRouter } from '../types.js';
+
+/** A router that takes tenants at runtime: core's `LLMRouter` (`setTenant` / `removeTenant`). */
+export interface TenantRouter extends GatewayRouter {
+  setTenant(tenant: TenantConfigInput): unknown;
+  removeTenant(id: string): boolean;
+}
+
+export function isTenantRouter(router: GatewayRouter): router is TenantRouter {
+  const r = router as Partial<TenantRouter>;
+  return typeof r.setTenant === 'function' && typeof r.removeTenant === 'function';
+}
+
+/** Ids of the tenants a v3 config defines (the router's own; the admin API does not override them). */
+function configTenantIds(router: GatewayRouter): ReadonlySet<string> {
+  const config = (router as { routerConfig?: { version?: unknown; tenants?: ReadonlyArray<{ id: string }> } }).routerConfig;
+  return new Set(config?.version === 3 && Array.isArray(config.tenants) ? config.tenants.map((t) => t.id) : []);
+}
+
+interface TenantEntry {
+  /** What the entry was built from (the tenant's models and allow-list): a change is synced again. */
+  fingerprint: string;
+  /** Names of the tenant's own models the router serves (empty when they could not be set). */
+  own: string[];
+  /** The tenant's allow-list plus its own models (only when it has an allow-list). */
+  allowList: string[] | undefined;
+}
+
+/**
+ * Keeps the router's tenants in line with the custom models stored with them (`tenant.models`, set through
+ * the admin API): `sync(tenant)` hands a tenant's models to `router.setTenant` when they changed, so the
+ * router serves them to that tenant only, by their own names (one shadows a shared deployment of the same
+ * name), never to others, not even through `auto` or fallbacks; `forget(id)` removes them. The router scopes
+ * exact-cache answers of a tenant's model by its config, so a changed model never serves an old answer,
+ * in any process.
+ *
+ * `sync` runs whenever the gateway reads a tenant for a request (authentication), so a model added by an
+ * admin through one gateway process is served by every process on that tenant's next request. Tenants a
+ * v3 config defines keep the config's models and views: the admin API's models for them are not served.
+ */
+export class TenantModelSync {
+  readonly #router: TenantRouter;
+  readonly #log: (message: string, error?: unknown) => void;
+  readonly #entries = new Map<string, TenantEntry>();
+  readonly #configTenants: ReadonlySet<string>;
+
+  constructor(router: TenantRouter, log: (message: string, error?: unknown) => void = () => {}) {
+    this.#router = router;
+    this.#log = log;
+    this.#configTenants = configTenantIds(router);
+  }
+
+  /**
+   * Brings the router in line with the tenant's stored models (when they changed) and returns the tenant
+   * as requests should see it: with its own models added to its allow-list, if it has one.
+   */
+  sync(tenant: Tenant): Tenant {
+    let entry = this.#entries.get(tenant.id);
+    if (entry === undefined && !tenant.models?.length) return tenant;
+    const fingerprint = canonicalJson([tenant.models ?? null, tenant.allowedModels ?? null]);
+    if (entry === undefined || entry.fingerprint !== fingerprint) entry = this.#apply(tenant, fingerprint);
+    return entry?.allowList ? { ...tenant, allowedModels: entry.allowList } : tenant;
+  }
+
+  /** Removes a (deleted) tenant's models from the router. */
+  forget(tenantId: string): void {
+    if (!this.#entries.delete(tenantId)) return;
+    this.#router.removeTenant(tenantId);
+  }
+
+  #apply(tenant: Tenant, fingerprint: string): TenantEntry | undefined {
+    const models = tenant.models ?? [];
+    if (this.#configTenants.has(tenant.id)) {
+      // Remembered, so this is said once per change, not on every request.
+      this.#entries.set(tenant.id, { fingerprint, own: [], allowList: undefined });
+      if (models.length > 0) this.#log(`tenant "${tenant.id}" is defined by the router's v3 config: its models set through the admin API are not served`);
+      return undefined;
+    }
+    if (models.length === 0) {
+      this.forget(tenant.id);
+      return undefined;
+    }
+    let own: string[] = [];
+    try {
+      this.#router.setTenant({ id: tenant.id, name: tenant.name, models });
+      own = models.map((m) => m.name);
+    } catch (e) {
+      // Remembered with no models, so they are not retried on every request; the tenant gets the shared ones.
+      this.#log(`tenant "${tenant.id}": its models could not be set`, e);
+      this.#router.removeTenant(tenant.id);
+    }
+    const allowList = own.length > 0 && tenant.allowedModels ? [...new Set([...tenant.allowedModels, ...own])] : undefined;
+    const entry: TenantEntry = { fingerprint, own, allowList };
+    this.#entries.set(tenant.id, entry);
+    return entry;
+  }
+}
