@@ -69,7 +69,11 @@ interface RunResult {
 /** Environment for the examples: no config or price overrides from the machine running the tests. */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LLM_ROUTER_') && k !== 'LLMRR_PRICES_FILE') env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('LLM_ROUTER_') && k !== 'LLMRR_PRICES_FILE' && k !== 'FORCE_COLOR') env[k] = v;
+  }
+  // Printed output is compared as text: no ANSI colours, whatever the runner's terminal (CI sets FORCE_COLOR).
+  env['NO_COLOR'] = '1';
   return env;
 }
 

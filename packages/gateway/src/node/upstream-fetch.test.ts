@@ -86,6 +86,21 @@ describe('createUpstreamFetch', () => {
     expect(seen.at(-1)!.headers['x-a']).toBe('b');
   });
 
+  it('a JSON answer read whole still behaves as a Response body: used once, clone, stream, bytes', async () => {
+    const res = await f(`${base}/json?x=1`, { method: 'POST', body: 'é' });
+    expect(res.bodyUsed).toBe(false);
+    const copy = res.clone();
+    expect(await res.text()).toBe('{"echo":"é"}');
+    expect(res.bodyUsed).toBe(true);
+    await expect(res.text()).rejects.toThrow(TypeError);
+    expect(() => res.clone()).toThrow(TypeError);
+    expect(new TextDecoder().decode(await copy.arrayBuffer())).toBe('{"echo":"é"}');
+    const viaStream = await f(`${base}/json?x=1`, { method: 'POST', body: 'x' });
+    expect(await new Response(viaStream.body).json()).toEqual({ echo: 'x' });
+    expect(viaStream.bodyUsed).toBe(true);
+    expect((await (await f(`${base}/json?x=1`, { method: 'POST', body: 'y' })).blob()).type).toBe('application/json; charset=utf-8');
+  });
+
   it('streams a non-JSON body as it arrives', async () => {
     const res = await f(`${base}/sse`, { method: 'POST', body: '{}' });
     const reader = res.body!.getReader();
