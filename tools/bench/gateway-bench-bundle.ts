@@ -28,12 +28,22 @@ const externalPackages: Plugin = {
   },
 };
 
-/** `@llmrr/gateway` and `@llmrr/gateway/node` from another copy of the gateway's sources. */
+/**
+ * `createGateway` and `serveGateway` from another copy of the gateway's sources (`createUpstreamFetch`, which
+ * an older copy may not have, still from this one).
+ */
 function gatewayFrom(src: string): Plugin {
+  const current = join(here, '..', '..', 'packages', 'gateway', 'src');
   return {
     name: 'gateway-from',
     setup(b) {
-      b.onResolve({ filter: /^@llmrr\/gateway(\/node)?$/ }, (args) => ({ path: join(src, args.path.endsWith('/node') ? 'node/index.ts' : 'index.ts') }));
+      b.onResolve({ filter: /^@llmrr\/gateway$/ }, () => ({ path: join(src, 'index.ts') }));
+      b.onResolve({ filter: /^@llmrr\/gateway\/node$/ }, () => ({ path: 'gateway-node', namespace: 'gateway-from' }));
+      b.onLoad({ filter: /.*/, namespace: 'gateway-from' }, () => ({
+        contents: `export { serveGateway } from ${JSON.stringify(join(src, 'node', 'index.ts'))};\nexport { createUpstreamFetch } from ${JSON.stringify(join(current, 'node', 'upstream-fetch.ts'))};\n`,
+        resolveDir: here,
+        loader: 'ts',
+      }));
     },
   };
 }

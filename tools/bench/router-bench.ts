@@ -91,7 +91,9 @@ async function main(): Promise<void> {
 
   const direct = await measure(() => engine.generate(request));
   const rows: Array<{ strategy: string; route: Summary; generate: Summary; overhead: Summary }> = [];
-  for (const strategy of BUILTIN_STRATEGIES) {
+  // The learned strategies (intelligent, adaptive) have their own benchmark: tools/bench/routing-bench.ts.
+  const LEARNED = new Set<string>(['intelligent', 'adaptive']);
+  for (const strategy of BUILTIN_STRATEGIES.filter((s) => !LEARNED.has(s))) {
     const route = await measure(() => router.route(prompt, { strategy }));
     const generate = await measure(() => router.generate(prompt, { strategy }));
     const overhead = { p50: generate.p50 - direct.p50, p99: generate.p99 - direct.p99, mean: generate.mean - direct.mean };

@@ -80,6 +80,33 @@ describe('configuration', () => {
     }
   });
 
+  it('a tenant created through the admin API on a v3 config is served the shared models (unknownTenant: shared)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-v3-'));
+    try {
+      writeFileSync(
+        join(dir, 'llmrr.config.yaml'),
+        'version: 3\nmodels:\n  - name: shared-mock\n    engine: mock\ntenants:\n  - id: acme\n    name: Acme\n',
+      );
+      const server = await startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory', LLMRR_ADMIN_KEY: ADMIN, LLMRR_DEMO: 'false' }, dir), () => {});
+      try {
+        const admin = (path: string, body: unknown) =>
+          fetch(`${server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        expect((await admin('/admin/tenants', { id: 'newco', name: 'New Co' })).status).toBe(201);
+        const { secret } = (await (await admin('/admin/tenants/newco/keys', { name: 'k' })).json()) as { secret: string };
+        const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: secret, maxRetries: 0 });
+        const res = await client.chat.completions.create({ model: 'shared-mock', messages: [{ role: 'user', content: 'hi' }] });
+        expect(res.choices[0]!.message.content).toBe('Mock answer to: hi');
+        expect((await server.stores.ledger.summary({ tenantId: 'newco' })).requests).toBe(1);
+        // The router itself still knows only the config's tenant; others get the shared deployments.
+        expect(server.router.models('newco').map((m) => m.name)).toEqual(['shared-mock']);
+      } finally {
+        await server.close(500);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses bad settings by name', () => {
     expect(() => readSettings({ PORT: 'eighty' }, '/')).toThrow(/PORT/);
     expect(() => readSettings({ LLMRR_STATE: 'cloud' }, '/')).toThrow(/LLMRR_STATE/);

@@ -76,7 +76,7 @@ function post(url: string, body: unknown): Promise<Response> {
 async function startServerProcess(extraEnv: Record<string, string>): Promise<{ url: string; output(): string; stop(): Promise<number | null> }> {
   const env: NodeJS.ProcessEnv = {};
   // The machine's own OTEL_* / LLMRR_* settings stay out of the test.
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTEL_') && !k.startsWith('LLMRR_') && !k.startsWith('LLM_ROUTER_') && k !== 'NODE_OPTIONS') env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTEL_') && !k.startsWith('LLMRR_') && !k.startsWith('LLM_ROUTER_') && k !== 'NODE_OPTIONS' && k !== 'INIT_CWD') env[k] = v;
   const child = spawn(tsxBin, ['--conditions=@llmrr/source', 'src/main.ts'], { cwd: appDir, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));

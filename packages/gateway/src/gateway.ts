@@ -8,6 +8,7 @@ import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAnthropicRoutes } from './routes/anthropic-routes.js';
 import { registerApiRoutes } from './routes/api-routes.js';
+import { registerFeedbackRoute } from './routes/feedback-route.js';
 import { registerOpenAIRoutes } from './routes/openai-routes.js';
 import { registerOpsRoutes } from './routes/ops-routes.js';
 import { CORS_PATHS, publicCors } from './cors/public-cors.js';
@@ -29,6 +30,7 @@ const ALLOWED_METHODS: Record<string, string[]> = {
   '/v1/embeddings': ['POST'],
   '/v1/messages': ['POST'],
   '/v1/models': ['GET'],
+  '/v1/feedback': ['POST'],
   '/api/quick': ['POST'],
   '/api/chat': ['POST'],
   '/api/route': ['POST'],
@@ -91,6 +93,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   registerOpsRoutes(app, deps);
   registerOpenAIRoutes(app, deps);
   registerAnthropicRoutes(app, deps);
+  registerFeedbackRoute(app, deps);
   registerApiRoutes(app, deps);
   registerAdminRoutes(app, { ...deps, stores: options.stores }, tenantModels);
 

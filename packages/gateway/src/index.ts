@@ -24,5 +24,6 @@ export * from './schemas/openai-embeddings.js';
 export * from './schemas/anthropic-messages.js';
 export * from './schemas/llmrr-extension.js';
 export * from './schemas/legacy-api.js';
+export * from './schemas/feedback.js';
 export * from './schemas/admin.js';
 export type { ErrorBody } from './http/error-body.js';

@@ -34,6 +34,11 @@ export interface GatewayRouter {
    * `options.model` names the deployment or alias.
    */
   embed?(input: string[], options?: RouterCallOptions): Promise<RouterEmbedResult>;
+  /**
+   * Explicit feedback (score in [0,1]) on a routed answer; true when a learning strategy knew the request.
+   * Optional: without it `POST /v1/feedback` answers 400 `unsupported`.
+   */
+  feedback?(requestId: string, score: number): boolean;
   /** Subscribes to router events; returns the unsubscribe function. Optional: metrics for retries, fallbacks and circuits need it. */
   on?<E extends RouterEventName>(event: E, listener: (payload: RouterEvents[E]) => void): () => void;
 }

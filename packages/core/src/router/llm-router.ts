@@ -1,4 +1,5 @@
-import { ExactCache, type CacheScope } from '../cache/index.js';
+import { ExactCache, type CachedAnswer, type CacheScope } from '../cache/index.js';
+import { SemanticCacheHook } from '../semantic-cache/semantic-cache-hook.js';
 import { ModelConfigSchema, type Capability, type ModelConfig, type RouterConfig, type RouterConfigInput, type TenantConfig, type TenantConfigInput } from '../config/schema.js';
 import { formatPath, parseConfig } from '../config/validate.js';
 import { assertEngineKnown } from '../engines/registry.js';
@@ -24,6 +25,7 @@ import { completeUsage } from './stream-accumulator.js';
 import { builtinStrategies } from './strategies/index.js';
 import { parseTenantConfig, TenantViews, type TenantView } from './tenant-views.js';
 import type {
+  AttemptRecord,
   BatchItem,
   BatchItemResult,
   BatchOptions,
@@ -59,6 +61,8 @@ interface Call {
   cacheWrite: boolean;
   /** Computed on first use (lookup, then store). */
   cacheScope?: CacheScope;
+  /** The attempts of the execution plan, once there is one (reported with a failure). */
+  attempts?: AttemptRecord[];
 }
 
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
@@ -118,6 +122,9 @@ export class LLMRouter {
   private readonly host: ExecutionHost;
   private readonly engineContext: EngineContext;
   private readonly cache: ExactCache;
+  private readonly semantic: SemanticCacheHook;
+  /** Exact or semantic cache on by config (calls may still opt in or out). */
+  private readonly cacheEnabled: boolean;
   private readonly retired: RouterDeployment[] = [];
   private readonly now: () => number;
   private readonly random: () => number;
@@ -170,6 +177,14 @@ export class LLMRouter {
       ...(options.cacheStore ? { store: options.cacheStore } : {}),
       ...(options.now ? { now: options.now } : {}),
     });
+    this.semantic = new SemanticCacheHook(this.config.cache.semantic, {
+      engineFor: (name) => this.byName.get(name)?.engine(),
+      generateWith: (deployment, request, o) => this.generate(request, { model: deployment, cache: false, ...(o?.signal ? { signal: o.signal } : {}) }),
+      onError: (error) => this.cacheError('semantic', error, undefined),
+      ...(options.now ? { now: options.now } : {}),
+      ...(baseDir !== undefined ? { baseDir } : {}),
+    });
+    this.cacheEnabled = this.config.cache.exact.enabled || this.semantic.enabled;
     if (options.priceTable === undefined && this.engineContext.env[PRICES_FILE_ENV]?.trim()) this.loadPrices();
   }
 
@@ -586,7 +601,7 @@ export class LLMRouter {
     this.closed = true;
     const all = [...this.allDeployments(), ...this.retired];
     this.retired.length = 0;
-    await Promise.allSettled(all.map((d) => d.close()));
+    await Promise.allSettled([...all.map((d) => d.close()), this.semantic.close()]);
     this.emitter.clear();
   }
 
@@ -685,7 +700,7 @@ export class LLMRouter {
     this.assertOpen();
     const request = normalizeRequest(input, options);
     const mode = options.cache;
-    const enabled = this.config.cache.exact.enabled;
+    const enabled = this.cacheEnabled;
     const call: Call = {
       requestId: options.requestId ?? this.generateId(),
       request,
@@ -702,16 +717,34 @@ export class LLMRouter {
   }
 
   private start(call: Call): void {
-    if (this.emitter.has('request:start')) {
-      this.emitter.emit('request:start', { requestId: call.requestId, stream: call.stream, kind: call.kind, metadata: call.metadata });
-    }
+    if (!this.emitter.has('request:start')) return;
+    const o = call.options;
+    const payload: RouterEvents['request:start'] = { requestId: call.requestId, stream: call.stream, kind: call.kind, metadata: call.metadata };
+    if (call.kind !== 'embed') payload.request = call.request;
+    if (o.model !== undefined) payload.model = o.model;
+    payload.strategy = o.strategy ?? this.preferredStrategy(o.tenant) ?? this.strategyName;
+    this.emitter.emit('request:start', payload);
+  }
+
+  /** The strategy a tenant prefers, when the router knows the tenant (never throws: planning reports unknown tenants). */
+  private preferredStrategy(tenant: string | undefined): string | undefined {
+    const id = tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined);
+    return id === undefined ? undefined : this.tenants.get(id)?.config.preferences.strategy;
+  }
+
+  private cacheError(kind: 'exact' | 'semantic', error: unknown, requestId: string | undefined): void {
+    if (!this.emitter.has('cache:error')) return;
+    this.emitter.emit('cache:error', { kind, error: toLLMError(error), ...(requestId !== undefined ? { requestId } : {}) });
   }
 
   private end(call: Call, result: RouterResult | undefined, error: LLMError | undefined): void {
     if (!this.emitter.has('request:end')) return;
     const payload: RouterEvents['request:end'] = { requestId: call.requestId, stream: call.stream, kind: call.kind, metadata: call.metadata };
     if (result) payload.result = result;
-    if (error) payload.error = error;
+    if (error) {
+      payload.error = error;
+      if (call.attempts) payload.attempts = call.attempts;
+    }
     this.emitter.emit('request:end', payload);
   }
 
@@ -719,7 +752,10 @@ export class LLMRouter {
     if (!this.emitter.has('request:end')) return;
     const payload: RouterEvents['request:end'] = { requestId: call.requestId, stream: false, kind: 'embed', metadata: call.metadata };
     if (result) payload.embedResult = result;
-    if (error) payload.error = error;
+    if (error) {
+      payload.error = error;
+      if (call.attempts) payload.attempts = call.attempts;
+    }
     this.emitter.emit('request:end', payload);
   }
 
@@ -771,6 +807,8 @@ export class LLMRouter {
     const routing = this.config.routing;
     const o = call.options;
     const t = o.timeouts;
+    const attempts: AttemptRecord[] = [];
+    call.attempts = attempts;
     return {
       requestId: call.requestId,
       request: call.request,
@@ -785,7 +823,7 @@ export class LLMRouter {
       }),
       signal: o.signal,
       alwaysScope: call.stream,
-      attempts: [],
+      attempts,
     };
   }
 
@@ -858,17 +896,34 @@ export class LLMRouter {
     return names.sort();
   }
 
-  /** A cached answer as a router result (cost 0: no provider was called), or undefined. */
+  /**
+   * A cached answer as a router result (cost 0: no provider was called), or undefined: the exact cache
+   * first (when on, or asked for by the call), then the semantic cache (when on). A failing cache is a
+   * miss (reported as `cache:error`), never a failed call.
+   */
   private async cacheLookup(call: Call): Promise<RouterResult | undefined> {
     if (!call.cacheRead) return undefined;
-    let hit;
-    try {
-      hit = await this.cache.lookup(call.request, this.cacheScope(call));
-    } catch {
-      return undefined; // a failing cache store is a miss, never a failed call
+    let hit: CachedAnswer | undefined;
+    let score: number | undefined;
+    if (this.config.cache.exact.enabled || call.options.cache !== undefined) {
+      try {
+        hit = await this.cache.lookup(call.request, this.cacheScope(call));
+      } catch (e) {
+        this.cacheError('exact', e, call.requestId);
+      }
+    }
+    if (!hit && this.semantic.enabled) {
+      const s = await this.semantic.lookup(call.request, this.cacheScope(call), call.options.signal); // never throws
+      if (s) {
+        hit = s.answer;
+        score = s.score;
+      }
     }
     if (!hit) return undefined;
-    if (this.emitter.has('cache:hit')) this.emitter.emit('cache:hit', { requestId: call.requestId, kind: 'exact', deployment: hit.deployment });
+    const kind = score === undefined ? 'exact' : 'semantic';
+    if (this.emitter.has('cache:hit')) {
+      this.emitter.emit('cache:hit', { requestId: call.requestId, kind, deployment: hit.deployment, ...(score !== undefined ? { score } : {}) });
+    }
     const result: RouterResult = {
       text: hit.text,
       toolCalls: hit.toolCalls,
@@ -880,9 +935,10 @@ export class LLMRouter {
       provider: hit.provider,
       cost: { inputUsd: 0, outputUsd: 0, totalUsd: 0, estimated: false },
       latencyMs: this.now() - call.startedAt,
-      cached: 'exact',
+      cached: kind,
       attempts: [],
     };
+    if (score !== undefined) result.cacheScore = score;
     if (hit.id !== undefined) result.id = hit.id;
     if (hit.reasoning !== undefined) result.reasoning = hit.reasoning;
     return result;
@@ -890,10 +946,13 @@ export class LLMRouter {
 
   private async cacheStore(call: Call, result: RouterResult): Promise<void> {
     if (!call.cacheWrite || result.cached !== false || !STORABLE_FINISH.has(result.finishReason)) return;
-    try {
-      await this.cache.store(call.request, this.cacheScope(call), result);
-    } catch {
-      // A failing cache store never fails the call.
+    if (this.config.cache.exact.enabled || call.options.cache !== undefined) {
+      try {
+        await this.cache.store(call.request, this.cacheScope(call), result);
+      } catch (e) {
+        this.cacheError('exact', e, call.requestId); // a failing cache store never fails the call
+      }
     }
+    if (this.semantic.enabled) await this.semantic.store(call.request, this.cacheScope(call), result); // never throws
   }
 }

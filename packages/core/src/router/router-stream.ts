@@ -31,7 +31,15 @@ function noop(): void {}
 
 /** Replays a cached answer: the `route` part, then the cache's own replay (word-sized deltas, finish with the original usage). */
 async function* replay(result: RouterResult): AsyncGenerator<RouterStreamPart> {
-  yield { type: 'route', requestId: result.requestId, deployment: result.deployment, model: result.model, provider: result.provider, cached: result.cached };
+  yield {
+    type: 'route',
+    requestId: result.requestId,
+    deployment: result.deployment,
+    model: result.model,
+    provider: result.provider,
+    cached: result.cached,
+    ...(result.cacheScore !== undefined ? { cacheScore: result.cacheScore } : {}),
+  };
   yield* replayAsStream({ ...result, createdAt: 0 });
 }
 

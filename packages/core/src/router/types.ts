@@ -244,6 +244,8 @@ export interface RouterResult extends GenerateResult {
   latencyMs: number;
   timeToFirstTokenMs?: number;
   cached: false | 'exact' | 'semantic';
+  /** For a semantic-cache hit: cosine similarity of the question and the cached question. */
+  cacheScore?: number;
   attempts: AttemptRecord[];
   decision?: RouteDecision;
 }
@@ -251,7 +253,16 @@ export interface RouterResult extends GenerateResult {
 /** Extra part a router stream yields before the engine's first part: which deployment is answering. */
 export type RouterStreamPart =
   | StreamPart
-  | { type: 'route'; requestId: string; deployment: string; model: string; provider: string; cached: false | 'exact' | 'semantic' };
+  | {
+      type: 'route';
+      requestId: string;
+      deployment: string;
+      model: string;
+      provider: string;
+      cached: false | 'exact' | 'semantic';
+      /** For a semantic-cache hit: the similarity score. */
+      cacheScore?: number;
+    };
 
 export interface RouterStream extends AsyncIterable<RouterStreamPart> {
   readonly requestId: string;
@@ -291,7 +302,18 @@ export type BatchItemResult = { ok: true; result: RouterResult } | { ok: false; 
 /** Events for telemetry, metrics and ledgers. */
 export interface RouterEvents {
   /** `kind` is always set by `LLMRouter` (`stream` stays for older listeners). */
-  'request:start': { requestId: string; stream: boolean; kind?: RouterRequestKind; metadata: Record<string, unknown> };
+  'request:start': {
+    requestId: string;
+    stream: boolean;
+    kind?: RouterRequestKind;
+    metadata: Record<string, unknown>;
+    /** The normalized request (generate and stream calls; not for `embed`). Set when there are listeners. */
+    request?: GenerateRequest;
+    /** The model (deployment name or alias) the caller asked for, when it named one. */
+    model?: string;
+    /** The strategy the call is ranked with: call option, else the tenant's preference, else the router's default. */
+    strategy?: string;
+  };
   /** `result` for generate and stream calls, `embedResult` for `embed`. */
   'request:end': {
     requestId: string;
@@ -300,13 +322,18 @@ export interface RouterEvents {
     result?: RouterResult;
     embedResult?: RouterEmbedResult;
     error?: LLMError;
+    /** On failure: the attempts made before it (on success they are in the result). */
+    attempts?: AttemptRecord[];
     metadata: Record<string, unknown>;
   };
   'attempt:error': { requestId: string; deployment: string; attempt: number; error: LLMError };
   retry: { requestId: string; deployment: string; attempt: number; delayMs: number; error: LLMError };
   fallback: { requestId: string; from: string; to: string; error: LLMError };
   circuit: { deployment: string; from: 'closed' | 'open' | 'half-open'; to: 'closed' | 'open' | 'half-open' };
-  'cache:hit': { requestId: string; kind: 'exact' | 'semantic'; deployment: string };
+  /** `score`: the similarity of a semantic hit. */
+  'cache:hit': { requestId: string; kind: 'exact' | 'semantic'; deployment: string; score?: number };
+  /** A cache that cannot be built (bad store URL) or a lookup/store that failed: the call went on uncached. */
+  'cache:error': { kind: 'exact' | 'semantic'; error: LLMError; requestId?: string };
   hedge: { requestId: string; deployment: string };
 }
 export type RouterEventName = keyof RouterEvents;

@@ -124,6 +124,56 @@ describe('instrumentRouterWith', () => {
     expect(span.name).toBe('chat'); // no model was named and none answered
     expect(span.events.map((e) => e.name)).toEqual(['llmrr.attempt.error', 'llmrr.retry', 'llmrr.attempt.error', 'llmrr.retry', 'llmrr.attempt.error']);
     expect(span.events[0]!.attributes).toMatchObject({ 'llmrr.deployment': 'a', 'error.type': 'provider_unavailable', 'llmrr.retryable': true });
+  
+    // The router reports the failed request's attempts: one ERROR child span each.
+    const children = (await childrenOf(span)).sort((x, y) => ms(x.startTime) - ms(y.startTime));
+    expect(children.map((c) => c.name)).toEqual(['llmrr.attempt a', 'llmrr.attempt a', 'llmrr.attempt a']);
+    expect(children.map((c) => c.status.code)).toEqual([api.SpanStatusCode.ERROR, api.SpanStatusCode.ERROR, api.SpanStatusCode.ERROR]);
+    expect(children.map((c) => c.attributes['llmrr.attempt'])).toEqual([1, 2, 3]);
+    expect(children.every((c) => c.attributes['error.type'] === 'provider_unavailable')).toBe(true);
+    for (const c of children) expect(ms(c.endTime)).toBeLessThanOrEqual(ms(span.endTime) + 0.001);
+  });
+
+  it('the router sends the request parameters, the requested model and the strategy with request:start', async () => {
+    const { router } = setup({ a: {}, b: {} });
+    instrument(router);
+    await router.generate('hello', { model: 'b', maxTokens: 32, temperature: 0.3, topP: 0.8, seed: 7, strategy: 'cost-optimized' });
+    const named = only(await requestSpans());
+    expect(named.name).toBe('chat b');
+    expect(named.attributes).toMatchObject({
+      'gen_ai.request.model': 'b',
+      'gen_ai.response.model': 'b-model',
+      'gen_ai.request.max_tokens': 32,
+      'gen_ai.request.temperature': 0.3,
+      'gen_ai.request.top_p': 0.8,
+      'gen_ai.request.seed': 7,
+      'llmrr.strategy': 'cost-optimized',
+    });
+    exporter.reset();
+    // No model named: the chosen deployment's model; the router's default strategy; no sampling attributes.
+    await router.generate('hello');
+    const chosen = only(await requestSpans());
+    expect(chosen.name).toBe('chat a-model');
+    expect(chosen.attributes).toMatchObject({ 'gen_ai.request.model': 'a-model', 'llmrr.strategy': 'priority' });
+    expect(chosen.attributes['gen_ai.request.max_tokens']).toBeUndefined();
+    expect(chosen.attributes['gen_ai.request.temperature']).toBeUndefined();
+  });
+
+  it("a v3 tenant's preferred strategy is the span's strategy when the call names none; embeddings carry no request parameters", async () => {
+    const engines = { a: new MockEngine({ modelId: 'a-model' }) };
+    const router = new LLMRouter(
+      { version: 3, models: [{ name: 'a', engine: 'mock' }], routing: { strategy: 'priority' }, tenants: [{ id: 'acme', preferences: { strategy: 'cost-optimized' } }] },
+      { engines },
+    );
+    instrument(router, { captureContent: true });
+    await router.generate('hi', { tenant: 'acme' });
+    await router.embed('text', { tenant: 'acme', strategy: 'random' });
+    const [chat, embed] = await requestSpans();
+    expect(chat!.attributes['llmrr.strategy']).toBe('cost-optimized');
+    expect(JSON.parse(chat!.attributes['gen_ai.input.messages'] as string)).toEqual([{ role: 'user', parts: [{ type: 'text', content: 'hi' }] }]);
+    expect(embed!.attributes['llmrr.strategy']).toBe('random');
+    expect(embed!.attributes['gen_ai.request.max_tokens']).toBeUndefined();
+    expect(embed!.attributes['gen_ai.input.messages']).toBeUndefined();
   });
 
   it('an invalid request ends its span with error.type invalid_request', async () => {
@@ -287,7 +337,7 @@ describe('instrumentRouterWith', () => {
   });
 
   it('reads request parameters, the requested model and the strategy when request:start carries them', async () => {
-    // Today's router sends none of these (see docs/core/telemetry.md); a source that does:
+    // Another event source that sends them (LLMRouter does too, tested above):
     const source = new TypedEmitter<RouterEvents>();
     instrumentRouterWith(api, source, { tracer, captureContent: true });
     const start: RouterEvents['request:start'] & RequestStartDetails = {

@@ -37,8 +37,8 @@ export interface RouterEventSource {
 }
 
 /**
- * Fields a `request:start` event may carry besides today's payload. The router does not send them yet;
- * they are read when present (see docs/core/telemetry.md, "What the router's events do not carry yet").
+ * Optional fields of a `request:start` event the instrumentation reads (`LLMRouter` sends them; other
+ * event sources may leave them out). Kept as its own type for such sources.
  */
 export interface RequestStartDetails {
   /** The normalized request: sampling parameters, and the input messages when `captureContent` is on. */
@@ -115,7 +115,7 @@ function attemptKey(deployment: string, attempt: number): string {
  * Creates OpenTelemetry spans for a router's requests from its typed events, following the GenAI semantic
  * conventions (v1.41.0): one CLIENT span per request named `{gen_ai.operation.name} {gen_ai.request.model}`,
  * span events for failed attempts, retries, fallbacks, hedges and cache hits, and one INTERNAL child span
- * per attempt of a request that succeeded. Synchronous: pass the `@opentelemetry/api` module you imported.
+ * per attempt (of a failed request too, when `request:end` carries its `attempts`). Synchronous: pass the `@opentelemetry/api` module you imported.
  * Returns a function that removes every listener and ends the spans still open.
  */
 export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, options: InstrumentRouterOptions = {}): () => void {
@@ -248,14 +248,19 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
   };
 
   /** One child span per attempt; each ends when its failure was reported (else with the request) and lasted its measured latency. */
-  const attemptSpans = (entry: OpenRequest, attempts: readonly AttemptRecord[], winner: { deployment: string; provider: string; model: string }, endedAt: number): void => {
+  const attemptSpans = (
+    entry: OpenRequest,
+    attempts: readonly AttemptRecord[],
+    winner: { deployment: string; provider: string; model: string } | undefined,
+    endedAt: number,
+  ): void => {
     for (const a of attempts) {
       const failedAt = entry.failedAt.get(attemptKey(a.deployment, a.attempt));
       const end = Math.min(Math.max(failedAt ?? endedAt, entry.startedAt), endedAt);
       const start = Math.max(entry.startedAt, end - a.latencyMs);
       const attrs: Attributes = { 'llmrr.deployment': a.deployment, 'llmrr.attempt': a.attempt, 'llmrr.latency_ms': a.latencyMs };
       if (a.hedge) attrs['llmrr.hedge'] = true;
-      if (a.ok && a.deployment === winner.deployment) {
+      if (winner && a.ok && a.deployment === winner.deployment) {
         attrs[ATTR_GEN_AI_PROVIDER_NAME] = genAiProviderName(winner.provider);
         attrs[ATTR_GEN_AI_REQUEST_MODEL] = winner.model;
       }
@@ -277,7 +282,14 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
       applyEmbed(entry, e.embedResult);
       attemptSpans(entry, e.embedResult.attempts, e.embedResult, endedAt);
     }
-    if (e.error) applyError(entry, e.error);
+    if (e.error) {
+      applyError(entry, e.error);
+      // A failed request: its attempts (when the router sent them), all failed or cancelled.
+      if (!e.result && !e.embedResult && e.attempts && e.attempts.length > 0) {
+        attemptSpans(entry, e.attempts, undefined, endedAt);
+        entry.span.setAttribute('llmrr.attempts', e.attempts.length);
+      }
+    }
     entry.span.end(endedAt);
   };
 

@@ -1,7 +1,7 @@
 import { toLLMError, type GenerateOptions, type GenerateRequest, type RateLimitInfo, type RouterResult, type UsageStatus } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import { errorReply, toPublicError, type ErrorStyle } from '../http/error-body.js';
-import { resultHeaders } from '../http/llmrr-info.js';
+import { formatScore, resultHeaders } from '../http/llmrr-info.js';
 import { jsonReply, replyToResponse, type Reply } from '../http/reply.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
@@ -122,6 +122,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     const opened = await openStream(deps.router.stream(call.request, options), call.startedAt, deps.now);
     headers['x-llmrr-model'] = opened.route.deployment;
     headers['x-llmrr-cache'] = opened.route.cached === false ? 'miss' : `hit-${opened.route.cached}`;
+    if (opened.route.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(opened.route.cacheScore);
     return sseReply(opened, call.encoder(), {
       requestId: call.requestId,
       headers,

@@ -20,6 +20,7 @@ export const CORS_EXPOSED_HEADERS = [
   'x-request-id',
   'x-llmrr-model',
   'x-llmrr-cache',
+  'x-llmrr-cache-score',
   'x-llmrr-cost-usd',
   'x-llmrr-decision',
   'x-llmrr-demo',

@@ -18,11 +18,18 @@ export function llmrrInfo(result: RouterResult, explain: boolean): LlmrrResponse
 
 /** Response headers that tell which deployment answered, at what cost, and from the cache or not. */
 export function resultHeaders(result: RouterResult): Record<string, string> {
-  return {
+  const headers: Record<string, string> = {
     'x-llmrr-model': result.deployment,
     'x-llmrr-cache': result.cached === false ? 'miss' : `hit-${result.cached}`,
     'x-llmrr-cost-usd': formatUsd(result.cost.totalUsd),
   };
+  if (result.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(result.cacheScore);
+  return headers;
+}
+
+/** A semantic-cache similarity for `x-llmrr-cache-score` (4 decimals). */
+export function formatScore(score: number): string {
+  return Number.isFinite(score) ? String(Math.round(score * 10_000) / 10_000) : '0';
 }
 
 export function formatUsd(usd: number): string {

@@ -119,7 +119,11 @@ describe('serveGateway: the Node direct path answers exactly as gateway.fetch', 
   });
 
   it('refuses an oversized body by Content-Length or while reading, and closes that connection', async () => {
-    const big = JSON.stringify({ ...chat, messages: [{ role: 'user', content: 'x'.repeat(10_000) }] });
+    // A refused request with a small declared body keeps its connection (the rest is read and dropped).
+    const small = await send(served.url, 'POST', '/v1/chat/completions', JSON.stringify({ ...chat, messages: [{ role: 'user', content: 'x'.repeat(5000) }] }), auth());
+    expect(small.status).toBe(413);
+    expect(small.headers.connection).toBe('keep-alive');
+    const big = JSON.stringify({ ...chat, messages: [{ role: 'user', content: 'x'.repeat(100_000) }] });
     const declared = await send(served.url, 'POST', '/v1/chat/completions', big, auth());
     expect(declared.status).toBe(413);
     expect(declared.headers.connection).toBe('close');

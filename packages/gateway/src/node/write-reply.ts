@@ -1,14 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FrameStream, Reply } from '../http/reply.js';
 
+/** An unread request body up to this size is read and dropped, keeping the connection for the next request. */
+const DRAIN_LIMIT = 64 * 1024;
+
 /**
  * Writes a gateway reply to a Node response: a whole body in one `end`, a stream one `write` per piece
  * (the headers go out with the first piece), waiting for `drain` when the client reads slowly. A client
  * that goes away cancels the stream (which stops the upstream call and settles the request). A request
- * whose body was not read to the end (refused early) gets `connection: close`, so its rest is not read.
+ * refused before its body was read (bad key, too large) keeps its connection when the rest of the body is
+ * small and declared; otherwise the reply says `connection: close`, so the rest is never read.
  */
 export function writeReply(reply: Reply, req: IncomingMessage, res: ServerResponse): void {
-  const headers = req.complete ? reply.headers : { ...reply.headers, connection: 'close' };
+  let headers = reply.headers;
+  if (!req.complete) {
+    const length = Number(req.headers['content-length']);
+    if (Number.isFinite(length) && length <= DRAIN_LIMIT) req.resume();
+    else headers = { ...headers, connection: 'close' };
+  }
   const { body } = reply;
   res.writeHead(reply.status, headers);
   if (typeof body === 'string') {

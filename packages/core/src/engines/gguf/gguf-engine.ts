@@ -23,6 +23,7 @@ import { GgufLoader, type LoadedGguf } from './gguf-loader.js';
 import { parseGgufOptions, type GgufOptions } from './gguf-options.js';
 import { buildPrompt, type GgufPrompt } from './gguf-prompt.js';
 import { resolveSampling, type GgufSampling } from './gguf-request.js';
+import { ggufCapabilities } from './gguf-capabilities.js';
 
 interface RunResult {
   finishReason: FinishReason;
@@ -235,6 +236,9 @@ export class GgufEngine implements LanguageEngineV1 {
   }
 }
 
+/** The `gguf` engine (node-llama-cpp). Its `capabilities` tell the router what the model can do without loading it. */
 export function createGgufEngine(model: ModelConfig, ctx: EngineContext): GgufEngine {
   return new GgufEngine(model, ctx);
 }
+
+createGgufEngine.capabilities = ggufCapabilities;

@@ -1,0 +1,177 @@
+/**
+ * The semantic cache inside `LLMRouter`: exact first, then semantic; scoped by tenant; replayed as a
+ * stream; temperature and failed answers are never stored; a broken cache is a miss reported as
+ * `cache:error`. The embedder is a deployment (the mock engine's deterministic trigram embeddings), not
+ * the local USE model.
+ */
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RouterConfigInput, SemanticCacheConfigInput } from '../config/schema.js';
+import { MockEngine, type MockEngineOptions } from '../engines/mock/mock-engine.js';
+import { LLMRouter } from './llm-router.js';
+import type { RouterEvents, RouterStreamPart } from './types.js';
+
+const QUESTION = 'What is the capital of France?';
+/** Cosine ~0.96 with QUESTION under the mock's trigram embeddings. */
+const PARAPHRASE = 'what is the capital of france';
+/** Cosine ~0.82: below the threshold. */
+const OTHER = 'what is the capital of Germany?';
+
+const routers: LLMRouter[] = [];
+afterEach(async () => {
+  await Promise.all(routers.splice(0).map((r) => r.close()));
+});
+
+function setup(semantic: SemanticCacheConfigInput = {}, chat: MockEngineOptions = {}, extra: { cache?: RouterConfigInput['cache'] } = {}) {
+  const engine = new MockEngine(chat);
+  const embedder = new MockEngine({ modelId: 'mock-embed' });
+  const config: RouterConfigInput = {
+    models: [
+      { name: 'chat', engine: 'mock', capabilities: ['chat', 'streaming'] },
+      { name: 'emb', engine: 'mock', capabilities: ['embeddings'] },
+    ],
+    routing: { strategy: 'priority', retries: { max: 0 } },
+    cache: { semantic: { enabled: true, embedder: 'emb', threshold: 0.9, guardAbove: 0.9, ...semantic } },
+    ...extra,
+  };
+  const router = new LLMRouter(config, { engines: { chat: engine, emb: embedder } });
+  routers.push(router);
+  const hits: RouterEvents['cache:hit'][] = [];
+  const errors: RouterEvents['cache:error'][] = [];
+  router.on('cache:hit', (e) => hits.push(e));
+  router.on('cache:error', (e) => errors.push(e));
+  return { router, engine, embedder, hits, errors };
+}
+
+async function collect(stream: AsyncIterable<RouterStreamPart>): Promise<RouterStreamPart[]> {
+  const parts: RouterStreamPart[] = [];
+  for await (const p of stream) parts.push(p);
+  return parts;
+}
+
+describe('LLMRouter with cache.semantic', () => {
+  it('answers a paraphrase from the cache: cached "semantic", the score, cost 0, a cache:hit event with the score', async () => {
+    const { router, engine, embedder, hits, errors } = setup();
+    const first = await router.generate(QUESTION, { requestId: 'r1' });
+    expect(first.cached).toBe(false);
+    expect(first.cacheScore).toBeUndefined();
+    const second = await router.generate(PARAPHRASE, { requestId: 'r2' });
+    expect(second).toMatchObject({ cached: 'semantic', text: first.text, deployment: 'chat', requestId: 'r2', attempts: [] });
+    expect(second.cost.totalUsd).toBe(0);
+    expect(second.cacheScore).toBeGreaterThanOrEqual(0.9);
+    expect(second.cacheScore).toBeLessThan(1);
+    expect(engine.calls).toBe(1);
+    expect(embedder.embedCalls).toBeGreaterThanOrEqual(1);
+    expect(hits).toEqual([{ requestId: 'r2', kind: 'semantic', deployment: 'chat', score: second.cacheScore }]);
+    // Below the threshold: a miss, answered by the model.
+    const other = await router.generate(OTHER);
+    expect(other.cached).toBe(false);
+    expect(engine.calls).toBe(2);
+    expect(errors).toEqual([]);
+  });
+
+  it('never serves an answer to another tenant', async () => {
+    const { router, engine } = setup();
+    await router.generate(QUESTION, { tenant: 'acme' });
+    expect((await router.generate(PARAPHRASE, { tenant: 'globex' })).cached).toBe(false);
+    expect((await router.generate(PARAPHRASE, { tenant: 'acme' })).cached).toBe('semantic');
+    expect(engine.calls).toBe(2);
+  });
+
+  it('replays a semantic hit as a stream: route part with cached and score, the text as deltas, finish', async () => {
+    const { router, engine } = setup();
+    const original = await collect(router.stream(QUESTION));
+    expect(original.at(-1)?.type).toBe('finish');
+    const s = router.stream(PARAPHRASE);
+    const parts = await collect(s);
+    const route = parts[0];
+    expect(route).toMatchObject({ type: 'route', deployment: 'chat', cached: 'semantic' });
+    expect(route?.type === 'route' ? route.cacheScore : undefined).toBeGreaterThanOrEqual(0.9);
+    const text = parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('');
+    expect(text).toBe(`Mock answer to: ${QUESTION}`);
+    expect(parts.filter((p) => p.type === 'text-delta').length).toBeGreaterThan(1);
+    expect(parts.at(-1)?.type).toBe('finish');
+    const result = await s.result;
+    expect(result.cached).toBe('semantic');
+    expect(result.cacheScore).toBe(route?.type === 'route' ? route.cacheScore : NaN);
+    expect(engine.calls).toBe(1);
+  });
+
+  it('does not cache calls with temperature > 0 unless allowNonZeroTemperature', async () => {
+    const off = setup();
+    await off.router.generate(QUESTION, { temperature: 0.7 });
+    expect((await off.router.generate(QUESTION, { temperature: 0.7 })).cached).toBe(false);
+    expect(off.engine.calls).toBe(2);
+    // temperature 0 is cached
+    await off.router.generate(QUESTION, { temperature: 0 });
+    expect((await off.router.generate(PARAPHRASE, { temperature: 0 })).cached).toBe('semantic');
+
+    const on = setup({ allowNonZeroTemperature: true });
+    await on.router.generate(QUESTION, { temperature: 0.7 });
+    expect((await on.router.generate(PARAPHRASE, { temperature: 0.7 })).cached).toBe('semantic');
+    // sampling parameters are part of the namespace: another temperature misses
+    expect((await on.router.generate(PARAPHRASE, { temperature: 0.5 })).cached).toBe(false);
+    expect(on.engine.calls).toBe(2);
+  });
+
+  it('never stores a failed answer: a stream that broke mid-way is not served later', async () => {
+    const { router, engine } = setup({}, { failures: [{ code: 'provider_unavailable', afterChunks: 1 }], wordsPerChunk: 1 });
+    const broken = await collect(router.stream(QUESTION));
+    expect(broken.at(-1)).toMatchObject({ type: 'error' });
+    const again = await router.generate(QUESTION);
+    expect(again.cached).toBe(false);
+    expect(engine.calls).toBe(2);
+    expect((await router.generate(PARAPHRASE)).cached).toBe('semantic');
+  });
+
+  it('cache: false bypasses it, "refresh" stores without looking up', async () => {
+    const { router, engine } = setup();
+    await router.generate(QUESTION, { cache: false });
+    expect((await router.generate(PARAPHRASE, { cache: 'refresh' })).cached).toBe(false);
+    expect((await router.generate(QUESTION, { cache: false })).cached).toBe(false);
+    expect((await router.generate(QUESTION)).cached).toBe('semantic');
+    expect(engine.calls).toBe(3);
+  });
+
+  it('exact first, then semantic, when both are on', async () => {
+    const { router, engine, hits } = setup({}, {}, { cache: { exact: { enabled: true }, semantic: { enabled: true, embedder: 'emb', threshold: 0.9, guardAbove: 0.9 } } });
+    await router.generate(QUESTION);
+    expect((await router.generate(QUESTION)).cached).toBe('exact');
+    expect((await router.generate(PARAPHRASE)).cached).toBe('semantic');
+    expect(hits.map((h) => [h.kind, h.score === undefined])).toEqual([
+      ['exact', true],
+      ['semantic', false],
+    ]);
+    expect(engine.calls).toBe(1);
+  });
+
+  it('a broken store (Redis that refuses connections) is a miss reported as cache:error; calls still succeed', async () => {
+    const port = await closedPort();
+    const { router, engine, errors } = setup({ store: { type: 'redis', url: `redis://127.0.0.1:${port}` } });
+    const a = await router.generate(QUESTION);
+    const b = await router.generate(QUESTION);
+    expect([a.cached, b.cached]).toEqual([false, false]);
+    expect(engine.calls).toBe(2);
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(errors[0]).toMatchObject({ kind: 'semantic', error: { code: 'engine_unavailable' } });
+    expect(errors[0]?.error.message).toContain(`127.0.0.1:${port}`);
+  });
+
+  it('an embedder that is not a deployment is reported once as cache:error naming the field', async () => {
+    const { router, errors } = setup({ embedder: 'nope' });
+    expect((await router.generate(QUESTION)).cached).toBe(false);
+    expect((await router.generate(QUESTION)).cached).toBe(false);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ kind: 'semantic', error: { code: 'config_invalid', param: 'cache.semantic.embedder' } });
+  });
+});
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}

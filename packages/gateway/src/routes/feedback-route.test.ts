@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
+
+const ADMIN = 'admin-secret-0123456789';
+const hello = { model: 'auto', messages: [{ role: 'user', content: 'hello there' }] };
+
+interface ErrorBody {
+  error: { type: string; code: string; message: string; param: string | null; request_id: string };
+}
+
+describe('POST /v1/feedback', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  /** Two tenants with a key each, over a router ranking with the adaptive (learning) strategy. */
+  async function tenants() {
+    h = await createHarness({ stores: 'memory', models: [mockModel('a'), mockModel('b')], routing: { strategy: 'adaptive' }, gateway: { auth: { adminKey: ADMIN } } });
+    const stores = h.stores!;
+    await stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
+    await stores.tenants.createTenant({ id: 'globex', name: 'Globex' });
+    const acme = { authorization: `Bearer ${(await stores.tenants.createKey('acme', { name: 'k' })).secret}` };
+    const globex = { authorization: `Bearer ${(await stores.tenants.createKey('globex', { name: 'k' })).secret}` };
+    return { h, acme, globex };
+  }
+
+  it("scores the caller's own request: the router's feedback is called and the learning strategy accepts it", async () => {
+    const { h, acme } = await tenants();
+    const spy = vi.spyOn(h.router, 'feedback');
+    const chat = await post(h.gateway, '/v1/chat/completions', hello, acme);
+    expect(chat.status).toBe(200);
+    const requestId = chat.headers.get('x-request-id')!;
+    const res = await post(h.gateway, '/v1/feedback', { request_id: requestId, score: 0.8 }, acme);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ accepted: true });
+    expect(spy).toHaveBeenCalledWith(requestId, 0.8);
+  });
+
+  it("refuses feedback on another tenant's request (404 naming request_id), as for an unknown id, without calling the router", async () => {
+    const { h, acme, globex } = await tenants();
+    const spy = vi.spyOn(h.router, 'feedback');
+    const chat = await post(h.gateway, '/v1/chat/completions', hello, acme);
+    const requestId = chat.headers.get('x-request-id')!;
+    for (const [id, headers] of [
+      [requestId, globex],
+      ['req_never_seen', acme],
+    ] as const) {
+      const res = await post(h.gateway, '/v1/feedback', { request_id: id, score: 1 }, headers);
+      expect(res.status).toBe(404);
+      const body = (await res.json()) as ErrorBody;
+      expect(body.error).toMatchObject({ code: 'not_found', param: 'request_id' });
+      expect(body.error.message).toContain(id);
+    }
+    expect(spy).not.toHaveBeenCalled();
+    // Without a key: not even looked up.
+    expect((await post(h.gateway, '/v1/feedback', { request_id: requestId, score: 1 })).status).toBe(401);
+  });
+
+  it('answers 400 naming the field for a bad score or request_id', async () => {
+    const { h, acme } = await tenants();
+    const cases: Array<[unknown, string]> = [
+      [{ request_id: 'r1', score: 1.5 }, 'score'],
+      [{ request_id: 'r1', score: -0.1 }, 'score'],
+      [{ request_id: 'r1', score: '1' }, 'score'],
+      [{ request_id: 'r1' }, 'score'],
+      [{ score: 0.5 }, 'request_id'],
+      [{ request_id: '', score: 0.5 }, 'request_id'],
+      [{ request_id: 'r1', score: 0.5, extra: true }, ''],
+    ];
+    for (const [body, param] of cases) {
+      const res = await post(h.gateway, '/v1/feedback', body, acme);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      const error = ((await res.json()) as ErrorBody).error;
+      expect(error.code).toBe('invalid_request');
+      if (param !== '') expect(error.param).toBe(param);
+    }
+  });
+
+  it('without stores (one tenant): accepted as the router says; a request the strategy did not route is not accepted', async () => {
+    h = await createHarness({ models: [mockModel('a'), mockModel('b')], routing: { strategy: 'adaptive' } });
+    const chat = await post(h.gateway, '/v1/chat/completions', hello);
+    const ok = await post(h.gateway, '/v1/feedback', { request_id: chat.headers.get('x-request-id'), score: 0 });
+    expect(await ok.json()).toEqual({ accepted: true });
+    const unknown = await post(h.gateway, '/v1/feedback', { request_id: 'req_other', score: 0 });
+    expect(unknown.status).toBe(200);
+    expect(await unknown.json()).toEqual({ accepted: false });
+    expect((await h.gateway.fetch(new Request('http://gateway.test/v1/feedback'))).status).toBe(405);
+  });
+});
