@@ -15,6 +15,8 @@ export interface ServerSettings {
   /** Where `models/stories260K.gguf` is looked for by the default config. */
   sharedDir: string | undefined;
   adminKey: string | undefined;
+  /** Bearer secret for `GET /metrics` (`LLMRR_METRICS_KEY`, at least 16 characters); absent: `/metrics` is open. */
+  metricsKey?: string | undefined;
   /** Requests without a key act as the demo tenant. Default on. */
   demo: boolean;
   state: StateMode;
@@ -110,7 +112,7 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
 }
 
 /**
- * Reads PORT (3006), HOST (127.0.0.1), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_DEMO, LLMRR_STATE,
+ * Reads PORT (3006), HOST (127.0.0.1), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
  * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_CORS_ORIGINS,
  * the OTEL_* tracing variables and LLMRR_OTEL, ...
  */
@@ -123,6 +125,10 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
   if (adminKey !== undefined && adminKey.length < 16) {
     throw new LLMError({ code: 'config_invalid', message: 'LLMRR_ADMIN_KEY must be at least 16 characters', param: 'LLMRR_ADMIN_KEY' });
   }
+  const metricsKey = env.LLMRR_METRICS_KEY?.trim() || undefined;
+  if (metricsKey !== undefined && metricsKey.length < 16) {
+    throw new LLMError({ code: 'config_invalid', message: 'LLMRR_METRICS_KEY must be at least 16 characters', param: 'LLMRR_METRICS_KEY' });
+  }
   return {
     port: int(env, 'PORT', 3006),
     host: env.HOST?.trim() || '127.0.0.1',
@@ -131,6 +137,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     cwd,
     sharedDir: env.LLMRR_SHARED_DIR?.trim() ? resolve(cwd, env.LLMRR_SHARED_DIR.trim()) : undefined,
     adminKey,
+    metricsKey,
     demo: bool(env, 'LLMRR_DEMO', true),
     state,
     redisUrl: env.LLMRR_REDIS_URL?.trim() || undefined,

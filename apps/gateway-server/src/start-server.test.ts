@@ -114,3 +114,24 @@ describe('configuration', () => {
     expect(readSettings({}, '/srv')).toMatchObject({ port: 3006, host: '127.0.0.1', dataDir: '/srv/.data', demo: true, state: 'embedded' });
   });
 });
+
+describe('metrics key', () => {
+  it('LLMRR_METRICS_KEY puts /metrics behind a bearer secret; a short one is refused at startup', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-metrics-'));
+    try {
+      expect(() => readSettings({ LLMRR_METRICS_KEY: 'short' }, dir)).toThrow(/LLMRR_METRICS_KEY/);
+      const key = 'metrics-key-0123456789abcdef';
+      const server = await startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory', LLMRR_METRICS_KEY: key }, dir), () => {});
+      try {
+        expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+        const ok = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${key}` } });
+        expect(ok.status).toBe(200);
+        expect(await ok.text()).toContain('process_resident_memory_bytes');
+      } finally {
+        await server.close(500);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -82,7 +82,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
     const gateway = createGateway({
       router,
       stores,
-      auth: { ...(settings.adminKey ? { adminKey: settings.adminKey } : {}), ...(settings.demo ? { demoTenantId: DEMO_TENANT_ID } : {}) },
+      auth: { ...(settings.adminKey ? { adminKey: settings.adminKey } : {}), ...(settings.metricsKey ? { metricsKey: settings.metricsKey } : {}), ...(settings.demo ? { demoTenantId: DEMO_TENANT_ID } : {}) },
       metrics: { defaultMetrics: true },
       ...(settings.corsOrigins ? { cors: { origins: settings.corsOrigins } } : {}),
       info: { name: '@llmrr/gateway-server', version: '0.1.0' },

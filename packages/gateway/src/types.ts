@@ -67,6 +67,12 @@ export interface GatewayAuthOptions {
    * Responses then carry `x-llmrr-demo: true`. Absent: every model request needs a key.
    */
   demoTenantId?: string;
+  /**
+   * Secret for `GET /metrics` (`Authorization: Bearer`, or `X-API-Key`; compared in constant time). The
+   * metrics carry tenant ids and per-tenant request counts and costs: set it wherever clients can reach
+   * the gateway. Absent: `/metrics` is open (fine on a private network or loopback).
+   */
+  metricsKey?: string;
 }
 
 export interface GatewayLimits {

@@ -44,8 +44,10 @@ export function normalizeUsageEntry(input: UsageEntryInput, now: number): UsageE
 export const MAX_QUERY_LIMIT = 1000;
 
 export function queryLimit(q: Pick<UsageQuery, 'limit' | 'offset'>): { limit: number; offset: number } {
-  const limit = Math.min(Math.max(Math.trunc(q.limit ?? 100), 1), MAX_QUERY_LIMIT);
-  const offset = Math.max(Math.trunc(q.offset ?? 0), 0);
+  const l = Math.trunc(q.limit ?? 100);
+  const limit = Number.isNaN(l) ? 100 : Math.min(Math.max(l, 1), MAX_QUERY_LIMIT);
+  const o = Math.trunc(q.offset ?? 0);
+  const offset = Number.isNaN(o) ? 0 : Math.min(Math.max(o, 0), Number.MAX_SAFE_INTEGER);
   return { limit, offset };
 }
 

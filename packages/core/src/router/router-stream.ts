@@ -175,7 +175,31 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     [Symbol.asyncIterator](): AsyncIterator<RouterStreamPart> {
       if (consumed) throw new LLMError({ code: 'invalid_request', message: 'A router stream can be iterated only once' });
       consumed = true;
-      return run();
+      const gen = run();
+      let started = false;
+      // A generator closed before its first `next()` never runs its body (nor its `finally`):
+      // settle `.result` and end the request here, or both would wait forever.
+      const closeUnstarted = (): void => {
+        if (started) return;
+        started = true;
+        const error = new LLMError({ code: 'aborted', message: 'The stream was closed by its consumer before it started' });
+        reject(error);
+        hooks.end(undefined, error);
+      };
+      return {
+        next(): Promise<IteratorResult<RouterStreamPart>> {
+          started = true;
+          return gen.next();
+        },
+        return(value?: unknown): Promise<IteratorResult<RouterStreamPart>> {
+          closeUnstarted();
+          return gen.return(value as undefined);
+        },
+        throw(e?: unknown): Promise<IteratorResult<RouterStreamPart>> {
+          closeUnstarted();
+          return gen.throw(e);
+        },
+      };
     },
   };
 }

@@ -18,5 +18,6 @@ export function auditWhere(q: AuditQuery, ph: (index: number) => string): { wher
 }
 
 export function auditLimit(q: AuditQuery): number {
-  return Math.min(Math.max(Math.trunc(q.limit ?? 100), 1), 1000);
+  const n = Math.trunc(q.limit ?? 100);
+  return Number.isNaN(n) ? 100 : Math.min(Math.max(n, 1), 1000);
 }

@@ -10,5 +10,12 @@ export function checkKey(key: ApiKey, tenant: Tenant | undefined, now: number): 
 }
 
 export function clampLimit(limit: number | undefined): number {
-  return Math.min(Math.max(Math.trunc(limit ?? 100), 1), 1000);
+  const n = Math.trunc(limit ?? 100);
+  return Number.isNaN(n) ? 100 : Math.min(Math.max(n, 1), 1000);
+}
+
+/** A list offset the databases accept: a non-negative safe integer (past the end just lists nothing). */
+export function clampOffset(offset: number | undefined): number {
+  const n = Math.trunc(offset ?? 0);
+  return Number.isNaN(n) ? 0 : Math.min(Math.max(n, 0), Number.MAX_SAFE_INTEGER);
 }

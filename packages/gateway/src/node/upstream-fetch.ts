@@ -101,7 +101,7 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
                   stream = c;
                 },
                 pull() {
-                  controller.resume();
+                  if (controller.paused) controller.resume();
                 },
                 cancel(reason) {
                   if (done) return;

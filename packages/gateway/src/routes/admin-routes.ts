@@ -322,7 +322,7 @@ function intParam(c: AppContext, name: string, fallback: number): number {
   const raw = c.req.query(name);
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new LLMError({ code: 'invalid_request', message: `${name} must be a non-negative integer`, param: name });
+  if (raw.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new LLMError({ code: 'invalid_request', message: `${name} must be a non-negative integer (at most ${Number.MAX_SAFE_INTEGER})`, param: name });
   return n;
 }
 

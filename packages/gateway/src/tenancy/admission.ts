@@ -63,13 +63,16 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   let reservationId: string | undefined;
   if (tenant.budget) {
     const estimateUsd = estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens);
+    // The request id may be the client's own x-request-id: never the reservation's identity, or a repeated
+    // (or another tenant's) id would reuse that reservation and settle nothing (or settle it for them).
+    const id = `${input.requestId}~${crypto.randomUUID()}`;
     try {
       const r = await stores.budgets.reserve({
         tenantId: tenant.id,
         period: tenant.budget.period,
         limitUsd: tenant.budget.amountUsd,
         estimateUsd,
-        reservationId: input.requestId,
+        reservationId: id,
       });
       if (!r.ok) {
         throw new LLMError({
@@ -78,7 +81,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
           param: 'model',
         });
       }
-      reservationId = input.requestId;
+      reservationId = id;
     } catch (e) {
       await lease?.release(0);
       throw e;

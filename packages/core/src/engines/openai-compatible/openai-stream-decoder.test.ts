@@ -152,3 +152,18 @@ describe('decoder edge cases', () => {
     expect(f.end()[0]).toMatchObject({ finishReason: 'content-filter' });
   });
 });
+
+describe('review: streamed and non-streamed answers agree', () => {
+  it('a streamed refusal is the answer text, as generate returns message.refusal', () => {
+    const d = new OpenAIStreamDecoder({ provider: 'openai', estimateInputTokens: () => 1 });
+    const parts = [
+      ...d.decode(JSON.stringify({ id: 'c1', model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: null, refusal: '' } }] })),
+      ...d.decode(JSON.stringify({ id: 'c1', choices: [{ index: 0, delta: { refusal: "I'm sorry, " } }] })),
+      ...d.decode(JSON.stringify({ id: 'c1', choices: [{ index: 0, delta: { refusal: 'I cannot help.' }, finish_reason: 'stop' }] })),
+      ...d.decode('[DONE]'),
+    ];
+    const text = parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('');
+    expect(text).toBe("I'm sorry, I cannot help.");
+    expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+  });
+});

@@ -101,9 +101,11 @@ export class OpenAIStreamDecoder {
         this.outputText += reasoning;
         parts.push({ type: 'reasoning-delta', delta: reasoning });
       }
-      if (delta.content) {
-        this.outputText += delta.content;
-        parts.push({ type: 'text-delta', delta: delta.content });
+      // A refusal is the answer's text, as `generate` returns `message.refusal` when there is no content.
+      const content = delta.content || delta.refusal;
+      if (content) {
+        this.outputText += content;
+        parts.push({ type: 'text-delta', delta: content });
       }
       delta.tool_calls?.forEach((call, position) => parts.push(this.toolCallDelta(call, position)));
     }

@@ -75,6 +75,7 @@ export const OpenAIChatChunkSchema = z.object({
             content: nullish(z.string()),
             reasoning_content: nullish(z.string()),
             reasoning: nullish(z.string()),
+            refusal: nullish(z.string()),
             tool_calls: nullish(z.array(ToolCallDeltaSchema)),
           }),
         ),

@@ -2,7 +2,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import { apiKeyDisplayPrefix, generateApiKeySecret, hashApiKeySecret, hashesEqual, isWellFormedApiKeySecret } from '../../tenancy/api-key-secret.js';
 import { applyApiKeyPatch, applyTenantPatch, newId, notFound, parseApiKeyInput, revokedKeyConflict, tenantFromInput } from '../../tenancy/tenant-input.js';
 import type { ApiKey, ApiKeyInput, ApiKeyPatch, AuthResult, CreatedApiKey, ListOptions, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
-import { checkKey, clampLimit } from '../check-key.js';
+import { checkKey, clampLimit, clampOffset } from '../check-key.js';
 import { LastUsedThrottle } from '../last-used-throttle.js';
 import { jsonOrNull, rowToApiKey, rowToTenant, splitJoinedRow, type Row } from '../row-mapping.js';
 import type { PostgresHandle } from './postgres-database.js';
@@ -44,7 +44,7 @@ export class PostgresTenantStore implements TenantStore {
   }
 
   async listTenants(options: ListOptions = {}): Promise<Tenant[]> {
-    const rows = await this.pg.query(`SELECT ${TENANT_COLS} FROM llmrr_tenants ORDER BY created_at, id LIMIT $1 OFFSET $2`, [clampLimit(options.limit), Math.max(0, options.offset ?? 0)]);
+    const rows = await this.pg.query(`SELECT ${TENANT_COLS} FROM llmrr_tenants ORDER BY created_at, id LIMIT $1 OFFSET $2`, [clampLimit(options.limit), clampOffset(options.offset)]);
     return rows.map(rowToTenant);
   }
 

@@ -3,7 +3,7 @@ import { apiKeyDisplayPrefix, generateApiKeySecret, hashApiKeySecret, hashesEqua
 import { applyApiKeyPatch, applyTenantPatch, newId, notFound, parseApiKeyInput, revokedKeyConflict, tenantFromInput } from '../../tenancy/tenant-input.js';
 import type { ApiKey, ApiKeyInput, ApiKeyPatch, AuthResult, CreatedApiKey, ListOptions, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
 import { LastUsedThrottle } from '../last-used-throttle.js';
-import { checkKey, clampLimit } from '../check-key.js';
+import { checkKey, clampLimit, clampOffset } from '../check-key.js';
 import { jsonOrNull, rowToApiKey, rowToTenant, splitJoinedRow, type Row } from '../row-mapping.js';
 import type { SqliteHandle } from './sqlite-database.js';
 
@@ -61,7 +61,7 @@ export class SqliteTenantStore implements TenantStore {
   }
 
   async listTenants(options: ListOptions = {}): Promise<Tenant[]> {
-    const rows = this.stmt.listTenants.all(clampLimit(options.limit), Math.max(0, options.offset ?? 0)) as Row[];
+    const rows = this.stmt.listTenants.all(clampLimit(options.limit), clampOffset(options.offset)) as Row[];
     return rows.map(rowToTenant);
   }
 

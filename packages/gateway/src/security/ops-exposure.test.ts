@@ -1,0 +1,57 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHarness, get, post, type Harness } from '../test-support/harness.js';
+
+describe('/metrics behind auth.metricsKey', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('refuses scrapes without the metrics key (tenant ids and costs are in the labels) and serves them with it', async () => {
+    h = await createHarness({ stores: 'memory', gateway: { auth: { metricsKey: 'metrics-secret-0123456789' } } });
+    await h.stores!.tenants.createTenant({ id: 'customer-secret-name', name: 'x' });
+    const { secret } = await h.stores!.tenants.createKey('customer-secret-name', { name: 'k' });
+    const chat = { model: 'mock', messages: [{ role: 'user', content: 'hi' }] };
+    expect((await post(h.gateway, '/v1/chat/completions', chat, { authorization: `Bearer ${secret}` })).status).toBe(200);
+
+    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Bearer ${secret}` }]) {
+      const res = await get(h.gateway, '/metrics', headers);
+      expect(res.status).toBe(401);
+      const text = await res.text();
+      expect(text).not.toContain('customer-secret-name');
+      expect(text).not.toContain('metrics-secret');
+    }
+    const ok = await get(h.gateway, '/metrics', { authorization: 'Bearer metrics-secret-0123456789' });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('tenant="customer-secret-name"');
+    expect((await get(h.gateway, '/metrics', { 'x-api-key': 'metrics-secret-0123456789' })).status).toBe(200);
+  });
+});
+
+describe('/ready', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('a failing readiness check is a 503 that does not echo the error text (it may hold connection details)', async () => {
+    const logged: unknown[] = [];
+    h = await createHarness({
+      gateway: {
+        ready: () => {
+          throw new Error('connect ECONNREFUSED postgres://llmrr:hunter2@db.internal:5432');
+        },
+        log: (entry) => logged.push(entry.error),
+      },
+    });
+    const res = await get(h.gateway, '/ready');
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(text).not.toContain('hunter2');
+    expect(text).not.toContain('db.internal');
+    expect(JSON.parse(text)).toMatchObject({ status: 'not_ready' });
+    expect(String(logged[0])).toContain('ECONNREFUSED');
+  });
+});
