@@ -1,5 +1,7 @@
 import OpenAI from 'openai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,6 +133,58 @@ describe('metrics key', () => {
         await server.close(500);
       }
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('upstream calls', () => {
+  it('go through the keep-alive pool of createUpstreamFetch, which closes with the server', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-upstream-'));
+    const seen: IncomingHttpHeaders[] = [];
+    let open = 0;
+    let onAllClosed: () => void = () => {};
+    const allClosed = new Promise<void>((resolve) => (onAllClosed = resolve));
+    // A provider speaking the OpenAI streaming wire format on loopback.
+    const upstream = createServer((req, res) => {
+      seen.push(req.headers);
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const chunk = (delta: object, finish: string | null) =>
+          `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-up', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+        res.end(chunk({ role: 'assistant', content: 'Hello ' }, null) + chunk({ content: 'there' }, null) + chunk({}, 'stop') + 'data: [DONE]\n\n');
+      });
+    });
+    upstream.on('connection', (socket) => {
+      open++;
+      socket.on('close', () => --open === 0 && onAllClosed());
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    try {
+      const baseURL = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+      writeFileSync(join(dir, 'llmrr.config.json'), JSON.stringify({ models: [{ name: 'up', engine: 'openai-compatible', baseURL, model: 'gpt-up', apiKey: 'k' }] }));
+      const server = await startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory', LLMRR_CONFIG: join(dir, 'llmrr.config.json') }, dir), () => {});
+      try {
+        const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'demo', maxRetries: 0 });
+        for (let i = 0; i < 2; i++) {
+          const stream = await client.chat.completions.create({ model: 'up', messages: [{ role: 'user', content: 'hi' }], stream: true });
+          let text = '';
+          for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+          expect(text).toBe('Hello there');
+        }
+      } finally {
+        await server.close(500);
+      }
+      expect(seen).toHaveLength(2);
+      // Global fetch sends accept-encoding; createUpstreamFetch does not (providers answer uncompressed).
+      expect(seen.every((h) => h['accept-encoding'] === undefined)).toBe(true);
+      // The pool kept its connection alive between calls and closed it with the server.
+      await allClosed;
+      expect(open).toBe(0);
+    } finally {
+      upstream.closeAllConnections();
+      await new Promise<void>((resolve) => upstream.close(() => resolve()));
       rmSync(dir, { recursive: true, force: true });
     }
   });

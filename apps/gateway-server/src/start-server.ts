@@ -1,6 +1,6 @@
 import { LLMError, LLMRouter, createStateStores, type RouterConfig, type StateStores, type StateStoresConfig } from '@llmrr/core';
 import { createGateway, type Gateway, type GatewayLogEntry } from '@llmrr/gateway';
-import { serveGateway, type ServedGateway } from '@llmrr/gateway/node';
+import { createUpstreamFetch, serveGateway, type ServedGateway } from '@llmrr/gateway/node';
 import { loadServerConfig } from './load-config.js';
 import type { ServerSettings } from './settings.js';
 import type { Tracing } from './tracing.js';
@@ -70,12 +70,14 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
   let router: LLMRouter | undefined;
   let served: ServedGateway | undefined;
   let tracing: Tracing | undefined;
+  // Provider calls on undici's dispatch with a keep-alive pool: a fraction of the CPU of global fetch per call.
+  const upstreamFetch = createUpstreamFetch();
   try {
     // Shared mode: the exact cache lives in Redis too, so every gateway process shares answers.
     const cacheStore = config.cache.exact.enabled ? stores.cache : undefined;
     // Shared mode: circuit breaker state in Redis as well, so a deployment failing for one process is open for all.
     // unknownTenant 'shared': tenants created at runtime (admin API) on a v3 config use the shared models.
-    router = new LLMRouter(config, { baseDir: settings.cwd, unknownTenant: 'shared', ...(cacheStore ? { cacheStore } : {}), ...(stores.circuits ? { circuitStore: stores.circuits } : {}) });
+    router = new LLMRouter(config, { baseDir: settings.cwd, fetch: upstreamFetch, unknownTenant: 'shared', ...(cacheStore ? { cacheStore } : {}), ...(stores.circuits ? { circuitStore: stores.circuits } : {}) });
     // Off by default: OpenTelemetry code is imported only when tracing is on.
     if (settings.otel) tracing = await (await import('./tracing.js')).startTracing(router, settings.otel, log);
     await seedTenants(stores, config, settings.demo);
@@ -107,6 +109,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
           await gateway.close();
           await tr?.shutdown();
           await r.close();
+          await upstreamFetch.close();
           await s.close();
         })();
         return closing;
@@ -116,6 +119,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
     await served?.close(0);
     await tracing?.shutdown();
     await router?.close();
+    await upstreamFetch.close();
     await stores.close();
     throw e;
   }

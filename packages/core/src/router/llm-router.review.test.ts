@@ -4,6 +4,8 @@ import { ModelConfigSchema } from '../config/schema.js';
 import { MockEngine } from '../engines/mock/mock-engine.js';
 import { OpenAICompatibleEngine } from '../engines/openai-compatible/openai-compatible-engine.js';
 import { defaultEngineContext } from '../engines/types.js';
+import { startAnthropicWireServer } from '../test/anthropic-wire-server.js';
+import { startGeminiWireServer } from '../test/gemini-wire-server.js';
 import { startOpenAIWireServer } from '../test/openai-wire-server.js';
 import { LLMError } from '../errors/llm-error.js';
 import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngine, StreamPart } from '../spec/index.js';
@@ -277,4 +279,106 @@ describe('LLMRouter review: streamed and non-streamed usage agree (OpenAI wire)'
       }
     });
   }
+});
+
+describe("LLMRouter review: the caller's own deadline", () => {
+  function hanging(): LanguageEngine & { calls: number } {
+    const engine = {
+      ...scripted(async function* (signal) {
+        await new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      }),
+      calls: 0,
+      generate(_r: GenerateRequest, o?: CallOptions): Promise<GenerateResult> {
+        engine.calls++;
+        return new Promise((_, reject) => o?.signal?.addEventListener('abort', () => reject(o.signal!.reason), { once: true }));
+      },
+    };
+    return engine;
+  }
+
+  it('a caller AbortSignal.timeout is a timeout for the caller, but no retry, no fallback and no strike against the deployment', async () => {
+    const a = hanging();
+    const b = new MockEngine({ reply: 'b' });
+    const router = new LLMRouter(
+      {
+        models: [
+          { name: 'a', engine: 'mock', priority: 1 },
+          { name: 'b', engine: 'mock', priority: 2 },
+        ],
+        routing: { strategy: 'priority', retries: { max: 2, initialDelayMs: 1, maxDelayMs: 1 }, circuitBreaker: { failureThreshold: 1 } },
+      },
+      { engines: { a, b } },
+    );
+    const events: string[] = [];
+    for (const n of ['retry', 'fallback', 'circuit', 'attempt:error'] as const) router.on(n, () => events.push(n));
+    const err = await rejection(router.generate('x', { signal: AbortSignal.timeout(30), cache: false }));
+    expect(err.code).toBe('timeout');
+    expect(a.calls).toBe(1);
+    expect(b.calls).toBe(0);
+    expect(events.filter((e) => e !== 'attempt:error')).toEqual([]);
+    // The circuit of `a` is still closed: the next call goes to it.
+    const s = router.stream('y', { signal: AbortSignal.timeout(30), cache: false });
+    const parts = await collect(s);
+    expect(parts.at(-1)).toMatchObject({ type: 'error', error: { code: 'timeout' } });
+    expect(b.calls).toBe(0);
+    expect(events.filter((e) => e !== 'attempt:error')).toEqual([]);
+  });
+});
+
+describe('LLMRouter review: streamed and non-streamed usage agree (Anthropic and Gemini wire)', () => {
+  const request = { messages: [{ role: 'user' as const, content: 'weather in Paris?' }], tools: [{ name: 'lookup', parameters: { type: 'object' } }] };
+  const price = { input: 3, cachedInput: 0.3, output: 15 };
+
+  async function compare(router: LLMRouter) {
+    const g = await router.generate(request, { cache: false });
+    const s = router.stream(request, { cache: false });
+    await collect(s);
+    const sr = await s.result;
+    expect(sr.usage).toEqual(g.usage);
+    expect(sr.cost).toEqual(g.cost);
+    expect(sr.text).toBe(g.text);
+    expect(sr.reasoning).toBe(g.reasoning);
+    expect(sr.toolCalls.map((t) => ({ ...t, arguments: JSON.parse(t.arguments) as unknown }))).toEqual(
+      g.toolCalls.map((t) => ({ ...t, arguments: JSON.parse(t.arguments) as unknown })),
+    );
+    expect(sr.finishReason).toBe(g.finishReason);
+    return g;
+  }
+
+  it('anthropic: thinking, text, a tool call and prompt-cache tokens', async () => {
+    const reply = {
+      content: [
+        { type: 'thinking' as const, thinking: 'let me look it up' },
+        { type: 'text' as const, text: 'Checking.' },
+        { type: 'tool_use' as const, id: 'toolu_1', name: 'lookup', input: { q: 'Paris' } },
+      ],
+      usage: { input_tokens: 20, output_tokens: 30, cache_creation_input_tokens: 5, cache_read_input_tokens: 100 },
+      chunks: 3,
+    };
+    const server = await startAnthropicWireServer({ handler: () => reply });
+    try {
+      const router = new LLMRouter({ models: [{ name: 'c', engine: 'anthropic', model: 'claude-test-1', baseURL: server.url, apiKey: 'sk-ant-test', price }] });
+      const g = await compare(router);
+      expect(g.usage).toMatchObject({ inputTokens: 125, cachedInputTokens: 100, outputTokens: 30 });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('gemini: thoughts, text, a function call, cached and thinking tokens', async () => {
+    const reply = {
+      parts: [{ text: 'pondering', thought: true }, { text: 'Checking the weather.' }, { functionCall: { name: 'lookup', args: { q: 'Paris' } } }],
+      usage: { promptTokenCount: 50, candidatesTokenCount: 12, cachedContentTokenCount: 40, thoughtsTokenCount: 7 },
+      chunks: 2,
+      responseId: 'resp-1',
+    };
+    const server = await startGeminiWireServer({ handler: () => reply });
+    try {
+      const router = new LLMRouter({ models: [{ name: 'g', engine: 'gemini', model: 'gemini-test', baseURL: server.url, apiKey: 'gm-test', price }] });
+      const g = await compare(router);
+      expect(g.usage).toMatchObject({ inputTokens: 50, cachedInputTokens: 40, outputTokens: 19, reasoningTokens: 7 });
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
+import { boundedJson } from './bounded-json.js';
 
 const TextBlock = z.looseObject({ type: z.literal('text'), text: z.string() });
 const ImageBlock = z.looseObject({
@@ -9,7 +10,7 @@ const ImageBlock = z.looseObject({
     z.looseObject({ type: z.literal('url'), url: z.string().min(1) }),
   ]),
 });
-const ToolUseBlock = z.looseObject({ type: z.literal('tool_use'), id: z.string().min(1), name: z.string().min(1), input: z.unknown() });
+const ToolUseBlock = z.looseObject({ type: z.literal('tool_use'), id: z.string().min(1), name: z.string().min(1), input: boundedJson(z.unknown()) });
 const ToolResultBlock = z.looseObject({
   type: z.literal('tool_result'),
   tool_use_id: z.string().min(1),
@@ -27,7 +28,7 @@ export const AnthropicMessageParamSchema = z.looseObject({
 export const AnthropicToolSchema = z.looseObject({
   name: z.string().regex(/^[a-zA-Z0-9_-]{1,128}$/, 'must be 1-128 letters, digits, _ or -'),
   description: z.string().optional(),
-  input_schema: z.record(z.string(), z.unknown()),
+  input_schema: boundedJson(z.record(z.string(), z.unknown())),
 });
 
 /** `POST /v1/messages` request body (Anthropic Messages API). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
+import { boundedJson } from './bounded-json.js';
 
 const TextContentPart = z.looseObject({ type: z.literal('text'), text: z.string() });
 const ImageContentPart = z.looseObject({
@@ -44,7 +45,7 @@ export const OpenAIToolSchema = z.looseObject({
   function: z.looseObject({
     name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
     description: z.string().optional(),
-    parameters: z.record(z.string(), z.unknown()).optional(),
+    parameters: boundedJson(z.record(z.string(), z.unknown())).optional(),
     strict: z.boolean().nullable().optional(),
   }),
 });
@@ -62,7 +63,7 @@ export const OpenAIResponseFormatSchema = z.discriminatedUnion('type', [
     json_schema: z.looseObject({
       name: z.string().min(1),
       description: z.string().optional(),
-      schema: z.record(z.string(), z.unknown()).optional(),
+      schema: boundedJson(z.record(z.string(), z.unknown())).optional(),
       strict: z.boolean().nullable().optional(),
     }),
   }),

@@ -64,6 +64,38 @@ describe('bad input is a 4xx naming the field on every endpoint', () => {
     expect(failures).toEqual([]);
   });
 
+  it('deeply nested JSON (arrays, objects, tool schemas, metadata) is a 4xx or accepted, never a 5xx', async () => {
+    const depth = 200_000;
+    const deepArray = '['.repeat(depth) + ']'.repeat(depth);
+    const deepObject = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+    const schema = '{"type":"object","properties":{"a":'.repeat(20_000) + '{}' + '}}'.repeat(20_000);
+    const msg = '[{"role":"user","content":"x"}]';
+    const bodies = [
+      deepArray,
+      deepObject,
+      `{"model":"mock","messages":${msg},"metadata":${deepObject}}`,
+      `{"model":"mock","messages":[{"role":"user","content":${deepArray}}]}`,
+      `{"model":"mock","messages":${msg},"tools":[{"type":"function","function":{"name":"f","parameters":${schema}}}]}`,
+      `{"model":"mock","messages":${msg},"response_format":{"type":"json_schema","json_schema":{"name":"s","schema":${schema}}}}`,
+      `{"model":"mock","max_tokens":5,"messages":${msg},"tools":[{"name":"f","input_schema":${schema}}]}`,
+      `{"model":"mock","max_tokens":5,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":${deepObject}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"ok"}]}],"tools":[{"name":"f","input_schema":{"type":"object"}}]}`,
+    ];
+    const failures: string[] = [];
+    for (const path of ['/v1/chat/completions', '/v1/messages']) {
+      for (const body of bodies) {
+        const res = await post(h.gateway, path, body);
+        if (res.status >= 500) failures.push(`${path} ${body.slice(0, 60)} -> ${res.status} ${(await res.text()).slice(0, 200)}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    const named = await post(h.gateway, '/v1/chat/completions', bodies[4]!);
+    expect(named.status).toBe(400);
+    expect(((await named.json()) as { error: { param: string; message: string } }).error).toMatchObject({ param: 'tools.0.function.parameters', message: expect.stringMatching(/deeper than 64 levels/) });
+    const anthropic = await post(h.gateway, '/v1/messages', bodies[6]!);
+    expect(anthropic.status).toBe(400);
+    expect(((await anthropic.json()) as { error: { param: string } }).error.param).toBe('tools.0.input_schema');
+  });
+
   it('malformed query parameters on GET routes are not 5xx', async () => {
     for (const path of ['/v1/models?x=%ZZ', '/api/models?%', '/api/status?limit=abc', '/v1/models/%E0%A4%A']) {
       expect((await get(h.gateway, path)).status).toBeLessThan(500);

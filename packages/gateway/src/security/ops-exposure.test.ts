@@ -15,7 +15,8 @@ describe('/metrics behind auth.metricsKey', () => {
     const chat = { model: 'mock', messages: [{ role: 'user', content: 'hi' }] };
     expect((await post(h.gateway, '/v1/chat/completions', chat, { authorization: `Bearer ${secret}` })).status).toBe(200);
 
-    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Bearer ${secret}` }]) {
+    const attempts: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong' }, { authorization: `Bearer ${secret}` }];
+    for (const headers of attempts) {
       const res = await get(h.gateway, '/metrics', headers);
       expect(res.status).toBe(401);
       const text = await res.text();

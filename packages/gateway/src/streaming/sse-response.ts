@@ -1,4 +1,5 @@
 import { LLMError, toLLMError, type FinishReason, type RouterResult, type StreamPart, type Usage } from '@llmrr/core';
+import { toPublicError } from '../http/error-body.js';
 import type { Reply } from '../http/reply.js';
 import type { OpenedStream, RoutePart } from './open-stream.js';
 
@@ -91,7 +92,7 @@ export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseR
         ...(finish ? { finishReason: finish.finishReason } : {}),
         firstPartMs: opened.firstPartMs,
       }).catch(() => {});
-      if (!aborted) yield join(enc.error(error, options.requestId));
+      if (!aborted) yield join(enc.error(toPublicError(error), options.requestId));
     } finally {
       if (!settled) {
         options.abort.abort();

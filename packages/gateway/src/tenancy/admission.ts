@@ -62,6 +62,8 @@ export async function admit(input: AdmitInput): Promise<Admission> {
 
   let reservationId: string | undefined;
   if (tenant.budget) {
+    // An uncapped call has no cost bound: cap it at the output the reservation assumes.
+    input.request.maxTokens ??= Math.max(input.defaultMaxOutputTokens, ...input.candidates.map((d) => d.config.maxOutputTokens ?? 0));
     const estimateUsd = estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens);
     // The request id may be the client's own x-request-id: never the reservation's identity, or a repeated
     // (or another tenant's) id would reuse that reservation and settle nothing (or settle it for them).

@@ -47,7 +47,6 @@ export class AttemptScope {
   private readonly link: LinkedController;
   private firstTimer: ReturnType<typeof setTimeout> | undefined;
   private totalTimer: ReturnType<typeof setTimeout> | undefined;
-  private abortPromise: Promise<never> | undefined;
   /** Set when one of our timers fired. */
   timeoutError: LLMError | undefined;
 
@@ -93,17 +92,31 @@ export class AttemptScope {
     return this.link.signal.aborted && this.link.signal.reason === CANCELLED;
   }
 
-  /** `promise`, or a rejection as soon as the attempt is aborted (for engines slow to honour the signal). */
+  /**
+   * `promise`, or a rejection as soon as the attempt is aborted (for engines slow to honour the signal).
+   * One listener per call, removed when `promise` settles: a stream races every part, and a race against
+   * one long-lived promise would keep every part reachable until the stream ends.
+   */
   race<T>(promise: Promise<T>): Promise<T> {
-    if (!this.abortPromise) {
-      const signal = this.link.signal;
-      this.abortPromise = new Promise<never>((_, reject) => {
-        if (signal.aborted) reject(signal.reason);
-        else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-      });
-      this.abortPromise.catch(() => {});
+    const signal = this.link.signal;
+    if (signal.aborted) {
+      promise.then(undefined, () => {});
+      return Promise.reject(signal.reason as unknown);
     }
-    return Promise.race([promise, this.abortPromise]);
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason as unknown);
+      signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
   }
 
   /** The LLMError for what an attempt threw (or reported): caller abort, our timeout, or the engine's error. */

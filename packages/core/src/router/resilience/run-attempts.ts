@@ -139,8 +139,10 @@ function settleFailure(
   // A failed attempt keeps its tpm charge: its real usage is unknown, and failures (429s above all)
   // are exactly when the deployment should be asked less.
   d.limiter?.release(charged);
-  const cancelled = scope?.cancelled === true && !plan.signal?.aborted;
-  const counts = !cancelled && countsAgainstDeployment(error);
+  const callerGone = plan.signal?.aborted === true;
+  const cancelled = scope?.cancelled === true && !callerGone;
+  // The caller's own abort or deadline (`AbortSignal.timeout`) says nothing about the deployment's health.
+  const counts = !cancelled && !callerGone && countsAgainstDeployment(error);
   d.stats.failure(error.code, counts);
   if (counts) d.breaker.failure(permit);
   else d.breaker.release(permit);
@@ -212,6 +214,8 @@ async function runDeployment<T>(
       const cancelled = scope?.cancelled === true && !plan.signal?.aborted;
       settleFailure(host, plan, d, error, scope, startedAt, attempt, hedge, charged, permit);
       if (cancelled) return { kind: 'cancelled' };
+      // The caller gave up (its abort, or its deadline as a `timeout`): no retry, no fallback.
+      if (plan.signal?.aborted) return { kind: 'stop', error };
     }
     const action = failureAction(error);
     if (action === 'stop') return { kind: 'stop', error };

@@ -1,0 +1,47 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { AttemptScope } from './attempt-scope.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const refs: Array<WeakRef<object>> = [];
+/** A part only a WeakRef (and whoever holds the promise) can reach. */
+function bigPart(): Promise<object> {
+  const part = { big: new Array(1000).fill('x') };
+  refs.push(new WeakRef(part));
+  return Promise.resolve(part);
+}
+
+describe('AttemptScope.race', () => {
+  it('keeps nothing of a settled race while the scope lives on (a long stream races every part)', async () => {
+    const scope = new AttemptScope(undefined, {}, { deployment: 'd' }, undefined);
+    await scope.race(bigPart());
+    for (let i = 0; i < 10; i++) await scope.race(Promise.resolve(i));
+    // (No deref() in this loop: it would keep the target alive for the rest of the job.)
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(refs[0]!.deref()).toBeUndefined();
+    scope.dispose();
+  });
+
+  it('rejects with the abort reason, at once when already aborted, and the raced promise stays handled', async () => {
+    const scope = new AttemptScope(undefined, {}, { deployment: 'd' }, undefined);
+    const pending = scope.race(new Promise<never>(() => {}));
+    scope.cancel();
+    await expect(pending).rejects.toBeTypeOf('symbol');
+    await expect(scope.race(Promise.reject(new Error('late')))).rejects.toBeTypeOf('symbol');
+    await expect(scope.race(Promise.resolve(1))).rejects.toBeTypeOf('symbol');
+    scope.dispose();
+  });
+
+  it('passes the value or the error through when not aborted', async () => {
+    const scope = new AttemptScope(undefined, {}, { deployment: 'd' }, undefined);
+    await expect(scope.race(Promise.resolve(7))).resolves.toBe(7);
+    await expect(scope.race(Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    scope.dispose();
+  });
+});
