@@ -3,7 +3,8 @@ import { Hono } from 'hono';
 import type { AppEnv, GatewayDeps } from './calls/context.js';
 import { errorResponse } from './http/error-body.js';
 import { DIRECT_ROUTES, createDirectRoutes, type DirectRoutes } from './http/direct-routes.js';
-import { defaultRequestId, requestIdFrom } from './http/request-id.js';
+import { CLIENT_REQUEST_ID_HEADER, clientRequestIdFrom, defaultRequestId } from './http/request-id.js';
+import { echoClientRequestId } from './http/client-request-id.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAnthropicRoutes } from './routes/anthropic-routes.js';
@@ -83,11 +84,18 @@ export function createGateway(options: GatewayOptions): Gateway {
   // `DirectRoutes`): middleware added here does not run for them unless the request carries an Origin
   // and CORS is on.
   const app = new Hono<AppEnv>();
+  // The gateway always makes its own request id (the key of ledger, budget, feedback and router); a
+  // client's `x-request-id` is only echoed as `x-client-request-id` and logged.
+  const noteClientId = (requestId: string, clientRequestId: string) => logFn({ level: 'info', message: 'client request id', requestId, clientRequestId });
   app.use(async (c, next) => {
-    c.set('requestId', requestIdFrom(c.req.raw.headers, generateId));
+    const requestId = generateId();
+    c.set('requestId', requestId);
     c.set('startedAt', now());
+    const clientId = clientRequestIdFrom(c.req.raw.headers);
+    if (clientId !== undefined) noteClientId(requestId, clientId);
     await next();
     if (!c.res.headers.has('x-request-id')) c.res.headers.set('x-request-id', c.get('requestId'));
+    if (clientId !== undefined && !c.res.headers.has(CLIENT_REQUEST_ID_HEADER)) c.res.headers.set(CLIENT_REQUEST_ID_HEADER, clientId);
   });
   if (cors) for (const path of CORS_PATHS) app.use(path, cors);
   registerOpsRoutes(app, deps);
@@ -113,7 +121,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const gateway: Gateway & { [DIRECT_ROUTES]: DirectRoutes } = {
     fetch: async (request: Request, env?: GatewayEnv) => app.fetch(request, env ?? {}),
-    [DIRECT_ROUTES]: createDirectRoutes(deps.routes, { cors: cors !== undefined, requestId: (headers) => requestIdFrom(headers, generateId), now }),
+    [DIRECT_ROUTES]: createDirectRoutes(echoClientRequestId(deps.routes, noteClientId), { cors: cors !== undefined, requestId: () => generateId(), now }),
     registry: metrics?.registry,
     async close() {
       metrics?.close();

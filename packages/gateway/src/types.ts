@@ -122,7 +122,7 @@ export interface GatewayOptions {
   log?: (entry: GatewayLogEntry) => void;
   /** Clock (ms). Default `Date.now`. */
   now?: () => number;
-  /** Request id generator, used when the client sends no valid `x-request-id`. */
+  /** Request id generator (every request gets one; a client's `x-request-id` is only echoed as `x-client-request-id`). */
   generateId?: () => string;
   /** Shown by `/api/status`. */
   info?: { name?: string; version?: string };

@@ -13,7 +13,7 @@ export const DIRECT_ROUTES: unique symbol = Symbol.for('@llmrr/gateway.directRou
 export interface DirectRoutes {
   /** The route for this request, or undefined when it must go through `fetch`. */
   route(method: string, path: string, origin: string | undefined): ModelRoute | undefined;
-  /** The request id for a request (the client's valid `x-request-id`, else a new one). */
+  /** The gateway's own id for a new request (a client's `x-request-id` is never used; see `clientRequestIdFrom`). */
   requestId(headers: HeaderSource): string;
   /** The gateway's clock (ms). */
   now(): number;
