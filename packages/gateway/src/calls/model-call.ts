@@ -1,6 +1,6 @@
 import { toLLMError, type GenerateOptions, type GenerateRequest, type RateLimitInfo, type RouterResult, type UsageStatus } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
-import { errorReply, toPublicError, type ErrorStyle } from '../http/error-body.js';
+import { errorReply, needsServerLog, toPublicError, type ErrorStyle } from '../http/error-body.js';
 import { formatScore, resultHeaders } from '../http/llmrr-info.js';
 import { jsonReply, replyToResponse, type Reply } from '../http/reply.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
@@ -78,7 +78,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     } catch {
       // already logged; the original error is the one to report
     }
-    if (error.code === 'internal' || error.statusCode >= 500) deps.log(`request failed: ${error.code}`, call.requestId, error);
+    if (needsServerLog(error)) deps.log(`request failed: ${error.code}`, call.requestId, error);
     const extra = error.code === 'rate_limited' && isRateInfoCarrier(error.details) ? rateLimitHeaders(error.details.rateInfo) : {};
     return errorReply(toPublicError(error), call.requestId, call.style, { ...headers, ...extra });
   };

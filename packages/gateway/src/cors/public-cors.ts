@@ -18,6 +18,7 @@ export const CORS_PATHS = ['/v1/*', '/api/*'] as const;
 /** Response headers a browser page may read: ids, routing info, costs, rate limits. */
 export const CORS_EXPOSED_HEADERS = [
   'x-request-id',
+  'x-client-request-id',
   'x-llmrr-model',
   'x-llmrr-cache',
   'x-llmrr-cache-score',

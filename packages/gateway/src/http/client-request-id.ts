@@ -6,7 +6,7 @@ import { CLIENT_REQUEST_ID_HEADER, clientRequestIdFrom } from './request-id.js';
  * `x-client-request-id` and reporting it to `note` (the Hono middleware does the same for `fetch`).
  * A live view of `routes`: routes registered later are wrapped too.
  */
-export function echoClientRequestId(routes: ModelRoutes, note: (requestId: string, clientRequestId: string) => void): ModelRoutes {
+export function echoClientRequestId(routes: ModelRoutes, note: (requestId: string, clientRequestId: string) => void): Pick<ModelRoutes, 'get'> {
   const wrapped = new Map<ModelRoute, ModelRoute>();
   const wrap = (route: ModelRoute): ModelRoute => {
     let w = wrapped.get(route);
@@ -27,5 +27,5 @@ export function echoClientRequestId(routes: ModelRoutes, note: (requestId: strin
       const route = routes.get(path);
       return route && wrap(route);
     },
-  } as ModelRoutes;
+  };
 }

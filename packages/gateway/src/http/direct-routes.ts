@@ -19,7 +19,7 @@ export interface DirectRoutes {
   now(): number;
 }
 
-export function createDirectRoutes(routes: ModelRoutes, options: { cors: boolean; requestId: (headers: HeaderSource) => string; now: () => number }): DirectRoutes {
+export function createDirectRoutes(routes: Pick<ModelRoutes, 'get'>, options: { cors: boolean; requestId: (headers: HeaderSource) => string; now: () => number }): DirectRoutes {
   return {
     route(method, path, origin) {
       if (method !== 'POST' || (options.cors && origin !== undefined)) return undefined;

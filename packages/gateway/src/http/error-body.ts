@@ -1,4 +1,5 @@
 import { LLMError, toLLMError } from '@llmrr/core';
+import { redactUpstreamMessage } from './redact-upstream.js';
 import { replyToResponse, type Reply } from './reply.js';
 
 /** The wire shape of every gateway error. Anthropic-style routes add `type: "error"` at the top. */
@@ -9,16 +10,37 @@ export interface ErrorBody {
 
 export type ErrorStyle = 'openai' | 'anthropic';
 
+/** What a client sees when the upstream provider refused the gateway's own credentials. */
+export const UPSTREAM_CREDENTIALS_MESSAGE = "The upstream provider rejected the gateway's credentials; see the server log for this request id";
+
+/** The error came from a provider (not from the gateway's own checks). */
+export function isUpstreamError(err: LLMError): boolean {
+  return err.provider !== undefined || err.upstreamStatus !== undefined;
+}
+
 /**
  * Turns any thrown value into the public error: status from `LLMError.statusCode`, never a stack trace.
- * Internal errors (5xx that are not upstream failures) keep their code but hide their message.
+ * Internal errors (5xx that are not upstream failures) keep their code but hide their message. An
+ * upstream `authentication` / `permission_denied` (the provider refused the gateway's key, not the
+ * client's) is a 502 `provider_error` with a generic message; other upstream messages have anything
+ * that looks like a credential redacted. The original stays in `cause`, for the server log.
  */
 export function toPublicError(e: unknown): LLMError {
   const err = toLLMError(e);
   if (err.code === 'internal' || err.code === 'config_invalid') {
     return new LLMError({ code: err.code, message: 'Internal gateway error; see the server log for this request id', cause: err });
   }
-  return err;
+  if (!isUpstreamError(err)) return err;
+  if (err.code === 'authentication' || err.code === 'permission_denied') {
+    return new LLMError({ code: 'provider_error', message: UPSTREAM_CREDENTIALS_MESSAGE, ...(err.provider ? { provider: err.provider } : {}), cause: err });
+  }
+  const message = redactUpstreamMessage(err.message);
+  return message === err.message ? err : err.with({ message, details: undefined, cause: err });
+}
+
+/** Upstream credential errors are the operator's problem: log them even though they are not the client's fault. */
+export function needsServerLog(err: LLMError): boolean {
+  return err.code === 'internal' || err.statusCode >= 500 || (isUpstreamError(err) && (err.code === 'authentication' || err.code === 'permission_denied'));
 }
 
 export function errorBody(err: LLMError, requestId: string, style: ErrorStyle = 'openai'): ErrorBody {

@@ -102,12 +102,15 @@ describe('serveGateway: the Node direct path answers exactly as gateway.fetch', 
     expect(stable(node.body)).toEqual(stable(web.body));
   });
 
-  it('keeps a valid client x-request-id, in the header, the body and the ledger', async () => {
+  it("keys the header, body and ledger by its own id, echoing a client's x-request-id as x-client-request-id", async () => {
     const res = await send(served.url, 'POST', '/v1/chat/completions?trace=1', JSON.stringify(chat), { ...auth(), 'x-request-id': 'client-id.42' });
     expect(res.status).toBe(200);
-    expect(res.headers['x-request-id']).toBe('client-id.42');
-    expect(JSON.parse(res.body).llmrr.request_id).toBe('client-id.42');
-    expect(await h.stores!.ledger.get('client-id.42')).toMatchObject({ status: 'success', tenantId: 'acme' });
+    const own = res.headers['x-request-id'] as string;
+    expect(own).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(res.headers['x-client-request-id']).toBe('client-id.42');
+    expect(JSON.parse(res.body).llmrr.request_id).toBe(own);
+    expect(await h.stores!.ledger.get(own)).toMatchObject({ status: 'success', tenantId: 'acme' });
+    expect(await h.stores!.ledger.get('client-id.42')).toBeUndefined();
   });
 
   it('other routes go through gateway.fetch', async () => {
@@ -147,11 +150,12 @@ describe('serveGateway: the Node direct path answers exactly as gateway.fetch', 
 
   it('a client that goes away mid-stream stops the upstream call, and the ledger says aborted', async () => {
     const u = new URL(served.url);
-    const requestId = 'gone-mid-stream';
+    let requestId = '';
     const firstBytes = await new Promise<string>((resolve, reject) => {
       const req = httpRequest(
-        { host: u.hostname, port: u.port, path: '/v1/chat/completions', method: 'POST', headers: { ...auth(), 'x-request-id': requestId } },
+        { host: u.hostname, port: u.port, path: '/v1/chat/completions', method: 'POST', headers: auth() },
         (res) => {
+          requestId = res.headers['x-request-id'] as string;
           res.once('data', (d: Buffer) => {
             req.destroy();
             resolve(d.toString('utf8'));

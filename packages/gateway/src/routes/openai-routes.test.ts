@@ -29,12 +29,18 @@ describe('POST /v1/chat/completions', () => {
     expect(body.id).toBe(`chatcmpl-${res.headers.get('x-request-id')}`);
   });
 
-  it('honours an incoming x-request-id and replaces an unsafe one', async () => {
+  it("uses its own request id, echoing a client's valid x-request-id as x-client-request-id (an unsafe one is dropped)", async () => {
     const ok = await post(h.gateway, '/v1/chat/completions', hello, { 'x-request-id': 'client-id_42' });
-    expect(ok.headers.get('x-request-id')).toBe('client-id_42');
-    expect(((await ok.json()) as { id: string }).id).toBe('chatcmpl-client-id_42');
+    const own = ok.headers.get('x-request-id');
+    expect(own).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(ok.headers.get('x-client-request-id')).toBe('client-id_42');
+    expect(((await ok.json()) as { id: string }).id).toBe(`chatcmpl-${own}`);
     const bad = await post(h.gateway, '/v1/chat/completions', hello, { 'x-request-id': 'has spaces and <html>' });
     expect(bad.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(bad.headers.get('x-client-request-id')).toBeNull();
+    const error = await post(h.gateway, '/v1/chat/completions', { model: 'nope', messages: [] }, { 'x-request-id': 'client-id_43' });
+    expect(error.headers.get('x-client-request-id')).toBe('client-id_43');
+    expect(((await error.json()) as { error: { request_id: string } }).error.request_id).toBe(error.headers.get('x-request-id'));
   });
 
   it('streams the exact OpenAI chunk sequence with include_usage and [DONE]', async () => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { redactUpstreamMessage } from '../http/redact-upstream.js';
 import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
 
 /** What `errorFromResponse` makes of OpenAI's 401 for a wrong server-side key (provider set, message from upstream). */
@@ -11,16 +12,58 @@ describe("the upstream provider's credential errors", () => {
     h = undefined;
   });
 
-  // KNOWN BUG (not fixed here: http/error-body.ts belongs to the hot-path work). `toPublicError` passes an
-  // upstream `authentication` / `permission_denied` LLMError through as it is: the client gets a 401 that
-  // blames its own key, and the provider's message, which quotes part of the gateway's upstream API key.
-  // Flip to `it` when fixed.
-  it.fails('are a 502 that neither blames the client key nor quotes the upstream message', async () => {
-    h = await createHarness({ models: [mockModel('mock', { failures: [{ code: 'authentication', message: UPSTREAM_401, times: 10 }] })] });
+  // An upstream `authentication` / `permission_denied` is the provider refusing the gateway's own key:
+  // a 502 `provider_error` with a generic message (the original, which quotes part of that key, is logged).
+  it('are a 502 that neither blames the client key nor quotes the upstream message', async () => {
+    const logged: unknown[] = [];
+    h = await createHarness({
+      models: [mockModel('mock', { failures: [{ code: 'authentication', message: UPSTREAM_401, times: 10 }] })],
+      gateway: { log: (entry) => logged.push(entry.error) },
+    });
     const res = await post(h.gateway, '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
     const text = await res.text();
     expect(text).not.toContain('Zx9Q');
     expect(text).not.toContain('sk-proj');
     expect(res.status).toBe(502);
+    expect(JSON.parse(text).error).toMatchObject({ code: 'provider_error', message: expect.stringContaining("rejected the gateway's credentials") });
+    expect(logged.map((e) => String((e as Error | undefined)?.message)).join('\n')).toContain('Zx9Q');
+
+    const streamed = await post(h.gateway, '/v1/chat/completions', { model: 'mock', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    expect(streamed.status).toBe(502);
+    expect(await streamed.text()).not.toContain('Zx9Q');
+  });
+
+  it('a permission_denied from upstream is a 502 too; the gateway\'s own auth failures stay 401', async () => {
+    h = await createHarness({ models: [mockModel('mock', { failures: [{ code: 'permission_denied', message: 'Project proj_abc does not have access to model', times: 10 }] })] });
+    const res = await post(h.gateway, '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.status).toBe(502);
+    expect(await res.text()).not.toContain('proj_abc');
+    await h.close();
+    h = await createHarness({ stores: 'memory' });
+    const refused = await post(h.gateway, '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: 'hi' }] }, { authorization: 'Bearer wrong-key' });
+    expect(refused.status).toBe(401);
+  });
+
+  it('other upstream errors keep their status but have credential-like text redacted', async () => {
+    const message = 'upstream 429: rate limit for organization org-1 on API key sk-live-abcdef0123456789abcdef (key ...9abc)';
+    h = await createHarness({ models: [mockModel('mock', { failures: [{ code: 'rate_limited', message, times: 10 }] })] });
+    const res = await post(h.gateway, '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.status).toBe(429);
+    const body = JSON.parse(await res.text()) as { error: { message: string } };
+    expect(body.error.message).toContain('rate limit for organization org-1');
+    expect(body.error.message).not.toContain('sk-live');
+    expect(body.error.message).not.toContain('9abc');
+  });
+});
+
+describe('redactUpstreamMessage', () => {
+  it('removes key-like tokens and whatever follows "API key" / "Authorization" / "Bearer"', () => {
+    expect(redactUpstreamMessage(UPSTREAM_401)).not.toMatch(/sk-proj|Zx9Q/);
+    expect(redactUpstreamMessage('invalid x-goog-api-key AIzaSyD0123456789abcdefghij')).toBe('invalid x-goog-api-key [redacted]');
+    expect(redactUpstreamMessage('Authorization: Bearer abc.def')).toBe('Authorization [redacted]');
+    expect(redactUpstreamMessage('bad token gsk_0123456789abcdef here')).toBe('bad token [redacted] here');
+    expect(redactUpstreamMessage('opaque 0123456789abcdef0123456789abcdef0123 value')).toBe('opaque [redacted] value');
+    expect(redactUpstreamMessage("This model's maximum context length is 8192 tokens")).toBe("This model's maximum context length is 8192 tokens");
+    expect(redactUpstreamMessage('The model `gpt-4o-mini` does not exist')).toBe('The model `gpt-4o-mini` does not exist');
   });
 });
