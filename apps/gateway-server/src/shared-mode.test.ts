@@ -226,12 +226,13 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: two gateway processes 
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
       const g = i < 3 ? a! : b!;
-      const requestId = `inv-${g.name}-${i}-${id}`;
-      ids.push(requestId);
+      const clientId = `inv-${g.name}-${i}-${id}`;
       expect((await chat(g, secret, `invoice ${i}`, {})).status).toBe(200);
-      // The client's request id is the ledger key: resend one with an explicit id to tie it to a process.
-      const res = await request(g, 'POST', '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: `invoice id ${i}` }], max_tokens: 4 }, { authorization: `Bearer ${secret}`, 'x-request-id': requestId });
+      // The gateway's own request id (x-request-id of the answer) is the ledger key; a client's id is only echoed.
+      const res = await request(g, 'POST', '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: `invoice id ${i}` }], max_tokens: 4 }, { authorization: `Bearer ${secret}`, 'x-request-id': clientId });
       expect(res.status).toBe(200);
+      expect(res.headers.get('x-client-request-id')).toBe(clientId);
+      ids.push(res.headers.get('x-request-id')!);
     }
     for (const rid of ids) expect((await admin<{ tenantId: string }>(a!, 'GET', `/admin/usage/${rid}`)).tenantId).toBe('invoice');
     const month = new Date().toISOString().slice(0, 7);

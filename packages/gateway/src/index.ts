@@ -8,6 +8,7 @@ export type {
   GatewayMetricsOptions,
   GatewayOptions,
   GatewayRouter,
+  GatewayRoutingConfig,
   GatewayStores,
   RouterEmbedResult,
 } from './types.js';
@@ -27,3 +28,4 @@ export * from './schemas/legacy-api.js';
 export * from './schemas/feedback.js';
 export * from './schemas/admin.js';
 export type { ErrorBody } from './http/error-body.js';
+export { redactUpstreamMessage } from './http/redact-upstream.js';

@@ -39,8 +39,22 @@ export interface GatewayRouter {
    * Optional: without it `POST /v1/feedback` answers 400 `unsupported`.
    */
   feedback?(requestId: string, score: number): boolean;
+  /**
+   * The router's configuration; the gateway reads `routing.fallbacks` and `routing.fallbackToRanked` so a
+   * budget reservation covers every deployment a request may fall back to. Optional: without it only the
+   * requested model and per-call fallbacks are counted.
+   */
+  readonly routerConfig?: { readonly routing: GatewayRoutingConfig };
   /** Subscribes to router events; returns the unsubscribe function. Optional: metrics for retries, fallbacks and circuits need it. */
   on?<E extends RouterEventName>(event: E, listener: (payload: RouterEvents[E]) => void): () => void;
+}
+
+/** The part of a router's `routing` config the gateway reads (core's `RouterConfig['routing']` fits). */
+export interface GatewayRoutingConfig {
+  /** Deployments tried after the ranked candidates: a list, or lists by requested model / first choice / `*`. */
+  fallbacks?: readonly string[] | Readonly<Record<string, readonly string[]>>;
+  /** The other ranked candidates are tried before `fallbacks`. */
+  fallbackToRanked?: boolean;
 }
 
 /** What `GatewayRouter.embed` resolves to. */

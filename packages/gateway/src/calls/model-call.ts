@@ -85,7 +85,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
 
   try {
     const all = deps.router.models(call.principal.tenantId);
-    const resolved = resolveModel(call.model, all, call.principal, call.ext.fallbacks);
+    const resolved = resolveModel(call.model, all, call.principal, call.ext.fallbacks, deps.router.routerConfig?.routing);
     settler.modelKnown();
     admission = await admit({
       stores: deps.stores,
@@ -132,7 +132,15 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
         if (o.status === 'success') {
           await settle({ status: 'success', result: o.result, deployment: o.result.deployment, provider: o.result.provider, ttftMs: o.result.timeToFirstTokenMs ?? o.firstPartMs });
         } else {
-          await settle({ status: o.status, error: o.error, ...(o.usage ? { usage: o.usage } : {}), deployment: route.deployment, provider: route.provider, ttftMs: o.firstPartMs });
+          await settle({
+            status: o.status,
+            error: o.error,
+            ...(o.usage ? { usage: o.usage } : {}),
+            ...(o.outputText ? { outputText: o.outputText } : {}),
+            deployment: route.deployment,
+            provider: route.provider,
+            ttftMs: o.firstPartMs,
+          });
         }
       },
     });

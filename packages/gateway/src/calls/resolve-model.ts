@@ -1,5 +1,6 @@
 import { LLMError, type DeploymentInfo } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
+import type { GatewayRoutingConfig } from '../types.js';
 
 /** Model names that mean "let the router choose among everything this tenant may use". */
 export const AUTO_MODELS: ReadonlySet<string> = new Set(['auto', 'llmrr/auto']);
@@ -26,8 +27,17 @@ export function visibleDeployments(all: readonly DeploymentInfo[], principal: Pr
 /**
  * Checks the requested model before anything is reserved: unknown -> 404 `model_not_found`,
  * not in the tenant's allow-list -> 403 `permission_denied`, both naming the `model` field.
+ * `candidates` are every deployment the router may call for the request, so the budget reservation's
+ * worst-case price covers them: the requested model's deployments, then the fallbacks the router would
+ * use (the per-call list, else `routing.fallbacks`, as the router picks them); `auto` is every visible deployment.
  */
-export function resolveModel(requested: string, all: readonly DeploymentInfo[], principal: Principal, fallbacks: readonly string[] = []): ResolvedModel {
+export function resolveModel(
+  requested: string,
+  all: readonly DeploymentInfo[],
+  principal: Principal,
+  fallbacks?: readonly string[],
+  routing?: GatewayRoutingConfig,
+): ResolvedModel {
   const allowedModels = principal.tenant?.allowedModels;
   const visible = visibleDeployments(all, principal);
   if (AUTO_MODELS.has(requested)) {
@@ -42,6 +52,30 @@ export function resolveModel(requested: string, all: readonly DeploymentInfo[], 
   if (allowed.length === 0) {
     throw new LLMError({ code: 'permission_denied', message: `The model "${requested}" is not allowed for this API key's tenant`, param: 'model' });
   }
-  const extra = fallbacks.length > 0 ? visible.filter((d) => fallbacks.includes(d.name) || (d.alias !== undefined && fallbacks.includes(d.alias))) : [];
+  const names = fallbackNames(requested, allowed, fallbacks, routing);
+  const extra = names.size > 0 ? visible.filter((d) => !allowed.includes(d) && (names.has(d.name) || (d.alias !== undefined && names.has(d.alias)))) : [];
   return { model: requested, candidates: [...allowed, ...extra], allowedModels };
+}
+
+/**
+ * The fallback names the router may use: the per-call list when there is one (it replaces the config's),
+ * else `routing.fallbacks`; a map by model counts the lists of the requested name, of every deployment that
+ * may be the first choice (name or alias), and `*`.
+ */
+function fallbackNames(requested: string, firstChoices: readonly DeploymentInfo[], perCall: readonly string[] | undefined, routing: GatewayRoutingConfig | undefined): Set<string> {
+  const fb = perCall ?? routing?.fallbacks;
+  if (!fb) return new Set();
+  if (isList(fb)) return new Set(fb);
+  const keys = new Set<string>([requested, '*']);
+  for (const d of firstChoices) {
+    keys.add(d.name);
+    if (d.alias !== undefined) keys.add(d.alias);
+  }
+  const out = new Set<string>();
+  for (const k of keys) if (Object.hasOwn(fb, k)) for (const name of fb[k] ?? []) out.add(name);
+  return out;
+}
+
+function isList(fb: readonly string[] | Readonly<Record<string, readonly string[]>>): fb is readonly string[] {
+  return Array.isArray(fb);
 }

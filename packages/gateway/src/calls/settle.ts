@@ -1,7 +1,8 @@
-import { LLMError, type RouterResult, type Usage, type UsageStatus } from '@llmrr/core';
+import { LLMError, type GenerateRequest, type RouterResult, type Usage, type UsageStatus } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import type { Admission } from '../tenancy/admission.js';
 import type { CallDeps } from './model-call.js';
+import { partialCallCost } from './partial-usage.js';
 
 /** How a model request ended. */
 export interface Settlement {
@@ -15,6 +16,8 @@ export interface Settlement {
   deployment?: string;
   provider?: string;
   cached?: false | 'exact' | 'semantic';
+  /** Text sent to the client before a stream broke off or was abandoned (to estimate usage when none was reported). */
+  outputText?: string;
 }
 
 export interface SettleCall {
@@ -24,6 +27,8 @@ export interface SettleCall {
   principal: Principal;
   requestId: string;
   startedAt: number;
+  /** The model request (for the input estimate of a call that broke off without usage). */
+  request?: GenerateRequest;
 }
 
 /**
@@ -42,8 +47,13 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
     async settle(s: Settlement, admission: Admission | undefined): Promise<void> {
       if (settled) return;
       settled = true;
-      const usage = s.result?.usage ?? s.usage;
-      const costUsd = s.result?.cost.totalUsd ?? s.costUsd ?? 0;
+      let usage = s.result?.usage ?? s.usage;
+      let costUsd = s.result?.cost.totalUsd ?? s.costUsd ?? 0;
+      if (!s.result && s.costUsd === undefined && s.status !== 'success' && s.deployment !== undefined) {
+        // Tokens were produced (an abandoned or broken stream): they are paid for, at the deployment's price.
+        const partial = partialCallCost({ usage, outputText: s.outputText, request: call.request, price: deploymentPrice(deps, call, s.deployment) });
+        if (partial) ({ usage, costUsd } = partial);
+      }
       const cached = s.result?.cached ?? s.cached ?? false;
       const latencyMs = deps.now() - call.startedAt;
       let ledgerError: unknown;
@@ -97,4 +107,13 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       }
     },
   };
+}
+
+function deploymentPrice(deps: CallDeps, call: SettleCall, deployment: string) {
+  try {
+    return deps.router.models(call.principal.tenantId).find((d) => d.name === deployment)?.price;
+  } catch (e) {
+    deps.log('looking up the price of a broken-off call failed', call.requestId, e);
+    return undefined;
+  }
 }

@@ -1,5 +1,7 @@
 import type { StateStores } from '@llmrr/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ANONYMOUS } from '../auth/principal.js';
+import { resolveModel } from '../calls/resolve-model.js';
 import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
 
 async function tenantWithBudget(stores: StateStores, amountUsd: number) {
@@ -15,10 +17,9 @@ describe('budget reservation covers configured fallbacks', () => {
     h = undefined;
   });
 
-  // KNOWN BUG (not fixed here: calls/resolve-model.ts belongs to the hot-path work). The reservation's cost
-  // bound covers only the requested model (and per-call `llmrr.fallbacks`), not `routing.fallbacks` from the
-  // config: a request that falls back to a pricier deployment reserves too little and overspends the budget.
-  it.fails('a request that falls back to a pricier deployment cannot spend past the budget', async () => {
+  // The reservation's cost bound covers the requested model and the fallbacks the router may use
+  // (per-call `llmrr.fallbacks`, else `routing.fallbacks` from the config, a list or a map by model).
+  it('a request that falls back to a pricier deployment cannot spend past the budget', async () => {
     h = await createHarness({
       stores: 'memory',
       models: [
@@ -33,5 +34,29 @@ describe('budget reservation covers configured fallbacks', () => {
     const state = await h.stores!.budgets.spent('acme', 'month');
     expect(state.spentUsd).toBeLessThanOrEqual(0.001);
     expect([200, 402]).toContain(res.status);
+  });
+
+  it('refuses up front (402) when a configured fallback could cost more than the budget left', async () => {
+    h = await createHarness({
+      stores: 'memory',
+      models: [mockModel('cheap', {}, { price: { input: 0, output: 1 } }), mockModel('pricey', {}, { price: { input: 1000, output: 1000 } })],
+      routing: { strategy: 'priority', fallbacks: { cheap: ['pricey'] } },
+    });
+    const auth = await tenantWithBudget(h.stores!, 0.001);
+    const res = await post(h.gateway, '/v1/chat/completions', { model: 'cheap', messages: [{ role: 'user', content: 'hello there' }], max_tokens: 16 }, auth);
+    expect(res.status).toBe(402);
+    expect((await h.stores!.budgets.spent('acme', 'month')).reservedUsd).toBe(0);
+  });
+
+  it('resolveModel counts per-call fallbacks (which replace the config), routing.fallbacks lists and maps', async () => {
+    h = await createHarness({ models: [mockModel('a'), mockModel('b'), mockModel('c'), mockModel('d')] });
+    const all = h.router.models();
+    const names = (fb?: string[], routing?: Parameters<typeof resolveModel>[4]) => resolveModel('a', all, ANONYMOUS, fb, routing).candidates.map((d) => d.name);
+    expect(names()).toEqual(['a']);
+    expect(names(undefined, { fallbacks: ['b', 'c'] })).toEqual(['a', 'b', 'c']);
+    expect(names(['d'], { fallbacks: ['b'] })).toEqual(['a', 'd']);
+    expect(names(undefined, { fallbacks: { a: ['b'], '*': ['c'], d: ['d'] } })).toEqual(['a', 'b', 'c']);
+    expect(names(undefined, { fallbacks: { __proto__: ['b'] } as Record<string, string[]> })).toEqual(['a']);
+    expect(resolveModel('auto', all, ANONYMOUS, undefined, { fallbackToRanked: true }).candidates.map((d) => d.name)).toEqual(['a', 'b', 'c', 'd']);
   });
 });

@@ -2,6 +2,7 @@ import { LLMError, toLLMError, type FinishReason, type RouterResult, type Stream
 import { toPublicError } from '../http/error-body.js';
 import type { Reply } from '../http/reply.js';
 import type { OpenedStream, RoutePart } from './open-stream.js';
+import { ProducedText } from './produced-text.js';
 
 type FinishPart = Extract<StreamPart, { type: 'finish' }>;
 
@@ -19,7 +20,15 @@ export interface StreamEncoder {
 /** How a stream ended, for the ledger, budget and metrics (called before the final frames are sent). */
 export type StreamOutcome =
   | { status: 'success'; result: RouterResult; firstPartMs: number }
-  | { status: 'error' | 'aborted'; error: LLMError; usage: Usage | undefined; finishReason?: FinishReason; firstPartMs: number };
+  | {
+      status: 'error' | 'aborted';
+      error: LLMError;
+      usage: Usage | undefined;
+      finishReason?: FinishReason;
+      firstPartMs: number;
+      /** Text, reasoning and tool-call text passed to the encoder before the end (for a usage estimate). */
+      outputText: string;
+    };
 
 export interface SseResponseOptions {
   requestId: string;
@@ -50,7 +59,9 @@ export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseR
   async function* frames(): AsyncGenerator<string, void> {
     let lastUsage: Usage | undefined;
     let finish: FinishPart | undefined;
+    const produced = new ProducedText();
     const handle = (part: StreamPart): string => {
+      produced.add(part);
       if (part.type === 'finish') {
         finish = part;
         lastUsage = part.usage;
@@ -91,6 +102,7 @@ export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseR
         usage: lastUsage,
         ...(finish ? { finishReason: finish.finishReason } : {}),
         firstPartMs: opened.firstPartMs,
+        outputText: produced.text(),
       }).catch(() => {});
       if (!aborted) yield join(enc.error(toPublicError(error), options.requestId));
     } finally {
@@ -101,6 +113,7 @@ export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseR
           error: toLLMError(Object.assign(new Error('The client closed the stream'), { name: 'AbortError' })),
           usage: lastUsage,
           firstPartMs: opened.firstPartMs,
+          outputText: produced.text(),
         }).catch(() => {});
       }
       await opened.iterator.return?.().catch(() => {});

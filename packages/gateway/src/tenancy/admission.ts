@@ -65,8 +65,8 @@ export async function admit(input: AdmitInput): Promise<Admission> {
     // An uncapped call has no cost bound: cap it at the output the reservation assumes.
     input.request.maxTokens ??= Math.max(input.defaultMaxOutputTokens, ...input.candidates.map((d) => d.config.maxOutputTokens ?? 0));
     const estimateUsd = estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens);
-    // The request id may be the client's own x-request-id: never the reservation's identity, or a repeated
-    // (or another tenant's) id would reuse that reservation and settle nothing (or settle it for them).
+    // The request id is the gateway's own (a client's x-request-id is never used), but a custom `generateId`
+    // could repeat: a random suffix keeps every reservation distinct, so none is reused or settled twice.
     const id = `${input.requestId}~${crypto.randomUUID()}`;
     try {
       const r = await stores.budgets.reserve({

@@ -1,0 +1,29 @@
+import { computeCost, estimateRequestTokens, estimateTokens, type GenerateRequest, type ModelPrice, type Usage } from '@llmrr/core';
+
+export interface PartialCallInput {
+  /** What the provider reported before the call broke off, if anything. */
+  usage: Usage | undefined;
+  /** Text the client was sent (text, reasoning and tool-call deltas), for an estimate when usage is unknown. */
+  outputText: string | undefined;
+  request: GenerateRequest | undefined;
+  price: ModelPrice | undefined;
+}
+
+/**
+ * What a call that did not succeed but produced tokens (an abandoned or broken stream) costs: the
+ * reported usage at the deployment's price; without usage, output tokens estimated from the streamed text
+ * (`estimateTokens`, capped at the request's max tokens) and input from the request (`estimateRequestTokens`),
+ * marked `estimated`. Undefined when nothing was produced.
+ */
+export function partialCallCost(input: PartialCallInput): { usage: Usage; costUsd: number } | undefined {
+  let usage = input.usage;
+  if (!usage || usage.outputTokens <= 0) {
+    const text = input.outputText ?? '';
+    if (text === '') return undefined;
+    let outputTokens = estimateTokens(text);
+    if (input.request?.maxTokens !== undefined) outputTokens = Math.min(outputTokens, input.request.maxTokens);
+    const inputTokens = usage?.inputTokens || (input.request ? estimateRequestTokens(input.request) : 0);
+    usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, estimated: true };
+  }
+  return { usage, costUsd: computeCost(usage, input.price).totalUsd };
+}
