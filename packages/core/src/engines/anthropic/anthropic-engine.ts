@@ -1,9 +1,10 @@
 import { LLMError } from '../../errors/llm-error.js';
-import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import { toLLMError } from '../../errors/to-llm-error.js';
 import type { CallOptions, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
-import { fetchOrThrow, parseJsonOrThrow, sseEvents, type FetchFn } from '../../util/http.js';
+import { sseEvents, type FetchFn } from '../../util/http.js';
+import { postJson, readJsonBody } from '../shared/http-engine-call.js';
 import { anthropicResponseError } from './anthropic-error.js';
 import { convertAnthropicResponse } from './convert-anthropic-response.js';
 import { convertToAnthropicRequest, type ConvertedAnthropicRequest } from './convert-to-anthropic-request.js';
@@ -60,44 +61,23 @@ export class AnthropicEngine implements LanguageEngineV1 {
   }
 
   /** POSTs JSON; resolves with a 2xx response, else rejects with the mapped LLMError. */
-  private async post(path: string, body: unknown, options: CallOptions): Promise<Response> {
-    const apiKey = this.settings.apiKey;
-    if (!apiKey) {
-      throw new LLMError({
-        code: 'authentication',
-        message: `anthropic: no API key (looked in ${this.settings.apiKeySource})`,
-        ...this.context,
-      });
-    }
-    const response = await fetchOrThrow(
-      this.settings.fetch,
-      this.url(path),
-      {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-api-key': apiKey,
-          'anthropic-version': this.settings.anthropicVersion,
-          ...this.settings.headers,
-          ...options.headers,
-        },
-        body: JSON.stringify(body),
-        signal: options.signal,
-      },
-      this.context,
-    );
-    if (!response.ok) throw await anthropicResponseError(response, this.context);
-    return response;
+  private post(path: string, body: unknown, options: CallOptions): Promise<Response> {
+    return postJson({
+      fetch: this.settings.fetch,
+      url: this.url(path),
+      body,
+      options,
+      context: this.context,
+      apiKey: this.settings.apiKey,
+      apiKeySource: this.settings.apiKeySource,
+      providerHeaders: (apiKey) => ({ 'x-api-key': apiKey, 'anthropic-version': this.settings.anthropicVersion }),
+      headers: this.settings.headers,
+      responseError: anthropicResponseError,
+    });
   }
 
-  private async readJson(response: Response, signal: AbortSignal | undefined): Promise<unknown> {
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (e) {
-      throw signal?.aborted ? abortError(signal, this.context) : toLLMError(e, this.context);
-    }
-    return parseJsonOrThrow(text, PROVIDER);
+  private readJson(response: Response, signal: AbortSignal | undefined): Promise<unknown> {
+    return readJsonBody(response, signal, this.context);
   }
 
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {

@@ -1,10 +1,11 @@
 import { LRUCache } from 'lru-cache';
 import { LLMError } from '../../errors/llm-error.js';
-import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import { toLLMError } from '../../errors/to-llm-error.js';
 import type { CallOptions, EmbedResult, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
-import { fetchOrThrow, parseJsonOrThrow, sseEvents, type FetchFn } from '../../util/http.js';
+import { sseEvents, type FetchFn } from '../../util/http.js';
+import { postJson, readJsonBody } from '../shared/http-engine-call.js';
 import { convertGeminiResponse } from './convert-gemini-response.js';
 import { convertToGeminiRequest } from './convert-to-gemini-request.js';
 import { decodeGeminiStream } from './decode-gemini-stream.js';
@@ -77,34 +78,23 @@ export class GeminiEngine implements LanguageEngineV1 {
   }
 
   /** POSTs JSON; resolves with a 2xx response, else rejects with the mapped LLMError. */
-  private async post(url: string, body: unknown, options: CallOptions): Promise<Response> {
-    const apiKey = this.settings.apiKey;
-    if (!apiKey) {
-      throw new LLMError({ code: 'authentication', message: `gemini: no API key (looked in ${this.settings.apiKeySource})`, ...this.context });
-    }
-    const response = await fetchOrThrow(
-      this.settings.fetch,
+  private post(url: string, body: unknown, options: CallOptions): Promise<Response> {
+    return postJson({
+      fetch: this.settings.fetch,
       url,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-goog-api-key': apiKey, ...this.settings.headers, ...options.headers },
-        body: JSON.stringify(body),
-        signal: options.signal,
-      },
-      this.context,
-    );
-    if (!response.ok) throw await geminiResponseError(response, this.context);
-    return response;
+      body,
+      options,
+      context: this.context,
+      apiKey: this.settings.apiKey,
+      apiKeySource: this.settings.apiKeySource,
+      providerHeaders: (apiKey) => ({ 'x-goog-api-key': apiKey }),
+      headers: this.settings.headers,
+      responseError: geminiResponseError,
+    });
   }
 
-  private async readJson(response: Response, signal: AbortSignal | undefined): Promise<unknown> {
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (e) {
-      throw signal?.aborted ? abortError(signal, this.context) : toLLMError(e, this.context);
-    }
-    return parseJsonOrThrow(text, PROVIDER);
+  private readJson(response: Response, signal: AbortSignal | undefined): Promise<unknown> {
+    return readJsonBody(response, signal, this.context);
   }
 
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {

@@ -1,4 +1,3 @@
-import { isAbsolute, resolve } from 'node:path';
 import type * as NodeLlamaCpp from 'node-llama-cpp';
 import type { ModelConfig } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
@@ -15,7 +14,9 @@ import type {
   Usage,
 } from '../../spec/index.js';
 import { makeUsage } from '../../spec/usage.js';
-import { anySignal } from '../../util/abort.js';
+import { anySignal, raceAbort } from '../../util/abort.js';
+import { generateFromStream } from '../shared/generate-from-stream.js';
+import { requireModelPath } from '../shared/require-model-path.js';
 import type { EngineContext } from '../types.js';
 import { AsyncQueue } from './async-queue.js';
 import { GgufGrammars } from './gguf-grammar.js';
@@ -32,26 +33,6 @@ interface RunResult {
 
 function finishReasonOf(stopReason: NodeLlamaCpp.LlamaCompletionResponse['metadata']['stopReason']): FinishReason {
   return stopReason === 'maxTokens' ? 'length' : stopReason === 'abort' ? 'other' : 'stop';
-}
-
-/** Resolves with `promise`, or rejects with the signal's reason when it aborts first (the promise goes on). */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolvePromise, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolvePromise(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 /**
@@ -78,17 +59,8 @@ export class GgufEngine implements LanguageEngineV1 {
     this.deployment = model.name;
     this.modelId = model.model ?? model.name;
     this.options = parseGgufOptions(model);
-    if (!model.path) {
-      throw new LLMError({
-        code: 'config_invalid',
-        message: `Model "${model.name}" (gguf): path is required (the .gguf file, relative to ${ctx.baseDir})`,
-        param: 'path',
-        provider: 'gguf',
-        deployment: model.name,
-      });
-    }
-    const path = isAbsolute(model.path) ? model.path : resolve(ctx.baseDir, model.path);
-    this.loader = new GgufLoader({ path, configuredPath: model.path, deployment: model.name, options: this.options });
+    const { path, configuredPath } = requireModelPath(model, ctx, 'gguf', '.gguf');
+    this.loader = new GgufLoader({ path, configuredPath, deployment: model.name, options: this.options });
   }
 
   private get errorContext(): { provider: string; deployment: string } {
@@ -116,16 +88,8 @@ export class GgufEngine implements LanguageEngineV1 {
     }
   }
 
-  async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
-    let text = '';
-    for await (const part of this.stream(request, options)) {
-      if (part.type === 'text-delta') text += part.delta;
-      else if (part.type === 'error') throw part.error;
-      else if (part.type === 'finish') {
-        return { text, toolCalls: [], finishReason: part.finishReason, usage: part.usage, providerModel: this.modelId };
-      }
-    }
-    throw new LLMError({ code: 'internal', message: 'gguf stream ended without a finish part', ...this.errorContext });
+  generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
+    return generateFromStream(this.stream(request, options), this.modelId, this.errorContext);
   }
 
   async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {

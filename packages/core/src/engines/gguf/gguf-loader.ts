@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import type * as NodeLlamaCpp from 'node-llama-cpp';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
+import { LoadOnce } from '../shared/load-once.js';
 import type { GgufOptions } from './gguf-options.js';
 
 export type NodeLlamaCppModule = typeof NodeLlamaCpp;
@@ -30,27 +31,17 @@ export const NODE_LLAMA_CPP_INSTALL = 'node-llama-cpp@3.21.1';
 
 /** Loads a GGUF model once, on first use; concurrent first calls share one load; a failed load is retried next time. */
 export class GgufLoader {
-  private loading: Promise<LoadedGguf> | undefined;
+  private readonly once = new LoadOnce(() => this.load());
 
   constructor(private readonly config: GgufLoaderConfig) {}
 
   get(): Promise<LoadedGguf> {
-    if (!this.loading) {
-      const loading = this.load();
-      this.loading = loading;
-      loading.catch(() => {
-        if (this.loading === loading) this.loading = undefined;
-      });
-    }
-    return this.loading;
+    return this.once.get();
   }
 
   /** Disposes the model and the llama instance (waits for a load in flight). */
   async dispose(): Promise<void> {
-    const loading = this.loading;
-    this.loading = undefined;
-    if (!loading) return;
-    const loaded = await loading.catch(() => undefined);
+    const loaded = await this.once.take();
     if (!loaded) return;
     await loaded.model.dispose();
     await loaded.llama.dispose();

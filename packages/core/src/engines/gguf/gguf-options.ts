@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ModelConfig } from '../../config/schema.js';
-import { LLMError } from '../../errors/llm-error.js';
+import { parseEngineOptions } from '../shared/parse-engine-options.js';
 
 /** `options` of a `gguf` model. Unknown keys are refused, so typos do not pass silently. */
 export const GgufOptionsSchema = z
@@ -33,16 +33,5 @@ export type GgufOptionsInput = z.input<typeof GgufOptionsSchema>;
 
 /** Parses a model's `options`; a bad field becomes `config_invalid` naming `options.<field>`. */
 export function parseGgufOptions(model: ModelConfig): GgufOptions {
-  const parsed = GgufOptionsSchema.safeParse(model.options ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const keys = issue && 'keys' in issue && Array.isArray(issue.keys) ? (issue.keys as string[]) : [];
-  const path = ['options', ...(issue?.path ?? []).map(String), ...keys.slice(0, 1)].join('.');
-  throw new LLMError({
-    code: 'config_invalid',
-    message: `Model "${model.name}" (gguf): ${path}: ${issue?.message ?? 'invalid options'}`,
-    param: path,
-    provider: 'gguf',
-    deployment: model.name,
-  });
+  return parseEngineOptions(GgufOptionsSchema, model, 'gguf');
 }

@@ -4,29 +4,11 @@ import { LLMError } from '../../errors/llm-error.js';
 import { toLLMError } from '../../errors/to-llm-error.js';
 import type { ChatMessage, GenerateRequest, ModelPrice } from '../../spec/index.js';
 import { messageText } from '../../spec/messages.js';
+import { raceAbort } from '../../util/abort.js';
+import { requireModelPath } from '../shared/require-model-path.js';
 import type { EngineContext } from '../types.js';
 import { OnnxLoader, type LoadedOnnx } from './onnx-loader.js';
 import { onnxTask, parseOnnxOptions, type OnnxOptions } from './onnx-options.js';
-
-/** Resolves with `promise`, or rejects with the signal's reason when it aborts first (the promise goes on). */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolvePromise, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolvePromise(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
 
 /** The prompt of a request: the messages' text joined by newlines (no chat template). */
 export function promptText(messages: ChatMessage[]): string {
@@ -69,22 +51,13 @@ export abstract class OnnxEngineBase {
     this.options = parseOnnxOptions(model);
     this.task = onnxTask(model, this.options);
     this.contextSize = this.options.contextSize ?? model.contextWindow ?? 512;
-    if (!model.path) {
-      throw new LLMError({
-        code: 'config_invalid',
-        message: `Model "${model.name}" (onnx): path is required (the .onnx file, relative to ${ctx.baseDir})`,
-        param: 'path',
-        provider: 'onnx',
-        deployment: model.name,
-      });
-    }
+    const { path, configuredPath } = requireModelPath(model, ctx, 'onnx', '.onnx');
     const abs = (p: string) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p));
-    const path = abs(model.path);
     this.loader = new OnnxLoader({
       path,
       tokenizerPath: this.options.tokenizer !== undefined ? abs(this.options.tokenizer) : join(dirname(path), 'tokenizer.json'),
       ...(this.options.tokenizerConfig !== undefined ? { tokenizerConfigPath: abs(this.options.tokenizerConfig) } : {}),
-      configuredPath: model.path,
+      configuredPath,
       deployment: model.name,
       task: this.task,
       options: this.options,

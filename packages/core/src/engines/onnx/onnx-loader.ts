@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import type * as Ort from 'onnxruntime-node';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
+import { LoadOnce } from '../shared/load-once.js';
 import type { OrtModule } from './graph-feeds.js';
 import { planGraphIO, type GraphIO } from './graph-io.js';
 import { loadTokenizer, type TextTokenizer } from './hf-tokenizer.js';
@@ -31,25 +32,17 @@ export interface OnnxLoaderConfig {
 
 /** Loads the session and tokenizer once, on first use; concurrent first calls share one load; a failed load is retried next time. */
 export class OnnxLoader {
-  private loading: Promise<LoadedOnnx> | undefined;
+  private readonly once = new LoadOnce(() => this.load());
 
   constructor(private readonly config: OnnxLoaderConfig) {}
 
   get(): Promise<LoadedOnnx> {
-    if (!this.loading) {
-      const loading = this.load();
-      this.loading = loading;
-      loading.catch(() => {
-        if (this.loading === loading) this.loading = undefined;
-      });
-    }
-    return this.loading;
+    return this.once.get();
   }
 
+  /** Releases the session (waits for a load in flight). */
   async dispose(): Promise<void> {
-    const loading = this.loading;
-    this.loading = undefined;
-    const loaded = await loading?.catch(() => undefined);
+    const loaded = await this.once.take();
     await loaded?.session.release();
   }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ModelConfig } from '../../config/schema.js';
-import { LLMError } from '../../errors/llm-error.js';
+import { parseEngineOptions } from '../shared/parse-engine-options.js';
 
 /** `options` of an `onnx` model. Unknown keys are refused, so typos do not pass silently. */
 export const OnnxOptionsSchema = z
@@ -45,18 +45,7 @@ export type OnnxOptionsInput = z.input<typeof OnnxOptionsSchema>;
 
 /** Parses a model's `options`; a bad field becomes `config_invalid` naming `options.<field>`. */
 export function parseOnnxOptions(model: ModelConfig): OnnxOptions {
-  const parsed = OnnxOptionsSchema.safeParse(model.options ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const keys = issue && 'keys' in issue && Array.isArray(issue.keys) ? (issue.keys as string[]) : [];
-  const path = ['options', ...(issue?.path ?? []).map(String), ...keys.slice(0, 1)].join('.');
-  throw new LLMError({
-    code: 'config_invalid',
-    message: `Model "${model.name}" (onnx): ${path}: ${issue?.message ?? 'invalid options'}`,
-    param: path,
-    provider: 'onnx',
-    deployment: model.name,
-  });
+  return parseEngineOptions(OnnxOptionsSchema, model, 'onnx');
 }
 
 /** The task a model config asks for. */

@@ -12,6 +12,7 @@ import type {
 } from '../../spec/index.js';
 import { makeUsage } from '../../spec/usage.js';
 import { anySignal } from '../../util/abort.js';
+import { generateFromStream } from '../shared/generate-from-stream.js';
 import { buildFeeds } from './graph-feeds.js';
 import { IncrementalDecoder } from './incremental-decoder.js';
 import { OnnxEngineBase, promptText } from './onnx-engine-base.js';
@@ -29,16 +30,8 @@ import { StopSequenceFilter } from './stop-sequence-filter.js';
 export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
   readonly capabilities: EngineCapabilities = { streaming: true };
 
-  async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
-    let text = '';
-    for await (const part of this.stream(request, options)) {
-      if (part.type === 'text-delta') text += part.delta;
-      else if (part.type === 'error') throw part.error;
-      else if (part.type === 'finish') {
-        return { text, toolCalls: [], finishReason: part.finishReason, usage: part.usage, providerModel: this.modelId };
-      }
-    }
-    throw new LLMError({ code: 'internal', message: 'onnx stream ended without a finish part', ...this.errorContext });
+  generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
+    return generateFromStream(this.stream(request, options), this.modelId, this.errorContext);
   }
 
   async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {

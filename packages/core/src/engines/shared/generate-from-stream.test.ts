@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { LLMError } from '../../errors/llm-error.js';
+import type { StreamPart } from '../../spec/index.js';
+import { makeUsage } from '../../spec/usage.js';
+import { rejection } from '../../test/async.test-helpers.js';
+import { generateFromStream } from './generate-from-stream.js';
+
+async function* parts(...list: StreamPart[]): AsyncGenerator<StreamPart> {
+  yield* list;
+}
+
+const context = { provider: 'gguf', deployment: 'd' };
+
+describe('generateFromStream', () => {
+  it('joins the text deltas and takes the finish part', async () => {
+    const usage = makeUsage(3, 2);
+    const result = await generateFromStream(
+      parts({ type: 'response-metadata', model: 'x' }, { type: 'text-delta', delta: 'a' }, { type: 'text-delta', delta: 'b' }, { type: 'finish', finishReason: 'stop', usage }),
+      'model-1',
+      context,
+    );
+    expect(result).toEqual({ text: 'ab', toolCalls: [], finishReason: 'stop', usage, providerModel: 'model-1' });
+  });
+
+  it('throws the error of an error part', async () => {
+    const error = new LLMError({ code: 'overloaded', message: 'busy', ...context });
+    await expect(generateFromStream(parts({ type: 'text-delta', delta: 'a' }, { type: 'error', error }), 'm', context)).rejects.toBe(error);
+  });
+
+  it('refuses a stream without a finish part with an internal error', async () => {
+    const rejected = await rejection(generateFromStream(parts({ type: 'text-delta', delta: 'a' }), 'm', context));
+    expect([rejected.code, rejected.message, rejected.deployment]).toEqual(['internal', 'gguf stream ended without a finish part', 'd']);
+  });
+});

@@ -1,0 +1,22 @@
+import { LLMError } from '../../errors/llm-error.js';
+import type { GenerateResult, StreamPart } from '../../spec/index.js';
+
+/**
+ * The GenerateResult of a text-only stream: the text deltas joined, with the finish part's reason and
+ * usage. An `error` part is thrown; a stream that ends without a finish part is an `internal` error.
+ */
+export async function generateFromStream(
+  stream: AsyncIterable<StreamPart>,
+  modelId: string,
+  context: { provider: string; deployment: string },
+): Promise<GenerateResult> {
+  let text = '';
+  for await (const part of stream) {
+    if (part.type === 'text-delta') text += part.delta;
+    else if (part.type === 'error') throw part.error;
+    else if (part.type === 'finish') {
+      return { text, toolCalls: [], finishReason: part.finishReason, usage: part.usage, providerModel: modelId };
+    }
+  }
+  throw new LLMError({ code: 'internal', message: `${context.provider} stream ended without a finish part`, ...context });
+}

@@ -1,0 +1,60 @@
+import { LLMError } from '../../errors/llm-error.js';
+import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import type { CallOptions } from '../../spec/engine-v1.js';
+import { fetchOrThrow, parseJsonOrThrow, type FetchFn } from '../../util/http.js';
+
+/** Provider and deployment, put on every error of a call. */
+export interface HttpCallContext {
+  provider: string;
+  deployment?: string;
+}
+
+/** One JSON POST of an HTTP engine (see postJson). */
+export interface JsonPost {
+  fetch: FetchFn;
+  url: string;
+  body: unknown;
+  options: CallOptions;
+  context: HttpCallContext;
+  apiKey: string | undefined;
+  /** Where the key was looked for, for the error when it is missing. */
+  apiKeySource: string;
+  /** The provider's own headers (the key, a version), after `content-type` and before the configured ones. */
+  providerHeaders: (apiKey: string) => Record<string, string>;
+  /** Headers of the model config; the call's own `options.headers` come after them. */
+  headers: Record<string, string>;
+  /** Maps a non-2xx response to the provider's LLMError. */
+  responseError: (response: Response, context: HttpCallContext) => Promise<LLMError>;
+}
+
+/** POSTs JSON; resolves with a 2xx response, else rejects with the mapped LLMError (`authentication` when there is no key). */
+export async function postJson(post: JsonPost): Promise<Response> {
+  const { apiKey, context, options } = post;
+  if (!apiKey) {
+    throw new LLMError({ code: 'authentication', message: `${context.provider}: no API key (looked in ${post.apiKeySource})`, ...context });
+  }
+  const response = await fetchOrThrow(
+    post.fetch,
+    post.url,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...post.providerHeaders(apiKey), ...post.headers, ...options.headers },
+      body: JSON.stringify(post.body),
+      signal: options.signal,
+    },
+    context,
+  );
+  if (!response.ok) throw await post.responseError(response, context);
+  return response;
+}
+
+/** Reads and parses a JSON body; an abort or a cut connection while reading becomes the matching LLMError. */
+export async function readJsonBody(response: Response, signal: AbortSignal | undefined, context: HttpCallContext): Promise<unknown> {
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (e) {
+    throw signal?.aborted ? abortError(signal, context) : toLLMError(e, context);
+  }
+  return parseJsonOrThrow(text, context.provider);
+}

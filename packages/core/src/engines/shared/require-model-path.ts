@@ -1,0 +1,24 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { ModelConfig } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import type { EngineContext } from '../types.js';
+
+/** A local model's file: `path` made absolute (relative to the base dir) and as written in the config. */
+export interface ModelPath {
+  path: string;
+  configuredPath: string;
+}
+
+/** The file of a local model (`path`, relative to the base dir); `config_invalid` when `path` is missing. */
+export function requireModelPath(model: ModelConfig, ctx: EngineContext, provider: string, fileKind: string): ModelPath {
+  if (!model.path) {
+    throw new LLMError({
+      code: 'config_invalid',
+      message: `Model "${model.name}" (${provider}): path is required (the ${fileKind} file, relative to ${ctx.baseDir})`,
+      param: 'path',
+      provider,
+      deployment: model.name,
+    });
+  }
+  return { path: isAbsolute(model.path) ? model.path : resolve(ctx.baseDir, model.path), configuredPath: model.path };
+}
