@@ -1,10 +1,9 @@
-import { AuditChainVerifier, buildAuditEntry, validateAuditInput } from '../../audit/audit-hash.js';
+import { buildAuditEntry, validateAuditInput } from '../../audit/audit-hash.js';
 import type { AuditEntry, AuditInput, AuditLog, AuditQuery, AuditVerifyResult } from '../../audit/types.js';
-import { auditLimit, auditWhere } from '../audit-sql.js';
+import { auditLimit, auditWhere, verifyAuditPages } from '../audit-sql.js';
 import { rowToAudit, type Row } from '../row-mapping.js';
 import type { PostgresHandle } from './postgres-database.js';
 
-const VERIFY_PAGE = 1000;
 
 /**
  * Hash-chained audit log in PostgreSQL. Appends from every process serialize on a transaction-level
@@ -47,23 +46,7 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async verify(): Promise<AuditVerifyResult> {
-    const v = new AuditChainVerifier();
-    let after = 0;
-    for (;;) {
-      const rows = await this.pg.query<Row>(`SELECT * FROM llmrr_audit WHERE seq > $1 ORDER BY seq LIMIT $2`, [after, VERIFY_PAGE]);
-      if (rows.length === 0) break;
-      for (const row of rows) {
-        let entry: AuditEntry;
-        try {
-          entry = rowToAudit(row);
-        } catch {
-          return { ok: false, count: v.result().count + 1, brokenAt: Number(row.seq), reason: 'entry cannot be read (details are not valid JSON)', headHash: v.result().headHash };
-        }
-        if (!v.feed(entry)) return v.result();
-        after = entry.seq;
-      }
-    }
-    return v.result();
+    return verifyAuditPages((after, limit) => this.pg.query<Row>(`SELECT * FROM llmrr_audit WHERE seq > $1 ORDER BY seq LIMIT $2`, [after, limit]));
   }
 
   async close(): Promise<void> {

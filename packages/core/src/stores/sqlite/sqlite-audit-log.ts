@@ -1,10 +1,9 @@
-import { AuditChainVerifier, buildAuditEntry, validateAuditInput } from '../../audit/audit-hash.js';
+import { buildAuditEntry, validateAuditInput } from '../../audit/audit-hash.js';
 import type { AuditEntry, AuditInput, AuditLog, AuditQuery, AuditVerifyResult } from '../../audit/types.js';
-import { auditWhere, auditLimit } from '../audit-sql.js';
+import { auditLimit, auditWhere, verifyAuditPages } from '../audit-sql.js';
 import { rowToAudit, type Row } from '../row-mapping.js';
 import type { SqliteHandle } from './sqlite-database.js';
 
-const VERIFY_PAGE = 1000;
 
 /** Hash-chained audit log in SQLite; appends hold the write lock (`BEGIN IMMEDIATE`), so the chain is linear. */
 export class SqliteAuditLog implements AuditLog {
@@ -43,23 +42,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async verify(): Promise<AuditVerifyResult> {
-    const v = new AuditChainVerifier();
-    let after = 0;
-    for (;;) {
-      const rows = this.stmt.page.all(after, VERIFY_PAGE) as Row[];
-      if (rows.length === 0) break;
-      for (const row of rows) {
-        let entry: AuditEntry;
-        try {
-          entry = rowToAudit(row);
-        } catch {
-          return { ok: false, count: v.result().count + 1, brokenAt: Number(row.seq), reason: 'entry cannot be read (details are not valid JSON)', headHash: v.result().headHash };
-        }
-        if (!v.feed(entry)) return v.result();
-        after = entry.seq;
-      }
-    }
-    return v.result();
+    return verifyAuditPages((after, limit) => this.stmt.page.all(after, limit) as Row[]);
   }
 
   async close(): Promise<void> {
