@@ -2,3 +2,5 @@ export type { AuditEntry, AuditInput, AuditLog, AuditQuery, AuditVerifyResult } 
 export { AUDIT_GENESIS_HASH, AuditChainVerifier, buildAuditEntry, computeAuditHash } from './audit-hash.js';
 export { verifyAuditChain } from './verify-audit-chain.js';
 export type { AuditChainReport } from './verify-audit-chain.js';
+export { AuthFailureAudit, authFailureAuditFor, closeAuthFailureAudit } from './auth-failure-audit.js';
+export type { AuthFailure, AuthFailureAuditOptions } from './auth-failure-audit.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseInput, stripUndefined } from '../tenancy/tenant-input.js';
+import { parseInput } from '../tenancy/tenant-input.js';
 import type { UsageEntry, UsageEntryInput, UsageQuery } from './types.js';
 
 const count = z.number().int().nonnegative();
@@ -29,16 +29,67 @@ export const UsageEntryInputSchema = z
   })
   .strict();
 
+const KEYS = new Set(Object.keys(UsageEntryInputSchema.shape));
+const STATUSES = new Set(['success', 'error', 'aborted']);
+const isText = (v: unknown) => typeof v === 'string' && v.length >= 1 && v.length <= 500;
+const isOptText = (v: unknown) => v === undefined || isText(v);
+const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+const isMs = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isOptBool = (v: unknown) => v === undefined || typeof v === 'boolean';
+
+/**
+ * The common case without the schema (one ledger row per request): plain checks that accept only what
+ * the schema accepts. Anything else goes through the schema, which words the error.
+ */
+function plainValid(e: UsageEntryInput): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  for (const k in e) if (!KEYS.has(k)) return false;
+  return (
+    isText(e.requestId) &&
+    isText(e.tenantId) &&
+    isText(e.model) &&
+    isOptText(e.keyId) &&
+    isOptText(e.deployment) &&
+    isOptText(e.provider) &&
+    isOptText(e.endpoint) &&
+    isOptText(e.errorCode) &&
+    isCount(e.inputTokens) &&
+    isCount(e.outputTokens) &&
+    (e.cachedInputTokens === undefined || isCount(e.cachedInputTokens)) &&
+    isMs(e.costUsd) &&
+    isMs(e.latencyMs) &&
+    (e.ttftMs === undefined || isMs(e.ttftMs)) &&
+    STATUSES.has(e.status) &&
+    isOptBool(e.cacheHit) &&
+    isOptBool(e.stream) &&
+    (e.createdAt === undefined || isCount(e.createdAt))
+  );
+}
+
 /** Validates (LLMError `invalid_request` naming the field) and fills defaults. */
 export function normalizeUsageEntry(input: UsageEntryInput, now: number): UsageEntry {
-  const v = parseInput(UsageEntryInputSchema, input, 'usage entry');
-  return stripUndefined({
-    ...v,
+  const v = plainValid(input) ? input : (parseInput(UsageEntryInputSchema, input, 'usage entry') as UsageEntryInput);
+  const e: UsageEntry = {
+    requestId: v.requestId,
+    tenantId: v.tenantId,
+    model: v.model,
+    inputTokens: v.inputTokens,
+    outputTokens: v.outputTokens,
     cachedInputTokens: v.cachedInputTokens ?? 0,
+    costUsd: v.costUsd,
+    latencyMs: v.latencyMs,
+    status: v.status,
     cacheHit: v.cacheHit ?? false,
     stream: v.stream ?? false,
     createdAt: v.createdAt ?? now,
-  });
+  };
+  if (v.keyId !== undefined) e.keyId = v.keyId;
+  if (v.deployment !== undefined) e.deployment = v.deployment;
+  if (v.provider !== undefined) e.provider = v.provider;
+  if (v.endpoint !== undefined) e.endpoint = v.endpoint;
+  if (v.ttftMs !== undefined) e.ttftMs = v.ttftMs;
+  if (v.errorCode !== undefined) e.errorCode = v.errorCode;
+  return e;
 }
 
 export const MAX_QUERY_LIMIT = 1000;

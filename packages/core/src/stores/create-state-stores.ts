@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { closeAuthFailureAudit } from '../audit/auth-failure-audit.js';
 import { join } from 'node:path';
 import type { CachedAnswer } from '../cache/exact-cache.js';
 import { RedisCacheStore } from '../cache/redis-cache-store.js';
@@ -28,6 +29,7 @@ export const EMBEDDED_DB_FILE = 'llmrr.db';
  */
 export async function createStateStores(config: StateStoresConfig): Promise<StateStores> {
   const clock = config.clock ?? Date.now;
+  const auth = config.authCacheTtlMs !== undefined ? { authCacheTtlMs: validTtl(config.authCacheTtlMs) } : {};
   switch (config.mode) {
     case 'memory':
     case 'embedded': {
@@ -39,7 +41,7 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
       }
       const sqlite = await openSqlite(path, { synchronous: config.mode === 'embedded' ? config.synchronous : 'normal' });
       return assemble(config.mode, {
-        tenants: new SqliteTenantStore(sqlite, clock),
+        tenants: new SqliteTenantStore(sqlite, clock, auth),
         rateLimiter: new MemoryRateLimiter(clock),
         budgets: new SqliteBudgetStore(sqlite, clock),
         ledger: new SqliteUsageLedger(sqlite, clock),
@@ -59,7 +61,7 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
         throw e;
       }
       return assemble('shared', {
-        tenants: new PostgresTenantStore(pg, clock),
+        tenants: new PostgresTenantStore(pg, clock, auth),
         rateLimiter: new RedisRateLimiter(redis),
         budgets: new RedisBudgetStore(redis, clock),
         ledger: new PostgresUsageLedger(pg, clock),
@@ -82,7 +84,8 @@ function assemble(
     mode,
     ...parts,
     close() {
-      closing ??= Promise.all([
+      // Pending auth-failure counts go to the audit log before it closes.
+      closing ??= closeAuthFailureAudit(parts.audit).catch(() => undefined).then(() => Promise.all([
         parts.tenants.close(),
         parts.rateLimiter.close(),
         parts.budgets.close(),
@@ -90,10 +93,15 @@ function assemble(
         parts.audit.close(),
         parts.cache?.close(),
         parts.circuits?.close(),
-      ]).then(() => undefined);
+      ])).then(() => undefined);
       return closing;
     },
   };
+}
+
+function validTtl(ms: number): number {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw invalid('authCacheTtlMs', 'must be a number of milliseconds >= 0');
+  return ms;
 }
 
 function invalid(param: string, message: string): LLMError {

@@ -14,9 +14,15 @@ import type { BudgetStore, RateLimiter, TenantStore } from '../tenancy/types.js'
  *   exact cache and circuit breaker state (atomic Lua scripts), PostgreSQL for tenants, keys, ledger and audit.
  */
 export type StateStoresConfig =
-  | { mode: 'memory'; clock?: () => number }
+  | { mode: 'memory'; clock?: () => number; authCacheTtlMs?: number }
   | {
       mode: 'embedded';
+      /**
+       * Successful key lookups are cached in the process for this long (default 30 000 ms; 0 turns it
+       * off). Changes made through this process apply at once, and any commit by another process to the
+       * same file clears the cache before the next lookup (SQLite `data_version`), so the TTL is a backstop.
+       */
+      authCacheTtlMs?: number;
       dataDir: string;
       /**
        * SQLite `synchronous`: `normal` (default) survives a killed process (WAL is in the OS cache);
@@ -35,6 +41,12 @@ export type StateStoresConfig =
       postgresSchema?: string;
       /** PostgreSQL pool size. Default 10. */
       postgresPoolMax?: number;
+      /**
+       * Successful key lookups are cached in each process for this long. Default 0 (off): a revoke,
+       * rotation or change made through one process then applies to every process on the next request.
+       * With a TTL, it applies to the other processes within the TTL (to the process that made it at once).
+       */
+      authCacheTtlMs?: number;
       clock?: () => number;
     };
 

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { gcraAdjust, gcraCheck } from './gcra.js';
 import { CONCURRENCY_RETRY_MS, DEFAULT_LEASE_TTL_MS, validateAcquire, validateActualTokens } from './rate-limit-input.js';
 import { rateLimitInfo, scopeKey, type ScopeState } from './rate-limit-info.js';
@@ -13,6 +12,10 @@ const SWEEP_AT = 10_000;
 export class MemoryRateLimiter implements RateLimiter {
   private readonly tats = new Map<string, number>();
   private readonly leases = new Map<string, Map<string, number>>();
+  /** Per scope: no lease of it expires before this time (so counting in-flight needs no scan until then). */
+  private readonly nextExpiry = new Map<string, number>();
+  /** Lease ids only need to be unique in this limiter (a counter is cheaper than a UUID). */
+  private nextLease = 0;
 
   constructor(private readonly clock: () => number = Date.now) {}
 
@@ -45,7 +48,7 @@ export class MemoryRateLimiter implements RateLimiter {
     if (worst) return { ok: false, ...worst, retryAfterMs: Math.ceil(worst.retryAfterMs), info: this.info(scopes, now) };
 
     for (const [key, tat] of pending) this.tats.set(key, tat);
-    const leaseId = randomUUID();
+    const leaseId = `l${++this.nextLease}`;
     const held: string[] = [];
     for (const scope of scopes) {
       if (scope.limits.maxConcurrency === undefined) continue;
@@ -53,6 +56,7 @@ export class MemoryRateLimiter implements RateLimiter {
       let m = this.leases.get(k);
       if (!m) this.leases.set(k, (m = new Map()));
       m.set(leaseId, now + ttl);
+      if (now + ttl < (this.nextExpiry.get(k) ?? Infinity)) this.nextExpiry.set(k, now + ttl);
       held.push(k);
     }
     if (this.tats.size > SWEEP_AT) this.sweep(now);
@@ -84,12 +88,19 @@ export class MemoryRateLimiter implements RateLimiter {
   async close(): Promise<void> {
     this.tats.clear();
     this.leases.clear();
+    this.nextExpiry.clear();
   }
 
   private inFlight(k: string, now: number): number {
     const m = this.leases.get(k);
     if (!m) return 0;
-    for (const [id, exp] of m) if (exp <= now) m.delete(id);
+    if (now < (this.nextExpiry.get(k) ?? Infinity)) return m.size;
+    let next = Infinity;
+    for (const [id, exp] of m) {
+      if (exp <= now) m.delete(id);
+      else if (exp < next) next = exp;
+    }
+    this.nextExpiry.set(k, next);
     return m.size;
   }
 
@@ -104,6 +115,10 @@ export class MemoryRateLimiter implements RateLimiter {
   /** Drops GCRA entries whose bucket is full again (they equal "no entry"). */
   private sweep(now: number): void {
     for (const [k, tat] of this.tats) if (tat <= now) this.tats.delete(k);
-    for (const [k, m] of this.leases) if (m.size === 0) this.leases.delete(k);
+    for (const [k, m] of this.leases) {
+      if (m.size > 0) continue;
+      this.leases.delete(k);
+      this.nextExpiry.delete(k);
+    }
   }
 }

@@ -150,8 +150,9 @@ export interface TenantStore {
   revokeKey(keyId: string): Promise<ApiKey>;
   /**
    * Changes a key's name, limits or expiry (`null` clears). Every process sees it on the key's next
-   * request (authentication reads the stored key). Throws `not_found`, `conflict` if the key is revoked,
-   * `invalid_request` naming the field.
+   * request (the SQLite store's authentication cache is cleared by any other connection's commit; the
+   * PostgreSQL store caches only with `authCacheTtlMs`, and then other processes see it within that TTL).
+   * Throws `not_found`, `conflict` if the key is revoked, `invalid_request` naming the field.
    */
   updateKey(keyId: string, patch: ApiKeyPatch): Promise<ApiKey>;
   getKey(keyId: string): Promise<ApiKey | undefined>;
@@ -276,6 +277,8 @@ export interface BudgetStore {
   settle(reservationId: string, actualUsd: number): Promise<boolean>;
   /** Drops the reservation without charging (the request failed before costing anything). Idempotent. */
   release(reservationId: string): Promise<boolean>;
+  // settle/release go to the store (process) that reserved: the SQLite store keeps open reservations in
+  // memory (publishing their sum for other processes), so another process does not know their ids.
   /** Spent and reserved amounts in the current period. */
   spent(tenantId: string, period: BudgetPeriod): Promise<BudgetState>;
   close(): Promise<void>;

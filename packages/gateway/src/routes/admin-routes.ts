@@ -1,5 +1,6 @@
 import { LLMError, toLLMError, type ApiKey, type AuditQuery, type Tenant, type UsageGroupBy, type UsageQuery } from '@llmrr/core';
 import type { Hono } from 'hono';
+import { auditAuthFailure } from '../auth/authenticate.js';
 import { secretsEqual } from '../auth/constant-time.js';
 import { extractApiKey } from '../auth/extract-key.js';
 import { clientIp, type AppContext, type AppEnv, type GatewayDeps } from '../calls/context.js';
@@ -53,9 +54,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
         }
         const presented = extractApiKey(c.req.raw.headers);
         if (presented === undefined || !(await secretsEqual(presented, deps.auth.adminKey))) {
-          await stores.audit
-            .append({ actor: 'anonymous', action: 'auth.failure', details: { scope: 'admin', reason: presented === undefined ? 'missing_key' : 'wrong_admin_key', requestId, path: c.req.path }, ...(ip ? { ip } : {}) })
-            .catch((e: unknown) => deps.log('audit append failed', requestId, e));
+          await auditAuthFailure(stores.audit, { reason: presented === undefined ? 'missing_key' : 'wrong_admin_key', requestId, ...(ip ? { ip } : {}), extra: { scope: 'admin', path: c.req.path } }, (m, e) => deps.log(m, requestId, e));
           throw new LLMError({ code: 'authentication', message: 'Invalid or missing admin key' });
         }
         const audit = async (action: string, target?: string, details?: Record<string, unknown>) => {

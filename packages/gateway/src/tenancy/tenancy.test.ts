@@ -49,9 +49,16 @@ describe('authentication', () => {
     const auth = { authorization: `Bearer ${secret}` };
     const models = (await (await h.gateway.fetch(new Request('http://g/v1/models', { headers: auth }))).json()) as { data: Array<{ id: string }> };
     expect(models.data.map((m) => m.id)).toEqual(['mock']);
+    // A model outside the allow-list is refused exactly like one that does not exist (404), so a tenant
+    // cannot probe which models exist.
     const denied = await post(h.gateway, '/v1/chat/completions', { ...chat, model: 'secret-model' }, auth);
-    expect(denied.status).toBe(403);
-    expect(((await denied.json()) as { error: { param: string } }).error.param).toBe('model');
+    const missing = await post(h.gateway, '/v1/chat/completions', { ...chat, model: 'no-such-model' }, auth);
+    expect(denied.status).toBe(404);
+    expect(missing.status).toBe(404);
+    const deniedBody = (await denied.json()) as { error: { param: string; message: string } };
+    const missingBody = (await missing.json()) as { error: { param: string; message: string } };
+    expect(deniedBody.error.param).toBe('model');
+    expect(deniedBody.error.message.replace('secret-model', 'X')).toBe(missingBody.error.message.replace('no-such-model', 'X'));
     const auto = await post(h.gateway, '/v1/chat/completions', { ...chat, model: 'auto' }, auth);
     expect(auto.headers.get('x-llmrr-model')).toBe('mock');
   });

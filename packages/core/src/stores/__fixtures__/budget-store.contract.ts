@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LLMError } from '../../errors/llm-error.js';
 import type { BudgetStore } from '../../tenancy/types.js';
-import { runWorker } from './run-child.js';
+import { createStateStores } from '../create-state-stores.js';
+import { runWorker, spawnWorker, waitForLine } from './run-child.js';
 import type { FixtureFactory, StoreFixture } from './store-fixtures.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -118,6 +119,35 @@ export function budgetStoreContract(label: string, makeFixture: FixtureFactory):
       expect(granted).toBe(100); // 240 attempts at $0.01 against $1: exactly 100 fit
       const s = await budgets.spent('shared-tenant', 'month');
       expect(s.reservedUsd).toBeCloseTo(1, 9);
+    }, 120_000);
+
+    it('a process killed between reserve and settle loses no settled spend and its open reservation cannot be overspent, then expires', async () => {
+      const child = spawnWorker(['reserve-settle-and-hang', JSON.stringify(fx.childConfig), 'crash-tenant', '3000']);
+      try {
+        await waitForLine(child, 'reserved');
+      } finally {
+        child.kill('SIGKILL');
+      }
+      expect(await new Promise((r) => child.once('close', (_c, sig) => r(sig)))).toBe('SIGKILL');
+      // A fresh process (as after a restart) sees the settled $0.3 and still counts the dead process's open $0.5.
+      const restarted = await createStateStores(fx.childConfig);
+      try {
+        const b = restarted.budgets;
+        const s = await b.spent('crash-tenant', 'total');
+        expect(s.spentUsd).toBeCloseTo(0.3, 9);
+        expect(s.reservedUsd).toBeCloseTo(0.5, 9);
+        expect((await restarted.ledger.get('done'))?.costUsd).toBe(0.3);
+        const reserve = (id: string, usd: number) => b.reserve({ tenantId: 'crash-tenant', period: 'total', limitUsd: 1, estimateUsd: usd, reservationId: id });
+        expect((await reserve('too-much', 0.3)).ok).toBe(false); // 0.3 + 0.5 + 0.3 > 1
+        expect((await reserve('fits', 0.2)).ok).toBe(true);
+        // After the dead reservation's TTL its room is free again (bounded wait).
+        for (let i = 0; i < 100 && (await b.spent('crash-tenant', 'total')).reservedUsd > 0.2 + 1e-9; i++) await sleep(200);
+        expect((await b.spent('crash-tenant', 'total')).reservedUsd).toBeCloseTo(0.2, 9);
+        expect((await reserve('after-ttl', 0.5)).ok).toBe(true);
+        expect((await reserve('beyond', 0.01)).ok).toBe(false);
+      } finally {
+        await restarted.close();
+      }
     }, 120_000);
 
     it('rejects bad input with a typed error naming the field', async () => {

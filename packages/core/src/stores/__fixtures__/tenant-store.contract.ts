@@ -131,6 +131,21 @@ export function tenantStoreContract(label: string, makeFixture: FixtureFactory):
       await expectLLMError(store.rotateKey('key_missing'), 'not_found');
     });
 
+    it('a change written by another process applies on the next authentication (cached lookups included)', async () => {
+      await store.createTenant({ id: 'tx', name: 'TX' });
+      const a = await store.createKey('tx', { name: 'a' });
+      const b = await store.createKey('tx', { name: 'b' });
+      for (let i = 0; i < 3; i++) expect((await store.authenticate(a.secret)).ok).toBe(true); // warm any cache
+      expect((await store.authenticate(b.secret)).ok).toBe(true);
+      // Another connection (as another gateway process or the CLI would) revokes key a ...
+      await fx.sql(`UPDATE llmrr_api_keys SET revoked_at = 5 WHERE id = '${a.key.id}'`);
+      expect(await store.authenticate(a.secret)).toMatchObject({ ok: false, reason: 'revoked' });
+      expect((await store.authenticate(b.secret)).ok).toBe(true);
+      // ... and disables the tenant.
+      await fx.sql(`UPDATE llmrr_tenants SET disabled = TRUE WHERE id = 'tx'`);
+      expect(await store.authenticate(b.secret)).toMatchObject({ ok: false, reason: 'tenant_disabled' });
+    });
+
     it('rotation keeps the key id, invalidates the old secret at once and issues a new one', async () => {
       await store.createTenant({ id: 't3', name: 'T3' });
       const first = await store.createKey('t3', { name: 'svc' });

@@ -2,6 +2,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import { apiKeyDisplayPrefix, generateApiKeySecret, hashApiKeySecret, hashesEqual, isWellFormedApiKeySecret } from '../../tenancy/api-key-secret.js';
 import { applyApiKeyPatch, applyTenantPatch, newId, notFound, parseApiKeyInput, revokedKeyConflict, tenantFromInput } from '../../tenancy/tenant-input.js';
 import type { ApiKey, ApiKeyInput, ApiKeyPatch, AuthResult, CreatedApiKey, ListOptions, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
+import { AuthCache } from '../auth-cache.js';
 import { checkKey, clampLimit, clampOffset } from '../check-key.js';
 import { LastUsedThrottle } from '../last-used-throttle.js';
 import { jsonOrNull, rowToApiKey, rowToTenant, splitJoinedRow, type Row } from '../row-mapping.js';
@@ -16,15 +17,27 @@ const BY_HASH = `SELECT k.id AS k_id, k.tenant_id AS k_tenant_id, k.name AS k_na
   t.created_at AS t_created_at, t.updated_at AS t_updated_at
   FROM llmrr_api_keys k LEFT JOIN llmrr_tenants t ON t.id = k.tenant_id WHERE k.hash = $1`;
 
+export interface PostgresTenantStoreOptions {
+  /**
+   * How long a successful key lookup is reused in this process; default 0 (off). With a TTL, a revoke,
+   * rotation or change made through ANOTHER process takes effect here within the TTL (this process's own
+   * changes at once); without it, on the next request.
+   */
+  authCacheTtlMs?: number;
+}
+
 /** Tenants and API keys in PostgreSQL (shared mode). */
 export class PostgresTenantStore implements TenantStore {
   private readonly lastUsed = new LastUsedThrottle();
+  private readonly cache: AuthCache;
 
   constructor(
     private readonly pg: PostgresHandle,
     private readonly clock: () => number = Date.now,
+    options: PostgresTenantStoreOptions = {},
   ) {
     pg.retain();
+    this.cache = new AuthCache(options.authCacheTtlMs ?? 0);
   }
 
   async createTenant(input: TenantInput): Promise<Tenant> {
@@ -49,7 +62,7 @@ export class PostgresTenantStore implements TenantStore {
   }
 
   async updateTenant(id: string, patch: TenantPatch): Promise<Tenant> {
-    return this.pg.transaction(async (c) => {
+    return this.invalidating(() => this.cache.invalidateTenant(id), () => this.pg.transaction(async (c) => {
       const row = (await c.query<Row>(`SELECT ${TENANT_COLS} FROM llmrr_tenants WHERE id = $1 FOR UPDATE`, [id])).rows[0];
       if (!row) throw notFound('tenant', id, 'id');
       const t = applyTenantPatch(rowToTenant(row), patch, this.clock());
@@ -59,11 +72,11 @@ export class PostgresTenantStore implements TenantStore {
         tenantParams(t),
       );
       return t;
-    });
+    }));
   }
 
   async deleteTenant(id: string): Promise<boolean> {
-    const rows = await this.pg.query(`DELETE FROM llmrr_tenants WHERE id = $1 RETURNING id`, [id]);
+    const rows = await this.invalidating(() => this.cache.invalidateTenant(id), () => this.pg.query(`DELETE FROM llmrr_tenants WHERE id = $1 RETURNING id`, [id]));
     return rows.length > 0;
   }
 
@@ -87,9 +100,15 @@ export class PostgresTenantStore implements TenantStore {
 
   async rotateKey(keyId: string): Promise<CreatedApiKey> {
     const secret = generateApiKeySecret();
-    const rows = await this.pg.query(
-      `UPDATE llmrr_api_keys SET hash = $1, prefix = $2, rotated_at = $3 WHERE id = $4 AND revoked_at IS NULL RETURNING *`,
-      [hashApiKeySecret(secret), apiKeyDisplayPrefix(secret), this.clock(), keyId],
+    const rows = await this.invalidating(
+      () => this.cache.invalidateKey(keyId),
+      () =>
+        this.pg.query(`UPDATE llmrr_api_keys SET hash = $1, prefix = $2, rotated_at = $3 WHERE id = $4 AND revoked_at IS NULL RETURNING *`, [
+          hashApiKeySecret(secret),
+          apiKeyDisplayPrefix(secret),
+          this.clock(),
+          keyId,
+        ]),
     );
     if (rows[0]) return { key: rowToApiKey(rows[0]), secret };
     if (!(await this.getKey(keyId))) throw notFound('API key', keyId, 'keyId');
@@ -97,7 +116,7 @@ export class PostgresTenantStore implements TenantStore {
   }
 
   async updateKey(keyId: string, patch: ApiKeyPatch): Promise<ApiKey> {
-    return this.pg.transaction(async (c) => {
+    return this.invalidating(() => this.cache.invalidateKey(keyId), () => this.pg.transaction(async (c) => {
       const row = (await c.query<Row>(`SELECT * FROM llmrr_api_keys WHERE id = $1 FOR UPDATE`, [keyId])).rows[0];
       if (!row) throw notFound('API key', keyId, 'keyId');
       const key = rowToApiKey(row);
@@ -105,11 +124,11 @@ export class PostgresTenantStore implements TenantStore {
       if (key.revokedAt !== undefined) throw revokedKeyConflict(keyId, 'changed');
       await c.query(`UPDATE llmrr_api_keys SET name = $2, limits = $3::jsonb, expires_at = $4 WHERE id = $1`, [keyId, next.name, jsonOrNull(next.limits), next.expiresAt ?? null]);
       return next;
-    });
+    }));
   }
 
   async revokeKey(keyId: string): Promise<ApiKey> {
-    await this.pg.query(`UPDATE llmrr_api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, [this.clock(), keyId]);
+    await this.invalidating(() => this.cache.invalidateKey(keyId), () => this.pg.query(`UPDATE llmrr_api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, [this.clock(), keyId]));
     const key = await this.getKey(keyId);
     if (!key) throw notFound('API key', keyId, 'keyId');
     return key;
@@ -127,6 +146,12 @@ export class PostgresTenantStore implements TenantStore {
   async authenticate(secret: string): Promise<AuthResult> {
     if (typeof secret !== 'string' || !isWellFormedApiKeySecret(secret)) return { ok: false, reason: 'malformed' };
     const hash = hashApiKeySecret(secret);
+    if (this.cache.enabled) {
+      const now = this.clock();
+      const hit = this.cache.get(hash, now);
+      if (hit) return this.touched(checkKey(hit.key, hit.tenant, now), now);
+    }
+    const generation = this.cache.begin();
     const row = (await this.pg.query(BY_HASH, [hash]))[0];
     if (!row) return { ok: false, reason: 'unknown_key' };
     const { key: keyRow, tenant: tenantRow } = splitJoinedRow(row);
@@ -134,11 +159,27 @@ export class PostgresTenantStore implements TenantStore {
     if (!hashesEqual(key.hash, hash)) return { ok: false, reason: 'unknown_key' };
     const now = this.clock();
     const verdict = checkKey(key, tenantRow ? rowToTenant(tenantRow) : undefined, now);
-    if (verdict.ok && this.lastUsed.shouldWrite(key.id, now)) {
-      await this.pg.query(`UPDATE llmrr_api_keys SET last_used_at = $1 WHERE id = $2`, [now, key.id]);
+    if (verdict.ok) this.cache.set(hash, verdict.tenant, verdict.key, now, generation);
+    return this.touched(verdict, now);
+  }
+
+  /** Writes `lastUsedAt` at most about once a minute per key. */
+  private async touched(verdict: AuthResult, now: number): Promise<AuthResult> {
+    if (verdict.ok && this.lastUsed.shouldWrite(verdict.key.id, now)) {
+      await this.pg.query(`UPDATE llmrr_api_keys SET last_used_at = $1 WHERE id = $2`, [now, verdict.key.id]);
       verdict.key.lastUsedAt = now;
     }
     return verdict;
+  }
+
+  /** Runs a change and drops the cached lookups it affects, before and after (a lookup racing the change cannot re-fill them). */
+  private async invalidating<T>(invalidate: () => void, change: () => Promise<T>): Promise<T> {
+    invalidate();
+    try {
+      return await change();
+    } finally {
+      invalidate();
+    }
   }
 
   async close(): Promise<void> {

@@ -1,18 +1,49 @@
+import { randomUUID } from 'node:crypto';
 import { budgetPeriodWindow } from '../../tenancy/budget-period.js';
 import { nanoToUsd, usdToNano, usdToNanoCeil } from '../../tenancy/money.js';
 import type { BudgetPeriod, BudgetReservation, BudgetReserveRequest, BudgetState, BudgetStore } from '../../tenancy/types.js';
 import { DEFAULT_RESERVATION_TTL_MS, validateReserveRequest, validateUsd } from '../budget-input.js';
+import { OwnReservations, type OpenReservation } from './own-reservations.js';
+import type { BatchScope } from './sqlite-group-commit.js';
 import type { SqliteHandle } from './sqlite-database.js';
 
-/** Finished reservations are kept this long (idempotent settle/release), then swept. */
-const KEEP_FINISHED_MS = 7 * 86_400_000;
+/** Hold rows of processes gone for this long are deleted. */
+const KEEP_DEAD_HOLDS_MS = 86_400_000;
+
+/** What one group transaction knows about a tenant's period (read once per batch). */
+interface BatchBudget {
+  /** Settled spend plus the live holds of every other process. */
+  base: number;
+  /** Change of this process's reserved total by the batch's earlier jobs. */
+  ownDelta: number;
+  /** Spend settled by the batch's jobs (written once at the end of the batch). */
+  settled: number;
+  /** Latest reservation expiry of the batch (for the hold row). */
+  expiresAt: number;
+  /** The batch changed this process's reservations: rewrite its hold row at the end. */
+  holdChanged: boolean;
+}
 
 /**
- * Budgets in SQLite. Each reserve runs in a `BEGIN IMMEDIATE` transaction, which holds SQLite's write
- * lock: check-and-reserve is atomic within the process and across processes sharing the file.
+ * Budgets in SQLite (embedded mode), without a row per reservation:
+ * - this process's open reservations live in memory (`OwnReservations`);
+ * - their sum per tenant and period is published as this process's HOLD row (`llmrr_budget_holds`,
+ *   one per process, tenant and period), and settled spend is a counter (`llmrr_budget_spend`);
+ * - reserve / settle / release are group-committed (`SqliteGroupCommit`): the jobs of one event-loop turn
+ *   run in one `BEGIN IMMEDIATE` transaction, which holds SQLite's write lock, so check-and-reserve
+ *   (settled + other processes' holds + own reservations + estimate <= limit) is atomic in this process
+ *   and against other processes sharing the file; each promise resolves after its commit.
+ *
+ * A settlement is one counter update, committed in the same transaction as the ledger row when both are
+ * issued in the same synchronous run (the gateway does so), so a restart never loses settled spend.
+ * A crashed process's hold stays counted until its reservations' TTL passes (as a reservation row did).
+ * Reservations are settled or released by the process (store) that made them; a reservation id is
+ * idempotent while the reservation is open (a second settle or release returns false).
  */
 export class SqliteBudgetStore implements BudgetStore {
   private readonly stmt;
+  private readonly owner = randomUUID();
+  private readonly own = new OwnReservations();
   private ops = 0;
 
   constructor(
@@ -22,75 +53,116 @@ export class SqliteBudgetStore implements BudgetStore {
     handle.retain();
     const db = handle.db;
     this.stmt = {
-      getReservation: db.prepare(`SELECT tenant_id, period_key FROM llmrr_budget_reservations WHERE id = ?`),
-      // settled + live reserved in one statement (the partial index covers the sum).
-      used: db.prepare(`SELECT
+      base: db.prepare(`SELECT
+          COALESCE((SELECT settled_nano FROM llmrr_budget_spend WHERE tenant_id = @t AND period_key = @p), 0)
+          + COALESCE((SELECT SUM(reserved_nano) FROM llmrr_budget_holds WHERE tenant_id = @t AND period_key = @p AND owner <> @o AND expires_at > @now), 0) AS base`),
+      others: db.prepare(`SELECT
           COALESCE((SELECT settled_nano FROM llmrr_budget_spend WHERE tenant_id = @t AND period_key = @p), 0) AS settled,
-          COALESCE((SELECT SUM(amount_nano) FROM llmrr_budget_reservations WHERE tenant_id = @t AND period_key = @p AND state = 'reserved' AND expires_at > @now), 0) AS reserved`),
-      insertReservation: db.prepare(`INSERT INTO llmrr_budget_reservations (id, tenant_id, period_key, amount_nano, state, expires_at, created_at) VALUES (?, ?, ?, ?, 'reserved', ?, ?)`),
-      finish: db.prepare(`UPDATE llmrr_budget_reservations SET state = ? WHERE id = ? AND state = 'reserved' RETURNING tenant_id, period_key`),
+          COALESCE((SELECT SUM(reserved_nano) FROM llmrr_budget_holds WHERE tenant_id = @t AND period_key = @p AND owner <> @o AND expires_at > @now), 0) AS reserved`),
+      hold: db.prepare(`INSERT INTO llmrr_budget_holds (tenant_id, period_key, owner, reserved_nano, expires_at) VALUES (?, ?, ?, ?, ?)
+          ON CONFLICT (tenant_id, period_key, owner) DO UPDATE SET reserved_nano = excluded.reserved_nano, expires_at = MAX(expires_at, excluded.expires_at)`),
       addSettled: db.prepare(`INSERT INTO llmrr_budget_spend (tenant_id, period_key, settled_nano) VALUES (?, ?, ?) ON CONFLICT (tenant_id, period_key) DO UPDATE SET settled_nano = settled_nano + excluded.settled_nano`),
-      sweep: db.prepare(`DELETE FROM llmrr_budget_reservations WHERE created_at < ? AND (state <> 'reserved' OR expires_at < ?)`),
+      sweep: db.prepare(`DELETE FROM llmrr_budget_holds WHERE expires_at < ?`),
     };
   }
 
   async reserve(request: BudgetReserveRequest): Promise<BudgetReservation> {
     validateReserveRequest(request);
     const now = this.clock();
-    const window = budgetPeriodWindow(request.period, now);
     const limit = usdToNano(request.limitUsd);
     const amount = usdToNanoCeil(request.estimateUsd);
-    const ttl = request.ttlMs ?? DEFAULT_RESERVATION_TTL_MS;
-    const result = this.handle.db
-      .transaction((): BudgetReservation => {
-        const existing = this.stmt.getReservation.get(request.reservationId) as { period_key: string; tenant_id: string } | undefined;
-        const periodKey = existing?.period_key ?? window.key;
-        const used = this.used(request.tenantId, periodKey, now);
-        if (existing) return { ok: true, reservationId: request.reservationId, remainingUsd: nanoToUsd(Math.max(0, limit - used)), periodKey };
+    const expiresAt = now + (request.ttlMs ?? DEFAULT_RESERVATION_TTL_MS);
+    const sweep = ++this.ops % 1000 === 0;
+    const existing = this.own.get(request.reservationId);
+    const periodKey = existing?.periodKey ?? budgetPeriodWindow(request.period, now).key;
+    const tenantId = existing?.tenantId ?? request.tenantId;
+    return this.handle.writes.run(
+      (scope): BudgetReservation => {
+        if (sweep) this.stmt.sweep.run(now - KEEP_DEAD_HOLDS_MS);
+        const b = this.batchBudget(scope, tenantId, periodKey, now);
+        const used = b.base + this.own.live(tenantId, periodKey, now) + b.ownDelta;
+        if (existing || scope.has(`reserve\u0000${request.reservationId}`)) {
+          return { ok: true, reservationId: request.reservationId, remainingUsd: nanoToUsd(Math.max(0, limit - used)), periodKey };
+        }
         if (used + amount > limit) return { ok: false, remainingUsd: nanoToUsd(Math.max(0, limit - used)), limitUsd: request.limitUsd, periodKey };
-        this.stmt.insertReservation.run(request.reservationId, request.tenantId, periodKey, amount, now + ttl, now);
+        b.ownDelta += amount;
+        b.holdChanged = true;
+        if (expiresAt > b.expiresAt) b.expiresAt = expiresAt;
+        scope.set(`reserve\u0000${request.reservationId}`, true);
         return { ok: true, reservationId: request.reservationId, remainingUsd: nanoToUsd(limit - used - amount), periodKey };
-      })
-      .immediate();
-    this.maybeSweep(now);
-    return result;
+      },
+      (r) => {
+        if (r.ok && !existing && !this.own.get(request.reservationId)) this.own.add(request.reservationId, { tenantId, periodKey, amount, expiresAt });
+      },
+    );
   }
 
   async settle(reservationId: string, actualUsd: number): Promise<boolean> {
     validateUsd(actualUsd, 'actualUsd');
     const actual = usdToNano(actualUsd);
-    return this.handle.db
-      .transaction(() => {
-        const r = this.stmt.finish.get('settled', reservationId) as { tenant_id: string; period_key: string } | undefined;
-        if (!r) return false; // unknown, or already settled/released
-        this.stmt.addSettled.run(r.tenant_id, r.period_key, actual);
-        return true;
-      })
-      .immediate();
+    return this.finish(reservationId, actual);
   }
 
   async release(reservationId: string): Promise<boolean> {
-    return this.stmt.finish.get('released', reservationId) !== undefined;
+    return this.finish(reservationId, undefined);
   }
 
   async spent(tenantId: string, period: BudgetPeriod): Promise<BudgetState> {
     const now = this.clock();
     const w = budgetPeriodWindow(period, now);
-    const { settled, reserved } = this.stmt.used.get({ t: tenantId, p: w.key, now }) as { settled: number; reserved: number };
-    return { tenantId, period, periodKey: w.key, periodStart: w.start, periodEnd: w.end, spentUsd: nanoToUsd(settled), reservedUsd: nanoToUsd(reserved) };
+    const { settled, reserved } = this.stmt.others.get({ t: tenantId, p: w.key, o: this.owner, now }) as { settled: number; reserved: number };
+    const own = this.own.live(tenantId, w.key, now);
+    return { tenantId, period, periodKey: w.key, periodStart: w.start, periodEnd: w.end, spentUsd: nanoToUsd(settled), reservedUsd: nanoToUsd(reserved + own) };
   }
 
   async close(): Promise<void> {
+    // Open reservations keep their hold until their TTL (as reservation rows did): a request of this process
+    // may still be running elsewhere in it, and a restart must not hand out room that may still be spent.
     this.handle.release();
   }
 
-  private used(tenantId: string, periodKey: string, now: number): number {
-    const { settled, reserved } = this.stmt.used.get({ t: tenantId, p: periodKey, now }) as { settled: number; reserved: number };
-    return settled + reserved;
+  /** Settle (`actual` in nano-dollars) or release (`undefined`) one of this process's reservations. */
+  private finish(reservationId: string, actual: number | undefined): Promise<boolean> {
+    const r: OpenReservation | undefined = this.own.get(reservationId);
+    if (!r) return Promise.resolve(false); // unknown, or already settled/released
+    const now = this.clock();
+    return this.handle.writes.run(
+      (scope) => {
+        const key = `finish\u0000${reservationId}`;
+        if (scope.has(key)) return false; // a second settle/release in the same batch
+        scope.set(key, true);
+        const b = this.batchBudget(scope, r.tenantId, r.periodKey, now);
+        if (actual !== undefined) {
+          b.settled += actual;
+          b.base += actual;
+        }
+        this.own.live(r.tenantId, r.periodKey, now); // drops expired reservations from the total first
+        if (r.counted) {
+          b.ownDelta -= r.amount;
+          b.holdChanged = true;
+        }
+        return true;
+      },
+      (done) => {
+        if (done) this.own.remove(reservationId);
+      },
+    );
   }
 
-  private maybeSweep(now: number): void {
-    if (++this.ops % 1000 !== 0) return;
-    this.stmt.sweep.run(now - KEEP_FINISHED_MS, now - KEEP_FINISHED_MS);
+  private batchBudget(scope: BatchScope, tenantId: string, periodKey: string, now: number): BatchBudget {
+    const key = `budget\u0000${tenantId}\u0000${periodKey}`;
+    let b = scope.get(key) as BatchBudget | undefined;
+    if (!b) {
+      const row = this.stmt.base.get({ t: tenantId, p: periodKey, o: this.owner, now }) as { base: number };
+      const batch: BatchBudget = { base: row.base, ownDelta: 0, settled: 0, expiresAt: now, holdChanged: false };
+      scope.set(key, batch);
+      // One spend update and one hold update per tenant and period per batch, however many jobs it has.
+      scope.atEnd(() => {
+        if (batch.settled > 0) this.stmt.addSettled.run(tenantId, periodKey, batch.settled);
+        if (batch.holdChanged) this.stmt.hold.run(tenantId, periodKey, this.owner, Math.max(0, this.own.live(tenantId, periodKey, now) + batch.ownDelta), batch.expiresAt);
+      });
+      b = batch;
+    }
+    return b;
   }
 }

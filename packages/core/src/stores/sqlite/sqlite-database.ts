@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { importOptional } from '../../util/optional-import.js';
+import { SqliteGroupCommit } from './sqlite-group-commit.js';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
 
 export type SqliteDatabase = BetterSqlite3.Database;
@@ -16,8 +17,12 @@ export interface SqliteOpenOptions {
 export class SqliteHandle {
   private refs = 0;
   private closed = false;
+  /** Group commit for the per-request writes (ledger rows, budget reservations and settlements). */
+  readonly writes: SqliteGroupCommit;
 
-  constructor(readonly db: SqliteDatabase) {}
+  constructor(readonly db: SqliteDatabase) {
+    this.writes = new SqliteGroupCommit(db);
+  }
 
   retain(): this {
     this.refs += 1;
@@ -28,6 +33,7 @@ export class SqliteHandle {
     this.refs -= 1;
     if (this.refs <= 0 && !this.closed) {
       this.closed = true;
+      this.writes.close();
       this.db.close();
     }
   }

@@ -91,4 +91,18 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX llmrr_budget_reservations_live ON llmrr_budget_reservations(tenant_id, period_key, expires_at, amount_nano)
     WHERE state = 'reserved';
   `,
+  `
+  -- Budgets without a row per reservation: each process keeps its open reservations in memory and
+  -- publishes their sum per tenant and period here (one row per process), so processes sharing the file
+  -- still see each other's reservations. A dead process's row counts until expires_at (its last TTL).
+  CREATE TABLE llmrr_budget_holds (
+    tenant_id TEXT NOT NULL,
+    period_key TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    reserved_nano INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, period_key, owner)
+  ) WITHOUT ROWID;
+  DROP TABLE llmrr_budget_reservations;
+  `,
 ];

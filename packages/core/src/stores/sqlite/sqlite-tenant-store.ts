@@ -2,6 +2,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import { apiKeyDisplayPrefix, generateApiKeySecret, hashApiKeySecret, hashesEqual, isWellFormedApiKeySecret } from '../../tenancy/api-key-secret.js';
 import { applyApiKeyPatch, applyTenantPatch, newId, notFound, parseApiKeyInput, revokedKeyConflict, tenantFromInput } from '../../tenancy/tenant-input.js';
 import type { ApiKey, ApiKeyInput, ApiKeyPatch, AuthResult, CreatedApiKey, ListOptions, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
+import { AuthCache } from '../auth-cache.js';
 import { LastUsedThrottle } from '../last-used-throttle.js';
 import { checkKey, clampLimit, clampOffset } from '../check-key.js';
 import { jsonOrNull, rowToApiKey, rowToTenant, splitJoinedRow, type Row } from '../row-mapping.js';
@@ -16,18 +17,31 @@ const JOINED = `SELECT k.id AS k_id, k.tenant_id AS k_tenant_id, k.name AS k_nam
   t.created_at AS t_created_at, t.updated_at AS t_updated_at
   FROM llmrr_api_keys k LEFT JOIN llmrr_tenants t ON t.id = k.tenant_id WHERE k.hash = ?`;
 
+/** Default TTL of the authentication cache in embedded mode (a backstop: see `authenticate`). */
+export const SQLITE_AUTH_CACHE_TTL_MS = 30_000;
+
+export interface SqliteTenantStoreOptions {
+  /** How long a successful key lookup is reused; 0 turns the cache off. Default 30 s. */
+  authCacheTtlMs?: number;
+}
+
 /** Tenants and API keys in SQLite (embedded mode). Calls are synchronous underneath. */
 export class SqliteTenantStore implements TenantStore {
   private readonly lastUsed = new LastUsedThrottle();
+  private readonly cache: AuthCache;
   private readonly stmt;
+  private seenVersion: number;
 
   constructor(
     private readonly handle: SqliteHandle,
     private readonly clock: () => number = Date.now,
+    options: SqliteTenantStoreOptions = {},
   ) {
     handle.retain();
     const db = handle.db;
+    this.cache = new AuthCache(options.authCacheTtlMs ?? SQLITE_AUTH_CACHE_TTL_MS);
     this.stmt = {
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
       insertTenant: db.prepare(`INSERT INTO llmrr_tenants (${TENANT_COLS}) VALUES (@id, @name, @tier, @allowed_models, @models, @preferences, @limits, @budget, @disabled, @created_at, @updated_at)`),
       updateTenant: db.prepare(`UPDATE llmrr_tenants SET name=@name, tier=@tier, allowed_models=@allowed_models, models=@models, preferences=@preferences, limits=@limits, budget=@budget, disabled=@disabled, updated_at=@updated_at WHERE id=@id`),
       getTenant: db.prepare(`SELECT ${TENANT_COLS} FROM llmrr_tenants WHERE id = ?`),
@@ -42,6 +56,7 @@ export class SqliteTenantStore implements TenantStore {
       byHash: db.prepare(JOINED),
       touch: db.prepare(`UPDATE llmrr_api_keys SET last_used_at = ? WHERE id = ?`),
     };
+    this.seenVersion = this.stmt.dataVersion.get() as number;
   }
 
   async createTenant(input: TenantInput): Promise<Tenant> {
@@ -72,13 +87,16 @@ export class SqliteTenantStore implements TenantStore {
         if (!row) throw notFound('tenant', id, 'id');
         const next = applyTenantPatch(rowToTenant(row), patch, this.clock());
         this.stmt.updateTenant.run(tenantParams(next));
+        this.cache.invalidateTenant(id);
         return next;
       })
       .immediate();
   }
 
   async deleteTenant(id: string): Promise<boolean> {
-    return this.stmt.deleteTenant.run(id).changes > 0;
+    const deleted = this.stmt.deleteTenant.run(id).changes > 0;
+    this.cache.invalidateTenant(id);
+    return deleted;
   }
 
   async createKey(tenantId: string, input: ApiKeyInput): Promise<CreatedApiKey> {
@@ -101,6 +119,7 @@ export class SqliteTenantStore implements TenantStore {
     const secret = generateApiKeySecret();
     const now = this.clock();
     const changed = this.stmt.rotateKey.run(hashApiKeySecret(secret), apiKeyDisplayPrefix(secret), now, keyId).changes;
+    this.cache.invalidateKey(keyId);
     if (changed === 0) {
       const existing = this.stmt.getKey.get(keyId) as Row | undefined;
       if (!existing) throw notFound('API key', keyId, 'keyId');
@@ -118,6 +137,7 @@ export class SqliteTenantStore implements TenantStore {
         const next = applyApiKeyPatch(key, patch);
         if (key.revokedAt !== undefined) throw revokedKeyConflict(keyId, 'changed');
         this.stmt.updateKey.run({ id: keyId, name: next.name, limits: jsonOrNull(next.limits), expires_at: next.expiresAt ?? null });
+        this.cache.invalidateKey(keyId);
         return next;
       })
       .immediate();
@@ -125,6 +145,7 @@ export class SqliteTenantStore implements TenantStore {
 
   async revokeKey(keyId: string): Promise<ApiKey> {
     this.stmt.revokeKey.run(this.clock(), keyId);
+    this.cache.invalidateKey(keyId);
     const row = this.stmt.getKey.get(keyId) as Row | undefined;
     if (!row) throw notFound('API key', keyId, 'keyId');
     return rowToApiKey(row);
@@ -139,18 +160,41 @@ export class SqliteTenantStore implements TenantStore {
     return (this.stmt.listKeys.all(tenantId) as Row[]).map(rowToApiKey);
   }
 
+  /**
+   * Looks the key up by the SHA-256 of the secret. Successful lookups are cached in this process
+   * (`AuthCache`): this store's own changes drop the entries at once, and any commit by ANOTHER connection
+   * to the file (another process's admin API or CLI) clears the whole cache before the next lookup
+   * (`PRAGMA data_version`, one cheap read), so a revoke, rotation, key or tenant change takes effect on the
+   * next request in every process; the TTL is only a backstop.
+   */
   async authenticate(secret: string): Promise<AuthResult> {
     if (typeof secret !== 'string' || !isWellFormedApiKeySecret(secret)) return { ok: false, reason: 'malformed' };
     const hash = hashApiKeySecret(secret);
+    const now = this.clock();
+    if (this.cache.enabled) {
+      const version = this.stmt.dataVersion.get() as number;
+      if (version !== this.seenVersion) {
+        this.seenVersion = version;
+        this.cache.clear();
+      }
+      const hit = this.cache.get(hash, now);
+      if (hit) return this.touched(checkKey(hit.key, hit.tenant, now), now);
+    }
+    const generation = this.cache.begin();
     const row = this.stmt.byHash.get(hash) as Row | undefined;
     if (!row) return { ok: false, reason: 'unknown_key' };
     const { key: keyRow, tenant: tenantRow } = splitJoinedRow(row);
     const key = rowToApiKey(keyRow);
     if (!hashesEqual(key.hash, hash)) return { ok: false, reason: 'unknown_key' };
-    const now = this.clock();
     const verdict = checkKey(key, tenantRow ? rowToTenant(tenantRow) : undefined, now);
-    if (verdict.ok && this.lastUsed.shouldWrite(key.id, now)) {
-      this.stmt.touch.run(now, key.id);
+    if (verdict.ok) this.cache.set(hash, verdict.tenant, verdict.key, now, generation);
+    return this.touched(verdict, now);
+  }
+
+  /** Writes `lastUsedAt` at most about once a minute per key. */
+  private touched(verdict: AuthResult, now: number): AuthResult {
+    if (verdict.ok && this.lastUsed.shouldWrite(verdict.key.id, now)) {
+      this.stmt.touch.run(now, verdict.key.id);
       verdict.key.lastUsedAt = now;
     }
     return verdict;

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createStateStores } from '../stores/create-state-stores.js';
+import type { StateStores } from '../stores/types.js';
+import { AuthFailureAudit, authFailureAuditFor } from './auth-failure-audit.js';
+
+describe('AuthFailureAudit', () => {
+  let stores: StateStores;
+  let now: number;
+  const clock = () => now;
+  beforeEach(async () => {
+    stores = await createStateStores({ mode: 'memory' });
+    now = 1_000_000;
+  });
+  afterEach(() => stores.close());
+
+  it('writes the first failure of a source at once and its repeats as one counted row per window', async () => {
+    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, clock });
+    for (let i = 0; i < 500; i++) {
+      await a.record({ reason: 'unknown_key', ip: '10.0.0.1', keyPrefix: 'llmrr_abcdef', requestId: `r${i}` });
+      now += 10;
+    }
+    let rows = await stores.audit.list({ action: 'auth.failure' });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.details).toMatchObject({ reason: 'unknown_key', keyPrefix: 'llmrr_abcdef', requestId: 'r0' });
+    expect(rows[0]!.ip).toBe('10.0.0.1');
+    now = 1_000_000 + 60_000;
+    await a.flush();
+    rows = await stores.audit.list({ action: 'auth.failure' });
+    expect(rows).toHaveLength(2);
+    expect(rows[1]!.details).toMatchObject({ reason: 'unknown_key', repeated: true, count: 499, firstAt: 1_000_000, lastAt: 1_000_000 + 4_990 });
+    // The next window starts afresh with a row at once.
+    await a.record({ reason: 'unknown_key', ip: '10.0.0.1', keyPrefix: 'llmrr_abcdef', requestId: 'later' });
+    expect(await stores.audit.list({ action: 'auth.failure' })).toHaveLength(3);
+    await a.close();
+    expect((await stores.audit.verify()).ok).toBe(true);
+  });
+
+  it('keeps sources apart (IP, reason, key) and caps first rows per window; the rest is one suppressed row', async () => {
+    const a = new AuthFailureAudit(stores.audit, { windowMs: 60_000, maxRowsPerWindow: 10, clock });
+    await a.record({ reason: 'missing_key', ip: '10.0.0.1' });
+    await a.record({ reason: 'unknown_key', ip: '10.0.0.1', keyPrefix: 'llmrr_aaaaaa' });
+    await a.record({ reason: 'revoked', ip: '10.0.0.1', keyId: 'key_1', tenantId: 't' });
+    await a.record({ reason: 'missing_key', ip: '10.0.0.2' });
+    expect(await stores.audit.list({ action: 'auth.failure' })).toHaveLength(4);
+    // An attacker rotating addresses: 1,000 distinct sources in one window.
+    for (let i = 0; i < 1_000; i++) await a.record({ reason: 'unknown_key', ip: `2001:db8::${i.toString(16)}` });
+    expect(await stores.audit.list({ action: 'auth.failure', limit: 1000 })).toHaveLength(10);
+    await a.close();
+    const suppressed = await stores.audit.list({ action: 'auth.failure.suppressed' });
+    expect(suppressed).toHaveLength(1);
+    expect(suppressed[0]!.details).toMatchObject({ count: 994, maxRowsPerWindow: 10 });
+    const all = await stores.audit.list({ limit: 1000 });
+    expect(all.length).toBeLessThanOrEqual(2 * 10 + 1);
+    const revoked = (await stores.audit.list({ action: 'auth.failure' })).find((r) => r.details?.reason === 'revoked');
+    expect(revoked).toMatchObject({ target: 'key_1', details: { keyId: 'key_1', tenantId: 't' } });
+  });
+
+  it('stores.close() writes the counts still pending', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-authfail-'));
+    try {
+      const embedded = await createStateStores({ mode: 'embedded', dataDir: dir });
+      const a = authFailureAuditFor(embedded.audit, { clock });
+      expect(authFailureAuditFor(embedded.audit)).toBe(a); // one per audit log
+      for (let i = 0; i < 5; i++) await a.record({ reason: 'malformed', ip: '10.0.0.9' });
+      expect(await embedded.audit.list()).toHaveLength(1);
+      await embedded.close();
+      const reopened = await createStateStores({ mode: 'embedded', dataDir: dir });
+      const rows = await reopened.audit.list();
+      expect(rows.map((r) => r.details?.count)).toEqual([undefined, 4]);
+      await reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,184 @@
+import type { AuditLog } from './types.js';
+
+/** One failed authentication, as the gateway saw it. Never put the presented secret here. */
+export interface AuthFailure {
+  /** Why: `missing_key`, `malformed`, `unknown_key`, `revoked`, `wrong_admin_key`, … */
+  reason: string;
+  requestId?: string;
+  ip?: string;
+  /** The key's id when the secret matched a stored key (revoked, expired, tenant disabled). */
+  keyId?: string;
+  tenantId?: string;
+  /** The first characters of a well-formed but unknown secret (the part admins see as the key's prefix). */
+  keyPrefix?: string;
+  /** Other fields to keep on the row (e.g. `scope: 'admin'`, `path`). JSON-serializable, no secrets. */
+  extra?: Record<string, unknown>;
+}
+
+export interface AuthFailureAuditOptions {
+  /** Length of an aggregation window. Default 60 000 ms. */
+  windowMs?: number;
+  /** Rows (first failures of a source) written per window at most, over all sources. Default 100. */
+  maxRowsPerWindow?: number;
+  clock?: () => number;
+}
+
+interface Bucket {
+  start: number;
+  lastAt: number;
+  /** Failures after the first one, not yet written. */
+  repeats: number;
+  failure: AuthFailure;
+}
+
+/**
+ * Audits authentication failures with a bounded number of rows, so an unauthenticated client cannot grow
+ * the audit log at will, while every failure is still counted:
+ * - the FIRST failure of a source (client IP + reason + key id or key prefix) in a window is written at
+ *   once as `auth.failure` (with the request id);
+ * - further failures of that source in the window are counted and written as ONE `auth.failure` row with
+ *   `details.count`, `firstAt`, `lastAt` when the window ends (`repeated: true`);
+ * - at most `maxRowsPerWindow` first-failure rows per window over all sources; beyond it, failures are
+ *   counted into one `auth.failure.suppressed` row per window.
+ * So a window writes at most 2 x maxRowsPerWindow + 1 rows, and memory holds at most 2 x maxRowsPerWindow
+ * sources. Pending counts are written by `flush()` (on a timer, and by `close()`).
+ */
+export class AuthFailureAudit {
+  private readonly windowMs: number;
+  private readonly maxRows: number;
+  private readonly clock: () => number;
+  private readonly buckets = new Map<string, Bucket>();
+  private windowStart: number;
+  private rowsThisWindow = 0;
+  private suppressed = 0;
+  private suppressedFirstAt = 0;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly audit: AuditLog,
+    options: AuthFailureAuditOptions = {},
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {
+    this.windowMs = options.windowMs ?? 60_000;
+    this.maxRows = options.maxRowsPerWindow ?? 100;
+    this.clock = options.clock ?? Date.now;
+    this.windowStart = this.clock();
+  }
+
+  /** Counts one failure; resolves once its row (if it gets one now) is written. */
+  async record(failure: AuthFailure): Promise<void> {
+    if (this.closed) return;
+    const now = this.clock();
+    const writes = this.rollWindows(now);
+    const key = sourceKey(failure);
+    const b = this.buckets.get(key);
+    if (b && now - b.start < this.windowMs) {
+      b.repeats += 1;
+      b.lastAt = now;
+    } else if (this.rowsThisWindow < this.maxRows) {
+      this.rowsThisWindow += 1;
+      this.buckets.set(key, { start: now, lastAt: now, repeats: 0, failure });
+      writes.push(this.audit.append(row(failure, { ...(failure.requestId ? { requestId: failure.requestId } : {}) })));
+    } else {
+      if (this.suppressed === 0) this.suppressedFirstAt = now;
+      this.suppressed += 1;
+    }
+    this.ensureTimer();
+    await this.settle(writes);
+  }
+
+  /** Writes the counts of every window that ended (all of them with `all`). */
+  async flush(all = false): Promise<void> {
+    await this.settle(this.rollWindows(this.clock(), all));
+  }
+
+  /** Writes everything pending and stops the timer. Idempotent. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.closed) return;
+    await this.flush(true);
+    this.closed = true;
+  }
+
+  /** Ends windows that are over and returns the appends of their summary rows. */
+  private rollWindows(now: number, all = false): Array<Promise<unknown>> {
+    const writes: Array<Promise<unknown>> = [];
+    for (const [key, b] of this.buckets) {
+      if (!all && now - b.start < this.windowMs) continue;
+      this.buckets.delete(key);
+      if (b.repeats > 0) writes.push(this.audit.append(row(b.failure, { repeated: true, count: b.repeats, firstAt: b.start, lastAt: b.lastAt })));
+    }
+    if (all || now - this.windowStart >= this.windowMs) {
+      if (this.suppressed > 0) {
+        writes.push(
+          this.audit.append({
+            actor: 'anonymous',
+            action: 'auth.failure.suppressed',
+            details: { count: this.suppressed, firstAt: this.suppressedFirstAt, lastAt: now, maxRowsPerWindow: this.maxRows, windowMs: this.windowMs },
+          }),
+        );
+      }
+      this.suppressed = 0;
+      this.rowsThisWindow = 0;
+      this.windowStart = now;
+    }
+    return writes;
+  }
+
+  private async settle(writes: Array<Promise<unknown>>): Promise<void> {
+    const results = await Promise.allSettled(writes);
+    for (const r of results) if (r.status === 'rejected') this.onError(r.reason);
+  }
+
+  private ensureTimer(): void {
+    if (this.timer || this.closed) return;
+    this.timer = setInterval(() => {
+      void this.flush();
+      if (this.buckets.size === 0 && this.suppressed === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    }, this.windowMs);
+    this.timer.unref?.();
+  }
+}
+
+function sourceKey(f: AuthFailure): string {
+  return `${f.ip ?? ''}\u0000${f.reason}\u0000${f.keyId ?? f.keyPrefix ?? ''}\u0000${typeof f.extra?.scope === 'string' ? f.extra.scope : ''}`;
+}
+
+function row(f: AuthFailure, more: Record<string, unknown>) {
+  return {
+    actor: 'anonymous',
+    action: 'auth.failure',
+    ...(f.keyId ? { target: f.keyId } : {}),
+    details: {
+      ...f.extra,
+      reason: f.reason,
+      ...(f.keyId ? { keyId: f.keyId } : {}),
+      ...(f.tenantId ? { tenantId: f.tenantId } : {}),
+      ...(f.keyPrefix ? { keyPrefix: f.keyPrefix } : {}),
+      ...more,
+    },
+    ...(f.ip ? { ip: f.ip } : {}),
+  };
+}
+
+const registry = new WeakMap<AuditLog, AuthFailureAudit>();
+
+/** The one `AuthFailureAudit` of an audit log in this process (created on first use). */
+export function authFailureAuditFor(audit: AuditLog, options?: AuthFailureAuditOptions, onError?: (error: unknown) => void): AuthFailureAudit {
+  let a = registry.get(audit);
+  if (!a) registry.set(audit, (a = new AuthFailureAudit(audit, options, onError)));
+  return a;
+}
+
+/** Writes what the audit log's `AuthFailureAudit` still holds (call before closing the log). */
+export async function closeAuthFailureAudit(audit: AuditLog): Promise<void> {
+  const a = registry.get(audit);
+  if (!a) return;
+  registry.delete(audit);
+  await a.close();
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { createStateStores } from '../create-state-stores.js';
+
+type Writes = { stats: { commits: number; jobs: number } };
+
+describe('SqliteBudgetStore with group commit', () => {
+  it('a ledger row and the budget settlement issued together commit in one transaction', async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    try {
+      const writes = (stores.ledger as unknown as { handle: { writes: Writes } }).handle.writes;
+      expect((await stores.budgets.reserve({ tenantId: 't', period: 'total', limitUsd: 1, estimateUsd: 0.5, reservationId: 'r' })).ok).toBe(true);
+      const before = { ...writes.stats };
+      const [recorded, settled] = await Promise.all([
+        stores.ledger.record({ requestId: 'r', tenantId: 't', model: 'm', inputTokens: 1, outputTokens: 1, costUsd: 0.2, latencyMs: 1, status: 'success' }),
+        stores.budgets.settle('r', 0.2),
+      ]);
+      expect(recorded.inserted).toBe(true);
+      expect(settled).toBe(true);
+      expect(writes.stats.commits - before.commits).toBe(1);
+      expect(writes.stats.jobs - before.jobs).toBe(2);
+      expect(await stores.budgets.spent('t', 'total')).toMatchObject({ spentUsd: 0.2, reservedUsd: 0 });
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('many concurrent reserves of one tenant share commits and still never exceed the limit', async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    try {
+      const writes = (stores.budgets as unknown as { handle: { writes: Writes } }).handle.writes;
+      const before = { ...writes.stats };
+      const results = await Promise.all(
+        Array.from({ length: 300 }, (_, i) => stores.budgets.reserve({ tenantId: 't', period: 'day', limitUsd: 1, estimateUsd: 0.01, reservationId: `r${i}` })),
+      );
+      expect(results.filter((r) => r.ok)).toHaveLength(100);
+      expect(writes.stats.commits - before.commits).toBe(1);
+      // Settling and reserving in one batch: the freed room is usable by the later jobs of the same batch.
+      const ok = results.flatMap((r) => (r.ok ? [r.reservationId] : []));
+      const mixed = await Promise.all([
+        ...ok.slice(0, 50).map((id) => stores.budgets.release(id)),
+        ...Array.from({ length: 60 }, (_, i) => stores.budgets.reserve({ tenantId: 't', period: 'day', limitUsd: 1, estimateUsd: 0.01, reservationId: `w${i}` })),
+      ]);
+      expect(mixed.slice(50).filter((r) => typeof r === 'object' && r.ok)).toHaveLength(50);
+      const s = await stores.budgets.spent('t', 'day');
+      expect(s.reservedUsd).toBeCloseTo(1, 9);
+    } finally {
+      await stores.close();
+    }
+  });
+});
