@@ -36,6 +36,9 @@ export function matchesName(d: RouterDeployment, name: string): boolean {
   return d.name === name || d.config.alias === name;
 }
 
+/** Why a deployment outside the caller's allow-list is unfit; such deployments are never listed to the caller. */
+const NOT_ALLOWED = 'not in the allowed models';
+
 function allowed(d: RouterDeployment, list: readonly string[]): boolean {
   for (let i = 0; i < list.length; i++) if (matchesName(d, list[i]!)) return true;
   return false;
@@ -47,13 +50,14 @@ function allowed(d: RouterDeployment, list: readonly string[]): boolean {
  */
 export function unfitReason(d: RouterDeployment, q: CandidateQuery): string | undefined {
   const cfg = d.config;
+  // First, so that nothing else is said about a deployment the caller may not use.
+  if (q.allowedModels && !allowed(d, q.allowedModels)) return NOT_ALLOWED;
   if (!cfg.enabled) return 'disabled';
   if (d.embeddingOnly && q.embed !== true) {
     return cfg.capabilities
       ? 'an embedding model (capabilities list embeddings but not chat or completion)'
       : `an embedding model (engine "${cfg.engine}" declares embeddings but not chat or completion for it)`;
   }
-  if (q.allowedModels && !allowed(d, q.allowedModels)) return 'not in the allowed models';
   if (q.region !== undefined && cfg.region !== q.region) {
     return cfg.region === undefined ? `no region configured (requested "${q.region}")` : `region "${cfg.region}" is not the requested "${q.region}"`;
   }
@@ -111,11 +115,12 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
   let matchedModel = q.model === undefined;
   for (let i = 0; i < all.length; i++) {
     const d = all[i]!;
-    if (q.model !== undefined) {
-      if (!matchesName(d, q.model)) continue;
-      matchedModel = true;
-    }
+    if (q.model !== undefined && !matchesName(d, q.model)) continue;
     const reason = unfitReason(d, q);
+    // A deployment outside the allow-list is not the caller's to know about: it matches no requested name,
+    // and errors and `explain` leave it out.
+    if (reason === NOT_ALLOWED) continue;
+    matchedModel = true;
     if (reason !== undefined) {
       excluded.push({ name: d.name, reason });
       continue;
@@ -134,7 +139,10 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
     candidates.push(d);
   }
   if (!matchedModel) {
-    const known = all.map((d) => d.name).join(', ');
+    const known = all
+      .filter((d) => !q.allowedModels || allowed(d, q.allowedModels))
+      .map((d) => d.name)
+      .join(', ');
     throw new LLMError({
       code: 'model_not_found',
       message: `No deployment named "${q.model}" (by name or alias). Known: ${known}`,

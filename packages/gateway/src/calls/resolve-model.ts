@@ -1,4 +1,4 @@
-import { LLMError, type DeploymentInfo } from '@llmrr/core';
+import { LLMError, type DeploymentInfo, type LLMErrorCode } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import type { GatewayRoutingConfig } from '../types.js';
 
@@ -24,9 +24,42 @@ export function visibleDeployments(all: readonly DeploymentInfo[], principal: Pr
   return all.filter((d) => d.enabled && isAllowed(d, allowed));
 }
 
+/** Why a requested model was refused. Only the ledger and logs learn it; the caller never does. */
+export type ModelRefusal = 'unknown' | 'not_allowed';
+
 /**
- * Checks the requested model before anything is reserved: unknown -> 404 `model_not_found`,
- * not in the tenant's allow-list -> 403 `permission_denied`, both naming the `model` field.
+ * The one error for a model the caller may not use, whether it does not exist or is outside the tenant's
+ * allow-list: 404 `model_not_found`, the same message and `param`, so a tenant cannot probe which models
+ * exist (OpenAI answers models you have no access to the same way). The real reason travels in `cause`
+ * (an LLMError: `model_not_found` or `permission_denied`, with a message naming the tenant) for the
+ * ledger and the server log; `recordedErrorCode` reads it.
+ */
+export function modelRefused(requested: string, refusal: ModelRefusal, tenantId: string): LLMError {
+  const cause =
+    refusal === 'not_allowed'
+      ? new LLMError({ code: 'permission_denied', message: `The model "${requested}" exists but is not in the allow-list of tenant "${tenantId}"`, param: 'model' })
+      : new LLMError({ code: 'model_not_found', message: `The model "${requested}" does not exist (tenant "${tenantId}")`, param: 'model' });
+  return new LLMError({
+    code: 'model_not_found',
+    message: `The model "${requested}" does not exist or you do not have access to it; GET /v1/models lists the models available to you`,
+    param: 'model',
+    cause,
+  });
+}
+
+/**
+ * The code to record for `error` in the ledger, audit or server log: the real reason behind a refused
+ * model (`permission_denied` for one outside the allow-list), else the error's own code. Never for the
+ * caller's eyes, nor for metrics anyone can scrape.
+ */
+export function recordedErrorCode(error: LLMError): LLMErrorCode {
+  const cause: unknown = error.cause;
+  return error.code === 'model_not_found' && LLMError.isInstance(cause) ? cause.code : error.code;
+}
+
+/**
+ * Checks the requested model before anything is reserved: unknown, disabled or not in the tenant's
+ * allow-list -> the same 404 `model_not_found` naming the `model` field (`modelRefused`).
  * `candidates` are every deployment the router may call for the request, so the budget reservation's
  * worst-case price covers them: the requested model's deployments, then the fallbacks the router would
  * use (the per-call list, else `routing.fallbacks`, as the router picks them); `auto` is every visible deployment.
@@ -45,13 +78,9 @@ export function resolveModel(
     return { model: undefined, candidates: visible, allowedModels };
   }
   const matches = all.filter((d) => d.enabled && (d.name === requested || d.alias === requested));
-  if (matches.length === 0) {
-    throw new LLMError({ code: 'model_not_found', message: `The model "${requested}" does not exist; GET /v1/models lists the available models`, param: 'model' });
-  }
+  if (matches.length === 0) throw modelRefused(requested, 'unknown', principal.tenantId);
   const allowed = matches.filter((d) => isAllowed(d, allowedModels));
-  if (allowed.length === 0) {
-    throw new LLMError({ code: 'permission_denied', message: `The model "${requested}" is not allowed for this API key's tenant`, param: 'model' });
-  }
+  if (allowed.length === 0) throw modelRefused(requested, 'not_allowed', principal.tenantId);
   const names = fallbackNames(requested, allowed, fallbacks, routing);
   const extra = names.size > 0 ? visible.filter((d) => !allowed.includes(d) && (names.has(d.name) || (d.alias !== undefined && names.has(d.alias)))) : [];
   return { model: requested, candidates: [...allowed, ...extra], allowedModels };

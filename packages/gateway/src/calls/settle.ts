@@ -3,6 +3,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Admission } from '../tenancy/admission.js';
 import type { CallDeps } from './model-call.js';
 import { partialCallCost } from './partial-usage.js';
+import { recordedErrorCode } from './resolve-model.js';
 
 /** How a model request ended. */
 export interface Settlement {
@@ -32,8 +33,8 @@ export interface SettleCall {
 }
 
 /**
- * Settles one request exactly once: the ledger record (durable before it resolves), then the budget
- * settlement and limit release, then metrics. Throws `internal` when the ledger could not be written,
+ * Settles one request exactly once: the ledger record (durable before it resolves) together with the
+ * budget settlement and limit release, then metrics. Throws `internal` when the ledger could not be written,
  * so the caller does not deliver an answer the ledger does not know about.
  */
 export function createSettler(deps: CallDeps, call: SettleCall) {
@@ -56,38 +57,46 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       }
       const cached = s.result?.cached ?? s.cached ?? false;
       const latencyMs = deps.now() - call.startedAt;
+      // The ledger record and the budget settlement are issued in the same synchronous run: the embedded
+      // (SQLite) stores then commit both in one group transaction, and the two round trips of the shared
+      // stores (PostgreSQL, Redis) overlap. Both are awaited before the response's final bytes.
       let ledgerError: unknown;
-      if (deps.stores && call.principal.tenant) {
-        try {
-          await deps.stores.ledger.record({
-            requestId: call.requestId,
-            tenantId: call.principal.tenantId,
-            ...(call.principal.key ? { keyId: call.principal.key.id } : {}),
-            model: call.model,
-            ...(s.deployment ? { deployment: s.deployment } : {}),
-            ...(s.provider ? { provider: s.provider } : {}),
-            endpoint: call.endpoint,
-            inputTokens: usage?.inputTokens ?? 0,
-            outputTokens: usage?.outputTokens ?? 0,
-            cachedInputTokens: usage?.cachedInputTokens ?? 0,
-            costUsd,
-            latencyMs,
-            ...(s.ttftMs !== undefined ? { ttftMs: s.ttftMs } : {}),
-            status: s.status,
-            ...(s.error ? { errorCode: s.error.code } : {}),
-            cacheHit: cached !== false,
-            stream: call.stream,
-            createdAt: call.startedAt,
-          });
-        } catch (e) {
-          ledgerError = e;
-        }
-      }
-      try {
-        await admission?.finish({ usage, costUsd, charged: s.status === 'success' || costUsd > 0 });
-      } catch (e) {
+      const recorded =
+        deps.stores && call.principal.tenant
+          ? deps.stores.ledger
+              .record({
+                requestId: call.requestId,
+                tenantId: call.principal.tenantId,
+                ...(call.principal.key ? { keyId: call.principal.key.id } : {}),
+                model: call.model,
+                ...(s.deployment ? { deployment: s.deployment } : {}),
+                ...(s.provider ? { provider: s.provider } : {}),
+                endpoint: call.endpoint,
+                inputTokens: usage?.inputTokens ?? 0,
+                outputTokens: usage?.outputTokens ?? 0,
+                cachedInputTokens: usage?.cachedInputTokens ?? 0,
+                costUsd,
+                latencyMs,
+                ...(s.ttftMs !== undefined ? { ttftMs: s.ttftMs } : {}),
+                status: s.status,
+                // The real reason (a refused model's `permission_denied`), which the client's 404 does not say.
+                ...(s.error ? { errorCode: recordedErrorCode(s.error) } : {}),
+                cacheHit: cached !== false,
+                stream: call.stream,
+                createdAt: call.startedAt,
+              })
+              .then(
+                () => undefined,
+                (e: unknown) => {
+                  ledgerError = e;
+                },
+              )
+          : undefined;
+      const finished = admission?.finish({ usage, costUsd, charged: s.status === 'success' || costUsd > 0 }).catch((e: unknown) => {
         deps.log('releasing limits or settling the budget failed', call.requestId, e);
-      }
+      });
+      await recorded;
+      await finished;
       deps.metrics?.observe(
         {
           model: s.deployment ?? metricModel,

@@ -1,0 +1,149 @@
+/**
+ * A tenant must not learn which models exist by asking for ones it may not use: a model outside its
+ * allow-list and a model that does not exist get the same answer (404 `model_not_found`, same message
+ * shape, same `param`), like OpenAI's "does not exist or you do not have access to it". The real reason
+ * stays on the error's `cause` for the ledger and the server log.
+ */
+import { LLMError, type DeploymentInfo, type StateStores } from '@llmrr/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ANONYMOUS, type Principal } from '../auth/principal.js';
+import { errorReply } from '../http/error-body.js';
+import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
+import { modelRefused, recordedErrorCode, resolveModel } from './resolve-model.js';
+
+function deployment(name: string, extra: Partial<DeploymentInfo> = {}): DeploymentInfo {
+  return { name, enabled: true, ...extra } as DeploymentInfo;
+}
+
+const all = [deployment('mock'), deployment('secret-model'), deployment('off', { enabled: false }), deployment('grouped', { alias: 'team-alias' })];
+const acme = { ...ANONYMOUS, tenantId: 'acme', tenant: { allowedModels: ['mock'] } } as unknown as Principal;
+
+function refusal(requested: string, principal: Principal = acme): LLMError {
+  try {
+    resolveModel(requested, all, principal);
+  } catch (e) {
+    expect(LLMError.isInstance(e)).toBe(true);
+    return e as LLMError;
+  }
+  throw new Error(`expected "${requested}" to be refused`);
+}
+
+/** What the caller sees, with the model name and the request id taken out. */
+function publicView(e: LLMError, requested: string) {
+  const reply = errorReply(e, 'req_x');
+  return { status: reply.status, headers: reply.headers, body: String(reply.body).replaceAll(requested, '<model>') };
+}
+
+describe('resolveModel: unknown and not-allowed models look the same', () => {
+  it('an existing model outside the allow-list, an unknown one, a disabled one and a hidden alias get the identical public error', () => {
+    const views = ['secret-model', 'no-such-model', 'off', 'team-alias'].map((m) => publicView(refusal(m), m));
+    expect(views[0]!.status).toBe(404);
+    expect(JSON.parse(views[0]!.body)).toEqual({
+      error: {
+        type: 'not_found_error',
+        code: 'model_not_found',
+        message: 'The model "<model>" does not exist or you do not have access to it; GET /v1/models lists the models available to you',
+        param: 'model',
+        request_id: 'req_x',
+      },
+    });
+    for (const v of views) expect(v).toEqual(views[0]);
+  });
+
+  it('the real reason is kept on the cause for the ledger and logs (recordedErrorCode), never in the public body', () => {
+    const denied = refusal('secret-model');
+    const unknown = refusal('no-such-model');
+    expect(recordedErrorCode(denied)).toBe('permission_denied');
+    expect(recordedErrorCode(unknown)).toBe('model_not_found');
+    expect((denied.cause as LLMError).message).toContain('tenant "acme"');
+    expect(String(errorReply(denied, 'r').body)).not.toMatch(/allow-list|permission|acme/);
+    // Other errors record their own code.
+    expect(recordedErrorCode(new LLMError({ code: 'rate_limited', message: 'slow down' }))).toBe('rate_limited');
+    expect(recordedErrorCode(new LLMError({ code: 'model_not_found', message: 'from elsewhere' }))).toBe('model_not_found');
+    expect(recordedErrorCode(modelRefused('x', 'not_allowed', 't'))).toBe('permission_denied');
+  });
+
+  it('allowed models, aliases of allowed deployments and auto still resolve', () => {
+    expect(resolveModel('mock', all, acme).candidates.map((d) => d.name)).toEqual(['mock']);
+    expect(resolveModel('auto', all, acme).candidates.map((d) => d.name)).toEqual(['mock']);
+    expect(resolveModel('secret-model', all, ANONYMOUS).candidates.map((d) => d.name)).toEqual(['secret-model']);
+    expect(resolveModel('team-alias', all, ANONYMOUS).candidates.map((d) => d.name)).toEqual(['grouped']);
+  });
+});
+
+describe('the gateway answers probes for hidden and unknown models the same way', () => {
+  let h: Harness;
+  let auth: Record<string, string>;
+
+  async function tenant(stores: StateStores) {
+    await stores.tenants.createTenant({ id: 'acme', name: 'Acme', allowedModels: ['mock'] });
+    const key = await stores.tenants.createKey('acme', { name: 'test' });
+    return { authorization: `Bearer ${key.secret}` };
+  }
+
+  beforeEach(async () => {
+    h = await createHarness({ stores: 'memory', models: [mockModel('mock'), mockModel('secret-model')] });
+    auth = await tenant(h.stores!);
+  });
+  afterEach(() => h.close());
+
+  /** Status, content type and body of a response, with the model name and request ids taken out. */
+  async function seen(res: Response, requested: string) {
+    const text = (await res.text()).replaceAll(requested, '<model>').replace(/"request_id":"[^"]*"/, '"request_id":"<id>"');
+    return { status: res.status, type: res.headers.get('content-type'), text };
+  }
+
+  const routes: Array<[string, (model: string) => unknown]> = [
+    ['/v1/chat/completions', (model) => ({ model, messages: [{ role: 'user', content: 'hi' }] })],
+    ['/v1/chat/completions', (model) => ({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] })],
+    ['/v1/completions', (model) => ({ model, prompt: 'hi' })],
+    ['/v1/messages', (model) => ({ model, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })],
+    ['/v1/embeddings', (model) => ({ model, input: 'hi' })],
+  ];
+
+  for (const [path, body] of routes) {
+    it(`${path}${(body('m') as { stream?: boolean }).stream ? ' (stream)' : ''}: 404 model_not_found for both, byte for byte`, async () => {
+      const hidden = await seen(await post(h.gateway, path, body('secret-model'), auth), 'secret-model');
+      const unknown = await seen(await post(h.gateway, path, body('no-such-model'), auth), 'no-such-model');
+      expect(hidden.status).toBe(404);
+      expect(hidden.text).toContain('model_not_found');
+      expect(hidden).toEqual(unknown);
+      // The allowed model still works for this tenant.
+      expect((await post(h.gateway, path, body('mock'), auth)).status).toBe(200);
+    });
+  }
+
+  it('the ledger records the real reason of each refusal (the 404s look alike), without charging anything', async () => {
+    await (await post(h.gateway, '/v1/chat/completions', routes[0]![1]('secret-model'), auth)).text();
+    await (await post(h.gateway, '/v1/chat/completions', routes[0]![1]('no-such-model'), auth)).text();
+    const rows = await h.stores!.ledger.query({ tenantId: 'acme' });
+    expect(Object.fromEntries(rows.map((r) => [r.model, r.errorCode]))).toEqual({ 'secret-model': 'permission_denied', 'no-such-model': 'model_not_found' });
+    expect(rows.every((r) => r.costUsd === 0 && r.status === 'error')).toBe(true);
+  });
+
+  it('metrics, which anyone may scrape by default, show only the public code', async () => {
+    await (await post(h.gateway, '/v1/chat/completions', routes[0]![1]('secret-model'), auth)).text();
+    const text = await (await h.gateway.fetch(new Request('http://g/metrics'))).text();
+    expect(text).not.toContain('permission_denied');
+    expect(text).not.toContain('secret-model');
+    expect(text).toMatch(/llm_requests_total\{model="unknown",status="model_not_found",tenant="acme"\} 1/);
+  });
+});
+
+describe("router errors and explain do not name deployments outside the tenant's allow-list", () => {
+  it('a 503 no_deployment for `auto` lists only the tenant\'s own candidates', async () => {
+    const h = await createHarness({ stores: 'memory', models: [mockModel('mock', {}, { capabilities: ['chat'] }), mockModel('secret-model', {}, { capabilities: ['chat', 'tools'] })] });
+    try {
+      await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', allowedModels: ['mock'] });
+      const key = await h.stores!.tenants.createKey('acme', { name: 'test' });
+      const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }];
+      const res = await post(h.gateway, '/v1/chat/completions', { model: 'auto', messages: [{ role: 'user', content: 'hi' }], tools }, { authorization: `Bearer ${key.secret}` });
+      expect(res.status).toBe(503);
+      const text = await res.text();
+      expect(text).toContain('mock: lacks capabilities: tools');
+      expect(text).not.toContain('secret-model');
+    } finally {
+      await h.close();
+    }
+  });
+});
