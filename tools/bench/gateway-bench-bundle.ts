@@ -49,10 +49,27 @@ function gatewayFrom(src: string): Plugin {
 }
 
 /**
- * Bundles `entry` (a file in tools/bench) and returns the path of the built `.mjs`. `gatewaySrc` swaps in
- * another copy of packages/gateway/src (e.g. an older commit's), for before/after comparisons in one run.
+ * `@llmrr/core`, `@llmrr/gateway` and `@llmrr/gateway/node` from other copies of both packages' `src`
+ * directories (each placed where its third-party imports resolve, e.g. under that package's
+ * node_modules/.cache).
  */
-export async function bundleForNode(entry: string, options: { gatewaySrc?: string; name?: string } = {}): Promise<string> {
+function packagesFrom(src: { core: string; gateway: string }): Plugin {
+  return {
+    name: 'packages-from',
+    setup(b) {
+      b.onResolve({ filter: /^@llmrr\/core$/ }, () => ({ path: join(src.core, 'index.ts') }));
+      b.onResolve({ filter: /^@llmrr\/gateway$/ }, () => ({ path: join(src.gateway, 'index.ts') }));
+      b.onResolve({ filter: /^@llmrr\/gateway\/node$/ }, () => ({ path: join(src.gateway, 'node', 'index.ts') }));
+    },
+  };
+}
+
+/**
+ * Bundles `entry` (a file in tools/bench) and returns the path of the built `.mjs`. `gatewaySrc` swaps in
+ * another copy of packages/gateway/src (e.g. an older commit's), for before/after comparisons in one run;
+ * `packagesSrc` swaps in other copies of both core and gateway (see `packagesFrom`).
+ */
+export async function bundleForNode(entry: string, options: { gatewaySrc?: string; packagesSrc?: { core: string; gateway: string }; name?: string } = {}): Promise<string> {
   const outDir = join(here, 'node_modules', '.cache', 'llmrr-bench');
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, options.name ?? entry.replace(/\.ts$/, '.mjs'));
@@ -64,7 +81,7 @@ export async function bundleForNode(entry: string, options: { gatewaySrc?: strin
     format: 'esm',
     target: 'node20',
     conditions: ['@llmrr/source'],
-    plugins: [...(options.gatewaySrc ? [gatewayFrom(options.gatewaySrc)] : []), externalPackages],
+    plugins: [...(options.gatewaySrc ? [gatewayFrom(options.gatewaySrc)] : []), ...(options.packagesSrc ? [packagesFrom(options.packagesSrc)] : []), externalPackages],
     logLevel: 'warning',
     // Some bundled CommonJS-style code may call require(); give ESM output a require of its own.
     banner: { js: "import { createRequire as __llmrrCreateRequire } from 'node:module'; const require = __llmrrCreateRequire(import.meta.url);" },

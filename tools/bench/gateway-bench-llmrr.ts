@@ -4,8 +4,10 @@
  * and settlement, the usage ledger (SQLite in a temporary data dir, the embedded default) and Prometheus
  * metrics all on. Prints `PORT <n> KEY <secret>` when ready.
  *
- * The router calls the upstream through `createUpstreamFetch()` (undici `request` on a keep-alive pool),
+ * The router calls the upstream through `createUpstreamFetch()` (undici `dispatch` on a keep-alive pool),
  * as the gateway server does; `BENCH_FETCH=global` uses the global `fetch` instead, for comparison.
+ * `BENCH_STATE=off` runs without stores (no key, limits, budget or ledger): a diagnostic that leaves only
+ * the HTTP path, the router and the metrics, to measure them apart from the state stores.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +28,7 @@ const router = new LLMRouter(
   },
   upstreamFetch ? { fetch: upstreamFetch } : {},
 );
+const stateOff = process.env.BENCH_STATE === 'off';
 const stores = await createStateStores({ mode: 'embedded', dataDir });
 await stores.tenants.createTenant({
   id: 'bench',
@@ -34,7 +37,7 @@ await stores.tenants.createTenant({
   budget: { amountUsd: 1_000_000_000, period: 'total' },
 });
 const { secret } = await stores.tenants.createKey('bench', { name: 'bench' });
-const gateway = createGateway({ router, stores, log: (e) => e.level === 'error' && console.error(e.message, e.error) });
+const gateway = createGateway({ router, ...(stateOff ? {} : { stores }), log: (e) => e.level === 'error' && console.error(e.message, e.error) });
 const served = await serveGateway(gateway, { port: Number(process.env.PORT ?? 0) });
 console.log(`PORT ${served.port} KEY ${secret}`);
 if (process.env.BENCH_MEMORY_LOG) {
@@ -51,7 +54,20 @@ if (process.env.BENCH_MEMORY_LOG) {
     console.error(`memory MB: rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} (spaces size/used: ${spaces})`);
   }, Number(process.env.BENCH_MEMORY_LOG) || 5000).unref();
 }
+// Time spent in garbage collection (main thread pauses), printed to stderr on exit (gateway-bench-rss.ts reads it).
+let gcMs = 0;
+let gcCount = 0;
+if (process.env.BENCH_GC_LOG) {
+  const { PerformanceObserver } = await import('node:perf_hooks');
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcMs += e.duration;
+      gcCount++;
+    }
+  }).observe({ entryTypes: ['gc'] });
+}
 process.on('SIGTERM', async () => {
+  if (process.env.BENCH_GC_LOG) console.error(`GC ${gcMs.toFixed(1)} ms in ${gcCount} pauses`);
   await served.close(2000);
   await router.close();
   await upstreamFetch?.close();

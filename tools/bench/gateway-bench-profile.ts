@@ -10,8 +10,9 @@
  * drives `POST /v1/chat/completions` with autocannon (loopback only, bounded by --duration), stops the
  * gateway (the profile is written on exit) and prints the hottest functions by self time, and the same
  * time grouped by package/file, after the gateway's CPU time per request (from /proc; the profiler itself
- * adds some, `--no-profile` measures without it). `--keep` leaves the .cpuprofile (open it in Chrome
- * DevTools). Extra environment (e.g. `BENCH_FETCH=global`) is passed on to the gateway process.
+ * adds some, `--no-profile` measures without it). Frames in the bundle are named by their source file (line
+ * numbers are the bundle's). `--keep` leaves the .cpuprofile (open it in Chrome DevTools). Extra environment
+ * (e.g. `BENCH_FETCH=global`, `BENCH_STATE=off`) is passed on to the gateway process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -77,10 +78,47 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/**
+ * Module start lines of a bundle esbuild wrote (its `// ../../packages/x/src/y.ts` comments), so a frame in
+ * the bundle can be named by the source file it came from.
+ */
+const bundleModules = new Map<string, Array<{ line: number; file: string }>>();
+function moduleOfBundleLine(path: string, line: number): string | undefined {
+  let mods = bundleModules.get(path);
+  if (!mods) {
+    mods = [];
+    try {
+      const lines = readFileSync(path, 'utf8').split('\n');
+      for (let i = 0; i < lines.length; i++) {
+        const m = /^\/\/ (\S+\.[cm]?[jt]sx?)$/.exec(lines[i]!);
+        if (m) mods.push({ line: i, file: m[1]! });
+      }
+    } catch {
+      // not readable: keep the bundle's own name
+    }
+    bundleModules.set(path, mods);
+  }
+  let lo = 0;
+  let hi = mods.length - 1;
+  let found: string | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (mods[mid]!.line <= line) {
+      found = mods[mid]!.file;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
 /** A short, readable place for a frame: package name or repo-relative file. */
-function where(url: string): string {
+function where(url: string, line = 0): string {
   if (url === '') return '(native)';
   const path = url.startsWith('file://') ? fileURLToPath(url) : url;
+  if (path.includes('/.cache/llmrr-bench/')) {
+    const mod = moduleOfBundleLine(path, line);
+    if (mod) return where(mod.replace(/^(\.\.\/)+/, '/'), 0);
+  }
   const nm = path.lastIndexOf('node_modules/');
   if (nm >= 0) {
     const rest = path.slice(nm + 'node_modules/'.length).split('/');
@@ -100,7 +138,7 @@ function summarize(profile: CpuProfile): void {
   for (const n of profile.nodes) {
     const t = self.get(n.id) ?? 0;
     if (t === 0) continue;
-    const place = where(n.callFrame.url);
+    const place = where(n.callFrame.url, n.callFrame.lineNumber);
     const key = `${n.callFrame.functionName || '(anonymous)'}  ${place}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ''}`;
     byFn.set(key, (byFn.get(key) ?? 0) + t);
     byPlace.set(place, (byPlace.get(place) ?? 0) + t);

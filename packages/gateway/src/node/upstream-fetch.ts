@@ -67,6 +67,7 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
     let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
     let buffered: Buffer[] | undefined;
     let responseInit: ResponseInit | undefined;
+    let rawHeaders: IncomingHttpHeaders | undefined;
     let done = false;
     const onAbort = () => ctrl?.abort(signal?.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError'));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -87,12 +88,15 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
           resolve(redirect());
           return;
         }
-        responseInit = { status, statusText: statusText ?? '', headers: toHeaders(headers) };
         const type = headers['content-type'];
         if (status === 204 || status === 304 || method === 'HEAD' || (typeof type === 'string' && JSON_TYPE.test(type))) {
+          // Headers stay raw until someone asks (the engines read them only on errors).
+          responseInit = { status, statusText: statusText ?? '' };
+          rawHeaders = headers;
           buffered = [];
           return;
         }
+        responseInit = { status, statusText: statusText ?? '', headers: toHeaders(headers) };
         resolve(
           new Response(
             new ReadableStream<Uint8Array>(
@@ -130,7 +134,7 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
         if (buffered) {
           const status = responseInit!.status!;
           const empty = status === 204 || status === 304 || method === 'HEAD';
-          resolve(empty ? new Response(null, responseInit) : new BufferedResponse(Buffer.concat(buffered), responseInit!));
+          resolve(empty ? new Response(null, { ...responseInit, headers: toHeaders(rawHeaders!) }) : new BufferedResponse(buffered.length === 1 ? buffered[0]! : Buffer.concat(buffered), responseInit!, rawHeaders!));
         } else {
           stream!.close();
         }
@@ -149,11 +153,15 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
 const BYTES = Symbol('bytes');
 const USED = Symbol('used');
 const STREAM = Symbol('stream');
+const RAW_HEADERS = Symbol('rawHeaders');
+const HEADERS = Symbol('headers');
 
 interface Buffered {
   [BYTES]: Buffer;
   [USED]: boolean;
   [STREAM]: ReadableStream<Uint8Array> | undefined;
+  [RAW_HEADERS]: IncomingHttpHeaders;
+  [HEADERS]: Headers | undefined;
   readonly status: number;
   readonly statusText: string;
   readonly headers: Headers;
@@ -161,16 +169,19 @@ interface Buffered {
 
 /**
  * A `Response` whose body was read whole: `text()`, `json()` and `arrayBuffer()` answer from the bytes
- * (no web stream is built unless `body` itself is asked for), which halves the cost of a JSON answer.
+ * (no web stream is built unless `body` itself is asked for), and `headers` is built from the raw ones on
+ * first use, which halves the cost of a JSON answer.
  * (The overrides are set on the prototype below: the DOM typings declare these members as properties.)
  */
 class BufferedResponse extends Response {
-  constructor(bytes: Buffer, init: ResponseInit) {
+  constructor(bytes: Buffer, init: ResponseInit, headers: IncomingHttpHeaders) {
     super(null, init);
     const self = this as unknown as Buffered;
     self[BYTES] = bytes;
     self[USED] = false;
     self[STREAM] = undefined;
+    self[RAW_HEADERS] = headers;
+    self[HEADERS] = undefined;
   }
 }
 
@@ -188,6 +199,12 @@ async function text(this: Buffered): Promise<string> {
 }
 
 Object.defineProperties(BufferedResponse.prototype, {
+  headers: {
+    configurable: true,
+    get(this: Buffered): Headers {
+      return (this[HEADERS] ??= toHeaders(this[RAW_HEADERS]));
+    },
+  },
   body: {
     configurable: true,
     get(this: Buffered): ReadableStream<Uint8Array> {
@@ -238,7 +255,7 @@ Object.defineProperties(BufferedResponse.prototype, {
     writable: true,
     value(this: Buffered): Response {
       if (this[USED]) throw new TypeError('Response.clone: Body has already been consumed.');
-      return new BufferedResponse(Buffer.from(this[BYTES]), { status: this.status, statusText: this.statusText, headers: new Headers(this.headers) });
+      return new BufferedResponse(Buffer.from(this[BYTES]), { status: this.status, statusText: this.statusText }, this[RAW_HEADERS]);
     },
   },
 });

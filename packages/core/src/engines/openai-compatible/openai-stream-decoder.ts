@@ -6,7 +6,8 @@ import type { FinishReason, Usage } from '../../spec/usage.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { openAIStreamError } from './map-openai-error.js';
-import { OpenAIChatChunkSchema, type OpenAIToolCallDelta } from './openai-wire-schemas.js';
+import type { OpenAIChatChunk, OpenAIToolCallDelta } from './openai-wire-schemas.js';
+import { readOpenAIChunk } from './read-openai-chunk.js';
 
 export interface OpenAIStreamDecoderOptions {
   /** Provider name for errors (`openai`, `groq`, ...). */
@@ -14,6 +15,15 @@ export interface OpenAIStreamDecoderOptions {
   deployment?: string;
   /** Estimated prompt tokens, used only when the stream reports no usage. */
   estimateInputTokens: () => number;
+}
+
+type Choice = NonNullable<OpenAIChatChunk['choices']>[number];
+
+/** Choice 0 of a chunk (the only one a request asks for). */
+function firstChoice(choices: OpenAIChatChunk['choices']): Choice | undefined {
+  if (!choices) return undefined;
+  for (let i = 0; i < choices.length; i++) if ((choices[i]!.index ?? 0) === 0) return choices[i];
+  return undefined;
 }
 
 interface ToolCallState {
@@ -71,19 +81,19 @@ export class OpenAIStreamDecoder {
         }),
       );
     }
-    const parsed = OpenAIChatChunkSchema.safeParse(json);
-    if (!parsed.success) {
+    const read = readOpenAIChunk(json);
+    if (!read.ok) {
       return this.fail(
         new LLMError({
           code: 'invalid_response',
-          message: `${this.options.provider} sent an unexpected stream chunk: ${parsed.error.issues[0]?.message ?? ''} in ${data.slice(0, 200)}`,
+          message: `${this.options.provider} sent an unexpected stream chunk: ${read.issue} in ${data.slice(0, 200)}`,
           provider: this.options.provider,
           deployment: this.options.deployment,
           details: json,
         }),
       );
     }
-    const chunk = parsed.data;
+    const chunk = read.chunk;
     this.chunks++;
     if (chunk.error) return this.fail(openAIStreamError(chunk.error, this.options));
 
@@ -93,7 +103,7 @@ export class OpenAIStreamDecoder {
       this.responseId = chunk.id ?? undefined;
       parts.push({ type: 'response-metadata', ...(chunk.id ? { id: chunk.id } : {}), ...(chunk.model ? { model: chunk.model } : {}) });
     }
-    const choice = chunk.choices?.find((c) => (c.index ?? 0) === 0);
+    const choice = firstChoice(chunk.choices);
     const delta = choice?.delta;
     if (delta) {
       const reasoning = delta.reasoning_content ?? delta.reasoning;

@@ -44,4 +44,23 @@ describe('AttemptScope.race', () => {
     await expect(scope.race(Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     scope.dispose();
   });
+
+  it('rejects every race in progress on abort, also after dispose, and adds one abort listener for all races', async () => {
+    const scope = new AttemptScope(undefined, {}, { deployment: 'd' }, undefined);
+    const signal = scope.signal;
+    let added = 0;
+    const add = signal.addEventListener.bind(signal);
+    signal.addEventListener = ((...a: Parameters<AbortSignal['addEventListener']>) => {
+      added++;
+      add(...a);
+    }) as AbortSignal['addEventListener'];
+    for (let i = 0; i < 20; i++) await scope.race(Promise.resolve(i));
+    const a = scope.race(new Promise<never>(() => {}));
+    const b = scope.race(new Promise<never>(() => {}));
+    scope.dispose();
+    scope.cancel();
+    await expect(a).rejects.toBeTypeOf('symbol');
+    await expect(b).rejects.toBeTypeOf('symbol');
+    expect(added).toBe(1);
+  });
 });

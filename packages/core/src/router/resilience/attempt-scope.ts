@@ -6,6 +6,8 @@ export interface AttemptTimeouts {
   firstTokenMs?: number | undefined;
   /** Whole attempt. */
   totalMs?: number | undefined;
+  /** Streams: longest wait for the consumer's next pull (read by the router stream, not by the scope). */
+  consumerIdleMs?: number | undefined;
 }
 
 /** A controller that aborts when `parent` does; `dispose()` unhooks it. */
@@ -94,8 +96,9 @@ export class AttemptScope {
 
   /**
    * `promise`, or a rejection as soon as the attempt is aborted (for engines slow to honour the signal).
-   * One listener per call, removed when `promise` settles: a stream races every part, and a race against
-   * one long-lived promise would keep every part reachable until the stream ends.
+   * A stream races every part, so a race costs no listener of its own: the scope keeps the pending races'
+   * rejecters (each removed when its promise settles, so a settled part is never kept reachable) and one
+   * abort listener, added on the first race, rejects them all.
    */
   race<T>(promise: Promise<T>): Promise<T> {
     const signal = this.link.signal;
@@ -103,21 +106,36 @@ export class AttemptScope {
       promise.then(undefined, () => {});
       return Promise.reject(signal.reason as unknown);
     }
+    if (!this.racing) {
+      this.racing = new Set();
+      signal.addEventListener('abort', this.rejectRaces, { once: true });
+    }
+    const racing = this.racing;
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason as unknown);
-      signal.addEventListener('abort', onAbort, { once: true });
+      racing.add(reject);
       promise.then(
         (value) => {
-          signal.removeEventListener('abort', onAbort);
+          racing.delete(reject);
           resolve(value);
         },
         (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
+          racing.delete(reject);
           reject(error);
         },
       );
     });
   }
+
+  /** Rejecters of the races in progress (see `race`). */
+  private racing: Set<(reason: unknown) => void> | undefined;
+
+  private readonly rejectRaces = (): void => {
+    const racing = this.racing;
+    if (!racing) return;
+    const reason = this.link.signal.reason as unknown;
+    for (const reject of [...racing]) reject(reason);
+    racing.clear();
+  };
 
   /** The LLMError for what an attempt threw (or reported): caller abort, our timeout, or the engine's error. */
   errorFor(thrown: unknown): LLMError {

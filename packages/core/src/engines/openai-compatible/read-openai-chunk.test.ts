@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { OpenAIChatChunkSchema } from './openai-wire-schemas.js';
+import { readOpenAIChunk } from './read-openai-chunk.js';
+
+const content = { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null, logprobs: null }] };
+
+/** Chunks (as JSON text, so numbers like 1e400 arrive as JSON.parse makes them) the schema accepts or refuses. */
+const samples: string[] = [
+  JSON.stringify(content),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }),
+  JSON.stringify({ ...content, choices: [] }),
+  JSON.stringify({ ...content, choices: null }),
+  JSON.stringify({ id: null, model: null }),
+  JSON.stringify({}),
+  JSON.stringify({ ...content, choices: [{ delta: { reasoning_content: 'r' } }] }),
+  JSON.stringify({ ...content, choices: [{ delta: { reasoning: 'r', refusal: null } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: null }] }),
+  JSON.stringify({ ...content, usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }, choices: [] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'x', function: { name: 'f', arguments: '' } }] } }] }),
+  JSON.stringify({ error: { message: 'boom', code: 500 } }),
+  // refused by the schema
+  '[]',
+  '"text"',
+  '42',
+  'null',
+  JSON.stringify({ ...content, id: 5 }),
+  JSON.stringify({ ...content, model: {} }),
+  JSON.stringify({ ...content, choices: {} }),
+  JSON.stringify({ ...content, choices: [null] }),
+  JSON.stringify({ ...content, choices: [[]] }),
+  JSON.stringify({ ...content, choices: [{ index: '0', delta: { content: 'x' } }] }),
+  '{"choices":[{"index":1e400,"delta":{"content":"x"}}]}',
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 7 } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { reasoning_content: false } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { refusal: [] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: 'x' }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: [] }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: {}, finish_reason: 1 }] }),
+  JSON.stringify({ ...content, usage: 'lots' }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { tool_calls: 'x' } }] }),
+  JSON.stringify({ ...content, error: 'x' }),
+];
+
+describe('readOpenAIChunk', () => {
+  it('accepts and refuses exactly what OpenAIChatChunkSchema does', () => {
+    for (const text of samples) {
+      const value: unknown = JSON.parse(text);
+      const schema = OpenAIChatChunkSchema.safeParse(value);
+      const read = readOpenAIChunk(value);
+      expect({ text, ok: read.ok }).toEqual({ text, ok: schema.success });
+      if (read.ok && schema.success) {
+        // The fields the decoder reads are the same.
+        const pick = (c: typeof read.chunk) => ({
+          id: c.id,
+          model: c.model,
+          usage: c.usage,
+          error: c.error,
+          choices: c.choices?.map((x) => ({
+            index: x.index,
+            finish_reason: x.finish_reason,
+            delta: x.delta && { content: x.delta.content, reasoning_content: x.delta.reasoning_content, reasoning: x.delta.reasoning, refusal: x.delta.refusal, tool_calls: x.delta.tool_calls },
+          })),
+        });
+        expect(pick(read.chunk)).toEqual(pick(schema.data));
+      }
+    }
+  });
+
+  it('names the schema issue of a refused chunk', () => {
+    const read = readOpenAIChunk({ ...content, choices: [{ index: 0, delta: { content: 7 } }] });
+    expect(read).toMatchObject({ ok: false });
+    expect(read.ok ? '' : read.issue).toMatch(/string/i);
+  });
+});

@@ -1,0 +1,44 @@
+import { OpenAIChatChunkSchema, type OpenAIChatChunk } from './openai-wire-schemas.js';
+
+export type ChunkReading = { ok: true; chunk: OpenAIChatChunk } | { ok: false; issue: string };
+
+const isNullish = (v: unknown): v is null | undefined => v === null || v === undefined;
+const nullishString = (v: unknown) => v === null || v === undefined || typeof v === 'string';
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * True when `value` is a content chunk `OpenAIChatChunkSchema` accepts, checked by hand: ids, model,
+ * choices with text/reasoning/refusal deltas and finish reasons, no usage, tool calls or error. Never
+ * accepts what the schema refuses; anything else (usage, tool calls, errors, odd shapes) is left to the
+ * schema. Most chunks of a stream are of this kind, and this costs a fraction of `safeParse`.
+ */
+function isPlainContentChunk(value: unknown): value is OpenAIChatChunk {
+  if (!isObject(value)) return false;
+  if (!nullishString(value.id) || !nullishString(value.model) || !isNullish(value.usage) || !isNullish(value.error)) return false;
+  const choices = value.choices;
+  if (isNullish(choices)) return true;
+  if (!Array.isArray(choices)) return false;
+  for (let i = 0; i < choices.length; i++) {
+    const c: unknown = choices[i];
+    if (!isObject(c)) return false;
+    const index = c.index;
+    if (!isNullish(index) && !(typeof index === 'number' && Number.isFinite(index))) return false;
+    if (!nullishString(c.finish_reason)) return false;
+    const d = c.delta;
+    if (isNullish(d)) continue;
+    if (!isObject(d)) return false;
+    if (!nullishString(d.content) || !nullishString(d.reasoning_content) || !nullishString(d.reasoning) || !nullishString(d.refusal)) return false;
+    if (!isNullish(d.tool_calls)) return false;
+  }
+  return true;
+}
+
+/**
+ * Reads one parsed stream chunk against the wire schema. The fields the decoder reads have the schema's
+ * types either way; a plain content chunk is returned as it is (unknown fields kept, never read).
+ */
+export function readOpenAIChunk(value: unknown): ChunkReading {
+  if (isPlainContentChunk(value)) return { ok: true, chunk: value };
+  const parsed = OpenAIChatChunkSchema.safeParse(value);
+  return parsed.success ? { ok: true, chunk: parsed.data } : { ok: false, issue: parsed.error.issues[0]?.message ?? '' };
+}

@@ -1,0 +1,108 @@
+/**
+ * A/B of two builds of our gateway on the benchmark's load, interleaved, so a shared machine's noise
+ * falls on both alike: the current sources against other copies of packages/core/src and
+ * packages/gateway/src (`--base-core DIR --base-gateway DIR`; put each copy under its package's
+ * node_modules/.cache, e.g. packages/core/node_modules/.cache/ab/src, so its third-party imports resolve).
+ *
+ *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-ab.ts \
+ *     --base-core DIR --base-gateway DIR \
+ *     [--rounds 5] [--duration 4] [--stream] [--connections 64]
+ *
+ * Each round starts both gateways fresh (behind one mock upstream), warms each for 1 s, then measures each
+ * for `--duration` s with autocannon (JSON requests, or streams with `--stream`), in alternating order.
+ * Prints CPU-ms per request (from /proc) per round and the median of each. Extra environment (e.g.
+ * `BENCH_STATE=off`) goes to both gateways.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleForNode } from './gateway-bench-bundle.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
+const num = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(args[i + 1]) : NaN;
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+const ROUNDS = Math.min(num('rounds', 5), 50);
+const DURATION_S = Math.min(num('duration', 4), 120);
+const CONNECTIONS = Math.min(num('connections', 64), 1024);
+const STREAM = args.includes('--stream');
+const dirArg = (name: string) => (args.includes(`--${name}`) ? resolve(args[args.indexOf(`--${name}`) + 1]!) : undefined);
+const BASE_CORE = dirArg('base-core');
+const BASE_GATEWAY = dirArg('base-gateway');
+if (!BASE_CORE || !BASE_GATEWAY) throw new Error('--base-core DIR and --base-gateway DIR are required (copies of packages/core/src and packages/gateway/src)');
+
+type Autocannon = (opts: Record<string, unknown>) => Promise<{ requests: { average: number }; non2xx: number; errors: number; '2xx': number }>;
+
+function startProc(argv: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; line: string }> {
+  return new Promise((res, reject) => {
+    const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => ready.test(l));
+      if (line) res({ child, line });
+    });
+    child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}`)));
+  });
+}
+
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+
+async function main(): Promise<void> {
+  const autocannon = ((await import(pathToFileURL(join(here, 'gateway-peers', 'node_modules', 'autocannon', 'autocannon.js')).href)) as { default: Autocannon }).default;
+  const upstreamFile = await bundleForNode('gateway-bench-upstream.ts');
+  const builds = [
+    { name: 'current', file: await bundleForNode('gateway-bench-llmrr.ts') },
+    { name: 'base', file: await bundleForNode('gateway-bench-llmrr.ts', { packagesSrc: { core: BASE_CORE!, gateway: BASE_GATEWAY! }, name: 'gateway-bench-base.mjs' }) },
+  ];
+  const up = await startProc([upstreamFile], {}, /^PORT \d+/);
+  const results = new Map<string, number[]>(builds.map((b) => [b.name, []]));
+  const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...(STREAM ? { stream: true, stream_options: { include_usage: true } } : {}) });
+  try {
+    const upstreamUrl = `http://127.0.0.1:${/PORT (\d+)/.exec(up.line)![1]}`;
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? builds : [...builds].reverse();
+      const line: string[] = [];
+      for (const b of order) {
+        const gw = await startProc([b.file], { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
+        try {
+          const [, port, key] = /PORT (\d+) KEY (\S+)/.exec(gw.line)!;
+          const opts = { url: `http://127.0.0.1:${port}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body, connections: CONNECTIONS };
+          await autocannon({ ...opts, duration: 1 });
+          const cpu0 = cpuMs(gw.child.pid!);
+          const r = await autocannon({ ...opts, duration: DURATION_S });
+          const perRequest = (cpuMs(gw.child.pid!) - cpu0) / r['2xx'];
+          results.get(b.name)!.push(perRequest);
+          line.push(`${b.name} ${perRequest.toFixed(3)} (${r.requests.average.toFixed(0)}/s${r.non2xx + r.errors ? `, ${r.non2xx + r.errors} failed` : ''})`);
+        } finally {
+          const exited = new Promise((res) => gw.child.once('exit', res));
+          gw.child.kill('SIGTERM');
+          await exited;
+        }
+      }
+      console.log(`round ${round + 1}: ${line.join(', ')}`);
+    }
+  } finally {
+    up.child.kill('SIGTERM');
+  }
+  const [cur, base] = [median(results.get('current')!), median(results.get('base')!)];
+  console.log(
+    `\n${STREAM ? 'streams' : 'JSON requests'} at c=${CONNECTIONS}, ${ROUNDS} rounds of ${DURATION_S} s, CPU-ms per ${STREAM ? 'stream' : 'request'} (median): ` +
+      `current ${cur.toFixed(3)}, base ${base.toFixed(3)} (${(((cur - base) / base) * 100).toFixed(1)}%)`,
+  );
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});

@@ -1,0 +1,111 @@
+/**
+ * The gateway's own request path in one process, without sockets (run by gateway-bench-inproc.ts, bundled):
+ * `createGateway` over an `LLMRouter` whose `openai-compatible` deployment gets canned answers from an
+ * in-memory `fetch` (a JSON chat completion, or the benchmark upstream's SSE stream of 16 content chunks,
+ * finish, usage and [DONE]), called through the gateway's direct routes (as the Node adapter calls them)
+ * at concurrency 64. Prints `RESULT <json|stream> <CPU-ms per call>` for each of `ROUNDS` rounds.
+ * `STATE=memory` adds the in-memory stores (auth, limits, budget, ledger on SQLite in memory).
+ */
+import { LLMRouter, createStateStores } from '@llmrr/core';
+import { createGateway } from '@llmrr/gateway';
+
+const CALLS = Number(process.env.CALLS ?? 5000);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const STREAM = process.env.MODE === 'stream';
+
+const created = 1;
+const usage = { prompt_tokens: 12, completion_tokens: 16, total_tokens: 28 };
+const jsonAnswer = JSON.stringify({
+  id: 'chatcmpl-bench',
+  object: 'chat.completion',
+  created,
+  model: 'bench-model',
+  choices: [{ index: 0, message: { role: 'assistant', content: Array.from({ length: 16 }, (_, i) => `word${i}`).join(' ') }, finish_reason: 'stop', logprobs: null }],
+  usage,
+});
+const chunk = (delta: object, finish: string | null) =>
+  `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created, model: 'bench-model', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] })}\n\n`;
+const sse = [
+  chunk({ role: 'assistant', content: '' }, null),
+  ...Array.from({ length: 16 }, (_, i) => chunk({ content: `${i === 0 ? '' : ' '}word${i}` }, null)),
+  chunk({}, 'stop'),
+  `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created, model: 'bench-model', choices: [], usage })}\n\n`,
+  'data: [DONE]\n\n',
+].map((s) => new TextEncoder().encode(s));
+
+const fetchFn = (async (_url: string | URL | Request, init?: RequestInit) => {
+  if (typeof init?.body === 'string' && init.body.includes('"stream":true')) {
+    let i = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (i < sse.length) c.enqueue(sse[i++]!);
+        else c.close();
+      },
+    });
+    return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+  }
+  return new Response(jsonAnswer, { status: 200, headers: { 'content-type': 'application/json' } });
+}) as typeof globalThis.fetch;
+
+const router = new LLMRouter(
+  { models: [{ name: 'bench', engine: 'openai-compatible', baseURL: 'http://upstream.invalid/v1', apiKey: 'sk-bench', model: 'bench-model', price: { input: 0.15, output: 0.6 } }], routing: { strategy: 'priority' } },
+  { fetch: fetchFn },
+);
+let secret = '';
+const stores = process.env.STATE === 'memory' ? await createStateStores({ mode: 'memory' }) : undefined;
+if (stores) {
+  await stores.tenants.createTenant({ id: 'bench', name: 'Bench', limits: { rpm: 1e9, tpm: 2e9, maxConcurrency: 100_000 }, budget: { amountUsd: 1e9, period: 'total' } });
+  secret = (await stores.tenants.createKey('bench', { name: 'bench' })).secret;
+}
+const gateway = createGateway({ router, ...(stores ? { stores } : {}) });
+
+interface Reply {
+  status: number;
+  body: string | { frames: AsyncIterator<string, void> };
+}
+interface Direct {
+  route(method: string, path: string, origin: string | undefined): ((incoming: unknown, requestId: string, startedAt: number) => Promise<Reply>) | undefined;
+  requestId(headers: unknown): string;
+  now(): number;
+}
+const direct = (gateway as unknown as Record<symbol, Direct>)[Symbol.for('@llmrr/gateway.directRoutes')];
+if (!direct) throw new Error('this gateway has no direct routes');
+const route = direct.route('POST', '/v1/chat/completions', undefined)!;
+const payload = new TextEncoder().encode(
+  JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...(STREAM ? { stream: true, stream_options: { include_usage: true } } : {}) }),
+);
+const headerValues: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(payload.byteLength), authorization: `Bearer ${secret}` };
+const headers = { get: (name: string) => headerValues[name.toLowerCase()] ?? null };
+
+let bytes = 0;
+async function once(): Promise<void> {
+  const incoming = { headers, bytes: async () => payload, signal: new AbortController().signal, clientIp: '127.0.0.1' };
+  const reply = await route(incoming, direct!.requestId(headers), direct!.now());
+  if (reply.status !== 200) throw new Error(`status ${reply.status}: ${typeof reply.body === 'string' ? reply.body : ''}`);
+  if (typeof reply.body === 'string') bytes += reply.body.length;
+  else
+    for (;;) {
+      const next = await reply.body.frames.next();
+      if (next.done) break;
+      bytes += next.value.length;
+    }
+}
+
+async function run(calls: number): Promise<number> {
+  let next = 0;
+  const cpu0 = process.cpuUsage();
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next++ < calls) await once();
+    }),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  return (cpu.user + cpu.system) / 1000 / calls;
+}
+
+await run(Math.min(CALLS, 3000)); // warm-up (JIT)
+for (let r = 0; r < ROUNDS; r++) console.log(`RESULT ${STREAM ? 'stream' : 'json'} ${(await run(CALLS)).toFixed(4)}`);
+if (bytes === 0) throw new Error('no answer bytes');
+await gateway.close();
+await router.close();
+await stores?.close();

@@ -1,0 +1,65 @@
+/**
+ * CPU of the gateway's own request path (gateway + router + engine, no sockets: see
+ * gateway-bench-inproc-run.ts), for the current sources and, with `--base-core DIR --base-gateway DIR`,
+ * for other copies of packages/core/src and packages/gateway/src (each placed under its package's
+ * node_modules/.cache so its imports resolve), interleaved in fresh processes so a shared machine's noise
+ * falls on both alike. A CPU-bound loop in one process is far steadier than the socket benchmarks on a
+ * loaded machine, so this is the place to measure a change to the gateway's or router's code.
+ *
+ *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-inproc.ts \
+ *     [--base-core DIR --base-gateway DIR] [--mode json|stream] [--state memory] [--calls 5000] [--procs 4]
+ *
+ * Prints per build the CPU-ms per call of every round (`--procs` processes x 3 rounds) and the minimum
+ * and median.
+ */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { bundleForNode } from './gateway-bench-bundle.js';
+
+const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
+const opt = (name: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : undefined);
+const MODE = opt('mode') === 'stream' ? 'stream' : 'json';
+const STATE = opt('state') === 'memory' ? 'memory' : 'off';
+const CALLS = Math.min(Number(opt('calls') ?? (MODE === 'stream' ? 2000 : 5000)) || 5000, 100_000);
+const PROCS = Math.min(Number(opt('procs') ?? 4) || 4, 20);
+const baseCore = opt('base-core');
+const baseGateway = opt('base-gateway');
+
+function runOnce(file: string): Promise<number[]> {
+  return new Promise((res, reject) => {
+    const child = spawn(process.execPath, [file], {
+      env: { ...process.env, NODE_OPTIONS: '', MODE, CALLS: String(CALLS), ROUNDS: '3', ...(STATE === 'memory' ? { STATE } : {}) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`in-process run exited with ${code}:\n${out}`));
+      else res([...out.matchAll(/^RESULT \w+ ([\d.]+)$/gm)].map((m) => Number(m[1])));
+    });
+  });
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+
+async function main(): Promise<void> {
+  const builds = [{ name: 'current', file: await bundleForNode('gateway-bench-inproc-run.ts') }];
+  if (baseCore && baseGateway) {
+    builds.push({ name: 'base', file: await bundleForNode('gateway-bench-inproc-run.ts', { packagesSrc: { core: resolve(baseCore), gateway: resolve(baseGateway) }, name: 'gateway-bench-inproc-base.mjs' }) });
+  }
+  const results = new Map<string, number[]>(builds.map((b) => [b.name, []]));
+  for (let p = 0; p < PROCS; p++) {
+    for (const b of p % 2 === 0 ? builds : [...builds].reverse()) {
+      const r = await runOnce(b.file);
+      results.get(b.name)!.push(...r);
+      console.log(`${b.name}: ${r.map((x) => x.toFixed(4)).join(' ')}`);
+    }
+  }
+  console.log(`\n${MODE} calls, state ${STATE}, ${CALLS} calls per round at concurrency 64, CPU-ms per call:`);
+  for (const [name, v] of results) console.log(`  ${name}: min ${Math.min(...v).toFixed(4)}, median ${median(v).toFixed(4)} (${v.length} rounds)`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
