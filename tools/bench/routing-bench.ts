@@ -6,23 +6,26 @@
  *   ... -- --iterations 20000 --json
  *
  * It trains router models on the shared data (RouterBench train split, 11 models; RouteLLM GSM8K, two
- * models) with the cheap features (analysis + hashed TF-IDF; no embedding), then measures with
+ * models) with the cheap features (analysis + hashed TF-IDF; no embedding): logistic regression, and
+ * on RouterBench also the stack behind the out-of-distribution guard (`--no-stack` skips it, it takes a
+ * minute or two to train), then measures with
  * process.hrtime.bigint() around each call, after a warm-up, over real held-out prompts:
  *   - predict: features + quality predictor only;
  *   - rank:    the strategy's whole rank(ctx) (features, prediction, cost, score, sort);
  *   - route(): the full router decision (candidates, ranking, fallbacks), explain off and on.
  * Needs the shared data (LLMRR_SHARED_DIR or ../shared/data/routing): exits with a message without it.
  */
-// TODO(coordinator): import from '@llmrr/core' once the core index exports the learning module.
-import { LLMRouter } from '../../packages/core/src/router/index.js';
-import { AdaptiveStrategy } from '../../packages/core/src/router/strategies/adaptive.js';
-import { createIntelligentStrategy } from '../../packages/core/src/router/strategies/intelligent.js';
-import { loadDataset } from '../../packages/core/src/learning/datasets/load-dataset.js';
-import { sharedRoutingDir } from '../../packages/core/src/learning/datasets/shared-data-dir.js';
-import type { RoutingDataset } from '../../packages/core/src/learning/datasets/types.js';
-import { loadUseLiteEmbedder } from '../../packages/core/src/learning/features/use-lite-embedder.js';
-import { RouterModel } from '../../packages/core/src/learning/training/router-model.js';
-import { trainRouterModel } from '../../packages/core/src/learning/training/train-router-model.js';
+import {
+  AdaptiveStrategy,
+  createIntelligentStrategy,
+  LLMRouter,
+  loadDataset,
+  loadUseLiteEmbedder,
+  RouterModel,
+  sharedRoutingDir,
+  trainRouterModel,
+  type RoutingDataset,
+} from '@llmrr/core';
 
 interface Summary {
   p50: number;
@@ -75,9 +78,11 @@ interface Row {
   summary: Summary;
 }
 
-async function benchSetup(label: string, data: RoutingDataset, prices: (i: number) => { input: number; output: number }): Promise<Row[]> {
+type TrainOptions = Parameters<typeof trainRouterModel>[1];
+
+async function benchSetup(label: string, data: RoutingDataset, prices: (i: number) => { input: number; output: number }, train: TrainOptions = { kinds: ['logistic'], select: 'logistic' }): Promise<Row[]> {
   const t0 = Date.now();
-  const artifact = trainRouterModel(data, { kinds: ['logistic'], select: 'logistic' });
+  const artifact = trainRouterModel(data, train);
   const model = new RouterModel(artifact);
   const trainS = (Date.now() - t0) / 1000;
   const test = data.examples.filter((e) => e.split === 'test' || e.split === undefined).map((e) => e.prompt).slice(0, 2000);
@@ -85,7 +90,7 @@ async function benchSetup(label: string, data: RoutingDataset, prices: (i: numbe
   const intelligent = createIntelligentStrategy({ model });
   const adaptive = new AdaptiveStrategy({ model });
   const router = new LLMRouter({ models, routing: { strategy: 'intelligent', retries: { max: 0 } } }, { strategies: { intelligent, adaptive } });
-  console.error(`${label}: trained logistic on ${artifact.training.examples} prompts in ${trainS.toFixed(1)} s; ${test.length} benchmark prompts, ${models.length} deployments`);
+  console.error(`${label}: trained ${artifact.training.chosen} on ${artifact.training.examples} prompts in ${trainS.toFixed(1)} s; ${test.length} benchmark prompts, ${models.length} deployments`);
   const rows: Row[] = [];
   rows.push({ setup: label, what: 'predict (features + model)', summary: await measure(test, (p) => model.predict(p)) });
   rows.push({ setup: label, what: 'intelligent route()', summary: await measure(test, (p) => router.route(p)) });
@@ -127,6 +132,11 @@ async function main(): Promise<void> {
     // Prices per 1M tokens, made up but ordered like the real ones (the decision time does not depend on them).
     ...(await benchSetup('RouterBench, 11 models', rb, (i) => ({ input: 0.1 * (i + 1), output: 0.3 * (i + 1) }))),
     ...(await benchSetup('RouteLLM GSM8K, 2 models', gsm, (i) => (i === 0 ? { input: 0.6, output: 0.6 } : { input: 10, output: 30 }))),
+    // The stack (logistic + MLP + task prior, stacked) behind the out-of-distribution guard: the
+    // slowest shipped predictor (three members, the guard's centroid lookup).
+    ...(flag('no-stack')
+      ? []
+      : await benchSetup('RouterBench, stack + guard', rb, (i) => ({ input: 0.1 * (i + 1), output: 0.3 * (i + 1) }), { kinds: ['logistic', 'mlp', 'task', 'stack'], select: 'stack', guard: true })),
   ];
   const embedding = flag('no-embedding') ? undefined : await embeddingTimes(gsm.examples.map((e) => e.prompt));
   if (flag('json')) {

@@ -20,6 +20,9 @@ export { USE_LITE, loadUseLiteEmbedder } from './features/use-lite-embedder.js';
 
 export type { PredictorKind, PredictorState, QualityPredictor } from './predictors/types.js';
 export { loadPredictor } from './predictors/load-predictor.js';
+export { GuardedPredictor } from './predictors/guarded-predictor.js';
+export { StackPredictor } from './predictors/stack-predictor.js';
+export { TaskPriorPredictor } from './predictors/task-prior-predictor.js';
 
 export { twoModelMetrics } from './evaluation/two-model-metrics.js';
 export type { PgrPoint, TwoModelMetrics } from './evaluation/two-model-metrics.js';

@@ -12,7 +12,11 @@ export type { RetryPlan } from './resilience/backoff.js';
 export { countsAgainstDeployment, failureAction } from './resilience/classify.js';
 export type { FailureAction } from './resilience/classify.js';
 export {
+  AdaptiveStrategy,
   BUILTIN_STRATEGIES,
+  createAdaptiveStrategy,
+  createIntelligentStrategy,
+  intelligentStrategy,
   balancedStrategy,
   builtinStrategies,
   capabilityMatchStrategy,
@@ -27,5 +31,7 @@ export {
   weightedStrategy,
 } from './strategies/index.js';
 export type { BuiltinStrategyName } from './strategies/index.js';
+export type { IntelligentOptions, IntelligentPrediction } from './strategies/intelligent.js';
+export type { AdaptiveOptions, AdaptiveOutcome } from './strategies/adaptive.js';
 export { expectedCostUsd } from './strategies/util.js';
 export * from './types.js';

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadDataset } from '../../learning/datasets/load-dataset.js';
 import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
-import { evaluateDataset, evaluateModel } from '../../learning/evaluation/evaluate-dataset.js';
+import { evaluateDataset, evaluateModel, filterTasks } from '../../learning/evaluation/evaluate-dataset.js';
 import type { EvaluationReport } from '../../learning/evaluation/evaluation-report.js';
 import { formatReport, reportJson } from '../../learning/evaluation/format-report.js';
 import { reportSvg } from '../../learning/evaluation/report-plot.js';
@@ -26,6 +26,8 @@ const FLAGS = {
   predictor: { type: 'string' },
   'hash-dim': { type: 'string' },
   embeddings: { type: 'boolean' },
+  'ood-guard': { type: 'boolean' },
+  predictors: { type: 'string' },
   seed: { type: 'string' },
 } as const;
 
@@ -50,7 +52,10 @@ Options:
       --holdout-task <task>  train on every other task and evaluate on this unseen one
       --tasks <a,b>          only these tasks
       --predictor <kind>     headline predictor: auto (picked on validation data), logistic, mf,
-                             mlp, knn, ensemble
+                             mlp, knn, ensemble, task, stack
+      --predictors <a,b>     train and report only these kinds (default: all of the above)
+      --ood-guard            wrap every predictor in the out-of-distribution guard (prompts unlike
+                             every training task fall back toward each model's mean quality)
       --hash-dim <n>         hashed TF-IDF buckets (default 65536)
       --embeddings           add prompt embeddings (cached under .llmrr/cache/embeddings)
       --seed <n>             training seed
@@ -71,9 +76,14 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   const seed = intFlag(values.seed, '--seed', 0);
   const select = parsePredictor(values.predictor);
   const tasks = parseTasks(values.tasks);
+  const kinds = parseTasks(values.predictors)?.map((k) => {
+    const kind = parsePredictor(k);
+    if (kind === 'auto' || kind === 'prior') throw new CliUsageError(`option --predictors expects predictor kinds (logistic, mf, mlp, knn, ensemble, task, stack), got "${k}"`, '--predictors');
+    return kind;
+  });
   const dataset = await loadDataset(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
-  const embedding = values.embeddings ? await embeddingLookupFor(dataset.examples.map((e) => e.prompt), ctx, log) : undefined;
+  const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, tasks).map((e) => e.prompt), ctx, log) : undefined;
   let report: EvaluationReport;
   if (values.model) {
     const model = await loadRouterModel(resolve(ctx.cwd, values.model));
@@ -86,6 +96,8 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
     report = evaluateDataset(dataset, {
       log,
       select,
+      ...(kinds ? { kinds } : {}),
+      ...(values['ood-guard'] ? { guard: true } : {}),
       ...(folds !== undefined ? { folds } : {}),
       ...(hashDim !== undefined ? { hashDim } : {}),
       ...(seed !== undefined ? { seed } : {}),

@@ -61,7 +61,10 @@ describe('llmrr router train', () => {
     expect((await router(['train', '--out', 'x.json'])).stderr).toMatch(/missing --data/);
     const bad = await router(['train', '--data', 'outcomes.csv', '--out', 'x.json', '--predictor', 'forest']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--predictor expects auto, logistic, mf, mlp, knn or ensemble, got "forest"/);
+    expect(bad.stderr).toMatch(/--predictor expects auto, logistic, mf, mlp, knn, ensemble, task or stack, got "forest"/);
+    const kinds = await router(['eval', '--data', 'outcomes.csv', '--predictors', 'logistic,auto']);
+    expect(kinds.code).toBe(2);
+    expect(kinds.stderr).toMatch(/--predictors expects predictor kinds .*got "auto"/);
     expect((await router(['fly'])).stderr).toMatch(/unknown subcommand "fly"/);
     const missing = await router(['train', '--data', 'nope.csv', '--out', 'x.json']);
     expect(missing.code).toBe(1);
@@ -102,6 +105,31 @@ describe('llmrr router eval', () => {
     expect(report.protocol).toBe('given model on the test split');
     expect(report.n_test).toBe(120);
     expect(report.aiq!).toBeGreaterThan(report.zero_router!.aiq);
+  });
+});
+
+describe('llmrr router: stack and out-of-distribution guard', () => {
+  it('train --predictor stack --ood-guard writes a guarded stack that loads back and routes', async () => {
+    const r = await router(['train', '--data', 'outcomes.csv', '--out', 'stack.json', '--hash-dim', '1024', '--predictor', 'stack', '--ood-guard', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ chosen: 'stack' });
+    const artifact = JSON.parse(readFileSync(join(dir, 'stack.json'), 'utf8')) as RouterModelArtifact;
+    expect(artifact.predictor.kind).toBe('guarded');
+    const inner = (artifact.predictor as Extract<RouterModelArtifact['predictor'], { kind: 'guarded' }>).inner;
+    expect(inner.kind).toBe('stack');
+    expect((inner as Extract<RouterModelArtifact['predictor'], { kind: 'stack' }>).members.map((m) => m.kind)).toEqual(['logistic', 'mlp', 'task']);
+    const evalR = await router(['eval', '--data', 'outcomes.csv', '--model', 'stack.json', '--json']);
+    const report = JSON.parse(evalR.stdout) as EvaluationReport;
+    expect(report.chosen).toBe('stack');
+    expect(report.aiq!).toBeGreaterThan(report.zero_router!.aiq);
+  });
+
+  it('eval --predictors limits the kinds trained and reported', async () => {
+    const r = await router(['eval', '--data', 'pair.jsonl', '--json', '--folds', '3', '--hash-dim', '1024', '--predictors', 'logistic,stack', '--ood-guard']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as EvaluationReport;
+    expect(report.predictors.map((p) => p.kind)).toEqual(['prior', 'logistic', 'stack']);
+    expect(report.predictors.find((p) => p.kind === 'stack')!.two_model!.apgr).toBeGreaterThan(0.7);
   });
 });
 

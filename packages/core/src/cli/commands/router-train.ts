@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { loadDataset } from '../../learning/datasets/load-dataset.js';
 import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
 import type { PredictorKind } from '../../learning/predictors/types.js';
+import { filterTasks } from '../../learning/evaluation/evaluate-dataset.js';
 import { trainRouterModel } from '../../learning/training/train-router-model.js';
 import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
@@ -18,6 +19,7 @@ const FLAGS = {
   tasks: { type: 'string' },
   'hash-dim': { type: 'string' },
   embeddings: { type: 'boolean' },
+  'ood-guard': { type: 'boolean' },
   seed: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -27,8 +29,10 @@ export const ROUTER_TRAIN_HELP = `Usage: llmrr router train --data <file|dir> --
 Trains the learned router's quality predictor on per-prompt outcomes and writes the model artifact the
 "intelligent" strategy loads (routing.options.intelligent.model). Trains on the data's train split (never
 its test split; every prompt when the data has no split). Tries logistic regression, matrix factorization
-(RouteLLM-style), a small MLP, k-nearest neighbours and the mean of the first three (ensemble), and
-keeps the best on a validation share of the training prompts.
+(RouteLLM-style), a small MLP, k-nearest neighbours, the mean of the first three (ensemble), a task prior
+guessed from the prompt (task; with two tasks or more) and a stack of logistic, MLP and task prior fitted
+on inner cross-validation (stack), and keeps the best on a validation share of the training prompts
+(kNN only when forced: its decision time grows with the training data).
 
 --data accepts: the shared data (routellm/mmlu, routellm/gsm8k, routellm/mt_bench, routerbench, open7b;
 found under $LLMRR_SHARED_DIR/data/routing or ../shared/data/routing), a RouterBench wide CSV, a RouteLLM
@@ -38,7 +42,9 @@ optional cost_usd, split (train|test) and task.
 Options:
   -d, --data <path>        routing data (file or folder)
   -o, --out <file>         where to write the model JSON
-      --predictor <kind>   auto (default), logistic, mf, mlp, knn or ensemble
+      --predictor <kind>   auto (default), logistic, mf, mlp, knn, ensemble, task or stack
+      --ood-guard          wrap the predictor in the out-of-distribution guard: prompts unlike every
+                           training task fall back toward each model's mean training quality
       --tasks <a,b>        only these tasks (prefix match: mmlu matches mmlu/anatomy)
       --hash-dim <n>       hashed TF-IDF buckets (default 65536; 0 = off)
       --embeddings         add a Universal Sentence Encoder embedding of each prompt (cached on disk
@@ -50,8 +56,8 @@ Options:
 
 export function parsePredictor(v: string | undefined): 'auto' | PredictorKind {
   if (v === undefined || v === 'auto') return 'auto';
-  if (v === 'logistic' || v === 'mf' || v === 'mlp' || v === 'knn' || v === 'ensemble' || v === 'prior') return v;
-  throw new CliUsageError(`option --predictor expects auto, logistic, mf, mlp, knn or ensemble, got "${v}"`, '--predictor');
+  if (v === 'logistic' || v === 'mf' || v === 'mlp' || v === 'knn' || v === 'ensemble' || v === 'task' || v === 'stack' || v === 'prior') return v;
+  throw new CliUsageError(`option --predictor expects auto, logistic, mf, mlp, knn, ensemble, task or stack, got "${v}"`, '--predictor');
 }
 
 export function parseTasks(v: string | undefined): string[] | undefined {
@@ -73,11 +79,12 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   const seed = intFlag(values.seed, '--seed', 0);
   const dataset = await loadDataset(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
-  const embedding = values.embeddings ? await embeddingLookupFor(dataset.examples.map((e) => e.prompt), ctx, log) : undefined;
+  const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, parseTasks(values.tasks)).map((e) => e.prompt), ctx, log) : undefined;
   log(`training on ${dataset.name}: ${dataset.models.length} models, ${dataset.examples.length} prompts`);
   const artifact = trainRouterModel(dataset, {
     select,
     log,
+    ...(values['ood-guard'] ? { guard: true } : {}),
     ...(values.tasks ? { tasks: parseTasks(values.tasks)! } : {}),
     ...(hashDim !== undefined ? { hashDim } : {}),
     ...(seed !== undefined ? { seed } : {}),

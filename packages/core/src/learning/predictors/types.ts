@@ -1,6 +1,6 @@
 import type { SparseVector } from '../features/sparse-vector.js';
 
-export type PredictorKind = 'prior' | 'logistic' | 'knn' | 'mf' | 'mlp' | 'ensemble';
+export type PredictorKind = 'prior' | 'logistic' | 'knn' | 'mf' | 'mlp' | 'ensemble' | 'task' | 'stack';
 
 /** Per-model probability of a good answer for one prompt's features. */
 export interface QualityPredictor {
@@ -18,6 +18,9 @@ export type PredictorState =
   | { kind: 'logistic'; dim: number; outputs: number; weights: SparseWeights; bias: number[] }
   | { kind: 'mf' | 'mlp'; dim: number; hidden: number; outputs: number; activation: 'relu' | 'linear'; w1: SparseWeights; b1: number[]; w2: number[]; b2: number[] }
   | { kind: 'ensemble'; members: PredictorState[] }
+  | { kind: 'task'; block: [number, number]; tasks: string[]; temperature: number; quality: number[][]; centroids: Array<[number[], number[]]> }
+  | { kind: 'guarded'; inner: PredictorState; block: [number, number]; centroids: Array<[number[], number[]]>; prior: number[]; low: number; high: number }
+  | { kind: 'stack'; members: PredictorState[]; meta: Array<{ weights: number[]; bias: number }> }
   | { kind: 'knn'; k: number; block: [number, number]; outputs: number; prior: number[]; vectors: Array<[number[], number[]]>; quality: number[][] };
 
 /** Row-major weights (dim x cols) stored by non-zero rows only: `rows[i]` is the row index of `values[i]`. */

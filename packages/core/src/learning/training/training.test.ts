@@ -4,6 +4,7 @@ import { evaluateDataset } from '../evaluation/evaluate-dataset.js';
 import { reportSvg } from '../evaluation/report-plot.js';
 import { calibrateLambda } from './calibrate-lambda.js';
 import { RouterModel, parseRouterModel } from './router-model.js';
+import { trainPredictors } from './train-predictors.js';
 import { trainRouterModel } from './train-router-model.js';
 
 const FAST = { hashDim: 1 << 10, kinds: ['logistic', 'mlp'] as const };
@@ -72,5 +73,16 @@ describe('calibrateLambda', () => {
       expect(Math.abs(strong - share)).toBeLessThanOrEqual(0.02);
     }
     expect(calibrateLambda(rows, cost, 1, 1)).toBe(0);
+  });
+});
+
+describe('automatic choice', () => {
+  it('never picks kNN by itself (decision time grows with the training set); forcing or kNN alone still does', () => {
+    const examples = syntheticDataset().examples.filter((e) => e.split === 'train');
+    const both = trainPredictors(examples, 3, undefined, { hashDim: 1 << 10, kinds: ['logistic', 'knn'] });
+    expect(both.validation.map((v) => v.kind)).toEqual(['prior', 'logistic', 'knn']);
+    expect(both.chosen).toBe('logistic');
+    expect(trainPredictors(examples, 3, undefined, { hashDim: 1 << 10, kinds: ['knn'] }).chosen).toBe('knn');
+    expect(trainPredictors(examples, 3, undefined, { hashDim: 1 << 10, kinds: ['logistic', 'knn'], select: 'knn' }).chosen).toBe('knn');
   });
 });

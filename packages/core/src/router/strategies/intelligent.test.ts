@@ -147,4 +147,21 @@ describe('intelligent strategy', () => {
     expect(routed).toBeGreaterThan(Math.max(...singles));
     await r.close();
   });
+
+  it('routes with a guarded stack artifact like any other; an unlike prompt gets the prior ranking', async () => {
+    const stackArtifact = trainRouterModel(syntheticDataset(), { hashDim: 1 << 10, kinds: ['logistic', 'mlp', 'task', 'stack'], select: 'stack', guard: true, hyper: { epochs: 6 } });
+    expect(stackArtifact.predictor.kind).toBe('guarded');
+    const stackModel = new RouterModel(JSON.parse(JSON.stringify(stackArtifact)) as RouterModelArtifact);
+    const r = new LLMRouter(
+      { models: MODELS as never, routing: { strategy: 'intelligent' } },
+      { strategies: { intelligent: createIntelligentStrategy({ model: stackModel }) } },
+    );
+    expect((await r.route('calculate the sum of 312 and 45?')).selected).toBe('mathy');
+    expect((await r.route('write a poem about the sea.')).selected).toBe('poet');
+    // Nothing like the training prompts: every model gets its mean training quality.
+    const unlike = await r.route('traduire en allemand: le train part demain matin du quai neuf', { explain: true });
+    const prior = stackModel.predict('zzzz qqqq');
+    for (const c of unlike.candidates) expect(c.factors!['predictedQuality']!).toBeCloseTo(prior[stackModel.indexOf(c.model)!]!, 9);
+    await r.close();
+  });
 });
