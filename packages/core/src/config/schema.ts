@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PredictiveCacheSchema } from '../semantic-cache/predictive/predictive-config.js';
 
 /** Engine kinds built into core. Custom engines registered with `registerEngine` use their own names. */
 export const BUILTIN_ENGINES = ['openai-compatible', 'anthropic', 'gemini', 'gguf', 'onnx', 'mock'] as const;
@@ -34,6 +35,11 @@ export const TimeoutsSchema = z
     firstTokenMs: positiveInt.optional(),
     /** Time allowed for the whole call, per attempt. */
     totalMs: positiveInt.optional(),
+    /**
+     * Streams: how long the router waits for the consumer to ask for the next part before it abandons the
+     * stream, cancels the upstream request and frees the attempt (0: never). Unset: 60000, unless `totalMs` is set.
+     */
+    consumerIdleMs: z.number().int().nonnegative().optional(),
   })
   .strict();
 
@@ -161,8 +167,27 @@ export const SemanticCacheSchema = z
     enabled: z.boolean().default(false),
     /** Cosine similarity at or above which a stored prompt counts as the same question. */
     threshold: z.number().min(0).max(1).default(0.85),
-    /** Matches at or above the threshold but below `guardAbove` go through `guard`; at or above it they are served. */
-    guardAbove: z.number().min(0).max(1).default(0.95),
+    /**
+     * Optional guard band: matches at or above the threshold but below `guardAbove` go through `guard`. Unset (default):
+     * no band, every unambiguous match at or above the threshold is served. Ambiguous matches (see `minMargin`) always
+     * go through `guard`.
+     */
+    guardAbove: z.number().min(0).max(1).optional(),
+    /**
+     * How the best stored question is chosen among the `candidates` nearest by cosine. `hybrid` (default): by
+     * (1 - lexicalWeight) * cosine + lexicalWeight * character-trigram Dice of the two questions; `cosine`: by cosine alone.
+     * The threshold always applies to the cosine of the chosen question.
+     */
+    scoring: z.enum(['hybrid', 'cosine']).default('hybrid'),
+    /** Weight of the lexical (character-trigram Dice) similarity in the `hybrid` score. */
+    lexicalWeight: z.number().min(0).max(1).default(0.4),
+    /**
+     * Ambiguity rule: the chosen question must beat the runner-up (the best candidate with a different text) by at least
+     * this much in the ranking score, else the match is ambiguous and goes to `guard` (a miss by default). 0 disables it.
+     */
+    minMargin: z.number().min(0).max(1).default(0.015),
+    /** Nearest stored questions (by cosine) re-ranked and compared for the ambiguity rule. */
+    candidates: positiveInt.max(64).default(8),
     /** `miss`: treat such matches as misses; `verify`: ask a cheap model whether the answer fits; `adapt`: have it rewrite the answer. */
     guard: z.enum(['miss', 'verify', 'adapt']).default('miss'),
     /** Deployment the guard calls (`verify`/`adapt`). */
@@ -186,6 +211,7 @@ export const CacheSchema = z
   .object({
     exact: ExactCacheSchema.default(ExactCacheSchema.parse({})),
     semantic: SemanticCacheSchema.optional(),
+    predictive: PredictiveCacheSchema.optional(),
   })
   .catchall(z.unknown());
 

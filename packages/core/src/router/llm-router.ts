@@ -20,6 +20,7 @@ import { planRoute, type RoutePlan, type RoutePlanInput } from './plan-route.js'
 import { impliedCapabilities, normalizeRequest } from './request.js';
 import { runAttempts, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
 import { embedDriver, embedInput, embedUsage, generateDriver } from './call-drivers.js';
+import { PREFETCH_METADATA_KEY, RouterPrefetch } from './prefetch/router-prefetch.js';
 import { createRouterStream } from './router-stream.js';
 import { completeUsage } from './stream-accumulator.js';
 import { builtinStrategies } from './strategies/index.js';
@@ -126,6 +127,8 @@ export class LLMRouter {
   /** Exact or semantic cache on by config (calls may still opt in or out). */
   private readonly cacheEnabled: boolean;
   private readonly retired: RouterDeployment[] = [];
+  /** Predictive caching (`cache.predictive`), when enabled. */
+  readonly prefetch: RouterPrefetch | undefined;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly generateId: () => string;
@@ -185,6 +188,7 @@ export class LLMRouter {
       ...(baseDir !== undefined ? { baseDir } : {}),
     });
     this.cacheEnabled = this.config.cache.exact.enabled || this.semantic.enabled;
+    this.prefetch = RouterPrefetch.fromRouter(this, { embedder: async () => (await this.semantic.cache())?.embedder, ...(options.now ? { now: options.now } : {}) });
     if (options.priceTable === undefined && this.engineContext.env[PRICES_FILE_ENV]?.trim()) this.loadPrices();
   }
 
@@ -599,6 +603,7 @@ export class LLMRouter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.prefetch?.close();
     const all = [...this.allDeployments(), ...this.retired];
     this.retired.length = 0;
     await Promise.allSettled([...all.map((d) => d.close()), this.semantic.close()]);
@@ -738,6 +743,7 @@ export class LLMRouter {
   }
 
   private end(call: Call, result: RouterResult | undefined, error: LLMError | undefined): void {
+    if (result && this.prefetch && call.metadata[PREFETCH_METADATA_KEY] !== true) void this.prefetch.observe(call.request, call.options, result);
     if (!this.emitter.has('request:end')) return;
     const payload: RouterEvents['request:end'] = { requestId: call.requestId, stream: call.stream, kind: call.kind, metadata: call.metadata };
     if (result) payload.result = result;
@@ -820,6 +826,7 @@ export class LLMRouter {
       timeouts: (d) => ({
         firstTokenMs: t?.firstTokenMs ?? d.config.timeouts?.firstTokenMs ?? routing.timeouts.firstTokenMs,
         totalMs: t?.totalMs ?? d.config.timeouts?.totalMs ?? routing.timeouts.totalMs,
+        consumerIdleMs: t?.consumerIdleMs ?? d.config.timeouts?.consumerIdleMs ?? routing.timeouts.consumerIdleMs,
       }),
       signal: o.signal,
       alwaysScope: call.stream,

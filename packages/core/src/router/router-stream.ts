@@ -3,11 +3,12 @@ import { LLMError } from '../errors/llm-error.js';
 import { toLLMError } from '../errors/to-llm-error.js';
 import type { GenerateResult, StreamPart } from '../spec/index.js';
 import type { RouterDeployment } from './deployment.js';
+import type { AttemptTimeouts } from './resilience/attempt-scope.js';
 import { runAttempts, type AttemptLease, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
 import { StreamAccumulator } from './stream-accumulator.js';
 import { closeQuietly, streamDriver, type PrimedStream } from './stream-driver.js';
 import type { RoutePlan } from './plan-route.js';
-import type { RouterResult, RouterStream, RouterStreamPart } from './types.js';
+import type { AttemptRecord, RouterResult, RouterStream, RouterStreamPart } from './types.js';
 
 /** What a router stream needs from its router. */
 export interface StreamHooks {
@@ -29,6 +30,173 @@ export interface StreamHooks {
 
 function noop(): void {}
 
+/**
+ * How long a stream that holds an attempt waits for its consumer to ask for the next part when neither
+ * `timeouts.consumerIdleMs` nor `timeouts.totalMs` is set.
+ */
+export const DEFAULT_CONSUMER_IDLE_MS = 60_000;
+
+/** An attempt's timeouts as a stream reads them. */
+export interface StreamTimeouts extends AttemptTimeouts {
+  /**
+   * How long the router waits for the consumer to ask for the next part before it abandons the stream
+   * (0: never). Unset: `DEFAULT_CONSUMER_IDLE_MS`, unless `totalMs` bounds the attempt.
+   */
+  consumerIdleMs?: number | undefined;
+}
+
+/** The idle-consumer limit of a stream in ms, or undefined when there is none. */
+export function consumerIdleLimit(t: StreamTimeouts): number | undefined {
+  if (t.consumerIdleMs !== undefined) return t.consumerIdleMs > 0 ? t.consumerIdleMs : undefined;
+  return t.totalMs !== undefined && t.totalMs > 0 ? undefined : DEFAULT_CONSUMER_IDLE_MS;
+}
+
+/** The idle limit is checked this many times per `consumerIdleMs`: a stream is abandoned 1 to 1.25 limits after its last part. */
+const IDLE_CHECKS = 4;
+
+/**
+ * Watches the consumer of a stream while the stream holds an attempt (circuit permit, in-flight count,
+ * concurrency slot). The stream marks when it hands a part over (`handing`) and when the consumer asks for
+ * the next one (`resumed`). While the stream waits for its consumer, an abort of the attempt (its `totalMs`,
+ * the caller's signal) or `consumerIdleMs` without a pull makes the watch give up on the consumer:
+ * `abandoned` says why, and `onGiveUp` closes the stream. Time spent waiting for the upstream is never the
+ * consumer's. No clock read and no timer work per part: a timer checks `IDLE_CHECKS` times per limit
+ * whether a part was handed over since its last check.
+ */
+class ConsumerWatch {
+  /** Why the router gave up on the consumer before the stream ended (handed out as the last part). */
+  abandoned: LLMError | undefined;
+  private delivered = false;
+  private stopped = false;
+  /** The stream waits for the consumer (false: it is producing a part). */
+  private waiting = false;
+  /** Parts handed over, and their count at the last check. */
+  private handed = 0;
+  private seen = -1;
+  /** Consecutive checks that found the stream waiting with no part handed over. */
+  private idleChecks = 0;
+  private idleMs: number | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lease: AttemptLease | undefined;
+  private totalMs: number | undefined;
+
+  constructor(private readonly onGiveUp: () => void) {}
+
+  /** The stream hands a part to the consumer and then waits for it. */
+  handing(): void {
+    this.handed++;
+    this.waiting = true;
+    // Aborted while the part was on its way: the consumer holds the attempt now.
+    if (this.lease?.scope?.aborted) queueMicrotask(this.onAbort);
+  }
+
+  /** The consumer asked for the next part. */
+  resumed(): void {
+    this.waiting = false;
+  }
+
+  /** From now on the stream holds `lease` (until the stream ends). */
+  hold(lease: AttemptLease, timeouts: StreamTimeouts): void {
+    if (this.stopped) return;
+    this.lease = lease;
+    this.totalMs = timeouts.totalMs;
+    lease.scope?.signal.addEventListener('abort', this.onAbort, { once: true });
+    this.idleMs = consumerIdleLimit(timeouts);
+    if (this.idleMs !== undefined) this.schedule();
+  }
+
+  /** The error part to hand out once, after the router gave up on the consumer. */
+  takeAbandoned(): LLMError | undefined {
+    if (!this.abandoned || this.delivered) return undefined;
+    this.delivered = true;
+    return this.abandoned;
+  }
+
+  /** The stream ended or its consumer closed it: nothing more to watch. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.lease?.scope?.signal.removeEventListener('abort', this.onAbort);
+  }
+
+  private readonly onAbort = (): void => {
+    const lease = this.lease;
+    if (this.stopped || !this.waiting || !lease?.scope || lease.isSettled) return;
+    const scope = lease.scope;
+    const d = lease.deployment;
+    // Our totalMs timer (the consumer held the attempt that long), else the caller's own abort.
+    const error = scope.timeoutError
+      ? new LLMError({
+          code: 'aborted',
+          message: `The stream was abandoned: "${d.name}" reached totalMs (${this.totalMs ?? '?'} ms) while its consumer was not reading`,
+          deployment: d.name,
+        })
+      : scope.errorFor(scope.signal.reason);
+    this.giveUp(error);
+  };
+
+  private readonly check = (): void => {
+    this.timer = undefined;
+    if (this.stopped || this.idleMs === undefined) return;
+    if (!this.waiting || this.handed !== this.seen) {
+      this.seen = this.handed;
+      this.idleChecks = 0;
+    } else {
+      this.idleChecks++;
+    }
+    if (this.idleChecks < IDLE_CHECKS) {
+      this.schedule();
+      return;
+    }
+    const lease = this.lease;
+    // After the last part (the attempt settled) there is nothing to abandon: only end the stream.
+    if (!lease || lease.isSettled) {
+      this.giveUp(undefined);
+      return;
+    }
+    this.giveUp(
+      new LLMError({
+        code: 'aborted',
+        message: `The stream was abandoned: its consumer did not ask for the next part within consumerIdleMs (${this.idleMs} ms)`,
+        deployment: lease.deployment.name,
+      }),
+    );
+  };
+
+  private schedule(): void {
+    const t = setTimeout(this.check, Math.max(1, Math.ceil(this.idleMs! / IDLE_CHECKS)));
+    // Never keeps a process alive on its own.
+    (t as { unref?: () => void }).unref?.();
+    this.timer = t;
+  }
+
+  private giveUp(error: LLMError | undefined): void {
+    if (this.stopped) return;
+    this.abandoned = error;
+    this.stop();
+    this.onGiveUp();
+  }
+}
+
+/**
+ * Settles the attempt of a stream its consumer abandoned: the caller's own abort as any caller abort
+ * (never a strike), otherwise released (no health change) with the upstream request cancelled, and
+ * recorded as an `aborted` attempt.
+ */
+function settleAbandoned(lease: AttemptLease, plan: ExecutionPlan, error: LLMError, now: () => number): void {
+  if (plan.signal?.aborted) {
+    lease.fail(error);
+    return;
+  }
+  lease.scope?.cancel();
+  const record: AttemptRecord = { deployment: lease.deployment.name, attempt: lease.attempt, ok: false, errorCode: 'aborted', latencyMs: now() - lease.startedAt };
+  if (lease.hedge) record.hedge = true;
+  lease.release();
+  plan.attempts.push(record);
+}
+
 /** Replays a cached answer: the `route` part, then the cache's own replay (word-sized deltas, finish with the original usage). */
 async function* replay(result: RouterResult): AsyncGenerator<RouterStreamPart> {
   yield {
@@ -47,6 +215,10 @@ async function* replay(result: RouterResult): AsyncGenerator<RouterStreamPart> {
  * The router's stream: a `route` part, then the winning engine's parts. Failover happens only before
  * the first content part; after it an engine failure is forwarded as an `error` part and the stream
  * ends (never a silent clean end). `.result` settles when the stream ends; iterate it once.
+ * A consumer that stops pulling without `return()` does not keep the attempt: when its `totalMs` fires,
+ * or after `consumerIdleMs` (1 to 1.25 times it) without a pull, the router cancels the upstream request,
+ * frees the attempt as a caller abandonment (no strike) and `.result` rejects with `aborted`; a consumer
+ * that comes back gets that error as its last part.
  */
 export function createRouterStream(hooks: StreamHooks): RouterStream {
   let resolve!: (r: RouterResult) => void;
@@ -58,9 +230,15 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
   // An unobserved rejection must never crash the process.
   result.catch(noop);
   let consumed = false;
+  let gen: AsyncGenerator<RouterStreamPart> | undefined;
+  // Giving up on an idle consumer closes the generator where it waits (at a `yield`): its `finally` settles.
+  const watch = new ConsumerWatch(() => {
+    gen?.return(undefined).then(noop, noop);
+  });
 
   async function* run(): AsyncGenerator<RouterStreamPart> {
     const { host } = hooks;
+    let plan: ExecutionPlan | undefined;
     let lease: AttemptLease | undefined;
     let iterator: AsyncIterator<StreamPart> | undefined;
     let done = false;
@@ -75,10 +253,11 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
         yield* replay(hit);
         return;
       }
-      const { plan, route } = await hooks.plan();
+      const { plan: planned, route } = await hooks.plan();
+      plan = planned;
       let won;
       try {
-        won = await runAttempts<PrimedStream>(host, plan, streamDriver(plan.request, hooks.headers, host.now));
+        won = await runAttempts<PrimedStream>(host, planned, streamDriver(planned.request, hooks.headers, host.now));
       } catch (e) {
         error = toLLMError(e);
         done = true;
@@ -88,13 +267,14 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
       lease = won.lease;
       iterator = won.value.iterator;
       const d = won.deployment;
+      watch.hold(lease, planned.timeouts(d));
       const scope = lease.scope;
       const acc = new StreamAccumulator(hooks.estimatedInputTokens);
       const ttftMs = won.value.firstContentAt - hooks.startedAt;
       const succeed = async (): Promise<void> => {
         let r: RouterResult;
         try {
-          r = hooks.build(d, acc.result(), plan, route, ttftMs);
+          r = hooks.build(d, acc.result(), planned, route, ttftMs);
         } catch (e) {
           lease!.release();
           throw e;
@@ -106,13 +286,17 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
         done = true;
         resolve(r);
       };
+      watch.handing();
       yield { type: 'route', requestId: hooks.requestId, deployment: d.name, model: d.modelId, provider: d.provider, cached: false };
+      watch.resumed();
       const buffered = won.value.buffered;
       for (let i = 0; i < buffered.length; i++) {
         const part = buffered[i]!;
         acc.add(part);
         if (part.type === 'finish') await succeed();
+        watch.handing();
         yield part;
+        watch.resumed();
       }
       if (won.value.finished) return;
       for (;;) {
@@ -134,30 +318,43 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
           error = scope ? scope.errorFor(e) : toLLMError(e, { deployment: d.name, provider: d.provider });
           lease.fail(error);
           done = true;
+          watch.handing();
           yield { type: 'error', error };
           return;
         }
         acc.add(part);
         if (part.type === 'finish') {
           await succeed();
+          watch.handing();
           yield part;
           return;
         }
+        watch.handing();
         yield part;
+        watch.resumed();
       }
     } catch (e) {
       // Planning failures (no deployment, bad strategy) and anything unexpected: an error part.
       if (!done) {
         error = toLLMError(e);
         done = true;
+        watch.handing();
         yield { type: 'error', error };
       }
     } finally {
+      watch.stop();
       if (!done) {
-        // The consumer stopped reading: cancel the upstream, the deployment did nothing wrong.
-        lease?.scope?.cancel();
-        lease?.release();
-        error = new LLMError({ code: 'aborted', message: 'The stream was closed by its consumer before it ended' });
+        const abandoned = watch.abandoned;
+        if (abandoned && lease && plan) {
+          // The router gave up on a consumer that stopped reading (totalMs, consumerIdleMs, its own abort).
+          settleAbandoned(lease, plan, abandoned, host.now);
+          error = abandoned;
+        } else {
+          // The consumer stopped reading: cancel the upstream, the deployment did nothing wrong.
+          lease?.scope?.cancel();
+          lease?.release();
+          error = new LLMError({ code: 'aborted', message: 'The stream was closed by its consumer before it ended' });
+        }
       }
       closeQuietly(iterator);
       if (error) {
@@ -175,7 +372,8 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     [Symbol.asyncIterator](): AsyncIterator<RouterStreamPart> {
       if (consumed) throw new LLMError({ code: 'invalid_request', message: 'A router stream can be iterated only once' });
       consumed = true;
-      const gen = run();
+      const g = run();
+      gen = g;
       let started = false;
       // A generator closed before its first `next()` never runs its body (nor its `finally`):
       // settle `.result` and end the request here, or both would wait forever.
@@ -189,15 +387,20 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
       return {
         next(): Promise<IteratorResult<RouterStreamPart>> {
           started = true;
-          return gen.next();
+          // The router gave up on this consumer: it learns why, then the stream is over (never a silent end).
+          const error = watch.takeAbandoned();
+          if (error) return Promise.resolve({ value: { type: 'error', error }, done: false });
+          return g.next();
         },
         return(value?: unknown): Promise<IteratorResult<RouterStreamPart>> {
+          watch.stop();
           closeUnstarted();
-          return gen.return(value as undefined);
+          return g.return(value as undefined);
         },
         throw(e?: unknown): Promise<IteratorResult<RouterStreamPart>> {
+          watch.stop();
           closeUnstarted();
-          return gen.throw(e);
+          return g.throw(e);
         },
       };
     },

@@ -17,9 +17,14 @@ export type {
   SemanticGuard,
   SemanticGuardInput,
   SemanticHit,
+  SemanticLookupDetails,
   SemanticLookupOptions,
+  SemanticLookupOutcome,
   SemanticStoreCallOptions,
 } from './semantic-cache.js';
+export { selectMatch } from './select-match.js';
+export type { MatchCandidate, MatchSelection, MatchSelectionOptions, RankedMatch, SemanticScoring } from './select-match.js';
+export { trigramDice } from './lexical-similarity.js';
 export { namespaceMaterial, questionOf, semanticNamespace, SEMANTIC_NAMESPACE_VERSION } from './semantic-namespace.js';
 export type { SemanticEntry, SemanticMatch, SemanticStore, SemanticStoreLimits } from './semantic-store.js';
 export { SqliteSemanticStore } from './sqlite-semantic-store.js';
@@ -30,5 +35,6 @@ export type { VectorIndex, VectorMatch } from './vector-index.js';
 export { SemanticCacheHook } from './semantic-cache-hook.js';
 export type { SemanticCacheHookDeps } from './semantic-cache-hook.js';
 export { evaluateParaphrases, DEFAULT_EVAL_THRESHOLDS } from './paraphrase-eval.js';
-export type { ParaphraseEvalOptions, ParaphraseEvalReport, ParaphrasePair, ThresholdCounts } from './paraphrase-eval.js';
+export type { EvalSelection, ParaphraseEvalOptions, ParaphraseEvalReport, ParaphrasePair, ThresholdCounts, WrongHitAnalysis } from './paraphrase-eval.js';
+export type { CrossValidationRow } from './paraphrase-cv.js';
 export * from './predictive/index.js';

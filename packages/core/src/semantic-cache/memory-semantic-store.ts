@@ -102,9 +102,13 @@ export class MemorySemanticStore implements SemanticStore {
     if (expired.length > 0) await this.dropped(expired);
     return matches.map((m) => {
       const meta = this.catalog.get(m.id)!;
-      this.catalog.touch(m.id);
-      return { id: m.id, score: m.score, prompt: meta.prompt, answer: structuredClone(meta.answer) };
+      // The stored answer itself: a lookup compares several candidates but copies only the one it serves.
+      return { id: m.id, score: m.score, prompt: meta.prompt, answer: meta.answer };
     });
+  }
+
+  async touch(id: number): Promise<void> {
+    if (this.catalog.get(id)) this.catalog.touch(id);
   }
 
   async delete(id: number): Promise<boolean> {

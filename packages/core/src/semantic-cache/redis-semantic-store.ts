@@ -142,16 +142,15 @@ export class RedisSemanticStore implements SemanticStore {
     await this.sync();
     // Ask for a few extra: candidates whose entry is gone from Redis are dropped here.
     const { matches } = this.#catalog.search(namespace, vector, k + 2, this.#now());
+    // One round trip: concurrent commands on the connection are pipelined.
+    const rows = await Promise.all(matches.map((m) => this.redis.command<Array<string | null>>(['HMGET', this.#k.entry + m.id, 'prompt', 'answer', 'exp'])));
     const out: SemanticMatch[] = [];
-    for (const m of matches) {
-      if (out.length >= k) break;
-      const [prompt, answer, exp] = await this.redis.command<Array<string | null>>(['HMGET', this.#k.entry + m.id, 'prompt', 'answer', 'exp']);
-      if (prompt == null || answer == null || exp == null || Number(exp) <= this.#now()) {
-        this.#catalog.remove(m.id);
-        continue;
-      }
-      out.push({ id: m.id, score: m.score, prompt, answer: JSON.parse(answer) as CachedAnswer });
-    }
+    const now = this.#now();
+    matches.forEach((m, i) => {
+      const [prompt, answer, exp] = rows[i]!;
+      if (prompt == null || answer == null || exp == null || Number(exp) <= now) this.#catalog.remove(m.id);
+      else if (out.length < k) out.push({ id: m.id, score: m.score, prompt, answer: JSON.parse(answer) as CachedAnswer });
+    });
     return out;
   }
 

@@ -4,7 +4,7 @@ import { replayAsStream } from '../cache/replay-stream.js';
 import { makeUsage, type GenerateRequest, type StreamPart } from '../spec/index.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
 import { createModelGuard } from './model-guard.js';
-import { SemanticCache, type SemanticCacheOptions } from './semantic-cache.js';
+import { SemanticCache, type SemanticCacheOptions, type SemanticLookupDetails } from './semantic-cache.js';
 import { questionOf } from './semantic-namespace.js';
 import { BagOfWordsEmbedder } from './__fixtures__/bag-of-words-embedder.js';
 
@@ -236,6 +236,99 @@ describe('SemanticCache', () => {
     expect(timings.searchMs).toBeGreaterThanOrEqual(0);
     hit!.answer.text = 'mutated';
     expect((await c.lookup(ask(Q), scope))?.answer.text).toBe('Paris.');
+  });
+});
+
+describe('SemanticCache: choosing among close stored questions', () => {
+  // Bag of words cannot tell word order apart: these two stored questions have the same vector.
+  const A = 'reset password account';
+  const B = 'account password reset';
+  const QUERY = 'reset password account please';
+
+  class CountingStore extends MemorySemanticStore {
+    ks: number[] = [];
+    override async search(namespace: string, vector: Float32Array, k: number) {
+      this.ks.push(k);
+      return super.search(namespace, vector, k);
+    }
+  }
+
+  it('defaults: hybrid scoring over 8 candidates, margin 0.015, threshold 0.85, no guard band', () => {
+    const c = new SemanticCache({ config: { enabled: true }, embedder: new BagOfWordsEmbedder() });
+    expect(c.config).toMatchObject({ scoring: 'hybrid', lexicalWeight: 0.4, minMargin: 0.015, candidates: 8, threshold: 0.85, guard: 'miss' });
+    expect(c.config.guardAbove).toBeUndefined();
+  });
+
+  it('cosine scoring calls two stored questions with the same vector ambiguous (a miss); hybrid picks the one worded like the question', async () => {
+    const plain = cache({ scoring: 'cosine' });
+    const hybrid = cache();
+    for (const c of [plain, hybrid]) {
+      await c.store(ask(A), scope, answer('A'));
+      await c.store(ask(B), scope, answer('B'));
+    }
+    const details: SemanticLookupDetails = {};
+    expect(await plain.lookup(ask(QUERY), scope, { details })).toBeUndefined();
+    expect(details).toMatchObject({ outcome: 'ambiguous', margin: 0, threshold: 0.8 });
+    expect(details.candidates).toHaveLength(2);
+    expect(plain.stats).toMatchObject({ ambiguous: 1, guardMisses: 1, misses: 1, hits: 0 });
+
+    const hit = await hybrid.lookup(ask(QUERY), scope);
+    expect(hit).toMatchObject({ answer: { text: 'A' }, cachedQuestion: A });
+    expect(hit!.score).toBeCloseTo(Math.sqrt(3 / 4), 5); // the cosine, as before
+    expect(hit!.margin).toBeGreaterThan(0.015);
+    expect(hit!.rankScore).toBeGreaterThan(hit!.score * 0.6);
+    expect(hybrid.stats.ambiguous).toBe(0);
+  });
+
+  it('a hybrid tie is still ambiguous: minMargin 0 serves it, a verify guard decides it', async () => {
+    const tie = ['alpha beta gamma kilo', 'alpha beta gamma mega'];
+    const loose = cache({ minMargin: 0 });
+    const seen: string[] = [];
+    const guarded = cache({ guard: 'verify' }, { guard: { verify: async (i) => (seen.push(i.cachedQuestion), true) } });
+    for (const c of [loose, guarded]) for (const t of tie) await c.store(ask(t), scope, answer(t));
+    expect(await loose.lookup(ask('alpha beta gamma'), scope)).toBeDefined();
+    const hit = await guarded.lookup(ask('alpha beta gamma'), scope);
+    expect(hit).toMatchObject({ guarded: 'verified', cachedQuestion: tie[0] });
+    expect(seen).toEqual([tie[0]]);
+    expect(guarded.stats).toMatchObject({ ambiguous: 1, verified: 1, hits: 1 });
+  });
+
+  it('the same question stored twice (two concurrent misses) is not ambiguous', async () => {
+    const c = cache();
+    await c.store(ask(Q), scope, answer('Paris.'));
+    await c.store(ask(Q), scope, answer('Paris!'));
+    expect(await c.backend.size()).toBe(2);
+    const hit = await c.lookup(ask(CLOSE), scope);
+    expect(hit?.answer.text).toMatch(/^Paris/);
+    expect(hit).not.toHaveProperty('margin'); // no rival with another text
+  });
+
+  it('asks the store for one candidate when neither re-ranking nor the margin needs more', async () => {
+    const oneStore = new CountingStore({ maxEntries: 10 });
+    const one = cache({ scoring: 'cosine', minMargin: 0 }, { store: oneStore });
+    const manyStore = new CountingStore({ maxEntries: 10 });
+    const many = cache({ candidates: 5 }, { store: manyStore });
+    for (const c of [one, many]) {
+      await c.store(ask(Q), scope, answer());
+      expect(await c.lookup(ask(CLOSE), scope)).toBeDefined();
+    }
+    expect(oneStore.ks).toEqual([1]);
+    expect(manyStore.ks).toEqual([5]);
+  });
+
+  it('reports below-threshold and empty lookups in details', async () => {
+    const c = cache();
+    const empty: SemanticLookupDetails = {};
+    expect(await c.lookup(ask(Q), scope, { details: empty })).toBeUndefined();
+    expect(empty).toMatchObject({ outcome: 'empty', candidates: [] });
+    await c.store(ask(Q), scope, answer());
+    const below: SemanticLookupDetails = {};
+    expect(await c.lookup(ask('how do I bake bread'), scope, { details: below })).toBeUndefined();
+    expect(below.outcome).toBe('below-threshold');
+    const served: SemanticLookupDetails = {};
+    await c.lookup(ask(CLOSE), scope, { details: served });
+    expect(served.outcome).toBe('served');
+    expect(served.candidates?.[0]).toMatchObject({ candidate: { prompt: Q }, lexical: expect.any(Number) });
   });
 });
 

@@ -10,10 +10,11 @@ import { LocalUseEmbedder } from '../embeddings/local-use-embedder.js';
 import { LLMError } from '../errors/llm-error.js';
 import type { FinishReason, GenerateRequest } from '../spec/index.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
+import { selectMatch, type RankedMatch } from './select-match.js';
 import { namespaceMaterial, namespaceOf, questionOf } from './semantic-namespace.js';
-import type { SemanticStore } from './semantic-store.js';
+import type { SemanticMatch, SemanticStore } from './semantic-store.js';
 
-/** What a guard sees for a match between the threshold and `guardAbove`. */
+/** What a guard sees for a match between the threshold and `guardAbove`, or an ambiguous one. */
 export interface SemanticGuardInput {
   question: string;
   cachedQuestion: string;
@@ -35,8 +36,24 @@ export interface SemanticHit {
   /** Cosine similarity of the question and the cached question. */
   score: number;
   cachedQuestion: string;
-  /** How the guard let it through, when the score was below `guardAbove`. */
+  /** The ranking score that chose it (`hybrid`: cosine mixed with lexical similarity; `cosine`: the cosine). */
+  rankScore: number;
+  /** How far it beat the runner-up stored question in ranking score (absent when there was none). */
+  margin?: number;
+  /** How the guard let it through, when the score was below `guardAbove` or the match was ambiguous. */
   guarded?: 'verified' | 'adapted';
+}
+
+/** Why a lookup ended as it did (`SemanticLookupOptions.details`). */
+export type SemanticLookupOutcome = 'bypassed' | 'empty' | 'below-threshold' | 'served' | 'guard-band' | 'ambiguous';
+
+/** Filled by `lookup` when passed in `SemanticLookupOptions.details`: the candidates and the decision. */
+export interface SemanticLookupDetails {
+  outcome?: SemanticLookupOutcome;
+  /** The nearest stored questions in the store's order (cosine, best first), with their ranking scores. */
+  candidates?: Array<RankedMatch<SemanticMatch>>;
+  margin?: number;
+  threshold?: number;
 }
 
 export interface SemanticLookupOptions {
@@ -47,8 +64,10 @@ export interface SemanticLookupOptions {
   signal?: AbortSignal;
   /** Per-call opt-out (e.g. a request header). */
   optOut?: boolean;
-  /** Filled with where the time went: embedding, and search in the store. */
+  /** Filled with where the time went: embedding, and search in the store (with the re-ranking). */
   timings?: { embedMs?: number; searchMs?: number };
+  /** Filled with the candidates and the decision (evaluation, debugging). */
+  details?: SemanticLookupDetails;
 }
 
 export interface SemanticStoreCallOptions {
@@ -67,8 +86,10 @@ export interface SemanticCacheStats {
   stores: number;
   /** Not looked up or not stored: opt-out, temperature rule, no text question, failed/filtered/redacted answer. */
   bypassed: number;
-  /** Matches in the guard band turned into misses (guard `miss`, a failed verify, a guard error). */
+  /** Matches in the guard band or ambiguous ones turned into misses (guard `miss`, a failed verify, a guard error). */
   guardMisses: number;
+  /** Matches at or above the threshold that the ambiguity rule (`minMargin`) sent to the guard. */
+  ambiguous: number;
   verified: number;
   adapted: number;
 }
@@ -108,9 +129,11 @@ export function defaultLocalEmbedder(): Embedder {
 
 /**
  * Answers a question already answered in other words. Looks in the request's namespace (tenant + model
- * set + sampling parameters + context: never across tenants) for the most similar cached question; at or
- * above `guardAbove` the cached answer is served, between `threshold` and `guardAbove` the guard decides
- * (`miss`, `verify`, `adapt`), below the threshold it is a miss. Callers run the exact cache first.
+ * set + sampling parameters + context: never across tenants) for the nearest cached questions, picks one
+ * (`scoring`: cosine mixed with character-trigram similarity by default) and checks it: below `threshold`
+ * (cosine) it is a miss; when another stored question fits about as well (`minMargin`) or the cosine is
+ * in the optional band below `guardAbove`, the guard decides (`miss`, `verify`, `adapt`); else the cached
+ * answer is served. Callers run the exact cache first.
  */
 export class SemanticCache {
   readonly config: SemanticCacheConfig;
@@ -120,7 +143,7 @@ export class SemanticCache {
   readonly #now: () => number;
   /** Namespace per canonical scope material (bounded to ~4 MB of keys): repeated contexts skip the SHA-256. */
   readonly #namespaces = new LRUCache<string, string>({ max: 1_000, maxSize: 4_000_000, sizeCalculation: (v, k) => k.length + v.length });
-  readonly #stats: SemanticCacheStats = { hits: 0, misses: 0, stores: 0, bypassed: 0, guardMisses: 0, verified: 0, adapted: 0 };
+  readonly #stats: SemanticCacheStats = { hits: 0, misses: 0, stores: 0, bypassed: 0, guardMisses: 0, ambiguous: 0, verified: 0, adapted: 0 };
 
   constructor(options: SemanticCacheOptions = {}) {
     this.config = parseSemanticCacheConfig(options.config);
@@ -179,32 +202,65 @@ export class SemanticCache {
   }
 
   async lookup(request: GenerateRequest, scope: CacheScope, options: SemanticLookupOptions = {}): Promise<SemanticHit | undefined> {
+    const details = options.details;
     const question = this.#eligible(request, scope, options.optOut);
     if (question === undefined) {
       this.#stats.bypassed++;
+      if (details) details.outcome = 'bypassed';
       return undefined;
     }
     const t0 = performance.now();
     const vector = await this.#embed(question, options.embedding, options.signal);
     const namespace = await this.#namespace(request, scope);
     const t1 = performance.now();
-    const [best] = await this.backend.search(namespace, vector, 1);
+    const found = await this.backend.search(namespace, vector, this.#candidates);
+    const selection = selectMatch(question, found, this.config);
     const t2 = performance.now();
     if (options.timings) {
       options.timings.embedMs = t1 - t0;
       options.timings.searchMs = t2 - t1;
     }
     const threshold = options.threshold ?? this.thresholdFor(scope.tenant);
-    if (!best || best.score < threshold) {
+    if (details) {
+      details.threshold = threshold;
+      // In the store's (cosine) order, ties as the index returned them.
+      details.candidates = [...(selection?.ranked ?? [])].sort((a, b) => found.indexOf(a.candidate) - found.indexOf(b.candidate));
+      if (selection) details.margin = selection.margin;
+    }
+    const best = selection?.best;
+    if (!selection || !best || best.cosine < threshold) {
       this.#stats.misses++;
+      if (details) details.outcome = selection ? 'below-threshold' : 'empty';
       return undefined;
     }
-    const hit: SemanticHit = { kind: 'semantic', answer: best.answer, score: best.score, cachedQuestion: best.prompt };
-    if (best.score >= this.config.guardAbove) {
+    const match = best.candidate;
+    const hit: SemanticHit = {
+      kind: 'semantic',
+      answer: structuredClone(match.answer),
+      score: match.score,
+      cachedQuestion: match.prompt,
+      rankScore: best.rank,
+      ...(Number.isFinite(selection.margin) ? { margin: selection.margin } : {}),
+    };
+    const guardAbove = this.config.guardAbove;
+    if (!selection.ambiguous && (guardAbove === undefined || match.score >= guardAbove)) {
       this.#stats.hits++;
+      if (details) details.outcome = 'served';
+      await this.backend.touch?.(match.id);
       return hit;
     }
-    return this.#guarded(hit, question, options.signal);
+    if (selection.ambiguous) this.#stats.ambiguous++;
+    if (details) details.outcome = selection.ambiguous ? 'ambiguous' : 'guard-band';
+    const guarded = await this.#guarded(hit, question, options.signal);
+    if (guarded) await this.backend.touch?.(match.id);
+    return guarded;
+  }
+
+  /** How many nearest stored questions a lookup compares: 1 when neither re-ranking nor the ambiguity rule needs more. */
+  get #candidates(): number {
+    const c = this.config;
+    const rerank = c.scoring === 'hybrid' && c.lexicalWeight > 0;
+    return rerank || c.minMargin > 0 ? Math.max(2, c.candidates) : 1;
   }
 
   async #guarded(hit: SemanticHit, question: string, signal: AbortSignal | undefined): Promise<SemanticHit | undefined> {

@@ -32,8 +32,13 @@ export interface SemanticStore {
   readonly kind: string;
   /** Stores an entry (evicting the least recently used past the store's cap); returns its id. */
   add(entry: SemanticEntry): Promise<number>;
-  /** The `k` most similar live entries of `namespace`, best first. */
+  /**
+   * The `k` most similar live entries of `namespace`, best first. Does not count as a use (see `touch`).
+   * The answers may be the store's own objects: callers must not modify them (`SemanticCache` serves a copy).
+   */
   search(namespace: string, vector: Float32Array, k: number): Promise<SemanticMatch[]>;
+  /** Marks an entry as used (it was served), for least-recently-used eviction. Stores without recency omit it. */
+  touch?(id: number): Promise<void>;
   delete(id: number): Promise<boolean>;
   /** Right to erasure: deletes every entry of a tenant; returns how many. */
   eraseTenant(tenant: string): Promise<number>;

@@ -56,6 +56,61 @@ describe('llmrr cache eval', () => {
     expect(high).toMatchObject({ threshold: 0.99, correct: 1, wrong: 0, misses: 3 });
     expect(r.p99_ms).toBeGreaterThanOrEqual(r.p50_ms);
     expect(r).not.toHaveProperty('wrong_examples');
+    // The baseline (plain cosine) is reported beside the cache's selection, with the settings measured.
+    expect(r.selection).toEqual({ scoring: 'hybrid', lexicalWeight: 0.4, minMargin: 0.015, candidates: 8 });
+    expect(r.baseline[0]).toMatchObject({ threshold: 0.5, correct: 3, wrong: 0, unrelatedWrong: 1 });
+    expect(r.consistency_mismatches).toBe(0);
+    expect(r.cross_validation).toMatchObject({ folds: 10, wrong_budget: 0.015 });
+    expect(r.cross_validation.rows.map((x: { threshold: number }) => x.threshold)).toEqual([0.5, 0.99]);
+    const cv = r.cross_validation.rows[0];
+    expect(cv.correct + cv.wrong + cv.misses).toBe(4); // every paraphrase held out exactly once
+    expect(cv.chosen).toHaveLength(10);
+    expect(r.wrong_hit_analysis).toEqual([
+      { rule: 'cosine', threshold: 0.85, wrong: 0, exactDuplicateOrigin: 0, nearDuplicateOrigin: 0 },
+      { rule: 'configured', threshold: 0.85, wrong: 0, exactDuplicateOrigin: 0, nearDuplicateOrigin: 0 },
+    ]);
+  });
+
+  it('measures the selection the flags set, and counts wrong hits on near-duplicate origins', async () => {
+    // Two stored questions with the same words in another order (the same bag-of-words vector): plain cosine
+    // takes the first stored one for both paraphrases (one right, one wrong); the hybrid score tells them apart.
+    t.write(
+      'cache/twins.json',
+      JSON.stringify([
+        { origin: 'go to my tab on it', similar: 'go to my tab on it now' },
+        { origin: 'it on tab my to go', similar: 'it on tab my to go now' },
+      ]),
+    );
+    const run = async (...flags: string[]) => {
+      const c = ctx();
+      expect(await runCacheEval(['eval', '--data', 'cache/twins.json', '--unrelated', 'routing/q.jsonl', '--thresholds', '0.8', '--folds', '0', '--json', ...flags], c.ctx, { embedder: () => new BagOfWordsEmbedder() })).toBe(0);
+      return JSON.parse(c.out());
+    };
+    const hybrid = await run();
+    expect(hybrid.baseline[0]).toMatchObject({ correct: 1, wrong: 1 });
+    expect(hybrid.thresholds[0]).toMatchObject({ correct: 2, wrong: 0 });
+    expect(hybrid).not.toHaveProperty('cross_validation');
+    const cosine = await run('--scoring', 'cosine', '--min-margin', '0');
+    expect(cosine.selection).toMatchObject({ scoring: 'cosine', minMargin: 0 });
+    expect(cosine.thresholds).toEqual(cosine.baseline);
+    expect(cosine.wrong_hit_analysis[1]).toMatchObject({ wrong: 1, nearDuplicateOrigin: 0, exactDuplicateOrigin: 0 }); // same words, other order: not lexical twins
+    const ambiguous = await run('--scoring', 'cosine');
+    expect(ambiguous.thresholds[0]).toMatchObject({ correct: 0, wrong: 0, misses: 2 });
+
+    // Origins that differ only in case are the same question: never ambiguous, but a hit on the other one is
+    // still counted wrong (the strict metric), and the analysis says why.
+    t.write(
+      'cache/same.json',
+      JSON.stringify([
+        { origin: 'What is the capital of France', similar: 'what is the capital of france now' },
+        { origin: 'what is the capital of  France', similar: 'the capital of france is what' },
+      ]),
+    );
+    const c = ctx();
+    await runCacheEval(['eval', '--data', 'cache/same.json', '--unrelated', 'routing/q.jsonl', '--folds', '0', '--json'], c.ctx, { embedder: () => new BagOfWordsEmbedder() });
+    const same = JSON.parse(c.out());
+    expect(same.origins_with_near_duplicate).toBe(2);
+    expect(same.wrong_hit_analysis[1]).toMatchObject({ threshold: 0.85, wrong: 1, nearDuplicateOrigin: 1, exactDuplicateOrigin: 1 });
   });
 
   it('lists the best-scoring wrong hits with --examples', async () => {
@@ -67,8 +122,11 @@ describe('llmrr cache eval', () => {
   it('prints a table by default, with latency and embedding time', async () => {
     const c = ctx();
     expect(await runCacheEval(['eval', '--data', pairsFile, '--unrelated', 'routing/q.jsonl', '--limit', '2'], c.ctx, { embedder: () => new BagOfWordsEmbedder() })).toBe(0);
-    expect(c.out()).toContain('2 paraphrase pairs (2 distinct origins stored), 2 unrelated prompts');
-    expect(c.out()).toMatch(/threshold +correct +wrong +miss/);
+    expect(c.out()).toContain('2 paraphrase pairs (2 distinct origins stored, 0 of them with a near-duplicate origin), 2 unrelated prompts');
+    expect(c.out()).toMatch(/Plain cosine .*baseline\nthreshold +correct +wrong +miss/);
+    expect(c.out()).toContain('Cache selection (what lookup serves): hybrid (0.6 x cosine + 0.4 x trigram Dice) over the 8 nearest, ambiguity margin 0.015');
+    expect(c.out()).toContain('10-fold cross-validation (folds by origin)');
+    expect(c.out()).toContain('cache selection at 0.85: 0 wrong hits');
     for (const t of ['0.70', '0.75', '0.80', '0.85', '0.90', '0.95']) expect(c.out()).toContain(t);
     expect(c.out()).toMatch(/lookup \(without embedding\): p50 [\d.]+ ms, p99 [\d.]+ ms/);
   });
@@ -88,6 +146,9 @@ describe('llmrr cache eval', () => {
     const bad = await runCli(['cache', 'eval', '--data', pairsFile, '--thresholds', '0.5,2'], { cwd: t.dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--thresholds expects');
+    expect((await runCli(['cache', 'eval', '--data', pairsFile, '--scoring', 'bm25'], { cwd: t.dir })).stderr).toContain('--scoring expects hybrid or cosine');
+    expect((await runCli(['cache', 'eval', '--data', pairsFile, '--lexical-weight', '2'], { cwd: t.dir })).stderr).toContain('--lexical-weight expects a number from 0 to 1');
+    expect((await runCli(['cache', 'eval', '--data', pairsFile, '--candidates', '0'], { cwd: t.dir })).stderr).toContain('--candidates expects');
     t.write('cache/bad.json', '[{"origin": 1}]');
     expect((await runCli(['cache', 'eval', '--data', 'cache/bad.json'], { cwd: t.dir })).stderr).toContain('item 0 needs string "origin" and "similar"');
   });

@@ -4,12 +4,18 @@ import { dirname, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Embedder } from '../../embeddings/embedder.js';
 import { defaultLocalEmbedder } from '../../semantic-cache/semantic-cache.js';
-import { DEFAULT_EVAL_THRESHOLDS, evaluateParaphrases, type ParaphrasePair, type ParaphraseEvalReport } from '../../semantic-cache/paraphrase-eval.js';
+import {
+  DEFAULT_EVAL_THRESHOLDS,
+  evaluateParaphrases,
+  type ParaphraseEvalReport,
+  type ParaphrasePair,
+  type ThresholdCounts,
+} from '../../semantic-cache/paraphrase-eval.js';
 import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { formatTable } from '../format.js';
-import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
+import { GLOBAL_FLAGS, intFlag, numberFlag, parseFlags } from '../parse-flags.js';
 
 const FLAGS = {
   ...GLOBAL_FLAGS,
@@ -19,6 +25,12 @@ const FLAGS = {
   limit: { type: 'string' },
   thresholds: { type: 'string' },
   examples: { type: 'string' },
+  scoring: { type: 'string' },
+  'lexical-weight': { type: 'string' },
+  'min-margin': { type: 'string' },
+  candidates: { type: 'string' },
+  folds: { type: 'string' },
+  'wrong-budget': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -29,9 +41,12 @@ const HELP = `Usage: llmrr cache eval --data <pairs.json> [options]
 
 Measures the semantic cache on paraphrase pairs (GPTCache's benchmark format: [{"origin","similar"}]):
 stores every origin with a distinct answer, queries every paraphrase (a hit on its own origin is correct,
-on another origin wrong) and unrelated prompts (any hit is wrong), and prints the counts per threshold,
-the lookup latency (without the embedding) and the embedding time. Embeddings: Universal Sentence
-Encoder lite, in process (no network).
+on another origin wrong) and unrelated prompts (any hit is wrong), and prints the counts per threshold
+for plain cosine (baseline) and for the cache's selection (hybrid re-ranking + ambiguity rule, as
+configured by the flags below, defaults as in cache.semantic), k-fold cross-validated choices of
+lexical weight and margin (held-out counts only), an analysis of the wrong hits, the lookup latency
+(without the embedding) and the embedding time. Embeddings: Universal Sentence Encoder lite, in
+process (no network).
 
 Options:
       --data <file>             the pairs file (required)
@@ -42,6 +57,13 @@ Options:
       --limit <n>               only the first n pairs (quick runs)
       --thresholds <list>       comma-separated, default ${DEFAULT_EVAL_THRESHOLDS.join(',')}
       --examples <n>            also list the n best-scoring wrong hits (query, expected, matched, score)
+      --scoring <hybrid|cosine> how the cache picks among the nearest stored questions (default hybrid)
+      --lexical-weight <w>      weight of character-trigram similarity in the hybrid score (default 0.4)
+      --min-margin <m>          ambiguity rule: lead over the runner-up needed to serve (default 0.015)
+      --candidates <k>          nearest stored questions compared (default 8)
+      --folds <n>               cross-validation folds, grouped by origin (default 10; 0 or 1: none)
+      --wrong-budget <r>        most (wrong + unrelated hits) per training paraphrase a cross-validated
+                                choice may make (default 0.015)
       --json                    one JSON object instead of the table
   -h, --help                    show this help
 `;
@@ -94,11 +116,12 @@ function parseThresholds(value: string | undefined): number[] | undefined {
   return list;
 }
 
-export function formatEvalReport(r: ParaphraseEvalReport): string {
-  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-  const table = formatTable(
-    ['threshold', 'correct', 'wrong', 'miss', 'unrelated hit', 'unrelated miss', 'correct %', 'wrong %'],
-    r.thresholds.map((t) => [
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+function countsTable(rows: readonly ThresholdCounts[]): string {
+  return formatTable(
+    ['threshold', 'correct', 'wrong', 'miss', 'unrelated hit', 'unrelated miss', 'correct %', 'wrong % pairs', 'wrong % all'],
+    rows.map((t) => [
       t.threshold.toFixed(2),
       String(t.correct),
       String(t.wrong),
@@ -106,16 +129,66 @@ export function formatEvalReport(r: ParaphraseEvalReport): string {
       String(t.unrelatedWrong),
       String(t.unrelatedMisses),
       pct(t.correctRate),
+      pct(t.wrongPairRate),
       pct(t.wrongRate),
     ]),
   );
-  return `Semantic cache eval: ${r.pairs} paraphrase pairs (${r.stored} distinct origins stored), ${r.unrelated} unrelated prompts, embedder ${r.embedder}
-${table}
-correct % = correct / paraphrase queries; wrong % = (wrong + unrelated hits) / all queries
-lookup (without embedding): p50 ${r.p50_ms.toFixed(3)} ms, p99 ${r.p99_ms.toFixed(3)} ms
+}
+
+function cvSection(r: ParaphraseEvalReport): string {
+  const cv = r.cross_validation;
+  if (!cv) return '';
+  const chosen = (row: (typeof cv.rows)[number]) => {
+    const n = new Map<string, number>();
+    for (const c of row.chosen) n.set(`w${c.lexicalWeight}/m${c.minMargin}`, (n.get(`w${c.lexicalWeight}/m${c.minMargin}`) ?? 0) + 1);
+    return [...n].map(([k, v]) => `${k}${v > 1 ? ` x${v}` : ''}`).join(' ');
+  };
+  const table = formatTable(
+    ['threshold', 'correct', 'wrong', 'miss', 'unrelated hit', 'correct %', 'wrong % pairs', 'chosen per fold (lexical weight / margin)'],
+    cv.rows.map((row) => [
+      row.threshold.toFixed(2),
+      String(row.correct),
+      String(row.wrong),
+      String(row.misses),
+      String(row.unrelatedWrong),
+      pct(row.correct / r.pairs),
+      pct(row.wrong / r.pairs),
+      chosen(row),
+    ]),
+  );
+  return `
+${cv.folds}-fold cross-validation (folds by origin): lexical weight in {${cv.lexical_weights.join(', ')}} and margin in {${cv.min_margins.join(', ')}}
+chosen on the other folds (most correct with wrong + unrelated hits <= ${pct(cv.wrong_budget)} of their paraphrases), counted on the held-out fold:
+${table}`;
+}
+
+export function formatEvalReport(r: ParaphraseEvalReport): string {
+  const s = r.selection;
+  const rule = s.scoring === 'hybrid' ? `hybrid (${+(1 - s.lexicalWeight).toFixed(3)} x cosine + ${s.lexicalWeight} x trigram Dice)` : 'cosine';
+  const analysis = r.wrong_hit_analysis
+    .map(
+      (a) =>
+        `  ${a.rule === 'cosine' ? 'plain cosine' : 'cache selection'} at ${a.threshold.toFixed(2)}: ${a.wrong} wrong hits; matched origin is a near-duplicate of the expected one (trigram Dice >= 0.8): ${a.nearDuplicateOrigin}, the same text: ${a.exactDuplicateOrigin}`,
+    )
+    .join('\n');
+  return `Semantic cache eval: ${r.pairs} paraphrase pairs (${r.stored} distinct origins stored, ${r.origins_with_near_duplicate} of them with a near-duplicate origin), ${r.unrelated} unrelated prompts, embedder ${r.embedder}
+
+Plain cosine (nearest stored question, no ambiguity rule): baseline
+${countsTable(r.baseline)}
+
+Cache selection (what lookup serves): ${rule} over the ${s.candidates} nearest, ambiguity margin ${s.minMargin}
+${countsTable(r.thresholds)}
+correct % = correct / paraphrase queries; wrong % pairs = wrong / paraphrase queries; wrong % all = (wrong + unrelated hits) / all queries
+${cvSection(r)}
+Wrong hits (strict: a hit on any other origin is wrong):
+${analysis}
+${r.consistency_mismatches ? `WARNING: ${r.consistency_mismatches} lookups disagreed with selectMatch on their own candidates\n` : ''}lookup (without embedding): p50 ${r.p50_ms.toFixed(3)} ms, p99 ${r.p99_ms.toFixed(3)} ms
 embedding: ${r.texts_embedded} texts in ${(r.embed_ms_total / 1000).toFixed(1)} s (${r.embed_ms_per_text.toFixed(1)} ms per text, batched)
 ${(r.wrong_examples ?? [])
-  .map((w) => `wrong hit ${w.score.toFixed(3)}: "${w.query}"\n  matched:  "${w.matched}"${w.expected !== undefined ? `\n  expected: "${w.expected}"` : ' (unrelated prompt)'}\n`)
+  .map(
+    (w) =>
+      `wrong hit ${w.score.toFixed(3)}: "${w.query}"\n  matched:  "${w.matched}"${w.expected !== undefined ? `\n  expected: "${w.expected}" (origins' trigram Dice ${w.origins_dice?.toFixed(3)})` : ' (unrelated prompt)'}\n`,
+  )
   .join('')}`;
 }
 
@@ -146,6 +219,13 @@ export async function runCacheEval(args: readonly string[], ctx: CliContext, dep
   const thresholds = parseThresholds(values.thresholds);
   const examples = intFlag(values.examples, '--examples', 0);
   const unrelatedLimit = intFlag(values['unrelated-limit'], '--unrelated-limit', 0) ?? 500;
+  const scoring = values.scoring;
+  if (scoring !== undefined && scoring !== 'hybrid' && scoring !== 'cosine') throw new CliUsageError(`option --scoring expects hybrid or cosine, got "${scoring}"`, '--scoring');
+  const lexicalWeight = numberFlag(values['lexical-weight'], '--lexical-weight', 0, 1);
+  const minMargin = numberFlag(values['min-margin'], '--min-margin', 0, 1);
+  const candidates = intFlag(values.candidates, '--candidates', 1, 64);
+  const folds = intFlag(values.folds, '--folds', 0, 100);
+  const wrongBudget = numberFlag(values['wrong-budget'], '--wrong-budget', 0, 1);
 
   const root = resolve(dirname(dataFile), '..');
   const unrelatedFiles = values.unrelated !== undefined ? values.unrelated.split(',').map((f) => resolve(ctx.cwd, f.trim())) : DEFAULT_UNRELATED.map((f) => resolve(root, f));
@@ -173,6 +253,14 @@ export async function runCacheEval(args: readonly string[], ctx: CliContext, dep
     embedder,
     ...(thresholds ? { thresholds } : {}),
     ...(examples ? { examples } : {}),
+    selection: {
+      ...(scoring !== undefined ? { scoring } : {}),
+      ...(lexicalWeight !== undefined ? { lexicalWeight } : {}),
+      ...(minMargin !== undefined ? { minMargin } : {}),
+      ...(candidates !== undefined ? { candidates } : {}),
+    },
+    ...(folds !== undefined ? { folds } : {}),
+    ...(wrongBudget !== undefined ? { wrongBudget } : {}),
     ...(values.json ? {} : { onProgress: (m: string) => ctx.stderr.isTTY && ctx.stderr.write(`\r${m}   `) }),
   });
   await embedder.close?.();

@@ -1,3 +1,4 @@
+import { canonicalJson } from '../../cache/canonical-json.js';
 import { dot, normalize } from '../../embeddings/embedder.js';
 import type { GenerateRequest } from '../../spec/index.js';
 
@@ -8,6 +9,8 @@ export interface SequenceModelOptions {
   maxClusters?: number;
   /** A gap longer than this starts a new session (no transition is learned across it). Default 30 min. */
   sessionGapMs?: number;
+  /** Most sequences (users) whose last request is remembered per key; the least recently active go. Default 10,000. */
+  maxSequences?: number;
   now?: () => number;
 }
 
@@ -17,8 +20,25 @@ export interface Prediction {
   probability: number;
   /** How many transitions the estimate rests on. */
   support: number;
-  /** The latest request seen in that cluster: what would be pre-computed. */
+  /**
+   * The latest request that followed the source cluster into this one (not merely the latest of the
+   * cluster: two follow-ups in one cluster keep their own wording per source): what would be pre-computed.
+   */
   request: GenerateRequest;
+  /**
+   * True when most of these transitions continued the same conversation (the next request's messages
+   * start with the previous request's messages and an assistant answer): the next request is then the
+   * current conversation plus the answer plus `request`'s question, not `request` as it was.
+   */
+  continuation: boolean;
+}
+
+interface Edge {
+  count: number;
+  /** Transitions that continued the previous request's conversation. */
+  continued: number;
+  exemplar: GenerateRequest;
+  exemplarOf: string;
 }
 
 interface Cluster {
@@ -33,9 +53,9 @@ interface Cluster {
 
 interface KeyState {
   clusters: Map<number, Cluster>;
-  transitions: Map<number, Map<number, number>>;
+  transitions: Map<number, Map<number, Edge>>;
   /** Each sequence's (user's) last request. */
-  last: Map<string, { cluster: number; at: number }>;
+  last: Map<string, { cluster: number; at: number; messages: number[] }>;
   nextId: number;
 }
 
@@ -50,12 +70,14 @@ export class SequenceModel {
   readonly #threshold: number;
   readonly #maxClusters: number;
   readonly #gap: number;
+  readonly #maxSequences: number;
   readonly #now: () => number;
 
   constructor(options: SequenceModelOptions = {}) {
     this.#threshold = options.clusterThreshold ?? 0.85;
     this.#maxClusters = options.maxClusters ?? 256;
     this.#gap = options.sessionGapMs ?? 30 * 60_000;
+    this.#maxSequences = options.maxSequences ?? 10_000;
     this.#now = options.now ?? Date.now;
   }
 
@@ -89,13 +111,21 @@ export class SequenceModel {
       state.clusters.set(cluster.id, cluster);
       if (state.clusters.size > this.#maxClusters) this.#forgetLeastUsed(state);
     }
+    const messages = request.messages.map((m) => fnv1a(canonicalJson(m)));
     const last = state.last.get(sequence);
     if (last && now - last.at <= this.#gap && state.clusters.has(last.cluster)) {
-      const row = state.transitions.get(last.cluster) ?? new Map<number, number>();
-      row.set(cluster.id, (row.get(cluster.id) ?? 0) + 1);
+      const row = state.transitions.get(last.cluster) ?? new Map<number, Edge>();
+      const edge = row.get(cluster.id) ?? { count: 0, continued: 0, exemplar: request, exemplarOf: sequence };
+      edge.count++;
+      if (continues(last.messages, messages, request)) edge.continued++;
+      edge.exemplar = request;
+      edge.exemplarOf = sequence;
+      row.set(cluster.id, edge);
       state.transitions.set(last.cluster, row);
     }
-    state.last.set(sequence, { cluster: cluster.id, at: now });
+    state.last.delete(sequence); // re-inserted last: the map's order is least recently active first
+    state.last.set(sequence, { cluster: cluster.id, at: now, messages });
+    if (state.last.size > this.#maxSequences) state.last.delete(state.last.keys().next().value!);
     return cluster.id;
   }
 
@@ -107,13 +137,13 @@ export class SequenceModel {
     const row = state.transitions.get(from);
     if (!row) return [];
     let total = 0;
-    for (const n of row.values()) total += n;
+    for (const e of row.values()) total += e.count;
     const out: Prediction[] = [];
-    for (const [to, n] of row) {
-      const c = state.clusters.get(to);
+    for (const [to, e] of row) {
+      const n = e.count;
       const probability = n / total;
-      if (!c || n < (options.minSupport ?? 2) || probability < (options.minProbability ?? 0.3)) continue;
-      out.push({ cluster: to, probability, support: n, request: c.exemplar });
+      if (!state.clusters.has(to) || n < (options.minSupport ?? 2) || probability < (options.minProbability ?? 0.3)) continue;
+      out.push({ cluster: to, probability, support: n, request: e.exemplar, continuation: e.continued * 2 > n });
     }
     out.sort((a, b) => b.probability - a.probability);
     return out.slice(0, options.limit ?? 1);
@@ -133,7 +163,10 @@ export class SequenceModel {
     return this.#keys.delete(key);
   }
 
-  /** Forgets one sequence (a user's erasure): its position, and the clusters whose exemplar is its request. */
+  /**
+   * Forgets one sequence (a user's erasure): its position, the clusters whose exemplar is its request,
+   * and the transitions whose exemplar is its request.
+   */
   forgetSequence(key: string, sequence: string): void {
     const state = this.#keys.get(key);
     if (!state) return;
@@ -144,5 +177,20 @@ export class SequenceModel {
       state.transitions.delete(c.id);
       for (const row of state.transitions.values()) row.delete(c.id);
     }
+    for (const row of state.transitions.values()) for (const [to, e] of [...row]) if (e.exemplarOf === sequence) row.delete(to);
   }
+}
+
+/** Whether `next` continues `prev`'s conversation: prev's messages, then an assistant answer, then more. */
+function continues(prev: readonly number[], next: readonly number[], request: GenerateRequest): boolean {
+  if (next.length < prev.length + 2) return false;
+  for (let i = 0; i < prev.length; i++) if (prev[i] !== next[i]) return false;
+  return request.messages[prev.length]?.role === 'assistant';
+}
+
+/** 32-bit FNV-1a of a string: a compact fingerprint of a message (continuation check only). */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import type { GenerateRequest } from '../../spec/index.js';
+import { nextRequest } from './next-request.js';
+import { PrefetchBudget } from './prefetch-budget.js';
+import { PrefetchRegistry } from './prefetch-registry.js';
+import { SequenceModel } from './sequence-model.js';
+
+const v = (i: number) => Float32Array.from({ length: 4 }, (_, k) => (k === i ? 1 : 0));
+const answer = { text: 'Paris.', toolCalls: [], finishReason: 'stop' };
+
+describe('SequenceModel continuation and nextRequest', () => {
+  it('marks a transition as a continuation when the next request extends the conversation, and builds the next request from the live one', () => {
+    let t = 0;
+    const m = new SequenceModel({ now: () => (t += 1_000) });
+    for (const u of ['a', 'b']) {
+      const first: GenerateRequest = { messages: [{ role: 'user', content: 'capital of France?' }], temperature: 0, user: u };
+      m.observe('k', u, v(0), first);
+      m.observe('k', u, v(1), { ...first, messages: [...first.messages, { role: 'assistant', content: `answer for ${u}` }, { role: 'user', content: 'and its population?' }] });
+    }
+    const live: GenerateRequest = { messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'capital of France?' }], temperature: 0, maxTokens: 50, user: 'c' };
+    m.observe('k', 'c', v(0), live);
+    const [p] = m.predict('k', { sequence: 'c' });
+    expect(p).toMatchObject({ continuation: true, support: 2, probability: 1 });
+    expect(nextRequest(p!, { request: live, answer })).toEqual({
+      messages: [...live.messages, { role: 'assistant', content: 'Paris.' }, { role: 'user', content: 'and its population?' }],
+      temperature: 0,
+      maxTokens: 50,
+      user: 'c',
+    });
+    // An answer that called tools, or failed, gives no continuation.
+    expect(nextRequest(p!, { request: live, answer: { ...answer, toolCalls: [{}] } })).toBeUndefined();
+    expect(nextRequest(p!, { request: live, answer: { ...answer, finishReason: 'error' } })).toBeUndefined();
+  });
+
+  it('a fresh (not continued) transition predicts the request seen on it, for the current user', () => {
+    let t = 0;
+    const m = new SequenceModel({ now: () => (t += 1_000) });
+    for (const u of ['a', 'b']) {
+      m.observe('k', u, v(0), { messages: [{ role: 'user', content: 'open settings' }], user: u });
+      m.observe('k', u, v(1), { messages: [{ role: 'system', content: 'app' }, { role: 'user', content: 'change billing address' }], user: u });
+    }
+    m.observe('k', 'c', v(0), { messages: [{ role: 'user', content: 'open settings' }], user: 'c' });
+    const [p] = m.predict('k', { sequence: 'c' });
+    expect(p!.continuation).toBe(false);
+    expect(nextRequest(p!, { request: { messages: [{ role: 'user', content: 'open settings' }], user: 'c' }, answer })).toEqual({
+      messages: [{ role: 'system', content: 'app' }, { role: 'user', content: 'change billing address' }],
+      user: 'c',
+    });
+  });
+});
+
+describe('PrefetchBudget', () => {
+  it('counts calls and USD in a sliding window, settles real costs and refunds cache answers', () => {
+    let t = 0;
+    const b = new PrefetchBudget({ maxCalls: 2, maxUsd: 1, periodMs: 1_000 }, { vip: { maxCalls: 5, periodMs: 1_000 } }, () => t);
+    const first = b.reserve('a', 0.4)!;
+    b.settle(first, 0.7);
+    expect(b.reserve('a', 0.4)).toBeUndefined(); // 0.7 + 0.4 > 1
+    const small = b.reserve('a', 0.2)!;
+    expect(b.spent('a')).toEqual({ calls: 2, usd: 0.7 + 0.2 });
+    expect(b.reserve('a', 0)).toBeUndefined(); // 2 calls
+    b.refund(small);
+    expect(b.spent('a').calls).toBe(1);
+    t = 1_000; // the window moved past the first charge
+    expect(b.spent('a')).toEqual({ calls: 0, usd: 0 });
+    expect(b.limitsOf('vip').maxCalls).toBe(5);
+  });
+});
+
+describe('PrefetchRegistry', () => {
+  it('recognises a live hit on a prefetched answer by its fingerprint, per tenant, and reports unused ones at expiry', () => {
+    let t = 0;
+    const r = new PrefetchRegistry({ trackMs: 100, max: 2, now: () => t });
+    const a = { text: 'answer A', deployment: 'd', id: 'x1', usage: { inputTokens: 3, outputTokens: 2 } };
+    const b = { ...a, text: 'answer B', id: 'x2' };
+    r.add('t1', a, 'question A', 0.01, 'u1');
+    r.add('t1', b, 'question B', 0.01, undefined);
+    expect(r.hit('t2', a)).toBeUndefined(); // another tenant
+    expect(r.hit('t1', { ...a, text: 'answer A!' })).toBeUndefined();
+    expect(r.hit('t1', a)).toMatchObject({ question: 'question A', hits: 1 });
+    const evicted = r.add('t1', { ...a, id: 'x3' }, 'question C', 0, undefined); // past max: the oldest leaves (it was used: not reported)
+    expect(evicted).toEqual([]);
+    t = 100;
+    expect(r.sweep().map((e) => e.question).sort()).toEqual(['question B', 'question C']);
+    expect(r.size).toBe(0);
+  });
+});

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { diceOf, normalizeForLexical, sameText, textKey, trigramDice, trigrams } from './lexical-similarity.js';
+import { selectMatch, type MatchSelectionOptions } from './select-match.js';
+
+const HYBRID: MatchSelectionOptions = { scoring: 'hybrid', lexicalWeight: 0.4, minMargin: 0.015 };
+const COSINE: MatchSelectionOptions = { scoring: 'cosine', lexicalWeight: 0.4, minMargin: 0.015 };
+
+describe('trigramDice', () => {
+  it('is 1 for the same text up to case and whitespace, 0 for texts sharing no trigram, in between otherwise', () => {
+    expect(trigramDice('Load the  Dataset', 'load the dataset')).toBe(1);
+    expect(trigramDice('abc', 'xyz')).toBe(0);
+    expect(trigramDice('', 'abc')).toBe(0); // an empty text has no trigrams
+    const d = trigramDice('Dataset.load_from_disk()', 'Dataset.save_to_disk()');
+    expect(d).toBeGreaterThan(0.3);
+    expect(d).toBeLessThan(0.8);
+  });
+
+  it('counts distinct trigrams: 2|A∩B| / (|A|+|B|)', () => {
+    const a = trigrams('abcd'); // " ab", "abc", "bcd", "cd "
+    const b = trigrams('abce'); // " ab", "abc", "bce", "ce "
+    expect(a.length).toBe(4);
+    expect(diceOf(a, b)).toBeCloseTo((2 * 2) / 8, 10);
+    expect(diceOf(new Float64Array(0), b)).toBe(0);
+  });
+});
+
+describe('normalizeForLexical, textKey, sameText', () => {
+  it('lower-cases, collapses every kind of whitespace run to one space, trims, pads one space each side', () => {
+    expect(normalizeForLexical('  Load\tthe \n\u00a0 Dataset  ')).toBe(' load the dataset ');
+    expect(normalizeForLexical('')).toBe('  ');
+    expect(normalizeForLexical('ÄÖÜ Straße')).toBe(' äöü straße ');
+  });
+
+  it('gives the same key to the same text up to case and whitespace, and tells other texts apart', () => {
+    expect(textKey('What is  the capital of France?')).toBe(textKey('what is the capital of france?'));
+    expect(textKey('what is the capital of france')).not.toBe(textKey('what is the capital of spain'));
+    expect(sameText('A  b', 'a B')).toBe(true);
+    expect(sameText('a b', 'a c')).toBe(false);
+  });
+
+  it('trigrams match the normalized text, without building it', () => {
+    const text = 'The `field` Method\tselects a schema field';
+    const norm = normalizeForLexical(text);
+    const expected = [...new Set(Array.from({ length: norm.length - 2 }, (_, i) => norm.slice(i, i + 3)))].length;
+    expect(trigrams(text).length).toBe(expected);
+    expect(trigramDice(text, norm)).toBe(1);
+    // A long text grows the shared buffer and still gives the right answer afterwards.
+    const long = 'x'.repeat(5_000) + ' y';
+    expect(trigramDice(long, long)).toBe(1);
+    expect(trigramDice('abc', 'abc')).toBe(1);
+  });
+});
+
+describe('selectMatch', () => {
+  it('returns undefined without candidates', () => {
+    expect(selectMatch('q', [], HYBRID)).toBeUndefined();
+  });
+
+  it('cosine: keeps the vector order; the margin is the lead over the runner-up', () => {
+    const s = selectMatch('q', [{ score: 0.93, prompt: 'a' }, { score: 0.9, prompt: 'b' }], COSINE)!;
+    expect(s.best.candidate.prompt).toBe('a');
+    expect(s.best.rank).toBe(0.93);
+    expect(s.best.lexical).toBeUndefined();
+    expect(s.margin).toBeCloseTo(0.03, 10);
+    expect(s.ambiguous).toBe(false);
+    expect(selectMatch('q', [{ score: 0.93, prompt: 'a' }, { score: 0.92, prompt: 'b' }], COSINE)!.ambiguous).toBe(true);
+  });
+
+  it('hybrid: a stored question with the same identifier beats a slightly closer vector with another one', () => {
+    const question = 'How do I read a saved dataset back with Dataset.load_from_disk()?';
+    const candidates = [
+      { score: 0.93, prompt: 'Serialized datasets can be saved to cloud storage using Dataset.save_to_disk().' },
+      { score: 0.926, prompt: 'Serialized datasets can be loaded back with Dataset.load_from_disk().' },
+    ];
+    expect(selectMatch(question, candidates, COSINE)!.best.candidate).toBe(candidates[0]);
+    const s = selectMatch(question, candidates, HYBRID)!;
+    expect(s.best.candidate).toBe(candidates[1]);
+    expect(s.best.rank).toBeCloseTo(0.6 * 0.926 + 0.4 * trigramDice(question, candidates[1]!.prompt), 10);
+    expect(s.ranked.map((r) => r.candidate)).toEqual([candidates[1], candidates[0]]);
+    expect(s.margin).toBeGreaterThan(0.015);
+  });
+
+  it('calls two different stored questions that fit about equally well ambiguous', () => {
+    const question = 'which method selects a schema field';
+    const close = [
+      { score: 0.955, prompt: 'which method selects a schema field by kilo' },
+      { score: 0.95, prompt: 'which method selects a schema field by mega' },
+    ];
+    const s = selectMatch(question, close, HYBRID)!;
+    expect(s.margin).toBeLessThan(0.015);
+    expect(s.ambiguous).toBe(true);
+    expect(selectMatch(question, [close[0]!, { ...close[1]!, score: 0.9 }], HYBRID)!.ambiguous).toBe(false);
+  });
+
+  it('does not count the same question stored twice (up to case and whitespace) as a rival', () => {
+    const s = selectMatch('what is the capital of france', [
+      { score: 0.95, prompt: 'What is the capital of France?' },
+      { score: 0.95, prompt: 'what is the  capital of france?' },
+    ], HYBRID)!;
+    expect(s.margin).toBe(Infinity);
+    expect(s.ambiguous).toBe(false);
+    const withRival = selectMatch('what is the capital of france', [
+      { score: 0.95, prompt: 'What is the capital of France?' },
+      { score: 0.95, prompt: 'what is the capital of france?' },
+      { score: 0.5, prompt: 'how do I bake bread' },
+    ], HYBRID)!;
+    expect(withRival.margin).toBeGreaterThan(0.2);
+  });
+
+  it('uses a precomputed lexical similarity when given', () => {
+    const s = selectMatch('q', [{ score: 0.9, prompt: 'x', lexical: 0 }, { score: 0.85, prompt: 'y', lexical: 1 }], HYBRID)!;
+    expect(s.best.candidate.prompt).toBe('y');
+    expect(s.best.rank).toBeCloseTo(0.6 * 0.85 + 0.4, 10);
+    expect(s.margin).toBeCloseTo(0.6 * 0.85 + 0.4 - 0.6 * 0.9, 10);
+  });
+
+  it('minMargin 0 never calls a match ambiguous', () => {
+    expect(selectMatch('q', [{ score: 0.9, prompt: 'a' }, { score: 0.9, prompt: 'b' }], { ...COSINE, minMargin: 0 })!.ambiguous).toBe(false);
+  });
+});

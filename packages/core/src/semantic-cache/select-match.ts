@@ -1,0 +1,72 @@
+import { diceWithText, sameText, textKey, trigrams } from './lexical-similarity.js';
+
+/** How a stored question is chosen among the nearest candidates (see `cache.semantic.scoring`). */
+export type SemanticScoring = 'hybrid' | 'cosine';
+
+export interface MatchSelectionOptions {
+  scoring: SemanticScoring;
+  /** Weight of the lexical similarity in the `hybrid` ranking score, 0-1. */
+  lexicalWeight: number;
+  /** The chosen candidate must beat the runner-up with a different text by this much, else it is ambiguous. */
+  minMargin: number;
+}
+
+/** A candidate from the vector search: its cosine similarity and the stored question. */
+export interface MatchCandidate {
+  score: number;
+  prompt: string;
+  /** Its lexical similarity to the question, when already known (evaluation); else computed here. */
+  lexical?: number;
+}
+
+export interface RankedMatch<T extends MatchCandidate> {
+  candidate: T;
+  /** Cosine similarity (the candidate's own score). */
+  cosine: number;
+  /** Character-trigram Dice with the question (`hybrid` only). */
+  lexical?: number;
+  /** The ranking score: cosine, or the weighted mix for `hybrid`. */
+  rank: number;
+}
+
+export interface MatchSelection<T extends MatchCandidate> {
+  best: RankedMatch<T>;
+  /** Best ranking score minus the runner-up's (the best candidate whose text differs); Infinity without one. */
+  margin: number;
+  /** `margin < minMargin`: two different stored questions fit about equally well. */
+  ambiguous: boolean;
+  /** Every candidate, best ranking score first. */
+  ranked: Array<RankedMatch<T>>;
+}
+
+/**
+ * Chooses the stored question that answers `question` among the nearest candidates, and says whether the
+ * choice is ambiguous. `cosine` keeps the vector order; `hybrid` re-ranks by a mix of cosine and character
+ * trigram Dice, which separates stored questions the embedding finds nearly equal but whose wording
+ * (identifiers, numbers, names) tells apart. Exact repeats of the chosen question (same text after
+ * lower-casing and whitespace) are not rivals: they are the same question stored twice.
+ */
+export function selectMatch<T extends MatchCandidate>(
+  question: string,
+  candidates: readonly T[],
+  options: MatchSelectionOptions,
+): MatchSelection<T> | undefined {
+  if (candidates.length === 0) return undefined;
+  const hybrid = options.scoring === 'hybrid' && options.lexicalWeight > 0;
+  const w = options.lexicalWeight;
+  const q = hybrid && candidates.some((c) => c.lexical === undefined) ? trigrams(question) : undefined;
+  const ranked = candidates.map((candidate): RankedMatch<T> => {
+    if (!hybrid) return { candidate, cosine: candidate.score, rank: candidate.score };
+    const lexical = candidate.lexical ?? diceWithText(q!, candidate.prompt);
+    return { candidate, cosine: candidate.score, lexical, rank: (1 - w) * candidate.score + w * lexical };
+  });
+  // Stable: equal ranking scores keep the vector order.
+  const order = ranked.map((_, i) => i).sort((a, b) => ranked[b]!.rank - ranked[a]!.rank || a - b);
+  const top = order[0]!;
+  const topText = candidates[top]!.prompt;
+  const topKey = textKey(topText);
+  const rival = order.find((i) => i !== top && !sameText(candidates[i]!.prompt, topText, textKey(candidates[i]!.prompt), topKey));
+  const best = ranked[top]!;
+  const margin = rival !== undefined ? best.rank - ranked[rival]!.rank : Infinity;
+  return { best, margin, ambiguous: margin < options.minMargin, ranked: order.map((i) => ranked[i]!) };
+}
