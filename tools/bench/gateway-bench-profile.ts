@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundleForNode } from './gateway-bench-bundle.js';
+import { cpuMs, rssMb } from './proc-stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -65,18 +66,6 @@ function startProc(argv: string[], env: Record<string, string>, ready: RegExp): 
   });
 }
 
-/** CPU time (user + system) of a process, ms, from /proc. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
-/** Resident memory of a process, MB, from /proc. */
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 /**
  * Module start lines of a bundle esbuild wrote (its `// ../../packages/x/src/y.ts` comments), so a frame in

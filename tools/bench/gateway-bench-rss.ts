@@ -18,6 +18,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundleForNode } from './gateway-bench-bundle.js';
+import { cpuMs, rssMb } from './proc-stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
@@ -53,16 +54,6 @@ function startProc(argv: string[], env: Record<string, string>, ready: RegExp): 
   });
 }
 
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);

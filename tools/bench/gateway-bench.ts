@@ -7,6 +7,8 @@
  *                         docs/benchmarks.md between its generated-table markers)
  *   ... -- --compare-src DIR    also measures another copy of packages/gateway/src (e.g. an older commit's,
  *                               with the global fetch), for a before/after table in the same run
+ *   ... -- --compare-packages DIR [--compare-label L]   also measures another commit's core + gateway sources
+ *                               (DIR/packages/{core,gateway}/src), bundled the same way
  *   ... -- --tsx                runs our gateway through tsx instead of the bundled JavaScript
  *
  * Each server runs in its own process (so CPU time and RSS are its own): the mock upstream (OpenAI wire
@@ -27,6 +29,7 @@ import { cpus, totalmem, type as osType, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundleForNode } from './gateway-bench-bundle.js';
+import { cpuMs, rssMb } from './proc-stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const peersDir = join(here, 'gateway-peers');
@@ -45,6 +48,10 @@ const WRITE = args.includes('--write');
 const SKIP_PORTKEY = args.includes('--skip-portkey');
 const TSX = args.includes('--tsx');
 const COMPARE_SRC = args.includes('--compare-src') ? args[args.indexOf('--compare-src') + 1] : undefined;
+// A directory holding another commit's packages/core/src and packages/gateway/src (`git archive <rev>
+// packages/core/src packages/gateway/src | tar -x -C DIR`): measured as a second gateway, same fetch seam.
+const COMPARE_PACKAGES = args.includes('--compare-packages') ? args[args.indexOf('--compare-packages') + 1] : undefined;
+const COMPARE_LABEL = args.includes('--compare-label') ? args[args.indexOf('--compare-label') + 1] : 'compared packages';
 
 // ---- processes ----------------------------------------------------------------------------------
 
@@ -100,18 +107,6 @@ function stop(p: Proc | undefined): void {
   if (p && p.child.exitCode === null) p.child.kill('SIGTERM');
 }
 
-/** CPU time (user + system) of a process, ms, from /proc. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
-/** Resident memory of a process, MB, from /proc. */
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 // ---- load -----------------------------------------------------------------------------------------
 
@@ -270,7 +265,7 @@ async function main(): Promise<void> {
   try {
     // Plain node on bundled JavaScript (a deployed gateway runs without a TypeScript loader); --tsx runs
     // our gateway from its TypeScript sources through tsx instead.
-    const node = async (file: string, options: { gatewaySrc?: string; name?: string } = {}) =>
+    const node = async (file: string, options: { gatewaySrc?: string; packagesSrc?: { core: string; gateway: string }; name?: string } = {}) =>
       TSX ? tsNode(file) : { cmd: process.execPath, argv: [await bundleForNode(file, options)] };
     const up = await node('gateway-bench-upstream.ts');
     const upstream = await start(up.cmd, up.argv, {}, /^PORT \d+/);
@@ -293,6 +288,15 @@ async function main(): Promise<void> {
       procs.push(before);
       const [, port, secret] = /PORT (\d+) KEY (\S+)/.exec(before.line)!;
       targets.push({ name: '@llmrr/gateway, compared source, global fetch', url: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${secret}` }, model: 'bench', pid: before.pid });
+    }
+    if (COMPARE_PACKAGES) {
+      if (TSX) throw new Error('--compare-packages needs the bundled run (drop --tsx)');
+      const packagesSrc = { core: join(COMPARE_PACKAGES, 'packages', 'core', 'src'), gateway: join(COMPARE_PACKAGES, 'packages', 'gateway', 'src') };
+      const other = await node('gateway-bench-llmrr.ts', { packagesSrc, name: 'gateway-bench-compare-packages.mjs' });
+      const before = await start(other.cmd, other.argv, { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
+      procs.push(before);
+      const [, port, secret] = /PORT (\d+) KEY (\S+)/.exec(before.line)!;
+      targets.push({ name: `@llmrr/gateway, ${COMPARE_LABEL}`, url: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${secret}` }, model: 'bench', pid: before.pid });
     }
     if (!SKIP_PORTKEY) {
       const port = await freePort();
