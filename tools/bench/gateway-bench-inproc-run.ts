@@ -6,6 +6,7 @@
  * at concurrency 64. Prints `RESULT <json|stream> <CPU-ms per call>` for each of `ROUNDS` rounds.
  * `STATE=memory` adds the in-memory stores (auth, limits, budget, ledger on SQLite in memory).
  */
+import { getEventListeners } from 'node:events';
 import { LLMRouter, createStateStores } from '@llmrr/core';
 import { createGateway } from '@llmrr/gateway';
 
@@ -78,8 +79,9 @@ const headerValues: Record<string, string> = { 'content-type': 'application/json
 const headers = { get: (name: string) => headerValues[name.toLowerCase()] ?? null };
 
 let bytes = 0;
-async function once(): Promise<void> {
-  const incoming = { headers, bytes: async () => payload, signal: new AbortController().signal, clientIp: '127.0.0.1' };
+// One signal per worker, as the Node adapter keeps one per connection (each worker is a keep-alive client).
+async function once(signal: AbortSignal): Promise<void> {
+  const incoming = { headers, bytes: async () => payload, signal, clientIp: '127.0.0.1' };
   const reply = await route(incoming, direct!.requestId(headers), direct!.now());
   if (reply.status !== 200) throw new Error(`status ${reply.status}: ${typeof reply.body === 'string' ? reply.body : ''}`);
   if (typeof reply.body === 'string') bytes += reply.body.length;
@@ -91,12 +93,14 @@ async function once(): Promise<void> {
     }
 }
 
+const connectionSignals = Array.from({ length: 64 }, () => new AbortController().signal);
 async function run(calls: number): Promise<number> {
   let next = 0;
   const cpu0 = process.cpuUsage();
   await Promise.all(
-    Array.from({ length: 64 }, async () => {
-      while (next++ < calls) await once();
+    Array.from({ length: 64 }, async (_, i) => {
+      const signal = connectionSignals[i]!;
+      while (next++ < calls) await once(signal);
     }),
   );
   const cpu = process.cpuUsage(cpu0);
@@ -106,6 +110,9 @@ async function run(calls: number): Promise<number> {
 await run(Math.min(CALLS, 3000)); // warm-up (JIT)
 for (let r = 0; r < ROUNDS; r++) console.log(`RESULT ${STREAM ? 'stream' : 'json'} ${(await run(CALLS)).toFixed(4)}`);
 if (bytes === 0) throw new Error('no answer bytes');
+// Every call removes what it hooked on its connection's signal; a leak would grow with the calls.
+const left = connectionSignals.reduce((n, s) => n + getEventListeners(s, 'abort').length, 0);
+if (left > 0) throw new Error(`${left} abort listeners left on the connection signals`);
 await gateway.close();
 await router.close();
 await stores?.close();

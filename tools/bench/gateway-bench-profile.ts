@@ -2,11 +2,12 @@
  * CPU profile of our gateway under load, to see where its time goes:
  *
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-profile.ts \
- *     [--duration 10] [--connections 64] [--stream] [--top 40] [--keep] [--no-profile] [--tsx] [--gateway-src DIR]
+ *     [--duration 10] [--connections 64] [--stream] [--top 40] [--keep] [--no-profile] [--tsx] [--gateway-src DIR [--core-src DIR]]
  *
  * Starts the mock upstream and the benchmark gateway (gateway-bench-llmrr.ts, bundled for plain node as
  * gateway-bench.ts runs it; `--tsx` runs the TypeScript through tsx instead; `--gateway-src DIR` bundles
- * another copy of packages/gateway/src) with `node --cpu-prof`,
+ * another copy of packages/gateway/src, with `--core-src DIR` also of packages/core/src; each copy placed
+ * under its package's node_modules/.cache so its imports resolve) with `node --cpu-prof`,
  * drives `POST /v1/chat/completions` with autocannon (loopback only, bounded by --duration), stops the
  * gateway (the profile is written on exit) and prints the hottest functions by self time, and the same
  * time grouped by package/file, after the gateway's CPU time per request (from /proc; the profiler itself
@@ -17,7 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundleForNode } from './gateway-bench-bundle.js';
 import { cpuMs, rssMb } from './proc-stats.js';
@@ -37,6 +38,7 @@ const KEEP = args.includes('--keep');
 const PROFILE = !args.includes('--no-profile');
 const TSX = args.includes('--tsx');
 const GATEWAY_SRC = args.includes('--gateway-src') ? args[args.indexOf('--gateway-src') + 1] : undefined;
+const CORE_SRC = args.includes('--core-src') ? args[args.indexOf('--core-src') + 1] : undefined;
 
 interface ProfileNode {
   id: number;
@@ -150,7 +152,13 @@ async function main(): Promise<void> {
   try {
     const upstreamUrl = `http://127.0.0.1:${/PORT (\d+)/.exec(up.line)![1]}`;
     const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-    const entry = TSX ? [...execArgv, join(here, 'gateway-bench-llmrr.ts')] : [await bundleForNode('gateway-bench-llmrr.ts', { ...(GATEWAY_SRC ? { gatewaySrc: GATEWAY_SRC, name: 'gateway-bench-other.mjs' } : {}) })];
+    const entry = TSX ? [...execArgv, join(here, 'gateway-bench-llmrr.ts')] : [await bundleForNode('gateway-bench-llmrr.ts', {
+          ...(GATEWAY_SRC && CORE_SRC
+            ? { packagesSrc: { core: resolve(CORE_SRC), gateway: resolve(GATEWAY_SRC) }, name: 'gateway-bench-other.mjs' }
+            : GATEWAY_SRC
+              ? { gatewaySrc: GATEWAY_SRC, name: 'gateway-bench-other.mjs' }
+              : {}),
+        })];
     gw = await startProc([...prof, ...entry], { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
     const [, port, key] = /PORT (\d+) KEY (\S+)/.exec(gw.line)!;
     const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...(STREAM ? { stream: true, stream_options: { include_usage: true } } : {}) });

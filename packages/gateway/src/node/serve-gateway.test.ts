@@ -1,4 +1,6 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { getEventListeners } from 'node:events';
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../types.js';
 import { createHarness, mockModel, parseSse, type Harness } from '../test-support/harness.js';
@@ -59,7 +61,7 @@ describe('serveGateway: the Node direct path answers exactly as gateway.fetch', 
   beforeAll(async () => {
     h = await createHarness({
       stores: 'memory',
-      models: [mockModel('mock'), mockModel('slow', { chunkDelayMs: 40, reply: Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ') })],
+      models: [mockModel('mock'), mockModel('slow', { chunkDelayMs: 40, reply: Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ') }), mockModel('late', { delayMs: 4000 })],
       gateway: { limits: { maxBodyBytes: 4096 } },
     });
     await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', limits: { rpm: 10_000 } });
@@ -175,6 +177,55 @@ describe('serveGateway: the Node direct path answers exactly as gateway.fetch', 
     expect(entry).toMatchObject({ status: 'aborted', stream: true, deployment: 'slow' });
     // 40 words 40 ms apart would take 1.6 s: stopping early leaves most of them unsent.
     expect(entry!.outputTokens).toBeLessThan(40);
+  });
+  it('a client that goes away before a JSON answer stops the upstream call, and the ledger says aborted', async () => {
+    const u = new URL(served.url);
+    const sent = Date.now();
+    await new Promise<void>((resolve) => {
+      const req = httpRequest({ host: u.hostname, port: u.port, path: '/v1/chat/completions', method: 'POST', headers: auth() }, () => {});
+      req.on('error', () => {});
+      req.end(JSON.stringify({ ...chat, model: 'late' }));
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 150);
+    });
+    let entry;
+    for (let i = 0; i < 150 && !entry; i++) {
+      [entry] = await h.stores!.ledger.query({ tenantId: 'acme', model: 'late' });
+      if (!entry) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(entry).toMatchObject({ status: 'aborted', stream: false, model: 'late' });
+    // Settled when the client left, not when the 4 s upstream delay ran out.
+    expect(entry!.createdAt + entry!.latencyMs).toBeLessThan(sent + 3500);
+  });
+
+  it('many requests on one keep-alive connection leave nothing listening on its abort signal', async () => {
+    const sockets: Socket[] = [];
+    const onConnection = (s: Socket) => sockets.push(s);
+    served.server.on('connection', onConnection);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const u = new URL(served.url);
+      const one = (body: unknown) =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpRequest({ host: u.hostname, port: u.port, path: '/v1/chat/completions', method: 'POST', headers: auth(), agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          });
+          req.on('error', reject);
+          req.end(JSON.stringify(body));
+        });
+      for (let i = 0; i < 30; i++) expect(await one(i % 3 === 2 ? { ...chat, stream: true } : chat)).toBe(200);
+      expect(sockets).toHaveLength(1);
+      const key = Object.getOwnPropertySymbols(sockets[0]).find((k) => k.description === 'llmrr.connectionSignal')!;
+      const signal = (sockets[0] as unknown as Record<symbol, AbortSignal>)[key]!;
+      expect(signal.aborted).toBe(false);
+      expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+    } finally {
+      served.server.off('connection', onConnection);
+      agent.destroy();
+    }
   });
 });
 

@@ -202,7 +202,8 @@ async function runDeployment<T>(
     if (admitted === undefined) return { kind: 'next', error: circuitOpenError(d) };
     const permit = admitted;
     limiter?.take(charged);
-    const scope = needScope ? new AttemptScope(parent, timeouts, { deployment: d.name, provider: d.provider }, plan.signal) : undefined;
+    // A sequential call that the router never cancels borrows the caller's signal (see AttemptScope).
+    const scope = needScope ? new AttemptScope(parent, timeouts, { deployment: d.name, provider: d.provider }, plan.signal, !plan.alwaysScope && parent === plan.signal) : undefined;
     const startedAt = host.now();
     d.stats.start();
     let error: LLMError;
