@@ -98,8 +98,8 @@ export class AuthFailureAudit {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     if (this.closed) return;
-    await this.flush(true);
     this.closed = true;
+    await this.flush(true);
   }
 
   /** Ends windows that are over and returns the appends of their summary rows. */
@@ -135,7 +135,13 @@ export class AuthFailureAudit {
   private ensureTimer(): void {
     if (this.timer || this.closed) return;
     this.timer = setInterval(() => {
-      void this.flush();
+      this.flush().catch((e: unknown) => {
+        try {
+          this.onError(e);
+        } catch {
+          // never throw from a timer
+        }
+      });
       if (this.buckets.size === 0 && this.suppressed === 0 && this.timer) {
         clearInterval(this.timer);
         this.timer = undefined;
@@ -179,6 +185,6 @@ export function authFailureAuditFor(audit: AuditLog, options?: AuthFailureAuditO
 export async function closeAuthFailureAudit(audit: AuditLog): Promise<void> {
   const a = registry.get(audit);
   if (!a) return;
-  registry.delete(audit);
   await a.close();
+  registry.delete(audit);
 }

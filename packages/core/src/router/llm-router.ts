@@ -743,7 +743,7 @@ export class LLMRouter {
   }
 
   private end(call: Call, result: RouterResult | undefined, error: LLMError | undefined): void {
-    if (result && this.prefetch && call.metadata[PREFETCH_METADATA_KEY] !== true) void this.prefetch.observe(call.request, call.options, result);
+    if (result && this.prefetch && call.metadata[PREFETCH_METADATA_KEY] !== true && call.options.cache !== false) void this.prefetch.observe(call.request, call.options, result);
     if (!this.emitter.has('request:end')) return;
     const payload: RouterEvents['request:end'] = { requestId: call.requestId, stream: call.stream, kind: call.kind, metadata: call.metadata };
     if (result) payload.result = result;

@@ -63,8 +63,8 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       let ledgerError: unknown;
       const recorded =
         deps.stores && call.principal.tenant
-          ? deps.stores.ledger
-              .record({
+          ? // (async wrapper: a store that throws synchronously still lets the budget settle below)
+            (async (ledger) => ledger.record({
                 requestId: call.requestId,
                 tenantId: call.principal.tenantId,
                 ...(call.principal.key ? { keyId: call.principal.key.id } : {}),
@@ -84,7 +84,7 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
                 cacheHit: cached !== false,
                 stream: call.stream,
                 createdAt: call.startedAt,
-              })
+              }))(deps.stores.ledger)
               .then(
                 () => undefined,
                 (e: unknown) => {

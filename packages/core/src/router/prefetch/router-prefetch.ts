@@ -291,7 +291,7 @@ export class RouterPrefetch {
       for (const p of this.#model.predict(key, { ...this.config.predictions, sequence: user })) {
         st.predicted++;
         const next = nextRequest(p, { request, answer: result });
-        if (!next) continue;
+        if (!next || !this.#cacheable(next, key)) continue;
         this.#enqueue(st, {
           key,
           tenant,
@@ -412,15 +412,14 @@ export class RouterPrefetch {
 
   /** Whether the router stored the answer (its rules: finish reason, temperature, opt-outs). */
   #storable(job: Job, r: RouterResult): boolean {
-    if (!STORABLE.has(r.finishReason)) return false;
+    return STORABLE.has(r.finishReason) && this.#cacheable(job.request, job.key);
+  }
+
+  /** Whether a cache would keep an answer to `request` (temperature, opt-outs): a prefetch that can't be stored is not paid for. */
+  #cacheable(request: GenerateRequest, key: string): boolean {
     const { exact, semantic } = this.#router.routerConfig.cache;
-    if (exact.enabled && isCacheable(job.request, exact)) return true;
-    return (
-      semantic?.enabled === true &&
-      isCacheable(job.request, semantic) &&
-      questionOf(job.request) !== undefined &&
-      !semantic.optOutTenants.includes(job.key)
-    );
+    if (exact.enabled && isCacheable(request, exact)) return true;
+    return semantic?.enabled === true && isCacheable(request, semantic) && questionOf(request) !== undefined && !semantic.optOutTenants.includes(key);
   }
 
   /** Reports expired unused entries; from `observe` at most once a second (a sweep walks every tracked entry). */

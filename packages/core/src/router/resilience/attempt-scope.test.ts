@@ -1,4 +1,3 @@
-import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
@@ -63,52 +62,5 @@ describe('AttemptScope.race', () => {
     await expect(a).rejects.toBeTypeOf('symbol');
     await expect(b).rejects.toBeTypeOf('symbol');
     expect(added).toBe(1);
-  });
-});
-
-describe('AttemptScope borrowing its parent signal', () => {
-  it('hands the engine the parent signal itself, rejects races on its abort with its reason, and maps the error to aborted', async () => {
-    const parent = new AbortController();
-    const scope = new AttemptScope(parent.signal, {}, { deployment: 'd' }, parent.signal, true);
-    expect(scope.signal).toBe(parent.signal);
-    const pending = scope.race(new Promise<never>(() => {}));
-    parent.abort(new Error('client gone'));
-    await expect(pending).rejects.toThrow('client gone');
-    expect(scope.cancelled).toBe(false);
-    expect(scope.errorFor(new Error('x')).code).toBe('aborted');
-    scope.dispose();
-  });
-
-  it('leaves no listener on the parent after dispose, so a long-lived signal can serve many calls', async () => {
-    const parent = new AbortController();
-    for (let i = 0; i < 50; i++) {
-      const scope = new AttemptScope(parent.signal, {}, { deployment: 'd' }, parent.signal, true);
-      await scope.race(Promise.resolve(i));
-      scope.dispose();
-    }
-    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
-    expect(parent.signal.aborted).toBe(false);
-  });
-
-  it('cancel() rejects the races with the cancel reason without aborting the parent', async () => {
-    const parent = new AbortController();
-    const scope = new AttemptScope(parent.signal, {}, { deployment: 'd' }, parent.signal, true);
-    const pending = scope.race(new Promise<never>(() => {}));
-    scope.cancel();
-    await expect(pending).rejects.toBeTypeOf('symbol');
-    await expect(scope.race(Promise.resolve(1))).rejects.toBeTypeOf('symbol');
-    expect(scope.cancelled).toBe(true);
-    expect(parent.signal.aborted).toBe(false);
-    expect(scope.errorFor(new Error('x')).message).toContain('cancelled by the router');
-    scope.dispose();
-  });
-
-  it('links its own controller when a timeout is set, even if asked to borrow', async () => {
-    const parent = new AbortController();
-    const scope = new AttemptScope(parent.signal, { totalMs: 10_000 }, { deployment: 'd' }, parent.signal, true);
-    expect(scope.signal).not.toBe(parent.signal);
-    parent.abort(new Error('gone'));
-    expect(scope.signal.aborted).toBe(true);
-    scope.dispose();
   });
 });

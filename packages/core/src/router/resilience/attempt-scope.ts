@@ -10,15 +10,8 @@ export interface AttemptTimeouts {
   consumerIdleMs?: number | undefined;
 }
 
-/** The abort side of an attempt: its signal, the router's own abort, and unhooking. */
-interface AttemptLink {
-  readonly signal: AbortSignal;
-  abort(reason?: unknown): void;
-  dispose(): void;
-}
-
 /** A controller that aborts when `parent` does; `dispose()` unhooks it. */
-export class LinkedController implements AttemptLink {
+export class LinkedController {
   readonly controller = new AbortController();
   private readonly onParentAbort: (() => void) | undefined;
 
@@ -53,7 +46,7 @@ export const CANCELLED = Symbol('llmrr.cancelled');
  * router cancellation) and the mapping of whatever it threw to the right LLMError.
  */
 export class AttemptScope {
-  private readonly link: AttemptLink;
+  private readonly link: LinkedController;
   private firstTimer: ReturnType<typeof setTimeout> | undefined;
   private totalTimer: ReturnType<typeof setTimeout> | undefined;
   /** Set when one of our timers fired. */
@@ -65,14 +58,8 @@ export class AttemptScope {
     private readonly context: { deployment: string; provider?: string },
     /** The caller's own signal: its abort means `aborted`, never a retry. */
     private readonly callerSignal: AbortSignal | undefined,
-    /**
-     * Use `parent` itself as the attempt's signal instead of a linked controller (one AbortController and
-     * one listener less per call). Only for attempts without timeouts that the router never cancels (a
-     * sequential `generate`); `cancel()` then rejects the pending races without aborting the engine's signal.
-     */
-    borrowParent = false,
   ) {
-    this.link = borrowParent && parent && !timeouts.firstTokenMs && !timeouts.totalMs ? new BorrowedLink(parent, () => this.rejectRaces()) : new LinkedController(parent);
+    this.link = new LinkedController(parent);
     if (timeouts.firstTokenMs !== undefined && timeouts.firstTokenMs > 0) {
       const ms = timeouts.firstTokenMs;
       this.firstTimer = setTimeout(() => this.timeout(`no first token from "${context.deployment}" within firstTokenMs ${ms} ms`), ms);
@@ -104,7 +91,6 @@ export class AttemptScope {
 
   /** True when the router cancelled this attempt (hedge loser, consumer gone). */
   get cancelled(): boolean {
-    if (this.link instanceof BorrowedLink) return this.link.cancelled;
     return this.link.signal.aborted && this.link.signal.reason === CANCELLED;
   }
 
@@ -116,9 +102,9 @@ export class AttemptScope {
    */
   race<T>(promise: Promise<T>): Promise<T> {
     const signal = this.link.signal;
-    if (signal.aborted || this.cancelled) {
+    if (signal.aborted) {
       promise.then(undefined, () => {});
-      return Promise.reject(this.cancelled ? CANCELLED : (signal.reason as unknown));
+      return Promise.reject(signal.reason as unknown);
     }
     if (!this.racing) {
       this.racing = new Set();
@@ -146,7 +132,7 @@ export class AttemptScope {
   private readonly rejectRaces = (): void => {
     const racing = this.racing;
     if (!racing) return;
-    const reason = this.link instanceof BorrowedLink && this.link.cancelled ? CANCELLED : (this.link.signal.reason as unknown);
+    const reason = this.link.signal.reason as unknown;
     for (const reject of [...racing]) reject(reason);
     racing.clear();
   };
@@ -163,8 +149,6 @@ export class AttemptScope {
     if (this.firstTimer !== undefined) clearTimeout(this.firstTimer);
     if (this.totalTimer !== undefined) clearTimeout(this.totalTimer);
     this.firstTimer = this.totalTimer = undefined;
-    // A borrowed signal outlives the attempt: leave no listener on it.
-    if (this.racing && this.link instanceof BorrowedLink) this.link.signal.removeEventListener('abort', this.rejectRaces);
     this.link.dispose();
   }
 
@@ -173,22 +157,4 @@ export class AttemptScope {
     this.timeoutError = new LLMError({ code: 'timeout', message: `Timed out: ${message}`, isRetryable: true, ...this.context });
     this.link.abort(this.timeoutError);
   }
-}
-
-/** The parent's own signal as the attempt's (see `AttemptScope`'s `borrowParent`). */
-class BorrowedLink implements AttemptLink {
-  cancelled = false;
-
-  constructor(
-    readonly signal: AbortSignal,
-    private readonly onCancel: () => void,
-  ) {}
-
-  abort(reason?: unknown): void {
-    if (reason !== CANCELLED || this.cancelled) return;
-    this.cancelled = true;
-    this.onCancel();
-  }
-
-  dispose(): void {}
 }

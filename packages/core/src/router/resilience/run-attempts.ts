@@ -202,8 +202,7 @@ async function runDeployment<T>(
     if (admitted === undefined) return { kind: 'next', error: circuitOpenError(d) };
     const permit = admitted;
     limiter?.take(charged);
-    // A sequential call that the router never cancels borrows the caller's signal (see AttemptScope).
-    const scope = needScope ? new AttemptScope(parent, timeouts, { deployment: d.name, provider: d.provider }, plan.signal, !plan.alwaysScope && parent === plan.signal) : undefined;
+    const scope = needScope ? new AttemptScope(parent, timeouts, { deployment: d.name, provider: d.provider }, plan.signal) : undefined;
     const startedAt = host.now();
     d.stats.start();
     let error: LLMError;

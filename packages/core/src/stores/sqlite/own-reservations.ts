@@ -18,7 +18,7 @@ interface Bucket {
 }
 
 /** Expired reservations are remembered this long, so a late settle still charges. */
-const KEEP_EXPIRED_MS = 3_600_000;
+const KEEP_EXPIRED_MS = 24 * 3_600_000;
 const MAX_EXPIRED = 100_000;
 
 /**

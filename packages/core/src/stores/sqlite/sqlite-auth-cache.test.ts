@@ -67,5 +67,16 @@ describe('SqliteTenantStore authentication cache', () => {
     } finally {
       await off.close();
     }
+    // With the cache on: a known key is cached, 50 unknown ones are not.
+    const on = new SqliteTenantStore(await openSqlite(':memory:'), Date.now, { authCacheTtlMs: 60_000 });
+    try {
+      await on.createTenant({ id: 'c', name: 'C' });
+      const { secret } = await on.createKey('c', { name: 'k' });
+      expect((await on.authenticate(secret)).ok).toBe(true);
+      for (let i = 0; i < 50; i++) expect((await on.authenticate(`llmrr_${String(i).padStart(43, 'x')}`)).ok).toBe(false);
+      expect((on as unknown as { cache: { size: number } }).cache.size).toBe(1);
+    } finally {
+      await on.close();
+    }
   });
 });

@@ -103,6 +103,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, period_key, owner)
   ) WITHOUT ROWID;
+  -- Reservations open at the upgrade keep counting (as one hold per tenant and period until their last
+  -- expiry) so the upgrade frees no budget room. Stop every process sharing the file before upgrading.
+  INSERT INTO llmrr_budget_holds (tenant_id, period_key, owner, reserved_nano, expires_at)
+    SELECT tenant_id, period_key, 'pre-upgrade', SUM(amount_nano), MAX(expires_at)
+    FROM llmrr_budget_reservations WHERE state = 'reserved' GROUP BY tenant_id, period_key;
   DROP TABLE llmrr_budget_reservations;
   `,
 ];
