@@ -10,6 +10,8 @@
  *   ... -- --compare-packages DIR [--compare-label L]   also measures another commit's core + gateway sources
  *                               (DIR/packages/{core,gateway}/src), bundled the same way
  *   ... -- --tsx                runs our gateway through tsx instead of the bundled JavaScript
+ *   ... -- --no-floor           skips the floor (gateway-bench-floor.ts: a bare node:http -> undici proxy that
+ *                               passes bytes through; what any Node proxy costs on this machine)
  *
  * Each server runs in its own process (so CPU time and RSS are its own): the mock upstream (OpenAI wire
  * format, fixed 20 ms delay; streams send 16 chunks 5 ms apart), our gateway with auth, limits, budget,
@@ -46,6 +48,8 @@ const SEQUENTIAL_STREAMS = num('sequential-streams', 100);
 const SOAK_S = num('soak', 0);
 const WRITE = args.includes('--write');
 const SKIP_PORTKEY = args.includes('--skip-portkey');
+// The floor (gateway-bench-floor.ts): a bare node:http -> undici pass-through proxy, no gateway features.
+const FLOOR = !args.includes('--no-floor');
 const TSX = args.includes('--tsx');
 const COMPARE_SRC = args.includes('--compare-src') ? args[args.indexOf('--compare-src') + 1] : undefined;
 // A directory holding another commit's packages/core/src and packages/gateway/src (`git archive <rev>
@@ -297,6 +301,13 @@ async function main(): Promise<void> {
       procs.push(before);
       const [, port, secret] = /PORT (\d+) KEY (\S+)/.exec(before.line)!;
       targets.push({ name: `@llmrr/gateway, ${COMPARE_LABEL}`, url: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${secret}` }, model: 'bench', pid: before.pid });
+    }
+    if (FLOOR) {
+      const fl = await node('gateway-bench-floor.ts', { name: 'gateway-bench-floor.mjs' });
+      const floor = await start(fl.cmd, fl.argv, { UPSTREAM_URL: upstreamUrl }, /^PORT \d+/);
+      procs.push(floor);
+      const port = /PORT (\d+)/.exec(floor.line)![1];
+      targets.push({ name: 'floor: bare Node pass-through proxy (not a gateway)', url: `http://127.0.0.1:${port}`, headers: {}, model: 'bench-model', pid: floor.pid });
     }
     if (!SKIP_PORTKEY) {
       const port = await freePort();
