@@ -6,6 +6,7 @@ import { DIRECT_ROUTES, createDirectRoutes, type DirectRoutes } from './http/dir
 import { CLIENT_REQUEST_ID_HEADER, clientRequestIdFrom, defaultRequestId } from './http/request-id.js';
 import { echoClientRequestId } from './http/client-request-id.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { meterPrefetches } from './metering/prefetch-metering.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAnthropicRoutes } from './routes/anthropic-routes.js';
 import { registerApiRoutes } from './routes/api-routes.js';
@@ -79,6 +80,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     routes: new Map(),
   };
   const generateId = options.generateId ?? defaultRequestId;
+  // Prefetches of the router's predictive cache are spent on a tenant's behalf: ledger and budget see them.
+  const prefetchMetering = options.stores ? meterPrefetches(options.router, options.stores, deps.log) : undefined;
 
   // The model endpoints (`postRoute`) are also served by the Node adapter without this app (see
   // `DirectRoutes`): middleware added here does not run for them unless the request carries an Origin
@@ -125,6 +128,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     registry: metrics?.registry,
     async close() {
       metrics?.close();
+      await prefetchMetering?.close();
     },
   };
   return gateway;

@@ -1,0 +1,74 @@
+import { PREFETCH_METADATA_KEY, type RouterEvents, type RouterResult } from '@llmrr/core';
+import type { GatewayRouter, GatewayStores } from '../types.js';
+
+/** The ledger's `endpoint` of a prefetch call (no client request made it; the router's predictive cache did). */
+export const PREFETCH_ENDPOINT = 'prefetch';
+
+export interface PrefetchMetering {
+  /** Stops listening and waits for the records already started. */
+  close(): Promise<void>;
+}
+
+/**
+ * Meters the router's predictive-cache prefetches (`cache.predictive`): each prefetch that called a model
+ * (not answered from the cache) becomes a ledger record of its tenant, endpoint `prefetch`, and is charged
+ * to the tenant's budget, so usage, invoices and budgets include what prefetching spent on the tenant's
+ * behalf. The prefetcher's own per-tenant budget (`cache.predictive.budget`) still decides whether a
+ * prefetch starts; a charge that finds the tenant's budget already exhausted is recorded in the ledger
+ * (invoices come from it) but cannot be added to the budget's spent amount: it is logged.
+ *
+ * Not metered: the embedding calls the prefetcher makes to learn request sequences (they carry no tenant).
+ */
+export function meterPrefetches(
+  router: GatewayRouter,
+  stores: GatewayStores,
+  log: (message: string, requestId: string, error?: unknown) => void,
+): PrefetchMetering {
+  if (!router.on) return { close: async () => {} };
+  const pending = new Set<Promise<void>>();
+  const off = router.on('request:end', (e: RouterEvents['request:end']) => {
+    if (e.metadata[PREFETCH_METADATA_KEY] !== true) return;
+    const tenantId = e.metadata.tenant;
+    const result = e.result;
+    if (!result || result.cached !== false || typeof tenantId !== 'string') return;
+    const p: Promise<void> = charge(stores, tenantId, e.requestId, result)
+      .catch((error: unknown) => log('metering a prefetch failed', e.requestId, error))
+      .finally(() => pending.delete(p));
+    pending.add(p);
+  });
+  return {
+    async close() {
+      off();
+      await Promise.allSettled([...pending]);
+    },
+  };
+}
+
+async function charge(stores: GatewayStores, tenantId: string, requestId: string, r: RouterResult): Promise<void> {
+  const tenant = await stores.tenants.getTenant(tenantId);
+  if (!tenant) return;
+  const costUsd = r.cost.totalUsd;
+  await stores.ledger.record({
+    requestId,
+    tenantId,
+    model: r.deployment,
+    deployment: r.deployment,
+    ...(r.provider ? { provider: r.provider } : {}),
+    endpoint: PREFETCH_ENDPOINT,
+    inputTokens: r.usage.inputTokens,
+    outputTokens: r.usage.outputTokens,
+    cachedInputTokens: r.usage.cachedInputTokens ?? 0,
+    costUsd,
+    latencyMs: r.latencyMs,
+    ...(r.timeToFirstTokenMs !== undefined ? { ttftMs: r.timeToFirstTokenMs } : {}),
+    status: 'success',
+    cacheHit: false,
+    stream: false,
+  });
+  if (!tenant.budget || costUsd <= 0) return;
+  // A reservation of nothing, settled at the actual cost: the budget stores' way to add a known charge.
+  const reservationId = `${requestId}~prefetch`;
+  const reserved = await stores.budgets.reserve({ tenantId, period: tenant.budget.period, limitUsd: tenant.budget.amountUsd, estimateUsd: 0, reservationId });
+  if (!reserved.ok) throw new Error(`the budget of tenant "${tenantId}" for ${reserved.periodKey} is exhausted; the prefetch's $${costUsd} is in the ledger only`);
+  await stores.budgets.settle(reservationId, costUsd);
+}
