@@ -7,10 +7,10 @@ import { PostgresAuditLog } from '../../stores/postgres/postgres-audit-log.js';
 import { openPostgres } from '../../stores/postgres/postgres-database.js';
 import { SqliteAuditLog } from '../../stores/sqlite/sqlite-audit-log.js';
 import { openSqlite } from '../../stores/sqlite/sqlite-database.js';
-import type { CliCommand } from '../cli-command.js';
+import { defineCommand, expectSubcommand, type CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
-import { GLOBAL_FLAGS, parseFlags } from '../parse-flags.js';
+import { GLOBAL_FLAGS } from '../parse-flags.js';
 
 const FLAGS = {
   ...GLOBAL_FLAGS,
@@ -35,20 +35,13 @@ Options:
 `;
 
 /** `llmrr audit verify`: checks the audit log's hash chain. */
-export const auditCommand: CliCommand = {
+export const auditCommand: CliCommand = defineCommand({
   name: 'audit',
   summary: 'verify the hash chain of the audit log (audit verify)',
   help: HELP,
-  async run(args, ctx) {
-    const { values, positionals } = parseFlags(args, FLAGS);
-    if (values.help) {
-      ctx.stdout.write(HELP);
-      return EXIT.ok;
-    }
-    const [sub, extra] = positionals;
-    if (sub === undefined) throw new CliUsageError('missing subcommand: verify');
-    if (sub !== 'verify') throw new CliUsageError(`unknown subcommand "${sub}" (expected verify)`, sub);
-    if (extra !== undefined) throw new CliUsageError(`unexpected argument "${extra}"`, extra);
+  flags: FLAGS,
+  async run({ values, positionals }, ctx) {
+    expectSubcommand(positionals, 'verify');
     if (values.config !== undefined) throw new CliUsageError('audit verify reads no router config; use --state, --data-dir or --postgres-url', '--config');
 
     const log = await openAuditLog(ctx, { state: values.state, dataDir: values['data-dir'], postgresUrl: values['postgres-url'] });
@@ -65,7 +58,7 @@ export const auditCommand: CliCommand = {
       await log.close();
     }
   },
-};
+});
 
 async function openAuditLog(ctx: CliContext, flags: { state?: string | undefined; dataDir?: string | undefined; postgresUrl?: string | undefined }): Promise<AuditLog> {
   const env = (name: string) => ctx.env[name]?.trim() || undefined;

@@ -11,7 +11,7 @@ import {
   type ParaphrasePair,
   type ThresholdCounts,
 } from '../../semantic-cache/paraphrase-eval.js';
-import type { CliCommand } from '../cli-command.js';
+import { expectSubcommand, type CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { formatTable } from '../format.js';
@@ -204,10 +204,7 @@ export async function runCacheEval(args: readonly string[], ctx: CliContext, dep
     ctx.stdout.write(HELP);
     return EXIT.ok;
   }
-  const [sub, extra] = positionals;
-  if (sub === undefined) throw new CliUsageError('missing subcommand: eval');
-  if (sub !== 'eval') throw new CliUsageError(`unknown subcommand "${sub}" (expected eval)`, sub);
-  if (extra !== undefined) throw new CliUsageError(`unexpected argument "${extra}"`, extra);
+  expectSubcommand(positionals, 'eval');
   if (values.config !== undefined) throw new CliUsageError('cache eval reads no router config (it measures the cache alone)', '--config');
   if (values.data === undefined) throw new CliUsageError('missing --data <pairs.json> (e.g. ../shared/data/cache/gptcache_paraphrase_pairs.json)', '--data');
   const dataFile = resolve(ctx.cwd, values.data);

@@ -1,11 +1,11 @@
 import type { LLMError } from '../../errors/llm-error.js';
 import type { RouterResult, RouterStream } from '../../router/types.js';
 import type { ChatMessage, GenerateRequest } from '../../spec/index.js';
-import type { CliCommand } from '../cli-command.js';
+import { defineCommand, type CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { formatMs, formatUsd, oneLine } from '../format.js';
 import { openRouter } from '../open-router.js';
-import { GLOBAL_FLAGS, intFlag, numberFlag, parseFlags } from '../parse-flags.js';
+import { GLOBAL_FLAGS, intFlag, numberFlag } from '../parse-flags.js';
 import { readPrompt } from '../read-prompt.js';
 import { reportError } from '../report-error.js';
 
@@ -38,16 +38,12 @@ Options:
 `;
 
 /** `llmrr chat`: one streamed answer. */
-export const chatCommand: CliCommand = {
+export const chatCommand: CliCommand = defineCommand({
   name: 'chat',
   summary: 'stream an answer to a prompt',
   help: HELP,
-  async run(args, ctx) {
-    const { values, positionals } = parseFlags(args, FLAGS);
-    if (values.help) {
-      ctx.stdout.write(HELP);
-      return EXIT.ok;
-    }
+  flags: FLAGS,
+  async run({ values, positionals }, ctx) {
     const maxTokens = intFlag(values['max-tokens'], '--max-tokens', 1);
     const temperature = numberFlag(values.temperature, '-t/--temperature', 0, 2);
     const prompt = await readPrompt(positionals, ctx);
@@ -72,7 +68,7 @@ export const chatCommand: CliCommand = {
       else await closing;
     }
   },
-};
+});
 
 function callOptions(model: string | undefined, strategy: string | undefined, signal: AbortSignal | undefined) {
   return {

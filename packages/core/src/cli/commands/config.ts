@@ -2,10 +2,10 @@ import { routerConfigJsonSchemaText } from '../../config/json-schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { loadCliConfig } from '../cli-config.js';
 import { createCliRouter } from '../open-router.js';
-import type { CliCommand } from '../cli-command.js';
+import { defineCommand, type CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
-import { GLOBAL_FLAGS, parseFlags } from '../parse-flags.js';
+import { GLOBAL_FLAGS } from '../parse-flags.js';
 import { configIssues, configLine, issueText } from '../report-error.js';
 
 const FLAGS = { ...GLOBAL_FLAGS } as const;
@@ -24,16 +24,12 @@ Options:
 `;
 
 /** `llmrr config validate|schema`. */
-export const configCommand: CliCommand = {
+export const configCommand: CliCommand = defineCommand({
   name: 'config',
   summary: 'validate a config file, or print its JSON Schema',
   help: HELP,
-  async run(args, ctx) {
-    const { values, positionals } = parseFlags(args, FLAGS);
-    if (values.help) {
-      ctx.stdout.write(HELP);
-      return EXIT.ok;
-    }
+  flags: FLAGS,
+  async run({ values, positionals }, ctx) {
     const [sub, ...rest] = positionals;
     if (sub === 'schema') {
       if (rest[0] !== undefined) throw new CliUsageError(`unexpected argument "${rest[0]}" for config schema`, rest[0]);
@@ -48,7 +44,7 @@ export const configCommand: CliCommand = {
     if (sub === undefined) throw new CliUsageError('missing subcommand: validate or schema');
     throw new CliUsageError(`unknown subcommand "${sub}" (expected validate or schema)`, sub);
   },
-};
+});
 
 async function validate(ctx: CliContext, file: string | undefined): Promise<ExitCode> {
   try {

@@ -1,9 +1,9 @@
 import type { DeploymentInfo } from '../../router/types.js';
-import type { CliCommand } from '../cli-command.js';
+import { defineCommand, type CliCommand } from '../cli-command.js';
 import { EXIT } from '../cli-io.js';
 import { formatPrice, formatTable } from '../format.js';
 import { openRouter } from '../open-router.js';
-import { GLOBAL_FLAGS, parseFlags } from '../parse-flags.js';
+import { GLOBAL_FLAGS } from '../parse-flags.js';
 import { CliUsageError } from '../cli-usage-error.js';
 
 const FLAGS = { ...GLOBAL_FLAGS, json: { type: 'boolean' } } as const;
@@ -35,16 +35,12 @@ export interface ModelListing {
 }
 
 /** `llmrr models`: what the config provides. */
-export const modelsCommand: CliCommand = {
+export const modelsCommand: CliCommand = defineCommand({
   name: 'models',
   summary: 'list the configured deployments',
   help: HELP,
-  async run(args, ctx) {
-    const { values, positionals } = parseFlags(args, FLAGS);
-    if (values.help) {
-      ctx.stdout.write(HELP);
-      return EXIT.ok;
-    }
+  flags: FLAGS,
+  async run({ values, positionals }, ctx) {
     if (positionals[0] !== undefined) throw new CliUsageError(`unexpected argument "${positionals[0]}"`, positionals[0]);
     const { router } = await openRouter(ctx, { config: values.config });
     try {
@@ -55,7 +51,7 @@ export const modelsCommand: CliCommand = {
       await router.close();
     }
   },
-};
+});
 
 export function toListing(info: DeploymentInfo): ModelListing {
   const m: ModelListing = {

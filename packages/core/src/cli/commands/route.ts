@@ -1,9 +1,9 @@
 import type { RouteDecision } from '../../router/types.js';
-import type { CliCommand } from '../cli-command.js';
+import { defineCommand, type CliCommand } from '../cli-command.js';
 import { EXIT } from '../cli-io.js';
 import { formatFactors, formatNumber, formatPrice, formatTable } from '../format.js';
 import { openRouter } from '../open-router.js';
-import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
+import { GLOBAL_FLAGS, intFlag } from '../parse-flags.js';
 import { readPrompt } from '../read-prompt.js';
 
 const FLAGS = {
@@ -33,16 +33,12 @@ Options:
 `;
 
 /** `llmrr route`: the routing decision for a prompt. */
-export const routeCommand: CliCommand = {
+export const routeCommand: CliCommand = defineCommand({
   name: 'route',
   summary: 'show which deployment a prompt would go to, and why (--explain)',
   help: HELP,
-  async run(args, ctx) {
-    const { values, positionals } = parseFlags(args, FLAGS);
-    if (values.help) {
-      ctx.stdout.write(HELP);
-      return EXIT.ok;
-    }
+  flags: FLAGS,
+  async run({ values, positionals }, ctx) {
     const maxTokens = intFlag(values['max-tokens'], '--max-tokens', 1);
     const prompt = await readPrompt(positionals, ctx);
     const { router } = await openRouter(ctx, { config: values.config, model: values.model, strategy: values.strategy });
@@ -59,7 +55,7 @@ export const routeCommand: CliCommand = {
       await router.close();
     }
   },
-};
+});
 
 /** The decision as text: strategy, choice, order, reason; with `explain`, the candidate and exclusion tables. */
 export function formatDecision(d: RouteDecision, explain: boolean): string {
