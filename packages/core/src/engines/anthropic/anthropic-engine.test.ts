@@ -8,6 +8,7 @@ import { defaultEngineContext } from '../types.js';
 import type { AnthropicMessagesRequest } from './anthropic-api-types.js';
 import { createAnthropicEngine } from './create-anthropic-engine.js';
 import { collect } from '../../test/async.test-helpers.js';
+import { describeAbortContract } from '../../test/engine-abort-contract.test-helpers.js';
 
 let server: AnthropicWireServer;
 
@@ -362,62 +363,16 @@ describe('anthropic engine: errors', () => {
   });
 });
 
-describe('anthropic engine: abort and cancellation', () => {
-  it('aborting a stream closes the upstream socket and ends with an aborted error part', async () => {
-    server.enqueue({ content: 'a b c d e f g h i j', chunks: 10, delayMs: 100 });
-    const controller = new AbortController();
-    const parts: StreamPart[] = [];
-    for await (const p of engine().stream(hello, { signal: controller.signal })) {
-      parts.push(p);
-      if (p.type === 'text-delta') controller.abort();
-    }
-    expect(lastError(parts).code).toBe('aborted');
-    const req = server.requests.at(-1)!;
-    await req.done;
-    expect(req.clientClosed).toBe(true);
-    expect(req.eventsSent).toBeLessThan(15);
-  });
-
-  it('aborting a generate that waits for headers rejects with aborted and closes the socket', async () => {
-    server.enqueue({ hang: true });
-    const controller = new AbortController();
-    const pending = engine().generate(hello, { signal: controller.signal });
-    await server.waitForRequests(1);
-    controller.abort();
-    await expect(pending).rejects.toMatchObject({ code: 'aborted' });
-    await server.requests[0]!.done;
-    expect(server.requests[0]!.clientClosed).toBe(true);
-  });
-
-  it('a timeout signal surfaces as code timeout', async () => {
-    server.enqueue({ hang: true });
-    await expect(engine().generate(hello, { signal: AbortSignal.timeout(100) })).rejects.toMatchObject({ code: 'timeout' });
-  });
-
-  it('an abort while the stream waits for the next event unblocks it and closes the socket', async () => {
-    server.enqueue({ content: 'abcdefgh', chunks: 4, hangAfterEvents: 4 });
-    const controller = new AbortController();
-    const parts: StreamPart[] = [];
-    for await (const p of engine().stream(hello, { signal: controller.signal })) {
-      parts.push(p);
-      if (p.type === 'text-delta') setTimeout(() => controller.abort(), 50);
-    }
-    expect(textOf(parts)).toBe('ab');
-    expect(lastError(parts).code).toBe('aborted');
-    const req = server.requests.at(-1)!;
-    await req.done;
-    expect(req.clientClosed).toBe(true);
-  });
-
-  it('a consumer that stops reading early releases the connection', async () => {
-    server.enqueue({ content: 'a b c d e f g h', chunks: 8, hangAfterEvents: 6 });
-    for await (const p of engine().stream(hello)) {
-      if (p.type === 'text-delta') break;
-    }
-    const req = server.requests.at(-1)!;
-    await req.done;
-    expect(req.clientClosed).toBe(true);
-  });
+describeAbortContract({
+  name: 'anthropic engine',
+  engine: () => engine(),
+  server: () => server,
+  hello,
+  streamed: ({ text, ...rest }) => ({ content: text, ...rest }),
+  hang: { hang: true },
+  eventsThroughFirstDelta: 4,
+  eventsBeforeHang: 6,
+  maxEventsAfterAbort: 15,
 });
 
 describe('anthropic engine: config and token counting', () => {

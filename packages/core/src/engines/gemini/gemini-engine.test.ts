@@ -10,6 +10,7 @@ import { defaultEngineContext } from '../types.js';
 import { createGeminiEngine } from './create-gemini-engine.js';
 import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
 import { collect } from '../../test/async.test-helpers.js';
+import { describeAbortContract } from '../../test/engine-abort-contract.test-helpers.js';
 
 let server: GeminiWireServer;
 let images: Server;
@@ -361,55 +362,16 @@ describe('gemini engine: errors', () => {
   });
 });
 
-describe('gemini engine: abort and cancellation', () => {
-  it('aborting a stream closes the upstream socket and ends with an aborted error part', async () => {
-    server.enqueue({ parts: 'a b c d e f g h i j', chunks: 10, delayMs: 100 });
-    const controller = new AbortController();
-    const parts: StreamPart[] = [];
-    for await (const p of engine().stream(hello, { signal: controller.signal })) {
-      parts.push(p);
-      if (p.type === 'text-delta') controller.abort();
-    }
-    expect(lastError(parts).code).toBe('aborted');
-    const req = server.requests.at(-1)!;
-    await req.done;
-    expect(req.clientClosed).toBe(true);
-    expect(req.eventsSent).toBeLessThan(10);
-  });
-
-  it('aborting a generate that waits for headers rejects with aborted and closes the socket', async () => {
-    server.enqueue({ hang: true });
-    const controller = new AbortController();
-    const pending = engine().generate(hello, { signal: controller.signal });
-    await server.waitForRequests(1);
-    controller.abort();
-    await expect(pending).rejects.toMatchObject({ code: 'aborted' });
-    await server.requests[0]!.done;
-    expect(server.requests[0]!.clientClosed).toBe(true);
-  });
-
-  it('an abort while the stream waits for the next event unblocks it and closes the socket', async () => {
-    server.enqueue({ parts: 'abcdefgh', chunks: 4, hangAfterEvents: 1 });
-    const controller = new AbortController();
-    const parts: StreamPart[] = [];
-    for await (const p of engine().stream(hello, { signal: controller.signal })) {
-      parts.push(p);
-      if (p.type === 'text-delta') setTimeout(() => controller.abort(), 50);
-    }
-    expect(textOf(parts)).toBe('ab');
-    expect(lastError(parts).code).toBe('aborted');
-    const req = server.requests.at(-1)!;
-    await req.done;
-    expect(req.clientClosed).toBe(true);
-  });
-
-  it('a consumer that stops reading early releases the connection', async () => {
-    server.enqueue({ parts: 'abcdefgh', chunks: 8, hangAfterEvents: 4 });
-    for await (const p of engine().stream(hello)) if (p.type === 'text-delta') break;
-    const req = server.requests.at(-1)!;
-    await req.done;
-    expect(req.clientClosed).toBe(true);
-  });
+describeAbortContract({
+  name: 'gemini engine',
+  engine: () => engine(),
+  server: () => server,
+  hello,
+  streamed: ({ text, ...rest }) => ({ parts: text, ...rest }),
+  hang: { hang: true },
+  eventsThroughFirstDelta: 1,
+  eventsBeforeHang: 4,
+  maxEventsAfterAbort: 10,
 });
 
 describe('gemini engine: embeddings, token counting, config', () => {
