@@ -2,7 +2,8 @@
  * Our gateway as the benchmark runs it: one `openai-compatible` deployment pointing at the mock upstream,
  * with auth (an API key), limits (rpm, tpm, concurrency; set high so they never refuse), budget reservation
  * and settlement, the usage ledger (SQLite in a temporary data dir, the embedded default) and Prometheus
- * metrics all on. Prints `PORT <n> KEY <secret>` when ready.
+ * metrics all on, and V8's heap tuned as the gateway server tunes it (`tuneHeapForGateway`;
+ * `LLMRR_HEAP_GROWING_PERCENT=0` leaves V8's default). Prints `PORT <n> KEY <secret>` when ready.
  *
  * The router calls the upstream through `createUpstreamFetch()` (undici `dispatch` on a keep-alive pool),
  * as the gateway server does; `BENCH_FETCH=global` uses the global `fetch` instead, for comparison.
@@ -15,8 +16,10 @@ import { join } from 'node:path';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { LLMRouter, createStateStores } from '@llmrr/core';
 import { createGateway } from '@llmrr/gateway';
-import { createUpstreamFetch, serveGateway } from '@llmrr/gateway/node';
+import { createUpstreamFetch, serveGateway, tuneHeapForGateway } from '@llmrr/gateway/node';
 
+// As the gateway server does (LLMRR_HEAP_GROWING_PERCENT, default 25; 0 = V8's default).
+tuneHeapForGateway(process.env.LLMRR_HEAP_GROWING_PERCENT ? Number(process.env.LLMRR_HEAP_GROWING_PERCENT) : undefined);
 const upstream = process.env.UPSTREAM_URL;
 if (!upstream) throw new Error('UPSTREAM_URL is required');
 const dataDir = mkdtempSync(join(tmpdir(), 'llmrr-bench-'));

@@ -7,7 +7,8 @@
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-rss.ts \
  *     [--duration 15] [--streams 512] [--rounds 1] [--flags "--max-semi-space-size=4|--max-semi-space-size=8"]
  *
- * `--flags` is a `|`-separated list of flag sets (one process each; the empty set, V8's defaults, always
+ * `--flags` is a `|`-separated list of flag sets (one process each; the empty set, the gateway's defaults
+ * (V8's, except the heap growing percent the gateway server sets: `LLMRR_HEAP_GROWING_PERCENT=0` is V8's own), always
  * runs first; `NAME=value` tokens are set in the environment, e.g. `MALLOC_ARENA_MAX=2`); `--rounds` repeats the whole list, interleaved, to see the noise of a shared machine.
  * Prints, per flag set: CPU-ms per request (from /proc), req/s, RSS idle, max and median under load,
  * RSS after the burst, and the burst's CPU-ms per stream.
@@ -109,7 +110,7 @@ async function measure(autocannon: Autocannon, gatewayFile: string, upstreamUrl:
     const cpuS = cpuMs(pid) - cpuS0;
     agent.destroy();
     return {
-      flags: flags || '(V8 defaults)',
+      flags: flags || '(gateway defaults)',
       cpuMsPerRequest: cpu / r['2xx'],
       rps: r.requests.average,
       failed: r.non2xx + r.errors,
@@ -126,7 +127,7 @@ async function measure(autocannon: Autocannon, gatewayFile: string, upstreamUrl:
     await exited;
     // GC pauses over the whole life of the process (warm-up, load and burst), per JSON request of the load.
     const gc = /GC ([\d.]+) ms in (\d+) pauses/.exec(gw.err());
-    if (gc && requests > 0) gcLine.push(`${flags || '(V8 defaults)'}: GC ${gc[1]} ms in ${gc[2]} pauses, ${(Number(gc[1]) / requests).toFixed(3)} ms per request of the load`);
+    if (gc && requests > 0) gcLine.push(`${flags || '(gateway defaults)'}: GC ${gc[1]} ms in ${gc[2]} pauses, ${(Number(gc[1]) / requests).toFixed(3)} ms per request of the load`);
   }
 }
 

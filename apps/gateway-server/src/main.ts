@@ -1,9 +1,12 @@
 import { LLMError } from '@llmrr/core';
+import { tuneHeapForGateway } from '@llmrr/gateway/node';
 import { readSettings } from './settings.js';
 import { startServer } from './start-server.js';
 
 async function main(): Promise<void> {
   const settings = readSettings();
+  // Before any load: a gateway's per-request objects outlive young-generation GCs; collect them sooner.
+  tuneHeapForGateway(settings.heapGrowingPercent);
   const server = await startServer(settings);
   const models = server.router.models().map((m) => `${m.name} (${m.engine})`).join(', ');
   console.log(`llmrr gateway listening on ${server.url}`);

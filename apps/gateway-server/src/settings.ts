@@ -1,11 +1,14 @@
 import { LLMError } from '@llmrr/core';
 import { resolve } from 'node:path';
+import { GATEWAY_HEAP_GROWING_PERCENT } from '@llmrr/gateway/node';
 
 export type StateMode = 'embedded' | 'memory' | 'shared';
 
 /** Everything the server reads from its environment. */
 export interface ServerSettings {
   port: number;
+  /** V8 old-generation growth over the live heap, percent (`LLMRR_HEAP_GROWING_PERCENT`, default 25; 0 = V8's default). */
+  heapGrowingPercent: number;
   host: string;
   /** SQLite files live here (embedded mode). */
   dataDir: string;
@@ -49,6 +52,16 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new LLMError({ code: 'config_invalid', message: `${name} must be a port number (0-65535), got "${raw}"`, param: name });
+  return n;
+}
+
+function heapGrowingPercent(env: NodeJS.ProcessEnv): number {
+  const raw = env.LLMRR_HEAP_GROWING_PERCENT?.trim();
+  if (raw === undefined || raw === '') return GATEWAY_HEAP_GROWING_PERCENT;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 1000) {
+    throw new LLMError({ code: 'config_invalid', message: `LLMRR_HEAP_GROWING_PERCENT must be an integer 0-1000 (0 = V8's default), got "${raw}"`, param: 'LLMRR_HEAP_GROWING_PERCENT' });
+  }
   return n;
 }
 
@@ -112,7 +125,7 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
 }
 
 /**
- * Reads PORT (3006), HOST (127.0.0.1), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
+ * Reads PORT (3006), HOST (127.0.0.1), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
  * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_CORS_ORIGINS,
  * the OTEL_* tracing variables and LLMRR_OTEL, ...
  */
@@ -131,6 +144,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
   }
   return {
     port: int(env, 'PORT', 3006),
+    heapGrowingPercent: heapGrowingPercent(env),
     host: env.HOST?.trim() || '127.0.0.1',
     dataDir: resolve(cwd, env.LLMRR_DATA_DIR?.trim() || '.data'),
     configPath: env.LLMRR_CONFIG?.trim() ? resolve(cwd, env.LLMRR_CONFIG.trim()) : undefined,

@@ -2,3 +2,4 @@ export { serveGateway } from './serve-gateway.js';
 export type { ServeOptions, ServedGateway } from './serve-gateway.js';
 export { createUpstreamFetch } from './upstream-fetch.js';
 export type { UpstreamFetch, UpstreamFetchOptions } from './upstream-fetch.js';
+export { GATEWAY_HEAP_GROWING_PERCENT, tuneHeapForGateway } from './heap-tuning.js';
