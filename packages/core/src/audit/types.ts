@@ -2,7 +2,7 @@
  * Append-only, hash-chained audit log. Each entry stores `prevHash` and
  * `hash = SHA-256(canonical JSON of the entry without hash, prevHash included)`, so editing, deleting
  * or reordering a stored entry breaks `verify()` at that entry. (Cutting off the newest entries can only
- * be detected against a head hash kept elsewhere: compare `verify().headHash` with one you exported.)
+ * be detected against a head kept elsewhere: `llmrr audit verify --anchor` / `verifyAuditChain(log, { anchor })`.)
  */
 
 export interface AuditInput {

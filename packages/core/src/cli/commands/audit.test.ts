@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMBEDDED_DB_FILE, createStateStores } from '../../stores/create-state-stores.js';
@@ -106,6 +107,83 @@ describe('llmrr audit verify (embedded SQLite)', () => {
       const r = await runCli(argv, { env });
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.stderr).toBe(`${line} (see llmrr audit --help)\n`);
+    }
+  });
+});
+
+describe('llmrr audit verify --anchor (cut-off and rewritten logs)', () => {
+  /** A fresh log of the three entries in its own directory. */
+  async function freshLog(): Promise<TempDir> {
+    const d = tempDir();
+    const stores = await createStateStores({ mode: 'embedded', dataDir: d.dir });
+    for (const e of ENTRIES) await stores.audit.append(e);
+    await stores.close();
+    return d;
+  }
+
+  it('a rolling anchor: verified, moved to the head; a log cut back past it fails with exit 1', async () => {
+    const d = await freshLog();
+    try {
+      const anchor = join(d.dir, 'anchor.json');
+      const first = await runCli(['audit', 'verify', '--data-dir', d.dir, '--write-anchor', anchor]);
+      expect(first.code).toBe(0);
+      const saved = JSON.parse(readFileSync(anchor, 'utf8')) as { seq: number; hash: string };
+      expect(saved.seq).toBe(3);
+      expect(saved.hash).toMatch(/^[0-9a-f]{64}$/);
+      // More entries: the old anchor still holds, and the anchor moves on.
+      const stores = await createStateStores({ mode: 'embedded', dataDir: d.dir });
+      await stores.audit.append({ actor: 'admin', action: 'key.revoke', target: 'key_1' });
+      await stores.close();
+      const second = await runCli(['audit', 'verify', '--data-dir', d.dir, '--anchor', anchor, '--write-anchor', anchor]);
+      expect(second.code).toBe(0);
+      expect(second.stdout).toMatch(/; anchor at entry 3 holds\n$/);
+      expect((JSON.parse(readFileSync(anchor, 'utf8')) as { seq: number }).seq).toBe(4);
+      // The newest entry cut off: the chain alone still verifies, the anchor does not.
+      await tamper(d.dir, 'DELETE FROM llmrr_audit WHERE seq = 4');
+      expect((await runCli(['audit', 'verify', '--data-dir', d.dir])).code).toBe(0);
+      const cut = await runCli(['audit', 'verify', '--data-dir', d.dir, '--anchor', anchor, '--write-anchor', anchor, '--json']);
+      expect(cut.code).toBe(1);
+      expect(JSON.parse(cut.stdout)).toMatchObject({ ok: false, count: 3, anchor: { seq: 4, ok: false } });
+      // A failed check never moves the anchor.
+      expect((JSON.parse(readFileSync(anchor, 'utf8')) as { seq: number }).seq).toBe(4);
+    } finally {
+      d.remove();
+    }
+  });
+
+  it('a log cut back and written again past the anchor is reported as rewritten', async () => {
+    const d = await freshLog();
+    try {
+      const anchor = join(d.dir, 'anchor.json');
+      expect((await runCli(['audit', 'verify', '--data-dir', d.dir, '--write-anchor', anchor])).code).toBe(0);
+      await tamper(d.dir, 'DELETE FROM llmrr_audit WHERE seq = 3');
+      const stores = await createStateStores({ mode: 'embedded', dataDir: d.dir });
+      await stores.audit.append({ actor: 'admin', action: 'tenant.create', target: 'innocent' });
+      await stores.close();
+      const r = await runCli(['audit', 'verify', '--data-dir', d.dir, '--anchor', anchor]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe('audit log REWRITTEN: entry 3 no longer has the anchored hash\n');
+    } finally {
+      d.remove();
+    }
+  });
+
+  it('a missing or malformed anchor file is a usage error naming --anchor', async () => {
+    const d = await freshLog();
+    try {
+      const bad = join(d.dir, 'bad.json');
+      writeFileSync(bad, JSON.stringify({ seq: -1, hash: 'abc' }));
+      for (const [file, why] of [
+        [join(d.dir, 'none.json'), 'no such file'],
+        [bad, 'must hold {"seq": <entry number>, "hash": "<64 hex digits>"}'],
+      ] as const) {
+        const r = await runCli(['audit', 'verify', '--data-dir', d.dir, '--anchor', file]);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toContain(`llmrr audit: --anchor: ${file}`);
+        expect(r.stderr).toContain(why);
+      }
+    } finally {
+      d.remove();
     }
   });
 });

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AuditLog } from '../../audit/types.js';
-import { verifyAuditChain } from '../../audit/verify-audit-chain.js';
+import { auditAnchorOf, verifyAuditChain, type AuditAnchor } from '../../audit/verify-audit-chain.js';
 import { EMBEDDED_DB_FILE } from '../../stores/create-state-stores.js';
 import { PostgresAuditLog } from '../../stores/postgres/postgres-audit-log.js';
 import { openPostgres } from '../../stores/postgres/postgres-database.js';
@@ -18,6 +18,8 @@ const FLAGS = {
   'data-dir': { type: 'string' },
   'postgres-url': { type: 'string' },
   json: { type: 'boolean' },
+  anchor: { type: 'string' },
+  'write-anchor': { type: 'string' },
 } as const;
 
 const HELP = `Usage: llmrr audit verify [options]
@@ -26,11 +28,19 @@ Walks the hash-chained audit log from its first entry and checks every link. Exi
 intact, 1 when an entry was edited, deleted or reordered (the line names the first broken entry).
 The store is found the way the gateway server finds it (same environment variables).
 
+The chain shows edited, deleted or reordered entries, but not the newest ones cut off. For that, keep an
+anchor (the head's entry number and hash) somewhere the log's writers cannot change, and check against it:
+  llmrr audit verify --anchor /secure/audit-anchor.json --write-anchor /secure/audit-anchor.json
+fails (exit 1) when the anchored entry is gone or has another hash, and otherwise moves the anchor to the
+current head.
+
 Options:
       --state <mode>         embedded (SQLite file) or shared (PostgreSQL); default LLMRR_STATE, else embedded
       --data-dir <dir>       embedded: directory of ${EMBEDDED_DB_FILE}; default LLMRR_DATA_DIR, else .data
       --postgres-url <url>   shared: PostgreSQL connection string; default LLMRR_POSTGRES_URL
       --json                 print the result as JSON
+      --anchor <file>        also check a head saved earlier ({"seq": N, "hash": "..."}, from --write-anchor)
+      --write-anchor <file>  after a successful check, save the current head there
   -h, --help                 show this help
 `;
 
@@ -44,9 +54,12 @@ export const auditCommand: CliCommand = defineCommand({
     expectSubcommand(positionals, 'verify');
     if (values.config !== undefined) throw new CliUsageError('audit verify reads no router config; use --state, --data-dir or --postgres-url', '--config');
 
+    const anchor = values.anchor !== undefined ? readAnchor(resolve(ctx.cwd, values.anchor)) : undefined;
     const log = await openAuditLog(ctx, { state: values.state, dataDir: values['data-dir'], postgresUrl: values['postgres-url'] });
     try {
-      const report = await verifyAuditChain(log);
+      const report = await verifyAuditChain(log, anchor ? { anchor } : {});
+      // Never move an anchor onto a chain that did not verify.
+      if (report.exitCode === 0 && values['write-anchor'] !== undefined) writeAnchor(resolve(ctx.cwd, values['write-anchor']), auditAnchorOf(report));
       if (values.json) {
         const { exitCode: _exit, ...rest } = report;
         ctx.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
@@ -81,4 +94,27 @@ async function openAuditLog(ctx: CliContext, flags: { state?: string | undefined
   }
   if (state === 'memory') throw new CliUsageError(`${stateFlag} is "memory": an in-memory audit log lives only inside its server process`, stateFlag);
   throw new CliUsageError(`${stateFlag} must be embedded or shared, got "${state}"`, stateFlag);
+}
+
+/** Reads an anchor file, naming `--anchor` in every problem. */
+function readAnchor(file: string): AuditAnchor {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not JSON';
+    throw new CliUsageError(`--anchor: ${file}: ${why}`, '--anchor');
+  }
+  const a = raw as Partial<AuditAnchor> | null;
+  if (typeof a !== 'object' || a === null || !Number.isInteger(a.seq) || (a.seq as number) < 0 || typeof a.hash !== 'string' || !/^[0-9a-f]{64}$/.test(a.hash)) {
+    throw new CliUsageError(`--anchor: ${file} must hold {"seq": <entry number>, "hash": "<64 hex digits>"}`, '--anchor');
+  }
+  return { seq: a.seq as number, hash: a.hash, ...(typeof a.at === 'number' ? { at: a.at } : {}) };
+}
+
+/** Writes the anchor whole or not at all (a temporary file renamed over the old one). */
+function writeAnchor(file: string, anchor: AuditAnchor): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(anchor)}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
 }
