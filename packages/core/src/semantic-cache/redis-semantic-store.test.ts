@@ -129,6 +129,21 @@ describe('RedisSemanticStore (real redis-server)', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('evicts the least recently used entry, with recency shared by both processes (a hit elsewhere counts)', async (ctx) => {
+    if (skipReason) return ctx.skip(skipReason);
+    const [a, b] = await pair({ maxEntries: 2 });
+    await a.store(ask('alpha one'), scope, answer('A'));
+    await a.store(ask('beta two'), scope, answer('B'));
+    // b serves alpha: alpha is now more recent than beta, though older by insertion.
+    expect((await b.lookup(ask('alpha one'), scope))?.answer.text).toBe('A');
+    await a.store(ask('gamma three'), scope, answer('C'));
+    expect((await a.lookup(ask('alpha one'), scope))?.answer.text).toBe('A');
+    expect(await b.lookup(ask('beta two'), scope)).toBeUndefined(); // the least recently used went
+    expect((await b.lookup(ask('gamma three'), scope))?.answer.text).toBe('C');
+    expect(await a.backend.size()).toBe(2);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('is built from config and fails fast with a clear error when Redis is unreachable', async (ctx) => {
     if (skipReason) return ctx.skip(skipReason);
     const c = await createSemanticCache({ ...config, store: { type: 'redis', url, prefix: `t${process.pid}-cfg` } }, { });

@@ -6,21 +6,51 @@ import { checkPositiveInt } from './memory-semantic-store.js';
 import type { SemanticEntry, SemanticMatch, SemanticStore, SemanticStoreLimits } from './semantic-store.js';
 import { VectorCatalog, type CatalogMeta } from './vector-catalog.js';
 
-/** Adds an entry atomically: id from a counter, hash with TTL, log and erasure sets; evicts the oldest past the cap. */
+/**
+ * Adds an entry atomically: id from a counter, hash with TTL, the append log (for other processes' mirrors),
+ * a recency rank from a shared use clock, and the erasure sets; past the cap, evicts the least recently used.
+ * KEYS: seq, log, tenant set, user set, clock, lru. ARGV: entry prefix, ns, tenant, user, prompt, vec, answer, exp, max.
+ */
 const ADD = new LuaScript(`
 local id = redis.call('INCR', KEYS[1])
 local ek = ARGV[1] .. id
 redis.call('HSET', ek, 'ns', ARGV[2], 'tenant', ARGV[3], 'user', ARGV[4], 'prompt', ARGV[5], 'vec', ARGV[6], 'answer', ARGV[7], 'exp', ARGV[8])
 redis.call('PEXPIREAT', ek, ARGV[8])
 redis.call('ZADD', KEYS[2], id, id)
+redis.call('ZADD', KEYS[6], redis.call('INCR', KEYS[5]), id)
 redis.call('SADD', KEYS[3], id)
 if ARGV[4] ~= '' then redis.call('SADD', KEYS[4], id) end
-local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[9])
+local over = redis.call('ZCARD', KEYS[6]) - tonumber(ARGV[9])
 if over > 0 then
-  local popped = redis.call('ZPOPMIN', KEYS[2], over)
-  for i = 1, #popped, 2 do redis.call('DEL', ARGV[1] .. popped[i]) end
+  local popped = redis.call('ZPOPMIN', KEYS[6], over)
+  for i = 1, #popped, 2 do
+    redis.call('DEL', ARGV[1] .. popped[i])
+    redis.call('ZREM', KEYS[2], popped[i])
+  end
 end
 return id
+`);
+
+/** A served entry moves to the recent end (only while it is still ranked). KEYS: clock, lru. ARGV: id. */
+const TOUCH = new LuaScript(`
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[1]), ARGV[1])
+  return 1
+end
+return 0
+`);
+
+/**
+ * Entries written before the store ranked by recency get ranks in insertion order (once, by whoever connects
+ * first), and the clock starts past them. KEYS: log, lru, clock, seq.
+ */
+const RANK_OLD_ENTRIES = new LuaScript(`
+if redis.call('EXISTS', KEYS[2]) == 0 and redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('ZUNIONSTORE', KEYS[2], 1, KEYS[1])
+  local seq = tonumber(redis.call('GET', KEYS[4]) or '0')
+  if tonumber(redis.call('GET', KEYS[3]) or '0') < seq then redis.call('SET', KEYS[3], seq) end
+end
+return 0
 `);
 
 export interface RedisSemanticStoreOptions extends Partial<SemanticStoreLimits> {
@@ -49,14 +79,16 @@ function vectorFromBase64(s: string): Float32Array {
  * ids); each process mirrors the vectors in an in-process index for search and catches up from the log
  * with one ZRANGEBYSCORE per lookup. A match is confirmed by reading its answer from Redis, so an entry
  * erased, expired or evicted by another process is never served. Eviction past `maxEntries` drops the
- * oldest entries (insertion order, not recency).
+ * least recently used entries: each add and each served hit (`touch`) takes a tick of a clock shared in Redis,
+ * so recency is the same for every process. Expired entries keep their rank until evicted (their keys are
+ * gone at once, by TTL).
  */
 export class RedisSemanticStore implements SemanticStore {
   readonly kind = 'redis';
   readonly #catalog: VectorCatalog;
   readonly #now: () => number;
   readonly #max: number;
-  readonly #k: { seq: string; log: string; entry: string; tenant: (t: string) => string; user: (t: string, u: string) => string };
+  readonly #k: { seq: string; log: string; clock: string; lru: string; entry: string; tenant: (t: string) => string; user: (t: string, u: string) => string };
   #lastSeq = 0;
 
   private constructor(private readonly redis: RedisHandle, options: RedisSemanticStoreOptions) {
@@ -68,6 +100,8 @@ export class RedisSemanticStore implements SemanticStore {
     this.#k = {
       seq: `${p}seq`,
       log: `${p}log`,
+      clock: `${p}clock`,
+      lru: `${p}lru`,
       entry: `${p}e:`,
       tenant: (t) => `${p}t:${enc(t)}`,
       user: (t, u) => `${p}u:${enc(t)}:${enc(u)}`,
@@ -79,6 +113,7 @@ export class RedisSemanticStore implements SemanticStore {
     const handle = (await connectRedis(options.url, options.prefix ?? 'llmrr')).retain();
     const store = new RedisSemanticStore(handle, options);
     try {
+      await handle.eval(RANK_OLD_ENTRIES, [store.#k.log, store.#k.lru, store.#k.clock, store.#k.seq], []);
       await store.sync();
     } catch (e) {
       await handle.release();
@@ -103,24 +138,23 @@ export class RedisSemanticStore implements SemanticStore {
       this.#catalog.putMany(items);
     }
     this.#lastSeq = Math.max(this.#lastSeq, ...ids.map(Number));
-    if (this.#catalog.size > this.#max) await this.#pruneMirror();
+    if (this.#catalog.size > this.#max + Math.ceil(this.#max / 4)) await this.#pruneMirror();
   }
 
-  /** Drops mirrored ids older than the oldest id still in the log (evicted by some process). */
+  /**
+   * Drops mirrored ids that are no longer in the log (evicted or deleted by some process). Runs once the
+   * mirror holds a quarter more ids than the cap, so its cost (one read of the log) is spread over many adds.
+   */
   async #pruneMirror(): Promise<void> {
-    const first = await this.redis.command<string[]>(['ZRANGE', this.#k.log, '0', '0']);
-    const min = first[0] !== undefined ? Number(first[0]) : Infinity;
-    for (const id of this.#catalog.select(() => true)) {
-      if (id >= min) break; // ids are in insertion order, except touched ones: a partial prune is fine
-      this.#catalog.remove(id);
-    }
+    const live = new Set((await this.redis.command<string[]>(['ZRANGE', this.#k.log, '0', '-1'])).map(Number));
+    for (const id of this.#catalog.select(() => true)) if (!live.has(id)) this.#catalog.remove(id);
   }
 
   async add(entry: SemanticEntry): Promise<number> {
     const id = Number(
       await this.redis.eval<number>(
         ADD,
-        [this.#k.seq, this.#k.log, this.#k.tenant(entry.tenant), this.#k.user(entry.tenant, entry.user ?? '')],
+        [this.#k.seq, this.#k.log, this.#k.tenant(entry.tenant), this.#k.user(entry.tenant, entry.user ?? ''), this.#k.clock, this.#k.lru],
         [
           this.#k.entry,
           entry.namespace,
@@ -154,10 +188,16 @@ export class RedisSemanticStore implements SemanticStore {
     return out;
   }
 
+  /** A served entry becomes the most recently used (for eviction), for every process. */
+  async touch(id: number): Promise<void> {
+    await this.redis.eval(TOUCH, [this.#k.clock, this.#k.lru], [id]);
+  }
+
   async delete(id: number): Promise<boolean> {
     this.#catalog.remove(id);
     const n = await this.redis.command<number>(['DEL', this.#k.entry + id]);
     await this.redis.command(['ZREM', this.#k.log, String(id)]);
+    await this.redis.command(['ZREM', this.#k.lru, String(id)]);
     return Number(n) > 0;
   }
 
@@ -168,6 +208,7 @@ export class RedisSemanticStore implements SemanticStore {
       const chunk = ids.slice(i, i + 500);
       n += Number(await this.redis.command<number>(['DEL', ...chunk.map((id) => this.#k.entry + id)]));
       await this.redis.command(['ZREM', this.#k.log, ...chunk]);
+      await this.redis.command(['ZREM', this.#k.lru, ...chunk]);
       for (const id of chunk) this.#catalog.remove(Number(id));
     }
     await this.redis.command(['DEL', setKey]);
