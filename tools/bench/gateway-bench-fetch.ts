@@ -49,7 +49,7 @@ function requestFetch(agent: Agent): FetchFn {
   return (async (input: string, init: RequestInit = {}) => {
     const url = new URL(input);
     const headers: string[] = [];
-    for (const [k, v] of init.headers as Headers) headers.push(k, v);
+    for (const [k, v] of new Headers(init.headers)) headers.push(k, v);
     const res = await agent.request({ origin: url.origin, path: url.pathname, method: (init.method ?? 'GET') as 'POST', headers, body: init.body as string, signal: init.signal ?? null });
     const h = new Headers();
     for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.append(k, v);

@@ -304,12 +304,16 @@ export class LLMRouter {
     const call = this.begin(input, options, false);
     try {
       if (this.pricing) await this.pricing;
-      const hit = await this.cacheLookup(call);
-      if (hit) {
-        this.end(call, hit, undefined);
-        return hit;
+      // (No await, and so no extra turn, for a cache that is off or a plan made synchronously.)
+      if (call.cacheRead) {
+        const hit = await this.cacheLookup(call);
+        if (hit) {
+          this.end(call, hit, undefined);
+          return hit;
+        }
       }
-      const route = await this.planFor(call.request, options, false, call.requestId, options.explain === true);
+      const planned = this.planFor(call.request, options, false, call.requestId, options.explain === true);
+      const route = planned instanceof Promise ? await planned : planned;
       const plan = this.executionPlan(call, route);
       const won = await runAttempts(this.host, plan, generateDriver(plan.request, options.headers));
       let result: RouterResult;
@@ -320,7 +324,7 @@ export class LLMRouter {
         throw e;
       }
       won.lease.succeed(result.usage.totalTokens);
-      await this.cacheStore(call, result);
+      if (call.cacheWrite) await this.cacheStore(call, result);
       this.end(call, result, undefined);
       return result;
     } catch (e) {

@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Every secret starts with this, so leaked keys are easy to spot with secret scanners. */
@@ -13,11 +14,17 @@ export function generateApiKeySecret(): string {
 }
 
 /**
+ * `crypto.hash` (Node >= 20.12): the same digest without a `Hash` object, a third of the CPU of
+ * `createHash` (this runs on every authenticated request). Read off the namespace: older Nodes lack it.
+ */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
+/**
  * Hex SHA-256 of the secret. A fast hash is right here (unlike passwords): the secret has 256 random
  * bits, so there is no dictionary to try, and a deterministic hash allows an indexed lookup.
  */
 export function hashApiKeySecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return oneShotHash ? oneShotHash('sha256', secret, 'hex') : createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
 export function apiKeyDisplayPrefix(secret: string): string {

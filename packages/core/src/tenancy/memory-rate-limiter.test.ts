@@ -58,4 +58,29 @@ describe('MemoryRateLimiter with a controlled clock', () => {
     now = 1_000;
     expect((await limiter.acquire([scope], { estimatedTokens: 0 })).ok).toBe(true);
   });
+
+  it('keeps live state through the sweep of idle scopes (held leases, spent buckets, tpm corrections)', async () => {
+    let now = 0;
+    const limiter = new MemoryRateLimiter(() => now);
+    const busy: RateScope = { kind: 'tenant', id: 'busy', limits: { maxConcurrency: 1 } };
+    const spent: RateScope = { kind: 'key', id: 'spent', limits: { rpm: 1 } };
+    const tokens: RateScope = { kind: 'key', id: 'tokens', limits: { tpm: 1_000 } };
+    const held = await limiter.acquire([busy], { estimatedTokens: 0 });
+    expect(held.ok).toBe(true);
+    expect((await limiter.acquire([spent], { estimatedTokens: 0 })).ok).toBe(true);
+    const t = await limiter.acquire([tokens], { estimatedTokens: 100 });
+    if (!t.ok) throw new Error('denied');
+    // Over 10 000 idle scopes (rpm buckets that are full again a second later) make the limiter sweep.
+    for (let i = 0; i < 10_050; i++) await limiter.acquire([{ kind: 'key', id: `idle${i}`, limits: { rpm: 60_000 } }], { estimatedTokens: 0 });
+    now = 5_000;
+    await limiter.acquire([{ kind: 'key', id: 'last', limits: {} }], { estimatedTokens: 0 });
+    expect((await limiter.acquire([busy], { estimatedTokens: 0 })).ok).toBe(false);
+    expect((await limiter.acquire([spent], { estimatedTokens: 0 })).ok).toBe(false);
+    await t.lease.release(900);
+    // 100 charged at 0 and 800 more at 5 s: (60 000 - (6 000 + 48 000 - 5 000)) / 60 = 183 left.
+    expect((await limiter.peek([tokens])).remainingTokens).toBe(183);
+    if (held.ok) await held.lease.release();
+    expect((await limiter.acquire([busy], { estimatedTokens: 0 })).ok).toBe(true);
+    expect(await limiter.peek([{ kind: 'key', id: 'idle0', limits: { rpm: 60_000 } }])).toMatchObject({ remainingRequests: 60_000 });
+  });
 });

@@ -5,15 +5,23 @@ import type { RateAcquireOptions, RateDecision, RateLimitInfo, RateLimitKind, Ra
 
 const SWEEP_AT = 10_000;
 
+/** Everything the limiter keeps about one scope (`tenant:<id>` or `key:<id>`): one map lookup per scope. */
+interface Slot {
+  /** GCRA theoretical arrival times (undefined: bucket full). */
+  rpmTat: number | undefined;
+  tpmTat: number | undefined;
+  /** Open concurrency leases: lease id -> expiry. */
+  leases: Map<number, number> | undefined;
+  /** No lease of this scope expires before this time (so counting in-flight needs no scan until then). */
+  nextExpiry: number;
+}
+
 /**
  * In-process rate limiter (embedded mode): GCRA for rpm and tpm, a lease table for concurrency.
  * Everything happens synchronously inside `acquire`, so it is atomic in one process.
  */
 export class MemoryRateLimiter implements RateLimiter {
-  private readonly tats = new Map<string, number>();
-  private readonly leases = new Map<string, Map<string, number>>();
-  /** Per scope: no lease of it expires before this time (so counting in-flight needs no scan until then). */
-  private readonly nextExpiry = new Map<string, number>();
+  private readonly slots = new Map<string, Slot>();
   /** Lease ids only need to be unique in this limiter (a counter is cheaper than a UUID). */
   private nextLease = 0;
 
@@ -29,37 +37,44 @@ export class MemoryRateLimiter implements RateLimiter {
     const deny = (limit: RateLimitKind, scope: RateScope, retryAfterMs: number) => {
       if (!worst || retryAfterMs > worst.retryAfterMs) worst = { limit, scope: { kind: scope.kind, id: scope.id }, retryAfterMs };
     };
-    const pending: Array<[string, number]> = [];
-    for (const scope of scopes) {
-      const k = scopeKey(scope);
+    const keys: string[] = new Array(scopes.length);
+    const slots: Slot[] = new Array(scopes.length);
+    // New TATs, written only when every scope conforms (NaN: no change).
+    const rpmTats: number[] = new Array(scopes.length);
+    const tpmTats: number[] = new Array(scopes.length);
+    for (let i = 0; i < scopes.length; i++) {
+      const scope = scopes[i]!;
+      const k = (keys[i] = scopeKey(scope));
+      const slot = (slots[i] = this.slot(k));
       const { rpm, tpm, maxConcurrency } = scope.limits;
+      rpmTats[i] = tpmTats[i] = NaN;
       if (rpm !== undefined) {
-        const c = gcraCheck(this.tats.get(`${k}:rpm`), now, rpm, 1);
-        if (c.conforms) pending.push([`${k}:rpm`, c.newTat]);
+        const c = gcraCheck(slot.rpmTat, now, rpm, 1);
+        if (c.conforms) rpmTats[i] = c.newTat;
         else deny('rpm', scope, c.retryAfterMs);
       }
       if (tpm !== undefined && cost > 0) {
-        const c = gcraCheck(this.tats.get(`${k}:tpm`), now, tpm, cost);
-        if (c.conforms) pending.push([`${k}:tpm`, c.newTat]);
+        const c = gcraCheck(slot.tpmTat, now, tpm, cost);
+        if (c.conforms) tpmTats[i] = c.newTat;
         else deny('tpm', scope, c.retryAfterMs);
       }
-      if (maxConcurrency !== undefined && this.inFlight(k, now) >= maxConcurrency) deny('concurrency', scope, CONCURRENCY_RETRY_MS);
+      if (maxConcurrency !== undefined && inFlight(slot, now) >= maxConcurrency) deny('concurrency', scope, CONCURRENCY_RETRY_MS);
     }
-    if (worst) return { ok: false, ...worst, retryAfterMs: Math.ceil(worst.retryAfterMs), info: this.info(scopes, now) };
+    if (worst) return { ok: false, ...worst, retryAfterMs: Math.ceil(worst.retryAfterMs), info: info(scopes, slots, now) };
 
-    for (const [key, tat] of pending) this.tats.set(key, tat);
-    const leaseId = `l${++this.nextLease}`;
-    const held: string[] = [];
-    for (const scope of scopes) {
-      if (scope.limits.maxConcurrency === undefined) continue;
-      const k = scopeKey(scope);
-      let m = this.leases.get(k);
-      if (!m) this.leases.set(k, (m = new Map()));
-      m.set(leaseId, now + ttl);
-      if (now + ttl < (this.nextExpiry.get(k) ?? Infinity)) this.nextExpiry.set(k, now + ttl);
-      held.push(k);
+    const leaseId = ++this.nextLease;
+    const held: Slot[] = [];
+    for (let i = 0; i < scopes.length; i++) {
+      const slot = slots[i]!;
+      if (!Number.isNaN(rpmTats[i]!)) slot.rpmTat = rpmTats[i];
+      if (!Number.isNaN(tpmTats[i]!)) slot.tpmTat = tpmTats[i];
+      if (scopes[i]!.limits.maxConcurrency === undefined) continue;
+      (slot.leases ??= new Map()).set(leaseId, now + ttl);
+      if (now + ttl < slot.nextExpiry) slot.nextExpiry = now + ttl;
+      held.push(slot);
     }
-    if (this.tats.size > SWEEP_AT) this.sweep(now);
+    const result = info(scopes, slots, now);
+    if (this.slots.size > SWEEP_AT) this.sweep(now);
 
     let released = false;
     const lease = {
@@ -67,58 +82,70 @@ export class MemoryRateLimiter implements RateLimiter {
         validateActualTokens(actualTokens);
         if (released) return;
         released = true;
-        for (const k of held) this.leases.get(k)?.delete(leaseId);
+        for (const slot of held) slot.leases?.delete(leaseId);
         if (actualTokens === undefined || actualTokens === cost) return;
         const t = this.clock();
-        for (const scope of scopes) {
-          if (scope.limits.tpm === undefined) continue;
-          const key = `${scopeKey(scope)}:tpm`;
-          this.tats.set(key, gcraAdjust(this.tats.get(key), t, scope.limits.tpm, actualTokens - cost));
+        for (let i = 0; i < scopes.length; i++) {
+          const tpm = scopes[i]!.limits.tpm;
+          if (tpm === undefined) continue;
+          // By key: a slot swept since the acquire is a new object now.
+          const slot = this.slot(keys[i]!);
+          slot.tpmTat = gcraAdjust(slot.tpmTat, t, tpm, actualTokens - cost);
         }
       },
     };
-    return { ok: true, lease, info: this.info(scopes, now) };
+    return { ok: true, lease, info: result };
   }
 
   async peek(scopes: RateScope[]): Promise<RateLimitInfo> {
     validateAcquire(scopes, { estimatedTokens: 0 });
-    return this.info(scopes, this.clock());
+    const now = this.clock();
+    return info(
+      scopes,
+      scopes.map((s) => this.slots.get(scopeKey(s)) ?? EMPTY),
+      now,
+    );
   }
 
   async close(): Promise<void> {
-    this.tats.clear();
-    this.leases.clear();
-    this.nextExpiry.clear();
+    this.slots.clear();
   }
 
-  private inFlight(k: string, now: number): number {
-    const m = this.leases.get(k);
-    if (!m) return 0;
-    if (now < (this.nextExpiry.get(k) ?? Infinity)) return m.size;
-    let next = Infinity;
-    for (const [id, exp] of m) {
-      if (exp <= now) m.delete(id);
-      else if (exp < next) next = exp;
-    }
-    this.nextExpiry.set(k, next);
-    return m.size;
+  private slot(k: string): Slot {
+    let s = this.slots.get(k);
+    if (!s) this.slots.set(k, (s = { rpmTat: undefined, tpmTat: undefined, leases: undefined, nextExpiry: Infinity }));
+    return s;
   }
 
-  private info(scopes: RateScope[], now: number): RateLimitInfo {
-    const states: ScopeState[] = scopes.map((s) => {
-      const k = scopeKey(s);
-      return { rpmTat: this.tats.get(`${k}:rpm`), tpmTat: this.tats.get(`${k}:tpm`), inFlight: this.inFlight(k, now) };
-    });
-    return rateLimitInfo(scopes, states, now);
-  }
-
-  /** Drops GCRA entries whose bucket is full again (they equal "no entry"). */
+  /** Drops slots equal to "no entry": buckets full again and no open lease. */
   private sweep(now: number): void {
-    for (const [k, tat] of this.tats) if (tat <= now) this.tats.delete(k);
-    for (const [k, m] of this.leases) {
-      if (m.size > 0) continue;
-      this.leases.delete(k);
-      this.nextExpiry.delete(k);
+    for (const [k, s] of this.slots) {
+      if ((s.rpmTat === undefined || s.rpmTat <= now) && (s.tpmTat === undefined || s.tpmTat <= now) && (s.leases === undefined || s.leases.size === 0)) this.slots.delete(k);
     }
   }
+}
+
+/** A scope the limiter has never seen (read-only). */
+const EMPTY: Slot = Object.freeze({ rpmTat: undefined, tpmTat: undefined, leases: undefined, nextExpiry: Infinity }) as Slot;
+
+function inFlight(slot: Slot, now: number): number {
+  const m = slot.leases;
+  if (!m) return 0;
+  if (now < slot.nextExpiry) return m.size;
+  let next = Infinity;
+  for (const [id, exp] of m) {
+    if (exp <= now) m.delete(id);
+    else if (exp < next) next = exp;
+  }
+  slot.nextExpiry = next;
+  return m.size;
+}
+
+function info(scopes: RateScope[], slots: Slot[], now: number): RateLimitInfo {
+  const states: ScopeState[] = new Array(scopes.length);
+  for (let i = 0; i < scopes.length; i++) {
+    const s = slots[i]!;
+    states[i] = { rpmTat: s.rpmTat, tpmTat: s.tpmTat, inFlight: inFlight(s, now) };
+  }
+  return rateLimitInfo(scopes, states, now);
 }

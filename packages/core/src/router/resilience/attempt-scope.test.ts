@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
@@ -45,7 +46,7 @@ describe('AttemptScope.race', () => {
     scope.dispose();
   });
 
-  it('rejects every race in progress on abort, also after dispose, and adds one abort listener for all races', async () => {
+  it('rejects every race in progress on abort, also after dispose, without an abort listener of its own', async () => {
     const scope = new AttemptScope(undefined, {}, { deployment: 'd' }, undefined);
     const signal = scope.signal;
     let added = 0;
@@ -61,6 +62,34 @@ describe('AttemptScope.race', () => {
     scope.cancel();
     await expect(a).rejects.toBeTypeOf('symbol');
     await expect(b).rejects.toBeTypeOf('symbol');
-    expect(added).toBe(1);
+    expect(added).toBe(0);
+  });
+
+  it('rejects the races in progress when the parent signal aborts, and when a timeout fires', async () => {
+    const parent = new AbortController();
+    const scope = new AttemptScope(parent.signal, {}, { deployment: 'd' }, parent.signal);
+    const pending = scope.race(new Promise<never>(() => {}));
+    parent.abort(new Error('client gone'));
+    await expect(pending).rejects.toThrow('client gone');
+    expect(scope.signal.aborted).toBe(true);
+    scope.dispose();
+
+    const timed = new AttemptScope(undefined, { totalMs: 5 }, { deployment: 'd' }, undefined);
+    await expect(timed.race(new Promise<never>(() => {}))).rejects.toMatchObject({ code: 'timeout' });
+    expect(timed.signal.aborted).toBe(true);
+    timed.dispose();
+  });
+
+  it('leaves no listener on the parent signal once disposed, and a parent aborted before the scope rejects at once', async () => {
+    const parent = new AbortController();
+    const scope = new AttemptScope(parent.signal, {}, { deployment: 'd' }, parent.signal);
+    await scope.race(Promise.resolve(1));
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(1);
+    scope.dispose();
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
+    parent.abort(new Error('gone'));
+    const late = new AttemptScope(parent.signal, {}, { deployment: 'd' }, parent.signal);
+    await expect(late.race(Promise.resolve(1))).rejects.toThrow('gone');
+    late.dispose();
   });
 });

@@ -10,18 +10,26 @@ export interface AttemptTimeouts {
   consumerIdleMs?: number | undefined;
 }
 
-/** A controller that aborts when `parent` does; `dispose()` unhooks it. */
+/**
+ * A controller that aborts when `parent` does; `dispose()` unhooks it. Every abort of its signal goes
+ * through this class, so `onAbort` (called after the signal aborted) lets its owner react without a
+ * listener of its own on the signal.
+ */
 export class LinkedController {
   readonly controller = new AbortController();
   private readonly onParentAbort: (() => void) | undefined;
+  private aborted = false;
+  /** Called once, right after the signal aborted (not when it was born aborted). */
+  onAbort: (() => void) | undefined;
 
   constructor(private readonly parent: AbortSignal | undefined) {
     if (!parent) return;
     if (parent.aborted) {
+      this.aborted = true;
       this.controller.abort(parent.reason);
       return;
     }
-    this.onParentAbort = () => this.controller.abort(parent.reason);
+    this.onParentAbort = () => this.abort(parent.reason);
     parent.addEventListener('abort', this.onParentAbort, { once: true });
   }
 
@@ -30,7 +38,10 @@ export class LinkedController {
   }
 
   abort(reason?: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
     this.controller.abort(reason);
+    this.onAbort?.();
   }
 
   dispose(): void {
@@ -97,8 +108,8 @@ export class AttemptScope {
   /**
    * `promise`, or a rejection as soon as the attempt is aborted (for engines slow to honour the signal).
    * A stream races every part, so a race costs no listener of its own: the scope keeps the pending races'
-   * rejecters (each removed when its promise settles, so a settled part is never kept reachable) and one
-   * abort listener, added on the first race, rejects them all.
+   * rejecters (each removed when its promise settles, so a settled part is never kept reachable), and the
+   * link's `onAbort` hook (every abort of the attempt's signal goes through the link) rejects them all.
    */
   race<T>(promise: Promise<T>): Promise<T> {
     const signal = this.link.signal;
@@ -108,7 +119,7 @@ export class AttemptScope {
     }
     if (!this.racing) {
       this.racing = new Set();
-      signal.addEventListener('abort', this.rejectRaces, { once: true });
+      this.link.onAbort = this.rejectRaces;
     }
     const racing = this.racing;
     return new Promise<T>((resolve, reject) => {

@@ -35,7 +35,7 @@ export class OwnReservations {
   }
 
   add(id: string, r: OpenReservation): void {
-    const entry: OpenReservation = { ...r, counted: true };
+    const entry: OpenReservation = { tenantId: r.tenantId, periodKey: r.periodKey, amount: r.amount, expiresAt: r.expiresAt, counted: true };
     this.byId.set(id, entry);
     const k = bucketKey(r.tenantId, r.periodKey);
     let b = this.buckets.get(k);

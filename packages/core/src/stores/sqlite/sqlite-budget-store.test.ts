@@ -47,4 +47,24 @@ describe('SqliteBudgetStore with group commit', () => {
       await stores.close();
     }
   });
+
+  it('charges each reservation to the calendar period of its own time, across period ends and a clock set back', async () => {
+    let now = Date.UTC(2026, 10, 26, 23, 59, 59, 999);
+    const stores = await createStateStores({ mode: 'memory', clock: () => now });
+    try {
+      const reserve = (id: string) => stores.budgets.reserve({ tenantId: 't', period: 'day', limitUsd: 1, estimateUsd: 1, reservationId: id });
+      expect(await reserve('a')).toMatchObject({ ok: true, periodKey: '2026-11-26' });
+      expect(await reserve('full')).toMatchObject({ ok: false, periodKey: '2026-11-26' });
+      now += 1; // midnight: a new day, a new budget
+      expect(await reserve('b')).toMatchObject({ ok: true, periodKey: '2026-11-27' });
+      now -= 2; // the clock stepped back: the earlier day again, still full
+      expect(await reserve('c')).toMatchObject({ ok: false, periodKey: '2026-11-26' });
+      now = Date.UTC(2026, 11, 1, 12);
+      expect(await reserve('d')).toMatchObject({ ok: true, periodKey: '2026-12-01' });
+      const month = await stores.budgets.reserve({ tenantId: 't', period: 'month', limitUsd: 1, estimateUsd: 0.5, reservationId: 'm' });
+      expect(month).toMatchObject({ ok: true, periodKey: '2026-12' });
+    } finally {
+      await stores.close();
+    }
+  });
 });

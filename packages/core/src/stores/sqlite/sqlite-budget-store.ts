@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { budgetPeriodWindow } from '../../tenancy/budget-period.js';
+import { budgetPeriodWindow, type PeriodWindow } from '../../tenancy/budget-period.js';
 import { nanoToUsd, usdToNano, usdToNanoCeil } from '../../tenancy/money.js';
 import type { BudgetPeriod, BudgetReservation, BudgetReserveRequest, BudgetState, BudgetStore } from '../../tenancy/types.js';
 import { DEFAULT_RESERVATION_TTL_MS, validateReserveRequest, validateUsd } from '../budget-input.js';
@@ -44,6 +44,7 @@ export class SqliteBudgetStore implements BudgetStore {
   private readonly stmt;
   private readonly owner = randomUUID();
   private readonly own = new OwnReservations();
+  private readonly windows = new Map<BudgetPeriod, PeriodWindow>();
   private ops = 0;
 
   constructor(
@@ -74,7 +75,7 @@ export class SqliteBudgetStore implements BudgetStore {
     const expiresAt = now + (request.ttlMs ?? DEFAULT_RESERVATION_TTL_MS);
     const sweep = ++this.ops % 1000 === 0;
     const existing = this.own.get(request.reservationId);
-    const periodKey = existing?.periodKey ?? budgetPeriodWindow(request.period, now).key;
+    const periodKey = existing?.periodKey ?? this.periodKey(request.period, now);
     const tenantId = existing?.tenantId ?? request.tenantId;
     return this.handle.writes.run(
       (scope): BudgetReservation => {
@@ -147,6 +148,13 @@ export class SqliteBudgetStore implements BudgetStore {
         if (done) this.own.remove(reservationId);
       },
     );
+  }
+
+  /** `budgetPeriodWindow(period, now).key`, the window kept per period until `now` leaves it. */
+  private periodKey(period: BudgetPeriod, now: number): string {
+    let w = this.windows.get(period);
+    if (!w || now < w.start || now >= w.end) this.windows.set(period, (w = budgetPeriodWindow(period, now)));
+    return w.key;
   }
 
   private batchBudget(scope: BatchScope, tenantId: string, periodKey: string, now: number): BatchBudget {

@@ -41,7 +41,27 @@ export class SqliteGroupCommit {
   /** Transactions committed and jobs they carried (jobs / commits = the mean batch size). */
   readonly stats = { commits: 0, jobs: 0 };
 
-  constructor(private readonly db: SqliteDatabase) {}
+  /**
+   * The batch transaction, wrapped once: `db.transaction()` builds its four wrapper functions on every
+   * call (about 6 µs, as much as the BEGIN and COMMIT themselves); the wrapper is reusable with arguments.
+   */
+  private readonly transaction: (batch: Job[], results: unknown[], failure: { index: number; error: unknown }) => void;
+
+  constructor(db: SqliteDatabase) {
+    this.transaction = db.transaction((batch: Job[], results: unknown[], failure: { index: number; error: unknown }) => {
+      const scope = new BatchScope();
+      for (let i = 0; i < batch.length; i++) {
+        try {
+          results[i] = batch[i]!.work(scope);
+        } catch (e) {
+          failure.index = i;
+          failure.error = e;
+          throw e;
+        }
+      }
+      scope.runEnds();
+    }).immediate;
+  }
 
   /**
    * Queues `work` for the next group transaction. `onCommit` runs synchronously right after that
@@ -78,33 +98,18 @@ export class SqliteGroupCommit {
     let live = jobs;
     while (live.length > 0) {
       const results: unknown[] = new Array(live.length);
-      let failed = -1;
-      let failure: unknown;
+      const failure = { index: -1, error: undefined as unknown };
       const batch = live;
       try {
-        this.db
-          .transaction(() => {
-            const scope = new BatchScope();
-            for (let i = 0; i < batch.length; i++) {
-              try {
-                results[i] = batch[i]!.work(scope);
-              } catch (e) {
-                failed = i;
-                failure = e;
-                throw e;
-              }
-            }
-            scope.runEnds();
-          })
-          .immediate();
+        this.transaction(batch, results, failure);
       } catch (e) {
-        if (failed < 0) {
+        if (failure.index < 0) {
           // BEGIN or COMMIT failed: nothing of this batch is durable.
           for (const j of batch) j.reject(e);
           return;
         }
-        batch[failed]!.reject(failure);
-        live = batch.filter((_, i) => i !== failed);
+        batch[failure.index]!.reject(failure.error);
+        live = batch.filter((_, i) => i !== failure.index);
         continue;
       }
       this.stats.commits += 1;
