@@ -42,3 +42,12 @@ export { PREDICTOR_KINDS, trainPredictors } from './training/train-predictors.js
 export type { EmbeddingLookup, TrainPredictorsOptions } from './training/train-predictors.js';
 export { calibrateLambda } from './training/calibrate-lambda.js';
 export { promptText } from './prompt-text.js';
+
+export { excludeOverlap, normalizePromptText, questionKeys } from './augment/prompt-overlap.js';
+export type { OverlapResult } from './augment/prompt-overlap.js';
+export { trainDifficultyModel } from './augment/difficulty-model.js';
+export type { AugmentReport, AuxiliaryData, TrainDifficultyOptions } from './augment/difficulty-model.js';
+export type { AugmentSpec, DifficultySpec } from './augment/augment-spec.js';
+export type { AugmentOptions } from './augment/fit-augment.js';
+export type { MultitaskOptions } from './augment/multitask.js';
+export { QUANTITY_FEATURES, quantityFeatures } from './augment/quantity-features.js';

@@ -11,6 +11,7 @@ import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
+import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
 import { embeddingLookupFor } from './router-embeddings.js';
 import { parsePredictor, parseTasks } from './router-train.js';
 
@@ -29,6 +30,7 @@ const FLAGS = {
   'ood-guard': { type: 'boolean' },
   predictors: { type: 'string' },
   seed: { type: 'string' },
+  ...AUGMENT_FLAGS,
 } as const;
 
 export const ROUTER_EVAL_HELP = `Usage: llmrr router eval --data <file|dir> [--model <model.json>] [options]
@@ -58,7 +60,7 @@ Options:
                              every training task fall back toward each model's mean quality)
       --hash-dim <n>         hashed TF-IDF buckets (default 65536)
       --embeddings           add prompt embeddings (cached under .llmrr/cache/embeddings)
-      --seed <n>             training seed
+${AUGMENT_HELP}      --seed <n>             training seed
   -h, --help                 show this help
 `;
 
@@ -84,6 +86,8 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   const dataset = await loadDataset(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, tasks).map((e) => e.prompt), ctx, log) : undefined;
+  if (values.model && values.augment) throw new CliUsageError('--augment trains a difficulty model: use it without --model (a trained model carries its own)', '--augment');
+  const augment = await augmentOptionsFor(values, dataset.examples.map((e) => e.prompt), ctx, log, seed, embedding ? (prompts) => embeddingLookupFor(prompts, ctx, log) : undefined);
   let report: EvaluationReport;
   if (values.model) {
     const model = await loadRouterModel(resolve(ctx.cwd, values.model));
@@ -104,7 +108,10 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
       ...(tasks ? { tasks } : {}),
       ...(values['holdout-task'] ? { holdoutTask: values['holdout-task'] } : {}),
       ...(embedding ? { embedding } : {}),
+      ...(augment ? { augment: augment.options } : {}),
+      ...(augment?.multitask ? { multitask: augment.multitask } : {}),
     });
+    if (augment) report.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}) };
   }
   const out = resolve(ctx.cwd, values.out ?? join('.llmrr', 'reports', `${dataset.name.replace(/[^\w.-]+/g, '-')}${values['holdout-task'] ? `-unseen-${values['holdout-task']}` : ''}.json`));
   await mkdir(dirname(out), { recursive: true });

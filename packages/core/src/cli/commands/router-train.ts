@@ -9,6 +9,7 @@ import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
+import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
 import { embeddingLookupFor } from './router-embeddings.js';
 
 const FLAGS = {
@@ -22,6 +23,7 @@ const FLAGS = {
   'ood-guard': { type: 'boolean' },
   seed: { type: 'string' },
   json: { type: 'boolean' },
+  ...AUGMENT_FLAGS,
 } as const;
 
 export const ROUTER_TRAIN_HELP = `Usage: llmrr router train --data <file|dir> --out <model.json> [options]
@@ -49,7 +51,7 @@ Options:
       --hash-dim <n>       hashed TF-IDF buckets (default 65536; 0 = off)
       --embeddings         add a Universal Sentence Encoder embedding of each prompt (cached on disk
                            under .llmrr/cache/embeddings; slow the first time: ~26 ms per prompt)
-      --seed <n>           training seed (default 1)
+${AUGMENT_HELP}      --seed <n>           training seed (default 1)
       --json               print the training summary as JSON
   -h, --help               show this help
 `;
@@ -80,6 +82,7 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   const dataset = await loadDataset(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, parseTasks(values.tasks)).map((e) => e.prompt), ctx, log) : undefined;
+  const augment = await augmentOptionsFor(values, dataset.examples.map((e) => e.prompt), ctx, log, seed, embedding ? (prompts) => embeddingLookupFor(prompts, ctx, log) : undefined);
   log(`training on ${dataset.name}: ${dataset.models.length} models, ${dataset.examples.length} prompts`);
   const artifact = trainRouterModel(dataset, {
     select,
@@ -89,7 +92,10 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
     ...(hashDim !== undefined ? { hashDim } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(embedding ? { embedding } : {}),
+    ...(augment ? { augment: augment.options } : {}),
+    ...(augment?.multitask ? { multitask: augment.multitask } : {}),
   });
+  if (augment) artifact.training.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}) };
   const out = resolve(ctx.cwd, values.out);
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(artifact)}\n`);

@@ -1,3 +1,4 @@
+import type { AugmentReport } from '../augment/difficulty-model.js';
 import type { PredictorKind } from '../predictors/types.js';
 import type { CostQualityPoint } from './many-model-metrics.js';
 import type { PgrPoint } from './two-model-metrics.js';
@@ -70,5 +71,7 @@ export interface EvaluationReport {
   per_task?: Array<{ task: string; n: number; apgr?: number; cpt50?: number; cpt80?: number; aiq?: number; zero_router_aiq?: number; cost_fraction_at_95?: number | null; cost_fraction_at_95_of_reference?: number | null; reference?: { model: string; quality: number; cost: number }; best_single?: { model: string; quality: number; cost?: number }; vs_zero_router?: ManyModelResult['vs_zero_router']; quality?: number }>;
   /** Validation scores of each candidate during training, per fold. */
   validation: Array<{ fold: string; kind: PredictorKind; metric: string; value: number }>;
+  /** The augmentation block used (`--augment`), with the difficulty model's data and overlap counts. */
+  augment?: { kinds: string[]; difficulty?: AugmentReport; multitask?: { kept: number; dropped: number; droppedByFullText: number; droppedByStemOnly: number } };
   seconds: number;
 }

@@ -1,4 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
+import type { AugmentSpec } from '../augment/augment-spec.js';
+import { augmentDim, augmentValues } from '../augment/augment-values.js';
 import { fnv1a } from '../datasets/split-examples.js';
 import { ANALYSIS_DIM, analysisVector, analyzePrompt } from './analyze-prompt.js';
 import type { SparseVector } from './sparse-vector.js';
@@ -17,19 +19,27 @@ export interface FeatureSpec {
   /** Standardization of the analysis block (learned on the training prompts). */
   analysisMean?: number[];
   analysisStd?: number[];
+  /**
+   * Appended block (optional): an auxiliary difficulty model's predictions and/or word-problem
+   * structure features, standardized. Absent in artifacts trained without `--augment`.
+   */
+  augment?: AugmentSpec;
 }
 
 export interface FeatureBlocks {
   analysis: [number, number];
   embedding: [number, number];
   hashed: [number, number];
+  /** The augmentation block (empty when there is none). */
+  augment: [number, number];
 }
 
 /** Start/end offsets of each block in the full vector. */
 export function featureBlocks(spec: FeatureSpec): FeatureBlocks {
   const a = spec.analysis ? ANALYSIS_DIM : 0;
   const e = spec.embedding?.dim ?? 0;
-  return { analysis: [0, a], embedding: [a, a + e], hashed: [a + e, a + e + spec.hashDim] };
+  const h = a + e + spec.hashDim;
+  return { analysis: [0, a], embedding: [a, a + e], hashed: [a + e, h], augment: [h, h + (spec.augment ? augmentDim(spec.augment) : 0)] };
 }
 
 const denseIdf = new WeakMap<FeatureSpec, Float32Array>();
@@ -48,7 +58,7 @@ function idfTable(spec: FeatureSpec): Float32Array | undefined {
 }
 
 export function featureDim(spec: FeatureSpec): number {
-  return featureBlocks(spec).hashed[1];
+  return featureBlocks(spec).augment[1];
 }
 
 /**
@@ -178,6 +188,15 @@ export function featurize(spec: FeatureSpec, text: string, embedding?: ArrayLike
     for (let k = 0; k < ids.length; k++) {
       idx.push(base + ids[k]!);
       val.push(w[k]! / n);
+    }
+  }
+  if (spec.augment) {
+    const a = spec.augment;
+    const auxX = a.difficulty ? featurize(a.difficulty.features, text, embedding) : undefined;
+    const values = augmentValues(a, text, auxX);
+    for (let i = 0; i < values.length; i++) {
+      idx.push(blocks.augment[0] + i);
+      val.push(values[i]!);
     }
   }
   return { index: Int32Array.from(idx), value: Float32Array.from(val) };

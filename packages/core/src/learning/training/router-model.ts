@@ -1,4 +1,5 @@
 import { LLMError } from '../../errors/llm-error.js';
+import type { AugmentReport } from '../augment/difficulty-model.js';
 import { featurize, type FeatureSpec } from '../features/feature-pipeline.js';
 import { loadPredictor } from '../predictors/load-predictor.js';
 import type { PredictorKind, PredictorState, QualityPredictor } from '../predictors/types.js';
@@ -27,6 +28,8 @@ export interface RouterModelArtifact {
     tasks: string[];
     validation: Array<{ kind: PredictorKind; metric: string; value: number }>;
     chosen: PredictorKind;
+    /** The augmentation block's kinds and the difficulty model's data and overlap counts (`--augment`). */
+    augment?: { kinds: string[]; difficulty?: AugmentReport; multitask?: { kept: number; dropped: number; droppedByFullText: number; droppedByStemOnly: number } };
   };
 }
 
@@ -51,7 +54,8 @@ export class RouterModel {
 
   /** True when the features need a prompt embedding (then pass it to `predict`). */
   get needsEmbedding(): boolean {
-    return this.artifact.features.embedding !== undefined;
+    const f = this.artifact.features;
+    return f.embedding !== undefined || f.augment?.difficulty?.features.embedding !== undefined;
   }
 
   indexOf(model: string): number | undefined {

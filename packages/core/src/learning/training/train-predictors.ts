@@ -1,3 +1,5 @@
+import { fitAugment, type AugmentOptions } from '../augment/fit-augment.js';
+import { trainMultitask, type MultitaskOptions } from '../augment/multitask.js';
 import { fnv1a } from '../datasets/split-examples.js';
 import type { RoutingExample } from '../datasets/types.js';
 import { DEFAULT_HASH_DIM, featureBlocks, featureDim, featurize, fitFeatures, type FeatureSpec } from '../features/feature-pipeline.js';
@@ -39,6 +41,17 @@ export interface TrainPredictorsOptions {
    * every training task fall back toward each model's mean training quality. Default false.
    */
   guard?: boolean;
+  /**
+   * Append an augmentation block to the features: an auxiliary difficulty model's predictions
+   * (learned on other prompts, see `trainDifficultyModel`) and/or word-problem structure features.
+   * The block is standardized on the training prompts and stored in the feature spec.
+   */
+  augment?: AugmentOptions;
+  /**
+   * Multi-task training of `mlp` and `mf` (and so `ensemble`): their hidden layer is also trained to
+   * predict these auxiliary outcomes (see `trainMultitask`). The stack's inner-fold members are not.
+   */
+  multitask?: MultitaskOptions;
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -83,6 +96,7 @@ export function trainPredictors(
     fitSet.map((e) => e.prompt),
     { hashDim: options.hashDim ?? DEFAULT_HASH_DIM, analysis: options.analysis ?? true, ...(emb ? { embedding: { dim: emb.dim, model: emb.model } } : {}) },
   );
+  if (options.augment && (options.augment.difficulty || options.augment.quantities)) spec.augment = fitAugment(options.augment, fitSet.map((e) => e.prompt), emb?.lookup);
   const train = toTrainingSet(spec, fitSet, outputs, emb?.lookup);
   const val = toTrainingSet(spec, valSet, outputs, emb?.lookup);
   const cost = fitCostModel(fitSet, outputs);
@@ -109,6 +123,7 @@ export function trainPredictors(
     let p: QualityPredictor;
     if (kind === 'prior') p = prior;
     else if (kind === 'logistic') p = trainLogistic(train, val, { seed, ...options.hyper });
+    else if ((kind === 'mf' || kind === 'mlp') && options.multitask) p = trainMultitask(kind, train, val, spec, options.multitask, emb?.lookup, { seed, ...options.hyper }, options.log);
     else if (kind === 'mf' || kind === 'mlp') p = trainTwoLayer(kind, train, val, { seed, ...options.hyper });
     else if (kind === 'knn') p = trainKnn(train, emb ? blocks.embedding : blocks.hashed, 20);
     else if (kind === 'task') {
