@@ -7,12 +7,12 @@ import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
 import { openStream } from '../streaming/open-stream.js';
 import { sseReply, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
-import { admit, type Admission } from '../tenancy/admission.js';
+import { admit, countRefused, type Admission } from '../tenancy/admission.js';
 import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 import { headerJson } from './router-extension.js';
 import { createSettler, type Settlement } from './settle.js';
-import { resolveModel } from './resolve-model.js';
+import { resolveModel, type ResolvedModel } from './resolve-model.js';
 
 export interface CallDeps {
   router: GatewayRouter;
@@ -41,6 +41,7 @@ export interface ModelCall {
   /** The non-streamed response body. */
   render(result: RouterResult): unknown;
   encoder(): StreamEncoder;
+  /** The reply's headers so far (a fresh object: the call adds to it and replies with it). */
   headers: Record<string, string>;
 }
 
@@ -49,7 +50,7 @@ export interface ModelCall {
  * settlement (ledger record, budget, limits, metrics) before the last bytes of the answer are sent.
  */
 export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Reply> {
-  const headers: Record<string, string> = { ...call.headers };
+  const headers = call.headers;
   let admission: Admission | undefined;
   // Streams need their own controller (the response body can be cancelled without the request signal
   // firing); JSON answers use the client's request signal as it is.
@@ -79,13 +80,21 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       // already logged; the original error is the one to report
     }
     if (needsServerLog(error)) deps.log(`request failed: ${error.code}`, call.requestId, error);
-    const extra = error.code === 'rate_limited' && isRateInfoCarrier(error.details) ? rateLimitHeaders(error.details.rateInfo) : {};
-    return errorReply(toPublicError(error), call.requestId, call.style, { ...headers, ...extra });
+    if (error.code === 'rate_limited' && isRateInfoCarrier(error.details)) rateLimitHeaders(error.details.rateInfo, headers);
+    return errorReply(toPublicError(error), call.requestId, call.style, headers);
   };
 
   try {
     const all = deps.router.models(call.principal.tenantId);
-    const resolved = resolveModel(call.model, all, call.principal, call.ext.fallbacks, deps.router.routerConfig?.routing);
+    let resolved: ResolvedModel;
+    try {
+      resolved = resolveModel(call.model, all, call.principal, call.ext.fallbacks, deps.router.routerConfig?.routing);
+    } catch (refusal) {
+      // A refusal counts against the limits too (429 once over them), the same for every reason.
+      const rateInfo = await countRefused(deps.stores, call.principal);
+      if (rateInfo) rateLimitHeaders(rateInfo, headers);
+      throw refusal;
+    }
     settler.modelKnown();
     admission = await admit({
       stores: deps.stores,
@@ -96,7 +105,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       defaultMaxOutputTokens: deps.defaultMaxOutputTokens,
       rateLimitOutputTokens: deps.rateLimitOutputTokens,
     });
-    if (admission.rateInfo) Object.assign(headers, rateLimitHeaders(admission.rateInfo));
+    if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
     const strategy = call.ext.strategy ?? call.principal.tenant?.preferences.strategy;
     const options: GenerateOptions = {
       requestId: call.requestId,
@@ -114,7 +123,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     if (!call.stream) {
       const result = await deps.router.generate(call.request, options);
       await settle({ status: 'success', result, deployment: result.deployment, provider: result.provider, ttftMs: result.timeToFirstTokenMs ?? result.latencyMs });
-      Object.assign(headers, resultHeaders(result));
+      resultHeaders(result, headers);
       if (call.ext.explain && result.decision) headers['x-llmrr-decision'] = headerJson(decisionSummary(result));
       return jsonReply(call.render(result), call.requestId, headers);
     }

@@ -45,8 +45,14 @@ export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: M
       }
       const built = ep.build(body, { headers: incoming.headers, principal, requestId });
       const headers: Record<string, string> = principal.demo ? { 'x-llmrr-demo': 'true', 'x-llmrr-tenant': principal.tenantId } : {};
+      // Field by field: spreading `built` (an object holding closures) costs V8 several microseconds.
       return await runModelCall(deps, {
-        ...built,
+        model: built.model,
+        request: built.request,
+        stream: built.stream,
+        ext: built.ext,
+        render: built.render,
+        encoder: built.encoder,
         endpoint: ep.endpoint,
         style: ep.style,
         principal,

@@ -54,10 +54,15 @@ export function errorStatus(err: LLMError): number {
   return Number.isInteger(s) && s >= 400 && s <= 599 ? s : 500;
 }
 
-/** The error reply: status from the error, `retry-after` when it has one; `headers` (lower-case names) are kept. */
+/**
+ * The error reply: status from the error, `retry-after` when it has one; `headers` (lower-case names) are
+ * kept: they become the reply's (added to, not copied, as in `jsonReply`).
+ */
 export function errorReply(e: unknown, requestId: string, style: ErrorStyle = 'openai', headers: Record<string, string> = {}): Reply {
   const err = toPublicError(e);
-  const h: Record<string, string> = { ...headers, 'content-type': 'application/json', 'x-request-id': requestId };
+  const h = headers;
+  h['content-type'] = 'application/json';
+  h['x-request-id'] = requestId;
   if (err.retryAfterMs !== undefined) h['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
   return { status: errorStatus(err), headers: h, body: JSON.stringify(errorBody(err, requestId, style)) };
 }

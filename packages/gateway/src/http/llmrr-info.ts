@@ -16,13 +16,14 @@ export function llmrrInfo(result: RouterResult, explain: boolean): LlmrrResponse
   return info;
 }
 
-/** Response headers that tell which deployment answered, at what cost, and from the cache or not. */
-export function resultHeaders(result: RouterResult): Record<string, string> {
-  const headers: Record<string, string> = {
-    'x-llmrr-model': result.deployment,
-    'x-llmrr-cache': result.cached === false ? 'miss' : `hit-${result.cached}`,
-    'x-llmrr-cost-usd': formatUsd(result.cost.totalUsd),
-  };
+/**
+ * Response headers that tell which deployment answered, at what cost, and from the cache or not; added to
+ * `headers` (a reply's headers) and returned.
+ */
+export function resultHeaders(result: RouterResult, headers: Record<string, string> = {}): Record<string, string> {
+  headers['x-llmrr-model'] = result.deployment;
+  headers['x-llmrr-cache'] = result.cached === false ? 'miss' : `hit-${result.cached}`;
+  headers['x-llmrr-cost-usd'] = formatUsd(result.cost.totalUsd);
   if (result.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(result.cacheScore);
   return headers;
 }

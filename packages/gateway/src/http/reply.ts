@@ -35,6 +35,9 @@ export function replyToResponse(reply: Reply): Response {
   return new Response(stream, { status: reply.status, headers: reply.headers });
 }
 
+/** A JSON reply. `headers` become the reply's (content type and request id are added to them, not copied). */
 export function jsonReply(body: unknown, requestId: string, headers: Record<string, string> = {}, status = 200): Reply {
-  return { status, headers: { ...headers, 'content-type': 'application/json', 'x-request-id': requestId }, body: JSON.stringify(body) };
+  headers['content-type'] = 'application/json';
+  headers['x-request-id'] = requestId;
+  return { status, headers, body: JSON.stringify(body) };
 }

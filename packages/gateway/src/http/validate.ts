@@ -1,5 +1,6 @@
 import { LLMError, formatPath } from '@llmrr/core';
 import type { z } from 'zod';
+import { fastCheckOf } from '../schemas/fast-check.js';
 
 /**
  * Validates a parsed body against a wire schema; the first issue becomes a 400 naming the field
@@ -9,6 +10,7 @@ export function validateBody<S extends z.ZodType>(schema: S, body: unknown): z.o
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new LLMError({ code: 'invalid_request', message: 'Request body must be a JSON object', param: 'body' });
   }
+  if (fastCheckOf(schema)?.(body)) return body as z.output<S>;
   const r = schema.safeParse(body);
   if (r.success) return r.data;
   const issues = r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
 import { boundedJson } from './bounded-json.js';
+import { isWellFormedChatRequest } from './check-openai-chat.js';
+import { addFastCheck } from './fast-check.js';
 
 const TextContentPart = z.looseObject({ type: z.literal('text'), text: z.string() });
 const ImageContentPart = z.looseObject({
@@ -91,6 +93,8 @@ export const OpenAIChatRequestSchema = z.looseObject({
   user: z.string().optional(),
   llmrr: LlmrrExtensionSchema.optional(),
 });
+
+addFastCheck(OpenAIChatRequestSchema, isWellFormedChatRequest);
 
 export type OpenAIChatRequest = z.infer<typeof OpenAIChatRequestSchema>;
 export type OpenAIChatMessage = z.infer<typeof OpenAIChatMessageSchema>;

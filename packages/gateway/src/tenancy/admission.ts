@@ -1,4 +1,4 @@
-import { LLMError, type DeploymentInfo, type GenerateRequest, type RateLease, type RateLimitInfo, type RateScope, type Usage } from '@llmrr/core';
+import { LLMError, type DeploymentInfo, type GenerateRequest, type RateDecision, type RateLease, type RateLimitInfo, type RateScope, type Usage } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import type { GatewayStores } from '../types.js';
 import { estimateInputTokens, estimateMaxCostUsd } from './estimate.js';
@@ -30,6 +30,32 @@ function scopes(principal: Principal): RateScope[] {
   return out;
 }
 
+function rateLimited(decision: Extract<RateDecision, { ok: false }>): LLMError {
+  const what = decision.limit === 'rpm' ? 'requests per minute' : decision.limit === 'tpm' ? 'tokens per minute' : 'concurrent requests';
+  return new LLMError({
+    code: 'rate_limited',
+    message: `Rate limit of ${decision.scope.kind} "${decision.scope.id}" reached (${what}); retry after ${Math.ceil(decision.retryAfterMs / 1000)}s`,
+    retryAfterMs: Math.max(1, decision.retryAfterMs),
+    details: { rateInfo: decision.info },
+  });
+}
+
+/**
+ * Counts a request refused before admission (a model that does not exist or that the tenant may not use)
+ * against its tenant's and key's limits, so a flood of refusals is throttled like any other traffic: takes
+ * a request (no tokens) and gives its place back at once; reserves no budget. Over a limit: the same 429
+ * `rate_limited` as `admit`, whatever the refusal was. Else the numbers for the refusal's rate-limit headers.
+ */
+export async function countRefused(stores: GatewayStores | undefined, principal: Principal): Promise<RateLimitInfo | undefined> {
+  if (!stores || !principal.tenant) return undefined;
+  const rateScopes = scopes(principal);
+  if (rateScopes.length === 0) return undefined;
+  const decision = await stores.rateLimiter.acquire(rateScopes, { estimatedTokens: 0 });
+  if (!decision.ok) throw rateLimited(decision);
+  await decision.lease.release(0);
+  return decision.info;
+}
+
 /**
  * Takes the request's place under its tenant's and key's limits (rpm, tpm, concurrency), then reserves
  * its worst-case cost against the tenant's budget, before any upstream call. Refusals: 429 with
@@ -43,19 +69,12 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   let lease: RateLease | undefined;
   let rateInfo: RateLimitInfo | undefined;
   const rateScopes = scopes(principal);
+  let inputTokens: number | undefined;
   if (rateScopes.length > 0) {
-    const estimatedTokens = estimateInputTokens(input.request) + (input.request.maxTokens ?? input.rateLimitOutputTokens);
+    inputTokens = estimateInputTokens(input.request);
+    const estimatedTokens = inputTokens + (input.request.maxTokens ?? input.rateLimitOutputTokens);
     const decision = await stores.rateLimiter.acquire(rateScopes, { estimatedTokens });
-    if (!decision.ok) {
-      const what = decision.limit === 'rpm' ? 'requests per minute' : decision.limit === 'tpm' ? 'tokens per minute' : 'concurrent requests';
-      const err = new LLMError({
-        code: 'rate_limited',
-        message: `Rate limit of ${decision.scope.kind} "${decision.scope.id}" reached (${what}); retry after ${Math.ceil(decision.retryAfterMs / 1000)}s`,
-        retryAfterMs: Math.max(1, decision.retryAfterMs),
-        details: { rateInfo: decision.info },
-      });
-      throw err;
-    }
+    if (!decision.ok) throw rateLimited(decision);
     lease = decision.lease;
     rateInfo = decision.info;
   }
@@ -64,7 +83,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   if (tenant.budget) {
     // An uncapped call has no cost bound: cap it at the output the reservation assumes.
     input.request.maxTokens ??= Math.max(input.defaultMaxOutputTokens, ...input.candidates.map((d) => d.config.maxOutputTokens ?? 0));
-    const estimateUsd = estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens);
+    const estimateUsd = estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens, inputTokens);
     // The request id is the gateway's own (a client's x-request-id is never used), but a custom `generateId`
     // could repeat: a random suffix keeps every reservation distinct, so none is reused or settled twice.
     const id = `${input.requestId}~${crypto.randomUUID()}`;

@@ -7,9 +7,9 @@ function seconds(ms: number): string {
 /**
  * `X-RateLimit-Limit/Remaining/Reset` (requests; reset in seconds), `X-RateLimit-*-Tokens`, and the
  * OpenAI-style `x-ratelimit-{limit,remaining,reset}-requests` some clients read. Only limits that exist.
+ * Added to `h` (a reply's headers) and returned.
  */
-export function rateLimitHeaders(info: RateLimitInfo): Record<string, string> {
-  const h: Record<string, string> = {};
+export function rateLimitHeaders(info: RateLimitInfo, h: Record<string, string> = {}): Record<string, string> {
   if (info.limitRequests !== undefined) {
     const remaining = String(info.remainingRequests ?? 0);
     const reset = seconds(info.resetRequestsMs ?? 0);

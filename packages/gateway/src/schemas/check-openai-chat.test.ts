@@ -1,0 +1,183 @@
+import { LLMError } from '@llmrr/core';
+import { describe, expect, it } from 'vitest';
+import { validateBody } from '../http/validate.js';
+import { isWellFormedChatRequest } from './check-openai-chat.js';
+import { OpenAIChatRequestSchema } from './openai-chat.js';
+
+/** Deterministic PRNG (mulberry32), so a failure is reproducible. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ABSENT = Symbol('absent');
+type Pool = readonly unknown[];
+
+/** Values that break most fields' types, mixed into every field's pool. */
+const junk: Pool = [null, 0, -1, 1.5, 1e20, 2 ** 53, '', 'x', true, [], {}, ['a'], [{}], [null]];
+const strings: Pool = ['', 'x', 'gpt-4o', 'é 漢字 😀'];
+const positiveInts: Pool = [1, 32, 4096, 0, -3, 2.5, 2 ** 53, 9007199254740991];
+
+function generator(seed: number) {
+  const r = random(seed);
+  const pick = <T,>(pool: readonly T[]): T => pool[Math.floor(r() * pool.length)]!;
+  const chance = (p: number) => r() < p;
+  /** Half the bodies are nearly clean, half often broken. */
+  let junkRate = 0.2;
+  const ok = () => !chance(junkRate);
+  /** Mostly a valid value from `good`, sometimes junk, sometimes absent. */
+  const field = (good: Pool, pAbsent = 0.6): unknown => (chance(junkRate < 0.1 && pAbsent > 0.5 ? 0.9 : pAbsent) ? ABSENT : chance(junkRate) ? pick(junk) : pick(good));
+  const obj = (entries: Record<string, unknown>): Record<string, unknown> => {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(entries)) if (v !== ABSENT) o[k] = v;
+    if (chance(0.05)) o.extra_field = pick(junk);
+    return o;
+  };
+  const list = <T,>(make: () => T, max: number): T[] => Array.from({ length: Math.floor(r() * (max + 1)) }, make);
+
+  const textPart = () => (ok() ? obj({ type: 'text', text: field(strings, 0.05) }) : pick(junk));
+  const imagePart = () => obj({ type: 'image_url', image_url: ok() ? obj({ url: field(['https://x/y.png', 'data:image/png;base64,AAAA', ''], 0.05), detail: field(['auto', 'low', 'high', 'medium']) }) : pick(junk) });
+  const toolCall = () => obj({ id: field(['call_1', ''], 0.05), type: field(['function', 'tool'], 0.05), function: ok() ? obj({ name: field(['f', ''], 0.05), arguments: field(['{}', ''], 0.05) }) : pick(junk) });
+  const textContent = () => (chance(0.6) ? pick(strings) : ok() ? list(textPart, 3) : pick(junk));
+  const message = (): unknown => {
+    const role = ok() ? pick(['system', 'developer', 'user', 'assistant', 'tool']) : pick(['bot', 5, null, ABSENT]);
+    switch (role) {
+      case 'user':
+        return obj({ role, content: chance(0.6) ? pick(strings) : ok() ? list(() => (chance(0.5) ? textPart() : imagePart()), 3) : pick(junk), name: field(strings) });
+      case 'assistant':
+        return obj({ role, content: chance(0.3) ? ABSENT : chance(0.2) ? null : textContent(), tool_calls: chance(0.6) ? ABSENT : ok() ? list(toolCall, 2) : pick(junk), name: field(strings), refusal: field([null, 'no']) });
+      case 'tool':
+        return obj({ role, tool_call_id: field(['call_1', ''], 0.05), content: textContent() });
+      default:
+        return obj({ role, content: textContent(), name: field(strings) });
+    }
+  };
+  const extension = () =>
+    ok()
+      ? obj({ strategy: field(['cost-optimized', '']), explain: field([true, false]), fallbacks: field([[], ['a'], ['a', ''], 'a']), cache: field([true, false]) })
+      : pick(junk);
+
+  return (): Record<string, unknown> => {
+    junkRate = chance(0.5) ? 0.01 : 0.2;
+    return obj({
+      model: field(['bench', 'auto', ''], 0.03),
+      messages: ok() ? list(message, 3) : pick(junk),
+      max_tokens: field([...positiveInts, null]),
+      max_completion_tokens: field([...positiveInts, null], 0.8),
+      temperature: field([0, 0.7, 2, 2.01, -0.1, null]),
+      top_p: field([0, 0.5, 1, 1.1, null]),
+      n: field([1, 2, 0, null], 0.8),
+      stop: field(['\n', ['a', 'b'], ['a', 'b', 'c', 'd', 'e'], [1], null]),
+      seed: field([0, -5, 42, 1.5, 2 ** 60, null], 0.8),
+      stream: field([true, false, null]),
+      stream_options: field([{ include_usage: true }, { include_usage: 'yes' }, {}, null]),
+      parallel_tool_calls: field([true, false, null], 0.8),
+      user: field(strings, 0.8),
+      llmrr: chance(0.3) ? extension() : ABSENT,
+      // Outside the fast check's scope: the schema decides.
+      tools: chance(0.05) ? [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] : ABSENT,
+      tool_choice: chance(0.03) ? 'auto' : ABSENT,
+      response_format: chance(0.03) ? { type: 'json_object' } : ABSENT,
+    });
+  };
+}
+
+/** As the gateway sees a body: what JSON.parse makes of its text. */
+const viaJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
+const outOfScope = (b: Record<string, unknown>) => 'tools' in b || 'tool_choice' in b || 'response_format' in b;
+
+describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
+  it('on 10,000 generated bodies: accepts exactly what the schema accepts (outside tools/tool_choice/response_format), and the schema returns those bodies unchanged', () => {
+    const next = generator(20261126);
+    let accepted = 0;
+    let refused = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const body = viaJson(next()) as Record<string, unknown>;
+      const zod = OpenAIChatRequestSchema.safeParse(body);
+      const fast = isWellFormedChatRequest(body);
+      if (fast) {
+        expect({ i, zod: zod.success }).toEqual({ i, zod: true });
+        expect(zod.data).toEqual(body);
+        accepted++;
+      } else if (!outOfScope(body)) {
+        expect({ i, body, zod: zod.success }).toEqual({ i, body, zod: false });
+        refused++;
+      }
+    }
+    // Both sides were exercised.
+    expect(accepted).toBeGreaterThan(1000);
+    expect(refused).toBeGreaterThan(3000);
+  });
+
+  const samples: Array<[string, unknown]> = [
+    ['the benchmark body', { model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32 }],
+    ['a conversation with tool calls', {
+      model: 'm',
+      messages: [
+        { role: 'developer', content: [{ type: 'text', text: 'be brief' }] },
+        { role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AA', detail: 'low' } }], name: 'ann' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: 'ok' },
+      ],
+      stream: true,
+      stream_options: { include_usage: true },
+      stop: ['a', 'b', 'c', 'd'],
+      seed: -1,
+      llmrr: { strategy: 'cost-optimized', explain: true, fallbacks: ['x'], cache: false },
+      unknown_top_level: { kept: true },
+    }],
+    ['nulls where the schema allows them', { model: 'm', messages: [{ role: 'assistant', content: null, refusal: null }], max_tokens: null, temperature: null, top_p: null, n: null, stop: null, seed: null, stream: null, stream_options: null }],
+    ['an empty model', { model: '', messages: [{ role: 'user', content: 'hi' }] }],
+    ['no messages', { model: 'm', messages: [] }],
+    ['an unknown role', { model: 'm', messages: [{ role: 'robot', content: 'hi' }] }],
+    ['an image in a system message', { model: 'm', messages: [{ role: 'system', content: [{ type: 'image_url', image_url: { url: 'u' } }] }] }],
+    ['an unknown key in llmrr', { model: 'm', messages: [{ role: 'user', content: 'hi' }], llmrr: { explain: true, nope: 1 } }],
+    ['five stops', { model: 'm', messages: [{ role: 'user', content: 'hi' }], stop: ['a', 'b', 'c', 'd', 'e'] }],
+    ['max_tokens 0', { model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 0 }],
+    ['an unsafe integer', { model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 ** 53 }],
+    ['n 2', { model: 'm', messages: [{ role: 'user', content: 'hi' }], n: 2 }],
+    ['parallel_tool_calls null (not nullable)', { model: 'm', messages: [{ role: 'user', content: 'hi' }], parallel_tool_calls: null }],
+    ['a tool message without its id', { model: 'm', messages: [{ role: 'tool', content: 'x' }] }],
+    ['an image detail outside the enum', { model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'u', detail: 'max' } }] }] }],
+    ['a __proto__ key in llmrr', JSON.parse('{"model":"m","messages":[{"role":"user","content":"hi"}],"llmrr":{"__proto__":{"explain":true}}}')],
+  ];
+
+  for (const [name, sample] of samples) {
+    it(`${name}: same verdict as the schema`, () => {
+      const body = viaJson(sample);
+      const zod = OpenAIChatRequestSchema.safeParse(body);
+      expect(isWellFormedChatRequest(body)).toBe(zod.success);
+      if (zod.success) expect(zod.data).toEqual(body);
+    });
+  }
+});
+
+describe('validateBody with the fast check', () => {
+  it('returns a well-formed body as it is, and still names the field of a bad one', () => {
+    const body = viaJson(samples0());
+    expect(validateBody(OpenAIChatRequestSchema, body)).toBe(body);
+    let error: unknown;
+    try {
+      validateBody(OpenAIChatRequestSchema, { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 3 });
+    } catch (e) {
+      error = e;
+    }
+    expect(LLMError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'invalid_request', param: 'temperature' });
+  });
+
+  it('bodies outside the fast check (tools) are still validated by the schema', () => {
+    const tools = [{ type: 'function', function: { name: 'bad name!', parameters: { type: 'object' } } }];
+    expect(() => validateBody(OpenAIChatRequestSchema, { model: 'm', messages: [{ role: 'user', content: 'hi' }], tools })).toThrow(/tools\.0\.function\.name/);
+  });
+});
+
+function samples0() {
+  return { model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32 };
+}

@@ -1,0 +1,120 @@
+import type { OpenAIChatRequest } from './openai-chat.js';
+
+/**
+ * A hand-written check of the common `POST /v1/chat/completions` bodies, about ten times cheaper than
+ * `OpenAIChatRequestSchema.safeParse` (which copies every object it checks). True only when the schema
+ * accepts `body` unchanged (it has no defaults or transforms): a string model, messages of any role with
+ * text (or text and image) content and assistant tool calls, the sampling and stream fields, `llmrr`.
+ * Anything else, valid or not (tools, tool_choice, response_format, an unsafe integer...), is false, and the
+ * schema decides (and names the field). check-openai-chat.test.ts holds it to the schema.
+ */
+export function isWellFormedChatRequest(body: unknown): body is OpenAIChatRequest {
+  if (!isObject(body)) return false;
+  const b = body as Record<string, unknown>;
+  if (!isNonEmptyString(b.model)) return false;
+  const messages = b.messages;
+  if (!Array.isArray(messages) || messages.length === 0) return false;
+  if (!every(messages, isMessage)) return false;
+  return (
+    b.tools === undefined &&
+    b.tool_choice === undefined &&
+    b.response_format === undefined &&
+    nullish(b.max_tokens, isPositiveInt) &&
+    nullish(b.max_completion_tokens, isPositiveInt) &&
+    nullish(b.temperature, (v) => typeof v === 'number' && v >= 0 && v <= 2) &&
+    nullish(b.top_p, (v) => typeof v === 'number' && v >= 0 && v <= 1) &&
+    nullish(b.n, (v) => v === 1) &&
+    nullish(b.stop, isStop) &&
+    nullish(b.seed, Number.isSafeInteger) &&
+    nullish(b.stream, isBoolean) &&
+    nullish(b.stream_options, (v) => isObject(v) && optional(v.include_usage, isBoolean)) &&
+    optional(b.parallel_tool_calls, isBoolean) &&
+    optional(b.user, isString) &&
+    optional(b.llmrr, isExtension)
+  );
+}
+
+type Check = (v: unknown) => boolean;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function isString(v: unknown): v is string {
+  return typeof v === 'string';
+}
+function isNonEmptyString(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0;
+}
+function isBoolean(v: unknown): v is boolean {
+  return typeof v === 'boolean';
+}
+function isPositiveInt(v: unknown): boolean {
+  return Number.isSafeInteger(v) && (v as number) > 0;
+}
+/** Every element, holes included (`Array.prototype.every` skips holes; the schema does not). */
+function every(items: readonly unknown[], check: Check): boolean {
+  for (const x of items) if (!check(x)) return false;
+  return true;
+}
+function optional(v: unknown, check: Check): boolean {
+  return v === undefined || check(v);
+}
+function nullish(v: unknown, check: Check): boolean {
+  return v === undefined || v === null || check(v);
+}
+function isStop(v: unknown): boolean {
+  return typeof v === 'string' || (Array.isArray(v) && v.length <= 4 && every(v, isString));
+}
+
+function isTextPart(p: unknown): boolean {
+  return isObject(p) && p.type === 'text' && typeof p.text === 'string';
+}
+function isUserPart(p: unknown): boolean {
+  if (!isObject(p)) return false;
+  if (p.type === 'text') return typeof p.text === 'string';
+  if (p.type !== 'image_url' || !isObject(p.image_url)) return false;
+  const { url, detail } = p.image_url;
+  return isNonEmptyString(url) && (detail === undefined || detail === 'auto' || detail === 'low' || detail === 'high');
+}
+function isTextContent(c: unknown): boolean {
+  return typeof c === 'string' || (Array.isArray(c) && every(c, isTextPart));
+}
+function isToolCall(c: unknown): boolean {
+  return isObject(c) && isNonEmptyString(c.id) && c.type === 'function' && isObject(c.function) && isNonEmptyString(c.function.name) && typeof c.function.arguments === 'string';
+}
+
+function isMessage(m: unknown): boolean {
+  if (!isObject(m)) return false;
+  switch (m.role) {
+    case 'system':
+    case 'developer':
+      return isTextContent(m.content) && optional(m.name, isString);
+    case 'user':
+      return (typeof m.content === 'string' || (Array.isArray(m.content) && every(m.content, isUserPart))) && optional(m.name, isString);
+    case 'assistant':
+      return (
+        nullish(m.content, isTextContent) &&
+        optional(m.tool_calls, (v) => Array.isArray(v) && every(v, isToolCall)) &&
+        optional(m.name, isString) &&
+        nullish(m.refusal, isString)
+      );
+    case 'tool':
+      return isNonEmptyString(m.tool_call_id) && isTextContent(m.content);
+    default:
+      return false;
+  }
+}
+
+const EXTENSION_KEYS = new Set(['strategy', 'explain', 'fallbacks', 'cache']);
+
+/** `LlmrrExtensionSchema`: a strict object (no other keys). */
+function isExtension(v: unknown): boolean {
+  if (!isObject(v)) return false;
+  for (const k in v) if (!EXTENSION_KEYS.has(k)) return false;
+  return (
+    optional(v.strategy, isNonEmptyString) &&
+    optional(v.explain, isBoolean) &&
+    optional(v.fallbacks, (f) => Array.isArray(f) && every(f, isNonEmptyString)) &&
+    optional(v.cache, isBoolean)
+  );
+}
