@@ -51,6 +51,21 @@ describe('refused models count against the rate limits', () => {
     h = undefined;
   });
 
+  it('embeddings: refusals count too (404 with rate-limit headers, then 429 with Retry-After)', async () => {
+    const s = await setUp({ rpm: 2 });
+    h = s.h;
+    const embed = (model: string) => post(h!.gateway, '/v1/embeddings', { model, input: 'hello' }, s.auth);
+    const first = await embed('secret-model');
+    expect(first.status).toBe(404);
+    expect(first.headers.get('x-ratelimit-limit-requests')).toBe('2');
+    expect((await embed('no-such-model')).status).toBe(404);
+    const third = await embed('secret-model');
+    expect(third.status).toBe(429);
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(third.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    await budgetUntouched(h.stores!);
+  });
+
   it('rpm 3: three refusals are 404 with rate-limit headers, the 4th is 429 with Retry-After, for unknown and hidden models alike', async () => {
     const s = await setUp({ rpm: 3 });
     h = s.h;

@@ -12,7 +12,8 @@ import { readJsonBody } from '../http/read-json-body.js';
 import { jsonReply, type Reply } from '../http/reply.js';
 import { validateBody } from '../http/validate.js';
 import { OpenAIEmbeddingRequestSchema, type OpenAIEmbeddingResponse } from '../schemas/openai-embeddings.js';
-import { admit, type Admission } from '../tenancy/admission.js';
+import { admit, countRefused, type Admission } from '../tenancy/admission.js';
+import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 
 function toBase64(vector: number[]): string {
   const bytes = new Uint8Array(new Float32Array(vector).buffer);
@@ -30,6 +31,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
   let principal: Principal = ANONYMOUS;
   let admission: Admission | undefined;
   let settler: ReturnType<typeof createSettler> | undefined;
+  const headers: Record<string, string> = {};
   try {
     principal = await authenticate(incoming.headers, { stores: deps.stores, auth: deps.auth, requestId, clientIp: incoming.clientIp, log: (m, e) => deps.log(m, requestId, e) });
     const body = validateBody(OpenAIEmbeddingRequestSchema, await readJsonBody(incoming, { maxBytes: deps.maxBodyBytes }));
@@ -39,7 +41,15 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     const input = typeof body.input === 'string' ? [body.input] : body.input;
     deps.metrics?.started();
     settler = createSettler(deps, { endpoint: '/v1/embeddings', model: body.model, stream: false, principal, requestId, startedAt });
-    const resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
+    let resolved: ReturnType<typeof resolveModel>;
+    try {
+      resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
+    } catch (refusal) {
+      // A refusal counts against the limits too (429 once over them), as on the chat endpoints.
+      const rateInfo = await countRefused(deps.stores, principal);
+      if (rateInfo) rateLimitHeaders(rateInfo, headers);
+      throw refusal;
+    }
     settler.modelKnown();
     admission = await admit({
       stores: deps.stores,
@@ -74,6 +84,8 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     } else {
       deps.metrics?.observe({ model: 'unknown', tenant: principal.tenantId, status: error.code, durationMs: deps.now() - startedAt }, false);
     }
-    return errorReply(error, requestId);
+    const details = error.details as { rateInfo?: Parameters<typeof rateLimitHeaders>[0] } | undefined;
+    if (error.code === 'rate_limited' && details?.rateInfo) rateLimitHeaders(details.rateInfo, headers);
+    return errorReply(error, requestId, 'openai', headers);
   }
 }
