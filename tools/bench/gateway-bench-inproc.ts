@@ -13,6 +13,7 @@
  * and median.
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { bundleForNode } from './gateway-bench-bundle.js';
 
@@ -43,9 +44,10 @@ function runOnce(file: string): Promise<number[]> {
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
 async function main(): Promise<void> {
-  const builds = [{ name: 'current', file: await bundleForNode('gateway-bench-inproc-run.ts') }];
+  // Bundle names of this run's own (two runs at once must not overwrite each other's bundles).
+  const builds = [{ name: 'current', file: await bundleForNode('gateway-bench-inproc-run.ts', { name: `gateway-bench-inproc-run-${process.pid}.mjs` }) }];
   if (baseCore && baseGateway) {
-    builds.push({ name: 'base', file: await bundleForNode('gateway-bench-inproc-run.ts', { packagesSrc: { core: resolve(baseCore), gateway: resolve(baseGateway) }, name: 'gateway-bench-inproc-base.mjs' }) });
+    builds.push({ name: 'base', file: await bundleForNode('gateway-bench-inproc-run.ts', { packagesSrc: { core: resolve(baseCore), gateway: resolve(baseGateway) }, name: `gateway-bench-inproc-base-${process.pid}.mjs` }) });
   }
   const results = new Map<string, number[]>(builds.map((b) => [b.name, []]));
   for (let p = 0; p < PROCS; p++) {
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
   }
   console.log(`\n${MODE} calls, state ${STATE}, ${CALLS} calls per round at concurrency 64, CPU-ms per call:`);
   for (const [name, v] of results) console.log(`  ${name}: min ${Math.min(...v).toFixed(4)}, median ${median(v).toFixed(4)} (${v.length} rounds)`);
+  for (const b of builds) rmSync(b.file, { force: true });
 }
 
 main().catch((e: unknown) => {
