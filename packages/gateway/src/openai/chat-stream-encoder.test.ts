@@ -8,7 +8,7 @@ describe('ChatStreamEncoder content chunks', () => {
   it.each([true, false])('are byte for byte the serialized chunk object (include_usage %s)', (includeUsage) => {
     const enc = new ChatStreamEncoder({ created: 1_700_000_000, includeUsage, explain: false });
     enc.start(route);
-    for (const delta of ['hello', ' "quoted" \n\t', 'emoji 🙂 and \u2028', '']) {
+    for (const delta of ['hello', ' "quoted" \n\t', 'emoji 🙂 and \u2028', 'lone \ud800 surrogate', '</script>', '']) {
       const expected =
         delta === ''
           ? []

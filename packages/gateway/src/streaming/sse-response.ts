@@ -1,10 +1,9 @@
-import { LLMError, toLLMError, type FinishReason, type RouterResult, type StreamPart, type Usage } from '@llmrr/core';
-import { toPublicError } from '../http/error-body.js';
+import type { FinishReason, LLMError, RouterResult, StreamPart, Usage } from '@llmrr/core';
 import type { Reply } from '../http/reply.js';
 import type { OpenedStream, RoutePart } from './open-stream.js';
-import { ProducedText } from './produced-text.js';
+import { SseFrames } from './sse-frames.js';
 
-type FinishPart = Extract<StreamPart, { type: 'finish' }>;
+export type FinishPart = Extract<StreamPart, { type: 'finish' }>;
 
 /** Turns router stream parts into the frames of one wire protocol (OpenAI chunks, Anthropic events). */
 export interface StreamEncoder {
@@ -49,78 +48,7 @@ export interface SseResponseOptions {
  * ends with the protocol's error event, never silently.
  */
 export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseResponseOptions): Reply {
-  let settled = false;
-  const settleOnce = async (outcome: StreamOutcome) => {
-    if (settled) return;
-    settled = true;
-    await options.settle(outcome);
-  };
-
-  async function* frames(): AsyncGenerator<string, void> {
-    let lastUsage: Usage | undefined;
-    let finish: FinishPart | undefined;
-    const produced = new ProducedText();
-    const handle = (part: StreamPart): string => {
-      produced.add(part);
-      if (part.type === 'finish') {
-        finish = part;
-        lastUsage = part.usage;
-        return '';
-      }
-      if (part.type === 'usage') lastUsage = part.usage;
-      return join(enc.part(part));
-    };
-    try {
-      let first = join(enc.start(opened.route));
-      for (const part of opened.head) first += handle(part);
-      yield first;
-      for (;;) {
-        const next = await opened.iterator.next();
-        if (next.done) break;
-        const part = next.value;
-        if (part.type === 'route') continue;
-        if (part.type === 'error') throw part.error;
-        if (finish) continue;
-        const text = handle(part);
-        if (text !== '') yield text;
-      }
-      if (!finish) throw new LLMError({ code: 'stream_interrupted', message: 'The upstream stream ended without a finish event' });
-      let result: RouterResult;
-      try {
-        result = await opened.stream.result;
-      } catch (e) {
-        throw toLLMError(e);
-      }
-      await settleOnce({ status: 'success', result, firstPartMs: opened.firstPartMs });
-      yield join(enc.finish(finish, result));
-    } catch (e) {
-      const error = options.abort.signal.aborted ? toLLMError(options.abort.signal.reason ?? e) : toLLMError(e);
-      const aborted = options.abort.signal.aborted || error.code === 'aborted';
-      await settleOnce({
-        status: aborted ? 'aborted' : 'error',
-        error,
-        usage: lastUsage,
-        ...(finish ? { finishReason: finish.finishReason } : {}),
-        firstPartMs: opened.firstPartMs,
-        outputText: produced.text(),
-      }).catch(() => {});
-      if (!aborted) yield join(enc.error(toPublicError(error), options.requestId));
-    } finally {
-      if (!settled) {
-        options.abort.abort();
-        await settleOnce({
-          status: 'aborted',
-          error: toLLMError(Object.assign(new Error('The client closed the stream'), { name: 'AbortError' })),
-          usage: lastUsage,
-          firstPartMs: opened.firstPartMs,
-          outputText: produced.text(),
-        }).catch(() => {});
-      }
-      await opened.iterator.return?.().catch(() => {});
-    }
-  }
-
-  const gen = frames();
+  const frames = new SseFrames(opened, enc, options);
   return {
     status: 200,
     headers: {
@@ -132,15 +60,11 @@ export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseR
       'x-request-id': options.requestId,
     },
     body: {
-      frames: gen,
+      frames,
       async cancel() {
         options.abort.abort();
-        await gen.return(undefined);
+        await frames.return();
       },
     },
   };
-}
-
-function join(frames: string[]): string {
-  return frames.length === 1 ? frames[0]! : frames.join('');
 }

@@ -5,7 +5,8 @@ import { estimateRequestTokens, estimateTokens } from '../../pricing/estimate-to
 import type { CallOptions, EmbedResult, EngineCapabilities, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
-import { fetchOrThrow, parseJsonOrThrow, sseEvents } from '../../util/http.js';
+import { fetchOrThrow, parseJsonOrThrow } from '../../util/http.js';
+import { SsePartStream } from '../../util/sse-part-stream.js';
 import type { EngineContext } from '../types.js';
 import { buildOpenAIRequestBody } from './build-openai-request-body.js';
 import { convertOpenAIChatResponse } from './convert-openai-chat-response.js';
@@ -128,29 +129,20 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
    * `stream_interrupted` when the connection drops or the stream ends without `[DONE]`/`finish_reason`,
    * `aborted` when the signal fires).
    */
-  async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {
-    const signal = options.signal;
-    let response: Response;
-    try {
-      const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, true);
-      response = await this.post('chat/completions', this.init(body, options, true));
-    } catch (e) {
-      yield { type: 'error', error: toLLMError(e, this.errorContext) };
-      return;
-    }
-    const decoder = new OpenAIStreamDecoder({ ...this.errorContext, estimateInputTokens: () => estimateRequestTokens(request) });
-    let tail: StreamPart[];
-    try {
-      for await (const event of sseEvents(response, signal)) {
-        for (const part of decoder.decode(event.data)) yield part;
-        // Returning runs sseEvents' cleanup, which cancels the body and releases the connection.
-        if (decoder.done) return;
-      }
-      tail = decoder.end();
-    } catch (e) {
-      tail = signal?.aborted ? [{ type: 'error', error: abortError(signal, this.errorContext) }] : decoder.interrupted(e);
-    }
-    for (const part of tail) yield part;
+  stream(request: GenerateRequest, options: CallOptions = {}): AsyncIterableIterator<StreamPart> {
+    return new SsePartStream({
+      signal: options.signal,
+      open: async () => {
+        try {
+          const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, true);
+          const response = await this.post('chat/completions', this.init(body, options, true));
+          return { response, decoder: new OpenAIStreamDecoder({ ...this.errorContext, estimateInputTokens: () => estimateRequestTokens(request) }) };
+        } catch (e) {
+          return { part: { type: 'error', error: toLLMError(e, this.errorContext) } };
+        }
+      },
+      abortPart: (s) => ({ type: 'error', error: abortError(s, this.errorContext) }),
+    });
   }
 
   /** Embeddings via `POST /embeddings` (float vectors, in input order). */

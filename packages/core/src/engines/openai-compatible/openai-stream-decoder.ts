@@ -3,6 +3,7 @@ import { toLLMError } from '../../errors/to-llm-error.js';
 import { estimateTokens } from '../../pricing/estimate-tokens.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import type { FinishReason, Usage } from '../../spec/usage.js';
+import { ContentChunkTemplate } from './content-chunk-template.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { openAIStreamError } from './map-openai-error.js';
@@ -50,6 +51,11 @@ export class OpenAIStreamDecoder {
   /** The answer's text (reasoning, content, tool names and arguments), for a usage estimate when the provider sends none. */
   private outputText = '';
   private chunks = 0;
+  /** Content chunks like an earlier one are read without JSON.parse (see ContentChunkTemplate). */
+  private template: ContentChunkTemplate | undefined;
+  private learning = 2;
+  private templateHits = 0;
+  private templateMisses = 0;
 
   constructor(private readonly options: OpenAIStreamDecoderOptions) {}
 
@@ -66,6 +72,12 @@ export class OpenAIStreamDecoder {
   /** Parts for one SSE `data:` payload (a JSON chunk or `[DONE]`). */
   decode(data: string): StreamPart[] {
     if (this.terminated) return [];
+    if (this.template) {
+      const content = this.template.content(data);
+      if (content !== undefined) return this.templated(content);
+      // Servers that vary each chunk (a per-chunk nonce): stop trying.
+      if (++this.templateMisses > this.templateHits + 4) this.template = undefined;
+    }
     if (data.trim() === '[DONE]') return this.finish(this.finishReason ?? 'other');
     let json: unknown;
     try {
@@ -127,7 +139,20 @@ export class OpenAIStreamDecoder {
       this.usage = convertOpenAIUsage(chunk.usage);
       parts.push({ type: 'usage', usage: this.usage });
     }
+    if (this.learning > 0 && !this.template && delta?.content) {
+      this.learning--;
+      this.template = ContentChunkTemplate.learn(data, chunk);
+    }
     return parts;
+  }
+
+  /** A chunk that matched the template: what the full path gives for a content-only chunk. */
+  private templated(content: string): StreamPart[] {
+    this.chunks++;
+    this.templateHits++;
+    if (!content) return [];
+    this.outputText += content;
+    return [{ type: 'text-delta', delta: content }];
   }
 
   /**

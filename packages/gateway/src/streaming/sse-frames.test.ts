@@ -1,0 +1,161 @@
+import { LLMError, type RouterResult, type RouterStreamPart, type StreamPart } from '@llmrr/core';
+import { describe, expect, it } from 'vitest';
+import type { OpenedStream, RoutePart } from './open-stream.js';
+import { sseReply, type StreamEncoder, type StreamOutcome } from './sse-response.js';
+
+const usage = { inputTokens: 1, outputTokens: 2, totalTokens: 3 };
+const route: RoutePart = { type: 'route', requestId: 'req1', deployment: 'd', model: 'm', provider: 'p', cached: false };
+const result = { requestId: 'req1', text: 'ab', finishReason: 'stop', usage } as unknown as RouterResult;
+
+/** Frames as readable text, so the tests read as the wire would. */
+const encoder: StreamEncoder = {
+  start: () => ['<start>'],
+  part: (p) => (p.type === 'text-delta' && p.delta !== '' ? [`<${p.delta}>`] : []),
+  finish: (p) => [`<finish ${p.finishReason}>`, '<done>'],
+  error: (e) => [`<error ${e.code}>`],
+};
+
+/** A router stream of `parts` (then its end, or a wait that only `return()` ends), recording `return()`. */
+function opened(parts: RouterStreamPart[], options: { hang?: boolean; result?: Promise<RouterResult> } = {}) {
+  const state = { returned: 0, pulled: 0 };
+  let wake: (() => void) | undefined;
+  const iterator: AsyncIterator<RouterStreamPart> = {
+    async next() {
+      const i = state.pulled++;
+      if (i < parts.length) return { done: false, value: parts[i]! };
+      if (options.hang) await new Promise<void>((r) => (wake = r));
+      return { done: true, value: undefined };
+    },
+    async return() {
+      state.returned++;
+      wake?.();
+      return { done: true, value: undefined };
+    },
+  };
+  const resultPromise = options.result ?? Promise.resolve(result);
+  resultPromise.catch(() => {});
+  const stream: OpenedStream = {
+    route,
+    head: [{ type: 'response-metadata', id: 'x' }, { type: 'text-delta', delta: 'a' }],
+    iterator,
+    stream: { requestId: 'req1', result: resultPromise, [Symbol.asyncIterator]: () => iterator },
+    firstPartMs: 5,
+  };
+  return { stream, state };
+}
+
+function reply(o: OpenedStream, settle: (outcome: StreamOutcome) => Promise<void> = async () => {}) {
+  const outcomes: StreamOutcome[] = [];
+  const abort = new AbortController();
+  const r = sseReply(o, encoder, {
+    requestId: 'req1',
+    headers: {},
+    abort,
+    settle: async (outcome) => {
+      outcomes.push(outcome);
+      await settle(outcome);
+    },
+  });
+  if (typeof r.body === 'string') throw new Error('not a stream');
+  return { body: r.body, outcomes, abort };
+}
+
+async function read(frames: AsyncIterator<string, void>): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    const next = await frames.next();
+    if (next.done) return out;
+    out.push(next.value);
+  }
+  throw new Error('too many frames');
+}
+
+const finish: StreamPart = { type: 'finish', finishReason: 'stop', usage };
+
+describe('sseReply frames', () => {
+  it('sends the head with the start, one string per part, then settles and sends the finish frames', async () => {
+    const o = opened([route, { type: 'text-delta', delta: 'b' }, { type: 'usage', usage }, { type: 'text-delta', delta: '' }, { type: 'text-delta', delta: 'c' }, finish]);
+    let settledBeforeFinish = false;
+    const r = reply(o.stream, async () => {
+      settledBeforeFinish = true;
+    });
+    const frames: string[] = [];
+    for (;;) {
+      const next = await r.body.frames.next();
+      if (next.done) break;
+      if (next.value.includes('finish')) expect(settledBeforeFinish).toBe(true);
+      frames.push(next.value);
+    }
+    expect(frames).toEqual(['<start><a>', '<b>', '<c>', '<finish stop><done>']);
+    expect(r.outcomes).toEqual([{ status: 'success', result, firstPartMs: 5 }]);
+    expect(o.state.returned).toBe(1);
+  });
+
+  it('ends a stream that breaks with the error event, settled as an error with what it produced', async () => {
+    const o = opened([{ type: 'text-delta', delta: 'b' }, { type: 'usage', usage }, { type: 'error', error: new LLMError({ code: 'provider_error', message: 'fell over' }) }]);
+    const r = reply(o.stream);
+    expect(await read(r.body.frames)).toEqual(['<start><a>', '<b>', '<error provider_error>']);
+    expect(r.outcomes).toMatchObject([{ status: 'error', error: { code: 'provider_error' }, usage, outputText: 'ab', firstPartMs: 5 }]);
+    expect(o.state.returned).toBe(1);
+  });
+
+  it('a router stream that ends without a finish is stream_interrupted, never a silent end', async () => {
+    const r = reply(opened([{ type: 'text-delta', delta: 'b' }]).stream);
+    expect(await read(r.body.frames)).toEqual(['<start><a>', '<b>', '<error stream_interrupted>']);
+    expect(r.outcomes).toMatchObject([{ status: 'error', error: { code: 'stream_interrupted' } }]);
+  });
+
+  it('a failed result or a failed settle on success ends with the error event instead of the finish', async () => {
+    const failed = reply(opened([finish], { result: Promise.reject(new LLMError({ code: 'internal', message: 'lost' })) }).stream);
+    expect(await read(failed.body.frames)).toEqual(['<start><a>', '<error internal>']);
+    expect(failed.outcomes).toMatchObject([{ status: 'error', finishReason: 'stop' }]);
+    const ledgerDown = reply(opened([finish]).stream, async (o) => {
+      if (o.status === 'success') throw new LLMError({ code: 'internal', message: 'ledger down' });
+    });
+    expect(await read(ledgerDown.body.frames)).toEqual(['<start><a>', '<error internal>']);
+    expect(ledgerDown.outcomes.map((o) => o.status)).toEqual(['success']);
+  });
+
+  it('an aborted stream is settled as aborted and sends no error event (its client is gone)', async () => {
+    const o = opened([{ type: 'text-delta', delta: 'b' }, { type: 'error', error: new LLMError({ code: 'aborted', message: 'caller left' }) }]);
+    const r = reply(o.stream);
+    expect(await read(r.body.frames)).toEqual(['<start><a>', '<b>']);
+    expect(r.outcomes).toMatchObject([{ status: 'aborted', error: { code: 'aborted' }, outputText: 'ab' }]);
+    expect(o.state.returned).toBe(1);
+  });
+
+  it('cancel() mid-stream aborts the upstream, settles as aborted once and closes the router stream', async () => {
+    const o = opened([{ type: 'text-delta', delta: 'b' }], { hang: true });
+    const r = reply(o.stream);
+    expect((await r.body.frames.next()).value).toBe('<start><a>');
+    expect((await r.body.frames.next()).value).toBe('<b>');
+    await r.body.cancel();
+    expect(r.abort.signal.aborted).toBe(true);
+    expect(r.outcomes).toMatchObject([{ status: 'aborted', outputText: 'ab' }]);
+    expect(o.state.returned).toBe(1);
+    expect(await r.body.frames.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('cancel() while a frame is awaited is served after it', async () => {
+    const o = opened([], { hang: true });
+    const r = reply(o.stream);
+    await r.body.frames.next();
+    const pending = r.body.frames.next();
+    const cancelled = r.body.cancel();
+    // The abort reaches the router stream, which here only ends when returned: close it as the router would.
+    await o.stream.iterator.return!();
+    const [frame] = await Promise.all([pending, cancelled]);
+    // The client is gone: aborted, without an error event.
+    expect(frame).toEqual({ done: true, value: undefined });
+    expect(r.outcomes).toMatchObject([{ status: 'aborted' }]);
+  });
+
+  it('cancel() before the first frame still settles the stream as aborted', async () => {
+    const o = opened([finish]);
+    const r = reply(o.stream);
+    await r.body.cancel();
+    expect(r.outcomes).toMatchObject([{ status: 'aborted' }]);
+    expect(o.state.returned).toBe(1);
+    expect(await r.body.frames.next()).toEqual({ done: true, value: undefined });
+  });
+});
