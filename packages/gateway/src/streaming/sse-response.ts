@@ -31,6 +31,7 @@ export type StreamOutcome =
 
 export interface SseResponseOptions {
   requestId: string;
+  /** The response headers so far; owned by this reply from here on (the stream headers are added to it). */
   headers: Record<string, string>;
   /** Aborted when the client goes away, so the upstream call stops. */
   abort: AbortController;
@@ -49,16 +50,17 @@ export interface SseResponseOptions {
  */
 export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseResponseOptions): Reply {
   const frames = new SseFrames(opened, enc, options);
+  // The call's own headers object (fresh per request): added to in place, not copied (a spread that adds
+  // keys costs microseconds per request on V8).
+  const headers = options.headers;
+  headers['content-type'] = 'text/event-stream; charset=utf-8';
+  headers['cache-control'] = 'no-cache';
+  headers.connection = 'keep-alive';
+  headers['x-accel-buffering'] = 'no';
+  headers['x-request-id'] = options.requestId;
   return {
     status: 200,
-    headers: {
-      ...options.headers,
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'x-request-id': options.requestId,
-    },
+    headers,
     body: {
       frames,
       async cancel() {
