@@ -13,13 +13,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { LLMRouter, createStateStores } from '@llmrr/core';
 import { createGateway } from '@llmrr/gateway';
-import { createUpstreamFetch, serveGateway, tuneHeapForGateway } from '@llmrr/gateway/node';
+import * as gatewayNode from '@llmrr/gateway/node';
 
-// As the gateway server does (LLMRR_HEAP_GROWING_PERCENT, default 25; 0 = V8's default).
-tuneHeapForGateway(process.env.LLMRR_HEAP_GROWING_PERCENT ? Number(process.env.LLMRR_HEAP_GROWING_PERCENT) : undefined);
+const { createUpstreamFetch, serveGateway } = gatewayNode;
+// As the gateway server does (LLMRR_HEAP_GROWING_PERCENT, default 25; 0 = V8's default). Older sources
+// measured with --compare-packages have no tuneHeapForGateway: they get the same setting, so a comparison
+// shows what the code changed.
+const heapPercent = process.env.LLMRR_HEAP_GROWING_PERCENT ? Number(process.env.LLMRR_HEAP_GROWING_PERCENT) : undefined;
+const tune = (gatewayNode as { tuneHeapForGateway?: (percent?: number) => number }).tuneHeapForGateway;
+if (tune) tune(heapPercent);
+else if ((heapPercent ?? 25) > 0) setFlagsFromString(`--heap-growing-percent=${heapPercent ?? 25}`);
 const upstream = process.env.UPSTREAM_URL;
 if (!upstream) throw new Error('UPSTREAM_URL is required');
 const dataDir = mkdtempSync(join(tmpdir(), 'llmrr-bench-'));
