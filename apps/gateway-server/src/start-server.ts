@@ -106,9 +106,10 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
       close(graceMs) {
         closing ??= (async () => {
           await srv.close(graceMs);
+          // The router first (it stops its prefetcher), then the gateway: a prefetch finishing meanwhile is still metered.
+          await r.close();
           await gateway.close();
           await tr?.shutdown();
-          await r.close();
           await upstreamFetch.close();
           await s.close();
         })();

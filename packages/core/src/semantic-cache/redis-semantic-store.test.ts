@@ -136,6 +136,8 @@ describe('RedisSemanticStore (real redis-server)', () => {
     await a.store(ask('beta two'), scope, answer('B'));
     // b serves alpha: alpha is now more recent than beta, though older by insertion.
     expect((await b.lookup(ask('alpha one'), scope))?.answer.text).toBe('A');
+    // The hit's touch is not awaited by the lookup; a later command on b's connection is answered after it.
+    await b.backend.size();
     await a.store(ask('gamma three'), scope, answer('C'));
     expect((await a.lookup(ask('alpha one'), scope))?.answer.text).toBe('A');
     expect(await b.lookup(ask('beta two'), scope)).toBeUndefined(); // the least recently used went

@@ -90,10 +90,12 @@ export class RedisSemanticStore implements SemanticStore {
   readonly #max: number;
   readonly #k: { seq: string; log: string; clock: string; lru: string; entry: string; tenant: (t: string) => string; user: (t: string, u: string) => string };
   #lastSeq = 0;
+  #pruneAbove = 0;
 
   private constructor(private readonly redis: RedisHandle, options: RedisSemanticStoreOptions) {
     this.#max = options.maxEntries ?? 10_000;
     checkPositiveInt('cache.semantic.maxEntries', this.#max);
+    this.#pruneAbove = this.#max + Math.ceil(this.#max / 4);
     this.#now = options.now ?? Date.now;
     this.#catalog = new VectorCatalog({ ann: annModule, ...options.index });
     const p = `${options.prefix ?? 'llmrr'}:sem:`;
@@ -138,7 +140,12 @@ export class RedisSemanticStore implements SemanticStore {
       this.#catalog.putMany(items);
     }
     this.#lastSeq = Math.max(this.#lastSeq, ...ids.map(Number));
-    if (this.#catalog.size > this.#max + Math.ceil(this.#max / 4)) await this.#pruneMirror();
+    // Pruning reads the whole log: only once the mirror has grown by a quarter of the cap since the last
+    // prune (processes with a larger cap can keep the log above this one's cap for good).
+    if (this.#catalog.size > this.#pruneAbove) {
+      await this.#pruneMirror();
+      this.#pruneAbove = Math.max(this.#max, this.#catalog.size) + Math.ceil(this.#max / 4);
+    }
   }
 
   /**

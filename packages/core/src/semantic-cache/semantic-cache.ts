@@ -143,6 +143,8 @@ export class SemanticCache {
   readonly #now: () => number;
   /** Namespace per canonical scope material (bounded to ~4 MB of keys): repeated contexts skip the SHA-256. */
   readonly #namespaces = new LRUCache<string, string>({ max: 1_000, maxSize: 4_000_000, sizeCalculation: (v, k) => k.length + v.length });
+  /** Touches still on their way to the store (waited for by `close`). */
+  readonly #pendingTouches = new Set<Promise<void>>();
   readonly #stats: SemanticCacheStats = { hits: 0, misses: 0, stores: 0, bypassed: 0, guardMisses: 0, ambiguous: 0, verified: 0, adapted: 0 };
 
   constructor(options: SemanticCacheOptions = {}) {
@@ -246,14 +248,26 @@ export class SemanticCache {
     if (!selection.ambiguous && (guardAbove === undefined || match.score >= guardAbove)) {
       this.#stats.hits++;
       if (details) details.outcome = 'served';
-      await this.backend.touch?.(match.id);
+      this.#touch(match.id);
       return hit;
     }
     if (selection.ambiguous) this.#stats.ambiguous++;
     if (details) details.outcome = selection.ambiguous ? 'ambiguous' : 'guard-band';
     const guarded = await this.#guarded(hit, question, options.signal);
-    if (guarded) await this.backend.touch?.(match.id);
+    if (guarded) this.#touch(match.id);
     return guarded;
+  }
+
+  /**
+   * Marks a served entry as used, for least-recently-used eviction, without making the hit wait for it (a
+   * shared store's round trip) or fail with it: a lost touch only makes the entry look older.
+   */
+  #touch(id: number): void {
+    const touched = this.backend.touch?.(id);
+    if (touched) {
+      this.#pendingTouches.add(touched);
+      touched.catch(() => {}).finally(() => this.#pendingTouches.delete(touched));
+    }
   }
 
   /** How many nearest stored questions a lookup compares: 1 when neither re-ranking nor the ambiguity rule needs more. */
@@ -344,6 +358,7 @@ export class SemanticCache {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.#pendingTouches]);
     await this.backend.close();
     await this.embedder.close?.();
   }

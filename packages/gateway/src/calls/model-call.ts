@@ -91,7 +91,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       resolved = resolveModel(call.model, all, call.principal, call.ext.fallbacks, deps.router.routerConfig?.routing);
     } catch (refusal) {
       // A refusal counts against the limits too (429 once over them), the same for every reason.
-      const rateInfo = await countRefused(deps.stores, call.principal);
+      const rateInfo = await countRefused(deps.stores, call.principal, (m, e) => deps.log(m, call.requestId, e));
       if (rateInfo) rateLimitHeaders(rateInfo, headers);
       throw refusal;
     }

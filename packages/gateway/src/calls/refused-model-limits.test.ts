@@ -66,6 +66,25 @@ describe('refused models count against the rate limits', () => {
     await budgetUntouched(h.stores!);
   });
 
+  it('a failing limiter store (say Redis down) leaves a refusal a 404, never a 5xx; embeddings answers carry the rate-limit headers', async () => {
+    const s = await setUp({ rpm: 5 });
+    h = s.h;
+    const ok = await post(h.gateway, '/v1/embeddings', { model: 'mock', input: 'hello' }, s.auth);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-ratelimit-limit-requests')).toBe('5');
+    const limiter = h.stores!.rateLimiter;
+    const acquire = limiter.acquire.bind(limiter);
+    limiter.acquire = async () => {
+      throw new Error('limiter store unreachable');
+    };
+    try {
+      expect((await post(h.gateway, '/v1/chat/completions', chat('no-such-model'), s.auth)).status).toBe(404);
+      expect((await post(h.gateway, '/v1/embeddings', { model: 'secret-model', input: 'x' }, s.auth)).status).toBe(404);
+    } finally {
+      limiter.acquire = acquire;
+    }
+  });
+
   it('rpm 3: three refusals are 404 with rate-limit headers, the 4th is 429 with Retry-After, for unknown and hidden models alike', async () => {
     const s = await setUp({ rpm: 3 });
     h = s.h;

@@ -24,7 +24,9 @@ export function meterPrefetches(
   stores: GatewayStores,
   log: (message: string, requestId: string, error?: unknown) => void,
 ): PrefetchMetering {
-  if (!router.on) return { close: async () => {} };
+  // Only a router that prefetches (core's LLMRouter with `cache.predictive` on exposes `prefetch`): otherwise
+  // a `request:end` listener would only cost every request its event payload.
+  if (!router.on || !(router as { prefetch?: unknown }).prefetch) return { close: async () => {} };
   const pending = new Set<Promise<void>>();
   const off = router.on('request:end', (e: RouterEvents['request:end']) => {
     if (e.metadata[PREFETCH_METADATA_KEY] !== true) return;

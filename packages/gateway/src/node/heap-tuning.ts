@@ -10,13 +10,16 @@ export const GATEWAY_HEAP_GROWING_PERCENT = 25;
  * `--heap-growing-percent` makes V8 collect it sooner (measured on the benchmark's load: RSS under load
  * 151-155 -> 131-136 MB median, after a 512-stream burst 169-199 -> 137-147 MB, CPU per request within the
  * run-to-run noise; docs/benchmarks.md). Takes effect when called at startup, before the load; V8 reads the flag
- * at each heap-limit computation. `percent` 0 leaves V8's default. Returns the percent applied.
+ * at each heap-limit computation. `percent` 0 leaves V8's default, and so does a `--heap-growing-percent` given
+ * to node on its command line (the operator's choice wins). Returns the percent applied (0 when none).
  *
  * `--max-semi-space-size` (a smaller young generation) cannot be changed at runtime: pass it to node
  * (`NODE_OPTIONS=--max-semi-space-size=8`) to trade more GC time for less memory.
  */
 export function tuneHeapForGateway(percent: number = GATEWAY_HEAP_GROWING_PERCENT): number {
   if (!Number.isInteger(percent) || percent < 0 || percent > 1000) throw new RangeError(`heap growing percent must be an integer 0-1000, got ${percent}`);
+  // A value given to node itself (`node --heap-growing-percent=N`) is the operator's: leave it.
+  if (process.execArgv.some((a) => /^--heap[-_]growing[-_]percent/.test(a))) return 0;
   if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
   return percent;
 }

@@ -46,7 +46,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
     } catch (refusal) {
       // A refusal counts against the limits too (429 once over them), as on the chat endpoints.
-      const rateInfo = await countRefused(deps.stores, principal);
+      const rateInfo = await countRefused(deps.stores, principal, (m, e) => deps.log(m, requestId, e));
       if (rateInfo) rateLimitHeaders(rateInfo, headers);
       throw refusal;
     }
@@ -75,7 +75,11 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       model: result.deployment,
       usage: { prompt_tokens: result.usage.inputTokens, total_tokens: result.usage.totalTokens },
     };
-    return jsonReply(out, requestId, { 'x-llmrr-model': result.deployment, 'x-llmrr-cache': 'miss', 'x-llmrr-cost-usd': formatUsd(costUsd) });
+    headers['x-llmrr-model'] = result.deployment;
+    headers['x-llmrr-cache'] = 'miss';
+    headers['x-llmrr-cost-usd'] = formatUsd(costUsd);
+    if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
+    return jsonReply(out, requestId, headers);
   } catch (e) {
     const error = toPublicError(toLLMError(e));
     if (settler) {

@@ -99,6 +99,19 @@ describe('sseReply frames', () => {
     expect(o.state.returned).toBe(1);
   });
 
+  it('an iterator whose next() throws (instead of rejecting) still ends with the error event, settled once', async () => {
+    const o = opened([]);
+    let calls = 0;
+    o.stream.iterator.next = () => {
+      calls++;
+      throw new LLMError({ code: 'provider_error', message: 'thrown synchronously' });
+    };
+    const r = reply(o.stream);
+    expect(await read(r.body.frames)).toEqual(['<start><a>', '<error provider_error>']);
+    expect(calls).toBe(1);
+    expect(r.outcomes).toMatchObject([{ status: 'error', error: { code: 'provider_error' } }]);
+  });
+
   it('a router stream that ends without a finish is stream_interrupted, never a silent end', async () => {
     const r = reply(opened([{ type: 'text-delta', delta: 'b' }]).stream);
     expect(await read(r.body.frames)).toEqual(['<start><a>', '<b>', '<error stream_interrupted>']);

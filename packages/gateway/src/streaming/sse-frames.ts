@@ -67,7 +67,14 @@ export class SseFrames implements AsyncIterator<string, void> {
   }
 
   private pull(): Promise<Result> {
-    return this.opened.iterator.next().then(this.onNext, this.onError);
+    let next: Promise<IteratorResult<RouterStreamPart>>;
+    try {
+      next = this.opened.iterator.next();
+    } catch (e) {
+      // An iterator that throws instead of rejecting still ends the stream with its error event.
+      return this.onError(e);
+    }
+    return next.then(this.onNext, this.onError);
   }
 
   private readonly onNext = (next: IteratorResult<RouterStreamPart>): Result | Promise<Result> => {

@@ -46,13 +46,24 @@ function rateLimited(decision: Extract<RateDecision, { ok: false }>): LLMError {
  * a request (no tokens) and gives its place back at once; reserves no budget. Over a limit: the same 429
  * `rate_limited` as `admit`, whatever the refusal was. Else the numbers for the refusal's rate-limit headers.
  */
-export async function countRefused(stores: GatewayStores | undefined, principal: Principal): Promise<RateLimitInfo | undefined> {
+export async function countRefused(
+  stores: GatewayStores | undefined,
+  principal: Principal,
+  log: (message: string, error: unknown) => void,
+): Promise<RateLimitInfo | undefined> {
   if (!stores || !principal.tenant) return undefined;
   const rateScopes = scopes(principal);
   if (rateScopes.length === 0) return undefined;
-  const decision = await stores.rateLimiter.acquire(rateScopes, { estimatedTokens: 0 });
+  let decision: Awaited<ReturnType<typeof stores.rateLimiter.acquire>>;
+  try {
+    decision = await stores.rateLimiter.acquire(rateScopes, { estimatedTokens: 0 });
+  } catch (e) {
+    // The limiter's store failing (Redis down) must not turn the refusal into a 5xx: it stays a refusal.
+    log('counting a refused request against the rate limits failed', e);
+    return undefined;
+  }
   if (!decision.ok) throw rateLimited(decision);
-  await decision.lease.release(0);
+  await decision.lease.release(0).catch((e: unknown) => log('releasing a refused request\'s rate-limit slot failed', e));
   return decision.info;
 }
 

@@ -45,6 +45,17 @@ describe('excludeOverlap', () => {
     expect(r.droppedByStemOnly).toBe(1);
   });
 
+  it("drops a question without options that is an evaluated question's stem, and the other way round", () => {
+    const evaluatedMc = ['How many positive integers are factors of 120 and also factors of 40?\nA. 2\nB. 6\nC. 8\nD. 12\nAnswer:'];
+    const bare = ['How many positive integers are factors of 120 and also factors of 40?', 'How many positive integers are factors of 90 and also factors of 30?'];
+    const r = excludeOverlap(bare, (x) => x, evaluatedMc);
+    expect(r.kept).toEqual([bare[1]]);
+    expect(r.droppedByStemOnly).toBe(1);
+    // An auxiliary multiple-choice question whose stem is an evaluated question without options.
+    const back = excludeOverlap(evaluatedMc, (x) => x, [bare[0]!]);
+    expect(back.kept).toEqual([]);
+  });
+
   it('keeps everything when nothing is shared, drops everything when all is', () => {
     expect(excludeOverlap(['a b c'], (x) => x, ['d e f']).kept).toEqual(['a b c']);
     expect(excludeOverlap(evaluated, (x) => x, evaluated).kept).toEqual([]);

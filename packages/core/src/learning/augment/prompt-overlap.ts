@@ -53,21 +53,32 @@ export interface OverlapResult<T> {
 
 /**
  * Keeps the auxiliary items whose prompt matches no prompt of `evaluated` (every prompt of the
- * evaluated data, all folds): by normalized full text, or by normalized question stem.
+ * evaluated data, all folds): by normalized full text, or by normalized question stem, compared across
+ * the two (a question without options equal to a multiple-choice question's stem is the same question).
  */
 export function excludeOverlap<T>(auxiliary: readonly T[], promptOf: (item: T) => string, evaluated: readonly string[]): OverlapResult<T> {
+  // Full texts on their own, and every key (full text or stem) in one set: an auxiliary prompt without
+  // options whose text is an evaluated question's stem (or the other way round) is the same question too.
   const full = new Set<string>();
-  const stems = new Set<string>();
+  const any = new Set<string>();
   for (const p of evaluated) {
-    for (const k of questionKeys(p)) (k.startsWith('full:') ? full : stems).add(k);
+    for (const k of questionKeys(p)) {
+      const text = unprefixed(k);
+      if (k.startsWith('full:')) full.add(text);
+      any.add(text);
+    }
   }
   const kept: T[] = [];
   let byFull = 0, byStem = 0;
   for (const item of auxiliary) {
-    const keys = questionKeys(promptOf(item));
+    const keys = questionKeys(promptOf(item)).map(unprefixed);
     if (full.has(keys[0]!)) byFull++;
-    else if (keys.slice(1).some((k) => stems.has(k))) byStem++;
+    else if (keys.some((k) => any.has(k))) byStem++;
     else kept.push(item);
   }
   return { kept, dropped: byFull + byStem, droppedByFullText: byFull, droppedByStemOnly: byStem };
+}
+
+function unprefixed(key: string): string {
+  return key.slice(key.indexOf(':') + 1);
 }

@@ -357,7 +357,8 @@ export class RouterPrefetch {
   }
 
   #ownId(): string {
-    const id = `prefetch_${(idCounter++).toString(36)}_${this.#now().toString(36)}`;
+    // Unique across processes too (the gateway ledgers prefetches by this id): counter, time, random.
+    const id = `prefetch_${(idCounter++).toString(36)}_${this.#now().toString(36)}_${crypto.randomUUID().slice(0, 8)}`;
     this.#own.add(id);
     return id;
   }
