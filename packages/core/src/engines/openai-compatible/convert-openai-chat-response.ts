@@ -2,7 +2,62 @@ import { estimateTokens } from '../../pricing/estimate-tokens.js';
 import type { GenerateResult } from '../../spec/engine-v1.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
-import type { OpenAIChatResponse } from './openai-wire-schemas.js';
+import { OpenAIChatResponseSchema, type OpenAIChatResponse } from './openai-wire-schemas.js';
+
+export type ChatResponseReading = { ok: true; response: OpenAIChatResponse } | { ok: false; issue: string | undefined };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const nullishString = (v: unknown) => v === null || v === undefined || typeof v === 'string';
+const nullishNumber = (v: unknown) => v === null || v === undefined || (typeof v === 'number' && Number.isFinite(v));
+
+function isUsage(u: unknown): boolean {
+  if (u === null || u === undefined) return true;
+  if (!isObject(u)) return false;
+  if (!nullishNumber(u.prompt_tokens) || !nullishNumber(u.completion_tokens) || !nullishNumber(u.total_tokens) || !nullishNumber(u.prompt_cache_hit_tokens)) return false;
+  const p = u.prompt_tokens_details;
+  if (p !== null && p !== undefined && !(isObject(p) && nullishNumber(p.cached_tokens))) return false;
+  const c = u.completion_tokens_details;
+  return c === null || c === undefined || (isObject(c) && nullishNumber(c.reasoning_tokens));
+}
+
+function isToolCalls(calls: unknown): boolean {
+  if (calls === null || calls === undefined) return true;
+  if (!Array.isArray(calls)) return false;
+  for (let i = 0; i < calls.length; i++) {
+    const c: unknown = calls[i];
+    if (!isObject(c) || !nullishString(c.id) || !nullishString(c.type)) return false;
+    const f = c.function;
+    if (!isObject(f) || typeof f.name !== 'string' || !nullishString(f.arguments)) return false;
+  }
+  return true;
+}
+
+/** True when `value` is a chat completion `OpenAIChatResponseSchema` accepts, checked by hand. */
+function isChatResponse(value: unknown): value is OpenAIChatResponse {
+  if (!isObject(value) || !nullishString(value.id) || !nullishString(value.model) || !isUsage(value.usage)) return false;
+  const choices = value.choices;
+  if (!Array.isArray(choices) || choices.length === 0) return false;
+  for (let i = 0; i < choices.length; i++) {
+    const c: unknown = choices[i];
+    if (!isObject(c) || !nullishString(c.finish_reason)) return false;
+    const m = c.message;
+    if (!isObject(m)) return false;
+    if (!nullishString(m.content) || !nullishString(m.reasoning_content) || !nullishString(m.reasoning) || !nullishString(m.refusal)) return false;
+    if (!isToolCalls(m.tool_calls)) return false;
+  }
+  return true;
+}
+
+/**
+ * Reads a parsed chat completion against the wire schema: checked by hand (a fraction of `safeParse`'s
+ * cost) and returned as it is (unknown fields kept, never read); what the check refuses goes to the schema,
+ * which words the issue.
+ */
+export function readOpenAIChatResponse(value: unknown): ChatResponseReading {
+  if (isChatResponse(value)) return { ok: true, response: value };
+  const parsed = OpenAIChatResponseSchema.safeParse(value);
+  return parsed.success ? { ok: true, response: parsed.data } : { ok: false, issue: parsed.error.issues[0]?.message };
+}
 
 /** A parsed chat-completions response -> GenerateResult. Usage is estimated (and marked) when absent. */
 export function convertOpenAIChatResponse(response: OpenAIChatResponse, estimateInputTokens: () => number): GenerateResult {
