@@ -6,6 +6,7 @@
  * and the CPU time per request of each target's process at this (idle-between-requests) pace.
  *
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-c1.ts [--duration 20] [--state-off] [--stream]
+ *     [--gateway-flags "--no-memory-reducer"]   (our gateway once more, with these node flags)
  *
  * `--stream` times the first byte of a streamed answer instead of the whole JSON answer.
  */
@@ -31,9 +32,9 @@ interface Target {
 }
 
 const children: ChildProcess[] = [];
-function start(file: string, env: Record<string, string>, ready: RegExp): Promise<{ line: string; pid: number }> {
+function start(file: string, env: Record<string, string>, ready: RegExp, nodeFlags: string[] = []): Promise<{ line: string; pid: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...nodeFlags, file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -79,13 +80,16 @@ async function main(): Promise<void> {
   const targets: Target[] = [{ name: 'direct', url: upstreamUrl, headers: {}, model: 'bench-model', agent: agent(), times: [], pid: up.pid }];
   const floor = await start(await bundleForNode('gateway-bench-floor.ts'), { UPSTREAM_URL: upstreamUrl }, /^PORT \d+/);
   targets.push({ name: 'floor (bare proxy)', url: `http://127.0.0.1:${/PORT (\d+)/.exec(floor.line)![1]}`, headers: {}, model: 'bench-model', agent: agent(), times: [], pid: floor.pid });
-  const gw = async (name: string, env: Record<string, string>) => {
-    const p = await start(gwFile, { UPSTREAM_URL: upstreamUrl, ...env }, /^PORT \d+ KEY /);
+  const gw = async (name: string, env: Record<string, string>, nodeFlags: string[] = []) => {
+    const p = await start(gwFile, { UPSTREAM_URL: upstreamUrl, ...env }, /^PORT \d+ KEY /, nodeFlags);
     const [, port, key] = /PORT (\d+) KEY (\S+)/.exec(p.line)!;
     targets.push({ name, url: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${key}` }, model: 'bench', agent: agent(), times: [], pid: p.pid });
   };
   await gw('@llmrr/gateway', {});
   if (args.includes('--state-off')) await gw('@llmrr/gateway, stores off', { BENCH_STATE: 'off' });
+  // `--gateway-flags "--a --b"`: our gateway once more, run by node with these flags.
+  const flags = opt('gateway-flags');
+  if (flags) await gw(`@llmrr/gateway, ${flags}`, {}, flags.split(/\s+/).filter(Boolean));
   for (let i = 0; i < 30; i++) for (const t of targets) await once(t);
   const cpu0 = targets.map((t) => cpuMs(t.pid));
   const end = Date.now() + DURATION_S * 1000;
