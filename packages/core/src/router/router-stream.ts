@@ -211,6 +211,21 @@ async function* replay(result: RouterResult): AsyncGenerator<RouterStreamPart> {
   yield* replayAsStream({ ...result, createdAt: 0 });
 }
 
+/** The live part of a stream (after the primed parts): what its hand-written loop reads and settles. */
+interface LiveStream {
+  deployment: RouterDeployment;
+  scope: AttemptLease['scope'];
+  lease: AttemptLease;
+  iterator: AsyncIterator<StreamPart>;
+  acc: StreamAccumulator;
+  /** The attempt's scope, when each part must be raced against its abort (see `PrimedStream.endsOnAbort`). */
+  race: AttemptLease['scope'];
+  /** Settles a finished answer (the attempt, the cache, `.result`) before its `finish` part goes out. */
+  succeed: () => Promise<void>;
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
 /**
  * The router's stream: a `route` part, then the winning engine's parts. Failover happens only before
  * the first content part; after it an engine failure is forwarded as an `error` part and the stream
@@ -219,6 +234,12 @@ async function* replay(result: RouterResult): AsyncGenerator<RouterStreamPart> {
  * or after `consumerIdleMs` (1 to 1.25 times it) without a pull, the router cancels the upstream request,
  * frees the attempt as a caller abandonment (no strike) and `.result` rejects with `aborted`; a consumer
  * that comes back gets that error as its last part.
+ *
+ * An async generator (`run`) plans the request, wins an attempt and hands out the `route` and primed parts;
+ * then it hands the engine's iterator to a hand-written loop (`liveNext`), which forwards each later part
+ * with one promise reaction instead of a generator round trip. The loop keeps the generator's semantics:
+ * calls are served in order, the stream settles (`settle`, the generator's `finally`) on the pull after
+ * its last part or on `return()`.
  */
 export function createRouterStream(hooks: StreamHooks): RouterStream {
   let resolve!: (r: RouterResult) => void;
@@ -231,19 +252,62 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
   result.catch(noop);
   let consumed = false;
   let gen: AsyncGenerator<RouterStreamPart> | undefined;
-  // Giving up on an idle consumer closes the generator where it waits (at a `yield`): its `finally` settles.
+  // What the stream holds, set by `run` and read by `settle`.
+  let plan: ExecutionPlan | undefined;
+  let lease: AttemptLease | undefined;
+  let iterator: AsyncIterator<StreamPart> | undefined;
+  let done = false;
+  let error: LLMError | undefined;
+  let final: RouterResult | undefined;
+  /** Set when `run` handed the stream to the hand-written loop. */
+  let live: LiveStream | undefined;
+  /** The loop's step in progress (later calls wait for it). */
+  let busy: Promise<IteratorResult<RouterStreamPart>> | undefined;
+  /** The loop handed out its last part: the next pull settles the stream. */
+  let last = false;
+  let settled = false;
+  // Giving up on an idle consumer closes the stream where it waits (at a part handed out): it settles.
   const watch = new ConsumerWatch(() => {
-    gen?.return(undefined).then(noop, noop);
+    if (live) liveReturn(undefined).then(noop, noop);
+    else gen?.return(undefined).then(noop, noop);
   });
+
+  /** The end of the stream, once: the attempt released if nobody settled it, `.result` and the end event. */
+  function settle(): void {
+    if (settled) return;
+    settled = true;
+    watch.stop();
+    if (!done) {
+      const abandoned = watch.abandoned;
+      if (abandoned && lease && plan) {
+        // The router gave up on a consumer that stopped reading (totalMs, consumerIdleMs, its own abort).
+        settleAbandoned(lease, plan, abandoned, hooks.host.now);
+        error = abandoned;
+      } else {
+        // The consumer stopped reading: cancel the upstream, the deployment did nothing wrong.
+        lease?.scope?.cancel();
+        lease?.release();
+        error = new LLMError({ code: 'aborted', message: 'The stream was closed by its consumer before it ended' });
+      }
+    }
+    closeQuietly(iterator);
+    if (error) {
+      reject(error);
+      hooks.end(undefined, error);
+    } else if (final) {
+      hooks.end(final, undefined);
+    }
+    // A consumer may keep the stream object long after its end (the gateway until its response is written):
+    // let the attempt, the engine iterator and the parts folded so far go now (measured: less GC per stream).
+    live = undefined;
+    iterator = undefined;
+    lease = undefined;
+    plan = undefined;
+    gen = undefined;
+  }
 
   async function* run(): AsyncGenerator<RouterStreamPart> {
     const { host } = hooks;
-    let plan: ExecutionPlan | undefined;
-    let lease: AttemptLease | undefined;
-    let iterator: AsyncIterator<StreamPart> | undefined;
-    let done = false;
-    let error: LLMError | undefined;
-    let final: RouterResult | undefined;
     try {
       const hit = await hooks.cached();
       if (hit) {
@@ -264,11 +328,11 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
         yield { type: 'error', error };
         return;
       }
-      lease = won.lease;
+      const held = won.lease;
+      lease = held;
       iterator = won.value.iterator;
       const d = won.deployment;
-      watch.hold(lease, planned.timeouts(d));
-      const scope = lease.scope;
+      watch.hold(held, planned.timeouts(d));
       const acc = new StreamAccumulator(hooks.estimatedInputTokens);
       const ttftMs = won.value.firstContentAt - hooks.startedAt;
       const succeed = async (): Promise<void> => {
@@ -276,10 +340,10 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
         try {
           r = hooks.build(d, acc.result(), planned, route, ttftMs);
         } catch (e) {
-          lease!.release();
+          held.release();
           throw e;
         }
-        lease!.succeed(r.usage.totalTokens);
+        held.succeed(r.usage.totalTokens);
         // Stored before the finish part goes out, so a call right after the stream can hit it.
         await hooks.store(r);
         final = r;
@@ -299,40 +363,7 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
         watch.resumed();
       }
       if (won.value.finished) return;
-      for (;;) {
-        let part: StreamPart;
-        try {
-          const r = scope ? await scope.race(iterator.next()) : await iterator.next();
-          if (r.done) {
-            throw new LLMError({
-              code: 'stream_interrupted',
-              message: `The stream from "${d.name}" ended without a finish or error part`,
-              deployment: d.name,
-              provider: d.provider,
-            });
-          }
-          part = r.value;
-          if (part.type === 'error') throw part.error;
-        } catch (e) {
-          // After the first content there is no failover: the consumer sees the error as the last part.
-          error = scope ? scope.errorFor(e) : toLLMError(e, { deployment: d.name, provider: d.provider });
-          lease.fail(error);
-          done = true;
-          watch.handing();
-          yield { type: 'error', error };
-          return;
-        }
-        acc.add(part);
-        if (part.type === 'finish') {
-          await succeed();
-          watch.handing();
-          yield part;
-          return;
-        }
-        watch.handing();
-        yield part;
-        watch.resumed();
-      }
+      live = { deployment: d, scope: held.scope, race: won.value.endsOnAbort ? undefined : held.scope, lease: held, iterator: won.value.iterator, acc, succeed };
     } catch (e) {
       // Planning failures (no deployment, bad strategy) and anything unexpected: an error part.
       if (!done) {
@@ -342,28 +373,88 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
         yield { type: 'error', error };
       }
     } finally {
-      watch.stop();
-      if (!done) {
-        const abandoned = watch.abandoned;
-        if (abandoned && lease && plan) {
-          // The router gave up on a consumer that stopped reading (totalMs, consumerIdleMs, its own abort).
-          settleAbandoned(lease, plan, abandoned, host.now);
-          error = abandoned;
-        } else {
-          // The consumer stopped reading: cancel the upstream, the deployment did nothing wrong.
-          lease?.scope?.cancel();
-          lease?.release();
-          error = new LLMError({ code: 'aborted', message: 'The stream was closed by its consumer before it ended' });
-        }
-      }
-      closeQuietly(iterator);
-      if (error) {
-        reject(error);
-        hooks.end(undefined, error);
-      } else if (final) {
-        hooks.end(final, undefined);
-      }
+      if (!live) settle();
     }
+  }
+
+  /** Hands out `part`; `terminal`: the stream's last one. */
+  function hand(part: RouterStreamPart, terminal: boolean): IteratorResult<RouterStreamPart> {
+    busy = undefined;
+    if (terminal) last = true;
+    watch.handing();
+    return { value: part, done: false };
+  }
+
+  /** After the first content there is no failover: the consumer sees the error as the last part. */
+  const failed = (e: unknown): IteratorResult<RouterStreamPart> => {
+    const { scope, deployment: d } = live!;
+    error = scope ? scope.errorFor(e) : toLLMError(e, { deployment: d.name, provider: d.provider });
+    live!.lease.fail(error);
+    done = true;
+    return hand({ type: 'error', error }, true);
+  };
+
+  /** Settling a finished answer failed (its result could not be built): an error part, as anything unexpected. */
+  const unexpected = (e: unknown): IteratorResult<RouterStreamPart> => {
+    if (done) {
+      busy = undefined;
+      settle();
+      return DONE;
+    }
+    error = toLLMError(e);
+    done = true;
+    return hand({ type: 'error', error }, true);
+  };
+
+  const received = (r: IteratorResult<StreamPart>): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> => {
+    if (r.done) {
+      const d = live!.deployment;
+      return failed(
+        new LLMError({
+          code: 'stream_interrupted',
+          message: `The stream from "${d.name}" ended without a finish or error part`,
+          deployment: d.name,
+          provider: d.provider,
+        }),
+      );
+    }
+    const part = r.value;
+    if (part.type === 'error') return failed(part.error);
+    live!.acc.add(part);
+    if (part.type === 'finish') return live!.succeed().then(() => hand(part, true), unexpected);
+    return hand(part, false);
+  };
+
+  function liveNext(): Promise<IteratorResult<RouterStreamPart>> {
+    if (busy) return busy.then(liveNext);
+    if (settled) return Promise.resolve(DONE);
+    if (last) {
+      settle();
+      return Promise.resolve(DONE);
+    }
+    watch.resumed();
+    const { race, iterator: engine } = live!;
+    const step = (race ? race.race(engine.next()) : engine.next()).then(received, failed);
+    busy = step;
+    return step;
+  }
+
+  function liveReturn(value: unknown): Promise<IteratorResult<RouterStreamPart>> {
+    if (busy) return busy.then(() => liveReturn(value));
+    settle();
+    return Promise.resolve({ done: true, value: value as undefined });
+  }
+
+  function liveThrow(e: unknown): Promise<IteratorResult<RouterStreamPart>> {
+    if (busy) return busy.then(() => liveThrow(e));
+    if (settled || last) {
+      settle();
+      return Promise.reject(e as Error);
+    }
+    // As the generator's `catch` did for an error thrown in at a part: an error part, then the end.
+    error = toLLMError(e);
+    done = true;
+    return Promise.resolve(hand({ type: 'error', error }, true));
   }
 
   return {
@@ -384,23 +475,28 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
         reject(error);
         hooks.end(undefined, error);
       };
+      // `run` ends (done) where it hands the stream to the loop: that call continues in the loop.
+      const handedOver = (r: IteratorResult<RouterStreamPart>): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> =>
+        r.done && live ? liveNext() : r;
       return {
         next(): Promise<IteratorResult<RouterStreamPart>> {
           started = true;
           // The router gave up on this consumer: it learns why, then the stream is over (never a silent end).
           const error = watch.takeAbandoned();
           if (error) return Promise.resolve({ value: { type: 'error', error }, done: false });
-          return g.next();
+          return live ? liveNext() : g.next().then(handedOver);
         },
         return(value?: unknown): Promise<IteratorResult<RouterStreamPart>> {
           watch.stop();
           closeUnstarted();
-          return g.return(value as undefined);
+          if (live) return liveReturn(value);
+          return g.return(value as undefined).then((r) => (live ? liveReturn(value) : r));
         },
         throw(e?: unknown): Promise<IteratorResult<RouterStreamPart>> {
           watch.stop();
           closeUnstarted();
-          return g.throw(e);
+          if (live) return liveThrow(e);
+          return g.throw(e).then(undefined, (x: unknown) => (live ? liveThrow(e) : Promise.reject(x as Error)));
         },
       };
     },

@@ -1,5 +1,6 @@
 import { LLMError } from '../errors/llm-error.js';
 import { isContentPart, type GenerateRequest, type StreamPart } from '../spec/index.js';
+import { SsePartStream } from '../util/sse-part-stream.js';
 import type { RouterDeployment } from './deployment.js';
 import type { AttemptScope } from './resilience/attempt-scope.js';
 import type { AttemptDriver } from './resilience/run-attempts.js';
@@ -13,6 +14,11 @@ export interface PrimedStream {
   finished: boolean;
   /** When the first content part arrived (router clock). */
   firstContentAt: number;
+  /**
+   * The iterator ends by itself as soon as the attempt's signal aborts (an `SsePartStream`: the abort cancels
+   * its body read and it hands out its abort part), so the router need not race each part against the abort.
+   */
+  endsOnAbort: boolean;
 }
 
 /** Ends an engine iterator without waiting or throwing (closes the upstream connection). */
@@ -57,7 +63,7 @@ export function streamDriver(request: GenerateRequest, headers: Record<string, s
             const at = now();
             scope?.firstToken();
             d.stats.firstToken(at - startedAt);
-            return { iterator, buffered, finished: part.type === 'finish', firstContentAt: at };
+            return { iterator, buffered, finished: part.type === 'finish', firstContentAt: at, endsOnAbort: iterator instanceof SsePartStream };
           }
         }
       } catch (e) {
