@@ -6,15 +6,18 @@
  *
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-ab.ts \
  *     --base-core DIR --base-gateway DIR \
- *     [--rounds 5] [--duration 4] [--stream] [--connections 64]
+ *     [--rounds 5] [--duration 4] [--stream] [--connections 64] [--burst 512]
  *
  * Each round starts both gateways fresh (behind one mock upstream), warms each for 1 s, then measures each
  * for `--duration` s with autocannon (JSON requests, or streams with `--stream`), in alternating order.
- * Prints CPU-ms per request (from /proc) per round and the median of each. Extra environment (e.g.
+ * Prints CPU-ms per request (from /proc) per round and the median of each. `--burst N` instead times the
+ * first byte of N concurrent streams on each fresh gateway (after the 1 s warm-up), against the mock
+ * upstream directly in the same round, and prints the TTFB p50 ratios and CPU-ms per stream. Extra environment (e.g.
  * `BENCH_STATE=off`) goes to both gateways.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundleForNode } from './gateway-bench-bundle.js';
@@ -56,14 +59,51 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
+/** `--burst N`: instead of a load, time the first byte of N concurrent streams (TTFB p50, against direct in the same round). */
+const BURST = Math.min(num('burst', 0), 2048);
+function streamOnce(url: string, headers: Record<string, string>, model: string, agent: Agent): Promise<{ ttfb: number; ok: boolean }> {
+  return new Promise((resolve) => {
+    const started = process.hrtime.bigint();
+    const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
+    const payload = JSON.stringify({ model, messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, stream: true, stream_options: { include_usage: true } });
+    const u = new URL(`${url}/v1/chat/completions`);
+    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } }, (res) => {
+      let ttfb = NaN;
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        if (Number.isNaN(ttfb)) ttfb = ms();
+        text += d;
+      });
+      res.on('end', () => resolve({ ttfb, ok: res.statusCode === 200 && text.includes('[DONE]') }));
+      res.on('error', () => resolve({ ttfb, ok: false }));
+    });
+    req.on('error', () => resolve({ ttfb: NaN, ok: false }));
+    req.end(payload);
+  });
+}
+async function burst(url: string, headers: Record<string, string>, model: string, pid: number | undefined): Promise<{ p50: number; cpu: number; ok: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+  try {
+    for (let i = 0; i < 5; i++) await streamOnce(url, headers, model, agent);
+    const cpu0 = pid ? cpuMs(pid) : 0;
+    const many = await Promise.all(Array.from({ length: BURST }, () => streamOnce(url, headers, model, agent)));
+    const cpu = pid ? (cpuMs(pid) - cpu0) / BURST : 0;
+    const v = many.map((m) => m.ttfb).filter(Number.isFinite).sort((a, b) => a - b);
+    return { p50: v[Math.floor(v.length / 2)]!, cpu, ok: many.filter((m) => m.ok).length };
+  } finally {
+    agent.destroy();
+  }
+}
+
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
 async function main(): Promise<void> {
   const autocannon = ((await import(pathToFileURL(join(here, 'gateway-peers', 'node_modules', 'autocannon', 'autocannon.js')).href)) as { default: Autocannon }).default;
   const upstreamFile = await bundleForNode('gateway-bench-upstream.ts');
   const builds = [
-    { name: 'current', file: await bundleForNode('gateway-bench-llmrr.ts') },
-    { name: 'base', file: await bundleForNode('gateway-bench-llmrr.ts', { packagesSrc: { core: BASE_CORE!, gateway: BASE_GATEWAY! }, name: 'gateway-bench-base.mjs' }) },
+    { name: 'current', file: await bundleForNode('gateway-bench-llmrr.ts', { name: `gateway-bench-ab-current-${process.pid}.mjs` }) },
+    { name: 'base', file: await bundleForNode('gateway-bench-llmrr.ts', { packagesSrc: { core: BASE_CORE!, gateway: BASE_GATEWAY! }, name: `gateway-bench-ab-base-${process.pid}.mjs` }) },
   ];
   const up = await startProc([upstreamFile], {}, /^PORT \d+/);
   const results = new Map<string, number[]>(builds.map((b) => [b.name, []]));
@@ -79,6 +119,13 @@ async function main(): Promise<void> {
           const [, port, key] = /PORT (\d+) KEY (\S+)/.exec(gw.line)!;
           const opts = { url: `http://127.0.0.1:${port}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body, connections: CONNECTIONS };
           await autocannon({ ...opts, duration: 1 });
+          if (BURST) {
+            const direct = await burst(upstreamUrl, {}, 'bench-model', undefined);
+            const ours = await burst(`http://127.0.0.1:${port}`, { authorization: `Bearer ${key}` }, 'bench', gw.child.pid);
+            results.get(b.name)!.push(ours.p50 / direct.p50);
+            line.push(`${b.name} ttfb p50 ${ours.p50.toFixed(1)} ms vs direct ${direct.p50.toFixed(1)} (${(ours.p50 / direct.p50).toFixed(2)}x), ${ours.cpu.toFixed(2)} CPU-ms/stream, ${ours.ok} ok`);
+            continue;
+          }
           const cpu0 = cpuMs(gw.child.pid!);
           const r = await autocannon({ ...opts, duration: DURATION_S });
           const perRequest = (cpuMs(gw.child.pid!) - cpu0) / r['2xx'];
@@ -94,8 +141,13 @@ async function main(): Promise<void> {
     }
   } finally {
     up.child.kill('SIGTERM');
+    for (const b of builds) rmSync(b.file, { force: true });
   }
   const [cur, base] = [median(results.get('current')!), median(results.get('base')!)];
+  if (BURST) {
+    console.log(`\n${BURST} concurrent streams, ${ROUNDS} rounds, TTFB p50 as a multiple of direct (median): current ${cur.toFixed(2)}x, base ${base.toFixed(2)}x`);
+    return;
+  }
   console.log(
     `\n${STREAM ? 'streams' : 'JSON requests'} at c=${CONNECTIONS}, ${ROUNDS} rounds of ${DURATION_S} s, CPU-ms per ${STREAM ? 'stream' : 'request'} (median): ` +
       `current ${cur.toFixed(3)}, base ${base.toFixed(3)} (${(((cur - base) / base) * 100).toFixed(1)}%)`,
