@@ -1,20 +1,12 @@
 import { LLMError } from '@llmrr/core';
+import { seededRandom } from '@llmrr/core/test';
 import { describe, expect, it } from 'vitest';
 import { validateBody } from '../http/validate.js';
 import { isWellFormedChatRequest } from './check-openai-chat.js';
 import { OpenAIChatRequestSchema } from './openai-chat.js';
 
 /** Deterministic PRNG (mulberry32), so a failure is reproducible. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 
 const ABSENT = Symbol('absent');
 type Pool = readonly unknown[];

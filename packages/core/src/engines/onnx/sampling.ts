@@ -1,14 +1,4 @@
-/** A seeded PRNG (mulberry32): uniform numbers in [0, 1), the same sequence for the same seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../util/seeded-random.js';
 
 /** Index of the largest logit (the first one on ties). */
 export function argmax(logits: ArrayLike<number>): number {

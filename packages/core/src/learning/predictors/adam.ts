@@ -37,17 +37,7 @@ export class Adam {
   }
 }
 
-/** A seeded uniform [0,1) generator (mulberry32), for reproducible initialization and shuffling. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../util/seeded-random.js';
 
 export function shuffle<T>(a: T[], random: () => number): T[] {
   for (let i = a.length - 1; i > 0; i--) {
