@@ -202,6 +202,26 @@ describe('router stream: a consumer that stops pulling (no totalMs: consumerIdle
     expect((await it.next()).done).toBe(true);
   });
 
+  it('throw() by the consumer mid-stream ends with an error part and frees the attempt slot', async () => {
+    const router = new LLMRouter(
+      { models: [{ name: 'm', engine: 'mock', limits: { maxConcurrency: 1 } }], routing: { retries: { max: 0 }, timeouts: { consumerIdleMs: 0 } } },
+      { engines: { m: new MockEngine({ reply: 'one two three four five six', chunkDelayMs: 20 }) } },
+    );
+    const s = router.stream('x', { cache: false });
+    const it = s[Symbol.asyncIterator]();
+    expect((await it.next()).value).toMatchObject({ type: 'route' });
+    let part = (await it.next()).value as { type: string };
+    while (part.type !== 'text-delta') part = (await it.next()).value as { type: string };
+    expect((await it.next()).value).toMatchObject({ type: 'text-delta' }); // past the first content: the live phase
+    expect(router.stats()['m']?.inFlight).toBe(1);
+    const thrown = await it.throw!(new Error('the consumer gave up'));
+    expect(thrown.value).toMatchObject({ type: 'error', error: { message: 'the consumer gave up' } });
+    expect((await it.next()).done).toBe(true);
+    expect((await rejection(s.result)).message).toBe('the consumer gave up');
+    expect(router.stats()['m']).toMatchObject({ inFlight: 0, failures: 0 });
+    expect((await router.generate('y', { cache: false })).text).toBe('one two three four five six');
+  });
+
   it('consumerIdleMs 0 turns the watch off', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {

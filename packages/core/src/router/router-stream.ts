@@ -451,9 +451,12 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
       settle();
       return Promise.reject(e as Error);
     }
-    // As the generator's `catch` did for an error thrown in at a part: an error part, then the end.
+    // An error thrown in by the consumer: an error part, then the end. The consumer gave up, so the upstream
+    // is cancelled and the attempt's slot released as for return() (the deployment did nothing wrong).
     error = toLLMError(e);
     done = true;
+    live!.lease.scope?.cancel();
+    live!.lease.release();
     return Promise.resolve(hand({ type: 'error', error }, true));
   }
 
