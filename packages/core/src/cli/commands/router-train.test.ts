@@ -5,33 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticDataset, syntheticPairDataset } from '../../learning/__fixtures__/synthetic-data.js';
 import type { EvaluationReport } from '../../learning/evaluation/evaluation-report.js';
 import type { RouterModelArtifact } from '../../learning/training/router-model.js';
-import type { CliContext } from '../cli-io.js';
-import { reportError } from '../report-error.js';
-import { routerCommand } from './router.js';
+import { runCli } from '../__fixtures__/cli-harness.js';
 
 let dir: string;
 let longCsv: string;
 let pairJsonl: string;
 
 /** Runs `llmrr router ...` in-process (the way run.ts will once the command is registered). */
-async function router(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '', stderr = '';
-  const ctx: CliContext = {
-    stdout: { write: (c: string) => (stdout += c) },
-    stderr: { write: (c: string) => (stderr += c) },
-    stdin: undefined,
-    env: {},
-    cwd: dir,
-    signal: undefined,
-  };
-  let code: number;
-  try {
-    code = await routerCommand.run(args, ctx);
-  } catch (e) {
-    code = reportError(e, ctx, 'router');
-  }
-  return { code, stdout, stderr };
-}
+/** `llmrr router ...` in process, as the CLI runs it, in the test's directory. */
+const router = (args: string[]) => runCli(['router', ...args], { cwd: dir });
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'llmrr-router-cli-'));
