@@ -13,6 +13,7 @@ import { collect, rejection } from '../test/async.test-helpers.js';
 import { openAIWireRouter } from '../test/wire-router.test-helpers.js';
 import { LLMRouter } from './llm-router.js';
 import { consumerIdleLimit, DEFAULT_CONSUMER_IDLE_MS } from './router-stream.js';
+import type { StreamPart } from '../spec/stream-parts.js';
 import type { RouterEvents, RouterOptions, RouterStreamPart } from './types.js';
 
 let server: OpenAIWireServer;
@@ -220,6 +221,44 @@ describe('router stream: a consumer that stops pulling (no totalMs: consumerIdle
     expect((await rejection(s.result)).message).toBe('the consumer gave up');
     expect(router.stats()['m']).toMatchObject({ inFlight: 0, failures: 0 });
     expect((await router.generate('y', { cache: false })).text).toBe('one two three four five six');
+  });
+
+  it('throw() at the first part (the route) frees the slot and settles at once, without another pull', async () => {
+    const router = new LLMRouter(
+      { models: [{ name: 'm', engine: 'mock', limits: { maxConcurrency: 1 } }], routing: { retries: { max: 0 }, timeouts: { consumerIdleMs: 0 } } },
+      { engines: { m: new MockEngine({ reply: 'one two three four five six', chunkDelayMs: 20 }) } },
+    );
+    const ends: Array<RouterEvents['request:end']> = [];
+    router.on('request:end', (e) => ends.push(e));
+    const s = router.stream('x', { cache: false });
+    const it = s[Symbol.asyncIterator]();
+    expect((await it.next()).value).toMatchObject({ type: 'route' });
+    const thrown = await it.throw!(new Error('gave up early'));
+    expect(thrown.value).toMatchObject({ type: 'error', error: { message: 'gave up early' } });
+    expect((await rejection(s.result)).message).toBe('gave up early');
+    expect(router.stats()['m']).toMatchObject({ inFlight: 0, failures: 0 });
+    expect(ends).toHaveLength(1);
+    expect((await it.next()).done).toBe(true);
+    expect(ends).toHaveLength(1);
+  });
+
+  it('a malformed part from the engine after the first content ends the stream with an error part, never jams it', async () => {
+    class BrokenAfterTwo extends MockEngine {
+      override async *stream(): AsyncGenerator<StreamPart> {
+        yield { type: 'text-delta', delta: 'one' };
+        yield { type: 'text-delta', delta: ' two' };
+        yield undefined as unknown as StreamPart;
+      }
+    }
+    const router = new LLMRouter(
+      { models: [{ name: 'm', engine: 'mock', limits: { maxConcurrency: 1 } }], routing: { retries: { max: 0 }, timeouts: { consumerIdleMs: 0 } } },
+      { engines: { m: new BrokenAfterTwo() } },
+    );
+    const s = router.stream('x', { cache: false });
+    const parts = await collect(s);
+    expect(parts.at(-1)).toMatchObject({ type: 'error' });
+    await rejection(s.result);
+    expect(router.stats()['m']?.inFlight).toBe(0);
   });
 
   it('consumerIdleMs 0 turns the watch off', async () => {

@@ -365,11 +365,17 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
       if (won.value.finished) return;
       live = { deployment: d, scope: held.scope, race: won.value.endsOnAbort ? undefined : held.scope, lease: held, iterator: won.value.iterator, acc, succeed };
     } catch (e) {
-      // Planning failures (no deployment, bad strategy) and anything unexpected: an error part.
+      // Planning failures (no deployment, bad strategy), an error thrown in by the consumer at a first part, and
+      // anything unexpected: an error part. The attempt (if one was taken) is cancelled and its slot released,
+      // and the stream settles now, not on a pull the consumer may never make.
       if (!done) {
         error = toLLMError(e);
         done = true;
-        watch.handing();
+        if (lease) {
+          lease.scope?.cancel();
+          lease.release();
+        }
+        settle();
         yield { type: 'error', error };
       }
     } finally {
@@ -434,9 +440,18 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     }
     watch.resumed();
     const { race, iterator: engine } = live!;
-    const step = (race ? race.race(engine.next()) : engine.next()).then(received, failed);
+    const step = (race ? race.race(engine.next()) : engine.next()).then(receivedOrFailed, failed);
     busy = step;
     return step;
+  }
+
+  /** `received`, with anything it throws (a malformed part from the engine) ending the stream as an engine error. */
+  function receivedOrFailed(r: IteratorResult<StreamPart>): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> {
+    try {
+      return received(r);
+    } catch (e) {
+      return failed(e);
+    }
   }
 
   function liveReturn(value: unknown): Promise<IteratorResult<RouterStreamPart>> {
@@ -457,7 +472,10 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     done = true;
     live!.lease.scope?.cancel();
     live!.lease.release();
-    return Promise.resolve(hand({ type: 'error', error }, true));
+    const part = hand({ type: 'error', error }, true);
+    // Settled now (`.result`, `request:end`, the engine iterator closed): the consumer may never pull again.
+    settle();
+    return Promise.resolve(part);
   }
 
   return {
