@@ -17,10 +17,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundleForNode } from './gateway-bench-bundle.js';
+import { streamOnce } from './stream-client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
@@ -61,27 +62,6 @@ function cpuMs(pid: number): number {
 
 /** `--burst N`: instead of a load, time the first byte of N concurrent streams (TTFB p50, against direct in the same round). */
 const BURST = Math.min(num('burst', 0), 2048);
-function streamOnce(url: string, headers: Record<string, string>, model: string, agent: Agent): Promise<{ ttfb: number; ok: boolean }> {
-  return new Promise((resolve) => {
-    const started = process.hrtime.bigint();
-    const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
-    const payload = JSON.stringify({ model, messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, stream: true, stream_options: { include_usage: true } });
-    const u = new URL(`${url}/v1/chat/completions`);
-    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } }, (res) => {
-      let ttfb = NaN;
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        if (Number.isNaN(ttfb)) ttfb = ms();
-        text += d;
-      });
-      res.on('end', () => resolve({ ttfb, ok: res.statusCode === 200 && text.includes('[DONE]') }));
-      res.on('error', () => resolve({ ttfb, ok: false }));
-    });
-    req.on('error', () => resolve({ ttfb: NaN, ok: false }));
-    req.end(payload);
-  });
-}
 async function burst(url: string, headers: Record<string, string>, model: string, pid: number | undefined): Promise<{ p50: number; cpu: number; ok: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   try {
@@ -89,7 +69,7 @@ async function burst(url: string, headers: Record<string, string>, model: string
     const cpu0 = pid ? cpuMs(pid) : 0;
     const many = await Promise.all(Array.from({ length: BURST }, () => streamOnce(url, headers, model, agent)));
     const cpu = pid ? (cpuMs(pid) - cpu0) / BURST : 0;
-    const v = many.map((m) => m.ttfb).filter(Number.isFinite).sort((a, b) => a - b);
+    const v = many.map((m) => m.ttfbMs).filter(Number.isFinite).sort((a, b) => a - b);
     return { p50: v[Math.floor(v.length / 2)]!, cpu, ok: many.filter((m) => m.ok).length };
   } finally {
     agent.destroy();

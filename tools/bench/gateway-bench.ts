@@ -32,6 +32,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundleForNode } from './gateway-bench-bundle.js';
 import { cpuMs, rssMb } from './proc-stats.js';
+import { chatBody, streamOnce, type StreamTiming } from './stream-client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const peersDir = join(here, 'gateway-peers');
@@ -126,9 +127,6 @@ interface Target {
 type Autocannon = (opts: Record<string, unknown>) => Promise<{ latency: Record<string, number>; requests: { average: number; total: number }; non2xx: number; errors: number; '2xx': number }>;
 let autocannon: Autocannon;
 
-function body(model: string, stream: boolean): string {
-  return JSON.stringify({ model, messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}) });
-}
 
 async function load(t: Target, connections: number, seconds: number) {
   const cpu0 = cpuMs(t.pid);
@@ -136,7 +134,7 @@ async function load(t: Target, connections: number, seconds: number) {
     url: `${t.url}/v1/chat/completions`,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...t.headers },
-    body: body(t.model, false),
+    body: chatBody(t.model, false),
     connections,
     duration: seconds,
   });
@@ -145,11 +143,6 @@ async function load(t: Target, connections: number, seconds: number) {
   return { p50: r.latency.p50!, p99: r.latency.p99!, rps: r.requests.average, ok, failed: r.non2xx + r.errors, cpuMsPerRequest: ok > 0 ? cpu / ok : NaN };
 }
 
-interface StreamTiming {
-  ttfbMs: number;
-  totalMs: number;
-  ok: boolean;
-}
 
 /** One non-streamed request, timed with hrtime from the first byte sent to the last byte received. */
 function requestOnce(t: Target, agent: Agent, payload: string): Promise<{ ms: number; ok: boolean }> {
@@ -175,7 +168,7 @@ function requestOnce(t: Target, agent: Agent, payload: string): Promise<{ ms: nu
  */
 async function sequential(t: Target, seconds: number) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const payload = body(t.model, false);
+  const payload = chatBody(t.model, false);
   const times: number[] = [];
   let failed = 0;
   try {
@@ -192,30 +185,6 @@ async function sequential(t: Target, seconds: number) {
   }
 }
 
-function streamOnce(t: Target, agent: Agent): Promise<StreamTiming> {
-  return new Promise((resolve) => {
-    const started = process.hrtime.bigint();
-    const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
-    const payload = body(t.model, true);
-    const u = new URL(`${t.url}/v1/chat/completions`);
-    const req = httpRequest(
-      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...t.headers } },
-      (res) => {
-        let ttfb = NaN;
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => {
-          if (Number.isNaN(ttfb)) ttfb = ms();
-          text += d;
-        });
-        res.on('end', () => resolve({ ttfbMs: ttfb, totalMs: ms(), ok: res.statusCode === 200 && text.includes('[DONE]') }));
-        res.on('error', () => resolve({ ttfbMs: ttfb, totalMs: ms(), ok: false }));
-      },
-    );
-    req.on('error', () => resolve({ ttfbMs: NaN, totalMs: ms(), ok: false }));
-    req.end(payload);
-  });
-}
 
 function pct(values: number[], p: number): number {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -227,11 +196,11 @@ async function streaming(t: Target) {
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   try {
     const seq: StreamTiming[] = [];
-    for (let i = 0; i < 5; i++) await streamOnce(t, agent); // warm-up
-    for (let i = 0; i < SEQUENTIAL_STREAMS; i++) seq.push(await streamOnce(t, agent));
+    for (let i = 0; i < 5; i++) await streamOnce(t.url, t.headers, t.model, agent); // warm-up
+    for (let i = 0; i < SEQUENTIAL_STREAMS; i++) seq.push(await streamOnce(t.url, t.headers, t.model, agent));
     const rss0 = rssMb(t.pid);
     const cpu0 = cpuMs(t.pid);
-    const many = await Promise.all(Array.from({ length: STREAMS }, () => streamOnce(t, agent)));
+    const many = await Promise.all(Array.from({ length: STREAMS }, () => streamOnce(t.url, t.headers, t.model, agent)));
     const cpu = cpuMs(t.pid) - cpu0;
     return {
       ttfbP50: pct(seq.map((s) => s.ttfbMs), 50),
