@@ -1,14 +1,15 @@
 import { LLMError } from '../../errors/llm-error.js';
-import { toLLMError } from '../../errors/to-llm-error.js';
+import { abortError, toLLMError } from '../../errors/to-llm-error.js';
 import type { CallOptions, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
-import { sseEvents, type FetchFn } from '../../util/http.js';
+import type { FetchFn } from '../../util/http.js';
+import { SsePartStream } from '../../util/sse-part-stream.js';
 import { postJson, readJsonBody } from '../shared/http-engine-call.js';
 import { anthropicResponseError } from './anthropic-error.js';
+import { AnthropicStreamDecoder } from './anthropic-stream-decoder.js';
 import { convertAnthropicResponse } from './convert-anthropic-response.js';
 import { convertToAnthropicRequest, type ConvertedAnthropicRequest } from './convert-to-anthropic-request.js';
-import { decodeAnthropicStream } from './decode-anthropic-stream.js';
 import { estimateAnthropicTokens } from './estimate-anthropic-tokens.js';
 
 export interface AnthropicEngineSettings {
@@ -91,21 +92,25 @@ export class AnthropicEngine implements LanguageEngineV1 {
     }
   }
 
-  /** Streams the answer; every failure (HTTP status, `error` event, cut connection, abort) ends it with an `error` part. */
-  async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {
-    let converted: ConvertedAnthropicRequest;
-    let response: Response;
-    try {
-      converted = this.convert(request);
-      response = await this.post('/messages', { ...converted.body, stream: true }, options);
-    } catch (e) {
-      yield { type: 'error', error: toLLMError(e, this.context) };
-      return;
-    }
-    yield* decodeAnthropicStream(sseEvents(response, options.signal), {
-      ...this.context,
-      jsonToolName: converted.jsonToolName,
-      signal: options.signal,
+  /**
+   * Streams the answer through `SsePartStream` (nothing is sent before the first `next()`); every failure
+   * (HTTP status, `error` event, cut connection, abort) ends it with an `error` part. `return()` and the
+   * terminal part cancel the body.
+   */
+  stream(request: GenerateRequest, options: CallOptions = {}): AsyncIterableIterator<StreamPart> {
+    const signal = options.signal;
+    return new SsePartStream({
+      signal,
+      open: async () => {
+        try {
+          const converted = this.convert(request);
+          const response = await this.post('/messages', { ...converted.body, stream: true }, options);
+          return { response, decoder: new AnthropicStreamDecoder({ ...this.context, jsonToolName: converted.jsonToolName, signal }) };
+        } catch (e) {
+          return { part: { type: 'error', error: toLLMError(e, this.context) } };
+        }
+      },
+      abortPart: (s) => ({ type: 'error', error: abortError(s, this.context) }),
     });
   }
 

@@ -1,17 +1,18 @@
 import { LRUCache } from 'lru-cache';
 import { LLMError } from '../../errors/llm-error.js';
-import { toLLMError } from '../../errors/to-llm-error.js';
+import { abortError, toLLMError } from '../../errors/to-llm-error.js';
 import type { CallOptions, EmbedResult, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
-import { sseEvents, type FetchFn } from '../../util/http.js';
+import type { FetchFn } from '../../util/http.js';
+import { SsePartStream } from '../../util/sse-part-stream.js';
 import { postJson, readJsonBody } from '../shared/http-engine-call.js';
 import { convertGeminiResponse } from './convert-gemini-response.js';
 import { convertToGeminiRequest } from './convert-to-gemini-request.js';
-import { decodeGeminiStream } from './decode-gemini-stream.js';
 import { estimateGeminiTokens, estimateTextTokens } from './estimate-gemini-tokens.js';
 import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
 import { geminiResponseError } from './gemini-error.js';
+import { GeminiStreamDecoder } from './gemini-stream-decoder.js';
 
 export interface GeminiEngineSettings {
   /** Gemini model id (`gemini-2.5-flash`, or a full `models/...` / `tunedModels/...` name). */
@@ -108,20 +109,25 @@ export class GeminiEngine implements LanguageEngineV1 {
     }
   }
 
-  /** Streams the answer; every failure (HTTP status, `{ error }` chunk, cut connection, abort) ends it with an `error` part. */
-  async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {
-    let response: Response;
-    try {
-      const body = await this.convert(request, options.signal);
-      response = await this.post(this.url(this.modelId, 'streamGenerateContent?alt=sse'), body, options);
-    } catch (e) {
-      yield { type: 'error', error: toLLMError(e, this.context) };
-      return;
-    }
-    yield* decodeGeminiStream(sseEvents(response, options.signal), {
-      ...this.context,
-      signal: options.signal,
-      onThoughtSignature: this.rememberSignature,
+  /**
+   * Streams the answer through `SsePartStream` (nothing is sent before the first `next()`); every failure
+   * (HTTP status, `{ error }` chunk, cut connection, abort) ends it with an `error` part. `return()` and an
+   * error chunk cancel the body.
+   */
+  stream(request: GenerateRequest, options: CallOptions = {}): AsyncIterableIterator<StreamPart> {
+    const signal = options.signal;
+    return new SsePartStream({
+      signal,
+      open: async () => {
+        try {
+          const body = await this.convert(request, signal);
+          const response = await this.post(this.url(this.modelId, 'streamGenerateContent?alt=sse'), body, options);
+          return { response, decoder: new GeminiStreamDecoder({ ...this.context, signal, onThoughtSignature: this.rememberSignature }) };
+        } catch (e) {
+          return { part: { type: 'error', error: toLLMError(e, this.context) } };
+        }
+      },
+      abortPart: (s) => ({ type: 'error', error: abortError(s, this.context) }),
     });
   }
 

@@ -1,0 +1,195 @@
+import { readFileSync } from 'node:fs';
+import { createParser } from 'eventsource-parser';
+import { describe, expect, it } from 'vitest';
+import { LLMError } from '../../errors/llm-error.js';
+import { abortError } from '../../errors/to-llm-error.js';
+import type { StreamPart } from '../../spec/stream-parts.js';
+import { collect } from '../../test/async.test-helpers.js';
+import { SsePartStream } from '../../util/sse-part-stream.js';
+import { AnthropicStreamDecoder } from './anthropic-stream-decoder.js';
+
+const FIXTURES = ['anthropic-text.sse', 'anthropic-tool-use.sse', 'anthropic-thinking.sse', 'anthropic-overloaded.sse'];
+const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
+
+/** The `data:` payloads of an SSE transcript, in order. */
+function dataOf(text: string): string[] {
+  const data: string[] = [];
+  createParser({ onEvent: (e) => data.push(e.data) }).feed(text);
+  return data;
+}
+
+const decoder = (extra: { jsonToolName?: string; signal?: AbortSignal } = {}) => new AnthropicStreamDecoder({ provider: 'anthropic', deployment: 'claude', ...extra });
+const kinds = (parts: StreamPart[]) => parts.map((p) => (p.type === 'error' ? `error:${p.error.code}` : p.type));
+const ev = (body: object) => JSON.stringify(body);
+const start = ev({ type: 'message_start', message: { id: 'm', model: 'x', usage: { input_tokens: 3 } } });
+const textBlock = ev({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+const delta = (text: string) => ev({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });
+
+/** Every payload decoded one by one, then `end()`: the reference the streamed paths must match. */
+function eventByEvent(text: string): StreamPart[] {
+  const d = decoder();
+  const parts = dataOf(text).flatMap((data) => d.decode(data));
+  return [...parts, ...d.end()];
+}
+
+/** A body handing out `reads` one per read (then hanging when `hang`), recording whether it was cancelled. */
+function body(reads: Uint8Array[], hang = false) {
+  const state = { cancelled: false };
+  let i = 0;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        const read = reads[i++];
+        if (read) return controller.enqueue(read);
+        if (!hang) return controller.close();
+        return new Promise<void>(() => {});
+      },
+      cancel() {
+        state.cancelled = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { stream, state };
+}
+
+/** Splits `text` into reads of 1..maxSize bytes (a fixed sequence of sizes per seed). */
+function slices(text: string, seed: number, maxSize: number): Uint8Array[] {
+  const bytes = new TextEncoder().encode(text);
+  const out: Uint8Array[] = [];
+  let s = seed;
+  for (let at = 0; at < bytes.length; ) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    const size = 1 + (s % maxSize);
+    out.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return out;
+}
+
+function partStream(b: { stream: ReadableStream<Uint8Array> }, d = decoder()) {
+  return new SsePartStream({
+    open: async () => ({ response: new Response(b.stream), decoder: d }),
+    abortPart: (s) => ({ type: 'error', error: abortError(s) }),
+  });
+}
+
+describe('AnthropicStreamDecoder: event by event', () => {
+  it('gives each event its own parts; message_stop is the terminal part and later input is ignored', () => {
+    const d = decoder();
+    const perEvent = dataOf(fixture('anthropic-text.sse')).map((data) => {
+      expect(d.done).toBe(false);
+      return kinds(d.decode(data));
+    });
+    // message_start, content_block_start, ping, 2 deltas, content_block_stop, message_delta, message_stop
+    expect(perEvent).toEqual([['response-metadata'], [], [], ['text-delta'], ['text-delta'], [], [], ['finish']]);
+    expect(d.done).toBe(true);
+    expect(d.decode(delta('late'))).toEqual([]);
+    expect(d.end()).toEqual([]);
+    expect(d.interrupted(new TypeError('terminated'))).toEqual([]);
+  });
+
+  it('an error event is terminal at once, with the mapped code', () => {
+    const d = decoder();
+    const perEvent = dataOf(fixture('anthropic-overloaded.sse')).map((data) => d.decode(data));
+    const last = perEvent.at(-1)!;
+    expect(kinds(last)).toEqual(['error:overloaded']);
+    expect(last[0]).toMatchObject({ error: { provider: 'anthropic', deployment: 'claude', isRetryable: true } });
+    expect(d.done).toBe(true);
+    expect(d.end()).toEqual([]);
+  });
+
+  it('a tool block whose whole input came with content_block_start gives its delta and its call from content_block_stop', () => {
+    const d = decoder();
+    d.decode(start);
+    expect(d.decode(ev({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 't1', name: 'f', input: { a: 1 } } }))).toEqual([
+      { type: 'tool-call-delta', index: 0, id: 't1', name: 'f', argumentsDelta: '' },
+    ]);
+    expect(d.decode(ev({ type: 'content_block_stop', index: 0 }))).toEqual([
+      { type: 'tool-call-delta', index: 0, argumentsDelta: '{"a":1}' },
+      { type: 'tool-call', index: 0, toolCall: { id: 't1', name: 'f', arguments: '{"a":1}' } },
+    ]);
+    expect(d.decode(ev({ type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 4 } }))).toEqual([]);
+    expect(d.decode(ev({ type: 'message_stop' }))).toEqual([
+      { type: 'finish', finishReason: 'tool-calls', usage: { inputTokens: 3, outputTokens: 4, totalTokens: 7 } },
+    ]);
+  });
+
+  it('ping, unknown event types and deltas of ignored blocks give nothing', () => {
+    const d = decoder();
+    d.decode(start);
+    expect(d.decode(ev({ type: 'ping' }))).toEqual([]);
+    expect(d.decode(ev({ type: 'some_future_event', index: 0 }))).toEqual([]);
+    expect(d.decode(ev({ type: 'content_block_start', index: 0, content_block: { type: 'server_tool_use', id: 's', name: 'web_search', input: {} } }))).toEqual([]);
+    expect(d.decode(ev({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '{"q":1}' } }))).toEqual([]);
+    expect(d.done).toBe(false);
+  });
+});
+
+describe('AnthropicStreamDecoder: failures', () => {
+  it('end() before message_stop is one stream_interrupted error', () => {
+    const d = decoder();
+    d.decode(start);
+    const parts = d.end();
+    expect(kinds(parts)).toEqual(['error:stream_interrupted']);
+    expect(parts[0]).toMatchObject({ error: { message: 'anthropic: stream ended before message_stop', isRetryable: true } });
+    expect(d.done).toBe(true);
+    expect(d.end()).toEqual([]);
+  });
+
+  it('interrupted(): a cut connection is stream_interrupted; after an abort it is aborted or timeout; an LLMError keeps its code', () => {
+    const cut = decoder().interrupted(new TypeError('terminated'));
+    expect(cut[0]).toMatchObject({ error: { code: 'stream_interrupted', message: 'anthropic: stream interrupted: terminated', isRetryable: true } });
+    expect(kinds(decoder({ signal: AbortSignal.abort() }).interrupted(new TypeError('terminated')))).toEqual(['error:aborted']);
+    const timedOut = AbortSignal.abort(new DOMException('timed out', 'TimeoutError'));
+    expect(kinds(decoder({ signal: timedOut }).interrupted(new Error('x')))).toEqual(['error:timeout']);
+    const own = decoder().interrupted(new LLMError({ code: 'invalid_response', message: 'Response has no body' }));
+    expect(own[0]).toMatchObject({ error: { code: 'invalid_response', message: 'Response has no body', provider: 'anthropic', deployment: 'claude' } });
+  });
+
+  it('invalid JSON and a delta for an unknown block are invalid_response', () => {
+    const a = decoder();
+    expect(kinds(a.decode('{nope'))).toEqual(['error:invalid_response']);
+    expect(a.done).toBe(true);
+    const b = decoder();
+    b.decode(start);
+    expect(kinds(b.decode(delta('x')))).toEqual(['error:invalid_response']);
+  });
+
+  it('an event of an unexpected shape keeps the parts before it and ends with stream_interrupted', () => {
+    const d = decoder();
+    expect(kinds(d.decode(start))).toEqual(['response-metadata']);
+    d.decode(textBlock);
+    expect(kinds(d.decode(delta('hi')))).toEqual(['text-delta']);
+    const parts = d.decode(ev({ type: 'content_block_start', index: 1 }));
+    expect(kinds(parts)).toEqual(['error:stream_interrupted']);
+    expect(parts[0]).toMatchObject({ error: { message: expect.stringContaining('anthropic: stream interrupted:') } });
+    expect(d.done).toBe(true);
+  });
+});
+
+describe('AnthropicStreamDecoder through SsePartStream', () => {
+  it.each(FIXTURES)('%s: the same parts in any read sizes as event by event', async (name) => {
+    const text = fixture(name);
+    const expected = eventByEvent(text);
+    expect(expected.length).toBeGreaterThanOrEqual(3);
+    const whole = [new TextEncoder().encode(text)];
+    for (const reads of [slices(text, 1, 1), slices(text, 2, 7), slices(text, 3, 64), slices(text, 4, 512), whole]) {
+      expect(await collect(partStream(body(reads)))).toEqual(expected);
+    }
+  });
+
+  it('message_stop cancels a body that stays open, and the stream ends with finish', async () => {
+    const b = body([new TextEncoder().encode(fixture('anthropic-text.sse'))], true);
+    const parts = await collect(partStream(b));
+    expect(kinds(parts).at(-1)).toBe('finish');
+    expect(b.state.cancelled).toBe(true);
+  });
+
+  it('an error event cancels a body that stays open', async () => {
+    const b = body([new TextEncoder().encode(fixture('anthropic-overloaded.sse'))], true);
+    const parts = await collect(partStream(b));
+    expect(kinds(parts).at(-1)).toBe('error:overloaded');
+    expect(b.state.cancelled).toBe(true);
+  });
+});

@@ -1,0 +1,176 @@
+import { LLMError } from '../../errors/llm-error.js';
+import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import type { StreamPart } from '../../spec/stream-parts.js';
+import type { SsePartDecoder } from '../../util/sse-part-stream.js';
+import type { AnthropicResponseBlock, AnthropicStreamEvent, AnthropicUsageWire } from './anthropic-api-types.js';
+import { anthropicStreamError } from './anthropic-error.js';
+import { convertAnthropicUsage, mergeAnthropicUsage } from './anthropic-usage.js';
+import { mapAnthropicFinishReason } from './map-anthropic-finish-reason.js';
+
+export interface AnthropicStreamContext {
+  provider: string;
+  deployment?: string;
+  /** JSON mode: calls of this tool are the answer, streamed as text. */
+  jsonToolName?: string;
+  /** The call's signal: when the source fails after it aborted, the error is `aborted`/`timeout`. */
+  signal?: AbortSignal;
+}
+
+type Block =
+  | { kind: 'text' }
+  | { kind: 'reasoning' }
+  | { kind: 'json'; json: string; initial: unknown }
+  | { kind: 'tool'; toolIndex: number; id: string; name: string; json: string; initial: unknown }
+  | { kind: 'ignored' };
+
+function hasKeys(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && Object.keys(value).length > 0;
+}
+
+/**
+ * Turns the `data:` payloads of an Anthropic Messages event stream into stream parts: `response-metadata`,
+ * `text-delta`, `reasoning-delta` (thinking), `tool-call-delta` / `tool-call` (input_json_delta pieces
+ * reassembled), then exactly one `finish` (on `message_stop`) or one `error` part: an `error` event, invalid
+ * JSON, a source failure (`interrupted`), or a stream that ends without `message_stop` (`end`,
+ * `stream_interrupted`). Never a silent clean end. After the terminal part `done` is true and input is ignored.
+ * The event type is read from the payload's `type`, so the SSE `event:` field is not needed.
+ */
+export class AnthropicStreamDecoder implements SsePartDecoder {
+  private terminated = false;
+  private readonly context: { provider: string; deployment?: string };
+  private readonly blocks = new Map<number, Block>();
+  private usage: AnthropicUsageWire = {};
+  private stopReason: string | null | undefined;
+  private toolCount = 0;
+
+  constructor(private readonly ctx: AnthropicStreamContext) {
+    this.context = { provider: ctx.provider, deployment: ctx.deployment };
+  }
+
+  get done(): boolean {
+    return this.terminated;
+  }
+
+  decode(data: string): StreamPart[] {
+    if (this.terminated) return [];
+    const parts: StreamPart[] = [];
+    try {
+      this.event(data, parts);
+    } catch (e) {
+      // An event of an unexpected shape (e.g. without `content_block`): the parts so far, then the failure.
+      for (const part of this.interrupted(e)) parts.push(part);
+    }
+    return parts;
+  }
+
+  end(): StreamPart[] {
+    if (this.terminated) return [];
+    return [this.fail('stream ended before message_stop', 'stream_interrupted')];
+  }
+
+  interrupted(cause: unknown): StreamPart[] {
+    if (this.terminated) return [];
+    const signal = this.ctx.signal;
+    if (signal?.aborted) return [this.terminal({ type: 'error', error: abortError(signal, this.context) })];
+    if (LLMError.isInstance(cause)) return [this.terminal({ type: 'error', error: toLLMError(cause, this.context) })];
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return [this.fail(`stream interrupted: ${reason}`, 'stream_interrupted', cause)];
+  }
+
+  /** Pushes the parts of one event. */
+  private event(data: string, parts: StreamPart[]): void {
+    let event: AnthropicStreamEvent;
+    try {
+      event = JSON.parse(data) as AnthropicStreamEvent;
+    } catch (e) {
+      parts.push(this.fail(`stream sent invalid JSON: ${data.slice(0, 200)}`, 'invalid_response', e));
+      return;
+    }
+    const jsonToolName = this.ctx.jsonToolName;
+    switch (event.type) {
+      case 'message_start': {
+        this.usage = mergeAnthropicUsage(this.usage, event.message?.usage);
+        parts.push({ type: 'response-metadata', id: event.message?.id, model: event.message?.model });
+        break;
+      }
+      case 'content_block_start': {
+        const block = event.content_block as AnthropicResponseBlock;
+        if (block.type === 'text') {
+          this.blocks.set(event.index, { kind: 'text' });
+          if (block.text && !jsonToolName) parts.push({ type: 'text-delta', delta: block.text });
+        } else if (block.type === 'thinking') {
+          this.blocks.set(event.index, { kind: 'reasoning' });
+          if (block.thinking) parts.push({ type: 'reasoning-delta', delta: block.thinking });
+        } else if (block.type === 'tool_use' && block.name === jsonToolName) {
+          this.blocks.set(event.index, { kind: 'json', json: '', initial: block.input });
+        } else if (block.type === 'tool_use') {
+          const toolIndex = this.toolCount++;
+          this.blocks.set(event.index, { kind: 'tool', toolIndex, id: block.id, name: block.name, json: '', initial: block.input });
+          parts.push({ type: 'tool-call-delta', index: toolIndex, id: block.id, name: block.name, argumentsDelta: '' });
+        } else {
+          this.blocks.set(event.index, { kind: 'ignored' });
+        }
+        break;
+      }
+      case 'content_block_delta': {
+        const block = this.blocks.get(event.index);
+        const delta = event.delta;
+        if (!block) {
+          parts.push(this.fail(`content_block_delta for unknown block ${event.index}`, 'invalid_response'));
+          return;
+        }
+        if (delta.type === 'text_delta' && block.kind === 'text') {
+          if (delta.text && !jsonToolName) parts.push({ type: 'text-delta', delta: delta.text });
+        } else if (delta.type === 'thinking_delta' && block.kind === 'reasoning') {
+          if (delta.thinking) parts.push({ type: 'reasoning-delta', delta: delta.thinking });
+        } else if (delta.type === 'input_json_delta' && block.kind === 'json') {
+          block.json += delta.partial_json;
+          if (delta.partial_json) parts.push({ type: 'text-delta', delta: delta.partial_json });
+        } else if (delta.type === 'input_json_delta' && block.kind === 'tool') {
+          block.json += delta.partial_json;
+          if (delta.partial_json) parts.push({ type: 'tool-call-delta', index: block.toolIndex, argumentsDelta: delta.partial_json });
+        }
+        // signature_delta, citations_delta and deltas of skipped blocks carry nothing we report.
+        break;
+      }
+      case 'content_block_stop': {
+        const block = this.blocks.get(event.index);
+        if (block?.kind === 'json' && block.json === '') {
+          // The whole input came with content_block_start (no deltas): that is the answer.
+          parts.push({ type: 'text-delta', delta: JSON.stringify(block.initial ?? {}) });
+        } else if (block?.kind === 'tool') {
+          const args = block.json !== '' ? block.json : hasKeys(block.initial) ? JSON.stringify(block.initial) : '{}';
+          if (block.json === '' && args !== '{}') parts.push({ type: 'tool-call-delta', index: block.toolIndex, argumentsDelta: args });
+          parts.push({ type: 'tool-call', index: block.toolIndex, toolCall: { id: block.id, name: block.name, arguments: args } });
+        }
+        break;
+      }
+      case 'message_delta': {
+        if (event.delta?.stop_reason !== undefined) this.stopReason = event.delta.stop_reason;
+        this.usage = mergeAnthropicUsage(this.usage, event.usage);
+        break;
+      }
+      case 'message_stop': {
+        const finishReason = mapAnthropicFinishReason(this.stopReason, this.toolCount > 0);
+        parts.push(this.terminal({ type: 'finish', finishReason, usage: convertAnthropicUsage(this.usage) }));
+        break;
+      }
+      case 'error': {
+        parts.push(this.terminal({ type: 'error', error: anthropicStreamError(event, this.context) }));
+        break;
+      }
+      default:
+        // `ping` and event types added later.
+        break;
+    }
+  }
+
+  private terminal(part: StreamPart): StreamPart {
+    this.terminated = true;
+    return part;
+  }
+
+  private fail(message: string, code: 'invalid_response' | 'stream_interrupted', cause?: unknown): StreamPart {
+    return this.terminal({ type: 'error', error: new LLMError({ code, message: `${this.ctx.provider}: ${message}`, cause, ...this.context }) });
+  }
+}

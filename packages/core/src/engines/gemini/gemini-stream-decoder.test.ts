@@ -1,0 +1,189 @@
+import { readFileSync } from 'node:fs';
+import { createParser } from 'eventsource-parser';
+import { describe, expect, it } from 'vitest';
+import { LLMError } from '../../errors/llm-error.js';
+import { abortError } from '../../errors/to-llm-error.js';
+import type { StreamPart } from '../../spec/stream-parts.js';
+import { collect } from '../../test/async.test-helpers.js';
+import { SsePartStream } from '../../util/sse-part-stream.js';
+import { GeminiStreamDecoder, type GeminiStreamContext } from './gemini-stream-decoder.js';
+
+const FIXTURES = ['gemini-text.sse', 'gemini-function-call.sse', 'gemini-prompt-blocked.sse', 'gemini-overloaded.sse'];
+const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
+
+/** The `data:` payloads of an SSE transcript, in order. */
+function dataOf(text: string): string[] {
+  const data: string[] = [];
+  createParser({ onEvent: (e) => data.push(e.data) }).feed(text);
+  return data;
+}
+
+const decoder = (extra: Partial<GeminiStreamContext> = {}) => new GeminiStreamDecoder({ provider: 'gemini', deployment: 'gem', ...extra });
+const kinds = (parts: StreamPart[]) => parts.map((p) => (p.type === 'error' ? `error:${p.error.code}` : p.type));
+const chunk = (body: object) => JSON.stringify(body);
+const textChunk = (text: string, finishReason?: string) =>
+  chunk({ candidates: [{ content: { parts: [{ text }], role: 'model' }, index: 0, ...(finishReason ? { finishReason } : {}) }], responseId: 'r', modelVersion: 'gemini-test' });
+
+/** Every payload decoded one by one, then `end()`: the reference the streamed paths must match. */
+function eventByEvent(text: string): StreamPart[] {
+  const d = decoder();
+  const parts = dataOf(text).flatMap((data) => d.decode(data));
+  return [...parts, ...d.end()];
+}
+
+/** A body handing out `reads` one per read (then hanging when `hang`), recording whether it was cancelled. */
+function body(reads: Uint8Array[], hang = false) {
+  const state = { cancelled: false };
+  let i = 0;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        const read = reads[i++];
+        if (read) return controller.enqueue(read);
+        if (!hang) return controller.close();
+        return new Promise<void>(() => {});
+      },
+      cancel() {
+        state.cancelled = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { stream, state };
+}
+
+/** Splits `text` into reads of 1..maxSize bytes (a fixed sequence of sizes per seed). */
+function slices(text: string, seed: number, maxSize: number): Uint8Array[] {
+  const bytes = new TextEncoder().encode(text);
+  const out: Uint8Array[] = [];
+  let s = seed;
+  for (let at = 0; at < bytes.length; ) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    const size = 1 + (s % maxSize);
+    out.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return out;
+}
+
+function partStream(b: { stream: ReadableStream<Uint8Array> }, d = decoder()) {
+  return new SsePartStream({
+    open: async () => ({ response: new Response(b.stream), decoder: d }),
+    abortPart: (s) => ({ type: 'error', error: abortError(s) }),
+  });
+}
+
+describe('GeminiStreamDecoder: chunk by chunk', () => {
+  it('gives each chunk its own parts; the finish comes from end(), since Gemini sends no terminal event', () => {
+    const d = decoder();
+    const perChunk = dataOf(fixture('gemini-text.sse')).map((data) => kinds(d.decode(data)));
+    expect(perChunk).toEqual([['response-metadata', 'text-delta'], ['text-delta'], ['text-delta']]);
+    expect(d.done).toBe(false);
+    expect(d.end()).toEqual([
+      { type: 'finish', finishReason: 'stop', usage: { inputTokens: 8, outputTokens: 1038, totalTokens: 1046, reasoningTokens: 1021 } },
+    ]);
+    expect(d.done).toBe(true);
+    expect(d.decode(textChunk('late'))).toEqual([]);
+    expect(d.end()).toEqual([]);
+  });
+
+  it('a whole function call gives its delta and its call from one chunk, and reports the thought signature as it is decoded', () => {
+    const signatures: string[] = [];
+    const d = decoder({ onThoughtSignature: (id, s) => signatures.push(`${id}=${s}`) });
+    const [data] = dataOf(fixture('gemini-function-call.sse'));
+    const parts = d.decode(data!);
+    expect(kinds(parts)).toEqual(['response-metadata', 'tool-call-delta', 'tool-call']);
+    const call = parts[2];
+    if (call?.type !== 'tool-call') throw new Error('no tool call');
+    expect(signatures).toEqual([`${call.toolCall.id}=CiQB0e2Kb9jUH3Q4Yw==`]);
+    expect(d.end()).toMatchObject([{ type: 'finish', finishReason: 'tool-calls' }]);
+  });
+
+  it('an { error } chunk is terminal at once, with the mapped code', () => {
+    const d = decoder();
+    const perChunk = dataOf(fixture('gemini-overloaded.sse')).map((data) => d.decode(data));
+    expect(kinds(perChunk.at(-1)!)).toEqual(['error:provider_unavailable']);
+    expect(perChunk.at(-1)![0]).toMatchObject({ error: { provider: 'gemini', deployment: 'gem', upstreamStatus: 503 } });
+    expect(d.done).toBe(true);
+    expect(d.end()).toEqual([]);
+    expect(d.interrupted(new TypeError('terminated'))).toEqual([]);
+  });
+
+  it('blank payloads give nothing; a blocked prompt finishes with content-filter', () => {
+    const d = decoder();
+    expect(d.decode('  ')).toEqual([]);
+    expect(kinds(d.decode(chunk({ promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 2, totalTokenCount: 2 } })))).toEqual(['response-metadata']);
+    expect(d.end()).toMatchObject([{ type: 'finish', finishReason: 'content-filter' }]);
+  });
+});
+
+describe('GeminiStreamDecoder: failures', () => {
+  it('end() without a finishReason is one stream_interrupted error', () => {
+    const d = decoder();
+    d.decode(textChunk('partial'));
+    const parts = d.end();
+    expect(kinds(parts)).toEqual(['error:stream_interrupted']);
+    expect(parts[0]).toMatchObject({ error: { message: 'gemini: stream ended without a finishReason', isRetryable: true } });
+  });
+
+  it('interrupted(): before the finishReason it is stream_interrupted, after it the answer is complete; an abort comes first', () => {
+    const before = decoder();
+    before.decode(textChunk('partial'));
+    expect(before.interrupted(new TypeError('terminated'))[0]).toMatchObject({
+      error: { code: 'stream_interrupted', message: 'gemini: stream interrupted: terminated', isRetryable: true },
+    });
+    const after = decoder();
+    after.decode(textChunk('whole.', 'MAX_TOKENS'));
+    expect(after.interrupted(new TypeError('terminated'))).toMatchObject([{ type: 'finish', finishReason: 'length' }]);
+    const aborted = decoder({ signal: AbortSignal.abort() });
+    aborted.decode(textChunk('whole.', 'STOP'));
+    expect(kinds(aborted.interrupted(new TypeError('terminated')))).toEqual(['error:aborted']);
+    const own = decoder().interrupted(new LLMError({ code: 'invalid_response', message: 'Response has no body' }));
+    expect(own[0]).toMatchObject({ error: { code: 'invalid_response', provider: 'gemini', deployment: 'gem' } });
+  });
+
+  it('invalid JSON is invalid_response', () => {
+    const d = decoder();
+    expect(kinds(d.decode('{nope'))).toEqual(['error:invalid_response']);
+    expect(d.done).toBe(true);
+  });
+
+  it('a chunk of an unexpected shape keeps the parts before it and ends with stream_interrupted', () => {
+    const d = decoder();
+    const parts = d.decode(chunk({ candidates: [{ content: { parts: 5 } }], responseId: 'r' }));
+    expect(kinds(parts)).toEqual(['response-metadata', 'error:stream_interrupted']);
+    expect(d.done).toBe(true);
+  });
+});
+
+describe('GeminiStreamDecoder through SsePartStream', () => {
+  it.each(FIXTURES)('%s: the same parts in any read sizes as chunk by chunk', async (name) => {
+    const text = fixture(name);
+    const expected = eventByEvent(text);
+    expect(expected.length).toBeGreaterThanOrEqual(2);
+    const whole = [new TextEncoder().encode(text)];
+    for (const reads of [slices(text, 1, 1), slices(text, 2, 7), slices(text, 3, 64), slices(text, 4, 512), whole]) {
+      expect(await collect(partStream(body(reads)))).toEqual(expected);
+    }
+  });
+
+  it('an { error } chunk cancels a body that stays open', async () => {
+    const b = body([new TextEncoder().encode(fixture('gemini-overloaded.sse'))], true);
+    const parts = await collect(partStream(b));
+    expect(kinds(parts)).toEqual(['response-metadata', 'text-delta', 'error:provider_unavailable']);
+    expect(b.state.cancelled).toBe(true);
+  });
+
+  it('a body that fails after the finishReason chunk still finishes', async () => {
+    const reads = [new TextEncoder().encode(`data: ${textChunk('done.', 'STOP')}\r\n\r\n`)];
+    let i = 0;
+    const failing = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const read = reads[i++];
+        if (read) controller.enqueue(read);
+        else controller.error(new TypeError('terminated'));
+      },
+    });
+    expect(kinds(await collect(partStream({ stream: failing })))).toEqual(['response-metadata', 'text-delta', 'finish']);
+  });
+});

@@ -1,0 +1,121 @@
+import { LLMError } from '../../errors/llm-error.js';
+import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import type { StreamPart } from '../../spec/stream-parts.js';
+import type { FinishReason } from '../../spec/usage.js';
+import type { SsePartDecoder } from '../../util/sse-part-stream.js';
+import type { GeminiGenerateContentResponse, GeminiUsageMetadata } from './gemini-api-types.js';
+import { geminiStreamError } from './gemini-error.js';
+import { geminiToolCallId } from './gemini-tool-call-id.js';
+import { convertGeminiUsage } from './gemini-usage.js';
+import { mapGeminiFinishReason } from './map-gemini-finish-reason.js';
+
+export interface GeminiStreamContext {
+  provider: string;
+  deployment?: string;
+  /** The call's signal: when the source fails after it aborted, the error is `aborted`/`timeout`. */
+  signal?: AbortSignal;
+  onThoughtSignature?: (toolCallId: string, signature: string) => void;
+}
+
+/**
+ * Turns the `data:` payloads of :streamGenerateContent?alt=sse (each a GenerateContentResponse) into stream
+ * parts. Gemini has no terminal event: a chunk with a `finishReason` (or a prompt `blockReason`) is what makes
+ * the end clean, so `finish` comes from `end()` (or from `interrupted()` when the connection drops after
+ * it). Without one the stream ends with `stream_interrupted`; an `{ error }` chunk or invalid JSON ends it at
+ * once (`done`). Function calls arrive whole, so each gives one `tool-call-delta` and one `tool-call`.
+ */
+export class GeminiStreamDecoder implements SsePartDecoder {
+  private terminated = false;
+  private readonly context: { provider: string; deployment?: string };
+  private usage: GeminiUsageMetadata | undefined;
+  private finishReason: string | undefined;
+  private blocked = false;
+  private toolCount = 0;
+  private metadataSent = false;
+
+  constructor(private readonly ctx: GeminiStreamContext) {
+    this.context = { provider: ctx.provider, deployment: ctx.deployment };
+  }
+
+  get done(): boolean {
+    return this.terminated;
+  }
+
+  decode(data: string): StreamPart[] {
+    if (this.terminated) return [];
+    const parts: StreamPart[] = [];
+    try {
+      this.chunk(data, parts);
+    } catch (e) {
+      // A chunk of an unexpected shape (e.g. `parts` not a list): the parts so far, then the failure.
+      for (const part of this.interrupted(e)) parts.push(part);
+    }
+    return parts;
+  }
+
+  end(): StreamPart[] {
+    if (this.terminated) return [];
+    if (this.finishReason !== undefined || this.blocked) return [this.finish()];
+    return [this.fail('stream ended without a finishReason', 'stream_interrupted')];
+  }
+
+  interrupted(cause: unknown): StreamPart[] {
+    if (this.terminated) return [];
+    const signal = this.ctx.signal;
+    if (signal?.aborted) return [this.terminal({ type: 'error', error: abortError(signal, this.context) })];
+    // Cut after the finishReason chunk: the answer is complete.
+    if (this.finishReason !== undefined || this.blocked) return [this.finish()];
+    if (LLMError.isInstance(cause)) return [this.terminal({ type: 'error', error: toLLMError(cause, this.context) })];
+    return [this.fail(`stream interrupted: ${cause instanceof Error ? cause.message : String(cause)}`, 'stream_interrupted', cause)];
+  }
+
+  /** Pushes the parts of one chunk. */
+  private chunk(data: string, parts: StreamPart[]): void {
+    if (data.trim() === '') return;
+    let chunk: GeminiGenerateContentResponse;
+    try {
+      chunk = JSON.parse(data) as GeminiGenerateContentResponse;
+    } catch (e) {
+      parts.push(this.fail(`stream sent invalid JSON: ${data.slice(0, 200)}`, 'invalid_response', e));
+      return;
+    }
+    if (chunk.error) {
+      parts.push(this.terminal({ type: 'error', error: geminiStreamError(chunk, this.context) }));
+      return;
+    }
+    if (!this.metadataSent) {
+      this.metadataSent = true;
+      parts.push({ type: 'response-metadata', id: chunk.responseId, model: chunk.modelVersion });
+    }
+    if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
+    if (chunk.promptFeedback?.blockReason) this.blocked = true;
+    const candidate = chunk.candidates?.[0];
+    for (const part of candidate?.content?.parts ?? []) {
+      if (part.functionCall) {
+        const index = this.toolCount++;
+        const id = geminiToolCallId(part.functionCall, index, chunk.responseId);
+        if (part.thoughtSignature) this.ctx.onThoughtSignature?.(id, part.thoughtSignature);
+        const args = JSON.stringify(part.functionCall.args ?? {});
+        parts.push({ type: 'tool-call-delta', index, id, name: part.functionCall.name, argumentsDelta: args });
+        parts.push({ type: 'tool-call', index, toolCall: { id, name: part.functionCall.name, arguments: args } });
+      } else if (typeof part.text === 'string' && part.text !== '') {
+        parts.push(part.thought ? { type: 'reasoning-delta', delta: part.text } : { type: 'text-delta', delta: part.text });
+      }
+    }
+    if (candidate?.finishReason) this.finishReason = candidate.finishReason;
+  }
+
+  private finish(): StreamPart {
+    const finishReason: FinishReason = this.blocked ? 'content-filter' : mapGeminiFinishReason(this.finishReason, this.toolCount > 0);
+    return this.terminal({ type: 'finish', finishReason, usage: convertGeminiUsage(this.usage) });
+  }
+
+  private terminal(part: StreamPart): StreamPart {
+    this.terminated = true;
+    return part;
+  }
+
+  private fail(message: string, code: 'invalid_response' | 'stream_interrupted', cause?: unknown): StreamPart {
+    return this.terminal({ type: 'error', error: new LLMError({ code, message: `${this.ctx.provider}: ${message}`, cause, ...this.context }) });
+  }
+}
