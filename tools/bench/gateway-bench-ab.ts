@@ -6,13 +6,14 @@
  *
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-ab.ts \
  *     --base-core DIR --base-gateway DIR \
- *     [--rounds 5] [--duration 4] [--stream] [--connections 64] [--burst 512]
+ *     [--rounds 5] [--duration 4] [--stream] [--connections 64] [--burst 512 [--floor]]
  *
  * Each round starts both gateways fresh (behind one mock upstream), warms each for 1 s, then measures each
  * for `--duration` s with autocannon (JSON requests, or streams with `--stream`), in alternating order.
  * Prints CPU-ms per request (from /proc) per round and the median of each. `--burst N` instead times the
  * first byte of N concurrent streams on each fresh gateway (after the 1 s warm-up), against the mock
- * upstream directly in the same round, and prints the TTFB p50 ratios and CPU-ms per stream. Extra environment (e.g.
+ * upstream directly in the same round, and prints the TTFB p50 ratios and CPU-ms per stream; `--floor` adds the
+ * floor proxy (gateway-bench-floor.ts) to each round under the same conditions. Extra environment (e.g.
  * `BENCH_STATE=off`) goes to both gateways.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -34,6 +35,7 @@ const ROUNDS = Math.min(num('rounds', 5), 50);
 const DURATION_S = Math.min(num('duration', 4), 120);
 const CONNECTIONS = Math.min(num('connections', 64), 1024);
 const STREAM = args.includes('--stream');
+const FLOOR = args.includes('--floor');
 const dirArg = (name: string) => (args.includes(`--${name}`) ? resolve(args[args.indexOf(`--${name}`) + 1]!) : undefined);
 const BASE_CORE = dirArg('base-core');
 const BASE_GATEWAY = dirArg('base-gateway');
@@ -84,9 +86,11 @@ async function main(): Promise<void> {
   const builds = [
     { name: 'current', file: await bundleForNode('gateway-bench-llmrr.ts', { name: `gateway-bench-ab-current-${process.pid}.mjs` }) },
     { name: 'base', file: await bundleForNode('gateway-bench-llmrr.ts', { packagesSrc: { core: BASE_CORE!, gateway: BASE_GATEWAY! }, name: `gateway-bench-ab-base-${process.pid}.mjs` }) },
+    ...(BURST && FLOOR ? [{ name: 'floor', file: await bundleForNode('gateway-bench-floor.ts', { name: `gateway-bench-ab-floor-${process.pid}.mjs` }) }] : []),
   ];
   const up = await startProc([upstreamFile], {}, /^PORT \d+/);
   const results = new Map<string, number[]>(builds.map((b) => [b.name, []]));
+  const cpus = new Map<string, number[]>(builds.map((b) => [b.name, []]));
   const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...(STREAM ? { stream: true, stream_options: { include_usage: true } } : {}) });
   try {
     const upstreamUrl = `http://127.0.0.1:${/PORT (\d+)/.exec(up.line)![1]}`;
@@ -94,15 +98,17 @@ async function main(): Promise<void> {
       const order = round % 2 === 0 ? builds : [...builds].reverse();
       const line: string[] = [];
       for (const b of order) {
-        const gw = await startProc([b.file], { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
+        const floor = b.name === 'floor';
+        const gw = await startProc([b.file], { UPSTREAM_URL: upstreamUrl }, floor ? /^PORT \d+/ : /^PORT \d+ KEY /);
         try {
-          const [, port, key] = /PORT (\d+) KEY (\S+)/.exec(gw.line)!;
+          const [, port, key = 'none'] = /PORT (\d+)(?: KEY (\S+))?/.exec(gw.line)!;
           const opts = { url: `http://127.0.0.1:${port}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body, connections: CONNECTIONS };
           await autocannon({ ...opts, duration: 1 });
           if (BURST) {
             const direct = await burst(upstreamUrl, {}, 'bench-model', undefined);
-            const ours = await burst(`http://127.0.0.1:${port}`, { authorization: `Bearer ${key}` }, 'bench', gw.child.pid);
+            const ours = await burst(`http://127.0.0.1:${port}`, { authorization: `Bearer ${key}` }, floor ? 'bench-model' : 'bench', gw.child.pid);
             results.get(b.name)!.push(ours.p50 / direct.p50);
+            cpus.get(b.name)!.push(ours.cpu);
             line.push(`${b.name} ttfb p50 ${ours.p50.toFixed(1)} ms vs direct ${direct.p50.toFixed(1)} (${(ours.p50 / direct.p50).toFixed(2)}x), ${ours.cpu.toFixed(2)} CPU-ms/stream, ${ours.ok} ok`);
             continue;
           }
@@ -125,7 +131,8 @@ async function main(): Promise<void> {
   }
   const [cur, base] = [median(results.get('current')!), median(results.get('base')!)];
   if (BURST) {
-    console.log(`\n${BURST} concurrent streams, ${ROUNDS} rounds, TTFB p50 as a multiple of direct (median): current ${cur.toFixed(2)}x, base ${base.toFixed(2)}x`);
+    const of = (name: string) => `${median(results.get(name)!).toFixed(2)}x, ${median(cpus.get(name)!).toFixed(2)} CPU-ms/stream`;
+    console.log(`\n${BURST} concurrent streams, ${ROUNDS} rounds, medians of TTFB p50 as a multiple of direct and of CPU per stream: current ${of('current')}, base ${of('base')}${FLOOR ? `, floor ${of('floor')}` : ''}`);
     return;
   }
   console.log(

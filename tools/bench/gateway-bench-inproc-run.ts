@@ -3,16 +3,26 @@
  * `createGateway` over an `LLMRouter` whose `openai-compatible` deployment gets canned answers from an
  * in-memory `fetch` (a JSON chat completion, or the benchmark upstream's SSE stream of 16 content chunks,
  * finish, usage and [DONE]), called through the gateway's direct routes (as the Node adapter calls them)
- * at concurrency 64. Prints `RESULT <json|stream> <CPU-ms per call>` for each of `ROUNDS` rounds.
+ * at concurrency 64 (`CONCURRENCY`). Prints `RESULT <json|stream> <CPU-ms per call>` for each of `ROUNDS` rounds.
  * `STATE=memory` adds the in-memory stores (auth, limits, budget, ledger on SQLite in memory).
+ * `CHUNK_DELAY_MS` spaces the streamed chunks as the benchmark upstream does (5 ms there), so that, with
+ * `CONCURRENCY=512`, every stream's objects live as long as in the 512-stream burst (what the garbage
+ * collector pays for them shows), still without sockets. `HEAP_PROFILE=1` samples where one more round
+ * allocates (V8's sampling heap profiler, counting objects the GC has freed too) and prints the top sites,
+ * and (with `--expose-gc`) the heap held per call in flight, `CONCURRENCY` calls at once.
  */
 import { getEventListeners } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { fileURLToPath } from 'node:url';
 import { LLMRouter, createStateStores } from '@llmrr/core';
 import { createGateway } from '@llmrr/gateway';
 
 const CALLS = Number(process.env.CALLS ?? 5000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const STREAM = process.env.MODE === 'stream';
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 64);
+const CHUNK_DELAY_MS = Number(process.env.CHUNK_DELAY_MS ?? 0);
 
 const created = 1;
 const usage = { prompt_tokens: 12, completion_tokens: 16, total_tokens: 28 };
@@ -38,7 +48,8 @@ const fetchFn = (async (_url: string | URL | Request, init?: RequestInit) => {
   if (typeof init?.body === 'string' && init.body.includes('"stream":true')) {
     let i = 0;
     const body = new ReadableStream<Uint8Array>({
-      pull(c) {
+      async pull(c) {
+        if (CHUNK_DELAY_MS > 0 && i > 1 && i <= 16) await new Promise((r) => setTimeout(r, CHUNK_DELAY_MS));
         if (i < sse.length) c.enqueue(sse[i++]!);
         else c.close();
       },
@@ -93,12 +104,12 @@ async function once(signal: AbortSignal): Promise<void> {
     }
 }
 
-const connectionSignals = Array.from({ length: 64 }, () => new AbortController().signal);
+const connectionSignals = Array.from({ length: CONCURRENCY }, () => new AbortController().signal);
 async function run(calls: number): Promise<number> {
   let next = 0;
   const cpu0 = process.cpuUsage();
   await Promise.all(
-    Array.from({ length: 64 }, async (_, i) => {
+    Array.from({ length: CONCURRENCY }, async (_, i) => {
       const signal = connectionSignals[i]!;
       while (next++ < calls) await once(signal);
     }),
@@ -109,6 +120,7 @@ async function run(calls: number): Promise<number> {
 
 await run(Math.min(CALLS, 3000)); // warm-up (JIT)
 for (let r = 0; r < ROUNDS; r++) console.log(`RESULT ${STREAM ? 'stream' : 'json'} ${(await run(CALLS)).toFixed(4)}`);
+if (process.env.HEAP_PROFILE) await heapProfile();
 if (bytes === 0) throw new Error('no answer bytes');
 // Every call removes what it hooked on its connection's signal; a leak would grow with the calls.
 const left = connectionSignals.reduce((n, s) => n + getEventListeners(s, 'abort').length, 0);
@@ -116,3 +128,48 @@ if (left > 0) throw new Error(`${left} abort listeners left on the connection si
 await gateway.close();
 await router.close();
 await stores?.close();
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/** Bytes allocated per call in one round, by allocating function (named by its source file in this bundle). */
+async function heapProfile(): Promise<void> {
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  await run(CALLS);
+  const { profile } = (await session.post('HeapProfiler.stopSampling')) as { profile: { head: HeapNode } };
+  session.disconnect();
+  const self = fileURLToPath(import.meta.url);
+  const modules = readFileSync(self, 'utf8')
+    .split('\n')
+    .flatMap((l, i) => (/^\/\/ (\S+\.[cm]?[jt]sx?)$/.test(l) ? [{ line: i, file: l.slice(3).replace(/^(\.\.\/)+/, '') }] : []));
+  const place = (url: string, line: number) => (url.endsWith(self) ? (modules.findLast((m) => m.line <= line)?.file ?? 'bundle') : url.replace(/^.*node_modules\//, ''));
+  const sites = new Map<string, number>();
+  let total = 0;
+  const walk = (n: HeapNode) => {
+    const f = n.callFrame;
+    const key = `${f.functionName || '(anonymous)'}  ${place(f.url, f.lineNumber)}:${f.lineNumber + 1}`;
+    sites.set(key, (sites.get(key) ?? 0) + n.selfSize);
+    total += n.selfSize;
+    for (const c of n.children) walk(c);
+  };
+  walk(profile.head);
+  console.log(`HEAP ${(total / CALLS / 1024).toFixed(1)} KiB allocated per call; top sites, bytes per call:`);
+  for (const [k, b] of [...sites].sort((a, b) => b[1] - a[1]).slice(0, 45)) console.log(`HEAP ${(b / CALLS).toFixed(0).padStart(7)}  ${k}`);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return;
+  // The heap held by calls in flight: after a full GC with every worker's call started (the first chunks
+  // are out, the later ones spaced by CHUNK_DELAY_MS), against the heap at rest.
+  gc();
+  const rest = process.memoryUsage().heapUsed;
+  const round = run(CONCURRENCY);
+  await new Promise((r) => setTimeout(r, Math.max(10, CHUNK_DELAY_MS * 8)));
+  gc();
+  const busy = process.memoryUsage().heapUsed;
+  await round;
+  console.log(`HEAP ${((busy - rest) / CONCURRENCY / 1024).toFixed(1)} KiB held per call in flight (${CONCURRENCY} at once${CHUNK_DELAY_MS ? '' : '; without --chunk-delay most have ended by then'})`);
+}

@@ -8,9 +8,14 @@
  *
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-inproc.ts \
  *     [--base-core DIR --base-gateway DIR] [--mode json|stream] [--state memory] [--calls 5000] [--procs 4]
+ *     [--concurrency 64] [--chunk-delay 0] [--heap]
  *
  * Prints per build the CPU-ms per call of every round (`--procs` processes x 3 rounds) and the minimum
- * and median.
+ * and median. `--concurrency 512 --chunk-delay 5` (stream mode) spaces the upstream's chunks 5 ms apart as
+ * the benchmark upstream does, so 512 streams are alive at once as in the burst of bench:gateway. `--heap`
+ * instead runs each build once and prints what one round allocates per call, by allocating function (V8's
+ * sampling heap profiler), and the heap a call in flight holds (measured with every call of a round in
+ * flight, after a full GC).
  */
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -23,20 +28,26 @@ const MODE = opt('mode') === 'stream' ? 'stream' : 'json';
 const STATE = opt('state') === 'memory' ? 'memory' : 'off';
 const CALLS = Math.min(Number(opt('calls') ?? (MODE === 'stream' ? 2000 : 5000)) || 5000, 100_000);
 const PROCS = Math.min(Number(opt('procs') ?? 4) || 4, 20);
+const CONCURRENCY = Math.min(Number(opt('concurrency') ?? 64) || 64, 4096);
+const CHUNK_DELAY_MS = Math.min(Number(opt('chunk-delay') ?? 0) || 0, 100);
+const HEAP = args.includes('--heap');
 const baseCore = opt('base-core');
 const baseGateway = opt('base-gateway');
 
 function runOnce(file: string): Promise<number[]> {
   return new Promise((res, reject) => {
-    const child = spawn(process.execPath, [file], {
-      env: { ...process.env, NODE_OPTIONS: '', MODE, CALLS: String(CALLS), ROUNDS: '3', ...(STATE === 'memory' ? { STATE } : {}) },
+    const child = spawn(process.execPath, [...(HEAP ? ['--expose-gc'] : []), file], {
+      env: { ...process.env, NODE_OPTIONS: '', ...(HEAP ? { HEAP_PROFILE: '1' } : {}), MODE, CALLS: String(CALLS), ROUNDS: HEAP ? '0' : '3', CONCURRENCY: String(CONCURRENCY), CHUNK_DELAY_MS: String(CHUNK_DELAY_MS), ...(STATE === 'memory' ? { STATE } : {}) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.once('exit', (code) => {
       if (code !== 0) reject(new Error(`in-process run exited with ${code}:\n${out}`));
-      else res([...out.matchAll(/^RESULT \w+ ([\d.]+)$/gm)].map((m) => Number(m[1])));
+      else if (HEAP) {
+        console.log(out.split('\n').filter((l) => l.startsWith('HEAP')).map((l) => l.slice(5)).join('\n'));
+        res([]);
+      } else res([...out.matchAll(/^RESULT \w+ ([\d.]+)$/gm)].map((m) => Number(m[1])));
     });
   });
 }
@@ -50,6 +61,14 @@ async function main(): Promise<void> {
     builds.push({ name: 'base', file: await bundleForNode('gateway-bench-inproc-run.ts', { packagesSrc: { core: resolve(baseCore), gateway: resolve(baseGateway) }, name: `gateway-bench-inproc-base-${process.pid}.mjs` }) });
   }
   const results = new Map<string, number[]>(builds.map((b) => [b.name, []]));
+  if (HEAP) {
+    for (const b of builds) {
+      console.log(`${b.name}:`);
+      await runOnce(b.file);
+      rmSync(b.file, { force: true });
+    }
+    return;
+  }
   for (let p = 0; p < PROCS; p++) {
     for (const b of p % 2 === 0 ? builds : [...builds].reverse()) {
       const r = await runOnce(b.file);
@@ -57,7 +76,7 @@ async function main(): Promise<void> {
       console.log(`${b.name}: ${r.map((x) => x.toFixed(4)).join(' ')}`);
     }
   }
-  console.log(`\n${MODE} calls, state ${STATE}, ${CALLS} calls per round at concurrency 64, CPU-ms per call:`);
+  console.log(`\n${MODE} calls, state ${STATE}, ${CALLS} calls per round at concurrency ${CONCURRENCY}${CHUNK_DELAY_MS ? `, chunks ${CHUNK_DELAY_MS} ms apart` : ''}, CPU-ms per call:`);
   for (const [name, v] of results) console.log(`  ${name}: min ${Math.min(...v).toFixed(4)}, median ${median(v).toFixed(4)} (${v.length} rounds)`);
   for (const b of builds) rmSync(b.file, { force: true });
 }

@@ -2,7 +2,8 @@
  * CPU profile of our gateway under load, to see where its time goes:
  *
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-profile.ts \
- *     [--duration 10] [--connections 64] [--stream] [--top 40] [--keep] [--no-profile] [--tsx] [--gateway-src DIR [--core-src DIR]]
+ *     [--duration 10] [--connections 64] [--stream] [--burst N] [--floor] [--top 40] [--keep] [--no-profile] [--tsx]
+ *     [--gateway-src DIR [--core-src DIR]]
  *
  * Starts the mock upstream and the benchmark gateway (gateway-bench-llmrr.ts, bundled for plain node as
  * gateway-bench.ts runs it; `--tsx` runs the TypeScript through tsx instead; `--gateway-src DIR` bundles
@@ -14,14 +15,22 @@
  * adds some, `--no-profile` measures without it). Frames in the bundle are named by their source file (line
  * numbers are the bundle's). `--keep` leaves the .cpuprofile (open it in Chrome DevTools). Extra environment
  * (e.g. `BENCH_FETCH=global`, `BENCH_STATE=off`) is passed on to the gateway process.
+ *
+ * `--burst N` profiles the 512-stream burst of the benchmark instead of a steady load: for `--duration` s,
+ * bursts of N concurrent streams one after another, each from a fresh client agent (N new connections, as
+ * bench:gateway and gateway-bench-ab.ts --burst make them); it prints the CPU per stream (user and system)
+ * and the connections the proxy holds to the upstream after the bursts. `--floor` runs the floor proxy
+ * (gateway-bench-floor.ts) in place of our gateway, to compare both profiles under the same load.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Agent } from 'node:http';
 import { bundleForNode } from './gateway-bench-bundle.js';
 import { cpuMs, rssMb } from './proc-stats.js';
+import { streamOnce } from './stream-client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -33,7 +42,9 @@ const num = (name: string, fallback: number) => {
 const DURATION_S = Math.min(num('duration', 10), 120);
 const CONNECTIONS = Math.min(num('connections', 64), 1024);
 const TOP = num('top', 40);
-const STREAM = args.includes('--stream');
+const BURST = Math.min(num('burst', 0), 2048);
+const FLOOR = args.includes('--floor');
+const STREAM = args.includes('--stream') || BURST > 0;
 const KEEP = args.includes('--keep');
 const PROFILE = !args.includes('--no-profile');
 const TSX = args.includes('--tsx');
@@ -141,9 +152,73 @@ function summarize(profile: CpuProfile): void {
   for (const [k, t] of [...byPlace].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`  ${pct(t)}  ${k}`);
 }
 
+type Autocannon = (o: Record<string, unknown>) => Promise<{ requests: { average: number }; non2xx: number; errors: number; '2xx': number }>;
+const peers = join(here, 'gateway-peers', 'node_modules', 'autocannon', 'autocannon.js');
+const autocannon = ((await import(pathToFileURL(peers).href)) as { default: Autocannon }).default;
+
+/** User and system CPU ms of a process, from /proc (clock ticks of 10 ms). */
+function cpuSplit(pid: number): { user: number; sys: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) * 10, sys: Number(fields[12]) * 10 };
+}
+
+/** Established TCP connections to `port` on 127.0.0.1 (all processes: only the proxy talks to the upstream here). */
+function connectionsTo(port: number): number {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .filter((l) => {
+      const f = l.trim().split(/\s+/);
+      return f[2]?.endsWith(hex) && f[3] === '01';
+    }).length;
+}
+
+/** The steady load: autocannon for `--duration` s. */
+async function load(opts: Record<string, unknown>, pid: number): Promise<void> {
+  const cpu0 = cpuMs(pid);
+  const r = await autocannon({ ...opts, connections: CONNECTIONS, duration: DURATION_S });
+  const cpu = cpuMs(pid) - cpu0;
+  const ok = r['2xx'];
+  console.log(
+    `${STREAM ? 'streams' : 'requests'} at c=${CONNECTIONS} for ${DURATION_S} s: ${r.requests.average.toFixed(0)}/s, failed ${r.non2xx + r.errors}, ` +
+      `gateway CPU ${(cpu / ok).toFixed(3)} ms per request, RSS ${rssMb(pid).toFixed(0)} MB`,
+  );
+}
+
+/** `--burst N`: bursts of N concurrent streams, each burst from a fresh agent, for `--duration` s. */
+async function bursts(url: string, headers: Record<string, string>, pid: number, upstreamPort: number): Promise<void> {
+  const model = FLOOR ? 'bench-model' : 'bench';
+  const cpu0 = cpuSplit(pid);
+  const end = Date.now() + DURATION_S * 1000;
+  let streams = 0;
+  let ok = 0;
+  let count = 0;
+  const ttfb: number[] = [];
+  const started = Date.now();
+  while (Date.now() < end) {
+    const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+    try {
+      const many = await Promise.all(Array.from({ length: BURST }, () => streamOnce(url, headers, model, agent)));
+      streams += many.length;
+      ok += many.filter((m) => m.ok).length;
+      const v = many.map((m) => m.ttfbMs).filter(Number.isFinite).sort((a, b) => a - b);
+      ttfb.push(v[Math.floor(v.length / 2)]!);
+      count++;
+    } finally {
+      agent.destroy();
+    }
+  }
+  const cpu = cpuSplit(pid);
+  const [user, sys] = [(cpu.user - cpu0.user) / streams, (cpu.sys - cpu0.sys) / streams];
+  console.log(
+    `${FLOOR ? 'floor proxy' : 'gateway'}: ${count} bursts of ${BURST} streams (${ok} ok), TTFB p50 per burst ${ttfb.map((t) => t.toFixed(0)).join(' ')} ms, ` +
+      `CPU ${(user + sys).toFixed(3)} ms per stream (user ${user.toFixed(3)}, system ${sys.toFixed(3)}), ` +
+      `${connectionsTo(upstreamPort)} connections to the upstream, RSS ${rssMb(pid).toFixed(0)} MB, ${Date.now() - started} ms in all`,
+  );
+}
+
 async function main(): Promise<void> {
-  const peers = join(here, 'gateway-peers', 'node_modules', 'autocannon', 'autocannon.js');
-  const autocannon = ((await import(pathToFileURL(peers).href)) as { default: (o: Record<string, unknown>) => Promise<{ requests: { average: number }; non2xx: number; errors: number; '2xx': number }> }).default;
   const profDir = mkdtempSync(join(tmpdir(), 'llmrr-prof-'));
   const cond = '--conditions=@llmrr/source';
   const execArgv = process.execArgv.includes(cond) ? process.execArgv : [...process.execArgv, cond];
@@ -152,26 +227,20 @@ async function main(): Promise<void> {
   try {
     const upstreamUrl = `http://127.0.0.1:${/PORT (\d+)/.exec(up.line)![1]}`;
     const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-    const entry = TSX ? [...execArgv, join(here, 'gateway-bench-llmrr.ts')] : [await bundleForNode('gateway-bench-llmrr.ts', {
+    const entry = FLOOR ? [await bundleForNode('gateway-bench-floor.ts')] : TSX ? [...execArgv, join(here, 'gateway-bench-llmrr.ts')] : [await bundleForNode('gateway-bench-llmrr.ts', {
           ...(GATEWAY_SRC && CORE_SRC
             ? { packagesSrc: { core: resolve(CORE_SRC), gateway: resolve(GATEWAY_SRC) }, name: 'gateway-bench-other.mjs' }
             : GATEWAY_SRC
               ? { gatewaySrc: GATEWAY_SRC, name: 'gateway-bench-other.mjs' }
               : {}),
         })];
-    gw = await startProc([...prof, ...entry], { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
-    const [, port, key] = /PORT (\d+) KEY (\S+)/.exec(gw.line)!;
+    gw = await startProc([...prof, ...entry], { UPSTREAM_URL: upstreamUrl }, FLOOR ? /^PORT \d+/ : /^PORT \d+ KEY /);
+    const [, port, key = 'none'] = /PORT (\d+)(?: KEY (\S+))?/.exec(gw.line)!;
     const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...(STREAM ? { stream: true, stream_options: { include_usage: true } } : {}) });
     const opts = { url: `http://127.0.0.1:${port}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body };
     await autocannon({ ...opts, connections: CONNECTIONS, duration: 2 });
-    const cpu0 = cpuMs(gw.child.pid!);
-    const r = await autocannon({ ...opts, connections: CONNECTIONS, duration: DURATION_S });
-    const cpu = cpuMs(gw.child.pid!) - cpu0;
-    const ok = r['2xx'];
-    console.log(
-      `${STREAM ? 'streams' : 'requests'} at c=${CONNECTIONS} for ${DURATION_S} s: ${r.requests.average.toFixed(0)}/s, failed ${r.non2xx + r.errors}, ` +
-        `gateway CPU ${(cpu / ok).toFixed(3)} ms per request, RSS ${rssMb(gw.child.pid!).toFixed(0)} MB`,
-    );
+    if (BURST) await bursts(`http://127.0.0.1:${port}`, { authorization: `Bearer ${key}` }, gw.child.pid!, Number(/PORT (\d+)/.exec(up.line)![1]));
+    else await load(opts, gw.child.pid!);
     if (!PROFILE) return;
     const exited = new Promise((resolve) => gw!.child.once('exit', resolve));
     gw.child.kill('SIGTERM');
