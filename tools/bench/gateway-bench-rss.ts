@@ -5,19 +5,31 @@
  * (autocannon) and then a burst of `--streams` concurrent streams; RSS is sampled every 250 ms.
  *
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-rss.ts \
- *     [--duration 15] [--streams 512] [--rounds 1] [--flags "--max-semi-space-size=4|--max-semi-space-size=8"]
+ *     [--duration 15] [--streams 512] [--soak 0] [--rounds 1] [--flags "--max-semi-space-size=16|--max-semi-space-size=4"]
+ *     [--base-core DIR --base-gateway DIR]
  *
- * `--flags` is a `|`-separated list of flag sets (one process each; the empty set, the gateway's defaults
- * (V8's, except the heap growing percent the gateway server sets: `LLMRR_HEAP_GROWING_PERCENT=0` is V8's own), always
- * runs first; `NAME=value` tokens are set in the environment, e.g. `MALLOC_ARENA_MAX=2`); `--rounds` repeats the whole list, interleaved, to see the noise of a shared machine.
+ * `--flags` is a `|`-separated list of flag sets (one process each; the empty set, the gateway server's defaults,
+ * always runs first: node started with `GATEWAY_NODE_FLAGS` (`--max-semi-space-size=8`, as the server's start
+ * scripts do) and the heap growing percent the server sets at startup; a set's own flags come after, so
+ * `--max-semi-space-size=16` is V8's default young generation and `LLMRR_HEAP_GROWING_PERCENT=0` V8's own growth;
+ * `NAME=value` tokens are set in the environment, e.g. `MALLOC_ARENA_MAX=2`); `--rounds` repeats the whole list,
+ * interleaved, to see the noise of a shared machine.
+ * With `--base-core` and `--base-gateway` (other copies of packages/core/src and packages/gateway/src, e.g. from
+ * git HEAD under node_modules/.cache), a flag set containing the token `BASE` runs a bundle of those sources
+ * instead of the current ones (`--flags "BASE"` compares the two builds with the same settings).
  * Prints, per flag set: CPU-ms per request (from /proc), req/s, RSS idle, max and median under load,
- * RSS after the burst, and the burst's CPU-ms per stream.
+ * RSS after the burst, and the burst's CPU-ms per stream. `--soak S` then loads the gateway again at c=64
+ * for S seconds after the burst, as `pnpm bench:gateway -- --soak 600` does after its streams (a burst
+ * leaves its mark on the heap and malloc's arenas), and prints that phase's RSS median / max, its CPU-ms per
+ * request, and where the memory is at its end (from /proc/<pid>/smaps: the node binary's pages, malloc's
+ * main arena `[heap]`, other anonymous memory: V8's heap, thread arenas, WebAssembly).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
 import { bundleForNode } from './gateway-bench-bundle.js';
 import { cpuMs, rssMb } from './proc-stats.js';
 
@@ -31,7 +43,10 @@ const num = (name: string, fallback: number) => {
 const DURATION_S = Math.min(num('duration', 15), 600);
 const STREAMS = Math.min(num('streams', 512), 2048);
 const ROUNDS = Math.min(num('rounds', 1), 10);
-const flagArg = args.includes('--flags') ? args[args.indexOf('--flags') + 1]! : '--max-semi-space-size=4|--max-semi-space-size=8';
+const SOAK_S = Math.min(num('soak', 0), 900);
+const flagArg = args.includes('--flags') ? args[args.indexOf('--flags') + 1]! : '--max-semi-space-size=16|--max-semi-space-size=4';
+const str = (name: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : undefined);
+const BASE = str('base-core') && str('base-gateway') ? { core: str('base-core')!, gateway: str('base-gateway')! } : undefined;
 const FLAG_SETS = ['', ...flagArg.split('|').map((s) => s.trim()).filter((s) => s !== '')];
 
 type Autocannon = (opts: Record<string, unknown>) => Promise<{ requests: { average: number }; non2xx: number; errors: number; '2xx': number }>;
@@ -55,6 +70,29 @@ function startProc(argv: string[], env: Record<string, string>, ready: RegExp): 
   });
 }
 
+
+/**
+ * Where a process's resident memory is, MB, from /proc/<pid>/smaps: pages of the executable (`binary`, file-backed
+ * and shared, but counted in RSS), malloc's main arena (`mallocHeap`, the `[heap]` mapping), other anonymous memory
+ * (`anon`: V8's heap, malloc's thread arenas, WebAssembly memory, stacks) and other files (shared libraries, native
+ * addons).
+ */
+function memoryMapMb(pid: number): { binary: number; mallocHeap: number; anon: number; files: number } {
+  const exe = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+  const out = { binary: 0, mallocHeap: 0, anon: 0, files: 0 };
+  let bucket: keyof typeof out = 'anon';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[1] ?? '';
+      bucket = name === '[heap]' ? 'mallocHeap' : name === '' || name.startsWith('[') ? 'anon' : name === exe || name.endsWith('/node') ? 'binary' : 'files';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[bucket] += Number(rss[1]) / 1024;
+  }
+  return out;
+}
 
 function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
@@ -83,12 +121,15 @@ function streamOnce(port: number, key: string, agent: Agent): Promise<boolean> {
   });
 }
 
-async function measure(autocannon: Autocannon, gatewayFile: string, upstreamUrl: string, flags: string) {
-  // `NAME=value` tokens are environment variables (e.g. MALLOC_ARENA_MAX=2), the rest node/V8 flags.
-  const tokens = flags.split(/\s+/).filter(Boolean);
+async function measure(autocannon: Autocannon, files: { current: string; base?: string }, upstreamUrl: string, flags: string) {
+  // `NAME=value` tokens are environment variables (e.g. MALLOC_ARENA_MAX=2), `BASE` picks the base build, the rest node/V8 flags.
+  const all = flags.split(/\s+/).filter(Boolean);
+  if (all.includes('BASE') && !files.base) throw new Error('BASE needs --base-core and --base-gateway');
+  const gatewayFile = all.includes('BASE') ? files.base! : files.current;
+  const tokens = all.filter((t) => t !== 'BASE');
   const env = Object.fromEntries(tokens.filter((t) => /^[A-Z_][A-Z0-9_]*=/.test(t)).map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)]));
   const nodeFlags = tokens.filter((t) => !/^[A-Z_][A-Z0-9_]*=/.test(t));
-  const gw = await startProc([...nodeFlags, gatewayFile], { ...env, UPSTREAM_URL: upstreamUrl, BENCH_GC_LOG: '1' }, /^PORT \d+ KEY /);
+  const gw = await startProc([...GATEWAY_NODE_FLAGS, ...nodeFlags, gatewayFile], { ...env, UPSTREAM_URL: upstreamUrl, BENCH_GC_LOG: '1' }, /^PORT \d+ KEY /);
   let requests = 0;
   try {
     const pid = gw.child.pid!;
@@ -109,6 +150,23 @@ async function measure(autocannon: Autocannon, gatewayFile: string, upstreamUrl:
     const ok = (await Promise.all(Array.from({ length: STREAMS }, () => streamOnce(port, key!, agent)))).filter(Boolean).length;
     const cpuS = cpuMs(pid) - cpuS0;
     agent.destroy();
+    const rssAfterStreams = rssMb(pid);
+    let soak: { median: number; max: number; cpuMsPerRequest: number; map: string } | undefined;
+    if (SOAK_S > 0) {
+      const soakSamples: number[] = [];
+      const soakTimer = setInterval(() => soakSamples.push(rssMb(pid)), 1000);
+      const cpuK0 = cpuMs(pid);
+      const k = await autocannon({ ...opts, duration: SOAK_S });
+      const cpuK = cpuMs(pid) - cpuK0;
+      clearInterval(soakTimer);
+      const m = memoryMapMb(pid);
+      soak = {
+        median: median(soakSamples),
+        max: Math.max(...soakSamples),
+        cpuMsPerRequest: cpuK / k['2xx'],
+        map: `binary ${m.binary.toFixed(0)}, [heap] ${m.mallocHeap.toFixed(0)}, other anon ${m.anon.toFixed(0)}, other files ${m.files.toFixed(0)}`,
+      };
+    }
     return {
       flags: flags || '(gateway defaults)',
       cpuMsPerRequest: cpu / r['2xx'],
@@ -119,7 +177,8 @@ async function measure(autocannon: Autocannon, gatewayFile: string, upstreamUrl:
       rssMedian: median(samples),
       streamsOk: ok,
       cpuMsPerStream: cpuS / STREAMS,
-      rssAfterStreams: rssMb(pid),
+      rssAfterStreams,
+      soak,
     };
   } finally {
     const exited = new Promise((resolve) => gw.child.once('exit', resolve));
@@ -136,19 +195,28 @@ const gcLine: string[] = [];
 async function main(): Promise<void> {
   const autocannon = ((await import(pathToFileURL(join(here, 'gateway-peers', 'node_modules', 'autocannon', 'autocannon.js')).href)) as { default: Autocannon }).default;
   const upstreamFile = await bundleForNode('gateway-bench-upstream.ts');
-  const gatewayFile = await bundleForNode('gateway-bench-llmrr.ts');
+  const files = {
+    current: await bundleForNode('gateway-bench-llmrr.ts'),
+    ...(BASE ? { base: await bundleForNode('gateway-bench-llmrr.ts', { packagesSrc: BASE, name: 'gateway-bench-rss-base.mjs' }) } : {}),
+  };
   const up = await startProc([upstreamFile], {}, /^PORT \d+/);
   const rows: string[] = [];
+  const soakRows: string[] = [];
   try {
     const upstreamUrl = `http://127.0.0.1:${/PORT (\d+)/.exec(up.line)![1]}`;
     for (let round = 0; round < ROUNDS; round++) {
       for (const flags of FLAG_SETS) {
-        const m = await measure(autocannon, gatewayFile, upstreamUrl, flags);
+        const m = await measure(autocannon, files, upstreamUrl, flags);
         const row =
           `| ${m.flags} | ${m.cpuMsPerRequest.toFixed(3)} | ${m.rps.toFixed(0)} | ${m.rssIdle.toFixed(0)} | ${m.rssMedian.toFixed(0)} / ${m.rssMax.toFixed(0)} | ` +
           `${m.streamsOk} | ${m.cpuMsPerStream.toFixed(2)} | ${m.rssAfterStreams.toFixed(0)} |`;
         console.log(row + (m.failed ? ` (${m.failed} failed)` : ''));
         rows.push(row);
+        if (m.soak) {
+          const soakRow = `| ${m.flags} | ${m.soak.cpuMsPerRequest.toFixed(3)} | ${m.soak.median.toFixed(0)} / ${m.soak.max.toFixed(0)} | ${m.soak.map} |`;
+          console.log(`soak: ${soakRow}`);
+          soakRows.push(soakRow);
+        }
       }
     }
   } finally {
@@ -159,6 +227,11 @@ async function main(): Promise<void> {
       `| V8 flags | CPU-ms / req | req/s | RSS idle MB | RSS under load MB (median / max) | streams ok | CPU-ms / stream | RSS after streams MB |\n` +
       `| --- | --- | --- | --- | --- | --- | --- | --- |\n${rows.join('\n')}\n\nGC pauses (whole process life):\n${gcLine.join('\n')}`,
   );
+  if (soakRows.length > 0)
+    console.log(
+      `\nSoak: c=64 JSON for ${SOAK_S} s after the burst, RSS sampled every second; memory map at its end (MB, /proc/<pid>/smaps):\n\n` +
+        `| V8 flags | CPU-ms / req | RSS MB (median / max) | memory at the end |\n| --- | --- | --- | --- |\n${soakRows.join('\n')}`,
+    );
 }
 
 main().catch((e: unknown) => {

@@ -1,12 +1,14 @@
 import { LLMError } from '@llmrr/core';
-import { tuneHeapForGateway } from '@llmrr/gateway/node';
+import { GATEWAY_NODE_FLAGS, semiSpaceSizeMb, tuneHeapForGateway } from '@llmrr/gateway/node';
 import { readSettings } from './settings.js';
 import { startServer } from './start-server.js';
 
 async function main(): Promise<void> {
   const settings = readSettings();
   // Before any load: a gateway's per-request objects outlive young-generation GCs; collect them sooner.
-  tuneHeapForGateway(settings.heapGrowingPercent);
+  const heapGrowing = tuneHeapForGateway(settings.heapGrowingPercent);
+  // The young generation is sized by node's command line only (the start and serve scripts pass GATEWAY_NODE_FLAGS).
+  const semiSpace = semiSpaceSizeMb();
   const server = await startServer(settings);
   const models = server.router.models().map((m) => `${m.name} (${m.engine})`).join(', ');
   console.log(`llmrr gateway listening on ${server.url}`);
@@ -14,6 +16,9 @@ async function main(): Promise<void> {
   const exactCache = server.router.routerConfig.cache.exact.enabled;
   console.log(
     `  state: ${settings.state}${settings.state === 'embedded' ? ` (${settings.dataDir})` : ''}; exact cache: ${exactCache ? (server.stores.cache ? 'on (Redis, shared)' : 'on (in memory)') : 'off'}`,
+  );
+  console.log(
+    `  heap: young generation ${semiSpace ? `${semiSpace} MB semi-spaces` : `V8's default (start node with ${GATEWAY_NODE_FLAGS.join(' ')} for less memory, as pnpm start does)`}; old generation grows ${heapGrowing > 0 ? `${heapGrowing}%` : "as node's flags or V8's default say"} over the live heap`,
   );
   if (settings.corsOrigins) console.log(`  CORS for /v1 and /api: ${settings.corsOrigins === '*' ? 'any origin' : settings.corsOrigins.join(', ')}`);
   if (settings.demo) console.log('  DEMO MODE: requests without an API key act as tenant "demo" (LLMRR_DEMO=false to require keys)');

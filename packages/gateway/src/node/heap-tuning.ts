@@ -13,8 +13,8 @@ export const GATEWAY_HEAP_GROWING_PERCENT = 25;
  * at each heap-limit computation. `percent` 0 leaves V8's default, and so does a `--heap-growing-percent` given
  * to node on its command line (the operator's choice wins). Returns the percent applied (0 when none).
  *
- * `--max-semi-space-size` (a smaller young generation) cannot be changed at runtime: pass it to node
- * (`NODE_OPTIONS=--max-semi-space-size=8`) to trade more GC time for less memory.
+ * The young generation's size cannot be changed at runtime: the server passes `GATEWAY_NODE_FLAGS`
+ * (`--max-semi-space-size=8`) to node when it starts (young-generation.ts).
  */
 export function tuneHeapForGateway(percent: number = GATEWAY_HEAP_GROWING_PERCENT): number {
   if (!Number.isInteger(percent) || percent < 0 || percent > 1000) throw new RangeError(`heap growing percent must be an integer 0-1000, got ${percent}`);

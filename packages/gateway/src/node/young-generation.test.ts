@@ -1,0 +1,48 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { GATEWAY_NODE_FLAGS, GATEWAY_SEMI_SPACE_MB, semiSpaceSizeMb } from './young-generation.js';
+
+describe('semiSpaceSizeMb', () => {
+  it('reads --max-semi-space-size from the command line in its spellings, else undefined', () => {
+    expect(semiSpaceSizeMb([], '')).toBeUndefined();
+    expect(semiSpaceSizeMb(['--conditions=x', '--import', 'tsx'], '--max-old-space-size=512')).toBeUndefined();
+    expect(semiSpaceSizeMb(['--max-semi-space-size=8'], '')).toBe(8);
+    expect(semiSpaceSizeMb(['--max_semi_space_size=4'], '')).toBe(4);
+    expect(semiSpaceSizeMb(['--max-semi-space-size', '16'], '')).toBe(16);
+  });
+
+  it('takes NODE_OPTIONS, and the command line over it (node applies the command line last)', () => {
+    expect(semiSpaceSizeMb([], '--max-semi-space-size=4 --trace-gc')).toBe(4);
+    expect(semiSpaceSizeMb(['--max-semi-space-size=8'], '--max-semi-space-size=4')).toBe(8);
+  });
+
+  it('ignores a value that is not a positive number', () => {
+    expect(semiSpaceSizeMb(['--max-semi-space-size=big'], '')).toBeUndefined();
+    expect(semiSpaceSizeMb(['--max-semi-space-size'], '')).toBeUndefined();
+  });
+});
+
+describe('GATEWAY_NODE_FLAGS', () => {
+  it('is the semi-space size the server is meant to run with', () => {
+    expect(GATEWAY_NODE_FLAGS).toEqual([`--max-semi-space-size=${GATEWAY_SEMI_SPACE_MB}`]);
+  });
+
+  it('sizes the young generation when given to node at start, which setFlagsFromString at run time does not', () => {
+    // Churns short-lived objects until the new space has grown as far as it may, then prints its size (MB).
+    const script = `
+      const v8 = require('node:v8');
+      if (process.argv[1] === 'late') v8.setFlagsFromString('--max-semi-space-size=${GATEWAY_SEMI_SPACE_MB}');
+      let keep = [];
+      for (let i = 0; i < 2e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 20000) keep = []; }
+      const ns = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+      console.log(ns.space_size / 2 ** 20);`;
+    const newSpace = (flags: readonly string[], arg: string) =>
+      Number(spawnSync(process.execPath, [...flags, '-e', script, arg], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } }).stdout.trim());
+    const atStart = newSpace(GATEWAY_NODE_FLAGS, 'start');
+    const late = newSpace([], 'late');
+    // Two semi-spaces: at most 2 x the flag when given at start; V8's larger default when set late.
+    expect(atStart).toBeGreaterThan(0);
+    expect(atStart).toBeLessThanOrEqual(2 * GATEWAY_SEMI_SPACE_MB);
+    expect(late).toBeGreaterThan(2 * GATEWAY_SEMI_SPACE_MB);
+  });
+});
