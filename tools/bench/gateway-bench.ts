@@ -15,8 +15,8 @@
  *
  * Each server runs in its own process (so CPU time and RSS are its own): the mock upstream (OpenAI wire
  * format, fixed 20 ms delay; streams send 16 chunks 5 ms apart), our gateway with auth, limits, budget,
- * SQLite ledger and metrics on (bundled with esbuild and run on plain `node`, as a deployed gateway runs
- * without a TypeScript loader; see gateway-bench-bundle.ts), and Portkey (`--headless`, `x-portkey-provider: openai`,
+ * SQLite ledger and metrics on (bundled with esbuild and run on plain `node` with the server's node flags,
+ * `GATEWAY_NODE_FLAGS`, as a deployed gateway runs without a TypeScript loader; see gateway-bench-bundle.ts), and Portkey (`--headless`, `x-portkey-provider: openai`,
  * `x-portkey-custom-host`). The load generator (autocannon) and the streaming client run in this process
  * and share the machine's cores with the servers: compare the ratios measured in one run, not the absolute
  * numbers across machines. Portkey and autocannon live in tools/bench/gateway-peers (plain npm, outside the
@@ -30,6 +30,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { cpus, totalmem, type as osType, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
 import { bundleForNode } from './gateway-bench-bundle.js';
 import { cpuMs, rssMb } from './proc-stats.js';
 import { chatBody, streamOnce, type StreamTiming } from './stream-client.js';
@@ -245,7 +246,12 @@ async function main(): Promise<void> {
     procs.push(upstream);
     const upstreamUrl = `http://127.0.0.1:${/PORT (\d+)/.exec(upstream.line)![1]}`;
 
-    const gw = await node('gateway-bench-llmrr.ts');
+    // Our gateway runs with the node flags the server's start script passes (a 2x8 MB young generation).
+    const gatewayNode = async (options: Parameters<typeof node>[1] = {}) => {
+      const n = await node('gateway-bench-llmrr.ts', options);
+      return { cmd: n.cmd, argv: [...GATEWAY_NODE_FLAGS, ...n.argv] };
+    };
+    const gw = await gatewayNode();
     const ours = await start(gw.cmd, gw.argv, { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
     procs.push(ours);
     const [, ourPort, key] = /PORT (\d+) KEY (\S+)/.exec(ours.line)!;
@@ -256,7 +262,7 @@ async function main(): Promise<void> {
     ];
     if (COMPARE_SRC) {
       if (TSX) throw new Error('--compare-src needs the bundled run (drop --tsx)');
-      const other = await node('gateway-bench-llmrr.ts', { gatewaySrc: COMPARE_SRC, name: 'gateway-bench-compare.mjs' });
+      const other = await gatewayNode({ gatewaySrc: COMPARE_SRC, name: 'gateway-bench-compare.mjs' });
       const before = await start(other.cmd, other.argv, { UPSTREAM_URL: upstreamUrl, BENCH_FETCH: 'global' }, /^PORT \d+ KEY /);
       procs.push(before);
       const [, port, secret] = /PORT (\d+) KEY (\S+)/.exec(before.line)!;
@@ -265,7 +271,7 @@ async function main(): Promise<void> {
     if (COMPARE_PACKAGES) {
       if (TSX) throw new Error('--compare-packages needs the bundled run (drop --tsx)');
       const packagesSrc = { core: join(COMPARE_PACKAGES, 'packages', 'core', 'src'), gateway: join(COMPARE_PACKAGES, 'packages', 'gateway', 'src') };
-      const other = await node('gateway-bench-llmrr.ts', { packagesSrc, name: 'gateway-bench-compare-packages.mjs' });
+      const other = await gatewayNode({ packagesSrc, name: 'gateway-bench-compare-packages.mjs' });
       const before = await start(other.cmd, other.argv, { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
       procs.push(before);
       const [, port, secret] = /PORT (\d+) KEY (\S+)/.exec(before.line)!;
