@@ -49,5 +49,7 @@ export { trainDifficultyModel } from './augment/difficulty-model.js';
 export type { AugmentReport, AuxiliaryData, TrainDifficultyOptions } from './augment/difficulty-model.js';
 export type { AugmentSpec, DifficultySpec } from './augment/augment-spec.js';
 export type { AugmentOptions } from './augment/fit-augment.js';
+export { infoldAugment } from './augment/infold-augment.js';
+export type { InfoldFoldReport, InfoldSource } from './augment/infold-augment.js';
 export type { MultitaskOptions } from './augment/multitask.js';
 export { QUANTITY_FEATURES, quantityFeatures } from './augment/quantity-features.js';

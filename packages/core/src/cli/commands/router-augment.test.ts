@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticExamples, syntheticPairDataset } from '../../learning/__fixtures__/synthetic-data.js';
+import { heldOutFolds } from '../../learning/datasets/split-examples.js';
 import type { EvaluationReport } from '../../learning/evaluation/evaluation-report.js';
 import type { RouterModelArtifact } from '../../learning/training/router-model.js';
 import { runCli } from '../__fixtures__/cli-harness.js';
@@ -57,11 +58,79 @@ describe('llmrr router eval/train --augment', () => {
     expect(report.augment).toMatchObject({ kinds: ['multitask'], multitask: { kept: 200, dropped: 3 } });
   });
 
+  it('eval --augment open7b-infold: per fold, only the auxiliary prompts sharing a question with that fold’s test prompts are dropped', async () => {
+    const r = await router(['eval', '--data', 'pair.jsonl', '--augment', 'open7b-infold', '--augment-data', 'aux_train.json', '--hash-dim', '1024', '--predictors', 'logistic', '--folds', '3', '--json', '--out', 'inf.json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as EvaluationReport;
+    const folds = report.augment?.infold ?? [];
+    expect(report.augment?.kinds).toEqual(['open7b-infold']);
+    expect(folds).toHaveLength(3);
+    // The shared questions are dropped in the folds whose test part has them, used in the others.
+    const shared = pair.examples.slice(0, SHARED).map((e) => e.prompt);
+    heldOutFolds(pair.examples, 3).forEach((fold, i) => {
+      const inTest = shared.filter((p) => fold.test.some((e) => e.prompt === p)).length;
+      const inTrain = shared.filter((p) => fold.train.some((e) => e.prompt === p)).length;
+      expect(folds[i]).toMatchObject({ fold: fold.name, dropped_test_overlap: inTest });
+      // A question in both parts (the synthetic prompts repeat) is dropped: the test part wins.
+      expect(folds[i]!.kept_training_overlap).toBe(shared.filter((p) => fold.train.some((e) => e.prompt === p) && !fold.test.some((e) => e.prompt === p)).length);
+      expect(inTrain + inTest).toBeGreaterThanOrEqual(SHARED);
+    });
+    expect(folds.some((f) => f.dropped_test_overlap > 0) && folds.some((f) => f.kept_training_overlap > 0)).toBe(true);
+    for (const f of folds) {
+      expect(f.kept).toBe(203 - f.dropped_test_overlap);
+      expect(f.inner_kept).toHaveLength(3);
+    }
+  });
+
+  it('train --augment open7b-infold: every auxiliary prompt is usable (no test split); the artifact carries one difficulty model', async () => {
+    const r = await router(['train', '--data', 'pair.jsonl', '--out', 'inf-m.json', '--augment', 'open7b-infold', '--augment-data', 'aux_train.json', '--hash-dim', '1024', '--predictor', 'logistic']);
+    expect(r.code).toBe(0);
+    const a = JSON.parse(readFileSync(join(dir, 'inf-m.json'), 'utf8')) as RouterModelArtifact;
+    expect(a.features.augment?.difficulty?.source).toContain('203 of 203 prompts');
+    expect(JSON.stringify(a.features)).not.toContain('crossFit');
+    expect(a.training.augment?.infold?.[0]).toMatchObject({ fold: 'all training prompts', kept: 203, dropped_test_overlap: 0, kept_training_overlap: SHARED });
+    const e = await router(['eval', '--data', 'pair.jsonl', '--model', 'inf-m.json', '--json', '--out', 'inf-m-eval.json']);
+    expect(e.code).toBe(0);
+  });
+
+  it('eval --augment multitask-infold: per-fold multi-task rows, with the same per-fold overlap counts', async () => {
+    const r = await router(['eval', '--data', 'pair.jsonl', '--augment', 'multitask-infold', '--augment-data', 'aux_train.json', '--hash-dim', '1024', '--predictors', 'mlp', '--folds', '3', '--json', '--out', 'mti.json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as EvaluationReport;
+    const folds = report.augment?.infold ?? [];
+    expect(folds).toHaveLength(3);
+    heldOutFolds(pair.examples, 3).forEach((fold, i) => {
+      const dropped = pair.examples.slice(0, SHARED).filter((e) => fold.test.some((t) => t.prompt === e.prompt)).length;
+      expect(folds[i]).toMatchObject({ fold: fold.name, auxiliary_prompts: 203, dropped_test_overlap: dropped, kept: 203 - dropped });
+    });
+  });
+
+  it('eval/train --augment open7b-infold,denoise-infold: blended targets per fold, reported with the overlap counts', async () => {
+    const r = await router(['eval', '--data', 'pair.jsonl', '--augment', 'open7b-infold,denoise-infold', '--augment-data', 'aux_train.json', '--hash-dim', '1024', '--predictors', 'logistic', '--folds', '3', '--json', '--out', 'dn.json']);
+    expect(r.code).toBe(0);
+    const folds = (JSON.parse(r.stdout) as EvaluationReport).augment?.infold ?? [];
+    expect(folds).toHaveLength(3);
+    heldOutFolds(pair.examples, 3).forEach((fold, i) => {
+      const shared = pair.examples.slice(0, SHARED).map((e) => e.prompt);
+      const matched = fold.train.filter((e) => shared.includes(e.prompt) && !fold.test.some((t) => t.prompt === e.prompt)).length;
+      expect(folds[i]!.denoise).toMatchObject({ matched, training: fold.train.length, weight: 0.5 });
+    });
+    const t = await router(['train', '--data', 'pair.jsonl', '--out', 'dn-m.json', '--augment', 'denoise-infold', '--augment-data', 'aux_train.json', '--hash-dim', '1024', '--predictor', 'logistic']);
+    expect(t.code).toBe(0);
+    const a = JSON.parse(readFileSync(join(dir, 'dn-m.json'), 'utf8')) as RouterModelArtifact;
+    expect(a.features.augment).toBeUndefined();
+    expect(a.training.augment?.infold?.[0]?.denoise?.training).toBe(pair.examples.length);
+  });
+
   it('usage errors name the flag', async () => {
     for (const [args, flag] of [
       [['--augment', 'nope'], '--augment'],
       [['--augment', 'open7b,open7b-mean'], '--augment'],
       [['--augment', 'open7b,multitask'], '--augment'],
+      [['--augment', 'open7b-infold,open7b'], '--augment'],
+      [['--augment', 'open7b-infold,multitask-infold'], '--augment'],
+      [['--augment', 'open7b,denoise-infold'], '--augment'],
+      [['--augment', 'open7b-infold', '--augment-embeddings', '--augment-data', 'aux_train.json'], '--augment-embeddings'],
       [['--augment', 'open7b', '--augment-model', 'svm', '--augment-data', 'aux_train.json'], '--augment-model'],
       [['--augment-tasks', 'gsm8k'], '--augment'],
       [['--augment', 'open7b', '--augment-embeddings', '--augment-data', 'aux_train.json'], '--augment-embeddings'],

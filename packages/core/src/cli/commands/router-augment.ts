@@ -4,7 +4,10 @@ import { trainDifficultyModel, type AugmentReport } from '../../learning/augment
 import type { AugmentOptions } from '../../learning/augment/fit-augment.js';
 import type { MultitaskOptions } from '../../learning/augment/multitask.js';
 import { excludeOverlap, type OverlapResult } from '../../learning/augment/prompt-overlap.js';
-import { filterTasks } from '../../learning/evaluation/evaluate-dataset.js';
+import { infoldAugment, type InfoldFoldReport, type InfoldSource } from '../../learning/augment/infold-augment.js';
+import type { RoutingExample } from '../../learning/datasets/types.js';
+import { denoiseLabels } from '../../learning/augment/denoise-labels.js';
+import { filterTasks, type FoldOptions } from '../../learning/evaluation/evaluate-dataset.js';
 import type { EmbeddingLookup } from '../../learning/training/train-predictors.js';
 import type { CliContext } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
@@ -13,7 +16,7 @@ function parseList(v: string | undefined): string[] | undefined {
   return v === undefined ? undefined : v.split(',').map((t) => t.trim()).filter(Boolean);
 }
 
-export const AUGMENT_KINDS = ['open7b', 'open7b-mean', 'quantities', 'multitask'] as const;
+export const AUGMENT_KINDS = ['open7b', 'open7b-mean', 'open7b-infold', 'quantities', 'multitask', 'multitask-infold', 'denoise-infold'] as const;
 export type AugmentKind = (typeof AUGMENT_KINDS)[number];
 
 export const AUGMENT_FLAGS = {
@@ -27,8 +30,15 @@ export const AUGMENT_FLAGS = {
 export const AUGMENT_HELP = `      --augment <a,b>        append features: open7b (an auxiliary difficulty model: each open 7B
                              model's predicted score on the prompt, plus their mean, learned on open7b
                              prompts that share no question with --data), open7b-mean (the mean only),
+                             open7b-infold (the same, learned per fold on every open7b prompt that
+                             shares no question with that fold's TEST prompts, training rows
+                             cross-fitted; router train: none with --data's test split),
                              quantities (word-problem structure: numbers, sentences, operation words),
-                             multitask (mlp/mf also learn the open models' scores on those prompts)
+                             multitask (mlp/mf also learn the open models' scores on those prompts),
+                             multitask-infold (the same, per fold, on every open7b prompt that shares
+                             no question with that fold's test prompts), denoise-infold (per fold,
+                             training prompts that are open7b prompts get targets blended 50/50
+                             with a prediction from the open models' scores on them)
       --augment-data <path>  the auxiliary data for open7b (default: the shared open7b folder)
       --augment-tasks <a,b>  only these auxiliary tasks (e.g. gsm8k,math_prealgebra; default: all)
       --augment-embeddings   the difficulty model also uses the prompt embedding (embeds the
@@ -47,7 +57,22 @@ export function parseAugment(v: string | undefined): AugmentKind[] | undefined {
   // The difficulty features of an auxiliary prompt come from a model trained on that very prompt: a
   // network trained on both would learn to trust them more than they deserve on new prompts.
   if (list.includes('multitask') && (list.includes('open7b') || list.includes('open7b-mean'))) throw new CliUsageError('option --augment takes multitask or open7b, not both', '--augment');
+  const exclusive = list.filter((k) => k !== 'quantities' && k !== 'denoise-infold');
+  if (exclusive.length > 1 && exclusive.some((k) => k.endsWith('-infold'))) throw new CliUsageError('option --augment takes open7b-infold or multitask-infold alone or with quantities and denoise-infold', '--augment');
+  if (list.includes('denoise-infold') && exclusive.some((k) => !k.endsWith('-infold'))) throw new CliUsageError('option --augment takes denoise-infold with the in-fold kinds and quantities only', '--augment');
   return list as AugmentKind[];
+}
+
+/**
+ * In-fold augmentation: per fold, a difficulty model (`infoldAugment`) or multi-task data from every
+ * auxiliary prompt sharing no question with the fold's test prompts, and/or denoised training targets
+ * (`denoiseLabels`), with the per-fold overlap counts.
+ */
+export interface InfoldPlan {
+  source: InfoldSource;
+  reports: Array<InfoldFoldReport & { fold: string }>;
+  /** The options of one fold (or of `router train`'s training prompts against the test split). */
+  forFold(train: readonly RoutingExample[], test: readonly RoutingExample[], fold: string): FoldOptions;
 }
 
 /**
@@ -61,7 +86,7 @@ export async function augmentOptionsFor(
   log: (line: string) => void,
   seed?: number,
   embeddings?: (prompts: readonly string[]) => Promise<{ dim: number; model: string; lookup: EmbeddingLookup }>,
-): Promise<{ options: AugmentOptions; kinds: AugmentKind[]; difficulty?: AugmentReport; multitask?: MultitaskOptions & { report: Omit<OverlapResult<unknown>, 'kept'> & { kept: number } } } | undefined> {
+): Promise<{ options: AugmentOptions; kinds: AugmentKind[]; difficulty?: AugmentReport; infold?: InfoldPlan; multitask?: MultitaskOptions & { report: Omit<OverlapResult<unknown>, 'kept'> & { kept: number } } } | undefined> {
   const kinds = parseAugment(values.augment);
   if (!kinds || kinds.length === 0) {
     if (values['augment-data'] || values['augment-tasks'] || values['augment-embeddings'] || values['augment-model']) throw new CliUsageError('--augment-data, --augment-tasks, --augment-embeddings and --augment-model need --augment open7b', '--augment');
@@ -72,9 +97,46 @@ export async function augmentOptionsFor(
   const options: AugmentOptions = {};
   if (kinds.includes('quantities')) options.quantities = true;
   const difficulty = kinds.find((k) => k === 'open7b' || k === 'open7b-mean');
-  if (!difficulty && !kinds.includes('multitask')) return { options, kinds };
+  const infold = kinds.find((k) => k === 'open7b-infold' || k === 'multitask-infold');
+  const denoise = kinds.includes('denoise-infold');
+  if (!difficulty && !infold && !denoise && !kinds.includes('multitask')) return { options, kinds };
   const aux = await loadDataset(resolveDataPath(values['augment-data'] ?? 'open7b', ctx.env, ctx.cwd));
   const tasks = parseList(values['augment-tasks']);
+  if (infold || denoise) {
+    if (values['augment-embeddings']) throw new CliUsageError(`--augment-embeddings is not supported with --augment ${infold ?? 'denoise-infold'}`, '--augment-embeddings');
+    const source: InfoldSource = { aux: { name: aux.name, models: aux.models, examples: aux.examples }, log, ...(learner ? { learner } : {}), ...(tasks ? { tasks } : {}), ...(seed !== undefined ? { seed } : {}) };
+    const reports: InfoldPlan['reports'] = [];
+    const plan: InfoldPlan = {
+      source,
+      reports,
+      forFold(train, test, fold) {
+        const out: FoldOptions = options.quantities ? { augment: options } : {};
+        let entry: InfoldPlan['reports'][number];
+        if (infold === 'open7b-infold') {
+          const r = infoldAugment(source, train, test);
+          entry = { fold, ...r.report };
+          out.augment = { ...options, ...r.options };
+        } else {
+          // Multi-task rows need no cross-fitting: an auxiliary row is a training target, never a feature.
+          const pool = filterTasks(aux.examples, tasks);
+          const kept = excludeOverlap(pool, (e) => e.prompt, test.map((e) => e.prompt));
+          const inTrain = excludeOverlap(kept.kept, (e) => e.prompt, train.map((e) => e.prompt)).dropped;
+          entry = { fold, auxiliary_prompts: pool.length, dropped_test_overlap: kept.dropped, kept_training_overlap: inTrain, kept: kept.kept.length };
+          log(`  ${infold ?? 'denoise-infold'}: ${kept.kept.length} of ${pool.length} auxiliary prompts (${kept.dropped} share a question with this fold's test prompts; ${inTrain} kept ones with its training prompts)`);
+          if (infold === 'multitask-infold') out.multitask = { examples: kept.kept, outputs: aux.models.length };
+        }
+        if (denoise) {
+          const d = denoiseLabels(train, test, source.aux, { ...(tasks ? { tasks } : {}), ...(seed !== undefined ? { seed } : {}) });
+          entry.denoise = d.report;
+          out.train = d.train;
+          log(`  denoise-infold: ${d.report.matched} of ${d.report.training} training prompts get blended targets`);
+        }
+        reports.push(entry);
+        return out;
+      },
+    };
+    return { options, kinds, infold: plan };
+  }
   const overlap = excludeOverlap(filterTasks(aux.examples, tasks), (e) => e.prompt, evaluated);
   let embedding: { dim: number; model: string; lookup: EmbeddingLookup } | undefined;
   if (values['augment-embeddings']) {

@@ -109,9 +109,10 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
       ...(values['holdout-task'] ? { holdoutTask: values['holdout-task'] } : {}),
       ...(embedding ? { embedding } : {}),
       ...(augment ? { augment: augment.options } : {}),
+      ...(augment?.infold ? { foldOptions: augment.infold.forFold } : {}),
       ...(augment?.multitask ? { multitask: augment.multitask } : {}),
     });
-    if (augment) report.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}) };
+    if (augment) report.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}), ...(augment.infold ? { infold: augment.infold.reports } : {}) };
   }
   const out = resolve(ctx.cwd, values.out ?? join('.llmrr', 'reports', `${dataset.name.replace(/[^\w.-]+/g, '-')}${values['holdout-task'] ? `-unseen-${values['holdout-task']}` : ''}.json`));
   await mkdir(dirname(out), { recursive: true });

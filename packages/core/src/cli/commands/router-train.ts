@@ -9,6 +9,7 @@ import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
+import type { MultitaskOptions } from '../../learning/augment/multitask.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
 import { embeddingLookupFor } from './router-embeddings.js';
 
@@ -84,7 +85,19 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, parseTasks(values.tasks)).map((e) => e.prompt), ctx, log) : undefined;
   const augment = await augmentOptionsFor(values, dataset.examples.map((e) => e.prompt), ctx, log, seed, embedding ? (prompts) => embeddingLookupFor(prompts, ctx, log) : undefined);
   log(`training on ${dataset.name}: ${dataset.models.length} models, ${dataset.examples.length} prompts`);
-  const artifact = trainRouterModel(dataset, {
+  let infoldMultitask: MultitaskOptions | undefined;
+  let trainData = dataset;
+  if (augment?.infold) {
+    // The artifact trains on every non-test prompt: open7b outcomes of those are training data; any
+    // open7b prompt sharing a question with --data's test split (every task) is left out.
+    const all = filterTasks(dataset.examples, parseTasks(values.tasks));
+    const test = dataset.examples.filter((e) => e.split === 'test');
+    const fold = augment.infold.forFold(test.length ? all.filter((e) => e.split !== 'test') : all, test, 'all training prompts');
+    augment.options = fold.augment ?? {};
+    if (fold.multitask) infoldMultitask = fold.multitask;
+    if (fold.train) trainData = { ...dataset, examples: [...fold.train, ...test] };
+  }
+  const artifact = trainRouterModel(trainData, {
     select,
     log,
     ...(values['ood-guard'] ? { guard: true } : {}),
@@ -94,8 +107,9 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
     ...(embedding ? { embedding } : {}),
     ...(augment ? { augment: augment.options } : {}),
     ...(augment?.multitask ? { multitask: augment.multitask } : {}),
+    ...(infoldMultitask ? { multitask: infoldMultitask } : {}),
   });
-  if (augment) artifact.training.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}) };
+  if (augment) artifact.training.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}), ...(augment.infold ? { infold: augment.infold.reports } : {}) };
   const out = resolve(ctx.cwd, values.out);
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(artifact)}\n`);

@@ -8,6 +8,12 @@ import { trainPredictors, type TrainPredictorsOptions } from '../training/train-
 import type { EvaluationReport } from './evaluation-report.js';
 import { evaluatePredictions, type PooledPredictions } from './evaluate-predictions.js';
 
+/** Per-fold training options (`EvaluateOptions.foldOptions`). */
+export interface FoldOptions extends Pick<TrainPredictorsOptions, 'augment' | 'multitask'> {
+  /** The fold's training prompts, same ids and prompts, with other targets (`denoiseLabels`). */
+  train?: RoutingExample[];
+}
+
 export interface EvaluateOptions extends TrainPredictorsOptions {
   /** Folds for cross-validation when the data has no split. Default 5. */
   folds?: number;
@@ -15,6 +21,13 @@ export interface EvaluateOptions extends TrainPredictorsOptions {
   holdoutTask?: string;
   /** Only these tasks (prefix match: `mmlu` matches `mmlu/anatomy`). */
   tasks?: readonly string[];
+  /**
+   * Per-fold augmentation (`infoldAugment`, in-fold multi-task data): called with each fold's training
+   * and test prompts, its fields replace `augment` / `multitask` (and `train`: the same training prompts
+   * with other targets) for that fold. It must not use the
+   * auxiliary outcomes of a prompt sharing a question with a test prompt.
+   */
+  foldOptions?: (train: readonly RoutingExample[], test: readonly RoutingExample[], fold: string) => FoldOptions;
 }
 
 export function filterTasks(examples: RoutingExample[], tasks: readonly string[] | undefined): RoutingExample[] {
@@ -37,7 +50,8 @@ export function evaluateDataset(dataset: RoutingDataset, options: EvaluateOption
   for (const fold of folds) {
     if (fold.train.length === 0 || fold.test.length === 0) continue;
     options.log?.(`${fold.name}: train ${fold.train.length}, test ${fold.test.length}`);
-    const trained = trainPredictors(fold.train, M, dataset.pair, options);
+    const { train: foldTrain, ...foldOptions } = options.foldOptions?.(fold.train, fold.test, fold.name) ?? {};
+    const trained = trainPredictors(foldTrain ?? fold.train, M, dataset.pair, { ...options, ...foldOptions });
     chosenCount.set(trained.chosen, (chosenCount.get(trained.chosen) ?? 0) + 1);
     for (const v of trained.validation) validation.push({ fold: fold.name, ...v });
     const x = fold.test.map((e) => featurize(trained.features, e.prompt, options.embedding?.lookup(e.prompt)));

@@ -1,4 +1,5 @@
 import type { AugmentReport } from '../augment/difficulty-model.js';
+import type { InfoldFoldReport } from '../augment/infold-augment.js';
 import type { PredictorKind } from '../predictors/types.js';
 import type { CostQualityPoint } from './many-model-metrics.js';
 import type { PgrPoint } from './two-model-metrics.js';
@@ -72,6 +73,6 @@ export interface EvaluationReport {
   /** Validation scores of each candidate during training, per fold. */
   validation: Array<{ fold: string; kind: PredictorKind; metric: string; value: number }>;
   /** The augmentation block used (`--augment`), with the difficulty model's data and overlap counts. */
-  augment?: { kinds: string[]; difficulty?: AugmentReport; multitask?: { kept: number; dropped: number; droppedByFullText: number; droppedByStemOnly: number } };
+  augment?: { kinds: string[]; difficulty?: AugmentReport; multitask?: { kept: number; dropped: number; droppedByFullText: number; droppedByStemOnly: number }; infold?: Array<InfoldFoldReport & { fold: string }> };
   seconds: number;
 }

@@ -1,5 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { AugmentReport } from '../augment/difficulty-model.js';
+import type { InfoldFoldReport } from '../augment/infold-augment.js';
 import { featurize, type FeatureSpec } from '../features/feature-pipeline.js';
 import { loadPredictor } from '../predictors/load-predictor.js';
 import type { PredictorKind, PredictorState, QualityPredictor } from '../predictors/types.js';
@@ -29,7 +30,7 @@ export interface RouterModelArtifact {
     validation: Array<{ kind: PredictorKind; metric: string; value: number }>;
     chosen: PredictorKind;
     /** The augmentation block's kinds and the difficulty model's data and overlap counts (`--augment`). */
-    augment?: { kinds: string[]; difficulty?: AugmentReport; multitask?: { kept: number; dropped: number; droppedByFullText: number; droppedByStemOnly: number } };
+    augment?: { kinds: string[]; difficulty?: AugmentReport; multitask?: { kept: number; dropped: number; droppedByFullText: number; droppedByStemOnly: number }; infold?: Array<InfoldFoldReport & { fold: string }> };
   };
 }
 

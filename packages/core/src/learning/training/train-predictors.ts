@@ -1,4 +1,4 @@
-import { fitAugment, type AugmentOptions } from '../augment/fit-augment.js';
+import { fitAugment, trainingSpecOf, type AugmentOptions } from '../augment/fit-augment.js';
 import { trainMultitask, type MultitaskOptions } from '../augment/multitask.js';
 import { fnv1a } from '../datasets/split-examples.js';
 import type { RoutingExample } from '../datasets/types.js';
@@ -66,9 +66,13 @@ export interface TrainedPredictors {
   calibration: number[][];
 }
 
-export function toTrainingSet(spec: FeatureSpec, examples: readonly RoutingExample[], outputs: number, lookup?: EmbeddingLookup): TrainingSet {
+/**
+ * Featurized rows and outcomes. `specOf` gives a row its own spec (cross-fitted in-fold augmentation:
+ * same layout, another difficulty model); default `spec` for every row.
+ */
+export function toTrainingSet(spec: FeatureSpec, examples: readonly RoutingExample[], outputs: number, lookup?: EmbeddingLookup, specOf?: (prompt: string) => FeatureSpec): TrainingSet {
   return {
-    x: examples.map((e) => featurize(spec, e.prompt, lookup?.(e.prompt))),
+    x: examples.map((e) => featurize(specOf ? specOf(e.prompt) : spec, e.prompt, lookup?.(e.prompt))),
     y: examples.map((e) => e.quality),
     dim: featureDim(spec),
     outputs,
@@ -97,8 +101,11 @@ export function trainPredictors(
     { hashDim: options.hashDim ?? DEFAULT_HASH_DIM, analysis: options.analysis ?? true, ...(emb ? { embedding: { dim: emb.dim, model: emb.model } } : {}) },
   );
   if (options.augment && (options.augment.difficulty || options.augment.quantities)) spec.augment = fitAugment(options.augment, fitSet.map((e) => e.prompt), emb?.lookup);
-  const train = toTrainingSet(spec, fitSet, outputs, emb?.lookup);
-  const val = toTrainingSet(spec, valSet, outputs, emb?.lookup);
+  // With cross-fitted in-fold augmentation, training and validation rows get their difficulty values
+  // from a model that never saw their own auxiliary outcomes (new prompts use `spec` itself).
+  const specOf = trainingSpecOf(spec, options.augment);
+  const train = toTrainingSet(spec, fitSet, outputs, emb?.lookup, specOf);
+  const val = toTrainingSet(spec, valSet, outputs, emb?.lookup, specOf);
   const cost = fitCostModel(fitSet, outputs);
   const valCost = cost ? valSet.map((e) => predictCost(cost, e.prompt)) : undefined;
   const predictors = new Map<PredictorKind, QualityPredictor>();
@@ -161,6 +168,6 @@ export function trainPredictors(
   }
   const best = predictors.get(chosen) ?? prior;
   const sample = fitSet.filter((e) => fnv1a(`cal:${e.id}`) % Math.max(1, Math.ceil(fitSet.length / 400)) === 0).slice(0, 400);
-  const calibration = sample.map((e) => Array.from(best.predict(featurize(spec, e.prompt, emb?.lookup(e.prompt))), (v) => Number(v.toFixed(4))));
+  const calibration = sample.map((e) => Array.from(best.predict(featurize(specOf(e.prompt), e.prompt, emb?.lookup(e.prompt))), (v) => Number(v.toFixed(4))));
   return { features: spec, predictors, validation, chosen, cost, calibration };
 }
