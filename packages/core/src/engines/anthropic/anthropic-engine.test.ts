@@ -9,6 +9,8 @@ import type { AnthropicMessagesRequest } from './anthropic-api-types.js';
 import { createAnthropicEngine } from './create-anthropic-engine.js';
 import { collect } from '../../test/async.test-helpers.js';
 import { describeAbortContract } from '../../test/engine-abort-contract.test-helpers.js';
+import { describeStreamContract } from '../../test/engine-stream-contract.test-helpers.js';
+import { kinds } from '../../test/sse-decoder.test-helpers.js';
 
 let server: AnthropicWireServer;
 
@@ -373,6 +375,37 @@ describeAbortContract({
   eventsThroughFirstDelta: 4,
   eventsBeforeHang: 6,
   maxEventsAfterAbort: 15,
+});
+
+const sse = (data: object) => `event: ${(data as { type: string }).type}\ndata: ${JSON.stringify(data)}\n\n`;
+
+describeStreamContract({
+  name: 'anthropic engine',
+  engine: (baseURL = server.url) => engine({ baseURL }),
+  server: () => server,
+  hello,
+  context: { provider: 'anthropic', deployment: 'claude' },
+  rateLimited: { error: { status: 429, headers: { 'retry-after': '3' } } },
+  errorEvent: 'an error event',
+  errorFrames: [
+    sse({ type: 'message_start', message: { id: 'msg_1', model: 'claude-test-1', usage: { input_tokens: 3 } } }),
+    sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+    sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hel' } }),
+    sse({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }),
+  ],
+  errorKinds: ['response-metadata', 'text-delta', 'error:overloaded'],
+});
+
+describe('anthropic engine: the end of the stream', () => {
+  it('message_stop cancels the body while the server still holds the connection open', async () => {
+    server.enqueue({ content: 'abcd', chunks: 2, hangAfterEvents: 1000 });
+    const parts = await collect(engine().stream(hello));
+    expect(textOf(parts)).toBe('abcd');
+    expect(kinds(parts).at(-1)).toBe('finish');
+    const req = server.requests.at(-1)!;
+    await req.done;
+    expect(req.clientClosed).toBe(true);
+  });
 });
 
 describe('anthropic engine: config and token counting', () => {

@@ -1,11 +1,11 @@
 import { LLMError } from '../../errors/llm-error.js';
-import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import { toLLMError } from '../../errors/to-llm-error.js';
 import type { CallOptions, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import type { FetchFn } from '../../util/http.js';
-import { SsePartStream } from '../../util/sse-part-stream.js';
 import { postJson, readJsonBody } from '../shared/http-engine-call.js';
+import { httpSseStream } from '../shared/http-sse-stream.js';
 import { anthropicResponseError } from './anthropic-error.js';
 import { AnthropicStreamDecoder } from './anthropic-stream-decoder.js';
 import { convertAnthropicResponse } from './convert-anthropic-response.js';
@@ -99,18 +99,10 @@ export class AnthropicEngine implements LanguageEngineV1 {
    */
   stream(request: GenerateRequest, options: CallOptions = {}): AsyncIterableIterator<StreamPart> {
     const signal = options.signal;
-    return new SsePartStream({
-      signal,
-      open: async () => {
-        try {
-          const converted = this.convert(request);
-          const response = await this.post('/messages', { ...converted.body, stream: true }, options);
-          return { response, decoder: new AnthropicStreamDecoder({ ...this.context, jsonToolName: converted.jsonToolName, signal }) };
-        } catch (e) {
-          return { part: { type: 'error', error: toLLMError(e, this.context) } };
-        }
-      },
-      abortPart: (s) => ({ type: 'error', error: abortError(s, this.context) }),
+    return httpSseStream(this.context, signal, async () => {
+      const converted = this.convert(request);
+      const response = await this.post('/messages', { ...converted.body, stream: true }, options);
+      return { response, decoder: new AnthropicStreamDecoder({ ...this.context, jsonToolName: converted.jsonToolName, signal }) };
     });
   }
 

@@ -1,78 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { createParser } from 'eventsource-parser';
 import { describe, expect, it } from 'vitest';
 import { LLMError } from '../../errors/llm-error.js';
-import { abortError } from '../../errors/to-llm-error.js';
-import type { StreamPart } from '../../spec/stream-parts.js';
 import { collect } from '../../test/async.test-helpers.js';
-import { SsePartStream } from '../../util/sse-part-stream.js';
+import { body, dataOf, eventByEvent, kinds, partStream, readSplits } from '../../test/sse-decoder.test-helpers.js';
 import { AnthropicStreamDecoder } from './anthropic-stream-decoder.js';
 
 const FIXTURES = ['anthropic-text.sse', 'anthropic-tool-use.sse', 'anthropic-thinking.sse', 'anthropic-overloaded.sse'];
 const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
 
-/** The `data:` payloads of an SSE transcript, in order. */
-function dataOf(text: string): string[] {
-  const data: string[] = [];
-  createParser({ onEvent: (e) => data.push(e.data) }).feed(text);
-  return data;
-}
-
 const decoder = (extra: { jsonToolName?: string; signal?: AbortSignal } = {}) => new AnthropicStreamDecoder({ provider: 'anthropic', deployment: 'claude', ...extra });
-const kinds = (parts: StreamPart[]) => parts.map((p) => (p.type === 'error' ? `error:${p.error.code}` : p.type));
-const ev = (body: object) => JSON.stringify(body);
+const ev = (payload: object) => JSON.stringify(payload);
 const start = ev({ type: 'message_start', message: { id: 'm', model: 'x', usage: { input_tokens: 3 } } });
 const textBlock = ev({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
 const delta = (text: string) => ev({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });
-
-/** Every payload decoded one by one, then `end()`: the reference the streamed paths must match. */
-function eventByEvent(text: string): StreamPart[] {
-  const d = decoder();
-  const parts = dataOf(text).flatMap((data) => d.decode(data));
-  return [...parts, ...d.end()];
-}
-
-/** A body handing out `reads` one per read (then hanging when `hang`), recording whether it was cancelled. */
-function body(reads: Uint8Array[], hang = false) {
-  const state = { cancelled: false };
-  let i = 0;
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        const read = reads[i++];
-        if (read) return controller.enqueue(read);
-        if (!hang) return controller.close();
-        return new Promise<void>(() => {});
-      },
-      cancel() {
-        state.cancelled = true;
-      },
-    },
-    { highWaterMark: 0 },
-  );
-  return { stream, state };
-}
-
-/** Splits `text` into reads of 1..maxSize bytes (a fixed sequence of sizes per seed). */
-function slices(text: string, seed: number, maxSize: number): Uint8Array[] {
-  const bytes = new TextEncoder().encode(text);
-  const out: Uint8Array[] = [];
-  let s = seed;
-  for (let at = 0; at < bytes.length; ) {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    const size = 1 + (s % maxSize);
-    out.push(bytes.subarray(at, at + size));
-    at += size;
-  }
-  return out;
-}
-
-function partStream(b: { stream: ReadableStream<Uint8Array> }, d = decoder()) {
-  return new SsePartStream({
-    open: async () => ({ response: new Response(b.stream), decoder: d }),
-    abortPart: (s) => ({ type: 'error', error: abortError(s) }),
-  });
-}
 
 describe('AnthropicStreamDecoder: event by event', () => {
   it('gives each event its own parts; message_stop is the terminal part and later input is ignored', () => {
@@ -171,24 +111,23 @@ describe('AnthropicStreamDecoder: failures', () => {
 describe('AnthropicStreamDecoder through SsePartStream', () => {
   it.each(FIXTURES)('%s: the same parts in any read sizes as event by event', async (name) => {
     const text = fixture(name);
-    const expected = eventByEvent(text);
+    const expected = eventByEvent(decoder(), text);
     expect(expected.length).toBeGreaterThanOrEqual(3);
-    const whole = [new TextEncoder().encode(text)];
-    for (const reads of [slices(text, 1, 1), slices(text, 2, 7), slices(text, 3, 64), slices(text, 4, 512), whole]) {
-      expect(await collect(partStream(body(reads)))).toEqual(expected);
+    for (const reads of readSplits(text)) {
+      expect(await collect(partStream(body(reads), decoder()))).toEqual(expected);
     }
   });
 
   it('message_stop cancels a body that stays open, and the stream ends with finish', async () => {
     const b = body([new TextEncoder().encode(fixture('anthropic-text.sse'))], true);
-    const parts = await collect(partStream(b));
+    const parts = await collect(partStream(b, decoder()));
     expect(kinds(parts).at(-1)).toBe('finish');
     expect(b.state.cancelled).toBe(true);
   });
 
   it('an error event cancels a body that stays open', async () => {
     const b = body([new TextEncoder().encode(fixture('anthropic-overloaded.sse'))], true);
-    const parts = await collect(partStream(b));
+    const parts = await collect(partStream(b, decoder()));
     expect(kinds(parts).at(-1)).toBe('error:overloaded');
     expect(b.state.cancelled).toBe(true);
   });

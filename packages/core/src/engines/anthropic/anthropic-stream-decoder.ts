@@ -1,19 +1,13 @@
-import { LLMError } from '../../errors/llm-error.js';
-import { abortError, toLLMError } from '../../errors/to-llm-error.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
-import type { SsePartDecoder } from '../../util/sse-part-stream.js';
+import { ProviderStreamDecoder, type ProviderStreamContext } from '../shared/provider-stream-decoder.js';
 import type { AnthropicResponseBlock, AnthropicStreamEvent, AnthropicUsageWire } from './anthropic-api-types.js';
 import { anthropicStreamError } from './anthropic-error.js';
 import { convertAnthropicUsage, mergeAnthropicUsage } from './anthropic-usage.js';
 import { mapAnthropicFinishReason } from './map-anthropic-finish-reason.js';
 
-export interface AnthropicStreamContext {
-  provider: string;
-  deployment?: string;
+export interface AnthropicStreamContext extends ProviderStreamContext {
   /** JSON mode: calls of this tool are the answer, streamed as text. */
   jsonToolName?: string;
-  /** The call's signal: when the source fails after it aborted, the error is `aborted`/`timeout`. */
-  signal?: AbortSignal;
 }
 
 type Block =
@@ -35,50 +29,22 @@ function hasKeys(value: unknown): boolean {
  * `stream_interrupted`). Never a silent clean end. After the terminal part `done` is true and input is ignored.
  * The event type is read from the payload's `type`, so the SSE `event:` field is not needed.
  */
-export class AnthropicStreamDecoder implements SsePartDecoder {
-  private terminated = false;
-  private readonly context: { provider: string; deployment?: string };
+export class AnthropicStreamDecoder extends ProviderStreamDecoder {
   private readonly blocks = new Map<number, Block>();
   private usage: AnthropicUsageWire = {};
   private stopReason: string | null | undefined;
   private toolCount = 0;
 
   constructor(private readonly ctx: AnthropicStreamContext) {
-    this.context = { provider: ctx.provider, deployment: ctx.deployment };
+    super(ctx);
   }
 
-  get done(): boolean {
-    return this.terminated;
-  }
-
-  decode(data: string): StreamPart[] {
-    if (this.terminated) return [];
-    const parts: StreamPart[] = [];
-    try {
-      this.event(data, parts);
-    } catch (e) {
-      // An event of an unexpected shape (e.g. without `content_block`): the parts so far, then the failure.
-      for (const part of this.interrupted(e)) parts.push(part);
-    }
-    return parts;
-  }
-
-  end(): StreamPart[] {
-    if (this.terminated) return [];
-    return [this.fail('stream ended before message_stop', 'stream_interrupted')];
-  }
-
-  interrupted(cause: unknown): StreamPart[] {
-    if (this.terminated) return [];
-    const signal = this.ctx.signal;
-    if (signal?.aborted) return [this.terminal({ type: 'error', error: abortError(signal, this.context) })];
-    if (LLMError.isInstance(cause)) return [this.terminal({ type: 'error', error: toLLMError(cause, this.context) })];
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    return [this.fail(`stream interrupted: ${reason}`, 'stream_interrupted', cause)];
+  protected override ended(): StreamPart {
+    return this.fail('stream ended before message_stop', 'stream_interrupted');
   }
 
   /** Pushes the parts of one event. */
-  private event(data: string, parts: StreamPart[]): void {
+  protected override read(data: string, parts: StreamPart[]): void {
     let event: AnthropicStreamEvent;
     try {
       event = JSON.parse(data) as AnthropicStreamEvent;
@@ -163,14 +129,5 @@ export class AnthropicStreamDecoder implements SsePartDecoder {
         // `ping` and event types added later.
         break;
     }
-  }
-
-  private terminal(part: StreamPart): StreamPart {
-    this.terminated = true;
-    return part;
-  }
-
-  private fail(message: string, code: 'invalid_response' | 'stream_interrupted', cause?: unknown): StreamPart {
-    return this.terminal({ type: 'error', error: new LLMError({ code, message: `${this.ctx.provider}: ${message}`, cause, ...this.context }) });
   }
 }

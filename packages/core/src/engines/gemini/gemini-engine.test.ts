@@ -11,6 +11,8 @@ import { createGeminiEngine } from './create-gemini-engine.js';
 import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
 import { collect } from '../../test/async.test-helpers.js';
 import { describeAbortContract } from '../../test/engine-abort-contract.test-helpers.js';
+import { describeStreamContract } from '../../test/engine-stream-contract.test-helpers.js';
+import { kinds } from '../../test/sse-decoder.test-helpers.js';
 
 let server: GeminiWireServer;
 let images: Server;
@@ -372,6 +374,30 @@ describeAbortContract({
   eventsThroughFirstDelta: 1,
   eventsBeforeHang: 4,
   maxEventsAfterAbort: 10,
+});
+
+describeStreamContract({
+  name: 'gemini engine',
+  engine: (baseURL = server.url) => engine({ baseURL }),
+  server: () => server,
+  hello,
+  context: { provider: 'gemini', deployment: 'gem' },
+  rateLimited: { error: { status: 429, headers: { 'retry-after': '3' } } },
+  errorEvent: 'an { error } chunk',
+  errorFrames: [
+    `data: ${JSON.stringify({ candidates: [{ content: { parts: [{ text: 'Hel' }], role: 'model' }, index: 0 }], responseId: 'r1', modelVersion: 'gemini-test' })}\r\n\r\n`,
+    `data: ${JSON.stringify({ error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } })}\r\n\r\n`,
+  ],
+  errorKinds: ['response-metadata', 'text-delta', 'error:provider_unavailable'],
+});
+
+describe('gemini engine: the end of the stream', () => {
+  it('a connection cut after the finishReason chunk still finishes: the answer is complete', async () => {
+    server.enqueue({ parts: 'abcd', chunks: 2, cutAfterEvents: 1000 });
+    const parts = await collect(engine().stream(hello));
+    expect(textOf(parts)).toBe('abcd');
+    expect(kinds(parts).at(-1)).toBe('finish');
+  });
 });
 
 describe('gemini engine: embeddings, token counting, config', () => {

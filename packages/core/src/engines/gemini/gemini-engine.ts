@@ -1,12 +1,12 @@
 import { LRUCache } from 'lru-cache';
 import { LLMError } from '../../errors/llm-error.js';
-import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import { toLLMError } from '../../errors/to-llm-error.js';
 import type { CallOptions, EmbedResult, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import type { FetchFn } from '../../util/http.js';
-import { SsePartStream } from '../../util/sse-part-stream.js';
 import { postJson, readJsonBody } from '../shared/http-engine-call.js';
+import { httpSseStream } from '../shared/http-sse-stream.js';
 import { convertGeminiResponse } from './convert-gemini-response.js';
 import { convertToGeminiRequest } from './convert-to-gemini-request.js';
 import { estimateGeminiTokens, estimateTextTokens } from './estimate-gemini-tokens.js';
@@ -116,18 +116,10 @@ export class GeminiEngine implements LanguageEngineV1 {
    */
   stream(request: GenerateRequest, options: CallOptions = {}): AsyncIterableIterator<StreamPart> {
     const signal = options.signal;
-    return new SsePartStream({
-      signal,
-      open: async () => {
-        try {
-          const body = await this.convert(request, signal);
-          const response = await this.post(this.url(this.modelId, 'streamGenerateContent?alt=sse'), body, options);
-          return { response, decoder: new GeminiStreamDecoder({ ...this.context, signal, onThoughtSignature: this.rememberSignature }) };
-        } catch (e) {
-          return { part: { type: 'error', error: toLLMError(e, this.context) } };
-        }
-      },
-      abortPart: (s) => ({ type: 'error', error: abortError(s, this.context) }),
+    return httpSseStream(this.context, signal, async () => {
+      const body = await this.convert(request, signal);
+      const response = await this.post(this.url(this.modelId, 'streamGenerateContent?alt=sse'), body, options);
+      return { response, decoder: new GeminiStreamDecoder({ ...this.context, signal, onThoughtSignature: this.rememberSignature }) };
     });
   }
 

@@ -1,77 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { createParser } from 'eventsource-parser';
 import { describe, expect, it } from 'vitest';
 import { LLMError } from '../../errors/llm-error.js';
-import { abortError } from '../../errors/to-llm-error.js';
-import type { StreamPart } from '../../spec/stream-parts.js';
 import { collect } from '../../test/async.test-helpers.js';
-import { SsePartStream } from '../../util/sse-part-stream.js';
+import { body, dataOf, eventByEvent, kinds, partStream, readSplits } from '../../test/sse-decoder.test-helpers.js';
 import { GeminiStreamDecoder, type GeminiStreamContext } from './gemini-stream-decoder.js';
 
 const FIXTURES = ['gemini-text.sse', 'gemini-function-call.sse', 'gemini-prompt-blocked.sse', 'gemini-overloaded.sse'];
 const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
 
-/** The `data:` payloads of an SSE transcript, in order. */
-function dataOf(text: string): string[] {
-  const data: string[] = [];
-  createParser({ onEvent: (e) => data.push(e.data) }).feed(text);
-  return data;
-}
-
 const decoder = (extra: Partial<GeminiStreamContext> = {}) => new GeminiStreamDecoder({ provider: 'gemini', deployment: 'gem', ...extra });
-const kinds = (parts: StreamPart[]) => parts.map((p) => (p.type === 'error' ? `error:${p.error.code}` : p.type));
-const chunk = (body: object) => JSON.stringify(body);
+const chunk = (payload: object) => JSON.stringify(payload);
 const textChunk = (text: string, finishReason?: string) =>
   chunk({ candidates: [{ content: { parts: [{ text }], role: 'model' }, index: 0, ...(finishReason ? { finishReason } : {}) }], responseId: 'r', modelVersion: 'gemini-test' });
-
-/** Every payload decoded one by one, then `end()`: the reference the streamed paths must match. */
-function eventByEvent(text: string): StreamPart[] {
-  const d = decoder();
-  const parts = dataOf(text).flatMap((data) => d.decode(data));
-  return [...parts, ...d.end()];
-}
-
-/** A body handing out `reads` one per read (then hanging when `hang`), recording whether it was cancelled. */
-function body(reads: Uint8Array[], hang = false) {
-  const state = { cancelled: false };
-  let i = 0;
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        const read = reads[i++];
-        if (read) return controller.enqueue(read);
-        if (!hang) return controller.close();
-        return new Promise<void>(() => {});
-      },
-      cancel() {
-        state.cancelled = true;
-      },
-    },
-    { highWaterMark: 0 },
-  );
-  return { stream, state };
-}
-
-/** Splits `text` into reads of 1..maxSize bytes (a fixed sequence of sizes per seed). */
-function slices(text: string, seed: number, maxSize: number): Uint8Array[] {
-  const bytes = new TextEncoder().encode(text);
-  const out: Uint8Array[] = [];
-  let s = seed;
-  for (let at = 0; at < bytes.length; ) {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    const size = 1 + (s % maxSize);
-    out.push(bytes.subarray(at, at + size));
-    at += size;
-  }
-  return out;
-}
-
-function partStream(b: { stream: ReadableStream<Uint8Array> }, d = decoder()) {
-  return new SsePartStream({
-    open: async () => ({ response: new Response(b.stream), decoder: d }),
-    abortPart: (s) => ({ type: 'error', error: abortError(s) }),
-  });
-}
 
 describe('GeminiStreamDecoder: chunk by chunk', () => {
   it('gives each chunk its own parts; the finish comes from end(), since Gemini sends no terminal event', () => {
@@ -159,17 +99,16 @@ describe('GeminiStreamDecoder: failures', () => {
 describe('GeminiStreamDecoder through SsePartStream', () => {
   it.each(FIXTURES)('%s: the same parts in any read sizes as chunk by chunk', async (name) => {
     const text = fixture(name);
-    const expected = eventByEvent(text);
+    const expected = eventByEvent(decoder(), text);
     expect(expected.length).toBeGreaterThanOrEqual(2);
-    const whole = [new TextEncoder().encode(text)];
-    for (const reads of [slices(text, 1, 1), slices(text, 2, 7), slices(text, 3, 64), slices(text, 4, 512), whole]) {
-      expect(await collect(partStream(body(reads)))).toEqual(expected);
+    for (const reads of readSplits(text)) {
+      expect(await collect(partStream(body(reads), decoder()))).toEqual(expected);
     }
   });
 
   it('an { error } chunk cancels a body that stays open', async () => {
     const b = body([new TextEncoder().encode(fixture('gemini-overloaded.sse'))], true);
-    const parts = await collect(partStream(b));
+    const parts = await collect(partStream(b, decoder()));
     expect(kinds(parts)).toEqual(['response-metadata', 'text-delta', 'error:provider_unavailable']);
     expect(b.state.cancelled).toBe(true);
   });
@@ -184,6 +123,6 @@ describe('GeminiStreamDecoder through SsePartStream', () => {
         else controller.error(new TypeError('terminated'));
       },
     });
-    expect(kinds(await collect(partStream({ stream: failing })))).toEqual(['response-metadata', 'text-delta', 'finish']);
+    expect(kinds(await collect(partStream({ stream: failing }, decoder())))).toEqual(['response-metadata', 'text-delta', 'finish']);
   });
 });

@@ -1,19 +1,13 @@
-import { LLMError } from '../../errors/llm-error.js';
-import { abortError, toLLMError } from '../../errors/to-llm-error.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import type { FinishReason } from '../../spec/usage.js';
-import type { SsePartDecoder } from '../../util/sse-part-stream.js';
+import { ProviderStreamDecoder, type ProviderStreamContext } from '../shared/provider-stream-decoder.js';
 import type { GeminiGenerateContentResponse, GeminiUsageMetadata } from './gemini-api-types.js';
 import { geminiStreamError } from './gemini-error.js';
 import { geminiToolCallId } from './gemini-tool-call-id.js';
 import { convertGeminiUsage } from './gemini-usage.js';
 import { mapGeminiFinishReason } from './map-gemini-finish-reason.js';
 
-export interface GeminiStreamContext {
-  provider: string;
-  deployment?: string;
-  /** The call's signal: when the source fails after it aborted, the error is `aborted`/`timeout`. */
-  signal?: AbortSignal;
+export interface GeminiStreamContext extends ProviderStreamContext {
   onThoughtSignature?: (toolCallId: string, signature: string) => void;
 }
 
@@ -24,9 +18,7 @@ export interface GeminiStreamContext {
  * it). Without one the stream ends with `stream_interrupted`; an `{ error }` chunk or invalid JSON ends it at
  * once (`done`). Function calls arrive whole, so each gives one `tool-call-delta` and one `tool-call`.
  */
-export class GeminiStreamDecoder implements SsePartDecoder {
-  private terminated = false;
-  private readonly context: { provider: string; deployment?: string };
+export class GeminiStreamDecoder extends ProviderStreamDecoder {
   private usage: GeminiUsageMetadata | undefined;
   private finishReason: string | undefined;
   private blocked = false;
@@ -34,43 +26,20 @@ export class GeminiStreamDecoder implements SsePartDecoder {
   private metadataSent = false;
 
   constructor(private readonly ctx: GeminiStreamContext) {
-    this.context = { provider: ctx.provider, deployment: ctx.deployment };
+    super(ctx);
   }
 
-  get done(): boolean {
-    return this.terminated;
+  protected override ended(): StreamPart {
+    return this.completed() ?? this.fail('stream ended without a finishReason', 'stream_interrupted');
   }
 
-  decode(data: string): StreamPart[] {
-    if (this.terminated) return [];
-    const parts: StreamPart[] = [];
-    try {
-      this.chunk(data, parts);
-    } catch (e) {
-      // A chunk of an unexpected shape (e.g. `parts` not a list): the parts so far, then the failure.
-      for (const part of this.interrupted(e)) parts.push(part);
-    }
-    return parts;
-  }
-
-  end(): StreamPart[] {
-    if (this.terminated) return [];
-    if (this.finishReason !== undefined || this.blocked) return [this.finish()];
-    return [this.fail('stream ended without a finishReason', 'stream_interrupted')];
-  }
-
-  interrupted(cause: unknown): StreamPart[] {
-    if (this.terminated) return [];
-    const signal = this.ctx.signal;
-    if (signal?.aborted) return [this.terminal({ type: 'error', error: abortError(signal, this.context) })];
-    // Cut after the finishReason chunk: the answer is complete.
-    if (this.finishReason !== undefined || this.blocked) return [this.finish()];
-    if (LLMError.isInstance(cause)) return [this.terminal({ type: 'error', error: toLLMError(cause, this.context) })];
-    return [this.fail(`stream interrupted: ${cause instanceof Error ? cause.message : String(cause)}`, 'stream_interrupted', cause)];
+  /** After the finishReason chunk (or a blocked prompt) the answer is complete, even when the connection is cut. */
+  protected override completed(): StreamPart | undefined {
+    return this.finishReason !== undefined || this.blocked ? this.finish() : undefined;
   }
 
   /** Pushes the parts of one chunk. */
-  private chunk(data: string, parts: StreamPart[]): void {
+  protected override read(data: string, parts: StreamPart[]): void {
     if (data.trim() === '') return;
     let chunk: GeminiGenerateContentResponse;
     try {
@@ -108,14 +77,5 @@ export class GeminiStreamDecoder implements SsePartDecoder {
   private finish(): StreamPart {
     const finishReason: FinishReason = this.blocked ? 'content-filter' : mapGeminiFinishReason(this.finishReason, this.toolCount > 0);
     return this.terminal({ type: 'finish', finishReason, usage: convertGeminiUsage(this.usage) });
-  }
-
-  private terminal(part: StreamPart): StreamPart {
-    this.terminated = true;
-    return part;
-  }
-
-  private fail(message: string, code: 'invalid_response' | 'stream_interrupted', cause?: unknown): StreamPart {
-    return this.terminal({ type: 'error', error: new LLMError({ code, message: `${this.ctx.provider}: ${message}`, cause, ...this.context }) });
   }
 }

@@ -6,7 +6,7 @@ import type { CallOptions, EmbedResult, EngineCapabilities, GenerateResult, Lang
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import { fetchOrThrow, parseJsonOrThrow } from '../../util/http.js';
-import { SsePartStream } from '../../util/sse-part-stream.js';
+import { httpSseStream } from '../shared/http-sse-stream.js';
 import type { EngineContext } from '../types.js';
 import { buildOpenAIRequestBody } from './build-openai-request-body.js';
 import { convertOpenAIChatResponse, readOpenAIChatResponse } from './convert-openai-chat-response.js';
@@ -146,18 +146,10 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
    * `aborted` when the signal fires).
    */
   stream(request: GenerateRequest, options: CallOptions = {}): AsyncIterableIterator<StreamPart> {
-    return new SsePartStream({
-      signal: options.signal,
-      open: async () => {
-        try {
-          const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, true);
-          const response = await this.post('chat/completions', this.init(body, options, true));
-          return { response, decoder: new OpenAIStreamDecoder({ ...this.errorContext, estimateInputTokens: () => estimateRequestTokens(request) }) };
-        } catch (e) {
-          return { part: { type: 'error', error: toLLMError(e, this.errorContext) } };
-        }
-      },
-      abortPart: (s) => ({ type: 'error', error: abortError(s, this.errorContext) }),
+    return httpSseStream(this.errorContext, options.signal, async () => {
+      const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, true);
+      const response = await this.post('chat/completions', this.init(body, options, true));
+      return { response, decoder: new OpenAIStreamDecoder({ ...this.errorContext, estimateInputTokens: () => estimateRequestTokens(request) }) };
     });
   }
 

@@ -1,0 +1,76 @@
+/**
+ * Helpers for the tests of an `SsePartDecoder` and of the streams built on it (test-only: `*.test-helpers.ts`
+ * is left out of the build): SSE transcripts split into payloads or into reads of any size, and a body that
+ * records its cancellation.
+ */
+import { createParser } from 'eventsource-parser';
+import { abortError } from '../errors/to-llm-error.js';
+import type { StreamPart } from '../spec/stream-parts.js';
+import { SsePartStream, type SsePartDecoder } from '../util/sse-part-stream.js';
+
+/** The parts' types, errors as `error:<code>`. */
+export const kinds = (parts: StreamPart[]) => parts.map((p) => (p.type === 'error' ? `error:${p.error.code}` : p.type));
+
+/** The text of the parts' `text-delta`s. */
+export const textOf = (parts: StreamPart[]) => parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('');
+
+/** The `data:` payloads of an SSE transcript, in order. */
+export function dataOf(text: string): string[] {
+  const data: string[] = [];
+  createParser({ onEvent: (e) => data.push(e.data) }).feed(text);
+  return data;
+}
+
+/** Every payload of `text` decoded one by one, then `end()`: the reference the streamed paths must match. */
+export function eventByEvent(decoder: SsePartDecoder, text: string): StreamPart[] {
+  const parts = dataOf(text).flatMap((data) => decoder.decode(data));
+  return [...parts, ...decoder.end()];
+}
+
+/** A body handing out `reads` one per read (then hanging when `hang`), recording whether it was cancelled. */
+export function body(reads: Uint8Array[], hang = false) {
+  const state = { cancelled: false };
+  let i = 0;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        const read = reads[i++];
+        if (read) return controller.enqueue(read);
+        if (!hang) return controller.close();
+        return new Promise<void>(() => {});
+      },
+      cancel() {
+        state.cancelled = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { stream, state };
+}
+
+/** Splits `text` into reads of 1..maxSize bytes (a fixed sequence of sizes per seed). */
+export function slices(text: string, seed: number, maxSize: number): Uint8Array[] {
+  const bytes = new TextEncoder().encode(text);
+  const out: Uint8Array[] = [];
+  let s = seed;
+  for (let at = 0; at < bytes.length; ) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    const size = 1 + (s % maxSize);
+    out.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return out;
+}
+
+/** `text` read byte by byte, in reads of up to 7, 64 and 512 bytes, and whole. */
+export function readSplits(text: string): Uint8Array[][] {
+  return [slices(text, 1, 1), slices(text, 2, 7), slices(text, 3, 64), slices(text, 4, 512), [new TextEncoder().encode(text)]];
+}
+
+/** The parts of `b` decoded by `decoder` through `SsePartStream` (no signal). */
+export function partStream(b: { stream: ReadableStream<Uint8Array> }, decoder: SsePartDecoder): SsePartStream {
+  return new SsePartStream({
+    open: async () => ({ response: new Response(b.stream), decoder }),
+    abortPart: (s) => ({ type: 'error', error: abortError(s) }),
+  });
+}
