@@ -6,14 +6,45 @@
  * and the CPU time per request of each target's process at this (idle-between-requests) pace.
  *
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-c1.ts [--duration 20] [--state-off] [--stream]
- *     [--gateway-flags "--no-memory-reducer"]   (our gateway once more, with these node flags)
+ *     [--warm 3000] [--gateway-flags "--no-memory-reducer"] [--gateway-env "K=V"] [--base-core DIR --base-gateway DIR]
+ *     [--gc] [--threads]
  *
  * `--stream` times the first byte of a streamed answer instead of the whole JSON answer.
+ * `--warm N` first sends N requests to each target at concurrency 16. Without it every process is measured
+ * after 30 requests, while V8 still runs most of the request path unoptimized (it tiers code up by how often
+ * it ran, not by time): in alternating runs on this VM, warming halved the CPU per request and the added
+ * latency of the floor and of our gateway alike (docs/benchmarks.md "Concurrency 1: where the time goes").
+ * Warmed is what a serving process sees. Warming goes in slices of 200 per target, in turn.
+ * `--gateway-flags` / `--gateway-env`: our gateway once more, run with these node flags and/or environment
+ * variables (e.g. `--gateway-env "LLMRR_HEAP_GROWING_PERCENT=0"`), interleaved with the others.
+ * `--base-core DIR --base-gateway DIR`: our gateway also built from these copies of packages/core/src and
+ * packages/gateway/src (placed under each package's node_modules/.cache), to compare a change interleaved.
+ * `--gc` runs every process with `--trace-gc` and prints its scavenges, mark-compacts and pause time per
+ * request while measuring; `--threads` prints each process's CPU per request by thread (user/system; the
+ * split is sampled by the kernel's 4 ms tick, the total is exact).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
+import { resolve } from 'node:path';
 import { bundleForNode } from './gateway-bench-bundle.js';
 import { cpuMs } from './proc-stats.js';
+
+/** CPU ms (user, system) per thread of a process, keyed by `tid name`, from /proc (clock ticks of 10 ms). */
+function threadCpu(pid: number): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(`${tid} ${name}`, [Number(f[11]) * 10, Number(f[12]) * 10]);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
 
 const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
 const opt = (name: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : undefined);
@@ -32,27 +63,49 @@ interface Target {
 }
 
 const children: ChildProcess[] = [];
+/** This run's own bundles (named by pid, so parallel runs do not overwrite each other's), removed at the end. */
+const bundles: string[] = [];
+/** `--gc`: every process runs with `--trace-gc`; its collections while measuring are counted here, by pid. */
+const GC = args.includes('--gc');
+const gcs = new Map<number, { scavenges: number; markCompacts: number; ms: number }>();
+let measuring = false;
 function start(file: string, env: Record<string, string>, ready: RegExp, nodeFlags: string[] = []): Promise<{ line: string; pid: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeFlags, file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...(GC ? ['--trace-gc'] : []), ...nodeFlags, file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
+    const gc = { scavenges: 0, markCompacts: 0, ms: 0 };
+    gcs.set(child.pid!, gc);
     let out = '';
+    let ready_ = false;
     child.stdout!.on('data', (d: Buffer) => {
+      if (ready_) {
+        if (!measuring) return;
+        // e.g. "[123:0x...]   812 ms: Mark-Compact (reduce) 9.1 (12.3) -> 8.2 (11.0) MB, 3.21 / 0.00 ms  (...) memory reducer"
+        for (const m of d.toString().matchAll(/ms: (Scavenge|Mark-Compact|Mark-sweep)[^,]*, ([\d.]+) \/ [\d.]+ ms/g)) {
+          if (m[1] === 'Scavenge') gc.scavenges++;
+          else gc.markCompacts++;
+          gc.ms += Number(m[2]);
+        }
+        return;
+      }
       out += d.toString();
       const line = out.split('\n').find((l) => ready.test(l));
-      if (line) resolve({ line, pid: child.pid! });
+      if (line) {
+        ready_ = true;
+        resolve({ line, pid: child.pid! });
+      }
     });
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code}: ${out}`)));
   });
 }
 
-function once(t: Target): Promise<number> {
+function once(t: Target, agent: Agent = t.agent): Promise<number> {
   return new Promise((resolve) => {
     const payload = JSON.stringify({ model: t.model, messages: [{ role: 'user', content: 'Say hello.' }], max_tokens: 32, ...(STREAM ? { stream: true, stream_options: { include_usage: true } } : {}) });
     const started = process.hrtime.bigint();
     const u = new URL(`${t.url}/v1/chat/completions`);
     const req = httpRequest(
-      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: t.agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...t.headers } },
+      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...t.headers } },
       (res) => {
         let first = NaN;
         res.on('data', () => {
@@ -75,7 +128,8 @@ const pct = (v: number[], p: number) => {
 async function main(): Promise<void> {
   const up = await start(await bundleForNode('gateway-bench-upstream.ts'), {}, /^PORT \d+/);
   const upstreamUrl = `http://127.0.0.1:${/PORT (\d+)/.exec(up.line)![1]}`;
-  const gwFile = await bundleForNode('gateway-bench-llmrr.ts');
+  const gwFile = await bundleForNode('gateway-bench-llmrr.ts', { name: `gateway-bench-c1-${process.pid}.mjs` });
+  bundles.push(gwFile);
   const agent = () => new Agent({ keepAlive: true, maxSockets: 1 });
   const targets: Target[] = [{ name: 'direct', url: upstreamUrl, headers: {}, model: 'bench-model', agent: agent(), times: [], pid: up.pid }];
   const floor = await start(await bundleForNode('gateway-bench-floor.ts'), { UPSTREAM_URL: upstreamUrl }, /^PORT \d+/);
@@ -88,27 +142,76 @@ async function main(): Promise<void> {
   await gw('@llmrr/gateway', {});
   if (args.includes('--state-off')) await gw('@llmrr/gateway, stores off', { BENCH_STATE: 'off' });
   // `--gateway-flags "--a --b"`: our gateway once more, run by node with these flags.
+  // `--gateway-env "K=V K2=V2"`: the same, with these environment variables (both may be given together).
   const flags = opt('gateway-flags');
-  if (flags) await gw(`@llmrr/gateway, ${flags}`, {}, flags.split(/\s+/).filter(Boolean));
+  const envText = opt('gateway-env');
+  const extraEnv = Object.fromEntries((envText ?? '').split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  // `--base-core DIR --base-gateway DIR`: our gateway built from other copies of packages/core/src and
+  // packages/gateway/src (each under its package's node_modules/.cache, as gateway-bench-inproc.ts takes them).
+  const baseCore = opt('base-core');
+  const baseGateway = opt('base-gateway');
+  if (baseCore && baseGateway) {
+    const baseFile = await bundleForNode('gateway-bench-llmrr.ts', { packagesSrc: { core: resolve(baseCore), gateway: resolve(baseGateway) }, name: `gateway-bench-c1-base-${process.pid}.mjs` });
+    bundles.push(baseFile);
+    const p = await start(baseFile, { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
+    const [, port, key] = /PORT (\d+) KEY (\S+)/.exec(p.line)!;
+    targets.push({ name: '@llmrr/gateway, base sources', url: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${key}` }, model: 'bench', agent: agent(), times: [], pid: p.pid });
+  }
+  if (flags || envText) await gw(`@llmrr/gateway, ${[flags, envText].filter(Boolean).join(' ')}`, extraEnv, (flags ?? '').split(/\s+/).filter(Boolean));
+  // `--warm N`: N requests to each target at concurrency 16 first, so the measured code runs optimized
+  // as in a process that has served load (at one request at a time, V8 tiers up far fewer functions).
+  // In slices of 200 per target, in turn: warmed one after the other, the first one warmed waited idle
+  // while the others warmed, and came out slower in every run.
+  const WARM = Math.min(Number(opt('warm') ?? 0) || 0, 100_000);
+  const bursts = targets.map(() => new Agent({ keepAlive: true, maxSockets: 16 }));
+  for (let done = 0; done < WARM; done += 200) {
+    for (const [i, t] of targets.entries()) {
+      let left = Math.min(200, WARM - done);
+      await Promise.all(Array.from({ length: 16 }, async () => {
+        while (left-- > 0) await once(t, bursts[i]);
+      }));
+    }
+  }
+  for (const b of bursts) b.destroy();
   for (let i = 0; i < 30; i++) for (const t of targets) await once(t);
   const cpu0 = targets.map((t) => cpuMs(t.pid));
+  const threads0 = targets.map((t) => threadCpu(t.pid));
+  measuring = true;
   const end = Date.now() + DURATION_S * 1000;
   let round = 0;
   while (Date.now() < end) {
-    // Rotate the order each round so no target always follows another.
-    for (let k = 0; k < targets.length; k++) {
-      const t = targets[(k + round) % targets.length]!;
-      t.times.push(await once(t));
-    }
+    // A new random order each round: with a fixed rotation each target always follows the same one, and
+    // which process ran just before (and warmed or evicted the shared caches) shifted the results by ~0.1 ms.
+    const order = targets.map((t) => ({ t, k: Math.random() })).sort((a, b) => a.k - b.k);
+    for (const { t } of order) t.times.push(await once(t));
     round++;
   }
   const cpu = targets.map((t, i) => (cpuMs(t.pid) - cpu0[i]!) / Math.max(1, t.times.length));
+  measuring = false;
   const d = targets[0]!;
   console.log(`${STREAM ? 'time to first byte (stream)' : 'JSON answer'}, concurrency 1, ${round} rounds interleaved`);
   for (const [i, t] of targets.entries()) {
     const [p50, p90, p99] = [pct(t.times, 50), pct(t.times, 90), pct(t.times, 99)];
     const added = t === d ? '' : `   added p50 +${(p50 - pct(d.times, 50)).toFixed(2)}  p99 +${(p99 - pct(d.times, 99)).toFixed(2)}`;
     console.log(`${t.name.padEnd(32)} p50 ${p50.toFixed(2)}  p90 ${p90.toFixed(2)}  p99 ${p99.toFixed(2)} ms${added}  CPU ${cpu[i]!.toFixed(2)} ms/req (${i === 0 ? 'upstream' : 'this'} process)  (failed ${t.times.filter((x) => !Number.isFinite(x)).length})`);
+  }
+  if (GC) {
+    for (const t of targets) {
+      const g = gcs.get(t.pid)!;
+      const per100 = (n: number) => ((100 * n) / Math.max(1, t.times.length)).toFixed(1);
+      console.log(`  GC ${t.name}: per 100 requests ${per100(g.scavenges)} scavenges, ${per100(g.markCompacts)} mark-compacts; pauses ${(g.ms / Math.max(1, t.times.length)).toFixed(3)} ms/req`);
+    }
+  }
+  if (args.includes('--threads')) {
+    // Where each process's CPU goes: per thread, user / system ms per request (threads with any CPU).
+    for (const [i, t] of targets.entries()) {
+      const n = Math.max(1, t.times.length);
+      const rows = [...threadCpu(t.pid)].map(([k, [u, s]]) => {
+        const [u0, s0] = threads0[i]!.get(k) ?? [0, 0];
+        return `${k} ${((u - u0) / n).toFixed(2)}u/${((s - s0) / n).toFixed(2)}s`;
+      });
+      console.log(`  ${t.name}: ${rows.filter((r) => !/ 0\.00u\/0\.00s$/.test(r)).join(', ')}`);
+    }
   }
   for (const t of targets) t.agent.destroy();
 }
@@ -120,4 +223,5 @@ main()
   })
   .finally(() => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    for (const f of bundles) rmSync(f, { force: true });
   });

@@ -2,6 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { importOptional } from '../../util/optional-import.js';
 import { SqliteGroupCommit } from './sqlite-group-commit.js';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
+import { SqliteWalCheckpoints } from './sqlite-wal-checkpoints.js';
 
 export type SqliteDatabase = BetterSqlite3.Database;
 
@@ -19,9 +20,13 @@ export class SqliteHandle {
   private closed = false;
   /** Group commit for the per-request writes (ledger rows, budget reservations and settlements). */
   readonly writes: SqliteGroupCommit;
+  /** WAL checkpoints after group commits instead of inside one (a file database in WAL mode only). */
+  readonly checkpoints: SqliteWalCheckpoints | undefined;
 
   constructor(readonly db: SqliteDatabase) {
-    this.writes = new SqliteGroupCommit(db);
+    const checkpoints = db.pragma('journal_mode', { simple: true }) === 'wal' ? new SqliteWalCheckpoints(db) : undefined;
+    this.checkpoints = checkpoints;
+    this.writes = new SqliteGroupCommit(db, checkpoints ? { afterCommit: () => checkpoints.committed() } : {});
   }
 
   retain(): this {

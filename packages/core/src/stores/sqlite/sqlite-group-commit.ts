@@ -15,6 +15,11 @@ export class BatchScope extends Map<string, unknown> {
   }
 }
 
+export interface GroupCommitOptions {
+  /** Called after each committed transaction, once its callers' promises are resolved (WAL checkpoints). */
+  afterCommit?: () => void;
+}
+
 interface Job {
   work: (scope: BatchScope) => unknown;
   onCommit: ((result: unknown) => void) | undefined;
@@ -38,6 +43,7 @@ export class SqliteGroupCommit {
   private pending: Job[] = [];
   private scheduled = false;
   private closed = false;
+  private readonly afterCommit: (() => void) | undefined;
   /** Transactions committed and jobs they carried (jobs / commits = the mean batch size). */
   readonly stats = { commits: 0, jobs: 0 };
 
@@ -47,7 +53,8 @@ export class SqliteGroupCommit {
    */
   private readonly transaction: (batch: Job[], results: unknown[], failure: { index: number; error: unknown }) => void;
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqliteDatabase, options: GroupCommitOptions = {}) {
+    this.afterCommit = options.afterCommit;
     this.transaction = db.transaction((batch: Job[], results: unknown[], failure: { index: number; error: unknown }) => {
       const scope = new BatchScope();
       for (let i = 0; i < batch.length; i++) {
@@ -124,6 +131,7 @@ export class SqliteGroupCommit {
         }
         job.resolve(results[i]);
       }
+      this.afterCommit?.();
       return;
     }
   }

@@ -35,7 +35,11 @@ export class SqliteUsageLedger implements UsageLedger {
       e.inputTokens, e.outputTokens, e.cachedInputTokens, usdToNano(e.costUsd), e.latencyMs, e.ttftMs ?? null, e.status,
       e.errorCode ?? null, e.cacheHit ? 1 : 0, e.stream ? 1 : 0, e.createdAt,
     ];
-    return this.handle.writes.run(() => ({ inserted: this.insert.run(params).changes > 0 }));
+    return this.handle.writes.run(
+      () => ({ inserted: this.insert.run(params).changes > 0 }),
+      // A request's last write: a WAL checkpoint that is due runs after it, off the request's path.
+      () => this.handle.checkpoints?.requestEnded(),
+    );
   }
 
   async get(requestId: string): Promise<UsageEntry | undefined> {
