@@ -10,6 +10,8 @@
  *   ... -- --compare-packages DIR [--compare-label L]   also measures another commit's core + gateway sources
  *                               (DIR/packages/{core,gateway}/src), bundled the same way
  *   ... -- --tsx                runs our gateway through tsx instead of the bundled JavaScript
+ *   ... -- --warm S             seconds of warm-up load per target before its c=1 and streaming
+ *                               measurements (default 3; 0 measures a process that has served ~20 requests)
  *   ... -- --no-floor           skips the floor (gateway-bench-floor.ts: a bare node:http -> undici proxy that
  *                               passes bytes through; what any Node proxy costs on this machine)
  *
@@ -48,6 +50,11 @@ const DURATION_S = num('duration', 10);
 const STREAMS = num('streams', 512);
 const SEQUENTIAL_STREAMS = num('sequential-streams', 100);
 const SOAK_S = num('soak', 0);
+// Seconds of warm-up load per target before its c=1 and streaming measurements (0: measure cold). V8 optimizes
+// a function by how often it ran: measured after a handful of requests, c=1 is mostly interpreter time (about
+// 2x the CPU and added latency of a warmed process, for the floor proxy as for us; docs/benchmarks.md,
+// "Concurrency 1: where the time goes"). A gateway in service is warm.
+const WARM_S = num('warm', 3);
 const WRITE = args.includes('--write');
 const SKIP_PORTKEY = args.includes('--skip-portkey');
 // The floor (gateway-bench-floor.ts): a bare node:http -> undici pass-through proxy, no gateway features.
@@ -193,6 +200,17 @@ function pct(values: number[], p: number): number {
   return v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))]!;
 }
 
+/** Warm-up: JSON calls at c=16 for `seconds`, then 8 rounds of 32 concurrent streams (not measured). */
+async function warm(t: Target, seconds: number): Promise<void> {
+  await load(t, 16, seconds);
+  const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+  try {
+    for (let round = 0; round < 8; round++) await Promise.all(Array.from({ length: 32 }, () => streamOnce(t.url, t.headers, t.model, agent)));
+  } finally {
+    agent.destroy();
+  }
+}
+
 async function streaming(t: Target) {
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   try {
@@ -303,6 +321,7 @@ async function main(): Promise<void> {
     for (const t of targets) {
       console.log(`\n== ${t.name}`);
       const rssIdle = rssMb(t.pid);
+      if (WARM_S > 0) await warm(t, WARM_S);
       const lat = await sequential(t, DURATION_S);
       // (No CPU per request here: a process that idles between requests is charged for waking up, about
       // 0.4 ms per request for a bare node:http server with a 20 ms timer on this VM; c=64 measures CPU.)
