@@ -29,7 +29,7 @@ export type { PgrPoint, TwoModelMetrics } from './evaluation/two-model-metrics.j
 export { aiq, compareWithHull, costToReach, hullQualityAt, nonDecreasingHull } from './evaluation/many-model-metrics.js';
 export type { CostQualityPoint } from './evaluation/many-model-metrics.js';
 export { evaluateDataset, evaluateModel } from './evaluation/evaluate-dataset.js';
-export type { EvaluateOptions } from './evaluation/evaluate-dataset.js';
+export type { EvaluateOptions, FoldOptions } from './evaluation/evaluate-dataset.js';
 export type { EvaluationReport, ManyModelResult, PredictorResult, TwoModelResult } from './evaluation/evaluation-report.js';
 export { formatReport, reportJson } from './evaluation/format-report.js';
 export { reportSvg } from './evaluation/report-plot.js';

@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
 import { SqliteGroupCommit } from './sqlite-group-commit.js';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
@@ -66,7 +67,7 @@ export async function openSqlite(path: string, options: SqliteOpenOptions = {}):
     // killed process loses nothing; only power loss can lose the last commits. FULL fsyncs each commit.
     db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     const cacheKib = options.cacheKib ?? SQLITE_DEFAULT_CACHE_KIB;
-    if (!Number.isInteger(cacheKib) || cacheKib < 64) throw new RangeError(`SQLite cache size must be an integer of at least 64 KiB, got ${cacheKib}`);
+    if (!Number.isInteger(cacheKib) || cacheKib < 64) throw new LLMError({ code: 'config_invalid', message: `cacheKib: the SQLite page cache must be a whole number of at least 64 KiB, got ${cacheKib}` });
     db.pragma(`cache_size = -${cacheKib}`);
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');

@@ -21,7 +21,7 @@ describe('openSqlite page cache', () => {
   });
 
   it('refuses a size that is not a whole number of at least 64 KiB', async () => {
-    await expect(openSqlite(':memory:', { cacheKib: 1.5 })).rejects.toThrow(/cache size .* 1\.5/);
-    await expect(openSqlite(':memory:', { cacheKib: 0 })).rejects.toThrow(RangeError);
+    await expect(openSqlite(':memory:', { cacheKib: 1.5 })).rejects.toThrow(/cacheKib: .* got 1\.5/);
+    await expect(openSqlite(':memory:', { cacheKib: 0 })).rejects.toMatchObject({ code: 'config_invalid' });
   });
 });

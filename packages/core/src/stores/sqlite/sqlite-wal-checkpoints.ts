@@ -8,7 +8,7 @@ const MAX_COMMITS = 4096;
 /**
  * WAL checkpoints off the request path. SQLite's automatic checkpoint runs inside the COMMIT that takes
  * the WAL past 1000 pages: that commit, and so every answer waiting for it, also copies the pages into the
- * database file and fsyncs it (3-14 ms on the benchmark VM; at concurrency 1, 0.7-1.7% of the gateway's
+ * database file and fsyncs it (3-14 ms on the benchmark VM; at concurrency 1, about 0.7-0.85% of the gateway's
  * requests had a commit over 1 ms). This turns the automatic checkpoint off for this connection (`wal_autocheckpoint
  * = 0`; other connections and processes on the file keep theirs) and runs the same PASSIVE checkpoint
  * itself once every so many group commits (scaled after each checkpoint so that about 1000 pages
@@ -23,8 +23,11 @@ export class SqliteWalCheckpoints {
   private commits = 0;
   private every = 128;
   private scheduled = false;
-  /** Checkpoints run, and WAL pages they found (pages / checkpoints = the mean WAL size between them). */
-  readonly stats = { checkpoints: 0, pages: 0 };
+  /**
+   * Checkpoints run, WAL pages they found (pages / checkpoints = the mean WAL size between them), and
+   * checkpoints that failed (left to the next one).
+   */
+  readonly stats = { checkpoints: 0, pages: 0, failures: 0 };
 
   constructor(private readonly db: SqliteDatabase) {
     db.pragma('wal_autocheckpoint = 0');
@@ -62,6 +65,7 @@ export class SqliteWalCheckpoints {
         this.every = Math.min(MAX_COMMITS, Math.max(MIN_COMMITS, Math.round((this.every * TARGET_PAGES) / r.log)));
       }
     } catch {
+      this.stats.failures += 1;
       // Left to the next checkpoint (SQLite ignores a failed automatic checkpoint the same way).
     }
   };
