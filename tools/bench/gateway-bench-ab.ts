@@ -14,13 +14,15 @@
  * first byte of N concurrent streams on each fresh gateway (after the 1 s warm-up), against the mock
  * upstream directly in the same round, and prints the TTFB p50 ratios and CPU-ms per stream; `--floor` adds the
  * floor proxy (gateway-bench-floor.ts) to each round under the same conditions. Extra environment (e.g.
- * `BENCH_STATE=off`) goes to both gateways.
+ * `BENCH_STATE=off`) goes to both gateways. Both builds of our gateway (not the floor or the upstream) run
+ * with the server's node flags, `GATEWAY_NODE_FLAGS` from '@llmrr/gateway/node' (`--max-semi-space-size=8`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
 import { bundleForNode } from './gateway-bench-bundle.js';
 import { streamOnce } from './stream-client.js';
 
@@ -72,7 +74,7 @@ async function burst(url: string, headers: Record<string, string>, model: string
     const many = await Promise.all(Array.from({ length: BURST }, () => streamOnce(url, headers, model, agent)));
     const cpu = pid ? (cpuMs(pid) - cpu0) / BURST : 0;
     const v = many.map((m) => m.ttfbMs).filter(Number.isFinite).sort((a, b) => a - b);
-    return { p50: v[Math.floor(v.length / 2)]!, cpu, ok: many.filter((m) => m.ok).length };
+    return { p50: v[Math.floor(v.length / 2)] ?? NaN, cpu, ok: many.filter((m) => m.ok).length };
   } finally {
     agent.destroy();
   }
@@ -99,7 +101,8 @@ async function main(): Promise<void> {
       const line: string[] = [];
       for (const b of order) {
         const floor = b.name === 'floor';
-        const gw = await startProc([b.file], { UPSTREAM_URL: upstreamUrl }, floor ? /^PORT \d+/ : /^PORT \d+ KEY /);
+        // Our gateway runs with the server's node flags; the floor proxy with node's defaults.
+        const gw = await startProc([...(floor ? [] : GATEWAY_NODE_FLAGS), b.file], { UPSTREAM_URL: upstreamUrl }, floor ? /^PORT \d+/ : /^PORT \d+ KEY /);
         try {
           const [, port, key = 'none'] = /PORT (\d+)(?: KEY (\S+))?/.exec(gw.line)!;
           const opts = { url: `http://127.0.0.1:${port}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body, connections: CONNECTIONS };

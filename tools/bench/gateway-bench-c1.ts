@@ -15,8 +15,11 @@
  * it ran, not by time): in alternating runs on this VM, warming halved the CPU per request and the added
  * latency of the floor and of our gateway alike (docs/benchmarks.md "Concurrency 1: where the time goes").
  * Warmed is what a serving process sees. Warming goes in slices of 200 per target, in turn.
- * `--gateway-flags` / `--gateway-env`: our gateway once more, run with these node flags and/or environment
- * variables (e.g. `--gateway-env "LLMRR_HEAP_GROWING_PERCENT=0"`), interleaved with the others.
+ * Our gateway (every build of it, not the floor or the upstream) runs with the server's node flags,
+ * `GATEWAY_NODE_FLAGS` from '@llmrr/gateway/node' (`--max-semi-space-size=8`), as the server's start script runs it.
+ * `--gateway-flags` / `--gateway-env`: our gateway once more, run with these node flags (after
+ * `GATEWAY_NODE_FLAGS`, so they can override them) and/or environment variables
+ * (e.g. `--gateway-env "LLMRR_HEAP_GROWING_PERCENT=0"`), interleaved with the others.
  * `--base-core DIR --base-gateway DIR`: our gateway also built from these copies of packages/core/src and
  * packages/gateway/src (placed under each package's node_modules/.cache), to compare a change interleaved.
  * `--gc` runs every process with `--trace-gc` and prints its scavenges, mark-compacts and pause time per
@@ -27,6 +30,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { resolve } from 'node:path';
+import { GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
 import { bundleForNode } from './gateway-bench-bundle.js';
 import { cpuMs } from './proc-stats.js';
 
@@ -77,11 +81,18 @@ function start(file: string, env: Record<string, string>, ready: RegExp, nodeFla
     gcs.set(child.pid!, gc);
     let out = '';
     let ready_ = false;
+    // After the ready line: stdout split into whole lines; `partial` holds the unfinished last one (a chunk
+    // boundary may fall inside a --trace-gc line).
+    let partial = '';
     child.stdout!.on('data', (d: Buffer) => {
       if (ready_) {
+        const lines = (partial + d.toString()).split('\n');
+        partial = lines.pop()!;
         if (!measuring) return;
         // e.g. "[123:0x...]   812 ms: Mark-Compact (reduce) 9.1 (12.3) -> 8.2 (11.0) MB, 3.21 / 0.00 ms  (...) memory reducer"
-        for (const m of d.toString().matchAll(/ms: (Scavenge|Mark-Compact|Mark-sweep)[^,]*, ([\d.]+) \/ [\d.]+ ms/g)) {
+        for (const l of lines) {
+          const m = /ms: (Scavenge|Mark-Compact|Mark-sweep)[^,]*, ([\d.]+) \/ [\d.]+ ms/.exec(l);
+          if (!m) continue;
           if (m[1] === 'Scavenge') gc.scavenges++;
           else gc.markCompacts++;
           gc.ms += Number(m[2]);
@@ -92,6 +103,7 @@ function start(file: string, env: Record<string, string>, ready: RegExp, nodeFla
       const line = out.split('\n').find((l) => ready.test(l));
       if (line) {
         ready_ = true;
+        partial = out.slice(out.lastIndexOf('\n') + 1);
         resolve({ line, pid: child.pid! });
       }
     });
@@ -135,13 +147,13 @@ async function main(): Promise<void> {
   const floor = await start(await bundleForNode('gateway-bench-floor.ts'), { UPSTREAM_URL: upstreamUrl }, /^PORT \d+/);
   targets.push({ name: 'floor (bare proxy)', url: `http://127.0.0.1:${/PORT (\d+)/.exec(floor.line)![1]}`, headers: {}, model: 'bench-model', agent: agent(), times: [], pid: floor.pid });
   const gw = async (name: string, env: Record<string, string>, nodeFlags: string[] = []) => {
-    const p = await start(gwFile, { UPSTREAM_URL: upstreamUrl, ...env }, /^PORT \d+ KEY /, nodeFlags);
+    const p = await start(gwFile, { UPSTREAM_URL: upstreamUrl, ...env }, /^PORT \d+ KEY /, [...GATEWAY_NODE_FLAGS, ...nodeFlags]);
     const [, port, key] = /PORT (\d+) KEY (\S+)/.exec(p.line)!;
     targets.push({ name, url: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${key}` }, model: 'bench', agent: agent(), times: [], pid: p.pid });
   };
   await gw('@llmrr/gateway', {});
   if (args.includes('--state-off')) await gw('@llmrr/gateway, stores off', { BENCH_STATE: 'off' });
-  // `--gateway-flags "--a --b"`: our gateway once more, run by node with these flags.
+  // `--gateway-flags "--a --b"`: our gateway once more, run by node with these flags (after GATEWAY_NODE_FLAGS).
   // `--gateway-env "K=V K2=V2"`: the same, with these environment variables (both may be given together).
   const flags = opt('gateway-flags');
   const envText = opt('gateway-env');
@@ -153,7 +165,7 @@ async function main(): Promise<void> {
   if (baseCore && baseGateway) {
     const baseFile = await bundleForNode('gateway-bench-llmrr.ts', { packagesSrc: { core: resolve(baseCore), gateway: resolve(baseGateway) }, name: `gateway-bench-c1-base-${process.pid}.mjs` });
     bundles.push(baseFile);
-    const p = await start(baseFile, { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /);
+    const p = await start(baseFile, { UPSTREAM_URL: upstreamUrl }, /^PORT \d+ KEY /, [...GATEWAY_NODE_FLAGS]);
     const [, port, key] = /PORT (\d+) KEY (\S+)/.exec(p.line)!;
     targets.push({ name: '@llmrr/gateway, base sources', url: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${key}` }, model: 'bench', agent: agent(), times: [], pid: p.pid });
   }

@@ -14,7 +14,9 @@
  * time grouped by package/file, after the gateway's CPU time per request (from /proc; the profiler itself
  * adds some, `--no-profile` measures without it). Frames in the bundle are named by their source file (line
  * numbers are the bundle's). `--keep` leaves the .cpuprofile (open it in Chrome DevTools). Extra environment
- * (e.g. `BENCH_FETCH=global`, `BENCH_STATE=off`) is passed on to the gateway process.
+ * (e.g. `BENCH_FETCH=global`, `BENCH_STATE=off`) is passed on to the gateway process. Our gateway (not the floor
+ * proxy or the upstream) runs with the server's node flags, `GATEWAY_NODE_FLAGS` from '@llmrr/gateway/node'
+ * (`--max-semi-space-size=8`), as the server's start script runs it.
  *
  * `--burst N` profiles the 512-stream burst of the benchmark instead of a steady load: for `--duration` s,
  * bursts of N concurrent streams one after another, each from a fresh client agent (N new connections, as
@@ -28,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Agent } from 'node:http';
+import { GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
 import { bundleForNode } from './gateway-bench-bundle.js';
 import { cpuMs, rssMb } from './proc-stats.js';
 import { streamOnce } from './stream-client.js';
@@ -203,7 +206,8 @@ async function bursts(url: string, headers: Record<string, string>, pid: number,
       streams += many.length;
       ok += many.filter((m) => m.ok).length;
       const v = many.map((m) => m.ttfbMs).filter(Number.isFinite).sort((a, b) => a - b);
-      ttfb.push(v[Math.floor(v.length / 2)]!);
+      // A burst in which every stream failed has no TTFB.
+      if (v.length > 0) ttfb.push(v[Math.floor(v.length / 2)]!);
       count++;
     } finally {
       agent.destroy();
@@ -234,7 +238,7 @@ async function main(): Promise<void> {
               ? { gatewaySrc: GATEWAY_SRC, name: 'gateway-bench-other.mjs' }
               : {}),
         })];
-    gw = await startProc([...prof, ...entry], { UPSTREAM_URL: upstreamUrl }, FLOOR ? /^PORT \d+/ : /^PORT \d+ KEY /);
+    gw = await startProc([...prof, ...(FLOOR ? [] : GATEWAY_NODE_FLAGS), ...entry], { UPSTREAM_URL: upstreamUrl }, FLOOR ? /^PORT \d+/ : /^PORT \d+ KEY /);
     const [, port, key = 'none'] = /PORT (\d+)(?: KEY (\S+))?/.exec(gw.line)!;
     const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...(STREAM ? { stream: true, stream_options: { include_usage: true } } : {}) });
     const opts = { url: `http://127.0.0.1:${port}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body };

@@ -90,7 +90,11 @@ function start(cmd: string, argv: string[], env: Record<string, string>, ready: 
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`timeout starting ${argv.join(' ')}:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // Not in `procs` yet, so nothing else would stop it.
+      child.kill('SIGKILL');
+      reject(new Error(`timeout starting ${argv.join(' ')}:\n${out}`));
+    }, timeoutMs);
     const onData = (d: Buffer) => {
       out += d.toString();
       const line = out.split('\n').find((l) => ready.test(l));
@@ -370,9 +374,11 @@ async function main(): Promise<void> {
     const table = [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${headers.map((h) => r[h]).join(' | ')} |`)].join('\n');
     const machine = `${osType()} ${release()}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
     const command = `pnpm bench:gateway -- ${args.join(' ')}`.trim();
-    console.log(`\n${table}\n\nmachine: ${machine}\ncommand: ${command}`);
+    // Defaults a reader of the command line would not see.
+    const setup = `warm-up ${WARM_S} s per target; our gateway's node flags: ${GATEWAY_NODE_FLAGS.join(' ')}`;
+    console.log(`\n${table}\n\nmachine: ${machine}\ncommand: ${command}; ${setup}`);
     if (soak) console.log(`soak RSS samples (MB, every 10 s): ${soak.samples.map((s) => f(s, 0)).join(' ')}`);
-    if (WRITE) writeResults({ table, machine, command, soak, raw });
+    if (WRITE) writeResults({ table, machine, command, setup, soak, raw });
   } finally {
     for (const p of procs.reverse()) stop(p);
   }
@@ -382,7 +388,7 @@ const BEGIN = '<!-- gateway-bench:begin (written by tools/bench/gateway-bench.ts
 const END = '<!-- gateway-bench:end -->';
 
 /** Replaces the generated part of the "Gateway vs Portkey" section of docs/benchmarks.md. */
-function writeResults(r: { table: string; machine: string; command: string; soak: { samples: number[]; rps: number; failed: number; cpuMsPerRequest: number } | undefined; raw: unknown }): void {
+function writeResults(r: { table: string; machine: string; command: string; setup: string; soak: { samples: number[]; rps: number; failed: number; cpuMsPerRequest: number } | undefined; raw: unknown }): void {
   const out = join(here, '..', '..', 'docs', 'benchmarks.md');
   const doc = readFileSync(out, 'utf8');
   const from = doc.indexOf(BEGIN);
@@ -395,7 +401,7 @@ function writeResults(r: { table: string; machine: string; command: string; soak
       `(min ${f(Math.min(...s.samples), 0)}, max ${f(Math.max(...s.samples), 0)}; all samples, every 10 s, in the JSON below).`
     : 'No soak in this run (`--soak 600` runs the 10-minute one).';
   const generated =
-    `${BEGIN}\nMeasured ${new Date().toISOString().slice(0, 10)} on ${r.machine}; command: \`${r.command}\`.\n\n${r.table}\n\n${soakText}\n\n` +
+    `${BEGIN}\nMeasured ${new Date().toISOString().slice(0, 10)} on ${r.machine}; command: \`${r.command}\`; ${r.setup}.\n\n${r.table}\n\n${soakText}\n\n` +
     `<details><summary>Raw numbers (JSON)</summary>\n\n\`\`\`json\n${JSON.stringify({ ...(r.raw as object), ...(s ? { soak: s } : {}) })}\n\`\`\`\n\n</details>\n`;
   writeFileSync(out, doc.slice(0, from) + generated + doc.slice(to));
   console.log(`wrote ${out}`);
