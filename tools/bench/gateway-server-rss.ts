@@ -31,21 +31,35 @@ function start(argv: string[], env: Record<string, string>, ready: RegExp, cwd?:
     const child = spawn(process.execPath, argv, { cwd, env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
+    // Not ready within 60 s: kill it (the 'exit' handler then rejects).
+    const timer = setTimeout(() => {
+      err += '\n(not ready within 60 s: killed)';
+      child.kill('SIGKILL');
+    }, 60_000);
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const match = ready.exec(out);
-      if (match) resolve({ child, match });
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, match });
+      }
     });
-    child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}:\n${out}\n${err}`)));
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${argv.join(' ')} exited with ${code ?? signal}:\n${out}\n${err}`));
+    });
   });
 }
 
+/** SIGTERM, then SIGKILL if the child has not exited 15 s later. */
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
+  clearTimeout(timer);
 }
 
 function median(v: number[]): number {
@@ -57,17 +71,20 @@ async function measure(autocannon: Autocannon, script: string, upstreamUrl: stri
   const words = (JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[script]?.split(/\s+/);
   if (!words || words[0] !== 'node') throw new Error(`apps/gateway-server has no "node ..." script named ${script}`);
   const dir = mkdtempSync(join(tmpdir(), 'llmrr-server-rss-'));
-  const high = { rpm: 100_000_000, tpm: 2_000_000_000, maxConcurrency: 100_000 };
-  const config = {
-    version: 3,
-    models: [{ name: 'bench', engine: 'openai-compatible', baseURL: `${upstreamUrl}/v1`, apiKey: 'sk-bench', model: 'bench-model', price: { input: 0.15, output: 0.6 } }],
-    routing: { strategy: 'priority' },
-    tenants: [{ id: 'demo', limits: high, budget: { amountUsd: 1_000_000_000, period: 'total' } }],
-  };
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  const env = { PORT: '0', INIT_CWD: dir, LLMRR_CONFIG: join(dir, 'config.json'), LLMRR_DATA_DIR: join(dir, 'data') };
-  const { child, match } = await start(words.slice(1), env, /listening on (\S+)/, appDir);
+  let child: ChildProcess | undefined;
   try {
+    const high = { rpm: 100_000_000, tpm: 2_000_000_000, maxConcurrency: 100_000 };
+    const config = {
+      version: 3,
+      models: [{ name: 'bench', engine: 'openai-compatible', baseURL: `${upstreamUrl}/v1`, apiKey: 'sk-bench', model: 'bench-model', price: { input: 0.15, output: 0.6 } }],
+      routing: { strategy: 'priority' },
+      tenants: [{ id: 'demo', limits: high, budget: { amountUsd: 1_000_000_000, period: 'total' } }],
+    };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    const env = { PORT: '0', INIT_CWD: dir, LLMRR_CONFIG: join(dir, 'config.json'), LLMRR_DATA_DIR: join(dir, 'data') };
+    const started = await start(words.slice(1), env, /listening on (\S+)/, appDir);
+    child = started.child;
+    const match = started.match;
     const pid = child.pid!;
     await new Promise((r) => setTimeout(r, 1500));
     const idle = rssMb(pid);
@@ -83,7 +100,7 @@ async function measure(autocannon: Autocannon, script: string, upstreamUrl: stri
     const failed = r.non2xx + r.errors;
     return `| ${script} (\`${words.join(' ')}\`) | ${idle.toFixed(0)} | ${median(samples).toFixed(0)} / ${Math.max(...samples).toFixed(0)} | ${(cpu / r['2xx']).toFixed(3)} | ${r['2xx']}${failed ? ` (${failed} failed)` : ''} |`;
   } finally {
-    await stop(child);
+    if (child) await stop(child);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,5 @@
 import { GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,31 +9,42 @@ import { afterAll, describe, expect, it } from 'vitest';
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const scripts = (JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
 
-/** Runs `node <args>` in the app's directory until it prints its `heap:` line; returns that line. */
-function heapLine(args: string[], env: Record<string, string>): Promise<string> {
+const children = new Set<ChildProcess>();
+
+/** Runs `node <args>` in the app's directory until it has printed its startup log (the `admin API:` line); returns the log's lines. */
+function startupLog(args: string[], env: Record<string, string>): Promise<string[]> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', HOST: '127.0.0.1', ...env };
+  // The developer's environment must not change the expected lines.
+  if (!('LLMRR_HEAP_GROWING_PERCENT' in env)) delete childEnv.LLMRR_HEAP_GROWING_PERCENT;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: appDir, env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: appDir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
     let out = '';
     let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const line = out.split('\n').find((l) => l.includes('heap:'));
-      if (line) child.kill('SIGTERM');
+      if (out.includes('admin API:')) child.kill('SIGTERM');
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      const line = out.split('\n').find((l) => l.includes('heap:'));
-      if (line) resolve(line.trim());
-      else reject(new Error(`server exited (${code}) without a heap line:\n${out}\n${err}`));
+      children.delete(child);
+      if (out.includes('admin API:')) resolve(out.split('\n').map((l) => l.trim()));
+      else reject(new Error(`server exited (${code}) without its startup log:\n${out}\n${err}`));
     });
   });
 }
 
+const heapLine = async (args: string[], env: Record<string, string>) => (await startupLog(args, env)).find((l) => l.startsWith('heap:'));
+
 describe('the start command', () => {
   const dir = mkdtempSync(join(tmpdir(), 'llmrr-gw-start-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    // A test that timed out leaves its server running: end it here.
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('start and serve pass the gateway node flags (the young generation is sized only at process start)', () => {
     for (const name of ['start', 'serve']) {
@@ -51,5 +62,17 @@ describe('the start command', () => {
     expect(await heapLine(withoutFlags, { ...env, LLMRR_HEAP_GROWING_PERCENT: '0' })).toBe(
       `heap: young generation V8's default (start node with ${GATEWAY_NODE_FLAGS.join(' ')} for less memory, as pnpm start does); old generation grows as node's flags or V8's default say over the live heap`,
     );
-  });
+  }, 120_000);
+
+  it('warns that the flag enlarges the young generation on a small heap (V8 own default there is 8 MB or less)', async () => {
+    const args = scripts.start!.split(/\s+/).slice(1);
+    const env = { PORT: '0', INIT_CWD: dir, LLMRR_DATA_DIR: join(dir, 'data') };
+    const warning = (lines: string[]) => lines.find((l) => l.startsWith('warning:'));
+    expect(warning(await startupLog(['--max-heap-size=512', ...args], env))).toBe(
+      `warning: heap limit 512 MB: V8's own young generation here is 8 MB semi-spaces or less, so ${GATEWAY_NODE_FLAGS.join(' ')} enlarges it or saves nothing; start node without the flag (node dist/main.js)`,
+    );
+    expect(warning(await startupLog(['--max-heap-size=2048', ...args], env))).toBeUndefined();
+    const withoutFlags = args.filter((a) => !GATEWAY_NODE_FLAGS.includes(a));
+    expect(warning(await startupLog(['--max-heap-size=512', ...withoutFlags], env))).toBeUndefined();
+  }, 120_000);
 });

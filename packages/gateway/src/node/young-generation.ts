@@ -1,7 +1,11 @@
 /**
  * The young generation (V8's new space: two semi-spaces) the gateway server runs with, MB per semi-space.
- * V8's default on 64-bit is 16; at 8 the gateway's resident set under load is about 15 MB lower (c=64: 131-136 ->
- * 117-120 MB median) for about 3-4% more CPU per request (more scavenges; docs/benchmarks.md, "Memory").
+ * V8's default on 64-bit is 16 on hosts with more than about 4 GB of memory (a V8 heap limit above about 1.1 GB);
+ * there, at 8, the gateway's resident set under load is about 15 MB lower (c=64: 131-136 -> 117-123 MB median)
+ * for about 3-4% more CPU per request (more scavenges; docs/benchmarks.md, "Memory"). V8's default shrinks with
+ * the heap limit, which node takes from the host's or container's memory: at a heap limit of about 1 GB it is
+ * already 8 and at 512 MB 4, so on such small hosts the flag saves nothing or enlarges the young generation
+ * (the server warns at startup; start node without the flag there).
  */
 export const GATEWAY_SEMI_SPACE_MB = 8;
 
