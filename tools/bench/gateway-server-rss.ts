@@ -94,9 +94,13 @@ async function measure(autocannon: Autocannon, script: string, upstreamUrl: stri
     const samples: number[] = [];
     const timer = setInterval(() => samples.push(rssMb(pid)), 250);
     const cpu0 = cpuMs(pid);
-    const r = await autocannon({ ...opts, duration: DURATION_S });
+    let r: Awaited<ReturnType<typeof autocannon>>;
+    try {
+      r = await autocannon({ ...opts, duration: DURATION_S });
+    } finally {
+      clearInterval(timer);
+    }
     const cpu = cpuMs(pid) - cpu0;
-    clearInterval(timer);
     const failed = r.non2xx + r.errors;
     return `| ${script} (\`${words.join(' ')}\`) | ${idle.toFixed(0)} | ${median(samples).toFixed(0)} / ${Math.max(...samples).toFixed(0)} | ${(cpu / r['2xx']).toFixed(3)} | ${r['2xx']}${failed ? ` (${failed} failed)` : ''} |`;
   } finally {
