@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent } from './undici-agent.js';
 
 export interface UpstreamFetchOptions {
   /** Most connections per upstream origin. Default: no limit (as global `fetch`). */
@@ -44,7 +45,11 @@ export function createUpstreamFetch(options: UpstreamFetchOptions = {}): Upstrea
     headersTimeout: options.headersTimeoutMs ?? 300_000,
     bodyTimeout: options.bodyTimeoutMs ?? 300_000,
   });
-  const slow = (input: FetchInput, init?: RequestInit): Promise<Response> => undiciFetch(input as never, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>;
+  // undici's own `fetch` (the rare inputs above) is loaded on first use: most gateways never need it.
+  const slow = async (input: FetchInput, init?: RequestInit): Promise<Response> => {
+    const { fetch } = await import('undici');
+    return fetch(input as never, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>;
+  };
 
   const fetchFn = (input: FetchInput, init: RequestInit = {}): Promise<Response> => {
     const body = init.body;
