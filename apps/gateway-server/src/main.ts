@@ -1,5 +1,5 @@
 import { LLMError } from '@llmrr/core';
-import { GATEWAY_NODE_FLAGS, semiSpaceSizeMb, tuneHeapForGateway } from '@llmrr/gateway/node';
+import { GATEWAY_NODE_FLAGS, nodeMemoryBytes, semiSpaceSizeMb, tuneHeapForGateway, youngGenerationWarning } from '@llmrr/gateway/node';
 import { getHeapStatistics } from 'node:v8';
 import { readSettings } from './settings.js';
 import { startServer } from './start-server.js';
@@ -21,14 +21,9 @@ async function main(): Promise<void> {
   console.log(
     `  heap: young generation ${semiSpace ? `${semiSpace} MB semi-spaces` : `V8's default (start node with ${GATEWAY_NODE_FLAGS.join(' ')} for less memory, as pnpm start does)`}; old generation grows ${heapGrowing > 0 ? `${heapGrowing}%` : "as node's flags or V8's default say"} over the live heap`,
   );
-  // V8's default young generation shrinks with the heap limit node takes from the host's memory: at a limit of
-  // about 1.1 GB or less (hosts with about 4 GB or less) it is 8 MB semi-spaces or less, so the flag saves nothing there.
-  const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
-  if (semiSpace && heapLimitMb <= 1049) {
-    console.log(
-      `  warning: heap limit ${heapLimitMb} MB: V8's own young generation here is 8 MB semi-spaces or less, so --max-semi-space-size=${semiSpace} enlarges it or saves nothing; start node without the flag (node dist/main.js)`,
-    );
-  }
+  // V8's own young generation is smaller on small hosts; there the flag would enlarge it.
+  const warning = youngGenerationWarning({ semiSpaceMb: semiSpace, heapLimitBytes: getHeapStatistics().heap_size_limit, memoryBytes: nodeMemoryBytes() });
+  if (warning) console.log(`  warning: ${warning}`);
   if (settings.corsOrigins) console.log(`  CORS for /v1 and /api: ${settings.corsOrigins === '*' ? 'any origin' : settings.corsOrigins.join(', ')}`);
   if (settings.demo) console.log('  DEMO MODE: requests without an API key act as tenant "demo" (LLMRR_DEMO=false to require keys)');
   console.log(`  admin API: ${settings.adminKey ? 'on (LLMRR_ADMIN_KEY)' : 'off (set LLMRR_ADMIN_KEY to enable)'}`);

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { GATEWAY_NODE_FLAGS, GATEWAY_SEMI_SPACE_MB, semiSpaceSizeMb } from './young-generation.js';
+import { GATEWAY_NODE_FLAGS, GATEWAY_SEMI_SPACE_MB, GATEWAY_V8_POOL_SIZE, nodeMemoryBytes, semiSpaceSizeMb, youngGenerationWarning } from './young-generation.js';
 
 describe('semiSpaceSizeMb', () => {
   it('reads --max-semi-space-size from the command line in its spellings, else undefined', () => {
@@ -23,8 +23,8 @@ describe('semiSpaceSizeMb', () => {
 });
 
 describe('GATEWAY_NODE_FLAGS', () => {
-  it('is the semi-space size the server is meant to run with', () => {
-    expect(GATEWAY_NODE_FLAGS).toEqual([`--max-semi-space-size=${GATEWAY_SEMI_SPACE_MB}`]);
+  it('are the semi-space size and V8 thread pool the server is meant to run with', () => {
+    expect(GATEWAY_NODE_FLAGS).toEqual([`--max-semi-space-size=${GATEWAY_SEMI_SPACE_MB}`, `--v8-pool-size=${GATEWAY_V8_POOL_SIZE}`]);
   });
 
   // Churns short-lived objects until the new space has grown as far as it may, then prints its size (MB).
@@ -56,5 +56,34 @@ describe('GATEWAY_NODE_FLAGS', () => {
     expect(smallDefault).toBeLessThan(2 * GATEWAY_SEMI_SPACE_MB);
     expect(newSpace(['--max-heap-size=1024'], 'default')).toBeLessThanOrEqual(2 * GATEWAY_SEMI_SPACE_MB);
     expect(newSpace(['--max-heap-size=512', ...GATEWAY_NODE_FLAGS], 'start')).toBeGreaterThan(smallDefault);
+  });
+
+  it('keeps V8\'s default young generation under --max-old-space-size alone: it is sized from the memory, not that limit', () => {
+    // On a host with more than about 4 GB: the 16 MB default, although the heap limit is about 560 MB.
+    if (nodeMemoryBytes() <= 5 * 2 ** 30) return;
+    expect(newSpace(['--max-old-space-size=512'], 'default')).toBeGreaterThan(2 * GATEWAY_SEMI_SPACE_MB);
+  });
+});
+
+describe('youngGenerationWarning', () => {
+  const GB = 2 ** 30;
+  const base = { semiSpaceMb: 8, execArgv: [] as string[], nodeOptions: '' };
+
+  it('warns on a small heap limit (V8 sized the young generation from it), not on a large one or without the flag', () => {
+    expect(youngGenerationWarning({ ...base, heapLimitBytes: 0.5 * GB, memoryBytes: 2 * GB })).toBe(
+      "heap limit 512 MB: V8's own young generation here is 8 MB semi-spaces or less, so --max-semi-space-size=8 enlarges it or saves nothing; start node without that flag",
+    );
+    expect(youngGenerationWarning({ ...base, execArgv: ['--max-heap-size=512'], heapLimitBytes: 0.5 * GB, memoryBytes: 24 * GB })).toMatch(/^heap limit 512 MB:/);
+    expect(youngGenerationWarning({ ...base, heapLimitBytes: 4.05 * GB, memoryBytes: 24 * GB })).toBeUndefined();
+    expect(youngGenerationWarning({ ...base, semiSpaceMb: undefined, heapLimitBytes: 0.5 * GB, memoryBytes: 2 * GB })).toBeUndefined();
+  });
+
+  it('with only --max-old-space-size, judges by the memory node sizes the young generation from', () => {
+    const small = { ...base, heapLimitBytes: 0.55 * GB };
+    expect(youngGenerationWarning({ ...small, execArgv: ['--max-old-space-size=512'], memoryBytes: 24 * GB })).toBeUndefined();
+    expect(youngGenerationWarning({ ...small, nodeOptions: '--max_old_space_size=512', memoryBytes: 24 * GB })).toBeUndefined();
+    expect(youngGenerationWarning({ ...small, execArgv: ['--max-old-space-size=512'], memoryBytes: 4 * GB })).toMatch(/^4096 MB of memory: /);
+    // --max-heap-size sizes the young generation whatever the memory.
+    expect(youngGenerationWarning({ ...small, execArgv: ['--max-old-space-size=400', '--max-heap-size=512'], memoryBytes: 24 * GB })).toMatch(/^heap limit 563 MB:/);
   });
 });
