@@ -6,11 +6,11 @@
  */
 
 export interface AuditInput {
-  /** Who: `admin`, `key:key_…`, `tenant:…`, `system`, or `anonymous`. */
+  /** Who: `admin`, `key:key_...`, `tenant:...`, `system`, or `anonymous`. */
   actor: string;
-  /** What, dotted: `tenant.create`, `key.rotate`, `key.revoke`, `auth.failure`, `budget.update`, … */
+  /** What, dotted: `tenant.create`, `key.rotate`, `key.revoke`, `auth.failure`, `budget.update`, ... */
   action: string;
-  /** On what: a tenant id, key id, … */
+  /** On what: a tenant id, key id, ... */
   target?: string;
   /** JSON-serializable details. Never put secrets here. */
   details?: Record<string, unknown>;
@@ -18,7 +18,7 @@ export interface AuditInput {
 }
 
 export interface AuditEntry {
-  /** 1, 2, 3, … without gaps. */
+  /** 1, 2, 3, ... without gaps. */
   seq: number;
   ts: number;
   actor: string;

@@ -9,7 +9,7 @@ export interface AuditAnchor {
 }
 
 export interface AuditChainReport extends AuditVerifyResult {
-  /** One line for a terminal, e.g. `audit chain OK: 42 entries, head 3f2a…`. */
+  /** One line for a terminal, e.g. `audit chain OK: 42 entries, head 3f2a...`. */
   message: string;
   /** Process exit code for `llmrr audit verify`: 0 ok, 1 broken. */
   exitCode: 0 | 1;

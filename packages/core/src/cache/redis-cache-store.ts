@@ -20,8 +20,8 @@ export function redisPrefixPattern(prefix: string): string {
 
 /**
  * A `CacheStore` in Redis, shared by every process that points at the same server and prefix (the exact
- * cache of several gateways). Values are JSON; each entry is one Redis string with its TTL (`SET … PX`),
- * so Redis expires them itself. Prefix deletion walks the keys with `SCAN … MATCH` (never blocking the
+ * cache of several gateways). Values are JSON; each entry is one Redis string with its TTL (`SET ... PX`),
+ * so Redis expires them itself. Prefix deletion walks the keys with `SCAN ... MATCH` (never blocking the
  * server like `KEYS`) and drops them with `UNLINK` (freed in the background).
  *
  * There is no entry-count bound: entries live for their TTL, and Redis's own `maxmemory` with an LRU

@@ -95,7 +95,7 @@ export function trigrams(text: string): TrigramSet {
   return scratch.slice(0, n);
 }
 
-/** Dice coefficient of two trigram sets: 2|A∩B| / (|A|+|B|), in [0, 1]; 0 when either is empty. */
+/** Dice coefficient of two trigram sets: 2 |A intersect B| / (|A|+|B|), in [0, 1]; 0 when either is empty. */
 export function diceOf(a: TrigramSet, b: TrigramSet): number {
   return diceWith(a, b, b.length);
 }

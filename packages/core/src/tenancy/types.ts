@@ -50,7 +50,7 @@ export interface Tenant {
 }
 
 export interface TenantInput {
-  /** Generated (`ten_…`) when absent. Must match /^[A-Za-z0-9._-]{1,64}$/. */
+  /** Generated (`ten_...`) when absent. Must match /^[A-Za-z0-9._-]{1,64}$/. */
   id?: string;
   name: string;
   tier?: TenantTier;
@@ -77,7 +77,7 @@ export interface TenantPatch {
 
 /** A stored API key. The secret itself is never stored: only its SHA-256 (`hash`, hex). */
 export interface ApiKey {
-  /** Stable id (`key_…`), used by the admin API; survives rotation. */
+  /** Stable id (`key_...`), used by the admin API; survives rotation. */
   id: string;
   tenantId: string;
   name: string;
@@ -189,7 +189,7 @@ export interface RateAcquireOptions {
 
 /**
  * Values for response headers, from the most constrained scope. `X-RateLimit-Limit/Remaining/Reset`
- * use the request numbers; `…-Tokens` variants the token numbers. `reset…Ms` is the time until the
+ * use the request numbers; `...-Tokens` variants the token numbers. `reset...Ms` is the time until the
  * window is fully replenished. Absent when no scope has that limit.
  */
 export interface RateLimitInfo {

@@ -174,8 +174,8 @@ function fakeEmbedding(text: string, dims: number): number[] {
 
 /**
  * A local HTTP server on 127.0.0.1 (random port) that speaks the OpenAI wire format, for tests and
- * benchmarks: `POST …/chat/completions` (JSON or SSE, by the request's `stream`), `POST …/embeddings`,
- * `GET …/models`. Any path prefix works (`/v1/…`, Azure's `/openai/deployments/<d>/…`).
+ * benchmarks: `POST .../chat/completions` (JSON or SSE, by the request's `stream`), `POST .../embeddings`,
+ * `GET .../models`. Any path prefix works (`/v1/...`, Azure's `/openai/deployments/<d>/...`).
  * Each request is answered as the current script says: normal answer, streamed chunks with delays,
  * delay before answering, error status with an OpenAI error body and headers, a cut connection, a hang.
  * It records every request and counts connections, so tests can assert that an abort closed the socket.

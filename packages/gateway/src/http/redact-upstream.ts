@@ -1,7 +1,7 @@
 /**
  * Upstream (provider) error messages can quote the gateway's own credentials: OpenAI's 401 says
  * "Incorrect API key provided: sk-proj-****Zx9Q", others echo a key prefix or an `Authorization` value.
- * This removes key-like tokens (`sk-…`, `AIza…`, long opaque strings) and everything after the words
+ * This removes key-like tokens (`sk-...`, `AIza...`, long opaque strings) and everything after the words
  * "API key", "access key", "x-api-key", "Authorization" or "Bearer".
  */
 const KEY_LIKE = /\b(?:sk|pk|rk|ak|key|sess|xai|gsk|hf|ghp|github_pat|AIza)[-_][A-Za-z0-9*._\-]{4,}/g;

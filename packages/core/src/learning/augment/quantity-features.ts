@@ -16,7 +16,7 @@ export function quantityFeatures(text: string): number[] {
   const cleaned = numbers.map((n) => n.replace(/,/g, ''));
   const maxDigits = cleaned.reduce((m, n) => Math.max(m, n.replace('.', '').length), 0);
   const decimals = (lower.match(/\d\.\d|\d\/\d/g) ?? []).length;
-  const money = (lower.match(/[$%€£]|\bpercent\b|\bdollars?\b|\bcents?\b/g) ?? []).length;
+  const money = (lower.match(/[$%\u20ac£]|\bpercent\b|\bdollars?\b|\bcents?\b/g) ?? []).length;
   const sentences = lower.split(/[.?!]+(?:\s|$)/).filter((s) => s.trim().length > 0).length;
   const words = lower.split(/\s+/).filter(Boolean).length;
   const raw = [numbers.length, new Set(cleaned).size, maxDigits, decimals, money, sentences, (lower.match(OPERATION) ?? []).length, (lower.match(COMPARISON) ?? []).length, (lower.match(TIME) ?? []).length, words];

@@ -1,7 +1,7 @@
 /**
- * Bayesian linear regression for one arm of a contextual bandit: reward ~ N(θ·z, σ²), prior
- * θ ~ N(θ0, σ²/w0 · I). Keeps the precision matrix A and vector b (A θ̂ = b); small dimensions only
- * (explicit Cholesky). Used for Thompson sampling: `sample` draws θ from the posterior.
+ * Bayesian linear regression for one arm of a contextual bandit: reward ~ N(theta·z, sigma^2), prior
+ * theta ~ N(theta0, sigma^2/w0 · I). Keeps the precision matrix A and vector b (A theta_hat = b); small dimensions only
+ * (explicit Cholesky). Used for Thompson sampling: `sample` draws theta from the posterior.
  */
 export class LinearPosterior {
   readonly dim: number;
@@ -49,7 +49,7 @@ export class LinearPosterior {
     return L;
   }
 
-  /** Posterior mean θ̂ = A⁻¹ b (a copy). */
+  /** Posterior mean theta_hat = A^-1 b (a copy). */
   mean(): Float64Array {
     return this.meanFrom(this.cholesky()).slice();
   }
@@ -74,11 +74,11 @@ export class LinearPosterior {
     return x;
   }
 
-  /** A draw θ ~ N(θ̂, scale² A⁻¹), from standard normals `gauss()`. */
+  /** A draw theta ~ N(theta_hat, scale² A^-1), from standard normals `gauss()`. */
   sample(scale: number, gauss: () => number): Float64Array {
     const d = this.dim, L = this.cholesky();
     const mu = this.meanFrom(L).slice();
-    // θ = θ̂ + scale · L⁻ᵀ ε  (covariance A⁻¹ = L⁻ᵀ L⁻¹)
+    // theta = theta_hat + scale · L^-T eps  (covariance A^-1 = L^-T L^-1)
     const e = new Float64Array(d);
     for (let i = 0; i < d; i++) e[i] = gauss();
     const x = new Float64Array(d);

@@ -8,7 +8,7 @@ import { packWeights, sigmoid, unpackWeights, type PredictorState, type QualityP
  * Prompt features -> hidden layer -> one sigmoid per model.
  * - `mlp`: ReLU hidden layer (a small multi-layer perceptron).
  * - `mf`: linear hidden layer, i.e. RouteLLM's matrix factorization: the prompt is projected to a
- *   latent vector `W1ᵀx + b1`, each model has a latent vector (a column of `W2`), and the model's
+ *   latent vector `W1^T x + b1`, each model has a latent vector (a column of `W2`), and the model's
  *   score is their dot product plus a per-model bias.
  */
 export class TwoLayerPredictor implements QualityPredictor {

@@ -64,7 +64,7 @@ export class AdaptiveStrategy implements Strategy {
   private arm(name: string): LinearPosterior {
     let a = this.arms.get(name);
     if (!a) {
-      // θ0 = [0.5, 1, 0]: expected reward = prior quality.
+      // theta0 = [0.5, 1, 0]: expected reward = prior quality.
       a = new LinearPosterior([0.5, 1, 0], this.defaults.priorWeight ?? 4);
       this.arms.set(name, a);
     }

@@ -6,7 +6,7 @@ import { rowToUsage, type Row } from '../row-mapping.js';
 import type { SqliteHandle } from './sqlite-database.js';
 
 /**
- * The usage ledger in SQLite. `record` is one `INSERT … ON CONFLICT DO NOTHING`, group-committed with the
+ * The usage ledger in SQLite. `record` is one `INSERT ... ON CONFLICT DO NOTHING`, group-committed with the
  * other writes of the same event-loop turn (`SqliteGroupCommit`): when its promise resolves, the row's
  * transaction is committed to the WAL (durable against a killed process; with `synchronous=FULL` also
  * against power loss).
