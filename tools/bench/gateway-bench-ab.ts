@@ -15,7 +15,7 @@
  * upstream directly in the same round, and prints the TTFB p50 ratios and CPU-ms per stream; `--floor` adds the
  * floor proxy (gateway-bench-floor.ts) to each round under the same conditions. Extra environment (e.g.
  * `BENCH_STATE=off`) goes to both gateways. Both builds of our gateway (not the floor or the upstream) run
- * with the server's node flags, `GATEWAY_NODE_FLAGS` from '@llmrr/gateway/node' (`--max-semi-space-size=8`).
+ * with the server's node flags, `GATEWAY_NODE_FLAGS` from '@llmrr/gateway/node' (`--max-semi-space-size=8 --v8-pool-size=2`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';

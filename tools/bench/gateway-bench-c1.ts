@@ -16,7 +16,7 @@
  * latency of the floor and of our gateway alike (docs/benchmarks.md "Concurrency 1: where the time goes").
  * Warmed is what a serving process sees. Warming goes in slices of 200 per target, in turn.
  * Our gateway (every build of it, not the floor or the upstream) runs with the server's node flags,
- * `GATEWAY_NODE_FLAGS` from '@llmrr/gateway/node' (`--max-semi-space-size=8`), as the server's start script runs it.
+ * `GATEWAY_NODE_FLAGS` from '@llmrr/gateway/node' (`--max-semi-space-size=8 --v8-pool-size=2`), as the server's start script runs it.
  * `--gateway-flags` / `--gateway-env`: our gateway once more, run with these node flags (after
  * `GATEWAY_NODE_FLAGS`, so they can override them) and/or environment variables
  * (e.g. `--gateway-env "LLMRR_HEAP_GROWING_PERCENT=0"`), interleaved with the others.

@@ -16,7 +16,7 @@
  * numbers are the bundle's). `--keep` leaves the .cpuprofile (open it in Chrome DevTools). Extra environment
  * (e.g. `BENCH_FETCH=global`, `BENCH_STATE=off`) is passed on to the gateway process. Our gateway (not the floor
  * proxy or the upstream) runs with the server's node flags, `GATEWAY_NODE_FLAGS` from '@llmrr/gateway/node'
- * (`--max-semi-space-size=8`), as the server's start script runs it.
+ * (`--max-semi-space-size=8 --v8-pool-size=2`), as the server's start script runs it.
  *
  * `--burst N` profiles the 512-stream burst of the benchmark instead of a steady load: for `--duration` s,
  * bursts of N concurrent streams one after another, each from a fresh client agent (N new connections, as

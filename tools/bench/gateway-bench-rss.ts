@@ -9,9 +9,10 @@
  *     [--base-core DIR --base-gateway DIR]
  *
  * `--flags` is a `|`-separated list of flag sets (one process each; the empty set, the gateway server's defaults,
- * always runs first: node started with `GATEWAY_NODE_FLAGS` (`--max-semi-space-size=8`, as the server's start
+ * always runs first: node started with `GATEWAY_NODE_FLAGS` (`--max-semi-space-size=8 --v8-pool-size=2`, as the server's start
  * scripts do) and the heap growing percent the server sets at startup; a set's own flags come after, so
- * `--max-semi-space-size=16` is V8's default young generation and `LLMRR_HEAP_GROWING_PERCENT=0` V8's own growth;
+ * `--max-semi-space-size=16` is V8's default young generation, `--v8-pool-size=4` node's default V8 threads and
+ * `LLMRR_HEAP_GROWING_PERCENT=0` V8's own growth;
  * `NAME=value` tokens are set in the environment, e.g. `MALLOC_ARENA_MAX=2`); `--rounds` repeats the whole list,
  * interleaved, to see the noise of a shared machine.
  * With `--base-core` and `--base-gateway` (other copies of packages/core/src and packages/gateway/src, e.g. from

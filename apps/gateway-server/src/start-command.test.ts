@@ -69,7 +69,7 @@ describe('the start command', () => {
     const env = { PORT: '0', INIT_CWD: dir, LLMRR_DATA_DIR: join(dir, 'data') };
     const warning = (lines: string[]) => lines.find((l) => l.startsWith('warning:'));
     expect(warning(await startupLog(['--max-heap-size=512', ...args], env))).toBe(
-      `warning: heap limit 512 MB: V8's own young generation here is 8 MB semi-spaces or less, so --max-semi-space-size=8 enlarges it or saves nothing; start node without that flag`,
+      `warning: heap limit 512 MB: V8's own young generation here would be 4 MB semi-spaces, so --max-semi-space-size=8 enlarges it or saves nothing; start node without that flag (e.g. node --v8-pool-size=2 dist/main.js)`,
     );
     expect(warning(await startupLog(['--max-heap-size=2048', ...args], env))).toBeUndefined();
     // Only --max-old-space-size: the heap limit is small, but V8 still sizes its young generation from the memory.

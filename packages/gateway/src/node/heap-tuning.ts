@@ -14,7 +14,7 @@ export const GATEWAY_HEAP_GROWING_PERCENT = 25;
  * to node on its command line (the operator's choice wins). Returns the percent applied (0 when none).
  *
  * The young generation's size cannot be changed at runtime: the server passes `GATEWAY_NODE_FLAGS`
- * (`--max-semi-space-size=8`) to node when it starts (young-generation.ts).
+ * (`--max-semi-space-size=8 --v8-pool-size=2`) to node when it starts (young-generation.ts).
  */
 export function tuneHeapForGateway(percent: number = GATEWAY_HEAP_GROWING_PERCENT): number {
   if (!Number.isInteger(percent) || percent < 0 || percent > 1000) throw new RangeError(`heap growing percent must be an integer 0-1000, got ${percent}`);

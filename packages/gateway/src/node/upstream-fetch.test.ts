@@ -151,6 +151,33 @@ describe('createUpstreamFetch', () => {
   });
 });
 
+describe('inputs the fast path leaves to fetch', () => {
+  const f = createUpstreamFetch();
+  afterAll(() => f.close());
+
+  it("a Node Request, a FormData body and a stream body are sent whole (Node's fetch on the same pool)", async () => {
+    const viaRequest = await f(new Request(`${base}/json?x=1`, { method: 'POST', body: 'as a request' }));
+    expect([viaRequest.status, await viaRequest.json()]).toEqual([201, { echo: 'as a request' }]);
+
+    const form = new FormData();
+    form.set('field', 'form value');
+    const viaForm = await f(`${base}/json?x=1`, { method: 'POST', body: form });
+    expect(viaForm.status).toBe(201);
+    expect(((await viaForm.json()) as { echo: string }).echo).toContain('form value');
+    expect(seen.at(-1)!.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('as a '));
+        c.enqueue(new TextEncoder().encode('stream'));
+        c.close();
+      },
+    });
+    const viaStream = await f(`${base}/json?x=1`, { method: 'POST', body, duplex: 'half' } as RequestInit);
+    expect(await viaStream.json()).toEqual({ echo: 'as a stream' });
+  });
+});
+
 describe('the router with createUpstreamFetch against an OpenAI wire server', () => {
   let upstream: OpenAIWireServer;
   let router: LLMRouter;

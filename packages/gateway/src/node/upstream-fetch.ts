@@ -34,7 +34,7 @@ const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\b/i;
  * else (SSE) streams as it arrives, with backpressure (a slow reader pauses the socket).
  *
  * Differences from global `fetch`, on purpose: no `accept-encoding` is sent (providers answer
- * uncompressed); a redirect, a `Request` object as input or a stream/form body go to undici's `fetch` on
+ * uncompressed); a redirect, a `Request` object as input or a stream/form body go to Node's own `fetch` on
  * the same pool.
  */
 export function createUpstreamFetch(options: UpstreamFetchOptions = {}): UpstreamFetch {
@@ -45,11 +45,9 @@ export function createUpstreamFetch(options: UpstreamFetchOptions = {}): Upstrea
     headersTimeout: options.headersTimeoutMs ?? 300_000,
     bodyTimeout: options.bodyTimeoutMs ?? 300_000,
   });
-  // undici's own `fetch` (the rare inputs above) is loaded on first use: most gateways never need it.
-  const slow = async (input: FetchInput, init?: RequestInit): Promise<Response> => {
-    const { fetch } = await import('undici');
-    return fetch(input as never, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>;
-  };
+  // Node's own `fetch` on the same pool for the rare inputs above: it knows Node's `Request` and `FormData`
+  // (undici's npm `fetch` does not take Node 20's), and it loads nothing more.
+  const slow = (input: FetchInput, init?: RequestInit): Promise<Response> => globalThis.fetch(input, { ...init, dispatcher: agent } as RequestInit);
 
   const fetchFn = (input: FetchInput, init: RequestInit = {}): Promise<Response> => {
     const body = init.body;

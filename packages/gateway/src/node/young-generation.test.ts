@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { GATEWAY_NODE_FLAGS, GATEWAY_SEMI_SPACE_MB, GATEWAY_V8_POOL_SIZE, nodeMemoryBytes, semiSpaceSizeMb, youngGenerationWarning } from './young-generation.js';
+import { GATEWAY_NODE_FLAGS, GATEWAY_SEMI_SPACE_MB, GATEWAY_V8_POOL_SIZE, nodeMemoryBytes, semiSpaceSizeMb, v8DefaultSemiSpaceMb, youngGenerationWarning } from './young-generation.js';
 
 describe('semiSpaceSizeMb', () => {
   it('reads --max-semi-space-size from the command line in its spellings, else undefined', () => {
@@ -65,25 +65,55 @@ describe('GATEWAY_NODE_FLAGS', () => {
   });
 });
 
-describe('youngGenerationWarning', () => {
+describe('v8DefaultSemiSpaceMb and youngGenerationWarning', () => {
   const GB = 2 ** 30;
-  const base = { semiSpaceMb: 8, execArgv: [] as string[], nodeOptions: '' };
+  const none = { execArgv: [] as string[], nodeOptions: '' };
+  const own = (host: Partial<Parameters<typeof v8DefaultSemiSpaceMb>[0]>) => v8DefaultSemiSpaceMb({ heapLimitBytes: 4144 * 2 ** 20, memoryBytes: 24 * GB, ...none, ...host }).mb;
 
-  it('warns on a small heap limit (V8 sized the young generation from it), not on a large one or without the flag', () => {
-    expect(youngGenerationWarning({ ...base, heapLimitBytes: 0.5 * GB, memoryBytes: 2 * GB })).toBe(
-      "heap limit 512 MB: V8's own young generation here is 8 MB semi-spaces or less, so --max-semi-space-size=8 enlarges it or saves nothing; start node without that flag",
-    );
-    expect(youngGenerationWarning({ ...base, execArgv: ['--max-heap-size=512'], heapLimitBytes: 0.5 * GB, memoryBytes: 24 * GB })).toMatch(/^heap limit 512 MB:/);
-    expect(youngGenerationWarning({ ...base, heapLimitBytes: 4.05 * GB, memoryBytes: 24 * GB })).toBeUndefined();
-    expect(youngGenerationWarning({ ...base, semiSpaceMb: undefined, heapLimitBytes: 0.5 * GB, memoryBytes: 2 * GB })).toBeUndefined();
+  it("follows node 20's sizing from memory (measured in memory-limited cgroups: 1 GB -> 4, 2 GB -> 8, 3 GB and up -> 16)", () => {
+    expect(own({ memoryBytes: 1 * GB })).toBe(4);
+    expect(own({ memoryBytes: 2 * GB })).toBe(8);
+    expect(own({ memoryBytes: 3 * GB })).toBe(16);
+    expect(own({ memoryBytes: 4 * GB })).toBe(16);
+    expect(own({ memoryBytes: 24 * GB })).toBe(16);
+    // --max-old-space-size alone does not change it.
+    expect(own({ memoryBytes: 24 * GB, execArgv: ['--max-old-space-size=512'] })).toBe(16);
   });
 
-  it('with only --max-old-space-size, judges by the memory node sizes the young generation from', () => {
-    const small = { ...base, heapLimitBytes: 0.55 * GB };
-    expect(youngGenerationWarning({ ...small, execArgv: ['--max-old-space-size=512'], memoryBytes: 24 * GB })).toBeUndefined();
-    expect(youngGenerationWarning({ ...small, nodeOptions: '--max_old_space_size=512', memoryBytes: 24 * GB })).toBeUndefined();
-    expect(youngGenerationWarning({ ...small, execArgv: ['--max-old-space-size=512'], memoryBytes: 4 * GB })).toMatch(/^4096 MB of memory: /);
-    // --max-heap-size sizes the young generation whatever the memory.
-    expect(youngGenerationWarning({ ...small, execArgv: ['--max-old-space-size=400', '--max-heap-size=512'], memoryBytes: 24 * GB })).toMatch(/^heap limit 563 MB:/);
+  it('follows --max-heap-size, and the difference when --max-old-space-size is given too', () => {
+    expect(own({ execArgv: ['--max-heap-size=512'], heapLimitBytes: 512 * 2 ** 20 })).toBe(4);
+    expect(own({ execArgv: ['--max-heap-size=1024'], heapLimitBytes: 1024 * 2 ** 20 })).toBe(8);
+    expect(own({ execArgv: ['--max-heap-size=2048'], heapLimitBytes: 2048 * 2 ** 20 })).toBe(16);
+    // Measured: --max-old-space-size=400 --max-heap-size=512 gives a 592 MB limit (400 + 3 x 64).
+    expect(own({ nodeOptions: '--max-old-space-size=400', execArgv: ['--max-heap-size=512'] })).toBe(37);
+  });
+
+  it('matches the semi-space V8 grows to on this machine, for heap flags and for its memory', () => {
+    // Churns short-lived objects until the new space has grown as far as it may; prints it and the heap limit (MB).
+    const script = `
+      const v8 = require('node:v8');
+      let keep = [];
+      for (let i = 0; i < 2e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 20000) keep = []; }
+      const ns = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+      process.stdout.write(ns.space_size / 2 ** 20 + ' ' + v8.getHeapStatistics().heap_size_limit / 2 ** 20);`;
+    for (const flags of [['--max-heap-size=512'], ['--max-heap-size=2048'], ['--max-old-space-size=512'], []]) {
+      const out = spawnSync(process.execPath, [...flags, '-e', script], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' }, timeout: 30_000 }).stdout.trim();
+      const [newSpaceMb, limitMb] = out.split(' ').map(Number) as [number, number];
+      // Two semi-spaces make the new space.
+      expect(newSpaceMb / 2, `${flags.join(' ')}: ${out}`).toBe(own({ execArgv: flags, heapLimitBytes: limitMb * 2 ** 20, memoryBytes: nodeMemoryBytes() }));
+    }
+  });
+
+  it('warns only when V8 would choose the flag or less', () => {
+    const base = { semiSpaceMb: 8, heapLimitBytes: 4144 * 2 ** 20, ...none };
+    expect(youngGenerationWarning({ ...base, memoryBytes: 2 * GB })).toBe(
+      "2048 MB of memory: V8's own young generation here would be 8 MB semi-spaces, so --max-semi-space-size=8 enlarges it or saves nothing; start node without that flag (e.g. node --v8-pool-size=2 dist/main.js)",
+    );
+    expect(youngGenerationWarning({ ...base, memoryBytes: 4 * GB })).toBeUndefined();
+    expect(youngGenerationWarning({ ...base, memoryBytes: 24 * GB, execArgv: ['--max-old-space-size=512'], heapLimitBytes: 560 * 2 ** 20 })).toBeUndefined();
+    expect(youngGenerationWarning({ ...base, memoryBytes: 24 * GB, execArgv: ['--max-heap-size=512'], heapLimitBytes: 512 * 2 ** 20 })).toMatch(/^heap limit 512 MB: .* would be 4 MB semi-spaces/);
+    expect(youngGenerationWarning({ ...base, semiSpaceMb: 4, memoryBytes: 24 * GB, execArgv: ['--max-heap-size=1024'], heapLimitBytes: 1024 * 2 ** 20 })).toBeUndefined();
+    expect(youngGenerationWarning({ ...base, memoryBytes: 24 * GB, execArgv: ['--max-heap-size=512', '--max-old-space-size=400'] })).toBeUndefined();
+    expect(youngGenerationWarning({ ...base, semiSpaceMb: undefined, memoryBytes: 1 * GB })).toBeUndefined();
   });
 });

@@ -2,20 +2,19 @@ import { totalmem } from 'node:os';
 
 /**
  * The young generation (V8's new space: two semi-spaces) the gateway server runs with, MB per semi-space.
- * V8's default on 64-bit is 16 on hosts with more than about 4 GB of memory (a V8 heap limit above about 1.1 GB);
- * there, at 8, the gateway's resident set under load is about 15 MB lower (c=64: 131-136 -> 117-123 MB median)
- * for about 3-4% more CPU per request (more scavenges; docs/benchmarks.md, "Memory"). V8's default shrinks with
- * the heap limit, which node takes from the host's or container's memory: at a heap limit of about 1 GB it is
- * already 8 and at 512 MB 4, so on such small hosts the flag saves nothing or enlarges the young generation
- * (the server warns at startup, `youngGenerationWarning`; start node without the flag there).
+ * V8's default on 64-bit is 16 when node sees more than about 2 GB of memory (the host's, or the container's
+ * limit); there, at 8, the gateway's resident set under load is about 15 MB lower (c=64: 131-136 -> 117-123 MB
+ * median) for about 3-4% more CPU per request (more scavenges; docs/benchmarks.md, "Memory"). With 2 GB or less
+ * V8's default is already 8 or less (4 at 1 GB), so there the flag saves nothing or enlarges the young
+ * generation (the server warns at startup, `youngGenerationWarning`; start node without that flag there).
  */
 export const GATEWAY_SEMI_SPACE_MB = 8;
 
 /**
  * V8's background threads (concurrent and parallel GC, compilation) the gateway server runs with; node's
  * default is 4. Each such thread that allocates gets its own malloc arena, and the pages it touched stay
- * resident: at 2 the gateway's resident set is 5-7 MB lower under the benchmark's c=64 load (115-117 -> 109-111
- * MB median) and 9 MB lower in the load after a 512-stream burst (124 -> 115), with no CPU difference above
+ * resident: at 2 the gateway's resident set is 4-8 MB lower under the benchmark's c=64 load (115-117 -> 109-111
+ * MB median) and 5-11 MB lower in the load after a 512-stream burst (122-126 -> 115-117), with no CPU difference above
  * the noise (docs/benchmarks.md, "Memory"). Its heap is small (a live heap of 20-30 MB), so two helpers are
  * plenty for its collections on any host.
  */
@@ -51,24 +50,47 @@ export interface YoungGenerationHost {
 }
 
 /**
- * A warning when `--max-semi-space-size` enlarges the young generation or saves nothing, else undefined.
- * V8's own semi-space size is 16 MB when its default heap limit is above about 1.1 GB and shrinks below it
- * (8 MB at about 1 GB, 4 at 512 MB). That default comes from `--max-heap-size` when given (what the heap limit
- * shows), else from the memory node sees (a quarter of it for the old generation, at most 4 GB): with only
- * `--max-old-space-size` the heap limit is that flag's, but the young generation is still sized from memory.
+ * A warning when `--max-semi-space-size` enlarges the young generation or saves nothing, else undefined:
+ * when V8's own semi-space size for this process would be the flag's or smaller (`v8DefaultSemiSpaceMb`).
  */
 export function youngGenerationWarning(host: YoungGenerationHost): string | undefined {
   const { semiSpaceMb } = host;
   if (!semiSpaceMb) return undefined;
+  const own = v8DefaultSemiSpaceMb(host);
+  if (own.mb > semiSpaceMb) return undefined;
+  return `${own.from}: V8's own young generation here would be ${own.mb} MB semi-spaces, so --max-semi-space-size=${semiSpaceMb} enlarges it or saves nothing; start node without that flag (e.g. node --v8-pool-size=${GATEWAY_V8_POOL_SIZE} dist/main.js)`;
+}
+
+/**
+ * The semi-space size (MB) V8 would choose without `--max-semi-space-size`, and what it follows. As node 20
+ * (V8 11.3, 64-bit, no pointer compression) sizes its heap, checked in memory-limited cgroups of 1-16 GB: with
+ * both `--max-heap-size` and `--max-old-space-size` the young generation is the difference (a third of it per
+ * semi-space); with `--max-heap-size` only it is sized from that heap; otherwise from the old generation node
+ * takes from memory (half of it, at most 2 GB, or 4 GB from about 15 GB of memory), even when
+ * `--max-old-space-size` sets the old generation itself. A semi-space is the old generation / 128, between 1
+ * and 16 MB, rounded up to a power of two: 4 MB at 1 GB of memory, 8 at 2 GB, 16 from 3 GB.
+ */
+export function v8DefaultSemiSpaceMb(host: Omit<YoungGenerationHost, 'semiSpaceMb'>): { mb: number; from: string } {
   const execArgv = host.execArgv ?? process.execArgv;
   const nodeOptions = host.nodeOptions ?? process.env.NODE_OPTIONS ?? '';
-  const fromMemory = nodeFlagMb('max-heap-size', execArgv, nodeOptions) === undefined && nodeFlagMb('max-old-space-size', execArgv, nodeOptions) !== undefined;
-  const heapLimitMb = Math.round(host.heapLimitBytes / MB);
+  const heapFlag = nodeFlagMb('max-heap-size', execArgv, nodeOptions);
+  const oldFlag = nodeFlagMb('max-old-space-size', execArgv, nodeOptions);
+  if (heapFlag !== undefined && oldFlag !== undefined) {
+    return { mb: Math.max(1, Math.floor((heapFlag - oldFlag) / 3)), from: `--max-heap-size=${heapFlag} with --max-old-space-size=${oldFlag}` };
+  }
+  if (heapFlag !== undefined) {
+    const heapLimitMb = Math.round(host.heapLimitBytes / MB);
+    // old + 3 semi-spaces = the heap, with a semi-space of old / 128.
+    return { mb: semiSpaceForOldGeneration((heapLimitMb * 128) / 131), from: `heap limit ${heapLimitMb} MB` };
+  }
   const memoryMb = Math.round(host.memoryBytes / MB);
-  const small = fromMemory ? memoryMb / 4 <= 1024 : heapLimitMb <= 1049;
-  if (!small) return undefined;
-  const why = fromMemory ? `${memoryMb} MB of memory` : `heap limit ${heapLimitMb} MB`;
-  return `${why}: V8's own young generation here is 8 MB semi-spaces or less, so --max-semi-space-size=${semiSpaceMb} enlarges it or saves nothing; start node without that flag`;
+  const oldGeneration = Math.min(memoryMb / 2, memoryMb >= 15 * 1024 ? 4096 : 2048);
+  return { mb: semiSpaceForOldGeneration(oldGeneration), from: `${memoryMb} MB of memory` };
+}
+
+function semiSpaceForOldGeneration(oldMb: number): number {
+  const mb = Math.min(16, Math.max(1, oldMb / 128));
+  return 2 ** Math.ceil(Math.log2(mb) - 1e-9);
 }
 
 /** The memory node sizes V8's heap from: the container's limit when there is one below the host's memory. */

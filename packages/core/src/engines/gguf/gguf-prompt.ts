@@ -79,7 +79,7 @@ export function buildPrompt(loaded: LoadedGguf, messages: ChatMessage[]): GgufPr
   let stopTriggers: NodeLlamaCpp.LlamaText[] = [];
   if (chatWrapper === null) {
     // Tokenized as llama.cpp's own CLI does: a document start, so SentencePiece adds its leading space
-    // ("U+2581 "Once""), which is what such models saw in training. (LlamaCompletion would trim it: "O", "n", "ce".)
+    // ("\u2581Once"), which is what such models saw in training. (LlamaCompletion would trim it: "O", "n", "ce".)
     body = model.tokenize(rawPromptText(messages));
   } else {
     const state = chatWrapper.generateContextState({ chatHistory: chatHistory(messages) });
