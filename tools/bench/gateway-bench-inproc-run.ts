@@ -5,7 +5,8 @@
  * finish, usage and [DONE]), called through the gateway's direct routes (as the Node adapter calls them)
  * at concurrency 64 (`CONCURRENCY`). Prints `RESULT <json|stream> <CPU-ms per call>` for each of `ROUNDS` rounds.
  * `STATE=memory` adds the in-memory stores (auth, limits, budget, ledger on SQLite in memory).
- * `CHUNK_DELAY_MS` spaces the streamed chunks as the benchmark upstream does (5 ms there), so that, with
+ * `UPSTREAM=push` pushes the streamed chunks as a socket does (see `pushedResponse`) instead of handing each
+ * out when the reader pulls. `CHUNK_DELAY_MS` spaces the streamed chunks as the benchmark upstream does (5 ms there), so that, with
  * `CONCURRENCY=512`, every stream's objects live as long as in the 512-stream burst (what the garbage
  * collector pays for them shows), still without sockets. `HEAP_PROFILE=1` samples where one more round
  * allocates (V8's sampling heap profiler, counting objects the GC has freed too) and prints the top sites,
@@ -15,6 +16,7 @@ import { getEventListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
+import * as core from '@llmrr/core';
 import { LLMRouter, createStateStores } from '@llmrr/core';
 import { createGateway } from '@llmrr/gateway';
 
@@ -44,17 +46,83 @@ const sse = [
   'data: [DONE]\n\n',
 ].map((s) => new TextEncoder().encode(s));
 
+/** The upstream's stream as the pull fake hands it out: each chunk when the reader asks (after its delay). */
+function pulledStream(): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      if (CHUNK_DELAY_MS > 0 && i > 1 && i <= 16) await new Promise((r) => setTimeout(r, CHUNK_DELAY_MS));
+      if (i < sse.length) c.enqueue(sse[i++]!);
+      else c.close();
+    },
+  });
+}
+
+/**
+ * `UPSTREAM=push`: the upstream's chunks pushed as a socket delivers them (the first two at once, then one per
+ * timer, `CHUNK_DELAY_MS` apart, or all on one timer without a delay), to a `Response` built as
+ * `createUpstreamFetch` builds it: for a build whose core has `DIRECT_BODY`, a body the engines tap without a
+ * web stream (as the gateway's `UpstreamBody`); otherwise a web stream fed by `enqueue` with the same
+ * high-water mark (as the gateway's upstream fetch did before). The timers are the same for both.
+ */
+function pushedResponse(init: ResponseInit): Response {
+  const DIRECT = (core as Record<string, unknown>).DIRECT_BODY as symbol | undefined;
+  type Sink = { data(c: Uint8Array): void; end(): void; error(e: unknown): void };
+  let sink: Sink | undefined;
+  let i = 0;
+  let stopped = false;
+  let released = false;
+  const early: Uint8Array[] = [];
+  const deliver = (c: Uint8Array) => {
+    if (sink) sink.data(c);
+    else if (!released) early.push(c);
+  };
+  const step = () => {
+    if (stopped) return;
+    if (CHUNK_DELAY_MS === 0) while (i < sse.length) deliver(sse[i++]!);
+    else {
+      deliver(sse[i++]!);
+      if (i === 1) deliver(sse[i++]!);
+    }
+    if (i < sse.length) setTimeout(step, CHUNK_DELAY_MS);
+    else {
+      stopped = true;
+      sink?.end();
+    }
+  };
+  setTimeout(step, 0);
+  const tap = (s: Sink) => {
+    sink = s;
+    for (const c of early.splice(0)) s.data(c);
+    if (stopped) s.end();
+    return { pause() {}, resume() {}, cancel: () => void (stopped = true), release: () => {
+        sink = undefined;
+        released = true;
+      },
+    };
+  };
+  if (DIRECT) return Object.assign(new Response(null, init), { [DIRECT]: { tap } });
+  return new Response(
+    new ReadableStream<Uint8Array>(
+      {
+        start(c) {
+          tap({ data: (chunk) => c.enqueue(chunk), end: () => c.close(), error: (e) => c.error(e) });
+        },
+        cancel() {
+          stopped = true;
+        },
+      },
+      { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+    ),
+    init,
+  );
+}
+
+const PUSH = process.env.UPSTREAM === 'push';
 const fetchFn = (async (_url: string | URL | Request, init?: RequestInit) => {
   if (typeof init?.body === 'string' && init.body.includes('"stream":true')) {
-    let i = 0;
-    const body = new ReadableStream<Uint8Array>({
-      async pull(c) {
-        if (CHUNK_DELAY_MS > 0 && i > 1 && i <= 16) await new Promise((r) => setTimeout(r, CHUNK_DELAY_MS));
-        if (i < sse.length) c.enqueue(sse[i++]!);
-        else c.close();
-      },
-    });
-    return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    const responseInit = { status: 200, headers: { 'content-type': 'text/event-stream' } };
+    return PUSH ? pushedResponse(responseInit) : new Response(pulledStream(), responseInit);
   }
   return new Response(jsonAnswer, { status: 200, headers: { 'content-type': 'application/json' } });
 }) as typeof globalThis.fetch;

@@ -4,8 +4,10 @@
  * records its cancellation.
  */
 import { createParser } from 'eventsource-parser';
+import { expect, vi } from 'vitest';
 import { abortError } from '../errors/to-llm-error.js';
 import type { StreamPart } from '../spec/stream-parts.js';
+import { RELEASE_LINGER_MS } from '../util/direct-body.js';
 import { SsePartStream, type SsePartDecoder } from '../util/sse-part-stream.js';
 
 /** The parts' types, errors as `error:<code>`. */
@@ -73,4 +75,23 @@ export function partStream(b: { stream: ReadableStream<Uint8Array> }, decoder: S
     open: async () => ({ response: new Response(b.stream), decoder }),
     abortPart: (s) => ({ type: 'error', error: abortError(s) }),
   });
+}
+
+/**
+ * Runs `stream` to its end on fake timers and checks that its body, which stays open after the terminal
+ * event, is released: not cancelled at once (it may still end by itself and keep its connection), cancelled
+ * `RELEASE_LINGER_MS` later. Returns the parts.
+ */
+export async function releasedThenCancelled(b: { state: { cancelled: boolean } }, stream: () => AsyncIterable<StreamPart>): Promise<StreamPart[]> {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  try {
+    const parts: StreamPart[] = [];
+    for await (const part of stream()) parts.push(part);
+    expect(b.state.cancelled).toBe(false);
+    vi.advanceTimersByTime(RELEASE_LINGER_MS);
+    expect(b.state.cancelled).toBe(true);
+    return parts;
+  } finally {
+    vi.useRealTimers();
+  }
 }

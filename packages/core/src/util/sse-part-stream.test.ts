@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
 import type { StreamPart } from '../spec/stream-parts.js';
+import { DIRECT_BODY, RELEASE_LINGER_MS, type BodySink, type BodyTap } from './direct-body.js';
 import { SsePartStream, type SsePartDecoder } from './sse-part-stream.js';
 
 const usage = { inputTokens: 1, outputTokens: 1, totalTokens: 2 };
@@ -84,13 +85,25 @@ describe('SsePartStream', () => {
     expect(deltas(await collect(s.stream))).toEqual(['a', 'b', 'c', 'finish']);
   });
 
-  it('cancels the body as soon as the terminal part is decoded', async () => {
-    const s = partStream(['data: a\n\ndata: [DONE]\n\n'], { hang: true });
-    const it = s.stream[Symbol.asyncIterator]();
-    expect(deltas([(await it.next()).value as StreamPart])).toEqual(['a']);
-    expect(s.state.cancelled).toBe(true);
-    expect(deltas([(await it.next()).value as StreamPart])).toEqual(['finish']);
-    expect(await it.next()).toEqual({ done: true, value: undefined });
+  it('after the terminal part reads the body to its end without handing it out (its connection is kept)', async () => {
+    const s = partStream(['data: a\n\ndata: [DONE]\n\n', 'data: late\n\n']);
+    expect(deltas(await collect(s.stream))).toEqual(['a', 'finish']);
+    await vi.waitFor(() => expect(s.state.pulls).toBe(3));
+    expect(s.state.cancelled).toBe(false);
+  });
+
+  it(`cancels a body that does not end ${RELEASE_LINGER_MS} ms after the terminal part`, async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const s = partStream(['data: a\n\ndata: [DONE]\n\n'], { hang: true });
+      expect(deltas(await collect(s.stream))).toEqual(['a', 'finish']);
+      vi.advanceTimersByTime(RELEASE_LINGER_MS - 1);
+      expect(s.state.cancelled).toBe(false);
+      vi.advanceTimersByTime(1);
+      expect(s.state.cancelled).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('ends a body that stops without a terminal part with the decoder end() part', async () => {
@@ -168,5 +181,115 @@ describe('SsePartStream', () => {
     const it = s.stream[Symbol.asyncIterator]();
     const results = await Promise.all([it.next(), it.next(), it.next(), it.next(), it.next()]);
     expect(results.map((r) => (r.done ? 'done' : deltas([r.value])[0]))).toEqual(['a', 'b', 'c', 'finish', 'done']);
+  });
+});
+
+/** A `DirectBody` driven by the test: `push`/`end`/`fail` feed the sink; the reader's calls are recorded. */
+function directBody(early: string[] = [], options: { endEarly?: boolean } = {}) {
+  const calls: string[] = [];
+  let sink: BodySink | undefined;
+  const tap: BodyTap = {
+    pause: () => calls.push('pause'),
+    resume: () => calls.push('resume'),
+    cancel: (reason) => calls.push(`cancel:${reason instanceof Error ? reason.name : String(reason)}`),
+    release: () => calls.push('release'),
+  };
+  const direct = {
+    tap(s: BodySink): BodyTap {
+      if (sink) throw new TypeError('Body is unusable');
+      sink = s;
+      for (const chunk of early) s.data(encoder.encode(chunk));
+      if (options.endEarly) s.end();
+      return tap;
+    },
+  };
+  const response = Object.assign(new Response(null), { [DIRECT_BODY]: direct });
+  return {
+    response,
+    calls,
+    push: (chunk: string) => sink!.data(encoder.encode(chunk)),
+    end: () => sink!.end(),
+    fail: (e: unknown) => sink!.error(e),
+  };
+}
+
+function directStream(body: ReturnType<typeof directBody>, signal?: AbortSignal) {
+  return new SsePartStream({
+    signal,
+    open: async () => ({ response: body.response, decoder: new TestDecoder() }),
+    abortPart: () => ({ type: 'error', error: new LLMError({ code: 'aborted', message: 'aborted' }) }),
+  });
+}
+
+describe('SsePartStream on a DirectBody (no web stream)', () => {
+  it('takes chunks from the sink as they come: a waiting next() gets the first part of the next chunk', async () => {
+    const b = directBody();
+    const it = directStream(b)[Symbol.asyncIterator]();
+    const first = it.next();
+    await new Promise((r) => setImmediate(r));
+    b.push('data: a\n\nda');
+    expect(deltas([(await first).value as StreamPart])).toEqual(['a']);
+    const second = it.next();
+    b.push('ta: b\n\n');
+    b.push('data: [DONE]\n\n');
+    expect(deltas([(await second).value as StreamPart])).toEqual(['b']);
+    expect(deltas([(await it.next()).value as StreamPart])).toEqual(['finish']);
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+    expect(b.calls).toEqual(['release']);
+  });
+
+  it('bytes delivered during the tap, up to the terminal part, are all handed out; the body is released', async () => {
+    const b = directBody(['data: a\n\n', 'data: b\n\ndata: [DONE]\n\n']);
+    expect(deltas(await collect(directStream(b)))).toEqual(['a', 'b', 'finish']);
+    expect(b.calls).toEqual(['release']);
+  });
+
+  it('a body that ends during the tap without [DONE] ends with the decoder end() part', async () => {
+    const b = directBody(['data: a\n\n'], { endEarly: true });
+    expect(deltas(await collect(directStream(b)))).toEqual(['a', 'error:stream_interrupted']);
+  });
+
+  it('a failed body ends with the interrupted() part; an abort cancels with the reason and drops queued parts', async () => {
+    const failed = directBody();
+    const it = directStream(failed)[Symbol.asyncIterator]();
+    const pending = it.next();
+    await new Promise((r) => setImmediate(r));
+    failed.fail(new Error('socket reset'));
+    expect((await pending).value).toMatchObject({ type: 'error', error: { message: expect.stringContaining('socket reset') } });
+
+    const controller = new AbortController();
+    const aborted = directBody(['data: a\n\ndata: b\n\n']);
+    const it2 = directStream(aborted, controller.signal)[Symbol.asyncIterator]();
+    expect(deltas([(await it2.next()).value as StreamPart])).toEqual(['a']);
+    controller.abort(new DOMException('gone', 'AbortError'));
+    expect(deltas(await collect({ [Symbol.asyncIterator]: () => it2 }))).toEqual(['error:aborted']);
+    expect(aborted.calls).toEqual(['cancel:AbortError']);
+  });
+
+  it('pauses the body while many parts wait for the consumer and resumes it once they are taken', async () => {
+    const b = directBody();
+    const it = directStream(b)[Symbol.asyncIterator]();
+    const first = it.next();
+    await new Promise((r) => setImmediate(r));
+    b.push(Array.from({ length: 100 }, (_, i) => `data: ${i}\n\n`).join(''));
+    expect((await first).value).toMatchObject({ delta: '0' });
+    expect(b.calls).toEqual(['pause']);
+    for (let i = 1; i < 100; i++) expect((await it.next()).value).toMatchObject({ delta: String(i) });
+    await Promise.resolve();
+    expect(b.calls).toEqual(['pause', 'resume']);
+    b.push('data: [DONE]\n\n');
+    expect(deltas([(await it.next()).value as StreamPart])).toEqual(['finish']);
+  });
+
+  it('return() cancels the body; a second tap of the same body is an error part, not a throw', async () => {
+    const b = directBody(['data: a\n\n']);
+    const stream = directStream(b);
+    const it = stream[Symbol.asyncIterator]();
+    await it.next();
+    await it.return!();
+    expect(b.calls).toEqual(['cancel:undefined']);
+    const again = directStream(b);
+    const parts = await collect(again);
+    expect(deltas(parts)).toEqual(['error:stream_interrupted']);
   });
 });

@@ -2,6 +2,7 @@ import { createParser, type EventSourceParser } from 'eventsource-parser';
 import { LLMError } from '../errors/llm-error.js';
 import { toLLMError } from '../errors/to-llm-error.js';
 import type { StreamPart } from '../spec/stream-parts.js';
+import { tapBody, type BodySink, type BodyTap } from './direct-body.js';
 
 /** Turns the `data:` payloads of one SSE stream into stream parts (e.g. `OpenAIStreamDecoder`). */
 export interface SsePartDecoder {
@@ -28,17 +29,21 @@ export interface SsePartStreamOptions {
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
-type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
+/** Parts queued and not yet handed out at which the body is paused (resumed when the queue is empty). */
+const HIGH_WATER_PARTS = 64;
 
 /**
- * The parts of an SSE response body as an async iterator, without an async generator per layer: one
- * `reader.read()` feeds eventsource-parser through one streaming `TextDecoder`, every event is decoded into
- * parts at once, and `next()` hands queued parts out as resolved promises. Behaves as the async generator
+ * The parts of an SSE response body as an async iterator. The body is tapped (`tapBody`: straight from the
+ * socket's callbacks when the `fetch` offers a `DirectBody`, else its web stream), each chunk goes through one
+ * streaming `TextDecoder` and eventsource-parser, every event is decoded into parts at once, and `next()`
+ * hands queued parts out as resolved promises, or waits for the next chunk. Behaves as the async generator
  * it replaced (`for await (event of sseEvents(...)) yield* decoder.decode(event.data)`): lazy (nothing is
  * sent before the first `next()`), calls are served in order, the signal's abort ends the stream with
  * `abortPart` (parts not yet handed out are dropped, unless the terminal part is already decoded), a body
  * that ends or breaks ends with the decoder's `end()`/`interrupted()` parts, and `return()` cancels the body.
- * The body is cancelled and its lock released as soon as the terminal part is decoded.
+ * Once the terminal part is decoded the body is released (`BodyTap.release`: read to its end and dropped,
+ * so its connection is kept; cancelled if it does not end soon); it is paused while `HIGH_WATER_PARTS` parts
+ * wait for the consumer.
  */
 export class SsePartStream implements AsyncIterableIterator<StreamPart> {
   private queue: StreamPart[] = [];
@@ -47,11 +52,15 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
   private ended = false;
   private started = false;
   private decoder: SsePartDecoder | undefined;
-  private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   private parser: EventSourceParser | undefined;
+  /** The body being read; undefined before it is tapped and once the stream ended. */
+  private body: BodyTap | undefined;
+  private paused = false;
   private readonly text = new TextDecoder();
-  /** The read in progress: later calls wait for it, so they are served in order. */
+  /** The call in progress (opening, or waiting for a chunk): later calls wait for it, so they are served in order. */
   private pulling: Promise<IteratorResult<StreamPart, undefined>> | undefined;
+  /** Settles `pulling` once a part is queued or the stream ended. */
+  private waiter: ((r: IteratorResult<StreamPart, undefined>) => void) | undefined;
 
   constructor(private readonly options: SsePartStreamOptions) {}
 
@@ -61,12 +70,9 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
 
   next(): Promise<IteratorResult<StreamPart, undefined>> {
     if (this.pulling) return this.pulling.then(() => this.next());
-    const signal = this.options.signal;
-    // Aborted between parts: stop here, as the generator did when it resumed.
-    if (signal?.aborted && this.started && !this.ended) this.stop([this.options.abortPart(signal)], true);
     if (this.at < this.queue.length) return Promise.resolve({ done: false, value: this.take() });
     if (this.ended) return Promise.resolve(DONE);
-    this.pulling = this.pull();
+    this.pulling = this.started ? this.wait() : this.open();
     return this.pulling;
   }
 
@@ -82,93 +88,129 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     if (this.at === this.queue.length) {
       this.queue.length = 0;
       this.at = 0;
+      // Not from inside this call: resuming may deliver the next chunk at once.
+      if (this.paused) queueMicrotask(this.resume);
     }
     return part;
   }
 
-  /**
-   * Reads until a part is queued or the stream ended; never rejects. Awaits before it returns, so `pulling`
-   * is set by then. (The read loop is inline: an async function per read would cost a promise per chunk.)
-   */
-  private async pull(): Promise<IteratorResult<StreamPart, undefined>> {
+  private readonly resume = (): void => {
+    if (!this.paused) return;
+    this.paused = false;
+    this.body?.resume();
+  };
+
+  private wait(): Promise<IteratorResult<StreamPart, undefined>> {
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  /** Hands the waiting call its part (or the end), once there is one. */
+  private deliver(): void {
+    const waiter = this.waiter;
+    if (!waiter || (this.at >= this.queue.length && !this.ended)) return;
+    this.waiter = undefined;
+    this.pulling = undefined;
+    waiter(this.at < this.queue.length ? { done: false, value: this.take() } : DONE);
+  }
+
+  /** Sends the request and taps the body, then hands out the first part. Never rejects. */
+  private async open(): Promise<IteratorResult<StreamPart, undefined>> {
+    this.started = true;
     try {
-      if (!this.started) await this.open();
-      while (this.at >= this.queue.length && !this.ended) {
-        let read: ReadResult;
-        try {
-          read = await this.reader!.read();
-        } catch (e) {
-          this.readFailed(e);
-          break;
-        }
-        this.received(read);
-      }
+      const opened = await this.options.open();
+      if ('part' in opened) this.stop([opened.part]);
+      else this.attach(opened.response, opened.decoder);
     } catch (e) {
       // A decoder that threw (a bug): still a terminal part, never a silent end.
       this.stop(this.decoder ? this.decoder.interrupted(e) : [{ type: 'error', error: toLLMError(e) }]);
-    } finally {
-      this.pulling = undefined;
     }
-    return this.at < this.queue.length ? { done: false, value: this.take() } : DONE;
+    if (this.at < this.queue.length || this.ended) {
+      this.pulling = undefined;
+      return this.at < this.queue.length ? { done: false, value: this.take() } : DONE;
+    }
+    return this.wait();
   }
 
-  private async open(): Promise<void> {
-    this.started = true;
-    const opened = await this.options.open();
-    if ('part' in opened) {
-      this.stop([opened.part]);
-      return;
-    }
-    const signal = this.options.signal;
-    const decoder = opened.decoder;
+  private attach(response: Response, decoder: SsePartDecoder): void {
     this.decoder = decoder;
-    if (!opened.response.body) {
-      this.stop(decoder.interrupted(new LLMError({ code: 'invalid_response', message: 'Response has no body' })));
-      return;
-    }
-    this.reader = opened.response.body.getReader();
     this.parser = createParser({
       onEvent: (event) => {
         if (!decoder.done) this.push(decoder.decode(event.data));
       },
     });
+    const signal = this.options.signal;
+    // Bytes that came before may be delivered during the tap.
+    const body = tapBody(response, this.sink);
+    if (!body) {
+      this.stop(decoder.interrupted(new LLMError({ code: 'invalid_response', message: 'Response has no body' })));
+      return;
+    }
+    if (this.ended) {
+      // Ended while the bytes that came before were delivered: released after a terminal part.
+      if (decoder.done) body.release();
+      else body.cancel();
+      return;
+    }
+    this.body = body;
+    if (this.paused) body.pause();
     signal?.addEventListener('abort', this.onAbort, { once: true });
     if (signal?.aborted) this.stop([this.options.abortPart(signal)], true);
   }
 
-  /** Decodes one read of the body (its events' parts are queued); ends the stream at its end or on abort. */
-  private received({ done, value }: ReadResult): void {
-    const signal = this.options.signal;
-    if (signal?.aborted) {
-      this.stop([this.options.abortPart(signal)], true);
-      return;
-    }
-    const decoder = this.decoder!;
-    this.parser!.feed(done ? this.text.decode() : this.text.decode(value, { stream: true }));
-    if (decoder.done) this.stop([]);
-    else if (done) this.stop(decoder.end());
-  }
-
-  private readFailed(e: unknown): void {
-    const signal = this.options.signal;
-    if (signal?.aborted) this.stop([this.options.abortPart(signal)], true);
-    else this.stop(this.decoder!.interrupted(e));
-  }
+  private readonly sink: BodySink = {
+    data: (chunk) => {
+      if (this.ended) return;
+      try {
+        this.parser!.feed(this.text.decode(chunk, { stream: true }));
+        if (this.decoder!.done) this.stop([], false, true);
+      } catch (e) {
+        this.stop(this.decoder!.interrupted(e));
+      }
+      if (!this.ended && !this.paused && this.queue.length - this.at >= HIGH_WATER_PARTS) {
+        this.paused = true;
+        this.body?.pause();
+      }
+      this.deliver();
+    },
+    end: () => {
+      if (this.ended) return;
+      try {
+        this.parser!.feed(this.text.decode());
+        this.stop(this.decoder!.done ? [] : this.decoder!.end());
+      } catch (e) {
+        this.stop(this.decoder!.interrupted(e));
+      }
+      this.deliver();
+    },
+    error: (cause) => {
+      if (this.ended) return;
+      const signal = this.options.signal;
+      if (signal?.aborted) this.stop([this.options.abortPart(signal)], true);
+      else this.stop(this.decoder!.interrupted(cause));
+      this.deliver();
+    },
+  };
 
   private push(parts: StreamPart[]): void {
     if (this.ended) return;
     for (let i = 0; i < parts.length; i++) this.queue.push(parts[i]!);
   }
 
+  /** Aborted: the parts not handed out yet are dropped for the abort part (unless the stream already ended). */
   private readonly onAbort = (): void => {
-    void this.reader?.cancel(this.options.signal?.reason).catch(() => {});
+    const signal = this.options.signal!;
+    this.stop([this.options.abortPart(signal)], true);
+    this.deliver();
   };
 
   /**
-   * Nothing more is read: `last` are the final parts, after the queued ones unless `drop` (abort, `return()`);
-   * the body is cancelled and released.
+   * Nothing more is read: `last` are the final parts, after the queued ones unless `drop` (abort, `return()`).
+   * The body is cancelled (a no-op for one that ended), or released after a terminal part (`release`: read
+   * to its end so its connection can be kept).
    */
-  private stop(last: StreamPart[], drop = false): void {
+  private stop(last: StreamPart[], drop = false, release = false): void {
     if (this.ended) return;
     if (drop) {
       this.queue.length = 0;
@@ -176,11 +218,12 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     }
     this.push(last);
     this.ended = true;
-    const reader = this.reader;
-    if (!reader) return;
-    this.reader = undefined;
-    this.options.signal?.removeEventListener('abort', this.onAbort);
-    reader.cancel().catch(() => {});
-    reader.releaseLock();
+    const signal = this.options.signal;
+    signal?.removeEventListener('abort', this.onAbort);
+    const body = this.body;
+    if (!body) return;
+    this.body = undefined;
+    if (release) body.release();
+    else body.cancel(signal?.aborted ? signal.reason : undefined);
   }
 }

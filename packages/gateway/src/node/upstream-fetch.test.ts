@@ -1,8 +1,8 @@
-import { LLMRouter } from '@llmrr/core';
+import { DIRECT_BODY, LLMRouter, RELEASE_LINGER_MS, type DirectBody } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createUpstreamFetch, type UpstreamFetch } from './upstream-fetch.js';
 
 /** A small HTTP peer: each path answers in its own way; requests are recorded. */
@@ -10,10 +10,32 @@ let server: Server;
 let base: string;
 const seen: Array<{ method: string; url: string; headers: IncomingMessage['headers']; body: string }> = [];
 let releaseSlow: (() => void) | undefined;
+let connections = 0;
+/** Requests to /never-end whose response the client closed. */
+let neverEndClosed = 0;
+
+const chatChunk = (delta: object, finish: string | null) =>
+  `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+
+/** An OpenAI stream whose body ends `endAfterMs` after `[DONE]` (in a later packet), or never. */
+function lateEndStream(res: ServerResponse, endAfterMs: number | undefined): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  res.write(chatChunk({ content: 'hi' }, null));
+  res.write(chatChunk({}, 'stop'));
+  res.write('data: [DONE]\n\n');
+  if (endAfterMs !== undefined) setTimeout(() => res.end(), endAfterMs);
+  else res.on('close', () => neverEndClosed++);
+}
 
 function route(req: IncomingMessage, res: ServerResponse, body: string): void {
   seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
   switch (req.url) {
+    case '/late-end/chat/completions':
+      lateEndStream(res, 30);
+      return;
+    case '/never-end/chat/completions':
+      lateEndStream(res, undefined);
+      return;
     case '/json?x=1':
       res.writeHead(201, 'Made', { 'content-type': 'application/json; charset=utf-8', 'x-test': 'yes', 'set-cookie': ['a=1', 'b=2'] });
       res.end(JSON.stringify({ echo: body }));
@@ -53,6 +75,7 @@ beforeAll(async () => {
     req.on('end', () => route(req, res, body));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.on('connection', () => connections++);
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   f = createUpstreamFetch();
 });
@@ -148,6 +171,59 @@ describe('createUpstreamFetch', () => {
     const text = await f(`${base}/missing`);
     expect([text.status, await text.text()]).toEqual([404, 'nope']);
     await expect(f('http://127.0.0.1:9/nothing')).rejects.toThrow();
+  });
+});
+
+describe('streamed bodies after the last event', () => {
+  const streamOnce = async (router: LLMRouter) => {
+    let text = '';
+    for await (const part of router.stream({ messages: [{ role: 'user', content: 'x' }] })) if (part.type === 'text-delta') text += part.delta;
+    return text;
+  };
+  const routerOn = (path: string, fetchFn: UpstreamFetch) =>
+    new LLMRouter({ models: [{ name: 'm', engine: 'openai-compatible', baseURL: `${base}${path}`, apiKey: 'sk', model: 'm' }], routing: { retries: { max: 0 } } }, { fetch: fetchFn });
+
+  it("keeps the connection when the body's end comes in a later packet than [DONE]", async () => {
+    const g = createUpstreamFetch();
+    const router = routerOn('/late-end', g);
+    const before = connections;
+    for (let i = 0; i < 3; i++) {
+      expect(await streamOnce(router)).toBe('hi');
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    expect(connections - before).toBe(1);
+    await router.close();
+    await g.close();
+  });
+
+  it(`closes a body that does not end within ${RELEASE_LINGER_MS} ms of [DONE]`, async () => {
+    const g = createUpstreamFetch();
+    const router = routerOn('/never-end', g);
+    const closedBefore = neverEndClosed;
+    expect(await streamOnce(router)).toBe('hi');
+    expect(neverEndClosed).toBe(closedBefore);
+    await vi.waitFor(() => expect(neverEndClosed).toBe(closedBefore + 1), { timeout: RELEASE_LINGER_MS + 2000 });
+    await router.close();
+    await g.close();
+  });
+
+  it('offers the body to the SSE reader directly, and as a web stream to anyone else, not both', async () => {
+    const direct = await f(`${base}/sse`, { method: 'POST', body: '{}' });
+    const source = (direct as Response & { [DIRECT_BODY]?: DirectBody })[DIRECT_BODY];
+    expect(source).toBeDefined();
+    const chunks: string[] = [];
+    let ended = false;
+    source!.tap({ data: (c) => chunks.push(new TextDecoder().decode(c)), end: () => (ended = true), error: () => {} });
+    expect(direct.bodyUsed).toBe(true);
+    await vi.waitFor(() => expect(chunks).toEqual(['data: one\n\n']));
+    releaseSlow!();
+    await vi.waitFor(() => expect(ended).toBe(true));
+    expect(chunks).toEqual(['data: one\n\n', 'data: two\n\n']);
+    expect(() => source!.tap({ data() {}, end() {}, error() {} })).toThrow(TypeError);
+    const viaText = await f(`${base}/missing`);
+    expect(await viaText.text()).toBe('nope');
+    expect(viaText.bodyUsed).toBe(true);
+    await expect(viaText.text()).rejects.toThrow(TypeError);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { Agent } from './undici-agent.js';
+import { BufferedResponse, StreamingResponse, UpstreamBody, toHeaders } from './upstream-response.js';
 
 export interface UpstreamFetchOptions {
   /** Most connections per upstream origin. Default: no limit (as global `fetch`). */
@@ -31,7 +32,9 @@ const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\b/i;
  * and redirect bookkeeping, a Node stream between the socket and the web stream). An upstream call costs
  * several times less CPU (tools/bench/gateway-bench-fetch.ts). Answers are real `Response` objects:
  * JSON answers are read whole before the promise resolves (the engines read them whole anyway), anything
- * else (SSE) streams as it arrives, with backpressure (a slow reader pauses the socket).
+ * else (SSE) streams as it arrives, with backpressure (a slow reader pauses the socket). A streamed body is
+ * also offered under `DIRECT_BODY` (`UpstreamBody`): the engines' SSE reader takes the bytes from the
+ * socket's callbacks without a web stream in between.
  *
  * Differences from global `fetch`, on purpose: no `accept-encoding` is sent (providers answer
  * uncompressed); a redirect, a `Request` object as input or a stream/form body go to Node's own `fetch` on
@@ -67,7 +70,7 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
     }
     const method = (init.method ?? 'GET').toUpperCase();
     let ctrl: Dispatcher.DispatchController | undefined;
-    let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
+    let streamed: UpstreamBody | undefined;
     let buffered: Buffer[] | undefined;
     let responseInit: ResponseInit | undefined;
     let rawHeaders: IncomingHttpHeaders | undefined;
@@ -91,45 +94,21 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
           resolve(redirect());
           return;
         }
+        // Headers stay raw until someone asks (the engines read them only on errors).
+        responseInit = { status, statusText: statusText ?? '' };
+        rawHeaders = headers;
         const type = headers['content-type'];
         if (status === 204 || status === 304 || method === 'HEAD' || (typeof type === 'string' && JSON_TYPE.test(type))) {
-          // Headers stay raw until someone asks (the engines read them only on errors).
-          responseInit = { status, statusText: statusText ?? '' };
-          rawHeaders = headers;
           buffered = [];
           return;
         }
-        responseInit = { status, statusText: statusText ?? '', headers: toHeaders(headers) };
-        resolve(
-          new Response(
-            new ReadableStream<Uint8Array>(
-              {
-                start(c) {
-                  stream = c;
-                },
-                pull() {
-                  if (controller.paused) controller.resume();
-                },
-                cancel(reason) {
-                  if (done) return;
-                  finish();
-                  controller.abort(reason instanceof Error ? reason : new DOMException('The response body was cancelled', 'AbortError'));
-                },
-              },
-              { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
-            ),
-            responseInit,
-          ),
-        );
+        streamed = new UpstreamBody(controller, finish);
+        resolve(new StreamingResponse(streamed, responseInit, headers));
       },
-      onResponseData(controller, chunk) {
+      onResponseData(_controller, chunk) {
         if (done) return;
-        if (buffered) {
-          buffered.push(chunk);
-          return;
-        }
-        stream!.enqueue(chunk);
-        if (stream!.desiredSize! <= 0) controller.pause();
+        if (buffered) buffered.push(chunk);
+        else streamed!.data(chunk);
       },
       onResponseEnd() {
         if (done) return;
@@ -139,138 +118,18 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
           const empty = status === 204 || status === 304 || method === 'HEAD';
           resolve(empty ? new Response(null, { ...responseInit, headers: toHeaders(rawHeaders!) }) : new BufferedResponse(buffered.length === 1 ? buffered[0]! : Buffer.concat(buffered), responseInit!, rawHeaders!));
         } else {
-          stream!.close();
+          streamed!.end();
         }
       },
       onResponseError(_controller, error) {
         if (done) return;
         finish();
-        if (stream) stream.error(error);
+        if (streamed) streamed.fail(error);
         else reject(error);
       },
     };
     agent.dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method: method as Dispatcher.HttpMethod, headers: headerPairs(init.headers), body }, handler);
   });
-}
-
-const BYTES = Symbol('bytes');
-const USED = Symbol('used');
-const STREAM = Symbol('stream');
-const RAW_HEADERS = Symbol('rawHeaders');
-const HEADERS = Symbol('headers');
-
-interface Buffered {
-  [BYTES]: Buffer;
-  [USED]: boolean;
-  [STREAM]: ReadableStream<Uint8Array> | undefined;
-  [RAW_HEADERS]: IncomingHttpHeaders;
-  [HEADERS]: Headers | undefined;
-  readonly status: number;
-  readonly statusText: string;
-  readonly headers: Headers;
-}
-
-/**
- * A `Response` whose body was read whole: `text()`, `json()` and `arrayBuffer()` answer from the bytes
- * (no web stream is built unless `body` itself is asked for), and `headers` is built from the raw ones on
- * first use, which halves the cost of a JSON answer.
- * (The overrides are set on the prototype below: the DOM typings declare these members as properties.)
- */
-class BufferedResponse extends Response {
-  constructor(bytes: Buffer, init: ResponseInit, headers: IncomingHttpHeaders) {
-    super(null, init);
-    const self = this as unknown as Buffered;
-    self[BYTES] = bytes;
-    self[USED] = false;
-    self[STREAM] = undefined;
-    self[RAW_HEADERS] = headers;
-    self[HEADERS] = undefined;
-  }
-}
-
-function take(r: Buffered): Buffer {
-  if (r[USED]) throw new TypeError('Body is unusable: Body has already been read');
-  r[USED] = true;
-  return r[BYTES];
-}
-
-async function text(this: Buffered): Promise<string> {
-  const b = take(this);
-  // UTF-8 with a leading BOM dropped, as Response.text() decodes.
-  const start = b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
-  return b.toString('utf8', start);
-}
-
-Object.defineProperties(BufferedResponse.prototype, {
-  headers: {
-    configurable: true,
-    get(this: Buffered): Headers {
-      return (this[HEADERS] ??= toHeaders(this[RAW_HEADERS]));
-    },
-  },
-  body: {
-    configurable: true,
-    get(this: Buffered): ReadableStream<Uint8Array> {
-      if (!this[STREAM]) {
-        const bytes = this[BYTES];
-        this[STREAM] = new ReadableStream<Uint8Array>({
-          start: (c) => {
-            this[USED] = true;
-            c.enqueue(bytes);
-            c.close();
-          },
-        });
-      }
-      return this[STREAM];
-    },
-  },
-  bodyUsed: {
-    configurable: true,
-    get(this: Buffered): boolean {
-      return this[USED];
-    },
-  },
-  text: { configurable: true, writable: true, value: text },
-  json: {
-    configurable: true,
-    writable: true,
-    async value(this: Buffered): Promise<unknown> {
-      return JSON.parse(await text.call(this)) as unknown;
-    },
-  },
-  arrayBuffer: {
-    configurable: true,
-    writable: true,
-    async value(this: Buffered): Promise<ArrayBuffer> {
-      const b = take(this);
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-    },
-  },
-  blob: {
-    configurable: true,
-    writable: true,
-    async value(this: Buffered): Promise<Blob> {
-      return new Blob([take(this)], { type: this.headers.get('content-type') ?? '' });
-    },
-  },
-  clone: {
-    configurable: true,
-    writable: true,
-    value(this: Buffered): Response {
-      if (this[USED]) throw new TypeError('Response.clone: Body has already been consumed.');
-      return new BufferedResponse(Buffer.from(this[BYTES]), { status: this.status, statusText: this.statusText }, this[RAW_HEADERS]);
-    },
-  },
-});
-
-function toHeaders(raw: IncomingHttpHeaders): Headers {
-  const headers = new Headers();
-  for (const name in raw) {
-    const v = raw[name];
-    if (Array.isArray(v)) for (const item of v) headers.append(name, item);
-    else if (v !== undefined) headers.append(name, v);
-  }
-  return headers;
 }
 
 function headerPairs(h: RequestInit['headers']): string[] {
