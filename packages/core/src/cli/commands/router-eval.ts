@@ -13,6 +13,7 @@ import { CliUsageError } from '../cli-usage-error.js';
 import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
 import { embeddingLookupFor } from './router-embeddings.js';
+import { routerEvalCascade } from './router-eval-cascade.js';
 import { parsePredictor, parseTasks } from './router-train.js';
 
 const FLAGS = {
@@ -30,6 +31,7 @@ const FLAGS = {
   'ood-guard': { type: 'boolean' },
   predictors: { type: 'string' },
   seed: { type: 'string' },
+  cascade: { type: 'boolean' },
   ...AUGMENT_FLAGS,
 } as const;
 
@@ -61,6 +63,13 @@ Options:
       --hash-dim <n>         hashed TF-IDF buckets (default 65536)
       --embeddings           add prompt embeddings (cached under .llmrr/cache/embeddings)
 ${AUGMENT_HELP}      --seed <n>             training seed
+      --cascade              evaluate a CASCADE instead (RouteLLM GSM8K with responses only): it calls
+                             the weak model first, READS ITS ANSWER (arithmetic checks, final answer,
+                             truncation, ...) and escalates to the strong model when it looks wrong,
+                             so it sees more than a router and pays the weak call on every prompt (a
+                             different cost model). Same folds and metrics, plus cost views with the
+                             shared price table; the prompt-only router (the other flags) on the same
+                             folds for comparison. Writes <out>.json, <out>.svg and <out>-cost.svg
   -h, --help                 show this help
 `;
 
@@ -83,11 +92,39 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
     if (kind === 'auto' || kind === 'prior') throw new CliUsageError(`option --predictors expects predictor kinds (logistic, mf, mlp, knn, ensemble, task, stack), got "${k}"`, '--predictors');
     return kind;
   });
+  if (values.cascade && values.model) throw new CliUsageError('--cascade trains per fold: use it without --model', '--cascade');
+  if (values.cascade && (values['holdout-task'] || tasks)) throw new CliUsageError('--cascade evaluates RouteLLM GSM8K by cross-validation: --holdout-task and --tasks do not apply', '--cascade');
   const dataset = await loadDataset(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, tasks).map((e) => e.prompt), ctx, log) : undefined;
   if (values.model && values.augment) throw new CliUsageError('--augment trains a difficulty model: use it without --model (a trained model carries its own)', '--augment');
   const augment = await augmentOptionsFor(values, dataset.examples.map((e) => e.prompt), ctx, log, seed, embedding ? (prompts) => embeddingLookupFor(prompts, ctx, log) : undefined);
+  if (values.cascade) {
+    return routerEvalCascade(
+      {
+        dataPath: resolveDataPath(values.data, ctx.env, ctx.cwd),
+        out: values.out,
+        json: values.json === true,
+        ...(seed !== undefined ? { seed } : {}),
+        ...(folds !== undefined ? { folds } : {}),
+        router: {
+          options: {
+            log,
+            select,
+            ...(kinds ? { kinds } : {}),
+            ...(values['ood-guard'] ? { guard: true } : {}),
+            ...(hashDim !== undefined ? { hashDim } : {}),
+            ...(seed !== undefined ? { seed } : {}),
+            ...(embedding ? { embedding } : {}),
+            ...(augment ? { augment: augment.options } : {}),
+            ...(augment?.multitask ? { multitask: augment.multitask } : {}),
+          },
+          ...(augment?.infold ? { foldOptions: augment.infold.forFold } : {}),
+        },
+      },
+      ctx,
+    );
+  }
   let report: EvaluationReport;
   if (values.model) {
     const model = await loadRouterModel(resolve(ctx.cwd, values.model));

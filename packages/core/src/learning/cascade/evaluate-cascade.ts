@@ -1,0 +1,251 @@
+import { fnv1a, heldOutFolds } from '../datasets/split-examples.js';
+import type { RoutingExample } from '../datasets/types.js';
+import { rankRows, type EvaluateOptions } from '../evaluation/evaluate-dataset.js';
+import { twoModelMetrics, type PgrPoint } from '../evaluation/two-model-metrics.js';
+import { featurize } from '../features/feature-pipeline.js';
+import type { SparseVector } from '../features/sparse-vector.js';
+import { trainLogistic } from '../predictors/logistic-predictor.js';
+import type { PredictorKind, TrainingSet } from '../predictors/types.js';
+import { trainPredictors, type TrainPredictorsOptions } from '../training/train-predictors.js';
+import { costCurve, firstReaching, qualityAtBudget, type CostCurve } from './cost-curve.js';
+import type { CascadeExample } from './load-gsm8k-responses.js';
+import { callCosts, type PairPrices } from './price-pair.js';
+import { WEAK_ANSWER_FEATURES, ruleEscalationScore, weakAnswerFeatures, type WeakAnswerFeatures } from './weak-answer-features.js';
+
+export const CASCADE_COST_FRACTIONS = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1];
+
+export interface EvaluateCascadeOptions {
+  /** Cross-validation folds (by hash of prompt id, as `evaluateDataset`). Default 5. */
+  folds?: number;
+  /** Seed of the learned scorer and of the prompt-only routers. Default 1. */
+  seed?: number;
+  /** Prices of the two models for the cost view; without them only strong-call shares are reported. */
+  prices?: PairPrices;
+  /** Other price pairs (e.g. other sellers of the weak model) for a sensitivity table of the cost at 95%. */
+  alternativePrices?: PairPrices[];
+  /**
+   * The prompt-only router to compare with, trained on the same folds with these options (the
+   * `evaluateDataset` protocol, re-run here to keep each prompt's score for the cost view). Off when undefined.
+   */
+  router?: { options: TrainPredictorsOptions; foldOptions?: EvaluateOptions['foldOptions'] };
+  log?: (line: string) => void;
+}
+
+/** One escalation policy's results on the pooled held-out prompts. */
+export interface CascadeScorerResult {
+  name: string;
+  /** `cascade`: reads the weak answer, pays the weak call on every prompt; `router`: prompt only. */
+  kind: 'cascade' | 'router';
+  apgr: number;
+  cpt50: number;
+  cpt80: number;
+  /** Least share of strong calls reaching 95% of the strong model's accuracy (null: never). */
+  strong_share_for_95: number | null;
+  /** Cost views (null without prices): least mean cost reaching 95% of the strong model's accuracy, and the cost at CPT(50%) / CPT(80%), as fractions of always calling the strong model. */
+  cost_fraction_for_95: number | null;
+  cost_fraction_at_cpt50: number | null;
+  cost_fraction_at_cpt80: number | null;
+  /** Quality (and PGR) within a budget, as a fraction of the strong model's cost (null: the budget is below the policy's least cost). */
+  quality_at_cost: Array<{ cost_fraction: number; quality: number | null; pgr: number | null }>;
+  curve: PgrPoint[];
+  /** (cost fraction, quality) at the curve's shares (absent without prices). */
+  cost_curve?: Array<{ cost_fraction: number; quality: number }>;
+}
+
+export interface CascadeReport {
+  data: string;
+  what: string;
+  protocol: string;
+  seed: number;
+  n_test: number;
+  weak_quality: number;
+  strong_quality: number;
+  prices: (PairPrices & { note: string; mean_cost_weak: number; mean_cost_strong: number }) | null;
+  /** Headline: the learned cascade scorer. */
+  apgr: number;
+  cpt50: number;
+  cpt80: number;
+  scorers: CascadeScorerResult[];
+  /** The prompt-only router's kind picked on validation data most often across folds, and the best on held-out data (after the fact). */
+  router_chosen?: PredictorKind;
+  router_best?: string;
+  baselines: { random: CascadeScorerResult; oracle: CascadeScorerResult; random_cascade: CascadeScorerResult };
+  /** The least cost reaching 95% of the strong model's accuracy under other prices (fractions of the strong model's cost). */
+  price_sensitivity?: Array<{ weak: string; strong: string; weak_share_of_strong: number; cost_fraction_for_95: Record<string, number | null> }>;
+  /** Descriptive, over every prompt: how the strongest signals split the weak model's accuracy. */
+  diagnostics: Array<{ signal: string; share: number; weak_accuracy_when_set: number; weak_accuracy_otherwise: number }>;
+  /** Mean standardized weights of the learned scorer over the folds (weak output, strong output). */
+  learned_weights: Array<{ feature: string; weak: number; strong: number }>;
+  seconds: number;
+}
+
+const standardize = (rows: number[][], mean: number[], sd: number[]): SparseVector[] =>
+  rows.map((r) => ({ index: Int32Array.from(r, (_, j) => j), value: Float32Array.from(r, (v, j) => (v - mean[j]!) / sd[j]!) }));
+
+function vectorOf(f: WeakAnswerFeatures): number[] {
+  return WEAK_ANSWER_FEATURES.map((k) => f[k]);
+}
+
+/**
+ * A cascade on two-model data with both models' answers: escalate to the strong model when the weak
+ * answer looks wrong. Scorers: `cascade-rule` (hand-written, `ruleEscalationScore`) and `cascade-learned`
+ * (one logistic regression per model over the weak-answer features, trained on each fold's training
+ * prompts, score = predicted strong minus weak quality). Same folds, rank pooling and metrics as the
+ * prompt-only evaluation; optionally the prompt-only router on the same folds for the cost comparison.
+ */
+export function evaluateCascade(examples: readonly CascadeExample[], options: EvaluateCascadeOptions = {}): CascadeReport {
+  const t0 = Date.now();
+  const seed = options.seed ?? 1;
+  const pair = { weak: 0, strong: 1 };
+  const k = options.folds ?? 5;
+  const folds = heldOutFolds(examples, k);
+  const feats = new Map<string, WeakAnswerFeatures>(examples.map((e) => [e.id, weakAnswerFeatures(e.prompt, e.weakResponse)]));
+  const pooled: CascadeExample[] = [];
+  const scores = new Map<string, number[]>();
+  const push = (name: string, rows: number[][]) => {
+    let s = scores.get(name);
+    if (!s) scores.set(name, (s = []));
+    for (const r of rankRows(rows, pair)) s.push(r[pair.strong]! - r[pair.weak]!);
+  };
+  const weightSums = WEAK_ANSWER_FEATURES.map(() => [0, 0]);
+  const chosenCount = new Map<PredictorKind, number>();
+  let usedFolds = 0;
+  for (const fold of folds) {
+    const train = fold.train as CascadeExample[], test = fold.test as CascadeExample[];
+    if (train.length === 0 || test.length === 0) continue;
+    usedFolds++;
+    options.log?.(`${fold.name}: train ${train.length}, test ${test.length}`);
+    // Rule: no training.
+    push('cascade-rule', test.map((e) => [0, ruleEscalationScore(feats.get(e.id)!)]));
+    // Learned: standardized on the fold's fit rows, early-stopped on 10% of its training prompts (as trainPredictors).
+    const isVal = (e: RoutingExample) => fnv1a(`val:${e.id}`) % 10 === 0;
+    const fit = train.filter((e) => !isVal(e)), val = train.filter(isVal);
+    const raw = (xs: CascadeExample[]) => xs.map((e) => vectorOf(feats.get(e.id)!));
+    const fitRaw = raw(fit);
+    const D = WEAK_ANSWER_FEATURES.length;
+    const mean = Array.from({ length: D }, (_, j) => fitRaw.reduce((a, r) => a + r[j]!, 0) / fitRaw.length);
+    const sd = Array.from({ length: D }, (_, j) => Math.sqrt(fitRaw.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / fitRaw.length) || 1);
+    const set = (xs: CascadeExample[], rows: number[][]): TrainingSet => ({ x: standardize(rows, mean, sd), y: xs.map((e) => e.quality), dim: D, outputs: 2 });
+    const lr = trainLogistic(set(fit, fitRaw), set(val, raw(val)), { seed, epochs: 60, patience: 8, learningRate: 0.02 });
+    for (let j = 0; j < D; j++) for (let m = 0; m < 2; m++) weightSums[j]![m]! += lr.w[j * 2 + m]!;
+    push('cascade-learned', standardize(raw(test), mean, sd).map((x) => Array.from(lr.predict(x))));
+    // The prompt-only router on the same fold (the evaluateDataset loop).
+    if (options.router) {
+      const { train: foldTrain, ...foldOptions } = options.router.foldOptions?.(train, test, fold.name) ?? {};
+      const trained = trainPredictors(foldTrain ?? train, 2, pair, { seed, ...options.router.options, ...foldOptions });
+      chosenCount.set(trained.chosen, (chosenCount.get(trained.chosen) ?? 0) + 1);
+      const emb = options.router.options.embedding;
+      const x = test.map((e) => featurize(trained.features, e.prompt, emb?.lookup(e.prompt)));
+      for (const [kind, p] of trained.predictors) if (kind !== 'prior') push(`router-${kind}`, x.map((xi) => Array.from(p.predict(xi))));
+    }
+    pooled.push(...test);
+  }
+  const weak = pooled.map((e) => e.quality[pair.weak]!), strong = pooled.map((e) => e.quality[pair.strong]!);
+  const costs = options.prices ? callCosts(pooled, options.prices) : undefined;
+  const meanStrong = costs ? costs.strong.reduce((a, b) => a + b, 0) / pooled.length : 1;
+  const meanWeak = costs ? costs.weak.reduce((a, b) => a + b, 0) / pooled.length : 0;
+  const qW = weak.reduce((a, b) => a + b, 0) / pooled.length, qS = strong.reduce((a, b) => a + b, 0) / pooled.length;
+  const pgr = (q: number) => (qS === qW ? 0 : (q - qW) / (qS - qW));
+
+  const result = (name: string, kind: 'cascade' | 'router', score: number[]): CascadeScorerResult => {
+    const m = twoModelMetrics(score, weak, strong);
+    const shares = costCurve(score, weak, strong, pooled.map(() => 1), pooled.map(() => 0));
+    const k95 = firstReaching(shares, 0.95 * qS);
+    const r: CascadeScorerResult = {
+      name,
+      kind,
+      apgr: m.apgr,
+      cpt50: m.cpt50,
+      cpt80: m.cpt80,
+      strong_share_for_95: k95 === undefined ? null : k95 / pooled.length,
+      cost_fraction_for_95: null,
+      cost_fraction_at_cpt50: null,
+      cost_fraction_at_cpt80: null,
+      quality_at_cost: [],
+      curve: m.curve,
+    };
+    if (costs) {
+      const routed = kind === 'cascade' ? costs.weak.map((w, i) => w + costs.strong[i]!) : costs.strong;
+      const c: CostCurve = costCurve(score, weak, strong, routed, costs.weak);
+      const frac = (kk: number | undefined) => (kk === undefined ? null : c.cost[kk]! / meanStrong);
+      r.cost_fraction_for_95 = frac(firstReaching(c, 0.95 * qS));
+      r.cost_fraction_at_cpt50 = frac(Math.round(m.cpt50 * pooled.length));
+      r.cost_fraction_at_cpt80 = frac(Math.round(m.cpt80 * pooled.length));
+      r.quality_at_cost = CASCADE_COST_FRACTIONS.map((f) => {
+        const q = qualityAtBudget(c, f * meanStrong);
+        return { cost_fraction: f, quality: q ?? null, pgr: q === undefined ? null : pgr(q) };
+      });
+      r.cost_curve = m.curve.map((p) => {
+        const kk = Math.round(p.strongShare * pooled.length);
+        return { cost_fraction: c.cost[kk]! / meanStrong, quality: c.quality[kk]! };
+      });
+    }
+    return r;
+  };
+
+  const scorers: CascadeScorerResult[] = [];
+  for (const [name, s] of scores) scorers.push(result(name, name.startsWith('cascade') ? 'cascade' : 'router', s));
+  const sensitivity = (options.alternativePrices ?? []).map((p) => {
+    const c = callCosts(pooled, p);
+    const ms = c.strong.reduce((a, b) => a + b, 0) / pooled.length;
+    const out: Record<string, number | null> = {};
+    for (const [name, sc] of scores) {
+      const routed = name.startsWith('cascade') ? c.weak.map((w, i) => w + c.strong[i]!) : c.strong;
+      const curve = costCurve(sc, weak, strong, routed, c.weak);
+      const kk = firstReaching(curve, 0.95 * qS);
+      out[name] = kk === undefined ? null : curve.cost[kk]! / ms;
+    }
+    return { weak: p.weak.entry, strong: p.strong.entry, weak_share_of_strong: c.weak.reduce((a, b) => a + b, 0) / pooled.length / ms, cost_fraction_for_95: out };
+  });
+  const routers = scorers.filter((s) => s.kind === 'router');
+  const routerChosen = [...chosenCount].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const routerBest = routers.length ? routers.reduce((a, b) => (b.apgr > a.apgr ? b : a)).name : undefined;
+  const head = scorers.find((s) => s.name === 'cascade-learned')!;
+  const zeros = pooled.map(() => 0);
+  const gains = pooled.map((e) => e.quality[pair.strong]! - e.quality[pair.weak]!);
+
+  const all = pooled.map((e) => feats.get(e.id)!);
+  const split = (signal: string, on: (f: WeakAnswerFeatures) => boolean) => {
+    const a = pooled.filter((_, i) => on(all[i]!)), b = pooled.filter((_, i) => !on(all[i]!));
+    const acc = (xs: CascadeExample[]) => (xs.length ? xs.reduce((s, e) => s + e.quality[pair.weak]!, 0) / xs.length : NaN);
+    return { signal, share: a.length / pooled.length, weak_accuracy_when_set: acc(a), weak_accuracy_otherwise: acc(b) };
+  };
+
+  return {
+    data: 'routellm/gsm8k (with responses)',
+    what: 'cascade: calls the weak model first, reads its answer, escalates to the strong model when it looks wrong (always pays the weak call)',
+    protocol: `${usedFolds}-fold cross-validation (by hash of prompt id), scores ranked within each fold`,
+    seed,
+    n_test: pooled.length,
+    weak_quality: qW,
+    strong_quality: qS,
+    prices: options.prices
+      ? {
+          ...options.prices,
+          note: 'USD per 1M tokens; tokens estimated at ~4 characters per token from the prompt (input) and each model\'s recorded answer (output)',
+          mean_cost_weak: meanWeak,
+          mean_cost_strong: meanStrong,
+        }
+      : null,
+    apgr: head.apgr,
+    cpt50: head.cpt50,
+    cpt80: head.cpt80,
+    scorers,
+    ...(routerChosen ? { router_chosen: routerChosen } : {}),
+    ...(routerBest ? { router_best: routerBest } : {}),
+    baselines: { random: result('random', 'router', zeros), oracle: result('oracle', 'router', gains), random_cascade: result('random-cascade', 'cascade', zeros) },
+    ...(sensitivity.length ? { price_sensitivity: sensitivity } : {}),
+    diagnostics: [
+      split('arithmetic error found', (f) => f.arith_any_wrong === 1),
+      split('no arithmetic checkable', (f) => f.arith_none === 1),
+      split('no final number', (f) => f.has_final === 0),
+      split('looks truncated', (f) => f.truncated === 1),
+      split('final answer not an integer', (f) => f.final_non_integer === 1),
+      split('final answer not derived by a statement', (f) => f.has_final === 1 && f.final_derived === 0),
+      split('hedging', (f) => f.hedges > 0),
+      split('conflicting answers', (f) => f.conflicting_answers === 1),
+    ],
+    learned_weights: WEAK_ANSWER_FEATURES.map((feature, j) => ({ feature, weak: weightSums[j]![0]! / Math.max(1, usedFolds), strong: weightSums[j]![1]! / Math.max(1, usedFolds) })),
+    seconds: (Date.now() - t0) / 1000,
+  };
+}

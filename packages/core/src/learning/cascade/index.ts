@@ -1,0 +1,16 @@
+// Cascade (a different product from the prompt-only router): call the weak model, read its answer,
+// escalate to the strong model when it looks wrong. Evaluated on RouteLLM GSM8K with both models' answers.
+export { checkArithmetic, valuesAgree } from './arithmetic-check.js';
+export type { ArithmeticCheck, ArithmeticStatement } from './arithmetic-check.js';
+export { WEAK_ANSWER_FEATURES, finalAnswer, ruleEscalationScore, weakAnswerFeatures } from './weak-answer-features.js';
+export type { WeakAnswerFeature, WeakAnswerFeatures } from './weak-answer-features.js';
+export { loadGsm8kResponses } from './load-gsm8k-responses.js';
+export type { CascadeExample } from './load-gsm8k-responses.js';
+export { CASCADE_COST_FRACTIONS, evaluateCascade } from './evaluate-cascade.js';
+export type { CascadeReport, CascadeScorerResult, EvaluateCascadeOptions } from './evaluate-cascade.js';
+export { callCosts, pairPrices } from './price-pair.js';
+export type { PairPrices } from './price-pair.js';
+export { costCurve, firstReaching, qualityAtBudget } from './cost-curve.js';
+export type { CostCurve } from './cost-curve.js';
+export { formatCascadeReport } from './format-cascade-report.js';
+export { cascadeCostSvg, cascadePgrSvg } from './cascade-plot.js';
