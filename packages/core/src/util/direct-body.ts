@@ -84,7 +84,12 @@ function tapReader(reader: ReadableStreamDefaultReader<Uint8Array>, sink: BodySi
     } catch (e) {
       if (!closed) {
         ended();
-        if (!released) sink.error(e);
+        // A sink that throws from error() too (a bug) must not leave an unhandled rejection.
+        try {
+          if (!released) sink.error(e);
+        } catch {
+          // nothing more to tell
+        }
       }
     } finally {
       reading = false;

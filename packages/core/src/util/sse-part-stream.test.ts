@@ -121,6 +121,22 @@ describe('SsePartStream', () => {
     expect(deltas(parts)).toEqual(['a', 'error:stream_interrupted']);
   });
 
+  it('a decoder whose interrupted() throws too still ends the stream with an error part (no hang)', async () => {
+    class Broken extends TestDecoder {
+      override interrupted(): StreamPart[] {
+        throw new Error('decoder bug in interrupted');
+      }
+    }
+    const b = body(['data: a\n\n'], { failAt: 1 });
+    const stream = new SsePartStream({
+      open: async () => ({ response: new Response(b.stream), decoder: new Broken() }),
+      abortPart: () => ({ type: 'error', error: new LLMError({ code: 'aborted', message: 'aborted' }) }),
+    });
+    const parts = await collect(stream);
+    expect(deltas(parts)).toEqual(['a', 'error:internal']);
+    expect(parts[1]).toMatchObject({ error: { message: expect.stringContaining('decoder bug in interrupted') } });
+  });
+
   it('a failure to open is the only part', async () => {
     const stream = new SsePartStream({
       open: async () => ({ part: { type: 'error', error: new LLMError({ code: 'rate_limited', message: '429' }) } }),

@@ -56,6 +56,8 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
   /** The body being read; undefined before it is tapped and once the stream ended. */
   private body: BodyTap | undefined;
   private paused = false;
+  /** The stream ended at its terminal part before the body was tapped: release the body, do not cancel it. */
+  private releaseOnTap = false;
   private readonly text = new TextDecoder();
   /** The call in progress (opening, or waiting for a chunk): later calls wait for it, so they are served in order. */
   private pulling: Promise<IteratorResult<StreamPart, undefined>> | undefined;
@@ -124,7 +126,7 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
       else this.attach(opened.response, opened.decoder);
     } catch (e) {
       // A decoder that threw (a bug): still a terminal part, never a silent end.
-      this.stop(this.decoder ? this.decoder.interrupted(e) : [{ type: 'error', error: toLLMError(e) }]);
+      this.stop(this.interrupted(e));
     }
     if (this.at < this.queue.length || this.ended) {
       this.pulling = undefined;
@@ -144,19 +146,19 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     // Bytes that came before may be delivered during the tap.
     const body = tapBody(response, this.sink);
     if (!body) {
-      this.stop(decoder.interrupted(new LLMError({ code: 'invalid_response', message: 'Response has no body' })));
+      this.stop(this.interrupted(new LLMError({ code: 'invalid_response', message: 'Response has no body' })));
       return;
     }
     if (this.ended) {
-      // Ended while the bytes that came before were delivered: released after a terminal part.
-      if (decoder.done) body.release();
+      // Ended while the bytes that came before were delivered.
+      if (this.releaseOnTap) body.release();
       else body.cancel();
       return;
     }
     this.body = body;
     if (this.paused) body.pause();
     signal?.addEventListener('abort', this.onAbort, { once: true });
-    if (signal?.aborted) this.stop([this.options.abortPart(signal)], true);
+    if (signal?.aborted) this.stop(this.aborted(signal), true);
   }
 
   private readonly sink: BodySink = {
@@ -166,7 +168,7 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
         this.parser!.feed(this.text.decode(chunk, { stream: true }));
         if (this.decoder!.done) this.stop([], false, true);
       } catch (e) {
-        this.stop(this.decoder!.interrupted(e));
+        this.stop(this.interrupted(e));
       }
       if (!this.ended && !this.paused && this.queue.length - this.at >= HIGH_WATER_PARTS) {
         this.paused = true;
@@ -180,15 +182,15 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
         this.parser!.feed(this.text.decode());
         this.stop(this.decoder!.done ? [] : this.decoder!.end());
       } catch (e) {
-        this.stop(this.decoder!.interrupted(e));
+        this.stop(this.interrupted(e));
       }
       this.deliver();
     },
     error: (cause) => {
       if (this.ended) return;
       const signal = this.options.signal;
-      if (signal?.aborted) this.stop([this.options.abortPart(signal)], true);
-      else this.stop(this.decoder!.interrupted(cause));
+      if (signal?.aborted) this.stop(this.aborted(signal), true);
+      else this.stop(this.interrupted(cause));
       this.deliver();
     },
   };
@@ -200,10 +202,27 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
 
   /** Aborted: the parts not handed out yet are dropped for the abort part (unless the stream already ended). */
   private readonly onAbort = (): void => {
-    const signal = this.options.signal!;
-    this.stop([this.options.abortPart(signal)], true);
+    this.stop(this.aborted(this.options.signal!), true);
     this.deliver();
   };
+
+  /** The decoder's parts for a broken body; an error part if it has none to give or throws (a bug). */
+  private interrupted(cause: unknown): StreamPart[] {
+    try {
+      if (this.decoder) return this.decoder.interrupted(cause);
+    } catch (e) {
+      return [{ type: 'error', error: toLLMError(e) }];
+    }
+    return [{ type: 'error', error: toLLMError(cause) }];
+  }
+
+  private aborted(signal: AbortSignal): StreamPart[] {
+    try {
+      return [this.options.abortPart(signal)];
+    } catch (e) {
+      return [{ type: 'error', error: toLLMError(e) }];
+    }
+  }
 
   /**
    * Nothing more is read: `last` are the final parts, after the queued ones unless `drop` (abort, `return()`).
@@ -218,10 +237,14 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     }
     this.push(last);
     this.ended = true;
+    this.parser = undefined;
     const signal = this.options.signal;
     signal?.removeEventListener('abort', this.onAbort);
     const body = this.body;
-    if (!body) return;
+    if (!body) {
+      this.releaseOnTap = release;
+      return;
+    }
     this.body = undefined;
     if (release) body.release();
     else body.cancel(signal?.aborted ? signal.reason : undefined);

@@ -1,7 +1,8 @@
-import { DIRECT_BODY, LLMRouter, RELEASE_LINGER_MS, type DirectBody } from '@llmrr/core';
+import { DIRECT_BODY, LLMRouter, RELEASE_LINGER_MS, tapBody, type DirectBody } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createUpstreamFetch, type UpstreamFetch } from './upstream-fetch.js';
 
@@ -30,6 +31,15 @@ function lateEndStream(res: ServerResponse, endAfterMs: number | undefined): voi
 function route(req: IncomingMessage, res: ServerResponse, body: string): void {
   seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
   switch (req.url) {
+    case '/big':
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      // 200 KiB in 50 writes: more than a body holds before its reader taps it.
+      for (let i = 0; i < 50; i++) res.write(String(i % 10).repeat(4096));
+      res.end();
+      return;
+    case '/form':
+      res.writeHead(200, { 'content-type': 'application/x-www-form-urlencoded' }).end('a=1&b=two');
+      return;
     case '/late-end/chat/completions':
       lateEndStream(res, 30);
       return;
@@ -224,6 +234,70 @@ describe('streamed bodies after the last event', () => {
     expect(await viaText.text()).toBe('nope');
     expect(viaText.bodyUsed).toBe(true);
     await expect(viaText.text()).rejects.toThrow(TypeError);
+  });
+});
+
+describe('a streamed Response read both ways', () => {
+  const sinkOf = () => {
+    const got = { text: '', ended: false, error: undefined as unknown };
+    const decoder = new TextDecoder();
+    return { got, sink: { data: (c: Uint8Array) => (got.text += decoder.decode(c, { stream: true })), end: () => (got.ended = true), error: (e: unknown) => (got.error = e) } };
+  };
+
+  it('after a direct tap, body is an errored stream (never a throw) and inspecting the Response works', async () => {
+    const res = await f(`${base}/json?x=1`, { method: 'POST', body: 'x' });
+    const streamed = await f(`${base}/forever`, { method: 'POST', body: '{}' });
+    const { sink } = sinkOf();
+    const tap = tapBody(streamed, sink)!;
+    expect(() => inspect(streamed)).not.toThrow();
+    await expect(streamed.body!.getReader().read()).rejects.toThrow(TypeError);
+    tap.cancel();
+    expect(res.status).toBe(201);
+  });
+
+  it('once body was asked for (clone), an SSE reader reads that web stream instead of the direct body', async () => {
+    const res = await f(`${base}/big`);
+    const copy = res.clone();
+    expect((res as Response & { [DIRECT_BODY]?: DirectBody })[DIRECT_BODY]).toBeUndefined();
+    const { got, sink } = sinkOf();
+    tapBody(res, sink);
+    const [copied] = await Promise.all([copy.text(), vi.waitFor(() => expect(got.ended).toBe(true))]);
+    expect(got.text.length).toBe(50 * 4096);
+    expect(copied).toBe(got.text);
+  });
+
+  it('bytes before the tap are kept past the high-water mark (the socket paused), then all delivered', async () => {
+    const res = await f(`${base}/big`);
+    // Let the whole answer arrive before anyone reads: the body pauses the socket at 64 KiB.
+    await new Promise((r) => setTimeout(r, 100));
+    const { got, sink } = sinkOf();
+    tapBody(res, sink);
+    await vi.waitFor(() => expect(got.ended).toBe(true));
+    expect(got.text).toBe(Array.from({ length: 50 }, (_, i) => String(i % 10).repeat(4096)).join(''));
+  });
+
+  it('an abort while the body is tapped directly ends it with the abort error and closes the request', async () => {
+    const controller = new AbortController();
+    const res = await f(`${base}/forever`, { method: 'POST', body: '{}', signal: controller.signal });
+    const { got, sink } = sinkOf();
+    tapBody(res, sink);
+    await vi.waitFor(() => expect(got.text).toBe('data: tick\n\n'));
+    controller.abort();
+    await vi.waitFor(() => expect(got.error).toMatchObject({ name: 'AbortError' }));
+    expect(got.ended).toBe(false);
+    expect((await f(`${base}/json?x=1`, { method: 'POST', body: 'ok' })).status).toBe(201);
+  });
+
+  it('bytes() and formData() read the whole body, as text() does', async () => {
+    // Node 20's Response has bytes(); the DOM typings here do not declare it yet.
+    const bytes = (r: Response) => (r as Response & { bytes(): Promise<Uint8Array> }).bytes();
+    const big = await f(`${base}/big`);
+    expect((await bytes(big)).byteLength).toBe(50 * 4096);
+    expect(big.bodyUsed).toBe(true);
+    await expect(bytes(big)).rejects.toThrow(TypeError);
+    const form = await (await f(`${base}/form`)).formData();
+    expect([form.get('a'), form.get('b')]).toEqual(['1', 'two']);
+    expect(await bytes(await f(`${base}/json?x=1`, { method: 'POST', body: 'b' }))).toEqual(new TextEncoder().encode('{"echo":"b"}'));
   });
 });
 

@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { Agent } from './undici-agent.js';
-import { BufferedResponse, StreamingResponse, UpstreamBody, toHeaders } from './upstream-response.js';
+import { UpstreamBody } from './upstream-body.js';
+import { BufferedResponse, StreamingResponse, toHeaders } from './upstream-response.js';
 
 export interface UpstreamFetchOptions {
   /** Most connections per upstream origin. Default: no limit (as global `fetch`). */

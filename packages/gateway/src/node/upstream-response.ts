@@ -1,132 +1,7 @@
-import { DIRECT_BODY, RELEASE_LINGER_MS, type BodySink, type BodyTap, type DirectBody } from '@llmrr/core';
+import { DIRECT_BODY } from '@llmrr/core';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher } from 'undici';
-
-/** Bytes a streamed body holds for its reader before the socket is paused. */
-const HIGH_WATER_BYTES = 64 * 1024;
-
-/**
- * The streamed body of an upstream answer: the dispatch handler feeds it (`data`, `end`, `fail`), its reader
- * taps it (`tap`, through `DIRECT_BODY`; or `Response.body`, a web stream built on the same tap). Bytes that
- * come before the tap are kept (the socket pauses at `HIGH_WATER_BYTES`). A cancel aborts the upstream
- * request. A release (the reader's terminal event came) drops the rest of the body and lets it end by
- * itself, which keeps the connection for the next request; one that has not ended `RELEASE_LINGER_MS` later
- * is aborted. The linger timer is armed only when the end did not come in the same socket read.
- */
-export class UpstreamBody implements DirectBody, BodyTap {
-  private sink: BodySink | undefined;
-  /** Chunks that came before the tap. */
-  private early: Buffer[] | undefined = [];
-  private earlyBytes = 0;
-  /** The upstream answer is over: it ended, failed or was aborted here. */
-  private finished = false;
-  private failure: { cause: unknown } | undefined;
-  private cancelled = false;
-  private pausedByReader = false;
-  private linger: ReturnType<typeof setTimeout> | undefined;
-
-  /** `onAbort`: this body aborts the upstream request (the fetch's own bookkeeping runs first). */
-  constructor(
-    private readonly controller: Dispatcher.DispatchController,
-    private readonly onAbort: () => void,
-  ) {}
-
-  /** Tapped or cancelled: the body cannot be read again. */
-  get used(): boolean {
-    return this.sink !== undefined || this.cancelled;
-  }
-
-  data(chunk: Buffer): void {
-    if (this.finished || this.cancelled) return;
-    if (this.sink) {
-      this.sink.data(chunk);
-      return;
-    }
-    this.early!.push(chunk);
-    this.earlyBytes += chunk.byteLength;
-    if (this.earlyBytes >= HIGH_WATER_BYTES) this.controller.pause();
-  }
-
-  end(): void {
-    if (this.finished) return;
-    this.settle();
-    if (!this.cancelled) this.sink?.end();
-  }
-
-  fail(cause: unknown): void {
-    if (this.finished) return;
-    this.settle();
-    if (this.cancelled) return;
-    if (this.sink) this.sink.error(cause);
-    else this.failure = { cause };
-  }
-
-  tap(sink: BodySink): BodyTap {
-    if (this.used) throw new TypeError('Body is unusable: Body has already been read');
-    this.sink = sink;
-    const early = this.early!;
-    this.early = undefined;
-    for (let i = 0; i < early.length && !this.cancelled; i++) sink.data(early[i]!);
-    if (this.cancelled) return this;
-    if (this.finished) {
-      if (this.failure) sink.error(this.failure.cause);
-      else sink.end();
-    } else if (this.controller.paused && !this.pausedByReader) {
-      this.controller.resume();
-    }
-    return this;
-  }
-
-  pause(): void {
-    this.pausedByReader = true;
-    if (!this.finished) this.controller.pause();
-  }
-
-  resume(): void {
-    this.pausedByReader = false;
-    if (!this.finished && this.controller.paused) this.controller.resume();
-  }
-
-  cancel(reason?: unknown): void {
-    if (this.cancelled) return;
-    this.drop();
-    this.abort(reason);
-  }
-
-  release(): void {
-    if (this.cancelled) return;
-    this.drop();
-    if (this.finished) return;
-    if (this.controller.paused) this.controller.resume();
-    // The rest of this socket read (often the body's end) is parsed before a microtask runs.
-    queueMicrotask(() => {
-      if (this.finished) return;
-      const t = setTimeout(() => this.abort(undefined), RELEASE_LINGER_MS);
-      (t as { unref?: () => void }).unref?.();
-      this.linger = t;
-    });
-  }
-
-  /** No more calls to the sink. */
-  private drop(): void {
-    this.cancelled = true;
-    this.sink = undefined;
-    this.early = undefined;
-  }
-
-  private abort(reason: unknown): void {
-    if (this.finished) return;
-    this.settle();
-    this.onAbort();
-    this.controller.abort(reason instanceof Error ? reason : new DOMException('The response body was cancelled', 'AbortError'));
-  }
-
-  private settle(): void {
-    this.finished = true;
-    if (this.linger !== undefined) clearTimeout(this.linger);
-    this.linger = undefined;
-  }
-}
+import { Readable } from 'node:stream';
+import { HIGH_WATER_BYTES, type UpstreamBody } from './upstream-body.js';
 
 const BYTES = Symbol('bytes');
 const USED = Symbol('used');
@@ -154,7 +29,6 @@ interface Buffered extends UpstreamState {
 
 interface Streaming extends UpstreamState {
   [SOURCE]: UpstreamBody;
-  [DIRECT_BODY]: UpstreamBody;
 }
 
 function init(self: UpstreamState, headers: IncomingHttpHeaders): void {
@@ -181,9 +55,9 @@ export class BufferedResponse extends Response {
 
 /**
  * A `Response` whose body streams from the socket: engines that know `DIRECT_BODY` (the SSE reader) take
- * the bytes from the socket's callbacks; `body` is a web stream on the same source, built on first use;
- * `text()`, `json()`, `arrayBuffer()` and `blob()` read it whole. `headers` is built on first use.
- * `bodyUsed` is true once the body was tapped directly or read whole (not for a read through `body`).
+ * the bytes from the socket's callbacks; `body` is a web stream on the same source, built on first use
+ * (from then on `DIRECT_BODY` is absent, so an SSE reader reads that stream); `text()`, `json()`,
+ * `arrayBuffer()`, `bytes()`, `blob()` and `formData()` read it whole. `headers` is built on first use.
  */
 export class StreamingResponse extends Response {
   constructor(source: UpstreamBody, responseInit: ResponseInit, headers: IncomingHttpHeaders) {
@@ -191,7 +65,6 @@ export class StreamingResponse extends Response {
     const self = this as unknown as Streaming;
     init(self, headers);
     self[SOURCE] = source;
-    self[DIRECT_BODY] = source;
   }
 }
 
@@ -210,18 +83,22 @@ function utf8(b: Buffer): string {
 }
 
 async function readWhole(r: Streaming): Promise<Buffer> {
-  if (r[USED] || (r[SOURCE].used && !r[STREAM])) throw unusable();
+  if (r.bodyUsed) throw unusable();
   r[USED] = true;
   const chunks: Uint8Array[] = [];
   for await (const chunk of r.body) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 
-/** A web stream on `source` (for readers that do not know `DIRECT_BODY`). */
+/** A web stream on `source` (for readers that do not know `DIRECT_BODY`); errored if it was read already. */
 function webStream(source: UpstreamBody): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>(
     {
       start(c) {
+        if (source.used) {
+          c.error(unusable());
+          return;
+        }
         source.tap({
           data(chunk) {
             c.enqueue(chunk);
@@ -282,6 +159,12 @@ Object.defineProperties(BufferedResponse.prototype, {
   text: method(async function text(this: Buffered): Promise<string> {
     return utf8(take(this));
   }),
+  bytes: method(async function bytes(this: Buffered): Promise<Uint8Array> {
+    return new Uint8Array(take(this));
+  }),
+  formData: method(async function formData(this: Buffered): Promise<FormData> {
+    return new Response(take(this), { headers: this.headers }).formData();
+  }),
   json: method(async function json(this: Buffered): Promise<unknown> {
     return JSON.parse(utf8(take(this))) as unknown;
   }),
@@ -300,6 +183,12 @@ Object.defineProperties(BufferedResponse.prototype, {
 
 Object.defineProperties(StreamingResponse.prototype, {
   headers: lazyHeaders,
+  [DIRECT_BODY]: {
+    configurable: true,
+    get(this: Streaming): UpstreamBody | undefined {
+      return this[STREAM] ? undefined : this[SOURCE];
+    },
+  },
   body: {
     configurable: true,
     get(this: Streaming): ReadableStream<Uint8Array> {
@@ -309,11 +198,18 @@ Object.defineProperties(StreamingResponse.prototype, {
   bodyUsed: {
     configurable: true,
     get(this: Streaming): boolean {
-      return this[USED] || (this[SOURCE].used && !this[STREAM]);
+      const stream = this[STREAM];
+      return this[USED] || (stream ? Readable.isDisturbed(stream as unknown as Readable) : this[SOURCE].used);
     },
   },
   text: method(async function text(this: Streaming): Promise<string> {
     return utf8(await readWhole(this));
+  }),
+  bytes: method(async function bytes(this: Streaming): Promise<Uint8Array> {
+    return new Uint8Array(await readWhole(this));
+  }),
+  formData: method(async function formData(this: Streaming): Promise<FormData> {
+    return new Response(await readWhole(this), { headers: this.headers }).formData();
   }),
   json: method(async function json(this: Streaming): Promise<unknown> {
     return JSON.parse(utf8(await readWhole(this))) as unknown;

@@ -37,12 +37,18 @@ async function sharedPrices(ctx: CliContext): Promise<{ file: string; table: Pri
 
 const cascadeJson = (r: unknown, indent?: number) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) ? Number(v.toPrecision(5)) : v), indent);
 
-/** `llmrr router eval --cascade`: the weak-answer cascade on RouteLLM GSM8K, next to the prompt-only router. */
-export async function routerEvalCascade(input: CascadeEvalInput, ctx: CliContext): Promise<ExitCode> {
-  const file = existsSync(input.dataPath) && statSync(input.dataPath).isDirectory() ? join(input.dataPath, 'gsm8k_responses.csv') : input.dataPath;
+/** The responses file of `--data` for `--cascade` (checked before anything is loaded or embedded). */
+export function cascadeDataFile(dataPath: string): string {
+  const file = existsSync(dataPath) && statSync(dataPath).isDirectory() ? join(dataPath, 'gsm8k_responses.csv') : dataPath;
   if (!existsSync(file) || !file.endsWith('.csv')) {
     throw new CliUsageError(`--cascade needs RouteLLM's gsm8k_responses.csv (both models' answers), not found at ${file}; MMLU and MT-Bench have no answers to read`, '--data');
   }
+  return file;
+}
+
+/** `llmrr router eval --cascade`: the weak-answer cascade on RouteLLM GSM8K, next to the prompt-only router. */
+export async function routerEvalCascade(input: CascadeEvalInput, ctx: CliContext): Promise<ExitCode> {
+  const file = cascadeDataFile(input.dataPath);
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const examples = await loadGsm8kResponses(file);
   const priced = await sharedPrices(ctx);

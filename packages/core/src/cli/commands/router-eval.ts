@@ -13,7 +13,7 @@ import { CliUsageError } from '../cli-usage-error.js';
 import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
 import { embeddingLookupFor } from './router-embeddings.js';
-import { routerEvalCascade } from './router-eval-cascade.js';
+import { cascadeDataFile, routerEvalCascade } from './router-eval-cascade.js';
 import { parsePredictor, parseTasks } from './router-train.js';
 
 const FLAGS = {
@@ -94,6 +94,7 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   });
   if (values.cascade && values.model) throw new CliUsageError('--cascade trains per fold: use it without --model', '--cascade');
   if (values.cascade && (values['holdout-task'] || tasks)) throw new CliUsageError('--cascade evaluates RouteLLM GSM8K by cross-validation: --holdout-task and --tasks do not apply', '--cascade');
+  if (values.cascade) cascadeDataFile(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const dataset = await loadDataset(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, tasks).map((e) => e.prompt), ctx, log) : undefined;
