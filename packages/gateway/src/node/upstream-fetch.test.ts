@@ -245,14 +245,12 @@ describe('a streamed Response read both ways', () => {
   };
 
   it('after a direct tap, body is an errored stream (never a throw) and inspecting the Response works', async () => {
-    const res = await f(`${base}/json?x=1`, { method: 'POST', body: 'x' });
     const streamed = await f(`${base}/forever`, { method: 'POST', body: '{}' });
     const { sink } = sinkOf();
     const tap = tapBody(streamed, sink)!;
     expect(() => inspect(streamed)).not.toThrow();
     await expect(streamed.body!.getReader().read()).rejects.toThrow(TypeError);
     tap.cancel();
-    expect(res.status).toBe(201);
   });
 
   it('once body was asked for (clone), an SSE reader reads that web stream instead of the direct body', async () => {
