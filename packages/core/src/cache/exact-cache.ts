@@ -1,4 +1,5 @@
 import { LLMError } from '../errors/llm-error.js';
+import { sectionConfigError } from '../config/validate.js';
 import { ExactCacheSchema, type ExactCacheConfig } from '../config/schema.js';
 import type { FinishReason, GenerateRequest, ToolCall, Usage } from '../spec/index.js';
 import { cacheKey, cacheKeyPrefix, type CacheScope } from './cache-key.js';
@@ -60,13 +61,7 @@ export class ExactCache {
   constructor(options: ExactCacheOptions = {}) {
     const parsed = ExactCacheSchema.safeParse(options.config ?? {});
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({ path: ['cache', 'exact', ...i.path.map(String)].join('.'), message: i.message }));
-      throw new LLMError({
-        code: 'config_invalid',
-        message: `Invalid exact cache config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-        param: issues[0]?.path,
-        details: issues,
-      });
+      throw sectionConfigError(parsed.error, ['cache', 'exact'], 'exact cache config');
     }
     this.config = parsed.data;
     this.#now = options.now ?? Date.now;

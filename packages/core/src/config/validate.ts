@@ -16,6 +16,20 @@ function issuesOf(error: z.ZodError): ConfigIssue[] {
   return error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
 }
 
+/**
+ * `config_invalid` for a config section that failed its schema: every issue's path under `prefix`
+ * (`cache.semantic.threshold`), the first one as `param`, all of them in `details`.
+ */
+export function sectionConfigError(error: z.ZodError, prefix: readonly string[], what: string): LLMError {
+  const issues = error.issues.map((i) => ({ path: formatPath([...prefix, ...i.path]), message: i.message }));
+  return new LLMError({
+    code: 'config_invalid',
+    message: `Invalid ${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    param: issues[0]?.path,
+    details: issues,
+  });
+}
+
 /** Checks a config (v2 or v3) without throwing. */
 export function safeParseConfig(input: unknown): { ok: true; config: RouterConfig } | { ok: false; issues: ConfigIssue[] } {
   const version = typeof input === 'object' && input !== null ? (input as { version?: unknown }).version : undefined;

@@ -8,6 +8,7 @@ import { CachedEmbedder } from '../embeddings/cached-embedder.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import { LocalUseEmbedder } from '../embeddings/local-use-embedder.js';
 import { LLMError } from '../errors/llm-error.js';
+import { sectionConfigError } from '../config/validate.js';
 import type { FinishReason, GenerateRequest } from '../spec/index.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
 import { selectMatch, type RankedMatch } from './select-match.js';
@@ -111,13 +112,7 @@ const NOT_STORABLE: ReadonlySet<FinishReason> = new Set<FinishReason>(['error', 
 export function parseSemanticCacheConfig(input: SemanticCacheConfigInput = {}): SemanticCacheConfig {
   const parsed = SemanticCacheSchema.safeParse(input);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: ['cache', 'semantic', ...i.path.map(String)].join('.'), message: i.message }));
-    throw new LLMError({
-      code: 'config_invalid',
-      message: `Invalid semantic cache config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-      param: issues[0]?.path,
-      details: issues,
-    });
+    throw sectionConfigError(parsed.error, ['cache', 'semantic'], 'semantic cache config');
   }
   return parsed.data;
 }

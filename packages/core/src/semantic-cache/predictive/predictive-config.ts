@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LLMError } from '../../errors/llm-error.js';
+import { sectionConfigError } from '../../config/validate.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -81,13 +81,7 @@ export type PrefetchBudgetConfig = z.output<typeof PrefetchBudgetSchema>;
 export function parsePredictiveConfig(input: unknown): PredictiveCacheConfig {
   const parsed = PredictiveCacheSchema.safeParse(input ?? {});
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: ['cache', 'predictive', ...i.path.map(String)].join('.'), message: i.message }));
-    throw new LLMError({
-      code: 'config_invalid',
-      message: `Invalid predictive cache config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-      param: issues[0]?.path,
-      details: issues,
-    });
+    throw sectionConfigError(parsed.error, ['cache', 'predictive'], 'predictive cache config');
   }
   return parsed.data;
 }
