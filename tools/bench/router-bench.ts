@@ -16,32 +16,12 @@
  */
 import { BUILTIN_STRATEGIES, LLMRouter, RedisCircuitStateStore, type CircuitStateStore, type GenerateRequest } from '@llmrr/core';
 import { MockEngine } from '@llmrr/core/test';
+import { flag, option, summarize, type Summary } from './bench-args.js';
 
-interface Summary {
-  p50: number;
-  p99: number;
-  mean: number;
-}
-
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(`--${name}`);
-const option = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(args[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-};
 const ITERATIONS = option('iterations', 20_000);
 const WARMUP = option('warmup', 3_000);
 const DEPLOYMENTS = 10;
 const TARGET_P99_US = 100;
-
-function summarize(samplesNs: Float64Array): Summary {
-  const sorted = Float64Array.from(samplesNs).sort();
-  let sum = 0;
-  for (const v of sorted) sum += v;
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! / 1_000;
-  return { p50: at(0.5), p99: at(0.99), mean: sum / sorted.length / 1_000 };
-}
 
 async function measure(fn: () => Promise<unknown>): Promise<Summary> {
   for (let i = 0; i < WARMUP; i++) await fn();
@@ -54,8 +34,8 @@ async function measure(fn: () => Promise<unknown>): Promise<Summary> {
   return summarize(samples);
 }
 
-const circuitRedisAt = args.indexOf('--circuit-redis');
-const CIRCUIT_REDIS_URL = circuitRedisAt >= 0 ? args[circuitRedisAt + 1] : undefined;
+const circuitRedisAt = process.argv.indexOf('--circuit-redis');
+const CIRCUIT_REDIS_URL = circuitRedisAt >= 0 ? process.argv[circuitRedisAt + 1] : undefined;
 
 function buildRouter(circuitStore?: CircuitStateStore): { router: LLMRouter; engine: MockEngine } {
   // One shared mock engine instance: the direct baseline calls exactly the same object.

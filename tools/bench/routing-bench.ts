@@ -26,33 +26,16 @@ import {
   trainRouterModel,
   type RoutingDataset,
 } from '@llmrr/core';
+import { flag, option, summarize, type Summary as TimeSummary } from './bench-args.js';
 
-interface Summary {
-  p50: number;
-  p99: number;
-  mean: number;
+interface Summary extends TimeSummary {
   /** The same over process CPU time (user + system): what the decision costs without waiting for a core. */
   cpu?: { p50: number; p99: number };
 }
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(`--${name}`);
-const option = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(args[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-};
 const ITERATIONS = option('iterations', 10_000);
 const WARMUP = option('warmup', 1_000);
 const TARGET_P99_US = 1000;
-
-function summarize(samplesNs: Float64Array): Summary {
-  const sorted = Float64Array.from(samplesNs).sort();
-  let sum = 0;
-  for (const v of sorted) sum += v;
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! / 1_000;
-  return { p50: at(0.5), p99: at(0.99), mean: sum / sorted.length / 1_000 };
-}
 
 async function measure(prompts: string[], fn: (prompt: string) => unknown): Promise<Summary> {
   for (let i = 0; i < WARMUP; i++) await fn(prompts[i % prompts.length]!);

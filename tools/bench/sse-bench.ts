@@ -34,13 +34,8 @@ import { OpenAIStreamDecoder } from '../../packages/core/src/engines/openai-comp
 import type { StreamPart } from '../../packages/core/src/spec/stream-parts.js';
 import { sseEvents } from '../../packages/core/src/util/http.js';
 import { SsePartStream } from '../../packages/core/src/util/sse-part-stream.js';
+import { flag, option } from './bench-args.js';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(args[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-};
 const iterations = option('iterations', 10_000);
 const rounds = option('rounds', 5);
 
@@ -211,7 +206,7 @@ const partResult = perStream(partTotals);
 const engineResult = Object.fromEntries(
   Object.entries(engineRounds).map(([name, xs]) => [name, { medianCpuMsPerStream: +median(xs).toFixed(4), roundsCpuMsPerStream: xs.map((x) => +x.toFixed(4)) }]),
 );
-if (args.includes('--json')) console.log(JSON.stringify({ events: frames.length, streams: n, ...result, parts: partResult, engines: engineResult }));
+if (flag('json')) console.log(JSON.stringify({ events: frames.length, streams: n, ...result, parts: partResult, engines: engineResult }));
 else {
   console.log(`${frames.length} events per stream, ${n} streams per variant, CPU ms per stream (user + system):`);
   for (const [name, r] of Object.entries(result)) console.log(`  ${name.padEnd(17)} ${r.cpuMsPerStream.toFixed(4)}`);
