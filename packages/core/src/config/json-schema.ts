@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   BalancedWeightsSchema,
   CacheSchema,
+  CascadeSchema,
   CircuitBreakerSchema,
   ExactCacheSchema,
   HedgingSchema,
@@ -43,6 +44,7 @@ function registry(): z.core.$ZodRegistry<Meta> {
   def(CircuitBreakerSchema, 'CircuitBreaker', 'Per-deployment circuit breaker.');
   def(HedgingSchema, 'Hedging', 'Speculative second attempts when the first is slow.');
   def(BalancedWeightsSchema, 'BalancedWeights', 'Weights of the `balanced` strategy.');
+  def(CascadeSchema, 'Cascade', 'A virtual model: calls `weak` first and `strong` only when the verifier scores the weak answer at or above `threshold`.');
   def(CacheSchema, 'Cache', 'Answer caches.');
   def(ExactCacheSchema, 'ExactCache', 'Exact-match answer cache (same request, tenant and model set).');
   def(TenantConfigSchema, 'Tenant', 'A tenant (v3).');
@@ -75,6 +77,15 @@ function registry(): z.core.$ZodRegistry<Meta> {
     fallbackToRanked: 'Try the other ranked candidates before `fallbacks`.',
     batchConcurrency: 'Most concurrent calls in `batch`.',
     options: 'Strategy-specific options, by strategy name.',
+    cascades: 'Cascades: virtual models callers select by name, answered by a weak model unless a verifier flags its answer.',
+  });
+  doc(CascadeSchema.shape, {
+    name: 'The virtual model name callers ask for with `model` (not a model name or alias).',
+    weak: 'Model (name or alias) called first, on every request.',
+    strong: 'Model (name or alias) called when the weak answer scores at or above `threshold`.',
+    verifier: '`arithmetic` (built in) or a verifier passed in the router option `verifiers`.',
+    threshold: 'Escalate when the score is >= this. Default for arithmetic: 1; required for custom verifiers.',
+    onStrongFailure: '`error`: a failed strong call fails the request; `weak`: return the weak answer, marked.',
   });
   doc(ExactCacheSchema.shape, {
     enabled: 'Turn the exact cache on.',

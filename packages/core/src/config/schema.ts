@@ -126,6 +126,32 @@ export const BalancedWeightsSchema = z
   })
   .strict();
 
+/** What a cascade does when the strong call fails after escalation: fail the call, or return the weak answer (marked). */
+export const CASCADE_STRONG_FAILURE_POLICIES = ['error', 'weak'] as const;
+
+/**
+ * A cascade: a virtual model that calls `weak` first, scores its complete answer with `verifier`, and calls
+ * `strong` only when the score is at or above `threshold` (higher score = the weak answer looks wrong).
+ * Clients select it by its `name`, like a model.
+ */
+export const CascadeSchema = z
+  .object({
+    /** The virtual model's name: what clients ask for with `model` (must not be a model name or alias). */
+    name: z.string().min(1),
+    /** Deployment name or alias called first, on every request. */
+    weak: z.string().min(1),
+    /** Deployment name or alias called when the weak answer scores at or above `threshold`. */
+    strong: z.string().min(1),
+    /** `arithmetic` (built in), or the name of a verifier given in the router option `verifiers`. */
+    verifier: z.string().min(1).default('arithmetic'),
+    /** Escalate when the verifier's score is >= this. Default for `arithmetic`: 1; required for custom verifiers. */
+    threshold: z.number().optional(),
+    /** The strong call failed after escalation: `error` (default) fails the call; `weak` returns the weak answer, marked in `cascade.strongError`. */
+    onStrongFailure: z.enum(CASCADE_STRONG_FAILURE_POLICIES).default('error'),
+    description: z.string().optional(),
+  })
+  .strict();
+
 export const RoutingSchema = z
   .object({
     strategy: z.string().min(1).default('balanced'),
@@ -142,6 +168,8 @@ export const RoutingSchema = z
     batchConcurrency: positiveInt.default(4),
     /** Strategy-specific options, by strategy name. */
     options: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    /** Virtual models that call a weak model first and a strong one only when a verifier flags the weak answer. */
+    cascades: z.array(CascadeSchema).optional(),
   })
   .strict();
 
@@ -262,7 +290,10 @@ export const RouterConfigV3Schema = z
 /** v2 or v3, chosen by `version` (absent means 2). */
 export const RouterConfigSchema = z.union([RouterConfigV3Schema, RouterConfigV2Schema]);
 
-function checkUniqueNames(cfg: { models: Array<{ name: string }>; routing: { fallbacks: string[] | Record<string, string[]> } }, ctx: z.RefinementCtx): void {
+function checkUniqueNames(
+  cfg: { models: Array<{ name: string }>; routing: { fallbacks: string[] | Record<string, string[]>; cascades?: Array<{ name: string; weak: string; strong: string }> | undefined } },
+  ctx: z.RefinementCtx,
+): void {
   const seen = new Set<string>();
   cfg.models.forEach((m, i) => {
     if (seen.has(m.name)) ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model name "${m.name}"` });
@@ -276,6 +307,21 @@ function checkUniqueNames(cfg: { models: Array<{ name: string }>; routing: { fal
   const fb = cfg.routing.fallbacks;
   if (Array.isArray(fb)) check(fb, ['routing', 'fallbacks']);
   else for (const [k, v] of Object.entries(fb)) check(v, ['routing', 'fallbacks', k]);
+  checkCascades(cfg.routing.cascades ?? [], known, ctx);
+}
+
+/** Cascade names unique and unlike any model name or alias; `weak` and `strong` name models (two different ones). */
+function checkCascades(cascades: Array<{ name: string; weak: string; strong: string }>, known: ReadonlySet<string>, ctx: z.RefinementCtx): void {
+  const names = new Set<string>();
+  cascades.forEach((c, i) => {
+    const at = (field: string) => ['routing', 'cascades', i, field];
+    if (known.has(c.name)) ctx.addIssue({ code: 'custom', path: at('name'), message: `cascade name "${c.name}" is already a model name or alias` });
+    else if (names.has(c.name)) ctx.addIssue({ code: 'custom', path: at('name'), message: `duplicate cascade name "${c.name}"` });
+    names.add(c.name);
+    if (!known.has(c.weak)) ctx.addIssue({ code: 'custom', path: at('weak'), message: `unknown model "${c.weak}" (not a model name or alias in models)` });
+    if (!known.has(c.strong)) ctx.addIssue({ code: 'custom', path: at('strong'), message: `unknown model "${c.strong}" (not a model name or alias in models)` });
+    if (c.weak === c.strong) ctx.addIssue({ code: 'custom', path: at('strong'), message: `strong must differ from weak (both "${c.weak}")` });
+  });
 }
 
 export type ModelConfig = z.output<typeof ModelConfigSchema>;
@@ -285,6 +331,8 @@ export type RetryConfig = z.output<typeof RetrySchema>;
 export type CircuitBreakerConfig = z.output<typeof CircuitBreakerSchema>;
 export type HedgingConfig = z.output<typeof HedgingSchema>;
 export type TimeoutsConfig = z.output<typeof TimeoutsSchema>;
+export type CascadeConfig = z.output<typeof CascadeSchema>;
+export type CascadeConfigInput = z.input<typeof CascadeSchema>;
 export type ExactCacheConfig = z.output<typeof ExactCacheSchema>;
 export type SemanticCacheConfig = z.output<typeof SemanticCacheSchema>;
 export type SemanticCacheConfigInput = z.input<typeof SemanticCacheSchema>;

@@ -35,3 +35,4 @@ export type { IntelligentOptions, IntelligentPrediction } from './strategies/int
 export type { AdaptiveOptions, AdaptiveOutcome } from './strategies/adaptive.js';
 export { expectedCostUsd } from './strategies/util.js';
 export * from './types.js';
+export * from './cascade/index.js';

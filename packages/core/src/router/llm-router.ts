@@ -20,6 +20,11 @@ import { planRoute, type RoutePlan, type RoutePlanInput } from './plan-route.js'
 import { impliedCapabilities, normalizeRequest } from './request.js';
 import { runAttempts, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
 import { embedDriver, embedInput, embedUsage, generateDriver } from './call-drivers.js';
+import type { CascadeHost } from './cascade/cascade-call.js';
+import { cascadeModels } from './cascade/cascade-model-info.js';
+import { CascadeSet, type ResolvedCascade } from './cascade/cascade-set.js';
+import { streamCascade } from './cascade/cascade-stream.js';
+import { runCascade } from './cascade/run-cascade.js';
 import { PREFETCH_METADATA_KEY, RouterPrefetch } from './prefetch/router-prefetch.js';
 import { createRouterStream } from './router-stream.js';
 import { completeUsage } from './stream-accumulator.js';
@@ -136,6 +141,9 @@ export class LLMRouter {
   /** Set while the `LLMRR_PRICES_FILE` table loads (then cleared); stays rejected when it failed. */
   private pricing: Promise<void> | undefined;
   private closed = false;
+  /** `routing.cascades` (undefined when there are none: ordinary calls then check nothing more). */
+  private readonly cascades: CascadeSet | undefined;
+  private cascadeHostObject: CascadeHost | undefined;
 
   constructor(config: RouterConfigInput | RouterConfig, private readonly options: RouterOptions = {}) {
     this.config = parseConfig(config, 'router config');
@@ -167,6 +175,7 @@ export class LLMRouter {
         this.tenants.set(checked, this.ownDeployments(checked, undefined, `tenants.${ti}.`), this.deployments);
       });
     }
+    this.cascades = CascadeSet.create(this.config.routing.cascades, options.verifiers);
     this.strategyName = this.config.routing.strategy;
     if (!this.strategies.has(this.strategyName)) {
       throw new LLMError({
@@ -301,6 +310,10 @@ export class LLMRouter {
 
   /** One answer for a prompt or request. Rejects with an `LLMError`. */
   async generate(input: PromptOrRequest, options: GenerateOptions = {}): Promise<RouterResult> {
+    if (this.cascades !== undefined) {
+      const cascade = this.cascades.get(options.model);
+      if (cascade) return runCascade(this.cascadeHost(), cascade, input, options);
+    }
     const call = this.begin(input, options, false);
     try {
       if (this.pricing) await this.pricing;
@@ -344,6 +357,10 @@ export class LLMRouter {
    * `finish` or `error`. `.result` settles after the stream ends.
    */
   stream(input: PromptOrRequest, options: GenerateOptions = {}): RouterStream {
+    if (this.cascades !== undefined) {
+      const cascade = this.cascades.get(options.model);
+      if (cascade) return streamCascade(this.cascadeHost(), cascade, input, options);
+    }
     let call: Call;
     try {
       call = this.begin(input, options, true);
@@ -424,6 +441,14 @@ export class LLMRouter {
     const request = normalizeRequest(input, options);
     const requestId = options.requestId ?? this.generateId();
     if (this.pricing) await this.pricing;
+    const cascade = this.cascades?.get(options.model);
+    if (cascade) {
+      // Only the weak step can be planned: whether the strong one runs depends on the weak answer.
+      this.cascadeAllowed(cascade, options);
+      const plan = await this.planFor(request, { ...options, model: cascade.weak }, options.stream === true, requestId, true);
+      const d = plan.decision!;
+      return { ...d, reason: `cascade "${cascade.name}": the weak step is planned; "${cascade.strong}" is called after it when ${cascade.verifier} scores its answer >= ${cascade.threshold}. ${d.reason}` };
+    }
     const plan = await this.planFor(request, options, options.stream === true, requestId, true);
     return plan.decision!;
   }
@@ -450,6 +475,7 @@ export class LLMRouter {
     const names = new Set<string>();
     for (const d of built) {
       if (names.has(d.name)) throw new LLMError({ code: 'config_invalid', message: `Duplicate model name "${d.name}" in load()`, param: 'name' });
+      if (this.cascades?.get(d.name)) throw new LLMError({ code: 'config_invalid', message: `Model name "${d.name}" in load() is the name of a cascade (routing.cascades)`, param: 'name' });
       names.add(d.name);
     }
     for (const d of built) this.put(d);
@@ -549,7 +575,7 @@ export class LLMRouter {
     if (!this.strategies.has(name)) {
       throw new LLMError({
         code: 'config_invalid',
-        message: `Unknown strategy "${name}". Known: ${this.strategyNames().join(', ')}`,
+        message: `Unknown strategy ${quoteName(name)}. Known: ${this.strategyNames().join(', ')}`,
         param: 'routing.strategy',
       });
     }
@@ -562,10 +588,14 @@ export class LLMRouter {
     return [...this.strategies.keys()];
   }
 
-  /** Deployments with their config, capabilities, price and live stats (a v3 tenant's view when `tenant` is given). */
+  /**
+   * Deployments with their config, capabilities, price and live stats (a v3 tenant's view when `tenant` is
+   * given), then the cascades whose two models are among them (engine `cascade`, see `DeploymentInfo.cascade`).
+   */
   models(tenant?: string): DeploymentInfo[] {
-    const list = tenant === undefined ? this.deployments : (this.tenantView(tenant)?.deployments ?? this.deployments);
-    return list.map((d) => {
+    const view = tenant === undefined ? undefined : this.tenantView(tenant);
+    const list = view?.deployments ?? this.deployments;
+    const infos = list.map((d) => {
       let capabilities: DeploymentInfo['capabilities'];
       try {
         capabilities = [...d.capabilities];
@@ -586,6 +616,32 @@ export class LLMRouter {
       if (d.price) info.price = d.price;
       return info;
     });
+    return this.cascades ? [...infos, ...cascadeModels(this.cascades, infos, view?.config.allowedModels)] : infos;
+  }
+
+  /** How cascades call this router (built on first use). */
+  private cascadeHost(): CascadeHost {
+    return (this.cascadeHostObject ??= {
+      generate: (input, options) => this.generate(input, options),
+      stream: (input, options) => this.stream(input, options),
+      now: this.now,
+      generateId: this.generateId,
+      checkAllowed: (cascade, options) => this.cascadeAllowed(cascade, options),
+    });
+  }
+
+  /**
+   * A call may use a cascade when its `allowedModels` (and its tenant's allow-list) name the cascade; its two
+   * models must be allowed as well (the steps are ordinary calls). Otherwise `permission_denied` naming `model`.
+   */
+  private cascadeAllowed(cascade: ResolvedCascade, options: RouterCallOptions): void {
+    this.assertOpen();
+    const tenantAllowed = this.tenantView(options.tenant)?.config.allowedModels;
+    for (const allowed of [options.allowedModels, tenantAllowed]) {
+      if (allowed && !allowed.includes(cascade.name)) {
+        throw new LLMError({ code: 'permission_denied', message: `The cascade "${cascade.name}" is not in the allowed models of this call`, param: 'model' });
+      }
+    }
   }
 
   /** Live stats by deployment name (copies). */
@@ -781,7 +837,7 @@ export class LLMRouter {
     const name = options.strategy ?? view?.config.preferences.strategy ?? this.strategyName;
     const strategy = this.strategies.get(name);
     if (!strategy) {
-      throw new LLMError({ code: 'invalid_request', message: `Unknown strategy "${name}". Known: ${this.strategyNames().join(', ')}`, param: 'strategy' });
+      throw new LLMError({ code: 'invalid_request', message: `Unknown strategy ${quoteName(name)}. Known: ${this.strategyNames().join(', ')}`, param: 'strategy' });
     }
     const base = this.baseStrategyOptions(name);
     return planRoute({
@@ -966,4 +1022,9 @@ export class LLMRouter {
     }
     if (this.semantic.enabled) await this.semantic.store(call.request, this.cacheScope(call), result); // never throws
   }
+}
+
+/** A caller-given name in an error message: quoted, cut to 100 characters (it may come from a header). */
+function quoteName(name: string): string {
+  return name.length > 100 ? `${JSON.stringify(name.slice(0, 100))}... (${name.length} characters)` : `"${name}"`;
 }

@@ -6,6 +6,7 @@ import type { LLMError } from '../errors/llm-error.js';
 import type { PriceTable } from '../pricing/types.js';
 import type { GenerateRequest, GenerateResult, LanguageEngine, ModelPrice, StreamPart, Usage } from '../spec/index.js';
 import type { FetchFn } from '../util/http.js';
+import type { CascadeInfo, CascadeRecord, CascadeVerifier } from './cascade/types.js';
 import type { CircuitStateStore } from './resilience/circuit-state-store.js';
 
 /** A configured model the router can send requests to: config + its engine (created on first use). */
@@ -165,6 +166,11 @@ export interface RouterOptions {
    * (which has no tenants of its own). A gateway whose tenants are created at runtime wants `'shared'`.
    */
   unknownTenant?: UnknownTenantPolicy;
+  /**
+   * Custom cascade verifiers by name, for `routing.cascades[].verifier`: `(request, weakResult) => score`,
+   * higher meaning the weak answer looks wrong (the cascade escalates at or above its `threshold`).
+   */
+  verifiers?: Readonly<Record<string, CascadeVerifier>>;
 }
 
 /** What a router does with a call naming a tenant it does not know (see `RouterOptions.unknownTenant`). */
@@ -186,6 +192,11 @@ export interface DeploymentInfo {
   /** True when the price was not configured: it came from the shipped table (or is 0 for a local engine). */
   priceFromTable: boolean;
   stats: DeploymentStatsSnapshot;
+  /**
+   * Set for a cascade (`routing.cascades`), a virtual model with engine `cascade`: its definition. Its
+   * `price` is the sum of its two models' prices, its `stats` the weak model's.
+   */
+  cascade?: CascadeInfo;
 }
 
 export interface CandidateExplanation {
@@ -248,6 +259,11 @@ export interface RouterResult extends GenerateResult {
   cacheScore?: number;
   attempts: AttemptRecord[];
   decision?: RouteDecision;
+  /**
+   * Set when the call named a cascade: the weak step, the verifier's score, whether it escalated, the strong
+   * step. `usage`, `cost` and `attempts` then cover both calls.
+   */
+  cascade?: CascadeRecord;
 }
 
 /** Extra part a router stream yields before the engine's first part: which deployment is answering. */
@@ -268,6 +284,20 @@ export interface RouterStream extends AsyncIterable<RouterStreamPart> {
   readonly requestId: string;
   /** Resolves after the stream ends with the final result (usage, cost); rejects if it ended in error. */
   readonly result: Promise<RouterResult>;
+  /**
+   * What calls this stream has already completed cost, for billing a stream that fails or is abandoned
+   * (a cascade's weak step). `replay: true`: the parts being streamed are that answer replayed (it was
+   * paid in full, nothing more to estimate); `false`: they come from a further call (the strong step),
+   * whose own partial use is on top. Undefined while no call has completed (and on ordinary streams).
+   */
+  spent?(): StreamSpend | undefined;
+}
+
+/** See `RouterStream.spent`. */
+export interface StreamSpend {
+  usage: Usage;
+  cost: Cost;
+  replay: boolean;
 }
 
 /** What `LLMRouter.embed` resolves to. */

@@ -141,8 +141,10 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
         if (o.status === 'success') {
           await settle({ status: 'success', result: o.result, deployment: o.result.deployment, provider: o.result.provider, ttftMs: o.result.timeToFirstTokenMs ?? o.firstPartMs });
         } else {
+          const spent = opened.stream.spent?.();
           await settle({
             status: o.status,
+            ...(spent ? { spent } : {}),
             error: o.error,
             ...(o.usage ? { usage: o.usage } : {}),
             ...(o.outputText ? { outputText: o.outputText } : {}),

@@ -1,4 +1,4 @@
-import { LLMError, type GenerateRequest, type RouterResult, type Usage, type UsageStatus } from '@llmrr/core';
+import { LLMError, sumUsage, type GenerateRequest, type RouterResult, type StreamSpend, type Usage, type UsageStatus } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import type { Admission } from '../tenancy/admission.js';
 import type { CallDeps } from './model-call.js';
@@ -19,6 +19,8 @@ export interface Settlement {
   cached?: false | 'exact' | 'semantic';
   /** Text sent to the client before a stream broke off or was abandoned (to estimate usage when none was reported). */
   outputText?: string;
+  /** A failed or abandoned stream's completed calls (a cascade's weak step: `RouterStream.spent`). */
+  spent?: StreamSpend;
 }
 
 export interface SettleCall {
@@ -50,10 +52,22 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       settled = true;
       let usage = s.result?.usage ?? s.usage;
       let costUsd = s.result?.cost.totalUsd ?? s.costUsd ?? 0;
-      if (!s.result && s.costUsd === undefined && s.status !== 'success' && s.deployment !== undefined) {
-        // Tokens were produced (an abandoned or broken stream): they are paid for, at the deployment's price.
-        const partial = partialCallCost({ usage, outputText: s.outputText, request: call.request, price: deploymentPrice(deps, call, s.deployment) });
-        if (partial) ({ usage, costUsd } = partial);
+      const spent = s.result || s.status === 'success' ? undefined : (s.spent ?? spentBefore(s.error));
+      if (spent?.replay) {
+        // A completed answer replayed (a cascade's accepted weak answer): paid in full, whatever was sent.
+        usage = spent.usage;
+        costUsd = spent.cost.totalUsd;
+      } else {
+        if (!s.result && s.costUsd === undefined && s.status !== 'success' && s.deployment !== undefined) {
+          // Tokens were produced (an abandoned or broken stream): they are paid for, at the deployment's price.
+          const partial = partialCallCost({ usage, outputText: s.outputText, request: call.request, price: deploymentPrice(deps, call, s.deployment) });
+          if (partial) ({ usage, costUsd } = partial);
+        }
+        if (spent) {
+          // Calls completed before the one that failed (a cascade's weak step) were paid too.
+          usage = usage ? sumUsage(spent.usage, usage) : spent.usage;
+          costUsd += spent.cost.totalUsd;
+        }
       }
       const cached = s.result?.cached ?? s.cached ?? false;
       const latencyMs = deps.now() - call.startedAt;
@@ -116,6 +130,18 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       }
     },
   };
+}
+
+/**
+ * The spend a failed call's error carries for calls completed before the failure: a cascade's weak step
+ * (`details.cascade.weak`, set by the router on the strong step's failure and on an abandoned cascade stream).
+ */
+function spentBefore(error: LLMError | undefined): StreamSpend | undefined {
+  const details = error?.details;
+  if (typeof details !== 'object' || details === null || !('cascade' in details)) return undefined;
+  const weak = (details as { cascade?: { weak?: { usage?: Usage; cost?: { totalUsd?: unknown } } } }).cascade?.weak;
+  if (!weak?.usage || typeof weak.usage.inputTokens !== 'number' || typeof weak.cost?.totalUsd !== 'number') return undefined;
+  return { usage: weak.usage, cost: weak.cost as StreamSpend['cost'], replay: false };
 }
 
 function deploymentPrice(deps: CallDeps, call: SettleCall, deployment: string) {

@@ -1,0 +1,141 @@
+import { LLMError } from '../../errors/llm-error.js';
+import type { GenerateRequest } from '../../spec/index.js';
+import { normalizeRequest } from '../request.js';
+import type { GenerateOptions, PromptOrRequest, RouterResult, RouterStream } from '../types.js';
+import type { ResolvedCascade } from './cascade-set.js';
+import { sumCost, sumUsage } from './sum-usage.js';
+import type { CascadeRecord, CascadeStep } from './types.js';
+
+/** What a cascade needs from its router: the ordinary calls it makes for each step. */
+export interface CascadeHost {
+  generate(input: PromptOrRequest, options: GenerateOptions): Promise<RouterResult>;
+  stream(input: PromptOrRequest, options: GenerateOptions): RouterStream;
+  now(): number;
+  generateId(): string;
+  /** Throws when the call (its `allowedModels`, its tenant's allow-list) may not use the cascade. */
+  checkAllowed(cascade: ResolvedCascade, options: GenerateOptions): void;
+}
+
+/** The request a cascade sends to both steps (validated once), after the checks that need no call. */
+export function prepareCascade(host: CascadeHost, c: ResolvedCascade, input: PromptOrRequest, options: GenerateOptions): GenerateRequest {
+  const request = normalizeRequest(input, options);
+  host.checkAllowed(c, options);
+  c.check?.(request, c.name);
+  return request;
+}
+
+/** A step's options: the caller's, on the step's model, with its own request id and metadata naming the cascade. */
+export function stepOptions(options: GenerateOptions, c: ResolvedCascade, step: 'weak' | 'strong', requestId: string): GenerateOptions {
+  return {
+    ...options,
+    model: step === 'weak' ? c.weak : c.strong,
+    requestId: `${requestId}:${step}`,
+    metadata: { ...options.metadata, cascade: c.name, cascadeStep: step },
+  };
+}
+
+export function stepOf(r: RouterResult): CascadeStep {
+  const s: CascadeStep = {
+    requestId: r.requestId,
+    deployment: r.deployment,
+    model: r.model,
+    provider: r.provider,
+    usage: r.usage,
+    cost: r.cost,
+    latencyMs: r.latencyMs,
+    cached: r.cached,
+  };
+  if (r.decision) s.decision = r.decision;
+  return s;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (value === null) return 'null';
+  return typeof value === 'string' ? `a string (${JSON.stringify(value.slice(0, 40))})` : typeof value;
+}
+
+/** The verifier's score of the weak answer; a thrown error or a non-number is a typed `LLMError`. */
+export async function verify(c: ResolvedCascade, request: GenerateRequest, weak: RouterResult, signal: AbortSignal | undefined): Promise<number> {
+  let score: unknown;
+  const details = { cascade: c.name, verifier: c.verifier, weak: stepOf(weak) };
+  try {
+    score = await c.score(request, weak, signal ? { cascade: c.name, signal } : { cascade: c.name });
+  } catch (e) {
+    if (LLMError.isInstance(e)) throw e.details === undefined ? e.with({ details }) : e;
+    throw new LLMError({
+      code: 'internal',
+      message: `Verifier "${c.verifier}" of cascade "${c.name}" failed: ${e instanceof Error ? e.message : String(e)}`,
+      cause: e,
+      details,
+    });
+  }
+  if (typeof score !== 'number' || Number.isNaN(score)) {
+    throw new LLMError({ code: 'internal', message: `Verifier "${c.verifier}" of cascade "${c.name}" returned ${describe(score)}, expected a number`, details });
+  }
+  return score;
+}
+
+/** One sentence on the cascade's decision, put before the answering step's `decision.reason`. */
+function decisionNote(record: CascadeRecord): string {
+  const head = `cascade "${record.name}": the answer of "${record.weak.deployment}" scored ${Number(record.score.toPrecision(4))} by ${record.verifier} (threshold ${record.threshold})`;
+  if (!record.escalated) return `${head}, accepted.`;
+  if (record.strongError) return `${head}, escalated, but the strong call failed (${record.strongError.code}): the weak answer is returned.`;
+  return `${head}, escalated to "${record.strong?.deployment ?? '?'}".`;
+}
+
+/**
+ * The cascade's result: the answering step's answer (the strong one when it was called and succeeded), usage
+ * and cost of both calls, the caller's request id, the attempts of both steps, and the `cascade` record.
+ */
+export function cascadeResult(
+  c: ResolvedCascade,
+  requestId: string,
+  latencyMs: number,
+  weak: RouterResult,
+  score: number,
+  strong: RouterResult | undefined,
+  strongError?: LLMError,
+): RouterResult {
+  const record: CascadeRecord = {
+    name: c.name,
+    verifier: c.verifier,
+    threshold: c.threshold,
+    score,
+    escalated: strong !== undefined || strongError !== undefined,
+    weak: stepOf(weak),
+  };
+  if (strong) record.strong = stepOf(strong);
+  if (strongError) record.strongError = strongError;
+  const answer = strong ?? weak;
+  const result: RouterResult = {
+    ...answer,
+    requestId,
+    usage: strong ? sumUsage(weak.usage, strong.usage) : weak.usage,
+    cost: strong ? sumCost(weak.cost, strong.cost) : weak.cost,
+    latencyMs,
+    attempts: strong ? [...weak.attempts, ...strong.attempts] : weak.attempts,
+    cascade: record,
+  };
+  delete result.timeToFirstTokenMs;
+  if (answer.decision) result.decision = { ...answer.decision, requestId, reason: `${decisionNote(record)} ${answer.decision.reason}` };
+  return result;
+}
+
+/**
+ * The strong call failed after escalation (`error` policy, or the caller aborted): the strong call's error
+ * (same code and status), its message prefixed with the cascade's decision, `details.cascade` holding the
+ * weak step (its usage and cost were spent), the original error as `cause`.
+ */
+export function strongFailure(c: ResolvedCascade, weak: RouterResult, score: number, error: LLMError): LLMError {
+  return error.with({
+    message: `Cascade "${c.name}": the answer of "${weak.deployment}" scored ${Number(score.toPrecision(4))} by ${c.verifier} (threshold ${c.threshold}), and the strong model "${c.strong}" failed: ${error.message}`,
+    cause: error,
+    details: { cascade: { name: c.name, verifier: c.verifier, threshold: c.threshold, score, escalated: true, weak: stepOf(weak) } },
+  });
+}
+
+/** Whether a failed strong call falls back to the weak answer: the `weak` policy, unless the caller aborted. */
+export function keepsWeak(c: ResolvedCascade, error: LLMError, signal: AbortSignal | undefined): boolean {
+  return c.onStrongFailure === 'weak' && signal?.aborted !== true && error.code !== 'aborted';
+}

@@ -1,0 +1,90 @@
+import type { CascadeConfig } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import type { GenerateRequest } from '../../spec/index.js';
+import { ARITHMETIC_DEFAULT_THRESHOLD, arithmeticScore, checkArithmeticRequest } from './arithmetic-verifier.js';
+import type { CascadeInfo, CascadeVerifier } from './types.js';
+
+/** A configured cascade with its verifier resolved. */
+export interface ResolvedCascade {
+  readonly name: string;
+  readonly weak: string;
+  readonly strong: string;
+  readonly verifier: string;
+  readonly threshold: number;
+  readonly onStrongFailure: CascadeConfig['onStrongFailure'];
+  readonly score: CascadeVerifier;
+  /** Refuses requests the verifier cannot judge, before any call (built-in verifiers only). */
+  readonly check: ((request: GenerateRequest, cascade: string) => void) | undefined;
+  readonly info: CascadeInfo;
+}
+
+interface BuiltinVerifier {
+  score: CascadeVerifier;
+  threshold: number;
+  check: (request: GenerateRequest, cascade: string) => void;
+}
+
+const BUILTIN_VERIFIERS: Readonly<Record<string, BuiltinVerifier>> = {
+  arithmetic: { score: arithmeticScore, threshold: ARITHMETIC_DEFAULT_THRESHOLD, check: checkArithmeticRequest },
+};
+
+/** Names of the verifiers built into core. */
+export const BUILTIN_VERIFIER_NAMES: readonly string[] = Object.keys(BUILTIN_VERIFIERS);
+
+function configError(param: string, message: string): LLMError {
+  return new LLMError({ code: 'config_invalid', message: `Invalid router config:\n  ${param}: ${message}`, param, details: [{ path: param, message }] });
+}
+
+/**
+ * The router's cascades by name (`routing.cascades`), with their verifiers resolved against the built-in
+ * ones and the router option `verifiers`. `create` throws `config_invalid` naming the field (an unknown
+ * verifier, a custom verifier without a threshold, a custom verifier that is not a function).
+ */
+export class CascadeSet {
+  private readonly byName = new Map<string, ResolvedCascade>();
+
+  private constructor(readonly list: readonly ResolvedCascade[]) {
+    for (const c of list) this.byName.set(c.name, c);
+  }
+
+  /** The cascades of a config, or undefined when it has none (so ordinary calls check nothing more). */
+  static create(configs: readonly CascadeConfig[] | undefined, verifiers: Readonly<Record<string, CascadeVerifier>> | undefined): CascadeSet | undefined {
+    if (verifiers !== undefined && (typeof verifiers !== 'object' || verifiers === null)) {
+      throw configError('verifiers', 'must be an object mapping verifier names to functions');
+    }
+    for (const [name, fn] of Object.entries(verifiers ?? {})) {
+      if (Object.hasOwn(BUILTIN_VERIFIERS, name)) throw configError(`verifiers.${name}`, `"${name}" is a built-in verifier; give yours another name`);
+      if (typeof fn !== 'function') throw configError(`verifiers.${name}`, `must be a function (request, weakResult) => number, got ${fn === null ? 'null' : typeof fn}`);
+    }
+    if (!configs || configs.length === 0) return undefined;
+    const list = configs.map((c, i): ResolvedCascade => {
+      const at = `routing.cascades.${i}`;
+      const builtin = Object.hasOwn(BUILTIN_VERIFIERS, c.verifier) ? BUILTIN_VERIFIERS[c.verifier] : undefined;
+      const custom = verifiers && Object.hasOwn(verifiers, c.verifier) ? verifiers[c.verifier] : undefined;
+      if (!builtin && !custom) {
+        const known = [...BUILTIN_VERIFIER_NAMES, ...Object.keys(verifiers ?? {})].join(', ');
+        throw configError(`${at}.verifier`, `unknown verifier "${c.verifier}" (known: ${known}; custom ones go in the router option verifiers)`);
+      }
+      const threshold = c.threshold ?? builtin?.threshold;
+      if (threshold === undefined) {
+        throw configError(`${at}.threshold`, `cascade "${c.name}" uses the custom verifier "${c.verifier}", which has no default threshold: set threshold`);
+      }
+      return {
+        name: c.name,
+        weak: c.weak,
+        strong: c.strong,
+        verifier: c.verifier,
+        threshold,
+        onStrongFailure: c.onStrongFailure,
+        score: builtin ? builtin.score : custom!,
+        check: builtin?.check,
+        info: { weak: c.weak, strong: c.strong, verifier: c.verifier, threshold, onStrongFailure: c.onStrongFailure },
+      };
+    });
+    return new CascadeSet(list);
+  }
+
+  get(name: string | undefined): ResolvedCascade | undefined {
+    return name === undefined ? undefined : this.byName.get(name);
+  }
+}

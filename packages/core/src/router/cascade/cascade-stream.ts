@@ -1,0 +1,140 @@
+import { replayAsStream } from '../../cache/replay-stream.js';
+import { LLMError } from '../../errors/llm-error.js';
+import { toLLMError } from '../../errors/to-llm-error.js';
+import { isContentPart, type GenerateRequest } from '../../spec/index.js';
+import type { GenerateOptions, PromptOrRequest, RouterResult, RouterStream, RouterStreamPart, StreamSpend } from '../types.js';
+import { cascadeResult, keepsWeak, prepareCascade, stepOptions, strongFailure, verify, type CascadeHost } from './cascade-call.js';
+import type { ResolvedCascade } from './cascade-set.js';
+
+function noop(): void {}
+
+/**
+ * `stream` on a cascade. The weak answer must be complete before the decision, so nothing is streamed until
+ * it is: the weak step runs as a non-streamed call, then the verifier scores it. Accepted: the weak answer
+ * goes out as stream parts (`route`, word-sized text deltas, `finish` with its usage). Escalated: the strong
+ * step is streamed (the router's ordinary stream, failover before its first content), its `finish` carrying
+ * the usage of both calls. The time to first token therefore includes the whole weak call (and the verifier).
+ * A strong stream that fails before any content follows `onStrongFailure` (the weak answer, or an error part);
+ * one that fails later ends with an error part, as any router stream.
+ */
+export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: PromptOrRequest, options: GenerateOptions): RouterStream {
+  const requestId = options.requestId ?? host.generateId();
+  let resolve!: (r: RouterResult) => void;
+  let reject!: (e: LLMError) => void;
+  const result = new Promise<RouterResult>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  result.catch(noop);
+  let settled = false;
+  /** Set once the weak step answered: what it cost, and whether its answer is being replayed. */
+  let spent: StreamSpend | undefined;
+  const succeed = (r: RouterResult): void => {
+    settled = true;
+    resolve(r);
+  };
+  const fail = (e: LLMError): RouterStreamPart => {
+    settled = true;
+    reject(e);
+    return { type: 'error', error: e };
+  };
+
+  /** Hands out a finished answer (the weak one) as stream parts, with the final result's usage. */
+  async function* replay(final: RouterResult, startedAt: number): AsyncGenerator<RouterStreamPart> {
+    yield { type: 'route', requestId, deployment: final.deployment, model: final.model, provider: final.provider, cached: final.cached };
+    let first = true;
+    for await (const part of replayAsStream({ ...final, createdAt: 0 })) {
+      if (first && isContentPart(part)) {
+        first = false;
+        final.timeToFirstTokenMs = host.now() - startedAt;
+      }
+      if (part.type === 'finish') {
+        if (first) final.timeToFirstTokenMs = host.now() - startedAt;
+        succeed(final);
+      }
+      yield part;
+    }
+  }
+
+  async function* run(): AsyncGenerator<RouterStreamPart> {
+    const startedAt = host.now();
+    let request: GenerateRequest;
+    let weak: RouterResult;
+    let score: number;
+    try {
+      request = prepareCascade(host, c, input, options);
+      weak = await host.generate(request, stepOptions(options, c, 'weak', requestId));
+      score = await verify(c, request, weak, options.signal);
+    } catch (e) {
+      yield fail(toLLMError(e));
+      return;
+    }
+    spent = { usage: weak.usage, cost: weak.cost, replay: score < c.threshold };
+    if (score < c.threshold) {
+      yield* replay(cascadeResult(c, requestId, host.now() - startedAt, weak, score, undefined), startedAt);
+      return;
+    }
+    const strong = host.stream(request, stepOptions(options, c, 'strong', requestId));
+    let routed = false;
+    let firstAt: number | undefined;
+    for await (const part of strong) {
+      if (part.type === 'route') {
+        routed = true;
+        yield { ...part, requestId };
+        continue;
+      }
+      if (part.type === 'error') {
+        const error = toLLMError(part.error);
+        // Before any content (no route part yet): the strong step never answered.
+        if (!routed && keepsWeak(c, error, options.signal)) {
+          spent = { ...spent, replay: true };
+          yield* replay(cascadeResult(c, requestId, host.now() - startedAt, weak, score, undefined, error), startedAt);
+          return;
+        }
+        yield fail(strongFailure(c, weak, score, error));
+        return;
+      }
+      if (firstAt === undefined && isContentPart(part)) firstAt = host.now();
+      if (part.type === 'finish') {
+        // The router stream settles its result before it hands out its finish part.
+        const final = cascadeResult(c, requestId, host.now() - startedAt, weak, score, await strong.result);
+        final.timeToFirstTokenMs = (firstAt ?? host.now()) - startedAt;
+        succeed(final);
+        yield { type: 'finish', finishReason: part.finishReason, usage: final.usage };
+        continue;
+      }
+      yield part;
+    }
+    // (A router stream always ends with a finish or an error part; never end silently if one did not.)
+    if (!settled) yield fail(new LLMError({ code: 'stream_interrupted', message: `The stream of cascade "${c.name}" ended without a finish or error part` }));
+  }
+
+  let consumed = false;
+  return {
+    requestId,
+    result,
+    spent: () => spent,
+    [Symbol.asyncIterator](): AsyncIterator<RouterStreamPart> {
+      if (consumed) throw new LLMError({ code: 'invalid_request', message: 'A router stream can be iterated only once' });
+      consumed = true;
+      const g = run();
+      // However the stream ends (its end, the consumer's return() or throw()), `.result` settles.
+      const closed = (): void => {
+        if (!settled) {
+          // (The weak step's spend rides along, as on the strong step's errors: it was paid.)
+          const details = spent ? { cascade: { name: c.name, weak: { usage: spent.usage, cost: spent.cost } } } : undefined;
+          fail(new LLMError({ code: 'aborted', message: 'The stream was closed by its consumer before it ended', ...(details ? { details } : {}) }));
+        }
+      };
+      return {
+        next: () =>
+          g.next().then((r) => {
+            if (r.done) closed();
+            return r;
+          }),
+        return: (value?: unknown) => g.return(value as undefined).finally(closed),
+        throw: (e?: unknown) => g.throw(e).finally(closed),
+      };
+    },
+  };
+}

@@ -1,0 +1,4 @@
+export { ARITHMETIC_DEFAULT_THRESHOLD, arithmeticScore, questionText } from './arithmetic-verifier.js';
+export { BUILTIN_VERIFIER_NAMES } from './cascade-set.js';
+export { sumCost, sumUsage } from './sum-usage.js';
+export type { CascadeInfo, CascadeRecord, CascadeStep, CascadeVerifier, CascadeVerifierContext } from './types.js';

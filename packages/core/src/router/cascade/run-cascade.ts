@@ -1,0 +1,27 @@
+import { toLLMError } from '../../errors/to-llm-error.js';
+import type { GenerateOptions, PromptOrRequest, RouterResult } from '../types.js';
+import { cascadeResult, keepsWeak, prepareCascade, stepOptions, strongFailure, verify, type CascadeHost } from './cascade-call.js';
+import type { ResolvedCascade } from './cascade-set.js';
+
+/**
+ * `generate` on a cascade: the weak step (the router's ordinary call: attempts, retries, fallbacks), the
+ * verifier's score of its complete answer, and the strong step when the score is at or above the threshold.
+ * Rejects with an `LLMError`: the weak step's, the verifier's, or (policy `error`) the strong step's.
+ */
+export async function runCascade(host: CascadeHost, c: ResolvedCascade, input: PromptOrRequest, options: GenerateOptions): Promise<RouterResult> {
+  const startedAt = host.now();
+  const requestId = options.requestId ?? host.generateId();
+  const request = prepareCascade(host, c, input, options);
+  const weak = await host.generate(request, stepOptions(options, c, 'weak', requestId));
+  const score = await verify(c, request, weak, options.signal);
+  if (score < c.threshold) return cascadeResult(c, requestId, host.now() - startedAt, weak, score, undefined);
+  let strong: RouterResult;
+  try {
+    strong = await host.generate(request, stepOptions(options, c, 'strong', requestId));
+  } catch (e) {
+    const error = toLLMError(e);
+    if (keepsWeak(c, error, options.signal)) return cascadeResult(c, requestId, host.now() - startedAt, weak, score, undefined, error);
+    throw strongFailure(c, weak, score, error);
+  }
+  return cascadeResult(c, requestId, host.now() - startedAt, weak, score, strong);
+}

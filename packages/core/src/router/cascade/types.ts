@@ -1,0 +1,60 @@
+import type { CascadeConfig } from '../../config/schema.js';
+import type { LLMError } from '../../errors/llm-error.js';
+import type { GenerateRequest, Usage } from '../../spec/index.js';
+import type { Cost, RouteDecision, RouterResult } from '../types.js';
+
+/** What a verifier is told besides the request and the weak answer. */
+export interface CascadeVerifierContext {
+  /** The cascade's name. */
+  cascade: string;
+  /** The caller's abort signal, when it gave one. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Scores a complete weak answer: higher means "more likely wrong"; the cascade calls the strong model when
+ * the score is at or above its threshold. A verifier that throws, or returns something other than a number
+ * (NaN included), fails the call with a typed `LLMError` (`internal`, unless it threw an `LLMError`).
+ */
+export type CascadeVerifier = (request: GenerateRequest, weak: RouterResult, context: CascadeVerifierContext) => number | Promise<number>;
+
+/** One call a cascade made. */
+export interface CascadeStep {
+  /** The step's own request id (`<requestId>:weak`, `<requestId>:strong`), as in its router events. */
+  requestId: string;
+  deployment: string;
+  model: string;
+  provider: string;
+  usage: Usage;
+  cost: Cost;
+  latencyMs: number;
+  cached: false | 'exact' | 'semantic';
+  /** With `explain: true`: the step's routing decision. */
+  decision?: RouteDecision;
+}
+
+/** How a cascade answered (on `RouterResult.cascade`). */
+export interface CascadeRecord {
+  /** The cascade's name (the model the caller asked for). */
+  name: string;
+  verifier: string;
+  threshold: number;
+  /** The verifier's score of the weak answer. */
+  score: number;
+  /** The score was at or above the threshold: the strong model was called. */
+  escalated: boolean;
+  weak: CascadeStep;
+  /** The strong call, when it was made and succeeded. */
+  strong?: CascadeStep;
+  /**
+   * Escalated, but the strong call failed and the cascade's `onStrongFailure: 'weak'` returned the weak
+   * answer: why the strong call failed. The answer is then the one the verifier flagged.
+   */
+  strongError?: LLMError;
+}
+
+/** A cascade as `models()` describes it (`DeploymentInfo.cascade`). */
+export type CascadeInfo = Pick<CascadeConfig, 'weak' | 'strong' | 'verifier' | 'onStrongFailure'> & {
+  /** The threshold in force (the verifier's default when the config gives none). */
+  threshold: number;
+};
