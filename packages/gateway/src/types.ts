@@ -40,6 +40,11 @@ export interface GatewayRouter {
    */
   feedback?(requestId: string, score: number): boolean;
   /**
+   * Names of the strategies the router has (optional). With it the admin API refuses a tenant's
+   * `preferences.strategy` the router does not know, instead of every later request of that tenant.
+   */
+  strategyNames?(): string[];
+  /**
    * The router's configuration; the gateway reads `routing.fallbacks` and `routing.fallbackToRanked` so a
    * budget reservation covers every deployment a request may fall back to. Optional: without it only the
    * requested model and per-call fallbacks are counted.

@@ -1,4 +1,4 @@
-import type { ChatMessage, ContentPart, GenerateRequest, ToolChoice } from '@llmrr/core';
+import { LLMError, type ChatMessage, type ContentPart, type GenerateRequest, type ToolChoice } from '@llmrr/core';
 import type { AnthropicMessagesRequest } from '../schemas/anthropic-messages.js';
 
 type Param = AnthropicMessagesRequest['messages'][number];
@@ -71,7 +71,12 @@ export function messagesToGenerateRequest(body: AnthropicMessagesRequest): Gener
     req.tools = body.tools.map((t) => ({ name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.input_schema }));
   }
   const choice = toolChoice(body.tool_choice);
-  if (choice !== undefined) req.toolChoice = choice;
+  if (choice !== undefined) {
+    if (typeof choice === 'object' && !req.tools?.some((t) => t.name === choice.name)) {
+      throw new LLMError({ code: 'invalid_request', message: `tool_choice names "${choice.name}", which is not in tools`, param: 'tool_choice.name' });
+    }
+    req.toolChoice = choice;
+  }
   if (body.metadata?.user_id) req.user = body.metadata.user_id;
   if (body.top_k !== undefined) req.providerOptions = { anthropic: { top_k: body.top_k } };
   return req;

@@ -147,3 +147,33 @@ describe("router errors and explain do not name deployments outside the tenant's
     }
   });
 });
+
+describe('resolveModel: per-call fallbacks', () => {
+  const wide = { ...ANONYMOUS, tenantId: 'acme', tenant: { allowedModels: ['mock', 'grouped'] } } as unknown as Principal;
+
+  function fallbackError(fallbacks: string[]): LLMError {
+    try {
+      resolveModel('mock', all, wide, fallbacks);
+    } catch (e) {
+      expect(LLMError.isInstance(e)).toBe(true);
+      return e as LLMError;
+    }
+    throw new Error(`expected ${JSON.stringify(fallbacks)} to be refused`);
+  }
+
+  it('names a model or alias the caller may use: accepted, and counted among the candidates', () => {
+    const resolved = resolveModel('mock', all, wide, ['team-alias']);
+    expect(resolved.candidates.map((d) => d.name)).toEqual(['mock', 'grouped']);
+  });
+
+  it('an unknown, disabled or not-allowed name is a 400 naming its index, with one message for all three', () => {
+    const errors = [['no-such-model'], ['mock', 'off'], ['secret-model']].map(fallbackError);
+    expect(errors.map((e) => [e.code, e.statusCode, e.param])).toEqual([
+      ['invalid_request', 400, 'llmrr.fallbacks.0'],
+      ['invalid_request', 400, 'llmrr.fallbacks.1'],
+      ['invalid_request', 400, 'llmrr.fallbacks.0'],
+    ]);
+    expect(errors[2]!.message).toBe('llmrr.fallbacks.0: unknown model "secret-model"');
+    expect(fallbackError(['x'.repeat(5000)]).message.length).toBeLessThan(200);
+  });
+});

@@ -73,6 +73,7 @@ export function resolveModel(
 ): ResolvedModel {
   const allowedModels = principal.tenant?.allowedModels;
   const visible = visibleDeployments(all, principal);
+  if (fallbacks) checkFallbacks(fallbacks, visible);
   if (AUTO_MODELS.has(requested)) {
     if (visible.length === 0) throw new LLMError({ code: 'no_deployment', message: 'No model is available to this tenant', param: 'model' });
     return { model: undefined, candidates: visible, allowedModels };
@@ -84,6 +85,20 @@ export function resolveModel(
   const names = fallbackNames(requested, allowed, fallbacks, routing);
   const extra = names.size > 0 ? visible.filter((d) => !allowed.includes(d) && (names.has(d.name) || (d.alias !== undefined && names.has(d.alias)))) : [];
   return { model: requested, candidates: [...allowed, ...extra], allowedModels };
+}
+
+/**
+ * A per-call fallback must name a model this caller may use (name or alias): 400 naming `llmrr.fallbacks.N`
+ * otherwise, the same message for an unknown model and one the tenant may not use.
+ */
+function checkFallbacks(fallbacks: readonly string[], visible: readonly DeploymentInfo[]): void {
+  for (let i = 0; i < fallbacks.length; i++) {
+    const name = fallbacks[i]!;
+    if (!visible.some((d) => d.name === name || d.alias === name)) {
+      const shown = name.length > 100 ? `${JSON.stringify(name.slice(0, 100))}...` : JSON.stringify(name);
+      throw new LLMError({ code: 'invalid_request', message: `llmrr.fallbacks.${i}: unknown model ${shown}`, param: `llmrr.fallbacks.${i}` });
+    }
+  }
 }
 
 /**

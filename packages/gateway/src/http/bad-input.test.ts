@@ -33,7 +33,7 @@ const cases: Case[] = [
   { name: 'bad tool name', body: { ...ok, tools: [{ type: 'function', function: { name: 'has space' } }] }, status: 400, code: 'invalid_request', param: 'tools.0.function.name' },
   { name: 'tool_choice naming a missing tool', body: { ...ok, tool_choice: { type: 'function', function: { name: 'nope' } } }, status: 400, code: 'invalid_request', param: 'tool_choice.function.name' },
   { name: 'bad response_format', body: { ...ok, response_format: { type: 'xml' } }, status: 400, code: 'invalid_request', param: 'response_format.type' },
-  { name: 'unknown llmrr field', body: { ...ok, llmrr: { strategi: 'x' } }, status: 400, code: 'invalid_request', param: 'llmrr' },
+  { name: 'unknown llmrr field', body: { ...ok, llmrr: { strategi: 'x' } }, status: 400, code: 'invalid_request', param: 'llmrr.strategi' },
   { name: 'bad x-llmrr-explain', body: ok, headers: { 'x-llmrr-explain': 'maybe' }, status: 400, code: 'invalid_request', param: 'x-llmrr-explain' },
   { name: 'unknown model', body: { ...ok, model: 'gpt-17' }, status: 404, code: 'model_not_found', param: 'model' },
   { name: 'too many messages', body: { ...ok, messages: Array.from({ length: 6 }, () => ({ role: 'user', content: 'x' })) }, status: 400, code: 'invalid_request', param: 'messages' },

@@ -1,5 +1,5 @@
 import { LLMError } from '@llmrr/core';
-import { incomingFromRequest, tooLarge, type Incoming } from './incoming.js';
+import { tooLarge, type Incoming } from './incoming.js';
 
 export interface ReadBodyOptions {
   /** Largest accepted body, in bytes. */
@@ -15,9 +15,9 @@ let utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
  * Reads a request body as JSON, refusing (with a typed 4xx LLMError, never a 5xx):
  * a non-JSON content type (415), a body over `maxBytes` (413, checked on Content-Length and while reading),
  * bytes that are not valid UTF-8 (400 `invalid_request`), and text that is not JSON (400 `invalid_json`).
+ * A web `Request` is read through `incomingFromRequest` (never its own `bytes()`, which has no limit).
  */
-export async function readJsonBody(request: Request | Incoming, options: ReadBodyOptions): Promise<unknown> {
-  const incoming = isIncoming(request) ? request : incomingFromRequest(request, undefined);
+export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions): Promise<unknown> {
   const type = incoming.headers.get('content-type');
   if (type !== null && !JSON_TYPE.test(type) && !acceptableType(type.trim())) {
     throw new LLMError({ code: 'unsupported_media_type', message: `Content-Type must be application/json, got "${type}"`, param: 'content-type' });
@@ -39,10 +39,6 @@ export async function readJsonBody(request: Request | Incoming, options: ReadBod
     const detail = e instanceof Error ? e.message : String(e);
     throw new LLMError({ code: 'invalid_json', message: `Request body is not valid JSON: ${detail}`, param: 'body' });
   }
-}
-
-function isIncoming(r: Request | Incoming): r is Incoming {
-  return typeof (r as Partial<Incoming>).bytes === 'function';
 }
 
 function acceptableType(type: string): boolean {

@@ -13,7 +13,8 @@ export function validateBody<S extends z.ZodType>(schema: S, body: unknown): z.o
   if (fastCheckOf(schema)?.(body)) return body as z.output<S>;
   const r = schema.safeParse(body);
   if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+  // An unknown key of a strict object is reported at the object; name the key itself.
+  const issues = r.error.issues.map((i) => ({ path: formatPath(i.code === 'unrecognized_keys' && i.keys[0] !== undefined ? [...i.path, i.keys[0]] : i.path), message: i.message }));
   const first = issues[0]!;
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more issue${issues.length > 2 ? 's' : ''})` : '';
   return throwInvalid(first.path, `${first.path || 'body'}: ${first.message}${more}`, issues);

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { ModelRoute } from '../calls/model-route.js';
 import { directRoutesOf, type DirectRoutes } from '../http/direct-routes.js';
 import { errorReply } from '../http/error-body.js';
+import { defaultRequestId } from '../http/request-id.js';
 import type { Gateway } from '../types.js';
+import { answerClientError, answerExpectation, fetchBridgeError } from './client-error.js';
 import { NodeIncoming } from './node-incoming.js';
 import { writeReply } from './write-reply.js';
 
@@ -13,6 +15,28 @@ export interface ServeOptions {
   port?: number;
   /** Default `127.0.0.1`. */
   host?: string;
+  /**
+   * How long a client may take to send a whole request, headers and body (default 60 s; Node's own default
+   * is 300 s): a client that stalls mid-request then gets a 408 with the error body and its connection is
+   * closed. It does not limit the answer: a long stream runs as long as it runs.
+   */
+  requestTimeoutMs?: number;
+  /** How long a client may take to send the request headers (default: the smaller of 60 s and `requestTimeoutMs`). */
+  headersTimeoutMs?: number;
+}
+
+/** Default `requestTimeoutMs`. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+/** node:http's options for the two timeouts, checked every quarter of the shorter one (30 s at most). */
+function timeoutOptions(options: ServeOptions): { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number } {
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const headersTimeout = options.headersTimeoutMs ?? Math.min(60_000, requestTimeout);
+  for (const [name, v] of [['requestTimeoutMs', requestTimeout], ['headersTimeoutMs', headersTimeout]] as const) {
+    if (!Number.isInteger(v) || v <= 0) throw new RangeError(`serveGateway: ${name} must be a positive integer (ms), got ${String(v)}`);
+  }
+  if (headersTimeout > requestTimeout) throw new RangeError(`serveGateway: headersTimeoutMs (${headersTimeout}) must not exceed requestTimeoutMs (${requestTimeout})`);
+  return { requestTimeout, headersTimeout, connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))) };
 }
 
 export interface ServedGateway {
@@ -35,18 +59,22 @@ export interface ServedGateway {
  */
 export async function serveGateway(gateway: Gateway, options: ServeOptions = {}): Promise<ServedGateway> {
   const host = options.host ?? '127.0.0.1';
+  const direct = directRoutesOf(gateway);
+  const newId = direct ? () => direct.requestId(NO_HEADERS) : defaultRequestId;
   // Not overriding the global Request/Response: the lightweight ones would wrap every Response the
   // process makes (the router's upstream answers too) and build the real one on first use.
   const viaFetch = getRequestListener(
     (request, env) => gateway.fetch(request, env.incoming.socket.remoteAddress ? { clientIp: env.incoming.socket.remoteAddress } : {}),
-    { hostname: host, overrideGlobalObjects: false },
+    { hostname: host, overrideGlobalObjects: false, errorHandler: fetchBridgeError(newId) },
   );
-  const direct = directRoutesOf(gateway);
-  const server = createServer((req, res) => {
+  const server = createServer(timeoutOptions(options), (req, res) => {
     const route = direct ? directRoute(direct, req) : undefined;
     if (direct && route) serveDirect(direct, route, req, res);
     else void viaFetch(req, res);
   });
+  // Requests node:http cannot parse get the gateway's error body too (Node's own answer has none).
+  server.on('clientError', answerClientError(newId));
+  server.on('checkExpectation', answerExpectation(newId));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 3006, host, () => {
@@ -76,6 +104,8 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
     },
   };
 }
+
+const NO_HEADERS = { get: () => null };
 
 function directRoute(direct: DirectRoutes, req: IncomingMessage): ModelRoute | undefined {
   const url = req.url ?? '/';

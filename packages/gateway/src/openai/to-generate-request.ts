@@ -14,25 +14,37 @@ function imagePart(url: string): ContentPart {
   return m ? { type: 'image', mediaType: m[1]!, data: m[2]! } : { type: 'image', url };
 }
 
-function convertMessage(m: OpenAIChatMessage): ChatMessage {
+/** A content array with no part carries nothing: refused as OpenAI does (`messages.N.content`). */
+function nonEmpty<T>(content: string | T[], index: number): string | T[] {
+  if (typeof content !== 'string' && content.length === 0) {
+    throw new LLMError({ code: 'invalid_request', message: `messages.${index}.content: an empty array; expected at least one content part`, param: `messages.${index}.content` });
+  }
+  return content;
+}
+
+function convertMessage(m: OpenAIChatMessage, index: number): ChatMessage {
   switch (m.role) {
     case 'system':
     case 'developer':
-      return { role: 'system', content: joinText(m.content) };
+      return { role: 'system', content: joinText(nonEmpty(m.content, index)) };
     case 'user': {
+      const parts = nonEmpty(m.content, index);
       const content: string | ContentPart[] =
-        typeof m.content === 'string'
-          ? m.content
-          : m.content.map((p): ContentPart => (p.type === 'text' ? { type: 'text', text: p.text } : imagePart(p.image_url.url)));
+        typeof parts === 'string' ? parts : parts.map((p): ContentPart => (p.type === 'text' ? { type: 'text', text: p.text } : imagePart(p.image_url.url)));
       return m.name ? { role: 'user', content, name: m.name } : { role: 'user', content };
     }
     case 'assistant': {
       const toolCalls = m.tool_calls?.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
       const text = m.content == null ? null : joinText(m.content);
-      return toolCalls && toolCalls.length > 0 ? { role: 'assistant', content: text, toolCalls } : { role: 'assistant', content: text ?? '' };
+      if (toolCalls && toolCalls.length > 0) return { role: 'assistant', content: text, toolCalls };
+      // A refusal echoed back from an earlier answer has null content; anything else needs content or tool calls.
+      if (text === null && m.refusal == null) {
+        throw new LLMError({ code: 'invalid_request', message: `messages.${index}.content: an assistant message needs content or tool_calls`, param: `messages.${index}.content` });
+      }
+      return { role: 'assistant', content: text ?? '' };
     }
     case 'tool':
-      return { role: 'tool', toolCallId: m.tool_call_id, content: joinText(m.content) };
+      return { role: 'tool', toolCallId: m.tool_call_id, content: joinText(nonEmpty(m.content, index)) };
   }
 }
 

@@ -6,6 +6,7 @@ import { extractApiKey } from '../auth/extract-key.js';
 import { clientIp, type AppContext, type AppEnv, type GatewayDeps } from '../calls/context.js';
 import { jsonResponse } from '../calls/model-call.js';
 import { errorResponse } from '../http/error-body.js';
+import { incomingFromRequest } from '../http/incoming.js';
 import { readJsonBody } from '../http/read-json-body.js';
 import { validateBody } from '../http/validate.js';
 import {
@@ -42,6 +43,14 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
   const syncModels = (tenant: Tenant) => {
     tenantModels?.sync(tenant);
   };
+  /** A tenant's preferred strategy must be one the router has: else every request of the tenant would be refused. */
+  const checkStrategy = (strategy: string | undefined) => {
+    if (strategy === undefined || !deps.router.strategyNames) return;
+    const known = deps.router.strategyNames();
+    if (!known.includes(strategy)) {
+      throw new LLMError({ code: 'invalid_request', message: `preferences.strategy: unknown strategy "${strategy.slice(0, 100)}" (known: ${known.join(', ')})`, param: 'preferences.strategy' });
+    }
+  };
   const guard =
     (handler: AdminHandler) =>
     async (c: AppContext): Promise<Response> => {
@@ -68,7 +77,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       }
     };
 
-  const body = async (c: AppContext) => readJsonBody(c.req.raw, { maxBytes: deps.maxBodyBytes });
+  const body = async (c: AppContext) => readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), { maxBytes: deps.maxBodyBytes });
   const ok = (c: AppContext, value: unknown, status = 200) => jsonResponse(value, c.get('requestId'), {}, status);
 
   // Tenants
@@ -85,6 +94,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s, audit) => {
       const input = validateBody(AdminTenantCreateSchema, await body(c));
       checkTenantModels(input.models);
+      checkStrategy(input.preferences?.strategy);
       const tenant = await s.tenants.createTenant(input);
       syncModels(tenant);
       await audit('tenant.create', tenant.id, { name: tenant.name, tier: tenant.tier, ...(tenant.models ? { models: tenant.models.map((m) => m.name) } : {}) });
@@ -106,6 +116,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const id = c.req.param('id')!;
       const patch = validateBody(AdminTenantPatchSchema, await body(c));
       checkTenantModels(patch.models ?? undefined);
+      checkStrategy(patch.preferences?.strategy);
       const tenant = await s.tenants.updateTenant(id, patch);
       syncModels(tenant);
       await audit('tenant.update', id, { fields: Object.keys(patch), ...(patch.models !== undefined ? { models: patch.models?.map((m) => m.name) ?? null } : {}) });

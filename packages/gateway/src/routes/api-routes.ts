@@ -7,6 +7,7 @@ import { jsonResponse } from '../calls/model-call.js';
 import { postModelEndpoint } from '../calls/model-endpoint.js';
 import { resolveModel, visibleDeployments } from '../calls/resolve-model.js';
 import { errorResponse } from '../http/error-body.js';
+import { incomingFromRequest } from '../http/incoming.js';
 import { readJsonBody } from '../http/read-json-body.js';
 import { validateBody } from '../http/validate.js';
 import { LegacyChatRequestSchema, QuickRequestSchema, RouteRequestSchema, type LegacyAnswer } from '../schemas/legacy-api.js';
@@ -130,7 +131,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
     const requestId = c.get('requestId');
     try {
       const principal = await principalOf(c, deps);
-      const body = validateBody(RouteRequestSchema, await readJsonBody(c.req.raw, { maxBytes: deps.maxBodyBytes }));
+      const body = validateBody(RouteRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), { maxBytes: deps.maxBodyBytes }));
       const resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
       const strategy = body.strategy ?? principal.tenant?.preferences.strategy;
       const decision = await deps.router.route(

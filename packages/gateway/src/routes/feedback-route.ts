@@ -4,6 +4,7 @@ import { authenticate } from '../auth/authenticate.js';
 import { clientIp, type AppEnv, type GatewayDeps } from '../calls/context.js';
 import { jsonResponse } from '../calls/model-call.js';
 import { errorResponse } from '../http/error-body.js';
+import { incomingFromRequest } from '../http/incoming.js';
 import { readJsonBody } from '../http/read-json-body.js';
 import { validateBody } from '../http/validate.js';
 import { FeedbackRequestSchema, type FeedbackResponse } from '../schemas/feedback.js';
@@ -25,7 +26,7 @@ export function registerFeedbackRoute(app: Hono<AppEnv>, deps: GatewayDeps): voi
         clientIp: clientIp(c),
         log: (m, e) => deps.log(m, requestId, e),
       });
-      const body = validateBody(FeedbackRequestSchema, await readJsonBody(c.req.raw, { maxBytes: deps.maxBodyBytes }));
+      const body = validateBody(FeedbackRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), { maxBytes: deps.maxBodyBytes }));
       const feedback = deps.router.feedback?.bind(deps.router);
       if (!feedback) throw new LLMError({ code: 'unsupported', message: "This gateway's router does not take feedback", param: 'request_id' });
       if (deps.stores) {

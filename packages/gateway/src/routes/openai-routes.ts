@@ -50,6 +50,9 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
       const ext = routerExtension(headers, body.llmrr);
       const created = Math.floor(deps.now() / 1000);
       if (body.echo) throw new LLMError({ code: 'unsupported', message: 'echo is not supported', param: 'echo' });
+      if (body.stream_options && !body.stream) {
+        throw new LLMError({ code: 'invalid_request', message: 'stream_options is only allowed when stream is true', param: 'stream_options' });
+      }
       return {
         model: body.model,
         request: completionToGenerateRequest(body),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ModelNameSchema } from './model-name.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
 import { boundedJson } from './bounded-json.js';
 
@@ -33,7 +34,7 @@ export const AnthropicToolSchema = z.looseObject({
 
 /** `POST /v1/messages` request body (Anthropic Messages API). */
 export const AnthropicMessagesRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: ModelNameSchema,
   max_tokens: z.number().int().positive(),
   messages: z.array(AnthropicMessageParamSchema).min(1, 'at least one message is required'),
   system: z.union([z.string(), z.array(TextBlock)]).optional(),

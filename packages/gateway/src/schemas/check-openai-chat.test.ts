@@ -58,7 +58,7 @@ function generator(seed: number) {
   return (): Record<string, unknown> => {
     junkRate = chance(0.5) ? 0.01 : 0.2;
     return obj({
-      model: field(['bench', 'auto', ''], 0.03),
+      model: field(['bench', 'auto', 'bench', 'auto', 'bench', 'auto', 'bench', 'auto', 'm'.repeat(256), 'é 漢字', '', 'm'.repeat(257), 'a\u0000b', 'gpt\u0085'], 0.03),
       messages: ok() ? list(message, 3) : pick(junk),
       max_tokens: field([...positiveInts, null]),
       max_completion_tokens: field([...positiveInts, null], 0.8),
@@ -126,6 +126,8 @@ describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
     }],
     ['nulls where the schema allows them', { model: 'm', messages: [{ role: 'assistant', content: null, refusal: null }], max_tokens: null, temperature: null, top_p: null, n: null, stop: null, seed: null, stream: null, stream_options: null }],
     ['an empty model', { model: '', messages: [{ role: 'user', content: 'hi' }] }],
+    ['a model of 257 characters', { model: 'm'.repeat(257), messages: [{ role: 'user', content: 'hi' }] }],
+    ['a model with a control character', { model: 'mo\u001bdel', messages: [{ role: 'user', content: 'hi' }] }],
     ['no messages', { model: 'm', messages: [] }],
     ['an unknown role', { model: 'm', messages: [{ role: 'robot', content: 'hi' }] }],
     ['an image in a system message', { model: 'm', messages: [{ role: 'system', content: [{ type: 'image_url', image_url: { url: 'u' } }] }] }],

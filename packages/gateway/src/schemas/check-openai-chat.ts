@@ -1,3 +1,4 @@
+import { isModelName } from './model-name.js';
 import type { OpenAIChatRequest } from './openai-chat.js';
 
 /**
@@ -6,12 +7,13 @@ import type { OpenAIChatRequest } from './openai-chat.js';
  * accepts `body` unchanged (it has no defaults or transforms): a string model, messages of any role with
  * text (or text and image) content and assistant tool calls, the sampling and stream fields, `llmrr`.
  * Anything else, valid or not (tools, tool_choice, response_format, an unsafe integer...), is false, and the
- * schema decides (and names the field). check-openai-chat.test.ts holds it to the schema.
+ * schema decides (and names the field). check-openai-chat.test.ts holds it to the schema. The model name
+ * check (`isModelName`: length and control characters) is a character loop over the name.
  */
 export function isWellFormedChatRequest(body: unknown): body is OpenAIChatRequest {
   if (!isObject(body)) return false;
   const b = body as Record<string, unknown>;
-  if (!isNonEmptyString(b.model)) return false;
+  if (!isModelName(b.model)) return false;
   const messages = b.messages;
   if (!Array.isArray(messages) || messages.length === 0) return false;
   if (!every(messages, isMessage)) return false;

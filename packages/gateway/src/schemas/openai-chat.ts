@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ModelNameSchema } from './model-name.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
 import { boundedJson } from './bounded-json.js';
 import { isWellFormedChatRequest } from './check-openai-chat.js';
@@ -75,7 +76,7 @@ const Stop = z.union([z.string(), z.array(z.string()).max(4)]).nullable().option
 
 /** `POST /v1/chat/completions` request body (OpenAI wire format). Unknown top-level fields are accepted and ignored. */
 export const OpenAIChatRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: ModelNameSchema,
   messages: z.array(OpenAIChatMessageSchema).min(1, 'at least one message is required'),
   max_tokens: z.number().int().positive().nullable().optional(),
   max_completion_tokens: z.number().int().positive().nullable().optional(),

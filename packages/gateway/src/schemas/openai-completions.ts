@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { ModelNameSchema } from './model-name.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
 import { LlmrrResponseInfoSchema, OpenAIUsageSchema } from './openai-chat.js';
 
 /** `POST /v1/completions` (legacy text completion). One prompt per request. */
 export const OpenAICompletionRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: ModelNameSchema,
   prompt: z.union([z.string(), z.array(z.string()).length(1, 'exactly one prompt per request is supported')]),
   max_tokens: z.number().int().positive().nullable().optional(),
   temperature: z.number().min(0).max(2).nullable().optional(),

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { ModelNameSchema } from './model-name.js';
 
 /** `POST /v1/embeddings`. Token-array inputs are not supported (text only). */
 export const OpenAIEmbeddingRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: ModelNameSchema,
   input: z.union([z.string(), z.array(z.string()).min(1, 'at least one input is required').max(2048)]),
   encoding_format: z.enum(['float', 'base64']).optional(),
   dimensions: z.number().int().positive().optional(),

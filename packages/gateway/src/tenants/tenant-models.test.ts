@@ -67,9 +67,13 @@ describe('tenant custom models', () => {
     expect(((await denied.json()) as { error: { param: string } }).error.param).toBe('model');
     for (let i = 0; i < 3; i++) expect(await text(await chat(beta, 'auto'))).toBe('shared cheap');
     expect(await text(await chat(acme, 'auto'))).toBe('acme private answer');
-    // Nor as a fallback.
+    // Nor as a fallback: refused as if it did not exist.
     const fb = await chat(beta, 'mock', { llmrr: { fallbacks: ['acme-llm'] } });
-    expect(await text(fb)).toBe('shared mock');
+    expect(fb.status).toBe(400);
+    const fbError = ((await fb.json()) as { error: { param: string; message: string } }).error;
+    const none = ((await (await chat(beta, 'mock', { llmrr: { fallbacks: ['no-such-llm'] } })).json()) as { error: { param: string; message: string } }).error;
+    expect(fbError.param).toBe('llmrr.fallbacks.0');
+    expect(fbError.message.replace('acme-llm', '<m>')).toBe(none.message.replace('no-such-llm', '<m>'));
 
     // /api/route explains with the public name.
     const route = await post(h.gateway, '/api/route', { prompt: 'hi', model: 'acme-llm' }, { authorization: `Bearer ${acme}` });

@@ -1,0 +1,58 @@
+import { Duplex } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { answerClientError, clientErrorOf } from './client-error.js';
+
+/** A socket double that records what is written and whether it was destroyed. */
+function fakeSocket(writable = true) {
+  const written: string[] = [];
+  const socket = new Duplex({ read() {}, write(chunk: Buffer, _enc, done) {
+    written.push(chunk.toString('latin1'));
+    done();
+  } });
+  if (!writable) socket.end();
+  return { socket, written };
+}
+
+describe('clientErrorOf', () => {
+  it.each([
+    ['HPE_HEADER_OVERFLOW', 431, 'headers'],
+    ['HPE_CHUNK_EXTENSIONS_OVERFLOW', 413, 'body'],
+    ['ERR_HTTP_REQUEST_TIMEOUT', 408, null],
+    ['HPE_INVALID_METHOD', 400, 'method'],
+    ['HPE_INVALID_CONTENT_LENGTH', 400, 'content-length'],
+    ['HPE_SOMETHING_NEW', 400, null],
+  ])('%s -> %i (param %s)', (code, status, param) => {
+    const e = clientErrorOf(Object.assign(new Error('x'), { code, reason: 'Some reason' }));
+    expect(e.statusCode).toBe(status);
+    expect(e.param ?? null).toBe(param);
+    expect(e.message).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('answerClientError', () => {
+  it('writes one error answer with the request id and ends the connection', async () => {
+    const { socket, written } = fakeSocket();
+    answerClientError(() => 'req_1')(Object.assign(new Error('bad'), { code: 'HPE_INVALID_METHOD', reason: 'Invalid method encountered' }), socket);
+    await new Promise((r) => setImmediate(r));
+    const text = written.join('');
+    expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(text).toContain('x-request-id: req_1\r\n');
+    expect(text).toContain('connection: close\r\n');
+    const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as { error: Record<string, unknown> };
+    expect(body.error).toEqual({ type: 'invalid_request_error', code: 'invalid_request', message: 'Malformed HTTP request: Invalid method encountered', param: 'method', request_id: 'req_1' });
+    expect(socket.writableEnded).toBe(true);
+  });
+
+  it('writes nothing on a reset or closed connection, or when an answer already started on it', () => {
+    const reset = fakeSocket();
+    answerClientError(() => 'req_2')(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), reset.socket);
+    expect([reset.written, reset.socket.destroyed]).toEqual([[], true]);
+    const closed = fakeSocket(false);
+    answerClientError(() => 'req_3')(Object.assign(new Error('bad'), { code: 'HPE_INVALID_METHOD' }), closed.socket);
+    expect(closed.written).toEqual([]);
+    const busy = fakeSocket();
+    Object.assign(busy.socket, { _httpMessage: { headersSent: true } });
+    answerClientError(() => 'req_4')(Object.assign(new Error('bad'), { code: 'HPE_INVALID_CHUNK_SIZE' }), busy.socket);
+    expect([busy.written, busy.socket.destroyed]).toEqual([[], true]);
+  });
+});

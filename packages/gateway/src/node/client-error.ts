@@ -1,0 +1,98 @@
+import { LLMError } from '@llmrr/core';
+import { RequestError } from '@hono/node-server';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { errorBody, errorReply, errorResponse, errorStatus } from '../http/error-body.js';
+import { writeReply } from './write-reply.js';
+
+/** What node:http's parser reports (`llhttp` codes such as `HPE_HEADER_OVERFLOW`, and its reason). */
+interface ParserError extends Error {
+  code?: string;
+  reason?: string;
+}
+
+/**
+ * The gateway's error for a request node:http could not parse (a header too large or with control
+ * characters, an unknown method, a bad `Content-Length`, a broken chunked body...). Node's own answer is a
+ * bare status line with no body; this one has the usual error body. The parser's reason is a fixed text of
+ * llhttp (no stack, no input echoed).
+ */
+export function clientErrorOf(err: ParserError): LLMError {
+  const reason = typeof err.reason === 'string' && err.reason !== '' ? err.reason : 'Malformed HTTP request';
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new LLMError({ code: 'invalid_request', statusCode: 431, message: 'Request headers are too large', param: 'headers' });
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return new LLMError({ code: 'payload_too_large', message: 'Chunk extensions are too large', param: 'body' });
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new LLMError({ code: 'timeout', statusCode: 408, message: 'The request was not received in time' });
+    case 'HPE_INVALID_METHOD':
+      return new LLMError({ code: 'invalid_request', message: `Malformed HTTP request: ${reason}`, param: 'method' });
+    case 'HPE_INVALID_URL':
+      return new LLMError({ code: 'invalid_request', message: `Malformed HTTP request: ${reason}`, param: 'url' });
+    case 'HPE_INVALID_CONTENT_LENGTH':
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+      return new LLMError({ code: 'invalid_request', message: `Malformed HTTP request: ${reason}`, param: 'content-length' });
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+    case 'HPE_INVALID_CHUNK_SIZE':
+      return new LLMError({ code: 'invalid_request', message: `Malformed HTTP request: ${reason}`, param: 'transfer-encoding' });
+    case 'HPE_INVALID_HEADER_TOKEN':
+    case 'HPE_LF_EXPECTED':
+    case 'HPE_CR_EXPECTED':
+      return new LLMError({ code: 'invalid_request', message: `Malformed HTTP request: ${reason}`, param: 'headers' });
+    default:
+      return new LLMError({ code: 'invalid_request', message: `Malformed HTTP request: ${reason}` });
+  }
+}
+
+/**
+ * A `clientError` listener for node:http: answers with the gateway's error body and closes the connection,
+ * as Node would (only when nothing of an answer was written on it yet; otherwise it just closes).
+ */
+export function answerClientError(requestId: () => string): (err: ParserError, socket: Duplex) => void {
+  return (err, socket) => {
+    const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const error = clientErrorOf(err);
+    const id = requestId();
+    const status = errorStatus(error);
+    const body = JSON.stringify(errorBody(error, id));
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `x-request-id: ${id}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  };
+}
+
+/**
+ * The `errorHandler` of `@hono/node-server`'s listener: a request it cannot turn into a web `Request` (a bad
+ * or missing `Host`, a path that is not a path) is a 400 with the error body, not an empty 400; anything
+ * else (the gateway's `fetch` rejected, which it does not do by itself) is a 500 with no detail, logged to the console.
+ */
+export function fetchBridgeError(requestId: () => string): (err: unknown) => Response {
+  return (err) => {
+    if (err instanceof RequestError) {
+      const host = /host/i.test(err.message);
+      // "Invalid URL" is what the bridge says when the target and the Host header do not make a URL together.
+      const message = err.message === 'Invalid URL' ? 'Invalid URL (the request target with the Host header)' : err.message;
+      return errorResponse(new LLMError({ code: 'invalid_request', message: `Malformed HTTP request: ${message}`, param: host ? 'host' : 'url' }), requestId());
+    }
+    const id = requestId();
+    console.error('[llmrr-gateway] request failed before the gateway answered', id, err);
+    return errorResponse(new LLMError({ code: 'internal', message: 'internal', cause: err }), id);
+  };
+}
+
+/**
+ * A `checkExpectation` listener for node:http: an `Expect` header other than `100-continue` is a 417 with
+ * the error body (Node's own 417 has none). Only such requests reach it.
+ */
+export function answerExpectation(requestId: () => string): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const error = new LLMError({ code: 'invalid_request', statusCode: 417, message: 'Only "Expect: 100-continue" is supported', param: 'expect' });
+    writeReply(errorReply(error, requestId()), req, res);
+  };
+}
