@@ -32,7 +32,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Agent } from 'node:http';
 import { GATEWAY_NODE_FLAGS } from '@llmrr/gateway/node';
 import { bundleForNode } from './gateway-bench-bundle.js';
-import { cpuMs, rssMb } from './proc-stats.js';
+import { cpuMs, rssMb, syscallCounts } from './proc-stats.js';
 import { streamOnce } from './stream-client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -193,6 +193,7 @@ async function load(opts: Record<string, unknown>, pid: number): Promise<void> {
 async function bursts(url: string, headers: Record<string, string>, pid: number, upstreamPort: number): Promise<void> {
   const model = FLOOR ? 'bench-model' : 'bench';
   const cpu0 = cpuSplit(pid);
+  const io0 = syscallCounts(pid);
   const end = Date.now() + DURATION_S * 1000;
   let streams = 0;
   let ok = 0;
@@ -214,10 +215,12 @@ async function bursts(url: string, headers: Record<string, string>, pid: number,
     }
   }
   const cpu = cpuSplit(pid);
+  const io = syscallCounts(pid);
   const [user, sys] = [(cpu.user - cpu0.user) / streams, (cpu.sys - cpu0.sys) / streams];
   console.log(
     `${FLOOR ? 'floor proxy' : 'gateway'}: ${count} bursts of ${BURST} streams (${ok} ok), TTFB p50 per burst ${ttfb.map((t) => t.toFixed(0)).join(' ')} ms, ` +
       `CPU ${(user + sys).toFixed(3)} ms per stream (user ${user.toFixed(3)}, system ${sys.toFixed(3)}), ` +
+      `${((io.reads - io0.reads) / streams).toFixed(1)} reads and ${((io.writes - io0.writes) / streams).toFixed(1)} writes (system calls) per stream, ` +
       `${connectionsTo(upstreamPort)} connections to the upstream, RSS ${rssMb(pid).toFixed(0)} MB, ${Date.now() - started} ms in all`,
   );
 }
