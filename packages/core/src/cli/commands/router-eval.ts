@@ -13,6 +13,7 @@ import { CliUsageError } from '../cli-usage-error.js';
 import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
 import { embeddingLookupFor } from './router-embeddings.js';
+import { FEATURES_FLAGS, FEATURES_HELP, parseFeatureGroups } from './router-features.js';
 import { cascadeDataFile, routerEvalCascade } from './router-eval-cascade.js';
 import { parsePredictor, parseTasks } from './router-train.js';
 
@@ -33,6 +34,7 @@ const FLAGS = {
   seed: { type: 'string' },
   cascade: { type: 'boolean' },
   ...AUGMENT_FLAGS,
+  ...FEATURES_FLAGS,
 } as const;
 
 export const ROUTER_EVAL_HELP = `Usage: llmrr router eval --data <file|dir> [--model <model.json>] [options]
@@ -62,7 +64,7 @@ Options:
                              every training task fall back toward each model's mean quality)
       --hash-dim <n>         hashed TF-IDF buckets (default 65536)
       --embeddings           add prompt embeddings (cached under .llmrr/cache/embeddings)
-${AUGMENT_HELP}      --seed <n>             training seed
+${AUGMENT_HELP}${FEATURES_HELP}      --seed <n>             training seed
       --cascade              evaluate a CASCADE instead (RouteLLM GSM8K with responses only): it calls
                              the weak model first, READS ITS ANSWER (arithmetic checks, final answer,
                              truncation, ...) and escalates to the strong model when it looks wrong,
@@ -87,11 +89,14 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   const seed = intFlag(values.seed, '--seed', 0);
   const select = parsePredictor(values.predictor);
   const tasks = parseTasks(values.tasks);
+  const featureGroups = parseFeatureGroups(values.features);
+  const structure = featureGroups?.includes('structure') === true;
   const kinds = parseTasks(values.predictors)?.map((k) => {
     const kind = parsePredictor(k);
     if (kind === 'auto' || kind === 'prior') throw new CliUsageError(`option --predictors expects predictor kinds (logistic, mf, mlp, knn, ensemble, task, stack), got "${k}"`, '--predictors');
     return kind;
   });
+  if (values.model && featureGroups) throw new CliUsageError('--features trains with extra feature groups: use it without --model (a trained model carries its own)', '--features');
   if (values.cascade && values.model) throw new CliUsageError('--cascade trains per fold: use it without --model', '--cascade');
   if (values.cascade && (values['holdout-task'] || tasks)) throw new CliUsageError('--cascade evaluates RouteLLM GSM8K by cross-validation: --holdout-task and --tasks do not apply', '--cascade');
   if (values.cascade) cascadeDataFile(resolveDataPath(values.data, ctx.env, ctx.cwd));
@@ -117,6 +122,7 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
             ...(hashDim !== undefined ? { hashDim } : {}),
             ...(seed !== undefined ? { seed } : {}),
             ...(embedding ? { embedding } : {}),
+            ...(structure ? { structure } : {}),
             ...(augment ? { augment: augment.options } : {}),
             ...(augment?.multitask ? { multitask: augment.multitask } : {}),
           },
@@ -146,10 +152,12 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
       ...(tasks ? { tasks } : {}),
       ...(values['holdout-task'] ? { holdoutTask: values['holdout-task'] } : {}),
       ...(embedding ? { embedding } : {}),
+      ...(structure ? { structure } : {}),
       ...(augment ? { augment: augment.options } : {}),
       ...(augment?.infold ? { foldOptions: augment.infold.forFold } : {}),
       ...(augment?.multitask ? { multitask: augment.multitask } : {}),
     });
+    if (featureGroups) report.features = featureGroups.map((g) => `+${g}`);
     if (augment) report.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}), ...(augment.infold ? { infold: augment.infold.reports } : {}) };
   }
   const out = resolve(ctx.cwd, values.out ?? join('.llmrr', 'reports', `${dataset.name.replace(/[^\w.-]+/g, '-')}${values['holdout-task'] ? `-unseen-${values['holdout-task']}` : ''}.json`));

@@ -12,6 +12,7 @@ import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
 import type { MultitaskOptions } from '../../learning/augment/multitask.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
 import { embeddingLookupFor } from './router-embeddings.js';
+import { FEATURES_FLAGS, FEATURES_HELP, parseFeatureGroups } from './router-features.js';
 
 const FLAGS = {
   ...GLOBAL_FLAGS,
@@ -25,6 +26,7 @@ const FLAGS = {
   seed: { type: 'string' },
   json: { type: 'boolean' },
   ...AUGMENT_FLAGS,
+  ...FEATURES_FLAGS,
 } as const;
 
 export const ROUTER_TRAIN_HELP = `Usage: llmrr router train --data <file|dir> --out <model.json> [options]
@@ -52,7 +54,7 @@ Options:
       --hash-dim <n>       hashed TF-IDF buckets (default 65536; 0 = off)
       --embeddings         add a Universal Sentence Encoder embedding of each prompt (cached on disk
                            under .llmrr/cache/embeddings; slow the first time: ~26 ms per prompt)
-${AUGMENT_HELP}      --seed <n>           training seed (default 1)
+${AUGMENT_HELP}${FEATURES_HELP}      --seed <n>           training seed (default 1)
       --json               print the training summary as JSON
   -h, --help               show this help
 `;
@@ -80,6 +82,7 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   const select = parsePredictor(values.predictor);
   const hashDim = intFlag(values['hash-dim'], '--hash-dim', 0, 1 << 20);
   const seed = intFlag(values.seed, '--seed', 0);
+  const featureGroups = parseFeatureGroups(values.features);
   const dataset = await loadDataset(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, parseTasks(values.tasks)).map((e) => e.prompt), ctx, log) : undefined;
@@ -105,6 +108,7 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
     ...(hashDim !== undefined ? { hashDim } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(embedding ? { embedding } : {}),
+    ...(featureGroups?.includes('structure') ? { structure: true } : {}),
     ...(augment ? { augment: augment.options } : {}),
     ...(augment?.multitask ? { multitask: augment.multitask } : {}),
     ...(infoldMultitask ? { multitask: infoldMultitask } : {}),

@@ -72,6 +72,8 @@ export interface EvaluationReport {
   per_task?: Array<{ task: string; n: number; apgr?: number; cpt50?: number; cpt80?: number; aiq?: number; zero_router_aiq?: number; cost_fraction_at_95?: number | null; cost_fraction_at_95_of_reference?: number | null; reference?: { model: string; quality: number; cost: number }; best_single?: { model: string; quality: number; cost?: number }; vs_zero_router?: ManyModelResult['vs_zero_router']; quality?: number }>;
   /** Validation scores of each candidate during training, per fold. */
   validation: Array<{ fold: string; kind: PredictorKind; metric: string; value: number }>;
+  /** Optional feature groups added (`--features`, e.g. `+structure`); absent = none. */
+  features?: string[];
   /** The augmentation block used (`--augment`), with the difficulty model's data and overlap counts. */
   augment?: { kinds: string[]; difficulty?: AugmentReport; multitask?: { kept: number; dropped: number; droppedByFullText: number; droppedByStemOnly: number }; infold?: Array<InfoldFoldReport & { fold: string }> };
   seconds: number;

@@ -4,6 +4,7 @@ import { augmentDim, augmentValues } from '../augment/augment-values.js';
 import { fnv1a } from '../datasets/split-examples.js';
 import { ANALYSIS_DIM, analysisVector, analyzePrompt } from './analyze-prompt.js';
 import type { SparseVector } from './sparse-vector.js';
+import { STRUCTURE_DIM, structureFeatures } from './structure-features.js';
 import { tokenize } from './tokenize.js';
 
 /** The persisted description of how prompts become feature vectors (part of the model artifact). */
@@ -24,7 +25,16 @@ export interface FeatureSpec {
    * structure features, standardized. Absent in artifacts trained without `--augment`.
    */
   augment?: AugmentSpec;
+  /**
+   * Quantitative-structure block (`STRUCTURE_FEATURES`, opt-in: `--features +structure`), centred on
+   * the training prompts' mean and divided by max(their spread, `STRUCTURE_MIN_STD`). Placed last, so
+   * the other blocks keep their offsets. Absent in artifacts trained without it.
+   */
+  structure?: { mean: number[]; std: number[] };
 }
+
+/** Floor of the structure block's spread: a value rare in training cannot blow up to hundreds. */
+export const STRUCTURE_MIN_STD = 0.1;
 
 export interface FeatureBlocks {
   analysis: [number, number];
@@ -32,6 +42,8 @@ export interface FeatureBlocks {
   hashed: [number, number];
   /** The augmentation block (empty when there is none). */
   augment: [number, number];
+  /** The structure block (empty when there is none). */
+  structure: [number, number];
 }
 
 /** Start/end offsets of each block in the full vector. */
@@ -39,7 +51,8 @@ export function featureBlocks(spec: FeatureSpec): FeatureBlocks {
   const a = spec.analysis ? ANALYSIS_DIM : 0;
   const e = spec.embedding?.dim ?? 0;
   const h = a + e + spec.hashDim;
-  return { analysis: [0, a], embedding: [a, a + e], hashed: [a + e, h], augment: [h, h + (spec.augment ? augmentDim(spec.augment) : 0)] };
+  const g = h + (spec.augment ? augmentDim(spec.augment) : 0);
+  return { analysis: [0, a], embedding: [a, a + e], hashed: [a + e, h], augment: [h, g], structure: [g, g + (spec.structure ? STRUCTURE_DIM : 0)] };
 }
 
 const denseIdf = new WeakMap<FeatureSpec, Float32Array>();
@@ -58,7 +71,7 @@ function idfTable(spec: FeatureSpec): Float32Array | undefined {
 }
 
 export function featureDim(spec: FeatureSpec): number {
-  return featureBlocks(spec).augment[1];
+  return featureBlocks(spec).structure[1];
 }
 
 /**
@@ -99,6 +112,8 @@ export interface FitFeaturesOptions {
   analysis?: boolean;
   hashDim?: number;
   embedding?: { dim: number; model: string };
+  /** Add the quantitative-structure block (`STRUCTURE_FEATURES`). Default false. */
+  structure?: boolean;
 }
 
 /** Learns IDF and the analysis standardization from the training prompts. */
@@ -132,7 +147,27 @@ export function fitFeatures(prompts: readonly string[], options: FitFeaturesOpti
     spec.analysisMean = Array.from(sum, (s) => round4(s / n));
     spec.analysisStd = Array.from(sq, (s, i) => round4(Math.sqrt(Math.max(1e-8, s / n - (sum[i]! / n) ** 2)) || 1));
   }
+  if (options.structure) spec.structure = fitStructure(prompts);
   return spec;
+}
+
+/** Mean and floored spread of the structure values over the training prompts (no labels involved). */
+function fitStructure(prompts: readonly string[]): { mean: number[]; std: number[] } {
+  const sum = new Float64Array(STRUCTURE_DIM);
+  const sq = new Float64Array(STRUCTURE_DIM);
+  const v = new Array<number>(STRUCTURE_DIM);
+  for (const p of prompts) {
+    structureFeatures(p, v);
+    for (let i = 0; i < STRUCTURE_DIM; i++) {
+      sum[i]! += v[i]!;
+      sq[i]! += v[i]! * v[i]!;
+    }
+  }
+  const n = Math.max(1, prompts.length);
+  return {
+    mean: Array.from(sum, (s) => round4(s / n)),
+    std: Array.from(sq, (s, i) => round4(Math.max(STRUCTURE_MIN_STD, Math.sqrt(Math.max(0, s / n - (sum[i]! / n) ** 2))))),
+  };
 }
 
 function round4(x: number): number {
@@ -141,7 +176,8 @@ function round4(x: number): number {
 
 /**
  * Turns a prompt (and its embedding, when the spec has an embedding block) into a sparse vector:
- * [standardized analysis | embedding | hashed TF-IDF]. Embedding and hashed blocks are L2-normalized.
+ * [standardized analysis | embedding | hashed TF-IDF | augmentation | structure]. Embedding and hashed
+ * blocks are L2-normalized.
  */
 export function featurize(spec: FeatureSpec, text: string, embedding?: ArrayLike<number>): SparseVector {
   const blocks = featureBlocks(spec);
@@ -197,6 +233,17 @@ export function featurize(spec: FeatureSpec, text: string, embedding?: ArrayLike
     for (let i = 0; i < values.length; i++) {
       idx.push(blocks.augment[0] + i);
       val.push(values[i]!);
+    }
+  }
+  if (spec.structure) {
+    const { mean, std } = spec.structure;
+    if (mean.length !== STRUCTURE_DIM || std.length !== STRUCTURE_DIM) {
+      throw new LLMError({ code: 'invalid_request', message: `The structure block has ${STRUCTURE_DIM} values but its standardization has ${mean.length}/${std.length}`, param: 'features.structure.mean' });
+    }
+    const v = structureFeatures(text);
+    for (let i = 0; i < STRUCTURE_DIM; i++) {
+      idx.push(blocks.structure[0] + i);
+      val.push((v[i]! - mean[i]!) / (std[i]! || 1));
     }
   }
   return { index: Int32Array.from(idx), value: Float32Array.from(val) };

@@ -27,6 +27,11 @@ export interface TrainPredictorsOptions {
   hashDim?: number;
   /** Use the cheap analysis block. Default true. */
   analysis?: boolean;
+  /**
+   * Add the quantitative-structure block (`STRUCTURE_FEATURES`: quantities, steps, clauses and the
+   * shape of a multiple-choice question; no labels used). Default false (`--features +structure`).
+   */
+  structure?: boolean;
   /** Add an embedding block (every prompt must have one). */
   embedding?: { dim: number; model: string; lookup: EmbeddingLookup };
   /** Share of the training examples kept aside for validation (early stopping, selection). Default 0.1. */
@@ -98,7 +103,7 @@ export function trainPredictors(
   const emb = options.embedding;
   const spec = fitFeatures(
     fitSet.map((e) => e.prompt),
-    { hashDim: options.hashDim ?? DEFAULT_HASH_DIM, analysis: options.analysis ?? true, ...(emb ? { embedding: { dim: emb.dim, model: emb.model } } : {}) },
+    { hashDim: options.hashDim ?? DEFAULT_HASH_DIM, analysis: options.analysis ?? true, ...(emb ? { embedding: { dim: emb.dim, model: emb.model } } : {}), ...(options.structure ? { structure: true } : {}) },
   );
   if (options.augment && (options.augment.difficulty || options.augment.quantities)) spec.augment = fitAugment(options.augment, fitSet.map((e) => e.prompt), emb?.lookup);
   // With cross-fitted in-fold augmentation, training and validation rows get their difficulty values
