@@ -13,7 +13,7 @@ import { loadPriceTableFromEnv, PRICES_FILE_ENV } from '../pricing/load-price-ta
 import type { PriceTable } from '../pricing/types.js';
 import type { ChatMessage, GenerateRequest, GenerateResult, LanguageEngine } from '../spec/index.js';
 import { sleep as defaultSleep } from '../util/abort.js';
-import { unfitReason, type CandidateQuery } from './candidates.js';
+import { matchesName, unfitReason, type CandidateQuery } from './candidates.js';
 import { configVersion } from './config-version.js';
 import { RouterDeployment } from './deployment.js';
 import { planRoute, type RoutePlan, type RoutePlanInput } from './plan-route.js';
@@ -169,13 +169,14 @@ export class LLMRouter {
     }
     this.unknownTenant = policy;
     this.config.models.forEach((m, i) => this.put(this.createDeployment(m, `models.${i}`)));
+    // (Before the tenants: their own models may not take a cascade's name.)
+    this.cascades = CascadeSet.create(this.config.routing.cascades, options.verifiers);
     if (this.config.version === 3) {
       this.config.tenants.forEach((t, ti) => {
         const checked = parseTenantConfig(t, `tenants.${ti}`);
         this.tenants.set(checked, this.ownDeployments(checked, undefined, `tenants.${ti}.`), this.deployments);
       });
     }
-    this.cascades = CascadeSet.create(this.config.routing.cascades, options.verifiers);
     this.strategyName = this.config.routing.strategy;
     if (!this.strategies.has(this.strategyName)) {
       throw new LLMError({
@@ -445,6 +446,7 @@ export class LLMRouter {
     if (cascade) {
       // Only the weak step can be planned: whether the strong one runs depends on the weak answer.
       this.cascadeAllowed(cascade, options);
+      cascade.check?.(request, cascade.name);
       const plan = await this.planFor(request, { ...options, model: cascade.weak }, options.stream === true, requestId, true);
       const d = plan.decision!;
       return { ...d, reason: `cascade "${cascade.name}": the weak step is planned; "${cascade.strong}" is called after it when ${cascade.verifier} scores its answer >= ${cascade.threshold}. ${d.reason}` };
@@ -562,6 +564,13 @@ export class LLMRouter {
     if (typeof score !== 'number' || !(score >= 0 && score <= 1)) {
       throw new LLMError({ code: 'invalid_request', message: `feedback score must be a number in [0,1] (got ${JSON.stringify(score)})`, param: 'score' });
     }
+    let known = this.feedbackOn(requestId, score);
+    // A cascade's call: its steps were routed as `<id>:weak` and `<id>:strong`; the answer was the last of them.
+    if (!known && this.cascades !== undefined) known = this.feedbackOn(`${requestId}:strong`, score) || this.feedbackOn(`${requestId}:weak`, score);
+    return known;
+  }
+
+  private feedbackOn(requestId: string, score: number): boolean {
     let known = false;
     for (const s of new Set(this.strategies.values())) {
       const f = (s as { feedback?: (id: string, score: number) => boolean }).feedback;
@@ -636,9 +645,14 @@ export class LLMRouter {
    */
   private cascadeAllowed(cascade: ResolvedCascade, options: RouterCallOptions): void {
     this.assertOpen();
-    const tenantAllowed = this.tenantView(options.tenant)?.config.allowedModels;
-    for (const allowed of [options.allowedModels, tenantAllowed]) {
-      if (allowed && !allowed.includes(cascade.name)) {
+    const view = this.tenantView(options.tenant);
+    const deployments = view?.deployments ?? this.deployments;
+    // A step's model is allowed when a deployment it names (by name or alias) is named by the allow-list.
+    const stepAllowed = (step: string, allowed: readonly string[]) =>
+      deployments.some((d) => matchesName(d, step) && allowed.some((name) => matchesName(d, name)));
+    for (const allowed of [options.allowedModels, view?.config.allowedModels]) {
+      // One message whatever is missing: the caller learns nothing of the steps' models.
+      if (allowed && (!allowed.includes(cascade.name) || !stepAllowed(cascade.weak, allowed) || !stepAllowed(cascade.strong, allowed))) {
         throw new LLMError({ code: 'permission_denied', message: `The cascade "${cascade.name}" is not in the allowed models of this call`, param: 'model' });
       }
     }
@@ -683,6 +697,11 @@ export class LLMRouter {
    */
   private ownDeployments(config: TenantConfig, old: TenantView | undefined, path: string): RouterDeployment[] {
     return config.models.map((m, i) => {
+      for (const [field, name] of [['name', m.name], ['alias', m.alias]] as const) {
+        if (name !== undefined && this.cascades?.get(name)) {
+          throw new LLMError({ code: 'config_invalid', message: `Invalid tenant config:\n  ${path}models.${i}.${field}: "${name}" is the name of a cascade (routing.cascades)`, param: `${path}models.${i}.${field}` });
+        }
+      }
       const prev = old?.own.find((d) => d.name === m.name);
       if (prev && prev.version === configVersion(m)) return prev;
       const d = this.createDeployment(m, `${path}models.${i}`, config.id);

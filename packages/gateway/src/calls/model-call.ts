@@ -1,7 +1,7 @@
 import { toLLMError, type GenerateOptions, type GenerateRequest, type RateLimitInfo, type RouterResult, type UsageStatus } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import { errorReply, needsServerLog, toPublicError, type ErrorStyle } from '../http/error-body.js';
-import { formatScore, resultHeaders } from '../http/llmrr-info.js';
+import { formatScore, headerText, resultHeaders } from '../http/llmrr-info.js';
 import { jsonReply, replyToResponse, type Reply } from '../http/reply.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
@@ -12,7 +12,7 @@ import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 import { headerJson } from './router-extension.js';
 import { createSettler, type Settlement } from './settle.js';
-import { resolveModel, type ResolvedModel } from './resolve-model.js';
+import { checkFallbacks, resolveModel, type ResolvedModel } from './resolve-model.js';
 
 export interface CallDeps {
   router: GatewayRouter;
@@ -52,6 +52,15 @@ export interface ModelCall {
 export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Reply> {
   const headers = call.headers;
   let admission: Admission | undefined;
+  if (call.ext.fallbacks) {
+    // Bad input, refused before anything is counted or recorded.
+    try {
+      checkFallbacks(call.ext.fallbacks, deps.router.models(call.principal.tenantId), call.principal);
+    } catch (e) {
+      return errorReply(toPublicError(toLLMError(e)), call.requestId, call.style, headers);
+    }
+  }
+
   // Streams need their own controller (the response body can be cancelled without the request signal
   // firing); JSON answers use the client's request signal as it is.
   let abort: AbortController | undefined;
@@ -129,7 +138,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     }
 
     const opened = await openStream(deps.router.stream(call.request, options), call.startedAt, deps.now);
-    headers['x-llmrr-model'] = opened.route.deployment;
+    headers['x-llmrr-model'] = headerText(opened.route.deployment);
     headers['x-llmrr-cache'] = opened.route.cached === false ? 'miss' : `hit-${opened.route.cached}`;
     if (opened.route.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(opened.route.cacheScore);
     return sseReply(opened, call.encoder(), {
@@ -145,6 +154,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
           await settle({
             status: o.status,
             ...(spent ? { spent } : {}),
+            // (A replayed cache hit that broke off cost nothing: no partial cost is estimated for it.)
+            cached: route.cached,
             error: o.error,
             ...(o.usage ? { usage: o.usage } : {}),
             ...(o.outputText ? { outputText: o.outputText } : {}),

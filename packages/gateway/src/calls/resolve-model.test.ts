@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ANONYMOUS, type Principal } from '../auth/principal.js';
 import { errorReply } from '../http/error-body.js';
 import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
-import { modelRefused, recordedErrorCode, resolveModel } from './resolve-model.js';
+import { checkFallbacks, isAllowed, modelRefused, recordedErrorCode, resolveModel, visibleDeployments } from './resolve-model.js';
 
 function deployment(name: string, extra: Partial<DeploymentInfo> = {}): DeploymentInfo {
   return { name, enabled: true, ...extra } as DeploymentInfo;
@@ -148,12 +148,14 @@ describe("router errors and explain do not name deployments outside the tenant's
   });
 });
 
-describe('resolveModel: per-call fallbacks', () => {
-  const wide = { ...ANONYMOUS, tenantId: 'acme', tenant: { allowedModels: ['mock', 'grouped'] } } as unknown as Principal;
+describe('checkFallbacks: per-call fallbacks', () => {
+  const wide = { ...ANONYMOUS, tenantId: 'acme', tenant: { allowedModels: ['mock', 'grouped', 'off', 'cas'] } } as unknown as Principal;
+  const cascade = deployment('cas', { cascade: { weak: 'mock', strong: 'grouped', verifier: 'arithmetic', threshold: 1, onStrongFailure: 'error' } });
+  const withCascade = [...all, cascade];
 
   function fallbackError(fallbacks: string[]): LLMError {
     try {
-      resolveModel('mock', all, wide, fallbacks);
+      checkFallbacks(fallbacks, withCascade, wide);
     } catch (e) {
       expect(LLMError.isInstance(e)).toBe(true);
       return e as LLMError;
@@ -161,19 +163,45 @@ describe('resolveModel: per-call fallbacks', () => {
     throw new Error(`expected ${JSON.stringify(fallbacks)} to be refused`);
   }
 
-  it('names a model or alias the caller may use: accepted, and counted among the candidates', () => {
-    const resolved = resolveModel('mock', all, wide, ['team-alias']);
-    expect(resolved.candidates.map((d) => d.name)).toEqual(['mock', 'grouped']);
+  it('a model or alias the caller may use is accepted, a disabled one too (the router skips it while disabled)', () => {
+    expect(() => checkFallbacks(['team-alias', 'mock', 'off'], withCascade, wide)).not.toThrow();
   });
 
-  it('an unknown, disabled or not-allowed name is a 400 naming its index, with one message for all three', () => {
-    const errors = [['no-such-model'], ['mock', 'off'], ['secret-model']].map(fallbackError);
+  it('an unknown or not-allowed name is a 400 naming its index, with one message for both', () => {
+    const errors = [['no-such-model'], ['mock', 'secret-model']].map(fallbackError);
     expect(errors.map((e) => [e.code, e.statusCode, e.param])).toEqual([
       ['invalid_request', 400, 'llmrr.fallbacks.0'],
       ['invalid_request', 400, 'llmrr.fallbacks.1'],
-      ['invalid_request', 400, 'llmrr.fallbacks.0'],
     ]);
-    expect(errors[2]!.message).toBe('llmrr.fallbacks.0: unknown model "secret-model"');
+    expect(errors[1]!.message).toBe('llmrr.fallbacks.1: unknown model "secret-model"');
     expect(fallbackError(['x'.repeat(5000)]).message.length).toBeLessThan(200);
+  });
+
+  it('a cascade is not a fallback', () => {
+    expect(fallbackError(['cas'])).toMatchObject({ code: 'invalid_request', param: 'llmrr.fallbacks.0', message: 'llmrr.fallbacks.0: "cas" is a cascade; fallbacks must name models' });
+  });
+});
+
+describe('isAllowed: cascades', () => {
+  const cascade = deployment('cas', { cascade: { weak: 'mock', strong: 'team-alias', verifier: 'arithmetic', threshold: 1, onStrongFailure: 'error' } });
+  const list = [...all, cascade];
+  it('an allow-list must name the cascade and both of its models (by name or alias)', () => {
+    expect(isAllowed(cascade, ['cas'], list)).toBe(false);
+    expect(isAllowed(cascade, ['cas', 'mock'], list)).toBe(false);
+    expect(isAllowed(cascade, ['cas', 'mock', 'grouped'], list)).toBe(true);
+    expect(isAllowed(cascade, ['cas', 'mock', 'team-alias'], list)).toBe(true);
+    expect(isAllowed(cascade, undefined, list)).toBe(true);
+  });
+
+  it('a tenant allowed the cascade alone does not see it, and asking for it is the uniform 404', () => {
+    const only = { ...ANONYMOUS, tenantId: 'acme', tenant: { allowedModels: ['cas'] } } as unknown as Principal;
+    expect(visibleDeployments(list, only)).toEqual([]);
+    let error: unknown;
+    try {
+      resolveModel('cas', list, only);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'model_not_found', param: 'model' });
   });
 });

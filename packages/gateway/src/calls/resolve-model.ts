@@ -14,14 +14,23 @@ export interface ResolvedModel {
   allowedModels: readonly string[] | undefined;
 }
 
-export function isAllowed(d: DeploymentInfo, allowed: readonly string[] | undefined): boolean {
-  return !allowed || allowed.includes(d.name) || (d.alias !== undefined && allowed.includes(d.alias));
+/**
+ * Whether an allow-list lets a caller use `d` (no list: everything). A cascade (`d.cascade`) needs its own
+ * name and both of its models in the list (`all` is searched for them by name or alias), since its steps are
+ * ordinary calls under the same list: otherwise it would be listed and then refused naming a hidden model.
+ */
+export function isAllowed(d: DeploymentInfo, allowed: readonly string[] | undefined, all?: readonly DeploymentInfo[]): boolean {
+  if (!allowed) return true;
+  if (!allowed.includes(d.name) && (d.alias === undefined || !allowed.includes(d.alias))) return false;
+  if (d.cascade === undefined) return true;
+  const step = (name: string) => (all ?? []).some((m) => m.cascade === undefined && (m.name === name || m.alias === name) && isAllowed(m, allowed));
+  return step(d.cascade.weak) && step(d.cascade.strong);
 }
 
 /** The deployments a tenant sees: enabled, and in its allow-list when it has one. */
 export function visibleDeployments(all: readonly DeploymentInfo[], principal: Principal): DeploymentInfo[] {
   const allowed = principal.tenant?.allowedModels;
-  return all.filter((d) => d.enabled && isAllowed(d, allowed));
+  return all.filter((d) => d.enabled && isAllowed(d, allowed, all));
 }
 
 /** Why a requested model was refused. Only the ledger and logs learn it; the caller never does. */
@@ -73,14 +82,13 @@ export function resolveModel(
 ): ResolvedModel {
   const allowedModels = principal.tenant?.allowedModels;
   const visible = visibleDeployments(all, principal);
-  if (fallbacks) checkFallbacks(fallbacks, visible);
   if (AUTO_MODELS.has(requested)) {
     if (visible.length === 0) throw new LLMError({ code: 'no_deployment', message: 'No model is available to this tenant', param: 'model' });
     return { model: undefined, candidates: visible, allowedModels };
   }
   const matches = all.filter((d) => d.enabled && (d.name === requested || d.alias === requested));
   if (matches.length === 0) throw modelRefused(requested, 'unknown', principal.tenantId);
-  const allowed = matches.filter((d) => isAllowed(d, allowedModels));
+  const allowed = matches.filter((d) => isAllowed(d, allowedModels, all));
   if (allowed.length === 0) throw modelRefused(requested, 'not_allowed', principal.tenantId);
   const names = fallbackNames(requested, allowed, fallbacks, routing);
   const extra = names.size > 0 ? visible.filter((d) => !allowed.includes(d) && (names.has(d.name) || (d.alias !== undefined && names.has(d.alias)))) : [];
@@ -88,15 +96,22 @@ export function resolveModel(
 }
 
 /**
- * A per-call fallback must name a model this caller may use (name or alias): 400 naming `llmrr.fallbacks.N`
- * otherwise, the same message for an unknown model and one the tenant may not use.
+ * A per-call fallback (`llmrr.fallbacks`) must name a model this caller may use, by name or alias: 400 naming
+ * `llmrr.fallbacks.N` otherwise, with one message for a model that does not exist and one the tenant may not
+ * use. A disabled model is accepted (the router skips it while it is disabled: a client's fixed list does not
+ * break when an operator disables one). A cascade cannot be a fallback (fallbacks are single models).
+ * Checked before the call is admitted, so a bad list leaves no ledger record and counts against no limit.
  */
-function checkFallbacks(fallbacks: readonly string[], visible: readonly DeploymentInfo[]): void {
+export function checkFallbacks(fallbacks: readonly string[], all: readonly DeploymentInfo[], principal: Principal): void {
+  const allowed = principal.tenant?.allowedModels;
   for (let i = 0; i < fallbacks.length; i++) {
     const name = fallbacks[i]!;
-    if (!visible.some((d) => d.name === name || d.alias === name)) {
-      const shown = name.length > 100 ? `${JSON.stringify(name.slice(0, 100))}...` : JSON.stringify(name);
-      throw new LLMError({ code: 'invalid_request', message: `llmrr.fallbacks.${i}: unknown model ${shown}`, param: `llmrr.fallbacks.${i}` });
+    const named = all.filter((d) => (d.name === name || d.alias === name) && isAllowed(d, allowed, all));
+    const param = `llmrr.fallbacks.${i}`;
+    const shown = name.length > 100 ? `${JSON.stringify(name.slice(0, 100))}...` : JSON.stringify(name);
+    if (named.length === 0) throw new LLMError({ code: 'invalid_request', message: `${param}: unknown model ${shown}`, param });
+    if (named.every((d) => d.cascade !== undefined)) {
+      throw new LLMError({ code: 'invalid_request', message: `${param}: ${shown} is a cascade; fallbacks must name models`, param });
     }
   }
 }

@@ -58,7 +58,7 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
         usage = spent.usage;
         costUsd = spent.cost.totalUsd;
       } else {
-        if (!s.result && s.costUsd === undefined && s.status !== 'success' && s.deployment !== undefined) {
+        if (!s.result && s.costUsd === undefined && s.status !== 'success' && s.deployment !== undefined && !s.cached) {
           // Tokens were produced (an abandoned or broken stream): they are paid for, at the deployment's price.
           const partial = partialCallCost({ usage, outputText: s.outputText, request: call.request, price: deploymentPrice(deps, call, s.deployment) });
           if (partial) ({ usage, costUsd } = partial);

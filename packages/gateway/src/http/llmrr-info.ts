@@ -21,11 +21,24 @@ export function llmrrInfo(result: RouterResult, explain: boolean): LlmrrResponse
  * `headers` (a reply's headers) and returned.
  */
 export function resultHeaders(result: RouterResult, headers: Record<string, string> = {}): Record<string, string> {
-  headers['x-llmrr-model'] = result.deployment;
+  headers['x-llmrr-model'] = headerText(result.deployment);
   headers['x-llmrr-cache'] = result.cached === false ? 'miss' : `hit-${result.cached}`;
   headers['x-llmrr-cost-usd'] = formatUsd(result.cost.totalUsd);
   if (result.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(result.cacheScore);
   return headers;
+}
+
+/**
+ * A name (a deployment's) as a header value: as it is when it is printable ASCII (every usual name), else
+ * percent-encoded (`encodeURIComponent`): a header cannot carry characters above U+00FF at all, and
+ * Latin-1 ones are read differently by different clients.
+ */
+export function headerText(value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return encodeURIComponent(value);
+  }
+  return value;
 }
 
 /** A semantic-cache similarity for `x-llmrr-cache-score` (4 decimals). */

@@ -116,12 +116,25 @@ function directRoute(direct: DirectRoutes, req: IncomingMessage): ModelRoute | u
 function serveDirect(direct: DirectRoutes, route: ModelRoute, req: IncomingMessage, res: ServerResponse): void {
   const incoming = new NodeIncoming(req, res);
   const requestId = direct.requestId(incoming.headers);
-  route(incoming, requestId, direct.now()).then(
-    (reply) => writeReply(reply, req, res),
-    // Routes answer their own errors; this is the last resort.
-    (e: unknown) => {
-      if (!res.headersSent) writeReply(errorReply(e, requestId), req, res);
-      else res.destroy();
-    },
-  );
+  route(incoming, requestId, direct.now())
+    .then(
+      (reply) => writeReply(reply, req, res),
+      // Routes answer their own errors; this is the last resort.
+      (e: unknown) => {
+        if (!res.headersSent) writeReply(errorReply(e, requestId), req, res);
+        else res.destroy();
+      },
+    )
+    // Writing the reply failed (a header value node:http refuses): an unanswered request must not take the
+    // process down as an unhandled rejection.
+    .catch((e: unknown) => {
+      if (res.headersSent) res.destroy();
+      else {
+        try {
+          writeReply(errorReply(e, requestId), req, res);
+        } catch {
+          res.destroy();
+        }
+      }
+    });
 }

@@ -19,7 +19,13 @@ export function writeReply(reply: Reply, req: IncomingMessage, res: ServerRespon
     else headers = { ...headers, connection: 'close' };
   }
   const { body } = reply;
-  res.writeHead(reply.status, headers);
+  try {
+    res.writeHead(reply.status, headers);
+  } catch (e) {
+    // (A header value Node refuses.) A stream nobody will read is cancelled, so the request is settled.
+    if (typeof body !== 'string') void body.cancel().catch(() => {});
+    throw e;
+  }
   if (typeof body === 'string') {
     res.end(body);
     return;

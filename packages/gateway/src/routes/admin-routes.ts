@@ -43,6 +43,20 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
   const syncModels = (tenant: Tenant) => {
     tenantModels?.sync(tenant);
   };
+  /** A tenant's own model may not take a cascade's name (the cascade would answer for it). */
+  const checkCascadeNames = (models: ReadonlyArray<{ name: string; alias?: string | undefined }> | null | undefined) => {
+    if (!models) return;
+    const cascades = new Set(deps.router.models().filter((d) => d.cascade !== undefined).map((d) => d.name));
+    if (cascades.size === 0) return;
+    models.forEach((m, i) => {
+      for (const field of ['name', 'alias'] as const) {
+        const value = m[field];
+        if (value !== undefined && cascades.has(value)) {
+          throw new LLMError({ code: 'invalid_request', message: `models.${i}.${field}: "${value}" is the name of a cascade (routing.cascades)`, param: `models.${i}.${field}` });
+        }
+      }
+    });
+  };
   /** A tenant's preferred strategy must be one the router has: else every request of the tenant would be refused. */
   const checkStrategy = (strategy: string | undefined) => {
     if (strategy === undefined || !deps.router.strategyNames) return;
@@ -94,6 +108,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s, audit) => {
       const input = validateBody(AdminTenantCreateSchema, await body(c));
       checkTenantModels(input.models);
+      checkCascadeNames(input.models);
       checkStrategy(input.preferences?.strategy);
       const tenant = await s.tenants.createTenant(input);
       syncModels(tenant);
@@ -116,6 +131,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const id = c.req.param('id')!;
       const patch = validateBody(AdminTenantPatchSchema, await body(c));
       checkTenantModels(patch.models ?? undefined);
+      checkCascadeNames(patch.models);
       checkStrategy(patch.preferences?.strategy);
       const tenant = await s.tenants.updateTenant(id, patch);
       syncModels(tenant);

@@ -7,7 +7,7 @@ import { resolveModel } from '../calls/resolve-model.js';
 import { createSettler } from '../calls/settle.js';
 import { errorReply, toPublicError } from '../http/error-body.js';
 import type { Incoming } from '../http/incoming.js';
-import { formatUsd } from '../http/llmrr-info.js';
+import { formatUsd, headerText } from '../http/llmrr-info.js';
 import { readJsonBody } from '../http/read-json-body.js';
 import { jsonReply, type Reply } from '../http/reply.js';
 import { validateBody } from '../http/validate.js';
@@ -75,7 +75,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       model: result.deployment,
       usage: { prompt_tokens: result.usage.inputTokens, total_tokens: result.usage.totalTokens },
     };
-    headers['x-llmrr-model'] = result.deployment;
+    headers['x-llmrr-model'] = headerText(result.deployment);
     headers['x-llmrr-cache'] = 'miss';
     headers['x-llmrr-cost-usd'] = formatUsd(costUsd);
     if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);

@@ -58,11 +58,18 @@ function describe(value: unknown): string {
 /** The verifier's score of the weak answer; a thrown error or a non-number is a typed `LLMError`. */
 export async function verify(c: ResolvedCascade, request: GenerateRequest, weak: RouterResult, signal: AbortSignal | undefined): Promise<number> {
   let score: unknown;
-  const details = { cascade: c.name, verifier: c.verifier, weak: stepOf(weak) };
+  // The same shape as a strong failure's: the gateway bills the weak call from `details.cascade.weak`.
+  const cascade = { name: c.name, verifier: c.verifier, threshold: c.threshold, weak: stepOf(weak) };
+  const details = { cascade };
   try {
     score = await c.score(request, weak, signal ? { cascade: c.name, signal } : { cascade: c.name });
   } catch (e) {
-    if (LLMError.isInstance(e)) throw e.details === undefined ? e.with({ details }) : e;
+    if (LLMError.isInstance(e)) {
+      // Its own details are kept; the cascade's are added beside them (or wrap them when they are not an object).
+      const own: unknown = e.details;
+      const merged = own === undefined ? details : typeof own === 'object' && own !== null && !Array.isArray(own) ? { ...own, cascade } : { verifier: own, cascade };
+      throw e.with({ details: merged });
+    }
     throw new LLMError({
       code: 'internal',
       message: `Verifier "${c.verifier}" of cascade "${c.name}" failed: ${e instanceof Error ? e.message : String(e)}`,

@@ -22,7 +22,11 @@ export function cascadeModelInfo(c: ResolvedCascade, list: readonly DeploymentIn
   const weak = find(list, c.weak);
   const strong = find(list, c.strong);
   if (!weak || !strong) return undefined;
-  const capabilities: Capability[] = weak.capabilities.filter((x) => strong.capabilities.includes(x));
+  // What both steps can do, less what a cascade cannot: embeddings (`embed` does not run cascades), and
+  // for a built-in verifier that reads text only (`c.check`), tools and JSON output, which it refuses.
+  const capabilities: Capability[] = weak.capabilities.filter(
+    (x) => strong.capabilities.includes(x) && x !== 'embeddings' && !(c.check !== undefined && (x === 'tools' || x === 'json')),
+  );
   const enabled = weak.enabled && strong.enabled;
   const model = `${weak.model} -> ${strong.model}`;
   const config: ModelConfig = {

@@ -64,6 +64,8 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
     try {
       request = prepareCascade(host, c, input, options);
       weak = await host.generate(request, stepOptions(options, c, 'weak', requestId));
+      // Paid from here on, whatever the verifier says (a stream abandoned while it runs bills the weak call).
+      spent = { usage: weak.usage, cost: weak.cost, replay: false };
       score = await verify(c, request, weak, options.signal);
     } catch (e) {
       yield fail(toLLMError(e));

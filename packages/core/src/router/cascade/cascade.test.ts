@@ -182,6 +182,34 @@ describe('cascade: generate', () => {
     await r.close();
   });
 
+  it('an allow-list naming the cascade but not its two models is refused up front, naming neither model', async () => {
+    const r = router();
+    const err = await rejection(r.generate(QUESTION, { model: 'math-cascade', allowedModels: ['math-cascade', 'mixtral'] }));
+    expect(err).toMatchObject({ code: 'permission_denied', param: 'model' });
+    expect(err.message).not.toMatch(/gpt-4|mixtral/);
+    expect(weak.requests).toHaveLength(0);
+    await r.close();
+  });
+
+  it('route() on a cascade applies the verifier\'s request check (tools are refused as on a call)', async () => {
+    const r = router();
+    const tools = [{ name: 'calc', description: 'calculator', parameters: { type: 'object', properties: {} } }];
+    expect(await rejection(r.route({ messages: [{ role: 'user', content: QUESTION }], tools }, { model: 'math-cascade' }))).toMatchObject({ code: 'unsupported', param: 'tools' });
+    await r.close();
+  });
+
+  it('feedback on a cascade call\'s request id reaches the step that answered', async () => {
+    const seen: string[] = [];
+    const learner = { name: 'learner', rank: (ctx: { candidates: readonly unknown[] }) => ctx.candidates.map((deployment) => ({ deployment })), feedback: (id: string) => (seen.push(id), id.endsWith(':strong')) };
+    weak.setScript({ text: WRONG, usage: WEAK_USAGE });
+    const r = router({}, { strategies: { learner: learner as never } }, { strategy: 'learner' });
+    const result = await r.generate(QUESTION, { model: 'math-cascade', requestId: 'req-fb' });
+    expect(result.cascade?.escalated).toBe(true);
+    expect(r.feedback('req-fb', 1)).toBe(true);
+    expect(seen).toEqual(['req-fb', 'req-fb:strong']);
+    await r.close();
+  });
+
   it('models() lists the cascade as a virtual model: summed price, common capabilities, its definition', async () => {
     const r = router();
     const info = r.models().find((m) => m.name === 'math-cascade');
@@ -193,6 +221,8 @@ describe('cascade: generate', () => {
       cascade: { weak: 'mixtral', strong: 'gpt-4', verifier: 'arithmetic', threshold: 1, onStrongFailure: 'error' },
     });
     expect(info?.capabilities).toContain('chat');
+    // What a cascade with the text-only arithmetic verifier cannot serve is not advertised.
+    for (const c of ['embeddings', 'tools', 'json'] as const) expect(info?.capabilities).not.toContain(c);
     expect(() => r.load({ name: 'math-cascade', engine: 'openai-compatible', baseURL: weak.baseURL })).toThrow(
       expect.objectContaining({ code: 'config_invalid', param: 'name' }),
     );
@@ -229,7 +259,7 @@ describe('cascade: custom verifiers and their errors', () => {
     const err = await rejection(r.generate(QUESTION, { model: 'math-cascade' }));
     expect(err.code).toBe('internal');
     expect(err.message).toBe('Verifier "broken" of cascade "math-cascade" failed: model file missing');
-    expect(err.details).toMatchObject({ cascade: 'math-cascade', verifier: 'broken', weak: { deployment: 'mixtral' } });
+    expect(err.details).toMatchObject({ cascade: { name: 'math-cascade', verifier: 'broken', weak: { deployment: 'mixtral', usage: { inputTokens: 40 } } } });
     expect(strong.requests).toHaveLength(0);
     await r.close();
   });
@@ -244,10 +274,11 @@ describe('cascade: custom verifiers and their errors', () => {
     await Promise.all([r.close(), s.close()]);
   });
 
-  it('a verifier that throws an LLMError keeps its code', async () => {
-    const r = router({ verifier: 'judge', threshold: 0.5 }, { verifiers: { judge: () => Promise.reject(new LLMError({ code: 'timeout', message: 'judge timed out' })) } });
+  it('a verifier that throws an LLMError keeps its code and its details; the weak step is added beside them', async () => {
+    const r = router({ verifier: 'judge', threshold: 0.5 }, { verifiers: { judge: () => Promise.reject(new LLMError({ code: 'timeout', message: 'judge timed out', details: { judgeMs: 30_000 } })) } });
     const err = await rejection(r.generate(QUESTION, { model: 'math-cascade' }));
     expect(err).toMatchObject({ code: 'timeout', message: 'judge timed out' });
+    expect(err.details).toMatchObject({ judgeMs: 30_000, cascade: { name: 'math-cascade', weak: { deployment: 'mixtral', usage: { inputTokens: 40 } } } });
     await r.close();
   });
 });
@@ -447,5 +478,16 @@ describe('cascade: tenants (v3)', () => {
     expect(await rejection(v3.generate(QUESTION, { model: 'math-cascade', tenant: 'plain' }))).toMatchObject({ code: 'permission_denied', param: 'model' });
     expect((await v3.generate(QUESTION, { model: 'math-cascade', tenant: 'math' })).cascade?.escalated).toBe(false);
     await v3.close();
+  });
+
+  it('a tenant\'s own model may not take a cascade\'s name or alias (config_invalid naming the field)', async () => {
+    const r = router();
+    expect(() => r.setTenant({ id: 't', models: [{ name: 'math-cascade', engine: 'openai-compatible', baseURL: weak.baseURL, apiKey: 'k' }] })).toThrow(
+      expect.objectContaining({ code: 'config_invalid', param: 'models.0.name' }),
+    );
+    expect(() => r.setTenant({ id: 't', models: [{ name: 'own', alias: 'math-cascade', engine: 'openai-compatible', baseURL: weak.baseURL, apiKey: 'k' }] })).toThrow(
+      expect.objectContaining({ code: 'config_invalid', param: 'models.0.alias' }),
+    );
+    await r.close();
   });
 });
