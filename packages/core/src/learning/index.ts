@@ -15,6 +15,8 @@ export type { Domain, Intent, PromptAnalysis } from './features/analyze-prompt.j
 export { featurize, fitFeatures } from './features/feature-pipeline.js';
 export type { FeatureSpec } from './features/feature-pipeline.js';
 export type { SparseVector } from './features/sparse-vector.js';
+export { STRUCTURE_DIM, STRUCTURE_FEATURES, splitQuestion, structureFeatures } from './features/structure-features.js';
+export type { SplitQuestion } from './features/structure-features.js';
 export { EMBEDDING_CACHE_DIR, EmbeddingCache } from './features/embedding-cache.js';
 export { USE_LITE, loadUseLiteEmbedder } from './features/use-lite-embedder.js';
 
