@@ -3,8 +3,23 @@ import type { ModelPrice } from '../../spec/index.js';
 import type { DeploymentInfo } from '../types.js';
 import type { CascadeSet, ResolvedCascade } from './cascade-set.js';
 
+/**
+ * The deployment a step's name stands for: the one so named, else, for an alias shared by several, the enabled
+ * member with the highest price (the router may pick any of them, and the summed price bounds a budget reservation).
+ */
 function find(list: readonly DeploymentInfo[], name: string): DeploymentInfo | undefined {
-  return list.find((d) => d.name === name && d.cascade === undefined) ?? list.find((d) => d.alias === name && d.enabled);
+  const named = list.find((d) => d.name === name && d.cascade === undefined);
+  if (named) return named;
+  let best: DeploymentInfo | undefined;
+  for (const d of list) {
+    if (d.alias !== name || !d.enabled || d.cascade !== undefined) continue;
+    if (!best || perToken(d) > perToken(best)) best = d;
+  }
+  return best;
+}
+
+function perToken(d: DeploymentInfo): number {
+  return d.price ? d.price.input + d.price.output : 0;
 }
 
 function sumPrice(a: ModelPrice | undefined, b: ModelPrice | undefined): ModelPrice | undefined {

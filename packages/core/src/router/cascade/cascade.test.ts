@@ -232,6 +232,21 @@ describe('cascade: generate', () => {
   });
 });
 
+describe('cascade: a step named by a shared alias', () => {
+  it('models() prices the cascade with the dearest member of the alias (a budget reservation must cover any of them)', async () => {
+    const { router: r } = openAIWireRouter(
+      [
+        { name: 'mixtral', engine: 'openai-compatible', baseURL: weak.baseURL, apiKey: 'k', price: WEAK_PRICE },
+        { name: 'gpt-4-a', alias: 'big', engine: 'openai-compatible', baseURL: strong.baseURL, apiKey: 'k', price: STRONG_PRICE },
+        { name: 'gpt-4-b', alias: 'big', engine: 'openai-compatible', baseURL: strong.baseURL, apiKey: 'k', price: { input: 20, output: 60 } },
+      ],
+      { cascades: [{ name: 'math-cascade', weak: 'mixtral', strong: 'big' }] },
+    );
+    expect(r.models().find((m) => m.name === 'math-cascade')?.price).toEqual({ input: 21, output: 62 });
+    await r.close();
+  });
+});
+
 describe('cascade: custom verifiers and their errors', () => {
   it('a custom verifier gets the request and the weak result; an async score at the threshold escalates', async () => {
     const seen: Array<{ question: unknown; text: string; cascade: string }> = [];
