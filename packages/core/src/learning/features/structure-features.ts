@@ -61,7 +61,7 @@ const MULTIPLIER = /\b(?:twice|double[sd]?|triple[sd]?|thrice|quadruple[sd]?|hal
 const DECIMAL = /\d\.\d/g;
 const FRACTION = /\b\d+\s*\/\s*\d+\b/g;
 const PERCENT = /%|\bpercent(?:age)?s?\b/g;
-const MONEY = /[$€£¥]\s*\d|\b(?:dollars?|cents?|euros?|pounds sterling)\b/g;
+const MONEY = /[$\u20ac£¥]\s*\d|\b(?:dollars?|cents?|euros?|pounds sterling)\b/g;
 const TIME_UNIT = /\b(second|minute|hour|day|week|month|year|decade|century)s?\b/g;
 const MEASURE_UNIT = /\b(mile|kilometer|km|meter|metre|cm|mm|feet|foot|ft|inch|inches|yard|pound|lb|lbs|kg|kilogram|gram|ounce|oz|ton|liter|litre|ml|gallon|quart|pint|cup|mph|acre|square|cubic|degree|calorie|watt|volt|joule|newton)s?\b/g;
 const HOW = /\bhow (?:many|much|long|far|old|fast|often)\b/g;
@@ -72,7 +72,7 @@ const AGGREGATE = /\b(?:total|altogether|in all|combined|sum|together|overall|av
 const TRANSACTION = /\b(?:buy|buys|bought|sell|sells|sold|pay|pays|paid|spend|spends|spent|earn|earns|earned|save|saves|saved|cost|costs|charge[sd]?|give|gives|gave|lose|loses|lost|discount|profit|tip|tax|interest|rent|salary|wage)\b/g;
 const CONDITIONAL = /\b(?:if|when|after|before|until|then|instead|otherwise|unless)\b/g;
 const NEGATION = /\b(?:not|no|never|none|without|except)\b|n't\b/g;
-const FORMULA = /[=^+*<>√∑∫π×÷≤≥]|\\[a-z]+/g;
+const FORMULA = /[=^+*<>\u221a\u2211\u222b\u03c0×÷\u2264\u2265]|\\[a-z]+/g;
 const NOT_EXCEPT = /\b(?:NOT|EXCEPT|LEAST|FALSE|INCORRECT)\b|\b(?:except|least likely|is not|are not|does not|would not|not true|not a|not an|incorrect|false)\b/;
 const ALL_NONE = /^(?:all|none|both|neither) of the (?:above|following)\b|^(?:both|neither)\b|^all of these\b/i;
 const ROMAN = /(?:^|\n)\s*(?:I|II|III|IV)[.)]\s|\bstatement 1\b/i;
