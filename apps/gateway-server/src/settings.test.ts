@@ -14,3 +14,16 @@ describe('readSettings: LLMRR_HEAP_GROWING_PERCENT', () => {
     }
   });
 });
+
+describe('readSettings: LLMRR_REQUEST_TIMEOUT_MS', () => {
+  it('defaults to 60 s and takes integers of 1 s to 1 h', () => {
+    expect(readSettings({}, '/tmp').requestTimeoutMs).toBe(60_000);
+    expect(readSettings({ LLMRR_REQUEST_TIMEOUT_MS: ' 15000 ' }, '/tmp').requestTimeoutMs).toBe(15_000);
+  });
+
+  it('refuses anything else, naming the variable', () => {
+    for (const bad of ['x', '500', '2.5', '3600001', '-1']) {
+      expect(() => readSettings({ LLMRR_REQUEST_TIMEOUT_MS: bad }, '/tmp')).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_REQUEST_TIMEOUT_MS' }));
+    }
+  });
+});

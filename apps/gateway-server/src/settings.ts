@@ -1,6 +1,6 @@
 import { LLMError } from '@llmrr/core';
 import { resolve } from 'node:path';
-import { GATEWAY_HEAP_GROWING_PERCENT } from '@llmrr/gateway/node';
+import { DEFAULT_REQUEST_TIMEOUT_MS, GATEWAY_HEAP_GROWING_PERCENT } from '@llmrr/gateway/node';
 
 export type StateMode = 'embedded' | 'memory' | 'shared';
 
@@ -10,6 +10,11 @@ export interface ServerSettings {
   /** V8 old-generation growth over the live heap, percent (`LLMRR_HEAP_GROWING_PERCENT`, default 25; 0 = V8's default). */
   heapGrowingPercent: number;
   host: string;
+  /**
+   * How long a client may take to send a whole request (`LLMRR_REQUEST_TIMEOUT_MS`, default 60 000): a stalled
+   * one gets a 408. It does not limit answers (streams run as long as they run).
+   */
+  requestTimeoutMs: number;
   /** SQLite files live here (embedded mode). */
   dataDir: string;
   /** Explicit config file (`LLMRR_CONFIG`); else `llmrr.config.{json,yaml,yml}` in `cwd`; else the embedded default. */
@@ -52,6 +57,16 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new LLMError({ code: 'config_invalid', message: `${name} must be a port number (0-65535), got "${raw}"`, param: name });
+  return n;
+}
+
+function requestTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const raw = env.LLMRR_REQUEST_TIMEOUT_MS?.trim();
+  if (raw === undefined || raw === '') return DEFAULT_REQUEST_TIMEOUT_MS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1000 || n > 3_600_000) {
+    throw new LLMError({ code: 'config_invalid', message: `LLMRR_REQUEST_TIMEOUT_MS must be an integer number of milliseconds from 1000 to 3600000, got "${raw}"`, param: 'LLMRR_REQUEST_TIMEOUT_MS' });
+  }
   return n;
 }
 
@@ -125,7 +140,7 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
 }
 
 /**
- * Reads PORT (3006), HOST (127.0.0.1), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
+ * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
  * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_CORS_ORIGINS,
  * the OTEL_* tracing variables and LLMRR_OTEL, ...
  */
@@ -146,6 +161,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     port: int(env, 'PORT', 3006),
     heapGrowingPercent: heapGrowingPercent(env),
     host: env.HOST?.trim() || '127.0.0.1',
+    requestTimeoutMs: requestTimeoutMs(env),
     dataDir: resolve(cwd, env.LLMRR_DATA_DIR?.trim() || '.data'),
     configPath: env.LLMRR_CONFIG?.trim() ? resolve(cwd, env.LLMRR_CONFIG.trim()) : undefined,
     cwd,

@@ -1,4 +1,4 @@
-export { serveGateway } from './serve-gateway.js';
+export { DEFAULT_REQUEST_TIMEOUT_MS, serveGateway } from './serve-gateway.js';
 export type { ServeOptions, ServedGateway } from './serve-gateway.js';
 export { createUpstreamFetch } from './upstream-fetch.js';
 export type { UpstreamFetch, UpstreamFetchOptions } from './upstream-fetch.js';
