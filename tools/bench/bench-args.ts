@@ -27,3 +27,15 @@ export function summarize(samplesNs: Float64Array): Summary {
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! / 1_000;
   return { p50: at(0.5), p99: at(0.99), mean: sum / sorted.length / 1_000 };
 }
+
+/** Times `fn` `iterations` times (awaiting each call) after `warmup` calls; a summary in microseconds. */
+export async function timeCalls(fn: () => unknown, warmup: number, iterations: number): Promise<Summary> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples = new Float64Array(iterations);
+  for (let i = 0; i < iterations; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    samples[i] = Number(process.hrtime.bigint() - t0);
+  }
+  return summarize(samples);
+}

@@ -12,7 +12,7 @@
  */
 import { arithmeticScore, LLMRouter, loadGsm8kResponses, sharedRoutingDir, type GenerateRequest, type RouterResult } from '@llmrr/core';
 import { MockEngine } from '@llmrr/core/test';
-import { flag, option, summarize, type Summary } from './bench-args.js';
+import { flag, option, timeCalls, type Summary } from './bench-args.js';
 
 const ITERATIONS = option('iterations', 5_000);
 const WARMUP = option('warmup', 1_000);
@@ -22,16 +22,7 @@ const RIGHT = 'She has 16 - 3 - 4 = 9 eggs left. She makes 9 * 2 = 18 dollars.\n
 const WRONG = 'She has 16 - 3 - 4 = 9 eggs left. She makes 9 * 2 = 19 dollars.\n#### 19';
 const STRONG = 'Janet sells 16 - 3 - 4 = 9 eggs for 9 * 2 = 18 dollars.\n#### 18';
 
-async function measure(fn: () => unknown): Promise<Summary> {
-  for (let i = 0; i < WARMUP; i++) await fn();
-  const samples = new Float64Array(ITERATIONS);
-  for (let i = 0; i < ITERATIONS; i++) {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    samples[i] = Number(process.hrtime.bigint() - t0);
-  }
-  return summarize(samples);
-}
+const measure = (fn: () => unknown): Promise<Summary> => timeCalls(fn, WARMUP, ITERATIONS);
 
 const minus = (a: Summary, b: Summary): Summary => ({ p50: a.p50 - b.p50, p99: a.p99 - b.p99, mean: a.mean - b.mean });
 

@@ -16,23 +16,14 @@
  */
 import { BUILTIN_STRATEGIES, LLMRouter, RedisCircuitStateStore, type CircuitStateStore, type GenerateRequest } from '@llmrr/core';
 import { MockEngine } from '@llmrr/core/test';
-import { flag, option, summarize, type Summary } from './bench-args.js';
+import { flag, option, timeCalls, type Summary } from './bench-args.js';
 
 const ITERATIONS = option('iterations', 20_000);
 const WARMUP = option('warmup', 3_000);
 const DEPLOYMENTS = 10;
 const TARGET_P99_US = 100;
 
-async function measure(fn: () => Promise<unknown>): Promise<Summary> {
-  for (let i = 0; i < WARMUP; i++) await fn();
-  const samples = new Float64Array(ITERATIONS);
-  for (let i = 0; i < ITERATIONS; i++) {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    samples[i] = Number(process.hrtime.bigint() - t0);
-  }
-  return summarize(samples);
-}
+const measure = (fn: () => unknown): Promise<Summary> => timeCalls(fn, WARMUP, ITERATIONS);
 
 const circuitRedisAt = process.argv.indexOf('--circuit-redis');
 const CIRCUIT_REDIS_URL = circuitRedisAt >= 0 ? process.argv[circuitRedisAt + 1] : undefined;
