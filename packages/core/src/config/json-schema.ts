@@ -83,8 +83,9 @@ function registry(): z.core.$ZodRegistry<Meta> {
     name: 'The virtual model name callers ask for with `model` (not a model name or alias).',
     weak: 'Model (name or alias) called first, on every request.',
     strong: 'Model (name or alias) called when the weak answer scores at or above `threshold`.',
-    verifier: '`arithmetic` (built in) or a verifier passed in the router option `verifiers`.',
-    threshold: 'Escalate when the score is >= this. Default for arithmetic: 1; required for custom verifiers.',
+    verifier: '`arithmetic` or `learned` (built in) or a verifier passed in the router option `verifiers`.',
+    verifierModel: 'With verifier `learned` (required then, refused otherwise): the scorer file written by `llmrr router train --cascade`, relative to the models base dir.',
+    threshold: 'Escalate when the score is >= this. Default for arithmetic: 1; for learned: the scorer file\'s suggested threshold; required for custom verifiers.',
     onStrongFailure: '`error`: a failed strong call fails the request; `weak`: return the weak answer, marked.',
   });
   doc(ExactCacheSchema.shape, {

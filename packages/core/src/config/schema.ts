@@ -142,9 +142,11 @@ export const CascadeSchema = z
     weak: z.string().min(1),
     /** Deployment name or alias called when the weak answer scores at or above `threshold`. */
     strong: z.string().min(1),
-    /** `arithmetic` (built in), or the name of a verifier given in the router option `verifiers`. */
+    /** `arithmetic` or `learned` (built in), or the name of a verifier given in the router option `verifiers`. */
     verifier: z.string().min(1).default('arithmetic'),
-    /** Escalate when the verifier's score is >= this. Default for `arithmetic`: 1; required for custom verifiers. */
+    /** With `verifier: 'learned'` (required then, refused otherwise): the scorer file of `llmrr router train --cascade`, relative to the models base dir. */
+    verifierModel: z.string().min(1).optional(),
+    /** Escalate when the verifier's score is >= this. Default for `arithmetic`: 1; for `learned`: the scorer file's suggested threshold; required for custom verifiers. */
     threshold: z.number().optional(),
     /** The strong call failed after escalation: `error` (default) fails the call; `weak` returns the weak answer, marked in `cascade.strongError`. */
     onStrongFailure: z.enum(CASCADE_STRONG_FAILURE_POLICIES).default('error'),

@@ -57,5 +57,5 @@ export type { MultitaskOptions } from './augment/multitask.js';
 export { QUANTITY_FEATURES, quantityFeatures } from './augment/quantity-features.js';
 
 // A cascade (a separate experiment, not a router): reads the weak model's answer before escalating.
-export { checkArithmetic, evaluateCascade, loadGsm8kResponses, ruleEscalationScore, weakAnswerFeatures } from './cascade/index.js';
-export type { ArithmeticCheck, ArithmeticStatement, CascadeExample, CascadeReport, EvaluateCascadeOptions, WeakAnswerFeatures } from './cascade/index.js';
+export { CascadeScorer, checkArithmetic, evaluateCascade, loadCascadeLog, loadGsm8kResponses, parseCascadeScorer, ruleEscalationScore, trainCascadeScorerArtifact, weakAnswerFeatures } from './cascade/index.js';
+export type { ArithmeticCheck, ArithmeticStatement, CascadeExample, CascadeReport, CascadeScorerArtifact, CascadeScorerExample, EvaluateCascadeOptions, WeakAnswerFeatures } from './cascade/index.js';

@@ -170,7 +170,7 @@ export class LLMRouter {
     this.unknownTenant = policy;
     this.config.models.forEach((m, i) => this.put(this.createDeployment(m, `models.${i}`)));
     // (Before the tenants: their own models may not take a cascade's name.)
-    this.cascades = CascadeSet.create(this.config.routing.cascades, options.verifiers);
+    this.cascades = CascadeSet.create(this.config.routing.cascades, options.verifiers, baseDir);
     if (this.config.version === 3) {
       this.config.tenants.forEach((t, ti) => {
         const checked = parseTenantConfig(t, `tenants.${ti}`);

@@ -13,6 +13,7 @@ import type { MultitaskOptions } from '../../learning/augment/multitask.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
 import { embeddingLookupFor } from './router-embeddings.js';
 import { FEATURES_FLAGS, FEATURES_HELP, parseFeatureGroups } from './router-features.js';
+import { routerTrainCascade } from './router-train-cascade.js';
 
 const FLAGS = {
   ...GLOBAL_FLAGS,
@@ -25,6 +26,7 @@ const FLAGS = {
   'ood-guard': { type: 'boolean' },
   seed: { type: 'string' },
   json: { type: 'boolean' },
+  cascade: { type: 'boolean' },
   ...AUGMENT_FLAGS,
   ...FEATURES_FLAGS,
 } as const;
@@ -55,6 +57,12 @@ Options:
       --embeddings         add a Universal Sentence Encoder embedding of each prompt (cached on disk
                            under .llmrr/cache/embeddings; slow the first time: ~26 ms per prompt)
 ${AUGMENT_HELP}${FEATURES_HELP}      --seed <n>           training seed (default 1)
+      --cascade            train the learned CASCADE scorer instead (the built-in verifier "learned":
+                           routing.cascades[].verifier: learned, verifierModel: <out>). --data: RouteLLM's
+                           gsm8k_responses.csv (routellm/gsm8k) or a CSV/JSONL cascade log with prompt,
+                           weak_answer, weak_correct, strong_correct (optional prompt_id). Trains on every
+                           prompt; the suggested threshold reaches 95% of the strong model's accuracy on
+                           the training data. Takes --data, --out, --seed and --json only
       --json               print the training summary as JSON
   -h, --help               show this help
 `;
@@ -79,6 +87,12 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   if (positionals[0] !== undefined) throw new CliUsageError(`unexpected argument "${positionals[0]}"`, positionals[0]);
   if (!values.data) throw new CliUsageError('missing --data <file|dir>', '--data');
   if (!values.out) throw new CliUsageError('missing --out <model.json>', '--out');
+  if (values.cascade) {
+    const other = Object.keys(values).find((k) => !['data', 'out', 'seed', 'json', 'cascade', 'config'].includes(k));
+    if (other) throw new CliUsageError(`--cascade takes --data, --out, --seed and --json only, not --${other}`, `--${other}`);
+    const cascadeSeed = intFlag(values.seed, '--seed', 0);
+    return routerTrainCascade({ dataPath: resolveDataPath(values.data, ctx.env, ctx.cwd), dataName: values.data, out: values.out, json: values.json === true, ...(cascadeSeed !== undefined ? { seed: cascadeSeed } : {}) }, ctx);
+  }
   const select = parsePredictor(values.predictor);
   const hashDim = intFlag(values['hash-dim'], '--hash-dim', 0, 1 << 20);
   const seed = intFlag(values.seed, '--seed', 0);

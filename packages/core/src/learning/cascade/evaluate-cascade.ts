@@ -1,15 +1,13 @@
-import { fnv1a, heldOutFolds } from '../datasets/split-examples.js';
-import type { RoutingExample } from '../datasets/types.js';
+import { heldOutFolds } from '../datasets/split-examples.js';
 import { rankRows, type EvaluateOptions } from '../evaluation/evaluate-dataset.js';
 import { twoModelMetrics, type PgrPoint } from '../evaluation/two-model-metrics.js';
 import { featurize } from '../features/feature-pipeline.js';
-import type { SparseVector } from '../features/sparse-vector.js';
-import { trainLogistic } from '../predictors/logistic-predictor.js';
-import type { PredictorKind, TrainingSet } from '../predictors/types.js';
+import type { PredictorKind } from '../predictors/types.js';
 import { trainPredictors, type TrainPredictorsOptions } from '../training/train-predictors.js';
 import { costCurve, firstReaching, qualityAtBudget, type CostCurve } from './cost-curve.js';
 import type { CascadeExample } from './load-gsm8k-responses.js';
 import { callCosts, type PairPrices } from './price-pair.js';
+import { standardizeRows, trainCascadeScorer } from './train-cascade-scorer.js';
 import { WEAK_ANSWER_FEATURES, ruleEscalationScore, weakAnswerFeatures, type WeakAnswerFeatures } from './weak-answer-features.js';
 
 export const CASCADE_COST_FRACTIONS = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1];
@@ -79,9 +77,6 @@ export interface CascadeReport {
   seconds: number;
 }
 
-const standardize = (rows: number[][], mean: number[], sd: number[]): SparseVector[] =>
-  rows.map((r) => ({ index: Int32Array.from(r, (_, j) => j), value: Float32Array.from(r, (v, j) => (v - mean[j]!) / sd[j]!) }));
-
 function vectorOf(f: WeakAnswerFeatures): number[] {
   return WEAK_ANSWER_FEATURES.map((k) => f[k]);
 }
@@ -118,17 +113,11 @@ export function evaluateCascade(examples: readonly CascadeExample[], options: Ev
     // Rule: no training.
     push('cascade-rule', test.map((e) => [0, ruleEscalationScore(feats.get(e.id)!)]));
     // Learned: standardized on the fold's fit rows, early-stopped on 10% of its training prompts (as trainPredictors).
-    const isVal = (e: RoutingExample) => fnv1a(`val:${e.id}`) % 10 === 0;
-    const fit = train.filter((e) => !isVal(e)), val = train.filter(isVal);
-    const raw = (xs: CascadeExample[]) => xs.map((e) => vectorOf(feats.get(e.id)!));
-    const fitRaw = raw(fit);
-    const D = WEAK_ANSWER_FEATURES.length;
-    const mean = Array.from({ length: D }, (_, j) => fitRaw.reduce((a, r) => a + r[j]!, 0) / fitRaw.length);
-    const sd = Array.from({ length: D }, (_, j) => Math.sqrt(fitRaw.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / fitRaw.length) || 1);
-    const set = (xs: CascadeExample[], rows: number[][]): TrainingSet => ({ x: standardize(rows, mean, sd), y: xs.map((e) => e.quality), dim: D, outputs: 2 });
-    const lr = trainLogistic(set(fit, fitRaw), set(val, raw(val)), { seed, epochs: 60, patience: 8, learningRate: 0.02 });
+    const rowsOf = (xs: CascadeExample[]) => xs.map((e) => ({ id: e.id, features: vectorOf(feats.get(e.id)!), quality: e.quality }));
+    const learned = trainCascadeScorer(rowsOf(train), seed);
+    const lr = learned.model, D = WEAK_ANSWER_FEATURES.length;
     for (let j = 0; j < D; j++) for (let m = 0; m < 2; m++) weightSums[j]![m]! += lr.w[j * 2 + m]!;
-    push('cascade-learned', standardize(raw(test), mean, sd).map((x) => Array.from(lr.predict(x))));
+    push('cascade-learned', standardizeRows(rowsOf(test).map((r) => r.features), learned.mean, learned.sd).map((x) => Array.from(lr.predict(x))));
     // The prompt-only router on the same fold (the evaluateDataset loop).
     if (options.router) {
       const { train: foldTrain, ...foldOptions } = options.router.foldOptions?.(train, test, fold.name) ?? {};

@@ -14,3 +14,8 @@ export { costCurve, firstReaching, qualityAtBudget } from './cost-curve.js';
 export type { CostCurve } from './cost-curve.js';
 export { formatCascadeReport } from './format-cascade-report.js';
 export { cascadeCostSvg, cascadePgrSvg } from './cascade-plot.js';
+export { CASCADE_SCORER_TRAINING, standardizeRows, trainCascadeScorer } from './train-cascade-scorer.js';
+export type { CascadeScorerModel, CascadeTrainingRow } from './train-cascade-scorer.js';
+export { CASCADE_SCORER_FORMAT, CASCADE_SCORER_TARGET, CASCADE_SCORER_VERSION, CascadeScorer, parseCascadeScorer, trainCascadeScorerArtifact } from './cascade-scorer-artifact.js';
+export type { CascadeScorerArtifact, CascadeScorerExample } from './cascade-scorer-artifact.js';
+export { CASCADE_LOG_COLUMNS, loadCascadeLog } from './load-cascade-log.js';

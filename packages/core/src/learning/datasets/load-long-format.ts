@@ -31,7 +31,8 @@ export async function loadLongFormat(file: string): Promise<RoutingDataset> {
   return longFormatDataset(raw, file);
 }
 
-function parseJsonl(text: string, file: string): Array<Record<string, unknown>> {
+/** JSONL text -> one object per non-empty line (a line that is not a JSON object throws, naming it). */
+export function parseJsonl(text: string, file: string): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;

@@ -32,23 +32,28 @@ export function arithmeticScore(request: GenerateRequest, weak: RouterResult): n
 }
 
 /**
- * The `arithmetic` verifier reads plain text answers to questions: a request with tools or a JSON response
- * format is refused before any call (`unsupported`, naming the field), since it would score a tool call or a
- * JSON document as prose.
+ * Built-in verifiers (`arithmetic`, `learned`) read plain text answers to questions: a request with tools or
+ * a JSON response format is refused before any call (`unsupported`, naming the field), since they would
+ * score a tool call or a JSON document as prose.
  */
-export function checkArithmeticRequest(request: GenerateRequest, cascade: string): void {
-  if (request.tools !== undefined && request.tools.length > 0) {
-    throw new LLMError({
-      code: 'unsupported',
-      message: `Cascade "${cascade}" uses the arithmetic verifier, which reads text answers only: requests with tools are not supported (use a custom verifier)`,
-      param: 'tools',
-    });
-  }
-  if (request.responseFormat !== undefined && request.responseFormat.type !== 'text') {
-    throw new LLMError({
-      code: 'unsupported',
-      message: `Cascade "${cascade}" uses the arithmetic verifier, which reads text answers only: responseFormat "${request.responseFormat.type}" is not supported (use a custom verifier)`,
-      param: 'responseFormat',
-    });
-  }
+export function textOnlyRequestCheck(verifier: string): (request: GenerateRequest, cascade: string) => void {
+  return (request, cascade) => {
+    if (request.tools !== undefined && request.tools.length > 0) {
+      throw new LLMError({
+        code: 'unsupported',
+        message: `Cascade "${cascade}" uses the ${verifier} verifier, which reads text answers only: requests with tools are not supported (use a custom verifier)`,
+        param: 'tools',
+      });
+    }
+    if (request.responseFormat !== undefined && request.responseFormat.type !== 'text') {
+      throw new LLMError({
+        code: 'unsupported',
+        message: `Cascade "${cascade}" uses the ${verifier} verifier, which reads text answers only: responseFormat "${request.responseFormat.type}" is not supported (use a custom verifier)`,
+        param: 'responseFormat',
+      });
+    }
+  };
 }
+
+/** The `arithmetic` verifier's request check (`textOnlyRequestCheck('arithmetic')`). */
+export const checkArithmeticRequest: (request: GenerateRequest, cascade: string) => void = textOnlyRequestCheck('arithmetic');

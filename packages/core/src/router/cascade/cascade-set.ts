@@ -1,7 +1,8 @@
 import type { CascadeConfig } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest } from '../../spec/index.js';
-import { ARITHMETIC_DEFAULT_THRESHOLD, arithmeticScore, checkArithmeticRequest } from './arithmetic-verifier.js';
+import { ARITHMETIC_DEFAULT_THRESHOLD, arithmeticScore, checkArithmeticRequest, textOnlyRequestCheck } from './arithmetic-verifier.js';
+import { learnedVerifier, loadLearnedScorer } from './learned-verifier.js';
 import type { CascadeInfo, CascadeVerifier } from './types.js';
 
 /** A configured cascade with its verifier resolved. */
@@ -28,8 +29,12 @@ const BUILTIN_VERIFIERS: Readonly<Record<string, BuiltinVerifier>> = {
   arithmetic: { score: arithmeticScore, threshold: ARITHMETIC_DEFAULT_THRESHOLD, check: checkArithmeticRequest },
 };
 
+/** The built-in verifier that reads a trained scorer file (`verifierModel`). */
+const LEARNED = 'learned';
+const checkLearnedRequest = textOnlyRequestCheck(LEARNED);
+
 /** Names of the verifiers built into core. */
-export const BUILTIN_VERIFIER_NAMES: readonly string[] = Object.keys(BUILTIN_VERIFIERS);
+export const BUILTIN_VERIFIER_NAMES: readonly string[] = [...Object.keys(BUILTIN_VERIFIERS), LEARNED];
 
 function configError(param: string, message: string): LLMError {
   return new LLMError({ code: 'config_invalid', message: `Invalid router config:\n  ${param}: ${message}`, param, details: [{ path: param, message }] });
@@ -48,18 +53,26 @@ export class CascadeSet {
   }
 
   /** The cascades of a config, or undefined when it has none (so ordinary calls check nothing more). */
-  static create(configs: readonly CascadeConfig[] | undefined, verifiers: Readonly<Record<string, CascadeVerifier>> | undefined): CascadeSet | undefined {
+  static create(configs: readonly CascadeConfig[] | undefined, verifiers: Readonly<Record<string, CascadeVerifier>> | undefined, baseDir?: string): CascadeSet | undefined {
     if (verifiers !== undefined && (typeof verifiers !== 'object' || verifiers === null)) {
       throw configError('verifiers', 'must be an object mapping verifier names to functions');
     }
     for (const [name, fn] of Object.entries(verifiers ?? {})) {
-      if (Object.hasOwn(BUILTIN_VERIFIERS, name)) throw configError(`verifiers.${name}`, `"${name}" is a built-in verifier; give yours another name`);
+      if (BUILTIN_VERIFIER_NAMES.includes(name)) throw configError(`verifiers.${name}`, `"${name}" is a built-in verifier; give yours another name`);
       if (typeof fn !== 'function') throw configError(`verifiers.${name}`, `must be a function (request, weakResult) => number, got ${fn === null ? 'null' : typeof fn}`);
     }
     if (!configs || configs.length === 0) return undefined;
     const list = configs.map((c, i): ResolvedCascade => {
       const at = `routing.cascades.${i}`;
-      const builtin = Object.hasOwn(BUILTIN_VERIFIERS, c.verifier) ? BUILTIN_VERIFIERS[c.verifier] : undefined;
+      if (c.verifierModel !== undefined && c.verifier !== LEARNED) {
+        throw configError(`${at}.verifierModel`, `is read by the learned verifier only; cascade "${c.name}" uses "${c.verifier}" (set verifier: learned, or remove verifierModel)`);
+      }
+      let builtin = Object.hasOwn(BUILTIN_VERIFIERS, c.verifier) ? BUILTIN_VERIFIERS[c.verifier] : undefined;
+      if (c.verifier === LEARNED) {
+        if (c.verifierModel === undefined) throw configError(`${at}.verifierModel`, `cascade "${c.name}" uses the learned verifier: set verifierModel to the file of llmrr router train --cascade`);
+        const scorer = loadLearnedScorer(c.verifierModel, baseDir, `${at}.verifierModel`);
+        builtin = { score: learnedVerifier(scorer), threshold: scorer.threshold, check: checkLearnedRequest };
+      }
       const custom = verifiers && Object.hasOwn(verifiers, c.verifier) ? verifiers[c.verifier] : undefined;
       if (!builtin && !custom) {
         const known = [...BUILTIN_VERIFIER_NAMES, ...Object.keys(verifiers ?? {})].join(', ');
@@ -78,7 +91,7 @@ export class CascadeSet {
         onStrongFailure: c.onStrongFailure,
         score: builtin ? builtin.score : custom!,
         check: builtin?.check,
-        info: { weak: c.weak, strong: c.strong, verifier: c.verifier, threshold, onStrongFailure: c.onStrongFailure },
+        info: { weak: c.weak, strong: c.strong, verifier: c.verifier, ...(c.verifierModel !== undefined ? { verifierModel: c.verifierModel } : {}), threshold, onStrongFailure: c.onStrongFailure },
       };
     });
     return new CascadeSet(list);

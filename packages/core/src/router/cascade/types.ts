@@ -54,7 +54,7 @@ export interface CascadeRecord {
 }
 
 /** A cascade as `models()` describes it (`DeploymentInfo.cascade`). */
-export type CascadeInfo = Pick<CascadeConfig, 'weak' | 'strong' | 'verifier' | 'onStrongFailure'> & {
+export type CascadeInfo = Pick<CascadeConfig, 'weak' | 'strong' | 'verifier' | 'verifierModel' | 'onStrongFailure'> & {
   /** The threshold in force (the verifier's default when the config gives none). */
   threshold: number;
 };

@@ -1,0 +1,59 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticCascadeExamples } from '../../learning/__fixtures__/synthetic-cascade.js';
+import { parseCascadeScorer, type CascadeScorerArtifact } from '../../learning/cascade/cascade-scorer-artifact.js';
+import { runCli } from '../__fixtures__/cli-harness.js';
+
+let dir: string;
+const router = (args: string[]) => runCli(['router', ...args], { cwd: dir, env: { LLMRR_SHARED_DIR: join(dir, 'no-shared') } });
+const csvCell = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'llmrr-cascade-train-'));
+  const ex = syntheticCascadeExamples(300);
+  writeFileSync(join(dir, 'log.jsonl'), ex.map((e) => JSON.stringify({ prompt_id: e.id, prompt: e.prompt, weak_answer: e.weakResponse, weak_correct: e.quality[0] === 1, strong_correct: e.quality[1] })).join('\n'));
+  writeFileSync(join(dir, 'log.csv'), ['prompt,weak_answer,weak_correct,strong_correct', ...ex.map((e) => `${csvCell(e.prompt)},${csvCell(e.weakResponse)},${e.quality[0] ? 'True' : 'False'},${e.quality[1]}`)].join('\n'));
+  writeFileSync(join(dir, 'no-strong.jsonl'), ex.slice(0, 5).map((e) => JSON.stringify({ prompt: e.prompt, weak_answer: e.weakResponse, weak_correct: 1 })).join('\n'));
+  writeFileSync(join(dir, 'bad-outcome.csv'), 'prompt,weak_answer,weak_correct,strong_correct\nq,a,yes,1\n');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('llmrr router train --cascade', () => {
+  it('trains on a JSONL cascade log and writes a scorer artifact that loads', async () => {
+    const r = await router(['train', '--cascade', '--data', 'log.jsonl', '--out', 'models/cascade.json']);
+    expect(r.stderr).toMatch(/training the cascade scorer on log.jsonl: 300 prompts/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/wrote .*models\/cascade.json: learned cascade scorer trained on 300 prompts/);
+    expect(r.stdout).toMatch(/suggested threshold -?\d\.\d{4}: escalates \d+\.\d% of the training prompts/);
+    const artifact = JSON.parse(readFileSync(join(dir, 'models/cascade.json'), 'utf8')) as CascadeScorerArtifact;
+    expect(artifact).toMatchObject({ format: 'llmrr-cascade-scorer', version: 1, training: { data: 'log.jsonl', examples: 300 } });
+    expect(parseCascadeScorer(artifact, 'cascade.json', 'verifierModel').threshold).toBe(artifact.threshold);
+  });
+
+  it('trains on the same rows as a CSV log (True/False outcomes)', async () => {
+    const r = await router(['train', '--cascade', '--data', 'log.csv', '--out', 'csv.json', '--json']);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout) as { threshold: number; training: { examples: number } };
+    expect(summary.training.examples).toBe(300);
+    expect(Number.isFinite(summary.threshold)).toBe(true);
+  });
+
+  it('refuses bad input naming the field or flag', async () => {
+    const missing = await router(['train', '--cascade', '--data', 'no-strong.jsonl', '--out', 'x.json']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no-strong.jsonl: line 1 strong_correct: missing strong_correct/);
+    const bad = await router(['train', '--cascade', '--data', 'bad-outcome.csv', '--out', 'x.json']);
+    expect(bad.stderr).toMatch(/bad-outcome.csv: row 2 weak_correct: expected a quality in \[0,1\] or True\/False, got "yes"/);
+    const flag = await router(['train', '--cascade', '--data', 'log.jsonl', '--out', 'x.json', '--predictor', 'mlp']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/--cascade takes --data, --out, --seed and --json only, not --predictor/);
+    const absent = await router(['train', '--cascade', '--data', 'nope.jsonl', '--out', 'x.json']);
+    expect(absent.code).toBe(2);
+    expect(absent.stderr).toMatch(/--data: .*nope.jsonl not found/);
+    const kind = await router(['train', '--cascade', '--data', '.', '--out', 'x.json']);
+    expect(kind.stderr).toMatch(/folder without gsm8k_responses.csv/);
+    expect((await router(['train', '--cascade', '--data', 'log.jsonl'])).stderr).toMatch(/missing --out/);
+  });
+});
