@@ -60,6 +60,8 @@ export interface GatewayRoutingConfig {
   fallbacks?: readonly string[] | Readonly<Record<string, readonly string[]>>;
   /** The other ranked candidates are tried before `fallbacks`. */
   fallbackToRanked?: boolean;
+  /** The cascades (virtual models) by name: tenant models may not take their names. */
+  cascades?: ReadonlyArray<{ readonly name: string }>;
 }
 
 /** What `GatewayRouter.embed` resolves to. */

@@ -105,6 +105,9 @@ function defaultGenerateId(): string {
   return c?.randomUUID ? `req_${c.randomUUID()}` : `req_${Date.now().toString(36)}_${(idCounter++).toString(36)}`;
 }
 
+/** How many cascade calls `feedback` can still rate (the oldest are forgotten first). */
+const CASCADE_ANSWERS_KEPT = 10_000;
+
 /**
  * Routes requests over configured deployments: candidate filtering, a ranking strategy, retries with
  * backoff, fallbacks, circuit breakers, timeouts, optional hedging, exact caching, live stats and events.
@@ -144,6 +147,8 @@ export class LLMRouter {
   /** `routing.cascades` (undefined when there are none: ordinary calls then check nothing more). */
   private readonly cascades: CascadeSet | undefined;
   private cascadeHostObject: CascadeHost | undefined;
+  /** Cascade calls by request id -> the step that answered (`<id>:weak` or `<id>:strong`), for `feedback`. */
+  private readonly cascadeAnswers = new Map<string, string>();
 
   constructor(config: RouterConfigInput | RouterConfig, private readonly options: RouterOptions = {}) {
     this.config = parseConfig(config, 'router config');
@@ -313,7 +318,11 @@ export class LLMRouter {
   async generate(input: PromptOrRequest, options: GenerateOptions = {}): Promise<RouterResult> {
     if (this.cascades !== undefined) {
       const cascade = this.cascades.get(options.model);
-      if (cascade) return runCascade(this.cascadeHost(), cascade, input, options);
+      if (cascade) {
+        const result = await runCascade(this.cascadeHost(), cascade, input, options);
+        this.noteCascadeAnswer(result);
+        return result;
+      }
     }
     const call = this.begin(input, options, false);
     try {
@@ -360,7 +369,11 @@ export class LLMRouter {
   stream(input: PromptOrRequest, options: GenerateOptions = {}): RouterStream {
     if (this.cascades !== undefined) {
       const cascade = this.cascades.get(options.model);
-      if (cascade) return streamCascade(this.cascadeHost(), cascade, input, options);
+      if (cascade) {
+        const stream = streamCascade(this.cascadeHost(), cascade, input, options);
+        stream.result.then((r) => this.noteCascadeAnswer(r), () => {});
+        return stream;
+      }
     }
     let call: Call;
     try {
@@ -564,10 +577,25 @@ export class LLMRouter {
     if (typeof score !== 'number' || !(score >= 0 && score <= 1)) {
       throw new LLMError({ code: 'invalid_request', message: `feedback score must be a number in [0,1] (got ${JSON.stringify(score)})`, param: 'score' });
     }
-    let known = this.feedbackOn(requestId, score);
-    // A cascade's call: its steps were routed as `<id>:weak` and `<id>:strong`; the answer was the last of them.
-    if (!known && this.cascades !== undefined) known = this.feedbackOn(`${requestId}:strong`, score) || this.feedbackOn(`${requestId}:weak`, score);
-    return known;
+    // A cascade's call: its steps were routed as `<id>:weak` and `<id>:strong`; the rating is for the step
+    // whose answer the caller got (once: the entry goes with it, as a strategy forgets a rated request).
+    const step = this.cascadeAnswers.get(requestId);
+    if (step !== undefined) {
+      this.cascadeAnswers.delete(requestId);
+      return this.feedbackOn(step, score);
+    }
+    return this.feedbackOn(requestId, score);
+  }
+
+  /** Remembers which step answered a cascade call, for `feedback` (the most recent 10 000 calls). */
+  private noteCascadeAnswer(r: RouterResult): void {
+    const record = r.cascade;
+    if (!record) return;
+    this.cascadeAnswers.set(r.requestId, record.strong?.requestId ?? record.weak.requestId);
+    if (this.cascadeAnswers.size > CASCADE_ANSWERS_KEPT) {
+      const oldest = this.cascadeAnswers.keys().next().value;
+      if (oldest !== undefined) this.cascadeAnswers.delete(oldest);
+    }
   }
 
   private feedbackOn(requestId: string, score: number): boolean {

@@ -1,4 +1,4 @@
-import { toLLMError, type GenerateOptions, type GenerateRequest, type RateLimitInfo, type RouterResult, type UsageStatus } from '@llmrr/core';
+import { toLLMError, type DeploymentInfo, type GenerateOptions, type GenerateRequest, type RateLimitInfo, type RouterResult, type UsageStatus } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import { errorReply, needsServerLog, toPublicError, type ErrorStyle } from '../http/error-body.js';
 import { formatScore, headerText, resultHeaders } from '../http/llmrr-info.js';
@@ -52,12 +52,17 @@ export interface ModelCall {
 export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Reply> {
   const headers = call.headers;
   let admission: Admission | undefined;
+  let all: readonly DeploymentInfo[] | undefined;
   if (call.ext.fallbacks) {
-    // Bad input, refused before anything is counted or recorded.
+    // Bad input, refused before anything is admitted or recorded (counted in the metrics like a schema 400).
     try {
-      checkFallbacks(call.ext.fallbacks, deps.router.models(call.principal.tenantId), call.principal);
+      all = deps.router.models(call.principal.tenantId);
+      checkFallbacks(call.ext.fallbacks, all, call.principal);
     } catch (e) {
-      return errorReply(toPublicError(toLLMError(e)), call.requestId, call.style, headers);
+      const error = toLLMError(e);
+      if (needsServerLog(error)) deps.log(`request failed: ${error.code}`, call.requestId, error);
+      deps.metrics?.observe({ model: 'unknown', tenant: call.principal.tenantId, status: error.code, durationMs: deps.now() - call.startedAt }, false);
+      return errorReply(toPublicError(error), call.requestId, call.style, headers);
     }
   }
 
@@ -94,7 +99,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   };
 
   try {
-    const all = deps.router.models(call.principal.tenantId);
+    all ??= deps.router.models(call.principal.tenantId);
     let resolved: ResolvedModel;
     try {
       resolved = resolveModel(call.model, all, call.principal, call.ext.fallbacks, deps.router.routerConfig?.routing);

@@ -61,6 +61,9 @@ describe('review fixes', () => {
     // And a cascade is not a fallback.
     const cascade = await chat('mock', { llmrr: { fallbacks: ['cas'] } });
     expect(cascade.status).toBe(400);
+    // Counted in the metrics like any refused request (4 refusals).
+    const metrics = await (await h.gateway.fetch(new Request('http://gateway.test/metrics'))).text();
+    expect(metrics).toMatch(/llm_requests_total\{[^}]*status="invalid_request"[^}]*\} 4/);
   });
 
   it('a deployment named outside printable ASCII is served; x-llmrr-model is percent-encoded (fetch and serveGateway, JSON and stream)', async () => {
@@ -85,6 +88,14 @@ describe('review fixes', () => {
       [NAME, 'success'],
       [NAME, 'success'],
     ]);
+  });
+
+  it('the admin API refuses a tenant model named like a cascade even while the cascade is not listed (a step unloaded)', async () => {
+    h.router.unload('backup');
+    expect(h.router.models().map((m) => m.name)).not.toContain('cas');
+    const res = await post(h.gateway, '/admin/tenants', { name: 'X', models: [{ name: 'mine', engine: 'mock' }, { name: 'cas', engine: 'mock' }] }, { authorization: `Bearer ${ADMIN}` });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { param: string } }).error.param).toBe('models.1.name');
   });
 
   it('the admin API refuses a tenant model named like a cascade', async () => {

@@ -29,14 +29,15 @@ export function resultHeaders(result: RouterResult, headers: Record<string, stri
 }
 
 /**
- * A name (a deployment's) as a header value: as it is when it is printable ASCII (every usual name), else
- * percent-encoded (`encodeURIComponent`): a header cannot carry characters above U+00FF at all, and
- * Latin-1 ones are read differently by different clients.
+ * A name (a deployment's) as a header value: as it is when it is printable ASCII without `%` (every usual
+ * name), else percent-encoded (`encodeURIComponent`): a header cannot carry characters above U+00FF at all,
+ * Latin-1 ones are read differently by different clients, and with `%` encoded too, a client can always
+ * `decodeURIComponent` the value.
  */
 export function headerText(value: string): string {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return encodeURIComponent(value);
+    if (c < 0x20 || c > 0x7e || c === 0x25) return encodeURIComponent(value);
   }
   return value;
 }

@@ -46,7 +46,11 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
   /** A tenant's own model may not take a cascade's name (the cascade would answer for it). */
   const checkCascadeNames = (models: ReadonlyArray<{ name: string; alias?: string | undefined }> | null | undefined) => {
     if (!models) return;
-    const cascades = new Set(deps.router.models().filter((d) => d.cascade !== undefined).map((d) => d.name));
+    // From the config: a cascade is not listed by models() while one of its steps is disabled or missing.
+    const cascades = new Set([
+      ...(deps.router.routerConfig?.routing.cascades ?? []).map((c) => c.name),
+      ...deps.router.models().filter((d) => d.cascade !== undefined).map((d) => d.name),
+    ]);
     if (cascades.size === 0) return;
     models.forEach((m, i) => {
       for (const field of ['name', 'alias'] as const) {

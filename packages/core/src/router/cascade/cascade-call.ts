@@ -1,4 +1,5 @@
 import { LLMError } from '../../errors/llm-error.js';
+import { abortError } from '../../errors/to-llm-error.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { normalizeRequest } from '../request.js';
 import type { GenerateOptions, PromptOrRequest, RouterResult, RouterStream } from '../types.js';
@@ -64,6 +65,8 @@ export async function verify(c: ResolvedCascade, request: GenerateRequest, weak:
   try {
     score = await c.score(request, weak, signal ? { cascade: c.name, signal } : { cascade: c.name });
   } catch (e) {
+    // The caller gave up while the verifier ran (a verifier that honours the signal rejects with it).
+    if (signal?.aborted) throw abortError(signal).with({ details });
     if (LLMError.isInstance(e)) {
       // Its own details are kept; the cascade's are added beside them (or wrap them when they are not an object).
       const own: unknown = e.details;

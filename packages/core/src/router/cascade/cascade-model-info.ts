@@ -4,28 +4,44 @@ import type { DeploymentInfo } from '../types.js';
 import type { CascadeSet, ResolvedCascade } from './cascade-set.js';
 
 /**
- * The deployment a step's name stands for: the one so named, else, for an alias shared by several, the enabled
- * member with the highest price (the router may pick any of them, and the summed price bounds a budget reservation).
+ * What a step's name stands for: the deployment so named, else every enabled member of the alias (the
+ * router may pick any of them). A step over several members counts as one: the capabilities they all have,
+ * the highest price of each kind (input, output, cached input: a bound for a budget reservation whichever
+ * member answers), the first member's model id and stats.
  */
 function find(list: readonly DeploymentInfo[], name: string): DeploymentInfo | undefined {
   const named = list.find((d) => d.name === name && d.cascade === undefined);
   if (named) return named;
-  let best: DeploymentInfo | undefined;
-  for (const d of list) {
-    if (d.alias !== name || !d.enabled || d.cascade !== undefined) continue;
-    if (!best || perToken(d) > perToken(best)) best = d;
+  const members = list.filter((d) => d.alias === name && d.enabled && d.cascade === undefined);
+  const first = members[0];
+  if (!first || members.length === 1) return first;
+  let price: ModelPrice | undefined;
+  for (const d of members) {
+    if (!d.price) continue;
+    price = price ? maxPrice(price, d.price) : { ...d.price };
   }
-  return best;
+  const capabilities = first.capabilities.filter((x) => members.every((d) => d.capabilities.includes(x)));
+  const maxOutputTokens = Math.max(...members.map((d) => d.config.maxOutputTokens ?? 0));
+  const config = { ...first.config, capabilities };
+  if (maxOutputTokens > 0) config.maxOutputTokens = maxOutputTokens;
+  const info: DeploymentInfo = { ...first, capabilities, config, priceFromTable: members.some((d) => d.priceFromTable) };
+  if (price) info.price = price;
+  else delete info.price;
+  return info;
 }
 
-function perToken(d: DeploymentInfo): number {
-  return d.price ? d.price.input + d.price.output : 0;
+function maxPrice(a: ModelPrice, b: ModelPrice): ModelPrice {
+  const out: ModelPrice = { input: Math.max(a.input, b.input), output: Math.max(a.output, b.output) };
+  if (a.cachedInput !== undefined || b.cachedInput !== undefined) out.cachedInput = Math.max(a.cachedInput ?? a.input, b.cachedInput ?? b.input);
+  return out;
 }
 
 function sumPrice(a: ModelPrice | undefined, b: ModelPrice | undefined): ModelPrice | undefined {
   if (!a) return b;
   if (!b) return a;
-  return { input: a.input + b.input, output: a.output + b.output };
+  const out: ModelPrice = { input: a.input + b.input, output: a.output + b.output };
+  if (a.cachedInput !== undefined || b.cachedInput !== undefined) out.cachedInput = (a.cachedInput ?? a.input) + (b.cachedInput ?? b.input);
+  return out;
 }
 
 /**

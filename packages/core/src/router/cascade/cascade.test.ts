@@ -206,7 +206,10 @@ describe('cascade: generate', () => {
     const result = await r.generate(QUESTION, { model: 'math-cascade', requestId: 'req-fb' });
     expect(result.cascade?.escalated).toBe(true);
     expect(r.feedback('req-fb', 1)).toBe(true);
-    expect(seen).toEqual(['req-fb', 'req-fb:strong']);
+    expect(seen).toEqual(['req-fb:strong']);
+    // Rated once, as any request: a second rating does not reach the weak step instead.
+    expect(r.feedback('req-fb', 0)).toBe(false);
+    expect(seen).toEqual(['req-fb:strong', 'req-fb']);
     await r.close();
   });
 
@@ -243,6 +246,19 @@ describe('cascade: a step named by a shared alias', () => {
       { cascades: [{ name: 'math-cascade', weak: 'mixtral', strong: 'big' }] },
     );
     expect(r.models().find((m) => m.name === 'math-cascade')?.price).toEqual({ input: 21, output: 62 });
+    await r.close();
+  });
+
+  it('... with the highest price of each kind across the members (input from one, output from another)', async () => {
+    const { router: r } = openAIWireRouter(
+      [
+        { name: 'mixtral', engine: 'openai-compatible', baseURL: weak.baseURL, apiKey: 'k', price: WEAK_PRICE },
+        { name: 'big-a', alias: 'big', engine: 'openai-compatible', baseURL: strong.baseURL, apiKey: 'k', price: { input: 10, output: 1 } },
+        { name: 'big-b', alias: 'big', engine: 'openai-compatible', baseURL: strong.baseURL, apiKey: 'k', price: { input: 1, output: 20 } },
+      ],
+      { cascades: [{ name: 'math-cascade', weak: 'mixtral', strong: 'big' }] },
+    );
+    expect(r.models().find((m) => m.name === 'math-cascade')?.price).toEqual({ input: 11, output: 22 });
     await r.close();
   });
 });
@@ -294,6 +310,23 @@ describe('cascade: custom verifiers and their errors', () => {
     const err = await rejection(r.generate(QUESTION, { model: 'math-cascade' }));
     expect(err).toMatchObject({ code: 'timeout', message: 'judge timed out' });
     expect(err.details).toMatchObject({ judgeMs: 30_000, cascade: { name: 'math-cascade', weak: { deployment: 'mixtral', usage: { inputTokens: 40 } } } });
+    await r.close();
+  });
+});
+
+describe('cascade: the caller aborts while the verifier runs', () => {
+  it('is an aborted error (not internal), with the weak step in details', async () => {
+    const controller = new AbortController();
+    const verifier = (_request: unknown, _weak: unknown, ctx: { signal?: AbortSignal }) =>
+      new Promise<number>((_resolve, reject) => {
+        ctx.signal?.addEventListener('abort', () => reject(new DOMException('This operation was aborted', 'AbortError')), { once: true });
+        controller.abort();
+      });
+    const r = router({ verifier: 'slow', threshold: 0.5 }, { verifiers: { slow: verifier } });
+    const err = await rejection(r.generate(QUESTION, { model: 'math-cascade', signal: controller.signal }));
+    expect(err.code).toBe('aborted');
+    expect(err.details).toMatchObject({ cascade: { name: 'math-cascade', weak: { deployment: 'mixtral' } } });
+    expect(strong.requests).toHaveLength(0);
     await r.close();
   });
 });
