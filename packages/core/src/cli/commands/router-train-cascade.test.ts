@@ -57,3 +57,13 @@ describe('llmrr router train --cascade', () => {
     expect((await router(['train', '--cascade', '--data', 'log.jsonl'])).stderr).toMatch(/missing --out/);
   });
 });
+
+describe('llmrr router train --cascade: blank outcomes', () => {
+  it('a blank weak_correct is refused naming the line and field, and no file is written', async () => {
+    writeFileSync(join(dir, 'blank.jsonl'), [JSON.stringify({ prompt: 'q', weak_answer: 'a', weak_correct: ' ', strong_correct: 1 })].join('\n'));
+    const r = await router(['train', '--cascade', '--data', 'blank.jsonl', '--out', 'blank.json']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/line 1 weak_correct/);
+    expect(() => readFileSync(join(dir, 'blank.json'))).toThrow();
+  });
+});

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { trainCascadeScorerArtifact, type CascadeScorerExample } from '../../learning/cascade/cascade-scorer-artifact.js';
+import { parseCascadeScorer, trainCascadeScorerArtifact, type CascadeScorerExample } from '../../learning/cascade/cascade-scorer-artifact.js';
 import { loadCascadeLog } from '../../learning/cascade/load-cascade-log.js';
 import { loadGsm8kResponses } from '../../learning/cascade/load-gsm8k-responses.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
@@ -38,7 +38,10 @@ export async function routerTrainCascade(input: CascadeTrainInput, ctx: CliConte
   const artifact = trainCascadeScorerArtifact(examples, { data: input.dataName, ...(input.seed !== undefined ? { seed: input.seed } : {}) });
   const out = resolve(ctx.cwd, input.out);
   await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify(artifact, null, 1)}\n`);
+  const text = `${JSON.stringify(artifact, null, 1)}\n`;
+  // Never write a file the router would refuse to load.
+  parseCascadeScorer(JSON.parse(text), out, '--out');
+  await writeFile(out, text);
   const t = artifact.training;
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
   ctx.stdout.write(
@@ -46,7 +49,8 @@ export async function routerTrainCascade(input: CascadeTrainInput, ctx: CliConte
       ? `${JSON.stringify({ out, threshold: artifact.threshold, training: t }, null, 2)}\n`
       : `wrote ${out}: learned cascade scorer trained on ${t.examples} prompts (weak ${t.weak_accuracy.toFixed(3)}, strong ${t.strong_accuracy.toFixed(3)} accurate)\n` +
           `  suggested threshold ${artifact.threshold.toFixed(4)}: escalates ${pct(t.escalation_rate_at_threshold)} of the training prompts, accuracy ${t.accuracy_at_threshold.toFixed(3)} (measured on the training data: optimistic)\n` +
-          `  use it: routing.cascades[].verifier: learned, verifierModel: ${input.out}\n`,
+          `  use it: routing.cascades[].verifier: learned, verifierModel: ${out}\n` +
+          `  (a relative verifierModel is read from the config file's folder, or modelsDir: the router's base for model files)\n`,
   );
   return EXIT.ok;
 }

@@ -95,3 +95,42 @@ describe.skipIf(!gsm8k || !existsSync(gsm8k))('learned cascade scorer on RouteLL
     expect(acc).toBeGreaterThan(weak + 0.5 * (strong - weak));
   }, 60_000);
 });
+
+describe('learned cascade scorer: inputs that must not give a useless or unloadable file', () => {
+  it('refuses values the 32-bit model cannot hold (a weight of 1e39, an sd of 1e-320), naming the field', () => {
+    const artifact = trainCascadeScorerArtifact(syntheticCascadeExamples(200), { data: 'synthetic' });
+    const big = roundTrip(artifact) as { weights: number[][]; standardization: { sd: number[] } };
+    big.weights[0]![0] = 1e39;
+    expect(configError(() => parseCascadeScorer(big, 'f.json', PARAM)).message).toMatch(/weights\.0\.0.*32-bit/);
+    const tiny = roundTrip(artifact) as { standardization: { sd: number[] } };
+    tiny.standardization.sd[0] = 1e-320;
+    expect(configError(() => parseCascadeScorer(tiny, 'f.json', PARAM)).message).toMatch(/standardization\.sd\.0/);
+  });
+
+  it('a feature constant on the training rows (one repeated prompt) is left unscaled: other prompts still score by their answer', () => {
+    const ex = syntheticCascadeExamples(300).map((e) => ({ ...e, prompt: QUESTION }));
+    const artifact = trainCascadeScorerArtifact(ex, { data: 'same-prompt' });
+    const scorer = parseCascadeScorer(roundTrip(artifact), 'f.json', PARAM);
+    const other = 'A crate holds 15 pears. How many pears are in 4 crates?';
+    expect(scorer.score(other, 'So 4 crates hold 15 * 4 = 61 pears.\n#### 61')).toBeGreaterThan(scorer.score(other, 'So 4 crates hold 15 * 4 = 60 pears.\n#### 60'));
+  });
+
+  it('refuses data that leaves nothing to fit on (every prompt under one id) and outcomes that are not numbers', () => {
+    const sameId = syntheticCascadeExamples(50).map((e) => ({ ...e, id: '0' }));
+    // '0' may hash to the fit share or to validation; find an id that hashes to validation for the test.
+    let id = 0;
+    let error: unknown;
+    for (; id < 100 && error === undefined; id++) {
+      try {
+        trainCascadeScorerArtifact(sameId.map((e) => ({ ...e, id: String(id) })), { data: 'one-id' });
+      } catch (e) {
+        error = e;
+      }
+    }
+    expect(error).toMatchObject({ code: 'invalid_request', param: 'data' });
+    expect((error as Error).message).toMatch(/no prompt left to fit on.*prompt ids/);
+    const nan = syntheticCascadeExamples(50);
+    nan[3] = { ...nan[3]!, quality: [Number.NaN, 1] };
+    expect(() => trainCascadeScorerArtifact(nan, { data: 'nan' })).toThrow(/weak and strong outcomes must both be numbers/);
+  });
+});

@@ -19,6 +19,9 @@ export interface CascadeScorerExample {
 }
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+/** The model keeps weights, bias and standardization in 32-bit floats: values must stay finite there. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+const float32 = finite.refine((v) => Math.abs(v) <= FLOAT32_MAX, 'must fit a 32-bit float (|v| <= 3.4e38)');
 
 const ArtifactSchema = z
   .object({
@@ -26,10 +29,10 @@ const ArtifactSchema = z
     version: z.literal(CASCADE_SCORER_VERSION),
     score: z.literal('p_strong - p_weak'),
     features: z.array(z.string()),
-    standardization: z.object({ mean: z.array(finite), sd: z.array(finite.refine((v) => v > 0, 'must be > 0')) }),
+    standardization: z.object({ mean: z.array(float32), sd: z.array(float32.refine((v) => v >= 1e-9, 'must be >= 1e-9')) }),
     outputs: z.tuple([z.literal('weak'), z.literal('strong')]),
-    weights: z.array(z.tuple([finite, finite])),
-    bias: z.tuple([finite, finite]),
+    weights: z.array(z.tuple([float32, float32])),
+    bias: z.tuple([float32, float32]),
     threshold: finite,
     threshold_rule: z.string(),
     training: z.object({
@@ -90,8 +93,9 @@ function vectorOf(f: WeakAnswerFeatures): number[] {
 
 /**
  * Trains the learned cascade scorer on every example (`trainCascadeScorer`, the evaluation's code) and
- * packs it as an artifact. The suggested threshold is the score of the least number of top-scored training
- * prompts whose escalation reaches 95% of the strong model's training accuracy: chosen on the training
+ * packs it as an artifact. The suggested threshold is the score of the last of the fewest top-scored training
+ * prompts whose escalation reaches 95% of the strong model's training accuracy (the highest threshold that
+ * does; ties at it escalate too): chosen on the training
  * data, so optimistic for new prompts. When the weak model alone reaches that, the threshold is set above
  * every training score (no training prompt escalates).
  */
@@ -99,9 +103,21 @@ export function trainCascadeScorerArtifact(examples: readonly CascadeScorerExamp
   if (examples.length < 2) {
     throw new LLMError({ code: 'invalid_request', message: `${options.data}: data: the learned cascade scorer needs at least 2 prompts, got ${examples.length}`, param: 'data' });
   }
+  for (const e of examples) {
+    if (e.quality.length < 2 || !e.quality.slice(0, 2).every((q) => Number.isFinite(q) && q >= 0 && q <= 1)) {
+      throw new LLMError({ code: 'invalid_request', message: `${options.data}: data: prompt "${e.id}": weak and strong outcomes must both be numbers in [0,1], got ${JSON.stringify(e.quality)}`, param: 'data' });
+    }
+  }
   const seed = options.seed ?? 1;
   const rows = examples.map((e) => ({ id: e.id, features: vectorOf(weakAnswerFeatures(e.prompt, e.weakResponse)), quality: e.quality }));
   const trained = trainCascadeScorer(rows, seed);
+  if (trained.fitRows === 0) {
+    throw new LLMError({
+      code: 'invalid_request',
+      message: `${options.data}: data: no prompt left to fit on: every prompt id hashes to the validation share (${trained.validationRows} rows); are the prompt ids all the same? Give each prompt its own id`,
+      param: 'data',
+    });
+  }
   const D = WEAK_ANSWER_FEATURES.length;
   const draft: CascadeScorerArtifact = {
     format: CASCADE_SCORER_FORMAT,
@@ -143,7 +159,7 @@ export function trainCascadeScorerArtifact(examples: readonly CascadeScorerExamp
   const escalated = scores.map((s) => s >= threshold);
   const accuracy = examples.reduce((a, _, i) => a + (escalated[i] ? strong[i]! : weak[i]!), 0) / n;
   draft.threshold = threshold;
-  draft.threshold_rule = `least score whose escalation reaches ${CASCADE_SCORER_TARGET * 100}% of the strong model's accuracy on the training data (escalate when score >= threshold)`;
+  draft.threshold_rule = `the highest threshold (fewest escalations) at which escalating the top-scored training prompts reaches ${CASCADE_SCORER_TARGET * 100}% of the strong model's accuracy on the training data; escalate when score >= threshold (tied scores escalate together, so the rate can exceed what the target needed)`;
   draft.training.weak_accuracy = sumWeak / n;
   draft.training.strong_accuracy = sumStrong / n;
   draft.training.escalation_rate_at_threshold = escalated.filter(Boolean).length / n;

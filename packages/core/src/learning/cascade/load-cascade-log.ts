@@ -31,7 +31,12 @@ export async function loadCascadeLog(file: string): Promise<CascadeScorerExample
     }
     if (typeof r['prompt'] !== 'string') throw datasetError(file, 'must be a string', `${where} prompt`);
     if (typeof r['weak_answer'] !== 'string') throw datasetError(file, 'must be a string', `${where} weak_answer`);
-    const outcome = (c: 'weak_correct' | 'strong_correct') => parseOutcome(String(r[c]), file, `${where} ${c}`);
+    const outcome = (c: 'weak_correct' | 'strong_correct') => {
+      const v = parseOutcome(String(r[c]), file, `${where} ${c}`);
+      // (A blank cell parses as unknown: both outcomes are needed here.)
+      if (Number.isNaN(v)) throw datasetError(file, `missing ${c} (a cascade log needs ${CASCADE_LOG_COLUMNS.join(', ')})`, `${where} ${c}`);
+      return v;
+    };
     const id = r['prompt_id'];
     return {
       id: id === undefined || id === null || id === '' ? `log/${i}` : String(id),

@@ -44,7 +44,11 @@ export function trainCascadeScorer(rows: readonly CascadeTrainingRow[], seed = 1
   const D = WEAK_ANSWER_FEATURES.length;
   const fitRaw = fit.map((r) => r.features);
   const mean = Array.from({ length: D }, (_, j) => fitRaw.reduce((a, r) => a + r[j]!, 0) / fitRaw.length);
-  const sd = Array.from({ length: D }, (_, j) => Math.sqrt(fitRaw.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / fitRaw.length) || 1);
+  // A feature constant on the fit rows (its spread only the rounding of the mean) is left unscaled.
+  const sd = Array.from({ length: D }, (_, j) => {
+    const v = Math.sqrt(fitRaw.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / fitRaw.length);
+    return v > 1e-9 * Math.max(1, Math.abs(mean[j]!)) ? v : 1;
+  });
   const set = (xs: readonly CascadeTrainingRow[]): TrainingSet => ({ x: standardizeRows(xs.map((r) => r.features), mean, sd), y: xs.map((r) => [...r.quality]), dim: D, outputs: 2 });
   const model = trainLogistic(set(fit), set(val), { seed, ...CASCADE_SCORER_TRAINING });
   return { mean, sd, model, fitRows: fit.length, validationRows: val.length };

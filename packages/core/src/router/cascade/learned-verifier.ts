@@ -36,7 +36,9 @@ export function resolveVerifierModelPath(file: string, baseDir: string | undefin
  */
 export function loadLearnedScorer(file: string, baseDir: string | undefined, param: string): CascadeScorer {
   const read = nodeReadFileSync();
-  if (!read) throw configError(param, 'the learned verifier reads its model file with node:fs, which this runtime does not have (give a custom verifier instead)');
+  if (!read) {
+    throw configError(param, 'the learned verifier reads its model file with node:fs through process.getBuiltinModule, which this runtime does not have (Node.js 20.16 or later has it; elsewhere load the file yourself and give learnedVerifier(parseCascadeScorer(...)) as a custom verifier)');
+  }
   const path = resolveVerifierModelPath(file, baseDir);
   let text: string;
   try {
