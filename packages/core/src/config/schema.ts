@@ -43,10 +43,20 @@ export const TimeoutsSchema = z
   })
   .strict();
 
+/** A lone UTF-16 surrogate: a string no encoder can write (URIs, headers, UTF-8 all refuse it). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A model, alias or cascade name: non-empty, valid Unicode (a new schema each time: each field has its own description). */
+const nameSchema = () =>
+  z
+    .string()
+    .min(1)
+    .refine((v) => !LONE_SURROGATE.test(v), 'must be valid Unicode (it has a lone surrogate)');
+
 export const ModelConfigSchema = z
   .object({
     /** Unique deployment name; what users ask for with `model`. */
-    name: z.string().min(1),
+    name: nameSchema(),
     engine: z.string().min(1).default('openai-compatible'),
     /** The provider's model id; defaults to `name`. */
     model: z.string().min(1).optional(),
@@ -73,7 +83,7 @@ export const ModelConfigSchema = z
     limits: LimitsSchema.optional(),
     timeouts: TimeoutsSchema.optional(),
     /** Logical model group: deployments sharing an `alias` serve requests for that alias. */
-    alias: z.string().min(1).optional(),
+    alias: nameSchema().optional(),
     /** Engine-specific options (gguf `threads`, `contextSize`; onnx `tokenizer`; mock `reply`...). */
     options: z.record(z.string(), z.unknown()).default({}),
     enabled: z.boolean().default(true),
@@ -137,7 +147,7 @@ export const CASCADE_STRONG_FAILURE_POLICIES = ['error', 'weak'] as const;
 export const CascadeSchema = z
   .object({
     /** The virtual model's name: what clients ask for with `model` (must not be a model name or alias). */
-    name: z.string().min(1),
+    name: nameSchema(),
     /** Deployment name or alias called first, on every request. */
     weak: z.string().min(1),
     /** Deployment name or alias called when the weak answer scores at or above `threshold`. */

@@ -193,6 +193,10 @@ describe('isAllowed: cascades', () => {
     expect(isAllowed(cascade, undefined, list)).toBe(true);
   });
 
+  it('auto: the candidates (and so the budget reservation) leave cascades out', () => {
+    expect(resolveModel('auto', list, ANONYMOUS).candidates.map((d) => d.name)).toEqual(['mock', 'secret-model', 'grouped']);
+  });
+
   it('a tenant allowed the cascade alone does not see it, and asking for it is the uniform 404', () => {
     const only = { ...ANONYMOUS, tenantId: 'acme', tenant: { allowedModels: ['cas'] } } as unknown as Principal;
     expect(visibleDeployments(list, only)).toEqual([]);

@@ -83,8 +83,10 @@ export function resolveModel(
   const allowedModels = principal.tenant?.allowedModels;
   const visible = visibleDeployments(all, principal);
   if (AUTO_MODELS.has(requested)) {
-    if (visible.length === 0) throw new LLMError({ code: 'no_deployment', message: 'No model is available to this tenant', param: 'model' });
-    return { model: undefined, candidates: visible, allowedModels };
+    // The router's own choice ranks deployments, never cascades: they are not candidates (nor priced in).
+    const models = visible.filter((d) => d.cascade === undefined);
+    if (models.length === 0) throw new LLMError({ code: 'no_deployment', message: 'No model is available to this tenant', param: 'model' });
+    return { model: undefined, candidates: models, allowedModels };
   }
   const matches = all.filter((d) => d.enabled && (d.name === requested || d.alias === requested));
   if (matches.length === 0) throw modelRefused(requested, 'unknown', principal.tenantId);
