@@ -22,6 +22,7 @@ export const CORS_EXPOSED_HEADERS = [
   'x-llmrr-model',
   'x-llmrr-cache',
   'x-llmrr-cache-score',
+  'x-llmrr-cascade',
   'x-llmrr-cost-usd',
   'x-llmrr-decision',
   'x-llmrr-demo',

@@ -13,7 +13,28 @@ export function llmrrInfo(result: RouterResult, explain: boolean): LlmrrResponse
     latency_ms: result.latencyMs,
   };
   if (explain && result.decision) info.decision = result.decision;
+  if (result.cascade) info.cascade = cascadeInfo(result.cascade);
   return info;
+}
+
+function cascadeInfo(c: NonNullable<RouterResult['cascade']>): NonNullable<LlmrrResponseInfo['cascade']> {
+  const info: NonNullable<LlmrrResponseInfo['cascade']> = {
+    name: c.name,
+    verifier: c.verifier,
+    threshold: c.threshold,
+    score: c.score,
+    escalated: c.escalated,
+    weak_deployment: c.weak.deployment,
+    weak_cost_usd: c.weak.cost.totalUsd,
+  };
+  if (c.strong) info.strong_deployment = c.strong.deployment;
+  if (c.strongError) info.strong_error = c.strongError.code;
+  return info;
+}
+
+/** `x-llmrr-cascade`: `accepted`, `escalated`, or `escalated-strong-failed` (the weak answer served). */
+export function cascadeHeader(c: NonNullable<RouterResult['cascade']>): string {
+  return !c.escalated ? 'accepted' : c.strongError ? 'escalated-strong-failed' : 'escalated';
 }
 
 /**
@@ -25,6 +46,7 @@ export function resultHeaders(result: RouterResult, headers: Record<string, stri
   headers['x-llmrr-cache'] = result.cached === false ? 'miss' : `hit-${result.cached}`;
   headers['x-llmrr-cost-usd'] = formatUsd(result.cost.totalUsd);
   if (result.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(result.cacheScore);
+  if (result.cascade) headers['x-llmrr-cascade'] = cascadeHeader(result.cascade);
   return headers;
 }
 

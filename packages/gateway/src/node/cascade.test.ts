@@ -73,6 +73,11 @@ describe('a cascade through the gateway, with the official openai client', () =>
     const { data: res, response } = await client().chat.completions.create({ model: 'math-cascade', messages }).withResponse();
     expect(res.choices[0]!.message.content).toBe(STRONG);
     expect(res.usage).toMatchObject({ prompt_tokens: 81, completion_tokens: 45, total_tokens: 126 });
+    // What the cascade did, for the client: a header and the body's llmrr field.
+    expect(response.headers.get('x-llmrr-cascade')).toBe('escalated');
+    const info = (res as unknown as { llmrr: { cascade: Record<string, unknown> } }).llmrr.cascade;
+    expect(info).toMatchObject({ name: 'math-cascade', verifier: 'arithmetic', threshold: 1, escalated: true, weak_deployment: 'mixtral', strong_deployment: 'gpt-4' });
+    expect(info['weak_cost_usd']).toBeCloseTo(WEAK_COST, 12);
     expect(weak.requests).toHaveLength(1);
     expect(strong.requests).toHaveLength(1);
     const entry = await ledgerEntry(response.headers.get('x-request-id'));
@@ -85,6 +90,8 @@ describe('a cascade through the gateway, with the official openai client', () =>
     const { data: res, response } = await client().chat.completions.create({ model: 'math-cascade', messages }).withResponse();
     expect(res.choices[0]!.message.content).toBe(RIGHT);
     expect(res.usage).toMatchObject({ prompt_tokens: 40, completion_tokens: 20 });
+    expect(response.headers.get('x-llmrr-cascade')).toBe('accepted');
+    expect((res as unknown as { llmrr: { cascade: { escalated: boolean; strong_deployment?: string } } }).llmrr.cascade).toMatchObject({ escalated: false });
     expect(strong.requests).toHaveLength(0);
     const entry = await ledgerEntry(response.headers.get('x-request-id'));
     expect(entry).toMatchObject({ status: 'success', model: 'math-cascade', deployment: 'mixtral' });
@@ -99,6 +106,7 @@ describe('a cascade through the gateway, with the official openai client', () =>
     let text = '';
     let usage: OpenAI.CompletionUsage | null | undefined;
     let chunks = 0;
+    let escalated: boolean | undefined;
     for await (const chunk of stream) {
       const delta = chunk.choices[0]?.delta.content;
       if (delta) {
@@ -106,7 +114,10 @@ describe('a cascade through the gateway, with the official openai client', () =>
         chunks++;
       }
       if (chunk.usage) usage = chunk.usage;
+      const llmrr = (chunk as unknown as { llmrr?: { cascade?: { escalated: boolean } } }).llmrr;
+      if (llmrr?.cascade) escalated = llmrr.cascade.escalated;
     }
+    expect(escalated).toBe(true);
     expect(text).toBe(STRONG);
     expect(chunks).toBeGreaterThan(1);
     expect(usage).toMatchObject({ prompt_tokens: 81, completion_tokens: 45, total_tokens: 126 });

@@ -119,6 +119,21 @@ export const LlmrrResponseInfoSchema = z.object({
   cached: z.union([z.literal(false), z.enum(['exact', 'semantic'])]),
   latency_ms: z.number(),
   decision: z.unknown().optional(),
+  /** Set when the model asked for was a cascade (`routing.cascades`): what it did. */
+  cascade: z
+    .object({
+      name: z.string(),
+      verifier: z.string(),
+      threshold: z.number(),
+      score: z.number(),
+      escalated: z.boolean(),
+      weak_deployment: z.string(),
+      weak_cost_usd: z.number(),
+      strong_deployment: z.string().optional(),
+      /** Escalated, but the strong call failed and the cascade's `onStrongFailure: weak` served the weak answer. */
+      strong_error: z.string().optional(),
+    })
+    .optional(),
 });
 export type LlmrrResponseInfo = z.infer<typeof LlmrrResponseInfoSchema>;
 
