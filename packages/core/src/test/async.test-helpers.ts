@@ -21,3 +21,14 @@ export async function rejection(promise: Promise<unknown>): Promise<LLMError> {
   }
   throw new Error('expected a rejection');
 }
+
+/** The `LLMError` a call throws; fails the test when it returns or throws anything else. */
+export function thrown(fn: () => unknown): LLMError {
+  try {
+    fn();
+  } catch (e) {
+    expect(LLMError.isInstance(e)).toBe(true);
+    return e as LLMError;
+  }
+  throw new Error('expected a throw');
+}

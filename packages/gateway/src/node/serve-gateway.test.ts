@@ -4,28 +4,10 @@ import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../types.js';
 import { createHarness, mockModel, parseSse, type Harness } from '../test-support/harness.js';
+import { send, type WireAnswer } from '../test-support/raw-http.js';
 import { serveGateway, type ServedGateway } from './serve-gateway.js';
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** One HTTP exchange over node:http (no client-side normalization of the answer). */
-function send(url: string, method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(path, url);
-    const req = httpRequest({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+type Answer = WireAnswer;
 
 /** The same exchange through `gateway.fetch` (the web-standard path). */
 async function viaFetch(gateway: Gateway, method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}): Promise<Answer> {

@@ -7,7 +7,7 @@ import type { RouterConfigInput } from '../../config/schema.js';
 import { createOpenAICompatibleEngine } from '../../engines/openai-compatible/index.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
-import { collect, rejection } from '../../test/async.test-helpers.js';
+import { collect, rejection, thrown } from '../../test/async.test-helpers.js';
 import { openAIWireRouter } from '../../test/wire-router.test-helpers.js';
 import { LLMRouter } from '../llm-router.js';
 import type { RouterOptions, RouterResult, RouterStreamPart } from '../types.js';
@@ -346,14 +346,7 @@ describe('cascade: config errors', () => {
   ];
   for (const [what, cascade, options, param, message] of cases) {
     it(`${what}: config_invalid naming ${param}`, () => {
-      let error: unknown;
-      try {
-        router(cascade, options);
-      } catch (e) {
-        error = e;
-      }
-      expect(LLMError.isInstance(error)).toBe(true);
-      const e = error as LLMError;
+      const e = thrown(() => router(cascade, options));
       expect(e.code).toBe('config_invalid');
       expect(e.param).toBe(param);
       expect(e.message).toMatch(message);

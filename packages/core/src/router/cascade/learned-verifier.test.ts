@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RouterConfigInput } from '../../config/schema.js';
-import { LLMError } from '../../errors/llm-error.js';
+import { thrown } from '../../test/async.test-helpers.js';
 import { syntheticCascadeExamples } from '../../learning/__fixtures__/synthetic-cascade.js';
 import { parseCascadeScorer, trainCascadeScorerArtifact, type CascadeScorerArtifact } from '../../learning/cascade/cascade-scorer-artifact.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
@@ -130,14 +130,7 @@ describe('cascade: learned verifier config errors', () => {
   ];
   for (const [what, cascade, options, param, message] of cases) {
     it(`${what}: config_invalid naming ${param}`, () => {
-      let error: unknown;
-      try {
-        router(cascade, options);
-      } catch (e) {
-        error = e;
-      }
-      expect(LLMError.isInstance(error)).toBe(true);
-      const e = error as LLMError;
+      const e = thrown(() => router(cascade, options));
       expect(e.code).toBe('config_invalid');
       expect(e.param).toBe(param);
       expect(e.message).toMatch(message);
