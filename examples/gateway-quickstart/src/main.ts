@@ -1,7 +1,7 @@
 /**
  * @llmrr/gateway as a library, offline: a router over a mock deployment (a deterministic test double, not a
  * model), a tenant with an API key, a rate limit and a budget, the gateway served on 127.0.0.1, and the
- * official `openai` client talking to it. Ends with the tenant's usage as the ledger recorded it.
+ * official `openai` client talking to it (chat completions and the Responses API). Ends with the tenant's usage as the ledger recorded it.
  */
 import { LLMRouter, createStateStores } from '@llmrr/core';
 import { createGateway } from '@llmrr/gateway';
@@ -11,6 +11,8 @@ import OpenAI from 'openai';
 export interface TourResult {
   answer: string;
   streamed: string;
+  /** The same gateway through the Responses API (`client.responses.create`). */
+  viaResponses: string;
   costHeader: string | null;
   requests: number;
   costUsd: number;
@@ -48,6 +50,11 @@ export async function tour(log: (line: string) => void = console.log): Promise<T
     for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
     log(`streamed: ${streamed}`);
 
+    // The Responses API, which the openai SDK and the Vercel AI SDK's openai(model) use for new code.
+    const created = await client.responses.create({ model: 'mock', instructions: 'Be brief.', input: 'hello again' });
+    const viaResponses = created.output_text;
+    log(`responses API: ${viaResponses} (${created.id})`);
+
     const stranger = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'llmrr_not-a-real-key', maxRetries: 0 });
     let unauthorizedStatus = 0;
     try {
@@ -59,7 +66,7 @@ export async function tour(log: (line: string) => void = console.log): Promise<T
 
     const usage = await stores.ledger.summary({ tenantId: 'acme' });
     log(`ledger for acme: ${usage.requests} requests, $${usage.costUsd}`);
-    return { answer, streamed, costHeader, requests: usage.requests, costUsd: usage.costUsd, unauthorizedStatus };
+    return { answer, streamed, viaResponses, costHeader, requests: usage.requests, costUsd: usage.costUsd, unauthorizedStatus };
   } finally {
     await server.close();
     await Promise.all([gateway.close(), router.close(), stores.close()]);

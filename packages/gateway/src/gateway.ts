@@ -29,6 +29,7 @@ const DEFAULTS = {
 const ALLOWED_METHODS: Record<string, string[]> = {
   '/v1/chat/completions': ['POST'],
   '/v1/completions': ['POST'],
+  '/v1/responses': ['POST'],
   '/v1/embeddings': ['POST'],
   '/v1/messages': ['POST'],
   '/v1/models': ['GET'],

@@ -21,6 +21,7 @@ export { wireJsonSchema, wireJsonSchemas, wireSchemas } from './schemas/json-sch
 export type { WireSchemaName } from './schemas/json-schema.js';
 export * from './schemas/openai-chat.js';
 export * from './schemas/openai-completions.js';
+export * from './schemas/openai-responses.js';
 export * from './schemas/openai-embeddings.js';
 export * from './schemas/anthropic-messages.js';
 export * from './schemas/llmrr-extension.js';

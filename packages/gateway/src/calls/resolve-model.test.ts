@@ -97,6 +97,8 @@ describe('the gateway answers probes for hidden and unknown models the same way'
     ['/v1/chat/completions', (model) => ({ model, messages: [{ role: 'user', content: 'hi' }] })],
     ['/v1/chat/completions', (model) => ({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] })],
     ['/v1/completions', (model) => ({ model, prompt: 'hi' })],
+    ['/v1/responses', (model) => ({ model, input: 'hi' })],
+    ['/v1/responses', (model) => ({ model, stream: true, input: 'hi' })],
     ['/v1/messages', (model) => ({ model, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })],
     ['/v1/embeddings', (model) => ({ model, input: 'hi' })],
   ];

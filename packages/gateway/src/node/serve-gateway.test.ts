@@ -17,7 +17,7 @@ async function viaFetch(gateway: Gateway, method: string, path: string, body?: s
   return { status: res.status, headers: out, body: await res.text() };
 }
 
-const VOLATILE = new Set(['id', 'created', 'request_id', 'requestId', 'latency_ms', 'latencyMs']);
+const VOLATILE = new Set(['id', 'created', 'created_at', 'item_id', 'request_id', 'requestId', 'latency_ms', 'latencyMs']);
 
 /** JSON with per-request values (ids, timestamps, latencies) blanked, for comparing two answers. */
 function stable(text: string): unknown {
@@ -63,6 +63,8 @@ describe('serveGateway: the Node direct path answers exactly as gateway.fetch', 
     { name: 'chat completion', path: '/v1/chat/completions', body: JSON.stringify(chat) },
     { name: 'streamed chat with usage', path: '/v1/chat/completions', body: JSON.stringify({ ...chat, stream: true, stream_options: { include_usage: true } }) },
     { name: 'legacy completion, streamed', path: '/v1/completions', body: JSON.stringify({ model: 'mock', prompt: 'once upon', stream: true }) },
+    { name: 'response', path: '/v1/responses', body: JSON.stringify({ model: 'mock', input: 'hello there' }) },
+    { name: 'response, streamed', path: '/v1/responses', body: JSON.stringify({ model: 'mock', input: 'hello there', stream: true }) },
     { name: 'anthropic message, streamed', path: '/v1/messages', body: JSON.stringify({ ...chat, max_tokens: 50, stream: true }) },
     { name: 'embeddings', path: '/v1/embeddings', body: JSON.stringify({ model: 'mock', input: ['a', 'b'] }) },
     { name: '/api/quick', path: '/api/quick', body: JSON.stringify({ prompt: 'hi' }) },

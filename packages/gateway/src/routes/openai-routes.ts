@@ -12,12 +12,13 @@ import { toChatCompletion } from '../openai/chat-response.js';
 import { ChatStreamEncoder } from '../openai/chat-stream-encoder.js';
 import { CompletionStreamEncoder, toTextCompletion } from '../openai/completion-stream-encoder.js';
 import { chatToGenerateRequest, completionToGenerateRequest } from '../openai/to-generate-request.js';
+import { responsesEndpoint } from '../responses/responses-endpoint.js';
 import { OpenAIChatRequestSchema } from '../schemas/openai-chat.js';
 import { OpenAICompletionRequestSchema } from '../schemas/openai-completions.js';
 import type { OpenAIModelList } from '../schemas/openai-embeddings.js';
 import { embeddingsRoute } from './embeddings.js';
 
-/** OpenAI-compatible routes: chat completions, completions, embeddings, models. */
+/** OpenAI-compatible routes: chat completions, responses, completions, embeddings, models. */
 export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
   postModelEndpoint(app, deps, {
     endpoint: '/v1/chat/completions',
@@ -41,6 +42,8 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
       };
     },
   });
+
+  postModelEndpoint(app, deps, responsesEndpoint(deps));
 
   postModelEndpoint(app, deps, {
     endpoint: '/v1/completions',

@@ -5,6 +5,7 @@ import { LegacyAnswerSchema, LegacyChatRequestSchema, QuickRequestSchema, RouteR
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
 import { OpenAIChatChunkSchema, OpenAIChatRequestSchema, OpenAIChatResponseSchema, StreamErrorFrameSchema } from './openai-chat.js';
 import { OpenAICompletionRequestSchema, OpenAICompletionResponseSchema } from './openai-completions.js';
+import { OpenAIResponseSchema, OpenAIResponseStreamEventSchema, OpenAIResponsesRequestSchema } from './openai-responses.js';
 import { OpenAIEmbeddingRequestSchema, OpenAIEmbeddingResponseSchema, OpenAIModelListSchema } from './openai-embeddings.js';
 
 /** Every wire schema of the gateway by name: requests, responses and streaming frames. */
@@ -14,6 +15,9 @@ export const wireSchemas = {
   OpenAIChatResponse: OpenAIChatResponseSchema,
   OpenAIChatChunk: OpenAIChatChunkSchema,
   StreamErrorFrame: StreamErrorFrameSchema,
+  OpenAIResponsesRequest: OpenAIResponsesRequestSchema,
+  OpenAIResponse: OpenAIResponseSchema,
+  OpenAIResponseStreamEvent: OpenAIResponseStreamEventSchema,
   OpenAICompletionRequest: OpenAICompletionRequestSchema,
   OpenAICompletionResponse: OpenAICompletionResponseSchema,
   OpenAIEmbeddingRequest: OpenAIEmbeddingRequestSchema,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, get, post, type Harness } from '../test-support/harness.js';
 
-const ENDPOINTS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/messages', '/v1/feedback', '/api/quick', '/api/chat', '/api/route'];
+const ENDPOINTS = ['/v1/chat/completions', '/v1/completions', '/v1/responses', '/v1/embeddings', '/v1/messages', '/v1/feedback', '/api/quick', '/api/chat', '/api/route'];
 
 /** Bodies that are wrong in one way each; every one must be a 4xx with an error body, never a 5xx. */
 const BODIES: unknown[] = [
@@ -15,6 +15,9 @@ const BODIES: unknown[] = [
   { model: 'mock', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_schema', json_schema: null } },
   { model: 'mock', messages: [{ role: 'user', content: 'x' }], stop: [1, 2] }, { model: 'mock', messages: [{ role: 'user', content: 'x' }], n: 0 },
   { model: 'mock', prompt: null }, { model: 'mock', prompt: [[1, 2]] }, { model: 'mock', input: null }, { model: 'mock', input: [] }, { model: 'mock', input: [1, 2] },
+  { model: 'mock', input: [{ type: 'function_call' }] }, { model: 'mock', input: [{ role: 'user', content: [null] }] }, { model: 'mock', input: [{ type: null }] },
+  { model: 'mock', input: [{ role: 'user', content: [{ type: 'input_image' }] }] }, { model: 'mock', input: [{ type: 'function_call_output', call_id: 'c', output: [{ type: 'input_image', image_url: 'x' }] }] },
+  { model: 'mock', input: 'x', tools: [null] }, { model: 'mock', input: 'x', tool_choice: { type: 'function' } }, { model: 'mock', input: 'x', text: { format: null } }, { model: 'mock', input: 'x', include: [5] },
   { model: 'mock', max_tokens: 5, messages: [{ role: 'assistant', content: null }] }, { model: 'mock', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'tool_result' }] }] },
   { model: 'mock', max_tokens: 5, system: 7, messages: [{ role: 'user', content: 'x' }] }, { request_id: 5, score: 'good' }, { prompt: null }, { prompt: 'x', requirements: null },
   { model: '__proto__', messages: [{ role: 'user', content: 'x' }] }, { model: 'constructor', messages: [{ role: 'user', content: 'x' }] },

@@ -44,6 +44,7 @@ describe('hostile keys through serveGateway', () => {
   const MODEL_ROUTES: Array<[string, string]> = [
     ['/v1/chat/completions', chat],
     ['/v1/completions', JSON.stringify({ model: 'mock', prompt: 'hi' })],
+    ['/v1/responses', JSON.stringify({ model: 'mock', input: 'hi' })],
     ['/v1/embeddings', JSON.stringify({ model: 'mock', input: 'hi' })],
     ['/v1/messages', JSON.stringify({ model: 'mock', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] })],
     ['/api/quick', JSON.stringify({ prompt: 'hi' })],

@@ -14,7 +14,7 @@ import { send } from '../test-support/raw-http.js';
 const MAX_BODY = 8192;
 const MAX_MESSAGES = 5;
 
-type Route = '/v1/chat/completions' | '/v1/completions' | '/v1/embeddings' | '/v1/messages' | '/api/quick' | '/api/chat' | '/api/route' | '/v1/feedback';
+type Route = '/v1/chat/completions' | '/v1/completions' | '/v1/responses' | '/v1/embeddings' | '/v1/messages' | '/api/quick' | '/api/chat' | '/api/route' | '/v1/feedback';
 
 interface Case {
   name: string;
@@ -46,6 +46,7 @@ const deepSchema = (levels: number): Record<string, unknown> => {
 const FIRST_FIELD: Record<Route, string> = {
   '/v1/chat/completions': 'model',
   '/v1/completions': 'model',
+  '/v1/responses': 'model',
   '/v1/embeddings': 'model',
   '/v1/messages': 'model',
   '/api/quick': 'prompt',

@@ -15,7 +15,7 @@ const ADMIN = 'admin-key-0123456789abcdef';
 const MAX_BODY = 4096;
 
 /** POST routes, the ones served by the Node direct path first. */
-const DIRECT_POSTS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/messages', '/api/quick', '/api/chat'];
+const DIRECT_POSTS = ['/v1/chat/completions', '/v1/completions', '/v1/responses', '/v1/embeddings', '/v1/messages', '/api/quick', '/api/chat'];
 const FETCH_POSTS = ['/v1/feedback', '/api/route', '/admin/tenants', '/admin/tenants/acme/keys'];
 const POSTS = [...DIRECT_POSTS, ...FETCH_POSTS];
 

@@ -1,0 +1,121 @@
+import type { FinishReason, RouterResult, Usage } from '@llmrr/core';
+import { llmrrInfo } from '../http/llmrr-info.js';
+import type { OpenAIResponse, OpenAIResponsesRequest, ResponsesOutputItem, ResponsesUsage } from '../schemas/openai-responses.js';
+
+/** The request fields a `response` object echoes back (what the call ran with). */
+export type ResponseEcho = Pick<
+  OpenAIResponse,
+  'instructions' | 'max_output_tokens' | 'max_tool_calls' | 'parallel_tool_calls' | 'reasoning' | 'temperature' | 'text' | 'tool_choice' | 'tools' | 'top_p' | 'user' | 'metadata'
+>;
+
+export function responseEcho(body: OpenAIResponsesRequest): ResponseEcho {
+  const choice = body.tool_choice;
+  return {
+    instructions: body.instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    max_tool_calls: body.max_tool_calls ?? null,
+    parallel_tool_calls: body.parallel_tool_calls ?? true,
+    // Accepted, not applied: the engine request has no reasoning effort (see the README).
+    reasoning: { effort: null, summary: null },
+    temperature: body.temperature ?? 1,
+    text: { format: body.text?.format ?? { type: 'text' }, verbosity: body.text?.verbosity ?? 'medium' },
+    tool_choice: choice === undefined ? 'auto' : typeof choice === 'string' ? choice : { type: 'function', name: choice.name ?? '' },
+    tools: (body.tools ?? []).map((t) => ({ type: 'function' as const, name: t.name ?? '', description: t.description ?? null, parameters: t.parameters ?? null, strict: t.strict ?? null })),
+    top_p: body.top_p ?? 1,
+    user: body.user ?? null,
+    metadata: body.metadata ?? {},
+  };
+}
+
+/** `req_<hex>` -> `<hex>`: the suffix every id of one answer shares. */
+function idSuffix(requestId: string): string {
+  return requestId.startsWith('req_') ? requestId.slice(4) : requestId;
+}
+
+export const responseIds = {
+  response: (requestId: string) => `resp_${idSuffix(requestId)}`,
+  message: (requestId: string) => `msg_${idSuffix(requestId)}`,
+  reasoning: (requestId: string) => `rs_${idSuffix(requestId)}`,
+  functionCall: (requestId: string, index: number) => `fc_${idSuffix(requestId)}_${index}`,
+};
+
+export function toResponsesUsage(usage: Usage): ResponsesUsage {
+  return {
+    input_tokens: usage.inputTokens,
+    input_tokens_details: { cached_tokens: usage.cachedInputTokens ?? 0 },
+    output_tokens: usage.outputTokens,
+    output_tokens_details: { reasoning_tokens: usage.reasoningTokens ?? 0 },
+    total_tokens: usage.totalTokens,
+  };
+}
+
+/** A length or content-filter finish makes the response `incomplete`, with the reason. */
+export function responseStatus(reason: FinishReason): Pick<OpenAIResponse, 'status' | 'incomplete_details'> {
+  if (reason === 'length') return { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } };
+  if (reason === 'content-filter') return { status: 'incomplete', incomplete_details: { reason: 'content_filter' } };
+  return { status: 'completed', incomplete_details: null };
+}
+
+/** The `response` object before any output (for `response.created` / `response.in_progress`). */
+export function pendingResponse(requestId: string, model: string, createdAt: number, echo: ResponseEcho): OpenAIResponse {
+  return {
+    id: responseIds.response(requestId),
+    object: 'response',
+    created_at: createdAt,
+    status: 'in_progress',
+    background: false,
+    error: null,
+    incomplete_details: null,
+    instructions: echo.instructions,
+    max_output_tokens: echo.max_output_tokens,
+    max_tool_calls: echo.max_tool_calls,
+    model,
+    output: [],
+    parallel_tool_calls: echo.parallel_tool_calls,
+    previous_response_id: null,
+    reasoning: echo.reasoning,
+    store: false,
+    temperature: echo.temperature,
+    text: echo.text,
+    tool_choice: echo.tool_choice,
+    tools: echo.tools,
+    top_p: echo.top_p,
+    truncation: 'disabled',
+    usage: null,
+    user: echo.user,
+    metadata: echo.metadata,
+  };
+}
+
+/** The output items of a finished answer: reasoning, the message (when there is text or nothing else), function calls. */
+export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'reasoning' | 'toolCalls' | 'finishReason'>): ResponsesOutputItem[] {
+  const status = result.finishReason === 'length' || result.finishReason === 'content-filter' ? 'incomplete' : 'completed';
+  const items: ResponsesOutputItem[] = [];
+  if (result.reasoning) {
+    items.push({ type: 'reasoning', id: responseIds.reasoning(result.requestId), summary: [], content: [{ type: 'reasoning_text', text: result.reasoning }], status: 'completed' });
+  }
+  if (result.text !== '' || result.toolCalls.length === 0) {
+    items.push({
+      type: 'message',
+      id: responseIds.message(result.requestId),
+      status,
+      role: 'assistant',
+      content: [{ type: 'output_text', text: result.text, annotations: [], logprobs: [] }],
+    });
+  }
+  result.toolCalls.forEach((c, i) => {
+    items.push({ type: 'function_call', id: responseIds.functionCall(result.requestId, i), call_id: c.id, name: c.name, arguments: c.arguments, status: 'completed' });
+  });
+  return items;
+}
+
+/** A router result as a finished `response` object. */
+export function toResponseObject(result: RouterResult, options: { createdAt: number; echo: ResponseEcho; explain: boolean; output?: ResponsesOutputItem[] }): OpenAIResponse {
+  return {
+    ...pendingResponse(result.requestId, result.deployment, options.createdAt, options.echo),
+    ...responseStatus(result.finishReason),
+    output: options.output ?? outputItems(result),
+    usage: toResponsesUsage(result.usage),
+    llmrr: llmrrInfo(result, options.explain),
+  };
+}

@@ -1,0 +1,137 @@
+import { LLMError, type RouterResult } from '@llmrr/core';
+import { describe, expect, it } from 'vitest';
+import { OpenAIResponseStreamEventSchema, type OpenAIResponseStreamEvent } from '../schemas/openai-responses.js';
+import type { RoutePart } from '../streaming/open-stream.js';
+import { parseSse } from '../test-support/harness.js';
+import { responseEcho } from './response-object.js';
+import { ResponsesStreamEncoder } from './responses-stream-encoder.js';
+
+const route = { type: 'route', requestId: 'req_abc', deployment: 'dep', provider: 'mock', cached: false } as unknown as RoutePart;
+const usage = { inputTokens: 3, outputTokens: 4, totalTokens: 7 };
+
+function result(extra: Partial<RouterResult> = {}): RouterResult {
+  return {
+    requestId: 'req_abc',
+    deployment: 'dep',
+    provider: 'mock',
+    text: '',
+    toolCalls: [],
+    finishReason: 'stop',
+    usage,
+    cost: { totalUsd: 0.001, estimated: false },
+    cached: false,
+    latencyMs: 5,
+    ...extra,
+  } as RouterResult;
+}
+
+function encoder() {
+  return new ResponsesStreamEncoder({ createdAt: 1_700_000_000, echo: responseEcho({ model: 'dep', input: 'x' }), explain: false });
+}
+
+function decode(frames: string[]): OpenAIResponseStreamEvent[] {
+  return parseSse(frames.join('')).map((f) => {
+    const e = OpenAIResponseStreamEventSchema.parse(JSON.parse(f.data));
+    expect(f.event).toBe(e.type);
+    return e;
+  });
+}
+
+describe('ResponsesStreamEncoder', () => {
+  it('text, then two tool calls (deltas, a whole call after its deltas, a late delta), then text again: one item each, closed in order', () => {
+    const enc = encoder();
+    const frames = [
+      ...enc.start(route),
+      ...enc.part({ type: 'text-delta', delta: 'Let me check. ' }),
+      ...enc.part({ type: 'tool-call-delta', index: 0, id: 'call_1', name: 'get_weather', argumentsDelta: '{"city":' }),
+      ...enc.part({ type: 'tool-call-delta', index: 0, argumentsDelta: '"Oslo"}' }),
+      ...enc.part({ type: 'tool-call', index: 0, toolCall: { id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' } }),
+      ...enc.part({ type: 'tool-call', index: 1, toolCall: { id: 'call_2', name: 'get_time', arguments: '{}' } }),
+      ...enc.part({ type: 'tool-call-delta', index: 0, argumentsDelta: 'late' }),
+      ...enc.part({ type: 'text-delta', delta: 'Done.' }),
+      ...enc.part({ type: 'usage', usage }),
+      ...enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result({ text: 'Let me check. Done.' })),
+    ];
+    const list = decode(frames);
+    expect(list.map((e) => e.sequence_number)).toEqual(list.map((_, i) => i));
+    expect(list.map((e) => e.type)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.output_item.added',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.done',
+      'response.output_item.done',
+      'response.output_item.added',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.done',
+      'response.output_item.done',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    const completed = list.at(-1)!;
+    if (completed.type !== 'response.completed') throw new Error('no completed event');
+    const output = completed.response.output;
+    expect(output.map((o) => [o.type, o.id])).toEqual([
+      ['message', 'msg_abc'],
+      ['function_call', 'fc_abc_0'],
+      ['function_call', 'fc_abc_1'],
+      ['message', 'msg_abc_1'],
+    ]);
+    expect(output[1]).toMatchObject({ call_id: 'call_1', arguments: '{"city":"Oslo"}', status: 'completed' });
+    expect(output[2]).toMatchObject({ call_id: 'call_2', name: 'get_time', arguments: '{}' });
+    // output_index of every event matches the item's position in the final output.
+    for (const e of list) {
+      if ('item_id' in e) expect(output[e.output_index]!.id).toBe(e.item_id);
+      if (e.type === 'response.output_item.added' || e.type === 'response.output_item.done') expect(output[e.output_index]!.id).toBe(e.item.id);
+    }
+    expect(completed.response.usage).toMatchObject({ input_tokens: 3, output_tokens: 4, total_tokens: 7 });
+  });
+
+  it('an answer with no output still has its empty message; a length finish makes it incomplete', () => {
+    const enc = encoder();
+    const list = decode([...enc.start(route), ...enc.finish({ type: 'finish', finishReason: 'length', usage }, result({ finishReason: 'length' }))]);
+    expect(list.map((e) => e.type)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.incomplete',
+    ]);
+    const last = list.at(-1)!;
+    expect(last.type === 'response.incomplete' && last.response).toMatchObject({
+      status: 'incomplete',
+      incomplete_details: { reason: 'max_output_tokens' },
+      output: [{ type: 'message', status: 'incomplete', content: [{ type: 'output_text', text: '' }] }],
+    });
+  });
+
+  it('the error event carries OpenAI fields, the gateway error body and the next sequence number', () => {
+    const enc = encoder();
+    const start = enc.start(route);
+    const [frame] = enc.error(new LLMError({ code: 'rate_limited', message: 'slow down' }), 'req_abc');
+    const [e] = decode([frame!]);
+    expect(e).toEqual({
+      type: 'error',
+      code: 'rate_limited',
+      message: 'slow down',
+      param: null,
+      error: { type: 'rate_limit_error', code: 'rate_limited', message: 'slow down', param: null, request_id: 'req_abc' },
+      sequence_number: start.length,
+    });
+  });
+});

@@ -1,0 +1,149 @@
+import { LLMError, formatPath, type ChatMessage, type ContentPart, type GenerateRequest, type ResponseFormat, type ToolChoice } from '@llmrr/core';
+import type { z } from 'zod';
+import {
+  ResponsesContentPartSchema,
+  ResponsesFunctionCallItemSchema,
+  ResponsesFunctionCallOutputItemSchema,
+  ResponsesInputMessageSchema,
+  type OpenAIResponsesRequest,
+} from '../schemas/openai-responses.js';
+
+type ContentPart0 = z.infer<typeof ResponsesContentPartSchema>;
+
+/** Why an input item kind is refused: the gateway keeps no state and runs no built-in tools. */
+const STATEFUL_ITEM = 'refers to a stored item; the gateway keeps no responses, so send the item itself (with the Vercel AI SDK: providerOptions.openai.store = false)';
+
+function invalid(param: string, message: string, code: 'invalid_request' | 'unsupported' = 'invalid_request'): never {
+  throw new LLMError({ code, message: `${code === 'invalid_request' ? 'Invalid request: ' : ''}${param}: ${message}`, param });
+}
+
+/** Parses `value` with `schema`; the first issue becomes a 400 naming the field under `at`. */
+function parseAt<S extends z.ZodType>(schema: S, value: unknown, at: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const path = formatPath([...at.split('.'), ...issue.path]);
+  return invalid(path, issue.message);
+}
+
+function imagePart(url: string): ContentPart {
+  const m = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  return m ? { type: 'image', mediaType: m[1]!, data: m[2]! } : { type: 'image', url };
+}
+
+/** The content parts of a message or a function output, as core parts (`images` false: text only). */
+function convertParts(raw: Array<{ type: string }>, at: string, images: boolean): ContentPart[] {
+  return raw.map((p, i): ContentPart => {
+    const where = `${at}.${i}`;
+    if (p.type === 'input_file' || p.type === 'input_audio') invalid(`${where}.type`, `${p.type} content is not supported by the gateway (text and images only)`, 'unsupported');
+    if (p.type !== 'input_text' && p.type !== 'output_text' && p.type !== 'refusal' && p.type !== 'input_image') {
+      invalid(`${where}.type`, `unknown content part type "${p.type}"; expected input_text, output_text, refusal or input_image`);
+    }
+    const part: ContentPart0 = parseAt(ResponsesContentPartSchema, p, where);
+    if (part.type === 'input_image') {
+      if (!images) invalid(`${where}.type`, 'images are only accepted in user messages', 'unsupported');
+      if (part.file_id) invalid(`${where}.file_id`, 'file ids need the Files API, which the gateway does not serve; send image_url (a URL or a data: URL)', 'unsupported');
+      if (!part.image_url) invalid(`${where}.image_url`, 'an input_image needs image_url');
+      return imagePart(part.image_url);
+    }
+    return { type: 'text', text: part.type === 'refusal' ? part.refusal : part.text };
+  });
+}
+
+function textOf(parts: ContentPart[]): string {
+  return parts.map((p) => (p.type === 'text' ? p.text : '')).join('');
+}
+
+/** The input items as chat messages; consecutive function calls join the assistant turn before them. */
+function convertInput(input: OpenAIResponsesRequest['input']): ChatMessage[] {
+  if (typeof input === 'string') return [{ role: 'user', content: input }];
+  const out: ChatMessage[] = [];
+  input.forEach((item, index) => {
+    const at = `input.${index}`;
+    const type = item.type;
+    if (type === undefined || type === 'message') {
+      const m = parseAt(ResponsesInputMessageSchema, item, at);
+      if (typeof m.content !== 'string' && m.content.length === 0) invalid(`${at}.content`, 'an empty array; expected at least one content part');
+      const parts = typeof m.content === 'string' ? m.content : convertParts(m.content, `${at}.content`, m.role === 'user');
+      if (m.role === 'system' || m.role === 'developer') out.push({ role: 'system', content: typeof parts === 'string' ? parts : textOf(parts) });
+      else if (m.role === 'assistant') out.push({ role: 'assistant', content: typeof parts === 'string' ? parts : textOf(parts) });
+      else out.push({ role: 'user', content: typeof parts === 'string' || parts.some((p) => p.type === 'image') ? parts : textOf(parts) });
+      return;
+    }
+    if (type === 'function_call') {
+      const c = parseAt(ResponsesFunctionCallItemSchema, item, at);
+      const call = { id: c.call_id, name: c.name, arguments: c.arguments };
+      const last = out.at(-1);
+      if (last?.role === 'assistant') last.toolCalls = [...(last.toolCalls ?? []), call];
+      else out.push({ role: 'assistant', content: null, toolCalls: [call] });
+      return;
+    }
+    if (type === 'function_call_output') {
+      const o = parseAt(ResponsesFunctionCallOutputItemSchema, item, at);
+      const content = typeof o.output === 'string' ? o.output : textOf(convertParts(o.output, `${at}.output`, false));
+      out.push({ role: 'tool', toolCallId: o.call_id, content });
+      return;
+    }
+    // The model's own reasoning from an earlier turn: no engine takes it as input, so it is dropped.
+    if (type === 'reasoning') return;
+    if (type === 'item_reference') invalid(`${at}.type`, `item_reference ${STATEFUL_ITEM}`, 'unsupported');
+    invalid(`${at}.type`, `input items of type "${type}" are not supported (built-in tools are not served); expected message, function_call or function_call_output`, 'unsupported');
+  });
+  return out;
+}
+
+function tools(body: OpenAIResponsesRequest): GenerateRequest['tools'] {
+  if (!body.tools || body.tools.length === 0) return undefined;
+  return body.tools.map((t, i) => {
+    if (t.type !== 'function') invalid(`tools.${i}.type`, `"${t.type}" tools are not supported; the gateway serves function tools only`, 'unsupported');
+    if (t.name === undefined) invalid(`tools.${i}.name`, 'a function tool needs a name');
+    return { name: t.name, ...(t.description != null ? { description: t.description } : {}), parameters: t.parameters ?? { type: 'object', properties: {} } };
+  });
+}
+
+function toolChoice(choice: OpenAIResponsesRequest['tool_choice']): ToolChoice | undefined {
+  if (choice === undefined || typeof choice === 'string') return choice;
+  if (choice.type !== 'function') invalid('tool_choice.type', `tool_choice of type "${choice.type}" is not supported; use auto, none, required or { type: "function", name }`, 'unsupported');
+  if (choice.name === undefined) invalid('tool_choice.name', 'a function tool_choice needs a name');
+  return { name: choice.name };
+}
+
+function responseFormat(format: NonNullable<OpenAIResponsesRequest['text']>['format']): ResponseFormat | undefined {
+  if (!format) return undefined;
+  if (format.type === 'json_schema') return { type: 'json_schema', name: format.name, schema: format.schema, ...(format.strict != null ? { strict: format.strict } : {}) };
+  return { type: format.type };
+}
+
+/** Fields that need state or features the gateway does not have: a 400 `unsupported` naming the field. */
+function refuseUnsupported(body: OpenAIResponsesRequest): void {
+  if (body.previous_response_id != null) invalid('previous_response_id', 'the gateway keeps no responses; send the whole conversation as input', 'unsupported');
+  if (body.conversation != null) invalid('conversation', 'the gateway keeps no conversations; send the whole conversation as input', 'unsupported');
+  if (body.background === true) invalid('background', 'background responses need stored responses, which the gateway does not keep', 'unsupported');
+  if (body.prompt != null) invalid('prompt', 'stored prompt templates are not supported; send instructions and input', 'unsupported');
+  if (body.top_logprobs != null && body.top_logprobs > 0) invalid('top_logprobs', 'logprobs are not supported', 'unsupported');
+  const logprobs = body.include?.indexOf('message.output_text.logprobs') ?? -1;
+  if (logprobs >= 0) invalid(`include.${logprobs}`, 'logprobs are not supported', 'unsupported');
+}
+
+/** A validated Responses API request as the engine-neutral `GenerateRequest`. */
+export function responsesToGenerateRequest(body: OpenAIResponsesRequest): GenerateRequest {
+  refuseUnsupported(body);
+  const messages = convertInput(body.input);
+  if (body.instructions != null && body.instructions !== '') messages.unshift({ role: 'system', content: body.instructions });
+  const req: GenerateRequest = { messages };
+  if (body.max_output_tokens != null) req.maxTokens = body.max_output_tokens;
+  if (body.temperature != null) req.temperature = body.temperature;
+  if (body.top_p != null) req.topP = body.top_p;
+  const defs = tools(body);
+  if (defs) req.tools = defs;
+  const choice = toolChoice(body.tool_choice);
+  if (choice !== undefined) {
+    if (typeof choice === 'object' && !defs?.some((t) => t.name === choice.name)) invalid('tool_choice.name', `tool_choice names "${choice.name}", which is not in tools`);
+    req.toolChoice = choice;
+  }
+  const format = responseFormat(body.text?.format);
+  if (format) req.responseFormat = format;
+  const user = body.user ?? body.safety_identifier;
+  if (user) req.user = user;
+  return req;
+}

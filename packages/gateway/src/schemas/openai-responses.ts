@@ -1,0 +1,237 @@
+import { z } from 'zod';
+import { boundedJson } from './bounded-json.js';
+import { LlmrrExtensionSchema } from './llmrr-extension.js';
+import { ModelNameSchema } from './model-name.js';
+import { LlmrrResponseInfoSchema } from './openai-chat.js';
+
+/*
+ * The OpenAI Responses API (`POST /v1/responses`) as the gateway serves it: the request body, the
+ * `response` object and the streaming events. Input items are checked item by item (by kind) in
+ * `responses/to-generate-request.ts`, so an error names the exact field (`input.2.content.0.type`).
+ */
+
+// ---- request -------------------------------------------------------------------------------------
+
+const TextPart = z.looseObject({ type: z.enum(['input_text', 'output_text']), text: z.string() });
+const RefusalPart = z.looseObject({ type: z.literal('refusal'), refusal: z.string() });
+const ImagePart = z.looseObject({
+  type: z.literal('input_image'),
+  image_url: z.string().min(1).nullable().optional(),
+  file_id: z.string().min(1).nullable().optional(),
+  detail: z.enum(['auto', 'low', 'high', 'original']).nullable().optional(),
+});
+/** Content parts of an input message the gateway understands (`input_file`, `input_audio` are refused by name). */
+export const ResponsesContentPartSchema = z.discriminatedUnion('type', [TextPart, RefusalPart, ImagePart]);
+
+/** An input message, with or without `type: "message"`. */
+export const ResponsesInputMessageSchema = z.looseObject({
+  type: z.literal('message').optional(),
+  role: z.enum(['user', 'assistant', 'system', 'developer']),
+  content: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]),
+  id: z.string().optional(),
+  status: z.string().optional(),
+});
+
+/** A function call the model made earlier, sent back as input. */
+export const ResponsesFunctionCallItemSchema = z.looseObject({
+  type: z.literal('function_call'),
+  call_id: z.string().min(1),
+  name: z.string().min(1),
+  arguments: z.string(),
+  id: z.string().optional(),
+  status: z.string().optional(),
+});
+
+/** The result of a function call, as input. */
+export const ResponsesFunctionCallOutputItemSchema = z.looseObject({
+  type: z.literal('function_call_output'),
+  call_id: z.string().min(1),
+  output: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]),
+  id: z.string().nullable().optional(),
+  status: z.string().nullable().optional(),
+});
+
+/** A tool: only `function` tools are served; built-in tools are refused by `tools.N.type`. */
+export const ResponsesToolSchema = z.looseObject({
+  type: z.string().min(1),
+  name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').optional(),
+  description: z.string().nullable().optional(),
+  parameters: boundedJson(z.record(z.string(), z.unknown())).nullable().optional(),
+  strict: z.boolean().nullable().optional(),
+});
+
+export const ResponsesToolChoiceSchema = z.union([z.enum(['none', 'auto', 'required']), z.looseObject({ type: z.string().min(1), name: z.string().min(1).optional() })]);
+
+export const ResponsesTextFormatSchema = z.discriminatedUnion('type', [
+  z.looseObject({ type: z.literal('text') }),
+  z.looseObject({ type: z.literal('json_object') }),
+  z.looseObject({
+    type: z.literal('json_schema'),
+    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+    schema: boundedJson(z.record(z.string(), z.unknown())),
+    description: z.string().nullable().optional(),
+    strict: z.boolean().nullable().optional(),
+  }),
+]);
+
+/** `include` values OpenAI documents; the gateway has no output they add to except logprobs, which it refuses. */
+export const RESPONSES_INCLUDE_VALUES = [
+  'file_search_call.results',
+  'web_search_call.results',
+  'web_search_call.action.sources',
+  'message.input_image.image_url',
+  'computer_call_output.output.image_url',
+  'code_interpreter_call.outputs',
+  'reasoning.encrypted_content',
+  'message.output_text.logprobs',
+] as const;
+
+/** `POST /v1/responses` request body. Unknown top-level fields are accepted and ignored (as on chat completions). */
+export const OpenAIResponsesRequestSchema = z.looseObject({
+  model: ModelNameSchema,
+  input: z.union([z.string(), z.array(z.looseObject({ type: z.string().optional() })).min(1, 'at least one input item is required')]),
+  instructions: z.string().nullable().optional(),
+  tools: z.array(ResponsesToolSchema).optional(),
+  tool_choice: ResponsesToolChoiceSchema.optional(),
+  parallel_tool_calls: z.boolean().nullable().optional(),
+  max_output_tokens: z.number().int().positive().nullable().optional(),
+  max_tool_calls: z.number().int().positive().nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  top_p: z.number().min(0).max(1).nullable().optional(),
+  top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
+  text: z
+    .looseObject({ format: ResponsesTextFormatSchema.optional(), verbosity: z.enum(['low', 'medium', 'high']).nullable().optional() })
+    .nullable()
+    .optional(),
+  reasoning: z
+    .looseObject({
+      effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']).nullable().optional(),
+      summary: z.enum(['auto', 'concise', 'detailed']).nullable().optional(),
+      generate_summary: z.enum(['auto', 'concise', 'detailed']).nullable().optional(),
+    })
+    .nullable()
+    .optional(),
+  stream: z.boolean().nullable().optional(),
+  stream_options: z.looseObject({ include_obfuscation: z.boolean().optional() }).nullable().optional(),
+  store: z.boolean().nullable().optional(),
+  background: z.boolean().nullable().optional(),
+  previous_response_id: z.string().nullable().optional(),
+  conversation: z.union([z.string(), z.looseObject({ id: z.string() })]).nullable().optional(),
+  prompt: z.looseObject({ id: z.string() }).nullable().optional(),
+  truncation: z.enum(['auto', 'disabled']).nullable().optional(),
+  include: z.array(z.enum(RESPONSES_INCLUDE_VALUES)).nullable().optional(),
+  metadata: z.record(z.string().max(64), z.string().max(512)).nullable().optional(),
+  user: z.string().optional(),
+  safety_identifier: z.string().optional(),
+  prompt_cache_key: z.string().optional(),
+  service_tier: z.enum(['auto', 'default', 'flex', 'scale', 'priority']).nullable().optional(),
+  llmrr: LlmrrExtensionSchema.optional(),
+});
+export type OpenAIResponsesRequest = z.infer<typeof OpenAIResponsesRequestSchema>;
+
+// ---- response ------------------------------------------------------------------------------------
+
+export const ResponsesOutputTextSchema = z.object({ type: z.literal('output_text'), text: z.string(), annotations: z.array(z.unknown()), logprobs: z.array(z.unknown()) });
+export const ResponsesReasoningTextSchema = z.object({ type: z.literal('reasoning_text'), text: z.string() });
+
+const ItemStatus = z.enum(['in_progress', 'completed', 'incomplete']);
+
+export const ResponsesOutputMessageSchema = z.object({
+  type: z.literal('message'),
+  id: z.string(),
+  status: ItemStatus,
+  role: z.literal('assistant'),
+  content: z.array(ResponsesOutputTextSchema),
+});
+export const ResponsesOutputFunctionCallSchema = z.object({
+  type: z.literal('function_call'),
+  id: z.string(),
+  call_id: z.string(),
+  name: z.string(),
+  arguments: z.string(),
+  status: ItemStatus,
+});
+export const ResponsesOutputReasoningSchema = z.object({
+  type: z.literal('reasoning'),
+  id: z.string(),
+  summary: z.array(z.unknown()),
+  content: z.array(ResponsesReasoningTextSchema),
+  status: ItemStatus,
+});
+export const ResponsesOutputItemSchema = z.discriminatedUnion('type', [ResponsesOutputMessageSchema, ResponsesOutputFunctionCallSchema, ResponsesOutputReasoningSchema]);
+export type ResponsesOutputItem = z.infer<typeof ResponsesOutputItemSchema>;
+
+export const ResponsesUsageSchema = z.object({
+  input_tokens: z.number().int(),
+  input_tokens_details: z.object({ cached_tokens: z.number().int() }),
+  output_tokens: z.number().int(),
+  output_tokens_details: z.object({ reasoning_tokens: z.number().int() }),
+  total_tokens: z.number().int(),
+});
+export type ResponsesUsage = z.infer<typeof ResponsesUsageSchema>;
+
+/** The `response` object (non-streamed answer; also inside the lifecycle events of a stream). */
+export const OpenAIResponseSchema = z.object({
+  id: z.string(),
+  object: z.literal('response'),
+  created_at: z.number().int(),
+  status: z.enum(['in_progress', 'completed', 'incomplete', 'failed']),
+  background: z.boolean(),
+  error: z.null(),
+  incomplete_details: z.object({ reason: z.enum(['max_output_tokens', 'content_filter']) }).nullable(),
+  instructions: z.string().nullable(),
+  max_output_tokens: z.number().int().nullable(),
+  max_tool_calls: z.number().int().nullable(),
+  model: z.string(),
+  output: z.array(ResponsesOutputItemSchema),
+  parallel_tool_calls: z.boolean(),
+  previous_response_id: z.null(),
+  reasoning: z.object({ effort: z.string().nullable(), summary: z.string().nullable() }),
+  store: z.literal(false),
+  temperature: z.number(),
+  text: z.object({ format: z.looseObject({ type: z.string() }), verbosity: z.string() }),
+  tool_choice: z.union([z.string(), z.object({ type: z.literal('function'), name: z.string() })]),
+  tools: z.array(
+    z.object({ type: z.literal('function'), name: z.string(), description: z.string().nullable(), parameters: z.record(z.string(), z.unknown()).nullable(), strict: z.boolean().nullable() }),
+  ),
+  top_p: z.number(),
+  truncation: z.literal('disabled'),
+  usage: ResponsesUsageSchema.nullable(),
+  user: z.string().nullable(),
+  metadata: z.record(z.string(), z.string()),
+  llmrr: LlmrrResponseInfoSchema.optional(),
+});
+export type OpenAIResponse = z.infer<typeof OpenAIResponseSchema>;
+
+// ---- streaming events ----------------------------------------------------------------------------
+
+const Seq = { sequence_number: z.number().int() };
+const At = { ...Seq, item_id: z.string(), output_index: z.number().int() };
+
+/** The streaming events the gateway sends, each as `event: <type>` + `data: {...}`, numbered by `sequence_number`. */
+export const OpenAIResponseStreamEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('response.created'), response: OpenAIResponseSchema, ...Seq }),
+  z.object({ type: z.literal('response.in_progress'), response: OpenAIResponseSchema, ...Seq }),
+  z.object({ type: z.literal('response.output_item.added'), output_index: z.number().int(), item: ResponsesOutputItemSchema, ...Seq }),
+  z.object({ type: z.literal('response.content_part.added'), ...At, content_index: z.number().int(), part: z.union([ResponsesOutputTextSchema, ResponsesReasoningTextSchema]) }),
+  z.object({ type: z.literal('response.output_text.delta'), ...At, content_index: z.number().int(), delta: z.string(), logprobs: z.array(z.unknown()) }),
+  z.object({ type: z.literal('response.output_text.done'), ...At, content_index: z.number().int(), text: z.string(), logprobs: z.array(z.unknown()) }),
+  z.object({ type: z.literal('response.reasoning_text.delta'), ...At, content_index: z.number().int(), delta: z.string() }),
+  z.object({ type: z.literal('response.reasoning_text.done'), ...At, content_index: z.number().int(), text: z.string() }),
+  z.object({ type: z.literal('response.content_part.done'), ...At, content_index: z.number().int(), part: z.union([ResponsesOutputTextSchema, ResponsesReasoningTextSchema]) }),
+  z.object({ type: z.literal('response.function_call_arguments.delta'), ...At, delta: z.string() }),
+  z.object({ type: z.literal('response.function_call_arguments.done'), ...At, name: z.string(), arguments: z.string() }),
+  z.object({ type: z.literal('response.output_item.done'), output_index: z.number().int(), item: ResponsesOutputItemSchema, ...Seq }),
+  z.object({ type: z.literal('response.completed'), response: OpenAIResponseSchema, ...Seq }),
+  z.object({ type: z.literal('response.incomplete'), response: OpenAIResponseSchema, ...Seq }),
+  /** A stream that broke after its first byte: OpenAI's flat fields plus the gateway's `error` body. */
+  z.object({
+    type: z.literal('error'),
+    code: z.string().nullable(),
+    message: z.string(),
+    param: z.string().nullable(),
+    error: z.object({ type: z.string(), code: z.string(), message: z.string(), param: z.string().nullable(), request_id: z.string().nullable() }),
+    ...Seq,
+  }),
+]);
+export type OpenAIResponseStreamEvent = z.infer<typeof OpenAIResponseStreamEventSchema>;
