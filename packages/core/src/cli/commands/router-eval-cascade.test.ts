@@ -83,6 +83,27 @@ describe('llmrr router eval --cascade', () => {
     expect(existsSync(join(dir, 'reports/bare-cost.svg'))).toBe(false);
   });
 
+  it('--hybrid adds cascade routing: fixed direct shares and the share chosen per fold on training prompts', async () => {
+    const r = await router(['--data', 'routellm/gsm8k', '--cascade', '--hybrid', '--predictors', 'logistic', '--hash-dim', '512', '--out', 'reports/h.json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/cv 1\/5: direct share chosen on the training prompts: rule 0?\.?\d*, learned/);
+    expect(r.stdout).toMatch(/cascade routing: the router's top direct share per fold/);
+    expect(r.stdout).toMatch(/hybrid-learned 15% +15\.\d%/);
+    expect(r.stdout).toMatch(/hybrid-learned chosen: shares per fold/);
+    const report = JSON.parse(readFileSync(join(dir, 'reports/h.json'), 'utf8')) as CascadeReport;
+    expect(report.hybrid!.shares).toEqual([0, 0.05, 0.1, 0.15, 0.2, 0.3]);
+    expect(report.hybrid!.inner).toHaveLength(5);
+    // Everything else is the report without --hybrid.
+    const plain = JSON.parse(readFileSync(join(dir, 'reports/c.json'), 'utf8')) as CascadeReport;
+    expect({ ...report, hybrid: undefined, seconds: 0 }).toEqual({ ...plain, seconds: 0 });
+    const noCascade = await router(['--data', 'routellm/gsm8k', '--hybrid']);
+    expect(noCascade.code).toBe(2);
+    expect(noCascade.stderr).toMatch(/--hybrid is a cascade evaluation: use it with --cascade/);
+    const noPrices = await router(['--data', 'routellm/gsm8k', '--cascade', '--hybrid', '--predictors', 'logistic', '--hash-dim', '512', '--out', 'reports/hb.json'], bare);
+    expect(noPrices.code).toBe(2);
+    expect(noPrices.stderr).toMatch(/--hybrid compares costs: it needs the shared price table/);
+  });
+
   it('refuses what a cascade cannot do, naming the flag', async () => {
     const m = await router(['--data', 'routellm/gsm8k', '--cascade', '--model', 'x.json']);
     expect(m.code).toBe(2);

@@ -25,6 +25,8 @@ export interface CascadeEvalInput {
   router: EvaluateCascadeOptions['router'];
   seed?: number;
   folds?: number;
+  /** `--hybrid`: cascade routing (router-direct share + cascade), fixed shares and the per-fold choice. */
+  hybrid?: boolean;
 }
 
 /** The shared price table (`<shared>/data/pricing/model_prices.json`), or undefined when it is not there. */
@@ -62,12 +64,14 @@ export async function routerEvalCascade(input: CascadeEvalInput, ctx: CliContext
       for (const k of weakKeys.slice(1)) alternatives.push(pairPrices(priced.table, k, CASCADE_STRONG_PRICE));
     } else log(`cascade: ${priced.file} has no ${CASCADE_STRONG_PRICE} or Mixtral entry: cost views left out`);
   } else log('cascade: no shared price table (data/pricing/model_prices.json): cost views left out');
+  if (input.hybrid && !prices) throw new CliUsageError(`--hybrid compares costs: it needs the shared price table with ${CASCADE_STRONG_PRICE} and a Mixtral entry`, '--hybrid');
   const report = evaluateCascade(examples, {
     log,
     ...(input.seed !== undefined ? { seed: input.seed } : {}),
     ...(input.folds !== undefined ? { folds: input.folds } : {}),
     ...(prices ? { prices, alternativePrices: alternatives } : {}),
     ...(input.router ? { router: input.router } : {}),
+    ...(input.hybrid ? { hybrid: {} } : {}),
   });
   const out = resolve(ctx.cwd, input.out ?? join('.llmrr', 'reports', 'routellm-gsm8k-cascade.json'));
   await mkdir(dirname(out), { recursive: true });

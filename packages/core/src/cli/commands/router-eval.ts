@@ -33,6 +33,7 @@ const FLAGS = {
   predictors: { type: 'string' },
   seed: { type: 'string' },
   cascade: { type: 'boolean' },
+  hybrid: { type: 'boolean' },
   ...AUGMENT_FLAGS,
   ...FEATURES_FLAGS,
 } as const;
@@ -72,6 +73,10 @@ ${AUGMENT_HELP}${FEATURES_HELP}      --seed <n>             training seed
                              different cost model). Same folds and metrics, plus cost views with the
                              shared price table; the prompt-only router (the other flags) on the same
                              folds for comparison. Writes <out>.json, <out>.svg and <out>-cost.svg
+      --hybrid               with --cascade: also CASCADE ROUTING, the router's most confident
+                             strong-model prompts (top 0/5/10/15/20/30% per fold) go straight to the
+                             strong model, the rest through the cascade; plus the share picked per
+                             fold on its training prompts (inner cross-validation; ~5x slower)
   -h, --help                 show this help
 `;
 
@@ -99,6 +104,7 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   if (values.model && featureGroups) throw new CliUsageError('--features trains with extra feature groups: use it without --model (a trained model carries its own)', '--features');
   if (values.cascade && values.model) throw new CliUsageError('--cascade trains per fold: use it without --model', '--cascade');
   if (values.cascade && (values['holdout-task'] || tasks)) throw new CliUsageError('--cascade evaluates RouteLLM GSM8K by cross-validation: --holdout-task and --tasks do not apply', '--cascade');
+  if (values.hybrid && !values.cascade) throw new CliUsageError('--hybrid is a cascade evaluation: use it with --cascade', '--hybrid');
   if (values.cascade) cascadeDataFile(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const dataset = await loadDataset(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
@@ -111,6 +117,7 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
         dataPath: resolveDataPath(values.data, ctx.env, ctx.cwd),
         out: values.out,
         json: values.json === true,
+        ...(values.hybrid ? { hybrid: true } : {}),
         ...(seed !== undefined ? { seed } : {}),
         ...(folds !== undefined ? { folds } : {}),
         router: {

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { loadDataset } from '../datasets/load-dataset.js';
 import { sharedRoutingDir } from '../datasets/shared-data-dir.js';
 import { heldOutFolds } from '../datasets/split-examples.js';
-import { evaluateCascade } from './evaluate-cascade.js';
+import type { LLMError } from '../../errors/llm-error.js';
+import { evaluateCascade, type CascadeReport } from './evaluate-cascade.js';
 import { loadGsm8kResponses, type CascadeExample } from './load-gsm8k-responses.js';
 import type { PairPrices } from './price-pair.js';
 
@@ -81,6 +82,75 @@ describe('evaluateCascade (synthetic)', () => {
     expect(r.router_chosen).toBe('logistic');
     // The prompt (two random numbers) says nothing about which answer is wrong: near random.
     expect(Math.abs(r.scorers[2]!.apgr - 0.5)).toBeLessThan(0.15);
+  });
+});
+
+describe('evaluateCascade hybrid (cascade routing, synthetic)', () => {
+  const data = synthetic(300);
+  const router = { options: { kinds: ['logistic' as const], hashDim: 256 } };
+  const strip = (r: CascadeReport) => {
+    const { seconds: _s, hybrid: _h, ...rest } = r;
+    return rest;
+  };
+
+  it('adds a hybrid section and leaves everything else as it was', () => {
+    const plain = evaluateCascade(data, { prices: PRICES, router });
+    const r = evaluateCascade(data, { prices: PRICES, router, hybrid: { shares: [0, 0.1, 0.3] } });
+    expect(plain.hybrid).toBeUndefined();
+    expect(strip(r)).toEqual(strip(plain));
+    const h = r.hybrid!;
+    expect(h.shares).toEqual([0, 0.1, 0.3]);
+    expect(h.policies.map((p) => p.name)).toEqual(['hybrid-rule 0%', 'hybrid-rule 10%', 'hybrid-rule 30%', 'hybrid-rule chosen', 'hybrid-learned 0%', 'hybrid-learned 10%', 'hybrid-learned 30%', 'hybrid-learned chosen']);
+    const by = new Map(h.policies.map((p) => [p.name, p]));
+    // Share 0 is the cascade itself.
+    const learned = r.scorers.find((s) => s.name === 'cascade-learned')!, rule = r.scorers.find((s) => s.name === 'cascade-rule')!;
+    expect(by.get('hybrid-learned 0%')!.cost_fraction_for_95).toBeCloseTo(learned.cost_fraction_for_95!, 12);
+    expect(by.get('hybrid-rule 0%')!.cost_fraction_for_95).toBeCloseTo(rule.cost_fraction_for_95!, 12);
+    expect(by.get('hybrid-learned 0%')!.quality_at_cost.map((q) => q.quality)).toEqual(learned.quality_at_cost.map((q) => q.quality));
+    // The direct share is taken per fold (rounded), so the pooled share is close to it.
+    expect(Math.abs(by.get('hybrid-learned 30%')!.direct_fraction - 0.3)).toBeLessThan(0.01);
+    // Direct prompts skip the weak call: the least cost of a 30% hybrid is 30% strong plus 70% weak.
+    const weakShare = r.prices!.mean_cost_weak / r.prices!.mean_cost_strong;
+    const least = by.get('hybrid-learned 30%')!.quality_at_cost.find((q) => q.quality !== null)!.cost_fraction;
+    expect(least).toBeGreaterThanOrEqual(0.3 + 0.7 * weakShare - 0.02);
+    // The honest variant: one share per fold, each from the grid, picked on inner folds.
+    const chosen = by.get('hybrid-learned chosen')!;
+    expect(chosen.direct_share).toBe('chosen');
+    expect(chosen.chosen_per_fold).toHaveLength(5);
+    for (const a of chosen.chosen_per_fold!) expect([0, 0.1, 0.3]).toContain(a);
+    expect(h.inner).toHaveLength(5);
+    for (const f of h.inner!) {
+      expect(f.cost_fraction_for_95['cascade-learned']).toHaveLength(3);
+      expect(f.chosen['cascade-learned']).toBe(chosen.chosen_per_fold![h.inner!.indexOf(f)]);
+    }
+    // On these prompts the router knows nothing: sending prompts straight to the strong model only costs.
+    expect(by.get('hybrid-learned 30%')!.cost_fraction_for_95!).toBeGreaterThan(by.get('hybrid-learned 0%')!.cost_fraction_for_95!);
+  });
+
+  it('choose: false leaves the chosen variant out', () => {
+    const r = evaluateCascade(data, { prices: PRICES, router, hybrid: { shares: [0, 0.2], choose: false } });
+    expect(r.hybrid!.policies.map((p) => p.name)).toEqual(['hybrid-rule 0%', 'hybrid-rule 20%', 'hybrid-learned 0%', 'hybrid-learned 20%']);
+    expect(r.hybrid!.inner).toBeUndefined();
+  });
+
+  it('refuses a hybrid without the router, without prices or with a share outside [0, 1], naming the option', () => {
+    const thrown = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e as LLMError;
+      }
+      throw new Error('expected a throw');
+    };
+    const a = thrown(() => evaluateCascade(data, { prices: PRICES, hybrid: {} }));
+    expect(a).toMatchObject({ code: 'config_invalid', details: { option: 'router' } });
+    const b = thrown(() => evaluateCascade(data, { router, hybrid: {} }));
+    expect(b).toMatchObject({ code: 'config_invalid', details: { option: 'prices' } });
+    const c = thrown(() => evaluateCascade(data, { router, prices: PRICES, hybrid: { shares: [0, 1.5] } }));
+    expect(c.message).toMatch(/hybrid.shares: .*got 1.5/);
+    const d = thrown(() => evaluateCascade(data, { router, prices: PRICES, folds: 2, hybrid: {} }));
+    expect(d).toMatchObject({ code: 'config_invalid', details: { option: 'folds' } });
+    expect(evaluateCascade(data, { router, prices: PRICES, folds: 2, hybrid: { shares: [0, 0.1], choose: false } }).hybrid!.policies).toHaveLength(4);
   });
 });
 

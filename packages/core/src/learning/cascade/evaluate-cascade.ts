@@ -1,14 +1,16 @@
+import { LLMError } from '../../errors/llm-error.js';
 import { heldOutFolds } from '../datasets/split-examples.js';
-import { rankRows, type EvaluateOptions } from '../evaluation/evaluate-dataset.js';
+import type { EvaluateOptions } from '../evaluation/evaluate-dataset.js';
 import { twoModelMetrics, type PgrPoint } from '../evaluation/two-model-metrics.js';
-import { featurize } from '../features/feature-pipeline.js';
 import type { PredictorKind } from '../predictors/types.js';
-import { trainPredictors, type TrainPredictorsOptions } from '../training/train-predictors.js';
+import type { TrainPredictorsOptions } from '../training/train-predictors.js';
 import { costCurve, firstReaching, qualityAtBudget, type CostCurve } from './cost-curve.js';
+import { chooseDirectShare, hybridReport, type CascadeHybridReport, type HybridFold } from './evaluate-hybrid.js';
+import { CASCADE_DIRECT_SHARES } from './hybrid-cascade.js';
 import type { CascadeExample } from './load-gsm8k-responses.js';
 import { callCosts, type PairPrices } from './price-pair.js';
-import { standardizeRows, trainCascadeScorer } from './train-cascade-scorer.js';
-import { WEAK_ANSWER_FEATURES, ruleEscalationScore, weakAnswerFeatures, type WeakAnswerFeatures } from './weak-answer-features.js';
+import { scoreCascadeFold } from './score-cascade-fold.js';
+import { WEAK_ANSWER_FEATURES, weakAnswerFeatures, type WeakAnswerFeatures } from './weak-answer-features.js';
 
 export const CASCADE_COST_FRACTIONS = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1];
 
@@ -26,6 +28,13 @@ export interface EvaluateCascadeOptions {
    * `evaluateDataset` protocol, re-run here to keep each prompt's score for the cost view). Off when undefined.
    */
   router?: { options: TrainPredictorsOptions; foldOptions?: EvaluateOptions['foldOptions'] };
+  /**
+   * Cascade routing ("hybrid"): per fold, the top `share` of test prompts by the router's predicted gain
+   * go straight to the strong model, the rest through the cascade. Needs `router` and `prices`. `choose`
+   * (default true) adds the variant whose share is picked per fold by cross-validation on its training
+   * prompts. Off when undefined (the report then has no `hybrid`).
+   */
+  hybrid?: { shares?: readonly number[]; choose?: boolean };
   log?: (line: string) => void;
 }
 
@@ -74,11 +83,9 @@ export interface CascadeReport {
   diagnostics: Array<{ signal: string; share: number; weak_accuracy_when_set: number; weak_accuracy_otherwise: number }>;
   /** Mean standardized weights of the learned scorer over the folds (weak output, strong output). */
   learned_weights: Array<{ feature: string; weak: number; strong: number }>;
+  /** Cascade routing (only with the `hybrid` option). */
+  hybrid?: CascadeHybridReport;
   seconds: number;
-}
-
-function vectorOf(f: WeakAnswerFeatures): number[] {
-  return WEAK_ANSWER_FEATURES.map((k) => f[k]);
 }
 
 /**
@@ -94,14 +101,28 @@ export function evaluateCascade(examples: readonly CascadeExample[], options: Ev
   const pair = { weak: 0, strong: 1 };
   const k = options.folds ?? 5;
   const folds = heldOutFolds(examples, k);
+  const hybrid = options.hybrid;
+  if (hybrid && (!options.router || !options.prices)) {
+    throw new LLMError({ code: 'config_invalid', message: `The hybrid cascade evaluation needs ${options.router ? 'prices (its criterion is a cost)' : 'the prompt-only router (option router)'}`, details: { option: options.router ? 'prices' : 'router' } });
+  }
+  const shares = hybrid ? [...(hybrid.shares ?? CASCADE_DIRECT_SHARES)] : [];
+  for (const a of shares) {
+    if (!(a >= 0 && a <= 1)) throw new LLMError({ code: 'config_invalid', message: `hybrid.shares: each direct share must be in [0, 1], got ${a}`, details: { option: 'hybrid.shares' } });
+  }
+  if (hybrid && hybrid.choose !== false && k < 3) {
+    // The inner cross-validation reuses the fold hash: a fold's training prompts are the other k - 1 folds.
+    throw new LLMError({ code: 'config_invalid', message: `The hybrid's per-fold choice needs at least 3 folds (got ${k}): each fold's training prompts are cross-validated over the other folds`, details: { option: 'folds' } });
+  }
+  const hybridFolds: HybridFold[] = [];
   const feats = new Map<string, WeakAnswerFeatures>(examples.map((e) => [e.id, weakAnswerFeatures(e.prompt, e.weakResponse)]));
   const pooled: CascadeExample[] = [];
   const scores = new Map<string, number[]>();
-  const push = (name: string, rows: number[][]) => {
+  const push = (name: string, ranks: readonly number[]) => {
     let s = scores.get(name);
     if (!s) scores.set(name, (s = []));
-    for (const r of rankRows(rows, pair)) s.push(r[pair.strong]! - r[pair.weak]!);
+    s.push(...ranks);
   };
+  const D = WEAK_ANSWER_FEATURES.length;
   const weightSums = WEAK_ANSWER_FEATURES.map(() => [0, 0]);
   const chosenCount = new Map<PredictorKind, number>();
   let usedFolds = 0;
@@ -110,22 +131,18 @@ export function evaluateCascade(examples: readonly CascadeExample[], options: Ev
     if (train.length === 0 || test.length === 0) continue;
     usedFolds++;
     options.log?.(`${fold.name}: train ${train.length}, test ${test.length}`);
-    // Rule: no training.
-    push('cascade-rule', test.map((e) => [0, ruleEscalationScore(feats.get(e.id)!)]));
-    // Learned: standardized on the fold's fit rows, early-stopped on 10% of its training prompts (as trainPredictors).
-    const rowsOf = (xs: CascadeExample[]) => xs.map((e) => ({ id: e.id, features: vectorOf(feats.get(e.id)!), quality: e.quality }));
-    const learned = trainCascadeScorer(rowsOf(train), seed);
-    const lr = learned.model, D = WEAK_ANSWER_FEATURES.length;
-    for (let j = 0; j < D; j++) for (let m = 0; m < 2; m++) weightSums[j]![m]! += lr.w[j * 2 + m]!;
-    push('cascade-learned', standardizeRows(rowsOf(test).map((r) => r.features), learned.mean, learned.sd).map((x) => Array.from(lr.predict(x))));
-    // The prompt-only router on the same fold (the evaluateDataset loop).
-    if (options.router) {
-      const { train: foldTrain, ...foldOptions } = options.router.foldOptions?.(train, test, fold.name) ?? {};
-      const trained = trainPredictors(foldTrain ?? train, 2, pair, { seed, ...options.router.options, ...foldOptions });
-      chosenCount.set(trained.chosen, (chosenCount.get(trained.chosen) ?? 0) + 1);
-      const emb = options.router.options.embedding;
-      const x = test.map((e) => featurize(trained.features, e.prompt, emb?.lookup(e.prompt)));
-      for (const [kind, p] of trained.predictors) if (kind !== 'prior') push(`router-${kind}`, x.map((xi) => Array.from(p.predict(xi))));
+    const fs = scoreCascadeFold(train, test, feats, seed, fold.name, options.router);
+    push('cascade-rule', fs.rule);
+    for (let j = 0; j < D; j++) for (let m = 0; m < 2; m++) weightSums[j]![m]! += fs.learnedWeights[j * 2 + m]!;
+    push('cascade-learned', fs.learned);
+    if (fs.router) {
+      chosenCount.set(fs.router.chosen, (chosenCount.get(fs.router.chosen) ?? 0) + 1);
+      for (const [kind, ranks] of fs.router.byKind) push(`router-${kind}`, ranks);
+    }
+    if (hybrid && fs.router) {
+      const choice = hybrid.choose === false ? undefined : chooseDirectShare(train, feats, seed, k, options.router!, options.prices!, shares, fold.name);
+      if (choice) options.log?.(`${fold.name}: direct share chosen on the training prompts: rule ${choice.chosen['cascade-rule']}, learned ${choice.chosen['cascade-learned']}`);
+      hybridFolds.push({ name: fold.name, gain: fs.router.chosenGain, ...(choice ? { choice } : {}) });
     }
     pooled.push(...test);
   }
@@ -235,6 +252,7 @@ export function evaluateCascade(examples: readonly CascadeExample[], options: Ev
       split('conflicting answers', (f) => f.conflicting_answers === 1),
     ],
     learned_weights: WEAK_ANSWER_FEATURES.map((feature, j) => ({ feature, weak: weightSums[j]![0]! / Math.max(1, usedFolds), strong: weightSums[j]![1]! / Math.max(1, usedFolds) })),
+    ...(hybrid ? { hybrid: hybridReport(pooled, { 'cascade-rule': scores.get('cascade-rule')!, 'cascade-learned': scores.get('cascade-learned')! }, hybridFolds, options.prices!, shares, CASCADE_COST_FRACTIONS) } : {}),
     seconds: (Date.now() - t0) / 1000,
   };
 }

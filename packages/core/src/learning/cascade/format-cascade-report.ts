@@ -24,6 +24,17 @@ export function formatCascadeReport(r: CascadeReport): string {
     lines.push(`${'policy'.padEnd(26)} ${fr.map((f) => pct(f).padStart(7)).join(' ')}`);
     for (const s of r.scorers) lines.push(`${s.name.padEnd(26)} ${s.quality_at_cost.map((q) => num(q.quality).padStart(7)).join(' ')}`);
   }
+  if (r.hybrid) {
+    const h = r.hybrid;
+    lines.push('', 'cascade routing: the router\'s top direct share per fold straight to the strong model (no weak call), the rest cascaded');
+    const fr = h.policies[0]?.quality_at_cost.map((q) => q.cost_fraction) ?? [];
+    lines.push(`${''.padEnd(26)} ${''.padStart(7)} ${''.padStart(9)} ${''.padStart(9)}   quality within a budget (fraction of always calling the strong model):`);
+    lines.push(`${'policy'.padEnd(26)} ${'direct'.padStart(7)} ${'strong@95%'.padStart(9)} ${'cost@95%'.padStart(9)}   ${fr.map((f) => pct(f).padStart(6)).join(' ')}`);
+    for (const p of h.policies) {
+      lines.push(`${p.name.padEnd(26)} ${pct(p.direct_fraction).padStart(7)} ${pct(p.strong_share_for_95).padStart(9)} ${pct(p.cost_fraction_for_95).padStart(9)}   ${p.quality_at_cost.map((q) => num(q.quality).padStart(6)).join(' ')}`);
+    }
+    for (const p of h.policies) if (p.chosen_per_fold) lines.push(`  ${p.name}: shares per fold ${p.chosen_per_fold.map((a) => pct(a)).join(', ')}`);
+  }
   if (r.router_chosen) lines.push('', `prompt-only router: chosen on validation data ${r.router_chosen}; best on held-out data (after the fact) ${r.router_best}`);
   lines.push('', 'signals (all held-out prompts): share flagged, weak accuracy when flagged / otherwise');
   for (const d of r.diagnostics) lines.push(`  ${d.signal.padEnd(42)} ${pct(d.share).padStart(6)}  ${num(d.weak_accuracy_when_set)} / ${num(d.weak_accuracy_otherwise)}`);

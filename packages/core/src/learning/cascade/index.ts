@@ -8,6 +8,10 @@ export { loadGsm8kResponses } from './load-gsm8k-responses.js';
 export type { CascadeExample } from './load-gsm8k-responses.js';
 export { CASCADE_COST_FRACTIONS, evaluateCascade } from './evaluate-cascade.js';
 export type { CascadeReport, CascadeScorerResult, EvaluateCascadeOptions } from './evaluate-cascade.js';
+// Cascade routing (the hybrid): the router's surest strong-model prompts skip the weak call.
+export { CASCADE_DIRECT_SHARES, HYBRID_TARGETS, hybridCostCurve, pickDirectShare, summarizeHybrid, topShare } from './hybrid-cascade.js';
+export type { HybridPool, HybridSummary } from './hybrid-cascade.js';
+export type { CascadeHybridPolicy, CascadeHybridReport, HybridScorer } from './evaluate-hybrid.js';
 export { callCosts, pairPrices } from './price-pair.js';
 export type { PairPrices } from './price-pair.js';
 export { costCurve, firstReaching, qualityAtBudget } from './cost-curve.js';
