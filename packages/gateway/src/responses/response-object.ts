@@ -19,7 +19,7 @@ export function responseEcho(body: OpenAIResponsesRequest): ResponseEcho {
     reasoning: { effort: null, summary: null },
     temperature: body.temperature ?? 1,
     text: { format: body.text?.format ?? { type: 'text' }, verbosity: body.text?.verbosity ?? 'medium' },
-    tool_choice: choice === undefined ? 'auto' : typeof choice === 'string' ? choice : { type: 'function', name: choice.name ?? '' },
+    tool_choice: choice == null ? 'auto' : typeof choice === 'string' ? choice : { type: 'function', name: choice.name ?? '' },
     tools: (body.tools ?? []).map((t) => ({ type: 'function' as const, name: t.name ?? '', description: t.description ?? null, parameters: t.parameters ?? null, strict: t.strict ?? null })),
     top_p: body.top_p ?? 1,
     user: body.user ?? null,
@@ -87,18 +87,35 @@ export function pendingResponse(requestId: string, model: string, createdAt: num
   };
 }
 
-/** The output items of a finished answer: reasoning, the message (when there is text or nothing else), function calls. */
+type ItemStatus = ResponsesOutputItem['status'];
+
+/**
+ * A reasoning item: the reasoning as `reasoning_text` content (what OpenAI's open-weight models send) and
+ * again as one `summary_text` summary part (what the Vercel AI SDK reads; it ignores `content`).
+ */
+export function reasoningItem(id: string, text: string, status: ItemStatus): ResponsesOutputItem {
+  return { type: 'reasoning', id, summary: [{ type: 'summary_text', text }], content: [{ type: 'reasoning_text', text }], status };
+}
+
+/** True when a finish cuts the answer short: the response and the item being produced are `incomplete`. */
+export function isCut(reason: FinishReason): boolean {
+  return reason === 'length' || reason === 'content-filter';
+}
+
+/**
+ * The output items of a finished answer: reasoning, the message (when there is text, or no other item at
+ * all, as OpenAI answers a limit hit during reasoning with the reasoning item alone), function calls. On a
+ * length or content-filter finish the last item (the one being produced when the answer was cut) is
+ * `incomplete`, as in the streamed answer.
+ */
 export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'reasoning' | 'toolCalls' | 'finishReason'>): ResponsesOutputItem[] {
-  const status = result.finishReason === 'length' || result.finishReason === 'content-filter' ? 'incomplete' : 'completed';
   const items: ResponsesOutputItem[] = [];
-  if (result.reasoning) {
-    items.push({ type: 'reasoning', id: responseIds.reasoning(result.requestId), summary: [], content: [{ type: 'reasoning_text', text: result.reasoning }], status: 'completed' });
-  }
-  if (result.text !== '' || result.toolCalls.length === 0) {
+  if (result.reasoning) items.push(reasoningItem(responseIds.reasoning(result.requestId), result.reasoning, 'completed'));
+  if (result.text !== '' || (result.toolCalls.length === 0 && !result.reasoning)) {
     items.push({
       type: 'message',
       id: responseIds.message(result.requestId),
-      status,
+      status: 'completed',
       role: 'assistant',
       content: [{ type: 'output_text', text: result.text, annotations: [], logprobs: [] }],
     });
@@ -106,6 +123,8 @@ export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'r
   result.toolCalls.forEach((c, i) => {
     items.push({ type: 'function_call', id: responseIds.functionCall(result.requestId, i), call_id: c.id, name: c.name, arguments: c.arguments, status: 'completed' });
   });
+  const last = items.at(-1);
+  if (last && isCut(result.finishReason)) last.status = 'incomplete';
   return items;
 }
 

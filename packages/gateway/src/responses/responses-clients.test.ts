@@ -19,9 +19,13 @@ let secret: string;
 
 type ChatBody = { messages: Array<{ role: string; content?: unknown; tool_calls?: unknown[] }> };
 
-/** The upstream "model": calls get_weather unless the conversation already holds the tool's answer. */
+const THINK = 'Think, then answer.';
+
+/** The upstream "model": reasons first when asked to (THINK); else calls get_weather unless the conversation already holds the tool's answer. */
 function weatherScript(request: { body: unknown }) {
   const messages = (request.body as ChatBody).messages;
+  const text = (c: unknown) => (typeof c === 'string' ? c : Array.isArray(c) ? c.map((p: { text?: string }) => p.text ?? '').join('') : '');
+  if (messages.some((m) => m.role === 'user' && text(m.content) === THINK)) return { reasoning: 'Think first.', text: 'Answer.' };
   const result = messages.find((m) => m.role === 'tool');
   if (result) return { text: `It is ${JSON.parse(String(result.content)).temp} degrees in Oslo.` };
   return { toolCalls: [{ id: 'call_w1', name: 'get_weather', arguments: '{"city":"Oslo"}' }] };
@@ -128,6 +132,22 @@ describe('official openai client: client.responses', () => {
     expect(res.text?.format).toMatchObject({ type: 'json_schema', name: 'answer' });
   });
 
+  it('reasoning, non-streamed and accumulated from the stream: in summary and in content', async () => {
+    const reasoning = { summary: [{ type: 'summary_text', text: 'Think first.' }], content: [{ type: 'reasoning_text', text: 'Think first.' }] };
+    const res = await client().responses.create({ model: 'gpt', input: THINK });
+    expect(res.output[0]).toMatchObject({ type: 'reasoning', ...reasoning });
+    expect(res.output_text).toBe('Answer.');
+    const final = await client().responses.stream({ model: 'gpt', input: THINK }).finalResponse();
+    expect(final.output[0]).toMatchObject({ type: 'reasoning', ...reasoning });
+    expect(final.output_text).toBe('Answer.');
+  });
+
+  it('reasoning.effort "max" (and any other effort) is accepted; it is not applied', async () => {
+    const res = await client().responses.create({ model: 'mock', input: 'hello there', reasoning: { effort: 'max' } });
+    expect(res.output_text).toBe('Mock answer to: hello there');
+    expect(res.reasoning).toEqual({ effort: null, summary: null });
+  });
+
   it('refused input is a BadRequestError naming the field', async () => {
     const bad = await client()
       .responses.create({ model: 'mock', input: 'hi', tools: [{ type: 'web_search' }] })
@@ -180,6 +200,19 @@ describe('Vercel AI SDK: @ai-sdk/openai responses model', () => {
     expect(text).toBe('Mock answer to: hello there');
     expect(await result.finishReason).toBe('stop');
     expect(await result.usage).toMatchObject({ inputTokens: 2, outputTokens: 5 });
+  });
+
+  it('generateText and streamText see the reasoning (the AI SDK reads it from the summary)', async () => {
+    const result = await generateText({ model: provider().responses('gpt'), prompt: THINK });
+    expect(result.text).toBe('Answer.');
+    expect(result.reasoningText).toBe('Think first.');
+
+    const streamed = streamText({ model: provider().responses('gpt'), prompt: THINK });
+    let reasoning = '';
+    for await (const part of streamed.fullStream) if (part.type === 'reasoning-delta') reasoning += part.text;
+    expect(await streamed.text).toBe('Answer.');
+    expect(reasoning).toBe('Think first.');
+    expect(await streamed.reasoningText).toBe('Think first.');
   });
 
   it('a multi-step tool round trip, streamed and not', async () => {

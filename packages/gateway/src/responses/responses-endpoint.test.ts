@@ -2,7 +2,7 @@ import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenAIResponseSchema, OpenAIResponseStreamEventSchema, type OpenAIResponse, type OpenAIResponseStreamEvent } from '../schemas/openai-responses.js';
 import { expectGatewayError } from '../test-support/expect-error.js';
-import { createHarness, get, mockModel, parseSse, post, type Harness } from '../test-support/harness.js';
+import { createHarness, get, mockModel, parseSse, post, sseJson, type Harness } from '../test-support/harness.js';
 
 const hello = { model: 'mock', input: 'hello there' };
 const weatherTool = { type: 'function', name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } };
@@ -17,6 +17,16 @@ function events(text: string): OpenAIResponseStreamEvent[] {
     return e;
   });
 }
+
+function completedOf(list: OpenAIResponseStreamEvent[]): OpenAIResponse {
+  const last = list.at(-1)!;
+  if (last.type !== 'response.completed' && last.type !== 'response.incomplete') throw new Error(`last event is ${last.type}`);
+  return last.response;
+}
+
+/** A chat.completion.chunk SSE frame (for upstream scripts given as raw SSE). */
+const chunk = (delta: unknown, finish: string | null = null) =>
+  `data: ${JSON.stringify({ id: 'chatcmpl-r1', object: 'chat.completion.chunk', created: 1, model: 'gpt-test', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
 
 async function answer(res: Response): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
@@ -241,7 +251,12 @@ describe('POST /v1/responses: ledger and bad input', () => {
     ['json_schema without schema', { model: 'mock', input: 'hi', text: { format: { type: 'json_schema', name: 'x' } } }, 400, 'invalid_request', 'text.format.schema'],
     ['unknown text format', { model: 'mock', input: 'hi', text: { format: { type: 'xml' } } }, 400, 'invalid_request', 'text.format.type'],
     ['bad truncation', { model: 'mock', input: 'hi', truncation: 'middle' }, 400, 'invalid_request', 'truncation'],
-    ['bad reasoning effort', { model: 'mock', input: 'hi', reasoning: { effort: 'extreme' } }, 400, 'invalid_request', 'reasoning.effort'],
+    ['reasoning effort not a string', { model: 'mock', input: 'hi', reasoning: { effort: 5 } }, 400, 'invalid_request', 'reasoning.effort'],
+    ['an input item that is not an object', { model: 'mock', input: [{ role: 'user', content: 'hi' }, 'and this'] }, 400, 'invalid_request', 'input.1'],
+    ['an input item type that is not a string', { model: 'mock', input: [{ type: 7, role: 'user', content: 'hi' }] }, 400, 'invalid_request', 'input.0.type'],
+    ['a content part as an input item', { model: 'mock', input: [{ type: 'input_text', text: 'hi' }] }, 400, 'invalid_request', 'input.0.type'],
+    ['only reasoning items (dropped: nothing to answer)', { model: 'mock', input: [{ type: 'reasoning', id: 'rs_1', summary: [] }] }, 400, 'invalid_request', 'input'],
+    ['only a developer message', { model: 'mock', instructions: 'Be brief.', input: [{ role: 'developer', content: 'Use metric units.' }] }, 400, 'invalid_request', 'input'],
     ['stream_options without stream', { model: 'mock', input: 'hi', stream_options: { include_obfuscation: false } }, 400, 'invalid_request', 'stream_options'],
     ['unknown llmrr key', { model: 'mock', input: 'hi', llmrr: { fast: true } }, 400, 'invalid_request', 'llmrr.fast'],
   ];
@@ -250,6 +265,24 @@ describe('POST /v1/responses: ledger and bad input', () => {
     const res = await post(h.gateway, '/v1/responses', body, auth);
     expectGatewayError(await answer(res), { status, code, param }, _label);
     expect(await h.stores!.ledger.query({ tenantId: 'acme' })).toHaveLength(0);
+  });
+
+  it('bad input items get a message that says what is wrong with them', async () => {
+    const message = async (input: unknown) => {
+      const res = await post(h.gateway, '/v1/responses', { model: 'mock', input }, auth);
+      return (JSON.parse(await res.text()) as { error: { message: string } }).error.message;
+    };
+    expect(await message([{ role: 'user', content: 'hi' }, 'and this'])).toBe('Invalid request: input.1: expected an object (a message or an item such as function_call_output), got a string');
+    expect(await message([null])).toMatch(/^Invalid request: input\.0: expected an object .*got null$/);
+    expect(await message([{ type: 'input_text', text: 'hi' }])).toMatch(/^Invalid request: input\.0\.type: "input_text" is a content part, not an input item; put it in a message/);
+    expect(await message([{ type: 'reasoning', id: 'rs_1', summary: [] }])).toMatch(/^Invalid request: input: no user, assistant or function_call_output item/);
+  });
+
+  it('null is taken as absent for user, safety_identifier, prompt_cache_key, tools, tool_choice and text.format', async () => {
+    const res = await post(h.gateway, '/v1/responses', { ...hello, user: null, safety_identifier: null, prompt_cache_key: null, tools: null, tool_choice: null, text: { format: null } }, auth);
+    expect(res.status).toBe(200);
+    const body = OpenAIResponseSchema.parse(await res.json());
+    expect(body).toMatchObject({ user: null, tools: [], tool_choice: 'auto', text: { format: { type: 'text' } } });
   });
 
   it('more input items than limits.maxMessages is a 400 naming input', async () => {
@@ -361,13 +394,123 @@ describe('POST /v1/responses over an OpenAI-wire upstream', () => {
     upstream.setScript({ reasoning: 'Think first.', text: 'Answer.', usage: { prompt_tokens: 10, completion_tokens: 7, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 3 } }, streamUsage: 'always' });
     const plain = OpenAIResponseSchema.parse(await (await post(h.gateway, '/v1/responses', { model: 'gpt', input: 'q' })).json());
     expect(plain.output.map((o) => o.type)).toEqual(['reasoning', 'message']);
-    expect(plain.output[0]).toMatchObject({ content: [{ type: 'reasoning_text', text: 'Think first.' }] });
+    expect(plain.output[0]).toMatchObject({ summary: [{ type: 'summary_text', text: 'Think first.' }], content: [{ type: 'reasoning_text', text: 'Think first.' }] });
     expect(plain.usage).toEqual({ input_tokens: 10, input_tokens_details: { cached_tokens: 4 }, output_tokens: 7, output_tokens_details: { reasoning_tokens: 3 }, total_tokens: 17 });
     const list = events(await (await post(h.gateway, '/v1/responses', { model: 'gpt', input: 'q', stream: true })).text());
     const reasoning = list.flatMap((e) => (e.type === 'response.reasoning_text.delta' ? [e.delta] : [])).join('');
     expect(reasoning).toBe('Think first.');
+    expect(list.flatMap((e) => (e.type === 'response.reasoning_summary_text.delta' ? [e.delta] : [])).join('')).toBe('Think first.');
     const completed = list.at(-1)!;
     expect(completed.type === 'response.completed' && completed.response.output.map((o) => o.type)).toEqual(['reasoning', 'message']);
     expect(completed.type === 'response.completed' && completed.response.usage).toEqual(plain.usage);
+  });
+  it('turns text-only user parts into separate parts, as chat completions does', async () => {
+    upstream.setScript({ text: 'ok' });
+    await post(h.gateway, '/v1/responses', { model: 'gpt', input: [{ role: 'user', content: [{ type: 'input_text', text: 'Hello' }, { type: 'input_text', text: 'world' }] }] });
+    expect(lastBody().messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'Hello' }, { type: 'text', text: 'world' }] }]);
+  });
+
+  it('an assistant message between function_call items and their outputs joins the turn with the calls', async () => {
+    upstream.setScript({ text: 'ok' });
+    const res = await post(h.gateway, '/v1/responses', {
+      model: 'gpt',
+      tools: [weatherTool],
+      input: [
+        { role: 'user', content: 'Weather in Oslo?' },
+        { type: 'function_call', call_id: 'call_a', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+        { role: 'assistant', content: [{ type: 'output_text', text: 'Checking.' }] },
+        { type: 'function_call_output', call_id: 'call_a', output: '{"temp":3}' },
+        { role: 'assistant', content: 'It is 3 degrees.' },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(lastBody().messages).toEqual([
+      { role: 'user', content: 'Weather in Oslo?' },
+      { role: 'assistant', content: 'Checking.', tool_calls: [{ id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
+      { role: 'tool', tool_call_id: 'call_a', content: '{"temp":3}' },
+      { role: 'assistant', content: 'It is 3 degrees.' },
+    ]);
+  });
+
+  it('its own streamed output [message, function_call, message], sent back with the function output, is a valid chat sequence', async () => {
+    upstream.setScript({
+      rawSSE:
+        chunk({ role: 'assistant', content: 'Let me check. ' }) +
+        chunk({ tool_calls: [{ index: 0, id: 'call_w', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] }) +
+        chunk({ content: 'One moment.' }) +
+        chunk({}, 'tool_calls') +
+        'data: [DONE]\n\n',
+    });
+    const input = [{ role: 'user', content: 'Weather in Oslo?' }];
+    const output = completedOf(events(await (await post(h.gateway, '/v1/responses', { model: 'gpt', stream: true, input, tools: [weatherTool] })).text())).output;
+    expect(output.map((o) => o.type)).toEqual(['message', 'function_call', 'message']);
+
+    upstream.setScript({ text: 'It is 3 degrees.' });
+    const res = await post(h.gateway, '/v1/responses', { model: 'gpt', input: [...input, ...output, { type: 'function_call_output', call_id: 'call_w', output: '{"temp":3}' }], tools: [weatherTool] });
+    expect(res.status).toBe(200);
+    // Chat completions and Anthropic need the tool results right after the assistant turn with the calls.
+    expect(lastBody().messages).toEqual([
+      { role: 'user', content: 'Weather in Oslo?' },
+      { role: 'assistant', content: 'Let me check. One moment.', tool_calls: [{ id: 'call_w', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
+      { role: 'tool', tool_call_id: 'call_w', content: '{"temp":3}' },
+    ]);
+  });
+
+  it('parallel tool calls whose argument pieces interleave keep all their arguments, as on chat completions', async () => {
+    const interleaved =
+      chunk({
+        role: 'assistant',
+        tool_calls: [
+          { index: 0, id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '' } },
+          { index: 1, id: 'call_b', type: 'function', function: { name: 'get_weather', arguments: '' } },
+        ],
+      }) +
+      chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":"Oslo"}' } }] }) +
+      chunk({ tool_calls: [{ index: 1, function: { arguments: '{"city":"Bergen"}' } }] }) +
+      chunk({}, 'tool_calls') +
+      'data: [DONE]\n\n';
+    upstream.setScript({ rawSSE: interleaved });
+    const chat = sseJson(await (await post(h.gateway, '/v1/chat/completions', { model: 'gpt', stream: true, messages: [{ role: 'user', content: 'weather?' }], tools: [{ type: 'function', function: weatherTool }] })).text());
+    const chatArgs: Record<number, string> = {};
+    for (const c of chat) {
+      const calls = (c.choices as Array<{ delta: { tool_calls?: Array<{ index: number; function: { arguments?: string } }> } }> | undefined)?.[0]?.delta.tool_calls ?? [];
+      for (const call of calls) chatArgs[call.index] = (chatArgs[call.index] ?? '') + (call.function.arguments ?? '');
+    }
+    expect(chatArgs).toEqual({ 0: '{"city":"Oslo"}', 1: '{"city":"Bergen"}' });
+
+    upstream.setScript({ rawSSE: interleaved });
+    const output = completedOf(events(await (await post(h.gateway, '/v1/responses', { model: 'gpt', stream: true, input: 'weather?', tools: [weatherTool] })).text())).output;
+    expect(output.map((o) => (o.type === 'function_call' ? [o.call_id, o.arguments] : o.type))).toEqual([
+      ['call_a', '{"city":"Oslo"}'],
+      ['call_b', '{"city":"Bergen"}'],
+    ]);
+  });
+
+  it('a function_call item keeps one call_id from output_item.added to output_item.done when the upstream sends no id', async () => {
+    upstream.setScript({
+      rawSSE:
+        chunk({ role: 'assistant', tool_calls: [{ index: 0, type: 'function', function: { name: 'get_weather', arguments: '{"city":' } }] }) +
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] }) +
+        chunk({}, 'tool_calls') +
+        'data: [DONE]\n\n',
+    });
+    const list = events(await (await post(h.gateway, '/v1/responses', { model: 'gpt', stream: true, input: 'weather?', tools: [weatherTool] })).text());
+    const callIds = list.flatMap((e) => (e.type === 'response.output_item.added' || e.type === 'response.output_item.done' ? [e.item.type === 'function_call' ? e.item.call_id : e.item.type] : []));
+    // The id core's decoder makes up on the call's first piece (`call_<upstream response id>_<index>`).
+    expect(callIds).toEqual(['call_chatcmpl-r1_0', 'call_chatcmpl-r1_0']);
+    expect(completedOf(list).output[0]).toMatchObject({ call_id: 'call_chatcmpl-r1_0', arguments: '{"city":"Oslo"}' });
+  });
+
+  it('a length finish during reasoning: the reasoning item alone, streamed and not', async () => {
+    const script = { reasoning: 'Let me think about this for a while', text: '', finishReason: 'length', usage: { prompt_tokens: 5, completion_tokens: 8 }, streamUsage: 'always' } as const;
+    upstream.setScript(script);
+    const plain = OpenAIResponseSchema.parse(await (await post(h.gateway, '/v1/responses', { model: 'gpt', input: 'q', max_output_tokens: 8 })).json());
+    upstream.setScript(script);
+    const streamed = completedOf(events(await (await post(h.gateway, '/v1/responses', { model: 'gpt', input: 'q', max_output_tokens: 8, stream: true })).text()));
+    expect(plain.status).toBe('incomplete');
+    expect(streamed.status).toBe('incomplete');
+    expect(plain.output.map((o) => [o.type, o.status])).toEqual([['reasoning', 'incomplete']]);
+    const withoutId = (o: OpenAIResponse['output'][number]) => ({ ...o, id: o.id.replace(/^rs_[0-9a-f]+/, 'rs_') });
+    expect(streamed.output.map(withoutId)).toEqual(plain.output.map(withoutId));
   });
 });

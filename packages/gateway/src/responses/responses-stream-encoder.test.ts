@@ -37,8 +37,14 @@ function decode(frames: string[]): OpenAIResponseStreamEvent[] {
   });
 }
 
+function completedOf(list: OpenAIResponseStreamEvent[]) {
+  const last = list.at(-1)!;
+  if (last.type !== 'response.completed' && last.type !== 'response.incomplete') throw new Error(`last event is ${last.type}`);
+  return last.response;
+}
+
 describe('ResponsesStreamEncoder', () => {
-  it('text, then two tool calls (deltas, a whole call after its deltas, a late delta), then text again: one item each, closed in order', () => {
+  it('text, then two tool calls (deltas, a whole call after its deltas, a late delta), then text again: one item each, the calls closed when text starts', () => {
     const enc = encoder();
     const frames = [
       ...enc.start(route),
@@ -66,10 +72,10 @@ describe('ResponsesStreamEncoder', () => {
       'response.output_item.added',
       'response.function_call_arguments.delta',
       'response.function_call_arguments.delta',
-      'response.function_call_arguments.done',
-      'response.output_item.done',
       'response.output_item.added',
       'response.function_call_arguments.delta',
+      'response.function_call_arguments.done',
+      'response.output_item.done',
       'response.function_call_arguments.done',
       'response.output_item.done',
       'response.output_item.added',
@@ -118,6 +124,115 @@ describe('ResponsesStreamEncoder', () => {
       incomplete_details: { reason: 'max_output_tokens' },
       output: [{ type: 'message', status: 'incomplete', content: [{ type: 'output_text', text: '' }] }],
     });
+  });
+
+  it('parallel calls whose pieces interleave: one open item per call, events by output_index, all arguments kept', () => {
+    const enc = encoder();
+    const list = decode([
+      ...enc.start(route),
+      ...enc.part({ type: 'tool-call-delta', index: 0, id: 'call_a', name: 'get_weather', argumentsDelta: '' }),
+      ...enc.part({ type: 'tool-call-delta', index: 1, id: 'call_b', name: 'get_weather', argumentsDelta: '' }),
+      ...enc.part({ type: 'tool-call-delta', index: 0, argumentsDelta: '{"city":"Oslo"}' }),
+      ...enc.part({ type: 'tool-call-delta', index: 1, argumentsDelta: '{"city":' }),
+      ...enc.part({ type: 'tool-call-delta', index: 1, argumentsDelta: '"Bergen"}' }),
+      ...enc.part({ type: 'tool-call', index: 0, toolCall: { id: 'call_a', name: 'get_weather', arguments: '{"city":"Oslo"}' } }),
+      ...enc.part({ type: 'tool-call', index: 1, toolCall: { id: 'call_b', name: 'get_weather', arguments: '{"city":"Bergen"}' } }),
+      ...enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result()),
+    ]);
+    const output = completedOf(list).output;
+    expect(output.map((o) => (o.type === 'function_call' ? [o.id, o.call_id, o.arguments, o.status] : o.type))).toEqual([
+      ['fc_abc_0', 'call_a', '{"city":"Oslo"}', 'completed'],
+      ['fc_abc_1', 'call_b', '{"city":"Bergen"}', 'completed'],
+    ]);
+    // What the openai SDK and the AI SDK do: the deltas of each output_index joined give its arguments.
+    const byIndex: Record<number, string> = {};
+    for (const e of list) if (e.type === 'response.function_call_arguments.delta') byIndex[e.output_index] = (byIndex[e.output_index] ?? '') + e.delta;
+    expect(byIndex).toEqual({ 0: '{"city":"Oslo"}', 1: '{"city":"Bergen"}' });
+    for (const e of list) if ('item_id' in e) expect(output[e.output_index]!.id).toBe(e.item_id);
+  });
+
+  it('a call that never gets its whole part takes the arguments of the router result call with the same id', () => {
+    const enc = encoder();
+    const list = decode([
+      ...enc.start(route),
+      ...enc.part({ type: 'tool-call-delta', index: 0, id: 'call_a', name: 'f', argumentsDelta: '{"a":' }),
+      ...enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result({ toolCalls: [{ id: 'call_a', name: 'f', arguments: '{"a":1}' }] })),
+    ]);
+    const done = list.find((e) => e.type === 'response.function_call_arguments.done');
+    expect(done?.type === 'response.function_call_arguments.done' && done.arguments).toBe('{"a":1}');
+    expect(completedOf(list).output[0]).toMatchObject({ call_id: 'call_a', arguments: '{"a":1}' });
+  });
+
+  it('a call id, once sent on output_item.added, is never changed', () => {
+    const enc = encoder();
+    const list = decode([
+      ...enc.start(route),
+      ...enc.part({ type: 'tool-call-delta', index: 0, name: 'f', argumentsDelta: '{}' }),
+      ...enc.part({ type: 'tool-call', index: 0, toolCall: { id: 'call_other', name: 'f', arguments: '{}' } }),
+      ...enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result()),
+    ]);
+    const ids = list.flatMap((e) => (e.type === 'response.output_item.added' || e.type === 'response.output_item.done' ? [e.item.type === 'function_call' ? e.item.call_id : ''] : []));
+    expect(ids).toEqual(['call_0', 'call_0']);
+    expect(completedOf(list).output[0]).toMatchObject({ call_id: 'call_0' });
+  });
+
+  it('reasoning is streamed as reasoning_text content and as one summary part, and closed with both', () => {
+    const enc = encoder();
+    const list = decode([
+      ...enc.start(route),
+      ...enc.part({ type: 'reasoning-delta', delta: 'Think ' }),
+      ...enc.part({ type: 'reasoning-delta', delta: 'first.' }),
+      ...enc.part({ type: 'text-delta', delta: 'Answer.' }),
+      ...enc.finish({ type: 'finish', finishReason: 'stop', usage }, result({ text: 'Answer.', reasoning: 'Think first.' })),
+    ]);
+    expect(list.slice(2, 15).map((e) => e.type)).toEqual([
+      'response.output_item.added',
+      'response.reasoning_summary_part.added',
+      'response.content_part.added',
+      'response.reasoning_summary_text.delta',
+      'response.reasoning_text.delta',
+      'response.reasoning_summary_text.delta',
+      'response.reasoning_text.delta',
+      'response.reasoning_summary_text.done',
+      'response.reasoning_summary_part.done',
+      'response.reasoning_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.output_item.added',
+    ]);
+    expect(list[3]).toMatchObject({ item_id: 'rs_abc', output_index: 0, summary_index: 0, part: { type: 'summary_text', text: '' } });
+    expect(list[10]).toMatchObject({ summary_index: 0, part: { type: 'summary_text', text: 'Think first.' } });
+    expect(completedOf(list).output[0]).toEqual({
+      type: 'reasoning',
+      id: 'rs_abc',
+      summary: [{ type: 'summary_text', text: 'Think first.' }],
+      content: [{ type: 'reasoning_text', text: 'Think first.' }],
+      status: 'completed',
+    });
+  });
+
+  it('a length finish marks the last item incomplete (a cut call too), and no empty message after reasoning', () => {
+    const cutCall = encoder();
+    const a = decode([
+      ...cutCall.start(route),
+      ...cutCall.part({ type: 'text-delta', delta: 'Checking.' }),
+      ...cutCall.part({ type: 'tool-call-delta', index: 0, id: 'call_a', name: 'f', argumentsDelta: '{"a":' }),
+      ...cutCall.part({ type: 'tool-call', index: 0, toolCall: { id: 'call_a', name: 'f', arguments: '{"a":' } }),
+      ...cutCall.finish({ type: 'finish', finishReason: 'length', usage }, result({ finishReason: 'length' })),
+    ]);
+    expect(completedOf(a).output.map((o) => [o.type, o.status])).toEqual([
+      ['message', 'completed'],
+      ['function_call', 'incomplete'],
+    ]);
+
+    const cutReasoning = encoder();
+    const b = decode([
+      ...cutReasoning.start(route),
+      ...cutReasoning.part({ type: 'reasoning-delta', delta: 'Let me think' }),
+      ...cutReasoning.finish({ type: 'finish', finishReason: 'length', usage }, result({ finishReason: 'length', reasoning: 'Let me think' })),
+    ]);
+    expect(b.at(-1)!.type).toBe('response.incomplete');
+    expect(completedOf(b).output.map((o) => [o.type, o.status])).toEqual([['reasoning', 'incomplete']]);
   });
 
   it('the error event carries OpenAI fields, the gateway error body and the next sequence number', () => {

@@ -54,20 +54,41 @@ function textOf(parts: ContentPart[]): string {
   return parts.map((p) => (p.type === 'text' ? p.text : '')).join('');
 }
 
-/** The input items as chat messages; consecutive function calls join the assistant turn before them. */
+/** Content part types, which belong in a message's `content`, not directly in `input`. */
+const CONTENT_PART_TYPES = new Set(['input_text', 'output_text', 'refusal', 'input_image', 'input_file', 'input_audio']);
+
+/** `null`, `an array`, `an object`, `a string`...: what a JSON value is, for an error message. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  const kind = Array.isArray(value) ? 'array' : typeof value;
+  return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`;
+}
+
+/** The input items as chat messages; function calls join the assistant turn before them. */
 function convertInput(input: OpenAIResponsesRequest['input']): ChatMessage[] {
   if (typeof input === 'string') return [{ role: 'user', content: input }];
   const out: ChatMessage[] = [];
   input.forEach((item, index) => {
     const at = `input.${index}`;
-    const type = item.type;
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) invalid(at, `expected an object (a message or an item such as function_call_output), got ${kindOf(item)}`);
+    const type: unknown = (item as { type?: unknown }).type;
+    if (type !== undefined && typeof type !== 'string') invalid(`${at}.type`, `expected a string, got ${kindOf(type)}`);
     if (type === undefined || type === 'message') {
       const m = parseAt(ResponsesInputMessageSchema, item, at);
       if (typeof m.content !== 'string' && m.content.length === 0) invalid(`${at}.content`, 'an empty array; expected at least one content part');
       const parts = typeof m.content === 'string' ? m.content : convertParts(m.content, `${at}.content`, m.role === 'user');
-      if (m.role === 'system' || m.role === 'developer') out.push({ role: 'system', content: typeof parts === 'string' ? parts : textOf(parts) });
-      else if (m.role === 'assistant') out.push({ role: 'assistant', content: typeof parts === 'string' ? parts : textOf(parts) });
-      else out.push({ role: 'user', content: typeof parts === 'string' || parts.some((p) => p.type === 'image') ? parts : textOf(parts) });
+      const text = typeof parts === 'string' ? parts : textOf(parts);
+      if (m.role === 'system' || m.role === 'developer') out.push({ role: 'system', content: text });
+      else if (m.role === 'user') out.push({ role: 'user', content: parts }); // parts kept apart, as on chat completions
+      else {
+        // Text after function calls whose outputs have not come yet (the gateway's own streamed output is
+        // [message, function_call, message]): it joins that assistant turn, so the tool results still follow
+        // the turn with the calls, as chat completions and Anthropic require.
+        const last = out.at(-1);
+        if (last?.role === 'assistant' && (last.toolCalls?.length ?? 0) > 0) {
+          if (text !== '') last.content = (last.content ?? '') + text;
+        } else out.push({ role: 'assistant', content: text });
+      }
       return;
     }
     if (type === 'function_call') {
@@ -87,6 +108,9 @@ function convertInput(input: OpenAIResponsesRequest['input']): ChatMessage[] {
     // The model's own reasoning from an earlier turn: no engine takes it as input, so it is dropped.
     if (type === 'reasoning') return;
     if (type === 'item_reference') invalid(`${at}.type`, `item_reference ${STATEFUL_ITEM}`, 'unsupported');
+    if (CONTENT_PART_TYPES.has(type)) {
+      invalid(`${at}.type`, `"${type}" is a content part, not an input item; put it in a message: { "role": "user", "content": [{ "type": "${type}", ... }] }`);
+    }
     invalid(`${at}.type`, `input items of type "${type}" are not supported (built-in tools are not served); expected message, function_call or function_call_output`, 'unsupported');
   });
   return out;
@@ -102,7 +126,8 @@ function tools(body: OpenAIResponsesRequest): GenerateRequest['tools'] {
 }
 
 function toolChoice(choice: OpenAIResponsesRequest['tool_choice']): ToolChoice | undefined {
-  if (choice === undefined || typeof choice === 'string') return choice;
+  if (choice == null) return undefined;
+  if (typeof choice === 'string') return choice;
   if (choice.type !== 'function') invalid('tool_choice.type', `tool_choice of type "${choice.type}" is not supported; use auto, none, required or { type: "function", name }`, 'unsupported');
   if (choice.name === undefined) invalid('tool_choice.name', 'a function tool_choice needs a name');
   return { name: choice.name };
@@ -129,6 +154,11 @@ function refuseUnsupported(body: OpenAIResponsesRequest): void {
 export function responsesToGenerateRequest(body: OpenAIResponsesRequest): GenerateRequest {
   refuseUnsupported(body);
   const messages = convertInput(body.input);
+  // Reasoning items are dropped: input holding nothing else (or only system and developer messages) has no
+  // turn to answer. Refused here, naming `input`, before the call (core would name `messages`, after admission).
+  if (messages.every((m) => m.role === 'system')) {
+    invalid('input', 'no user, assistant or function_call_output item to answer (reasoning items are dropped; system and developer messages alone are not a conversation)');
+  }
   if (body.instructions != null && body.instructions !== '') messages.unshift({ role: 'system', content: body.instructions });
   const req: GenerateRequest = { messages };
   if (body.max_output_tokens != null) req.maxTokens = body.max_output_tokens;

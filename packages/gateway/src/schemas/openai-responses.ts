@@ -89,10 +89,12 @@ export const RESPONSES_INCLUDE_VALUES = [
 /** `POST /v1/responses` request body. Unknown top-level fields are accepted and ignored (as on chat completions). */
 export const OpenAIResponsesRequestSchema = z.looseObject({
   model: ModelNameSchema,
-  input: z.union([z.string(), z.array(z.looseObject({ type: z.string().optional() })).min(1, 'at least one input item is required')]),
+  // Items are checked one by one in to-generate-request.ts, so an error names `input.N` (a union here would
+  // report a bad item as "input: Invalid input").
+  input: z.union([z.string(), z.array(z.unknown()).min(1, 'at least one input item is required')]),
   instructions: z.string().nullable().optional(),
-  tools: z.array(ResponsesToolSchema).optional(),
-  tool_choice: ResponsesToolChoiceSchema.optional(),
+  tools: z.array(ResponsesToolSchema).nullable().optional(),
+  tool_choice: ResponsesToolChoiceSchema.nullable().optional(),
   parallel_tool_calls: z.boolean().nullable().optional(),
   max_output_tokens: z.number().int().positive().nullable().optional(),
   max_tool_calls: z.number().int().positive().nullable().optional(),
@@ -100,12 +102,14 @@ export const OpenAIResponsesRequestSchema = z.looseObject({
   top_p: z.number().min(0).max(1).nullable().optional(),
   top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
   text: z
-    .looseObject({ format: ResponsesTextFormatSchema.optional(), verbosity: z.enum(['low', 'medium', 'high']).nullable().optional() })
+    .looseObject({ format: ResponsesTextFormatSchema.nullable().optional(), verbosity: z.enum(['low', 'medium', 'high']).nullable().optional() })
     .nullable()
     .optional(),
   reasoning: z
     .looseObject({
-      effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']).nullable().optional(),
+      // Any string: the effort is accepted, not applied (the engine request has none), so a value newer than
+      // this list (openai 6.49 added "max") is no reason to refuse the call.
+      effort: z.string().nullable().optional(),
       summary: z.enum(['auto', 'concise', 'detailed']).nullable().optional(),
       generate_summary: z.enum(['auto', 'concise', 'detailed']).nullable().optional(),
     })
@@ -121,9 +125,9 @@ export const OpenAIResponsesRequestSchema = z.looseObject({
   truncation: z.enum(['auto', 'disabled']).nullable().optional(),
   include: z.array(z.enum(RESPONSES_INCLUDE_VALUES)).nullable().optional(),
   metadata: z.record(z.string().max(64), z.string().max(512)).nullable().optional(),
-  user: z.string().optional(),
-  safety_identifier: z.string().optional(),
-  prompt_cache_key: z.string().optional(),
+  user: z.string().nullable().optional(),
+  safety_identifier: z.string().nullable().optional(),
+  prompt_cache_key: z.string().nullable().optional(),
   service_tier: z.enum(['auto', 'default', 'flex', 'scale', 'priority']).nullable().optional(),
   llmrr: LlmrrExtensionSchema.optional(),
 });
@@ -133,6 +137,8 @@ export type OpenAIResponsesRequest = z.infer<typeof OpenAIResponsesRequestSchema
 
 export const ResponsesOutputTextSchema = z.object({ type: z.literal('output_text'), text: z.string(), annotations: z.array(z.unknown()), logprobs: z.array(z.unknown()) });
 export const ResponsesReasoningTextSchema = z.object({ type: z.literal('reasoning_text'), text: z.string() });
+/** The reasoning again, as a summary part: what the Vercel AI SDK reads (`@ai-sdk/openai` ignores `content`). */
+export const ResponsesSummaryTextSchema = z.object({ type: z.literal('summary_text'), text: z.string() });
 
 const ItemStatus = z.enum(['in_progress', 'completed', 'incomplete']);
 
@@ -154,7 +160,7 @@ export const ResponsesOutputFunctionCallSchema = z.object({
 export const ResponsesOutputReasoningSchema = z.object({
   type: z.literal('reasoning'),
   id: z.string(),
-  summary: z.array(z.unknown()),
+  summary: z.array(ResponsesSummaryTextSchema),
   content: z.array(ResponsesReasoningTextSchema),
   status: ItemStatus,
 });
@@ -216,6 +222,10 @@ export const OpenAIResponseStreamEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('response.content_part.added'), ...At, content_index: z.number().int(), part: z.union([ResponsesOutputTextSchema, ResponsesReasoningTextSchema]) }),
   z.object({ type: z.literal('response.output_text.delta'), ...At, content_index: z.number().int(), delta: z.string(), logprobs: z.array(z.unknown()) }),
   z.object({ type: z.literal('response.output_text.done'), ...At, content_index: z.number().int(), text: z.string(), logprobs: z.array(z.unknown()) }),
+  z.object({ type: z.literal('response.reasoning_summary_part.added'), ...At, summary_index: z.number().int(), part: ResponsesSummaryTextSchema }),
+  z.object({ type: z.literal('response.reasoning_summary_text.delta'), ...At, summary_index: z.number().int(), delta: z.string() }),
+  z.object({ type: z.literal('response.reasoning_summary_text.done'), ...At, summary_index: z.number().int(), text: z.string() }),
+  z.object({ type: z.literal('response.reasoning_summary_part.done'), ...At, summary_index: z.number().int(), part: ResponsesSummaryTextSchema }),
   z.object({ type: z.literal('response.reasoning_text.delta'), ...At, content_index: z.number().int(), delta: z.string() }),
   z.object({ type: z.literal('response.reasoning_text.done'), ...At, content_index: z.number().int(), text: z.string() }),
   z.object({ type: z.literal('response.content_part.done'), ...At, content_index: z.number().int(), part: z.union([ResponsesOutputTextSchema, ResponsesReasoningTextSchema]) }),

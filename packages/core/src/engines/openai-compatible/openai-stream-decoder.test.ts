@@ -142,6 +142,25 @@ describe('decoder edge cases', () => {
     expect(noId.end()).toEqual([{ type: 'finish', finishReason: 'tool-calls', usage: { inputTokens: 10, outputTokens: 1, totalTokens: 11, estimated: true } }]);
   });
 
+  it('makes up the id of a call sent without one on its first piece, and keeps it to the complete call', () => {
+    const d = make();
+    const first = d.decode('{"id":"r7","choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"f","arguments":"{\\"a\\":"}}]}}]}');
+    const second = d.decode('{"id":"r7","choices":[{"delta":{"tool_calls":[{"index":1,"function":{"name":"g","arguments":""}}]}}]}');
+    // A late upstream id does not rename a call whose id was already sent.
+    const more = d.decode('{"id":"r7","choices":[{"delta":{"tool_calls":[{"index":0,"id":"late","function":{"arguments":"1}"}}]}}]}');
+    const tail = d.decode('{"id":"r7","choices":[{"delta":{},"finish_reason":"tool_calls"}]}');
+    expect(first[1]).toEqual({ type: 'tool-call-delta', index: 0, id: 'call_r7_0', name: 'f', argumentsDelta: '{"a":' });
+    expect(second[0]).toEqual({ type: 'tool-call-delta', index: 1, id: 'call_r7_1', name: 'g', argumentsDelta: '' });
+    expect(more[0]).toEqual({ type: 'tool-call-delta', index: 0, id: 'call_r7_0', argumentsDelta: '1}' });
+    expect(tail.map((p) => (p.type === 'tool-call' ? p.toolCall : p.type))).toEqual([
+      { id: 'call_r7_0', name: 'f', arguments: '{"a":1}' },
+      { id: 'call_r7_1', name: 'g', arguments: '' },
+    ]);
+
+    const noChunkId = make();
+    expect(noChunkId.decode('{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"f","arguments":"{}"}}]}}]}')[0]).toMatchObject({ id: 'call_stream_0' });
+  });
+
   it('reads `reasoning` (OpenRouter / newer vLLM) like `reasoning_content`, and maps finish reasons', () => {
     const d = make();
     expect(d.decode('{"choices":[{"delta":{"reasoning":"hmm"}}]}')).toEqual([{ type: 'reasoning-delta', delta: 'hmm' }]);

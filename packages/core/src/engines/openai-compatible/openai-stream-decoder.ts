@@ -28,7 +28,10 @@ function firstChoice(choices: OpenAIChatChunk['choices']): Choice | undefined {
 }
 
 interface ToolCallState {
-  id: string | undefined;
+  /** The id every part of this call carries: the upstream's, or one made up on the call's first piece. */
+  id: string;
+  /** The id the upstream sent, if any (tells apart index-less calls sent whole). */
+  upstreamId: string | undefined;
   name: string;
   arguments: string;
 }
@@ -188,25 +191,36 @@ export class OpenAIStreamDecoder {
     );
   }
 
+  /**
+   * One piece of a tool call. The call's id is fixed on its first piece: the upstream's, or (when the
+   * upstream sends none) `call_<responseId>_<index>`, made up then and sent on that first delta, so every
+   * part of the call (deltas and the complete `tool-call`) names the same id. A later upstream id does not
+   * rename a call whose id was already sent.
+   */
   private toolCallDelta(call: OpenAIToolCallDelta, position: number): StreamPart {
     let index = call.index ?? position;
     const existing = this.toolCalls.get(index);
     // Servers that omit `index` and send each call whole: a new id at the same position is a new call.
-    if (call.index == null && existing && call.id && existing.id && existing.id !== call.id) {
+    if (call.index == null && existing && call.id && existing.upstreamId && existing.upstreamId !== call.id) {
       index = Math.max(...this.toolCalls.keys()) + 1;
     }
-    const state = this.toolCalls.get(index) ?? { id: undefined, name: '', arguments: '' };
-    this.toolCalls.set(index, state);
+    let state = this.toolCalls.get(index);
+    const first = state === undefined;
+    if (!state) {
+      state = { id: call.id || `call_${this.responseId ?? 'stream'}_${index}`, upstreamId: call.id || undefined, name: '', arguments: '' };
+      this.toolCalls.set(index, state);
+    } else if (call.id && !state.upstreamId) {
+      state.upstreamId = call.id;
+    }
     const name = call.function?.name ?? undefined;
     const args = call.function?.arguments ?? '';
-    if (call.id) state.id = call.id;
     if (name && !state.name) state.name = name;
     state.arguments += args;
     this.outputText += (name ?? '') + args;
     return {
       type: 'tool-call-delta',
       index,
-      ...(call.id ? { id: call.id } : {}),
+      ...(first || call.id ? { id: state.id } : {}),
       ...(name ? { name } : {}),
       argumentsDelta: args,
     };
@@ -220,7 +234,7 @@ export class OpenAIStreamDecoder {
       .map(([index, s]) => ({
         type: 'tool-call' as const,
         index,
-        toolCall: { id: s.id ?? `call_${this.responseId ?? 'stream'}_${index}`, name: s.name, arguments: s.arguments },
+        toolCall: { id: s.id, name: s.name, arguments: s.arguments },
       }));
   }
 
