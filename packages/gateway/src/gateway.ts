@@ -32,6 +32,7 @@ const ALLOWED_METHODS: Record<string, string[]> = {
   '/v1/responses': ['POST'],
   '/v1/embeddings': ['POST'],
   '/v1/messages': ['POST'],
+  '/v1/messages/count_tokens': ['POST'],
   '/v1/models': ['GET'],
   '/v1/feedback': ['POST'],
   '/api/quick': ['POST'],
@@ -44,6 +45,11 @@ const ALLOWED_METHODS: Record<string, string[]> = {
   '/ready': ['GET'],
   '/metrics': ['GET'],
 };
+
+/** Methods allowed on `path` (the fixed paths, and `/v1/models/{model}`), or undefined for an unknown path. */
+function allowedMethods(path: string): string[] | undefined {
+  return ALLOWED_METHODS[path] ?? (path.startsWith('/v1/models/') && path.length > '/v1/models/'.length ? ['GET'] : undefined);
+}
 
 function defaultLog(entry: GatewayLogEntry): void {
   if (entry.level === 'error') console.error(`[llmrr-gateway] ${entry.message}`, entry.requestId ?? '', entry.error ?? '');
@@ -111,7 +117,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   app.notFound((c) => {
     const id = c.get('requestId') ?? generateId();
-    const allowed = ALLOWED_METHODS[c.req.path];
+    const allowed = allowedMethods(c.req.path);
     if (allowed && !allowed.includes(c.req.method)) {
       return errorResponse(new LLMError({ code: 'method_not_allowed', message: `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}`, param: 'method' }), id, 'openai', { allow: allowed.join(', ') });
     }

@@ -27,6 +27,7 @@ export const CORS_EXPOSED_HEADERS = [
   'x-llmrr-decision',
   'x-llmrr-demo',
   'x-llmrr-tenant',
+  'x-llmrr-token-count',
   'retry-after',
   'x-ratelimit-limit',
   'x-ratelimit-remaining',

@@ -1,13 +1,19 @@
 import type { Hono } from 'hono';
 import { toAnthropicMessage } from '../anthropic/message-response.js';
+import { countTokensRoute } from '../anthropic/count-tokens-route.js';
 import { AnthropicStreamEncoder } from '../anthropic/stream-encoder.js';
 import { messagesToGenerateRequest } from '../anthropic/to-generate-request.js';
 import type { AppEnv, GatewayDeps } from '../calls/context.js';
 import { postModelEndpoint } from '../calls/model-endpoint.js';
+import { postRoute } from '../calls/model-route.js';
 import { routerExtension } from '../calls/router-extension.js';
 import { AnthropicMessagesRequestSchema } from '../schemas/anthropic-messages.js';
 
-/** Anthropic-compatible `POST /v1/messages` (JSON and the Messages streaming event sequence). */
+/**
+ * Anthropic-compatible `POST /v1/messages` (JSON and the Messages streaming event sequence) and
+ * `POST /v1/messages/count_tokens` (an estimate; see `countTokensRoute`). The Anthropic shape of the model
+ * list is served by `GET /v1/models` itself (see `registerModelsRoutes`).
+ */
 export function registerAnthropicRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
   postModelEndpoint(app, deps, {
     endpoint: '/v1/messages',
@@ -26,4 +32,6 @@ export function registerAnthropicRoutes(app: Hono<AppEnv>, deps: GatewayDeps): v
       };
     },
   });
+
+  postRoute(app, deps.routes, '/v1/messages/count_tokens', countTokensRoute(deps));
 }

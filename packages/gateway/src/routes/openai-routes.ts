@@ -1,13 +1,9 @@
 import type { Hono } from 'hono';
-import { LLMError, toLLMError } from '@llmrr/core';
-import { authenticate } from '../auth/authenticate.js';
-import { clientIp, type AppEnv, type GatewayDeps } from '../calls/context.js';
+import { LLMError } from '@llmrr/core';
+import type { AppEnv, GatewayDeps } from '../calls/context.js';
 import { postModelEndpoint } from '../calls/model-endpoint.js';
 import { postRoute } from '../calls/model-route.js';
-import { jsonResponse } from '../calls/model-call.js';
-import { visibleDeployments } from '../calls/resolve-model.js';
 import { routerExtension } from '../calls/router-extension.js';
-import { errorResponse } from '../http/error-body.js';
 import { toChatCompletion } from '../openai/chat-response.js';
 import { ChatStreamEncoder } from '../openai/chat-stream-encoder.js';
 import { CompletionStreamEncoder, toTextCompletion } from '../openai/completion-stream-encoder.js';
@@ -15,8 +11,8 @@ import { chatToGenerateRequest, completionToGenerateRequest } from '../openai/to
 import { responsesEndpoint } from '../responses/responses-endpoint.js';
 import { OpenAIChatRequestSchema } from '../schemas/openai-chat.js';
 import { OpenAICompletionRequestSchema } from '../schemas/openai-completions.js';
-import type { OpenAIModelList } from '../schemas/openai-embeddings.js';
 import { embeddingsRoute } from './embeddings.js';
+import { registerModelsRoutes } from './models-route.js';
 
 /** OpenAI-compatible routes: chat completions, responses, completions, embeddings, models. */
 export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
@@ -69,24 +65,5 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
 
   postRoute(app, deps.routes, '/v1/embeddings', embeddingsRoute(deps));
 
-  app.get('/v1/models', async (c) => {
-    const requestId = c.get('requestId');
-    try {
-      const principal = await authenticate(c.req.raw.headers, { stores: deps.stores, auth: deps.auth, requestId, clientIp: clientIp(c), log: (m, e) => deps.log(m, requestId, e) });
-      const created = Math.floor(deps.startedAt / 1000);
-      const list: OpenAIModelList = {
-        object: 'list',
-        data: visibleDeployments(deps.router.models(principal.tenantId), principal).map((d) => ({
-          id: d.name,
-          object: 'model',
-          created,
-          owned_by: d.engine === 'mock' ? 'llmrr-mock' : d.engine,
-          llmrr: { engine: d.engine, capabilities: d.capabilities, ...(d.alias !== undefined ? { alias: d.alias } : {}) },
-        })),
-      };
-      return jsonResponse(list, requestId);
-    } catch (e) {
-      return errorResponse(toLLMError(e), requestId);
-    }
-  });
+  registerModelsRoutes(app, deps);
 }

@@ -1,0 +1,77 @@
+import { LLMError, toLLMError, type DeploymentInfo } from '@llmrr/core';
+import type { Hono } from 'hono';
+import { anthropicModelPage, toAnthropicModelInfo } from '../anthropic/model-info.js';
+import { authenticate } from '../auth/authenticate.js';
+import type { Principal } from '../auth/principal.js';
+import { clientIp, type AppContext, type AppEnv, type GatewayDeps } from '../calls/context.js';
+import { jsonResponse } from '../calls/model-call.js';
+import { modelRefused, visibleDeployments } from '../calls/resolve-model.js';
+import { errorResponse, type ErrorStyle } from '../http/error-body.js';
+import { modelNameProblem } from '../schemas/model-name.js';
+import type { OpenAIModelList } from '../schemas/openai-embeddings.js';
+
+export type OpenAIModelObject = OpenAIModelList['data'][number];
+
+/** The header every Anthropic client sends; with it the model endpoints answer in the Anthropic shape. */
+export const ANTHROPIC_VERSION_HEADER = 'anthropic-version';
+
+export function toOpenAIModel(d: DeploymentInfo, created: number): OpenAIModelObject {
+  return {
+    id: d.name,
+    object: 'model',
+    created,
+    owned_by: d.engine === 'mock' ? 'llmrr-mock' : d.engine,
+    llmrr: { engine: d.engine, capabilities: d.capabilities, ...(d.alias !== undefined ? { alias: d.alias } : {}) },
+  };
+}
+
+/**
+ * `GET /v1/models` and `GET /v1/models/{model}`: the deployments the caller's tenant may use (enabled, in
+ * its allow-list), in OpenAI's shape, or in Anthropic's (paged with `limit`, `after_id`, `before_id`) when
+ * the request carries `anthropic-version`. The model id may contain `/`, raw or as `%2F` (the openai SDK
+ * encodes it, curl and older clients do not). A model the caller may not see is the same 404
+ * `model_not_found` naming `model` as on the model endpoints, whether it exists or not. Neither route
+ * calls a model: no ledger record, no limit or budget is touched.
+ */
+export function registerModelsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
+  const visible = async (c: AppContext, requestId: string): Promise<{ models: DeploymentInfo[]; principal: Principal }> => {
+    const principal = await authenticate(c.req.raw.headers, { stores: deps.stores, auth: deps.auth, requestId, clientIp: clientIp(c), log: (m, e) => deps.log(m, requestId, e) });
+    return { models: visibleDeployments(deps.router.models(principal.tenantId), principal), principal };
+  };
+  const styleOf = (c: AppContext): ErrorStyle => (c.req.header(ANTHROPIC_VERSION_HEADER) !== undefined ? 'anthropic' : 'openai');
+  const created = () => Math.floor(deps.startedAt / 1000);
+
+  app.get('/v1/models', async (c) => {
+    const requestId = c.get('requestId');
+    const style = styleOf(c);
+    try {
+      const { models } = await visible(c, requestId);
+      if (style === 'anthropic') {
+        return jsonResponse(anthropicModelPage(models, { limit: c.req.query('limit'), after_id: c.req.query('after_id'), before_id: c.req.query('before_id') }), requestId);
+      }
+      const list: OpenAIModelList = { object: 'list', data: models.map((d) => toOpenAIModel(d, created())) };
+      return jsonResponse(list, requestId);
+    } catch (e) {
+      return errorResponse(toLLMError(e), requestId, style);
+    }
+  });
+
+  app.get('/v1/models/:model{.+}', async (c) => {
+    const requestId = c.get('requestId');
+    const style = styleOf(c);
+    try {
+      const id = c.req.param('model');
+      const { models, principal } = await visible(c, requestId);
+      const problem = modelNameProblem(id);
+      if (problem !== undefined) throw new LLMError({ code: 'invalid_request', message: `Invalid request: model: ${problem}`, param: 'model' });
+      const d = models.find((m) => m.name === id);
+      if (!d) {
+        // The reason (unknown or outside the allow-list) is not the caller's to learn; one answer for both.
+        throw modelRefused(id, 'unknown', principal.tenantId);
+      }
+      return jsonResponse(style === 'anthropic' ? toAnthropicModelInfo(d) : toOpenAIModel(d, created()), requestId);
+    } catch (e) {
+      return errorResponse(toLLMError(e), requestId, style);
+    }
+  });
+}
