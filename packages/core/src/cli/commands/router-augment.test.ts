@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticExamples, syntheticPairDataset } from '../../learning/__fixtures__/synthetic-data.js';
+import { ROUTELLM_STRONG, ROUTELLM_WEAK } from '../../learning/datasets/load-routellm.js';
 import { heldOutFolds } from '../../learning/datasets/split-examples.js';
 import type { EvaluationReport } from '../../learning/evaluation/evaluation-report.js';
 import type { RouterModelArtifact } from '../../learning/training/router-model.js';
@@ -25,6 +26,15 @@ beforeAll(() => {
     ...pair.examples.slice(0, SHARED).map((e) => ({ question: `  ${e.prompt.toUpperCase()} `, scores: { a: 1, b: 1, c: 1 } })),
   ];
   writeFileSync(join(dir, 'aux_train.json'), JSON.stringify(rows));
+  // A RouteLLM GSM8K folder: prompts, outcomes and both models' answers (a wrong weak answer has wrong arithmetic).
+  mkdirSync(join(dir, 'gsm8k'));
+  const q = (t: string) => `"${t.replace(/"/g, '""')}"`;
+  const lines = [`prompt,${ROUTELLM_WEAK},${ROUTELLM_STRONG},${ROUTELLM_WEAK}_response,${ROUTELLM_STRONG}_response`];
+  syntheticExamples(150, 5).forEach((e, i) => {
+    const weak = e.quality[1] === 1;
+    lines.push([q(`${e.prompt} (#${i})`), weak ? 'True' : 'False', 'True', q(weak ? 'So 2 + 3 = 5.\n#### 5' : 'So 2 + 3 = 6.\n#### 6'), q(`2 + 3 = 5 and ${i} * 1 = ${i}.`)].join(','));
+  });
+  writeFileSync(join(dir, 'gsm8k', 'gsm8k_responses.csv'), `${lines.join('\n')}\n`);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -75,9 +85,9 @@ describe('llmrr router eval/train --augment', () => {
       expect(folds[i]!.kept_training_overlap).toBe(shared.filter((p) => fold.train.some((e) => e.prompt === p) && !fold.test.some((e) => e.prompt === p)).length);
       expect(inTrain + inTest).toBeGreaterThanOrEqual(SHARED);
     });
-    expect(folds.some((f) => f.dropped_test_overlap > 0) && folds.some((f) => f.kept_training_overlap > 0)).toBe(true);
+    expect(folds.some((f) => (f.dropped_test_overlap ?? 0) > 0) && folds.some((f) => (f.kept_training_overlap ?? 0) > 0)).toBe(true);
     for (const f of folds) {
-      expect(f.kept).toBe(203 - f.dropped_test_overlap);
+      expect(f.kept).toBe(203 - f.dropped_test_overlap!);
       expect(f.inner_kept).toHaveLength(3);
     }
   });
@@ -122,6 +132,61 @@ describe('llmrr router eval/train --augment', () => {
     expect(a.training.augment?.infold?.[0]?.denoise?.training).toBe(pair.examples.length);
   });
 
+  it('eval --augment open7b,responses-infold: per fold, response models on the training prompts\u2019 answers, reported', async () => {
+    const r = await router(['eval', '--data', 'gsm8k', '--augment', 'open7b,responses-infold', '--augment-data', 'aux_train.json', '--hash-dim', '1024', '--predictors', 'logistic', '--folds', '3', '--json', '--out', 'resp.json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/responses-infold: 150 prompts with both models' responses/);
+    const report = JSON.parse(r.stdout) as EvaluationReport;
+    expect(report.augment?.kinds).toEqual(['open7b', 'responses-infold']);
+    expect(report.augment?.difficulty?.kept).toBe(203);
+    const folds = report.augment?.infold ?? [];
+    expect(folds).toHaveLength(3);
+    expect(folds.reduce((n, f) => n + (f.responses?.training ?? 0), 0)).toBe(2 * 150);
+    for (const f of folds) {
+      expect(f.kept).toBeUndefined();
+      expect(f.responses!.rows).toBe(f.responses!.training);
+      expect(f.responses!.inner_rows).toHaveLength(3);
+    }
+  });
+
+  it('eval --augment open7b-infold,responses-infold: both cross-fitted per fold, one report entry per fold', async () => {
+    const r = await router(['eval', '--data', 'gsm8k', '--augment', 'open7b-infold,responses-infold', '--augment-data', 'aux_train.json', '--hash-dim', '1024', '--predictors', 'logistic', '--folds', '3', '--json', '--out', 'resp-inf.json']);
+    expect(r.code).toBe(0);
+    const folds = (JSON.parse(r.stdout) as EvaluationReport).augment?.infold ?? [];
+    expect(folds).toHaveLength(3);
+    for (const f of folds) {
+      expect(f.kept).toBe(203);
+      expect(f.inner_kept).toHaveLength(3);
+      expect(f.responses!.inner_rows).toHaveLength(3);
+    }
+  });
+
+  it('train --augment responses-infold: the artifact carries one response model and decides with it', async () => {
+    const r = await router(['train', '--data', 'gsm8k', '--out', 'resp-m.json', '--augment', 'responses-infold', '--hash-dim', '1024', '--predictor', 'logistic']);
+    expect(r.code).toBe(0);
+    const a = JSON.parse(readFileSync(join(dir, 'resp-m.json'), 'utf8')) as RouterModelArtifact;
+    expect(a.features.augment?.responses?.targets).toHaveLength(6);
+    expect(a.features.augment?.mean).toHaveLength(6);
+    expect(JSON.stringify(a.features)).not.toContain('CrossFit');
+    expect(a.training.augment?.infold?.[0]).toMatchObject({ fold: 'all training prompts', responses: { rows: 150, dropped_test_overlap: 0 } });
+    const e = await router(['eval', '--data', 'gsm8k', '--model', 'resp-m.json', '--json', '--out', 'resp-m-eval.json']);
+    expect(e.code).toBe(0);
+  });
+
+  it('eval --augment responses-multitask: the training prompts outside the validation share become auxiliary rows of mlp', async () => {
+    const r = await router(['eval', '--data', 'gsm8k', '--augment', 'responses-multitask', '--hash-dim', '1024', '--predictors', 'mlp', '--folds', '3', '--json', '--out', 'resp-mt.json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as EvaluationReport;
+    expect(report.augment?.kinds).toEqual(['responses-multitask']);
+    const folds = report.augment?.infold ?? [];
+    expect(folds).toHaveLength(3);
+    for (const f of folds) {
+      const m = f.responses_multitask!;
+      expect(m.dropped_validation).toBeGreaterThan(0);
+      expect(m.rows).toBe(m.training - m.dropped_validation);
+    }
+  });
+
   it('usage errors name the flag', async () => {
     for (const [args, flag] of [
       [['--augment', 'nope'], '--augment'],
@@ -130,6 +195,10 @@ describe('llmrr router eval/train --augment', () => {
       [['--augment', 'open7b-infold,open7b'], '--augment'],
       [['--augment', 'open7b-infold,multitask-infold'], '--augment'],
       [['--augment', 'open7b,denoise-infold'], '--augment'],
+      [['--augment', 'responses-infold,multitask'], '--augment'],
+      [['--augment', 'responses-infold,denoise-infold'], '--augment'],
+      [['--augment', 'responses-infold'], '--augment'],
+      [['--augment', 'responses-infold,responses-multitask'], '--augment'],
       [['--augment', 'open7b-infold', '--augment-embeddings', '--augment-data', 'aux_train.json'], '--augment-embeddings'],
       [['--augment', 'open7b', '--augment-model', 'svm', '--augment-data', 'aux_train.json'], '--augment-model'],
       [['--augment-tasks', 'gsm8k'], '--augment'],

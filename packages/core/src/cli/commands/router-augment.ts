@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadDataset } from '../../learning/datasets/load-dataset.js';
 import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
 import { trainDifficultyModel, type AugmentReport } from '../../learning/augment/difficulty-model.js';
@@ -7,6 +9,10 @@ import { excludeOverlap, type OverlapResult } from '../../learning/augment/promp
 import { infoldAugment, type InfoldFoldReport, type InfoldSource } from '../../learning/augment/infold-augment.js';
 import type { RoutingExample } from '../../learning/datasets/types.js';
 import { denoiseLabels } from '../../learning/augment/denoise-labels.js';
+import { infoldResponses, type ResponseSource } from '../../learning/augment/infold-responses.js';
+import { responseTargetsLookup } from '../../learning/augment/response-targets.js';
+import { responsesMultitask } from '../../learning/augment/responses-multitask.js';
+import { loadGsm8kResponses } from '../../learning/cascade/load-gsm8k-responses.js';
 import { filterTasks, type FoldOptions } from '../../learning/evaluation/evaluate-dataset.js';
 import type { EmbeddingLookup } from '../../learning/training/train-predictors.js';
 import type { CliContext } from '../cli-io.js';
@@ -16,7 +22,7 @@ function parseList(v: string | undefined): string[] | undefined {
   return v === undefined ? undefined : v.split(',').map((t) => t.trim()).filter(Boolean);
 }
 
-export const AUGMENT_KINDS = ['open7b', 'open7b-mean', 'open7b-infold', 'quantities', 'multitask', 'multitask-infold', 'denoise-infold'] as const;
+export const AUGMENT_KINDS = ['open7b', 'open7b-mean', 'open7b-infold', 'quantities', 'multitask', 'multitask-infold', 'denoise-infold', 'responses-infold', 'responses-multitask'] as const;
 export type AugmentKind = (typeof AUGMENT_KINDS)[number];
 
 export const AUGMENT_FLAGS = {
@@ -38,7 +44,14 @@ export const AUGMENT_HELP = `      --augment <a,b>        append features: open7
                              multitask-infold (the same, per fold, on every open7b prompt that shares
                              no question with that fold's test prompts), denoise-infold (per fold,
                              training prompts that are open7b prompts get targets blended 50/50
-                             with a prediction from the open models' scores on them)
+                             with a prediction from the open models' scores on them),
+                             responses-infold (RouteLLM GSM8K: per fold, a model learns from the
+                             training prompts' RESPONSES how wrong the weak answer looks, how long the
+                             answers are, how many steps the strong one takes, and its predictions from
+                             the prompt alone are appended; training rows cross-fitted; combines with
+                             open7b, open7b-mean, open7b-infold and quantities), responses-multitask
+                             (the same targets as extra outputs of mlp/mf, on the fold's training
+                             prompts outside the validation share; same combinations)
       --augment-data <path>  the auxiliary data for open7b (default: the shared open7b folder)
       --augment-tasks <a,b>  only these auxiliary tasks (e.g. gsm8k,math_prealgebra; default: all)
       --augment-embeddings   the difficulty model also uses the prompt embedding (embeds the
@@ -57,7 +70,9 @@ export function parseAugment(v: string | undefined): AugmentKind[] | undefined {
   // The difficulty features of an auxiliary prompt come from a model trained on that very prompt: a
   // network trained on both would learn to trust them more than they deserve on new prompts.
   if (list.includes('multitask') && (list.includes('open7b') || list.includes('open7b-mean'))) throw new CliUsageError('option --augment takes multitask or open7b, not both', '--augment');
-  const exclusive = list.filter((k) => k !== 'quantities' && k !== 'denoise-infold');
+  const responses = list.filter((k) => k.startsWith('responses-'));
+  if (responses.length > 1 || (responses.length && list.some((k) => k.startsWith('multitask') || k === 'denoise-infold'))) throw new CliUsageError('option --augment takes one of responses-infold and responses-multitask, with open7b, open7b-mean, open7b-infold and quantities only', '--augment');
+  const exclusive = list.filter((k) => k !== 'quantities' && k !== 'denoise-infold' && !k.startsWith('responses-'));
   if (exclusive.length > 1 && exclusive.some((k) => k.endsWith('-infold'))) throw new CliUsageError('option --augment takes open7b-infold or multitask-infold alone or with quantities and denoise-infold', '--augment');
   if (list.includes('denoise-infold') && exclusive.some((k) => !k.endsWith('-infold'))) throw new CliUsageError('option --augment takes denoise-infold with the in-fold kinds and quantities only', '--augment');
   return list as AugmentKind[];
@@ -69,24 +84,82 @@ export function parseAugment(v: string | undefined): AugmentKind[] | undefined {
  * (`denoiseLabels`), with the per-fold overlap counts.
  */
 export interface InfoldPlan {
-  source: InfoldSource;
+  /** The in-fold difficulty model's source (absent with `responses-infold` alone). */
+  source?: InfoldSource;
   reports: Array<InfoldFoldReport & { fold: string }>;
   /** The options of one fold (or of `router train`'s training prompts against the test split). */
   forFold(train: readonly RoutingExample[], test: readonly RoutingExample[], fold: string): FoldOptions;
 }
 
+type AugmentValues = { augment?: string | undefined; data?: string | undefined; 'augment-data'?: string | undefined; 'augment-tasks'?: string | undefined; 'augment-embeddings'?: boolean | undefined; 'augment-model'?: string | undefined };
+type Embeddings = (prompts: readonly string[]) => Promise<{ dim: number; model: string; lookup: EmbeddingLookup }>;
+export type AugmentPlan = { options: AugmentOptions; kinds: AugmentKind[]; difficulty?: AugmentReport; infold?: InfoldPlan; multitask?: MultitaskOptions & { report: Omit<OverlapResult<unknown>, 'kept'> & { kept: number } } };
+
 /**
  * The augmentation asked for on the command line: trains the difficulty model (words only, no
- * embedding) on the auxiliary data minus every prompt sharing a question with `evaluated`.
+ * embedding) on the auxiliary data minus every prompt sharing a question with `evaluated`; with
+ * `responses-infold`, adds per-fold response models (`infoldResponses`) to the in-fold plan.
  */
 export async function augmentOptionsFor(
-  values: { augment?: string | undefined; 'augment-data'?: string | undefined; 'augment-tasks'?: string | undefined; 'augment-embeddings'?: boolean | undefined; 'augment-model'?: string | undefined },
+  values: AugmentValues,
   evaluated: readonly string[],
   ctx: CliContext,
   log: (line: string) => void,
   seed?: number,
-  embeddings?: (prompts: readonly string[]) => Promise<{ dim: number; model: string; lookup: EmbeddingLookup }>,
-): Promise<{ options: AugmentOptions; kinds: AugmentKind[]; difficulty?: AugmentReport; infold?: InfoldPlan; multitask?: MultitaskOptions & { report: Omit<OverlapResult<unknown>, 'kept'> & { kept: number } } } | undefined> {
+  embeddings?: Embeddings,
+): Promise<AugmentPlan | undefined> {
+  const kinds = parseAugment(values.augment);
+  const asked = kinds?.find((k) => k === 'responses-infold' || k === 'responses-multitask');
+  if (!kinds || !asked) return baseAugmentOptionsFor(values, evaluated, ctx, log, seed, embeddings);
+  const others = kinds.filter((k) => k !== asked);
+  const base: AugmentPlan = (others.length ? await baseAugmentOptionsFor({ ...values, augment: others.join(',') }, evaluated, ctx, log, seed, embeddings) : undefined) ?? { options: {}, kinds: [] };
+  if (!others.length && (values['augment-data'] || values['augment-tasks'] || values['augment-embeddings'] || values['augment-model'])) throw new CliUsageError('--augment-data, --augment-tasks, --augment-embeddings and --augment-model need --augment open7b', '--augment');
+  const file = responsesFile(values.data, ctx);
+  const answered = await loadGsm8kResponses(file);
+  log(`${asked}: ${answered.length} prompts with both models' responses (${file})`);
+  const embedding = embeddings ? await embeddings(evaluated) : undefined;
+  const source: ResponseSource = { targetsOf: responseTargetsLookup(answered), log, ...(embedding ? { embedding } : {}), ...(seed !== undefined ? { seed } : {}) };
+  const inner = base.infold;
+  const reports: InfoldPlan['reports'] = inner?.reports ?? [];
+  const plan: InfoldPlan = {
+    ...(inner?.source ? { source: inner.source } : {}),
+    reports,
+    forFold(train, test, fold) {
+      const n = reports.length;
+      const out = inner ? inner.forFold(train, test, fold) : {};
+      const entry = reports.length > n ? reports[reports.length - 1]! : (reports.push({ fold }), reports[reports.length - 1]!);
+      if (asked === 'responses-multitask') {
+        const m = responsesMultitask(source, train, test);
+        entry.responses_multitask = m.report;
+        log(`  responses-multitask: ${m.report.rows} of ${train.length} training prompts as auxiliary rows (${m.report.dropped_validation} in the validation share, ${m.report.dropped_test_overlap} share a question with a test prompt)`);
+        return { ...out, augment: { ...base.options, ...out.augment }, multitask: m.multitask };
+      }
+      const r = infoldResponses(source, train, test);
+      entry.responses = r.report;
+      return { ...out, augment: { ...base.options, ...out.augment, ...r.options } };
+    },
+  };
+  return { ...base, kinds, infold: plan };
+}
+
+/** RouteLLM's gsm8k_responses.csv for --data (the file, its folder, or the routellm root). */
+function responsesFile(data: string | undefined, ctx: CliContext): string {
+  if (!data) throw new CliUsageError('--augment responses-* needs --data', '--data');
+  const path = resolveDataPath(data, ctx.env, ctx.cwd);
+  const candidates = path.endsWith('.csv') ? [path] : [join(path, 'gsm8k_responses.csv'), join(path, 'gsm8k', 'gsm8k_responses.csv')];
+  const file = candidates.find((f) => existsSync(f));
+  if (!file) throw new CliUsageError(`--augment responses-infold/responses-multitask need RouteLLM's gsm8k_responses.csv (both models' answers); not found at ${candidates.join(' or ')}`, '--augment');
+  return file;
+}
+
+async function baseAugmentOptionsFor(
+  values: AugmentValues,
+  evaluated: readonly string[],
+  ctx: CliContext,
+  log: (line: string) => void,
+  seed?: number,
+  embeddings?: Embeddings,
+): Promise<AugmentPlan | undefined> {
   const kinds = parseAugment(values.augment);
   if (!kinds || kinds.length === 0) {
     if (values['augment-data'] || values['augment-tasks'] || values['augment-embeddings'] || values['augment-model']) throw new CliUsageError('--augment-data, --augment-tasks, --augment-embeddings and --augment-model need --augment open7b', '--augment');

@@ -3,6 +3,8 @@ import type { DifficultySpec } from './augment-spec.js';
 import type { DenoiseFoldReport } from './denoise-labels.js';
 import { trainDifficultyModel, type AuxiliaryData, type TrainDifficultyOptions } from './difficulty-model.js';
 import type { AugmentOptions } from './fit-augment.js';
+import type { ResponsesFoldReport } from './infold-responses.js';
+import type { ResponsesMultitaskReport } from './responses-multitask.js';
 import { innerPart } from './inner-part.js';
 import { excludeOverlap } from './prompt-overlap.js';
 
@@ -32,7 +34,7 @@ export interface InfoldSource {
 }
 
 /** What one fold's difficulty models learned from (the overlap counts are against the fold's test prompts). */
-export interface InfoldFoldReport {
+export interface InfoldDifficultyReport {
   /** Auxiliary prompts considered (after `tasks`). */
   auxiliary_prompts: number;
   /** Dropped because they share a question with a test prompt of this fold (never used in any way). */
@@ -51,11 +53,20 @@ export interface InfoldFoldReport {
 }
 
 /**
+ * One fold's in-fold augmentation: the difficulty model's counts (absent with `responses-infold`
+ * alone) and/or the response models' (`infoldResponses`, `responsesMultitask`).
+ */
+export interface InfoldFoldReport extends Partial<InfoldDifficultyReport> {
+  responses?: ResponsesFoldReport;
+  responses_multitask?: ResponsesMultitaskReport;
+}
+
+/**
  * The augmentation of one fold: a difficulty model for the test prompts (trained on every auxiliary
  * prompt sharing no question with `test`) and one per inner part for the training rows (trained on
  * every auxiliary prompt sharing no question with `test` nor with that part).
  */
-export function infoldAugment(source: InfoldSource, train: readonly RoutingExample[], test: readonly RoutingExample[]): { options: AugmentOptions; report: InfoldFoldReport } {
+export function infoldAugment(source: InfoldSource, train: readonly RoutingExample[], test: readonly RoutingExample[]): { options: AugmentOptions; report: InfoldDifficultyReport } {
   const tasks = source.tasks;
   const pool = tasks && tasks.length ? source.aux.examples.filter((e) => tasks.some((t) => e.task === t || e.task.startsWith(`${t}/`))) : [...source.aux.examples];
   const aux: AuxiliaryData = { ...source.aux, examples: pool };

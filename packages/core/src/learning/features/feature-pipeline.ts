@@ -229,7 +229,8 @@ export function featurize(spec: FeatureSpec, text: string, embedding?: ArrayLike
   if (spec.augment) {
     const a = spec.augment;
     const auxX = a.difficulty ? featurize(a.difficulty.features, text, embedding) : undefined;
-    const values = augmentValues(a, text, auxX);
+    const respX = a.responses ? featurize(a.responses.features, text, embedding) : undefined;
+    const values = augmentValues(a, text, auxX, respX);
     for (let i = 0; i < values.length; i++) {
       idx.push(blocks.augment[0] + i);
       val.push(values[i]!);

@@ -105,7 +105,7 @@ export function trainPredictors(
     fitSet.map((e) => e.prompt),
     { hashDim: options.hashDim ?? DEFAULT_HASH_DIM, analysis: options.analysis ?? true, ...(emb ? { embedding: { dim: emb.dim, model: emb.model } } : {}), ...(options.structure ? { structure: true } : {}) },
   );
-  if (options.augment && (options.augment.difficulty || options.augment.quantities)) spec.augment = fitAugment(options.augment, fitSet.map((e) => e.prompt), emb?.lookup);
+  if (options.augment && (options.augment.difficulty || options.augment.quantities || options.augment.responses)) spec.augment = fitAugment(options.augment, fitSet.map((e) => e.prompt), emb?.lookup);
   // With cross-fitted in-fold augmentation, training and validation rows get their difficulty values
   // from a model that never saw their own auxiliary outcomes (new prompts use `spec` itself).
   const specOf = trainingSpecOf(spec, options.augment);
