@@ -15,6 +15,7 @@ import type { ChatMessage, GenerateRequest, GenerateResult, LanguageEngine } fro
 import { sleep as defaultSleep } from '../util/abort.js';
 import { matchesName, unfitReason, type CandidateQuery } from './candidates.js';
 import { configVersion } from './config-version.js';
+import { countingDeployment, countWith, type CountTokensOptions, type TokenCount } from './count-tokens.js';
 import { RouterDeployment } from './deployment.js';
 import { planRoute, type RoutePlan, type RoutePlanInput } from './plan-route.js';
 import { impliedCapabilities, normalizeRequest } from './request.js';
@@ -466,6 +467,27 @@ export class LLMRouter {
     }
     const plan = await this.planFor(request, options, options.stream === true, requestId, true);
     return plan.decision!;
+  }
+
+  /**
+   * The prompt tokens of a request, counted by the deployment a call with these options would use, without
+   * calling the model: `countingDeployment` picks it (a name or alias: the fit deployment with the lowest
+   * `priority`, config order on ties), `countWith` asks its engine (`exact` when the engine's count is the
+   * model's own). A cascade's name counts with its weak model (what its first step pays), under the
+   * cascade's allow-list and request checks. Rejects with an `LLMError`.
+   */
+  async countTokens(input: PromptOrRequest, options: CountTokensOptions = {}): Promise<TokenCount> {
+    this.assertOpen();
+    const request = normalizeRequest(input, undefined);
+    let o = options;
+    const cascade = this.cascades?.get(options.model);
+    if (cascade) {
+      this.cascadeAllowed(cascade, options);
+      cascade.check?.(request, cascade.name);
+      o = { ...options, model: cascade.weak };
+    }
+    const d = countingDeployment(this.tenantView(o.tenant)?.deployments ?? this.deployments, request, o);
+    return countWith(d, request, o, this.config.routing.timeouts);
   }
 
   // ---- deployments and strategies -----------------------------------------------------------

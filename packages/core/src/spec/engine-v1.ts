@@ -65,6 +65,11 @@ export interface LanguageEngineV1 {
   embed?(input: string[], options?: CallOptions): Promise<EmbedResult>;
   /** Token count of a request's prompt, exact where the engine has a tokenizer, else estimated. */
   countTokens?(request: GenerateRequest): number | Promise<number>;
+  /**
+   * True when `countTokens` answers the model's own count (its tokenizer, or the provider's count
+   * endpoint); absent or false: a local estimate. Optional, so engines written before it stay valid.
+   */
+  readonly countTokensExact?: boolean;
   /** Release resources (local models, sockets). */
   close?(): Promise<void>;
 }

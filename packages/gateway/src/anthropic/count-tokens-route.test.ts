@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAnthropicWireServer, type AnthropicWireServer } from '@llmrr/core/test';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway } from '../gateway.js';
 import { estimateInputTokens } from '../tenancy/estimate.js';
 import { expectGatewayError } from '../test-support/expect-error.js';
-import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
+import { createHarness, mockModel, post, type Harness, type ModelInput } from '../test-support/harness.js';
 import type { WireAnswer } from '../test-support/raw-http.js';
+import type { GatewayRouter } from '../types.js';
 import { messagesToGenerateRequest } from './to-generate-request.js';
 
 async function answer(res: Response): Promise<WireAnswer> {
@@ -13,12 +16,28 @@ const PATH = '/v1/messages/count_tokens';
 const body = { model: 'mock', system: 'Be brief.', messages: [{ role: 'user', content: 'hello there' }] };
 
 let h: Harness;
+let upstream: AnthropicWireServer;
 let key: string;
 let narrowKey: string;
 let tinyKey: string;
 
+/** An `anthropic` deployment on the local Anthropic-wire server, counting with its count_tokens. */
+const claude = (name: string, extra: Partial<ModelInput> = {}): ModelInput => ({
+  name,
+  engine: 'anthropic',
+  model: 'claude-wire-1',
+  baseURL: upstream.url,
+  apiKey: 'sk-ant-upstream',
+  options: { exactTokenCount: true },
+  ...extra,
+});
+
 beforeAll(async () => {
-  h = await createHarness({ stores: 'memory', models: [mockModel('mock'), mockModel('openai/gpt-4o'), mockModel('hidden')] });
+  upstream = await startAnthropicWireServer({ apiKey: 'sk-ant-upstream' });
+  h = await createHarness({
+    stores: 'memory',
+    models: [mockModel('mock'), mockModel('openai/gpt-4o'), mockModel('hidden'), claude('claude'), claude('claude-badkey', { apiKey: 'sk-ant-wrong' }), claude('claude-estimated', { options: {} })],
+  });
   await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', budget: { amountUsd: 0.000001, period: 'month' } });
   key = (await h.stores!.tenants.createKey('acme', { name: 'k' })).secret;
   await h.stores!.tenants.createTenant({ id: 'narrow', name: 'Narrow', allowedModels: ['mock'] });
@@ -26,23 +45,30 @@ beforeAll(async () => {
   await h.stores!.tenants.createTenant({ id: 'tiny', name: 'Tiny', limits: { rpm: 1 } });
   tinyKey = (await h.stores!.tenants.createKey('tiny', { name: 'k' })).secret;
 });
-afterAll(() => h.close());
+afterAll(async () => {
+  await h.close();
+  await upstream.close();
+});
+afterEach(() => {
+  upstream.requests.length = 0;
+});
 
 const auth = (k = key) => ({ 'x-api-key': k, 'anthropic-version': '2023-06-01' });
 
 describe('POST /v1/messages/count_tokens', () => {
-  it('answers { input_tokens } with the gateway estimate, and says it is one', async () => {
+  it("answers { input_tokens } with the mock engine's count, and says it is an estimate", async () => {
     const res = await post(h.gateway, PATH, body, auth());
     expect(res.status).toBe(200);
     expect(res.headers.get('x-llmrr-token-count')).toBe('estimate');
     expect(res.headers.get('x-request-id')).toMatch(/^req_/);
-    // (9 + 16 + 11 + 16) bytes / 2: the estimate the tpm limits charge.
-    expect(await res.json()).toEqual({ input_tokens: 26 });
+    // The mock engine counts the words of the messages ("Be brief." and "hello there"), not the gateway estimate.
+    expect(await res.json()).toEqual({ input_tokens: 4 });
+    expect(estimateInputTokens(messagesToGenerateRequest({ ...body, max_tokens: 1 } as Parameters<typeof messagesToGenerateRequest>[0]))).toBe(26);
   });
 
-  it('counts system, every message and the tool schemas, as the limits do', async () => {
+  it('an anthropic deployment with exactTokenCount: the upstream count_tokens answer, marked exact', async () => {
     const full = {
-      model: 'openai/gpt-4o',
+      model: 'claude',
       system: [{ type: 'text', text: 'You are terse.' }],
       messages: [
         { role: 'user', content: 'weather in Oslo?' },
@@ -54,15 +80,60 @@ describe('POST /v1/messages/count_tokens', () => {
     };
     const res = await post(h.gateway, PATH, full, { authorization: `Bearer ${key}` });
     expect(res.status).toBe(200);
+    expect(res.headers.get('x-llmrr-token-count')).toBe('exact');
     const { input_tokens } = (await res.json()) as { input_tokens: number };
-    expect(input_tokens).toBe(estimateInputTokens(messagesToGenerateRequest({ ...full, max_tokens: 1 } as Parameters<typeof messagesToGenerateRequest>[0])));
+    // The wire server answers ceil(JSON length of [system, messages, tools] / 4) of what it received.
+    const sent = upstream.requests.at(-1)!;
+    expect(sent.path).toBe('/v1/messages/count_tokens');
+    expect(sent.headers['x-api-key']).toBe('sk-ant-upstream');
+    const b = sent.body as Record<string, unknown>;
+    expect(input_tokens).toBe(Math.ceil(JSON.stringify([b['system'] ?? '', b['messages'], b['tools'] ?? []]).length / 4));
+    expect(Object.keys(b).sort()).toEqual(['messages', 'model', 'system', 'tool_choice', 'tools']);
+    expect(b['model']).toBe('claude-wire-1');
     const withoutTools = (await (await post(h.gateway, PATH, { ...full, tools: undefined, tool_choice: undefined }, auth())).json()) as { input_tokens: number };
     expect(input_tokens).toBeGreaterThan(withoutTools.input_tokens);
+    // No message was generated upstream: counting calls count_tokens only.
+    expect(upstream.requests.map((r) => r.path)).toEqual(['/v1/messages/count_tokens', '/v1/messages/count_tokens']);
+  });
+
+  it('an anthropic deployment without exactTokenCount: the engine estimate, no upstream request', async () => {
+    const res = await post(h.gateway, PATH, { ...body, model: 'claude-estimated' }, auth());
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-llmrr-token-count')).toBe('estimate');
+    expect(((await res.json()) as { input_tokens: number }).input_tokens).toBeGreaterThan(0);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('a failing upstream count is an error reply: the gateway key refused upstream is a 502, never a 401', async () => {
+    const res = await post(h.gateway, PATH, { ...body, model: 'claude-badkey' }, auth());
+    expectGatewayError(await answer(res), { status: 502, code: 'provider_error', style: 'anthropic' });
+    expect(upstream.requests).toHaveLength(1);
+    expect(res.headers.get('x-llmrr-token-count')).toBeNull();
   });
 
   it('ignores what does not change the prompt (max_tokens, stream, sampling, llmrr)', async () => {
     const res = await post(h.gateway, PATH, { ...body, max_tokens: 'many', stream: 'yes', temperature: 7, llmrr: 5, thinking: { type: 'enabled', budget_tokens: 1024 } }, auth());
-    expect(await res.json()).toEqual({ input_tokens: 26 });
+    expect(await res.json()).toEqual({ input_tokens: 4 });
+  });
+
+  it("a router without countTokens: the gateway's own estimate", async () => {
+    const r = h.router;
+    const bare: GatewayRouter = {
+      generate: (q, o) => r.generate(q, o),
+      stream: (q, o) => r.stream(q, o),
+      route: (q, o) => r.route(q, o),
+      models: (t) => r.models(t),
+    };
+    const gateway = createGateway({ router: bare, log: () => {} });
+    try {
+      const res = await post(gateway, PATH, body);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-llmrr-token-count')).toBe('estimate');
+      // (9 + 16 + 11 + 16) bytes / 2: the estimate the tpm limits charge.
+      expect(await res.json()).toEqual({ input_tokens: 26 });
+    } finally {
+      await gateway.close();
+    }
   });
 
   it('bad input is a 400 in the Anthropic envelope naming the field', async () => {
@@ -106,8 +177,13 @@ describe('POST /v1/messages/count_tokens', () => {
       const messages = expectGatewayError(await answer(await post(h.gateway, '/v1/messages', { ...body, model, max_tokens: 5 }, auth(k))), { status: 404, style: 'anthropic' });
       expect(counted.message).toBe(messages.message);
     }
-    // `auto` counts for any tenant with a model.
-    expect((await post(h.gateway, PATH, { ...body, model: 'auto' }, auth(narrowKey))).status).toBe(200);
+    // An upstream-counting model outside the allow-list is refused before anything reaches the upstream.
+    expectGatewayError(await answer(await post(h.gateway, PATH, { ...body, model: 'claude' }, auth(narrowKey))), { status: 404, code: 'model_not_found', param: 'model', style: 'anthropic' });
+    expect(upstream.requests).toHaveLength(0);
+    // `auto` counts for any tenant with a model (with a deployment it may use).
+    const auto = await post(h.gateway, PATH, { ...body, model: 'auto' }, auth(narrowKey));
+    expect(auto.status).toBe(200);
+    expect(await auto.json()).toEqual({ input_tokens: 4 });
   });
 
   it('401 without a valid key', async () => {

@@ -1,4 +1,4 @@
-import { LLMError, toLLMError } from '@llmrr/core';
+import { LLMError, toLLMError, type CountTokensOptions, type GenerateRequest, type TokenCount } from '@llmrr/core';
 import { authenticate } from '../auth/authenticate.js';
 import type { GatewayDeps } from '../calls/context.js';
 import type { ModelRoute } from '../calls/model-route.js';
@@ -11,21 +11,33 @@ import { estimateInputTokens } from '../tenancy/estimate.js';
 import { AnthropicCountTokensRequestSchema, type AnthropicTokensCount } from './count-tokens-request.js';
 import { messagesToGenerateRequest } from './to-generate-request.js';
 
-/** Response header saying how `input_tokens` was counted: `estimate` (the gateway's own estimate). */
+/**
+ * Response header saying how `input_tokens` was counted: `exact` (the model's own tokenizer, or its
+ * provider's count endpoint) or `estimate` (an engine's local estimate, or the gateway's own).
+ */
 export const TOKEN_COUNT_HEADER = 'x-llmrr-token-count';
+
+/** A router that can count tokens with a deployment's engine (core's `LLMRouter`; optional for a custom `GatewayRouter`). */
+interface TokenCountingRouter {
+  countTokens(request: GenerateRequest, options?: CountTokensOptions): Promise<TokenCount>;
+}
+
+function tokenCounter(router: object): TokenCountingRouter | undefined {
+  return typeof (router as Partial<TokenCountingRouter>).countTokens === 'function' ? (router as TokenCountingRouter) : undefined;
+}
 
 /**
  * `POST /v1/messages/count_tokens` (Anthropic; the SDK's `messages.countTokens`, Claude Code): the prompt
  * tokens of a Messages request, as `{ input_tokens }`. Authenticated like the model endpoints, and the
- * model must be one the caller may use (the same 404 `model_not_found` naming `model`), but nothing is
+ * model must be one the caller may use (the same 404 `model_not_found` naming `model`), but no model is
  * called: no ledger record, no budget reservation, and it does not count against the rate limits.
  *
- * The count is the gateway's own estimate, the one the `tpm` limits charge before a call
- * (`estimateInputTokens`: half the UTF-8 bytes of the messages' text plus the tool schemas, an upper
- * bound for English text; images and tool-call arguments count nothing), never a provider's tokenizer;
- * the answer says so in `x-llmrr-token-count: estimate`. The router gives the gateway no way to reach an
- * engine's own `countTokens` (core's Anthropic engine can ask Anthropic's count_tokens), so a model on
- * the `anthropic` engine is estimated the same way.
+ * The count is the router's (`LLMRouter.countTokens`): the deployment a call to that model would use
+ * counts with its engine, the model's own count where the engine has one (GGUF and ONNX tokenizers;
+ * Anthropic's and Gemini's count endpoints with the model's `options.exactTokenCount`), else the engine's
+ * local estimate; `x-llmrr-token-count` says `exact` or `estimate`. A provider count that fails is that
+ * error (an upstream refusal of the gateway's key is a 502, as on `/v1/messages`). A `GatewayRouter` without
+ * `countTokens` gets the gateway's own estimate (`estimateInputTokens`, the one the `tpm` limits charge).
  */
 export function countTokensRoute(deps: GatewayDeps): ModelRoute {
   return async (incoming, requestId): Promise<Reply> => {
@@ -41,11 +53,23 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
       if (body.messages.length > deps.maxMessages) {
         throw new LLMError({ code: 'invalid_request', message: `Too many messages: ${body.messages.length} (the limit is ${deps.maxMessages})`, param: 'messages' });
       }
-      resolveModel(body.model, deps.router.models(principal.tenantId), principal);
+      const resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
       // The conversion checks what /v1/messages checks (a tool_choice naming a tool that is not there).
       const request = messagesToGenerateRequest({ ...body, max_tokens: 1 });
-      const answer: AnthropicTokensCount = { input_tokens: estimateInputTokens(request) };
-      const headers: Record<string, string> = { [TOKEN_COUNT_HEADER]: 'estimate' };
+      const counter = tokenCounter(deps.router);
+      let count: Pick<TokenCount, 'tokens' | 'exact'>;
+      if (counter) {
+        count = await counter.countTokens(request, {
+          tenant: principal.tenantId,
+          ...(resolved.model !== undefined ? { model: resolved.model } : {}),
+          ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
+          ...(incoming.signal ? { signal: incoming.signal } : {}),
+        });
+      } else {
+        count = { tokens: estimateInputTokens(request), exact: false };
+      }
+      const answer: AnthropicTokensCount = { input_tokens: count.tokens };
+      const headers: Record<string, string> = { [TOKEN_COUNT_HEADER]: count.exact ? 'exact' : 'estimate' };
       if (principal.demo) {
         headers['x-llmrr-demo'] = 'true';
         headers['x-llmrr-tenant'] = principal.tenantId;

@@ -11,7 +11,7 @@ import { AnthropicMessagesRequestSchema } from '../schemas/anthropic-messages.js
 
 /**
  * Anthropic-compatible `POST /v1/messages` (JSON and the Messages streaming event sequence) and
- * `POST /v1/messages/count_tokens` (an estimate; see `countTokensRoute`). The Anthropic shape of the model
+ * `POST /v1/messages/count_tokens` (the routed deployment's count, exact or estimated; see `countTokensRoute`). The Anthropic shape of the model
  * list is served by `GET /v1/models` itself (see `registerModelsRoutes`).
  */
 export function registerAnthropicRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {

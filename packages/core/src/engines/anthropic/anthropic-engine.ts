@@ -39,11 +39,14 @@ export class AnthropicEngine implements LanguageEngineV1 {
   readonly specVersion = 'v1' as const;
   readonly provider = PROVIDER;
   readonly modelId: string;
+  /** True with `options.exactTokenCount`: `countTokens` then asks the provider's own count endpoint. */
+  readonly countTokensExact: boolean;
   readonly capabilities = { streaming: true, tools: true, json: true, vision: true, reasoning: true } as const;
   private readonly context: { provider: string; deployment?: string };
 
   constructor(private readonly settings: AnthropicEngineSettings) {
     this.modelId = settings.modelId;
+    this.countTokensExact = settings.exactTokenCount;
     this.context = { provider: PROVIDER, deployment: settings.deployment };
   }
 

@@ -48,12 +48,15 @@ export class GeminiEngine implements LanguageEngineV1 {
   readonly specVersion = 'v1' as const;
   readonly provider = PROVIDER;
   readonly modelId: string;
+  /** True with `options.exactTokenCount`: `countTokens` then asks the provider's own count endpoint. */
+  readonly countTokensExact: boolean;
   readonly capabilities = { streaming: true, tools: true, json: true, vision: true, embeddings: true, reasoning: true } as const;
   private readonly context: { provider: string; deployment?: string };
   private readonly signatures: LRUCache<string, string> | undefined;
 
   constructor(private readonly settings: GeminiEngineSettings) {
     this.modelId = settings.modelId;
+    this.countTokensExact = settings.exactTokenCount;
     this.context = { provider: PROVIDER, deployment: settings.deployment };
     this.signatures = settings.thoughtSignatureCacheSize > 0 ? new LRUCache({ max: settings.thoughtSignatureCacheSize }) : undefined;
   }

@@ -44,6 +44,8 @@ function finishReasonOf(stopReason: NodeLlamaCpp.LlamaCompletionResponse['metada
 export class GgufEngine implements LanguageEngineV1 {
   readonly specVersion = 'v1' as const;
   readonly provider = 'gguf';
+  /** `countTokens` uses the model's own tokenizer and chat template. */
+  readonly countTokensExact = true;
   readonly modelId: string;
   readonly capabilities: EngineCapabilities = { streaming: true, json: true };
   /** Local inference costs nothing per token. */

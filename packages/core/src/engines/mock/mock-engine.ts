@@ -47,6 +47,8 @@ function countWords(text: string): number {
 export class MockEngine implements LanguageEngineV1 {
   readonly specVersion = 'v1' as const;
   readonly provider = 'mock';
+  /** `countTokens` counts words: a stand-in, not a tokenizer. */
+  readonly countTokensExact = false;
   readonly modelId: string;
   readonly capabilities = { streaming: true, tools: true, json: true, embeddings: true } as const;
   private readonly failures: MockFailure[];

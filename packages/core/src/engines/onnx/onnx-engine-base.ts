@@ -30,6 +30,8 @@ export function promptText(messages: ChatMessage[]): string {
 export abstract class OnnxEngineBase {
   readonly specVersion = 'v1' as const;
   readonly provider = 'onnx';
+  /** `countTokens` uses the model's own tokenizer. */
+  readonly countTokensExact = true;
   readonly modelId: string;
   /** Local inference costs nothing per token. */
   readonly price: ModelPrice = { input: 0, output: 0 };

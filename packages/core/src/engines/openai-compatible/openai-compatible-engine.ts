@@ -43,6 +43,8 @@ function capabilitiesFrom(list: readonly Capability[] | undefined): EngineCapabi
 export class OpenAICompatibleEngine implements LanguageEngineV1 {
   readonly specVersion = 'v1' as const;
   readonly provider = 'openai-compatible';
+  /** `countTokens` estimates (~4 characters a token): no tokenizer endpoint is common to these servers. */
+  readonly countTokensExact = false;
   readonly modelId: string;
   readonly capabilities: EngineCapabilities;
   /** Preset name (`openai`, `groq`, ...) or `openai-compatible`; the `provider` on errors. */
