@@ -367,7 +367,7 @@ async function main(): Promise<void> {
       clearInterval(timer);
       samples.push(rssMb(t.pid));
       soak = { samples, rps: r.rps, failed: r.failed, cpuMsPerRequest: r.cpuMsPerRequest };
-      console.log(`  RSS MB: start ${f(samples[0]!, 0)}, end ${f(samples.at(-1)!, 0)}, max ${f(Math.max(...samples), 0)}; ${f(r.rps, 0)} req/s, failed ${r.failed}`);
+      console.log(`  RSS MB: start ${f(samples[0]!, 0)}, end ${f(samples.at(-1)!, 0)}, max ${f(Math.max(...samples), 0)}; ${f(r.rps, 0)} req/s, ${f(r.cpuMsPerRequest, 3)} CPU-ms/request, failed ${r.failed}`);
     }
 
     const headers = Object.keys(rows[0]!);
