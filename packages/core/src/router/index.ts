@@ -1,6 +1,6 @@
 export { LLMRouter } from './llm-router.js';
 export { DeploymentStats } from './stats.js';
-export type { CountTokensOptions, TokenCount } from './count-tokens.js';
+export type { CountTokensOptions, RemoteCountPermit, TokenCount } from './count-tokens.js';
 export type { DeploymentStatsOptions } from './stats.js';
 export { CircuitBreaker } from './resilience/circuit-breaker.js';
 export type { CircuitBreakerOptions, CircuitState } from './resilience/circuit-breaker.js';

@@ -239,23 +239,25 @@ describe('LLMRouter.countTokens', () => {
   });
 });
 
-describe('countTokensExact of the built-in engines', () => {
-  it('exact for tokenizers and for provider counts with exactTokenCount; an estimate otherwise', () => {
-    const cases: Array<[ModelConfigInput, boolean]> = [
-      [{ name: 'g', engine: 'gguf', path: '/nonexistent/model.gguf' }, true],
-      [{ name: 'o', engine: 'onnx', path: '/nonexistent/model.onnx' }, true],
-      [{ name: 'a', engine: 'anthropic', model: 'c', apiKey: 'k', options: { exactTokenCount: true } }, true],
-      [{ name: 'a', engine: 'anthropic', model: 'c', apiKey: 'k' }, false],
-      [{ name: 'e', engine: 'gemini', model: 'g', apiKey: 'k', options: { exactTokenCount: true } }, true],
-      [{ name: 'e', engine: 'gemini', model: 'g', apiKey: 'k' }, false],
-      [{ name: 'x', engine: 'openai-compatible', model: 'x', baseURL: 'http://127.0.0.1:9', apiKey: 'k' }, false],
-      [{ name: 'm', engine: 'mock' }, false],
+describe('countTokensExact and countTokensRemote of the built-in engines', () => {
+  it('exact for tokenizers and for provider counts with exactTokenCount; remote only for provider counts', () => {
+    const cases: Array<[ModelConfigInput, boolean, boolean]> = [
+      [{ name: 'g', engine: 'gguf', path: '/nonexistent/model.gguf' }, true, false],
+      [{ name: 'o', engine: 'onnx', path: '/nonexistent/model.onnx' }, true, false],
+      [{ name: 'a', engine: 'anthropic', model: 'c', apiKey: 'k', options: { exactTokenCount: true } }, true, true],
+      [{ name: 'a', engine: 'anthropic', model: 'c', apiKey: 'k' }, false, false],
+      [{ name: 'e', engine: 'gemini', model: 'g', apiKey: 'k', options: { exactTokenCount: true } }, true, true],
+      [{ name: 'e', engine: 'gemini', model: 'g', apiKey: 'k' }, false, false],
+      [{ name: 'x', engine: 'openai-compatible', model: 'x', baseURL: 'http://127.0.0.1:9', apiKey: 'k' }, false, false],
+      [{ name: 'm', engine: 'mock' }, false, false],
     ];
-    for (const [config, exact] of cases) {
+    for (const [config, exact, remote] of cases) {
       // Creating an engine loads nothing and calls nothing (local models load on first use).
       const engine = createEngine(ModelConfigSchema.parse(config), defaultEngineContext({}));
+      const label = `${config.engine} ${JSON.stringify(config.options ?? {})}`;
       expect(typeof engine.countTokens, config.engine).toBe('function');
-      expect(engine.countTokensExact, `${config.engine} ${JSON.stringify(config.options ?? {})}`).toBe(exact);
+      expect(engine.countTokensExact, label).toBe(exact);
+      expect(engine.countTokensRemote, label).toBe(remote);
     }
   });
 });

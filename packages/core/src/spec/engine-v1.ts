@@ -26,6 +26,14 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
+/** Options of an engine's `countTokens`. */
+export interface CountTokensCallOptions {
+  /** Aborting it cancels the count and closes its upstream connection (and any media download). */
+  signal?: AbortSignal;
+  /** Answer the engine's local estimate: no network I/O (engines with `countTokensRemote: true`). */
+  local?: boolean;
+}
+
 export interface GenerateResult {
   text: string;
   toolCalls: ToolCall[];
@@ -63,13 +71,25 @@ export interface LanguageEngineV1 {
   generate(request: GenerateRequest, options?: CallOptions): Promise<GenerateResult>;
   stream(request: GenerateRequest, options?: CallOptions): AsyncIterable<StreamPart>;
   embed?(input: string[], options?: CallOptions): Promise<EmbedResult>;
-  /** Token count of a request's prompt, exact where the engine has a tokenizer, else estimated. */
-  countTokens?(request: GenerateRequest): number | Promise<number>;
+  /**
+   * Token count of a request's prompt, exact where the engine has a tokenizer (or asks its provider's count
+   * endpoint), else estimated. `options.signal` cancels a count in progress (its network request);
+   * `options.local` asks for the engine's local estimate, no network I/O (only engines that declare
+   * `countTokensRemote` need to honour it). Both optional, so engines written before them stay valid.
+   */
+  countTokens?(request: GenerateRequest, options?: CountTokensCallOptions): number | Promise<number>;
   /**
    * True when `countTokens` answers the model's own count (its tokenizer, or the provider's count
    * endpoint); absent or false: a local estimate. Optional, so engines written before it stay valid.
    */
   readonly countTokensExact?: boolean;
+  /**
+   * Whether `countTokens` (without `local`) does network I/O (a provider's count endpoint, media downloads):
+   * true, and `countTokens(request, { local: true })` then answers a local estimate without any; false, the
+   * count is local. Absent: unknown, and a router treats the count as remote that cannot be made local (its
+   * own estimate stands in when a remote count is not allowed).
+   */
+  readonly countTokensRemote?: boolean;
   /** Release resources (local models, sockets). */
   close?(): Promise<void>;
 }

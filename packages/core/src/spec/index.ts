@@ -1,5 +1,6 @@
 export type {
   CallOptions,
+  CountTokensCallOptions,
   EmbedResult,
   EngineCapabilities,
   GenerateResult,

@@ -191,7 +191,7 @@ describe('POST /v1/messages/count_tokens', () => {
     expectGatewayError(await answer(await post(h.gateway, PATH, body, auth('llmrr_nope'))), { status: 401, code: 'authentication', style: 'anthropic' });
   });
 
-  it('writes no ledger row, reserves no budget and takes no rate-limit slot', async () => {
+  it('writes no ledger row, reserves no budget, and a local count takes no rate-limit slot', async () => {
     const res = await post(h.gateway, PATH, body, auth());
     const id = res.headers.get('x-request-id')!;
     expect(res.status).toBe(200);
@@ -202,7 +202,7 @@ describe('POST /v1/messages/count_tokens', () => {
     // acme's budget (a millionth of a dollar) refuses any model call, never a count.
     expect((await post(h.gateway, '/v1/messages', { ...body, max_tokens: 5 }, auth())).status).toBe(402);
     expect((await post(h.gateway, PATH, body, auth())).status).toBe(200);
-    // tiny may make one request a minute: counts do not use it up.
+    // tiny may make one request a minute: local counts (the mock engine) do not use it up.
     for (let i = 0; i < 3; i++) expect((await post(h.gateway, PATH, body, auth(tinyKey))).status).toBe(200);
     expect((await post(h.gateway, '/v1/messages', { ...body, max_tokens: 5 }, auth(tinyKey))).status).toBe(200);
     expect((await post(h.gateway, '/v1/messages', { ...body, max_tokens: 5 }, auth(tinyKey))).status).toBe(429);

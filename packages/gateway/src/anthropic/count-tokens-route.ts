@@ -8,12 +8,14 @@ import { readJsonBody } from '../http/read-json-body.js';
 import { jsonReply, type Reply } from '../http/reply.js';
 import { validateBody } from '../http/validate.js';
 import { estimateInputTokens } from '../tenancy/estimate.js';
+import { countAdmission } from './count-tokens-admission.js';
 import { AnthropicCountTokensRequestSchema, type AnthropicTokensCount } from './count-tokens-request.js';
 import { messagesToGenerateRequest } from './to-generate-request.js';
 
 /**
- * Response header saying how `input_tokens` was counted: `exact` (the model's own tokenizer, or its
- * provider's count endpoint) or `estimate` (an engine's local estimate, or the gateway's own).
+ * Response header saying how `input_tokens` was counted: `exact` (the model's own count: its tokenizer, or
+ * its provider's count endpoint, which the provider itself documents as an estimate that may differ slightly
+ * from what a call is billed) or `estimate` (an engine's local estimate, or the gateway's own).
  */
 export const TOKEN_COUNT_HEADER = 'x-llmrr-token-count';
 
@@ -28,15 +30,18 @@ function tokenCounter(router: object): TokenCountingRouter | undefined {
 
 /**
  * `POST /v1/messages/count_tokens` (Anthropic; the SDK's `messages.countTokens`, Claude Code): the prompt
- * tokens of a Messages request, as `{ input_tokens }`. Authenticated like the model endpoints, and the
- * model must be one the caller may use (the same 404 `model_not_found` naming `model`), but no model is
- * called: no ledger record, no budget reservation, and it does not count against the rate limits.
+ * tokens of a Messages request, as `{ input_tokens }`. Authenticated like the model endpoints (a demo
+ * gateway needs no key), and the model must be one the caller may use (the same 404 `model_not_found`
+ * naming `model`), but no model is called: no ledger record, no budget reservation, no `tpm` charge.
  *
  * The count is the router's (`LLMRouter.countTokens`): the deployment a call to that model would use
  * counts with its engine, the model's own count where the engine has one (GGUF and ONNX tokenizers;
  * Anthropic's and Gemini's count endpoints with the model's `options.exactTokenCount`), else the engine's
- * local estimate; `x-llmrr-token-count` says `exact` or `estimate`. A provider count that fails is that
- * error (an upstream refusal of the gateway's key is a 502, as on `/v1/messages`). A `GatewayRouter` without
+ * local estimate; `x-llmrr-token-count` says `exact` or `estimate`. A count that would do network I/O is
+ * bounded by `countAdmission`: it takes a place under the key's and tenant's `rpm` and concurrency limits,
+ * and when refused (or for a demo principal) the local estimate answers, marked `estimate`, never a 429.
+ * The client's disconnect cancels the count's upstream request. A provider count that fails is that error
+ * (an upstream refusal of the gateway's key is a 502, as on `/v1/messages`). A `GatewayRouter` without
  * `countTokens` gets the gateway's own estimate (`estimateInputTokens`, the one the `tpm` limits charge).
  */
 export function countTokensRoute(deps: GatewayDeps): ModelRoute {
@@ -60,6 +65,7 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
       let count: Pick<TokenCount, 'tokens' | 'exact'>;
       if (counter) {
         count = await counter.countTokens(request, {
+          ...countAdmission(deps.stores, principal, (m, e) => deps.log(m, requestId, e)),
           tenant: principal.tenantId,
           ...(resolved.model !== undefined ? { model: resolved.model } : {}),
           ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),

@@ -29,12 +29,19 @@ export interface AnthropicModelPage {
   last_id: string | null;
 }
 
-/** The Models API's pagination query: `limit` (1-1000, default 20), `after_id` or `before_id`. */
+/**
+ * The Models API's list query: pagination (`limit` 1-1000, default 20; `after_id` or `before_id`) and the
+ * `lifecycle` filter (its values, repeated or comma-separated).
+ */
 export interface AnthropicPageQuery {
   limit?: string | undefined;
   after_id?: string | undefined;
   before_id?: string | undefined;
+  lifecycle?: readonly string[] | undefined;
 }
+
+/** The lifecycle states Anthropic names for its models (active, legacy, deprecated, retired). */
+export const ANTHROPIC_LIFECYCLES = ['active', 'legacy', 'deprecated', 'retired'] as const;
 
 export const ANTHROPIC_DEFAULT_PAGE_LIMIT = 20;
 export const ANTHROPIC_MAX_PAGE_LIMIT = 1000;
@@ -74,11 +81,29 @@ function pageLimit(raw: string | undefined): number {
 /**
  * One page of `models` (already filtered to what the caller may see, in list order) as the Models API
  * pages: `after_id` starts after that id, `before_id` ends before it (the `limit` models closest to it);
- * `has_more` says whether more models lie further in the direction asked. A cursor that is not in the
- * caller's list, both cursors at once, or a bad `limit` is a 400 naming the parameter.
+ * `has_more` says whether more models lie further in the direction asked, after the `lifecycle` filter
+ * (`byLifecycle`). A cursor that is not in the caller's (filtered) list, both cursors at once, a bad `limit`
+ * or an unknown `lifecycle` is a 400 naming the parameter.
  */
-export function anthropicModelPage(models: readonly DeploymentInfo[], query: AnthropicPageQuery): AnthropicModelPage {
+/**
+ * The models a `lifecycle` filter keeps: every model of the gateway is `active`, so all of them when the
+ * filter is absent or names `active`, none when it names only other states. A value that is no lifecycle
+ * state is a 400 naming `lifecycle`: a filter the gateway does not understand never passes silently.
+ */
+function byLifecycle(models: readonly DeploymentInfo[], values: readonly string[] | undefined): readonly DeploymentInfo[] {
+  if (values === undefined || values.length === 0) return models;
+  const states = values.flatMap((v) => v.split(',')).map((v) => v.trim());
+  for (const state of states) {
+    if (!(ANTHROPIC_LIFECYCLES as readonly string[]).includes(state)) {
+      throw badQuery('lifecycle', `must be one of ${ANTHROPIC_LIFECYCLES.join(', ')} (repeated or comma-separated), got ${JSON.stringify(state.slice(0, 40))}`);
+    }
+  }
+  return states.includes('active') ? models : [];
+}
+
+export function anthropicModelPage(all: readonly DeploymentInfo[], query: AnthropicPageQuery): AnthropicModelPage {
   const limit = pageLimit(query.limit);
+  const models = byLifecycle(all, query.lifecycle);
   if (query.after_id !== undefined && query.before_id !== undefined) throw badQuery('before_id', 'give after_id or before_id, not both');
   const indexOf = (param: 'after_id' | 'before_id', id: string) => {
     const i = models.findIndex((d) => d.name === id);

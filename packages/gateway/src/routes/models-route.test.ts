@@ -20,7 +20,7 @@ beforeAll(async () => {
       mockModel('mock'),
       mockModel('openai/gpt-4o', {}, { contextWindow: 128000, maxOutputTokens: 16384 }),
       mockModel('vendor/family/v2', {}, { alias: 'fam' }),
-      mockModel('off', {}, { enabled: false }),
+      mockModel('off', {}, { enabled: false, alias: 'off-alias' }),
       mockModel('m4'),
       mockModel('m5'),
     ],
@@ -55,14 +55,25 @@ describe('GET /v1/models/{model} (OpenAI shape)', () => {
     expect(((await deep.json()) as { id: string; llmrr: { alias: string } }).llmrr.alias).toBe('fam');
   });
 
-  it('404 model_not_found naming model for an unknown, disabled, hidden or alias-only name, all alike', async () => {
+  it('an alias resolves to the first visible deployment carrying it, answered under its own id', async () => {
+    for (const [key, style] of [
+      [all, bearer(all)],
+      [narrow, { 'x-api-key': narrow, ...ANTHROPIC }],
+    ] as const) {
+      const res = await get(h.gateway, '/v1/models/fam', style);
+      expect(res.status, key).toBe(200);
+      expect(((await res.json()) as { id: string }).id).toBe('vendor/family/v2');
+    }
+  });
+
+  it('404 model_not_found naming model for an unknown, disabled, hidden name or an alias of only hidden ones, all alike', async () => {
     const messages: string[] = [];
     for (const [key, id] of [
       [all, 'nope'],
       [all, 'off'],
       [narrow, 'm4'],
       [narrow, 'openai%2Fgpt-4o'],
-      [all, 'fam'],
+      [all, 'off-alias'],
       [all, 'auto'],
     ] as const) {
       const error = expectGatewayError(await answer(await get(h.gateway, `/v1/models/${id}`, bearer(key))), { status: 404, code: 'model_not_found', param: 'model' }, id);
@@ -95,6 +106,15 @@ describe('GET /v1/models/{model} (OpenAI shape)', () => {
     expect((await post(h.gateway, '/v1/models/mock', {}, bearer(all))).status).toBe(405);
     // `/v1/models/` with nothing after it is no model path.
     expect((await get(h.gateway, '/v1/models/', bearer(all))).status).toBe(404);
+  });
+
+  it('with anthropic-version, the 405 and the 404 of /v1/models/ use the Anthropic envelope', async () => {
+    const res = await h.gateway.fetch(new Request('http://gateway.test/v1/models/mock', { method: 'DELETE', headers: { 'x-api-key': all, ...ANTHROPIC } }));
+    expectGatewayError(await answer(res.clone()), { status: 405, code: 'method_not_allowed', style: 'anthropic' });
+    expect(res.headers.get('allow')).toBe('GET');
+    expectGatewayError(await answer(await get(h.gateway, '/v1/models/', { 'x-api-key': all, ...ANTHROPIC })), { status: 404, code: 'not_found', style: 'anthropic' });
+    // Without the header, OpenAI's envelope as before.
+    expectGatewayError(await answer(await get(h.gateway, '/v1/models/', bearer(all))), { status: 404, code: 'not_found', param: 'path' });
   });
 });
 
@@ -161,6 +181,18 @@ describe('Anthropic shape (request carries anthropic-version)', () => {
     }
     // A model outside the tenant's list is no cursor either.
     expectGatewayError(await answer(await get(h.gateway, '/v1/models?after_id=m4', { ...ANTHROPIC, 'x-api-key': narrow })), { status: 400, param: 'after_id', style: 'anthropic' });
+  });
+
+  it('the lifecycle filter: every model is active; other states list none; an unknown state is a 400 naming lifecycle', async () => {
+    const everything = ['mock', 'openai/gpt-4o', 'vendor/family/v2', 'm4', 'm5'];
+    expect(ids(await page('?lifecycle=active'))).toEqual(everything);
+    expect(ids(await page('?lifecycle=deprecated&lifecycle=active'))).toEqual(everything);
+    expect(ids(await page('?lifecycle=legacy,active&limit=2'))).toEqual(everything.slice(0, 2));
+    expect(await page('?lifecycle=deprecated,retired')).toEqual({ data: [], has_more: false, first_id: null, last_id: null });
+    for (const query of ['?lifecycle=alive', '?lifecycle=active,alive', '?lifecycle=active&lifecycle=']) {
+      const res = await get(h.gateway, `/v1/models${query}`, { ...ANTHROPIC, 'x-api-key': all });
+      expectGatewayError(await answer(res), { status: 400, code: 'invalid_request', param: 'lifecycle', style: 'anthropic' }, query);
+    }
   });
 
   it('retrieves one model, and refuses a hidden one with the Anthropic 404', async () => {

@@ -27,8 +27,9 @@ export function toOpenAIModel(d: DeploymentInfo, created: number): OpenAIModelOb
 
 /**
  * `GET /v1/models` and `GET /v1/models/{model}`: the deployments the caller's tenant may use (enabled, in
- * its allow-list), in OpenAI's shape, or in Anthropic's (paged with `limit`, `after_id`, `before_id`) when
- * the request carries `anthropic-version`. The model id may contain `/`, raw or as `%2F` (the openai SDK
+ * its allow-list), in OpenAI's shape, or in Anthropic's (paged with `limit`, `after_id`, `before_id`,
+ * filtered by `lifecycle`) when the request carries `anthropic-version`. `{model}` is a deployment name or
+ * an alias (the first visible deployment with that alias answers, under its own id). The model id may contain `/`, raw or as `%2F` (the openai SDK
  * encodes it, curl and older clients do not). A model the caller may not see is the same 404
  * `model_not_found` naming `model` as on the model endpoints, whether it exists or not. Neither route
  * calls a model: no ledger record, no limit or budget is touched.
@@ -47,7 +48,7 @@ export function registerModelsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
     try {
       const { models } = await visible(c, requestId);
       if (style === 'anthropic') {
-        return jsonResponse(anthropicModelPage(models, { limit: c.req.query('limit'), after_id: c.req.query('after_id'), before_id: c.req.query('before_id') }), requestId);
+        return jsonResponse(anthropicModelPage(models, { limit: c.req.query('limit'), after_id: c.req.query('after_id'), before_id: c.req.query('before_id'), lifecycle: c.req.queries('lifecycle') }), requestId);
       }
       const list: OpenAIModelList = { object: 'list', data: models.map((d) => toOpenAIModel(d, created())) };
       return jsonResponse(list, requestId);
@@ -55,6 +56,18 @@ export function registerModelsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
       return errorResponse(toLLMError(e), requestId, style);
     }
   });
+
+  // The gateway's generic 405 and 404 answer in the OpenAI envelope; these two, in the caller's style
+  // (Anthropic's with anthropic-version), so an Anthropic client can read them.
+  app.on(['POST', 'PUT', 'PATCH', 'DELETE'], '/v1/models/:model{.+}', (c) =>
+    errorResponse(
+      new LLMError({ code: 'method_not_allowed', message: `${c.req.method} is not allowed on ${c.req.path}; use GET`, param: 'method' }),
+      c.get('requestId'),
+      styleOf(c),
+      { allow: 'GET' },
+    ),
+  );
+  app.all('/v1/models/', (c) => errorResponse(new LLMError({ code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}`, param: 'path' }), c.get('requestId'), styleOf(c)));
 
   app.get('/v1/models/:model{.+}', async (c) => {
     const requestId = c.get('requestId');
@@ -64,7 +77,9 @@ export function registerModelsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
       const { models, principal } = await visible(c, requestId);
       const problem = modelNameProblem(id);
       if (problem !== undefined) throw new LLMError({ code: 'invalid_request', message: `Invalid request: model: ${problem}`, param: 'model' });
-      const d = models.find((m) => m.name === id);
+      // An alias resolves as the Models API documents ("Model identifier or alias"): the first visible
+      // deployment carrying it, answered with its own id. Only visible deployments are searched.
+      const d = models.find((m) => m.name === id) ?? models.find((m) => m.alias === id);
       if (!d) {
         // The reason (unknown or outside the allow-list) is not the caller's to learn; one answer for both.
         throw modelRefused(id, 'unknown', principal.tenantId);

@@ -23,7 +23,8 @@ export interface AdmitInput {
   rateLimitOutputTokens: number;
 }
 
-function scopes(principal: Principal): RateScope[] {
+/** The rate-limit scopes of a principal: its tenant's and its key's limits, where set. */
+export function rateScopes(principal: Principal): RateScope[] {
   const out: RateScope[] = [];
   if (principal.tenant?.limits) out.push({ kind: 'tenant', id: principal.tenant.id, limits: principal.tenant.limits });
   if (principal.key?.limits) out.push({ kind: 'key', id: principal.key.id, limits: principal.key.limits });
@@ -52,11 +53,11 @@ export async function countRefused(
   log: (message: string, error: unknown) => void,
 ): Promise<RateLimitInfo | undefined> {
   if (!stores || !principal.tenant) return undefined;
-  const rateScopes = scopes(principal);
-  if (rateScopes.length === 0) return undefined;
+  const scopesOf = rateScopes(principal);
+  if (scopesOf.length === 0) return undefined;
   let decision: Awaited<ReturnType<typeof stores.rateLimiter.acquire>>;
   try {
-    decision = await stores.rateLimiter.acquire(rateScopes, { estimatedTokens: 0 });
+    decision = await stores.rateLimiter.acquire(scopesOf, { estimatedTokens: 0 });
   } catch (e) {
     // The limiter's store failing (Redis down) must not turn the refusal into a 5xx: it stays a refusal.
     log('counting a refused request against the rate limits failed', e);
@@ -79,12 +80,12 @@ export async function admit(input: AdmitInput): Promise<Admission> {
 
   let lease: RateLease | undefined;
   let rateInfo: RateLimitInfo | undefined;
-  const rateScopes = scopes(principal);
+  const scopesOf = rateScopes(principal);
   let inputTokens: number | undefined;
-  if (rateScopes.length > 0) {
+  if (scopesOf.length > 0) {
     inputTokens = estimateInputTokens(input.request);
     const estimatedTokens = inputTokens + (input.request.maxTokens ?? input.rateLimitOutputTokens);
-    const decision = await stores.rateLimiter.acquire(rateScopes, { estimatedTokens });
+    const decision = await stores.rateLimiter.acquire(scopesOf, { estimatedTokens });
     if (!decision.ok) throw rateLimited(decision);
     lease = decision.lease;
     rateInfo = decision.info;

@@ -1,6 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { toLLMError } from '../../errors/to-llm-error.js';
-import type { CallOptions, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
+import type { CallOptions, CountTokensCallOptions, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import type { FetchFn } from '../../util/http.js';
@@ -41,12 +41,15 @@ export class AnthropicEngine implements LanguageEngineV1 {
   readonly modelId: string;
   /** True with `options.exactTokenCount`: `countTokens` then asks the provider's own count endpoint. */
   readonly countTokensExact: boolean;
+  /** Same as `countTokensExact`: the provider's count is a network call (`local: true` skips it). */
+  readonly countTokensRemote: boolean;
   readonly capabilities = { streaming: true, tools: true, json: true, vision: true, reasoning: true } as const;
   private readonly context: { provider: string; deployment?: string };
 
   constructor(private readonly settings: AnthropicEngineSettings) {
     this.modelId = settings.modelId;
     this.countTokensExact = settings.exactTokenCount;
+    this.countTokensRemote = settings.exactTokenCount;
     this.context = { provider: PROVIDER, deployment: settings.deployment };
   }
 
@@ -111,21 +114,22 @@ export class AnthropicEngine implements LanguageEngineV1 {
 
   /**
    * Prompt tokens of a request: a local estimate, or with `options.exactTokenCount` the answer of
-   * POST /v1/messages/count_tokens (one network call; rejects with an LLMError when it fails).
+   * POST /v1/messages/count_tokens (one network call, cancelled by `options.signal`; rejects with an
+   * LLMError when it fails). `options.local`: the local estimate in any case.
    */
-  countTokens(request: GenerateRequest): number | Promise<number> {
-    if (!this.settings.exactTokenCount) return estimateAnthropicTokens(request);
-    return this.countTokensExactly(request);
+  countTokens(request: GenerateRequest, options: CountTokensCallOptions = {}): number | Promise<number> {
+    if (!this.settings.exactTokenCount || options.local) return estimateAnthropicTokens(request);
+    return this.countTokensExactly(request, options.signal);
   }
 
-  private async countTokensExactly(request: GenerateRequest): Promise<number> {
+  private async countTokensExactly(request: GenerateRequest, signal: AbortSignal | undefined): Promise<number> {
     try {
       const { body } = this.convert(request);
       // count_tokens takes only the prompt fields; sampling fields such as max_tokens are rejected.
       const countBody: Record<string, unknown> = { model: body.model, messages: body.messages };
       for (const key of ['system', 'tools', 'tool_choice', 'thinking'] as const) if (body[key] !== undefined) countBody[key] = body[key];
-      const response = await this.post('/messages/count_tokens', countBody, {});
-      const json = await this.readJson(response, undefined);
+      const response = await this.post('/messages/count_tokens', countBody, signal ? { signal } : {});
+      const json = await this.readJson(response, signal);
       const count = (json as { input_tokens?: unknown } | null)?.input_tokens;
       if (typeof count !== 'number') {
         throw new LLMError({ code: 'invalid_response', message: 'anthropic: count_tokens answer has no input_tokens', details: json, ...this.context });

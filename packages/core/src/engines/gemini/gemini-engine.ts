@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { LLMError } from '../../errors/llm-error.js';
 import { toLLMError } from '../../errors/to-llm-error.js';
-import type { CallOptions, EmbedResult, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
+import type { CallOptions, CountTokensCallOptions, EmbedResult, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import type { FetchFn } from '../../util/http.js';
@@ -50,6 +50,8 @@ export class GeminiEngine implements LanguageEngineV1 {
   readonly modelId: string;
   /** True with `options.exactTokenCount`: `countTokens` then asks the provider's own count endpoint. */
   readonly countTokensExact: boolean;
+  /** Same as `countTokensExact`: the provider's count (and the prompt's image downloads) is network I/O. */
+  readonly countTokensRemote: boolean;
   readonly capabilities = { streaming: true, tools: true, json: true, vision: true, embeddings: true, reasoning: true } as const;
   private readonly context: { provider: string; deployment?: string };
   private readonly signatures: LRUCache<string, string> | undefined;
@@ -57,6 +59,7 @@ export class GeminiEngine implements LanguageEngineV1 {
   constructor(private readonly settings: GeminiEngineSettings) {
     this.modelId = settings.modelId;
     this.countTokensExact = settings.exactTokenCount;
+    this.countTokensRemote = settings.exactTokenCount;
     this.context = { provider: PROVIDER, deployment: settings.deployment };
     this.signatures = settings.thoughtSignatureCacheSize > 0 ? new LRUCache({ max: settings.thoughtSignatureCacheSize }) : undefined;
   }
@@ -158,19 +161,20 @@ export class GeminiEngine implements LanguageEngineV1 {
 
   /**
    * Prompt tokens of a request: a local estimate, or with `options.exactTokenCount` the `totalTokens`
-   * of :countTokens (one network call; rejects with an LLMError when it fails).
+   * of :countTokens (one network call after the prompt's image URLs are fetched, all cancelled by
+   * `options.signal`; rejects with an LLMError when it fails). `options.local`: the local estimate in any case.
    */
-  countTokens(request: GenerateRequest): number | Promise<number> {
-    if (!this.settings.exactTokenCount) return estimateGeminiTokens(request);
-    return this.countTokensExactly(request);
+  countTokens(request: GenerateRequest, options: CountTokensCallOptions = {}): number | Promise<number> {
+    if (!this.settings.exactTokenCount || options.local) return estimateGeminiTokens(request);
+    return this.countTokensExactly(request, options.signal);
   }
 
-  private async countTokensExactly(request: GenerateRequest): Promise<number> {
+  private async countTokensExactly(request: GenerateRequest, signal: AbortSignal | undefined): Promise<number> {
     try {
-      const prompt = await this.convert(request, undefined);
+      const prompt = await this.convert(request, signal);
       const body = { generateContentRequest: { model: modelPath(this.modelId), ...prompt } };
-      const response = await this.post(this.url(this.modelId, 'countTokens'), body, {});
-      const json = await this.readJson(response, undefined);
+      const response = await this.post(this.url(this.modelId, 'countTokens'), body, signal ? { signal } : {});
+      const json = await this.readJson(response, signal);
       const count = (json as { totalTokens?: unknown } | null)?.totalTokens;
       if (typeof count !== 'number') {
         throw new LLMError({ code: 'invalid_response', message: 'gemini: countTokens answer has no totalTokens', details: json, ...this.context });

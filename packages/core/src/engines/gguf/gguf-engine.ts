@@ -46,6 +46,8 @@ export class GgufEngine implements LanguageEngineV1 {
   readonly provider = 'gguf';
   /** `countTokens` uses the model's own tokenizer and chat template. */
   readonly countTokensExact = true;
+  /** `countTokens` does no network I/O. */
+  readonly countTokensRemote = false;
   readonly modelId: string;
   readonly capabilities: EngineCapabilities = { streaming: true, json: true };
   /** Local inference costs nothing per token. */

@@ -49,6 +49,8 @@ export class MockEngine implements LanguageEngineV1 {
   readonly provider = 'mock';
   /** `countTokens` counts words: a stand-in, not a tokenizer. */
   readonly countTokensExact = false;
+  /** `countTokens` does no network I/O. */
+  readonly countTokensRemote = false;
   readonly modelId: string;
   readonly capabilities = { streaming: true, tools: true, json: true, embeddings: true } as const;
   private readonly failures: MockFailure[];

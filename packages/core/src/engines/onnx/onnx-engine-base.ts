@@ -32,6 +32,8 @@ export abstract class OnnxEngineBase {
   readonly provider = 'onnx';
   /** `countTokens` uses the model's own tokenizer. */
   readonly countTokensExact = true;
+  /** `countTokens` does no network I/O. */
+  readonly countTokensRemote = false;
   readonly modelId: string;
   /** Local inference costs nothing per token. */
   readonly price: ModelPrice = { input: 0, output: 0 };

@@ -45,6 +45,8 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
   readonly provider = 'openai-compatible';
   /** `countTokens` estimates (~4 characters a token): no tokenizer endpoint is common to these servers. */
   readonly countTokensExact = false;
+  /** `countTokens` does no network I/O. */
+  readonly countTokensRemote = false;
   readonly modelId: string;
   readonly capabilities: EngineCapabilities;
   /** Preset name (`openai`, `groq`, ...) or `openai-compatible`; the `provider` on errors. */

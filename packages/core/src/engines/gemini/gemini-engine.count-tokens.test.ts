@@ -1,0 +1,80 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ModelConfigSchema } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import type { GenerateRequest } from '../../spec/messages.js';
+import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
+import { defaultEngineContext } from '../types.js';
+import { createGeminiEngine } from './create-gemini-engine.js';
+
+// GeminiEngine.countTokens options: `local` makes no network I/O; `signal` cancels the image downloads.
+
+let server: GeminiWireServer;
+let images: Server;
+let imagesUrl: string;
+const held: Array<{ closed: boolean }> = [];
+
+beforeAll(async () => {
+  server = await startGeminiWireServer({ apiKey: 'gm-test' });
+  images = createServer((req, res) => {
+    // Never answers: a download the count's signal must cancel.
+    const entry = { closed: false };
+    held.push(entry);
+    req.resume();
+    res.on('close', () => {
+      entry.closed = true;
+    });
+  });
+  await new Promise<void>((r) => images.listen(0, '127.0.0.1', r));
+  imagesUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await server.close();
+  images.closeAllConnections();
+  await new Promise<void>((r) => images.close(() => r()));
+});
+afterEach(() => {
+  server.requests.length = 0;
+  held.length = 0;
+});
+
+const exactEngine = () =>
+  createGeminiEngine(
+    ModelConfigSchema.parse({ name: 'gem', engine: 'gemini', model: 'gemini-test', baseURL: server.url, apiKey: 'gm-test', options: { exactTokenCount: true } }),
+    defaultEngineContext({}),
+  );
+
+const withImage = (): GenerateRequest => ({
+  messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image', url: `${imagesUrl}/slow.png` }] }],
+});
+
+async function until(check: () => boolean, label: string): Promise<void> {
+  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!check()) throw new Error(`timed out waiting for ${label}`);
+}
+
+describe('GeminiEngine.countTokens options', () => {
+  it('declares a remote count with exactTokenCount; local: true answers the estimate with no request and no download', async () => {
+    const engine = exactEngine();
+    expect(engine.countTokensRemote).toBe(true);
+    const local = await engine.countTokens(withImage(), { local: true });
+    expect(local).toBeGreaterThan(0);
+    expect(server.requests).toHaveLength(0);
+    expect(held).toHaveLength(0);
+  });
+
+  it("an abort cancels the prompt's image download and rejects with aborted", async () => {
+    const controller = new AbortController();
+    const counting = Promise.resolve(exactEngine().countTokens(withImage(), { signal: controller.signal })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await until(() => held.length === 1, 'the image download');
+    controller.abort();
+    const e = await counting;
+    expect(LLMError.isInstance(e) && e.code).toBe('aborted');
+    await until(() => held[0]!.closed, 'the image download to close');
+    expect(server.requests).toHaveLength(0);
+  });
+});
