@@ -1,0 +1,31 @@
+// Every HTTP engine's upstream request is closed when a non-streamed call times out at firstTokenMs
+// (the router's bounded signal reaches the engine's fetch), against a local server that never answers.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect, it } from 'vitest';
+import '../engines/index.js';
+import { LLMRouter } from './llm-router.js';
+
+for (const engine of ['anthropic', 'openai-compatible', 'gemini'] as const) {
+  it(`${engine}: a generate that times out at firstTokenMs closes its upstream request`, async () => {
+    const held: Array<{ req: IncomingMessage; closed: boolean }> = [];
+    const server: Server = createServer((req, res) => {
+      const entry = { req, closed: false };
+      held.push(entry);
+      req.resume();
+      res.on('close', () => { entry.closed = true; });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const r = new LLMRouter({ models: [{ name: 'm', engine, model: 'x', baseURL: engine === 'openai-compatible' ? url + '/v1' : url, apiKey: 'k', timeouts: { firstTokenMs: 300 } }], routing: { retries: { max: 0 } } });
+    const e = await r.generate('hello', { model: 'm' }).then(() => undefined, (x: unknown) => x);
+    expect((e as { code?: string }).code).toBe('timeout');
+    for (let i = 0; i < 80 && !(held[0]?.closed); i++) await new Promise((res) => setTimeout(res, 25));
+    const closed = held[0]?.closed;
+    await r.close();
+    server.closeAllConnections();
+    await new Promise<void>((res) => server.close(() => res()));
+    expect(held.length).toBe(1);
+    expect(closed).toBe(true);
+  }, 15_000);
+}
