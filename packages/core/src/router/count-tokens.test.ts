@@ -3,12 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelConfigInput } from '../config/schema.js';
 import '../engines/index.js';
-import { LLMError } from '../errors/llm-error.js';
 import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
 import type { CountTokensCallOptions, GenerateRequest, LanguageEngine } from '../spec/index.js';
 import { startAnthropicWireServer, type AnthropicWireServer } from '../test/anthropic-wire-server.js';
 import type { RemoteCountPermit } from './count-tokens.js';
 import { LLMRouter } from './llm-router.js';
+import { rejection } from '../test/async.test-helpers.js';
 
 // countWith: the count's time limit, its abort signal, and the admission of counts that do network I/O.
 
@@ -21,15 +21,6 @@ function router(...args: ConstructorParameters<typeof LLMRouter>): LLMRouter {
   const r = new LLMRouter(...args);
   routers.push(r);
   return r;
-}
-
-async function rejection(p: Promise<unknown>): Promise<LLMError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  if (!LLMError.isInstance(e)) throw new Error(`expected an LLMError, got ${String(e)}`);
-  return e;
 }
 
 async function until(check: () => boolean, label: string): Promise<void> {

@@ -4,11 +4,11 @@ import { ModelConfigSchema } from '../config/schema.js';
 import '../engines/index.js';
 import { createEngine } from '../engines/registry.js';
 import { defaultEngineContext } from '../engines/types.js';
-import { LLMError } from '../errors/llm-error.js';
 import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
 import type { GenerateRequest, GenerateResult, LanguageEngine } from '../spec/index.js';
 import { startAnthropicWireServer, type AnthropicWireServer } from '../test/anthropic-wire-server.js';
 import { LLMRouter } from './llm-router.js';
+import { rejection } from '../test/async.test-helpers.js';
 
 // LLMRouter.countTokens: the deployment a call would use counts the prompt with its engine's own count.
 
@@ -52,15 +52,6 @@ const hello: GenerateRequest = {
     { role: 'user', content: 'hello there, how are you' },
   ],
 };
-
-async function rejection(p: Promise<unknown>): Promise<LLMError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  if (!LLMError.isInstance(e)) throw new Error(`expected an LLMError, got ${String(e)}`);
-  return e;
-}
 
 describe('LLMRouter.countTokens', () => {
   it('mock engine: its own count, marked as an estimate, with no model call', async () => {
