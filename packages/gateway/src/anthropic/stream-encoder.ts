@@ -1,4 +1,4 @@
-import type { LLMError, RouterResult, StreamPart } from '@llmrr/core';
+import { LLMError, type RouterResult, type StreamPart } from '@llmrr/core';
 import { errorBody } from '../http/error-body.js';
 import { llmrrInfo } from '../http/llmrr-info.js';
 import type { AnthropicStreamEvent } from '../schemas/anthropic-messages.js';
@@ -12,15 +12,73 @@ function event(e: EventWithExtras): string {
   return `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 }
 
+/** A tool call of the stream, by tool index. */
+interface ToolCallState {
+  toolIndex: number;
+  /** Sent on `content_block_start`; never changed after. */
+  id: string;
+  name: string;
+  /** The arguments so far: the pieces appended, or the whole call's. */
+  args: string;
+  /** The part of `args` sent in `input_json_delta`s. */
+  sent: string;
+  state: 'waiting' | 'open' | 'closed';
+  /** The whole call (a `tool-call` part) came: its arguments are final, later pieces are ignored. */
+  whole: boolean;
+}
+
+/**
+ * Arguments that are a whole JSON object or array (what tool arguments are): nothing can follow them but
+ * whitespace, so the call is finished. Surrounding whitespace does not count.
+ */
+function isCompleteJson(args: string): boolean {
+  const t = args.trimEnd();
+  const last = t.charCodeAt(t.length - 1);
+  if (last !== 0x7d && last !== 0x5d) return false; // `}` or `]`
+  try {
+    JSON.parse(t);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Two argument texts with the same JSON value (they differ at most in whitespace). */
+function sameJson(a: string, b: string): boolean {
+  try {
+    return JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
+  } catch {
+    return false;
+  }
+}
+
+/** Arguments quoted for an error message, at most 200 characters of them. */
+function clip(args: string): string {
+  return JSON.stringify(args.length > 200 ? `${args.slice(0, 200)}...` : args);
+}
+
 /**
  * Anthropic Messages streaming events in Anthropic's order: `message_start`, `ping`, per content block
  * `content_block_start` / `content_block_delta`* / `content_block_stop`, then `message_delta` (stop reason,
  * usage) and `message_stop`. A stream that breaks after its first byte ends with `event: error`.
+ *
+ * Content blocks are strictly one after another (clients drop a block's state at its stop), while parallel
+ * tool calls may interleave their argument pieces (OpenAI's chat wire keys them by index). So one tool block
+ * is open at a time and streams live; a call that starts while the open one's arguments are not yet a
+ * whole JSON value waits, its pieces buffered. The open call is closed when its arguments become whole
+ * JSON (or its whole `tool-call` part comes) and a call is waiting, when a new call starts after it is
+ * whole, when text starts, or at the finish; then the waiting call with the lowest index opens, its
+ * buffered arguments in one `input_json_delta`. In the common sequential case nothing waits: every call
+ * streams live. A whole `tool-call` part completes a call's streamed arguments with the missing suffix;
+ * arguments that can no longer be put right on the wire (a piece for a closed block, or a whole call
+ * that its streamed text is not a prefix of) end the stream with the error event, never silently.
  */
 export class AnthropicStreamEncoder implements StreamEncoder {
   private blockIndex = -1;
-  private open: { kind: 'text' } | { kind: 'tool'; toolIndex: number } | undefined;
-  private readonly toolBlocks = new Map<number, number>();
+  private open: { kind: 'text' } | { kind: 'tool'; call: ToolCallState } | undefined;
+  private readonly calls = new Map<number, ToolCallState>();
+  /** Calls waiting for the open tool block to close, by tool index (lowest first). */
+  private readonly waiting: ToolCallState[] = [];
 
   constructor(private readonly options: { explain: boolean }) {}
 
@@ -45,16 +103,114 @@ export class AnthropicStreamEncoder implements StreamEncoder {
 
   private close(): string[] {
     if (!this.open) return [];
+    if (this.open.kind === 'tool') this.open.call.state = 'closed';
     this.open = undefined;
     return [event({ type: 'content_block_stop', index: this.blockIndex })];
   }
 
-  part(part: StreamPart): string[] {
+  private argsDelta(c: ToolCallState, json: string): string[] {
+    if (json === '') return [];
+    c.sent += json;
+    return [event({ type: 'content_block_delta', index: this.blockIndex, delta: { type: 'input_json_delta', partial_json: json } })];
+  }
+
+  /** Opens the block of `c` (nothing else is open), with the arguments it has so far. */
+  private openCall(c: ToolCallState): string[] {
+    this.blockIndex++;
+    this.open = { kind: 'tool', call: c };
+    c.state = 'open';
+    const start = event({ type: 'content_block_start', index: this.blockIndex, content_block: { type: 'tool_use', id: c.id, name: c.name, input: {} } });
+    return [start, ...this.argsDelta(c, c.args)];
+  }
+
+  /** While the open call is finished and a call waits: closes it and opens the lowest waiting call. */
+  private advance(): string[] {
     const frames: string[] = [];
+    while (this.open?.kind === 'tool' && this.waiting.length > 0 && (this.open.call.whole || isCompleteJson(this.open.call.args))) {
+      frames.push(...this.close(), ...this.openCall(this.waiting.shift()!));
+    }
+    return frames;
+  }
+
+  /** Closes the open block, then opens and closes every waiting call in index order. */
+  private closeAll(): string[] {
+    const frames = this.close();
+    for (let c = this.waiting.shift(); c; c = this.waiting.shift()) frames.push(...this.openCall(c), ...this.close());
+    return frames;
+  }
+
+  /** A call seen for the first time: opened at once unless another tool block is open and not finished. */
+  private admit(c: ToolCallState): string[] {
+    this.calls.set(c.toolIndex, c);
+    if (this.open?.kind !== 'tool') return [...this.close(), ...this.openCall(c)];
+    let at = this.waiting.findIndex((w) => w.toolIndex > c.toolIndex);
+    if (at < 0) at = this.waiting.length;
+    this.waiting.splice(at, 0, c);
+    return this.advance();
+  }
+
+  private unfixable(c: ToolCallState, what: string): LLMError {
+    return new LLMError({
+      code: 'invalid_response',
+      message: `Tool call ${c.id} (${c.name || `index ${c.toolIndex}`}) ${what}; its content block was already sent, so its streamed input would be wrong`,
+    });
+  }
+
+  private piece(part: Extract<StreamPart, { type: 'tool-call-delta' }>): string[] {
+    const known = this.calls.get(part.index);
+    if (!known) {
+      // Engines send the call id on a call's first piece; `toolu_<index>` only if one does not.
+      const c: ToolCallState = { toolIndex: part.index, id: part.id ?? `toolu_${part.index}`, name: part.name ?? '', args: part.argumentsDelta, sent: '', state: 'waiting', whole: false };
+      return this.admit(c);
+    }
+    if (known.whole) return [];
+    if (known.state === 'waiting') {
+      if (!known.name && part.name) known.name = part.name;
+      known.args += part.argumentsDelta;
+      return [];
+    }
+    if (known.state === 'closed') {
+      if (part.argumentsDelta.trim() === '') return [];
+      throw this.unfixable(known, 'got more arguments after its block was closed');
+    }
+    known.args += part.argumentsDelta;
+    return [...this.argsDelta(known, part.argumentsDelta), ...this.advance()];
+  }
+
+  private wholeCall(part: Extract<StreamPart, { type: 'tool-call' }>): string[] {
+    const w = part.toolCall;
+    const known = this.calls.get(part.index);
+    if (!known) {
+      // Engines that emit whole calls without pieces: the arguments as one delta.
+      return this.admit({ toolIndex: part.index, id: w.id, name: w.name, args: w.arguments, sent: '', state: 'waiting', whole: true });
+    }
+    if (known.whole) return [];
+    known.whole = true;
+    if (known.state === 'waiting') {
+      // Nothing of it was sent yet: the whole call is what it will open with.
+      known.id = w.id;
+      if (!known.name) known.name = w.name;
+      known.args = w.arguments;
+      return [];
+    }
+    known.args = w.arguments;
+    const frames: string[] = [];
+    if (w.arguments !== known.sent && !sameJson(w.arguments, known.sent)) {
+      if (known.state === 'closed' || !w.arguments.startsWith(known.sent)) {
+        throw this.unfixable(known, `has the arguments ${clip(w.arguments)} but ${clip(known.sent)} were streamed`);
+      }
+      frames.push(...this.argsDelta(known, w.arguments.slice(known.sent.length)));
+    }
+    if (known.state === 'open') frames.push(...this.advance());
+    return frames;
+  }
+
+  part(part: StreamPart): string[] {
     if (part.type === 'text-delta') {
-      if (part.delta === '') return frames;
+      if (part.delta === '') return [];
+      const frames: string[] = [];
       if (this.open?.kind !== 'text') {
-        frames.push(...this.close());
+        frames.push(...this.closeAll());
         this.blockIndex++;
         this.open = { kind: 'text' };
         frames.push(event({ type: 'content_block_start', index: this.blockIndex, content_block: { type: 'text', text: '' } }));
@@ -62,29 +218,14 @@ export class AnthropicStreamEncoder implements StreamEncoder {
       frames.push(event({ type: 'content_block_delta', index: this.blockIndex, delta: { type: 'text_delta', text: part.delta } }));
       return frames;
     }
-    if (part.type === 'tool-call-delta' || part.type === 'tool-call') {
-      const isWhole = part.type === 'tool-call';
-      if (isWhole && this.toolBlocks.has(part.index)) return frames;
-      if (!(this.open?.kind === 'tool' && this.open.toolIndex === part.index)) {
-        if (this.toolBlocks.has(part.index)) return frames; // a late delta for a closed block: nothing to add to
-        frames.push(...this.close());
-        this.blockIndex++;
-        this.open = { kind: 'tool', toolIndex: part.index };
-        this.toolBlocks.set(part.index, this.blockIndex);
-        const id = isWhole ? part.toolCall.id : (part.id ?? `toolu_${part.index}`);
-        const name = isWhole ? part.toolCall.name : (part.name ?? '');
-        frames.push(event({ type: 'content_block_start', index: this.blockIndex, content_block: { type: 'tool_use', id, name, input: {} } }));
-      }
-      const json = isWhole ? part.toolCall.arguments : part.argumentsDelta;
-      if (json !== '') frames.push(event({ type: 'content_block_delta', index: this.blockIndex, delta: { type: 'input_json_delta', partial_json: json } }));
-      return frames;
-    }
-    return frames;
+    if (part.type === 'tool-call-delta') return this.piece(part);
+    if (part.type === 'tool-call') return this.wholeCall(part);
+    return [];
   }
 
   finish(part: Extract<StreamPart, { type: 'finish' }>, result: RouterResult): string[] {
     return [
-      ...this.close(),
+      ...this.closeAll(),
       event({
         type: 'message_delta',
         delta: { stop_reason: toAnthropicStopReason(part.finishReason), stop_sequence: null },
