@@ -1,8 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { startAnthropicWireServer, type AnthropicWireServer } from '@llmrr/core/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveGateway, type ServedGateway } from '../node/serve-gateway.js';
-import { createHarness, mockModel, type Harness } from '../test-support/harness.js';
+import type { ServedGateway } from '../node/serve-gateway.js';
+import { createHarness, mockModel, serveWithKey, type Harness } from '../test-support/harness.js';
 
 // The official Anthropic SDK's `messages.countTokens` (and the beta resource Claude Code uses) through a
 // real gateway over node:http, to an `anthropic` deployment that counts with the upstream's count_tokens
@@ -24,9 +24,7 @@ beforeAll(async () => {
       { name: 'claude', engine: 'anthropic', model: 'claude-wire-1', baseURL: upstream.url, apiKey: 'sk-ant-upstream', options: { exactTokenCount: true } },
     ],
   });
-  await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme' });
-  secret = (await h.stores!.tenants.createKey('acme', { name: 'sdk' })).secret;
-  served = await serveGateway(h.gateway, { port: 0 });
+  ({ secret, served } = await serveWithKey(h));
 });
 afterAll(async () => {
   await served?.close(1000);

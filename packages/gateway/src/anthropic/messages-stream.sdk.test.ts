@@ -1,8 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveGateway, type ServedGateway } from '../node/serve-gateway.js';
-import { createHarness, type Harness } from '../test-support/harness.js';
+import type { ServedGateway } from '../node/serve-gateway.js';
+import { createHarness, serveWithKey, type Harness } from '../test-support/harness.js';
 
 // The official Anthropic SDK's `messages.stream(...)` through a real gateway over node:http, to an
 // OpenAI-wire upstream (a local server sending a scripted SSE body) whose parallel tool calls interleave
@@ -20,9 +20,7 @@ beforeAll(async () => {
     stores: 'memory',
     routerOptions: { env: {} },
   });
-  await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme' });
-  secret = (await h.stores!.tenants.createKey('acme', { name: 'sdk' })).secret;
-  served = await serveGateway(h.gateway, { port: 0 });
+  ({ secret, served } = await serveWithKey(h));
 });
 afterAll(async () => {
   await served?.close(1000);

@@ -6,8 +6,8 @@
 import OpenAI from 'openai';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createHarness, type Harness } from '../test-support/harness.js';
-import { serveGateway, type ServedGateway } from './serve-gateway.js';
+import { createHarness, serveWithKey, type Harness } from '../test-support/harness.js';
+import type { ServedGateway } from './serve-gateway.js';
 
 const QUESTION = 'Janet has 16 eggs. She eats 3 and bakes with 4. She sells the rest at $2 each. How many dollars does she make?';
 const WRONG = 'She has 16 - 3 - 4 = 9 eggs left. She makes 9 * 2 = 19 dollars.\n#### 19';
@@ -37,9 +37,7 @@ beforeAll(async () => {
     routing: { cascades: [{ name: 'math-cascade', weak: 'mixtral', strong: 'gpt-4', verifier: 'arithmetic' }] },
     routerOptions: { env: {} },
   });
-  await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme' });
-  secret = (await h.stores!.tenants.createKey('acme', { name: 'sdk' })).secret;
-  served = await serveGateway(h.gateway, { port: 0 });
+  ({ secret, served } = await serveWithKey(h));
 });
 
 afterAll(async () => {

@@ -3,8 +3,8 @@ import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { serveGateway, type ServedGateway } from '../node/serve-gateway.js';
-import { createHarness, mockModel, type Harness } from '../test-support/harness.js';
+import type { ServedGateway } from '../node/serve-gateway.js';
+import { createHarness, mockModel, serveWithKey, type Harness } from '../test-support/harness.js';
 
 /*
  * The Responses endpoint against the two clients that use it most: the official `openai` SDK
@@ -42,9 +42,7 @@ beforeAll(async () => {
     ],
     routerOptions: { env: {} },
   });
-  await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme' });
-  secret = (await h.stores!.tenants.createKey('acme', { name: 'sdk' })).secret;
-  served = await serveGateway(h.gateway, { port: 0 });
+  ({ secret, served } = await serveWithKey(h));
 });
 afterAll(async () => {
   await served?.close(1000);
