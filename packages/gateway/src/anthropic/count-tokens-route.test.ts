@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { estimateInputTokens } from '../tenancy/estimate.js';
 import { expectGatewayError } from '../test-support/expect-error.js';
-import { createHarness, mockModel, post, type Harness, type ModelInput } from '../test-support/harness.js';
+import { createHarness, get, mockModel, post, type Harness, type ModelInput } from '../test-support/harness.js';
 import type { WireAnswer } from '../test-support/raw-http.js';
 import type { GatewayRouter } from '../types.js';
 import { messagesToGenerateRequest } from './to-generate-request.js';
@@ -226,5 +226,33 @@ describe('POST /v1/messages/count_tokens', () => {
     const res = await h.gateway.fetch(new Request(`http://gateway.test${PATH}`, { headers: auth() }));
     expectGatewayError(await answer(res.clone()), { status: 405, code: 'method_not_allowed', param: 'method' });
     expect(res.headers.get('allow')).toBe('POST');
+  });
+});
+
+describe('count_tokens metrics', () => {
+  it('llm_token_counts_total by model, kind, status and tenant; never in llm_requests_total', async () => {
+    const m = await createHarness({ stores: 'memory', models: [mockModel('mock'), claude('claude'), claude('claude-badkey', { apiKey: 'sk-ant-wrong' })] });
+    try {
+      await m.stores!.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      const k = (await m.stores!.tenants.createKey('acme', { name: 'k' })).secret;
+      expect((await post(m.gateway, PATH, body, auth(k))).status).toBe(200);
+      expect((await post(m.gateway, PATH, { ...body, model: 'claude' }, auth(k))).status).toBe(200);
+      expect((await post(m.gateway, PATH, { ...body, model: 'claude-badkey' }, auth(k))).status).toBe(502);
+      expect((await post(m.gateway, PATH, { ...body, model: 'no-such-model' }, auth(k))).status).toBe(404);
+      const text = await (await get(m.gateway, '/metrics')).text();
+      const lines = text.split('\n').filter((l) => l.startsWith('llm_token_counts_total{'));
+      expect(lines.sort()).toEqual(
+        [
+          'llm_token_counts_total{model="mock",kind="estimate",status="success",tenant="acme"} 1',
+          'llm_token_counts_total{model="claude",kind="exact",status="success",tenant="acme"} 1',
+          'llm_token_counts_total{model="claude-badkey",kind="none",status="provider_error",tenant="acme"} 1',
+          // An unknown model is never a label value (any string a client sends would be one).
+          'llm_token_counts_total{model="unknown",kind="none",status="model_not_found",tenant="acme"} 1',
+        ].sort(),
+      );
+      expect(text.split('\n').some((l) => l.startsWith('llm_requests_total{'))).toBe(false);
+    } finally {
+      await m.close();
+    }
   });
 });

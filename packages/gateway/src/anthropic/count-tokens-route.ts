@@ -46,6 +46,9 @@ function tokenCounter(router: object): TokenCountingRouter | undefined {
  */
 export function countTokensRoute(deps: GatewayDeps): ModelRoute {
   return async (incoming, requestId): Promise<Reply> => {
+    // For the metric: who asked and for what, as far as it got.
+    let tenant = 'unknown';
+    let model = 'unknown';
     try {
       const principal = await authenticate(incoming.headers, {
         stores: deps.stores,
@@ -54,15 +57,17 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
         clientIp: incoming.clientIp,
         log: (m, e) => deps.log(m, requestId, e),
       });
+      tenant = principal.tenantId;
       const body = validateBody(AnthropicCountTokensRequestSchema, await readJsonBody(incoming, { maxBytes: deps.maxBodyBytes }));
       if (body.messages.length > deps.maxMessages) {
         throw new LLMError({ code: 'invalid_request', message: `Too many messages: ${body.messages.length} (the limit is ${deps.maxMessages})`, param: 'messages' });
       }
       const resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
+      model = body.model;
       // The conversion checks what /v1/messages checks (a tool_choice naming a tool that is not there).
       const request = messagesToGenerateRequest({ ...body, max_tokens: 1 });
       const counter = tokenCounter(deps.router);
-      let count: Pick<TokenCount, 'tokens' | 'exact'>;
+      let count: Pick<TokenCount, 'tokens' | 'exact'> & { deployment?: string };
       if (counter) {
         count = await counter.countTokens(request, {
           ...countAdmission(deps.stores, principal, (m, e) => deps.log(m, requestId, e)),
@@ -74,6 +79,7 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
       } else {
         count = { tokens: estimateInputTokens(request), exact: false };
       }
+      deps.metrics?.observeTokenCount({ model: count.deployment ?? model, tenant, status: 'success', kind: count.exact ? 'exact' : 'estimate' });
       const answer: AnthropicTokensCount = { input_tokens: count.tokens };
       const headers: Record<string, string> = { [TOKEN_COUNT_HEADER]: count.exact ? 'exact' : 'estimate' };
       if (principal.demo) {
@@ -83,6 +89,7 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
       return jsonReply(answer, requestId, headers);
     } catch (e) {
       const error = toPublicError(toLLMError(e));
+      deps.metrics?.observeTokenCount({ model: error.deployment ?? model, tenant, status: error.code, kind: 'none' });
       if (error.statusCode >= 500) deps.log(`request failed: ${error.code}`, requestId, e);
       return errorReply(error, requestId, 'anthropic');
     }

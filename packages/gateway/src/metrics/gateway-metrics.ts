@@ -17,6 +17,17 @@ export interface RequestObservation {
   cached?: false | 'exact' | 'semantic';
 }
 
+/** What one finished token count (`POST /v1/messages/count_tokens`) reports to metrics. */
+export interface TokenCountObservation {
+  /** Deployment that counted, else the requested model, else `unknown`. */
+  model: string;
+  tenant: string;
+  /** `success`, or the LLMError code. */
+  status: string;
+  /** `exact` or `estimate` on success; `none` on an error. */
+  kind: 'exact' | 'estimate' | 'none';
+}
+
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 /**
@@ -35,6 +46,7 @@ export class GatewayMetrics {
   private readonly fallbacks: Counter<'from' | 'to'>;
   private readonly circuit: Gauge<'deployment'>;
   private readonly inFlight: Gauge;
+  private readonly tokenCounts: Counter<'model' | 'kind' | 'status' | 'tenant'>;
   private readonly unsubscribe: Array<() => void> = [];
 
   constructor(options: GatewayMetricsOptions = {}) {
@@ -51,6 +63,12 @@ export class GatewayMetrics {
     this.fallbacks = new Counter({ name: 'llm_fallbacks_total', help: 'Fallbacks from one deployment to the next', labelNames: ['from', 'to'], registers });
     this.circuit = new Gauge({ name: 'llm_circuit_state', help: 'Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open', labelNames: ['deployment'], registers });
     this.inFlight = new Gauge({ name: 'llm_requests_in_flight', help: 'Model requests in progress', registers });
+    this.tokenCounts = new Counter({
+      name: 'llm_token_counts_total',
+      help: 'Token counts (count_tokens; no model call) by model, kind (exact, estimate; none on an error), status and tenant',
+      labelNames: ['model', 'kind', 'status', 'tenant'],
+      registers,
+    });
   }
 
   /** Subscribes to the router's retry, fallback and circuit events. */
@@ -77,6 +95,11 @@ export class GatewayMetrics {
     if (o.cachedInputTokens) this.tokens.inc({ type: 'cached_input', model: o.model }, o.cachedInputTokens);
     if (o.costUsd) this.cost.inc({ model: o.model, tenant: o.tenant }, o.costUsd);
     if (o.cached) this.cacheHits.inc({ kind: o.cached, model: o.model });
+  }
+
+  /** A token count, kept apart from model requests: it calls no model and is not in `llm_requests_total`. */
+  observeTokenCount(o: TokenCountObservation): void {
+    this.tokenCounts.inc({ model: o.model, kind: o.kind, status: o.status, tenant: o.tenant });
   }
 
   close(): void {
