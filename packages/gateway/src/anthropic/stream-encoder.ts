@@ -25,21 +25,78 @@ interface ToolCallState {
   state: 'waiting' | 'open' | 'closed';
   /** The whole call (a `tool-call` part) came: its arguments are final, later pieces are ignored. */
   whole: boolean;
+  /** Whether the pieces so far are whole JSON (fed with every piece). */
+  end: JsonEnd;
 }
 
 /**
- * Arguments that are a whole JSON object or array (what tool arguments are): nothing can follow them but
- * whitespace, so the call is finished. Surrounding whitespace does not count.
+ * Whether a call's arguments, fed piece by piece, are a whole JSON object or array (what tool arguments
+ * are): nothing can follow them but whitespace, so the call is finished. An incremental scan of brackets
+ * and strings, O(piece) per piece (re-reading the whole text on every piece made a long argument quadratic
+ * while another call waited); confirmed once with `JSON.parse` when the brackets first close.
  */
-function isCompleteJson(args: string): boolean {
-  const t = args.trimEnd();
-  const last = t.charCodeAt(t.length - 1);
-  if (last !== 0x7d && last !== 0x5d) return false; // `}` or `]`
-  try {
-    JSON.parse(t);
-    return true;
-  } catch {
-    return false;
+class JsonEnd {
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  /** 0: nothing but whitespace yet; 1: an object or array started; 2: it closed; -1: never whole by this scan. */
+  private phase: -1 | 0 | 1 | 2 = 0;
+  private confirmed: boolean | undefined;
+
+  feed(piece: string): void {
+    if (this.phase === -1) return;
+    for (let i = 0; i < piece.length; i++) {
+      const c = piece.charCodeAt(i);
+      if (this.phase === 2) {
+        // Only whitespace may follow a whole value.
+        if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
+          this.phase = -1;
+          return;
+        }
+        continue;
+      }
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 0x5c) this.escaped = true; // backslash
+        else if (c === 0x22) this.inString = false; // "
+        continue;
+      }
+      if (c === 0x22) {
+        if (this.phase === 0) {
+          this.phase = -1; // a top-level string: not tool arguments
+          return;
+        }
+        this.inString = true;
+      } else if (c === 0x7b || c === 0x5b) {
+        // { or [
+        this.phase = 1;
+        this.depth++;
+      } else if (c === 0x7d || c === 0x5d) {
+        // } or ]
+        if (this.phase !== 1) {
+          this.phase = -1;
+          return;
+        }
+        if (--this.depth === 0) this.phase = 2;
+      } else if (this.phase === 0 && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
+        this.phase = -1; // a top-level number, literal or garbage
+        return;
+      }
+    }
+  }
+
+  /** The arguments fed so far (`args`) are whole JSON; parsed at most once. */
+  whole(args: string): boolean {
+    if (this.phase !== 2) return false;
+    if (this.confirmed === undefined) {
+      try {
+        JSON.parse(args);
+        this.confirmed = true;
+      } catch {
+        this.confirmed = false;
+      }
+    }
+    return this.confirmed;
   }
 }
 
@@ -126,7 +183,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
   /** While the open call is finished and a call waits: closes it and opens the lowest waiting call. */
   private advance(): string[] {
     const frames: string[] = [];
-    while (this.open?.kind === 'tool' && this.waiting.length > 0 && (this.open.call.whole || isCompleteJson(this.open.call.args))) {
+    while (this.open?.kind === 'tool' && this.waiting.length > 0 && (this.open.call.whole || this.open.call.end.whole(this.open.call.args))) {
       frames.push(...this.close(), ...this.openCall(this.waiting.shift()!));
     }
     return frames;
@@ -160,13 +217,15 @@ export class AnthropicStreamEncoder implements StreamEncoder {
     const known = this.calls.get(part.index);
     if (!known) {
       // Engines send the call id on a call's first piece; `toolu_<index>` only if one does not.
-      const c: ToolCallState = { toolIndex: part.index, id: part.id ?? `toolu_${part.index}`, name: part.name ?? '', args: part.argumentsDelta, sent: '', state: 'waiting', whole: false };
+      const c: ToolCallState = { toolIndex: part.index, id: part.id ?? `toolu_${part.index}`, name: part.name ?? '', args: part.argumentsDelta, sent: '', state: 'waiting', whole: false, end: new JsonEnd() };
+      c.end.feed(part.argumentsDelta);
       return this.admit(c);
     }
     if (known.whole) return [];
     if (known.state === 'waiting') {
       if (!known.name && part.name) known.name = part.name;
       known.args += part.argumentsDelta;
+      known.end.feed(part.argumentsDelta);
       return [];
     }
     if (known.state === 'closed') {
@@ -174,7 +233,11 @@ export class AnthropicStreamEncoder implements StreamEncoder {
       throw this.unfixable(known, 'got more arguments after its block was closed');
     }
     known.args += part.argumentsDelta;
-    return [...this.argsDelta(known, part.argumentsDelta), ...this.advance()];
+    known.end.feed(part.argumentsDelta);
+    const frames = this.argsDelta(known, part.argumentsDelta);
+    // The common sequential case (nothing waits) stops here.
+    if (this.waiting.length === 0) return frames;
+    return [...frames, ...this.advance()];
   }
 
   private wholeCall(part: Extract<StreamPart, { type: 'tool-call' }>): string[] {
@@ -182,7 +245,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
     const known = this.calls.get(part.index);
     if (!known) {
       // Engines that emit whole calls without pieces: the arguments as one delta.
-      return this.admit({ toolIndex: part.index, id: w.id, name: w.name, args: w.arguments, sent: '', state: 'waiting', whole: true });
+      return this.admit({ toolIndex: part.index, id: w.id, name: w.name, args: w.arguments, sent: '', state: 'waiting', whole: true, end: new JsonEnd() });
     }
     if (known.whole) return [];
     known.whole = true;

@@ -1,0 +1,53 @@
+import type { RouterResult, StreamPart } from '@llmrr/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { RoutePart } from '../streaming/open-stream.js';
+import { AnthropicStreamEncoder } from './stream-encoder.js';
+
+// The encoder's work per streamed piece stays linear in the argument length, also while a call waits
+// behind an open one (a whole-text check per piece made a long argument quadratic and blocked the event
+// loop for seconds). Deterministic measure: the characters JSON.parse is handed, counted with a spy.
+
+const route = { type: 'route', requestId: 'req_abc', deployment: 'dep', model: 'm', provider: 'mock' } as unknown as RoutePart;
+const usage = { inputTokens: 3, outputTokens: 4, totalTokens: 7 };
+const result = { requestId: 'req_abc', deployment: 'dep', provider: 'mock', text: '', toolCalls: [], finishReason: 'tool-calls', usage, cost: { totalUsd: 0, estimated: false }, cached: false, latencyMs: 1 } as unknown as RouterResult;
+const piece = (index: number, argumentsDelta: string, id?: string, name?: string): StreamPart => ({ type: 'tool-call-delta', index, ...(id ? { id } : {}), ...(name ? { name } : {}), argumentsDelta });
+
+/** Call 0 streams `{"items":[{"a":1},{"a":1},...]}` in pieces that each end with `}`; call 1 announced first or not. */
+function run(pieces: number, call1AnnouncedFirst: boolean): { parsedChars: number; args: number } {
+  const enc = new AnthropicStreamEncoder({ explain: false });
+  enc.start(route);
+  const parts: StreamPart[] = [piece(0, '', 'call_a', 'write')];
+  if (call1AnnouncedFirst) parts.push(piece(1, '', 'call_b', 'write'));
+  parts.push(piece(0, '{"items":[{"a":1}'));
+  for (let i = 0; i < pieces; i++) parts.push(piece(0, ',{"a":1}'));
+  parts.push(piece(0, ']}'));
+  if (!call1AnnouncedFirst) parts.push(piece(1, '', 'call_b', 'write'));
+  parts.push(piece(1, '{}'));
+  let parsedChars = 0;
+  const real = JSON.parse;
+  const spy = vi.spyOn(JSON, 'parse').mockImplementation(((text: string, reviver?: never) => {
+    parsedChars += text.length;
+    return real(text, reviver);
+  }) as typeof JSON.parse);
+    for (const p of parts) enc.part(p);
+  enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result);
+  spy.mockRestore();
+  return { parsedChars, args: 18 + pieces * 8 + 2 };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('AnthropicStreamEncoder: per-piece cost', () => {
+  it('sequential calls: no JSON.parse per piece (linear)', () => {
+    const r = run(4000, false);
+    expect(r.parsedChars).toBeLessThan(4 * r.args);
+  });
+
+  it('call 1 announced before call 0 streams (both starts in the first chunk): JSON.parse work stays linear in the argument length', () => {
+    const small = run(1000, true);
+    const big = run(4000, true);
+    // Quadratic work (a parse per piece ending in `}`) would be about pieces^2 * 4 characters.
+    expect(big.parsedChars).toBeLessThan(4 * big.args);
+    expect(small.parsedChars).toBeLessThan(4 * small.args);
+  });
+});
