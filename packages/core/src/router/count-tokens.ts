@@ -2,11 +2,13 @@ import type { TimeoutsConfig } from '../config/schema.js';
 import { LLMError } from '../errors/llm-error.js';
 import { abortError, toLLMError } from '../errors/to-llm-error.js';
 import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
+import type { LLMErrorCode } from '../errors/codes.js';
 import type { CountTokensCallOptions, GenerateRequest, LanguageEngine } from '../spec/index.js';
 import { raceAbort, withTimeout } from '../util/abort.js';
 import { matchesName, noDeploymentError, unfitReason, type CandidateQuery, type Exclusion } from './candidates.js';
 import type { RouterDeployment } from './deployment.js';
 import { impliedCapabilities } from './request.js';
+import { isPending, type CircuitPermit } from './resilience/circuit-state-store.js';
 import type { RouterCallOptions } from './types.js';
 
 /** A place under the caller's limits for one remote count (`CountTokensOptions.admitRemote`). */
@@ -52,8 +54,9 @@ export interface TokenCount {
  * could be served by (in `allowedModels`, enabled, not embedding-only, in `region`, with the capabilities the
  * request implies), the lowest `priority` first, config order on ties: the head of the `priority` order.
  * The strategy is not asked (round-robin and adaptive keep state a count must not move), and neither are the
- * moment's circuits, limits nor the context window: counting calls no model, and an over-long prompt is
- * exactly what a caller counts to find out. Throws `model_not_found` for a name no allowed deployment
+ * moment's circuits, limits nor the context window: counting calls no model, an over-long prompt is exactly
+ * what a caller counts to find out, and another deployment's count could be off by its tokenizer (the chosen
+ * deployment's circuit only decides whether its count may be remote: `countWith`). Throws `model_not_found` for a name no allowed deployment
  * carries, `no_deployment` (listing why) when none of them can serve the request.
  */
 export function countingDeployment(all: readonly RouterDeployment[], request: GenerateRequest, options: CountTokensOptions): RouterDeployment {
@@ -94,20 +97,67 @@ export function countTimeoutMs(d: RouterDeployment, options: CountTokensOptions,
 }
 
 /**
+ * Failures of a remote count that say the provider is down or failing, as a failed call's would: they count
+ * against the deployment's circuit breaker. Left out, because they say nothing about the messages endpoint
+ * the calls use: faults of the request (4xx), `rate_limited` (Anthropic documents that token counting and
+ * message creation have separate and independent rate limits, and Gemini's count has its own quota),
+ * `authentication` / `permission_denied` / `not_found` (answered at once, so they never leave a client
+ * waiting, and a call's own attempt reports them if they hold for calls too; a base URL whose proxy has no
+ * count endpoint must not open the circuit of a deployment whose calls work), and `invalid_response` (the
+ * count endpoint's answer, not the model's).
+ */
+const PROVIDER_DOWN: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>(['network_error', 'timeout', 'provider_error', 'provider_unavailable', 'overloaded', 'stream_interrupted']);
+
+/**
+ * The deployment's circuit admission of a remote count, or undefined when the count must stay local: the
+ * circuit is open or half-open (the provider is known to be down, or a call's probe is finding out whether it
+ * is back: a count never takes the probe's place). Asked through the circuit's own admission (`acquire`, as
+ * a call is), so with a shared store (`RedisCircuitStateStore`) a circuit another process opened is seen
+ * even while this router's view of it is still closed; a probe slot the store hands out when this router's
+ * view was stale is given back at once.
+ */
+async function admitByCircuit(d: RouterDeployment): Promise<CircuitPermit | undefined> {
+  const breaker = d.breaker;
+  if (breaker.enabled && breaker.state !== 'closed') return undefined;
+  let admitted = breaker.acquire();
+  if (isPending(admitted)) admitted = await admitted.catch(() => undefined);
+  if (admitted?.probe) {
+    breaker.release(admitted);
+    return undefined;
+  }
+  return admitted;
+}
+
+/**
  * Counts `request` with `d`'s engine: its `countTokens` (`exact` from the engine's `countTokensExact`), else
  * the router's own estimate (`estimateRequestTokens`, `exact: false`). A count that may do network I/O (the
- * engine's `countTokensRemote` true or absent) is made only without `options.local` and with a permit from
- * `options.admitRemote` (when given; released when the count ends); otherwise the local estimate answers
- * (`exact: false`): the engine's with `local: true` when it declares `countTokensRemote`, else the router's.
+ * engine's `countTokensRemote` true or absent) is made only without `options.local`, while the deployment's
+ * circuit is closed (`admitByCircuit`) and with a permit from `options.admitRemote` (when given, asked after
+ * the circuit; released when the count ends); otherwise the local estimate answers (`exact: false`): the
+ * engine's with `local: true` when it declares `countTokensRemote`, else the router's. So a client counting
+ * before every turn (Claude Code) gets an immediate estimate while the provider is known to be down, instead
+ * of waiting out the count's time limit for an error.
+ *
  * Bounded by `options.signal` and the count's time limit (`countTimeoutMs`); the engine gets the bounded
  * signal, so a provider count (and its media downloads) is cancelled with the count. A failure is the
  * engine's `LLMError` (`timeout` / `aborted` for the bounds), neither retried nor passed to a fallback: a
- * count from another deployment than the one asked for could be off by its tokenizer.
+ * count from another deployment than the one asked for could be off by its tokenizer. A remote count failing
+ * because the provider is down (`PROVIDER_DOWN`: network error, the count's own timeout, 5xx, overloaded)
+ * records a failure on the circuit, as a failed call does (the caller's abort or deadline does not); the
+ * failure is still the count's answer (the caller sees the provider's error, as a call would). A successful
+ * count records nothing: the count endpoint answering says little about the messages endpoint, and
+ * counting it as a success would reset the failures calls have counted (a client counting between failing
+ * calls would keep the circuit from ever opening). Counts leave `stats()` alone.
  */
 export async function countWith(d: RouterDeployment, request: GenerateRequest, options: CountTokensOptions, routing: TimeoutsConfig): Promise<TokenCount> {
   const context = { provider: d.provider, deployment: d.name };
   const bound = withTimeout(options.signal, countTimeoutMs(d, options, routing));
   let permit: RemoteCountPermit | undefined;
+  /** The circuit's admission of a remote count in progress: settled exactly once, in `finally`. */
+  let circuit: CircuitPermit | undefined;
+  /** Set once the remote count is handed to the engine: only its failures can be the provider's. */
+  let sent = false;
+  let failedDown = false;
   try {
     if (bound?.aborted) throw abortError(bound, context);
     const engine: LanguageEngine = d.engine();
@@ -116,15 +166,24 @@ export async function countWith(d: RouterDeployment, request: GenerateRequest, o
     let local = false;
     if (engine.countTokensRemote !== false) {
       if (options.local) local = true;
-      else if (options.admitRemote) {
-        permit = await options.admitRemote({ deployment: d.name, provider: d.provider });
-        local = permit === undefined;
+      else {
+        circuit = await admitByCircuit(d);
+        local = circuit === undefined;
+        if (!local && options.admitRemote) {
+          permit = await options.admitRemote({ deployment: d.name, provider: d.provider });
+          local = permit === undefined;
+        }
+        if (local && circuit) {
+          d.breaker.release(circuit);
+          circuit = undefined;
+        }
       }
       if (bound?.aborted) throw abortError(bound, context);
       // An engine that does not declare `countTokensRemote` may not know `local`: the router's estimate.
       if (local && engine.countTokensRemote !== true) return { tokens: estimateRequestTokens(request), exact: false, ...answer };
     }
     const engineOptions: CountTokensCallOptions = { ...(bound ? { signal: bound } : {}), ...(local ? { local: true } : {}) };
+    sent = circuit !== undefined;
     const tokens = await raceAbort(
       Promise.resolve().then(() => engine.countTokens!(request, engineOptions)),
       bound,
@@ -134,8 +193,16 @@ export async function countWith(d: RouterDeployment, request: GenerateRequest, o
     }
     return { tokens, exact: !local && engine.countTokensExact === true, ...answer };
   } catch (e) {
-    throw bound?.aborted && !LLMError.isInstance(e) ? abortError(bound, context) : toLLMError(e, context);
+    const error = bound?.aborted && !LLMError.isInstance(e) ? abortError(bound, context) : toLLMError(e, context);
+    // The caller's own abort or deadline says nothing about the provider, nor does a time limit spent
+    // waiting for the admissions.
+    failedDown = sent && options.signal?.aborted !== true && PROVIDER_DOWN.has(error.code);
+    throw error;
   } finally {
+    if (circuit) {
+      if (failedDown) d.breaker.failure(circuit);
+      else d.breaker.release(circuit);
+    }
     // The permit's owner handles its own failures (the contract says release does not reject).
     if (permit) await Promise.resolve().then(() => permit!.release()).catch(() => undefined);
   }

@@ -118,7 +118,7 @@ describe('LLMRouter.countTokens', () => {
     expect(await r.countTokens(hello, { allowedModels: ['cheap'] })).toMatchObject({ deployment: 'cheap' });
   });
 
-  it('the context window, circuits and limits do not stop a count', async () => {
+  it('the context window and limits do not stop a count (circuits and remote counts: llm-router.count-tokens-circuit.test.ts)', async () => {
     const r = router({ models: [{ name: 'small', engine: 'mock', contextWindow: 10, limits: { rpm: 1 } }] });
     const long = 'word '.repeat(200);
     await expect(r.generate(long, { model: 'small' })).rejects.toMatchObject({ code: 'no_deployment' });

@@ -474,7 +474,9 @@ export class LLMRouter {
    * calling the model: `countingDeployment` picks it (a name or alias: the fit deployment with the lowest
    * `priority`, config order on ties), `countWith` asks its engine (`exact` when the engine's count is the
    * model's own). A cascade's name counts with its weak model (what its first step pays), under the
-   * cascade's allow-list and request checks. Rejects with an `LLMError`.
+   * cascade's allow-list and request checks. A remote count (a provider's count endpoint) goes out only while
+   * the deployment's circuit is closed, else the local estimate answers; one failing because the provider is
+   * down counts against that circuit, as a failed call does. Rejects with an `LLMError`.
    */
   async countTokens(input: PromptOrRequest, options: CountTokensOptions = {}): Promise<TokenCount> {
     this.assertOpen();

@@ -256,3 +256,36 @@ describe('count_tokens metrics', () => {
     }
   });
 });
+
+describe('count_tokens and the counting deployment circuit', () => {
+  it('failing upstream counts open the circuit; then counts answer the local estimate at once, with no upstream request', async () => {
+    // An Anthropic-wire upstream whose count_tokens fails (a 500 api_error), like a provider that is down.
+    const down = await startAnthropicWireServer({
+      apiKey: 'sk-ant-upstream',
+      countTokens: () => {
+        throw new Error('down');
+      },
+    });
+    const m = await createHarness({
+      stores: 'memory',
+      models: [{ name: 'claude', engine: 'anthropic', model: 'claude-wire-1', baseURL: down.url, apiKey: 'sk-ant-upstream', options: { exactTokenCount: true } }],
+      routing: { circuitBreaker: { failureThreshold: 2, cooldownMs: 60_000 } },
+    });
+    try {
+      await m.stores!.tenants.createTenant({ id: 'acme', name: 'Acme' });
+      const k = (await m.stores!.tenants.createKey('acme', { name: 'k' })).secret;
+      const claudeBody = { ...body, model: 'claude' };
+      // Until the circuit opens, each failing count is its error reply (as today).
+      for (let i = 0; i < 2; i++) expectGatewayError(await answer(await post(m.gateway, PATH, claudeBody, auth(k))), { status: 502, code: 'provider_error', style: 'anthropic' });
+      expect(down.requests.filter((q) => q.path === PATH)).toHaveLength(2);
+      const res = await post(m.gateway, PATH, claudeBody, auth(k));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-llmrr-token-count')).toBe('estimate');
+      expect((await res.json()) as { input_tokens: number }).toMatchObject({ input_tokens: expect.any(Number) });
+      expect(down.requests.filter((q) => q.path === PATH)).toHaveLength(2);
+    } finally {
+      await m.close();
+      await down.close();
+    }
+  });
+});

@@ -1,0 +1,304 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelConfigInput, RouterConfigInput } from '../config/schema.js';
+import '../engines/index.js';
+import type { GenerateRequest } from '../spec/index.js';
+import { testServiceUrls } from '../stores/__fixtures__/store-fixtures.js';
+import { anthropicErrorTypeForStatus, anthropicMessageBody } from '../test/anthropic-wire-server.js';
+import { rejection } from '../test/async.test-helpers.js';
+import { LLMRouter } from './llm-router.js';
+import { RedisCircuitStateStore } from './resilience/redis-circuit-state-store.js';
+
+// LLMRouter.countTokens and the counting deployment's circuit breaker: an open (or half-open) circuit answers
+// the local estimate with no network I/O; a remote count failing because the provider is down or failing
+// counts against the circuit as a failed call does; other count failures and successful counts leave it be.
+
+/** What the upstream does with one request: answer (a count, or a message), an Anthropic error, a dropped connection, or nothing. */
+type Reply = { ok: true } | { status: number } | { drop: true } | { hang: true };
+
+/**
+ * An upstream speaking Anthropic's wire format on both endpoints the engine uses: POST /v1/messages (a
+ * non-streamed message answer) and POST /v1/messages/count_tokens (`{ input_tokens }`), each with its own
+ * queue of scripted replies (default: answer). Errors carry Anthropic's body `{ type: 'error', error }`.
+ */
+class Upstream {
+  readonly counts: Reply[] = [];
+  readonly calls: Reply[] = [];
+  /** Requests received, by path. */
+  received: string[] = [];
+  private server: Server | undefined;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  get countRequests(): number {
+    return this.received.filter((p) => p === '/v1/messages/count_tokens').length;
+  }
+
+  get callRequests(): number {
+    return this.received.filter((p) => p === '/v1/messages').length;
+  }
+
+  reset(): void {
+    this.counts.length = 0;
+    this.calls.length = 0;
+    this.received = [];
+  }
+
+  async close(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+    const path = (req.url ?? '').split('?')[0]!;
+    this.received.push(path);
+    const count = path === '/v1/messages/count_tokens';
+    const reply = (count ? this.counts : this.calls).shift() ?? { ok: true };
+    if ('hang' in reply) return;
+    if ('drop' in reply) {
+      req.socket.destroy();
+      return;
+    }
+    if ('status' in reply) {
+      const type = anthropicErrorTypeForStatus(reply.status);
+      res.writeHead(reply.status, { 'content-type': 'application/json', 'request-id': 'req_err' });
+      res.end(JSON.stringify({ type: 'error', error: { type, message: `scripted ${reply.status}` } }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_ok' });
+    res.end(JSON.stringify(count ? { input_tokens: 4242 } : anthropicMessageBody({ content: 'ok' }, body)));
+  }
+}
+
+const upstream = new Upstream();
+beforeAll(() => upstream.start());
+afterAll(() => upstream.close());
+
+const routers: LLMRouter[] = [];
+afterEach(async () => {
+  await Promise.all(routers.splice(0).map((r) => r.close()));
+  upstream.reset();
+});
+
+const hello: GenerateRequest = { messages: [{ role: 'user', content: 'hello there, how are you' }] };
+
+const claude = (extra: Partial<ModelConfigInput> = {}): ModelConfigInput => ({
+  name: 'claude',
+  engine: 'anthropic',
+  model: 'claude-test-1',
+  baseURL: upstream.url,
+  apiKey: 'sk-ant-test',
+  options: { exactTokenCount: true },
+  ...extra,
+});
+
+/** A router over the one Anthropic deployment, a clock the test moves, and the circuit transitions it saw. */
+function setup(circuitBreaker: NonNullable<RouterConfigInput['routing']>['circuitBreaker'], extra: ConstructorParameters<typeof LLMRouter>[1] = {}) {
+  const clock = { now: 1_000_000 };
+  const r = new LLMRouter({ models: [claude()], routing: { retries: { max: 0 }, circuitBreaker } }, { now: () => clock.now, ...extra });
+  routers.push(r);
+  const circuit: string[] = [];
+  r.on('circuit', (e) => circuit.push(`${e.from}->${e.to}`));
+  return { r, clock, circuit };
+}
+
+describe('countTokens and the circuit breaker', () => {
+  it('an open circuit answers the local estimate: no request to the provider, no admission asked', async () => {
+    const { r, circuit } = setup({ failureThreshold: 2, cooldownMs: 60_000 });
+    const local = await r.countTokens(hello, { model: 'claude', local: true });
+    upstream.calls.push({ status: 529 }, { status: 529 });
+    expect((await rejection(r.generate(hello, { model: 'claude' }))).code).toBe('overloaded');
+    expect((await rejection(r.generate(hello, { model: 'claude' }))).code).toBe('overloaded');
+    expect(circuit).toEqual(['closed->open']);
+    let asked = 0;
+    const count = await r.countTokens(hello, { model: 'claude', admitRemote: async () => (asked++, { release: () => {} }) });
+    expect(count).toEqual(local);
+    expect(count.exact).toBe(false);
+    expect(upstream.countRequests).toBe(0);
+    // The rate-limit place (the gateway's countAdmission) is not taken for a count that stays local.
+    expect(asked).toBe(0);
+  });
+
+  it("half-open: a count answers the estimate and leaves the probe to a call, whose success closes the circuit; then counts are remote again", async () => {
+    const { r, clock, circuit } = setup({ failureThreshold: 1, cooldownMs: 1_000, halfOpenMaxProbes: 1, successThreshold: 1 });
+    upstream.calls.push({ status: 500 });
+    expect((await rejection(r.generate(hello, { model: 'claude' }))).code).toBe('provider_error');
+    clock.now += 1_001;
+    expect(r.stats()['claude']!.circuit).toBe('half-open');
+    for (let i = 0; i < 3; i++) expect(await r.countTokens(hello, { model: 'claude' })).toMatchObject({ exact: false });
+    expect(upstream.countRequests).toBe(0);
+    // The one probe slot is still free: the call goes out as the probe and closes the circuit.
+    expect((await r.generate(hello, { model: 'claude' })).text).toBe('ok');
+    expect(circuit).toEqual(['closed->open', 'open->half-open', 'half-open->closed']);
+    expect(await r.countTokens(hello, { model: 'claude' })).toMatchObject({ tokens: 4242, exact: true });
+    expect(upstream.countRequests).toBe(1);
+  });
+
+  it('remote counts failing because the provider fails (5xx, 529 overloaded, 503, a dropped connection) open the circuit; each is still its error', async () => {
+    const { r, circuit } = setup({ failureThreshold: 4, cooldownMs: 60_000 });
+    upstream.counts.push({ status: 500 }, { status: 529 }, { status: 503 }, { drop: true });
+    const codes: string[] = [];
+    for (let i = 0; i < 4; i++) codes.push((await rejection(r.countTokens(hello, { model: 'claude' }))).code);
+    // Anthropic's error type decides the code: a 503 with `api_error` is a provider_error.
+    expect(codes).toEqual(['provider_error', 'overloaded', 'provider_error', 'network_error']);
+    expect(circuit).toEqual(['closed->open']);
+    expect(upstream.countRequests).toBe(4);
+    // Now open: the next count answers at once, with no request.
+    expect(await r.countTokens(hello, { model: 'claude' })).toMatchObject({ exact: false, deployment: 'claude' });
+    expect(upstream.countRequests).toBe(4);
+    expect(r.stats()['claude']!.circuit).toBe('open');
+  });
+
+  it("a count that times out counts against the circuit; the caller's own abort does not", async () => {
+    const { r, circuit } = setup({ failureThreshold: 1, cooldownMs: 60_000 });
+    const aborted = new AbortController();
+    upstream.counts.push({ hang: true });
+    const counting = rejection(r.countTokens(hello, { model: 'claude', signal: aborted.signal }));
+    for (let i = 0; i < 400 && upstream.countRequests === 0; i++) await new Promise((res) => setTimeout(res, 10));
+    aborted.abort();
+    expect((await counting).code).toBe('aborted');
+    expect(circuit).toEqual([]);
+    // The time limit spent waiting for a rate-limit place (admitRemote) is not the provider's.
+    const slowAdmission = () => new Promise<{ release(): void }>((res) => setTimeout(() => res({ release: () => {} }), 300));
+    expect((await rejection(r.countTokens(hello, { model: 'claude', timeouts: { totalMs: 100 }, admitRemote: slowAdmission }))).code).toBe('timeout');
+    expect(circuit).toEqual([]);
+    expect(upstream.countRequests).toBe(1);
+    upstream.counts.push({ hang: true });
+    expect((await rejection(r.countTokens(hello, { model: 'claude', timeouts: { totalMs: 150 } }))).code).toBe('timeout');
+    expect(circuit).toEqual(['closed->open']);
+  }, 20_000);
+
+  it('count failures that say nothing about the provider being down leave the circuit closed: request faults, 429 (count limits are separate), 401, 403, 404', async () => {
+    const { r, circuit } = setup({ failureThreshold: 1, cooldownMs: 60_000 });
+    const statuses = [400, 413, 429, 401, 403, 404];
+    upstream.counts.push(...statuses.map((status) => ({ status })));
+    const codes: string[] = [];
+    for (const _ of statuses) codes.push((await rejection(r.countTokens(hello, { model: 'claude' }))).code);
+    expect(codes).toEqual(['invalid_request', 'payload_too_large', 'rate_limited', 'authentication', 'permission_denied', 'not_found']);
+    expect(circuit).toEqual([]);
+    // Still closed: the next count asks the provider.
+    expect(await r.countTokens(hello, { model: 'claude' })).toMatchObject({ tokens: 4242, exact: true });
+    expect(upstream.countRequests).toBe(statuses.length + 1);
+  });
+
+  it("a successful count does not reset the failures calls have counted (the count endpoint is not the messages endpoint)", async () => {
+    const { r, circuit } = setup({ failureThreshold: 2, cooldownMs: 60_000 });
+    upstream.calls.push({ status: 529 }, { status: 529 });
+    await rejection(r.generate(hello, { model: 'claude' }));
+    expect(await r.countTokens(hello, { model: 'claude' })).toMatchObject({ tokens: 4242, exact: true });
+    await rejection(r.generate(hello, { model: 'claude' }));
+    expect(circuit).toEqual(['closed->open']);
+  });
+
+  it('counts and calls share one failure count', async () => {
+    const { r, circuit } = setup({ failureThreshold: 2, cooldownMs: 60_000 });
+    upstream.counts.push({ status: 500 });
+    upstream.calls.push({ status: 500 });
+    await rejection(r.countTokens(hello, { model: 'claude' }));
+    await rejection(r.generate(hello, { model: 'claude' }));
+    expect(circuit).toEqual(['closed->open']);
+  });
+
+  it('with the circuit breaker disabled, failing counts never stop remote counts', async () => {
+    const { r, circuit } = setup({ enabled: false, failureThreshold: 1 });
+    upstream.counts.push({ status: 500 }, { status: 500 });
+    await rejection(r.countTokens(hello, { model: 'claude' }));
+    await rejection(r.countTokens(hello, { model: 'claude' }));
+    expect(await r.countTokens(hello, { model: 'claude' })).toMatchObject({ exact: true });
+    expect(upstream.countRequests).toBe(3);
+    expect(circuit).toEqual([]);
+  });
+
+  it('a local count (no exactTokenCount) is not touched by an open circuit and does not move it', async () => {
+    const clock = { now: 1_000_000 };
+    const r = new LLMRouter({ models: [claude({ options: {} })], routing: { retries: { max: 0 }, circuitBreaker: { failureThreshold: 1 } } }, { now: () => clock.now });
+    routers.push(r);
+    upstream.calls.push({ status: 500 });
+    await rejection(r.generate(hello, { model: 'claude' }));
+    expect(r.stats()['claude']!.circuit).toBe('open');
+    const count = await r.countTokens(hello, { model: 'claude' });
+    expect(count).toEqual(await r.countTokens(hello, { model: 'claude', local: true }));
+    expect(upstream.countRequests).toBe(0);
+  });
+});
+
+const { redisUrl } = testServiceUrls();
+const skip = redisUrl ? undefined : 'shared-circuit count tests skipped: Redis (LLMRR_TEST_REDIS_URL) not available';
+
+describe.skipIf(skip !== undefined)(skip ?? 'countTokens with circuits shared through Redis (two routers, like two gateway processes)', () => {
+  const stores: RedisCircuitStateStore[] = [];
+  afterEach(async () => {
+    await Promise.all(routers.splice(0).map((r) => r.close()));
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+
+  async function twoRouters(cooldownMs = 60_000) {
+    const keyPrefix = `t${randomBytes(6).toString('hex')}:circuit:`;
+    const make = async () => {
+      const store = await RedisCircuitStateStore.connect(redisUrl!, { keyPrefix });
+      stores.push(store);
+      const r = new LLMRouter({ models: [claude()], routing: { retries: { max: 0 }, circuitBreaker: { failureThreshold: 2, cooldownMs, halfOpenMaxProbes: 1 } } }, { circuitStore: store });
+      routers.push(r);
+      const circuit: string[] = [];
+      r.on('circuit', (e) => circuit.push(`${e.from}->${e.to}`));
+      return { r, store, circuit };
+    };
+    return { a: await make(), b: await make() };
+  }
+
+  it("counts failing in router A open the circuit for router B, whose count (its own view still closed) then answers the estimate with no request", async () => {
+    const { a, b } = await twoRouters();
+    upstream.counts.push({ status: 500 }, { status: 529 });
+    await rejection(a.r.countTokens(hello, { model: 'claude' }));
+    await rejection(a.r.countTokens(hello, { model: 'claude' }));
+    await a.store.flush();
+    expect(a.circuit).toEqual(['closed->open']);
+    expect(b.r.stats()['claude']!.circuit).toBe('closed');
+    const before = upstream.countRequests;
+    expect(await b.r.countTokens(hello, { model: 'claude' })).toMatchObject({ exact: false, deployment: 'claude' });
+    expect(upstream.countRequests).toBe(before);
+    // B learnt the state from Redis's admission answer.
+    expect(b.circuit).toEqual(['closed->open']);
+  });
+
+  it("a probe slot Redis hands a count (this router's view was stale) is given back at once: the other router's call takes it and closes the circuit", async () => {
+    const { a, b } = await twoRouters(300);
+    upstream.calls.push({ status: 500 }, { status: 500 });
+    await rejection(a.r.generate(hello, { model: 'claude' }));
+    await rejection(a.r.generate(hello, { model: 'claude' }));
+    await a.store.flush();
+    expect(a.circuit).toEqual(['closed->open']);
+    await new Promise((res) => setTimeout(res, 450));
+    // B never saw the circuit: its view is closed, so it asks Redis, which turns it half-open and admits a probe.
+    expect(await b.r.countTokens(hello, { model: 'claude' })).toMatchObject({ exact: false });
+    await b.store.flush();
+    expect(upstream.countRequests).toBe(0);
+    expect(b.circuit).toEqual(['closed->half-open']);
+    // The slot is free again: A's call is the probe, and its success closes the circuit.
+    expect((await a.r.generate(hello, { model: 'claude' })).text).toBe('ok');
+    await a.store.flush();
+    expect(a.circuit).toEqual(['closed->open', 'open->half-open', 'half-open->closed']);
+  });
+
+  it("a count's success is not reported (it would reset the failures calls counted in Redis)", async () => {
+    const { a, b } = await twoRouters();
+    upstream.calls.push({ status: 500 }, { status: 500 });
+    await rejection(a.r.generate(hello, { model: 'claude' }));
+    await a.store.flush();
+    expect(await b.r.countTokens(hello, { model: 'claude' })).toMatchObject({ exact: true });
+    await b.store.flush();
+    await rejection(b.r.generate(hello, { model: 'claude' }));
+    await b.store.flush();
+    expect(b.circuit).toEqual(['closed->open']);
+  });
+});
