@@ -72,23 +72,60 @@ describe('official anthropic client: messages.stream over an upstream that inter
     expect(events.at(-1)).toBe('message_stop');
   });
 
-  it('a call whose pieces go on after text closed its block: the client gets an error, not a cut call', async () => {
+  it('text that comes between the pieces of a call waits for it: the call is whole, the text follows, the ledger row is the non-streamed one', async () => {
+    const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
     upstream.setScript({
       rawSSE:
         chunk({ role: 'assistant', tool_calls: [call(0, '{"city":', { id: 'call_a', name: 'get_weather' })] }) +
         chunk({ content: 'One moment.' }) +
         chunk({ tool_calls: [call(0, '"Oslo"}')] }) +
+        chunk({ content: ' Then Bergen.' }) +
+        chunk({ tool_calls: [call(1, '{"city":"Bergen"}', { id: 'call_b', name: 'get_weather' })] }) +
         chunk({}, 'tool_calls') +
+        `data: ${JSON.stringify({ id: 'chatcmpl-a1', object: 'chat.completion.chunk', created: 1, model: 'gpt-test', choices: [], usage })}\n\n` +
         'data: [DONE]\n\n',
     });
-    const error = await client().messages.stream(request).finalMessage().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(Anthropic.APIError);
-    expect(String((error as Error).message)).toContain('call_a');
-    // The stream counts as failed, not as a success with a cut call.
-    const rows = await h.stores!.ledger.query({ tenantId: 'acme' });
-    expect(rows.map((r) => r.status).sort()).toEqual(['error', 'success']);
+    const before = new Set((await h.stores!.ledger.query({ tenantId: 'acme' })).map((r) => r.requestId));
+    const message = await client().messages.stream(request).finalMessage();
+    expect(message.content).toEqual([
+      { type: 'tool_use', id: 'call_a', name: 'get_weather', input: { city: 'Oslo' } },
+      { type: 'text', text: 'One moment. Then Bergen.' },
+      { type: 'tool_use', id: 'call_b', name: 'get_weather', input: { city: 'Bergen' } },
+    ]);
+    expect(message.stop_reason).toBe('tool_use');
+    expect(message.usage).toMatchObject({ input_tokens: 11, output_tokens: 7 });
+
+    // The same answer, not streamed: the same ledger record (status, tokens, cost).
+    upstream.setScript({
+      json: {
+        id: 'chatcmpl-a2',
+        object: 'chat.completion',
+        created: 1,
+        model: 'gpt-test',
+        choices: [
+          {
+            index: 0,
+            finish_reason: 'tool_calls',
+            message: {
+              role: 'assistant',
+              content: 'One moment. Then Bergen.',
+              tool_calls: [
+                { id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
+                { id: 'call_b', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Bergen"}' } },
+              ],
+            },
+          },
+        ],
+        usage,
+      },
+    });
+    const plain = await client().messages.create(request);
+    expect(plain.content.filter((b) => b.type === 'tool_use')).toEqual(message.content.filter((b) => b.type === 'tool_use'));
+    const rows = (await h.stores!.ledger.query({ tenantId: 'acme' })).filter((r) => !before.has(r.requestId));
+    expect(rows).toHaveLength(2);
+    const [a, b] = rows.map((r) => ({ status: r.status, inputTokens: r.inputTokens, outputTokens: r.outputTokens, costUsd: r.costUsd }));
+    expect(a).toEqual(b);
+    expect(a).toMatchObject({ status: 'success', inputTokens: 11, outputTokens: 7 });
+    expect(rows.map((r) => r.stream).sort()).toEqual([false, true]);
   });
 });

@@ -29,11 +29,28 @@ const piece = (index: number, argumentsDelta: string, id?: string, name?: string
 });
 const whole = (index: number, id: string, name: string, args: string): StreamPart => ({ type: 'tool-call', index, toolCall: { id, name, arguments: args } });
 const text = (delta: string): StreamPart => ({ type: 'text-delta', delta });
+const call = (id: string, name: string, args: string) => ({ id, name, arguments: args });
 
-/** Feeds `parts` (then the finish) and returns the frames each call gave: `[start, ...parts, finish]`. */
-function encode(parts: StreamPart[]): string[][] {
+/**
+ * Feeds `parts` (then the finish) and returns the frames each call gave: `[start, ...parts, finish]`.
+ * `finals`: the router result's tool calls (what the non-streamed answer has); none by default.
+ */
+function encode(parts: StreamPart[], finals: RouterResult['toolCalls'] = []): string[][] {
   const enc = new AnthropicStreamEncoder({ explain: false });
-  return [enc.start(route), ...parts.map((p) => enc.part(p)), enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result)];
+  return [enc.start(route), ...parts.map((p) => enc.part(p)), enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, { ...result, toolCalls: finals })];
+}
+
+/** The error `finish` throws (the stream then ends with the error event), or undefined. */
+function finishError(parts: StreamPart[], finals: RouterResult['toolCalls']): unknown {
+  const enc = new AnthropicStreamEncoder({ explain: false });
+  enc.start(route);
+  for (const p of parts) enc.part(p);
+  try {
+    enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, { ...result, toolCalls: finals });
+  } catch (e) {
+    return e;
+  }
+  return undefined;
 }
 
 function decode(frames: string[]): AnthropicStreamEvent[] {
@@ -82,6 +99,8 @@ const jsonDeltas = (frames: string[]) =>
   decode(frames).flatMap((e) => (e.type === 'content_block_delta' && e.delta.type === 'input_json_delta' ? [[e.index, e.delta.partial_json] as const] : []));
 
 const ev = {
+  textStart: (index: number) => ({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } }),
+  text: (index: number, text: string) => ({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } }),
   toolStart: (index: number, id: string, name: string) => ({ type: 'content_block_start', index, content_block: { type: 'tool_use', id, name, input: {} } }),
   json: (index: number, partial_json: string) => ({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json } }),
   stop: (index: number) => ({ type: 'content_block_stop', index }),
@@ -244,10 +263,11 @@ describe('AnthropicStreamEncoder: interleaved parallel tool calls', () => {
     ]);
   });
 
-  it('text while a call is still waiting: the open call closes, the waiting one is flushed as a block, then the text', () => {
+  it('text while a call is still waiting: both wait for the open call (here until the finish), the call first', () => {
     const out = encode([piece(0, '{"a":1}', 'c0', 'f'), piece(1, '{"b":', 'c1', 'g'), piece(2, '{"c":3}', 'c2', 'h'), text('Hm.'), whole(2, 'c2', 'h', '{"c":3}')]);
-    // Call 0 was whole when call 1 came: closed then, call 1 live; call 2 waited for 1 until the text.
-    expect(out[3]).toEqual([]);
+    // Call 0 was whole when call 1 came: closed then, call 1 live; call 2 and the text wait for 1, which never
+    // becomes whole JSON, until the finish.
+    expect([...out[3]!, ...out[4]!, ...out[5]!]).toEqual([]);
     expect(jsonDeltas(out.flat())).toEqual([
       [0, '{"a":1}'],
       [1, '{"b":'],
@@ -329,9 +349,10 @@ describe('AnthropicStreamEncoder: whole tool-call parts', () => {
   it('a piece for a closed block is not dropped silently: an error', () => {
     const enc = new AnthropicStreamEncoder({ explain: false });
     enc.start(route);
-    enc.part(piece(0, '{"a":', 'c0', 'f'));
-    enc.part(text('text closes the call'));
-    expect(() => enc.part(piece(0, '1}'))).toThrow(expect.objectContaining({ code: 'invalid_response', message: expect.stringContaining('after its block was closed') }));
+    // Whole JSON, so the text closes the call; a later piece would make its arguments something else.
+    enc.part(piece(0, '{"a":1}', 'c0', 'f'));
+    expect(decode(enc.part(text('text closes the call'))).map((e) => e.type)).toEqual(['content_block_stop', 'content_block_start', 'content_block_delta']);
+    expect(() => enc.part(piece(0, ',"b":2}'))).toThrow(expect.objectContaining({ code: 'invalid_response', message: expect.stringContaining('after its block was closed') }));
     // After the whole call came, its later pieces have nothing to add.
     const enc2 = new AnthropicStreamEncoder({ explain: false });
     enc2.start(route);
@@ -339,5 +360,135 @@ describe('AnthropicStreamEncoder: whole tool-call parts', () => {
     enc2.part(whole(0, 'c0', 'f', '{"a":1}'));
     enc2.part(piece(1, '{}', 'c1', 'g'));
     expect(enc2.part(piece(0, '{"a":1}'))).toEqual([]);
+  });
+});
+
+describe('AnthropicStreamEncoder: text that arrives inside an unfinished tool call waits for it', () => {
+  it('text between two pieces of one call: sent after the call closes, the call whole (it used to close the call and end in an error)', () => {
+    const out = encode([piece(0, '{"city":', 'call_a', 'get_weather'), text('One moment.'), piece(0, '"Oslo"}'), text(' Done.')]);
+    expect(decode(out[2]!)).toEqual([]);
+    // The piece that makes the call whole closes it and opens the text with what was buffered.
+    expect(decode(out[3]!)).toEqual([ev.json(0, '"Oslo"}'), ev.stop(0), ev.textStart(1), ev.text(1, 'One moment.')]);
+    // Then text streams live again.
+    expect(decode(out[4]!)).toEqual([ev.text(1, ' Done.')]);
+    expect(content(decode(out.flat()))).toEqual([
+      { type: 'tool_use', id: 'call_a', name: 'get_weather', input: { city: 'Oslo' } },
+      { type: 'text', text: 'One moment. Done.' },
+    ]);
+  });
+
+  it('several text pieces while a call is open are one buffered text, sent in one delta', () => {
+    const out = encode([piece(0, '{"a":', 'c0', 'f'), text('x'), text('y'), piece(0, '1'), text('z'), piece(0, '}')]);
+    expect([...out[2]!, ...out[3]!, ...out[5]!]).toEqual([]);
+    // The open call's own pieces still stream live.
+    expect(decode(out[4]!)).toEqual([ev.json(0, '1')]);
+    expect(decode(out[6]!)).toEqual([ev.json(0, '}'), ev.stop(0), ev.textStart(1), ev.text(1, 'xyz')]);
+  });
+
+  it('buffered text and waiting calls keep their arrival order (calls between two texts in index order)', () => {
+    const out = encode([
+      piece(0, '{"a":', 'c0', 'f'),
+      piece(2, '{"c":3}', 'c2', 'h'),
+      text('X'),
+      piece(1, '{"b":2}', 'c1', 'g'),
+      piece(4, '{"e":', 'c4', 'k'),
+      piece(3, '{"d":4}', 'c3', 'j'),
+      text('Y'),
+      piece(0, '1}'),
+      piece(4, '5}'),
+      text('Z'),
+    ]);
+    expect(content(decode(out.flat()))).toEqual([
+      { type: 'tool_use', id: 'c0', name: 'f', input: { a: 1 } },
+      { type: 'tool_use', id: 'c2', name: 'h', input: { c: 3 } },
+      { type: 'text', text: 'X' },
+      { type: 'tool_use', id: 'c1', name: 'g', input: { b: 2 } },
+      { type: 'tool_use', id: 'c3', name: 'j', input: { d: 4 } },
+      { type: 'tool_use', id: 'c4', name: 'k', input: { e: 5 } },
+      { type: 'text', text: 'YZ' },
+    ]);
+    // Call 0 whole: c2, X, c1, c3 flushed; c4 opens with its buffered piece and stops there (unfinished).
+    expect(decode(out[8]!).map((e) => e.type)).toEqual([
+      'content_block_delta',
+      'content_block_stop',
+      ...Array.from({ length: 4 }, () => ['content_block_start', 'content_block_delta', 'content_block_stop']).flat(),
+      'content_block_start',
+      'content_block_delta',
+    ]);
+  });
+
+  it('text after an unfinished call that waits behind another: sent after both', () => {
+    const out = encode([piece(0, '{"a":1}', 'c0', 'f'), piece(1, '{"b":', 'c1', 'g'), text('Hm.'), piece(1, '2}'), whole(0, 'c0', 'f', '{"a":1}'), whole(1, 'c1', 'g', '{"b":2}')]);
+    expect(content(decode(out.flat()))).toEqual([
+      { type: 'tool_use', id: 'c0', name: 'f', input: { a: 1 } },
+      { type: 'tool_use', id: 'c1', name: 'g', input: { b: 2 } },
+      { type: 'text', text: 'Hm.' },
+    ]);
+  });
+
+  it('a whole tool-call part finishes the open call and lets the buffered text out', () => {
+    const out = encode([piece(0, '{"a":', 'c0', 'f'), text('T'), whole(0, 'c0', 'f', '{"a":1}')]);
+    expect(decode(out[3]!)).toEqual([ev.json(0, '1}'), ev.stop(0), ev.textStart(1), ev.text(1, 'T')]);
+  });
+
+  it('text still buffered at the finish (the call never became whole JSON) comes after the call', () => {
+    const out = encode([piece(0, '{"a":', 'c0', 'f'), text('T')]);
+    expect(decode(out.at(-1)!).map((e) => e.type)).toEqual(['content_block_stop', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    expect(decode(out.at(-1)!)[2]).toEqual(ev.text(1, 'T'));
+  });
+});
+
+describe('AnthropicStreamEncoder: the finish reconciles the calls sent with the result\'s tool calls', () => {
+  it('a call of the result that never came as a part is sent whole, after the rest', () => {
+    const out = encode([text('Sure.')], [call('toolu_9', 'get_time', '{"tz":"CET"}')]);
+    expect(decode(out.at(-1)!).slice(0, 4)).toEqual([ev.stop(0), ev.toolStart(1, 'toolu_9', 'get_time'), ev.json(1, '{"tz":"CET"}'), ev.stop(1)]);
+    expect(content(decode(out.flat()))).toEqual([
+      { type: 'text', text: 'Sure.' },
+      { type: 'tool_use', id: 'toolu_9', name: 'get_time', input: { tz: 'CET' } },
+    ]);
+    // With no content at all, too.
+    expect(content(decode(encode([], [call('toolu_9', 'get_time', '{}')]).flat()))).toEqual([{ type: 'tool_use', id: 'toolu_9', name: 'get_time', input: {} }]);
+  });
+
+  it('calls that came as parts are not sent twice (by the id the result knows them by, also without an upstream id)', () => {
+    const out = encode(
+      [piece(0, '{"a":1}', 'c0', 'f'), piece(1, '{"b":2}', undefined, 'g'), whole(2, 'c2', 'h', '{}'), piece(3, '{}', 'c3', 'k'), whole(3, 'c3-final', 'k', '{}')],
+      [call('c2', 'h', '{}'), call('c3-final', 'k', '{}'), call('c0', 'f', '{"a":1}'), call('', 'g', '{"b":2}')],
+    );
+    expect(content(decode(out.flat())).map((b) => (b.type === 'tool_use' ? b.id : b.type))).toEqual(['c0', 'toolu_1', 'c2', 'c3']);
+  });
+
+  it('an open call whose streamed arguments are a prefix of the final ones gets the missing suffix at the finish', () => {
+    const out = encode([piece(0, '{"a":', 'c0', 'f')], [call('c0', 'f', '{"a":1}')]);
+    expect(jsonDeltas(out.flat())).toEqual([
+      [0, '{"a":'],
+      [0, '1}'],
+    ]);
+    expect(content(decode(out.flat()))).toEqual([{ type: 'tool_use', id: 'c0', name: 'f', input: { a: 1 } }]);
+  });
+
+  it('a call still waiting at the finish opens with its final arguments (nothing of it was sent)', () => {
+    const out = encode([piece(0, '{"a":', 'c0', 'f'), piece(1, '{"b":', 'c1', 'g'), text('T')], [call('c0', 'f', '{"a":1}'), call('c1', 'g', '{"b":2}')]);
+    expect(content(decode(out.flat()))).toEqual([
+      { type: 'tool_use', id: 'c0', name: 'f', input: { a: 1 } },
+      { type: 'tool_use', id: 'c1', name: 'g', input: { b: 2 } },
+      { type: 'text', text: 'T' },
+    ]);
+  });
+
+  it('final arguments that differ only in whitespace change nothing', () => {
+    const out = encode([piece(0, '{"a": 1}', 'c0', 'f'), piece(1, '{"b":2}', 'c1', 'g')], [call('c0', 'f', '{"a":1}'), call('c1', 'g', ' {"b": 2}')]);
+    expect(jsonDeltas(out.flat())).toEqual([
+      [0, '{"a": 1}'],
+      [1, '{"b":2}'],
+    ]);
+  });
+
+  it('final arguments a sent block cannot be put right to (closed, or not an extension): the finish throws, so the stream ends with the error event', () => {
+    const closed = finishError([piece(0, '{"a":1}', 'c0', 'f'), piece(1, '{"b":2}', 'c1', 'g')], [call('c0', 'f', '{"a":2}'), call('c1', 'g', '{"b":2}')]);
+    expect(LLMError.isInstance(closed)).toBe(true);
+    expect(closed).toMatchObject({ code: 'invalid_response', message: expect.stringMatching(/c0 \(f\).*\{\\"a\\":2\}.*\{\\"a\\":1\}/) });
+    const open = finishError([piece(0, '{"a":"Ber', 'c0', 'f')], [call('c0', 'f', '{"a":"Oslo"}')]);
+    expect(open).toMatchObject({ code: 'invalid_response', message: expect.stringContaining('c0') });
   });
 });

@@ -4,6 +4,8 @@ import { llmrrInfo } from '../http/llmrr-info.js';
 import type { AnthropicStreamEvent } from '../schemas/anthropic-messages.js';
 import type { RoutePart } from '../streaming/open-stream.js';
 import type { StreamEncoder } from '../streaming/sse-response.js';
+import { pairFinalToolCalls, quoteArgs, type SeenToolCall } from '../streaming/final-tool-calls.js';
+import { JsonEnd, sameJson } from '../streaming/json-end.js';
 import { messageId, toAnthropicStopReason } from './message-response.js';
 
 type EventWithExtras = AnthropicStreamEvent | (AnthropicStreamEvent & Record<string, unknown>);
@@ -13,7 +15,7 @@ function event(e: EventWithExtras): string {
 }
 
 /** A tool call of the stream, by tool index. */
-interface ToolCallState {
+interface ToolCallState extends SeenToolCall {
   toolIndex: number;
   /** Sent on `content_block_start`; never changed after. */
   id: string;
@@ -29,90 +31,8 @@ interface ToolCallState {
   end: JsonEnd;
 }
 
-/**
- * Whether a call's arguments, fed piece by piece, are a whole JSON object or array (what tool arguments
- * are): nothing can follow them but whitespace, so the call is finished. An incremental scan of brackets
- * and strings, O(piece) per piece (re-reading the whole text on every piece made a long argument quadratic
- * while another call waited); confirmed once with `JSON.parse` when the brackets first close.
- */
-class JsonEnd {
-  private depth = 0;
-  private inString = false;
-  private escaped = false;
-  /** 0: nothing but whitespace yet; 1: an object or array started; 2: it closed; -1: never whole by this scan. */
-  private phase: -1 | 0 | 1 | 2 = 0;
-  private confirmed: boolean | undefined;
-
-  feed(piece: string): void {
-    if (this.phase === -1) return;
-    for (let i = 0; i < piece.length; i++) {
-      const c = piece.charCodeAt(i);
-      if (this.phase === 2) {
-        // Only whitespace may follow a whole value.
-        if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
-          this.phase = -1;
-          return;
-        }
-        continue;
-      }
-      if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === 0x5c) this.escaped = true; // backslash
-        else if (c === 0x22) this.inString = false; // "
-        continue;
-      }
-      if (c === 0x22) {
-        if (this.phase === 0) {
-          this.phase = -1; // a top-level string: not tool arguments
-          return;
-        }
-        this.inString = true;
-      } else if (c === 0x7b || c === 0x5b) {
-        // { or [
-        this.phase = 1;
-        this.depth++;
-      } else if (c === 0x7d || c === 0x5d) {
-        // } or ]
-        if (this.phase !== 1) {
-          this.phase = -1;
-          return;
-        }
-        if (--this.depth === 0) this.phase = 2;
-      } else if (this.phase === 0 && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
-        this.phase = -1; // a top-level number, literal or garbage
-        return;
-      }
-    }
-  }
-
-  /** The arguments fed so far (`args`) are whole JSON; parsed at most once. */
-  whole(args: string): boolean {
-    if (this.phase !== 2) return false;
-    if (this.confirmed === undefined) {
-      try {
-        JSON.parse(args);
-        this.confirmed = true;
-      } catch {
-        this.confirmed = false;
-      }
-    }
-    return this.confirmed;
-  }
-}
-
-/** Two argument texts with the same JSON value (they differ at most in whitespace). */
-function sameJson(a: string, b: string): boolean {
-  try {
-    return JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
-  } catch {
-    return false;
-  }
-}
-
-/** Arguments quoted for an error message, at most 200 characters of them. */
-function clip(args: string): string {
-  return JSON.stringify(args.length > 200 ? `${args.slice(0, 200)}...` : args);
-}
+/** What waits for the open tool block to close: a call, or text that arrived while the call was unfinished. */
+type Pending = { kind: 'call'; call: ToolCallState } | { kind: 'text'; text: string };
 
 /**
  * Anthropic Messages streaming events in Anthropic's order: `message_start`, `ping`, per content block
@@ -120,22 +40,35 @@ function clip(args: string): string {
  * usage) and `message_stop`. A stream that breaks after its first byte ends with `event: error`.
  *
  * Content blocks are strictly one after another (clients drop a block's state at its stop), while parallel
- * tool calls may interleave their argument pieces (OpenAI's chat wire keys them by index). So one tool block
- * is open at a time and streams live; a call that starts while the open one's arguments are not yet a
- * whole JSON value waits, its pieces buffered. The open call is closed when its arguments become whole
- * JSON (or its whole `tool-call` part comes) and a call is waiting, when a new call starts after it is
- * whole, when text starts, or at the finish; then the waiting call with the lowest index opens, its
- * buffered arguments in one `input_json_delta`. In the common sequential case nothing waits: every call
- * streams live. A whole `tool-call` part completes a call's streamed arguments with the missing suffix;
- * arguments that can no longer be put right on the wire (a piece for a closed block, or a whole call
- * that its streamed text is not a prefix of) end the stream with the error event, never silently.
+ * tool calls may interleave their argument pieces (OpenAI's chat wire keys them by index), and text may come
+ * between the pieces of a call. So one tool block is open at a time and streams live; while its arguments are
+ * not yet a whole JSON value (and its whole `tool-call` part has not come), what else arrives waits, buffered,
+ * in arrival order: a call that starts (calls that start between two pieces of text, in index order) and text
+ * (consecutive pieces joined). When the open call becomes whole, it is closed and what waits is sent in order:
+ * text as one `text_delta`, a call with its buffered arguments in one `input_json_delta`; a call that is still
+ * unfinished becomes the open block and the rest waits again. An open call that is whole stays open (its late
+ * whitespace is harmless) until a new call or text starts, or the finish. In the common sequential case
+ * nothing waits: every call and all text streams live. Buffering holds nothing beyond the answer's own output
+ * (which the router also accumulates for its result) and costs O(piece) per piece.
+ *
+ * At the finish the calls are reconciled with the router result's `toolCalls` (the non-streamed answer's
+ * calls, the ones the ledger counts): a call that never came as a part is sent whole, after the rest; a call
+ * whose block is not sent yet opens with its final arguments; an open block whose streamed arguments are a
+ * prefix of the final ones gets the missing suffix (likewise when a whole `tool-call` part comes). Arguments
+ * with the same JSON value (other whitespace) need nothing. A sent block cannot be taken back, so a call
+ * whose final arguments no longer fit what its block sent (a closed block, or text that is not a prefix), or
+ * a non-whitespace piece for a closed block, ends the stream with the error event, never silently: a client
+ * must not run a tool with arguments the answer does not have.
  */
 export class AnthropicStreamEncoder implements StreamEncoder {
   private blockIndex = -1;
   private open: { kind: 'text' } | { kind: 'tool'; call: ToolCallState } | undefined;
   private readonly calls = new Map<number, ToolCallState>();
-  /** Calls waiting for the open tool block to close, by tool index (lowest first). */
-  private readonly waiting: ToolCallState[] = [];
+  /**
+   * What waits for the open tool block, in the order it will be sent. Empty unless the open block is a tool
+   * call whose arguments are unfinished (`advance` keeps it so).
+   */
+  private readonly pending: Pending[] = [];
 
   constructor(private readonly options: { explain: boolean }) {}
 
@@ -165,6 +98,17 @@ export class AnthropicStreamEncoder implements StreamEncoder {
     return [event({ type: 'content_block_stop', index: this.blockIndex })];
   }
 
+  private textDelta(text: string): string {
+    return event({ type: 'content_block_delta', index: this.blockIndex, delta: { type: 'text_delta', text } });
+  }
+
+  /** Opens a text block (nothing else is open) with `text`. */
+  private openText(text: string): string[] {
+    this.blockIndex++;
+    this.open = { kind: 'text' };
+    return [event({ type: 'content_block_start', index: this.blockIndex, content_block: { type: 'text', text: '' } }), this.textDelta(text)];
+  }
+
   private argsDelta(c: ToolCallState, json: string): string[] {
     if (json === '') return [];
     c.sent += json;
@@ -180,30 +124,65 @@ export class AnthropicStreamEncoder implements StreamEncoder {
     return [start, ...this.argsDelta(c, c.args)];
   }
 
-  /** While the open call is finished and a call waits: closes it and opens the lowest waiting call. */
+  private openPending(p: Pending): string[] {
+    return p.kind === 'call' ? this.openCall(p.call) : this.openText(p.text);
+  }
+
+  /** The call's arguments are final: its whole part came, or its pieces are whole JSON. */
+  private static finished(c: ToolCallState): boolean {
+    return c.whole || c.end.whole(c.args);
+  }
+
+  /** An open tool block whose arguments are not finished: what arrives now has to wait for it. */
+  private blocked(): boolean {
+    return this.open?.kind === 'tool' && !AnthropicStreamEncoder.finished(this.open.call);
+  }
+
+  /** While something waits and the open block does not hold it back: closes that block and opens the next. */
   private advance(): string[] {
     const frames: string[] = [];
-    while (this.open?.kind === 'tool' && this.waiting.length > 0 && (this.open.call.whole || this.open.call.end.whole(this.open.call.args))) {
-      frames.push(...this.close(), ...this.openCall(this.waiting.shift()!));
-    }
+    while (this.pending.length > 0 && !this.blocked()) frames.push(...this.close(), ...this.openPending(this.pending.shift()!));
     return frames;
   }
 
-  /** Closes the open block, then opens and closes every waiting call in index order. */
+  /** Closes the open block, then opens and closes everything that waits, in order. */
   private closeAll(): string[] {
     const frames = this.close();
-    for (let c = this.waiting.shift(); c; c = this.waiting.shift()) frames.push(...this.openCall(c), ...this.close());
+    for (let p = this.pending.shift(); p; p = this.pending.shift()) frames.push(...this.openPending(p), ...this.close());
     return frames;
   }
 
-  /** A call seen for the first time: opened at once unless another tool block is open and not finished. */
+  /** A call that has to wait: after the last waiting text, among the calls since then in index order. */
+  private enqueue(c: ToolCallState): void {
+    let at = this.pending.length;
+    while (at > 0) {
+      const before = this.pending[at - 1]!;
+      if (before.kind !== 'call' || before.call.toolIndex < c.toolIndex) break;
+      at--;
+    }
+    this.pending.splice(at, 0, { kind: 'call', call: c });
+  }
+
+  /** A call seen for the first time: opened at once unless an unfinished tool block is open (then it waits). */
   private admit(c: ToolCallState): string[] {
     this.calls.set(c.toolIndex, c);
-    if (this.open?.kind !== 'tool') return [...this.close(), ...this.openCall(c)];
-    let at = this.waiting.findIndex((w) => w.toolIndex > c.toolIndex);
-    if (at < 0) at = this.waiting.length;
-    this.waiting.splice(at, 0, c);
-    return this.advance();
+    if (this.pending.length > 0 || this.blocked()) {
+      this.enqueue(c);
+      return [];
+    }
+    return [...this.close(), ...this.openCall(c)];
+  }
+
+  private text(delta: string): string[] {
+    if (delta === '') return [];
+    if (this.open?.kind === 'text') return [this.textDelta(delta)];
+    if (this.pending.length > 0 || this.blocked()) {
+      const last = this.pending.at(-1);
+      if (last?.kind === 'text') last.text += delta;
+      else this.pending.push({ kind: 'text', text: delta });
+      return [];
+    }
+    return [...this.close(), ...this.openText(delta)];
   }
 
   private unfixable(c: ToolCallState, what: string): LLMError {
@@ -217,11 +196,12 @@ export class AnthropicStreamEncoder implements StreamEncoder {
     const known = this.calls.get(part.index);
     if (!known) {
       // Engines send the call id on a call's first piece; `toolu_<index>` only if one does not.
-      const c: ToolCallState = { toolIndex: part.index, id: part.id ?? `toolu_${part.index}`, name: part.name ?? '', args: part.argumentsDelta, sent: '', state: 'waiting', whole: false, end: new JsonEnd() };
+      const c: ToolCallState = { toolIndex: part.index, id: part.id ?? `toolu_${part.index}`, resultId: part.id ?? '', name: part.name ?? '', args: part.argumentsDelta, sent: '', state: 'waiting', whole: false, end: new JsonEnd() };
       c.end.feed(part.argumentsDelta);
       return this.admit(c);
     }
     if (known.whole) return [];
+    if (part.id) known.resultId = part.id;
     if (known.state === 'waiting') {
       if (!known.name && part.name) known.name = part.name;
       known.args += part.argumentsDelta;
@@ -236,8 +216,23 @@ export class AnthropicStreamEncoder implements StreamEncoder {
     known.end.feed(part.argumentsDelta);
     const frames = this.argsDelta(known, part.argumentsDelta);
     // The common sequential case (nothing waits) stops here.
-    if (this.waiting.length === 0) return frames;
+    if (this.pending.length === 0) return frames;
     return [...frames, ...this.advance()];
+  }
+
+  /**
+   * The call's final arguments: a call not sent yet takes them; a sent one gets the missing suffix when
+   * its streamed arguments are a prefix of them, nothing when they have the same JSON value, else an error.
+   */
+  private finalArgs(c: ToolCallState, args: string): string[] {
+    if (c.state === 'waiting') {
+      c.args = args;
+      return [];
+    }
+    c.args = args;
+    if (args === c.sent || sameJson(args, c.sent)) return [];
+    if (c.state === 'closed' || !args.startsWith(c.sent)) throw this.unfixable(c, `has the arguments ${quoteArgs(args)} but ${quoteArgs(c.sent)} were streamed`);
+    return this.argsDelta(c, args.slice(c.sent.length));
   }
 
   private wholeCall(part: Extract<StreamPart, { type: 'tool-call' }>): string[] {
@@ -245,49 +240,44 @@ export class AnthropicStreamEncoder implements StreamEncoder {
     const known = this.calls.get(part.index);
     if (!known) {
       // Engines that emit whole calls without pieces: the arguments as one delta.
-      return this.admit({ toolIndex: part.index, id: w.id, name: w.name, args: w.arguments, sent: '', state: 'waiting', whole: true, end: new JsonEnd() });
+      return this.admit({ toolIndex: part.index, id: w.id, resultId: w.id, name: w.name, args: w.arguments, sent: '', state: 'waiting', whole: true, end: new JsonEnd() });
     }
     if (known.whole) return [];
     known.whole = true;
+    known.resultId = w.id;
     if (known.state === 'waiting') {
       // Nothing of it was sent yet: the whole call is what it will open with.
       known.id = w.id;
       if (!known.name) known.name = w.name;
-      known.args = w.arguments;
-      return [];
     }
-    known.args = w.arguments;
-    const frames: string[] = [];
-    if (w.arguments !== known.sent && !sameJson(w.arguments, known.sent)) {
-      if (known.state === 'closed' || !w.arguments.startsWith(known.sent)) {
-        throw this.unfixable(known, `has the arguments ${clip(w.arguments)} but ${clip(known.sent)} were streamed`);
-      }
-      frames.push(...this.argsDelta(known, w.arguments.slice(known.sent.length)));
-    }
-    if (known.state === 'open') frames.push(...this.advance());
+    const frames = this.finalArgs(known, w.arguments);
+    if (known.state === 'open' && this.pending.length > 0) frames.push(...this.advance());
     return frames;
   }
 
   part(part: StreamPart): string[] {
-    if (part.type === 'text-delta') {
-      if (part.delta === '') return [];
-      const frames: string[] = [];
-      if (this.open?.kind !== 'text') {
-        frames.push(...this.closeAll());
-        this.blockIndex++;
-        this.open = { kind: 'text' };
-        frames.push(event({ type: 'content_block_start', index: this.blockIndex, content_block: { type: 'text', text: '' } }));
-      }
-      frames.push(event({ type: 'content_block_delta', index: this.blockIndex, delta: { type: 'text_delta', text: part.delta } }));
-      return frames;
-    }
+    if (part.type === 'text-delta') return this.text(part.delta);
     if (part.type === 'tool-call-delta') return this.piece(part);
     if (part.type === 'tool-call') return this.wholeCall(part);
     return [];
   }
 
+  /** The result's tool calls against the calls seen: final arguments in, calls never seen added (they wait). */
+  private reconcile(result: RouterResult): string[] {
+    const { paired, unseen } = pairFinalToolCalls(this.calls.values(), result.toolCalls);
+    const frames: string[] = [];
+    for (const [c, w] of paired) if (!c.whole) frames.push(...this.finalArgs(c, w.arguments));
+    let index = Math.max(-1, ...this.calls.keys());
+    for (const w of unseen) {
+      index++;
+      frames.push(...this.admit({ toolIndex: index, id: w.id, resultId: w.id, name: w.name, args: w.arguments, sent: '', state: 'waiting', whole: true, end: new JsonEnd() }));
+    }
+    return frames;
+  }
+
   finish(part: Extract<StreamPart, { type: 'finish' }>, result: RouterResult): string[] {
     return [
+      ...this.reconcile(result),
       ...this.closeAll(),
       event({
         type: 'message_delta',

@@ -1,3 +1,4 @@
+import type { RouterResult, StreamPart } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
 import type { RoutePart } from '../streaming/open-stream.js';
 import { ChatStreamEncoder, dataFrame } from './chat-stream-encoder.js';
@@ -27,5 +28,66 @@ describe('ChatStreamEncoder content chunks', () => {
       const frame = enc.part({ type: 'reasoning-delta', delta })[0];
       if (delta !== '') expect(JSON.parse(frame!.slice(6)).choices[0].delta).toEqual({ reasoning_content: delta });
     }
+  });
+});
+
+describe('ChatStreamEncoder tool calls against the router result', () => {
+  const usage = { inputTokens: 3, outputTokens: 4, totalTokens: 7 };
+  const result = (toolCalls: RouterResult['toolCalls']) =>
+    ({ requestId: 'req_abc', deployment: 'dep', provider: 'mock', text: '', toolCalls, finishReason: 'tool-calls', usage, cost: { totalUsd: 0, estimated: false }, cached: false, latencyMs: 1 }) as unknown as RouterResult;
+  const piece = (index: number, argumentsDelta: string, id?: string, name?: string): StreamPart => ({ type: 'tool-call-delta', index, ...(id ? { id } : {}), ...(name ? { name } : {}), argumentsDelta });
+
+  /** The calls an OpenAI client builds from the chunks (joined by index), and the chunk with the finish reason last. */
+  function run(parts: StreamPart[], toolCalls: RouterResult['toolCalls']) {
+    const enc = new ChatStreamEncoder({ created: 1, includeUsage: false, explain: false });
+    const frames = [...enc.start(route)];
+    for (const p of parts) frames.push(...enc.part(p));
+    frames.push(...enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result(toolCalls)));
+    const chunks = frames.filter((f) => f !== 'data: [DONE]\n\n').map((f) => JSON.parse(f.slice(6)) as { choices: { delta: { tool_calls?: { index: number; id?: string; function: { name?: string; arguments: string } }[] }; finish_reason: string | null }[] });
+    const calls: Record<number, { id?: string; name?: string; arguments: string }> = {};
+    for (const c of chunks) {
+      for (const t of c.choices[0]?.delta.tool_calls ?? []) {
+        const call = (calls[t.index] ??= { arguments: '' });
+        if (t.id) call.id = t.id;
+        if (t.function.name) call.name = t.function.name;
+        call.arguments += t.function.arguments;
+      }
+    }
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('tool_calls');
+    expect(chunks.slice(0, -1).every((c) => c.choices[0]!.finish_reason === null)).toBe(true);
+    return calls;
+  }
+
+  it('a call of the result that never came as a part is sent whole before the finish chunk, at the next index', () => {
+    expect(run([piece(0, '{"a":1}', 'c0', 'f'), { type: 'text-delta', delta: 'x' }], [{ id: 'c0', name: 'f', arguments: '{"a":1}' }, { id: 'c9', name: 'g', arguments: '{"b":2}' }])).toEqual({
+      0: { id: 'c0', name: 'f', arguments: '{"a":1}' },
+      1: { id: 'c9', name: 'g', arguments: '{"b":2}' },
+    });
+  });
+
+  it('calls that came as parts are not sent twice (also without an upstream id)', () => {
+    expect(run([piece(0, '{"a":1}', undefined, 'f'), { type: 'tool-call', index: 1, toolCall: { id: 'c1', name: 'g', arguments: '{}' } }], [{ id: 'c1', name: 'g', arguments: '{}' }, { id: '', name: 'f', arguments: '{"a":1}' }])).toEqual({
+      0: { id: 'call_0', name: 'f', arguments: '{"a":1}' },
+      1: { id: 'c1', name: 'g', arguments: '{}' },
+    });
+  });
+
+  it('streamed arguments that are a prefix of the final ones (a whole part, or the result) get the missing suffix', () => {
+    expect(
+      run([piece(0, '{"a":', 'c0', 'f'), { type: 'tool-call', index: 0, toolCall: { id: 'c0', name: 'f', arguments: '{"a":1}' } }, piece(1, '{"b":', 'c1', 'g')], [{ id: 'c0', name: 'f', arguments: '{"a":1}' }, { id: 'c1', name: 'g', arguments: '{"b":2}' }]),
+    ).toEqual({ 0: { id: 'c0', name: 'f', arguments: '{"a":1}' }, 1: { id: 'c1', name: 'g', arguments: '{"b":2}' } });
+    // The same JSON with other whitespace: nothing more.
+    expect(run([piece(0, '{"a": 1}', 'c0', 'f')], [{ id: 'c0', name: 'f', arguments: '{"a":1}' }])).toEqual({ 0: { id: 'c0', name: 'f', arguments: '{"a": 1}' } });
+  });
+
+  it('final arguments the streamed ones cannot be completed to: an error (the stream ends with its error chunk), not a silent mismatch', () => {
+    const enc = new ChatStreamEncoder({ created: 1, includeUsage: false, explain: false });
+    enc.start(route);
+    enc.part(piece(0, '{"a":"Ber', 'c0', 'f'));
+    expect(() => enc.part({ type: 'tool-call', index: 0, toolCall: { id: 'c0', name: 'f', arguments: '{"a":"Oslo"}' } })).toThrow(expect.objectContaining({ code: 'invalid_response', message: expect.stringContaining('c0') }));
+    const enc2 = new ChatStreamEncoder({ created: 1, includeUsage: false, explain: false });
+    enc2.start(route);
+    enc2.part(piece(0, '{"a":1}', 'c0', 'f'));
+    expect(() => enc2.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result([{ id: 'c0', name: 'f', arguments: '{"a":2}' }]))).toThrow(expect.objectContaining({ code: 'invalid_response' }));
   });
 });

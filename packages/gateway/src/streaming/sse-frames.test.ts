@@ -129,6 +129,21 @@ describe('sseReply frames', () => {
     expect(ledgerDown.outcomes.map((o) => o.status)).toEqual(['success']);
   });
 
+  it('an encoder that cannot finish (the result contradicts what was streamed) is settled as an error, never a success', async () => {
+    const o = opened([finish]);
+    const outcomes: StreamOutcome[] = [];
+    const r = sseReply(o.stream, { ...encoder, finish: () => { throw new LLMError({ code: 'invalid_response', message: 'call 0 contradicts its streamed arguments' }); } }, {
+      requestId: 'req1',
+      headers: {},
+      abort: new AbortController(),
+      settle: async (outcome) => void outcomes.push(outcome),
+    });
+    if (typeof r.body === 'string') throw new Error('not a stream');
+    expect(await read(r.body.frames)).toEqual(['<start><a>', '<error invalid_response>']);
+    expect(outcomes).toMatchObject([{ status: 'error', error: { code: 'invalid_response' }, finishReason: 'stop', outputText: 'a' }]);
+    expect(o.state.returned).toBe(1);
+  });
+
   it('an aborted stream is settled as aborted and sends no error event (its client is gone)', async () => {
     const o = opened([{ type: 'text-delta', delta: 'b' }, { type: 'error', error: new LLMError({ code: 'aborted', message: 'caller left' }) }]);
     const r = reply(o.stream);

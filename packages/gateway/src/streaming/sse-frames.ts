@@ -128,7 +128,7 @@ export class SseFrames implements AsyncIterator<string, void> {
     await this.options.settle(outcome);
   }
 
-  /** The router stream ended: settle the success, then the finish frames. */
+  /** The router stream ended: the finish frames, settle the success, then send them. */
   private async end(): Promise<Result> {
     try {
       const finish = this.finish;
@@ -139,8 +139,10 @@ export class SseFrames implements AsyncIterator<string, void> {
       } catch (e) {
         throw toLLMError(e);
       }
-      await this.settleOnce({ status: 'success', result, firstPartMs: this.opened.firstPartMs });
+      // The finish frames first: an encoder that cannot finish (tool-call arguments sent live that the
+      // result contradicts) makes this an error, settled and ledgered as one, not a success.
       const text = join(this.enc.finish(finish, result));
+      await this.settleOnce({ status: 'success', result, firstPartMs: this.opened.firstPartMs });
       this.phase = 'last';
       return frame(text);
     } catch (e) {
