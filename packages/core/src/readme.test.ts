@@ -121,9 +121,9 @@ afterAll(async () => {
 describe('README and docs/core examples run', async () => {
   const all = await examples();
 
-  it('the README has the quickstart (mock) and gguf examples, the quickstart with its exact output', () => {
+  it('the README has the quickstart (mock), gguf and reasoning examples, the quickstart with its exact output', () => {
     const inReadme = all.filter((e) => e.file === readmePath);
-    expect(inReadme.map((e) => e.title)).toEqual(['quickstart', 'gguf']);
+    expect(inReadme.map((e) => e.title)).toEqual(['quickstart', 'gguf', 'reasoning']);
     expect(inReadme[0]?.output).toBeDefined();
   });
 

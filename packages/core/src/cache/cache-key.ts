@@ -15,7 +15,7 @@ export interface CacheScope {
 export const CACHE_KEY_VERSION = 1;
 
 /** The request fields that decide the answer. `user` (end-user id for abuse tracking) is not one of them. */
-const KEY_FIELDS = ['messages', 'tools', 'toolChoice', 'responseFormat', 'maxTokens', 'temperature', 'topP', 'stop', 'seed', 'providerOptions'] as const;
+const KEY_FIELDS = ['messages', 'tools', 'toolChoice', 'responseFormat', 'maxTokens', 'temperature', 'topP', 'stop', 'seed', 'reasoning', 'providerOptions'] as const;
 
 /**
  * The prefix shared by every key of one tenant in one namespace (for `CacheStore.deleteByPrefix`).

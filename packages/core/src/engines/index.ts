@@ -1,6 +1,7 @@
 export { assertEngineKnown, createEngine, engineFactory, hasEngine, registerEngine, registeredEngines, unregisterEngine } from './registry.js';
 export { defaultEngineContext, resolveApiKey } from './types.js';
 export type { EngineContext, EngineFactory } from './types.js';
+export { REASONING_BUDGETS, checkReasoning, reasoningBudget, reasoningEffort } from './shared/reasoning.js';
 export * from './openai-compatible/index.js';
 export * from './anthropic/index.js';
 export * from './gemini/index.js';

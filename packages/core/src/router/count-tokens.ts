@@ -8,7 +8,7 @@ import { raceAbort, withTimeout } from '../util/abort.js';
 import { matchesName, noDeploymentError, unfitReason, type CandidateQuery, type Exclusion } from './candidates.js';
 import type { RouterDeployment } from './deployment.js';
 import { impliedCapabilities } from './request.js';
-import { isPending, type CircuitPermit } from './resilience/circuit-state-store.js';
+import { isPending } from './resilience/circuit-state-store.js';
 import type { RouterCallOptions } from './types.js';
 
 /** A place under the caller's limits for one remote count (`CountTokensOptions.admitRemote`). */
@@ -26,7 +26,8 @@ export type CountTokensOptions = Pick<RouterCallOptions, 'model' | 'tenant' | 'a
    */
   local?: boolean;
   /**
-   * Asked before a count that would do network I/O (an engine with `countTokensRemote` true or absent):
+   * Asked before a count that would do network I/O (an engine with `countTokensRemote` true or absent), once
+   * the deployment's circuit lets it go out (not while the circuit is open; the circuit is read again after):
    * resolves with a permit (released when the count ends, whatever its outcome) to count remotely, or with
    * `undefined` to answer the local estimate instead (as with `local`). Absent: remote counts are made.
    */
@@ -98,92 +99,110 @@ export function countTimeoutMs(d: RouterDeployment, options: CountTokensOptions,
 
 /**
  * Failures of a remote count that say the provider is down or failing, as a failed call's would: they count
- * against the deployment's circuit breaker. Left out, because they say nothing about the messages endpoint
- * the calls use: faults of the request (4xx), `rate_limited` (Anthropic documents that token counting and
- * message creation have separate and independent rate limits, and Gemini's count has its own quota),
- * `authentication` / `permission_denied` / `not_found` (answered at once, so they never leave a client
- * waiting, and a call's own attempt reports them if they hold for calls too; a base URL whose proxy has no
- * count endpoint must not open the circuit of a deployment whose calls work), and `invalid_response` (the
- * count endpoint's answer, not the model's).
+ * against the deployment's circuit breaker. `stream_interrupted` is an answer cut short (no built-in engine
+ * reports it for a count; a custom engine may). Left out, because they say nothing about the messages
+ * endpoint the calls use: faults of the request (4xx), `rate_limited` (Anthropic documents that token
+ * counting and message creation have separate and independent rate limits, and Gemini's count has its own
+ * quota), `authentication` / `permission_denied` / `not_found` (answered at once, so they never leave a
+ * client waiting, and a call's own attempt reports them if they hold for calls too; a base URL whose proxy
+ * has no count endpoint must not open the circuit of a deployment whose calls work), and `invalid_response`
+ * (the count endpoint's answer, not the model's).
  */
 const PROVIDER_DOWN: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>(['network_error', 'timeout', 'provider_error', 'provider_unavailable', 'overloaded', 'stream_interrupted']);
 
 /**
- * The deployment's circuit admission of a remote count, or undefined when the count must stay local: the
- * circuit is open or half-open (the provider is known to be down, or a call's probe is finding out whether it
- * is back: a count never takes the probe's place). Asked through the circuit's own admission (`acquire`, as
- * a call is), so with a shared store (`RedisCircuitStateStore`) a circuit another process opened is seen
- * even while this router's view of it is still closed; a probe slot the store hands out when this router's
- * view was stale is given back at once.
+ * Whether the deployment's circuit keeps a count local: only an open circuit within its cooldown (the
+ * provider is known to be down). Closed, or half-open (the cooldown is over), the count may go out. A count
+ * never takes a permit nor a probe slot: the circuit is only read (`peek`: with a shared store, the store's
+ * state, no transition written, bounded by the store's time limit and by `signal`; a circuit without
+ * `peek` answers its `state`).
  */
-async function admitByCircuit(d: RouterDeployment): Promise<CircuitPermit | undefined> {
+async function circuitOpen(d: RouterDeployment, signal: AbortSignal | undefined): Promise<boolean> {
   const breaker = d.breaker;
-  if (breaker.enabled && breaker.state !== 'closed') return undefined;
-  let admitted = breaker.acquire();
-  if (isPending(admitted)) admitted = await admitted.catch(() => undefined);
-  if (admitted?.probe) {
-    breaker.release(admitted);
-    return undefined;
+  if (!breaker.enabled) return false;
+  let state = breaker.peek ? breaker.peek(signal) : breaker.state;
+  if (isPending(state)) state = await state.catch(() => breaker.state);
+  return state === 'open';
+}
+
+/** `admitRemote`, given up when `signal` aborts first (a permit that arrives after that is released). */
+async function admit(options: CountTokensOptions, target: { deployment: string; provider: string }): Promise<RemoteCountPermit | undefined> {
+  const pending = Promise.resolve().then(() => options.admitRemote!(target));
+  try {
+    return await raceAbort(pending, options.signal);
+  } catch (e) {
+    void pending.then((late) => late?.release()).catch(() => undefined);
+    throw e;
   }
-  return admitted;
+}
+
+/** Records a count's provider failure on the circuit (a count holds no permit). */
+function recordFailure(d: RouterDeployment): void {
+  if (d.breaker.unadmittedFailure) d.breaker.unadmittedFailure();
+  else d.breaker.failure();
 }
 
 /**
  * Counts `request` with `d`'s engine: its `countTokens` (`exact` from the engine's `countTokensExact`), else
  * the router's own estimate (`estimateRequestTokens`, `exact: false`). A count that may do network I/O (the
  * engine's `countTokensRemote` true or absent) is made only without `options.local`, while the deployment's
- * circuit is closed (`admitByCircuit`) and with a permit from `options.admitRemote` (when given, asked after
- * the circuit; released when the count ends); otherwise the local estimate answers (`exact: false`): the
- * engine's with `local: true` when it declares `countTokensRemote`, else the router's. So a client counting
- * before every turn (Claude Code) gets an immediate estimate while the provider is known to be down, instead
- * of waiting out the count's time limit for an error.
+ * circuit is not open (`circuitOpen`, asked again after `admitRemote`, which may have waited) and with a
+ * permit from `options.admitRemote` (when given, asked after the circuit; released when the count ends);
+ * otherwise the local estimate answers (`exact: false`): the engine's with `local: true` when it declares
+ * `countTokensRemote`, else the router's. So a client counting before every turn (Claude Code) gets an
+ * immediate estimate while the provider is known to be down, instead of waiting out the count's time limit
+ * for an error.
  *
- * Bounded by `options.signal` and the count's time limit (`countTimeoutMs`); the engine gets the bounded
+ * The admission (circuit, `admitRemote`) is bounded by `options.signal` only; the count's time limit
+ * (`countTimeoutMs`) starts once it is admitted, as a call's attempt timer does. The engine gets the bounded
  * signal, so a provider count (and its media downloads) is cancelled with the count. A failure is the
  * engine's `LLMError` (`timeout` / `aborted` for the bounds), neither retried nor passed to a fallback: a
  * count from another deployment than the one asked for could be off by its tokenizer. A remote count failing
- * because the provider is down (`PROVIDER_DOWN`: network error, the count's own timeout, 5xx, overloaded)
- * records a failure on the circuit, as a failed call does (the caller's abort or deadline does not); the
- * failure is still the count's answer (the caller sees the provider's error, as a call would). A successful
- * count records nothing: the count endpoint answering says little about the messages endpoint, and
- * counting it as a success would reset the failures calls have counted (a client counting between failing
- * calls would keep the circuit from ever opening). Counts leave `stats()` alone.
+ * because the provider is down (`PROVIDER_DOWN`: network error, the count's own timeout, 5xx, overloaded, a
+ * cut answer) records a failure on the circuit (`unadmittedFailure`: closed, it adds to the failures calls
+ * count; half-open, it re-opens the circuit); the caller's abort or deadline does not, nor does a failure
+ * before the provider was asked (an engine declaring `countTokensReportsRequest` says when it asks, so
+ * Gemini's download of the caller's image URLs is not the provider's). The failure is still the count's
+ * answer (the caller sees the provider's error, as a call would). A successful count records nothing: the
+ * count endpoint answering says little about the messages endpoint, and counting it as a success would
+ * reset the failures calls have counted (a client counting between failing calls would keep the circuit
+ * from ever opening), or close a half-open circuit no call has probed. Counts leave `stats()` alone.
  */
 export async function countWith(d: RouterDeployment, request: GenerateRequest, options: CountTokensOptions, routing: TimeoutsConfig): Promise<TokenCount> {
   const context = { provider: d.provider, deployment: d.name };
-  const bound = withTimeout(options.signal, countTimeoutMs(d, options, routing));
+  const signal = options.signal;
+  /** The caller's signal and, from admission on, the count's time limit. */
+  let bound: AbortSignal | undefined;
   let permit: RemoteCountPermit | undefined;
-  /** The circuit's admission of a remote count in progress: settled exactly once, in `finally`. */
-  let circuit: CircuitPermit | undefined;
-  /** Set once the remote count is handed to the engine: only its failures can be the provider's. */
-  let sent = false;
+  /** Set once the provider may have been asked: only then can a failure be the provider's. */
+  let asked = false;
   let failedDown = false;
   try {
-    if (bound?.aborted) throw abortError(bound, context);
+    if (signal?.aborted) throw abortError(signal, context);
     const engine: LanguageEngine = d.engine();
     const answer = { deployment: d.name, model: d.modelId };
     if (typeof engine.countTokens !== 'function') return { tokens: estimateRequestTokens(request), exact: false, ...answer };
     let local = false;
     if (engine.countTokensRemote !== false) {
       if (options.local) local = true;
-      else {
-        circuit = await admitByCircuit(d);
-        local = circuit === undefined;
-        if (!local && options.admitRemote) {
-          permit = await options.admitRemote({ deployment: d.name, provider: d.provider });
-          local = permit === undefined;
-        }
-        if (local && circuit) {
-          d.breaker.release(circuit);
-          circuit = undefined;
-        }
+      else if (await circuitOpen(d, signal)) local = true;
+      else if (options.admitRemote) {
+        permit = await admit(options, { deployment: d.name, provider: d.provider });
+        // The circuit may have opened while the admission waited (a Redis round trip, a slow limiter).
+        local = permit === undefined || (await circuitOpen(d, signal));
       }
-      if (bound?.aborted) throw abortError(bound, context);
+      if (signal?.aborted) throw abortError(signal, context);
       // An engine that does not declare `countTokensRemote` may not know `local`: the router's estimate.
       if (local && engine.countTokensRemote !== true) return { tokens: estimateRequestTokens(request), exact: false, ...answer };
     }
-    const engineOptions: CountTokensCallOptions = { ...(bound ? { signal: bound } : {}), ...(local ? { local: true } : {}) };
-    sent = circuit !== undefined;
+    bound = withTimeout(signal, countTimeoutMs(d, options, routing));
+    const reports = !local && engine.countTokensReportsRequest === true;
+    asked = !local && !reports;
+    const engineOptions: CountTokensCallOptions = {
+      ...(bound ? { signal: bound } : {}),
+      ...(local ? { local: true } : {}),
+      ...(reports ? { onProviderRequest: () => void (asked = true) } : {}),
+    };
     const tokens = await raceAbort(
       Promise.resolve().then(() => engine.countTokens!(request, engineOptions)),
       bound,
@@ -193,16 +212,13 @@ export async function countWith(d: RouterDeployment, request: GenerateRequest, o
     }
     return { tokens, exact: !local && engine.countTokensExact === true, ...answer };
   } catch (e) {
-    const error = bound?.aborted && !LLMError.isInstance(e) ? abortError(bound, context) : toLLMError(e, context);
-    // The caller's own abort or deadline says nothing about the provider, nor does a time limit spent
-    // waiting for the admissions.
-    failedDown = sent && options.signal?.aborted !== true && PROVIDER_DOWN.has(error.code);
+    const fired = bound?.aborted ? bound : signal?.aborted ? signal : undefined;
+    const error = fired && !LLMError.isInstance(e) ? abortError(fired, context) : toLLMError(e, context);
+    // The caller's own abort or deadline says nothing about the provider.
+    failedDown = asked && signal?.aborted !== true && PROVIDER_DOWN.has(error.code);
     throw error;
   } finally {
-    if (circuit) {
-      if (failedDown) d.breaker.failure(circuit);
-      else d.breaker.release(circuit);
-    }
+    if (failedDown) recordFailure(d);
     // The permit's owner handles its own failures (the contract says release does not reject).
     if (permit) await Promise.resolve().then(() => permit!.release()).catch(() => undefined);
   }

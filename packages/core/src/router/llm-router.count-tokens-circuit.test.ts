@@ -6,14 +6,16 @@ import type { ModelConfigInput, RouterConfigInput } from '../config/schema.js';
 import '../engines/index.js';
 import type { GenerateRequest } from '../spec/index.js';
 import { testServiceUrls } from '../stores/__fixtures__/store-fixtures.js';
+import { connectRedis } from '../stores/redis/redis-connection.js';
 import { anthropicErrorTypeForStatus, anthropicMessageBody } from '../test/anthropic-wire-server.js';
 import { rejection } from '../test/async.test-helpers.js';
 import { LLMRouter } from './llm-router.js';
 import { RedisCircuitStateStore } from './resilience/redis-circuit-state-store.js';
 
-// LLMRouter.countTokens and the counting deployment's circuit breaker: an open (or half-open) circuit answers
-// the local estimate with no network I/O; a remote count failing because the provider is down or failing
-// counts against the circuit as a failed call does; other count failures and successful counts leave it be.
+// LLMRouter.countTokens and the counting deployment's circuit breaker: an open circuit (within its cooldown)
+// answers the local estimate with no network I/O; closed or half-open, the count goes out without a permit or
+// probe slot; a remote count failing because the provider is down or failing counts against the circuit (and
+// re-opens a half-open one); other count failures and successful counts leave it be.
 
 /** What the upstream does with one request: answer (a count, or a message), an Anthropic error, a dropped connection, or nothing. */
 type Reply = { ok: true } | { status: number } | { drop: true } | { hang: true };
@@ -129,19 +131,40 @@ describe('countTokens and the circuit breaker', () => {
     expect(asked).toBe(0);
   });
 
-  it("half-open: a count answers the estimate and leaves the probe to a call, whose success closes the circuit; then counts are remote again", async () => {
+  it('half-open: a count goes out without taking the probe slot or moving the circuit; a call is still the probe and its success closes it', async () => {
     const { r, clock, circuit } = setup({ failureThreshold: 1, cooldownMs: 1_000, halfOpenMaxProbes: 1, successThreshold: 1 });
     upstream.calls.push({ status: 500 });
     expect((await rejection(r.generate(hello, { model: 'claude' }))).code).toBe('provider_error');
     clock.now += 1_001;
-    expect(r.stats()['claude']!.circuit).toBe('half-open');
-    for (let i = 0; i < 3; i++) expect(await r.countTokens(hello, { model: 'claude' })).toMatchObject({ exact: false });
-    expect(upstream.countRequests).toBe(0);
+    // Counts read the circuit (peek): past the cooldown they go out, and their successes record nothing.
+    for (let i = 0; i < 3; i++) expect(await r.countTokens(hello, { model: 'claude' })).toMatchObject({ tokens: 4242, exact: true });
+    expect(upstream.countRequests).toBe(3);
+    expect(circuit).toEqual(['closed->open']);
     // The one probe slot is still free: the call goes out as the probe and closes the circuit.
     expect((await r.generate(hello, { model: 'claude' })).text).toBe('ok');
     expect(circuit).toEqual(['closed->open', 'open->half-open', 'half-open->closed']);
     expect(await r.countTokens(hello, { model: 'claude' })).toMatchObject({ tokens: 4242, exact: true });
+    expect(upstream.countRequests).toBe(4);
+  });
+
+  it('half-open: a count failing because the provider still fails re-opens the circuit with a fresh cooldown; counts then answer the estimate', async () => {
+    const { r, clock, circuit } = setup({ failureThreshold: 1, cooldownMs: 1_000, halfOpenMaxProbes: 1 });
+    upstream.calls.push({ status: 500 });
+    await rejection(r.generate(hello, { model: 'claude' }));
+    clock.now += 1_001;
+    expect(r.stats()['claude']!.circuit).toBe('half-open');
+    upstream.counts.push({ status: 529 });
+    expect((await rejection(r.countTokens(hello, { model: 'claude' }))).code).toBe('overloaded');
+    expect(circuit).toEqual(['closed->open', 'open->half-open', 'half-open->open']);
+    expect(r.stats()['claude']!.circuit).toBe('open');
+    clock.now += 999;
+    expect(await r.countTokens(hello, { model: 'claude' })).toMatchObject({ exact: false });
     expect(upstream.countRequests).toBe(1);
+    expect(r.stats()['claude']!.circuit).toBe('open');
+    clock.now += 1;
+    // The fresh cooldown is over: counts go out again.
+    expect(await r.countTokens(hello, { model: 'claude' })).toMatchObject({ tokens: 4242, exact: true });
+    expect(upstream.countRequests).toBe(2);
   });
 
   it('remote counts failing because the provider fails (5xx, 529 overloaded, 503, a dropped connection) open the circuit; each is still its error', async () => {
@@ -168,11 +191,12 @@ describe('countTokens and the circuit breaker', () => {
     aborted.abort();
     expect((await counting).code).toBe('aborted');
     expect(circuit).toEqual([]);
-    // The time limit spent waiting for a rate-limit place (admitRemote) is not the provider's.
+    // The count's time limit starts once it is admitted: a rate-limit place (admitRemote) slower than the
+    // limit does not use it up, and the count that follows answers in time.
     const slowAdmission = () => new Promise<{ release(): void }>((res) => setTimeout(() => res({ release: () => {} }), 300));
-    expect((await rejection(r.countTokens(hello, { model: 'claude', timeouts: { totalMs: 100 }, admitRemote: slowAdmission }))).code).toBe('timeout');
+    expect(await r.countTokens(hello, { model: 'claude', timeouts: { totalMs: 150 }, admitRemote: slowAdmission })).toMatchObject({ tokens: 4242, exact: true });
     expect(circuit).toEqual([]);
-    expect(upstream.countRequests).toBe(1);
+    expect(upstream.countRequests).toBe(2);
     upstream.counts.push({ hang: true });
     expect((await rejection(r.countTokens(hello, { model: 'claude', timeouts: { totalMs: 150 } }))).code).toBe('timeout');
     expect(circuit).toEqual(['closed->open']);
@@ -232,6 +256,43 @@ describe('countTokens and the circuit breaker', () => {
   });
 });
 
+describe("countTokens and Gemini's circuit: the prompt's image downloads are not Gemini's", () => {
+  it("a count timing out while it downloads the caller's image URL records nothing; one failing once Gemini is asked (unreachable) does", async () => {
+    let slow = true;
+    const images = createServer((_req, res) => {
+      if (slow) return; // never answers
+      res.writeHead(200, { 'content-type': 'image/png' });
+      res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    });
+    await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
+    // A port nothing listens on: Gemini is down (connection refused).
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const downUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    try {
+      const r = new LLMRouter({
+        models: [{ name: 'gem', engine: 'gemini', model: 'gemini-2.5-flash', baseURL: downUrl, apiKey: 'g-key', options: { exactTokenCount: true } }],
+        routing: { retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 60_000 } },
+      });
+      routers.push(r);
+      const circuit: string[] = [];
+      r.on('circuit', (e) => circuit.push(`${e.from}->${e.to}`));
+      const url = `http://127.0.0.1:${(images.address() as AddressInfo).port}/cat.png`;
+      const withImage: GenerateRequest = { messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image', url }] }] };
+      expect((await rejection(r.countTokens(withImage, { model: 'gem', timeouts: { totalMs: 300 } }))).code).toBe('timeout');
+      expect(circuit).toEqual([]);
+      slow = false;
+      expect((await rejection(r.countTokens(withImage, { model: 'gem', timeouts: { totalMs: 5_000 } }))).code).toBe('network_error');
+      expect(circuit).toEqual(['closed->open']);
+      expect(await r.countTokens(withImage, { model: 'gem' })).toMatchObject({ exact: false, deployment: 'gem' });
+    } finally {
+      images.closeAllConnections();
+      await new Promise<void>((resolve) => images.close(() => resolve()));
+    }
+  }, 20_000);
+});
+
 const { redisUrl } = testServiceUrls();
 const skip = redisUrl ? undefined : 'shared-circuit count tests skipped: Redis (LLMRR_TEST_REDIS_URL) not available';
 
@@ -253,10 +314,10 @@ describe.skipIf(skip !== undefined)(skip ?? 'countTokens with circuits shared th
       r.on('circuit', (e) => circuit.push(`${e.from}->${e.to}`));
       return { r, store, circuit };
     };
-    return { a: await make(), b: await make() };
+    return { a: await make(), b: await make(), keyPrefix };
   }
 
-  it("counts failing in router A open the circuit for router B, whose count (its own view still closed) then answers the estimate with no request", async () => {
+  it("counts failing in router A open the circuit for router B, whose count (its own view still closed) reads Redis and answers the estimate with no request", async () => {
     const { a, b } = await twoRouters();
     upstream.counts.push({ status: 500 }, { status: 529 });
     await rejection(a.r.countTokens(hello, { model: 'claude' }));
@@ -267,27 +328,64 @@ describe.skipIf(skip !== undefined)(skip ?? 'countTokens with circuits shared th
     const before = upstream.countRequests;
     expect(await b.r.countTokens(hello, { model: 'claude' })).toMatchObject({ exact: false, deployment: 'claude' });
     expect(upstream.countRequests).toBe(before);
-    // B learnt the state from Redis's admission answer.
+    // The count only read Redis (peek): B's own view, and its events, are left to its calls' admissions.
+    expect(b.circuit).toEqual([]);
+    expect(b.r.stats()['claude']!.circuit).toBe('closed');
+    expect((await rejection(b.r.generate(hello, { model: 'claude' }))).code).toBe('circuit_open');
     expect(b.circuit).toEqual(['closed->open']);
   });
 
-  it("a probe slot Redis hands a count (this router's view was stale) is given back at once: the other router's call takes it and closes the circuit", async () => {
-    const { a, b } = await twoRouters(300);
+  it("past the cooldown a count goes out without taking Redis's probe slot or writing half-open: the other router's call is the probe and closes the circuit", async () => {
+    const { a, b, keyPrefix } = await twoRouters(300);
     upstream.calls.push({ status: 500 }, { status: 500 });
     await rejection(a.r.generate(hello, { model: 'claude' }));
     await rejection(a.r.generate(hello, { model: 'claude' }));
     await a.store.flush();
     expect(a.circuit).toEqual(['closed->open']);
     await new Promise((res) => setTimeout(res, 450));
-    // B never saw the circuit: its view is closed, so it asks Redis, which turns it half-open and admits a probe.
-    expect(await b.r.countTokens(hello, { model: 'claude' })).toMatchObject({ exact: false });
+    // B never saw the circuit: its view is closed, so it reads Redis, open past its cooldown: the count goes out.
+    expect(await b.r.countTokens(hello, { model: 'claude' })).toMatchObject({ tokens: 4242, exact: true });
     await b.store.flush();
-    expect(upstream.countRequests).toBe(0);
-    expect(b.circuit).toEqual(['closed->half-open']);
-    // The slot is free again: A's call is the probe, and its success closes the circuit.
+    expect(upstream.countRequests).toBe(1);
+    expect(b.circuit).toEqual([]);
+    const raw = await connectRedis(redisUrl!, '');
+    try {
+      expect(await raw.command(['HGET', `${keyPrefix}{claude}`, 's'])).toBe('o');
+      expect(await raw.command(['EXISTS', `${keyPrefix}{claude}:probes`])).toBe(0);
+    } finally {
+      await raw.retain().release();
+    }
+    // The slot is free: A's call is the probe, and its success closes the circuit.
     expect((await a.r.generate(hello, { model: 'claude' })).text).toBe('ok');
     await a.store.flush();
     expect(a.circuit).toEqual(['closed->open', 'open->half-open', 'half-open->closed']);
+  });
+
+  it("past the cooldown a count failing because the provider still fails re-opens the shared circuit with a fresh cooldown in Redis time", async () => {
+    const { a, b, keyPrefix } = await twoRouters(300);
+    upstream.calls.push({ status: 500 }, { status: 500 });
+    await rejection(a.r.generate(hello, { model: 'claude' }));
+    await rejection(a.r.generate(hello, { model: 'claude' }));
+    await a.store.flush();
+    const raw = await connectRedis(redisUrl!, '');
+    try {
+      const firstOpened = Number(await raw.command(['HGET', `${keyPrefix}{claude}`, 'o']));
+      await new Promise((res) => setTimeout(res, 450));
+      upstream.counts.push({ status: 503 });
+      expect((await rejection(b.r.countTokens(hello, { model: 'claude' }))).code).toBe('provider_error');
+      await b.store.flush();
+      expect(await raw.command(['HGET', `${keyPrefix}{claude}`, 's'])).toBe('o');
+      expect(Number(await raw.command(['HGET', `${keyPrefix}{claude}`, 'o']))).toBeGreaterThanOrEqual(firstOpened + 300);
+      // B learnt the opening from the outcome script's answer; A's call, past A's own view of the first
+      // cooldown, is refused by Redis without a request.
+      expect(b.circuit).toEqual(['closed->open']);
+      expect((await rejection(a.r.generate(hello, { model: 'claude' }))).code).toBe('circuit_open');
+      expect(upstream.callRequests).toBe(2);
+      expect(await b.r.countTokens(hello, { model: 'claude' })).toMatchObject({ exact: false });
+      expect(upstream.countRequests).toBe(1);
+    } finally {
+      await raw.retain().release();
+    }
   });
 
   it("a count's success is not reported (it would reset the failures calls counted in Redis)", async () => {

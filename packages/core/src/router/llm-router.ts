@@ -474,9 +474,10 @@ export class LLMRouter {
    * calling the model: `countingDeployment` picks it (a name or alias: the fit deployment with the lowest
    * `priority`, config order on ties), `countWith` asks its engine (`exact` when the engine's count is the
    * model's own). A cascade's name counts with its weak model (what its first step pays), under the
-   * cascade's allow-list and request checks. A remote count (a provider's count endpoint) goes out only while
-   * the deployment's circuit is closed, else the local estimate answers; one failing because the provider is
-   * down counts against that circuit, as a failed call does. Rejects with an `LLMError`.
+   * cascade's allow-list and request checks. A remote count (a provider's count endpoint) reads the
+   * deployment's circuit without taking a permit: open (within its cooldown), the local estimate answers;
+   * one failing because the provider is down counts against that circuit, as a failed call does (and
+   * re-opens a half-open one). Rejects with an `LLMError`.
    */
   async countTokens(input: PromptOrRequest, options: CountTokensOptions = {}): Promise<TokenCount> {
     this.assertOpen();
@@ -993,6 +994,7 @@ export class LLMRouter {
     if (answer.id !== undefined) result.id = answer.id;
     if (answer.providerModel !== undefined) result.providerModel = answer.providerModel;
     if (answer.reasoning !== undefined) result.reasoning = answer.reasoning;
+    if (answer.reasoningParts !== undefined) result.reasoningParts = answer.reasoningParts;
     if (ttftMs !== undefined) result.timeToFirstTokenMs = ttftMs;
     if (route.decision) result.decision = route.decision;
     return result;

@@ -1,9 +1,10 @@
 import type { Capability } from '../config/schema.js';
+import { checkReasoning } from '../engines/shared/reasoning.js';
 import { LLMError } from '../errors/llm-error.js';
 import type { ChatMessage, GenerateRequest } from '../spec/index.js';
 import type { GenerateOptions, PromptOrRequest, RequestParams } from './types.js';
 
-const REQUEST_PARAM_KEYS = ['maxTokens', 'temperature', 'topP', 'stop', 'seed', 'tools', 'toolChoice', 'responseFormat', 'user', 'providerOptions'] as const satisfies ReadonlyArray<keyof RequestParams>;
+const REQUEST_PARAM_KEYS = ['maxTokens', 'temperature', 'topP', 'stop', 'seed', 'tools', 'toolChoice', 'responseFormat', 'user', 'reasoning', 'providerOptions'] as const satisfies ReadonlyArray<keyof RequestParams>;
 
 /** A prompt string or request plus option-level request params -> one GenerateRequest (validated lightly, no zod). */
 export function normalizeRequest(input: PromptOrRequest | ChatMessage[], options: GenerateOptions | undefined): GenerateRequest {
@@ -45,6 +46,7 @@ export function normalizeRequest(input: PromptOrRequest | ChatMessage[], options
   if (request.temperature !== undefined && (typeof request.temperature !== 'number' || request.temperature < 0)) {
     throw new LLMError({ code: 'invalid_request', message: 'temperature must be a number >= 0', param: 'temperature' });
   }
+  checkReasoning(request.reasoning);
   return request;
 }
 

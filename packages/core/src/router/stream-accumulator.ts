@@ -1,6 +1,42 @@
 import type { LLMError } from '../errors/llm-error.js';
 import { estimateTokens } from '../pricing/estimate-tokens.js';
-import type { FinishReason, GenerateResult, StreamPart, ToolCall, Usage } from '../spec/index.js';
+import type { FinishReason, GenerateResult, ReasoningPart, StreamPart, ToolCall, Usage } from '../spec/index.js';
+
+/**
+ * Folds `reasoning-delta` parts into reasoning blocks: text joins the open block, a `signature` closes it,
+ * `redactedData` is a whole block of its own. `parts()` is undefined unless a block is signed or redacted
+ * (reasoning that nothing needs back stays the plain `reasoning` text).
+ */
+export class ReasoningBlocks {
+  private readonly blocks: ReasoningPart[] = [];
+  private open: ReasoningPart | undefined;
+  private keep = false;
+
+  add(part: Extract<StreamPart, { type: 'reasoning-delta' }>): void {
+    if (part.redactedData !== undefined) {
+      this.close();
+      this.blocks.push({ type: 'reasoning', text: '', redactedData: part.redactedData });
+      this.keep = true;
+      return;
+    }
+    if (part.delta !== '') (this.open ??= { type: 'reasoning', text: '' }).text += part.delta;
+    if (part.signature !== undefined && part.signature !== '') {
+      (this.open ??= { type: 'reasoning', text: '' }).signature = part.signature;
+      this.keep = true;
+      this.close();
+    }
+  }
+
+  private close(): void {
+    if (this.open) this.blocks.push(this.open);
+    this.open = undefined;
+  }
+
+  parts(): ReasoningPart[] | undefined {
+    if (!this.keep) return undefined;
+    return this.open ? [...this.blocks, { ...this.open }] : [...this.blocks];
+  }
+}
 
 /**
  * Folds stream parts into the `GenerateResult` a non-streamed call of the same answer returns,
@@ -9,6 +45,7 @@ import type { FinishReason, GenerateResult, StreamPart, ToolCall, Usage } from '
 export class StreamAccumulator {
   private text = '';
   private reasoning = '';
+  private readonly reasoningBlocks = new ReasoningBlocks();
   private readonly toolCalls: ToolCall[] = [];
   private pendingTools: Map<number, { id: string; name: string; arguments: string }> | undefined;
   private usage: Usage | undefined;
@@ -29,6 +66,7 @@ export class StreamAccumulator {
         break;
       case 'reasoning-delta':
         this.reasoning += part.delta;
+        this.reasoningBlocks.add(part);
         this.sawContent = true;
         break;
       case 'tool-call-delta': {
@@ -74,6 +112,8 @@ export class StreamAccumulator {
     if (this.id !== undefined) out.id = this.id;
     if (this.model !== undefined) out.providerModel = this.model;
     if (this.reasoning) out.reasoning = this.reasoning;
+    const reasoningParts = this.reasoningBlocks.parts();
+    if (reasoningParts) out.reasoningParts = reasoningParts;
     return out;
   }
 }

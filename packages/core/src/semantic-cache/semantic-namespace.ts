@@ -7,7 +7,7 @@ import { messageText, type ChatMessage, type GenerateRequest } from '../spec/ind
 export const SEMANTIC_NAMESPACE_VERSION = 1;
 
 /** The request fields besides the question that decide the answer: they must match exactly. */
-const EXACT_FIELDS = ['tools', 'toolChoice', 'responseFormat', 'maxTokens', 'temperature', 'topP', 'stop', 'seed', 'providerOptions'] as const;
+const EXACT_FIELDS = ['tools', 'toolChoice', 'responseFormat', 'maxTokens', 'temperature', 'topP', 'stop', 'seed', 'reasoning', 'providerOptions'] as const;
 
 /** The question of a request (its last message, when that is a text-only user message), or undefined. */
 export function questionOf(request: GenerateRequest): string | undefined {

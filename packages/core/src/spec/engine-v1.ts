@@ -1,4 +1,4 @@
-import type { GenerateRequest, ToolCall } from './messages.js';
+import type { GenerateRequest, ReasoningPart, ToolCall } from './messages.js';
 import type { StreamPart } from './stream-parts.js';
 import type { FinishReason, Usage } from './usage.js';
 
@@ -32,6 +32,12 @@ export interface CountTokensCallOptions {
   signal?: AbortSignal;
   /** Answer the engine's local estimate: no network I/O (engines with `countTokensRemote: true`). */
   local?: boolean;
+  /**
+   * Called once, right before the count's request to the provider goes out (after any work of the engine's
+   * own, such as downloading the prompt's image URLs), by engines that declare `countTokensReportsRequest`.
+   * A router uses it to tell a provider's failure from a failure before the provider was asked.
+   */
+  onProviderRequest?: () => void;
 }
 
 export interface GenerateResult {
@@ -43,7 +49,13 @@ export interface GenerateResult {
   id?: string;
   /** The model id the provider says served the call. */
   providerModel?: string;
+  /** The reasoning text (all blocks joined). */
   reasoning?: string;
+  /**
+   * The reasoning blocks in order, set when a block carries a signature or is redacted (Anthropic thinking):
+   * give them back as the assistant message's `reasoning` on the next turn.
+   */
+  reasoningParts?: ReasoningPart[];
 }
 
 export interface EmbedResult {
@@ -90,6 +102,12 @@ export interface LanguageEngineV1 {
    * own estimate stands in when a remote count is not allowed).
    */
   readonly countTokensRemote?: boolean;
+  /**
+   * True when a remote `countTokens` calls `options.onProviderRequest` right before its provider request
+   * goes out: a count failing before that call (a slow or failing media download) is then not the
+   * provider's failure. Absent or false: every failure of a remote count may be the provider's.
+   */
+  readonly countTokensReportsRequest?: boolean;
   /** Release resources (local models, sockets). */
   close?(): Promise<void>;
 }

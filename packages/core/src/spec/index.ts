@@ -14,6 +14,7 @@ export type {
   GenerateRequest,
   ImagePart,
   JSONSchema,
+  ReasoningPart,
   ResponseFormat,
   TextPart,
   ToolCall,
@@ -21,6 +22,8 @@ export type {
   ToolDefinition,
 } from './messages.js';
 export { messageText } from './messages.js';
+export type { ReasoningEffort, ReasoningOptions } from './reasoning.js';
+export { REASONING_EFFORTS } from './reasoning.js';
 export type { StreamPart, StreamPartType } from './stream-parts.js';
 export { isContentPart } from './stream-parts.js';
 export type { FinishReason, Usage } from './usage.js';

@@ -1,5 +1,7 @@
 /** The one internal request shape every engine receives (normalized from OpenAI, Anthropic, Gemini, CLI...). */
 
+import type { ReasoningOptions } from './reasoning.js';
+
 export type JSONSchema = Record<string, unknown>;
 
 export interface TextPart {
@@ -17,6 +19,22 @@ export interface ImagePart {
 
 export type ContentPart = TextPart | ImagePart;
 
+/**
+ * One reasoning ("thinking") block of an assistant turn, as the provider returned it. Anthropic signs its
+ * thinking blocks (`signature`) and sends some encrypted (`redactedData`, a `redacted_thinking` block: `text`
+ * is then empty); with thinking and tools it requires the last assistant turn's blocks back unchanged and in
+ * order, which the Anthropic engine does (before the turn's text and tool calls). A block without either is
+ * display text only: no engine sends it back. Other engines ignore reasoning parts in input.
+ */
+export interface ReasoningPart {
+  type: 'reasoning';
+  text: string;
+  /** The provider's signature of this block (Anthropic `thinking.signature`), opaque: pass it back unchanged. */
+  signature?: string;
+  /** An encrypted block (Anthropic `redacted_thinking.data`), opaque: pass it back unchanged. */
+  redactedData?: string;
+}
+
 export interface ToolCall {
   id: string;
   name: string;
@@ -27,7 +45,13 @@ export interface ToolCall {
 export type ChatMessage =
   | { role: 'system'; content: string }
   | { role: 'user'; content: string | ContentPart[]; name?: string }
-  | { role: 'assistant'; content: string | null; toolCalls?: ToolCall[] }
+  | {
+      role: 'assistant';
+      content: string | null;
+      toolCalls?: ToolCall[];
+      /** The turn's reasoning blocks, in the order the provider gave them (they come before its text and tool calls). */
+      reasoning?: ReasoningPart[];
+    }
   | { role: 'tool'; toolCallId: string; content: string; name?: string };
 
 export interface ToolDefinition {
@@ -56,6 +80,12 @@ export interface GenerateRequest {
   responseFormat?: ResponseFormat;
   /** End-user id, passed to providers that accept one (OpenAI `user`). */
   user?: string;
+  /**
+   * Reasoning ("thinking") effort or budget for reasoning models. Each engine maps it to its provider's
+   * field (OpenAI `reasoning_effort`, Anthropic `thinking`, Gemini `thinkingConfig`); local engines refuse
+   * a request that asks for thinking. `providerOptions` still win over it.
+   */
+  reasoning?: ReasoningOptions;
   /** Escape hatch: provider-specific body fields, keyed by provider name (`openai`, `anthropic`, ...). */
   providerOptions?: Record<string, Record<string, unknown>>;
 }

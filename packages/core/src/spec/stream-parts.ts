@@ -9,7 +9,12 @@ import type { FinishReason, Usage } from './usage.js';
 export type StreamPart =
   | { type: 'response-metadata'; id?: string; model?: string }
   | { type: 'text-delta'; delta: string }
-  | { type: 'reasoning-delta'; delta: string }
+  /**
+   * Reasoning text. A reasoning block the provider signs ends with a part that carries its `signature`
+   * (usually with an empty `delta`); the next reasoning part starts a new block. A part with `redactedData`
+   * is one whole encrypted block (its `delta` is empty). See `ReasoningPart`.
+   */
+  | { type: 'reasoning-delta'; delta: string; signature?: string; redactedData?: string }
   /** A piece of a tool call. `index` identifies the call across deltas; `id`/`name` arrive on the first. */
   | { type: 'tool-call-delta'; index: number; id?: string; name?: string; argumentsDelta: string }
   /** A complete tool call, emitted once its deltas are done. */

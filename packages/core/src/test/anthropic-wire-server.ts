@@ -20,6 +20,8 @@ import { splitEven, WireServerKit, type ReplyQueueServer, type TrackedRequest, t
 export type AnthropicWireBlock =
   | { type: 'text'; text: string }
   | { type: 'thinking'; thinking: string; signature?: string }
+  /** An encrypted thinking block: sent whole (streamed: in its content_block_start, no deltas). */
+  | { type: 'redacted_thinking'; data: string }
   | { type: 'tool_use'; name: string; input: Record<string, unknown>; id?: string };
 
 export interface AnthropicWireUsage {
@@ -80,6 +82,14 @@ export interface AnthropicWireServerOptions {
   handler?: (request: AnthropicWireRequest) => AnthropicWireReply | Promise<AnthropicWireReply>;
   /** When set, `x-api-key` must equal it (else 401 `authentication_error`). Any non-empty key is accepted otherwise. */
   apiKey?: string;
+  /**
+   * Check thinking blocks given back as the real API does (extended-thinking guide, "Preserving thinking
+   * blocks"): with `thinking` enabled (or adaptive), a final assistant message that holds a `tool_use` must start
+   * with a `thinking` or `redacted_thinking` block (else the API's 400 "Expected `thinking` or
+   * `redacted_thinking`, but found `tool_use`"), and every thinking block given back must be one this server
+   * sent, with its signature, text and redacted data unchanged (else a 400 on the invalid signature).
+   */
+  checkThinkingBlocks?: boolean;
   /** Answer of /v1/messages/count_tokens. Default: ceil(JSON length of messages, system and tools / 4). */
   countTokens?: (body: Record<string, unknown>) => number;
 }
@@ -139,6 +149,7 @@ function blocksOf(reply: AnthropicWireReply, body: Record<string, unknown>): Ant
 }
 
 function blockSize(b: AnthropicWireBlock): number {
+  if (b.type === 'redacted_thinking') return b.data.length;
   return b.type === 'text' ? b.text.length : b.type === 'thinking' ? b.thinking.length : JSON.stringify(b.input).length;
 }
 
@@ -160,6 +171,7 @@ function responseBlocks(blocks: AnthropicWireBlock[], messageId: string): Array<
   return blocks.map((b, i) => {
     if (b.type === 'text') return { type: 'text', text: b.text };
     if (b.type === 'thinking') return { type: 'thinking', thinking: b.thinking, signature: b.signature ?? 'c2lnbmF0dXJl' };
+    if (b.type === 'redacted_thinking') return { type: 'redacted_thinking', data: b.data };
     return { type: 'tool_use', id: toolId(b, i, messageId), name: b.name, input: b.input };
   });
 }
@@ -210,6 +222,9 @@ export function anthropicStreamEvents(reply: AnthropicWireReply, body: Record<st
       if (index === 0) push({ type: 'ping' });
       for (const thinking of splitEven(b.thinking, chunks)) push({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking } });
       push({ type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: b.signature ?? 'c2lnbmF0dXJl' } });
+    } else if (b.type === 'redacted_thinking') {
+      push({ type: 'content_block_start', index, content_block: { type: 'redacted_thinking', data: b.data } });
+      if (index === 0) push({ type: 'ping' });
     } else {
       push({ type: 'content_block_start', index, content_block: { type: 'tool_use', id: toolId(b, index, id), name: b.name, input: {} } });
       if (index === 0) push({ type: 'ping' });
@@ -228,6 +243,34 @@ function sse(e: AnthropicWireEvent): string {
   return `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`;
 }
 
+type WireMessage = { role?: string; content?: unknown };
+type WireBlockIn = { type?: string; thinking?: unknown; signature?: unknown; data?: unknown };
+
+/** The 400 message the real API answers for thinking blocks given back wrong, or undefined when they are right. */
+function thinkingBlocksProblem(body: Record<string, unknown>, signed: Map<string, string>, redacted: Set<string>): string | undefined {
+  const messages = Array.isArray(body.messages) ? (body.messages as WireMessage[]) : [];
+  for (const [i, m] of messages.entries()) {
+    if (!Array.isArray(m.content)) continue;
+    for (const [j, b] of (m.content as WireBlockIn[]).entries()) {
+      if (b.type === 'thinking' && (typeof b.signature !== 'string' || signed.get(b.signature) !== b.thinking)) return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
+      if (b.type === 'redacted_thinking' && (typeof b.data !== 'string' || !redacted.has(b.data))) return `messages.${i}.content.${j}: Invalid \`data\` in \`redacted_thinking\` block`;
+    }
+  }
+  const mode = (body.thinking as { type?: string } | undefined)?.type;
+  if (mode !== 'enabled' && mode !== 'adaptive') return undefined;
+  const at = messages.map((m) => m.role).lastIndexOf('assistant');
+  const last = messages[at];
+  if (!last || !Array.isArray(last.content)) return undefined;
+  const blocks = last.content as WireBlockIn[];
+  if (!blocks.some((b) => b.type === 'tool_use')) return undefined;
+  const first = blocks[0]?.type;
+  if (first === 'thinking' || first === 'redacted_thinking') return undefined;
+  return (
+    `messages.${at}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first}\`. When \`thinking\` is enabled, a final ` +
+    '`assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks).'
+  );
+}
+
 const COUNT_TOKENS_FIELDS = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'mcp_servers']);
 
 /** Starts the server on 127.0.0.1 and a free port. Close it in afterAll/afterEach. */
@@ -235,6 +278,9 @@ export async function startAnthropicWireServer(options: AnthropicWireServerOptio
   const queue = [...(options.replies ?? [])];
   const requests: AnthropicWireRequest[] = [];
   let messageCount = 0;
+  /** Thinking blocks sent (signature -> text) and redacted data sent, for `checkThinkingBlocks`. */
+  const signed = new Map<string, string>();
+  const redacted = new Set<string>();
   const kit = new WireServerKit((res, e) => sendError(res, { status: 500, message: `wire server failure: ${String(e)}` }, `req_${requests.length}`));
 
   function sendError(res: ServerResponse, error: AnthropicWireError, requestId: string): void {
@@ -259,7 +305,17 @@ export async function startAnthropicWireServer(options: AnthropicWireServerOptio
     const missing = ['model', 'max_tokens', 'messages'].find((f) => body[f] === undefined);
     if (missing) return sendError(res, { status: 400, message: `${missing}: Field required` }, requestId);
     if (!Array.isArray(body.messages) || body.messages.length === 0) return sendError(res, { status: 400, message: 'messages: at least one message is required' }, requestId);
+    if (options.checkThinkingBlocks) {
+      const problem = thinkingBlocksProblem(body, signed, redacted);
+      if (problem) return sendError(res, { status: 400, message: problem }, requestId);
+    }
     const reply = queue.shift() ?? (options.handler ? await options.handler(record) : {});
+    if (Array.isArray(reply.content)) {
+      for (const b of reply.content) {
+        if (b.type === 'thinking') signed.set(b.signature ?? 'c2lnbmF0dXJl', b.thinking);
+        else if (b.type === 'redacted_thinking') redacted.add(b.data);
+      }
+    }
     if (reply.hang) return;
     const messageId = `msg_wire_${messageCount++}`;
     if (body.stream === true && !reply.error) return stream(res, record, reply, anthropicStreamEvents(reply, body, messageId));

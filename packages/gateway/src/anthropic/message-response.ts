@@ -31,10 +31,24 @@ export function toolInput(call: ToolCall): unknown {
   }
 }
 
-/** A router result as an Anthropic `message`. */
+/**
+ * The answer's reasoning as thinking blocks: its reasoning parts (signed `thinking`, `redacted_thinking`) as the
+ * provider gave them, else its reasoning text as one unsigned `thinking` block (`signature: ""`: a model that
+ * does not sign its reasoning; no deployment is sent such a block back).
+ */
+export function thinkingBlocks(result: Pick<RouterResult, 'reasoning' | 'reasoningParts'>): AnthropicMessage['content'] {
+  if (result.reasoningParts) {
+    return result.reasoningParts.map((p) =>
+      p.redactedData !== undefined ? { type: 'redacted_thinking', data: p.redactedData } : { type: 'thinking', thinking: p.text, signature: p.signature ?? '' },
+    );
+  }
+  return result.reasoning ? [{ type: 'thinking', thinking: result.reasoning, signature: '' }] : [];
+}
+
+/** A router result as an Anthropic `message`: thinking blocks first, then the text, then the tool calls. */
 export function toAnthropicMessage(result: RouterResult, options: { explain: boolean }): AnthropicMessage {
-  const content: AnthropicMessage['content'] = [];
-  if (result.text !== '' || result.toolCalls.length === 0) content.push({ type: 'text', text: result.text });
+  const content = thinkingBlocks(result);
+  if (result.text !== '' || (result.toolCalls.length === 0 && content.length === 0)) content.push({ type: 'text', text: result.text });
   for (const c of result.toolCalls) content.push({ type: 'tool_use', id: c.id, name: c.name, input: toolInput(c) });
   const usage: AnthropicMessage['usage'] = { input_tokens: result.usage.inputTokens, output_tokens: result.usage.outputTokens };
   if (result.usage.cachedInputTokens !== undefined) usage.cache_read_input_tokens = result.usage.cachedInputTokens;

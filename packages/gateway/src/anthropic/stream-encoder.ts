@@ -31,13 +31,26 @@ interface ToolCallState extends SeenToolCall {
   end: JsonEnd;
 }
 
-/** What waits for the open tool block to close: a call, or text that arrived while the call was unfinished. */
-type Pending = { kind: 'call'; call: ToolCallState } | { kind: 'text'; text: string };
+/**
+ * What waits for the open tool block to close: a call, or text or reasoning that arrived while the call was
+ * unfinished (a thinking block's text and, once it came, its signature; a redacted block whole).
+ */
+type Pending =
+  | { kind: 'call'; call: ToolCallState }
+  | { kind: 'text'; text: string }
+  | { kind: 'thinking'; text: string; signature?: string }
+  | { kind: 'redacted'; data: string };
+
+type ReasoningDelta = Extract<StreamPart, { type: 'reasoning-delta' }>;
 
 /**
  * Anthropic Messages streaming events in Anthropic's order: `message_start`, `ping`, per content block
  * `content_block_start` / `content_block_delta`* / `content_block_stop`, then `message_delta` (stop reason,
  * usage) and `message_stop`. A stream that breaks after its first byte ends with `event: error`.
+ *
+ * Reasoning becomes `thinking` blocks (`thinking_delta` pieces; a signed block's signature as a
+ * `signature_delta` right before its `content_block_stop`) and `redacted_thinking` blocks (sent whole), in the
+ * order the parts came, so a client can give them back unchanged on its next turn.
  *
  * Content blocks are strictly one after another (clients drop a block's state at its stop), while parallel
  * tool calls may interleave their argument pieces (OpenAI's chat wire keys them by index), and text may come
@@ -62,7 +75,7 @@ type Pending = { kind: 'call'; call: ToolCallState } | { kind: 'text'; text: str
  */
 export class AnthropicStreamEncoder implements StreamEncoder {
   private blockIndex = -1;
-  private open: { kind: 'text' } | { kind: 'tool'; call: ToolCallState } | undefined;
+  private open: { kind: 'text' } | { kind: 'thinking'; signed: boolean } | { kind: 'redacted' } | { kind: 'tool'; call: ToolCallState } | undefined;
   private readonly calls = new Map<number, ToolCallState>();
   /**
    * What waits for the open tool block, in the order it will be sent. Empty unless the open block is a tool
@@ -125,7 +138,74 @@ export class AnthropicStreamEncoder implements StreamEncoder {
   }
 
   private openPending(p: Pending): string[] {
-    return p.kind === 'call' ? this.openCall(p.call) : this.openText(p.text);
+    switch (p.kind) {
+      case 'call':
+        return this.openCall(p.call);
+      case 'text':
+        return this.openText(p.text);
+      case 'thinking':
+        return this.openThinking(p.text, p.signature);
+      case 'redacted':
+        return this.openRedacted(p.data);
+    }
+  }
+
+  /**
+   * Opens a thinking block (nothing else is open) with `text`; a `signature` ends it with a `signature_delta`
+   * (sent just before `content_block_stop`, as Anthropic does), after which reasoning opens a new block.
+   */
+  private openThinking(text: string, signature: string | undefined): string[] {
+    this.blockIndex++;
+    this.open = { kind: 'thinking', signed: false };
+    const frames = [event({ type: 'content_block_start', index: this.blockIndex, content_block: { type: 'thinking', thinking: '', signature: '' } })];
+    if (text !== '') frames.push(this.thinkingDelta(text));
+    if (signature !== undefined) frames.push(this.signatureDelta(signature));
+    return frames;
+  }
+
+  private thinkingDelta(thinking: string): string {
+    return event({ type: 'content_block_delta', index: this.blockIndex, delta: { type: 'thinking_delta', thinking } });
+  }
+
+  private signatureDelta(signature: string): string {
+    if (this.open?.kind === 'thinking') this.open.signed = true;
+    return event({ type: 'content_block_delta', index: this.blockIndex, delta: { type: 'signature_delta', signature } });
+  }
+
+  /** Opens a `redacted_thinking` block (nothing else is open): its data comes whole with the start. */
+  private openRedacted(data: string): string[] {
+    this.blockIndex++;
+    this.open = { kind: 'redacted' };
+    return [event({ type: 'content_block_start', index: this.blockIndex, content_block: { type: 'redacted_thinking', data } })];
+  }
+
+  /**
+   * Reasoning: text joins the open, unsigned thinking block, else opens one; a signature ends the block; a
+   * redacted block is sent whole. While an unfinished tool block is open it waits, like text.
+   */
+  private reasoning(part: ReasoningDelta): string[] {
+    const signature = part.signature !== undefined && part.signature !== '' ? part.signature : undefined;
+    if (part.redactedData !== undefined) {
+      if (this.pending.length > 0 || this.blocked()) {
+        this.pending.push({ kind: 'redacted', data: part.redactedData });
+        return [];
+      }
+      return [...this.close(), ...this.openRedacted(part.redactedData), ...this.close()];
+    }
+    if (part.delta === '' && signature === undefined) return [];
+    if (this.open?.kind === 'thinking' && !this.open.signed) {
+      const frames = part.delta === '' ? [] : [this.thinkingDelta(part.delta)];
+      return signature === undefined ? frames : [...frames, this.signatureDelta(signature), ...this.close()];
+    }
+    if (this.pending.length > 0 || this.blocked()) {
+      const last = this.pending.at(-1);
+      if (last?.kind === 'thinking' && last.signature === undefined) last.text += part.delta;
+      else this.pending.push({ kind: 'thinking', text: part.delta });
+      if (signature !== undefined) (this.pending.at(-1) as Extract<Pending, { kind: 'thinking' }>).signature = signature;
+      return [];
+    }
+    const frames = [...this.close(), ...this.openThinking(part.delta, signature)];
+    return signature === undefined ? frames : [...frames, ...this.close()];
   }
 
   /** The call's arguments are final: its whole part came, or its pieces are whole JSON. */
@@ -259,6 +339,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
     if (part.type === 'text-delta') return this.text(part.delta);
     if (part.type === 'tool-call-delta') return this.piece(part);
     if (part.type === 'tool-call') return this.wholeCall(part);
+    if (part.type === 'reasoning-delta') return this.reasoning(part);
     return [];
   }
 

@@ -1,4 +1,4 @@
-import { LLMError, type ChatMessage, type ContentPart, type GenerateRequest, type ToolChoice } from '@llmrr/core';
+import { LLMError, type ChatMessage, type ContentPart, type GenerateRequest, type ReasoningOptions, type ReasoningPart, type ToolChoice } from '@llmrr/core';
 import type { AnthropicMessagesRequest } from '../schemas/anthropic-messages.js';
 
 type Param = AnthropicMessagesRequest['messages'][number];
@@ -29,13 +29,29 @@ function convertUser(content: Param['content']): ChatMessage[] {
   return out;
 }
 
+/**
+ * The turn's `thinking` / `redacted_thinking` blocks as reasoning parts, in order: an Anthropic deployment sends
+ * the signed and redacted ones back unchanged (required with thinking and tools); other engines ignore them.
+ */
+function reasoningParts(content: Block[]): ReasoningPart[] {
+  const parts: ReasoningPart[] = [];
+  for (const b of content) {
+    if (b.type === 'thinking') parts.push(b.signature ? { type: 'reasoning', text: b.thinking, signature: b.signature } : { type: 'reasoning', text: b.thinking });
+    else if (b.type === 'redacted_thinking') parts.push({ type: 'reasoning', text: '', redactedData: b.data });
+  }
+  return parts;
+}
+
 function convertAssistant(content: Param['content']): ChatMessage {
   if (typeof content === 'string') return { role: 'assistant', content };
   const text = content.map((b) => (b.type === 'text' ? b.text : '')).join('');
   const toolCalls = content
     .filter((b): b is Extract<Block, { type: 'tool_use' }> => b.type === 'tool_use')
     .map((b) => ({ id: b.id, name: b.name, arguments: JSON.stringify(b.input ?? {}) }));
-  return toolCalls.length > 0 ? { role: 'assistant', content: text === '' ? null : text, toolCalls } : { role: 'assistant', content: text };
+  const message: ChatMessage = toolCalls.length > 0 ? { role: 'assistant', content: text === '' ? null : text, toolCalls } : { role: 'assistant', content: text };
+  const reasoning = reasoningParts(content);
+  if (reasoning.length > 0) message.reasoning = reasoning;
+  return message;
 }
 
 function toolChoice(choice: AnthropicMessagesRequest['tool_choice']): ToolChoice | undefined {
@@ -49,6 +65,36 @@ function toolChoice(choice: AnthropicMessagesRequest['tool_choice']): ToolChoice
       return 'none';
     case 'tool':
       return { name: choice.name };
+  }
+}
+
+/**
+ * `thinking` -> the core request: `enabled` -> `reasoning.budgetTokens`, `disabled` -> `reasoning.effort: none`
+ * (so any deployment gets the nearest control it has: an OpenAI effort, a Gemini budget). Forms the core field
+ * cannot say (`adaptive`, `between_tools`, a `display` setting) also go verbatim in
+ * `providerOptions.anthropic.thinking`, which Anthropic deployments send as they are.
+ */
+function thinking(body: AnthropicMessagesRequest): { reasoning?: ReasoningOptions; verbatim?: Record<string, unknown> } {
+  const t = body.thinking;
+  if (!t) return {};
+  if (t.type === 'disabled') return Object.keys(t).length === 1 ? { reasoning: { effort: 'none' } } : { reasoning: { effort: 'none' }, verbatim: t };
+  if (t.type === 'enabled') return t.display == null ? { reasoning: { budgetTokens: t.budget_tokens } } : { reasoning: { budgetTokens: t.budget_tokens }, verbatim: t };
+  return { verbatim: t };
+}
+
+/**
+ * `thinking.budget_tokens` must be less than `max_tokens` (@anthropic-ai/sdk 1.14 ThinkingConfigEnabled): a 400
+ * naming it, before admission. Not part of `messagesToGenerateRequest`, which count_tokens also uses (its body
+ * has no max_tokens).
+ */
+export function checkThinkingBudget(body: Pick<AnthropicMessagesRequest, 'thinking' | 'max_tokens'>): void {
+  const t = body.thinking;
+  if (t?.type === 'enabled' && t.budget_tokens >= body.max_tokens) {
+    throw new LLMError({
+      code: 'invalid_request',
+      message: `Invalid request: thinking.budget_tokens: must be less than max_tokens (${t.budget_tokens} >= ${body.max_tokens}); thinking tokens count toward max_tokens`,
+      param: 'thinking.budget_tokens',
+    });
   }
 }
 
@@ -78,6 +124,10 @@ export function messagesToGenerateRequest(body: AnthropicMessagesRequest): Gener
     req.toolChoice = choice;
   }
   if (body.metadata?.user_id) req.user = body.metadata.user_id;
-  if (body.top_k !== undefined) req.providerOptions = { anthropic: { top_k: body.top_k } };
+  const { reasoning, verbatim } = thinking(body);
+  if (reasoning) req.reasoning = reasoning;
+  if (body.top_k !== undefined || verbatim) {
+    req.providerOptions = { anthropic: { ...(body.top_k !== undefined ? { top_k: body.top_k } : {}), ...(verbatim ? { thinking: verbatim } : {}) } };
+  }
   return req;
 }

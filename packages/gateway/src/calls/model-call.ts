@@ -155,18 +155,21 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
         if (o.status === 'success') {
           await settle({ status: 'success', result: o.result, deployment: o.result.deployment, provider: o.result.provider, ttftMs: o.result.timeToFirstTokenMs ?? o.firstPartMs });
         } else {
-          const spent = opened.stream.spent?.();
+          // A failure after the complete result (the encoder could not finish) is settled with the result's
+          // usage and cost, which already include a cascade's weak step: nothing is estimated or added.
+          const spent = o.result ? undefined : opened.stream.spent?.();
           await settle({
             status: o.status,
+            ...(o.result ? { result: o.result } : {}),
             ...(spent ? { spent } : {}),
             // (A replayed cache hit that broke off cost nothing: no partial cost is estimated for it.)
             cached: route.cached,
             error: o.error,
             ...(o.usage ? { usage: o.usage } : {}),
             ...(o.outputText ? { outputText: o.outputText } : {}),
-            deployment: route.deployment,
-            provider: route.provider,
-            ttftMs: o.firstPartMs,
+            deployment: o.result?.deployment ?? route.deployment,
+            provider: o.result?.provider ?? route.provider,
+            ttftMs: o.result?.timeToFirstTokenMs ?? o.firstPartMs,
           });
         }
       },

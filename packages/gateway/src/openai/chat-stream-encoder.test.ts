@@ -1,5 +1,5 @@
 import type { RouterResult, StreamPart } from '@llmrr/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RoutePart } from '../streaming/open-stream.js';
 import { ChatStreamEncoder, dataFrame } from './chat-stream-encoder.js';
 
@@ -89,5 +89,94 @@ describe('ChatStreamEncoder tool calls against the router result', () => {
     enc2.start(route);
     enc2.part(piece(0, '{"a":1}', 'c0', 'f'));
     expect(() => enc2.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result([{ id: 'c0', name: 'f', arguments: '{"a":2}' }]))).toThrow(expect.objectContaining({ code: 'invalid_response' }));
+  });
+});
+
+describe('ChatStreamEncoder: parallel tool calls go out one after another', () => {
+  const usage = { inputTokens: 3, outputTokens: 4, totalTokens: 7 };
+  const result = (toolCalls: RouterResult['toolCalls']) =>
+    ({ requestId: 'req_abc', deployment: 'dep', provider: 'mock', text: '', toolCalls, finishReason: 'tool-calls', usage, cost: { totalUsd: 0, estimated: false }, cached: false, latencyMs: 1 }) as unknown as RouterResult;
+  const piece = (index: number, argumentsDelta: string, id?: string, name?: string): StreamPart => ({ type: 'tool-call-delta', index, ...(id ? { id } : {}), ...(name ? { name } : {}), argumentsDelta });
+  type Delta = { content?: string; tool_calls?: { index: number; id?: string; function: { name?: string; arguments: string } }[] };
+  const deltas = (frames: string[]) => frames.filter((f) => f !== 'data: [DONE]\n\n').map((f) => (JSON.parse(f.slice(6)) as { choices: { delta: Delta }[] }).choices[0]?.delta);
+  /** Each part's frames, as `index:arguments` for tool-call deltas and `"text"` for content. */
+  function run(parts: StreamPart[], toolCalls: RouterResult['toolCalls'] = []): string[][] {
+    const enc = new ChatStreamEncoder({ created: 1, includeUsage: false, explain: false });
+    enc.start(route);
+    const show = (frames: string[]) => deltas(frames).flatMap((d) => (d?.tool_calls ?? []).map((t) => `${t.index}${t.id ? `(${t.id})` : ''}:${t.function.arguments}`).concat(d?.content !== undefined ? [JSON.stringify(d.content)] : []));
+    const out = parts.map((p) => show(enc.part(p)));
+    out.push(show(enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result(toolCalls))));
+    return out;
+  }
+
+  it('a call that starts while another is unfinished waits, buffered, and goes out when that one is whole; text stays live', () => {
+    expect(run([piece(0, '{"a":', 'c0', 'f'), piece(1, '{"b"', 'c1', 'g'), { type: 'text-delta', delta: 'hi' }, piece(1, ':2}'), piece(0, '1}'), piece(1, ' ')])).toEqual([
+      ['0(c0):{"a":'],
+      [],
+      ['"hi"'],
+      [],
+      ['0:1}', '1(c1):{"b":2}'],
+      // Call 1 is open (whole): its late whitespace is harmless.
+      ['1: '],
+      [],
+    ]);
+  });
+
+  it('waiting calls go in engine index order, numbered 0, 1, 2 as they are sent; a skipped engine index leaves no hole', () => {
+    expect(run([piece(5, '{', 'c5', 'f'), piece(3, '[]', 'c3', 'g'), piece(2, '{}', 'c2', 'h'), piece(5, '}')], [{ id: 'c9', name: 'k', arguments: '{}' }])).toEqual([['0(c5):{'], [], [], ['0:}', '1(c2):{}', '2(c3):[]'], ['3(c9):{}']]);
+  });
+
+  it("an open call's whole part completes it and releases what waits; a waiting call's whole part is what it opens with", () => {
+    expect(
+      run([
+        piece(0, '{"a":', 'c0', 'f'),
+        piece(1, '{"b":', 'c1', 'g'),
+        { type: 'tool-call', index: 1, toolCall: { id: 'c1x', name: 'g', arguments: '{"b":2}' } },
+        { type: 'tool-call', index: 0, toolCall: { id: 'c0', name: 'f', arguments: '{"a":1}' } },
+      ]),
+    ).toEqual([['0(c0):{"a":'], [], [], ['0:1}', '1(c1x):{"b":2}'], []]);
+  });
+
+  it('at the finish: the open call gets its suffix from the result, then the waiting calls go out whole', () => {
+    expect(run([piece(0, '{"a":', 'c0', 'f'), piece(1, '{"b":', 'c1', 'g')], [{ id: 'c0', name: 'f', arguments: '{"a":1}' }, { id: 'c1', name: 'g', arguments: '{"b":2}' }])).toEqual([['0(c0):{"a":'], [], ['0:1}', '1(c1):{"b":2}']]);
+  });
+
+  it('a closed call: whitespace is dropped (it would reopen the call), anything else is an error', () => {
+    const enc = new ChatStreamEncoder({ created: 1, includeUsage: false, explain: false });
+    enc.start(route);
+    enc.part(piece(0, '{}', 'c0', 'f'));
+    enc.part(piece(1, '{', 'c1', 'g'));
+    expect(enc.part(piece(0, '\n'))).toEqual([]);
+    expect(() => enc.part(piece(0, '{}'))).toThrow(expect.objectContaining({ code: 'invalid_response', message: expect.stringContaining('c0') }));
+    // A closed call's final arguments that differ (a suffix would come after its `done`): an error too.
+    const enc2 = new ChatStreamEncoder({ created: 1, includeUsage: false, explain: false });
+    enc2.start(route);
+    enc2.part(piece(0, '{}', 'c0', 'f'));
+    enc2.part(piece(1, '{}', 'c1', 'g'));
+    expect(() => enc2.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result([{ id: 'c0', name: 'f', arguments: '{"a":1}' }, { id: 'c1', name: 'g', arguments: '{}' }]))).toThrow(expect.objectContaining({ code: 'invalid_response' }));
+  });
+
+  it('per-piece work stays linear while a call waits behind a long open one (JSON.parse is handed each argument once)', () => {
+    const measure = (n: number) => {
+      const enc = new ChatStreamEncoder({ created: 1, includeUsage: false, explain: false });
+      enc.start(route);
+      const parts: StreamPart[] = [piece(0, '', 'call_a', 'write'), piece(1, '', 'call_b', 'write'), piece(0, '{"items":[{"a":1}')];
+      for (let i = 0; i < n; i++) parts.push(piece(0, ',{"a":1}'));
+      parts.push(piece(0, ']}'), piece(1, '{}'));
+      let parsedChars = 0;
+      const real = JSON.parse;
+      const spy = vi.spyOn(JSON, 'parse').mockImplementation(((text: string, reviver?: never) => {
+        parsedChars += text.length;
+        return real(text, reviver);
+      }) as typeof JSON.parse);
+      try {
+        for (const p of parts) enc.part(p);
+        enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result([]));
+      } finally {
+        spy.mockRestore();
+      }
+      return { parsedChars, args: 18 + n * 8 + 2 };
+    };
+    for (const r of [measure(1000), measure(4000)]) expect(r.parsedChars).toBeLessThan(4 * r.args);
   });
 });

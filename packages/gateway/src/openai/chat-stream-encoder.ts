@@ -3,7 +3,7 @@ import { errorBody } from '../http/error-body.js';
 import { llmrrInfo } from '../http/llmrr-info.js';
 import type { OpenAIChatChunk } from '../schemas/openai-chat.js';
 import { pairFinalToolCalls, quoteArgs, type SeenToolCall } from '../streaming/final-tool-calls.js';
-import { sameJson } from '../streaming/json-end.js';
+import { JsonEnd, sameJson } from '../streaming/json-end.js';
 import type { StreamEncoder } from '../streaming/sse-response.js';
 import type { RoutePart } from '../streaming/open-stream.js';
 import { chatCompletionId } from './chat-response.js';
@@ -13,15 +13,25 @@ import { toOpenAIUsage } from './usage.js';
 type Choice = OpenAIChatChunk['choices'][number];
 type Delta = Choice['delta'];
 
-/** A tool call sent in the stream, by its index. */
-interface SentToolCall extends SeenToolCall {
+/** A tool call of the stream, by its index. */
+interface ToolCallState extends SeenToolCall {
+  /** The engine's index (parts are keyed by it). */
   index: number;
+  /** The index the client sees: calls are numbered 0, 1, 2... in the order they are sent (-1: not sent yet). */
+  wireIndex: number;
+  /** Sent on the call's first delta; never changed after. */
   id: string;
   name: string;
-  /** The arguments sent so far (the client joins them). */
+  /** The arguments so far: the pieces appended, or the whole call's. */
+  args: string;
+  /** The part of `args` sent (the client joins it). */
   sent: string;
-  /** Its whole `tool-call` part came. */
+  /** `waiting`: nothing of it sent yet; `open`: its deltas go out live; `closed`: a later call was sent after it. */
+  state: 'waiting' | 'open' | 'closed';
+  /** The whole call (a `tool-call` part) came: its arguments are final, later pieces are ignored. */
   whole: boolean;
+  /** Whether the pieces so far are whole JSON (fed with every piece). */
+  end: JsonEnd;
 }
 
 export const DONE_FRAME = 'data: [DONE]\n\n';
@@ -35,17 +45,37 @@ export function dataFrame(value: unknown): string {
  * content deltas, tool-call deltas (id/type/name on a call's first delta), a finish chunk with an empty
  * delta, then (with `stream_options.include_usage`) a chunk with empty `choices` and the usage, then `[DONE]`.
  *
- * Tool-call pieces are sent as they come (clients join them by `index`, interleaved or not). A call's whole
- * `tool-call` part, and at the finish the router result's calls (the non-streamed answer's), are checked
- * against what was sent: a call never sent is sent whole (at the finish: before the finish chunk, at the next
- * free index); sent arguments that are a prefix of the final ones get the missing suffix; the same JSON value
- * needs nothing. Sent arguments cannot be taken back, so any other difference is an error (the stream ends
- * with its error chunk), never a silent mismatch.
+ * Tool calls go out one after another, as OpenAI sends them: clients join the pieces by `index`, but the
+ * official `openai` client's stream helper (`chat.completions.stream()`) also takes a delta for a new index as
+ * the end of the previous call (it fires `tool_calls.function.arguments.done` with the arguments so far, and
+ * JSON-parses them for strict and zod tools). Upstreams on the chat wire may interleave the pieces of
+ * parallel calls, so one call is open at a time and streams live; while its arguments are not yet a whole
+ * JSON value (and its whole `tool-call` part has not come), a call that starts waits, its pieces buffered;
+ * when the open call becomes whole, the waiting calls are sent in index order, each with its buffered
+ * arguments in one delta, and the first one still unfinished becomes the open call. Text and reasoning stay
+ * live (the chat wire allows them anywhere between tool-call deltas). In the common sequential case nothing
+ * waits. Buffering holds nothing beyond the answer's own output, at O(piece) cost per piece. The client's
+ * `index` numbers the calls 0, 1, 2... in the order they are sent, as OpenAI does (the helper keeps calls in
+ * an array by index: an index skipped, as an engine's index can be, fails its final message).
+ *
+ * A call's whole `tool-call` part, and at the finish the router result's calls (the non-streamed answer's),
+ * are checked against what was sent: a call never sent is sent whole (at the finish: before the finish
+ * chunk, after the rest); a call not sent yet goes out with its final arguments; the open call's
+ * arguments that are a prefix of the final ones get the missing suffix; the same JSON value needs nothing.
+ * Sent arguments cannot be taken back (and a closed call's `done` event has fired), so any other difference,
+ * or a piece that would change a closed call, is an error (the stream ends with its error chunk), never a
+ * silent mismatch.
  */
 export class ChatStreamEncoder implements StreamEncoder {
   private id = '';
   private model = '';
-  private readonly toolCalls = new Map<number, SentToolCall>();
+  private readonly toolCalls = new Map<number, ToolCallState>();
+  /** The call whose deltas go out live (the last one sent). */
+  private open: ToolCallState | undefined;
+  /** Calls sent so far (the next call's wire index). */
+  private sentCalls = 0;
+  /** Calls that wait for the open one to finish, in index order. Empty unless the open call is unfinished. */
+  private readonly waiting: ToolCallState[] = [];
   /** `data: {...,"choices":[{"index":0,"delta":` and `,"logprobs":null,"finish_reason":null}]...}\n\n`: the constant parts of a content chunk, encoded once per stream. */
   private head = '';
   private tail = '';
@@ -86,63 +116,144 @@ export class ChatStreamEncoder implements StreamEncoder {
         return part.delta === '' ? [] : [this.deltaFrame({ content: part.delta })];
       case 'reasoning-delta':
         return part.delta === '' ? [] : [this.deltaFrame({ reasoning_content: part.delta })];
-      case 'tool-call-delta': {
-        const sent = this.toolCalls.get(part.index);
-        if (!sent) {
-          const call = { index: part.index, id: part.id ?? `call_${part.index}`, type: 'function' as const, function: { name: part.name ?? '', arguments: part.argumentsDelta } };
-          this.toolCalls.set(part.index, { index: part.index, id: call.id, name: call.function.name, resultId: part.id ?? '', sent: part.argumentsDelta, whole: false });
-          return [dataFrame(this.chunk({ tool_calls: [call] }))];
-        }
-        if (part.id) sent.resultId = part.id;
-        if (!sent.name && part.name) sent.name = part.name;
-        sent.sent += part.argumentsDelta;
-        return part.argumentsDelta === '' ? [] : [dataFrame(this.chunk({ tool_calls: [{ index: part.index, function: { arguments: part.argumentsDelta } }] }))];
-      }
-      case 'tool-call': {
-        const c = part.toolCall;
-        const sent = this.toolCalls.get(part.index);
-        if (sent) {
-          if (sent.whole) return [];
-          sent.whole = true;
-          sent.resultId = c.id;
-          return this.complete(sent, c.arguments);
-        }
-        // Engines that emit whole calls without deltas: send the call as one delta.
-        this.toolCalls.set(part.index, { index: part.index, id: c.id, name: c.name, resultId: c.id, sent: c.arguments, whole: true });
-        return [this.wholeCallFrame(part.index, c)];
-      }
+      case 'tool-call-delta':
+        return this.piece(part);
+      case 'tool-call':
+        return this.wholeCall(part);
       default:
         return [];
     }
   }
 
-  private wholeCallFrame(index: number, c: { id: string; name: string; arguments: string }): string {
-    return dataFrame(this.chunk({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }] }));
+  /** The call's arguments are final: its whole part came, or its pieces are whole JSON. */
+  private static finished(c: ToolCallState): boolean {
+    return c.whole || c.end.whole(c.args);
   }
 
-  /** A sent call's final arguments: the missing suffix, nothing (the same JSON), or an error. */
-  private complete(sent: SentToolCall, args: string): string[] {
-    if (args === sent.sent || sameJson(args, sent.sent)) return [];
-    if (!args.startsWith(sent.sent)) {
-      throw new LLMError({
-        code: 'invalid_response',
-        message: `Tool call ${sent.id} (${sent.name || `index ${sent.index}`}) has the arguments ${quoteArgs(args)} but ${quoteArgs(sent.sent)} were streamed; they cannot be taken back`,
-      });
+  /** The open call is unfinished: a call that starts now has to wait for it. */
+  private blocked(): boolean {
+    return this.open !== undefined && !ChatStreamEncoder.finished(this.open);
+  }
+
+  /** Sends `c`'s first delta (id, type, name, its arguments so far); it becomes the open call. */
+  private openCall(c: ToolCallState): string {
+    if (this.open) this.open.state = 'closed';
+    this.open = c;
+    c.state = 'open';
+    c.wireIndex = this.sentCalls++;
+    c.sent = c.args;
+    return this.deltaFrame({ tool_calls: [{ index: c.wireIndex, id: c.id, type: 'function', function: { name: c.name, arguments: c.args } }] });
+  }
+
+  /** An arguments delta of the open call `c`. */
+  private argsDelta(c: ToolCallState, args: string): string[] {
+    if (args === '') return [];
+    c.sent += args;
+    return [this.deltaFrame({ tool_calls: [{ index: c.wireIndex, function: { arguments: args } }] })];
+  }
+
+  /** While calls wait and the open call does not hold them back: sends the next. */
+  private advance(): string[] {
+    const frames: string[] = [];
+    while (this.waiting.length > 0 && !this.blocked()) frames.push(this.openCall(this.waiting.shift()!));
+    return frames;
+  }
+
+  /** A call seen for the first time: sent at once unless an unfinished call is open (then it waits, by index). */
+  private admit(c: ToolCallState): string[] {
+    this.toolCalls.set(c.index, c);
+    if (this.waiting.length > 0 || this.blocked()) {
+      let at = this.waiting.length;
+      while (at > 0 && this.waiting[at - 1]!.index > c.index) at--;
+      this.waiting.splice(at, 0, c);
+      return [];
     }
-    const suffix = args.slice(sent.sent.length);
-    sent.sent = args;
-    return [dataFrame(this.chunk({ tool_calls: [{ index: sent.index, function: { arguments: suffix } }] }))];
+    return [this.openCall(c)];
+  }
+
+  private unfixable(c: ToolCallState, what: string): LLMError {
+    return new LLMError({
+      code: 'invalid_response',
+      message: `Tool call ${c.id} (${c.name || `index ${c.index}`}) ${what}; they cannot be taken back`,
+    });
+  }
+
+  private piece(part: Extract<StreamPart, { type: 'tool-call-delta' }>): string[] {
+    const known = this.toolCalls.get(part.index);
+    if (!known) {
+      const c: ToolCallState = { index: part.index, id: part.id ?? `call_${part.index}`, resultId: part.id ?? '', name: part.name ?? '', args: part.argumentsDelta, wireIndex: -1, sent: '', state: 'waiting', whole: false, end: new JsonEnd() };
+      c.end.feed(part.argumentsDelta);
+      return this.admit(c);
+    }
+    if (known.whole) return [];
+    if (part.id) known.resultId = part.id;
+    if (known.state === 'waiting') {
+      if (!known.name && part.name) known.name = part.name;
+      known.args += part.argumentsDelta;
+      known.end.feed(part.argumentsDelta);
+      return [];
+    }
+    if (known.state === 'closed') {
+      // A closed call is whole JSON: only whitespace can still come (not sent: it would reopen the call).
+      if (part.argumentsDelta.trim() === '') return [];
+      throw this.unfixable(known, `got more arguments (${quoteArgs(part.argumentsDelta)}) after a later call was sent`);
+    }
+    known.args += part.argumentsDelta;
+    known.end.feed(part.argumentsDelta);
+    const frames = this.argsDelta(known, part.argumentsDelta);
+    // The common sequential case (nothing waits) stops here.
+    if (this.waiting.length === 0) return frames;
+    return [...frames, ...this.advance()];
+  }
+
+  /**
+   * The call's final arguments: a call not sent yet takes them; a sent one gets the missing suffix when it is
+   * open and its sent arguments are a prefix of them, nothing when they have the same JSON value, else an error.
+   */
+  private finalArgs(c: ToolCallState, args: string): string[] {
+    c.args = args;
+    if (c.state === 'waiting') return [];
+    if (args === c.sent || sameJson(args, c.sent)) return [];
+    if (c.state === 'closed' || !args.startsWith(c.sent)) throw this.unfixable(c, `has the arguments ${quoteArgs(args)} but ${quoteArgs(c.sent)} were streamed`);
+    return this.argsDelta(c, args.slice(c.sent.length));
+  }
+
+  private wholeCall(part: Extract<StreamPart, { type: 'tool-call' }>): string[] {
+    const w = part.toolCall;
+    const known = this.toolCalls.get(part.index);
+    // Engines that emit whole calls without deltas: the call as one delta.
+    if (!known) return this.admit({ index: part.index, id: w.id, resultId: w.id, name: w.name, args: w.arguments, wireIndex: -1, sent: '', state: 'waiting', whole: true, end: new JsonEnd() });
+    if (known.whole) return [];
+    known.whole = true;
+    known.resultId = w.id;
+    if (known.state === 'waiting') {
+      // Nothing of it was sent yet: the whole call is what it will open with.
+      known.id = w.id;
+      if (!known.name) known.name = w.name;
+    }
+    const frames = this.finalArgs(known, w.arguments);
+    if (known.state === 'open' && this.waiting.length > 0) frames.push(...this.advance());
+    return frames;
+  }
+
+  /** The result's calls against the calls seen: final arguments in, calls never seen added; then all that waits is sent. */
+  private reconcile(result: RouterResult): string[] {
+    const frames: string[] = [];
+    if (result.toolCalls.length > 0) {
+      const { paired, unseen } = pairFinalToolCalls(this.toolCalls.values(), result.toolCalls);
+      for (const [c, w] of paired) if (!c.whole) frames.push(...this.finalArgs(c, w.arguments));
+      let index = Math.max(-1, ...this.toolCalls.keys());
+      for (const w of unseen) {
+        index++;
+        frames.push(...this.admit({ index, id: w.id, resultId: w.id, name: w.name, args: w.arguments, wireIndex: -1, sent: '', state: 'waiting', whole: true, end: new JsonEnd() }));
+      }
+    }
+    for (let c = this.waiting.shift(); c; c = this.waiting.shift()) frames.push(this.openCall(c));
+    return frames;
   }
 
   finish(part: Extract<StreamPart, { type: 'finish' }>, result: RouterResult): string[] {
-    const frames: string[] = [];
-    // The router result's calls: final arguments for calls whose whole part never came, calls never sent.
-    if (result.toolCalls.length > 0) {
-      const { paired, unseen } = pairFinalToolCalls(this.toolCalls.values(), result.toolCalls);
-      for (const [c, w] of paired) if (!c.whole) frames.push(...this.complete(c, w.arguments));
-      let index = Math.max(-1, ...this.toolCalls.keys());
-      for (const w of unseen) frames.push(this.wholeCallFrame(++index, w));
-    }
+    const frames = this.reconcile(result);
     const last = this.chunk({}, toOpenAIFinishReason(part.finishReason));
     const info = llmrrInfo(result, this.options.explain);
     if (this.options.includeUsage) {

@@ -95,6 +95,7 @@ export function chatToGenerateRequest(body: OpenAIChatRequest): GenerateRequest 
   const format = responseFormat(body.response_format);
   if (format) req.responseFormat = format;
   if (body.user) req.user = body.user;
+  if (body.reasoning_effort != null) req.reasoning = { effort: body.reasoning_effort };
   return req;
 }
 

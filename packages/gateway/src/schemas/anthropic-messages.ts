@@ -18,19 +18,57 @@ const ToolResultBlock = z.looseObject({
   content: z.union([z.string(), z.array(z.union([TextBlock, ImageBlock]))]).optional(),
   is_error: z.boolean().optional(),
 });
-/** Content blocks the gateway understands (thinking, documents and server tools are refused by name). */
-export const AnthropicContentBlockSchema = z.discriminatedUnion('type', [TextBlock, ImageBlock, ToolUseBlock, ToolResultBlock]);
+/**
+ * A thinking block given back (@anthropic-ai/sdk 1.14 ThinkingBlockParam: `thinking`, `signature`, to pass back
+ * unchanged). The signature may be missing or empty: a block of a model that does not sign its reasoning, which
+ * no deployment is sent.
+ */
+const ThinkingBlock = z.looseObject({ type: z.literal('thinking'), thinking: z.string(), signature: z.string().optional() });
+/** An encrypted thinking block given back (RedactedThinkingBlockParam: opaque `data`). */
+const RedactedThinkingBlock = z.looseObject({ type: z.literal('redacted_thinking'), data: z.string().min(1) });
+/**
+ * Content blocks the gateway understands (documents and server tools are refused by name); `thinking` and
+ * `redacted_thinking` only in assistant messages.
+ */
+export const AnthropicContentBlockSchema = z.discriminatedUnion('type', [TextBlock, ImageBlock, ToolUseBlock, ToolResultBlock, ThinkingBlock, RedactedThinkingBlock]);
 
-export const AnthropicMessageParamSchema = z.looseObject({
-  role: z.enum(['user', 'assistant']),
-  content: z.union([z.string(), z.array(AnthropicContentBlockSchema)]),
-});
+export const AnthropicMessageParamSchema = z
+  .looseObject({
+    role: z.enum(['user', 'assistant']),
+    content: z.union([z.string(), z.array(AnthropicContentBlockSchema)]),
+  })
+  .superRefine((m, ctx) => {
+    if (m.role !== 'user' || typeof m.content === 'string') return;
+    m.content.forEach((b, j) => {
+      if (b.type === 'thinking' || b.type === 'redacted_thinking') {
+        ctx.addIssue({ code: 'custom', path: ['content', j, 'type'], message: `a ${b.type} block belongs in an assistant message, not a user message` });
+      }
+    });
+  });
 
 export const AnthropicToolSchema = z.looseObject({
   name: z.string().regex(/^[a-zA-Z0-9_-]{1,128}$/, 'must be 1-128 letters, digits, _ or -'),
   description: z.string().optional(),
   input_schema: boundedJson(z.record(z.string(), z.unknown())),
 });
+
+const ThinkingDisplay = z.enum(['summarized', 'omitted']).nullable().optional();
+
+/**
+ * `thinking` (@anthropic-ai/sdk 1.14 ThinkingConfigParam): `enabled` with `budget_tokens` ("Must be >=1024 and
+ * less than max_tokens"; the second half is checked in `checkThinkingBudget`, which sees max_tokens),
+ * `disabled`, and the newer `adaptive` and `between_tools`.
+ */
+export const AnthropicThinkingSchema = z.discriminatedUnion('type', [
+  z.looseObject({
+    type: z.literal('enabled'),
+    budget_tokens: z.number().int().min(1024, 'must be at least 1024 (the smallest thinking budget Anthropic accepts)'),
+    display: ThinkingDisplay,
+  }),
+  z.looseObject({ type: z.literal('disabled') }),
+  z.looseObject({ type: z.literal('adaptive'), display: ThinkingDisplay }),
+  z.looseObject({ type: z.literal('between_tools') }),
+]);
 
 /** `POST /v1/messages` request body (Anthropic Messages API). */
 export const AnthropicMessagesRequestSchema = z.looseObject({
@@ -53,6 +91,7 @@ export const AnthropicMessagesRequestSchema = z.looseObject({
     ])
     .optional(),
   metadata: z.looseObject({ user_id: z.string().nullable().optional() }).optional(),
+  thinking: AnthropicThinkingSchema.optional(),
   llmrr: LlmrrExtensionSchema.optional(),
 });
 export type AnthropicMessagesRequest = z.infer<typeof AnthropicMessagesRequestSchema>;
@@ -74,6 +113,8 @@ export const AnthropicMessageSchema = z.object({
   model: z.string(),
   content: z.array(
     z.union([
+      z.object({ type: z.literal('thinking'), thinking: z.string(), signature: z.string() }),
+      z.object({ type: z.literal('redacted_thinking'), data: z.string() }),
       z.object({ type: z.literal('text'), text: z.string() }),
       z.object({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: z.unknown() }),
     ]),
@@ -92,6 +133,8 @@ export const AnthropicStreamEventSchema = z.discriminatedUnion('type', [
     type: z.literal('content_block_start'),
     index: z.number().int(),
     content_block: z.union([
+      z.object({ type: z.literal('thinking'), thinking: z.string(), signature: z.string() }),
+      z.object({ type: z.literal('redacted_thinking'), data: z.string() }),
       z.object({ type: z.literal('text'), text: z.string() }),
       z.object({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: z.record(z.string(), z.unknown()) }),
     ]),
@@ -101,6 +144,8 @@ export const AnthropicStreamEventSchema = z.discriminatedUnion('type', [
     type: z.literal('content_block_delta'),
     index: z.number().int(),
     delta: z.union([
+      z.object({ type: z.literal('thinking_delta'), thinking: z.string() }),
+      z.object({ type: z.literal('signature_delta'), signature: z.string() }),
       z.object({ type: z.literal('text_delta'), text: z.string() }),
       z.object({ type: z.literal('input_json_delta'), partial_json: z.string() }),
     ]),

@@ -71,6 +71,7 @@ function generator(seed: number) {
       stream_options: field([{ include_usage: true }, { include_usage: 'yes' }, {}, null]),
       parallel_tool_calls: field([true, false, null], 0.8),
       user: field(strings, 0.8),
+      reasoning_effort: field(['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max', 'turbo', 'HIGH', '', null], 0.7),
       llmrr: chance(0.3) ? extension() : ABSENT,
       // Outside the fast check's scope: the schema decides.
       tools: chance(0.05) ? [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] : ABSENT,
@@ -139,6 +140,10 @@ describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
     ['parallel_tool_calls null (not nullable)', { model: 'm', messages: [{ role: 'user', content: 'hi' }], parallel_tool_calls: null }],
     ['a tool message without its id', { model: 'm', messages: [{ role: 'tool', content: 'x' }] }],
     ['an image detail outside the enum', { model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'u', detail: 'max' } }] }] }],
+    ['reasoning_effort xhigh', { model: 'm', messages: [{ role: 'user', content: 'hi' }], reasoning_effort: 'xhigh' }],
+    ['reasoning_effort null', { model: 'm', messages: [{ role: 'user', content: 'hi' }], reasoning_effort: null }],
+    ['an unknown reasoning_effort', { model: 'm', messages: [{ role: 'user', content: 'hi' }], reasoning_effort: 'turbo' }],
+    ['a reasoning_effort that is not a string', { model: 'm', messages: [{ role: 'user', content: 'hi' }], reasoning_effort: 3 }],
     ['a __proto__ key in llmrr', JSON.parse('{"model":"m","messages":[{"role":"user","content":"hi"}],"llmrr":{"__proto__":{"explain":true}}}')],
   ];
 
@@ -164,6 +169,7 @@ describe('validateBody with the fast check', () => {
     }
     expect(LLMError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ code: 'invalid_request', param: 'temperature' });
+    expect(() => validateBody(OpenAIChatRequestSchema, { model: 'm', messages: [{ role: 'user', content: 'hi' }], reasoning_effort: 'turbo' })).toThrow(/reasoning_effort/);
   });
 
   it('bodies outside the fast check (tools) are still validated by the schema', () => {

@@ -1,3 +1,4 @@
+import { REASONING_EFFORTS } from '@llmrr/core';
 import { isModelName } from './model-name.js';
 import type { OpenAIChatRequest } from './openai-chat.js';
 
@@ -5,7 +6,8 @@ import type { OpenAIChatRequest } from './openai-chat.js';
  * A hand-written check of the common `POST /v1/chat/completions` bodies, about ten times cheaper than
  * `OpenAIChatRequestSchema.safeParse` (which copies every object it checks). True only when the schema
  * accepts `body` unchanged (it has no defaults or transforms): a string model, messages of any role with
- * text (or text and image) content and assistant tool calls, the sampling and stream fields, `llmrr`.
+ * text (or text and image) content and assistant tool calls, the sampling and stream fields, `reasoning_effort`,
+ * `llmrr`.
  * Anything else, valid or not (tools, tool_choice, response_format, an unsafe integer...), is false, and the
  * schema decides (and names the field). check-openai-chat.test.ts holds it to the schema. The model name
  * check (`isModelName`: length and control characters) is a character loop over the name.
@@ -32,6 +34,7 @@ export function isWellFormedChatRequest(body: unknown): body is OpenAIChatReques
     nullish(b.stream_options, (v) => isObject(v) && optional(v.include_usage, isBoolean)) &&
     optional(b.parallel_tool_calls, isBoolean) &&
     optional(b.user, isString) &&
+    nullish(b.reasoning_effort, isEffort) &&
     optional(b.llmrr, isExtension)
   );
 }
@@ -63,6 +66,10 @@ function optional(v: unknown, check: Check): boolean {
 }
 function nullish(v: unknown, check: Check): boolean {
   return v === undefined || v === null || check(v);
+}
+const EFFORTS: ReadonlySet<unknown> = new Set(REASONING_EFFORTS);
+function isEffort(v: unknown): boolean {
+  return EFFORTS.has(v);
 }
 function isStop(v: unknown): boolean {
   return typeof v === 'string' || (Array.isArray(v) && v.length <= 4 && every(v, isString));

@@ -1,3 +1,4 @@
+import { REASONING_EFFORTS } from '@llmrr/core';
 import { z } from 'zod';
 import { ModelNameSchema } from './model-name.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
@@ -92,6 +93,8 @@ export const OpenAIChatRequestSchema = z.looseObject({
   parallel_tool_calls: z.boolean().optional(),
   response_format: OpenAIResponseFormatSchema.optional(),
   user: z.string().optional(),
+  /** Applied: becomes the core request's `reasoning.effort` (openai 6.49 ReasoningEffort values). */
+  reasoning_effort: z.enum(REASONING_EFFORTS).nullable().optional(),
   llmrr: LlmrrExtensionSchema.optional(),
 });
 

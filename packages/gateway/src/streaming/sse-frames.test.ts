@@ -141,7 +141,17 @@ describe('sseReply frames', () => {
     if (typeof r.body === 'string') throw new Error('not a stream');
     expect(await read(r.body.frames)).toEqual(['<start><a>', '<error invalid_response>']);
     expect(outcomes).toMatchObject([{ status: 'error', error: { code: 'invalid_response' }, finishReason: 'stop', outputText: 'a' }]);
+    // The failure came after the complete result: settled with it (its usage and cost, once), not an estimate.
+    expect(outcomes[0]).toHaveProperty('result', result);
     expect(o.state.returned).toBe(1);
+  });
+
+  it('a failure before the result (a broken stream, a failed result) carries no result to settle with', async () => {
+    const broken = reply(opened([{ type: 'text-delta', delta: 'b' }]).stream);
+    await read(broken.body.frames);
+    const failed = reply(opened([finish], { result: Promise.reject(new LLMError({ code: 'internal', message: 'lost' })) }).stream);
+    await read(failed.body.frames);
+    for (const o of [...broken.outcomes, ...failed.outcomes]) expect(o).not.toHaveProperty('result');
   });
 
   it('an aborted stream is settled as aborted and sends no error event (its client is gone)', async () => {

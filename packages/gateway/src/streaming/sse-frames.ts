@@ -140,8 +140,14 @@ export class SseFrames implements AsyncIterator<string, void> {
         throw toLLMError(e);
       }
       // The finish frames first: an encoder that cannot finish (tool-call arguments sent live that the
-      // result contradicts) makes this an error, settled and ledgered as one, not a success.
-      const text = join(this.enc.finish(finish, result));
+      // result contradicts) makes this an error, settled and ledgered as one, not a success, with the
+      // result's usage and cost (a cascade's result already includes its weak step).
+      let text: string;
+      try {
+        text = join(this.enc.finish(finish, result));
+      } catch (e) {
+        return this.fail(e, result);
+      }
       await this.settleOnce({ status: 'success', result, firstPartMs: this.opened.firstPartMs });
       this.phase = 'last';
       return frame(text);
@@ -150,8 +156,12 @@ export class SseFrames implements AsyncIterator<string, void> {
     }
   }
 
-  /** The stream broke (or settling its success failed): settle the failure, then the error event unless aborted. */
-  private async fail(e: unknown): Promise<Result> {
+  /**
+   * The stream broke (or settling its success failed): settle the failure, then the error event unless
+   * aborted. `result`: the router's complete result, when the failure came after it (the encoder could not
+   * finish): the failure is settled with its usage and cost, exactly once.
+   */
+  private async fail(e: unknown, result?: RouterResult): Promise<Result> {
     const { abort, requestId } = this.options;
     try {
       const error = abort.signal.aborted ? toLLMError(abort.signal.reason ?? e) : toLLMError(e);
@@ -163,6 +173,7 @@ export class SseFrames implements AsyncIterator<string, void> {
         ...(this.finish ? { finishReason: this.finish.finishReason } : {}),
         firstPartMs: this.opened.firstPartMs,
         outputText: this.produced.text(),
+        ...(result ? { result } : {}),
       }).catch(() => {});
       if (!aborted) {
         const text = join(this.enc.error(toPublicError(error), requestId));

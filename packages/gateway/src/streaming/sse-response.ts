@@ -27,6 +27,11 @@ export type StreamOutcome =
       firstPartMs: number;
       /** Text, reasoning and tool-call text passed to the encoder before the end (for a usage estimate). */
       outputText: string;
+      /**
+       * The router's complete result, when the stream failed after it (the encoder could not send the finish):
+       * its usage and cost are what the call spent (a cascade's include the weak step), nothing to estimate or add.
+       */
+      result?: RouterResult;
     };
 
 export interface SseResponseOptions {

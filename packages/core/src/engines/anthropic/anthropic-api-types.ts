@@ -13,7 +13,11 @@ export type AnthropicRequestBlock =
   | { type: 'text'; text: string }
   | { type: 'image'; source: AnthropicImageSource }
   | { type: 'tool_use'; id: string; name: string; input: unknown }
-  | { type: 'tool_result'; tool_use_id: string; content: string; is_error?: boolean };
+  | { type: 'tool_result'; tool_use_id: string; content: string; is_error?: boolean }
+  /** A thinking block given back as it came (@anthropic-ai/sdk 1.14 ThinkingBlockParam). */
+  | { type: 'thinking'; thinking: string; signature: string }
+  /** An encrypted thinking block given back as it came (RedactedThinkingBlockParam). */
+  | { type: 'redacted_thinking'; data: string };
 
 export interface AnthropicRequestMessage {
   role: 'user' | 'assistant';
@@ -43,6 +47,8 @@ export interface AnthropicMessagesRequest {
   tools?: AnthropicTool[];
   tool_choice?: AnthropicToolChoice;
   metadata?: { user_id?: string };
+  /** Extended thinking (@anthropic-ai/sdk 1.14 ThinkingConfigParam; `adaptive` and others only via providerOptions). */
+  thinking?: { type: 'enabled'; budget_tokens: number } | { type: 'disabled' };
   stream?: boolean;
   [extra: string]: unknown;
 }

@@ -433,4 +433,25 @@ describe('anthropic engine: config and token counting', () => {
     expect(Object.keys(req.body!).sort()).toEqual(['messages', 'model', 'system']);
     expect(n).toBe(Math.ceil(JSON.stringify(['Be brief.', req.body!.messages, []]).length / 4));
   });
+
+  it('calls onProviderRequest once, right before the count request goes out; never for a local count or a request refused while built', async () => {
+    const exact = engine({ options: { exactTokenCount: true } });
+    expect(exact.countTokensReportsRequest).toBe(true);
+    const seen: number[] = [];
+    const onProviderRequest = () => seen.push(server.requests.length);
+    await exact.countTokens!(hello, { onProviderRequest });
+    // Called before the upstream received anything; the request followed.
+    expect(seen).toEqual([0]);
+    expect(server.requests).toHaveLength(1);
+    await exact.countTokens!(hello, { local: true, onProviderRequest });
+    await engine().countTokens!(hello, { onProviderRequest });
+    expect(seen).toEqual([0]);
+    const bad = await Promise.resolve(exact.countTokens!({ messages: [] }, { onProviderRequest })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(bad).toMatchObject({ code: 'invalid_request' });
+    expect(seen).toEqual([0]);
+    expect(server.requests).toHaveLength(1);
+  });
 });

@@ -43,6 +43,8 @@ export class AnthropicEngine implements LanguageEngineV1 {
   readonly countTokensExact: boolean;
   /** Same as `countTokensExact`: the provider's count is a network call (`local: true` skips it). */
   readonly countTokensRemote: boolean;
+  /** `countTokens` calls `options.onProviderRequest` right before its request to count_tokens goes out. */
+  readonly countTokensReportsRequest = true;
   readonly capabilities = { streaming: true, tools: true, json: true, vision: true, reasoning: true } as const;
   private readonly context: { provider: string; deployment?: string };
 
@@ -58,11 +60,12 @@ export class AnthropicEngine implements LanguageEngineV1 {
     return `${base.endsWith('/v1') ? base : `${base}/v1`}${path}`;
   }
 
-  private convert(request: GenerateRequest): ConvertedAnthropicRequest {
+  private convert(request: GenerateRequest, countOnly = false): ConvertedAnthropicRequest {
     return convertToAnthropicRequest(request, {
       modelId: this.modelId,
       defaultMaxTokens: this.settings.defaultMaxTokens,
       jsonToolName: this.settings.jsonToolName,
+      ...(countOnly ? { countOnly } : {}),
       ...this.context,
     });
   }
@@ -115,19 +118,22 @@ export class AnthropicEngine implements LanguageEngineV1 {
   /**
    * Prompt tokens of a request: a local estimate, or with `options.exactTokenCount` the answer of
    * POST /v1/messages/count_tokens (one network call, cancelled by `options.signal`; rejects with an
-   * LLMError when it fails). `options.local`: the local estimate in any case.
+   * LLMError when it fails). `options.local`: the local estimate in any case. `options.onProviderRequest`
+   * is called right before the request goes out (not when the request is refused while being built).
    */
   countTokens(request: GenerateRequest, options: CountTokensCallOptions = {}): number | Promise<number> {
     if (!this.settings.exactTokenCount || options.local) return estimateAnthropicTokens(request);
-    return this.countTokensExactly(request, options.signal);
+    return this.countTokensExactly(request, options);
   }
 
-  private async countTokensExactly(request: GenerateRequest, signal: AbortSignal | undefined): Promise<number> {
+  private async countTokensExactly(request: GenerateRequest, options: CountTokensCallOptions): Promise<number> {
+    const { signal } = options;
     try {
-      const { body } = this.convert(request);
+      const { body } = this.convert(request, true);
       // count_tokens takes only the prompt fields; sampling fields such as max_tokens are rejected.
       const countBody: Record<string, unknown> = { model: body.model, messages: body.messages };
       for (const key of ['system', 'tools', 'tool_choice', 'thinking'] as const) if (body[key] !== undefined) countBody[key] = body[key];
+      options.onProviderRequest?.();
       const response = await this.post('/messages/count_tokens', countBody, signal ? { signal } : {});
       const json = await this.readJson(response, signal);
       const count = (json as { input_tokens?: unknown } | null)?.input_tokens;

@@ -12,7 +12,7 @@ export interface AnthropicStreamContext extends ProviderStreamContext {
 
 type Block =
   | { kind: 'text' }
-  | { kind: 'reasoning' }
+  | { kind: 'reasoning'; signature: string }
   | { kind: 'json'; json: string; initial: unknown }
   | { kind: 'tool'; toolIndex: number; id: string; name: string; json: string; initial: unknown }
   | { kind: 'ignored' };
@@ -23,8 +23,9 @@ function hasKeys(value: unknown): boolean {
 
 /**
  * Turns the `data:` payloads of an Anthropic Messages event stream into stream parts: `response-metadata`,
- * `text-delta`, `reasoning-delta` (thinking), `tool-call-delta` / `tool-call` (input_json_delta pieces
- * reassembled), then exactly one `finish` (on `message_stop`) or one `error` part: an `error` event, invalid
+ * `text-delta`, `reasoning-delta` (thinking; a block's `signature_delta` as a closing part with `signature`, a
+ * `redacted_thinking` block as one part with `redactedData`), `tool-call-delta` / `tool-call` (input_json_delta
+ * pieces reassembled), then exactly one `finish` (on `message_stop`) or one `error` part: an `error` event, invalid
  * JSON, a source failure (`interrupted`), or a stream that ends without `message_stop` (`end`,
  * `stream_interrupted`). Never a silent clean end. After the terminal part `done` is true and input is ignored.
  * The event type is read from the payload's `type`, so the SSE `event:` field is not needed.
@@ -65,8 +66,12 @@ export class AnthropicStreamDecoder extends ProviderStreamDecoder {
           this.blocks.set(event.index, { kind: 'text' });
           if (block.text && !jsonToolName) parts.push({ type: 'text-delta', delta: block.text });
         } else if (block.type === 'thinking') {
-          this.blocks.set(event.index, { kind: 'reasoning' });
+          this.blocks.set(event.index, { kind: 'reasoning', signature: block.signature ?? '' });
           if (block.thinking) parts.push({ type: 'reasoning-delta', delta: block.thinking });
+        } else if (block.type === 'redacted_thinking') {
+          // An encrypted thinking block comes whole: it is passed on whole, to be given back unchanged.
+          this.blocks.set(event.index, { kind: 'ignored' });
+          parts.push({ type: 'reasoning-delta', delta: '', redactedData: block.data ?? '' });
         } else if (block.type === 'tool_use' && block.name === jsonToolName) {
           this.blocks.set(event.index, { kind: 'json', json: '', initial: block.input });
         } else if (block.type === 'tool_use') {
@@ -89,6 +94,8 @@ export class AnthropicStreamDecoder extends ProviderStreamDecoder {
           if (delta.text && !jsonToolName) parts.push({ type: 'text-delta', delta: delta.text });
         } else if (delta.type === 'thinking_delta' && block.kind === 'reasoning') {
           if (delta.thinking) parts.push({ type: 'reasoning-delta', delta: delta.thinking });
+        } else if (delta.type === 'signature_delta' && block.kind === 'reasoning') {
+          block.signature += delta.signature;
         } else if (delta.type === 'input_json_delta' && block.kind === 'json') {
           block.json += delta.partial_json;
           if (delta.partial_json) parts.push({ type: 'text-delta', delta: delta.partial_json });
@@ -96,7 +103,7 @@ export class AnthropicStreamDecoder extends ProviderStreamDecoder {
           block.json += delta.partial_json;
           if (delta.partial_json) parts.push({ type: 'tool-call-delta', index: block.toolIndex, argumentsDelta: delta.partial_json });
         }
-        // signature_delta, citations_delta and deltas of skipped blocks carry nothing we report.
+        // citations_delta and deltas of skipped blocks carry nothing we report.
         break;
       }
       case 'content_block_stop': {
@@ -104,6 +111,9 @@ export class AnthropicStreamDecoder extends ProviderStreamDecoder {
         if (block?.kind === 'json' && block.json === '') {
           // The whole input came with content_block_start (no deltas): that is the answer.
           parts.push({ type: 'text-delta', delta: JSON.stringify(block.initial ?? {}) });
+        } else if (block?.kind === 'reasoning' && block.signature !== '') {
+          // The signature (sent just before content_block_stop) closes the thinking block.
+          parts.push({ type: 'reasoning-delta', delta: '', signature: block.signature });
         } else if (block?.kind === 'tool') {
           const args = block.json !== '' ? block.json : hasKeys(block.initial) ? JSON.stringify(block.initial) : '{}';
           if (block.json === '' && args !== '{}') parts.push({ type: 'tool-call-delta', index: block.toolIndex, argumentsDelta: args });

@@ -1,6 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateResult } from '../../spec/engine-v1.js';
-import type { ToolCall } from '../../spec/messages.js';
+import type { ReasoningPart, ToolCall } from '../../spec/messages.js';
 import type { AnthropicMessageResponse } from './anthropic-api-types.js';
 import { convertAnthropicUsage } from './anthropic-usage.js';
 import { mapAnthropicFinishReason } from './map-anthropic-finish-reason.js';
@@ -27,9 +27,13 @@ export function convertAnthropicResponse(
   let reasoning = '';
   let json: string | undefined;
   const toolCalls: ToolCall[] = [];
+  const reasoningParts: ReasoningPart[] = [];
   for (const block of message.content ?? []) {
     if (block.type === 'text') text += block.text;
-    else if (block.type === 'thinking') reasoning += block.thinking;
+    else if (block.type === 'thinking') {
+      reasoning += block.thinking;
+      reasoningParts.push(block.signature ? { type: 'reasoning', text: block.thinking, signature: block.signature } : { type: 'reasoning', text: block.thinking });
+    } else if (block.type === 'redacted_thinking') reasoningParts.push({ type: 'reasoning', text: '', redactedData: block.data ?? '' });
     else if (block.type === 'tool_use' && block.name === ctx.jsonToolName) json = JSON.stringify(block.input ?? {});
     else if (block.type === 'tool_use') toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
   }
@@ -43,5 +47,7 @@ export function convertAnthropicResponse(
   if (message.id !== undefined) result.id = message.id;
   if (message.model !== undefined) result.providerModel = message.model;
   if (reasoning !== '') result.reasoning = reasoning;
+  // Signed and redacted blocks are what a next turn must give back (see ReasoningPart).
+  if (reasoningParts.some((p) => p.signature !== undefined || p.redactedData !== undefined)) result.reasoningParts = reasoningParts;
   return result;
 }

@@ -1,5 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
-import type { ChatMessage, ContentPart, GenerateRequest, ImagePart, ResponseFormat, ToolChoice, ToolDefinition } from '../../spec/messages.js';
+import type { ChatMessage, ContentPart, GenerateRequest, ImagePart, ReasoningPart, ResponseFormat, ToolChoice, ToolDefinition } from '../../spec/messages.js';
+import { checkReasoning, reasoningBudget } from '../shared/reasoning.js';
 import type {
   AnthropicImageSource,
   AnthropicMessagesRequest,
@@ -17,6 +18,11 @@ export interface AnthropicRequestSettings {
   jsonToolName: string;
   provider: string;
   deployment?: string;
+  /**
+   * Building a count_tokens body: `thinking` is set, but the checks that bind a generation (max_tokens above
+   * the budget, temperature, top_p, forced tools) are not made, so a count never fails on them.
+   */
+  countOnly?: boolean;
 }
 
 export interface ConvertedAnthropicRequest {
@@ -71,6 +77,23 @@ function parseToolArguments(text: string, param: string, ctx: ErrorContext): unk
   }
 }
 
+/**
+ * An assistant turn's reasoning parts -> its `thinking` / `redacted_thinking` blocks, in order, unchanged (with
+ * thinking and tools Anthropic requires the last turn's signed blocks back as they came). A part with neither
+ * a signature nor redacted data (another provider's reasoning) cannot be verified by Anthropic and is left out.
+ */
+function reasoningBlocks(parts: ReasoningPart[] | undefined, param: string, ctx: ErrorContext): AnthropicRequestBlock[] {
+  if (parts === undefined) return [];
+  if (!Array.isArray(parts)) throw invalid(ctx, param, `${param} must be an array of reasoning parts`);
+  const blocks: AnthropicRequestBlock[] = [];
+  parts.forEach((part, j) => {
+    if (part?.type !== 'reasoning') throw invalid(ctx, `${param}.${j}.type`, `${param}.${j}: expected a reasoning part (type "reasoning")`);
+    if (part.redactedData !== undefined) blocks.push({ type: 'redacted_thinking', data: part.redactedData });
+    else if (part.signature) blocks.push({ type: 'thinking', thinking: part.text, signature: part.signature });
+  });
+  return blocks;
+}
+
 function convertMessage(message: ChatMessage, i: number, ctx: ErrorContext): AnthropicRequestMessage | undefined {
   const param = `messages.${i}`;
   switch (message.role) {
@@ -80,7 +103,7 @@ function convertMessage(message: ChatMessage, i: number, ctx: ErrorContext): Ant
       return { role: 'user', content };
     }
     case 'assistant': {
-      const content: AnthropicRequestBlock[] = [];
+      const content: AnthropicRequestBlock[] = reasoningBlocks(message.reasoning, `${param}.reasoning`, ctx);
       if (message.content) content.push({ type: 'text', text: message.content });
       message.toolCalls?.forEach((call, j) => {
         content.push({
@@ -155,6 +178,57 @@ function jsonTool(format: Exclude<ResponseFormat, { type: 'text' }>, name: strin
   };
 }
 
+/** Anthropic's smallest thinking budget (`budget_tokens` "Must be >=1024 and less than max_tokens": @anthropic-ai/sdk 1.14 ThinkingConfigEnabled). */
+const MIN_THINKING_BUDGET = 1024;
+
+/**
+ * `request.reasoning` -> `thinking`: a budget (`budgetTokens`, else the effort's `REASONING_BUDGETS` entry,
+ * raised to Anthropic's minimum of 1024) -> `{ type: "enabled", budget_tokens }`; 0 or effort `none` ->
+ * `{ type: "disabled" }`. Thinking tokens count toward `max_tokens`, which must stay above the budget: a
+ * `maxTokens` the caller set at or below it is refused (param `maxTokens`); the engine's default is raised
+ * to budget + default. With thinking on, Anthropic refuses temperature other than 1, top_p below 0.95 and
+ * forced tool use (extended-thinking guide, "Feature compatibility":
+ * https://platform.claude.com/docs/en/build-with-claude/extended-thinking; the API's own 400 says "Thinking may
+ * not be enabled when tool_choice forces tool use"), so those are refused here, by field, before the call
+ * (JSON mode is a forced tool on this engine: `unsupported`).
+ */
+function applyThinking(body: AnthropicMessagesRequest, request: GenerateRequest, settings: AnthropicRequestSettings, ctx: ErrorContext, jsonMode: boolean): void {
+  const reasoning = checkReasoning(request.reasoning, ctx.provider);
+  const asked = reasoning && reasoningBudget(reasoning);
+  if (asked === undefined) return;
+  if (asked === 0) {
+    body.thinking = { type: 'disabled' };
+    return;
+  }
+  const budget = Math.max(asked, MIN_THINKING_BUDGET);
+  if (settings.countOnly) {
+    body.thinking = { type: 'enabled', budget_tokens: budget };
+    return;
+  }
+  const from = reasoning!.budgetTokens !== undefined ? 'reasoning.budgetTokens' : `reasoning.effort "${reasoning!.effort}"`;
+  if (request.maxTokens !== undefined) {
+    if (request.maxTokens <= budget) {
+      throw invalid(
+        ctx,
+        'maxTokens',
+        `maxTokens (${request.maxTokens}) must be greater than the thinking budget (${budget} tokens, from ${from}): thinking tokens count toward max_tokens`,
+      );
+    }
+  } else body.max_tokens = budget + settings.defaultMaxTokens;
+  if (request.temperature !== undefined && request.temperature !== 1) {
+    throw invalid(ctx, 'temperature', `temperature must be 1 or unset while thinking is on (${from}); Anthropic refuses other values with thinking`);
+  }
+  if (request.topP !== undefined && request.topP < 0.95) {
+    throw invalid(ctx, 'topP', `topP must be between 0.95 and 1 or unset while thinking is on (${from})`);
+  }
+  const forced = body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool';
+  if (forced && jsonMode) {
+    throw invalid(ctx, 'responseFormat', `JSON mode cannot be combined with thinking (${from}): it forces a tool call, which Anthropic refuses with thinking`, 'unsupported');
+  }
+  if (forced) throw invalid(ctx, 'toolChoice', `toolChoice must be auto or none while thinking is on (${from}); Anthropic refuses forced tool use with thinking`);
+  body.thinking = { type: 'enabled', budget_tokens: budget };
+}
+
 /**
  * Our request -> an Anthropic Messages body. System messages (wherever they are) join into `system`;
  * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see docs/core/anthropic.md).
@@ -223,6 +297,7 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   }
 
   const extra = request.providerOptions?.anthropic;
+  if (!extra || extra.thinking === undefined) applyThinking(body, request, settings, ctx, jsonToolName !== undefined);
   if (extra) Object.assign(body, extra);
   return jsonToolName === undefined ? { body } : { body, jsonToolName };
 }

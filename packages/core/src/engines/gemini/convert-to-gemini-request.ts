@@ -2,12 +2,23 @@ import { LLMError } from '../../errors/llm-error.js';
 import { abortError } from '../../errors/to-llm-error.js';
 import type { ChatMessage, GenerateRequest, ImagePart, ToolChoice } from '../../spec/messages.js';
 import type { FetchFn } from '../../util/http.js';
-import type { GeminiContent, GeminiFunctionDeclaration, GeminiGenerateContentRequest, GeminiGenerationConfig, GeminiPart } from './gemini-api-types.js';
+import { checkReasoning, reasoningBudget } from '../shared/reasoning.js';
+import type { ReasoningEffort } from '../../spec/reasoning.js';
+import type {
+  GeminiContent,
+  GeminiFunctionDeclaration,
+  GeminiGenerateContentRequest,
+  GeminiGenerationConfig,
+  GeminiPart,
+  GeminiThinkingConfig,
+} from './gemini-api-types.js';
 import { convertJsonSchemaToGeminiSchema, isEmptyObjectSchema } from './convert-json-schema-to-gemini-schema.js';
 
 export interface GeminiRequestSettings {
   provider: string;
   deployment?: string;
+  /** The model id; Gemini 3 and later take `thinkingLevel`, earlier models `thinkingBudget`. */
+  modelId?: string;
   /** `maxOutputTokens` when the request sets none (from the model config); Gemini needs none. */
   defaultMaxTokens?: number;
   /** Downloads images given by plain http(s) URL (Gemini only reads its own file URIs). */
@@ -167,6 +178,44 @@ function toolConfig(choice: ToolChoice, names: string[], ctx: ErrorContext): Non
   return { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.name] } };
 }
 
+/** Gemini 3 `thinkingLevel` per effort: levels above high are high, `none` is the lowest level (Gemini 3 cannot turn thinking off). */
+const THINKING_LEVELS: Readonly<Record<ReasoningEffort, NonNullable<GeminiThinkingConfig['thinkingLevel']>>> = {
+  none: 'minimal',
+  minimal: 'minimal',
+  low: 'low',
+  medium: 'medium',
+  high: 'high',
+  xhigh: 'high',
+  max: 'high',
+};
+
+/** Gemini 3 and later (`gemini-3-pro-preview`, `models/gemini-3.1-flash`...): the generations that take `thinkingLevel`. */
+function takesThinkingLevel(modelId: string | undefined): boolean {
+  const m = modelId && /(?:^|\/)gemini-(\d+)/.exec(modelId);
+  return !!m && Number(m[1]) >= 3;
+}
+
+/**
+ * `request.reasoning` -> `generationConfig.thinkingConfig` (Google's thinking guide,
+ * https://ai.google.dev/gemini-api/docs/thinking, as the Firebase AI `ThinkingConfig` reference and the
+ * gemini_ex `ThinkingConfig` docs restate it: `thinkingBudget` for 2.5, 0 off, -1 dynamic; `thinkingLevel`
+ * minimal/low/medium/high for 3; the two together are a 400; `includeThoughts` for thought summaries):
+ * on Gemini 3+ an effort becomes `thinkingLevel` (THINKING_LEVELS); otherwise (and for a budget-only request)
+ * `thinkingBudget` = `budgetTokens`, else the effort's `REASONING_BUDGETS` entry (0 turns thinking off).
+ * `includeThoughts: true` whenever thinking is on, so the thought summaries come back as reasoning.
+ */
+function thinkingConfig(request: GenerateRequest, settings: GeminiRequestSettings): GeminiThinkingConfig | undefined {
+  const reasoning = checkReasoning(request.reasoning, settings.provider);
+  if (!reasoning) return undefined;
+  if (reasoning.effort !== undefined && takesThinkingLevel(settings.modelId)) {
+    const level = THINKING_LEVELS[reasoning.effort];
+    return reasoning.effort === 'none' ? { thinkingLevel: level } : { thinkingLevel: level, includeThoughts: true };
+  }
+  const budget = reasoningBudget(reasoning);
+  if (budget === undefined) return undefined;
+  return budget === 0 ? { thinkingBudget: 0 } : { thinkingBudget: budget, includeThoughts: true };
+}
+
 /**
  * Our request -> a Gemini generateContent body: system messages -> `systemInstruction`, assistant -> role
  * `model`, tool calls/results -> functionCall/functionResponse parts, images -> inlineData (http URLs are
@@ -225,6 +274,8 @@ export async function convertToGeminiRequest(request: GenerateRequest, settings:
     config.responseMimeType = 'application/json';
     if (format.type === 'json_schema') config.responseSchema = convertJsonSchemaToGeminiSchema(format.schema, 'responseFormat.schema', settings.provider);
   }
+  const thinking = thinkingConfig(request, settings);
+  if (thinking) config.thinkingConfig = thinking;
   // `user` has no Gemini field and is not sent.
 
   const { generationConfig: extraConfig, ...extra } = (request.providerOptions?.gemini ?? {}) as { generationConfig?: unknown } & Record<string, unknown>;

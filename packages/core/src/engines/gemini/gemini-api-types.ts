@@ -43,7 +43,16 @@ export interface GeminiGenerationConfig {
   seed?: number;
   responseMimeType?: string;
   responseSchema?: Record<string, unknown>;
+  thinkingConfig?: GeminiThinkingConfig;
   [extra: string]: unknown;
+}
+
+/** `generationConfig.thinkingConfig`: `thinkingBudget` (Gemini 2.5) and `thinkingLevel` (Gemini 3) are mutually exclusive. */
+export interface GeminiThinkingConfig {
+  thinkingBudget?: number;
+  thinkingLevel?: 'minimal' | 'low' | 'medium' | 'high';
+  /** Thought summaries in the answer (parts with `thought: true`). */
+  includeThoughts?: boolean;
 }
 
 export interface GeminiGenerateContentRequest {

@@ -77,4 +77,22 @@ describe('GeminiEngine.countTokens options', () => {
     await until(() => held[0]!.closed, 'the image download to close');
     expect(server.requests).toHaveLength(0);
   });
+
+  it('calls onProviderRequest right before :countTokens goes out, never while it downloads the image URLs', async () => {
+    const engine = exactEngine();
+    expect(engine.countTokensReportsRequest).toBe(true);
+    const seen: number[] = [];
+    const onProviderRequest = () => seen.push(server.requests.length);
+    expect(await engine.countTokens({ messages: [{ role: 'user', content: 'hello' }] }, { onProviderRequest })).toBeGreaterThan(0);
+    expect(seen).toEqual([0]);
+    expect(server.requests.map((q) => q.rpc)).toEqual(['countTokens']);
+    // A download that never ends, then the count's time limit: Gemini was never asked, nor was the hook called.
+    const e = await Promise.resolve(engine.countTokens(withImage(), { signal: AbortSignal.timeout(200), onProviderRequest })).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(LLMError.isInstance(e) && e.code).toBe('timeout');
+    expect(seen).toEqual([0]);
+    expect(server.requests).toHaveLength(1);
+  });
 });

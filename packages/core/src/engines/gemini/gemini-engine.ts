@@ -52,6 +52,8 @@ export class GeminiEngine implements LanguageEngineV1 {
   readonly countTokensExact: boolean;
   /** Same as `countTokensExact`: the provider's count (and the prompt's image downloads) is network I/O. */
   readonly countTokensRemote: boolean;
+  /** `countTokens` calls `options.onProviderRequest` once the image URLs are fetched, right before :countTokens. */
+  readonly countTokensReportsRequest = true;
   readonly capabilities = { streaming: true, tools: true, json: true, vision: true, embeddings: true, reasoning: true } as const;
   private readonly context: { provider: string; deployment?: string };
   private readonly signatures: LRUCache<string, string> | undefined;
@@ -77,6 +79,7 @@ export class GeminiEngine implements LanguageEngineV1 {
   private convert(request: GenerateRequest, signal: AbortSignal | undefined): Promise<GeminiGenerateContentRequest> {
     return convertToGeminiRequest(request, {
       ...this.context,
+      modelId: this.modelId,
       defaultMaxTokens: this.settings.defaultMaxTokens,
       fetch: this.settings.fetch,
       signal,
@@ -163,16 +166,22 @@ export class GeminiEngine implements LanguageEngineV1 {
    * Prompt tokens of a request: a local estimate, or with `options.exactTokenCount` the `totalTokens`
    * of :countTokens (one network call after the prompt's image URLs are fetched, all cancelled by
    * `options.signal`; rejects with an LLMError when it fails). `options.local`: the local estimate in any case.
+   * `options.onProviderRequest` is called right before :countTokens goes out, after the image downloads: a
+   * count failing or timing out while it downloads the caller's URLs has not asked Gemini.
    */
   countTokens(request: GenerateRequest, options: CountTokensCallOptions = {}): number | Promise<number> {
     if (!this.settings.exactTokenCount || options.local) return estimateGeminiTokens(request);
-    return this.countTokensExactly(request, options.signal);
+    return this.countTokensExactly(request, options);
   }
 
-  private async countTokensExactly(request: GenerateRequest, signal: AbortSignal | undefined): Promise<number> {
+  private async countTokensExactly(request: GenerateRequest, options: CountTokensCallOptions): Promise<number> {
+    const { signal } = options;
     try {
       const prompt = await this.convert(request, signal);
       const body = { generateContentRequest: { model: modelPath(this.modelId), ...prompt } };
+      // Downloads that used up the count's time: Gemini was not asked.
+      signal?.throwIfAborted();
+      options.onProviderRequest?.();
       const response = await this.post(this.url(this.modelId, 'countTokens'), body, signal ? { signal } : {});
       const json = await this.readJson(response, signal);
       const count = (json as { totalTokens?: unknown } | null)?.totalTokens;

@@ -56,3 +56,23 @@ describe('mock engine', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(25);
   });
 });
+
+describe('mock engine: reasoning', () => {
+  const ask = (reasoning: unknown) => ({ ...hello, reasoning }) as Parameters<MockEngine['generate']>[0];
+
+  it('answers a line of reasoning naming the effort or budget (generate and stream), counted as reasoning tokens', async () => {
+    const e = new MockEngine();
+    const r = await e.generate(ask({ effort: 'high' }));
+    expect(r).toMatchObject({ text: 'Mock answer to: hello there', reasoning: 'Mock reasoning at effort high.', usage: { outputTokens: 10, reasoningTokens: 5 } });
+    const parts = await collect(e.stream(ask({ budgetTokens: 2048 })));
+    expect(parts.map((p) => p.type).slice(0, 3)).toEqual(['response-metadata', 'reasoning-delta', 'text-delta']);
+    expect(parts[1]).toEqual({ type: 'reasoning-delta', delta: 'Mock reasoning within 2048 tokens.' });
+  });
+
+  it('no thinking asked (none, 0, absent): no reasoning; a bad value rejects naming the field', async () => {
+    const e = new MockEngine();
+    expect((await e.generate(ask({ effort: 'none' }))).reasoning).toBeUndefined();
+    expect((await e.generate(ask({ budgetTokens: 0 }))).usage.reasoningTokens).toBeUndefined();
+    expect(await rejection(e.generate(ask({ effort: 'x' })))).toMatchObject({ code: 'invalid_request', param: 'reasoning.effort' });
+  });
+});

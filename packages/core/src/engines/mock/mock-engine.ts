@@ -5,6 +5,7 @@ import { abortError } from '../../errors/to-llm-error.js';
 import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngineV1, StreamPart, ToolCall, Usage } from '../../spec/index.js';
 import { messageText } from '../../spec/messages.js';
 import { sleep } from '../../util/abort.js';
+import { checkReasoning, reasoningBudget, wantsThinking } from '../shared/reasoning.js';
 
 /**
  * A scripted failure: the next `times` calls (generate, stream or embed, in the order they come) fail with
@@ -73,10 +74,21 @@ export class MockEngine implements LanguageEngineV1 {
     return text;
   }
 
-  private usage(request: GenerateRequest, output: string): Usage {
+  /**
+   * The mock's "reasoning" when the request asks for thinking (`reasoning`, checked as the real engines check
+   * it): one line naming the effort or budget, so tests and demos can see the field arrive. Otherwise undefined.
+   */
+  private reasoning(request: GenerateRequest): string | undefined {
+    const reasoning = checkReasoning(request.reasoning, 'mock');
+    if (!wantsThinking(reasoning)) return undefined;
+    return reasoning!.effort !== undefined ? `Mock reasoning at effort ${reasoning!.effort}.` : `Mock reasoning within ${reasoningBudget(reasoning!)} tokens.`;
+  }
+
+  private usage(request: GenerateRequest, output: string, reasoning?: string): Usage {
     const input = request.messages.reduce((n, m) => n + countWords(messageText(m)), 0);
-    const out = countWords(output);
-    return { inputTokens: input, outputTokens: out, totalTokens: input + out };
+    const thought = reasoning === undefined ? 0 : countWords(reasoning);
+    const out = countWords(output) + thought;
+    return { inputTokens: input, outputTokens: out, totalTokens: input + out, ...(reasoning === undefined ? {} : { reasoningTokens: thought }) };
   }
 
   private takeFailure(): MockFailure | undefined {
@@ -118,15 +130,17 @@ export class MockEngine implements LanguageEngineV1 {
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     this.calls++;
     await this.start(this.takeFailure(), options.signal);
+    const reasoning = this.reasoning(request);
     const call = this.toolCall(request);
     const text = call ? '' : this.answer(request);
     return {
       text,
       toolCalls: call ? [call] : [],
       finishReason: call ? 'tool-calls' : 'stop',
-      usage: this.usage(request, text + (call?.arguments ?? '')),
+      usage: this.usage(request, text + (call?.arguments ?? ''), reasoning),
       id: `mock-${this.calls}`,
       providerModel: this.modelId,
+      ...(reasoning === undefined ? {} : { reasoning }),
     };
   }
 
@@ -135,17 +149,19 @@ export class MockEngine implements LanguageEngineV1 {
     const failure = this.takeFailure();
     const signal = options.signal;
     try {
+      const reasoning = this.reasoning(request);
       if (this.options.delayMs) await sleep(this.options.delayMs, signal);
       if (failure && (failure.afterChunks ?? 0) === 0) {
         yield { type: 'error', error: this.error(failure) };
         return;
       }
       yield { type: 'response-metadata', id: `mock-${this.calls}`, model: this.modelId };
+      if (reasoning !== undefined) yield { type: 'reasoning-delta', delta: reasoning };
       const call = this.toolCall(request);
       if (call) {
         yield { type: 'tool-call-delta', index: 0, id: call.id, name: call.name, argumentsDelta: call.arguments };
         yield { type: 'tool-call', index: 0, toolCall: call };
-        yield { type: 'finish', finishReason: 'tool-calls', usage: this.usage(request, call.arguments) };
+        yield { type: 'finish', finishReason: 'tool-calls', usage: this.usage(request, call.arguments, reasoning) };
         return;
       }
       const text = this.answer(request);
@@ -162,7 +178,7 @@ export class MockEngine implements LanguageEngineV1 {
         yield { type: 'text-delta', delta: words.slice(i, i + per).join('') };
         chunks++;
       }
-      yield { type: 'finish', finishReason: 'stop', usage: this.usage(request, text) };
+      yield { type: 'finish', finishReason: 'stop', usage: this.usage(request, text, reasoning) };
     } catch (e) {
       if (signal?.aborted) {
         yield { type: 'error', error: abortError(signal, { provider: 'mock' }) };

@@ -1,5 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest, ResponseFormat, ToolChoice } from '../../spec/messages.js';
+import { checkReasoning, reasoningEffort } from '../shared/reasoning.js';
 import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
@@ -50,7 +51,7 @@ export function buildOpenAIRequestBody(
   const body: Record<string, unknown> = {};
   if (!endpoint.azure) body.model = modelId;
   body.messages = convertToOpenAIMessages(request.messages);
-  if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
+  if (request.maxTokens !== undefined) body[endpoint.maxTokensField] = request.maxTokens;
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
   if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
@@ -67,6 +68,11 @@ export function buildOpenAIRequestBody(
     const format = convertResponseFormat(request.responseFormat);
     if (format !== undefined) body.response_format = format;
   }
+  // `reasoning_effort` (chat completions; openai 6.49 ChatCompletionCreateParams.reasoning_effort: none, minimal,
+  // low, medium, high, xhigh, max). A budget-only request sends the effort of its budget (see `reasoningEffort`).
+  const reasoning = checkReasoning(request.reasoning, 'openai-compatible');
+  const effort = reasoning && reasoningEffort(reasoning);
+  if (effort !== undefined) body.reasoning_effort = effort;
   Object.assign(body, request.providerOptions?.openai);
   if (endpoint.providerName !== 'openai') Object.assign(body, request.providerOptions?.[endpoint.providerName]);
   if (stream) {

@@ -469,6 +469,28 @@ describe('presets', () => {
     expect(headers?.['x-title']).toBe('llmrr tests');
   });
 
+  it('maxTokens: max_completion_tokens for the openai preset (its reasoning models refuse max_tokens), max_tokens elsewhere, options.maxTokensField overrides', async () => {
+    const sent = async (config: Partial<ModelConfigInput>): Promise<Record<string, unknown>> => {
+      server.setScript({ text: 'ok' });
+      await engineFor(config).generate({ ...hello, maxTokens: 64 });
+      return server.requests.at(-1)?.body as Record<string, unknown>;
+    };
+    const openai = await sent({ preset: 'openai', apiKey: 'k' });
+    expect(openai.max_completion_tokens).toBe(64);
+    expect(openai).not.toHaveProperty('max_tokens');
+    const generic = await sent({});
+    expect(generic.max_tokens).toBe(64);
+    expect(generic).not.toHaveProperty('max_completion_tokens');
+    const azure = await sent({ preset: 'azure-openai', apiKey: 'k', options: { apiVersion: '2024-10-21' } });
+    expect(azure.max_tokens).toBe(64);
+    const azureReasoning = await sent({ preset: 'azure-openai', apiKey: 'k', options: { apiVersion: '2024-12-01-preview', maxTokensField: 'max_completion_tokens' } });
+    expect(azureReasoning.max_completion_tokens).toBe(64);
+    expect(azureReasoning).not.toHaveProperty('max_tokens');
+    const groq = await sent({ preset: 'groq', apiKey: 'k', options: { maxTokensField: 'max_completion_tokens' } });
+    expect(groq.max_completion_tokens).toBe(64);
+    expect(() => engineFor({ options: { maxTokensField: 'max_output_tokens' } })).toThrowError(/options\.maxTokensField/);
+  });
+
   it('mistral: random_seed, no user, no stream_options; usage arriving on the finish chunk', async () => {
     server.setScript({ text: 'Bonjour', streamUsage: 'always', usage: { prompt_tokens: 5, completion_tokens: 2 } });
     const parts = await collect(engineFor({ preset: 'mistral', apiKey: 'm' }).stream({ ...hello, seed: 7, user: 'u' }));

@@ -10,6 +10,12 @@ export const OpenAICompatibleOptionsSchema = z.object({
   deployment: z.string().min(1).optional(),
   /** Ask for usage in streams with `stream_options.include_usage` (default: as the preset says, else true). */
   streamUsage: z.boolean().optional(),
+  /**
+   * Body field that carries `maxTokens` (default: as the preset says: `max_completion_tokens` for `openai`,
+   * else `max_tokens`). Reasoning models behind Azure OpenAI (API 2024-12-01-preview or later) need
+   * `max_completion_tokens`.
+   */
+  maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).optional(),
 });
 
 export type OpenAICompatibleOptions = z.output<typeof OpenAICompatibleOptionsSchema>;

@@ -22,6 +22,14 @@ export interface OpenAICompatiblePreset {
     readonly seedField?: string;
     /** Send `user` (default true). */
     readonly userField?: boolean;
+    /**
+     * Body field for `maxTokens` (default `max_tokens`). OpenAI deprecated `max_tokens` for
+     * `max_completion_tokens`, which every current chat model takes and its reasoning models (o-series, gpt-5)
+     * require: they answer 400 to `max_tokens`. Azure OpenAI keeps the default: its GA API version
+     * 2024-10-21 (our default) refuses unknown arguments, and `max_completion_tokens` came with its preview
+     * versions for o1; set `options.maxTokensField` there with a newer `apiVersion`.
+     */
+    readonly maxTokensField?: string;
     /** Azure: the deployment goes in the path, `api-version` in the query. */
     readonly azureDeployments?: boolean;
   };
@@ -35,7 +43,14 @@ export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
  * A config's `baseURL`, `apiKey` and `apiKeyEnv` override what the preset says.
  */
 export const OPENAI_COMPATIBLE_PRESETS = {
-  openai: { label: 'OpenAI', baseURL: 'https://api.openai.com/v1', auth: 'bearer', apiKeyEnv: 'OPENAI_API_KEY', requiresApiKey: true },
+  openai: {
+    label: 'OpenAI',
+    baseURL: 'https://api.openai.com/v1',
+    auth: 'bearer',
+    apiKeyEnv: 'OPENAI_API_KEY',
+    requiresApiKey: true,
+    quirks: { maxTokensField: 'max_completion_tokens' },
+  },
   'azure-openai': {
     label: 'Azure OpenAI',
     baseURLEnv: 'AZURE_OPENAI_ENDPOINT',

@@ -18,6 +18,8 @@ export interface ResolvedEndpoint {
   readonly azure?: { deployment: string; apiVersion: string };
   /** Send `stream_options.include_usage`. */
   readonly streamUsage: boolean;
+  /** Body field for `maxTokens`: `options.maxTokensField`, else the preset's, else `max_tokens`. */
+  readonly maxTokensField: string;
 }
 
 function configError(model: ModelConfig, field: string, message: string): LLMError {
@@ -68,6 +70,7 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
     baseURL,
     ...(azure ? { azure } : {}),
     streamUsage: options.streamUsage ?? preset.quirks?.streamOptions ?? true,
+    maxTokensField: options.maxTokensField ?? preset.quirks?.maxTokensField ?? 'max_tokens',
   };
 }
 

@@ -135,4 +135,53 @@ describe('CircuitBreaker', () => {
     breaker.release(a);
     expect(breaker.acquire()?.probe).toBe(true);
   });
+
+  it('peek reads the state without moving it: an open circuit past its cooldown answers half-open but stays open, no event', () => {
+    const { breaker, transitions, advance } = make({ halfOpenMaxProbes: 1 });
+    expect(breaker.peek()).toBe('closed');
+    breaker.failure();
+    breaker.failure();
+    expect(breaker.peek()).toBe('open');
+    advance(1_000);
+    expect(breaker.peek()).toBe('half-open');
+    expect(breaker.peek()).toBe('half-open');
+    expect(transitions).toEqual(['closed->open']);
+    // No probe slot was taken: a call is still the probe.
+    expect(breaker.acquire()?.probe).toBe(true);
+    expect(transitions).toEqual(['closed->open', 'open->half-open']);
+  });
+
+  it('unadmittedFailure: counts toward the threshold when closed, re-opens half-open with a fresh cooldown, only counts when open', () => {
+    const { breaker, transitions, advance } = make({ halfOpenMaxProbes: 1 });
+    breaker.unadmittedFailure();
+    breaker.failure();
+    expect(transitions).toEqual(['closed->open']);
+    advance(500);
+    breaker.unadmittedFailure(); // open within its cooldown: the opening stands, same cooldown
+    advance(500);
+    expect(breaker.state).toBe('half-open');
+    const probe = breaker.acquire()!;
+    breaker.unadmittedFailure(); // the provider still fails: open again
+    expect(transitions).toEqual(['closed->open', 'open->half-open', 'half-open->open']);
+    expect(breaker.peek()).toBe('open');
+    breaker.success(probe); // the probe of the ended half-open period does not close it
+    expect(breaker.state).toBe('open');
+    advance(999);
+    expect(breaker.peek()).toBe('open');
+    advance(1);
+    expect(breaker.peek()).toBe('half-open');
+    // Past the cooldown, never seen half-open: re-opened with a fresh cooldown, no event (the router saw it open throughout).
+    breaker.unadmittedFailure();
+    expect(breaker.peek()).toBe('open');
+    expect(transitions).toEqual(['closed->open', 'open->half-open', 'half-open->open']);
+    advance(1_000);
+    expect(breaker.state).toBe('half-open');
+  });
+
+  it('unadmittedFailure does nothing while disabled', () => {
+    const { breaker, transitions } = make({ enabled: false, failureThreshold: 1 });
+    breaker.unadmittedFailure();
+    expect(breaker.peek()).toBe('closed');
+    expect(transitions).toEqual([]);
+  });
 });

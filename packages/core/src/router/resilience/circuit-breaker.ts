@@ -42,6 +42,15 @@ export class CircuitBreaker implements DeploymentCircuit {
     return this.current;
   }
 
+  /**
+   * The state now, read-only: an open circuit past its cooldown answers `half-open` without becoming it
+   * (no transition, no `onTransition`). What a token count goes by.
+   */
+  peek(): CircuitState {
+    if (this.current === 'open' && this.options.now() - this.openedAt >= this.options.config.cooldownMs) return 'half-open';
+    return this.current;
+  }
+
   /** Whether a call would be admitted now (no side effect beyond the cooldown check). */
   isAvailable(): boolean {
     if (!this.options.config.enabled) return true;
@@ -103,6 +112,20 @@ export class CircuitBreaker implements DeploymentCircuit {
     } else if (this.current === 'closed' && this.consecutiveFailures >= this.options.config.failureThreshold) {
       this.open();
     }
+  }
+
+  /**
+   * A failure of work the breaker did not admit (a token count): closed, it counts toward
+   * `failureThreshold`; half-open (or open past its cooldown), it re-opens with a fresh cooldown, and the
+   * probes in flight stop counting (their permits belong to the half-open period that ended); open within
+   * its cooldown, it only counts. Re-opening an open circuit whose cooldown passed unseen emits no event
+   * (this router never saw it half-open).
+   */
+  unadmittedFailure(): void {
+    if (!this.options.config.enabled) return;
+    this.consecutiveFailures++;
+    const s = this.peek();
+    if (s === 'half-open' || (s === 'closed' && this.consecutiveFailures >= this.options.config.failureThreshold)) this.open();
   }
 
   /** An admitted call ended without saying anything about health (aborted, invalid request). */

@@ -43,10 +43,21 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[6]))
 return { admitted, 'h', f, opened, now, probes }`);
 
 /**
- * Outcome of an admitted attempt. KEYS: hash, probes. ARGV: outcome (s success, f failure, r release),
- * probeId ('' when the attempt held no probe), failureThreshold, successThreshold, keepMs.
+ * Read-only state. KEYS: hash. ARGV: cooldownMs. Writes nothing (no transition, no probe slot, no expiry):
+ * an open circuit past its cooldown answers 'h' but stays 'o' in Redis. Returns { state c/o/h, openedAt, now }.
+ */
+export const PEEK_CIRCUIT_SCRIPT = new LuaScript(`${NOW}
+if s == 'o' and now - opened >= tonumber(ARGV[1]) then s = 'h' end
+return { s, opened, now }`);
+
+/**
+ * Outcome of an attempt. KEYS: hash, probes. ARGV: outcome (s success, f failure, r release, u failure of
+ * work that took no permit), probeId ('' when the attempt held no probe), failureThreshold,
+ * successThreshold, keepMs, cooldownMs.
  * A success clears the failure count and, for a probe of this half-open period, counts toward closing;
- * a failure counts, re-opens on a failed probe and opens a closed circuit at the threshold; a release
+ * a failure counts, re-opens on a failed probe and opens a closed circuit at the threshold; an unadmitted
+ * failure (a token count's) counts, opens a closed circuit at the threshold and re-opens a half-open one,
+ * or an open one past its cooldown (freeing the probe slots: their probes no longer count); a release
  * only frees the probe slot. Returns { state, failures, openedAt, now, probes in flight }.
  */
 export const REPORT_CIRCUIT_SCRIPT = new LuaScript(`local probe = 0
@@ -64,9 +75,11 @@ if ARGV[1] == 's' then
     redis.call('HSET', KEYS[1], 'f', 0)
     redis.call('PEXPIRE', KEYS[1], keep)
   end
-elseif ARGV[1] == 'f' then
+elseif ARGV[1] == 'f' or ARGV[1] == 'u' then
   f = f + 1
-  if (s == 'h' and probe == 1) or (s == 'c' and f >= tonumber(ARGV[3])) then
+  local u = ARGV[1] == 'u'
+  local lapsed = s == 'h' or (s == 'o' and now - opened >= tonumber(ARGV[6]))
+  if (s == 'h' and probe == 1) or (u and lapsed) or (s == 'c' and f >= tonumber(ARGV[3])) then
     s = 'o'
     opened = now
     redis.call('HSET', KEYS[1], 's', 'o', 'f', f, 'o', now, 'k', 0)

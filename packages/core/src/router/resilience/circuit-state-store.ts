@@ -43,6 +43,22 @@ export interface DeploymentCircuit {
   failure(permit?: CircuitPermit): void;
   /** The attempt ended without saying anything about health (aborted, invalid request, cancelled). */
   release(permit?: CircuitPermit): void;
+  /**
+   * Read-only: the state work that takes no permit (a token count) should go by, without changing anything:
+   * no transition (an open circuit past its cooldown answers `half-open` but is not turned half-open), no
+   * probe slot, no `onTransition`. A shared store asks its backend (at most its own time limit, or until
+   * `signal` aborts; a promise never rejects) and answers this router's view when it cannot. Optional:
+   * without it the router reads `state`.
+   */
+  peek?(signal?: AbortSignal): CircuitState | Promise<CircuitState>;
+  /**
+   * A failure, counting against the deployment, of work the circuit did not admit (a token count: counts
+   * take no permit). Closed: it adds to the consecutive failures (opening at `failureThreshold`), as a
+   * call's does. Half-open, or open past its cooldown: it re-opens the circuit with a fresh cooldown (the
+   * provider still fails); the probes then in flight no longer count. Open within its cooldown: it adds to
+   * the failures only. Optional: without it the router calls `failure()` with no permit.
+   */
+  unadmittedFailure?(): void;
   /** Back to closed, counters cleared. */
   reset(): void;
 }
@@ -75,7 +91,7 @@ export function circuitKey(deployment: string, tenant?: string): string {
   return tenant === undefined ? name : `${encodeURIComponent(tenant)}/${name}`;
 }
 
-/** True when an `acquire` answer must be awaited. */
-export function isPending(value: CircuitPermit | undefined | Promise<CircuitPermit | undefined>): value is Promise<CircuitPermit | undefined> {
-  return value !== undefined && typeof (value as { then?: unknown }).then === 'function';
+/** True when an `acquire` or `peek` answer must be awaited. */
+export function isPending<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

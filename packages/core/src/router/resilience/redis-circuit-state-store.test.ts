@@ -231,6 +231,31 @@ describe('RedisCircuitStateStore without an answer from Redis', () => {
     await router.close();
   });
 
+  it('peek (a token count reading the state) waits at most timeoutMs or until its signal aborts, then answers the local view', async () => {
+    const hung = {
+      connect: async () => {},
+      sendCommand: () => new Promise(() => {}),
+      close: async () => {},
+      destroy: () => {},
+      on: () => {},
+    };
+    const errors: string[] = [];
+    const circuitStore = new RedisCircuitStateStore(new RedisHandle(hung as unknown as ConstructorParameters<typeof RedisHandle>[0], ''), {
+      timeoutMs: 50,
+      onError: (e) => errors.push(e instanceof Error ? e.message : String(e)),
+    });
+    const transitions: string[] = [];
+    const circuit = circuitStore.circuit('d', { config: CircuitBreakerSchema.parse({}), now: Date.now, onTransition: (from, to) => transitions.push(`${from}->${to}`) });
+    expect(await circuit.peek!()).toBe('closed');
+    expect(errors).toEqual(['no circuit state answer within 50 ms']);
+    const controller = new AbortController();
+    const peeking = circuit.peek!(controller.signal);
+    controller.abort();
+    expect(await peeking).toBe('closed');
+    expect(errors).toHaveLength(1); // an abort is the caller's, not Redis's trouble
+    expect(transitions).toEqual([]);
+  });
+
   it('rejects bad options naming the field', () => {
     const handle = new RedisHandle({ on: () => {} } as unknown as ConstructorParameters<typeof RedisHandle>[0], '');
     expect(() => new RedisCircuitStateStore(handle, { probeTtlMs: 0 })).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'probeTtlMs' }));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LLMError } from '../../errors/llm-error.js';
 import { connectRedis, type LuaScript, type RedisHandle } from '../../stores/redis/redis-connection.js';
 import type { CircuitState } from './circuit-breaker.js';
-import { ACQUIRE_CIRCUIT_SCRIPT, REPORT_CIRCUIT_SCRIPT } from './circuit-scripts.js';
+import { ACQUIRE_CIRCUIT_SCRIPT, PEEK_CIRCUIT_SCRIPT, REPORT_CIRCUIT_SCRIPT } from './circuit-scripts.js';
 import type { CircuitOptions, CircuitPermit, CircuitStateStore, DeploymentCircuit } from './circuit-state-store.js';
 
 export interface RedisCircuitStateStoreOptions {
@@ -13,7 +13,7 @@ export interface RedisCircuitStateStoreOptions {
    * 120 000 ms: keep it above the longest attempt (`timeouts.totalMs`).
    */
   probeTtlMs?: number;
-  /** Longest wait for an admission answer; past it (or on a Redis error) the router's own view decides. Default 1 000 ms. */
+  /** Longest wait for an admission answer (or a token count's state read); past it (or on a Redis error) the router's own view decides. Default 1 000 ms. */
   timeoutMs?: number;
   /** Told about Redis errors (the call then goes on from the local view). Default: `console.warn`, at most every 30 s. */
   onError?: (error: unknown) => void;
@@ -36,6 +36,7 @@ class SharedProbe implements CircuitPermit {
 
 type AcquireReply = [number, string, number, number, number, number];
 type ReportReply = [string, number, number, number, number];
+type PeekReply = [string, number, number];
 
 function stateOf(code: string): CircuitState {
   return code === 'o' ? 'open' : code === 'h' ? 'half-open' : 'closed';
@@ -59,7 +60,8 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
  * Per attempt: admission is one Lua script (state read, cooldown check with Redis's clock, probe slot),
  * awaited before the request goes out; the outcome is a second script only when it changes something
  * (a failure, a probe, or a success after failures), sent without waiting. A healthy deployment thus
- * costs one round trip per attempt. Candidate filtering reads each router's local view (the state
+ * costs one round trip per attempt. A token count takes no permit: it reads the state with a script that
+ * writes nothing (`peek`) and reports a provider failure as `unadmittedFailure`. Candidate filtering reads each router's local view (the state
  * its last script answer showed) and never waits. When Redis fails or is slow, the local view decides
  * and `onError` hears about it: the circuit store never fails a call.
  */
@@ -230,6 +232,46 @@ class SharedCircuit implements DeploymentCircuit {
     );
   }
 
+  /**
+   * The shared state, read-only (one script that writes nothing: an open circuit past its cooldown answers
+   * `half-open` and stays open in Redis; no probe slot; this router's view is not changed, so no event).
+   * An open view within its cooldown answers at once, as `acquire` refuses without asking. Past `timeoutMs`,
+   * on a Redis error (told to `onError`) or once `signal` aborts: this router's view.
+   */
+  peek(signal?: AbortSignal): CircuitState | Promise<CircuitState> {
+    const config = this.options.config;
+    if (!config.enabled) return 'closed';
+    const local = this.localState();
+    if (local === 'open' || signal?.aborted) return local;
+    const reply = this.store.run<PeekReply>(PEEK_CIRCUIT_SCRIPT, [this.keys[0]], [config.cooldownMs]);
+    return new Promise<CircuitState>((resolve) => {
+      const done = (state: CircuitState) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(state);
+      };
+      const onAbort = () => done(this.localState());
+      const timer = setTimeout(() => {
+        this.store.error(new LLMError({ code: 'timeout', message: `no circuit state answer within ${this.store.timeoutMs} ms` }));
+        done(this.localState());
+      }, this.store.timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      reply.then(
+        (r) => done(stateOf(String(r[0]))),
+        (e: unknown) => {
+          this.store.error(e);
+          done(this.localState());
+        },
+      );
+    });
+  }
+
+  /** A failure of work that took no permit (a token count): see `DeploymentCircuit.unadmittedFailure`. */
+  unadmittedFailure(): void {
+    if (!this.options.config.enabled) return;
+    this.report('u', undefined);
+  }
+
   success(permit?: CircuitPermit): void {
     if (!this.options.config.enabled || permit === CLEAN) return;
     this.report('s', permit);
@@ -250,12 +292,17 @@ class SharedCircuit implements DeploymentCircuit {
     this.store.track(this.store.delete(this.keys).catch((e: unknown) => this.store.error(e)));
   }
 
+  /** This router's view, read-only (an open view past its cooldown reads half-open without becoming it). */
+  private localState(): CircuitState {
+    return this.view === 'open' && this.options.now() >= this.openUntil ? 'half-open' : this.view;
+  }
+
   /** Admission without Redis: what this router last saw. */
   private local(force: boolean): CircuitPermit | undefined {
     return force || this.isAvailable() ? DIRTY : undefined;
   }
 
-  private report(outcome: 's' | 'f' | 'r', permit: CircuitPermit | undefined): void {
+  private report(outcome: 's' | 'f' | 'r' | 'u', permit: CircuitPermit | undefined): void {
     const config = this.options.config;
     const p = this.store
       .run<ReportReply>(REPORT_CIRCUIT_SCRIPT, this.keys, [
@@ -264,6 +311,7 @@ class SharedCircuit implements DeploymentCircuit {
         config.failureThreshold,
         config.successThreshold,
         Math.max(KEEP_MS, config.cooldownMs * 2),
+        config.cooldownMs,
       ])
       .then(
         (r) => this.apply(r[0], r[2], r[3]),

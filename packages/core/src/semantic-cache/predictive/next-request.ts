@@ -9,7 +9,7 @@ export interface ObservedCall {
 }
 
 /** Request fields a user's next request of the same conversation is assumed to keep. */
-const KEPT = ['maxTokens', 'temperature', 'topP', 'stop', 'seed', 'tools', 'toolChoice', 'responseFormat', 'providerOptions'] as const;
+const KEPT = ['maxTokens', 'temperature', 'topP', 'stop', 'seed', 'tools', 'toolChoice', 'responseFormat', 'reasoning', 'providerOptions'] as const;
 
 /**
  * The request to pre-compute for a prediction, or undefined when none can be built.

@@ -1,0 +1,133 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import type { GenerateRequest, ReasoningOptions, StreamPart } from '../../spec/index.js';
+import { collect } from '../../test/async.test-helpers.js';
+import { startAnthropicWireServer, type AnthropicWireServer } from '../../test/anthropic-wire-server.js';
+import { defaultEngineContext } from '../types.js';
+import { createAnthropicEngine } from './create-anthropic-engine.js';
+
+// `request.reasoning` -> Messages `thinking`, asserted on the body a local Anthropic wire server receives.
+
+let server: AnthropicWireServer;
+beforeAll(async () => {
+  server = await startAnthropicWireServer({ apiKey: 'sk-ant-test' });
+});
+afterAll(() => server.close());
+afterEach(() => {
+  server.requests.length = 0;
+});
+
+function engine(extra: Partial<ModelConfigInput> = {}) {
+  const model = ModelConfigSchema.parse({ name: 'claude', engine: 'anthropic', model: 'claude-test-1', baseURL: server.url, apiKey: 'sk-ant-test', ...extra });
+  return createAnthropicEngine(model, defaultEngineContext({ env: {} }));
+}
+
+const ask = (reasoning: ReasoningOptions | undefined, extra: Partial<GenerateRequest> = {}): GenerateRequest => ({
+  messages: [{ role: 'user', content: 'Think about it' }],
+  ...(reasoning ? { reasoning } : {}),
+  ...extra,
+});
+
+async function refusal(request: GenerateRequest): Promise<LLMError> {
+  const e = await engine()
+    .generate(request)
+    .catch((x: unknown) => x);
+  if (!LLMError.isInstance(e)) throw new Error(`expected an LLMError, got ${String(e)}`);
+  expect(server.requests).toHaveLength(0);
+  return e;
+}
+
+describe('anthropic: reasoning -> thinking', () => {
+  it.each([
+    ['minimal', 1024],
+    ['low', 1024],
+    ['medium', 2048],
+    ['high', 4096],
+    ['xhigh', 8192],
+    ['max', 16384],
+  ] as const)('effort %s -> thinking enabled with budget_tokens %i, max_tokens raised above it', async (effort, budget) => {
+    await engine().generate(ask({ effort }));
+    expect(server.requests[0]!.body).toEqual({
+      model: 'claude-test-1',
+      max_tokens: budget + 4096,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Think about it' }] }],
+      stream: false,
+      thinking: { type: 'enabled', budget_tokens: budget },
+    });
+  });
+
+  it('effort none and budget 0 -> thinking disabled; max_tokens untouched', async () => {
+    await engine().generate(ask({ effort: 'none' }));
+    await engine().generate(ask({ budgetTokens: 0 }, { maxTokens: 100, temperature: 0.2 }));
+    expect(server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens, r.body!.temperature])).toEqual([
+      [{ type: 'disabled' }, 4096, undefined],
+      [{ type: 'disabled' }, 100, 0.2],
+    ]);
+  });
+
+  it('budgetTokens is sent as is (over an effort), raised to the minimum 1024; an explicit maxTokens above it is kept', async () => {
+    await engine().generate(ask({ effort: 'low', budgetTokens: 5000 }, { maxTokens: 6000 }));
+    await engine().generate(ask({ budgetTokens: 600 }, { maxTokens: 2000 }));
+    await engine({ maxOutputTokens: 1000 }).generate(ask({ budgetTokens: 3000 }));
+    expect(server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens])).toEqual([
+      [{ type: 'enabled', budget_tokens: 5000 }, 6000],
+      [{ type: 'enabled', budget_tokens: 1024 }, 2000],
+      // The engine default (model maxOutputTokens 1000) is room for the answer: max_tokens = budget + default.
+      [{ type: 'enabled', budget_tokens: 3000 }, 4000],
+    ]);
+  });
+
+  it('a caller maxTokens at or below the budget is refused, naming maxTokens', async () => {
+    const e = await refusal(ask({ effort: 'high' }, { maxTokens: 4096 }));
+    expect(e).toMatchObject({ code: 'invalid_request', param: 'maxTokens' });
+    expect(e.message).toContain('4096 tokens, from reasoning.effort "high"');
+    expect((await refusal(ask({ budgetTokens: 3000 }, { maxTokens: 500 }))).param).toBe('maxTokens');
+  });
+
+  it('temperature other than 1, topP below 0.95 and forced tool use are refused with thinking, by field', async () => {
+    const tools = [{ name: 'calc', parameters: { type: 'object' } }];
+    expect((await refusal(ask({ effort: 'low' }, { temperature: 0.7 }))).param).toBe('temperature');
+    expect((await refusal(ask({ effort: 'low' }, { topP: 0.9 }))).param).toBe('topP');
+    expect((await refusal(ask({ effort: 'low' }, { tools, toolChoice: 'required' }))).param).toBe('toolChoice');
+    expect((await refusal(ask({ effort: 'low' }, { tools, toolChoice: { name: 'calc' } }))).param).toBe('toolChoice');
+    const json = await refusal(ask({ effort: 'low' }, { responseFormat: { type: 'json_object' } }));
+    expect(json).toMatchObject({ code: 'unsupported', param: 'responseFormat' });
+  });
+
+  it('temperature 1, topP 0.95, toolChoice auto are allowed with thinking', async () => {
+    const tools = [{ name: 'calc', parameters: { type: 'object' } }];
+    await engine().generate(ask({ effort: 'low' }, { temperature: 1, topP: 0.95, tools, toolChoice: 'auto' }));
+    expect(server.requests[0]!.body).toMatchObject({ temperature: 1, top_p: 0.95, tool_choice: { type: 'auto' }, thinking: { type: 'enabled', budget_tokens: 1024 } });
+  });
+
+  it('providerOptions.anthropic.thinking wins, and the reasoning mapping (and its checks) steps aside', async () => {
+    await engine().generate(ask({ effort: 'high' }, { temperature: 0.3, providerOptions: { anthropic: { thinking: { type: 'adaptive' } } } }));
+    expect(server.requests[0]!.body).toMatchObject({ thinking: { type: 'adaptive' }, max_tokens: 4096, temperature: 0.3 });
+  });
+
+  it('a bad value is refused before the call, naming the field', async () => {
+    expect(await refusal(ask({ budgetTokens: -5 }))).toMatchObject({ code: 'invalid_request', param: 'reasoning.budgetTokens' });
+  });
+
+  it('the thinking the provider answers with comes back as reasoning (generate and stream)', async () => {
+    const reply = { content: [{ type: 'thinking' as const, thinking: 'Six times seven.', signature: 'sig' }, { type: 'text' as const, text: '42' }] };
+    server.enqueue(reply, reply);
+    const result = await engine().generate(ask({ effort: 'medium' }));
+    expect(result).toMatchObject({ text: '42', reasoning: 'Six times seven.' });
+    const parts: StreamPart[] = await collect(engine().stream(ask({ effort: 'medium' })));
+    expect(parts.filter((p) => p.type === 'reasoning-delta').map((p) => (p as { delta: string }).delta).join('')).toBe('Six times seven.');
+    expect(server.requests[1]!.body).toMatchObject({ stream: true, thinking: { type: 'enabled', budget_tokens: 2048 } });
+  });
+
+  it('an exact count sends thinking to count_tokens without the generation checks (a small maxTokens, a temperature)', async () => {
+    const n = await engine({ options: { exactTokenCount: true } }).countTokens!(ask({ effort: 'high' }, { maxTokens: 1, temperature: 0.2 }));
+    expect(typeof n).toBe('number');
+    expect(server.requests[0]!.path).toBe('/v1/messages/count_tokens');
+    expect(server.requests[0]!.body).toEqual({
+      model: 'claude-test-1',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Think about it' }] }],
+      thinking: { type: 'enabled', budget_tokens: 4096 },
+    });
+  });
+});

@@ -1,0 +1,106 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import type { GenerateRequest, ReasoningOptions } from '../../spec/index.js';
+import { collect } from '../../test/async.test-helpers.js';
+import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
+import { defaultEngineContext } from '../types.js';
+import { createGeminiEngine } from './create-gemini-engine.js';
+
+// `request.reasoning` -> `generationConfig.thinkingConfig`, asserted on the body a local Gemini wire server receives.
+
+let server: GeminiWireServer;
+beforeAll(async () => {
+  server = await startGeminiWireServer({ apiKey: 'gm-test' });
+});
+afterAll(() => server.close());
+afterEach(() => {
+  server.requests.length = 0;
+});
+
+function engine(model: string, extra: Partial<ModelConfigInput> = {}) {
+  const config = ModelConfigSchema.parse({ name: 'gem', engine: 'gemini', model, baseURL: server.url, apiKey: 'gm-test', ...extra });
+  return createGeminiEngine(config, defaultEngineContext({ env: {} }));
+}
+
+const ask = (reasoning: ReasoningOptions | undefined, extra: Partial<GenerateRequest> = {}): GenerateRequest => ({
+  messages: [{ role: 'user', content: 'Think about it' }],
+  ...(reasoning ? { reasoning } : {}),
+  ...extra,
+});
+
+const sent = (i = 0) => server.requests[i]!.body!.generationConfig as Record<string, unknown> | undefined;
+
+describe('gemini 2.5 (and unversioned ids): thinkingBudget', () => {
+  it.each([
+    ['none', { thinkingBudget: 0 }],
+    ['minimal', { thinkingBudget: 512, includeThoughts: true }],
+    ['low', { thinkingBudget: 1024, includeThoughts: true }],
+    ['medium', { thinkingBudget: 2048, includeThoughts: true }],
+    ['high', { thinkingBudget: 4096, includeThoughts: true }],
+    ['xhigh', { thinkingBudget: 8192, includeThoughts: true }],
+    ['max', { thinkingBudget: 16384, includeThoughts: true }],
+  ] as const)('effort %s -> %j', async (effort, thinkingConfig) => {
+    await engine('gemini-2.5-flash').generate(ask({ effort }));
+    expect(server.requests[0]!.body).toEqual({ contents: [{ role: 'user', parts: [{ text: 'Think about it' }] }], generationConfig: { thinkingConfig } });
+  });
+
+  it('budgetTokens is sent as is (0 turns thinking off), next to the other generation settings', async () => {
+    await engine('gemini-2.5-pro').generate(ask({ budgetTokens: 700 }, { maxTokens: 5000, temperature: 0.5 }));
+    await engine('gemini-flash-latest').generate(ask({ budgetTokens: 0 }));
+    expect(sent(0)).toEqual({ maxOutputTokens: 5000, temperature: 0.5, thinkingConfig: { thinkingBudget: 700, includeThoughts: true } });
+    expect(sent(1)).toEqual({ thinkingConfig: { thinkingBudget: 0 } });
+  });
+});
+
+describe('gemini 3 and later: thinkingLevel for an effort', () => {
+  it.each([
+    ['none', { thinkingLevel: 'minimal' }],
+    ['minimal', { thinkingLevel: 'minimal', includeThoughts: true }],
+    ['low', { thinkingLevel: 'low', includeThoughts: true }],
+    ['medium', { thinkingLevel: 'medium', includeThoughts: true }],
+    ['high', { thinkingLevel: 'high', includeThoughts: true }],
+    ['xhigh', { thinkingLevel: 'high', includeThoughts: true }],
+    ['max', { thinkingLevel: 'high', includeThoughts: true }],
+  ] as const)('effort %s -> %j', async (effort, thinkingConfig) => {
+    await engine('gemini-3-pro-preview').generate(ask({ effort }));
+    expect(sent()).toEqual({ thinkingConfig });
+  });
+
+  it('model ids with a models/ prefix or a minor version count; a budget alone is still a thinkingBudget', async () => {
+    await engine('models/gemini-3.1-flash').generate(ask({ effort: 'low', budgetTokens: 3000 }));
+    await engine('gemini-3-flash').generate(ask({ budgetTokens: 3000 }));
+    expect(sent(0)).toEqual({ thinkingConfig: { thinkingLevel: 'low', includeThoughts: true } });
+    expect(sent(1)).toEqual({ thinkingConfig: { thinkingBudget: 3000, includeThoughts: true } });
+  });
+});
+
+describe('gemini: the rest', () => {
+  it('streams send it too; no reasoning: no thinkingConfig', async () => {
+    await collect(engine('gemini-2.5-flash').stream(ask({ effort: 'low' })));
+    await engine('gemini-2.5-flash').generate(ask(undefined));
+    expect(server.requests[0]!.rpc).toBe('streamGenerateContent');
+    expect(sent(0)).toEqual({ thinkingConfig: { thinkingBudget: 1024, includeThoughts: true } });
+    expect(sent(1)).toBeUndefined();
+  });
+
+  it('providerOptions.gemini.generationConfig.thinkingConfig wins', async () => {
+    await engine('gemini-2.5-flash').generate(ask({ effort: 'high' }, { providerOptions: { gemini: { generationConfig: { thinkingConfig: { thinkingBudget: -1 } } } } }));
+    expect(sent()).toEqual({ thinkingConfig: { thinkingBudget: -1 } });
+  });
+
+  it('thought parts come back as reasoning', async () => {
+    server.enqueue({ parts: [{ text: 'Six times seven.', thought: true }, { text: '42' }] });
+    const result = await engine('gemini-2.5-flash').generate(ask({ effort: 'medium' }));
+    expect(result).toMatchObject({ text: '42', reasoning: 'Six times seven.' });
+  });
+
+  it('a bad value is refused before the call, naming the field', async () => {
+    const e = await engine('gemini-2.5-flash')
+      .generate(ask({ effort: 'deep' } as unknown as ReasoningOptions))
+      .catch((x: unknown) => x);
+    expect(LLMError.isInstance(e)).toBe(true);
+    expect(e).toMatchObject({ code: 'invalid_request', param: 'reasoning.effort', provider: 'gemini' });
+    expect(server.requests).toHaveLength(0);
+  });
+});

@@ -1,0 +1,77 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
+import { LLMError } from '../../errors/llm-error.js';
+import { REASONING_EFFORTS, type GenerateRequest, type ReasoningOptions } from '../../spec/index.js';
+import { collect } from '../../test/async.test-helpers.js';
+import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
+import { defaultEngineContext } from '../types.js';
+import { OpenAICompatibleEngine } from './index.js';
+
+// `request.reasoning` -> chat-completions `reasoning_effort`, asserted on the body a local OpenAI wire server receives.
+
+let server: OpenAIWireServer;
+beforeAll(async () => {
+  server = await startOpenAIWireServer();
+});
+afterAll(() => server.close());
+afterEach(() => {
+  server.requests.length = 0;
+});
+
+function engine(config: Partial<ModelConfigInput> = {}): OpenAICompatibleEngine {
+  const model = ModelConfigSchema.parse({ name: 'o', model: 'gpt-5-test', baseURL: server.baseURL, ...config });
+  return new OpenAICompatibleEngine(model, defaultEngineContext({ env: {} }));
+}
+
+const body = (i = 0) => server.requests[i]!.body as Record<string, unknown>;
+
+const ask = (reasoning: ReasoningOptions | undefined, extra: Partial<GenerateRequest> = {}): GenerateRequest => ({
+  messages: [{ role: 'user', content: 'Think about it' }],
+  ...(reasoning ? { reasoning } : {}),
+  ...extra,
+});
+
+describe('openai-compatible: reasoning -> reasoning_effort', () => {
+  it.each(REASONING_EFFORTS)('effort %s is sent as reasoning_effort, as is', async (effort) => {
+    await engine().generate(ask({ effort }));
+    expect(body()).toEqual({ model: 'gpt-5-test', messages: [{ role: 'user', content: 'Think about it' }], reasoning_effort: effort });
+  });
+
+  it.each([
+    [0, 'none'],
+    [1024, 'low'],
+    [2048, 'medium'],
+    [32000, 'high'],
+  ] as const)('a budget alone (%i) sends the effort of its budget (%s)', async (budgetTokens, effort) => {
+    await engine().generate(ask({ budgetTokens }));
+    expect(body().reasoning_effort).toBe(effort);
+  });
+
+  it('streams send it too; no reasoning, an empty object: no field', async () => {
+    await collect(engine().stream(ask({ effort: 'low' })));
+    await engine().generate(ask(undefined));
+    await engine().generate(ask({}));
+    expect(server.requests.map((_, i) => body(i).reasoning_effort)).toEqual(['low', undefined, undefined]);
+    expect(body().stream).toBe(true);
+  });
+
+  it('providerOptions.openai.reasoning_effort wins', async () => {
+    await engine().generate(ask({ effort: 'low' }, { providerOptions: { openai: { reasoning_effort: 'high' } } }));
+    expect(body().reasoning_effort).toBe('high');
+  });
+
+  it('the reasoning the provider answers with comes back as reasoning', async () => {
+    server.setScript({ text: '42', reasoning: 'Six times seven.' });
+    const result = await engine().generate(ask({ effort: 'medium' }));
+    expect(result).toMatchObject({ text: '42', reasoning: 'Six times seven.' });
+  });
+
+  it('a bad value is an invalid_request naming the field, and nothing is sent', async () => {
+    const e = await engine()
+      .generate(ask({ effort: 'turbo' } as unknown as ReasoningOptions))
+      .catch((x: unknown) => x);
+    expect(LLMError.isInstance(e)).toBe(true);
+    expect(e).toMatchObject({ code: 'invalid_request', param: 'reasoning.effort' });
+    expect(server.requests).toHaveLength(0);
+  });
+});

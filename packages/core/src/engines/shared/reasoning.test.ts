@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { LLMError } from '../../errors/llm-error.js';
+import type { GenerateRequest } from '../../spec/index.js';
+import { REASONING_EFFORTS } from '../../spec/index.js';
+import { GgufOptionsSchema } from '../gguf/gguf-options.js';
+import { resolveSampling as ggufSampling } from '../gguf/gguf-request.js';
+import { OnnxOptionsSchema } from '../onnx/onnx-options.js';
+import { resolveSampling as onnxSampling } from '../onnx/onnx-request.js';
+import { REASONING_BUDGETS, checkReasoning, reasoningBudget, reasoningEffort, wantsThinking } from './reasoning.js';
+
+function thrown(fn: () => unknown): LLMError {
+  try {
+    fn();
+  } catch (e) {
+    if (LLMError.isInstance(e)) return e;
+    throw e;
+  }
+  throw new Error('expected an LLMError');
+}
+
+describe('checkReasoning', () => {
+  it('accepts every effort, a budget, both when they agree, and nothing', () => {
+    for (const effort of REASONING_EFFORTS) expect(checkReasoning({ effort })).toEqual({ effort });
+    expect(checkReasoning({ budgetTokens: 0 })).toEqual({ budgetTokens: 0 });
+    expect(checkReasoning({ effort: 'high', budgetTokens: 9000 })).toEqual({ effort: 'high', budgetTokens: 9000 });
+    expect(checkReasoning({ effort: 'none', budgetTokens: 0 })).toEqual({ effort: 'none', budgetTokens: 0 });
+    expect(checkReasoning({})).toEqual({});
+    expect(checkReasoning(undefined)).toBeUndefined();
+  });
+
+  it.each([
+    [{ effort: 'extreme' }, 'reasoning.effort'],
+    [{ effort: 3 }, 'reasoning.effort'],
+    [{ effort: 'HIGH' }, 'reasoning.effort'],
+    [{ budgetTokens: -1 }, 'reasoning.budgetTokens'],
+    [{ budgetTokens: 1.5 }, 'reasoning.budgetTokens'],
+    [{ budgetTokens: '1024' }, 'reasoning.budgetTokens'],
+    [{ budgetTokens: 2 ** 60 }, 'reasoning.budgetTokens'],
+    [{ effort: 'none', budgetTokens: 1024 }, 'reasoning.budgetTokens'],
+    [{ effort: 'low', budgetTokens: 0 }, 'reasoning.budgetTokens'],
+    [{ budget_tokens: 2048 }, 'reasoning.budget_tokens'],
+    ['high', 'reasoning'],
+    [null, 'reasoning'],
+    [['high'], 'reasoning'],
+  ])('refuses %j naming %s', (value, param) => {
+    const e = thrown(() => checkReasoning(value, 'anthropic'));
+    expect(e.code).toBe('invalid_request');
+    expect(e.param).toBe(param);
+    expect(e.provider).toBe('anthropic');
+    expect(e.message).toContain(param);
+  });
+});
+
+describe('mappings', () => {
+  it('budget of an effort follows the documented table; budgetTokens wins', () => {
+    expect(REASONING_BUDGETS).toEqual({ none: 0, minimal: 512, low: 1024, medium: 2048, high: 4096, xhigh: 8192, max: 16384 });
+    expect(reasoningBudget({ effort: 'medium' })).toBe(2048);
+    expect(reasoningBudget({ effort: 'medium', budgetTokens: 3000 })).toBe(3000);
+    expect(reasoningBudget({})).toBeUndefined();
+  });
+
+  it.each([
+    [0, 'none'],
+    [1, 'low'],
+    [1024, 'low'],
+    [1025, 'medium'],
+    [2048, 'medium'],
+    [2049, 'high'],
+    [100_000, 'high'],
+  ] as const)('budget %i alone -> effort %s', (budgetTokens, effort) => {
+    expect(reasoningEffort({ budgetTokens })).toBe(effort);
+  });
+
+  it('effort wins over budget for effort providers', () => {
+    expect(reasoningEffort({ effort: 'xhigh', budgetTokens: 10 })).toBe('xhigh');
+    expect(reasoningEffort({})).toBeUndefined();
+  });
+
+  it('wantsThinking: any effort but none, any budget above 0', () => {
+    expect(wantsThinking(undefined)).toBe(false);
+    expect(wantsThinking({})).toBe(false);
+    expect(wantsThinking({ effort: 'none' })).toBe(false);
+    expect(wantsThinking({ budgetTokens: 0 })).toBe(false);
+    expect(wantsThinking({ effort: 'minimal' })).toBe(true);
+    expect(wantsThinking({ budgetTokens: 1 })).toBe(true);
+  });
+});
+
+describe('local engines (gguf, onnx) refuse thinking as they refuse tools', () => {
+  const ask = (reasoning: unknown): GenerateRequest => ({ messages: [{ role: 'user', content: 'hi' }], reasoning } as GenerateRequest);
+  const gguf = GgufOptionsSchema.parse({});
+  const onnx = OnnxOptionsSchema.parse({});
+  const engines = [
+    ['gguf', (r: GenerateRequest) => ggufSampling(r, gguf)],
+    ['onnx', (r: GenerateRequest) => onnxSampling(r, onnx)],
+  ] as const;
+
+  it.each(engines)('%s: an effort or a budget is unsupported, naming reasoning', (name, resolve) => {
+    for (const reasoning of [{ effort: 'low' }, { budgetTokens: 2048 }]) {
+      const e = thrown(() => resolve(ask(reasoning)));
+      expect(e.code).toBe('unsupported');
+      expect(e.param).toBe('reasoning');
+      expect(e.provider).toBe(name);
+    }
+  });
+
+  it.each(engines)('%s: effort none / budget 0 ask for nothing and pass; bad values are invalid_request', (_name, resolve) => {
+    expect(() => resolve(ask({ effort: 'none' }))).not.toThrow();
+    expect(() => resolve(ask({ budgetTokens: 0 }))).not.toThrow();
+    expect(thrown(() => resolve(ask({ effort: 'lots' }))).param).toBe('reasoning.effort');
+  });
+});

@@ -1,0 +1,192 @@
+import Anthropic from '@anthropic-ai/sdk';
+import {
+  startAnthropicWireServer,
+  startGeminiWireServer,
+  startOpenAIWireServer,
+  type AnthropicWireServer,
+  type GeminiWireServer,
+  type OpenAIWireServer,
+} from '@llmrr/core/test';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ServedGateway } from '../node/serve-gateway.js';
+import { createHarness, serveWithKey, type Harness, type ModelInput } from '../test-support/harness.js';
+
+// Extended thinking with tools through the gateway, as Claude Code uses it: the official @anthropic-ai/sdk
+// runs a two-turn thinking + tool loop against a gateway over node:http, giving the first answer's content
+// (`finalMessage()` / the created message) back as the next turn's assistant message. The Anthropic upstream
+// is a local wire server that checks thinking blocks as the real API does (`checkThinkingBlocks`): the final
+// assistant message must start with the signed thinking block it sent, unchanged, else a 400.
+
+let claudeUp: AnthropicWireServer;
+let openaiUp: OpenAIWireServer;
+let geminiUp: GeminiWireServer;
+let h: Harness;
+let served: ServedGateway;
+let secret: string;
+
+beforeAll(async () => {
+  [claudeUp, openaiUp, geminiUp] = await Promise.all([
+    startAnthropicWireServer({ apiKey: 'ak', checkThinkingBlocks: true }),
+    startOpenAIWireServer(),
+    startGeminiWireServer({ apiKey: 'gk' }),
+  ]);
+  const capabilities: ModelInput['capabilities'] = ['chat', 'streaming', 'tools', 'reasoning'];
+  h = await createHarness({
+    models: [
+      { name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities },
+      { name: 'gpt', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-test', apiKey: 'k', capabilities },
+      { name: 'gem', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities },
+    ],
+    stores: 'memory',
+    routerOptions: { env: {} },
+  });
+  ({ secret, served } = await serveWithKey(h));
+});
+afterAll(async () => {
+  await served?.close(1000);
+  await h?.close();
+  await Promise.all([claudeUp?.close(), openaiUp?.close(), geminiUp?.close()]);
+});
+afterEach(() => {
+  claudeUp.requests.length = 0;
+  openaiUp.requests.length = 0;
+  geminiUp.requests.length = 0;
+});
+
+const client = () => new Anthropic({ baseURL: served.url, apiKey: secret, maxRetries: 0 });
+
+const THINKING = 'The user wants the weather in Paris. I will call get_weather.';
+const SIGNATURE = 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds';
+const REDACTED = 'EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP';
+const toolUse = { type: 'tool_use' as const, id: 'toolu_01', name: 'get_weather', input: { city: 'Paris' } };
+
+let n = 0;
+const question = () => `Weather in Paris? (${++n})`;
+const base = (q: string) => ({
+  model: 'claude',
+  max_tokens: 4000,
+  thinking: { type: 'enabled' as const, budget_tokens: 2048 },
+  tools: [{ name: 'get_weather', description: 'Weather of a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } }],
+  messages: [{ role: 'user' as const, content: q }] as Anthropic.MessageParam[],
+});
+/** The next turn: the answer's content given back as it came, then the tool result. */
+const next = (q: string, answer: Anthropic.Message) => {
+  const call = answer.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use')!;
+  const b = base(q);
+  b.messages.push({ role: 'assistant', content: answer.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: '18C, sunny' }] });
+  return b;
+};
+const upstreamAssistant = (i: number) => (claudeUp.requests[i]!.body!.messages as Array<{ role: string; content: unknown }>)[1];
+
+describe('/v1/messages: thinking blocks with tools, official Anthropic client', () => {
+  it('streamed: the signed thinking block comes out first, and the next turn gives it back unchanged before the tool_use', async () => {
+    claudeUp.enqueue({ content: [{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, toolUse], chunks: 3, usage: { input_tokens: 50, output_tokens: 70 } });
+    claudeUp.enqueue({ content: [{ type: 'thinking', thinking: 'Sunny.', signature: 'sig-2' }, { type: 'text', text: 'It is sunny, 18C.' }], chunks: 2 });
+    const q = question();
+    const first = await client().messages.stream(base(q)).finalMessage();
+    expect(first.content).toEqual([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, toolUse]);
+    expect(first.stop_reason).toBe('tool_use');
+    // Usage is the upstream's, thinking or not.
+    expect(first.usage).toMatchObject({ input_tokens: 50, output_tokens: 70 });
+
+    const second = await client().messages.stream(next(q, first)).finalMessage();
+    expect(second.content).toEqual([
+      { type: 'thinking', thinking: 'Sunny.', signature: 'sig-2' },
+      { type: 'text', text: 'It is sunny, 18C.' },
+    ]);
+    expect(upstreamAssistant(1)).toEqual({ role: 'assistant', content: [{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, toolUse] });
+  });
+
+  it('non-streamed: the same loop with messages.create', async () => {
+    claudeUp.enqueue({ content: [{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, { type: 'text', text: 'Let me check.' }, toolUse], usage: { input_tokens: 40, output_tokens: 60 } });
+    claudeUp.enqueue({ content: 'It is sunny, 18C.' });
+    const q = question();
+    const first = await client().messages.create(base(q));
+    expect(first.content).toEqual([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, { type: 'text', text: 'Let me check.' }, toolUse]);
+    expect(first.usage).toMatchObject({ input_tokens: 40, output_tokens: 60 });
+    const second = await client().messages.create(next(q, first));
+    expect(second.content).toEqual([{ type: 'text', text: 'It is sunny, 18C.' }]);
+    expect(upstreamAssistant(1)).toEqual({
+      role: 'assistant',
+      content: [{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, { type: 'text', text: 'Let me check.' }, toolUse],
+    });
+  });
+
+  it('redacted_thinking round trip, streamed and non-streamed', async () => {
+    const blocks = [{ type: 'thinking' as const, thinking: THINKING, signature: SIGNATURE }, { type: 'redacted_thinking' as const, data: REDACTED }, toolUse];
+    claudeUp.enqueue({ content: blocks, chunks: 2 }, { content: 'Done.' }, { content: blocks }, { content: 'Done.' });
+    const q1 = question();
+    const streamed = await client().messages.stream(base(q1)).finalMessage();
+    expect(streamed.content).toEqual(blocks);
+    expect((await client().messages.stream(next(q1, streamed)).finalMessage()).content).toEqual([{ type: 'text', text: 'Done.' }]);
+    const q2 = question();
+    const created = await client().messages.create(base(q2));
+    expect(created.content).toEqual(blocks);
+    expect((await client().messages.create(next(q2, created))).content).toEqual([{ type: 'text', text: 'Done.' }]);
+    expect(upstreamAssistant(1)!.content).toEqual(blocks);
+    expect(upstreamAssistant(3)!.content).toEqual(blocks);
+  });
+
+  it('without its thinking block the second turn is refused upstream, and the client gets that 400', async () => {
+    claudeUp.enqueue({ content: [{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, toolUse] });
+    const q = question();
+    const first = await client().messages.create(base(q));
+    const stripped = { ...first, content: first.content.filter((b) => b.type !== 'thinking') };
+    const e = await client()
+      .messages.create(next(q, stripped))
+      .catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(String((e as Error).message)).toContain('Expected `thinking` or `redacted_thinking`, but found `tool_use`');
+  });
+
+  it('a thinking block in a user message is a 400 naming it', async () => {
+    const e = await client()
+      .messages.create({ ...base(question()), messages: [{ role: 'user', content: [{ type: 'thinking', thinking: 'x', signature: 'y' }] as never }] })
+      .catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(String((e as Error).message)).toContain('messages.0.content.0.type');
+    expect(claudeUp.requests).toHaveLength(0);
+  });
+});
+
+describe('/v1/messages: thinking blocks in history, non-Anthropic deployments', () => {
+  const history = (model: string): Anthropic.MessageCreateParamsNonStreaming => {
+    const b = base(question());
+    b.messages.push(
+      { role: 'assistant', content: [{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, { type: 'redacted_thinking', data: REDACTED }, toolUse] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01', content: '18C' }] },
+    );
+    return { ...b, model };
+  };
+
+  it('an OpenAI-compatible upstream gets the turn without them', async () => {
+    await client().messages.create(history('gpt'));
+    const sent = (openaiUp.requests[0]!.body as { messages: unknown[] }).messages;
+    expect(sent[1]).toEqual({ role: 'assistant', content: null, tool_calls: [{ id: 'toolu_01', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] });
+    expect(JSON.stringify(sent)).not.toContain(SIGNATURE);
+    expect(JSON.stringify(sent)).not.toContain(REDACTED);
+  });
+
+  it('a Gemini upstream gets the turn without them', async () => {
+    await client().messages.create(history('gem'));
+    const contents = geminiUp.requests[0]!.body!.contents as Array<{ role: string; parts: unknown[] }>;
+    expect(contents[1]).toEqual({ role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } } }] });
+    expect(JSON.stringify(contents)).not.toContain(SIGNATURE);
+  });
+
+  it('unsigned reasoning of a non-Anthropic model comes out as a thinking block with an empty signature, which an Anthropic deployment is not sent', async () => {
+    openaiUp.setScript({ text: 'Forty-two.', reasoning: 'Six times seven.' });
+    const q = question();
+    const answer = await client().messages.create({ ...base(q), model: 'gpt', tools: undefined } as never);
+    expect((answer as Anthropic.Message).content).toEqual([
+      { type: 'thinking', thinking: 'Six times seven.', signature: '' },
+      { type: 'text', text: 'Forty-two.' },
+    ]);
+    claudeUp.enqueue({ content: 'ok' });
+    await client().messages.create({
+      ...base(q),
+      messages: [{ role: 'user', content: q }, { role: 'assistant', content: (answer as Anthropic.Message).content }, { role: 'user', content: 'And Lyon?' }],
+    });
+    expect(upstreamAssistant(0)).toEqual({ role: 'assistant', content: [{ type: 'text', text: 'Forty-two.' }] });
+  });
+});

@@ -1,0 +1,94 @@
+import { LLMError } from '@llmrr/core';
+import { describe, expect, it } from 'vitest';
+import { validateBody } from '../http/validate.js';
+import { AnthropicMessagesRequestSchema } from '../schemas/anthropic-messages.js';
+import { checkThinkingBudget, messagesToGenerateRequest } from './to-generate-request.js';
+
+const base = { model: 'claude', max_tokens: 4000, messages: [{ role: 'user', content: 'hi' }] };
+const convert = (extra: Record<string, unknown>) => messagesToGenerateRequest(validateBody(AnthropicMessagesRequestSchema, { ...base, ...extra }));
+
+function refusal(fn: () => unknown): LLMError {
+  try {
+    fn();
+  } catch (e) {
+    if (LLMError.isInstance(e)) return e;
+    throw e;
+  }
+  throw new Error('expected an LLMError');
+}
+
+describe('messages thinking -> core reasoning', () => {
+  it('enabled -> budgetTokens, disabled -> effort none, absent -> nothing', () => {
+    expect(convert({ thinking: { type: 'enabled', budget_tokens: 2048 } })).toMatchObject({ reasoning: { budgetTokens: 2048 } });
+    expect(convert({ thinking: { type: 'enabled', budget_tokens: 2048 } }).providerOptions).toBeUndefined();
+    expect(convert({ thinking: { type: 'disabled' } })).toMatchObject({ reasoning: { effort: 'none' } });
+    expect(convert({}).reasoning).toBeUndefined();
+  });
+
+  it('forms the core field cannot say also go verbatim in providerOptions.anthropic.thinking (next to top_k)', () => {
+    expect(convert({ thinking: { type: 'adaptive' }, top_k: 5 })).toMatchObject({ providerOptions: { anthropic: { top_k: 5, thinking: { type: 'adaptive' } } } });
+    expect(convert({ thinking: { type: 'adaptive' } }).reasoning).toBeUndefined();
+    expect(convert({ thinking: { type: 'between_tools' } }).providerOptions).toEqual({ anthropic: { thinking: { type: 'between_tools' } } });
+    const shown = convert({ thinking: { type: 'enabled', budget_tokens: 1024, display: 'omitted' } });
+    expect(shown).toMatchObject({ reasoning: { budgetTokens: 1024 }, providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 1024, display: 'omitted' } } } });
+  });
+
+  it.each([
+    [{ type: 'enabled', budget_tokens: 1023 }, 'thinking.budget_tokens'],
+    [{ type: 'enabled', budget_tokens: 2048.5 }, 'thinking.budget_tokens'],
+    [{ type: 'enabled' }, 'thinking.budget_tokens'],
+    [{ type: 'enabled', budget_tokens: 2048, display: 'full' }, 'thinking.display'],
+    [{ type: 'sometimes' }, 'thinking.type'],
+    ['on', 'thinking'],
+  ])('%j is a 400 naming %s', (thinking, param) => {
+    const e = refusal(() => convert({ thinking }));
+    expect(e).toMatchObject({ code: 'invalid_request', param });
+  });
+
+  it('checkThinkingBudget: budget_tokens must be below max_tokens', () => {
+    expect(() => checkThinkingBudget({ max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 3999 } })).not.toThrow();
+    expect(() => checkThinkingBudget({ max_tokens: 4000, thinking: { type: 'disabled' } })).not.toThrow();
+    expect(() => checkThinkingBudget({ max_tokens: 4000 })).not.toThrow();
+    const e = refusal(() => checkThinkingBudget({ max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 4000 } }));
+    expect(e).toMatchObject({ code: 'invalid_request', param: 'thinking.budget_tokens' });
+  });
+});
+
+describe('thinking blocks in messages -> reasoning parts', () => {
+  const turn = (content: unknown) => convert({ messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content }, { role: 'user', content: 'go on' }] }).messages[1];
+
+  it('an assistant turn keeps its thinking and redacted_thinking blocks, in order, next to its text and tool calls', () => {
+    const m = turn([
+      { type: 'thinking', thinking: 'First.', signature: 'sig-1' },
+      { type: 'redacted_thinking', data: 'ENC' },
+      { type: 'text', text: 'Checking.' },
+      { type: 'tool_use', id: 'toolu_1', name: 'f', input: { a: 1 } },
+    ]);
+    expect(m).toEqual({
+      role: 'assistant',
+      content: 'Checking.',
+      toolCalls: [{ id: 'toolu_1', name: 'f', arguments: '{"a":1}' }],
+      reasoning: [
+        { type: 'reasoning', text: 'First.', signature: 'sig-1' },
+        { type: 'reasoning', text: '', redactedData: 'ENC' },
+      ],
+    });
+  });
+
+  it('a thinking block without a signature (or an empty one) is kept as unsigned reasoning; no thinking, no field', () => {
+    expect(turn([{ type: 'thinking', thinking: 'Hmm.', signature: '' }, { type: 'text', text: 'x' }])).toEqual({ role: 'assistant', content: 'x', reasoning: [{ type: 'reasoning', text: 'Hmm.' }] });
+    expect(turn([{ type: 'thinking', thinking: 'Hmm.' }])).toEqual({ role: 'assistant', content: '', reasoning: [{ type: 'reasoning', text: 'Hmm.' }] });
+    expect(turn([{ type: 'text', text: 'x' }])).toEqual({ role: 'assistant', content: 'x' });
+  });
+
+  it.each([
+    [{ role: 'user', content: [{ type: 'thinking', thinking: 'x', signature: 'y' }] }, 'messages.0.content.0.type'],
+    [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'redacted_thinking', data: 'x' }] }, 'messages.0.content.1.type'],
+    // A malformed block is reported at the content (its union with a string), as for every block type.
+    [{ role: 'assistant', content: [{ type: 'redacted_thinking' }] }, 'messages.0.content'],
+    [{ role: 'assistant', content: [{ type: 'thinking', signature: 'y' }] }, 'messages.0.content'],
+  ])('%j is a 400 naming %s', (message, param) => {
+    const e = refusal(() => convert({ messages: [message] }));
+    expect(e).toMatchObject({ code: 'invalid_request', param });
+  });
+});

@@ -1,0 +1,164 @@
+import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
+import OpenAI from 'openai';
+import { zodFunction } from 'openai/helpers/zod';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { ServedGateway } from '../node/serve-gateway.js';
+import { createHarness, serveWithKey, type Harness } from '../test-support/harness.js';
+
+// The official openai client's stream helper (`chat.completions.stream()`) through a real gateway over
+// node:http, to an OpenAI-wire upstream (a local server sending a scripted SSE body) whose parallel tool calls
+// interleave their argument pieces, as OpenAI's chat wire allows. The helper takes a delta for a new index as
+// the end of the previous call: it fires `tool_calls.function.arguments.done` then, and JSON-parses the
+// arguments of strict and zod tools. The gateway sends the calls one after another, so each `done` is whole.
+
+let upstream: OpenAIWireServer;
+let h: Harness;
+let served: ServedGateway;
+let secret: string;
+
+beforeAll(async () => {
+  upstream = await startOpenAIWireServer();
+  h = await createHarness({
+    models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] }],
+    stores: 'memory',
+    routerOptions: { env: {} },
+  });
+  ({ secret, served } = await serveWithKey(h));
+});
+afterAll(async () => {
+  await served?.close(1000);
+  await h?.close();
+  await upstream?.close();
+});
+
+/** A chat.completion.chunk SSE frame. */
+const chunk = (delta: unknown, finish: string | null = null) =>
+  `data: ${JSON.stringify({ id: 'chatcmpl-a1', object: 'chat.completion.chunk', created: 1, model: 'gpt-test', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+const call = (index: number, args: string, start?: { id: string; name: string }) => ({
+  index,
+  ...(start ? { id: start.id, type: 'function' } : {}),
+  function: { ...(start ? { name: start.name } : {}), arguments: args },
+});
+const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
+const usageChunk = `data: ${JSON.stringify({ id: 'chatcmpl-a1', object: 'chat.completion.chunk', created: 1, model: 'gpt-test', choices: [], usage })}\n\n`;
+
+/** Two calls started together, their pieces alternating. */
+const interleaved =
+  chunk({ role: 'assistant', content: 'Checking both. ' }) +
+  chunk({ tool_calls: [call(0, '', { id: 'call_a', name: 'get_weather' }), call(1, '', { id: 'call_b', name: 'get_weather' })] }) +
+  chunk({ tool_calls: [call(0, '{"ci')] }) +
+  chunk({ tool_calls: [call(1, '{"city":')] }) +
+  chunk({ tool_calls: [call(0, 'ty":"Oslo"}')] }) +
+  chunk({ tool_calls: [call(1, '"Bergen"}')] }) +
+  chunk({}, 'tool_calls') +
+  usageChunk +
+  'data: [DONE]\n\n';
+
+/** Three calls, the later-indexed one starting first, with text between the pieces. */
+const scrambled =
+  chunk({ role: 'assistant', tool_calls: [call(2, '{"city":', { id: 'call_c', name: 'get_weather' })] }) +
+  chunk({ tool_calls: [call(0, '{"ci', { id: 'call_a', name: 'get_weather' })] }) +
+  chunk({ content: 'One moment.' }) +
+  chunk({ tool_calls: [call(1, '{"city":"Be', { id: 'call_b', name: 'get_weather' })] }) +
+  chunk({ tool_calls: [call(0, 'ty":"Oslo"}')] }) +
+  chunk({ tool_calls: [call(2, '"Troms\u00f8"}')] }) +
+  chunk({ content: ' Nearly.' }) +
+  chunk({ tool_calls: [call(1, 'rgen"}')] }) +
+  chunk({}, 'tool_calls') +
+  usageChunk +
+  'data: [DONE]\n\n';
+
+const client = () => new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
+const messages = [{ role: 'user' as const, content: 'Weather in Oslo and Bergen?' }];
+const parameters = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+type Done = { index: number; name: string; arguments: string; parsed_arguments: unknown };
+
+function argsOf(final: OpenAI.ChatCompletion): string[] {
+  return final.choices[0]!.message.tool_calls!.map((t) => (t as OpenAI.ChatCompletionMessageFunctionToolCall).function.arguments);
+}
+
+describe('official openai client: chat.completions.stream over an upstream that interleaves parallel tool calls', () => {
+  it('each call reports tool_calls.function.arguments.done once, with its whole arguments', async () => {
+    upstream.setScript({ rawSSE: interleaved });
+    const stream = client().chat.completions.stream({ model: 'gpt', messages, tools: [{ type: 'function', function: { name: 'get_weather', parameters } }] });
+    const done: Done[] = [];
+    stream.on('tool_calls.function.arguments.done', (e) => done.push(e));
+    const final = await stream.finalChatCompletion();
+    expect(done.map((e) => [e.index, e.arguments])).toEqual([
+      [0, '{"city":"Oslo"}'],
+      [1, '{"city":"Bergen"}'],
+    ]);
+    expect(final.choices[0]!.message.content).toBe('Checking both. ');
+    expect(final.choices[0]!.message.tool_calls!.map((t) => t.id)).toEqual(['call_a', 'call_b']);
+    expect(argsOf(final)).toEqual(['{"city":"Oslo"}', '{"city":"Bergen"}']);
+    expect(final.choices[0]!.finish_reason).toBe('tool_calls');
+  });
+
+  it('strict tools: the helper JSON-parses every call when the next index starts, and finishes', async () => {
+    upstream.setScript({ rawSSE: interleaved });
+    const stream = client().chat.completions.stream({ model: 'gpt', messages, tools: [{ type: 'function', function: { name: 'get_weather', parameters, strict: true } }] });
+    const done: Done[] = [];
+    stream.on('tool_calls.function.arguments.done', (e) => done.push(e));
+    const final = await stream.finalChatCompletion();
+    expect(final.choices[0]!.message.tool_calls).toHaveLength(2);
+    expect(done.map((e) => e.parsed_arguments)).toEqual([{ city: 'Oslo' }, { city: 'Bergen' }]);
+  });
+
+  it('zod tools, calls starting out of index order with text between their pieces: every call parsed once, all text kept', async () => {
+    upstream.setScript({ rawSSE: scrambled });
+    const tool = zodFunction({ name: 'get_weather', parameters: z.object({ city: z.string() }) });
+    const stream = client().chat.completions.stream({ model: 'gpt', messages, tools: [tool] });
+    const done: Done[] = [];
+    stream.on('tool_calls.function.arguments.done', (e) => done.push(e));
+    const final = await stream.finalChatCompletion();
+    // The call that started first streams live; the others wait for its arguments, then go in index order,
+    // numbered 0, 1, 2 as they are sent.
+    expect(done.map((e) => [e.index, e.parsed_arguments])).toEqual([
+      [0, { city: 'Troms\u00f8' }],
+      [1, { city: 'Oslo' }],
+      [2, { city: 'Bergen' }],
+    ]);
+    const message = final.choices[0]!.message;
+    expect(message.content).toBe('One moment. Nearly.');
+    expect(message.tool_calls!.map((t) => t.id)).toEqual(['call_c', 'call_a', 'call_b']);
+    expect(message.tool_calls!.map((t) => (t as { function: { parsed_arguments?: unknown } }).function.parsed_arguments)).toEqual([{ city: 'Troms\u00f8' }, { city: 'Oslo' }, { city: 'Bergen' }]);
+  });
+
+  it('the streamed answer is ledgered like the same answer not streamed', async () => {
+    const before = new Set((await h.stores!.ledger.query({ tenantId: 'acme' })).map((r) => r.requestId));
+    upstream.setScript({ rawSSE: interleaved });
+    const streamed = await client().chat.completions.stream({ model: 'gpt', messages, stream_options: { include_usage: true } }).finalChatCompletion();
+    expect(streamed.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 7 });
+    upstream.setScript({
+      json: {
+        id: 'chatcmpl-a2',
+        object: 'chat.completion',
+        created: 1,
+        model: 'gpt-test',
+        choices: [
+          {
+            index: 0,
+            finish_reason: 'tool_calls',
+            message: {
+              role: 'assistant',
+              content: 'Checking both. ',
+              tool_calls: [
+                { id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
+                { id: 'call_b', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Bergen"}' } },
+              ],
+            },
+          },
+        ],
+        usage,
+      },
+    });
+    const plain = await client().chat.completions.create({ model: 'gpt', messages });
+    expect(plain.choices[0]!.message.tool_calls).toEqual(streamed.choices[0]!.message.tool_calls);
+    const rows = (await h.stores!.ledger.query({ tenantId: 'acme' })).filter((r) => !before.has(r.requestId));
+    expect(rows).toHaveLength(2);
+    const [a, b] = rows.map((r) => ({ status: r.status, inputTokens: r.inputTokens, outputTokens: r.outputTokens, costUsd: r.costUsd }));
+    expect(a).toEqual(b);
+    expect(a).toMatchObject({ status: 'success', inputTokens: 11, outputTokens: 7 });
+  });
+});
