@@ -1,30 +1,14 @@
 import { LLMError } from '../errors/llm-error.js';
 import { sectionConfigError } from '../config/validate.js';
 import { ExactCacheSchema, type ExactCacheConfig } from '../config/schema.js';
-import type { FinishReason, GenerateRequest, ToolCall, Usage } from '../spec/index.js';
+import type { FinishReason, GenerateRequest } from '../spec/index.js';
 import { cacheKey, cacheKeyPrefix, type CacheScope } from './cache-key.js';
+import { cachedAnswerOf, type CachedAnswer, type CachedAnswerInput } from './cached-answer.js';
 import type { CacheStore } from './cache-store.js';
 import { isCacheable } from './is-cacheable.js';
 import { MemoryCacheStore } from './memory-cache-store.js';
 
-/** What the exact cache keeps of an answer: enough to return it again or replay it as a stream. */
-export interface CachedAnswer {
-  text: string;
-  toolCalls: ToolCall[];
-  finishReason: FinishReason;
-  /** The usage of the original call. */
-  usage: Usage;
-  /** Deployment (config model name) that produced it. */
-  deployment: string;
-  /** Provider model id. */
-  model: string;
-  provider: string;
-  /** Epoch ms when it was stored. */
-  createdAt: number;
-  reasoning?: string;
-  /** Provider's response id of the original call. */
-  id?: string;
-}
+export type { CachedAnswer, CachedAnswerInput } from './cached-answer.js';
 
 export interface ExactCacheStats {
   hits: number;
@@ -103,24 +87,13 @@ export class ExactCache {
    * Stores an answer; returns whether it did. Not stored: requests that are not cacheable, and answers
    * that ended in `error` or `content-filter`.
    */
-  async store(request: GenerateRequest, scope: CacheScope, answer: Omit<CachedAnswer, 'createdAt'> & { createdAt?: number }): Promise<boolean> {
+  async store(request: GenerateRequest, scope: CacheScope, answer: CachedAnswerInput): Promise<boolean> {
     if (!this.isCacheable(request) || NOT_STORABLE.has(answer.finishReason)) {
       this.#stats.bypassed++;
       return false;
     }
     // Only the answer's own fields: callers may pass a whole router result (cost, attempts, decision...).
-    const entry: CachedAnswer = structuredClone({
-      text: answer.text,
-      toolCalls: answer.toolCalls,
-      finishReason: answer.finishReason,
-      usage: answer.usage,
-      deployment: answer.deployment,
-      model: answer.model,
-      provider: answer.provider,
-      createdAt: answer.createdAt ?? this.#now(),
-      ...(answer.reasoning !== undefined ? { reasoning: answer.reasoning } : {}),
-      ...(answer.id !== undefined ? { id: answer.id } : {}),
-    });
+    const entry = structuredClone(cachedAnswerOf(answer, answer.createdAt ?? this.#now()));
     await this.backend.set(await cacheKey(request, scope), entry, this.config.ttlMs);
     this.#stats.stores++;
     return true;

@@ -1,5 +1,5 @@
-import type { StreamPart } from '../spec/index.js';
-import type { CachedAnswer } from './exact-cache.js';
+import type { ReasoningPart, StreamPart } from '../spec/index.js';
+import type { CachedAnswer } from './cached-answer.js';
 
 /**
  * Splits text into stream-sized chunks at word boundaries: each chunk is a word with the whitespace after
@@ -10,13 +10,31 @@ export function splitWords(text: string): string[] {
 }
 
 /**
+ * Reasoning blocks as a live stream carries them: a block's text as word deltas, then its `signature` on a
+ * closing part with an empty delta; a redacted block as one part with `redactedData`. Folding these parts
+ * (`ReasoningBlocks`) gives the blocks back.
+ */
+function* replayReasoningParts(parts: readonly ReasoningPart[]): Iterable<StreamPart> {
+  for (const part of parts) {
+    if (part.redactedData !== undefined) {
+      yield { type: 'reasoning-delta', delta: '', redactedData: part.redactedData };
+      continue;
+    }
+    for (const delta of splitWords(part.text)) yield { type: 'reasoning-delta', delta };
+    if (part.signature !== undefined && part.signature !== '') yield { type: 'reasoning-delta', delta: '', signature: part.signature };
+  }
+}
+
+/**
  * Replays a cached answer as the stream an engine would have produced: `response-metadata`, the reasoning
- * and the text as deltas split on word boundaries, each tool call (one `tool-call-delta` carrying the whole
- * arguments, then the complete `tool-call`), and `finish` with the original usage.
+ * (its signed and redacted blocks, when kept, as a live stream sends them; else the text) and the text as
+ * deltas split on word boundaries, each tool call (one `tool-call-delta` carrying the whole arguments, then
+ * the complete `tool-call`), and `finish` with the original usage.
  */
 export async function* replayAsStream(answer: CachedAnswer): AsyncIterable<StreamPart> {
   yield { type: 'response-metadata', model: answer.model, ...(answer.id !== undefined ? { id: answer.id } : {}) };
-  if (answer.reasoning) for (const delta of splitWords(answer.reasoning)) yield { type: 'reasoning-delta', delta };
+  if (answer.reasoningParts !== undefined && answer.reasoningParts.length > 0) yield* replayReasoningParts(answer.reasoningParts);
+  else if (answer.reasoning) for (const delta of splitWords(answer.reasoning)) yield { type: 'reasoning-delta', delta };
   for (const delta of splitWords(answer.text)) yield { type: 'text-delta', delta };
   for (const [index, call] of answer.toolCalls.entries()) {
     yield { type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments };

@@ -1081,6 +1081,8 @@ export class LLMRouter {
     if (score !== undefined) result.cacheScore = score;
     if (hit.id !== undefined) result.id = hit.id;
     if (hit.reasoning !== undefined) result.reasoning = hit.reasoning;
+    // Signed thinking blocks: the client's next turn must send them back (Anthropic refuses the turn otherwise).
+    if (hit.reasoningParts !== undefined) result.reasoningParts = hit.reasoningParts;
     return result;
   }
 

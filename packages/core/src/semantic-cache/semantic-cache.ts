@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { CacheScope } from '../cache/cache-key.js';
-import type { CachedAnswer } from '../cache/exact-cache.js';
+import { cachedAnswerOf, type CachedAnswer, type CachedAnswerInput } from '../cache/cached-answer.js';
 import { isCacheable } from '../cache/is-cacheable.js';
 import { SemanticCacheSchema, type SemanticCacheConfig, type SemanticCacheConfigInput } from '../config/schema.js';
 import { BatchingEmbedder } from '../embeddings/batching-embedder.js';
@@ -302,7 +302,7 @@ export class SemanticCache {
   async store(
     request: GenerateRequest,
     scope: CacheScope,
-    answer: Omit<CachedAnswer, 'createdAt'> & { createdAt?: number },
+    answer: CachedAnswerInput,
     options: SemanticStoreCallOptions = {},
   ): Promise<boolean> {
     const question = this.#eligible(request, scope, options.optOut);
@@ -311,18 +311,7 @@ export class SemanticCache {
       return false;
     }
     const now = this.#now();
-    const entry: CachedAnswer = {
-      text: answer.text,
-      toolCalls: answer.toolCalls,
-      finishReason: answer.finishReason,
-      usage: answer.usage,
-      deployment: answer.deployment,
-      model: answer.model,
-      provider: answer.provider,
-      createdAt: answer.createdAt ?? now,
-      ...(answer.reasoning !== undefined ? { reasoning: answer.reasoning } : {}),
-      ...(answer.id !== undefined ? { id: answer.id } : {}),
-    };
+    const entry = cachedAnswerOf(answer, answer.createdAt ?? now);
     const vector = await this.#embed(question, options.embedding, options.signal);
     const user = options.user ?? request.user;
     await this.backend.add({

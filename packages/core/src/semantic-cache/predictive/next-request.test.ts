@@ -32,6 +32,30 @@ describe('SequenceModel continuation and nextRequest', () => {
     expect(nextRequest(p!, { request: live, answer: { ...answer, finishReason: 'error' } })).toBeUndefined();
   });
 
+  it('a continuation gives the answer\'s signed thinking blocks back, as an Anthropic client sends its answer back', () => {
+    let t = 0;
+    const m = new SequenceModel({ now: () => (t += 1_000) });
+    for (const u of ['a', 'b']) {
+      const first: GenerateRequest = { messages: [{ role: 'user', content: 'capital of France?' }], user: u };
+      m.observe('k', u, v(0), first);
+      m.observe('k', u, v(1), { ...first, messages: [...first.messages, { role: 'assistant', content: 'Paris.' }, { role: 'user', content: 'and its population?' }] });
+    }
+    const live: GenerateRequest = { messages: [{ role: 'user', content: 'capital of France?' }], reasoning: { budgetTokens: 1024 }, user: 'c' };
+    m.observe('k', 'c', v(0), live);
+    const [p] = m.predict('k', { sequence: 'c' });
+    const reasoningParts = [
+      { type: 'reasoning' as const, text: 'Easy.', signature: 'sig-1' },
+      { type: 'reasoning' as const, text: '', redactedData: 'ENC' },
+    ];
+    expect(nextRequest(p!, { request: live, answer: { ...answer, reasoningParts } })).toEqual({
+      messages: [...live.messages, { role: 'assistant', content: 'Paris.', reasoning: reasoningParts }, { role: 'user', content: 'and its population?' }],
+      reasoning: { budgetTokens: 1024 },
+      user: 'c',
+    });
+    // Reasoning without blocks (nothing a client gives back) leaves the turn as it was.
+    expect(nextRequest(p!, { request: live, answer: { ...answer, reasoningParts: [] } })?.messages[1]).toEqual({ role: 'assistant', content: 'Paris.' });
+  });
+
   it('a fresh (not continued) transition predicts the request seen on it, for the current user', () => {
     let t = 0;
     const m = new SequenceModel({ now: () => (t += 1_000) });

@@ -1,11 +1,11 @@
-import type { GenerateRequest } from '../../spec/index.js';
+import type { ChatMessage, GenerateRequest, ReasoningPart } from '../../spec/index.js';
 import { questionOf } from '../semantic-namespace.js';
 import type { Prediction } from './sequence-model.js';
 
 /** The live call a prediction follows: its request and the answer its user got. */
 export interface ObservedCall {
   request: GenerateRequest;
-  answer: { text: string; toolCalls: readonly unknown[]; finishReason: string };
+  answer: { text: string; toolCalls: readonly unknown[]; finishReason: string; reasoningParts?: ReasoningPart[] };
 }
 
 /** Request fields a user's next request of the same conversation is assumed to keep. */
@@ -16,8 +16,9 @@ const KEPT = ['maxTokens', 'temperature', 'topP', 'stop', 'seed', 'tools', 'tool
  *
  * - A continuation (the user usually follows up in the same conversation): the live conversation, the
  *   answer the user just got, then the predicted question, with the live request's parameters. This is
- *   what the client will send (it sends back the answer it received), so it lands in the same exact-cache
- *   key and semantic namespace. Not built when the answer called tools or was cut off by an error.
+ *   what the client will send (it sends back the answer it received, with its signed thinking blocks when
+ *   it had some, as the Anthropic Messages API's clients do), so it lands in the same exact-cache key and
+ *   semantic namespace. Not built when the answer called tools or was cut off by an error.
  * - Otherwise the request that was seen on that transition, as it was (its own context and parameters),
  *   for the current user.
  */
@@ -31,9 +32,9 @@ export function nextRequest(prediction: Prediction, observed: ObservedCall): Gen
   }
   const a = observed.answer;
   if (a.toolCalls.length > 0 || (a.finishReason !== 'stop' && a.finishReason !== 'length') || a.text === '') return undefined;
-  const next: GenerateRequest = {
-    messages: [...observed.request.messages, { role: 'assistant', content: a.text }, { role: 'user', content: question }],
-  };
+  const assistant: ChatMessage = { role: 'assistant', content: a.text };
+  if (a.reasoningParts !== undefined && a.reasoningParts.length > 0) assistant.reasoning = a.reasoningParts;
+  const next: GenerateRequest = { messages: [...observed.request.messages, assistant, { role: 'user', content: question }] };
   for (const k of KEPT) if (observed.request[k] !== undefined) (next as unknown as Record<string, unknown>)[k] = observed.request[k];
   if (user !== undefined) next.user = user;
   return next;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { normalize, type Embedder } from '../../embeddings/embedder.js';
-import { makeUsage, type GenerateRequest } from '../../spec/index.js';
+import { makeUsage, type GenerateRequest, type ReasoningPart } from '../../spec/index.js';
+import { replayAsStream } from '../../cache/replay-stream.js';
+import { StreamAccumulator } from '../../router/stream-accumulator.js';
 import { BagOfWordsEmbedder } from '../__fixtures__/bag-of-words-embedder.js';
 import { SemanticCache } from '../semantic-cache.js';
 import { Prefetcher } from './prefetcher.js';
@@ -69,7 +71,7 @@ describe('SequenceModel', () => {
 });
 
 describe('Prefetcher', () => {
-  function setup(isIdle: () => boolean, maxCalls = 10) {
+  function setup(isIdle: () => boolean, maxCalls = 10, extra: { reasoning?: string; reasoningParts?: ReasoningPart[] } = {}) {
     let t = 1_000;
     const cache = new SemanticCache({ config: { enabled: true, threshold: 0.9, guardAbove: 0.9, ttlMs: 60_000 }, embedder: new BagOfWordsEmbedder(), now: () => t });
     const generated: string[] = [];
@@ -78,7 +80,7 @@ describe('Prefetcher', () => {
       cache,
       generate: async (request) => {
         generated.push(String(request.messages.at(-1)?.content));
-        return { text: 'prefetched', toolCalls: [], finishReason: 'stop', usage: makeUsage(1, 1), deployment: 'm', model: 'm', provider: 'mock' };
+        return { text: 'prefetched', toolCalls: [], finishReason: 'stop', usage: makeUsage(1, 1), deployment: 'm', model: 'm', provider: 'mock', ...extra };
       },
       isIdle,
       budget: { maxCalls, windowMs: 3_600_000 },
@@ -106,6 +108,24 @@ describe('Prefetcher', () => {
     expect((await s.cache.lookup(ask('change the billing address'), scope))?.answer.text).toBe('prefetched');
     await s.live('open the account settings');
     expect(s.prefetcher.stats).toMatchObject({ ran: 1, stored: 1, alreadyCached: 1 });
+  });
+
+  it('stores a prefetched answer whole: its signed thinking blocks are served, and replayed, like a live answer\'s', async () => {
+    const reasoningParts: ReasoningPart[] = [
+      { type: 'reasoning', text: 'Billing lives under settings.', signature: 'sig-1' },
+      { type: 'reasoning', text: '', redactedData: 'ENC' },
+    ];
+    const s = setup(() => true, 10, { reasoning: 'Billing lives under settings.', reasoningParts });
+    for (let i = 0; i < 3; i++) {
+      await s.live('open the account settings');
+      if (i < 2) await s.live('change the billing address');
+    }
+    expect(s.generated).toEqual(['change the billing address']);
+    const served = (await s.cache.lookup(ask('change the billing address'), scope))!.answer;
+    expect(served.reasoningParts).toEqual(reasoningParts);
+    const acc = new StreamAccumulator(() => 0);
+    for await (const p of replayAsStream(served)) acc.add(p);
+    expect(acc.result().reasoningParts).toEqual(reasoningParts);
   });
 
   it('waits for idle capacity, and keeps to the tenant budget', async () => {

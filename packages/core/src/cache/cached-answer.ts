@@ -1,0 +1,51 @@
+import type { FinishReason, ReasoningPart, ToolCall, Usage } from '../spec/index.js';
+
+/** What the exact and semantic caches keep of an answer: enough to return it again or replay it as a stream. */
+export interface CachedAnswer {
+  text: string;
+  toolCalls: ToolCall[];
+  finishReason: FinishReason;
+  /** The usage of the original call. */
+  usage: Usage;
+  /** Deployment (config model name) that produced it. */
+  deployment: string;
+  /** Provider model id. */
+  model: string;
+  provider: string;
+  /** Epoch ms when it was stored. */
+  createdAt: number;
+  reasoning?: string;
+  /**
+   * The answer's reasoning blocks when the provider signed or redacted them (Anthropic thinking), in order:
+   * a client's next turn must send them back unchanged (see `ReasoningPart`). Absent in entries stored
+   * before it was kept; such entries stay valid.
+   */
+  reasoningParts?: ReasoningPart[];
+  /** Provider's response id of the original call. */
+  id?: string;
+}
+
+/** An answer to store: `createdAt` optional (the cache's clock fills it). Extra fields are ignored. */
+export type CachedAnswerInput = Omit<CachedAnswer, 'createdAt'> & { createdAt?: number };
+
+/**
+ * The cache entry of an answer: only the answer's own fields (callers may pass a whole router result, with
+ * cost, attempts, decision...), optional ones only when present. Not a copy: clone it before storing by
+ * reference.
+ */
+export function cachedAnswerOf(answer: CachedAnswerInput, createdAt: number): CachedAnswer {
+  const entry: CachedAnswer = {
+    text: answer.text,
+    toolCalls: answer.toolCalls,
+    finishReason: answer.finishReason,
+    usage: answer.usage,
+    deployment: answer.deployment,
+    model: answer.model,
+    provider: answer.provider,
+    createdAt,
+  };
+  if (answer.reasoning !== undefined) entry.reasoning = answer.reasoning;
+  if (answer.reasoningParts !== undefined) entry.reasoningParts = answer.reasoningParts;
+  if (answer.id !== undefined) entry.id = answer.id;
+  return entry;
+}
