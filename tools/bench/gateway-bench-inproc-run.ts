@@ -3,7 +3,9 @@
  * `createGateway` over an `LLMRouter` whose `openai-compatible` deployment gets canned answers from an
  * in-memory `fetch` (a JSON chat completion, or the benchmark upstream's SSE stream of 16 content chunks,
  * finish, usage and [DONE]), called through the gateway's direct routes (as the Node adapter calls them)
- * at concurrency 64 (`CONCURRENCY`). Prints `RESULT <json|stream> <CPU-ms per call>` for each of `ROUNDS` rounds.
+ * at concurrency 64 (`CONCURRENCY`): `POST /v1/chat/completions`, or with `ENDPOINT=responses` `POST /v1/responses`
+ * with the body the Vercel AI SDK sends (one user message with an `input_text` part; `ITEMS=N`: a conversation of
+ * N input items, as an agent loop sends, see `conversation`). Prints `RESULT <json|stream> <CPU-ms per call>` for each of `ROUNDS` rounds.
  * `STATE=memory` adds the in-memory stores (auth, limits, budget, ledger on SQLite in memory).
  * `UPSTREAM=push` pushes the streamed chunks as a socket does (see `pushedResponse`) instead of handing each
  * out when the reader pulls. `CHUNK_DELAY_MS` spaces the streamed chunks as the benchmark upstream does (5 ms there), so that, with
@@ -150,9 +152,27 @@ interface Direct {
 }
 const direct = (gateway as unknown as Record<symbol, Direct>)[Symbol.for('@llmrr/gateway.directRoutes')];
 if (!direct) throw new Error('this gateway has no direct routes');
-const route = direct.route('POST', '/v1/chat/completions', undefined)!;
+const RESPONSES = process.env.ENDPOINT === 'responses';
+/** `n` input items as an agent loop sends them: user message, function_call, its output, assistant message, ...; a user message last. */
+function conversation(n: number): unknown[] {
+  const turn = (i: number): unknown[] => [
+    { role: 'user', content: [{ type: 'input_text', text: `Question ${i}: what is the weather in Oslo?` }] },
+    { type: 'function_call', call_id: `call_${i}`, name: 'get_weather', arguments: '{"city":"Oslo"}' },
+    { type: 'function_call_output', call_id: `call_${i}`, output: '{"temp":21}' },
+    { role: 'assistant', content: [{ type: 'output_text', text: 'It is 21 degrees in Oslo.' }] },
+  ];
+  const items: unknown[] = [];
+  for (let i = 0; items.length < n - 1; i++) items.push(...turn(i));
+  items.length = n - 1;
+  return [...items, { role: 'user', content: [{ type: 'input_text', text: 'Say sixteen words.' }] }];
+}
+const route = direct.route('POST', RESPONSES ? '/v1/responses' : '/v1/chat/completions', undefined)!;
 const payload = new TextEncoder().encode(
-  JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...(STREAM ? { stream: true, stream_options: { include_usage: true } } : {}) }),
+  JSON.stringify(
+    RESPONSES
+      ? { model: 'bench', input: conversation(Number(process.env.ITEMS ?? 1)), max_output_tokens: 32, ...(STREAM ? { stream: true } : {}) }
+      : { model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...(STREAM ? { stream: true, stream_options: { include_usage: true } } : {}) },
+  ),
 );
 const headerValues: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(payload.byteLength), authorization: `Bearer ${secret}` };
 const headers = { get: (name: string) => headerValues[name.toLowerCase()] ?? null };

@@ -8,7 +8,7 @@
  *
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-inproc.ts \
  *     [--base-core DIR --base-gateway DIR] [--mode json|stream] [--state memory] [--calls 5000] [--procs 4]
- *     [--concurrency 64] [--chunk-delay 0] [--upstream pull|push] [--heap]
+ *     [--concurrency 64] [--chunk-delay 0] [--upstream pull|push] [--endpoint chat|responses] [--items 1] [--heap]
  *
  * Prints per build the CPU-ms per call of every round (`--procs` processes x 3 rounds) and the minimum
  * and median. `--concurrency 512 --chunk-delay 5` (stream mode) spaces the upstream's chunks 5 ms apart as
@@ -18,7 +18,10 @@
  * of handing each out when the reader pulls (the default, as earlier measurements ran). `--heap`
  * instead runs each build once and prints what one round allocates per call, by allocating function (V8's
  * sampling heap profiler), and the heap a call in flight holds (measured with every call of a round in
- * flight, after a full GC).
+ * flight, after a full GC). `--endpoint responses` calls `POST /v1/responses` (the Vercel AI SDK's body: one
+ * user message with an `input_text` part) instead of `POST /v1/chat/completions`, over the same upstream;
+ * `--items N` sends an agent loop's conversation of N input items instead (user message, function_call,
+ * function_call_output, assistant message, repeated; the last one a user message).
  */
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -35,13 +38,15 @@ const CONCURRENCY = Math.min(Number(opt('concurrency') ?? 64) || 64, 4096);
 const CHUNK_DELAY_MS = Math.min(Number(opt('chunk-delay') ?? 0) || 0, 100);
 const HEAP = args.includes('--heap');
 const UPSTREAM = opt('upstream') === 'push' ? 'push' : 'pull';
+const ENDPOINT = opt('endpoint') === 'responses' ? 'responses' : 'chat';
+const ITEMS = Math.min(Math.max(Number(opt('items') ?? 1) || 1, 1), 1000);
 const baseCore = opt('base-core');
 const baseGateway = opt('base-gateway');
 
 function runOnce(file: string): Promise<number[]> {
   return new Promise((res, reject) => {
     const child = spawn(process.execPath, [...(HEAP ? ['--expose-gc'] : []), file], {
-      env: { ...process.env, NODE_OPTIONS: '', ...(HEAP ? { HEAP_PROFILE: '1' } : {}), MODE, CALLS: String(CALLS), ROUNDS: HEAP ? '0' : '3', CONCURRENCY: String(CONCURRENCY), CHUNK_DELAY_MS: String(CHUNK_DELAY_MS), UPSTREAM, ...(STATE === 'memory' ? { STATE } : {}) },
+      env: { ...process.env, NODE_OPTIONS: '', ...(HEAP ? { HEAP_PROFILE: '1' } : {}), MODE, CALLS: String(CALLS), ROUNDS: HEAP ? '0' : '3', CONCURRENCY: String(CONCURRENCY), CHUNK_DELAY_MS: String(CHUNK_DELAY_MS), UPSTREAM, ENDPOINT, ITEMS: String(ITEMS), ...(STATE === 'memory' ? { STATE } : {}) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -80,7 +85,7 @@ async function main(): Promise<void> {
       console.log(`${b.name}: ${r.map((x) => x.toFixed(4)).join(' ')}`);
     }
   }
-  console.log(`\n${MODE} calls, state ${STATE}, ${CALLS} calls per round at concurrency ${CONCURRENCY}${CHUNK_DELAY_MS ? `, chunks ${CHUNK_DELAY_MS} ms apart` : ''}${MODE === 'stream' ? `, upstream ${UPSTREAM}` : ''}, CPU-ms per call:`);
+  console.log(`\n${ENDPOINT}${ITEMS > 1 ? ` (${ITEMS} input items)` : ''} ${MODE} calls, state ${STATE}, ${CALLS} calls per round at concurrency ${CONCURRENCY}${CHUNK_DELAY_MS ? `, chunks ${CHUNK_DELAY_MS} ms apart` : ''}${MODE === 'stream' ? `, upstream ${UPSTREAM}` : ''}, CPU-ms per call:`);
   for (const [name, v] of results) console.log(`  ${name}: min ${Math.min(...v).toFixed(4)}, median ${median(v).toFixed(4)} (${v.length} rounds)`);
   for (const b of builds) rmSync(b.file, { force: true });
 }

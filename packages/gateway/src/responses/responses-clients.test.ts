@@ -140,10 +140,16 @@ describe('official openai client: client.responses', () => {
     expect(final.output_text).toBe('Answer.');
   });
 
-  it('reasoning.effort "max" (and any other effort) is accepted; it is not applied', async () => {
+  it('reasoning.effort is applied (the mock engine names the effort it got) and echoed; an unknown effort is a 400 naming it', async () => {
     const res = await client().responses.create({ model: 'mock', input: 'hello there', reasoning: { effort: 'max' } });
     expect(res.output_text).toBe('Mock answer to: hello there');
-    expect(res.reasoning).toEqual({ effort: null, summary: null });
+    expect(res.output[0]).toMatchObject({ type: 'reasoning', summary: [{ type: 'summary_text', text: 'Mock reasoning at effort max.' }] });
+    expect(res.reasoning).toEqual({ effort: 'max', summary: null });
+    const bad = await client()
+      .responses.create({ model: 'mock', input: 'hi', reasoning: { effort: 'turbo' as 'high' } })
+      .catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((bad as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('reasoning.effort');
   });
 
   it('refused input is a BadRequestError naming the field', async () => {

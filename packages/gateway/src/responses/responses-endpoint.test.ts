@@ -102,13 +102,15 @@ describe('POST /v1/responses (mock engine)', () => {
       text: { format: { type: 'json_object' }, verbosity: 'medium' },
       metadata: { ticket: '42' },
       user: 'u-1',
-      // Nothing is kept, whatever the client asked; truncation is never automatic; effort is not applied.
+      // Nothing is kept, whatever the client asked; truncation is never automatic; the effort is applied.
       store: false,
       truncation: 'disabled',
-      reasoning: { effort: null, summary: null },
+      reasoning: { effort: 'low', summary: null },
     });
     expect(body.tools).toEqual([{ type: 'function', name: 'get_weather', description: 'Weather', parameters: weatherTool.parameters, strict: null }]);
-    expect(JSON.parse((body.output[0] as { content: Array<{ text: string }> }).content[0]!.text)).toHaveProperty('answer');
+    // The mock engine thinks when asked to (its reasoning names the effort it got), then answers.
+    expect(body.output[0]).toMatchObject({ type: 'reasoning', summary: [{ type: 'summary_text', text: 'Mock reasoning at effort low.' }] });
+    expect(JSON.parse((body.output[1] as { content: Array<{ text: string }> }).content[0]!.text)).toHaveProperty('answer');
   });
 
   it('streams the Responses events in order, and the final response equals the non-streamed one', async () => {

@@ -250,3 +250,102 @@ describe('ResponsesStreamEncoder', () => {
     });
   });
 });
+
+describe('ResponsesStreamEncoder: text and reasoning that arrive inside an unfinished call, and the finish against the result', () => {
+  const piece = (index: number, argumentsDelta: string, id?: string, name?: string) => ({ type: 'tool-call-delta' as const, index, ...(id ? { id } : {}), ...(name ? { name } : {}), argumentsDelta });
+  const text = (delta: string) => ({ type: 'text-delta' as const, delta });
+
+  function run(parts: Parameters<ResponsesStreamEncoder['part']>[0][], toolCalls: RouterResult['toolCalls'] = []) {
+    const enc = encoder();
+    const frames = [...enc.start(route)];
+    for (const p of parts) frames.push(...enc.part(p));
+    frames.push(...enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result({ toolCalls })));
+    const list = decode(frames);
+    const output = completedOf(list).output;
+    // Every event names the item at its output_index; items are added in output order, one text item at a time.
+    let added = 0;
+    for (const e of list) {
+      if ('item_id' in e) expect(output[e.output_index]!.id).toBe(e.item_id);
+      if (e.type === 'response.output_item.added') expect(e.output_index).toBe(added++);
+    }
+    return { list, output };
+  }
+
+  /** What a client gets for each call: the streamed deltas joined and the done item's arguments. */
+  function callsOf(list: OpenAIResponseStreamEvent[]) {
+    const deltas: Record<number, string> = {};
+    const done: Record<number, string> = {};
+    for (const e of list) {
+      if (e.type === 'response.function_call_arguments.delta') deltas[e.output_index] = (deltas[e.output_index] ?? '') + e.delta;
+      if (e.type === 'response.output_item.done' && e.item.type === 'function_call') done[e.output_index] = e.item.arguments;
+    }
+    return { deltas, done };
+  }
+
+  it('text between two pieces of a call waits for the call: the call item whole, then the message (it used to close the call cut and drop the rest)', () => {
+    const { list, output } = run([piece(0, '{"city":', 'call_a', 'get_weather'), text('One moment.'), piece(0, '"Oslo"}'), text(' Done.')], [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Oslo"}' }]);
+    expect(output.map((o) => (o.type === 'function_call' ? [o.type, o.arguments] : o.type === 'message' ? [o.type, o.content[0]?.type === 'output_text' ? o.content[0].text : ''] : [o.type]))).toEqual([
+      ['function_call', '{"city":"Oslo"}'],
+      ['message', 'One moment. Done.'],
+    ]);
+    expect(callsOf(list)).toEqual({ deltas: { 0: '{"city":"Oslo"}' }, done: { 0: '{"city":"Oslo"}' } });
+  });
+
+  it('reasoning and text buffered behind an unfinished call, and a call that starts after them, keep their arrival order', () => {
+    const { list, output } = run([
+      piece(0, '{"a":', 'c0', 'f'),
+      { type: 'reasoning-delta', delta: 'Hmm' },
+      text('X'),
+      piece(1, '{"b":', 'c1', 'g'),
+      text('Y'),
+      piece(0, '1}'),
+      piece(1, '2}'),
+    ]);
+    expect(output.map((o) => o.type)).toEqual(['function_call', 'reasoning', 'message', 'function_call', 'message']);
+    expect(callsOf(list)).toEqual({ deltas: { 0: '{"a":1}', 3: '{"b":2}' }, done: { 0: '{"a":1}', 3: '{"b":2}' } });
+    expect(output[3]).toMatchObject({ call_id: 'c1', name: 'g' });
+  });
+
+  it('a piece that would change a call already done is an error, not dropped; whitespace is harmless', () => {
+    const enc = encoder();
+    enc.start(route);
+    enc.part(piece(0, '{"a":1}', 'c0', 'f'));
+    // Whole JSON: the text closes the call.
+    expect(decode(enc.part(text('T'))).map((e) => e.type)).toContain('response.output_item.done');
+    expect(enc.part(piece(0, ' \n'))).toEqual([]);
+    expect(() => enc.part(piece(0, ',"b":2}'))).toThrow(expect.objectContaining({ code: 'invalid_response', message: expect.stringContaining('c0') }));
+  });
+
+  it('a whole call part whose arguments differ from a call already done is an error; the same JSON is fine', () => {
+    const enc = encoder();
+    enc.start(route);
+    enc.part(piece(0, '{"a": 1}', 'c0', 'f'));
+    enc.part(text('T'));
+    expect(enc.part({ type: 'tool-call', index: 0, toolCall: { id: 'c0', name: 'f', arguments: '{"a":1}' } })).toEqual([]);
+    const enc2 = encoder();
+    enc2.start(route);
+    enc2.part(piece(0, '{"a":1}', 'c0', 'f'));
+    enc2.part(text('T'));
+    expect(() => enc2.part({ type: 'tool-call', index: 0, toolCall: { id: 'c0', name: 'f', arguments: '{"a":2}' } })).toThrow(expect.objectContaining({ code: 'invalid_response' }));
+  });
+
+  it('a call of the result that never came as a part is added whole at the finish; calls that came are not added twice', () => {
+    const { list, output } = run(
+      [text('Sure.'), piece(0, '{"a":1}', undefined, 'f'), { type: 'tool-call', index: 1, toolCall: { id: 'c1', name: 'g', arguments: '{}' } }],
+      [{ id: 'c1', name: 'g', arguments: '{}' }, { id: '', name: 'f', arguments: '{"a":1}' }, { id: 'c9', name: 'h', arguments: '{"z":9}' }],
+    );
+    expect(output.map((o) => (o.type === 'function_call' ? o.call_id : o.type))).toEqual(['message', 'call_0', 'c1', 'c9']);
+    expect(output[3]).toMatchObject({ name: 'h', arguments: '{"z":9}', status: 'completed' });
+    expect(callsOf(list).deltas[3]).toBe('{"z":9}');
+  });
+
+  it('final arguments that a call already done does not have: the finish throws (the stream ends with the error event)', () => {
+    const enc = encoder();
+    enc.start(route);
+    enc.part(piece(0, '{"a":1}', 'c0', 'f'));
+    enc.part(text('T'));
+    expect(() => enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result({ toolCalls: [{ id: 'c0', name: 'f', arguments: '{"a":2}' }] }))).toThrow(
+      expect.objectContaining({ code: 'invalid_response', message: expect.stringContaining('c0') }),
+    );
+  });
+});

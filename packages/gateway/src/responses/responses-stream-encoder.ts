@@ -1,6 +1,8 @@
-import type { LLMError, RouterResult, StreamPart } from '@llmrr/core';
+import { LLMError, type RouterResult, type StreamPart } from '@llmrr/core';
 import { errorBody } from '../http/error-body.js';
 import type { OpenAIResponseStreamEvent, ResponsesOutputItem } from '../schemas/openai-responses.js';
+import { pairFinalToolCalls, quoteArgs, type SeenToolCall } from '../streaming/final-tool-calls.js';
+import { JsonEnd, sameJson } from '../streaming/json-end.js';
 import type { RoutePart } from '../streaming/open-stream.js';
 import type { FinishPart, StreamEncoder } from '../streaming/sse-response.js';
 import { isCut, pendingResponse, reasoningItem, responseIds, toResponseObject, type ResponseEcho } from './response-object.js';
@@ -15,10 +17,23 @@ interface OpenText {
   index: number;
   id: string;
   text: string;
+  /**
+   * The constant bytes of this item's delta frames (`frame()` of the delta event, key order included), for
+   * each event a text delta becomes: the frame up to `"delta":` and the bytes between the delta and the
+   * sequence number. Only the delta and the number are serialized per delta.
+   */
+  deltaHeads: string[];
+  deltaTail: string;
 }
 
-/** An open function-call item. */
-interface OpenCall {
+/** `event: <type>\ndata: {"type":"<type>","item_id":...,"output_index":...,"<index key>":0,"delta":`. */
+function deltaHead(type: string, id: string, index: number, indexKey: 'content_index' | 'summary_index'): string {
+  return `event: ${type}\ndata: {"type":"${type}","item_id":${JSON.stringify(id)},"output_index":${index},"${indexKey}":0,"delta":`;
+}
+
+/** A function-call item: open, done, or waiting (buffered, not added yet). */
+interface OpenCall extends SeenToolCall {
+  /** Its `output_index`; -1 while it waits. */
   index: number;
   id: string;
   toolIndex: number;
@@ -28,7 +43,12 @@ interface OpenCall {
   args: string;
   /** The whole call (a `tool-call` part) came: its arguments are final, later pieces are ignored. */
   whole: boolean;
+  /** Whether the pieces so far are whole JSON (fed with every piece). */
+  end: JsonEnd;
 }
+
+/** What waits for the open calls to finish: a call, or text or reasoning (consecutive pieces joined). */
+type Pending = { kind: 'call'; call: OpenCall } | { kind: 'message' | 'reasoning'; text: string };
 
 /**
  * The Responses API streaming events in OpenAI's order: `response.created`, `response.in_progress`, then per
@@ -42,11 +62,17 @@ interface OpenCall {
  *
  * Every event has `event: <type>` and a `sequence_number` from 0; events of an item carry its `output_index`
  * (its place in the final `output`, in the order the items were added). Parallel tool calls may interleave
- * their argument pieces, so one function-call item per tool index stays open; they are all closed when text
- * or reasoning starts, or at the finish, with the arguments of the whole call (the `tool-call` part, else
- * the router result's call with the same id). A call id, once sent, is never changed. On a length or
- * content-filter finish the last item is `incomplete`. A stream that breaks after its first byte ends with
- * the `error` event.
+ * their argument pieces, so one function-call item per tool index stays open. Text or reasoning that arrives
+ * while an open call's arguments are unfinished (not whole JSON, no whole `tool-call` part) waits, buffered,
+ * and so does every call that starts after it, in arrival order; when the open calls are finished (or at the
+ * finish) they are closed and what waited is sent in that order (text in one delta, a call's arguments so far
+ * in one delta). Calls are closed when text or reasoning starts or at the finish, with the arguments of the
+ * whole call (the `tool-call` part, else the router result's call), which the done events carry even where the
+ * deltas said otherwise. At the finish a call of the router result that never came as a part is added whole.
+ * A call id, once sent, is never changed. A call already done cannot be put right: a piece that would change
+ * its arguments, or final arguments with another JSON value, end the stream with the `error` event, never
+ * silently. On a length or content-filter finish the last item is `incomplete`. A stream that breaks after
+ * its first byte ends with the `error` event.
  */
 export class ResponsesStreamEncoder implements StreamEncoder {
   private seq = 0;
@@ -56,22 +82,33 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   private text: OpenText | undefined;
   /** Open function-call items by tool index. */
   private readonly calls = new Map<number, OpenCall>();
-  /** Tool indexes whose item is done: later pieces have nothing to add to. */
-  private readonly callsDone = new Set<number>();
+  /** Done function-call items by tool index: later pieces have nothing to add to. */
+  private readonly callsDone = new Map<number, OpenCall>();
+  /** Calls that wait (not added yet) by tool index; each is also in `pending`. */
+  private readonly queued = new Map<number, OpenCall>();
+  /** What waits, in arrival order; empty unless an open call is unfinished (`advance` keeps it so). */
+  private readonly pending: Pending[] = [];
   private messages = 0;
   private reasonings = 0;
 
   constructor(private readonly options: { createdAt: number; echo: ResponseEcho; explain: boolean }) {}
 
+  /**
+   * `event: <type>` and the event with its `sequence_number` last, as `JSON.stringify({ ...e, sequence_number })`
+   * writes it (the number appended to the serialized event: a spread that adds a key costs about a
+   * microsecond on V8).
+   */
   private frame(e: Unnumbered): string {
-    const event = { ...e, sequence_number: this.seq++ } as Event;
-    return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+    const json = JSON.stringify(e);
+    return `event: ${e.type}\ndata: ${json.slice(0, -1)},"sequence_number":${this.seq++}}\n\n`;
   }
 
   start(route: RoutePart): string[] {
     this.requestId = route.requestId;
-    const response = pendingResponse(route.requestId, route.deployment, this.options.createdAt, this.options.echo);
-    return [this.frame({ type: 'response.created', response }), this.frame({ type: 'response.in_progress', response })];
+    // Both events carry the same response: serialized once.
+    const response = JSON.stringify(pendingResponse(route.requestId, route.deployment, this.options.createdAt, this.options.echo));
+    const lifecycle = (type: 'response.created' | 'response.in_progress') => `event: ${type}\ndata: {"type":"${type}","response":${response},"sequence_number":${this.seq++}}\n\n`;
+    return [lifecycle('response.created'), lifecycle('response.in_progress')];
   }
 
   /** `base`, then `base_1`, `base_2`... for later items of the same kind. */
@@ -83,47 +120,47 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     const index = this.output.push(undefined) - 1;
     if (kind === 'message') {
       const id = ResponsesStreamEncoder.nth(responseIds.message(this.requestId), this.messages++);
-      this.text = { kind, index, id, text: '' };
+      this.text = { kind, index, id, text: '', deltaHeads: [deltaHead('response.output_text.delta', id, index, 'content_index')], deltaTail: ',"logprobs":[],"sequence_number":' };
       return [
         this.frame({ type: 'response.output_item.added', output_index: index, item: { type: 'message', id, status: 'in_progress', role: 'assistant', content: [] } }),
         this.frame({ type: 'response.content_part.added', item_id: id, output_index: index, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } }),
       ];
     }
     const id = ResponsesStreamEncoder.nth(responseIds.reasoning(this.requestId), this.reasonings++);
-    this.text = { kind, index, id, text: '' };
-    const at = { item_id: id, output_index: index };
+    const deltaHeads = [deltaHead('response.reasoning_summary_text.delta', id, index, 'summary_index'), deltaHead('response.reasoning_text.delta', id, index, 'content_index')];
+    this.text = { kind, index, id, text: '', deltaHeads, deltaTail: ',"sequence_number":' };
     return [
       this.frame({ type: 'response.output_item.added', output_index: index, item: { type: 'reasoning', id, summary: [], content: [], status: 'in_progress' } }),
-      this.frame({ type: 'response.reasoning_summary_part.added', ...at, summary_index: 0, part: { type: 'summary_text', text: '' } }),
-      this.frame({ type: 'response.content_part.added', ...at, content_index: 0, part: { type: 'reasoning_text', text: '' } }),
+      this.frame({ type: 'response.reasoning_summary_part.added', item_id: id, output_index: index, summary_index: 0, part: { type: 'summary_text', text: '' } }),
+      this.frame({ type: 'response.content_part.added', item_id: id, output_index: index, content_index: 0, part: { type: 'reasoning_text', text: '' } }),
     ];
   }
 
+  /** The delta frames of the open item (the `response.output_text.delta` event, or the two reasoning ones). */
   private textDelta(o: OpenText, delta: string): string[] {
     o.text += delta;
-    const at = { item_id: o.id, output_index: o.index };
-    if (o.kind === 'message') return [this.frame({ type: 'response.output_text.delta', ...at, content_index: 0, delta, logprobs: [] })];
-    return [
-      this.frame({ type: 'response.reasoning_summary_text.delta', ...at, summary_index: 0, delta }),
-      this.frame({ type: 'response.reasoning_text.delta', ...at, content_index: 0, delta }),
-    ];
+    const json = JSON.stringify(delta);
+    const heads = o.deltaHeads;
+    if (heads.length === 1) return [`${heads[0]!}${json}${o.deltaTail}${this.seq++}}\n\n`];
+    return heads.map((head) => `${head}${json}${o.deltaTail}${this.seq++}}\n\n`);
   }
 
   private closeText(status: 'completed' | 'incomplete'): string[] {
     const o = this.text;
     if (!o) return [];
     this.text = undefined;
-    const at = { item_id: o.id, output_index: o.index };
+    const id = o.id;
+    const index = o.index;
     if (o.kind === 'reasoning') {
       const item = reasoningItem(o.id, o.text, status);
       this.output[o.index] = item;
       const summary = { type: 'summary_text' as const, text: o.text };
       const part = { type: 'reasoning_text' as const, text: o.text };
       return [
-        this.frame({ type: 'response.reasoning_summary_text.done', ...at, summary_index: 0, text: o.text }),
-        this.frame({ type: 'response.reasoning_summary_part.done', ...at, summary_index: 0, part: summary }),
-        this.frame({ type: 'response.reasoning_text.done', ...at, content_index: 0, text: o.text }),
-        this.frame({ type: 'response.content_part.done', ...at, content_index: 0, part }),
+        this.frame({ type: 'response.reasoning_summary_text.done', item_id: id, output_index: index, summary_index: 0, text: o.text }),
+        this.frame({ type: 'response.reasoning_summary_part.done', item_id: id, output_index: index, summary_index: 0, part: summary }),
+        this.frame({ type: 'response.reasoning_text.done', item_id: id, output_index: index, content_index: 0, text: o.text }),
+        this.frame({ type: 'response.content_part.done', item_id: id, output_index: index, content_index: 0, part }),
         this.frame({ type: 'response.output_item.done', output_index: o.index, item }),
       ];
     }
@@ -131,17 +168,116 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     const item: ResponsesOutputItem = { type: 'message', id: o.id, status, role: 'assistant', content: [part] };
     this.output[o.index] = item;
     return [
-      this.frame({ type: 'response.output_text.done', ...at, content_index: 0, text: o.text, logprobs: [] }),
-      this.frame({ type: 'response.content_part.done', ...at, content_index: 0, part }),
+      this.frame({ type: 'response.output_text.done', item_id: id, output_index: index, content_index: 0, text: o.text, logprobs: [] }),
+      this.frame({ type: 'response.content_part.done', item_id: id, output_index: index, content_index: 0, part }),
       this.frame({ type: 'response.output_item.done', output_index: o.index, item }),
     ];
   }
 
-  private openCall(toolIndex: number, callId: string, name: string): OpenCall {
-    const index = this.output.push(undefined) - 1;
-    const call: OpenCall = { index, id: responseIds.functionCall(this.requestId, toolIndex), toolIndex, callId, name, args: '', whole: false };
-    this.calls.set(toolIndex, call);
-    return call;
+  /** A call first seen (not added to the output yet). */
+  private newCall(toolIndex: number, callId: string, resultId: string, name: string, args: string, whole: boolean): OpenCall {
+    const c: OpenCall = { index: -1, id: responseIds.functionCall(this.requestId, toolIndex), toolIndex, callId, resultId, name, args, whole, end: new JsonEnd() };
+    if (!whole) c.end.feed(args);
+    return c;
+  }
+
+  /** Adds the call's item (open) with its arguments so far as one delta. */
+  private addCall(c: OpenCall): string[] {
+    c.index = this.output.push(undefined) - 1;
+    this.calls.set(c.toolIndex, c);
+    return [this.addedFrame(c), ...this.argsDelta(c, c.args)];
+  }
+
+  /** Some open call's arguments are not finished (not whole JSON, no whole part): text has to wait for it. */
+  private blocked(): boolean {
+    for (const c of this.calls.values()) if (!c.whole && !c.end.whole(c.args)) return true;
+    return false;
+  }
+
+  private sendPending(p: Pending): string[] {
+    if (p.kind === 'call') {
+      this.queued.delete(p.call.toolIndex);
+      return [...this.closeText('completed'), ...this.addCall(p.call)];
+    }
+    const frames = [...this.closeAll(), ...this.openText(p.kind)];
+    frames.push(...this.textDelta(this.text!, p.text));
+    return frames;
+  }
+
+  /** Sends what waits while nothing holds it back (`all`: everything, at the finish). */
+  private advance(all = false): string[] {
+    const frames: string[] = [];
+    while (this.pending.length > 0 && (all || !this.blocked())) frames.push(...this.sendPending(this.pending.shift()!));
+    return frames;
+  }
+
+  /** A call first seen: added at once, unless something waits (then it waits after it). */
+  private admit(c: OpenCall): string[] {
+    if (this.pending.length > 0) {
+      this.queued.set(c.toolIndex, c);
+      this.pending.push({ kind: 'call', call: c });
+      return [];
+    }
+    return [...this.closeText('completed'), ...this.addCall(c)];
+  }
+
+  private unfixable(c: OpenCall, what: string): LLMError {
+    return new LLMError({
+      code: 'invalid_response',
+      message: `Tool call ${c.callId} (${c.name || `index ${c.toolIndex}`}) ${what}; its output item was already done, so its arguments would be wrong`,
+    });
+  }
+
+  private piece(part: Extract<StreamPart, { type: 'tool-call-delta' }>): string[] {
+    const c = this.calls.get(part.index) ?? this.queued.get(part.index);
+    if (c) {
+      if (c.whole) return [];
+      if (part.id) c.resultId = part.id;
+      if (!c.name && part.name) c.name = part.name;
+      c.args += part.argumentsDelta;
+      c.end.feed(part.argumentsDelta);
+      if (c.index < 0) return [];
+      const frames = this.argsDelta(c, part.argumentsDelta);
+      if (this.pending.length > 0) frames.push(...this.advance());
+      return frames;
+    }
+    const done = this.callsDone.get(part.index);
+    if (done) {
+      // A late piece of a done call: whitespace has nothing to add; anything else would change its arguments.
+      if (done.whole || part.argumentsDelta.trim() === '') return [];
+      throw this.unfixable(done, 'got more arguments after its item was done');
+    }
+    // Engines send the call id on a call's first piece; `call_<index>` only if one does not.
+    return this.admit(this.newCall(part.index, part.id ?? `call_${part.index}`, part.id ?? '', part.name ?? '', part.argumentsDelta, false));
+  }
+
+  /** Final arguments for a done call: the same JSON value, or an error (its done event went out). */
+  private checkDone(c: OpenCall, args: string): void {
+    if (args !== c.args && !sameJson(args, c.args)) throw this.unfixable(c, `has the arguments ${quoteArgs(args)} but ${quoteArgs(c.args)} were sent`);
+  }
+
+  private wholeCall(part: Extract<StreamPart, { type: 'tool-call' }>): string[] {
+    const w = part.toolCall;
+    const c = this.calls.get(part.index) ?? this.queued.get(part.index);
+    if (c) {
+      // The whole call after its pieces: its arguments are the ones the done events carry. A sent id stays.
+      if (c.whole) return [];
+      if (c.index < 0) c.callId = w.id;
+      if (!c.name) c.name = w.name;
+      c.args = w.arguments;
+      c.whole = true;
+      c.resultId = w.id;
+      return c.index >= 0 && this.pending.length > 0 ? this.advance() : [];
+    }
+    const done = this.callsDone.get(part.index);
+    if (done) {
+      if (!done.whole) this.checkDone(done, w.arguments);
+      done.whole = true;
+      done.resultId = w.id;
+      return [];
+    }
+    // Engines that emit whole calls without pieces: the arguments as one delta.
+    return this.admit(this.newCall(part.index, w.id, w.id, w.name, w.arguments, true));
   }
 
   private addedFrame(c: OpenCall): string {
@@ -154,7 +290,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
 
   private closeCall(c: OpenCall, status: 'completed' | 'incomplete'): string[] {
     this.calls.delete(c.toolIndex);
-    this.callsDone.add(c.toolIndex);
+    this.callsDone.set(c.toolIndex, c);
     const item: ResponsesOutputItem = { type: 'function_call', id: c.id, call_id: c.callId, name: c.name, arguments: c.args, status };
     this.output[c.index] = item;
     return [
@@ -167,6 +303,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   private closeAll(cut = false): string[] {
     const last = this.output.length - 1;
     const status = (index: number) => (cut && index === last ? 'incomplete' : 'completed');
+    if (this.calls.size === 0) return this.text ? this.closeText(status(this.text.index)) : [];
     const open = [...this.calls.values(), ...(this.text ? [this.text] : [])].sort((a, b) => a.index - b.index);
     return open.flatMap((o) => ('toolIndex' in o ? this.closeCall(o, status(o.index)) : this.closeText(status(o.index))));
   }
@@ -177,59 +314,46 @@ export class ResponsesStreamEncoder implements StreamEncoder {
       case 'reasoning-delta': {
         if (part.delta === '') return [];
         const kind = part.type === 'text-delta' ? 'message' : 'reasoning';
-        const frames = this.text?.kind === kind ? [] : [...this.closeAll(), ...this.openText(kind)];
+        if (this.text?.kind === kind) return this.textDelta(this.text, part.delta);
+        if (this.pending.length > 0 || this.blocked()) {
+          // An open call is unfinished: the text waits for it (joined with the text waiting last, if any).
+          const last = this.pending.at(-1);
+          if (last?.kind === kind) last.text += part.delta;
+          else this.pending.push({ kind, text: part.delta });
+          return [];
+        }
+        const frames = [...this.closeAll(), ...this.openText(kind)];
         frames.push(...this.textDelta(this.text!, part.delta));
         return frames;
       }
-      case 'tool-call-delta': {
-        const open = this.calls.get(part.index);
-        if (open) {
-          if (open.whole) return [];
-          if (!open.name && part.name) open.name = part.name;
-          open.args += part.argumentsDelta;
-          return this.argsDelta(open, part.argumentsDelta);
-        }
-        if (this.callsDone.has(part.index)) return []; // a late piece of a closed call: nothing to add to
-        // Engines send the call id on a call's first piece; `call_<index>` only if one does not.
-        const frames = this.closeText('completed');
-        const c = this.openCall(part.index, part.id ?? `call_${part.index}`, part.name ?? '');
-        c.args = part.argumentsDelta;
-        frames.push(this.addedFrame(c), ...this.argsDelta(c, part.argumentsDelta));
-        return frames;
-      }
-      case 'tool-call': {
-        const w = part.toolCall;
-        const open = this.calls.get(part.index);
-        if (open) {
-          // The whole call after its pieces: its arguments are the ones the done events carry. The id was sent.
-          if (!open.name) open.name = w.name;
-          open.args = w.arguments;
-          open.whole = true;
-          return [];
-        }
-        if (this.callsDone.has(part.index)) return [];
-        // Engines that emit whole calls without pieces: the arguments as one delta.
-        const frames = this.closeText('completed');
-        const c = this.openCall(part.index, w.id, w.name);
-        c.args = w.arguments;
-        c.whole = true;
-        frames.push(this.addedFrame(c), ...this.argsDelta(c, w.arguments));
-        return frames;
-      }
+      case 'tool-call-delta':
+        return this.piece(part);
+      case 'tool-call':
+        return this.wholeCall(part);
       default:
         return [];
     }
   }
 
   finish(part: FinishPart, result: RouterResult): string[] {
-    // Calls whose whole form never came as a part: the router result's call with the same id, if any.
-    for (const c of this.calls.values()) {
+    // The router result's calls (the non-streamed answer's): the final arguments of calls whose whole part
+    // never came (a done call must already have them), and the calls that never came as parts, added last.
+    const { paired, unseen } = pairFinalToolCalls([...this.callsDone.values(), ...this.calls.values(), ...this.queued.values()], result.toolCalls);
+    for (const [c, w] of paired) {
       if (c.whole) continue;
-      const w = result.toolCalls.find((t) => t.id === c.callId);
-      if (w) c.args = w.arguments;
+      if (this.callsDone.get(c.toolIndex) === c) this.checkDone(c, w.arguments);
+      else c.args = w.arguments;
     }
-    // An answer with no output at all still has its (empty) message, as the non-streamed answer does.
-    const frames = this.output.length === 0 ? this.openText('message') : [];
+    let toolIndex = Math.max(-1, ...this.calls.keys(), ...this.callsDone.keys(), ...this.queued.keys());
+    for (const w of unseen) {
+      const c = this.newCall(++toolIndex, w.id, w.id, w.name, w.arguments, true);
+      this.queued.set(c.toolIndex, c);
+      this.pending.push({ kind: 'call', call: c });
+    }
+    // Everything that waits goes out now. An answer with no output at all still has its (empty) message, as
+    // the non-streamed answer does.
+    const frames = this.advance(true);
+    if (this.output.length === 0) frames.push(...this.openText('message'));
     frames.push(...this.closeAll(isCut(part.finishReason)));
     const output = this.output.filter((o): o is ResponsesOutputItem => o !== undefined);
     const response = toResponseObject({ ...result, finishReason: part.finishReason }, { createdAt: this.options.createdAt, echo: this.options.echo, explain: this.options.explain, output });

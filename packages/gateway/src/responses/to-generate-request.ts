@@ -1,5 +1,6 @@
 import { LLMError, formatPath, type ChatMessage, type ContentPart, type GenerateRequest, type ResponseFormat, type ToolChoice } from '@llmrr/core';
 import type { z } from 'zod';
+import { fastCheckOf } from '../schemas/fast-check.js';
 import {
   ResponsesContentPartSchema,
   ResponsesFunctionCallItemSchema,
@@ -17,8 +18,12 @@ function invalid(param: string, message: string, code: 'invalid_request' | 'unsu
   throw new LLMError({ code, message: `${code === 'invalid_request' ? 'Invalid request: ' : ''}${param}: ${message}`, param });
 }
 
-/** Parses `value` with `schema`; the first issue becomes a 400 naming the field under `at`. */
+/**
+ * Parses `value` with `schema` (a well-formed common value passes the schema's fast check, see
+ * schemas/check-openai-responses.ts, and is returned as it is); the first issue becomes a 400 naming the field under `at`.
+ */
 function parseAt<S extends z.ZodType>(schema: S, value: unknown, at: string): z.output<S> {
+  if (fastCheckOf(schema)?.(value)) return value as z.output<S>;
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
@@ -175,5 +180,6 @@ export function responsesToGenerateRequest(body: OpenAIResponsesRequest): Genera
   if (format) req.responseFormat = format;
   const user = body.user ?? body.safety_identifier;
   if (user) req.user = user;
+  if (body.reasoning?.effort != null) req.reasoning = { effort: body.reasoning.effort };
   return req;
 }

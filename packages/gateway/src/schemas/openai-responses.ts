@@ -1,5 +1,14 @@
+import { REASONING_EFFORTS } from '@llmrr/core';
 import { z } from 'zod';
 import { boundedJson } from './bounded-json.js';
+import {
+  isWellFormedFunctionCall,
+  isWellFormedFunctionCallOutput,
+  isWellFormedInputMessage,
+  isWellFormedResponsesRequest,
+  isWellFormedTextPart,
+} from './check-openai-responses.js';
+import { addFastCheck } from './fast-check.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
 import { ModelNameSchema } from './model-name.js';
 import { LlmrrResponseInfoSchema } from './openai-chat.js';
@@ -22,6 +31,7 @@ const ImagePart = z.looseObject({
 });
 /** Content parts of an input message the gateway understands (`input_file`, `input_audio` are refused by name). */
 export const ResponsesContentPartSchema = z.discriminatedUnion('type', [TextPart, RefusalPart, ImagePart]);
+export type ResponsesContentPart = z.infer<typeof ResponsesContentPartSchema>;
 
 /** An input message, with or without `type: "message"`. */
 export const ResponsesInputMessageSchema = z.looseObject({
@@ -31,6 +41,7 @@ export const ResponsesInputMessageSchema = z.looseObject({
   id: z.string().optional(),
   status: z.string().optional(),
 });
+export type ResponsesInputMessage = z.infer<typeof ResponsesInputMessageSchema>;
 
 /** A function call the model made earlier, sent back as input. */
 export const ResponsesFunctionCallItemSchema = z.looseObject({
@@ -41,6 +52,7 @@ export const ResponsesFunctionCallItemSchema = z.looseObject({
   id: z.string().optional(),
   status: z.string().optional(),
 });
+export type ResponsesFunctionCallItem = z.infer<typeof ResponsesFunctionCallItemSchema>;
 
 /** The result of a function call, as input. */
 export const ResponsesFunctionCallOutputItemSchema = z.looseObject({
@@ -50,6 +62,7 @@ export const ResponsesFunctionCallOutputItemSchema = z.looseObject({
   id: z.string().nullable().optional(),
   status: z.string().nullable().optional(),
 });
+export type ResponsesFunctionCallOutputItem = z.infer<typeof ResponsesFunctionCallOutputItemSchema>;
 
 /** A tool: only `function` tools are served; built-in tools are refused by `tools.N.type`. */
 export const ResponsesToolSchema = z.looseObject({
@@ -107,9 +120,8 @@ export const OpenAIResponsesRequestSchema = z.looseObject({
     .optional(),
   reasoning: z
     .looseObject({
-      // Any string: the effort is accepted, not applied (the engine request has none), so a value newer than
-      // this list (openai 6.49 added "max") is no reason to refuse the call.
-      effort: z.string().nullable().optional(),
+      // Applied: becomes the core request's `reasoning.effort` (openai 6.49 ReasoningEffort values).
+      effort: z.enum(REASONING_EFFORTS).nullable().optional(),
       summary: z.enum(['auto', 'concise', 'detailed']).nullable().optional(),
       generate_summary: z.enum(['auto', 'concise', 'detailed']).nullable().optional(),
     })
@@ -132,6 +144,13 @@ export const OpenAIResponsesRequestSchema = z.looseObject({
   llmrr: LlmrrExtensionSchema.optional(),
 });
 export type OpenAIResponsesRequest = z.infer<typeof OpenAIResponsesRequestSchema>;
+
+// Hand-written checks of the common shapes, tried first (see check-openai-responses.ts); zod decides the rest.
+addFastCheck(OpenAIResponsesRequestSchema, isWellFormedResponsesRequest);
+addFastCheck(ResponsesInputMessageSchema, isWellFormedInputMessage);
+addFastCheck(ResponsesFunctionCallItemSchema, isWellFormedFunctionCall);
+addFastCheck(ResponsesFunctionCallOutputItemSchema, isWellFormedFunctionCallOutput);
+addFastCheck(ResponsesContentPartSchema, isWellFormedTextPart);
 
 // ---- response ------------------------------------------------------------------------------------
 

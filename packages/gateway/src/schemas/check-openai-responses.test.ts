@@ -1,0 +1,268 @@
+import { LLMError } from '@llmrr/core';
+import { seededRandom } from '@llmrr/core/test';
+import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { validateBody } from '../http/validate.js';
+import {
+  isWellFormedFunctionCall,
+  isWellFormedFunctionCallOutput,
+  isWellFormedInputMessage,
+  isWellFormedResponsesRequest,
+  isWellFormedTextPart,
+} from './check-openai-responses.js';
+import {
+  OpenAIResponsesRequestSchema,
+  RESPONSES_INCLUDE_VALUES,
+  ResponsesContentPartSchema,
+  ResponsesFunctionCallItemSchema,
+  ResponsesFunctionCallOutputItemSchema,
+  ResponsesInputMessageSchema,
+} from './openai-responses.js';
+
+const ABSENT = Symbol('absent');
+type Pool = readonly unknown[];
+
+/** Values that break most fields' types, mixed into every field's pool. */
+const junk: Pool = [null, 0, -1, 1.5, 1e20, 2 ** 53, '', 'x', true, [], {}, ['a'], [{}], [null]];
+const strings: Pool = ['', 'x', 'gpt-4o', 'caf\u00e9 \u6f22\u5b57 \ud83d\ude00'];
+const positiveInts: Pool = [1, 32, 4096, 0, -3, 2.5, 2 ** 53, 9007199254740991];
+
+/** Generated bodies and input items: mostly well-formed, often broken in one place (seeded, so reproducible). */
+function generator(seed: number) {
+  const r = seededRandom(seed);
+  const pick = <T,>(pool: readonly T[]): T => pool[Math.floor(r() * pool.length)]!;
+  const chance = (p: number) => r() < p;
+  /** Half the values are nearly clean, half often broken. */
+  let junkRate = 0.2;
+  const ok = () => !chance(junkRate);
+  /** Mostly a valid value from `good`, sometimes junk, sometimes absent. */
+  const field = (good: Pool, pAbsent = 0.6): unknown => (chance(junkRate < 0.1 && pAbsent > 0.5 ? 0.9 : pAbsent) ? ABSENT : chance(junkRate) ? pick(junk) : pick(good));
+  const obj = (entries: Record<string, unknown>): Record<string, unknown> => {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(entries)) if (v !== ABSENT) o[k] = v;
+    if (chance(0.05)) o.extra_field = pick(junk);
+    return o;
+  };
+  const list = <T,>(make: () => T, max: number): T[] => Array.from({ length: Math.floor(r() * (max + 1)) }, make);
+
+  const part = (): unknown => {
+    if (!ok()) return pick(junk);
+    const type = pick(['input_text', 'output_text', 'refusal', 'input_image', 'input_file', 'text', ABSENT, 5]);
+    if (type === 'refusal') return obj({ type, refusal: field(strings, 0.05), text: field(strings, 0.9) });
+    if (type === 'input_image') return obj({ type, image_url: field(['https://x/y.png', '', null]), detail: field(['auto', 'max', null]) });
+    return obj({ type, text: field(strings, 0.05) });
+  };
+  const parts = () => (chance(0.5) ? pick(strings) : ok() ? list(part, 3) : pick(junk));
+  const message = () =>
+    obj({
+      type: chance(0.5) ? ABSENT : ok() ? 'message' : pick(['msg', null, 1]),
+      role: ok() ? pick(['user', 'assistant', 'system', 'developer']) : pick(['tool', 'bot', null, ABSENT]),
+      content: chance(0.02) ? ABSENT : parts(),
+      id: field(['msg_1', '', null], 0.8),
+      status: field(['completed', null], 0.8),
+    });
+  const functionCall = () =>
+    obj({
+      type: ok() ? 'function_call' : pick(['function_call_output', ABSENT]),
+      call_id: field(['call_1', ''], 0.05),
+      name: field(['get_weather', ''], 0.05),
+      arguments: field(['{}', '', '{"city":"Oslo"}'], 0.05),
+      id: field(['fc_1', null], 0.8),
+      status: field(['completed', null], 0.8),
+    });
+  const functionCallOutput = () =>
+    obj({
+      type: ok() ? 'function_call_output' : pick(['function_call', ABSENT]),
+      call_id: field(['call_1', ''], 0.05),
+      output: chance(0.02) ? ABSENT : parts(),
+      id: field(['fco_1', null], 0.8),
+      status: field(['completed', null], 0.8),
+    });
+  const item = () => (ok() ? pick([message, message, functionCall, functionCallOutput])() : pick(junk));
+  const extension = () =>
+    ok() ? obj({ strategy: field(['cost-optimized', '']), explain: field([true, false]), fallbacks: field([[], ['a'], ['a', ''], 'a']), cache: field([true, false]) }) : pick(junk);
+  const textField = () =>
+    ok()
+      ? obj({
+          format: field([{ type: 'text' }, { type: 'json_object' }, { type: 'text', extra: 1 }, { type: 'xml' }, {}, null], 0.3),
+          verbosity: field(['low', 'medium', 'high', 'max', null]),
+        })
+      : pick(junk);
+
+  const body = (): Record<string, unknown> =>
+    obj({
+      model: field(['bench', 'auto', 'bench', 'auto', 'bench', 'auto', 'm'.repeat(256), 'caf\u00e9', '', 'm'.repeat(257), 'a\u0000b', 'gpt\u0085'], 0.03),
+      input: chance(0.4) ? pick(strings) : ok() ? list(item, 3) : pick(junk),
+      instructions: field([...strings, null]),
+      tool_choice: field(['none', 'auto', 'required', 'any', { type: 'function', name: 'f' }, { type: 'function' }, { type: '' }, { type: 'function', name: '' }, null], 0.8),
+      parallel_tool_calls: field([true, false, null], 0.8),
+      max_output_tokens: field([...positiveInts, null]),
+      max_tool_calls: field([...positiveInts, null], 0.8),
+      temperature: field([0, 0.7, 2, 2.01, -0.1, null]),
+      top_p: field([0, 0.5, 1, 1.1, null]),
+      top_logprobs: field([0, 5, 20, 21, -1, 1.5, null], 0.8),
+      text: chance(0.2) ? textField() : ABSENT,
+      stream: field([true, false, null]),
+      stream_options: field([{ include_obfuscation: true }, { include_obfuscation: 'no' }, { include_obfuscation: null }, {}, null], 0.8),
+      store: field([true, false, null]),
+      background: field([true, false, null], 0.8),
+      previous_response_id: field(['resp_1', null], 0.9),
+      conversation: field(['conv_1', { id: 'conv_1' }, { id: 1 }, {}, null], 0.9),
+      prompt: field([{ id: 'pmpt_1' }, { id: 1 }, {}, null], 0.9),
+      truncation: field(['auto', 'disabled', 'off', null], 0.8),
+      include: field([[], ['reasoning.encrypted_content'], ['message.output_text.logprobs', 'web_search_call.results'], ['nope'], [1], null], 0.8),
+      metadata: field([{}, { k: 'v' }, { ['k'.repeat(64)]: 'v'.repeat(512) }, { ['k'.repeat(65)]: 'v' }, { k: 'v'.repeat(513) }, { k: 1 }, null], 0.8),
+      user: field([...strings, null], 0.8),
+      safety_identifier: field(['u1', null], 0.9),
+      prompt_cache_key: field(['key', null], 0.9),
+      service_tier: field(['auto', 'default', 'flex', 'scale', 'priority', 'turbo', null], 0.9),
+      llmrr: chance(0.3) ? extension() : ABSENT,
+      // Outside the fast check's scope: the schema decides.
+      tools: chance(0.05) ? [{ type: 'function', name: 'f', parameters: { type: 'object' } }] : chance(0.03) ? [] : chance(0.02) ? null : ABSENT,
+      reasoning: chance(0.05) ? { effort: 'low' } : chance(0.02) ? null : ABSENT,
+    });
+
+  return {
+    next(make: () => unknown): unknown {
+      junkRate = chance(0.5) ? 0.01 : 0.2;
+      return make();
+    },
+    body,
+    message,
+    functionCall,
+    functionCallOutput,
+    part,
+  };
+}
+
+type Generator = ReturnType<typeof generator>;
+
+/** As the gateway sees a value: what JSON.parse makes of its text. */
+const viaJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
+const outOfScope = (v: unknown) => {
+  const b = v as Record<string, unknown>;
+  return (
+    (Array.isArray(b.tools) && b.tools.length > 0) || (b.reasoning !== undefined && b.reasoning !== null) || (b.text as { format?: { type?: unknown } } | undefined)?.format?.type === 'json_schema'
+  );
+};
+
+/**
+ * `n` generated values: the fast check accepts only what the schema accepts, unchanged, and refuses
+ * everything the schema refuses; outside `outside` (its scope) it accepts everything the schema accepts.
+ */
+function agree(schema: z.ZodType, check: (v: unknown) => boolean, seed: number, make: (g: Generator) => unknown, n: number, outside: (v: unknown) => boolean) {
+  const g = generator(seed);
+  let accepted = 0;
+  let refused = 0;
+  for (let i = 0; i < n; i++) {
+    const value = viaJson(g.next(() => make(g)));
+    const zod = schema.safeParse(value);
+    const fast = check(value);
+    if (fast) {
+      expect({ i, value, zod: zod.success }).toEqual({ i, value, zod: true });
+      expect(zod.data).toEqual(value);
+      accepted++;
+    } else if (!outside(value)) {
+      expect({ i, value, zod: zod.success }).toEqual({ i, value, zod: false });
+      refused++;
+    }
+  }
+  return { accepted, refused };
+}
+
+describe('isWellFormedResponsesRequest and the item checks agree with their zod schemas', () => {
+  it('bodies, on 10,000 generated: accepts exactly what the schema accepts (outside tools, reasoning and json_schema formats), unchanged', () => {
+    const { accepted, refused } = agree(OpenAIResponsesRequestSchema, isWellFormedResponsesRequest, 20261126, (g) => g.body(), 10_000, outOfScope);
+    expect(accepted).toBeGreaterThan(1000);
+    expect(refused).toBeGreaterThan(3000);
+  });
+
+  const items: Array<[string, z.ZodType, (v: unknown) => boolean, (g: Generator) => unknown]> = [
+    ['message items', ResponsesInputMessageSchema, isWellFormedInputMessage, (g) => g.message()],
+    ['function_call items', ResponsesFunctionCallItemSchema, isWellFormedFunctionCall, (g) => g.functionCall()],
+    ['function_call_output items', ResponsesFunctionCallOutputItemSchema, isWellFormedFunctionCallOutput, (g) => g.functionCallOutput()],
+  ];
+  for (const [name, schema, check, make] of items) {
+    it(`${name}, on 5,000 generated: exactly what the schema accepts, unchanged`, () => {
+      const { accepted, refused } = agree(schema, check, name.length * 7919, make, 5000, () => false);
+      expect(accepted).toBeGreaterThan(500);
+      expect(refused).toBeGreaterThan(500);
+    });
+  }
+
+  it('content parts, on 5,000 generated: text and refusal parts exactly as the schema (images go to the schema)', () => {
+    const isImage = (v: unknown) => (v as { type?: unknown } | null)?.type === 'input_image';
+    const { accepted, refused } = agree(ResponsesContentPartSchema, isWellFormedTextPart, 4242, (g) => g.part(), 5000, isImage);
+    expect(accepted).toBeGreaterThan(1000);
+    expect(refused).toBeGreaterThan(500);
+  });
+
+  /** Name, body, and (third) true where the fast check refuses a body the schema accepts, by design. */
+  const samples: Array<[string, unknown, boolean?]> = [
+    ['the Vercel AI SDK body', { model: 'bench', input: [{ role: 'user', content: [{ type: 'input_text', text: 'Say sixteen words.' }] }], max_output_tokens: 32, stream: true }],
+    ['the openai SDK body', { model: 'bench', input: 'hello there', instructions: 'Be kind.' }],
+    ['a conversation with a function call and its output', {
+      model: 'm',
+      input: [
+        { role: 'system', content: 'be brief' },
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'weather?' }] },
+        { type: 'function_call', call_id: 'c1', name: 'get_weather', arguments: '{}', id: 'fc_1', status: 'completed' },
+        { type: 'function_call_output', call_id: 'c1', output: 'sunny', id: null, status: null },
+      ],
+      tool_choice: { type: 'function', name: 'get_weather' },
+      text: { format: { type: 'json_object' }, verbosity: 'low' },
+      include: ['reasoning.encrypted_content'],
+      metadata: { a: 'b' },
+      llmrr: { strategy: 'cost-optimized', explain: true, fallbacks: ['x'], cache: false },
+      unknown_top_level: { kept: true },
+    }],
+    ['nulls where the schema allows them', { model: 'm', input: 'hi', instructions: null, tools: null, tool_choice: null, max_output_tokens: null, temperature: null, top_p: null, text: null, reasoning: null, stream: null, stream_options: null, store: null, metadata: null, user: null }],
+    ['an empty input array', { model: 'm', input: [] }],
+    ['an empty model', { model: '', input: 'hi' }],
+    ['a model with a control character', { model: 'mo\u001bdel', input: 'hi' }],
+    ['reasoning (left to the schema)', { model: 'm', input: 'hi', reasoning: { effort: 'low' } }],
+    ['an unknown key in llmrr', { model: 'm', input: 'hi', llmrr: { explain: true, nope: 1 } }],
+    ['llmrr null (not nullable)', { model: 'm', input: 'hi', llmrr: null }],
+    ['stream_options.include_obfuscation null (not nullable)', { model: 'm', input: 'hi', stream: true, stream_options: { include_obfuscation: null } }],
+    ['an include value outside the list', { model: 'm', input: 'hi', include: ['nope'] }],
+    ['metadata with a 65-character key', { model: 'm', input: 'hi', metadata: { ['k'.repeat(65)]: 'v' } }],
+    ['a __proto__ key in metadata', JSON.parse('{"model":"m","input":"hi","metadata":{"__proto__":"x"}}'), true],
+    ['a __proto__ key in llmrr', JSON.parse('{"model":"m","input":"hi","llmrr":{"__proto__":{"explain":true}}}')],
+    ['a __proto__ key at the top', JSON.parse('{"model":"m","input":"hi","__proto__":{"stream":"yes"}}'), true],
+    ['max_output_tokens 0', { model: 'm', input: 'hi', max_output_tokens: 0 }],
+    ['an unsafe integer', { model: 'm', input: 'hi', max_output_tokens: 2 ** 53 }],
+  ];
+  for (const [name, sample, toSchema] of samples) {
+    it(`${name}: ${toSchema ? 'left to the schema' : 'same verdict as the schema'}`, () => {
+      const body = viaJson(sample);
+      const zod = OpenAIResponsesRequestSchema.safeParse(body);
+      const fast = isWellFormedResponsesRequest(body);
+      if (fast) expect(zod.data).toEqual(body);
+      if (toSchema || outOfScope(body)) expect(fast).toBe(false);
+      else expect(fast).toBe(zod.success);
+    });
+  }
+
+  it('the include values are the schema\u2019s', () => {
+    for (const v of RESPONSES_INCLUDE_VALUES) expect(isWellFormedResponsesRequest({ model: 'm', input: 'x', include: [v] })).toBe(true);
+  });
+});
+
+describe('validateBody with the Responses fast check', () => {
+  it('returns a well-formed body as it is, and still names the field of a bad one', () => {
+    const body = viaJson({ model: 'bench', input: [{ role: 'user', content: [{ type: 'input_text', text: 'hi' }] }], max_output_tokens: 32 });
+    expect(validateBody(OpenAIResponsesRequestSchema, body)).toBe(body);
+    let error: unknown;
+    try {
+      validateBody(OpenAIResponsesRequestSchema, { model: 'm', input: 'hi', temperature: 3 });
+    } catch (e) {
+      error = e;
+    }
+    expect(LLMError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'invalid_request', param: 'temperature' });
+  });
+
+  it('a body with reasoning is validated by the schema (an effort outside its list names the field)', () => {
+    expect(() => validateBody(OpenAIResponsesRequestSchema, { model: 'm', input: 'hi', reasoning: { effort: 'extreme' } })).toThrow(/reasoning\.effort/);
+  });
+});
