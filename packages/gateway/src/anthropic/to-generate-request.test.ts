@@ -18,10 +18,14 @@ function refusal(fn: () => unknown): LLMError {
 }
 
 describe('messages thinking -> core reasoning', () => {
-  it('enabled -> budgetTokens, disabled -> effort none, absent -> nothing', () => {
+  // disabled is Anthropic's default (no thinking), not effort none, which gpt-4o, o-series and Gemini 2.5 Pro
+  // refuse (review of 877e737): no reasoning, and verbatim for Anthropic deployments.
+  it('enabled -> budgetTokens, disabled -> no reasoning (verbatim for Anthropic), absent -> nothing', () => {
     expect(convert({ thinking: { type: 'enabled', budget_tokens: 2048 } })).toMatchObject({ reasoning: { budgetTokens: 2048 } });
     expect(convert({ thinking: { type: 'enabled', budget_tokens: 2048 } }).providerOptions).toBeUndefined();
-    expect(convert({ thinking: { type: 'disabled' } })).toMatchObject({ reasoning: { effort: 'none' } });
+    const disabled = convert({ thinking: { type: 'disabled' } });
+    expect(disabled.reasoning).toBeUndefined();
+    expect(disabled.providerOptions).toEqual({ anthropic: { thinking: { type: 'disabled' } } });
     expect(convert({}).reasoning).toBeUndefined();
   });
 

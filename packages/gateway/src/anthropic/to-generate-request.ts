@@ -69,15 +69,17 @@ function toolChoice(choice: AnthropicMessagesRequest['tool_choice']): ToolChoice
 }
 
 /**
- * `thinking` -> the core request: `enabled` -> `reasoning.budgetTokens`, `disabled` -> `reasoning.effort: none`
- * (so any deployment gets the nearest control it has: an OpenAI effort, a Gemini budget). Forms the core field
- * cannot say (`adaptive`, `between_tools`, a `display` setting) also go verbatim in
- * `providerOptions.anthropic.thinking`, which Anthropic deployments send as they are.
+ * `thinking` -> the core request: `enabled` -> `reasoning.budgetTokens` (so any deployment gets the nearest
+ * control it has: an OpenAI effort, a Gemini budget; engines drop it where the deployment cannot reason).
+ * `disabled` is Anthropic's default, no thinking: no `reasoning` at all (effort `none` would be refused by
+ * gpt-4o, o-series and Gemini 2.5 Pro), and verbatim in `providerOptions.anthropic.thinking` so an Anthropic
+ * deployment gets it as sent. Forms the core field cannot say (`adaptive`, `between_tools`, a `display` setting)
+ * also go verbatim there, which Anthropic deployments send as they are.
  */
 function thinking(body: AnthropicMessagesRequest): { reasoning?: ReasoningOptions; verbatim?: Record<string, unknown> } {
   const t = body.thinking;
   if (!t) return {};
-  if (t.type === 'disabled') return Object.keys(t).length === 1 ? { reasoning: { effort: 'none' } } : { reasoning: { effort: 'none' }, verbatim: t };
+  if (t.type === 'disabled') return { verbatim: t };
   if (t.type === 'enabled') return t.display == null ? { reasoning: { budgetTokens: t.budget_tokens } } : { reasoning: { budgetTokens: t.budget_tokens }, verbatim: t };
   return { verbatim: t };
 }

@@ -25,6 +25,13 @@ export interface AnthropicEngineSettings {
   fetch: FetchFn;
   /** `max_tokens` when a request sets none. */
   defaultMaxTokens: number;
+  /** Config `maxOutputTokens`: the model's cap, which `max_tokens` raised for thinking never passes. */
+  maxOutputTokens?: number;
+  /**
+   * Whether the deployment takes `thinking` (config `capabilities` lists `reasoning`; without a list, every
+   * model but Claude 3.5 and earlier: `anthropicModelThinks`). False: `request.reasoning` is dropped. Default true.
+   */
+  reasoning?: boolean;
   anthropicVersion: string;
   jsonToolName: string;
   exactTokenCount: boolean;
@@ -45,7 +52,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
   readonly countTokensRemote: boolean;
   /** `countTokens` calls `options.onProviderRequest` right before its request to count_tokens goes out. */
   readonly countTokensReportsRequest = true;
-  readonly capabilities = { streaming: true, tools: true, json: true, vision: true, reasoning: true } as const;
+  readonly capabilities: { readonly streaming: true; readonly tools: true; readonly json: true; readonly vision: true; readonly reasoning: boolean };
   private readonly context: { provider: string; deployment?: string };
 
   constructor(private readonly settings: AnthropicEngineSettings) {
@@ -53,6 +60,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
     this.countTokensExact = settings.exactTokenCount;
     this.countTokensRemote = settings.exactTokenCount;
     this.context = { provider: PROVIDER, deployment: settings.deployment };
+    this.capabilities = { streaming: true, tools: true, json: true, vision: true, reasoning: settings.reasoning !== false };
   }
 
   private url(path: string): string {
@@ -64,6 +72,8 @@ export class AnthropicEngine implements LanguageEngineV1 {
     return convertToAnthropicRequest(request, {
       modelId: this.modelId,
       defaultMaxTokens: this.settings.defaultMaxTokens,
+      ...(this.settings.maxOutputTokens !== undefined ? { maxOutputTokens: this.settings.maxOutputTokens } : {}),
+      reasoning: this.capabilities.reasoning,
       jsonToolName: this.settings.jsonToolName,
       ...(countOnly ? { countOnly } : {}),
       ...this.context,

@@ -69,20 +69,59 @@ describe('anthropic: reasoning -> thinking', () => {
   it('budgetTokens is sent as is (over an effort), raised to the minimum 1024; an explicit maxTokens above it is kept', async () => {
     await engine().generate(ask({ effort: 'low', budgetTokens: 5000 }, { maxTokens: 6000 }));
     await engine().generate(ask({ budgetTokens: 600 }, { maxTokens: 2000 }));
-    await engine({ maxOutputTokens: 1000 }).generate(ask({ budgetTokens: 3000 }));
+    await engine({ maxOutputTokens: 10_000 }).generate(ask({ budgetTokens: 3000 }));
+    await engine().generate(ask({ budgetTokens: 3000 }));
     expect(server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens])).toEqual([
       [{ type: 'enabled', budget_tokens: 5000 }, 6000],
       [{ type: 'enabled', budget_tokens: 1024 }, 2000],
-      // The engine default (model maxOutputTokens 1000) is room for the answer: max_tokens = budget + default.
-      [{ type: 'enabled', budget_tokens: 3000 }, 4000],
+      // max_tokens = budget + the engine default, within the model's maxOutputTokens (its cap, here 10000).
+      [{ type: 'enabled', budget_tokens: 3000 }, 10_000],
+      // No maxOutputTokens configured: budget + the engine's default of 4096.
+      [{ type: 'enabled', budget_tokens: 3000 }, 7096],
     ]);
   });
 
-  it('a caller maxTokens at or below the budget is refused, naming maxTokens', async () => {
-    const e = await refusal(ask({ effort: 'high' }, { maxTokens: 4096 }));
+  // maxOutputTokens is the model's cap (Anthropic: "max_tokens: 68096 > 64000, which is the maximum allowed"):
+  // max_tokens never goes above it; a budget that does not fit under it shrinks, or thinking is left off.
+  it('a budget that does not fit under maxOutputTokens shrinks to maxOutputTokens - 1, or thinking is left off below 1024', async () => {
+    await engine({ maxOutputTokens: 64_000 }).generate(ask({ budgetTokens: 64_000 }));
+    await engine({ maxOutputTokens: 8192 }).generate(ask({ effort: 'max' }));
+    await engine({ maxOutputTokens: 1000 }).generate(ask({ budgetTokens: 3000 }));
+    expect(server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens])).toEqual([
+      [{ type: 'enabled', budget_tokens: 63_999 }, 64_000],
+      [{ type: 'enabled', budget_tokens: 8191 }, 8192],
+      [undefined, 1000],
+    ]);
+  });
+
+  // Anthropic takes any budget in [1024, max_tokens - 1]: the budget of an effort (our own table) is fitted under
+  // the caller's maxTokens; a budget the caller gave explicitly is not changed, and is refused as Anthropic would.
+  it('an effort budget at or above the caller maxTokens shrinks to maxTokens - 1 (thinking left off below 1024)', async () => {
+    await engine().generate(ask({ effort: 'high' }, { maxTokens: 4096 }));
+    await engine().generate(ask({ effort: 'high' }, { maxTokens: 3000 }));
+    await engine().generate(ask({ effort: 'low' }, { maxTokens: 1000, temperature: 0.2 }));
+    expect(server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens, r.body!.temperature])).toEqual([
+      [{ type: 'enabled', budget_tokens: 4095 }, 4096, undefined],
+      [{ type: 'enabled', budget_tokens: 2999 }, 3000, undefined],
+      [undefined, 1000, 0.2],
+    ]);
+  });
+
+  it('a caller maxTokens at or below an explicit budgetTokens is refused, naming maxTokens', async () => {
+    const e = await refusal(ask({ budgetTokens: 4096 }, { maxTokens: 4096 }));
     expect(e).toMatchObject({ code: 'invalid_request', param: 'maxTokens' });
-    expect(e.message).toContain('4096 tokens, from reasoning.effort "high"');
+    expect(e.message).toContain('4096 tokens, from reasoning.budgetTokens');
     expect((await refusal(ask({ budgetTokens: 3000 }, { maxTokens: 500 }))).param).toBe('maxTokens');
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('a deployment without the reasoning capability (configured, or a Claude 3.5 model id) is sent no thinking', async () => {
+    await engine({ capabilities: ['chat', 'streaming', 'tools'] }).generate(ask({ effort: 'high' }, { temperature: 0.2 }));
+    await engine({ model: 'claude-3-5-haiku-20241022' }).generate(ask({ budgetTokens: 2048 }));
+    await engine({ model: 'claude-3-5-haiku-20241022', capabilities: ['chat', 'reasoning'] }).generate(ask({ budgetTokens: 2048 }));
+    expect(server.requests.map((r) => r.body!.thinking)).toEqual([undefined, undefined, { type: 'enabled', budget_tokens: 2048 }]);
+    expect(engine({ model: 'claude-3-5-haiku' }).capabilities.reasoning).toBe(false);
+    expect(engine({ model: 'anthropic.claude-3-7-sonnet-20250219-v1:0' }).capabilities.reasoning).toBe(true);
   });
 
   it('temperature other than 1, topP below 0.95 and forced tool use are refused with thinking, by field', async () => {

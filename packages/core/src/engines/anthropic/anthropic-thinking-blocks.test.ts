@@ -106,15 +106,24 @@ describe('anthropic: signed thinking blocks', () => {
     });
   });
 
-  it('without the thinking block the API refuses the second turn (what happened before reasoning parts existed)', async () => {
+  // Before 877e737's review fix the engine sent `thinking: enabled` here and the API refused the turn; now a tool
+  // turn without signed thinking leaves thinking off for that request (as LiteLLM does). The refusal itself is
+  // still shown, with thinking forced through providerOptions (sent as given).
+  it('without the thinking block the API refuses thinking on the second turn, so the engine leaves thinking off for it', async () => {
     server.enqueue(toolTurn([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }]));
     const { result } = await streamed(first());
+    const forced = { ...second(result, false), providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 2048 } } } };
     const e = await engine()
-      .generate(second(result, false))
+      .generate(forced)
       .catch((x: unknown) => x);
     expect(LLMError.isInstance(e)).toBe(true);
     expect(e).toMatchObject({ code: 'invalid_request', statusCode: 400 });
     expect((e as LLMError).message).toContain('Expected `thinking` or `redacted_thinking`, but found `tool_use`');
+    server.enqueue({ content: 'Sunny, 18C.' });
+    const final = await engine().generate(second(result, false));
+    expect(final.text).toBe('Sunny, 18C.');
+    expect(server.requests.at(-1)!.body).not.toHaveProperty('thinking');
+    expect(server.requests.at(-1)!.body!.max_tokens).toBe(4000);
   });
 
   it('a changed block is refused by the API (the check is real): the engine sends what it is given', async () => {

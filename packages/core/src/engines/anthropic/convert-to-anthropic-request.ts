@@ -14,6 +14,10 @@ export interface AnthropicRequestSettings {
   modelId: string;
   /** `max_tokens` when the request sets none (Anthropic requires it). */
   defaultMaxTokens: number;
+  /** The deployment's most output tokens per call (config `maxOutputTokens`): `max_tokens` raised for thinking stays within it. */
+  maxOutputTokens?: number;
+  /** False: the deployment cannot think (no `reasoning` capability), and `request.reasoning` is dropped. Default true. */
+  reasoning?: boolean;
   /** Name of the tool that carries JSON-mode answers. */
   jsonToolName: string;
   provider: string;
@@ -182,12 +186,35 @@ function jsonTool(format: Exclude<ResponseFormat, { type: 'text' }>, name: strin
 const MIN_THINKING_BUDGET = 1024;
 
 /**
+ * True when the last assistant turn has tool calls but no signed thinking (a `thinking` block with a signature,
+ * or `redacted_thinking`): with thinking on, Anthropic answers 400 "Expected `thinking` or `redacted_thinking`,
+ * but found `tool_use`". Such turns come through the chat-completions wire (no place for signatures) or from
+ * another provider. LiteLLM drops thinking then (`last_assistant_with_tool_calls_has_no_thinking_blocks`).
+ */
+function unsignedToolTurn(messages: readonly ChatMessage[]): boolean {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    if (m.role !== 'assistant') continue;
+    if (!m.toolCalls || m.toolCalls.length === 0) return false;
+    return !(Array.isArray(m.reasoning) && m.reasoning.some((p) => !!p?.signature || p?.redactedData !== undefined));
+  }
+  return false;
+}
+
+/**
  * `request.reasoning` -> `thinking`: a budget (`budgetTokens`, else the effort's `REASONING_BUDGETS` entry,
  * raised to Anthropic's minimum of 1024) -> `{ type: "enabled", budget_tokens }`; 0 or effort `none` ->
- * `{ type: "disabled" }`. Thinking tokens count toward `max_tokens`, which must stay above the budget: a
- * `maxTokens` the caller set at or below it is refused (param `maxTokens`); the engine's default is raised
- * to budget + default. With thinking on, Anthropic refuses temperature other than 1, top_p below 0.95 and
- * forced tool use (extended-thinking guide, "Feature compatibility":
+ * `{ type: "disabled" }`. Reasoning is a hint: it is dropped (no `thinking` sent) on a deployment without the
+ * `reasoning` capability (`settings.reasoning` false), and for a request whose last assistant turn has tool calls
+ * without signed thinking (`unsignedToolTurn`). Thinking tokens count toward `max_tokens`, which must stay above
+ * the budget and within the deployment's `maxOutputTokens`:
+ * - the caller set `maxTokens`: an explicit `budgetTokens` at or above it is refused (param `maxTokens`, as
+ *   Anthropic would refuse it); an effort's budget shrinks to `maxTokens - 1`, and thinking is dropped when that
+ *   is below 1024;
+ * - otherwise `max_tokens` = budget + the engine's default, at most `maxOutputTokens`; a budget that does not fit
+ *   under it shrinks to `maxOutputTokens - 1` (thinking dropped below 1024).
+ * With thinking on, Anthropic refuses temperature other than 1, top_p below 0.95 and forced tool use
+ * (extended-thinking guide, "Feature compatibility":
  * https://platform.claude.com/docs/en/build-with-claude/extended-thinking; the API's own 400 says "Thinking may
  * not be enabled when tool_choice forces tool use"), so those are refused here, by field, before the call
  * (JSON mode is a forced tool on this engine: `unsupported`).
@@ -195,26 +222,40 @@ const MIN_THINKING_BUDGET = 1024;
 function applyThinking(body: AnthropicMessagesRequest, request: GenerateRequest, settings: AnthropicRequestSettings, ctx: ErrorContext, jsonMode: boolean): void {
   const reasoning = checkReasoning(request.reasoning, ctx.provider);
   const asked = reasoning && reasoningBudget(reasoning);
-  if (asked === undefined) return;
+  if (asked === undefined || settings.reasoning === false) return;
   if (asked === 0) {
     body.thinking = { type: 'disabled' };
     return;
   }
-  const budget = Math.max(asked, MIN_THINKING_BUDGET);
+  if (unsignedToolTurn(request.messages)) return;
+  let budget = Math.max(asked, MIN_THINKING_BUDGET);
   if (settings.countOnly) {
     body.thinking = { type: 'enabled', budget_tokens: budget };
     return;
   }
-  const from = reasoning!.budgetTokens !== undefined ? 'reasoning.budgetTokens' : `reasoning.effort "${reasoning!.effort}"`;
+  const explicit = reasoning!.budgetTokens !== undefined;
+  const from = explicit ? 'reasoning.budgetTokens' : `reasoning.effort "${reasoning!.effort}"`;
   if (request.maxTokens !== undefined) {
     if (request.maxTokens <= budget) {
-      throw invalid(
-        ctx,
-        'maxTokens',
-        `maxTokens (${request.maxTokens}) must be greater than the thinking budget (${budget} tokens, from ${from}): thinking tokens count toward max_tokens`,
-      );
+      if (explicit) {
+        throw invalid(
+          ctx,
+          'maxTokens',
+          `maxTokens (${request.maxTokens}) must be greater than the thinking budget (${budget} tokens, from ${from}): thinking tokens count toward max_tokens`,
+        );
+      }
+      budget = request.maxTokens - 1;
     }
-  } else body.max_tokens = budget + settings.defaultMaxTokens;
+  } else {
+    const cap = settings.maxOutputTokens;
+    let maxTokens = budget + settings.defaultMaxTokens;
+    if (cap !== undefined && maxTokens > cap) {
+      maxTokens = cap;
+      budget = Math.min(budget, cap - 1);
+    }
+    if (budget >= MIN_THINKING_BUDGET) body.max_tokens = maxTokens;
+  }
+  if (budget < MIN_THINKING_BUDGET) return;
   if (request.temperature !== undefined && request.temperature !== 1) {
     throw invalid(ctx, 'temperature', `temperature must be 1 or unset while thinking is on (${from}); Anthropic refuses other values with thinking`);
   }

@@ -1,7 +1,9 @@
 import type { ModelConfig } from '../../config/schema.js';
 import type { EngineContext } from '../types.js';
 import { resolveApiKey } from '../types.js';
+import { reasoningEnabled } from '../shared/reasoning.js';
 import { AnthropicEngine } from './anthropic-engine.js';
+import { anthropicModelThinks } from './anthropic-thinking-models.js';
 import { parseAnthropicEngineOptions } from './anthropic-engine-options.js';
 
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
@@ -23,6 +25,8 @@ export function createAnthropicEngine(model: ModelConfig, ctx: EngineContext): A
     headers: model.headers ?? {},
     fetch: ctx.fetch,
     defaultMaxTokens: model.maxOutputTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS,
+    ...(model.maxOutputTokens !== undefined ? { maxOutputTokens: model.maxOutputTokens } : {}),
+    reasoning: reasoningEnabled(model, anthropicModelThinks(model.model ?? model.name)),
     anthropicVersion: options.anthropicVersion,
     jsonToolName: options.jsonToolName,
     exactTokenCount: options.exactTokenCount,

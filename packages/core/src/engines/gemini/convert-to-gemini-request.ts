@@ -3,7 +3,6 @@ import { abortError } from '../../errors/to-llm-error.js';
 import type { ChatMessage, GenerateRequest, ImagePart, ToolChoice } from '../../spec/messages.js';
 import type { FetchFn } from '../../util/http.js';
 import { checkReasoning, reasoningBudget } from '../shared/reasoning.js';
-import type { ReasoningEffort } from '../../spec/reasoning.js';
 import type {
   GeminiContent,
   GeminiFunctionDeclaration,
@@ -13,12 +12,15 @@ import type {
   GeminiThinkingConfig,
 } from './gemini-api-types.js';
 import { convertJsonSchemaToGeminiSchema, isEmptyObjectSchema } from './convert-json-schema-to-gemini-schema.js';
+import { geminiThinkingBudget, geminiThinkingLevel, geminiThinkingRange } from './gemini-thinking-models.js';
 
 export interface GeminiRequestSettings {
   provider: string;
   deployment?: string;
-  /** The model id; Gemini 3 and later take `thinkingLevel`, earlier models `thinkingBudget`. */
+  /** The model id; Gemini 3 and later take `thinkingLevel`, earlier models `thinkingBudget` (see `geminiThinkingRange`). */
   modelId?: string;
+  /** False: the deployment cannot think (no `reasoning` capability), and `request.reasoning` is dropped. Default true. */
+  reasoning?: boolean;
   /** `maxOutputTokens` when the request sets none (from the model config); Gemini needs none. */
   defaultMaxTokens?: number;
   /** Downloads images given by plain http(s) URL (Gemini only reads its own file URIs). */
@@ -178,42 +180,35 @@ function toolConfig(choice: ToolChoice, names: string[], ctx: ErrorContext): Non
   return { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.name] } };
 }
 
-/** Gemini 3 `thinkingLevel` per effort: levels above high are high, `none` is the lowest level (Gemini 3 cannot turn thinking off). */
-const THINKING_LEVELS: Readonly<Record<ReasoningEffort, NonNullable<GeminiThinkingConfig['thinkingLevel']>>> = {
-  none: 'minimal',
-  minimal: 'minimal',
-  low: 'low',
-  medium: 'medium',
-  high: 'high',
-  xhigh: 'high',
-  max: 'high',
-};
-
-/** Gemini 3 and later (`gemini-3-pro-preview`, `models/gemini-3.1-flash`...): the generations that take `thinkingLevel`. */
-function takesThinkingLevel(modelId: string | undefined): boolean {
-  const m = modelId && /(?:^|\/)gemini-(\d+)/.exec(modelId);
-  return !!m && Number(m[1]) >= 3;
-}
-
 /**
  * `request.reasoning` -> `generationConfig.thinkingConfig` (Google's thinking guide,
- * https://ai.google.dev/gemini-api/docs/thinking, as the Firebase AI `ThinkingConfig` reference and the
- * gemini_ex `ThinkingConfig` docs restate it: `thinkingBudget` for 2.5, 0 off, -1 dynamic; `thinkingLevel`
- * minimal/low/medium/high for 3; the two together are a 400; `includeThoughts` for thought summaries):
- * on Gemini 3+ an effort becomes `thinkingLevel` (THINKING_LEVELS); otherwise (and for a budget-only request)
- * `thinkingBudget` = `budgetTokens`, else the effort's `REASONING_BUDGETS` entry (0 turns thinking off).
- * `includeThoughts: true` whenever thinking is on, so the thought summaries come back as reasoning.
+ * https://ai.google.dev/gemini-api/docs/thinking: `thinkingBudget` for 2.5, 0 off, -1 dynamic; `thinkingLevel`
+ * for 3; the two together are a 400; `includeThoughts` for thought summaries), within what the model takes
+ * (`geminiThinkingRange`, one table with its sources):
+ * - Gemini 3+ (a model with levels): an effort becomes `thinkingLevel` (`geminiThinkingLevel`: `none` the lowest
+ *   level, as Gemini 3 cannot turn thinking off; a level the model lacks the nearest one above it: 3 Pro takes
+ *   only low and high); a budget alone is sent as `thinkingBudget` (0: the lowest level);
+ * - otherwise `thinkingBudget` = `budgetTokens`, else the effort's `REASONING_BUDGETS` entry, clamped to the
+ *   model's range (`none`/0 is 0 where thinking can be off, else the minimum: 128 on 2.5 Pro; 31999 is 24576 on
+ *   2.5 Flash); an unknown model gets the value as asked.
+ * Dropped (undefined) on a deployment without the `reasoning` capability (`settings.reasoning` false).
+ * `includeThoughts: true` whenever thinking is asked for, so the thought summaries come back as reasoning.
  */
 function thinkingConfig(request: GenerateRequest, settings: GeminiRequestSettings): GeminiThinkingConfig | undefined {
   const reasoning = checkReasoning(request.reasoning, settings.provider);
-  if (!reasoning) return undefined;
-  if (reasoning.effort !== undefined && takesThinkingLevel(settings.modelId)) {
-    const level = THINKING_LEVELS[reasoning.effort];
-    return reasoning.effort === 'none' ? { thinkingLevel: level } : { thinkingLevel: level, includeThoughts: true };
-  }
+  if (!reasoning || settings.reasoning === false) return undefined;
+  const range = geminiThinkingRange(settings.modelId);
   const budget = reasoningBudget(reasoning);
+  if (range.levels) {
+    const effort = reasoning.effort ?? (budget === 0 ? 'none' : undefined);
+    if (effort !== undefined) {
+      const level = geminiThinkingLevel(effort, range.levels);
+      return effort === 'none' ? { thinkingLevel: level } : { thinkingLevel: level, includeThoughts: true };
+    }
+  }
   if (budget === undefined) return undefined;
-  return budget === 0 ? { thinkingBudget: 0 } : { thinkingBudget: budget, includeThoughts: true };
+  const sent = geminiThinkingBudget(budget, range.budget);
+  return budget === 0 ? { thinkingBudget: sent } : { thinkingBudget: sent, includeThoughts: true };
 }
 
 /**

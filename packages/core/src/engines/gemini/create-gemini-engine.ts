@@ -1,6 +1,8 @@
 import type { ModelConfig } from '../../config/schema.js';
 import type { EngineContext } from '../types.js';
+import { reasoningEnabled } from '../shared/reasoning.js';
 import { GeminiEngine } from './gemini-engine.js';
+import { geminiModelThinks } from './gemini-thinking-models.js';
 import { parseGeminiEngineOptions } from './gemini-engine-options.js';
 
 export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
@@ -32,6 +34,7 @@ export function createGeminiEngine(model: ModelConfig, ctx: EngineContext): Gemi
     embeddingModel: options.embeddingModel,
     embeddingDimensions: options.embeddingDimensions,
     thoughtSignatureCacheSize: options.thoughtSignatureCacheSize,
+    reasoning: reasoningEnabled(model, geminiModelThinks(model.model ?? model.name)),
     deployment: model.name,
   });
 }

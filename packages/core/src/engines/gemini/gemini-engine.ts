@@ -32,6 +32,12 @@ export interface GeminiEngineSettings {
   embeddingDimensions?: number;
   /** Thought signatures kept for multi-turn tool calls (0 disables). */
   thoughtSignatureCacheSize: number;
+  /**
+   * Whether the deployment takes `thinkingConfig` (config `capabilities` lists `reasoning`; without a list, every
+   * model but those in `geminiModelThinks`'s list: Gemini 1.x/2.0, Gemma...). False: `request.reasoning` is dropped.
+   * Default true.
+   */
+  reasoning?: boolean;
   deployment?: string;
 }
 
@@ -54,7 +60,14 @@ export class GeminiEngine implements LanguageEngineV1 {
   readonly countTokensRemote: boolean;
   /** `countTokens` calls `options.onProviderRequest` once the image URLs are fetched, right before :countTokens. */
   readonly countTokensReportsRequest = true;
-  readonly capabilities = { streaming: true, tools: true, json: true, vision: true, embeddings: true, reasoning: true } as const;
+  readonly capabilities: {
+    readonly streaming: true;
+    readonly tools: true;
+    readonly json: true;
+    readonly vision: true;
+    readonly embeddings: true;
+    readonly reasoning: boolean;
+  };
   private readonly context: { provider: string; deployment?: string };
   private readonly signatures: LRUCache<string, string> | undefined;
 
@@ -63,6 +76,7 @@ export class GeminiEngine implements LanguageEngineV1 {
     this.countTokensExact = settings.exactTokenCount;
     this.countTokensRemote = settings.exactTokenCount;
     this.context = { provider: PROVIDER, deployment: settings.deployment };
+    this.capabilities = { streaming: true, tools: true, json: true, vision: true, embeddings: true, reasoning: settings.reasoning !== false };
     this.signatures = settings.thoughtSignatureCacheSize > 0 ? new LRUCache({ max: settings.thoughtSignatureCacheSize }) : undefined;
   }
 
@@ -80,6 +94,7 @@ export class GeminiEngine implements LanguageEngineV1 {
     return convertToGeminiRequest(request, {
       ...this.context,
       modelId: this.modelId,
+      reasoning: this.capabilities.reasoning,
       defaultMaxTokens: this.settings.defaultMaxTokens,
       fetch: this.settings.fetch,
       signal,

@@ -36,13 +36,15 @@ function convertResponseFormat(format: ResponseFormat): unknown {
 
 /**
  * Our GenerateRequest -> the chat-completions body. `providerOptions.openai` (and `providerOptions[<preset>]`)
- * are merged over it last, except `stream`, which the engine controls.
+ * are merged over it last, except `stream`, which the engine controls. `reasoning`: whether the deployment
+ * takes `reasoning_effort` (its `reasoning` capability); when false a valid `request.reasoning` is dropped.
  */
 export function buildOpenAIRequestBody(
   request: GenerateRequest,
   modelId: string,
   endpoint: ResolvedEndpoint,
   stream: boolean,
+  reasoning: boolean,
 ): Record<string, unknown> {
   if (!Array.isArray(request.messages) || request.messages.length === 0) {
     throw invalid('messages: at least one message is required', 'messages');
@@ -70,8 +72,10 @@ export function buildOpenAIRequestBody(
   }
   // `reasoning_effort` (chat completions; openai 6.49 ChatCompletionCreateParams.reasoning_effort: none, minimal,
   // low, medium, high, xhigh, max). A budget-only request sends the effort of its budget (see `reasoningEffort`).
-  const reasoning = checkReasoning(request.reasoning, 'openai-compatible');
-  const effort = reasoning && reasoningEffort(reasoning);
+  // Only to a deployment with the `reasoning` capability: gpt-4o and most open models answer 400 to the field
+  // ("Unsupported parameter: 'reasoning_effort'"), so elsewhere it is dropped (still checked).
+  const asked = checkReasoning(request.reasoning, 'openai-compatible');
+  const effort = reasoning && asked ? reasoningEffort(asked) : undefined;
   if (effort !== undefined) body.reasoning_effort = effort;
   Object.assign(body, request.providerOptions?.openai);
   if (endpoint.providerName !== 'openai') Object.assign(body, request.providerOptions?.[endpoint.providerName]);

@@ -12,6 +12,7 @@ import { buildOpenAIRequestBody } from './build-openai-request-body.js';
 import { convertOpenAIChatResponse, readOpenAIChatResponse } from './convert-openai-chat-response.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
 import { openAIErrorFromResponse } from './map-openai-error.js';
+import { isOpenAIReasoningModel } from './openai-reasoning-models.js';
 import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
 import { OpenAIEmbeddingResponseSchema } from './openai-wire-schemas.js';
 import { authHeaders, endpointURL, resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
@@ -22,8 +23,12 @@ function setHeaders(into: Record<string, string>, source: Record<string, string>
 
 const DEFAULT_CAPABILITIES: EngineCapabilities = { streaming: true, tools: true, json: true };
 
-function capabilitiesFrom(list: readonly Capability[] | undefined): EngineCapabilities {
-  if (!list) return DEFAULT_CAPABILITIES;
+/**
+ * The configured `capabilities`, else the defaults (streaming, tools, json) plus `reasoning` for OpenAI's
+ * reasoning families recognised by model id (`isOpenAIReasoningModel`).
+ */
+function capabilitiesFrom(list: readonly Capability[] | undefined, modelId: string): EngineCapabilities {
+  if (!list) return isOpenAIReasoningModel(modelId) ? { ...DEFAULT_CAPABILITIES, reasoning: true } : DEFAULT_CAPABILITIES;
   const has = (c: Capability) => list.includes(c);
   return {
     streaming: has('streaming'),
@@ -61,7 +66,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     this.modelId = model.model ?? model.name;
     this.endpoint = resolveEndpoint(model, ctx);
     this.providerName = this.endpoint.providerName;
-    this.capabilities = capabilitiesFrom(model.capabilities);
+    this.capabilities = capabilitiesFrom(model.capabilities, this.modelId);
   }
 
   private get errorContext(): { provider: string; deployment: string } {
@@ -117,7 +122,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     const signal = options.signal;
     try {
-      const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, false);
+      const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, false, this.capabilities.reasoning === true);
       // `post` and `readJson` inlined (one async frame instead of four), with their error mapping.
       const init = this.init(body, options, false);
       if (signal?.aborted) throw abortError(signal, this.errorContext);
@@ -151,7 +156,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
    */
   stream(request: GenerateRequest, options: CallOptions = {}): AsyncIterableIterator<StreamPart> {
     return httpSseStream(this.errorContext, options.signal, async () => {
-      const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, true);
+      const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, true, this.capabilities.reasoning === true);
       const response = await this.post('chat/completions', this.init(body, options, true));
       return { response, decoder: new OpenAIStreamDecoder({ ...this.errorContext, estimateInputTokens: () => estimateRequestTokens(request) }) };
     });

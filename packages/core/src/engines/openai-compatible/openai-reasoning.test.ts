@@ -66,6 +66,32 @@ describe('openai-compatible: reasoning -> reasoning_effort', () => {
     expect(result).toMatchObject({ text: '42', reasoning: 'Six times seven.' });
   });
 
+  // gpt-4o and most open models answer 400 to reasoning_effort: it goes only to a deployment with the
+  // `reasoning` capability (configured, or without a list an OpenAI reasoning family by model id), else dropped.
+  it('a deployment without the reasoning capability is sent no reasoning_effort (configured, or by model id)', async () => {
+    await engine({ model: 'gpt-4o' }).generate(ask({ effort: 'high' }));
+    await engine({ capabilities: ['chat', 'streaming', 'tools'] }).generate(ask({ effort: 'none' }));
+    await collect(engine({ model: 'openai/gpt-4.1-mini' }).stream(ask({ budgetTokens: 2048 })));
+    await engine({ model: 'llama-3.3-70b', capabilities: ['chat', 'reasoning'] }).generate(ask({ effort: 'low' }));
+    expect(server.requests.map((_, i) => body(i).reasoning_effort)).toEqual([undefined, undefined, undefined, 'low']);
+  });
+
+  it.each([
+    ['o1', true],
+    ['o3-mini', true],
+    ['openai/o4-mini-2025-04-16', true],
+    ['gpt-5', true],
+    ['gpt-5.1', true],
+    ['gpt-5-nano', true],
+    ['gpt-oss-120b', true],
+    ['gpt-5-chat-latest', false],
+    ['gpt-4o', false],
+    ['gpt-4.1', false],
+    ['mistral-large', false],
+  ] as const)('model id %s without a capabilities list: reasoning %s', (model, reasoning) => {
+    expect(engine({ model }).capabilities.reasoning === true).toBe(reasoning);
+  });
+
   it('a bad value is an invalid_request naming the field, and nothing is sent', async () => {
     const e = await engine()
       .generate(ask({ effort: 'turbo' } as unknown as ReasoningOptions))

@@ -6,7 +6,7 @@ import { GgufOptionsSchema } from '../gguf/gguf-options.js';
 import { resolveSampling as ggufSampling } from '../gguf/gguf-request.js';
 import { OnnxOptionsSchema } from '../onnx/onnx-options.js';
 import { resolveSampling as onnxSampling } from '../onnx/onnx-request.js';
-import { REASONING_BUDGETS, checkReasoning, reasoningBudget, reasoningEffort, wantsThinking } from './reasoning.js';
+import { REASONING_BUDGETS, checkReasoning, reasoningBudget, reasoningEffort, reasoningEnabled, wantsThinking } from './reasoning.js';
 
 function thrown(fn: () => unknown): LLMError {
   try {
@@ -86,7 +86,9 @@ describe('mappings', () => {
   });
 });
 
-describe('local engines (gguf, onnx) refuse thinking as they refuse tools', () => {
+// Reasoning is a hint: an engine without a reasoning control drops it (as on any deployment that cannot reason),
+// where 877e737 refused it; bad values are still refused, naming the field.
+describe('local engines (gguf, onnx) drop thinking; bad values are refused', () => {
   const ask = (reasoning: unknown): GenerateRequest => ({ messages: [{ role: 'user', content: 'hi' }], reasoning } as GenerateRequest);
   const gguf = GgufOptionsSchema.parse({});
   const onnx = OnnxOptionsSchema.parse({});
@@ -95,18 +97,24 @@ describe('local engines (gguf, onnx) refuse thinking as they refuse tools', () =
     ['onnx', (r: GenerateRequest) => onnxSampling(r, onnx)],
   ] as const;
 
-  it.each(engines)('%s: an effort or a budget is unsupported, naming reasoning', (name, resolve) => {
-    for (const reasoning of [{ effort: 'low' }, { budgetTokens: 2048 }]) {
-      const e = thrown(() => resolve(ask(reasoning)));
-      expect(e.code).toBe('unsupported');
-      expect(e.param).toBe('reasoning');
-      expect(e.provider).toBe(name);
+  it.each(engines)('%s: an effort, a budget, none or 0 pass (the sampling is what it is without them)', (_name, resolve) => {
+    const plain = resolve(ask(undefined));
+    for (const reasoning of [{ effort: 'low' }, { budgetTokens: 2048 }, { effort: 'none' }, { budgetTokens: 0 }]) {
+      expect(resolve(ask(reasoning))).toEqual(plain);
     }
   });
 
-  it.each(engines)('%s: effort none / budget 0 ask for nothing and pass; bad values are invalid_request', (_name, resolve) => {
-    expect(() => resolve(ask({ effort: 'none' }))).not.toThrow();
-    expect(() => resolve(ask({ budgetTokens: 0 }))).not.toThrow();
-    expect(thrown(() => resolve(ask({ effort: 'lots' }))).param).toBe('reasoning.effort');
+  it.each(engines)('%s: bad values are invalid_request naming the field', (name, resolve) => {
+    const e = thrown(() => resolve(ask({ effort: 'lots' })));
+    expect(e).toMatchObject({ code: 'invalid_request', param: 'reasoning.effort', provider: name });
+  });
+});
+
+describe('reasoningEnabled: configured capabilities, else the engine\'s model-id knowledge', () => {
+  it('a capabilities list decides; without one, the model-id default', () => {
+    expect(reasoningEnabled({ capabilities: ['chat', 'reasoning'] }, false)).toBe(true);
+    expect(reasoningEnabled({ capabilities: ['chat', 'tools'] }, true)).toBe(false);
+    expect(reasoningEnabled({}, true)).toBe(true);
+    expect(reasoningEnabled({}, false)).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { REASONING_EFFORTS, type ReasoningEffort, type ReasoningOptions } from '../../spec/reasoning.js';
-import type { GenerateRequest } from '../../spec/messages.js';
+import type { ModelConfig } from '../../config/schema.js';
 
 /**
  * Thinking tokens per effort, for providers that take a budget (Anthropic `thinking.budget_tokens`, Gemini
@@ -80,12 +80,11 @@ export function wantsThinking(reasoning: ReasoningOptions | undefined): boolean 
 }
 
 /**
- * For engines that cannot reason (gguf, onnx): refuses a request that asks for thinking (`unsupported`,
- * param `reasoning`), as they refuse tools. `effort: none` and `budgetTokens: 0` ask for nothing and pass.
+ * Whether a deployment takes a reasoning control: the model config's `capabilities` list decides when it is
+ * given (`reasoning` listed or not), else `byModelId` (the engine's own knowledge of its provider's model ids).
+ * Engines send `request.reasoning` only where this is true and drop it silently elsewhere: reasoning is a hint,
+ * and a deployment that cannot reason answers the request without it (as LiteLLM drops unsupported params).
  */
-export function refuseReasoning(request: GenerateRequest, provider: string): void {
-  const reasoning = checkReasoning(request.reasoning, provider);
-  if (wantsThinking(reasoning)) {
-    throw new LLMError({ code: 'unsupported', message: `reasoning: the ${provider} engine has no reasoning control (thinking effort or budget)`, param: 'reasoning', provider });
-  }
+export function reasoningEnabled(model: Pick<ModelConfig, 'capabilities'>, byModelId: boolean): boolean {
+  return model.capabilities ? model.capabilities.includes('reasoning') : byModelId;
 }

@@ -1,0 +1,166 @@
+import Anthropic from '@anthropic-ai/sdk';
+import {
+  startAnthropicWireServer,
+  startGeminiWireServer,
+  startOpenAIWireServer,
+  type AnthropicWireServer,
+  type GeminiWireServer,
+  type OpenAIWireServer,
+} from '@llmrr/core/test';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ServedGateway } from '../node/serve-gateway.js';
+import { createHarness, serveWithKey, type Harness, type ModelInput } from '../test-support/harness.js';
+
+// Review tests (commit 877e737, reasoning effort and thinking blocks), against a served gateway with the
+// official SDKs. Upstreams: the local wire servers; the Anthropic one checks thinking blocks as the real API
+// does (`checkThinkingBlocks`).
+
+let claudeUp: AnthropicWireServer;
+let openaiUp: OpenAIWireServer;
+let geminiUp: GeminiWireServer;
+let h: Harness;
+let served: ServedGateway;
+let secret: string;
+
+beforeAll(async () => {
+  [claudeUp, openaiUp, geminiUp] = await Promise.all([
+    startAnthropicWireServer({ apiKey: 'ak', checkThinkingBlocks: true }),
+    startOpenAIWireServer(),
+    startGeminiWireServer({ apiKey: 'gk' }),
+  ]);
+  const capabilities: ModelInput['capabilities'] = ['chat', 'streaming', 'tools', 'reasoning'];
+  h = await createHarness({
+    models: [
+      { name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities },
+      { name: 'gpt4o', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities },
+      { name: 'gem-pro', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-pro', apiKey: 'gk', capabilities },
+      // A deployment that declares it cannot reason (no `reasoning` capability).
+      { name: 'gpt4o-plain', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] },
+    ],
+    stores: 'memory',
+    routerOptions: { env: {} },
+  });
+  ({ secret, served } = await serveWithKey(h));
+});
+afterAll(async () => {
+  await served?.close(1000);
+  await h?.close();
+  await Promise.all([claudeUp?.close(), openaiUp?.close(), geminiUp?.close()]);
+});
+afterEach(() => {
+  claudeUp.requests.length = 0;
+  openaiUp.requests.length = 0;
+  geminiUp.requests.length = 0;
+});
+
+const anthropic = () => new Anthropic({ baseURL: served.url, apiKey: secret, maxRetries: 0 });
+const openai = () => new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
+
+describe('review: /v1/messages thinking {type: "disabled"} on non-Anthropic deployments', () => {
+  // `disabled` asks for no thinking, the default of most models. The gateway turns it into effort "none", which
+  // the OpenAI-compatible engine sends as reasoning_effort "none": gpt-4o refuses reasoning_effort at all, o-series
+  // and gpt-5 refuse "none" (only gpt-5.1 and later take it). Before 877e737 the field was ignored and this worked.
+  it('an OpenAI-compatible upstream is not sent reasoning_effort "none"', async () => {
+    await anthropic().messages.create({
+      model: 'gpt4o',
+      max_tokens: 100,
+      thinking: { type: 'disabled' },
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    expect(openaiUp.requests[0]!.body).not.toHaveProperty('reasoning_effort');
+  });
+
+  // Gemini 2.5 Pro cannot turn thinking off: thinkingBudget 0 is a 400 ("Budget 0 is invalid. This model only
+  // works in thinking mode"; its range is 128-32768, as the comment of REASONING_BUDGETS itself says).
+  it('a Gemini 2.5 Pro upstream is not sent thinkingBudget 0', async () => {
+    await anthropic().messages.create({
+      model: 'gem-pro',
+      max_tokens: 100,
+      thinking: { type: 'disabled' },
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    const config = geminiUp.requests[0]!.body!.generationConfig as { thinkingConfig?: { thinkingBudget?: number } } | undefined;
+    expect(config?.thinkingConfig?.thinkingBudget).not.toBe(0);
+  });
+});
+
+describe('review: /v1/messages thinking enabled on a deployment without the reasoning capability', () => {
+  // Claude Code sends `thinking` on most requests. Before 877e737 a deployment behind /v1/messages ignored it; now
+  // gpt-4o is sent reasoning_effort, which it refuses ("Unsupported parameter: 'reasoning_effort' is not supported
+  // with this model"), although the deployment's config says it cannot reason.
+  it('is not sent reasoning_effort', async () => {
+    await anthropic().messages.create({
+      model: 'gpt4o-plain',
+      max_tokens: 4000,
+      thinking: { type: 'enabled', budget_tokens: 2048 },
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    expect(openaiUp.requests[0]!.body).not.toHaveProperty('reasoning_effort');
+  });
+});
+
+describe('review: chat completions reasoning_effort + tools on an Anthropic deployment', () => {
+  // The chat-completions wire has no place for signed thinking blocks, so the client gives the tool turn back
+  // without them; the Anthropic engine still sends `thinking: enabled`, and Anthropic answers 400 "Expected
+  // `thinking` or `redacted_thinking`, but found `tool_use`" on the second turn of every tool loop.
+  it('the second turn of a two-turn tool loop succeeds', async () => {
+    claudeUp.enqueue({
+      content: [
+        { type: 'thinking', thinking: 'Call the tool.', signature: 'sig-chat-1' },
+        { type: 'tool_use', id: 'toolu_c1', name: 'get_weather', input: { city: 'Oslo' } },
+      ],
+    });
+    claudeUp.enqueue({ content: 'Sunny in Oslo.' });
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    const first = await openai().chat.completions.create({
+      model: 'claude',
+      reasoning_effort: 'medium',
+      tools,
+      messages: [{ role: 'user', content: 'Weather in Oslo?' }],
+    });
+    const call = first.choices[0]!.message.tool_calls![0]!;
+    const second = await openai()
+      .chat.completions.create({
+        model: 'claude',
+        reasoning_effort: 'medium',
+        tools,
+        messages: [
+          { role: 'user', content: 'Weather in Oslo?' },
+          first.choices[0]!.message,
+          { role: 'tool', tool_call_id: call.id, content: '18C' },
+        ],
+      })
+      .catch((e: unknown) => e);
+    expect(second instanceof Error ? second.message : 'ok').toBe('ok');
+  });
+});
+
+describe('review: /v1/messages thinking tool loop that moves from an OpenAI deployment to Anthropic', () => {
+  // Turn 1 (a fallback, or another model name) answers on an OpenAI-compatible deployment: its reasoning comes
+  // out as a thinking block with signature "", which the SDK keeps and gives back. Turn 2 goes to Claude with
+  // thinking on: the engine (rightly) drops the unsigned block, and Anthropic refuses the tool turn without one.
+  it('the second turn on Claude succeeds', async () => {
+    openaiUp.setScript({ reasoning: 'Use the tool.', text: '', toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' }] });
+    const tools = [{ name: 'get_weather', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } }];
+    const thinking = { type: 'enabled' as const, budget_tokens: 1024 };
+    const first = await anthropic().messages.create({ model: 'gpt4o', max_tokens: 4000, thinking, tools, messages: [{ role: 'user', content: 'Oslo?' }] });
+    expect(first.content[0]).toEqual({ type: 'thinking', thinking: 'Use the tool.', signature: '' });
+    const call = first.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use')!;
+    claudeUp.enqueue({ content: 'Sunny.' });
+    const second = await anthropic()
+      .messages.create({
+        model: 'claude',
+        max_tokens: 4000,
+        thinking,
+        tools,
+        messages: [
+          { role: 'user', content: 'Oslo?' },
+          { role: 'assistant', content: first.content },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: '18C' }] },
+        ],
+      })
+      .catch((e: unknown) => e);
+    expect(second instanceof Error ? second.message : 'ok').toBe('ok');
+  });
+});
