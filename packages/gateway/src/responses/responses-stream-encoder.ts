@@ -43,8 +43,20 @@ interface OpenCall extends SeenToolCall {
   args: string;
   /** The whole call (a `tool-call` part) came: its arguments are final, later pieces are ignored. */
   whole: boolean;
+  /** Whether a whole call's arguments are whole JSON (found when first asked). */
+  json?: boolean;
   /** Whether the pieces so far are whole JSON (fed with every piece). */
   end: JsonEnd;
+}
+
+/** `text` is whole JSON. */
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** What waits for the open calls to finish: a call, or text or reasoning (consecutive pieces joined). */
@@ -63,15 +75,18 @@ type Pending = { kind: 'call'; call: OpenCall } | { kind: 'message' | 'reasoning
  * Every event has `event: <type>` and a `sequence_number` from 0; events of an item carry its `output_index`
  * (its place in the final `output`, in the order the items were added). Parallel tool calls may interleave
  * their argument pieces, so one function-call item per tool index stays open. Text or reasoning that arrives
- * while an open call's arguments are unfinished (not whole JSON, no whole `tool-call` part) waits, buffered,
- * and so does every call that starts after it, in arrival order; when the open calls are finished (or at the
- * finish) they are closed and what waited is sent in that order (text in one delta, a call's arguments so far
- * in one delta). Calls are closed when text or reasoning starts or at the finish, with the arguments of the
- * whole call (the `tool-call` part, else the router result's call), which the done events carry even where the
- * deltas said otherwise. At the finish a call of the router result that never came as a part is added whole.
+ * while an open call's arguments are unfinished (not whole JSON, even in a whole `tool-call` part: they were
+ * cut, or are broken, which only the finish tells) waits, buffered, and so does every call that starts after
+ * it, in arrival order; when the open calls are finished (or at the finish) they are closed and what waited
+ * is sent in that order (text in one delta, a call's arguments so far in one delta). Calls are closed when
+ * text or reasoning starts or at the finish, with the arguments of the whole call (the `tool-call` part, else
+ * the router result's call), which the done events carry even where the deltas said otherwise. At the finish
+ * a call of the router result that never came as a part is added whole.
  * A call id, once sent, is never changed. A call already done cannot be put right: a piece that would change
  * its arguments, or final arguments with another JSON value, end the stream with the `error` event, never
- * silently. On a length or content-filter finish the last item is `incomplete`. A stream that breaks after
+ * silently. On a length or content-filter finish the item being produced when the answer was cut is
+ * `incomplete`: every call whose final arguments are not whole JSON (the text that waited behind it is sent
+ * after it, `completed`, as the non-streamed answer has it), else the last item. A stream that breaks after
  * its first byte ends with the `error` event.
  */
 export class ResponsesStreamEncoder implements StreamEncoder {
@@ -90,6 +105,10 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   private readonly pending: Pending[] = [];
   private messages = 0;
   private reasonings = 0;
+  /** Set by a length or content-filter finish: a call whose arguments are not whole JSON is closed `incomplete`. */
+  private cutting = false;
+  /** A call was closed `incomplete` for that: the last item is not marked as well. */
+  private callCut = false;
 
   constructor(private readonly options: { createdAt: number; echo: ResponseEcho; explain: boolean }) {}
 
@@ -188,9 +207,13 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     return [this.addedFrame(c), ...this.argsDelta(c, c.args)];
   }
 
-  /** Some open call's arguments are not finished (not whole JSON, no whole part): text has to wait for it. */
+  /**
+   * Some open call's arguments are not finished (not whole JSON): text has to wait for it. A whole call's
+   * arguments that are not whole JSON were cut (or are broken): whether its item is `completed` or
+   * `incomplete` is known at the finish, so it stays open, and text waits, until then.
+   */
   private blocked(): boolean {
-    for (const c of this.calls.values()) if (!c.whole && !c.end.whole(c.args)) return true;
+    for (const c of this.calls.values()) if (c.whole ? !(c.json ??= isJson(c.args)) : !c.end.whole(c.args)) return true;
     return false;
   }
 
@@ -264,6 +287,8 @@ export class ResponsesStreamEncoder implements StreamEncoder {
       if (c.whole) return [];
       if (c.index < 0) c.callId = w.id;
       if (!c.name) c.name = w.name;
+      // The pieces' arguments, already found whole JSON, need no second parse.
+      if (w.arguments === c.args && c.end.whole(c.args)) c.json = true;
       c.args = w.arguments;
       c.whole = true;
       c.resultId = w.id;
@@ -288,7 +313,17 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     return delta === '' ? [] : [this.frame({ type: 'response.function_call_arguments.delta', item_id: c.id, output_index: c.index, delta })];
   }
 
+  /** A cut finish cut this call: its final arguments are not whole JSON (asked only at a cut finish). */
+  private static isCutCall(c: OpenCall): boolean {
+    return !isJson(c.args);
+  }
+
+  /** `status`, or `incomplete` for a call a cut finish cut (see `cutting`). */
   private closeCall(c: OpenCall, status: 'completed' | 'incomplete'): string[] {
+    if (this.cutting && ResponsesStreamEncoder.isCutCall(c)) {
+      status = 'incomplete';
+      this.callCut = true;
+    }
     this.calls.delete(c.toolIndex);
     this.callsDone.set(c.toolIndex, c);
     const item: ResponsesOutputItem = { type: 'function_call', id: c.id, call_id: c.callId, name: c.name, arguments: c.args, status };
@@ -299,9 +334,13 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     ];
   }
 
-  /** Closes every open item in `output_index` order; `cut` marks the last item of the output `incomplete`. */
+  /**
+   * Closes every open item in `output_index` order; `cut` marks the last item of the output `incomplete`,
+   * unless a call was cut (`closeCall` marks it instead).
+   */
   private closeAll(cut = false): string[] {
-    const last = this.output.length - 1;
+    let last = this.output.length - 1;
+    if (cut && (this.callCut || [...this.calls.values()].some(ResponsesStreamEncoder.isCutCall))) last = -1;
     const status = (index: number) => (cut && index === last ? 'incomplete' : 'completed');
     if (this.calls.size === 0) return this.text ? this.closeText(status(this.text.index)) : [];
     const open = [...this.calls.values(), ...(this.text ? [this.text] : [])].sort((a, b) => a.index - b.index);
@@ -350,11 +389,14 @@ export class ResponsesStreamEncoder implements StreamEncoder {
       this.queued.set(c.toolIndex, c);
       this.pending.push({ kind: 'call', call: c });
     }
-    // Everything that waits goes out now. An answer with no output at all still has its (empty) message, as
-    // the non-streamed answer does.
+    // Everything that waits goes out now (on a cut, a call whose arguments are not whole JSON is closed
+    // `incomplete` even where text that waited behind it closes it). An answer with no output at all still
+    // has its (empty) message, as the non-streamed answer does.
+    const cut = isCut(part.finishReason);
+    this.cutting = cut;
     const frames = this.advance(true);
     if (this.output.length === 0) frames.push(...this.openText('message'));
-    frames.push(...this.closeAll(isCut(part.finishReason)));
+    frames.push(...this.closeAll(cut));
     const output = this.output.filter((o): o is ResponsesOutputItem => o !== undefined);
     const response = toResponseObject({ ...result, finishReason: part.finishReason }, { createdAt: this.options.createdAt, echo: this.options.echo, explain: this.options.explain, output });
     frames.push(this.frame({ type: response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', response }));

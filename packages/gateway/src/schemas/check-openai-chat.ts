@@ -8,8 +8,9 @@ import type { OpenAIChatRequest } from './openai-chat.js';
  * accepts `body` unchanged (it has no defaults or transforms): a string model, messages of any role with
  * text (or text and image) content and assistant tool calls, the sampling and stream fields, `reasoning_effort`,
  * `llmrr`.
- * Anything else, valid or not (tools, tool_choice, response_format, an unsafe integer...), is false, and the
- * schema decides (and names the field). check-openai-chat.test.ts holds it to the schema. The model name
+ * Anything else, valid or not (tools, tool_choice, response_format, an unsafe integer, an object at any level
+ * with an own `__proto__` key...), is false, and the schema decides (and names the field).
+ * check-openai-chat.test.ts holds it to the schema. The model name
  * check (`isModelName`: length and control characters) is a character loop over the name.
  */
 export function isWellFormedChatRequest(body: unknown): body is OpenAIChatRequest {
@@ -41,8 +42,12 @@ export function isWellFormedChatRequest(body: unknown): body is OpenAIChatReques
 
 type Check = (v: unknown) => boolean;
 
+/**
+ * A plain object without an own `__proto__` key: JSON.parse makes one, and the schema's copy of an object
+ * drops it, so an object that has one is left to the schema (at every level).
+ */
 function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Object.hasOwn(v, '__proto__');
 }
 function isString(v: unknown): v is string {
   return typeof v === 'string';

@@ -1,5 +1,6 @@
 import { LLMError } from '@llmrr/core';
 import { seededRandom } from '@llmrr/core/test';
+import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { validateBody } from '../http/validate.js';
@@ -27,6 +28,30 @@ const junk: Pool = [null, 0, -1, 1.5, 1e20, 2 ** 53, '', 'x', true, [], {}, ['a'
 const strings: Pool = ['', 'x', 'gpt-4o', 'caf\u00e9 \u6f22\u5b57 \ud83d\ude00'];
 const positiveInts: Pool = [1, 32, 4096, 0, -3, 2.5, 2 ** 53, 9007199254740991];
 
+/**
+ * `o` with an own `__proto__` key, as JSON.parse makes one (the schemas' copy of a loose object drops it, so
+ * a fast check must leave such an object to the schema).
+ */
+function withProto(o: Record<string, unknown>, value: unknown = {}): Record<string, unknown> {
+  const copy = { ...o };
+  Object.defineProperty(copy, '__proto__', { value, enumerable: true, writable: true, configurable: true });
+  return copy;
+}
+
+/** Whether `v` or anything in it has an own `__proto__` key. */
+function hasProtoKey(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(hasProtoKey);
+  if (typeof v !== 'object' || v === null) return false;
+  return Object.hasOwn(v, '__proto__') || Object.values(v).some(hasProtoKey);
+}
+
+/** Own keys, recursively, as `key:<name>` entries: `toEqual` alone does not see an own `__proto__` key. */
+function ownKeysDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(ownKeysDeep);
+  if (typeof v !== 'object' || v === null) return v;
+  return Object.fromEntries(Object.keys(v).map((k) => [`key:${k}`, ownKeysDeep((v as Record<string, unknown>)[k])]));
+}
+
 /** Generated bodies and input items: mostly well-formed, often broken in one place (seeded, so reproducible). */
 function generator(seed: number) {
   const r = seededRandom(seed);
@@ -41,7 +66,8 @@ function generator(seed: number) {
     const o: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(entries)) if (v !== ABSENT) o[k] = v;
     if (chance(0.05)) o.extra_field = pick(junk);
-    return o;
+    // An own `__proto__` key (JSON.parse makes one) at any level: the schema's copy drops it.
+    return chance(0.03) ? withProto(o, pick([{}, { type: 'json_schema' }, 'x', null])) : o;
   };
   const list = <T,>(make: () => T, max: number): T[] => Array.from({ length: Math.floor(r() * (max + 1)) }, make);
 
@@ -84,7 +110,7 @@ function generator(seed: number) {
   const textField = () =>
     ok()
       ? obj({
-          format: field([{ type: 'text' }, { type: 'json_object' }, { type: 'text', extra: 1 }, { type: 'xml' }, {}, null], 0.3),
+          format: field([{ type: 'text' }, { type: 'json_object' }, { type: 'text', extra: 1 }, withProto({ type: 'text' }), { type: 'xml' }, {}, null], 0.3),
           verbosity: field(['low', 'medium', 'high', 'max', null]),
         })
       : pick(junk);
@@ -94,7 +120,7 @@ function generator(seed: number) {
       model: field(['bench', 'auto', 'bench', 'auto', 'bench', 'auto', 'm'.repeat(256), 'caf\u00e9', '', 'm'.repeat(257), 'a\u0000b', 'gpt\u0085'], 0.03),
       input: chance(0.4) ? pick(strings) : ok() ? list(item, 3) : pick(junk),
       instructions: field([...strings, null]),
-      tool_choice: field(['none', 'auto', 'required', 'any', { type: 'function', name: 'f' }, { type: 'function' }, { type: '' }, { type: 'function', name: '' }, null], 0.8),
+      tool_choice: field(['none', 'auto', 'required', 'any', { type: 'function', name: 'f' }, withProto({ type: 'function', name: 'f' }), { type: 'function' }, { type: '' }, { type: 'function', name: '' }, null], 0.8),
       parallel_tool_calls: field([true, false, null], 0.8),
       max_output_tokens: field([...positiveInts, null]),
       max_tool_calls: field([...positiveInts, null], 0.8),
@@ -103,15 +129,15 @@ function generator(seed: number) {
       top_logprobs: field([0, 5, 20, 21, -1, 1.5, null], 0.8),
       text: chance(0.2) ? textField() : ABSENT,
       stream: field([true, false, null]),
-      stream_options: field([{ include_obfuscation: true }, { include_obfuscation: 'no' }, { include_obfuscation: null }, {}, null], 0.8),
+      stream_options: field([{ include_obfuscation: true }, withProto({}, { include_obfuscation: 'no' }), { include_obfuscation: 'no' }, { include_obfuscation: null }, {}, null], 0.8),
       store: field([true, false, null]),
       background: field([true, false, null], 0.8),
       previous_response_id: field(['resp_1', null], 0.9),
-      conversation: field(['conv_1', { id: 'conv_1' }, { id: 1 }, {}, null], 0.9),
-      prompt: field([{ id: 'pmpt_1' }, { id: 1 }, {}, null], 0.9),
+      conversation: field(['conv_1', { id: 'conv_1' }, withProto({ id: 'conv_1' }), { id: 1 }, {}, null], 0.9),
+      prompt: field([{ id: 'pmpt_1' }, withProto({ id: 'pmpt_1' }), { id: 1 }, {}, null], 0.9),
       truncation: field(['auto', 'disabled', 'off', null], 0.8),
       include: field([[], ['reasoning.encrypted_content'], ['message.output_text.logprobs', 'web_search_call.results'], ['nope'], [1], null], 0.8),
-      metadata: field([{}, { k: 'v' }, { ['k'.repeat(64)]: 'v'.repeat(512) }, { ['k'.repeat(65)]: 'v' }, { k: 'v'.repeat(513) }, { k: 1 }, null], 0.8),
+      metadata: field([{}, { k: 'v' }, { ['k'.repeat(64)]: 'v'.repeat(512) }, { ['k'.repeat(65)]: 'v' }, { k: 'v'.repeat(513) }, { k: 1 }, withProto({ k: 'v' }, 'x'), null], 0.8),
       user: field([...strings, null], 0.8),
       safety_identifier: field(['u1', null], 0.9),
       prompt_cache_key: field(['key', null], 0.9),
@@ -147,34 +173,44 @@ const outOfScope = (v: unknown) => {
 };
 
 /**
- * `n` generated values: the fast check accepts only what the schema accepts, unchanged, and refuses
- * everything the schema refuses; outside `outside` (its scope) it accepts everything the schema accepts.
+ * `n` generated values: the fast check accepts only what the schema accepts, unchanged (own keys included),
+ * and refuses everything the schema refuses; outside `outside` (its scope) it accepts everything the schema
+ * accepts. An object with an own `__proto__` key is outside every check's scope.
  */
 function agree(schema: z.ZodType, check: (v: unknown) => boolean, seed: number, make: (g: Generator) => unknown, n: number, outside: (v: unknown) => boolean) {
   const g = generator(seed);
   let accepted = 0;
   let refused = 0;
+  /** Values the schema accepts but changes (it drops an own `__proto__` key): left to it. */
+  let protoLeft = 0;
   for (let i = 0; i < n; i++) {
     const value = viaJson(g.next(() => make(g)));
     const zod = schema.safeParse(value);
     const fast = check(value);
     if (fast) {
       expect({ i, value, zod: zod.success }).toEqual({ i, value, zod: true });
-      expect(zod.data).toEqual(value);
+      expect({ i, data: ownKeysDeep(zod.data) }).toEqual({ i, data: ownKeysDeep(value) });
       accepted++;
     } else if (!outside(value)) {
-      expect({ i, value, zod: zod.success }).toEqual({ i, value, zod: false });
-      refused++;
+      if (zod.success && !isDeepStrictEqual(ownKeysDeep(zod.data), ownKeysDeep(value))) {
+        // Accepted but changed by the schema: only by dropping an own `__proto__` key.
+        expect({ i, value, proto: hasProtoKey(value) }).toEqual({ i, value, proto: true });
+        protoLeft++;
+      } else {
+        expect({ i, value, zod: zod.success }).toEqual({ i, value, zod: false });
+        refused++;
+      }
     }
   }
-  return { accepted, refused };
+  return { accepted, refused, protoLeft };
 }
 
 describe('isWellFormedResponsesRequest and the item checks agree with their zod schemas', () => {
   it('bodies, on 10,000 generated: accepts exactly what the schema accepts (outside tools, reasoning and json_schema formats), unchanged', () => {
-    const { accepted, refused } = agree(OpenAIResponsesRequestSchema, isWellFormedResponsesRequest, 20261126, (g) => g.body(), 10_000, outOfScope);
+    const { accepted, refused, protoLeft } = agree(OpenAIResponsesRequestSchema, isWellFormedResponsesRequest, 20261126, (g) => g.body(), 10_000, outOfScope);
     expect(accepted).toBeGreaterThan(1000);
     expect(refused).toBeGreaterThan(3000);
+    expect(protoLeft).toBeGreaterThan(100);
   });
 
   const items: Array<[string, z.ZodType, (v: unknown) => boolean, (g: Generator) => unknown]> = [
@@ -184,17 +220,19 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
   ];
   for (const [name, schema, check, make] of items) {
     it(`${name}, on 5,000 generated: exactly what the schema accepts, unchanged`, () => {
-      const { accepted, refused } = agree(schema, check, name.length * 7919, make, 5000, () => false);
+      const { accepted, refused, protoLeft } = agree(schema, check, name.length * 7919, make, 5000, () => false);
       expect(accepted).toBeGreaterThan(500);
       expect(refused).toBeGreaterThan(500);
+      expect(protoLeft).toBeGreaterThan(10);
     });
   }
 
   it('content parts, on 5,000 generated: text and refusal parts exactly as the schema (images go to the schema)', () => {
     const isImage = (v: unknown) => (v as { type?: unknown } | null)?.type === 'input_image';
-    const { accepted, refused } = agree(ResponsesContentPartSchema, isWellFormedTextPart, 4242, (g) => g.part(), 5000, isImage);
+    const { accepted, refused, protoLeft } = agree(ResponsesContentPartSchema, isWellFormedTextPart, 4242, (g) => g.part(), 5000, isImage);
     expect(accepted).toBeGreaterThan(1000);
     expect(refused).toBeGreaterThan(500);
+    expect(protoLeft).toBeGreaterThan(10);
   });
 
   /** Name, body, and (third) true where the fast check refuses a body the schema accepts, by design. */
@@ -229,6 +267,12 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
     ['a __proto__ key in metadata', JSON.parse('{"model":"m","input":"hi","metadata":{"__proto__":"x"}}'), true],
     ['a __proto__ key in llmrr', JSON.parse('{"model":"m","input":"hi","llmrr":{"__proto__":{"explain":true}}}')],
     ['a __proto__ key at the top', JSON.parse('{"model":"m","input":"hi","__proto__":{"stream":"yes"}}'), true],
+    ['a __proto__ key in text', JSON.parse('{"model":"m","input":"hi","text":{"__proto__":{"verbosity":"x"}}}'), true],
+    ['a __proto__ key in text.format', JSON.parse('{"model":"m","input":"hi","text":{"format":{"type":"text","__proto__":{"x":1}}}}'), true],
+    ['a __proto__ key in tool_choice', JSON.parse('{"model":"m","input":"hi","tool_choice":{"type":"function","name":"f","__proto__":{}}}'), true],
+    ['a __proto__ key in stream_options', JSON.parse('{"model":"m","input":"hi","stream":true,"stream_options":{"__proto__":{}}}'), true],
+    ['a __proto__ key in conversation', JSON.parse('{"model":"m","input":"hi","conversation":{"id":"c","__proto__":{}}}'), true],
+    ['a __proto__ key in prompt', JSON.parse('{"model":"m","input":"hi","prompt":{"id":"p","__proto__":{}}}'), true],
     ['max_output_tokens 0', { model: 'm', input: 'hi', max_output_tokens: 0 }],
     ['an unsafe integer', { model: 'm', input: 'hi', max_output_tokens: 2 ** 53 }],
   ];
@@ -237,7 +281,7 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
       const body = viaJson(sample);
       const zod = OpenAIResponsesRequestSchema.safeParse(body);
       const fast = isWellFormedResponsesRequest(body);
-      if (fast) expect(zod.data).toEqual(body);
+      if (fast) expect(ownKeysDeep(zod.data)).toEqual(ownKeysDeep(body));
       if (toSchema || outOfScope(body)) expect(fast).toBe(false);
       else expect(fast).toBe(zod.success);
     });

@@ -5,8 +5,8 @@ import type { OpenAIResponsesRequest, ResponsesContentPart, ResponsesFunctionCal
  * Hand-written checks of the common `POST /v1/responses` bodies and input items, several times cheaper than
  * the zod schemas' `safeParse` (which copies every object it checks). Each is true only when its schema
  * accepts the value unchanged (the schemas have no defaults or transforms); anything else, valid or not, is
- * false, and the schema decides (and names the field). check-openai-responses.test.ts holds each to its
- * schema on generated values.
+ * false, and the schema decides (and names the field). That includes any object with an own `__proto__` key
+ * (see `isObject`). check-openai-responses.test.ts holds each to its schema on generated values.
  */
 
 /**
@@ -17,8 +17,7 @@ import type { OpenAIResponsesRequest, ResponsesContentPart, ResponsesFunctionCal
 export function isWellFormedResponsesRequest(body: unknown): body is OpenAIResponsesRequest {
   if (!isObject(body)) return false;
   const b = body;
-  // An own `__proto__` key (JSON.parse makes one) is dropped from the schema's copy: the schema decides.
-  if (!isModelName(b.model) || Object.hasOwn(b, '__proto__')) return false;
+  if (!isModelName(b.model)) return false;
   const input = b.input;
   if (typeof input !== 'string' && !(Array.isArray(input) && input.length > 0)) return false;
   return (
@@ -91,8 +90,12 @@ export function isWellFormedTextPart(v: unknown): v is ResponsesContentPart {
 
 type Check = (v: unknown) => boolean;
 
+/**
+ * A plain object without an own `__proto__` key: JSON.parse makes one, and the schemas' copy of an object
+ * drops it, so an object that has one is left to the schema (at every level).
+ */
 function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Object.hasOwn(v, '__proto__');
 }
 function isString(v: unknown): v is string {
   return typeof v === 'string';
@@ -138,12 +141,12 @@ function isText(v: unknown): boolean {
   );
 }
 
-/** Keys of at most 64 characters, string values of at most 512 (no `__proto__` key: the schema's copy would differ). */
+/** Keys of at most 64 characters, string values of at most 512 (`isObject` refuses a `__proto__` key). */
 function isMetadata(v: unknown): boolean {
   if (!isObject(v)) return false;
   for (const k in v) {
     const value = v[k];
-    if (k.length > 64 || k === '__proto__' || typeof value !== 'string' || value.length > 512) return false;
+    if (k.length > 64 || typeof value !== 'string' || value.length > 512) return false;
   }
   return true;
 }
