@@ -271,7 +271,8 @@ function thinkingBlocksProblem(body: Record<string, unknown>, signed: Map<string
   );
 }
 
-const COUNT_TOKENS_FIELDS = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'mcp_servers']);
+/** Body fields count_tokens takes (@anthropic-ai/sdk 1.14 MessageCountTokensParams; `output_config` steers adaptive thinking). */
+const COUNT_TOKENS_FIELDS = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'output_config', 'mcp_servers']);
 
 /** Starts the server on 127.0.0.1 and a free port. Close it in afterAll/afterEach. */
 export async function startAnthropicWireServer(options: AnthropicWireServerOptions = {}): Promise<AnthropicWireServer> {

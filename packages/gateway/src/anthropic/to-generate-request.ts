@@ -71,10 +71,13 @@ function toolChoice(choice: AnthropicMessagesRequest['tool_choice']): ToolChoice
 /**
  * `thinking` -> the core request: `enabled` -> `reasoning.budgetTokens` (so any deployment gets the nearest
  * control it has: an OpenAI effort, a Gemini budget; engines drop it where the deployment cannot reason).
- * `disabled` is Anthropic's default, no thinking: no `reasoning` at all (effort `none` would be refused by
- * gpt-4o, o-series and Gemini 2.5 Pro), and verbatim in `providerOptions.anthropic.thinking` so an Anthropic
- * deployment gets it as sent. Forms the core field cannot say (`adaptive`, `between_tools`, a `display` setting)
- * also go verbatim there, which Anthropic deployments send as they are.
+ * `disabled` is Anthropic's default, no thinking: no `reasoning` at all (other engines then send nothing), and
+ * in `providerOptions.anthropic.thinking` so an Anthropic deployment gets it. Forms the core field cannot say
+ * (`adaptive`, `between_tools`, a `display` setting) also go there. The Anthropic engine takes that field as the
+ * form asked for and puts it through the same rules as `reasoning` (dropped where the model cannot think, on a
+ * tool turn without signed thinking, with a conflicting temperature/top_p/forced tool; a budget fitted under
+ * max_tokens; `adaptive` on the models that take only it, a budget on those without it; `disabled` left out on
+ * adaptive-only models): see the engine's applyThinking.
  */
 function thinking(body: AnthropicMessagesRequest): { reasoning?: ReasoningOptions; verbatim?: Record<string, unknown> } {
   const t = body.thinking;

@@ -47,8 +47,14 @@ export interface AnthropicMessagesRequest {
   tools?: AnthropicTool[];
   tool_choice?: AnthropicToolChoice;
   metadata?: { user_id?: string };
-  /** Extended thinking (@anthropic-ai/sdk 1.14 ThinkingConfigParam; `adaptive` and others only via providerOptions). */
-  thinking?: { type: 'enabled'; budget_tokens: number } | { type: 'disabled' };
+  /** Extended thinking (@anthropic-ai/sdk 1.14 ThinkingConfigParam); other forms (`between_tools`) come verbatim from providerOptions. */
+  thinking?:
+    | { type: 'enabled'; budget_tokens: number; display?: unknown }
+    | { type: 'disabled' }
+    | { type: 'adaptive'; display?: unknown }
+    | Record<string, unknown>;
+  /** `effort` steers adaptive thinking (@anthropic-ai/sdk 1.14 OutputConfig). */
+  output_config?: { effort?: 'low' | 'medium' | 'high' | 'xhigh' | 'max'; [extra: string]: unknown };
   stream?: boolean;
   [extra: string]: unknown;
 }

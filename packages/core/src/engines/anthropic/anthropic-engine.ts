@@ -142,7 +142,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
       const { body } = this.convert(request, true);
       // count_tokens takes only the prompt fields; sampling fields such as max_tokens are rejected.
       const countBody: Record<string, unknown> = { model: body.model, messages: body.messages };
-      for (const key of ['system', 'tools', 'tool_choice', 'thinking'] as const) if (body[key] !== undefined) countBody[key] = body[key];
+      for (const key of ['system', 'tools', 'tool_choice', 'thinking', 'output_config'] as const) if (body[key] !== undefined) countBody[key] = body[key];
       options.onProviderRequest?.();
       const response = await this.post('/messages/count_tokens', countBody, signal ? { signal } : {});
       const json = await this.readJson(response, signal);

@@ -107,12 +107,17 @@ describe('anthropic: reasoning -> thinking', () => {
     ]);
   });
 
-  it('a caller maxTokens at or below an explicit budgetTokens is refused, naming maxTokens', async () => {
-    const e = await refusal(ask({ budgetTokens: 4096 }, { maxTokens: 4096 }));
-    expect(e).toMatchObject({ code: 'invalid_request', param: 'maxTokens' });
-    expect(e.message).toContain('4096 tokens, from reasoning.budgetTokens');
-    expect((await refusal(ask({ budgetTokens: 3000 }, { maxTokens: 500 }))).param).toBe('maxTokens');
-    expect(server.requests).toHaveLength(0);
+  // Was a refusal naming maxTokens until the graceful-degrade review: the router caps maxTokens to the
+  // deployment's maxOutputTokens before the engine, so a budget valid for the caller's max_tokens must still fit.
+  it('a caller maxTokens at or below an explicit budgetTokens shrinks it too (thinking left off below 1024)', async () => {
+    await engine().generate(ask({ budgetTokens: 4096 }, { maxTokens: 4096 }));
+    await engine().generate(ask({ budgetTokens: 3000 }, { maxTokens: 500 }));
+    await engine().generate(ask({ budgetTokens: 512 }, { maxTokens: 800 }));
+    expect(server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens])).toEqual([
+      [{ type: 'enabled', budget_tokens: 4095 }, 4096],
+      [undefined, 500],
+      [undefined, 800],
+    ]);
   });
 
   it('a deployment without the reasoning capability (configured, or a Claude 3.5 model id) is sent no thinking', async () => {
@@ -124,14 +129,27 @@ describe('anthropic: reasoning -> thinking', () => {
     expect(engine({ model: 'anthropic.claude-3-7-sonnet-20250219-v1:0' }).capabilities.reasoning).toBe(true);
   });
 
-  it('temperature other than 1, topP below 0.95 and forced tool use are refused with thinking, by field', async () => {
+  // Was a refusal by field until the graceful-degrade review: the same request works without reasoning, so the
+  // caller's sampling and format settings win and thinking (which Anthropic refuses with them) is dropped.
+  it('temperature other than 1, topP below 0.95, forced tool use and JSON mode drop thinking; the settings are sent', async () => {
     const tools = [{ name: 'calc', parameters: { type: 'object' } }];
-    expect((await refusal(ask({ effort: 'low' }, { temperature: 0.7 }))).param).toBe('temperature');
-    expect((await refusal(ask({ effort: 'low' }, { topP: 0.9 }))).param).toBe('topP');
-    expect((await refusal(ask({ effort: 'low' }, { tools, toolChoice: 'required' }))).param).toBe('toolChoice');
-    expect((await refusal(ask({ effort: 'low' }, { tools, toolChoice: { name: 'calc' } }))).param).toBe('toolChoice');
-    const json = await refusal(ask({ effort: 'low' }, { responseFormat: { type: 'json_object' } }));
-    expect(json).toMatchObject({ code: 'unsupported', param: 'responseFormat' });
+    const toolUse = { content: [{ type: 'tool_use' as const, id: 'toolu_1', name: 'calc', input: {} }] };
+    const jsonUse = { content: [{ type: 'tool_use' as const, id: 'toolu_2', name: 'json_answer', input: { a: 1 } }] };
+    server.enqueue({ content: 'ok' }, { content: 'ok' }, toolUse, toolUse, jsonUse);
+    await engine().generate(ask({ effort: 'low' }, { temperature: 0.7 }));
+    await engine().generate(ask({ effort: 'low' }, { topP: 0.9 }));
+    await engine().generate(ask({ effort: 'low' }, { tools, toolChoice: 'required' }));
+    await engine().generate(ask({ effort: 'low' }, { tools, toolChoice: { name: 'calc' } }));
+    const json = await engine().generate(ask({ effort: 'low' }, { responseFormat: { type: 'json_object' } }));
+    expect(json.text).toBe('{"a":1}');
+    expect(server.requests.map((r) => r.body!.thinking)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(server.requests.map((r) => [r.body!.temperature, r.body!.top_p, (r.body!.tool_choice as { type?: string } | undefined)?.type])).toEqual([
+      [0.7, undefined, undefined],
+      [undefined, 0.9, undefined],
+      [undefined, undefined, 'any'],
+      [undefined, undefined, 'tool'],
+      [undefined, undefined, 'tool'],
+    ]);
   });
 
   it('temperature 1, topP 0.95, toolChoice auto are allowed with thinking', async () => {
@@ -140,9 +158,14 @@ describe('anthropic: reasoning -> thinking', () => {
     expect(server.requests[0]!.body).toMatchObject({ temperature: 1, top_p: 0.95, tool_choice: { type: 'auto' }, thinking: { type: 'enabled', budget_tokens: 1024 } });
   });
 
-  it('providerOptions.anthropic.thinking wins, and the reasoning mapping (and its checks) steps aside', async () => {
+  // Until the graceful-degrade review providerOptions.anthropic.thinking went out verbatim past every check; now it
+  // picks the form (adaptive, display) and the same rules apply (here: temperature 0.3 drops it).
+  it('providerOptions.anthropic.thinking picks the form; reasoning gives the effort; the same checks apply', async () => {
+    await engine().generate(ask({ effort: 'medium' }, { maxTokens: 8000, providerOptions: { anthropic: { thinking: { type: 'adaptive', display: 'omitted' } } } }));
     await engine().generate(ask({ effort: 'high' }, { temperature: 0.3, providerOptions: { anthropic: { thinking: { type: 'adaptive' } } } }));
-    expect(server.requests[0]!.body).toMatchObject({ thinking: { type: 'adaptive' }, max_tokens: 4096, temperature: 0.3 });
+    expect(server.requests[0]!.body).toMatchObject({ thinking: { type: 'adaptive', display: 'omitted' }, output_config: { effort: 'medium' }, max_tokens: 8000 });
+    expect(server.requests[1]!.body).toMatchObject({ max_tokens: 4096, temperature: 0.3 });
+    expect(server.requests[1]!.body).not.toHaveProperty('thinking');
   });
 
   it('a bad value is refused before the call, naming the field', async () => {
@@ -159,8 +182,11 @@ describe('anthropic: reasoning -> thinking', () => {
     expect(server.requests[1]!.body).toMatchObject({ stream: true, thinking: { type: 'enabled', budget_tokens: 2048 } });
   });
 
-  it('an exact count sends thinking to count_tokens without the generation checks (a small maxTokens, a temperature)', async () => {
-    const n = await engine({ options: { exactTokenCount: true } }).countTokens!(ask({ effort: 'high' }, { maxTokens: 1, temperature: 0.2 }));
+  // The count body carries the thinking the generation would send, without fitting the budget under max_tokens
+  // (count_tokens has none). Until the graceful-degrade review a temperature was ignored here; now it drops
+  // thinking in the count as in the generation.
+  it('an exact count sends thinking to count_tokens without the max_tokens fitting (a small maxTokens)', async () => {
+    const n = await engine({ options: { exactTokenCount: true } }).countTokens!(ask({ effort: 'high' }, { maxTokens: 1 }));
     expect(typeof n).toBe('number');
     expect(server.requests[0]!.path).toBe('/v1/messages/count_tokens');
     expect(server.requests[0]!.body).toEqual({

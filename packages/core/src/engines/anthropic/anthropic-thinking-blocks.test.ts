@@ -107,18 +107,25 @@ describe('anthropic: signed thinking blocks', () => {
   });
 
   // Before 877e737's review fix the engine sent `thinking: enabled` here and the API refused the turn; now a tool
-  // turn without signed thinking leaves thinking off for that request (as LiteLLM does). The refusal itself is
-  // still shown, with thinking forced through providerOptions (sent as given).
+  // turn without signed thinking leaves thinking off for that request (as LiteLLM does), also when the thinking
+  // comes from providerOptions (which since the graceful-degrade review goes through the same rules). The refusal
+  // itself is still shown, with the engine's body plus thinking posted straight to the wire server.
   it('without the thinking block the API refuses thinking on the second turn, so the engine leaves thinking off for it', async () => {
     server.enqueue(toolTurn([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }]));
     const { result } = await streamed(first());
-    const forced = { ...second(result, false), providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 2048 } } } };
-    const e = await engine()
-      .generate(forced)
-      .catch((x: unknown) => x);
-    expect(LLMError.isInstance(e)).toBe(true);
-    expect(e).toMatchObject({ code: 'invalid_request', statusCode: 400 });
-    expect((e as LLMError).message).toContain('Expected `thinking` or `redacted_thinking`, but found `tool_use`');
+    const settings = { modelId: 'claude-test-1', defaultMaxTokens: 4096, jsonToolName: 'json', provider: 'anthropic' };
+    const { body } = convertToAnthropicRequest(second(result, false), settings);
+    const raw = await fetch(`${server.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-test', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ ...body, thinking: { type: 'enabled', budget_tokens: 2048 } }),
+    });
+    expect(raw.status).toBe(400);
+    expect(await raw.text()).toContain('Expected `thinking` or `redacted_thinking`, but found `tool_use`');
+    const viaOptions = { ...second(result, false), providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 2048 } } } };
+    server.enqueue({ content: 'Sunny, 18C.' });
+    expect((await engine().generate(viaOptions)).text).toBe('Sunny, 18C.');
+    expect(server.requests.at(-1)!.body).not.toHaveProperty('thinking');
     server.enqueue({ content: 'Sunny, 18C.' });
     const final = await engine().generate(second(result, false));
     expect(final.text).toBe('Sunny, 18C.');

@@ -1,6 +1,5 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { ChatMessage, ContentPart, GenerateRequest, ImagePart, ReasoningPart, ResponseFormat, ToolChoice, ToolDefinition } from '../../spec/messages.js';
-import { checkReasoning, reasoningBudget } from '../shared/reasoning.js';
 import type {
   AnthropicImageSource,
   AnthropicMessagesRequest,
@@ -9,6 +8,7 @@ import type {
   AnthropicTool,
   AnthropicToolChoice,
 } from './anthropic-api-types.js';
+import { applyThinking } from './apply-anthropic-thinking.js';
 
 export interface AnthropicRequestSettings {
   modelId: string;
@@ -16,16 +16,13 @@ export interface AnthropicRequestSettings {
   defaultMaxTokens: number;
   /** The deployment's most output tokens per call (config `maxOutputTokens`): `max_tokens` raised for thinking stays within it. */
   maxOutputTokens?: number;
-  /** False: the deployment cannot think (no `reasoning` capability), and `request.reasoning` is dropped. Default true. */
+  /** False: the deployment cannot think (no `reasoning` capability), and `request.reasoning` (and a `providerOptions.anthropic.thinking`) is dropped. Default true. */
   reasoning?: boolean;
   /** Name of the tool that carries JSON-mode answers. */
   jsonToolName: string;
   provider: string;
   deployment?: string;
-  /**
-   * Building a count_tokens body: `thinking` is set, but the checks that bind a generation (max_tokens above
-   * the budget, temperature, top_p, forced tools) are not made, so a count never fails on them.
-   */
+  /** Building a count_tokens body: `thinking` is set as for a generation, without fitting the budget under max_tokens. */
   countOnly?: boolean;
 }
 
@@ -182,94 +179,6 @@ function jsonTool(format: Exclude<ResponseFormat, { type: 'text' }>, name: strin
   };
 }
 
-/** Anthropic's smallest thinking budget (`budget_tokens` "Must be >=1024 and less than max_tokens": @anthropic-ai/sdk 1.14 ThinkingConfigEnabled). */
-const MIN_THINKING_BUDGET = 1024;
-
-/**
- * True when the last assistant turn has tool calls but no signed thinking (a `thinking` block with a signature,
- * or `redacted_thinking`): with thinking on, Anthropic answers 400 "Expected `thinking` or `redacted_thinking`,
- * but found `tool_use`". Such turns come through the chat-completions wire (no place for signatures) or from
- * another provider. LiteLLM drops thinking then (`last_assistant_with_tool_calls_has_no_thinking_blocks`).
- */
-function unsignedToolTurn(messages: readonly ChatMessage[]): boolean {
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const m = messages[i]!;
-    if (m.role !== 'assistant') continue;
-    if (!m.toolCalls || m.toolCalls.length === 0) return false;
-    return !(Array.isArray(m.reasoning) && m.reasoning.some((p) => !!p?.signature || p?.redactedData !== undefined));
-  }
-  return false;
-}
-
-/**
- * `request.reasoning` -> `thinking`: a budget (`budgetTokens`, else the effort's `REASONING_BUDGETS` entry,
- * raised to Anthropic's minimum of 1024) -> `{ type: "enabled", budget_tokens }`; 0 or effort `none` ->
- * `{ type: "disabled" }`. Reasoning is a hint: it is dropped (no `thinking` sent) on a deployment without the
- * `reasoning` capability (`settings.reasoning` false), and for a request whose last assistant turn has tool calls
- * without signed thinking (`unsignedToolTurn`). Thinking tokens count toward `max_tokens`, which must stay above
- * the budget and within the deployment's `maxOutputTokens`:
- * - the caller set `maxTokens`: an explicit `budgetTokens` at or above it is refused (param `maxTokens`, as
- *   Anthropic would refuse it); an effort's budget shrinks to `maxTokens - 1`, and thinking is dropped when that
- *   is below 1024;
- * - otherwise `max_tokens` = budget + the engine's default, at most `maxOutputTokens`; a budget that does not fit
- *   under it shrinks to `maxOutputTokens - 1` (thinking dropped below 1024).
- * With thinking on, Anthropic refuses temperature other than 1, top_p below 0.95 and forced tool use
- * (extended-thinking guide, "Feature compatibility":
- * https://platform.claude.com/docs/en/build-with-claude/extended-thinking; the API's own 400 says "Thinking may
- * not be enabled when tool_choice forces tool use"), so those are refused here, by field, before the call
- * (JSON mode is a forced tool on this engine: `unsupported`).
- */
-function applyThinking(body: AnthropicMessagesRequest, request: GenerateRequest, settings: AnthropicRequestSettings, ctx: ErrorContext, jsonMode: boolean): void {
-  const reasoning = checkReasoning(request.reasoning, ctx.provider);
-  const asked = reasoning && reasoningBudget(reasoning);
-  if (asked === undefined || settings.reasoning === false) return;
-  if (asked === 0) {
-    body.thinking = { type: 'disabled' };
-    return;
-  }
-  if (unsignedToolTurn(request.messages)) return;
-  let budget = Math.max(asked, MIN_THINKING_BUDGET);
-  if (settings.countOnly) {
-    body.thinking = { type: 'enabled', budget_tokens: budget };
-    return;
-  }
-  const explicit = reasoning!.budgetTokens !== undefined;
-  const from = explicit ? 'reasoning.budgetTokens' : `reasoning.effort "${reasoning!.effort}"`;
-  if (request.maxTokens !== undefined) {
-    if (request.maxTokens <= budget) {
-      if (explicit) {
-        throw invalid(
-          ctx,
-          'maxTokens',
-          `maxTokens (${request.maxTokens}) must be greater than the thinking budget (${budget} tokens, from ${from}): thinking tokens count toward max_tokens`,
-        );
-      }
-      budget = request.maxTokens - 1;
-    }
-  } else {
-    const cap = settings.maxOutputTokens;
-    let maxTokens = budget + settings.defaultMaxTokens;
-    if (cap !== undefined && maxTokens > cap) {
-      maxTokens = cap;
-      budget = Math.min(budget, cap - 1);
-    }
-    if (budget >= MIN_THINKING_BUDGET) body.max_tokens = maxTokens;
-  }
-  if (budget < MIN_THINKING_BUDGET) return;
-  if (request.temperature !== undefined && request.temperature !== 1) {
-    throw invalid(ctx, 'temperature', `temperature must be 1 or unset while thinking is on (${from}); Anthropic refuses other values with thinking`);
-  }
-  if (request.topP !== undefined && request.topP < 0.95) {
-    throw invalid(ctx, 'topP', `topP must be between 0.95 and 1 or unset while thinking is on (${from})`);
-  }
-  const forced = body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool';
-  if (forced && jsonMode) {
-    throw invalid(ctx, 'responseFormat', `JSON mode cannot be combined with thinking (${from}): it forces a tool call, which Anthropic refuses with thinking`, 'unsupported');
-  }
-  if (forced) throw invalid(ctx, 'toolChoice', `toolChoice must be auto or none while thinking is on (${from}); Anthropic refuses forced tool use with thinking`);
-  body.thinking = { type: 'enabled', budget_tokens: budget };
-}
-
 /**
  * Our request -> an Anthropic Messages body. System messages (wherever they are) join into `system`;
  * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see docs/core/anthropic.md).
@@ -337,8 +246,19 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
     }
   }
 
-  const extra = request.providerOptions?.anthropic;
-  if (!extra || extra.thinking === undefined) applyThinking(body, request, settings, ctx, jsonToolName !== undefined);
-  if (extra) Object.assign(body, extra);
+  // `providerOptions.anthropic.thinking` picks the thinking form and goes through the same graceful rules as
+  // `request.reasoning` (applyThinking); any other providerOptions.anthropic field is sent as it is, and an
+  // `output_config` there is merged over the effort set here.
+  const { thinking: thinkingOption, output_config: outputConfig, ...extra } = request.providerOptions?.anthropic ?? {};
+  applyThinking(body, request, settings, settings.provider, thinkingOption);
+  if (thinkingOption !== undefined && (typeof thinkingOption !== 'object' || thinkingOption === null || Array.isArray(thinkingOption))) {
+    body.thinking = thinkingOption as AnthropicMessagesRequest['thinking'];
+  }
+  if (outputConfig !== undefined) {
+    const ours = body.output_config;
+    const merged = typeof outputConfig === 'object' && outputConfig !== null && typeof ours === 'object' && ours !== null;
+    body.output_config = (merged ? { ...ours, ...outputConfig } : outputConfig) as AnthropicMessagesRequest['output_config'];
+  }
+  Object.assign(body, extra);
   return jsonToolName === undefined ? { body } : { body, jsonToolName };
 }

@@ -33,9 +33,25 @@ const MODELS: ReadonlyArray<readonly [RegExp, GeminiThinkingRange]> = [
 /** Models without a thinking control: Gemini 1.x and 2.0, 2.5 image/speech models, Gemma, embedding models. */
 const NO_THINKING = /^(?:gemini-(?:1|2\.0)[.-]|gemini-2\.5-[a-z-]*(?:image|tts|audio)|gemma|gemini-embedding|text-embedding|embedding)/;
 
+/**
+ * Google's moving aliases (`gemini-pro-latest`, `gemini-flash-latest`, `gemini-flash-lite-latest`: the newest
+ * model of the tier, Gemini 2.5 or later). They get the 2.5 budget range of their tier: Gemini 3 models still
+ * take `thinkingBudget`, and a budget within the 2.5 range is one every model of the tier takes (Pro cannot turn
+ * thinking off, so 0 becomes its minimum). Matched on the id as written: normalizing drops `-latest`, and bare
+ * `gemini-pro` is Gemini 1.0 Pro.
+ */
+const ALIASES: ReadonlyArray<readonly [RegExp, GeminiThinkingRange]> = [
+  [/^gemini-pro-latest$/, { budget: { min: 128, max: 32_768, off: false } }],
+  [/^gemini-flash-lite-latest$/, { budget: { min: 512, max: 24_576, off: true } }],
+  [/^gemini-flash-latest$/, { budget: { min: 1, max: 24_576, off: true } }],
+];
+
 /** The thinking settings a model takes; `{}` for an unknown model (values are sent as asked). */
 export function geminiThinkingRange(modelId: string | undefined): GeminiThinkingRange {
   if (!modelId) return {};
+  const written = modelId.trim().toLowerCase().split('/').pop() ?? '';
+  const alias = ALIASES.find(([re]) => re.test(written));
+  if (alias) return alias[1];
   const id = normalizeModelId(modelId);
   return MODELS.find(([re]) => re.test(id))?.[1] ?? {};
 }

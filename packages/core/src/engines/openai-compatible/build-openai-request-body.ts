@@ -1,6 +1,7 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest, ResponseFormat, ToolChoice } from '../../spec/messages.js';
 import { checkReasoning, reasoningEffort } from '../shared/reasoning.js';
+import { openAIReasoningEffort } from './openai-reasoning-models.js';
 import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
@@ -75,8 +76,9 @@ export function buildOpenAIRequestBody(
   // Only to a deployment with the `reasoning` capability: gpt-4o and most open models answer 400 to the field
   // ("Unsupported parameter: 'reasoning_effort'"), so elsewhere it is dropped (still checked).
   const asked = checkReasoning(request.reasoning, 'openai-compatible');
+  // An effort the model's family does not take goes as the nearest one it does (`openAIReasoningEffort`).
   const effort = reasoning && asked ? reasoningEffort(asked) : undefined;
-  if (effort !== undefined) body.reasoning_effort = effort;
+  if (effort !== undefined) body.reasoning_effort = openAIReasoningEffort(modelId, effort);
   Object.assign(body, request.providerOptions?.openai);
   if (endpoint.providerName !== 'openai') Object.assign(body, request.providerOptions?.[endpoint.providerName]);
   if (stream) {

@@ -1,15 +1,57 @@
 import { normalizeModelId } from '../../pricing/model-id.js';
+import { REASONING_EFFORTS, type ReasoningEffort } from '../../spec/reasoning.js';
 
 /**
- * OpenAI's reasoning families, which take `reasoning_effort`: the o-series (`o1`, `o3-mini`, `o4-mini`...),
- * gpt-5 and later (`gpt-5`, `gpt-5.1`, `gpt-5-mini`...) except the `-chat` models (`gpt-5-chat-latest` is not a
- * reasoning model and refuses the field), and the open-weight `gpt-oss` models (Groq, vLLM, Ollama take
- * `reasoning_effort` for them). Every other model (gpt-4o, gpt-4.1, Llama, Mistral...) is assumed not to take it:
- * a deployment that does declares `capabilities` with `reasoning` in its model config.
+ * OpenAI's reasoning families, which take `reasoning_effort`: the o-series (`o1`, `o3-mini`, `o4-mini`...) except
+ * `o1-mini` and `o1-preview` (reasoning models from before the field, which answer 400 "Unsupported parameter:
+ * 'reasoning_effort'"), gpt-5 and later (`gpt-5`, `gpt-5.1`, `gpt-5-mini`...) except the `-chat` models
+ * (`gpt-5-chat-latest` is not a reasoning model and refuses the field), and the open-weight `gpt-oss` models
+ * (Groq, vLLM and Ollama, which names them `gpt-oss:20b`, take `reasoning_effort` for them). Every other model
+ * (gpt-4o, gpt-4.1, Llama, Mistral...) is assumed not to take it: a deployment that does declares `capabilities`
+ * with `reasoning` in its model config.
  */
-const REASONING_ID = /^(?:o\d+(?:-|$)|gpt-(?:[5-9]|\d{2,})(?!.*-chat(?:-|$))(?:[.-]|$)|gpt-oss(?:-|$))/;
+const REASONING_ID = /^(?:(?!o1-(?:mini|preview)(?:-|$))o\d+(?:-|$)|gpt-(?:[5-9]|\d{2,})(?!.*-chat(?:-|$))(?:[.-]|$)|gpt-oss(?:[-:]|$))/;
 
 /** True when the model id (any `provider/` prefix and date suffix ignored) names an OpenAI reasoning family. */
 export function isOpenAIReasoningModel(modelId: string): boolean {
   return REASONING_ID.test(normalizeModelId(modelId));
+}
+
+/**
+ * The `reasoning_effort` values each family takes, first match wins (ids normalized as above). "Not all reasoning
+ * models support every value" (openai 6.49 `ReasoningEffort`); from OpenAI's reasoning guide and model pages:
+ * the o-series and gpt-oss take low, medium, high; gpt-5 (5.0: gpt-5, -mini, -nano, -codex) adds minimal;
+ * gpt-5-pro takes high only; gpt-5.1 brought none (and dropped minimal); gpt-5.1-codex-max takes low to xhigh;
+ * gpt-5.2-pro medium to xhigh; gpt-5.2 and later none to xhigh. `max` is sent to no known family (the nearest
+ * below it is). A model outside the table (a deployment that declares the `reasoning` capability: DeepSeek, Qwen
+ * on vLLM...) is sent the effort as asked.
+ */
+const EFFORTS: ReadonlyArray<readonly [RegExp, readonly ReasoningEffort[]]> = [
+  [/^o\d+(?:-|$)/, ['low', 'medium', 'high']],
+  [/^gpt-oss(?:[-:]|$)/, ['low', 'medium', 'high']],
+  [/^gpt-5-pro(?:-|$)/, ['high']],
+  [/^gpt-5(?:-|$)/, ['minimal', 'low', 'medium', 'high']],
+  [/^gpt-5\.1-codex-max(?:-|$)/, ['low', 'medium', 'high', 'xhigh']],
+  [/^gpt-5\.1(?:-|$)/, ['none', 'low', 'medium', 'high']],
+  [/^gpt-5\.\d+-pro(?:-|$)/, ['medium', 'high', 'xhigh']],
+  [/^gpt-(?:5\.\d+|[6-9]|\d{2,})(?:[.-]|$)/, ['none', 'low', 'medium', 'high', 'xhigh']],
+];
+
+/** The efforts a model takes (lowest first), or undefined when it is not in the table (send as asked). */
+export function openAIReasoningEfforts(modelId: string): readonly ReasoningEffort[] | undefined {
+  const id = normalizeModelId(modelId);
+  return EFFORTS.find(([re]) => re.test(id))?.[1];
+}
+
+/**
+ * The effort to send: the asked one when the model takes it; else `none` becomes the model's lowest effort (the
+ * least thinking it can do), and any other the nearest the model takes at or above it, else its highest (`xhigh`,
+ * `max` -> `high` on the o-series).
+ */
+export function openAIReasoningEffort(modelId: string, effort: ReasoningEffort): ReasoningEffort {
+  const takes = openAIReasoningEfforts(modelId);
+  if (!takes || takes.length === 0 || takes.includes(effort)) return effort;
+  if (effort === 'none') return takes[0]!;
+  const from = REASONING_EFFORTS.indexOf(effort);
+  return REASONING_EFFORTS.slice(from).find((e) => takes.includes(e)) ?? takes[takes.length - 1]!;
 }

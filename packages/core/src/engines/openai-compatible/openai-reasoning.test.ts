@@ -32,9 +32,17 @@ const ask = (reasoning: ReasoningOptions | undefined, extra: Partial<GenerateReq
 });
 
 describe('openai-compatible: reasoning -> reasoning_effort', () => {
-  it.each(REASONING_EFFORTS)('effort %s is sent as reasoning_effort, as is', async (effort) => {
-    await engine().generate(ask({ effort }));
-    expect(body()).toEqual({ model: 'gpt-5-test', messages: [{ role: 'user', content: 'Think about it' }], reasoning_effort: effort });
+  // A model outside the family table (openai-reasoning-models.ts), declared able to reason, gets every effort as
+  // asked; a known family gets the nearest effort it takes (since the graceful-degrade review).
+  const declared = { model: 'reasoner-test', capabilities: ['chat' as const, 'reasoning' as const] };
+  it.each(REASONING_EFFORTS)('effort %s is sent as reasoning_effort, as is, to a model outside the family table', async (effort) => {
+    await engine(declared).generate(ask({ effort }));
+    expect(body()).toEqual({ model: 'reasoner-test', messages: [{ role: 'user', content: 'Think about it' }], reasoning_effort: effort });
+  });
+
+  it('a gpt-5 (5.0) model gets the nearest effort it takes: none -> minimal, xhigh and max -> high', async () => {
+    for (const effort of REASONING_EFFORTS) await engine().generate(ask({ effort }));
+    expect(server.requests.map((_, i) => body(i).reasoning_effort)).toEqual(['minimal', 'minimal', 'low', 'medium', 'high', 'high', 'high']);
   });
 
   it.each([
@@ -43,7 +51,7 @@ describe('openai-compatible: reasoning -> reasoning_effort', () => {
     [2048, 'medium'],
     [32000, 'high'],
   ] as const)('a budget alone (%i) sends the effort of its budget (%s)', async (budgetTokens, effort) => {
-    await engine().generate(ask({ budgetTokens }));
+    await engine(declared).generate(ask({ budgetTokens }));
     expect(body().reasoning_effort).toBe(effort);
   });
 

@@ -1,0 +1,159 @@
+import type { ChatMessage, GenerateRequest } from '../../spec/messages.js';
+import type { ReasoningEffort } from '../../spec/reasoning.js';
+import { REASONING_BUDGETS, checkReasoning, reasoningBudget, reasoningEffort } from '../shared/reasoning.js';
+import type { AnthropicMessagesRequest } from './anthropic-api-types.js';
+import { anthropicThinkingMode } from './anthropic-thinking-models.js';
+
+/** Anthropic's smallest thinking budget (`budget_tokens` "Must be >=1024 and less than max_tokens": @anthropic-ai/sdk 1.14 ThinkingConfigEnabled). */
+export const MIN_THINKING_BUDGET = 1024;
+
+/** `output_config.effort` values (@anthropic-ai/sdk 1.14 OutputConfig: low, medium, high, xhigh, max). */
+export type AnthropicEffort = 'low' | 'medium' | 'high' | 'xhigh' | 'max';
+
+/** Our effort -> `output_config.effort`: `minimal` has no Anthropic level and becomes `low`; `none` sends no thinking at all. */
+export const ANTHROPIC_EFFORTS: Readonly<Record<Exclude<ReasoningEffort, 'none'>, AnthropicEffort>> = {
+  minimal: 'low',
+  low: 'low',
+  medium: 'medium',
+  high: 'high',
+  xhigh: 'xhigh',
+  max: 'max',
+};
+
+export interface ThinkingSettings {
+  modelId: string;
+  defaultMaxTokens: number;
+  maxOutputTokens?: number;
+  reasoning?: boolean;
+  countOnly?: boolean;
+}
+
+/** What the request asks for, from `providerOptions.anthropic.thinking` when it is a known form, else `request.reasoning`. */
+type Ask =
+  | { on: false; verbatim?: Record<string, unknown> }
+  | { on: true; form: 'budget' | 'adaptive'; budget?: number; effort?: ReasoningEffort; display?: unknown; verbatim?: Record<string, unknown> }
+  | { on: true; form: 'other'; verbatim: Record<string, unknown> };
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function readAsk(request: GenerateRequest, verbatim: Record<string, unknown> | undefined, provider: string): Ask | undefined {
+  const reasoning = checkReasoning(request.reasoning, provider);
+  const effort = reasoning && reasoningEffort(reasoning);
+  if (verbatim) {
+    const display = verbatim.display ?? undefined;
+    if (verbatim.type === 'disabled') return { on: false, verbatim };
+    if (verbatim.type === 'enabled' && typeof verbatim.budget_tokens === 'number') {
+      return { on: true, form: 'budget', budget: verbatim.budget_tokens, display, verbatim };
+    }
+    if (verbatim.type === 'adaptive') {
+      return { on: true, form: 'adaptive', ...(effort && effort !== 'none' ? { effort } : {}), display, verbatim };
+    }
+    return { on: true, form: 'other', verbatim };
+  }
+  const budget = reasoning && reasoningBudget(reasoning);
+  if (budget === undefined) return undefined;
+  if (budget === 0) return { on: false };
+  return { on: true, form: 'budget', budget, ...(effort ? { effort } : {}) };
+}
+
+/**
+ * True when the last assistant turn has tool calls but no signed thinking (a `thinking` block with a signature,
+ * or `redacted_thinking`): with thinking on, Anthropic answers 400 "Expected `thinking` or `redacted_thinking`,
+ * but found `tool_use`". Such turns come through the chat-completions wire (no place for signatures) or from
+ * another provider. LiteLLM drops thinking then (`last_assistant_with_tool_calls_has_no_thinking_blocks`).
+ */
+function unsignedToolTurn(messages: readonly ChatMessage[]): boolean {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    if (m.role !== 'assistant') continue;
+    if (!m.toolCalls || m.toolCalls.length === 0) return false;
+    return !(Array.isArray(m.reasoning) && m.reasoning.some((p) => !!p?.signature || p?.redactedData !== undefined));
+  }
+  return false;
+}
+
+/**
+ * True when the request sets something Anthropic refuses together with thinking: temperature other than 1, top_p
+ * below 0.95, or forced tool use (`any` / `tool`, which JSON mode is on this engine). Extended-thinking guide,
+ * "Feature compatibility" (https://platform.claude.com/docs/en/build-with-claude/extended-thinking); the API's
+ * own 400 says "Thinking may not be enabled when tool_choice forces tool use".
+ */
+function conflictsWithThinking(body: AnthropicMessagesRequest, request: GenerateRequest): boolean {
+  if (request.temperature !== undefined && request.temperature !== 1) return true;
+  if (request.topP !== undefined && request.topP < 0.95) return true;
+  return body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool';
+}
+
+/** The display setting of a verbatim form, carried to the form actually sent. */
+function withDisplay<T extends Record<string, unknown>>(thinking: T, display: unknown): T {
+  return display === undefined ? thinking : { ...thinking, display };
+}
+
+/**
+ * Sets `thinking` (and for adaptive thinking `output_config.effort`) on an Anthropic body. Reasoning is a hint
+ * that degrades gracefully: a request that works without it never fails because of it. The ask comes from
+ * `providerOptions.anthropic.thinking` when that is set (the form: `enabled` with a budget and/or `display`,
+ * `adaptive`, `disabled`; other types such as `between_tools` go as they are), else from `request.reasoning`
+ * (a budget: `budgetTokens`, else the effort's `REASONING_BUDGETS` entry). Both go through the same rules:
+ * - nothing is sent on a deployment without the `reasoning` capability (`settings.reasoning` false);
+ * - off (`none`, 0, `disabled`): `{ type: "disabled" }`, except on adaptive-only models, which refuse it (no
+ *   `thinking` at all; Mythos Preview thinks by default and cannot be turned off);
+ * - on: dropped when the last assistant turn has tool calls without signed thinking (`unsignedToolTurn`) and when
+ *   the caller's temperature (not 1), topP (below 0.95), JSON mode or forced tool choice would make Anthropic
+ *   refuse it: the caller's sampling and format settings win;
+ * - adaptive-only models (`anthropicThinkingMode` "adaptive"), and `adaptive` asked of a model that takes it:
+ *   `{ type: "adaptive" }` with `output_config.effort` from the effort (`ANTHROPIC_EFFORTS`; a budget's effort by
+ *   `reasoningEffort`); `adaptive` asked of a manual-only model (Claude 4.5 and earlier) becomes a budget;
+ * - a budget: `{ type: "enabled", budget_tokens }`, raised to Anthropic's minimum of 1024; it must stay below
+ *   `max_tokens`, within the deployment's `maxOutputTokens`. The caller set `maxTokens` (after the router's cap):
+ *   a budget at or above it shrinks to `maxTokens - 1`. Otherwise `max_tokens` = budget + the engine default, at
+ *   most `maxOutputTokens`, and the budget shrinks to fit. A budget that falls below 1024 drops thinking.
+ * Count bodies (`countOnly`) get the same form without the max_tokens fitting.
+ */
+export function applyThinking(body: AnthropicMessagesRequest, request: GenerateRequest, settings: ThinkingSettings, provider: string, verbatim: unknown): void {
+  const ask = readAsk(request, isRecord(verbatim) ? verbatim : undefined, provider);
+  if (ask === undefined || settings.reasoning === false) return;
+  let mode = anthropicThinkingMode(settings.modelId);
+  // A model the id says cannot think, declared able to (`capabilities`): whatever forms it takes are unknown.
+  if (mode === 'none') mode = 'both';
+  if (!ask.on) {
+    if (mode !== 'adaptive') body.thinking = ask.verbatim ?? { type: 'disabled' };
+    return;
+  }
+  if (unsignedToolTurn(request.messages) || conflictsWithThinking(body, request)) return;
+  if (ask.form === 'other') {
+    body.thinking = ask.verbatim;
+    return;
+  }
+  const fromAdaptive = ask.form === 'adaptive' ? ask.verbatim : undefined;
+  const effort = ask.effort ?? (ask.budget !== undefined ? reasoningEffort({ budgetTokens: ask.budget }) : undefined);
+  let budget = Math.max(ask.budget ?? REASONING_BUDGETS[effort ?? 'high'], MIN_THINKING_BUDGET);
+  const adaptive = mode === 'adaptive' || (ask.form === 'adaptive' && mode !== 'manual');
+
+  if (!settings.countOnly) {
+    if (request.maxTokens !== undefined) {
+      if (request.maxTokens <= budget) budget = request.maxTokens - 1;
+    } else {
+      const cap = settings.maxOutputTokens;
+      let maxTokens = budget + settings.defaultMaxTokens;
+      if (cap !== undefined && maxTokens > cap) {
+        maxTokens = cap;
+        budget = Math.min(budget, cap - 1);
+      }
+      if (adaptive || budget >= MIN_THINKING_BUDGET) body.max_tokens = maxTokens;
+    }
+  }
+
+  if (adaptive) {
+    body.thinking = withDisplay({ ...(fromAdaptive ?? {}), type: 'adaptive' }, ask.display);
+    if (effort !== undefined && effort !== 'none') {
+      body.output_config = { ...(isRecord(body.output_config) ? body.output_config : {}), effort: ANTHROPIC_EFFORTS[effort] };
+    }
+    return;
+  }
+  if (budget < MIN_THINKING_BUDGET) return;
+  const base = ask.form === 'budget' && ask.verbatim ? ask.verbatim : {};
+  body.thinking = withDisplay({ ...base, type: 'enabled', budget_tokens: budget }, ask.display);
+}
