@@ -6,6 +6,7 @@ import { evaluateDataset, evaluateModel, filterTasks } from '../../learning/eval
 import type { EvaluationReport } from '../../learning/evaluation/evaluation-report.js';
 import { formatReport, reportJson } from '../../learning/evaluation/format-report.js';
 import { reportSvg } from '../../learning/evaluation/report-plot.js';
+import type { PredictorKind } from '../../learning/predictors/types.js';
 import { loadRouterModel } from '../../learning/training/router-model.js';
 import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
@@ -60,7 +61,9 @@ Options:
       --tasks <a,b>          only these tasks
       --predictor <kind>     headline predictor: auto (picked on validation data), logistic, mf,
                              mlp, knn, ensemble, task, stack
-      --predictors <a,b>     train and report only these kinds (default: all of the above)
+      --predictors <a,b>     train and report only these kinds (default: all of the above); also
+                             gain, gain-mlp (two-model data only: the strong model's gain learned
+                             directly, by a softmax regression / by the mlp's network)
       --ood-guard            wrap every predictor in the out-of-distribution guard (prompts unlike
                              every training task fall back toward each model's mean quality)
       --hash-dim <n>         hashed TF-IDF buckets (default 65536)
@@ -96,9 +99,10 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   const tasks = parseTasks(values.tasks);
   const featureGroups = parseFeatureGroups(values.features);
   const structure = featureGroups?.includes('structure') === true;
-  const kinds = parseTasks(values.predictors)?.map((k) => {
+  const kinds = parseTasks(values.predictors)?.map((k): PredictorKind => {
+    if (k === 'gain' || k === 'gain-mlp') return k;
     const kind = parsePredictor(k);
-    if (kind === 'auto' || kind === 'prior') throw new CliUsageError(`option --predictors expects predictor kinds (logistic, mf, mlp, knn, ensemble, task, stack), got "${k}"`, '--predictors');
+    if (kind === 'auto' || kind === 'prior') throw new CliUsageError(`option --predictors expects predictor kinds (logistic, mf, mlp, knn, ensemble, task, stack, gain, gain-mlp), got "${k}"`, '--predictors');
     return kind;
   });
   if (values.model && featureGroups) throw new CliUsageError('--features trains with extra feature groups: use it without --model (a trained model carries its own)', '--features');
@@ -107,6 +111,7 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   if (values.hybrid && !values.cascade) throw new CliUsageError('--hybrid is a cascade evaluation: use it with --cascade', '--hybrid');
   if (values.cascade) cascadeDataFile(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const dataset = await loadDataset(resolveDataPath(values.data, ctx.env, ctx.cwd));
+  if (kinds?.some((k) => k === 'gain' || k === 'gain-mlp') && !dataset.pair) throw new CliUsageError(`--predictors gain/gain-mlp needs two-model data (a weak and a strong model); ${dataset.name} has ${dataset.models.length} models`, '--predictors');
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, tasks).map((e) => e.prompt), ctx, log) : undefined;
   if (values.model && values.augment) throw new CliUsageError('--augment trains a difficulty model: use it without --model (a trained model carries its own)', '--augment');

@@ -55,6 +55,17 @@ describe('llmrr router train', () => {
 });
 
 describe('llmrr router eval', () => {
+  it('--predictors gain: trained on two-model data, refused on many-model data', async () => {
+    const r = await router(['eval', '--data', 'pair.jsonl', '--json', '--folds', '3', '--hash-dim', '1024', '--predictors', 'logistic,gain']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as EvaluationReport;
+    const gain = report.predictors.find((p) => p.kind === 'gain');
+    expect(gain?.two_model?.apgr).toBeGreaterThan(0.7);
+    const many = await router(['eval', '--data', 'outcomes.csv', '--predictors', 'gain']);
+    expect(many.code).toBe(2);
+    expect(many.stderr).toMatch(/--predictors gain\/gain-mlp needs two-model data .* has 3 models/);
+  });
+
   it('many models: prints the table, writes the JSON report and the SVG plot', async () => {
     const r = await router(['eval', '--data', 'outcomes.csv', '--hash-dim', '1024', '--out', 'reports/out.json']);
     expect(r.code).toBe(0);

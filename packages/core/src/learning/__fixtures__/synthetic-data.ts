@@ -50,3 +50,23 @@ export function syntheticPairDataset(n = 400): RoutingDataset {
   }
   return { name: 'pair', format: 'routellm', models: ['weak', 'strong'], examples, pair: { weak: 0, strong: 1 } };
 }
+
+/**
+ * Two-model data where shared difficulty dominates and the strong model's gain is a rarer, separate
+ * signal: "easy" prompts both models get right (90%), "hard" ones both get wrong (90%), and only on
+ * "tricky" prompts (1 in 6) is the strong model right (90%) and the weak one wrong (90%).
+ */
+export function syntheticGainExamples(n: number, seed = 11): RoutingExample[] {
+  const r = seededRandom(seed);
+  const out: RoutingExample[] = [];
+  for (let i = 0; i < n; i++) {
+    const kind = i % 6 === 0 ? 'tricky' : i % 2 === 0 ? 'hard' : 'easy';
+    const noun = NOUNS[Math.floor(r() * NOUNS.length)]!;
+    const prompt = kind === 'tricky' ? `count the hidden pattern in ${noun} carefully` : kind === 'hard' ? `prove the open conjecture about ${noun} rigorously` : `say hello to ${noun} please`;
+    const good = (p: number) => (r() < p ? 1 : 0);
+    const weak = kind === 'easy' ? good(0.9) : good(0.1);
+    const strong = kind === 'hard' ? good(0.1) : good(0.9);
+    out.push({ id: `g${seed}-${i}`, prompt, task: kind, quality: [weak, strong] });
+  }
+  return out;
+}

@@ -1,6 +1,8 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { CentroidIndex } from '../features/centroid-index.js';
 import { EnsemblePredictor } from './ensemble-predictor.js';
+import { GainMlpPredictor } from './gain-mlp-predictor.js';
+import { GainPredictor } from './gain-predictor.js';
 import { GuardedPredictor } from './guarded-predictor.js';
 import { KnnPredictor } from './knn-predictor.js';
 import { LogisticPredictor } from './logistic-predictor.js';
@@ -33,6 +35,10 @@ export function loadPredictor(state: PredictorState): QualityPredictor {
     }
     case 'stack':
       return loadStack(state);
+    case 'gain':
+      return GainPredictor.fromJSON(state);
+    case 'gain-mlp':
+      return GainMlpPredictor.fromJSON(state);
     default:
       throw new LLMError({ code: 'invalid_request', message: `Unknown predictor kind ${JSON.stringify((state as { kind?: unknown })?.kind)}`, param: 'predictor.kind' });
   }

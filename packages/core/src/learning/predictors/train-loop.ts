@@ -31,10 +31,11 @@ export function logLoss(p: QualityPredictor, set: TrainingSet): number {
 
 /**
  * Mini-batch training with early stopping on a validation set: `step(i)` accumulates the gradient of
- * example `i`, `apply()` ends a batch; the parameters of the best validation epoch are kept.
+ * example `i`, `apply()` ends a batch; the parameters of the best validation epoch are kept. The
+ * validation loss is the model's own `validationLoss` when it has one, else `logLoss`.
  */
 export function trainLoop(
-  model: QualityPredictor & { snapshot(): unknown; restore(s: unknown): void },
+  model: QualityPredictor & { snapshot(): unknown; restore(s: unknown): void; validationLoss?(set: TrainingSet): number },
   train: TrainingSet,
   val: TrainingSet | undefined,
   step: (i: number) => void,
@@ -55,7 +56,7 @@ export function trainLoop(
       apply();
     }
     if (!val || val.x.length === 0) continue;
-    const loss = logLoss(model, val);
+    const loss = model.validationLoss ? model.validationLoss(val) : logLoss(model, val);
     if (loss < best - 1e-5) {
       best = loss;
       bestState = model.snapshot();

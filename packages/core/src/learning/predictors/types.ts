@@ -1,6 +1,6 @@
 import type { SparseVector } from '../features/sparse-vector.js';
 
-export type PredictorKind = 'prior' | 'logistic' | 'knn' | 'mf' | 'mlp' | 'ensemble' | 'task' | 'stack';
+export type PredictorKind = 'prior' | 'logistic' | 'knn' | 'mf' | 'mlp' | 'ensemble' | 'task' | 'stack' | 'gain' | 'gain-mlp';
 
 /** Per-model probability of a good answer for one prompt's features. */
 export interface QualityPredictor {
@@ -16,12 +16,17 @@ export interface QualityPredictor {
 export type PredictorState =
   | { kind: 'prior'; mean: number[] }
   | { kind: 'logistic'; dim: number; outputs: number; weights: SparseWeights; bias: number[] }
-  | { kind: 'mf' | 'mlp'; dim: number; hidden: number; outputs: number; activation: 'relu' | 'linear'; w1: SparseWeights; b1: number[]; w2: number[]; b2: number[] }
+  | TwoLayerState
   | { kind: 'ensemble'; members: PredictorState[] }
   | { kind: 'task'; block: [number, number]; tasks: string[]; temperature: number; quality: number[][]; centroids: Array<[number[], number[]]> }
   | { kind: 'guarded'; inner: PredictorState; block: [number, number]; centroids: Array<[number[], number[]]>; prior: number[]; low: number; high: number }
+  | { kind: 'gain'; dim: number; weak: number; strong: number; weights: SparseWeights; bias: number[] }
+  | { kind: 'gain-mlp'; weak: number; strong: number; net: TwoLayerState }
   | { kind: 'stack'; members: PredictorState[]; meta: Array<{ weights: number[]; bias: number }> }
   | { kind: 'knn'; k: number; block: [number, number]; outputs: number; prior: number[]; vectors: Array<[number[], number[]]>; quality: number[][] };
+
+/** State of a `mf` / `mlp` network (also the network inside `gain-mlp`). */
+export type TwoLayerState = { kind: 'mf' | 'mlp'; dim: number; hidden: number; outputs: number; activation: 'relu' | 'linear'; w1: SparseWeights; b1: number[]; w2: number[]; b2: number[] };
 
 /** Row-major weights (dim x cols) stored by non-zero rows only: `rows[i]` is the row index of `values[i]`. */
 export interface SparseWeights {

@@ -4,6 +4,8 @@ import { fnv1a } from '../datasets/split-examples.js';
 import type { RoutingExample } from '../datasets/types.js';
 import { DEFAULT_HASH_DIM, featureBlocks, featureDim, featurize, fitFeatures, type FeatureSpec } from '../features/feature-pipeline.js';
 import { EnsemblePredictor } from '../predictors/ensemble-predictor.js';
+import { trainGainMlp } from '../predictors/gain-mlp-predictor.js';
+import { trainGain } from '../predictors/gain-predictor.js';
 import { GuardedPredictor, fitGuard } from '../predictors/guarded-predictor.js';
 import { trainKnn } from '../predictors/knn-predictor.js';
 import { trainLogistic } from '../predictors/logistic-predictor.js';
@@ -17,6 +19,9 @@ import { stackMembers } from './stack-members.js';
 import { trainStack } from './train-stack.js';
 
 export const PREDICTOR_KINDS: readonly PredictorKind[] = ['logistic', 'mf', 'mlp', 'knn', 'ensemble', 'task', 'stack'];
+// Not default kinds (trained only when `kinds` names them): `gain` and `gain-mlp`, the strong model's
+// gain learned directly, two-model data only (their trainers refuse other data); not members of the
+// ensemble or the stack.
 
 /** Prompt embeddings, by prompt text (from the embedding cache). */
 export type EmbeddingLookup = (prompt: string) => ArrayLike<number> | undefined;
@@ -137,6 +142,8 @@ export function trainPredictors(
     else if (kind === 'logistic') p = trainLogistic(train, val, { seed, ...options.hyper });
     else if ((kind === 'mf' || kind === 'mlp') && options.multitask) p = trainMultitask(kind, train, val, spec, options.multitask, emb?.lookup, { seed, ...options.hyper }, options.log);
     else if (kind === 'mf' || kind === 'mlp') p = trainTwoLayer(kind, train, val, { seed, ...options.hyper });
+    else if (kind === 'gain') p = trainGain(train, val, pair, { seed, ...options.hyper });
+    else if (kind === 'gain-mlp') p = trainGainMlp(train, val, pair, { seed, ...options.hyper });
     else if (kind === 'knn') p = trainKnn(train, emb ? blocks.embedding : blocks.hashed, 20);
     else if (kind === 'task') {
       // Needs two tasks or more in the training prompts (one task: it would be the prior).
