@@ -16,8 +16,12 @@ const SUFFIXES: readonly RegExp[] = [
   /-latest$/,
 ];
 
-/** Bedrock: optional cross-region prefix, then the vendor prefix (`us.anthropic.claude-...`). */
-const BEDROCK_PREFIX = /^(?:(?:us|eu|apac|global)\.)?(?:anthropic|meta|mistral|amazon|cohere|ai21|deepseek)\./;
+/**
+ * Bedrock: optional cross-region inference profile prefix, then the vendor prefix (`us.anthropic.claude-...`,
+ * `us-gov.anthropic.claude-...`). The geographies of Bedrock's cross-region profiles: `global`, `us`, `us-gov`,
+ * `eu`, `apac`, `jp`, `au` (AWS CDK `CrossRegionInferenceProfileRegion`: GLOBAL, US, US_GOV, EU, APAC, JP, AU).
+ */
+const BEDROCK_PREFIX = /^(?:(?:global|us-gov|us|eu|apac|jp|au)\.)?(?:anthropic|meta|mistral|amazon|cohere|ai21|deepseek)\./;
 
 /** Gemini's stable version suffix (`gemini-1.5-flash-002`). */
 const GEMINI_VERSION = /^(gemini-.*)-\d{3}$/;

@@ -16,6 +16,16 @@ describe('normalizeModelId', () => {
     ['claude-sonnet-4.5', 'claude-sonnet-4-5'],
     ['us.anthropic.claude-3-haiku-20240307-v1:0', 'claude-3-haiku'],
     ['anthropic.claude-3-5-sonnet-20241022-v2:0', 'claude-3-5-sonnet'],
+    // Every Bedrock cross-region inference profile geography (global, us, us-gov, eu, apac, jp, au).
+    ['global.anthropic.claude-sonnet-4-5-20250929-v1:0', 'claude-sonnet-4-5'],
+    ['eu.anthropic.claude-3-haiku-20240307-v1:0', 'claude-3-haiku'],
+    ['apac.anthropic.claude-3-haiku-20240307-v1:0', 'claude-3-haiku'],
+    ['jp.anthropic.claude-sonnet-4-5-20250929-v1:0', 'claude-sonnet-4-5'],
+    ['au.anthropic.claude-sonnet-4-5-20250929-v1:0', 'claude-sonnet-4-5'],
+    ['us-gov.anthropic.claude-3-5-sonnet-20240620-v1:0', 'claude-3-5-sonnet'],
+    ['US-GOV.meta.llama3-1-8b-instruct-v1:0', 'llama3-1-8b-instruct'],
+    // Not a geography: kept.
+    ['xx.anthropic.claude-3-haiku', 'xx.anthropic.claude-3-haiku'],
     ['vertex_ai/claude-3-5-sonnet@20240620', 'claude-3-5-sonnet'],
     ['models/gemini-2.0-flash-001', 'gemini-2.0-flash'],
     ['gemini-1.5-flash-latest', 'gemini-1.5-flash'],
@@ -49,6 +59,12 @@ describe('priceFor', () => {
     expect(priceFor('gemini/gemini-2.5-pro')).toMatchObject({ input: 1.25, output: 10 });
     expect(priceFor('groq/llama-3.3-70b-versatile')).toMatchObject({ input: 0.59, output: 0.79 });
     expect(priceFor('deepseek-reasoner')).toMatchObject({ input: 0.28, cachedInput: 0.028 });
+  });
+
+  it('finds Bedrock ids under every cross-region profile prefix (jp., au., us-gov. as well as us., eu., apac., global.)', () => {
+    for (const geo of ['global', 'us', 'us-gov', 'eu', 'apac', 'jp', 'au']) {
+      expect(priceFor(`${geo}.anthropic.claude-sonnet-4-5-20250929-v1:0`), geo).toMatchObject({ input: 3, output: 15 });
+    }
   });
 
   it('prefers an exact dated row over the family row', () => {

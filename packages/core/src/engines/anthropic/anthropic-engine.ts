@@ -68,14 +68,13 @@ export class AnthropicEngine implements LanguageEngineV1 {
     return `${base.endsWith('/v1') ? base : `${base}/v1`}${path}`;
   }
 
-  private convert(request: GenerateRequest, countOnly = false): ConvertedAnthropicRequest {
+  private convert(request: GenerateRequest): ConvertedAnthropicRequest {
     return convertToAnthropicRequest(request, {
       modelId: this.modelId,
       defaultMaxTokens: this.settings.defaultMaxTokens,
       ...(this.settings.maxOutputTokens !== undefined ? { maxOutputTokens: this.settings.maxOutputTokens } : {}),
       reasoning: this.capabilities.reasoning,
       jsonToolName: this.settings.jsonToolName,
-      ...(countOnly ? { countOnly } : {}),
       ...this.context,
     });
   }
@@ -139,8 +138,9 @@ export class AnthropicEngine implements LanguageEngineV1 {
   private async countTokensExactly(request: GenerateRequest, options: CountTokensCallOptions): Promise<number> {
     const { signal } = options;
     try {
-      const { body } = this.convert(request, true);
+      // The messages body for the same request (same thinking form, budget fitted under the same max_tokens);
       // count_tokens takes only the prompt fields; sampling fields such as max_tokens are rejected.
+      const { body } = this.convert(request);
       const countBody: Record<string, unknown> = { model: body.model, messages: body.messages };
       for (const key of ['system', 'tools', 'tool_choice', 'thinking', 'output_config'] as const) if (body[key] !== undefined) countBody[key] = body[key];
       options.onProviderRequest?.();

@@ -185,14 +185,24 @@ describe('anthropic: reasoning -> thinking', () => {
   // The count body carries the thinking the generation would send, without fitting the budget under max_tokens
   // (count_tokens has none). Until the graceful-degrade review a temperature was ignored here; now it drops
   // thinking in the count as in the generation.
-  it('an exact count sends thinking to count_tokens without the max_tokens fitting (a small maxTokens)', async () => {
-    const n = await engine({ options: { exactTokenCount: true } }).countTokens!(ask({ effort: 'high' }, { maxTokens: 1 }));
-    expect(typeof n).toBe('number');
-    expect(server.requests[0]!.path).toBe('/v1/messages/count_tokens');
+  // Changed expectation (third review): the count body used to skip the budget fitting and sent
+  // `budget_tokens: 4096` where the messages body, for the same request, sends no thinking (4096 does not fit under
+  // maxTokens 1) or a smaller budget. It now counts the request the messages body sends.
+  it('an exact count sends the thinking form of the messages body (budget fitted under the same maxTokens)', async () => {
+    const e = engine({ options: { exactTokenCount: true } });
+    for (const maxTokens of [1, 3000, undefined]) {
+      await e.countTokens!(ask({ effort: 'high' }, maxTokens === undefined ? {} : { maxTokens }));
+    }
+    expect(server.requests.map((r) => r.path)).toEqual(Array(3).fill('/v1/messages/count_tokens'));
     expect(server.requests[0]!.body).toEqual({
       model: 'claude-test-1',
       messages: [{ role: 'user', content: [{ type: 'text', text: 'Think about it' }] }],
-      thinking: { type: 'enabled', budget_tokens: 4096 },
     });
+    expect(server.requests.map((r) => (r.body as Record<string, unknown>).thinking)).toEqual([
+      undefined,
+      { type: 'enabled', budget_tokens: 2999 },
+      { type: 'enabled', budget_tokens: 4096 },
+    ]);
+    expect(server.requests.some((r) => 'max_tokens' in (r.body as Record<string, unknown>))).toBe(false);
   });
 });

@@ -2,30 +2,17 @@ import type { ChatMessage, GenerateRequest } from '../../spec/messages.js';
 import type { ReasoningEffort } from '../../spec/reasoning.js';
 import { REASONING_BUDGETS, checkReasoning, reasoningBudget, reasoningEffort } from '../shared/reasoning.js';
 import type { AnthropicMessagesRequest } from './anthropic-api-types.js';
+import { anthropicEffort } from './anthropic-efforts.js';
 import { anthropicThinkingMode } from './anthropic-thinking-models.js';
 
 /** Anthropic's smallest thinking budget (`budget_tokens` "Must be >=1024 and less than max_tokens": @anthropic-ai/sdk 1.14 ThinkingConfigEnabled). */
 export const MIN_THINKING_BUDGET = 1024;
-
-/** `output_config.effort` values (@anthropic-ai/sdk 1.14 OutputConfig: low, medium, high, xhigh, max). */
-export type AnthropicEffort = 'low' | 'medium' | 'high' | 'xhigh' | 'max';
-
-/** Our effort -> `output_config.effort`: `minimal` has no Anthropic level and becomes `low`; `none` sends no thinking at all. */
-export const ANTHROPIC_EFFORTS: Readonly<Record<Exclude<ReasoningEffort, 'none'>, AnthropicEffort>> = {
-  minimal: 'low',
-  low: 'low',
-  medium: 'medium',
-  high: 'high',
-  xhigh: 'xhigh',
-  max: 'max',
-};
 
 export interface ThinkingSettings {
   modelId: string;
   defaultMaxTokens: number;
   maxOutputTokens?: number;
   reasoning?: boolean;
-  countOnly?: boolean;
 }
 
 /** What the request asks for, from `providerOptions.anthropic.thinking` when it is a known form, else `request.reasoning`. */
@@ -75,15 +62,20 @@ function unsignedToolTurn(messages: readonly ChatMessage[]): boolean {
 }
 
 /**
- * True when the request sets something Anthropic refuses together with thinking: temperature other than 1, top_p
- * below 0.95, or forced tool use (`any` / `tool`, which JSON mode is on this engine). Extended-thinking guide,
- * "Feature compatibility" (https://platform.claude.com/docs/en/build-with-claude/extended-thinking); the API's
- * own 400 says "Thinking may not be enabled when tool_choice forces tool use".
+ * True when the body as sent (`final`: the body with the `providerOptions.anthropic` fields merged over it, as the
+ * engine sends it) sets something Anthropic refuses together with thinking: temperature other than 1, top_p below
+ * 0.95, any top_k, or forced tool use (`any` / `tool`, which JSON mode is on this engine). Extended-thinking guide,
+ * "Feature compatibility" (https://platform.claude.com/docs/en/build-with-claude/extended-thinking: "Thinking isn't
+ * compatible with temperature or top_k modifications as well as forced tool use"; top_p may be set between 0.95
+ * and 1); the API's own 400 says "Thinking may not be enabled when tool_choice forces tool use". The same rules
+ * hold for manual and adaptive thinking.
  */
-function conflictsWithThinking(body: AnthropicMessagesRequest, request: GenerateRequest): boolean {
-  if (request.temperature !== undefined && request.temperature !== 1) return true;
-  if (request.topP !== undefined && request.topP < 0.95) return true;
-  return body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool';
+function conflictsWithThinking(final: Record<string, unknown>): boolean {
+  const { temperature, top_p: topP, top_k: topK, tool_choice: toolChoice } = final;
+  if (temperature !== undefined && temperature !== null && temperature !== 1) return true;
+  if (topP !== undefined && topP !== null && !(typeof topP === 'number' && topP >= 0.95)) return true;
+  if (topK !== undefined && topK !== null) return true;
+  return isRecord(toolChoice) && (toolChoice.type === 'any' || toolChoice.type === 'tool');
 }
 
 /** The display setting of a verbatim form, carried to the form actually sent. */
@@ -101,18 +93,27 @@ function withDisplay<T extends Record<string, unknown>>(thinking: T, display: un
  * - off (`none`, 0, `disabled`): `{ type: "disabled" }`, except on adaptive-only models, which refuse it (no
  *   `thinking` at all; Mythos Preview thinks by default and cannot be turned off);
  * - on: dropped when the last assistant turn has tool calls without signed thinking (`unsignedToolTurn`) and when
- *   the caller's temperature (not 1), topP (below 0.95), JSON mode or forced tool choice would make Anthropic
+ *   the body as sent (`overrides`: the `providerOptions.anthropic` fields merged over it) has a temperature other
+ *   than 1, a top_p below 0.95, any top_k, or forced tool choice (JSON mode included), which would make Anthropic
  *   refuse it: the caller's sampling and format settings win;
  * - adaptive-only models (`anthropicThinkingMode` "adaptive"), and `adaptive` asked of a model that takes it:
- *   `{ type: "adaptive" }` with `output_config.effort` from the effort (`ANTHROPIC_EFFORTS`; a budget's effort by
- *   `reasoningEffort`); `adaptive` asked of a manual-only model (Claude 4.5 and earlier) becomes a budget;
+ *   `{ type: "adaptive" }` with `output_config.effort` from the effort (`anthropicEffort`: the nearest level the
+ *   model takes, not above the asked one; a budget's effort by `reasoningEffort`); `adaptive` asked of a manual-only model (Claude 4.5 and earlier) becomes a budget;
  * - a budget: `{ type: "enabled", budget_tokens }`, raised to Anthropic's minimum of 1024; it must stay below
  *   `max_tokens`, within the deployment's `maxOutputTokens`. The caller set `maxTokens` (after the router's cap):
  *   a budget at or above it shrinks to `maxTokens - 1`. Otherwise `max_tokens` = budget + the engine default, at
  *   most `maxOutputTokens`, and the budget shrinks to fit. A budget that falls below 1024 drops thinking.
- * Count bodies (`countOnly`) get the same form without the max_tokens fitting.
+ * A count_tokens body is built by the same call (the engine then leaves out `max_tokens`), so it carries the same
+ * thinking form as the messages body for the same request.
  */
-export function applyThinking(body: AnthropicMessagesRequest, request: GenerateRequest, settings: ThinkingSettings, provider: string, verbatim: unknown): void {
+export function applyThinking(
+  body: AnthropicMessagesRequest,
+  request: GenerateRequest,
+  settings: ThinkingSettings,
+  provider: string,
+  verbatim: unknown,
+  overrides: Record<string, unknown> = {},
+): void {
   const ask = readAsk(request, isRecord(verbatim) ? verbatim : undefined, provider);
   if (ask === undefined || settings.reasoning === false) return;
   let mode = anthropicThinkingMode(settings.modelId);
@@ -122,7 +123,7 @@ export function applyThinking(body: AnthropicMessagesRequest, request: GenerateR
     if (mode !== 'adaptive') body.thinking = ask.verbatim ?? { type: 'disabled' };
     return;
   }
-  if (unsignedToolTurn(request.messages) || conflictsWithThinking(body, request)) return;
+  if (unsignedToolTurn(request.messages) || conflictsWithThinking({ ...body, ...overrides })) return;
   if (ask.form === 'other') {
     body.thinking = ask.verbatim;
     return;
@@ -132,24 +133,22 @@ export function applyThinking(body: AnthropicMessagesRequest, request: GenerateR
   let budget = Math.max(ask.budget ?? REASONING_BUDGETS[effort ?? 'high'], MIN_THINKING_BUDGET);
   const adaptive = mode === 'adaptive' || (ask.form === 'adaptive' && mode !== 'manual');
 
-  if (!settings.countOnly) {
-    if (request.maxTokens !== undefined) {
-      if (request.maxTokens <= budget) budget = request.maxTokens - 1;
-    } else {
-      const cap = settings.maxOutputTokens;
-      let maxTokens = budget + settings.defaultMaxTokens;
-      if (cap !== undefined && maxTokens > cap) {
-        maxTokens = cap;
-        budget = Math.min(budget, cap - 1);
-      }
-      if (adaptive || budget >= MIN_THINKING_BUDGET) body.max_tokens = maxTokens;
+  if (request.maxTokens !== undefined) {
+    if (request.maxTokens <= budget) budget = request.maxTokens - 1;
+  } else {
+    const cap = settings.maxOutputTokens;
+    let maxTokens = budget + settings.defaultMaxTokens;
+    if (cap !== undefined && maxTokens > cap) {
+      maxTokens = cap;
+      budget = Math.min(budget, cap - 1);
     }
+    if (adaptive || budget >= MIN_THINKING_BUDGET) body.max_tokens = maxTokens;
   }
 
   if (adaptive) {
     body.thinking = withDisplay({ ...(fromAdaptive ?? {}), type: 'adaptive' }, ask.display);
     if (effort !== undefined && effort !== 'none') {
-      body.output_config = { ...(isRecord(body.output_config) ? body.output_config : {}), effort: ANTHROPIC_EFFORTS[effort] };
+      body.output_config = { ...(isRecord(body.output_config) ? body.output_config : {}), effort: anthropicEffort(settings.modelId, effort) };
     }
     return;
   }

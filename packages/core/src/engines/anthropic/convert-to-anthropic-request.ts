@@ -22,8 +22,6 @@ export interface AnthropicRequestSettings {
   jsonToolName: string;
   provider: string;
   deployment?: string;
-  /** Building a count_tokens body: `thinking` is set as for a generation, without fitting the budget under max_tokens. */
-  countOnly?: boolean;
 }
 
 export interface ConvertedAnthropicRequest {
@@ -248,9 +246,10 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
 
   // `providerOptions.anthropic.thinking` picks the thinking form and goes through the same graceful rules as
   // `request.reasoning` (applyThinking); any other providerOptions.anthropic field is sent as it is, and an
-  // `output_config` there is merged over the effort set here.
+  // `output_config` there is merged over the effort set here. Those fields are given to applyThinking too: a
+  // top_k, temperature, top_p or tool_choice set there conflicts with thinking as much as the request's own.
   const { thinking: thinkingOption, output_config: outputConfig, ...extra } = request.providerOptions?.anthropic ?? {};
-  applyThinking(body, request, settings, settings.provider, thinkingOption);
+  applyThinking(body, request, settings, settings.provider, thinkingOption, extra);
   if (thinkingOption !== undefined && (typeof thinkingOption !== 'object' || thinkingOption === null || Array.isArray(thinkingOption))) {
     body.thinking = thinkingOption as AnthropicMessagesRequest['thinking'];
   }

@@ -20,18 +20,32 @@ export function isOpenAIReasoningModel(modelId: string): boolean {
 /**
  * The `reasoning_effort` values each family takes, first match wins (ids normalized as above). "Not all reasoning
  * models support every value" (openai 6.49 `ReasoningEffort`); from OpenAI's reasoning guide and model pages:
- * the o-series and gpt-oss take low, medium, high; gpt-5 (5.0: gpt-5, -mini, -nano, -codex) adds minimal;
- * gpt-5-pro takes high only; gpt-5.1 brought none (and dropped minimal); gpt-5.1-codex-max takes low to xhigh;
- * gpt-5.2-pro medium to xhigh; gpt-5.2 and later none to xhigh. `max` is sent to no known family (the nearest
- * below it is). A model outside the table (a deployment that declares the `reasoning` capability: DeepSeek, Qwen
- * on vLLM...) is sent the effort as asked.
+ * the o-series and gpt-oss take low, medium, high; gpt-5 (5.0: gpt-5, -mini, -nano) adds minimal; gpt-5-pro takes
+ * high only; gpt-5.1 brought none (and dropped minimal); gpt-5.2-pro medium to xhigh; gpt-5.2 and later none to
+ * xhigh. The Codex models are reasoning-only (no none, no minimal) and come before the general rows:
+ * - gpt-5-codex (and gpt-5-codex-mini): low, medium, high. The API's 400: "Unsupported value: 'minimal' is not
+ *   supported with the 'gpt-5-codex' model. Supported values are: 'low', 'medium', and 'high'."
+ *   (CherryHQ/cherry-studio#10430);
+ * - gpt-5.1-codex: low, medium, high ("'none' is not supported with the 'gpt-5.1-codex' model. Supported values
+ *   are: 'low', 'medium', and 'high'", openai/codex#6647); gpt-5.1-codex-max: low to xhigh;
+ * - gpt-5.1-codex-mini: medium and high only. Codex's own model list offers it no `low`, and whether the API takes
+ *   `low` is not documented, so only the two levels that are known to work are sent (`low` and below -> medium);
+ * - gpt-5.2-codex, gpt-5.3-codex and later 5.x Codex: low, medium, high, xhigh (OpenAI's gpt-5.3-codex model page,
+ *   https://developers.openai.com/api/docs/models/gpt-5.3-codex; "the codex models are reasoning only and thus don't
+ *   support a 'none' reasoning effort", router-for-me/CLIProxyAPI#249).
+ * `max` is sent to no known family (the nearest below it is). A model outside the table (a deployment that
+ * declares the `reasoning` capability: DeepSeek, Qwen on vLLM...) is sent the effort as asked.
  */
 const EFFORTS: ReadonlyArray<readonly [RegExp, readonly ReasoningEffort[]]> = [
   [/^o\d+(?:-|$)/, ['low', 'medium', 'high']],
   [/^gpt-oss(?:[-:]|$)/, ['low', 'medium', 'high']],
+  [/^gpt-5-codex(?:-|$)/, ['low', 'medium', 'high']],
+  [/^gpt-5\.1-codex-max(?:-|$)/, ['low', 'medium', 'high', 'xhigh']],
+  [/^gpt-5\.1-codex-mini(?:-|$)/, ['medium', 'high']],
+  [/^gpt-5\.1-codex(?:-|$)/, ['low', 'medium', 'high']],
+  [/^gpt-5\.\d+-codex(?:-|$)/, ['low', 'medium', 'high', 'xhigh']],
   [/^gpt-5-pro(?:-|$)/, ['high']],
   [/^gpt-5(?:-|$)/, ['minimal', 'low', 'medium', 'high']],
-  [/^gpt-5\.1-codex-max(?:-|$)/, ['low', 'medium', 'high', 'xhigh']],
   [/^gpt-5\.1(?:-|$)/, ['none', 'low', 'medium', 'high']],
   [/^gpt-5\.\d+-pro(?:-|$)/, ['medium', 'high', 'xhigh']],
   [/^gpt-(?:5\.\d+|[6-9]|\d{2,})(?:[.-]|$)/, ['none', 'low', 'medium', 'high', 'xhigh']],
