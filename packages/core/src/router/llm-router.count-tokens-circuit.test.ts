@@ -1,118 +1,19 @@
-import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelConfigInput, RouterConfigInput } from '../config/schema.js';
-import '../engines/index.js';
+import { describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../spec/index.js';
 import { testServiceUrls } from '../stores/__fixtures__/store-fixtures.js';
 import { connectRedis } from '../stores/redis/redis-connection.js';
-import { anthropicErrorTypeForStatus, anthropicMessageBody } from '../test/anthropic-wire-server.js';
 import { rejection } from '../test/async.test-helpers.js';
+import { hello, startImageServer, useCountTokensCircuitFixture } from '../test/count-tokens-circuit.test-helpers.js';
 import { LLMRouter } from './llm-router.js';
-import { RedisCircuitStateStore } from './resilience/redis-circuit-state-store.js';
 
 // LLMRouter.countTokens and the counting deployment's circuit breaker: an open circuit (within its cooldown)
 // answers the local estimate with no network I/O; closed or half-open, the count goes out without a permit or
 // probe slot; a remote count failing because the provider is down or failing counts against the circuit (and
 // re-opens a half-open one); other count failures and successful counts leave it be.
 
-/** What the upstream does with one request: answer (a count, or a message), an Anthropic error, a dropped connection, or nothing. */
-type Reply = { ok: true } | { status: number } | { drop: true } | { hang: true };
-
-/**
- * An upstream speaking Anthropic's wire format on both endpoints the engine uses: POST /v1/messages (a
- * non-streamed message answer) and POST /v1/messages/count_tokens (`{ input_tokens }`), each with its own
- * queue of scripted replies (default: answer). Errors carry Anthropic's body `{ type: 'error', error }`.
- */
-class Upstream {
-  readonly counts: Reply[] = [];
-  readonly calls: Reply[] = [];
-  /** Requests received, by path. */
-  received: string[] = [];
-  private server: Server | undefined;
-  url = '';
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  get countRequests(): number {
-    return this.received.filter((p) => p === '/v1/messages/count_tokens').length;
-  }
-
-  get callRequests(): number {
-    return this.received.filter((p) => p === '/v1/messages').length;
-  }
-
-  reset(): void {
-    this.counts.length = 0;
-    this.calls.length = 0;
-    this.received = [];
-  }
-
-  async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-    const path = (req.url ?? '').split('?')[0]!;
-    this.received.push(path);
-    const count = path === '/v1/messages/count_tokens';
-    const reply = (count ? this.counts : this.calls).shift() ?? { ok: true };
-    if ('hang' in reply) return;
-    if ('drop' in reply) {
-      req.socket.destroy();
-      return;
-    }
-    if ('status' in reply) {
-      const type = anthropicErrorTypeForStatus(reply.status);
-      res.writeHead(reply.status, { 'content-type': 'application/json', 'request-id': 'req_err' });
-      res.end(JSON.stringify({ type: 'error', error: { type, message: `scripted ${reply.status}` } }));
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_ok' });
-    res.end(JSON.stringify(count ? { input_tokens: 4242 } : anthropicMessageBody({ content: 'ok' }, body)));
-  }
-}
-
-const upstream = new Upstream();
-beforeAll(() => upstream.start());
-afterAll(() => upstream.close());
-
-const routers: LLMRouter[] = [];
-afterEach(async () => {
-  await Promise.all(routers.splice(0).map((r) => r.close()));
-  upstream.reset();
-});
-
-const hello: GenerateRequest = { messages: [{ role: 'user', content: 'hello there, how are you' }] };
-
-const claude = (extra: Partial<ModelConfigInput> = {}): ModelConfigInput => ({
-  name: 'claude',
-  engine: 'anthropic',
-  model: 'claude-test-1',
-  baseURL: upstream.url,
-  apiKey: 'sk-ant-test',
-  options: { exactTokenCount: true },
-  ...extra,
-});
-
-/** A router over the one Anthropic deployment, a clock the test moves, and the circuit transitions it saw. */
-function setup(circuitBreaker: NonNullable<RouterConfigInput['routing']>['circuitBreaker'], extra: ConstructorParameters<typeof LLMRouter>[1] = {}) {
-  const clock = { now: 1_000_000 };
-  const r = new LLMRouter({ models: [claude()], routing: { retries: { max: 0 }, circuitBreaker } }, { now: () => clock.now, ...extra });
-  routers.push(r);
-  const circuit: string[] = [];
-  r.on('circuit', (e) => circuit.push(`${e.from}->${e.to}`));
-  return { r, clock, circuit };
-}
+const { upstream, routers, claude, setup, watchCircuit, useRedisRouters } = useCountTokensCircuitFixture();
 
 describe('countTokens and the circuit breaker', () => {
   it('an open circuit answers the local estimate: no request to the provider, no admission asked', async () => {
@@ -259,12 +160,7 @@ describe('countTokens and the circuit breaker', () => {
 describe("countTokens and Gemini's circuit: the prompt's image downloads are not Gemini's", () => {
   it("a count timing out while it downloads the caller's image URL records nothing; one failing once Gemini is asked (unreachable) does", async () => {
     let slow = true;
-    const images = createServer((_req, res) => {
-      if (slow) return; // never answers
-      res.writeHead(200, { 'content-type': 'image/png' });
-      res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-    });
-    await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
+    const images = await startImageServer(() => slow);
     // A port nothing listens on: Gemini is down (connection refused).
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -276,10 +172,8 @@ describe("countTokens and Gemini's circuit: the prompt's image downloads are not
         routing: { retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 60_000 } },
       });
       routers.push(r);
-      const circuit: string[] = [];
-      r.on('circuit', (e) => circuit.push(`${e.from}->${e.to}`));
-      const url = `http://127.0.0.1:${(images.address() as AddressInfo).port}/cat.png`;
-      const withImage: GenerateRequest = { messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image', url }] }] };
+      const circuit = watchCircuit(r);
+      const withImage: GenerateRequest = { messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image', url: images.url }] }] };
       expect((await rejection(r.countTokens(withImage, { model: 'gem', timeouts: { totalMs: 300 } }))).code).toBe('timeout');
       expect(circuit).toEqual([]);
       slow = false;
@@ -287,8 +181,7 @@ describe("countTokens and Gemini's circuit: the prompt's image downloads are not
       expect(circuit).toEqual(['closed->open']);
       expect(await r.countTokens(withImage, { model: 'gem' })).toMatchObject({ exact: false, deployment: 'gem' });
     } finally {
-      images.closeAllConnections();
-      await new Promise<void>((resolve) => images.close(() => resolve()));
+      await images.close();
     }
   }, 20_000);
 });
@@ -297,25 +190,7 @@ const { redisUrl } = testServiceUrls();
 const skip = redisUrl ? undefined : 'shared-circuit count tests skipped: Redis (LLMRR_TEST_REDIS_URL) not available';
 
 describe.skipIf(skip !== undefined)(skip ?? 'countTokens with circuits shared through Redis (two routers, like two gateway processes)', () => {
-  const stores: RedisCircuitStateStore[] = [];
-  afterEach(async () => {
-    await Promise.all(routers.splice(0).map((r) => r.close()));
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-  });
-
-  async function twoRouters(cooldownMs = 60_000) {
-    const keyPrefix = `t${randomBytes(6).toString('hex')}:circuit:`;
-    const make = async () => {
-      const store = await RedisCircuitStateStore.connect(redisUrl!, { keyPrefix });
-      stores.push(store);
-      const r = new LLMRouter({ models: [claude()], routing: { retries: { max: 0 }, circuitBreaker: { failureThreshold: 2, cooldownMs, halfOpenMaxProbes: 1 } } }, { circuitStore: store });
-      routers.push(r);
-      const circuit: string[] = [];
-      r.on('circuit', (e) => circuit.push(`${e.from}->${e.to}`));
-      return { r, store, circuit };
-    };
-    return { a: await make(), b: await make(), keyPrefix };
-  }
+  const twoRouters = useRedisRouters(redisUrl!);
 
   it("counts failing in router A open the circuit for router B, whose count (its own view still closed) reads Redis and answers the estimate with no request", async () => {
     const { a, b } = await twoRouters();

@@ -6,10 +6,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cacheKey } from '../cache/cache-key.js';
 import type { RouterConfigInput } from '../config/schema.js';
-import { MockEngine } from '../engines/mock/mock-engine.js';
 import { LLMError } from '../errors/llm-error.js';
 import { namespaceMaterial } from '../semantic-cache/semantic-namespace.js';
 import type { GenerateRequest } from '../spec/index.js';
+import { mockChatRouter } from '../test/mock-chat-router.test-helpers.js';
 import { LLMRouter } from './llm-router.js';
 
 const routers: LLMRouter[] = [];
@@ -17,21 +17,7 @@ afterEach(async () => {
   await Promise.all(routers.splice(0).map((r) => r.close()));
 });
 
-function setup(cache: RouterConfigInput['cache'] = undefined) {
-  const engine = new MockEngine();
-  const embedder = new MockEngine({ modelId: 'mock-embed' });
-  const config: RouterConfigInput = {
-    models: [
-      { name: 'chat', engine: 'mock', capabilities: ['chat', 'streaming'] },
-      { name: 'emb', engine: 'mock', capabilities: ['embeddings'] },
-    ],
-    routing: { strategy: 'priority', retries: { max: 0 } },
-    ...(cache ? { cache } : {}),
-  };
-  const router = new LLMRouter(config, { engines: { chat: engine, emb: embedder } });
-  routers.push(router);
-  return { router, engine };
-}
+const setup = (cache: RouterConfigInput['cache'] = undefined) => mockChatRouter(routers, cache);
 
 describe('LLMRouter: reasoning', () => {
   it('reaches the engine from the request or from the options (options win), in generate and stream', async () => {

@@ -7,7 +7,8 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RouterConfigInput, SemanticCacheConfigInput } from '../config/schema.js';
-import { MockEngine, type MockEngineOptions } from '../engines/mock/mock-engine.js';
+import type { MockEngineOptions } from '../engines/mock/mock-engine.js';
+import { mockChatRouter } from '../test/mock-chat-router.test-helpers.js';
 import { LLMRouter } from './llm-router.js';
 import type { RouterEvents, RouterStreamPart } from './types.js';
 
@@ -23,19 +24,8 @@ afterEach(async () => {
 });
 
 function setup(semantic: SemanticCacheConfigInput = {}, chat: MockEngineOptions = {}, extra: { cache?: RouterConfigInput['cache'] } = {}) {
-  const engine = new MockEngine(chat);
-  const embedder = new MockEngine({ modelId: 'mock-embed' });
-  const config: RouterConfigInput = {
-    models: [
-      { name: 'chat', engine: 'mock', capabilities: ['chat', 'streaming'] },
-      { name: 'emb', engine: 'mock', capabilities: ['embeddings'] },
-    ],
-    routing: { strategy: 'priority', retries: { max: 0 } },
-    cache: { semantic: { enabled: true, embedder: 'emb', threshold: 0.9, guardAbove: 0.9, ...semantic } },
-    ...extra,
-  };
-  const router = new LLMRouter(config, { engines: { chat: engine, emb: embedder } });
-  routers.push(router);
+  const cache = 'cache' in extra ? extra.cache : { semantic: { enabled: true, embedder: 'emb', threshold: 0.9, guardAbove: 0.9, ...semantic } };
+  const { router, engine, embedder } = mockChatRouter(routers, cache, chat);
   const hits: RouterEvents['cache:hit'][] = [];
   const errors: RouterEvents['cache:error'][] = [];
   router.on('cache:hit', (e) => hits.push(e));

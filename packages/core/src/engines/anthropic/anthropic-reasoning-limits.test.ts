@@ -1,36 +1,21 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../../spec/index.js';
-import { startAnthropicWireServer, type AnthropicWireServer } from '../../test/anthropic-wire-server.js';
-import { defaultEngineContext } from '../types.js';
-import { createAnthropicEngine } from './create-anthropic-engine.js';
+import { useAnthropicReasoning } from '../../test/reasoning-wire.test-helpers.js';
 
-// Review tests (commit 877e737): reasoning -> thinking, against a wire server that checks thinking blocks as the
+// Found in review of commit 877e737, fixed since: reasoning -> thinking, against a wire server that checks thinking blocks as the
 // real API does.
 
-let server: AnthropicWireServer;
-beforeAll(async () => {
-  server = await startAnthropicWireServer({ apiKey: 'sk-ant-test', checkThinkingBlocks: true });
-});
-afterAll(() => server.close());
-afterEach(() => {
-  server.requests.length = 0;
-});
-
-function engine(extra: Record<string, unknown> = {}) {
-  const model = ModelConfigSchema.parse({ name: 'claude', engine: 'anthropic', model: 'claude-test-1', baseURL: server.url, apiKey: 'sk-ant-test', ...extra });
-  return createAnthropicEngine(model, defaultEngineContext({ env: {} }));
-}
+const { wire, engine } = useAnthropicReasoning({ checkThinkingBlocks: true });
 
 const tools = [{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
 
-describe('review: anthropic thinking', () => {
+describe('anthropic thinking: requests the API would refuse', () => {
   // A tool loop whose last assistant turn has no signed reasoning (it came through the OpenAI chat wire, which
   // cannot carry signatures, or from another provider) is sent with `thinking: enabled`: Anthropic answers 400
   // "Expected `thinking` or `redacted_thinking`, but found `tool_use`". Thinking could be left off for that request
   // (LiteLLM drops it: last_assistant_with_tool_calls_has_no_thinking_blocks).
   it('effort with a tool turn that has no thinking blocks: the call succeeds', async () => {
-    server.enqueue({ content: 'Sunny.' });
+    wire.server.enqueue({ content: 'Sunny.' });
     const request: GenerateRequest = {
       reasoning: { effort: 'medium' },
       tools,
@@ -50,12 +35,12 @@ describe('review: anthropic thinking', () => {
   // "high" with max_completion_tokens 3000, where the limit covers reasoning too) is refused, though Anthropic
   // takes any budget from 1024 up to max_tokens - 1: the table budget could be fitted under maxTokens.
   it('effort high with maxTokens 3000: sent, with a budget below 3000', async () => {
-    server.enqueue({ content: 'ok' });
+    wire.server.enqueue({ content: 'ok' });
     const result = await engine()
       .generate({ messages: [{ role: 'user', content: 'Think' }], reasoning: { effort: 'high' }, maxTokens: 3000 })
       .catch((e: unknown) => e);
     expect(result instanceof Error ? result.message : 'ok').toBe('ok');
-    const thinking = server.requests[0]?.body?.thinking as { budget_tokens?: number } | undefined;
+    const thinking = wire.server.requests[0]?.body?.thinking as { budget_tokens?: number } | undefined;
     expect(thinking?.budget_tokens).toBeLessThan(3000);
   });
 
@@ -64,9 +49,9 @@ describe('review: anthropic thinking', () => {
   // budget + maxOutputTokens, above the model's cap: Anthropic answers 400 ("max_tokens: 68096 > 64000, which is
   // the maximum allowed number of output tokens"). It should stay within maxOutputTokens (budget below it).
   it('effort high, no maxTokens, maxOutputTokens 8192: max_tokens stays within 8192', async () => {
-    server.enqueue({ content: 'ok' });
+    wire.server.enqueue({ content: 'ok' });
     await engine({ maxOutputTokens: 8192 }).generate({ messages: [{ role: 'user', content: 'Think' }], reasoning: { effort: 'high' } });
-    const body = server.requests[0]!.body as { max_tokens: number; thinking: { budget_tokens: number } };
+    const body = wire.server.requests[0]!.body as { max_tokens: number; thinking: { budget_tokens: number } };
     expect(body.max_tokens).toBeLessThanOrEqual(8192);
     expect(body.thinking.budget_tokens).toBeLessThan(body.max_tokens);
   });

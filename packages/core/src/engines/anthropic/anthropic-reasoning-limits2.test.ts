@@ -1,10 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import type { GenerateRequest, ReasoningOptions } from '../../spec/index.js';
-import { startAnthropicWireServer, type AnthropicWireServer } from '../../test/anthropic-wire-server.js';
-import { defaultEngineContext } from '../types.js';
+import { ask, outcome, useAnthropicReasoning } from '../../test/reasoning-wire.test-helpers.js';
 import { anthropicThinkingMode } from './anthropic-thinking-models.js';
-import { createAnthropicEngine } from './create-anthropic-engine.js';
 
 // Found in review of commit be0df6a (reasoning degrades gracefully), fixed since. Intended: a request that works without
 // `reasoning` never becomes a provider 400 or our own 400 because it carries `reasoning`.
@@ -21,10 +18,8 @@ import { createAnthropicEngine } from './create-anthropic-engine.js';
  */
 const ADAPTIVE_ONLY = /^claude-(?:opus-4-7|mythos|fable|sonnet-5|opus-5)/;
 
-let server: AnthropicWireServer;
-beforeAll(async () => {
-  server = await startAnthropicWireServer({
-    apiKey: 'sk-ant-test',
+const { wire, engine } = useAnthropicReasoning(
+  {
     checkThinkingBlocks: true,
     handler: (req) => {
       const body = req.body as { model?: string; thinking?: { type?: string } } | undefined;
@@ -39,32 +34,9 @@ beforeAll(async () => {
       }
       return { content: 'ok' };
     },
-  });
-});
-afterAll(() => server.close());
-afterEach(() => {
-  server.requests.length = 0;
-});
-
-function engine(extra: Record<string, unknown> = {}) {
-  const model = ModelConfigSchema.parse({ name: 'claude', engine: 'anthropic', model: 'claude-sonnet-4-5', baseURL: server.url, apiKey: 'sk-ant-test', ...extra });
-  return createAnthropicEngine(model, defaultEngineContext({ env: {} }));
-}
-
-const ask = (reasoning: ReasoningOptions, extra: Partial<GenerateRequest> = {}): GenerateRequest => ({
-  messages: [{ role: 'user', content: 'Think about it' }],
-  reasoning,
-  ...extra,
-});
-
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-}
+  },
+  { model: 'claude-sonnet-4-5' },
+);
 
 describe('Anthropic models that refuse manual thinking', () => {
   // anthropicModelThinks assumes every id not in its Claude <= 3.5 list takes `{ type: "enabled", budget_tokens }`.
@@ -87,16 +59,16 @@ describe('our own 400 for requests that work without reasoning', () => {
   // whenever Claude is picked.
   it('effort medium + temperature 0.2: succeeds (thinking dropped)', async () => {
     expect(await outcome(engine().generate(ask({ effort: 'medium' }, { temperature: 0.2 })))).toBe('ok');
-    expect(server.requests[0]?.body?.thinking).toBeUndefined();
+    expect(wire.server.requests[0]?.body?.thinking).toBeUndefined();
   });
 
   it('effort medium + JSON mode: succeeds (thinking dropped)', async () => {
-    server.enqueue({ content: [{ type: 'tool_use', id: 'toolu_1', name: 'json', input: { a: 1 } }] });
+    wire.server.enqueue({ content: [{ type: 'tool_use', id: 'toolu_1', name: 'json', input: { a: 1 } }] });
     expect(await outcome(engine().generate(ask({ effort: 'medium' }, { responseFormat: { type: 'json_object' } })))).toBe('ok');
   });
 
   it('effort low + toolChoice required: succeeds (thinking dropped)', async () => {
-    server.enqueue({ content: [{ type: 'tool_use', id: 'toolu_1', name: 'calc', input: {} }] });
+    wire.server.enqueue({ content: [{ type: 'tool_use', id: 'toolu_1', name: 'calc', input: {} }] });
     const tools = [{ name: 'calc', parameters: { type: 'object' } }];
     expect(await outcome(engine().generate(ask({ effort: 'low' }, { tools, toolChoice: 'required' })))).toBe('ok');
   });
@@ -111,7 +83,7 @@ describe('explicit budget against the router-clamped maxTokens', () => {
     // The engine receives what RouterDeployment.requestFor passes on: maxTokens already clamped to the cap.
     const r = await outcome(engine({ maxOutputTokens: 8192 }).generate(ask({ budgetTokens: 10_000 }, { maxTokens: 8192 })));
     expect(r).toBe('ok');
-    const body = server.requests[0]?.body as { max_tokens: number; thinking?: { budget_tokens: number } } | undefined;
+    const body = wire.server.requests[0]?.body as { max_tokens: number; thinking?: { budget_tokens: number } } | undefined;
     expect(body?.max_tokens).toBeLessThanOrEqual(8192);
   });
 });
@@ -127,13 +99,13 @@ describe('an explicit budget below 1024 raised above the caller maxTokens, then 
 });
 
 describe('adaptive-only models: the body sent', () => {
-  const body = (i = 0) => server.requests[i]!.body as Record<string, unknown>;
+  const body = (i = 0) => wire.server.requests[i]!.body as Record<string, unknown>;
 
   it('effort -> thinking adaptive with output_config.effort (minimal -> low); a budget -> the effort of its budget', async () => {
     const opus = engine({ model: 'claude-opus-4-7' });
     for (const effort of ['minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const) await opus.generate(ask({ effort }, { maxTokens: 8000 }));
     await opus.generate(ask({ budgetTokens: 2000 }, { maxTokens: 8000 }));
-    expect(server.requests.map((r) => [r.body!.thinking, r.body!.output_config, r.body!.max_tokens])).toEqual([
+    expect(wire.server.requests.map((r) => [r.body!.thinking, r.body!.output_config, r.body!.max_tokens])).toEqual([
       [{ type: 'adaptive' }, { effort: 'low' }, 8000],
       [{ type: 'adaptive' }, { effort: 'low' }, 8000],
       [{ type: 'adaptive' }, { effort: 'medium' }, 8000],
@@ -174,7 +146,7 @@ describe('adaptive-only models: the body sent', () => {
 
   it('an exact count sends the adaptive form and its effort to count_tokens', async () => {
     await engine({ model: 'claude-opus-4-7', options: { exactTokenCount: true } }).countTokens!(ask({ effort: 'medium' }));
-    expect(server.requests[0]!.path).toBe('/v1/messages/count_tokens');
+    expect(wire.server.requests[0]!.path).toBe('/v1/messages/count_tokens');
     expect(body()).toEqual({
       model: 'claude-opus-4-7',
       messages: [{ role: 'user', content: [{ type: 'text', text: 'Think about it' }] }],
@@ -195,7 +167,7 @@ describe('adaptive-only models: the body sent', () => {
       tools: [{ name: 'get_weather', parameters: { type: 'object' } }],
       reasoning: { effort: 'high' },
     });
-    expect(server.requests.map((r) => [r.body!.thinking, r.body!.output_config])).toEqual([
+    expect(wire.server.requests.map((r) => [r.body!.thinking, r.body!.output_config])).toEqual([
       [undefined, undefined],
       [undefined, undefined],
     ]);
@@ -203,7 +175,7 @@ describe('adaptive-only models: the body sent', () => {
 });
 
 describe('adaptive asked of models with other forms', () => {
-  const body = (i = 0) => server.requests[i]!.body as Record<string, unknown>;
+  const body = (i = 0) => wire.server.requests[i]!.body as Record<string, unknown>;
 
   it('Claude 4.5 (manual only): a verbatim adaptive becomes a budget (effort high, or the request effort), display kept', async () => {
     await engine().generate({ messages: [{ role: 'user', content: 'Hi' }], maxTokens: 8000, providerOptions: { anthropic: { thinking: { type: 'adaptive', display: 'summarized' } } } });

@@ -1,40 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest, ReasoningOptions, StreamPart } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
-import { startAnthropicWireServer, type AnthropicWireServer } from '../../test/anthropic-wire-server.js';
-import { defaultEngineContext } from '../types.js';
-import { createAnthropicEngine } from './create-anthropic-engine.js';
+import { ask, outcome, useAnthropicReasoning } from '../../test/reasoning-wire.test-helpers.js';
 
 // `request.reasoning` -> Messages `thinking`, asserted on the body a local Anthropic wire server receives.
 
-let server: AnthropicWireServer;
-beforeAll(async () => {
-  server = await startAnthropicWireServer({ apiKey: 'sk-ant-test' });
-});
-afterAll(() => server.close());
-afterEach(() => {
-  server.requests.length = 0;
-});
-
-function engine(extra: Partial<ModelConfigInput> = {}) {
-  const model = ModelConfigSchema.parse({ name: 'claude', engine: 'anthropic', model: 'claude-test-1', baseURL: server.url, apiKey: 'sk-ant-test', ...extra });
-  return createAnthropicEngine(model, defaultEngineContext({ env: {} }));
-}
-
-const ask = (reasoning: ReasoningOptions | undefined, extra: Partial<GenerateRequest> = {}): GenerateRequest => ({
-  messages: [{ role: 'user', content: 'Think about it' }],
-  ...(reasoning ? { reasoning } : {}),
-  ...extra,
-});
+const { wire, engine } = useAnthropicReasoning();
 
 async function refusal(request: GenerateRequest): Promise<LLMError> {
   const e = await engine()
     .generate(request)
     .catch((x: unknown) => x);
   if (!LLMError.isInstance(e)) throw new Error(`expected an LLMError, got ${String(e)}`);
-  expect(server.requests).toHaveLength(0);
+  expect(wire.server.requests).toHaveLength(0);
   return e;
 }
 
@@ -48,7 +27,7 @@ describe('anthropic: reasoning -> thinking', () => {
     ['max', 16384],
   ] as const)('effort %s -> thinking enabled with budget_tokens %i, max_tokens raised above it', async (effort, budget) => {
     await engine().generate(ask({ effort }));
-    expect(server.requests[0]!.body).toEqual({
+    expect(wire.server.requests[0]!.body).toEqual({
       model: 'claude-test-1',
       max_tokens: budget + 4096,
       messages: [{ role: 'user', content: [{ type: 'text', text: 'Think about it' }] }],
@@ -60,7 +39,7 @@ describe('anthropic: reasoning -> thinking', () => {
   it('effort none and budget 0 -> thinking disabled; max_tokens untouched', async () => {
     await engine().generate(ask({ effort: 'none' }));
     await engine().generate(ask({ budgetTokens: 0 }, { maxTokens: 100, temperature: 0.2 }));
-    expect(server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens, r.body!.temperature])).toEqual([
+    expect(wire.server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens, r.body!.temperature])).toEqual([
       [{ type: 'disabled' }, 4096, undefined],
       [{ type: 'disabled' }, 100, 0.2],
     ]);
@@ -71,7 +50,7 @@ describe('anthropic: reasoning -> thinking', () => {
     await engine().generate(ask({ budgetTokens: 600 }, { maxTokens: 2000 }));
     await engine({ maxOutputTokens: 10_000 }).generate(ask({ budgetTokens: 3000 }));
     await engine().generate(ask({ budgetTokens: 3000 }));
-    expect(server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens])).toEqual([
+    expect(wire.server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens])).toEqual([
       [{ type: 'enabled', budget_tokens: 5000 }, 6000],
       [{ type: 'enabled', budget_tokens: 1024 }, 2000],
       // max_tokens = budget + the engine default, within the model's maxOutputTokens (its cap, here 10000).
@@ -87,7 +66,7 @@ describe('anthropic: reasoning -> thinking', () => {
     await engine({ maxOutputTokens: 64_000 }).generate(ask({ budgetTokens: 64_000 }));
     await engine({ maxOutputTokens: 8192 }).generate(ask({ effort: 'max' }));
     await engine({ maxOutputTokens: 1000 }).generate(ask({ budgetTokens: 3000 }));
-    expect(server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens])).toEqual([
+    expect(wire.server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens])).toEqual([
       [{ type: 'enabled', budget_tokens: 63_999 }, 64_000],
       [{ type: 'enabled', budget_tokens: 8191 }, 8192],
       [undefined, 1000],
@@ -100,7 +79,7 @@ describe('anthropic: reasoning -> thinking', () => {
     await engine().generate(ask({ effort: 'high' }, { maxTokens: 4096 }));
     await engine().generate(ask({ effort: 'high' }, { maxTokens: 3000 }));
     await engine().generate(ask({ effort: 'low' }, { maxTokens: 1000, temperature: 0.2 }));
-    expect(server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens, r.body!.temperature])).toEqual([
+    expect(wire.server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens, r.body!.temperature])).toEqual([
       [{ type: 'enabled', budget_tokens: 4095 }, 4096, undefined],
       [{ type: 'enabled', budget_tokens: 2999 }, 3000, undefined],
       [undefined, 1000, 0.2],
@@ -113,7 +92,7 @@ describe('anthropic: reasoning -> thinking', () => {
     await engine().generate(ask({ budgetTokens: 4096 }, { maxTokens: 4096 }));
     await engine().generate(ask({ budgetTokens: 3000 }, { maxTokens: 500 }));
     await engine().generate(ask({ budgetTokens: 512 }, { maxTokens: 800 }));
-    expect(server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens])).toEqual([
+    expect(wire.server.requests.map((r) => [r.body!.thinking, r.body!.max_tokens])).toEqual([
       [{ type: 'enabled', budget_tokens: 4095 }, 4096],
       [undefined, 500],
       [undefined, 800],
@@ -124,7 +103,7 @@ describe('anthropic: reasoning -> thinking', () => {
     await engine({ capabilities: ['chat', 'streaming', 'tools'] }).generate(ask({ effort: 'high' }, { temperature: 0.2 }));
     await engine({ model: 'claude-3-5-haiku-20241022' }).generate(ask({ budgetTokens: 2048 }));
     await engine({ model: 'claude-3-5-haiku-20241022', capabilities: ['chat', 'reasoning'] }).generate(ask({ budgetTokens: 2048 }));
-    expect(server.requests.map((r) => r.body!.thinking)).toEqual([undefined, undefined, { type: 'enabled', budget_tokens: 2048 }]);
+    expect(wire.server.requests.map((r) => r.body!.thinking)).toEqual([undefined, undefined, { type: 'enabled', budget_tokens: 2048 }]);
     expect(engine({ model: 'claude-3-5-haiku' }).capabilities.reasoning).toBe(false);
     expect(engine({ model: 'anthropic.claude-3-7-sonnet-20250219-v1:0' }).capabilities.reasoning).toBe(true);
   });
@@ -135,15 +114,15 @@ describe('anthropic: reasoning -> thinking', () => {
     const tools = [{ name: 'calc', parameters: { type: 'object' } }];
     const toolUse = { content: [{ type: 'tool_use' as const, id: 'toolu_1', name: 'calc', input: {} }] };
     const jsonUse = { content: [{ type: 'tool_use' as const, id: 'toolu_2', name: 'json_answer', input: { a: 1 } }] };
-    server.enqueue({ content: 'ok' }, { content: 'ok' }, toolUse, toolUse, jsonUse);
+    wire.server.enqueue({ content: 'ok' }, { content: 'ok' }, toolUse, toolUse, jsonUse);
     await engine().generate(ask({ effort: 'low' }, { temperature: 0.7 }));
     await engine().generate(ask({ effort: 'low' }, { topP: 0.9 }));
     await engine().generate(ask({ effort: 'low' }, { tools, toolChoice: 'required' }));
     await engine().generate(ask({ effort: 'low' }, { tools, toolChoice: { name: 'calc' } }));
     const json = await engine().generate(ask({ effort: 'low' }, { responseFormat: { type: 'json_object' } }));
     expect(json.text).toBe('{"a":1}');
-    expect(server.requests.map((r) => r.body!.thinking)).toEqual([undefined, undefined, undefined, undefined, undefined]);
-    expect(server.requests.map((r) => [r.body!.temperature, r.body!.top_p, (r.body!.tool_choice as { type?: string } | undefined)?.type])).toEqual([
+    expect(wire.server.requests.map((r) => r.body!.thinking)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(wire.server.requests.map((r) => [r.body!.temperature, r.body!.top_p, (r.body!.tool_choice as { type?: string } | undefined)?.type])).toEqual([
       [0.7, undefined, undefined],
       [undefined, 0.9, undefined],
       [undefined, undefined, 'any'],
@@ -155,7 +134,7 @@ describe('anthropic: reasoning -> thinking', () => {
   it('temperature 1, topP 0.95, toolChoice auto are allowed with thinking', async () => {
     const tools = [{ name: 'calc', parameters: { type: 'object' } }];
     await engine().generate(ask({ effort: 'low' }, { temperature: 1, topP: 0.95, tools, toolChoice: 'auto' }));
-    expect(server.requests[0]!.body).toMatchObject({ temperature: 1, top_p: 0.95, tool_choice: { type: 'auto' }, thinking: { type: 'enabled', budget_tokens: 1024 } });
+    expect(wire.server.requests[0]!.body).toMatchObject({ temperature: 1, top_p: 0.95, tool_choice: { type: 'auto' }, thinking: { type: 'enabled', budget_tokens: 1024 } });
   });
 
   // Until the graceful-degrade review providerOptions.anthropic.thinking went out verbatim past every check; now it
@@ -163,9 +142,9 @@ describe('anthropic: reasoning -> thinking', () => {
   it('providerOptions.anthropic.thinking picks the form; reasoning gives the effort; the same checks apply', async () => {
     await engine().generate(ask({ effort: 'medium' }, { maxTokens: 8000, providerOptions: { anthropic: { thinking: { type: 'adaptive', display: 'omitted' } } } }));
     await engine().generate(ask({ effort: 'high' }, { temperature: 0.3, providerOptions: { anthropic: { thinking: { type: 'adaptive' } } } }));
-    expect(server.requests[0]!.body).toMatchObject({ thinking: { type: 'adaptive', display: 'omitted' }, output_config: { effort: 'medium' }, max_tokens: 8000 });
-    expect(server.requests[1]!.body).toMatchObject({ max_tokens: 4096, temperature: 0.3 });
-    expect(server.requests[1]!.body).not.toHaveProperty('thinking');
+    expect(wire.server.requests[0]!.body).toMatchObject({ thinking: { type: 'adaptive', display: 'omitted' }, output_config: { effort: 'medium' }, max_tokens: 8000 });
+    expect(wire.server.requests[1]!.body).toMatchObject({ max_tokens: 4096, temperature: 0.3 });
+    expect(wire.server.requests[1]!.body).not.toHaveProperty('thinking');
   });
 
   it('a bad value is refused before the call, naming the field', async () => {
@@ -174,12 +153,12 @@ describe('anthropic: reasoning -> thinking', () => {
 
   it('the thinking the provider answers with comes back as reasoning (generate and stream)', async () => {
     const reply = { content: [{ type: 'thinking' as const, thinking: 'Six times seven.', signature: 'sig' }, { type: 'text' as const, text: '42' }] };
-    server.enqueue(reply, reply);
+    wire.server.enqueue(reply, reply);
     const result = await engine().generate(ask({ effort: 'medium' }));
     expect(result).toMatchObject({ text: '42', reasoning: 'Six times seven.' });
     const parts: StreamPart[] = await collect(engine().stream(ask({ effort: 'medium' })));
     expect(parts.filter((p) => p.type === 'reasoning-delta').map((p) => (p as { delta: string }).delta).join('')).toBe('Six times seven.');
-    expect(server.requests[1]!.body).toMatchObject({ stream: true, thinking: { type: 'enabled', budget_tokens: 2048 } });
+    expect(wire.server.requests[1]!.body).toMatchObject({ stream: true, thinking: { type: 'enabled', budget_tokens: 2048 } });
   });
 
   // The count body carries the thinking the generation would send, without fitting the budget under max_tokens
@@ -193,16 +172,16 @@ describe('anthropic: reasoning -> thinking', () => {
     for (const maxTokens of [1, 3000, undefined]) {
       await e.countTokens!(ask({ effort: 'high' }, maxTokens === undefined ? {} : { maxTokens }));
     }
-    expect(server.requests.map((r) => r.path)).toEqual(Array(3).fill('/v1/messages/count_tokens'));
-    expect(server.requests[0]!.body).toEqual({
+    expect(wire.server.requests.map((r) => r.path)).toEqual(Array(3).fill('/v1/messages/count_tokens'));
+    expect(wire.server.requests[0]!.body).toEqual({
       model: 'claude-test-1',
       messages: [{ role: 'user', content: [{ type: 'text', text: 'Think about it' }] }],
     });
-    expect(server.requests.map((r) => (r.body as Record<string, unknown>).thinking)).toEqual([
+    expect(wire.server.requests.map((r) => (r.body as Record<string, unknown>).thinking)).toEqual([
       undefined,
       { type: 'enabled', budget_tokens: 2999 },
       { type: 'enabled', budget_tokens: 4096 },
     ]);
-    expect(server.requests.some((r) => 'max_tokens' in (r.body as Record<string, unknown>))).toBe(false);
+    expect(wire.server.requests.some((r) => 'max_tokens' in (r.body as Record<string, unknown>))).toBe(false);
   });
 });

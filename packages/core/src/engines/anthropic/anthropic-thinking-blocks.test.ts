@@ -1,12 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import { LLMError } from '../../errors/llm-error.js';
 import { StreamAccumulator } from '../../router/stream-accumulator.js';
 import type { ChatMessage, GenerateRequest, GenerateResult, StreamPart } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
-import { startAnthropicWireServer, type AnthropicWireBlock, type AnthropicWireServer } from '../../test/anthropic-wire-server.js';
-import { defaultEngineContext } from '../types.js';
-import { createAnthropicEngine } from './create-anthropic-engine.js';
+import type { AnthropicWireBlock } from '../../test/anthropic-wire-server.js';
+import { useAnthropicReasoning } from '../../test/reasoning-wire.test-helpers.js';
 import { convertToAnthropicRequest } from './convert-to-anthropic-request.js';
 
 // Thinking blocks end to end through the Anthropic engine: signed `thinking` and `redacted_thinking` blocks of
@@ -15,19 +13,7 @@ import { convertToAnthropicRequest } from './convert-to-anthropic-request.js';
 // wire server checks them as the real API does (`checkThinkingBlocks`): the final assistant message of a
 // thinking + tool loop must start with a thinking block it sent, signature intact.
 
-let server: AnthropicWireServer;
-beforeAll(async () => {
-  server = await startAnthropicWireServer({ apiKey: 'sk-ant-test', checkThinkingBlocks: true });
-});
-afterAll(() => server.close());
-afterEach(() => {
-  server.requests.length = 0;
-});
-
-function engine() {
-  const model = ModelConfigSchema.parse({ name: 'claude', engine: 'anthropic', model: 'claude-test-1', baseURL: server.url, apiKey: 'sk-ant-test' });
-  return createAnthropicEngine(model, defaultEngineContext({ env: {} }));
-}
+const { wire, engine } = useAnthropicReasoning({ checkThinkingBlocks: true });
 
 const tools = [{ name: 'get_weather', description: 'Weather of a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
 const question: ChatMessage = { role: 'user', content: 'Weather in Paris?' };
@@ -46,7 +32,7 @@ const SIGNATURE = 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds';
 const toolTurn = (blocks: AnthropicWireBlock[]) => ({ content: [...blocks, { type: 'tool_use' as const, id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } }], chunks: 3 });
 
 /** The messages of the i-th request the server received. */
-const sent = (i: number) => server.requests[i]!.body!.messages as Array<{ role: string; content: unknown[] }>;
+const sent = (i: number) => wire.server.requests[i]!.body!.messages as Array<{ role: string; content: unknown[] }>;
 
 async function streamed(request: GenerateRequest): Promise<{ parts: StreamPart[]; result: GenerateResult }> {
   const parts = await collect(engine().stream(request));
@@ -57,7 +43,7 @@ async function streamed(request: GenerateRequest): Promise<{ parts: StreamPart[]
 
 describe('anthropic: signed thinking blocks', () => {
   it('streamed: thinking_delta pieces, then the signature on a closing part; the folded result keeps the signed block', async () => {
-    server.enqueue(toolTurn([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }]));
+    wire.server.enqueue(toolTurn([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }]));
     const { parts, result } = await streamed(first());
     const reasoning = parts.filter((p) => p.type === 'reasoning-delta');
     expect(reasoning.map((p) => p.delta).join('')).toBe(THINKING);
@@ -71,8 +57,8 @@ describe('anthropic: signed thinking blocks', () => {
   });
 
   it('streamed two-turn tool loop: the signed block reaches the API unchanged, before the tool_use', async () => {
-    server.enqueue(toolTurn([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }]));
-    server.enqueue({ content: [{ type: 'thinking', thinking: 'Got it.', signature: 'sig-2' }, { type: 'text', text: 'Sunny, 18C.' }] });
+    wire.server.enqueue(toolTurn([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }]));
+    wire.server.enqueue({ content: [{ type: 'thinking', thinking: 'Got it.', signature: 'sig-2' }, { type: 'text', text: 'Sunny, 18C.' }] });
     const { result } = await streamed(first());
     const { result: final } = await streamed(second(result));
     expect(final.text).toBe('Sunny, 18C.');
@@ -90,8 +76,8 @@ describe('anthropic: signed thinking blocks', () => {
   });
 
   it('non-streamed two-turn tool loop: the same, from the content array', async () => {
-    server.enqueue({ content: [{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, { type: 'text', text: 'Let me check.' }, { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } }] });
-    server.enqueue({ content: 'Sunny, 18C.' });
+    wire.server.enqueue({ content: [{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, { type: 'text', text: 'Let me check.' }, { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } }] });
+    wire.server.enqueue({ content: 'Sunny, 18C.' });
     const answer = await engine().generate(first());
     expect(answer.reasoningParts).toEqual([{ type: 'reasoning', text: THINKING, signature: SIGNATURE }]);
     const final = await engine().generate(second(answer));
@@ -109,13 +95,13 @@ describe('anthropic: signed thinking blocks', () => {
   // Before 877e737's review fix the engine sent `thinking: enabled` here and the API refused the turn; now a tool
   // turn without signed thinking leaves thinking off for that request (as LiteLLM does), also when the thinking
   // comes from providerOptions (which since the graceful-degrade review goes through the same rules). The refusal
-  // itself is still shown, with the engine's body plus thinking posted straight to the wire server.
+  // itself is still shown, with the engine's body plus thinking posted straight to the wire wire.server.
   it('without the thinking block the API refuses thinking on the second turn, so the engine leaves thinking off for it', async () => {
-    server.enqueue(toolTurn([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }]));
+    wire.server.enqueue(toolTurn([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }]));
     const { result } = await streamed(first());
     const settings = { modelId: 'claude-test-1', defaultMaxTokens: 4096, jsonToolName: 'json', provider: 'anthropic' };
     const { body } = convertToAnthropicRequest(second(result, false), settings);
-    const raw = await fetch(`${server.url}/v1/messages`, {
+    const raw = await fetch(`${wire.server.url}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-test', 'anthropic-version': '2023-06-01' },
       body: JSON.stringify({ ...body, thinking: { type: 'enabled', budget_tokens: 2048 } }),
@@ -123,18 +109,18 @@ describe('anthropic: signed thinking blocks', () => {
     expect(raw.status).toBe(400);
     expect(await raw.text()).toContain('Expected `thinking` or `redacted_thinking`, but found `tool_use`');
     const viaOptions = { ...second(result, false), providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 2048 } } } };
-    server.enqueue({ content: 'Sunny, 18C.' });
+    wire.server.enqueue({ content: 'Sunny, 18C.' });
     expect((await engine().generate(viaOptions)).text).toBe('Sunny, 18C.');
-    expect(server.requests.at(-1)!.body).not.toHaveProperty('thinking');
-    server.enqueue({ content: 'Sunny, 18C.' });
+    expect(wire.server.requests.at(-1)!.body).not.toHaveProperty('thinking');
+    wire.server.enqueue({ content: 'Sunny, 18C.' });
     const final = await engine().generate(second(result, false));
     expect(final.text).toBe('Sunny, 18C.');
-    expect(server.requests.at(-1)!.body).not.toHaveProperty('thinking');
-    expect(server.requests.at(-1)!.body!.max_tokens).toBe(4000);
+    expect(wire.server.requests.at(-1)!.body).not.toHaveProperty('thinking');
+    expect(wire.server.requests.at(-1)!.body!.max_tokens).toBe(4000);
   });
 
   it('a changed block is refused by the API (the check is real): the engine sends what it is given', async () => {
-    server.enqueue(toolTurn([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }]));
+    wire.server.enqueue(toolTurn([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }]));
     const { result } = await streamed(first());
     const tampered = second(result);
     (tampered.messages[1] as Extract<ChatMessage, { role: 'assistant' }>).reasoning = [{ type: 'reasoning', text: `${THINKING} (edited)`, signature: SIGNATURE }];
@@ -149,8 +135,8 @@ describe('anthropic: redacted thinking blocks', () => {
   const DATA = 'EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP';
 
   it('streamed: a redacted_thinking block is one part with redactedData; given back whole, in order, before the tool_use', async () => {
-    server.enqueue(toolTurn([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, { type: 'redacted_thinking', data: DATA }]));
-    server.enqueue({ content: 'Done.' });
+    wire.server.enqueue(toolTurn([{ type: 'thinking', thinking: THINKING, signature: SIGNATURE }, { type: 'redacted_thinking', data: DATA }]));
+    wire.server.enqueue({ content: 'Done.' });
     const { parts, result } = await streamed(first());
     expect(parts.filter((p) => p.type === 'reasoning-delta' && p.redactedData !== undefined)).toEqual([{ type: 'reasoning-delta', delta: '', redactedData: DATA }]);
     expect(result.reasoning).toBe(THINKING);
@@ -167,8 +153,8 @@ describe('anthropic: redacted thinking blocks', () => {
   });
 
   it('non-streamed: a turn whose only reasoning is redacted round-trips too', async () => {
-    server.enqueue({ content: [{ type: 'redacted_thinking', data: DATA }, { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } }] });
-    server.enqueue({ content: 'Done.' });
+    wire.server.enqueue({ content: [{ type: 'redacted_thinking', data: DATA }, { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } }] });
+    wire.server.enqueue({ content: 'Done.' });
     const answer = await engine().generate(first());
     expect(answer.reasoning).toBeUndefined();
     expect(answer.reasoningParts).toEqual([{ type: 'reasoning', text: '', redactedData: DATA }]);

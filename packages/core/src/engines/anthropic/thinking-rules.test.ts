@@ -1,11 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import type { GenerateRequest, ReasoningOptions } from '../../spec/index.js';
-import { startAnthropicWireServer, type AnthropicWireServer } from '../../test/anthropic-wire-server.js';
-import { defaultEngineContext } from '../types.js';
+import { ask, outcome, useAnthropicReasoning } from '../../test/reasoning-wire.test-helpers.js';
 import { anthropicEffort } from './anthropic-efforts.js';
 import { anthropicThinkingMode } from './anthropic-thinking-models.js';
-import { createAnthropicEngine } from './create-anthropic-engine.js';
 
 // Found by the third reasoning review (of commit ecd447f). Rule: a request that works without `reasoning` never
 // becomes a 400 because of it. Each case below works without reasoning and, before the fixes, failed with it.
@@ -23,52 +20,24 @@ const XHIGH = /claude-(?:fable-5|mythos-5|opus-5|opus-4-8|opus-4-7|sonnet-5)/;
 const ADAPTIVE_ONLY = /claude-(?:opus-4-7|mythos)/;
 const NO_THINKING = /claude-3-5-/;
 
-let server: AnthropicWireServer;
-beforeAll(async () => {
-  server = await startAnthropicWireServer({
-    apiKey: 'sk-ant-test',
-    handler: (req) => {
-      const b = (req.body ?? {}) as Record<string, unknown>;
-      const model = String(b.model);
-      const type = (b.thinking as { type?: string } | undefined)?.type;
-      const on = type === 'enabled' || type === 'adaptive';
-      const effort = (b.output_config as { effort?: string } | undefined)?.effort;
-      const bad = (message: string) => ({ error: { status: 400, message } });
-      if (b.thinking !== undefined && NO_THINKING.test(model)) return bad(`thinking: Extra inputs are not permitted (${model})`);
-      if (type === 'enabled' && ADAPTIVE_ONLY.test(model)) return bad('"thinking.type.enabled" is not supported for this model.');
-      if (on && b.top_k !== undefined) return bad('`top_k` may not be set when thinking is enabled');
-      if (on && b.temperature !== undefined && b.temperature !== 1) return bad('`temperature` may only be set to 1 when thinking is enabled');
-      const tc = (b.tool_choice as { type?: string } | undefined)?.type;
-      if (on && (tc === 'any' || tc === 'tool')) return bad('Thinking may not be enabled when tool_choice forces tool use.');
-      if (effort === 'xhigh' && !XHIGH.test(model)) return bad(`output_config.effort: "xhigh" is not supported by ${model}`);
-      return { content: 'ok' };
-    },
-  });
+const { wire, engine } = useAnthropicReasoning({
+  handler: (req) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const model = String(b.model);
+    const type = (b.thinking as { type?: string } | undefined)?.type;
+    const on = type === 'enabled' || type === 'adaptive';
+    const effort = (b.output_config as { effort?: string } | undefined)?.effort;
+    const bad = (message: string) => ({ error: { status: 400, message } });
+    if (b.thinking !== undefined && NO_THINKING.test(model)) return bad(`thinking: Extra inputs are not permitted (${model})`);
+    if (type === 'enabled' && ADAPTIVE_ONLY.test(model)) return bad('"thinking.type.enabled" is not supported for this model.');
+    if (on && b.top_k !== undefined) return bad('`top_k` may not be set when thinking is enabled');
+    if (on && b.temperature !== undefined && b.temperature !== 1) return bad('`temperature` may only be set to 1 when thinking is enabled');
+    const tc = (b.tool_choice as { type?: string } | undefined)?.type;
+    if (on && (tc === 'any' || tc === 'tool')) return bad('Thinking may not be enabled when tool_choice forces tool use.');
+    if (effort === 'xhigh' && !XHIGH.test(model)) return bad(`output_config.effort: "xhigh" is not supported by ${model}`);
+    return { content: 'ok' };
+  },
 });
-afterAll(() => server.close());
-afterEach(() => {
-  server.requests.length = 0;
-});
-
-function engine(model: string) {
-  const config = ModelConfigSchema.parse({ name: 'claude', engine: 'anthropic', model, baseURL: server.url, apiKey: 'sk-ant-test' });
-  return createAnthropicEngine(config, defaultEngineContext({ env: {} }));
-}
-
-const ask = (reasoning: ReasoningOptions | undefined, extra: Partial<GenerateRequest> = {}): GenerateRequest => ({
-  messages: [{ role: 'user', content: 'Think about it' }],
-  ...(reasoning ? { reasoning } : {}),
-  ...extra,
-});
-
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-}
 
 describe('output_config.effort xhigh sent to models without it', () => {
   // applyThinking used to map xhigh -> "xhigh" for every adaptive model. Opus 4.6 / Sonnet 4.6 and Mythos Preview
@@ -109,7 +78,7 @@ describe('output_config.effort per model (nearest level the model has, not above
     await engine('claude-opus-4-6').generate(ask({ effort: 'max' }, adaptive));
     await engine('claude-mythos-preview').generate(ask({ effort: 'xhigh' }));
     await engine('claude-opus-4-7').generate(ask({ effort: 'xhigh' }));
-    expect(server.requests.map((r) => [(r.body as Record<string, unknown>).thinking, (r.body as Record<string, unknown>).output_config])).toEqual([
+    expect(wire.server.requests.map((r) => [(r.body as Record<string, unknown>).thinking, (r.body as Record<string, unknown>).output_config])).toEqual([
       [{ type: 'adaptive' }, { effort: 'high' }],
       [{ type: 'adaptive' }, { effort: 'max' }],
       [{ type: 'adaptive' }, { effort: 'high' }],
@@ -119,7 +88,7 @@ describe('output_config.effort per model (nearest level the model has, not above
 
   it('a caller output_config.effort is sent as given (not mapped)', async () => {
     await engine('claude-opus-4-6').generate(ask({ effort: 'high' }, { providerOptions: { anthropic: { thinking: { type: 'adaptive' }, output_config: { effort: 'max' } } } }));
-    expect((server.requests[0]!.body as Record<string, unknown>).output_config).toEqual({ effort: 'max' });
+    expect((wire.server.requests[0]!.body as Record<string, unknown>).output_config).toEqual({ effort: 'max' });
   });
 });
 
@@ -148,7 +117,7 @@ describe('conflicts set through providerOptions.anthropic are not seen by confli
 });
 
 describe('the body as sent decides: providerOptions.anthropic values against the thinking rules', () => {
-  const body = (i = 0) => server.requests[i]!.body as Record<string, unknown>;
+  const body = (i = 0) => wire.server.requests[i]!.body as Record<string, unknown>;
   const tools = [{ name: 'lookup', parameters: { type: 'object', properties: {} } }];
 
   it.each([
@@ -210,16 +179,12 @@ describe('count_tokens body vs messages body', () => {
   // cannot fit under the caller's maxTokens: 500 - 1 < 1024) the count body still carried
   // `thinking: {enabled, budget_tokens: 4096}`. Both bodies now come from the same conversion.
   it('claude-sonnet-4-5, effort high, maxTokens 500: both bodies agree on thinking', async () => {
-    const config = ModelConfigSchema.parse({
-      name: 'claude', engine: 'anthropic', model: 'claude-sonnet-4-5', baseURL: server.url, apiKey: 'sk-ant-test',
-      options: { exactTokenCount: true },
-    });
-    const e = createAnthropicEngine(config, defaultEngineContext({ env: {} }));
+    const e = engine({ model: 'claude-sonnet-4-5', options: { exactTokenCount: true } });
     const req = ask({ effort: 'high' }, { maxTokens: 500 });
     await e.generate(req);
     await e.countTokens(req);
-    const message = server.requests.find((r) => r.path.endsWith('/v1/messages'))!.body as Record<string, unknown>;
-    const count = server.requests.find((r) => r.path.endsWith('/count_tokens'))!.body as Record<string, unknown>;
+    const message = wire.server.requests.find((r) => r.path.endsWith('/v1/messages'))!.body as Record<string, unknown>;
+    const count = wire.server.requests.find((r) => r.path.endsWith('/count_tokens'))!.body as Record<string, unknown>;
     expect(message.thinking).toBeUndefined();
     expect(count.thinking).toEqual(message.thinking);
   });

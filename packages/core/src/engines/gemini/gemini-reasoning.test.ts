@@ -1,35 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import { LLMError } from '../../errors/llm-error.js';
-import type { GenerateRequest, ReasoningOptions } from '../../spec/index.js';
+import type { ReasoningOptions } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
-import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
-import { defaultEngineContext } from '../types.js';
-import { createGeminiEngine } from './create-gemini-engine.js';
+import { ask, useGeminiReasoning } from '../../test/reasoning-wire.test-helpers.js';
 
 // `request.reasoning` -> `generationConfig.thinkingConfig`, asserted on the body a local Gemini wire server receives.
 
-let server: GeminiWireServer;
-beforeAll(async () => {
-  server = await startGeminiWireServer({ apiKey: 'gm-test' });
-});
-afterAll(() => server.close());
-afterEach(() => {
-  server.requests.length = 0;
-});
+const { wire, engine } = useGeminiReasoning();
 
-function engine(model: string, extra: Partial<ModelConfigInput> = {}) {
-  const config = ModelConfigSchema.parse({ name: 'gem', engine: 'gemini', model, baseURL: server.url, apiKey: 'gm-test', ...extra });
-  return createGeminiEngine(config, defaultEngineContext({ env: {} }));
-}
-
-const ask = (reasoning: ReasoningOptions | undefined, extra: Partial<GenerateRequest> = {}): GenerateRequest => ({
-  messages: [{ role: 'user', content: 'Think about it' }],
-  ...(reasoning ? { reasoning } : {}),
-  ...extra,
-});
-
-const sent = (i = 0) => server.requests[i]!.body!.generationConfig as Record<string, unknown> | undefined;
+const sent = (i = 0) => wire.server.requests[i]!.body!.generationConfig as Record<string, unknown> | undefined;
 
 describe('gemini 2.5 (and unversioned ids): thinkingBudget', () => {
   it.each([
@@ -42,7 +21,7 @@ describe('gemini 2.5 (and unversioned ids): thinkingBudget', () => {
     ['max', { thinkingBudget: 16384, includeThoughts: true }],
   ] as const)('effort %s -> %j', async (effort, thinkingConfig) => {
     await engine('gemini-2.5-flash').generate(ask({ effort }));
-    expect(server.requests[0]!.body).toEqual({ contents: [{ role: 'user', parts: [{ text: 'Think about it' }] }], generationConfig: { thinkingConfig } });
+    expect(wire.server.requests[0]!.body).toEqual({ contents: [{ role: 'user', parts: [{ text: 'Think about it' }] }], generationConfig: { thinkingConfig } });
   });
 
   it('budgetTokens is sent as is (0 turns thinking off), next to the other generation settings', async () => {
@@ -74,7 +53,7 @@ describe('gemini 3 and later: thinkingLevel for an effort', () => {
     ['gemini-3.1-pro-preview', ['low', 'low', 'low', 'medium', 'high', 'high']],
   ] as const)('%s: none, minimal, low, medium, high, max -> %j', async (model, levels) => {
     for (const effort of ['none', 'minimal', 'low', 'medium', 'high', 'max'] as const) await engine(model).generate(ask({ effort }));
-    expect(server.requests.map((_, i) => (sent(i) as { thinkingConfig: { thinkingLevel: string } }).thinkingConfig.thinkingLevel)).toEqual(levels);
+    expect(wire.server.requests.map((_, i) => (sent(i) as { thinkingConfig: { thinkingLevel: string } }).thinkingConfig.thinkingLevel)).toEqual(levels);
     expect(sent(0)).toEqual({ thinkingConfig: { thinkingLevel: 'low' } });
   });
 
@@ -97,7 +76,7 @@ describe('gemini: thinking within each model\'s range (gemini-thinking-models.ts
     ['gemini-pro-latest', [128, 128, 512, 31_999]],
   ] as const)('%s: budgets 0, 1, 512, 31999 -> %j', async (model, budgets) => {
     for (const budgetTokens of [0, 1, 512, 31_999]) await engine(model).generate(ask({ budgetTokens }));
-    expect(server.requests.map((_, i) => (sent(i) as { thinkingConfig: { thinkingBudget: number } }).thinkingConfig.thinkingBudget)).toEqual(budgets);
+    expect(wire.server.requests.map((_, i) => (sent(i) as { thinkingConfig: { thinkingBudget: number } }).thinkingConfig.thinkingBudget)).toEqual(budgets);
   });
 
   it('effort none: 0 where thinking can be off, else the lowest budget; a budget above the range is its top', async () => {
@@ -130,7 +109,7 @@ describe('gemini: the rest', () => {
   it('streams send it too; no reasoning: no thinkingConfig', async () => {
     await collect(engine('gemini-2.5-flash').stream(ask({ effort: 'low' })));
     await engine('gemini-2.5-flash').generate(ask(undefined));
-    expect(server.requests[0]!.rpc).toBe('streamGenerateContent');
+    expect(wire.server.requests[0]!.rpc).toBe('streamGenerateContent');
     expect(sent(0)).toEqual({ thinkingConfig: { thinkingBudget: 1024, includeThoughts: true } });
     expect(sent(1)).toBeUndefined();
   });
@@ -141,7 +120,7 @@ describe('gemini: the rest', () => {
   });
 
   it('thought parts come back as reasoning', async () => {
-    server.enqueue({ parts: [{ text: 'Six times seven.', thought: true }, { text: '42' }] });
+    wire.server.enqueue({ parts: [{ text: 'Six times seven.', thought: true }, { text: '42' }] });
     const result = await engine('gemini-2.5-flash').generate(ask({ effort: 'medium' }));
     expect(result).toMatchObject({ text: '42', reasoning: 'Six times seven.' });
   });
@@ -152,6 +131,6 @@ describe('gemini: the rest', () => {
       .catch((x: unknown) => x);
     expect(LLMError.isInstance(e)).toBe(true);
     expect(e).toMatchObject({ code: 'invalid_request', param: 'reasoning.effort', provider: 'gemini' });
-    expect(server.requests).toHaveLength(0);
+    expect(wire.server.requests).toHaveLength(0);
   });
 });

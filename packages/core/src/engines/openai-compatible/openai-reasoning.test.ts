@@ -1,35 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import { LLMError } from '../../errors/llm-error.js';
-import { REASONING_EFFORTS, type GenerateRequest, type ReasoningOptions } from '../../spec/index.js';
+import { REASONING_EFFORTS, type ReasoningOptions } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
-import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
-import { defaultEngineContext } from '../types.js';
-import { OpenAICompatibleEngine } from './index.js';
+import { ask, useOpenAIReasoning } from '../../test/reasoning-wire.test-helpers.js';
 
 // `request.reasoning` -> chat-completions `reasoning_effort`, asserted on the body a local OpenAI wire server receives.
 
-let server: OpenAIWireServer;
-beforeAll(async () => {
-  server = await startOpenAIWireServer();
-});
-afterAll(() => server.close());
-afterEach(() => {
-  server.requests.length = 0;
-});
+const { wire, engine } = useOpenAIReasoning();
 
-function engine(config: Partial<ModelConfigInput> = {}): OpenAICompatibleEngine {
-  const model = ModelConfigSchema.parse({ name: 'o', model: 'gpt-5-test', baseURL: server.baseURL, ...config });
-  return new OpenAICompatibleEngine(model, defaultEngineContext({ env: {} }));
-}
-
-const body = (i = 0) => server.requests[i]!.body as Record<string, unknown>;
-
-const ask = (reasoning: ReasoningOptions | undefined, extra: Partial<GenerateRequest> = {}): GenerateRequest => ({
-  messages: [{ role: 'user', content: 'Think about it' }],
-  ...(reasoning ? { reasoning } : {}),
-  ...extra,
-});
+const body = (i = 0) => wire.server.requests[i]!.body as Record<string, unknown>;
 
 describe('openai-compatible: reasoning -> reasoning_effort', () => {
   // A model outside the family table (openai-reasoning-models.ts), declared able to reason, gets every effort as
@@ -42,7 +21,7 @@ describe('openai-compatible: reasoning -> reasoning_effort', () => {
 
   it('a gpt-5 (5.0) model gets the nearest effort it takes: none -> minimal, xhigh and max -> high', async () => {
     for (const effort of REASONING_EFFORTS) await engine().generate(ask({ effort }));
-    expect(server.requests.map((_, i) => body(i).reasoning_effort)).toEqual(['minimal', 'minimal', 'low', 'medium', 'high', 'high', 'high']);
+    expect(wire.server.requests.map((_, i) => body(i).reasoning_effort)).toEqual(['minimal', 'minimal', 'low', 'medium', 'high', 'high', 'high']);
   });
 
   it.each([
@@ -59,7 +38,7 @@ describe('openai-compatible: reasoning -> reasoning_effort', () => {
     await collect(engine().stream(ask({ effort: 'low' })));
     await engine().generate(ask(undefined));
     await engine().generate(ask({}));
-    expect(server.requests.map((_, i) => body(i).reasoning_effort)).toEqual(['low', undefined, undefined]);
+    expect(wire.server.requests.map((_, i) => body(i).reasoning_effort)).toEqual(['low', undefined, undefined]);
     expect(body().stream).toBe(true);
   });
 
@@ -69,7 +48,7 @@ describe('openai-compatible: reasoning -> reasoning_effort', () => {
   });
 
   it('the reasoning the provider answers with comes back as reasoning', async () => {
-    server.setScript({ text: '42', reasoning: 'Six times seven.' });
+    wire.server.setScript({ text: '42', reasoning: 'Six times seven.' });
     const result = await engine().generate(ask({ effort: 'medium' }));
     expect(result).toMatchObject({ text: '42', reasoning: 'Six times seven.' });
   });
@@ -81,7 +60,7 @@ describe('openai-compatible: reasoning -> reasoning_effort', () => {
     await engine({ capabilities: ['chat', 'streaming', 'tools'] }).generate(ask({ effort: 'none' }));
     await collect(engine({ model: 'openai/gpt-4.1-mini' }).stream(ask({ budgetTokens: 2048 })));
     await engine({ model: 'llama-3.3-70b', capabilities: ['chat', 'reasoning'] }).generate(ask({ effort: 'low' }));
-    expect(server.requests.map((_, i) => body(i).reasoning_effort)).toEqual([undefined, undefined, undefined, 'low']);
+    expect(wire.server.requests.map((_, i) => body(i).reasoning_effort)).toEqual([undefined, undefined, undefined, 'low']);
   });
 
   it.each([
@@ -106,6 +85,6 @@ describe('openai-compatible: reasoning -> reasoning_effort', () => {
       .catch((x: unknown) => x);
     expect(LLMError.isInstance(e)).toBe(true);
     expect(e).toMatchObject({ code: 'invalid_request', param: 'reasoning.effort' });
-    expect(server.requests).toHaveLength(0);
+    expect(wire.server.requests).toHaveLength(0);
   });
 });

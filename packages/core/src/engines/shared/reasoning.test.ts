@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { REASONING_EFFORTS } from '../../spec/index.js';
+import { thrown } from '../../test/async.test-helpers.js';
 import { GgufOptionsSchema } from '../gguf/gguf-options.js';
 import { resolveSampling as ggufSampling } from '../gguf/gguf-request.js';
 import { OnnxOptionsSchema } from '../onnx/onnx-options.js';
 import { resolveSampling as onnxSampling } from '../onnx/onnx-request.js';
 import { REASONING_BUDGETS, checkReasoning, reasoningBudget, reasoningEffort, reasoningEnabled, wantsThinking } from './reasoning.js';
-
-function thrown(fn: () => unknown): LLMError {
-  try {
-    fn();
-  } catch (e) {
-    if (LLMError.isInstance(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an LLMError');
-}
 
 describe('checkReasoning', () => {
   it('accepts every effort, a budget, both when they agree, and nothing', () => {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LLMError } from '../../errors/llm-error.js';
+import { thrown } from '../../test/async.test-helpers.js';
 import { syntheticCascadeExamples } from '../__fixtures__/synthetic-cascade.js';
 import { sharedRoutingDir } from '../datasets/shared-data-dir.js';
 import { CASCADE_SCORER_FORMAT, parseCascadeScorer, trainCascadeScorerArtifact } from './cascade-scorer-artifact.js';
@@ -14,16 +14,6 @@ const WRONG = 'Each box holds 12 apples, so 7 boxes hold 12 * 7 = 89 apples.\n##
 
 const PARAM = 'routing.cascades.0.verifierModel';
 const roundTrip = (v: unknown) => JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
-
-function configError(fn: () => unknown): LLMError {
-  try {
-    fn();
-  } catch (e) {
-    if (LLMError.isInstance(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an LLMError');
-}
 
 describe('learned cascade scorer artifact', () => {
   const artifact = trainCascadeScorerArtifact(syntheticCascadeExamples(400), { data: 'synthetic' });
@@ -64,7 +54,7 @@ describe('learned cascade scorer artifact', () => {
       ['short standardization', { ...roundTrip(artifact), standardization: { mean: [0], sd: [1] } }, /standardization.mean: has 1 values, expected 20/],
     ];
     for (const [what, value, message] of cases) {
-      const e = configError(() => parseCascadeScorer(value, 'x.json', PARAM));
+      const e = thrown(() => parseCascadeScorer(value, 'x.json', PARAM));
       expect(e.code, what).toBe('config_invalid');
       expect(e.param, what).toBe(PARAM);
       expect(e.message, what).toMatch(message);
@@ -101,10 +91,10 @@ describe('learned cascade scorer: inputs that must not give a useless or unloada
     const artifact = trainCascadeScorerArtifact(syntheticCascadeExamples(200), { data: 'synthetic' });
     const big = roundTrip(artifact) as { weights: number[][]; standardization: { sd: number[] } };
     big.weights[0]![0] = 1e39;
-    expect(configError(() => parseCascadeScorer(big, 'f.json', PARAM)).message).toMatch(/weights\.0\.0.*32-bit/);
+    expect(thrown(() => parseCascadeScorer(big, 'f.json', PARAM)).message).toMatch(/weights\.0\.0.*32-bit/);
     const tiny = roundTrip(artifact) as { standardization: { sd: number[] } };
     tiny.standardization.sd[0] = 1e-320;
-    expect(configError(() => parseCascadeScorer(tiny, 'f.json', PARAM)).message).toMatch(/standardization\.sd\.0/);
+    expect(thrown(() => parseCascadeScorer(tiny, 'f.json', PARAM)).message).toMatch(/standardization\.sd\.0/);
   });
 
   it('a feature constant on the training rows (one repeated prompt) is left unscaled: other prompts still score by their answer', () => {

@@ -5,7 +5,8 @@ import { twoModelMetrics } from '../evaluation/two-model-metrics.js';
 import { featurize, fitFeatures } from '../features/feature-pipeline.js';
 import { toTrainingSet, trainPredictors } from '../training/train-predictors.js';
 import { trainGainMlp } from './gain-mlp-predictor.js';
-import { gainTargets, trainGain } from './gain-predictor.js';
+import { gainTargets } from './gain-model.js';
+import { trainGain } from './gain-predictor.js';
 import { loadPredictor } from './load-predictor.js';
 import { trainLogistic } from './logistic-predictor.js';
 

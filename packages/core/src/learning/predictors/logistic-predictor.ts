@@ -1,6 +1,5 @@
 import type { SparseVector } from '../features/sparse-vector.js';
-import { Adam } from './adam.js';
-import { RowGradient } from './row-gradient.js';
+import { LinearGradient, linearForward, restoreArrays, snapshotArrays } from './linear-layer.js';
 import { trainLoop, type TrainLoopOptions } from './train-loop.js';
 import { packWeights, sigmoid, unpackWeights, type PredictorState, type QualityPredictor, type TrainingSet } from './types.js';
 
@@ -16,14 +15,7 @@ export class LogisticPredictor implements QualityPredictor {
   ) {}
 
   logits(x: SparseVector, out: Float64Array): Float64Array {
-    const M = this.outputs;
-    for (let m = 0; m < M; m++) out[m] = this.b[m]!;
-    const { index, value } = x;
-    for (let k = 0; k < index.length; k++) {
-      const base = index[k]! * M, v = value[k]!;
-      for (let m = 0; m < M; m++) out[m]! += v * this.w[base + m]!;
-    }
-    return out;
+    return linearForward(this.w, this.b, x, out);
   }
 
   predict(x: SparseVector, out = new Float64Array(this.outputs)): Float64Array {
@@ -33,13 +25,11 @@ export class LogisticPredictor implements QualityPredictor {
   }
 
   snapshot(): unknown {
-    return [this.w.slice(), this.b.slice()];
+    return snapshotArrays(this.w, this.b);
   }
 
   restore(s: unknown): void {
-    const [w, b] = s as [Float32Array, Float32Array];
-    this.w.set(w);
-    this.b.set(b);
+    restoreArrays(s, this.w, this.b);
   }
 
   toJSON(): PredictorState {
@@ -60,13 +50,9 @@ export interface LogisticOptions extends TrainLoopOptions {
 export function trainLogistic(train: TrainingSet, val: TrainingSet | undefined, options: LogisticOptions = {}): LogisticPredictor {
   const M = train.outputs;
   const model = new LogisticPredictor(train.dim, M);
-  const adamW = new Adam(model.w, options.learningRate ?? 0.01, options.l2 ?? 1e-4);
-  const adamB = new Adam(model.b, options.learningRate ?? 0.01);
+  const grad = new LinearGradient(model.w, model.b, train.dim, options.learningRate ?? 0.01, options.l2 ?? 1e-4);
   const z = new Float64Array(M);
-  const gb = new Float64Array(M);
-  const gw = new RowGradient(train.dim, M);
   const dz = new Float64Array(M);
-  let count = 0;
   trainLoop(
     model,
     train,
@@ -77,20 +63,10 @@ export function trainLogistic(train: TrainingSet, val: TrainingSet | undefined, 
       for (let m = 0; m < M; m++) {
         const t = y[m]!;
         dz[m] = Number.isNaN(t) ? 0 : sigmoid(z[m]!) - t;
-        gb[m]! += dz[m]!;
       }
-      for (let k = 0; k < x.index.length; k++) gw.addRow(x.index[k]!, x.value[k]!, dz);
-      count++;
+      grad.add(x, dz);
     },
-    () => {
-      if (count === 0) return;
-      adamW.tick();
-      adamB.tick();
-      gw.flush((j, g) => adamW.update(j, g / count));
-      for (let m = 0; m < M; m++) adamB.update(m, gb[m]! / count);
-      gb.fill(0);
-      count = 0;
-    },
+    () => grad.step(),
     options,
   );
   return model;

@@ -1,7 +1,8 @@
 import type { SparseVector } from '../features/sparse-vector.js';
-import { Adam, seededRandom } from './adam.js';
-import { RowGradient } from './row-gradient.js';
+import { seededRandom } from './adam.js';
+import { restoreArrays, snapshotArrays } from './linear-layer.js';
 import { trainLoop, type TrainLoopOptions } from './train-loop.js';
+import { TwoLayerGradient, zeroUnseenRows } from './two-layer-gradient.js';
 import { packWeights, sigmoid, unpackWeights, type PredictorState, type QualityPredictor, type TrainingSet } from './types.js';
 
 /**
@@ -65,15 +66,11 @@ export class TwoLayerPredictor implements QualityPredictor {
   }
 
   snapshot(): unknown {
-    return [this.w1.slice(), this.b1.slice(), this.w2.slice(), this.b2.slice()];
+    return snapshotArrays(this.w1, this.b1, this.w2, this.b2);
   }
 
   restore(s: unknown): void {
-    const [w1, b1, w2, b2] = s as Float32Array[];
-    this.w1.set(w1!);
-    this.b1.set(b1!);
-    this.w2.set(w2!);
-    this.b2.set(b2!);
+    restoreArrays(s, this.w1, this.b1, this.w2, this.b2);
   }
 
   toJSON(): PredictorState {
@@ -116,13 +113,8 @@ export function trainTwoLayer(kind: 'mlp' | 'mf', train: TrainingSet, val: Train
   const H = options.hidden ?? (kind === 'mlp' ? 32 : 16);
   const M = train.outputs;
   const model = TwoLayerPredictor.init(train.dim, H, M, kind === 'mlp' ? 'relu' : 'linear', options.seed ?? 7);
-  const lr = options.learningRate ?? 0.003;
-  const l2 = options.l2 ?? 1e-4;
-  const a1 = new Adam(model.w1, lr, l2), ab1 = new Adam(model.b1, lr), a2 = new Adam(model.w2, lr, l2), ab2 = new Adam(model.b2, lr);
-  const z = new Float64Array(M), dz = new Float64Array(M), dh = new Float64Array(H);
-  const gw1 = new RowGradient(train.dim, H);
-  const gb1 = new Float64Array(H), gw2 = new Float64Array(H * M), gb2 = new Float64Array(M);
-  let count = 0;
+  const grad = new TwoLayerGradient(model, options.learningRate ?? 0.003, options.l2 ?? 1e-4);
+  const z = new Float64Array(M), dz = new Float64Array(M);
   trainLoop(
     model,
     train,
@@ -136,42 +128,11 @@ export function trainTwoLayer(kind: 'mlp' | 'mf', train: TrainingSet, val: Train
         dz[m] = Number.isNaN(t) ? 0 : sigmoid(z[m]!) - t;
         if (dz[m] !== 0) any = true;
       }
-      count++;
-      if (!any) return;
-      const h = model.h;
-      dh.fill(0);
-      for (let j = 0; j < H; j++) {
-        for (let m = 0; m < M; m++) {
-          gw2[j * M + m]! += h[j]! * dz[m]!;
-          dh[j]! += model.w2[j * M + m]! * dz[m]!;
-        }
-        if (model.activation === 'relu' && h[j]! <= 0) dh[j] = 0;
-      }
-      for (let m = 0; m < M; m++) gb2[m]! += dz[m]!;
-      for (let j = 0; j < H; j++) gb1[j]! += dh[j]!;
-      for (let k = 0; k < x.index.length; k++) gw1.addRow(x.index[k]!, x.value[k]!, dh);
+      grad.add(x, any ? dz : null);
     },
-    () => {
-      if (count === 0) return;
-      a1.tick();
-      ab1.tick();
-      a2.tick();
-      ab2.tick();
-      gw1.flush((j, g) => a1.update(j, g / count));
-      for (let j = 0; j < H; j++) ab1.update(j, gb1[j]! / count);
-      for (let j = 0; j < H * M; j++) a2.update(j, gw2[j]! / count);
-      for (let m = 0; m < M; m++) ab2.update(m, gb2[m]! / count);
-      gb1.fill(0);
-      gw2.fill(0);
-      gb2.fill(0);
-      count = 0;
-    },
+    () => grad.step(),
     options,
   );
-  // Rows of features absent from the training prompts never got a gradient: their random initial
-  // weights would only add noise to predictions (and size to the artifact). Zero them.
-  const seen = new Uint8Array(train.dim);
-  for (const x of train.x) for (let k = 0; k < x.index.length; k++) seen[x.index[k]!] = 1;
-  for (let r = 0; r < train.dim; r++) if (!seen[r]) model.w1.fill(0, r * H, (r + 1) * H);
+  zeroUnseenRows(model, train);
   return model;
 }

@@ -211,7 +211,8 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCircuitStateStore (real Redis)
 });
 
 describe('RedisCircuitStateStore without an answer from Redis', () => {
-  it('waits at most timeoutMs for admission, then decides from the local view', async () => {
+  /** A store over a Redis client that never answers (timeoutMs 50), and the errors it reports. */
+  function hungStore() {
     const hung = {
       connect: async () => {},
       sendCommand: () => new Promise(() => {}),
@@ -224,6 +225,11 @@ describe('RedisCircuitStateStore without an answer from Redis', () => {
       timeoutMs: 50,
       onError: (e) => errors.push(e instanceof Error ? e.message : String(e)),
     });
+    return { circuitStore, errors };
+  }
+
+  it('waits at most timeoutMs for admission, then decides from the local view', async () => {
+    const { circuitStore, errors } = hungStore();
     const router = new LLMRouter({ models: [{ name: 'm', engine: 'mock' }] }, { circuitStore });
     const r = await router.generate('hi');
     expect(r.deployment).toBe('m');
@@ -232,18 +238,7 @@ describe('RedisCircuitStateStore without an answer from Redis', () => {
   });
 
   it('peek (a token count reading the state) waits at most timeoutMs or until its signal aborts, then answers the local view', async () => {
-    const hung = {
-      connect: async () => {},
-      sendCommand: () => new Promise(() => {}),
-      close: async () => {},
-      destroy: () => {},
-      on: () => {},
-    };
-    const errors: string[] = [];
-    const circuitStore = new RedisCircuitStateStore(new RedisHandle(hung as unknown as ConstructorParameters<typeof RedisHandle>[0], ''), {
-      timeoutMs: 50,
-      onError: (e) => errors.push(e instanceof Error ? e.message : String(e)),
-    });
+    const { circuitStore, errors } = hungStore();
     const transitions: string[] = [];
     const circuit = circuitStore.circuit('d', { config: CircuitBreakerSchema.parse({}), now: Date.now, onTransition: (from, to) => transitions.push(`${from}->${to}`) });
     expect(await circuit.peek!()).toBe('closed');

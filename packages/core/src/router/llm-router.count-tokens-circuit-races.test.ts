@@ -1,122 +1,25 @@
-import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelConfigInput, RouterConfigInput } from '../config/schema.js';
-import '../engines/index.js';
+import { describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../spec/index.js';
 import { testServiceUrls } from '../stores/__fixtures__/store-fixtures.js';
-import { anthropicErrorTypeForStatus, anthropicMessageBody } from '../test/anthropic-wire-server.js';
-import { startGeminiWireServer } from '../test/gemini-wire-server.js';
 import { rejection } from '../test/async.test-helpers.js';
+import { hello, startImageServer, useCountTokensCircuitFixture } from '../test/count-tokens-circuit.test-helpers.js';
+import { startGeminiWireServer } from '../test/gemini-wire-server.js';
 import { LLMRouter } from './llm-router.js';
-import { RedisCircuitStateStore } from './resilience/redis-circuit-state-store.js';
 
-// Review of b3876b9 (countTokens and the circuit breaker): tests that demonstrate bugs.
+// countTokens and the circuit breaker where a count races something else: a slow admission (admitRemote)
+// eating the count's time limit, calls opening the circuit while a count waits for admission, counts and
+// calls under one name reaching different deployments, a slow image download, and a count holding Redis's
+// probe slot while a call goes out. Written as the review of b3876b9 (each showed a bug, since fixed); the
+// comments say what the bug was.
 
-/** One scripted upstream reply: answer (optionally after `delayMs`), an Anthropic error, or nothing. */
-type Reply = { ok: true; delayMs?: number } | { status: number } | { hang: true };
+const { upstream, routers, claude, setup, watchCircuit, useRedisRouters } = useCountTokensCircuitFixture();
 
-/** An upstream speaking Anthropic's wire format on POST /v1/messages and POST /v1/messages/count_tokens. */
-class Upstream {
-  readonly counts: Reply[] = [];
-  readonly calls: Reply[] = [];
-  received: string[] = [];
-  private server: Server | undefined;
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
-  url = '';
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  get countRequests(): number {
-    return this.received.filter((p) => p === '/v1/messages/count_tokens').length;
-  }
-
-  get callRequests(): number {
-    return this.received.filter((p) => p === '/v1/messages').length;
-  }
-
-  reset(): void {
-    this.counts.length = 0;
-    this.calls.length = 0;
-    this.received = [];
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-  }
-
-  async close(): Promise<void> {
-    this.reset();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-    const path = (req.url ?? '').split('?')[0]!;
-    this.received.push(path);
-    const count = path === '/v1/messages/count_tokens';
-    const reply = (count ? this.counts : this.calls).shift() ?? { ok: true };
-    if ('hang' in reply) return;
-    if ('status' in reply) {
-      res.writeHead(reply.status, { 'content-type': 'application/json', 'request-id': 'req_err' });
-      res.end(JSON.stringify({ type: 'error', error: { type: anthropicErrorTypeForStatus(reply.status), message: `scripted ${reply.status}` } }));
-      return;
-    }
-    const answer = () => {
-      if (res.destroyed) return;
-      res.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_ok' });
-      res.end(JSON.stringify(count ? { input_tokens: 4242 } : anthropicMessageBody({ content: 'ok' }, body)));
-    };
-    if (reply.delayMs === undefined) answer();
-    else {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        answer();
-      }, reply.delayMs);
-      this.timers.add(t);
-    }
-  }
-}
-
-const upstream = new Upstream();
-beforeAll(() => upstream.start());
-afterAll(() => upstream.close());
-
-const routers: LLMRouter[] = [];
-afterEach(async () => {
-  await Promise.all(routers.splice(0).map((r) => r.close()));
-  upstream.reset();
-});
-
-const hello: GenerateRequest = { messages: [{ role: 'user', content: 'hello there, how are you' }] };
-
-const claude = (extra: Partial<ModelConfigInput> = {}): ModelConfigInput => ({
-  name: 'claude',
-  engine: 'anthropic',
-  model: 'claude-test-1',
-  baseURL: upstream.url,
-  apiKey: 'sk-ant-test',
-  options: { exactTokenCount: true },
-  ...extra,
-});
-
-function setup(circuitBreaker: NonNullable<RouterConfigInput['routing']>['circuitBreaker']) {
-  const r = new LLMRouter({ models: [claude()], routing: { retries: { max: 0 }, circuitBreaker } });
-  routers.push(r);
-  const circuit: string[] = [];
-  r.on('circuit', (e) => circuit.push(`${e.from}->${e.to}`));
-  return { r, circuit };
-}
+/** `setup` on the wall clock: these tests wait for real time limits. */
+const onWallClock = { now: () => Date.now() };
 
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
-describe('review: countTokens and the circuit breaker (in memory)', () => {
+describe('countTokens and the circuit breaker: races (in memory)', () => {
   it("a healthy provider is not blamed for the count's time limit that the admission (admitRemote) mostly used up", async () => {
     // The count's limit is 1 500 ms; admitRemote (the gateway's rate-limit place: a Redis round trip, or a
     // slow one) takes 1 100 ms of it; the provider answers its count in 700 ms, well inside the limit. The
@@ -124,7 +27,7 @@ describe('review: countTokens and the circuit breaker (in memory)', () => {
     // failureThreshold 1 the circuit opens and every count and call after it is refused for the cooldown.
     // A call's attempt timer starts after its admission (AttemptScope is made after acquire), so a call
     // with the same timing would not time out at all.
-    const { r, circuit } = setup({ failureThreshold: 1, cooldownMs: 60_000 });
+    const { r, circuit } = setup({ failureThreshold: 1, cooldownMs: 60_000 }, onWallClock);
     upstream.counts.push({ ok: true, delayMs: 700 });
     const slowAdmission = async () => {
       await sleep(1_100);
@@ -140,7 +43,7 @@ describe('review: countTokens and the circuit breaker (in memory)', () => {
     // Docs: "A remote count goes out only while the deployment's circuit is closed". The circuit is asked
     // before admitRemote and not again after it, so a count admitted while closed goes to the provider even
     // though calls opened the circuit during its (possibly slow, Redis-backed) rate-limit admission.
-    const { r, circuit } = setup({ failureThreshold: 1, cooldownMs: 60_000 });
+    const { r, circuit } = setup({ failureThreshold: 1, cooldownMs: 60_000 }, onWallClock);
     upstream.calls.push({ status: 500 });
     const admitAfterCallsFail = async () => {
       await rejection(r.generate(hello, { model: 'claude' }));
@@ -187,7 +90,7 @@ describe('review: countTokens and the circuit breaker (in memory)', () => {
   });
 });
 
-describe('review: a Gemini count timing out on the prompt\'s image download', () => {
+describe('countTokens and Gemini\'s circuit: a count timing out on the prompt\'s image download', () => {
   it("a count whose time limit runs out while downloading the caller's image URL (Gemini never asked) does not count against Gemini's circuit", async () => {
     // Gemini's remote count first downloads the prompt's http(s) image URLs. A download that fails is the
     // request's fault (invalid_request, not counted), but one that is merely slow runs into the count's own
@@ -195,57 +98,30 @@ describe('review: a Gemini count timing out on the prompt\'s image download', ()
     // shared Gemini deployment's circuit for every tenant with failureThreshold counts naming a slow URL,
     // and counts cost nothing (no tpm, no ledger).
     const gemini = await startGeminiWireServer({ apiKey: 'g-key' });
-    const images = createServer(() => {
-      // never answers
-    });
-    await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
-    const imageUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}/cat.png`;
+    const images = await startImageServer();
     try {
       const r = new LLMRouter({
         models: [{ name: 'gem', engine: 'gemini', model: 'gemini-2.5-flash', baseURL: gemini.url, apiKey: 'g-key', options: { exactTokenCount: true } }],
         routing: { retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 60_000 } },
       });
       routers.push(r);
-      const circuit: string[] = [];
-      r.on('circuit', (e) => circuit.push(`${e.from}->${e.to}`));
-      const withImage: GenerateRequest = { messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image', url: imageUrl }] }] };
+      const circuit = watchCircuit(r);
+      const withImage: GenerateRequest = { messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image', url: images.url }] }] };
       expect((await rejection(r.countTokens(withImage, { model: 'gem', timeouts: { totalMs: 300 } }))).code).toBe('timeout');
       expect(gemini.requests.filter((q) => q.path.endsWith(':countTokens'))).toHaveLength(0);
       expect(circuit).toEqual([]);
     } finally {
-      images.closeAllConnections();
-      await new Promise<void>((resolve) => images.close(() => resolve()));
+      await images.close();
       await gemini.close();
     }
   }, 20_000);
 });
 
 const { redisUrl } = testServiceUrls();
-const skip = redisUrl ? undefined : 'shared-circuit review tests skipped: Redis (LLMRR_TEST_REDIS_URL) not available';
+const skip = redisUrl ? undefined : 'shared-circuit count race tests skipped: Redis (LLMRR_TEST_REDIS_URL) not available';
 
-describe.skipIf(skip !== undefined)(skip ?? 'review: countTokens and a circuit shared through Redis', () => {
-  const stores: RedisCircuitStateStore[] = [];
-  afterEach(async () => {
-    await Promise.all(routers.splice(0).map((r) => r.close()));
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-  });
-
-  async function twoRouters(cooldownMs: number) {
-    const keyPrefix = `t${randomBytes(6).toString('hex')}:circuit:`;
-    const make = async () => {
-      const store = await RedisCircuitStateStore.connect(redisUrl!, { keyPrefix });
-      stores.push(store);
-      const r = new LLMRouter(
-        { models: [claude()], routing: { retries: { max: 0 }, circuitBreaker: { failureThreshold: 2, cooldownMs, halfOpenMaxProbes: 1 } } },
-        { circuitStore: store },
-      );
-      routers.push(r);
-      const circuit: string[] = [];
-      r.on('circuit', (e) => circuit.push(`${e.from}->${e.to}`));
-      return { r, store, circuit };
-    };
-    return { a: await make(), b: await make() };
-  }
+describe.skipIf(skip !== undefined)(skip ?? 'countTokens and a circuit shared through Redis: races', () => {
+  const twoRouters = useRedisRouters(redisUrl!);
 
   it("a count (stale closed view) holding Redis's only probe slot for a round trip makes a concurrent call fail with circuit_open", async () => {
     // Docs and changeset: a count "never takes a half-open probe slot" / "without taking a half-open probe
