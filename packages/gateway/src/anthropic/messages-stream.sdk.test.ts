@@ -1,43 +1,21 @@
-import Anthropic from '@anthropic-ai/sdk';
-import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
+import type { OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServedGateway } from '../node/serve-gateway.js';
-import { createHarness, serveWithKey, type Harness } from '../test-support/harness.js';
+import { CHAT_DONE, chatChunk as chunk, chatUsageChunk, interleavedWeatherCalls, toolCallDelta as call, weatherCallsCompletion } from '../test-support/openai-chat-sse.js';
+import { servedOverOpenAIWire, type SdkGateway } from '../test-support/served-gateway.js';
 
 // The official Anthropic SDK's `messages.stream(...)` through a real gateway over node:http, to an
 // OpenAI-wire upstream (a local server sending a scripted SSE body) whose parallel tool calls interleave
 // their argument pieces, as OpenAI's chat wire allows (pieces are keyed by index).
 
 let upstream: OpenAIWireServer;
-let h: Harness;
-let served: ServedGateway;
-let secret: string;
+let gw: SdkGateway;
 
 beforeAll(async () => {
-  upstream = await startOpenAIWireServer();
-  h = await createHarness({
-    models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] }],
-    stores: 'memory',
-    routerOptions: { env: {} },
-  });
-  ({ secret, served } = await serveWithKey(h));
+  ({ upstream, gw } = await servedOverOpenAIWire());
 });
-afterAll(async () => {
-  await served?.close(1000);
-  await h?.close();
-  await upstream?.close();
-});
+afterAll(() => gw?.close());
 
-/** A chat.completion.chunk SSE frame. */
-const chunk = (delta: unknown, finish: string | null = null) =>
-  `data: ${JSON.stringify({ id: 'chatcmpl-a1', object: 'chat.completion.chunk', created: 1, model: 'gpt-test', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-const call = (index: number, args: string, start?: { id: string; name: string }) => ({
-  index,
-  ...(start ? { id: start.id, type: 'function' } : {}),
-  function: { ...(start ? { name: start.name } : {}), arguments: args },
-});
-
-const client = () => new Anthropic({ baseURL: served.url, apiKey: secret, maxRetries: 0 });
+const client = () => gw.anthropic();
 const request = {
   model: 'gpt',
   max_tokens: 100,
@@ -47,17 +25,7 @@ const request = {
 
 describe('official anthropic client: messages.stream over an upstream that interleaves parallel tool calls', () => {
   it('both tool_use blocks have their full input', async () => {
-    upstream.setScript({
-      rawSSE:
-        chunk({ role: 'assistant', content: 'Checking both. ' }) +
-        chunk({ tool_calls: [call(0, '', { id: 'call_a', name: 'get_weather' }), call(1, '', { id: 'call_b', name: 'get_weather' })] }) +
-        chunk({ tool_calls: [call(0, '{"ci')] }) +
-        chunk({ tool_calls: [call(1, '{"city":')] }) +
-        chunk({ tool_calls: [call(0, 'ty":"Oslo"}')] }) +
-        chunk({ tool_calls: [call(1, '"Bergen"}')] }) +
-        chunk({}, 'tool_calls') +
-        'data: [DONE]\n\n',
-    });
+    upstream.setScript({ rawSSE: interleavedWeatherCalls() });
     const stream = client().messages.stream(request);
     const events: string[] = [];
     stream.on('streamEvent', (e) => events.push(e.type));
@@ -82,10 +50,10 @@ describe('official anthropic client: messages.stream over an upstream that inter
         chunk({ content: ' Then Bergen.' }) +
         chunk({ tool_calls: [call(1, '{"city":"Bergen"}', { id: 'call_b', name: 'get_weather' })] }) +
         chunk({}, 'tool_calls') +
-        `data: ${JSON.stringify({ id: 'chatcmpl-a1', object: 'chat.completion.chunk', created: 1, model: 'gpt-test', choices: [], usage })}\n\n` +
-        'data: [DONE]\n\n',
+        chatUsageChunk(usage) +
+        CHAT_DONE,
     });
-    const before = new Set((await h.stores!.ledger.query({ tenantId: 'acme' })).map((r) => r.requestId));
+    const before = new Set((await gw.ledger.query({ tenantId: 'acme' })).map((r) => r.requestId));
     const message = await client().messages.stream(request).finalMessage();
     expect(message.content).toEqual([
       { type: 'tool_use', id: 'call_a', name: 'get_weather', input: { city: 'Oslo' } },
@@ -96,32 +64,10 @@ describe('official anthropic client: messages.stream over an upstream that inter
     expect(message.usage).toMatchObject({ input_tokens: 11, output_tokens: 7 });
 
     // The same answer, not streamed: the same ledger record (status, tokens, cost).
-    upstream.setScript({
-      json: {
-        id: 'chatcmpl-a2',
-        object: 'chat.completion',
-        created: 1,
-        model: 'gpt-test',
-        choices: [
-          {
-            index: 0,
-            finish_reason: 'tool_calls',
-            message: {
-              role: 'assistant',
-              content: 'One moment. Then Bergen.',
-              tool_calls: [
-                { id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
-                { id: 'call_b', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Bergen"}' } },
-              ],
-            },
-          },
-        ],
-        usage,
-      },
-    });
+    upstream.setScript({ json: weatherCallsCompletion('One moment. Then Bergen.', usage) });
     const plain = await client().messages.create(request);
     expect(plain.content.filter((b) => b.type === 'tool_use')).toEqual(message.content.filter((b) => b.type === 'tool_use'));
-    const rows = (await h.stores!.ledger.query({ tenantId: 'acme' })).filter((r) => !before.has(r.requestId));
+    const rows = (await gw.ledger.query({ tenantId: 'acme' })).filter((r) => !before.has(r.requestId));
     expect(rows).toHaveLength(2);
     const [a, b] = rows.map((r) => ({ status: r.status, inputTokens: r.inputTokens, outputTokens: r.outputTokens, costUsd: r.costUsd }));
     expect(a).toEqual(b);

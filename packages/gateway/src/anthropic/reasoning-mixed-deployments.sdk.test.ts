@@ -1,16 +1,9 @@
-import Anthropic from '@anthropic-ai/sdk';
-import {
-  startAnthropicWireServer,
-  startGeminiWireServer,
-  startOpenAIWireServer,
-  type AnthropicWireServer,
-  type GeminiWireServer,
-  type OpenAIWireServer,
-} from '@llmrr/core/test';
-import OpenAI from 'openai';
+import type Anthropic from '@anthropic-ai/sdk';
+import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ServedGateway } from '../node/serve-gateway.js';
-import { createHarness, serveWithKey, type Harness, type ModelInput } from '../test-support/harness.js';
+import type { ModelInput } from '../test-support/harness.js';
+import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { startWireUpstreams } from '../test-support/wire-upstreams.js';
 
 // Review tests (commit 877e737, reasoning effort and thinking blocks), against a served gateway with the
 // official SDKs. Upstreams: the local wire servers; the Anthropic one checks thinking blocks as the real API
@@ -19,18 +12,12 @@ import { createHarness, serveWithKey, type Harness, type ModelInput } from '../t
 let claudeUp: AnthropicWireServer;
 let openaiUp: OpenAIWireServer;
 let geminiUp: GeminiWireServer;
-let h: Harness;
-let served: ServedGateway;
-let secret: string;
+let gw: SdkGateway;
 
 beforeAll(async () => {
-  [claudeUp, openaiUp, geminiUp] = await Promise.all([
-    startAnthropicWireServer({ apiKey: 'ak', checkThinkingBlocks: true }),
-    startOpenAIWireServer(),
-    startGeminiWireServer({ apiKey: 'gk' }),
-  ]);
+  ({ anthropic: claudeUp, openai: openaiUp, gemini: geminiUp } = await startWireUpstreams({ checkThinkingBlocks: true }));
   const capabilities: ModelInput['capabilities'] = ['chat', 'streaming', 'tools', 'reasoning'];
-  h = await createHarness({
+  gw = await servedGateway({
     models: [
       { name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities },
       { name: 'gpt4o', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities },
@@ -38,24 +25,14 @@ beforeAll(async () => {
       // A deployment that declares it cannot reason (no `reasoning` capability).
       { name: 'gpt4o-plain', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] },
     ],
-    stores: 'memory',
-    routerOptions: { env: {} },
+    upstreams: [claudeUp, openaiUp, geminiUp],
   });
-  ({ secret, served } = await serveWithKey(h));
 });
-afterAll(async () => {
-  await served?.close(1000);
-  await h?.close();
-  await Promise.all([claudeUp?.close(), openaiUp?.close(), geminiUp?.close()]);
-});
-afterEach(() => {
-  claudeUp.requests.length = 0;
-  openaiUp.requests.length = 0;
-  geminiUp.requests.length = 0;
-});
+afterAll(() => gw?.close());
+afterEach(() => clearRequests(claudeUp, openaiUp, geminiUp));
 
-const anthropic = () => new Anthropic({ baseURL: served.url, apiKey: secret, maxRetries: 0 });
-const openai = () => new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
+const anthropic = () => gw.anthropic();
+const openai = () => gw.openai();
 
 describe('review: /v1/messages thinking {type: "disabled"} on non-Anthropic deployments', () => {
   // `disabled` asks for no thinking, the default of most models. The gateway turns it into effort "none", which

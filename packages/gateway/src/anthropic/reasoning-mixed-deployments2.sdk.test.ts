@@ -1,9 +1,6 @@
-import Anthropic from '@anthropic-ai/sdk';
 import { startAnthropicWireServer, type AnthropicWireServer } from '@llmrr/core/test';
-import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ServedGateway } from '../node/serve-gateway.js';
-import { createHarness, serveWithKey, type Harness } from '../test-support/harness.js';
+import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 
 // Found in review of commit be0df6a (reasoning degrades gracefully across mixed deployments), fixed since; against a served gateway
 // with the official SDKs. Intended: a request that works without reasoning never becomes a provider 400 or our
@@ -17,9 +14,7 @@ import { createHarness, serveWithKey, type Harness } from '../test-support/harne
 const ADAPTIVE_ONLY = /^claude-(?:opus-4-7|mythos|fable|sonnet-5|opus-5)/;
 
 let claudeUp: AnthropicWireServer;
-let h: Harness;
-let served: ServedGateway;
-let secret: string;
+let gw: SdkGateway;
 
 beforeAll(async () => {
   claudeUp = await startAnthropicWireServer({
@@ -42,7 +37,7 @@ beforeAll(async () => {
       return { content: 'ok' };
     },
   });
-  h = await createHarness({
+  gw = await servedGateway({
     models: [
       // No `capabilities`: reasoning comes from the model id (anthropicModelThinks), as in most configs.
       { name: 'sonnet', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-sonnet-4-5', apiKey: 'ak' },
@@ -52,22 +47,14 @@ beforeAll(async () => {
       // Cannot think (anthropicModelThinks false): reasoning is dropped here.
       { name: 'haiku35', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-3-5-haiku-20241022', apiKey: 'ak' },
     ],
-    stores: 'memory',
-    routerOptions: { env: {} },
+    upstreams: [claudeUp],
   });
-  ({ secret, served } = await serveWithKey(h));
 });
-afterAll(async () => {
-  await served?.close(1000);
-  await h?.close();
-  await claudeUp?.close();
-});
-afterEach(() => {
-  claudeUp.requests.length = 0;
-});
+afterAll(() => gw?.close());
+afterEach(() => clearRequests(claudeUp));
 
-const anthropic = () => new Anthropic({ baseURL: served.url, apiKey: secret, maxRetries: 0 });
-const openai = () => new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
+const anthropic = () => gw.anthropic();
+const openai = () => gw.openai();
 const outcome = (p: Promise<unknown>): Promise<string> => p.then(
   () => 'ok',
   (e: unknown) => (e instanceof Error ? e.message : String(e)),

@@ -1,6 +1,7 @@
 import type { RouterResult, StreamPart } from '@llmrr/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RoutePart } from '../streaming/open-stream.js';
+import { jsonParseChars } from '../test-support/json-parse-chars.js';
 import { AnthropicStreamEncoder } from './stream-encoder.js';
 
 // The encoder's work per streamed piece stays linear in the argument length, also while a call waits
@@ -24,15 +25,10 @@ function run(pieces: number, call1AnnouncedFirst: boolean): { parsedChars: numbe
   parts.push(piece(0, ']}'));
   if (!call1AnnouncedFirst) parts.push(piece(1, '', 'call_b', 'write'));
   parts.push(piece(1, '{}'));
-  let parsedChars = 0;
-  const real = JSON.parse;
-  const spy = vi.spyOn(JSON, 'parse').mockImplementation(((text: string, reviver?: never) => {
-    parsedChars += text.length;
-    return real(text, reviver);
-  }) as typeof JSON.parse);
-  for (const p of parts) enc.part(p);
-  enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result);
-  spy.mockRestore();
+  const parsedChars = jsonParseChars(() => {
+    for (const p of parts) enc.part(p);
+    enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result);
+  });
   return { parsedChars, args: 18 + pieces * 8 + 2 };
 }
 
@@ -63,15 +59,10 @@ function runWithText(pieces: number): { parsedChars: number; sentChars: number; 
   const parts: StreamPart[] = [piece(0, '{"items":[{"a":1}', 'call_a', 'write'), piece(1, '', 'call_b', 'write')];
   for (let i = 0; i < pieces; i++) parts.push({ type: 'text-delta', delta: 'word ' }, piece(0, ',{"a":1}'));
   parts.push(piece(0, ']}'), piece(1, '{}'));
-  let parsedChars = 0;
-  const real = JSON.parse;
-  const spy = vi.spyOn(JSON, 'parse').mockImplementation(((text: string, reviver?: never) => {
-    parsedChars += text.length;
-    return real(text, reviver);
-  }) as typeof JSON.parse);
-  for (const p of parts) frames.push(...enc.part(p));
-  frames.push(...enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result));
-  spy.mockRestore();
+  const parsedChars = jsonParseChars(() => {
+    for (const p of parts) frames.push(...enc.part(p));
+    frames.push(...enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result));
+  });
   const input = parts.reduce((n, p) => n + (p.type === 'text-delta' ? p.delta.length : p.type === 'tool-call-delta' ? p.argumentsDelta.length : 0), 0);
   return { parsedChars, sentChars: frames.reduce((n, f) => n + f.length, 0), input, frames };
 }

@@ -4,8 +4,9 @@ import { llmrrInfo } from '../http/llmrr-info.js';
 import type { AnthropicStreamEvent } from '../schemas/anthropic-messages.js';
 import type { RoutePart } from '../streaming/open-stream.js';
 import type { StreamEncoder } from '../streaming/sse-response.js';
-import { pairFinalToolCalls, quoteArgs, type SeenToolCall } from '../streaming/final-tool-calls.js';
-import { JsonEnd, sameJson } from '../streaming/json-end.js';
+import { feedPiece, finalArgsSuffix, takeWholeCall, type BufferedToolCall } from '../streaming/buffered-tool-call.js';
+import { pairFinalToolCalls, quoteArgs } from '../streaming/final-tool-calls.js';
+import { JsonEnd } from '../streaming/json-end.js';
 import { messageId, toAnthropicStopReason } from './message-response.js';
 
 type EventWithExtras = AnthropicStreamEvent | (AnthropicStreamEvent & Record<string, unknown>);
@@ -15,20 +16,9 @@ function event(e: EventWithExtras): string {
 }
 
 /** A tool call of the stream, by tool index. */
-interface ToolCallState extends SeenToolCall {
+/** `id` is sent on `content_block_start`, `sent` in `input_json_delta`s. */
+interface ToolCallState extends BufferedToolCall {
   toolIndex: number;
-  /** Sent on `content_block_start`; never changed after. */
-  id: string;
-  name: string;
-  /** The arguments so far: the pieces appended, or the whole call's. */
-  args: string;
-  /** The part of `args` sent in `input_json_delta`s. */
-  sent: string;
-  state: 'waiting' | 'open' | 'closed';
-  /** The whole call (a `tool-call` part) came: its arguments are final, later pieces are ignored. */
-  whole: boolean;
-  /** Whether the pieces so far are whole JSON (fed with every piece). */
-  end: JsonEnd;
 }
 
 /**
@@ -280,39 +270,20 @@ export class AnthropicStreamEncoder implements StreamEncoder {
       c.end.feed(part.argumentsDelta);
       return this.admit(c);
     }
-    if (known.whole) return [];
-    if (part.id) known.resultId = part.id;
-    if (known.state === 'waiting') {
-      if (!known.name && part.name) known.name = part.name;
-      known.args += part.argumentsDelta;
-      known.end.feed(part.argumentsDelta);
-      return [];
-    }
-    if (known.state === 'closed') {
-      if (part.argumentsDelta.trim() === '') return [];
-      throw this.unfixable(known, 'got more arguments after its block was closed');
-    }
-    known.args += part.argumentsDelta;
-    known.end.feed(part.argumentsDelta);
+    const fed = feedPiece(known, part);
+    if (fed === 'kept') return [];
+    if (fed === 'late') throw this.unfixable(known, 'got more arguments after its block was closed');
     const frames = this.argsDelta(known, part.argumentsDelta);
     // The common sequential case (nothing waits) stops here.
     if (this.pending.length === 0) return frames;
     return [...frames, ...this.advance()];
   }
 
-  /**
-   * The call's final arguments: a call not sent yet takes them; a sent one gets the missing suffix when
-   * its streamed arguments are a prefix of them, nothing when they have the same JSON value, else an error.
-   */
+  /** The call's final arguments in (`finalArgsSuffix`): what is still to send of them, or an error. */
   private finalArgs(c: ToolCallState, args: string): string[] {
-    if (c.state === 'waiting') {
-      c.args = args;
-      return [];
-    }
-    c.args = args;
-    if (args === c.sent || sameJson(args, c.sent)) return [];
-    if (c.state === 'closed' || !args.startsWith(c.sent)) throw this.unfixable(c, `has the arguments ${quoteArgs(args)} but ${quoteArgs(c.sent)} were streamed`);
-    return this.argsDelta(c, args.slice(c.sent.length));
+    const suffix = finalArgsSuffix(c, args);
+    if (suffix === undefined) throw this.unfixable(c, `has the arguments ${quoteArgs(args)} but ${quoteArgs(c.sent)} were streamed`);
+    return this.argsDelta(c, suffix);
   }
 
   private wholeCall(part: Extract<StreamPart, { type: 'tool-call' }>): string[] {
@@ -322,14 +293,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
       // Engines that emit whole calls without pieces: the arguments as one delta.
       return this.admit({ toolIndex: part.index, id: w.id, resultId: w.id, name: w.name, args: w.arguments, sent: '', state: 'waiting', whole: true, end: new JsonEnd() });
     }
-    if (known.whole) return [];
-    known.whole = true;
-    known.resultId = w.id;
-    if (known.state === 'waiting') {
-      // Nothing of it was sent yet: the whole call is what it will open with.
-      known.id = w.id;
-      if (!known.name) known.name = w.name;
-    }
+    if (!takeWholeCall(known, w)) return [];
     const frames = this.finalArgs(known, w.arguments);
     if (known.state === 'open' && this.pending.length > 0) frames.push(...this.advance());
     return frames;

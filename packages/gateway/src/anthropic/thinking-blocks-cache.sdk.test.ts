@@ -1,8 +1,8 @@
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import { startAnthropicWireServer, type AnthropicWireServer } from '@llmrr/core/test';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ServedGateway } from '../node/serve-gateway.js';
-import { createHarness, serveWithKey, type Harness } from '../test-support/harness.js';
+import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { nextWeatherTurn, REDACTED, SIGNATURE, THINKING, toolUse, upstreamAssistant as assistantSent, weatherTurn } from '../test-support/thinking-tool-turns.js';
 
 // The two-turn thinking + tool loop of the official @anthropic-ai/sdk through a gateway with the exact cache on,
 // where the first turn is a cache hit: the cached answer must still carry its signed (and redacted) thinking
@@ -12,55 +12,29 @@ import { createHarness, serveWithKey, type Harness } from '../test-support/harne
 // but found `tool_use`").
 
 let claudeUp: AnthropicWireServer;
-let h: Harness;
-let served: ServedGateway;
-let secret: string;
+let gw: SdkGateway;
 
 beforeAll(async () => {
   claudeUp = await startAnthropicWireServer({ apiKey: 'ak', checkThinkingBlocks: true });
-  h = await createHarness({
+  gw = await servedGateway({
     models: [{ name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities: ['chat', 'streaming', 'tools', 'reasoning'] }],
     cache: { exact: { enabled: true } },
-    stores: 'memory',
-    routerOptions: { env: {} },
+    upstreams: [claudeUp],
   });
-  ({ secret, served } = await serveWithKey(h));
 });
-afterAll(async () => {
-  await served?.close(1000);
-  await h?.close();
-  await claudeUp?.close();
-});
-afterEach(() => {
-  claudeUp.requests.length = 0;
-});
+afterAll(() => gw?.close());
+afterEach(() => clearRequests(claudeUp));
 
-const client = () => new Anthropic({ baseURL: served.url, apiKey: secret, maxRetries: 0 });
+const client = () => gw.anthropic();
 
-const THINKING = 'The user wants the weather in Paris. I will call get_weather.';
-const SIGNATURE = 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds';
-const REDACTED = 'EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP';
-const toolUse = { type: 'tool_use' as const, id: 'toolu_01', name: 'get_weather', input: { city: 'Paris' } };
 const blocks = [{ type: 'thinking' as const, thinking: THINKING, signature: SIGNATURE }, { type: 'redacted_thinking' as const, data: REDACTED }, toolUse];
 
 let n = 0;
 const question = () => `Weather in Paris? (cached ${++n})`;
 // No temperature (thinking forbids one): the exact cache serves the call.
-const base = (q: string) => ({
-  model: 'claude',
-  max_tokens: 4000,
-  thinking: { type: 'enabled' as const, budget_tokens: 2048 },
-  tools: [{ name: 'get_weather', description: 'Weather of a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } }],
-  messages: [{ role: 'user' as const, content: q }] as Anthropic.MessageParam[],
-});
-/** The next turn: the answer's content given back as it came, then the tool result. */
-const next = (q: string, answer: Anthropic.Message, result: string) => {
-  const call = answer.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use')!;
-  const b = base(q);
-  b.messages.push({ role: 'assistant', content: answer.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: result }] });
-  return b;
-};
-const upstreamAssistant = (i: number) => (claudeUp.requests[i]!.body!.messages as Array<{ role: string; content: unknown }>)[1];
+const base = weatherTurn;
+const next = nextWeatherTurn;
+const upstreamAssistant = (i: number) => assistantSent(claudeUp, i);
 
 /** A streamed call: the final message and the x-llmrr-cache header. */
 async function streamed(body: ReturnType<typeof base>): Promise<{ message: Anthropic.Message; cache: string | null; signatureDeltas: number }> {

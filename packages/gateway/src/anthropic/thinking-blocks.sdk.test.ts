@@ -1,15 +1,10 @@
 import Anthropic from '@anthropic-ai/sdk';
-import {
-  startAnthropicWireServer,
-  startGeminiWireServer,
-  startOpenAIWireServer,
-  type AnthropicWireServer,
-  type GeminiWireServer,
-  type OpenAIWireServer,
-} from '@llmrr/core/test';
+import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ServedGateway } from '../node/serve-gateway.js';
-import { createHarness, serveWithKey, type Harness, type ModelInput } from '../test-support/harness.js';
+import type { ModelInput } from '../test-support/harness.js';
+import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { startWireUpstreams } from '../test-support/wire-upstreams.js';
+import { nextWeatherTurn, REDACTED, SIGNATURE, THINKING, toolUse, upstreamAssistant as assistantSent, weatherTurn } from '../test-support/thinking-tool-turns.js';
 
 // Extended thinking with tools through the gateway, as Claude Code uses it: the official @anthropic-ai/sdk
 // runs a two-turn thinking + tool loop against a gateway over node:http, giving the first answer's content
@@ -20,63 +15,31 @@ import { createHarness, serveWithKey, type Harness, type ModelInput } from '../t
 let claudeUp: AnthropicWireServer;
 let openaiUp: OpenAIWireServer;
 let geminiUp: GeminiWireServer;
-let h: Harness;
-let served: ServedGateway;
-let secret: string;
+let gw: SdkGateway;
 
 beforeAll(async () => {
-  [claudeUp, openaiUp, geminiUp] = await Promise.all([
-    startAnthropicWireServer({ apiKey: 'ak', checkThinkingBlocks: true }),
-    startOpenAIWireServer(),
-    startGeminiWireServer({ apiKey: 'gk' }),
-  ]);
+  ({ anthropic: claudeUp, openai: openaiUp, gemini: geminiUp } = await startWireUpstreams({ checkThinkingBlocks: true }));
   const capabilities: ModelInput['capabilities'] = ['chat', 'streaming', 'tools', 'reasoning'];
-  h = await createHarness({
+  gw = await servedGateway({
     models: [
       { name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities },
       { name: 'gpt', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-test', apiKey: 'k', capabilities },
       { name: 'gem', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities },
     ],
-    stores: 'memory',
-    routerOptions: { env: {} },
+    upstreams: [claudeUp, openaiUp, geminiUp],
   });
-  ({ secret, served } = await serveWithKey(h));
 });
-afterAll(async () => {
-  await served?.close(1000);
-  await h?.close();
-  await Promise.all([claudeUp?.close(), openaiUp?.close(), geminiUp?.close()]);
-});
-afterEach(() => {
-  claudeUp.requests.length = 0;
-  openaiUp.requests.length = 0;
-  geminiUp.requests.length = 0;
-});
+afterAll(() => gw?.close());
+afterEach(() => clearRequests(claudeUp, openaiUp, geminiUp));
 
-const client = () => new Anthropic({ baseURL: served.url, apiKey: secret, maxRetries: 0 });
+const client = () => gw.anthropic();
 
-const THINKING = 'The user wants the weather in Paris. I will call get_weather.';
-const SIGNATURE = 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds';
-const REDACTED = 'EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP';
-const toolUse = { type: 'tool_use' as const, id: 'toolu_01', name: 'get_weather', input: { city: 'Paris' } };
 
 let n = 0;
 const question = () => `Weather in Paris? (${++n})`;
-const base = (q: string) => ({
-  model: 'claude',
-  max_tokens: 4000,
-  thinking: { type: 'enabled' as const, budget_tokens: 2048 },
-  tools: [{ name: 'get_weather', description: 'Weather of a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } }],
-  messages: [{ role: 'user' as const, content: q }] as Anthropic.MessageParam[],
-});
-/** The next turn: the answer's content given back as it came, then the tool result. */
-const next = (q: string, answer: Anthropic.Message) => {
-  const call = answer.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use')!;
-  const b = base(q);
-  b.messages.push({ role: 'assistant', content: answer.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: '18C, sunny' }] });
-  return b;
-};
-const upstreamAssistant = (i: number) => (claudeUp.requests[i]!.body!.messages as Array<{ role: string; content: unknown }>)[1];
+const base = weatherTurn;
+const next = (q: string, answer: Anthropic.Message) => nextWeatherTurn(q, answer, '18C, sunny');
+const upstreamAssistant = (i: number) => assistantSent(claudeUp, i);
 
 describe('/v1/messages: thinking blocks with tools, official Anthropic client', () => {
   it('streamed: the signed thinking block comes out first, and the next turn gives it back unchanged before the tool_use', async () => {

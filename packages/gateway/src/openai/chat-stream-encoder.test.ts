@@ -1,6 +1,7 @@
 import type { RouterResult, StreamPart } from '@llmrr/core';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RoutePart } from '../streaming/open-stream.js';
+import { jsonParseChars } from '../test-support/json-parse-chars.js';
 import { ChatStreamEncoder, dataFrame } from './chat-stream-encoder.js';
 
 const route = { type: 'route', requestId: 'req_"quoted"\u2028', deployment: 'dépl\\oy', provider: 'mock', cached: false } as unknown as RoutePart;
@@ -163,18 +164,10 @@ describe('ChatStreamEncoder: parallel tool calls go out one after another', () =
       const parts: StreamPart[] = [piece(0, '', 'call_a', 'write'), piece(1, '', 'call_b', 'write'), piece(0, '{"items":[{"a":1}')];
       for (let i = 0; i < n; i++) parts.push(piece(0, ',{"a":1}'));
       parts.push(piece(0, ']}'), piece(1, '{}'));
-      let parsedChars = 0;
-      const real = JSON.parse;
-      const spy = vi.spyOn(JSON, 'parse').mockImplementation(((text: string, reviver?: never) => {
-        parsedChars += text.length;
-        return real(text, reviver);
-      }) as typeof JSON.parse);
-      try {
+      const parsedChars = jsonParseChars(() => {
         for (const p of parts) enc.part(p);
         enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, result([]));
-      } finally {
-        spy.mockRestore();
-      }
+      });
       return { parsedChars, args: 18 + n * 8 + 2 };
     };
     for (const r of [measure(1000), measure(4000)]) expect(r.parsedChars).toBeLessThan(4 * r.args);

@@ -2,8 +2,9 @@ import { LLMError, type RouterResult, type StreamPart } from '@llmrr/core';
 import { errorBody } from '../http/error-body.js';
 import { llmrrInfo } from '../http/llmrr-info.js';
 import type { OpenAIChatChunk } from '../schemas/openai-chat.js';
-import { pairFinalToolCalls, quoteArgs, type SeenToolCall } from '../streaming/final-tool-calls.js';
-import { JsonEnd, sameJson } from '../streaming/json-end.js';
+import { feedPiece, finalArgsSuffix, takeWholeCall, type BufferedToolCall } from '../streaming/buffered-tool-call.js';
+import { pairFinalToolCalls, quoteArgs } from '../streaming/final-tool-calls.js';
+import { JsonEnd } from '../streaming/json-end.js';
 import type { StreamEncoder } from '../streaming/sse-response.js';
 import type { RoutePart } from '../streaming/open-stream.js';
 import { chatCompletionId } from './chat-response.js';
@@ -14,24 +15,12 @@ type Choice = OpenAIChatChunk['choices'][number];
 type Delta = Choice['delta'];
 
 /** A tool call of the stream, by its index. */
-interface ToolCallState extends SeenToolCall {
+/** `id` is sent on the call's first delta; `closed`: a later call was sent after it. */
+interface ToolCallState extends BufferedToolCall {
   /** The engine's index (parts are keyed by it). */
   index: number;
   /** The index the client sees: calls are numbered 0, 1, 2... in the order they are sent (-1: not sent yet). */
   wireIndex: number;
-  /** Sent on the call's first delta; never changed after. */
-  id: string;
-  name: string;
-  /** The arguments so far: the pieces appended, or the whole call's. */
-  args: string;
-  /** The part of `args` sent (the client joins it). */
-  sent: string;
-  /** `waiting`: nothing of it sent yet; `open`: its deltas go out live; `closed`: a later call was sent after it. */
-  state: 'waiting' | 'open' | 'closed';
-  /** The whole call (a `tool-call` part) came: its arguments are final, later pieces are ignored. */
-  whole: boolean;
-  /** Whether the pieces so far are whole JSON (fed with every piece). */
-  end: JsonEnd;
 }
 
 export const DONE_FRAME = 'data: [DONE]\n\n';
@@ -185,37 +174,20 @@ export class ChatStreamEncoder implements StreamEncoder {
       c.end.feed(part.argumentsDelta);
       return this.admit(c);
     }
-    if (known.whole) return [];
-    if (part.id) known.resultId = part.id;
-    if (known.state === 'waiting') {
-      if (!known.name && part.name) known.name = part.name;
-      known.args += part.argumentsDelta;
-      known.end.feed(part.argumentsDelta);
-      return [];
-    }
-    if (known.state === 'closed') {
-      // A closed call is whole JSON: only whitespace can still come (not sent: it would reopen the call).
-      if (part.argumentsDelta.trim() === '') return [];
-      throw this.unfixable(known, `got more arguments (${quoteArgs(part.argumentsDelta)}) after a later call was sent`);
-    }
-    known.args += part.argumentsDelta;
-    known.end.feed(part.argumentsDelta);
+    const fed = feedPiece(known, part);
+    if (fed === 'kept') return [];
+    if (fed === 'late') throw this.unfixable(known, `got more arguments (${quoteArgs(part.argumentsDelta)}) after a later call was sent`);
     const frames = this.argsDelta(known, part.argumentsDelta);
     // The common sequential case (nothing waits) stops here.
     if (this.waiting.length === 0) return frames;
     return [...frames, ...this.advance()];
   }
 
-  /**
-   * The call's final arguments: a call not sent yet takes them; a sent one gets the missing suffix when it is
-   * open and its sent arguments are a prefix of them, nothing when they have the same JSON value, else an error.
-   */
+  /** The call's final arguments in (`finalArgsSuffix`): what is still to send of them, or an error. */
   private finalArgs(c: ToolCallState, args: string): string[] {
-    c.args = args;
-    if (c.state === 'waiting') return [];
-    if (args === c.sent || sameJson(args, c.sent)) return [];
-    if (c.state === 'closed' || !args.startsWith(c.sent)) throw this.unfixable(c, `has the arguments ${quoteArgs(args)} but ${quoteArgs(c.sent)} were streamed`);
-    return this.argsDelta(c, args.slice(c.sent.length));
+    const suffix = finalArgsSuffix(c, args);
+    if (suffix === undefined) throw this.unfixable(c, `has the arguments ${quoteArgs(args)} but ${quoteArgs(c.sent)} were streamed`);
+    return this.argsDelta(c, suffix);
   }
 
   private wholeCall(part: Extract<StreamPart, { type: 'tool-call' }>): string[] {
@@ -223,14 +195,7 @@ export class ChatStreamEncoder implements StreamEncoder {
     const known = this.toolCalls.get(part.index);
     // Engines that emit whole calls without deltas: the call as one delta.
     if (!known) return this.admit({ index: part.index, id: w.id, resultId: w.id, name: w.name, args: w.arguments, wireIndex: -1, sent: '', state: 'waiting', whole: true, end: new JsonEnd() });
-    if (known.whole) return [];
-    known.whole = true;
-    known.resultId = w.id;
-    if (known.state === 'waiting') {
-      // Nothing of it was sent yet: the whole call is what it will open with.
-      known.id = w.id;
-      if (!known.name) known.name = w.name;
-    }
+    if (!takeWholeCall(known, w)) return [];
     const frames = this.finalArgs(known, w.arguments);
     if (known.state === 'open' && this.waiting.length > 0) frames.push(...this.advance());
     return frames;

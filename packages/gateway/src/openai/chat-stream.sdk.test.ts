@@ -1,10 +1,10 @@
-import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
-import OpenAI from 'openai';
+import type { OpenAIWireServer } from '@llmrr/core/test';
+import type OpenAI from 'openai';
 import { zodFunction } from 'openai/helpers/zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { ServedGateway } from '../node/serve-gateway.js';
-import { createHarness, serveWithKey, type Harness } from '../test-support/harness.js';
+import { CHAT_DONE, chatChunk as chunk, chatUsageChunk, interleavedWeatherCalls, toolCallDelta as call, weatherCallsCompletion } from '../test-support/openai-chat-sse.js';
+import { servedOverOpenAIWire, type SdkGateway } from '../test-support/served-gateway.js';
 
 // The official openai client's stream helper (`chat.completions.stream()`) through a real gateway over
 // node:http, to an OpenAI-wire upstream (a local server sending a scripted SSE body) whose parallel tool calls
@@ -13,47 +13,18 @@ import { createHarness, serveWithKey, type Harness } from '../test-support/harne
 // arguments of strict and zod tools. The gateway sends the calls one after another, so each `done` is whole.
 
 let upstream: OpenAIWireServer;
-let h: Harness;
-let served: ServedGateway;
-let secret: string;
+let gw: SdkGateway;
 
 beforeAll(async () => {
-  upstream = await startOpenAIWireServer();
-  h = await createHarness({
-    models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] }],
-    stores: 'memory',
-    routerOptions: { env: {} },
-  });
-  ({ secret, served } = await serveWithKey(h));
+  ({ upstream, gw } = await servedOverOpenAIWire());
 });
-afterAll(async () => {
-  await served?.close(1000);
-  await h?.close();
-  await upstream?.close();
-});
+afterAll(() => gw?.close());
 
-/** A chat.completion.chunk SSE frame. */
-const chunk = (delta: unknown, finish: string | null = null) =>
-  `data: ${JSON.stringify({ id: 'chatcmpl-a1', object: 'chat.completion.chunk', created: 1, model: 'gpt-test', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-const call = (index: number, args: string, start?: { id: string; name: string }) => ({
-  index,
-  ...(start ? { id: start.id, type: 'function' } : {}),
-  function: { ...(start ? { name: start.name } : {}), arguments: args },
-});
 const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
-const usageChunk = `data: ${JSON.stringify({ id: 'chatcmpl-a1', object: 'chat.completion.chunk', created: 1, model: 'gpt-test', choices: [], usage })}\n\n`;
+const usageChunk = chatUsageChunk(usage);
 
 /** Two calls started together, their pieces alternating. */
-const interleaved =
-  chunk({ role: 'assistant', content: 'Checking both. ' }) +
-  chunk({ tool_calls: [call(0, '', { id: 'call_a', name: 'get_weather' }), call(1, '', { id: 'call_b', name: 'get_weather' })] }) +
-  chunk({ tool_calls: [call(0, '{"ci')] }) +
-  chunk({ tool_calls: [call(1, '{"city":')] }) +
-  chunk({ tool_calls: [call(0, 'ty":"Oslo"}')] }) +
-  chunk({ tool_calls: [call(1, '"Bergen"}')] }) +
-  chunk({}, 'tool_calls') +
-  usageChunk +
-  'data: [DONE]\n\n';
+const interleaved = interleavedWeatherCalls(usageChunk);
 
 /** Three calls, the later-indexed one starting first, with text between the pieces. */
 const scrambled =
@@ -67,9 +38,9 @@ const scrambled =
   chunk({ tool_calls: [call(1, 'rgen"}')] }) +
   chunk({}, 'tool_calls') +
   usageChunk +
-  'data: [DONE]\n\n';
+  CHAT_DONE;
 
-const client = () => new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
+const client = () => gw.openai();
 const messages = [{ role: 'user' as const, content: 'Weather in Oslo and Bergen?' }];
 const parameters = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
 type Done = { index: number; name: string; arguments: string; parsed_arguments: unknown };
@@ -126,36 +97,14 @@ describe('official openai client: chat.completions.stream over an upstream that 
   });
 
   it('the streamed answer is ledgered like the same answer not streamed', async () => {
-    const before = new Set((await h.stores!.ledger.query({ tenantId: 'acme' })).map((r) => r.requestId));
+    const before = new Set((await gw.ledger.query({ tenantId: 'acme' })).map((r) => r.requestId));
     upstream.setScript({ rawSSE: interleaved });
     const streamed = await client().chat.completions.stream({ model: 'gpt', messages, stream_options: { include_usage: true } }).finalChatCompletion();
     expect(streamed.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 7 });
-    upstream.setScript({
-      json: {
-        id: 'chatcmpl-a2',
-        object: 'chat.completion',
-        created: 1,
-        model: 'gpt-test',
-        choices: [
-          {
-            index: 0,
-            finish_reason: 'tool_calls',
-            message: {
-              role: 'assistant',
-              content: 'Checking both. ',
-              tool_calls: [
-                { id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
-                { id: 'call_b', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Bergen"}' } },
-              ],
-            },
-          },
-        ],
-        usage,
-      },
-    });
+    upstream.setScript({ json: weatherCallsCompletion('Checking both. ', usage) });
     const plain = await client().chat.completions.create({ model: 'gpt', messages });
     expect(plain.choices[0]!.message.tool_calls).toEqual(streamed.choices[0]!.message.tool_calls);
-    const rows = (await h.stores!.ledger.query({ tenantId: 'acme' })).filter((r) => !before.has(r.requestId));
+    const rows = (await gw.ledger.query({ tenantId: 'acme' })).filter((r) => !before.has(r.requestId));
     expect(rows).toHaveLength(2);
     const [a, b] = rows.map((r) => ({ status: r.status, inputTokens: r.inputTokens, outputTokens: r.outputTokens, costUsd: r.costUsd }));
     expect(a).toEqual(b);

@@ -1,11 +1,11 @@
 import type { RouterResult, StreamPart } from '@llmrr/core';
-import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
-import OpenAI from 'openai';
+import type { OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServedGateway } from '../node/serve-gateway.js';
 import { OpenAIResponseStreamEventSchema, type OpenAIResponseStreamEvent } from '../schemas/openai-responses.js';
 import type { RoutePart } from '../streaming/open-stream.js';
-import { createHarness, parseSse, serveWithKey, type Harness } from '../test-support/harness.js';
+import { parseSse } from '../test-support/harness.js';
+import { CHAT_DONE, chatChunk as chunk } from '../test-support/openai-chat-sse.js';
+import { servedOverOpenAIWire, type SdkGateway } from '../test-support/served-gateway.js';
 import { responseEcho, toResponseObject } from './response-object.js';
 import { ResponsesStreamEncoder } from './responses-stream-encoder.js';
 
@@ -167,27 +167,12 @@ describe('cut finishes: the streamed statuses are the non-streamed answer\u2019s
 
 describe('the same cut through the gateway, read by the openai SDK', () => {
   let upstream: OpenAIWireServer;
-  let h: Harness;
-  let served: ServedGateway;
-  let secret: string;
+  let gw: SdkGateway;
 
   beforeAll(async () => {
-    upstream = await startOpenAIWireServer();
-    h = await createHarness({
-      models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] }],
-      stores: 'memory',
-      routerOptions: { env: {} },
-    });
-    ({ secret, served } = await serveWithKey(h));
+    ({ upstream, gw } = await servedOverOpenAIWire());
   });
-  afterAll(async () => {
-    await served?.close(1000);
-    await h?.close();
-    await upstream?.close();
-  });
-
-  const chunk = (delta: unknown, finish: string | null = null) =>
-    `data: ${JSON.stringify({ id: 'chatcmpl-a1', object: 'chat.completion.chunk', created: 1, model: 'gpt-test', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  afterAll(() => gw?.close());
 
   it('responses.stream().finalResponse(): the call cut by max_output_tokens is not reported completed', async () => {
     upstream.setScript({
@@ -195,9 +180,9 @@ describe('the same cut through the gateway, read by the openai SDK', () => {
         chunk({ role: 'assistant', tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } }] }) +
         chunk({ content: 'One moment.' }) +
         chunk({}, 'length') +
-        'data: [DONE]\n\n',
+        CHAT_DONE,
     });
-    const client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
+    const client = gw.openai();
     const weatherTool = { type: 'function' as const, name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false };
     const final = await client.responses.stream({ model: 'gpt', input: 'Weather in Oslo?', tools: [weatherTool], max_output_tokens: 16 }).finalResponse();
     expect(final.status).toBe('incomplete');

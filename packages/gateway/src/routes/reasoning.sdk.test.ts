@@ -1,16 +1,10 @@
 import Anthropic from '@anthropic-ai/sdk';
-import {
-  startAnthropicWireServer,
-  startGeminiWireServer,
-  startOpenAIWireServer,
-  type AnthropicWireServer,
-  type GeminiWireServer,
-  type OpenAIWireServer,
-} from '@llmrr/core/test';
+import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ServedGateway } from '../node/serve-gateway.js';
-import { createHarness, serveWithKey, type Harness, type ModelInput } from '../test-support/harness.js';
+import type { ModelInput } from '../test-support/harness.js';
+import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { startWireUpstreams } from '../test-support/wire-upstreams.js';
 
 // Reasoning effort from the gateway's three request formats (chat `reasoning_effort`, responses
 // `reasoning.effort`, messages `thinking`), sent by the official `openai` and `@anthropic-ai/sdk` clients to
@@ -20,14 +14,12 @@ import { createHarness, serveWithKey, type Harness, type ModelInput } from '../t
 let openaiUp: OpenAIWireServer;
 let anthropicUp: AnthropicWireServer;
 let geminiUp: GeminiWireServer;
-let h: Harness;
-let served: ServedGateway;
-let secret: string;
+let gw: SdkGateway;
 
 beforeAll(async () => {
-  [openaiUp, anthropicUp, geminiUp] = await Promise.all([startOpenAIWireServer(), startAnthropicWireServer({ apiKey: 'ak' }), startGeminiWireServer({ apiKey: 'gk' })]);
+  ({ openai: openaiUp, anthropic: anthropicUp, gemini: geminiUp } = await startWireUpstreams());
   const capabilities: ModelInput['capabilities'] = ['chat', 'streaming', 'tools', 'json', 'reasoning'];
-  h = await createHarness({
+  gw = await servedGateway({
     models: [
       // An id outside the OpenAI family table (openai-reasoning-models.ts), declared able to reason: every effort
       // goes as asked (a known family, such as gpt-5 before 5.1, gets the nearest effort it takes).
@@ -37,24 +29,14 @@ beforeAll(async () => {
       { name: 'gem3', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-3-pro-preview', apiKey: 'gk', capabilities },
     ],
     cache: { exact: { enabled: true } },
-    stores: 'memory',
-    routerOptions: { env: {} },
+    upstreams: [openaiUp, anthropicUp, geminiUp],
   });
-  ({ secret, served } = await serveWithKey(h));
 });
-afterAll(async () => {
-  await served?.close(1000);
-  await h?.close();
-  await Promise.all([openaiUp?.close(), anthropicUp?.close(), geminiUp?.close()]);
-});
-afterEach(() => {
-  openaiUp.requests.length = 0;
-  anthropicUp.requests.length = 0;
-  geminiUp.requests.length = 0;
-});
+afterAll(() => gw?.close());
+afterEach(() => clearRequests(openaiUp, anthropicUp, geminiUp));
 
-const openai = () => new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
-const anthropic = () => new Anthropic({ baseURL: served.url, apiKey: secret, maxRetries: 0 });
+const openai = () => gw.openai();
+const anthropic = () => gw.anthropic();
 
 /** A new question each call: the exact cache is on, and these tests are about what reaches the upstream. */
 let n = 0;
@@ -195,12 +177,12 @@ describe('bad values: a 400 naming the wire field, before admission (no upstream
     // A good call after them: once its ledger row is there, the refused calls' rows would be too.
     const ok = await openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: q() }] }).withResponse();
     const okId = ok.response.headers.get('x-request-id')!;
-    for (let i = 0; i < 200 && !(await h.stores!.ledger.get(okId)); i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await h.stores!.ledger.get(okId)).toBeDefined();
+    for (let i = 0; i < 200 && !(await gw.ledger.get(okId)); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await gw.ledger.get(okId)).toBeDefined();
     for (const e of [chat, responses, small, over]) {
       const id = requestId(e);
       expect(id).toMatch(/^req_/);
-      expect(await h.stores!.ledger.get(id)).toBeUndefined();
+      expect(await gw.ledger.get(id)).toBeUndefined();
     }
   });
 });

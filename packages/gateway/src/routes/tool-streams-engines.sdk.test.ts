@@ -1,9 +1,7 @@
-import Anthropic from '@anthropic-ai/sdk';
 import { startAnthropicWireServer, startGeminiWireServer, type AnthropicWireServer, type GeminiWireServer } from '@llmrr/core/test';
-import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServedGateway } from '../node/serve-gateway.js';
-import { createHarness, serveWithKey, type Harness, type ModelInput } from '../test-support/harness.js';
+import type { ModelInput } from '../test-support/harness.js';
+import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 
 // Tool calls streamed end to end by the official Anthropic and openai clients' stream helpers, through a real
 // gateway over node:http, to Anthropic- and Gemini-wire upstreams (local servers speaking each provider's SSE)
@@ -13,30 +11,22 @@ import { createHarness, serveWithKey, type Harness, type ModelInput } from '../t
 
 let anthropicUp: AnthropicWireServer;
 let geminiUp: GeminiWireServer;
-let h: Harness;
-let served: ServedGateway;
-let secret: string;
+let gw: SdkGateway;
 
 beforeAll(async () => {
   [anthropicUp, geminiUp] = await Promise.all([startAnthropicWireServer({ apiKey: 'ak' }), startGeminiWireServer({ apiKey: 'gk' })]);
   const capabilities: ModelInput['capabilities'] = ['chat', 'streaming', 'tools', 'json'];
   const price = { input: 1, output: 2 };
-  h = await createHarness({
+  gw = await servedGateway({
     models: [
       { name: 'claude', engine: 'anthropic', baseURL: anthropicUp.url, model: 'claude-test', apiKey: 'ak', capabilities, price },
       { name: 'gem', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities, price },
     ],
     cache: { exact: { enabled: true } },
-    stores: 'memory',
-    routerOptions: { env: {} },
+    upstreams: [anthropicUp, geminiUp],
   });
-  ({ secret, served } = await serveWithKey(h));
 });
-afterAll(async () => {
-  await served?.close(1000);
-  await h?.close();
-  await Promise.all([anthropicUp?.close(), geminiUp?.close()]);
-});
+afterAll(() => gw?.close());
 
 const tools = [
   { name: 'now', input_schema: { type: 'object' as const, properties: {} } },
@@ -59,8 +49,8 @@ function enqueue(model: string, n: number): void {
 describe('tool calls streamed from Anthropic and Gemini upstreams to the official clients', () => {
   for (const model of ['claude', 'gem']) {
     it(`${model}: messages.stream and chat.completions.stream, fresh and replayed from the cache, ledgered alike`, async () => {
-      const a = new Anthropic({ baseURL: served.url, apiKey: secret, maxRetries: 0 });
-      const o = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 });
+      const a = gw.anthropic();
+      const o = gw.openai();
       const anthropicRequest = { model, max_tokens: 100, messages: [{ role: 'user' as const, content: `q1 ${model}` }], tools };
 
       enqueue(model, 2);
@@ -89,7 +79,7 @@ describe('tool calls streamed from Anthropic and Gemini upstreams to the officia
       const c2 = await o.chat.completions.stream(chatRequest).finalChatCompletion();
       expect(c2.choices[0]!.message.tool_calls).toEqual(c.choices[0]!.message.tool_calls);
 
-      const rows = (await h.stores!.ledger.query({ tenantId: 'acme' })).filter((r) => r.model === model);
+      const rows = (await gw.ledger.query({ tenantId: 'acme' })).filter((r) => r.model === model);
       expect(rows).toHaveLength(5);
       const freshRows = rows.filter((r) => !r.cacheHit);
       const hitRows = rows.filter((r) => r.cacheHit);

@@ -1,60 +1,13 @@
 import { LLMError } from '@llmrr/core';
-import { seededRandom } from '@llmrr/core/test';
-import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { validateBody } from '../http/validate.js';
+import { ABSENT, agree, draws, junk, ownKeysDeep, positiveInts, strings, viaJson, withProto } from '../test-support/fast-check-agreement.js';
 import { isWellFormedChatRequest } from './check-openai-chat.js';
 import { OpenAIChatRequestSchema } from './openai-chat.js';
 
-/** Deterministic PRNG (mulberry32), so a failure is reproducible. */
-const random = seededRandom;
-
-const ABSENT = Symbol('absent');
-type Pool = readonly unknown[];
-
-/** Values that break most fields' types, mixed into every field's pool. */
-const junk: Pool = [null, 0, -1, 1.5, 1e20, 2 ** 53, '', 'x', true, [], {}, ['a'], [{}], [null]];
-const strings: Pool = ['', 'x', 'gpt-4o', 'é 漢字 😀'];
-const positiveInts: Pool = [1, 32, 4096, 0, -3, 2.5, 2 ** 53, 9007199254740991];
-
-/** `o` with an own `__proto__` key, as JSON.parse makes one (the schema's copy of a loose object drops it). */
-function withProto(o: Record<string, unknown>, value: unknown = {}): Record<string, unknown> {
-  const copy = { ...o };
-  Object.defineProperty(copy, '__proto__', { value, enumerable: true, writable: true, configurable: true });
-  return copy;
-}
-
-/** Whether `v` or anything in it has an own `__proto__` key. */
-function hasProtoKey(v: unknown): boolean {
-  if (Array.isArray(v)) return v.some(hasProtoKey);
-  if (typeof v !== 'object' || v === null) return false;
-  return Object.hasOwn(v, '__proto__') || Object.values(v).some(hasProtoKey);
-}
-
-/** Own keys, recursively, as `key:<name>` entries: `toEqual` alone does not see an own `__proto__` key. */
-function ownKeysDeep(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(ownKeysDeep);
-  if (typeof v !== 'object' || v === null) return v;
-  return Object.fromEntries(Object.keys(v).map((k) => [`key:${k}`, ownKeysDeep((v as Record<string, unknown>)[k])]));
-}
-
+/** Generated bodies (seeded, so a failure is reproducible); half nearly clean, half often broken. */
 function generator(seed: number) {
-  const r = random(seed);
-  const pick = <T,>(pool: readonly T[]): T => pool[Math.floor(r() * pool.length)]!;
-  const chance = (p: number) => r() < p;
-  /** Half the bodies are nearly clean, half often broken. */
-  let junkRate = 0.2;
-  const ok = () => !chance(junkRate);
-  /** Mostly a valid value from `good`, sometimes junk, sometimes absent. */
-  const field = (good: Pool, pAbsent = 0.6): unknown => (chance(junkRate < 0.1 && pAbsent > 0.5 ? 0.9 : pAbsent) ? ABSENT : chance(junkRate) ? pick(junk) : pick(good));
-  const obj = (entries: Record<string, unknown>): Record<string, unknown> => {
-    const o: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(entries)) if (v !== ABSENT) o[k] = v;
-    if (chance(0.05)) o.extra_field = pick(junk);
-    // An own `__proto__` key (JSON.parse makes one) at any level: the schema's copy drops it.
-    return chance(junkRate < 0.1 ? 0.01 : 0.05) ? withProto(o, pick([{}, { role: 'tool' }, 'x', null])) : o;
-  };
-  const list = <T,>(make: () => T, max: number): T[] => Array.from({ length: Math.floor(r() * (max + 1)) }, make);
+  const { pick, chance, ok, field, obj, list, next } = draws(seed, { values: [{}, { role: 'tool' }, 'x', null], rate: (junkRate) => (junkRate < 0.1 ? 0.01 : 0.05) });
 
   const textPart = () => (ok() ? obj({ type: 'text', text: field(strings, 0.05) }) : pick(junk));
   const imagePart = () => obj({ type: 'image_url', image_url: ok() ? obj({ url: field(['https://x/y.png', 'data:image/png;base64,AAAA', ''], 0.05), detail: field(['auto', 'low', 'high', 'medium']) }) : pick(junk) });
@@ -79,7 +32,7 @@ function generator(seed: number) {
       : pick(junk);
 
   return (): Record<string, unknown> => {
-    junkRate = chance(0.5) ? 0.01 : 0.2;
+    next();
     return obj({
       model: field(['bench', 'auto', 'bench', 'auto', 'bench', 'auto', 'bench', 'auto', 'm'.repeat(256), 'é 漢字', '', 'm'.repeat(257), 'a\u0000b', 'gpt\u0085'], 0.03),
       messages: ok() ? list(message, 3) : pick(junk),
@@ -104,35 +57,12 @@ function generator(seed: number) {
   };
 }
 
-/** As the gateway sees a body: what JSON.parse makes of its text. */
-const viaJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
 const outOfScope = (b: Record<string, unknown>) => 'tools' in b || 'tool_choice' in b || 'response_format' in b;
 
 describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
   it('on 10,000 generated bodies: accepts exactly what the schema returns unchanged (own keys included; outside tools/tool_choice/response_format)', () => {
     const next = generator(20261126);
-    let accepted = 0;
-    let refused = 0;
-    /** Bodies the schema accepts but changes (it drops an own `__proto__` key): left to it. */
-    let protoLeft = 0;
-    for (let i = 0; i < 10_000; i++) {
-      const body = viaJson(next()) as Record<string, unknown>;
-      const zod = OpenAIChatRequestSchema.safeParse(body);
-      const fast = isWellFormedChatRequest(body);
-      if (fast) {
-        expect({ i, zod: zod.success }).toEqual({ i, zod: true });
-        expect({ i, data: ownKeysDeep(zod.data) }).toEqual({ i, data: ownKeysDeep(body) });
-        accepted++;
-      } else if (!outOfScope(body)) {
-        if (zod.success && !isDeepStrictEqual(ownKeysDeep(zod.data), ownKeysDeep(body))) {
-          expect({ i, body, proto: hasProtoKey(body) }).toEqual({ i, body, proto: true });
-          protoLeft++;
-        } else {
-          expect({ i, body, zod: zod.success }).toEqual({ i, body, zod: false });
-          refused++;
-        }
-      }
-    }
+    const { accepted, refused, protoLeft } = agree(OpenAIChatRequestSchema, isWellFormedChatRequest, next, 10_000, (b) => outOfScope(b as Record<string, unknown>));
     // Every side was exercised (967, 7886 and 65 with this seed).
     expect(accepted).toBeGreaterThan(800);
     expect(refused).toBeGreaterThan(3000);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { validateBody } from '../http/validate.js';
 import { responseEcho } from '../responses/response-object.js';
+import { ownKeysDeep } from '../test-support/fast-check-agreement.js';
 import {
   isWellFormedFunctionCall,
   isWellFormedFunctionCallOutput,
@@ -22,13 +23,6 @@ import {
 // outputs it unchanged. JSON.parse makes an own `__proto__` key; zod's copy of every loose object drops it. The
 // fast checks used to refuse it only at the top level and in metadata (found in a review of 707082a); now no
 // object they accept has one, at any level (check-openai-responses.test.ts generates such keys at every level).
-
-/** Own keys, recursively: what differs when an own `__proto__` key is dropped (toEqual does not see it). */
-function ownKeysDeep(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(ownKeysDeep);
-  if (typeof v !== 'object' || v === null) return v;
-  return Object.fromEntries(Object.keys(v).map((k) => [`key:${k}`, ownKeysDeep((v as Record<string, unknown>)[k])]));
-}
 
 const cases: Array<[string, z.ZodType, (v: unknown) => boolean, string]> = [
   ['body: text', OpenAIResponsesRequestSchema, isWellFormedResponsesRequest, '{"model":"m","input":"hi","text":{"__proto__":{"verbosity":"x"}}}'],

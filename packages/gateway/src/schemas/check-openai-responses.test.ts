@@ -1,9 +1,8 @@
 import { LLMError } from '@llmrr/core';
-import { seededRandom } from '@llmrr/core/test';
-import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { validateBody } from '../http/validate.js';
+import { ABSENT, agree, draws, junk, ownKeysDeep, positiveInts, strings, viaJson, withProto } from '../test-support/fast-check-agreement.js';
 import {
   isWellFormedFunctionCall,
   isWellFormedFunctionCallOutput,
@@ -20,56 +19,10 @@ import {
   ResponsesInputMessageSchema,
 } from './openai-responses.js';
 
-const ABSENT = Symbol('absent');
-type Pool = readonly unknown[];
-
-/** Values that break most fields' types, mixed into every field's pool. */
-const junk: Pool = [null, 0, -1, 1.5, 1e20, 2 ** 53, '', 'x', true, [], {}, ['a'], [{}], [null]];
-const strings: Pool = ['', 'x', 'gpt-4o', 'caf\u00e9 \u6f22\u5b57 \ud83d\ude00'];
-const positiveInts: Pool = [1, 32, 4096, 0, -3, 2.5, 2 ** 53, 9007199254740991];
-
-/**
- * `o` with an own `__proto__` key, as JSON.parse makes one (the schemas' copy of a loose object drops it, so
- * a fast check must leave such an object to the schema).
- */
-function withProto(o: Record<string, unknown>, value: unknown = {}): Record<string, unknown> {
-  const copy = { ...o };
-  Object.defineProperty(copy, '__proto__', { value, enumerable: true, writable: true, configurable: true });
-  return copy;
-}
-
-/** Whether `v` or anything in it has an own `__proto__` key. */
-function hasProtoKey(v: unknown): boolean {
-  if (Array.isArray(v)) return v.some(hasProtoKey);
-  if (typeof v !== 'object' || v === null) return false;
-  return Object.hasOwn(v, '__proto__') || Object.values(v).some(hasProtoKey);
-}
-
-/** Own keys, recursively, as `key:<name>` entries: `toEqual` alone does not see an own `__proto__` key. */
-function ownKeysDeep(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(ownKeysDeep);
-  if (typeof v !== 'object' || v === null) return v;
-  return Object.fromEntries(Object.keys(v).map((k) => [`key:${k}`, ownKeysDeep((v as Record<string, unknown>)[k])]));
-}
-
 /** Generated bodies and input items: mostly well-formed, often broken in one place (seeded, so reproducible). */
 function generator(seed: number) {
-  const r = seededRandom(seed);
-  const pick = <T,>(pool: readonly T[]): T => pool[Math.floor(r() * pool.length)]!;
-  const chance = (p: number) => r() < p;
-  /** Half the values are nearly clean, half often broken. */
-  let junkRate = 0.2;
-  const ok = () => !chance(junkRate);
-  /** Mostly a valid value from `good`, sometimes junk, sometimes absent. */
-  const field = (good: Pool, pAbsent = 0.6): unknown => (chance(junkRate < 0.1 && pAbsent > 0.5 ? 0.9 : pAbsent) ? ABSENT : chance(junkRate) ? pick(junk) : pick(good));
-  const obj = (entries: Record<string, unknown>): Record<string, unknown> => {
-    const o: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(entries)) if (v !== ABSENT) o[k] = v;
-    if (chance(0.05)) o.extra_field = pick(junk);
-    // An own `__proto__` key (JSON.parse makes one) at any level: the schema's copy drops it.
-    return chance(0.03) ? withProto(o, pick([{}, { type: 'json_schema' }, 'x', null])) : o;
-  };
-  const list = <T,>(make: () => T, max: number): T[] => Array.from({ length: Math.floor(r() * (max + 1)) }, make);
+  const draw = draws(seed, { values: [{}, { type: 'json_schema' }, 'x', null], rate: () => 0.03 });
+  const { pick, chance, ok, field, obj, list } = draw;
 
   const part = (): unknown => {
     if (!ok()) return pick(junk);
@@ -150,7 +103,7 @@ function generator(seed: number) {
 
   return {
     next(make: () => unknown): unknown {
-      junkRate = chance(0.5) ? 0.01 : 0.2;
+      draw.next();
       return make();
     },
     body,
@@ -163,8 +116,6 @@ function generator(seed: number) {
 
 type Generator = ReturnType<typeof generator>;
 
-/** As the gateway sees a value: what JSON.parse makes of its text. */
-const viaJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
 const outOfScope = (v: unknown) => {
   const b = v as Record<string, unknown>;
   return (
@@ -172,42 +123,15 @@ const outOfScope = (v: unknown) => {
   );
 };
 
-/**
- * `n` generated values: the fast check accepts only what the schema accepts, unchanged (own keys included),
- * and refuses everything the schema refuses; outside `outside` (its scope) it accepts everything the schema
- * accepts. An object with an own `__proto__` key is outside every check's scope.
- */
-function agree(schema: z.ZodType, check: (v: unknown) => boolean, seed: number, make: (g: Generator) => unknown, n: number, outside: (v: unknown) => boolean) {
+/** `n` generated values of `make` held to `schema` (test-support/fast-check-agreement.ts `agree`). */
+function agreeOn(schema: z.ZodType, check: (v: unknown) => boolean, seed: number, make: (g: Generator) => unknown, n: number, outside: (v: unknown) => boolean) {
   const g = generator(seed);
-  let accepted = 0;
-  let refused = 0;
-  /** Values the schema accepts but changes (it drops an own `__proto__` key): left to it. */
-  let protoLeft = 0;
-  for (let i = 0; i < n; i++) {
-    const value = viaJson(g.next(() => make(g)));
-    const zod = schema.safeParse(value);
-    const fast = check(value);
-    if (fast) {
-      expect({ i, value, zod: zod.success }).toEqual({ i, value, zod: true });
-      expect({ i, data: ownKeysDeep(zod.data) }).toEqual({ i, data: ownKeysDeep(value) });
-      accepted++;
-    } else if (!outside(value)) {
-      if (zod.success && !isDeepStrictEqual(ownKeysDeep(zod.data), ownKeysDeep(value))) {
-        // Accepted but changed by the schema: only by dropping an own `__proto__` key.
-        expect({ i, value, proto: hasProtoKey(value) }).toEqual({ i, value, proto: true });
-        protoLeft++;
-      } else {
-        expect({ i, value, zod: zod.success }).toEqual({ i, value, zod: false });
-        refused++;
-      }
-    }
-  }
-  return { accepted, refused, protoLeft };
+  return agree(schema, check, () => g.next(() => make(g)), n, outside);
 }
 
 describe('isWellFormedResponsesRequest and the item checks agree with their zod schemas', () => {
   it('bodies, on 10,000 generated: accepts exactly what the schema accepts (outside tools, reasoning and json_schema formats), unchanged', () => {
-    const { accepted, refused, protoLeft } = agree(OpenAIResponsesRequestSchema, isWellFormedResponsesRequest, 20261126, (g) => g.body(), 10_000, outOfScope);
+    const { accepted, refused, protoLeft } = agreeOn(OpenAIResponsesRequestSchema, isWellFormedResponsesRequest, 20261126, (g) => g.body(), 10_000, outOfScope);
     expect(accepted).toBeGreaterThan(1000);
     expect(refused).toBeGreaterThan(3000);
     expect(protoLeft).toBeGreaterThan(100);
@@ -220,7 +144,7 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
   ];
   for (const [name, schema, check, make] of items) {
     it(`${name}, on 5,000 generated: exactly what the schema accepts, unchanged`, () => {
-      const { accepted, refused, protoLeft } = agree(schema, check, name.length * 7919, make, 5000, () => false);
+      const { accepted, refused, protoLeft } = agreeOn(schema, check, name.length * 7919, make, 5000, () => false);
       expect(accepted).toBeGreaterThan(500);
       expect(refused).toBeGreaterThan(500);
       expect(protoLeft).toBeGreaterThan(10);
@@ -229,7 +153,7 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
 
   it('content parts, on 5,000 generated: text and refusal parts exactly as the schema (images go to the schema)', () => {
     const isImage = (v: unknown) => (v as { type?: unknown } | null)?.type === 'input_image';
-    const { accepted, refused, protoLeft } = agree(ResponsesContentPartSchema, isWellFormedTextPart, 4242, (g) => g.part(), 5000, isImage);
+    const { accepted, refused, protoLeft } = agreeOn(ResponsesContentPartSchema, isWellFormedTextPart, 4242, (g) => g.part(), 5000, isImage);
     expect(accepted).toBeGreaterThan(1000);
     expect(refused).toBeGreaterThan(500);
     expect(protoLeft).toBeGreaterThan(10);

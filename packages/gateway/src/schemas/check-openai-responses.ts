@@ -1,4 +1,5 @@
 import { isModelName } from './model-name.js';
+import { RESPONSES_INCLUDE_VALUES } from './responses-include-values.js';
 import type { OpenAIResponsesRequest, ResponsesContentPart, ResponsesFunctionCallItem, ResponsesFunctionCallOutputItem, ResponsesInputMessage } from './openai-responses.js';
 
 /*
@@ -151,16 +152,7 @@ function isMetadata(v: unknown): boolean {
   return true;
 }
 
-const INCLUDE_VALUES: ReadonlySet<string> = new Set([
-  'file_search_call.results',
-  'web_search_call.results',
-  'web_search_call.action.sources',
-  'message.input_image.image_url',
-  'computer_call_output.output.image_url',
-  'code_interpreter_call.outputs',
-  'reasoning.encrypted_content',
-  'message.output_text.logprobs',
-]);
+const INCLUDE_VALUES: ReadonlySet<string> = new Set(RESPONSES_INCLUDE_VALUES);
 const SERVICE_TIERS: ReadonlySet<string> = new Set(['auto', 'default', 'flex', 'scale', 'priority']);
 const EXTENSION_KEYS: ReadonlySet<string> = new Set(['strategy', 'explain', 'fallbacks', 'cache']);
 

@@ -11,6 +11,7 @@ import {
 import { addFastCheck } from './fast-check.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
 import { ModelNameSchema } from './model-name.js';
+import { RESPONSES_INCLUDE_VALUES } from './responses-include-values.js';
 import { LlmrrResponseInfoSchema } from './openai-chat.js';
 
 /*
@@ -87,17 +88,7 @@ export const ResponsesTextFormatSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
-/** `include` values OpenAI documents; the gateway has no output they add to except logprobs, which it refuses. */
-export const RESPONSES_INCLUDE_VALUES = [
-  'file_search_call.results',
-  'web_search_call.results',
-  'web_search_call.action.sources',
-  'message.input_image.image_url',
-  'computer_call_output.output.image_url',
-  'code_interpreter_call.outputs',
-  'reasoning.encrypted_content',
-  'message.output_text.logprobs',
-] as const;
+export { RESPONSES_INCLUDE_VALUES };
 
 /** `POST /v1/responses` request body. Unknown top-level fields are accepted and ignored (as on chat completions). */
 export const OpenAIResponsesRequestSchema = z.looseObject({

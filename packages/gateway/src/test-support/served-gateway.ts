@@ -1,0 +1,74 @@
+import Anthropic from '@anthropic-ai/sdk';
+import type { StateStores } from '@llmrr/core';
+import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
+import OpenAI from 'openai';
+import type { ServedGateway } from '../node/serve-gateway.js';
+import { createHarness, serveWithKey, type Harness, type HarnessOptions, type ModelInput } from './harness.js';
+
+/** Anything a test started and the gateway must outlive: the local wire-format upstreams. */
+export interface Closable {
+  close(): Promise<void>;
+}
+
+export interface SdkGatewayOptions extends Omit<HarnessOptions, 'stores' | 'models'> {
+  models: ModelInput[];
+  /** Closed after the gateway by `close()`. */
+  upstreams?: Closable[];
+}
+
+/** A gateway with memory stores served over node:http on port 0, with one key, for the official SDK clients. */
+export interface SdkGateway {
+  harness: Harness;
+  served: ServedGateway;
+  url: string;
+  secret: string;
+  ledger: StateStores['ledger'];
+  /** A new official Anthropic client on the gateway (no retries). */
+  anthropic(): Anthropic;
+  /** A new official openai client on the gateway's `/v1` (no retries). */
+  openai(): OpenAI;
+  /** Closes the server, the harness, then the upstreams. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves a gateway over `models` (memory stores, tenant `acme` with one key, no provider env): the shared setup
+ * of the `*.sdk.test.ts` files. Call it in `beforeAll` and `close()` it in `afterAll`.
+ */
+export async function servedGateway(options: SdkGatewayOptions): Promise<SdkGateway> {
+  const { upstreams = [], ...rest } = options;
+  const harness = await createHarness({ routerOptions: { env: {} }, ...rest, stores: 'memory' });
+  const { secret, served } = await serveWithKey(harness);
+  return {
+    harness,
+    served,
+    url: served.url,
+    secret,
+    ledger: harness.stores!.ledger,
+    anthropic: () => new Anthropic({ baseURL: served.url, apiKey: secret, maxRetries: 0 }),
+    openai: () => new OpenAI({ baseURL: `${served.url}/v1`, apiKey: secret, maxRetries: 0 }),
+    async close() {
+      await served.close(1000);
+      await harness.close();
+      await Promise.all(upstreams.map((u) => u.close()));
+    },
+  };
+}
+
+/**
+ * The gateway of the stream-helper tests: one deployment `gpt` (chat, streaming, tools) on a local OpenAI-wire
+ * upstream of model `gpt-test`, scripted by the test (`upstream.setScript`). `gw.close()` closes the upstream too.
+ */
+export async function servedOverOpenAIWire(): Promise<{ upstream: OpenAIWireServer; gw: SdkGateway }> {
+  const upstream = await startOpenAIWireServer();
+  const gw = await servedGateway({
+    models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] }],
+    upstreams: [upstream],
+  });
+  return { upstream, gw };
+}
+
+/** Forgets what the upstreams were sent (for `afterEach`). */
+export function clearRequests(...upstreams: Array<{ requests: unknown[] } | undefined>): void {
+  for (const u of upstreams) if (u) u.requests.length = 0;
+}
