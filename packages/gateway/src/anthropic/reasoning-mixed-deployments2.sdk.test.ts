@@ -129,6 +129,18 @@ describe('adaptive-only Claude models get manual thinking: provider 400', () => 
   });
 });
 
+describe('adaptive thinking steered by output_config.effort (Claude Code on Opus 4.7)', () => {
+  it('reaches the upstream as the client set it, fitted to the model; other deployments get the effort as a budget', async () => {
+    const base = { max_tokens: 8000, messages: [{ role: 'user' as const, content: 'Hi' }], thinking: { type: 'adaptive' as const } };
+    const client = anthropic();
+    expect(await outcome(client.messages.create({ ...base, model: 'opus47', output_config: { effort: 'low' } }))).toBe('ok');
+    expect(await outcome(client.messages.create({ ...base, model: 'sonnet', output_config: { effort: 'low' } }))).toBe('ok');
+    expect(claudeUp.requests[0]?.body).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'low' } });
+    // claude-sonnet-4-5 has no adaptive thinking: the effort's budget (low = 1024), not the engine's default high.
+    expect(claudeUp.requests[1]?.body?.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+  });
+});
+
 describe('verbatim thinking forms bypass every graceful-degrade rule', () => {
   // to-generate-request.ts sends `enabled` with a `display` setting (ThinkingConfigEnabled.display in
   // @anthropic-ai/sdk 1.14) and `adaptive` verbatim in providerOptions.anthropic.thinking; the Anthropic engine

@@ -37,6 +37,29 @@ describe('messages thinking -> core reasoning', () => {
     expect(shown).toMatchObject({ reasoning: { budgetTokens: 1024 }, providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 1024, display: 'omitted' } } } });
   });
 
+  it('output_config.effort steers adaptive thinking: the core effort (fitted per model by the engine), not sent verbatim', () => {
+    const low = convert({ thinking: { type: 'adaptive' }, output_config: { effort: 'low' } });
+    expect(low.reasoning).toEqual({ effort: 'low' });
+    expect(low.providerOptions).toEqual({ anthropic: { thinking: { type: 'adaptive' } } });
+    // Other output_config keys still reach Anthropic deployments as they are.
+    const withFormat = convert({ thinking: { type: 'adaptive' }, output_config: { effort: 'max', format: { type: 'json_schema' } } });
+    expect(withFormat).toMatchObject({ reasoning: { effort: 'max' }, providerOptions: { anthropic: { output_config: { format: { type: 'json_schema' } } } } });
+    expect((withFormat.providerOptions?.anthropic as { output_config?: object }).output_config).not.toHaveProperty('effort');
+    // Without adaptive thinking the effort is not a thinking request: verbatim for Anthropic deployments only.
+    const plain = convert({ output_config: { effort: 'medium' } });
+    expect(plain.reasoning).toBeUndefined();
+    expect(plain.providerOptions).toEqual({ anthropic: { output_config: { effort: 'medium' } } });
+    const manual = convert({ thinking: { type: 'enabled', budget_tokens: 2048 }, output_config: { effort: 'low' } });
+    expect(manual).toMatchObject({ reasoning: { budgetTokens: 2048 }, providerOptions: { anthropic: { output_config: { effort: 'low' } } } });
+  });
+
+  it.each([
+    [{ effort: 'extreme' }, 'output_config.effort'],
+    ['high', 'output_config'],
+  ])('output_config %j is a 400 naming %s', (output_config, param) => {
+    expect(refusal(() => convert({ output_config }))).toMatchObject({ code: 'invalid_request', param });
+  });
+
   it.each([
     [{ type: 'enabled', budget_tokens: 1023 }, 'thinking.budget_tokens'],
     [{ type: 'enabled', budget_tokens: 2048.5 }, 'thinking.budget_tokens'],

@@ -82,6 +82,11 @@ function toolChoice(choice: AnthropicMessagesRequest['tool_choice']): ToolChoice
 function thinking(body: AnthropicMessagesRequest): { reasoning?: ReasoningOptions; verbatim?: Record<string, unknown> } {
   const t = body.thinking;
   if (!t) return {};
+  // Adaptive thinking is steered by `output_config.effort`: it becomes the core effort, so an Anthropic
+  // deployment sends the nearest level its model takes (not the engine's default, high) and other deployments
+  // think at that effort too.
+  const effort = body.output_config?.effort;
+  if (t.type === 'adaptive' && effort !== undefined) return { reasoning: { effort }, verbatim: t };
   if (t.type === 'disabled') return { verbatim: t };
   if (t.type === 'enabled') return t.display == null ? { reasoning: { budgetTokens: t.budget_tokens } } : { reasoning: { budgetTokens: t.budget_tokens }, verbatim: t };
   return { verbatim: t };
@@ -101,6 +106,18 @@ export function checkThinkingBudget(body: Pick<AnthropicMessagesRequest, 'thinki
       param: 'thinking.budget_tokens',
     });
   }
+}
+
+/**
+ * `output_config` for Anthropic deployments only: as sent, but without the `effort` that became the core
+ * effort (the engine sets it, fitted to the model); undefined when nothing is left.
+ */
+function anthropicOutputConfig(body: AnthropicMessagesRequest, reasoning: ReasoningOptions | undefined): Record<string, unknown> | undefined {
+  const config = body.output_config;
+  if (!config) return undefined;
+  if (reasoning?.effort === undefined) return config;
+  const { effort: _effort, ...rest } = config;
+  return Object.keys(rest).length > 0 ? rest : undefined;
 }
 
 /** A validated Anthropic Messages request as the engine-neutral `GenerateRequest`. */
@@ -131,8 +148,15 @@ export function messagesToGenerateRequest(body: AnthropicMessagesRequest): Gener
   if (body.metadata?.user_id) req.user = body.metadata.user_id;
   const { reasoning, verbatim } = thinking(body);
   if (reasoning) req.reasoning = reasoning;
-  if (body.top_k !== undefined || verbatim) {
-    req.providerOptions = { anthropic: { ...(body.top_k !== undefined ? { top_k: body.top_k } : {}), ...(verbatim ? { thinking: verbatim } : {}) } };
+  const outputConfig = anthropicOutputConfig(body, reasoning);
+  if (body.top_k !== undefined || verbatim || outputConfig) {
+    req.providerOptions = {
+      anthropic: {
+        ...(body.top_k !== undefined ? { top_k: body.top_k } : {}),
+        ...(verbatim ? { thinking: verbatim } : {}),
+        ...(outputConfig ? { output_config: outputConfig } : {}),
+      },
+    };
   }
   return req;
 }

@@ -92,6 +92,9 @@ export const AnthropicMessagesRequestSchema = z.looseObject({
     .optional(),
   metadata: z.looseObject({ user_id: z.string().nullable().optional() }).optional(),
   thinking: AnthropicThinkingSchema.optional(),
+  // @anthropic-ai/sdk 1.14 OutputConfig: `effort` (low, medium, high, xhigh, max; how many tokens Claude spends,
+  // the control of adaptive thinking), other keys passed on to Anthropic deployments as they are.
+  output_config: z.looseObject({ effort: z.enum(['low', 'medium', 'high', 'xhigh', 'max']).optional() }).optional(),
   llmrr: LlmrrExtensionSchema.optional(),
 });
 export type AnthropicMessagesRequest = z.infer<typeof AnthropicMessagesRequestSchema>;
