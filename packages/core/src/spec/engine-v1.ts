@@ -13,10 +13,16 @@ export interface EngineCapabilities {
 }
 
 /** USD per one million tokens. */
+/** USD per one million tokens. */
 export interface ModelPrice {
   input: number;
   output: number;
+  /** Cache reads (`Usage.cachedInputTokens`); `input` when absent. */
   cachedInput?: number;
+  /** Cache writes with the default (5-minute) TTL (`Usage.cacheWriteInputTokens`); `input` when absent. */
+  cacheWrite?: number;
+  /** Cache writes with the 1-hour TTL (`Usage.cacheWrite1hInputTokens`); `cacheWrite`, then `input`, when absent. */
+  cacheWrite1h?: number;
 }
 
 export interface CallOptions {

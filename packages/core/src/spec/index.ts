@@ -9,6 +9,7 @@ export type {
   ModelPrice,
 } from './engine-v1.js';
 export type {
+  CacheControl,
   ChatMessage,
   ContentPart,
   GenerateRequest,

@@ -4,9 +4,23 @@ import type { ReasoningOptions } from './reasoning.js';
 
 export type JSONSchema = Record<string, unknown>;
 
+/**
+ * A prompt-cache breakpoint: the provider may cache the prompt up to and including the block it marks
+ * (Anthropic `cache_control`, rendered in the order tools -> system -> messages). A hint, never a
+ * requirement: engines whose provider caches on its own (OpenAI, Gemini) or not at all (local engines)
+ * ignore it, and the Anthropic engine keeps at most the provider's limit of breakpoints (4). `ttl` is
+ * `'5m'` (the default) or `'1h'`; writes with the longer TTL cost more (see `Usage.cacheWrite1hInputTokens`).
+ */
+export interface CacheControl {
+  type: 'ephemeral';
+  ttl?: '5m' | '1h';
+}
+
 export interface TextPart {
   type: 'text';
   text: string;
+  /** Cache breakpoint at this part. */
+  cacheControl?: CacheControl;
 }
 
 /** An image given either as a URL or as base64 data with its media type. */
@@ -15,6 +29,8 @@ export interface ImagePart {
   url?: string;
   data?: string;
   mediaType?: string;
+  /** Cache breakpoint at this part. */
+  cacheControl?: CacheControl;
 }
 
 export type ContentPart = TextPart | ImagePart;
@@ -42,23 +58,31 @@ export interface ToolCall {
   arguments: string;
 }
 
+/**
+ * One turn. `cacheControl` on a message is a cache breakpoint at its end (its last block). Consecutive
+ * system messages are kept apart where the provider takes several system blocks (Anthropic), so each can
+ * carry its own breakpoint; other engines join them.
+ */
 export type ChatMessage =
-  | { role: 'system'; content: string }
-  | { role: 'user'; content: string | ContentPart[]; name?: string }
+  | { role: 'system'; content: string; cacheControl?: CacheControl }
+  | { role: 'user'; content: string | ContentPart[]; name?: string; cacheControl?: CacheControl }
   | {
       role: 'assistant';
       content: string | null;
       toolCalls?: ToolCall[];
       /** The turn's reasoning blocks, in the order the provider gave them (they come before its text and tool calls). */
       reasoning?: ReasoningPart[];
+      cacheControl?: CacheControl;
     }
-  | { role: 'tool'; toolCallId: string; content: string; name?: string };
+  | { role: 'tool'; toolCallId: string; content: string; name?: string; cacheControl?: CacheControl };
 
 export interface ToolDefinition {
   name: string;
   description?: string;
   /** JSON Schema of the arguments object. */
   parameters: JSONSchema;
+  /** Cache breakpoint at this tool (the tools come first in the cached prefix). */
+  cacheControl?: CacheControl;
 }
 
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
@@ -86,6 +110,11 @@ export interface GenerateRequest {
    * a request that asks for thinking. `providerOptions` still win over it.
    */
   reasoning?: ReasoningOptions;
+  /**
+   * Automatic prompt caching: the provider places one breakpoint on the last cacheable block and moves it
+   * forward as the conversation grows (Anthropic's top-level `cache_control`). Ignored elsewhere.
+   */
+  cacheControl?: CacheControl;
   /** Escape hatch: provider-specific body fields, keyed by provider name (`openai`, `anthropic`, ...). */
   providerOptions?: Record<string, Record<string, unknown>>;
 }
