@@ -20,8 +20,15 @@ export interface UsageEntry {
   endpoint?: string;
   inputTokens: number;
   outputTokens: number;
-  /** Input tokens served from the provider's prompt cache. */
+  /** Input tokens served from the provider's prompt cache (part of `inputTokens`). */
   cachedInputTokens: number;
+  /**
+   * Input tokens written to the provider's prompt cache (part of `inputTokens`, priced above plain input:
+   * Anthropic 1.25x for the 5-minute TTL, 2x for 1 hour). 0 when none were written or the provider says nothing.
+   */
+  cacheWriteInputTokens: number;
+  /** The part of `cacheWriteInputTokens` written with the 1-hour TTL (at most `cacheWriteInputTokens`). */
+  cacheWrite1hInputTokens: number;
   costUsd: number;
   latencyMs: number;
   /** Time to first token (streams) or first byte. */
@@ -35,9 +42,13 @@ export interface UsageEntry {
   createdAt: number;
 }
 
-/** What callers pass; defaults: cachedInputTokens 0, cacheHit false, stream false, createdAt now. */
-export type UsageEntryInput = Omit<UsageEntry, 'cachedInputTokens' | 'cacheHit' | 'stream' | 'createdAt'> &
-  Partial<Pick<UsageEntry, 'cachedInputTokens' | 'cacheHit' | 'stream' | 'createdAt'>>;
+type DefaultedUsageField = 'cachedInputTokens' | 'cacheWriteInputTokens' | 'cacheWrite1hInputTokens' | 'cacheHit' | 'stream' | 'createdAt';
+
+/**
+ * What callers pass; defaults: cachedInputTokens, cacheWriteInputTokens and cacheWrite1hInputTokens 0,
+ * cacheHit false, stream false, createdAt now.
+ */
+export type UsageEntryInput = Omit<UsageEntry, DefaultedUsageField> & Partial<Pick<UsageEntry, DefaultedUsageField>>;
 
 export interface UsageQuery {
   tenantId?: string;
@@ -61,6 +72,8 @@ export interface UsageTotals {
   inputTokens: number;
   outputTokens: number;
   cachedInputTokens: number;
+  cacheWriteInputTokens: number;
+  cacheWrite1hInputTokens: number;
   costUsd: number;
   /** Mean latency over the group, ms (0 when empty). */
   avgLatencyMs: number;
@@ -75,9 +88,15 @@ export interface UsageSummary extends UsageTotals {
 export interface InvoiceLine {
   model: string;
   requests: number;
+  /** All input tokens, the cache reads and writes below included. */
   inputTokens: number;
   outputTokens: number;
+  /** Input tokens read from the provider's prompt cache. */
   cachedInputTokens: number;
+  /** Input tokens written to the provider's prompt cache (all TTLs). */
+  cacheWriteInputTokens: number;
+  /** The 1-hour-TTL part of `cacheWriteInputTokens`. */
+  cacheWrite1hInputTokens: number;
   costUsd: number;
 }
 
@@ -92,6 +111,9 @@ export interface Invoice {
   requests: number;
   inputTokens: number;
   outputTokens: number;
+  cachedInputTokens: number;
+  cacheWriteInputTokens: number;
+  cacheWrite1hInputTokens: number;
   totalUsd: number;
   currency: 'USD';
   generatedAt: number;

@@ -18,6 +18,8 @@ export const UsageEntryInputSchema = z
     inputTokens: count,
     outputTokens: count,
     cachedInputTokens: count.optional(),
+    cacheWriteInputTokens: count.optional(),
+    cacheWrite1hInputTokens: count.optional(),
     costUsd: z.number().nonnegative().finite(),
     latencyMs: ms,
     ttftMs: ms.optional(),
@@ -27,7 +29,13 @@ export const UsageEntryInputSchema = z
     stream: z.boolean().optional(),
     createdAt: z.number().int().nonnegative().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    // The 1-hour writes are a part of all writes (an omitted total counts as 0).
+    if ((v.cacheWrite1hInputTokens ?? 0) > (v.cacheWriteInputTokens ?? 0)) {
+      ctx.addIssue({ code: 'custom', path: ['cacheWrite1hInputTokens'], message: 'must be at most cacheWriteInputTokens (the 1-hour part of the cache writes)' });
+    }
+  });
 
 const KEYS = new Set(Object.keys(UsageEntryInputSchema.shape));
 const STATUSES = new Set(['success', 'error', 'aborted']);
@@ -56,6 +64,8 @@ function plainValid(e: UsageEntryInput): boolean {
     isCount(e.inputTokens) &&
     isCount(e.outputTokens) &&
     (e.cachedInputTokens === undefined || isCount(e.cachedInputTokens)) &&
+    (e.cacheWriteInputTokens === undefined || isCount(e.cacheWriteInputTokens)) &&
+    (e.cacheWrite1hInputTokens === undefined || (isCount(e.cacheWrite1hInputTokens) && e.cacheWrite1hInputTokens <= (e.cacheWriteInputTokens ?? 0))) &&
     isMs(e.costUsd) &&
     isMs(e.latencyMs) &&
     (e.ttftMs === undefined || isMs(e.ttftMs)) &&
@@ -76,6 +86,8 @@ export function normalizeUsageEntry(input: UsageEntryInput, now: number): UsageE
     inputTokens: v.inputTokens,
     outputTokens: v.outputTokens,
     cachedInputTokens: v.cachedInputTokens ?? 0,
+    cacheWriteInputTokens: v.cacheWriteInputTokens ?? 0,
+    cacheWrite1hInputTokens: v.cacheWrite1hInputTokens ?? 0,
     costUsd: v.costUsd,
     latencyMs: v.latencyMs,
     status: v.status,

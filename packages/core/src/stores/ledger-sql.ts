@@ -1,5 +1,5 @@
 import { LLMError } from '../errors/llm-error.js';
-import type { Invoice, UsageEntry, UsageGroupBy, UsageQuery, UsageSummary, UsageTotals } from '../metering/types.js';
+import type { Invoice, InvoiceLine, UsageEntry, UsageGroupBy, UsageQuery, UsageSummary, UsageTotals } from '../metering/types.js';
 import { nanoToUsd, usdToNano } from '../tenancy/money.js';
 
 /** SQL shared by the SQLite and PostgreSQL ledgers (both speak this subset). */
@@ -9,6 +9,8 @@ export const LEDGER_AGGREGATES = `COUNT(*) AS requests,
   COALESCE(SUM(input_tokens), 0) AS input_tokens,
   COALESCE(SUM(output_tokens), 0) AS output_tokens,
   COALESCE(SUM(cached_input_tokens), 0) AS cached_input_tokens,
+  COALESCE(SUM(cache_write_input_tokens), 0) AS cache_write_input_tokens,
+  COALESCE(SUM(cache_write_1h_input_tokens), 0) AS cache_write_1h_input_tokens,
   COALESCE(SUM(cost_nano), 0) AS cost_nano,
   COALESCE(AVG(latency_ms), 0) AS avg_latency_ms`;
 
@@ -20,6 +22,8 @@ export interface AggregateRow {
   input_tokens: unknown;
   output_tokens: unknown;
   cached_input_tokens: unknown;
+  cache_write_input_tokens: unknown;
+  cache_write_1h_input_tokens: unknown;
   cost_nano: unknown;
   avg_latency_ms: unknown;
 }
@@ -36,6 +40,8 @@ export function usageParams(e: UsageEntry): Record<string, string | number | boo
     input_tokens: e.inputTokens,
     output_tokens: e.outputTokens,
     cached_input_tokens: e.cachedInputTokens,
+    cache_write_input_tokens: e.cacheWriteInputTokens,
+    cache_write_1h_input_tokens: e.cacheWrite1hInputTokens,
     cost_nano: usdToNano(e.costUsd),
     latency_ms: e.latencyMs,
     ttft_ms: e.ttftMs ?? null,
@@ -48,7 +54,7 @@ export function usageParams(e: UsageEntry): Record<string, string | number | boo
 }
 
 export const USAGE_COLUMNS = Object.keys(
-  usageParams({ requestId: '', tenantId: '', model: '', inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, latencyMs: 0, status: 'success', cacheHit: false, stream: false, createdAt: 0 }),
+  usageParams({ requestId: '', tenantId: '', model: '', inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0, costUsd: 0, latencyMs: 0, status: 'success', cacheHit: false, stream: false, createdAt: 0 }),
 );
 
 /** WHERE clause for a usage query; `ph(i)` makes the i-th placeholder (`?` or `$i`). */
@@ -102,6 +108,8 @@ function totalsOf(r: AggregateRow): UsageTotals {
     inputTokens: Number(r.input_tokens),
     outputTokens: Number(r.output_tokens),
     cachedInputTokens: Number(r.cached_input_tokens),
+    cacheWriteInputTokens: Number(r.cache_write_input_tokens),
+    cacheWrite1hInputTokens: Number(r.cache_write_1h_input_tokens),
     costUsd: nanoToUsd(Number(r.cost_nano)),
     avgLatencyMs: Number(r.avg_latency_ms),
   };
@@ -117,19 +125,32 @@ export function buildSummary(total: AggregateRow, groups: AggregateRow[] | undef
 }
 
 export function buildInvoice(tenantId: string, periodStart: number, periodEnd: number, rows: AggregateRow[], now: number): Invoice {
-  const lines = rows.map((r) => {
+  const lines: InvoiceLine[] = rows.map((r) => {
     const t = totalsOf(r);
-    return { model: String(r.group_key), requests: t.requests, inputTokens: t.inputTokens, outputTokens: t.outputTokens, cachedInputTokens: t.cachedInputTokens, costUsd: t.costUsd };
+    return {
+      model: String(r.group_key),
+      requests: t.requests,
+      inputTokens: t.inputTokens,
+      outputTokens: t.outputTokens,
+      cachedInputTokens: t.cachedInputTokens,
+      cacheWriteInputTokens: t.cacheWriteInputTokens,
+      cacheWrite1hInputTokens: t.cacheWrite1hInputTokens,
+      costUsd: t.costUsd,
+    };
   });
   const totalNano = rows.reduce((a, r) => a + Number(r.cost_nano), 0);
+  const sum = (k: 'requests' | 'inputTokens' | 'outputTokens' | 'cachedInputTokens' | 'cacheWriteInputTokens' | 'cacheWrite1hInputTokens') => lines.reduce((a, l) => a + l[k], 0);
   return {
     tenantId,
     periodStart,
     periodEnd,
     lines,
-    requests: lines.reduce((a, l) => a + l.requests, 0),
-    inputTokens: lines.reduce((a, l) => a + l.inputTokens, 0),
-    outputTokens: lines.reduce((a, l) => a + l.outputTokens, 0),
+    requests: sum('requests'),
+    inputTokens: sum('inputTokens'),
+    outputTokens: sum('outputTokens'),
+    cachedInputTokens: sum('cachedInputTokens'),
+    cacheWriteInputTokens: sum('cacheWriteInputTokens'),
+    cacheWrite1hInputTokens: sum('cacheWrite1hInputTokens'),
     totalUsd: nanoToUsd(totalNano),
     currency: 'USD',
     generatedAt: now,

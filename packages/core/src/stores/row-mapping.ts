@@ -95,6 +95,8 @@ export function rowToUsage(r: Row): UsageEntry {
     inputTokens: num(r.input_tokens),
     outputTokens: num(r.output_tokens),
     cachedInputTokens: num(r.cached_input_tokens),
+    cacheWriteInputTokens: num(r.cache_write_input_tokens),
+    cacheWrite1hInputTokens: num(r.cache_write_1h_input_tokens),
     costUsd: nanoToUsd(num(r.cost_nano)),
     latencyMs: num(r.latency_ms),
     status: String(r.status) as UsageStatus,

@@ -79,6 +79,8 @@ describe('instrumentRouterWith', () => {
     expect(span.attributes['llmrr.cost_usd']).toBeCloseTo(result.cost.totalUsd, 12);
     expect(result.cost.totalUsd).toBeGreaterThan(0);
     expect(span.attributes['error.type']).toBeUndefined();
+    // The mock reports no prompt-cache use: no cache attributes (not zeros).
+    expect(Object.keys(span.attributes).filter((k) => k.includes('cache_read') || k.includes('cache_creation'))).toEqual([]);
 
     const child = only(await childrenOf(span));
     expect(child.name).toBe('llmrr.attempt a');
@@ -366,7 +368,7 @@ describe('instrumentRouterWith', () => {
       text: 'done',
       toolCalls: [],
       finishReason: 'length',
-      usage: { inputTokens: 5, outputTokens: 64, totalTokens: 69, cachedInputTokens: 2 },
+      usage: { inputTokens: 5, outputTokens: 64, totalTokens: 69, cachedInputTokens: 2, cacheWriteInputTokens: 3, cacheWrite1hInputTokens: 1 },
       requestId: 'p1',
       deployment: 'gpt',
       model: 'gpt-4o-mini',
@@ -392,6 +394,8 @@ describe('instrumentRouterWith', () => {
       'gen_ai.output.type': 'json',
       'gen_ai.response.finish_reasons': ['length'],
       'gen_ai.usage.cache_read.input_tokens': 2,
+      'gen_ai.usage.cache_creation.input_tokens': 3,
+      'llmrr.usage.cache_creation_1h.input_tokens': 1,
       'llmrr.strategy': 'cost-optimized',
     });
     expect(JSON.parse(span.attributes['gen_ai.input.messages'] as string)).toEqual([

@@ -20,6 +20,7 @@ import {
   ATTR_GEN_AI_RESPONSE_FINISH_REASONS,
   ATTR_GEN_AI_RESPONSE_ID,
   ATTR_GEN_AI_RESPONSE_MODEL,
+  ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
@@ -211,6 +212,9 @@ export function instrumentRouterWith(api: OtelApi, router: RouterEventSource, op
       span.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, r.usage.inputTokens);
       span.setAttribute(ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, r.usage.outputTokens);
       if (r.usage.cachedInputTokens !== undefined) span.setAttribute(ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, r.usage.cachedInputTokens);
+      if (r.usage.cacheWriteInputTokens !== undefined) span.setAttribute(ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, r.usage.cacheWriteInputTokens);
+      // The conventions have no attribute for the TTL split: ours, next to them.
+      if (r.usage.cacheWrite1hInputTokens !== undefined) span.setAttribute('llmrr.usage.cache_creation_1h.input_tokens', r.usage.cacheWrite1hInputTokens);
       if (r.usage.estimated) span.setAttribute('llmrr.usage.estimated', true);
     }
     span.setAttribute('llmrr.deployment', r.deployment);

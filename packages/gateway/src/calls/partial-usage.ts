@@ -13,7 +13,8 @@ export interface PartialCallInput {
  * What a call that did not succeed but produced tokens (an abandoned or broken stream) costs: the
  * reported usage at the deployment's price; without usage, output tokens estimated from the streamed text
  * (`estimateTokens`, capped at the request's max tokens) and input from the request (`estimateRequestTokens`),
- * marked `estimated`. Undefined when nothing was produced.
+ * marked `estimated`. Reported input usage (with its prompt-cache reads and writes) is kept when only the
+ * output is estimated. Undefined when nothing was produced.
  */
 export function partialCallCost(input: PartialCallInput): { usage: Usage; costUsd: number } | undefined {
   let usage = input.usage;
@@ -23,7 +24,14 @@ export function partialCallCost(input: PartialCallInput): { usage: Usage; costUs
     let outputTokens = estimateTokens(text);
     if (input.request?.maxTokens !== undefined) outputTokens = Math.min(outputTokens, input.request.maxTokens);
     const inputTokens = usage?.inputTokens || (input.request ? estimateRequestTokens(input.request) : 0);
-    usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, estimated: true };
+    const estimated: Usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, estimated: true };
+    // The provider's prompt-cache counts stand when only the output is estimated: they decide the input's price.
+    if (usage?.inputTokens) {
+      if (usage.cachedInputTokens !== undefined) estimated.cachedInputTokens = usage.cachedInputTokens;
+      if (usage.cacheWriteInputTokens !== undefined) estimated.cacheWriteInputTokens = usage.cacheWriteInputTokens;
+      if (usage.cacheWrite1hInputTokens !== undefined) estimated.cacheWrite1hInputTokens = usage.cacheWrite1hInputTokens;
+    }
+    usage = estimated;
   }
   return { usage, costUsd: computeCost(usage, input.price).totalUsd };
 }

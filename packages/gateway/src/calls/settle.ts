@@ -89,6 +89,8 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
                 inputTokens: usage?.inputTokens ?? 0,
                 outputTokens: usage?.outputTokens ?? 0,
                 cachedInputTokens: usage?.cachedInputTokens ?? 0,
+                cacheWriteInputTokens: usage?.cacheWriteInputTokens ?? 0,
+                cacheWrite1hInputTokens: usage?.cacheWrite1hInputTokens ?? 0,
                 costUsd,
                 latencyMs,
                 ...(s.ttftMs !== undefined ? { ttftMs: s.ttftMs } : {}),
@@ -118,7 +120,14 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
           status: s.status === 'success' ? 'success' : (s.error?.code ?? s.status),
           durationMs: latencyMs,
           ...(call.stream && s.ttftMs !== undefined ? { ttftMs: s.ttftMs } : {}),
-          ...(usage ? { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedInputTokens: usage.cachedInputTokens ?? 0 } : {}),
+          ...(usage
+            ? {
+                inputTokens: usage.inputTokens,
+                outputTokens: usage.outputTokens,
+                cachedInputTokens: usage.cachedInputTokens ?? 0,
+                cacheWriteInputTokens: usage.cacheWriteInputTokens ?? 0,
+              }
+            : {}),
           costUsd,
           cached,
         },

@@ -4,6 +4,8 @@
  * (priced, so costs are non-zero), in-memory stores (SQLite in memory).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Usage } from '@llmrr/core';
+import { FixedUsageEngine } from '../test-support/fixed-usage-engine.js';
 import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
 import { PREFETCH_ENDPOINT } from './prefetch-metering.js';
 
@@ -16,7 +18,7 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function setup(budgetUsd: number | undefined) {
+async function setup(budgetUsd: number | undefined, chatUsage?: Usage) {
   h = await createHarness({
     models: [mockModel('chat'), mockModel('emb', {}, { capabilities: ['embeddings'] })],
     cache: {
@@ -25,7 +27,7 @@ async function setup(budgetUsd: number | undefined) {
       predictive: { enabled: true },
     },
     stores: 'memory',
-    routerOptions: { unknownTenant: 'shared' },
+    routerOptions: { unknownTenant: 'shared', ...(chatUsage ? { engines: { chat: new FixedUsageEngine(chatUsage) } } : {}) },
   });
   const stores = h.stores!;
   await stores.tenants.createTenant({ id: 'acme', name: 'Acme', ...(budgetUsd !== undefined ? { budget: { amountUsd: budgetUsd, period: 'total' as const } } : {}) });
@@ -90,6 +92,18 @@ describe('prefetch metering', () => {
     const invoice = await stores.ledger.invoice('acme', 0, Date.now() + 60_000);
     expect(invoice.totalUsd).toBeCloseTo(ledgerTotal, 9);
     expect(invoice.requests).toBe(rows.length);
+  });
+
+  it("a prefetch's prompt-cache reads and writes are in its ledger record", async () => {
+    const usage: Usage = { inputTokens: 900, outputTokens: 12, totalTokens: 912, cachedInputTokens: 200, cacheWriteInputTokens: 500, cacheWrite1hInputTokens: 50 };
+    const { stores, conversation } = await setup(undefined, usage);
+    for (const u of ['u1', 'u2', 'u3']) {
+      const c = conversation(u);
+      await c(Q1);
+      await c(FOLLOW);
+    }
+    const [row] = await prefetchRows(stores, 1);
+    expect(row).toMatchObject({ inputTokens: 900, outputTokens: 12, cachedInputTokens: 200, cacheWriteInputTokens: 500, cacheWrite1hInputTokens: 50 });
   });
 
   it("a tenant without a budget gets the ledger record; another tenant's ledger and budget are untouched", async () => {

@@ -60,6 +60,8 @@ async function charge(stores: GatewayStores, tenantId: string, requestId: string
     inputTokens: r.usage.inputTokens,
     outputTokens: r.usage.outputTokens,
     cachedInputTokens: r.usage.cachedInputTokens ?? 0,
+    cacheWriteInputTokens: r.usage.cacheWriteInputTokens ?? 0,
+    cacheWrite1hInputTokens: r.usage.cacheWrite1hInputTokens ?? 0,
     costUsd,
     latencyMs: r.latencyMs,
     ...(r.timeToFirstTokenMs !== undefined ? { ttftMs: r.timeToFirstTokenMs } : {}),

@@ -12,7 +12,10 @@ export interface RequestObservation {
   ttftMs?: number;
   inputTokens?: number;
   outputTokens?: number;
+  /** Input tokens read from the provider's prompt cache (part of `inputTokens`). */
   cachedInputTokens?: number;
+  /** Input tokens written to the provider's prompt cache (part of `inputTokens`). */
+  cacheWriteInputTokens?: number;
   costUsd?: number;
   cached?: false | 'exact' | 'semantic';
 }
@@ -56,7 +59,7 @@ export class GatewayMetrics {
     this.requests = new Counter({ name: 'llm_requests_total', help: 'Model requests by model, status (success or error code) and tenant', labelNames: ['model', 'status', 'tenant'], registers });
     this.duration = new Histogram({ name: 'llm_request_duration_seconds', help: 'Model request duration (to the last byte), seconds', labelNames: ['model', 'status'], buckets: SECONDS, registers });
     this.ttft = new Histogram({ name: 'llm_time_to_first_token_seconds', help: 'Time to first token of streamed requests, seconds', labelNames: ['model'], buckets: SECONDS, registers });
-    this.tokens = new Counter({ name: 'llm_tokens_total', help: 'Tokens by type (input, output, cached_input)', labelNames: ['type', 'model'], registers });
+    this.tokens = new Counter({ name: 'llm_tokens_total', help: 'Tokens by type: input (all prompt tokens), output, cached_input (prompt-cache reads) and cache_write (prompt-cache writes); cached_input and cache_write are parts of input', labelNames: ['type', 'model'], registers });
     this.cost = new Counter({ name: 'llm_cost_usd_total', help: 'Cost in USD', labelNames: ['model', 'tenant'], registers });
     this.cacheHits = new Counter({ name: 'llm_cache_hits_total', help: 'Answers served from the router cache', labelNames: ['kind', 'model'], registers });
     this.retries = new Counter({ name: 'llm_retries_total', help: 'Retries after a failed attempt, by deployment', labelNames: ['deployment'], registers });
@@ -93,6 +96,7 @@ export class GatewayMetrics {
     if (o.inputTokens) this.tokens.inc({ type: 'input', model: o.model }, o.inputTokens);
     if (o.outputTokens) this.tokens.inc({ type: 'output', model: o.model }, o.outputTokens);
     if (o.cachedInputTokens) this.tokens.inc({ type: 'cached_input', model: o.model }, o.cachedInputTokens);
+    if (o.cacheWriteInputTokens) this.tokens.inc({ type: 'cache_write', model: o.model }, o.cacheWriteInputTokens);
     if (o.costUsd) this.cost.inc({ model: o.model, tenant: o.tenant }, o.costUsd);
     if (o.cached) this.cacheHits.inc({ kind: o.cached, model: o.model });
   }

@@ -38,6 +38,8 @@ describe('/metrics', () => {
     expect(value(text, /^llm_cost_usd_total\{model="mock",tenant="anonymous"\}/)).toBeGreaterThan(0);
     expect(value(text, /^llm_fallbacks_total\{from="flaky",to="backup"\}/)).toBe(1);
     expect(value(text, /^llm_requests_in_flight /)).toBe(0);
+    // The mock reports no prompt-cache use: no series for it (not zeros).
+    expect(text).not.toMatch(/^llm_tokens_total\{type="(cached_input|cache_write)"/m);
   });
 
   it('/health and /ready', async () => {

@@ -1,11 +1,13 @@
 import type { Usage } from '../../spec/index.js';
 import type { Cost } from '../types.js';
 
+const OPTIONAL_COUNTS = ['cachedInputTokens', 'cacheWriteInputTokens', 'cacheWrite1hInputTokens', 'reasoningTokens'] as const;
+
 /** The usage of two calls together (estimated when either was). */
 export function sumUsage(a: Usage, b: Usage): Usage {
   const u: Usage = { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens, totalTokens: a.totalTokens + b.totalTokens };
-  if (a.cachedInputTokens !== undefined || b.cachedInputTokens !== undefined) u.cachedInputTokens = (a.cachedInputTokens ?? 0) + (b.cachedInputTokens ?? 0);
-  if (a.reasoningTokens !== undefined || b.reasoningTokens !== undefined) u.reasoningTokens = (a.reasoningTokens ?? 0) + (b.reasoningTokens ?? 0);
+  // The optional counts: present in the sum when either call reported them.
+  for (const k of OPTIONAL_COUNTS) if (a[k] !== undefined || b[k] !== undefined) u[k] = (a[k] ?? 0) + (b[k] ?? 0);
   if (a.estimated === true || b.estimated === true) u.estimated = true;
   return u;
 }

@@ -25,12 +25,27 @@ export function usageLedgerContract(label: string, makeFixture: FixtureFactory):
     });
 
     it('records every field and reads it back', async () => {
-      const full = entry('r1', { cachedInputTokens: 30, ttftMs: 45.5, cacheHit: true, stream: true, endpoint: '/v1/chat/completions', status: 'error', errorCode: 'timeout' });
+      const full = entry('r1', {
+        cachedInputTokens: 30,
+        cacheWriteInputTokens: 40,
+        cacheWrite1hInputTokens: 15,
+        ttftMs: 45.5,
+        cacheHit: true,
+        stream: true,
+        endpoint: '/v1/chat/completions',
+        status: 'error',
+        errorCode: 'timeout',
+      });
       expect(await ledger.record(full)).toEqual({ inserted: true });
-      expect(await ledger.get('r1')).toEqual({ ...full, cachedInputTokens: 30, cacheHit: true, stream: true });
+      expect(await ledger.get('r1')).toEqual({ ...full, cachedInputTokens: 30, cacheWriteInputTokens: 40, cacheWrite1hInputTokens: 15, cacheHit: true, stream: true });
       await ledger.record({ requestId: 'r2', tenantId: 'acme', model: 'm', inputTokens: 1, outputTokens: 2, costUsd: 0, latencyMs: 3, status: 'success' });
       const r2 = await ledger.get('r2');
-      expect(r2).toMatchObject({ cachedInputTokens: 0, cacheHit: false, stream: false });
+      expect(r2).toMatchObject({ cachedInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0, cacheHit: false, stream: false });
+      // The columns themselves (what a report reading the table sees).
+      const rows = await fx.sql(`SELECT cache_write_input_tokens, cache_write_1h_input_tokens FROM llmrr_usage WHERE request_id = 'r1'`);
+      expect(rows.map((r) => [Number(r.cache_write_input_tokens), Number(r.cache_write_1h_input_tokens)])).toEqual([[40, 15]]);
+      // Listed entries carry them too.
+      expect((await ledger.query({ tenantId: 'acme' })).find((e) => e.requestId === 'r1')).toMatchObject({ cacheWriteInputTokens: 40, cacheWrite1hInputTokens: 15 });
       expect(r2?.keyId).toBeUndefined();
       expect(r2?.ttftMs).toBeUndefined();
       expect(Math.abs((r2?.createdAt ?? 0) - Date.now())).toBeLessThan(60_000);
@@ -61,15 +76,22 @@ export function usageLedgerContract(label: string, makeFixture: FixtureFactory):
     it('summarizes totals and groups', async () => {
       await ledger.record(entry('s1', { model: 'a', costUsd: 0.1, latencyMs: 100 }));
       await ledger.record(entry('s2', { model: 'a', costUsd: 0.2, latencyMs: 300, status: 'error', errorCode: 'timeout', createdAt: T0 + DAY }));
-      await ledger.record(entry('s3', { model: 'b', costUsd: 0.3, cacheHit: true, cachedInputTokens: 7 }));
+      await ledger.record(entry('s3', { model: 'b', costUsd: 0.3, cacheHit: true, cachedInputTokens: 7, cacheWriteInputTokens: 20, cacheWrite1hInputTokens: 5 }));
+      await ledger.record(entry('s4', { model: 'b', tenantId: 'beta', cacheWriteInputTokens: 1000, cacheWrite1hInputTokens: 1000 })); // other tenant
       const s = await ledger.summary({ tenantId: 'acme', groupBy: 'model' });
-      expect(s).toMatchObject({ requests: 3, errors: 1, cacheHits: 1, inputTokens: 300, outputTokens: 150, cachedInputTokens: 7, groupBy: 'model' });
+      expect(s).toMatchObject({ requests: 3, errors: 1, cacheHits: 1, inputTokens: 300, outputTokens: 150, cachedInputTokens: 7, cacheWriteInputTokens: 20, cacheWrite1hInputTokens: 5, groupBy: 'model' });
       expect(s.costUsd).toBe(0.6); // exact, not 0.6000000000000001
       expect(s.avgLatencyMs).toBeCloseTo((100 + 300 + 120) / 3, 6);
-      expect(s.groups?.map((g) => [g.key, g.requests, g.costUsd])).toEqual([
-        ['a', 2, 0.3],
-        ['b', 1, 0.3],
+      expect(s.groups?.map((g) => [g.key, g.requests, g.costUsd, g.cacheWriteInputTokens, g.cacheWrite1hInputTokens])).toEqual([
+        ['a', 2, 0.3, 0, 0],
+        ['b', 1, 0.3, 20, 5],
       ]);
+      const byTenant = await ledger.summary({ groupBy: 'tenant' });
+      expect(byTenant.groups?.map((g) => [g.key, g.cacheWriteInputTokens, g.cacheWrite1hInputTokens])).toEqual([
+        ['acme', 20, 5],
+        ['beta', 1000, 1000],
+      ]);
+      expect(byTenant).toMatchObject({ cacheWriteInputTokens: 1020, cacheWrite1hInputTokens: 1005 });
       const byDay = await ledger.summary({ tenantId: 'acme', groupBy: 'day' });
       expect(byDay.groups?.map((g) => [g.key, g.requests])).toEqual([
         ['2026-05-01', 2],
@@ -78,22 +100,34 @@ export function usageLedgerContract(label: string, makeFixture: FixtureFactory):
       const byStatus = await ledger.summary({ groupBy: 'status' });
       expect(byStatus.groups?.map((g) => g.key)).toEqual(['error', 'success']);
       const empty = await ledger.summary({ tenantId: 'none' });
-      expect(empty).toMatchObject({ requests: 0, costUsd: 0, avgLatencyMs: 0 });
+      expect(empty).toMatchObject({ requests: 0, costUsd: 0, avgLatencyMs: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0 });
     });
 
     it('builds invoices per model for a period, totals exact', async () => {
       await ledger.record(entry('i1', { model: 'gpt-4o', inputTokens: 1000, outputTokens: 500, costUsd: 0.0125 }));
       await ledger.record(entry('i2', { model: 'gpt-4o', inputTokens: 2000, outputTokens: 100, costUsd: 0.0061 }));
       await ledger.record(entry('i3', { model: 'claude', inputTokens: 10, outputTokens: 10, costUsd: 0.1, cachedInputTokens: 5 }));
+      await ledger.record(entry('i3b', { model: 'claude', inputTokens: 2000, outputTokens: 10, costUsd: 0.2, cacheWriteInputTokens: 1500, cacheWrite1hInputTokens: 1000 }));
       await ledger.record(entry('i4', { model: 'claude', costUsd: 5, createdAt: T0 + 31 * DAY })); // next period
       await ledger.record(entry('i5', { tenantId: 'beta', costUsd: 7 })); // other tenant
       const inv = await ledger.invoice('acme', T0, T0 + 31 * DAY);
-      expect(inv).toMatchObject({ tenantId: 'acme', periodStart: T0, periodEnd: T0 + 31 * DAY, currency: 'USD', requests: 3, inputTokens: 3010, outputTokens: 610 });
+      expect(inv).toMatchObject({
+        tenantId: 'acme',
+        periodStart: T0,
+        periodEnd: T0 + 31 * DAY,
+        currency: 'USD',
+        requests: 4,
+        inputTokens: 5010,
+        outputTokens: 620,
+        cachedInputTokens: 5,
+        cacheWriteInputTokens: 1500,
+        cacheWrite1hInputTokens: 1000,
+      });
       expect(inv.lines).toEqual([
-        { model: 'claude', requests: 1, inputTokens: 10, outputTokens: 10, cachedInputTokens: 5, costUsd: 0.1 },
-        { model: 'gpt-4o', requests: 2, inputTokens: 3000, outputTokens: 600, cachedInputTokens: 0, costUsd: 0.0186 },
+        { model: 'claude', requests: 2, inputTokens: 2010, outputTokens: 20, cachedInputTokens: 5, cacheWriteInputTokens: 1500, cacheWrite1hInputTokens: 1000, costUsd: 0.3 },
+        { model: 'gpt-4o', requests: 2, inputTokens: 3000, outputTokens: 600, cachedInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0, costUsd: 0.0186 },
       ]);
-      expect(inv.totalUsd).toBe(0.1186);
+      expect(inv.totalUsd).toBe(0.3186);
       expect((await ledger.invoice('acme', T0 + 40 * DAY, T0 + 50 * DAY)).lines).toEqual([]);
     });
 
@@ -107,6 +141,9 @@ export function usageLedgerContract(label: string, makeFixture: FixtureFactory):
       await bad(entry('b3', { status: 'ok' as never }), 'status');
       await bad({ ...entry('b4'), requestId: '' }, 'requestId');
       await bad({ ...entry('b5'), tenantId: undefined }, 'tenantId');
+      await bad(entry('b6', { cacheWriteInputTokens: -1 }), 'cacheWriteInputTokens');
+      await bad(entry('b7', { cacheWriteInputTokens: 10, cacheWrite1hInputTokens: 11 }), 'cacheWrite1hInputTokens');
+      await bad(entry('b8', { cacheWrite1hInputTokens: 1 }), 'cacheWrite1hInputTokens'); // a 1-hour part of no writes
       expect(await ledger.query({})).toEqual([]);
     });
 

@@ -72,4 +72,12 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER llmrr_audit_no_change BEFORE UPDATE OR DELETE ON llmrr_audit
     FOR EACH ROW EXECUTE FUNCTION llmrr_audit_append_only();
   `,
+  `
+  -- Prompt-cache writes (part of input_tokens, like cached_input_tokens) and their 1-hour-TTL part, which
+  -- is priced higher again: together they say what a call's input cost. Rows from before read 0. A constant
+  -- default rewrites no rows (PostgreSQL 11+); writers of the previous version (explicit column lists) still work.
+  ALTER TABLE llmrr_usage
+    ADD COLUMN cache_write_input_tokens BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN cache_write_1h_input_tokens BIGINT NOT NULL DEFAULT 0;
+  `,
 ];

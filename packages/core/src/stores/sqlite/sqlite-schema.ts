@@ -110,4 +110,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     FROM llmrr_budget_reservations WHERE state = 'reserved' GROUP BY tenant_id, period_key;
   DROP TABLE llmrr_budget_reservations;
   `,
+  `
+  -- Prompt-cache writes (part of input_tokens, like cached_input_tokens) and their 1-hour-TTL part, which
+  -- is priced higher again: together they say what a call's input cost. Rows from before read 0. ADD COLUMN
+  -- with a constant default rewrites no rows; writers of the previous version (explicit column lists) still work.
+  ALTER TABLE llmrr_usage ADD COLUMN cache_write_input_tokens INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE llmrr_usage ADD COLUMN cache_write_1h_input_tokens INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

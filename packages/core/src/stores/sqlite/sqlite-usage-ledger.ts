@@ -21,8 +21,9 @@ export class SqliteUsageLedger implements UsageLedger {
   ) {
     handle.retain();
     this.insert = handle.db.prepare(`INSERT INTO llmrr_usage (request_id, tenant_id, key_id, model, deployment, provider, endpoint,
-      input_tokens, output_tokens, cached_input_tokens, cost_nano, latency_ms, ttft_ms, status, error_code, cache_hit, stream, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      input_tokens, output_tokens, cached_input_tokens, cache_write_input_tokens, cache_write_1h_input_tokens, cost_nano, latency_ms, ttft_ms,
+      status, error_code, cache_hit, stream, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (request_id) DO NOTHING`);
     this.getOne = handle.db.prepare(`SELECT * FROM llmrr_usage WHERE request_id = ?`);
   }
@@ -32,8 +33,8 @@ export class SqliteUsageLedger implements UsageLedger {
     // Positional parameters, in the column order above (cheaper to bind than named ones).
     const params = [
       e.requestId, e.tenantId, e.keyId ?? null, e.model, e.deployment ?? null, e.provider ?? null, e.endpoint ?? null,
-      e.inputTokens, e.outputTokens, e.cachedInputTokens, usdToNano(e.costUsd), e.latencyMs, e.ttftMs ?? null, e.status,
-      e.errorCode ?? null, e.cacheHit ? 1 : 0, e.stream ? 1 : 0, e.createdAt,
+      e.inputTokens, e.outputTokens, e.cachedInputTokens, e.cacheWriteInputTokens, e.cacheWrite1hInputTokens, usdToNano(e.costUsd),
+      e.latencyMs, e.ttftMs ?? null, e.status, e.errorCode ?? null, e.cacheHit ? 1 : 0, e.stream ? 1 : 0, e.createdAt,
     ];
     return this.handle.writes.run(
       () => ({ inserted: this.insert.run(params).changes > 0 }),
