@@ -100,6 +100,52 @@ describe('cacheKey', () => {
   });
 });
 
+describe('cacheKey and prompt-cache breakpoints', () => {
+  const rich: GenerateRequest = {
+    messages: [
+      { role: 'system', content: 'S' },
+      { role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image', url: 'https://x/y.png' }] },
+      { role: 'assistant', content: null, toolCalls: [{ id: 't1', name: 'calc', arguments: '{}' }] },
+      { role: 'tool', toolCallId: 't1', content: '4' },
+    ],
+  };
+
+  it('keeps the keys of requests without cacheControl exactly (fixed vectors computed before breakpoints existed)', async () => {
+    expect(await cacheKey(base, scope)).toBe('llmrr:exact:v1:acme:c7d9375b3e4d8f201be11b5933e6fd00737f611a5fb06a45320de8be9b8bc658');
+    expect(await cacheKey(rich, { models: ['m'] })).toBe('llmrr:exact:v1::58e0a3085ac0896b9db89ce20449e66ac854b6f51368fe4482b7d7b943f88fac');
+  });
+
+  it('gives the same key whatever the breakpoints: request, messages, parts, tools', async () => {
+    const m1h = { type: 'ephemeral', ttl: '1h' } as const;
+    const m5 = { type: 'ephemeral' } as const;
+    const marked: GenerateRequest = {
+      ...rich,
+      cacheControl: m5,
+      messages: [
+        { role: 'system', content: 'S', cacheControl: m1h },
+        { role: 'user', content: [{ type: 'text', text: 'look', cacheControl: m5 }, { type: 'image', url: 'https://x/y.png', cacheControl: m1h }], cacheControl: m5 },
+        { role: 'assistant', content: null, toolCalls: [{ id: 't1', name: 'calc', arguments: '{}' }], cacheControl: m5 },
+        { role: 'tool', toolCallId: 't1', content: '4', cacheControl: m1h },
+      ],
+      tools: [{ name: 'calc', parameters: { type: 'object' }, cacheControl: m5 }],
+    };
+    const unmarkedTools: GenerateRequest = { ...rich, tools: [{ name: 'calc', parameters: { type: 'object' } }] };
+    expect(await cacheKey(marked, scope)).toBe(await cacheKey(unmarkedTools, scope));
+    expect(await cacheKey({ ...base, cacheControl: m1h }, scope)).toBe(await cacheKey(base, scope));
+    // Only one part marked: still the same key; the request given is not modified.
+    const onePart: GenerateRequest = { messages: [{ role: 'user', content: [{ type: 'text', text: 'look', cacheControl: m5 }] }] };
+    const before = structuredClone(onePart);
+    expect(await cacheKey(onePart, scope)).toBe(await cacheKey({ messages: [{ role: 'user', content: [{ type: 'text', text: 'look' }] }] }, scope));
+    expect(onePart).toEqual(before);
+  });
+
+  it('still tells apart requests that differ in anything else', async () => {
+    const a: GenerateRequest = { messages: [{ role: 'user', content: 'Hi', cacheControl: { type: 'ephemeral' } }] };
+    const b: GenerateRequest = { messages: [{ role: 'user', content: 'Hi!', cacheControl: { type: 'ephemeral' } }] };
+    expect(await cacheKey(a, scope)).not.toBe(await cacheKey(b, scope));
+  });
+});
+
 describe('isCacheable', () => {
   const strict = { allowNonZeroTemperature: false };
   const loose = { allowNonZeroTemperature: true };

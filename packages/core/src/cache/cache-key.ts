@@ -1,5 +1,5 @@
 import { LLMError } from '../errors/llm-error.js';
-import type { GenerateRequest } from '../spec/index.js';
+import type { ChatMessage, GenerateRequest, ToolDefinition } from '../spec/index.js';
 import { canonicalJson } from './canonical-json.js';
 
 /** What a cached answer is shared across: never across tenants, never across model sets. */
@@ -14,7 +14,11 @@ export interface CacheScope {
 /** Bumped when the key recipe changes, so old entries are simply never hit again. */
 export const CACHE_KEY_VERSION = 1;
 
-/** The request fields that decide the answer. `user` (end-user id for abuse tracking) is not one of them. */
+/**
+ * The request fields that decide the answer. `user` (end-user id for abuse tracking) is not one of them, nor
+ * `cacheControl` (prompt-cache breakpoints change the bill, never the answer): it is also taken off messages,
+ * their parts and tools (see `withoutCacheControl`).
+ */
 const KEY_FIELDS = ['messages', 'tools', 'toolChoice', 'responseFormat', 'maxTokens', 'temperature', 'topP', 'stop', 'seed', 'reasoning', 'providerOptions'] as const;
 
 /**
@@ -40,6 +44,8 @@ export async function cacheKey(request: GenerateRequest, scope: CacheScope): Pro
   }
   const picked: Record<string, unknown> = {};
   for (const field of KEY_FIELDS) if (request[field] !== undefined) picked[field] = request[field];
+  if (request.messages !== undefined) picked.messages = withoutCacheControl(request.messages);
+  if (request.tools !== undefined) picked.tools = withoutCacheControl(request.tools);
   const material = canonicalJson({
     v: CACHE_KEY_VERSION,
     namespace: scope.namespace ?? 'llmrr',
@@ -49,6 +55,34 @@ export async function cacheKey(request: GenerateRequest, scope: CacheScope): Pro
   });
   const digest = await subtle.digest('SHA-256', new TextEncoder().encode(material));
   return cacheKeyPrefix(scope) + toHex(new Uint8Array(digest));
+}
+
+type Marked = { cacheControl?: unknown };
+
+function hasMark(item: unknown): boolean {
+  return typeof item === 'object' && item !== null && 'cacheControl' in item;
+}
+
+function unmarked<T>(item: T): T {
+  if (!hasMark(item)) return item;
+  const { cacheControl: _, ...rest } = item as T & Marked;
+  return rest as T;
+}
+
+/**
+ * Messages or tools without their `cacheControl` (and message parts without theirs), so that breakpoints never
+ * split the cache. The array itself is returned when nothing carries one: requests without breakpoints hash
+ * exactly as before (no key version bump), and pay no copy.
+ */
+function withoutCacheControl<T extends ChatMessage | ToolDefinition>(items: readonly T[]): readonly T[] {
+  if (!Array.isArray(items)) return items;
+  const partMarked = (item: T) => Array.isArray((item as { content?: unknown }).content) && ((item as { content: unknown[] }).content).some(hasMark);
+  if (!items.some((item) => hasMark(item) || partMarked(item))) return items;
+  return items.map((item) => {
+    const out = unmarked(item);
+    if (!partMarked(item)) return out;
+    return { ...out, content: (item as { content: unknown[] }).content.map(unmarked) } as T;
+  });
 }
 
 function toHex(bytes: Uint8Array): string {

@@ -16,8 +16,12 @@ export const PriceSchema = z
     input: nonNegative,
     /** USD per one million output tokens. */
     output: nonNegative,
-    /** USD per one million cached input tokens (defaults to `input`). */
+    /** USD per one million cached input tokens, i.e. prompt-cache reads (defaults to `input`). */
     cachedInput: nonNegative.optional(),
+    /** USD per one million prompt-cache write tokens with the default 5-minute TTL (defaults to `input`; Anthropic: 1.25x input). */
+    cacheWrite: nonNegative.optional(),
+    /** USD per one million prompt-cache write tokens with the 1-hour TTL (defaults to `cacheWrite`, then `input`; Anthropic: 2x input). */
+    cacheWrite1h: nonNegative.optional(),
   })
   .strict();
 

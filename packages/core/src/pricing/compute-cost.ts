@@ -6,6 +6,11 @@ import type { ModelPrice, Usage } from '../spec/index.js';
  *
  * - `usage.cachedInputTokens` is part of `usage.inputTokens` (as OpenAI and Gemini report it); those
  *   tokens are charged at `price.cachedInput`, or at `price.input` when the model has no cache price.
+ * - `usage.cacheWriteInputTokens` (prompt-cache writes) are part of `inputTokens` too: the 1-hour ones
+ *   (`cacheWrite1hInputTokens`) at `price.cacheWrite1h ?? price.cacheWrite ?? price.input`, the rest at
+ *   `price.cacheWrite ?? price.input`. The remaining input tokens cost `price.input`.
+ * - Counts that do not add up are clamped, never charged twice: reads are at most `inputTokens`, writes at
+ *   most what the reads leave, 1-hour writes at most the writes.
  * - `usage.reasoningTokens` are part of `outputTokens` and charged at the output price.
  * - `estimated` is true when the price is unknown (cost 0) or the token counts were estimated.
  * - Amounts are exact to 1e-9 USD: the sum is done in integer nano-dollars, so `totalUsd` equals
@@ -16,10 +21,19 @@ export function computeCost(usage: Usage, price: ModelPrice | undefined): Cost {
   const input = count(usage.inputTokens);
   const output = count(usage.outputTokens);
   const cachedRaw = count(usage.cachedInputTokens ?? 0);
+  const writeRaw = count(usage.cacheWriteInputTokens ?? 0);
+  const write1hRaw = count(usage.cacheWrite1hInputTokens ?? 0);
   // Counts that are not numbers (a provider bug) are taken as 0 and the cost is marked estimated.
-  const bad = input === undefined || output === undefined || cachedRaw === undefined;
+  const bad = input === undefined || output === undefined || cachedRaw === undefined || writeRaw === undefined || write1hRaw === undefined;
   const cached = Math.min(cachedRaw ?? 0, input ?? 0);
-  const inputNano = nanoUsd((input ?? 0) - cached, price.input) + nanoUsd(cached, price.cachedInput ?? price.input);
+  const writes = Math.min(writeRaw ?? 0, (input ?? 0) - cached);
+  const writes1h = Math.min(write1hRaw ?? 0, writes);
+  const fresh = (input ?? 0) - cached - writes;
+  const inputNano =
+    nanoUsd(fresh, price.input) +
+    nanoUsd(cached, price.cachedInput ?? price.input) +
+    nanoUsd(writes - writes1h, price.cacheWrite ?? price.input) +
+    nanoUsd(writes1h, price.cacheWrite1h ?? price.cacheWrite ?? price.input);
   const outputNano = nanoUsd(output ?? 0, price.output);
   return {
     inputUsd: inputNano / 1e9,

@@ -8,8 +8,11 @@ export const PRICES_FILE_ENV = 'LLMRR_PRICES_FILE';
 /**
  * Reads a price table from JSON data. Each key is a model id; each value is either
  * - LiteLLM style, USD per token: `{ input_cost_per_token, output_cost_per_token, cache_read_input_token_cost?,
- *   max_input_tokens?, max_output_tokens?, litellm_provider? }`, or
- * - our style, USD per 1M tokens: `{ input, output, cachedInput?, contextWindow?, maxOutputTokens?, provider? }`.
+ *   cache_creation_input_token_cost?, cache_creation_input_token_cost_above_1hr?, max_input_tokens?,
+ *   max_output_tokens?, litellm_provider? }`, or
+ * - our style, USD per 1M tokens: `{ input, output, cachedInput?, cacheWrite?, cacheWrite1h?, contextWindow?,
+ *   maxOutputTokens?, provider? }`.
+ * Cache prices: reads (`cachedInput`), 5-minute writes (`cacheWrite`), 1-hour writes (`cacheWrite1h`).
  *
  * Entries without per-token prices (images, audio, per-second billing) and LiteLLM's `sample_spec` are
  * skipped; a price that is present but not a non-negative number is an error naming the model and field.
@@ -39,6 +42,10 @@ function fromLiteLLM(raw: Record<string, unknown>, source: string, key: string):
   const entry: PriceEntry = { input, output };
   const cached = perToken(raw, 'cache_read_input_token_cost', source, key);
   if (cached !== undefined) entry.cachedInput = cached;
+  const write = perToken(raw, 'cache_creation_input_token_cost', source, key);
+  if (write !== undefined) entry.cacheWrite = write;
+  const write1h = perToken(raw, 'cache_creation_input_token_cost_above_1hr', source, key);
+  if (write1h !== undefined) entry.cacheWrite1h = write1h;
   const ctx = tokensField(raw, 'max_input_tokens', source, key);
   if (ctx !== undefined) entry.contextWindow = ctx;
   const maxOut = tokensField(raw, 'max_output_tokens', source, key);
@@ -52,6 +59,10 @@ function fromNative(raw: Record<string, unknown>, source: string, key: string): 
   const entry: PriceEntry = { input: usd(raw, 'input', source, key, true) ?? 0, output: usd(raw, 'output', source, key, true) ?? 0 };
   const cached = usd(raw, 'cachedInput', source, key, false);
   if (cached !== undefined) entry.cachedInput = cached;
+  const write = usd(raw, 'cacheWrite', source, key, false);
+  if (write !== undefined) entry.cacheWrite = write;
+  const write1h = usd(raw, 'cacheWrite1h', source, key, false);
+  if (write1h !== undefined) entry.cacheWrite1h = write1h;
   const ctx = tokensField(raw, 'contextWindow', source, key);
   if (ctx !== undefined) entry.contextWindow = ctx;
   const maxOut = tokensField(raw, 'maxOutputTokens', source, key);

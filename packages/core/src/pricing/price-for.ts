@@ -40,6 +40,9 @@ export function resolveModelPrice(model: PricedModel, table: PriceTable = shippe
   const id = model.model ?? model.name;
   const entry = priceFor(model.preset ? `${model.preset}/${id}` : id, table);
   if (!entry) return undefined;
-  const { input, output, cachedInput } = entry;
-  return cachedInput === undefined ? { input, output } : { input, output, cachedInput };
+  const price: ModelPrice = { input: entry.input, output: entry.output };
+  if (entry.cachedInput !== undefined) price.cachedInput = entry.cachedInput;
+  if (entry.cacheWrite !== undefined) price.cacheWrite = entry.cacheWrite;
+  if (entry.cacheWrite1h !== undefined) price.cacheWrite1h = entry.cacheWrite1h;
+  return price;
 }

@@ -6,7 +6,8 @@ import type { PriceEntry, PriceTable } from './types.js';
  * Rules for this file:
  * - Only numbers a provider publishes; a model whose price could not be confirmed is left out
  *   (it then costs "unknown", reported as `estimated`), never guessed.
- * - `cachedInput` only where the provider publishes a cache-read price for that model.
+ * - `cachedInput` (cache reads), `cacheWrite` (5-minute cache writes) and `cacheWrite1h` (1-hour cache writes)
+ *   only where the provider publishes that price for that model.
  * - Keys are the provider's model id without date suffix; `priceFor` strips prefixes and dates.
  * - Prices change: users override with a LiteLLM-style file (`LLMRR_PRICES_FILE`) or `price` in config.
  *
@@ -35,23 +36,31 @@ const ENTRIES: ReadonlyArray<readonly [string, PriceEntry]> = [
   ['text-embedding-3-large', { provider: 'openai', input: 0.13, output: 0, contextWindow: 8_191 }],
 
   // --- Anthropic ------------------------------------------------------------------------------
-  // asOf 2026 (a stored, undated copy of the page). Source: https://platform.claude.com/docs/en/about-claude/pricing
-  // ("Model pricing": base input, cache hits & refreshes, output). Cache hits are 0.1x base input.
-  // Claude 3.5 Sonnet was retired on 2025-10-28; its row keeps the last published price ($3/$15, hits 0.1x).
-  // Context window: 200k for every model listed (https://docs.anthropic.com/en/docs/about-claude/models).
+  // asOf 2026 (stored, undated copies of the page that list Claude Opus 4.7, read 2026-11). Source:
+  // https://platform.claude.com/docs/en/about-claude/pricing ("Model pricing": base input, 5m cache writes,
+  // 1h cache writes, cache hits & refreshes, output), the same table as the prompt-caching guide's "Pricing"
+  // (https://platform.claude.com/docs/en/build-with-claude/prompt-caching). Multipliers of base input:
+  // 5-minute writes 1.25x (`cacheWrite`), 1-hour writes 2x (`cacheWrite1h`), hits 0.1x (`cachedInput`).
+  // Claude 3.5 Sonnet was retired on 2025-10-28; its row keeps the last published price ($3/$15, the same
+  // cache multipliers). Published prices are rounded: Claude 3 Haiku's 5m write is $0.30 and its hit $0.03 on $0.25.
+  // Context window: 200k for the models listed before Opus 4.6 (https://docs.anthropic.com/en/docs/about-claude/models);
+  // Opus 4.6/4.7 and Sonnet 4.6 have none here (not confirmed from Anthropic's pages).
   // `claude-opus-4-0` / `claude-sonnet-4-0` are Anthropic's own aliases of the 4.0 models.
-  ['claude-opus-4-5', { provider: 'anthropic', input: 5, cachedInput: 0.5, output: 25, contextWindow: 200_000 }],
-  ['claude-opus-4-1', { provider: 'anthropic', input: 15, cachedInput: 1.5, output: 75, contextWindow: 200_000 }],
-  ['claude-opus-4', { provider: 'anthropic', input: 15, cachedInput: 1.5, output: 75, contextWindow: 200_000 }],
-  ['claude-opus-4-0', { provider: 'anthropic', input: 15, cachedInput: 1.5, output: 75, contextWindow: 200_000 }],
-  ['claude-sonnet-4-5', { provider: 'anthropic', input: 3, cachedInput: 0.3, output: 15, contextWindow: 200_000 }],
-  ['claude-sonnet-4', { provider: 'anthropic', input: 3, cachedInput: 0.3, output: 15, contextWindow: 200_000 }],
-  ['claude-sonnet-4-0', { provider: 'anthropic', input: 3, cachedInput: 0.3, output: 15, contextWindow: 200_000 }],
-  ['claude-3-7-sonnet', { provider: 'anthropic', input: 3, cachedInput: 0.3, output: 15, contextWindow: 200_000 }],
-  ['claude-3-5-sonnet', { provider: 'anthropic', input: 3, cachedInput: 0.3, output: 15, contextWindow: 200_000 }],
-  ['claude-haiku-4-5', { provider: 'anthropic', input: 1, cachedInput: 0.1, output: 5, contextWindow: 200_000 }],
-  ['claude-3-5-haiku', { provider: 'anthropic', input: 0.8, cachedInput: 0.08, output: 4, contextWindow: 200_000 }],
-  ['claude-3-haiku', { provider: 'anthropic', input: 0.25, cachedInput: 0.03, output: 1.25, contextWindow: 200_000 }],
+  ['claude-opus-4-7', { provider: 'anthropic', input: 5, cachedInput: 0.5, cacheWrite: 6.25, cacheWrite1h: 10, output: 25 }],
+  ['claude-opus-4-6', { provider: 'anthropic', input: 5, cachedInput: 0.5, cacheWrite: 6.25, cacheWrite1h: 10, output: 25 }],
+  ['claude-opus-4-5', { provider: 'anthropic', input: 5, cachedInput: 0.5, cacheWrite: 6.25, cacheWrite1h: 10, output: 25, contextWindow: 200_000 }],
+  ['claude-opus-4-1', { provider: 'anthropic', input: 15, cachedInput: 1.5, cacheWrite: 18.75, cacheWrite1h: 30, output: 75, contextWindow: 200_000 }],
+  ['claude-opus-4', { provider: 'anthropic', input: 15, cachedInput: 1.5, cacheWrite: 18.75, cacheWrite1h: 30, output: 75, contextWindow: 200_000 }],
+  ['claude-opus-4-0', { provider: 'anthropic', input: 15, cachedInput: 1.5, cacheWrite: 18.75, cacheWrite1h: 30, output: 75, contextWindow: 200_000 }],
+  ['claude-sonnet-4-6', { provider: 'anthropic', input: 3, cachedInput: 0.3, cacheWrite: 3.75, cacheWrite1h: 6, output: 15 }],
+  ['claude-sonnet-4-5', { provider: 'anthropic', input: 3, cachedInput: 0.3, cacheWrite: 3.75, cacheWrite1h: 6, output: 15, contextWindow: 200_000 }],
+  ['claude-sonnet-4', { provider: 'anthropic', input: 3, cachedInput: 0.3, cacheWrite: 3.75, cacheWrite1h: 6, output: 15, contextWindow: 200_000 }],
+  ['claude-sonnet-4-0', { provider: 'anthropic', input: 3, cachedInput: 0.3, cacheWrite: 3.75, cacheWrite1h: 6, output: 15, contextWindow: 200_000 }],
+  ['claude-3-7-sonnet', { provider: 'anthropic', input: 3, cachedInput: 0.3, cacheWrite: 3.75, cacheWrite1h: 6, output: 15, contextWindow: 200_000 }],
+  ['claude-3-5-sonnet', { provider: 'anthropic', input: 3, cachedInput: 0.3, cacheWrite: 3.75, cacheWrite1h: 6, output: 15, contextWindow: 200_000 }],
+  ['claude-haiku-4-5', { provider: 'anthropic', input: 1, cachedInput: 0.1, cacheWrite: 1.25, cacheWrite1h: 2, output: 5, contextWindow: 200_000 }],
+  ['claude-3-5-haiku', { provider: 'anthropic', input: 0.8, cachedInput: 0.08, cacheWrite: 1, cacheWrite1h: 1.6, output: 4, contextWindow: 200_000 }],
+  ['claude-3-haiku', { provider: 'anthropic', input: 0.25, cachedInput: 0.03, cacheWrite: 0.3, cacheWrite1h: 0.5, output: 1.25, contextWindow: 200_000 }],
 
   // --- Google Gemini (Gemini Developer API, paid tier, text) -----------------------------------
   // asOf 2026-03. Source: https://ai.google.dev/gemini-api/docs/pricing. Tiered models are listed with

@@ -9,11 +9,28 @@ export type AnthropicImageSource =
   | { type: 'base64'; media_type: string; data: string }
   | { type: 'url'; url: string };
 
+/**
+ * A prompt-cache breakpoint (@anthropic-ai/sdk CacheControlEphemeral): `ttl` `5m` (the default) or `1h`.
+ * Allowed on tools, system text blocks and message content blocks other than thinking blocks, and at the top
+ * level (automatic caching); see anthropic-cache-control.ts for the limits this engine keeps.
+ */
+export interface AnthropicCacheControl {
+  type: 'ephemeral';
+  ttl?: '5m' | '1h';
+}
+
+/** A text block of `system` (sent as an array only when a system message carries a cache breakpoint). */
+export interface AnthropicSystemBlock {
+  type: 'text';
+  text: string;
+  cache_control?: AnthropicCacheControl;
+}
+
 export type AnthropicRequestBlock =
-  | { type: 'text'; text: string }
-  | { type: 'image'; source: AnthropicImageSource }
-  | { type: 'tool_use'; id: string; name: string; input: unknown }
-  | { type: 'tool_result'; tool_use_id: string; content: string; is_error?: boolean }
+  | { type: 'text'; text: string; cache_control?: AnthropicCacheControl }
+  | { type: 'image'; source: AnthropicImageSource; cache_control?: AnthropicCacheControl }
+  | { type: 'tool_use'; id: string; name: string; input: unknown; cache_control?: AnthropicCacheControl }
+  | { type: 'tool_result'; tool_use_id: string; content: string; is_error?: boolean; cache_control?: AnthropicCacheControl }
   /** A thinking block given back as it came (@anthropic-ai/sdk 1.14 ThinkingBlockParam). */
   | { type: 'thinking'; thinking: string; signature: string }
   /** An encrypted thinking block given back as it came (RedactedThinkingBlockParam). */
@@ -28,6 +45,7 @@ export interface AnthropicTool {
   name: string;
   description?: string;
   input_schema: Record<string, unknown>;
+  cache_control?: AnthropicCacheControl;
 }
 
 export type AnthropicToolChoice =
@@ -40,7 +58,8 @@ export interface AnthropicMessagesRequest {
   model: string;
   max_tokens: number;
   messages: AnthropicRequestMessage[];
-  system?: string;
+  /** A string, or text blocks when a system message carries a cache breakpoint. */
+  system?: string | AnthropicSystemBlock[];
   temperature?: number;
   top_p?: number;
   stop_sequences?: string[];
@@ -56,6 +75,8 @@ export interface AnthropicMessagesRequest {
   /** `effort` steers adaptive thinking (@anthropic-ai/sdk 1.14 OutputConfig). */
   output_config?: { effort?: 'low' | 'medium' | 'high' | 'xhigh' | 'max'; [extra: string]: unknown };
   stream?: boolean;
+  /** Automatic prompt caching: a breakpoint on the last cacheable block (it takes one of the 4 slots). */
+  cache_control?: AnthropicCacheControl;
   [extra: string]: unknown;
 }
 
@@ -64,6 +85,8 @@ export interface AnthropicUsageWire {
   output_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
   cache_read_input_tokens?: number | null;
+  /** The cache writes by TTL; their sum is `cache_creation_input_tokens` (prompt-caching guide, "1-hour cache duration"). */
+  cache_creation?: { ephemeral_5m_input_tokens?: number | null; ephemeral_1h_input_tokens?: number | null } | null;
 }
 
 export type AnthropicResponseBlock =

@@ -95,9 +95,9 @@ describe('anthropic engine: answers', () => {
     expect(parts.at(-1)).toEqual({ type: 'finish', finishReason: 'stop', usage: { inputTokens: 20, outputTokens: 6, totalTokens: 26 } });
   });
 
-  it('reports cache reads as cachedInputTokens and counts cache writes as input', async () => {
+  it('reports cache reads as cachedInputTokens and cache writes as cacheWriteInputTokens, both counted as input', async () => {
     const usage = { input_tokens: 10, output_tokens: 4, cache_creation_input_tokens: 100, cache_read_input_tokens: 1000 };
-    const expected = { inputTokens: 1110, outputTokens: 4, totalTokens: 1114, cachedInputTokens: 1000 };
+    const expected = { inputTokens: 1110, outputTokens: 4, totalTokens: 1114, cachedInputTokens: 1000, cacheWriteInputTokens: 100 };
     server.enqueue({ content: 'ok', usage });
     expect((await engine().generate(hello)).usage).toEqual(expected);
     server.enqueue({ content: 'ok', usage });

@@ -6,6 +6,8 @@ import type { StreamPart } from '../../spec/stream-parts.js';
 import type { FetchFn } from '../../util/http.js';
 import { postJson, readJsonBody } from '../shared/http-engine-call.js';
 import { httpSseStream } from '../shared/http-sse-stream.js';
+import { withAnthropicBetas } from './anthropic-beta-headers.js';
+import { hasOneHourCacheControl, EXTENDED_CACHE_TTL_BETA } from './anthropic-cache-control.js';
 import { anthropicResponseError } from './anthropic-error.js';
 import { AnthropicStreamDecoder } from './anthropic-stream-decoder.js';
 import { convertAnthropicResponse } from './convert-anthropic-response.js';
@@ -79,8 +81,17 @@ export class AnthropicEngine implements LanguageEngineV1 {
     });
   }
 
-  /** POSTs JSON; resolves with a 2xx response, else rejects with the mapped LLMError. */
-  private post(path: string, body: unknown, options: CallOptions): Promise<Response> {
+  /**
+   * POSTs JSON; resolves with a 2xx response, else rejects with the mapped LLMError. `betas` join any
+   * `anthropic-beta` values of the config and the call into one header.
+   */
+  private post(path: string, body: unknown, options: CallOptions, betas: readonly string[] = []): Promise<Response> {
+    let headers = this.settings.headers;
+    if (betas.length > 0) {
+      const merged = withAnthropicBetas(headers, options.headers, betas);
+      headers = merged.config;
+      options = { ...options, headers: merged.call };
+    }
     return postJson({
       fetch: this.settings.fetch,
       url: this.url(path),
@@ -90,7 +101,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
       apiKey: this.settings.apiKey,
       apiKeySource: this.settings.apiKeySource,
       providerHeaders: (apiKey) => ({ 'x-api-key': apiKey, 'anthropic-version': this.settings.anthropicVersion }),
-      headers: this.settings.headers,
+      headers,
       responseError: anthropicResponseError,
     });
   }
@@ -102,7 +113,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     try {
       const converted = this.convert(request);
-      const response = await this.post('/messages', { ...converted.body, stream: false }, options);
+      const response = await this.post('/messages', { ...converted.body, stream: false }, options, converted.betas);
       const json = await this.readJson(response, options.signal);
       return convertAnthropicResponse(json, { ...this.context, jsonToolName: converted.jsonToolName });
     } catch (e) {
@@ -119,7 +130,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
     const signal = options.signal;
     return httpSseStream(this.context, signal, async () => {
       const converted = this.convert(request);
-      const response = await this.post('/messages', { ...converted.body, stream: true }, options);
+      const response = await this.post('/messages', { ...converted.body, stream: true }, options, converted.betas);
       return { response, decoder: new AnthropicStreamDecoder({ ...this.context, jsonToolName: converted.jsonToolName, signal }) };
     });
   }
@@ -139,12 +150,15 @@ export class AnthropicEngine implements LanguageEngineV1 {
     const { signal } = options;
     try {
       // The messages body for the same request (same thinking form, budget fitted under the same max_tokens);
-      // count_tokens takes only the prompt fields; sampling fields such as max_tokens are rejected.
+      // count_tokens takes only the prompt fields; sampling fields such as max_tokens are rejected. The cache
+      // marks on blocks, tools and system stay (count_tokens accepts them); the top-level automatic one is left
+      // out: it changes no count.
       const { body } = this.convert(request);
       const countBody: Record<string, unknown> = { model: body.model, messages: body.messages };
       for (const key of ['system', 'tools', 'tool_choice', 'thinking', 'output_config'] as const) if (body[key] !== undefined) countBody[key] = body[key];
+      const betas = hasOneHourCacheControl({ ...body, cache_control: undefined }) ? [EXTENDED_CACHE_TTL_BETA] : [];
       options.onProviderRequest?.();
-      const response = await this.post('/messages/count_tokens', countBody, signal ? { signal } : {});
+      const response = await this.post('/messages/count_tokens', countBody, signal ? { signal } : {}, betas);
       const json = await this.readJson(response, signal);
       const count = (json as { input_tokens?: unknown } | null)?.input_tokens;
       if (typeof count !== 'number') {

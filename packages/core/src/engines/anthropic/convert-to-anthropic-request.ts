@@ -1,13 +1,16 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { ChatMessage, ContentPart, GenerateRequest, ImagePart, ReasoningPart, ResponseFormat, ToolChoice, ToolDefinition } from '../../spec/messages.js';
 import type {
+  AnthropicCacheControl,
   AnthropicImageSource,
   AnthropicMessagesRequest,
   AnthropicRequestBlock,
   AnthropicRequestMessage,
+  AnthropicSystemBlock,
   AnthropicTool,
   AnthropicToolChoice,
 } from './anthropic-api-types.js';
+import { fitAnthropicCacheBreakpoints, hasOneHourCacheControl, EXTENDED_CACHE_TTL_BETA, toAnthropicCacheControl } from './anthropic-cache-control.js';
 import { applyThinking } from './apply-anthropic-thinking.js';
 
 export interface AnthropicRequestSettings {
@@ -28,6 +31,8 @@ export interface ConvertedAnthropicRequest {
   body: AnthropicMessagesRequest;
   /** Set when JSON mode is on: the tool whose input is the answer (its calls become text, not tool calls). */
   jsonToolName?: string;
+  /** `anthropic-beta` values the body needs (the extended cache TTL beta when a 1-hour breakpoint is sent). */
+  betas?: string[];
 }
 
 type ErrorContext = Pick<AnthropicRequestSettings, 'provider' | 'deployment'>;
@@ -52,14 +57,21 @@ function imageSource(part: ImagePart, param: string, ctx: ErrorContext): Anthrop
   throw invalid(ctx, param, `${param}: an image needs either url or data`);
 }
 
+/** The block with `cache_control` set, when there is one (key order: the block's fields, then the mark). */
+function marked<B extends AnthropicRequestBlock | AnthropicSystemBlock>(block: B, mark: AnthropicCacheControl | undefined): B {
+  return mark ? { ...block, cache_control: mark } : block;
+}
+
 function userBlocks(content: string | ContentPart[], param: string, ctx: ErrorContext): AnthropicRequestBlock[] {
   if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
   const blocks: AnthropicRequestBlock[] = [];
   content.forEach((part, j) => {
+    const mark = toAnthropicCacheControl(part.cacheControl, `${param}.${j}.cacheControl`, ctx);
     if (part.type === 'text') {
-      if (part.text !== '') blocks.push({ type: 'text', text: part.text });
+      // An empty text part is not sent, and its mark with it (Anthropic refuses a mark on empty text).
+      if (part.text !== '') blocks.push(marked({ type: 'text', text: part.text }, mark));
     } else if (part.type === 'image') {
-      blocks.push({ type: 'image', source: imageSource(part, `${param}.${j}`, ctx) });
+      blocks.push(marked({ type: 'image', source: imageSource(part, `${param}.${j}`, ctx) }, mark));
     } else {
       throw invalid(ctx, `${param}.${j}.type`, `${param}.${j}: unknown content part type "${(part as { type: unknown }).type}"`);
     }
@@ -93,12 +105,25 @@ function reasoningBlocks(parts: ReasoningPart[] | undefined, param: string, ctx:
   return blocks;
 }
 
+/**
+ * A message-level breakpoint -> a mark on the message's last block, unless that block has its own (a part's
+ * mark wins) or cannot carry one (a thinking block, or a tool result with empty content).
+ */
+function markLast(content: AnthropicRequestBlock[], mark: AnthropicCacheControl | undefined): void {
+  const last = content[content.length - 1];
+  if (!mark || !last || last.type === 'thinking' || last.type === 'redacted_thinking' || last.cache_control) return;
+  if (last.type === 'tool_result' && last.content === '') return;
+  content[content.length - 1] = { ...last, cache_control: mark };
+}
+
 function convertMessage(message: ChatMessage, i: number, ctx: ErrorContext): AnthropicRequestMessage | undefined {
   const param = `messages.${i}`;
+  const mark = toAnthropicCacheControl(message.cacheControl, `${param}.cacheControl`, ctx);
   switch (message.role) {
     case 'user': {
       const content = userBlocks(message.content, `${param}.content`, ctx);
       if (content.length === 0) throw invalid(ctx, `${param}.content`, `${param}.content must not be empty`);
+      markLast(content, mark);
       return { role: 'user', content };
     }
     case 'assistant': {
@@ -113,11 +138,16 @@ function convertMessage(message: ChatMessage, i: number, ctx: ErrorContext): Ant
         });
       });
       // An empty assistant turn carries nothing, and Anthropic rejects empty content: leave it out.
-      return content.length === 0 ? undefined : { role: 'assistant', content };
+      if (content.length === 0) return undefined;
+      markLast(content, mark);
+      return { role: 'assistant', content };
     }
-    case 'tool':
+    case 'tool': {
       if (!message.toolCallId) throw invalid(ctx, `${param}.toolCallId`, `${param}.toolCallId is required`);
-      return { role: 'user', content: [{ type: 'tool_result', tool_use_id: message.toolCallId, content: message.content }] };
+      const content: AnthropicRequestBlock[] = [{ type: 'tool_result', tool_use_id: message.toolCallId, content: message.content }];
+      markLast(content, mark);
+      return { role: 'user', content };
+    }
     default:
       throw invalid(ctx, `${param}.role`, `${param}.role "${(message as { role: unknown }).role}" is not supported`);
   }
@@ -178,7 +208,8 @@ function jsonTool(format: Exclude<ResponseFormat, { type: 'text' }>, name: strin
 }
 
 /**
- * Our request -> an Anthropic Messages body. System messages (wherever they are) join into `system`;
+ * Our request -> an Anthropic Messages body. System messages (wherever they are) join into `system` (one
+ * text block each instead when one of them carries a cache breakpoint);
  * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see docs/core/anthropic.md).
  * Throws `invalid_request` / `unsupported` LLMErrors naming the offending field.
  */
@@ -186,11 +217,15 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   const ctx: ErrorContext = { provider: settings.provider, deployment: settings.deployment };
   if (!Array.isArray(request.messages)) throw invalid(ctx, 'messages', 'messages must be an array');
 
-  const system: string[] = [];
+  const system: AnthropicSystemBlock[] = [];
+  let systemMarked = false;
   const turns: AnthropicRequestMessage[] = [];
   request.messages.forEach((message, i) => {
     if (message.role === 'system') {
-      if (message.content !== '') system.push(message.content);
+      const mark = toAnthropicCacheControl(message.cacheControl, `messages.${i}.cacheControl`, ctx);
+      // An empty system message is not sent, and its mark with it.
+      if (message.content !== '') system.push(marked({ type: 'text', text: message.content }, mark));
+      systemMarked ||= mark !== undefined && message.content !== '';
       return;
     }
     const converted = convertMessage(message, i, ctx);
@@ -202,18 +237,24 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalid(ctx, 'maxTokens', 'maxTokens must be a positive integer');
 
   const body: AnthropicMessagesRequest = { model: settings.modelId, max_tokens: maxTokens, messages: mergeSameRole(turns) };
-  if (system.length > 0) body.system = system.join('\n\n');
+  if (system.length > 0) body.system = systemMarked ? system : system.map((b) => b.text).join('\n\n');
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
   if (request.stop && request.stop.length > 0) body.stop_sequences = request.stop;
   if (request.user !== undefined) body.metadata = { user_id: request.user };
+  const automatic = toAnthropicCacheControl(request.cacheControl, 'cacheControl', ctx);
+  if (automatic) body.cache_control = automatic;
   // `seed` has no Anthropic equivalent and is not sent.
 
-  const tools = (request.tools ?? []).map((tool, k) => ({
-    name: tool.name,
-    ...(tool.description ? { description: tool.description } : {}),
-    input_schema: inputSchema(tool, `tools.${k}`, ctx),
-  }));
+  const tools = (request.tools ?? []).map((tool, k): AnthropicTool => {
+    const mark = toAnthropicCacheControl(tool.cacheControl, `tools.${k}.cacheControl`, ctx);
+    return {
+      name: tool.name,
+      ...(tool.description ? { description: tool.description } : {}),
+      input_schema: inputSchema(tool, `tools.${k}`, ctx),
+      ...(mark ? { cache_control: mark } : {}),
+    };
+  });
   if (tools.length > 0) body.tools = tools;
   if (request.toolChoice !== undefined) {
     if (tools.length > 0) body.tool_choice = convertToolChoice(request.toolChoice, tools, ctx);
@@ -259,5 +300,16 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
     body.output_config = (merged ? { ...ours, ...outputConfig } : outputConfig) as AnthropicMessagesRequest['output_config'];
   }
   Object.assign(body, extra);
-  return jsonToolName === undefined ? { body } : { body, jsonToolName };
+  // Blocks given verbatim through providerOptions are copied before the breakpoints are fitted (which may
+  // remove or change their marks): the caller's request is never modified.
+  if (Array.isArray(extra.system)) body.system = (extra.system as AnthropicSystemBlock[]).map((b) => ({ ...b }));
+  if (Array.isArray(extra.tools)) body.tools = (extra.tools as AnthropicTool[]).map((t) => ({ ...t }));
+  if (Array.isArray(extra.messages)) {
+    body.messages = (extra.messages as AnthropicRequestMessage[]).map((m) => (Array.isArray(m?.content) ? { ...m, content: m.content.map((b) => ({ ...b })) } : m));
+  }
+  fitAnthropicCacheBreakpoints(body);
+  const converted: ConvertedAnthropicRequest = { body };
+  if (jsonToolName !== undefined) converted.jsonToolName = jsonToolName;
+  if (hasOneHourCacheControl(body)) converted.betas = [EXTENDED_CACHE_TTL_BETA];
+  return converted;
 }
