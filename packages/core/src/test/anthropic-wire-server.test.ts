@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anthropicStreamEvents, startAnthropicWireServer, type AnthropicWireServer } from './anthropic-wire-server.js';
+import { anthropicStreamEvents, cacheControlProblem, startAnthropicWireServer, type AnthropicWireServer } from './anthropic-wire-server.js';
 
 let server: AnthropicWireServer;
 beforeAll(async () => {
@@ -83,5 +83,33 @@ describe('anthropic wire server', () => {
     expect(last).toMatchObject({ path: '/v1/messages', clientClosed: true, eventsSent: 0 });
     expect(last.body).toEqual(body);
     await expect.poll(() => server.closedSockets, { timeout: 5_000 }).toBeGreaterThan(before);
+  });
+});
+
+describe('anthropic wire server: prompt-cache rules', () => {
+  const mark = { type: 'ephemeral' };
+  const text = (t: string, cache_control?: unknown) => ({ type: 'text', text: t, ...(cache_control ? { cache_control } : {}) });
+  const user = (content: unknown[]) => ({ model: 'm', max_tokens: 8, messages: [{ role: 'user', content }] });
+
+  it('accepts up to 4 marks, the automatic one included, with 1h before 5m', () => {
+    expect(cacheControlProblem({ ...user([text('a', mark), text('b', mark)]), tools: [{ name: 't', input_schema: {}, cache_control: { type: 'ephemeral', ttl: '1h' } }], cache_control: mark })).toBeUndefined();
+    expect(cacheControlProblem(user([text('a')]))).toBeUndefined();
+  });
+
+  it('refuses a fifth mark, a 1h mark after a 5m one, marks on thinking or empty text, and bad values', () => {
+    expect(cacheControlProblem({ ...user([text('a', mark), text('b', mark), text('c', mark), text('d', mark)]), cache_control: mark })).toMatch(/maximum of 4/);
+    expect(cacheControlProblem({ ...user([text('a', { type: 'ephemeral', ttl: '1h' })]), system: [text('s', mark)] })).toMatch(/must not come after/);
+    expect(cacheControlProblem({ ...user([text('a', { type: 'ephemeral', ttl: '1h' })]), cache_control: mark })).toBeUndefined();
+    expect(cacheControlProblem({ ...user([text('a', mark)]), cache_control: { type: 'ephemeral', ttl: '1h' } })).toMatch(/must not come after/);
+    expect(cacheControlProblem({ model: 'm', max_tokens: 8, messages: [{ role: 'assistant', content: [{ type: 'thinking', thinking: 'x', signature: 's', cache_control: mark }] }] })).toMatch(/thinking blocks/);
+    expect(cacheControlProblem(user([text('', mark)]))).toMatch(/empty text/);
+    expect(cacheControlProblem(user([text('a', { type: 'persistent' })]))).toMatch(/ephemeral/);
+    expect(cacheControlProblem(user([text('a', { type: 'ephemeral', ttl: '2h' })]))).toMatch(/'5m' or '1h'/);
+  });
+
+  it('answers a refused mark with a 400 on /v1/messages', async () => {
+    const res = await post('/v1/messages', user([text('', mark)]));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/empty text/);
   });
 });

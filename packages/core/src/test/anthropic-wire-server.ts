@@ -271,6 +271,43 @@ function thinkingBlocksProblem(body: Record<string, unknown>, signed: Map<string
   );
 }
 
+/**
+ * The 400 the real API answers for prompt-cache marks it refuses, or undefined when they are right (prompt
+ * caching guide): `cache_control` is `{type: 'ephemeral', ttl?: '5m' | '1h'}`; at most 4 marks in all, the
+ * top-level (automatic) one included; never on a thinking, redacted_thinking or empty text block; in render
+ * order (tools -> system -> messages, the automatic one last) a 1-hour mark never follows a 5-minute one.
+ */
+export function cacheControlProblem(body: Record<string, unknown>): string | undefined {
+  const marks: Array<{ at: string; value: unknown }> = [];
+  const blocks = (list: unknown, at: string): string | undefined => {
+    if (!Array.isArray(list)) return undefined;
+    for (const [j, b] of list.entries()) {
+      if (typeof b !== 'object' || b === null || !('cache_control' in b) || (b as { cache_control?: unknown }).cache_control == null) continue;
+      const block = b as { type?: unknown; text?: unknown; cache_control: unknown };
+      if (block.type === 'thinking' || block.type === 'redacted_thinking') return `${at}.${j}.cache_control: cache_control cannot be set on ${String(block.type)} blocks`;
+      if (block.type === 'text' && block.text === '') return `${at}.${j}: cache_control cannot be set for empty text blocks`;
+      marks.push({ at: `${at}.${j}.cache_control`, value: block.cache_control });
+    }
+    return undefined;
+  };
+  const problem =
+    blocks(body.tools, 'tools') ??
+    blocks(body.system, 'system') ??
+    (Array.isArray(body.messages) ? body.messages.map((m: { content?: unknown }, i: number) => blocks(m?.content, `messages.${i}.content`)).find((x) => x) : undefined);
+  if (problem) return problem;
+  if (body.cache_control != null) marks.push({ at: 'cache_control', value: body.cache_control });
+  if (marks.length > 4) return `A maximum of 4 blocks with cache_control may be provided. Found ${marks.length}.`;
+  let seen5m = false;
+  for (const { at, value } of marks) {
+    const v = value as { type?: unknown; ttl?: unknown };
+    if (typeof v !== 'object' || v === null || v.type !== 'ephemeral') return `${at}.type: Input should be 'ephemeral'`;
+    if (v.ttl !== undefined && v.ttl !== '5m' && v.ttl !== '1h') return `${at}.ttl: Input should be '5m' or '1h'`;
+    if (v.ttl === '1h' && seen5m) return `${at}: a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block`;
+    if (v.ttl !== '1h') seen5m = true;
+  }
+  return undefined;
+}
+
 /** Body fields count_tokens takes (@anthropic-ai/sdk 1.14 MessageCountTokensParams; `output_config` steers adaptive thinking). */
 const COUNT_TOKENS_FIELDS = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'output_config', 'mcp_servers']);
 
@@ -306,6 +343,8 @@ export async function startAnthropicWireServer(options: AnthropicWireServerOptio
     const missing = ['model', 'max_tokens', 'messages'].find((f) => body[f] === undefined);
     if (missing) return sendError(res, { status: 400, message: `${missing}: Field required` }, requestId);
     if (!Array.isArray(body.messages) || body.messages.length === 0) return sendError(res, { status: 400, message: 'messages: at least one message is required' }, requestId);
+    const cacheProblem = cacheControlProblem(body);
+    if (cacheProblem) return sendError(res, { status: 400, message: cacheProblem }, requestId);
     if (options.checkThinkingBlocks) {
       const problem = thinkingBlocksProblem(body, signed, redacted);
       if (problem) return sendError(res, { status: 400, message: problem }, requestId);
@@ -332,6 +371,8 @@ export async function startAnthropicWireServer(options: AnthropicWireServerOptio
     const extra = Object.keys(body).find((k) => !COUNT_TOKENS_FIELDS.has(k));
     if (extra) return sendError(res, { status: 400, message: `${extra}: Extra inputs are not permitted` }, 'req_count');
     if (!Array.isArray(body.messages)) return sendError(res, { status: 400, message: 'messages: Field required' }, 'req_count');
+    const cacheProblem = cacheControlProblem(body);
+    if (cacheProblem) return sendError(res, { status: 400, message: cacheProblem }, 'req_count');
     const count = options.countTokens ? options.countTokens(body) : Math.ceil(JSON.stringify([body.system ?? '', body.messages, body.tools ?? []]).length / 4);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ input_tokens: count }));
