@@ -1,6 +1,7 @@
 import type { FinishReason, RouterResult, ToolCall } from '@llmrr/core';
 import { llmrrInfo } from '../http/llmrr-info.js';
 import type { AnthropicMessage } from '../schemas/anthropic-messages.js';
+import { toAnthropicUsage } from './usage.js';
 
 export type AnthropicStopReason = NonNullable<AnthropicMessage['stop_reason']>;
 
@@ -50,8 +51,6 @@ export function toAnthropicMessage(result: RouterResult, options: { explain: boo
   const content = thinkingBlocks(result);
   if (result.text !== '' || (result.toolCalls.length === 0 && content.length === 0)) content.push({ type: 'text', text: result.text });
   for (const c of result.toolCalls) content.push({ type: 'tool_use', id: c.id, name: c.name, input: toolInput(c) });
-  const usage: AnthropicMessage['usage'] = { input_tokens: result.usage.inputTokens, output_tokens: result.usage.outputTokens };
-  if (result.usage.cachedInputTokens !== undefined) usage.cache_read_input_tokens = result.usage.cachedInputTokens;
   return {
     id: messageId(result.requestId),
     type: 'message',
@@ -60,7 +59,7 @@ export function toAnthropicMessage(result: RouterResult, options: { explain: boo
     content,
     stop_reason: toAnthropicStopReason(result.finishReason),
     stop_sequence: null,
-    usage,
+    usage: toAnthropicUsage(result.usage),
     llmrr: llmrrInfo(result, options.explain),
   };
 }

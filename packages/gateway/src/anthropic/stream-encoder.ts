@@ -8,6 +8,7 @@ import { feedPiece, finalArgsSuffix, takeWholeCall, type BufferedToolCall } from
 import { pairFinalToolCalls, quoteArgs } from '../streaming/final-tool-calls.js';
 import { JsonEnd } from '../streaming/json-end.js';
 import { messageId, toAnthropicStopReason } from './message-response.js';
+import { toAnthropicDeltaUsage } from './usage.js';
 
 type EventWithExtras = AnthropicStreamEvent | (AnthropicStreamEvent & Record<string, unknown>);
 
@@ -327,7 +328,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
       event({
         type: 'message_delta',
         delta: { stop_reason: toAnthropicStopReason(part.finishReason), stop_sequence: null },
-        usage: { output_tokens: result.usage.outputTokens, input_tokens: result.usage.inputTokens },
+        usage: toAnthropicDeltaUsage(result.usage),
         llmrr: llmrrInfo(result, this.options.explain),
       }),
       event({ type: 'message_stop' }),

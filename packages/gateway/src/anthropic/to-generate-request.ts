@@ -1,12 +1,37 @@
-import { LLMError, type ChatMessage, type ContentPart, type GenerateRequest, type ReasoningOptions, type ReasoningPart, type ToolChoice } from '@llmrr/core';
+import { LLMError, type CacheControl, type ChatMessage, type ContentPart, type GenerateRequest, type ReasoningOptions, type ReasoningPart, type ToolChoice, type ToolDefinition } from '@llmrr/core';
 import type { AnthropicMessagesRequest } from '../schemas/anthropic-messages.js';
+import { toCacheControl, withMark } from '../schemas/cache-control.js';
 
 type Param = AnthropicMessagesRequest['messages'][number];
 type Block = Exclude<Param['content'], string>[number];
+type SystemMessage = Extract<ChatMessage, { role: 'system' }>;
 
 function imagePart(block: Extract<Block, { type: 'image' }>): ContentPart {
   const s = block.source;
-  return s.type === 'base64' ? { type: 'image', data: s.data, mediaType: s.media_type } : { type: 'image', url: s.url };
+  const part: ContentPart = s.type === 'base64' ? { type: 'image', data: s.data, mediaType: s.media_type } : { type: 'image', url: s.url };
+  return withMark(part, toCacheControl(block.cache_control));
+}
+
+function textPart(block: { text: string; cache_control?: unknown }): ContentPart {
+  return withMark<ContentPart>({ type: 'text', text: block.text }, toCacheControl(block.cache_control));
+}
+
+/**
+ * The breakpoint of a core message made of several blocks (the core has no parts there: a tool result's content,
+ * an assistant turn's text and tool calls): the message's own, at its end. Where several blocks are marked, the
+ * last mark's TTL decides (it is the one nearest to where the breakpoint now sits).
+ */
+function lastMark(blocks: ReadonlyArray<{ cache_control?: unknown }>): CacheControl | undefined {
+  let mark: CacheControl | undefined;
+  for (const b of blocks) mark = toCacheControl(b.cache_control) ?? mark;
+  return mark;
+}
+
+/** A tool result's mark: on the block itself, else on its last marked content block. */
+function toolResultMark(block: Extract<Block, { type: 'tool_result' }>): CacheControl | undefined {
+  const own = toCacheControl(block.cache_control);
+  if (own) return own;
+  return Array.isArray(block.content) ? lastMark(block.content) : undefined;
 }
 
 function toolResultText(block: Extract<Block, { type: 'tool_result' }>): string {
@@ -21,11 +46,12 @@ function convertUser(content: Param['content']): ChatMessage[] {
   const out: ChatMessage[] = [];
   const parts: ContentPart[] = [];
   for (const block of content) {
-    if (block.type === 'tool_result') out.push({ role: 'tool', toolCallId: block.tool_use_id, content: toolResultText(block) });
-    else if (block.type === 'text') parts.push({ type: 'text', text: block.text });
+    if (block.type === 'tool_result') out.push(withMark<ChatMessage>({ role: 'tool', toolCallId: block.tool_use_id, content: toolResultText(block) }, toolResultMark(block)));
+    else if (block.type === 'text') parts.push(textPart(block));
     else if (block.type === 'image') parts.push(imagePart(block));
   }
-  if (parts.length > 0) out.push({ role: 'user', content: parts.every((p) => p.type === 'text') ? parts.map((p) => (p as { text: string }).text).join('') : parts });
+  // Text only is joined into one string, unless a part carries a breakpoint (the parts keep it where it was).
+  if (parts.length > 0) out.push({ role: 'user', content: parts.every((p) => p.type === 'text' && !p.cacheControl) ? parts.map((p) => (p as { text: string }).text).join('') : parts });
   return out;
 }
 
@@ -51,7 +77,8 @@ function convertAssistant(content: Param['content']): ChatMessage {
   const message: ChatMessage = toolCalls.length > 0 ? { role: 'assistant', content: text === '' ? null : text, toolCalls } : { role: 'assistant', content: text };
   const reasoning = reasoningParts(content);
   if (reasoning.length > 0) message.reasoning = reasoning;
-  return message;
+  // A mark on a text or tool_use block: the turn's breakpoint, at its end (thinking blocks cannot carry one).
+  return withMark(message, lastMark(content.filter((b) => b.type === 'text' || b.type === 'tool_use')));
 }
 
 function toolChoice(choice: AnthropicMessagesRequest['tool_choice']): ToolChoice | undefined {
@@ -120,13 +147,30 @@ function anthropicOutputConfig(body: AnthropicMessagesRequest, reasoning: Reason
   return Object.keys(rest).length > 0 ? rest : undefined;
 }
 
+/**
+ * `system`: its text blocks joined with "\n" into one system message, as always, unless a block carries a
+ * breakpoint: then one system message per (non-empty) block, each with its own mark, so the breakpoints survive
+ * (the Anthropic engine sends them as separate system blocks; other engines join them). A mark on an empty block,
+ * which Anthropic refuses, moves to the block before it.
+ */
+function systemMessages(system: AnthropicMessagesRequest['system']): ChatMessage[] {
+  if (system === undefined) return [];
+  if (typeof system === 'string' || !system.some((b) => toCacheControl(b.cache_control))) {
+    const text = typeof system === 'string' ? system : system.map((b) => b.text).join('\n');
+    return text === '' ? [] : [{ role: 'system', content: text }];
+  }
+  const out: SystemMessage[] = [];
+  for (const b of system) {
+    const mark = toCacheControl(b.cache_control);
+    if (b.text !== '') out.push(withMark<SystemMessage>({ role: 'system', content: b.text }, mark));
+    else if (mark && out.length > 0) out[out.length - 1]!.cacheControl = mark;
+  }
+  return out;
+}
+
 /** A validated Anthropic Messages request as the engine-neutral `GenerateRequest`. */
 export function messagesToGenerateRequest(body: AnthropicMessagesRequest): GenerateRequest {
-  const messages: ChatMessage[] = [];
-  if (body.system !== undefined) {
-    const system = typeof body.system === 'string' ? body.system : body.system.map((b) => b.text).join('\n');
-    if (system !== '') messages.push({ role: 'system', content: system });
-  }
+  const messages: ChatMessage[] = systemMessages(body.system);
   for (const m of body.messages) {
     if (m.role === 'user') messages.push(...convertUser(m.content));
     else messages.push(convertAssistant(m.content));
@@ -136,7 +180,9 @@ export function messagesToGenerateRequest(body: AnthropicMessagesRequest): Gener
   if (body.top_p !== undefined) req.topP = body.top_p;
   if (body.stop_sequences && body.stop_sequences.length > 0) req.stop = body.stop_sequences;
   if (body.tools && body.tools.length > 0) {
-    req.tools = body.tools.map((t) => ({ name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.input_schema }));
+    req.tools = body.tools.map((t) =>
+      withMark<ToolDefinition>({ name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.input_schema }, toCacheControl(t.cache_control)),
+    );
   }
   const choice = toolChoice(body.tool_choice);
   if (choice !== undefined) {
@@ -146,6 +192,7 @@ export function messagesToGenerateRequest(body: AnthropicMessagesRequest): Gener
     req.toolChoice = choice;
   }
   if (body.metadata?.user_id) req.user = body.metadata.user_id;
+  withMark(req, toCacheControl(body.cache_control));
   const { reasoning, verbatim } = thinking(body);
   if (reasoning) req.reasoning = reasoning;
   const outputConfig = anthropicOutputConfig(body, reasoning);

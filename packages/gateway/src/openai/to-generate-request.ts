@@ -1,8 +1,9 @@
-import { LLMError, type ChatMessage, type ContentPart, type GenerateRequest, type ResponseFormat, type ToolChoice } from '@llmrr/core';
+import { LLMError, type CacheControl, type ChatMessage, type ContentPart, type GenerateRequest, type ResponseFormat, type ToolChoice, type ToolDefinition } from '@llmrr/core';
+import { toCacheControl, withMark } from '../schemas/cache-control.js';
 import type { OpenAIChatMessage, OpenAIChatRequest } from '../schemas/openai-chat.js';
 import type { OpenAICompletionRequest } from '../schemas/openai-completions.js';
 
-type TextOrParts = string | Array<{ type: 'text'; text: string }> | null | undefined;
+type TextOrParts = string | Array<{ type: 'text'; text: string; cache_control?: unknown }> | null | undefined;
 
 function joinText(content: TextOrParts): string {
   if (content == null) return '';
@@ -14,6 +15,19 @@ function imagePart(url: string): ContentPart {
   return m ? { type: 'image', mediaType: m[1]!, data: m[2]! } : { type: 'image', url };
 }
 
+/**
+ * The breakpoint of a message whose core form has no parts (assistant, tool, and a system or developer message
+ * whose parts are unmarked: their text is joined): the message's own `cache_control`, else its last marked
+ * part's; it sits at the message's end.
+ */
+function messageMark(m: { cache_control?: unknown; content?: TextOrParts }): CacheControl | undefined {
+  const own = toCacheControl(m.cache_control);
+  if (own || m.content == null || typeof m.content === 'string') return own;
+  let mark: CacheControl | undefined;
+  for (const p of m.content) mark = toCacheControl(p.cache_control) ?? mark;
+  return mark;
+}
+
 /** A content array with no part carries nothing: refused as OpenAI does (`messages.N.content`). */
 function nonEmpty<T>(content: string | T[], index: number): string | T[] {
   if (typeof content !== 'string' && content.length === 0) {
@@ -22,17 +36,55 @@ function nonEmpty<T>(content: string | T[], index: number): string | T[] {
   return content;
 }
 
-function convertMessage(m: OpenAIChatMessage, index: number): ChatMessage {
+function convertMessage(m: OpenAIChatMessage, index: number): ChatMessage[] {
+  if (m.role === 'user') return [convertUser(m, index)];
+  if (m.role === 'system' || m.role === 'developer') {
+    const split = splitSystem(m);
+    if (split) return split;
+  }
+  return [withMark(convertOther(m, index), messageMark(m))];
+}
+
+type SystemMessage = Extract<ChatMessage, { role: 'system' }>;
+
+/**
+ * A system or developer message with a marked part: one system message per non-empty part, each with its own
+ * mark (the message's own mark on the last), so a breakpoint stays where the client put it, before the parts
+ * that follow (which may change from call to call), as on `/v1/messages`. A mark on an empty part moves to the
+ * part before it. Undefined when no part is marked (the parts are joined into one message, as before).
+ */
+function splitSystem(m: Extract<OpenAIChatMessage, { role: 'system' | 'developer' }>): SystemMessage[] | undefined {
+  if (typeof m.content === 'string' || !m.content.some((p) => toCacheControl(p.cache_control))) return undefined;
+  const out: SystemMessage[] = [];
+  for (const p of m.content) {
+    const mark = toCacheControl(p.cache_control);
+    if (p.text !== '') out.push(withMark<SystemMessage>({ role: 'system', content: p.text }, mark));
+    else if (mark && out.length > 0) out[out.length - 1]!.cacheControl = mark;
+  }
+  if (out.length === 0) return undefined;
+  withMark(out[out.length - 1]!, toCacheControl(m.cache_control));
+  return out;
+}
+
+/**
+ * A user message: its parts keep their own marks; the message's `cache_control` is a breakpoint at its end (the
+ * core message's own).
+ */
+function convertUser(m: Extract<OpenAIChatMessage, { role: 'user' }>, index: number): ChatMessage {
+  const parts = nonEmpty(m.content, index);
+  const content: string | ContentPart[] =
+    typeof parts === 'string'
+      ? parts
+      : parts.map((p): ContentPart => withMark(p.type === 'text' ? { type: 'text', text: p.text } : imagePart(p.image_url.url), toCacheControl(p.cache_control)));
+  const message: ChatMessage = m.name ? { role: 'user', content, name: m.name } : { role: 'user', content };
+  return withMark(message, toCacheControl(m.cache_control));
+}
+
+function convertOther(m: Exclude<OpenAIChatMessage, { role: 'user' }>, index: number): ChatMessage {
   switch (m.role) {
     case 'system':
     case 'developer':
       return { role: 'system', content: joinText(nonEmpty(m.content, index)) };
-    case 'user': {
-      const parts = nonEmpty(m.content, index);
-      const content: string | ContentPart[] =
-        typeof parts === 'string' ? parts : parts.map((p): ContentPart => (p.type === 'text' ? { type: 'text', text: p.text } : imagePart(p.image_url.url)));
-      return m.name ? { role: 'user', content, name: m.name } : { role: 'user', content };
-    }
     case 'assistant': {
       const toolCalls = m.tool_calls?.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
       const text = m.content == null ? null : joinText(m.content);
@@ -70,7 +122,7 @@ function stops(stop: string | string[] | null | undefined): string[] | undefined
 
 /** A validated OpenAI chat request as the engine-neutral `GenerateRequest`. */
 export function chatToGenerateRequest(body: OpenAIChatRequest): GenerateRequest {
-  const req: GenerateRequest = { messages: body.messages.map(convertMessage) };
+  const req: GenerateRequest = { messages: body.messages.flatMap(convertMessage) };
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   if (maxTokens != null) req.maxTokens = maxTokens;
   if (body.temperature != null) req.temperature = body.temperature;
@@ -79,11 +131,16 @@ export function chatToGenerateRequest(body: OpenAIChatRequest): GenerateRequest 
   if (stop) req.stop = stop;
   if (body.seed != null) req.seed = body.seed;
   if (body.tools && body.tools.length > 0) {
-    req.tools = body.tools.map((t) => ({
-      name: t.function.name,
-      ...(t.function.description !== undefined ? { description: t.function.description } : {}),
-      parameters: t.function.parameters ?? { type: 'object', properties: {} },
-    }));
+    req.tools = body.tools.map((t) =>
+      withMark<ToolDefinition>(
+        {
+          name: t.function.name,
+          ...(t.function.description !== undefined ? { description: t.function.description } : {}),
+          parameters: t.function.parameters ?? { type: 'object', properties: {} },
+        },
+        toCacheControl(t.cache_control),
+      ),
+    );
   }
   const choice = toolChoice(body.tool_choice);
   if (choice !== undefined) {

@@ -2,21 +2,26 @@ import { z } from 'zod';
 import { ModelNameSchema } from './model-name.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
 import { boundedJson } from './bounded-json.js';
+import { CacheControlSchema } from './cache-control.js';
 
-const TextBlock = z.looseObject({ type: z.literal('text'), text: z.string() });
+// `cache_control` (a prompt-cache breakpoint) on the blocks Anthropic takes it on; on thinking blocks, which
+// Anthropic refuses it on, it is not checked and the conversion drops it (a hint never makes a 400).
+const TextBlock = z.looseObject({ type: z.literal('text'), text: z.string(), cache_control: CacheControlSchema });
 const ImageBlock = z.looseObject({
   type: z.literal('image'),
   source: z.union([
     z.looseObject({ type: z.literal('base64'), media_type: z.string().min(1), data: z.string().min(1) }),
     z.looseObject({ type: z.literal('url'), url: z.string().min(1) }),
   ]),
+  cache_control: CacheControlSchema,
 });
-const ToolUseBlock = z.looseObject({ type: z.literal('tool_use'), id: z.string().min(1), name: z.string().min(1), input: boundedJson(z.unknown()) });
+const ToolUseBlock = z.looseObject({ type: z.literal('tool_use'), id: z.string().min(1), name: z.string().min(1), input: boundedJson(z.unknown()), cache_control: CacheControlSchema });
 const ToolResultBlock = z.looseObject({
   type: z.literal('tool_result'),
   tool_use_id: z.string().min(1),
   content: z.union([z.string(), z.array(z.union([TextBlock, ImageBlock]))]).optional(),
   is_error: z.boolean().optional(),
+  cache_control: CacheControlSchema,
 });
 /**
  * A thinking block given back (@anthropic-ai/sdk 1.14 ThinkingBlockParam: `thinking`, `signature`, to pass back
@@ -50,6 +55,7 @@ export const AnthropicToolSchema = z.looseObject({
   name: z.string().regex(/^[a-zA-Z0-9_-]{1,128}$/, 'must be 1-128 letters, digits, _ or -'),
   description: z.string().optional(),
   input_schema: boundedJson(z.record(z.string(), z.unknown())),
+  cache_control: CacheControlSchema,
 });
 
 const ThinkingDisplay = z.enum(['summarized', 'omitted']).nullable().optional();
@@ -95,6 +101,8 @@ export const AnthropicMessagesRequestSchema = z.looseObject({
   // @anthropic-ai/sdk 1.14 OutputConfig: `effort` (low, medium, high, xhigh, max; how many tokens Claude spends,
   // the control of adaptive thinking), other keys passed on to Anthropic deployments as they are.
   output_config: z.looseObject({ effort: z.enum(['low', 'medium', 'high', 'xhigh', 'max']).optional() }).optional(),
+  /** Automatic prompt caching: one breakpoint that the provider keeps on the last cacheable block. */
+  cache_control: CacheControlSchema,
   llmrr: LlmrrExtensionSchema.optional(),
 });
 export type AnthropicMessagesRequest = z.infer<typeof AnthropicMessagesRequestSchema>;
@@ -104,6 +112,8 @@ export const AnthropicUsageSchema = z.object({
   output_tokens: z.number().int(),
   cache_read_input_tokens: z.number().int().nullable().optional(),
   cache_creation_input_tokens: z.number().int().nullable().optional(),
+  /** The cache writes by TTL (@anthropic-ai/sdk 1.14 CacheCreation). */
+  cache_creation: z.object({ ephemeral_5m_input_tokens: z.number().int(), ephemeral_1h_input_tokens: z.number().int() }).nullable().optional(),
 });
 
 export const AnthropicStopReasonSchema = z.enum(['end_turn', 'max_tokens', 'stop_sequence', 'tool_use', 'refusal']);
@@ -157,7 +167,13 @@ export const AnthropicStreamEventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('message_delta'),
     delta: z.object({ stop_reason: AnthropicStopReasonSchema.nullable(), stop_sequence: z.string().nullable() }),
-    usage: z.object({ output_tokens: z.number().int(), input_tokens: z.number().int().optional() }),
+    // @anthropic-ai/sdk 1.14 MessageDeltaUsage: whole-message totals, which replace those of message_start.
+    usage: z.object({
+      output_tokens: z.number().int(),
+      input_tokens: z.number().int().optional(),
+      cache_read_input_tokens: z.number().int().optional(),
+      cache_creation_input_tokens: z.number().int().optional(),
+    }),
   }),
   z.object({ type: z.literal('message_stop') }),
   z.object({ type: z.literal('error'), error: z.object({ type: z.string(), message: z.string() }).loose() }),

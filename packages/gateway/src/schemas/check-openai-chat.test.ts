@@ -9,21 +9,48 @@ import { OpenAIChatRequestSchema } from './openai-chat.js';
 function generator(seed: number) {
   const { pick, chance, ok, field, obj, list, next } = draws(seed, { values: [{}, { role: 'tool' }, 'x', null], rate: (junkRate) => (junkRate < 0.1 ? 0.01 : 0.05) });
 
-  const textPart = () => (ok() ? obj({ type: 'text', text: field(strings, 0.05) }) : pick(junk));
-  const imagePart = () => obj({ type: 'image_url', image_url: ok() ? obj({ url: field(['https://x/y.png', 'data:image/png;base64,AAAA', ''], 0.05), detail: field(['auto', 'low', 'high', 'medium']) }) : pick(junk) });
+  // Prompt-cache breakpoints (LiteLLM's convention): valid, null, and broken in each way the schema refuses.
+  const cacheControls = [
+    { type: 'ephemeral' },
+    { type: 'ephemeral', ttl: '5m' },
+    { type: 'ephemeral', ttl: '1h' },
+    { type: 'ephemeral', ttl: '1h', scope: 'x' },
+    withProto({ type: 'ephemeral' }, { ttl: '2h' }),
+    null,
+    { type: 'ephemeral', ttl: '2h' },
+    { type: 'ephemeral', ttl: null },
+    { type: 'persistent' },
+    {},
+    'ephemeral',
+  ];
+  const cacheControl = () => field(cacheControls, 0.75);
+  const textPart = () => (ok() ? obj({ type: 'text', text: field(strings, 0.05), cache_control: cacheControl() }) : pick(junk));
+  const imagePart = () =>
+    obj({
+      type: 'image_url',
+      image_url: ok() ? obj({ url: field(['https://x/y.png', 'data:image/png;base64,AAAA', ''], 0.05), detail: field(['auto', 'low', 'high', 'medium']) }) : pick(junk),
+      cache_control: cacheControl(),
+    });
   const toolCall = () => obj({ id: field(['call_1', ''], 0.05), type: field(['function', 'tool'], 0.05), function: ok() ? obj({ name: field(['f', ''], 0.05), arguments: field(['{}', ''], 0.05) }) : pick(junk) });
   const textContent = () => (chance(0.6) ? pick(strings) : ok() ? list(textPart, 3) : pick(junk));
   const message = (): unknown => {
     const role = ok() ? pick(['system', 'developer', 'user', 'assistant', 'tool']) : pick(['bot', 5, null, ABSENT]);
     switch (role) {
       case 'user':
-        return obj({ role, content: chance(0.6) ? pick(strings) : ok() ? list(() => (chance(0.5) ? textPart() : imagePart()), 3) : pick(junk), name: field(strings) });
+        return obj({ role, content: chance(0.6) ? pick(strings) : ok() ? list(() => (chance(0.5) ? textPart() : imagePart()), 3) : pick(junk), name: field(strings), cache_control: cacheControl() });
       case 'assistant':
-        return obj({ role, content: chance(0.3) ? ABSENT : chance(0.2) ? null : textContent(), tool_calls: chance(0.6) ? ABSENT : ok() ? list(toolCall, 2) : pick(junk), name: field(strings), refusal: field([null, 'no']) });
+        return obj({
+          role,
+          content: chance(0.3) ? ABSENT : chance(0.2) ? null : textContent(),
+          tool_calls: chance(0.6) ? ABSENT : ok() ? list(toolCall, 2) : pick(junk),
+          name: field(strings),
+          refusal: field([null, 'no']),
+          cache_control: cacheControl(),
+        });
       case 'tool':
-        return obj({ role, tool_call_id: field(['call_1', ''], 0.05), content: textContent() });
+        return obj({ role, tool_call_id: field(['call_1', ''], 0.05), content: textContent(), cache_control: cacheControl() });
       default:
-        return obj({ role, content: textContent(), name: field(strings) });
+        return obj({ role, content: textContent(), name: field(strings), cache_control: cacheControl() });
     }
   };
   const extension = () =>
@@ -62,11 +89,19 @@ const outOfScope = (b: Record<string, unknown>) => 'tools' in b || 'tool_choice'
 describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
   it('on 10,000 generated bodies: accepts exactly what the schema returns unchanged (own keys included; outside tools/tool_choice/response_format)', () => {
     const next = generator(20261126);
-    const { accepted, refused, protoLeft } = agree(OpenAIChatRequestSchema, isWellFormedChatRequest, next, 10_000, (b) => outOfScope(b as Record<string, unknown>));
-    // Every side was exercised (967, 7886 and 65 with this seed).
+    // Bodies with a cache_control the fast check accepted itself (not left to the schema).
+    let marked = 0;
+    const check = (b: unknown) => {
+      const fast = isWellFormedChatRequest(b);
+      if (fast && JSON.stringify(b).includes('"cache_control":{')) marked++;
+      return fast;
+    };
+    const { accepted, refused, protoLeft } = agree(OpenAIChatRequestSchema, check, next, 10_000, (b) => outOfScope(b as Record<string, unknown>));
+    // Every side was exercised (870, 8037 and 51 with this seed; 91 accepted bodies hold a cache_control object).
     expect(accepted).toBeGreaterThan(800);
     expect(refused).toBeGreaterThan(3000);
     expect(protoLeft).toBeGreaterThan(40);
+    expect(marked).toBeGreaterThan(50);
   });
 
   /** Name, body, and (third) true where the fast check refuses a body the schema accepts, by design. */
@@ -111,6 +146,20 @@ describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
     ['a __proto__ key in a message', JSON.parse('{"model":"m","messages":[{"role":"user","content":"hi","__proto__":{"role":"tool"}}]}'), true],
     ['a __proto__ key in a text part', JSON.parse('{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"x","__proto__":{}}]}]}'), true],
     ['a __proto__ key in a tool call', JSON.parse('{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}","__proto__":{}}}]}]}'), true],
+    ['LiteLLM cache_control on parts and messages (5m, 1h, null)', {
+      model: 'm',
+      messages: [
+        { role: 'system', content: [{ type: 'text', text: 'long context', cache_control: { type: 'ephemeral', ttl: '1h' } }] },
+        { role: 'user', content: 'question', cache_control: { type: 'ephemeral' } },
+        { role: 'assistant', content: 'answer', cache_control: null },
+        { role: 'user', content: [{ type: 'image_url', image_url: { url: 'u' }, cache_control: { type: 'ephemeral', ttl: '5m' } }, { type: 'text', text: 'and?', cache_control: null }] },
+        { role: 'tool', tool_call_id: 'c', content: 'x', cache_control: { type: 'ephemeral', extra: 1 } },
+      ],
+    }],
+    ['a cache_control ttl outside the enum', { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'x', cache_control: { type: 'ephemeral', ttl: '2h' } }] }] }],
+    ['a cache_control of another type', { model: 'm', messages: [{ role: 'user', content: 'x', cache_control: { type: 'persistent' } }] }],
+    ['a cache_control that is a string', { model: 'm', messages: [{ role: 'system', content: 'x', cache_control: 'ephemeral' }] }],
+    ['a __proto__ key in a cache_control (kept by the schema, which does not copy it)', JSON.parse('{"model":"m","messages":[{"role":"user","content":"hi","cache_control":{"type":"ephemeral","__proto__":{"ttl":"2h"}}}]}')],
     ['a __proto__ key in stream_options', JSON.parse('{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"__proto__":{}}}'), true],
   ];
 

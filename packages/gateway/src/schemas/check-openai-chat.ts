@@ -1,4 +1,5 @@
 import { REASONING_EFFORTS } from '@llmrr/core';
+import { isCacheControlWire } from './cache-control.js';
 import { isModelName } from './model-name.js';
 import type { OpenAIChatRequest } from './openai-chat.js';
 
@@ -6,8 +7,8 @@ import type { OpenAIChatRequest } from './openai-chat.js';
  * A hand-written check of the common `POST /v1/chat/completions` bodies, about ten times cheaper than
  * `OpenAIChatRequestSchema.safeParse` (which copies every object it checks). True only when the schema
  * accepts `body` unchanged (it has no defaults or transforms): a string model, messages of any role with
- * text (or text and image) content and assistant tool calls, the sampling and stream fields, `reasoning_effort`,
- * `llmrr`.
+ * text (or text and image) content and assistant tool calls, `cache_control` on parts and messages (the same
+ * check as the schema's, `isCacheControlWire`), the sampling and stream fields, `reasoning_effort`, `llmrr`.
  * Anything else, valid or not (tools, tool_choice, response_format, an unsafe integer, an object at any level
  * with an own `__proto__` key...), is false, and the schema decides (and names the field).
  * check-openai-chat.test.ts holds it to the schema. The model name
@@ -81,10 +82,11 @@ function isStop(v: unknown): boolean {
 }
 
 function isTextPart(p: unknown): boolean {
-  return isObject(p) && p.type === 'text' && typeof p.text === 'string';
+  return isObject(p) && p.type === 'text' && typeof p.text === 'string' && optional(p.cache_control, isCacheControlWire);
 }
 function isUserPart(p: unknown): boolean {
   if (!isObject(p)) return false;
+  if (!optional(p.cache_control, isCacheControlWire)) return false;
   if (p.type === 'text') return typeof p.text === 'string';
   if (p.type !== 'image_url' || !isObject(p.image_url)) return false;
   const { url, detail } = p.image_url;
@@ -98,7 +100,7 @@ function isToolCall(c: unknown): boolean {
 }
 
 function isMessage(m: unknown): boolean {
-  if (!isObject(m)) return false;
+  if (!isObject(m) || !optional(m.cache_control, isCacheControlWire)) return false;
   switch (m.role) {
     case 'system':
     case 'developer':

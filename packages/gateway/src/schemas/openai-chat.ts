@@ -3,13 +3,17 @@ import { z } from 'zod';
 import { ModelNameSchema } from './model-name.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
 import { boundedJson } from './bounded-json.js';
+import { CacheControlSchema } from './cache-control.js';
 import { isWellFormedChatRequest } from './check-openai-chat.js';
 import { addFastCheck } from './fast-check.js';
 
-const TextContentPart = z.looseObject({ type: z.literal('text'), text: z.string() });
+// `cache_control` (a prompt-cache breakpoint, LiteLLM's convention for Anthropic caching over this API) on
+// content parts, on messages (for string content; a breakpoint at the message's end) and on tools.
+const TextContentPart = z.looseObject({ type: z.literal('text'), text: z.string(), cache_control: CacheControlSchema });
 const ImageContentPart = z.looseObject({
   type: z.literal('image_url'),
   image_url: z.looseObject({ url: z.string().min(1), detail: z.enum(['auto', 'low', 'high']).optional() }),
+  cache_control: CacheControlSchema,
 });
 export const OpenAIContentPartSchema = z.discriminatedUnion('type', [TextContentPart, ImageContentPart]);
 
@@ -23,11 +27,13 @@ const SystemMessage = z.looseObject({
   role: z.enum(['system', 'developer']),
   content: z.union([z.string(), z.array(TextContentPart)]),
   name: z.string().optional(),
+  cache_control: CacheControlSchema,
 });
 const UserMessage = z.looseObject({
   role: z.literal('user'),
   content: z.union([z.string(), z.array(OpenAIContentPartSchema)]),
   name: z.string().optional(),
+  cache_control: CacheControlSchema,
 });
 const AssistantMessage = z.looseObject({
   role: z.literal('assistant'),
@@ -35,11 +41,13 @@ const AssistantMessage = z.looseObject({
   tool_calls: z.array(OpenAIToolCallSchema).optional(),
   name: z.string().optional(),
   refusal: z.string().nullable().optional(),
+  cache_control: CacheControlSchema,
 });
 const ToolMessage = z.looseObject({
   role: z.literal('tool'),
   tool_call_id: z.string().min(1),
   content: z.union([z.string(), z.array(TextContentPart)]),
+  cache_control: CacheControlSchema,
 });
 
 export const OpenAIChatMessageSchema = z.discriminatedUnion('role', [SystemMessage, UserMessage, AssistantMessage, ToolMessage]);
@@ -52,6 +60,7 @@ export const OpenAIToolSchema = z.looseObject({
     parameters: boundedJson(z.record(z.string(), z.unknown())).optional(),
     strict: z.boolean().nullable().optional(),
   }),
+  cache_control: CacheControlSchema,
 });
 
 export const OpenAIToolChoiceSchema = z.union([
@@ -107,7 +116,8 @@ export const OpenAIUsageSchema = z.object({
   prompt_tokens: z.number().int(),
   completion_tokens: z.number().int(),
   total_tokens: z.number().int(),
-  prompt_tokens_details: z.object({ cached_tokens: z.number().int() }).optional(),
+  // `cache_write_tokens`: prompt tokens written to the provider's cache (OpenRouter's field), part of prompt_tokens.
+  prompt_tokens_details: z.object({ cached_tokens: z.number().int(), cache_write_tokens: z.number().int().optional() }).optional(),
   completion_tokens_details: z.object({ reasoning_tokens: z.number().int() }).optional(),
 });
 export type OpenAIUsage = z.infer<typeof OpenAIUsageSchema>;
