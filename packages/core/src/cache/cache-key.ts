@@ -72,9 +72,9 @@ function unmarked<T>(item: T): T {
 /**
  * Messages or tools without their `cacheControl` (and message parts without theirs), so that breakpoints never
  * split the cache. The array itself is returned when nothing carries one: requests without breakpoints hash
- * exactly as before (no key version bump), and pay no copy.
+ * exactly as before (no key version bump), and pay no copy. Also used by the semantic cache's namespace.
  */
-function withoutCacheControl<T extends ChatMessage | ToolDefinition>(items: readonly T[]): readonly T[] {
+export function withoutCacheControl<T extends ChatMessage | ToolDefinition>(items: readonly T[]): readonly T[] {
   if (!Array.isArray(items)) return items;
   const partMarked = (item: T) => Array.isArray((item as { content?: unknown }).content) && ((item as { content: unknown[] }).content).some(hasMark);
   if (!items.some((item) => hasMark(item) || partMarked(item))) return items;

@@ -1,4 +1,4 @@
-import type { CacheScope } from '../cache/cache-key.js';
+import { withoutCacheControl, type CacheScope } from '../cache/cache-key.js';
 import { canonicalJson } from '../cache/canonical-json.js';
 import { LLMError } from '../errors/llm-error.js';
 import { messageText, type ChatMessage, type GenerateRequest } from '../spec/index.js';
@@ -6,7 +6,12 @@ import { messageText, type ChatMessage, type GenerateRequest } from '../spec/ind
 /** Bumped when the recipe changes, so old entries are never matched again. */
 export const SEMANTIC_NAMESPACE_VERSION = 1;
 
-/** The request fields besides the question that decide the answer: they must match exactly. */
+/**
+ * The request fields besides the question that decide the answer: they must match exactly. `cacheControl`
+ * (prompt-cache breakpoints change the bill, never the answer) is not one of them, and is taken off tools and
+ * the context messages and their parts, as the exact-cache key does (`withoutCacheControl`): unmarked requests
+ * hash as before.
+ */
 const EXACT_FIELDS = ['tools', 'toolChoice', 'responseFormat', 'maxTokens', 'temperature', 'topP', 'stop', 'seed', 'reasoning', 'providerOptions'] as const;
 
 /** The question of a request (its last message, when that is a text-only user message), or undefined. */
@@ -31,7 +36,8 @@ export async function semanticNamespace(request: GenerateRequest, scope: CacheSc
 export function namespaceMaterial(request: GenerateRequest, scope: CacheScope, embedderId: string): string {
   const picked: Record<string, unknown> = {};
   for (const f of EXACT_FIELDS) if (request[f] !== undefined) picked[f] = request[f];
-  const context: ChatMessage[] = request.messages.slice(0, -1);
+  if (request.tools !== undefined) picked.tools = withoutCacheControl(request.tools);
+  const context: readonly ChatMessage[] = withoutCacheControl(request.messages.slice(0, -1));
   return canonicalJson({
     v: SEMANTIC_NAMESPACE_VERSION,
     namespace: scope.namespace ?? 'llmrr',

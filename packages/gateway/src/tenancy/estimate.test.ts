@@ -1,6 +1,6 @@
-import type { DeploymentInfo } from '@llmrr/core';
+import { computeCost, type DeploymentInfo, type GenerateRequest } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
-import { estimateInputTokens, estimateMaxCostUsd, utf8ByteLength } from './estimate.js';
+import { estimateInputTokens, estimateMaxCostUsd, maxInputRate, promptCacheMark, utf8ByteLength } from './estimate.js';
 
 const encoder = new TextEncoder();
 
@@ -36,3 +36,80 @@ describe('estimates', () => {
     expect(computed).toBeCloseTo((estimateInputTokens(request) * 3 + 100 * 15) / 1e6, 12);
   });
 });
+
+describe('the cost bound of requests with prompt-cache marks', () => {
+  const m5 = { type: 'ephemeral' } as const;
+  const m1h = { type: 'ephemeral', ttl: '1h' } as const;
+  const claude = { name: 'claude', price: { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75, cacheWrite1h: 6 }, config: {} } as unknown as DeploymentInfo;
+  const gpt = { name: 'gpt', price: { input: 2.5, output: 10, cachedInput: 1.25 }, config: {} } as unknown as DeploymentInfo;
+  const base: GenerateRequest = {
+    messages: [
+      { role: 'system', content: 'A long and stable system prompt. '.repeat(20) },
+      { role: 'user', content: [{ type: 'text', text: 'The question' }] },
+    ],
+    tools: [{ name: 'lookup', parameters: { type: 'object' } }],
+    maxTokens: 100,
+  };
+  const tokens = estimateInputTokens(base);
+  const bound = (request: GenerateRequest, d: DeploymentInfo[]) => estimateMaxCostUsd(request, d, 50);
+
+  it('finds marks on the request, messages, parts and tools, and in provider options verbatim; 1h wins', () => {
+    expect(promptCacheMark(base)).toBeUndefined();
+    expect(promptCacheMark({ ...base, cacheControl: m5 })).toBe('5m');
+    expect(promptCacheMark({ ...base, messages: [{ role: 'system', content: 'S', cacheControl: m1h }, ...base.messages] })).toBe('1h');
+    expect(promptCacheMark({ ...base, messages: [{ role: 'user', content: [{ type: 'text', text: 'x', cacheControl: m5 }] }] })).toBe('5m');
+    expect(promptCacheMark({ ...base, tools: [{ name: 't', parameters: {}, cacheControl: m1h }] })).toBe('1h');
+    expect(promptCacheMark({ ...base, tools: [{ name: 't', parameters: {}, cacheControl: m5 }], cacheControl: m1h })).toBe('1h');
+    const verbatim = (cache_control: unknown): GenerateRequest => ({ ...base, providerOptions: { anthropic: { system: [{ type: 'text', text: 'S', cache_control }] } } });
+    expect(promptCacheMark(verbatim(m1h))).toBe('1h');
+    expect(promptCacheMark(verbatim(m5))).toBe('5m');
+    expect(promptCacheMark(verbatim(null))).toBeUndefined(); // null is no mark (as Anthropic reads it)
+    expect(promptCacheMark({ ...base, providerOptions: { anthropic: { cache_control: m5 } } })).toBe('5m');
+  });
+
+  it('leaves the bound of an unmarked request exactly as before: all input at the input rate', () => {
+    expect(bound(base, [claude])).toBe((tokens * 3 + 100 * 15) / 1_000_000);
+    expect(bound(base, [claude, gpt])).toBe((tokens * 3 + 100 * 15) / 1_000_000);
+  });
+
+  it('prices the prompt of a request with 5-minute marks at cacheWrite, with a 1-hour mark at cacheWrite1h', () => {
+    const five = { ...base, messages: [{ ...base.messages[0]!, cacheControl: m5 }, base.messages[1]!] } as GenerateRequest;
+    const hour = { ...base, tools: [{ ...base.tools![0]!, cacheControl: m1h }] };
+    expect(bound(five, [claude])).toBe((tokens * 3.75 + 100 * 15) / 1_000_000);
+    // (a marked tool's JSON is a few bytes longer: the estimate counts them)
+    const hourTokens = estimateInputTokens(hour);
+    expect(bound(hour, [claude])).toBe((hourTokens * 6 + 100 * 15) / 1_000_000);
+    expect(bound({ ...base, cacheControl: m5 }, [claude])).toBe((tokens * 3.75 + 100 * 15) / 1_000_000);
+    expect(bound({ ...base, cacheControl: m5 }, [claude, gpt])).toBe((tokens * 3.75 + 100 * 15) / 1_000_000);
+  });
+
+  it('is at least what computeCost charges when the whole estimated prompt is written to the cache', () => {
+    const hour = { ...base, cacheControl: m1h };
+    const five = { ...base, cacheControl: m5 };
+    const usage = (writes1h: number) => ({ inputTokens: tokens, outputTokens: 100, totalTokens: tokens + 100, cacheWriteInputTokens: tokens, cacheWrite1hInputTokens: writes1h });
+    expect(bound(hour, [claude])).toBeGreaterThanOrEqual(computeCost(usage(tokens), claude.price).totalUsd);
+    expect(bound(five, [claude])).toBeGreaterThanOrEqual(computeCost(usage(0), claude.price).totalUsd);
+    // Without the marks' rates the old bound fell short of that cost.
+    expect(bound(base, [claude])).toBeLessThan(computeCost(usage(tokens), claude.price).totalUsd);
+  });
+
+  it('a deployment without write prices keeps the input rate (a mark cannot make it dearer)', () => {
+    const hour = { ...base, cacheControl: m1h };
+    expect(bound(hour, [gpt])).toBe(bound(base, [gpt]));
+  });
+
+  it('falls back as ModelPrice documents: cacheWrite1h -> cacheWrite -> input, never below input', () => {
+    const p = (price: Record<string, number>) => ({ input: 2, output: 1, ...price });
+    expect(maxInputRate(p({}), undefined)).toBe(2);
+    expect(maxInputRate(p({ cacheWrite: 9, cacheWrite1h: 20 }), undefined)).toBe(2);
+    expect(maxInputRate(p({}), '1h')).toBe(2);
+    expect(maxInputRate(p({ cacheWrite: 2.5 }), '1h')).toBe(2.5);
+    expect(maxInputRate(p({ cacheWrite: 2.5 }), '5m')).toBe(2.5);
+    expect(maxInputRate(p({ cacheWrite1h: 4 }), '5m')).toBe(2);
+    expect(maxInputRate(p({ cacheWrite1h: 4 }), '1h')).toBe(4);
+    // A 1-hour mark allows 5-minute writes after it: the dearer of the two when a table prices them oddly.
+    expect(maxInputRate(p({ cacheWrite: 5, cacheWrite1h: 3 }), '1h')).toBe(5);
+    expect(maxInputRate(p({ cacheWrite: 1, cacheWrite1h: 1.5 }), '5m')).toBe(2);
+  });
+});
+

@@ -49,11 +49,15 @@ function records(list: unknown): Marked[] {
   return Array.isArray(list) ? list.filter(isRecord) : [];
 }
 
-/** Every object of the body that carries a `cache_control`, in render order (tools, system, messages). */
+/**
+ * Every object of the body that carries a `cache_control`, in render order (tools, system, messages).
+ * `cache_control: null` (possible in blocks given verbatim through providerOptions; Anthropic's SDK types
+ * allow it and the API treats it as no mark) is no breakpoint: it takes no slot and sets no TTL.
+ */
 function markedBlocks(body: AnthropicMessagesRequest): Marked[] {
   const blocks = [...records(body.tools), ...records(body.system)];
   for (const message of records(body.messages)) blocks.push(...records((message as { content?: unknown }).content));
-  return blocks.filter((b) => b.cache_control !== undefined);
+  return blocks.filter((b) => b.cache_control !== undefined && (b.cache_control as unknown) !== null);
 }
 
 const FIVE_MINUTES: AnthropicCacheControl = Object.freeze({ type: 'ephemeral', ttl: '5m' });
@@ -83,7 +87,7 @@ export function fitAnthropicCacheBreakpoints(body: AnthropicMessagesRequest): vo
   for (const block of marks.slice(0, dropped)) delete block.cache_control;
   let fiveMinutesSeen = false;
   for (const block of marks.slice(dropped)) {
-    if ((block.cache_control as { ttl?: unknown } | null)?.ttl !== '1h') fiveMinutesSeen = true;
+    if ((block.cache_control as { ttl?: unknown }).ttl !== '1h') fiveMinutesSeen = true;
     else if (fiveMinutesSeen) block.cache_control = { ...FIVE_MINUTES };
   }
   if (automatic?.ttl === '1h' && fiveMinutesSeen) body.cache_control = { ...automatic, ttl: '5m' };

@@ -6,8 +6,8 @@ import type { CascadeSet, ResolvedCascade } from './cascade-set.js';
 /**
  * What a step's name stands for: the deployment so named, else every enabled member of the alias (the
  * router may pick any of them). A step over several members counts as one: the capabilities they all have,
- * the highest price of each kind (input, output, cached input: a bound for a budget reservation whichever
- * member answers), the first member's model id and stats.
+ * the highest price of each kind (input, output, cached input, cache writes: a bound for a budget reservation
+ * whichever member answers), the first member's model id and stats.
  */
 function find(list: readonly DeploymentInfo[], name: string): DeploymentInfo | undefined {
   const named = list.find((d) => d.name === name && d.cascade === undefined);
@@ -30,18 +30,36 @@ function find(list: readonly DeploymentInfo[], name: string): DeploymentInfo | u
   return info;
 }
 
-function maxPrice(a: ModelPrice, b: ModelPrice): ModelPrice {
-  const out: ModelPrice = { input: Math.max(a.input, b.input), output: Math.max(a.output, b.output) };
-  if (a.cachedInput !== undefined || b.cachedInput !== undefined) out.cachedInput = Math.max(a.cachedInput ?? a.input, b.cachedInput ?? b.input);
+/**
+ * The optional prices a step's price is combined on, each with the rate it stands for when absent (as
+ * `ModelPrice` documents it and `computeCost` charges it): reads and 5-minute writes at `input`, 1-hour
+ * writes at `cacheWrite`, then `input`. A combined field is set when either side has it; when neither does,
+ * it stays absent and its fallback (itself combined) gives the same rate.
+ */
+const OPTIONAL_RATES: readonly { field: 'cachedInput' | 'cacheWrite' | 'cacheWrite1h'; rate: (p: ModelPrice) => number }[] = [
+  { field: 'cachedInput', rate: (p) => p.cachedInput ?? p.input },
+  { field: 'cacheWrite', rate: (p) => p.cacheWrite ?? p.input },
+  { field: 'cacheWrite1h', rate: (p) => p.cacheWrite1h ?? p.cacheWrite ?? p.input },
+];
+
+function combine(a: ModelPrice, b: ModelPrice, op: (x: number, y: number) => number): ModelPrice {
+  const out: ModelPrice = { input: op(a.input, b.input), output: op(a.output, b.output) };
+  for (const { field, rate } of OPTIONAL_RATES) {
+    if (a[field] !== undefined || b[field] !== undefined) out[field] = op(rate(a), rate(b));
+  }
   return out;
 }
 
+/** The dearest of each kind (an alias step: whichever member answers, it costs at most this). */
+function maxPrice(a: ModelPrice, b: ModelPrice): ModelPrice {
+  return combine(a, b, Math.max);
+}
+
+/** The sum of each kind (a cascade: one call may run both steps). */
 function sumPrice(a: ModelPrice | undefined, b: ModelPrice | undefined): ModelPrice | undefined {
   if (!a) return b;
   if (!b) return a;
-  const out: ModelPrice = { input: a.input + b.input, output: a.output + b.output };
-  if (a.cachedInput !== undefined || b.cachedInput !== undefined) out.cachedInput = (a.cachedInput ?? a.input) + (b.cachedInput ?? b.input);
-  return out;
+  return combine(a, b, (x, y) => x + y);
 }
 
 /**
