@@ -24,6 +24,16 @@ describe('partialCallCost', () => {
     expect(r?.costUsd).toBeCloseTo((300 * 3 + 200 * 0.3 + 400 * 3.75 + 100 * 6 + 2 * 15) / 1e6, 12);
   });
 
+  it('charges a reported prompt when no text was sent (a tool call cut off after its name), its output 0', () => {
+    const usage = { inputTokens: 1000, outputTokens: 0, totalTokens: 1000, cachedInputTokens: 300, cacheWriteInputTokens: 600 };
+    const r = partialCallCost({ usage, outputText: '', request: { messages: [] }, price });
+    expect(r?.usage).toEqual({ inputTokens: 1000, outputTokens: 0, totalTokens: 1000, estimated: true, cachedInputTokens: 300, cacheWriteInputTokens: 600 });
+    // fresh 100 x 3, read 300 x 0.3, 5m writes 600 x 3.75
+    expect(r?.costUsd).toBeCloseTo((100 * 3 + 300 * 0.3 + 600 * 3.75) / 1e6, 12);
+    // Without a reported prompt, nothing is charged for nothing sent.
+    expect(partialCallCost({ usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 }, outputText: '', request: { messages: [] }, price })).toBeUndefined();
+  });
+
   it('estimates input from the request when nothing was reported', () => {
     const r = partialCallCost({ usage: undefined, outputText: 'hello there', request: { messages: [{ role: 'user', content: 'hi' }] }, price });
     expect(r?.usage.estimated).toBe(true);

@@ -1,6 +1,7 @@
-import { LLMError, sumUsage, type GenerateRequest, type RouterResult, type StreamSpend, type Usage, type UsageStatus } from '@llmrr/core';
+import { LLMError, providerCacheUsage, sumUsage, type GenerateRequest, type RouterResult, type StreamSpend, type Usage, type UsageStatus } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import type { Admission } from '../tenancy/admission.js';
+import { ledgerCounts } from './ledger-counts.js';
 import type { CallDeps } from './model-call.js';
 import { partialCallCost } from './partial-usage.js';
 import { recordedErrorCode } from './resolve-model.js';
@@ -50,7 +51,12 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
     async settle(s: Settlement, admission: Admission | undefined): Promise<void> {
       if (settled) return;
       settled = true;
+      const cached = s.result?.cached ?? s.cached ?? false;
       let usage = s.result?.usage ?? s.usage;
+      // A router cache hit called no provider: the original call's prompt-cache reads and writes are not
+      // this request's (counted once, on the row of the call that made them). An escalated cascade's usage
+      // is a sum that already leaves its cached steps' counts out (its `cached` is the strong step's).
+      if (usage && cached !== false && !s.result?.cascade?.strong) usage = providerCacheUsage(usage, cached);
       let costUsd = s.result?.cost.totalUsd ?? s.costUsd ?? 0;
       const spent = s.result || s.status === 'success' ? undefined : (s.spent ?? spentBefore(s.error));
       if (spent?.replay) {
@@ -69,7 +75,7 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
           costUsd += spent.cost.totalUsd;
         }
       }
-      const cached = s.result?.cached ?? s.cached ?? false;
+      const counts = ledgerCounts(usage);
       const latencyMs = deps.now() - call.startedAt;
       // The ledger record and the budget settlement are issued in the same synchronous run: the embedded
       // (SQLite) stores then commit both in one group transaction, and the two round trips of the shared
@@ -86,11 +92,7 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
                 ...(s.deployment ? { deployment: s.deployment } : {}),
                 ...(s.provider ? { provider: s.provider } : {}),
                 endpoint: call.endpoint,
-                inputTokens: usage?.inputTokens ?? 0,
-                outputTokens: usage?.outputTokens ?? 0,
-                cachedInputTokens: usage?.cachedInputTokens ?? 0,
-                cacheWriteInputTokens: usage?.cacheWriteInputTokens ?? 0,
-                cacheWrite1hInputTokens: usage?.cacheWrite1hInputTokens ?? 0,
+                ...counts,
                 costUsd,
                 latencyMs,
                 ...(s.ttftMs !== undefined ? { ttftMs: s.ttftMs } : {}),
@@ -122,10 +124,10 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
           ...(call.stream && s.ttftMs !== undefined ? { ttftMs: s.ttftMs } : {}),
           ...(usage
             ? {
-                inputTokens: usage.inputTokens,
-                outputTokens: usage.outputTokens,
-                cachedInputTokens: usage.cachedInputTokens ?? 0,
-                cacheWriteInputTokens: usage.cacheWriteInputTokens ?? 0,
+                inputTokens: counts.inputTokens,
+                outputTokens: counts.outputTokens,
+                cachedInputTokens: counts.cachedInputTokens,
+                cacheWriteInputTokens: counts.cacheWriteInputTokens,
               }
             : {}),
           costUsd,
@@ -148,9 +150,11 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
 function spentBefore(error: LLMError | undefined): StreamSpend | undefined {
   const details = error?.details;
   if (typeof details !== 'object' || details === null || !('cascade' in details)) return undefined;
-  const weak = (details as { cascade?: { weak?: { usage?: Usage; cost?: { totalUsd?: unknown } } } }).cascade?.weak;
+  const weak = (details as { cascade?: { weak?: { usage?: Usage; cost?: { totalUsd?: unknown }; cached?: unknown } } }).cascade?.weak;
   if (!weak?.usage || typeof weak.usage.inputTokens !== 'number' || typeof weak.cost?.totalUsd !== 'number') return undefined;
-  return { usage: weak.usage, cost: weak.cost as StreamSpend['cost'], replay: false };
+  // A weak step answered from the router cache (its `CascadeStep.cached`) wrote and read no provider cache.
+  const cached = weak.cached === 'exact' || weak.cached === 'semantic' ? weak.cached : false;
+  return { usage: providerCacheUsage(weak.usage, cached), cost: weak.cost as StreamSpend['cost'], replay: false };
 }
 
 function deploymentPrice(deps: CallDeps, call: SettleCall, deployment: string) {

@@ -1,4 +1,5 @@
 import { PREFETCH_METADATA_KEY, type RouterEvents, type RouterResult } from '@llmrr/core';
+import { ledgerCounts } from '../calls/ledger-counts.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 
 /** The ledger's `endpoint` of a prefetch call (no client request made it; the router's predictive cache did). */
@@ -57,11 +58,8 @@ async function charge(stores: GatewayStores, tenantId: string, requestId: string
     deployment: r.deployment,
     ...(r.provider ? { provider: r.provider } : {}),
     endpoint: PREFETCH_ENDPOINT,
-    inputTokens: r.usage.inputTokens,
-    outputTokens: r.usage.outputTokens,
-    cachedInputTokens: r.usage.cachedInputTokens ?? 0,
-    cacheWriteInputTokens: r.usage.cacheWriteInputTokens ?? 0,
-    cacheWrite1hInputTokens: r.usage.cacheWrite1hInputTokens ?? 0,
+    // (Clamped as the price was: counts that do not add up never lose the row.)
+    ...ledgerCounts(r.usage),
     costUsd,
     latencyMs: r.latencyMs,
     ...(r.timeToFirstTokenMs !== undefined ? { ttftMs: r.timeToFirstTokenMs } : {}),

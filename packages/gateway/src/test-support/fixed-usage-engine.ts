@@ -2,9 +2,10 @@ import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngineV1, St
 import { MockEngine, type MockEngineOptions } from '@llmrr/core/test';
 
 /**
- * The mock engine's answers with a fixed usage, generated and streamed (a `usage` part, then the finish part
- * with the same numbers, as the Anthropic decoder sends them): a provider reporting prompt-cache reads and
- * writes, for bookkeeping tests (ledger, metrics, invoices) that do not need the wire.
+ * The mock engine's answers with a fixed usage, generated and streamed (a `usage` part just before the finish
+ * part, both with the same numbers, as the OpenAI-compatible decoder sends a usage chunk; the Anthropic
+ * decoder's `usage` part comes earlier, with `message_start`'s prompt counts and output 0): a provider reporting
+ * prompt-cache reads and writes, for bookkeeping tests (ledger, metrics, invoices) that do not need the wire.
  */
 export class FixedUsageEngine implements LanguageEngineV1 {
   readonly specVersion = 'v1';

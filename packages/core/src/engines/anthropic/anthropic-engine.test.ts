@@ -393,7 +393,7 @@ describeStreamContract({
     sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hel' } }),
     sse({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }),
   ],
-  errorKinds: ['response-metadata', 'text-delta', 'error:overloaded'],
+  errorKinds: ['response-metadata', 'usage', 'text-delta', 'error:overloaded'],
 });
 
 describe('anthropic engine: the end of the stream', () => {

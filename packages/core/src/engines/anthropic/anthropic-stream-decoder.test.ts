@@ -22,7 +22,7 @@ describe('AnthropicStreamDecoder: event by event', () => {
       return kinds(d.decode(data));
     });
     // message_start, content_block_start, ping, 2 deltas, content_block_stop, message_delta, message_stop
-    expect(perEvent).toEqual([['response-metadata'], [], [], ['text-delta'], ['text-delta'], [], [], ['finish']]);
+    expect(perEvent).toEqual([['response-metadata', 'usage'], [], [], ['text-delta'], ['text-delta'], [], [], ['finish']]);
     expect(d.done).toBe(true);
     expect(d.decode(delta('late'))).toEqual([]);
     expect(d.end()).toEqual([]);
@@ -66,6 +66,50 @@ describe('AnthropicStreamDecoder: event by event', () => {
   });
 });
 
+describe('AnthropicStreamDecoder: the usage message_start reports', () => {
+  // 100 fresh input tokens, 300 read from the prompt cache, 600 written to it (100 of them for an hour).
+  const startWithCache = ev({
+    type: 'message_start',
+    message: {
+      id: 'm',
+      model: 'x',
+      usage: { input_tokens: 100, cache_read_input_tokens: 300, cache_creation_input_tokens: 600, cache_creation: { ephemeral_5m_input_tokens: 500, ephemeral_1h_input_tokens: 100 }, output_tokens: 1 },
+    },
+  });
+  const PROMPT = { inputTokens: 1000, cachedInputTokens: 300, cacheWriteInputTokens: 600, cacheWrite1hInputTokens: 100 };
+
+  it('goes out as a usage part at once, its output 0 (the placeholder output_tokens 1 is not the output)', () => {
+    const d = decoder();
+    const parts = d.decode(startWithCache);
+    expect(parts).toEqual([
+      { type: 'response-metadata', id: 'm', model: 'x' },
+      { type: 'usage', usage: { ...PROMPT, outputTokens: 0, totalTokens: 1000 } },
+    ]);
+  });
+
+  it('a stream that breaks after content has handed out the prompt counts before its error part', () => {
+    const d = decoder();
+    const parts = [...d.decode(startWithCache), ...d.decode(textBlock), ...d.decode(delta('one two')), ...d.decode(ev({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }))];
+    expect(kinds(parts)).toEqual(['response-metadata', 'usage', 'text-delta', 'error:overloaded']);
+    expect(parts.find((p) => p.type === 'usage')).toMatchObject({ usage: PROMPT });
+  });
+
+  it('a complete stream still ends with the final usage on its finish part (message_delta output_tokens, the counts of message_start)', () => {
+    const d = decoder();
+    d.decode(startWithCache);
+    d.decode(textBlock);
+    d.decode(delta('one two'));
+    d.decode(ev({ type: 'content_block_stop', index: 0 }));
+    d.decode(ev({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 40 } }));
+    expect(d.decode(ev({ type: 'message_stop' }))).toEqual([{ type: 'finish', finishReason: 'stop', usage: { ...PROMPT, outputTokens: 40, totalTokens: 1040 } }]);
+  });
+
+  it('no usage part when message_start reports no input (no usage, or only the output placeholder)', () => {
+    expect(kinds(decoder().decode(ev({ type: 'message_start', message: { id: 'm', model: 'x' } })))).toEqual(['response-metadata']);
+    expect(kinds(decoder().decode(ev({ type: 'message_start', message: { id: 'm', model: 'x', usage: { input_tokens: 0, output_tokens: 1 } } })))).toEqual(['response-metadata']);
+  });
+});
+
 describe('AnthropicStreamDecoder: failures', () => {
   it('end() before message_stop is one stream_interrupted error', () => {
     const d = decoder();
@@ -98,7 +142,7 @@ describe('AnthropicStreamDecoder: failures', () => {
 
   it('an event of an unexpected shape keeps the parts before it and ends with stream_interrupted', () => {
     const d = decoder();
-    expect(kinds(d.decode(start))).toEqual(['response-metadata']);
+    expect(kinds(d.decode(start))).toEqual(['response-metadata', 'usage']);
     d.decode(textBlock);
     expect(kinds(d.decode(delta('hi')))).toEqual(['text-delta']);
     const parts = d.decode(ev({ type: 'content_block_start', index: 1 }));

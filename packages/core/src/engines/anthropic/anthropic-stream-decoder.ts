@@ -1,4 +1,5 @@
 import type { StreamPart } from '../../spec/stream-parts.js';
+import type { Usage } from '../../spec/usage.js';
 import { ProviderStreamDecoder, type ProviderStreamContext } from '../shared/provider-stream-decoder.js';
 import type { AnthropicResponseBlock, AnthropicStreamEvent, AnthropicUsageWire } from './anthropic-api-types.js';
 import { anthropicStreamError } from './anthropic-error.js';
@@ -22,12 +23,13 @@ function hasKeys(value: unknown): boolean {
 }
 
 /**
- * Turns the `data:` payloads of an Anthropic Messages event stream into stream parts: `response-metadata`,
- * `text-delta`, `reasoning-delta` (thinking; a block's `signature_delta` as a closing part with `signature`, a
- * `redacted_thinking` block as one part with `redactedData`), `tool-call-delta` / `tool-call` (input_json_delta
- * pieces reassembled), then exactly one `finish` (on `message_stop`) or one `error` part: an `error` event, invalid
- * JSON, a source failure (`interrupted`), or a stream that ends without `message_stop` (`end`,
- * `stream_interrupted`). Never a silent clean end. After the terminal part `done` is true and input is ignored.
+ * Turns the `data:` payloads of an Anthropic Messages event stream into stream parts: `response-metadata` and a
+ * `usage` part with the prompt's counts (on `message_start`; see `startUsage`), `text-delta`, `reasoning-delta`
+ * (thinking; a block's `signature_delta` as a closing part with `signature`, a `redacted_thinking` block as one
+ * part with `redactedData`), `tool-call-delta` / `tool-call` (input_json_delta pieces reassembled), then exactly
+ * one `finish` (on `message_stop`, with the final usage) or one `error` part: an `error` event, invalid JSON, a
+ * source failure (`interrupted`), or a stream that ends without `message_stop` (`end`, `stream_interrupted`).
+ * Never a silent clean end. After the terminal part `done` is true and input is ignored.
  * The event type is read from the payload's `type`, so the SSE `event:` field is not needed.
  */
 export class AnthropicStreamDecoder extends ProviderStreamDecoder {
@@ -38,6 +40,19 @@ export class AnthropicStreamDecoder extends ProviderStreamDecoder {
 
   constructor(private readonly ctx: AnthropicStreamContext) {
     super(ctx);
+  }
+
+  /**
+   * The prompt's usage as `message_start` reports it (input, cache reads and writes), so a stream that
+   * breaks before `message_stop` is still billed for its prompt and its prompt-cache use. Its output is 0, not the
+   * placeholder `output_tokens` sent there (usually 1): the output is known only at the end, and whoever
+   * bills a broken stream estimates it from the text sent (an output of 0 asks for that). The `finish` part
+   * carries the final usage, which replaces this one. Undefined when the event reported no input.
+   */
+  private startUsage(): Usage | undefined {
+    const usage = convertAnthropicUsage(this.usage);
+    if (usage.inputTokens <= 0) return undefined;
+    return { ...usage, outputTokens: 0, totalTokens: usage.inputTokens };
   }
 
   protected override ended(): StreamPart {
@@ -58,6 +73,8 @@ export class AnthropicStreamDecoder extends ProviderStreamDecoder {
       case 'message_start': {
         this.usage = mergeAnthropicUsage(this.usage, event.message?.usage);
         parts.push({ type: 'response-metadata', id: event.message?.id, model: event.message?.model });
+        const start = this.startUsage();
+        if (start) parts.push({ type: 'usage', usage: start });
         break;
       }
       case 'content_block_start': {

@@ -4,7 +4,7 @@ import type { GenerateRequest } from '../../spec/index.js';
 import { normalizeRequest } from '../request.js';
 import type { GenerateOptions, PromptOrRequest, RouterResult, RouterStream } from '../types.js';
 import type { ResolvedCascade } from './cascade-set.js';
-import { sumCost, sumUsage } from './sum-usage.js';
+import { providerCacheUsage, sumCost, sumUsage } from './sum-usage.js';
 import type { CascadeRecord, CascadeStep } from './types.js';
 
 /** What a cascade needs from its router: the ordinary calls it makes for each step. */
@@ -97,6 +97,8 @@ function decisionNote(record: CascadeRecord): string {
 /**
  * The cascade's result: the answering step's answer (the strong one when it was called and succeeded), usage
  * and cost of both calls, the caller's request id, the attempts of both steps, and the `cascade` record.
+ * A step answered from the router's cache adds no prompt-cache reads or writes to the sum (it called no
+ * provider: `providerCacheUsage`); the record keeps each step's own usage.
  */
 export function cascadeResult(
   c: ResolvedCascade,
@@ -121,7 +123,7 @@ export function cascadeResult(
   const result: RouterResult = {
     ...answer,
     requestId,
-    usage: strong ? sumUsage(weak.usage, strong.usage) : weak.usage,
+    usage: strong ? sumUsage(providerCacheUsage(weak.usage, weak.cached), providerCacheUsage(strong.usage, strong.cached)) : weak.usage,
     cost: strong ? sumCost(weak.cost, strong.cost) : weak.cost,
     latencyMs,
     attempts: strong ? [...weak.attempts, ...strong.attempts] : weak.attempts,

@@ -5,6 +5,7 @@ import { isContentPart, type GenerateRequest } from '../../spec/index.js';
 import type { GenerateOptions, PromptOrRequest, RouterResult, RouterStream, RouterStreamPart, StreamSpend } from '../types.js';
 import { cascadeResult, keepsWeak, prepareCascade, stepOptions, strongFailure, verify, type CascadeHost } from './cascade-call.js';
 import type { ResolvedCascade } from './cascade-set.js';
+import { providerCacheUsage } from './sum-usage.js';
 
 function noop(): void {}
 
@@ -64,14 +65,15 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
     try {
       request = prepareCascade(host, c, input, options);
       weak = await host.generate(request, stepOptions(options, c, 'weak', requestId));
-      // Paid from here on, whatever the verifier says (a stream abandoned while it runs bills the weak call).
-      spent = { usage: weak.usage, cost: weak.cost, replay: false };
+      // Paid from here on, whatever the verifier says (a stream abandoned while it runs bills the weak call);
+      // a weak step answered from the router cache wrote and read nothing in a provider's prompt cache.
+      spent = { usage: providerCacheUsage(weak.usage, weak.cached), cost: weak.cost, replay: false };
       score = await verify(c, request, weak, options.signal);
     } catch (e) {
       yield fail(toLLMError(e));
       return;
     }
-    spent = { usage: weak.usage, cost: weak.cost, replay: score < c.threshold };
+    spent = { usage: providerCacheUsage(weak.usage, weak.cached), cost: weak.cost, replay: score < c.threshold };
     if (score < c.threshold) {
       yield* replay(cascadeResult(c, requestId, host.now() - startedAt, weak, score, undefined), startedAt);
       return;

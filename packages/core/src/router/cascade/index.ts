@@ -1,5 +1,5 @@
 export { ARITHMETIC_DEFAULT_THRESHOLD, arithmeticScore, questionText } from './arithmetic-verifier.js';
 export { BUILTIN_VERIFIER_NAMES } from './cascade-set.js';
 export { learnedVerifier } from './learned-verifier.js';
-export { sumCost, sumUsage } from './sum-usage.js';
+export { providerCacheUsage, sumCost, sumUsage } from './sum-usage.js';
 export type { CascadeInfo, CascadeRecord, CascadeStep, CascadeVerifier, CascadeVerifierContext } from './types.js';

@@ -43,7 +43,7 @@ class FixedUsageEngine implements LanguageEngineV1 {
   async *stream(request: GenerateRequest, options?: CallOptions): AsyncIterable<StreamPart> {
     for await (const part of this.inner.stream(request, options)) {
       if (part.type === 'finish') {
-        // As Anthropic's decoder does: the usage part first, then the finish part with the final numbers.
+        // A usage part, then the finish part with the final numbers (as the OpenAI-compatible decoder's usage chunk).
         yield { type: 'usage', usage: { ...this.usage } };
         yield { ...part, usage: { ...this.usage } };
       } else yield part;
