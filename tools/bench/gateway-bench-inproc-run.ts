@@ -5,7 +5,8 @@
  * finish, usage and [DONE]), called through the gateway's direct routes (as the Node adapter calls them)
  * at concurrency 64 (`CONCURRENCY`): `POST /v1/chat/completions`, or with `ENDPOINT=responses` `POST /v1/responses`
  * with the body the Vercel AI SDK sends (one user message with an `input_text` part; `ITEMS=N`: a conversation of
- * N input items, as an agent loop sends, see `conversation`). Prints `RESULT <json|stream> <CPU-ms per call>` for each of `ROUNDS` rounds.
+ * N input items, as an agent loop sends, see `conversation`). `TOOLS=N` adds N function tools (`toolDefinitions`);
+ * `BODY=agent` (responses) sends a coding agent's body (`agentBody`). Prints `RESULT <json|stream> <CPU-ms per call>` for each of `ROUNDS` rounds.
  * `STATE=memory` adds the in-memory stores (auth, limits, budget, ledger on SQLite in memory).
  * `UPSTREAM=push` pushes the streamed chunks as a socket does (see `pushedResponse`) instead of handing each
  * out when the reader pulls. `CHUNK_DELAY_MS` spaces the streamed chunks as the benchmark upstream does (5 ms there), so that, with
@@ -153,10 +154,15 @@ interface Direct {
 const direct = (gateway as unknown as Record<symbol, Direct>)[Symbol.for('@llmrr/gateway.directRoutes')];
 if (!direct) throw new Error('this gateway has no direct routes');
 const RESPONSES = process.env.ENDPOINT === 'responses';
-/** `n` input items as an agent loop sends them: user message, function_call, its output, assistant message, ...; a user message last. */
-function conversation(n: number): unknown[] {
+const AGENT = process.env.BODY === 'agent';
+/**
+ * `n` input items as an agent loop sends them: user message, function_call, its output, assistant message, ...;
+ * a user message last. `reasoning` adds the model's reasoning item before each call (as the Codex CLI sends it back).
+ */
+function conversation(n: number, reasoning = false): unknown[] {
   const turn = (i: number): unknown[] => [
     { role: 'user', content: [{ type: 'input_text', text: `Question ${i}: what is the weather in Oslo?` }] },
+    ...(reasoning ? [{ type: 'reasoning', id: `rs_${i}`, summary: [{ type: 'summary_text', text: 'Looking up the weather.' }], encrypted_content: 'gAAAAABbench'.repeat(8) }] : []),
     { type: 'function_call', call_id: `call_${i}`, name: 'get_weather', arguments: '{"city":"Oslo"}' },
     { type: 'function_call_output', call_id: `call_${i}`, output: '{"temp":21}' },
     { role: 'assistant', content: [{ type: 'output_text', text: 'It is 21 degrees in Oslo.' }] },
@@ -166,12 +172,49 @@ function conversation(n: number): unknown[] {
   items.length = n - 1;
   return [...items, { role: 'user', content: [{ type: 'input_text', text: 'Say sixteen words.' }] }];
 }
+/** `n` function tools, each with a JSON Schema of four parameters (as the Responses API or chat completions takes them). */
+function toolDefinitions(n: number, responses: boolean): unknown[] {
+  return Array.from({ length: n }, (_, i) => {
+    const name = i === 0 ? 'get_weather' : `tool_${i}`;
+    const description = `Tool ${i}: reads a file of the workspace and returns the requested lines as text.`;
+    const parameters = {
+      type: 'object',
+      properties: {
+        path: { type: 'string', description: 'Path of the file, relative to the workspace root.' },
+        start: { type: 'integer', minimum: 1, description: 'First line.' },
+        end: { type: 'integer', minimum: 1, description: 'Last line.' },
+        mode: { type: 'string', enum: ['text', 'hex'] },
+      },
+      required: ['path'],
+      additionalProperties: false,
+    };
+    return responses ? { type: 'function', name, description, parameters, strict: false } : { type: 'function', function: { name, description, parameters } };
+  });
+}
+/** What a coding agent (the Codex CLI) sends on every turn of its loop. */
+function agentBody(items: number, tools: number): Record<string, unknown> {
+  return {
+    model: 'bench',
+    instructions: 'You are a coding agent running in a terminal. Keep answers short; use the tools to read files.',
+    input: conversation(items, true),
+    tools: toolDefinitions(tools, true),
+    tool_choice: 'auto',
+    parallel_tool_calls: false,
+    reasoning: { effort: 'medium', summary: 'auto' },
+    store: false,
+    include: ['reasoning.encrypted_content'],
+    prompt_cache_key: '0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c',
+    max_output_tokens: 32,
+  };
+}
+const TOOLS = Number(process.env.TOOLS ?? 0);
 const route = direct.route('POST', RESPONSES ? '/v1/responses' : '/v1/chat/completions', undefined)!;
+const withTools = TOOLS > 0 && !AGENT ? { tools: toolDefinitions(TOOLS, RESPONSES) } : {};
 const payload = new TextEncoder().encode(
   JSON.stringify(
     RESPONSES
-      ? { model: 'bench', input: conversation(Number(process.env.ITEMS ?? 1)), max_output_tokens: 32, ...(STREAM ? { stream: true } : {}) }
-      : { model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...(STREAM ? { stream: true, stream_options: { include_usage: true } } : {}) },
+      ? { ...(AGENT ? agentBody(Number(process.env.ITEMS ?? 11), TOOLS) : { model: 'bench', input: conversation(Number(process.env.ITEMS ?? 1)), max_output_tokens: 32, ...withTools }), ...(STREAM ? { stream: true } : {}) }
+      : { model: 'bench', messages: [{ role: 'user', content: 'Say sixteen words.' }], max_tokens: 32, ...withTools, ...(STREAM ? { stream: true, stream_options: { include_usage: true } } : {}) },
   ),
 );
 const headerValues: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(payload.byteLength), authorization: `Bearer ${secret}` };

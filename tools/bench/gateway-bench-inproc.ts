@@ -8,7 +8,8 @@
  *
  *   pnpm --filter @llmrr/tools-bench exec tsx --conditions=@llmrr/source gateway-bench-inproc.ts \
  *     [--base-core DIR --base-gateway DIR] [--mode json|stream] [--state memory] [--calls 5000] [--procs 4]
- *     [--concurrency 64] [--chunk-delay 0] [--upstream pull|push] [--endpoint chat|responses] [--items 1] [--heap]
+ *     [--concurrency 64] [--chunk-delay 0] [--upstream pull|push] [--endpoint chat|responses] [--items 1]
+ *     [--tools 0] [--body agent] [--heap]
  *
  * Prints per build the CPU-ms per call of every round (`--procs` processes x 3 rounds) and the minimum
  * and median. `--concurrency 512 --chunk-delay 5` (stream mode) spaces the upstream's chunks 5 ms apart as
@@ -21,7 +22,13 @@
  * flight, after a full GC). `--endpoint responses` calls `POST /v1/responses` (the Vercel AI SDK's body: one
  * user message with an `input_text` part) instead of `POST /v1/chat/completions`, over the same upstream;
  * `--items N` sends an agent loop's conversation of N input items instead (user message, function_call,
- * function_call_output, assistant message, repeated; the last one a user message).
+ * function_call_output, assistant message, repeated; the last one a user message). `--tools N` adds N
+ * function tools to the body (each with a JSON Schema of four parameters, in the endpoint's format).
+ * `--body agent` (responses only) sends what a coding agent such as the Codex CLI sends on every turn:
+ * instructions, function tools (8 unless `--tools`), `tool_choice`, `parallel_tool_calls`,
+ * `reasoning: {effort, summary}`, `store: false`, `include`, `prompt_cache_key`, and a conversation (11 items
+ * unless `--items`) of user message, reasoning item, function_call, function_call_output and assistant
+ * message, repeated, a user message last.
  */
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -39,14 +46,18 @@ const CHUNK_DELAY_MS = Math.min(Number(opt('chunk-delay') ?? 0) || 0, 100);
 const HEAP = args.includes('--heap');
 const UPSTREAM = opt('upstream') === 'push' ? 'push' : 'pull';
 const ENDPOINT = opt('endpoint') === 'responses' ? 'responses' : 'chat';
-const ITEMS = Math.min(Math.max(Number(opt('items') ?? 1) || 1, 1), 1000);
+const BODY = opt('body') === 'agent' ? 'agent' : 'plain';
+if (opt('body') !== undefined && BODY !== 'agent') throw new Error(`--body ${opt('body')}: the only body is agent`);
+if (BODY === 'agent' && ENDPOINT !== 'responses') throw new Error('--body agent needs --endpoint responses');
+const ITEMS = Math.min(Math.max(Number(opt('items') ?? (BODY === 'agent' ? 11 : 1)) || 1, 1), 1000);
+const TOOLS = Math.min(Math.max(Number(opt('tools') ?? (BODY === 'agent' ? 8 : 0)) || 0, 0), 128);
 const baseCore = opt('base-core');
 const baseGateway = opt('base-gateway');
 
 function runOnce(file: string): Promise<number[]> {
   return new Promise((res, reject) => {
     const child = spawn(process.execPath, [...(HEAP ? ['--expose-gc'] : []), file], {
-      env: { ...process.env, NODE_OPTIONS: '', ...(HEAP ? { HEAP_PROFILE: '1' } : {}), MODE, CALLS: String(CALLS), ROUNDS: HEAP ? '0' : '3', CONCURRENCY: String(CONCURRENCY), CHUNK_DELAY_MS: String(CHUNK_DELAY_MS), UPSTREAM, ENDPOINT, ITEMS: String(ITEMS), ...(STATE === 'memory' ? { STATE } : {}) },
+      env: { ...process.env, NODE_OPTIONS: '', ...(HEAP ? { HEAP_PROFILE: '1' } : {}), MODE, CALLS: String(CALLS), ROUNDS: HEAP ? '0' : '3', CONCURRENCY: String(CONCURRENCY), CHUNK_DELAY_MS: String(CHUNK_DELAY_MS), UPSTREAM, ENDPOINT, ITEMS: String(ITEMS), TOOLS: String(TOOLS), BODY, ...(STATE === 'memory' ? { STATE } : {}) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -85,7 +96,9 @@ async function main(): Promise<void> {
       console.log(`${b.name}: ${r.map((x) => x.toFixed(4)).join(' ')}`);
     }
   }
-  console.log(`\n${ENDPOINT}${ITEMS > 1 ? ` (${ITEMS} input items)` : ''} ${MODE} calls, state ${STATE}, ${CALLS} calls per round at concurrency ${CONCURRENCY}${CHUNK_DELAY_MS ? `, chunks ${CHUNK_DELAY_MS} ms apart` : ''}${MODE === 'stream' ? `, upstream ${UPSTREAM}` : ''}, CPU-ms per call:`);
+  const shape = [...(ITEMS > 1 ? [`${ITEMS} input items`] : []), ...(TOOLS > 0 ? [`${TOOLS} tools`] : [])].join(', ');
+  const body = BODY === 'agent' ? ` (agent body: ${shape})` : shape ? ` (${shape})` : '';
+  console.log(`\n${ENDPOINT}${body} ${MODE} calls, state ${STATE}, ${CALLS} calls per round at concurrency ${CONCURRENCY}${CHUNK_DELAY_MS ? `, chunks ${CHUNK_DELAY_MS} ms apart` : ''}${MODE === 'stream' ? `, upstream ${UPSTREAM}` : ''}, CPU-ms per call:`);
   for (const [name, v] of results) console.log(`  ${name}: min ${Math.min(...v).toFixed(4)}, median ${median(v).toFixed(4)} (${v.length} rounds)`);
   for (const b of builds) rmSync(b.file, { force: true });
 }

@@ -1,3 +1,5 @@
+import { REASONING_EFFORTS } from '@llmrr/core';
+import { MAX_JSON_DEPTH } from './bounded-json.js';
 import { isModelName } from './model-name.js';
 import { RESPONSES_INCLUDE_VALUES } from './responses-include-values.js';
 import type { OpenAIResponsesRequest, ResponsesContentPart, ResponsesFunctionCallItem, ResponsesFunctionCallOutputItem, ResponsesInputMessage } from './openai-responses.js';
@@ -12,8 +14,9 @@ import type { OpenAIResponsesRequest, ResponsesContentPart, ResponsesFunctionCal
 
 /**
  * `OpenAIResponsesRequestSchema`: a model name, string or item-array `input` (the items are checked one by
- * one when the request is converted), the sampling, stream, echo and refused-state fields, `llmrr`. False for
- * non-empty `tools`, a `json_schema` text format and any non-null `reasoning` (the schema decides those).
+ * one when the request is converted), tools, `tool_choice`, `text` (a `json_schema` format included),
+ * `reasoning`, the sampling, stream, echo and refused-state fields, `llmrr`: the whole schema, so what an
+ * agent sends on every turn (function tools, reasoning, structured output) takes the fast path too.
  */
 export function isWellFormedResponsesRequest(body: unknown): body is OpenAIResponsesRequest {
   if (!isObject(body)) return false;
@@ -22,8 +25,7 @@ export function isWellFormedResponsesRequest(body: unknown): body is OpenAIRespo
   const input = b.input;
   if (typeof input !== 'string' && !(Array.isArray(input) && input.length > 0)) return false;
   return (
-    (b.reasoning === undefined || b.reasoning === null) &&
-    nullish(b.tools, (v) => Array.isArray(v) && v.length === 0) &&
+    nullish(b.tools, (v) => Array.isArray(v) && every(v, isTool)) &&
     nullish(b.instructions, isString) &&
     nullish(b.tool_choice, isToolChoice) &&
     nullish(b.parallel_tool_calls, isBoolean) &&
@@ -33,6 +35,7 @@ export function isWellFormedResponsesRequest(body: unknown): body is OpenAIRespo
     nullish(b.top_p, (v) => typeof v === 'number' && v >= 0 && v <= 1) &&
     nullish(b.top_logprobs, (v) => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= 20) &&
     nullish(b.text, isText) &&
+    nullish(b.reasoning, isReasoning) &&
     nullish(b.stream, isBoolean) &&
     nullish(b.stream_options, (v) => isObject(v) && optional(v.include_obfuscation, isBoolean)) &&
     nullish(b.store, isBoolean) &&
@@ -124,7 +127,10 @@ function nullish(v: unknown, check: Check): boolean {
 
 /** A string, or an array of objects with a string `type` (the parts are checked when converted). */
 function isPartsOrString(c: unknown): boolean {
-  return typeof c === 'string' || (Array.isArray(c) && every(c, (p) => isObject(p) && typeof p.type === 'string'));
+  return typeof c === 'string' || (Array.isArray(c) && every(c, isTypedPart));
+}
+function isTypedPart(p: unknown): boolean {
+  return isObject(p) && typeof p.type === 'string';
 }
 
 function isToolChoice(v: unknown): boolean {
@@ -132,14 +138,84 @@ function isToolChoice(v: unknown): boolean {
   return isObject(v) && isNonEmptyString(v.type) && optional(v.name, isNonEmptyString);
 }
 
-/** `text`: a `text` or `json_object` format (a `json_schema` one goes to the schema), a verbosity. */
+/** `text`: a `text`, `json_object` or `json_schema` format, a verbosity. */
 function isText(v: unknown): boolean {
   if (!isObject(v)) return false;
   const verbosity = v.verbosity;
   return (
-    nullish(v.format, (f) => isObject(f) && (f.type === 'text' || f.type === 'json_object')) &&
+    nullish(v.format, isTextFormat) &&
     (verbosity === undefined || verbosity === null || verbosity === 'low' || verbosity === 'medium' || verbosity === 'high')
   );
+}
+
+/** `ResponsesTextFormatSchema`. */
+function isTextFormat(f: unknown): boolean {
+  if (!isObject(f)) return false;
+  if (f.type === 'text' || f.type === 'json_object') return true;
+  return f.type === 'json_schema' && isToolName(f.name) && isJsonRecord(f.schema) && nullish(f.description, isString) && nullish(f.strict, isBoolean);
+}
+
+/** `ResponsesToolSchema`: any non-empty type (the conversion refuses built-in tools by `tools.N.type`). */
+function isTool(t: unknown): boolean {
+  return (
+    isObject(t) &&
+    isNonEmptyString(t.type) &&
+    optional(t.name, isToolName) &&
+    nullish(t.description, isString) &&
+    nullish(t.parameters, isJsonRecord) &&
+    nullish(t.strict, isBoolean)
+  );
+}
+
+/** The tool and json_schema name pattern of the schemas. */
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+function isToolName(v: unknown): boolean {
+  return typeof v === 'string' && TOOL_NAME.test(v);
+}
+
+/**
+ * `boundedJson(z.record(z.string(), z.unknown()))` (tool parameters, a json_schema's schema): a plain object
+ * nesting at most MAX_JSON_DEPTH levels. The record's copy drops an own `__proto__` key of the object itself
+ * (`isObject` refuses it); the values inside are kept as they are (`z.unknown`), own `__proto__` keys and
+ * all, so the check accepts those as the schema does.
+ */
+function isJsonRecord(v: unknown): boolean {
+  if (!isObject(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return (proto === Object.prototype || proto === null) && nestsWithin(v, 1);
+}
+
+/**
+ * False when `v` (an object or array at nesting level `level`) or anything in it nests deeper than
+ * MAX_JSON_DEPTH levels (bounded-json.ts `jsonDepthExceeds`; the recursion stops at the bound). `for...in`
+ * visits the own keys (`Object.values`) and inherited enumerable ones, which only ever makes it stricter.
+ */
+function nestsWithin(v: object, level: number): boolean {
+  if (level > MAX_JSON_DEPTH) return false;
+  if (Array.isArray(v)) {
+    for (const x of v as unknown[]) if (typeof x === 'object' && x !== null && !nestsWithin(x, level + 1)) return false;
+    return true;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    const x = o[k];
+    if (typeof x === 'object' && x !== null && !nestsWithin(x, level + 1)) return false;
+  }
+  return true;
+}
+
+const EFFORTS: ReadonlySet<unknown> = new Set(REASONING_EFFORTS);
+const SUMMARIES: ReadonlySet<unknown> = new Set(['auto', 'concise', 'detailed']);
+
+/** `reasoning`: an effort of core's list, a summary (and its older name, `generate_summary`). */
+function isReasoning(v: unknown): boolean {
+  return isObject(v) && nullish(v.effort, isEffort) && nullish(v.summary, isSummary) && nullish(v.generate_summary, isSummary);
+}
+function isEffort(v: unknown): boolean {
+  return EFFORTS.has(v);
+}
+function isSummary(v: unknown): boolean {
+  return SUMMARIES.has(v);
 }
 
 /** Keys of at most 64 characters, string values of at most 512 (`isObject` refuses a `__proto__` key). */
