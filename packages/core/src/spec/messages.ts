@@ -59,9 +59,10 @@ export interface ToolCall {
 }
 
 /**
- * One turn. `cacheControl` on a message is a cache breakpoint at its end (its last block). Consecutive
- * system messages are kept apart where the provider takes several system blocks (Anthropic), so each can
- * carry its own breakpoint; other engines join them.
+ * One turn. `cacheControl` on a message is a cache breakpoint at its end (its last block). System messages
+ * with a breakpoint become separate system blocks where the provider takes several (Anthropic), so each
+ * keeps its own; elsewhere system messages go as they always do (the OpenAI-compatible engine sends each as
+ * it is, Gemini and Anthropic without breakpoints join them).
  */
 export type ChatMessage =
   | { role: 'system'; content: string; cacheControl?: CacheControl }

@@ -7,10 +7,11 @@ import { errorReply, toPublicError } from '../http/error-body.js';
 import { readJsonBody } from '../http/read-json-body.js';
 import { jsonReply, type Reply } from '../http/reply.js';
 import { validateBody } from '../http/validate.js';
+import { withClientMessagePath, type ClientMessagePaths } from '../schemas/client-message-paths.js';
 import { estimateInputTokens } from '../tenancy/estimate.js';
 import { countAdmission } from './count-tokens-admission.js';
 import { AnthropicCountTokensRequestSchema, type AnthropicTokensCount } from './count-tokens-request.js';
-import { messagesToGenerateRequest } from './to-generate-request.js';
+import { convertMessagesRequest } from './to-generate-request.js';
 
 /**
  * Response header saying how `input_tokens` was counted: `exact` (the model's own count: its tokenizer, or
@@ -49,6 +50,8 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
     // For the metric: who asked and for what, as far as it got.
     let tenant = 'unknown';
     let model = 'unknown';
+    // Where the converted request's messages came from: an engine's error names the client's message.
+    let messagePaths: ClientMessagePaths | undefined;
     try {
       const principal = await authenticate(incoming.headers, {
         stores: deps.stores,
@@ -65,7 +68,9 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
       const resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
       model = body.model;
       // The conversion checks what /v1/messages checks (a tool_choice naming a tool that is not there).
-      const request = messagesToGenerateRequest({ ...body, max_tokens: 1 });
+      const converted = convertMessagesRequest({ ...body, max_tokens: 1 });
+      const request = converted.request;
+      messagePaths = converted.messagePaths;
       const counter = tokenCounter(deps.router);
       let count: Pick<TokenCount, 'tokens' | 'exact'> & { deployment?: string };
       if (counter) {
@@ -88,7 +93,7 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
       }
       return jsonReply(answer, requestId, headers);
     } catch (e) {
-      const error = toPublicError(toLLMError(e));
+      const error = toPublicError(withClientMessagePath(toLLMError(e), messagePaths));
       deps.metrics?.observeTokenCount({ model: error.deployment ?? model, tenant, status: error.code, kind: 'none' });
       if (error.statusCode >= 500) deps.log(`request failed: ${error.code}`, requestId, e);
       return errorReply(error, requestId, 'anthropic');

@@ -1,5 +1,6 @@
 import type { FinishReason, RouterResult, ToolCall } from '@llmrr/core';
 import { llmrrInfo } from '../http/llmrr-info.js';
+import { answerUsage } from '../schemas/answer-usage.js';
 import type { AnthropicMessage } from '../schemas/anthropic-messages.js';
 import { toAnthropicUsage } from './usage.js';
 
@@ -59,7 +60,7 @@ export function toAnthropicMessage(result: RouterResult, options: { explain: boo
     content,
     stop_reason: toAnthropicStopReason(result.finishReason),
     stop_sequence: null,
-    usage: toAnthropicUsage(result.usage),
+    usage: toAnthropicUsage(answerUsage(result)),
     llmrr: llmrrInfo(result, options.explain),
   };
 }

@@ -78,10 +78,8 @@ const sentToClaude = () => claudeUp.requests.at(-1)!.body as { system: unknown; 
 
 function expectBreakpoints(): void {
   const body = sentToClaude();
-  expect(body.system).toEqual([
-    { type: 'text', text: 'You are a weather assistant.' },
-    { type: 'text', text: 'A long style guide that is the same on every call.', cache_control: EPH },
-  ]);
+  // The blocks up to the marked one joined with "\n", as without the mark: one system block carrying it.
+  expect(body.system).toEqual([{ type: 'text', text: 'You are a weather assistant.\nA long style guide that is the same on every call.', cache_control: EPH }]);
   expect(body.tools.map((t) => (t as { cache_control?: unknown }).cache_control)).toEqual([undefined, EPH]);
   expect(body.messages.at(-1)!.content).toEqual([{ type: 'text', text: 'Weather in Paris?', cache_control: EPH }]);
 }

@@ -1,6 +1,7 @@
 import { LLMError, type RouterResult, type StreamPart } from '@llmrr/core';
 import { errorBody } from '../http/error-body.js';
 import { llmrrInfo } from '../http/llmrr-info.js';
+import { answerUsage } from '../schemas/answer-usage.js';
 import type { AnthropicStreamEvent } from '../schemas/anthropic-messages.js';
 import type { RoutePart } from '../streaming/open-stream.js';
 import type { StreamEncoder } from '../streaming/sse-response.js';
@@ -328,7 +329,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
       event({
         type: 'message_delta',
         delta: { stop_reason: toAnthropicStopReason(part.finishReason), stop_sequence: null },
-        usage: toAnthropicDeltaUsage(result.usage),
+        usage: toAnthropicDeltaUsage(answerUsage(result)),
         llmrr: llmrrInfo(result, this.options.explain),
       }),
       event({ type: 'message_stop' }),

@@ -5,9 +5,10 @@ import { AnthropicMessagesRequestSchema } from '../schemas/anthropic-messages.js
 import { AnthropicCountTokensRequestSchema } from './count-tokens-request.js';
 import { messagesToGenerateRequest } from './to-generate-request.js';
 
-// /v1/messages `cache_control` -> the core breakpoints (commit 87f9971): part-level where the core has a part
-// (user text and images), message-level on the core message that carries the block otherwise, per-block system
-// messages once a system block is marked, tools and the top level as they are; thinking blocks drop it.
+// /v1/messages `cache_control` -> the core breakpoints (commit 87f9971): message-level on a user turn's joined text
+// (a mark on its last block), part-level where the parts are kept (an earlier text block marked, images),
+// message-level on the core message that carries the block otherwise, system blocks in segments ending at each
+// marked block, tools and the top level as they are; thinking blocks drop it.
 
 const EPH = { type: 'ephemeral' } as const;
 const H1 = { type: 'ephemeral', ttl: '1h' } as const;
@@ -33,7 +34,7 @@ describe('/v1/messages cache_control -> core breakpoints', () => {
     expect(convert({ system: 'plain' }).messages[0]).toEqual({ role: 'system', content: 'plain' });
   });
 
-  it('a marked system block: one system message per block, each with its own mark; an empty block is left out, its mark moves back', () => {
+  it('marked system blocks: segments, each marked block ending one (its blocks joined with "\n"); an empty block\u2019s mark moves back', () => {
     const req = convert({
       system: [
         { type: 'text', text: 'rules' },
@@ -42,15 +43,45 @@ describe('/v1/messages cache_control -> core breakpoints', () => {
         { type: 'text', text: '', cache_control: M5 },
       ],
     });
-    expect(req.messages.slice(0, 3)).toEqual([
-      { role: 'system', content: 'rules' },
-      { role: 'system', content: 'long context', cacheControl: H1 },
+    expect(req.messages.slice(0, 2)).toEqual([
+      { role: 'system', content: 'rules\nlong context', cacheControl: H1 },
       { role: 'system', content: 'today', cacheControl: M5 },
     ]);
-    expect(req.messages[3]).toEqual({ role: 'user', content: 'hi' });
+    expect(req.messages[2]).toEqual({ role: 'user', content: 'hi' });
   });
 
-  it('user text and image blocks keep their own marks (text is not joined then); unmarked text is still one string', () => {
+  it('a mark on the last system block only: the one message the unmarked blocks give, with the mark', () => {
+    const blocks = (mark: boolean) => [
+      { type: 'text', text: 'You are Claude Code.' },
+      { type: 'text', text: '' },
+      { type: 'text', text: 'Long rules.', ...(mark ? { cache_control: EPH } : {}) },
+    ];
+    expect(convert({ system: blocks(false) }).messages[0]).toEqual({ role: 'system', content: 'You are Claude Code.\n\nLong rules.' });
+    expect(convert({ system: blocks(true) }).messages[0]).toEqual({ role: 'system', content: 'You are Claude Code.\n\nLong rules.', cacheControl: EPH });
+    expect(convert({ system: blocks(true) }).messages).toHaveLength(2);
+  });
+
+  it('unmarked blocks after the last mark: one last unmarked message (left out when all of them are empty)', () => {
+    const req = convert({ system: [{ type: 'text', text: 'a', cache_control: EPH }, { type: 'text', text: 'b' }, { type: 'text', text: 'c' }] });
+    expect(req.messages.slice(0, 2)).toEqual([
+      { role: 'system', content: 'a', cacheControl: EPH },
+      { role: 'system', content: 'b\nc' },
+    ]);
+    const trailingEmpty = convert({ system: [{ type: 'text', text: 'a', cache_control: EPH }, { type: 'text', text: '' }] });
+    expect(trailingEmpty.messages).toEqual([
+      { role: 'system', content: 'a', cacheControl: EPH },
+      { role: 'user', content: 'hi' },
+    ]);
+  });
+
+  it('user text: a mark on the last block is the message\u2019s (the text joined as without it); a mark on an earlier block or an image keeps the parts', () => {
+    const joined = convert({ messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b', cache_control: H1 }] }] });
+    expect(joined.messages).toEqual([{ role: 'user', content: 'ab', cacheControl: H1 }]);
+    const one = convert({ messages: [{ role: 'user', content: [{ type: 'text', text: 'q', cache_control: EPH }] }] });
+    expect(one.messages).toEqual([{ role: 'user', content: 'q', cacheControl: EPH }]);
+  });
+
+  it('user text and image blocks keep their own marks where a mark sits before the last block or there is an image; unmarked text is still one string', () => {
     const messages = [
       { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b', cache_control: EPH }, { type: 'text', text: 'c' }] },
       { role: 'assistant', content: 'ok' },

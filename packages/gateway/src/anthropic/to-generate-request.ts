@@ -1,10 +1,11 @@
-import { LLMError, type CacheControl, type ChatMessage, type ContentPart, type GenerateRequest, type ReasoningOptions, type ReasoningPart, type ToolChoice, type ToolDefinition } from '@llmrr/core';
+import { LLMError, type CacheControl, type ChatMessage, type ContentPart, type GenerateRequest, type ReasoningOptions, type ReasoningPart, type TextPart, type ToolChoice, type ToolDefinition } from '@llmrr/core';
 import type { AnthropicMessagesRequest } from '../schemas/anthropic-messages.js';
 import { toCacheControl, withMark } from '../schemas/cache-control.js';
+import type { ConvertedRequest } from '../schemas/client-message-paths.js';
+import { systemSegments } from '../schemas/system-segments.js';
 
 type Param = AnthropicMessagesRequest['messages'][number];
 type Block = Exclude<Param['content'], string>[number];
-type SystemMessage = Extract<ChatMessage, { role: 'system' }>;
 
 function imagePart(block: Extract<Block, { type: 'image' }>): ContentPart {
   const s = block.source;
@@ -41,8 +42,8 @@ function toolResultText(block: Extract<Block, { type: 'tool_result' }>): string 
   return c.map((p) => (p.type === 'text' ? p.text : '')).join('');
 }
 
-function convertUser(content: Param['content']): ChatMessage[] {
-  if (typeof content === 'string') return [{ role: 'user', content }];
+function convertUser(content: Param['content']): ChatMessage | ChatMessage[] {
+  if (typeof content === 'string') return { role: 'user', content };
   const out: ChatMessage[] = [];
   const parts: ContentPart[] = [];
   for (const block of content) {
@@ -50,9 +51,23 @@ function convertUser(content: Param['content']): ChatMessage[] {
     else if (block.type === 'text') parts.push(textPart(block));
     else if (block.type === 'image') parts.push(imagePart(block));
   }
-  // Text only is joined into one string, unless a part carries a breakpoint (the parts keep it where it was).
-  if (parts.length > 0) out.push({ role: 'user', content: parts.every((p) => p.type === 'text' && !p.cacheControl) ? parts.map((p) => (p as { text: string }).text).join('') : parts });
-  return out;
+  if (parts.length > 0) out.push(userMessage(parts));
+  return out.length === 1 ? out[0]! : out;
+}
+
+/**
+ * A user turn's text and image blocks. Text only is joined into one string, as it always was; a mark on the last
+ * block becomes the message's (core puts it on the message's one block), so marking a message changes neither its
+ * text nor its shape: the prefix Anthropic cached at its end is the next turn's prefix once the mark has moved on,
+ * the exact cache does not split, and other deployments get the same string. Only a mark on an earlier text block
+ * (rare: the breakpoint would sit inside the message) keeps the blocks as parts, each with its mark, as do images.
+ */
+function userMessage(parts: ContentPart[]): ChatMessage {
+  const last = parts[parts.length - 1]!;
+  const joinable = parts.every((p, i) => p.type === 'text' && (i === parts.length - 1 || !p.cacheControl));
+  if (!joinable) return { role: 'user', content: parts };
+  const text = parts.length === 1 ? (last as TextPart).text : parts.map((p) => (p as TextPart).text).join('');
+  return withMark<ChatMessage>({ role: 'user', content: text }, last.cacheControl);
 }
 
 /**
@@ -148,33 +163,49 @@ function anthropicOutputConfig(body: AnthropicMessagesRequest, reasoning: Reason
 }
 
 /**
- * `system`: its text blocks joined with "\n" into one system message, as always, unless a block carries a
- * breakpoint: then one system message per (non-empty) block, each with its own mark, so the breakpoints survive
- * (the Anthropic engine sends them as separate system blocks; other engines join them). A mark on an empty block,
- * which Anthropic refuses, moves to the block before it.
+ * `system`: its text blocks joined with "\n" into one system message, as always. With marks, in segments (see
+ * `systemSegments`): each marked block ends one, so the common shapes (a mark on the last block only) give that
+ * same one message with its mark, and only a mark on an earlier block gives several (the Anthropic engine sends
+ * them as separate system blocks; the OpenAI-compatible engine sends several system messages, Gemini joins them
+ * with "\n\n"). A mark on an empty block, which Anthropic refuses, moves to the nearest non-empty block before it;
+ * a mark with nowhere to go is dropped, and without a mark left the prompt converts as without marks.
  */
 function systemMessages(system: AnthropicMessagesRequest['system']): ChatMessage[] {
   if (system === undefined) return [];
-  if (typeof system === 'string' || !system.some((b) => toCacheControl(b.cache_control))) {
-    const text = typeof system === 'string' ? system : system.map((b) => b.text).join('\n');
-    return text === '' ? [] : [{ role: 'system', content: text }];
+  if (typeof system !== 'string') {
+    const segments = system.some((b) => b.cache_control) ? systemSegments(system.map((b) => ({ text: b.text, mark: toCacheControl(b.cache_control) })), '\n') : undefined;
+    if (segments) return segments;
   }
-  const out: SystemMessage[] = [];
-  for (const b of system) {
-    const mark = toCacheControl(b.cache_control);
-    if (b.text !== '') out.push(withMark<SystemMessage>({ role: 'system', content: b.text }, mark));
-    else if (mark && out.length > 0) out[out.length - 1]!.cacheControl = mark;
-  }
-  return out;
+  const text = typeof system === 'string' ? system : system.map((b) => b.text).join('\n');
+  return text === '' ? [] : [{ role: 'system', content: text }];
 }
 
 /** A validated Anthropic Messages request as the engine-neutral `GenerateRequest`. */
 export function messagesToGenerateRequest(body: AnthropicMessagesRequest): GenerateRequest {
+  return convertMessagesRequest(body).request;
+}
+
+/**
+ * A validated Anthropic Messages request as the engine-neutral `GenerateRequest`, and where its messages came from
+ * when core's indexes are not the client's (a system prompt comes first; tool results are messages of their own),
+ * so errors name the client's message.
+ */
+export function convertMessagesRequest(body: AnthropicMessagesRequest): ConvertedRequest {
   const messages: ChatMessage[] = systemMessages(body.system);
-  for (const m of body.messages) {
-    if (m.role === 'user') messages.push(...convertUser(m.content));
-    else messages.push(convertAssistant(m.content));
-  }
+  let paths: Array<number | 'system'> | undefined = messages.length > 0 ? messages.map(() => 'system' as const) : undefined;
+  body.messages.forEach((m, i) => {
+    const converted = m.role === 'user' ? convertUser(m.content) : convertAssistant(m.content);
+    if (!Array.isArray(converted)) {
+      messages.push(converted);
+      paths?.push(i);
+      return;
+    }
+    paths ??= messages.map((_, j) => j);
+    for (const c of converted) {
+      messages.push(c);
+      paths.push(i);
+    }
+  });
   const req: GenerateRequest = { messages, maxTokens: body.max_tokens };
   if (body.temperature !== undefined) req.temperature = body.temperature;
   if (body.top_p !== undefined) req.topP = body.top_p;
@@ -205,5 +236,5 @@ export function messagesToGenerateRequest(body: AnthropicMessagesRequest): Gener
       },
     };
   }
-  return req;
+  return { request: req, messagePaths: paths };
 }

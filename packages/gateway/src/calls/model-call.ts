@@ -4,6 +4,7 @@ import { errorReply, needsServerLog, toPublicError, type ErrorStyle } from '../h
 import { formatScore, headerText, resultHeaders } from '../http/llmrr-info.js';
 import { jsonReply, replyToResponse, type Reply } from '../http/reply.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { withClientMessagePath, type ClientMessagePaths } from '../schemas/client-message-paths.js';
 import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
 import { openStream } from '../streaming/open-stream.js';
 import { sseReply, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
@@ -30,6 +31,8 @@ export interface ModelCall {
   /** The model the client asked for. */
   model: string;
   request: GenerateRequest;
+  /** Where `request`'s messages came from, when not one per client message in order: errors name the client's. */
+  messagePaths?: ClientMessagePaths | undefined;
   stream: boolean;
   ext: LlmrrExtension;
   style: ErrorStyle;
@@ -86,7 +89,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   };
 
   const fail = async (e: unknown): Promise<Reply> => {
-    const error = toLLMError(e);
+    const error = withClientMessagePath(toLLMError(e), call.messagePaths);
     const status: UsageStatus = error.code === 'aborted' ? 'aborted' : 'error';
     try {
       await settle({ status, error });

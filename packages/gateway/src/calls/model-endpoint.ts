@@ -49,6 +49,7 @@ export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: M
       return await runModelCall(deps, {
         model: built.model,
         request: built.request,
+        messagePaths: built.messagePaths,
         stream: built.stream,
         ext: built.ext,
         render: built.render,

@@ -1,5 +1,6 @@
 import type { RouterResult } from '@llmrr/core';
 import { llmrrInfo } from '../http/llmrr-info.js';
+import { answerUsage } from '../schemas/answer-usage.js';
 import type { OpenAIChatResponse } from '../schemas/openai-chat.js';
 import { toOpenAIFinishReason } from './finish-reason.js';
 import { toOpenAIUsage } from './usage.js';
@@ -25,7 +26,7 @@ export function toChatCompletion(result: RouterResult, options: { created: numbe
     model: result.deployment,
     system_fingerprint: null,
     choices: [{ index: 0, message, logprobs: null, finish_reason: toOpenAIFinishReason(result.finishReason) }],
-    usage: toOpenAIUsage(result.usage),
+    usage: toOpenAIUsage(answerUsage(result)),
     llmrr: llmrrInfo(result, options.explain),
   };
 }

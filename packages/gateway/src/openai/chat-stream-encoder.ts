@@ -1,6 +1,7 @@
 import { LLMError, type RouterResult, type StreamPart } from '@llmrr/core';
 import { errorBody } from '../http/error-body.js';
 import { llmrrInfo } from '../http/llmrr-info.js';
+import { answerUsage } from '../schemas/answer-usage.js';
 import type { OpenAIChatChunk } from '../schemas/openai-chat.js';
 import { feedPiece, finalArgsSuffix, takeWholeCall, type BufferedToolCall } from '../streaming/buffered-tool-call.js';
 import { pairFinalToolCalls, quoteArgs } from '../streaming/final-tool-calls.js';
@@ -231,7 +232,7 @@ export class ChatStreamEncoder implements StreamEncoder {
           model: this.model,
           system_fingerprint: null,
           choices: [],
-          usage: toOpenAIUsage(result.usage),
+          usage: toOpenAIUsage(answerUsage(result)),
           llmrr: info,
         } satisfies OpenAIChatChunk),
       );

@@ -1,6 +1,7 @@
 import type { LLMError, RouterResult, StreamPart } from '@llmrr/core';
 import { errorBody } from '../http/error-body.js';
 import { llmrrInfo } from '../http/llmrr-info.js';
+import { answerUsage } from '../schemas/answer-usage.js';
 import type { OpenAICompletionResponse } from '../schemas/openai-completions.js';
 import type { RoutePart } from '../streaming/open-stream.js';
 import type { StreamEncoder } from '../streaming/sse-response.js';
@@ -28,7 +29,7 @@ export function toTextCompletion(result: RouterResult, options: { created: numbe
     model: result.deployment,
     system_fingerprint: null,
     choices: [{ text: result.text, index: 0, logprobs: null, finish_reason: completionFinishReason(result.finishReason) }],
-    usage: toOpenAIUsage(result.usage),
+    usage: toOpenAIUsage(answerUsage(result)),
     llmrr: llmrrInfo(result, options.explain),
   };
 }
@@ -67,7 +68,7 @@ export class CompletionStreamEncoder implements StreamEncoder {
     const info = llmrrInfo(result, this.options.explain);
     const last = this.chunk('', completionFinishReason(part.finishReason));
     if (!this.options.includeUsage) return [dataFrame({ ...last, llmrr: info }), DONE_FRAME];
-    const usage: OpenAICompletionResponse = { ...this.chunk('', null), choices: [], usage: toOpenAIUsage(result.usage), llmrr: info };
+    const usage: OpenAICompletionResponse = { ...this.chunk('', null), choices: [], usage: toOpenAIUsage(answerUsage(result)), llmrr: info };
     return [dataFrame(last), dataFrame(usage), DONE_FRAME];
   }
 

@@ -2,7 +2,7 @@ import { LLMError, type Usage } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
 import { validateBody } from '../http/validate.js';
 import { OpenAIChatRequestSchema, OpenAIUsageSchema } from '../schemas/openai-chat.js';
-import { chatToGenerateRequest } from './to-generate-request.js';
+import { chatToGenerateRequest, convertChatRequest } from './to-generate-request.js';
 import { toOpenAIUsage } from './usage.js';
 
 // /v1/chat/completions with LiteLLM's prompt-caching convention: `cache_control` on content parts, on a message
@@ -59,6 +59,32 @@ describe('/v1/chat/completions cache_control -> core breakpoints', () => {
       { role: 'system', content: 'static', cacheControl: H1 },
       { role: 'system', content: 'today' },
     ]);
+  });
+
+  it('system parts with the last one marked (or the message): the one message the unmarked parts give, with the mark', () => {
+    const parts = (mark: boolean) => [{ type: 'text', text: 'You are terse. ' }, { type: 'text', text: 'Long rules.', ...(mark ? { cache_control: EPH } : {}) }];
+    expect(convert({ messages: [{ role: 'system', content: parts(false) }] }).messages).toEqual([{ role: 'system', content: 'You are terse. Long rules.' }]);
+    expect(convert({ messages: [{ role: 'system', content: parts(true) }] }).messages).toEqual([{ role: 'system', content: 'You are terse. Long rules.', cacheControl: EPH }]);
+    expect(convert({ messages: [{ role: 'developer', content: parts(false), cache_control: H1 }] }).messages).toEqual([{ role: 'system', content: 'You are terse. Long rules.', cacheControl: H1 }]);
+  });
+
+  it('a dropped mark (on an empty first part) changes nothing: the parts joined as without it', () => {
+    const req = convert({ messages: [{ role: 'system', content: [{ type: 'text', text: '', cache_control: EPH }, { type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }] });
+    expect(req.messages).toEqual([{ role: 'system', content: 'ab' }]);
+  });
+
+  it('where a system message becomes several, each core message knows its client message (for error answers)', () => {
+    const body = validateBody(OpenAIChatRequestSchema, {
+      model: 'm',
+      messages: [
+        { role: 'system', content: [{ type: 'text', text: 'a', cache_control: EPH }, { type: 'text', text: 'b' }] },
+        { role: 'user', content: 'q' },
+      ],
+    });
+    const { request, messagePaths } = convertChatRequest(body);
+    expect(request.messages.map((m) => m.role)).toEqual(['system', 'system', 'user']);
+    expect(messagePaths).toEqual([0, 0, 1]);
+    expect(convertChatRequest(validateBody(OpenAIChatRequestSchema, { model: 'm', messages: [{ role: 'user', content: 'q' }] })).messagePaths).toBeUndefined();
   });
 
   it('tools[i].cache_control; null and absent marks add nothing', () => {

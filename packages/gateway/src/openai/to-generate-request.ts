@@ -1,5 +1,7 @@
 import { LLMError, type CacheControl, type ChatMessage, type ContentPart, type GenerateRequest, type ResponseFormat, type ToolChoice, type ToolDefinition } from '@llmrr/core';
 import { toCacheControl, withMark } from '../schemas/cache-control.js';
+import type { ConvertedRequest } from '../schemas/client-message-paths.js';
+import { systemSegments, type SystemBlock } from '../schemas/system-segments.js';
 import type { OpenAIChatMessage, OpenAIChatRequest } from '../schemas/openai-chat.js';
 import type { OpenAICompletionRequest } from '../schemas/openai-completions.js';
 
@@ -16,9 +18,8 @@ function imagePart(url: string): ContentPart {
 }
 
 /**
- * The breakpoint of a message whose core form has no parts (assistant, tool, and a system or developer message
- * whose parts are unmarked: their text is joined): the message's own `cache_control`, else its last marked
- * part's; it sits at the message's end.
+ * The breakpoint of a message whose core form has no parts (assistant, tool, a system or developer message with
+ * string content): the message's own `cache_control`, else its last marked part's; it sits at the message's end.
  */
 function messageMark(m: { cache_control?: unknown; content?: TextOrParts }): CacheControl | undefined {
   const own = toCacheControl(m.cache_control);
@@ -36,34 +37,26 @@ function nonEmpty<T>(content: string | T[], index: number): string | T[] {
   return content;
 }
 
-function convertMessage(m: OpenAIChatMessage, index: number): ChatMessage[] {
-  if (m.role === 'user') return [convertUser(m, index)];
-  if (m.role === 'system' || m.role === 'developer') {
-    const split = splitSystem(m);
-    if (split) return split;
-  }
-  return [withMark(convertOther(m, index), messageMark(m))];
+function convertMessage(m: OpenAIChatMessage, index: number): ChatMessage | ChatMessage[] {
+  if (m.role === 'user') return convertUser(m, index);
+  if ((m.role === 'system' || m.role === 'developer') && typeof m.content !== 'string') return systemParts(m.content, toCacheControl(m.cache_control), index);
+  return withMark(convertOther(m, index), messageMark(m));
 }
 
-type SystemMessage = Extract<ChatMessage, { role: 'system' }>;
-
 /**
- * A system or developer message with a marked part: one system message per non-empty part, each with its own
- * mark (the message's own mark on the last), so a breakpoint stays where the client put it, before the parts
- * that follow (which may change from call to call), as on `/v1/messages`. A mark on an empty part moves to the
- * part before it. Undefined when no part is marked (the parts are joined into one message, as before).
+ * A system or developer message with content parts. Marked parts: in segments (see `systemSegments`), a marked
+ * part ending one, the message's own mark a mark on its last part, the parts of a segment joined as without marks;
+ * so a breakpoint stays where the client put it, before the parts that follow (which may change from call to
+ * call), as on `/v1/messages`, and a mark on the last part only keeps the one message. Without a mark left (none,
+ * or only on empty parts before any text), the parts joined into one message, as before.
  */
-function splitSystem(m: Extract<OpenAIChatMessage, { role: 'system' | 'developer' }>): SystemMessage[] | undefined {
-  if (typeof m.content === 'string' || !m.content.some((p) => toCacheControl(p.cache_control))) return undefined;
-  const out: SystemMessage[] = [];
-  for (const p of m.content) {
-    const mark = toCacheControl(p.cache_control);
-    if (p.text !== '') out.push(withMark<SystemMessage>({ role: 'system', content: p.text }, mark));
-    else if (mark && out.length > 0) out[out.length - 1]!.cacheControl = mark;
-  }
-  if (out.length === 0) return undefined;
-  withMark(out[out.length - 1]!, toCacheControl(m.cache_control));
-  return out;
+function systemParts(parts: Array<{ type: 'text'; text: string; cache_control?: unknown }>, own: CacheControl | undefined, index: number): ChatMessage | ChatMessage[] {
+  nonEmpty(parts, index);
+  const blocks: SystemBlock[] = parts.map((p) => ({ text: p.text, mark: toCacheControl(p.cache_control) }));
+  if (own) blocks[blocks.length - 1]!.mark = own;
+  const segments = systemSegments(blocks, '');
+  if (!segments) return { role: 'system', content: joinText(parts) };
+  return segments.length === 1 ? segments[0]! : segments;
 }
 
 /**
@@ -122,7 +115,30 @@ function stops(stop: string | string[] | null | undefined): string[] | undefined
 
 /** A validated OpenAI chat request as the engine-neutral `GenerateRequest`. */
 export function chatToGenerateRequest(body: OpenAIChatRequest): GenerateRequest {
-  const req: GenerateRequest = { messages: body.messages.flatMap(convertMessage) };
+  return convertChatRequest(body).request;
+}
+
+/**
+ * A validated OpenAI chat request as the engine-neutral `GenerateRequest`, and where its messages came from when a
+ * system message became several (errors then name the client's message, not core's).
+ */
+export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
+  const messages: ChatMessage[] = [];
+  let paths: Array<number | 'system'> | undefined;
+  body.messages.forEach((m, i) => {
+    const converted = convertMessage(m, i);
+    if (!Array.isArray(converted)) {
+      messages.push(converted);
+      paths?.push(i);
+      return;
+    }
+    paths ??= messages.map((_, j) => j);
+    for (const c of converted) {
+      messages.push(c);
+      paths.push(i);
+    }
+  });
+  const req: GenerateRequest = { messages };
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   if (maxTokens != null) req.maxTokens = maxTokens;
   if (body.temperature != null) req.temperature = body.temperature;
@@ -153,7 +169,7 @@ export function chatToGenerateRequest(body: OpenAIChatRequest): GenerateRequest 
   if (format) req.responseFormat = format;
   if (body.user) req.user = body.user;
   if (body.reasoning_effort != null) req.reasoning = { effort: body.reasoning_effort };
-  return req;
+  return { request: req, messagePaths: paths };
 }
 
 /** A validated legacy completion request: the prompt becomes one user message. */

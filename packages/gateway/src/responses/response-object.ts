@@ -1,5 +1,6 @@
 import type { FinishReason, RouterResult, Usage } from '@llmrr/core';
 import { llmrrInfo } from '../http/llmrr-info.js';
+import { answerUsage } from '../schemas/answer-usage.js';
 import type { OpenAIResponse, OpenAIResponsesRequest, ResponsesOutputItem, ResponsesUsage } from '../schemas/openai-responses.js';
 
 /** The request fields a `response` object echoes back (what the call ran with). */
@@ -146,7 +147,7 @@ export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'r
 
 /** A router result as a finished `response` object. */
 export function toResponseObject(result: RouterResult, options: { createdAt: number; echo: ResponseEcho; explain: boolean; output?: ResponsesOutputItem[] }): OpenAIResponse {
-  const response = responseObject(result.requestId, result.deployment, options.createdAt, options.echo, responseStatus(result.finishReason), options.output ?? outputItems(result), toResponsesUsage(result.usage));
+  const response = responseObject(result.requestId, result.deployment, options.createdAt, options.echo, responseStatus(result.finishReason), options.output ?? outputItems(result), toResponsesUsage(answerUsage(result)));
   response.llmrr = llmrrInfo(result, options.explain);
   return response;
 }

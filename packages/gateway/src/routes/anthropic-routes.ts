@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import { toAnthropicMessage } from '../anthropic/message-response.js';
 import { countTokensRoute } from '../anthropic/count-tokens-route.js';
 import { AnthropicStreamEncoder } from '../anthropic/stream-encoder.js';
-import { checkThinkingBudget, messagesToGenerateRequest } from '../anthropic/to-generate-request.js';
+import { checkThinkingBudget, convertMessagesRequest } from '../anthropic/to-generate-request.js';
 import type { AppEnv, GatewayDeps } from '../calls/context.js';
 import { postModelEndpoint } from '../calls/model-endpoint.js';
 import { postRoute } from '../calls/model-route.js';
@@ -23,9 +23,11 @@ export function registerAnthropicRoutes(app: Hono<AppEnv>, deps: GatewayDeps): v
     build(body, { headers }) {
       const ext = routerExtension(headers, body.llmrr);
       checkThinkingBudget(body);
+      const { request, messagePaths } = convertMessagesRequest(body);
       return {
         model: body.model,
-        request: messagesToGenerateRequest(body),
+        request,
+        messagePaths,
         stream: body.stream === true,
         ext,
         render: (result) => toAnthropicMessage(result, { explain: ext.explain === true }),

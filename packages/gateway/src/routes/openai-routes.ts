@@ -7,7 +7,7 @@ import { routerExtension } from '../calls/router-extension.js';
 import { toChatCompletion } from '../openai/chat-response.js';
 import { ChatStreamEncoder } from '../openai/chat-stream-encoder.js';
 import { CompletionStreamEncoder, toTextCompletion } from '../openai/completion-stream-encoder.js';
-import { chatToGenerateRequest, completionToGenerateRequest } from '../openai/to-generate-request.js';
+import { completionToGenerateRequest, convertChatRequest } from '../openai/to-generate-request.js';
 import { responsesEndpoint } from '../responses/responses-endpoint.js';
 import { OpenAIChatRequestSchema } from '../schemas/openai-chat.js';
 import { OpenAICompletionRequestSchema } from '../schemas/openai-completions.js';
@@ -28,9 +28,11 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
       if (body.stream_options && !body.stream) {
         throw new LLMError({ code: 'invalid_request', message: 'stream_options is only allowed when stream is true', param: 'stream_options' });
       }
+      const { request, messagePaths } = convertChatRequest(body);
       return {
         model: body.model,
-        request: chatToGenerateRequest(body),
+        request,
+        messagePaths,
         stream: body.stream === true,
         ext,
         render: (result) => toChatCompletion(result, { created, explain: ext.explain === true }),

@@ -11,7 +11,8 @@ export const OpenAIUsageSchema = z.object({
   prompt_tokens: nullish(z.number()),
   completion_tokens: nullish(z.number()),
   total_tokens: nullish(z.number()),
-  prompt_tokens_details: nullish(z.object({ cached_tokens: nullish(z.number()) })),
+  /** `cache_write_tokens`: prompt-cache writes, part of `prompt_tokens` (OpenRouter's field, and the llmrr gateway's). */
+  prompt_tokens_details: nullish(z.object({ cached_tokens: nullish(z.number()), cache_write_tokens: nullish(z.number()) })),
   completion_tokens_details: nullish(z.object({ reasoning_tokens: nullish(z.number()) })),
   /** DeepSeek reports prompt-cache hits here. */
   prompt_cache_hit_tokens: nullish(z.number()),

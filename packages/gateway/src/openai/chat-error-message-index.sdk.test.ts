@@ -1,0 +1,61 @@
+import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
+import type OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { startWireUpstreams } from '../test-support/wire-upstreams.js';
+
+// LiteLLM-style cache_control on /v1/chat/completions: a system message whose marked part is not its last becomes
+// several core messages (segments, schemas/system-segments.ts), so core's message indexes are not the client's
+// after it. An error a deployment raises about a later message must still name the client's message
+// (`ModelCall.messagePaths`, schemas/client-message-paths.ts), not shift only because a cache hint was added.
+// (First written as a review test of c14333b, which named messages.3.)
+
+let claudeUp: AnthropicWireServer;
+let openaiUp: OpenAIWireServer;
+let geminiUp: GeminiWireServer;
+let gw: SdkGateway;
+
+beforeAll(async () => {
+  ({ anthropic: claudeUp, openai: openaiUp, gemini: geminiUp } = await startWireUpstreams());
+  gw = await servedGateway({
+    models: [{ name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities: ['chat', 'streaming', 'tools'] }],
+    upstreams: [claudeUp, openaiUp, geminiUp],
+  });
+});
+afterAll(() => gw?.close());
+
+/** A conversation whose assistant tool call (messages.2) has arguments that are not JSON. */
+function body(mark: boolean): OpenAI.ChatCompletionCreateParamsNonStreaming {
+  return {
+    model: 'claude',
+    messages: [
+      { role: 'system', content: [{ type: 'text', text: 'A long style guide.', ...(mark ? { cache_control: { type: 'ephemeral' } } : {}) }, { type: 'text', text: 'Today is Thursday.' }] },
+      { role: 'user', content: 'Weather in Paris?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'Sunny' },
+    ],
+    tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+  } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming;
+}
+
+describe('a cache mark on a system part must not renumber the messages in error answers', () => {
+  it('the 400 for bad tool-call arguments names messages.2 (the assistant message) with and without the mark', async () => {
+    const unmarked = await gw.openai().chat.completions.create(body(false)).catch((e: unknown) => e);
+    expect(unmarked).toMatchObject({ status: 400, param: 'messages.2.toolCalls.0.arguments' });
+    const marked = await gw.openai().chat.completions.create(body(true)).catch((e: unknown) => e);
+    // Not 'messages.3.toolCalls.0.arguments' (messages.3 is the client's tool message): the system message in
+    // two segments counts once.
+    expect(marked).toMatchObject({ status: 400, param: 'messages.2.toolCalls.0.arguments' });
+    expect(claudeUp.requests).toHaveLength(0);
+  });
+
+  it('streamed: the same 400, before the stream opens', async () => {
+    const streamed = await gw
+      .openai()
+      .chat.completions.create({ ...body(true), stream: true } as unknown as OpenAI.ChatCompletionCreateParamsStreaming)
+      .catch((e: unknown) => e);
+    expect(streamed).toMatchObject({ status: 400, param: 'messages.2.toolCalls.0.arguments' });
+    expect((streamed as Error).message).toContain('messages.2.toolCalls.0.arguments');
+    expect(claudeUp.requests).toHaveLength(0);
+  });
+});
