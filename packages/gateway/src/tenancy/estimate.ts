@@ -42,20 +42,43 @@ function longer(a: PromptCacheMark | undefined, b: PromptCacheMark | undefined):
   return a === '1h' || b === '1h' ? '1h' : (a ?? b);
 }
 
-/** Depth to which `providerOptions` are searched for a verbatim `cache_control` (blocks sit at depth 3-4). */
-const PROVIDER_OPTIONS_DEPTH = 6;
+/**
+ * Depth to which `providerOptions` are searched for a verbatim `cache_control` (`providerOptions` itself is
+ * depth 0). Anthropic's deepest marked blocks sit at depth 10: `anthropic.messages[i].content[j]` is at 5, a
+ * tool_result's text, image, search-result or document block at 7, a search result's text at 9, the text of a
+ * document with a `content` source inside a tool_result at 10. Deeper objects are tool inputs and schemas,
+ * where a `cache_control` key is no mark; the bound only caps the work for odd in-process objects.
+ */
+const PROVIDER_OPTIONS_DEPTH = 32;
 
-/** The longest TTL among verbatim `cache_control` fields in provider options (e.g. Anthropic system blocks). */
-function verbatimMark(value: unknown, depth: number): PromptCacheMark | undefined {
-  if (depth > PROVIDER_OPTIONS_DEPTH || typeof value !== 'object' || value === null) return undefined;
+/**
+ * The longest TTL among verbatim `cache_control` fields in provider options (e.g. Anthropic system blocks,
+ * message content blocks, the blocks of a tool_result). Breadth first, every object searched once at the
+ * shallowest depth it is reached (so a cyclic or shared in-process object ends the search), without recursion.
+ */
+function verbatimMark(root: object): PromptCacheMark | undefined {
+  const seen = new Set<object>([root]);
+  let level: object[] = [root];
   let found: PromptCacheMark | undefined;
-  if (Array.isArray(value)) {
-    for (const item of value) if ((found = longer(found, verbatimMark(item, depth + 1))) === '1h') return found;
-    return found;
-  }
-  for (const [key, item] of Object.entries(value)) {
-    found = longer(found, key === 'cache_control' ? markOf(item) : verbatimMark(item, depth + 1));
-    if (found === '1h') return found;
+  for (let depth = 0; depth <= PROVIDER_OPTIONS_DEPTH && level.length > 0; depth++) {
+    const next: object[] = [];
+    const visit = (item: unknown): void => {
+      if (typeof item === 'object' && item !== null && !seen.has(item)) {
+        seen.add(item);
+        next.push(item);
+      }
+    };
+    for (const value of level) {
+      if (Array.isArray(value)) {
+        for (const item of value) visit(item);
+        continue;
+      }
+      for (const [key, item] of Object.entries(value)) {
+        if (key !== 'cache_control') visit(item);
+        else if ((found = longer(found, markOf(item))) === '1h') return found;
+      }
+    }
+    level = next;
   }
   return found;
 }
@@ -71,7 +94,7 @@ export function promptCacheMark(request: GenerateRequest): PromptCacheMark | und
     if (Array.isArray(m.content)) for (const part of m.content) found = longer(found, markOf(part.cacheControl));
   }
   for (const t of request.tools ?? []) found = longer(found, markOf(t.cacheControl));
-  if (found !== '1h' && request.providerOptions) found = longer(found, verbatimMark(request.providerOptions, 0));
+  if (found !== '1h' && request.providerOptions) found = longer(found, verbatimMark(request.providerOptions));
   return found;
 }
 
@@ -88,12 +111,43 @@ export function maxInputRate(price: ModelPrice, mark: PromptCacheMark | undefine
   return mark === '1h' ? Math.max(rate, price.cacheWrite1h ?? fiveMinutes) : rate;
 }
 
+/** A rate in pico-dollars a token, as `computeCost` charges it (USD per 1M tokens x 1e6, rounded; 0 when not above 0). */
+function picoPerToken(usdPerMillion: number): number {
+  return usdPerMillion > 0 ? Math.round(usdPerMillion * 1e6) : 0;
+}
+
 /**
- * The most a request can cost on any of the given deployments (USD): prompt estimate (`inputTokens`, else
- * `estimateInputTokens`) at the input price plus max output tokens at the output price. A request with
- * prompt-cache marks may have its whole prompt written to the cache, so its prompt is priced at the dearest
- * write rate its marks allow (`maxInputRate`: Claude 1.25x input for 5 minutes, 2x for 1 hour); a request
- * without marks is priced at the input rate as before. Deployments without a price count as 0.
+ * `inputTokens` at `inputRate` plus `outputTokens` at `outputRate` (USD per 1M tokens), in USD rounded up to
+ * the nano-dollar: summed in integer pico-dollars as `computeCost` prices (exact; BigInt past 2^53), so the
+ * bound never falls a floating-point rounding short of what `computeCost` charges at those rates (a cascade's
+ * rate, 0.27 + 3.75 = 4.02, times 1125 tokens is 4522.499... in floating point). Token counts that are not
+ * finite non-negative numbers, and rates too large for a safe integer, keep the plain floating-point product.
+ */
+function boundUsd(inputTokens: number, inputRate: number, outputTokens: number, outputRate: number): number {
+  const input = Math.ceil(inputTokens);
+  const output = Math.ceil(outputTokens);
+  const inPico = picoPerToken(inputRate);
+  const outPico = picoPerToken(outputRate);
+  if (!(input >= 0 && output >= 0 && Number.isSafeInteger(input) && Number.isSafeInteger(output) && Number.isSafeInteger(inPico) && Number.isSafeInteger(outPico))) {
+    return (inputTokens * inputRate + outputTokens * outputRate) / 1_000_000;
+  }
+  const pico = input * inPico + output * outPico;
+  if (Number.isSafeInteger(pico)) {
+    const rest = pico % 1000;
+    return ((pico - rest) / 1000 + (rest > 0 ? 1 : 0)) / 1e9;
+  }
+  return Number((BigInt(input) * BigInt(inPico) + BigInt(output) * BigInt(outPico) + 999n) / 1000n) / 1e9;
+}
+
+/**
+ * The most a request can cost on any of the given deployments (USD, rounded up to the nano-dollar): prompt
+ * estimate (`inputTokens`, else `estimateInputTokens`) at the input price plus max output tokens at the output
+ * price. A request with prompt-cache marks may have its whole prompt written to the cache, so its prompt is
+ * priced at the dearest write rate its marks allow (`maxInputRate`: Claude 1.25x input for 5 minutes, 2x for
+ * 1 hour); a request without marks is priced at the input rate as before. A cascade's price (core's
+ * `models()`) sums each step's dearest marked rate into its write prices, so over a cascade this bounds both
+ * steps, the weak one charging the prompt as input and the strong one writing it. Deployments without a price
+ * count as 0.
  */
 export function estimateMaxCostUsd(request: GenerateRequest, deployments: readonly DeploymentInfo[], defaultMaxOutputTokens: number, inputTokens = estimateInputTokens(request)): number {
   const mark = promptCacheMark(request);
@@ -101,7 +155,7 @@ export function estimateMaxCostUsd(request: GenerateRequest, deployments: readon
   for (const d of deployments) {
     if (!d.price) continue;
     const out = request.maxTokens ?? d.config.maxOutputTokens ?? defaultMaxOutputTokens;
-    const cost = (inputTokens * maxInputRate(d.price, mark) + out * d.price.output) / 1_000_000;
+    const cost = boundUsd(inputTokens, maxInputRate(d.price, mark), out, d.price.output);
     if (cost > max) max = cost;
   }
   return max;

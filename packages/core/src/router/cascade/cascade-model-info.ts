@@ -30,42 +30,68 @@ function find(list: readonly DeploymentInfo[], name: string): DeploymentInfo | u
   return info;
 }
 
-/**
- * The optional prices a step's price is combined on, each with the rate it stands for when absent (as
- * `ModelPrice` documents it and `computeCost` charges it): reads and 5-minute writes at `input`, 1-hour
- * writes at `cacheWrite`, then `input`. A combined field is set when either side has it; when neither does,
- * it stays absent and its fallback (itself combined) gives the same rate.
- */
-const OPTIONAL_RATES: readonly { field: 'cachedInput' | 'cacheWrite' | 'cacheWrite1h'; rate: (p: ModelPrice) => number }[] = [
-  { field: 'cachedInput', rate: (p) => p.cachedInput ?? p.input },
-  { field: 'cacheWrite', rate: (p) => p.cacheWrite ?? p.input },
-  { field: 'cacheWrite1h', rate: (p) => p.cacheWrite1h ?? p.cacheWrite ?? p.input },
-];
+type OptionalRate = { field: 'cachedInput' | 'cacheWrite' | 'cacheWrite1h'; rate: (p: ModelPrice) => number };
 
-function combine(a: ModelPrice, b: ModelPrice, op: (x: number, y: number) => number): ModelPrice {
+/**
+ * Combines the optional prices of two prices: a field is set when either side has it, from each side's
+ * `rate`; when neither has it, it stays absent and its fallback (itself combined) gives the same rate.
+ */
+function combine(a: ModelPrice, b: ModelPrice, rates: readonly OptionalRate[], op: (x: number, y: number) => number): ModelPrice {
   const out: ModelPrice = { input: op(a.input, b.input), output: op(a.output, b.output) };
-  for (const { field, rate } of OPTIONAL_RATES) {
+  for (const { field, rate } of rates) {
     if (a[field] !== undefined || b[field] !== undefined) out[field] = op(rate(a), rate(b));
   }
   return out;
 }
 
+/**
+ * Each optional price with the rate it stands for when absent (as `ModelPrice` documents it and
+ * `computeCost` charges it): reads and 5-minute writes at `input`, 1-hour writes at `cacheWrite`, then `input`.
+ */
+const CHARGED_RATES: readonly OptionalRate[] = [
+  { field: 'cachedInput', rate: (p) => p.cachedInput ?? p.input },
+  { field: 'cacheWrite', rate: (p) => p.cacheWrite ?? p.input },
+  { field: 'cacheWrite1h', rate: (p) => p.cacheWrite1h ?? p.cacheWrite ?? p.input },
+];
+
+/**
+ * For a cascade: reads as charged, and for each write price the dearest rate one step may charge a prompt
+ * token that a mark of that TTL covers. A mark is a request, not a charge: a provider that caches without
+ * writes (OpenAI, DeepSeek, Gemini; LiteLLM's rows give them `cache_creation_input_token_cost: 0`) charges
+ * the token as input, Anthropic charges the write. A 1-hour mark allows the 5-minute rate too (Anthropic's
+ * engine demotes a 1-hour mark that follows a 5-minute one).
+ */
+const MARKED_RATES: readonly OptionalRate[] = [
+  CHARGED_RATES[0]!,
+  { field: 'cacheWrite', rate: (p) => Math.max(p.input, p.cacheWrite ?? p.input) },
+  { field: 'cacheWrite1h', rate: (p) => Math.max(p.input, p.cacheWrite ?? p.input, p.cacheWrite1h ?? p.cacheWrite ?? p.input) },
+];
+
 /** The dearest of each kind (an alias step: whichever member answers, it costs at most this). */
 function maxPrice(a: ModelPrice, b: ModelPrice): ModelPrice {
-  return combine(a, b, Math.max);
+  return combine(a, b, CHARGED_RATES, Math.max);
 }
 
-/** The sum of each kind (a cascade: one call may run both steps). */
+/**
+ * A cascade's price (one call may run both steps): input, output and cache reads summed kind by kind, and
+ * each write price the sum of what each step may charge a token under a mark of that TTL (`MARKED_RATES`):
+ * the steps may treat one marked token differently (the weak one as input, the strong one as a write), so
+ * summing kind by kind would not bound the call. The dearest prompt rate of this price under a mark (as the
+ * gateway's budget reservation takes it: `max(input, cacheWrite[, cacheWrite1h])`) is then the most both
+ * steps can charge a prompt token together. Whenever each step's write prices are at least its input price
+ * (Anthropic's, or none given), this is the plain sum of each kind.
+ */
 function sumPrice(a: ModelPrice | undefined, b: ModelPrice | undefined): ModelPrice | undefined {
   if (!a) return b;
   if (!b) return a;
-  return combine(a, b, (x, y) => x + y);
+  return combine(a, b, MARKED_RATES, (x, y) => x + y);
 }
 
 /**
  * A cascade as a model in `models()`: engine `cascade`, the capabilities both steps have, the sum of their
- * prices (the most one call can cost per token: both steps), the weak deployment's live stats (every call
- * runs it), and `cascade` with its definition. Undefined when its weak or strong model is not in `list`.
+ * prices (the most one call can cost per token: both steps; a marked token at each step's dearest rate, see
+ * `sumPrice`), the weak deployment's live stats (every call runs it), and `cascade` with its definition.
+ * Undefined when its weak or strong model is not in `list`.
  */
 export function cascadeModelInfo(c: ResolvedCascade, list: readonly DeploymentInfo[]): DeploymentInfo | undefined {
   const weak = find(list, c.weak);
