@@ -1,6 +1,7 @@
 import type { FinishReason, ToolCall } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
-import { outputItems } from './response-object.js';
+import type { OpenAIResponsesRequest } from '../schemas/openai-responses.js';
+import { outputItems, responseEcho } from './response-object.js';
 
 const call: ToolCall = { id: 'call_a', name: 'f', arguments: '{"a":' };
 
@@ -32,5 +33,30 @@ describe('outputItems (the non-streamed output)', () => {
   it('gives the reasoning as a summary part and as reasoning_text content', () => {
     const [reasoning] = outputItems({ requestId: 'req_abc', text: 'A', reasoning: 'Think.', toolCalls: [], finishReason: 'stop' });
     expect(reasoning).toEqual({ type: 'reasoning', id: 'rs_abc', summary: [{ type: 'summary_text', text: 'Think.' }], content: [{ type: 'reasoning_text', text: 'Think.' }], status: 'completed' });
+  });
+});
+
+describe('responseEcho: text.format in the schema\u2019s key order', () => {
+  const format = (f: unknown) => JSON.stringify(responseEcho({ model: 'm', input: 'hi', text: { format: f } } as OpenAIResponsesRequest).text.format);
+  const schema = { type: 'object', properties: { name: { type: 'string' } } };
+
+  it('a json_schema format as the Vercel AI SDK orders it is echoed as zod orders it (and as the gateway echoed it before)', () => {
+    expect(format({ type: 'json_schema', strict: true, name: 'response', description: 'A recipe.', schema })).toBe(
+      '{"type":"json_schema","name":"response","schema":{"type":"object","properties":{"name":{"type":"string"}}},"description":"A recipe.","strict":true}',
+    );
+    expect(format({ strict: null, schema, name: 'r', type: 'json_schema' })).toBe('{"type":"json_schema","name":"r","schema":{"type":"object","properties":{"name":{"type":"string"}}},"strict":null}');
+  });
+
+  it('other keys follow the schema\u2019s, in the order sent; the schema itself keeps its order', () => {
+    expect(format({ x: 1, type: 'json_schema', name: 'r', y: 2, schema: { b: 1, a: 2 } })).toBe('{"type":"json_schema","name":"r","schema":{"b":1,"a":2},"x":1,"y":2}');
+    expect(format({ extra: 1, type: 'text' })).toBe('{"type":"text","extra":1}');
+    expect(format({ type: 'json_object', name: 'ignored' })).toBe('{"type":"json_object","name":"ignored"}');
+  });
+
+  it('no format echoes the text format; an own __proto__ key is not copied (nor does it become the prototype)', () => {
+    expect(JSON.stringify(responseEcho({ model: 'm', input: 'hi' } as OpenAIResponsesRequest).text)).toBe('{"format":{"type":"text"},"verbosity":"medium"}');
+    const echoed = responseEcho({ model: 'm', input: 'hi', text: { format: JSON.parse('{"type":"text","__proto__":{"x":1}}') } } as OpenAIResponsesRequest).text.format;
+    expect(Object.keys(echoed)).toEqual(['type']);
+    expect(Object.getPrototypeOf(echoed)).toBe(Object.prototype);
   });
 });

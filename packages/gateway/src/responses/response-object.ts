@@ -20,13 +20,36 @@ export function responseEcho(body: OpenAIResponsesRequest): ResponseEcho {
     // comes back whole, as summary and content).
     reasoning: { effort: body.reasoning?.effort ?? null, summary: null },
     temperature: body.temperature ?? 1,
-    text: { format: body.text?.format ?? { type: 'text' }, verbosity: body.text?.verbosity ?? 'medium' },
+    text: { format: body.text?.format ? formatInSchemaOrder(body.text.format) : { type: 'text' }, verbosity: body.text?.verbosity ?? 'medium' },
     tool_choice: choice == null ? 'auto' : typeof choice === 'string' ? choice : { type: 'function', name: choice.name ?? '' },
     tools: (body.tools ?? []).map((t) => ({ type: 'function' as const, name: t.name ?? '', description: t.description ?? null, parameters: t.parameters ?? null, strict: t.strict ?? null })),
     top_p: body.top_p ?? 1,
     user: body.user ?? null,
     metadata: body.metadata ?? {},
   };
+}
+
+type TextFormat = NonNullable<NonNullable<OpenAIResponsesRequest['text']>['format']>;
+
+/** The keys of `ResponsesTextFormatSchema`'s variants, in the schema's order. */
+const JSON_SCHEMA_FORMAT_KEYS = ['type', 'name', 'schema', 'description', 'strict'] as const;
+const FORMAT_KEYS = ['type'] as const;
+
+/**
+ * `text.format` with its keys in the order zod's copy gives them: the schema's keys that are there first (`type`;
+ * for json_schema then `name`, `schema`, `description`, `strict`), then the other keys as sent. The fast check
+ * hands on the client's own object (the Vercel AI SDK sends `{ type, strict, name, description, schema }`), the
+ * schema its copy, so without this the echo's bytes would depend on the path that validated the body (and
+ * differ from what the gateway answered when json_schema formats always went through zod). A few keys copied
+ * once per request.
+ */
+function formatInSchemaOrder(format: TextFormat): ResponseEcho['text']['format'] {
+  const from = format as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of format.type === 'json_schema' ? JSON_SCHEMA_FORMAT_KEYS : FORMAT_KEYS) if (k in from) out[k] = from[k];
+  // Neither path hands on an own `__proto__` key; skipping it keeps `out`'s prototype whatever the caller.
+  for (const k in from) if (k !== '__proto__' && !Object.hasOwn(out, k)) out[k] = from[k];
+  return out as ResponseEcho['text']['format'];
 }
 
 /** `req_<hex>` -> `<hex>`: the suffix every id of one answer shares. */

@@ -2,6 +2,7 @@ import { LLMError, REASONING_EFFORTS } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { validateBody } from '../http/validate.js';
+import { responseEcho } from '../responses/response-object.js';
 import { ABSENT, agree, draws, junk, ownKeysDeep, positiveInts, strings, viaJson, withProto, type Pool } from '../test-support/fast-check-agreement.js';
 import {
   isWellFormedFunctionCall,
@@ -17,6 +18,7 @@ import {
   ResponsesFunctionCallItemSchema,
   ResponsesFunctionCallOutputItemSchema,
   ResponsesInputMessageSchema,
+  type OpenAIResponsesRequest,
 } from './openai-responses.js';
 
 /** Generated bodies and input items: mostly well-formed, often broken in one place (seeded, so reproducible). */
@@ -89,14 +91,16 @@ function generator(seed: number) {
           strict: field([true, false, null], 0.5),
         })
       : pick(junk);
-  const jsonSchemaFormat = () =>
-    obj({
-      type: 'json_schema',
-      name: chance(0.05) ? ABSENT : name(),
-      schema: chance(0.05) ? ABSENT : schema(),
-      description: field(['The answer.', null], 0.7),
-      strict: field([true, false, null], 0.5),
-    });
+  // In the schema's key order, or in the Vercel AI SDK's ({ type, strict, name, description, schema }), which the
+  // fast path hands on as sent (the echo must give the same bytes either way).
+  const jsonSchemaFormat = () => {
+    const type = 'json_schema';
+    const n = chance(0.05) ? ABSENT : name();
+    const s = chance(0.05) ? ABSENT : schema();
+    const description = field(['The answer.', null], 0.7);
+    const strict = field([true, false, null], 0.5);
+    return chance(0.5) ? obj({ type, name: n, schema: s, description, strict }) : obj({ type, strict, name: n, description, schema: s });
+  };
   const reasoning = () =>
     ok()
       ? obj({
@@ -110,7 +114,7 @@ function generator(seed: number) {
       ? obj({
           format: chance(0.4)
             ? jsonSchemaFormat()
-            : field([{ type: 'text' }, { type: 'json_object' }, { type: 'text', extra: 1 }, withProto({ type: 'text' }), { type: 'xml' }, {}, null], 0.3),
+            : field([{ type: 'text' }, { type: 'json_object' }, { type: 'text', extra: 1 }, { extra: 1, type: 'json_object' }, withProto({ type: 'text' }), { type: 'xml' }, {}, null], 0.3),
           verbosity: field(['low', 'medium', 'high', 'max', null]),
         })
       : pick(junk);
@@ -183,9 +187,16 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
     // Per kind: fast-accepted bodies, and bodies the schema refuses with an issue in that field.
     const agent = { tools: { accepted: 0, broken: 0 }, reasoning: { accepted: 0, broken: 0 }, json_schema: { accepted: 0, broken: 0 } };
     const fieldOf = { tools: 'tools', reasoning: 'reasoning', json_schema: 'text' } as const;
+    let echoed = 0;
     const counted = (v: unknown) => {
       const fast = isWellFormedResponsesRequest(v);
       const issues = fast ? [] : (OpenAIResponsesRequestSchema.safeParse(v).error?.issues ?? []);
+      if (fast) {
+        // The answer echoes the body (key order and all): the same bytes as when the schema's copy is echoed.
+        const viaSchema = OpenAIResponsesRequestSchema.parse(v) as OpenAIResponsesRequest;
+        expect(JSON.stringify(responseEcho(v as OpenAIResponsesRequest))).toBe(JSON.stringify(responseEcho(viaSchema)));
+        echoed++;
+      }
       for (const kind of agentKinds(v)) {
         if (fast) agent[kind].accepted++;
         else if (issues.some((i) => i.path[0] === fieldOf[kind])) agent[kind].broken++;
@@ -203,6 +214,7 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
     expect(agent.reasoning.broken).toBeGreaterThan(300);
     expect(agent.json_schema.accepted).toBeGreaterThan(50);
     expect(agent.json_schema.broken).toBeGreaterThan(100);
+    expect(echoed).toBe(accepted);
   });
 
   const items: Array<[string, z.ZodType, (v: unknown) => boolean, (g: Generator) => unknown]> = [
@@ -333,15 +345,67 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
     class Params {
       type = 'object';
     }
-    for (const parameters of [new Params(), new Date(0), new Map()]) {
+    const own = (extra: object) => Object.assign({ type: 'object' }, extra);
+    for (const parameters of [new Params(), new Date(0), new Map(), own({ constructor: Params }), own({ [Symbol('s')]: 1 })]) {
       const body = { model: 'm', input: 'hi', tools: [{ type: 'function', name: 'f', parameters }] };
       expect(isWellFormedResponsesRequest(body)).toBe(false);
       expect(OpenAIResponsesRequestSchema.safeParse(body).success).toBe(false);
     }
+  });
+
+  it('metadata (a record too) that JSON never makes: refused, or accepted but copied, by the schema; left to it', () => {
+    class Tags {
+      k = 'v';
+    }
+    const cases: Array<[unknown, boolean]> = [
+      [new Tags(), false],
+      [Object.assign({ k: 'v' }, { constructor: Tags }), false],
+      [{ k: 'v', [Symbol('s')]: 'v' }, false],
+      [Object.assign(Object.create(null) as object, { k: 'v' }), true],
+    ];
+    for (const [metadata, schemaAccepts] of cases) {
+      const body = { model: 'm', input: 'hi', metadata };
+      expect(isWellFormedResponsesRequest(body)).toBe(false);
+      expect(OpenAIResponsesRequestSchema.safeParse(body).success).toBe(schemaAccepts);
+    }
+  });
+
+  it('objects JSON never makes that the schema accepts but copies (a null prototype, a non-enumerable symbol key): left to the schema', () => {
     const bare = Object.assign(Object.create(null) as object, { type: 'object' });
-    const withBare = { model: 'm', input: 'hi', tools: [{ type: 'function', name: 'f', parameters: bare }] };
-    expect(isWellFormedResponsesRequest(withBare)).toBe(true);
-    expect(OpenAIResponsesRequestSchema.safeParse(withBare).success).toBe(true);
+    const hidden = Object.defineProperty({ type: 'object' }, Symbol('s'), { value: 1, enumerable: false });
+    for (const parameters of [bare, hidden]) {
+      const body = { model: 'm', input: 'hi', tools: [{ type: 'function', name: 'f', parameters }] };
+      expect(isWellFormedResponsesRequest(body)).toBe(false);
+      const zod = OpenAIResponsesRequestSchema.safeParse(body);
+      expect(zod.success).toBe(true);
+      const copy = zod.data!.tools![0]!.parameters!;
+      expect(copy).not.toBe(parameters);
+      expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+      expect(Object.getOwnPropertySymbols(copy)).toEqual([]);
+    }
+  });
+
+  it('own constructor keys the schema takes as they are (JSON makes a string one; `Object` itself): the fast check accepts them too', () => {
+    for (const parameters of [JSON.parse('{"type":"object","constructor":"x"}') as unknown, { type: 'object', constructor: Object }]) {
+      const body = { model: 'm', input: 'hi', tools: [{ type: 'function', name: 'f', parameters }] };
+      expect(isWellFormedResponsesRequest(body)).toBe(true);
+      const zod = OpenAIResponsesRequestSchema.safeParse(body);
+      expect(zod.success).toBe(true);
+      expect(ownKeysDeep(zod.data)).toEqual(ownKeysDeep(body));
+    }
+  });
+
+  it('tool and json_schema names: the same verdict as the schema\u2019s pattern for every character up to U+00FF (and a few past it), at every length up to 65', () => {
+    const chars = [...Array.from({ length: 256 }, (_, c) => String.fromCharCode(c)), '\u0660', '\u212a', '\ud83d\ude00', '\ud83d'];
+    const names = [...chars.flatMap((c) => [c, `a${c}`, `${c}a`]), ...Array.from({ length: 66 }, (_, n) => 'x'.repeat(n)), 'a\n'];
+    for (const name of names) {
+      for (const body of [
+        { model: 'm', input: 'hi', tools: [{ type: 'function', name }] },
+        { model: 'm', input: 'hi', text: { format: { type: 'json_schema', name, schema: {} } } },
+      ]) {
+        expect({ name, fast: isWellFormedResponsesRequest(body) }).toEqual({ name, fast: OpenAIResponsesRequestSchema.safeParse(body).success });
+      }
+    }
   });
 
   it('the include values are the schema\u2019s', () => {

@@ -167,22 +167,38 @@ function isTool(t: unknown): boolean {
   );
 }
 
-/** The tool and json_schema name pattern of the schemas. */
-const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+/**
+ * The schemas' tool and json_schema name pattern, `/^[a-zA-Z0-9_-]{1,64}$/`, as a loop over the characters
+ * (cheaper than the regex test on V8: it pays for the symbol-key check of `isJsonRecord` on a tool body).
+ */
 function isToolName(v: unknown): boolean {
-  return typeof v === 'string' && TOOL_NAME.test(v);
+  if (typeof v !== 'string' || v.length === 0 || v.length > 64) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45)) return false;
+  }
+  return true;
 }
 
 /**
- * `boundedJson(z.record(z.string(), z.unknown()))` (tool parameters, a json_schema's schema): a plain object
- * nesting at most MAX_JSON_DEPTH levels. The record's copy drops an own `__proto__` key of the object itself
- * (`isObject` refuses it); the values inside are kept as they are (`z.unknown`), own `__proto__` keys and
- * all, so the check accepts those as the schema does.
+ * `boundedJson(z.record(z.string(), z.unknown()))` (tool parameters, a json_schema's schema): an object that
+ * zod's record takes as it is and copies key for key, nesting at most MAX_JSON_DEPTH levels. The record's
+ * copy is a plain `{}` of the object's own enumerable string keys, without an own `__proto__` key (`isObject`
+ * refuses one); the values inside are kept as they are (`z.unknown`), own `__proto__` keys and all, so the
+ * check accepts those as the schema does. What JSON.parse never makes is left to the schema: a prototype other
+ * than `Object.prototype` (a null prototype too, which the record accepts but copies into a plain object), an
+ * own `constructor` function other than `Object` (the record refuses most), any own symbol key (the record
+ * refuses an enumerable one and drops the others).
  */
 function isJsonRecord(v: unknown): boolean {
-  if (!isObject(v)) return false;
-  const proto: unknown = Object.getPrototypeOf(v);
-  return (proto === Object.prototype || proto === null) && nestsWithin(v, 1);
+  return isPlainRecord(v) && nestsWithin(v, 1);
+}
+
+/** An object a `z.record(z.string(), ...)` takes as it is and copies key for key (see `isJsonRecord`). */
+function isPlainRecord(v: unknown): v is Record<string, unknown> {
+  if (!isObject(v) || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  const ctor = v.constructor;
+  return (ctor === Object || typeof ctor !== 'function') && Object.getOwnPropertySymbols(v).length === 0;
 }
 
 /**
@@ -193,7 +209,11 @@ function isJsonRecord(v: unknown): boolean {
 function nestsWithin(v: object, level: number): boolean {
   if (level > MAX_JSON_DEPTH) return false;
   if (Array.isArray(v)) {
-    for (const x of v as unknown[]) if (typeof x === 'object' && x !== null && !nestsWithin(x, level + 1)) return false;
+    // An index loop (holes read as undefined, as `jsonDepthExceeds` sees them): cheaper than the iterator.
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === 'object' && x !== null && !nestsWithin(x, level + 1)) return false;
+    }
     return true;
   }
   const o = v as Record<string, unknown>;
@@ -218,9 +238,9 @@ function isSummary(v: unknown): boolean {
   return SUMMARIES.has(v);
 }
 
-/** Keys of at most 64 characters, string values of at most 512 (`isObject` refuses a `__proto__` key). */
+/** A record (`isPlainRecord`) of keys of at most 64 characters, string values of at most 512. */
 function isMetadata(v: unknown): boolean {
-  if (!isObject(v)) return false;
+  if (!isPlainRecord(v)) return false;
   for (const k in v) {
     const value = v[k];
     if (k.length > 64 || typeof value !== 'string' || value.length > 512) return false;
