@@ -139,6 +139,24 @@ describe('cacheKey and prompt-cache breakpoints', () => {
     expect(onePart).toEqual(before);
   });
 
+  it('leaves out a system message\'s parts (its text is content): marked parts share the unmarked key', async () => {
+    const m5 = { type: 'ephemeral' } as const;
+    const joined = 'Header\nIdentity\nLong prompt';
+    const plain: GenerateRequest = { messages: [{ role: 'system', content: joined }, { role: 'user', content: 'q' }] };
+    const withParts: GenerateRequest = {
+      messages: [
+        { role: 'system', content: joined, parts: [{ type: 'text', text: 'Header' }, { type: 'text', text: 'Identity', cacheControl: m5 }, { type: 'text', text: 'Long prompt', cacheControl: m5 }] },
+        { role: 'user', content: 'q' },
+      ],
+    };
+    const before = structuredClone(withParts);
+    expect(await cacheKey(withParts, scope)).toBe(await cacheKey(plain, scope));
+    expect(withParts).toEqual(before);
+    // The text is content: another content is another key, whatever the parts say.
+    const other: GenerateRequest = { messages: [{ role: 'system', content: 'Header\n\nIdentity\nLong prompt', parts: withParts.messages[0]!.role === 'system' ? withParts.messages[0]!.parts! : [] }, { role: 'user', content: 'q' }] };
+    expect(await cacheKey(other, scope)).not.toBe(await cacheKey(plain, scope));
+  });
+
   it('still tells apart requests that differ in anything else', async () => {
     const a: GenerateRequest = { messages: [{ role: 'user', content: 'Hi', cacheControl: { type: 'ephemeral' } }] };
     const b: GenerateRequest = { messages: [{ role: 'user', content: 'Hi!', cacheControl: { type: 'ephemeral' } }] };

@@ -69,17 +69,27 @@ function unmarked<T>(item: T): T {
   return rest as T;
 }
 
+/** A system message's `parts` (its text in the client's blocks, for their marks): its text is `content`. */
+function hasSystemParts(item: unknown): boolean {
+  return typeof item === 'object' && item !== null && (item as { role?: unknown }).role === 'system' && 'parts' in item;
+}
+
 /**
- * Messages or tools without their `cacheControl` (and message parts without theirs), so that breakpoints never
- * split the cache. The array itself is returned when nothing carries one: requests without breakpoints hash
- * exactly as before (no key version bump), and pay no copy. Also used by the semantic cache's namespace.
+ * Messages or tools without their `cacheControl` (and message parts without theirs, and system messages without
+ * their `parts`, whose text is their `content`), so that breakpoints never split the cache. The array itself is
+ * returned when nothing carries one: requests without breakpoints hash exactly as before (no key version bump),
+ * and pay no copy. Also used by the semantic cache's namespace.
  */
 export function withoutCacheControl<T extends ChatMessage | ToolDefinition>(items: readonly T[]): readonly T[] {
   if (!Array.isArray(items)) return items;
   const partMarked = (item: T) => Array.isArray((item as { content?: unknown }).content) && ((item as { content: unknown[] }).content).some(hasMark);
-  if (!items.some((item) => hasMark(item) || partMarked(item))) return items;
+  if (!items.some((item) => hasMark(item) || partMarked(item) || hasSystemParts(item))) return items;
   return items.map((item) => {
-    const out = unmarked(item);
+    let out = unmarked(item);
+    if (hasSystemParts(out)) {
+      const { parts: _, ...rest } = out as T & { parts?: unknown };
+      out = rest as T;
+    }
     if (!partMarked(item)) return out;
     return { ...out, content: (item as { content: unknown[] }).content.map(unmarked) } as T;
   });

@@ -37,6 +37,23 @@ describe('breakpoints and the semantic cache', () => {
     expect(await semanticNamespace(marked, scope, 'emb')).toBe(await semanticNamespace(plain, scope, 'emb'));
   });
 
+  it('leaves out a system message\'s parts (the client\'s marked blocks; its text is content)', async () => {
+    const withParts: GenerateRequest = {
+      ...plain,
+      messages: [
+        {
+          role: 'system',
+          content: 'You answer questions about the attached contract.',
+          parts: [{ type: 'text', text: 'You answer questions ' }, { type: 'text', text: 'about the attached contract.', cacheControl: m5 }],
+        },
+        ...plain.messages.slice(1),
+      ],
+    };
+    const before = structuredClone(withParts);
+    expect(await semanticNamespace(withParts, scope, 'emb')).toBe(await semanticNamespace(plain, scope, 'emb'));
+    expect(withParts).toEqual(before);
+  });
+
   it('leaves the namespace of an unmarked request as it was (the same material, nothing stripped)', () => {
     const material = canonicalJson({
       v: SEMANTIC_NAMESPACE_VERSION,

@@ -9,8 +9,8 @@ export const SEMANTIC_NAMESPACE_VERSION = 1;
 /**
  * The request fields besides the question that decide the answer: they must match exactly. `cacheControl`
  * (prompt-cache breakpoints change the bill, never the answer) is not one of them, and is taken off tools and
- * the context messages and their parts, as the exact-cache key does (`withoutCacheControl`): unmarked requests
- * hash as before.
+ * the context messages and their parts (and a system message's `parts`, whose text is its `content`), as the
+ * exact-cache key does (`withoutCacheControl`): unmarked requests hash as before.
  */
 const EXACT_FIELDS = ['tools', 'toolChoice', 'responseFormat', 'maxTokens', 'temperature', 'topP', 'stop', 'seed', 'reasoning', 'providerOptions'] as const;
 

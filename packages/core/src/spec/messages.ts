@@ -63,9 +63,14 @@ export interface ToolCall {
  * with a breakpoint become separate system blocks where the provider takes several (Anthropic), so each
  * keeps its own; elsewhere system messages go as they always do (the OpenAI-compatible engine sends each as
  * it is, Gemini and Anthropic without breakpoints join them).
+ *
+ * A system message's `parts`: the same prompt as the client's separate blocks, each with its own cache
+ * breakpoint, for providers that take several system blocks (Anthropic: one system block per non-empty part,
+ * the message's own `cacheControl` on the last); `content` stays the joined text every other engine sends (and
+ * the caches key on). Set it only when a part carries a mark. The exact and semantic caches leave it out.
  */
 export type ChatMessage =
-  | { role: 'system'; content: string; cacheControl?: CacheControl }
+  | { role: 'system'; content: string; parts?: TextPart[]; cacheControl?: CacheControl }
   | { role: 'user'; content: string | ContentPart[]; name?: string; cacheControl?: CacheControl }
   | {
       role: 'assistant';

@@ -5,14 +5,16 @@ import { clearRequests, servedGateway, type SdkGateway } from '../test-support/s
 import { startWireUpstreams } from '../test-support/wire-upstreams.js';
 
 // A cache mark is a billing hint: it must change neither what the gateway asks of the router nor what a
-// provider that ignores marks receives (anthropic/to-generate-request.ts, schemas/system-segments.ts):
+// provider that ignores marks receives (anthropic/to-generate-request.ts, schemas/marked-system-message.ts):
 // - core's exact-cache key ignores breakpoints (core cache-key.ts: "so that breakpoints never split the cache"),
 //   so a marked one-block question must convert as the unmarked one does (a string, the mark on the message);
 // - a user message's text blocks are joined into one string with or without a mark on the last block, so a
 //   message Claude Code marked on one turn and not on the next reaches Anthropic in one shape: the prefix cached
 //   at its end is the next turn's prefix;
-// - system blocks are joined as without marks up to each marked block, so the common shape (only the last block
-//   marked) gives OpenAI-compatible deployments one system message and Gemini the same systemInstruction.
+// - system blocks are joined as without marks into one system message, wherever the marks are (the blocks with
+//   their marks go along as its `parts`, for the Anthropic engine only), so OpenAI-compatible deployments get one
+//   system message and Gemini the same systemInstruction (marks-keep-system-text.sdk.test.ts: Claude Code's
+//   real prompt, with an earlier block marked too).
 // (First written as the review tests of c14333b, which found each of these broken.)
 
 let claudeUp: AnthropicWireServer;

@@ -78,8 +78,11 @@ const sentToClaude = () => claudeUp.requests.at(-1)!.body as { system: unknown; 
 
 function expectBreakpoints(): void {
   const body = sentToClaude();
-  // The blocks up to the marked one joined with "\n", as without the mark: one system block carrying it.
-  expect(body.system).toEqual([{ type: 'text', text: 'You are a weather assistant.\nA long style guide that is the same on every call.', cache_control: EPH }]);
+  // The client's system blocks as it sent them, the mark on its block (other deployments get the "\n" join).
+  expect(body.system).toEqual([
+    { type: 'text', text: 'You are a weather assistant.' },
+    { type: 'text', text: 'A long style guide that is the same on every call.', cache_control: EPH },
+  ]);
   expect(body.tools.map((t) => (t as { cache_control?: unknown }).cache_control)).toEqual([undefined, EPH]);
   expect(body.messages.at(-1)!.content).toEqual([{ type: 'text', text: 'Weather in Paris?', cache_control: EPH }]);
 }

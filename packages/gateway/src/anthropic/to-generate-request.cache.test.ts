@@ -7,8 +7,8 @@ import { messagesToGenerateRequest } from './to-generate-request.js';
 
 // /v1/messages `cache_control` -> the core breakpoints (commit 87f9971): message-level on a user turn's joined text
 // (a mark on its last block), part-level where the parts are kept (an earlier text block marked, images),
-// message-level on the core message that carries the block otherwise, system blocks in segments ending at each
-// marked block, tools and the top level as they are; thinking blocks drop it.
+// message-level on the core message that carries the block otherwise, marked system blocks as the one system
+// message's `parts` (its content the unmarked join), tools and the top level as they are; thinking blocks drop it.
 
 const EPH = { type: 'ephemeral' } as const;
 const H1 = { type: 'ephemeral', ttl: '1h' } as const;
@@ -34,7 +34,7 @@ describe('/v1/messages cache_control -> core breakpoints', () => {
     expect(convert({ system: 'plain' }).messages[0]).toEqual({ role: 'system', content: 'plain' });
   });
 
-  it('marked system blocks: segments, each marked block ending one (its blocks joined with "\n"); an empty block\u2019s mark moves back', () => {
+  it('marked system blocks: one message, the unmarked join as content, the non-empty blocks with their marks as parts; an empty block\u2019s mark moves back', () => {
     const req = convert({
       system: [
         { type: 'text', text: 'rules' },
@@ -43,35 +43,44 @@ describe('/v1/messages cache_control -> core breakpoints', () => {
         { type: 'text', text: '', cache_control: M5 },
       ],
     });
-    expect(req.messages.slice(0, 2)).toEqual([
-      { role: 'system', content: 'rules\nlong context', cacheControl: H1 },
-      { role: 'system', content: 'today', cacheControl: M5 },
+    expect(req.messages).toEqual([
+      {
+        role: 'system',
+        content: 'rules\nlong context\ntoday\n',
+        parts: [{ type: 'text', text: 'rules' }, { type: 'text', text: 'long context', cacheControl: H1 }, { type: 'text', text: 'today', cacheControl: M5 }],
+      },
+      { role: 'user', content: 'hi' },
     ]);
-    expect(req.messages[2]).toEqual({ role: 'user', content: 'hi' });
   });
 
-  it('a mark on the last system block only: the one message the unmarked blocks give, with the mark', () => {
+  it('a mark on the last system block only: the content the unmarked blocks give', () => {
     const blocks = (mark: boolean) => [
       { type: 'text', text: 'You are Claude Code.' },
       { type: 'text', text: '' },
       { type: 'text', text: 'Long rules.', ...(mark ? { cache_control: EPH } : {}) },
     ];
     expect(convert({ system: blocks(false) }).messages[0]).toEqual({ role: 'system', content: 'You are Claude Code.\n\nLong rules.' });
-    expect(convert({ system: blocks(true) }).messages[0]).toEqual({ role: 'system', content: 'You are Claude Code.\n\nLong rules.', cacheControl: EPH });
+    expect(convert({ system: blocks(true) }).messages[0]).toEqual({
+      role: 'system',
+      content: 'You are Claude Code.\n\nLong rules.',
+      parts: [{ type: 'text', text: 'You are Claude Code.' }, { type: 'text', text: 'Long rules.', cacheControl: EPH }],
+    });
     expect(convert({ system: blocks(true) }).messages).toHaveLength(2);
   });
 
-  it('unmarked blocks after the last mark: one last unmarked message (left out when all of them are empty)', () => {
+  it('unmarked blocks after the last mark, empty ones too: in the content with their separators, in one message', () => {
     const req = convert({ system: [{ type: 'text', text: 'a', cache_control: EPH }, { type: 'text', text: 'b' }, { type: 'text', text: 'c' }] });
-    expect(req.messages.slice(0, 2)).toEqual([
-      { role: 'system', content: 'a', cacheControl: EPH },
-      { role: 'system', content: 'b\nc' },
+    expect(req.messages).toEqual([
+      { role: 'system', content: 'a\nb\nc', parts: [{ type: 'text', text: 'a', cacheControl: EPH }, { type: 'text', text: 'b' }, { type: 'text', text: 'c' }] },
+      { role: 'user', content: 'hi' },
     ]);
     const trailingEmpty = convert({ system: [{ type: 'text', text: 'a', cache_control: EPH }, { type: 'text', text: '' }] });
     expect(trailingEmpty.messages).toEqual([
-      { role: 'system', content: 'a', cacheControl: EPH },
+      { role: 'system', content: 'a\n', parts: [{ type: 'text', text: 'a', cacheControl: EPH }] },
       { role: 'user', content: 'hi' },
     ]);
+    // A mark with no text before it: nowhere to go, dropped; the prompt converts as unmarked.
+    expect(convert({ system: [{ type: 'text', text: '', cache_control: EPH }, { type: 'text', text: 'a' }] }).messages[0]).toEqual({ role: 'system', content: '\na' });
   });
 
   it('user text: a mark on the last block is the message\u2019s (the text joined as without it); a mark on an earlier block or an image keeps the parts', () => {
@@ -157,7 +166,7 @@ describe('/v1/messages cache_control -> core breakpoints', () => {
   it('count_tokens takes and maps the same marks', () => {
     const body = validateBody(AnthropicCountTokensRequestSchema, { ...base, system: [{ type: 'text', text: 's', cache_control: EPH }], cache_control: H1 });
     const req = messagesToGenerateRequest({ ...body, max_tokens: 1 });
-    expect(req.messages[0]).toEqual({ role: 'system', content: 's', cacheControl: EPH });
+    expect(req.messages[0]).toEqual({ role: 'system', content: 's', parts: [{ type: 'text', text: 's', cacheControl: EPH }] });
     expect(req.cacheControl).toEqual(H1);
   });
 });

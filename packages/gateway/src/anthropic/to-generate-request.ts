@@ -2,7 +2,7 @@ import { LLMError, type CacheControl, type ChatMessage, type ContentPart, type G
 import type { AnthropicMessagesRequest } from '../schemas/anthropic-messages.js';
 import { toCacheControl, withMark } from '../schemas/cache-control.js';
 import type { ConvertedRequest } from '../schemas/client-message-paths.js';
-import { systemSegments } from '../schemas/system-segments.js';
+import { markedSystemMessage } from '../schemas/marked-system-message.js';
 
 type Param = AnthropicMessagesRequest['messages'][number];
 type Block = Exclude<Param['content'], string>[number];
@@ -163,18 +163,17 @@ function anthropicOutputConfig(body: AnthropicMessagesRequest, reasoning: Reason
 }
 
 /**
- * `system`: its text blocks joined with "\n" into one system message, as always. With marks, in segments (see
- * `systemSegments`): each marked block ends one, so the common shapes (a mark on the last block only) give that
- * same one message with its mark, and only a mark on an earlier block gives several (the Anthropic engine sends
- * them as separate system blocks; the OpenAI-compatible engine sends several system messages, Gemini joins them
- * with "\n\n"). A mark on an empty block, which Anthropic refuses, moves to the nearest non-empty block before it;
- * a mark with nowhere to go is dropped, and without a mark left the prompt converts as without marks.
+ * `system`: its text blocks joined with "\n" into one system message, as always, marks or not (so every engine
+ * but Anthropic's sends the same text, and the caches see the same request). With marks, that message also carries
+ * the blocks with their marks as `parts` (see `markedSystemMessage`), which the Anthropic engine sends as the
+ * client did: a mark on an empty block, which Anthropic refuses, moves to the nearest non-empty block before it; a
+ * mark with nowhere to go is dropped, and without a mark left there are no `parts`.
  */
 function systemMessages(system: AnthropicMessagesRequest['system']): ChatMessage[] {
   if (system === undefined) return [];
-  if (typeof system !== 'string') {
-    const segments = system.some((b) => b.cache_control) ? systemSegments(system.map((b) => ({ text: b.text, mark: toCacheControl(b.cache_control) })), '\n') : undefined;
-    if (segments) return segments;
+  if (typeof system !== 'string' && system.some((b) => b.cache_control)) {
+    const marked = markedSystemMessage(system.map((b) => ({ text: b.text, mark: toCacheControl(b.cache_control) })), '\n');
+    if (marked) return [marked];
   }
   const text = typeof system === 'string' ? system : system.map((b) => b.text).join('\n');
   return text === '' ? [] : [{ role: 'system', content: text }];

@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 import { startWireUpstreams } from '../test-support/wire-upstreams.js';
 
-// LiteLLM-style cache_control on /v1/chat/completions: a system message whose marked part is not its last becomes
-// several core messages (segments, schemas/system-segments.ts), so core's message indexes are not the client's
-// after it. An error a deployment raises about a later message must still name the client's message
-// (`ModelCall.messagePaths`, schemas/client-message-paths.ts), not shift only because a cache hint was added.
-// (First written as a review test of c14333b, which named messages.3.)
+// LiteLLM-style cache_control on /v1/chat/completions: a system message whose marked part is not its last stays
+// one core message (its marked parts kept as `parts` for the Anthropic engine, schemas/marked-system-message.ts),
+// so core's message indexes stay the client's. An error a deployment raises about a later message names the
+// client's message, not shifted because a cache hint was added. (First written as a review test of c14333b, which
+// named messages.3 when the system message became two.)
 
 let claudeUp: AnthropicWireServer;
 let openaiUp: OpenAIWireServer;
@@ -43,8 +43,8 @@ describe('a cache mark on a system part must not renumber the messages in error 
     const unmarked = await gw.openai().chat.completions.create(body(false)).catch((e: unknown) => e);
     expect(unmarked).toMatchObject({ status: 400, param: 'messages.2.toolCalls.0.arguments' });
     const marked = await gw.openai().chat.completions.create(body(true)).catch((e: unknown) => e);
-    // Not 'messages.3.toolCalls.0.arguments' (messages.3 is the client's tool message): the system message in
-    // two segments counts once.
+    // Not 'messages.3.toolCalls.0.arguments' (messages.3 is the client's tool message): the marked system message
+    // counts once.
     expect(marked).toMatchObject({ status: 400, param: 'messages.2.toolCalls.0.arguments' });
     expect(claudeUp.requests).toHaveLength(0);
   });

@@ -29,7 +29,7 @@ describe('/v1/chat/completions cache_control -> core breakpoints', () => {
     ]);
   });
 
-  it('assistant and tool messages (joined text in the core): a part\u2019s or the message\u2019s mark, at the message\u2019s end; a system message with a marked part: one per part', () => {
+  it('assistant and tool messages (joined text in the core): a part\u2019s or the message\u2019s mark, at the message\u2019s end; a system message with a marked part: one message, its parts kept', () => {
     const req = convert({
       messages: [
         { role: 'system', content: [{ type: 'text', text: 'long ', cache_control: H1 }, { type: 'text', text: 'rules' }] },
@@ -42,30 +42,30 @@ describe('/v1/chat/completions cache_control -> core breakpoints', () => {
       ],
     });
     expect(req.messages).toEqual([
-      { role: 'system', content: 'long ', cacheControl: H1 },
-      { role: 'system', content: 'rules' },
+      { role: 'system', content: 'long rules', parts: [{ type: 'text', text: 'long ', cacheControl: H1 }, { type: 'text', text: 'rules' }] },
       { role: 'system', content: 'be brief', cacheControl: EPH },
       { role: 'user', content: 'q' },
       { role: 'assistant', content: null, toolCalls: [{ id: 'c1', name: 'f', arguments: '{}' }], cacheControl: H1 },
       { role: 'tool', toolCallId: 'c1', content: 'r', cacheControl: EPH },
-      { role: 'system', content: 's', cacheControl: H1 },
+      { role: 'system', content: 's', parts: [{ type: 'text', text: 's', cacheControl: H1 }] },
     ]);
   });
 
   it('system parts: unmarked ones are joined as before; an empty marked part gives its mark to the part before', () => {
     expect(convert({ messages: [{ role: 'developer', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b', cache_control: null }] }] }).messages).toEqual([{ role: 'system', content: 'ab' }]);
     const req = convert({ messages: [{ role: 'system', content: [{ type: 'text', text: 'static' }, { type: 'text', text: '', cache_control: H1 }, { type: 'text', text: 'today' }] }] });
-    expect(req.messages).toEqual([
-      { role: 'system', content: 'static', cacheControl: H1 },
-      { role: 'system', content: 'today' },
-    ]);
+    expect(req.messages).toEqual([{ role: 'system', content: 'statictoday', parts: [{ type: 'text', text: 'static', cacheControl: H1 }, { type: 'text', text: 'today' }] }]);
   });
 
-  it('system parts with the last one marked (or the message): the one message the unmarked parts give, with the mark', () => {
-    const parts = (mark: boolean) => [{ type: 'text', text: 'You are terse. ' }, { type: 'text', text: 'Long rules.', ...(mark ? { cache_control: EPH } : {}) }];
+  it('system parts marked anywhere (or the message): the content the unmarked parts give, the marks on the parts', () => {
+    const parts = (mark: boolean) => [{ type: 'text', text: 'You are terse. ', ...(mark ? { cache_control: EPH } : {}) }, { type: 'text', text: 'Long rules.', ...(mark ? { cache_control: EPH } : {}) }];
     expect(convert({ messages: [{ role: 'system', content: parts(false) }] }).messages).toEqual([{ role: 'system', content: 'You are terse. Long rules.' }]);
-    expect(convert({ messages: [{ role: 'system', content: parts(true) }] }).messages).toEqual([{ role: 'system', content: 'You are terse. Long rules.', cacheControl: EPH }]);
-    expect(convert({ messages: [{ role: 'developer', content: parts(false), cache_control: H1 }] }).messages).toEqual([{ role: 'system', content: 'You are terse. Long rules.', cacheControl: H1 }]);
+    expect(convert({ messages: [{ role: 'system', content: parts(true) }] }).messages).toEqual([
+      { role: 'system', content: 'You are terse. Long rules.', parts: [{ type: 'text', text: 'You are terse. ', cacheControl: EPH }, { type: 'text', text: 'Long rules.', cacheControl: EPH }] },
+    ]);
+    expect(convert({ messages: [{ role: 'developer', content: parts(false), cache_control: H1 }] }).messages).toEqual([
+      { role: 'system', content: 'You are terse. Long rules.', parts: [{ type: 'text', text: 'You are terse. ' }, { type: 'text', text: 'Long rules.', cacheControl: H1 }] },
+    ]);
   });
 
   it('a dropped mark (on an empty first part) changes nothing: the parts joined as without it', () => {
@@ -73,7 +73,7 @@ describe('/v1/chat/completions cache_control -> core breakpoints', () => {
     expect(req.messages).toEqual([{ role: 'system', content: 'ab' }]);
   });
 
-  it('where a system message becomes several, each core message knows its client message (for error answers)', () => {
+  it('one core message per client message, marked system messages too: core\u2019s indexes are the client\u2019s (no message paths)', () => {
     const body = validateBody(OpenAIChatRequestSchema, {
       model: 'm',
       messages: [
@@ -82,9 +82,8 @@ describe('/v1/chat/completions cache_control -> core breakpoints', () => {
       ],
     });
     const { request, messagePaths } = convertChatRequest(body);
-    expect(request.messages.map((m) => m.role)).toEqual(['system', 'system', 'user']);
-    expect(messagePaths).toEqual([0, 0, 1]);
-    expect(convertChatRequest(validateBody(OpenAIChatRequestSchema, { model: 'm', messages: [{ role: 'user', content: 'q' }] })).messagePaths).toBeUndefined();
+    expect(request.messages.map((m) => m.role)).toEqual(['system', 'user']);
+    expect(messagePaths).toBeUndefined();
   });
 
   it('tools[i].cache_control; null and absent marks add nothing', () => {

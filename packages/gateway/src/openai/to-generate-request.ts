@@ -1,7 +1,7 @@
 import { LLMError, type CacheControl, type ChatMessage, type ContentPart, type GenerateRequest, type ResponseFormat, type ToolChoice, type ToolDefinition } from '@llmrr/core';
 import { toCacheControl, withMark } from '../schemas/cache-control.js';
 import type { ConvertedRequest } from '../schemas/client-message-paths.js';
-import { systemSegments, type SystemBlock } from '../schemas/system-segments.js';
+import { markedSystemMessage, type SystemBlock } from '../schemas/marked-system-message.js';
 import type { OpenAIChatMessage, OpenAIChatRequest } from '../schemas/openai-chat.js';
 import type { OpenAICompletionRequest } from '../schemas/openai-completions.js';
 
@@ -37,26 +37,23 @@ function nonEmpty<T>(content: string | T[], index: number): string | T[] {
   return content;
 }
 
-function convertMessage(m: OpenAIChatMessage, index: number): ChatMessage | ChatMessage[] {
+function convertMessage(m: OpenAIChatMessage, index: number): ChatMessage {
   if (m.role === 'user') return convertUser(m, index);
   if ((m.role === 'system' || m.role === 'developer') && typeof m.content !== 'string') return systemParts(m.content, toCacheControl(m.cache_control), index);
   return withMark(convertOther(m, index), messageMark(m));
 }
 
 /**
- * A system or developer message with content parts. Marked parts: in segments (see `systemSegments`), a marked
- * part ending one, the message's own mark a mark on its last part, the parts of a segment joined as without marks;
- * so a breakpoint stays where the client put it, before the parts that follow (which may change from call to
- * call), as on `/v1/messages`, and a mark on the last part only keeps the one message. Without a mark left (none,
- * or only on empty parts before any text), the parts joined into one message, as before.
+ * A system or developer message with content parts: one system message, the parts joined as without marks. With
+ * marked parts it also carries them as `parts` with their marks (see `markedSystemMessage`; the message's own mark
+ * a mark on its last part), which the Anthropic engine sends as separate system blocks, each breakpoint where the
+ * client put it, as on `/v1/messages`; every other engine sends the joined text.
  */
-function systemParts(parts: Array<{ type: 'text'; text: string; cache_control?: unknown }>, own: CacheControl | undefined, index: number): ChatMessage | ChatMessage[] {
+function systemParts(parts: Array<{ type: 'text'; text: string; cache_control?: unknown }>, own: CacheControl | undefined, index: number): ChatMessage {
   nonEmpty(parts, index);
   const blocks: SystemBlock[] = parts.map((p) => ({ text: p.text, mark: toCacheControl(p.cache_control) }));
   if (own) blocks[blocks.length - 1]!.mark = own;
-  const segments = systemSegments(blocks, '');
-  if (!segments) return { role: 'system', content: joinText(parts) };
-  return segments.length === 1 ? segments[0]! : segments;
+  return markedSystemMessage(blocks, '') ?? { role: 'system', content: joinText(parts) };
 }
 
 /**
@@ -119,25 +116,11 @@ export function chatToGenerateRequest(body: OpenAIChatRequest): GenerateRequest 
 }
 
 /**
- * A validated OpenAI chat request as the engine-neutral `GenerateRequest`, and where its messages came from when a
- * system message became several (errors then name the client's message, not core's).
+ * A validated OpenAI chat request as the engine-neutral `GenerateRequest`. Each client message is one core message
+ * (a marked system message too), so `messagePaths` is undefined: core's message indexes are the client's.
  */
 export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
-  const messages: ChatMessage[] = [];
-  let paths: Array<number | 'system'> | undefined;
-  body.messages.forEach((m, i) => {
-    const converted = convertMessage(m, i);
-    if (!Array.isArray(converted)) {
-      messages.push(converted);
-      paths?.push(i);
-      return;
-    }
-    paths ??= messages.map((_, j) => j);
-    for (const c of converted) {
-      messages.push(c);
-      paths.push(i);
-    }
-  });
+  const messages: ChatMessage[] = body.messages.map(convertMessage);
   const req: GenerateRequest = { messages };
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   if (maxTokens != null) req.maxTokens = maxTokens;
@@ -169,7 +152,7 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
   if (format) req.responseFormat = format;
   if (body.user) req.user = body.user;
   if (body.reasoning_effort != null) req.reasoning = { effort: body.reasoning_effort };
-  return { request: req, messagePaths: paths };
+  return { request: req, messagePaths: undefined };
 }
 
 /** A validated legacy completion request: the prompt becomes one user message. */

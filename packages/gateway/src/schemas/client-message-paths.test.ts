@@ -16,6 +16,16 @@ describe('withClientMessagePath', () => {
     expect(twelve).toMatchObject({ param: 'messages.0', message: 'messages.0 and messages.12' });
   });
 
+  it('OpenAI\u2019s form `messages.[N]` (param and text), kept in that form; [1] is not [12]', () => {
+    const e = withClientMessagePath(error('messages.[2].role', "messages.[2]: role 'tool' must follow tool_calls (not messages.[12])"), ['system', 0, 1]);
+    expect(e).toMatchObject({ param: 'messages.[1].role', message: "messages.[1]: role 'tool' must follow tool_calls (not messages.[12])" });
+    expect(withClientMessagePath(error('messages.[0].content', 'x'), ['system', 0])).toMatchObject({ param: 'system.content' });
+    const same = error('messages.[1].role', 'x');
+    expect(withClientMessagePath(same, [0, 1])).toBe(same);
+    const malformed = error('messages.[1.role', 'x');
+    expect(withClientMessagePath(malformed, ['system', 0])).toBe(malformed);
+  });
+
   it('the error itself where nothing changes: no paths, no param, another param, the same index, an index out of range', () => {
     const same = error('messages.1.content', 'x');
     expect(withClientMessagePath(same, undefined)).toBe(same);

@@ -208,8 +208,36 @@ function jsonTool(format: Exclude<ResponseFormat, { type: 'text' }>, name: strin
 }
 
 /**
+ * One system message's blocks: its text as one block with the message's mark; with `parts` carrying a mark, one
+ * block per non-empty part with its own mark (the message's mark on the last one), as the client sent them. An
+ * empty system message or part is not sent, and its mark with it. `parts` without any mark: the text as one block
+ * (what every other engine sends).
+ */
+function systemBlocks(message: Extract<ChatMessage, { role: 'system' }>, i: number, ctx: ErrorContext): AnthropicSystemBlock[] {
+  const own = toAnthropicCacheControl(message.cacheControl, `messages.${i}.cacheControl`, ctx);
+  const parts = message.parts;
+  if (parts !== undefined) {
+    if (!Array.isArray(parts)) throw invalid(ctx, `messages.${i}.parts`, `messages.${i}.parts must be an array of text parts`);
+    const blocks: AnthropicSystemBlock[] = [];
+    parts.forEach((part, k) => {
+      const param = `messages.${i}.parts.${k}`;
+      if (typeof part !== 'object' || part === null || part.type !== 'text' || typeof part.text !== 'string') {
+        throw invalid(ctx, param, `${param} must be a text part { type: "text", text: string }`);
+      }
+      const mark = toAnthropicCacheControl(part.cacheControl, `${param}.cacheControl`, ctx);
+      if (part.text !== '') blocks.push(marked({ type: 'text', text: part.text }, mark));
+    });
+    const last = blocks.at(-1);
+    if (last && own) blocks[blocks.length - 1] = marked(last, own);
+    if (blocks.some((b) => b.cache_control !== undefined)) return blocks;
+  }
+  return message.content === '' ? [] : [marked({ type: 'text', text: message.content }, own)];
+}
+
+/**
  * Our request -> an Anthropic Messages body. System messages (wherever they are) join into `system` (one
- * text block each instead when one of them carries a cache breakpoint);
+ * text block each instead when one of them carries a cache breakpoint, and one per part of a system message
+ * whose `parts` carry breakpoints);
  * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see docs/core/anthropic.md).
  * Throws `invalid_request` / `unsupported` LLMErrors naming the offending field.
  */
@@ -222,10 +250,9 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   const turns: AnthropicRequestMessage[] = [];
   request.messages.forEach((message, i) => {
     if (message.role === 'system') {
-      const mark = toAnthropicCacheControl(message.cacheControl, `messages.${i}.cacheControl`, ctx);
-      // An empty system message is not sent, and its mark with it.
-      if (message.content !== '') system.push(marked({ type: 'text', text: message.content }, mark));
-      systemMarked ||= mark !== undefined && message.content !== '';
+      const blocks = systemBlocks(message, i, ctx);
+      system.push(...blocks);
+      systemMarked ||= blocks.some((b) => b.cache_control !== undefined);
       return;
     }
     const converted = convertMessage(message, i, ctx);
