@@ -121,6 +121,12 @@ export interface GenerateRequest {
    * forward as the conversation grows (Anthropic's top-level `cache_control`). Ignored elsewhere.
    */
   cacheControl?: CacheControl;
+  /**
+   * A caller-chosen key grouping requests that share a long prompt prefix (OpenAI's `prompt_cache_key`): sent
+   * to providers that route their prompt cache by it, and a key of the router's prompt-cache affinity (requests
+   * with the same key prefer the deployment that served the last one). Never changes the answer.
+   */
+  promptCacheKey?: string;
   /** Escape hatch: provider-specific body fields, keyed by provider name (`openai`, `anthropic`, ...). */
   providerOptions?: Record<string, Record<string, unknown>>;
 }
