@@ -67,7 +67,9 @@ export interface ToolCall {
  * A system message's `parts`: the same prompt as the client's separate blocks, each with its own cache
  * breakpoint, for providers that take several system blocks (Anthropic: one system block per non-empty part,
  * the message's own `cacheControl` on the last); `content` stays the joined text every other engine sends (and
- * the caches key on). Set it only when a part carries a mark. The exact and semantic caches leave it out.
+ * the caches key on). Set it only when a part carries a mark. The exact and semantic caches leave it out, so
+ * `parts` must hold the same text as `content` (joined with the client's separator): nothing checks it, and an
+ * Anthropic deployment answers the `parts` text.
  */
 export type ChatMessage =
   | { role: 'system'; content: string; parts?: TextPart[]; cacheControl?: CacheControl }

@@ -85,13 +85,14 @@ function verbatimMark(root: object): PromptCacheMark | undefined {
 
 /**
  * The longest prompt-cache TTL the request asks for: its `cacheControl`, those of its messages, their parts
- * and its tools, and `cache_control` given verbatim in `providerOptions`. Undefined when there is none.
+ * (a system message's marked `parts` too) and its tools, and `cache_control` given verbatim in `providerOptions`. Undefined when there is none.
  */
 export function promptCacheMark(request: GenerateRequest): PromptCacheMark | undefined {
   let found = markOf(request.cacheControl);
   for (const m of request.messages) {
     found = longer(found, markOf(m.cacheControl));
     if (Array.isArray(m.content)) for (const part of m.content) found = longer(found, markOf(part.cacheControl));
+    if (m.role === 'system' && m.parts) for (const part of m.parts) found = longer(found, markOf(part.cacheControl));
   }
   for (const t of request.tools ?? []) found = longer(found, markOf(t.cacheControl));
   if (found !== '1h' && request.providerOptions) found = longer(found, verbatimMark(request.providerOptions));
