@@ -9,6 +9,7 @@ import {
   LimitsSchema,
   ModelConfigSchema,
   PriceSchema,
+  PromptCacheAffinitySchema,
   RetrySchema,
   RouterConfigSchema,
   RouterConfigV2Schema,
@@ -78,6 +79,13 @@ function registry(): z.core.$ZodRegistry<Meta> {
     batchConcurrency: 'Most concurrent calls in `batch`.',
     options: 'Strategy-specific options, by strategy name.',
     cascades: 'Cascades: virtual models callers select by name, answered by a weak model unless a verifier flags its answer.',
+    promptCacheAffinity: 'Requests with cache marks or a promptCacheKey prefer the deployment that served their cached prefix last (among deployments of the chosen model).',
+  });
+  doc(PromptCacheAffinitySchema.shape, {
+    enabled: 'Turn prompt-cache affinity on (default) or off.',
+    ttlMs: 'How long a 5-minute mark\'s prefix (or a promptCacheKey) is remembered after its last use, in milliseconds.',
+    ttl1hMs: 'How long a 1-hour mark\'s prefix is remembered after its last use, in milliseconds.',
+    maxEntries: 'Most keys kept in process (least recently used forgotten first).',
   });
   doc(CascadeSchema.shape, {
     name: 'The virtual model name callers ask for with `model` (not a model name or alias).',

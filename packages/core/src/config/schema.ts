@@ -168,6 +168,24 @@ export const CascadeSchema = z
   })
   .strict();
 
+/**
+ * Prompt-cache affinity: a request carrying cache marks or a `promptCacheKey` prefers the deployment that
+ * served the same cached prefix (or key) last, among the deployments of the model the strategy chose.
+ * Provider prompt caches are per deployment (account, org, region): spreading a conversation's turns pays
+ * a cache write on each switch instead of a read. Requests without marks or key are not touched.
+ */
+export const PromptCacheAffinitySchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** How long a 5-minute mark's prefix (and a `promptCacheKey`) is remembered after its last use. */
+    ttlMs: positiveInt.default(300_000),
+    /** How long a `ttl: '1h'` mark's prefix is remembered after its last use. */
+    ttl1hMs: positiveInt.default(3_600_000),
+    /** Most keys remembered per router process (least recently used forgotten first). */
+    maxEntries: positiveInt.default(10_000),
+  })
+  .strict();
+
 export const RoutingSchema = z
   .object({
     strategy: z.string().min(1).default('balanced'),
@@ -186,6 +204,8 @@ export const RoutingSchema = z
     options: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
     /** Virtual models that call a weak model first and a strong one only when a verifier flags the weak answer. */
     cascades: z.array(CascadeSchema).optional(),
+    /** Requests sharing a cached prompt prefix go to the same deployment (see `PromptCacheAffinitySchema`). */
+    promptCacheAffinity: PromptCacheAffinitySchema.default(PromptCacheAffinitySchema.parse({})),
   })
   .strict();
 
@@ -348,6 +368,7 @@ export type CircuitBreakerConfig = z.output<typeof CircuitBreakerSchema>;
 export type HedgingConfig = z.output<typeof HedgingSchema>;
 export type TimeoutsConfig = z.output<typeof TimeoutsSchema>;
 export type CascadeConfig = z.output<typeof CascadeSchema>;
+export type PromptCacheAffinityConfig = z.output<typeof PromptCacheAffinitySchema>;
 export type CascadeConfigInput = z.input<typeof CascadeSchema>;
 export type ExactCacheConfig = z.output<typeof ExactCacheSchema>;
 export type SemanticCacheConfig = z.output<typeof SemanticCacheSchema>;

@@ -37,3 +37,8 @@ export type { AdaptiveOptions, AdaptiveOutcome } from './strategies/adaptive.js'
 export { expectedCostUsd } from './strategies/util.js';
 export * from './types.js';
 export * from './cascade/index.js';
+export { MemoryAffinityStore } from './prompt-cache-affinity/affinity-store.js';
+export type { AffinityHit, MemoryAffinityStoreOptions, PromptCacheAffinityStore } from './prompt-cache-affinity/affinity-store.js';
+export type { AffinityKey } from './prompt-cache-affinity/affinity-keys.js';
+export { RedisAffinityStore } from '../stores/redis/redis-affinity-store.js';
+export type { RedisAffinityStoreOptions } from '../stores/redis/redis-affinity-store.js';

@@ -18,6 +18,7 @@ import { configVersion } from './config-version.js';
 import { countingDeployment, countWith, type CountTokensOptions, type TokenCount } from './count-tokens.js';
 import { RouterDeployment } from './deployment.js';
 import { planRoute, type RoutePlan, type RoutePlanInput } from './plan-route.js';
+import { PromptCacheAffinity } from './prompt-cache-affinity/prompt-cache-affinity.js';
 import { impliedCapabilities, normalizeRequest } from './request.js';
 import { runAttempts, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
 import { embedDriver, embedInput, embedUsage, generateDriver } from './call-drivers.js';
@@ -150,6 +151,8 @@ export class LLMRouter {
   private cascadeHostObject: CascadeHost | undefined;
   /** Cascade calls by request id -> the step that answered (`<id>:weak` or `<id>:strong`), for `feedback`. */
   private readonly cascadeAnswers = new Map<string, string>();
+  /** `routing.promptCacheAffinity`: marked or keyed requests prefer the deployment that served their prefix. */
+  private readonly affinity: PromptCacheAffinity;
 
   constructor(config: RouterConfigInput | RouterConfig, private readonly options: RouterOptions = {}) {
     this.config = parseConfig(config, 'router config');
@@ -204,6 +207,7 @@ export class LLMRouter {
       ...(baseDir !== undefined ? { baseDir } : {}),
     });
     this.cacheEnabled = this.config.cache.exact.enabled || this.semantic.enabled;
+    this.affinity = new PromptCacheAffinity(this.config.routing.promptCacheAffinity, { store: options.promptCacheAffinityStore, now: options.now });
     this.prefetch = RouterPrefetch.fromRouter(this, { embedder: async () => (await this.semantic.cache())?.embedder, ...(options.now ? { now: options.now } : {}) });
     if (options.priceTable === undefined && this.engineContext.env[PRICES_FILE_ENV]?.trim()) this.loadPrices();
   }
@@ -348,6 +352,7 @@ export class LLMRouter {
         throw e;
       }
       won.lease.succeed(result.usage.totalTokens);
+      if (route.affinity) this.affinity.remember(route.affinity, won.deployment.name);
       if (call.cacheWrite) await this.cacheStore(call, result);
       this.end(call, result, undefined);
       return result;
@@ -410,6 +415,9 @@ export class LLMRouter {
       },
       build: (d, result, plan, route, ttftMs) => this.buildResult(call, d, result, plan, route, ttftMs),
       store: (result) => this.cacheStore(call, result),
+      primed: (d, route) => {
+        if (route.affinity) this.affinity.remember(route.affinity, d.name);
+      },
       end: (result, error) => this.end(call, result, error),
     });
   }
@@ -912,7 +920,7 @@ export class LLMRouter {
       throw new LLMError({ code: 'invalid_request', message: `Unknown strategy ${quoteName(name)}. Known: ${this.strategyNames().join(', ')}`, param: 'strategy' });
     }
     const base = this.baseStrategyOptions(name);
-    return planRoute({
+    const input: RoutePlanInput = {
       deployments: view?.deployments ?? this.deployments,
       routing: this.config.routing,
       strategy,
@@ -927,7 +935,11 @@ export class LLMRouter {
       random: this.random,
       explain,
       embed,
-    });
+    };
+    // Prompt-cache affinity (embeddings have no prompt cache); a request without marks or key costs one scan.
+    const affinity = embed === undefined ? this.affinity.lookup(request, options.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined), options.model) : undefined;
+    if (affinity) return affinity.then((found) => planRoute(found ? { ...input, affinity: found } : input));
+    return planRoute(input);
   }
 
   /** `routing.options[name]`, plus `routing.weights` for balanced. Computed once per strategy. */

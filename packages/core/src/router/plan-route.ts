@@ -4,6 +4,8 @@ import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
 import type { GenerateRequest } from '../spec/index.js';
 import { matchesName, noDeploymentError, saturatedError, saturation, selectCandidates, unfitReason, type CandidateQuery, type Exclusion } from './candidates.js';
 import { DEFAULT_EXPECTED_OUTPUT_TOKENS, type RouterDeployment } from './deployment.js';
+import type { AffinityLookup } from './prompt-cache-affinity/prompt-cache-affinity.js';
+import { preferAffinity } from './prompt-cache-affinity/prefer-affinity.js';
 import { impliedCapabilities } from './request.js';
 import type { CandidateExplanation, RankedCandidate, RouteDecision, RouterCallOptions, Strategy, StrategyContext } from './types.js';
 
@@ -30,6 +32,8 @@ export interface RoutePlanInput {
    * `embed()`; `inputTokens` is the estimate for the whole batch, `contextTokens` the longest input's.
    */
   embed?: { inputTokens: number; contextTokens: number } | undefined;
+  /** Prompt-cache affinity of the request (its keys and the remembered deployment), when it has any. */
+  affinity?: AffinityLookup | undefined;
 }
 
 export interface RoutePlan {
@@ -38,6 +42,8 @@ export interface RoutePlan {
   forced: RouterDeployment | undefined;
   estimatedInputTokens: number;
   decision: RouteDecision | undefined;
+  /** The request's prompt-cache affinity: remembered for the deployment that answers. */
+  affinity?: AffinityLookup | undefined;
 }
 
 const NO_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>();
@@ -86,11 +92,18 @@ export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan>
   };
   const ranked = input.strategy.rank(ctx);
   const finish = (r: RankedCandidate[]): RoutePlan => {
-    const list = input.trusted ? r : checkRanked(r, selection.candidates, input.strategyName);
-    if (list.length === 0) throw noDeploymentError(selection.excluded, options.model, `strategy "${input.strategyName}" ranked no candidate`);
+    const strategyList = input.trusted ? r : checkRanked(r, selection.candidates, input.strategyName);
+    if (strategyList.length === 0) throw noDeploymentError(selection.excluded, options.model, `strategy "${input.strategyName}" ranked no candidate`);
+    const hit = input.affinity?.hit;
+    const preferred = hit === undefined ? undefined : preferAffinity(strategyList, hit.deployment);
+    const list = preferred ?? strategyList;
     const order = buildOrder(list, input, query);
     const plan: RoutePlan = { order, forced: selection.forced, estimatedInputTokens, decision: undefined };
-    if (input.explain) plan.decision = explainPlan(input, list, order, selection.excluded, selection.forced, (clock() - t0) * 1000);
+    if (input.affinity) plan.affinity = input.affinity;
+    if (input.explain) {
+      plan.decision = explainPlan(input, list, order, selection.excluded, selection.forced, (clock() - t0) * 1000);
+      if (input.affinity) explainAffinity(plan.decision, input.affinity, preferred !== undefined ? strategyList[0]!.deployment.name : undefined);
+    }
     return plan;
   };
   return isPromise(ranked) ? ranked.then(finish) : finish(ranked);
@@ -193,4 +206,24 @@ function explainPlan(
     reason,
     decisionUs,
   };
+}
+
+/** The decision's `affinity`, and a sentence in its reason when affinity chose the first deployment. */
+function explainAffinity(decision: RouteDecision, affinity: AffinityLookup, strategyFirst: string | undefined): void {
+  const hit = affinity.hit;
+  const source = affinity.keys.source;
+  if (hit === undefined) {
+    decision.affinity = { source, applied: false };
+    decision.reason += ' Prompt-cache affinity: no deployment remembered for this request\'s cached prefix.';
+    return;
+  }
+  decision.affinity = { source, remembered: hit.deployment, applied: strategyFirst !== undefined };
+  const what = source === 'promptCacheKey' ? 'promptCacheKey' : 'cached prompt prefix';
+  if (strategyFirst !== undefined) {
+    decision.reason = `"${hit.deployment}" chosen by prompt-cache affinity: it served this request's ${what} last (the strategy ranked "${strategyFirst}" first). ${decision.reason}`;
+  } else if (decision.selected === hit.deployment) {
+    decision.reason += ` Prompt-cache affinity: "${hit.deployment}" also served this request's ${what} last.`;
+  } else {
+    decision.reason += ` Prompt-cache affinity: "${hit.deployment}" served this request's ${what} last but is not a candidate now (unfit, circuit open, at its limits) or serves another model than the strategy's choice, so the strategy's order stands.`;
+  }
 }

@@ -24,6 +24,8 @@ export interface StreamHooks {
   build(d: RouterDeployment, result: GenerateResult, plan: ExecutionPlan, route: RoutePlan, ttftMs: number): RouterResult;
   /** Stores a finished answer in the cache (never throws). */
   store(result: RouterResult): Promise<void>;
+  /** A deployment's stream got its first content (prompt-cache affinity remembers it; never throws). */
+  primed?(d: RouterDeployment, route: RoutePlan): void;
   /** Called once at the end: events. */
   end(result: RouterResult | undefined, error: LLMError | undefined): void;
 }
@@ -332,6 +334,7 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
       lease = held;
       iterator = won.value.iterator;
       const d = won.deployment;
+      hooks.primed?.(d, route);
       watch.hold(held, planned.timeouts(d));
       const acc = new StreamAccumulator(hooks.estimatedInputTokens);
       const ttftMs = won.value.firstContentAt - hooks.startedAt;

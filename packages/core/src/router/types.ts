@@ -7,6 +7,7 @@ import type { PriceTable } from '../pricing/types.js';
 import type { GenerateRequest, GenerateResult, LanguageEngine, ModelPrice, StreamPart, Usage } from '../spec/index.js';
 import type { FetchFn } from '../util/http.js';
 import type { CascadeInfo, CascadeRecord, CascadeVerifier } from './cascade/types.js';
+import type { PromptCacheAffinityStore } from './prompt-cache-affinity/affinity-store.js';
 import type { CircuitStateStore } from './resilience/circuit-state-store.js';
 
 /** A configured model the router can send requests to: config + its engine (created on first use). */
@@ -150,6 +151,11 @@ export interface RouterOptions {
    * The router does not close it (its owner does).
    */
   circuitStore?: CircuitStateStore;
+  /**
+   * Where prompt-cache affinity remembers which deployment served a cached prefix (`routing.promptCacheAffinity`).
+   * Default: in process (`MemoryAffinityStore`, `maxEntries` keys); several processes agree only through a shared store.
+   */
+  promptCacheAffinityStore?: PromptCacheAffinityStore;
   /** Smoothing factor of the EWMA statistics, in (0,1]. Default 0.2. */
   statsAlpha?: number;
   /** Half-life (ms) with which an idle deployment's error rate decays toward 0. Default 60 000. */
@@ -224,6 +230,18 @@ export interface RouteDecision {
   reason: string;
   /** Time the decision took, in microseconds. */
   decisionUs: number;
+  /** Prompt-cache affinity, for a request with cache marks or a `promptCacheKey` (affinity on). */
+  affinity?: RouteAffinity;
+}
+
+/** What prompt-cache affinity did for one decision. */
+export interface RouteAffinity {
+  /** What keyed the request: its `promptCacheKey`, or its marked prompt prefixes. */
+  source: 'promptCacheKey' | 'prefix';
+  /** The deployment remembered for the request's key or longest known prefix. */
+  remembered?: string;
+  /** True when affinity put `remembered` ahead of the strategy's first choice. */
+  applied: boolean;
 }
 
 export interface Cost {
