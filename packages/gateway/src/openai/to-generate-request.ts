@@ -151,6 +151,7 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
   const format = responseFormat(body.response_format);
   if (format) req.responseFormat = format;
   if (body.user) req.user = body.user;
+  if (body.prompt_cache_key) req.promptCacheKey = body.prompt_cache_key;
   if (body.reasoning_effort != null) req.reasoning = { effort: body.reasoning_effort };
   return { request: req, messagePaths: undefined };
 }

@@ -180,6 +180,7 @@ export function responsesToGenerateRequest(body: OpenAIResponsesRequest): Genera
   if (format) req.responseFormat = format;
   const user = body.user ?? body.safety_identifier;
   if (user) req.user = user;
+  if (body.prompt_cache_key) req.promptCacheKey = body.prompt_cache_key;
   if (body.reasoning?.effort != null) req.reasoning = { effort: body.reasoning.effort };
   return req;
 }

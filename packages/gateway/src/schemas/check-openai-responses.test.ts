@@ -144,7 +144,8 @@ function generator(seed: number) {
       metadata: field([{}, { k: 'v' }, { ['k'.repeat(64)]: 'v'.repeat(512) }, { ['k'.repeat(65)]: 'v' }, { k: 'v'.repeat(513) }, { k: 1 }, withProto({ k: 'v' }, 'x'), null], 0.8),
       user: field([...strings, null], 0.8),
       safety_identifier: field(['u1', null], 0.9),
-      prompt_cache_key: field(['key', null], 0.9),
+      // At most 64 characters, counted as zod counts them (code points: 64 emoji fit, 65 lone surrogates do not).
+      prompt_cache_key: field(['0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c', 'k'.repeat(64), 'k'.repeat(65), '\u{1F600}'.repeat(64), '\u{1F600}'.repeat(64) + 'x', '\ud83d'.repeat(65), '', null], 0.7),
       service_tier: field(['auto', 'default', 'flex', 'scale', 'priority', 'turbo', null], 0.9),
       llmrr: chance(0.3) ? extension() : ABSENT,
       tools: chance(0.35) ? (ok() ? list(tool, 4) : pick(junk)) : chance(0.05) ? pick([[], null]) : ABSENT,
@@ -188,9 +189,14 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
     const agent = { tools: { accepted: 0, broken: 0 }, reasoning: { accepted: 0, broken: 0 }, json_schema: { accepted: 0, broken: 0 } };
     const fieldOf = { tools: 'tools', reasoning: 'reasoning', json_schema: 'text' } as const;
     let echoed = 0;
+    // prompt_cache_key: fast-accepted keys over 64 UTF-16 units (64 emoji), and bodies refused for their key.
+    const keys = { long: 0, broken: 0 };
     const counted = (v: unknown) => {
       const fast = isWellFormedResponsesRequest(v);
       const issues = fast ? [] : (OpenAIResponsesRequestSchema.safeParse(v).error?.issues ?? []);
+      const key = (v as { prompt_cache_key?: unknown } | null)?.prompt_cache_key;
+      if (fast && typeof key === 'string' && key.length > 64) keys.long++;
+      if (issues.some((i) => i.path[0] === 'prompt_cache_key')) keys.broken++;
       if (fast) {
         // The answer echoes the body (key order and all): the same bytes as when the schema's copy is echoed.
         const viaSchema = OpenAIResponsesRequestSchema.parse(v) as OpenAIResponsesRequest;
@@ -215,6 +221,9 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
     expect(agent.json_schema.accepted).toBeGreaterThan(50);
     expect(agent.json_schema.broken).toBeGreaterThan(100);
     expect(echoed).toBe(accepted);
+    // 22 and 880 with this seed.
+    expect(keys.long).toBeGreaterThan(10);
+    expect(keys.broken).toBeGreaterThan(400);
   });
 
   const items: Array<[string, z.ZodType, (v: unknown) => boolean, (g: Generator) => unknown]> = [
@@ -297,6 +306,11 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
       input: [{ role: 'user', content: [{ type: 'input_text', text: 'A recipe.' }] }],
       text: { format: { type: 'json_schema', strict: true, name: 'response', schema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false } } },
     }],
+    ['a prompt_cache_key of 64 characters', { model: 'm', input: 'hi', prompt_cache_key: 'k'.repeat(64) }],
+    ['a prompt_cache_key of 65 characters', { model: 'm', input: 'hi', prompt_cache_key: 'k'.repeat(65) }],
+    ['a prompt_cache_key of 64 emoji (128 UTF-16 units, 64 code points)', { model: 'm', input: 'hi', prompt_cache_key: '\u{1F600}'.repeat(64) }],
+    ['a prompt_cache_key of 65 emoji', { model: 'm', input: 'hi', prompt_cache_key: '\u{1F600}'.repeat(65) }],
+    ['a prompt_cache_key that is an object', { model: 'm', input: 'hi', prompt_cache_key: { id: 'k' } }],
     ['a built-in tool (accepted by the schema, refused by type when converted)', { model: 'm', input: 'hi', tools: [{ type: 'web_search' }] }],
     ['a tool name with a dot', { model: 'm', input: 'hi', tools: [{ type: 'function', name: 'a.b' }] }],
     ['a tool name of 65 characters', { model: 'm', input: 'hi', tools: [{ type: 'function', name: 'a'.repeat(65) }] }],

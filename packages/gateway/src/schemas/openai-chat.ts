@@ -1,4 +1,4 @@
-import { REASONING_EFFORTS } from '@llmrr/core';
+import { PROMPT_CACHE_KEY_MAX_LENGTH, REASONING_EFFORTS } from '@llmrr/core';
 import { z } from 'zod';
 import { ModelNameSchema } from './model-name.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
@@ -82,6 +82,17 @@ export const OpenAIResponseFormatSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/**
+ * OpenAI's `prompt_cache_key` (chat completions and Responses): a string of at most 64 characters, OpenAI's own
+ * limit (a longer key is its 400 `string_above_max_length`), or null. Becomes the core request's
+ * `promptCacheKey`: sent to OpenAI deployments, a key of the router's prompt-cache affinity.
+ */
+export const PromptCacheKeySchema = z
+  .string()
+  .max(PROMPT_CACHE_KEY_MAX_LENGTH, `at most ${PROMPT_CACHE_KEY_MAX_LENGTH} characters (OpenAI's limit)`)
+  .nullable()
+  .optional();
+
 const Stop = z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional();
 
 /** `POST /v1/chat/completions` request body (OpenAI wire format). Unknown top-level fields are accepted and ignored. */
@@ -102,6 +113,8 @@ export const OpenAIChatRequestSchema = z.looseObject({
   parallel_tool_calls: z.boolean().optional(),
   response_format: OpenAIResponseFormatSchema.optional(),
   user: z.string().optional(),
+  /** Applied: becomes the core request's `promptCacheKey` (an empty key is no key). */
+  prompt_cache_key: PromptCacheKeySchema,
   /** Applied: becomes the core request's `reasoning.effort` (openai 6.49 ReasoningEffort values). */
   reasoning_effort: z.enum(REASONING_EFFORTS).nullable().optional(),
   llmrr: LlmrrExtensionSchema.optional(),

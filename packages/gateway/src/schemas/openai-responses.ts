@@ -12,7 +12,7 @@ import { addFastCheck } from './fast-check.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
 import { ModelNameSchema } from './model-name.js';
 import { RESPONSES_INCLUDE_VALUES } from './responses-include-values.js';
-import { LlmrrResponseInfoSchema } from './openai-chat.js';
+import { LlmrrResponseInfoSchema, PromptCacheKeySchema } from './openai-chat.js';
 
 /*
  * The OpenAI Responses API (`POST /v1/responses`) as the gateway serves it: the request body, the
@@ -130,7 +130,7 @@ export const OpenAIResponsesRequestSchema = z.looseObject({
   metadata: z.record(z.string().max(64), z.string().max(512)).nullable().optional(),
   user: z.string().nullable().optional(),
   safety_identifier: z.string().nullable().optional(),
-  prompt_cache_key: z.string().nullable().optional(),
+  prompt_cache_key: PromptCacheKeySchema,
   service_tier: z.enum(['auto', 'default', 'flex', 'scale', 'priority']).nullable().optional(),
   llmrr: LlmrrExtensionSchema.optional(),
 });

@@ -3,6 +3,7 @@ import type { GenerateRequest, ResponseFormat, ToolChoice } from '../../spec/mes
 import { checkReasoning, reasoningEffort } from '../shared/reasoning.js';
 import { openAIReasoningEffort } from './openai-reasoning-models.js';
 import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
+import { openAIPromptCacheKey } from './prompt-cache-key.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
 function invalid(message: string, param: string): LLMError {
@@ -39,6 +40,8 @@ function convertResponseFormat(format: ResponseFormat): unknown {
  * Our GenerateRequest -> the chat-completions body. `providerOptions.openai` (and `providerOptions[<preset>]`)
  * are merged over it last, except `stream`, which the engine controls. `reasoning`: whether the deployment
  * takes `reasoning_effort` (its `reasoning` capability); when false a valid `request.reasoning` is dropped.
+ * `promptCacheKey` goes out as `prompt_cache_key` only where `endpoint.promptCacheKey` (the `openai` preset,
+ * or `options.promptCacheKey`); elsewhere it is dropped (a non-string is still refused).
  */
 export function buildOpenAIRequestBody(
   request: GenerateRequest,
@@ -60,6 +63,8 @@ export function buildOpenAIRequestBody(
   if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
   if (request.seed !== undefined) body[quirks.seedField ?? 'seed'] = request.seed;
   if (request.user !== undefined && quirks.userField !== false) body.user = request.user;
+  const cacheKey = openAIPromptCacheKey(request.promptCacheKey, endpoint.promptCacheKey);
+  if (cacheKey !== undefined) body.prompt_cache_key = cacheKey;
   if (request.tools !== undefined && request.tools.length > 0) {
     body.tools = request.tools.map((t) => ({
       type: 'function',

@@ -16,6 +16,12 @@ export const OpenAICompatibleOptionsSchema = z.object({
    * `max_completion_tokens`.
    */
   maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).optional(),
+  /**
+   * Send the request's `promptCacheKey` as `prompt_cache_key` (default: as the preset says: true for `openai`,
+   * else false). Turn it on for a server that documents the field (an Azure OpenAI API version that takes it,
+   * another llmrr gateway); turn it off to keep it from `openai`.
+   */
+  promptCacheKey: z.boolean().optional(),
 });
 
 export type OpenAICompatibleOptions = z.output<typeof OpenAICompatibleOptionsSchema>;

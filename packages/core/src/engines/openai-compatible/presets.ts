@@ -30,6 +30,13 @@ export interface OpenAICompatiblePreset {
      * versions for o1; set `options.maxTokensField` there with a newer `apiVersion`.
      */
     readonly maxTokensField?: string;
+    /**
+     * Send `prompt_cache_key` (the request's `promptCacheKey`; default false). OpenAI documents it on chat
+     * completions and Responses and routes its automatic prompt cache by it; servers that do not know it may
+     * answer 400 to an unknown field (Azure's GA API version among them), so only presets that document it
+     * send it. `options.promptCacheKey` overrides the preset.
+     */
+    readonly promptCacheKey?: boolean;
     /** Azure: the deployment goes in the path, `api-version` in the query. */
     readonly azureDeployments?: boolean;
   };
@@ -49,7 +56,7 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     auth: 'bearer',
     apiKeyEnv: 'OPENAI_API_KEY',
     requiresApiKey: true,
-    quirks: { maxTokensField: 'max_completion_tokens' },
+    quirks: { maxTokensField: 'max_completion_tokens', promptCacheKey: true },
   },
   'azure-openai': {
     label: 'Azure OpenAI',

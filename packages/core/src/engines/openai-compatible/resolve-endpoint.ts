@@ -20,6 +20,8 @@ export interface ResolvedEndpoint {
   readonly streamUsage: boolean;
   /** Body field for `maxTokens`: `options.maxTokensField`, else the preset's, else `max_tokens`. */
   readonly maxTokensField: string;
+  /** Send `prompt_cache_key`: `options.promptCacheKey`, else the preset's, else false. */
+  readonly promptCacheKey: boolean;
 }
 
 function configError(model: ModelConfig, field: string, message: string): LLMError {
@@ -71,6 +73,7 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
     ...(azure ? { azure } : {}),
     streamUsage: options.streamUsage ?? preset.quirks?.streamOptions ?? true,
     maxTokensField: options.maxTokensField ?? preset.quirks?.maxTokensField ?? 'max_tokens',
+    promptCacheKey: options.promptCacheKey ?? preset.quirks?.promptCacheKey ?? false,
   };
 }
 
