@@ -15,8 +15,9 @@ async function main(): Promise<void> {
   console.log(`llmrr gateway listening on ${server.url}`);
   console.log(`  config: ${server.configSource}; models: ${models}`);
   const exactCache = server.router.routerConfig.cache.exact.enabled;
+  const affinity = server.router.routerConfig.routing.promptCacheAffinity.enabled;
   console.log(
-    `  state: ${settings.state}${settings.state === 'embedded' ? ` (${settings.dataDir})` : ''}; exact cache: ${exactCache ? (server.stores.cache ? 'on (Redis, shared)' : 'on (in memory)') : 'off'}`,
+    `  state: ${settings.state}${settings.state === 'embedded' ? ` (${settings.dataDir})` : ''}; exact cache: ${exactCache ? (server.stores.cache ? 'on (Redis, shared)' : 'on (in memory)') : 'off'}; prompt-cache affinity: ${affinity ? (server.stores.affinity ? 'on (Redis, shared)' : 'on (in process)') : 'off'}`,
   );
   console.log(
     `  heap: young generation ${semiSpace ? `${semiSpace} MB semi-spaces` : `V8's default (start node with ${GATEWAY_NODE_FLAGS.join(' ')} for less memory, as pnpm start does)`}; old generation grows ${heapGrowing > 0 ? `${heapGrowing}%` : "as node's flags or V8's default say"} over the live heap`,

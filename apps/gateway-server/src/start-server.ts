@@ -76,8 +76,17 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
     // Shared mode: the exact cache lives in Redis too, so every gateway process shares answers.
     const cacheStore = config.cache.exact.enabled ? stores.cache : undefined;
     // Shared mode: circuit breaker state in Redis as well, so a deployment failing for one process is open for all.
+    // Shared mode: prompt-cache affinity in Redis, so a conversation whose turns reach different processes stays
+    // on the deployment holding its cached prefix (other modes keep the router's in-process default).
     // unknownTenant 'shared': tenants created at runtime (admin API) on a v3 config use the shared models.
-    router = new LLMRouter(config, { baseDir: settings.cwd, fetch: upstreamFetch, unknownTenant: 'shared', ...(cacheStore ? { cacheStore } : {}), ...(stores.circuits ? { circuitStore: stores.circuits } : {}) });
+    router = new LLMRouter(config, {
+      baseDir: settings.cwd,
+      fetch: upstreamFetch,
+      unknownTenant: 'shared',
+      ...(cacheStore ? { cacheStore } : {}),
+      ...(stores.circuits ? { circuitStore: stores.circuits } : {}),
+      ...(stores.affinity ? { promptCacheAffinityStore: stores.affinity } : {}),
+    });
     // Off by default: OpenTelemetry code is imported only when tracing is on.
     if (settings.otel) tracing = await (await import('./tracing.js')).startTracing(router, settings.otel, log);
     await seedTenants(stores, config, settings.demo);

@@ -1,11 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import '../engines/index.js';
 import { LLMError } from '../errors/llm-error.js';
+import { LLMRouter } from '../router/llm-router.js';
+import type { ChatMessage, GenerateRequest } from '../spec/index.js';
+import { startAnthropicWireServer, type AnthropicWireServer } from '../test/anthropic-wire-server.js';
 import { sharedSkipReason, testServiceUrls } from './__fixtures__/store-fixtures.js';
 import { createStateStores } from './create-state-stores.js';
+import { RedisAffinityStore } from './redis/redis-affinity-store.js';
 import type { StateStoresConfig } from './types.js';
 
 async function errorOf(p: Promise<unknown>): Promise<LLMError> {
@@ -88,5 +94,103 @@ describe('createStateStores', () => {
     const urls = testServiceUrls();
     const e = await errorOf(createStateStores({ mode: 'shared', redisUrl: urls.redisUrl as string, postgresUrl: urls.postgresUrl as string, postgresSchema: 'x; DROP TABLE y' }));
     expect(e.param).toBe('postgresSchema');
+  });
+});
+
+describe.skipIf(sharedSkipReason() !== undefined)(sharedSkipReason() ?? 'createStateStores: prompt-cache affinity in shared mode', () => {
+  const urls = testServiceUrls();
+  const id = randomBytes(6).toString('hex');
+  const prefix = `aff${id}:`;
+  const open = () => createStateStores({ mode: 'shared', redisUrl: urls.redisUrl!, postgresUrl: urls.postgresUrl!, redisKeyPrefix: prefix, postgresSchema: `aff_${id}` });
+  let servers: AnthropicWireServer[] = [];
+
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    const pg = (await import('pg')).default;
+    const client = new pg.Client({ connectionString: urls.postgresUrl });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS aff_${id} CASCADE`);
+    await client.end();
+    const keys = (await redisCommand(['KEYS', `${prefix}*`])) as string[];
+    if (keys.length > 0) await redisCommand(['DEL', ...keys]);
+  });
+
+  async function redisCommand(args: string[]): Promise<unknown> {
+    const { createClient } = await import('redis');
+    const c = createClient({ url: urls.redisUrl! });
+    await c.connect();
+    try {
+      return await c.sendCommand(args);
+    } finally {
+      await c.close();
+    }
+  }
+
+  it('opens a Redis affinity store under <prefix>affinity:, seen by another process\'s stores, closed with the stores', async () => {
+    const [one, two] = [await open(), await open()];
+    let closedOne = false;
+    try {
+      expect(one.affinity).toBeInstanceOf(RedisAffinityStore);
+      expect((one.affinity as RedisAffinityStore).keyPrefix).toBe(`${prefix}affinity:`);
+      await one.affinity!.remember([{ key: 'k1', ttlMs: 60_000 }], 'claude-a');
+      expect(await redisCommand(['GET', `${prefix}affinity:k1`])).toBe('60000:claude-a');
+      const pttl = Number(await redisCommand(['PTTL', `${prefix}affinity:k1`]));
+      expect(pttl).toBeGreaterThan(0);
+      expect(pttl).toBeLessThanOrEqual(60_000);
+      // Another set of stores (its own connection, as another gateway process has) finds it.
+      expect(await two.affinity!.find(['nope', 'k1'])).toEqual({ key: 'k1', deployment: 'claude-a', ttlMs: 60_000 });
+      await one.close();
+      closedOne = true;
+      // Closing one process's stores closed its connection (the store answers no more) but not the other's.
+      await expect(Promise.resolve(one.affinity!.find(['k1']))).rejects.toThrow();
+      expect((await two.affinity!.find(['k1']))?.deployment).toBe('claude-a');
+    } finally {
+      if (!closedOne) await one.close();
+      await two.close();
+    }
+  });
+
+  it('two routers on two sets of shared stores keep a marked conversation on the deployment of its first turn', async () => {
+    servers = await Promise.all([startAnthropicWireServer({ apiKey: 'ak' }), startAnthropicWireServer({ apiKey: 'ak' })]);
+    const [sa, sb] = servers as [AnthropicWireServer, AnthropicWireServer];
+    const models = [
+      { name: 'claude-a', alias: 'claude', engine: 'anthropic', model: 'claude-test-1', baseURL: sa.url, apiKey: 'ak' },
+      { name: 'claude-b', alias: 'claude', engine: 'anthropic', model: 'claude-test-1', baseURL: sb.url, apiKey: 'ak' },
+    ];
+    const [one, two] = [await open(), await open()];
+    const routers = [one, two].map((s) => new LLMRouter({ models, routing: { strategy: 'round-robin', retries: { max: 0 } } }, { env: {}, promptCacheAffinityStore: s.affinity! }));
+    const [r1, r2] = routers as [LLMRouter, LLMRouter];
+    try {
+      // r2's round-robin is one step ahead of r1's, so without shared affinity turns would switch.
+      await r2.generate({ messages: [{ role: 'user', content: 'warm up' }], maxTokens: 8 }, { model: 'claude' });
+      const mark = { type: 'ephemeral' } as const;
+      const turn = (n: number): GenerateRequest => {
+        const messages: ChatMessage[] = [{ role: 'system', content: `You answer briefly (${id}). `.repeat(20), cacheControl: mark }];
+        for (let i = 1; i <= n; i++) {
+          messages.push({ role: 'user', content: `question ${i}`, ...(i === n ? { cacheControl: mark } : {}) });
+          if (i < n) messages.push({ role: 'assistant', content: `answer ${i}` });
+        }
+        return { messages, maxTokens: 8 };
+      };
+      const got: string[] = [];
+      for (let n = 1; n <= 6; n++) got.push((await (n % 2 === 1 ? r1 : r2).generate(turn(n), { model: 'claude' })).deployment);
+      expect(got).toEqual(Array(6).fill(got[0]));
+      // Unmarked requests still alternate on one router.
+      const unmarked = [];
+      for (const content of ['u1', 'u2']) unmarked.push(await r1.generate({ messages: [{ role: 'user', content }], maxTokens: 8 }, { model: 'claude' }));
+      expect(unmarked[0]!.deployment).not.toBe(unmarked[1]!.deployment);
+    } finally {
+      await Promise.all(routers.map((r) => r.close()));
+      await one.close();
+      await two.close();
+    }
+  });
+});
+
+describe('createStateStores: prompt-cache affinity outside shared mode', () => {
+  it('memory mode has no affinity store (the router keeps its in-process default)', async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    expect(stores.affinity).toBeUndefined();
+    await stores.close();
   });
 });

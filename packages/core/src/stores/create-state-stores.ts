@@ -10,6 +10,7 @@ import { PostgresAuditLog } from './postgres/postgres-audit-log.js';
 import { openPostgres } from './postgres/postgres-database.js';
 import { PostgresTenantStore } from './postgres/postgres-tenant-store.js';
 import { PostgresUsageLedger } from './postgres/postgres-usage-ledger.js';
+import { RedisAffinityStore } from './redis/redis-affinity-store.js';
 import { RedisBudgetStore } from './redis/redis-budget-store.js';
 import { connectRedis } from './redis/redis-connection.js';
 import { RedisRateLimiter } from './redis/redis-rate-limiter.js';
@@ -68,6 +69,7 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
         audit: new PostgresAuditLog(pg, clock),
         cache: new RedisCacheStore<CachedAnswer>(redis, { keyPrefix: `${prefix}cache:` }),
         circuits: new RedisCircuitStateStore(redis, { keyPrefix: `${prefix}circuit:` }),
+        affinity: new RedisAffinityStore(redis, { keyPrefix: `${prefix}affinity:` }),
       });
     }
     default:
@@ -77,7 +79,11 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
 
 function assemble(
   mode: StateStores['mode'],
-  parts: Omit<StateStores, 'mode' | 'close' | 'cache' | 'circuits'> & { cache?: RedisCacheStore<CachedAnswer>; circuits?: RedisCircuitStateStore },
+  parts: Omit<StateStores, 'mode' | 'close' | 'cache' | 'circuits' | 'affinity'> & {
+    cache?: RedisCacheStore<CachedAnswer>;
+    circuits?: RedisCircuitStateStore;
+    affinity?: RedisAffinityStore;
+  },
 ): StateStores {
   let closing: Promise<void> | undefined;
   return {
@@ -93,6 +99,7 @@ function assemble(
         parts.audit.close(),
         parts.cache?.close(),
         parts.circuits?.close(),
+        parts.affinity?.close(),
       ])).then(() => undefined);
       return closing;
     },

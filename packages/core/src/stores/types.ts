@@ -1,6 +1,7 @@
 import type { AuditLog } from '../audit/types.js';
 import type { CacheStore } from '../cache/cache-store.js';
 import type { CachedAnswer } from '../cache/exact-cache.js';
+import type { PromptCacheAffinityStore } from '../router/prompt-cache-affinity/affinity-store.js';
 import type { CircuitStateStore } from '../router/resilience/circuit-state-store.js';
 import type { UsageLedger } from '../metering/types.js';
 import type { BudgetStore, RateLimiter, TenantStore } from '../tenancy/types.js';
@@ -11,7 +12,8 @@ import type { BudgetStore, RateLimiter, TenantStore } from '../tenancy/types.js'
  * - `embedded`: one machine. SQLite files under `dataDir` (tenants, keys, ledger, audit, budgets),
  *   in-memory rate limiter (per process).
  * - `shared`: several gateway processes act as one. Redis for rate limits, concurrency, budgets, the
- *   exact cache and circuit breaker state (atomic Lua scripts), PostgreSQL for tenants, keys, ledger and audit.
+ *   exact cache, circuit breaker state (atomic Lua scripts) and prompt-cache affinity, PostgreSQL for
+ *   tenants, keys, ledger and audit.
  */
 export type StateStoresConfig =
   | { mode: 'memory'; clock?: () => number; authCacheTtlMs?: number }
@@ -69,6 +71,13 @@ export interface StateStores {
    * deployment. Absent in the other modes (the router's default in-memory circuits are the right ones).
    */
   circuits?: CircuitStateStore;
+  /**
+   * Shared mode only: prompt-cache affinity in Redis (keys under `<redisKeyPrefix>affinity:`), for
+   * `new LLMRouter(config, { promptCacheAffinityStore })`, so a conversation whose turns reach different
+   * processes keeps going to the deployment that holds its cached prefix. Absent in the other modes (the
+   * router's default in-process `MemoryAffinityStore` is the right one for a single process).
+   */
+  affinity?: PromptCacheAffinityStore;
   /** Closes every store and connection. Idempotent. */
   close(): Promise<void>;
 }
