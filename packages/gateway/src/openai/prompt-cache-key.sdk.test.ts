@@ -96,21 +96,34 @@ describe('prompt_cache_key through the official openai SDK', () => {
     }
   });
 
-  it('a key over 64 characters (OpenAI\u2019s limit) or not a string is a 400 naming prompt_cache_key, on both endpoints, before any call', async () => {
-    const long = 'k'.repeat(65);
+  it('a key that is not a string is a 400 naming prompt_cache_key, on both endpoints, before any call', async () => {
     const refusals = [
-      await gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: question() }], prompt_cache_key: long }).catch((e: unknown) => e),
-      await gw.openai().responses.create({ model: 'gpt', input: question(), prompt_cache_key: long }).catch((e: unknown) => e),
       await gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: question() }], prompt_cache_key: 42 as unknown as string }).catch((e: unknown) => e),
+      await gw.openai().responses.create({ model: 'gpt', input: question(), prompt_cache_key: { id: 'k' } as unknown as string }).catch((e: unknown) => e),
     ];
     for (const e of refusals) expect(e).toMatchObject({ status: 400, param: 'prompt_cache_key' });
-    expect((refusals[0] as Error).message).toMatch(/prompt_cache_key: at most 64 characters \(OpenAI's limit\)/);
+    expect((refusals[0] as Error).message).toMatch(/prompt_cache_key/);
     expect(openaiUp.requests).toHaveLength(0);
-    // 64 characters pass (and so do 64 emoji: characters are counted in code points).
+  });
+
+  it('a key over 64 characters (OpenAI\u2019s limit) is a hint, never a 400: OpenAI gets it shortened to 64, on both endpoints', async () => {
+    // An agent's `<uuid>:sub:<uuid>` (77 characters): its first 47, ':' and 16 hex digits of FNV-1a 64 of the whole key.
+    const session = `${KEY}:sub:0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6d`;
+    const short = '0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c:sub:0199b7:c00396915bbb1824';
+    const response = await gw.openai().responses.create({ model: 'gpt', input: question(), prompt_cache_key: session, store: false });
+    expect(lastOpenAIBody().prompt_cache_key).toBe(short);
+    expect(response.prompt_cache_key).toBe(session);
+    await gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: question() }], prompt_cache_key: session });
+    expect(lastOpenAIBody().prompt_cache_key).toBe(short);
+    const stream = await gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: question() }], prompt_cache_key: session, stream: true });
+    for await (const _ of stream) void _;
+    expect(lastOpenAIBody()).toMatchObject({ stream: true, prompt_cache_key: short });
+    // 64 characters go as they are (and so do 64 emoji: characters are counted in code points).
     await gw.openai().responses.create({ model: 'gpt', input: question(), prompt_cache_key: 'k'.repeat(64) });
     expect(lastOpenAIBody().prompt_cache_key).toBe('k'.repeat(64));
     await gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: question() }], prompt_cache_key: '\u{1F600}'.repeat(64) });
     expect(lastOpenAIBody().prompt_cache_key).toBe('\u{1F600}'.repeat(64));
+    expect(openaiUp.requests).toHaveLength(5);
   });
 
   it('the gateway\u2019s exact cache ignores it: another session asking the same is a hit', async () => {

@@ -6,7 +6,19 @@ import type { OpenAIResponse, OpenAIResponsesRequest, ResponsesOutputItem, Respo
 /** The request fields a `response` object echoes back (what the call ran with). */
 export type ResponseEcho = Pick<
   OpenAIResponse,
-  'instructions' | 'max_output_tokens' | 'max_tool_calls' | 'parallel_tool_calls' | 'reasoning' | 'temperature' | 'text' | 'tool_choice' | 'tools' | 'top_p' | 'user' | 'metadata'
+  | 'instructions'
+  | 'max_output_tokens'
+  | 'max_tool_calls'
+  | 'parallel_tool_calls'
+  | 'prompt_cache_key'
+  | 'reasoning'
+  | 'temperature'
+  | 'text'
+  | 'tool_choice'
+  | 'tools'
+  | 'top_p'
+  | 'user'
+  | 'metadata'
 >;
 
 export function responseEcho(body: OpenAIResponsesRequest): ResponseEcho {
@@ -16,6 +28,9 @@ export function responseEcho(body: OpenAIResponsesRequest): ResponseEcho {
     max_output_tokens: body.max_output_tokens ?? null,
     max_tool_calls: body.max_tool_calls ?? null,
     parallel_tool_calls: body.parallel_tool_calls ?? true,
+    // As sent (OpenAI echoes it; a key over 64 characters too, though an OpenAI deployment gets it shortened);
+    // undefined when the request had none, so the answer has no such key (its bytes as before the field).
+    prompt_cache_key: body.prompt_cache_key,
     // The effort is applied (the core request's `reasoning.effort`); the summary setting is not (the reasoning
     // comes back whole, as summary and content).
     reasoning: { effort: body.reasoning?.effort ?? null, summary: null },
@@ -113,6 +128,8 @@ function responseObject(
     output,
     parallel_tool_calls: echo.parallel_tool_calls,
     previous_response_id: null,
+    // Undefined (no key in the JSON) when the request had none; OpenAI's place for it.
+    prompt_cache_key: echo.prompt_cache_key,
     reasoning: echo.reasoning,
     store: false,
     temperature: echo.temperature,

@@ -1,4 +1,4 @@
-import { PROMPT_CACHE_KEY_MAX_LENGTH, REASONING_EFFORTS } from '@llmrr/core';
+import { REASONING_EFFORTS } from '@llmrr/core';
 import { isCacheControlWire } from './cache-control.js';
 import { isModelName } from './model-name.js';
 import type { OpenAIChatRequest } from './openai-chat.js';
@@ -37,7 +37,7 @@ export function isWellFormedChatRequest(body: unknown): body is OpenAIChatReques
     nullish(b.stream_options, (v) => isObject(v) && optional(v.include_usage, isBoolean)) &&
     optional(b.parallel_tool_calls, isBoolean) &&
     optional(b.user, isString) &&
-    nullish(b.prompt_cache_key, isPromptCacheKey) &&
+    nullish(b.prompt_cache_key, isString) &&
     nullish(b.reasoning_effort, isEffort) &&
     optional(b.llmrr, isExtension)
   );
@@ -57,17 +57,6 @@ function isString(v: unknown): v is string {
 }
 function isNonEmptyString(v: unknown): v is string {
   return typeof v === 'string' && v.length > 0;
-}
-/**
- * `PromptCacheKeySchema` (without its null): a string of at most 64 characters counted as zod counts them, by
- * code points (a surrogate pair is one; zod 4.6 `codePointLength`, which `for...of` matches).
- */
-function isPromptCacheKey(v: unknown): boolean {
-  if (typeof v !== 'string') return false;
-  if (v.length <= PROMPT_CACHE_KEY_MAX_LENGTH) return true;
-  let n = 0;
-  for (const _ of v) if (++n > PROMPT_CACHE_KEY_MAX_LENGTH) return false;
-  return true;
 }
 function isBoolean(v: unknown): v is boolean {
   return typeof v === 'boolean';

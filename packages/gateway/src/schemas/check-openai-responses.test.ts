@@ -144,8 +144,8 @@ function generator(seed: number) {
       metadata: field([{}, { k: 'v' }, { ['k'.repeat(64)]: 'v'.repeat(512) }, { ['k'.repeat(65)]: 'v' }, { k: 'v'.repeat(513) }, { k: 1 }, withProto({ k: 'v' }, 'x'), null], 0.8),
       user: field([...strings, null], 0.8),
       safety_identifier: field(['u1', null], 0.9),
-      // At most 64 characters, counted as zod counts them (code points: 64 emoji fit, 65 lone surrogates do not).
-      prompt_cache_key: field(['0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c', 'k'.repeat(64), 'k'.repeat(65), '\u{1F600}'.repeat(64), '\u{1F600}'.repeat(64) + 'x', '\ud83d'.repeat(65), '', null], 0.7),
+      // Any string, whatever its length (an agent's `<uuid>:sub:<uuid>` is 77 characters), or null; not a number or an object.
+      prompt_cache_key: field(['0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c', '0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c:sub:0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6d', 'k'.repeat(64), 'k'.repeat(65), '\u{1F600}'.repeat(65), '\ud83d'.repeat(65), '', null, 42, { id: 'k' }], 0.7),
       service_tier: field(['auto', 'default', 'flex', 'scale', 'priority', 'turbo', null], 0.9),
       llmrr: chance(0.3) ? extension() : ABSENT,
       tools: chance(0.35) ? (ok() ? list(tool, 4) : pick(junk)) : chance(0.05) ? pick([[], null]) : ABSENT,
@@ -189,18 +189,21 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
     const agent = { tools: { accepted: 0, broken: 0 }, reasoning: { accepted: 0, broken: 0 }, json_schema: { accepted: 0, broken: 0 } };
     const fieldOf = { tools: 'tools', reasoning: 'reasoning', json_schema: 'text' } as const;
     let echoed = 0;
-    // prompt_cache_key: fast-accepted keys over 64 UTF-16 units (64 emoji), and bodies refused for their key.
+    // prompt_cache_key: fast-accepted keys over OpenAI's 64 characters (a hint: never refused for its length), and
+    // bodies refused for their key (not a string).
     const keys = { long: 0, broken: 0 };
     const counted = (v: unknown) => {
       const fast = isWellFormedResponsesRequest(v);
       const issues = fast ? [] : (OpenAIResponsesRequestSchema.safeParse(v).error?.issues ?? []);
       const key = (v as { prompt_cache_key?: unknown } | null)?.prompt_cache_key;
-      if (fast && typeof key === 'string' && key.length > 64) keys.long++;
+      if (fast && typeof key === 'string' && [...key].length > 64) keys.long++;
       if (issues.some((i) => i.path[0] === 'prompt_cache_key')) keys.broken++;
       if (fast) {
         // The answer echoes the body (key order and all): the same bytes as when the schema's copy is echoed.
         const viaSchema = OpenAIResponsesRequestSchema.parse(v) as OpenAIResponsesRequest;
         expect(JSON.stringify(responseEcho(v as OpenAIResponsesRequest))).toBe(JSON.stringify(responseEcho(viaSchema)));
+        // The key as sent (absent when absent).
+        expect(responseEcho(v as OpenAIResponsesRequest).prompt_cache_key).toBe(key);
         echoed++;
       }
       for (const kind of agentKinds(v)) {
@@ -221,8 +224,8 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
     expect(agent.json_schema.accepted).toBeGreaterThan(50);
     expect(agent.json_schema.broken).toBeGreaterThan(100);
     expect(echoed).toBe(accepted);
-    // 22 and 880 with this seed.
-    expect(keys.long).toBeGreaterThan(10);
+    // 72 and 612 with this seed.
+    expect(keys.long).toBeGreaterThan(40);
     expect(keys.broken).toBeGreaterThan(400);
   });
 
@@ -307,9 +310,10 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
       text: { format: { type: 'json_schema', strict: true, name: 'response', schema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false } } },
     }],
     ['a prompt_cache_key of 64 characters', { model: 'm', input: 'hi', prompt_cache_key: 'k'.repeat(64) }],
-    ['a prompt_cache_key of 65 characters', { model: 'm', input: 'hi', prompt_cache_key: 'k'.repeat(65) }],
+    ['a prompt_cache_key of 65 characters (over OpenAI\'s 64: a hint, accepted)', { model: 'm', input: 'hi', prompt_cache_key: 'k'.repeat(65) }],
+    ['a prompt_cache_key of 77 characters (an agent\'s <uuid>:sub:<uuid>)', { model: 'm', input: 'hi', prompt_cache_key: '0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c:sub:0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6d' }],
     ['a prompt_cache_key of 64 emoji (128 UTF-16 units, 64 code points)', { model: 'm', input: 'hi', prompt_cache_key: '\u{1F600}'.repeat(64) }],
-    ['a prompt_cache_key of 65 emoji', { model: 'm', input: 'hi', prompt_cache_key: '\u{1F600}'.repeat(65) }],
+    ['a prompt_cache_key of 65 emoji (accepted)', { model: 'm', input: 'hi', prompt_cache_key: '\u{1F600}'.repeat(65) }],
     ['a prompt_cache_key that is an object', { model: 'm', input: 'hi', prompt_cache_key: { id: 'k' } }],
     ['a built-in tool (accepted by the schema, refused by type when converted)', { model: 'm', input: 'hi', tools: [{ type: 'web_search' }] }],
     ['a tool name with a dot', { model: 'm', input: 'hi', tools: [{ type: 'function', name: 'a.b' }] }],

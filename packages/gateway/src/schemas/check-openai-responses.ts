@@ -1,4 +1,4 @@
-import { PROMPT_CACHE_KEY_MAX_LENGTH, REASONING_EFFORTS } from '@llmrr/core';
+import { REASONING_EFFORTS } from '@llmrr/core';
 import { MAX_JSON_DEPTH } from './bounded-json.js';
 import { isModelName } from './model-name.js';
 import { RESPONSES_INCLUDE_VALUES } from './responses-include-values.js';
@@ -48,7 +48,7 @@ export function isWellFormedResponsesRequest(body: unknown): body is OpenAIRespo
     nullish(b.metadata, isMetadata) &&
     nullish(b.user, isString) &&
     nullish(b.safety_identifier, isString) &&
-    nullish(b.prompt_cache_key, isPromptCacheKey) &&
+    nullish(b.prompt_cache_key, isString) &&
     nullish(b.service_tier, (v) => typeof v === 'string' && SERVICE_TIERS.has(v)) &&
     optional(b.llmrr, isExtension)
   );
@@ -106,17 +106,6 @@ function isString(v: unknown): v is string {
 }
 function isNonEmptyString(v: unknown): v is string {
   return typeof v === 'string' && v.length > 0;
-}
-/**
- * `PromptCacheKeySchema` (without its null): a string of at most 64 characters counted as zod counts them, by
- * code points (a surrogate pair is one; zod 4.6 `codePointLength`, which `for...of` matches).
- */
-function isPromptCacheKey(v: unknown): boolean {
-  if (typeof v !== 'string') return false;
-  if (v.length <= PROMPT_CACHE_KEY_MAX_LENGTH) return true;
-  let n = 0;
-  for (const _ of v) if (++n > PROMPT_CACHE_KEY_MAX_LENGTH) return false;
-  return true;
 }
 function isBoolean(v: unknown): v is boolean {
   return typeof v === 'boolean';

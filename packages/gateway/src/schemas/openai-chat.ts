@@ -1,4 +1,4 @@
-import { PROMPT_CACHE_KEY_MAX_LENGTH, REASONING_EFFORTS } from '@llmrr/core';
+import { REASONING_EFFORTS } from '@llmrr/core';
 import { z } from 'zod';
 import { ModelNameSchema } from './model-name.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
@@ -83,15 +83,12 @@ export const OpenAIResponseFormatSchema = z.discriminatedUnion('type', [
 ]);
 
 /**
- * OpenAI's `prompt_cache_key` (chat completions and Responses): a string of at most 64 characters, OpenAI's own
- * limit (a longer key is its 400 `string_above_max_length`), or null. Becomes the core request's
- * `promptCacheKey`: sent to OpenAI deployments, a key of the router's prompt-cache affinity.
+ * OpenAI's `prompt_cache_key` (chat completions and Responses): any string, or null. A hint, never a 400 for its
+ * length: agents send longer keys than OpenAI's 64 characters (`<uuid>:sub:<uuid>`, 77), and most deployments
+ * never receive it; core sends a longer key to OpenAI shortened to 64 (`openAIPromptCacheKey`). Becomes the core
+ * request's `promptCacheKey`: sent to OpenAI deployments, a key of the router's prompt-cache affinity.
  */
-export const PromptCacheKeySchema = z
-  .string()
-  .max(PROMPT_CACHE_KEY_MAX_LENGTH, `at most ${PROMPT_CACHE_KEY_MAX_LENGTH} characters (OpenAI's limit)`)
-  .nullable()
-  .optional();
+export const PromptCacheKeySchema = z.string().nullable().optional();
 
 const Stop = z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional();
 

@@ -202,6 +202,8 @@ export const OpenAIResponseSchema = z.object({
   output: z.array(ResponsesOutputItemSchema),
   parallel_tool_calls: z.boolean(),
   previous_response_id: z.null(),
+  /** The request's `prompt_cache_key` as sent (a string or null); absent when the request had none. */
+  prompt_cache_key: z.string().nullable().optional(),
   reasoning: z.object({ effort: z.string().nullable(), summary: z.string().nullable() }),
   store: z.literal(false),
   temperature: z.number(),

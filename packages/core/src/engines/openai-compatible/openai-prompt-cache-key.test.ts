@@ -6,6 +6,7 @@ import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-
 import { collect } from '../../test/async.test-helpers.js';
 import { defaultEngineContext } from '../types.js';
 import { OpenAICompatibleEngine, PROMPT_CACHE_KEY_MAX_LENGTH } from './index.js';
+import { shortPromptCacheKey } from './prompt-cache-key.js';
 
 // `promptCacheKey` reaches OpenAI as `prompt_cache_key` (it routes its automatic prompt cache by it); other
 // OpenAI-compatible servers never see the field unless their deployment turns it on (a strict server answers 400
@@ -98,23 +99,46 @@ describe('openai-compatible engine: promptCacheKey', () => {
     expect(body.prompt_cache_key).toBe('other');
   });
 
-  it('a key of 64 characters is sent; 65 is refused before the call where it would be sent, naming promptCacheKey', async () => {
+  it('a key of 64 characters is sent as it is; a longer one is sent shortened to 64, never refused', async () => {
+    const openai = { preset: 'openai', apiKey: 'k' } as const;
     const max = 'k'.repeat(PROMPT_CACHE_KEY_MAX_LENGTH);
-    expect((await sentBody({ preset: 'openai', apiKey: 'k' }, { ...keyed, promptCacheKey: max })).prompt_cache_key).toBe(max);
-    const before = server.requests.length;
-    const error = await engineFor({ preset: 'openai', apiKey: 'k' })
-      .generate({ ...keyed, promptCacheKey: `${max}k` })
-      .then(() => undefined, (e: unknown) => e);
-    expect(LLMError.isInstance(error)).toBe(true);
-    expect(error).toMatchObject({ code: 'invalid_request', param: 'promptCacheKey' });
-    expect((error as LLMError).message).toMatch(/promptCacheKey: 65 characters; OpenAI takes at most 64/);
-    expect(server.requests.length).toBe(before);
-    // Characters are code points (as the gateway's schema counts them): 64 emoji are 128 UTF-16 units, and fit.
+    expect((await sentBody(openai, { ...keyed, promptCacheKey: max })).prompt_cache_key).toBe(max);
+    // A session id as agents build them (77 characters): its first 47, ':' and FNV-1a 64 of the whole key (UTF-8),
+    // computed apart with Python (`h ^= b; h = h * 0x100000001b3 % 2**64` from 0xcbf29ce484222325).
+    const session = '0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c:sub:0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6d';
+    const sent = (await sentBody(openai, { ...keyed, promptCacheKey: session })).prompt_cache_key;
+    expect(sent).toBe('0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c:sub:0199b7:c00396915bbb1824');
+    expect(sent).toHaveLength(PROMPT_CACHE_KEY_MAX_LENGTH);
+    // Streamed: the same form.
+    await collect(engineFor(openai).stream({ ...keyed, promptCacheKey: session }));
+    expect((server.requests.at(-1)!.body as Record<string, unknown>).prompt_cache_key).toBe(sent);
+    // Another key with the same prefix (the last character differs) stays apart.
+    expect((await sentBody(openai, { ...keyed, promptCacheKey: `${session.slice(0, -1)}e` })).prompt_cache_key).toBe('0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c:sub:0199b7:c00397915bbb19d7');
+    expect((await sentBody(openai, { ...keyed, promptCacheKey: `${max}k` })).prompt_cache_key).toBe(`${'k'.repeat(47)}:afcbfa12d8109b4a`);
+    // Characters are code points: 64 emoji are 128 UTF-16 units and go as they are; 65 keep 47 whole emoji.
     const emoji = '\u{1F600}'.repeat(PROMPT_CACHE_KEY_MAX_LENGTH);
-    expect((await sentBody({ preset: 'openai', apiKey: 'k' }, { ...keyed, promptCacheKey: emoji })).prompt_cache_key).toBe(emoji);
-    await expect(engineFor({ preset: 'openai', apiKey: 'k' }).generate({ ...keyed, promptCacheKey: `${emoji}x` })).rejects.toThrowError(/65 characters/);
+    expect((await sentBody(openai, { ...keyed, promptCacheKey: emoji })).prompt_cache_key).toBe(emoji);
+    expect((await sentBody(openai, { ...keyed, promptCacheKey: `${emoji}\u{1F600}` })).prompt_cache_key).toBe(`${'\u{1F600}'.repeat(47)}:33a81dd133714888`);
     // Where the key is not sent, its length is nobody's business.
-    expect(await sentBody({ preset: 'vllm' }, { ...keyed, promptCacheKey: `${max}k` })).not.toHaveProperty('prompt_cache_key');
+    expect(await sentBody({ preset: 'vllm' }, { ...keyed, promptCacheKey: session })).not.toHaveProperty('prompt_cache_key');
+  });
+
+  it('shortPromptCacheKey: deterministic, 64 code points, never cuts a surrogate pair, tells lone surrogates apart', () => {
+    for (const key of ['', 'k', 'k'.repeat(64), '\u{1F600}'.repeat(64), '\ud83d'.repeat(64)]) expect(shortPromptCacheKey(key)).toBe(key);
+    // 46 ASCII characters then emoji: the 47th code point is a whole emoji (UTF-16 units 47 and 48).
+    const mixed = `${'a'.repeat(46)}${'\u{1F600}'.repeat(30)}`;
+    const short = shortPromptCacheKey(mixed);
+    expect(short).toMatch(/^a{46}\u{1F600}:[0-9a-f]{16}$/u);
+    expect([...short]).toHaveLength(PROMPT_CACHE_KEY_MAX_LENGTH);
+    expect(shortPromptCacheKey(mixed)).toBe(short);
+    // Two lone surrogates, each its own three bytes in the hash: keys that differ only there differ.
+    const a = shortPromptCacheKey(`${'x'.repeat(70)}\ud83d`);
+    const b = shortPromptCacheKey(`${'x'.repeat(70)}\ud83e`);
+    expect(a.slice(0, 48)).toBe(b.slice(0, 48));
+    expect(a).not.toBe(b);
+    // 1,000 long keys sharing a 60-character prefix: 1,000 distinct forms.
+    const forms = new Set(Array.from({ length: 1000 }, (_, i) => shortPromptCacheKey(`${'p'.repeat(60)}-${i}`)));
+    expect(forms.size).toBe(1000);
   });
 
   it('a key that is not a string is refused on every deployment, naming promptCacheKey', async () => {
@@ -123,6 +147,7 @@ describe('openai-compatible engine: promptCacheKey', () => {
         .generate({ ...keyed, promptCacheKey: 42 as unknown as string })
         .then(() => undefined, (e: unknown) => e);
       expect(error).toMatchObject({ code: 'invalid_request', param: 'promptCacheKey', message: expect.stringMatching(/promptCacheKey: expected a string, got number/) });
+      expect(LLMError.isInstance(error)).toBe(true);
     }
   });
 });

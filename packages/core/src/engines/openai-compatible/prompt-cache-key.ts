@@ -2,15 +2,57 @@ import { LLMError } from '../../errors/llm-error.js';
 
 /**
  * OpenAI's limit on `prompt_cache_key`: a longer key is a 400 (`Invalid 'prompt_cache_key': string too long.
- * Expected a string with maximum length 64`, code `string_above_max_length`). The gateway bounds the field by it.
+ * Expected a string with maximum length 64`, code `string_above_max_length`). A longer key is sent shortened to
+ * this length (`openAIPromptCacheKey`), never refused.
  */
 export const PROMPT_CACHE_KEY_MAX_LENGTH = 64;
 
-/** Characters counted as the gateway's schema (zod) counts them: code points, a surrogate pair is one. */
-function characters(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
+/** Code points of a long key kept as they are; then ':' and 16 hex digits of its hash (47 + 1 + 16 = 64). */
+const KEPT = PROMPT_CACHE_KEY_MAX_LENGTH - 17;
+
+const FNV_OFFSET = 0xcbf29ce484222325n;
+const FNV_PRIME = 0x100000001b3n;
+
+/**
+ * FNV-1a 64 of `s` as UTF-8 (a lone surrogate as its own three bytes, so distinct strings hash apart), as 16
+ * lowercase hex digits. Not cryptographic: it only tells long keys apart for cache routing.
+ */
+function fnv1a64(s: string): string {
+  let h = FNV_OFFSET;
+  const byte = (b: number) => {
+    h = BigInt.asUintN(64, (h ^ BigInt(b)) * FNV_PRIME);
+  };
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (c < 0x80) byte(c);
+    else if (c < 0x800) {
+      byte(0xc0 | (c >> 6));
+      byte(0x80 | (c & 0x3f));
+    } else if (c < 0x10000) {
+      byte(0xe0 | (c >> 12));
+      byte(0x80 | ((c >> 6) & 0x3f));
+      byte(0x80 | (c & 0x3f));
+    } else {
+      byte(0xf0 | (c >> 18));
+      byte(0x80 | ((c >> 12) & 0x3f));
+      byte(0x80 | ((c >> 6) & 0x3f));
+      byte(0x80 | (c & 0x3f));
+    }
+  }
+  return h.toString(16).padStart(16, '0');
+}
+
+/**
+ * A key of at most 64 code points as it is; a longer one as its first 47 code points (a surrogate pair is one:
+ * never cut), ':' and the FNV-1a 64 hash of the whole key in hex: 64 code points, the same for the same key,
+ * different for long keys that differ anywhere (up to the hash), readable where they share a prefix.
+ */
+export function shortPromptCacheKey(key: string): string {
+  if (key.length <= PROMPT_CACHE_KEY_MAX_LENGTH) return key;
+  // Code points (what for...of yields): only for keys over 64 UTF-16 units, bounded by the request's size.
+  const points = [...key];
+  if (points.length <= PROMPT_CACHE_KEY_MAX_LENGTH) return key;
+  return `${points.slice(0, KEPT).join('')}:${fnv1a64(key)}`;
 }
 
 function invalid(message: string): LLMError {
@@ -20,16 +62,13 @@ function invalid(message: string): LLMError {
 /**
  * The request's `promptCacheKey` as the body's `prompt_cache_key`, or undefined: sent only where `send` (the
  * endpoint's `promptCacheKey`: OpenAI documents the field; other OpenAI-compatible servers may refuse an
- * unknown field). A key that is not a string is refused everywhere; one over 64 characters where it would be
- * sent (in code points, as the gateway counts; before the call, naming the field, instead of OpenAI's 400).
- * An empty key is no key.
+ * unknown field). A key that is not a string is refused everywhere. A key over 64 code points is a hint too
+ * long for OpenAI, not an error: where it is sent, it goes out shortened (`shortPromptCacheKey`). An empty key
+ * is no key.
  */
 export function openAIPromptCacheKey(key: unknown, send: boolean): string | undefined {
   if (key === undefined) return undefined;
   if (typeof key !== 'string') throw invalid(`expected a string, got ${key === null ? 'null' : typeof key}`);
   if (!send || key === '') return undefined;
-  if (key.length <= PROMPT_CACHE_KEY_MAX_LENGTH) return key;
-  const length = characters(key);
-  if (length > PROMPT_CACHE_KEY_MAX_LENGTH) throw invalid(`${length} characters; OpenAI takes at most ${PROMPT_CACHE_KEY_MAX_LENGTH}`);
-  return key;
+  return shortPromptCacheKey(key);
 }
