@@ -208,6 +208,8 @@ export class LLMRouter {
     });
     this.cacheEnabled = this.config.cache.exact.enabled || this.semantic.enabled;
     this.affinity = new PromptCacheAffinity(this.config.routing.promptCacheAffinity, { store: options.promptCacheAffinityStore, now: options.now });
+    // A failing affinity store or hash is a miss, never a failed call: reported like a cache's failures.
+    this.affinity.onError = (error) => this.cacheError('affinity', error, undefined);
     this.prefetch = RouterPrefetch.fromRouter(this, { embedder: async () => (await this.semantic.cache())?.embedder, ...(options.now ? { now: options.now } : {}) });
     if (options.priceTable === undefined && this.engineContext.env[PRICES_FILE_ENV]?.trim()) this.loadPrices();
   }
@@ -352,7 +354,7 @@ export class LLMRouter {
         throw e;
       }
       won.lease.succeed(result.usage.totalTokens);
-      if (route.affinity) this.affinity.remember(route.affinity, won.deployment.name);
+      if (route.affinity) this.affinity.remember(route.affinity, won.deployment.modelId, won.deployment.name);
       if (call.cacheWrite) await this.cacheStore(call, result);
       this.end(call, result, undefined);
       return result;
@@ -416,7 +418,7 @@ export class LLMRouter {
       build: (d, result, plan, route, ttftMs) => this.buildResult(call, d, result, plan, route, ttftMs),
       store: (result) => this.cacheStore(call, result),
       primed: (d, route) => {
-        if (route.affinity) this.affinity.remember(route.affinity, d.name);
+        if (route.affinity) this.affinity.remember(route.affinity, d.modelId, d.name);
       },
       end: (result, error) => this.end(call, result, error),
     });
@@ -877,7 +879,7 @@ export class LLMRouter {
     return id === undefined ? undefined : this.tenants.get(id)?.config.preferences.strategy;
   }
 
-  private cacheError(kind: 'exact' | 'semantic', error: unknown, requestId: string | undefined): void {
+  private cacheError(kind: 'exact' | 'semantic' | 'affinity', error: unknown, requestId: string | undefined): void {
     if (!this.emitter.has('cache:error')) return;
     this.emitter.emit('cache:error', { kind, error: toLLMError(error), ...(requestId !== undefined ? { requestId } : {}) });
   }
@@ -936,9 +938,11 @@ export class LLMRouter {
       explain,
       embed,
     };
-    // Prompt-cache affinity (embeddings have no prompt cache); a request without marks or key costs one scan.
-    const affinity = embed === undefined ? this.affinity.lookup(request, options.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined), options.model) : undefined;
-    if (affinity) return affinity.then((found) => planRoute(found ? { ...input, affinity: found } : input));
+    // Prompt-cache affinity (embeddings have no prompt cache): planRoute asks only under a spreading strategy with
+    // several deployments of one model; then a request without marks or key costs one scan.
+    if (embed === undefined && this.affinity.enabled) {
+      input.affinity = (models) => this.affinity.lookup(request, options.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined), options.model, models);
+    }
     return planRoute(input);
   }
 

@@ -2,9 +2,10 @@ import type { Capability, RoutingConfig } from '../config/schema.js';
 import { LLMError } from '../errors/llm-error.js';
 import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
 import type { GenerateRequest } from '../spec/index.js';
-import { matchesName, noDeploymentError, saturatedError, saturation, selectCandidates, unfitReason, type CandidateQuery, type Exclusion } from './candidates.js';
+import { matchesName, noDeploymentError, saturatedError, saturation, selectCandidates, unfitReason, type CandidateQuery, type CandidateSelection, type Exclusion } from './candidates.js';
 import { DEFAULT_EXPECTED_OUTPUT_TOKENS, type RouterDeployment } from './deployment.js';
 import type { AffinityLookup } from './prompt-cache-affinity/prompt-cache-affinity.js';
+import type { AffinityHit } from './prompt-cache-affinity/affinity-store.js';
 import { preferAffinity } from './prompt-cache-affinity/prefer-affinity.js';
 import { impliedCapabilities } from './request.js';
 import type { CandidateExplanation, RankedCandidate, RouteDecision, RouterCallOptions, Strategy, StrategyContext } from './types.js';
@@ -32,8 +33,12 @@ export interface RoutePlanInput {
    * `embed()`; `inputTokens` is the estimate for the whole batch, `contextTokens` the longest input's.
    */
   embed?: { inputTokens: number; contextTokens: number } | undefined;
-  /** Prompt-cache affinity of the request (its keys and the remembered deployment), when it has any. */
-  affinity?: AffinityLookup | undefined;
+  /**
+   * Prompt-cache affinity: looks up the request's keys for the given models (those with several candidate
+   * deployments); called only under a strategy that spreads (`Strategy.spreads`), so a call where affinity
+   * cannot change the choice does no affinity work at all. Undefined result: the request has no affinity.
+   */
+  affinity?: ((models: readonly string[]) => Promise<AffinityLookup | undefined> | undefined) | undefined;
 }
 
 export interface RoutePlan {
@@ -75,6 +80,35 @@ export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan>
     if (selection.soonestFreeMs !== undefined) throw saturatedError(selection.excluded, options.model, selection.soonestFreeMs);
     throw noDeploymentError(selection.excluded, options.model);
   }
+  const lookup = input.affinity && input.strategy.spreads === true ? input.affinity(spreadModels(selection.candidates)) : undefined;
+  if (lookup) return lookup.then((affinity) => rankPlan(input, selection, query, estimatedInputTokens, required, affinity, t0));
+  return rankPlan(input, selection, query, estimatedInputTokens, required, undefined, t0);
+}
+
+/** The models of which `candidates` hold two deployments or more (where affinity can choose), in order. */
+function spreadModels(candidates: readonly RouterDeployment[]): string[] {
+  const out: string[] = [];
+  if (candidates.length < 2) return out;
+  const seen = new Set<string>();
+  for (let i = 0; i < candidates.length; i++) {
+    const m = candidates[i]!.modelId;
+    if (seen.has(m)) {
+      if (!out.includes(m)) out.push(m);
+    } else seen.add(m);
+  }
+  return out;
+}
+
+function rankPlan(
+  input: RoutePlanInput,
+  selection: CandidateSelection,
+  query: CandidateQuery,
+  estimatedInputTokens: number,
+  required: readonly Capability[],
+  affinity: AffinityLookup | undefined,
+  t0: number,
+): RoutePlan | Promise<RoutePlan> {
+  const { request, options } = input;
   const ctx: StrategyContext = {
     request,
     candidates: selection.candidates,
@@ -94,15 +128,14 @@ export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan>
   const finish = (r: RankedCandidate[]): RoutePlan => {
     const strategyList = input.trusted ? r : checkRanked(r, selection.candidates, input.strategyName);
     if (strategyList.length === 0) throw noDeploymentError(selection.excluded, options.model, `strategy "${input.strategyName}" ranked no candidate`);
-    const hit = input.affinity?.hit;
-    const preferred = hit === undefined ? undefined : preferAffinity(strategyList, hit.deployment);
-    const list = preferred ?? strategyList;
+    const preferred = affinity === undefined ? undefined : preferAffinity(strategyList, affinity.hits);
+    const list = preferred?.ranked ?? strategyList;
     const order = buildOrder(list, input, query);
     const plan: RoutePlan = { order, forced: selection.forced, estimatedInputTokens, decision: undefined };
-    if (input.affinity) plan.affinity = input.affinity;
+    if (affinity) plan.affinity = affinity;
     if (input.explain) {
       plan.decision = explainPlan(input, list, order, selection.excluded, selection.forced, (clock() - t0) * 1000);
-      if (input.affinity) explainAffinity(plan.decision, input.affinity, preferred !== undefined ? strategyList[0]!.deployment.name : undefined);
+      if (affinity) explainAffinity(plan.decision, affinity.keys.source, preferred?.hit, preferred?.ranked !== undefined ? strategyList[0]!.deployment.name : undefined);
     }
     return plan;
   };
@@ -209,9 +242,7 @@ function explainPlan(
 }
 
 /** The decision's `affinity`, and a sentence in its reason when affinity chose the first deployment. */
-function explainAffinity(decision: RouteDecision, affinity: AffinityLookup, strategyFirst: string | undefined): void {
-  const hit = affinity.hit;
-  const source = affinity.keys.source;
+function explainAffinity(decision: RouteDecision, source: AffinityLookup['keys']['source'], hit: AffinityHit | undefined, strategyFirst: string | undefined): void {
   if (hit === undefined) {
     decision.affinity = { source, applied: false };
     decision.reason += ' Prompt-cache affinity: no deployment remembered for this request\'s cached prefix.';
@@ -224,6 +255,6 @@ function explainAffinity(decision: RouteDecision, affinity: AffinityLookup, stra
   } else if (decision.selected === hit.deployment) {
     decision.reason += ` Prompt-cache affinity: "${hit.deployment}" also served this request's ${what} last.`;
   } else {
-    decision.reason += ` Prompt-cache affinity: "${hit.deployment}" served this request's ${what} last but is not a candidate now (unfit, circuit open, at its limits) or serves another model than the strategy's choice, so the strategy's order stands.`;
+    decision.reason += ` Prompt-cache affinity: "${hit.deployment}" served this request's ${what} last but is not a candidate now (unfit, circuit open, at its limits), so the strategy's order stands.`;
   }
 }

@@ -72,6 +72,13 @@ export interface RankedCandidate {
 export interface Strategy {
   readonly name: string;
   readonly description?: string;
+  /**
+   * True when the strategy spreads calls over the deployments of one model (round robin, random, weights,
+   * load, latency) rather than following a preference order: only then may prompt-cache affinity put the
+   * deployment holding a request's cached prefix first. Built-ins that spread: `round-robin`, `random`,
+   * `weighted`, `least-loaded`, `speed-priority`, `balanced`, `adaptive`. Custom strategies opt in here.
+   */
+  readonly spreads?: boolean;
   rank(ctx: StrategyContext): RankedCandidate[] | Promise<RankedCandidate[]>;
 }
 
@@ -380,8 +387,8 @@ export interface RouterEvents {
   circuit: { deployment: string; from: 'closed' | 'open' | 'half-open'; to: 'closed' | 'open' | 'half-open' };
   /** `score`: the similarity of a semantic hit. */
   'cache:hit': { requestId: string; kind: 'exact' | 'semantic'; deployment: string; score?: number };
-  /** A cache that cannot be built (bad store URL) or a lookup/store that failed: the call went on uncached. */
-  'cache:error': { kind: 'exact' | 'semantic'; error: LLMError; requestId?: string };
+  /** A cache that cannot be built (bad store URL) or a lookup/store that failed: the call went on uncached. `affinity`: a prompt-cache affinity store or hashing failure (the call routed without affinity). */
+  'cache:error': { kind: 'exact' | 'semantic' | 'affinity'; error: LLMError; requestId?: string };
   hedge: { requestId: string; deployment: string };
 }
 export type RouterEventName = keyof RouterEvents;

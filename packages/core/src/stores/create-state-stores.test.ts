@@ -132,18 +132,18 @@ describe.skipIf(sharedSkipReason() !== undefined)(sharedSkipReason() ?? 'createS
     try {
       expect(one.affinity).toBeInstanceOf(RedisAffinityStore);
       expect((one.affinity as RedisAffinityStore).keyPrefix).toBe(`${prefix}affinity:`);
-      await one.affinity!.remember([{ key: 'k1', ttlMs: 60_000 }], 'claude-a');
-      expect(await redisCommand(['GET', `${prefix}affinity:k1`])).toBe('60000:claude-a');
-      const pttl = Number(await redisCommand(['PTTL', `${prefix}affinity:k1`]));
+      await one.affinity!.remember([{ key: 'k1', ttlMs: 60_000 }], 'claude-test', 'claude-a');
+      expect(await redisCommand(['GET', `${prefix}affinity:k1:claude-test`])).toBe('60000:claude-a');
+      const pttl = Number(await redisCommand(['PTTL', `${prefix}affinity:k1:claude-test`]));
       expect(pttl).toBeGreaterThan(0);
       expect(pttl).toBeLessThanOrEqual(60_000);
       // Another set of stores (its own connection, as another gateway process has) finds it.
-      expect(await two.affinity!.find(['nope', 'k1'])).toEqual({ key: 'k1', deployment: 'claude-a', ttlMs: 60_000 });
+      expect(await two.affinity!.find(['nope', 'k1'], ['claude-test'])).toEqual([{ key: 'k1', model: 'claude-test', deployment: 'claude-a', ttlMs: 60_000 }]);
       await one.close();
       closedOne = true;
       // Closing one process's stores closed its connection (the store answers no more) but not the other's.
-      await expect(Promise.resolve(one.affinity!.find(['k1']))).rejects.toThrow();
-      expect((await two.affinity!.find(['k1']))?.deployment).toBe('claude-a');
+      await expect(Promise.resolve(one.affinity!.find(['k1'], ['claude-test']))).rejects.toThrow();
+      expect((await two.affinity!.find(['k1'], ['claude-test']))[0]?.deployment).toBe('claude-a');
     } finally {
       if (!closedOne) await one.close();
       await two.close();

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatMessage, GenerateRequest } from '../../spec/index.js';
-import { AFFINITY_LOOKBACK, affinityKeys, hasAffinitySignal, useWebCryptoForAffinity } from './affinity-keys.js';
+import { frameValue } from './prefix-frame.js';
+import { AFFINITY_LOOKBACK, AFFINITY_MAX_MARKS, affinityKeys, hasAffinitySignal, useWebCryptoForAffinity } from './affinity-keys.js';
 
 const TTLS = { ttlMs: 300_000, ttl1hMs: 3_600_000 };
 const mark = { type: 'ephemeral' } as const;
@@ -125,7 +126,45 @@ describe('the two SHA-256 paths', () => {
     expect(viaWeb).toEqual(viaNode);
     // The promptCacheKey key is SHA-256 of the scope header and the key (independent check with node:crypto).
     const { createHash } = await import('node:crypto');
-    const header = JSON.stringify({ model: 'm', tenant: 't', v: 1 });
+    const header = frameValue({ model: 'm', tenant: 't', v: 2 });
     expect(viaNode[2]!.lookup[0]).toBe(`k:${createHash('sha256').update(`${header}\nconv-9`).digest('hex')}`);
+  });
+});
+
+describe('affinityKeys: marks the provider uses', () => {
+  it('remembers and looks up only the last AFFINITY_MAX_MARKS marks in render order; the lookback stays bounded', async () => {
+    const parts = Array.from({ length: 50 }, (_, i) => ({ type: 'text' as const, text: `p${i}`, cacheControl: mark }));
+    const keys = (await affinityKeys({ messages: [{ role: 'user', content: parts }] }, {}, TTLS))!;
+    expect(keys.remember).toHaveLength(AFFINITY_MAX_MARKS);
+    expect(keys.lookup).toHaveLength(AFFINITY_MAX_MARKS);
+    // The kept marks are the last ones: dropping the earlier marks does not change the keys.
+    const fewer = parts.map((p, i) => (i < 46 ? { type: 'text' as const, text: p.text } : p));
+    expect((await affinityKeys({ messages: [{ role: 'user', content: fewer }] }, {}, TTLS))!.remember).toEqual(keys.remember);
+    // A long conversation: 4 marks plus at most AFFINITY_LOOKBACK message ends.
+    const long = turn(60);
+    expect((await affinityKeys(long, {}, TTLS))!.lookup.length).toBeLessThanOrEqual(2 + AFFINITY_LOOKBACK);
+  });
+
+  it("gives a '1h' mark after a '5m' one the 5-minute TTL (as the Anthropic engine sends it); a '1h' before any '5m' keeps the hour", async () => {
+    const h = { type: 'ephemeral', ttl: '1h' } as const;
+    const m5 = { type: 'ephemeral', ttl: '5m' } as const;
+    const req = (first: typeof h | typeof m5, second: typeof h | typeof m5): GenerateRequest => ({
+      messages: [
+        { role: 'system', content: SYSTEM, cacheControl: first },
+        { role: 'user', content: 'q', cacheControl: second },
+      ],
+    });
+    expect((await affinityKeys(req(m5, h), {}, TTLS))!.remember.map((k) => k.ttlMs)).toEqual([300_000, 300_000]);
+    expect((await affinityKeys(req(h, m5), {}, TTLS))!.remember.map((k) => k.ttlMs)).toEqual([300_000, 3_600_000]);
+    expect((await affinityKeys(req(h, h), {}, TTLS))!.remember.map((k) => k.ttlMs)).toEqual([3_600_000, 3_600_000]);
+  });
+
+  it('frames text unambiguously: moving text across a message boundary or between fields changes the key', async () => {
+    const a = (await affinityKeys({ messages: [{ role: 'user', content: 'ab' }, { role: 'assistant', content: 'c' }, { role: 'user', content: 'q', cacheControl: mark }] }, {}, TTLS))!;
+    const b = (await affinityKeys({ messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'bc' }, { role: 'user', content: 'q', cacheControl: mark }] }, {}, TTLS))!;
+    const c = (await affinityKeys({ messages: [{ role: 'user', content: 'ab', name: 'c' }, { role: 'user', content: 'q', cacheControl: mark }] }, {}, TTLS))!;
+    const d = (await affinityKeys({ messages: [{ role: 'user', content: 'abc' }, { role: 'user', content: 'q', cacheControl: mark }] }, {}, TTLS))!;
+    const keys = [a, b, c, d].map((k) => k.remember[0]!.key);
+    expect(new Set(keys).size).toBe(4);
   });
 });

@@ -1,6 +1,6 @@
-import { canonicalJson } from '../../cache/canonical-json.js';
 import { LLMError } from '../../errors/llm-error.js';
 import type { CacheControl, ChatMessage, GenerateRequest } from '../../spec/index.js';
+import { frameValue } from './prefix-frame.js';
 
 /** How long a provider keeps a cached prefix: `ttlMs` for 5-minute marks (and keys), `ttl1hMs` for `'1h'` marks. */
 export interface AffinityTtls {
@@ -38,7 +38,14 @@ export interface AffinityKeys {
  */
 export const AFFINITY_LOOKBACK = 20;
 
-const KEY_VERSION = 1;
+/**
+ * Marks a provider can use in one request: Anthropic takes at most 4 (the engine keeps the last 4 in render
+ * order), so only those prefixes are cached and only those are remembered or looked up as marks.
+ */
+export const AFFINITY_MAX_MARKS = 4;
+
+/** Part of every key: 2 since prefixes are framed (prefix-frame.ts) instead of canonical JSON. */
+const KEY_VERSION = 2;
 
 /** True when the request carries a `promptCacheKey` or any cache mark (request, tool, message, part). */
 export function hasAffinitySignal(request: GenerateRequest): boolean {
@@ -60,6 +67,7 @@ export function hasAffinitySignal(request: GenerateRequest): boolean {
 }
 
 interface Block {
+  /** The block framed for hashing (frameValue). */
   json: string;
   mark: CacheControl | undefined;
   /** The last block of a message. */
@@ -77,7 +85,7 @@ function pushMessage(blocks: Block[], m: ChatMessage): void {
     for (let j = 0; j < m.parts.length; j++) {
       const p = m.parts[j]!;
       const last = j === m.parts.length - 1;
-      blocks.push({ json: canonicalJson({ role: 'system', part: strip(p) }), mark: p.cacheControl ?? (last ? m.cacheControl : undefined), messageEnd: last });
+      blocks.push({ json: frameValue({ role: 'system', part: strip(p) }), mark: p.cacheControl ?? (last ? m.cacheControl : undefined), messageEnd: last });
     }
     return;
   }
@@ -86,13 +94,13 @@ function pushMessage(blocks: Block[], m: ChatMessage): void {
     for (let j = 0; j < m.content.length; j++) {
       const p = m.content[j]!;
       const last = j === m.content.length - 1;
-      blocks.push({ json: canonicalJson({ ...head, part: strip(p) }), mark: p.cacheControl ?? (last ? m.cacheControl : undefined), messageEnd: last });
+      blocks.push({ json: frameValue({ ...head, part: strip(p) }), mark: p.cacheControl ?? (last ? m.cacheControl : undefined), messageEnd: last });
     }
     return;
   }
   const body: Record<string, unknown> = { ...strip(m) };
   if (m.role === 'system') delete body['parts'];
-  blocks.push({ json: canonicalJson(body), mark: m.cacheControl, messageEnd: true });
+  blocks.push({ json: frameValue(body), mark: m.cacheControl, messageEnd: true });
 }
 
 /**
@@ -103,7 +111,7 @@ function pushMessage(blocks: Block[], m: ChatMessage): void {
 function promptBlocks(request: GenerateRequest): Block[] {
   const blocks: Block[] = [];
   const tools = request.tools;
-  if (tools) for (let i = 0; i < tools.length; i++) blocks.push({ json: canonicalJson({ tool: strip(tools[i]!) }), mark: tools[i]!.cacheControl, messageEnd: false });
+  if (tools) for (let i = 0; i < tools.length; i++) blocks.push({ json: frameValue({ tool: strip(tools[i]!) }), mark: tools[i]!.cacheControl, messageEnd: false });
   const messages = request.messages;
   for (let i = 0; i < messages.length; i++) if (messages[i]!.role === 'system') pushMessage(blocks, messages[i]!);
   for (let i = 0; i < messages.length; i++) if (messages[i]!.role !== 'system') pushMessage(blocks, messages[i]!);
@@ -180,46 +188,48 @@ async function sha256Hex(text: string): Promise<string> {
   return hex;
 }
 
-function ttlOf(mark: CacheControl | undefined, ttls: AffinityTtls): number {
-  return mark?.ttl === '1h' ? ttls.ttl1hMs : ttls.ttlMs;
-}
-
 /**
  * The affinity keys of a request, or undefined when it has none (no `promptCacheKey`, no mark). With a
- * `promptCacheKey`, that key alone (scoped by tenant and model). Otherwise SHA-256 (Web Crypto) of the
- * scope plus the canonical JSON of each marked prefix (tools + system + messages up to and including the
- * marked block; a request-level `cacheControl` marks the whole prompt), and of the message ends up to
- * `AFFINITY_LOOKBACK` before the last mark, for lookup only.
+ * `promptCacheKey`, that key alone (scoped by tenant and model). Otherwise SHA-256 of the scope plus the
+ * framed blocks (prefix-frame.ts) of each marked prefix the provider uses (tools + system + messages up to
+ * and including the marked block; only the last `AFFINITY_MAX_MARKS` marks in render order; a request-level
+ * `cacheControl` marks the whole prompt), each remembered for the TTL the provider keeps it (a 1-hour mark
+ * after a 5-minute one is sent as 5 minutes), and of the message ends up to `AFFINITY_LOOKBACK` before the
+ * last mark, for lookup only.
  */
 export async function affinityKeys(request: GenerateRequest, scope: AffinityScope, ttls: AffinityTtls): Promise<AffinityKeys | undefined> {
-  const header = canonicalJson({ v: KEY_VERSION, tenant: scope.tenant ?? null, model: scope.model ?? null });
+  const header = frameValue({ v: KEY_VERSION, tenant: scope.tenant ?? null, model: scope.model ?? null });
   if (request.promptCacheKey !== undefined) {
     const key = `k:${(await prefixHashes(header, [{ json: request.promptCacheKey, mark: undefined, messageEnd: true }], [0]))[0]!}`;
-    return { source: 'promptCacheKey', lookup: [key], remember: [{ key, ttlMs: ttlOf(request.cacheControl, ttls) }] };
+    return { source: 'promptCacheKey', lookup: [key], remember: [{ key, ttlMs: request.cacheControl?.ttl === '1h' ? ttls.ttl1hMs : ttls.ttlMs }] };
   }
   const blocks = promptBlocks(request);
   if (blocks.length === 0) return undefined;
   // The request-level mark (automatic caching) is a breakpoint on the last block.
   const last = blocks.length - 1;
   if (request.cacheControl !== undefined && blocks[last]!.mark === undefined) blocks[last] = { ...blocks[last]!, mark: request.cacheControl };
-  let lastMark = -1;
-  for (let i = last; i >= 0; i--) {
-    if (blocks[i]!.mark !== undefined) {
-      lastMark = i;
-      break;
-    }
+  // The marks the provider uses: the last AFFINITY_MAX_MARKS in render order.
+  const marks: number[] = [];
+  for (let i = last; i >= 0 && marks.length < AFFINITY_MAX_MARKS; i--) if (blocks[i]!.mark !== undefined) marks.push(i);
+  if (marks.length === 0) return undefined;
+  const lastMark = marks[0]!;
+  // Their TTLs as the provider keeps them: a 1-hour mark after a 5-minute one is sent as 5 minutes.
+  const ttlAt = new Map<number, number>();
+  let fiveMinutesSeen = false;
+  for (let j = marks.length - 1; j >= 0; j--) {
+    const oneHour = blocks[marks[j]!]!.mark!.ttl === '1h' && !fiveMinutesSeen;
+    if (!oneHour) fiveMinutesSeen = true;
+    ttlAt.set(marks[j]!, oneHour ? ttls.ttl1hMs : ttls.ttlMs);
   }
-  if (lastMark < 0) return undefined;
-  // Boundaries to hash, longest first: every mark, and up to AFFINITY_LOOKBACK message ends before the last mark.
+  // Boundaries to hash, longest first: the kept marks, and up to AFFINITY_LOOKBACK message ends before the last mark.
   const at: number[] = [];
   let ends = 0;
   for (let i = lastMark; i >= 0; i--) {
-    const b = blocks[i]!;
-    if (b.mark !== undefined) at.push(i);
-    else if (b.messageEnd && ends < AFFINITY_LOOKBACK) {
+    if (ttlAt.has(i)) at.push(i);
+    else if (blocks[i]!.messageEnd && ends < AFFINITY_LOOKBACK) {
       ends++;
       at.push(i);
-    }
+    } else if (ends >= AFFINITY_LOOKBACK && i < marks[marks.length - 1]!) break;
   }
   const hashes = await prefixHashes(header, blocks, at);
   const lookup: string[] = new Array(at.length);
@@ -227,8 +237,8 @@ export async function affinityKeys(request: GenerateRequest, scope: AffinityScop
   for (let j = 0; j < at.length; j++) {
     const key = `p:${hashes[j]!}`;
     lookup[j] = key;
-    const mark = blocks[at[j]!]!.mark;
-    if (mark !== undefined) remember.push({ key, ttlMs: ttlOf(mark, ttls) });
+    const ttlMs = ttlAt.get(at[j]!);
+    if (ttlMs !== undefined) remember.push({ key, ttlMs });
   }
   return { source: 'prefix', lookup, remember };
 }

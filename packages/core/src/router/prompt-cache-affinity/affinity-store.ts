@@ -2,9 +2,11 @@ import { LRUCache } from 'lru-cache';
 import { LLMError } from '../../errors/llm-error.js';
 import type { AffinityKey } from './affinity-keys.js';
 
-/** A remembered deployment and the key that found it. */
+/** A remembered deployment of one model and the key that found it. */
 export interface AffinityHit {
   key: string;
+  /** The model (provider model id) the deployment serves: a prefix is remembered per model. */
+  model: string;
   deployment: string;
   /** The TTL the key was remembered with (a hit refreshes it for that long). */
   ttlMs: number;
@@ -15,10 +17,16 @@ export interface AffinityHit {
  * synchronously (in process) or asynchronously (a store shared by several router processes).
  */
 export interface PromptCacheAffinityStore {
-  /** The first of `keys` (in order) that is remembered and not expired. */
-  find(keys: readonly string[]): AffinityHit | undefined | Promise<AffinityHit | undefined>;
-  /** Remembers (or refreshes) every key for `deployment`, each for its own TTL. */
-  remember(keys: readonly AffinityKey[], deployment: string): void | Promise<void>;
+  /**
+   * For each of `models`, the first of `keys` (in order) remembered for that model and not expired; models
+   * with none are left out.
+   */
+  find(keys: readonly string[], models: readonly string[]): AffinityHit[] | Promise<AffinityHit[]>;
+  /**
+   * Remembers (or refreshes) every key for `deployment` of `model`, each for its own TTL. What the keys hold
+   * for other models stays.
+   */
+  remember(keys: readonly AffinityKey[], model: string, deployment: string): void | Promise<void>;
 }
 
 export interface MemoryAffinityStoreOptions {
@@ -33,7 +41,12 @@ interface Entry {
   ttlMs: number;
 }
 
-/** In-process affinity store over `lru-cache`: bounded by count, per-key TTL checked on read. */
+/** The store's entry for `key` and `model` (a key is remembered per model). */
+export function affinityEntryKey(key: string, model: string): string {
+  return `${key}\n${model}`;
+}
+
+/** In-process affinity store over `lru-cache`: bounded by count (one entry per key and model), per-entry TTL checked on read. */
 export class MemoryAffinityStore implements PromptCacheAffinityStore {
   readonly #lru: LRUCache<string, Entry>;
 
@@ -53,16 +66,22 @@ export class MemoryAffinityStore implements PromptCacheAffinityStore {
     return this.#lru.size;
   }
 
-  find(keys: readonly string[]): AffinityHit | undefined {
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      const e = this.#lru.get(key);
-      if (e) return { key, deployment: e.deployment, ttlMs: e.ttlMs };
+  find(keys: readonly string[], models: readonly string[]): AffinityHit[] {
+    const out: AffinityHit[] = [];
+    for (const model of models) {
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        const e = this.#lru.get(affinityEntryKey(key, model));
+        if (e) {
+          out.push({ key, model, deployment: e.deployment, ttlMs: e.ttlMs });
+          break;
+        }
+      }
     }
-    return undefined;
+    return out;
   }
 
-  remember(keys: readonly AffinityKey[], deployment: string): void {
-    for (const k of keys) this.#lru.set(k.key, { deployment, ttlMs: k.ttlMs }, { ttl: k.ttlMs });
+  remember(keys: readonly AffinityKey[], model: string, deployment: string): void {
+    for (const k of keys) this.#lru.set(affinityEntryKey(k.key, model), { deployment, ttlMs: k.ttlMs }, { ttl: k.ttlMs });
   }
 }

@@ -3,10 +3,10 @@ import type { GenerateRequest } from '../../spec/index.js';
 import { affinityKeys, hasAffinitySignal, type AffinityKeys, type AffinityScope } from './affinity-keys.js';
 import { MemoryAffinityStore, type AffinityHit, type PromptCacheAffinityStore } from './affinity-store.js';
 
-/** A request's affinity keys and what the store remembered for them. */
+/** A request's affinity keys and what the store remembered for them (at most one hit per model). */
 export interface AffinityLookup {
   keys: AffinityKeys;
-  hit: AffinityHit | undefined;
+  hits: AffinityHit[];
 }
 
 export interface PromptCacheAffinityOptions {
@@ -36,19 +36,20 @@ export class PromptCacheAffinity {
 
   /**
    * Undefined, with no work beyond one scan of the request, when affinity is off or the request carries
-   * neither a mark nor a `promptCacheKey`; else its keys and the remembered deployment (if any).
+   * neither a mark nor a `promptCacheKey`; else its keys and the deployments remembered for them, for each
+   * of `models` (the models of which the call has several deployments to choose from).
    */
-  lookup(request: GenerateRequest, tenant: string | undefined, model: string | undefined): Promise<AffinityLookup | undefined> | undefined {
-    if (!this.enabled || !hasAffinitySignal(request)) return undefined;
-    return this.#lookup(request, { tenant, model });
+  lookup(request: GenerateRequest, tenant: string | undefined, model: string | undefined, models: readonly string[]): Promise<AffinityLookup | undefined> | undefined {
+    if (!this.enabled || models.length === 0 || !hasAffinitySignal(request)) return undefined;
+    return this.#lookup(request, { tenant, model }, models);
   }
 
-  async #lookup(request: GenerateRequest, scope: AffinityScope): Promise<AffinityLookup | undefined> {
+  async #lookup(request: GenerateRequest, scope: AffinityScope, models: readonly string[]): Promise<AffinityLookup | undefined> {
     try {
       const keys = await affinityKeys(request, scope, this.#config);
       if (!keys) return undefined;
-      const hit = await this.#store.find(keys.lookup);
-      return { keys, hit };
+      const hits = await this.#store.find(keys.lookup, models);
+      return { keys, hits };
     } catch (e) {
       this.onError?.(e);
       return undefined;
@@ -59,13 +60,13 @@ export class PromptCacheAffinity {
    * After a call's deployment answered (a stream: its first content): its marked prefixes now live in that
    * deployment's cache; a hit on the same deployment was a cache read, which refreshes the provider's TTL.
    */
-  remember(lookup: AffinityLookup, deployment: string): void {
+  remember(lookup: AffinityLookup, model: string, deployment: string): void {
     const keys = lookup.keys.remember;
-    const hit = lookup.hit;
+    const hit = lookup.hits.find((h) => h.model === model);
     const all = hit && hit.deployment === deployment && !keys.some((k) => k.key === hit.key) ? [...keys, { key: hit.key, ttlMs: hit.ttlMs }] : keys;
     if (all.length === 0) return;
     try {
-      const done = this.#store.remember(all, deployment);
+      const done = this.#store.remember(all, model, deployment);
       if (done) done.catch((e: unknown) => this.onError?.(e));
     } catch (e) {
       this.onError?.(e);

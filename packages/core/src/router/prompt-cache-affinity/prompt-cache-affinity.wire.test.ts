@@ -159,7 +159,7 @@ describe('prompt-cache affinity over two Anthropic deployments of one model', ()
     expect((await r.route(turn('e1', 2, false))).affinity).toBeUndefined();
   });
 
-  it('a strategy choosing between models is not overridden: affinity only picks among deployments of its model', async () => {
+  it('a strategy choosing between models, or following a preference order, is not overridden: affinity does no work there', async () => {
     const r = new LLMRouter(
       {
         models: [deployment('claude-a', a, { priority: 1 }), deployment('claude-b', b, { model: 'claude-test-2', priority: 2 })],
@@ -168,14 +168,16 @@ describe('prompt-cache affinity over two Anthropic deployments of one model', ()
       { env: {}, sleep: async () => {} },
     );
     routers.push(r);
-    // claude-a fails once: claude-b (another model) serves the first turn and is remembered for its prefix.
+    // claude-a fails once: claude-b (another model) serves the first turn.
     a.enqueue({ error: { status: 500, message: 'boom' } });
     expect((await r.generate(turn('m1', 1))).deployment).toBe('claude-b');
-    // Priority picks claude-a (model 1) again; claude-b serves another model: no override.
+    // Priority picks claude-a again: priority does not spread, so no affinity is looked up at all.
     const d = await r.route(turn('m1', 2));
-    expect(d.affinity).toEqual({ source: 'prefix', remembered: 'claude-b', applied: false });
+    expect(d.affinity).toBeUndefined();
     expect(d.selected).toBe('claude-a');
-    expect(d.reason).toContain('serves another model');
     expect((await r.generate(turn('m1', 2))).deployment).toBe('claude-a');
+    // Under a spreading strategy with one deployment per model there is nothing to choose: no affinity work either.
+    const rr = await r.route(turn('m1', 3), { strategy: 'round-robin' });
+    expect(rr.affinity).toBeUndefined();
   });
 });

@@ -51,6 +51,7 @@ interface Pending {
  */
 export class AdaptiveStrategy implements Strategy {
   readonly name = 'adaptive';
+  readonly spreads = true;
   readonly description = 'Contextual Thompson sampling on live outcomes and feedback, cold-started from the learned predictor.';
   private readonly arms = new Map<string, LinearPosterior>();
   private readonly pending = new Map<string, Pending>();

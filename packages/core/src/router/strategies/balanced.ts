@@ -30,6 +30,7 @@ function normalize(value: number, min: number, max: number, higherIsBetter: bool
  */
 export const balancedStrategy: Strategy = {
   name: 'balanced',
+  spreads: true,
   description: 'Weighted quality/cost/latency (min-max normalized across candidates) minus an error-rate penalty.',
   rank(ctx: StrategyContext): RankedCandidate[] {
     const w = weightsOf(ctx.options);

@@ -8,6 +8,7 @@ import { byPriority, observedLatency } from './util.js';
  */
 export const leastLoadedStrategy: Strategy = {
   name: 'least-loaded',
+  spreads: true,
   description: 'Lowest in-flight / maxConcurrency, then lowest latency, then priority.',
   rank(ctx: StrategyContext): RankedCandidate[] {
     const n = ctx.candidates.length;

@@ -3,6 +3,7 @@ import type { RankedCandidate, Strategy, StrategyContext } from '../types.js';
 /** `random`: a uniform shuffle with the router's (injectable) random source. */
 export const randomStrategy: Strategy = {
   name: 'random',
+  spreads: true,
   description: 'Uniform random order (Fisher-Yates with the injected random source).',
   rank(ctx: StrategyContext): RankedCandidate[] {
     const n = ctx.candidates.length;

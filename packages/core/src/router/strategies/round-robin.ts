@@ -11,6 +11,7 @@ export function createRoundRobinStrategy(): Strategy {
   const counters = new Map<string, number>();
   return {
     name: 'round-robin',
+    spreads: true,
     description: 'Rotates through the candidates, one counter per candidate set.',
     rank(ctx: StrategyContext): RankedCandidate[] {
       const n = ctx.candidates.length;

@@ -8,6 +8,7 @@ import { byPriority, observedLatency } from './util.js';
  */
 export const speedPriorityStrategy: Strategy = {
   name: 'speed-priority',
+  spreads: true,
   description: 'Lowest EWMA latency (ttft for streams); unmeasured deployments explored first (option explore=false: last).',
   rank(ctx: StrategyContext): RankedCandidate[] {
     const explore = ctx.options['explore'] !== false;

@@ -8,6 +8,7 @@ import { byPriority } from './util.js';
  */
 export const weightedStrategy: Strategy = {
   name: 'weighted',
+  spreads: true,
   description: 'Weighted random by config weight (without replacement); weight 0 last.',
   rank(ctx: StrategyContext): RankedCandidate[] {
     const n = ctx.candidates.length;

@@ -61,12 +61,17 @@ describe.skipIf(skip !== undefined)('RedisAffinityStore', () => {
     expect(decision.affinity).toMatchObject({ remembered: 'd-b' });
   });
 
-  it('find returns the first remembered key in order with its TTL; Redis expires keys', async () => {
+  it('find returns, per model, the first remembered key in order with its TTL; models do not overwrite each other; Redis expires keys', async () => {
     const s = await store(`test:${randomBytes(6).toString('hex')}:affinity:`);
-    await s.remember([{ key: 'long', ttlMs: 60_000 }, { key: 'short', ttlMs: 50 }], 'dep:with:colons');
-    expect(await s.find(['missing', 'short', 'long'])).toEqual({ key: 'short', deployment: 'dep:with:colons', ttlMs: 50 });
-    for (let i = 0; i < 100 && (await s.find(['short'])) !== undefined; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(await s.find(['short', 'long'])).toEqual({ key: 'long', deployment: 'dep:with:colons', ttlMs: 60_000 });
+    await s.remember([{ key: 'long', ttlMs: 60_000 }, { key: 'short', ttlMs: 50 }], 'model:x', 'dep:with:colons');
+    await s.remember([{ key: 'long', ttlMs: 60_000 }], 'model-y', 'dep-y');
+    expect(await s.find(['missing', 'short', 'long'], ['model:x', 'model-y', 'model-z'])).toEqual([
+      { key: 'short', model: 'model:x', deployment: 'dep:with:colons', ttlMs: 50 },
+      { key: 'long', model: 'model-y', deployment: 'dep-y', ttlMs: 60_000 },
+    ]);
+    for (let i = 0; i < 100 && (await s.find(['short'], ['model:x'])).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await s.find(['short', 'long'], ['model:x'])).toEqual([{ key: 'long', model: 'model:x', deployment: 'dep:with:colons', ttlMs: 60_000 }]);
+    expect(await s.find([], ['model:x'])).toEqual([]);
   });
 
   it('refuses bad options with config_invalid naming the option', async () => {

@@ -14,9 +14,12 @@ const DEFAULT_PREFIX = 'llmrr:affinity:';
 
 /**
  * Prompt-cache affinity shared through Redis, so that several router (gateway) processes send a cached
- * prefix to the same deployment: one `MGET` per marked request, one `SET ... PX` per remembered key
- * (node-redis pipelines the writes of one call). A value is `<ttlMs>:<deployment>`; Redis expires keys
- * on its own, and the store is bounded by Redis's memory policy rather than an entry count.
+ * prefix to the same deployment: one `MGET` per marked request (every lookup key for every model asked
+ * about), one `SET ... PX` per remembered key (node-redis pipelines the writes of one call). A key is
+ * remembered per model: the Redis key is `<keyPrefix><affinity key>:<model>` (affinity keys have a fixed
+ * length, so a model id with colons stays unambiguous), its value `<ttlMs>:<deployment>`; a turn on one
+ * model never overwrites another model's deployment. Redis expires keys on its own, and the store is
+ * bounded by Redis's memory policy rather than an entry count.
  */
 export class RedisAffinityStore implements PromptCacheAffinityStore {
   readonly keyPrefix: string;
@@ -45,22 +48,32 @@ export class RedisAffinityStore implements PromptCacheAffinityStore {
     }
   }
 
-  async find(keys: readonly string[]): Promise<AffinityHit | undefined> {
-    if (keys.length === 0) return undefined;
-    const values = await this.#bounded(this.#redis.command<Array<string | null>>(['MGET', ...keys.map((k) => this.keyPrefix + k)]), 'lookup');
-    for (let i = 0; i < keys.length; i++) {
-      const v = values[i];
-      if (typeof v !== 'string') continue;
-      const colon = v.indexOf(':');
-      const ttlMs = Number(v.slice(0, colon));
-      if (colon < 1 || !Number.isInteger(ttlMs) || ttlMs < 1) continue;
-      return { key: keys[i]!, deployment: v.slice(colon + 1), ttlMs };
+  async find(keys: readonly string[], models: readonly string[]): Promise<AffinityHit[]> {
+    if (keys.length === 0 || models.length === 0) return [];
+    const names: string[] = [];
+    for (const model of models) for (const key of keys) names.push(this.#name(key, model));
+    const values = await this.#bounded(this.#redis.command<Array<string | null>>(['MGET', ...names]), 'lookup');
+    const out: AffinityHit[] = [];
+    for (let m = 0; m < models.length; m++) {
+      for (let i = 0; i < keys.length; i++) {
+        const v = values[m * keys.length + i];
+        if (typeof v !== 'string') continue;
+        const colon = v.indexOf(':');
+        const ttlMs = Number(v.slice(0, colon));
+        if (colon < 1 || !Number.isInteger(ttlMs) || ttlMs < 1) continue;
+        out.push({ key: keys[i]!, model: models[m]!, deployment: v.slice(colon + 1), ttlMs });
+        break;
+      }
     }
-    return undefined;
+    return out;
   }
 
-  async remember(keys: readonly AffinityKey[], deployment: string): Promise<void> {
-    await this.#bounded(Promise.all(keys.map((k) => this.#redis.command(['SET', this.keyPrefix + k.key, `${k.ttlMs}:${deployment}`, 'PX', String(k.ttlMs)]))), 'write');
+  async remember(keys: readonly AffinityKey[], model: string, deployment: string): Promise<void> {
+    await this.#bounded(Promise.all(keys.map((k) => this.#redis.command(['SET', this.#name(k.key, model), `${k.ttlMs}:${deployment}`, 'PX', String(k.ttlMs)]))), 'write');
+  }
+
+  #name(key: string, model: string): string {
+    return `${this.keyPrefix}${key}:${model}`;
   }
 
   /** Releases this store's hold on the connection (closed with the last holder). */
