@@ -3,31 +3,14 @@
  * Redis and one real PostgreSQL, started by vitest.global-setup.ts (tools/services/*.sh). Skipped, with
  * the reason, when redis-server or PostgreSQL is not installed.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropSharedState, sharedModeSetup, sharedServices, startGateway, stopGateway, type Gateway } from './test-support/gateway-processes.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const ADMIN = 'shared-mode-admin-key-0123456789';
-
-function serviceUrl(name: 'LLMRR_TEST_REDIS_URL' | 'LLMRR_TEST_POSTGRES_URL'): string | undefined {
-  if (process.env[name]) return process.env[name];
-  try {
-    return ((inject as (key: string) => unknown)(name) as string | undefined) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-const redisUrl = serviceUrl('LLMRR_TEST_REDIS_URL');
-const postgresUrl = serviceUrl('LLMRR_TEST_POSTGRES_URL');
-const missing = [!redisUrl && 'Redis (redis-server)', !postgresUrl && 'PostgreSQL'].filter(Boolean).join(' and ');
-const skip = missing ? `two-process shared-mode test skipped: ${missing} not installed or not started (see tools/services)` : undefined;
-if (skip) console.warn(skip);
+const TEST = 'two-process shared-mode test';
+const services = sharedServices(TEST);
+const { skip } = services;
 
 /**
  * The mock deployment costs exactly $1 per call with `max_tokens: 4` (input free, 4 output words at
@@ -44,57 +27,10 @@ const CONFIG = {
   cache: { exact: { enabled: true, ttlMs: 600_000 } },
 };
 
-interface Gateway {
-  name: string;
-  url: string;
-  child: ChildProcess;
-  output: () => string;
-}
-
-/** Starts src/main.ts with tsx (as a loader, so the pid is the server itself) and waits for its URL. */
-function startGateway(name: string, env: Record<string, string>, timeoutMs = 90_000): Promise<Gateway> {
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const child = spawn(process.execPath, ['--conditions=@llmrr/source', '--import', tsx, join(here, 'main.ts')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '', ...env },
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${name} did not start in ${timeoutMs} ms:\n${out}`));
-    }, timeoutMs);
-    const onData = () => {
-      // The last line of the start banner: everything before it (state, cache) is printed by then.
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (!m || !out.includes('  try: curl')) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', onData);
-      resolve({ name, url: m[1]!, child, output: () => out });
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code} before listening:\n${out}`));
-    });
-  });
-}
-
-async function stopGateway(g: Gateway | undefined): Promise<void> {
-  if (!g || g.child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => g.child.once('exit', () => resolve()));
-  g.child.kill('SIGTERM');
-  const timer = setTimeout(() => g.child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 describe.skipIf(skip !== undefined)(skip ?? 'shared mode: two gateway processes on one Redis and one PostgreSQL', () => {
   const id = randomBytes(5).toString('hex');
-  const schema = `gw_${id}`;
-  let dir: string;
+  const run = { schema: `gw_${id}`, prefix: `gw${id}:`, adminKey: ADMIN };
+  let dir: string | undefined;
   let a: Gateway | undefined;
   let b: Gateway | undefined;
   const both = () => [a!, b!];
@@ -120,44 +56,16 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: two gateway processes 
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'llmrr-shared-'));
-    writeFileSync(join(dir, 'llmrr.config.json'), JSON.stringify(CONFIG));
-    const env = {
-      PORT: '0',
-      INIT_CWD: dir,
-      LLMRR_CONFIG: join(dir, 'llmrr.config.json'),
-      LLMRR_DATA_DIR: join(dir, 'data'),
-      LLMRR_STATE: 'shared',
-      LLMRR_REDIS_URL: redisUrl!,
-      LLMRR_POSTGRES_URL: postgresUrl!,
-      LLMRR_REDIS_PREFIX: `gw${id}:`,
-      LLMRR_POSTGRES_SCHEMA: schema,
-      LLMRR_ADMIN_KEY: ADMIN,
-      LLMRR_DEMO: 'false',
-    };
+    const setup = sharedModeSetup(CONFIG, services, run);
+    dir = setup.dir;
+    const { env } = setup;
     // Both at once: their schema migrations meet under PostgreSQL's advisory lock.
     [a, b] = await Promise.all([startGateway('A', env), startGateway('B', env)]);
   }, 180_000);
 
   afterAll(async () => {
     await Promise.all([stopGateway(a), stopGateway(b)]);
-    // Drop what this run created, in a plain Node child (vitest's module runner mangles pg's CommonJS classes).
-    const cleanup = `
-      const pg = require('pg');
-      const { createClient } = require('redis');
-      (async () => {
-        const c = new pg.Client({ connectionString: process.env.PG_URL });
-        await c.connect();
-        await c.query('DROP SCHEMA IF EXISTS ${schema} CASCADE');
-        await c.end();
-        const r = createClient({ url: process.env.REDIS_URL });
-        await r.connect();
-        for await (const keys of r.scanIterator({ MATCH: 'gw${id}:*', COUNT: 500 })) if (keys.length) await r.unlink(keys);
-        await r.close();
-      })().catch((e) => { console.error(e); process.exit(1); });`;
-    const done = spawnSync(process.execPath, ['-e', cleanup], { cwd: dirname(here), env: { ...process.env, NODE_OPTIONS: '', PG_URL: postgresUrl, REDIS_URL: redisUrl }, encoding: 'utf8', timeout: 30_000 });
-    if (done.status !== 0) console.warn(`shared-mode test cleanup failed: ${done.stderr}`);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    dropSharedState(TEST, services, run, dir);
   }, 60_000);
 
   it('serves in shared mode with the exact cache in Redis', () => {

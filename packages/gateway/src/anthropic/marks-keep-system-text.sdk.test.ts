@@ -2,8 +2,8 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-import { startWireUpstreams } from '../test-support/wire-upstreams.js';
+import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // Review of a38df52 ("a mark never changes the text a deployment sees"). The principle: a prompt-cache mark
 // changes the bill, never the text any deployment sees. a38df52 makes that hold when only the LAST system block
@@ -22,24 +22,9 @@ let geminiUp: GeminiWireServer;
 let gw: SdkGateway;
 
 beforeAll(async () => {
-  const ups = await startWireUpstreams();
-  ({ openai: openaiUp, gemini: geminiUp } = ups);
-  anthropicUp = ups.anthropic;
-  const capabilities = ['chat', 'streaming', 'tools'] as const;
-  gw = await servedGateway({
-    models: [
-      { name: 'gpt', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: [...capabilities] },
-      { name: 'gem', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities: [...capabilities] },
-      { name: 'claude', engine: 'anthropic', baseURL: anthropicUp.url, model: 'claude-test', apiKey: 'ak', capabilities: [...capabilities] },
-    ],
-    cache: { exact: { enabled: true } },
-    upstreams: [anthropicUp, geminiUp],
-  });
+  ({ gw, upstreams: { anthropic: anthropicUp, openai: openaiUp, gemini: geminiUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt'), wireDeployment(u, 'gem'), wireDeployment(u, 'claude')], { cache: { exact: { enabled: true } } }));
 });
-afterAll(async () => {
-  await gw?.close();
-  await openaiUp?.close();
-});
+afterAll(() => gw?.close());
 afterEach(() => clearRequests(openaiUp, geminiUp, anthropicUp));
 
 const EPH = { type: 'ephemeral' } as const;

@@ -1,8 +1,8 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-import { startWireUpstreams } from '../test-support/wire-upstreams.js';
+import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // A cache mark is a billing hint: it must change neither what the gateway asks of the router nor what a
 // provider that ignores marks receives (anthropic/to-generate-request.ts, schemas/marked-system-message.ts):
@@ -23,22 +23,9 @@ let geminiUp: GeminiWireServer;
 let gw: SdkGateway;
 
 beforeAll(async () => {
-  ({ anthropic: claudeUp, openai: openaiUp, gemini: geminiUp } = await startWireUpstreams());
-  const capabilities = ['chat', 'streaming', 'tools'] as const;
-  gw = await servedGateway({
-    models: [
-      { name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities: [...capabilities] },
-      { name: 'gpt', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: [...capabilities] },
-      { name: 'gem', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities: [...capabilities] },
-    ],
-    cache: { exact: { enabled: true } },
-    upstreams: [claudeUp, geminiUp],
-  });
+  ({ gw, upstreams: { anthropic: claudeUp, openai: openaiUp, gemini: geminiUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude'), wireDeployment(u, 'gpt'), wireDeployment(u, 'gem')], { cache: { exact: { enabled: true } } }));
 });
-afterAll(async () => {
-  await gw?.close();
-  await openaiUp?.close();
-});
+afterAll(() => gw?.close());
 afterEach(() => clearRequests(claudeUp, openaiUp, geminiUp));
 
 const EPH = { type: 'ephemeral' } as const;

@@ -2,8 +2,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { AnthropicWireServer, AnthropicWireUsage, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-import { startWireUpstreams } from '../test-support/wire-upstreams.js';
+import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // Prompt caching through the gateway with the official SDKs: the cache breakpoints a client sends reach the
 // Anthropic upstream where it put them, the cache usage comes back as each wire format counts it (no double
@@ -20,23 +20,15 @@ let gw: SdkGateway;
 const PRICE = { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75, cacheWrite1h: 6 };
 
 beforeAll(async () => {
-  ({ anthropic: claudeUp, openai: openaiUp, gemini: geminiUp } = await startWireUpstreams());
-  const capabilities = ['chat', 'streaming', 'tools'] as const;
-  gw = await servedGateway({
-    models: [
-      { name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities: [...capabilities], price: PRICE },
-      // Counts with the upstream's count_tokens.
-      { name: 'claude-count', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities: [...capabilities], options: { exactTokenCount: true } },
-      { name: 'gpt', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: [...capabilities], price: { input: 2, output: 8, cachedInput: 0.5 } },
-      { name: 'gem', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities: [...capabilities], price: { input: 0.3, output: 2.5, cachedInput: 0.03 } },
-    ],
-    upstreams: [claudeUp, geminiUp],
-  });
+  ({ gw, upstreams: { anthropic: claudeUp, openai: openaiUp, gemini: geminiUp } } = await servedOverWireUpstreams((u) => [
+    wireDeployment(u, 'claude', { price: PRICE }),
+    // Counts with the upstream's count_tokens.
+    wireDeployment(u, 'claude', { name: 'claude-count', options: { exactTokenCount: true } }),
+    wireDeployment(u, 'gpt', { price: { input: 2, output: 8, cachedInput: 0.5 } }),
+    wireDeployment(u, 'gem', { price: { input: 0.3, output: 2.5, cachedInput: 0.03 } }),
+  ]));
 });
-afterAll(async () => {
-  await gw?.close();
-  await openaiUp?.close();
-});
+afterAll(() => gw?.close());
 afterEach(() => clearRequests(claudeUp, openaiUp, geminiUp));
 
 const EPH = { type: 'ephemeral' } as const;

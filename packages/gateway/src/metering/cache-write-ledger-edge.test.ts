@@ -23,6 +23,10 @@ import { createHarness, mockModel, post, type Harness, type ModelInput } from '.
 
 const PRICE: ModelPrice = { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75, cacheWrite1h: 6 };
 const USAGE: Usage = { inputTokens: 1000, outputTokens: 20, totalTokens: 1020, cachedInputTokens: 300, cacheWriteInputTokens: 600, cacheWrite1hInputTokens: 100 };
+// The cascades' question, the weak model's wrong answer (the arithmetic verifier escalates it) and the strong one's.
+const QUESTION = 'Janet has 16 eggs. She eats 3 and bakes with 4. She sells the rest at $2 each. How many dollars does she make?';
+const WRONG = 'She makes 9 * 2 = 19 dollars.\n#### 19';
+const RIGHT = 'She makes 9 * 2 = 18 dollars.\n#### 18';
 
 function metric(text: string, line: RegExp): number {
   const found = text.split('\n').find((l) => line.test(l));
@@ -182,17 +186,16 @@ describe('prompt-cache writes in the ledger: cache hits, odd counts, broken stre
         },
         routerOptions: {
           engines: {
-            weak: new FixedUsageEngine(USAGE, { modelId: 'weak-test', reply: 'She makes 9 * 2 = 19 dollars.\n#### 19' }), // wrong: escalates
-            s1: new FixedUsageEngine(STRONG, { modelId: 's1-test', reply: 'She makes 9 * 2 = 18 dollars.\n#### 18' }),
-            s2: new FixedUsageEngine(STRONG, { modelId: 's2-test', reply: 'She makes 9 * 2 = 18 dollars.\n#### 18' }),
+            weak: new FixedUsageEngine(USAGE, { modelId: 'weak-test', reply: WRONG }), // wrong: escalates
+            s1: new FixedUsageEngine(STRONG, { modelId: 's1-test', reply: RIGHT }),
+            s2: new FixedUsageEngine(STRONG, { modelId: 's2-test', reply: RIGHT }),
           },
         },
       },
     );
-    const question = 'Janet has 16 eggs. She eats 3 and bakes with 4. She sells the rest at $2 each. How many dollars does she make?';
     const rows = [];
     for (const model of ['a', 'b']) {
-      const res = await post(harness.gateway, '/v1/chat/completions', { model, messages: [{ role: 'user', content: question }] }, { authorization: `Bearer ${secret}` });
+      const res = await post(harness.gateway, '/v1/chat/completions', { model, messages: [{ role: 'user', content: QUESTION }] }, { authorization: `Bearer ${secret}` });
       expect(res.status).toBe(200);
       await res.text();
       rows.push(await harness.stores!.ledger.get(res.headers.get('x-request-id')!));
@@ -217,16 +220,15 @@ describe('prompt-cache writes in the ledger: cache hits, odd counts, broken stre
         },
         routerOptions: {
           engines: {
-            weak: new FixedUsageEngine(USAGE, { modelId: 'weak-test', reply: 'She makes 9 * 2 = 19 dollars.\n#### 19' }), // wrong: escalates
-            strong: new FixedUsageEngine(USAGE, { modelId: 'strong-test', reply: 'She makes 9 * 2 = 18 dollars.\n#### 18' }),
+            weak: new FixedUsageEngine(USAGE, { modelId: 'weak-test', reply: WRONG }), // wrong: escalates
+            strong: new FixedUsageEngine(USAGE, { modelId: 'strong-test', reply: RIGHT }),
             broken: new FixedUsageEngine(USAGE, { modelId: 'broken-test', failures: [{ code: 'provider_unavailable', times: 1000 }] }),
           },
         },
       },
     );
-    const question = 'Janet has 16 eggs. She eats 3 and bakes with 4. She sells the rest at $2 each. How many dollars does she make?';
     const ask = async (model: string, stream: boolean) => {
-      const res = await post(harness.gateway, '/v1/chat/completions', { model, stream, messages: [{ role: 'user', content: question }] }, { authorization: `Bearer ${secret}` });
+      const res = await post(harness.gateway, '/v1/chat/completions', { model, stream, messages: [{ role: 'user', content: QUESTION }] }, { authorization: `Bearer ${secret}` });
       await res.text();
       return { status: res.status, row: await harness.stores!.ledger.get(res.headers.get('x-request-id')!) };
     };

@@ -1,8 +1,8 @@
-import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
+import type { AnthropicWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-import { startWireUpstreams } from '../test-support/wire-upstreams.js';
+import type { SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // LiteLLM-style cache_control on /v1/chat/completions: a system message whose marked part is not its last stays
 // one core message (its marked parts kept as `parts` for the Anthropic engine, schemas/marked-system-message.ts),
@@ -11,16 +11,10 @@ import { startWireUpstreams } from '../test-support/wire-upstreams.js';
 // named messages.3 when the system message became two.)
 
 let claudeUp: AnthropicWireServer;
-let openaiUp: OpenAIWireServer;
-let geminiUp: GeminiWireServer;
 let gw: SdkGateway;
 
 beforeAll(async () => {
-  ({ anthropic: claudeUp, openai: openaiUp, gemini: geminiUp } = await startWireUpstreams());
-  gw = await servedGateway({
-    models: [{ name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities: ['chat', 'streaming', 'tools'] }],
-    upstreams: [claudeUp, openaiUp, geminiUp],
-  });
+  ({ gw, upstreams: { anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude')]));
 });
 afterAll(() => gw?.close());
 

@@ -1,8 +1,8 @@
 import type { OpenAIWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-import { startWireUpstreams } from '../test-support/wire-upstreams.js';
+import type { SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // An OpenAI deployment names a message in its 400s as `messages.[N].field` (e.g. `"param": "messages.[3].role"`
 // for "messages with role 'tool' must be a response to a preceeding message with 'tool_calls'", as OpenAI answers
@@ -16,17 +16,9 @@ let openaiUp: OpenAIWireServer;
 let gw: SdkGateway;
 
 beforeAll(async () => {
-  const ups = await startWireUpstreams();
-  openaiUp = ups.openai;
-  gw = await servedGateway({
-    models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] }],
-    upstreams: [ups.anthropic, ups.gemini],
-  });
+  ({ gw, upstreams: { openai: openaiUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt')]));
 });
-afterAll(async () => {
-  await gw?.close();
-  await openaiUp?.close();
-});
+afterAll(() => gw?.close());
 
 /** The client's messages.3 is a tool message whose tool call the client never made (OpenAI refuses it). */
 function body(mark: boolean): OpenAI.ChatCompletionCreateParamsNonStreaming {

@@ -1,32 +1,25 @@
-import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
+import type { AnthropicWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-import { startWireUpstreams } from '../test-support/wire-upstreams.js';
+import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // Edges of prompt_cache_key (found in review of 6830353): a key over OpenAI's 64 characters is a hint, never a 400,
 // wherever it goes; the Responses object echoes the key as sent, JSON and streamed.
 
 let openaiUp: OpenAIWireServer;
 let claudeUp: AnthropicWireServer;
-let geminiUp: GeminiWireServer;
 let gw: SdkGateway;
 
 const caps: Array<'chat' | 'streaming' | 'tools'> = ['chat', 'streaming', 'tools'];
 
 beforeAll(async () => {
-  ({ openai: openaiUp, anthropic: claudeUp, gemini: geminiUp } = await startWireUpstreams());
-  gw = await servedGateway({
-    models: [
-      { name: 'gpt', engine: 'openai-compatible', preset: 'openai', baseURL: openaiUp.baseURL, model: 'gpt-openai', apiKey: 'k', capabilities: caps },
-      { name: 'local', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-local', capabilities: caps },
-      { name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities: caps },
-    ],
-    upstreams: [openaiUp, claudeUp, geminiUp],
-  });
+  ({ gw, upstreams: { openai: openaiUp, anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [
+    wireDeployment(u, 'gpt', { preset: 'openai', model: 'gpt-openai' }),
+    { name: 'local', engine: 'openai-compatible', baseURL: u.openai.baseURL, model: 'gpt-local', capabilities: caps },
+    wireDeployment(u, 'claude'),
+  ]));
 });
-afterAll(async () => {
-  await gw?.close();
-});
+afterAll(() => gw?.close());
 afterEach(() => clearRequests(openaiUp, claudeUp));
 
 // A session id as agents build them (e.g. `<uuid>:sub:<uuid>`, 77 characters): over OpenAI's 64.

@@ -1,8 +1,8 @@
-import type { AnthropicWireServer, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
+import type { AnthropicWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-import { startWireUpstreams } from '../test-support/wire-upstreams.js';
+import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // OpenAI routes its automatic prompt cache by `prompt_cache_key`; the Codex CLI sends one (its session id) on
 // every Responses request. Through the gateway it reaches an OpenAI deployment (the `openai` preset) from both
@@ -11,29 +11,24 @@ import { startWireUpstreams } from '../test-support/wire-upstreams.js';
 
 let openaiUp: OpenAIWireServer;
 let claudeUp: AnthropicWireServer;
-let geminiUp: GeminiWireServer;
 let gw: SdkGateway;
 
 const KEY = '0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c';
 const caps: Array<'chat' | 'streaming' | 'tools'> = ['chat', 'streaming', 'tools'];
 
 beforeAll(async () => {
-  ({ openai: openaiUp, anthropic: claudeUp, gemini: geminiUp } = await startWireUpstreams());
-  gw = await servedGateway({
-    models: [
+  ({ gw, upstreams: { openai: openaiUp, anthropic: claudeUp } } = await servedOverWireUpstreams(
+    (u) => [
       // The same local upstream behind the `openai` preset and behind a generic OpenAI-compatible deployment.
-      { name: 'gpt', engine: 'openai-compatible', preset: 'openai', baseURL: openaiUp.baseURL, model: 'gpt-openai', apiKey: 'k', capabilities: caps },
-      { name: 'local', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-local', capabilities: caps },
-      { name: 'vllm', engine: 'openai-compatible', preset: 'vllm', baseURL: openaiUp.baseURL, model: 'gpt-vllm', capabilities: caps },
-      { name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities: caps },
+      wireDeployment(u, 'gpt', { preset: 'openai', model: 'gpt-openai' }),
+      { name: 'local', engine: 'openai-compatible', baseURL: u.openai.baseURL, model: 'gpt-local', capabilities: caps },
+      { name: 'vllm', engine: 'openai-compatible', preset: 'vllm', baseURL: u.openai.baseURL, model: 'gpt-vllm', capabilities: caps },
+      wireDeployment(u, 'claude'),
     ],
-    cache: { exact: { enabled: true } },
-    upstreams: [openaiUp, claudeUp, geminiUp],
-  });
+    { cache: { exact: { enabled: true } } },
+  ));
 });
-afterAll(async () => {
-  await gw?.close();
-});
+afterAll(() => gw?.close());
 afterEach(() => clearRequests(openaiUp, claudeUp));
 
 type Sent = Record<string, unknown>;

@@ -1,8 +1,8 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { AnthropicWireServer, AnthropicWireUsage, GeminiWireServer, OpenAIWireServer } from '@llmrr/core/test';
+import type { AnthropicWireServer, AnthropicWireUsage } from '@llmrr/core/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-import { startWireUpstreams } from '../test-support/wire-upstreams.js';
+import type { SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // A router cache hit (the gateway's exact cache) calls no provider: it read nothing from the provider's prompt
 // cache and wrote nothing to it. Its answer's usage reports 0 cache reads and writes (as the ledger records 0
@@ -10,22 +10,12 @@ import { startWireUpstreams } from '../test-support/wire-upstreams.js';
 // and streamed), /v1/chat/completions and /v1/responses, with the official SDKs.
 
 let claudeUp: AnthropicWireServer;
-let openaiUp: OpenAIWireServer;
-let geminiUp: GeminiWireServer;
 let gw: SdkGateway;
 
 beforeAll(async () => {
-  ({ anthropic: claudeUp, openai: openaiUp, gemini: geminiUp } = await startWireUpstreams());
-  gw = await servedGateway({
-    models: [{ name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities: ['chat', 'streaming', 'tools'] }],
-    cache: { exact: { enabled: true } },
-    upstreams: [claudeUp, openaiUp, geminiUp],
-  });
+  ({ gw, upstreams: { anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude')], { cache: { exact: { enabled: true } } }));
 });
-afterAll(async () => {
-  await gw?.close();
-  await openaiUp?.close();
-});
+afterAll(() => gw?.close());
 
 const EPH = { type: 'ephemeral' } as const;
 // 50 uncached input tokens, 4000 read from the prompt cache, 1000 written to it, 20 out: 5050 input in all.

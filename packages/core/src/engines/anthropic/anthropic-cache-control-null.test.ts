@@ -1,33 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../../spec/messages.js';
-import { cacheControlProblem, startAnthropicWireServer, type AnthropicWireServer } from '../../test/anthropic-wire-server.js';
-import { defaultEngineContext } from '../types.js';
+import { cacheControlProblem } from '../../test/anthropic-wire-server.js';
 import type { AnthropicMessagesRequest } from './anthropic-api-types.js';
 import { EXTENDED_CACHE_TTL_BETA, fitAnthropicCacheBreakpoints, hasOneHourCacheControl } from './anthropic-cache-control.js';
-import { createAnthropicEngine } from './create-anthropic-engine.js';
+import { useAnthropicWireServer } from './anthropic-wire.test-helpers.js';
 
 // `cache_control: null` on a block given verbatim through providerOptions.anthropic is "no mark" for Anthropic
 // (@anthropic-ai/sdk TextBlockParam `cache_control?: CacheControlEphemeral | null`; the wire server skips it too)
 // and for toAnthropicCacheControl: fitAnthropicCacheBreakpoints must neither count it as one of the 4 marks nor
 // take it for a 5-minute mark that would demote a later 1-hour one (found in review of c0d31e0).
 
-let server: AnthropicWireServer;
-beforeAll(async () => {
-  server = await startAnthropicWireServer({ apiKey: 'sk-ant-test' });
-});
-afterAll(() => server.close());
-afterEach(() => {
-  server.requests.length = 0;
-});
+const wire = useAnthropicWireServer();
+const { engine } = wire;
 
-const engine = () =>
-  createAnthropicEngine(
-    ModelConfigSchema.parse({ name: 'claude', engine: 'anthropic', model: 'claude-test-1', baseURL: server.url, apiKey: 'sk-ant-test' }),
-    defaultEngineContext({ env: {} }),
-  );
-
-const last = () => server.requests.at(-1)!;
+const last = () => wire.server.requests.at(-1)!;
 const wire5 = { type: 'ephemeral' };
 const wire1h = { type: 'ephemeral', ttl: '1h' };
 

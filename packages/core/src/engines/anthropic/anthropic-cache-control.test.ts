@@ -1,32 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
+import type { ModelConfigInput } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import type { CacheControl, ChatMessage, GenerateRequest } from '../../spec/messages.js';
 import { collect } from '../../test/async.test-helpers.js';
-import { startAnthropicWireServer, type AnthropicWireServer } from '../../test/anthropic-wire-server.js';
-import { defaultEngineContext } from '../types.js';
 import { EXTENDED_CACHE_TTL_BETA } from './anthropic-cache-control.js';
-import { createAnthropicEngine } from './create-anthropic-engine.js';
+import { useAnthropicWireServer } from './anthropic-wire.test-helpers.js';
 
 // Prompt-cache breakpoints on the wire, against a local peer speaking Anthropic's Messages API: the exact
 // upstream JSON for each case, and the limits of the prompt-caching guide
 // (platform.claude.com/docs/en/build-with-claude/prompt-caching): 4 marks at most (the automatic one included),
 // 1-hour entries before 5-minute ones, no mark on thinking blocks or empty text.
 
-let server: AnthropicWireServer;
-
-beforeAll(async () => {
-  server = await startAnthropicWireServer({ apiKey: 'sk-ant-test' });
-});
-afterAll(() => server.close());
-afterEach(() => {
-  server.requests.length = 0;
-});
-
-function engine(extra: Partial<ModelConfigInput> = {}) {
-  const model = ModelConfigSchema.parse({ name: 'claude', engine: 'anthropic', model: 'claude-test-1', baseURL: server.url, apiKey: 'sk-ant-test', ...extra });
-  return createAnthropicEngine(model, defaultEngineContext({ env: {} }));
-}
+const wire = useAnthropicWireServer();
+const { engine, lastBody } = wire;
 
 const m5: CacheControl = { type: 'ephemeral' };
 const m1h: CacheControl = { type: 'ephemeral', ttl: '1h' };
@@ -34,8 +20,7 @@ const wire5 = { type: 'ephemeral' };
 const wire5m = { type: 'ephemeral', ttl: '5m' };
 const wire1h = { type: 'ephemeral', ttl: '1h' };
 
-const last = () => server.requests.at(-1)!;
-const lastBody = () => last().body as Record<string, unknown>;
+const last = () => wire.server.requests.at(-1)!;
 
 async function send(request: GenerateRequest, extra: Partial<ModelConfigInput> = {}, headers?: Record<string, string>): Promise<Record<string, unknown>> {
   await engine(extra).generate(request, headers ? { headers } : {});
@@ -334,6 +319,6 @@ describe('anthropic prompt caching: streams, count_tokens and bad input', () => 
     expect(part).toMatchObject({ code: 'invalid_request', param: 'messages.0.content.0.cacheControl' });
     const top = await bad({ messages: [{ role: 'user', content: 'Hi' }], cacheControl: { type: 'ephemeral', ttl: 60 } as unknown as CacheControl });
     expect(top).toMatchObject({ code: 'invalid_request', param: 'cacheControl.ttl' });
-    expect(server.requests).toHaveLength(0);
+    expect(wire.server.requests).toHaveLength(0);
   });
 });

@@ -1,29 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import { computeCost } from '../../pricing/compute-cost.js';
 import { collect } from '../../test/async.test-helpers.js';
-import { startAnthropicWireServer, type AnthropicWireServer, type AnthropicWireUsage } from '../../test/anthropic-wire-server.js';
-import { defaultEngineContext } from '../types.js';
+import type { AnthropicWireUsage } from '../../test/anthropic-wire-server.js';
 import type { AnthropicUsageWire } from './anthropic-api-types.js';
 import { convertAnthropicUsage, mergeAnthropicUsage } from './anthropic-usage.js';
-import { createAnthropicEngine } from './create-anthropic-engine.js';
+import { useAnthropicWireServer } from './anthropic-wire.test-helpers.js';
 import { decodeAnthropicStream, type SseMessage } from './decode-anthropic-stream.js';
 
 // Cache writes in Anthropic usage: `cache_creation_input_tokens` and its breakdown by TTL
 // (`cache_creation: { ephemeral_5m_input_tokens, ephemeral_1h_input_tokens }`, the prompt-caching guide's
 // "1-hour cache duration" example), in JSON answers and in streams.
 
-let server: AnthropicWireServer;
-beforeAll(async () => {
-  server = await startAnthropicWireServer({ apiKey: 'sk-ant-test' });
-});
-afterAll(() => server.close());
-
-const engine = () =>
-  createAnthropicEngine(
-    ModelConfigSchema.parse({ name: 'claude', engine: 'anthropic', model: 'claude-test-1', baseURL: server.url, apiKey: 'sk-ant-test' }),
-    defaultEngineContext({ env: {} }),
-  );
+const wire = useAnthropicWireServer({ keepRequests: true });
+const { engine } = wire;
 
 const hello = { messages: [{ role: 'user' as const, content: 'Hi' }] };
 
@@ -46,12 +35,12 @@ const expected = {
 
 describe('anthropic usage with cache writes', () => {
   it('reads the writes and their 1-hour part from a JSON answer', async () => {
-    server.enqueue({ content: 'ok', usage: wireUsage as AnthropicWireUsage });
+    wire.server.enqueue({ content: 'ok', usage: wireUsage as AnthropicWireUsage });
     expect((await engine().generate(hello)).usage).toEqual(expected);
   });
 
   it('reads them from a stream (message_start usage, then message_delta)', async () => {
-    server.enqueue({ content: 'ok', chunks: 2, usage: wireUsage as AnthropicWireUsage });
+    wire.server.enqueue({ content: 'ok', chunks: 2, usage: wireUsage as AnthropicWireUsage });
     const parts = await collect(engine().stream(hello));
     expect(parts.at(-1)).toEqual({ type: 'finish', finishReason: 'stop', usage: expected });
   });

@@ -1,31 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
-import { startAnthropicWireServer, type AnthropicWireServer } from '../../test/anthropic-wire-server.js';
-import { defaultEngineContext } from '../types.js';
 import type { AnthropicMessagesRequest } from './anthropic-api-types.js';
-import { createAnthropicEngine } from './create-anthropic-engine.js';
+import { useAnthropicWireServer } from './anthropic-wire.test-helpers.js';
 import { collect } from '../../test/async.test-helpers.js';
 import { describeAbortContract } from '../../test/engine-abort-contract.test-helpers.js';
 import { describeStreamContract } from '../../test/engine-stream-contract.test-helpers.js';
 import { kinds } from '../../test/sse-decoder.test-helpers.js';
 
-let server: AnthropicWireServer;
-
-beforeAll(async () => {
-  server = await startAnthropicWireServer({ apiKey: 'sk-ant-test' });
-});
-afterAll(() => server.close());
-afterEach(() => {
-  server.requests.length = 0;
-});
-
-function engine(extra: Partial<ModelConfigInput> = {}, env: Record<string, string> = {}) {
-  const model = ModelConfigSchema.parse({ name: 'claude', engine: 'anthropic', model: 'claude-test-1', baseURL: server.url, apiKey: 'sk-ant-test', ...extra });
-  return createAnthropicEngine(model, defaultEngineContext({ env }));
-}
+const wire = useAnthropicWireServer();
+const { engine } = wire;
 
 const hello: GenerateRequest = {
   messages: [
@@ -37,7 +22,7 @@ const hello: GenerateRequest = {
 const textOf = (parts: StreamPart[]) => parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('');
 
 function lastBody(): AnthropicMessagesRequest {
-  return server.requests.at(-1)!.body as unknown as AnthropicMessagesRequest;
+  return wire.server.requests.at(-1)!.body as unknown as AnthropicMessagesRequest;
 }
 
 function lastError(parts: StreamPart[]): LLMError {
@@ -48,7 +33,7 @@ function lastError(parts: StreamPart[]): LLMError {
 
 describe('anthropic engine: answers', () => {
   it('generates a non-streamed answer with the documented headers and body', async () => {
-    server.enqueue({ content: 'Hello!', usage: { input_tokens: 12, output_tokens: 3 }, id: 'msg_abc' });
+    wire.server.enqueue({ content: 'Hello!', usage: { input_tokens: 12, output_tokens: 3 }, id: 'msg_abc' });
     const result = await engine().generate(hello);
     expect(result).toEqual({
       text: 'Hello!',
@@ -58,7 +43,7 @@ describe('anthropic engine: answers', () => {
       id: 'msg_abc',
       providerModel: 'claude-test-1',
     });
-    const req = server.requests.at(-1)!;
+    const req = wire.server.requests.at(-1)!;
     expect(req.path).toBe('/v1/messages');
     expect(req.headers['x-api-key']).toBe('sk-ant-test');
     expect(req.headers['anthropic-version']).toBe('2023-06-01');
@@ -79,14 +64,14 @@ describe('anthropic engine: answers', () => {
     const body = lastBody();
     expect(body).toMatchObject({ max_tokens: 512, temperature: 0.2, top_p: 0.9, stop_sequences: ['END'], metadata: { user_id: 'u-1' } });
     expect(body).not.toHaveProperty('seed');
-    expect(server.requests.at(-1)!.headers['anthropic-beta']).toBe('tools-2024');
-    expect(server.requests.at(-1)!.headers['x-trace']).toBe('t1');
+    expect(wire.server.requests.at(-1)!.headers['anthropic-beta']).toBe('tools-2024');
+    expect(wire.server.requests.at(-1)!.headers['x-trace']).toBe('t1');
     await engine().generate({ ...hello, maxTokens: 9 });
     expect(lastBody().max_tokens).toBe(9);
   });
 
   it('streams text in chunks, then one finish with usage', async () => {
-    server.enqueue({ content: 'The quick brown fox jumps', chunks: 5, usage: { input_tokens: 20, output_tokens: 6 } });
+    wire.server.enqueue({ content: 'The quick brown fox jumps', chunks: 5, usage: { input_tokens: 20, output_tokens: 6 } });
     const parts = await collect(engine().stream(hello));
     expect(lastBody().stream).toBe(true);
     expect(parts[0]).toMatchObject({ type: 'response-metadata', model: 'claude-test-1' });
@@ -98,24 +83,24 @@ describe('anthropic engine: answers', () => {
   it('reports cache reads as cachedInputTokens and cache writes as cacheWriteInputTokens, both counted as input', async () => {
     const usage = { input_tokens: 10, output_tokens: 4, cache_creation_input_tokens: 100, cache_read_input_tokens: 1000 };
     const expected = { inputTokens: 1110, outputTokens: 4, totalTokens: 1114, cachedInputTokens: 1000, cacheWriteInputTokens: 100 };
-    server.enqueue({ content: 'ok', usage });
+    wire.server.enqueue({ content: 'ok', usage });
     expect((await engine().generate(hello)).usage).toEqual(expected);
-    server.enqueue({ content: 'ok', usage });
+    wire.server.enqueue({ content: 'ok', usage });
     expect((await collect(engine().stream(hello))).at(-1)).toEqual({ type: 'finish', finishReason: 'stop', usage: expected });
   });
 
   it('maps stop reasons: max_tokens -> length, refusal -> content-filter', async () => {
-    server.enqueue({ content: 'cut sh', stopReason: 'max_tokens' }, { content: '', stopReason: 'refusal' });
+    wire.server.enqueue({ content: 'cut sh', stopReason: 'max_tokens' }, { content: '', stopReason: 'refusal' });
     expect((await engine().generate(hello)).finishReason).toBe('length');
     expect((await engine().generate(hello)).finishReason).toBe('content-filter');
   });
 
   it('reports thinking blocks as reasoning', async () => {
-    server.enqueue({ content: [{ type: 'thinking', thinking: 'Let me think.' }, { type: 'text', text: '42' }] });
+    wire.server.enqueue({ content: [{ type: 'thinking', thinking: 'Let me think.' }, { type: 'text', text: '42' }] });
     const result = await engine().generate(hello);
     expect(result.reasoning).toBe('Let me think.');
     expect(result.text).toBe('42');
-    server.enqueue({ content: [{ type: 'thinking', thinking: 'Let me think.' }, { type: 'text', text: '42' }], chunks: 3 });
+    wire.server.enqueue({ content: [{ type: 'thinking', thinking: 'Let me think.' }, { type: 'text', text: '42' }], chunks: 3 });
     const parts = await collect(engine().stream(hello));
     expect(parts.filter((p) => p.type === 'reasoning-delta').map((p) => (p as { delta: string }).delta).join('')).toBe('Let me think.');
     expect(textOf(parts)).toBe('42');
@@ -130,7 +115,7 @@ describe('anthropic engine: tools', () => {
   };
 
   it('sends tools with input_schema and maps tool_choice', async () => {
-    server.enqueue({ content: [{ type: 'tool_use', name: 'get_weather', input: { city: 'Paris' }, id: 'toolu_1' }] });
+    wire.server.enqueue({ content: [{ type: 'tool_use', name: 'get_weather', input: { city: 'Paris' }, id: 'toolu_1' }] });
     const result = await engine().generate(weather);
     expect(lastBody().tools).toEqual([
       { name: 'get_weather', description: 'Current weather', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
@@ -151,7 +136,7 @@ describe('anthropic engine: tools', () => {
 
   it('streams tool use: input_json_delta pieces reassemble into the call', async () => {
     const input = { city: 'Paris', days: 3, units: { temp: 'celsius' } };
-    server.enqueue({ content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', name: 'get_weather', input, id: 'toolu_9' }], chunks: 6 });
+    wire.server.enqueue({ content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', name: 'get_weather', input, id: 'toolu_9' }], chunks: 6 });
     const parts = await collect(engine().stream(weather));
     const deltas = parts.filter((p) => p.type === 'tool-call-delta');
     expect(deltas.length).toBeGreaterThanOrEqual(6);
@@ -230,7 +215,7 @@ describe('anthropic engine: JSON mode (a forced tool)', () => {
   const schema = { type: 'object', properties: { answer: { type: 'number' } }, required: ['answer'] };
 
   it('forces the json_answer tool and returns its input as the text', async () => {
-    server.enqueue({ content: [{ type: 'tool_use', name: 'json_answer', input: { answer: 42 } }] });
+    wire.server.enqueue({ content: [{ type: 'tool_use', name: 'json_answer', input: { answer: 42 } }] });
     const result = await engine().generate({ ...hello, responseFormat: { type: 'json_schema', name: 'result', schema } });
     expect(lastBody().tools).toEqual([expect.objectContaining({ name: 'json_answer', input_schema: schema })]);
     expect(lastBody().tool_choice).toEqual({ type: 'tool', name: 'json_answer' });
@@ -240,7 +225,7 @@ describe('anthropic engine: JSON mode (a forced tool)', () => {
   });
 
   it('streams the JSON answer as text deltas', async () => {
-    server.enqueue({ content: [{ type: 'tool_use', name: 'json_answer', input: { answer: 42, note: 'forty two' } }], chunks: 4 });
+    wire.server.enqueue({ content: [{ type: 'tool_use', name: 'json_answer', input: { answer: 42, note: 'forty two' } }], chunks: 4 });
     const parts = await collect(engine().stream({ ...hello, responseFormat: { type: 'json_object' } }));
     expect(lastBody().tools![0]!.input_schema).toEqual({ type: 'object', additionalProperties: true });
     expect(parts.filter((p) => p.type === 'text-delta').length).toBeGreaterThanOrEqual(4);
@@ -250,7 +235,7 @@ describe('anthropic engine: JSON mode (a forced tool)', () => {
   });
 
   it('keeps real tools callable next to the JSON tool (tool_choice any)', async () => {
-    server.enqueue({ content: [{ type: 'tool_use', name: 'lookup', input: { q: 'x' }, id: 'toolu_l' }] });
+    wire.server.enqueue({ content: [{ type: 'tool_use', name: 'lookup', input: { q: 'x' }, id: 'toolu_l' }] });
     const result = await engine().generate({
       ...hello,
       tools: [{ name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } }],
@@ -270,7 +255,7 @@ describe('anthropic engine: JSON mode (a forced tool)', () => {
     await expect(
       engine().generate({ ...hello, tools: [{ name: 'json_answer', parameters: {} }], responseFormat: { type: 'json_object' } }),
     ).rejects.toMatchObject({ code: 'invalid_request', param: 'tools.0.name' });
-    expect(server.requests).toHaveLength(0);
+    expect(wire.server.requests).toHaveLength(0);
   });
 });
 
@@ -289,14 +274,14 @@ describe('anthropic engine: errors', () => {
   for (const c of cases) {
     it(`maps ${c.status} ${c.type} -> ${c.code} (generate and stream)`, async () => {
       const error = { status: c.status, type: c.type, message: `scripted ${c.type}` };
-      server.enqueue({ error });
+      wire.server.enqueue({ error });
       const thrown = await engine().generate(hello).catch((e: unknown) => e);
       expect(LLMError.isInstance(thrown)).toBe(true);
       const e = thrown as LLMError;
       expect(e).toMatchObject({ code: c.code, isRetryable: c.retryable, upstreamStatus: c.status, provider: 'anthropic', deployment: 'claude' });
       expect(e.message).toContain(`scripted ${c.type}`);
 
-      server.enqueue({ error });
+      wire.server.enqueue({ error });
       const parts = await collect(engine().stream(hello));
       expect(parts).toHaveLength(1);
       expect(lastError(parts)).toMatchObject({ code: c.code, isRetryable: c.retryable, upstreamStatus: c.status });
@@ -304,30 +289,30 @@ describe('anthropic engine: errors', () => {
   }
 
   it('honours retry-after on 429 and 529', async () => {
-    server.enqueue({ error: { status: 429, headers: { 'retry-after': '7' } } });
+    wire.server.enqueue({ error: { status: 429, headers: { 'retry-after': '7' } } });
     await expect(engine().generate(hello)).rejects.toMatchObject({ code: 'rate_limited', retryAfterMs: 7000 });
-    server.enqueue({ error: { status: 529, headers: { 'retry-after': '2' } } });
+    wire.server.enqueue({ error: { status: 529, headers: { 'retry-after': '2' } } });
     expect(lastError(await collect(engine().stream(hello)))).toMatchObject({ code: 'overloaded', retryAfterMs: 2000 });
   });
 
   it('recognises an oversized prompt as context_length_exceeded', async () => {
-    server.enqueue({ error: { status: 400, message: 'prompt is too long: 208310 tokens > 200000 maximum' } });
+    wire.server.enqueue({ error: { status: 400, message: 'prompt is too long: 208310 tokens > 200000 maximum' } });
     await expect(engine().generate(hello)).rejects.toMatchObject({ code: 'context_length_exceeded', isRetryable: false });
   });
 
   it('a wrong key is the server answering 401; a missing key fails before any request', async () => {
     await expect(engine({ apiKey: 'wrong' }).generate(hello)).rejects.toMatchObject({ code: 'authentication', upstreamStatus: 401 });
-    const before = server.requests.length;
+    const before = wire.server.requests.length;
     const noKey = engine({ apiKey: undefined, apiKeyEnv: 'MY_KEY' });
     await expect(noKey.generate(hello)).rejects.toMatchObject({ code: 'authentication', message: expect.stringContaining('MY_KEY') });
-    expect(server.requests.length).toBe(before);
+    expect(wire.server.requests.length).toBe(before);
     // The fallback env var is read from the context's env.
     await expect(engine({ apiKey: undefined }, { ANTHROPIC_API_KEY: 'sk-ant-test' }).generate(hello)).resolves.toMatchObject({ text: 'Echo: Hi there' });
   });
 
   it('turns a mid-stream error event into an error part after the text', async () => {
     // Events: message_start, content_block_start, ping, 'ab', 'cd', then the error event.
-    server.enqueue({ content: 'abcdefgh', chunks: 4, streamError: { afterEvents: 5, type: 'overloaded_error' } });
+    wire.server.enqueue({ content: 'abcdefgh', chunks: 4, streamError: { afterEvents: 5, type: 'overloaded_error' } });
     const parts = await collect(engine().stream(hello));
     expect(textOf(parts)).toBe('abcd');
     expect(lastError(parts)).toMatchObject({ code: 'overloaded', isRetryable: true });
@@ -335,14 +320,14 @@ describe('anthropic engine: errors', () => {
   });
 
   it('a connection cut mid-stream ends with stream_interrupted after the text', async () => {
-    server.enqueue({ content: 'abcdefgh', chunks: 4, cutAfterEvents: 5 });
+    wire.server.enqueue({ content: 'abcdefgh', chunks: 4, cutAfterEvents: 5 });
     const parts = await collect(engine().stream(hello));
     expect(textOf(parts)).toBe('abcd');
     expect(lastError(parts)).toMatchObject({ code: 'stream_interrupted', isRetryable: true });
   });
 
   it('a clean HTTP end without message_stop is stream_interrupted too', async () => {
-    server.enqueue({ content: 'abcdefgh', chunks: 4, endAfterEvents: 7 });
+    wire.server.enqueue({ content: 'abcdefgh', chunks: 4, endAfterEvents: 7 });
     const parts = await collect(engine().stream(hello));
     expect(textOf(parts)).toBe('abcdefgh');
     expect(lastError(parts).code).toBe('stream_interrupted');
@@ -361,14 +346,14 @@ describe('anthropic engine: errors', () => {
     });
     const parts = await collect(engine().stream({ ...hello, maxTokens: 0 }));
     expect(lastError(parts)).toMatchObject({ code: 'invalid_request', param: 'maxTokens' });
-    expect(server.requests).toHaveLength(0);
+    expect(wire.server.requests).toHaveLength(0);
   });
 });
 
 describeAbortContract({
   name: 'anthropic engine',
   engine: () => engine(),
-  server: () => server,
+  server: () => wire.server,
   hello,
   streamed: ({ text, ...rest }) => ({ content: text, ...rest }),
   hang: { hang: true },
@@ -381,8 +366,8 @@ const sse = (data: object) => `event: ${(data as { type: string }).type}\ndata: 
 
 describeStreamContract({
   name: 'anthropic engine',
-  engine: (baseURL = server.url) => engine({ baseURL }),
-  server: () => server,
+  engine: (baseURL = wire.server.url) => engine({ baseURL }),
+  server: () => wire.server,
   hello,
   context: { provider: 'anthropic', deployment: 'claude' },
   rateLimited: { error: { status: 429, headers: { 'retry-after': '3' } } },
@@ -398,11 +383,11 @@ describeStreamContract({
 
 describe('anthropic engine: the end of the stream', () => {
   it('message_stop cancels the body while the server still holds the connection open', async () => {
-    server.enqueue({ content: 'abcd', chunks: 2, hangAfterEvents: 1000 });
+    wire.server.enqueue({ content: 'abcd', chunks: 2, hangAfterEvents: 1000 });
     const parts = await collect(engine().stream(hello));
     expect(textOf(parts)).toBe('abcd');
     expect(kinds(parts).at(-1)).toBe('finish');
-    const req = server.requests.at(-1)!;
+    const req = wire.server.requests.at(-1)!;
     await req.done;
     expect(req.clientClosed).toBe(true);
   });
@@ -410,8 +395,8 @@ describe('anthropic engine: the end of the stream', () => {
 
 describe('anthropic engine: config and token counting', () => {
   it('accepts a baseURL that already ends in /v1', async () => {
-    await engine({ baseURL: `${server.url}/v1/` }).generate(hello);
-    expect(server.requests.at(-1)!.path).toBe('/v1/messages');
+    await engine({ baseURL: `${wire.server.url}/v1/` }).generate(hello);
+    expect(wire.server.requests.at(-1)!.path).toBe('/v1/messages');
   });
 
   it('rejects unknown or bad options with config_invalid', () => {
@@ -423,12 +408,12 @@ describe('anthropic engine: config and token counting', () => {
     const n = await engine().countTokens!({ messages: [{ role: 'user', content: 'x'.repeat(400) }] });
     expect(n).toBeGreaterThanOrEqual(100);
     expect(n).toBeLessThan(120);
-    expect(server.requests).toHaveLength(0);
+    expect(wire.server.requests).toHaveLength(0);
   });
 
   it('with exactTokenCount asks /v1/messages/count_tokens with prompt fields only', async () => {
     const n = await engine({ options: { exactTokenCount: true } }).countTokens!({ ...hello, maxTokens: 100, temperature: 0.5 });
-    const req = server.requests.at(-1)!;
+    const req = wire.server.requests.at(-1)!;
     expect(req.path).toBe('/v1/messages/count_tokens');
     expect(Object.keys(req.body!).sort()).toEqual(['messages', 'model', 'system']);
     expect(n).toBe(Math.ceil(JSON.stringify(['Be brief.', req.body!.messages, []]).length / 4));
@@ -438,11 +423,11 @@ describe('anthropic engine: config and token counting', () => {
     const exact = engine({ options: { exactTokenCount: true } });
     expect(exact.countTokensReportsRequest).toBe(true);
     const seen: number[] = [];
-    const onProviderRequest = () => seen.push(server.requests.length);
+    const onProviderRequest = () => seen.push(wire.server.requests.length);
     await exact.countTokens!(hello, { onProviderRequest });
     // Called before the upstream received anything; the request followed.
     expect(seen).toEqual([0]);
-    expect(server.requests).toHaveLength(1);
+    expect(wire.server.requests).toHaveLength(1);
     await exact.countTokens!(hello, { local: true, onProviderRequest });
     await engine().countTokens!(hello, { onProviderRequest });
     expect(seen).toEqual([0]);
@@ -452,6 +437,6 @@ describe('anthropic engine: config and token counting', () => {
     );
     expect(bad).toMatchObject({ code: 'invalid_request' });
     expect(seen).toEqual([0]);
-    expect(server.requests).toHaveLength(1);
+    expect(wire.server.requests).toHaveLength(1);
   });
 });

@@ -1,37 +1,20 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import { LLMError } from '../../errors/llm-error.js';
 import type { CacheControl, GenerateRequest, TextPart } from '../../spec/messages.js';
 import { collect } from '../../test/async.test-helpers.js';
-import { startAnthropicWireServer, type AnthropicWireServer } from '../../test/anthropic-wire-server.js';
-import { defaultEngineContext } from '../types.js';
-import { createAnthropicEngine } from './create-anthropic-engine.js';
+import { useAnthropicWireServer } from './anthropic-wire.test-helpers.js';
 
 // A system message's `parts`: the client's system blocks with their marks (Claude Code sends an unmarked billing
 // header, then two marked blocks). The Anthropic engine sends them as the client did, one system block per
 // non-empty part; `content` (the joined text every other engine sends) is not what it sends then. Against a
 // local peer that enforces Anthropic's cache_control rules (4 marks, no mark on empty text, 1h before 5m).
 
-let server: AnthropicWireServer;
-
-beforeAll(async () => {
-  server = await startAnthropicWireServer({ apiKey: 'sk-ant-test' });
-});
-afterAll(() => server.close());
-afterEach(() => {
-  server.requests.length = 0;
-});
-
-function engine(extra: Partial<ModelConfigInput> = {}) {
-  const model = ModelConfigSchema.parse({ name: 'claude', engine: 'anthropic', model: 'claude-test-1', baseURL: server.url, apiKey: 'sk-ant-test', ...extra });
-  return createAnthropicEngine(model, defaultEngineContext({ env: {} }));
-}
+const wire = useAnthropicWireServer();
+const { engine, lastBody } = wire;
 
 const m5: CacheControl = { type: 'ephemeral' };
 const m1h: CacheControl = { type: 'ephemeral', ttl: '1h' };
 const wire5 = { type: 'ephemeral' };
-
-const lastBody = () => server.requests.at(-1)!.body as Record<string, unknown>;
 
 const HEADER = 'x-anthropic-billing-header: cc_version=2.1.37; cc_entrypoint=cli;';
 const IDENTITY = "You are Claude Code, Anthropic's official CLI for Claude.";
@@ -120,7 +103,7 @@ describe('anthropic: a system message with parts', () => {
     await collect(engine().stream(claudeCode()));
     const streamed = lastBody().system;
     await engine({ options: { exactTokenCount: true } }).countTokens(claudeCode());
-    expect(server.requests.at(-1)!.path).toBe('/v1/messages/count_tokens');
+    expect(wire.server.requests.at(-1)!.path).toBe('/v1/messages/count_tokens');
     expect(lastBody().system).toEqual(streamed);
     expect(streamed).toHaveLength(3);
   });
@@ -139,6 +122,6 @@ describe('anthropic: a system message with parts', () => {
     expect(await bad('S')).toMatchObject({ code: 'invalid_request', param: 'messages.0.parts' });
     expect(await bad([{ type: 'image', url: 'https://x/y.png' }])).toMatchObject({ code: 'invalid_request', param: 'messages.0.parts.0' });
     expect(await bad([{ type: 'text', text: 'S', cacheControl: { type: 'ephemeral', ttl: '2h' } }])).toMatchObject({ code: 'invalid_request', param: 'messages.0.parts.0.cacheControl.ttl' });
-    expect(server.requests).toHaveLength(0);
+    expect(wire.server.requests).toHaveLength(0);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelConfigSchema } from '../../config/schema.js';
-import type { GenerateRequest } from '../../spec/index.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
+import { markedEverywhere as marked, withoutCacheControl } from '../../test/cache-control-marks.test-helpers.js';
 import { defaultEngineContext } from '../types.js';
 import { OpenAICompatibleEngine } from './index.js';
 
@@ -14,25 +14,12 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const m = { type: 'ephemeral', ttl: '1h' } as const;
-const marked: GenerateRequest = {
-  cacheControl: m,
-  tools: [{ name: 'calc', parameters: { type: 'object' }, cacheControl: m }],
-  messages: [
-    { role: 'system', content: 'S', cacheControl: m },
-    { role: 'user', content: [{ type: 'text', text: 'look', cacheControl: m }, { type: 'image', data: 'iVBORw0KGgo=', mediaType: 'image/png', cacheControl: m }], cacheControl: m },
-    { role: 'assistant', content: null, toolCalls: [{ id: 't1', name: 'calc', arguments: '{}' }], cacheControl: m },
-    { role: 'tool', toolCallId: 't1', content: '4', cacheControl: m },
-  ],
-};
-
 describe('openai-compatible engine: cacheControl', () => {
   it('sends the same body with and without breakpoints, with no cache field in it', async () => {
     const engine = new OpenAICompatibleEngine(ModelConfigSchema.parse({ name: 'd', model: 'gpt-test', baseURL: server.baseURL }), defaultEngineContext({ env: {} }));
     await engine.generate(marked);
     const withMarks = server.requests.at(-1)!.rawBody;
-    const plain = JSON.parse(JSON.stringify(marked), (key, value) => (key === 'cacheControl' ? undefined : value)) as GenerateRequest;
-    await engine.generate(plain);
+    await engine.generate(withoutCacheControl(marked));
     expect(withMarks).toBe(server.requests.at(-1)!.rawBody);
     expect(withMarks).not.toMatch(/cache_?control/i);
   });

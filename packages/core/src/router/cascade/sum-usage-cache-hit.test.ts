@@ -6,38 +6,11 @@
  * would count the same provider-cache writes twice.
  */
 import { describe, expect, it } from 'vitest';
-import { MockEngine } from '../../engines/mock/mock-engine.js';
-import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngineV1, StreamPart, Usage } from '../../spec/index.js';
+import type { Usage } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
 import { LLMRouter } from '../llm-router.js';
+import { FixedUsageEngine } from './fixed-usage-engine.test-helpers.js';
 import { providerCacheUsage } from './sum-usage.js';
-
-/** A mock whose calls report the given usage (a provider with prompt caching), counting its calls. */
-class FixedUsageEngine implements LanguageEngineV1 {
-  readonly specVersion = 'v1';
-  readonly provider = 'mock';
-  readonly capabilities = { streaming: true };
-  private readonly inner: MockEngine;
-  calls = 0;
-
-  constructor(
-    readonly modelId: string,
-    reply: string,
-    private readonly usage: Usage,
-  ) {
-    this.inner = new MockEngine({ modelId, reply });
-  }
-
-  async generate(request: GenerateRequest, options?: CallOptions): Promise<GenerateResult> {
-    this.calls++;
-    return { ...(await this.inner.generate(request, options)), usage: { ...this.usage } };
-  }
-
-  async *stream(request: GenerateRequest, options?: CallOptions): AsyncIterable<StreamPart> {
-    this.calls++;
-    for await (const part of this.inner.stream(request, options)) yield part.type === 'finish' ? { ...part, usage: { ...this.usage } } : part;
-  }
-}
 
 const QUESTION = 'Janet has 16 eggs. She eats 3 and bakes with 4. She sells the rest at $2 each. How many dollars does she make?';
 const WRONG = 'She has 9 eggs left. She makes 9 * 2 = 19 dollars.\n#### 19';

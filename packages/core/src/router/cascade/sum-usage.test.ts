@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { MockEngine } from '../../engines/mock/mock-engine.js';
-import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngineV1, StreamPart, Usage } from '../../spec/index.js';
+import type { Usage } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
 import { LLMRouter } from '../llm-router.js';
+import { FixedUsageEngine } from './fixed-usage-engine.test-helpers.js';
 import { sumUsage } from './sum-usage.js';
 
 describe('sumUsage', () => {
@@ -20,36 +20,6 @@ describe('sumUsage', () => {
     expect(sumUsage(plain, { ...plain, estimated: true })).toEqual({ inputTokens: 10, outputTokens: 2, totalTokens: 12, estimated: true });
   });
 });
-
-/** A mock whose calls report the given usage (a provider with prompt caching), generated and streamed. */
-class FixedUsageEngine implements LanguageEngineV1 {
-  readonly specVersion = 'v1';
-  readonly provider = 'mock';
-  readonly capabilities = { streaming: true };
-  private readonly inner: MockEngine;
-
-  constructor(
-    readonly modelId: string,
-    reply: string,
-    private readonly usage: Usage,
-  ) {
-    this.inner = new MockEngine({ modelId, reply });
-  }
-
-  async generate(request: GenerateRequest, options?: CallOptions): Promise<GenerateResult> {
-    return { ...(await this.inner.generate(request, options)), usage: { ...this.usage } };
-  }
-
-  async *stream(request: GenerateRequest, options?: CallOptions): AsyncIterable<StreamPart> {
-    for await (const part of this.inner.stream(request, options)) {
-      if (part.type === 'finish') {
-        // A usage part, then the finish part with the final numbers (as the OpenAI-compatible decoder's usage chunk).
-        yield { type: 'usage', usage: { ...this.usage } };
-        yield { ...part, usage: { ...this.usage } };
-      } else yield part;
-    }
-  }
-}
 
 const QUESTION = 'Janet has 16 eggs. She eats 3 and bakes with 4. She sells the rest at $2 each. How many dollars does she make?';
 const WRONG = 'She has 9 eggs left. She makes 9 * 2 = 19 dollars.\n#### 19';
