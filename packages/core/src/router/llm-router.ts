@@ -941,7 +941,7 @@ export class LLMRouter {
     // Prompt-cache affinity (embeddings have no prompt cache): planRoute asks only under a spreading strategy with
     // several deployments of one model; then a request without marks or key costs one scan.
     if (embed === undefined && this.affinity.enabled) {
-      input.affinity = (models) => this.affinity.lookup(request, options.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined), options.model, models);
+      input.affinity = (models, remember) => this.affinity.lookup(request, options.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined), options.model, models, remember);
     }
     return planRoute(input);
   }

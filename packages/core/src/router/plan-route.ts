@@ -34,11 +34,13 @@ export interface RoutePlanInput {
    */
   embed?: { inputTokens: number; contextTokens: number } | undefined;
   /**
-   * Prompt-cache affinity: looks up the request's keys for the given models (those with several candidate
-   * deployments); called only under a strategy that spreads (`Strategy.spreads`), so a call where affinity
-   * cannot change the choice does no affinity work at all. Undefined result: the request has no affinity.
+   * Prompt-cache affinity: the request's keys, looked up for `models` (those with several candidate
+   * deployments), and with `remember` also when `models` is empty (a candidate's model has several deployments
+   * configured, so the deployment that answers is remembered for later calls). Called only under a strategy that
+   * spreads (`Strategy.spreads`) and when one of the two holds, so a router with one deployment per model does no
+   * affinity work at all. Undefined result: the request has no affinity.
    */
-  affinity?: ((models: readonly string[]) => Promise<AffinityLookup | undefined> | undefined) | undefined;
+  affinity?: ((models: readonly string[], remember: boolean) => Promise<AffinityLookup | undefined> | undefined) | undefined;
 }
 
 export interface RoutePlan {
@@ -80,9 +82,31 @@ export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan>
     if (selection.soonestFreeMs !== undefined) throw saturatedError(selection.excluded, options.model, selection.soonestFreeMs);
     throw noDeploymentError(selection.excluded, options.model);
   }
-  const lookup = input.affinity && input.strategy.spreads === true ? input.affinity(spreadModels(selection.candidates)) : undefined;
-  if (lookup) return lookup.then((affinity) => rankPlan(input, selection, query, estimatedInputTokens, required, affinity, t0));
-  return rankPlan(input, selection, query, estimatedInputTokens, required, undefined, t0);
+  let lookup: Promise<AffinityLookup | undefined> | undefined;
+  let looked = false;
+  if (input.affinity && input.strategy.spreads === true) {
+    const models = spreadModels(selection.candidates);
+    looked = models.length > 0;
+    // Only remembered (no lookup): the other deployments of the model are not candidates now (allow-list,
+    // circuit open, limits), but the one that answers holds the prefix when they are again.
+    if (looked || configuredTwice(input.deployments, selection.candidates)) lookup = input.affinity(models, true);
+  }
+  if (lookup) return lookup.then((affinity) => rankPlan(input, selection, query, estimatedInputTokens, required, affinity, looked, t0));
+  return rankPlan(input, selection, query, estimatedInputTokens, required, undefined, false, t0);
+}
+
+/** True when the model of one of `candidates` has two deployments or more in `deployments`. */
+function configuredTwice(deployments: readonly RouterDeployment[], candidates: readonly RouterDeployment[]): boolean {
+  if (deployments.length < 2) return false;
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i]!;
+    const m = c.modelId;
+    for (let j = 0; j < deployments.length; j++) {
+      const d = deployments[j]!;
+      if (d !== c && d.modelId === m) return true;
+    }
+  }
+  return false;
 }
 
 /** The models of which `candidates` hold two deployments or more (where affinity can choose), in order. */
@@ -106,6 +130,7 @@ function rankPlan(
   estimatedInputTokens: number,
   required: readonly Capability[],
   affinity: AffinityLookup | undefined,
+  looked: boolean,
   t0: number,
 ): RoutePlan | Promise<RoutePlan> {
   const { request, options } = input;
@@ -128,14 +153,14 @@ function rankPlan(
   const finish = (r: RankedCandidate[]): RoutePlan => {
     const strategyList = input.trusted ? r : checkRanked(r, selection.candidates, input.strategyName);
     if (strategyList.length === 0) throw noDeploymentError(selection.excluded, options.model, `strategy "${input.strategyName}" ranked no candidate`);
-    const preferred = affinity === undefined ? undefined : preferAffinity(strategyList, affinity.hits);
+    const preferred = affinity === undefined || !looked ? undefined : preferAffinity(strategyList, affinity.hits);
     const list = preferred?.ranked ?? strategyList;
     const order = buildOrder(list, input, query);
     const plan: RoutePlan = { order, forced: selection.forced, estimatedInputTokens, decision: undefined };
     if (affinity) plan.affinity = affinity;
     if (input.explain) {
       plan.decision = explainPlan(input, list, order, selection.excluded, selection.forced, (clock() - t0) * 1000);
-      if (affinity) explainAffinity(plan.decision, affinity.keys.source, preferred?.hit, preferred?.ranked !== undefined ? strategyList[0]!.deployment.name : undefined);
+      if (affinity && looked) explainAffinity(plan.decision, affinity.keys.source, preferred?.hit, preferred?.ranked !== undefined ? strategyList[0]!.deployment.name : undefined);
     }
     return plan;
   };

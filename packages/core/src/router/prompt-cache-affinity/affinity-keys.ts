@@ -193,7 +193,7 @@ async function sha256Hex(text: string): Promise<string> {
  * `promptCacheKey`, that key alone (scoped by tenant and model). Otherwise SHA-256 of the scope plus the
  * framed blocks (prefix-frame.ts) of each marked prefix the provider uses (tools + system + messages up to
  * and including the marked block; only the last `AFFINITY_MAX_MARKS` marks in render order; a request-level
- * `cacheControl` marks the whole prompt), each remembered for the TTL the provider keeps it (a 1-hour mark
+ * `cacheControl` marks the whole prompt, in place of the last block's own mark), each remembered for the TTL the provider keeps it (a 1-hour mark
  * after a 5-minute one is sent as 5 minutes), and of the message ends up to `AFFINITY_LOOKBACK` before the
  * last mark, for lookup only.
  */
@@ -205,9 +205,11 @@ export async function affinityKeys(request: GenerateRequest, scope: AffinityScop
   }
   const blocks = promptBlocks(request);
   if (blocks.length === 0) return undefined;
-  // The request-level mark (automatic caching) is a breakpoint on the last block.
+  // The request-level mark (automatic caching) is the breakpoint on the last block, with its own TTL: the
+  // Anthropic engine drops a mark on that block (fitAnthropicCacheBreakpoints) and caches the prefix there as the
+  // automatic one says.
   const last = blocks.length - 1;
-  if (request.cacheControl !== undefined && blocks[last]!.mark === undefined) blocks[last] = { ...blocks[last]!, mark: request.cacheControl };
+  if (request.cacheControl !== undefined) blocks[last] = { ...blocks[last]!, mark: request.cacheControl };
   // The marks the provider uses: the last AFFINITY_MAX_MARKS in render order.
   const marks: number[] = [];
   for (let i = last; i >= 0 && marks.length < AFFINITY_MAX_MARKS; i--) if (blocks[i]!.mark !== undefined) marks.push(i);

@@ -17,6 +17,17 @@ describe('frameValue', () => {
     expect(new Set(framed).size).toBe(values.length);
   });
 
+  it('frames a lone surrogate apart from U+FFFD and from its hex spelling, in values and in keys; well-formed strings stay verbatim', () => {
+    const values: unknown[] = ['a\uD83D', 'a\uFFFD', 'a\uDE00', 'a\uD83D\uDE00', 'w2:0061d83d', { 'k\uD83D': 1 }, { 'k\uFFFD': 1 }];
+    const framed = values.map(frameValue);
+    expect(new Set(framed).size).toBe(values.length);
+    // Hashing encodes the frame as UTF-8, which turns a lone surrogate into U+FFFD: the frames must differ as bytes.
+    const bytes = framed.map((f) => Buffer.from(f, 'utf8').toString('hex'));
+    expect(new Set(bytes).size).toBe(values.length);
+    expect(frameValue('a\uD83D\uDE00')).toBe('s3:a\uD83D\uDE00');
+    expect(frameValue('a\uD83D')).toBe('w2:0061d83d');
+  });
+
   it('refuses a circular structure (the lookup is then a miss)', () => {
     const o: Record<string, unknown> = {};
     o['self'] = o;

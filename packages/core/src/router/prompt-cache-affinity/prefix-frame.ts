@@ -4,7 +4,9 @@
  * cost on long prompts: ~530 us for a 300 KB string against ~220 us for its SHA-256, Node 20), object keys
  * sorted, `undefined` and function members dropped as JSON does, `toJSON()` honoured, byte arrays as bytes.
  * Every item is self-delimiting (a tag, then a length or a terminator), so two different values never frame
- * alike. V8 joins the pieces as a rope: the long strings are not copied until the hash reads them.
+ * alike. V8 joins the pieces as a rope: the long strings are not copied until the hash reads them. A string
+ * with a lone surrogate goes as its UTF-16 code units in hex behind another tag, since hashing encodes the
+ * frame as UTF-8, which turns a lone surrogate into U+FFFD.
  */
 export function frameValue(value: unknown): string {
   return frame(value, new Set());
@@ -14,7 +16,7 @@ function frame(input: unknown, seen: Set<object>): string {
   const value = hasToJSON(input) ? input.toJSON() : input;
   switch (typeof value) {
     case 'string':
-      return `s${value.length}:${value}`;
+      return frameString(value);
     case 'number':
       return `n${value};`;
     case 'boolean':
@@ -42,11 +44,28 @@ function frame(input: unknown, seen: Set<object>): string {
     for (const key of keys) {
       const v = obj[key];
       if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-      out += `s${key.length}:${key}${frame(v, seen)}`;
+      out += `${frameString(key)}${frame(v, seen)}`;
     }
     out += '}';
   }
   seen.delete(value);
+  return out;
+}
+
+/** `String.prototype.isWellFormed` (Node 20, ES2024), else a lone-surrogate test (`u` mode pairs surrogates). */
+const isWellFormed: (s: string) => boolean =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
+    ? (s) => (s as string & { isWellFormed(): boolean }).isWellFormed()
+    : (s) => !/[\uD800-\uDFFF]/u.test(s);
+
+/**
+ * A well-formed string verbatim behind its length (`s`); one with a lone surrogate (`w`) as 4 hex digits per
+ * UTF-16 code unit, which UTF-8 keeps apart from U+FFFD and from any well-formed string.
+ */
+function frameString(value: string): string {
+  if (isWellFormed(value)) return `s${value.length}:${value}`;
+  let out = `w${value.length}:`;
+  for (let i = 0; i < value.length; i++) out += value.charCodeAt(i).toString(16).padStart(4, '0');
   return out;
 }
 

@@ -36,11 +36,12 @@ export class PromptCacheAffinity {
 
   /**
    * Undefined, with no work beyond one scan of the request, when affinity is off or the request carries
-   * neither a mark nor a `promptCacheKey`; else its keys and the deployments remembered for them, for each
-   * of `models` (the models of which the call has several deployments to choose from).
+   * neither a mark nor a `promptCacheKey`, or when `models` is empty and `remember` false; else its keys and
+   * the deployments remembered for them, for each of `models` (the models of which the call has several
+   * deployments to choose from; none, with `remember`: keys only, to remember the deployment that answers).
    */
-  lookup(request: GenerateRequest, tenant: string | undefined, model: string | undefined, models: readonly string[]): Promise<AffinityLookup | undefined> | undefined {
-    if (!this.enabled || models.length === 0 || !hasAffinitySignal(request)) return undefined;
+  lookup(request: GenerateRequest, tenant: string | undefined, model: string | undefined, models: readonly string[], remember = false): Promise<AffinityLookup | undefined> | undefined {
+    if (!this.enabled || (models.length === 0 && !remember) || !hasAffinitySignal(request)) return undefined;
     return this.#lookup(request, { tenant, model }, models);
   }
 
@@ -48,7 +49,7 @@ export class PromptCacheAffinity {
     try {
       const keys = await affinityKeys(request, scope, this.#config);
       if (!keys) return undefined;
-      const hits = await this.#store.find(keys.lookup, models);
+      const hits = models.length === 0 ? [] : await this.#store.find(keys.lookup, models);
       return { keys, hits };
     } catch (e) {
       this.onError?.(e);
