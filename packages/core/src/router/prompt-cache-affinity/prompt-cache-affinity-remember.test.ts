@@ -1,35 +1,27 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ModelConfigInput, RouterConfigInput } from '../../config/schema.js';
 import '../../engines/index.js';
 import type { AffinityKey } from './affinity-keys.js';
 import { MemoryAffinityStore } from './affinity-store.js';
 import type { ChatMessage, GenerateRequest } from '../../spec/index.js';
-import { startAnthropicWireServer, type AnthropicWireServer } from '../../test/anthropic-wire-server.js';
-import { LLMRouter } from '../llm-router.js';
+import type { AnthropicWireServer } from '../../test/anthropic-wire-server.js';
+import { anthropicDeployment, useTwoAnthropicWireServers } from './two-anthropic-deployments.test-helpers.js';
+import type { LLMRouter } from '../llm-router.js';
 import type { RouterOptions } from '../types.js';
 
 // Regressions from the review of 201538c (prompt-cache affinity review fixes): each test failed on that commit.
 
+const wire = useTwoAnthropicWireServers();
 let a: AnthropicWireServer;
 let b: AnthropicWireServer;
-const routers: LLMRouter[] = [];
-
-beforeAll(async () => {
-  [a, b] = await Promise.all([startAnthropicWireServer({ apiKey: 'ak' }), startAnthropicWireServer({ apiKey: 'ak' })]);
-});
-afterAll(async () => {
-  await Promise.all([a.close(), b.close()]);
-});
-afterEach(async () => {
-  await Promise.all(routers.splice(0).map((r) => r.close()));
+beforeAll(() => {
+  ({ a, b } = wire);
 });
 
-const deployment = (name: string, server: AnthropicWireServer): ModelConfigInput => ({ name, engine: 'anthropic', model: 'claude-test-1', baseURL: server.url, apiKey: 'ak' });
+const deployment = anthropicDeployment;
 
 function router(models: ModelConfigInput[], routing: NonNullable<RouterConfigInput['routing']>, options: RouterOptions = {}): LLMRouter {
-  const r = new LLMRouter({ models, routing: { retries: { max: 0 }, ...routing } }, { env: {}, sleep: async () => {}, ...options });
-  routers.push(r);
-  return r;
+  return wire.router(models, routing, options);
 }
 
 const mark = { type: 'ephemeral' } as const;

@@ -1,23 +1,20 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ModelConfigInput, RouterConfigInput } from '../../config/schema.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RouterConfigInput } from '../../config/schema.js';
 import '../../engines/index.js';
 import type { ChatMessage, GenerateRequest } from '../../spec/index.js';
-import { startAnthropicWireServer, type AnthropicWireServer } from '../../test/anthropic-wire-server.js';
-import { LLMRouter } from '../llm-router.js';
+import type { AnthropicWireServer } from '../../test/anthropic-wire-server.js';
+import { anthropicDeployment, useTwoAnthropicWireServers } from './two-anthropic-deployments.test-helpers.js';
+import type { LLMRouter } from '../llm-router.js';
 import type { RouterOptions } from '../types.js';
 
 // Two deployments of one Anthropic model behind two Anthropic wire servers, under round-robin (which
 // alternates every call): a marked conversation stays where its prompt is cached; everything else spreads.
 
+const wire = useTwoAnthropicWireServers();
 let a: AnthropicWireServer;
 let b: AnthropicWireServer;
-const routers: LLMRouter[] = [];
-
-beforeAll(async () => {
-  [a, b] = await Promise.all([startAnthropicWireServer({ apiKey: 'ak' }), startAnthropicWireServer({ apiKey: 'ak' })]);
-});
-afterAll(async () => {
-  await Promise.all([a.close(), b.close()]);
+beforeAll(() => {
+  ({ a, b } = wire);
 });
 let baseA = 0;
 let baseB = 0;
@@ -25,26 +22,11 @@ beforeEach(() => {
   baseA = a.requests.length;
   baseB = b.requests.length;
 });
-afterEach(async () => {
-  await Promise.all(routers.splice(0).map((r) => r.close()));
-});
 
-const deployment = (name: string, server: AnthropicWireServer, extra: Partial<ModelConfigInput> = {}): ModelConfigInput => ({
-  name,
-  engine: 'anthropic',
-  model: 'claude-test-1',
-  baseURL: server.url,
-  apiKey: 'ak',
-  ...extra,
-});
+const deployment = anthropicDeployment;
 
 function router(routing: NonNullable<RouterConfigInput['routing']> = {}, options: RouterOptions = {}): LLMRouter {
-  const r = new LLMRouter(
-    { models: [deployment('claude-a', a), deployment('claude-b', b)], routing: { strategy: 'round-robin', retries: { max: 0 }, ...routing } },
-    { env: {}, sleep: async () => {}, ...options },
-  );
-  routers.push(r);
-  return r;
+  return wire.router([deployment('claude-a', a), deployment('claude-b', b)], { strategy: 'round-robin', ...routing }, options);
 }
 
 const mark = { type: 'ephemeral' } as const;
@@ -160,14 +142,7 @@ describe('prompt-cache affinity over two Anthropic deployments of one model', ()
   });
 
   it('a strategy choosing between models, or following a preference order, is not overridden: affinity does no work there', async () => {
-    const r = new LLMRouter(
-      {
-        models: [deployment('claude-a', a, { priority: 1 }), deployment('claude-b', b, { model: 'claude-test-2', priority: 2 })],
-        routing: { strategy: 'priority', retries: { max: 0 } },
-      },
-      { env: {}, sleep: async () => {} },
-    );
-    routers.push(r);
+    const r = wire.router([deployment('claude-a', a, { priority: 1 }), deployment('claude-b', b, { model: 'claude-test-2', priority: 2 })], { strategy: 'priority' });
     // claude-a fails once: claude-b (another model) serves the first turn.
     a.enqueue({ error: { status: 500, message: 'boom' } });
     expect((await r.generate(turn('m1', 1))).deployment).toBe('claude-b');
