@@ -1,6 +1,7 @@
 import type { GenerateRequest, ReasoningPart, ToolCall } from './messages.js';
 import type { StreamPart } from './stream-parts.js';
 import type { FinishReason, Usage } from './usage.js';
+import type { CallWarning } from './warnings.js';
 
 /** What an engine can do. Absent means false. */
 export interface EngineCapabilities {
@@ -62,6 +63,8 @@ export interface GenerateResult {
    * give them back as the assistant message's `reasoning` on the next turn.
    */
   reasoningParts?: ReasoningPart[];
+  /** What the engine did not do as asked (see `CallWarning`); absent or empty when it did everything. */
+  warnings?: CallWarning[];
 }
 
 export interface EmbedResult {

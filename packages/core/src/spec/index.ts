@@ -29,3 +29,4 @@ export type { StreamPart, StreamPartType } from './stream-parts.js';
 export { isContentPart } from './stream-parts.js';
 export type { FinishReason, Usage } from './usage.js';
 export { emptyUsage, makeUsage } from './usage.js';
+export type { CallWarning } from './warnings.js';

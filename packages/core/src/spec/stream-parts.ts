@@ -1,6 +1,7 @@
 import type { LLMError } from '../errors/llm-error.js';
 import type { ToolCall } from './messages.js';
 import type { FinishReason, Usage } from './usage.js';
+import type { CallWarning } from './warnings.js';
 
 /**
  * What a stream yields. A stream ends with exactly one `finish` or one `error` part;
@@ -20,6 +21,11 @@ export type StreamPart =
   /** A complete tool call, emitted once its deltas are done. */
   | { type: 'tool-call'; index: number; toolCall: ToolCall }
   | { type: 'usage'; usage: Usage }
+  /**
+   * What the engine did not do as asked (see `CallWarning`). At most one per stream, before the first content
+   * part (engines emit it first, once the request is mapped); consumers that do not show warnings skip it.
+   */
+  | { type: 'warnings'; warnings: CallWarning[] }
   | { type: 'finish'; finishReason: FinishReason; usage: Usage }
   | { type: 'error'; error: LLMError };
 
