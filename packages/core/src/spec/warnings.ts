@@ -7,6 +7,8 @@
  * Codes used by the built-in engines (outside code may add its own, snake_case):
  * - `setting_not_sent`: the provider has no equivalent for this setting; it was not sent (`field`: the
  *   GenerateRequest field, e.g. `seed`).
+ * - `setting_changed`: a setting was sent in another form or value the provider takes (e.g. a reasoning effort
+ *   sent as the nearest budget); `field` names it.
  * - `cache_control_dropped`: a cache breakpoint was not sent (over the provider's limit, or on a block that
  *   cannot carry one); `field` names the mark.
  * - `cache_control_changed`: a cache breakpoint was sent with another TTL (a 1-hour mark after a 5-minute one

@@ -11,7 +11,9 @@
  *
  * Routes: POST /v1/messages (streamed when the body says `stream: true`), POST /v1/messages/count_tokens.
  * Like the real API it requires the `x-api-key` and `anthropic-version` headers and `model`, `max_tokens`,
- * `messages` in the body (400/401 otherwise).
+ * `messages` in the body (400/401 otherwise), refuses cache marks the API refuses (`cacheControlProblem`) and
+ * `{ role: "system" }` entries in `messages` on models without mid-conversation system messages or at a place the
+ * API does not allow (`systemMessageProblem`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { splitEven, WireServerKit, type ReplyQueueServer, type TrackedRequest, type WireBody } from './wire-server-kit.js';
@@ -92,6 +94,11 @@ export interface AnthropicWireServerOptions {
   checkThinkingBlocks?: boolean;
   /** Answer of /v1/messages/count_tokens. Default: ceil(JSON length of messages, system and tools / 4). */
   countTokens?: (body: Record<string, unknown>) => number;
+  /**
+   * Which models take mid-conversation system messages (`{ role: "system" }` inside `messages`). Default: Claude
+   * Opus 4.8 (`claude-opus-4-8` and its dated snapshots), as on the real API; `true` for every model (a newer one).
+   */
+  midConversationSystem?: boolean | ((model: string) => boolean);
 }
 
 export interface AnthropicWireServer extends ReplyQueueServer<AnthropicWireRequest, AnthropicWireReply> {}
@@ -308,6 +315,57 @@ export function cacheControlProblem(body: Record<string, unknown>): string | und
   return undefined;
 }
 
+/** The Claude API ids of Claude Opus 4.8, the one model that takes mid-conversation system messages (2026). */
+const OPUS_4_8_ID = /^claude-opus-4-8(?:-\d{8})?$/;
+
+/** True when `model` takes mid-conversation system messages on the real API: Claude Opus 4.8 only. */
+export function anthropicWireModelTakesSystemMessages(model: unknown): boolean {
+  return typeof model === 'string' && OPUS_4_8_ID.test(model);
+}
+
+function endsInServerToolUse(message: WireMessage): boolean {
+  const content = message.content;
+  return Array.isArray(content) && (content.at(-1) as WireBlockIn | undefined)?.type === 'server_tool_use';
+}
+
+/**
+ * The 400 the real API answers for a `{ role: "system" }` entry of `messages`, or undefined when every one is
+ * right. Mid-conversation system messages guide
+ * (https://platform.claude.com/docs/en/build-with-claude/mid-conversation-system-messages): "available on Claude
+ * Opus 4.8 only", other models answer "role 'system' is not supported on this model"; a system message cannot be
+ * the first entry, must immediately follow a user message (or an assistant message ending in a server tool use),
+ * must be the last entry or be followed by an assistant message, cannot follow another system message, and holds
+ * text only (a string or text blocks). The placement messages are this server's wording of those rules (the
+ * guide gives the rules, not the API's exact text).
+ */
+export function systemMessageProblem(body: Record<string, unknown>, takesSystemMessages: boolean): string | undefined {
+  const messages = Array.isArray(body.messages) ? (body.messages as WireMessage[]) : [];
+  for (const [i, m] of messages.entries()) {
+    if (m?.role !== 'system') continue;
+    if (!takesSystemMessages) return `messages.${i}.role: role 'system' is not supported on this model`;
+    if (i === 0) return `messages.${i}: a system message cannot be the first entry in messages; use the top-level system parameter`;
+    const prev = messages[i - 1]!;
+    if (prev.role === 'system') return `messages.${i}: consecutive system messages are not allowed; merge them into one`;
+    if (prev.role !== 'user' && !(prev.role === 'assistant' && endsInServerToolUse(prev))) {
+      return `messages.${i}: a system message must immediately follow a user message or an assistant message that ends in a server tool use`;
+    }
+    const next = messages[i + 1];
+    if (next?.role === 'system') return `messages.${i + 1}: consecutive system messages are not allowed; merge them into one`;
+    if (next && next.role !== 'assistant') return `messages.${i}: a system message must be the last entry in messages or be followed by an assistant message`;
+    const content = m.content;
+    if (typeof content === 'string') {
+      if (content === '') return `messages.${i}.content: system message content must be non-empty`;
+      continue;
+    }
+    if (!Array.isArray(content) || content.length === 0) return `messages.${i}.content: system message content must be a non-empty string or list of text blocks`;
+    for (const [j, b] of (content as Array<{ type?: unknown; text?: unknown }>).entries()) {
+      if (b?.type !== 'text') return `messages.${i}.content.${j}.type: system messages support text blocks only, found '${String(b?.type)}'`;
+      if (typeof b.text !== 'string' || b.text === '') return `messages.${i}.content.${j}.text: text content blocks must be non-empty`;
+    }
+  }
+  return undefined;
+}
+
 /** Body fields count_tokens takes (@anthropic-ai/sdk 1.14 MessageCountTokensParams; `output_config` steers adaptive thinking). */
 const COUNT_TOKENS_FIELDS = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'output_config', 'mcp_servers']);
 
@@ -319,6 +377,8 @@ export async function startAnthropicWireServer(options: AnthropicWireServerOptio
   /** Thinking blocks sent (signature -> text) and redacted data sent, for `checkThinkingBlocks`. */
   const signed = new Map<string, string>();
   const redacted = new Set<string>();
+  const takes = options.midConversationSystem ?? anthropicWireModelTakesSystemMessages;
+  const takesSystemMessages = (model: unknown): boolean => (typeof takes === 'boolean' ? takes : typeof model === 'string' && takes(model));
   const kit = new WireServerKit((res, e) => sendError(res, { status: 500, message: `wire server failure: ${String(e)}` }, `req_${requests.length}`));
 
   function sendError(res: ServerResponse, error: AnthropicWireError, requestId: string): void {
@@ -343,6 +403,8 @@ export async function startAnthropicWireServer(options: AnthropicWireServerOptio
     const missing = ['model', 'max_tokens', 'messages'].find((f) => body[f] === undefined);
     if (missing) return sendError(res, { status: 400, message: `${missing}: Field required` }, requestId);
     if (!Array.isArray(body.messages) || body.messages.length === 0) return sendError(res, { status: 400, message: 'messages: at least one message is required' }, requestId);
+    const systemProblem = systemMessageProblem(body, takesSystemMessages(body.model));
+    if (systemProblem) return sendError(res, { status: 400, message: systemProblem }, requestId);
     const cacheProblem = cacheControlProblem(body);
     if (cacheProblem) return sendError(res, { status: 400, message: cacheProblem }, requestId);
     if (options.checkThinkingBlocks) {
@@ -371,6 +433,8 @@ export async function startAnthropicWireServer(options: AnthropicWireServerOptio
     const extra = Object.keys(body).find((k) => !COUNT_TOKENS_FIELDS.has(k));
     if (extra) return sendError(res, { status: 400, message: `${extra}: Extra inputs are not permitted` }, 'req_count');
     if (!Array.isArray(body.messages)) return sendError(res, { status: 400, message: 'messages: Field required' }, 'req_count');
+    const systemProblem = systemMessageProblem(body, takesSystemMessages(body.model));
+    if (systemProblem) return sendError(res, { status: 400, message: systemProblem }, 'req_count');
     const cacheProblem = cacheControlProblem(body);
     if (cacheProblem) return sendError(res, { status: 400, message: cacheProblem }, 'req_count');
     const count = options.countTokens ? options.countTokens(body) : Math.ceil(JSON.stringify([body.system ?? '', body.messages, body.tools ?? []]).length / 4);

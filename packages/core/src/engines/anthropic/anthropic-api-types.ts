@@ -41,6 +41,18 @@ export interface AnthropicRequestMessage {
   content: AnthropicRequestBlock[];
 }
 
+/**
+ * A mid-conversation system message (@anthropic-ai/sdk 1.14 `SystemMessageParam`): instructions that apply from
+ * this point of the conversation on, without touching the cached prefix before it. Claude Opus 4.8 only; it must
+ * follow a user turn and be the last entry or be followed by an assistant turn
+ * (https://platform.claude.com/docs/en/build-with-claude/mid-conversation-system-messages). Text only: a
+ * string, or text blocks (which may carry `cache_control`, as top-level system blocks do).
+ */
+export interface AnthropicSystemMessage {
+  role: 'system';
+  content: string | AnthropicSystemBlock[];
+}
+
 export interface AnthropicTool {
   name: string;
   description?: string;
@@ -57,7 +69,8 @@ export type AnthropicToolChoice =
 export interface AnthropicMessagesRequest {
   model: string;
   max_tokens: number;
-  messages: AnthropicRequestMessage[];
+  /** User and assistant turns, and where the model takes them, mid-conversation system messages. */
+  messages: Array<AnthropicRequestMessage | AnthropicSystemMessage>;
   /** A string, or text blocks when a system message carries a cache breakpoint. */
   system?: string | AnthropicSystemBlock[];
   temperature?: number;

@@ -63,6 +63,27 @@ function markedBlocks(body: AnthropicMessagesRequest): Marked[] {
 const FIVE_MINUTES: AnthropicCacheControl = Object.freeze({ type: 'ephemeral', ttl: '5m' });
 
 /**
+ * What `fitAnthropicCacheBreakpoints` did to one mark: `dropped` (not sent) or `changed` (sent with another
+ * TTL). `block` is the object that carried it (a tool, a system block, a message's content block), or `null`
+ * for the top-level automatic breakpoint.
+ */
+export interface CacheFitNote {
+  block: object | null;
+  kind: 'dropped' | 'changed';
+  /** Why, as a clause for people (ASCII). */
+  reason: string;
+}
+
+/** Hears what `fitAnthropicCacheBreakpoints` did to the marks (an object, not a closure: nothing to allocate per call). */
+export interface CacheFitListener {
+  fitted(note: CacheFitNote): void;
+}
+
+function ttlOf(mark: unknown): '5m' | '1h' {
+  return (mark as { ttl?: unknown } | null)?.ttl === '1h' ? '1h' : '5m';
+}
+
+/**
  * Makes the body's breakpoints valid, in place (call it once the body is complete):
  * 1. With automatic caching, a mark on the last block of the last message is removed: the automatic
  *    breakpoint lands there (the same TTL would be a no-op, another TTL a 400).
@@ -71,26 +92,51 @@ const FIVE_MINUTES: AnthropicCacheControl = Object.freeze({ type: 'ephemeral', t
  * 3. A 1-hour mark after a 5-minute one becomes 5-minute; so does a 1-hour automatic breakpoint when any
  *    5-minute mark remains (it comes last).
  * The automatic breakpoint (`body.cache_control`) is honoured when it is an object, also when it came from
- * `providerOptions.anthropic`.
+ * `providerOptions.anthropic`. `listener`, when given, hears of every mark dropped (rule 2) or sent with another
+ * TTL (rule 3, and rule 1 when the automatic breakpoint's TTL differs from the removed mark's): never called for a
+ * body without marks.
  */
-export function fitAnthropicCacheBreakpoints(body: AnthropicMessagesRequest): void {
+export function fitAnthropicCacheBreakpoints(body: AnthropicMessagesRequest, listener?: CacheFitListener): void {
   const automatic = isRecord(body.cache_control) ? body.cache_control : undefined;
+  let absorbed: { block: object; ttl: '5m' | '1h' } | undefined;
   if (automatic) {
     const lastMessage = records(body.messages).at(-1) as { content?: unknown } | undefined;
     const last = records(lastMessage?.content).at(-1);
-    if (last && 'cache_control' in last) delete last.cache_control;
+    if (last && 'cache_control' in last) {
+      if (listener && last.cache_control != null) absorbed = { block: last, ttl: ttlOf(last.cache_control) };
+      delete last.cache_control;
+    }
   }
   const marks = markedBlocks(body);
   if (marks.length === 0 && !automatic) return;
   const slots = ANTHROPIC_MAX_CACHE_BREAKPOINTS - (automatic ? 1 : 0);
   const dropped = Math.max(0, marks.length - slots);
-  for (const block of marks.slice(0, dropped)) delete block.cache_control;
+  for (const block of marks.slice(0, dropped)) {
+    delete block.cache_control;
+    listener?.fitted({
+      block,
+      kind: 'dropped',
+      reason: `over Anthropic's limit of ${ANTHROPIC_MAX_CACHE_BREAKPOINTS} cache breakpoints per request${automatic ? ' (automatic caching takes one)' : ''}, the earliest are not sent`,
+    });
+  }
   let fiveMinutesSeen = false;
   for (const block of marks.slice(dropped)) {
     if ((block.cache_control as { ttl?: unknown }).ttl !== '1h') fiveMinutesSeen = true;
-    else if (fiveMinutesSeen) block.cache_control = { ...FIVE_MINUTES };
+    else if (fiveMinutesSeen) {
+      block.cache_control = { ...FIVE_MINUTES };
+      listener?.fitted({ block, kind: 'changed', reason: 'a 1-hour cache breakpoint after a 5-minute one is sent as 5-minute' });
+    }
   }
-  if (automatic?.ttl === '1h' && fiveMinutesSeen) body.cache_control = { ...automatic, ttl: '5m' };
+  if (automatic?.ttl === '1h' && fiveMinutesSeen) {
+    body.cache_control = { ...automatic, ttl: '5m' };
+    listener?.fitted({ block: null, kind: 'changed', reason: 'a 1-hour automatic cache breakpoint after a 5-minute one is sent as 5-minute' });
+  }
+  if (absorbed) {
+    const ttl = ttlOf(body.cache_control);
+    if (ttl !== absorbed.ttl) {
+      listener?.fitted({ block: absorbed.block, kind: 'changed', reason: `the automatic cache breakpoint lands on the last block, with its TTL (${ttl})` });
+    }
+  }
 }
 
 /** True when the body carries a 1-hour mark anywhere (blocks, tools, system, top level). */

@@ -13,6 +13,13 @@ export const AnthropicEngineOptionsSchema = z
       .string()
       .regex(/^[a-zA-Z0-9_-]{1,64}$/, 'tool names are 1-64 letters, digits, _ or -')
       .default('json_answer'),
+    /**
+     * Send a system message that comes after the conversation started in place, as a mid-conversation
+     * `{ role: "system" }` message (where its position allows), instead of joining it into the top-level
+     * `system`. Default: true for Claude Opus 4.8 model ids, except on a Microsoft Foundry base URL (`*.azure.com`),
+     * false otherwise (other models and platforms answer 400).
+     */
+    midConversationSystem: z.boolean().optional(),
   })
   .strict();
 

@@ -13,6 +13,7 @@ import { AnthropicStreamDecoder } from './anthropic-stream-decoder.js';
 import { convertAnthropicResponse } from './convert-anthropic-response.js';
 import { convertToAnthropicRequest, type ConvertedAnthropicRequest } from './convert-to-anthropic-request.js';
 import { estimateAnthropicTokens } from './estimate-anthropic-tokens.js';
+import { anthropicDeploymentTakesMidConversationSystem } from './anthropic-mid-conversation-models.js';
 
 export interface AnthropicEngineSettings {
   /** Anthropic model id (`claude-sonnet-4-5`, ...). */
@@ -37,6 +38,14 @@ export interface AnthropicEngineSettings {
   anthropicVersion: string;
   jsonToolName: string;
   exactTokenCount: boolean;
+  /**
+   * Whether the model takes mid-conversation system messages (`{ role: "system" }` inside `messages`): a system
+   * message after the conversation started is then sent in place where its position allows, instead of joined
+   * into the top-level `system`. Default: true for Claude Opus 4.8 ids outside the clouds that lack the feature
+   * (`anthropicDeploymentTakesMidConversationSystem`: not on a Microsoft Foundry base URL), false otherwise; true for
+   * another model is the caller's choice (a model Anthropic opens the feature to later).
+   */
+  midConversationSystem?: boolean;
   /** Config model name, reported on errors. */
   deployment?: string;
 }
@@ -55,6 +64,8 @@ export class AnthropicEngine implements LanguageEngineV1 {
   /** `countTokens` calls `options.onProviderRequest` right before its request to count_tokens goes out. */
   readonly countTokensReportsRequest = true;
   readonly capabilities: { readonly streaming: true; readonly tools: true; readonly json: true; readonly vision: true; readonly reasoning: boolean };
+  /** Whether a later system message may go in place (`settings.midConversationSystem`, resolved). */
+  readonly midConversationSystem: boolean;
   private readonly context: { provider: string; deployment?: string };
 
   constructor(private readonly settings: AnthropicEngineSettings) {
@@ -63,6 +74,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
     this.countTokensRemote = settings.exactTokenCount;
     this.context = { provider: PROVIDER, deployment: settings.deployment };
     this.capabilities = { streaming: true, tools: true, json: true, vision: true, reasoning: settings.reasoning !== false };
+    this.midConversationSystem = settings.midConversationSystem ?? anthropicDeploymentTakesMidConversationSystem(settings.modelId, settings.baseURL);
   }
 
   private url(path: string): string {
@@ -77,6 +89,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
       ...(this.settings.maxOutputTokens !== undefined ? { maxOutputTokens: this.settings.maxOutputTokens } : {}),
       reasoning: this.capabilities.reasoning,
       jsonToolName: this.settings.jsonToolName,
+      midConversationSystem: this.midConversationSystem,
       ...this.context,
     });
   }
@@ -115,14 +128,17 @@ export class AnthropicEngine implements LanguageEngineV1 {
       const converted = this.convert(request);
       const response = await this.post('/messages', { ...converted.body, stream: false }, options, converted.betas);
       const json = await this.readJson(response, options.signal);
-      return convertAnthropicResponse(json, { ...this.context, jsonToolName: converted.jsonToolName });
+      const result = convertAnthropicResponse(json, { ...this.context, jsonToolName: converted.jsonToolName });
+      if (converted.warnings) result.warnings = converted.warnings;
+      return result;
     } catch (e) {
       throw toLLMError(e, this.context);
     }
   }
 
   /**
-   * Streams the answer through `SsePartStream` (nothing is sent before the first `next()`); every failure
+   * Streams the answer through `SsePartStream` (nothing is sent before the first `next()`); the request's
+   * warnings, when there are any, are the first part (`warnings`), before the answer's parts; every failure
    * (HTTP status, `error` event, cut connection, abort) ends it with an `error` part. `return()` and the
    * terminal part cancel the body.
    */
@@ -131,7 +147,8 @@ export class AnthropicEngine implements LanguageEngineV1 {
     return httpSseStream(this.context, signal, async () => {
       const converted = this.convert(request);
       const response = await this.post('/messages', { ...converted.body, stream: true }, options, converted.betas);
-      return { response, decoder: new AnthropicStreamDecoder({ ...this.context, jsonToolName: converted.jsonToolName, signal }) };
+      const decoder = new AnthropicStreamDecoder({ ...this.context, jsonToolName: converted.jsonToolName, signal, ...(converted.warnings ? { warnings: converted.warnings } : {}) });
+      return { response, decoder };
     });
   }
 

@@ -1,5 +1,6 @@
 import type { StreamPart } from '../../spec/stream-parts.js';
 import type { Usage } from '../../spec/usage.js';
+import type { CallWarning } from '../../spec/warnings.js';
 import { ProviderStreamDecoder, type ProviderStreamContext } from '../shared/provider-stream-decoder.js';
 import type { AnthropicResponseBlock, AnthropicStreamEvent, AnthropicUsageWire } from './anthropic-api-types.js';
 import { anthropicStreamError } from './anthropic-error.js';
@@ -9,6 +10,8 @@ import { mapAnthropicFinishReason } from './map-anthropic-finish-reason.js';
 export interface AnthropicStreamContext extends ProviderStreamContext {
   /** JSON mode: calls of this tool are the answer, streamed as text. */
   jsonToolName?: string;
+  /** What the request's mapping did not do as asked: sent as one `warnings` part before every other part. */
+  warnings?: CallWarning[];
 }
 
 type Block =
@@ -29,7 +32,8 @@ function hasKeys(value: unknown): boolean {
  * part with `redactedData`), `tool-call-delta` / `tool-call` (input_json_delta pieces reassembled), then exactly
  * one `finish` (on `message_stop`, with the final usage) or one `error` part: an `error` event, invalid JSON, a
  * source failure (`interrupted`), or a stream that ends without `message_stop` (`end`, `stream_interrupted`).
- * Never a silent clean end. After the terminal part `done` is true and input is ignored.
+ * Never a silent clean end. After the terminal part `done` is true and input is ignored. The context's
+ * `warnings`, when there are any, come first, as one `warnings` part with the first event's parts.
  * The event type is read from the payload's `type`, so the SSE `event:` field is not needed.
  */
 export class AnthropicStreamDecoder extends ProviderStreamDecoder {
@@ -37,9 +41,12 @@ export class AnthropicStreamDecoder extends ProviderStreamDecoder {
   private usage: AnthropicUsageWire = {};
   private stopReason: string | null | undefined;
   private toolCount = 0;
+  /** The warnings part not yet sent. */
+  private warnings: CallWarning[] | undefined;
 
   constructor(private readonly ctx: AnthropicStreamContext) {
     super(ctx);
+    if (ctx.warnings && ctx.warnings.length > 0) this.warnings = ctx.warnings;
   }
 
   /**
@@ -61,6 +68,10 @@ export class AnthropicStreamDecoder extends ProviderStreamDecoder {
 
   /** Pushes the parts of one event. */
   protected override read(data: string, parts: StreamPart[]): void {
+    if (this.warnings) {
+      parts.push({ type: 'warnings', warnings: this.warnings });
+      this.warnings = undefined;
+    }
     let event: AnthropicStreamEvent;
     try {
       event = JSON.parse(data) as AnthropicStreamEvent;

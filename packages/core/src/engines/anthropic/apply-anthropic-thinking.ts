@@ -1,8 +1,9 @@
 import type { ChatMessage, GenerateRequest } from '../../spec/messages.js';
 import type { ReasoningEffort } from '../../spec/reasoning.js';
+import type { CallWarning } from '../../spec/warnings.js';
 import { REASONING_BUDGETS, checkReasoning, reasoningBudget, reasoningEffort } from '../shared/reasoning.js';
 import type { AnthropicMessagesRequest } from './anthropic-api-types.js';
-import { anthropicEffort } from './anthropic-efforts.js';
+import { ANTHROPIC_EFFORT_LEVELS, anthropicEffort, anthropicEffortLevels, type AnthropicEffort } from './anthropic-efforts.js';
 import { anthropicThinkingMode } from './anthropic-thinking-models.js';
 
 /** Anthropic's smallest thinking budget (`budget_tokens` "Must be >=1024 and less than max_tokens": @anthropic-ai/sdk 1.14 ThinkingConfigEnabled). */
@@ -105,6 +106,9 @@ function withDisplay<T extends Record<string, unknown>>(thinking: T, display: un
  *   most `maxOutputTokens`, and the budget shrinks to fit. A budget that falls below 1024 drops thinking.
  * A count_tokens body is built by the same call (the engine then leaves out `max_tokens`), so it carries the same
  * thinking form as the messages body for the same request.
+ * Returns a warning when thinking asked for was not sent (`setting_not_sent`, field `reasoning` or
+ * `providerOptions.anthropic.thinking`) or went out as something else (`setting_changed`: `reasoning.effort`,
+ * `reasoning.budgetTokens`, `providerOptions.anthropic.thinking(.budget_tokens)`), else undefined.
  */
 export function applyThinking(
   body: AnthropicMessagesRequest,
@@ -113,20 +117,26 @@ export function applyThinking(
   provider: string,
   verbatim: unknown,
   overrides: Record<string, unknown> = {},
-): void {
+): CallWarning | undefined {
   const ask = readAsk(request, isRecord(verbatim) ? verbatim : undefined, provider);
-  if (ask === undefined || settings.reasoning === false) return;
+  if (ask === undefined) return undefined;
+  const askField = ask.verbatim ? 'providerOptions.anthropic.thinking' : 'reasoning';
+  const notSent = (why: string): CallWarning => ({ code: 'setting_not_sent', field: askField, message: `${askField} was not sent: ${why}.` });
+  if (settings.reasoning === false) return ask.on ? notSent('this deployment has no reasoning capability') : undefined;
   let mode = anthropicThinkingMode(settings.modelId);
   // A model the id says cannot think, declared able to (`capabilities`): whatever forms it takes are unknown.
   if (mode === 'none') mode = 'both';
   if (!ask.on) {
     if (mode !== 'adaptive') body.thinking = ask.verbatim ?? { type: 'disabled' };
-    return;
+    return undefined;
   }
-  if (unsignedToolTurn(request.messages) || conflictsWithThinking({ ...body, ...overrides })) return;
+  if (unsignedToolTurn(request.messages)) return notSent('the last assistant turn has tool calls without signed thinking blocks, which Anthropic refuses with thinking on');
+  if (conflictsWithThinking({ ...body, ...overrides })) {
+    return notSent('the request sets a temperature other than 1, top_p below 0.95, top_k or a forced tool choice (JSON mode included), which Anthropic refuses with thinking');
+  }
   if (ask.form === 'other') {
     body.thinking = ask.verbatim;
-    return;
+    return undefined;
   }
   const fromAdaptive = ask.form === 'adaptive' ? ask.verbatim : undefined;
   const effort = ask.effort ?? (ask.budget !== undefined ? reasoningEffort({ budgetTokens: ask.budget }) : undefined);
@@ -147,12 +157,65 @@ export function applyThinking(
 
   if (adaptive) {
     body.thinking = withDisplay({ ...(fromAdaptive ?? {}), type: 'adaptive' }, ask.display);
+    let sent: AnthropicEffort | undefined;
     if (effort !== undefined && effort !== 'none') {
-      body.output_config = { ...(isRecord(body.output_config) ? body.output_config : {}), effort: anthropicEffort(settings.modelId, effort) };
+      sent = anthropicEffort(settings.modelId, effort);
+      body.output_config = { ...(isRecord(body.output_config) ? body.output_config : {}), effort: sent };
     }
-    return;
+    return adaptiveChange(request, ask, settings.modelId, sent);
   }
-  if (budget < MIN_THINKING_BUDGET) return;
+  if (budget < MIN_THINKING_BUDGET) {
+    return notSent(`no thinking budget of at least ${MIN_THINKING_BUDGET} tokens fits below max_tokens ${request.maxTokens ?? settings.maxOutputTokens}`);
+  }
   const base = ask.form === 'budget' && ask.verbatim ? ask.verbatim : {};
   body.thinking = withDisplay({ ...base, type: 'enabled', budget_tokens: budget }, ask.display);
+  return budgetChange(request, ask, settings.modelId, budget, body.max_tokens);
+}
+
+/** The budget the caller gave (`reasoning.budgetTokens`, or `budget_tokens` of a verbatim `enabled` form), with its field. */
+function askedBudget(request: GenerateRequest, ask: Ask): { field: string; budget: number } | undefined {
+  if (ask.verbatim) return ask.on && ask.form === 'budget' && ask.budget !== undefined ? { field: 'providerOptions.anthropic.thinking.budget_tokens', budget: ask.budget } : undefined;
+  const budget = request.reasoning?.budgetTokens;
+  return budget !== undefined ? { field: 'reasoning.budgetTokens', budget } : undefined;
+}
+
+/**
+ * `setting_changed` when adaptive thinking went out other than asked: `reasoning.effort` sent as another level
+ * (`minimal` has none on Anthropic; a level the model lacks goes as the nearest one below), or a budget sent as
+ * adaptive thinking (the model takes adaptive thinking only).
+ */
+function adaptiveChange(request: GenerateRequest, ask: Ask, modelId: string, sent: AnthropicEffort | undefined): CallWarning | undefined {
+  const effort = request.reasoning?.effort;
+  if (effort !== undefined && effort !== 'none') {
+    if (sent === undefined || sent === effort) return undefined;
+    const takes = anthropicEffortLevels(modelId) ?? ANTHROPIC_EFFORT_LEVELS;
+    return { code: 'setting_changed', field: 'reasoning.effort', message: `reasoning.effort ${effort} was sent as output_config.effort ${sent}: ${modelId} takes ${takes.join(', ')}.` };
+  }
+  const asked = askedBudget(request, ask);
+  if (!asked) return undefined;
+  const how = sent !== undefined ? ` with output_config.effort ${sent}` : '';
+  return { code: 'setting_changed', field: asked.field, message: `${asked.field} ${asked.budget} was sent as adaptive thinking${how}: ${modelId} takes adaptive thinking only, not a budget.` };
+}
+
+/**
+ * `setting_changed` when a budget went out other than asked: a budget raised to Anthropic's minimum or lowered
+ * below `max_tokens`, an effort's budget lowered below `max_tokens`, an adaptive form sent as a budget (the model
+ * takes manual thinking only).
+ */
+function budgetChange(request: GenerateRequest, ask: Ask, modelId: string, budget: number, maxTokens: number): CallWarning | undefined {
+  if (ask.on && ask.form === 'adaptive') {
+    return { code: 'setting_changed', field: 'providerOptions.anthropic.thinking', message: `Adaptive thinking was sent as budget_tokens ${budget}: ${modelId} takes manual thinking only.` };
+  }
+  const why = `thinking must stay below max_tokens ${maxTokens}`;
+  const asked = askedBudget(request, ask);
+  if (asked) {
+    if (asked.budget === budget) return undefined;
+    const reason = asked.budget < MIN_THINKING_BUDGET ? `Anthropic's minimum is ${MIN_THINKING_BUDGET}` : why;
+    return { code: 'setting_changed', field: asked.field, message: `${asked.field} ${asked.budget} was sent as budget_tokens ${budget}: ${reason}.` };
+  }
+  const effort = request.reasoning?.effort;
+  if (effort === undefined || effort === 'none') return undefined;
+  const full = Math.max(REASONING_BUDGETS[effort], MIN_THINKING_BUDGET);
+  if (budget === full) return undefined;
+  return { code: 'setting_changed', field: 'reasoning.effort', message: `reasoning.effort ${effort} (a budget of ${full} tokens) was sent as budget_tokens ${budget}: ${why}.` };
 }

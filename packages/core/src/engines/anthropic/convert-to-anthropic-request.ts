@@ -1,5 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { ChatMessage, ContentPart, GenerateRequest, ImagePart, ReasoningPart, ResponseFormat, ToolChoice, ToolDefinition } from '../../spec/messages.js';
+import type { CallWarning } from '../../spec/warnings.js';
 import type {
   AnthropicCacheControl,
   AnthropicImageSource,
@@ -11,7 +12,10 @@ import type {
   AnthropicToolChoice,
 } from './anthropic-api-types.js';
 import { fitAnthropicCacheBreakpoints, hasOneHourCacheControl, EXTENDED_CACHE_TTL_BETA, toAnthropicCacheControl } from './anthropic-cache-control.js';
+import { AnthropicCallWarnings } from './anthropic-call-warnings.js';
+import { anthropicModelTakesMidConversationSystem } from './anthropic-mid-conversation-models.js';
 import { applyThinking } from './apply-anthropic-thinking.js';
+import { placeSystemMessages, type ConvertedEntry } from './place-anthropic-system-messages.js';
 
 export interface AnthropicRequestSettings {
   modelId: string;
@@ -25,6 +29,11 @@ export interface AnthropicRequestSettings {
   jsonToolName: string;
   provider: string;
   deployment?: string;
+  /**
+   * Whether the deployment takes mid-conversation system messages (`{ role: "system" }` inside `messages`).
+   * Default: `anthropicModelTakesMidConversationSystem(modelId)` (Claude Opus 4.8 ids).
+   */
+  midConversationSystem?: boolean;
 }
 
 export interface ConvertedAnthropicRequest {
@@ -33,9 +42,26 @@ export interface ConvertedAnthropicRequest {
   jsonToolName?: string;
   /** `anthropic-beta` values the body needs (the extended cache TTL beta when a 1-hour breakpoint is sent). */
   betas?: string[];
+  /** What the body does not do as the request asked (see `CallWarning`); absent when it does everything. */
+  warnings?: CallWarning[];
 }
 
 type ErrorContext = Pick<AnthropicRequestSettings, 'provider' | 'deployment'>;
+
+/** The converter's context: where errors come from, and the warnings of the request. */
+interface ConvertContext extends ErrorContext {
+  notes: AnthropicCallWarnings;
+}
+
+type Mark = AnthropicCacheControl | undefined;
+
+function sameTtl(a: AnthropicCacheControl, b: AnthropicCacheControl): boolean {
+  return (a.ttl ?? '5m') === (b.ttl ?? '5m');
+}
+
+function dropped(ctx: ConvertContext, field: string, why: string): void {
+  ctx.notes.add('cache_control_dropped', field, `The cache breakpoint was not sent: ${why}.`);
+}
 
 function invalid(ctx: ErrorContext, param: string, message: string, code: 'invalid_request' | 'unsupported' = 'invalid_request'): LLMError {
   return new LLMError({ code, message: `${ctx.provider}: ${message}`, param, provider: ctx.provider, deployment: ctx.deployment });
@@ -57,21 +83,26 @@ function imageSource(part: ImagePart, param: string, ctx: ErrorContext): Anthrop
   throw invalid(ctx, param, `${param}: an image needs either url or data`);
 }
 
-/** The block with `cache_control` set, when there is one (key order: the block's fields, then the mark). */
-function marked<B extends AnthropicRequestBlock | AnthropicSystemBlock>(block: B, mark: AnthropicCacheControl | undefined): B {
-  return mark ? { ...block, cache_control: mark } : block;
+/**
+ * The block with `cache_control` set, when there is one (key order: the block's fields, then the mark); the
+ * marked block is remembered as coming from the request's `field`.
+ */
+function marked<B extends AnthropicRequestBlock | AnthropicSystemBlock>(block: B, mark: Mark, field: string, ctx: ConvertContext): B {
+  return mark ? ctx.notes.marked({ ...block, cache_control: mark }, field) : block;
 }
 
-function userBlocks(content: string | ContentPart[], param: string, ctx: ErrorContext): AnthropicRequestBlock[] {
+function userBlocks(content: string | ContentPart[], param: string, ctx: ConvertContext): AnthropicRequestBlock[] {
   if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
   const blocks: AnthropicRequestBlock[] = [];
   content.forEach((part, j) => {
-    const mark = toAnthropicCacheControl(part.cacheControl, `${param}.${j}.cacheControl`, ctx);
+    const field = `${param}.${j}.cacheControl`;
+    const mark = toAnthropicCacheControl(part.cacheControl, field, ctx);
     if (part.type === 'text') {
       // An empty text part is not sent, and its mark with it (Anthropic refuses a mark on empty text).
-      if (part.text !== '') blocks.push(marked({ type: 'text', text: part.text }, mark));
+      if (part.text !== '') blocks.push(marked({ type: 'text', text: part.text }, mark, field, ctx));
+      else if (mark) dropped(ctx, field, 'an empty text part is not sent, and empty text cannot carry one');
     } else if (part.type === 'image') {
-      blocks.push(marked({ type: 'image', source: imageSource(part, `${param}.${j}`, ctx) }, mark));
+      blocks.push(marked({ type: 'image', source: imageSource(part, `${param}.${j}`, ctx) }, mark, field, ctx));
     } else {
       throw invalid(ctx, `${param}.${j}.type`, `${param}.${j}: unknown content part type "${(part as { type: unknown }).type}"`);
     }
@@ -109,21 +140,29 @@ function reasoningBlocks(parts: ReasoningPart[] | undefined, param: string, ctx:
  * A message-level breakpoint -> a mark on the message's last block, unless that block has its own (a part's
  * mark wins) or cannot carry one (a thinking block, or a tool result with empty content).
  */
-function markLast(content: AnthropicRequestBlock[], mark: AnthropicCacheControl | undefined): void {
+function markLast(content: AnthropicRequestBlock[], mark: Mark, field: string, ctx: ConvertContext): void {
+  if (!mark) return;
   const last = content[content.length - 1];
-  if (!mark || !last || last.type === 'thinking' || last.type === 'redacted_thinking' || last.cache_control) return;
-  if (last.type === 'tool_result' && last.content === '') return;
-  content[content.length - 1] = { ...last, cache_control: mark };
+  if (!last) return;
+  if (last.type === 'thinking' || last.type === 'redacted_thinking') return dropped(ctx, field, 'the message ends in a thinking block, which cannot carry one');
+  if (last.cache_control) {
+    if (!sameTtl(last.cache_control, mark)) dropped(ctx, field, "the message's last block carries its own breakpoint, which wins");
+    return;
+  }
+  if (last.type === 'tool_result' && last.content === '') return dropped(ctx, field, 'an empty tool result cannot carry one');
+  content[content.length - 1] = ctx.notes.marked({ ...last, cache_control: mark }, field);
 }
 
-function convertMessage(message: ChatMessage, i: number, ctx: ErrorContext): AnthropicRequestMessage | undefined {
+function convertMessage(message: ChatMessage, i: number, ctx: ConvertContext): AnthropicRequestMessage | undefined {
   const param = `messages.${i}`;
-  const mark = toAnthropicCacheControl(message.cacheControl, `${param}.cacheControl`, ctx);
+  const markField = `${param}.cacheControl`;
+  const mark = toAnthropicCacheControl(message.cacheControl, markField, ctx);
   switch (message.role) {
     case 'user': {
       const content = userBlocks(message.content, `${param}.content`, ctx);
       if (content.length === 0) throw invalid(ctx, `${param}.content`, `${param}.content must not be empty`);
-      markLast(content, mark);
+      markLast(content, mark, markField, ctx);
+      if (message.name) ctx.notes.add('setting_not_sent', `${param}.name`, `${param}.name was not sent: Anthropic has no author name for a user turn.`);
       return { role: 'user', content };
     }
     case 'assistant': {
@@ -138,30 +177,22 @@ function convertMessage(message: ChatMessage, i: number, ctx: ErrorContext): Ant
         });
       });
       // An empty assistant turn carries nothing, and Anthropic rejects empty content: leave it out.
-      if (content.length === 0) return undefined;
-      markLast(content, mark);
+      if (content.length === 0) {
+        if (mark) dropped(ctx, markField, 'an empty assistant turn is not sent');
+        return undefined;
+      }
+      markLast(content, mark, markField, ctx);
       return { role: 'assistant', content };
     }
     case 'tool': {
       if (!message.toolCallId) throw invalid(ctx, `${param}.toolCallId`, `${param}.toolCallId is required`);
       const content: AnthropicRequestBlock[] = [{ type: 'tool_result', tool_use_id: message.toolCallId, content: message.content }];
-      markLast(content, mark);
+      markLast(content, mark, markField, ctx);
       return { role: 'user', content };
     }
     default:
       throw invalid(ctx, `${param}.role`, `${param}.role "${(message as { role: unknown }).role}" is not supported`);
   }
-}
-
-/** Consecutive turns of one role become one message (tool results followed by user text, several tool results). */
-function mergeSameRole(messages: AnthropicRequestMessage[]): AnthropicRequestMessage[] {
-  const merged: AnthropicRequestMessage[] = [];
-  for (const m of messages) {
-    const last = merged[merged.length - 1];
-    if (last && last.role === m.role) last.content = [...last.content, ...m.content];
-    else merged.push({ role: m.role, content: [...m.content] });
-  }
-  return merged;
 }
 
 function inputSchema(tool: ToolDefinition, param: string, ctx: ErrorContext): Record<string, unknown> {
@@ -213,8 +244,9 @@ function jsonTool(format: Exclude<ResponseFormat, { type: 'text' }>, name: strin
  * empty system message or part is not sent, and its mark with it. `parts` without any mark: the text as one block
  * (what every other engine sends).
  */
-function systemBlocks(message: Extract<ChatMessage, { role: 'system' }>, i: number, ctx: ErrorContext): AnthropicSystemBlock[] {
-  const own = toAnthropicCacheControl(message.cacheControl, `messages.${i}.cacheControl`, ctx);
+function systemBlocks(message: Extract<ChatMessage, { role: 'system' }>, i: number, ctx: ConvertContext): AnthropicSystemBlock[] {
+  const ownField = `messages.${i}.cacheControl`;
+  const own = toAnthropicCacheControl(message.cacheControl, ownField, ctx);
   const parts = message.parts;
   if (parts !== undefined) {
     if (!Array.isArray(parts)) throw invalid(ctx, `messages.${i}.parts`, `messages.${i}.parts must be an array of text parts`);
@@ -224,63 +256,104 @@ function systemBlocks(message: Extract<ChatMessage, { role: 'system' }>, i: numb
       if (typeof part !== 'object' || part === null || part.type !== 'text' || typeof part.text !== 'string') {
         throw invalid(ctx, param, `${param} must be a text part { type: "text", text: string }`);
       }
-      const mark = toAnthropicCacheControl(part.cacheControl, `${param}.cacheControl`, ctx);
-      if (part.text !== '') blocks.push(marked({ type: 'text', text: part.text }, mark));
+      const field = `${param}.cacheControl`;
+      const mark = toAnthropicCacheControl(part.cacheControl, field, ctx);
+      if (part.text !== '') blocks.push(marked({ type: 'text', text: part.text }, mark, field, ctx));
+      else if (mark) dropped(ctx, field, 'an empty text part is not sent, and empty text cannot carry one');
     });
     const last = blocks.at(-1);
-    if (last && own) blocks[blocks.length - 1] = marked(last, own);
+    if (last && own) {
+      if (last.cache_control && !sameTtl(last.cache_control, own)) {
+        dropped(ctx, ctx.notes.fieldOf(last) ?? `messages.${i}.parts`, "the system message's own breakpoint on the same block wins");
+      }
+      blocks[blocks.length - 1] = marked(last, own, ownField, ctx);
+    }
     if (blocks.some((b) => b.cache_control !== undefined)) return blocks;
   }
-  return message.content === '' ? [] : [marked({ type: 'text', text: message.content }, own)];
+  if (message.content !== '') return [marked({ type: 'text', text: message.content }, own, ownField, ctx)];
+  if (own) dropped(ctx, ownField, 'an empty system message is not sent');
+  return [];
+}
+
+/** The copy of a block given verbatim through providerOptions, its mark remembered as coming from `field`. */
+function copyVerbatim<B extends object>(block: B, field: string, ctx: ConvertContext): B {
+  const copy = { ...block };
+  return (copy as { cache_control?: unknown }).cache_control != null ? ctx.notes.marked(copy, field) : copy;
 }
 
 /**
- * Our request -> an Anthropic Messages body. System messages (wherever they are) join into `system` (one
- * text block each instead when one of them carries a cache breakpoint, and one per part of a system message
- * whose `parts` carry breakpoints);
+ * Our request -> an Anthropic Messages body. System messages before the first other message join into `system`
+ * (one text block each instead when one of them carries a cache breakpoint, and one per part of a system message
+ * whose `parts` carry breakpoints); a later one goes in place as a mid-conversation `{ role: "system" }` message
+ * where the deployment takes them and its position is legal, else into `system` too, with a
+ * `system_message_hoisted` warning (`placeSystemMessages`);
  * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see docs/core/anthropic.md).
+ * What the body leaves out or changes (a setting with no Anthropic equivalent, a cache mark dropped or sent with
+ * another TTL, a hoisted system message) is in `warnings`.
  * Throws `invalid_request` / `unsupported` LLMErrors naming the offending field.
  */
 export function convertToAnthropicRequest(request: GenerateRequest, settings: AnthropicRequestSettings): ConvertedAnthropicRequest {
-  const ctx: ErrorContext = { provider: settings.provider, deployment: settings.deployment };
+  const ctx: ConvertContext = { provider: settings.provider, deployment: settings.deployment, notes: new AnthropicCallWarnings() };
+  const notes = ctx.notes;
   if (!Array.isArray(request.messages)) throw invalid(ctx, 'messages', 'messages must be an array');
 
   const system: AnthropicSystemBlock[] = [];
-  let systemMarked = false;
-  const turns: AnthropicRequestMessage[] = [];
+  const entries: ConvertedEntry[] = [];
+  let turns = 0;
+  let runs = 0;
+  let started = false;
   request.messages.forEach((message, i) => {
     if (message.role === 'system') {
       const blocks = systemBlocks(message, i, ctx);
-      system.push(...blocks);
-      systemMarked ||= blocks.some((b) => b.cache_control !== undefined);
+      if (!started) system.push(...blocks);
+      else if (blocks.length > 0) {
+        const last = entries[entries.length - 1];
+        if (last?.role === 'system') {
+          last.blocks.push(...blocks);
+          last.indexes.push(i);
+        } else {
+          entries.push({ role: 'system', blocks, indexes: [i] });
+          runs++;
+        }
+      }
       return;
     }
+    started = true;
     const converted = convertMessage(message, i, ctx);
-    if (converted) turns.push(converted);
+    if (converted) {
+      entries.push(converted);
+      turns++;
+    }
   });
-  if (turns.length === 0) throw invalid(ctx, 'messages', 'messages must contain at least one user, assistant or tool message');
+  if (turns === 0) throw invalid(ctx, 'messages', 'messages must contain at least one user, assistant or tool message');
 
   const maxTokens = request.maxTokens ?? settings.defaultMaxTokens;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalid(ctx, 'maxTokens', 'maxTokens must be a positive integer');
 
-  const body: AnthropicMessagesRequest = { model: settings.modelId, max_tokens: maxTokens, messages: mergeSameRole(turns) };
-  if (system.length > 0) body.system = systemMarked ? system : system.map((b) => b.text).join('\n\n');
+  const takesMid = runs > 0 && (settings.midConversationSystem ?? anthropicModelTakesMidConversationSystem(settings.modelId));
+  const body: AnthropicMessagesRequest = { model: settings.modelId, max_tokens: maxTokens, messages: placeSystemMessages(entries, system, takesMid, notes) };
+  if (system.length > 0) body.system = system.some((b) => b.cache_control !== undefined) ? system : system.map((b) => b.text).join('\n\n');
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
   if (request.stop && request.stop.length > 0) body.stop_sequences = request.stop;
   if (request.user !== undefined) body.metadata = { user_id: request.user };
   const automatic = toAnthropicCacheControl(request.cacheControl, 'cacheControl', ctx);
   if (automatic) body.cache_control = automatic;
-  // `seed` has no Anthropic equivalent and is not sent.
+  if (request.seed !== undefined) notes.add('setting_not_sent', 'seed', 'seed was not sent: Anthropic has no seed.');
+  if (typeof request.promptCacheKey === 'string' && request.promptCacheKey !== '') {
+    notes.add('setting_not_sent', 'promptCacheKey', 'promptCacheKey was not sent: Anthropic has no cache key (it caches by prompt prefix); the router still used it for prompt-cache affinity.');
+  }
 
   const tools = (request.tools ?? []).map((tool, k): AnthropicTool => {
-    const mark = toAnthropicCacheControl(tool.cacheControl, `tools.${k}.cacheControl`, ctx);
-    return {
+    const field = `tools.${k}.cacheControl`;
+    const mark = toAnthropicCacheControl(tool.cacheControl, field, ctx);
+    const converted: AnthropicTool = {
       name: tool.name,
       ...(tool.description ? { description: tool.description } : {}),
       input_schema: inputSchema(tool, `tools.${k}`, ctx),
       ...(mark ? { cache_control: mark } : {}),
     };
+    return mark ? notes.marked(converted, field) : converted;
   });
   if (tools.length > 0) body.tools = tools;
   if (request.toolChoice !== undefined) {
@@ -299,6 +372,9 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
       throw invalid(ctx, `tools.${clash}.name`, `tools.${clash}.name "${jsonToolName}" is reserved for JSON mode on this engine (set options.jsonToolName)`);
     }
     const answerTool = jsonTool(format, jsonToolName, ctx);
+    if (format.type === 'json_schema' && format.strict === true) {
+      notes.add('setting_not_sent', 'responseFormat.strict', 'responseFormat.strict was not sent: JSON mode on Anthropic is a forced tool whose input follows the schema without strict enforcement.');
+    }
     if (tools.length === 0) {
       body.tools = [answerTool];
       body.tool_choice = { type: 'tool', name: jsonToolName };
@@ -317,7 +393,8 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   // `output_config` there is merged over the effort set here. Those fields are given to applyThinking too: a
   // top_k, temperature, top_p or tool_choice set there conflicts with thinking as much as the request's own.
   const { thinking: thinkingOption, output_config: outputConfig, ...extra } = request.providerOptions?.anthropic ?? {};
-  applyThinking(body, request, settings, settings.provider, thinkingOption, extra);
+  const thinkingWarning = applyThinking(body, request, settings, settings.provider, thinkingOption, extra);
+  if (thinkingWarning) notes.push(thinkingWarning);
   if (thinkingOption !== undefined && (typeof thinkingOption !== 'object' || thinkingOption === null || Array.isArray(thinkingOption))) {
     body.thinking = thinkingOption as AnthropicMessagesRequest['thinking'];
   }
@@ -329,14 +406,19 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   Object.assign(body, extra);
   // Blocks given verbatim through providerOptions are copied before the breakpoints are fitted (which may
   // remove or change their marks): the caller's request is never modified.
-  if (Array.isArray(extra.system)) body.system = (extra.system as AnthropicSystemBlock[]).map((b) => ({ ...b }));
-  if (Array.isArray(extra.tools)) body.tools = (extra.tools as AnthropicTool[]).map((t) => ({ ...t }));
+  const verbatim = 'providerOptions.anthropic';
+  if (Array.isArray(extra.system)) body.system = (extra.system as AnthropicSystemBlock[]).map((b, k) => copyVerbatim(b, `${verbatim}.system.${k}.cache_control`, ctx));
+  if (Array.isArray(extra.tools)) body.tools = (extra.tools as AnthropicTool[]).map((t, k) => copyVerbatim(t, `${verbatim}.tools.${k}.cache_control`, ctx));
   if (Array.isArray(extra.messages)) {
-    body.messages = (extra.messages as AnthropicRequestMessage[]).map((m) => (Array.isArray(m?.content) ? { ...m, content: m.content.map((b) => ({ ...b })) } : m));
+    body.messages = (extra.messages as AnthropicRequestMessage[]).map((m, i) =>
+      Array.isArray(m?.content) ? { ...m, content: m.content.map((b, j) => copyVerbatim(b, `${verbatim}.messages.${i}.content.${j}.cache_control`, ctx)) } : m,
+    );
   }
-  fitAnthropicCacheBreakpoints(body);
+  if (extra.cache_control !== undefined) notes.automaticField = `${verbatim}.cache_control`;
+  fitAnthropicCacheBreakpoints(body, notes);
   const converted: ConvertedAnthropicRequest = { body };
   if (jsonToolName !== undefined) converted.jsonToolName = jsonToolName;
   if (hasOneHourCacheControl(body)) converted.betas = [EXTENDED_CACHE_TTL_BETA];
+  if (notes.warnings) converted.warnings = notes.warnings;
   return converted;
 }

@@ -30,6 +30,7 @@ export function createAnthropicEngine(model: ModelConfig, ctx: EngineContext): A
     anthropicVersion: options.anthropicVersion,
     jsonToolName: options.jsonToolName,
     exactTokenCount: options.exactTokenCount,
+    ...(options.midConversationSystem !== undefined ? { midConversationSystem: options.midConversationSystem } : {}),
     deployment: model.name,
   });
 }
