@@ -1,6 +1,9 @@
 import type { FinishReason, ReasoningPart, ToolCall, Usage } from '../spec/index.js';
 
-/** What the exact and semantic caches keep of an answer: enough to return it again or replay it as a stream. */
+/**
+ * What the exact and semantic caches keep of an answer: enough to return it again or replay it as a stream. Not
+ * its `warnings`: they described how the original call's request was sent, and a hit sends nothing upstream.
+ */
 export interface CachedAnswer {
   text: string;
   toolCalls: ToolCall[];

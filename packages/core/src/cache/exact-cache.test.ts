@@ -183,3 +183,16 @@ describe('replayAsStream', () => {
     expect(splitWords('a  b')).toEqual(['a  ', 'b']);
   });
 });
+
+describe('ExactCache: warnings', () => {
+  it('an answer stored with warnings (a whole router result) comes back without them, and replays without a warnings part', async () => {
+    const cache = new ExactCache({ config: { enabled: true } });
+    const warned = { ...answer(), warnings: [{ code: 'setting_not_sent', field: 'user', message: 'user was not sent.' }] };
+    expect(await cache.store(req, scope, warned)).toBe(true);
+    const hit = await cache.lookup(req, scope);
+    expect(hit?.text).toBe('Hi there!');
+    expect(hit).not.toHaveProperty('warnings');
+    const parts = await collect(replayAsStream(hit!));
+    expect(parts.some((p) => p.type === 'warnings')).toBe(false);
+  });
+});

@@ -1011,6 +1011,8 @@ export class LLMRouter {
     if (answer.providerModel !== undefined) result.providerModel = answer.providerModel;
     if (answer.reasoning !== undefined) result.reasoning = answer.reasoning;
     if (answer.reasoningParts !== undefined) result.reasoningParts = answer.reasoningParts;
+    // The answering attempt's warnings only: an attempt that failed over did not answer (its warnings went with it).
+    if (Array.isArray(answer.warnings) && answer.warnings.length > 0) result.warnings = answer.warnings;
     if (ttftMs !== undefined) result.timeToFirstTokenMs = ttftMs;
     if (route.decision) result.decision = route.decision;
     return result;
@@ -1053,7 +1055,8 @@ export class LLMRouter {
   }
 
   /**
-   * A cached answer as a router result (cost 0: no provider was called), or undefined: the exact cache
+   * A cached answer as a router result (cost 0: no provider was called, so no `warnings` either: the original
+   * call's are not kept), or undefined: the exact cache
    * first (when on, or asked for by the call), then the semantic cache (when on). A failing cache is a
    * miss (reported as `cache:error`), never a failed call.
    */

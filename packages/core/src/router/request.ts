@@ -4,7 +4,27 @@ import { LLMError } from '../errors/llm-error.js';
 import type { ChatMessage, GenerateRequest } from '../spec/index.js';
 import type { GenerateOptions, PromptOrRequest, RequestParams } from './types.js';
 
-const REQUEST_PARAM_KEYS = ['maxTokens', 'temperature', 'topP', 'stop', 'seed', 'tools', 'toolChoice', 'responseFormat', 'user', 'reasoning', 'providerOptions'] as const satisfies ReadonlyArray<keyof RequestParams>;
+/**
+ * Every request field a call may give next to its routing options: a `Record` over `RequestParams`, so a field
+ * added to `GenerateRequest` cannot be forgotten here (and silently dropped from the options, as `cacheControl`
+ * and `promptCacheKey` were).
+ */
+const REQUEST_PARAMS: Readonly<Record<keyof RequestParams, true>> = {
+  maxTokens: true,
+  temperature: true,
+  topP: true,
+  stop: true,
+  seed: true,
+  tools: true,
+  toolChoice: true,
+  responseFormat: true,
+  user: true,
+  reasoning: true,
+  cacheControl: true,
+  promptCacheKey: true,
+  providerOptions: true,
+};
+const REQUEST_PARAM_KEYS = Object.keys(REQUEST_PARAMS) as ReadonlyArray<keyof RequestParams>;
 
 /** A prompt string or request plus option-level request params -> one GenerateRequest (validated lightly, no zod). */
 export function normalizeRequest(input: PromptOrRequest | ChatMessage[], options: GenerateOptions | undefined): GenerateRequest {

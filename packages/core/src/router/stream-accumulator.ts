@@ -1,6 +1,6 @@
 import type { LLMError } from '../errors/llm-error.js';
 import { estimateTokens } from '../pricing/estimate-tokens.js';
-import type { FinishReason, GenerateResult, ReasoningPart, StreamPart, ToolCall, Usage } from '../spec/index.js';
+import type { CallWarning, FinishReason, GenerateResult, ReasoningPart, StreamPart, ToolCall, Usage } from '../spec/index.js';
 
 /**
  * Folds `reasoning-delta` parts into reasoning blocks: text joins the open block, a `signature` closes it,
@@ -51,6 +51,8 @@ export class StreamAccumulator {
   private usage: Usage | undefined;
   private id: string | undefined;
   private model: string | undefined;
+  /** The engine's `warnings` part (engines send at most one; several are joined in order). */
+  private warnings: CallWarning[] | undefined;
   finishReason: FinishReason | undefined;
   error: LLMError | undefined;
   /** A content part (text, reasoning, tool call) was seen. */
@@ -97,6 +99,9 @@ export class StreamAccumulator {
           this.usage = part.usage;
         }
         break;
+      case 'warnings':
+        if (part.warnings.length > 0) this.warnings = this.warnings ? [...this.warnings, ...part.warnings] : part.warnings;
+        break;
       case 'error':
         this.error = part.error;
         break;
@@ -114,6 +119,7 @@ export class StreamAccumulator {
     if (this.reasoning) out.reasoning = this.reasoning;
     const reasoningParts = this.reasoningBlocks.parts();
     if (reasoningParts) out.reasoningParts = reasoningParts;
+    if (this.warnings) out.warnings = this.warnings;
     return out;
   }
 }

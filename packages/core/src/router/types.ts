@@ -4,7 +4,7 @@ import type { Capability, ModelConfig, RetryConfig, TimeoutsConfig } from '../co
 import type { EngineFactory } from '../engines/types.js';
 import type { LLMError } from '../errors/llm-error.js';
 import type { PriceTable } from '../pricing/types.js';
-import type { GenerateRequest, GenerateResult, LanguageEngine, ModelPrice, StreamPart, Usage } from '../spec/index.js';
+import type { CallWarning, GenerateRequest, GenerateResult, LanguageEngine, ModelPrice, StreamPart, Usage } from '../spec/index.js';
 import type { FetchFn } from '../util/http.js';
 import type { CascadeInfo, CascadeRecord, CascadeVerifier } from './cascade/types.js';
 import type { PromptCacheAffinityStore } from './prompt-cache-affinity/affinity-store.js';
@@ -284,6 +284,14 @@ export interface RouterResult extends GenerateResult {
   cacheScore?: number;
   attempts: AttemptRecord[];
   decision?: RouteDecision;
+  /**
+   * What the deployment that answered did not do as asked (see `CallWarning`), when it said anything: the
+   * answering attempt's only (attempts that failed over did not answer; their warnings are not kept). Absent
+   * on a cache hit (no provider was called, and the original call's warnings are not stored). On a cascade:
+   * the answering step's (`cascade.weak.warnings` / `cascade.strong.warnings` keep each step's own). A stream
+   * carries the same list as its `warnings` part, before its first content part.
+   */
+  warnings?: CallWarning[];
   /**
    * Set when the call named a cascade: the weak step, the verifier's score, whether it escalated, the strong
    * step. `usage`, `cost` and `attempts` then cover both calls.

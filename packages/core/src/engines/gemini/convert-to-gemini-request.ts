@@ -215,7 +215,9 @@ function thinkingConfig(request: GenerateRequest, settings: GeminiRequestSetting
  * Our request -> a Gemini generateContent body: system messages -> `systemInstruction`, assistant -> role
  * `model`, tool calls/results -> functionCall/functionResponse parts, images -> inlineData (http URLs are
  * downloaded) or fileData (Gemini file URIs), tools -> functionDeclarations + toolConfig, sampling and JSON
- * mode -> generationConfig (`responseMimeType` + `responseSchema`). Throws LLMErrors naming the field.
+ * mode -> generationConfig (`responseMimeType` + `responseSchema`). Throws LLMErrors naming the field. A system
+ * message after the conversation started is joined into `systemInstruction` too (Gemini has no other place for
+ * it): `geminiRequestWarnings` reports that and every field not sent.
  */
 export async function convertToGeminiRequest(request: GenerateRequest, settings: GeminiRequestSettings): Promise<GeminiGenerateContentRequest> {
   if (!Array.isArray(request.messages)) throw invalid(settings, 'messages', 'messages must be an array');
@@ -271,7 +273,7 @@ export async function convertToGeminiRequest(request: GenerateRequest, settings:
   }
   const thinking = thinkingConfig(request, settings);
   if (thinking) config.thinkingConfig = thinking;
-  // `user` has no Gemini field and is not sent.
+  // `user` has no Gemini field and is not sent (`geminiRequestWarnings` says so, and what else is not sent as given).
 
   const { generationConfig: extraConfig, ...extra } = (request.providerOptions?.gemini ?? {}) as { generationConfig?: unknown } & Record<string, unknown>;
   Object.assign(body, extra);

@@ -77,6 +77,8 @@ describe('gemini engine: answers', () => {
       usage: { inputTokens: 7, outputTokens: 2, totalTokens: 9 },
       id: 'resp-1',
       providerModel: 'gemini-test-001',
+      // `user` has no Gemini field: not sent, and said so.
+      warnings: [{ code: 'setting_not_sent', field: 'user', message: 'user was not sent: Gemini has no end-user id field.' }],
     });
     const req = server.requests.at(-1)!;
     expect(req.path).toBe('/v1beta/models/gemini-test:generateContent');

@@ -12,6 +12,7 @@ import { convertToGeminiRequest } from './convert-to-gemini-request.js';
 import { estimateGeminiTokens, estimateTextTokens } from './estimate-gemini-tokens.js';
 import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
 import { geminiResponseError } from './gemini-error.js';
+import { geminiRequestWarnings } from './gemini-request-warnings.js';
 import { GeminiStreamDecoder } from './gemini-stream-decoder.js';
 
 export interface GeminiEngineSettings {
@@ -127,14 +128,18 @@ export class GeminiEngine implements LanguageEngineV1 {
       const body = await this.convert(request, options.signal);
       const response = await this.post(this.url(this.modelId, 'generateContent'), body, options);
       const json = await this.readJson(response, options.signal);
-      return convertGeminiResponse(json, { ...this.context, onThoughtSignature: this.rememberSignature });
+      const result = convertGeminiResponse(json, { ...this.context, onThoughtSignature: this.rememberSignature });
+      const warnings = geminiRequestWarnings(request, this.capabilities.reasoning, this.modelId);
+      if (warnings) result.warnings = warnings;
+      return result;
     } catch (e) {
       throw toLLMError(e, this.context);
     }
   }
 
   /**
-   * Streams the answer through `SsePartStream` (nothing is sent before the first `next()`); every failure
+   * Streams the answer through `SsePartStream` (nothing is sent before the first `next()`), a `warnings` part
+   * first when the request had something Gemini does not take as given (`geminiRequestWarnings`); every failure
    * (HTTP status, `{ error }` chunk, cut connection, abort) ends it with an `error` part. `return()` and an
    * error chunk cancel the body.
    */
@@ -143,7 +148,8 @@ export class GeminiEngine implements LanguageEngineV1 {
     return httpSseStream(this.context, signal, async () => {
       const body = await this.convert(request, signal);
       const response = await this.post(this.url(this.modelId, 'streamGenerateContent?alt=sse'), body, options);
-      return { response, decoder: new GeminiStreamDecoder({ ...this.context, signal, onThoughtSignature: this.rememberSignature }) };
+      const warnings = geminiRequestWarnings(request, this.capabilities.reasoning, this.modelId);
+      return { response, decoder: new GeminiStreamDecoder({ ...this.context, signal, onThoughtSignature: this.rememberSignature, warnings }) };
     });
   }
 

@@ -1,4 +1,5 @@
 import type { StreamPart } from '../../spec/stream-parts.js';
+import type { CallWarning } from '../../spec/warnings.js';
 import type { FinishReason } from '../../spec/usage.js';
 import { ProviderStreamDecoder, type ProviderStreamContext } from '../shared/provider-stream-decoder.js';
 import type { GeminiGenerateContentResponse, GeminiUsageMetadata } from './gemini-api-types.js';
@@ -9,6 +10,8 @@ import { mapGeminiFinishReason } from './map-gemini-finish-reason.js';
 
 export interface GeminiStreamContext extends ProviderStreamContext {
   onThoughtSignature?: (toolCallId: string, signature: string) => void;
+  /** What the engine changed or left out of the request: a `warnings` part before the first chunk's parts. Absent or empty: none. */
+  warnings?: CallWarning[] | undefined;
 }
 
 /**
@@ -25,8 +28,12 @@ export class GeminiStreamDecoder extends ProviderStreamDecoder {
   private toolCount = 0;
   private metadataSent = false;
 
+  /** The `warnings` part still to hand out (first, with the first chunk's parts), if any. */
+  private head: StreamPart | undefined;
+
   constructor(private readonly ctx: GeminiStreamContext) {
     super(ctx);
+    if (ctx.warnings && ctx.warnings.length > 0) this.head = { type: 'warnings', warnings: ctx.warnings };
   }
 
   protected override ended(): StreamPart {
@@ -40,6 +47,10 @@ export class GeminiStreamDecoder extends ProviderStreamDecoder {
 
   /** Pushes the parts of one chunk. */
   protected override read(data: string, parts: StreamPart[]): void {
+    if (this.head !== undefined) {
+      parts.push(this.head);
+      this.head = undefined;
+    }
     if (data.trim() === '') return;
     let chunk: GeminiGenerateContentResponse;
     try {

@@ -16,6 +16,7 @@ import type {
 import { makeUsage } from '../../spec/usage.js';
 import { anySignal, raceAbort } from '../../util/abort.js';
 import { generateFromStream } from '../shared/generate-from-stream.js';
+import { localRequestWarnings } from '../shared/local-request-warnings.js';
 import { requireModelPath } from '../shared/require-model-path.js';
 import type { EngineContext } from '../types.js';
 import { AsyncQueue } from './async-queue.js';
@@ -92,8 +93,12 @@ export class GgufEngine implements LanguageEngineV1 {
     }
   }
 
-  generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
-    return generateFromStream(this.stream(request, options), this.modelId, this.errorContext);
+  /** The streamed answer folded, with the request's warnings (`localRequestWarnings`) when there are any. */
+  async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
+    const result = await generateFromStream(this.stream(request, options), this.modelId, this.errorContext);
+    const warnings = localRequestWarnings(request, 'gguf');
+    if (warnings) result.warnings = warnings;
+    return result;
   }
 
   async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {
@@ -115,6 +120,8 @@ export class GgufEngine implements LanguageEngineV1 {
         });
       }
       const grammar = await raceAbort(this.grammars?.get(request.responseFormat) ?? Promise.resolve(undefined), signal);
+      const warnings = localRequestWarnings(request, 'gguf');
+      if (warnings) yield { type: 'warnings', warnings };
       yield { type: 'response-metadata', model: this.modelId };
 
       const queue = new AsyncQueue<string>();

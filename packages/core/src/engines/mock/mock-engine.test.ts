@@ -76,3 +76,28 @@ describe('mock engine: reasoning', () => {
     expect(await rejection(e.generate(ask({ effort: 'x' })))).toMatchObject({ code: 'invalid_request', param: 'reasoning.effort' });
   });
 });
+
+describe('mock engine: scripted warnings', () => {
+  const W = [{ code: 'setting_not_sent', field: 'seed', message: 'seed was not sent.' }];
+
+  it('none unless scripted: no warnings field, no warnings part', async () => {
+    const e = new MockEngine();
+    const r = await e.generate({ messages: [{ role: 'user', content: 'hi' }], seed: 1, temperature: 0.3, user: 'u' });
+    expect(r).not.toHaveProperty('warnings');
+    const parts = await collect(e.stream({ messages: [{ role: 'user', content: 'hi' }], seed: 1 }));
+    expect(parts.some((p) => p.type === 'warnings')).toBe(false);
+  });
+
+  it('scripted: on every result (a copy), and as the first stream part, before a scripted failure too', async () => {
+    const e = new MockEngine({ warnings: W, failures: [{ code: 'overloaded', afterChunks: 0 }] });
+    const failed = await collect(e.stream({ messages: [{ role: 'user', content: 'hi' }] }));
+    expect(failed.map((p) => p.type)).toEqual(['warnings', 'error']);
+    const parts = await collect(e.stream({ messages: [{ role: 'user', content: 'hi' }] }));
+    expect(parts[0]).toEqual({ type: 'warnings', warnings: W });
+    expect(parts.filter((p) => p.type === 'warnings')).toHaveLength(1);
+    expect(parts.at(-1)?.type).toBe('finish');
+    const r = await e.generate({ messages: [{ role: 'user', content: 'hi' }] });
+    expect(r.warnings).toEqual(W);
+    expect(r.warnings).not.toBe(W);
+  });
+});

@@ -2,7 +2,7 @@ import type { ModelConfig } from '../../config/schema.js';
 import type { LLMErrorCode } from '../../errors/codes.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError } from '../../errors/to-llm-error.js';
-import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngineV1, StreamPart, ToolCall, Usage } from '../../spec/index.js';
+import type { CallOptions, CallWarning, GenerateRequest, GenerateResult, LanguageEngineV1, StreamPart, ToolCall, Usage } from '../../spec/index.js';
 import { messageText } from '../../spec/messages.js';
 import { sleep } from '../../util/abort.js';
 import { checkReasoning, reasoningBudget, wantsThinking } from '../shared/reasoning.js';
@@ -33,6 +33,13 @@ export interface MockEngineOptions {
   toolArguments?: Record<string, unknown>;
   failures?: MockFailure[];
   modelId?: string;
+  /**
+   * Warnings to report on every generate/stream call, as a real engine reports what it did not do as asked:
+   * `warnings` on the result, and a `warnings` stream part first (before a scripted failure too, as an engine
+   * that mapped the request and then failed). For tests of what consumes warnings (router, gateway). Without
+   * it the mock reports none: it answers from a script, and ignores sampling settings by design.
+   */
+  warnings?: CallWarning[];
 }
 
 /** Whitespace-word count, the mock's own deterministic "tokenizer". */
@@ -141,6 +148,7 @@ export class MockEngine implements LanguageEngineV1 {
       id: `mock-${this.calls}`,
       providerModel: this.modelId,
       ...(reasoning === undefined ? {} : { reasoning }),
+      ...(this.options.warnings?.length ? { warnings: this.options.warnings.map((w) => ({ ...w })) } : {}),
     };
   }
 
@@ -151,6 +159,7 @@ export class MockEngine implements LanguageEngineV1 {
     try {
       const reasoning = this.reasoning(request);
       if (this.options.delayMs) await sleep(this.options.delayMs, signal);
+      if (this.options.warnings?.length) yield { type: 'warnings', warnings: this.options.warnings.map((w) => ({ ...w })) };
       if (failure && (failure.afterChunks ?? 0) === 0) {
         yield { type: 'error', error: this.error(failure) };
         return;

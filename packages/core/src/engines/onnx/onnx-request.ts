@@ -7,7 +7,7 @@ import type { OnnxOptions } from './onnx-options.js';
 /** The sampling settings of one request, after defaults. */
 export type OnnxSampling = LocalSampling;
 
-/** Checks a request's sampling fields and fills in the model's defaults. Tools and JSON mode are refused (not supported); a thinking effort/budget is checked and dropped. */
+/** Checks a request's sampling fields and fills in the model's defaults. Tools and JSON mode are refused (not supported); a thinking effort/budget is checked and dropped (with a `setting_not_sent` warning: `localRequestWarnings`). */
 export function resolveSampling(request: GenerateRequest, options: OnnxOptions): OnnxSampling {
   refuseTools(request, 'onnx');
   // No reasoning control: a valid `reasoning` is dropped (a hint, like on any deployment that cannot reason).

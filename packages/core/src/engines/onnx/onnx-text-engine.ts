@@ -13,6 +13,7 @@ import type {
 import { makeUsage } from '../../spec/usage.js';
 import { anySignal } from '../../util/abort.js';
 import { generateFromStream } from '../shared/generate-from-stream.js';
+import { localRequestWarnings } from '../shared/local-request-warnings.js';
 import { buildFeeds } from './graph-feeds.js';
 import { IncrementalDecoder } from './incremental-decoder.js';
 import { OnnxEngineBase, promptText } from './onnx-engine-base.js';
@@ -30,8 +31,12 @@ import { StopSequenceFilter } from './stop-sequence-filter.js';
 export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
   readonly capabilities: EngineCapabilities = { streaming: true };
 
-  generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
-    return generateFromStream(this.stream(request, options), this.modelId, this.errorContext);
+  /** The streamed answer folded, with the request's warnings (`localRequestWarnings`) when there are any. */
+  async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
+    const result = await generateFromStream(this.stream(request, options), this.modelId, this.errorContext);
+    const warnings = localRequestWarnings(request, 'onnx');
+    if (warnings) result.warnings = warnings;
+    return result;
   }
 
   async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {
@@ -52,6 +57,8 @@ export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
           ...this.errorContext,
         });
       }
+      const warnings = localRequestWarnings(request, 'onnx');
+      if (warnings) yield { type: 'warnings', warnings };
       yield { type: 'response-metadata', model: this.modelId };
 
       const { tokenizer } = loaded;

@@ -13,6 +13,7 @@ import { convertOpenAIChatResponse, readOpenAIChatResponse } from './convert-ope
 import { convertOpenAIUsage } from './convert-openai-usage.js';
 import { openAIErrorFromResponse } from './map-openai-error.js';
 import { isOpenAIReasoningModel } from './openai-reasoning-models.js';
+import { openAIRequestWarnings } from './openai-request-warnings.js';
 import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
 import { OpenAIEmbeddingResponseSchema } from './openai-wire-schemas.js';
 import { authHeaders, endpointURL, resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
@@ -122,7 +123,8 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     const signal = options.signal;
     try {
-      const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, false, this.capabilities.reasoning === true);
+      const reasoning = this.capabilities.reasoning === true;
+      const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, false, reasoning);
       // `post` and `readJson` inlined (one async frame instead of four), with their error mapping.
       const init = this.init(body, options, false);
       if (signal?.aborted) throw abortError(signal, this.errorContext);
@@ -142,7 +144,10 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       const json = parseJsonOrThrow(text, this.providerName);
       const read = readOpenAIChatResponse(json);
       if (!read.ok) throw this.invalidResponse('chat completion', read.issue, json);
-      return convertOpenAIChatResponse(read.response, () => estimateRequestTokens(request));
+      const result = convertOpenAIChatResponse(read.response, () => estimateRequestTokens(request));
+      const warnings = openAIRequestWarnings(request, this.endpoint, reasoning, this.modelId);
+      if (warnings) result.warnings = warnings;
+      return result;
     } catch (e) {
       if (signal?.aborted && !LLMError.isInstance(e)) throw abortError(signal, this.errorContext);
       throw toLLMError(e, this.errorContext);
@@ -150,15 +155,19 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
   }
 
   /**
-   * Streams parts; never throws: every failure is a final `error` part (HTTP errors before the first part,
+   * Streams parts, a `warnings` part first when the request had a field this endpoint does not send
+   * (`openAIRequestWarnings`); never throws: every failure is a final `error` part (HTTP errors before the first part,
    * `stream_interrupted` when the connection drops or the stream ends without `[DONE]`/`finish_reason`,
    * `aborted` when the signal fires).
    */
   stream(request: GenerateRequest, options: CallOptions = {}): AsyncIterableIterator<StreamPart> {
     return httpSseStream(this.errorContext, options.signal, async () => {
-      const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, true, this.capabilities.reasoning === true);
+      const reasoning = this.capabilities.reasoning === true;
+      const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, true, reasoning);
       const response = await this.post('chat/completions', this.init(body, options, true));
-      return { response, decoder: new OpenAIStreamDecoder({ ...this.errorContext, estimateInputTokens: () => estimateRequestTokens(request) }) };
+      const warnings = openAIRequestWarnings(request, this.endpoint, reasoning, this.modelId);
+      const decoder = new OpenAIStreamDecoder({ ...this.errorContext, estimateInputTokens: () => estimateRequestTokens(request), warnings });
+      return { response, decoder };
     });
   }
 

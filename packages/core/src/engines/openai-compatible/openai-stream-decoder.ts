@@ -2,6 +2,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import { toLLMError } from '../../errors/to-llm-error.js';
 import { estimateTokens } from '../../pricing/estimate-tokens.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
+import type { CallWarning } from '../../spec/warnings.js';
 import type { FinishReason, Usage } from '../../spec/usage.js';
 import { ContentChunkTemplate } from './content-chunk-template.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
@@ -16,6 +17,8 @@ export interface OpenAIStreamDecoderOptions {
   deployment?: string;
   /** Estimated prompt tokens, used only when the stream reports no usage. */
   estimateInputTokens: () => number;
+  /** What the engine left out of the request: a `warnings` part before the parts of the first chunk. Absent or empty: none. */
+  warnings?: CallWarning[] | undefined;
 }
 
 type Choice = NonNullable<OpenAIChatChunk['choices']>[number];
@@ -60,7 +63,12 @@ export class OpenAIStreamDecoder {
   private templateHits = 0;
   private templateMisses = 0;
 
-  constructor(private readonly options: OpenAIStreamDecoderOptions) {}
+  /** The `warnings` part still to hand out (with the first chunk's parts), if any. */
+  private head: StreamPart | undefined;
+
+  constructor(private readonly options: OpenAIStreamDecoderOptions) {
+    if (options.warnings && options.warnings.length > 0) this.head = { type: 'warnings', warnings: options.warnings };
+  }
 
   /** True once a terminal part was produced. */
   get done(): boolean {
@@ -75,6 +83,7 @@ export class OpenAIStreamDecoder {
   /** Parts for one SSE `data:` payload (a JSON chunk or `[DONE]`). */
   decode(data: string): StreamPart[] {
     if (this.terminated) return [];
+    if (this.head !== undefined) return this.withHead(data);
     if (this.template) {
       const content = this.template.content(data);
       if (content !== undefined) return this.templated(content);
@@ -146,6 +155,15 @@ export class OpenAIStreamDecoder {
       this.learning--;
       this.template = ContentChunkTemplate.learn(data, chunk);
     }
+    return parts;
+  }
+
+  /** The first chunk's parts after the `warnings` part (the one field check per chunk: nothing else on the hot path). */
+  private withHead(data: string): StreamPart[] {
+    const head = this.head!;
+    this.head = undefined;
+    const parts = this.decode(data);
+    parts.unshift(head);
     return parts;
   }
 

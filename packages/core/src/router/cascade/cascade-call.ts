@@ -47,6 +47,7 @@ export function stepOf(r: RouterResult): CascadeStep {
     cached: r.cached,
   };
   if (r.decision) s.decision = r.decision;
+  if (r.warnings) s.warnings = r.warnings;
   return s;
 }
 
@@ -95,8 +96,9 @@ function decisionNote(record: CascadeRecord): string {
 }
 
 /**
- * The cascade's result: the answering step's answer (the strong one when it was called and succeeded), usage
- * and cost of both calls, the caller's request id, the attempts of both steps, and the `cascade` record.
+ * The cascade's result: the answering step's answer and warnings (the strong one when it was called and
+ * succeeded; the weak one's warnings then stay on `cascade.weak` only), usage and cost of both calls, the
+ * caller's request id, the attempts of both steps, and the `cascade` record.
  * A step answered from the router's cache adds no prompt-cache reads or writes to the sum (it called no
  * provider: `providerCacheUsage`); the record keeps each step's own usage.
  */

@@ -12,9 +12,9 @@ function noop(): void {}
 /**
  * `stream` on a cascade. The weak answer must be complete before the decision, so nothing is streamed until
  * it is: the weak step runs as a non-streamed call, then the verifier scores it. Accepted: the weak answer
- * goes out as stream parts (`route`, word-sized text deltas, `finish` with its usage). Escalated: the strong
- * step is streamed (the router's ordinary stream, failover before its first content), its `finish` carrying
- * the usage of both calls. The time to first token therefore includes the whole weak call (and the verifier).
+ * goes out as stream parts (`route`, its `warnings` when it had any, word-sized text deltas, `finish` with its
+ * usage). Escalated: the strong step is streamed (the router's ordinary stream, failover before its first
+ * content, its own `warnings` part), its `finish` carrying the usage of both calls. The time to first token therefore includes the whole weak call (and the verifier).
  * A strong stream that fails before any content follows `onStrongFailure` (the weak answer, or an error part);
  * one that fails later ends with an error part, as any router stream.
  */
@@ -43,6 +43,8 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
   /** Hands out a finished answer (the weak one) as stream parts, with the final result's usage. */
   async function* replay(final: RouterResult, startedAt: number): AsyncGenerator<RouterStreamPart> {
     yield { type: 'route', requestId, deployment: final.deployment, model: final.model, provider: final.provider, cached: final.cached };
+    // The weak step was a call of its own (unless the router's cache answered it): what it did not do as asked.
+    if (final.warnings) yield { type: 'warnings', warnings: final.warnings };
     let first = true;
     for await (const part of replayAsStream({ ...final, createdAt: 0 })) {
       if (first && isContentPart(part)) {

@@ -1,6 +1,6 @@
 import type { CascadeConfig } from '../../config/schema.js';
 import type { LLMError } from '../../errors/llm-error.js';
-import type { GenerateRequest, Usage } from '../../spec/index.js';
+import type { CallWarning, GenerateRequest, Usage } from '../../spec/index.js';
 import type { Cost, RouteDecision, RouterResult } from '../types.js';
 
 /** What a verifier is told besides the request and the weak answer. */
@@ -31,6 +31,11 @@ export interface CascadeStep {
   cached: false | 'exact' | 'semantic';
   /** With `explain: true`: the step's routing decision. */
   decision?: RouteDecision;
+  /**
+   * The step's own warnings (its `RouterResult.warnings`), when it had any. The cascade's result carries only
+   * the answering step's; a weak answer that was escalated away keeps its warnings here.
+   */
+  warnings?: CallWarning[];
 }
 
 /** How a cascade answered (on `RouterResult.cascade`). */

@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
+import type { CallWarning, GenerateRequest, StreamPart } from '../../spec/index.js';
+import { isContentPart } from '../../spec/index.js';
+import { collect } from '../../test/async.test-helpers.js';
+import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
+import { defaultEngineContext } from '../types.js';
+import { createGeminiEngine } from './create-gemini-engine.js';
+
+// What the Gemini engine changes or leaves out of a request it accepts is said, not done in silence: `warnings`
+// on the result, and one `warnings` part before the first content part of a stream. Against the local Gemini
+// wire server, which records the bodies the engine sent.
+
+let server: GeminiWireServer;
+beforeAll(async () => {
+  server = await startGeminiWireServer({ apiKey: 'gm-test' });
+});
+afterAll(() => server.close());
+
+function engineFor(config: Partial<ModelConfigInput> = {}) {
+  return createGeminiEngine(
+    ModelConfigSchema.parse({ name: 'gem', engine: 'gemini', model: 'gemini-2.5-flash', baseURL: server.url, apiKey: 'gm-test', ...config }),
+    defaultEngineContext({ env: {} }),
+  );
+}
+
+function lastBody(): Record<string, unknown> {
+  return server.requests.at(-1)!.body as Record<string, unknown>;
+}
+
+/** The warnings of a stream, checking the contract: at most one part, before the first content part. */
+function warningsOf(parts: StreamPart[]): CallWarning[] | undefined {
+  const at = parts.flatMap((p, i) => (p.type === 'warnings' ? [i] : []));
+  expect(at.length).toBeLessThanOrEqual(1);
+  if (at.length === 0) return undefined;
+  expect(at[0]).toBeLessThan(parts.findIndex((p) => isContentPart(p) || p.type === 'finish'));
+  return (parts[at[0]!] as Extract<StreamPart, { type: 'warnings' }>).warnings;
+}
+
+async function both(request: GenerateRequest, config: Partial<ModelConfigInput> = {}) {
+  const engine = engineFor(config);
+  const result = await engine.generate(request);
+  const generatedBody = lastBody();
+  const parts = await collect(engine.stream(request));
+  expect(parts.at(-1)?.type).toBe('finish');
+  return { generated: result.warnings, streamed: warningsOf(parts), bodies: [generatedBody, lastBody()] };
+}
+
+describe('gemini engine: warnings', () => {
+  it('a system message after the conversation started is joined into systemInstruction, and said so (messages.N)', async () => {
+    const request: GenerateRequest = {
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'hello' },
+        { role: 'system', content: 'Now answer in French.' },
+        { role: 'system', content: '' },
+        { role: 'user', content: 'how are you?' },
+      ],
+    };
+    const { generated, streamed, bodies } = await both(request);
+    for (const body of bodies) {
+      expect(body.systemInstruction).toEqual({ parts: [{ text: 'Be brief.\n\nNow answer in French.' }] });
+      expect((body.contents as unknown[]).length).toBe(3);
+    }
+    // The leading system message is where Gemini takes it; the empty one carried nothing.
+    expect(generated).toEqual([{ code: 'system_message_hoisted', field: 'messages.3', message: expect.stringContaining('systemInstruction') }]);
+    expect(streamed).toEqual(generated);
+  });
+
+  it('user, promptCacheKey and a user message name are not sent, and said so', async () => {
+    const { generated, streamed, bodies } = await both({
+      messages: [{ role: 'user', content: 'hi', name: 'alice' }],
+      user: 'u-1',
+      promptCacheKey: 'conv-1',
+    });
+    for (const body of bodies) expect(JSON.stringify(body)).not.toMatch(/alice|u-1|conv-1/);
+    expect(generated?.map((w) => [w.code, w.field])).toEqual([
+      ['setting_not_sent', 'messages.0.name'],
+      ['setting_not_sent', 'user'],
+      ['setting_not_sent', 'promptCacheKey'],
+    ]);
+    expect(streamed).toEqual(generated);
+  });
+
+  it('thinking asked of a deployment that cannot think: no thinkingConfig, and said so; a thinking model gets it', async () => {
+    const ask: GenerateRequest = { messages: [{ role: 'user', content: 'hi' }], reasoning: { effort: 'high' } };
+    const off = await both(ask, { model: 'gemini-2.0-flash' });
+    for (const body of off.bodies) expect(JSON.stringify(body)).not.toContain('thinkingConfig');
+    expect(off.generated).toEqual([{ code: 'setting_not_sent', field: 'reasoning', message: expect.stringContaining('no reasoning capability') }]);
+    expect(off.streamed).toEqual(off.generated);
+    const on = await both(ask);
+    for (const body of on.bodies) expect((body.generationConfig as Record<string, unknown>).thinkingConfig).toBeDefined();
+    expect(on.generated).toBeUndefined();
+    expect(on.streamed).toBeUndefined();
+    // Turning thinking off on a model that cannot think loses nothing.
+    const none = await both({ ...ask, reasoning: { effort: 'none' } }, { model: 'gemini-2.0-flash' });
+    expect(none.generated).toBeUndefined();
+    expect(none.streamed).toBeUndefined();
+  });
+
+  it('thinking sent as something else: a level the model lacks, thinking that cannot be off, a clamped budget', async () => {
+    const cases: Array<[string, GenerateRequest['reasoning'], Record<string, unknown>, { field: string; message: string }]> = [
+      ['gemini-3-pro-preview', { effort: 'medium' }, { thinkingLevel: 'high', includeThoughts: true }, { field: 'reasoning.effort', message: 'reasoning.effort medium was sent as thinkingLevel high: gemini-3-pro-preview takes low, high.' }],
+      ['gemini-3-pro-preview', { effort: 'none' }, { thinkingLevel: 'low' }, { field: 'reasoning.effort', message: 'reasoning.effort none was sent as thinkingLevel low: gemini-3-pro-preview takes low, high and cannot turn thinking off.' }],
+      ['gemini-2.5-pro', { effort: 'none' }, { thinkingBudget: 128 }, { field: 'reasoning.effort', message: 'reasoning.effort none (a budget of 0 tokens) was sent as thinkingBudget 128: gemini-2.5-pro takes 128 to 32768 and cannot turn thinking off.' }],
+      ['gemini-2.5-flash', { budgetTokens: 30000 }, { thinkingBudget: 24576, includeThoughts: true }, { field: 'reasoning.budgetTokens', message: 'reasoning.budgetTokens 30000 (a budget of 30000 tokens) was sent as thinkingBudget 24576: gemini-2.5-flash takes 1 to 24576 or 0 (off).' }],
+    ];
+    for (const [model, reasoning, sent, warning] of cases) {
+      const { generated, streamed, bodies } = await both({ messages: [{ role: 'user', content: 'hi' }], reasoning }, { model });
+      for (const body of bodies) expect((body.generationConfig as Record<string, unknown>).thinkingConfig).toEqual(sent);
+      expect(generated).toEqual([{ code: 'setting_changed', ...warning }]);
+      expect(streamed).toEqual(generated);
+    }
+    // As asked: no warning (an effort sent as its budget is the mapping, not a change).
+    for (const [model, reasoning] of [['gemini-3-flash-preview', { effort: 'minimal' }], ['gemini-2.5-flash', { effort: 'max' }], ['gemini-2.5-flash', { budgetTokens: 0 }]] as const) {
+      const { generated, streamed } = await both({ messages: [{ role: 'user', content: 'hi' }], reasoning }, { model });
+      expect(generated).toBeUndefined();
+      expect(streamed).toBeUndefined();
+    }
+  });
+
+  it('an ordinary request (sampling, stop, seed, JSON mode, tools, cache marks, leading system messages): no warnings at all', async () => {
+    const engine = engineFor();
+    const request: GenerateRequest = {
+      messages: [
+        { role: 'system', content: 'a', cacheControl: { type: 'ephemeral' } },
+        { role: 'system', content: 'b' },
+        { role: 'user', content: [{ type: 'text', text: 'hi', cacheControl: { type: 'ephemeral', ttl: '1h' } }] },
+      ],
+      temperature: 0.3,
+      topP: 0.8,
+      stop: ['END'],
+      seed: 4,
+      maxTokens: 50,
+      responseFormat: { type: 'json_object' },
+      tools: [{ name: 'f', parameters: { type: 'object', properties: {} }, cacheControl: { type: 'ephemeral' } }],
+      toolChoice: 'auto',
+      cacheControl: { type: 'ephemeral' },
+    };
+    const result = await engine.generate(request);
+    expect(result).not.toHaveProperty('warnings');
+    const parts = await collect(engine.stream(request));
+    expect(parts.at(-1)?.type).toBe('finish');
+    expect(parts.some((p) => p.type === 'warnings')).toBe(false);
+  });
+
+  it('the warnings part comes once, first, however many chunks follow', async () => {
+    server.enqueue({ parts: 'one two three four five six', chunks: 6 });
+    const parts = await collect(engineFor().stream({ messages: [{ role: 'user', content: 'hi' }], user: 'u' }));
+    expect(parts[0]?.type).toBe('warnings');
+    expect(parts.filter((p) => p.type === 'warnings')).toHaveLength(1);
+    expect(parts.filter((p) => p.type === 'text-delta').length).toBeGreaterThan(1);
+  });
+
+  it('a call the provider refuses says nothing but its error', async () => {
+    server.enqueue({ error: { status: 400, message: 'bad' } });
+    const parts = await collect(engineFor().stream({ messages: [{ role: 'user', content: 'hi' }], user: 'u' }));
+    expect(parts.map((p) => p.type)).toEqual(['error']);
+  });
+});

@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelConfigSchema } from '../../config/schema.js';
+import type { GenerateRequest, StreamPart } from '../../spec/index.js';
+import { isContentPart } from '../../spec/index.js';
+import { collect } from '../../test/async.test-helpers.js';
+import { defaultEngineContext } from '../types.js';
+import { GgufEngine, createGgufEngine } from './gguf-engine.js';
+
+// What the gguf engine leaves out of a request it accepts is said, not done in silence: `warnings` on the result,
+// and one `warnings` part first in the stream. Against the real stories260K model (node-llama-cpp on the CPU).
+
+const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
+const sharedDir = process.env['LLMRR_SHARED_DIR'] ?? resolve(repoRoot, '../shared');
+const modelsDir = join(sharedDir, 'models');
+const hasModel = existsSync(join(modelsDir, 'stories260K.gguf'));
+if (!hasModel) console.warn(`[gguf warnings tests] ${join(modelsDir, 'stories260K.gguf')} not found: skipped (set LLMRR_SHARED_DIR)`);
+
+const ASKED: GenerateRequest = {
+  messages: [{ role: 'user', content: 'Once upon a time', name: 'lily' }],
+  maxTokens: 8,
+  user: 'u-1',
+  promptCacheKey: 'conv-1',
+  reasoning: { effort: 'high' },
+};
+
+describe.skipIf(!hasModel)('gguf engine: warnings', () => {
+  let e: GgufEngine;
+  beforeAll(() => {
+    e = createGgufEngine(ModelConfigSchema.parse({ name: 'stories', engine: 'gguf', path: 'stories260K.gguf', options: { threads: 1 } }), defaultEngineContext({ baseDir: modelsDir }));
+  });
+  afterAll(async () => {
+    await e?.close();
+  });
+
+  it('user message name, user, promptCacheKey and thinking: not used, and said so, in generate and stream', async () => {
+    const r = await e.generate(ASKED);
+    expect(r.text.length).toBeGreaterThan(0);
+    expect(r.warnings?.map((w) => [w.code, w.field])).toEqual([
+      ['setting_not_sent', 'messages.0.name'],
+      ['setting_not_sent', 'user'],
+      ['setting_not_sent', 'promptCacheKey'],
+      ['setting_not_sent', 'reasoning'],
+    ]);
+    const parts = await collect(e.stream(ASKED));
+    expect(parts.at(-1)?.type).toBe('finish');
+    expect(parts[0]).toEqual({ type: 'warnings', warnings: r.warnings });
+    expect(parts.filter((p) => p.type === 'warnings')).toHaveLength(1);
+    expect(parts.findIndex((p) => isContentPart(p))).toBeGreaterThan(0);
+  });
+
+  it('what it does (sampling, seed, stop, maxTokens, JSON mode, thinking off, cache marks): no warnings', async () => {
+    const request: GenerateRequest = {
+      messages: [
+        { role: 'system', content: 'Tell a story.', cacheControl: { type: 'ephemeral' } },
+        { role: 'user', content: 'Once upon a time' },
+      ],
+      maxTokens: 8,
+      temperature: 0.5,
+      topP: 0.9,
+      seed: 1,
+      stop: ['zzz'],
+      reasoning: { effort: 'none' },
+      tools: [{ name: 'f', parameters: { type: 'object' } }],
+      toolChoice: 'none',
+    };
+    const r = await e.generate(request);
+    expect(r).not.toHaveProperty('warnings');
+    const parts: StreamPart[] = await collect(e.stream(request));
+    expect(parts.at(-1)?.type).toBe('finish');
+    expect(parts.some((p) => p.type === 'warnings')).toBe(false);
+  });
+
+  it('what it refuses is an error, with no warnings part before it', async () => {
+    const parts = await collect(e.stream({ ...ASKED, tools: [{ name: 'f', parameters: { type: 'object' } }] }));
+    expect(parts.map((p) => p.type)).toEqual(['error']);
+  });
+});

@@ -1,0 +1,84 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelConfigSchema } from '../../config/schema.js';
+import type { GenerateRequest } from '../../spec/index.js';
+import { isContentPart } from '../../spec/index.js';
+import { collect } from '../../test/async.test-helpers.js';
+import { defaultEngineContext } from '../types.js';
+import { sparseMatrix, writeDecoderGraph } from './__fixtures__/onnx-graphs.js';
+import { wordTokenizerJson, writeJson } from './__fixtures__/tokenizers.js';
+import { createOnnxEngine } from './create-onnx-engine.js';
+import { OnnxTextEngine } from './onnx-text-engine.js';
+
+// What the onnx engine leaves out of a request it accepts is said, not done in silence: `warnings` on the result,
+// and one `warnings` part first in the stream. Against a real ONNX graph run by onnxruntime-node (a word chain:
+// the -> cat -> sat -> on -> a -> mat -> </s>).
+
+const WORDS = ['[PAD]', '[UNK]', '</s>', 'the', 'cat', 'sat', 'on', 'a', 'mat'];
+const id = (w: string) => WORDS.indexOf(w);
+let dir: string;
+let e: OnnxTextEngine;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'llmrr-onnx-warnings-'));
+  mkdirSync(join(dir, 'words'));
+  writeJson(join(dir, 'words', 'tokenizer.json'), wordTokenizerJson(WORDS, ['[PAD]', '[UNK]', '</s>']));
+  const chain: Array<[string, string]> = [['the', 'cat'], ['cat', 'sat'], ['sat', 'on'], ['on', 'a'], ['a', 'mat'], ['mat', '</s>']];
+  writeDecoderGraph(join(dir, 'chain.onnx'), { embed: sparseMatrix(WORDS.length, WORDS.length, chain.map(([a, b]) => [id(a), id(b)])) });
+  const model = ModelConfigSchema.parse({ name: 'tiny', engine: 'onnx', path: 'chain.onnx', options: { tokenizer: 'words/tokenizer.json' } });
+  e = createOnnxEngine(model, defaultEngineContext({ baseDir: dir })) as OnnxTextEngine;
+});
+afterAll(async () => {
+  await e?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const ASKED: GenerateRequest = {
+  messages: [{ role: 'user', content: 'the', name: 'ann' }],
+  user: 'u-1',
+  promptCacheKey: 'conv-1',
+  reasoning: { budgetTokens: 1024 },
+};
+
+describe('onnx engine: warnings', () => {
+  it('user message name, user, promptCacheKey and thinking: not used, and said so, in generate and stream', async () => {
+    const r = await e.generate(ASKED);
+    expect(r.text.trim()).toBe('cat sat on a mat');
+    expect(r.warnings?.map((w) => [w.code, w.field])).toEqual([
+      ['setting_not_sent', 'messages.0.name'],
+      ['setting_not_sent', 'user'],
+      ['setting_not_sent', 'promptCacheKey'],
+      ['setting_not_sent', 'reasoning'],
+    ]);
+    const parts = await collect(e.stream(ASKED));
+    expect(parts.at(-1)?.type).toBe('finish');
+    expect(parts[0]).toEqual({ type: 'warnings', warnings: r.warnings });
+    expect(parts.filter((p) => p.type === 'warnings')).toHaveLength(1);
+    expect(parts.findIndex((p) => isContentPart(p))).toBeGreaterThan(0);
+  });
+
+  it('what it does (sampling, seed, stop, maxTokens, thinking off, cache marks): no warnings', async () => {
+    const request: GenerateRequest = {
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'the', cacheControl: { type: 'ephemeral' } }] }],
+      maxTokens: 4,
+      temperature: 0,
+      topP: 1,
+      seed: 2,
+      stop: ['mat'],
+      reasoning: { effort: 'none' },
+      responseFormat: { type: 'text' },
+    };
+    const r = await e.generate(request);
+    expect(r).not.toHaveProperty('warnings');
+    const parts = await collect(e.stream(request));
+    expect(parts.at(-1)?.type).toBe('finish');
+    expect(parts.some((p) => p.type === 'warnings')).toBe(false);
+  });
+
+  it('what it refuses (JSON mode) is an error, with no warnings part before it', async () => {
+    const parts = await collect(e.stream({ ...ASKED, responseFormat: { type: 'json_object' } }));
+    expect(parts.map((p) => p.type)).toEqual(['error']);
+  });
+});

@@ -1,0 +1,42 @@
+import type { GenerateRequest } from '../../spec/messages.js';
+import type { CallWarning } from '../../spec/warnings.js';
+import { wantsThinking } from './reasoning.js';
+
+/**
+ * What a local model engine (`gguf`, `onnx`) leaves out of a request it accepts, as `setting_not_sent`
+ * warnings, or undefined when nothing. What such an engine cannot do at all it refuses instead (tools, images,
+ * tool turns; JSON mode on `onnx`); what it does, it does (maxTokens, temperature, topP, seed, stop).
+ * - `messages.N.name`: a user message's author name (the prompt is the messages' text);
+ * - `user`: there is no provider to tell the end user to;
+ * - `promptCacheKey`: there is no provider prompt cache to route (the router still used it for affinity);
+ * - `reasoning` asking for thinking (an effort other than `none`, a budget above 0): no thinking control.
+ * Cache marks (`cacheControl`) are no warning: a hint (see `CacheControl`). `provider` names the engine in messages.
+ */
+export function localRequestWarnings(request: GenerateRequest, provider: string): CallWarning[] | undefined {
+  let warnings: CallWarning[] | undefined;
+  const messages = request.messages;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    if (m.role === 'user' && m.name !== undefined && m.name !== '') {
+      (warnings ??= []).push({
+        code: 'setting_not_sent',
+        field: `messages.${i}.name`,
+        message: `messages.${i}.name was not used: the ${provider} engine's prompt carries no author names.`,
+      });
+    }
+  }
+  if (request.user !== undefined) {
+    (warnings ??= []).push({ code: 'setting_not_sent', field: 'user', message: `user was not used: the ${provider} engine is local (no provider to tell).` });
+  }
+  if (typeof request.promptCacheKey === 'string' && request.promptCacheKey !== '') {
+    (warnings ??= []).push({
+      code: 'setting_not_sent',
+      field: 'promptCacheKey',
+      message: `promptCacheKey was not used: the ${provider} engine has no provider prompt cache; the router still used it for prompt-cache affinity.`,
+    });
+  }
+  if (request.reasoning !== undefined && wantsThinking(request.reasoning)) {
+    (warnings ??= []).push({ code: 'setting_not_sent', field: 'reasoning', message: `reasoning was not used: the ${provider} engine has no thinking control.` });
+  }
+  return warnings;
+}

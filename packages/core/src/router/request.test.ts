@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { normalizeRequest } from './request.js';
+import type { RequestParams } from './types.js';
+
+describe('normalizeRequest', () => {
+  it('every request field given next to the routing options reaches the request, cacheControl and promptCacheKey too', () => {
+    const options: Required<RequestParams> = {
+      maxTokens: 5,
+      temperature: 0.1,
+      topP: 0.5,
+      stop: ['x'],
+      seed: 3,
+      tools: [{ name: 't', parameters: { type: 'object' } }],
+      toolChoice: 'auto',
+      responseFormat: { type: 'json_object' },
+      user: 'u',
+      reasoning: { effort: 'low' },
+      cacheControl: { type: 'ephemeral', ttl: '1h' },
+      promptCacheKey: 'conv-1',
+      providerOptions: { openai: { logprobs: true } },
+    };
+    const request = normalizeRequest('hi', { ...options, model: 'm', strategy: 'priority', requestId: 'r' });
+    expect(request).toEqual({ messages: [{ role: 'user', content: 'hi' }], ...options });
+  });
+
+  it('options override the request object\'s own fields, and the caller\'s object is not changed', () => {
+    const own = { messages: [{ role: 'user' as const, content: 'hi' }], promptCacheKey: 'own', temperature: 1 };
+    const request = normalizeRequest(own, { promptCacheKey: 'option' });
+    expect(request).toEqual({ ...own, promptCacheKey: 'option' });
+    expect(own.promptCacheKey).toBe('own');
+    // No option fields: the very same object.
+    expect(normalizeRequest(own, { model: 'm' })).toBe(own);
+  });
+});
