@@ -1,4 +1,4 @@
-import { LLMError, type RouterResult, type StreamPart } from '@llmrr/core';
+import { LLMError, type RouterResult, type StreamPart, type Usage } from '@llmrr/core';
 import { errorBody } from '../http/error-body.js';
 import { llmrrInfo } from '../http/llmrr-info.js';
 import { answerUsage } from '../schemas/answer-usage.js';
@@ -9,7 +9,7 @@ import { feedPiece, finalArgsSuffix, takeWholeCall, type BufferedToolCall } from
 import { pairFinalToolCalls, quoteArgs } from '../streaming/final-tool-calls.js';
 import { JsonEnd } from '../streaming/json-end.js';
 import { messageId, toAnthropicStopReason } from './message-response.js';
-import { toAnthropicDeltaUsage } from './usage.js';
+import { toAnthropicDeltaUsage, toAnthropicUsage } from './usage.js';
 
 type EventWithExtras = AnthropicStreamEvent | (AnthropicStreamEvent & Record<string, unknown>);
 
@@ -39,6 +39,13 @@ type ReasoningDelta = Extract<StreamPart, { type: 'reasoning-delta' }>;
  * Anthropic Messages streaming events in Anthropic's order: `message_start`, `ping`, per content block
  * `content_block_start` / `content_block_delta`* / `content_block_stop`, then `message_delta` (stop reason,
  * usage) and `message_stop`. A stream that breaks after its first byte ends with `event: error`.
+ *
+ * `message_start` carries the prompt's usage when the parts before the first content reported it (an Anthropic
+ * upstream's own message_start: input, cache reads and writes, output 0), counted as the final usage is (see
+ * usage.ts); else zeros, as before. So `start` only takes the route: `message_start` and `ping` go out with the
+ * frames of the first part that sends anything (or the finish, or the error event). The gateway encodes the start
+ * and the parts read while opening the stream (up to the first content part) into one write, so nothing waits on
+ * the wire for it.
  *
  * Reasoning becomes `thinking` blocks (`thinking_delta` pieces; a signed block's signature as a
  * `signature_delta` right before its `content_block_stop`) and `redacted_thinking` blocks (sent whole), in the
@@ -75,9 +82,29 @@ export class AnthropicStreamEncoder implements StreamEncoder {
    */
   private readonly pending: Pending[] = [];
 
+  /** The route, until `message_start` has gone out (then undefined). */
+  private route: RoutePart | undefined;
+  /** The last `usage` part before `message_start` went out: the prompt's usage, for it. */
+  private promptUsage: Usage | undefined;
+
   constructor(private readonly options: { explain: boolean }) {}
 
+  /** Nothing yet: `message_start` waits for the parts before the first content (see the class comment). */
   start(route: RoutePart): string[] {
+    this.route = route;
+    return [];
+  }
+
+  /**
+   * `message_start` and `ping`, once (nothing before `start` or after they went out). Its usage is the prompt's
+   * (output 0); a router cache hit read and wrote nothing in the provider's cache: those counts are 0 (answerUsage).
+   */
+  private opening(): string[] {
+    const route = this.route;
+    if (!route) return [];
+    this.route = undefined;
+    const prompt = this.promptUsage;
+    const usage = prompt ? toAnthropicUsage(answerUsage({ usage: { ...prompt, outputTokens: 0 }, cached: route.cached })) : { input_tokens: 0, output_tokens: 0 };
     return [
       event({
         type: 'message_start',
@@ -89,7 +116,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
           content: [],
           stop_reason: null,
           stop_sequence: null,
-          usage: { input_tokens: 0, output_tokens: 0 },
+          usage,
         },
       }),
       event({ type: 'ping' }),
@@ -302,6 +329,15 @@ export class AnthropicStreamEncoder implements StreamEncoder {
   }
 
   part(part: StreamPart): string[] {
+    if (this.route) {
+      if (part.type === 'usage') this.promptUsage = part.usage;
+      const frames = this.content(part);
+      return frames.length > 0 ? [...this.opening(), ...frames] : frames;
+    }
+    return this.content(part);
+  }
+
+  private content(part: StreamPart): string[] {
     if (part.type === 'text-delta') return this.text(part.delta);
     if (part.type === 'tool-call-delta') return this.piece(part);
     if (part.type === 'tool-call') return this.wholeCall(part);
@@ -324,6 +360,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
 
   finish(part: Extract<StreamPart, { type: 'finish' }>, result: RouterResult): string[] {
     return [
+      ...this.opening(),
       ...this.reconcile(result),
       ...this.closeAll(),
       event({
@@ -337,6 +374,6 @@ export class AnthropicStreamEncoder implements StreamEncoder {
   }
 
   error(error: LLMError, requestId: string): string[] {
-    return [event({ type: 'error', ...errorBody(error, requestId, 'anthropic') } as EventWithExtras)];
+    return [...this.opening(), event({ type: 'error', ...errorBody(error, requestId, 'anthropic') } as EventWithExtras)];
   }
 }

@@ -162,21 +162,34 @@ function anthropicOutputConfig(body: AnthropicMessagesRequest, reasoning: Reason
   return Object.keys(rest).length > 0 ? rest : undefined;
 }
 
+/** A system prompt's text blocks (the top-level `system`, a system message of `messages`). */
+type SystemText = string | ReadonlyArray<{ text: string; cache_control?: unknown }>;
+
 /**
- * `system`: its text blocks joined with "\n" into one system message, as always, marks or not (so every engine
- * but Anthropic's sends the same text, and the caches see the same request). With marks, that message also carries
- * the blocks with their marks as `parts` (see `markedSystemMessage`), which the Anthropic engine sends as the
- * client did: a mark on an empty block, which Anthropic refuses, moves to the nearest non-empty block before it; a
- * mark with nowhere to go is dropped, and without a mark left there are no `parts`.
+ * A system prompt (the top-level `system`, or a system message of `messages`): its text blocks joined with "\n"
+ * into one system message, as always, marks or not (so every engine but Anthropic's sends the same text, and the
+ * caches see the same request). With marks, that message also carries the blocks with their marks as `parts` (see
+ * `markedSystemMessage`), which the Anthropic engine sends as the client did: a mark on an empty block, which
+ * Anthropic refuses, moves to the nearest non-empty block before it; a mark with nowhere to go is dropped, and
+ * without a mark left there are no `parts`. Undefined for an empty prompt (no text: nothing to instruct).
  */
-function systemMessages(system: AnthropicMessagesRequest['system']): ChatMessage[] {
-  if (system === undefined) return [];
+function systemMessage(system: SystemText): ChatMessage | undefined {
   if (typeof system !== 'string' && system.some((b) => b.cache_control)) {
     const marked = markedSystemMessage(system.map((b) => ({ text: b.text, mark: toCacheControl(b.cache_control) })), '\n');
-    if (marked) return [marked];
+    if (marked) return marked;
   }
   const text = typeof system === 'string' ? system : system.map((b) => b.text).join('\n');
-  return text === '' ? [] : [{ role: 'system', content: text }];
+  return text === '' ? undefined : { role: 'system', content: text };
+}
+
+/**
+ * A system message of `messages` (Claude Opus 4.8's mid-conversation system messages, or one before the first
+ * turn) as a core system message in its place; the schema lets only text blocks through. Where it goes upstream
+ * is the engine's decision: in place where the model takes it (Anthropic's Opus 4.8, OpenAI-compatible
+ * engines), joined into the system prompt elsewhere.
+ */
+function convertSystem(content: Param['content']): ChatMessage | undefined {
+  return systemMessage(typeof content === 'string' ? content : content.filter((b): b is Extract<Block, { type: 'text' }> => b.type === 'text'));
 }
 
 /** A validated Anthropic Messages request as the engine-neutral `GenerateRequest`. */
@@ -186,21 +199,24 @@ export function messagesToGenerateRequest(body: AnthropicMessagesRequest): Gener
 
 /**
  * A validated Anthropic Messages request as the engine-neutral `GenerateRequest`, and where its messages came from
- * when core's indexes are not the client's (a system prompt comes first; tool results are messages of their own),
- * so errors name the client's message.
+ * when core's indexes are not the client's (a system prompt comes first; tool results are messages of their own;
+ * an empty system message is none), so errors name the client's message. System messages of `messages` stay where
+ * the client put them.
  */
 export function convertMessagesRequest(body: AnthropicMessagesRequest): ConvertedRequest {
-  const messages: ChatMessage[] = systemMessages(body.system);
-  let paths: Array<number | 'system'> | undefined = messages.length > 0 ? messages.map(() => 'system' as const) : undefined;
+  const system = body.system === undefined ? undefined : systemMessage(body.system);
+  const messages: ChatMessage[] = system ? [system] : [];
+  let paths: Array<number | 'system'> | undefined = system ? ['system'] : undefined;
   body.messages.forEach((m, i) => {
-    const converted = m.role === 'user' ? convertUser(m.content) : convertAssistant(m.content);
-    if (!Array.isArray(converted)) {
+    const converted = m.role === 'user' ? convertUser(m.content) : m.role === 'assistant' ? convertAssistant(m.content) : convertSystem(m.content);
+    if (converted !== undefined && !Array.isArray(converted)) {
       messages.push(converted);
       paths?.push(i);
       return;
     }
+    // Several core messages of one client message, or none (an empty system message): the indexes part.
     paths ??= messages.map((_, j) => j);
-    for (const c of converted) {
+    for (const c of converted ?? []) {
       messages.push(c);
       paths.push(i);
     }

@@ -33,19 +33,28 @@ const ThinkingBlock = z.looseObject({ type: z.literal('thinking'), thinking: z.s
 const RedactedThinkingBlock = z.looseObject({ type: z.literal('redacted_thinking'), data: z.string().min(1) });
 /**
  * Content blocks the gateway understands (documents and server tools are refused by name); `thinking` and
- * `redacted_thinking` only in assistant messages.
+ * `redacted_thinking` only in assistant messages, `text` only in system messages.
  */
 export const AnthropicContentBlockSchema = z.discriminatedUnion('type', [TextBlock, ImageBlock, ToolUseBlock, ToolResultBlock, ThinkingBlock, RedactedThinkingBlock]);
 
+/**
+ * A message of `messages`: `user` and `assistant` turns, and `system` messages (@anthropic-ai/sdk 1.14
+ * SystemMessageParam, `content: string | TextBlockParam[]`; Claude Opus 4.8's mid-conversation system messages,
+ * which Claude Code sends). Only their shape is checked here, not Anthropic's placement rules: the deployment may
+ * be any model, and its engine sends a system message in place where the model takes it and joins it into the
+ * system prompt elsewhere.
+ */
 export const AnthropicMessageParamSchema = z
   .looseObject({
-    role: z.enum(['user', 'assistant']),
+    role: z.enum(['user', 'assistant', 'system']),
     content: z.union([z.string(), z.array(AnthropicContentBlockSchema)]),
   })
   .superRefine((m, ctx) => {
-    if (m.role !== 'user' || typeof m.content === 'string') return;
+    if (m.role === 'assistant' || typeof m.content === 'string') return;
     m.content.forEach((b, j) => {
-      if (b.type === 'thinking' || b.type === 'redacted_thinking') {
+      if (m.role === 'system' && b.type !== 'text') {
+        ctx.addIssue({ code: 'custom', path: ['content', j, 'type'], message: `a system message takes text blocks only, not ${b.type === 'image' ? 'an' : 'a'} ${b.type} block` });
+      } else if (b.type === 'thinking' || b.type === 'redacted_thinking') {
         ctx.addIssue({ code: 'custom', path: ['content', j, 'type'], message: `a ${b.type} block belongs in an assistant message, not a user message` });
       }
     });
@@ -80,7 +89,10 @@ export const AnthropicThinkingSchema = z.discriminatedUnion('type', [
 export const AnthropicMessagesRequestSchema = z.looseObject({
   model: ModelNameSchema,
   max_tokens: z.number().int().positive(),
-  messages: z.array(AnthropicMessageParamSchema).min(1, 'at least one message is required'),
+  messages: z
+    .array(AnthropicMessageParamSchema)
+    .min(1, 'at least one message is required')
+    .refine((ms) => ms.some((m) => m.role !== 'system'), 'at least one user or assistant message is required (system messages alone have nothing to answer)'),
   system: z.union([z.string(), z.array(TextBlock)]).optional(),
   stop_sequences: z.array(z.string()).optional(),
   temperature: z.number().min(0).max(1).optional(),
