@@ -11,6 +11,7 @@ import { sseReply, type StreamEncoder, type StreamOutcome } from '../streaming/s
 import { admit, countRefused, type Admission } from '../tenancy/admission.js';
 import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
+import { showWarnings } from './call-warnings.js';
 import { headerJson } from './router-extension.js';
 import { createSettler, type Settlement } from './settle.js';
 import { checkFallbacks, resolveModel, type ResolvedModel } from './resolve-model.js';
@@ -31,7 +32,7 @@ export interface ModelCall {
   /** The model the client asked for. */
   model: string;
   request: GenerateRequest;
-  /** Where `request`'s messages came from, when not one per client message in order: errors name the client's. */
+  /** Where `request`'s messages came from, when not one per client message in order: errors and warnings name the client's. */
   messagePaths?: ClientMessagePaths | undefined;
   stream: boolean;
   ext: LlmrrExtension;
@@ -141,6 +142,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       const result = await deps.router.generate(call.request, options);
       await settle({ status: 'success', result, deployment: result.deployment, provider: result.provider, ttftMs: result.timeToFirstTokenMs ?? result.latencyMs });
       resultHeaders(result, headers);
+      if (result.warnings !== undefined && result.warnings.length > 0) showWarnings(result.warnings, call.messagePaths, headers, deps.metrics);
       if (call.ext.explain && result.decision) headers['x-llmrr-decision'] = headerJson(decisionSummary(result));
       return jsonReply(call.render(result), call.requestId, headers);
     }
@@ -149,6 +151,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     headers['x-llmrr-model'] = headerText(opened.route.deployment);
     headers['x-llmrr-cache'] = opened.route.cached === false ? 'miss' : `hit-${opened.route.cached}`;
     if (opened.route.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(opened.route.cacheScore);
+    if (opened.warnings !== undefined) showWarnings(opened.warnings, call.messagePaths, headers, deps.metrics);
     return sseReply(opened, call.encoder(), {
       requestId: call.requestId,
       headers,

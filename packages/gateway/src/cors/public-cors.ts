@@ -28,6 +28,7 @@ export const CORS_EXPOSED_HEADERS = [
   'x-llmrr-demo',
   'x-llmrr-tenant',
   'x-llmrr-token-count',
+  'x-llmrr-warnings',
   'retry-after',
   'x-ratelimit-limit',
   'x-ratelimit-remaining',

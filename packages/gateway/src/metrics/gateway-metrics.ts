@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CallWarning } from '@llmrr/core';
 import type { GatewayMetricsOptions, GatewayRouter } from '../types.js';
 
 /** What one finished model request reports to metrics. */
@@ -31,6 +32,14 @@ export interface TokenCountObservation {
   kind: 'exact' | 'estimate' | 'none';
 }
 
+/** Distinct warning codes counted under their own label; later new codes (and ones that are not snake_case) count as `other`. */
+export const WARNING_CODES_MAX = 32;
+
+/** The codes core's engines use (`CallWarning`): always their own label, whatever came before. */
+const BUILT_IN_WARNING_CODES = ['setting_not_sent', 'setting_changed', 'cache_control_dropped', 'cache_control_changed', 'system_message_hoisted'];
+
+const SNAKE_CASE = /^[a-z][a-z0-9_]{0,63}$/;
+
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 /**
@@ -50,6 +59,8 @@ export class GatewayMetrics {
   private readonly circuit: Gauge<'deployment'>;
   private readonly inFlight: Gauge;
   private readonly tokenCounts: Counter<'model' | 'kind' | 'status' | 'tenant'>;
+  private readonly warnings: Counter<'code'>;
+  private readonly warningCodes = new Set(BUILT_IN_WARNING_CODES);
   private readonly unsubscribe: Array<() => void> = [];
 
   constructor(options: GatewayMetricsOptions = {}) {
@@ -70,6 +81,12 @@ export class GatewayMetrics {
       name: 'llm_token_counts_total',
       help: 'Token counts (count_tokens; no model call) by model, kind (exact, estimate; none on an error), status and tenant',
       labelNames: ['model', 'kind', 'status', 'tenant'],
+      registers,
+    });
+    this.warnings = new Counter({
+      name: 'llm_warnings_total',
+      help: `Warnings shown to clients (what an engine did not do as asked) by code; past ${WARNING_CODES_MAX} distinct codes, new ones count as other`,
+      labelNames: ['code'],
       registers,
     });
   }
@@ -104,6 +121,22 @@ export class GatewayMetrics {
   /** A token count, kept apart from model requests: it calls no model and is not in `llm_requests_total`. */
   observeTokenCount(o: TokenCountObservation): void {
     this.tokenCounts.inc({ model: o.model, kind: o.kind, status: o.status, tenant: o.tenant });
+  }
+
+  /**
+   * The warnings shown with an answer (`x-llmrr-warnings`), one count each by code. The label set stays bounded: core's codes, then
+   * the first other snake_case codes seen up to `WARNING_CODES_MAX` in all; anything else is `other`.
+   */
+  observeWarnings(warnings: readonly CallWarning[]): void {
+    for (const w of warnings) this.warnings.inc({ code: this.warningLabel(w.code) });
+  }
+
+  private warningLabel(code: unknown): string {
+    if (typeof code !== 'string') return 'other';
+    if (this.warningCodes.has(code)) return code;
+    if (this.warningCodes.size >= WARNING_CODES_MAX || !SNAKE_CASE.test(code)) return 'other';
+    this.warningCodes.add(code);
+    return code;
   }
 
   close(): void {

@@ -5,7 +5,7 @@ import { routerExtension } from '../calls/router-extension.js';
 import { OpenAIResponsesRequestSchema } from '../schemas/openai-responses.js';
 import { responseEcho, toResponseObject } from './response-object.js';
 import { ResponsesStreamEncoder } from './responses-stream-encoder.js';
-import { responsesToGenerateRequest } from './to-generate-request.js';
+import { convertResponsesRequest } from './to-generate-request.js';
 
 /**
  * `POST /v1/responses`: the OpenAI Responses API over the router, as a model endpoint (admission, limits,
@@ -27,12 +27,13 @@ export function responsesEndpoint(deps: GatewayDeps): ModelEndpoint<typeof OpenA
       if (body.stream_options && !body.stream) {
         throw new LLMError({ code: 'invalid_request', message: 'stream_options is only allowed when stream is true', param: 'stream_options' });
       }
-      const request = responsesToGenerateRequest(body);
+      const { request, messagePaths } = convertResponsesRequest(body);
       const echo = responseEcho(body);
       const explain = ext.explain === true;
       return {
         model: body.model,
         request,
+        messagePaths,
         stream: body.stream === true,
         ext,
         render: (result) => toResponseObject(result, { createdAt, echo, explain }),

@@ -1,5 +1,6 @@
 import { LLMError, formatPath, type ChatMessage, type ContentPart, type GenerateRequest, type ResponseFormat, type ToolChoice } from '@llmrr/core';
 import type { z } from 'zod';
+import type { ConvertedRequest } from '../schemas/client-message-paths.js';
 import { fastCheckOf } from '../schemas/fast-check.js';
 import {
   ResponsesContentPartSchema,
@@ -69,10 +70,21 @@ function kindOf(value: unknown): string {
   return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`;
 }
 
-/** The input items as chat messages; function calls join the assistant turn before them. */
-function convertInput(input: OpenAIResponsesRequest['input']): ChatMessage[] {
-  if (typeof input === 'string') return [{ role: 'user', content: input }];
+/**
+ * The input items as chat messages, and the item each message came from (`paths`, filled in: `input.N`, or
+ * `input` for a string input); function calls and text after them join the assistant turn before them, and
+ * reasoning items are dropped, so a message's index is not always its item's.
+ */
+function convertInput(input: OpenAIResponsesRequest['input'], paths: string[]): ChatMessage[] {
+  if (typeof input === 'string') {
+    paths.push('input');
+    return [{ role: 'user', content: input }];
+  }
   const out: ChatMessage[] = [];
+  const push = (m: ChatMessage, at: string) => {
+    out.push(m);
+    paths.push(at);
+  };
   input.forEach((item, index) => {
     const at = `input.${index}`;
     if (typeof item !== 'object' || item === null || Array.isArray(item)) invalid(at, `expected an object (a message or an item such as function_call_output), got ${kindOf(item)}`);
@@ -83,8 +95,8 @@ function convertInput(input: OpenAIResponsesRequest['input']): ChatMessage[] {
       if (typeof m.content !== 'string' && m.content.length === 0) invalid(`${at}.content`, 'an empty array; expected at least one content part');
       const parts = typeof m.content === 'string' ? m.content : convertParts(m.content, `${at}.content`, m.role === 'user');
       const text = typeof parts === 'string' ? parts : textOf(parts);
-      if (m.role === 'system' || m.role === 'developer') out.push({ role: 'system', content: text });
-      else if (m.role === 'user') out.push({ role: 'user', content: parts }); // parts kept apart, as on chat completions
+      if (m.role === 'system' || m.role === 'developer') push({ role: 'system', content: text }, at);
+      else if (m.role === 'user') push({ role: 'user', content: parts }, at); // parts kept apart, as on chat completions
       else {
         // Text after function calls whose outputs have not come yet (the gateway's own streamed output is
         // [message, function_call, message]): it joins that assistant turn, so the tool results still follow
@@ -92,7 +104,7 @@ function convertInput(input: OpenAIResponsesRequest['input']): ChatMessage[] {
         const last = out.at(-1);
         if (last?.role === 'assistant' && (last.toolCalls?.length ?? 0) > 0) {
           if (text !== '') last.content = (last.content ?? '') + text;
-        } else out.push({ role: 'assistant', content: text });
+        } else push({ role: 'assistant', content: text }, at);
       }
       return;
     }
@@ -101,13 +113,13 @@ function convertInput(input: OpenAIResponsesRequest['input']): ChatMessage[] {
       const call = { id: c.call_id, name: c.name, arguments: c.arguments };
       const last = out.at(-1);
       if (last?.role === 'assistant') last.toolCalls = [...(last.toolCalls ?? []), call];
-      else out.push({ role: 'assistant', content: null, toolCalls: [call] });
+      else push({ role: 'assistant', content: null, toolCalls: [call] }, at);
       return;
     }
     if (type === 'function_call_output') {
       const o = parseAt(ResponsesFunctionCallOutputItemSchema, item, at);
       const content = typeof o.output === 'string' ? o.output : textOf(convertParts(o.output, `${at}.output`, false));
-      out.push({ role: 'tool', toolCallId: o.call_id, content });
+      push({ role: 'tool', toolCallId: o.call_id, content }, at);
       return;
     }
     // The model's own reasoning from an earlier turn: no engine takes it as input, so it is dropped.
@@ -155,16 +167,23 @@ function refuseUnsupported(body: OpenAIResponsesRequest): void {
   if (logprobs >= 0) invalid(`include.${logprobs}`, 'logprobs are not supported', 'unsupported');
 }
 
-/** A validated Responses API request as the engine-neutral `GenerateRequest`. */
-export function responsesToGenerateRequest(body: OpenAIResponsesRequest): GenerateRequest {
+/**
+ * A validated Responses API request as the engine-neutral `GenerateRequest`, with the client's path of each of its
+ * messages (`instructions`, `input.N`), so errors and warnings about a message name the client's item.
+ */
+export function convertResponsesRequest(body: OpenAIResponsesRequest): ConvertedRequest {
   refuseUnsupported(body);
-  const messages = convertInput(body.input);
+  const paths: string[] = [];
+  const messages = convertInput(body.input, paths);
   // Reasoning items are dropped: input holding nothing else (or only system and developer messages) has no
   // turn to answer. Refused here, naming `input`, before the call (core would name `messages`, after admission).
   if (messages.every((m) => m.role === 'system')) {
     invalid('input', 'no user, assistant or function_call_output item to answer (reasoning items are dropped; system and developer messages alone are not a conversation)');
   }
-  if (body.instructions != null && body.instructions !== '') messages.unshift({ role: 'system', content: body.instructions });
+  if (body.instructions != null && body.instructions !== '') {
+    messages.unshift({ role: 'system', content: body.instructions });
+    paths.unshift('instructions');
+  }
   const req: GenerateRequest = { messages };
   if (body.max_output_tokens != null) req.maxTokens = body.max_output_tokens;
   if (body.temperature != null) req.temperature = body.temperature;
@@ -182,5 +201,5 @@ export function responsesToGenerateRequest(body: OpenAIResponsesRequest): Genera
   if (user) req.user = user;
   if (body.prompt_cache_key) req.promptCacheKey = body.prompt_cache_key;
   if (body.reasoning?.effort != null) req.reasoning = { effort: body.reasoning.effort };
-  return req;
+  return { request: req, messagePaths: paths };
 }

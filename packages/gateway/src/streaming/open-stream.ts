@@ -1,12 +1,14 @@
-import { LLMError, isContentPart, toLLMError, type RouterStream, type RouterStreamPart, type StreamPart } from '@llmrr/core';
+import { LLMError, isContentPart, toLLMError, type CallWarning, type RouterStream, type RouterStreamPart, type StreamPart } from '@llmrr/core';
 
 export type RoutePart = Extract<RouterStreamPart, { type: 'route' }>;
 
 /** A router stream whose first answer part has arrived: from here on, the HTTP response is a 200 stream. */
 export interface OpenedStream {
   route: RoutePart;
-  /** Parts received while opening (metadata, the first content part, or an early finish). */
+  /** Parts received while opening (metadata, warnings, the first content part, or an early finish). */
   head: StreamPart[];
+  /** The warnings of the head's `warnings` part (engines send at most one; several are joined in order), when there are some: shown in the headers. */
+  warnings?: CallWarning[];
   iterator: AsyncIterator<RouterStreamPart>;
   stream: RouterStream;
   /** ms from the call to the first content part (or finish), measured by the gateway. */
@@ -24,6 +26,7 @@ export async function openStream(stream: RouterStream, startedAt: number, now: (
   const iterator = stream[Symbol.asyncIterator]();
   const head: StreamPart[] = [];
   let route: RoutePart | undefined;
+  let warnings: CallWarning[] | undefined;
   try {
     for (;;) {
       const next = await iterator.next();
@@ -34,6 +37,7 @@ export async function openStream(stream: RouterStream, startedAt: number, now: (
         continue;
       }
       if (part.type === 'error') throw part.error;
+      if (part.type === 'warnings' && part.warnings.length > 0) warnings = warnings ? [...warnings, ...part.warnings] : part.warnings;
       head.push(part);
       if (isContentPart(part) || part.type === 'finish') break;
     }
@@ -45,5 +49,7 @@ export async function openStream(stream: RouterStream, startedAt: number, now: (
     await iterator.return?.().catch(() => {});
     throw new LLMError({ code: 'invalid_response', message: 'The router stream ended without naming a deployment' });
   }
-  return { route, head, iterator, stream, firstPartMs: now() - startedAt };
+  const opened: OpenedStream = { route, head, iterator, stream, firstPartMs: now() - startedAt };
+  if (warnings) opened.warnings = warnings;
+  return opened;
 }

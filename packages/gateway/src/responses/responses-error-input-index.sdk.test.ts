@@ -1,0 +1,64 @@
+import type { AnthropicWireServer } from '@llmrr/core/test';
+import type OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+
+// /v1/responses: the client's messages are its `input` items (and `instructions`), so an engine's 400 about core's
+// `messages.N` names the item the message came from: `instructions` first shifts core's indexes by one, reasoning
+// items make no core message, a function_call after an assistant message joins that message's turn.
+
+let claudeUp: AnthropicWireServer;
+let gw: SdkGateway;
+
+beforeAll(async () => {
+  ({ gw, upstreams: { anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude')]));
+});
+afterAll(() => gw?.close());
+afterEach(() => clearRequests(claudeUp));
+
+const TOOLS: OpenAI.Responses.Tool[] = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false }];
+const BAD_CALL = { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":' };
+const OUTPUT = { type: 'function_call_output', call_id: 'call_1', output: 'Sunny' };
+
+async function refusal(body: Record<string, unknown>): Promise<{ status?: number; param?: string | null; message: string }> {
+  const error = await gw
+    .openai()
+    .responses.create({ model: 'claude', tools: TOOLS, ...body } as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming)
+    .catch((e: unknown) => e as { status?: number; param?: string | null; message: string });
+  expect(error).toBeInstanceOf(Error);
+  return error as { status?: number; param?: string | null; message: string };
+}
+
+describe('/v1/responses: errors about a message name its input item', () => {
+  it('instructions and two reasoning items before the call: core messages.2 is input.3 (the function_call item)', async () => {
+    // core: [instructions, input.0, input.3 (assistant turn of the call), input.4 (tool result)]
+    const error = await refusal({
+      instructions: 'Be brief.',
+      input: [{ role: 'user', content: 'Weather in Paris?' }, { type: 'reasoning', id: 'rs_1', summary: [] }, { type: 'reasoning', id: 'rs_2', summary: [] }, BAD_CALL, OUTPUT],
+    });
+    expect(error).toMatchObject({ status: 400, param: 'input.3.toolCalls.0.arguments' });
+    expect(error.message).toContain('input.3.toolCalls.0.arguments');
+    expect(error.message).not.toContain('messages.');
+    expect(claudeUp.requests).toHaveLength(0);
+  });
+
+  it('a function_call joining the assistant message before it names that message\u2019s item; streamed, the same 400 before the stream opens', async () => {
+    // core: [instructions, input.0, input.1 + the call of input.2, input.3]
+    const input = [{ role: 'user', content: 'Weather in Paris?' }, { role: 'assistant', content: 'Let me check.' }, BAD_CALL, OUTPUT];
+    expect(await refusal({ instructions: 'Be brief.', input })).toMatchObject({ status: 400, param: 'input.1.toolCalls.0.arguments' });
+    const streamed = await gw
+      .openai()
+      .responses.create({ model: 'claude', tools: TOOLS, instructions: 'Be brief.', input, stream: true } as unknown as OpenAI.Responses.ResponseCreateParamsStreaming)
+      .catch((e: unknown) => e);
+    expect(streamed).toMatchObject({ status: 400, param: 'input.1.toolCalls.0.arguments' });
+  });
+
+  it('without instructions core\u2019s index is the item\u2019s only when nothing before it was dropped or joined', async () => {
+    expect(await refusal({ input: [{ role: 'user', content: 'Weather in Paris?' }, BAD_CALL, OUTPUT] })).toMatchObject({ status: 400, param: 'input.1.toolCalls.0.arguments' });
+    expect(await refusal({ input: [{ type: 'reasoning', id: 'rs_1', summary: [] }, { role: 'user', content: 'Weather in Paris?' }, BAD_CALL, OUTPUT] })).toMatchObject({
+      status: 400,
+      param: 'input.2.toolCalls.0.arguments',
+    });
+  });
+});
