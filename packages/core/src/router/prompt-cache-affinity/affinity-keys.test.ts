@@ -66,6 +66,21 @@ describe('affinityKeys', () => {
     for (const other of [otherTenant, otherModel, changed]) for (const k of other.lookup) expect(a.lookup).not.toContain(k);
   });
 
+  it('a mid-conversation system message keeps its place: the marked prefixes before it keep their keys', async () => {
+    const t2 = (await affinityKeys(turn(2), { tenant: 't' }, TTLS))!;
+    // Turn 3 adds a system message after the second user turn (Claude Opus 4.8 takes it there), then the answer and turn 3.
+    const t3 = turn(3);
+    t3.messages.splice(4, 0, { role: 'system', content: 'From now on, answer in French.' });
+    const keys3 = (await affinityKeys(t3, { tenant: 't' }, TTLS))!;
+    // Turn 2's whole marked prompt is still a prefix of turn 3 and is looked up.
+    expect(keys3.lookup).toContain(t2.remember[0]!.key);
+    // The same system text at the front would be another prompt: no prefix of it matches turn 2's whole prompt.
+    const hoisted = turn(3);
+    hoisted.messages.splice(1, 0, { role: 'system', content: 'From now on, answer in French.' });
+    const keysHoisted = (await affinityKeys(hoisted, { tenant: 't' }, TTLS))!;
+    expect(keysHoisted.lookup).not.toContain(t2.remember[0]!.key);
+  });
+
   it('a system message given as marked parts keys like the same parts however the marks sit', async () => {
     const parts = (m1: boolean, m2: boolean): GenerateRequest => ({
       messages: [

@@ -104,17 +104,18 @@ function pushMessage(blocks: Block[], m: ChatMessage): void {
 }
 
 /**
- * The prompt as the provider caches it, in Anthropic's render order (tools, then system, then the other
- * messages), one block per tool, system part, user content part or message, without the marks: a mark
- * placed or moved never changes a prefix's key.
+ * The prompt as the provider caches it, in Anthropic's render order (tools, then the leading system messages,
+ * then the other messages), one block per tool, system part, user content part or message, without the marks:
+ * a mark placed or moved never changes a prefix's key. A system message after the conversation started stays
+ * in its place (Claude Opus 4.8 takes it there, so the prefix before it stays cached); where a deployment
+ * joins it into the top-level system prompt instead, the provider's cache misses anyway.
  */
 function promptBlocks(request: GenerateRequest): Block[] {
   const blocks: Block[] = [];
   const tools = request.tools;
   if (tools) for (let i = 0; i < tools.length; i++) blocks.push({ json: frameValue({ tool: strip(tools[i]!) }), mark: tools[i]!.cacheControl, messageEnd: false });
   const messages = request.messages;
-  for (let i = 0; i < messages.length; i++) if (messages[i]!.role === 'system') pushMessage(blocks, messages[i]!);
-  for (let i = 0; i < messages.length; i++) if (messages[i]!.role !== 'system') pushMessage(blocks, messages[i]!);
+  for (let i = 0; i < messages.length; i++) pushMessage(blocks, messages[i]!);
   return blocks;
 }
 
