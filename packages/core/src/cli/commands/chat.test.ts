@@ -77,6 +77,36 @@ describe('llmrr chat', () => {
   });
 });
 
+describe('llmrr chat: warnings', () => {
+  it("prints one stderr line per warning of the answering deployment after the summary; --json keeps them in the result", async () => {
+    const w = tempDir(`models:
+  - name: warns
+    engine: mock
+    options:
+      warnings:
+        - { code: setting_not_sent, field: seed, message: "seed was not sent: the provider has no equivalent" }
+        - { code: system_message_hoisted, field: messages.2, message: "joined into the\\nsystem prompt" }
+`);
+    try {
+      const r = await runCli(['chat', 'hi'], { cwd: w.dir });
+      expect(r.code).toBe(0);
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines).toHaveLength(3);
+      expect(lines[0]).toContain('deployment warns ');
+      expect(lines[1]).toBe('llmrr chat: warning [setting_not_sent] (seed): seed was not sent: the provider has no equivalent');
+      expect(lines[2]).toMatch(/^llmrr chat: warning \[system_message_hoisted\] \(messages\.2\): joined into the/);
+      const json = await runCli(['chat', '--json', 'hi'], { cwd: w.dir });
+      expect(json.stderr).toBe('');
+      expect((JSON.parse(json.stdout) as RouterResult).warnings).toHaveLength(2);
+      // A deployment with nothing to say prints the summary line only.
+      const quiet = await runCli(['chat', '-m', 'mock-fast', 'hi'], { cwd: t.dir });
+      expect(quiet.stderr.trimEnd().split('\n')).toHaveLength(1);
+    } finally {
+      w.remove();
+    }
+  });
+});
+
 describe('llmrr chat: usage errors exit 2 with one line naming the flag', () => {
   const cases: Array<[string, string[], RegExp]> = [
     ['unknown flag', ['chat', '--modle', 'x', 'hi'], /^llmrr chat: unknown option --modle \(see llmrr chat --help\)$/],

@@ -1,6 +1,6 @@
 import type { LLMError } from '../../errors/llm-error.js';
 import type { RouterResult, RouterStream } from '../../router/types.js';
-import type { ChatMessage, GenerateRequest } from '../../spec/index.js';
+import type { CallWarning, ChatMessage, GenerateRequest } from '../../spec/index.js';
 import { defineCommand, type CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { formatMs, formatUsd, oneLine } from '../format.js';
@@ -22,7 +22,8 @@ const FLAGS = {
 const HELP = `Usage: llmrr chat [options] [prompt...]
 
 Streams the answer to stdout as it arrives; then prints one line on stderr: deployment, tokens in/out,
-cost, latency and time to first token. When a deployment fails and another takes over, a line on stderr
+cost, latency and time to first token, and a line per warning (a setting the deployment did not send or
+changed, a cache mark dropped, a system message moved). When a deployment fails and another takes over, a line on stderr
 says which and why. Without a prompt argument, the prompt is read from stdin (when
 stdin is not a terminal). Ctrl-C aborts the request (exit 130).
 
@@ -96,8 +97,18 @@ async function streamAnswer(stream: RouterStream, ctx: CliContext, json: boolean
   }
   const result = await stream.result;
   if (json) ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  else ctx.stderr.write(`${summaryLine(result)}\n`);
+  else {
+    ctx.stderr.write(`${summaryLine(result)}\n`);
+    // What the deployment did not do as asked: said, never dropped in silence.
+    for (const w of result.warnings ?? []) ctx.stderr.write(`${warningLine(w)}\n`);
+  }
   return EXIT.ok;
+}
+
+/** `llmrr chat: warning [setting_not_sent] (seed): seed was not sent: ...`. */
+export function warningLine(w: CallWarning): string {
+  const field = w.field !== undefined ? ` (${oneLine(w.field)})` : '';
+  return `llmrr chat: warning [${oneLine(w.code)}]${field}: ${oneLine(w.message)}`;
 }
 
 /** `deployment mock-fast (mock/mock-fast), tokens 4 in / 6 out, cost $0.000004, latency 12 ms, ttft 3 ms`. */
