@@ -10,8 +10,11 @@ describe('normalizeRequest', () => {
       topP: 0.5,
       stop: ['x'],
       seed: 3,
+      frequencyPenalty: 0.5,
+      presencePenalty: -0.5,
       tools: [{ name: 't', parameters: { type: 'object' } }],
       toolChoice: 'auto',
+      parallelToolCalls: false,
       responseFormat: { type: 'json_object' },
       user: 'u',
       reasoning: { effort: 'low' },
@@ -30,5 +33,20 @@ describe('normalizeRequest', () => {
     expect(own.promptCacheKey).toBe('own');
     // No option fields: the very same object.
     expect(normalizeRequest(own, { model: 'm' })).toBe(own);
+  });
+
+  it('penalties outside -2..2 and a non-boolean parallelToolCalls are invalid_request errors naming the field', () => {
+    for (const [field, value] of [['frequencyPenalty', 2.5], ['presencePenalty', -3], ['frequencyPenalty', Number.NaN], ['presencePenalty', '1']] as const) {
+      expect(() => normalizeRequest({ messages: [{ role: 'user', content: 'hi' }], [field]: value } as never, undefined)).toThrow(
+        expect.objectContaining({ code: 'invalid_request', param: field }),
+      );
+    }
+    expect(() => normalizeRequest({ messages: [{ role: 'user', content: 'hi' }], parallelToolCalls: 'no' } as never, undefined)).toThrow(
+      expect.objectContaining({ code: 'invalid_request', param: 'parallelToolCalls' }),
+    );
+    expect(normalizeRequest({ messages: [{ role: 'user', content: 'hi' }], frequencyPenalty: -2, presencePenalty: 2, parallelToolCalls: false }, undefined)).toMatchObject({
+      frequencyPenalty: -2,
+      presencePenalty: 2,
+    });
   });
 });

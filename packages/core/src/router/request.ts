@@ -15,8 +15,11 @@ const REQUEST_PARAMS: Readonly<Record<keyof RequestParams, true>> = {
   topP: true,
   stop: true,
   seed: true,
+  frequencyPenalty: true,
+  presencePenalty: true,
   tools: true,
   toolChoice: true,
+  parallelToolCalls: true,
   responseFormat: true,
   user: true,
   reasoning: true,
@@ -65,6 +68,15 @@ export function normalizeRequest(input: PromptOrRequest | ChatMessage[], options
   }
   if (request.temperature !== undefined && (typeof request.temperature !== 'number' || request.temperature < 0)) {
     throw new LLMError({ code: 'invalid_request', message: 'temperature must be a number >= 0', param: 'temperature' });
+  }
+  for (const key of ['frequencyPenalty', 'presencePenalty'] as const) {
+    const v = request[key];
+    if (v !== undefined && (typeof v !== 'number' || !(v >= -2 && v <= 2))) {
+      throw new LLMError({ code: 'invalid_request', message: `${key} must be a number from -2 to 2`, param: key });
+    }
+  }
+  if (request.parallelToolCalls !== undefined && typeof request.parallelToolCalls !== 'boolean') {
+    throw new LLMError({ code: 'invalid_request', message: 'parallelToolCalls must be a boolean', param: 'parallelToolCalls' });
   }
   checkReasoning(request.reasoning);
   return request;

@@ -107,8 +107,22 @@ export interface GenerateRequest {
   topP?: number;
   stop?: string[];
   seed?: number;
+  /**
+   * OpenAI's sampling penalties, -2 to 2: `frequencyPenalty` lowers a token's chance by how often it appeared so
+   * far, `presencePenalty` by whether it appeared at all. Sent where the provider has them (OpenAI-compatible,
+   * Gemini, llama.cpp through GGUF); elsewhere not sent, with a `setting_not_sent` warning.
+   */
+  frequencyPenalty?: number;
+  presencePenalty?: number;
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
+  /**
+   * `false`: at most one tool call per answer (OpenAI `parallel_tool_calls: false`, Anthropic
+   * `tool_choice.disable_parallel_tool_use: true`). `true` or absent: the provider's default, which allows
+   * several. Only means something with `tools`; where the provider has no such switch, `false` is not sent and
+   * the call warns (`setting_not_sent`).
+   */
+  parallelToolCalls?: boolean;
   responseFormat?: ResponseFormat;
   /** End-user id, passed to providers that accept one (OpenAI `user`). */
   user?: string;
