@@ -129,7 +129,7 @@ export class GeminiEngine implements LanguageEngineV1 {
       const response = await this.post(this.url(this.modelId, 'generateContent'), body, options);
       const json = await this.readJson(response, options.signal);
       const result = convertGeminiResponse(json, { ...this.context, onThoughtSignature: this.rememberSignature });
-      const warnings = geminiRequestWarnings(request, this.capabilities.reasoning, this.modelId);
+      const warnings = geminiRequestWarnings(request, body, this.capabilities.reasoning, this.modelId);
       if (warnings) result.warnings = warnings;
       return result;
     } catch (e) {
@@ -148,7 +148,7 @@ export class GeminiEngine implements LanguageEngineV1 {
     return httpSseStream(this.context, signal, async () => {
       const body = await this.convert(request, signal);
       const response = await this.post(this.url(this.modelId, 'streamGenerateContent?alt=sse'), body, options);
-      const warnings = geminiRequestWarnings(request, this.capabilities.reasoning, this.modelId);
+      const warnings = geminiRequestWarnings(request, body, this.capabilities.reasoning, this.modelId);
       return { response, decoder: new GeminiStreamDecoder({ ...this.context, signal, onThoughtSignature: this.rememberSignature, warnings }) };
     });
   }

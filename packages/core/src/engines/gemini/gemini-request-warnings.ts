@@ -1,8 +1,8 @@
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { CallWarning } from '../../spec/warnings.js';
-import type { ReasoningOptions } from '../../spec/reasoning.js';
 import { reasoningBudget, wantsThinking } from '../shared/reasoning.js';
-import { geminiThinkingBudget, geminiThinkingLevel, geminiThinkingRange } from './gemini-thinking-models.js';
+import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
+import { geminiThinkingRange } from './gemini-thinking-models.js';
 
 /**
  * What `convertToGeminiRequest` changes or leaves out of a request it accepts, as `CallWarning`s, or undefined
@@ -17,10 +17,19 @@ import { geminiThinkingBudget, geminiThinkingLevel, geminiThinkingRange } from '
  * - `setting_changed` `reasoning.effort` / `reasoning.budgetTokens`: sent as another `thinkingLevel` (a level the
  *   model lacks, `none` on a model that cannot turn thinking off) or a clamped `thinkingBudget` (see
  *   `geminiThinkingRange`). An effort sent as its budget (`REASONING_BUDGETS`) is the mapping, not a change.
+ * The reasoning warnings are read from the `thinkingConfig` the `body` carries, so they never name a value that
+ * was not sent: where `providerOptions.gemini.generationConfig.thinkingConfig` replaced the mapped one ("providerOptions
+ * still win"), a warning names it as what took the place of `reasoning`, and a caller's level or budget equal to
+ * the one asked for is no warning.
  * Cache marks (`cacheControl`) are no warning: Gemini caches implicitly, and a mark is a hint (see `CacheControl`).
- * Call it after the request was converted (the conversion refuses what it cannot send).
+ * Call it with the converted body (the conversion refuses what it cannot send).
  */
-export function geminiRequestWarnings(request: GenerateRequest, reasoning: boolean, modelId: string): CallWarning[] | undefined {
+export function geminiRequestWarnings(
+  request: GenerateRequest,
+  body: Readonly<GeminiGenerateContentRequest>,
+  reasoning: boolean,
+  modelId: string,
+): CallWarning[] | undefined {
   let warnings: CallWarning[] | undefined;
   let started = false;
   const messages = request.messages;
@@ -50,47 +59,57 @@ export function geminiRequestWarnings(request: GenerateRequest, reasoning: boole
     });
   }
   if (request.reasoning !== undefined) {
-    if (!reasoning) {
-      if (wantsThinking(request.reasoning)) {
-        (warnings ??= []).push({
-          code: 'setting_not_sent',
-          field: 'reasoning',
-          message: 'reasoning was not sent: this deployment has no reasoning capability (no thinkingConfig).',
-        });
-      }
-    } else {
-      const changed = thinkingChange(request.reasoning, modelId);
-      if (changed) (warnings ??= []).push(changed);
-    }
+    const changed = thinkingWarning(request, body.generationConfig?.thinkingConfig, reasoning, modelId);
+    if (changed) (warnings ??= []).push(changed);
   }
   return warnings;
 }
 
+const OPTIONS_PATH = 'providerOptions.gemini.generationConfig.thinkingConfig';
+
+/** True when the caller's `providerOptions.gemini.generationConfig` set `thinkingConfig` (which then is what is sent). */
+function thinkingFromOptions(request: GenerateRequest): boolean {
+  const config = request.providerOptions?.gemini?.generationConfig;
+  return typeof config === 'object' && config !== null && Object.hasOwn(config, 'thinkingConfig');
+}
+
 /**
- * A `setting_changed` warning when the `thinkingConfig` sent is not what `reasoning` asked for, else undefined:
- * the same choices as `convertToGeminiRequest`'s `thinkingConfig`.
+ * The warning when the `thinkingConfig` sent (`sent`, from the body) is not what `request.reasoning` asked for,
+ * else undefined. The explanation: the caller's providerOptions when they set it, else what the model takes (the
+ * same choices as `convertToGeminiRequest`'s `thinkingConfig`), else the missing `reasoning` capability.
  */
-function thinkingChange(asked: ReasoningOptions, modelId: string): CallWarning | undefined {
-  const range = geminiThinkingRange(modelId);
-  const budget = reasoningBudget(asked);
+function thinkingWarning(request: GenerateRequest, sent: unknown, reasoning: boolean, modelId: string): CallWarning | undefined {
+  const asked = request.reasoning!;
+  const fromOptions = thinkingFromOptions(request);
+  const config = typeof sent === 'object' && sent !== null ? (sent as Record<string, unknown>) : undefined;
+  const level = typeof config?.thinkingLevel === 'string' ? config.thinkingLevel : undefined;
+  const sentBudget = typeof config?.thinkingBudget === 'number' ? config.thinkingBudget : undefined;
   const field = asked.effort !== undefined ? 'reasoning.effort' : 'reasoning.budgetTokens';
   const what = asked.effort !== undefined ? `reasoning.effort ${asked.effort}` : `reasoning.budgetTokens ${asked.budgetTokens}`;
-  if (range.levels) {
-    const effort = asked.effort ?? (budget === 0 ? 'none' : undefined);
-    if (effort !== undefined) {
-      const level = geminiThinkingLevel(effort, range.levels);
-      if (level === effort) return undefined;
-      const off = effort === 'none' ? ' and cannot turn thinking off' : '';
-      return { code: 'setting_changed', field, message: `${what} was sent as thinkingLevel ${level}: ${modelId} takes ${range.levels.join(', ')}${off}.` };
+  const budget = reasoningBudget(asked);
+  if (level === undefined && sentBudget === undefined) {
+    if (fromOptions) {
+      if (asked.effort === undefined && asked.budgetTokens === undefined) return undefined;
+      return {
+        code: 'setting_not_sent',
+        field: 'reasoning',
+        message: config ? `reasoning was not sent: ${OPTIONS_PATH} (with no thinkingLevel or thinkingBudget) took its place.` : `reasoning was not sent: ${OPTIONS_PATH} removed it.`,
+      };
     }
+    if (reasoning || !wantsThinking(asked)) return undefined;
+    return { code: 'setting_not_sent', field: 'reasoning', message: 'reasoning was not sent: this deployment has no reasoning capability (no thinkingConfig).' };
   }
-  if (budget === undefined) return undefined;
-  const sent = geminiThinkingBudget(budget, range.budget);
-  if (sent === budget || !range.budget) return undefined;
-  const { min, max, off } = range.budget;
-  return {
-    code: 'setting_changed',
-    field,
-    message: `${what} (a budget of ${budget} tokens) was sent as thinkingBudget ${sent}: ${modelId} takes ${min} to ${max}${off ? ' or 0 (off)' : ' and cannot turn thinking off'}.`,
-  };
+  const range = geminiThinkingRange(modelId);
+  if (level !== undefined) {
+    const effort = asked.effort ?? (budget === 0 ? 'none' : undefined);
+    if (level === effort) return undefined;
+    const why = fromOptions ? `${OPTIONS_PATH} took its place` : `${modelId} takes ${(range.levels ?? []).join(', ')}${effort === 'none' ? ' and cannot turn thinking off' : ''}`;
+    return { code: 'setting_changed', field, message: `${what} was sent as thinkingLevel ${level}: ${why}.` };
+  }
+  if (sentBudget === budget || budget === undefined) return undefined;
+  let why: string;
+  if (fromOptions) why = `${OPTIONS_PATH} took its place`;
+  else if (range.budget) why = `${modelId} takes ${range.budget.min} to ${range.budget.max}${range.budget.off ? ' or 0 (off)' : ' and cannot turn thinking off'}`;
+  else return undefined;
+  return { code: 'setting_changed', field, message: `${what} (a budget of ${budget} tokens) was sent as thinkingBudget ${sentBudget}: ${why}.` };
 }

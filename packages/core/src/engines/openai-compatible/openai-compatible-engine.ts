@@ -145,7 +145,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       const read = readOpenAIChatResponse(json);
       if (!read.ok) throw this.invalidResponse('chat completion', read.issue, json);
       const result = convertOpenAIChatResponse(read.response, () => estimateRequestTokens(request));
-      const warnings = openAIRequestWarnings(request, this.endpoint, reasoning, this.modelId);
+      const warnings = openAIRequestWarnings(request, this.endpoint, body, reasoning, this.modelId);
       if (warnings) result.warnings = warnings;
       return result;
     } catch (e) {
@@ -165,7 +165,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       const reasoning = this.capabilities.reasoning === true;
       const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, true, reasoning);
       const response = await this.post('chat/completions', this.init(body, options, true));
-      const warnings = openAIRequestWarnings(request, this.endpoint, reasoning, this.modelId);
+      const warnings = openAIRequestWarnings(request, this.endpoint, body, reasoning, this.modelId);
       const decoder = new OpenAIStreamDecoder({ ...this.errorContext, estimateInputTokens: () => estimateRequestTokens(request), warnings });
       return { response, decoder };
     });

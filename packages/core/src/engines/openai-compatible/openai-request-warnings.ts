@@ -1,70 +1,122 @@
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { CallWarning } from '../../spec/warnings.js';
 import type { ReasoningOptions } from '../../spec/reasoning.js';
-import { reasoningEffort, wantsThinking } from '../shared/reasoning.js';
-import { openAIReasoningEffort, openAIReasoningEfforts } from './openai-reasoning-models.js';
+import { wantsThinking } from '../shared/reasoning.js';
+import { openAIReasoningEfforts } from './openai-reasoning-models.js';
+import { PROMPT_CACHE_KEY_MAX_LENGTH } from './prompt-cache-key.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
 /**
- * What `buildOpenAIRequestBody` leaves out of a request it accepts, as `CallWarning`s (`setting_not_sent`), or
- * undefined when nothing (no allocation then: the engine's hot path):
- * - `promptCacheKey` (non-empty) where the endpoint does not send `prompt_cache_key` (every preset but `openai`,
- *   unless `options.promptCacheKey`): the caller set it for the provider's cache; the router still used it for
+ * What `buildOpenAIRequestBody` changed or left out of a request it accepts, read from the `body` it built (so a
+ * warning never names a value that was not on the wire), as `CallWarning`s, or undefined when nothing (no
+ * allocation then: the engine's hot path). `setting_not_sent`:
+ * - `promptCacheKey` (non-empty) the body carries no `prompt_cache_key` for (every preset but `openai`, unless
+ *   `options.promptCacheKey`): the caller set it for the provider's cache; the router still used it for
  *   prompt-cache affinity;
- * - `user` to a preset that takes no `user` field (Mistral);
- * - `reasoning` that asks for thinking (an effort other than `none`, a budget above 0) on a deployment without the
- *   `reasoning` capability (`reasoning_effort` would be a 400 there). Turning thinking off is no loss.
- * And `setting_changed` when `reasoning` went out as something else: `reasoning.effort` sent as the nearest effort
- * the model family takes (`openAIReasoningEffort`), `reasoning.budgetTokens` (without an effort) sent as the
- * effort of its budget (chat completions take no budget).
+ * - `user` the body carries no `user` for (Mistral takes no `user` field);
+ * - `reasoning` that asks for thinking (an effort other than `none`, a budget above 0) where the body carries no
+ *   `reasoning_effort` (a deployment without the `reasoning` capability: the field would be a 400 there).
+ *   Turning thinking off is no loss.
+ * `setting_changed` when the body carries another value: `promptCacheKey` over 64 characters sent shortened
+ * (`shortPromptCacheKey`); `reasoning.effort` sent as the nearest effort the model family takes
+ * (`openAIReasoningEffort`); `reasoning.budgetTokens` (without an effort) sent as the effort of its budget (chat
+ * completions take no budget). Where the caller's `providerOptions` (`openai`, or the preset's own key, merged
+ * over the body last) set the wire field, the warning names them instead: a `reasoning_effort` there equal to
+ * the asked effort is no warning, even on a deployment without the `reasoning` capability.
  * Cache marks (`cacheControl`) are no warning: OpenAI-compatible servers cache prompt prefixes on their own, and
  * a mark is a hint (see `CacheControl`). `providerOptions` of other providers are not this engine's.
  */
-export function openAIRequestWarnings(request: GenerateRequest, endpoint: ResolvedEndpoint, reasoning: boolean, modelId: string): CallWarning[] | undefined {
+export function openAIRequestWarnings(
+  request: GenerateRequest,
+  endpoint: ResolvedEndpoint,
+  body: Readonly<Record<string, unknown>>,
+  reasoning: boolean,
+  modelId: string,
+): CallWarning[] | undefined {
   let warnings: CallWarning[] | undefined;
-  if (typeof request.promptCacheKey === 'string' && request.promptCacheKey !== '' && !endpoint.promptCacheKey) {
-    (warnings ??= []).push({
-      code: 'setting_not_sent',
-      field: 'promptCacheKey',
-      message: `promptCacheKey was not sent: ${endpoint.preset.label} is not known to take prompt_cache_key (set options.promptCacheKey on the model to send it); the router still used it for prompt-cache affinity.`,
-    });
+  const key = request.promptCacheKey;
+  if (typeof key === 'string' && key !== '' && body.prompt_cache_key !== key) {
+    (warnings ??= []).push(promptCacheKeyWarning(key, body.prompt_cache_key, request, endpoint));
   }
-  if (request.user !== undefined && endpoint.preset.quirks?.userField === false) {
-    (warnings ??= []).push({ code: 'setting_not_sent', field: 'user', message: `user was not sent: ${endpoint.preset.label} takes no user field.` });
+  if (request.user !== undefined && body.user !== request.user) {
+    const set = optionPath(request, endpoint, 'user');
+    (warnings ??= []).push(
+      body.user == null
+        ? { code: 'setting_not_sent', field: 'user', message: set ? `user was not sent: ${set} removed it.` : `user was not sent: ${endpoint.preset.label} takes no user field.` }
+        : { code: 'setting_changed', field: 'user', message: `user was sent as the value of ${set ?? 'another field'}.` },
+    );
   }
   if (request.reasoning !== undefined) {
-    if (!reasoning) {
-      if (wantsThinking(request.reasoning)) {
-        (warnings ??= []).push({
-          code: 'setting_not_sent',
-          field: 'reasoning',
-          message: 'reasoning was not sent: this deployment has no reasoning capability (add reasoning to its capabilities if the model takes reasoning_effort).',
-        });
-      }
-    } else {
-      const changed = effortChange(request.reasoning, modelId);
-      if (changed) (warnings ??= []).push(changed);
-    }
+    const changed = reasoningWarning(request.reasoning, body.reasoning_effort, request, endpoint, reasoning, modelId);
+    if (changed) (warnings ??= []).push(changed);
   }
   return warnings;
 }
 
-/** A `setting_changed` warning when the `reasoning_effort` sent is not what `reasoning` asked for, else undefined. */
-function effortChange(asked: ReasoningOptions, modelId: string): CallWarning | undefined {
-  const effort = reasoningEffort(asked);
-  if (effort === undefined) return undefined;
-  const sent = openAIReasoningEffort(modelId, effort);
-  if (asked.effort === undefined) {
+/**
+ * The `providerOptions` path that set `field` of the body (the preset's own key is merged after `openai`, so it
+ * wins), else undefined.
+ */
+function optionPath(request: GenerateRequest, endpoint: ResolvedEndpoint, field: string): string | undefined {
+  const options = request.providerOptions;
+  if (options === undefined) return undefined;
+  const own = endpoint.providerName !== 'openai' ? options[endpoint.providerName] : undefined;
+  if (own && Object.hasOwn(own, field)) return `providerOptions.${endpoint.providerName}.${field}`;
+  const openai = options.openai;
+  return openai && Object.hasOwn(openai, field) ? `providerOptions.openai.${field}` : undefined;
+}
+
+/** The warning for a non-empty `promptCacheKey` the body does not carry as it is (`sent`: its `prompt_cache_key`). */
+function promptCacheKeyWarning(key: string, sent: unknown, request: GenerateRequest, endpoint: ResolvedEndpoint): CallWarning {
+  const set = optionPath(request, endpoint, 'prompt_cache_key');
+  const affinity = 'the router still used it for prompt-cache affinity.';
+  if (sent == null) {
     return {
-      code: 'setting_changed',
-      field: 'reasoning.budgetTokens',
-      message: `reasoning.budgetTokens ${asked.budgetTokens} was sent as reasoning_effort ${sent}: chat completions take an effort, not a token budget.`,
+      code: 'setting_not_sent',
+      field: 'promptCacheKey',
+      message: set
+        ? `promptCacheKey was not sent: ${set} removed it; ${affinity}`
+        : `promptCacheKey was not sent: ${endpoint.preset.label} is not known to take prompt_cache_key (set options.promptCacheKey on the model to send it); ${affinity}`,
     };
   }
-  if (sent === asked.effort) return undefined;
+  if (set) return { code: 'setting_changed', field: 'promptCacheKey', message: `promptCacheKey was sent as the value of ${set}; the router used promptCacheKey for prompt-cache affinity.` };
   return {
     code: 'setting_changed',
-    field: 'reasoning.effort',
-    message: `reasoning.effort ${asked.effort} was sent as ${sent}: ${modelId} takes ${(openAIReasoningEfforts(modelId) ?? []).join(', ')}.`,
+    field: 'promptCacheKey',
+    message: `promptCacheKey was sent shortened to ${PROMPT_CACHE_KEY_MAX_LENGTH} characters (its first ${PROMPT_CACHE_KEY_MAX_LENGTH - 17}, ':' and a hash of the whole key): prompt_cache_key takes at most ${PROMPT_CACHE_KEY_MAX_LENGTH}; the router used the whole key for prompt-cache affinity.`,
   };
+}
+
+/** The warning when the body's `reasoning_effort` (`sent`) is not what `reasoning` asked for, else undefined. */
+function reasoningWarning(
+  asked: ReasoningOptions,
+  sent: unknown,
+  request: GenerateRequest,
+  endpoint: ResolvedEndpoint,
+  reasoning: boolean,
+  modelId: string,
+): CallWarning | undefined {
+  if (sent == null) {
+    if (!wantsThinking(asked)) return undefined;
+    const set = optionPath(request, endpoint, 'reasoning_effort');
+    return {
+      code: 'setting_not_sent',
+      field: 'reasoning',
+      message: set
+        ? `reasoning was not sent: ${set} removed it.`
+        : reasoning
+          ? 'reasoning was not sent: the body carries no reasoning_effort.'
+          : 'reasoning was not sent: this deployment has no reasoning capability (add reasoning to its capabilities if the model takes reasoning_effort).',
+    };
+  }
+  if (asked.effort === sent) return undefined;
+  if (asked.effort === undefined && asked.budgetTokens === undefined) return undefined;
+  const set = optionPath(request, endpoint, 'reasoning_effort');
+  const what = asked.effort !== undefined ? `reasoning.effort ${asked.effort}` : `reasoning.budgetTokens ${asked.budgetTokens}`;
+  const field = asked.effort !== undefined ? 'reasoning.effort' : 'reasoning.budgetTokens';
+  let message: string;
+  if (set) message = `${what} was sent as reasoning_effort ${String(sent)}: ${set} took its place.`;
+  else if (asked.effort === undefined) message = `${what} was sent as reasoning_effort ${String(sent)}: chat completions take an effort, not a token budget.`;
+  else message = `${what} was sent as ${String(sent)}: ${modelId} takes ${(openAIReasoningEfforts(modelId) ?? []).join(', ')}.`;
+  return { code: 'setting_changed', field, message };
 }
