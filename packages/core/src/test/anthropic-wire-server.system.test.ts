@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { anthropicModelTakesMidConversationSystem } from '../engines/anthropic/anthropic-mid-conversation-models.js';
 import { anthropicWireModelTakesSystemMessages, startAnthropicWireServer, systemMessageProblem, type AnthropicWireServer } from './anthropic-wire-server.js';
 
 // The wire server refuses `{ role: "system" }` inside `messages` as the real API does (mid-conversation system
@@ -29,12 +30,21 @@ async function errorOf(res: Response): Promise<{ status: number; type: string; m
 }
 
 describe('anthropic wire server: mid-conversation system messages', () => {
-  it('knows Claude Opus 4.8 by its API ids only', () => {
-    expect(anthropicWireModelTakesSystemMessages('claude-opus-4-8')).toBe(true);
-    expect(anthropicWireModelTakesSystemMessages('claude-opus-4-8-20260528')).toBe(true);
-    for (const id of ['claude-opus-4-7', 'claude-sonnet-4-5', 'claude-opus-4-80', 'anthropic.claude-opus-4-8-v1:0', 'claude-test-1', 42]) {
-      expect(anthropicWireModelTakesSystemMessages(id)).toBe(false);
+  it('knows Claude Opus 4.8 by its API ids only, as the engine does (the same matcher)', () => {
+    for (const id of ['claude-opus-4-8', 'claude-opus-4-8-20260528', 'claude-opus-4.8', 'Claude-Opus-4-8', 'CLAUDE-OPUS-4.8-20260528']) {
+      expect(anthropicWireModelTakesSystemMessages(id)).toBe(true);
+      expect(anthropicModelTakesMidConversationSystem(id)).toBe(true);
     }
+    for (const id of ['claude-opus-4-7', 'claude-sonnet-4-5', 'claude-opus-4-80', 'anthropic.claude-opus-4-8-v1:0', 'claude-opus-4-8@20260528', 'claude-test-1']) {
+      expect(anthropicWireModelTakesSystemMessages(id)).toBe(false);
+      expect(anthropicModelTakesMidConversationSystem(id)).toBe(false);
+    }
+    expect(anthropicWireModelTakesSystemMessages(42)).toBe(false);
+  });
+
+  it('takes a system message on the dotted, upper-case id the engine sends it in place for', async () => {
+    const res = await post(server.url, '/v1/messages', body([user(), sys()], 'Claude-Opus-4.8'));
+    expect(res.status).toBe(200);
   });
 
   it('takes a system message after a user turn, at the end or before an assistant turn, on Opus 4.8', async () => {

@@ -16,6 +16,7 @@
  * API does not allow (`systemMessageProblem`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { anthropicModelTakesMidConversationSystem } from '../engines/anthropic/anthropic-mid-conversation-models.js';
 import { splitEven, WireServerKit, type ReplyQueueServer, type TrackedRequest, type WireBody } from './wire-server-kit.js';
 
 /** A content block of a scripted answer. */
@@ -315,12 +316,13 @@ export function cacheControlProblem(body: Record<string, unknown>): string | und
   return undefined;
 }
 
-/** The Claude API ids of Claude Opus 4.8, the one model that takes mid-conversation system messages (2026). */
-const OPUS_4_8_ID = /^claude-opus-4-8(?:-\d{8})?$/;
-
-/** True when `model` takes mid-conversation system messages on the real API: Claude Opus 4.8 only. */
+/**
+ * True when `model` takes mid-conversation system messages on the real API: the Claude API ids of Claude Opus 4.8
+ * only (2026). The engine's own matcher (`anthropicModelTakesMidConversationSystem`: dated snapshots, the dotted
+ * `claude-opus-4.8`, any letter case), so that this peer and the engine's default cannot disagree.
+ */
 export function anthropicWireModelTakesSystemMessages(model: unknown): boolean {
-  return typeof model === 'string' && OPUS_4_8_ID.test(model);
+  return typeof model === 'string' && anthropicModelTakesMidConversationSystem(model);
 }
 
 function endsInServerToolUse(message: WireMessage): boolean {

@@ -106,9 +106,11 @@ function withDisplay<T extends Record<string, unknown>>(thinking: T, display: un
  *   most `maxOutputTokens`, and the budget shrinks to fit. A budget that falls below 1024 drops thinking.
  * A count_tokens body is built by the same call (the engine then leaves out `max_tokens`), so it carries the same
  * thinking form as the messages body for the same request.
- * Returns a warning when thinking asked for was not sent (`setting_not_sent`, field `reasoning` or
- * `providerOptions.anthropic.thinking`) or went out as something else (`setting_changed`: `reasoning.effort`,
- * `reasoning.budgetTokens`, `providerOptions.anthropic.thinking(.budget_tokens)`), else undefined.
+ * Returns the warnings (none: an empty list): thinking asked for and not sent (`setting_not_sent`, field
+ * `reasoning` or `providerOptions.anthropic.thinking`) or sent as something else (`setting_changed`:
+ * `reasoning.effort`, `reasoning.budgetTokens`, `providerOptions.anthropic.thinking(.budget_tokens)`), and a
+ * `request.reasoning` the verbatim form took the place of (`setting_not_sent`: `reasoning.effort` or
+ * `reasoning.budgetTokens`; see `replacedReasoning`).
  */
 export function applyThinking(
   body: AnthropicMessagesRequest,
@@ -117,9 +119,42 @@ export function applyThinking(
   provider: string,
   verbatim: unknown,
   overrides: Record<string, unknown> = {},
-): CallWarning | undefined {
+): CallWarning[] {
   const ask = readAsk(request, isRecord(verbatim) ? verbatim : undefined, provider);
-  if (ask === undefined) return undefined;
+  if (ask === undefined) return [];
+  const warnings: CallWarning[] = [];
+  const changed = applyAsk(body, request, ask, settings, overrides);
+  if (changed) warnings.push(changed);
+  const replaced = replacedReasoning(request, ask);
+  if (replaced) warnings.push(replaced);
+  return warnings;
+}
+
+/**
+ * `setting_not_sent` for a `request.reasoning` that a verbatim `providerOptions.anthropic.thinking` took the place
+ * of: every form but `adaptive` (whose effort comes from `request.reasoning`) decides the thinking on its own. Not
+ * for a `reasoning` that says what the form says: thinking off with `disabled`, the same budget as an `enabled`
+ * form (the gateway sends an `enabled` form with `display` both ways).
+ */
+function replacedReasoning(request: GenerateRequest, ask: Ask): CallWarning | undefined {
+  const reasoning = request.reasoning;
+  if (!ask.verbatim || reasoning === undefined) return undefined;
+  if (ask.on && ask.form === 'adaptive') return undefined;
+  const { effort, budgetTokens } = reasoning;
+  if (effort === undefined && budgetTokens === undefined) return undefined;
+  const off = effort === 'none' || budgetTokens === 0;
+  if (!ask.on && off) return undefined;
+  if (ask.on && ask.form === 'budget' && effort === undefined && budgetTokens === ask.budget) return undefined;
+  const field = effort !== undefined ? 'reasoning.effort' : 'reasoning.budgetTokens';
+  return {
+    code: 'setting_not_sent',
+    field,
+    message: `${field} ${effort ?? budgetTokens} was not sent: providerOptions.anthropic.thinking is given and decides the thinking in its place.`,
+  };
+}
+
+/** `applyThinking` for one ask: sets the body's thinking, and returns the warning when it went out other than asked. */
+function applyAsk(body: AnthropicMessagesRequest, request: GenerateRequest, ask: Ask, settings: ThinkingSettings, overrides: Record<string, unknown>): CallWarning | undefined {
   const askField = ask.verbatim ? 'providerOptions.anthropic.thinking' : 'reasoning';
   const notSent = (why: string): CallWarning => ({ code: 'setting_not_sent', field: askField, message: `${askField} was not sent: ${why}.` });
   if (settings.reasoning === false) return ask.on ? notSent('this deployment has no reasoning capability') : undefined;
@@ -185,7 +220,9 @@ function askedBudget(request: GenerateRequest, ask: Ask): { field: string; budge
  * adaptive thinking (the model takes adaptive thinking only).
  */
 function adaptiveChange(request: GenerateRequest, ask: Ask, modelId: string, sent: AnthropicEffort | undefined): CallWarning | undefined {
-  const effort = request.reasoning?.effort;
+  // A verbatim `enabled` form decides the effort by its budget, whatever `reasoning.effort` says (`replacedReasoning`).
+  const fromVerbatimBudget = ask.on && ask.form === 'budget' && ask.verbatim !== undefined;
+  const effort = fromVerbatimBudget ? undefined : request.reasoning?.effort;
   if (effort !== undefined && effort !== 'none') {
     if (sent === undefined || sent === effort) return undefined;
     const takes = anthropicEffortLevels(modelId) ?? ANTHROPIC_EFFORT_LEVELS;

@@ -285,8 +285,10 @@ function copyVerbatim<B extends object>(block: B, field: string, ctx: ConvertCon
  * Our request -> an Anthropic Messages body. System messages before the first other message join into `system`
  * (one text block each instead when one of them carries a cache breakpoint, and one per part of a system message
  * whose `parts` carry breakpoints); a later one goes in place as a mid-conversation `{ role: "system" }` message
- * where the deployment takes them and its position is legal, else into `system` too, with a
- * `system_message_hoisted` warning (`placeSystemMessages`);
+ * where the deployment takes them, its position is legal and the converted turns are sent (no
+ * `providerOptions.anthropic.messages`), else into `system` too, with a `system_message_hoisted` warning
+ * (`placeSystemMessages`); a system message that `providerOptions.anthropic.system` keeps out of the body (the
+ * leading ones, and hoisted ones) has a `setting_not_sent` warning instead;
  * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see docs/core/anthropic.md).
  * What the body leaves out or changes (a setting with no Anthropic equivalent, a cache mark dropped or sent with
  * another TTL, a hoisted system message) is in `warnings`.
@@ -296,6 +298,9 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   const ctx: ConvertContext = { provider: settings.provider, deployment: settings.deployment, notes: new AnthropicCallWarnings() };
   const notes = ctx.notes;
   if (!Array.isArray(request.messages)) throw invalid(ctx, 'messages', 'messages must be an array');
+  // Given verbatim, these replace the converted top-level prompt and turns (below): a system message cannot go there.
+  const verbatimSystem = request.providerOptions?.anthropic?.system !== undefined;
+  const verbatimMessages = request.providerOptions?.anthropic?.messages !== undefined;
 
   const system: AnthropicSystemBlock[] = [];
   const entries: ConvertedEntry[] = [];
@@ -305,8 +310,12 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   request.messages.forEach((message, i) => {
     if (message.role === 'system') {
       const blocks = systemBlocks(message, i, ctx);
-      if (!started) system.push(...blocks);
-      else if (blocks.length > 0) {
+      if (!started) {
+        system.push(...blocks);
+        if (verbatimSystem && blocks.length > 0) {
+          notes.add('setting_not_sent', `messages.${i}`, 'The system message was not sent: providerOptions.anthropic.system replaced the top-level system prompt it belongs to.');
+        }
+      } else if (blocks.length > 0) {
         const last = entries[entries.length - 1];
         if (last?.role === 'system') {
           last.blocks.push(...blocks);
@@ -331,7 +340,8 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalid(ctx, 'maxTokens', 'maxTokens must be a positive integer');
 
   const takesMid = runs > 0 && (settings.midConversationSystem ?? anthropicModelTakesMidConversationSystem(settings.modelId));
-  const body: AnthropicMessagesRequest = { model: settings.modelId, max_tokens: maxTokens, messages: placeSystemMessages(entries, system, takesMid, notes) };
+  const placed = placeSystemMessages(entries, system, { takesMid, verbatimMessages, verbatimSystem }, notes);
+  const body: AnthropicMessagesRequest = { model: settings.modelId, max_tokens: maxTokens, messages: placed };
   if (system.length > 0) body.system = system.some((b) => b.cache_control !== undefined) ? system : system.map((b) => b.text).join('\n\n');
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
@@ -393,8 +403,7 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   // `output_config` there is merged over the effort set here. Those fields are given to applyThinking too: a
   // top_k, temperature, top_p or tool_choice set there conflicts with thinking as much as the request's own.
   const { thinking: thinkingOption, output_config: outputConfig, ...extra } = request.providerOptions?.anthropic ?? {};
-  const thinkingWarning = applyThinking(body, request, settings, settings.provider, thinkingOption, extra);
-  if (thinkingWarning) notes.push(thinkingWarning);
+  for (const warning of applyThinking(body, request, settings, settings.provider, thinkingOption, extra)) notes.push(warning);
   if (thinkingOption !== undefined && (typeof thinkingOption !== 'object' || thinkingOption === null || Array.isArray(thinkingOption))) {
     body.thinking = thinkingOption as AnthropicMessagesRequest['thinking'];
   }

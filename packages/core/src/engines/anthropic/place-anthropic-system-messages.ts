@@ -15,9 +15,22 @@ export interface SystemRun {
 /** A converted turn (user or assistant, before same-role merging) or a run of later system messages. */
 export type ConvertedEntry = AnthropicRequestMessage | SystemRun;
 
+/**
+ * How the later system messages can go: `takesMid`, the deployment takes mid-conversation system messages;
+ * `verbatimMessages`, `providerOptions.anthropic.messages` replaces the converted turns (a message placed among
+ * them would be lost with them); `verbatimSystem`, `providerOptions.anthropic.system` replaces the top-level
+ * prompt (a message hoisted into it is not sent).
+ */
+export interface SystemPlacement {
+  takesMid: boolean;
+  verbatimMessages?: boolean;
+  verbatimSystem?: boolean;
+}
+
 /** Why a later system message cannot go in place; undefined when it can. */
-function hoistReason(takesMid: boolean, prev: AnthropicRequestMessage | undefined, next: AnthropicRequestMessage | undefined): string | undefined {
-  if (!takesMid) return 'this deployment does not take mid-conversation system messages (Claude Opus 4.8 does; options.midConversationSystem)';
+function hoistReason(placement: SystemPlacement, prev: AnthropicRequestMessage | undefined, next: AnthropicRequestMessage | undefined): string | undefined {
+  if (!placement.takesMid) return 'this deployment does not take mid-conversation system messages (Claude Opus 4.8 does; options.midConversationSystem)';
+  if (placement.verbatimMessages) return 'providerOptions.anthropic.messages replaces the converted turns it would sit among';
   if (!prev) return 'no turn is sent before it, and a mid-conversation system message cannot be the first entry';
   if (prev.role !== 'user') return 'it follows an assistant turn, and a mid-conversation system message must follow a user turn';
   if (next && next.role !== 'assistant') {
@@ -37,11 +50,13 @@ function systemMessage(run: SystemRun): AnthropicSystemMessage {
  * The wire `messages` of the converted entries: consecutive turns of one role become one message (tool results
  * followed by user text, several tool results), and each run of later system messages goes either in place, as a
  * `{ role: "system" }` message, or into `system` (the top-level blocks, appended in order) with one
- * `system_message_hoisted` warning per message of the run.
+ * `system_message_hoisted` warning per message of the run (`setting_not_sent` instead when
+ * `providerOptions.anthropic.system` replaces the top-level prompt: then the text is not sent at all).
  *
- * A run goes in place when the deployment takes mid-conversation system messages (`takesMid`) and its position is
- * legal once the turns around it are merged: after a user turn (a tool result is one), and before an assistant
- * turn or at the end. The other cases, hoisted:
+ * A run goes in place when the deployment takes mid-conversation system messages (`takesMid`), the converted turns
+ * are sent (no `providerOptions.anthropic.messages`) and its position is legal once the turns around it are
+ * merged: after a user turn (a tool result is one), and before an assistant turn or at the end. The other cases,
+ * hoisted:
  * - after an assistant turn (which also keeps it from ever sitting between a `tool_use` and its `tool_result`);
  * - between a user turn and another user turn (a tool result, or user text): sending it in place would need the
  *   two user turns apart, which Anthropic's alternation does not allow, and joining the turns around it would move
@@ -52,7 +67,7 @@ function systemMessage(run: SystemRun): AnthropicSystemMessage {
 export function placeSystemMessages(
   entries: readonly ConvertedEntry[],
   system: AnthropicSystemBlock[],
-  takesMid: boolean,
+  placement: SystemPlacement,
   notes: AnthropicCallWarnings,
 ): Array<AnthropicRequestMessage | AnthropicSystemMessage> {
   const merged: Array<AnthropicRequestMessage | AnthropicSystemMessage> = [];
@@ -60,14 +75,18 @@ export function placeSystemMessages(
     const entry = entries[k]!;
     if (entry.role === 'system') {
       // Runs are maximal: the entries around a run are turns.
-      const why = hoistReason(takesMid, entries[k - 1] as AnthropicRequestMessage | undefined, entries[k + 1] as AnthropicRequestMessage | undefined);
+      const why = hoistReason(placement, entries[k - 1] as AnthropicRequestMessage | undefined, entries[k + 1] as AnthropicRequestMessage | undefined);
       if (why === undefined) {
         merged.push(systemMessage(entry));
         continue;
       }
       system.push(...entry.blocks);
       for (const i of entry.indexes) {
-        notes.add('system_message_hoisted', `messages.${i}`, `The system message was joined into the top-level system prompt instead of being sent in its place: ${why}.`);
+        if (placement.verbatimSystem) {
+          notes.add('setting_not_sent', `messages.${i}`, `The system message was not sent: providerOptions.anthropic.system replaced the top-level system prompt, which it would have joined because ${why}.`);
+        } else {
+          notes.add('system_message_hoisted', `messages.${i}`, `The system message was joined into the top-level system prompt instead of being sent in its place: ${why}.`);
+        }
       }
       continue;
     }
