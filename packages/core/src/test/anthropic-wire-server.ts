@@ -13,7 +13,8 @@
  * Like the real API it requires the `x-api-key` and `anthropic-version` headers and `model`, `max_tokens`,
  * `messages` in the body (400/401 otherwise), refuses cache marks the API refuses (`cacheControlProblem`) and
  * `{ role: "system" }` entries in `messages` on models without mid-conversation system messages or at a place the
- * API does not allow (`systemMessageProblem`).
+ * API does not allow (`systemMessageProblem`), and a `tool_choice` the API refuses (`toolChoiceProblem`:
+ * `disable_parallel_tool_use` on `none`; a forced choice with thinking).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { anthropicModelTakesMidConversationSystem } from '../engines/anthropic/anthropic-mid-conversation-models.js';
@@ -368,6 +369,26 @@ export function systemMessageProblem(body: Record<string, unknown>, takesSystemM
   return undefined;
 }
 
+/**
+ * The 400 the real API answers for a `tool_choice` it refuses, or undefined when it takes it. `disable_parallel_tool_use`
+ * belongs to `auto`, `any` and `tool` only (@anthropic-ai/sdk 1.14: `ToolChoiceNone` is `{ type: "none" }` alone; the
+ * API validates strictly and refuses the extra field, as seen by the new-api gateway, QuantumNous/new-api#2763). With
+ * `thinking` enabled (or adaptive), a choice that forces tool use (`any`, `tool`) is refused with the API's own message
+ * (extended-thinking guide, "Feature compatibility"); `auto` and `none` are taken, `disable_parallel_tool_use` or not.
+ * The thinking rule holds for /v1/messages (`thinkingToo`); count_tokens only gets the field check. The extra-field
+ * message is this server's wording in the API's validation style.
+ */
+export function toolChoiceProblem(body: Record<string, unknown>, thinkingToo: boolean): string | undefined {
+  const choice = body.tool_choice as { type?: unknown; disable_parallel_tool_use?: unknown } | null | undefined;
+  if (typeof choice !== 'object' || choice === null) return undefined;
+  if (choice.type === 'none' && 'disable_parallel_tool_use' in choice) return 'tool_choice.none.disable_parallel_tool_use: Extra inputs are not permitted';
+  const mode = (body.thinking as { type?: unknown } | null | undefined)?.type;
+  if (thinkingToo && (mode === 'enabled' || mode === 'adaptive') && (choice.type === 'any' || choice.type === 'tool')) {
+    return 'Thinking may not be enabled when tool_choice forces tool use.';
+  }
+  return undefined;
+}
+
 /** Body fields count_tokens takes (@anthropic-ai/sdk 1.14 MessageCountTokensParams; `output_config` steers adaptive thinking). */
 const COUNT_TOKENS_FIELDS = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'output_config', 'mcp_servers']);
 
@@ -409,6 +430,8 @@ export async function startAnthropicWireServer(options: AnthropicWireServerOptio
     if (systemProblem) return sendError(res, { status: 400, message: systemProblem }, requestId);
     const cacheProblem = cacheControlProblem(body);
     if (cacheProblem) return sendError(res, { status: 400, message: cacheProblem }, requestId);
+    const choiceProblem = toolChoiceProblem(body, true);
+    if (choiceProblem) return sendError(res, { status: 400, message: choiceProblem }, requestId);
     if (options.checkThinkingBlocks) {
       const problem = thinkingBlocksProblem(body, signed, redacted);
       if (problem) return sendError(res, { status: 400, message: problem }, requestId);
@@ -439,6 +462,8 @@ export async function startAnthropicWireServer(options: AnthropicWireServerOptio
     if (systemProblem) return sendError(res, { status: 400, message: systemProblem }, 'req_count');
     const cacheProblem = cacheControlProblem(body);
     if (cacheProblem) return sendError(res, { status: 400, message: cacheProblem }, 'req_count');
+    const choiceProblem = toolChoiceProblem(body, false);
+    if (choiceProblem) return sendError(res, { status: 400, message: choiceProblem }, 'req_count');
     const count = options.countTokens ? options.countTokens(body) : Math.ceil(JSON.stringify([body.system ?? '', body.messages, body.tools ?? []]).length / 4);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ input_tokens: count }));

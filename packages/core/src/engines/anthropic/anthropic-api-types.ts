@@ -60,11 +60,15 @@ export interface AnthropicTool {
   cache_control?: AnthropicCacheControl;
 }
 
+/**
+ * `disable_parallel_tool_use: true` (@anthropic-ai/sdk 1.14 ToolChoiceAuto/Any/Tool): at most one tool use with
+ * `auto`, exactly one with `any` and `tool`. `none` takes no such field (ToolChoiceNone is `{ type }` alone).
+ */
 export type AnthropicToolChoice =
-  | { type: 'auto' }
-  | { type: 'any' }
+  | { type: 'auto'; disable_parallel_tool_use?: boolean }
+  | { type: 'any'; disable_parallel_tool_use?: boolean }
   | { type: 'none' }
-  | { type: 'tool'; name: string };
+  | { type: 'tool'; name: string; disable_parallel_tool_use?: boolean };
 
 export interface AnthropicMessagesRequest {
   model: string;

@@ -14,6 +14,7 @@ import type {
 import { fitAnthropicCacheBreakpoints, hasOneHourCacheControl, EXTENDED_CACHE_TTL_BETA, toAnthropicCacheControl } from './anthropic-cache-control.js';
 import { AnthropicCallWarnings } from './anthropic-call-warnings.js';
 import { anthropicModelTakesMidConversationSystem } from './anthropic-mid-conversation-models.js';
+import { applyParallelToolUse } from './anthropic-parallel-tool-use.js';
 import { applyThinking } from './apply-anthropic-thinking.js';
 import { placeSystemMessages, type ConvertedEntry } from './place-anthropic-system-messages.js';
 
@@ -289,7 +290,8 @@ function copyVerbatim<B extends object>(block: B, field: string, ctx: ConvertCon
  * `providerOptions.anthropic.messages`), else into `system` too, with a `system_message_hoisted` warning
  * (`placeSystemMessages`); a system message that `providerOptions.anthropic.system` keeps out of the body (the
  * leading ones, and hoisted ones) has a `setting_not_sent` warning instead;
- * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see docs/core/anthropic.md).
+ * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see docs/core/anthropic.md);
+ * `parallelToolCalls: false` becomes `tool_choice.disable_parallel_tool_use` (`applyParallelToolUse`).
  * What the body leaves out or changes (a setting with no Anthropic equivalent, a cache mark dropped or sent with
  * another TTL, a hoisted system message) is in `warnings`.
  * Throws `invalid_request` / `unsupported` LLMErrors naming the offending field.
@@ -350,6 +352,11 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   const automatic = toAnthropicCacheControl(request.cacheControl, 'cacheControl', ctx);
   if (automatic) body.cache_control = automatic;
   if (request.seed !== undefined) notes.add('setting_not_sent', 'seed', 'seed was not sent: Anthropic has no seed.');
+  // A penalty of 0 is no penalty, which is what Anthropic samples with: nothing lost, nothing to say.
+  for (const field of ['frequencyPenalty', 'presencePenalty'] as const) {
+    const penalty = request[field];
+    if (penalty !== undefined && penalty !== 0) notes.add('setting_not_sent', field, `${field} was not sent: Anthropic has no sampling penalties.`);
+  }
   if (typeof request.promptCacheKey === 'string' && request.promptCacheKey !== '') {
     notes.add('setting_not_sent', 'promptCacheKey', 'promptCacheKey was not sent: Anthropic has no cache key (it caches by prompt prefix); the router still used it for prompt-cache affinity.');
   }
@@ -413,6 +420,7 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
     body.output_config = (merged ? { ...ours, ...outputConfig } : outputConfig) as AnthropicMessagesRequest['output_config'];
   }
   Object.assign(body, extra);
+  applyParallelToolUse(body, request, Object.hasOwn(extra, 'tool_choice'), notes);
   // Blocks given verbatim through providerOptions are copied before the breakpoints are fitted (which may
   // remove or change their marks): the caller's request is never modified.
   const verbatim = 'providerOptions.anthropic';
