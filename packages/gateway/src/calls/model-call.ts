@@ -6,7 +6,7 @@ import { jsonReply, replyToResponse, type Reply } from '../http/reply.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { withClientMessagePath, type ClientMessagePaths } from '../schemas/client-message-paths.js';
 import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
-import { openStream } from '../streaming/open-stream.js';
+import { openStream, type OpenedStream } from '../streaming/open-stream.js';
 import { sseReply, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
 import { admit, countRefused, type Admission } from '../tenancy/admission.js';
 import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
@@ -142,16 +142,30 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       const result = await deps.router.generate(call.request, options);
       await settle({ status: 'success', result, deployment: result.deployment, provider: result.provider, ttftMs: result.timeToFirstTokenMs ?? result.latencyMs });
       resultHeaders(result, headers);
-      if (result.warnings !== undefined && result.warnings.length > 0) showWarnings(result.warnings, call.messagePaths, headers, deps.metrics);
+      // (An array test, not `!== undefined`: a custom engine in plain JS may send anything, and the call has answered.)
+      if (Array.isArray(result.warnings) && result.warnings.length > 0) showWarnings(result.warnings, call.messagePaths, headers, deps.metrics);
       if (call.ext.explain && result.decision) headers['x-llmrr-decision'] = headerJson(decisionSummary(result));
       return jsonReply(call.render(result), call.requestId, headers);
     }
 
     const opened = await openStream(deps.router.stream(call.request, options), call.startedAt, deps.now);
-    headers['x-llmrr-model'] = headerText(opened.route.deployment);
-    headers['x-llmrr-cache'] = opened.route.cached === false ? 'miss' : `hit-${opened.route.cached}`;
-    if (opened.route.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(opened.route.cacheScore);
-    if (opened.warnings !== undefined) showWarnings(opened.warnings, call.messagePaths, headers, deps.metrics);
+    try {
+      headers['x-llmrr-model'] = headerText(opened.route.deployment);
+      headers['x-llmrr-cache'] = opened.route.cached === false ? 'miss' : `hit-${opened.route.cached}`;
+      if (opened.route.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(opened.route.cacheScore);
+      if (opened.warnings !== undefined) showWarnings(opened.warnings, call.messagePaths, headers, deps.metrics);
+      return streamReply(opened);
+    } catch (e) {
+      // Opened but not handed to the reply (which closes it): the upstream stream is closed here, then the error is answered.
+      abort!.abort(e);
+      await opened.iterator.return?.().catch(() => {});
+      throw e;
+    }
+  } catch (e) {
+    return fail(e);
+  }
+
+  function streamReply(opened: OpenedStream): Reply {
     return sseReply(opened, call.encoder(), {
       requestId: call.requestId,
       headers,
@@ -180,8 +194,6 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
         }
       },
     });
-  } catch (e) {
-    return fail(e);
   }
 }
 

@@ -86,14 +86,14 @@ describe('/v1/chat/completions', () => {
 });
 
 describe('/v1/completions', () => {
-  it('JSON and streamed (raw fetch): the prompt is core message 0', async () => {
+  it('JSON and streamed (raw fetch): core message 0 is the client\u2019s prompt', async () => {
     const json = await raw('/v1/completions', { model: 'warned', prompt: 'Say hi' });
     expect(json.status).toBe(200);
-    expect(read(json.headers.get('x-llmrr-warnings'))).toEqual([['last_message_noted', 'messages.0']]);
+    expect(read(json.headers.get('x-llmrr-warnings'))).toEqual([['last_message_noted', 'prompt']]);
     await json.text();
     const streamed = await raw('/v1/completions', { model: 'warned', prompt: 'Say hi', stream: true });
     expect(streamed.headers.get('content-type')).toContain('text/event-stream');
-    expect(read(streamed.headers.get('x-llmrr-warnings'))).toEqual([['last_message_noted', 'messages.0']]);
+    expect(read(streamed.headers.get('x-llmrr-warnings'))).toEqual([['last_message_noted', 'prompt']]);
     expect(await streamed.text()).toContain('[DONE]');
     const plain = await raw('/v1/completions', { model: 'plain', prompt: 'Say hi', stream: true });
     expect(plain.headers.get('x-llmrr-warnings')).toBeNull();

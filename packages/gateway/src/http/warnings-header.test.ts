@@ -76,10 +76,35 @@ describe('warningsHeader', () => {
     expect(members.slice(0, -1)).toEqual(lots.slice(0, kept).map((w) => ({ code: w.code, params: { field: w.field } })));
   });
 
-  it('a first warning too long for the bound alone: only the marker', () => {
+  it('a warning too long for the bound alone is left out, the ones after it still go, in order, counted in the marker', () => {
     const value = warningsHeader([{ code: 'setting_not_sent', field: 'f'.repeat(5000), message: 'm' }])!;
     expect(read(value)).toEqual([{ code: 'truncated', params: { omitted: 1 } }]);
     expect(warningsHeader([{ code: 'a', message: 'b' }, { code: 'c', message: 'd' }], 45)).toBe('a;message="b", c;message="d"');
-    expect(warningsHeader([{ code: 'a', field: 'x'.repeat(40), message: 'b' }, { code: 'c', message: 'd' }], 50)).toBe('truncated;omitted=2');
+    expect(warningsHeader([{ code: 'a', field: 'x'.repeat(40), message: 'b' }, { code: 'c', message: 'd' }], 50)).toBe('c, truncated;omitted=1');
+    const mixed: CallWarning[] = [
+      { code: 'first', field: 'seed', message: 'm' },
+      { code: 'huge_field', field: 'f'.repeat(100_000), message: 'm' },
+      { code: 'huge_code_'.repeat(10_000), message: 'm' },
+      { code: 'second', field: 'stop', message: 'm' },
+    ];
+    const cut = warningsHeader(mixed)!;
+    expect(cut.length).toBeLessThanOrEqual(WARNINGS_HEADER_MAX);
+    expect(read(cut)).toEqual([
+      { code: 'first', params: { field: 'seed' } },
+      { code: 'second', params: { field: 'stop' } },
+      { code: 'truncated', params: { omitted: 2 } },
+    ]);
+  });
+
+  it('a 100 KB message (of any characters) is left out, the warning stays', () => {
+    for (const message of ['x'.repeat(100_000), '\u{1f600}'.repeat(50_000), '"'.repeat(100_000)]) {
+      expect(read(warningsHeader([{ code: 'setting_not_sent', field: 'seed', message }])!)).toEqual([{ code: 'setting_not_sent', params: { field: 'seed' } }]);
+    }
+    // Up to 200 characters quoted, whatever the raw length: 150 emoji (300 UTF-16 units) are 150 `?`.
+    expect(read(warningsHeader([{ code: 'a', message: '\u{1f600}'.repeat(150) }])!)).toEqual([{ code: 'a', params: { message: '?'.repeat(150) } }]);
+  });
+
+  it('an empty message is not sent', () => {
+    expect(warningsHeader([{ code: 'a', field: 'seed', message: '' }])).toBe('a;field="seed"');
   });
 });

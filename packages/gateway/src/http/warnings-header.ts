@@ -29,45 +29,66 @@ export function sfString(text: string): string {
   return `${out}"`;
 }
 
-/** A warning as one list member: its code (a token; an sf-string when the code is not one), then its parameters. */
-function member(w: CallWarning, withMessage: boolean): string {
+/**
+ * A warning as one list member: its code (a token; an sf-string when the code is not one), then its parameters; the
+ * message only when its sf-string is at most `MESSAGE_MAX` long. Undefined when the member is longer than `max`.
+ * Texts are measured before they are escaped: an sf-string is longer than the code points it holds, and a code point
+ * is at most 2 UTF-16 units, so a text of over 2 * bound units cannot fit and is not escaped (a custom engine may
+ * send a warning of any size).
+ */
+function member(w: CallWarning, withMessage: boolean, max: number): string | undefined {
+  if (w.code.length > 2 * max || (w.field !== undefined && w.field.length > 2 * max)) return undefined;
   let out = TOKEN.test(w.code) ? w.code : sfString(w.code);
   if (w.field !== undefined) out += `;field=${sfString(w.field)}`;
-  if (withMessage) {
+  if (withMessage && w.message !== '' && w.message.length <= 2 * MESSAGE_MAX) {
     const message = sfString(w.message);
     if (message.length <= MESSAGE_MAX) out += `;message=${message}`;
   }
-  return out;
+  return out.length > max ? undefined : out;
 }
 
-function list(warnings: readonly CallWarning[], withMessage: boolean, max: number): { value: string; kept: number } {
+/**
+ * The warnings as list members, in order, within `max` characters: a member longer than that on its own is left out
+ * (the ones after it still go), and the list stops at the first member that does not fit. `omitted`: how many were
+ * left out, both ways.
+ */
+function list(warnings: readonly CallWarning[], withMessage: boolean, max: number): { value: string; omitted: number } {
   let value = '';
-  let kept = 0;
-  for (const w of warnings) {
-    const m = member(w, withMessage);
+  let omitted = 0;
+  for (let i = 0; i < warnings.length; i++) {
+    const m = member(warnings[i]!, withMessage, max);
+    if (m === undefined) {
+      omitted++;
+      continue;
+    }
     const next = value === '' ? m : `${value}, ${m}`;
-    if (next.length > max) break;
+    if (next.length > max) {
+      omitted += warnings.length - i;
+      break;
+    }
     value = next;
-    kept++;
   }
-  return { value, kept };
+  return { value, omitted };
 }
+
+/** Room kept for the last member, `, truncated;omitted=N`. */
+const MARKER_ROOM = 40;
 
 /**
  * `x-llmrr-warnings`: the call's warnings as an RFC 8941 List of tokens with parameters, printable ASCII only, e.g.
  * `system_message_hoisted;field="messages.3";message="...", setting_not_sent;field="seed"`. A code is a token
  * (an sf-string when it is not one); `field` and, when short, `message` are sf-strings. At most `max` characters:
- * the messages go first, then warnings from the end, and a last member `truncated;omitted=N` says how many were
- * left out. Undefined for no warnings (no header).
+ * the messages go first; then a warning too long on its own is left out, and the list is cut from the end where it
+ * does not fit, in order, with a last member `truncated;omitted=N` saying how many were left out. Undefined for no
+ * warnings (no header).
  */
 export function warningsHeader(warnings: readonly CallWarning[], max = WARNINGS_HEADER_MAX): string | undefined {
   if (warnings.length === 0) return undefined;
   const full = list(warnings, true, max);
-  if (full.kept === warnings.length) return full.value;
+  if (full.omitted === 0) return full.value;
   const bare = list(warnings, false, max);
-  if (bare.kept === warnings.length) return bare.value;
-  // Room for the last member, `, truncated;omitted=N`.
-  const cut = list(warnings, false, max - 40);
-  const marker = `truncated;omitted=${warnings.length - cut.kept}`;
+  if (bare.omitted === 0) return bare.value;
+  const cut = list(warnings, false, max - MARKER_ROOM);
+  const marker = `truncated;omitted=${cut.omitted}`;
   return cut.value === '' ? marker : `${cut.value}, ${marker}`;
 }

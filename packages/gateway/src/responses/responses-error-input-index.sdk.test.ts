@@ -6,7 +6,8 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 
 // /v1/responses: the client's messages are its `input` items (and `instructions`), so an engine's 400 about core's
 // `messages.N` names the item the message came from: `instructions` first shifts core's indexes by one, reasoning
-// items make no core message, a function_call after an assistant message joins that message's turn.
+// items make no core message, a function_call after an assistant message joins that message's turn, and core's
+// `messages.N.toolCalls.K...` names the function_call item of that call (`input.M.arguments`).
 
 let claudeUp: AnthropicWireServer;
 let gw: SdkGateway;
@@ -31,34 +32,37 @@ async function refusal(body: Record<string, unknown>): Promise<{ status?: number
 }
 
 describe('/v1/responses: errors about a message name its input item', () => {
-  it('instructions and two reasoning items before the call: core messages.2 is input.3 (the function_call item)', async () => {
+  it('instructions and two reasoning items before the call: core messages.2.toolCalls.0 is input.3 (the function_call item)', async () => {
     // core: [instructions, input.0, input.3 (assistant turn of the call), input.4 (tool result)]
     const error = await refusal({
       instructions: 'Be brief.',
       input: [{ role: 'user', content: 'Weather in Paris?' }, { type: 'reasoning', id: 'rs_1', summary: [] }, { type: 'reasoning', id: 'rs_2', summary: [] }, BAD_CALL, OUTPUT],
     });
-    expect(error).toMatchObject({ status: 400, param: 'input.3.toolCalls.0.arguments' });
-    expect(error.message).toContain('input.3.toolCalls.0.arguments');
+    expect(error).toMatchObject({ status: 400, param: 'input.3.arguments' });
+    expect(error.message).toContain('input.3.arguments');
     expect(error.message).not.toContain('messages.');
     expect(claudeUp.requests).toHaveLength(0);
   });
 
-  it('a function_call joining the assistant message before it names that message\u2019s item; streamed, the same 400 before the stream opens', async () => {
+  it('a function_call joining the assistant message before it is named by its own item, not the message\u2019s; streamed, the same 400 before the stream opens', async () => {
     // core: [instructions, input.0, input.1 + the call of input.2, input.3]
     const input = [{ role: 'user', content: 'Weather in Paris?' }, { role: 'assistant', content: 'Let me check.' }, BAD_CALL, OUTPUT];
-    expect(await refusal({ instructions: 'Be brief.', input })).toMatchObject({ status: 400, param: 'input.1.toolCalls.0.arguments' });
+    const error = await refusal({ instructions: 'Be brief.', input });
+    expect(error).toMatchObject({ status: 400, param: 'input.2.arguments' });
+    expect(error.message).toContain('input.2.arguments is not valid JSON');
+    expect(error.message).not.toContain('input.1');
     const streamed = await gw
       .openai()
       .responses.create({ model: 'claude', tools: TOOLS, instructions: 'Be brief.', input, stream: true } as unknown as OpenAI.Responses.ResponseCreateParamsStreaming)
       .catch((e: unknown) => e);
-    expect(streamed).toMatchObject({ status: 400, param: 'input.1.toolCalls.0.arguments' });
+    expect(streamed).toMatchObject({ status: 400, param: 'input.2.arguments' });
   });
 
   it('without instructions core\u2019s index is the item\u2019s only when nothing before it was dropped or joined', async () => {
-    expect(await refusal({ input: [{ role: 'user', content: 'Weather in Paris?' }, BAD_CALL, OUTPUT] })).toMatchObject({ status: 400, param: 'input.1.toolCalls.0.arguments' });
+    expect(await refusal({ input: [{ role: 'user', content: 'Weather in Paris?' }, BAD_CALL, OUTPUT] })).toMatchObject({ status: 400, param: 'input.1.arguments' });
     expect(await refusal({ input: [{ type: 'reasoning', id: 'rs_1', summary: [] }, { role: 'user', content: 'Weather in Paris?' }, BAD_CALL, OUTPUT] })).toMatchObject({
       status: 400,
-      param: 'input.2.toolCalls.0.arguments',
+      param: 'input.2.arguments',
     });
   });
 });

@@ -1,6 +1,6 @@
 import { LLMError, formatPath, type ChatMessage, type ContentPart, type GenerateRequest, type ResponseFormat, type ToolChoice } from '@llmrr/core';
 import type { z } from 'zod';
-import type { ConvertedRequest } from '../schemas/client-message-paths.js';
+import type { ConvertedRequest, JoinedMessagePath } from '../schemas/client-message-paths.js';
 import { fastCheckOf } from '../schemas/fast-check.js';
 import {
   ResponsesContentPartSchema,
@@ -60,6 +60,9 @@ function textOf(parts: ContentPart[]): string {
   return parts.map((p) => (p.type === 'text' ? p.text : '')).join('');
 }
 
+/** A message's entry in the request's `messagePaths` while its turn is being joined (then read as a `JoinedMessagePath`). */
+type Joined = JoinedMessagePath & { toolCalls?: string[] };
+
 /** Content part types, which belong in a message's `content`, not directly in `input`. */
 const CONTENT_PART_TYPES = new Set(['input_text', 'output_text', 'refusal', 'input_image', 'input_file', 'input_audio']);
 
@@ -72,18 +75,27 @@ function kindOf(value: unknown): string {
 
 /**
  * The input items as chat messages, and the item each message came from (`paths`, filled in: `input.N`, or
- * `input` for a string input); function calls and text after them join the assistant turn before them, and
- * reasoning items are dropped, so a message's index is not always its item's.
+ * `input` for a string input); function calls and text after them join the assistant turn before them (its entry
+ * names the item of each call and of its text), and reasoning items are dropped, so a message's index is not
+ * always its item's.
  */
-function convertInput(input: OpenAIResponsesRequest['input'], paths: string[]): ChatMessage[] {
+function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<string | Joined>): ChatMessage[] {
   if (typeof input === 'string') {
     paths.push('input');
     return [{ role: 'user', content: input }];
   }
   const out: ChatMessage[] = [];
-  const push = (m: ChatMessage, at: string) => {
+  const push = (m: ChatMessage, at: string | Joined) => {
     out.push(m);
     paths.push(at);
+  };
+  /** The last message's entry as a joined one, to record the items that join its turn. */
+  const joined = (): Joined => {
+    const last = paths.at(-1)!;
+    if (typeof last !== 'string') return last;
+    const entry: Joined = { path: last };
+    paths[paths.length - 1] = entry;
+    return entry;
   };
   input.forEach((item, index) => {
     const at = `input.${index}`;
@@ -103,7 +115,11 @@ function convertInput(input: OpenAIResponsesRequest['input'], paths: string[]): 
         // the turn with the calls, as chat completions and Anthropic require.
         const last = out.at(-1);
         if (last?.role === 'assistant' && (last.toolCalls?.length ?? 0) > 0) {
-          if (text !== '') last.content = (last.content ?? '') + text;
+          if (text !== '') {
+            // The turn's text came from this item when it had none before (the turn started with a function call).
+            if ((last.content ?? '') === '') joined().content = at;
+            last.content = (last.content ?? '') + text;
+          }
         } else push({ role: 'assistant', content: text }, at);
       }
       return;
@@ -112,8 +128,12 @@ function convertInput(input: OpenAIResponsesRequest['input'], paths: string[]): 
       const c = parseAt(ResponsesFunctionCallItemSchema, item, at);
       const call = { id: c.call_id, name: c.name, arguments: c.arguments };
       const last = out.at(-1);
-      if (last?.role === 'assistant') last.toolCalls = [...(last.toolCalls ?? []), call];
-      else push({ role: 'assistant', content: null, toolCalls: [call] }, at);
+      // Each call's own item is recorded, so an error about core's `messages.N.toolCalls.K` names it (input.M).
+      if (last?.role === 'assistant') {
+        (last.toolCalls ??= []).push(call);
+        const entry = joined();
+        (entry.toolCalls ??= []).push(at);
+      } else push({ role: 'assistant', content: null, toolCalls: [call] }, { path: at, toolCalls: [at] });
       return;
     }
     if (type === 'function_call_output') {
@@ -173,7 +193,7 @@ function refuseUnsupported(body: OpenAIResponsesRequest): void {
  */
 export function convertResponsesRequest(body: OpenAIResponsesRequest): ConvertedRequest {
   refuseUnsupported(body);
-  const paths: string[] = [];
+  const paths: Array<string | Joined> = [];
   const messages = convertInput(body.input, paths);
   // Reasoning items are dropped: input holding nothing else (or only system and developer messages) has no
   // turn to answer. Refused here, naming `input`, before the call (core would name `messages`, after admission).

@@ -57,6 +57,8 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
       return {
         model: body.model,
         request: completionToGenerateRequest(body),
+        // Core's one user message is the prompt (`prompt.0` when it came as a one-element array).
+        messagePaths: [typeof body.prompt === 'string' ? 'prompt' : 'prompt.0'],
         stream: body.stream === true,
         ext,
         render: (result) => toTextCompletion(result, { created, explain: ext.explain === true }),

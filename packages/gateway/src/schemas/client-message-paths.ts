@@ -1,14 +1,28 @@
 import type { CallWarning, GenerateRequest, LLMError } from '@llmrr/core';
 
 /**
+ * A core message made of several of the client's items (a `/v1/responses` assistant turn: an assistant message or a
+ * function call, the function calls and text that joined it): where the message, its text and each of its tool calls
+ * came from, so an error about core's `messages.N.toolCalls.K.arguments` names the client's item of that call.
+ */
+export interface JoinedMessagePath {
+  /** The client's path of the message as a whole: the item the turn started with, e.g. `input.1`. */
+  path: string;
+  /** The client's path of the item its text came from, when not `path` (text after a function call; the first such item). */
+  content?: string;
+  /** The client's path of each of its tool calls, in order (`input.1`, `input.2`: the function_call items). */
+  toolCalls?: readonly string[];
+}
+
+/**
  * Where each message of a converted request came from: entry `i` is the client's message of core message `i`: a
  * number is its index in the client's `messages`; a string is the client's own path of it, e.g. `system` (an
- * `/v1/messages` system prompt), `instructions` or `input.3` (`/v1/responses`, whose messages are `input` items).
- * A conversion may make several core messages of one client message (`/v1/messages` tool results) or one of none
- * (a system prompt comes first; a Responses function call joins the assistant turn before it), so core's indexes
- * are not always the client's.
+ * `/v1/messages` system prompt), `instructions` or `input.3` (`/v1/responses`, whose messages are `input` items);
+ * an object is a message joined from several items (`JoinedMessagePath`). A conversion may make several core
+ * messages of one client message (`/v1/messages` tool results) or one of several (a Responses function call joins
+ * the assistant turn before it), so core's indexes are not always the client's.
  */
-export type ClientMessagePaths = ReadonlyArray<number | string>;
+export type ClientMessagePaths = ReadonlyArray<number | string | JoinedMessagePath>;
 
 /** A client body as the core request, and where its messages came from (undefined: one core message per client message, in order). */
 export interface ConvertedRequest {
@@ -22,16 +36,36 @@ export interface ConvertedRequest {
  */
 const CORE_PATH = /^messages(?:\.(\d+)(?!\d)|(\.?)\[(\d+)\])/;
 
+/** After a core message path: one of its tool calls (core's `.toolCalls.K`, or OpenAI's `.tool_calls[K]`). */
+const TOOL_CALL = /^\.(?:toolCalls|tool_calls)(?:\.(\d+)(?!\d)|\[(\d+)\])/;
+
+/** After a tool call path: its field (OpenAI's under `.function`), as a function_call item names it (`id` is `call_id`). */
+const CALL_FIELD = /^(?:\.function)?\.(id|name|arguments)(?![A-Za-z0-9_])/;
+
+/** After a core message path: its content. */
+const CONTENT = /^\.content(?![A-Za-z0-9_])/;
+
 /** A client path ending in an index (`input.3`): its array and index, to write it in OpenAI's bracketed form. */
 const INDEXED = /^(.*)\.(\d+)$/;
 
-/** Where a path names a core message: the client's path to put in place of `core` (in the same form), and `core` found in text. */
+/** Where a path names a core message: the client's path to put in place of `core` (in the same form), and how to find core's paths in text. */
 interface Renaming {
-  /** The core prefix as it is in the path (`messages.3`, `messages[3]`). */
+  /** The core prefix as it is in the path (`messages.3`, `messages[3]`, `messages.1.toolCalls.1.arguments`). */
   core: string;
   client: string;
-  /** Finds the core prefix in a message text (`messages.3` but not `messages.31`). */
-  inText: RegExp;
+  /** Core paths in a message text and the client's in their place, longest first (`messages.3` but not `messages.31`). */
+  inText: ReadonlyArray<readonly [RegExp, string]>;
+}
+
+/** `text` matched literally where it is not the start of a longer name or number. */
+function literal(text: string): RegExp {
+  return new RegExp(`\\b${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_])`, 'g');
+}
+
+/** A client path in the form of the core path it replaces: `input[3]` (or `input.[3]`) for `input.3` when bracketed. */
+function inForm(path: string, bracketed: boolean, dot: string): string {
+  const indexed = bracketed ? INDEXED.exec(path) : null;
+  return indexed ? `${indexed[1]}${dot}[${indexed[2]}]` : path;
 }
 
 function renaming(path: string, paths: ClientMessagePaths): Renaming | undefined {
@@ -44,13 +78,38 @@ function renaming(path: string, paths: ClientMessagePaths): Renaming | undefined
   if (from === undefined) return undefined;
   let client: string;
   if (typeof from === 'number') client = bracketed ? `messages${dot}[${from}]` : `messages.${from}`;
+  else if (typeof from === 'string') client = inForm(from, bracketed, dot);
   else {
-    const indexed = bracketed ? INDEXED.exec(from) : null;
-    client = indexed ? `${indexed[1]}${dot}[${indexed[2]}]` : from;
+    client = inForm(from.path, bracketed, dot);
+    const part = joinedPart(path.slice(m[0].length), from, bracketed, dot);
+    if (part) {
+      const core = m[0] + part.core;
+      return { core, client: part.client, inText: [[literal(core), part.client], [literal(m[0]), client]] };
+    }
   }
   if (client === m[0]) return undefined;
-  const inText = bracketed ? new RegExp(`\\bmessages${dot === '' ? '' : '\\.'}\\[${index}\\]`, 'g') : new RegExp(`\\bmessages\\.${index}(?!\\d)`, 'g');
-  return { core: m[0], client, inText };
+  return { core: m[0], client, inText: [[literal(m[0]), client]] };
+}
+
+/** After a joined message's path (`rest`): a tool call (and its field) or the content, as the client's item of it. */
+function joinedPart(rest: string, from: JoinedMessagePath, bracketed: boolean, dot: string): { core: string; client: string } | undefined {
+  const call = TOOL_CALL.exec(rest);
+  if (call) {
+    const item = from.toolCalls?.[Number(call[1] ?? call[2])];
+    if (item === undefined) return undefined;
+    const field = CALL_FIELD.exec(rest.slice(call[0].length));
+    const client = inForm(item, bracketed, dot) + (field ? `.${field[1] === 'id' ? 'call_id' : field[1]}` : '');
+    return { core: call[0] + (field?.[0] ?? ''), client };
+  }
+  const content = from.content === undefined ? null : CONTENT.exec(rest);
+  return content ? { core: content[0], client: `${inForm(from.content!, bracketed, dot)}.content` } : undefined;
+}
+
+/** `text` with the core paths of `r` as the client's. */
+function renamedText(text: string, r: Renaming): string {
+  let out = text;
+  for (const [pattern, client] of r.inText) out = out.replace(pattern, client);
+  return out;
 }
 
 /**
@@ -74,7 +133,7 @@ export function withClientMessagePath(error: LLMError, paths: ClientMessagePaths
   if (paths === undefined || param === undefined) return error;
   const r = renaming(param, paths);
   if (!r) return error;
-  return error.with({ param: r.client + param.slice(r.core.length), message: error.message.replace(r.inText, r.client) });
+  return error.with({ param: r.client + param.slice(r.core.length), message: renamedText(error.message, r) });
 }
 
 /**
@@ -89,7 +148,7 @@ export function withClientWarningPaths(warnings: readonly CallWarning[], paths: 
     const r = w.field === undefined ? undefined : renaming(w.field, paths);
     if (!r) continue;
     out ??= warnings.slice();
-    out[i] = { ...w, field: r.client + w.field!.slice(r.core.length), message: w.message.replace(r.inText, r.client) };
+    out[i] = { ...w, field: r.client + w.field!.slice(r.core.length), message: renamedText(w.message, r) };
   }
   return out ?? warnings;
 }

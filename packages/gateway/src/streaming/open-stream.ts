@@ -27,6 +27,8 @@ export async function openStream(stream: RouterStream, startedAt: number, now: (
   const head: StreamPart[] = [];
   let route: RoutePart | undefined;
   let warnings: CallWarning[] | undefined;
+  /** `warnings` is our own copy (several warnings parts came), not the first part's list. */
+  let joined = false;
   try {
     for (;;) {
       const next = await iterator.next();
@@ -37,7 +39,17 @@ export async function openStream(stream: RouterStream, startedAt: number, now: (
         continue;
       }
       if (part.type === 'error') throw part.error;
-      if (part.type === 'warnings' && part.warnings.length > 0) warnings = warnings ? [...warnings, ...part.warnings] : part.warnings;
+      if (part.type === 'warnings' && Array.isArray(part.warnings) && part.warnings.length > 0) {
+        // The first part's list as it is; a copy once a second one comes, then added to in place (not copied per part).
+        if (warnings === undefined) warnings = part.warnings;
+        else {
+          if (!joined) {
+            warnings = warnings.slice();
+            joined = true;
+          }
+          for (const w of part.warnings) warnings.push(w);
+        }
+      }
       head.push(part);
       if (isContentPart(part) || part.type === 'finish') break;
     }
