@@ -147,9 +147,12 @@ describe('ExactCache', () => {
 describe('replayAsStream', () => {
   it('yields metadata, word chunks that join to the text, and finish with the original usage', async () => {
     const text = '  Hello,  world!\nThis is   cached.\t';
-    const usage = makeUsage(12, 7, { cachedInputTokens: 2 });
+    const usage = makeUsage(12, 7, { cachedInputTokens: 2, reasoningTokens: 4 });
     const parts = await collect(replayAsStream({ ...answer({ text, usage, id: 'resp-1' }), createdAt: 1 }));
     expect(parts[0]).toEqual({ type: 'response-metadata', model: 'mock-1', id: 'resp-1' });
+    // Before the content, the prompt's usage (as an Anthropic upstream reports it at message_start): no output or reasoning.
+    expect(parts[1]).toEqual({ type: 'usage', usage: { inputTokens: 12, outputTokens: 0, totalTokens: 12, cachedInputTokens: 2 } });
+    expect(parts.filter((p) => p.type === 'usage')).toHaveLength(1);
     const deltas = parts.filter((p) => p.type === 'text-delta').map((p) => (p as { delta: string }).delta);
     expect(deltas.length).toBeGreaterThan(3);
     expect(deltas.join('')).toBe(text);
@@ -165,6 +168,7 @@ describe('replayAsStream', () => {
     const parts = await collect(replayAsStream({ ...answer({ text: '', toolCalls, finishReason: 'tool-calls', reasoning: 'think first' }), createdAt: 1 }));
     expect(parts.map((p) => p.type)).toEqual([
       'response-metadata',
+      'usage',
       'reasoning-delta',
       'reasoning-delta',
       'tool-call-delta',
@@ -173,8 +177,8 @@ describe('replayAsStream', () => {
       'tool-call',
       'finish',
     ]);
-    expect(parts[4]).toEqual({ type: 'tool-call', index: 0, toolCall: toolCalls[0] });
-    expect(parts[5]).toEqual({ type: 'tool-call-delta', index: 1, id: 'b', name: 'g', argumentsDelta: '{}' });
+    expect(parts[5]).toEqual({ type: 'tool-call', index: 0, toolCall: toolCalls[0] });
+    expect(parts[6]).toEqual({ type: 'tool-call-delta', index: 1, id: 'b', name: 'g', argumentsDelta: '{}' });
     expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'tool-calls' });
   });
 

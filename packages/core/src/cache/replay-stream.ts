@@ -1,4 +1,4 @@
-import type { ReasoningPart, StreamPart } from '../spec/index.js';
+import type { ReasoningPart, StreamPart, Usage } from '../spec/index.js';
 import type { CachedAnswer } from './cached-answer.js';
 
 /**
@@ -26,13 +26,26 @@ function* replayReasoningParts(parts: readonly ReasoningPart[]): Iterable<Stream
 }
 
 /**
- * Replays a cached answer as the stream an engine would have produced: `response-metadata`, the reasoning
- * (its signed and redacted blocks, when kept, as a live stream sends them; else the text) and the text as
- * deltas split on word boundaries, each tool call (one `tool-call-delta` carrying the whole arguments, then
- * the complete `tool-call`), and `finish` with the original usage.
+ * The prompt's part of a usage (output 0), as an engine reports it before the first content (the Anthropic
+ * engine's `usage` part from the upstream's message_start): input and cache counts, no output or reasoning.
+ */
+function promptUsage(usage: Usage): Usage {
+  const prompt: Usage = { ...usage, outputTokens: 0, totalTokens: usage.inputTokens };
+  delete prompt.reasoningTokens;
+  return prompt;
+}
+
+/**
+ * Replays a cached answer as the stream an engine would have produced: `response-metadata`, a `usage` part
+ * with the original usage's prompt part (input and cache counts, output 0, as an Anthropic upstream reports it
+ * before the content; a consumer that shows a router cache hit's usage zeroes its cache counts, as for the
+ * answer), the reasoning (its signed and redacted blocks, when kept, as a live stream sends them; else the
+ * text) and the text as deltas split on word boundaries, each tool call (one `tool-call-delta` carrying the
+ * whole arguments, then the complete `tool-call`), and `finish` with the original usage.
  */
 export async function* replayAsStream(answer: CachedAnswer): AsyncIterable<StreamPart> {
   yield { type: 'response-metadata', model: answer.model, ...(answer.id !== undefined ? { id: answer.id } : {}) };
+  yield { type: 'usage', usage: promptUsage(answer.usage) };
   if (answer.reasoningParts !== undefined && answer.reasoningParts.length > 0) yield* replayReasoningParts(answer.reasoningParts);
   else if (answer.reasoning) for (const delta of splitWords(answer.reasoning)) yield { type: 'reasoning-delta', delta };
   for (const delta of splitWords(answer.text)) yield { type: 'text-delta', delta };

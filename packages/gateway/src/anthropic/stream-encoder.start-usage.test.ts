@@ -60,9 +60,22 @@ describe('AnthropicStreamEncoder: message_start usage', () => {
     expect(startUsage(events)).toEqual({ input_tokens: 12, output_tokens: 0 });
   });
 
-  it('a router cache hit read and wrote nothing in the provider cache: those counts are 0, input as reported', () => {
-    const events = stream([{ type: 'usage', usage: prompt }, { type: 'text-delta', delta: 'Hi' }], { cached: 'exact' });
+  it('a router cache hit read and wrote nothing in the provider cache: its usage part (from SseFrames: those counts 0) is sent as it is', () => {
+    const hit: Usage = { ...prompt, cachedInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0 };
+    const events = stream([{ type: 'usage', usage: hit }, { type: 'text-delta', delta: 'Hi' }], { cached: 'exact' });
     expect(startUsage(events)).toEqual({ input_tokens: 5050, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 } });
+  });
+
+  it('afterHead sends message_start and ping once the head went through part, even when nothing in it sent anything', () => {
+    const enc = new AnthropicStreamEncoder({ explain: false });
+    enc.start(route());
+    expect(enc.part({ type: 'usage', usage: prompt })).toEqual([]);
+    const opening = decode(enc.afterHead());
+    expect(opening.map((e) => e.type)).toEqual(['message_start', 'ping']);
+    expect(startUsage(opening)).toMatchObject({ input_tokens: 50, cache_creation: { ephemeral_5m_input_tokens: 600, ephemeral_1h_input_tokens: 400 } });
+    expect(enc.afterHead()).toEqual([]);
+    const rest = decode(enc.finish({ type: 'finish', finishReason: 'stop', usage: final }, result(final)));
+    expect(rest.map((e) => e.type)).toEqual(['message_delta', 'message_stop']);
   });
 
   it('the last usage part before the content counts; parts that send nothing (metadata, warnings) do not open the message', () => {

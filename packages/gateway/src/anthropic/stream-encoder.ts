@@ -4,7 +4,7 @@ import { llmrrInfo } from '../http/llmrr-info.js';
 import { answerUsage } from '../schemas/answer-usage.js';
 import type { AnthropicStreamEvent } from '../schemas/anthropic-messages.js';
 import type { RoutePart } from '../streaming/open-stream.js';
-import type { StreamEncoder } from '../streaming/sse-response.js';
+import type { HeadEncoder } from '../streaming/sse-frames.js';
 import { feedPiece, finalArgsSuffix, takeWholeCall, type BufferedToolCall } from '../streaming/buffered-tool-call.js';
 import { pairFinalToolCalls, quoteArgs } from '../streaming/final-tool-calls.js';
 import { JsonEnd } from '../streaming/json-end.js';
@@ -41,11 +41,13 @@ type ReasoningDelta = Extract<StreamPart, { type: 'reasoning-delta' }>;
  * usage) and `message_stop`. A stream that breaks after its first byte ends with `event: error`.
  *
  * `message_start` carries the prompt's usage when the parts before the first content reported it (an Anthropic
- * upstream's own message_start: input, cache reads and writes, output 0), counted as the final usage is (see
- * usage.ts); else zeros, as before. So `start` only takes the route: `message_start` and `ping` go out with the
- * frames of the first part that sends anything (or the finish, or the error event). The gateway encodes the start
- * and the parts read while opening the stream (up to the first content part) into one write, so nothing waits on
- * the wire for it.
+ * upstream's own message_start: input, cache reads and writes, output 0; a router cache hit's replay; an
+ * escalated cascade's weak step and what its strong step reported), counted as the final usage is (see
+ * usage.ts); else zeros, as before. `usage` parts are the answer's usage so far (see `opening`). So `start` only takes the route: `message_start` and `ping` go out once the parts read while opening the
+ * stream (up to the first content part or the finish) went through `part`: `afterHead`, which the gateway calls
+ * in the stream's first write, with the start and those parts, whether or not one of them sent anything (an
+ * answer without content: before its finish waits for the call to settle). Without `afterHead`, they go out with
+ * the frames of the first part that sends anything, or the finish, or the error event.
  *
  * Reasoning becomes `thinking` blocks (`thinking_delta` pieces; a signed block's signature as a
  * `signature_delta` right before its `content_block_stop`) and `redacted_thinking` blocks (sent whole), in the
@@ -72,7 +74,7 @@ type ReasoningDelta = Extract<StreamPart, { type: 'reasoning-delta' }>;
  * a non-whitespace piece for a closed block, ends the stream with the error event, never silently: a client
  * must not run a tool with arguments the answer does not have.
  */
-export class AnthropicStreamEncoder implements StreamEncoder {
+export class AnthropicStreamEncoder implements HeadEncoder {
   private blockIndex = -1;
   private open: { kind: 'text' } | { kind: 'thinking'; signed: boolean } | { kind: 'redacted' } | { kind: 'tool'; call: ToolCallState } | undefined;
   private readonly calls = new Map<number, ToolCallState>();
@@ -97,14 +99,16 @@ export class AnthropicStreamEncoder implements StreamEncoder {
 
   /**
    * `message_start` and `ping`, once (nothing before `start` or after they went out). Its usage is the prompt's
-   * (output 0); a router cache hit read and wrote nothing in the provider's cache: those counts are 0 (answerUsage).
+   * (output 0), from the last `usage` part, which is the answer's so far: the gateway (`SseFrames`) already
+   * made a router cache hit's cache counts 0 and added an escalated cascade's weak step, as `answerUsage` does
+   * for the finish.
    */
   private opening(): string[] {
     const route = this.route;
     if (!route) return [];
     this.route = undefined;
     const prompt = this.promptUsage;
-    const usage = prompt ? toAnthropicUsage(answerUsage({ usage: { ...prompt, outputTokens: 0 }, cached: route.cached })) : { input_tokens: 0, output_tokens: 0 };
+    const usage = prompt ? toAnthropicUsage({ ...prompt, outputTokens: 0 }) : { input_tokens: 0, output_tokens: 0 };
     return [
       event({
         type: 'message_start',
@@ -326,6 +330,11 @@ export class AnthropicStreamEncoder implements StreamEncoder {
     const frames = this.finalArgs(known, w.arguments);
     if (known.state === 'open' && this.pending.length > 0) frames.push(...this.advance());
     return frames;
+  }
+
+  /** `message_start` and `ping` once the head went through `part` (nothing if they went out already). */
+  afterHead(): string[] {
+    return this.opening();
   }
 
   part(part: StreamPart): string[] {

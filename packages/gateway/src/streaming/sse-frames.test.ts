@@ -1,6 +1,7 @@
 import { LLMError, type RouterResult, type RouterStreamPart, type StreamPart } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
 import type { OpenedStream, RoutePart } from './open-stream.js';
+import type { HeadEncoder } from './sse-frames.js';
 import { sseReply, type StreamEncoder, type StreamOutcome } from './sse-response.js';
 
 const usage = { inputTokens: 1, outputTokens: 2, totalTokens: 3 };
@@ -195,5 +196,77 @@ describe('sseReply frames', () => {
     expect(r.outcomes).toMatchObject([{ status: 'aborted' }]);
     expect(o.state.returned).toBe(1);
     expect(await r.body.frames.next()).toEqual({ done: true, value: undefined });
+  });
+});
+
+describe('sseReply frames: the head and usage parts', () => {
+  it("an encoder's afterHead goes out in the first write, also when the head ends in the finish (before the settle)", async () => {
+    const o = opened([]);
+    o.stream.head = [{ type: 'usage', usage }, finish];
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const enc: HeadEncoder = { ...encoder, start: () => [], afterHead: () => ['<opening>'] };
+    const outcomes: StreamOutcome[] = [];
+    const r = sseReply(o.stream, enc, { requestId: 'req1', headers: {}, abort: new AbortController(), settle: async (x) => (outcomes.push(x), released) });
+    if (typeof r.body === 'string') throw new Error('not a stream');
+    expect(await r.body.frames.next()).toEqual({ done: false, value: '<opening>' });
+    // The finish waits for the settle; the opening did not.
+    const last = r.body.frames.next();
+    await Promise.resolve();
+    release();
+    expect((await last).value).toBe('<finish stop><done>');
+    expect(outcomes).toMatchObject([{ status: 'success' }]);
+  });
+
+  it("an escalated cascade's usage parts reach the encoder with the weak step's spend added; the bill keeps the parts' own", async () => {
+    const weak = { inputTokens: 10, outputTokens: 5, totalTokens: 15, cacheWriteInputTokens: 1000, cacheWrite1hInputTokens: 0 };
+    const strong = { inputTokens: 20, outputTokens: 0, totalTokens: 20, cacheWriteInputTokens: 300, cacheWrite1hInputTokens: 300 };
+    const seen: StreamPart[] = [];
+    const enc: StreamEncoder = { ...encoder, part: (p) => (seen.push(p), encoder.part(p)) };
+    for (const replay of [false, true]) {
+      seen.length = 0;
+      const o = opened([{ type: 'error', error: new LLMError({ code: 'provider_error', message: 'broke' }) }]);
+      o.stream.head = [{ type: 'usage', usage: strong }, { type: 'text-delta', delta: 'a' }];
+      o.stream.stream.spent = () => ({ usage: weak, cost: { inputUsd: 0, outputUsd: 0, totalUsd: 0.01, estimated: false }, replay });
+      const outcomes: StreamOutcome[] = [];
+      const r = sseReply(o.stream, enc, { requestId: 'req1', headers: {}, abort: new AbortController(), settle: async (x) => void outcomes.push(x) });
+      if (typeof r.body === 'string') throw new Error('not a stream');
+      await read(r.body.frames);
+      const usages = seen.filter((p) => p.type === 'usage');
+      if (replay) {
+        // The parts are the weak answer itself (its usage is the whole spend): nothing to add.
+        expect(usages).toEqual([{ type: 'usage', usage: strong }]);
+      } else {
+        // The weak step's spend first (a strong step that reports no usage before its content still opens with
+        // it), then the strong step's part with it added.
+        const sum = { inputTokens: 30, outputTokens: 5, totalTokens: 35, cacheWriteInputTokens: 1300, cacheWrite1hInputTokens: 300 };
+        expect(usages).toEqual([{ type: 'usage', usage: weak }, { type: 'usage', usage: sum }]);
+      }
+      expect(seen.at(-1)).toEqual({ type: 'text-delta', delta: 'a' });
+      // The settlement adds the spend itself (calls/settle.ts): the outcome has the strong call's own usage.
+      expect(outcomes).toMatchObject([{ status: 'error', usage: strong }]);
+    }
+  });
+
+  it("a router cache hit's usage part reaches the encoder with 0 cache reads and writes (as answerUsage counts the result); an escalated cascade's strong hit adds none", async () => {
+    const original = { inputTokens: 50, outputTokens: 0, totalTokens: 50, cachedInputTokens: 40, cacheWriteInputTokens: 10, cacheWrite1hInputTokens: 10 };
+    const weak = { inputTokens: 10, outputTokens: 5, totalTokens: 15, cacheWriteInputTokens: 1000, cacheWrite1hInputTokens: 0 };
+    for (const escalated of [false, true]) {
+      const seen: StreamPart[] = [];
+      const enc: StreamEncoder = { ...encoder, part: (p) => (seen.push(p), encoder.part(p)) };
+      const o = opened([{ type: 'error', error: new LLMError({ code: 'aborted', message: 'gone' }) }]);
+      o.stream.route = { ...route, cached: 'exact' };
+      o.stream.head = [{ type: 'usage', usage: original }, { type: 'text-delta', delta: 'a' }];
+      if (escalated) o.stream.stream.spent = () => ({ usage: weak, cost: { inputUsd: 0, outputUsd: 0, totalUsd: 0.01, estimated: false }, replay: false });
+      const outcomes: StreamOutcome[] = [];
+      const r = sseReply(o.stream, enc, { requestId: 'req1', headers: {}, abort: new AbortController(), settle: async (x) => void outcomes.push(x) });
+      if (typeof r.body === 'string') throw new Error('not a stream');
+      await read(r.body.frames);
+      const usages = seen.filter((p) => p.type === 'usage').map((p) => (p as { usage: unknown }).usage);
+      if (escalated) expect(usages).toEqual([weak, { inputTokens: 60, outputTokens: 5, totalTokens: 65, cacheWriteInputTokens: 1000, cacheWrite1hInputTokens: 0 }]);
+      else expect(usages).toEqual([{ ...original, cachedInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0 }]);
+      // The bill: the part's own usage (the settlement leaves a hit's counts out itself).
+      expect(outcomes).toMatchObject([{ status: 'aborted', usage: original }]);
+    }
   });
 });

@@ -1,5 +1,6 @@
-import { LLMError, toLLMError, type RouterResult, type RouterStreamPart, type StreamPart, type Usage } from '@llmrr/core';
+import { LLMError, providerCacheUsage, sumUsage, toLLMError, type RouterResult, type RouterStreamPart, type StreamPart, type StreamSpend, type Usage } from '@llmrr/core';
 import { toPublicError } from '../http/error-body.js';
+import { answerUsage } from '../schemas/answer-usage.js';
 import type { OpenedStream } from './open-stream.js';
 import { ProducedText } from './produced-text.js';
 import type { FinishPart, SseResponseOptions, StreamEncoder, StreamOutcome } from './sse-response.js';
@@ -14,13 +15,30 @@ function join(frames: string[]): string {
 }
 
 /**
+ * An encoder with frames to send once the parts read while opening (the head) went through `part`, in the
+ * stream's first write with them, whether or not a head part sent anything (the Anthropic encoder's
+ * `message_start` and `ping`, which carry the head's usage).
+ */
+export interface HeadEncoder extends StreamEncoder {
+  afterHead?(): string[];
+}
+
+/**
  * The frames of one streamed answer, pulled from the router stream: the start frames with the parts read
- * while opening, then the frames of each part as it comes (one string per part; parts that encode to
- * nothing are skipped), then, once the outcome is settled (ledger, budget, metrics), the finish frames or
+ * while opening (and the encoder's `afterHead`), then the frames of each part as it comes (one string per
+ * part; parts that encode to nothing are skipped), then, once the outcome is settled (ledger, budget, metrics), the finish frames or
  * the protocol's error event (never a silent end; none for an abort, whose client is gone). `return()` (the
  * client went away) settles a stream that has not settled as `aborted` (aborting the upstream call first)
  * and closes the router stream. A hand-written iterator rather than an async generator: each part costs one
  * promise reaction instead of the generator's await and yield. Calls are served one after another.
+ *
+ * The encoder is told the answer's usage so far in `usage` parts, counted as `answerUsage` counts the result
+ * for the finish: a router cache hit's cache reads and writes are 0. An escalated cascade's strong step reports
+ * its own usage (`RouterStream.spent` has the weak step's, without a router cache hit's provider-cache counts):
+ * the encoder gets the weak step's spend as a `usage` part right after the start, and each of the strong
+ * step's `usage` parts with that spend added (its own counts as its provider's cache saw them: none for a hit),
+ * as the cascade's result sums the two. Billing a broken stream keeps the parts' own usage (`lastUsage`): the
+ * settlement adds the spend and leaves out a hit's counts itself.
  */
 export class SseFrames implements AsyncIterator<string, void> {
   private phase: 'start' | 'parts' | 'last' | 'closed' = 'start';
@@ -33,7 +51,7 @@ export class SseFrames implements AsyncIterator<string, void> {
 
   constructor(
     private readonly opened: OpenedStream,
-    private readonly enc: StreamEncoder,
+    private readonly enc: HeadEncoder,
     private readonly options: SseResponseOptions,
   ) {}
 
@@ -45,7 +63,10 @@ export class SseFrames implements AsyncIterator<string, void> {
         let first: string;
         try {
           first = join(this.enc.start(this.opened.route));
+          const weak = this.escalatedFrom();
+          if (weak) first += join(this.enc.part({ type: 'usage', usage: weak.usage }));
           for (const part of this.opened.head) first += this.handle(part);
+          if (this.enc.afterHead) first += join(this.enc.afterHead());
         } catch (e) {
           return (this.busy = this.cleared(this.fail(e)));
         }
@@ -118,8 +139,25 @@ export class SseFrames implements AsyncIterator<string, void> {
       this.lastUsage = part.usage;
       return '';
     }
-    if (part.type === 'usage') this.lastUsage = part.usage;
+    if (part.type === 'usage') {
+      this.lastUsage = part.usage;
+      const usage = this.answered(part.usage);
+      if (usage !== part.usage) return join(this.enc.part({ type: 'usage', usage }));
+    }
     return join(this.enc.part(part));
+  }
+
+  /** A `usage` part's usage as the answer reports it so far (see the class comment). */
+  private answered(usage: Usage): Usage {
+    const cached = this.opened.route.cached;
+    const weak = this.escalatedFrom();
+    return weak ? sumUsage(weak.usage, providerCacheUsage(usage, cached)) : answerUsage({ usage, cached });
+  }
+
+  /** An escalated cascade's weak step spend, when the parts are the strong step's (see the class comment). */
+  private escalatedFrom(): StreamSpend | undefined {
+    const spent = this.opened.stream.spent?.();
+    return spent && !spent.replay ? spent : undefined;
   }
 
   private async settleOnce(outcome: StreamOutcome): Promise<void> {

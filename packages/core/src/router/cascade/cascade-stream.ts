@@ -12,9 +12,12 @@ function noop(): void {}
 /**
  * `stream` on a cascade. The weak answer must be complete before the decision, so nothing is streamed until
  * it is: the weak step runs as a non-streamed call, then the verifier scores it. Accepted: the weak answer
- * goes out as stream parts (`route`, its `warnings` when it had any, word-sized text deltas, `finish` with its
- * usage). Escalated: the strong step is streamed (the router's ordinary stream, failover before its first
- * content, its own `warnings` part), its `finish` carrying the usage of both calls. The time to first token therefore includes the whole weak call (and the verifier).
+ * goes out as stream parts (`route`, its `warnings` when it had any, the cache replay's parts: a `usage` part
+ * with its prompt's usage, word-sized text deltas, `finish` with its usage). Escalated: the strong step is
+ * streamed (the router's ordinary stream, failover before its first content, its own `warnings` part), its
+ * `finish` carrying the usage of both calls; its `usage` parts are the strong call's own, on top of the weak
+ * step's spend (`spent()`, which a consumer adds, as the gateway does for a broken stream's bill and for the
+ * Anthropic `message_start`). The time to first token therefore includes the whole weak call (and the verifier).
  * A strong stream that fails before any content follows `onStrongFailure` (the weak answer, or an error part);
  * one that fails later ends with an error part, as any router stream.
  */
