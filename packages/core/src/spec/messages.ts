@@ -109,8 +109,9 @@ export interface GenerateRequest {
   seed?: number;
   /**
    * OpenAI's sampling penalties, -2 to 2: `frequencyPenalty` lowers a token's chance by how often it appeared so
-   * far, `presencePenalty` by whether it appeared at all. Sent where the provider has them (OpenAI-compatible,
-   * Gemini, llama.cpp through GGUF); elsewhere not sent, with a `setting_not_sent` warning.
+   * far, `presencePenalty` by whether it appeared at all. Sent where the provider takes them (OpenAI-compatible
+   * models that do, the Gemini models that do, llama.cpp through GGUF); elsewhere not sent, with a
+   * `setting_not_sent` warning (none for 0, which asks for nothing).
    */
   frequencyPenalty?: number;
   presencePenalty?: number;

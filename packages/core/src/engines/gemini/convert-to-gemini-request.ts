@@ -12,6 +12,7 @@ import type {
   GeminiThinkingConfig,
 } from './gemini-api-types.js';
 import { convertJsonSchemaToGeminiSchema, isEmptyObjectSchema } from './convert-json-schema-to-gemini-schema.js';
+import { geminiTakesPenalties } from './gemini-penalty-models.js';
 import { geminiThinkingBudget, geminiThinkingLevel, geminiThinkingRange } from './gemini-thinking-models.js';
 
 export interface GeminiRequestSettings {
@@ -266,6 +267,13 @@ export async function convertToGeminiRequest(request: GenerateRequest, settings:
   if (request.topP !== undefined) config.topP = request.topP;
   if (request.stop && request.stop.length > 0) config.stopSequences = request.stop;
   if (request.seed !== undefined) config.seed = request.seed;
+  // Only to the models that take them: the others answer 400 (`geminiTakesPenalties`; `geminiRequestWarnings`
+  // says what was not sent). `parallelToolCalls` has no Gemini field (functionCallingConfig has mode and
+  // allowedFunctionNames only).
+  if ((request.frequencyPenalty !== undefined || request.presencePenalty !== undefined) && geminiTakesPenalties(settings.modelId ?? '')) {
+    if (request.frequencyPenalty !== undefined) config.frequencyPenalty = request.frequencyPenalty;
+    if (request.presencePenalty !== undefined) config.presencePenalty = request.presencePenalty;
+  }
   const format = request.responseFormat;
   if (format && format.type !== 'text') {
     config.responseMimeType = 'application/json';

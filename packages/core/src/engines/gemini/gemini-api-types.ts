@@ -41,6 +41,9 @@ export interface GeminiGenerationConfig {
   topP?: number;
   stopSequences?: string[];
   seed?: number;
+  /** Taken by few models (`geminiTakesPenalties`); the others answer 400 "Penalty is not enabled". */
+  frequencyPenalty?: number;
+  presencePenalty?: number;
   responseMimeType?: string;
   responseSchema?: Record<string, unknown>;
   thinkingConfig?: GeminiThinkingConfig;

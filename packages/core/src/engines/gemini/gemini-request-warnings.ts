@@ -2,6 +2,7 @@ import type { GenerateRequest } from '../../spec/messages.js';
 import type { CallWarning } from '../../spec/warnings.js';
 import { reasoningBudget, wantsThinking } from '../shared/reasoning.js';
 import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
+import { geminiSamplingWarnings } from './gemini-sampling-warnings.js';
 import { geminiThinkingRange } from './gemini-thinking-models.js';
 
 /**
@@ -17,6 +18,8 @@ import { geminiThinkingRange } from './gemini-thinking-models.js';
  * - `setting_changed` `reasoning.effort` / `reasoning.budgetTokens`: sent as another `thinkingLevel` (a level the
  *   model lacks, `none` on a model that cannot turn thinking off) or a clamped `thinkingBudget` (see
  *   `geminiThinkingRange`). An effort sent as its budget (`REASONING_BUDGETS`) is the mapping, not a change.
+ * - `setting_not_sent` / `setting_changed` `frequencyPenalty`, `presencePenalty`, `parallelToolCalls`: see
+ *   `geminiSamplingWarnings`.
  * The reasoning warnings are read from the `thinkingConfig` the `body` carries, so they never name a value that
  * was not sent: where `providerOptions.gemini.generationConfig.thinkingConfig` replaced the mapped one ("providerOptions
  * still win"), a warning names it as what took the place of `reasoning`, and a caller's level or budget equal to
@@ -61,6 +64,9 @@ export function geminiRequestWarnings(
   if (request.reasoning !== undefined) {
     const changed = thinkingWarning(request, body.generationConfig?.thinkingConfig, reasoning, modelId);
     if (changed) (warnings ??= []).push(changed);
+  }
+  if (request.frequencyPenalty !== undefined || request.presencePenalty !== undefined || request.parallelToolCalls === false) {
+    warnings = geminiSamplingWarnings(request, body, modelId, warnings);
   }
   return warnings;
 }

@@ -24,7 +24,7 @@ import { GgufGrammars } from './gguf-grammar.js';
 import { GgufLoader, type LoadedGguf } from './gguf-loader.js';
 import { parseGgufOptions, type GgufOptions } from './gguf-options.js';
 import { buildPrompt, type GgufPrompt } from './gguf-prompt.js';
-import { resolveSampling, type GgufSampling } from './gguf-request.js';
+import { ggufRepeatPenalty, resolveSampling, type GgufSampling } from './gguf-request.js';
 import { ggufCapabilities } from './gguf-capabilities.js';
 
 interface RunResult {
@@ -96,7 +96,7 @@ export class GgufEngine implements LanguageEngineV1 {
   /** The streamed answer folded, with the request's warnings (`localRequestWarnings`) when there are any. */
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     const result = await generateFromStream(this.stream(request, options), this.modelId, this.errorContext);
-    const warnings = localRequestWarnings(request, 'gguf');
+    const warnings = localRequestWarnings(request, 'gguf', { penalties: true });
     if (warnings) result.warnings = warnings;
     return result;
   }
@@ -120,7 +120,7 @@ export class GgufEngine implements LanguageEngineV1 {
         });
       }
       const grammar = await raceAbort(this.grammars?.get(request.responseFormat) ?? Promise.resolve(undefined), signal);
-      const warnings = localRequestWarnings(request, 'gguf');
+      const warnings = localRequestWarnings(request, 'gguf', { penalties: true });
       if (warnings) yield { type: 'warnings', warnings };
       yield { type: 'response-metadata', model: this.modelId };
 
@@ -166,6 +166,7 @@ export class GgufEngine implements LanguageEngineV1 {
     onTextChunk: (text: string) => void,
   ): Promise<RunResult> {
     const { lib, model, contextSize } = loaded;
+    const repeatPenalty = ggufRepeatPenalty(sampling);
     let context: NodeLlamaCpp.LlamaContext;
     try {
       context = await model.createContext({ contextSize, threads: this.options.threads, sequences: 1 });
@@ -186,6 +187,7 @@ export class GgufEngine implements LanguageEngineV1 {
         temperature: sampling.temperature,
         ...(sampling.topP !== undefined ? { topP: sampling.topP } : {}),
         ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
+        ...(repeatPenalty ? { repeatPenalty } : {}),
         ...(grammar ? { grammar } : {}),
         customStopTriggers: [...prompt.stopTriggers, ...sampling.stop],
         // A stateless call stops at the end of its context ('length') instead of dropping the prompt's start.

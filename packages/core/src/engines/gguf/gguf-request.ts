@@ -1,15 +1,48 @@
+import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { refuseTools, resolveLocalSampling, type LocalSampling } from '../shared/local-sampling.js';
 import { checkReasoning } from '../shared/reasoning.js';
 import type { GgufOptions } from './gguf-options.js';
 
-/** The sampling settings of one request, after defaults. */
-export type GgufSampling = LocalSampling;
+/** The sampling settings of one request, after defaults; the penalties only when the request sets them. */
+export interface GgufSampling extends LocalSampling {
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+}
 
-/** Checks a request's sampling fields and fills in the model's defaults. Tools are refused (not supported); a thinking effort/budget is checked and dropped (with a `setting_not_sent` warning: `localRequestWarnings`). */
+/**
+ * Checks a request's sampling fields and fills in the model's defaults. Tools are refused (not supported); a
+ * thinking effort/budget is checked and dropped (with a `setting_not_sent` warning: `localRequestWarnings`).
+ * `frequencyPenalty` / `presencePenalty` must be numbers from -2 to 2 (OpenAI's range; the router checks the same).
+ */
 export function resolveSampling(request: GenerateRequest, options: GgufOptions): GgufSampling {
   refuseTools(request, 'gguf');
   // No reasoning control: a valid `reasoning` is dropped (a hint, like on any deployment that cannot reason).
   checkReasoning(request.reasoning, 'gguf');
-  return resolveLocalSampling(request, options, 'gguf');
+  const sampling: GgufSampling = resolveLocalSampling(request, options, 'gguf');
+  for (const field of ['frequencyPenalty', 'presencePenalty'] as const) {
+    const value = request[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < -2 || value > 2) {
+      throw new LLMError({ code: 'invalid_request', message: `${field}: must be a number from -2 to 2`, param: field, provider: 'gguf' });
+    }
+    sampling[field] = value;
+  }
+  return sampling;
+}
+
+/**
+ * node-llama-cpp's `repeatPenalty` for OpenAI's penalties, or undefined when the request sets none (or only zeros:
+ * the call is then the same as without them). llama.cpp's penalties sampler does what OpenAI documents, on the
+ * logits before top-k, top-p and temperature: `logit -= count * frequencyPenalty + (count > 0) * presencePenalty`,
+ * negative values included. To count what OpenAI counts (every token generated so far, newlines too; not the
+ * prompt), the window is the whole answer (`lastTokens`: maxTokens; node-llama-cpp's default is the last 64) and
+ * newline tokens are penalized (node-llama-cpp leaves them out by default). `penalty` (llama.cpp's multiplicative
+ * repeat penalty) stays off (1), as without the fields.
+ */
+export function ggufRepeatPenalty(sampling: GgufSampling): { lastTokens: number; penalizeNewLine: true; frequencyPenalty: number; presencePenalty: number } | undefined {
+  const frequencyPenalty = sampling.frequencyPenalty ?? 0;
+  const presencePenalty = sampling.presencePenalty ?? 0;
+  if (frequencyPenalty === 0 && presencePenalty === 0) return undefined;
+  return { lastTokens: sampling.maxTokens, penalizeNewLine: true, frequencyPenalty, presencePenalty };
 }

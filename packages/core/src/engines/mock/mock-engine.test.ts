@@ -80,6 +80,25 @@ describe('mock engine: reasoning', () => {
 describe('mock engine: scripted warnings', () => {
   const W = [{ code: 'setting_not_sent', field: 'seed', message: 'seed was not sent.' }];
 
+  it('sampling settings, penalties included, are ignored by design and say nothing; parallelToolCalls false holds (one call at most)', async () => {
+    const e = new MockEngine({ toolArguments: { city: 'Paris' } });
+    const request = {
+      ...hello,
+      temperature: 0.2,
+      frequencyPenalty: 1.5,
+      presencePenalty: -1,
+      parallelToolCalls: false,
+      tools: [{ name: 'weather', parameters: { type: 'object' } }, { name: 'time', parameters: { type: 'object' } }],
+    };
+    const r = await e.generate(request);
+    expect(r).not.toHaveProperty('warnings');
+    expect(r.toolCalls).toHaveLength(1);
+    const parts = await collect(e.stream(request));
+    expect(parts.some((p) => p.type === 'warnings')).toBe(false);
+    expect(parts.filter((p) => p.type === 'tool-call')).toHaveLength(1);
+    expect((await e.generate({ ...hello, frequencyPenalty: 2 })).text).toBe((await e.generate(hello)).text);
+  });
+
   it('none unless scripted: no warnings field, no warnings part', async () => {
     const e = new MockEngine();
     const r = await e.generate({ messages: [{ role: 'user', content: 'hi' }], seed: 1, temperature: 0.3, user: 'u' });

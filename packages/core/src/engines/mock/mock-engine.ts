@@ -37,7 +37,8 @@ export interface MockEngineOptions {
    * Warnings to report on every generate/stream call, as a real engine reports what it did not do as asked:
    * `warnings` on the result, and a `warnings` stream part first (before a scripted failure too, as an engine
    * that mapped the request and then failed). For tests of what consumes warnings (router, gateway). Without
-   * it the mock reports none: it answers from a script, and ignores sampling settings by design.
+   * it the mock reports none: it answers from a script, and ignores sampling settings (penalties included) by
+   * design; it makes at most one tool call, so `parallelToolCalls: false` always holds.
    */
   warnings?: CallWarning[];
 }

@@ -82,3 +82,26 @@ describe('onnx engine: warnings', () => {
     expect(parts.map((p) => p.type)).toEqual(['error']);
   });
 });
+
+describe('onnx engine: sampling penalties and parallelToolCalls', () => {
+  it('non-zero penalties are not used (its sampler has none), and said so in generate and stream; the answer is unchanged', async () => {
+    const request: GenerateRequest = { messages: [{ role: 'user', content: 'the' }], frequencyPenalty: 1.2, presencePenalty: -0.5 };
+    const r = await e.generate(request);
+    expect(r.text.trim()).toBe('cat sat on a mat');
+    expect(r.warnings).toEqual([
+      { code: 'setting_not_sent', field: 'frequencyPenalty', message: "frequencyPenalty was not used: the onnx engine's sampler has no repetition penalties." },
+      { code: 'setting_not_sent', field: 'presencePenalty', message: "presencePenalty was not used: the onnx engine's sampler has no repetition penalties." },
+    ]);
+    const parts = await collect(e.stream(request));
+    expect(parts[0]).toEqual({ type: 'warnings', warnings: r.warnings });
+    expect(parts.at(-1)?.type).toBe('finish');
+  });
+
+  it('zero penalties (the default) and parallelToolCalls without tools lose nothing: no warning', async () => {
+    const request: GenerateRequest = { messages: [{ role: 'user', content: 'the' }], frequencyPenalty: 0, presencePenalty: 0, parallelToolCalls: false };
+    const r = await e.generate(request);
+    expect(r).not.toHaveProperty('warnings');
+    const parts = await collect(e.stream(request));
+    expect(parts.some((p) => p.type === 'warnings')).toBe(false);
+  });
+});

@@ -3,6 +3,7 @@ import type { GenerateRequest, ResponseFormat, ToolChoice } from '../../spec/mes
 import { checkReasoning, reasoningEffort } from '../shared/reasoning.js';
 import { openAIReasoningEffort } from './openai-reasoning-models.js';
 import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
+import { openAIParallelToolCallsRefusal, openAIPenaltiesRefusal } from './openai-sampling-limits.js';
 import { openAIPromptCacheKey } from './prompt-cache-key.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
@@ -41,7 +42,10 @@ function convertResponseFormat(format: ResponseFormat): unknown {
  * are merged over it last, except `stream`, which the engine controls. `reasoning`: whether the deployment
  * takes `reasoning_effort` (its `reasoning` capability); when false a valid `request.reasoning` is dropped.
  * `promptCacheKey` goes out as `prompt_cache_key` only where `endpoint.promptCacheKey` (the `openai` preset,
- * or `options.promptCacheKey`); elsewhere it is dropped (a non-string is still refused).
+ * or `options.promptCacheKey`); elsewhere it is dropped (a non-string is still refused). `frequencyPenalty` and
+ * `presencePenalty` go out as `frequency_penalty` / `presence_penalty`, and `parallelToolCalls` as
+ * `parallel_tool_calls` with the tools sent, except where `openAIPenaltiesRefusal` /
+ * `openAIParallelToolCallsRefusal` say the model refuses them. A request without them gets the same body as before.
  */
 export function buildOpenAIRequestBody(
   request: GenerateRequest,
@@ -62,6 +66,13 @@ export function buildOpenAIRequestBody(
   if (request.topP !== undefined) body.top_p = request.topP;
   if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
   if (request.seed !== undefined) body[quirks.seedField ?? 'seed'] = request.seed;
+  if (request.frequencyPenalty !== undefined || request.presencePenalty !== undefined) {
+    // Not to a model documented to refuse (or ignore) them: `openAIRequestWarnings` says so.
+    if (openAIPenaltiesRefusal(endpoint, modelId) === undefined) {
+      if (request.frequencyPenalty !== undefined) body.frequency_penalty = request.frequencyPenalty;
+      if (request.presencePenalty !== undefined) body.presence_penalty = request.presencePenalty;
+    }
+  }
   if (request.user !== undefined && quirks.userField !== false) body.user = request.user;
   const cacheKey = openAIPromptCacheKey(request.promptCacheKey, endpoint.promptCacheKey);
   if (cacheKey !== undefined) body.prompt_cache_key = cacheKey;
@@ -86,6 +97,11 @@ export function buildOpenAIRequestBody(
   if (effort !== undefined) body.reasoning_effort = openAIReasoningEffort(modelId, effort);
   Object.assign(body, request.providerOptions?.openai);
   if (endpoint.providerName !== 'openai') Object.assign(body, request.providerOptions?.[endpoint.providerName]);
+  // After the merge (the caller's options still win): only with the tools actually sent, and not where the model
+  // refuses the field (which may depend on the reasoning_effort sent).
+  if (request.parallelToolCalls !== undefined && Array.isArray(body.tools) && body.tools.length > 0 && !Object.hasOwn(body, 'parallel_tool_calls')) {
+    if (openAIParallelToolCallsRefusal(endpoint, modelId, body.reasoning_effort) === undefined) body.parallel_tool_calls = request.parallelToolCalls;
+  }
   if (stream) {
     body.stream = true;
     if (endpoint.streamUsage) body.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };

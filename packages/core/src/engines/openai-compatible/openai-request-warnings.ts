@@ -3,6 +3,8 @@ import type { CallWarning } from '../../spec/warnings.js';
 import type { ReasoningOptions } from '../../spec/reasoning.js';
 import { wantsThinking } from '../shared/reasoning.js';
 import { openAIReasoningEfforts } from './openai-reasoning-models.js';
+import { openAIOptionPath } from './openai-option-path.js';
+import { openAISamplingWarnings } from './openai-sampling-warnings.js';
 import { PROMPT_CACHE_KEY_MAX_LENGTH } from './prompt-cache-key.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
@@ -23,6 +25,8 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
  * completions take no budget). Where the caller's `providerOptions` (`openai`, or the preset's own key, merged
  * over the body last) set the wire field, the warning names them instead: a `reasoning_effort` there equal to
  * the asked effort is no warning, even on a deployment without the `reasoning` capability.
+ * `frequencyPenalty`, `presencePenalty` and `parallelToolCalls` the body does not carry as asked: see
+ * `openAISamplingWarnings`.
  * Cache marks (`cacheControl`) are no warning: OpenAI-compatible servers cache prompt prefixes on their own, and
  * a mark is a hint (see `CacheControl`). `providerOptions` of other providers are not this engine's.
  */
@@ -39,7 +43,7 @@ export function openAIRequestWarnings(
     (warnings ??= []).push(promptCacheKeyWarning(key, body.prompt_cache_key, request, endpoint));
   }
   if (request.user !== undefined && body.user !== request.user) {
-    const set = optionPath(request, endpoint, 'user');
+    const set = openAIOptionPath(request, endpoint, 'user');
     (warnings ??= []).push(
       body.user == null
         ? { code: 'setting_not_sent', field: 'user', message: set ? `user was not sent: ${set} removed it.` : `user was not sent: ${endpoint.preset.label} takes no user field.` }
@@ -50,25 +54,15 @@ export function openAIRequestWarnings(
     const changed = reasoningWarning(request.reasoning, body.reasoning_effort, request, endpoint, reasoning, modelId);
     if (changed) (warnings ??= []).push(changed);
   }
+  if (request.frequencyPenalty !== undefined || request.presencePenalty !== undefined || request.parallelToolCalls !== undefined) {
+    warnings = openAISamplingWarnings(request, endpoint, body, modelId, warnings);
+  }
   return warnings;
-}
-
-/**
- * The `providerOptions` path that set `field` of the body (the preset's own key is merged after `openai`, so it
- * wins), else undefined.
- */
-function optionPath(request: GenerateRequest, endpoint: ResolvedEndpoint, field: string): string | undefined {
-  const options = request.providerOptions;
-  if (options === undefined) return undefined;
-  const own = endpoint.providerName !== 'openai' ? options[endpoint.providerName] : undefined;
-  if (own && Object.hasOwn(own, field)) return `providerOptions.${endpoint.providerName}.${field}`;
-  const openai = options.openai;
-  return openai && Object.hasOwn(openai, field) ? `providerOptions.openai.${field}` : undefined;
 }
 
 /** The warning for a non-empty `promptCacheKey` the body does not carry as it is (`sent`: its `prompt_cache_key`). */
 function promptCacheKeyWarning(key: string, sent: unknown, request: GenerateRequest, endpoint: ResolvedEndpoint): CallWarning {
-  const set = optionPath(request, endpoint, 'prompt_cache_key');
+  const set = openAIOptionPath(request, endpoint, 'prompt_cache_key');
   const affinity = 'the router still used it for prompt-cache affinity.';
   if (sent == null) {
     return {
@@ -98,7 +92,7 @@ function reasoningWarning(
 ): CallWarning | undefined {
   if (sent == null) {
     if (!wantsThinking(asked)) return undefined;
-    const set = optionPath(request, endpoint, 'reasoning_effort');
+    const set = openAIOptionPath(request, endpoint, 'reasoning_effort');
     return {
       code: 'setting_not_sent',
       field: 'reasoning',
@@ -111,7 +105,7 @@ function reasoningWarning(
   }
   if (asked.effort === sent) return undefined;
   if (asked.effort === undefined && asked.budgetTokens === undefined) return undefined;
-  const set = optionPath(request, endpoint, 'reasoning_effort');
+  const set = openAIOptionPath(request, endpoint, 'reasoning_effort');
   const what = asked.effort !== undefined ? `reasoning.effort ${asked.effort}` : `reasoning.budgetTokens ${asked.budgetTokens}`;
   const field = asked.effort !== undefined ? 'reasoning.effort' : 'reasoning.budgetTokens';
   let message: string;

@@ -9,10 +9,13 @@ import { wantsThinking } from './reasoning.js';
  * - `messages.N.name`: a user message's author name (the prompt is the messages' text);
  * - `user`: there is no provider to tell the end user to;
  * - `promptCacheKey`: there is no provider prompt cache to route (the router still used it for affinity);
- * - `reasoning` asking for thinking (an effort other than `none`, a budget above 0): no thinking control.
+ * - `reasoning` asking for thinking (an effort other than `none`, a budget above 0): no thinking control;
+ * - `frequencyPenalty`, `presencePenalty` (non-zero) where the engine has no penalties (`does.penalties` false:
+ *   `onnx`; `gguf` applies them).
+ * `parallelToolCalls` is no warning: these engines refuse tools, and without tools it means nothing.
  * Cache marks (`cacheControl`) are no warning: a hint (see `CacheControl`). `provider` names the engine in messages.
  */
-export function localRequestWarnings(request: GenerateRequest, provider: string): CallWarning[] | undefined {
+export function localRequestWarnings(request: GenerateRequest, provider: string, does: { penalties?: boolean } = {}): CallWarning[] | undefined {
   let warnings: CallWarning[] | undefined;
   const messages = request.messages;
   for (let i = 0; i < messages.length; i++) {
@@ -37,6 +40,14 @@ export function localRequestWarnings(request: GenerateRequest, provider: string)
   }
   if (request.reasoning !== undefined && wantsThinking(request.reasoning)) {
     (warnings ??= []).push({ code: 'setting_not_sent', field: 'reasoning', message: `reasoning was not used: the ${provider} engine has no thinking control.` });
+  }
+  if (!does.penalties) {
+    for (const field of ['frequencyPenalty', 'presencePenalty'] as const) {
+      const value = request[field];
+      if (value !== undefined && value !== 0) {
+        (warnings ??= []).push({ code: 'setting_not_sent', field, message: `${field} was not used: the ${provider} engine's sampler has no repetition penalties.` });
+      }
+    }
   }
   return warnings;
 }
