@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelConfigInput } from '../config/schema.js';
 import { MockEngine } from '../engines/mock/mock-engine.js';
-import type { CallWarning } from '../spec/index.js';
+import type { CallWarning, StreamPart } from '../spec/index.js';
 import { isContentPart } from '../spec/index.js';
 import { collect } from '../test/async.test-helpers.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
@@ -253,5 +253,21 @@ describe('router: mock engine warnings (the test double other packages use)', ()
     expect((await s.result).deployment).toBe('y');
     expect(parts.some((p) => p.type === 'warnings')).toBe(false);
     expect(await s.result).not.toHaveProperty('warnings');
+  });
+
+  it('a plain-JS engine whose warnings part is not a list (null) still answers, stream as JSON does', async () => {
+    const odd = new MockEngine({ reply: 'ok' });
+    const inner = odd.stream.bind(odd);
+    odd.stream = async function* (request, options) {
+      yield { type: 'warnings', warnings: null } as unknown as StreamPart;
+      yield* inner(request, options);
+    };
+    const router = new LLMRouter({ models: [{ name: 'x', engine: 'mock' }] }, { engines: { x: odd } });
+    const s = router.stream('hi');
+    const parts = await collect(s);
+    expect(parts.some((p) => p.type === 'error')).toBe(false);
+    const result = await s.result;
+    expect(result.text).toBe('ok');
+    expect(result).not.toHaveProperty('warnings');
   });
 });

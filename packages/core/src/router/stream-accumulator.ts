@@ -100,7 +100,8 @@ export class StreamAccumulator {
         }
         break;
       case 'warnings':
-        if (part.warnings.length > 0) this.warnings = this.warnings ? [...this.warnings, ...part.warnings] : part.warnings;
+        // A plain-JS engine may hand anything here: a warnings part is never a reason to fail an answer.
+        if (Array.isArray(part.warnings) && part.warnings.length > 0) this.warnings = this.warnings ? [...this.warnings, ...part.warnings] : part.warnings;
         break;
       case 'error':
         this.error = part.error;
