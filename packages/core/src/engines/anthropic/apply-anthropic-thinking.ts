@@ -36,7 +36,10 @@ function readAsk(request: GenerateRequest, verbatim: Record<string, unknown> | u
       return { on: true, form: 'budget', budget: verbatim.budget_tokens, display, verbatim };
     }
     if (verbatim.type === 'adaptive') {
-      return { on: true, form: 'adaptive', ...(effort && effort !== 'none' ? { effort } : {}), display, verbatim };
+      // `reasoning` gives the form its effort, and its budget (`budgetTokens`) to a model that takes manual thinking
+      // only; `reasoning` that turns thinking off is replaced by the form (`replacedReasoning`).
+      const budget = reasoning?.budgetTokens;
+      return { on: true, form: 'adaptive', ...(effort && effort !== 'none' ? { effort } : {}), ...(budget ? { budget } : {}), display, verbatim };
     }
     return { on: true, form: 'other', verbatim };
   }
@@ -123,8 +126,7 @@ export function applyThinking(
   const ask = readAsk(request, isRecord(verbatim) ? verbatim : undefined, provider);
   if (ask === undefined) return [];
   const warnings: CallWarning[] = [];
-  const changed = applyAsk(body, request, ask, settings, overrides);
-  if (changed) warnings.push(changed);
+  warnings.push(...applyAsk(body, request, ask, settings, overrides));
   const replaced = replacedReasoning(request, ask);
   if (replaced) warnings.push(replaced);
   return warnings;
@@ -132,17 +134,19 @@ export function applyThinking(
 
 /**
  * `setting_not_sent` for a `request.reasoning` that a verbatim `providerOptions.anthropic.thinking` took the place
- * of: every form but `adaptive` (whose effort comes from `request.reasoning`) decides the thinking on its own. Not
- * for a `reasoning` that says what the form says: thinking off with `disabled`, the same budget as an `enabled`
- * form (the gateway sends an `enabled` form with `display` both ways).
+ * of: every form decides the thinking on its own, except `adaptive` next to a `reasoning` that asks for thinking
+ * (the form takes its effort, and its budget on a manual-only model, from `request.reasoning`); a `reasoning` that
+ * turns thinking off (`none`, 0) is replaced by an `adaptive` form as by any other. Not for a `reasoning` that says
+ * what the form says: thinking off with `disabled`, the same budget as an `enabled` form (the gateway sends an
+ * `enabled` form with `display` both ways).
  */
 function replacedReasoning(request: GenerateRequest, ask: Ask): CallWarning | undefined {
   const reasoning = request.reasoning;
   if (!ask.verbatim || reasoning === undefined) return undefined;
-  if (ask.on && ask.form === 'adaptive') return undefined;
   const { effort, budgetTokens } = reasoning;
   if (effort === undefined && budgetTokens === undefined) return undefined;
   const off = effort === 'none' || budgetTokens === 0;
+  if (ask.on && ask.form === 'adaptive' && !off) return undefined;
   if (!ask.on && off) return undefined;
   if (ask.on && ask.form === 'budget' && effort === undefined && budgetTokens === ask.budget) return undefined;
   const field = effort !== undefined ? 'reasoning.effort' : 'reasoning.budgetTokens';
@@ -153,17 +157,17 @@ function replacedReasoning(request: GenerateRequest, ask: Ask): CallWarning | un
   };
 }
 
-/** `applyThinking` for one ask: sets the body's thinking, and returns the warning when it went out other than asked. */
-function applyAsk(body: AnthropicMessagesRequest, request: GenerateRequest, ask: Ask, settings: ThinkingSettings, overrides: Record<string, unknown>): CallWarning | undefined {
+/** `applyThinking` for one ask: sets the body's thinking, and returns the warnings when it went out other than asked. */
+function applyAsk(body: AnthropicMessagesRequest, request: GenerateRequest, ask: Ask, settings: ThinkingSettings, overrides: Record<string, unknown>): CallWarning[] {
   const askField = ask.verbatim ? 'providerOptions.anthropic.thinking' : 'reasoning';
-  const notSent = (why: string): CallWarning => ({ code: 'setting_not_sent', field: askField, message: `${askField} was not sent: ${why}.` });
-  if (settings.reasoning === false) return ask.on ? notSent('this deployment has no reasoning capability') : undefined;
+  const notSent = (why: string): CallWarning[] => [{ code: 'setting_not_sent', field: askField, message: `${askField} was not sent: ${why}.` }];
+  if (settings.reasoning === false) return ask.on ? notSent('this deployment has no reasoning capability') : [];
   let mode = anthropicThinkingMode(settings.modelId);
   // A model the id says cannot think, declared able to (`capabilities`): whatever forms it takes are unknown.
   if (mode === 'none') mode = 'both';
   if (!ask.on) {
     if (mode !== 'adaptive') body.thinking = ask.verbatim ?? { type: 'disabled' };
-    return undefined;
+    return [];
   }
   if (unsignedToolTurn(request.messages)) return notSent('the last assistant turn has tool calls without signed thinking blocks, which Anthropic refuses with thinking on');
   if (conflictsWithThinking({ ...body, ...overrides })) {
@@ -171,7 +175,7 @@ function applyAsk(body: AnthropicMessagesRequest, request: GenerateRequest, ask:
   }
   if (ask.form === 'other') {
     body.thinking = ask.verbatim;
-    return undefined;
+    return [];
   }
   const fromAdaptive = ask.form === 'adaptive' ? ask.verbatim : undefined;
   const effort = ask.effort ?? (ask.budget !== undefined ? reasoningEffort({ budgetTokens: ask.budget }) : undefined);
@@ -197,7 +201,8 @@ function applyAsk(body: AnthropicMessagesRequest, request: GenerateRequest, ask:
       sent = anthropicEffort(settings.modelId, effort);
       body.output_config = { ...(isRecord(body.output_config) ? body.output_config : {}), effort: sent };
     }
-    return adaptiveChange(request, ask, settings.modelId, sent);
+    const changed = adaptiveChange(request, ask, settings.modelId, sent, mode === 'adaptive');
+    return changed ? [changed] : [];
   }
   if (budget < MIN_THINKING_BUDGET) {
     return notSent(`no thinking budget of at least ${MIN_THINKING_BUDGET} tokens fits below max_tokens ${request.maxTokens ?? settings.maxOutputTokens}`);
@@ -207,9 +212,16 @@ function applyAsk(body: AnthropicMessagesRequest, request: GenerateRequest, ask:
   return budgetChange(request, ask, settings.modelId, budget, body.max_tokens);
 }
 
-/** The budget the caller gave (`reasoning.budgetTokens`, or `budget_tokens` of a verbatim `enabled` form), with its field. */
+/**
+ * The budget the caller gave, with its field: `budget_tokens` of a verbatim `enabled` form; next to a verbatim
+ * `adaptive` form, a `reasoning.budgetTokens` above 0 (the form's budget on a manual-only model, else sent as an
+ * effort); without a verbatim form, `reasoning.budgetTokens`. Other verbatim forms decide alone (`replacedReasoning`).
+ */
 function askedBudget(request: GenerateRequest, ask: Ask): { field: string; budget: number } | undefined {
-  if (ask.verbatim) return ask.on && ask.form === 'budget' && ask.budget !== undefined ? { field: 'providerOptions.anthropic.thinking.budget_tokens', budget: ask.budget } : undefined;
+  if (ask.verbatim) {
+    if (!ask.on || ask.form === 'other' || ask.budget === undefined) return undefined;
+    return { field: ask.form === 'budget' ? 'providerOptions.anthropic.thinking.budget_tokens' : 'reasoning.budgetTokens', budget: ask.budget };
+  }
   const budget = request.reasoning?.budgetTokens;
   return budget !== undefined ? { field: 'reasoning.budgetTokens', budget } : undefined;
 }
@@ -217,9 +229,10 @@ function askedBudget(request: GenerateRequest, ask: Ask): { field: string; budge
 /**
  * `setting_changed` when adaptive thinking went out other than asked: `reasoning.effort` sent as another level
  * (`minimal` has none on Anthropic; a level the model lacks goes as the nearest one below), or a budget sent as
- * adaptive thinking (the model takes adaptive thinking only).
+ * adaptive thinking (the model takes adaptive thinking only: `adaptiveOnly`), `reasoning.budgetTokens` next to a
+ * verbatim `adaptive` form included.
  */
-function adaptiveChange(request: GenerateRequest, ask: Ask, modelId: string, sent: AnthropicEffort | undefined): CallWarning | undefined {
+function adaptiveChange(request: GenerateRequest, ask: Ask, modelId: string, sent: AnthropicEffort | undefined, adaptiveOnly: boolean): CallWarning | undefined {
   // A verbatim `enabled` form decides the effort by its budget, whatever `reasoning.effort` says (`replacedReasoning`).
   const fromVerbatimBudget = ask.on && ask.form === 'budget' && ask.verbatim !== undefined;
   const effort = fromVerbatimBudget ? undefined : request.reasoning?.effort;
@@ -228,21 +241,28 @@ function adaptiveChange(request: GenerateRequest, ask: Ask, modelId: string, sen
     const takes = anthropicEffortLevels(modelId) ?? ANTHROPIC_EFFORT_LEVELS;
     return { code: 'setting_changed', field: 'reasoning.effort', message: `reasoning.effort ${effort} was sent as output_config.effort ${sent}: ${modelId} takes ${takes.join(', ')}.` };
   }
-  const asked = askedBudget(request, ask);
+  // On a model that takes both forms, a budget's effort on an adaptive form asked through providerOptions is the
+  // documented mapping (docs/core/anthropic.md, "Not warned").
+  const asked = adaptiveOnly ? askedBudget(request, ask) : undefined;
   if (!asked) return undefined;
   const how = sent !== undefined ? ` with output_config.effort ${sent}` : '';
   return { code: 'setting_changed', field: asked.field, message: `${asked.field} ${asked.budget} was sent as adaptive thinking${how}: ${modelId} takes adaptive thinking only, not a budget.` };
 }
 
 /**
- * `setting_changed` when a budget went out other than asked: a budget raised to Anthropic's minimum or lowered
- * below `max_tokens`, an effort's budget lowered below `max_tokens`, an adaptive form sent as a budget (the model
- * takes manual thinking only).
+ * `setting_changed` when a budget went out other than asked: an adaptive form sent as a budget (the model takes
+ * manual thinking only), and then the budget asked (`askedBudget`) raised to Anthropic's minimum or lowered below
+ * `max_tokens`, or an effort's budget lowered below `max_tokens`.
  */
-function budgetChange(request: GenerateRequest, ask: Ask, modelId: string, budget: number, maxTokens: number): CallWarning | undefined {
-  if (ask.on && ask.form === 'adaptive') {
-    return { code: 'setting_changed', field: 'providerOptions.anthropic.thinking', message: `Adaptive thinking was sent as budget_tokens ${budget}: ${modelId} takes manual thinking only.` };
-  }
+function budgetChange(request: GenerateRequest, ask: Ask, modelId: string, budget: number, maxTokens: number): CallWarning[] {
+  const changed = asBudgetChange(request, ask, budget, maxTokens);
+  if (!(ask.on && ask.form === 'adaptive')) return changed ? [changed] : [];
+  const adaptive: CallWarning = { code: 'setting_changed', field: 'providerOptions.anthropic.thinking', message: `Adaptive thinking was sent as budget_tokens ${budget}: ${modelId} takes manual thinking only.` };
+  return changed ? [adaptive, changed] : [adaptive];
+}
+
+/** `budgetChange` for the budget or effort the caller gave. */
+function asBudgetChange(request: GenerateRequest, ask: Ask, budget: number, maxTokens: number): CallWarning | undefined {
   const why = `thinking must stay below max_tokens ${maxTokens}`;
   const asked = askedBudget(request, ask);
   if (asked) {

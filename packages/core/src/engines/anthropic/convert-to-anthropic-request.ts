@@ -409,7 +409,10 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   // `request.reasoning` (applyThinking); any other providerOptions.anthropic field is sent as it is, and an
   // `output_config` there is merged over the effort set here. Those fields are given to applyThinking too: a
   // top_k, temperature, top_p or tool_choice set there conflicts with thinking as much as the request's own.
-  const { thinking: thinkingOption, output_config: outputConfig, ...extra } = request.providerOptions?.anthropic ?? {};
+  // A field whose value is undefined is not given (as `verbatimSystem` and `verbatimMessages` above decide): it is
+  // left out here, so that it neither overwrites the converted field nor counts as given below.
+  const given = Object.entries(request.providerOptions?.anthropic ?? {}).filter(([, value]) => value !== undefined);
+  const { thinking: thinkingOption, output_config: outputConfig, ...extra } = Object.fromEntries(given);
   for (const warning of applyThinking(body, request, settings, settings.provider, thinkingOption, extra)) notes.push(warning);
   if (thinkingOption !== undefined && (typeof thinkingOption !== 'object' || thinkingOption === null || Array.isArray(thinkingOption))) {
     body.thinking = thinkingOption as AnthropicMessagesRequest['thinking'];
