@@ -13,7 +13,11 @@ const OPTIONS_PATH = 'providerOptions.gemini.generationConfig';
  *   `providerOptions.gemini.generationConfig` removed it); `setting_changed` when those options sent another value;
  * - `setting_not_sent` `parallelToolCalls`: `false` with function declarations sent. Gemini has no switch for it
  *   (`toolConfig.functionCallingConfig` takes `mode` and `allowedFunctionNames` only), so the model may still call
- *   several functions in one answer. Without tools it means nothing: no warning.
+ *   several functions in one answer. Without function declarations (none, or only built-in tools such as
+ *   `googleSearch` from `providerOptions.gemini.tools`) or with `functionCallingConfig.mode` `NONE` (no function can
+ *   be called, so none several times) it means nothing: no warning.
+ * The body is read defensively (`providerOptions.gemini` is merged over it and may shape it freely): this runs
+ * after the provider answered, and never throws.
  */
 export function geminiSamplingWarnings(
   request: GenerateRequest,
@@ -21,7 +25,8 @@ export function geminiSamplingWarnings(
   modelId: string,
   into: CallWarning[] | undefined,
 ): CallWarning[] | undefined {
-  const config = body.generationConfig;
+  const generationConfig: unknown = body.generationConfig;
+  const config = typeof generationConfig === 'object' && generationConfig !== null ? (generationConfig as Record<string, unknown>) : undefined;
   const extra = request.providerOptions?.gemini?.generationConfig;
   for (const field of PENALTIES) {
     const asked = request[field];
@@ -40,7 +45,7 @@ export function geminiSamplingWarnings(
       });
     }
   }
-  if (request.parallelToolCalls === false && body.tools?.some((t) => t.functionDeclarations.length > 0)) {
+  if (request.parallelToolCalls === false && declaresFunctions(body.tools) && !callsNone(body.toolConfig)) {
     (into ??= []).push({
       code: 'setting_not_sent',
       field: 'parallelToolCalls',
@@ -48,4 +53,20 @@ export function geminiSamplingWarnings(
     });
   }
   return into;
+}
+
+/** True when `tools` (as sent) holds a tool with at least one function declaration. */
+function declaresFunctions(tools: unknown): boolean {
+  if (!Array.isArray(tools)) return false;
+  return tools.some((t: unknown) => {
+    const declarations = typeof t === 'object' && t !== null ? (t as { functionDeclarations?: unknown }).functionDeclarations : undefined;
+    return Array.isArray(declarations) && declarations.length > 0;
+  });
+}
+
+/** True when `toolConfig` (as sent) sets `functionCallingConfig.mode` to `NONE`: no function may be called. */
+function callsNone(toolConfig: unknown): boolean {
+  const calling = typeof toolConfig === 'object' && toolConfig !== null ? (toolConfig as { functionCallingConfig?: unknown }).functionCallingConfig : undefined;
+  const mode = typeof calling === 'object' && calling !== null ? (calling as { mode?: unknown }).mode : undefined;
+  return typeof mode === 'string' && mode.toUpperCase() === 'NONE';
 }

@@ -166,7 +166,7 @@ export class GgufEngine implements LanguageEngineV1 {
     onTextChunk: (text: string) => void,
   ): Promise<RunResult> {
     const { lib, model, contextSize } = loaded;
-    const repeatPenalty = ggufRepeatPenalty(sampling);
+    const repeatPenalty = ggufRepeatPenalty(sampling, contextSize);
     let context: NodeLlamaCpp.LlamaContext;
     try {
       context = await model.createContext({ contextSize, threads: this.options.threads, sequences: 1 });

@@ -29,12 +29,14 @@ function topWordCount(text: string): number {
 }
 
 describe('gguf engine: sampling penalties (mapping)', () => {
-  it('maps to node-llama-cpp repeatPenalty over the whole answer, newlines included; nothing for none or zeros', () => {
+  it('maps to node-llama-cpp repeatPenalty over the whole answer (at most the context), newlines included; nothing for none or zeros', () => {
     const base = { maxTokens: 200, temperature: 0, topP: undefined, seed: undefined, stop: [] };
-    expect(ggufRepeatPenalty(base)).toBeUndefined();
-    expect(ggufRepeatPenalty({ ...base, frequencyPenalty: 0, presencePenalty: 0 })).toBeUndefined();
-    expect(ggufRepeatPenalty({ ...base, frequencyPenalty: -1.5 })).toEqual({ lastTokens: 200, penalizeNewLine: true, frequencyPenalty: -1.5, presencePenalty: 0 });
-    expect(ggufRepeatPenalty({ ...base, presencePenalty: 0.4 })).toEqual({ lastTokens: 200, penalizeNewLine: true, frequencyPenalty: 0, presencePenalty: 0.4 });
+    expect(ggufRepeatPenalty(base, 512)).toBeUndefined();
+    expect(ggufRepeatPenalty({ ...base, frequencyPenalty: 0, presencePenalty: 0 }, 512)).toBeUndefined();
+    expect(ggufRepeatPenalty({ ...base, frequencyPenalty: -1.5 }, 512)).toEqual({ lastTokens: 200, penalizeNewLine: true, frequencyPenalty: -1.5, presencePenalty: 0 });
+    expect(ggufRepeatPenalty({ ...base, presencePenalty: 0.4 }, 512)).toEqual({ lastTokens: 200, penalizeNewLine: true, frequencyPenalty: 0, presencePenalty: 0.4 });
+    // The answer cannot outgrow the context (no context shift): a larger maxTokens gets a window of the context.
+    expect(ggufRepeatPenalty({ ...base, maxTokens: 50_000_000, presencePenalty: 0.4 }, 512)?.lastTokens).toBe(512);
   });
 });
 

@@ -36,13 +36,18 @@ export function resolveSampling(request: GenerateRequest, options: GgufOptions):
  * the call is then the same as without them). llama.cpp's penalties sampler does what OpenAI documents, on the
  * logits before top-k, top-p and temperature: `logit -= count * frequencyPenalty + (count > 0) * presencePenalty`,
  * negative values included. To count what OpenAI counts (every token generated so far, newlines too; not the
- * prompt), the window is the whole answer (`lastTokens`: maxTokens; node-llama-cpp's default is the last 64) and
- * newline tokens are penalized (node-llama-cpp leaves them out by default). `penalty` (llama.cpp's multiplicative
- * repeat penalty) stays off (1), as without the fields.
+ * prompt), the window is the whole answer and newline tokens are penalized (node-llama-cpp leaves them out by
+ * default; its default window is the last 64). The window (`lastTokens`) is `maxTokens` capped at `contextSize`:
+ * node-llama-cpp and llama.cpp allocate ring buffers of that many tokens up front, and the answer cannot outgrow the
+ * context (the engine turns context shift off), so a larger window would only cost memory (maxTokens 5e7: +400 MB).
+ * `penalty` (llama.cpp's multiplicative repeat penalty) stays off (1), as without the fields.
  */
-export function ggufRepeatPenalty(sampling: GgufSampling): { lastTokens: number; penalizeNewLine: true; frequencyPenalty: number; presencePenalty: number } | undefined {
+export function ggufRepeatPenalty(
+  sampling: GgufSampling,
+  contextSize: number,
+): { lastTokens: number; penalizeNewLine: true; frequencyPenalty: number; presencePenalty: number } | undefined {
   const frequencyPenalty = sampling.frequencyPenalty ?? 0;
   const presencePenalty = sampling.presencePenalty ?? 0;
   if (frequencyPenalty === 0 && presencePenalty === 0) return undefined;
-  return { lastTokens: sampling.maxTokens, penalizeNewLine: true, frequencyPenalty, presencePenalty };
+  return { lastTokens: Math.min(sampling.maxTokens, contextSize), penalizeNewLine: true, frequencyPenalty, presencePenalty };
 }

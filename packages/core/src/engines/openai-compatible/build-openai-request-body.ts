@@ -40,12 +40,13 @@ function convertResponseFormat(format: ResponseFormat): unknown {
 /**
  * Our GenerateRequest -> the chat-completions body. `providerOptions.openai` (and `providerOptions[<preset>]`)
  * are merged over it last, except `stream`, which the engine controls. `reasoning`: whether the deployment
- * takes `reasoning_effort` (its `reasoning` capability); when false a valid `request.reasoning` is dropped.
+ * takes `reasoning_effort` (its `reasoning` capability); when false a valid `request.reasoning` is dropped; on
+ * `openai` and `azure-openai` it also holds the penalties back (a reasoning model, whatever the deployment's name).
  * `promptCacheKey` goes out as `prompt_cache_key` only where `endpoint.promptCacheKey` (the `openai` preset,
  * or `options.promptCacheKey`); elsewhere it is dropped (a non-string is still refused). `frequencyPenalty` and
- * `presencePenalty` go out as `frequency_penalty` / `presence_penalty`, and `parallelToolCalls` as
- * `parallel_tool_calls` with the tools sent, except where `openAIPenaltiesRefusal` /
- * `openAIParallelToolCallsRefusal` say the model refuses them. A request without them gets the same body as before.
+ * `presencePenalty` go out as `frequency_penalty` / `presence_penalty`, and `parallelToolCalls: false` as
+ * `parallel_tool_calls: false` with the tools sent (`true` is the default: not sent), except where
+ * `openAIPenaltiesRefusal` / `openAIParallelToolCallsRefusal` say the model refuses them. A request without them gets the same body as before.
  */
 export function buildOpenAIRequestBody(
   request: GenerateRequest,
@@ -68,7 +69,7 @@ export function buildOpenAIRequestBody(
   if (request.seed !== undefined) body[quirks.seedField ?? 'seed'] = request.seed;
   if (request.frequencyPenalty !== undefined || request.presencePenalty !== undefined) {
     // Not to a model documented to refuse (or ignore) them: `openAIRequestWarnings` says so.
-    if (openAIPenaltiesRefusal(endpoint, modelId) === undefined) {
+    if (openAIPenaltiesRefusal(endpoint, modelId, reasoning) === undefined) {
       if (request.frequencyPenalty !== undefined) body.frequency_penalty = request.frequencyPenalty;
       if (request.presencePenalty !== undefined) body.presence_penalty = request.presencePenalty;
     }
@@ -97,10 +98,11 @@ export function buildOpenAIRequestBody(
   if (effort !== undefined) body.reasoning_effort = openAIReasoningEffort(modelId, effort);
   Object.assign(body, request.providerOptions?.openai);
   if (endpoint.providerName !== 'openai') Object.assign(body, request.providerOptions?.[endpoint.providerName]);
-  // After the merge (the caller's options still win): only with the tools actually sent, and not where the model
-  // refuses the field (which may depend on the reasoning_effort sent).
-  if (request.parallelToolCalls !== undefined && Array.isArray(body.tools) && body.tools.length > 0 && !Object.hasOwn(body, 'parallel_tool_calls')) {
-    if (openAIParallelToolCallsRefusal(endpoint, modelId, body.reasoning_effort) === undefined) body.parallel_tool_calls = request.parallelToolCalls;
+  // After the merge (the caller's options still win): only `false` (`true` is the default, the same as no field,
+  // which older Azure deployments refuse whatever its value), only with the tools actually sent, and not where the
+  // model refuses the field (which may depend on the reasoning_effort sent).
+  if (request.parallelToolCalls === false && Array.isArray(body.tools) && body.tools.length > 0 && !Object.hasOwn(body, 'parallel_tool_calls')) {
+    if (openAIParallelToolCallsRefusal(endpoint, modelId, body.reasoning_effort) === undefined) body.parallel_tool_calls = false;
   }
   if (stream) {
     body.stream = true;

@@ -77,9 +77,10 @@ describe('openai-compatible: frequencyPenalty, presencePenalty, parallelToolCall
     }
   });
 
-  it('parallelToolCalls: true is sent as asked; without tools neither value is sent (OpenAI answers 400 to it), and that is no loss', async () => {
+  it('parallelToolCalls: true (the default) is not sent, and that is no loss; without tools neither value is sent (OpenAI answers 400 to it)', async () => {
     const asked = await both({}, hi({ parallelToolCalls: true, tools: [weather] }));
-    for (const body of asked.bodies) expect(body.parallel_tool_calls).toBe(true);
+    for (const body of asked.bodies) expect(body).not.toHaveProperty('parallel_tool_calls');
+    expect(asked.warnings).toBeUndefined();
     for (const parallelToolCalls of [false, true]) {
       const { warnings, bodies } = await both({}, hi({ parallelToolCalls }));
       for (const body of bodies) expect(body).not.toHaveProperty('parallel_tool_calls');

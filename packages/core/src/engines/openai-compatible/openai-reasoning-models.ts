@@ -1,5 +1,5 @@
-import { normalizeModelId } from '../../pricing/model-id.js';
 import { REASONING_EFFORTS, type ReasoningEffort } from '../../spec/reasoning.js';
+import { openAIModelFamilyId } from './openai-model-family.js';
 
 /**
  * OpenAI's reasoning families, which take `reasoning_effort`: the o-series (`o1`, `o3-mini`, `o4-mini`...) except
@@ -12,9 +12,9 @@ import { REASONING_EFFORTS, type ReasoningEffort } from '../../spec/reasoning.js
  */
 const REASONING_ID = /^(?:(?!o1-(?:mini|preview)(?:-|$))o\d+(?:-|$)|gpt-(?:[5-9]|\d{2,})(?!.*-chat(?:-|$))(?:[.-]|$)|gpt-oss(?:[-:]|$))/;
 
-/** True when the model id (any `provider/` prefix and date suffix ignored) names an OpenAI reasoning family. */
+/** True when the model id (any `provider/` prefix and date suffix ignored; a fine-tune by its base model: `openAIModelFamilyId`) names an OpenAI reasoning family. */
 export function isOpenAIReasoningModel(modelId: string): boolean {
-  return REASONING_ID.test(normalizeModelId(modelId));
+  return REASONING_ID.test(openAIModelFamilyId(modelId));
 }
 
 /**
@@ -53,7 +53,7 @@ const EFFORTS: ReadonlyArray<readonly [RegExp, readonly ReasoningEffort[]]> = [
 
 /** The efforts a model takes (lowest first), or undefined when it is not in the table (send as asked). */
 export function openAIReasoningEfforts(modelId: string): readonly ReasoningEffort[] | undefined {
-  const id = normalizeModelId(modelId);
+  const id = openAIModelFamilyId(modelId);
   return EFFORTS.find(([re]) => re.test(id))?.[1];
 }
 

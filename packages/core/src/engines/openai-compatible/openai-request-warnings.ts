@@ -55,7 +55,7 @@ export function openAIRequestWarnings(
     if (changed) (warnings ??= []).push(changed);
   }
   if (request.frequencyPenalty !== undefined || request.presencePenalty !== undefined || request.parallelToolCalls !== undefined) {
-    warnings = openAISamplingWarnings(request, endpoint, body, modelId, warnings);
+    warnings = openAISamplingWarnings(request, endpoint, body, modelId, reasoning, warnings);
   }
   return warnings;
 }

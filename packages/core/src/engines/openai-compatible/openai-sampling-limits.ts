@@ -1,5 +1,5 @@
 import { normalizeModelId } from '../../pricing/model-id.js';
-import { isOpenAIReasoningModel } from './openai-reasoning-models.js';
+import { openAIModelFamilyId } from './openai-model-family.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
 /** Presets that serve OpenAI's own models, whose limits below are OpenAI's. */
@@ -7,25 +7,46 @@ function openAIHosted(endpoint: ResolvedEndpoint): boolean {
   return endpoint.providerName === 'openai' || endpoint.providerName === 'azure-openai';
 }
 
-/** OpenAI's hosted reasoning models (o-series, gpt-5 and later but the `-chat` models); not the open-weight gpt-oss. */
-function hostedReasoningModel(endpoint: ResolvedEndpoint, modelId: string): boolean {
-  return openAIHosted(endpoint) && isOpenAIReasoningModel(modelId) && !normalizeModelId(modelId).startsWith('gpt-oss');
+/** The open-weight gpt-oss models: not OpenAI-hosted, whatever the preset (Groq, vLLM and Ollama serve them). */
+function openWeight(modelId: string): boolean {
+  return openAIModelFamilyId(modelId).startsWith('gpt-oss');
 }
+
+/**
+ * The models that refuse the penalties, by family id (`openAIModelFamilyId`): the whole o-series (`o1-mini` and
+ * `o1-preview` included, which `isOpenAIReasoningModel` leaves out for `reasoning_effort` only), gpt-5 and later but
+ * the `-chat` models, and the search models (`gpt-4o-search-preview`, `gpt-4o-mini-search-preview`, `-search-api`).
+ */
+const PENALTIES_REFUSED = /^(?:o\d+(?:-|$)|gpt-(?:[5-9]|\d{2,})(?!.*-chat(?:-|$))(?:[.-]|$))/;
+const SEARCH_MODEL = /-search-(?:preview|api)(?:-|$)/;
 
 /**
  * Why (a clause, no final period) this endpoint and model are not sent `frequency_penalty` / `presence_penalty`, or undefined when they are
  * (every other preset and model: OpenAI's chat models, Azure's GA API 2024-10-21, Groq, Mistral, DeepSeek's chat
  * model and Ollama list both fields in their API docs; for Together, OpenRouter, vLLM, LM Studio and llama.cpp
  * server we found nothing that says they refuse them):
- * - OpenAI's reasoning models on `openai` and `azure-openai` (o-series, gpt-5 and later but `-chat`): the API
- *   answers 400 "Unsupported parameter" (the limitations of OpenAI's reasoning guide, as the AI SDK cites them: it
- *   drops both for every OpenAI reasoning model, gpt-5.1 at reasoning effort `none` included, which takes
- *   temperature and top_p again but not the penalties; vercel/ai `openai-chat-language-model.ts`);
+ * - OpenAI's reasoning models on `openai` and `azure-openai` (the whole o-series, `o1-mini` and `o1-preview`
+ *   included; gpt-5 and later but `-chat`): the API answers 400 "Unsupported parameter" (the limitations of OpenAI's
+ *   reasoning guide, as the AI SDK cites them: it drops both for every OpenAI reasoning model, gpt-5.1 at reasoning
+ *   effort `none` included, which takes temperature and top_p again but not the penalties; vercel/ai
+ *   `openai-chat-language-model.ts`; o1-preview: "'frequency_penalty' is not supported with this model",
+ *   lobehub/lobehub#5053);
+ * - a deployment on those presets with the `reasoning` capability (`reasoning`), whatever its name: Azure
+ *   deployment names are free (`my-reasoning-deployment`), so the capability says what runs behind it (gpt-oss
+ *   excepted);
+ * - OpenAI's search models on those presets (`gpt-4o-search-preview`, `gpt-4o-mini-search-preview`,
+ *   `-search-api`): 400 "Model incompatible request arguments supplied: frequency_penalty, presence_penalty..."
+ *   (vercel/ai#5647, lobehub/lobehub#7586);
  * - `deepseek-reasoner` on `deepseek`: DeepSeek's reasoning-model guide lists both under "Not Supported
  *   Parameters": accepted "to ensure compatibility", with no effect.
  */
-export function openAIPenaltiesRefusal(endpoint: ResolvedEndpoint, modelId: string): string | undefined {
-  if (hostedReasoningModel(endpoint, modelId)) return `${endpoint.preset.label} reasoning models (${modelId}) refuse sampling penalties`;
+export function openAIPenaltiesRefusal(endpoint: ResolvedEndpoint, modelId: string, reasoning: boolean): string | undefined {
+  if (openAIHosted(endpoint) && !openWeight(modelId)) {
+    const family = openAIModelFamilyId(modelId);
+    if (PENALTIES_REFUSED.test(family)) return `${endpoint.preset.label} reasoning models (${modelId}) refuse sampling penalties`;
+    if (SEARCH_MODEL.test(family)) return `${endpoint.preset.label} search models (${modelId}) refuse sampling penalties`;
+    if (reasoning) return `${endpoint.preset.label} reasoning models (${modelId}, a deployment with the reasoning capability) refuse sampling penalties`;
+  }
   if (endpoint.providerName === 'deepseek' && normalizeModelId(modelId) === 'deepseek-reasoner') {
     return 'deepseek-reasoner ignores sampling penalties (DeepSeek lists them as not supported by its reasoning model)';
   }
@@ -33,21 +54,25 @@ export function openAIPenaltiesRefusal(endpoint: ResolvedEndpoint, modelId: stri
 }
 
 /**
- * Why (a clause, no final period) this endpoint and model are not sent `parallel_tool_calls`, or undefined when they are (only ever with
- * `tools`: OpenAI answers 400 "'parallel_tool_calls' is only allowed when 'tools' are specified", openai/swarm#30).
- * Azure's GA API 2024-10-21, Groq's and Mistral's API references list the field, and vLLM keeps only the first
- * call when it is false (`maybe_filter_parallel_tool_calls`); for Together, DeepSeek, OpenRouter, Ollama, LM Studio
- * and llama.cpp server we found no word either way, so they are sent it as OpenAI documents it.
+ * Why (a clause, no final period) this endpoint and model are not sent `parallel_tool_calls: false`, or undefined when they are (only ever
+ * `false`, the value that changes something: `true` is every provider's default, the same as no field, and some
+ * Azure OpenAI deployments and API versions older than 2024-10-21 (gpt-4o 2024-05-13, gpt-4 0613) answer 400
+ * "Unrecognized request argument supplied: parallel_tool_calls" whatever its value, Azure/azure-sdk-for-net#45719;
+ * and only with `tools`: OpenAI answers 400 "'parallel_tool_calls' is only allowed when 'tools' are specified",
+ * openai/swarm#30). Azure's GA API 2024-10-21, Groq's and Mistral's API references list the field, and vLLM keeps
+ * only the first call when it is false (`maybe_filter_parallel_tool_calls`); for Together, DeepSeek, OpenRouter,
+ * Ollama, LM Studio and llama.cpp server we found no word either way, so they are sent it as OpenAI documents it.
  * - OpenAI's o-series on `openai` and `azure-openai`: 400 "Unsupported parameter: 'parallel_tool_calls' is not
  *   supported with this model." (o1, o3-mini, o3, o4-mini: run-llama/llama_index#20865, langchain-ai/langchain#29704,
  *   evalstate/fast-agent#279);
- * - the gpt-5 family at `reasoning_effort: minimal` on the same presets: "Parallel tool calls are not supported
- *   when reasoning_effort is set to minimal" (Azure OpenAI's reasoning-models guide; the same OpenAI models).
+ * - `reasoning_effort: minimal` on the same presets (only the gpt-5 family takes it, so this holds for a freely
+ *   named deployment too): "Parallel tool calls are not supported when reasoning_effort is set to minimal" (Azure
+ *   OpenAI's reasoning-models guide; the same OpenAI models).
  * `effort`: the body's `reasoning_effort`.
  */
 export function openAIParallelToolCallsRefusal(endpoint: ResolvedEndpoint, modelId: string, effort: unknown): string | undefined {
-  if (!hostedReasoningModel(endpoint, modelId)) return undefined;
-  if (/^o\d+(?:-|$)/.test(normalizeModelId(modelId))) return `${endpoint.preset.label} o-series models (${modelId}) refuse parallel_tool_calls`;
+  if (!openAIHosted(endpoint) || openWeight(modelId)) return undefined;
+  if (/^o\d+(?:-|$)/.test(openAIModelFamilyId(modelId))) return `${endpoint.preset.label} o-series models (${modelId}) refuse parallel_tool_calls`;
   if (effort === 'minimal') return `${endpoint.preset.label} refuses parallel_tool_calls at reasoning_effort minimal`;
   return undefined;
 }

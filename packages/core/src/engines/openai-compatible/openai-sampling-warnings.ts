@@ -14,8 +14,9 @@ const PENALTIES = [
  * `providerOptions`), pushed onto `into` (created on the first one); returns it:
  * - `setting_not_sent` when the body lacks the field: the model refuses it (`openAIPenaltiesRefusal`,
  *   `openAIParallelToolCallsRefusal`) or the caller's providerOptions removed it. A penalty of 0 (the default) and
- *   `parallelToolCalls: true` (the default) not sent are no loss, and `parallelToolCalls` without tools sent means
- *   nothing: no warning then;
+ *   `parallelToolCalls: true` (the default, never sent) not sent are no loss, and `parallelToolCalls` without tools
+ *   sent, or with `tool_choice: 'none'` sent (no tool can be called, so none several times), means nothing: no
+ *   warning then. `reasoning`: the deployment's `reasoning` capability (see `openAIPenaltiesRefusal`);
  * - `setting_changed` when the caller's providerOptions sent another value.
  */
 export function openAISamplingWarnings(
@@ -23,6 +24,7 @@ export function openAISamplingWarnings(
   endpoint: ResolvedEndpoint,
   body: Readonly<Record<string, unknown>>,
   modelId: string,
+  reasoning: boolean,
   into: CallWarning[] | undefined,
 ): CallWarning[] | undefined {
   for (const [field, wire] of PENALTIES) {
@@ -32,13 +34,13 @@ export function openAISamplingWarnings(
     if (body[wire] != null) {
       (into ??= []).push({ code: 'setting_changed', field, message: `${field} was sent as the value of ${set ?? `another ${wire}`}.` });
     } else if (asked !== 0) {
-      const why = set ? `${set} removed it` : (openAIPenaltiesRefusal(endpoint, modelId) ?? `the body carries no ${wire}`);
+      const why = set ? `${set} removed it` : (openAIPenaltiesRefusal(endpoint, modelId, reasoning) ?? `the body carries no ${wire}`);
       (into ??= []).push({ code: 'setting_not_sent', field, message: `${field} was not sent: ${why}.` });
     }
   }
   const parallel = request.parallelToolCalls;
   const sent = body.parallel_tool_calls;
-  if (parallel !== undefined && sent !== parallel && Array.isArray(body.tools) && body.tools.length > 0) {
+  if (parallel !== undefined && sent !== parallel && Array.isArray(body.tools) && body.tools.length > 0 && body.tool_choice !== 'none') {
     const set = openAIOptionPath(request, endpoint, 'parallel_tool_calls');
     if (sent != null) {
       (into ??= []).push({ code: 'setting_changed', field: 'parallelToolCalls', message: `parallelToolCalls was sent as the value of ${set ?? 'another parallel_tool_calls'}.` });
