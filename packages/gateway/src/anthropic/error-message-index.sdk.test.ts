@@ -47,10 +47,11 @@ describe('/v1/messages: errors name the client\u2019s message', () => {
         ],
       })
       .catch((e: unknown) => e);
-    // Core's messages: 2 system segments, the question, the tool call, 2 tool results: the bad one is core's 5.
+    // Core's messages: 2 system segments, the question, the tool call, 2 tool results: the bad one is core's 5,
+    // the client's second block of messages.2.
     expect(error).toMatchObject({ status: 400, error: { error: { type: 'invalid_request_error' } } });
     const body = (error as { error: { error: { message: string; param?: string } } }).error.error;
-    expect(body.message).toContain('messages.2: no earlier assistant tool call has id "t9"');
+    expect(body.message).toContain('messages.2.content.1: no earlier assistant tool call has id "t9"');
     expect(body.message).not.toContain('messages.5');
     expect(geminiUp.requests).toHaveLength(0);
   });
@@ -66,6 +67,6 @@ describe('/v1/messages: errors name the client\u2019s message', () => {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 400 });
     const body = (error as { error: { error: { message: string } } }).error.error;
-    expect(body.message).toContain('messages.0: no earlier assistant tool call has id "t9"');
+    expect(body.message).toContain('messages.0.content.0: no earlier assistant tool call has id "t9"');
   });
 });

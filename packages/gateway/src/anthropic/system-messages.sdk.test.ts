@@ -170,10 +170,10 @@ describe('/v1/messages: system messages inside messages', () => {
       })
       .catch((e: unknown) => e);
     // Core's messages: the system prompt, the question, the system message, the tool call, 2 tool results (the empty
-    // system message is none): the bad one is core's 5, the client's messages.4.
+    // system message is none): the bad one is core's 5, the client's second block of messages.4.
     expect(error).toMatchObject({ status: 400 });
     const message = (error as { error: { error: { message: string } } }).error.error.message;
-    expect(message).toContain('messages.4: no earlier assistant tool call has id "t9"');
+    expect(message).toContain('messages.4.content.1: no earlier assistant tool call has id "t9"');
     expect(message).not.toContain('messages.5');
     expect(geminiUp.requests).toHaveLength(0);
   });

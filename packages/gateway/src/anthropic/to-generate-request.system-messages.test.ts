@@ -104,7 +104,15 @@ describe('/v1/messages system messages -> core system messages in place', () => 
       { role: 'user', content: 'Go' },
     ]);
     expect(request.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'tool', 'system', 'user']);
-    expect(messagePaths).toEqual([0, 1, 2, 2, 3, 4]);
+    // The assistant turn names each tool_use block; each tool result its own block.
+    expect(messagePaths).toEqual([
+      0,
+      { path: 'messages.1', toolCalls: ['messages.1.content.0', 'messages.1.content.1'], callFields: { id: 'id', name: 'name', arguments: 'input' } },
+      'messages.2.content.0',
+      'messages.2.content.1',
+      3,
+      4,
+    ]);
     // An engine's 400 about core message 4 names the client's messages.3.
     const error = withClientMessagePath(new LLMError({ code: 'invalid_request', message: 'messages.4: not here', param: 'messages.4.content' }), messagePaths);
     expect(error).toMatchObject({ param: 'messages.3.content', message: 'messages.3: not here' });

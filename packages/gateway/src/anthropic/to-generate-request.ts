@@ -1,7 +1,11 @@
-import { LLMError, type CacheControl, type ChatMessage, type ContentPart, type GenerateRequest, type ReasoningOptions, type ReasoningPart, type TextPart, type ToolChoice, type ToolDefinition } from '@llmrr/core';
-import type { AnthropicMessagesRequest } from '../schemas/anthropic-messages.js';
+import { LLMError, type CacheControl, type ChatMessage, type ContentPart, type GenerateRequest, type ReasoningOptions, type ReasoningPart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '@llmrr/core';
+import { MESSAGES_FIELD_RULES, type AnthropicMessagesRequest } from '../schemas/anthropic-messages.js';
 import { toCacheControl, withMark } from '../schemas/cache-control.js';
-import type { ConvertedRequest } from '../schemas/client-message-paths.js';
+import type { ClientMessagePaths, ConvertedRequest } from '../schemas/client-message-paths.js';
+
+/** One entry of `ClientMessagePaths`. */
+type ClientMessagePath = ClientMessagePaths[number];
+import { noteIgnoredFields } from '../schemas/ignored-fields.js';
 import { markedSystemMessage } from '../schemas/marked-system-message.js';
 
 type Param = AnthropicMessagesRequest['messages'][number];
@@ -42,17 +46,22 @@ function toolResultText(block: Extract<Block, { type: 'tool_result' }>): string 
   return c.map((p) => (p.type === 'text' ? p.text : '')).join('');
 }
 
-function convertUser(content: Param['content']): ChatMessage | ChatMessage[] {
-  if (typeof content === 'string') return { role: 'user', content };
-  const out: ChatMessage[] = [];
+/** Adds a core message and the client's path of it (see `ClientMessagePaths`). */
+type Push = (message: ChatMessage, path: ClientMessagePath) => void;
+
+/**
+ * A user turn: each tool_result block a core tool message of its own (named by its block, `messages.M.content.J`),
+ * in order, then the text and image blocks as one user message (named by the turn).
+ */
+function convertUser(content: Param['content'], index: number, push: Push): void {
+  if (typeof content === 'string') return push({ role: 'user', content }, index);
   const parts: ContentPart[] = [];
-  for (const block of content) {
-    if (block.type === 'tool_result') out.push(withMark<ChatMessage>({ role: 'tool', toolCallId: block.tool_use_id, content: toolResultText(block) }, toolResultMark(block)));
+  content.forEach((block, j) => {
+    if (block.type === 'tool_result') push(withMark<ChatMessage>({ role: 'tool', toolCallId: block.tool_use_id, content: toolResultText(block) }, toolResultMark(block)), `messages.${index}.content.${j}`);
     else if (block.type === 'text') parts.push(textPart(block));
     else if (block.type === 'image') parts.push(imagePart(block));
-  }
-  if (parts.length > 0) out.push(userMessage(parts));
-  return out.length === 1 ? out[0]! : out;
+  });
+  if (parts.length > 0) push(userMessage(parts), index);
 }
 
 /**
@@ -83,17 +92,32 @@ function reasoningParts(content: Block[]): ReasoningPart[] {
   return parts;
 }
 
-function convertAssistant(content: Param['content']): ChatMessage {
-  if (typeof content === 'string') return { role: 'assistant', content };
-  const text = content.map((b) => (b.type === 'text' ? b.text : '')).join('');
-  const toolCalls = content
-    .filter((b): b is Extract<Block, { type: 'tool_use' }> => b.type === 'tool_use')
-    .map((b) => ({ id: b.id, name: b.name, arguments: JSON.stringify(b.input ?? {}) }));
+/** A tool_use block's fields as the client names them: core's tool call `arguments` is the block's `input`. */
+const TOOL_USE_FIELDS = { id: 'id', name: 'name', arguments: 'input' } as const;
+
+/**
+ * An assistant turn: its text joined, its tool_use blocks as tool calls, its thinking blocks as reasoning. With tool
+ * calls its path names each call's block (`messages.M.content.J`), so an error about core's
+ * `messages.N.toolCalls.K.arguments` names the client's `messages.M.content.J.input`.
+ */
+function convertAssistant(content: Param['content'], index: number, push: Push): void {
+  if (typeof content === 'string') return push({ role: 'assistant', content }, index);
+  let text = '';
+  const toolCalls: ToolCall[] = [];
+  const callPaths: string[] = [];
+  content.forEach((b, j) => {
+    if (b.type === 'text') text += b.text;
+    else if (b.type === 'tool_use') {
+      toolCalls.push({ id: b.id, name: b.name, arguments: JSON.stringify(b.input ?? {}) });
+      callPaths.push(`messages.${index}.content.${j}`);
+    }
+  });
   const message: ChatMessage = toolCalls.length > 0 ? { role: 'assistant', content: text === '' ? null : text, toolCalls } : { role: 'assistant', content: text };
   const reasoning = reasoningParts(content);
   if (reasoning.length > 0) message.reasoning = reasoning;
   // A mark on a text or tool_use block: the turn's breakpoint, at its end (thinking blocks cannot carry one).
-  return withMark(message, lastMark(content.filter((b) => b.type === 'text' || b.type === 'tool_use')));
+  withMark(message, lastMark(content.filter((b) => b.type === 'text' || b.type === 'tool_use')));
+  push(message, toolCalls.length > 0 ? { path: `messages.${index}`, toolCalls: callPaths, callFields: TOOL_USE_FIELDS } : index);
 }
 
 function toolChoice(choice: AnthropicMessagesRequest['tool_choice']): ToolChoice | undefined {
@@ -206,19 +230,20 @@ export function messagesToGenerateRequest(body: AnthropicMessagesRequest): Gener
 export function convertMessagesRequest(body: AnthropicMessagesRequest): ConvertedRequest {
   const system = body.system === undefined ? undefined : systemMessage(body.system);
   const messages: ChatMessage[] = system ? [system] : [];
-  let paths: Array<number | 'system'> | undefined = system ? ['system'] : undefined;
+  // Undefined while each core message is the client's message of the same index (the common case).
+  let paths: ClientMessagePath[] | undefined = system ? ['system'] : undefined;
+  const push: Push = (message, path) => {
+    if (paths === undefined && path !== messages.length) paths = messages.map((_, j) => j);
+    messages.push(message);
+    paths?.push(path);
+  };
   body.messages.forEach((m, i) => {
-    const converted = m.role === 'user' ? convertUser(m.content) : m.role === 'assistant' ? convertAssistant(m.content) : convertSystem(m.content);
-    if (converted !== undefined && !Array.isArray(converted)) {
-      messages.push(converted);
-      paths?.push(i);
-      return;
-    }
-    // Several core messages of one client message, or none (an empty system message): the indexes part.
-    paths ??= messages.map((_, j) => j);
-    for (const c of converted ?? []) {
-      messages.push(c);
-      paths.push(i);
+    if (m.role === 'user') convertUser(m.content, i, push);
+    else if (m.role === 'assistant') convertAssistant(m.content, i, push);
+    else {
+      // An empty system message is none: the next message's path records the gap.
+      const converted = convertSystem(m.content);
+      if (converted) push(converted, i);
     }
   });
   const req: GenerateRequest = { messages, maxTokens: body.max_tokens };
@@ -237,6 +262,8 @@ export function convertMessagesRequest(body: AnthropicMessagesRequest): Converte
     }
     req.toolChoice = choice;
   }
+  // At most one tool call per answer; with `none` there are none to limit (and Anthropic refuses the flag there).
+  if (body.tool_choice?.disable_parallel_tool_use === true && body.tool_choice.type !== 'none') req.parallelToolCalls = false;
   if (body.metadata?.user_id) req.user = body.metadata.user_id;
   withMark(req, toCacheControl(body.cache_control));
   const { reasoning, verbatim } = thinking(body);
@@ -251,5 +278,5 @@ export function convertMessagesRequest(body: AnthropicMessagesRequest): Converte
       },
     };
   }
-  return { request: req, messagePaths: paths };
+  return { request: noteIgnoredFields(req, body, MESSAGES_FIELD_RULES), messagePaths: paths };
 }

@@ -7,10 +7,19 @@ import { withClientWarningPaths, type ClientMessagePaths } from '../schemas/clie
  * Shows a call's warnings to its client: `x-llmrr-warnings` in `headers` (the reply's, before they go out), naming
  * the client's messages (`paths`), and one count each in `llm_warnings_total`. Call it only when there are some:
  * answers without warnings do no work here. It never throws (a custom engine in plain JS may send anything as a
- * warning, and the call has answered by now): see `wellFormedWarnings`.
+ * warning, and the call has answered by now): see `wellFormedWarnings`. `gateway`: the gateway's own warnings (the
+ * body's fields it does not act on, `ignoredFieldsOf`), shown first, as they are.
  */
-export function showWarnings(warnings: readonly CallWarning[], paths: ClientMessagePaths | undefined, headers: Record<string, string>, metrics: GatewayMetrics | undefined): void {
-  const shown = withClientWarningPaths(wellFormedWarnings(warnings), paths);
+export function showWarnings(
+  warnings: readonly CallWarning[] | undefined,
+  paths: ClientMessagePaths | undefined,
+  headers: Record<string, string>,
+  metrics: GatewayMetrics | undefined,
+  gateway?: readonly CallWarning[],
+): void {
+  const engine = withClientWarningPaths(wellFormedWarnings(warnings), paths);
+  // The gateway's own first (the client's top-level fields it did not act on, in body order: no paths to map).
+  const shown = gateway === undefined ? engine : engine.length === 0 ? gateway : [...gateway, ...engine];
   const value = warningsHeader(shown);
   if (value !== undefined) headers['x-llmrr-warnings'] = value;
   metrics?.observeWarnings(shown);
@@ -22,6 +31,12 @@ function isWellFormed(w: unknown): w is CallWarning {
   return typeof code === 'string' && typeof message === 'string' && (field === undefined || typeof field === 'string');
 }
 
+/** Every entry well formed, holes included (a hole is none: `Array.prototype.every` skips them). */
+function allWellFormed(list: readonly unknown[]): boolean {
+  for (let i = 0; i < list.length; i++) if (!isWellFormed(list[i])) return false;
+  return true;
+}
+
 /**
  * The warnings as `CallWarning`s, whatever an engine sent (the same array when all are well formed, the common case):
  * a `message` that is not a string becomes `''` (no `message` in the header) and a `field` that is not a string is
@@ -31,10 +46,12 @@ function isWellFormed(w: unknown): w is CallWarning {
 export function wellFormedWarnings(warnings: unknown): readonly CallWarning[] {
   if (!Array.isArray(warnings)) return [];
   const list = warnings as unknown[];
-  if (list.every(isWellFormed)) return list;
+  if (allWellFormed(list)) return list as CallWarning[];
   const out: CallWarning[] = [];
   let invalid = 0;
-  for (const w of list) {
+  // An index loop: a hole in a sparse array (which `every` and `forEach` skip) is an entry that is not an object.
+  for (let i = 0; i < list.length; i++) {
+    const w = list[i];
     if (isWellFormed(w)) out.push(w);
     else if (typeof w === 'object' && w !== null && typeof (w as { code?: unknown }).code === 'string') {
       const { code, field, message } = w as Record<string, unknown>;

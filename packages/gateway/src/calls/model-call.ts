@@ -5,6 +5,7 @@ import { formatScore, headerText, resultHeaders } from '../http/llmrr-info.js';
 import { jsonReply, replyToResponse, type Reply } from '../http/reply.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { withClientMessagePath, type ClientMessagePaths } from '../schemas/client-message-paths.js';
+import { ignoredFieldsOf } from '../schemas/ignored-fields.js';
 import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
 import { openStream, type OpenedStream } from '../streaming/open-stream.js';
 import { sseReply, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
@@ -143,7 +144,9 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       await settle({ status: 'success', result, deployment: result.deployment, provider: result.provider, ttftMs: result.timeToFirstTokenMs ?? result.latencyMs });
       resultHeaders(result, headers);
       // (An array test, not `!== undefined`: a custom engine in plain JS may send anything, and the call has answered.)
-      if (Array.isArray(result.warnings) && result.warnings.length > 0) showWarnings(result.warnings, call.messagePaths, headers, deps.metrics);
+      // The body's fields the gateway did not act on are said on a cache hit too (ignored either way).
+      const ignored = ignoredFieldsOf(call.request);
+      if (ignored !== undefined || (Array.isArray(result.warnings) && result.warnings.length > 0)) showWarnings(result.warnings, call.messagePaths, headers, deps.metrics, ignored);
       if (call.ext.explain && result.decision) headers['x-llmrr-decision'] = headerJson(decisionSummary(result));
       return jsonReply(call.render(result), call.requestId, headers);
     }
@@ -153,7 +156,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       headers['x-llmrr-model'] = headerText(opened.route.deployment);
       headers['x-llmrr-cache'] = opened.route.cached === false ? 'miss' : `hit-${opened.route.cached}`;
       if (opened.route.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(opened.route.cacheScore);
-      if (opened.warnings !== undefined) showWarnings(opened.warnings, call.messagePaths, headers, deps.metrics);
+      const ignored = ignoredFieldsOf(call.request);
+      if (opened.warnings !== undefined || ignored !== undefined) showWarnings(opened.warnings, call.messagePaths, headers, deps.metrics, ignored);
       return streamReply(opened);
     } catch (e) {
       // Opened but not handed to the reply (which closes it): the upstream stream is closed here, then the error is answered.

@@ -79,6 +79,7 @@ describe('/v1/messages: an OpenAI deployment\u2019s 400 (param messages.[N].fiel
     expect((openaiUp.requests.at(-1)!.body as { messages: Array<{ role: string }> }).messages.map((m) => m.role)).toEqual(['system', 'user', 'tool']);
     expect(refused).toMatchObject({ status: 400 });
     // In OpenAI's form, the client's index (a38df52: 'messages.[2].role', and the client's messages has no index 2).
-    expect((refused as { error?: { error?: { param?: string } } }).error?.error?.param).toBe('messages.[1].role');
+    // The tool message is the client's tool_result block (its message's first).
+    expect((refused as { error?: { error?: { param?: string } } }).error?.error?.param).toBe('messages.[1].content.[0].role');
   });
 });

@@ -2,8 +2,9 @@ import { LLMError, type CacheControl, type ChatMessage, type ContentPart, type G
 import { toCacheControl, withMark } from '../schemas/cache-control.js';
 import type { ConvertedRequest } from '../schemas/client-message-paths.js';
 import { markedSystemMessage, type SystemBlock } from '../schemas/marked-system-message.js';
-import type { OpenAIChatMessage, OpenAIChatRequest } from '../schemas/openai-chat.js';
-import type { OpenAICompletionRequest } from '../schemas/openai-completions.js';
+import { noteIgnoredFields } from '../schemas/ignored-fields.js';
+import { CHAT_FIELD_RULES, type OpenAIChatMessage, type OpenAIChatRequest } from '../schemas/openai-chat.js';
+import { COMPLETION_FIELD_RULES, type OpenAICompletionRequest } from '../schemas/openai-completions.js';
 
 type TextOrParts = string | Array<{ type: 'text'; text: string; cache_control?: unknown }> | null | undefined;
 
@@ -110,6 +111,12 @@ function stops(stop: string | string[] | null | undefined): string[] | undefined
   return typeof stop === 'string' ? [stop] : stop;
 }
 
+/** `frequency_penalty` / `presence_penalty` (null: none) as the core request's. */
+function penalties(body: Pick<OpenAIChatRequest, 'frequency_penalty' | 'presence_penalty'>, req: GenerateRequest): void {
+  if (body.frequency_penalty != null) req.frequencyPenalty = body.frequency_penalty;
+  if (body.presence_penalty != null) req.presencePenalty = body.presence_penalty;
+}
+
 /** A validated OpenAI chat request as the engine-neutral `GenerateRequest`. */
 export function chatToGenerateRequest(body: OpenAIChatRequest): GenerateRequest {
   return convertChatRequest(body).request;
@@ -129,6 +136,7 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
   const stop = stops(body.stop);
   if (stop) req.stop = stop;
   if (body.seed != null) req.seed = body.seed;
+  penalties(body, req);
   if (body.tools && body.tools.length > 0) {
     req.tools = body.tools.map((t) =>
       withMark<ToolDefinition>(
@@ -148,12 +156,13 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
     }
     req.toolChoice = choice;
   }
+  if (body.parallel_tool_calls != null) req.parallelToolCalls = body.parallel_tool_calls;
   const format = responseFormat(body.response_format);
   if (format) req.responseFormat = format;
   if (body.user) req.user = body.user;
   if (body.prompt_cache_key) req.promptCacheKey = body.prompt_cache_key;
   if (body.reasoning_effort != null) req.reasoning = { effort: body.reasoning_effort };
-  return { request: req, messagePaths: undefined };
+  return { request: noteIgnoredFields(req, body, CHAT_FIELD_RULES), messagePaths: undefined };
 }
 
 /** A validated legacy completion request: the prompt becomes one user message. */
@@ -167,6 +176,7 @@ export function completionToGenerateRequest(body: OpenAICompletionRequest): Gene
   const stop = stops(body.stop);
   if (stop) req.stop = stop;
   if (body.seed != null) req.seed = body.seed;
+  penalties(body, req);
   if (body.user) req.user = body.user;
-  return req;
+  return noteIgnoredFields(req, body, COMPLETION_FIELD_RULES);
 }

@@ -2,11 +2,13 @@ import { LLMError, formatPath, type ChatMessage, type ContentPart, type Generate
 import type { z } from 'zod';
 import type { ConvertedRequest, JoinedMessagePath } from '../schemas/client-message-paths.js';
 import { fastCheckOf } from '../schemas/fast-check.js';
+import { noteIgnoredFields } from '../schemas/ignored-fields.js';
 import {
   ResponsesContentPartSchema,
   ResponsesFunctionCallItemSchema,
   ResponsesFunctionCallOutputItemSchema,
   ResponsesInputMessageSchema,
+  RESPONSES_FIELD_RULES,
   type OpenAIResponsesRequest,
 } from '../schemas/openai-responses.js';
 
@@ -215,11 +217,12 @@ export function convertResponsesRequest(body: OpenAIResponsesRequest): Converted
     if (typeof choice === 'object' && !defs?.some((t) => t.name === choice.name)) invalid('tool_choice.name', `tool_choice names "${choice.name}", which is not in tools`);
     req.toolChoice = choice;
   }
+  if (body.parallel_tool_calls != null) req.parallelToolCalls = body.parallel_tool_calls;
   const format = responseFormat(body.text?.format);
   if (format) req.responseFormat = format;
   const user = body.user ?? body.safety_identifier;
   if (user) req.user = user;
   if (body.prompt_cache_key) req.promptCacheKey = body.prompt_cache_key;
   if (body.reasoning?.effort != null) req.reasoning = { effort: body.reasoning.effort };
-  return { request: req, messagePaths: paths };
+  return { request: noteIgnoredFields(req, body, RESPONSES_FIELD_RULES), messagePaths: paths };
 }

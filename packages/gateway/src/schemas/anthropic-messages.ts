@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ModelNameSchema } from './model-name.js';
+import { ignoredFieldRules } from './ignored-fields.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
 import { boundedJson } from './bounded-json.js';
 import { CacheControlSchema } from './cache-control.js';
@@ -85,7 +86,16 @@ export const AnthropicThinkingSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('between_tools') }),
 ]);
 
-/** `POST /v1/messages` request body (Anthropic Messages API). */
+/**
+ * `tool_choice.disable_parallel_tool_use` (@anthropic-ai/sdk 1.14 ToolChoiceAuto/Any/Tool): `true`, at most one tool
+ * call per answer (the core request's `parallelToolCalls: false`). Checked on `none` too, where it asks for nothing.
+ */
+const DisableParallel = z.boolean().optional();
+
+/**
+ * `POST /v1/messages` request body (Anthropic Messages API). Unknown top-level fields are accepted and not acted on;
+ * each that asks for something is said in `x-llmrr-warnings` (see `ignoredFieldWarnings`).
+ */
 export const AnthropicMessagesRequestSchema = z.looseObject({
   model: ModelNameSchema,
   max_tokens: z.number().int().positive(),
@@ -102,10 +112,10 @@ export const AnthropicMessagesRequestSchema = z.looseObject({
   tools: z.array(AnthropicToolSchema).optional(),
   tool_choice: z
     .discriminatedUnion('type', [
-      z.looseObject({ type: z.literal('auto') }),
-      z.looseObject({ type: z.literal('any') }),
-      z.looseObject({ type: z.literal('none') }),
-      z.looseObject({ type: z.literal('tool'), name: z.string().min(1) }),
+      z.looseObject({ type: z.literal('auto'), disable_parallel_tool_use: DisableParallel }),
+      z.looseObject({ type: z.literal('any'), disable_parallel_tool_use: DisableParallel }),
+      z.looseObject({ type: z.literal('none'), disable_parallel_tool_use: DisableParallel }),
+      z.looseObject({ type: z.literal('tool'), name: z.string().min(1), disable_parallel_tool_use: DisableParallel }),
     ])
     .optional(),
   metadata: z.looseObject({ user_id: z.string().nullable().optional() }).optional(),
@@ -118,6 +128,12 @@ export const AnthropicMessagesRequestSchema = z.looseObject({
   llmrr: LlmrrExtensionSchema.optional(),
 });
 export type AnthropicMessagesRequest = z.infer<typeof AnthropicMessagesRequestSchema>;
+
+/**
+ * Every field of the schema is acted on; other fields (`service_tier` other than `auto`, `container`, `mcp_servers`,
+ * `context_management`...) are warned about unless they ask for nothing.
+ */
+export const MESSAGES_FIELD_RULES = ignoredFieldRules(AnthropicMessagesRequestSchema.shape, [], { service_tier: (v) => v === 'auto' });
 
 export const AnthropicUsageSchema = z.object({
   input_tokens: z.number().int(),

@@ -72,7 +72,10 @@ function generator(seed: number) {
       seed: field([0, -5, 42, 1.5, 2 ** 60, null], 0.8),
       stream: field([true, false, null]),
       stream_options: field([{ include_usage: true }, { include_usage: 'yes' }, withProto({}, { include_usage: 'yes' }), {}, null]),
-      parallel_tool_calls: field([true, false, null], 0.8),
+      parallel_tool_calls: field([true, false, null, 'false', 0], 0.8),
+      // -2 to 2 or null (OpenAI's range); outside it, a string or an integer as text, the schema's 400.
+      frequency_penalty: field([-2, -0.5, 0, 1.25, 2, -2.01, 2.5, 1e20, '1', null], 0.7),
+      presence_penalty: field([-2, 0, 0.6, 2, 2.0001, -3, true, null], 0.7),
       user: field(strings, 0.8),
       // Any string, whatever its length (an agent's `<uuid>:sub:<uuid>` is 77 characters), or null; not a number or an object.
       prompt_cache_key: field(['0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c', '0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c:sub:0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6d', 'k'.repeat(64), 'k'.repeat(65), '\u{1F600}'.repeat(65), '\ud83d'.repeat(65), '', null, 42, { id: 'k' }], 0.7),
@@ -106,8 +109,8 @@ describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
       return fast;
     };
     const { accepted, refused, protoLeft } = agree(OpenAIChatRequestSchema, check, next, 10_000, (b) => outOfScope(b as Record<string, unknown>));
-    // Every side was exercised (804, 8097 and 60 with this seed; 98 accepted bodies hold a cache_control object;
-    // 35 hold a key over 64 characters, 593 are refused for their prompt_cache_key, a number or an object).
+    // Every side was exercised (752, 8123 and 50 with this seed; 73 accepted bodies hold a cache_control object;
+    // 33 hold a key over 64 characters, 572 are refused for their prompt_cache_key, a number or an object).
     expect(accepted).toBeGreaterThan(700);
     expect(refused).toBeGreaterThan(3000);
     expect(protoLeft).toBeGreaterThan(40);
@@ -146,7 +149,14 @@ describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
     ['max_tokens 0', { model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 0 }],
     ['an unsafe integer', { model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 ** 53 }],
     ['n 2', { model: 'm', messages: [{ role: 'user', content: 'hi' }], n: 2 }],
-    ['parallel_tool_calls null (not nullable)', { model: 'm', messages: [{ role: 'user', content: 'hi' }], parallel_tool_calls: null }],
+    ['parallel_tool_calls null (absent)', { model: 'm', messages: [{ role: 'user', content: 'hi' }], parallel_tool_calls: null }],
+    ['parallel_tool_calls false', { model: 'm', messages: [{ role: 'user', content: 'hi' }], parallel_tool_calls: false }],
+    ['parallel_tool_calls "false"', { model: 'm', messages: [{ role: 'user', content: 'hi' }], parallel_tool_calls: 'false' }],
+    ['penalties at the ends of the range', { model: 'm', messages: [{ role: 'user', content: 'hi' }], frequency_penalty: -2, presence_penalty: 2 }],
+    ['null penalties', { model: 'm', messages: [{ role: 'user', content: 'hi' }], frequency_penalty: null, presence_penalty: null }],
+    ['a frequency_penalty over 2', { model: 'm', messages: [{ role: 'user', content: 'hi' }], frequency_penalty: 2.01 }],
+    ['a presence_penalty under -2', { model: 'm', messages: [{ role: 'user', content: 'hi' }], presence_penalty: -2.5 }],
+    ['a penalty as a string', { model: 'm', messages: [{ role: 'user', content: 'hi' }], presence_penalty: '0.5' }],
     ['a tool message without its id', { model: 'm', messages: [{ role: 'tool', content: 'x' }] }],
     ['an image detail outside the enum', { model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'u', detail: 'max' } }] }] }],
     ['a prompt_cache_key (a Codex session id)', { model: 'm', messages: [{ role: 'user', content: 'hi' }], prompt_cache_key: '0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c' }],

@@ -8,7 +8,7 @@ import type { OpenAIChatRequest } from './openai-chat.js';
  * `OpenAIChatRequestSchema.safeParse` (which copies every object it checks). True only when the schema
  * accepts `body` unchanged (it has no defaults or transforms): a string model, messages of any role with
  * text (or text and image) content and assistant tool calls, `cache_control` on parts and messages (the same
- * check as the schema's, `isCacheControlWire`), the sampling and stream fields, `prompt_cache_key`,
+ * check as the schema's, `isCacheControlWire`), the sampling, penalty and stream fields, `parallel_tool_calls`, `prompt_cache_key`,
  * `reasoning_effort`, `llmrr`.
  * Anything else, valid or not (tools, tool_choice, response_format, an unsafe integer, an object at any level
  * with an own `__proto__` key...), is false, and the schema decides (and names the field).
@@ -35,7 +35,9 @@ export function isWellFormedChatRequest(body: unknown): body is OpenAIChatReques
     nullish(b.seed, Number.isSafeInteger) &&
     nullish(b.stream, isBoolean) &&
     nullish(b.stream_options, (v) => isObject(v) && optional(v.include_usage, isBoolean)) &&
-    optional(b.parallel_tool_calls, isBoolean) &&
+    nullish(b.parallel_tool_calls, isBoolean) &&
+    nullish(b.frequency_penalty, isPenalty) &&
+    nullish(b.presence_penalty, isPenalty) &&
     optional(b.user, isString) &&
     nullish(b.prompt_cache_key, isString) &&
     nullish(b.reasoning_effort, isEffort) &&
@@ -78,6 +80,10 @@ function nullish(v: unknown, check: Check): boolean {
 const EFFORTS: ReadonlySet<unknown> = new Set(REASONING_EFFORTS);
 function isEffort(v: unknown): boolean {
   return EFFORTS.has(v);
+}
+/** `PenaltySchema`: a number from -2 to 2 (NaN and the infinities fail the range, as zod refuses them). */
+function isPenalty(v: unknown): boolean {
+  return typeof v === 'number' && v >= -2 && v <= 2;
 }
 function isStop(v: unknown): boolean {
   return typeof v === 'string' || (Array.isArray(v) && v.length <= 4 && every(v, isString));

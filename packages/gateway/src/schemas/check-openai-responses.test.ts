@@ -125,7 +125,7 @@ function generator(seed: number) {
       input: chance(0.4) ? pick(strings) : ok() ? list(item, 3) : pick(junk),
       instructions: field([...strings, null]),
       tool_choice: field(['none', 'auto', 'required', 'any', { type: 'function', name: 'f' }, withProto({ type: 'function', name: 'f' }), { type: 'function' }, { type: '' }, { type: 'function', name: '' }, null], 0.8),
-      parallel_tool_calls: field([true, false, null], 0.8),
+      parallel_tool_calls: field([true, false, null, 'false', 0], 0.8),
       max_output_tokens: field([...positiveInts, null]),
       max_tool_calls: field([...positiveInts, null], 0.8),
       temperature: field([0, 0.7, 2, 2.01, -0.1, null]),
@@ -224,7 +224,7 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
     expect(agent.json_schema.accepted).toBeGreaterThan(50);
     expect(agent.json_schema.broken).toBeGreaterThan(100);
     expect(echoed).toBe(accepted);
-    // 72 and 612 with this seed.
+    // 67 and 612 with this seed.
     expect(keys.long).toBeGreaterThan(40);
     expect(keys.broken).toBeGreaterThan(400);
   });

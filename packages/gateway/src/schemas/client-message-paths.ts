@@ -12,6 +12,11 @@ export interface JoinedMessagePath {
   content?: string;
   /** The client's path of each of its tool calls, in order (`input.1`, `input.2`: the function_call items). */
   toolCalls?: readonly string[];
+  /**
+   * The client's names of a tool call's fields under its item, where not a Responses function_call's (`call_id`,
+   * `name`, `arguments`): `/v1/messages` tool_use blocks have `id`, `name`, `input`.
+   */
+  callFields?: Readonly<{ id?: string; name?: string; arguments?: string }>;
 }
 
 /**
@@ -45,8 +50,8 @@ const CALL_FIELD = /^(?:\.function)?\.(id|name|arguments)(?![A-Za-z0-9_])/;
 /** After a core message path: its content. */
 const CONTENT = /^\.content(?![A-Za-z0-9_])/;
 
-/** A client path ending in an index (`input.3`): its array and index, to write it in OpenAI's bracketed form. */
-const INDEXED = /^(.*)\.(\d+)$/;
+/** The indexes of a client path (`input.3`, `messages.1.content.0`), to write them in OpenAI's bracketed form. */
+const INDEXES = /\.(\d+)(?=\.|$)/g;
 
 /** Where a path names a core message: the client's path to put in place of `core` (in the same form), and how to find core's paths in text. */
 interface Renaming {
@@ -62,10 +67,12 @@ function literal(text: string): RegExp {
   return new RegExp(`\\b${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_])`, 'g');
 }
 
-/** A client path in the form of the core path it replaces: `input[3]` (or `input.[3]`) for `input.3` when bracketed. */
+/**
+ * A client path in the form of the core path it replaces: `input[3]` (or `input.[3]`) for `input.3` when bracketed,
+ * every index so (`messages.[1].content.[0]`).
+ */
 function inForm(path: string, bracketed: boolean, dot: string): string {
-  const indexed = bracketed ? INDEXED.exec(path) : null;
-  return indexed ? `${indexed[1]}${dot}[${indexed[2]}]` : path;
+  return bracketed ? path.replace(INDEXES, `${dot}[$1]`) : path;
 }
 
 function renaming(path: string, paths: ClientMessagePaths): Renaming | undefined {
@@ -98,11 +105,16 @@ function joinedPart(rest: string, from: JoinedMessagePath, bracketed: boolean, d
     const item = from.toolCalls?.[Number(call[1] ?? call[2])];
     if (item === undefined) return undefined;
     const field = CALL_FIELD.exec(rest.slice(call[0].length));
-    const client = inForm(item, bracketed, dot) + (field ? `.${field[1] === 'id' ? 'call_id' : field[1]}` : '');
+    const client = inForm(item, bracketed, dot) + (field ? `.${callField(field[1] as 'id' | 'name' | 'arguments', from)}` : '');
     return { core: call[0] + (field?.[0] ?? ''), client };
   }
   const content = from.content === undefined ? null : CONTENT.exec(rest);
   return content ? { core: content[0], client: `${inForm(from.content!, bracketed, dot)}.content` } : undefined;
+}
+
+/** A tool call's field as the client names it under the call's item (`call_id` on a Responses function_call). */
+function callField(field: 'id' | 'name' | 'arguments', from: JoinedMessagePath): string {
+  return from.callFields?.[field] ?? (field === 'id' ? 'call_id' : field);
 }
 
 /** `text` with the core paths of `r` as the client's. */

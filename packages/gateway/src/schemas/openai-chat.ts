@@ -6,6 +6,7 @@ import { boundedJson } from './bounded-json.js';
 import { CacheControlSchema } from './cache-control.js';
 import { isWellFormedChatRequest } from './check-openai-chat.js';
 import { addFastCheck } from './fast-check.js';
+import { ignoredFieldRules } from './ignored-fields.js';
 
 // `cache_control` (a prompt-cache breakpoint, LiteLLM's convention for Anthropic caching over this API) on
 // content parts, on messages (for string content; a breakpoint at the message's end) and on tools.
@@ -92,7 +93,13 @@ export const PromptCacheKeySchema = z.string().nullable().optional();
 
 const Stop = z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional();
 
-/** `POST /v1/chat/completions` request body (OpenAI wire format). Unknown top-level fields are accepted and ignored. */
+/** OpenAI's `frequency_penalty` / `presence_penalty` (chat and legacy completions): -2 to 2, or null. */
+export const PenaltySchema = z.number().min(-2).max(2).nullable().optional();
+
+/**
+ * `POST /v1/chat/completions` request body (OpenAI wire format). Unknown top-level fields are accepted and not acted
+ * on; each that asks for something is said in `x-llmrr-warnings` (see `ignoredFieldWarnings`).
+ */
 export const OpenAIChatRequestSchema = z.looseObject({
   model: ModelNameSchema,
   messages: z.array(OpenAIChatMessageSchema).min(1, 'at least one message is required'),
@@ -107,7 +114,11 @@ export const OpenAIChatRequestSchema = z.looseObject({
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
   tools: z.array(OpenAIToolSchema).optional(),
   tool_choice: OpenAIToolChoiceSchema.optional(),
-  parallel_tool_calls: z.boolean().optional(),
+  /** Applied: `false` becomes the core request's `parallelToolCalls: false` (at most one tool call); null is none. */
+  parallel_tool_calls: z.boolean().nullable().optional(),
+  /** Applied: the core request's `frequencyPenalty` / `presencePenalty`. */
+  frequency_penalty: PenaltySchema,
+  presence_penalty: PenaltySchema,
   response_format: OpenAIResponseFormatSchema.optional(),
   user: z.string().optional(),
   /** Applied: becomes the core request's `promptCacheKey` (an empty key is no key). */
@@ -118,6 +129,17 @@ export const OpenAIChatRequestSchema = z.looseObject({
 });
 
 addFastCheck(OpenAIChatRequestSchema, isWellFormedChatRequest);
+
+/**
+ * Every field of the schema is acted on; other fields (`logprobs`, `logit_bias`, `store`, `metadata`, `modalities`,
+ * `audio`, `prediction`, `web_search_options`, `service_tier`...) are warned about unless they ask for nothing.
+ */
+export const CHAT_FIELD_RULES = ignoredFieldRules(OpenAIChatRequestSchema.shape, [], {
+  top_logprobs: (v) => v === 0,
+  modalities: (v) => Array.isArray(v) && v.length === 1 && v[0] === 'text',
+  service_tier: (v) => v === 'auto',
+  verbosity: (v) => v === 'medium',
+});
 
 export type OpenAIChatRequest = z.infer<typeof OpenAIChatRequestSchema>;
 export type OpenAIChatMessage = z.infer<typeof OpenAIChatMessageSchema>;

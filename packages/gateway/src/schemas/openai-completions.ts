@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { ModelNameSchema } from './model-name.js';
+import { ignoredFieldRules } from './ignored-fields.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
-import { LlmrrResponseInfoSchema, OpenAIUsageSchema } from './openai-chat.js';
+import { LlmrrResponseInfoSchema, OpenAIUsageSchema, PenaltySchema } from './openai-chat.js';
 
 /** `POST /v1/completions` (legacy text completion). One prompt per request. */
 export const OpenAICompletionRequestSchema = z.looseObject({
@@ -13,6 +14,8 @@ export const OpenAICompletionRequestSchema = z.looseObject({
   n: z.number().int().min(1).max(1, 'only n=1 is supported').nullable().optional(),
   stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
   seed: z.number().int().nullable().optional(),
+  frequency_penalty: PenaltySchema,
+  presence_penalty: PenaltySchema,
   echo: z.boolean().nullable().optional(),
   suffix: z.string().nullable().optional(),
   stream: z.boolean().nullable().optional(),
@@ -21,6 +24,9 @@ export const OpenAICompletionRequestSchema = z.looseObject({
   llmrr: LlmrrExtensionSchema.optional(),
 });
 export type OpenAICompletionRequest = z.infer<typeof OpenAICompletionRequestSchema>;
+
+/** Every field of the schema is acted on; other fields (`logprobs`, `logit_bias`, `best_of`...) are warned about unless they ask for nothing. */
+export const COMPLETION_FIELD_RULES = ignoredFieldRules(OpenAICompletionRequestSchema.shape, [], { best_of: (v) => v === 1 });
 
 export const OpenAICompletionResponseSchema = z.object({
   id: z.string(),

@@ -9,6 +9,7 @@ import {
   isWellFormedTextPart,
 } from './check-openai-responses.js';
 import { addFastCheck } from './fast-check.js';
+import { ignoredFieldRules } from './ignored-fields.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
 import { ModelNameSchema } from './model-name.js';
 import { RESPONSES_INCLUDE_VALUES } from './responses-include-values.js';
@@ -90,7 +91,10 @@ export const ResponsesTextFormatSchema = z.discriminatedUnion('type', [
 
 export { RESPONSES_INCLUDE_VALUES };
 
-/** `POST /v1/responses` request body. Unknown top-level fields are accepted and ignored (as on chat completions). */
+/**
+ * `POST /v1/responses` request body. Unknown top-level fields are accepted and not acted on; each that asks for
+ * something is said in `x-llmrr-warnings` (see `RESPONSES_FIELD_RULES`), as on chat completions.
+ */
 export const OpenAIResponsesRequestSchema = z.looseObject({
   model: ModelNameSchema,
   // Items are checked one by one in to-generate-request.ts, so an error names `input.N` (a union here would
@@ -135,6 +139,16 @@ export const OpenAIResponsesRequestSchema = z.looseObject({
   llmrr: LlmrrExtensionSchema.optional(),
 });
 export type OpenAIResponsesRequest = z.infer<typeof OpenAIResponsesRequestSchema>;
+
+/**
+ * The schema's fields are acted on (mapped, refused, or echoed back: `metadata`) except `store` (nothing is stored),
+ * `truncation: "auto"`, `include` (no value the gateway can add), `service_tier` other than `auto` and
+ * `max_tool_calls` (not enforced), which are warned about, as are unknown fields, unless they ask for nothing.
+ */
+export const RESPONSES_FIELD_RULES = ignoredFieldRules(OpenAIResponsesRequestSchema.shape, ['store', 'truncation', 'include', 'service_tier', 'max_tool_calls'], {
+  truncation: (v) => v === 'disabled',
+  service_tier: (v) => v === 'auto',
+});
 
 // Hand-written checks of the common shapes, tried first (see check-openai-responses.ts); zod decides the rest.
 addFastCheck(OpenAIResponsesRequestSchema, isWellFormedResponsesRequest);

@@ -1,0 +1,157 @@
+import type { AnthropicWireServer, OpenAIWireServer } from '@llmrr/core/test';
+import type OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+
+// frequency_penalty, presence_penalty and parallel_tool_calls (OpenAI routes) and tool_choice.disable_parallel_tool_use
+// (/v1/messages) through a served gateway and the official clients, to an OpenAI-wire and an Anthropic-wire upstream
+// recording the bodies they get; bad values are 400s naming the field.
+
+let gw: SdkGateway;
+let openaiUp: OpenAIWireServer;
+let claudeUp: AnthropicWireServer;
+
+beforeAll(async () => {
+  ({ gw, upstreams: { openai: openaiUp, anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt'), wireDeployment(u, 'claude')]));
+});
+afterAll(() => gw?.close());
+afterEach(() => clearRequests(openaiUp, claudeUp));
+
+const lastOpenAIBody = () => openaiUp.requests.at(-1)!.body as Record<string, unknown>;
+const lastClaudeBody = () => claudeUp.requests.at(-1)!.body as Record<string, unknown>;
+
+const TOOLS: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+const ASK: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weather in Paris and Rome?' }];
+
+/** The 400 of a failed SDK call: status, param and message. */
+async function refusal(call: Promise<unknown>): Promise<{ status: number; param: string | undefined; message: string }> {
+  const e = (await call.then(
+    () => undefined,
+    (err: unknown) => err,
+  )) as { status?: number; error?: { param?: string; message?: string; error?: { param?: string; message?: string } } } | undefined;
+  expect(e).toBeDefined();
+  const body = e!.error?.error ?? e!.error;
+  return { status: e!.status ?? 0, param: body?.param, message: body?.message ?? '' };
+}
+
+describe('/v1/chat/completions', () => {
+  it('frequency_penalty, presence_penalty and parallel_tool_calls reach an OpenAI-compatible upstream as sent (JSON and streamed)', async () => {
+    const json = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, tools: TOOLS, frequency_penalty: 0.5, presence_penalty: -1.25, parallel_tool_calls: false });
+    expect(json.choices).toHaveLength(1);
+    expect(lastOpenAIBody()).toMatchObject({ frequency_penalty: 0.5, presence_penalty: -1.25, parallel_tool_calls: false });
+    const stream = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, tools: TOOLS, frequency_penalty: -2, presence_penalty: 2, parallel_tool_calls: true, stream: true });
+    for await (const _ of stream) void _;
+    // (`true` is the provider's default: whether it goes out is the engine's choice.)
+    expect(lastOpenAIBody()).toMatchObject({ frequency_penalty: -2, presence_penalty: 2 });
+    expect(lastOpenAIBody().parallel_tool_calls).not.toBe(false);
+  });
+
+  it('null is none: nothing sent upstream, and no warning', async () => {
+    const { response } = await gw
+      .openai()
+      .chat.completions.create({ model: 'gpt', messages: ASK, tools: TOOLS, frequency_penalty: null, presence_penalty: null, parallel_tool_calls: null } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
+      .withResponse();
+    const body = lastOpenAIBody();
+    expect(body).not.toHaveProperty('frequency_penalty');
+    expect(body).not.toHaveProperty('presence_penalty');
+    expect(body).not.toHaveProperty('parallel_tool_calls');
+    expect(response.headers.get('x-llmrr-warnings')).toBeNull();
+  });
+
+  it('parallel_tool_calls false reaches an Anthropic upstream as tool_choice.disable_parallel_tool_use', async () => {
+    await gw.openai().chat.completions.create({ model: 'claude', messages: ASK, tools: TOOLS, parallel_tool_calls: false });
+    expect(lastClaudeBody().tool_choice).toEqual({ type: 'auto', disable_parallel_tool_use: true });
+  });
+
+  it.each([
+    ['frequency_penalty', 2.5],
+    ['frequency_penalty', -2.01],
+    ['presence_penalty', '0.5'],
+    ['presence_penalty', 3],
+    ['parallel_tool_calls', 'false'],
+  ])('%s %j: a 400 naming the field, nothing sent upstream', async (field, value) => {
+    const r = await refusal(gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, tools: TOOLS, [field]: value } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming));
+    expect(r.status).toBe(400);
+    expect(r.param).toBe(field);
+    expect(r.message).toContain(field);
+    expect(openaiUp.requests).toHaveLength(0);
+  });
+});
+
+describe('/v1/completions', () => {
+  it('the penalties reach the upstream; a bad one is a 400 naming it', async () => {
+    await gw.openai().completions.create({ model: 'gpt', prompt: 'Say hi', frequency_penalty: 1, presence_penalty: 0.25 });
+    expect(lastOpenAIBody()).toMatchObject({ frequency_penalty: 1, presence_penalty: 0.25 });
+    const r = await refusal(gw.openai().completions.create({ model: 'gpt', prompt: 'Say hi', presence_penalty: -7 }));
+    expect(r).toMatchObject({ status: 400, param: 'presence_penalty' });
+  });
+});
+
+describe('/v1/responses', () => {
+  const tools: OpenAI.Responses.Tool[] = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false }];
+
+  it('parallel_tool_calls false reaches the upstream, and the response echoes what was asked (JSON and streamed)', async () => {
+    const json = await gw.openai().responses.create({ model: 'gpt', input: 'Weather in Paris and Rome?', tools, parallel_tool_calls: false });
+    expect(json.parallel_tool_calls).toBe(false);
+    expect(lastOpenAIBody()).toMatchObject({ parallel_tool_calls: false });
+    const stream = await gw.openai().responses.create({ model: 'gpt', input: 'Weather?', tools, parallel_tool_calls: false, stream: true });
+    let echoed: boolean | undefined;
+    for await (const e of stream) if (e.type === 'response.completed') echoed = e.response.parallel_tool_calls;
+    expect(echoed).toBe(false);
+    expect(lastOpenAIBody()).toMatchObject({ parallel_tool_calls: false });
+  });
+
+  it('absent: nothing sent, the echo is OpenAI\u2019s default (true)', async () => {
+    const json = await gw.openai().responses.create({ model: 'gpt', input: 'Weather?', tools });
+    expect(json.parallel_tool_calls).toBe(true);
+    expect(lastOpenAIBody()).not.toHaveProperty('parallel_tool_calls');
+  });
+
+  it('parallel_tool_calls 1: a 400 naming it', async () => {
+    const r = await refusal(gw.openai().responses.create({ model: 'gpt', input: 'Weather?', tools, parallel_tool_calls: 1 } as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming));
+    expect(r).toMatchObject({ status: 400, param: 'parallel_tool_calls' });
+  });
+});
+
+describe('/v1/messages', () => {
+  const tools = [{ name: 'get_weather', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } }];
+  const messages = [{ role: 'user' as const, content: 'Weather in Paris and Rome?' }];
+
+  it.each([
+    [{ type: 'auto' as const, disable_parallel_tool_use: true }],
+    [{ type: 'any' as const, disable_parallel_tool_use: true }],
+    [{ type: 'tool' as const, name: 'get_weather', disable_parallel_tool_use: true }],
+  ])('tool_choice %j reaches an Anthropic upstream with the flag', async (tool_choice) => {
+    await gw.anthropic().messages.create({ model: 'claude', max_tokens: 100, messages, tools, tool_choice });
+    expect(lastClaudeBody().tool_choice).toEqual(tool_choice);
+  });
+
+  it('disable_parallel_tool_use true reaches an OpenAI-compatible upstream as parallel_tool_calls false; false sends nothing', async () => {
+    await gw.anthropic().messages.create({ model: 'gpt', max_tokens: 100, messages, tools, tool_choice: { type: 'auto', disable_parallel_tool_use: true } });
+    expect(lastOpenAIBody()).toMatchObject({ parallel_tool_calls: false, tool_choice: 'auto' });
+    await gw.anthropic().messages.create({ model: 'gpt', max_tokens: 100, messages, tools, tool_choice: { type: 'auto', disable_parallel_tool_use: false } });
+    expect(lastOpenAIBody()).not.toHaveProperty('parallel_tool_calls');
+  });
+
+  it('with tool_choice none there are no tool calls to limit: nothing sent, no 400', async () => {
+    await gw.anthropic().messages.create({ model: 'claude', max_tokens: 100, messages, tools, tool_choice: { type: 'none', disable_parallel_tool_use: true } as never });
+    expect(lastClaudeBody().tool_choice).toEqual({ type: 'none' });
+  });
+
+  it('disable_parallel_tool_use "yes": a 400 naming it, on /v1/messages and count_tokens', async () => {
+    const tool_choice = { type: 'auto', disable_parallel_tool_use: 'yes' } as never;
+    const r = await refusal(gw.anthropic().messages.create({ model: 'claude', max_tokens: 100, messages, tools, tool_choice }));
+    expect(r.status).toBe(400);
+    expect(r.message).toContain('tool_choice.disable_parallel_tool_use');
+    const c = await refusal(gw.anthropic().messages.countTokens({ model: 'claude', messages, tools, tool_choice }));
+    expect(c.status).toBe(400);
+    expect(c.message).toContain('tool_choice.disable_parallel_tool_use');
+    expect(claudeUp.requests).toHaveLength(0);
+  });
+
+  it('count_tokens takes the flag: the count request carries it', async () => {
+    const count = await gw.anthropic().messages.countTokens({ model: 'claude', messages, tools, tool_choice: { type: 'auto', disable_parallel_tool_use: true } });
+    expect(count.input_tokens).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { CHAT_FIELD_RULES } from './openai-chat.js';
+import { RESPONSES_FIELD_RULES } from './openai-responses.js';
+import { MESSAGES_FIELD_RULES } from './anthropic-messages.js';
+import { IGNORED_FIELD_WARNINGS_MAX, ignoredFieldRules, ignoredFieldWarnings } from './ignored-fields.js';
+
+describe('ignoredFieldWarnings', () => {
+  it('every field known or asking for nothing: undefined (nothing allocated)', () => {
+    const body = { model: 'm', messages: [], temperature: 1, n: 1, stream_options: { include_usage: true }, user: 'u', llmrr: {}, store: false, logprobs: null, metadata: {}, modalities: ['text'] };
+    expect(ignoredFieldWarnings(body, CHAT_FIELD_RULES)).toBeUndefined();
+  });
+
+  it('one setting_not_sent per other field, in body order, with the client\u2019s own name', () => {
+    expect(ignoredFieldWarnings({ metadata: { a: 'b' }, model: 'm', logprobs: true, store: true }, CHAT_FIELD_RULES)).toEqual([
+      { code: 'setting_not_sent', field: 'metadata', message: 'metadata is not supported by this gateway; it was not sent.' },
+      { code: 'setting_not_sent', field: 'logprobs', message: 'logprobs is not supported by this gateway; it was not sent.' },
+      { code: 'setting_not_sent', field: 'store', message: 'store is not supported by this gateway; it was not sent.' },
+    ]);
+  });
+
+  it('a route\u2019s own no-op values, and fields it accepts but does not act on', () => {
+    expect(ignoredFieldWarnings({ truncation: 'disabled', service_tier: 'auto', store: false, include: [], metadata: { a: 'b' } }, RESPONSES_FIELD_RULES)).toBeUndefined();
+    expect(ignoredFieldWarnings({ truncation: 'auto', service_tier: 'priority', store: true, include: ['reasoning.encrypted_content'], max_tool_calls: 2 }, RESPONSES_FIELD_RULES)?.map((w) => w.field)).toEqual([
+      'truncation',
+      'service_tier',
+      'store',
+      'include',
+      'max_tool_calls',
+    ]);
+    expect(ignoredFieldWarnings({ service_tier: 'auto', metadata: { user_id: 'u' } }, MESSAGES_FIELD_RULES)).toBeUndefined();
+  });
+
+  it('names that are Object.prototype members are fields like any other (no inherited no-op rule)', () => {
+    const body = JSON.parse('{"constructor":"x","toString":1,"hasOwnProperty":true,"__proto__":{"a":1}}') as object;
+    expect(ignoredFieldWarnings(body, ignoredFieldRules({}))?.map((w) => w.field)).toEqual(['constructor', 'toString', 'hasOwnProperty', '__proto__']);
+  });
+
+  it(`bounded: ${IGNORED_FIELD_WARNINGS_MAX} and one more saying how many others (1 and many)`, () => {
+    const body = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, 1]));
+    const one = ignoredFieldWarnings(body(IGNORED_FIELD_WARNINGS_MAX + 1), ignoredFieldRules({}))!;
+    expect(one).toHaveLength(IGNORED_FIELD_WARNINGS_MAX + 1);
+    expect(one.at(-1)).toEqual({ code: 'setting_not_sent', field: '...', message: '1 more field is not supported by this gateway; they were not sent.' });
+    const many = ignoredFieldWarnings(body(100_000), ignoredFieldRules({}))!;
+    expect(many).toHaveLength(IGNORED_FIELD_WARNINGS_MAX + 1);
+    expect(many.at(-1)!.message).toBe(`${100_000 - IGNORED_FIELD_WARNINGS_MAX} more fields are not supported by this gateway; they were not sent.`);
+  });
+});

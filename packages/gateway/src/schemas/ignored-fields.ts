@@ -1,0 +1,71 @@
+import type { CallWarning, GenerateRequest } from '@llmrr/core';
+
+/** The most ignored-field warnings one request gets; one more, field `...`, says how many others there were. */
+export const IGNORED_FIELD_WARNINGS_MAX = 16;
+
+/** What a route does with the top-level fields of its body. */
+export interface IgnoredFieldRules {
+  /** The fields the route acts on (maps to the core request, checks, refuses, echoes): never warned about. */
+  handled: ReadonlySet<string>;
+  /** Values of other fields that ask for nothing, beyond null, false, `[]` and `{}` (e.g. `truncation: "disabled"`). */
+  noop: ReadonlyMap<string, (value: unknown) => boolean>;
+}
+
+/**
+ * The rules of a route whose body schema is `shape` (a zod object's `shape`): its keys are handled except
+ * `ignored` (accepted and checked, but not acted on).
+ */
+export function ignoredFieldRules(shape: object, ignored: readonly string[] = [], noop: Record<string, (value: unknown) => boolean> = {}): IgnoredFieldRules {
+  const handled = new Set(Object.keys(shape));
+  for (const k of ignored) handled.delete(k);
+  return { handled, noop: new Map(Object.entries(noop)) };
+}
+
+/** null, false, an empty array or an empty object: a value that asks for nothing. */
+function asksForNothing(v: unknown): boolean {
+  if (v === null || v === false) return true;
+  if (typeof v !== 'object') return false;
+  if (Array.isArray(v)) return v.length === 0;
+  for (const _ in v) return false;
+  return true;
+}
+
+/**
+ * A `setting_not_sent` warning for each top-level field of `body` the route does not act on and whose value asks for
+ * something (`field`: the client's own name), in the body's order: at most `IGNORED_FIELD_WARNINGS_MAX`, then one
+ * with field `...` saying how many more there were. One pass over the body's own keys; undefined (nothing
+ * allocated) when every field is handled or asks for nothing.
+ */
+export function ignoredFieldWarnings(body: object, rules: IgnoredFieldRules): CallWarning[] | undefined {
+  let out: CallWarning[] | undefined;
+  let more = 0;
+  const b = body as Record<string, unknown>;
+  for (const key in b) {
+    if (rules.handled.has(key) || !Object.hasOwn(b, key)) continue;
+    const value = b[key];
+    if (asksForNothing(value) || rules.noop.get(key)?.(value) === true) continue;
+    out ??= [];
+    if (out.length < IGNORED_FIELD_WARNINGS_MAX) out.push({ code: 'setting_not_sent', field: key, message: `${key} is not supported by this gateway; it was not sent.` });
+    else more++;
+  }
+  if (more > 0) out!.push({ code: 'setting_not_sent', field: '...', message: `${more} more field${more === 1 ? ' is' : 's are'} not supported by this gateway; they were not sent.` });
+  return out;
+}
+
+/** The warnings of the fields a converted request's body had that the gateway does not act on (see `noteIgnoredFields`). */
+const notes = new WeakMap<GenerateRequest, readonly CallWarning[]>();
+
+/**
+ * `request` (just converted from `body`) remembers the warnings for the fields of `body` the route does not act on,
+ * for the call to show (`ignoredFieldsOf`). Nothing is stored when there are none. Returns `request`.
+ */
+export function noteIgnoredFields(request: GenerateRequest, body: object, rules: IgnoredFieldRules): GenerateRequest {
+  const warnings = ignoredFieldWarnings(body, rules);
+  if (warnings !== undefined) notes.set(request, warnings);
+  return request;
+}
+
+/** The warnings `noteIgnoredFields` kept for `request`, if any. */
+export function ignoredFieldsOf(request: GenerateRequest): readonly CallWarning[] | undefined {
+  return notes.get(request);
+}
