@@ -1,24 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
-import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
-import { defaultEngineContext } from '../types.js';
-import { createGeminiEngine } from './create-gemini-engine.js';
+import { useGeminiWireServer } from './gemini-wire.test-helpers.js';
 
 // Gemini parallelToolCalls warnings with bodies that providerOptions.gemini shapes (built-in tools, toolConfig).
 
-let server: GeminiWireServer;
-beforeAll(async () => {
-  server = await startGeminiWireServer({ apiKey: 'gm-test' });
-});
-afterAll(() => server.close());
-
-const engine = () =>
-  createGeminiEngine(
-    ModelConfigSchema.parse({ name: 'gem', engine: 'gemini', model: 'gemini-2.5-flash', baseURL: server.url, apiKey: 'gm-test' }),
-    defaultEngineContext({ env: {} }),
-  );
+const wire = useGeminiWireServer();
+const engine = () => wire.engine();
 
 describe('gemini engine: parallelToolCalls warnings at the edges', () => {
   it('parallelToolCalls false with a built-in tool from providerOptions.gemini.tools (googleSearch, no functionDeclarations) answers, it does not throw a TypeError', async () => {
@@ -43,7 +31,7 @@ describe('gemini engine: parallelToolCalls warnings at the edges', () => {
       parallelToolCalls: false,
     };
     const result = await engine().generate(request);
-    expect((server.requests.at(-1)!.body as { toolConfig?: unknown }).toolConfig).toEqual({ functionCallingConfig: { mode: 'NONE' } });
+    expect((wire.server.requests.at(-1)!.body as { toolConfig?: unknown }).toolConfig).toEqual({ functionCallingConfig: { mode: 'NONE' } });
     expect(result.warnings).toBeUndefined();
   });
 

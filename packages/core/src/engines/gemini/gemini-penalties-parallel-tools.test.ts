@@ -1,51 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
-import type { CallWarning, GenerateRequest, StreamPart, ToolDefinition } from '../../spec/index.js';
-import { isContentPart } from '../../spec/index.js';
-import { collect } from '../../test/async.test-helpers.js';
-import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
-import { defaultEngineContext } from '../types.js';
-import { createGeminiEngine } from './create-gemini-engine.js';
+import { describe, expect, it } from 'vitest';
+import type { GenerateRequest, ToolDefinition } from '../../spec/index.js';
+import { generateAndStream } from '../../test/call-warnings.test-helpers.js';
 import { geminiTakesPenalties } from './gemini-penalty-models.js';
+import { useGeminiWireServer } from './gemini-wire.test-helpers.js';
 
 // frequencyPenalty, presencePenalty and parallelToolCalls on Gemini: the penalties go in generationConfig to the
 // models that take them and are said not sent elsewhere (most models answer 400 "Penalty is not enabled");
 // parallelToolCalls: false has no Gemini field and is said not sent. Generate and stream alike, against the local
 // Gemini wire server, which records the bodies the engine sent.
 
-let server: GeminiWireServer;
-beforeAll(async () => {
-  server = await startGeminiWireServer({ apiKey: 'gm-test' });
-});
-afterAll(() => server.close());
-
-function engineFor(config: Partial<ModelConfigInput> = {}) {
-  return createGeminiEngine(
-    ModelConfigSchema.parse({ name: 'gem', engine: 'gemini', model: 'gemini-2.5-flash', baseURL: server.url, apiKey: 'gm-test', ...config }),
-    defaultEngineContext({ env: {} }),
-  );
-}
+const wire = useGeminiWireServer();
 
 const weather: ToolDefinition = { name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } };
 const hi = (extra: Partial<GenerateRequest> = {}): GenerateRequest => ({ messages: [{ role: 'user', content: 'hi' }], ...extra });
 
-function warningsOf(parts: StreamPart[]): CallWarning[] | undefined {
-  const at = parts.flatMap((p, i) => (p.type === 'warnings' ? [i] : []));
-  expect(at.length).toBeLessThanOrEqual(1);
-  if (at.length === 0) return undefined;
-  expect(at[0]).toBeLessThan(parts.findIndex((p) => isContentPart(p) || p.type === 'finish'));
-  return (parts[at[0]!] as Extract<StreamPart, { type: 'warnings' }>).warnings;
-}
-
 /** generate and stream; both recorded bodies and the warnings (which must agree). */
 async function both(request: GenerateRequest, model = 'gemini-2.5-flash') {
-  const engine = engineFor({ model });
-  const result = await engine.generate(request);
-  const generatedBody = server.requests.at(-1)!.body as Record<string, unknown>;
-  const parts = await collect(engine.stream(request));
-  expect(parts.at(-1)?.type).toBe('finish');
-  expect(warningsOf(parts)).toEqual(result.warnings);
-  return { warnings: result.warnings, bodies: [generatedBody, server.requests.at(-1)!.body as Record<string, unknown>] };
+  const { generated, streamed, bodies } = await generateAndStream(wire.engine({ model }), request, wire.lastBody);
+  expect(streamed).toEqual(generated);
+  return { warnings: generated, bodies };
 }
 
 const configOf = (body: Record<string, unknown>) => (body.generationConfig ?? {}) as Record<string, unknown>;

@@ -1,31 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
-import type { CallWarning, GenerateRequest, StreamPart } from '../../spec/index.js';
+import { describe, expect, it } from 'vitest';
+import type { GenerateRequest } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
-import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
-import { defaultEngineContext } from '../types.js';
-import { createGeminiEngine } from './create-gemini-engine.js';
+import { streamedWarnings } from '../../test/call-warnings.test-helpers.js';
+import { useGeminiWireServer } from './gemini-wire.test-helpers.js';
 
 // The warnings the Gemini engine gives say what really went on the wire, the caller's providerOptions included.
 // Against the local Gemini wire server, which records the bodies the engine sent.
 
-let server: GeminiWireServer;
-beforeAll(async () => {
-  server = await startGeminiWireServer({ apiKey: 'gm-test' });
-});
-afterAll(() => server.close());
-
-function engineFor(config: Partial<ModelConfigInput> = {}) {
-  return createGeminiEngine(
-    ModelConfigSchema.parse({ name: 'gem', engine: 'gemini', model: 'gemini-2.5-flash', baseURL: server.url, apiKey: 'gm-test', ...config }),
-    defaultEngineContext({ env: {} }),
-  );
-}
-
-function warningsPart(parts: StreamPart[]): CallWarning[] | undefined {
-  const part = parts.find((p) => p.type === 'warnings');
-  return part?.type === 'warnings' ? part.warnings : undefined;
-}
+const wire = useGeminiWireServer();
+const { engine: engineFor } = wire;
 
 describe('gemini warnings: what the body carries', () => {
   it('a thinkingConfig given in providerOptions.gemini.generationConfig is what is sent: no warning names a thinkingLevel that was not sent', async () => {
@@ -38,14 +21,14 @@ describe('gemini warnings: what the body carries', () => {
     };
     const engine = engineFor({ model: 'gemini-3-pro-preview' });
     const result = await engine.generate(request);
-    const generatedBody = server.requests.at(-1)!.body as { generationConfig: { thinkingConfig: unknown } };
+    const generatedBody = wire.server.requests.at(-1)!.body as { generationConfig: { thinkingConfig: unknown } };
     const parts = await collect(engine.stream(request));
     expect(parts.at(-1)?.type).toBe('finish');
-    const streamedBody = server.requests.at(-1)!.body as { generationConfig: { thinkingConfig: unknown } };
+    const streamedBody = wire.server.requests.at(-1)!.body as { generationConfig: { thinkingConfig: unknown } };
     // On the wire: the caller's thinkingLevel low, not the high that medium maps to on Gemini 3 Pro.
     for (const body of [generatedBody, streamedBody]) expect(body.generationConfig.thinkingConfig).toEqual({ thinkingLevel: 'low' });
     // The call must not claim it sent thinkingLevel high (what medium maps to on this model).
-    for (const warnings of [result.warnings ?? [], warningsPart(parts) ?? []]) {
+    for (const warnings of [result.warnings ?? [], streamedWarnings(parts) ?? []]) {
       expect(warnings.map((w) => w.message).join(' ')).not.toContain('thinkingLevel high');
       // It names what was sent, and why.
       expect(warnings).toEqual([
@@ -61,7 +44,7 @@ describe('gemini warnings: what the body carries', () => {
       reasoning: { budgetTokens: 30000 },
       providerOptions: { gemini: { generationConfig: { thinkingConfig: { thinkingBudget: 30000 } } } },
     });
-    expect((server.requests.at(-1)!.body as { generationConfig: { thinkingConfig: unknown } }).generationConfig.thinkingConfig).toEqual({ thinkingBudget: 30000 });
+    expect((wire.server.requests.at(-1)!.body as { generationConfig: { thinkingConfig: unknown } }).generationConfig.thinkingConfig).toEqual({ thinkingBudget: 30000 });
     // Not "clamped to 24576": the caller's 30000 went out (the model may refuse it; that is the provider's answer).
     expect(same.warnings).toBeUndefined();
     const noCapability = engineFor({ model: 'gemini-2.0-flash' });
@@ -74,7 +57,7 @@ describe('gemini warnings: what the body carries', () => {
     const parts = await collect(noCapability.stream(request));
     const expected = [{ code: 'setting_changed', field: 'reasoning.effort', message: 'reasoning.effort high (a budget of 4096 tokens) was sent as thinkingBudget 1000: providerOptions.gemini.generationConfig.thinkingConfig took its place.' }];
     expect(result.warnings).toEqual(expected);
-    expect(warningsPart(parts)).toEqual(expected);
+    expect(streamedWarnings(parts)).toEqual(expected);
   });
 
   it('a providerOptions thinkingConfig without a level or budget takes the place of reasoning: not sent, said so', async () => {
@@ -83,7 +66,7 @@ describe('gemini warnings: what the body carries', () => {
       reasoning: { effort: 'low' },
       providerOptions: { gemini: { generationConfig: { thinkingConfig: { includeThoughts: true } } } },
     });
-    expect((server.requests.at(-1)!.body as { generationConfig: { thinkingConfig: unknown } }).generationConfig.thinkingConfig).toEqual({ includeThoughts: true });
+    expect((wire.server.requests.at(-1)!.body as { generationConfig: { thinkingConfig: unknown } }).generationConfig.thinkingConfig).toEqual({ includeThoughts: true });
     expect(result.warnings).toEqual([{ code: 'setting_not_sent', field: 'reasoning', message: expect.stringContaining('providerOptions.gemini.generationConfig.thinkingConfig') }]);
   });
 });

@@ -1,50 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
-import type { CallWarning, GenerateRequest, StreamPart } from '../../spec/index.js';
-import { isContentPart } from '../../spec/index.js';
+import { describe, expect, it } from 'vitest';
+import type { ModelConfigInput } from '../../config/schema.js';
+import type { GenerateRequest } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
-import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
-import { defaultEngineContext } from '../types.js';
-import { createGeminiEngine } from './create-gemini-engine.js';
+import { expectNoWarnings, generateAndStream } from '../../test/call-warnings.test-helpers.js';
+import { useGeminiWireServer } from './gemini-wire.test-helpers.js';
 
 // What the Gemini engine changes or leaves out of a request it accepts is said, not done in silence: `warnings`
 // on the result, and one `warnings` part before the first content part of a stream. Against the local Gemini
 // wire server, which records the bodies the engine sent.
 
-let server: GeminiWireServer;
-beforeAll(async () => {
-  server = await startGeminiWireServer({ apiKey: 'gm-test' });
-});
-afterAll(() => server.close());
+const wire = useGeminiWireServer();
+const { engine: engineFor } = wire;
 
-function engineFor(config: Partial<ModelConfigInput> = {}) {
-  return createGeminiEngine(
-    ModelConfigSchema.parse({ name: 'gem', engine: 'gemini', model: 'gemini-2.5-flash', baseURL: server.url, apiKey: 'gm-test', ...config }),
-    defaultEngineContext({ env: {} }),
-  );
-}
-
-function lastBody(): Record<string, unknown> {
-  return server.requests.at(-1)!.body as Record<string, unknown>;
-}
-
-/** The warnings of a stream, checking the contract: at most one part, before the first content part. */
-function warningsOf(parts: StreamPart[]): CallWarning[] | undefined {
-  const at = parts.flatMap((p, i) => (p.type === 'warnings' ? [i] : []));
-  expect(at.length).toBeLessThanOrEqual(1);
-  if (at.length === 0) return undefined;
-  expect(at[0]).toBeLessThan(parts.findIndex((p) => isContentPart(p) || p.type === 'finish'));
-  return (parts[at[0]!] as Extract<StreamPart, { type: 'warnings' }>).warnings;
-}
-
-async function both(request: GenerateRequest, config: Partial<ModelConfigInput> = {}) {
-  const engine = engineFor(config);
-  const result = await engine.generate(request);
-  const generatedBody = lastBody();
-  const parts = await collect(engine.stream(request));
-  expect(parts.at(-1)?.type).toBe('finish');
-  return { generated: result.warnings, streamed: warningsOf(parts), bodies: [generatedBody, lastBody()] };
-}
+const both = (request: GenerateRequest, config: Partial<ModelConfigInput> = {}) => generateAndStream(engineFor(config), request, wire.lastBody);
 
 describe('gemini engine: warnings', () => {
   it('a system message after the conversation started is joined into systemInstruction, and said so (messages.N)', async () => {
@@ -121,7 +89,6 @@ describe('gemini engine: warnings', () => {
   });
 
   it('an ordinary request (sampling, stop, seed, JSON mode, tools, cache marks, leading system messages): no warnings at all', async () => {
-    const engine = engineFor();
     const request: GenerateRequest = {
       messages: [
         { role: 'system', content: 'a', cacheControl: { type: 'ephemeral' } },
@@ -138,15 +105,11 @@ describe('gemini engine: warnings', () => {
       toolChoice: 'auto',
       cacheControl: { type: 'ephemeral' },
     };
-    const result = await engine.generate(request);
-    expect(result).not.toHaveProperty('warnings');
-    const parts = await collect(engine.stream(request));
-    expect(parts.at(-1)?.type).toBe('finish');
-    expect(parts.some((p) => p.type === 'warnings')).toBe(false);
+    await expectNoWarnings(engineFor(), request);
   });
 
   it('the warnings part comes once, first, however many chunks follow', async () => {
-    server.enqueue({ parts: 'one two three four five six', chunks: 6 });
+    wire.server.enqueue({ parts: 'one two three four five six', chunks: 6 });
     const parts = await collect(engineFor().stream({ messages: [{ role: 'user', content: 'hi' }], user: 'u' }));
     expect(parts[0]?.type).toBe('warnings');
     expect(parts.filter((p) => p.type === 'warnings')).toHaveLength(1);
@@ -154,7 +117,7 @@ describe('gemini engine: warnings', () => {
   });
 
   it('a call the provider refuses says nothing but its error', async () => {
-    server.enqueue({ error: { status: 400, message: 'bad' } });
+    wire.server.enqueue({ error: { status: 400, message: 'bad' } });
     const parts = await collect(engineFor().stream({ messages: [{ role: 'user', content: 'hi' }], user: 'u' }));
     expect(parts.map((p) => p.type)).toEqual(['error']);
   });

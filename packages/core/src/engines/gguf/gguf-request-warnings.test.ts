@@ -3,9 +3,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelConfigSchema } from '../../config/schema.js';
-import type { GenerateRequest, StreamPart } from '../../spec/index.js';
-import { isContentPart } from '../../spec/index.js';
+import type { GenerateRequest } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
+import { expectNoWarnings, expectNotSentInGenerateAndStream } from '../../test/call-warnings.test-helpers.js';
 import { defaultEngineContext } from '../types.js';
 import { GgufEngine, createGgufEngine } from './gguf-engine.js';
 
@@ -36,19 +36,8 @@ describe.skipIf(!hasModel)('gguf engine: warnings', () => {
   });
 
   it('user message name, user, promptCacheKey and thinking: not used, and said so, in generate and stream', async () => {
-    const r = await e.generate(ASKED);
+    const r = await expectNotSentInGenerateAndStream(e, ASKED, ['messages.0.name', 'user', 'promptCacheKey', 'reasoning']);
     expect(r.text.length).toBeGreaterThan(0);
-    expect(r.warnings?.map((w) => [w.code, w.field])).toEqual([
-      ['setting_not_sent', 'messages.0.name'],
-      ['setting_not_sent', 'user'],
-      ['setting_not_sent', 'promptCacheKey'],
-      ['setting_not_sent', 'reasoning'],
-    ]);
-    const parts = await collect(e.stream(ASKED));
-    expect(parts.at(-1)?.type).toBe('finish');
-    expect(parts[0]).toEqual({ type: 'warnings', warnings: r.warnings });
-    expect(parts.filter((p) => p.type === 'warnings')).toHaveLength(1);
-    expect(parts.findIndex((p) => isContentPart(p))).toBeGreaterThan(0);
   });
 
   it('what it does (sampling, seed, stop, maxTokens, JSON mode, thinking off, cache marks): no warnings', async () => {
@@ -66,11 +55,7 @@ describe.skipIf(!hasModel)('gguf engine: warnings', () => {
       tools: [{ name: 'f', parameters: { type: 'object' } }],
       toolChoice: 'none',
     };
-    const r = await e.generate(request);
-    expect(r).not.toHaveProperty('warnings');
-    const parts: StreamPart[] = await collect(e.stream(request));
-    expect(parts.at(-1)?.type).toBe('finish');
-    expect(parts.some((p) => p.type === 'warnings')).toBe(false);
+    await expectNoWarnings(e, request);
   });
 
   it('what it refuses is an error, with no warnings part before it', async () => {

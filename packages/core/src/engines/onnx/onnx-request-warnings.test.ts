@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelConfigSchema } from '../../config/schema.js';
 import type { GenerateRequest } from '../../spec/index.js';
-import { isContentPart } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
+import { expectNoWarnings, expectNotSentInGenerateAndStream } from '../../test/call-warnings.test-helpers.js';
 import { defaultEngineContext } from '../types.js';
 import { sparseMatrix, writeDecoderGraph } from './__fixtures__/onnx-graphs.js';
 import { wordTokenizerJson, writeJson } from './__fixtures__/tokenizers.js';
@@ -44,19 +44,8 @@ const ASKED: GenerateRequest = {
 
 describe('onnx engine: warnings', () => {
   it('user message name, user, promptCacheKey and thinking: not used, and said so, in generate and stream', async () => {
-    const r = await e.generate(ASKED);
+    const r = await expectNotSentInGenerateAndStream(e, ASKED, ['messages.0.name', 'user', 'promptCacheKey', 'reasoning']);
     expect(r.text.trim()).toBe('cat sat on a mat');
-    expect(r.warnings?.map((w) => [w.code, w.field])).toEqual([
-      ['setting_not_sent', 'messages.0.name'],
-      ['setting_not_sent', 'user'],
-      ['setting_not_sent', 'promptCacheKey'],
-      ['setting_not_sent', 'reasoning'],
-    ]);
-    const parts = await collect(e.stream(ASKED));
-    expect(parts.at(-1)?.type).toBe('finish');
-    expect(parts[0]).toEqual({ type: 'warnings', warnings: r.warnings });
-    expect(parts.filter((p) => p.type === 'warnings')).toHaveLength(1);
-    expect(parts.findIndex((p) => isContentPart(p))).toBeGreaterThan(0);
   });
 
   it('what it does (sampling, seed, stop, maxTokens, thinking off, cache marks): no warnings', async () => {
@@ -70,11 +59,7 @@ describe('onnx engine: warnings', () => {
       reasoning: { effort: 'none' },
       responseFormat: { type: 'text' },
     };
-    const r = await e.generate(request);
-    expect(r).not.toHaveProperty('warnings');
-    const parts = await collect(e.stream(request));
-    expect(parts.at(-1)?.type).toBe('finish');
-    expect(parts.some((p) => p.type === 'warnings')).toBe(false);
+    await expectNoWarnings(e, request);
   });
 
   it('what it refuses (JSON mode) is an error, with no warnings part before it', async () => {
@@ -99,9 +84,6 @@ describe('onnx engine: sampling penalties and parallelToolCalls', () => {
 
   it('zero penalties (the default) and parallelToolCalls without tools lose nothing: no warning', async () => {
     const request: GenerateRequest = { messages: [{ role: 'user', content: 'the' }], frequencyPenalty: 0, presencePenalty: 0, parallelToolCalls: false };
-    const r = await e.generate(request);
-    expect(r).not.toHaveProperty('warnings');
-    const parts = await collect(e.stream(request));
-    expect(parts.some((p) => p.type === 'warnings')).toBe(false);
+    await expectNoWarnings(e, request);
   });
 });

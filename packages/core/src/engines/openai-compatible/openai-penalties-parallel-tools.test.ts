@@ -1,53 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
-import type { CallWarning, GenerateRequest, StreamPart, ToolDefinition } from '../../spec/index.js';
-import { isContentPart } from '../../spec/index.js';
-import { collect } from '../../test/async.test-helpers.js';
-import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
-import { defaultEngineContext } from '../types.js';
-import { OpenAICompatibleEngine } from './index.js';
+import { describe, expect, it } from 'vitest';
+import type { ModelConfigInput } from '../../config/schema.js';
+import type { CallWarning, GenerateRequest, ToolDefinition } from '../../spec/index.js';
+import { generateAndStream } from '../../test/call-warnings.test-helpers.js';
+import { useOpenAIWireServer } from './openai-wire.test-helpers.js';
 
 // frequencyPenalty, presencePenalty and parallelToolCalls on the chat-completions wire: sent where the provider and
 // model take them (the recorded body), not sent and said so (`setting_not_sent`) where they are documented to
 // refuse them, in generate and in stream alike. Against the local OpenAI wire server, which records every body.
 
-let server: OpenAIWireServer;
-beforeAll(async () => {
-  server = await startOpenAIWireServer({ script: { text: 'one two three' } });
-});
-afterAll(() => server.close());
-
-function engineFor(config: Partial<ModelConfigInput>): OpenAICompatibleEngine {
-  return new OpenAICompatibleEngine(ModelConfigSchema.parse({ name: 'd', model: 'gpt-4o', baseURL: server.baseURL, ...config }), defaultEngineContext({ env: {} }));
-}
+const wire = useOpenAIWireServer({ script: { text: 'one two three' } });
 
 const weather: ToolDefinition = { name: 'weather', description: 'Weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } };
 const hi = (extra: Partial<GenerateRequest> = {}): GenerateRequest => ({ messages: [{ role: 'user', content: 'hi' }], ...extra });
 const all = (extra: Partial<GenerateRequest> = {}): GenerateRequest => hi({ frequencyPenalty: 0.5, presencePenalty: -0.25, parallelToolCalls: false, tools: [weather], ...extra });
 
-/** The warnings part of a stream, checking the contract: at most one, before the first content part. */
-function warningsOf(parts: StreamPart[]): CallWarning[] | undefined {
-  const at = parts.flatMap((p, i) => (p.type === 'warnings' ? [i] : []));
-  expect(at.length).toBeLessThanOrEqual(1);
-  if (at.length === 0) return undefined;
-  expect(at[0]).toBeLessThan(parts.findIndex((p) => isContentPart(p) || p.type === 'finish'));
-  return (parts[at[0]!] as Extract<StreamPart, { type: 'warnings' }>).warnings;
-}
-
 /** generate and stream the request; both recorded bodies and both warning lists (which must agree). */
 async function both(config: Partial<ModelConfigInput>, request: GenerateRequest): Promise<{ warnings: CallWarning[] | undefined; bodies: Record<string, unknown>[] }> {
-  const engine = engineFor(config);
-  const result = await engine.generate(request);
-  const generatedBody = server.requests.at(-1)!.body as Record<string, unknown>;
-  const parts = await collect(engine.stream(request));
-  expect(parts.at(-1)?.type).toBe('finish');
-  const streamedBody = server.requests.at(-1)!.body as Record<string, unknown>;
-  expect(streamedBody.stream).toBe(true);
-  expect(warningsOf(parts)).toEqual(result.warnings);
-  return { warnings: result.warnings, bodies: [generatedBody, streamedBody] };
+  const { generated, streamed, bodies } = await generateAndStream(wire.engine(config), request, wire.lastBody);
+  expect(bodies[1]!.stream).toBe(true);
+  expect(streamed).toEqual(generated);
+  return { warnings: generated, bodies };
 }
 
-const openai = (model: string): Partial<ModelConfigInput> => ({ preset: 'openai', apiKey: 'k', baseURL: server.baseURL, model });
+const openai = (model: string): Partial<ModelConfigInput> => ({ preset: 'openai', apiKey: 'k', baseURL: wire.server.baseURL, model });
 const notSent = (field: string, why: string): CallWarning => ({ code: 'setting_not_sent', field, message: expect.stringContaining(why) as unknown as string });
 
 describe('openai-compatible: frequencyPenalty, presencePenalty, parallelToolCalls', () => {
@@ -63,9 +38,9 @@ describe('openai-compatible: frequencyPenalty, presencePenalty, parallelToolCall
       {},
       openai('gpt-4o'),
       openai('gpt-5-chat-latest'), // not a reasoning model: takes the penalties
-      { preset: 'azure-openai', apiKey: 'k', baseURL: server.baseURL, model: 'gpt-4.1' },
-      ...(['groq', 'together', 'mistral', 'deepseek', 'openrouter', 'ollama', 'vllm', 'lmstudio', 'llamacpp'] as const).map((preset) => ({ preset, apiKey: 'k', baseURL: server.baseURL })),
-      { preset: 'deepseek', apiKey: 'k', baseURL: server.baseURL, model: 'deepseek-chat' },
+      { preset: 'azure-openai', apiKey: 'k', baseURL: wire.server.baseURL, model: 'gpt-4.1' },
+      ...(['groq', 'together', 'mistral', 'deepseek', 'openrouter', 'ollama', 'vllm', 'lmstudio', 'llamacpp'] as const).map((preset) => ({ preset, apiKey: 'k', baseURL: wire.server.baseURL })),
+      { preset: 'deepseek', apiKey: 'k', baseURL: wire.server.baseURL, model: 'deepseek-chat' },
     ];
     for (const config of configs) {
       const { warnings, bodies } = await both(config, all());
@@ -93,7 +68,7 @@ describe('openai-compatible: frequencyPenalty, presencePenalty, parallelToolCall
   });
 
   it('OpenAI o-series (openai and azure-openai): neither the penalties nor parallel_tool_calls are sent, and the call says so', async () => {
-    for (const config of [openai('o3-mini'), openai('o4-mini-2025-04-16'), { preset: 'azure-openai', apiKey: 'k', baseURL: server.baseURL, model: 'o1' }] as const) {
+    for (const config of [openai('o3-mini'), openai('o4-mini-2025-04-16'), { preset: 'azure-openai', apiKey: 'k', baseURL: wire.server.baseURL, model: 'o1' }] as const) {
       const { warnings, bodies } = await both(config, all());
       for (const body of bodies) {
         expect(body).not.toHaveProperty('frequency_penalty');
@@ -139,14 +114,14 @@ describe('openai-compatible: frequencyPenalty, presencePenalty, parallelToolCall
 
   it('gpt-oss elsewhere (vLLM, Groq) takes the penalties: the OpenAI reasoning limit is OpenAI-hosted only', async () => {
     for (const preset of ['vllm', 'groq'] as const) {
-      const { warnings, bodies } = await both({ preset, apiKey: 'k', baseURL: server.baseURL, model: 'openai/gpt-oss-20b' }, all());
+      const { warnings, bodies } = await both({ preset, apiKey: 'k', baseURL: wire.server.baseURL, model: 'openai/gpt-oss-20b' }, all());
       for (const body of bodies) expect(body).toMatchObject({ frequency_penalty: 0.5, presence_penalty: -0.25, parallel_tool_calls: false });
       expect(warnings).toBeUndefined();
     }
   });
 
   it('deepseek-reasoner ignores the penalties (DeepSeek says so): not sent, and said so; parallel_tool_calls still sent', async () => {
-    const { warnings, bodies } = await both({ preset: 'deepseek', apiKey: 'k', baseURL: server.baseURL, model: 'deepseek-reasoner' }, all());
+    const { warnings, bodies } = await both({ preset: 'deepseek', apiKey: 'k', baseURL: wire.server.baseURL, model: 'deepseek-reasoner' }, all());
     for (const body of bodies) {
       expect(body).not.toHaveProperty('frequency_penalty');
       expect(body).not.toHaveProperty('presence_penalty');
@@ -178,7 +153,7 @@ describe('openai-compatible: frequencyPenalty, presencePenalty, parallelToolCall
     expect(forced.warnings).toBeUndefined();
 
     // The preset's own key wins over `openai`, and removing a field (undefined) is said as removed.
-    const removed = await both({ preset: 'groq', apiKey: 'k', baseURL: server.baseURL }, all({ providerOptions: { openai: { presence_penalty: 1 }, groq: { presence_penalty: undefined, parallel_tool_calls: undefined } } }));
+    const removed = await both({ preset: 'groq', apiKey: 'k', baseURL: wire.server.baseURL }, all({ providerOptions: { openai: { presence_penalty: 1 }, groq: { presence_penalty: undefined, parallel_tool_calls: undefined } } }));
     for (const body of removed.bodies) {
       expect(body).not.toHaveProperty('presence_penalty');
       expect(body).not.toHaveProperty('parallel_tool_calls');

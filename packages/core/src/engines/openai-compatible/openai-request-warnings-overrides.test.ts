@@ -1,40 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
-import type { CallWarning, GenerateRequest, StreamPart } from '../../spec/index.js';
-import { collect } from '../../test/async.test-helpers.js';
-import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
-import { defaultEngineContext } from '../types.js';
-import { OpenAICompatibleEngine } from './index.js';
+import { describe, expect, it } from 'vitest';
+import type { ModelConfigInput } from '../../config/schema.js';
+import type { GenerateRequest } from '../../spec/index.js';
+import { generateAndStream } from '../../test/call-warnings.test-helpers.js';
+import { useOpenAIWireServer } from './openai-wire.test-helpers.js';
 
 // The warnings the OpenAI-compatible engine gives say what really went on the wire: a key sent shortened, and the
 // caller's providerOptions (merged over the body last). Against the local OpenAI wire server, which records the
 // bodies the engine sent.
 
-let server: OpenAIWireServer;
-beforeAll(async () => {
-  server = await startOpenAIWireServer({ script: { text: 'one two three' } });
-});
-afterAll(() => server.close());
-
-function engineFor(config: Partial<ModelConfigInput>): OpenAICompatibleEngine {
-  return new OpenAICompatibleEngine(ModelConfigSchema.parse({ name: 'd', model: 'gpt-4o', baseURL: server.baseURL, ...config }), defaultEngineContext({ env: {} }));
-}
+const wire = useOpenAIWireServer({ script: { text: 'one two three' } });
 
 const hi = (extra: Partial<GenerateRequest> = {}): GenerateRequest => ({ messages: [{ role: 'user', content: 'hi' }], ...extra });
 
-function warningsPart(parts: StreamPart[]): CallWarning[] | undefined {
-  const part = parts.find((p) => p.type === 'warnings');
-  return part?.type === 'warnings' ? part.warnings : undefined;
-}
-
+/** generate and stream the request; the warnings of each ([] for none) and both recorded bodies. */
 async function both(config: Partial<ModelConfigInput>, request: GenerateRequest) {
-  const engine = engineFor(config);
-  const result = await engine.generate(request);
-  const generatedBody = server.requests.at(-1)!.body as Record<string, unknown>;
-  const parts = await collect(engine.stream(request));
-  expect(parts.at(-1)?.type).toBe('finish');
-  const streamedBody = server.requests.at(-1)!.body as Record<string, unknown>;
-  return { generated: result.warnings ?? [], streamed: warningsPart(parts) ?? [], bodies: [generatedBody, streamedBody] };
+  const { generated, streamed, bodies } = await generateAndStream(wire.engine(config), request, wire.lastBody);
+  return { generated: generated ?? [], streamed: streamed ?? [], bodies };
 }
 
 describe('openai-compatible warnings: what the body carries', () => {
@@ -42,7 +23,7 @@ describe('openai-compatible warnings: what the body carries', () => {
     // An agent's key: `<uuid>:sub:<uuid>`, 77 characters (docs/core/openai-compatible.md): OpenAI takes at most 64.
     const key = '0b7f7a36-3c2f-4d5e-9d8b-6f1b2a3c4d5e:sub:9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
     expect(key.length).toBe(77);
-    const { generated, streamed, bodies } = await both({ preset: 'openai', apiKey: 'k', baseURL: server.baseURL }, hi({ promptCacheKey: key }));
+    const { generated, streamed, bodies } = await both({ preset: 'openai', apiKey: 'k', baseURL: wire.server.baseURL }, hi({ promptCacheKey: key }));
     // The key went out in another form (its 64-character short form), not as given...
     for (const body of bodies) {
       expect(typeof body.prompt_cache_key).toBe('string');
@@ -68,7 +49,7 @@ describe('openai-compatible warnings: what the body carries', () => {
 
   it('a key of 64 characters goes as it is: no warning', async () => {
     const key = 'k'.repeat(64);
-    const { generated, streamed, bodies } = await both({ preset: 'openai', apiKey: 'k', baseURL: server.baseURL }, hi({ promptCacheKey: key }));
+    const { generated, streamed, bodies } = await both({ preset: 'openai', apiKey: 'k', baseURL: wire.server.baseURL }, hi({ promptCacheKey: key }));
     for (const body of bodies) expect(body.prompt_cache_key).toBe(key);
     expect(generated).toEqual([]);
     expect(streamed).toEqual([]);

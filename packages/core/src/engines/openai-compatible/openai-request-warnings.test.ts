@@ -1,51 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
-import type { CallWarning, GenerateRequest, StreamPart } from '../../spec/index.js';
-import { isContentPart } from '../../spec/index.js';
+import { describe, expect, it } from 'vitest';
+import type { ModelConfigInput } from '../../config/schema.js';
+import type { GenerateRequest } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
-import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
-import { defaultEngineContext } from '../types.js';
-import { OpenAICompatibleEngine } from './index.js';
+import { generateAndStream } from '../../test/call-warnings.test-helpers.js';
+import { useOpenAIWireServer } from './openai-wire.test-helpers.js';
 
 // What the OpenAI-compatible engine leaves out of a request it accepts is said, not done in silence: `warnings` on
 // the result, and one `warnings` part before the first content part of a stream. Against the local OpenAI wire
 // server, which records the bodies the engine sent.
 
-let server: OpenAIWireServer;
-beforeAll(async () => {
-  server = await startOpenAIWireServer({ script: { text: 'one two three four five six seven eight' } });
-});
-afterAll(() => server.close());
-
-function engineFor(config: Partial<ModelConfigInput>): OpenAICompatibleEngine {
-  return new OpenAICompatibleEngine(ModelConfigSchema.parse({ name: 'd', model: 'gpt-4o', baseURL: server.baseURL, ...config }), defaultEngineContext({ env: {} }));
-}
+const wire = useOpenAIWireServer({ script: { text: 'one two three four five six seven eight' } });
+const { engine: engineFor } = wire;
 
 const hi = (extra: Partial<GenerateRequest> = {}): GenerateRequest => ({ messages: [{ role: 'user', content: 'hi' }], ...extra });
 
-function lastBody(): Record<string, unknown> {
-  return server.requests.at(-1)!.body as Record<string, unknown>;
-}
-
-/** The warnings parts of a stream, checking the contract: at most one, before the first content part. */
-function warningsOf(parts: StreamPart[]): CallWarning[] | undefined {
-  const at = parts.flatMap((p, i) => (p.type === 'warnings' ? [i] : []));
-  expect(at.length).toBeLessThanOrEqual(1);
-  if (at.length === 0) return undefined;
-  const firstContent = parts.findIndex((p) => isContentPart(p) || p.type === 'finish');
-  expect(at[0]).toBeLessThan(firstContent);
-  return (parts[at[0]!] as Extract<StreamPart, { type: 'warnings' }>).warnings;
-}
-
-async function both(config: Partial<ModelConfigInput>, request: GenerateRequest): Promise<{ generated: CallWarning[] | undefined; streamed: CallWarning[] | undefined; bodies: Record<string, unknown>[]; text: string }> {
-  const engine = engineFor(config);
-  const result = await engine.generate(request);
-  const generatedBody = lastBody();
-  const parts = await collect(engine.stream(request));
-  expect(parts.at(-1)?.type).toBe('finish');
-  const text = parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('');
-  expect(text).toBe(result.text);
-  return { generated: result.warnings, streamed: warningsOf(parts), bodies: [generatedBody, lastBody()], text };
+/** generate and stream the request: the streamed text is the generated one. */
+async function both(config: Partial<ModelConfigInput>, request: GenerateRequest) {
+  const answered = await generateAndStream(engineFor(config), request, wire.lastBody);
+  expect(answered.text).toBe(answered.result.text);
+  return answered;
 }
 
 describe('openai-compatible engine: warnings', () => {
@@ -57,7 +30,7 @@ describe('openai-compatible engine: warnings', () => {
   });
 
   it('the openai preset (and a deployment with options.promptCacheKey) sends it: no warning', async () => {
-    for (const config of [{ preset: 'openai', apiKey: 'k', baseURL: server.baseURL }, { options: { promptCacheKey: true } }] as const) {
+    for (const config of [{ preset: 'openai', apiKey: 'k', baseURL: wire.server.baseURL }, { options: { promptCacheKey: true } }] as const) {
       const { generated, streamed, bodies } = await both(config, hi({ promptCacheKey: 'conv-1' }));
       for (const body of bodies) expect(body.prompt_cache_key).toBe('conv-1');
       expect(generated).toBeUndefined();
@@ -144,25 +117,25 @@ describe('openai-compatible engine: warnings', () => {
   });
 
   it('the warnings part comes once, first, however many chunks follow (the template fast path included)', async () => {
-    server.setScript({ text: Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ') });
+    wire.server.setScript({ text: Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ') });
     try {
       const parts = await collect(engineFor({}).stream(hi({ promptCacheKey: 'k' })));
       expect(parts[0]?.type).toBe('warnings');
       expect(parts.filter((p) => p.type === 'warnings')).toHaveLength(1);
       expect(parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('')).toBe(Array.from({ length: 40 }, (_, i) => `w${i}`).join(' '));
     } finally {
-      server.setScript({ text: 'one two three four five six seven eight' });
+      wire.server.setScript({ text: 'one two three four five six seven eight' });
     }
   });
 
   it('a call that fails says nothing but its error', async () => {
-    server.setScript({ error: { status: 400, message: 'bad' } });
+    wire.server.setScript({ error: { status: 400, message: 'bad' } });
     try {
       const parts = await collect(engineFor({}).stream(hi({ promptCacheKey: 'k' })));
       expect(parts.map((p) => p.type)).toEqual(['error']);
       await expect(engineFor({}).generate(hi({ promptCacheKey: 'k' }))).rejects.toMatchObject({ code: 'invalid_request' });
     } finally {
-      server.setScript({ text: 'one two three four five six seven eight' });
+      wire.server.setScript({ text: 'one two three four five six seven eight' });
     }
   });
 });
