@@ -31,8 +31,17 @@ function isWellFormed(w: unknown): w is CallWarning {
   return typeof code === 'string' && typeof message === 'string' && (field === undefined || typeof field === 'string');
 }
 
-/** Every entry well formed, holes included (a hole is none: `Array.prototype.every` skips them). */
+/**
+ * The most entries of an engine's warnings list looked at: a plain-JS engine may send an array of any `length` (a
+ * sparse one of 2**32 - 1 has no entries to speak of but as many indexes), and the work here stays bounded (a few
+ * microseconds). Far more than a useful list holds, and than the header shows of warnings with a field (each takes
+ * at least 12 of its `WARNINGS_HEADER_MAX` characters), so below it every warning is still counted in the metric.
+ */
+export const WARNINGS_LOOKED_AT_MAX = 1024;
+
+/** Every entry well formed, holes included (a hole is none: `Array.prototype.every` skips them); a list too long to look at whole is not. */
 function allWellFormed(list: readonly unknown[]): boolean {
+  if (list.length > WARNINGS_LOOKED_AT_MAX) return false;
   for (let i = 0; i < list.length; i++) if (!isWellFormed(list[i])) return false;
   return true;
 }
@@ -41,7 +50,8 @@ function allWellFormed(list: readonly unknown[]): boolean {
  * The warnings as `CallWarning`s, whatever an engine sent (the same array when all are well formed, the common case):
  * a `message` that is not a string becomes `''` (no `message` in the header) and a `field` that is not a string is
  * left out; entries that are not objects with a string `code` (nothing to name them by) become one last warning
- * `invalid_warning` saying how many there were. Not an array: none.
+ * `invalid_warning` saying how many there were. Only the first `WARNINGS_LOOKED_AT_MAX` entries are looked at: the
+ * others (holes or not) are one last warning `warnings_omitted` saying how many. Not an array: none.
  */
 export function wellFormedWarnings(warnings: unknown): readonly CallWarning[] {
   if (!Array.isArray(warnings)) return [];
@@ -49,8 +59,9 @@ export function wellFormedWarnings(warnings: unknown): readonly CallWarning[] {
   if (allWellFormed(list)) return list as CallWarning[];
   const out: CallWarning[] = [];
   let invalid = 0;
+  const looked = Math.min(list.length, WARNINGS_LOOKED_AT_MAX);
   // An index loop: a hole in a sparse array (which `every` and `forEach` skip) is an entry that is not an object.
-  for (let i = 0; i < list.length; i++) {
+  for (let i = 0; i < looked; i++) {
     const w = list[i];
     if (isWellFormed(w)) out.push(w);
     else if (typeof w === 'object' && w !== null && typeof (w as { code?: unknown }).code === 'string') {
@@ -59,5 +70,12 @@ export function wellFormedWarnings(warnings: unknown): readonly CallWarning[] {
     } else invalid++;
   }
   if (invalid > 0) out.push({ code: 'invalid_warning', message: `The engine sent ${invalid} warning${invalid === 1 ? '' : 's'} that ${invalid === 1 ? 'is not an object' : 'are not objects'} with a string code.` });
+  const omitted = list.length - looked;
+  if (omitted > 0) {
+    out.push({
+      code: 'warnings_omitted',
+      message: `The engine sent a list of ${list.length} warnings; the first ${looked} were looked at and the other ${omitted} left out.`,
+    });
+  }
   return out;
 }

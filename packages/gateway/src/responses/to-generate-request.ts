@@ -65,6 +65,9 @@ function textOf(parts: ContentPart[]): string {
 /** A message's entry in the request's `messagePaths` while its turn is being joined (then read as a `JoinedMessagePath`). */
 type Joined = JoinedMessagePath & { toolCalls?: string[] };
 
+/** A function_call_output item's names of core's tool message fields: `call_id` is its `toolCallId`, `output` its `content`. */
+const OUTPUT_ITEM_FIELDS = { toolCallId: 'call_id', content: 'output' } as const;
+
 /** Content part types, which belong in a message's `content`, not directly in `input`. */
 const CONTENT_PART_TYPES = new Set(['input_text', 'output_text', 'refusal', 'input_image', 'input_file', 'input_audio']);
 
@@ -77,13 +80,14 @@ function kindOf(value: unknown): string {
 
 /**
  * The input items as chat messages, and the item each message came from (`paths`, filled in: `input.N`, or
- * `input` for a string input); function calls and text after them join the assistant turn before them (its entry
+ * `input` for a string input, which is the message's text itself; a function_call_output item's entry names its
+ * fields, `call_id` and `output`); function calls and text after them join the assistant turn before them (its entry
  * names the item of each call and of its text), and reasoning items are dropped, so a message's index is not
  * always its item's.
  */
 function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<string | Joined>): ChatMessage[] {
   if (typeof input === 'string') {
-    paths.push('input');
+    paths.push({ path: 'input', text: true });
     return [{ role: 'user', content: input }];
   }
   const out: ChatMessage[] = [];
@@ -141,7 +145,7 @@ function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<strin
     if (type === 'function_call_output') {
       const o = parseAt(ResponsesFunctionCallOutputItemSchema, item, at);
       const content = typeof o.output === 'string' ? o.output : textOf(convertParts(o.output, `${at}.output`, false));
-      push({ role: 'tool', toolCallId: o.call_id, content }, at);
+      push({ role: 'tool', toolCallId: o.call_id, content }, { path: at, fields: OUTPUT_ITEM_FIELDS });
       return;
     }
     // The model's own reasoning from an earlier turn: no engine takes it as input, so it is dropped.
@@ -204,7 +208,7 @@ export function convertResponsesRequest(body: OpenAIResponsesRequest): Converted
   }
   if (body.instructions != null && body.instructions !== '') {
     messages.unshift({ role: 'system', content: body.instructions });
-    paths.unshift('instructions');
+    paths.unshift({ path: 'instructions', text: true });
   }
   const req: GenerateRequest = { messages };
   if (body.max_output_tokens != null) req.maxTokens = body.max_output_tokens;

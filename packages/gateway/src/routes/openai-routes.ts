@@ -57,8 +57,9 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
       return {
         model: body.model,
         request: completionToGenerateRequest(body),
-        // Core's one user message is the prompt (`prompt.0` when it came as a one-element array).
-        messagePaths: [typeof body.prompt === 'string' ? 'prompt' : 'prompt.0'],
+        // Core's one user message is the prompt (`prompt.0` when it came as a one-element array), a string that is
+        // the message's text itself: core's `messages.0.content` is `prompt` (the body has no `prompt.content`).
+        messagePaths: [{ path: typeof body.prompt === 'string' ? 'prompt' : 'prompt.0', text: true }],
         stream: body.stream === true,
         ext,
         render: (result) => toTextCompletion(result, { created, explain: ext.explain === true }),

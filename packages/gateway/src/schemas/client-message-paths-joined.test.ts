@@ -19,13 +19,15 @@ describe('convertResponsesRequest: the entry of a joined turn', () => {
     expect(pathsOf([{ role: 'user', content: 'Hi' }, CALL_A, CALL_B, { type: 'function_call_output', call_id: 'call_a', output: 'x' }])).toEqual([
       'input.0',
       { path: 'input.1', toolCalls: ['input.1', 'input.2'] },
-      'input.3',
+      // A function_call_output item names core's toolCallId and content call_id and output.
+      { path: 'input.3', fields: { toolCallId: 'call_id', content: 'output' } },
     ]);
   });
 
   it('an assistant message, its calls and the text after them (the gateway\u2019s own [message, function_call, message])', () => {
     expect(pathsOf([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Checking.' }, CALL_A, { role: 'assistant', content: 'More.' }], 'Be brief.')).toEqual([
-      'instructions',
+      // instructions is a string: the message's text itself.
+      { path: 'instructions', text: true },
       'input.0',
       { path: 'input.1', toolCalls: ['input.2'] },
     ]);

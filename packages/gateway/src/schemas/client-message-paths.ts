@@ -1,13 +1,20 @@
 import type { CallWarning, GenerateRequest, LLMError } from '@llmrr/core';
 
 /**
- * A core message made of several of the client's items (a `/v1/responses` assistant turn: an assistant message or a
- * function call, the function calls and text that joined it): where the message, its text and each of its tool calls
- * came from, so an error about core's `messages.N.toolCalls.K.arguments` names the client's item of that call.
+ * A core message whose client path is more than one string: one made of several of the client's items (a
+ * `/v1/responses` assistant turn: an assistant message or a function call, the function calls and text that joined
+ * it), where the message, its text and each of its tool calls came from, so an error about core's
+ * `messages.N.toolCalls.K.arguments` names the client's item of that call; or one whose fields the client names
+ * otherwise (a string field that is the message's text, a function_call_output item's `call_id` and `output`).
  */
 export interface JoinedMessagePath {
   /** The client's path of the message as a whole: the item the turn started with, e.g. `input.1`. */
   path: string;
+  /**
+   * `path` is the message's text itself, a string with no `content` of its own (`/v1/completions`' `prompt` or
+   * `prompt.0`, a string `/v1/responses` `input`, `instructions`): core's `messages.N.content` is `path`.
+   */
+  text?: boolean;
   /** The client's path of the item its text came from, when not `path` (text after a function call; the first such item). */
   content?: string;
   /** The client's path of each of its tool calls, in order (`input.1`, `input.2`: the function_call items). */
@@ -17,15 +24,21 @@ export interface JoinedMessagePath {
    * `name`, `arguments`): `/v1/messages` tool_use blocks have `id`, `name`, `input`.
    */
   callFields?: Readonly<{ id?: string; name?: string; arguments?: string }>;
+  /**
+   * The client's names of the message's own fields under `path`, where not core's: a Responses function_call_output
+   * item (core's tool message) has `call_id` for core's `toolCallId` (OpenAI's `tool_call_id`) and `output` for its
+   * `content`.
+   */
+  fields?: Readonly<{ toolCallId?: string; content?: string }>;
 }
 
 /**
  * Where each message of a converted request came from: entry `i` is the client's message of core message `i`: a
  * number is its index in the client's `messages`; a string is the client's own path of it, e.g. `system` (an
- * `/v1/messages` system prompt), `instructions` or `input.3` (`/v1/responses`, whose messages are `input` items);
- * an object is a message joined from several items (`JoinedMessagePath`). A conversion may make several core
- * messages of one client message (`/v1/messages` tool results) or one of several (a Responses function call joins
- * the assistant turn before it), so core's indexes are not always the client's.
+ * `/v1/messages` system prompt) or `input.3` (`/v1/responses`, whose messages are `input` items); an object is a
+ * message joined from several items, or one whose fields the client names otherwise (`JoinedMessagePath`). A
+ * conversion may make several core messages of one client message (`/v1/messages` tool results) or one of several
+ * (a Responses function call joins the assistant turn before it), so core's indexes are not always the client's.
  */
 export type ClientMessagePaths = ReadonlyArray<number | string | JoinedMessagePath>;
 
@@ -47,8 +60,8 @@ const TOOL_CALL = /^\.(?:toolCalls|tool_calls)(?:\.(\d+)(?!\d)|\[(\d+)\])/;
 /** After a tool call path: its field (OpenAI's under `.function`), as a function_call item names it (`id` is `call_id`). */
 const CALL_FIELD = /^(?:\.function)?\.(id|name|arguments)(?![A-Za-z0-9_])/;
 
-/** After a core message path: its content. */
-const CONTENT = /^\.content(?![A-Za-z0-9_])/;
+/** After a core message path: one of its own fields that a client may name otherwise (OpenAI's `tool_call_id` too). */
+const OWN_FIELD = /^\.(content|toolCallId|tool_call_id)(?![A-Za-z0-9_])/;
 
 /** The indexes of a client path (`input.3`, `messages.1.content.0`), to write them in OpenAI's bracketed form. */
 const INDEXES = /\.(\d+)(?=\.|$)/g;
@@ -58,13 +71,16 @@ interface Renaming {
   /** The core prefix as it is in the path (`messages.3`, `messages[3]`, `messages.1.toolCalls.1.arguments`). */
   core: string;
   client: string;
-  /** Core paths in a message text and the client's in their place, longest first (`messages.3` but not `messages.31`). */
-  inText: ReadonlyArray<readonly [RegExp, string]>;
+  /**
+   * Core paths in a message text and the client's in their place, longest first (`messages.3.content` before
+   * `messages.3`), each matched where it is not the start of a longer name or number (`messages.3` but not `messages.31`).
+   */
+  inText: ReadonlyArray<readonly [string, string]>;
 }
 
-/** `text` matched literally where it is not the start of a longer name or number. */
-function literal(text: string): RegExp {
-  return new RegExp(`\\b${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_])`, 'g');
+/** `text` as a regular expression source matching it literally. */
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /**
@@ -88,28 +104,58 @@ function renaming(path: string, paths: ClientMessagePaths): Renaming | undefined
   else if (typeof from === 'string') client = inForm(from, bracketed, dot);
   else {
     client = inForm(from.path, bracketed, dot);
-    const part = joinedPart(path.slice(m[0].length), from, bracketed, dot);
-    if (part) {
-      const core = m[0] + part.core;
-      return { core, client: part.client, inText: [[literal(core), part.client], [literal(m[0]), client]] };
-    }
+    const rest = path.slice(m[0].length);
+    const own = ownFields(from, client, bracketed, dot);
+    const part = toolCallPart(rest, from, bracketed, dot) ?? ownFieldPart(rest, own);
+    // In the text, the message's own fields before the message itself (`messages[0].content` is `prompt`, not `prompt.content`).
+    const inText: Array<readonly [string, string]> = [];
+    if (part) inText.push([m[0] + part.core, part.client]);
+    for (const [field, c] of own) inText.push([`${m[0]}.${field}`, c]);
+    inText.push([m[0], client]);
+    return part ? { core: m[0] + part.core, client: part.client, inText } : { core: m[0], client, inText };
   }
   if (client === m[0]) return undefined;
-  return { core: m[0], client, inText: [[literal(m[0]), client]] };
+  return { core: m[0], client, inText: [[m[0], client]] };
 }
 
-/** After a joined message's path (`rest`): a tool call (and its field) or the content, as the client's item of it. */
-function joinedPart(rest: string, from: JoinedMessagePath, bracketed: boolean, dot: string): { core: string; client: string } | undefined {
+/** After a joined message's path (`rest`): one of its tool calls (and its field), as the client's item of it. */
+function toolCallPart(rest: string, from: JoinedMessagePath, bracketed: boolean, dot: string): { core: string; client: string } | undefined {
   const call = TOOL_CALL.exec(rest);
-  if (call) {
-    const item = from.toolCalls?.[Number(call[1] ?? call[2])];
-    if (item === undefined) return undefined;
-    const field = CALL_FIELD.exec(rest.slice(call[0].length));
-    const client = inForm(item, bracketed, dot) + (field ? `.${callField(field[1] as 'id' | 'name' | 'arguments', from)}` : '');
-    return { core: call[0] + (field?.[0] ?? ''), client };
-  }
-  const content = from.content === undefined ? null : CONTENT.exec(rest);
-  return content ? { core: content[0], client: `${inForm(from.content!, bracketed, dot)}.content` } : undefined;
+  if (!call) return undefined;
+  const item = from.toolCalls?.[Number(call[1] ?? call[2])];
+  if (item === undefined) return undefined;
+  const field = CALL_FIELD.exec(rest.slice(call[0].length));
+  const client = inForm(item, bracketed, dot) + (field ? `.${callField(field[1] as 'id' | 'name' | 'arguments', from)}` : '');
+  return { core: call[0] + (field?.[0] ?? ''), client };
+}
+
+/**
+ * The message's own fields the client names otherwise, and the client's path of each (`client`: the message's):
+ * its content (the item of its text, or the message itself when it is a string field, or the item's own name for
+ * it) and a tool message's `toolCallId` (and OpenAI's `tool_call_id`).
+ */
+function ownFields(from: JoinedMessagePath, client: string, bracketed: boolean, dot: string): Array<readonly [string, string]> {
+  const out: Array<readonly [string, string]> = [];
+  const content =
+    from.content !== undefined
+      ? `${inForm(from.content, bracketed, dot)}.content`
+      : from.text === true
+        ? client
+        : from.fields?.content !== undefined
+          ? `${client}.${from.fields.content}`
+          : undefined;
+  if (content !== undefined) out.push(['content', content]);
+  const id = from.fields?.toolCallId;
+  if (id !== undefined) out.push(['toolCallId', `${client}.${id}`], ['tool_call_id', `${client}.${id}`]);
+  return out;
+}
+
+/** After a joined message's path (`rest`): one of its own fields (`own`), as the client names it. */
+function ownFieldPart(rest: string, own: ReadonlyArray<readonly [string, string]>): { core: string; client: string } | undefined {
+  const m = OWN_FIELD.exec(rest);
+  if (!m) return undefined;
+  const client = own.find(([field]) => field === m[1])?.[1];
+  return client === undefined ? undefined : { core: m[0], client };
 }
 
 /** A tool call's field as the client names it under the call's item (`call_id` on a Responses function_call). */
@@ -117,11 +163,15 @@ function callField(field: 'id' | 'name' | 'arguments', from: JoinedMessagePath):
   return from.callFields?.[field] ?? (field === 'id' ? 'call_id' : field);
 }
 
-/** `text` with the core paths of `r` as the client's. */
+/**
+ * `text` with the core paths of `r` as the client's, in one pass: a client path put in is never read again (the
+ * client's `messages.3.content.1`, a `/v1/messages` tool result, is not core's `messages.3` renamed once more).
+ */
 function renamedText(text: string, r: Renaming): string {
-  let out = text;
-  for (const [pattern, client] of r.inText) out = out.replace(pattern, client);
-  return out;
+  const clients = new Map<string, string>();
+  for (const [core, client] of r.inText) if (!clients.has(core)) clients.set(core, client);
+  const pattern = new RegExp(`\\b(?:${[...clients.keys()].map(literal).join('|')})(?![A-Za-z0-9_])`, 'g');
+  return text.replace(pattern, (core) => clients.get(core) ?? core);
 }
 
 /**

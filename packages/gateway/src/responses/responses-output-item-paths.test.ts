@@ -1,0 +1,62 @@
+import type { OpenAIWireServer } from '@llmrr/core/test';
+import type OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+
+// From the review of 027204f ("Responses function_call items named by their own item, with that item's field names"): a
+// function_call_output item is core's tool message, whose `toolCallId` is the item's `call_id` (as a function_call's
+// core `id` is already named `call_id`). The Gemini engine refuses a tool result that answers no earlier call
+// (Gemini needs the function's name) with param `messages.N.toolCallId`.
+
+let gw: SdkGateway;
+let openaiUp: OpenAIWireServer;
+
+beforeAll(async () => {
+  ({ gw, upstreams: { openai: openaiUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gem'), wireDeployment(u, 'gpt')]));
+});
+afterAll(() => gw?.close());
+
+const TOOLS: OpenAI.Responses.Tool[] = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false }];
+
+describe('/v1/responses: errors about a function_call_output item use the item\u2019s field names', () => {
+  it('core messages.N.toolCallId of a function_call_output item is input.M.call_id (the item has no toolCallId)', async () => {
+    const input = [
+      { role: 'user', content: 'Weather in Paris?' },
+      { type: 'function_call_output', call_id: 'call_unknown', output: 'Sunny' },
+    ];
+    const error = (await gw
+      .openai()
+      .responses.create({ model: 'gem', tools: TOOLS, input } as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming)
+      .catch((e: unknown) => e)) as { status?: number; param?: string | null; message: string };
+    expect(error).toBeInstanceOf(Error);
+    expect(error.status).toBe(400);
+    expect(error.param).toBe('input.1.call_id');
+  });
+
+  it('OpenAI\u2019s messages[N].content of a function_call_output item is input[M].output (the item\u2019s text is its output)', async () => {
+    // OpenAI's 400 for a content too long (code string_above_max_length) names the message's content.
+    openaiUp.setScript({
+      error: {
+        status: 400,
+        message: "Invalid 'messages[2].content': string too long. Expected a string with maximum length 10485760, but got a string with length 10485761 instead.",
+        type: 'invalid_request_error',
+        param: 'messages[2].content',
+        code: 'string_above_max_length',
+      },
+    });
+    // core: [input.0 user, input.1 assistant turn of the call, input.2 tool result]
+    const input = [
+      { role: 'user', content: 'Weather in Paris?' },
+      { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' },
+      { type: 'function_call_output', call_id: 'call_1', output: 'Sunny' },
+    ];
+    const error = (await gw
+      .openai()
+      .responses.create({ model: 'gpt', tools: TOOLS, input } as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming)
+      .catch((e: unknown) => e)) as { status?: number; param?: string | null; message: string };
+    expect(error).toBeInstanceOf(Error);
+    expect(error.status).toBe(400);
+    expect(error.param).toBe('input[2].output');
+  });
+});

@@ -1,0 +1,84 @@
+import { LLMError, type CallWarning } from '@llmrr/core';
+import { describe, expect, it } from 'vitest';
+import { convertResponsesRequest } from '../responses/to-generate-request.js';
+import type { OpenAIResponsesRequest } from './openai-responses.js';
+import { clientFieldPath, withClientMessagePath, withClientWarningPaths, type ClientMessagePaths } from './client-message-paths.js';
+
+// A message whose fields the client names otherwise than core: a string field that is the message's text (core's
+// `.content` is the field itself), a function_call_output item (`call_id` and `output`).
+
+const PROMPT: ClientMessagePaths = [{ path: 'prompt', text: true }];
+const PROMPT_0: ClientMessagePaths = [{ path: 'prompt.0', text: true }];
+const OUTPUT = { toolCallId: 'call_id', content: 'output' } as const;
+/** core: [instructions, input.0 user, input.1 call, input.2 its output] */
+const RESPONSES: ClientMessagePaths = [{ path: 'instructions', text: true }, 'input.0', { path: 'input.1', toolCalls: ['input.1'] }, { path: 'input.2', fields: OUTPUT }];
+
+function error(param: string, message: string): LLMError {
+  return new LLMError({ code: 'invalid_request', message, param });
+}
+
+describe('a string field that is the message\u2019s text', () => {
+  it('core\u2019s content is the field itself, in every form; the message and other fields are the field too', () => {
+    expect(clientFieldPath('messages.0.content', PROMPT)).toBe('prompt');
+    expect(clientFieldPath('messages[0].content', PROMPT)).toBe('prompt');
+    expect(clientFieldPath('messages.0', PROMPT)).toBe('prompt');
+    expect(clientFieldPath('messages.0.content', PROMPT_0)).toBe('prompt.0');
+    expect(clientFieldPath('messages[0].content', PROMPT_0)).toBe('prompt[0]');
+    expect(clientFieldPath('messages.[0].content', PROMPT_0)).toBe('prompt.[0]');
+    expect(clientFieldPath('messages[0]', PROMPT_0)).toBe('prompt[0]');
+    // Not the content: the rest as it is, after the field (nothing better to name).
+    expect(clientFieldPath('messages.0.role', PROMPT)).toBe('prompt.role');
+    expect(clientFieldPath('messages.0.contents', PROMPT)).toBe('prompt.contents');
+    expect(clientFieldPath('messages.0.content.0.cacheControl', PROMPT)).toBe('prompt.0.cacheControl');
+  });
+
+  it('an error\u2019s param and message text, also where the text names the content but the param only the message', () => {
+    const openai = error('messages[0].content', "Invalid 'messages[0].content': string too long.");
+    expect(withClientMessagePath(openai, PROMPT_0)).toMatchObject({ param: 'prompt[0]', message: "Invalid 'prompt[0]': string too long." });
+    const bare = error('messages.0', 'messages.0.content is empty (messages.0)');
+    expect(withClientMessagePath(bare, PROMPT)).toMatchObject({ param: 'prompt', message: 'prompt is empty (prompt)' });
+  });
+
+  it('instructions on /v1/responses, and a string input', () => {
+    expect(clientFieldPath('messages.0.content', RESPONSES)).toBe('instructions');
+    expect(clientFieldPath('messages.1.content', RESPONSES)).toBe('input.0.content');
+    const paths = convertResponsesRequest({ model: 'm', input: 'Hi', instructions: 'Be brief.' } as unknown as OpenAIResponsesRequest).messagePaths;
+    expect(paths).toEqual([{ path: 'instructions', text: true }, { path: 'input', text: true }]);
+    expect(clientFieldPath('messages[1].content', paths)).toBe('input');
+  });
+});
+
+describe('a function_call_output item: call_id and output', () => {
+  it('core\u2019s toolCallId (OpenAI\u2019s tool_call_id) is call_id, its content output, in every form', () => {
+    expect(clientFieldPath('messages.3.toolCallId', RESPONSES)).toBe('input.2.call_id');
+    expect(clientFieldPath('messages[3].tool_call_id', RESPONSES)).toBe('input[2].call_id');
+    expect(clientFieldPath('messages.3.content', RESPONSES)).toBe('input.2.output');
+    expect(clientFieldPath('messages.[3].content', RESPONSES)).toBe('input.[2].output');
+    expect(clientFieldPath('messages.3', RESPONSES)).toBe('input.2');
+    expect(clientFieldPath('messages.3.role', RESPONSES)).toBe('input.2.role');
+    expect(clientFieldPath('messages.3.toolCallIds', RESPONSES)).toBe('input.2.toolCallIds');
+  });
+
+  it('an error\u2019s param and message text; a warning\u2019s field and message', () => {
+    const gemini = error('messages.3.toolCallId', 'messages.3: no earlier assistant tool call has id "x" (messages.3.toolCallId)');
+    expect(withClientMessagePath(gemini, RESPONSES)).toMatchObject({ param: 'input.2.call_id', message: 'input.2: no earlier assistant tool call has id "x" (input.2.call_id)' });
+    const warnings: CallWarning[] = [{ code: 'cache_control_dropped', field: 'messages.3.content', message: 'messages.3.content: dropped' }];
+    expect(withClientWarningPaths(warnings, RESPONSES)).toEqual([{ code: 'cache_control_dropped', field: 'input.2.output', message: 'input.2.output: dropped' }]);
+  });
+});
+
+describe('a client path under a message of the same index', () => {
+  it('the text is renamed in one pass: a client path put in is not renamed again', () => {
+    // A /v1/messages tool result block as its own entry: core messages.1 is the client's messages.1.content.0.
+    const paths: ClientMessagePaths = [0, { path: 'messages.1.content.0', fields: { toolCallId: 'tool_use_id' } }];
+    const e = error('messages.1.toolCallId', 'messages.1.toolCallId answers no call (messages.1)');
+    expect(withClientMessagePath(e, paths)).toMatchObject({
+      param: 'messages.1.content.0.tool_use_id',
+      message: 'messages.1.content.0.tool_use_id answers no call (messages.1.content.0)',
+    });
+    // A plain string entry too.
+    expect(withClientMessagePath(error('messages.1', 'messages.1 and messages.1.content'), [0, 'messages.1.content.0'])).toMatchObject({
+      message: 'messages.1.content.0 and messages.1.content.0.content',
+    });
+  });
+});
