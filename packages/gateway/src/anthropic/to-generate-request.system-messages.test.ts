@@ -44,7 +44,7 @@ describe('/v1/messages system messages -> core system messages in place', () => 
       { role: 'system', content: 'From now on, answer in French.' },
       { role: 'user', content: 'Paris.' },
     ]);
-    expect(messagePaths).toEqual(['system', 0, 1, 2, 3]);
+    expect(messagePaths).toEqual([{ path: 'system', text: true }, 0, 1, 2, 3]);
   });
 
   it('without a top-level system prompt and nothing split: core indexes are the client\u2019s (no paths needed)', () => {
@@ -80,7 +80,7 @@ describe('/v1/messages system messages -> core system messages in place', () => 
       { role: 'system', content: 'Be brief.' },
       { role: 'user', content: 'Hi' },
     ]);
-    expect(messagePaths).toEqual(['system', 0, 1]);
+    expect(messagePaths).toEqual([{ path: 'system', text: true }, 0, 1]);
   });
 
   it('an empty system message has nothing to say: no core message; the paths still name the client\u2019s messages after it', () => {
@@ -104,12 +104,12 @@ describe('/v1/messages system messages -> core system messages in place', () => 
       { role: 'user', content: 'Go' },
     ]);
     expect(request.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'tool', 'system', 'user']);
-    // The assistant turn names each tool_use block; each tool result its own block.
+    // The assistant turn names each tool_use block; each tool result its own block (core's toolCallId its tool_use_id).
     expect(messagePaths).toEqual([
       0,
       { path: 'messages.1', toolCalls: ['messages.1.content.0', 'messages.1.content.1'], callFields: { id: 'id', name: 'name', arguments: 'input' } },
-      'messages.2.content.0',
-      'messages.2.content.1',
+      { path: 'messages.2.content.0', fields: { toolCallId: 'tool_use_id', content: 'content' } },
+      { path: 'messages.2.content.1', fields: { toolCallId: 'tool_use_id', content: 'content' } },
       3,
       4,
     ]);

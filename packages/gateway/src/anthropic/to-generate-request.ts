@@ -49,15 +49,19 @@ function toolResultText(block: Extract<Block, { type: 'tool_result' }>): string 
 /** Adds a core message and the client's path of it (see `ClientMessagePaths`). */
 type Push = (message: ChatMessage, path: ClientMessagePath) => void;
 
+/** A tool_result block's names of core's tool message fields: `tool_use_id` is its `toolCallId`, `content` its `content`. */
+const TOOL_RESULT_FIELDS = { toolCallId: 'tool_use_id', content: 'content' } as const;
+
 /**
- * A user turn: each tool_result block a core tool message of its own (named by its block, `messages.M.content.J`),
- * in order, then the text and image blocks as one user message (named by the turn).
+ * A user turn: each tool_result block a core tool message of its own (named by its block, `messages.M.content.J`,
+ * and its fields by the block's names: core's `toolCallId` is the block's `tool_use_id`), in order, then the text
+ * and image blocks as one user message (named by the turn).
  */
 function convertUser(content: Param['content'], index: number, push: Push): void {
   if (typeof content === 'string') return push({ role: 'user', content }, index);
   const parts: ContentPart[] = [];
   content.forEach((block, j) => {
-    if (block.type === 'tool_result') push(withMark<ChatMessage>({ role: 'tool', toolCallId: block.tool_use_id, content: toolResultText(block) }, toolResultMark(block)), `messages.${index}.content.${j}`);
+    if (block.type === 'tool_result') push(withMark<ChatMessage>({ role: 'tool', toolCallId: block.tool_use_id, content: toolResultText(block) }, toolResultMark(block)), { path: `messages.${index}.content.${j}`, fields: TOOL_RESULT_FIELDS });
     else if (block.type === 'text') parts.push(textPart(block));
     else if (block.type === 'image') parts.push(imagePart(block));
   });
@@ -216,6 +220,9 @@ function convertSystem(content: Param['content']): ChatMessage | undefined {
   return systemMessage(typeof content === 'string' ? content : content.filter((b): b is Extract<Block, { type: 'text' }> => b.type === 'text'));
 }
 
+/** The path of a string top-level `system`: its text is the core system message's content. */
+const SYSTEM_TEXT: ClientMessagePath = { path: 'system', text: true };
+
 /** A validated Anthropic Messages request as the engine-neutral `GenerateRequest`. */
 export function messagesToGenerateRequest(body: AnthropicMessagesRequest): GenerateRequest {
   return convertMessagesRequest(body).request;
@@ -230,8 +237,9 @@ export function messagesToGenerateRequest(body: AnthropicMessagesRequest): Gener
 export function convertMessagesRequest(body: AnthropicMessagesRequest): ConvertedRequest {
   const system = body.system === undefined ? undefined : systemMessage(body.system);
   const messages: ChatMessage[] = system ? [system] : [];
-  // Undefined while each core message is the client's message of the same index (the common case).
-  let paths: ClientMessagePath[] | undefined = system ? ['system'] : undefined;
+  // Undefined while each core message is the client's message of the same index (the common case). A string
+  // system prompt is the message's text itself: core's `messages.0.content` is the client's `system`.
+  let paths: ClientMessagePath[] | undefined = system ? [typeof body.system === 'string' ? SYSTEM_TEXT : 'system'] : undefined;
   const push: Push = (message, path) => {
     if (paths === undefined && path !== messages.length) paths = messages.map((_, j) => j);
     messages.push(message);

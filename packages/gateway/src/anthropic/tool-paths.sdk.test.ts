@@ -44,7 +44,11 @@ describe('convertMessagesRequest records the tool blocks', () => {
     expect(at('messages.2.toolCalls.0.name')).toMatchObject({ param: 'messages.1.content.1.name' });
     expect(at('messages.2.toolCalls.0')).toMatchObject({ param: 'messages.1.content.1' });
     expect(at('messages.2.content')).toMatchObject({ param: 'messages.1.content' });
-    expect(at('messages.3.toolCallId')).toMatchObject({ param: 'messages.2.content.0.toolCallId' });
+    // A tool result's fields as the tool_result block names them: core's toolCallId is its tool_use_id.
+    expect(at('messages.3.toolCallId')).toMatchObject({ param: 'messages.2.content.0.tool_use_id', message: 'messages.2.content.0.tool_use_id: bad' });
+    expect(at('messages.3.tool_call_id')).toMatchObject({ param: 'messages.2.content.0.tool_use_id' });
+    // The string system prompt is the system message's text: core's messages.0.content is `system`.
+    expect(at('messages.0.content')).toMatchObject({ param: 'system', message: 'system: bad' });
     expect(at('messages.4.content')).toMatchObject({ param: 'messages.2.content.1.content' });
     expect(at('messages.5.content')).toMatchObject({ param: 'messages.2.content' });
     // OpenAI's bracketed form keeps its form: every index bracketed.

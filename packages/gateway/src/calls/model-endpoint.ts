@@ -8,6 +8,7 @@ import type { HeaderSource } from '../http/incoming.js';
 import { readJsonBody } from '../http/read-json-body.js';
 import type { Reply } from '../http/reply.js';
 import { validateBody } from '../http/validate.js';
+import { keepOwnProtoField } from '../schemas/ignored-fields.js';
 import type { AppEnv, GatewayDeps } from './context.js';
 import { runModelCall, type ModelCall } from './model-call.js';
 import { postRoute, type ModelRoute } from './model-route.js';
@@ -39,6 +40,8 @@ export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: M
       });
       const raw = await readJsonBody(incoming, { maxBytes: deps.maxBodyBytes });
       const body = validateBody(ep.schema, raw);
+      // A top-level "__proto__" field the schema's copy dropped is said like any other ignored field.
+      keepOwnProtoField(raw, body);
       const count = ep.messageCount?.(body);
       if (count !== undefined && count > deps.maxMessages) {
         throw new LLMError({ code: 'invalid_request', message: `Too many messages: ${count} (the limit is ${deps.maxMessages})`, param: 'messages' });

@@ -130,10 +130,14 @@ export const AnthropicMessagesRequestSchema = z.looseObject({
 export type AnthropicMessagesRequest = z.infer<typeof AnthropicMessagesRequestSchema>;
 
 /**
- * Every field of the schema is acted on; other fields (`service_tier` other than `auto`, `container`, `mcp_servers`,
- * `context_management`...) are warned about unless they ask for nothing.
+ * Every field of the schema is acted on; other fields (`service_tier` other than `auto`, `speed` other than
+ * `standard` (@anthropic-ai/sdk 1.14 `speed?: 'standard' | 'fast' | null`; standard is the default), `container`,
+ * `mcp_servers`, `context_management`...) are warned about unless they ask for nothing.
  */
-export const MESSAGES_FIELD_RULES = ignoredFieldRules(AnthropicMessagesRequestSchema.shape, [], { service_tier: (v) => v === 'auto' });
+export const MESSAGES_FIELD_RULES = ignoredFieldRules(AnthropicMessagesRequestSchema.shape, [], {
+  service_tier: (v) => v === 'auto',
+  speed: (v) => v === 'standard',
+});
 
 export const AnthropicUsageSchema = z.object({
   input_tokens: z.number().int(),

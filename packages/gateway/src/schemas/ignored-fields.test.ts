@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CHAT_FIELD_RULES } from './openai-chat.js';
 import { RESPONSES_FIELD_RULES } from './openai-responses.js';
 import { MESSAGES_FIELD_RULES } from './anthropic-messages.js';
-import { IGNORED_FIELD_WARNINGS_MAX, ignoredFieldRules, ignoredFieldWarnings } from './ignored-fields.js';
+import { IGNORED_FIELD_WARNINGS_MAX, ignoredFieldRules, ignoredFieldWarnings, keepOwnProtoField } from './ignored-fields.js';
 
 describe('ignoredFieldWarnings', () => {
   it('every field known or asking for nothing: undefined (nothing allocated)', () => {
@@ -44,4 +44,47 @@ describe('ignoredFieldWarnings', () => {
     expect(many).toHaveLength(IGNORED_FIELD_WARNINGS_MAX + 1);
     expect(many.at(-1)!.message).toBe(`${100_000 - IGNORED_FIELD_WARNINGS_MAX} more fields are not supported by this gateway; they were not sent.`);
   });
+});
+
+describe('no-op values of speed and prompt_cache_options', () => {
+  const fields = (body: object, rules: Parameters<typeof ignoredFieldWarnings>[1]) => ignoredFieldWarnings(body, rules)?.map((w) => w.field);
+
+  it('/v1/messages speed: standard (the default) asks for nothing; fast is said', () => {
+    expect(fields({ speed: 'standard' }, MESSAGES_FIELD_RULES)).toBeUndefined();
+    expect(fields({ speed: 'fast' }, MESSAGES_FIELD_RULES)).toEqual(['speed']);
+  });
+
+  it('prompt_cache_options: only its defaults (mode implicit, ttl 30m, each optional) ask for nothing, on both routes', () => {
+    for (const rules of [CHAT_FIELD_RULES, RESPONSES_FIELD_RULES]) {
+      for (const v of [{ mode: 'implicit', ttl: '30m' }, { mode: 'implicit' }, { ttl: '30m' }]) expect(fields({ prompt_cache_options: v }, rules)).toBeUndefined();
+      for (const v of [{ mode: 'explicit' }, { mode: 'implicit', ttl: '1h' }, { mode: 'implicit', other: 1 }, JSON.parse('{"mode":"implicit","__proto__":{"ttl":"24h"}}'), 'implicit', ['implicit']]) {
+        expect(fields({ prompt_cache_options: v }, rules)).toEqual(['prompt_cache_options']);
+      }
+    }
+  });
+});
+
+describe('keepOwnProtoField', () => {
+  it('puts the raw body\u2019s own __proto__ back on the copy as an own field (not the prototype), which is then said', () => {
+    const raw = JSON.parse('{"model":"m","__proto__":{"logprobs":true}}') as object;
+    const copy: Record<string, unknown> = { model: 'm' };
+    keepOwnProtoField(raw, copy);
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(copy.logprobs).toBeUndefined();
+    expect(Object.hasOwn(copy, '__proto__')).toBe(true);
+    expect(fields(copy)).toEqual(['__proto__']);
+  });
+
+  it('nothing to do without one, or when the body is the raw object itself', () => {
+    const copy = { model: 'm' };
+    keepOwnProtoField({ model: 'm' }, copy);
+    expect(Object.keys(copy)).toEqual(['model']);
+    const raw = JSON.parse('{"__proto__":{"a":1}}') as object;
+    keepOwnProtoField(raw, raw);
+    expect(Object.keys(raw)).toEqual(['__proto__']);
+  });
+
+  function fields(body: object) {
+    return ignoredFieldWarnings(body, CHAT_FIELD_RULES)?.map((w) => w.field);
+  }
 });

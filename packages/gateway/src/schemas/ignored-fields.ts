@@ -52,6 +52,18 @@ export function ignoredFieldWarnings(body: object, rules: IgnoredFieldRules): Ca
   return out;
 }
 
+/**
+ * Puts `raw`'s own top-level `__proto__` field (JSON.parse makes it an own property) back on `body`, the schema's
+ * copy of `raw`, which drops it (a zod object never copies that key): as an own data property, never the
+ * prototype, so `ignoredFieldWarnings` says it like any other field the route does not act on. A body that is
+ * `raw` itself (a fast check passed it) already has it; otherwise one own-key check.
+ */
+export function keepOwnProtoField(raw: unknown, body: unknown): void {
+  if (body === raw || typeof raw !== 'object' || raw === null || typeof body !== 'object' || body === null || !Object.hasOwn(raw, '__proto__')) return;
+  if (Object.hasOwn(body, '__proto__')) return;
+  Object.defineProperty(body, '__proto__', { value: (raw as Record<string, unknown>)['__proto__'], enumerable: true, writable: true, configurable: true });
+}
+
 /** The warnings of the fields a converted request's body had that the gateway does not act on (see `noteIgnoredFields`). */
 const notes = new WeakMap<GenerateRequest, readonly CallWarning[]>();
 

@@ -131,6 +131,18 @@ export const OpenAIChatRequestSchema = z.looseObject({
 addFastCheck(OpenAIChatRequestSchema, isWellFormedChatRequest);
 
 /**
+ * `prompt_cache_options` at its documented defaults (openai 6.49: `mode` `implicit`, `ttl` `30m`), each key
+ * optional: an object whose own keys are only those, at those values, asks for nothing.
+ */
+export function isDefaultPromptCacheOptions(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  for (const [key, value] of Object.entries(v)) {
+    if (!(key === 'mode' ? value === 'implicit' : key === 'ttl' ? value === '30m' : false)) return false;
+  }
+  return true;
+}
+
+/**
  * Every field of the schema is acted on; other fields (`logprobs`, `logit_bias`, `store`, `metadata`, `modalities`,
  * `audio`, `prediction`, `web_search_options`, `service_tier`...) are warned about unless they ask for nothing.
  */
@@ -139,6 +151,7 @@ export const CHAT_FIELD_RULES = ignoredFieldRules(OpenAIChatRequestSchema.shape,
   modalities: (v) => Array.isArray(v) && v.length === 1 && v[0] === 'text',
   service_tier: (v) => v === 'auto',
   verbosity: (v) => v === 'medium',
+  prompt_cache_options: isDefaultPromptCacheOptions,
 });
 
 export type OpenAIChatRequest = z.infer<typeof OpenAIChatRequestSchema>;

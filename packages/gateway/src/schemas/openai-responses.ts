@@ -13,7 +13,7 @@ import { ignoredFieldRules } from './ignored-fields.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
 import { ModelNameSchema } from './model-name.js';
 import { RESPONSES_INCLUDE_VALUES } from './responses-include-values.js';
-import { LlmrrResponseInfoSchema, PromptCacheKeySchema } from './openai-chat.js';
+import { isDefaultPromptCacheOptions, LlmrrResponseInfoSchema, PromptCacheKeySchema } from './openai-chat.js';
 
 /*
  * The OpenAI Responses API (`POST /v1/responses`) as the gateway serves it: the request body, the
@@ -148,6 +148,7 @@ export type OpenAIResponsesRequest = z.infer<typeof OpenAIResponsesRequestSchema
 export const RESPONSES_FIELD_RULES = ignoredFieldRules(OpenAIResponsesRequestSchema.shape, ['store', 'truncation', 'include', 'service_tier', 'max_tool_calls'], {
   truncation: (v) => v === 'disabled',
   service_tier: (v) => v === 'auto',
+  prompt_cache_options: isDefaultPromptCacheOptions,
 });
 
 // Hand-written checks of the common shapes, tried first (see check-openai-responses.ts); zod decides the rest.

@@ -1,5 +1,6 @@
 import type { CallWarning, RouterResult, RouterStream, RouterStreamPart } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
+import { WARNINGS_LOOKED_AT_MAX, wellFormedWarnings } from '../calls/call-warnings.js';
 import { openStream } from './open-stream.js';
 
 function routerStream(parts: RouterStreamPart[]): RouterStream {
@@ -28,6 +29,42 @@ describe('openStream: the warnings of the head', () => {
     expect(opened.warnings).toEqual(lists.flat());
     expect(lists.every((l) => l.length === 2)).toBe(true);
     expect(opened.head).toHaveLength(51);
+  });
+
+  it('several parts, one a sparse list of 2**32 - 1 indexes (plain JS): joined bounded, the rest counted in one warnings_omitted', async () => {
+    const sparse: CallWarning[] = [];
+    sparse.length = 2 ** 32 - 1;
+    sparse[1] = { code: 'second', message: 'm' };
+    const parts: RouterStreamPart[] = [
+      ROUTE,
+      { type: 'warnings', warnings: [{ code: 'first', message: 'm' }] },
+      { type: 'warnings', warnings: sparse },
+      { type: 'warnings', warnings: [{ code: 'late', message: 'm' }] },
+      { type: 'text-delta', delta: 'x' },
+    ];
+    const opened = await openStream(routerStream(parts), 0, () => 0);
+    const list = opened.warnings!;
+    expect(list).toHaveLength(WARNINGS_LOOKED_AT_MAX);
+    expect(list[0]).toEqual({ code: 'first', message: 'm' });
+    expect(list[2]).toEqual({ code: 'second', message: 'm' });
+    const total = 1 + (2 ** 32 - 1) + 1;
+    expect(list[WARNINGS_LOOKED_AT_MAX - 1]).toEqual({
+      code: 'warnings_omitted',
+      message: `The engine sent ${total} warnings; the first ${WARNINGS_LOOKED_AT_MAX - 1} were looked at and the other ${total - (WARNINGS_LOOKED_AT_MAX - 1)} left out.`,
+    });
+    expect(sparse).toHaveLength(2 ** 32 - 1);
+    // As shown: the two warnings, the holes looked at as entries that are not warnings, the count of the others.
+    expect(wellFormedWarnings(list).map((w) => w.code)).toEqual(['first', 'second', 'warnings_omitted', 'invalid_warning']);
+  });
+
+  it('several parts within the bound: every entry, in order, no warnings_omitted', async () => {
+    const many = (c: string, n: number): CallWarning[] => Array.from({ length: n }, (_, i) => ({ code: c, message: String(i) }));
+    const a = many('a', 511);
+    const b = many('b', WARNINGS_LOOKED_AT_MAX - 1 - 511);
+    const parts: RouterStreamPart[] = [ROUTE, { type: 'warnings', warnings: a }, { type: 'warnings', warnings: b }, { type: 'text-delta', delta: 'x' }];
+    const opened = await openStream(routerStream(parts), 0, () => 0);
+    expect(opened.warnings).toEqual([...a, ...b]);
+    expect(wellFormedWarnings(opened.warnings)).toBe(opened.warnings);
   });
 
   it('an empty list or one that is not an array (plain JS) adds none', async () => {

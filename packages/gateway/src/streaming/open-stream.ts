@@ -1,4 +1,5 @@
 import { LLMError, isContentPart, toLLMError, type CallWarning, type RouterStream, type RouterStreamPart, type StreamPart } from '@llmrr/core';
+import { WARNINGS_LOOKED_AT_MAX } from '../calls/call-warnings.js';
 
 export type RoutePart = Extract<RouterStreamPart, { type: 'route' }>;
 
@@ -7,7 +8,10 @@ export interface OpenedStream {
   route: RoutePart;
   /** Parts received while opening (metadata, warnings, the first content part, or an early finish). */
   head: StreamPart[];
-  /** The warnings of the head's `warnings` part (engines send at most one; several are joined in order), when there are some: shown in the headers. */
+  /**
+   * The warnings of the head's `warnings` part (engines send at most one; several are joined in order, at most
+   * `WARNINGS_LOOKED_AT_MAX - 1` entries then one `warnings_omitted`), when there are some: shown in the headers.
+   */
   warnings?: CallWarning[];
   iterator: AsyncIterator<RouterStreamPart>;
   stream: RouterStream;
@@ -27,8 +31,8 @@ export async function openStream(stream: RouterStream, startedAt: number, now: (
   const head: StreamPart[] = [];
   let route: RoutePart | undefined;
   let warnings: CallWarning[] | undefined;
-  /** `warnings` is our own copy (several warnings parts came), not the first part's list. */
-  let joined = false;
+  /** Several warnings parts came: their lists joined (bounded), `warnings` then our own copy, not the first part's list. */
+  let joined: JoinedWarnings | undefined;
   try {
     for (;;) {
       const next = await iterator.next();
@@ -40,14 +44,15 @@ export async function openStream(stream: RouterStream, startedAt: number, now: (
       }
       if (part.type === 'error') throw part.error;
       if (part.type === 'warnings' && Array.isArray(part.warnings) && part.warnings.length > 0) {
-        // The first part's list as it is; a copy once a second one comes, then added to in place (not copied per part).
+        // The first part's list as it is; a bounded copy once a second one comes, then added to in place (not copied per part).
         if (warnings === undefined) warnings = part.warnings;
         else {
-          if (!joined) {
-            warnings = warnings.slice();
-            joined = true;
+          if (joined === undefined) {
+            joined = { list: [], total: 0 };
+            addWarnings(joined, warnings);
           }
-          for (const w of part.warnings) warnings.push(w);
+          addWarnings(joined, part.warnings);
+          warnings = joined.list;
         }
       }
       head.push(part);
@@ -62,6 +67,32 @@ export async function openStream(stream: RouterStream, startedAt: number, now: (
     throw new LLMError({ code: 'invalid_response', message: 'The router stream ended without naming a deployment' });
   }
   const opened: OpenedStream = { route, head, iterator, stream, firstPartMs: now() - startedAt };
+  if (joined !== undefined && joined.total > joined.list.length) {
+    const omitted = joined.total - joined.list.length;
+    joined.list.push({ code: 'warnings_omitted', message: `The engine sent ${joined.total} warnings; the first ${joined.list.length} were looked at and the other ${omitted} left out.` });
+  }
   if (warnings) opened.warnings = warnings;
   return opened;
+}
+
+/** Several warnings parts' lists joined: `list` the first entries, `total` how many entries (and holes) all had. */
+interface JoinedWarnings {
+  list: CallWarning[];
+  total: number;
+}
+
+/**
+ * The most entries of several warnings parts kept, so that with the `warnings_omitted` one the joined list is one
+ * `wellFormedWarnings` looks at whole: a plain-JS engine may send a sparse list of 2**32 - 1 indexes.
+ */
+const JOINED_WARNINGS_MAX = WARNINGS_LOOKED_AT_MAX - 1;
+
+/**
+ * Adds `list`'s entries to `joined` while it holds fewer than `JOINED_WARNINGS_MAX` (an index loop, holes kept as
+ * entries that are not warnings, as `wellFormedWarnings` counts them); counts all of them.
+ */
+function addWarnings(joined: JoinedWarnings, list: readonly CallWarning[]): void {
+  const take = Math.min(list.length, JOINED_WARNINGS_MAX - joined.list.length);
+  for (let i = 0; i < take; i++) joined.list.push(list[i]!);
+  joined.total += list.length;
 }
