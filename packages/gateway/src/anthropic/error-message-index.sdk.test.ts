@@ -2,6 +2,7 @@ import type { GeminiWireServer } from '@llmrr/core/test';
 import { startGeminiWireServer } from '@llmrr/core/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { UNANSWERED_TOOL_RESULT } from '../test-support/unanswered-tool-result.js';
 
 // /v1/messages: the system prompt comes first among core's messages and each tool_result is a core message of its
 // own, so core's message indexes are not the client's. An engine's 400 about a message names the client's
@@ -34,17 +35,7 @@ describe('/v1/messages: errors name the client\u2019s message', () => {
           { type: 'text', text: 'Rules.', cache_control: { type: 'ephemeral' } },
           { type: 'text', text: 'Today is Thursday.' },
         ],
-        messages: [
-          { role: 'user', content: 'Weather in Paris?' },
-          { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'get_weather', input: { city: 'Paris' } }] },
-          {
-            role: 'user',
-            content: [
-              { type: 'tool_result', tool_use_id: 't1', content: 'Sunny' },
-              { type: 'tool_result', tool_use_id: 't9', content: 'Rainy' },
-            ],
-          },
-        ],
+        messages: UNANSWERED_TOOL_RESULT,
       })
       .catch((e: unknown) => e);
     // Core's messages: 2 system segments, the question, the tool call, 2 tool results: the bad one is core's 5,

@@ -3,6 +3,7 @@ import type { AnthropicWireServer, AnthropicWireUsage, GeminiWireServer, OpenAIW
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { UNANSWERED_TOOL_RESULT } from '../test-support/unanswered-tool-result.js';
 
 // System messages inside `messages` (@anthropic-ai/sdk 1.14 SystemMessageParam; Claude Opus 4.8's mid-conversation
 // system messages, which Claude Code sends) with the official SDK through a served gateway, to the local wire
@@ -148,25 +149,14 @@ describe('/v1/messages: system messages inside messages', () => {
   });
 
   it('an engine\u2019s error names the client\u2019s message with system messages in the array (Gemini: a tool_result answering no call)', async () => {
+    const [question, toolCall, toolResults] = UNANSWERED_TOOL_RESULT;
     const error = await gw
       .anthropic()
       .messages.create({
         model: 'gem',
         max_tokens: 50,
         system: 'Rules.',
-        messages: [
-          { role: 'user', content: 'Weather in Paris?' },
-          { role: 'system', content: 'Use metric units.' },
-          { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'get_weather', input: { city: 'Paris' } }] },
-          { role: 'system', content: '' },
-          {
-            role: 'user',
-            content: [
-              { type: 'tool_result', tool_use_id: 't1', content: 'Sunny' },
-              { type: 'tool_result', tool_use_id: 't9', content: 'Rainy' },
-            ],
-          },
-        ],
+        messages: [question, { role: 'system', content: 'Use metric units.' }, toolCall, { role: 'system', content: '' }, toolResults],
       })
       .catch((e: unknown) => e);
     // Core's messages: the system prompt, the question, the system message, the tool call, 2 tool results (the empty

@@ -2,6 +2,7 @@ import type { GeminiWireServer } from '@llmrr/core/test';
 import { startGeminiWireServer } from '@llmrr/core/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { UNANSWERED_TOOL_RESULT } from '../test-support/unanswered-tool-result.js';
 
 // /v1/messages tool_result blocks named by their own paths: a tool call's fields are named as the tool_use block
 // names them (`id`, `name`, `input`), and a tool result's as the tool_result block does: core's `toolCallId` is the
@@ -27,17 +28,7 @@ describe('/v1/messages tool_result paths', () => {
         model: 'gem',
         max_tokens: 50,
         system: 'S',
-        messages: [
-          { role: 'user', content: 'Weather in Paris?' },
-          { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'get_weather', input: { city: 'Paris' } }] },
-          {
-            role: 'user',
-            content: [
-              { type: 'tool_result', tool_use_id: 't1', content: 'Sunny' },
-              { type: 'tool_result', tool_use_id: 't9', content: 'Rainy' },
-            ],
-          },
-        ],
+        messages: UNANSWERED_TOOL_RESULT,
       })
       .catch((e: unknown) => e)) as { status: number; error: { error: { message: string; param?: string } } };
     expect(error.status).toBe(400);

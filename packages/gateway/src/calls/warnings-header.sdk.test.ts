@@ -4,6 +4,7 @@ import { parseList, Token } from 'structured-headers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WARNINGS_HEADER_MAX } from '../http/warnings-header.js';
 import { createHarness, mockModel, post } from '../test-support/harness.js';
+import { MID_SYSTEM_CHAT as CHAT, readWarnings as read } from '../test-support/read-warnings.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 import { WarningEngine } from '../test-support/warning-engine.js';
 
@@ -33,23 +34,9 @@ beforeAll(async () => {
 });
 afterAll(() => gw?.close());
 
-/** The header as an RFC 8941 client reads it: [code, field] of each member (structured-headers' parser). */
-function read(value: string | null): Array<[string, unknown]> {
-  expect(value).not.toBeNull();
-  return parseList(value!).map(([item, params]) => [item instanceof Token ? item.toString() : String(item), params.get('field')]);
-}
-
 function raw(path: string, body: unknown): Promise<Response> {
   return fetch(`${gw.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${gw.secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }
-
-const CHAT: OpenAI.ChatCompletionMessageParam[] = [
-  { role: 'system', content: 'Be brief.' },
-  { role: 'user', content: 'Hello' },
-  { role: 'assistant', content: 'Hi.' },
-  { role: 'system', content: 'Now answer in French.' },
-  { role: 'user', content: 'How are you?' },
-];
 
 describe('/v1/chat/completions', () => {
   it('JSON: the warnings as the header, with core\u2019s indexes (the client\u2019s on chat completions)', async () => {

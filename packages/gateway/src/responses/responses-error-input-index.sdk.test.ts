@@ -1,29 +1,20 @@
-import type { AnthropicWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { describe, expect, it } from 'vitest';
+import { claudeOverWire } from '../test-support/claude-over-wire.js';
 
 // /v1/responses: the client's messages are its `input` items (and `instructions`), so an engine's 400 about core's
 // `messages.N` names the item the message came from: `instructions` first shifts core's indexes by one, reasoning
 // items make no core message, a function_call after an assistant message joins that message's turn, and core's
 // `messages.N.toolCalls.K...` names the function_call item of that call (`input.M.arguments`).
 
-let claudeUp: AnthropicWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  ({ gw, upstreams: { anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude')]));
-});
-afterAll(() => gw?.close());
-afterEach(() => clearRequests(claudeUp));
+const wire = claudeOverWire();
 
 const TOOLS: OpenAI.Responses.Tool[] = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false }];
 const BAD_CALL = { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":' };
 const OUTPUT = { type: 'function_call_output', call_id: 'call_1', output: 'Sunny' };
 
 async function refusal(body: Record<string, unknown>): Promise<{ status?: number; param?: string | null; message: string }> {
-  const error = await gw
+  const error = await wire.gw
     .openai()
     .responses.create({ model: 'claude', tools: TOOLS, ...body } as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming)
     .catch((e: unknown) => e as { status?: number; param?: string | null; message: string });
@@ -41,7 +32,7 @@ describe('/v1/responses: errors about a message name its input item', () => {
     expect(error).toMatchObject({ status: 400, param: 'input.3.arguments' });
     expect(error.message).toContain('input.3.arguments');
     expect(error.message).not.toContain('messages.');
-    expect(claudeUp.requests).toHaveLength(0);
+    expect(wire.claudeUp.requests).toHaveLength(0);
   });
 
   it('a function_call joining the assistant message before it is named by its own item, not the message\u2019s; streamed, the same 400 before the stream opens', async () => {
@@ -51,7 +42,7 @@ describe('/v1/responses: errors about a message name its input item', () => {
     expect(error).toMatchObject({ status: 400, param: 'input.2.arguments' });
     expect(error.message).toContain('input.2.arguments is not valid JSON');
     expect(error.message).not.toContain('input.1');
-    const streamed = await gw
+    const streamed = await wire.gw
       .openai()
       .responses.create({ model: 'claude', tools: TOOLS, instructions: 'Be brief.', input, stream: true } as unknown as OpenAI.Responses.ResponseCreateParamsStreaming)
       .catch((e: unknown) => e);

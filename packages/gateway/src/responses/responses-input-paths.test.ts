@@ -1,22 +1,13 @@
-import type { AnthropicWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
-import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { describe, expect, it } from 'vitest';
+import { claudeOverWire } from '../test-support/claude-over-wire.js';
 
 // Review of 3495f4a: /v1/responses maps core's `messages.N` to the input item the core message came from. Parallel
 // function_call items all join one core assistant message (its toolCalls 0, 1, ...), so an error about the second
 // call (core `messages.1.toolCalls.1.arguments`) is named after the FIRST call's item (`input.1...`): the client is
 // sent to an item that is fine, and its item with the bad arguments (`input.2`) is never named.
 
-let claudeUp: AnthropicWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  ({ gw, upstreams: { anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude')]));
-});
-afterAll(() => gw?.close());
-afterEach(() => clearRequests(claudeUp));
+const wire = claudeOverWire();
 
 const TOOLS: OpenAI.Responses.Tool[] = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false }];
 
@@ -30,13 +21,13 @@ describe('/v1/responses review: parallel function calls', () => {
       { type: 'function_call_output', call_id: 'call_a', output: 'Sunny' },
       { type: 'function_call_output', call_id: 'call_b', output: 'Rainy' },
     ];
-    const error = (await gw
+    const error = (await wire.gw
       .openai()
       .responses.create({ model: 'claude', tools: TOOLS, input } as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming)
       .catch((e: unknown) => e)) as { status?: number; param?: string | null; message: string };
     expect(error).toBeInstanceOf(Error);
     expect(error.status).toBe(400);
-    expect(claudeUp.requests).toHaveLength(0);
+    expect(wire.claudeUp.requests).toHaveLength(0);
     // The bad arguments are those of input.2; input.1's are valid JSON.
     expect(error.param).toMatch(/^input\.2(\.|$)/);
     expect(error.message).not.toContain('input.1');

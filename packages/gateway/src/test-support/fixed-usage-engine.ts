@@ -1,5 +1,6 @@
-import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngineV1, StreamPart, Usage } from '@llmrr/core';
-import { MockEngine, type MockEngineOptions } from '@llmrr/core/test';
+import type { CallOptions, GenerateRequest, GenerateResult, StreamPart, Usage } from '@llmrr/core';
+import type { MockEngineOptions } from '@llmrr/core/test';
+import { MockEngineWrapper } from './mock-engine-wrapper.js';
 
 /**
  * The mock engine's answers with a fixed usage, generated and streamed (a `usage` part just before the finish
@@ -7,19 +8,12 @@ import { MockEngine, type MockEngineOptions } from '@llmrr/core/test';
  * decoder's `usage` part comes earlier, with `message_start`'s prompt counts and output 0): a provider reporting
  * prompt-cache reads and writes, for bookkeeping tests (ledger, metrics, invoices) that do not need the wire.
  */
-export class FixedUsageEngine implements LanguageEngineV1 {
-  readonly specVersion = 'v1';
-  readonly provider = 'mock';
-  readonly capabilities = { streaming: true, tools: true, json: true };
-  readonly modelId: string;
-  private readonly inner: MockEngine;
-
+export class FixedUsageEngine extends MockEngineWrapper {
   constructor(
     private readonly usage: Usage,
     options: MockEngineOptions = {},
   ) {
-    this.inner = new MockEngine(options);
-    this.modelId = this.inner.modelId;
+    super(options);
   }
 
   async generate(request: GenerateRequest, options?: CallOptions): Promise<GenerateResult> {

@@ -1,5 +1,6 @@
-import type { CallOptions, CallWarning, GenerateRequest, GenerateResult, LanguageEngineV1, StreamPart } from '@llmrr/core';
-import { MockEngine, type MockEngineOptions } from '@llmrr/core/test';
+import type { CallOptions, CallWarning, GenerateRequest, GenerateResult, StreamPart } from '@llmrr/core';
+import type { MockEngineOptions } from '@llmrr/core/test';
+import { MockEngineWrapper } from './mock-engine-wrapper.js';
 
 /**
  * The mock engine's answers, with warnings about the request as an engine that maps it reports them (on the
@@ -7,19 +8,12 @@ import { MockEngine, type MockEngineOptions } from '@llmrr/core/test';
  * message after core's first message, and `last_message_noted` naming core's last message (so every route has a
  * `messages.N` to map to the client's). `extra` adds fixed warnings. For tests of what shows warnings (the gateway).
  */
-export class WarningEngine implements LanguageEngineV1 {
-  readonly specVersion = 'v1';
-  readonly provider = 'mock';
-  readonly capabilities = { streaming: true, tools: true, json: true };
-  readonly modelId: string;
-  private readonly inner: MockEngine;
-
+export class WarningEngine extends MockEngineWrapper {
   constructor(
     options: MockEngineOptions = {},
     private readonly extra: CallWarning[] = [],
   ) {
-    this.inner = new MockEngine(options);
-    this.modelId = this.inner.modelId;
+    super(options);
   }
 
   warningsFor(request: GenerateRequest): CallWarning[] {
