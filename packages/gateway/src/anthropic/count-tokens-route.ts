@@ -7,6 +7,7 @@ import { errorReply, toPublicError } from '../http/error-body.js';
 import { readJsonBody } from '../http/read-json-body.js';
 import { jsonReply, type Reply } from '../http/reply.js';
 import { validateBody } from '../http/validate.js';
+import type { ClientFieldNames } from '../schemas/client-field-names.js';
 import { withClientMessagePath, type ClientMessagePaths } from '../schemas/client-message-paths.js';
 import { estimateInputTokens } from '../tenancy/estimate.js';
 import { countAdmission } from './count-tokens-admission.js';
@@ -52,6 +53,7 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
     let model = 'unknown';
     // Where the converted request's messages came from: an engine's error names the client's message.
     let messagePaths: ClientMessagePaths | undefined;
+    let fieldNames: ClientFieldNames | undefined;
     try {
       const principal = await authenticate(incoming.headers, {
         stores: deps.stores,
@@ -71,6 +73,7 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
       const converted = convertMessagesRequest({ ...body, max_tokens: 1 });
       const request = converted.request;
       messagePaths = converted.messagePaths;
+      fieldNames = converted.fieldNames;
       const counter = tokenCounter(deps.router);
       let count: Pick<TokenCount, 'tokens' | 'exact'> & { deployment?: string };
       if (counter) {
@@ -93,7 +96,7 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
       }
       return jsonReply(answer, requestId, headers);
     } catch (e) {
-      const error = toPublicError(withClientMessagePath(toLLMError(e), messagePaths));
+      const error = toPublicError(withClientMessagePath(toLLMError(e), messagePaths, fieldNames));
       deps.metrics?.observeTokenCount({ model: error.deployment ?? model, tenant, status: error.code, kind: 'none' });
       if (error.statusCode >= 500) deps.log(`request failed: ${error.code}`, requestId, e);
       return errorReply(error, requestId, 'anthropic');

@@ -7,6 +7,7 @@ import type { ClientMessagePaths, ConvertedRequest } from '../schemas/client-mes
 type ClientMessagePath = ClientMessagePaths[number];
 import { noteIgnoredFields } from '../schemas/ignored-fields.js';
 import { markedSystemMessage } from '../schemas/marked-system-message.js';
+import { MESSAGES_FIELD_NAMES } from '../schemas/route-field-names.js';
 
 type Param = AnthropicMessagesRequest['messages'][number];
 type Block = Exclude<Param['content'], string>[number];
@@ -286,5 +287,5 @@ export function convertMessagesRequest(body: AnthropicMessagesRequest): Converte
       },
     };
   }
-  return { request: noteIgnoredFields(req, body, MESSAGES_FIELD_RULES), messagePaths: paths };
+  return { request: noteIgnoredFields(req, body, MESSAGES_FIELD_RULES), messagePaths: paths, fieldNames: MESSAGES_FIELD_NAMES };
 }

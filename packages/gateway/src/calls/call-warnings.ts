@@ -1,11 +1,12 @@
 import type { CallWarning } from '@llmrr/core';
 import { warningsHeader } from '../http/warnings-header.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { ClientFieldNames } from '../schemas/client-field-names.js';
 import { withClientWarningPaths, type ClientMessagePaths } from '../schemas/client-message-paths.js';
 
 /**
  * Shows a call's warnings to its client: `x-llmrr-warnings` in `headers` (the reply's, before they go out), naming
- * the client's messages (`paths`), and one count each in `llm_warnings_total`. Call it only when there are some:
+ * the client's messages (`paths`) and fields (`names`), and one count each in `llm_warnings_total`. Call it only when there are some:
  * answers without warnings do no work here. It never throws (a custom engine in plain JS may send anything as a
  * warning, and the call has answered by now): see `wellFormedWarnings`. `gateway`: the gateway's own warnings (the
  * body's fields it does not act on, `ignoredFieldsOf`), shown first, as they are.
@@ -16,8 +17,9 @@ export function showWarnings(
   headers: Record<string, string>,
   metrics: GatewayMetrics | undefined,
   gateway?: readonly CallWarning[],
+  names?: ClientFieldNames,
 ): void {
-  const engine = withClientWarningPaths(wellFormedWarnings(warnings), paths);
+  const engine = withClientWarningPaths(wellFormedWarnings(warnings), paths, names);
   // The gateway's own first (the client's top-level fields it did not act on, in body order: no paths to map).
   const shown = gateway === undefined ? engine : engine.length === 0 ? gateway : [...gateway, ...engine];
   const value = warningsHeader(shown);

@@ -4,6 +4,7 @@ import { errorReply, needsServerLog, toPublicError, type ErrorStyle } from '../h
 import { formatScore, headerText, resultHeaders } from '../http/llmrr-info.js';
 import { jsonReply, replyToResponse, type Reply } from '../http/reply.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { ClientFieldNames } from '../schemas/client-field-names.js';
 import { withClientMessagePath, type ClientMessagePaths } from '../schemas/client-message-paths.js';
 import { ignoredFieldsOf } from '../schemas/ignored-fields.js';
 import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
@@ -35,6 +36,8 @@ export interface ModelCall {
   request: GenerateRequest;
   /** Where `request`'s messages came from, when not one per client message in order: errors and warnings name the client's. */
   messagePaths?: ClientMessagePaths | undefined;
+  /** How the client names core's other fields, when not as core does: errors and warnings name the client's. */
+  fieldNames?: ClientFieldNames | undefined;
   stream: boolean;
   ext: LlmrrExtension;
   style: ErrorStyle;
@@ -91,7 +94,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   };
 
   const fail = async (e: unknown): Promise<Reply> => {
-    const error = withClientMessagePath(toLLMError(e), call.messagePaths);
+    const error = withClientMessagePath(toLLMError(e), call.messagePaths, call.fieldNames);
     const status: UsageStatus = error.code === 'aborted' ? 'aborted' : 'error';
     try {
       await settle({ status, error });
@@ -146,7 +149,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       // (An array test, not `!== undefined`: a custom engine in plain JS may send anything, and the call has answered.)
       // The body's fields the gateway did not act on are said on a cache hit too (ignored either way).
       const ignored = ignoredFieldsOf(call.request);
-      if (ignored !== undefined || (Array.isArray(result.warnings) && result.warnings.length > 0)) showWarnings(result.warnings, call.messagePaths, headers, deps.metrics, ignored);
+      if (ignored !== undefined || (Array.isArray(result.warnings) && result.warnings.length > 0)) showWarnings(result.warnings, call.messagePaths, headers, deps.metrics, ignored, call.fieldNames);
       if (call.ext.explain && result.decision) headers['x-llmrr-decision'] = headerJson(decisionSummary(result));
       return jsonReply(call.render(result), call.requestId, headers);
     }
@@ -157,7 +160,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       headers['x-llmrr-cache'] = opened.route.cached === false ? 'miss' : `hit-${opened.route.cached}`;
       if (opened.route.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(opened.route.cacheScore);
       const ignored = ignoredFieldsOf(call.request);
-      if (opened.warnings !== undefined || ignored !== undefined) showWarnings(opened.warnings, call.messagePaths, headers, deps.metrics, ignored);
+      if (opened.warnings !== undefined || ignored !== undefined) showWarnings(opened.warnings, call.messagePaths, headers, deps.metrics, ignored, call.fieldNames);
       return streamReply(opened);
     } catch (e) {
       // Opened but not handed to the reply (which closes it): the upstream stream is closed here, then the error is answered.

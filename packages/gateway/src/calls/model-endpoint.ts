@@ -53,6 +53,7 @@ export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: M
         model: built.model,
         request: built.request,
         messagePaths: built.messagePaths,
+        fieldNames: built.fieldNames,
         stream: built.stream,
         ext: built.ext,
         render: built.render,

@@ -181,8 +181,8 @@ describe('escaping and the length bound, through node:http', () => {
       expect(members[0]![0]).toEqual(new Token('last_message_noted'));
       // The messages went first (too long with them), so the first member of NOISY has its field only.
       expect(members[1]).toEqual([new Token('setting_not_sent'), new Map([['field', 'seed']])]);
-      // A code that is not a token is an sf-string.
-      expect(members[2]).toEqual(['Not-Snake Case', new Map([['field', 'tools.0.cacheControl']])]);
+      // A code that is not a token is an sf-string; core's tools.0.cacheControl is the chat client's tools.0.cache_control.
+      expect(members[2]).toEqual(['Not-Snake Case', new Map([['field', 'tools.0.cache_control']])]);
       const last = members.at(-1)!;
       expect(last[0]).toEqual(new Token('truncated'));
       expect(last[1].get('omitted')).toBe(NOISY.length + 1 - (members.length - 1));

@@ -3,6 +3,7 @@ import { toCacheControl, withMark } from '../schemas/cache-control.js';
 import type { ConvertedRequest } from '../schemas/client-message-paths.js';
 import { markedSystemMessage, type SystemBlock } from '../schemas/marked-system-message.js';
 import { noteIgnoredFields } from '../schemas/ignored-fields.js';
+import { chatFieldNames } from '../schemas/route-field-names.js';
 import { CHAT_FIELD_RULES, type OpenAIChatMessage, type OpenAIChatRequest } from '../schemas/openai-chat.js';
 import { COMPLETION_FIELD_RULES, type OpenAICompletionRequest } from '../schemas/openai-completions.js';
 
@@ -125,6 +126,7 @@ export function chatToGenerateRequest(body: OpenAIChatRequest): GenerateRequest 
 /**
  * A validated OpenAI chat request as the engine-neutral `GenerateRequest`. Each client message is one core message
  * (a marked system message too), so `messagePaths` is undefined: core's message indexes are the client's.
+ * `fieldNames`: the client's names of core's fields (`frequency_penalty`).
  */
 export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
   const messages: ChatMessage[] = body.messages.map(convertMessage);
@@ -162,7 +164,7 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
   if (body.user) req.user = body.user;
   if (body.prompt_cache_key) req.promptCacheKey = body.prompt_cache_key;
   if (body.reasoning_effort != null) req.reasoning = { effort: body.reasoning_effort };
-  return { request: noteIgnoredFields(req, body, CHAT_FIELD_RULES), messagePaths: undefined };
+  return { request: noteIgnoredFields(req, body, CHAT_FIELD_RULES), messagePaths: undefined, fieldNames: chatFieldNames(body) };
 }
 
 /** A validated legacy completion request: the prompt becomes one user message. */

@@ -27,13 +27,14 @@ export function responsesEndpoint(deps: GatewayDeps): ModelEndpoint<typeof OpenA
       if (body.stream_options && !body.stream) {
         throw new LLMError({ code: 'invalid_request', message: 'stream_options is only allowed when stream is true', param: 'stream_options' });
       }
-      const { request, messagePaths } = convertResponsesRequest(body);
+      const { request, messagePaths, fieldNames } = convertResponsesRequest(body);
       const echo = responseEcho(body);
       const explain = ext.explain === true;
       return {
         model: body.model,
         request,
         messagePaths,
+        fieldNames,
         stream: body.stream === true,
         ext,
         render: (result) => toResponseObject(result, { createdAt, echo, explain }),

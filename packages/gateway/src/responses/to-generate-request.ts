@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { ConvertedRequest, JoinedMessagePath } from '../schemas/client-message-paths.js';
 import { fastCheckOf } from '../schemas/fast-check.js';
 import { noteIgnoredFields } from '../schemas/ignored-fields.js';
+import { responsesFieldNames } from '../schemas/route-field-names.js';
 import {
   ResponsesContentPartSchema,
   ResponsesFunctionCallItemSchema,
@@ -228,5 +229,5 @@ export function convertResponsesRequest(body: OpenAIResponsesRequest): Converted
   if (user) req.user = user;
   if (body.prompt_cache_key) req.promptCacheKey = body.prompt_cache_key;
   if (body.reasoning?.effort != null) req.reasoning = { effort: body.reasoning.effort };
-  return { request: noteIgnoredFields(req, body, RESPONSES_FIELD_RULES), messagePaths: paths };
+  return { request: noteIgnoredFields(req, body, RESPONSES_FIELD_RULES), messagePaths: paths, fieldNames: responsesFieldNames(body) };
 }

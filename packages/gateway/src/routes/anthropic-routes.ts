@@ -23,11 +23,12 @@ export function registerAnthropicRoutes(app: Hono<AppEnv>, deps: GatewayDeps): v
     build(body, { headers }) {
       const ext = routerExtension(headers, body.llmrr);
       checkThinkingBudget(body);
-      const { request, messagePaths } = convertMessagesRequest(body);
+      const { request, messagePaths, fieldNames } = convertMessagesRequest(body);
       return {
         model: body.model,
         request,
         messagePaths,
+        fieldNames,
         stream: body.stream === true,
         ext,
         render: (result) => toAnthropicMessage(result, { explain: ext.explain === true }),

@@ -11,6 +11,7 @@ import { completionToGenerateRequest, convertChatRequest } from '../openai/to-ge
 import { responsesEndpoint } from '../responses/responses-endpoint.js';
 import { OpenAIChatRequestSchema } from '../schemas/openai-chat.js';
 import { OpenAICompletionRequestSchema } from '../schemas/openai-completions.js';
+import { COMPLETION_FIELD_NAMES } from '../schemas/route-field-names.js';
 import { embeddingsRoute } from './embeddings.js';
 import { registerModelsRoutes } from './models-route.js';
 
@@ -28,11 +29,12 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
       if (body.stream_options && !body.stream) {
         throw new LLMError({ code: 'invalid_request', message: 'stream_options is only allowed when stream is true', param: 'stream_options' });
       }
-      const { request, messagePaths } = convertChatRequest(body);
+      const { request, messagePaths, fieldNames } = convertChatRequest(body);
       return {
         model: body.model,
         request,
         messagePaths,
+        fieldNames,
         stream: body.stream === true,
         ext,
         render: (result) => toChatCompletion(result, { created, explain: ext.explain === true }),
@@ -60,6 +62,7 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
         // Core's one user message is the prompt (`prompt.0` when it came as a one-element array), a string that is
         // the message's text itself: core's `messages.0.content` is `prompt` (the body has no `prompt.content`).
         messagePaths: [{ path: typeof body.prompt === 'string' ? 'prompt' : 'prompt.0', text: true }],
+        fieldNames: COMPLETION_FIELD_NAMES,
         stream: body.stream === true,
         ext,
         render: (result) => toTextCompletion(result, { created, explain: ext.explain === true }),

@@ -1,4 +1,5 @@
 import type { CallWarning, GenerateRequest, LLMError } from '@llmrr/core';
+import { clientFieldName, clientFieldText, type ClientFieldNames } from './client-field-names.js';
 
 /**
  * A core message whose client path is more than one string: one made of several of the client's items (a
@@ -42,10 +43,14 @@ export interface JoinedMessagePath {
  */
 export type ClientMessagePaths = ReadonlyArray<number | string | JoinedMessagePath>;
 
-/** A client body as the core request, and where its messages came from (undefined: one core message per client message, in order). */
+/**
+ * A client body as the core request, where its messages came from (undefined: one core message per client message,
+ * in order), and how the client names core's other fields (undefined: as core does).
+ */
 export interface ConvertedRequest {
   request: GenerateRequest;
   messagePaths: ClientMessagePaths | undefined;
+  fieldNames?: ClientFieldNames | undefined;
 }
 
 /**
@@ -184,33 +189,43 @@ export function clientFieldPath(path: string, paths: ClientMessagePaths | undefi
   return r ? r.client + path.slice(r.core.length) : path;
 }
 
-/**
- * `error` naming the client's message where it names a core message (`param` `messages.N...` or OpenAI's
- * `messages[N]...` or `messages.[N]...`, in the same form, and that path in its text): an engine's 400 about core message 3 is about
- * the client's `messages.2` when a system prompt came before it. The error itself when it names no message, or the
- * same one.
- */
-export function withClientMessagePath(error: LLMError, paths: ClientMessagePaths | undefined): LLMError {
-  const param = error.param;
-  if (paths === undefined || param === undefined) return error;
-  const r = renaming(param, paths);
-  if (!r) return error;
-  return error.with({ param: r.client + param.slice(r.core.length), message: renamedText(error.message, r) });
+/** A path (and a text naming it) as the client's: its message (`paths`), then its field names (`names`). */
+function clientNamed(path: string, text: string, paths: ClientMessagePaths | undefined, names: ClientFieldNames | undefined): { path: string; text: string } | undefined {
+  const r = paths === undefined ? undefined : renaming(path, paths);
+  const messaged = r ? r.client + path.slice(r.core.length) : path;
+  const renamed = r ? renamedText(text, r) : text;
+  const client = clientFieldName(messaged, names);
+  if (client === messaged) return r ? { path: messaged, text: renamed } : undefined;
+  return { path: client, text: clientFieldText(renamed, messaged, client, names) };
 }
 
 /**
- * The warnings naming the client's messages (their `field`, and that path in their text), as
+ * `error` naming the client's message where it names a core message (`param` `messages.N...` or OpenAI's
+ * `messages[N]...` or `messages.[N]...`, in the same form, and that path in its text): an engine's 400 about core message 3 is about
+ * the client's `messages.2` when a system prompt came before it; and naming the client's field where the client
+ * names it otherwise (`names`: core's `toolChoice` is `tool_choice`). The error itself when it names neither, or the
+ * same one.
+ */
+export function withClientMessagePath(error: LLMError, paths: ClientMessagePaths | undefined, names?: ClientFieldNames): LLMError {
+  const param = error.param;
+  if ((paths === undefined && names === undefined) || param === undefined) return error;
+  const c = clientNamed(param, error.message, paths, names);
+  return c ? error.with({ param: c.path, message: c.text }) : error;
+}
+
+/**
+ * The warnings naming the client's messages and fields (their `field`, and that path in their text), as
  * `withClientMessagePath` does for errors. The same array when nothing changes.
  */
-export function withClientWarningPaths(warnings: readonly CallWarning[], paths: ClientMessagePaths | undefined): readonly CallWarning[] {
-  if (paths === undefined) return warnings;
+export function withClientWarningPaths(warnings: readonly CallWarning[], paths: ClientMessagePaths | undefined, names?: ClientFieldNames): readonly CallWarning[] {
+  if (paths === undefined && names === undefined) return warnings;
   let out: CallWarning[] | undefined;
   for (let i = 0; i < warnings.length; i++) {
     const w = warnings[i]!;
-    const r = w.field === undefined ? undefined : renaming(w.field, paths);
-    if (!r) continue;
+    const c = w.field === undefined ? undefined : clientNamed(w.field, w.message, paths, names);
+    if (!c) continue;
     out ??= warnings.slice();
-    out[i] = { ...w, field: r.client + w.field!.slice(r.core.length), message: renamedText(w.message, r) };
+    out[i] = { ...w, field: c.path, message: c.text };
   }
   return out ?? warnings;
 }

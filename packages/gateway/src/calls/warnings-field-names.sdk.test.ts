@@ -1,0 +1,76 @@
+import type { SdkGateway } from '../test-support/served-gateway.js';
+import { parseList } from 'structured-headers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readWarnings as read } from '../test-support/read-warnings.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+
+// The built-in engines' warnings name core's request fields (`frequencyPenalty`, `parallelToolCalls`,
+// `promptCacheKey`); the gateway shows each as the client's own field on its route, in `field` and in `message`.
+
+let gw: SdkGateway;
+beforeAll(async () => {
+  ({ gw } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude'), wireDeployment(u, 'gem')]));
+});
+afterAll(() => gw?.close());
+
+/** The `message` parameter of the warning whose `field` is `field`. */
+function messageOf(header: string | null, field: string): unknown {
+  return parseList(header ?? '').find(([, params]) => params.get('field') === field)?.[1].get('message');
+}
+
+const TOOLS = [{ name: 'lookup', description: 'Looks a word up.', input_schema: { type: 'object', properties: { q: { type: 'string' } } } }];
+
+describe('x-llmrr-warnings names the client\u2019s fields', () => {
+  it('/v1/chat/completions to an Anthropic deployment: frequency_penalty, JSON and streamed', async () => {
+    for (const stream of [false, true] as const) {
+      const { data, response } = await gw
+        .openai()
+        .chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'Hello' }], frequency_penalty: 0.5, seed: 7, stream })
+        .withResponse();
+      const header = response.headers.get('x-llmrr-warnings');
+      expect(read(header).sort()).toEqual([
+        ['setting_not_sent', 'frequency_penalty'],
+        ['setting_not_sent', 'seed'],
+      ]);
+      expect(messageOf(header, 'frequency_penalty')).toBe('frequency_penalty was not sent: Anthropic has no sampling penalties.');
+      if (stream) for await (const _ of data as AsyncIterable<unknown>) void _;
+    }
+  });
+
+  it('/v1/messages to a Gemini deployment: tool_choice.disable_parallel_tool_use', async () => {
+    for (const stream of [false, true]) {
+      const res = await fetch(`${gw.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': gw.secret, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'gem',
+          max_tokens: 50,
+          messages: [{ role: 'user', content: 'Hello' }],
+          tools: TOOLS,
+          tool_choice: { type: 'auto', disable_parallel_tool_use: true },
+          stream,
+        }),
+      });
+      const text = await res.text();
+      expect(res.status, text).toBe(200);
+      const header = res.headers.get('x-llmrr-warnings');
+      expect(read(header)).toEqual([['setting_not_sent', 'tool_choice.disable_parallel_tool_use']]);
+      expect(messageOf(header, 'tool_choice.disable_parallel_tool_use')).toMatch(/^tool_choice\.disable_parallel_tool_use true was not sent: Gemini has no switch for it/);
+    }
+  });
+
+  it('/v1/responses to a Gemini deployment: prompt_cache_key', async () => {
+    for (const stream of [false, true] as const) {
+      const { data, response } = await gw.openai().responses.create({ model: 'gem', input: 'Hello', prompt_cache_key: 'tenant-a', stream }).withResponse();
+      const header = response.headers.get('x-llmrr-warnings');
+      expect(read(header)).toEqual([['setting_not_sent', 'prompt_cache_key']]);
+      expect(messageOf(header, 'prompt_cache_key')).toMatch(/^prompt_cache_key was not sent/);
+      if (stream) for await (const _ of data as AsyncIterable<unknown>) void _;
+    }
+  });
+
+  it('/v1/completions to an Anthropic deployment: presence_penalty', async () => {
+    const { response } = await gw.openai().completions.create({ model: 'claude', prompt: 'Hello', presence_penalty: 1 }).withResponse();
+    expect(read(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'presence_penalty']]);
+  });
+});

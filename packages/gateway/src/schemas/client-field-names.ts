@@ -1,0 +1,71 @@
+/**
+ * How one route's client names core's request fields, so a warning's `field` (and an error's `param`) about core's
+ * top-level `frequencyPenalty` is the client's `frequency_penalty`. Only fields that a client field of the route
+ * produces are here: a core field the route never sets keeps core's name.
+ */
+export interface ClientFieldNames {
+  /**
+   * Core's field (or a dotted path under it, e.g. `responseFormat.strict`) -> the client's path. The longest entry
+   * that is the path or a dotted prefix of it wins; the rest of the path is kept (`reasoning.effort` is
+   * `reasoning_effort` when `reasoning` is).
+   */
+  readonly fields: Readonly<Record<string, string>>;
+  /** Under core's `tools.K`: a tool's field -> the client's name of it under the client's `tools.K`. */
+  readonly tool?: Readonly<Record<string, string>>;
+  /** The client's name of core's `cacheControl` mark at the end of any path (`messages.2.content.0.cache_control`). */
+  readonly mark?: string;
+  /**
+   * Core fields whose `false` is the client's `true` (`/v1/messages`' `tool_choice.disable_parallel_tool_use` is
+   * core's `parallelToolCalls: false`): in a message, `<core> false` is `<client> true`.
+   */
+  readonly negated?: readonly string[];
+}
+
+const TOOL = /^tools\.(\d+)\.([A-Za-z_]+)/;
+const MARK = '.cacheControl';
+
+function own(table: Readonly<Record<string, string>> | undefined, key: string): string | undefined {
+  return table !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/** The entry of `fields` naming `path` or its longest dotted prefix, and the client's path for it. */
+function renamedPrefix(path: string, names: ClientFieldNames): { core: string; client: string } | undefined {
+  for (let end = path.length; end > 0; end = path.lastIndexOf('.', end - 1)) {
+    const core = path.slice(0, end);
+    const client = own(names.fields, core);
+    if (client !== undefined) return { core, client: client + path.slice(end) };
+  }
+  return undefined;
+}
+
+/**
+ * `path` (core's, after `messages.N` was made the client's message) as the client names it: a top-level field or a
+ * path under it from `names.fields`, a tool's field from `names.tool`, a trailing `cacheControl` as `names.mark`.
+ * The path itself when the client names it as core does.
+ */
+export function clientFieldName(path: string, names: ClientFieldNames | undefined): string {
+  if (names === undefined) return path;
+  let out = path;
+  if (names.mark !== undefined && (out === 'cacheControl' || out.endsWith(MARK))) out = out.slice(0, out.length - 'cacheControl'.length) + names.mark;
+  const tool = TOOL.exec(out);
+  const field = tool ? own(names.tool, tool[2]!) : undefined;
+  if (tool && field !== undefined) return `tools.${tool[1]}.${field}${out.slice(tool[0].length)}`;
+  return renamedPrefix(out, names)?.client ?? out;
+}
+
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * `message` naming the client's `client` where it names core's `core` (a warning's or an error's field, as a
+ * whole word: not part of a longer name or of a dotted path, `providerOptions.gemini.generationConfig.frequencyPenalty`
+ * stays), and `<core> false` as `<client> true` for a negated field.
+ */
+export function clientFieldText(message: string, core: string, client: string, names: ClientFieldNames | undefined): string {
+  if (core === client) return message;
+  const negated = names?.negated?.some((n) => n === core) === true;
+  const pattern = new RegExp(`(?<![A-Za-z0-9_.])${literal(core)}${negated ? '( false)?' : ''}(?![A-Za-z0-9_]|\\.[A-Za-z0-9_])`, 'g');
+  // Without the group the second argument is the match's offset (a number).
+  return message.replace(pattern, (_, no: unknown) => (typeof no === 'string' ? `${client} true` : client));
+}

@@ -1,0 +1,209 @@
+import { LLMError, type CallWarning } from '@llmrr/core';
+import { describe, expect, it } from 'vitest';
+import { convertMessagesRequest } from '../anthropic/to-generate-request.js';
+import { convertChatRequest } from '../openai/to-generate-request.js';
+import { convertResponsesRequest } from '../responses/to-generate-request.js';
+import { AnthropicMessagesRequestSchema } from './anthropic-messages.js';
+import { clientFieldName, clientFieldText } from './client-field-names.js';
+import { withClientMessagePath, withClientWarningPaths } from './client-message-paths.js';
+import { OpenAIChatRequestSchema } from './openai-chat.js';
+import { OpenAIResponsesRequestSchema } from './openai-responses.js';
+import { COMPLETION_FIELD_NAMES, MESSAGES_FIELD_NAMES, chatFieldNames, responsesFieldNames } from './route-field-names.js';
+
+const chat = (extra: Record<string, unknown> = {}) => convertChatRequest(OpenAIChatRequestSchema.parse({ model: 'm', messages: [{ role: 'user', content: 'hi' }], ...extra }));
+const responses = (extra: Record<string, unknown> = {}) => convertResponsesRequest(OpenAIResponsesRequestSchema.parse({ model: 'm', input: 'hi', ...extra }));
+const messages = (extra: Record<string, unknown> = {}) =>
+  convertMessagesRequest(AnthropicMessagesRequestSchema.parse({ model: 'm', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], ...extra }));
+
+/** Each core path as the route's client names it. */
+function named(names: Parameters<typeof clientFieldName>[1], paths: string[]): Record<string, string> {
+  return Object.fromEntries(paths.map((p) => [p, clientFieldName(p, names)]));
+}
+
+describe('the client names of core fields, per route', () => {
+  it('/v1/chat/completions: snake_case fields, response_format.json_schema, reasoning_effort, tools.K.function, cache_control marks', () => {
+    const names = chat({ max_completion_tokens: 10 }).fieldNames;
+    expect(
+      named(names, [
+        'frequencyPenalty',
+        'presencePenalty',
+        'parallelToolCalls',
+        'promptCacheKey',
+        'maxTokens',
+        'topP',
+        'toolChoice',
+        'toolChoice.name',
+        'responseFormat.strict',
+        'responseFormat.schema.type',
+        'reasoning',
+        'reasoning.effort',
+        'tools.2.cacheControl',
+        'tools.0.parameters.properties',
+        'messages.1.content.0.cacheControl',
+        'seed',
+        'user',
+        'temperature',
+        'stop',
+        'messages.1',
+      ]),
+    ).toEqual({
+      frequencyPenalty: 'frequency_penalty',
+      presencePenalty: 'presence_penalty',
+      parallelToolCalls: 'parallel_tool_calls',
+      promptCacheKey: 'prompt_cache_key',
+      maxTokens: 'max_completion_tokens',
+      topP: 'top_p',
+      toolChoice: 'tool_choice',
+      'toolChoice.name': 'tool_choice.function.name',
+      'responseFormat.strict': 'response_format.json_schema.strict',
+      'responseFormat.schema.type': 'response_format.json_schema.schema.type',
+      reasoning: 'reasoning_effort',
+      'reasoning.effort': 'reasoning_effort',
+      'tools.2.cacheControl': 'tools.2.cache_control',
+      'tools.0.parameters.properties': 'tools.0.function.parameters.properties',
+      'messages.1.content.0.cacheControl': 'messages.1.content.0.cache_control',
+      seed: 'seed',
+      user: 'user',
+      temperature: 'temperature',
+      stop: 'stop',
+      'messages.1': 'messages.1',
+    });
+    // maxTokens is the field the client sent: max_tokens without max_completion_tokens.
+    expect(clientFieldName('maxTokens', chat({ max_tokens: 10 }).fieldNames)).toBe('max_tokens');
+    expect(clientFieldName('maxTokens', chatFieldNames({ max_completion_tokens: null }))).toBe('max_tokens');
+  });
+
+  it('/v1/completions: the subset it has; core names it never sets are kept', () => {
+    expect(named(COMPLETION_FIELD_NAMES, ['maxTokens', 'topP', 'frequencyPenalty', 'presencePenalty', 'seed', 'user', 'stop', 'promptCacheKey', 'tools.0.cacheControl'])).toEqual({
+      maxTokens: 'max_tokens',
+      topP: 'top_p',
+      frequencyPenalty: 'frequency_penalty',
+      presencePenalty: 'presence_penalty',
+      seed: 'seed',
+      user: 'user',
+      stop: 'stop',
+      promptCacheKey: 'promptCacheKey',
+      'tools.0.cacheControl': 'tools.0.cacheControl',
+    });
+  });
+
+  it('/v1/responses: max_output_tokens, text.format, reasoning as is, user or safety_identifier', () => {
+    const names = responses({ user: 'u' }).fieldNames;
+    expect(
+      named(names, ['maxTokens', 'reasoning', 'reasoning.effort', 'parallelToolCalls', 'promptCacheKey', 'responseFormat.strict', 'toolChoice', 'toolChoice.name', 'topP', 'user', 'frequencyPenalty', 'tools.1.parameters']),
+    ).toEqual({
+      maxTokens: 'max_output_tokens',
+      reasoning: 'reasoning',
+      'reasoning.effort': 'reasoning.effort',
+      parallelToolCalls: 'parallel_tool_calls',
+      promptCacheKey: 'prompt_cache_key',
+      'responseFormat.strict': 'text.format.strict',
+      toolChoice: 'tool_choice',
+      'toolChoice.name': 'tool_choice.name',
+      topP: 'top_p',
+      user: 'user',
+      // The Responses API has no penalties: core's name stays.
+      frequencyPenalty: 'frequencyPenalty',
+      'tools.1.parameters': 'tools.1.parameters',
+    });
+    expect(clientFieldName('user', responses({ safety_identifier: 's' }).fieldNames)).toBe('safety_identifier');
+    expect(clientFieldName('user', responsesFieldNames({ user: null }))).toBe('safety_identifier');
+  });
+
+  it('/v1/messages: tool_choice.disable_parallel_tool_use, stop_sequences, metadata.user_id, thinking, output_config.effort, cache_control', () => {
+    expect(messages().fieldNames).toBe(MESSAGES_FIELD_NAMES);
+    expect(
+      named(MESSAGES_FIELD_NAMES, [
+        'parallelToolCalls',
+        'maxTokens',
+        'topP',
+        'stop',
+        'toolChoice',
+        'toolChoice.name',
+        'user',
+        'reasoning',
+        'reasoning.budgetTokens',
+        'reasoning.effort',
+        'providerOptions.anthropic.thinking',
+        'providerOptions.anthropic.thinking.budget_tokens',
+        'cacheControl',
+        'tools.3.cacheControl',
+        'tools.0.parameters',
+        'messages.2.content.1.cacheControl',
+        'system.0.cacheControl',
+        'seed',
+        'frequencyPenalty',
+        'promptCacheKey',
+      ]),
+    ).toEqual({
+      parallelToolCalls: 'tool_choice.disable_parallel_tool_use',
+      maxTokens: 'max_tokens',
+      topP: 'top_p',
+      stop: 'stop_sequences',
+      toolChoice: 'tool_choice',
+      'toolChoice.name': 'tool_choice.name',
+      user: 'metadata.user_id',
+      reasoning: 'thinking',
+      'reasoning.budgetTokens': 'thinking.budget_tokens',
+      'reasoning.effort': 'output_config.effort',
+      'providerOptions.anthropic.thinking': 'thinking',
+      'providerOptions.anthropic.thinking.budget_tokens': 'thinking.budget_tokens',
+      cacheControl: 'cache_control',
+      'tools.3.cacheControl': 'tools.3.cache_control',
+      'tools.0.parameters': 'tools.0.input_schema',
+      'messages.2.content.1.cacheControl': 'messages.2.content.1.cache_control',
+      'system.0.cacheControl': 'system.0.cache_control',
+      seed: 'seed',
+      frequencyPenalty: 'frequencyPenalty',
+      promptCacheKey: 'promptCacheKey',
+    });
+  });
+
+  it('a name of Object.prototype is no entry', () => {
+    expect(clientFieldName('constructor', MESSAGES_FIELD_NAMES)).toBe('constructor');
+    expect(clientFieldName('tools.0.toString', MESSAGES_FIELD_NAMES)).toBe('tools.0.toString');
+  });
+});
+
+describe('warnings and errors with the client names', () => {
+  it('renames the field, and it in the message as a whole word only', () => {
+    const w: CallWarning[] = [
+      { code: 'setting_changed', field: 'frequencyPenalty', message: 'frequencyPenalty was sent as the value of providerOptions.gemini.generationConfig.frequencyPenalty.' },
+      { code: 'setting_not_sent', field: 'seed', message: 'seed was not sent.' },
+    ];
+    const out = withClientWarningPaths(w, undefined, chat().fieldNames);
+    expect(out).toEqual([
+      { code: 'setting_changed', field: 'frequency_penalty', message: 'frequency_penalty was sent as the value of providerOptions.gemini.generationConfig.frequencyPenalty.' },
+      w[1],
+    ]);
+    expect(out[1]).toBe(w[1]);
+    // Nothing to rename: the same array.
+    expect(withClientWarningPaths([w[1]!], undefined, chat().fieldNames)).toEqual([w[1]]);
+  });
+
+  it('/v1/messages: a negated field says the client\u2019s true', () => {
+    const w: CallWarning[] = [{ code: 'setting_not_sent', field: 'parallelToolCalls', message: 'parallelToolCalls false was not sent: Gemini has no switch for it.' }];
+    expect(withClientWarningPaths(w, undefined, MESSAGES_FIELD_NAMES)).toEqual([
+      { code: 'setting_not_sent', field: 'tool_choice.disable_parallel_tool_use', message: 'tool_choice.disable_parallel_tool_use true was not sent: Gemini has no switch for it.' },
+    ]);
+    expect(clientFieldText('parallelToolCalls was sent as x.', 'parallelToolCalls', 'tool_choice.disable_parallel_tool_use', MESSAGES_FIELD_NAMES)).toBe(
+      'tool_choice.disable_parallel_tool_use was sent as x.',
+    );
+  });
+
+  it('/v1/messages: the message path first, then the mark (core messages.3 is the client\u2019s messages.2 after a system prompt)', () => {
+    const converted = messages({ system: 'Be brief.', messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }, { role: 'user', content: [{ type: 'text', text: 'c', cache_control: { type: 'ephemeral' } }] }] });
+    const w: CallWarning[] = [{ code: 'cache_control_dropped', field: 'messages.3.content.0.cacheControl', message: 'messages.3.content.0.cacheControl was dropped.' }];
+    expect(withClientWarningPaths(w, converted.messagePaths, converted.fieldNames)).toEqual([
+      { code: 'cache_control_dropped', field: 'messages.2.content.0.cache_control', message: 'messages.2.content.0.cache_control was dropped.' },
+    ]);
+  });
+
+  it('an engine error param: core\u2019s toolChoice is the client\u2019s tool_choice', () => {
+    const e = new LLMError({ code: 'invalid_request', message: 'toolChoice requires a tool call but the request has no tools', param: 'toolChoice' });
+    const out = withClientMessagePath(e, undefined, responses().fieldNames);
+    expect(out).toMatchObject({ param: 'tool_choice', message: 'tool_choice requires a tool call but the request has no tools', code: 'invalid_request' });
+    const same = new LLMError({ code: 'invalid_request', message: 'temperature: bad', param: 'temperature' });
+    expect(withClientMessagePath(same, undefined, responses().fieldNames)).toBe(same);
+  });
+});
