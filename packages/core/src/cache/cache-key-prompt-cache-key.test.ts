@@ -3,22 +3,14 @@ import { makeUsage, type GenerateRequest } from '../spec/index.js';
 import { namespaceMaterial, semanticNamespace } from '../semantic-cache/semantic-namespace.js';
 import { cacheKey } from './cache-key.js';
 import { ExactCache } from './exact-cache.js';
+import { FIXED_VECTOR_REQUEST, FIXED_VECTOR_SCOPE } from './cache-key.test-helpers.js';
 
 // `promptCacheKey` (OpenAI's `prompt_cache_key`) groups requests for the provider's prompt cache and the router's
 // affinity; it never changes the answer, so neither the exact-cache key nor the semantic namespace depends on it.
 // Two agents' sessions asking the same question share the cached answer.
 
-const scope = { models: ['gpt-4o', 'claude'], tenant: 'acme' };
-const base: GenerateRequest = {
-  messages: [
-    { role: 'system', content: 'Be brief.' },
-    { role: 'user', content: 'What is 2+2?' },
-  ],
-  temperature: 0,
-  maxTokens: 50,
-  tools: [{ name: 'calc', description: 'math', parameters: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } } }],
-  providerOptions: { openai: { logprobs: false, top_logprobs: 0 } },
-};
+const scope = FIXED_VECTOR_SCOPE;
+const base: GenerateRequest = FIXED_VECTOR_REQUEST;
 
 describe('promptCacheKey and the gateway caches', () => {
   it('leaves the exact-cache key as it was (the fixed vector of cache-key.test.ts) whatever the key', async () => {

@@ -3,18 +3,10 @@ import type { GenerateRequest } from '../spec/index.js';
 import { cacheKey, cacheKeyPrefix } from './cache-key.js';
 import { canonicalJson } from './canonical-json.js';
 import { isCacheable } from './is-cacheable.js';
+import { FIXED_VECTOR_REQUEST, FIXED_VECTOR_SCOPE } from './cache-key.test-helpers.js';
 
-const scope = { models: ['gpt-4o', 'claude'], tenant: 'acme' };
-const base: GenerateRequest = {
-  messages: [
-    { role: 'system', content: 'Be brief.' },
-    { role: 'user', content: 'What is 2+2?' },
-  ],
-  temperature: 0,
-  maxTokens: 50,
-  tools: [{ name: 'calc', description: 'math', parameters: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } } }],
-  providerOptions: { openai: { logprobs: false, top_logprobs: 0 } },
-};
+const scope = FIXED_VECTOR_SCOPE;
+const base: GenerateRequest = FIXED_VECTOR_REQUEST;
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and keeps array order', () => {
