@@ -15,11 +15,36 @@ export interface CacheScope {
 export const CACHE_KEY_VERSION = 1;
 
 /**
- * The request fields that decide the answer. `user` (end-user id for abuse tracking) is not one of them, nor
- * `cacheControl` (prompt-cache breakpoints change the bill, never the answer): it is also taken off messages,
- * their parts and tools (see `withoutCacheControl`).
+ * Whether each request field decides the answer: a `Record` over every `GenerateRequest` field, so a field added
+ * to the request must be placed here (penalties and `parallelToolCalls` were once left out, and a cached answer
+ * made without them answered a call that asked for them). `user` (end-user id for abuse tracking) does not
+ * decide it, nor `cacheControl` or `promptCacheKey` (prompt-cache hints change the bill, never the answer):
+ * `cacheControl` is also taken off messages, their parts and tools (see `withoutCacheControl`). A field that is
+ * absent adds nothing to the key, so adding one here leaves every existing key as it was.
  */
-const KEY_FIELDS = ['messages', 'tools', 'toolChoice', 'responseFormat', 'maxTokens', 'temperature', 'topP', 'stop', 'seed', 'reasoning', 'providerOptions'] as const;
+const DECIDES_ANSWER: Readonly<Record<keyof GenerateRequest, boolean>> = {
+  messages: true,
+  maxTokens: true,
+  temperature: true,
+  topP: true,
+  topK: true,
+  stop: true,
+  seed: true,
+  frequencyPenalty: true,
+  presencePenalty: true,
+  tools: true,
+  toolChoice: true,
+  parallelToolCalls: true,
+  responseFormat: true,
+  verbosity: true,
+  logprobs: true,
+  user: false,
+  reasoning: true,
+  cacheControl: false,
+  promptCacheKey: false,
+  providerOptions: true,
+};
+const KEY_FIELDS = (Object.keys(DECIDES_ANSWER) as (keyof GenerateRequest)[]).filter((field) => DECIDES_ANSWER[field]);
 
 /**
  * The prefix shared by every key of one tenant in one namespace (for `CacheStore.deleteByPrefix`).

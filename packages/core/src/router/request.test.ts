@@ -8,6 +8,7 @@ describe('normalizeRequest', () => {
       maxTokens: 5,
       temperature: 0.1,
       topP: 0.5,
+      topK: 40,
       stop: ['x'],
       seed: 3,
       frequencyPenalty: 0.5,
@@ -16,6 +17,8 @@ describe('normalizeRequest', () => {
       toolChoice: 'auto',
       parallelToolCalls: false,
       responseFormat: { type: 'json_object' },
+      verbosity: 'low',
+      logprobs: { topLogprobs: 3 },
       user: 'u',
       reasoning: { effort: 'low' },
       cacheControl: { type: 'ephemeral', ttl: '1h' },
@@ -33,6 +36,26 @@ describe('normalizeRequest', () => {
     expect(own.promptCacheKey).toBe('own');
     // No option fields: the very same object.
     expect(normalizeRequest(own, { model: 'm' })).toBe(own);
+  });
+
+  it('topK, verbosity and logprobs out of range are invalid_request errors naming the field', () => {
+    const base = { messages: [{ role: 'user' as const, content: 'hi' }] };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ topK: 0 }, 'topK'],
+      [{ topK: 2.5 }, 'topK'],
+      [{ topK: '5' }, 'topK'],
+      [{ verbosity: 'loud' }, 'verbosity'],
+      [{ logprobs: true }, 'logprobs'],
+      [{ logprobs: null }, 'logprobs'],
+      [{ logprobs: { topLogprobs: 21 } }, 'logprobs.topLogprobs'],
+      [{ logprobs: { topLogprobs: -1 } }, 'logprobs.topLogprobs'],
+      [{ logprobs: { topLogprobs: 1.5 } }, 'logprobs.topLogprobs'],
+    ];
+    for (const [extra, param] of cases) {
+      expect(() => normalizeRequest({ ...base, ...extra } as never, undefined), JSON.stringify(extra)).toThrow(expect.objectContaining({ code: 'invalid_request', param }));
+    }
+    expect(normalizeRequest({ ...base, topK: 1, verbosity: 'high', logprobs: {} }, undefined)).toMatchObject({ topK: 1, verbosity: 'high', logprobs: {} });
+    expect(normalizeRequest({ ...base, logprobs: { topLogprobs: 20 } }, undefined)).toMatchObject({ logprobs: { topLogprobs: 20 } });
   });
 
   it('penalties outside -2..2 and a non-boolean parallelToolCalls are invalid_request errors naming the field', () => {

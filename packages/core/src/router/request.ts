@@ -1,7 +1,7 @@
 import type { Capability } from '../config/schema.js';
 import { checkReasoning } from '../engines/shared/reasoning.js';
 import { LLMError } from '../errors/llm-error.js';
-import type { ChatMessage, GenerateRequest } from '../spec/index.js';
+import { MAX_TOP_LOGPROBS, VERBOSITIES, type ChatMessage, type GenerateRequest } from '../spec/index.js';
 import type { GenerateOptions, PromptOrRequest, RequestParams } from './types.js';
 
 /**
@@ -13,6 +13,7 @@ const REQUEST_PARAMS: Readonly<Record<keyof RequestParams, true>> = {
   maxTokens: true,
   temperature: true,
   topP: true,
+  topK: true,
   stop: true,
   seed: true,
   frequencyPenalty: true,
@@ -21,6 +22,8 @@ const REQUEST_PARAMS: Readonly<Record<keyof RequestParams, true>> = {
   toolChoice: true,
   parallelToolCalls: true,
   responseFormat: true,
+  verbosity: true,
+  logprobs: true,
   user: true,
   reasoning: true,
   cacheControl: true,
@@ -78,8 +81,26 @@ export function normalizeRequest(input: PromptOrRequest | ChatMessage[], options
   if (request.parallelToolCalls !== undefined && typeof request.parallelToolCalls !== 'boolean') {
     throw new LLMError({ code: 'invalid_request', message: 'parallelToolCalls must be a boolean', param: 'parallelToolCalls' });
   }
+  if (request.topK !== undefined && (!Number.isInteger(request.topK) || request.topK < 1)) {
+    throw new LLMError({ code: 'invalid_request', message: 'topK must be an integer >= 1', param: 'topK' });
+  }
+  if (request.verbosity !== undefined && !(VERBOSITIES as readonly unknown[]).includes(request.verbosity)) {
+    throw new LLMError({ code: 'invalid_request', message: `verbosity must be one of ${VERBOSITIES.join(', ')}`, param: 'verbosity' });
+  }
+  checkLogprobs(request.logprobs);
   checkReasoning(request.reasoning);
   return request;
+}
+
+function checkLogprobs(logprobs: GenerateRequest['logprobs']): void {
+  if (logprobs === undefined) return;
+  if (logprobs === null || typeof logprobs !== 'object' || Array.isArray(logprobs)) {
+    throw new LLMError({ code: 'invalid_request', message: 'logprobs must be an object such as { topLogprobs: 5 }', param: 'logprobs' });
+  }
+  const top = logprobs.topLogprobs;
+  if (top !== undefined && (!Number.isInteger(top) || top < 0 || top > MAX_TOP_LOGPROBS)) {
+    throw new LLMError({ code: 'invalid_request', message: `logprobs.topLogprobs must be an integer from 0 to ${MAX_TOP_LOGPROBS}`, param: 'logprobs.topLogprobs' });
+  }
 }
 
 /** Prompt size in characters (text parts, tool definitions), for token estimates. */

@@ -1,3 +1,4 @@
+import type { TokenLogprob } from './logprobs.js';
 import type { GenerateRequest, ReasoningPart, ToolCall } from './messages.js';
 import type { StreamPart } from './stream-parts.js';
 import type { FinishReason, Usage } from './usage.js';
@@ -65,6 +66,11 @@ export interface GenerateResult {
   reasoningParts?: ReasoningPart[];
   /** What the engine did not do as asked (see `CallWarning`); absent or empty when it did everything. */
   warnings?: CallWarning[];
+  /**
+   * The log probabilities of the answer's text tokens, in order, when `request.logprobs` asked for them and
+   * the provider gave them (their `token`s joined are the text, as the provider tokenized it).
+   */
+  logprobs?: TokenLogprob[];
 }
 
 export interface EmbedResult {

@@ -21,8 +21,11 @@ export type {
   ToolCall,
   ToolChoice,
   ToolDefinition,
+  Verbosity,
 } from './messages.js';
-export { messageText } from './messages.js';
+export { messageText, VERBOSITIES } from './messages.js';
+export type { LogprobsOptions, TokenLogprob, TopLogprob } from './logprobs.js';
+export { MAX_TOP_LOGPROBS } from './logprobs.js';
 export type { ReasoningEffort, ReasoningOptions } from './reasoning.js';
 export { REASONING_EFFORTS } from './reasoning.js';
 export type { StreamPart, StreamPartType } from './stream-parts.js';

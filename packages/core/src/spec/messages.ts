@@ -1,3 +1,4 @@
+import type { LogprobsOptions } from './logprobs.js';
 /** The one internal request shape every engine receives (normalized from OpenAI, Anthropic, Gemini, CLI...). */
 
 import type { ReasoningOptions } from './reasoning.js';
@@ -95,6 +96,10 @@ export interface ToolDefinition {
 
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
+/** Answer length and detail, as OpenAI names the levels. */
+export const VERBOSITIES = ['low', 'medium', 'high'] as const;
+export type Verbosity = (typeof VERBOSITIES)[number];
+
 export type ResponseFormat =
   | { type: 'text' }
   | { type: 'json_object' }
@@ -105,6 +110,12 @@ export interface GenerateRequest {
   maxTokens?: number;
   temperature?: number;
   topP?: number;
+  /**
+   * Sample only from the K most likely tokens (an integer >= 1). Sent where the provider takes it (Anthropic
+   * `top_k`, Gemini `topK`, llama.cpp through GGUF, OpenAI-compatible servers that accept `top_k`); elsewhere
+   * not sent, with a `setting_not_sent` warning.
+   */
+  topK?: number;
   stop?: string[];
   seed?: number;
   /**
@@ -125,6 +136,17 @@ export interface GenerateRequest {
    */
   parallelToolCalls?: boolean;
   responseFormat?: ResponseFormat;
+  /**
+   * How long and detailed the answer should be (OpenAI's `verbosity` on GPT-5 models, `text.verbosity` on the
+   * Responses API). Sent where the model takes it; elsewhere not sent, with a `setting_not_sent` warning.
+   */
+  verbosity?: Verbosity;
+  /**
+   * Ask for the log probability of each answer token (and, with `topLogprobs`, of the most likely
+   * alternatives): returned as `GenerateResult.logprobs` and as `logprobs` stream parts. Engines that cannot
+   * give them return none and warn (`setting_not_sent`, field `logprobs`).
+   */
+  logprobs?: LogprobsOptions;
   /** End-user id, passed to providers that accept one (OpenAI `user`). */
   user?: string;
   /**

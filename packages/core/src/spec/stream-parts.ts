@@ -1,4 +1,5 @@
 import type { LLMError } from '../errors/llm-error.js';
+import type { TokenLogprob } from './logprobs.js';
 import type { ToolCall } from './messages.js';
 import type { FinishReason, Usage } from './usage.js';
 import type { CallWarning } from './warnings.js';
@@ -20,6 +21,12 @@ export type StreamPart =
   | { type: 'tool-call-delta'; index: number; id?: string; name?: string; argumentsDelta: string }
   /** A complete tool call, emitted once its deltas are done. */
   | { type: 'tool-call'; index: number; toolCall: ToolCall }
+  /**
+   * Log probabilities of answer tokens (asked for with `GenerateRequest.logprobs`): emitted right after the
+   * `text-delta` part whose text these tokens make up (tokens without text may come in a part of their own).
+   * All `logprobs` parts of a stream, in order, are the result's `logprobs`.
+   */
+  | { type: 'logprobs'; logprobs: TokenLogprob[] }
   | { type: 'usage'; usage: Usage }
   /**
    * What the engine did not do as asked (see `CallWarning`). At most one per stream, before the first content
