@@ -190,3 +190,63 @@ describe('startOpenAIWireServer', () => {
     expect(server.requests[0]?.url).toBe('/openai/deployments/d1/chat/completions?api-version=2024-10-21');
   });
 });
+
+describe('startOpenAIWireServer: logprobs, top_k, verbosity', () => {
+  type Lp = { token: string; logprob: number; bytes: number[]; top_logprobs: Array<{ token: string; logprob: number }> };
+
+  it('answers logprobs when asked, in JSON: the test server\'s own deterministic numbers per token', async () => {
+    server.setScript({ text: 'hello wide world' });
+    const body = (await (await chat({ logprobs: true, top_logprobs: 2 })).json()) as { choices: Array<{ logprobs: { content: Lp[]; refusal: null } }> };
+    const lp = body.choices[0]!.logprobs;
+    expect(lp.refusal).toBeNull();
+    expect(lp.content.map((t) => t.token)).toEqual(['hello ', 'wide ', 'world']);
+    const again = (await (await chat({ logprobs: true, top_logprobs: 2 })).json()) as typeof body;
+    expect(again.choices[0]!.logprobs).toEqual(lp);
+    for (const t of lp.content) {
+      expect(t.logprob).toBeLessThan(0);
+      expect(Buffer.from(t.bytes).toString('utf8')).toBe(t.token);
+      expect(t.top_logprobs.map((a) => a.token)).toEqual([t.token, `${t.token}~1`]);
+      expect(t.top_logprobs[1]!.logprob).toBe(t.logprob - 1);
+    }
+  });
+
+  it('streams each content chunk with the logprobs of its own tokens, on the same chunk', async () => {
+    server.setScript({ text: 'one two', chunks: 2 });
+    const lines = dataLines(await (await chat({ stream: true, logprobs: true })).text());
+    const chunks = lines.slice(0, -1).map((l) => JSON.parse(l) as { choices: Array<{ delta: { content?: string }; logprobs: { content: Lp[] } | null }> });
+    const content = chunks.filter((c) => c.choices[0]?.delta.content !== undefined);
+    expect(content).toHaveLength(2);
+    for (const c of content) expect(c.choices[0]!.logprobs!.content.map((t) => t.token).join('')).toBe(c.choices[0]!.delta.content);
+    expect(content[0]!.choices[0]!.logprobs!.content[0]!.top_logprobs).toEqual([]);
+    expect(chunks.at(-1)?.choices[0]?.logprobs).toBeNull();
+  });
+
+  it('answers byte for byte as before when the request does not ask for logprobs', async () => {
+    server.setScript({ text: 'same', id: 'x' });
+    const plain = await (await chat({})).text();
+    expect(plain).toContain('"logprobs":null');
+    const streamed = await (await chat({ stream: true })).text();
+    expect(streamed).not.toContain('"content":[');
+  });
+
+  it('refuses what OpenAI refuses: top_k, top_logprobs without logprobs, logprobs on reasoning models, verbosity low before gpt-5', async () => {
+    const status = async (body: Record<string, unknown>) => {
+      const res = await chat(body);
+      return { status: res.status, message: ((await res.json()) as { error?: { message?: string } }).error?.message };
+    };
+    expect(await status({ top_k: 3 })).toEqual({ status: 400, message: 'Unrecognized request argument supplied: top_k' });
+    expect((await status({ top_logprobs: 2 })).status).toBe(400);
+    expect((await status({ logprobs: false, top_logprobs: 2 })).status).toBe(400);
+    expect(await status({ model: 'o3', logprobs: true })).toEqual({ status: 400, message: "Unsupported parameter: 'logprobs' is not supported with this model." });
+    expect((await status({ model: 'gpt-5-mini', logprobs: true })).status).toBe(400);
+    expect((await status({ model: 'gpt-5.1', logprobs: true, reasoning_effort: 'low' })).status).toBe(400);
+    expect((await status({ model: 'gpt-5.1', logprobs: true })).status).toBe(200);
+    expect((await status({ model: 'gpt-5-chat-latest', logprobs: true })).status).toBe(200);
+    expect((await status({ model: 'gpt-4o', verbosity: 'low' })).status).toBe(400);
+    expect((await status({ model: 'gpt-4o', verbosity: 'medium' })).status).toBe(200);
+    expect((await status({ model: 'gpt-5', verbosity: 'high' })).status).toBe(200);
+    expect((await status({ model: 'gpt-5-codex', verbosity: 'low' })).status).toBe(400);
+    server.setScript({ acceptsTopK: true });
+    expect((await status({ top_k: 3 })).status).toBe(200);
+  });
+});

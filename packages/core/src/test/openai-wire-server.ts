@@ -80,6 +80,15 @@ export interface OpenAIWireScript {
   headers?: Record<string, string>;
   /** Embeddings: vector length (default 8). */
   embeddingDimensions?: number;
+  /**
+   * Take `top_k` as vLLM, llama.cpp server, Together, OpenRouter and LM Studio do (it changes nothing here). Default
+   * false: like OpenAI's API, a request with `top_k` is a 400 "Unrecognized request argument supplied: top_k".
+   */
+  acceptsTopK?: boolean;
+  /**
+   * Answer without logprobs even when the request asks for them (a server that takes the field but returns none).
+   */
+  omitLogprobs?: boolean;
 }
 
 /** One request the server received. */
@@ -148,6 +157,13 @@ function chatMessages(body: unknown): Array<{ role?: unknown; content?: unknown 
   return Array.isArray(messages) ? (messages as Array<{ role?: unknown; content?: unknown }>) : [];
 }
 
+/** `top_logprobs` (0 when absent) when the request asks for logprobs and the script answers them, else undefined. */
+function wantedLogprobs(request: RecordedRequest, s: OpenAIWireScript): number | undefined {
+  const body = request.body as { logprobs?: unknown; top_logprobs?: unknown } | undefined;
+  if (body?.logprobs !== true || s.omitLogprobs) return undefined;
+  return typeof body.top_logprobs === 'number' ? body.top_logprobs : 0;
+}
+
 /** Splits `text` into exactly `n` consecutive pieces of near-equal length. */
 function splitInto(text: string, n: number): string[] {
   const count = Math.max(1, Math.floor(n));
@@ -159,6 +175,63 @@ function splitInto(text: string, n: number): string[] {
 function splitWords(text: string): string[] {
   const words = text.split(/(?<=\s)/).filter((w) => w !== '');
   return words.length > 0 ? words : [''];
+}
+
+/** OpenAI's reasoning families (o-series, gpt-5 and later but `-chat`), by model id (any `provider/` prefix dropped). */
+const REASONING_MODEL = /^(?:o\d+(?:-|$)|gpt-(?:[5-9]|\d{2,})(?!.*-chat(?:-|$))(?:[.-]|$))/;
+/** gpt-5.1 and later (not Codex, not -pro): reasoning models that return logprobs at reasoning effort `none` (their default). */
+const NONE_EFFORT_MODEL = /^(?!.*-(?:codex|pro)(?:-|$))gpt-(?:5\.\d+|[6-9]|\d{2,})(?:[.-]|$)/;
+/** The models that take every verbosity: gpt-5 and later but the Codex models and gpt-5-chat. */
+const VERBOSE_MODEL = /^(?!.*-codex(?:-|$))(?!gpt-5-chat(?:-|$))gpt-(?:[5-9]|\d{2,})(?:[.-]|$)/;
+
+function modelFamily(model: string): string {
+  return (model.split('/').pop() ?? model).toLowerCase();
+}
+
+/**
+ * The 400 OpenAI's API answers to these request fields, or undefined: `top_k` (unless `acceptsTopK`),
+ * `top_logprobs` without `logprobs: true`, `logprobs` on a reasoning model (gpt-5.1 and later at reasoning effort
+ * `none` excepted), a `verbosity` other than `medium` to a model before gpt-5 (or a Codex model, gpt-5-chat).
+ */
+function refusal(body: Record<string, unknown>, s: OpenAIWireScript, model: string): OpenAIWireError | undefined {
+  if (Object.hasOwn(body, 'top_k') && !s.acceptsTopK) return { status: 400, message: 'Unrecognized request argument supplied: top_k', param: null };
+  if (body.top_logprobs != null && body.logprobs !== true) {
+    return { status: 400, message: "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is used.", param: 'top_logprobs', code: 'invalid_value' };
+  }
+  const family = modelFamily(model);
+  if (body.logprobs === true && REASONING_MODEL.test(family)) {
+    const effort = body.reasoning_effort;
+    if (!(NONE_EFFORT_MODEL.test(family) && (effort === undefined || effort === 'none'))) {
+      return { status: 400, message: "Unsupported parameter: 'logprobs' is not supported with this model.", param: 'logprobs', code: 'unsupported_parameter' };
+    }
+  }
+  const verbosity = body.verbosity;
+  if (verbosity !== undefined && verbosity !== 'medium' && !VERBOSE_MODEL.test(family)) {
+    return { status: 400, message: `Unsupported value: 'verbosity' does not support '${String(verbosity)}' with this model. Supported values are: 'medium'.`, param: 'verbosity', code: 'unsupported_value' };
+  }
+  return undefined;
+}
+
+/**
+ * The test server's own log probabilities (not a model's): each token (a word with its trailing space, as
+ * `splitWords` cuts a piece) gets `-(sum of its UTF-16 code units mod 97 + 1) / 100`, its UTF-8 `bytes`, and,
+ * with `top` > 0, `top` candidates: the token itself, then `<token>~1`, `<token>~2`... each 1 lower.
+ */
+export function wireLogprobs(piece: string, top: number): Array<{ token: string; logprob: number; bytes: number[]; top_logprobs: Array<{ token: string; logprob: number; bytes: number[] }> }> {
+  return piece
+    .split(/(?<=\s)/)
+    .filter((t) => t !== '')
+    .map((token) => {
+      let sum = 0;
+      for (let i = 0; i < token.length; i++) sum += token.charCodeAt(i);
+      const logprob = -((sum % 97) + 1) / 100;
+      const alternatives = [];
+      for (let i = 0; i < top; i++) {
+        const alt = i === 0 ? token : `${token}~${i}`;
+        alternatives.push({ token: alt, logprob: logprob - i, bytes: [...Buffer.from(alt, 'utf8')] });
+      }
+      return { token, logprob, bytes: [...Buffer.from(token, 'utf8')], top_logprobs: alternatives };
+    });
 }
 
 /** Deterministic unit vector for a text (hash of characters), for embeddings. */
@@ -244,7 +317,8 @@ export async function startOpenAIWireServer(options: OpenAIWireServerOptions = {
     const created = 1_700_000_000;
     const base = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_wire_test', choices, ...(includeRequested ? { usage: null } : {}), ...extra })}\n\n`;
-    const choice = (delta: Record<string, unknown>, finish: string | null = null) => ({ index: 0, delta, logprobs: null, finish_reason: finish });
+    const choice = (delta: Record<string, unknown>, finish: string | null = null, logprobs: unknown = null) => ({ index: 0, delta, logprobs, finish_reason: finish });
+    const top = wantedLogprobs(request, s);
 
     const events: string[] = [];
     let first = true;
@@ -257,7 +331,10 @@ export async function startOpenAIWireServer(options: OpenAIWireServerOptions = {
     const toolCalls = s.toolCalls ?? [];
     if (text !== '' || toolCalls.length === 0) {
       const pieces = s.chunks !== undefined ? splitInto(text, s.chunks) : splitWords(text);
-      for (const piece of pieces) events.push(base([choice(withRole({ content: piece }))]));
+      for (const piece of pieces) {
+        const tokens = top !== undefined && piece !== '' ? { content: wireLogprobs(piece, top), refusal: null } : null;
+        events.push(base([choice(withRole({ content: piece }), null, tokens)]));
+      }
     }
     toolCalls.forEach((call, index) => {
       const callId = call.id ?? `call_${index}`;
@@ -325,7 +402,12 @@ export async function startOpenAIWireServer(options: OpenAIWireServerOptions = {
               ...(s.reasoning ? { reasoning_content: s.reasoning } : {}),
               ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
             },
-            logprobs: null,
+            logprobs: (() => {
+              const top = wantedLogprobs(req, s);
+              if (top === undefined) return null;
+              const pieces = s.chunks !== undefined ? splitInto(text, s.chunks) : splitWords(text);
+              return { content: pieces.flatMap((p) => (p === '' ? [] : wireLogprobs(p, top))), refusal: null };
+            })(),
             finish_reason: finish,
           },
         ],
@@ -385,7 +467,15 @@ export async function startOpenAIWireServer(options: OpenAIWireServerOptions = {
       sendError(res, s.error, s.headers);
       return;
     }
-    if (kind === 'chat') await handleChat(recorded, res, s);
+    if (kind === 'chat') {
+      const chatBody = body as Record<string, unknown>;
+      // The model: the script's, the body's, else an Azure path's deployment (`/openai/deployments/<d>/...`).
+      const deployment = /\/deployments\/([^/]+)\//.exec(path)?.[1];
+      const model = s.model ?? (typeof chatBody?.model === 'string' ? chatBody.model : deployment !== undefined ? decodeURIComponent(deployment) : 'test-model');
+      const refused = typeof chatBody === 'object' && chatBody !== null ? refusal(chatBody, s, model) : undefined;
+      if (refused) sendError(res, refused, s.headers);
+      else await handleChat(recorded, res, s);
+    }
     else handleEmbeddings(recorded, res, s);
   }
 

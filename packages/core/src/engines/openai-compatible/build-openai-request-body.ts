@@ -1,7 +1,9 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest, ResponseFormat, ToolChoice } from '../../spec/messages.js';
 import { checkReasoning, reasoningEffort } from '../shared/reasoning.js';
+import { openAILogprobsRefusal } from './openai-logprobs-limits.js';
 import { openAIReasoningEffort } from './openai-reasoning-models.js';
+import { openAIVerbosityRefusal } from './openai-verbosity-limits.js';
 import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
 import { openAIParallelToolCallsRefusal, openAIPenaltiesRefusal } from './openai-sampling-limits.js';
 import { openAIPromptCacheKey } from './prompt-cache-key.js';
@@ -46,7 +48,9 @@ function convertResponseFormat(format: ResponseFormat): unknown {
  * or `options.promptCacheKey`); elsewhere it is dropped (a non-string is still refused). `frequencyPenalty` and
  * `presencePenalty` go out as `frequency_penalty` / `presence_penalty`, and `parallelToolCalls: false` as
  * `parallel_tool_calls: false` with the tools sent (`true` is the default: not sent), except where
- * `openAIPenaltiesRefusal` / `openAIParallelToolCallsRefusal` say the model refuses them. A request without them gets the same body as before.
+ * `openAIPenaltiesRefusal` / `openAIParallelToolCallsRefusal` say the model refuses them. `topK` goes out as `top_k`
+ * where `endpoint.topK`; `verbosity` as `verbosity` unless `openAIVerbosityRefusal`; `logprobs` as `logprobs: true`
+ * (and `top_logprobs: N` for N > 0) unless `openAILogprobsRefusal`. A request without them gets the same body as before.
  */
 export function buildOpenAIRequestBody(
   request: GenerateRequest,
@@ -74,6 +78,10 @@ export function buildOpenAIRequestBody(
       if (request.presencePenalty !== undefined) body.presence_penalty = request.presencePenalty;
     }
   }
+  // `top_k` only where the endpoint takes it (`endpoint.topK`); `verbosity` where the model takes it (see
+  // `openAIVerbosityRefusal`). Elsewhere `openAIRequestWarnings` says they were not sent.
+  if (request.topK !== undefined && endpoint.topK) body.top_k = request.topK;
+  if (request.verbosity !== undefined && openAIVerbosityRefusal(endpoint, modelId, request.verbosity) === undefined) body.verbosity = request.verbosity;
   if (request.user !== undefined && quirks.userField !== false) body.user = request.user;
   const cacheKey = openAIPromptCacheKey(request.promptCacheKey, endpoint.promptCacheKey);
   if (cacheKey !== undefined) body.prompt_cache_key = cacheKey;
@@ -96,6 +104,13 @@ export function buildOpenAIRequestBody(
   // An effort the model's family does not take goes as the nearest one it does (`openAIReasoningEffort`).
   const effort = reasoning && asked ? reasoningEffort(asked) : undefined;
   if (effort !== undefined) body.reasoning_effort = openAIReasoningEffort(modelId, effort);
+  // After reasoning_effort (gpt-5.1 and later return logprobs only at effort none). `top_logprobs` only with a
+  // count above 0: OpenAI refuses it without `logprobs: true`, and 0 is its default.
+  const logprobs = request.logprobs;
+  if (logprobs !== undefined && openAILogprobsRefusal(endpoint, modelId, reasoning, body.reasoning_effort) === undefined) {
+    body.logprobs = true;
+    if (logprobs.topLogprobs !== undefined && logprobs.topLogprobs > 0) body.top_logprobs = logprobs.topLogprobs;
+  }
   Object.assign(body, request.providerOptions?.openai);
   if (endpoint.providerName !== 'openai') Object.assign(body, request.providerOptions?.[endpoint.providerName]);
   // After the merge (the caller's options still win): only `false` (`true` is the default, the same as no field,

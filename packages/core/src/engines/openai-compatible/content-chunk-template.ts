@@ -8,7 +8,7 @@ const nullish = (v: unknown) => v === null || v === undefined;
 
 /**
  * True for a chunk whose only output is choice 0's `delta.content` (a string): one choice, no finish
- * reason, usage, error, tool calls, reasoning or refusal.
+ * reason, logprobs, usage, error, tool calls, reasoning or refusal.
  */
 function isContentOnly(chunk: OpenAIChatChunk): boolean {
   const choices = chunk.choices;
@@ -18,6 +18,7 @@ function isContentOnly(chunk: OpenAIChatChunk): boolean {
   return (
     (choice.index ?? 0) === 0 &&
     nullish(choice.finish_reason) &&
+    nullish(choice.logprobs) &&
     !!d &&
     typeof d.content === 'string' &&
     nullish(d.reasoning_content) &&

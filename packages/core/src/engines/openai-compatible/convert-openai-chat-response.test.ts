@@ -29,6 +29,10 @@ const samples: string[] = [
   choice({ content: 'x', tool_calls: [] }),
   choice({ content: 'x' }, { finish_reason: null }),
   JSON.stringify({ ...answer, choices: [answer.choices[0], { message: { content: 'second' } }] }),
+  choice({ content: 'hi' }, { logprobs: { content: [{ token: 'hi', logprob: -0.5, bytes: [104, 105], top_logprobs: [{ token: 'hi', logprob: -0.5, bytes: [104, 105] }, { token: 'ho', logprob: -9999, bytes: null }] }], refusal: null } }),
+  choice({ content: 'hi' }, { logprobs: { content: [{ token: 'hi', logprob: 0, top_logprobs: [] }] } }),
+  choice({ content: null, refusal: 'no' }, { logprobs: { content: null, refusal: [{ token: 'no', logprob: -1 }] } }),
+  choice({ content: 'hi' }, { logprobs: {} }),
   // refused by the schema
   '[]',
   'null',
@@ -71,9 +75,31 @@ const samples: string[] = [
   JSON.stringify({ ...answer, usage: { prompt_tokens_details: { cached_tokens: 'x' } } }),
   JSON.stringify({ ...answer, usage: { completion_tokens_details: [] } }),
   JSON.stringify({ ...answer, usage: { completion_tokens_details: { reasoning_tokens: {} } } }),
+  choice({ content: 'hi' }, { logprobs: 'x' }),
+  choice({ content: 'hi' }, { logprobs: { content: [{ token: 'hi' }] } }),
+  choice({ content: 'hi' }, { logprobs: { content: [{ token: 'hi', logprob: -1, top_logprobs: [{ token: null, logprob: -1 }] }] } }),
+  '{"choices":[{"message":{"content":"hi"},"logprobs":{"content":[{"token":"hi","logprob":-1,"bytes":[1e400]}]}}]}',
   '{"choices":[{"message":{}}],"usage":{"prompt_tokens":1e400}}',
   '{"choices":[{"message":{}}],"usage":{"prompt_tokens_details":{"cached_tokens":-1e400}}}',
 ];
+
+describe('convertOpenAIChatResponse: logprobs', () => {
+  it('returns logprobs.content as TokenLogprob[]: bytes and topLogprobs only where sent; refusal tokens left out', () => {
+    const read = (text: string) => {
+      const r = readOpenAIChatResponse(JSON.parse(text));
+      if (!r.ok) throw new Error(r.issue);
+      return convertOpenAIChatResponse(r.response, () => 1);
+    };
+    expect(read(samples[14]!).logprobs).toEqual([
+      { token: 'hi', logprob: -0.5, bytes: [104, 105], topLogprobs: [{ token: 'hi', logprob: -0.5, bytes: [104, 105] }, { token: 'ho', logprob: -9999 }] },
+    ]);
+    expect(read(samples[15]!).logprobs).toEqual([{ token: 'hi', logprob: 0 }]);
+    expect(read(samples[16]!)).toMatchObject({ text: 'no' });
+    expect(read(samples[16]!).logprobs).toBeUndefined();
+    expect(read(samples[17]!).logprobs).toBeUndefined();
+    expect(read(JSON.stringify(answer)).logprobs).toBeUndefined();
+  });
+});
 
 describe('readOpenAIChatResponse', () => {
   it('accepts and refuses exactly what OpenAIChatResponseSchema does, and converts to the same result', () => {
@@ -90,7 +116,7 @@ describe('readOpenAIChatResponse', () => {
         expect(read.issue).toBe(schema.error.issues[0]?.message);
       }
     }
-    expect(accepted).toBe(14);
+    expect(accepted).toBe(18);
   });
 
   it('names the schema issue of a refused answer', () => {

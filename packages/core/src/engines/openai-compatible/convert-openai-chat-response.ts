@@ -1,6 +1,8 @@
 import { estimateTokens } from '../../pricing/estimate-tokens.js';
 import type { GenerateResult } from '../../spec/engine-v1.js';
+import { convertOpenAILogprobs } from './convert-openai-logprobs.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
+import { isOpenAIChoiceLogprobs } from './is-openai-choice-logprobs.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { OpenAIChatResponseSchema, type OpenAIChatResponse } from './openai-wire-schemas.js';
 
@@ -40,6 +42,7 @@ function isChatResponse(value: unknown): value is OpenAIChatResponse {
   for (let i = 0; i < choices.length; i++) {
     const c: unknown = choices[i];
     if (!isObject(c) || !nullishString(c.finish_reason)) return false;
+    if (c.logprobs != null && !isOpenAIChoiceLogprobs(c.logprobs)) return false;
     const m = c.message;
     if (!isObject(m)) return false;
     if (!nullishString(m.content) || !nullishString(m.reasoning_content) || !nullishString(m.reasoning) || !nullishString(m.refusal)) return false;
@@ -59,7 +62,10 @@ export function readOpenAIChatResponse(value: unknown): ChatResponseReading {
   return parsed.success ? { ok: true, response: parsed.data } : { ok: false, issue: parsed.error.issues[0]?.message };
 }
 
-/** A parsed chat-completions response -> GenerateResult. Usage is estimated (and marked) when absent. */
+/**
+ * A parsed chat-completions response -> GenerateResult. Usage is estimated (and marked) when absent. `logprobs`:
+ * choice 0's `logprobs.content`, whenever the provider sent it (asked for or not); none when it sent none.
+ */
 export function convertOpenAIChatResponse(response: OpenAIChatResponse, estimateInputTokens: () => number): GenerateResult {
   // The schema guarantees at least one choice.
   const choice = response.choices[0]!;
@@ -88,5 +94,6 @@ export function convertOpenAIChatResponse(response: OpenAIChatResponse, estimate
     ...(response.id ? { id: response.id } : {}),
     ...(response.model ? { providerModel: response.model } : {}),
     ...(reasoning ? { reasoning } : {}),
+    ...(choice.logprobs?.content ? { logprobs: convertOpenAILogprobs(choice.logprobs.content) } : {}),
   };
 }

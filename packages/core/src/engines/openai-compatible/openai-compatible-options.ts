@@ -22,6 +22,21 @@ export const OpenAICompatibleOptionsSchema = z.object({
    * another llmrr gateway); turn it off to keep it from `openai`.
    */
   promptCacheKey: z.boolean().optional(),
+  /**
+   * Send the request's `topK` as `top_k` (default: as the preset says: true for `vllm`, `together`, `openrouter`,
+   * `llamacpp`, `lmstudio`; false elsewhere and without a preset). Turn it on for a server that documents `top_k`.
+   */
+  topK: z.boolean().optional(),
+  /**
+   * Send the request's `verbosity` (default: as the preset says: true for `openai`, else false), to the models that
+   * take it. Turn it on for Azure OpenAI with an API version that takes it.
+   */
+  verbosity: z.boolean().optional(),
+  /**
+   * Send the request's `logprobs` as `logprobs` / `top_logprobs` (default: as the preset says: false for `groq`,
+   * `mistral`, `together`, `lmstudio`, else true), except to the models known to refuse them.
+   */
+  logprobs: z.boolean().optional(),
 });
 
 export type OpenAICompatibleOptions = z.output<typeof OpenAICompatibleOptionsSchema>;

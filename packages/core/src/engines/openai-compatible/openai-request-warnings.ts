@@ -3,6 +3,7 @@ import type { CallWarning } from '../../spec/warnings.js';
 import type { ReasoningOptions } from '../../spec/reasoning.js';
 import { wantsThinking } from '../shared/reasoning.js';
 import { openAIReasoningEfforts } from './openai-reasoning-models.js';
+import { openAIKnobWarnings } from './openai-knob-warnings.js';
 import { openAIOptionPath } from './openai-option-path.js';
 import { openAISamplingWarnings } from './openai-sampling-warnings.js';
 import { PROMPT_CACHE_KEY_MAX_LENGTH } from './prompt-cache-key.js';
@@ -26,7 +27,8 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
  * over the body last) set the wire field, the warning names them instead: a `reasoning_effort` there equal to
  * the asked effort is no warning, even on a deployment without the `reasoning` capability.
  * `frequencyPenalty`, `presencePenalty` and `parallelToolCalls` the body does not carry as asked: see
- * `openAISamplingWarnings`.
+ * `openAISamplingWarnings`. `topK`, `verbosity` and `logprobs` the body does not carry as asked: see
+ * `openAIKnobWarnings`.
  * Cache marks (`cacheControl`) are no warning: OpenAI-compatible servers cache prompt prefixes on their own, and
  * a mark is a hint (see `CacheControl`). `providerOptions` of other providers are not this engine's.
  */
@@ -56,6 +58,9 @@ export function openAIRequestWarnings(
   }
   if (request.frequencyPenalty !== undefined || request.presencePenalty !== undefined || request.parallelToolCalls !== undefined) {
     warnings = openAISamplingWarnings(request, endpoint, body, modelId, reasoning, warnings);
+  }
+  if (request.topK !== undefined || request.verbosity !== undefined || request.logprobs !== undefined) {
+    warnings = openAIKnobWarnings(request, endpoint, body, modelId, reasoning, warnings);
   }
   return warnings;
 }

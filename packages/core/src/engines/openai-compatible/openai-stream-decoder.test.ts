@@ -186,3 +186,34 @@ describe('review: streamed and non-streamed answers agree', () => {
     expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
   });
 });
+
+describe('OpenAIStreamDecoder: logprobs', () => {
+  const decoder = () => new OpenAIStreamDecoder({ provider: 'openai', estimateInputTokens: () => 1 });
+  const chunk = (choice: object) => JSON.stringify({ id: 'c', model: 'm', choices: [{ index: 0, ...choice }] });
+
+  it('a logprobs part right after the chunk\'s text-delta; refusal tokens and empty lists make none', () => {
+    const d = decoder();
+    expect(d.decode(chunk({ delta: { role: 'assistant', content: 'Hi' }, logprobs: { content: [{ token: 'Hi', logprob: -0.25, bytes: [72, 105], top_logprobs: [] }], refusal: null } }))).toEqual([
+      { type: 'response-metadata', id: 'c', model: 'm' },
+      { type: 'text-delta', delta: 'Hi' },
+      { type: 'logprobs', logprobs: [{ token: 'Hi', logprob: -0.25, bytes: [72, 105] }] },
+    ]);
+    expect(d.decode(chunk({ delta: { refusal: 'No' }, logprobs: { content: null, refusal: [{ token: 'No', logprob: -1, bytes: null, top_logprobs: [] }] } }))).toEqual([{ type: 'text-delta', delta: 'No' }]);
+    expect(d.decode(chunk({ delta: { content: '' }, logprobs: { content: [] } }))).toEqual([]);
+    // Tokens without text (a server that sends them on their own chunk): a part of their own.
+    expect(d.decode(chunk({ delta: {}, logprobs: { content: [{ token: '', logprob: -2 }] } }))).toEqual([{ type: 'logprobs', logprobs: [{ token: '', logprob: -2 }] }]);
+  });
+
+  it('content chunks learned by the template never swallow a later chunk that carries logprobs', () => {
+    const d = decoder();
+    const plain = (text: string) => JSON.stringify({ id: 'c', model: 'm', choices: [{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }] });
+    d.decode(plain('a'));
+    d.decode(plain('b'));
+    expect(d.decode(plain('c'))).toEqual([{ type: 'text-delta', delta: 'c' }]);
+    const withLogprobs = JSON.stringify({ id: 'c', model: 'm', choices: [{ index: 0, delta: { content: 'd' }, logprobs: { content: [{ token: 'd', logprob: -1 }] }, finish_reason: null }] });
+    expect(d.decode(withLogprobs)).toEqual([
+      { type: 'text-delta', delta: 'd' },
+      { type: 'logprobs', logprobs: [{ token: 'd', logprob: -1 }] },
+    ]);
+  });
+});

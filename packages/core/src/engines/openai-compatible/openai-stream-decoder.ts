@@ -5,6 +5,7 @@ import type { StreamPart } from '../../spec/stream-parts.js';
 import type { CallWarning } from '../../spec/warnings.js';
 import type { FinishReason, Usage } from '../../spec/usage.js';
 import { ContentChunkTemplate } from './content-chunk-template.js';
+import { convertOpenAILogprobs } from './convert-openai-logprobs.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { openAIStreamError } from './map-openai-error.js';
@@ -44,7 +45,8 @@ interface ToolCallState {
  * Feed each payload to `decode`; when the source ends, call `end` (or `interrupted` if reading failed).
  * After a terminal part (`finish` or `error`) `done` is true and further input is ignored.
  *
- * Only choice 0 is read (requests never ask for `n > 1`).
+ * Only choice 0 is read (requests never ask for `n > 1`). A chunk's `logprobs.content` (when the provider sends
+ * them) becomes a `logprobs` part right after that chunk's `text-delta`.
  */
 export class OpenAIStreamDecoder {
   private terminated = false;
@@ -143,6 +145,10 @@ export class OpenAIStreamDecoder {
       }
       delta.tool_calls?.forEach((call, position) => parts.push(this.toolCallDelta(call, position)));
     }
+    // Right after the text-delta of the same chunk (the tokens that text is made of). A chunk's `refusal` tokens
+    // are not read (see OpenAIChoiceLogprobsSchema).
+    const logprobs = choice?.logprobs?.content;
+    if (logprobs && logprobs.length > 0) parts.push({ type: 'logprobs', logprobs: convertOpenAILogprobs(logprobs) });
     if (choice?.finish_reason) {
       this.finishReason = mapOpenAIFinishReason(choice.finish_reason);
       parts.push(...this.completeToolCalls());

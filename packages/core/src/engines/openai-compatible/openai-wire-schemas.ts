@@ -19,6 +19,27 @@ export const OpenAIUsageSchema = z.object({
 });
 export type OpenAIUsage = z.output<typeof OpenAIUsageSchema>;
 
+/** One candidate token (`top_logprobs[]` entries). `bytes`: the token's UTF-8 bytes, or null. */
+const OpenAITopLogprobSchema = z.object({
+  token: z.string(),
+  logprob: z.number(),
+  bytes: nullish(z.array(z.number())),
+});
+
+/** One answer token of `logprobs.content[]`. */
+const OpenAITokenLogprobSchema = OpenAITopLogprobSchema.extend({
+  top_logprobs: nullish(z.array(OpenAITopLogprobSchema)),
+});
+export type OpenAITokenLogprob = z.output<typeof OpenAITokenLogprobSchema>;
+
+/**
+ * `choices[].logprobs` (chat completions, JSON and stream chunks): `content` holds the answer tokens. Its
+ * `refusal` tokens are not the answer's text and are not read (unknown fields are dropped).
+ */
+export const OpenAIChoiceLogprobsSchema = z.object({
+  content: nullish(z.array(OpenAITokenLogprobSchema)),
+});
+
 const ToolCallSchema = z.object({
   id: nullish(z.string()),
   type: nullish(z.string()),
@@ -41,6 +62,7 @@ export const OpenAIChatResponseSchema = z.object({
           tool_calls: nullish(z.array(ToolCallSchema)),
         }),
         finish_reason: nullish(z.string()),
+        logprobs: nullish(OpenAIChoiceLogprobsSchema),
       }),
     )
     .min(1),
@@ -81,6 +103,7 @@ export const OpenAIChatChunkSchema = z.object({
           }),
         ),
         finish_reason: nullish(z.string()),
+        logprobs: nullish(OpenAIChoiceLogprobsSchema),
       }),
     ),
   ),

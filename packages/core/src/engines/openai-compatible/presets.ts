@@ -37,6 +37,27 @@ export interface OpenAICompatiblePreset {
      * send it. `options.promptCacheKey` overrides the preset.
      */
     readonly promptCacheKey?: boolean;
+    /**
+     * Send `top_k` (the request's `topK`; default false): the servers that document it (vLLM, Together, OpenRouter,
+     * llama.cpp server, LM Studio). OpenAI and Azure OpenAI answer 400 "Unrecognized request argument supplied:
+     * top_k", Mistral refuses unknown fields, and Groq, DeepSeek and Ollama's OpenAI endpoint do not list it.
+     * `options.topK` overrides the preset.
+     */
+    readonly topK?: boolean;
+    /**
+     * Send `verbosity` (the request's `verbosity`; default false) to the models that take it
+     * (`openAIVerbosityRefusal`): OpenAI's. Azure OpenAI's GA API version refuses unknown fields: there only with
+     * `options.verbosity`. `options.verbosity` overrides the preset.
+     */
+    readonly verbosity?: boolean;
+    /**
+     * Send `logprobs` / `top_logprobs` (the request's `logprobs`; default true: OpenAI's chat-completions fields) to
+     * the models that take them (`openAILogprobsRefusal`). False where the provider refuses them or answers them in
+     * another shape: Groq (documented unsupported, 400), Mistral (unknown fields refused), Together (an integer
+     * `logprobs` and its own answer shape), LM Studio (not among its documented fields). `options.logprobs`
+     * overrides the preset.
+     */
+    readonly logprobs?: boolean;
     /** Azure: the deployment goes in the path, `api-version` in the query. */
     readonly azureDeployments?: boolean;
   };
@@ -56,7 +77,7 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     auth: 'bearer',
     apiKeyEnv: 'OPENAI_API_KEY',
     requiresApiKey: true,
-    quirks: { maxTokensField: 'max_completion_tokens', promptCacheKey: true },
+    quirks: { maxTokensField: 'max_completion_tokens', promptCacheKey: true, verbosity: true },
   },
   'azure-openai': {
     label: 'Azure OpenAI',
@@ -66,22 +87,36 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     requiresApiKey: true,
     quirks: { azureDeployments: true },
   },
-  groq: { label: 'Groq', baseURL: 'https://api.groq.com/openai/v1', auth: 'bearer', apiKeyEnv: 'GROQ_API_KEY', requiresApiKey: true },
-  together: { label: 'Together AI', baseURL: 'https://api.together.xyz/v1', auth: 'bearer', apiKeyEnv: 'TOGETHER_API_KEY', requiresApiKey: true },
+  groq: { label: 'Groq', baseURL: 'https://api.groq.com/openai/v1', auth: 'bearer', apiKeyEnv: 'GROQ_API_KEY', requiresApiKey: true, quirks: { logprobs: false } },
+  together: {
+    label: 'Together AI',
+    baseURL: 'https://api.together.xyz/v1',
+    auth: 'bearer',
+    apiKeyEnv: 'TOGETHER_API_KEY',
+    requiresApiKey: true,
+    quirks: { topK: true, logprobs: false },
+  },
   mistral: {
     label: 'Mistral',
     baseURL: 'https://api.mistral.ai/v1',
     auth: 'bearer',
     apiKeyEnv: 'MISTRAL_API_KEY',
     requiresApiKey: true,
-    quirks: { streamOptions: false, seedField: 'random_seed', userField: false },
+    quirks: { streamOptions: false, seedField: 'random_seed', userField: false, logprobs: false },
   },
   deepseek: { label: 'DeepSeek', baseURL: 'https://api.deepseek.com/v1', auth: 'bearer', apiKeyEnv: 'DEEPSEEK_API_KEY', requiresApiKey: true },
-  openrouter: { label: 'OpenRouter', baseURL: 'https://openrouter.ai/api/v1', auth: 'bearer', apiKeyEnv: 'OPENROUTER_API_KEY', requiresApiKey: true },
+  openrouter: { label: 'OpenRouter', baseURL: 'https://openrouter.ai/api/v1', auth: 'bearer', apiKeyEnv: 'OPENROUTER_API_KEY', requiresApiKey: true, quirks: { topK: true } },
   ollama: { label: 'Ollama', baseURL: 'http://127.0.0.1:11434/v1', auth: 'none', requiresApiKey: false },
-  vllm: { label: 'vLLM', baseURL: 'http://127.0.0.1:8000/v1', auth: 'bearer', apiKeyEnv: 'VLLM_API_KEY', requiresApiKey: false },
-  lmstudio: { label: 'LM Studio', baseURL: 'http://127.0.0.1:1234/v1', auth: 'none', requiresApiKey: false },
-  llamacpp: { label: 'llama.cpp server', baseURL: 'http://127.0.0.1:8080/v1', auth: 'bearer', apiKeyEnv: 'LLAMA_API_KEY', requiresApiKey: false },
+  vllm: { label: 'vLLM', baseURL: 'http://127.0.0.1:8000/v1', auth: 'bearer', apiKeyEnv: 'VLLM_API_KEY', requiresApiKey: false, quirks: { topK: true } },
+  lmstudio: { label: 'LM Studio', baseURL: 'http://127.0.0.1:1234/v1', auth: 'none', requiresApiKey: false, quirks: { topK: true, logprobs: false } },
+  llamacpp: {
+    label: 'llama.cpp server',
+    baseURL: 'http://127.0.0.1:8080/v1',
+    auth: 'bearer',
+    apiKeyEnv: 'LLAMA_API_KEY',
+    requiresApiKey: false,
+    quirks: { topK: true },
+  },
 } as const satisfies Record<string, OpenAICompatiblePreset>;
 
 export type OpenAICompatiblePresetName = keyof typeof OPENAI_COMPATIBLE_PRESETS;

@@ -19,6 +19,14 @@ const samples: string[] = [
   JSON.stringify({ ...content, usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }, choices: [] }),
   JSON.stringify({ ...content, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'x', function: { name: 'f', arguments: '' } }] } }] }),
   JSON.stringify({ error: { message: 'boom', code: 500 } }),
+  // logprobs (the decoder reads choices[].logprobs.content)
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -0.1, bytes: [104, 105], top_logprobs: [] }], refusal: null } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -0.1, bytes: null, top_logprobs: [{ token: 'hi', logprob: -0.1, bytes: [104, 105] }, { token: 'ho', logprob: -9999 }] }] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: 0 }] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: null, refusal: [{ token: 'no', logprob: -1 }] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: {} }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { refusal: 'no' }, logprobs: { content: null, refusal: 'anything: not read' } }] }),
   // refused by the schema
   '[]',
   '"text"',
@@ -40,6 +48,20 @@ const samples: string[] = [
   JSON.stringify({ ...content, usage: 'lots' }),
   JSON.stringify({ ...content, choices: [{ index: 0, delta: { tool_calls: 'x' } }] }),
   JSON.stringify({ ...content, error: 'x' }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: 'x' }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: [] }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: {} } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [null] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ logprob: -1 }] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: '-1' }] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi' }] } }] }),
+  '{"choices":[{"index":0,"delta":{"content":"hi"},"logprobs":{"content":[{"token":"hi","logprob":-1e400}]}}]}',
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -1, bytes: 'x' }] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -1, bytes: [1, '2'] }] } }] }),
+  '{"choices":[{"index":0,"delta":{"content":"hi"},"logprobs":{"content":[{"token":"hi","logprob":-1,"bytes":[1e400]}]}}]}',
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -1, top_logprobs: {} }] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -1, top_logprobs: [{ token: 7, logprob: -1 }] }] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -1, top_logprobs: [{ token: 'a', logprob: -1, bytes: [true] }] }] } }] }),
 ];
 
 describe('readOpenAIChunk', () => {
@@ -59,6 +81,7 @@ describe('readOpenAIChunk', () => {
           choices: c.choices?.map((x) => ({
             index: x.index,
             finish_reason: x.finish_reason,
+            logprobs: x.logprobs && { content: x.logprobs.content },
             delta: x.delta && { content: x.delta.content, reasoning_content: x.delta.reasoning_content, reasoning: x.delta.reasoning, refusal: x.delta.refusal, tool_calls: x.delta.tool_calls },
           })),
         });

@@ -22,6 +22,12 @@ export interface ResolvedEndpoint {
   readonly maxTokensField: string;
   /** Send `prompt_cache_key`: `options.promptCacheKey`, else the preset's, else false. */
   readonly promptCacheKey: boolean;
+  /** Send `top_k`: `options.topK`, else the preset's, else false. */
+  readonly topK: boolean;
+  /** Send `verbosity` (where the model takes it): `options.verbosity`, else the preset's, else false. */
+  readonly verbosity: boolean;
+  /** Send `logprobs` (where the model takes it): `options.logprobs`, else the preset's, else true. */
+  readonly logprobs: boolean;
 }
 
 function configError(model: ModelConfig, field: string, message: string): LLMError {
@@ -74,6 +80,9 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
     streamUsage: options.streamUsage ?? preset.quirks?.streamOptions ?? true,
     maxTokensField: options.maxTokensField ?? preset.quirks?.maxTokensField ?? 'max_tokens',
     promptCacheKey: options.promptCacheKey ?? preset.quirks?.promptCacheKey ?? false,
+    topK: options.topK ?? preset.quirks?.topK ?? false,
+    verbosity: options.verbosity ?? preset.quirks?.verbosity ?? false,
+    logprobs: options.logprobs ?? preset.quirks?.logprobs ?? true,
   };
 }
 
