@@ -14,7 +14,7 @@
  * `messages` in the body (400/401 otherwise), refuses cache marks the API refuses (`cacheControlProblem`) and
  * `{ role: "system" }` entries in `messages` on models without mid-conversation system messages or at a place the
  * API does not allow (`systemMessageProblem`), and a `tool_choice` the API refuses (`toolChoiceProblem`:
- * `disable_parallel_tool_use` on `none`; a forced choice with thinking).
+ * `disable_parallel_tool_use` on `none`; a forced choice with thinking) and `top_k` with thinking (`topKProblem`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { anthropicModelTakesMidConversationSystem } from '../engines/anthropic/anthropic-mid-conversation-models.js';
@@ -389,6 +389,17 @@ export function toolChoiceProblem(body: Record<string, unknown>, thinkingToo: bo
   return undefined;
 }
 
+/**
+ * The 400 the real API answers for `top_k` with thinking enabled (or adaptive), or undefined: its message as seen
+ * in quarkiverse/quarkus-langchain4j#1812 and danny-avila/LibreChat#6023 (extended-thinking guide, "Feature
+ * compatibility": thinking is not compatible with top_k modifications).
+ */
+export function topKProblem(body: Record<string, unknown>): string | undefined {
+  const mode = (body.thinking as { type?: unknown } | null | undefined)?.type;
+  if (body.top_k === undefined || (mode !== 'enabled' && mode !== 'adaptive')) return undefined;
+  return '`top_k` must be unset when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#important-considerations-when-using-extended-thinking';
+}
+
 /** Body fields count_tokens takes (@anthropic-ai/sdk 1.14 MessageCountTokensParams; `output_config` steers adaptive thinking). */
 const COUNT_TOKENS_FIELDS = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'output_config', 'mcp_servers']);
 
@@ -432,6 +443,8 @@ export async function startAnthropicWireServer(options: AnthropicWireServerOptio
     if (cacheProblem) return sendError(res, { status: 400, message: cacheProblem }, requestId);
     const choiceProblem = toolChoiceProblem(body, true);
     if (choiceProblem) return sendError(res, { status: 400, message: choiceProblem }, requestId);
+    const topK = topKProblem(body);
+    if (topK) return sendError(res, { status: 400, message: topK }, requestId);
     if (options.checkThinkingBlocks) {
       const problem = thinkingBlocksProblem(body, signed, redacted);
       if (problem) return sendError(res, { status: 400, message: problem }, requestId);

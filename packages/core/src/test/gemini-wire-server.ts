@@ -14,6 +14,12 @@
  * :streamGenerateContent (SSE with `?alt=sse`, else a JSON array), :batchEmbedContents, :countTokens.
  * Like the real API it wants a key (`x-goog-api-key` header or `key` query): none -> 403
  * PERMISSION_DENIED, a wrong one (when `apiKey` is set) -> 400 INVALID_ARGUMENT with reason API_KEY_INVALID.
+ *
+ * Log probabilities (`generationConfig.responseLogprobs: true`): each non-thought text part gets a
+ * `logprobsResult` (see `geminiWireLogprobs`: the server's tokens are the text split after each whitespace
+ * character, and its numbers are test numbers, not a model's), streamed per chunk for that chunk's tokens, as
+ * Gemini does. It refuses what the API refuses: `logprobs` outside 0..20 (an integer) and, for the models
+ * `logprobsRefused` names, `responseLogprobs` with the API's 400 "Logprobs is not enabled for models/<id>".
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { splitEven, WireServerKit, type ReplyQueueServer, type TrackedRequest, type WireBody } from './wire-server-kit.js';
@@ -97,6 +103,12 @@ export interface GeminiWireServerOptions {
   embeddingDimensions?: number;
   /** Answer of :countTokens. Default: ceil(JSON length of contents, systemInstruction and tools / 4). */
   countTokens?: (body: Record<string, unknown>) => number;
+  /**
+   * Models (the id after `models/`) that answer `responseLogprobs: true` with 400 INVALID_ARGUMENT "Logprobs is not
+   * enabled for models/<id>", as Gemini does for models without log probabilities (which ones has changed over
+   * time: gemini-2.5-pro, gemini-2.5-flash-lite and preview models were seen refusing). Default: none.
+   */
+  logprobsRefused?: (modelId: string) => boolean;
 }
 
 export interface GeminiWireServer extends ReplyQueueServer<GeminiWireRequest, GeminiWireReply> {}
@@ -172,13 +184,60 @@ function defaultEmbedding(text: string, dims: number): number[] {
   return v.map((x) => x / norm);
 }
 
+/** The `generationConfig` of a request body, when it is an object. */
+function generationConfigOf(body: Record<string, unknown>): Record<string, unknown> | undefined {
+  const config = body.generationConfig;
+  return typeof config === 'object' && config !== null ? (config as Record<string, unknown>) : undefined;
+}
+
+/** How many top candidates per step the body asks for, or undefined when it asks for no log probabilities. */
+function logprobsAsked(body: Record<string, unknown>): number | undefined {
+  const config = generationConfigOf(body);
+  if (config?.responseLogprobs !== true) return undefined;
+  return typeof config.logprobs === 'number' ? config.logprobs : 0;
+}
+
+/**
+ * The wire server's `logprobsResult` for `text`, its tokens numbered from `first` (the count of answer tokens
+ * before it): the tokens are `text` split after each whitespace character; token k has `tokenId` k and
+ * `logProbability` -((k % 4) + 1) / 8 (-0.125, -0.25, -0.375, -0.5, again: test numbers, exact in binary); with
+ * `top` > 0, `topCandidates` lists the chosen token first, then `alt1`..`alt<top-1>`, each 1 lower than the one before.
+ */
+export function geminiWireLogprobs(text: string, first: number, top: number): { result: Record<string, unknown>; count: number } {
+  const tokens = text.split(/(?<=\s)/).filter((t) => t !== '');
+  const chosen = tokens.map((token, i) => ({ token, tokenId: first + i, logProbability: -(((first + i) % 4) + 1) / 8 }));
+  const result: Record<string, unknown> = { chosenCandidates: chosen, logProbabilitySum: chosen.reduce((s, c) => s + c.logProbability, 0) };
+  if (top > 0) {
+    result.topCandidates = chosen.map((c) => ({
+      candidates: [c, ...Array.from({ length: top - 1 }, (_, j) => ({ token: `alt${j + 1}`, tokenId: 100000 + j, logProbability: c.logProbability - (j + 1) }))],
+    }));
+  }
+  return { result, count: tokens.length };
+}
+
+/** `text` in at most `n` pieces that end on the wire server's token boundaries (`geminiWireLogprobs`), as even as they come. */
+function splitOnTokens(text: string, n: number): string[] {
+  const tokens = text.split(/(?<=\s)/).filter((t) => t !== '');
+  if (tokens.length === 0) return [text];
+  const count = Math.max(1, Math.min(n, tokens.length));
+  return Array.from({ length: count }, (_, i) => tokens.slice(Math.floor((i * tokens.length) / count), Math.floor(((i + 1) * tokens.length) / count)).join(''));
+}
+
+/** The answer text of parts (non-thought text parts joined). */
+function answerText(parts: GeminiWirePart[]): string {
+  return parts.map((p) => ('text' in p && !p.thought ? p.text : '')).join('');
+}
+
 /** The non-streamed generateContent answer for a reply. */
 export function geminiResponseBody(reply: GeminiWireReply, body: Record<string, unknown>, model: string, responseId = 'wire-response-0'): Record<string, unknown> {
   const parts = partsOf(reply, body);
   const meta = { modelVersion: reply.modelVersion ?? model.replace(/^(?:models|tunedModels)\//, ''), responseId: reply.responseId ?? responseId };
   if (reply.promptBlockReason) return { promptFeedback: { blockReason: reply.promptBlockReason }, usageMetadata: usageOf(reply, body, []), ...meta };
+  const candidate: Record<string, unknown> = { content: { parts, role: 'model' }, finishReason: reply.finishReason ?? 'STOP', index: 0 };
+  const top = logprobsAsked(body);
+  if (top !== undefined) candidate.logprobsResult = geminiWireLogprobs(answerText(parts), 0, top).result;
   return {
-    candidates: [{ content: { parts, role: 'model' }, finishReason: reply.finishReason ?? 'STOP', index: 0 }],
+    candidates: [candidate],
     usageMetadata: usageOf(reply, body, parts),
     ...meta,
   };
@@ -193,15 +252,24 @@ export function geminiStreamChunks(reply: GeminiWireReply, body: Record<string, 
   const parts = partsOf(reply, body);
   const usage = usageOf(reply, body, parts);
   const meta = { modelVersion: reply.modelVersion ?? model.replace(/^(?:models|tunedModels)\//, ''), responseId: reply.responseId ?? responseId };
+  const top = logprobsAsked(body);
   const pieces: GeminiWirePart[] = [];
   for (const p of parts) {
-    if ('text' in p) for (const text of splitEven(p.text, reply.chunks ?? 1)) pieces.push(p.thought ? { text, thought: true } : { text });
+    // With log probabilities, chunks end on token boundaries (as Gemini's do): the tokens split into `chunks` runs.
+    const split = top !== undefined && 'text' in p && !p.thought ? splitOnTokens : splitEven;
+    if ('text' in p) for (const text of split(p.text, reply.chunks ?? 1)) pieces.push(p.thought ? { text, thought: true } : { text });
     else pieces.push(p);
   }
   if (pieces.length === 0) pieces.push({ text: '' });
+  let tokens = 0;
   return pieces.map((part, i) => {
     const last = i === pieces.length - 1;
     const candidate: Record<string, unknown> = { content: { parts: [part], role: 'model' }, index: 0 };
+    if (top !== undefined && 'text' in part && !part.thought && part.text !== '') {
+      const { result, count } = geminiWireLogprobs(part.text, tokens, top);
+      candidate.logprobsResult = result;
+      tokens += count;
+    }
     if (last) candidate.finishReason = reply.finishReason ?? 'STOP';
     const partial = last ? usage : { promptTokenCount: usage.promptTokenCount, totalTokenCount: usage.promptTokenCount };
     return { candidates: [candidate], usageMetadata: partial, ...meta };
@@ -239,6 +307,8 @@ export async function startGeminiWireServer(options: GeminiWireServerOptions = {
     if (!Array.isArray(body.contents) || body.contents.length === 0) {
       return sendError(res, { status: 400, message: '* GenerateContentRequest.contents: contents is not specified\n' });
     }
+    const problem = logprobsProblem(body, model);
+    if (problem) return sendError(res, { status: 400, message: problem });
     const reply = queue.shift() ?? (options.handler ? await options.handler(record) : {});
     if (reply.hang) return;
     const responseId = `wire-response-${responseCount++}`;
@@ -248,6 +318,17 @@ export async function startGeminiWireServer(options: GeminiWireServerOptions = {
     if (reply.error) return sendError(res, reply.error);
     const payload = streaming ? geminiStreamChunks(reply, body, model, responseId) : geminiResponseBody(reply, body, model, responseId);
     sendJson(res, 200, payload, reply.headers);
+  }
+
+  /** The 400 message for log probabilities the API refuses, or undefined. */
+  function logprobsProblem(body: Record<string, unknown>, model: string): string | undefined {
+    const config = generationConfigOf(body);
+    const top = config?.logprobs;
+    if (top !== undefined && !(typeof top === 'number' && Number.isInteger(top) && top >= 0 && top <= 20)) {
+      return `* GenerateContentRequest.generation_config.logprobs: must be an integer in the range [0, 20], got ${JSON.stringify(top)}\n`;
+    }
+    if (config?.responseLogprobs === true && options.logprobsRefused?.(model.replace(/^(?:models|tunedModels)\//, ''))) return `Logprobs is not enabled for ${model}`;
+    return undefined;
   }
 
   function embed(res: ServerResponse, record: GeminiWireRequest, model: string): void {

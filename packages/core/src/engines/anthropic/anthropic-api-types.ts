@@ -79,6 +79,8 @@ export interface AnthropicMessagesRequest {
   system?: string | AnthropicSystemBlock[];
   temperature?: number;
   top_p?: number;
+  /** An integer >= 1; refused together with extended thinking (`thinking` enabled or adaptive). */
+  top_k?: number;
   stop_sequences?: string[];
   tools?: AnthropicTool[];
   tool_choice?: AnthropicToolChoice;

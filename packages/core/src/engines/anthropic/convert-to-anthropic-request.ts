@@ -16,6 +16,7 @@ import { AnthropicCallWarnings } from './anthropic-call-warnings.js';
 import { anthropicModelTakesMidConversationSystem } from './anthropic-mid-conversation-models.js';
 import { applyParallelToolUse } from './anthropic-parallel-tool-use.js';
 import { applyThinking } from './apply-anthropic-thinking.js';
+import { applyTopK } from './apply-anthropic-top-k.js';
 import { placeSystemMessages, type ConvertedEntry } from './place-anthropic-system-messages.js';
 
 export interface AnthropicRequestSettings {
@@ -291,7 +292,8 @@ function copyVerbatim<B extends object>(block: B, field: string, ctx: ConvertCon
  * (`placeSystemMessages`); a system message that `providerOptions.anthropic.system` keeps out of the body (the
  * leading ones, and hoisted ones) has a `setting_not_sent` warning instead;
  * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see docs/core/anthropic.md);
- * `parallelToolCalls: false` becomes `tool_choice.disable_parallel_tool_use` (`applyParallelToolUse`).
+ * `parallelToolCalls: false` becomes `tool_choice.disable_parallel_tool_use` (`applyParallelToolUse`); `topK` becomes
+ * `top_k` unless the body thinks (`applyTopK`); `verbosity` and `logprobs` have no Anthropic equivalent.
  * What the body leaves out or changes (a setting with no Anthropic equivalent, a cache mark dropped or sent with
  * another TTL, a hoisted system message) is in `warnings`.
  * Throws `invalid_request` / `unsupported` LLMErrors naming the offending field.
@@ -357,6 +359,10 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
     const penalty = request[field];
     if (penalty !== undefined && penalty !== 0) notes.add('setting_not_sent', field, `${field} was not sent: Anthropic has no sampling penalties.`);
   }
+  if (request.verbosity !== undefined) {
+    notes.add('setting_not_sent', 'verbosity', 'verbosity was not sent: Anthropic has no verbosity setting (output_config.effort trades thoroughness for tokens across thinking and tool calls, and carries reasoning.effort).');
+  }
+  if (request.logprobs !== undefined) notes.add('setting_not_sent', 'logprobs', 'logprobs was not sent: Anthropic does not return token log probabilities.');
   if (typeof request.promptCacheKey === 'string' && request.promptCacheKey !== '') {
     notes.add('setting_not_sent', 'promptCacheKey', 'promptCacheKey was not sent: Anthropic has no cache key (it caches by prompt prefix); the router still used it for prompt-cache affinity.');
   }
@@ -424,6 +430,7 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   }
   Object.assign(body, extra);
   applyParallelToolUse(body, request, Object.hasOwn(extra, 'tool_choice'), notes);
+  applyTopK(body, request, Object.hasOwn(extra, 'top_k'), notes);
   // Blocks given verbatim through providerOptions are copied before the breakpoints are fitted (which may
   // remove or change their marks): the caller's request is never modified.
   const verbatim = 'providerOptions.anthropic';

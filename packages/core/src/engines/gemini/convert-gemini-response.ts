@@ -2,6 +2,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateResult } from '../../spec/engine-v1.js';
 import type { ToolCall } from '../../spec/messages.js';
 import type { GeminiGenerateContentResponse } from './gemini-api-types.js';
+import { convertGeminiLogprobs } from './convert-gemini-logprobs.js';
 import { geminiToolCallId } from './gemini-tool-call-id.js';
 import { convertGeminiUsage } from './gemini-usage.js';
 import { mapGeminiFinishReason } from './map-gemini-finish-reason.js';
@@ -15,7 +16,8 @@ export interface GeminiResponseContext {
 
 /**
  * A :generateContent answer -> our result (first candidate). Thought parts become `reasoning`; function
- * calls get stable ids; a prompt blocked before any candidate is an empty answer with `content-filter`.
+ * calls get stable ids; a prompt blocked before any candidate is an empty answer with `content-filter`; the
+ * candidate's `logprobsResult` becomes `logprobs` (`convertGeminiLogprobs`).
  */
 export function convertGeminiResponse(json: unknown, ctx: GeminiResponseContext): GenerateResult {
   if (typeof json !== 'object' || json === null) {
@@ -48,5 +50,7 @@ export function convertGeminiResponse(json: unknown, ctx: GeminiResponseContext)
   if (response.responseId !== undefined) result.id = response.responseId;
   if (response.modelVersion !== undefined) result.providerModel = response.modelVersion;
   if (reasoning !== '') result.reasoning = reasoning;
+  const logprobs = convertGeminiLogprobs(candidate?.logprobsResult);
+  if (logprobs) result.logprobs = logprobs;
   return result;
 }

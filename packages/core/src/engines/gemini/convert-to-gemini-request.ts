@@ -265,6 +265,14 @@ export async function convertToGeminiRequest(request: GenerateRequest, settings:
   }
   if (request.temperature !== undefined) config.temperature = request.temperature;
   if (request.topP !== undefined) config.topP = request.topP;
+  if (request.topK !== undefined) config.topK = request.topK;
+  // Log probabilities: `responseLogprobs`, and `logprobs` top candidates per step when asked for more than the
+  // chosen token (Gemini's range is 0 to 20, ours the same). Models that do not take them answer 400.
+  if (request.logprobs !== undefined) {
+    config.responseLogprobs = true;
+    const top = request.logprobs.topLogprobs ?? 0;
+    if (top > 0) config.logprobs = top;
+  }
   if (request.stop && request.stop.length > 0) config.stopSequences = request.stop;
   if (request.seed !== undefined) config.seed = request.seed;
   // Only to the models that take them: the others answer 400 (`geminiTakesPenalties`; `geminiRequestWarnings`

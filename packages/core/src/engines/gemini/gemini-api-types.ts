@@ -39,6 +39,11 @@ export interface GeminiGenerationConfig {
   maxOutputTokens?: number;
   temperature?: number;
   topP?: number;
+  topK?: number;
+  /** Return `logprobsResult` on the candidate (the models that take it; others answer 400 "Logprobs is not enabled for models/..."). */
+  responseLogprobs?: boolean;
+  /** How many top candidates per step in `logprobsResult.topCandidates`, 0 to 20; only with `responseLogprobs`. */
+  logprobs?: number;
   stopSequences?: string[];
   seed?: number;
   /** Taken by few models (`geminiTakesPenalties`); the others answer 400 "Penalty is not enabled". */
@@ -80,6 +85,26 @@ export interface GeminiCandidate {
   content?: { role?: string; parts?: GeminiPart[] };
   finishReason?: string;
   index?: number;
+  /** With `generationConfig.responseLogprobs`: the tokens of this answer (this chunk's, when streamed). */
+  logprobsResult?: GeminiLogprobsResult;
+  avgLogprobs?: number;
+}
+
+/** One token of `logprobsResult` (`LogprobsResult.Candidate`). */
+export interface GeminiLogprobsCandidate {
+  token?: string;
+  tokenId?: number;
+  logProbability?: number;
+}
+
+/**
+ * `Candidate.logprobsResult`: `chosenCandidates` has one entry per decoding step; `topCandidates` (as long, when
+ * `generationConfig.logprobs` > 0) the most likely tokens of each step, by descending log probability.
+ */
+export interface GeminiLogprobsResult {
+  topCandidates?: Array<{ candidates?: GeminiLogprobsCandidate[] }>;
+  chosenCandidates?: GeminiLogprobsCandidate[];
+  logProbabilitySum?: number;
 }
 
 /** The answer of :generateContent, and each SSE chunk of :streamGenerateContent?alt=sse. */

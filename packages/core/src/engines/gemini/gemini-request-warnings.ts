@@ -18,8 +18,9 @@ import { geminiThinkingRange } from './gemini-thinking-models.js';
  * - `setting_changed` `reasoning.effort` / `reasoning.budgetTokens`: sent as another `thinkingLevel` (a level the
  *   model lacks, `none` on a model that cannot turn thinking off) or a clamped `thinkingBudget` (see
  *   `geminiThinkingRange`). An effort sent as its budget (`REASONING_BUDGETS`) is the mapping, not a change.
- * - `setting_not_sent` / `setting_changed` `frequencyPenalty`, `presencePenalty`, `parallelToolCalls`: see
- *   `geminiSamplingWarnings`.
+ * - `setting_not_sent` `verbosity`: Gemini has no verbosity setting;
+ * - `setting_not_sent` / `setting_changed` `frequencyPenalty`, `presencePenalty`, `topK`, `logprobs`,
+ *   `logprobs.topLogprobs`, `parallelToolCalls`: see `geminiSamplingWarnings`.
  * The reasoning warnings are read from the `thinkingConfig` the `body` carries, so they never name a value that
  * was not sent: where `providerOptions.gemini.generationConfig.thinkingConfig` replaced the mapped one ("providerOptions
  * still win"), a warning names it as what took the place of `reasoning`, and a caller's level or budget equal to
@@ -65,7 +66,16 @@ export function geminiRequestWarnings(
     const changed = thinkingWarning(request, body.generationConfig?.thinkingConfig, reasoning, modelId);
     if (changed) (warnings ??= []).push(changed);
   }
-  if (request.frequencyPenalty !== undefined || request.presencePenalty !== undefined || request.parallelToolCalls === false) {
+  if (request.verbosity !== undefined) {
+    (warnings ??= []).push({ code: 'setting_not_sent', field: 'verbosity', message: 'verbosity was not sent: Gemini has no verbosity setting.' });
+  }
+  if (
+    request.frequencyPenalty !== undefined ||
+    request.presencePenalty !== undefined ||
+    request.parallelToolCalls === false ||
+    request.topK !== undefined ||
+    request.logprobs !== undefined
+  ) {
     warnings = geminiSamplingWarnings(request, body, modelId, warnings);
   }
   return warnings;

@@ -6,11 +6,13 @@ const PENALTIES = ['frequencyPenalty', 'presencePenalty'] as const;
 const OPTIONS_PATH = 'providerOptions.gemini.generationConfig';
 
 /**
- * The warnings for `frequencyPenalty`, `presencePenalty` and `parallelToolCalls`, read from the `body` sent (after
- * `providerOptions.gemini`), pushed onto `into` (created on the first one); returns it:
+ * The warnings for `frequencyPenalty`, `presencePenalty`, `topK`, `logprobs` and `parallelToolCalls`, read from the
+ * `body` sent (after `providerOptions.gemini`), pushed onto `into` (created on the first one); returns it:
  * - `setting_not_sent` `frequencyPenalty` / `presencePenalty`: a non-zero penalty the body's `generationConfig`
  *   does not carry (the model is not known to take penalties, `geminiTakesPenalties`, or the caller's
  *   `providerOptions.gemini.generationConfig` removed it); `setting_changed` when those options sent another value;
+ * - `topK`, `logprobs` (`responseLogprobs`), `logprobs.topLogprobs` (`logprobs`, when above 0): the same, for a value
+ *   the caller's `providerOptions.gemini.generationConfig` removed or replaced (they are always mapped);
  * - `setting_not_sent` `parallelToolCalls`: `false` with function declarations sent. Gemini has no switch for it
  *   (`toolConfig.functionCallingConfig` takes `mode` and `allowedFunctionNames` only), so the model may still call
  *   several functions in one answer. Without function declarations (none, or only built-in tools such as
@@ -45,6 +47,14 @@ export function geminiSamplingWarnings(
       });
     }
   }
+  if (request.topK !== undefined) into = compare('topK', request.topK, config?.topK, 'topK', into);
+  if (request.logprobs !== undefined) {
+    if (config?.responseLogprobs !== true) {
+      (into ??= []).push({ code: 'setting_not_sent', field: 'logprobs', message: `logprobs was not sent: ${OPTIONS_PATH}.responseLogprobs replaced it.` });
+    } else if ((request.logprobs.topLogprobs ?? 0) > 0) {
+      into = compare('logprobs.topLogprobs', request.logprobs.topLogprobs, config.logprobs, 'logprobs', into);
+    }
+  }
   if (request.parallelToolCalls === false && declaresFunctions(body.tools) && !callsNone(body.toolConfig)) {
     (into ??= []).push({
       code: 'setting_not_sent',
@@ -52,6 +62,17 @@ export function geminiSamplingWarnings(
       message: 'parallelToolCalls false was not sent: Gemini has no switch for it; the model may call several functions in one answer.',
     });
   }
+  return into;
+}
+
+/** `setting_changed` / `setting_not_sent` for a mapped `field` whose `generationConfig.<key>` as sent is not what was asked. */
+function compare(field: string, asked: unknown, sent: unknown, key: string, into: CallWarning[] | undefined): CallWarning[] | undefined {
+  if (sent === asked) return into;
+  (into ??= []).push(
+    sent != null
+      ? { code: 'setting_changed', field, message: `${field} was sent as the value of ${OPTIONS_PATH}.${key}.` }
+      : { code: 'setting_not_sent', field, message: `${field} was not sent: ${OPTIONS_PATH}.${key} removed it.` },
+  );
   return into;
 }
 

@@ -3,6 +3,7 @@ import type { CallWarning } from '../../spec/warnings.js';
 import type { FinishReason } from '../../spec/usage.js';
 import { ProviderStreamDecoder, type ProviderStreamContext } from '../shared/provider-stream-decoder.js';
 import type { GeminiGenerateContentResponse, GeminiUsageMetadata } from './gemini-api-types.js';
+import { convertGeminiLogprobs } from './convert-gemini-logprobs.js';
 import { geminiStreamError } from './gemini-error.js';
 import { geminiToolCallId } from './gemini-tool-call-id.js';
 import { convertGeminiUsage } from './gemini-usage.js';
@@ -19,7 +20,9 @@ export interface GeminiStreamContext extends ProviderStreamContext {
  * parts. Gemini has no terminal event: a chunk with a `finishReason` (or a prompt `blockReason`) is what makes
  * the end clean, so `finish` comes from `end()` (or from `interrupted()` when the connection drops after
  * it). Without one the stream ends with `stream_interrupted`; an `{ error }` chunk or invalid JSON ends it at
- * once (`done`). Function calls arrive whole, so each gives one `tool-call-delta` and one `tool-call`.
+ * once (`done`). Function calls arrive whole, so each gives one `tool-call-delta` and one `tool-call`. A chunk's
+ * `logprobsResult` (the tokens of that chunk) becomes one `logprobs` part right after the chunk's last `text-delta`
+ * (at the chunk's end when it has no text).
  */
 export class GeminiStreamDecoder extends ProviderStreamDecoder {
   private usage: GeminiUsageMetadata | undefined;
@@ -70,6 +73,7 @@ export class GeminiStreamDecoder extends ProviderStreamDecoder {
     if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
     if (chunk.promptFeedback?.blockReason) this.blocked = true;
     const candidate = chunk.candidates?.[0];
+    let afterText = -1;
     for (const part of candidate?.content?.parts ?? []) {
       if (part.functionCall) {
         const index = this.toolCount++;
@@ -80,7 +84,14 @@ export class GeminiStreamDecoder extends ProviderStreamDecoder {
         parts.push({ type: 'tool-call', index, toolCall: { id, name: part.functionCall.name, arguments: args } });
       } else if (typeof part.text === 'string' && part.text !== '') {
         parts.push(part.thought ? { type: 'reasoning-delta', delta: part.text } : { type: 'text-delta', delta: part.text });
+        if (!part.thought) afterText = parts.length;
       }
+    }
+    const logprobs = convertGeminiLogprobs(candidate?.logprobsResult);
+    if (logprobs && logprobs.length > 0) {
+      const part: StreamPart = { type: 'logprobs', logprobs };
+      if (afterText >= 0) parts.splice(afterText, 0, part);
+      else parts.push(part);
     }
     if (candidate?.finishReason) this.finishReason = candidate.finishReason;
   }

@@ -3,7 +3,7 @@
  * of the build).
  */
 import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
-import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
+import { startGeminiWireServer, type GeminiWireServer, type GeminiWireServerOptions } from '../../test/gemini-wire-server.js';
 import { useStartedServer } from '../../test/started-server.test-helpers.js';
 import { defaultEngineContext } from '../types.js';
 import { createGeminiEngine } from './create-gemini-engine.js';
@@ -21,8 +21,8 @@ export interface GeminiWireFixture {
 }
 
 /** Registers the hooks that start the server before the file's tests and close it after them. */
-export function useGeminiWireServer(): GeminiWireFixture {
-  const server = useStartedServer('Gemini wire server', () => startGeminiWireServer({ apiKey: GEMINI_TEST_KEY }));
+export function useGeminiWireServer(options: Omit<GeminiWireServerOptions, 'apiKey'> = {}): GeminiWireFixture {
+  const server = useStartedServer('Gemini wire server', () => startGeminiWireServer({ ...options, apiKey: GEMINI_TEST_KEY }));
   return {
     get server() {
       return server();

@@ -11,6 +11,7 @@ import type {
   LanguageEngineV1,
   ModelPrice,
   StreamPart,
+  TokenLogprob,
   Usage,
 } from '../../spec/index.js';
 import { makeUsage } from '../../spec/usage.js';
@@ -26,10 +27,16 @@ import { parseGgufOptions, type GgufOptions } from './gguf-options.js';
 import { buildPrompt, type GgufPrompt } from './gguf-prompt.js';
 import { ggufRepeatPenalty, resolveSampling, type GgufSampling } from './gguf-request.js';
 import { ggufCapabilities } from './gguf-capabilities.js';
+import { ggufLogprobs } from './gguf-logprobs.js';
+
+/** What the engine applies of the request's sampling fields (the rest gets a warning: `localRequestWarnings`). */
+const GGUF_DOES = { penalties: true, topK: true, logprobs: true } as const;
 
 interface RunResult {
   finishReason: FinishReason;
   usage: Usage;
+  /** With `request.logprobs`: the answer's tokens and their log probabilities (`ggufLogprobs`). */
+  logprobs?: TokenLogprob[];
 }
 
 function finishReasonOf(stopReason: NodeLlamaCpp.LlamaCompletionResponse['metadata']['stopReason']): FinishReason {
@@ -41,6 +48,8 @@ function finishReasonOf(stopReason: NodeLlamaCpp.LlamaCompletionResponse['metada
  * first use; every request gets its own context and sequence, disposed when it ends, so requests share
  * nothing but the weights. Usage is exact: the prompt is tokenized by the model's tokenizer and the
  * output count is node-llama-cpp's token meter (tokens sampled, end-of-generation token included).
+ * `logprobs` are the model's own, from a second, teacher-forced pass once the answer is done (`ggufLogprobs`), so
+ * a stream that asks for them holds its text and sends it whole at the end, followed by its `logprobs` part.
  */
 export class GgufEngine implements LanguageEngineV1 {
   readonly specVersion = 'v1' as const;
@@ -96,7 +105,7 @@ export class GgufEngine implements LanguageEngineV1 {
   /** The streamed answer folded, with the request's warnings (`localRequestWarnings`) when there are any. */
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     const result = await generateFromStream(this.stream(request, options), this.modelId, this.errorContext);
-    const warnings = localRequestWarnings(request, 'gguf', { penalties: true });
+    const warnings = localRequestWarnings(request, 'gguf', GGUF_DOES);
     if (warnings) result.warnings = warnings;
     return result;
   }
@@ -120,24 +129,32 @@ export class GgufEngine implements LanguageEngineV1 {
         });
       }
       const grammar = await raceAbort(this.grammars?.get(request.responseFormat) ?? Promise.resolve(undefined), signal);
-      const warnings = localRequestWarnings(request, 'gguf', { penalties: true });
+      const warnings = localRequestWarnings(request, 'gguf', GGUF_DOES);
       if (warnings) yield { type: 'warnings', warnings };
       yield { type: 'response-metadata', model: this.modelId };
 
       const queue = new AsyncQueue<string>();
       const runSignal = anySignal([signal, controller.signal]) ?? controller.signal;
-      done = this.run(loaded, prompt, sampling, grammar, runSignal, (chunk) => queue.push(chunk));
+      const top = request.logprobs === undefined ? undefined : (request.logprobs.topLogprobs ?? 0);
+      done = this.run(loaded, prompt, sampling, grammar, runSignal, (chunk) => queue.push(chunk), top);
       done.then(
         () => queue.close(),
         () => queue.close(),
       );
       entry = { controller, done };
       this.running.add(entry);
+      // With logprobs the text is held and sent whole once they are known (they come from a second pass over the
+      // answer, `ggufLogprobs`): one text-delta, then the logprobs part of its tokens.
+      let held = '';
       for await (const delta of queue) {
         if (runSignal.aborted) break;
-        if (delta !== '') yield { type: 'text-delta', delta };
+        if (delta === '') continue;
+        if (top === undefined) yield { type: 'text-delta', delta };
+        else held += delta;
       }
       const result = await done;
+      if (held !== '') yield { type: 'text-delta', delta: held };
+      if (result.logprobs && result.logprobs.length > 0) yield { type: 'logprobs', logprobs: result.logprobs };
       const aborted = signal?.aborted ? signal : controller.signal.aborted ? controller.signal : undefined;
       if (aborted) {
         // What the stopped generation used so far, for metering; then the abort itself.
@@ -164,6 +181,7 @@ export class GgufEngine implements LanguageEngineV1 {
     grammar: NodeLlamaCpp.LlamaGrammar | undefined,
     signal: AbortSignal,
     onTextChunk: (text: string) => void,
+    top?: number,
   ): Promise<RunResult> {
     const { lib, model, contextSize } = loaded;
     const repeatPenalty = ggufRepeatPenalty(sampling, contextSize);
@@ -179,13 +197,16 @@ export class GgufEngine implements LanguageEngineV1 {
     try {
       const sequence = context.getSequence();
       const completion = new lib.LlamaCompletion({ contextSequence: sequence });
+      const tokens: NodeLlamaCpp.Token[] = [];
       const response = await completion.generateCompletionWithMeta(prompt.body, {
         onTextChunk,
+        ...(top !== undefined ? { onToken: (chunk: NodeLlamaCpp.Token[]) => void tokens.push(...chunk) } : {}),
         signal,
         stopOnAbortSignal: true,
         maxTokens: sampling.maxTokens,
         temperature: sampling.temperature,
         ...(sampling.topP !== undefined ? { topP: sampling.topP } : {}),
+        ...(sampling.topK !== undefined ? { topK: sampling.topK } : {}),
         ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
         ...(repeatPenalty ? { repeatPenalty } : {}),
         ...(grammar ? { grammar } : {}),
@@ -194,10 +215,12 @@ export class GgufEngine implements LanguageEngineV1 {
         disableContextShift: true,
         contextShiftSize: 1,
       });
-      return {
+      const result: RunResult = {
         finishReason: finishReasonOf(response.metadata.stopReason),
         usage: makeUsage(prompt.inputTokens, sequence.tokenMeter.usedOutputTokens),
       };
+      if (top !== undefined && !signal.aborted) result.logprobs = await ggufLogprobs(loaded, sequence, prompt, tokens, top);
+      return result;
     } finally {
       await context.dispose();
     }

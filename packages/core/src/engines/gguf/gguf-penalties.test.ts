@@ -30,7 +30,7 @@ function topWordCount(text: string): number {
 
 describe('gguf engine: sampling penalties (mapping)', () => {
   it('maps to node-llama-cpp repeatPenalty over the whole answer (at most the context), newlines included; nothing for none or zeros', () => {
-    const base = { maxTokens: 200, temperature: 0, topP: undefined, seed: undefined, stop: [] };
+    const base = { maxTokens: 200, temperature: 0, topP: undefined, topK: undefined, seed: undefined, stop: [] };
     expect(ggufRepeatPenalty(base, 512)).toBeUndefined();
     expect(ggufRepeatPenalty({ ...base, frequencyPenalty: 0, presencePenalty: 0 }, 512)).toBeUndefined();
     expect(ggufRepeatPenalty({ ...base, frequencyPenalty: -1.5 }, 512)).toEqual({ lastTokens: 200, penalizeNewLine: true, frequencyPenalty: -1.5, presencePenalty: 0 });

@@ -40,7 +40,12 @@ describe.skipIf(!hasModel)('gguf engine: warnings', () => {
     expect(r.text.length).toBeGreaterThan(0);
   });
 
-  it('what it does (sampling, seed, stop, maxTokens, JSON mode, thinking off, cache marks): no warnings', async () => {
+  it('verbosity: not used, and said so (logprobs, which it computes, is no warning)', async () => {
+    const r = await expectNotSentInGenerateAndStream(e, { messages: [{ role: 'user', content: 'Once upon a time' }], maxTokens: 4, verbosity: 'low', logprobs: { topLogprobs: 2 } }, ['verbosity']);
+    expect(r.logprobs!.length).toBeGreaterThan(0);
+  });
+
+  it('what it does (sampling, topK, seed, stop, maxTokens, JSON mode, thinking off, cache marks): no warnings', async () => {
     const request: GenerateRequest = {
       messages: [
         { role: 'system', content: 'Tell a story.', cacheControl: { type: 'ephemeral' } },
@@ -49,6 +54,7 @@ describe.skipIf(!hasModel)('gguf engine: warnings', () => {
       maxTokens: 8,
       temperature: 0.5,
       topP: 0.9,
+      topK: 5,
       seed: 1,
       stop: ['zzz'],
       reasoning: { effort: 'none' },

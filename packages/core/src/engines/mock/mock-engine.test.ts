@@ -120,3 +120,42 @@ describe('mock engine: scripted warnings', () => {
     expect(r.warnings).not.toBe(W);
   });
 });
+
+describe('mock engine logprobs (the mock\'s own: each token is certain, logprob 0)', () => {
+  const ask = (topLogprobs?: number) => ({ ...hello, logprobs: topLogprobs === undefined ? {} : { topLogprobs } });
+
+  it('generate returns one logprob per streamed word, joined they are the text; none unless asked', async () => {
+    const e = new MockEngine();
+    expect((await e.generate(hello)).logprobs).toBeUndefined();
+    const r = await e.generate(ask());
+    expect(r.logprobs).toEqual(['Mock ', 'answer ', 'to: ', 'hello ', 'there'].map((token) => ({ token, logprob: 0 })));
+    expect(r.logprobs!.map((t) => t.token).join('')).toBe(r.text);
+    const top = await e.generate(ask(3));
+    expect(top.logprobs![1]).toEqual({ token: 'answer ', logprob: 0, topLogprobs: [{ token: 'answer ', logprob: 0 }] });
+    expect((await e.generate(ask(0))).logprobs![0]).toEqual({ token: 'Mock ', logprob: 0 });
+  });
+
+  it('stream emits a logprobs part right after each text-delta, with that delta\'s tokens', async () => {
+    const e = new MockEngine({ wordsPerChunk: 2 });
+    const parts = await collect(e.stream(ask(1)));
+    const types = parts.map((p) => p.type);
+    expect(types).toEqual(['response-metadata', 'text-delta', 'logprobs', 'text-delta', 'logprobs', 'text-delta', 'logprobs', 'finish']);
+    parts.forEach((p, i) => {
+      if (p.type !== 'logprobs') return;
+      const before = parts[i - 1]!;
+      expect(before.type).toBe('text-delta');
+      expect(p.logprobs.map((t) => t.token).join('')).toBe(before.type === 'text-delta' ? before.delta : '');
+      for (const t of p.logprobs) expect(t.topLogprobs).toEqual([{ token: t.token, logprob: 0 }]);
+    });
+    expect((await collect(e.stream(hello))).some((p) => p.type === 'logprobs')).toBe(false);
+  });
+
+  it('a tool-call answer has no text and no logprobs', async () => {
+    const e = new MockEngine({ toolArguments: { q: 1 } });
+    const tools = [{ name: 'lookup', parameters: { type: 'object' } }];
+    const r = await e.generate({ ...ask(2), tools });
+    expect(r.toolCalls).toHaveLength(1);
+    expect(r.logprobs).toBeUndefined();
+    expect((await collect(e.stream({ ...ask(2), tools }))).some((p) => p.type === 'logprobs')).toBe(false);
+  });
+});

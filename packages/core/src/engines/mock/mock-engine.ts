@@ -2,7 +2,7 @@ import type { ModelConfig } from '../../config/schema.js';
 import type { LLMErrorCode } from '../../errors/codes.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError } from '../../errors/to-llm-error.js';
-import type { CallOptions, CallWarning, GenerateRequest, GenerateResult, LanguageEngineV1, StreamPart, ToolCall, Usage } from '../../spec/index.js';
+import type { CallOptions, CallWarning, GenerateRequest, GenerateResult, LanguageEngineV1, StreamPart, TokenLogprob, ToolCall, Usage } from '../../spec/index.js';
 import { messageText } from '../../spec/messages.js';
 import { sleep } from '../../util/abort.js';
 import { checkReasoning, reasoningBudget, wantsThinking } from '../shared/reasoning.js';
@@ -37,10 +37,27 @@ export interface MockEngineOptions {
    * Warnings to report on every generate/stream call, as a real engine reports what it did not do as asked:
    * `warnings` on the result, and a `warnings` stream part first (before a scripted failure too, as an engine
    * that mapped the request and then failed). For tests of what consumes warnings (router, gateway). Without
-   * it the mock reports none: it answers from a script, and ignores sampling settings (penalties included) by
+   * it the mock reports none: it answers from a script, and ignores sampling settings (penalties, topK and verbosity included) by
    * design; it makes at most one tool call, so `parallelToolCalls: false` always holds.
    */
   warnings?: CallWarning[];
+}
+
+/**
+ * The mock's log probabilities of `tokens` (its "tokens" are the streamed words, each with its trailing
+ * whitespace), when `request.logprobs` asks for them: the mock answers deterministically, so each token's
+ * probability really is 1 (logprob 0), and with `topLogprobs` > 0 the chosen token is the only candidate.
+ * These are the mock's, for tests and demos of the logprobs path; never a model's.
+ */
+function mockLogprobs(request: GenerateRequest, tokens: readonly string[]): TokenLogprob[] | undefined {
+  if (request.logprobs === undefined) return undefined;
+  const top = (request.logprobs.topLogprobs ?? 0) > 0;
+  return tokens.filter((token) => token !== '').map((token) => (top ? { token, logprob: 0, topLogprobs: [{ token, logprob: 0 }] } : { token, logprob: 0 }));
+}
+
+/** The mock's tokens of an answer (what it streams, one chunk per `wordsPerChunk`): split after each whitespace character. */
+function mockTokens(text: string): string[] {
+  return text.split(/(?<=\s)/);
 }
 
 /** Whitespace-word count, the mock's own deterministic "tokenizer". */
@@ -141,6 +158,7 @@ export class MockEngine implements LanguageEngineV1 {
     const reasoning = this.reasoning(request);
     const call = this.toolCall(request);
     const text = call ? '' : this.answer(request);
+    const logprobs = call ? undefined : mockLogprobs(request, mockTokens(text));
     return {
       text,
       toolCalls: call ? [call] : [],
@@ -150,6 +168,7 @@ export class MockEngine implements LanguageEngineV1 {
       providerModel: this.modelId,
       ...(reasoning === undefined ? {} : { reasoning }),
       ...(this.options.warnings?.length ? { warnings: this.options.warnings.map((w) => ({ ...w })) } : {}),
+      ...(logprobs === undefined ? {} : { logprobs }),
     };
   }
 
@@ -175,7 +194,7 @@ export class MockEngine implements LanguageEngineV1 {
         return;
       }
       const text = this.answer(request);
-      const words = text.split(/(?<=\s)/);
+      const words = mockTokens(text);
       const per = Math.max(1, this.options.wordsPerChunk ?? 1);
       let chunks = 0;
       for (let i = 0; i < words.length; i += per) {
@@ -185,7 +204,10 @@ export class MockEngine implements LanguageEngineV1 {
           yield { type: 'error', error: this.error(failure) };
           return;
         }
-        yield { type: 'text-delta', delta: words.slice(i, i + per).join('') };
+        const tokens = words.slice(i, i + per);
+        yield { type: 'text-delta', delta: tokens.join('') };
+        const logprobs = mockLogprobs(request, tokens);
+        if (logprobs && logprobs.length > 0) yield { type: 'logprobs', logprobs };
         chunks++;
       }
       yield { type: 'finish', finishReason: 'stop', usage: this.usage(request, text, reasoning) };

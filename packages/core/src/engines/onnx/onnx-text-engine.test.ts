@@ -311,3 +311,84 @@ describe('onnx text generation engine', () => {
     expect((await rejection(e.generate(prompt('the')))).code).toBe('engine_unavailable');
   });
 });
+
+describe('onnx text generation engine: topK and logprobs (from the graph\'s own logits)', () => {
+  /** log-softmax over the random graph's logits after `last` (E[last] @ W + NO_SPECIALS), as `referenceGreedy` computes them. */
+  function referenceLogprobs(last: number): number[] {
+    const scores = Array.from({ length: V }, (_, v) => {
+      let score = 0;
+      for (let d = 0; d < 8; d++) score += RANDOM_E.data[last * 8 + d]! * RANDOM_W.data[d * V + v]!;
+      return score + NO_SPECIALS.data[v]!;
+    });
+    const max = Math.max(...scores);
+    const logZ = max + Math.log(scores.reduce((s, x) => s + Math.exp(x - max), 0));
+    return scores.map((x) => x - logZ);
+  }
+
+  it('chain graph: each word is listed with log-softmax(10 vs 0s), its top candidate first; none unless asked', async () => {
+    const e = engine('chain.onnx');
+    const r = await e.generate(prompt('The', { logprobs: { topLogprobs: 2 } }));
+    expect(r.text).toBe('cat sat on a mat');
+    const logZ = Math.log(Math.exp(10) + (V - 1));
+    expect(r.logprobs!.map((t) => t.token)).toEqual(['cat', 'sat', 'on', 'a', 'mat']);
+    for (const t of r.logprobs!) {
+      expect(t.logprob).toBeCloseTo(10 - logZ, 5);
+      expect(t.topLogprobs).toHaveLength(2);
+      expect(t.topLogprobs![0]).toEqual({ token: t.token, logprob: t.logprob });
+      expect(t.topLogprobs![1]!.logprob).toBeCloseTo(-logZ, 5);
+    }
+    expect(r.warnings).toBeUndefined();
+    expect((await e.generate(prompt('The'))).logprobs).toBeUndefined();
+    await e.close();
+  });
+
+  it('stream: a logprobs part right after each text-delta, with the tokens that delta released', async () => {
+    const e = engine('chain.onnx');
+    const parts = await collect(e.stream(prompt('the', { logprobs: {} })));
+    const body = parts.filter((p) => p.type === 'text-delta' || p.type === 'logprobs').map((p) => p.type);
+    expect(body).toEqual(Array.from({ length: 5 }, () => ['text-delta', 'logprobs']).flat());
+    parts.forEach((p, i) => {
+      if (p.type === 'logprobs') {
+        expect(parts[i - 1]!.type).toBe('text-delta');
+        expect(p.logprobs).toHaveLength(1);
+        expect(p.logprobs[0]!.topLogprobs).toBeUndefined();
+      }
+    });
+    await e.close();
+  });
+
+  it('random graph: the logprobs and top 3 match a reference log-softmax of the graph', async () => {
+    const e = engine('random.onnx');
+    const r = await e.generate(prompt('the dog', { maxTokens: 4, logprobs: { topLogprobs: 3 } }));
+    const path = referenceGreedy([id('the'), id('dog')], 4, id('</s>'));
+    let last = id('dog');
+    expect(r.logprobs).toHaveLength(path.length);
+    path.forEach((token, k) => {
+      const ref = referenceLogprobs(last);
+      const got = r.logprobs![k]!;
+      expect(got.token).toBe(WORDS[token]);
+      expect(got.logprob).toBeCloseTo(ref[token]!, 4);
+      const top3 = ref.map((lp, v) => [lp, v] as const).sort((a, b) => b[0] - a[0]).slice(0, 3);
+      expect(got.topLogprobs!.map((t) => t.token)).toEqual(top3.map(([, v]) => WORDS[v]));
+      got.topLogprobs!.forEach((t, j) => expect(t.logprob).toBeCloseTo(top3[j]![0], 4));
+      last = token;
+    });
+    await e.close();
+  });
+
+  it('topK 1 samples the greedy answer at any temperature and seed; topK and logprobs warn of nothing, verbosity does', async () => {
+    const e = engine('random.onnx');
+    const greedy = (await e.generate(prompt('the dog', { maxTokens: 8 }))).text;
+    for (const seed of [3, 4, 5, 6]) {
+      const r = await e.generate(prompt('the dog', { maxTokens: 8, temperature: 1.5, topK: 1, seed, logprobs: {} }));
+      expect(r.text).toBe(greedy);
+      expect(r.warnings).toBeUndefined();
+    }
+    const hot = await Promise.all([3, 4, 5, 6].map(async (seed) => (await e.generate(prompt('the dog', { maxTokens: 8, temperature: 1.5, seed }))).text));
+    expect(hot.some((t) => t !== greedy)).toBe(true);
+    const v = await e.generate(prompt('the dog', { maxTokens: 2, verbosity: 'high' }));
+    expect(v.warnings).toEqual([{ code: 'setting_not_sent', field: 'verbosity', message: expect.stringContaining('verbosity') }]);
+    expect(await rejection(e.generate(prompt('the dog', { topK: 0 })))).toMatchObject({ code: 'invalid_request', param: 'topK' });
+    await e.close();
+  });
+});

@@ -9,6 +9,7 @@ import type {
   GenerateResult,
   LanguageEngineV1,
   StreamPart,
+  TokenLogprob,
 } from '../../spec/index.js';
 import { makeUsage } from '../../spec/usage.js';
 import { anySignal } from '../../util/abort.js';
@@ -21,12 +22,20 @@ import type { LoadedOnnx } from './onnx-loader.js';
 import { resolveSampling } from './onnx-request.js';
 import { sampleToken, seededRandom } from './sampling.js';
 import { StopSequenceFilter } from './stop-sequence-filter.js';
+import { tokenLogprob } from './token-logprob.js';
+
+/** What the engine applies of the request (the rest gets a warning: `localRequestWarnings`). */
+const ONNX_DOES = { penalties: false, topK: true, logprobs: true } as const;
 
 /**
  * The `onnx` engine for decoder-only text generation. Each step runs the whole graph on the whole
  * sequence (no KV cache) and samples the next token from the last position's logits, so it suits
  * small models. Tokens stream one per step; usage is exact (prompt ids from the tokenizer, one output
- * token per step, the end token included).
+ * token per step, the end token included). With `request.logprobs`, each generated token's log probability
+ * (and its `topLogprobs` most likely alternatives) comes from the same logits (`tokenLogprob`), in a `logprobs`
+ * part right after the `text-delta` that releases the token's text (a token whose text is held back, a split
+ * character or a possible stop sequence, waits for the delta that releases it); the end token is not listed,
+ * and the tokens of a stop sequence that ended the answer are listed with the last delta before it.
  */
 export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
   readonly capabilities: EngineCapabilities = { streaming: true };
@@ -34,7 +43,7 @@ export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
   /** The streamed answer folded, with the request's warnings (`localRequestWarnings`) when there are any. */
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     const result = await generateFromStream(this.stream(request, options), this.modelId, this.errorContext);
-    const warnings = localRequestWarnings(request, 'onnx');
+    const warnings = localRequestWarnings(request, 'onnx', ONNX_DOES);
     if (warnings) result.warnings = warnings;
     return result;
   }
@@ -57,7 +66,7 @@ export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
           ...this.errorContext,
         });
       }
-      const warnings = localRequestWarnings(request, 'onnx');
+      const warnings = localRequestWarnings(request, 'onnx', ONNX_DOES);
       if (warnings) yield { type: 'warnings', warnings };
       yield { type: 'response-metadata', model: this.modelId };
 
@@ -66,6 +75,9 @@ export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
       const decoder = new IncrementalDecoder(tokenizer.decode);
       const stops = new StopSequenceFilter(sampling.stop);
       const ids = [...prompt];
+      const top = request.logprobs === undefined ? -1 : (request.logprobs.topLogprobs ?? 0);
+      const tokenText = (token: number): string => tokenizer.decode([token]);
+      let pending: TokenLogprob[] = [];
       let generated = 0;
       let finishReason: FinishReason = 'length';
       while (generated < sampling.maxTokens && ids.length < this.contextSize && !runSignal.aborted) {
@@ -78,8 +90,13 @@ export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
           break;
         }
         ids.push(token);
+        if (top >= 0) pending.push(tokenLogprob(logits, token, top, tokenText));
         const delta = stops.push(decoder.push(token));
         if (delta !== '') yield { type: 'text-delta', delta };
+        if (pending.length > 0 && (delta !== '' || stops.stopped)) {
+          yield { type: 'logprobs', logprobs: pending };
+          pending = [];
+        }
         if (stops.stopped) {
           finishReason = 'stop';
           break;
@@ -93,6 +110,7 @@ export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
       }
       const rest = stops.push(decoder.flush()) + stops.flush();
       if (rest !== '') yield { type: 'text-delta', delta: rest };
+      if (pending.length > 0) yield { type: 'logprobs', logprobs: pending };
       yield { type: 'finish', finishReason, usage };
     } catch (e) {
       const error = signal?.aborted ? abortError(signal, this.errorContext) : toLLMError(e, this.errorContext);

@@ -32,3 +32,26 @@ describe('sampling', () => {
     expect([...seen].sort()).toEqual([0, 1]);
   });
 });
+
+describe('sampling: topK', () => {
+  const logits = [Math.log(0.5), Math.log(0.3), Math.log(0.2)];
+  const seen = (params: Parameters<typeof sampleToken>[1], seed: number) => {
+    const random = seededRandom(seed);
+    const s = new Set<number>();
+    for (let i = 0; i < 500; i++) s.add(sampleToken(logits, params, random));
+    return [...s].sort();
+  };
+
+  it('keeps only the K most likely tokens; K at or above the vocabulary keeps all', () => {
+    expect(seen({ temperature: 1, topK: 2 }, 3)).toEqual([0, 1]);
+    expect(seen({ temperature: 1, topK: 1 }, 4)).toEqual([0]);
+    expect(seen({ temperature: 1, topK: 3 }, 5)).toEqual([0, 1, 2]);
+    expect(seen({ temperature: 1, topK: 50 }, 6)).toEqual([0, 1, 2]);
+  });
+
+  it('applies top-p to the K kept, renormalized (0.5/0.8 = 0.625 of the mass: top-p 0.6 keeps one)', () => {
+    expect(seen({ temperature: 1, topK: 2, topP: 0.6 }, 7)).toEqual([0]);
+    // Without topK the same top-p keeps two (0.5 < 0.6).
+    expect(seen({ temperature: 1, topP: 0.6 }, 8)).toEqual([0, 1]);
+  });
+});

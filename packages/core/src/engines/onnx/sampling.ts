@@ -11,12 +11,15 @@ export interface SamplingParams {
   /** 0 = greedy. */
   temperature: number;
   /** Nucleus: keep the most likely tokens whose probabilities add up to at least `topP`. */
-  topP?: number;
+  topP?: number | undefined;
+  /** Keep only the `topK` most likely tokens (before the nucleus, as llama.cpp orders them). */
+  topK?: number | undefined;
 }
 
 /**
  * Picks the next token from one row of logits: greedy at temperature 0, else softmax(logits / T)
- * restricted to the top-p nucleus, sampled with `random`.
+ * restricted to the `topK` most likely tokens, then to the top-p nucleus of those (its mass counted over
+ * them), sampled with `random`.
  */
 export function sampleToken(logits: ArrayLike<number>, params: SamplingParams, random: () => number): number {
   if (params.temperature <= 0) return argmax(logits);
@@ -32,8 +35,13 @@ export function sampleToken(logits: ArrayLike<number>, params: SamplingParams, r
   }
   let candidates: number[];
   const topP = params.topP ?? 1;
-  if (topP < 1) {
-    const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => probs[y]! - probs[x]! || x - y);
+  const topK = params.topK !== undefined && params.topK < n ? params.topK : undefined;
+  if (topP < 1 || topK !== undefined) {
+    let order = Array.from({ length: n }, (_, i) => i).sort((x, y) => probs[y]! - probs[x]! || x - y);
+    if (topK !== undefined) {
+      order = order.slice(0, topK);
+      sum = order.reduce((acc, i) => acc + probs[i]!, 0);
+    }
     candidates = [];
     let mass = 0;
     for (const i of order) {

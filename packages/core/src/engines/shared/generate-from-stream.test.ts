@@ -22,6 +22,26 @@ describe('generateFromStream', () => {
     expect(result).toEqual({ text: 'ab', toolCalls: [], finishReason: 'stop', usage, providerModel: 'model-1' });
   });
 
+  it('collects the logprobs parts, in order, as the result\'s logprobs (absent when the stream has none)', async () => {
+    const usage = makeUsage(1, 2);
+    const result = await generateFromStream(
+      parts(
+        { type: 'text-delta', delta: 'a' },
+        { type: 'logprobs', logprobs: [{ token: 'a', logprob: -0.5 }] },
+        { type: 'text-delta', delta: 'b' },
+        { type: 'logprobs', logprobs: [{ token: 'b', logprob: -1, topLogprobs: [{ token: 'b', logprob: -1 }] }] },
+        { type: 'finish', finishReason: 'stop', usage },
+      ),
+      'm',
+      context,
+    );
+    expect(result.logprobs).toEqual([
+      { token: 'a', logprob: -0.5 },
+      { token: 'b', logprob: -1, topLogprobs: [{ token: 'b', logprob: -1 }] },
+    ]);
+    expect(result.text).toBe('ab');
+  });
+
   it('throws the error of an error part', async () => {
     const error = new LLMError({ code: 'overloaded', message: 'busy', ...context });
     await expect(generateFromStream(parts({ type: 'text-delta', delta: 'a' }, { type: 'error', error }), 'm', context)).rejects.toBe(error);

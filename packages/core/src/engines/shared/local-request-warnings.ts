@@ -11,11 +11,19 @@ import { wantsThinking } from './reasoning.js';
  * - `promptCacheKey`: there is no provider prompt cache to route (the router still used it for affinity);
  * - `reasoning` asking for thinking (an effort other than `none`, a budget above 0): no thinking control;
  * - `frequencyPenalty`, `presencePenalty` (non-zero) where the engine has no penalties (`does.penalties` false:
- *   `onnx`; `gguf` applies them).
+ *   `onnx`; `gguf` applies them);
+ * - `topK` where the engine's sampler has no top-k (`does.topK` false; `gguf` and `onnx` apply it);
+ * - `logprobs` where the engine cannot report token log probabilities (`does.logprobs` false; `gguf` and `onnx`
+ *   compute them from the model's own probabilities);
+ * - `verbosity`: a local model has no length/detail control besides its prompt (no engine sends it).
  * `parallelToolCalls` is no warning: these engines refuse tools, and without tools it means nothing.
  * Cache marks (`cacheControl`) are no warning: a hint (see `CacheControl`). `provider` names the engine in messages.
  */
-export function localRequestWarnings(request: GenerateRequest, provider: string, does: { penalties?: boolean } = {}): CallWarning[] | undefined {
+export function localRequestWarnings(
+  request: GenerateRequest,
+  provider: string,
+  does: { penalties?: boolean; topK?: boolean; logprobs?: boolean } = {},
+): CallWarning[] | undefined {
   let warnings: CallWarning[] | undefined;
   const messages = request.messages;
   for (let i = 0; i < messages.length; i++) {
@@ -48,6 +56,15 @@ export function localRequestWarnings(request: GenerateRequest, provider: string,
         (warnings ??= []).push({ code: 'setting_not_sent', field, message: `${field} was not used: the ${provider} engine's sampler has no repetition penalties.` });
       }
     }
+  }
+  if (request.topK !== undefined && !does.topK) {
+    (warnings ??= []).push({ code: 'setting_not_sent', field: 'topK', message: `topK was not used: the ${provider} engine's sampler has no top-k.` });
+  }
+  if (request.verbosity !== undefined) {
+    (warnings ??= []).push({ code: 'setting_not_sent', field: 'verbosity', message: `verbosity was not used: the ${provider} engine has no verbosity control (only the prompt can ask for a shorter or longer answer).` });
+  }
+  if (request.logprobs !== undefined && !does.logprobs) {
+    (warnings ??= []).push({ code: 'setting_not_sent', field: 'logprobs', message: `logprobs was not used: the ${provider} engine does not report token log probabilities.` });
   }
   return warnings;
 }

@@ -7,6 +7,8 @@ export interface LocalSampling {
   /** 0 = greedy. */
   temperature: number;
   topP: number | undefined;
+  /** Sample only from the K most likely tokens (`request.topK`); undefined: no such limit. */
+  topK: number | undefined;
   seed: number | undefined;
   stop: string[];
 }
@@ -32,16 +34,18 @@ function invalid(param: string, message: string, provider: string): LLMError {
 
 /** Checks a request's sampling fields (`invalid_request` naming the field) and fills in the defaults. Empty stop strings are dropped. */
 export function resolveLocalSampling(request: GenerateRequest, defaults: LocalSamplingDefaults, provider: string): LocalSampling {
-  const { maxTokens, temperature, topP, seed, stop } = request;
+  const { maxTokens, temperature, topP, topK, seed, stop } = request;
   if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0)) throw invalid('maxTokens', 'must be a positive integer', provider);
   if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 0)) throw invalid('temperature', 'must be a number >= 0', provider);
   if (topP !== undefined && !(Number.isFinite(topP) && topP > 0 && topP <= 1)) throw invalid('topP', 'must be in (0, 1]', provider);
+  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1)) throw invalid('topK', 'must be an integer >= 1', provider);
   if (seed !== undefined && !Number.isInteger(seed)) throw invalid('seed', 'must be an integer', provider);
   if (stop !== undefined && (!Array.isArray(stop) || stop.some((s) => typeof s !== 'string'))) throw invalid('stop', 'must be an array of strings', provider);
   return {
     maxTokens: maxTokens ?? defaults.maxTokens,
     temperature: temperature ?? defaults.temperature,
     topP: topP ?? defaults.topP,
+    topK,
     seed: seed ?? defaults.seed,
     stop: (stop ?? []).filter((s) => s !== ''),
   };
