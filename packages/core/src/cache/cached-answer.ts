@@ -1,4 +1,4 @@
-import type { FinishReason, ReasoningPart, ToolCall, Usage } from '../spec/index.js';
+import type { FinishReason, ReasoningPart, TokenLogprob, ToolCall, Usage } from '../spec/index.js';
 
 /**
  * What the exact and semantic caches keep of an answer: enough to return it again or replay it as a stream. Not
@@ -26,6 +26,11 @@ export interface CachedAnswer {
   reasoningParts?: ReasoningPart[];
   /** Provider's response id of the original call. */
   id?: string;
+  /**
+   * The answer's token log probabilities, when its request asked for them (`GenerateRequest.logprobs`, part of
+   * the exact-cache key) and the provider gave them; a hit returns them and a stream replay sends them.
+   */
+  logprobs?: TokenLogprob[];
 }
 
 /** An answer to store: `createdAt` optional (the cache's clock fills it). Extra fields are ignored. */
@@ -50,5 +55,6 @@ export function cachedAnswerOf(answer: CachedAnswerInput, createdAt: number): Ca
   if (answer.reasoning !== undefined) entry.reasoning = answer.reasoning;
   if (answer.reasoningParts !== undefined) entry.reasoningParts = answer.reasoningParts;
   if (answer.id !== undefined) entry.id = answer.id;
+  if (answer.logprobs !== undefined) entry.logprobs = answer.logprobs;
   return entry;
 }

@@ -84,11 +84,13 @@ export class ExactCache {
   }
 
   /**
-   * Stores an answer; returns whether it did. Not stored: requests that are not cacheable, and answers
-   * that ended in `error` or `content-filter`.
+   * Stores an answer; returns whether it did. Not stored: requests that are not cacheable, answers
+   * that ended in `error` or `content-filter`, and text answers without log probabilities to a request that
+   * asked for them (the engine could not give them and warned; a hit carries no warnings, so it would answer
+   * in silence without them: the next call asks the provider again).
    */
   async store(request: GenerateRequest, scope: CacheScope, answer: CachedAnswerInput): Promise<boolean> {
-    if (!this.isCacheable(request) || NOT_STORABLE.has(answer.finishReason)) {
+    if (!this.isCacheable(request) || NOT_STORABLE.has(answer.finishReason) || lacksLogprobs(request, answer)) {
       this.#stats.bypassed++;
       return false;
     }
@@ -110,4 +112,9 @@ export class ExactCache {
   async clear(): Promise<void> {
     await this.backend.clear();
   }
+}
+
+/** A request asked for log probabilities and a text answer came back without them. */
+function lacksLogprobs(request: GenerateRequest, answer: CachedAnswerInput): boolean {
+  return request.logprobs !== undefined && answer.text !== '' && !(Array.isArray(answer.logprobs) && answer.logprobs.length > 0);
 }

@@ -1,4 +1,4 @@
-import type { ReasoningPart, StreamPart, Usage } from '../spec/index.js';
+import type { ReasoningPart, StreamPart, TokenLogprob, Usage } from '../spec/index.js';
 import type { CachedAnswer } from './cached-answer.js';
 
 /**
@@ -26,6 +26,27 @@ function* replayReasoningParts(parts: readonly ReasoningPart[]): Iterable<Stream
 }
 
 /**
+ * The answer's text with its log probabilities, as a live stream carries them: each token's text as a
+ * `text-delta`, right followed by a `logprobs` part with that token (a token without text: the `logprobs` part
+ * alone). When the tokens do not spell the text (a provider that splits a character across tokens, or one that
+ * returned tokens for part of it), the whole text as one delta and then every token in one part: the folded
+ * result is the same either way.
+ */
+function* replayTextWithLogprobs(text: string, logprobs: readonly TokenLogprob[]): Iterable<StreamPart> {
+  let spelled = '';
+  for (const token of logprobs) spelled += token.token;
+  if (spelled !== text) {
+    if (text !== '') yield { type: 'text-delta', delta: text };
+    yield { type: 'logprobs', logprobs: [...logprobs] };
+    return;
+  }
+  for (const token of logprobs) {
+    if (token.token !== '') yield { type: 'text-delta', delta: token.token };
+    yield { type: 'logprobs', logprobs: [token] };
+  }
+}
+
+/**
  * The prompt's part of a usage (output 0), as an engine reports it before the first content (the Anthropic
  * engine's `usage` part from the upstream's message_start): input and cache counts, no output or reasoning.
  */
@@ -40,7 +61,8 @@ function promptUsage(usage: Usage): Usage {
  * with the original usage's prompt part (input and cache counts, output 0, as an Anthropic upstream reports it
  * before the content; a consumer that shows a router cache hit's usage zeroes its cache counts, as for the
  * answer), the reasoning (its signed and redacted blocks, when kept, as a live stream sends them; else the
- * text) and the text as deltas split on word boundaries, each tool call (one `tool-call-delta` carrying the
+ * text) and the text as deltas split on word boundaries (token by token, each followed by its `logprobs` part,
+ * when the answer kept log probabilities), each tool call (one `tool-call-delta` carrying the
  * whole arguments, then the complete `tool-call`), and `finish` with the original usage.
  */
 export async function* replayAsStream(answer: CachedAnswer): AsyncIterable<StreamPart> {
@@ -48,7 +70,8 @@ export async function* replayAsStream(answer: CachedAnswer): AsyncIterable<Strea
   yield { type: 'usage', usage: promptUsage(answer.usage) };
   if (answer.reasoningParts !== undefined && answer.reasoningParts.length > 0) yield* replayReasoningParts(answer.reasoningParts);
   else if (answer.reasoning) for (const delta of splitWords(answer.reasoning)) yield { type: 'reasoning-delta', delta };
-  for (const delta of splitWords(answer.text)) yield { type: 'text-delta', delta };
+  if (answer.logprobs !== undefined && answer.logprobs.length > 0) yield* replayTextWithLogprobs(answer.text, answer.logprobs);
+  else for (const delta of splitWords(answer.text)) yield { type: 'text-delta', delta };
   for (const [index, call] of answer.toolCalls.entries()) {
     yield { type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments };
     yield { type: 'tool-call', index, toolCall: { ...call } };

@@ -1013,6 +1013,8 @@ export class LLMRouter {
     if (answer.reasoningParts !== undefined) result.reasoningParts = answer.reasoningParts;
     // The answering attempt's warnings only: an attempt that failed over did not answer (its warnings went with it).
     if (Array.isArray(answer.warnings) && answer.warnings.length > 0) result.warnings = answer.warnings;
+    // Likewise its log probabilities (a failed-over or hedged-away attempt's never reach the result).
+    if (Array.isArray(answer.logprobs)) result.logprobs = answer.logprobs;
     if (ttftMs !== undefined) result.timeToFirstTokenMs = ttftMs;
     if (route.decision) result.decision = route.decision;
     return result;
@@ -1102,6 +1104,8 @@ export class LLMRouter {
     if (hit.reasoning !== undefined) result.reasoning = hit.reasoning;
     // Signed thinking blocks: the client's next turn must send them back (Anthropic refuses the turn otherwise).
     if (hit.reasoningParts !== undefined) result.reasoningParts = hit.reasoningParts;
+    // Kept for a request that asked for them (the key separates such requests; the semantic cache skips them).
+    if (hit.logprobs !== undefined) result.logprobs = hit.logprobs;
     return result;
   }
 

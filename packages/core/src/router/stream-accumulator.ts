@@ -1,6 +1,6 @@
 import type { LLMError } from '../errors/llm-error.js';
 import { estimateTokens } from '../pricing/estimate-tokens.js';
-import type { CallWarning, FinishReason, GenerateResult, ReasoningPart, StreamPart, ToolCall, Usage } from '../spec/index.js';
+import type { CallWarning, FinishReason, GenerateResult, ReasoningPart, StreamPart, TokenLogprob, ToolCall, Usage } from '../spec/index.js';
 
 /**
  * Folds `reasoning-delta` parts into reasoning blocks: text joins the open block, a `signature` closes it,
@@ -53,6 +53,8 @@ export class StreamAccumulator {
   private model: string | undefined;
   /** The engine's `warnings` part (engines send at most one; several are joined in order). */
   private warnings: CallWarning[] | undefined;
+  /** The `logprobs` parts' tokens, in order (undefined until one comes). */
+  private logprobs: TokenLogprob[] | undefined;
   finishReason: FinishReason | undefined;
   error: LLMError | undefined;
   /** A content part (text, reasoning, tool call) was seen. */
@@ -103,6 +105,10 @@ export class StreamAccumulator {
         // A plain-JS engine may hand anything here: a warnings part is never a reason to fail an answer.
         if (Array.isArray(part.warnings) && part.warnings.length > 0) this.warnings = this.warnings ? [...this.warnings, ...part.warnings] : part.warnings;
         break;
+      case 'logprobs':
+        // As for warnings: a malformed part from a plain-JS engine adds nothing rather than failing the answer.
+        if (Array.isArray(part.logprobs)) for (const token of part.logprobs) (this.logprobs ??= []).push(token);
+        break;
       case 'error':
         this.error = part.error;
         break;
@@ -121,6 +127,7 @@ export class StreamAccumulator {
     const reasoningParts = this.reasoningBlocks.parts();
     if (reasoningParts) out.reasoningParts = reasoningParts;
     if (this.warnings) out.warnings = this.warnings;
+    if (this.logprobs) out.logprobs = this.logprobs;
     return out;
   }
 }

@@ -85,7 +85,10 @@ export interface SemanticCacheStats {
   hits: number;
   misses: number;
   stores: number;
-  /** Not looked up or not stored: opt-out, temperature rule, no text question, failed/filtered/redacted answer. */
+  /**
+   * Not looked up or not stored: opt-out, temperature rule, a request asking for log probabilities, no text
+   * question, failed/filtered/redacted answer.
+   */
   bypassed: number;
   /** Matches in the guard band or ambiguous ones turned into misses (guard `miss`, a failed verify, a guard error). */
   guardMisses: number;
@@ -179,6 +182,9 @@ export class SemanticCache {
     if (!this.config.enabled || optOut) return undefined;
     if (scope.tenant !== undefined && this.config.optOutTenants.includes(scope.tenant)) return undefined;
     if (!isCacheable(request, this.config)) return undefined;
+    // Log probabilities describe the model's answer to this very prompt: another question's (a paraphrase's)
+    // would be presented as this one's. Such requests use the exact cache only (its key covers `logprobs`).
+    if (request.logprobs !== undefined) return undefined;
     return questionOf(request);
   }
 
@@ -297,7 +303,7 @@ export class SemanticCache {
   /**
    * Stores an answer under the request's question; returns whether it did. Never stored: failed or
    * content-filtered answers, redacted ones (unless `allowRedacted`), temperature > 0 (unless allowed),
-   * opted-out tenants, requests without a text question.
+   * opted-out tenants, requests asking for log probabilities, requests without a text question.
    */
   async store(
     request: GenerateRequest,

@@ -7,12 +7,37 @@ import { messageText, type ChatMessage, type GenerateRequest } from '../spec/ind
 export const SEMANTIC_NAMESPACE_VERSION = 1;
 
 /**
- * The request fields besides the question that decide the answer: they must match exactly. `cacheControl`
- * (prompt-cache breakpoints change the bill, never the answer) is not one of them, and is taken off tools and
- * the context messages and their parts (and a system message's `parts`, whose text is its `content`), as the
- * exact-cache key does (`withoutCacheControl`): unmarked requests hash as before.
+ * Whether each request field besides the messages decides the answer, so that it must match exactly: a `Record`
+ * over every `GenerateRequest` field, so a field added to the request must be placed here (`topK`, the penalties,
+ * `parallelToolCalls` and `verbosity` were once left out, and an answer made with them could answer a paraphrase
+ * asked without them). `user`, `cacheControl` and `promptCacheKey` do not decide it (prompt-cache hints change the
+ * bill, never the answer); `cacheControl` is also taken off tools and the context messages and their parts (and a
+ * system message's `parts`, whose text is its `content`), as the exact-cache key does (`withoutCacheControl`).
+ * An absent field adds nothing to the material, so requests without the added ones hash as before. (`logprobs`
+ * requests never reach the semantic cache; it is listed so the record stays whole.)
  */
-const EXACT_FIELDS = ['tools', 'toolChoice', 'responseFormat', 'maxTokens', 'temperature', 'topP', 'stop', 'seed', 'reasoning', 'providerOptions'] as const;
+const DECIDES_ANSWER: Readonly<Record<Exclude<keyof GenerateRequest, 'messages'>, boolean>> = {
+  tools: true,
+  toolChoice: true,
+  parallelToolCalls: true,
+  responseFormat: true,
+  maxTokens: true,
+  temperature: true,
+  topP: true,
+  topK: true,
+  frequencyPenalty: true,
+  presencePenalty: true,
+  stop: true,
+  seed: true,
+  verbosity: true,
+  logprobs: true,
+  reasoning: true,
+  providerOptions: true,
+  user: false,
+  cacheControl: false,
+  promptCacheKey: false,
+};
+const EXACT_FIELDS = (Object.keys(DECIDES_ANSWER) as (keyof typeof DECIDES_ANSWER)[]).filter((field) => DECIDES_ANSWER[field]);
 
 /** The question of a request (its last message, when that is a text-only user message), or undefined. */
 export function questionOf(request: GenerateRequest): string | undefined {

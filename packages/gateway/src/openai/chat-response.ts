@@ -3,13 +3,17 @@ import { llmrrInfo } from '../http/llmrr-info.js';
 import { answerUsage } from '../schemas/answer-usage.js';
 import type { OpenAIChatResponse } from '../schemas/openai-chat.js';
 import { toOpenAIFinishReason } from './finish-reason.js';
+import { toChatLogprobs } from './openai-logprobs.js';
 import { toOpenAIUsage } from './usage.js';
 
 export function chatCompletionId(requestId: string): string {
   return `chatcmpl-${requestId}`;
 }
 
-/** A router result as an OpenAI `chat.completion` object. */
+/**
+ * A router result as an OpenAI `chat.completion` object; `logprobs` holds the answer's token log probabilities when
+ * the request asked for them and the answer has them, else null.
+ */
 export function toChatCompletion(result: RouterResult, options: { created: number; explain: boolean }): OpenAIChatResponse {
   const toolCalls = result.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
   const message: OpenAIChatResponse['choices'][number]['message'] = {
@@ -25,7 +29,7 @@ export function toChatCompletion(result: RouterResult, options: { created: numbe
     created: options.created,
     model: result.deployment,
     system_fingerprint: null,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: toOpenAIFinishReason(result.finishReason) }],
+    choices: [{ index: 0, message, logprobs: result.logprobs ? toChatLogprobs(result.logprobs) : null, finish_reason: toOpenAIFinishReason(result.finishReason) }],
     usage: toOpenAIUsage(answerUsage(result)),
     llmrr: llmrrInfo(result, options.explain),
   };

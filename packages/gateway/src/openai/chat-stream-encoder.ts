@@ -10,6 +10,7 @@ import type { StreamEncoder } from '../streaming/sse-response.js';
 import type { RoutePart } from '../streaming/open-stream.js';
 import { chatCompletionId } from './chat-response.js';
 import { toOpenAIFinishReason } from './finish-reason.js';
+import { toChatLogprobs } from './openai-logprobs.js';
 import { toOpenAIUsage } from './usage.js';
 
 type Choice = OpenAIChatChunk['choices'][number];
@@ -55,6 +56,11 @@ export function dataFrame(value: unknown): string {
  * Sent arguments cannot be taken back (and a closed call's `done` event has fired), so any other difference,
  * or a piece that would change a closed call, is an error (the stream ends with its error chunk), never a
  * silent mismatch.
+ *
+ * When the request asked for log probabilities (`options.logprobs`), a content chunk carries its tokens'
+ * `logprobs: { content, refusal: null }`: the router sends a text delta and then its `logprobs` part, so the delta
+ * waits for the next part (a `logprobs` part joins it; anything else sends it alone first). Other streams send
+ * every delta at once, byte for byte as before.
  */
 export class ChatStreamEncoder implements StreamEncoder {
   private id = '';
@@ -69,8 +75,16 @@ export class ChatStreamEncoder implements StreamEncoder {
   /** `data: {...,"choices":[{"index":0,"delta":` and `,"logprobs":null,"finish_reason":null}]...}\n\n`: the constant parts of a content chunk, encoded once per stream. */
   private head = '';
   private tail = '';
+  /** `tail` after the `logprobs` value: `,"finish_reason":null}]...}\n\n`. */
+  private afterLogprobs = '';
+  /**
+   * With `logprobs` asked for: a text delta not sent yet, waiting for the `logprobs` part that comes right after
+   * it, so both go out in one chunk (as OpenAI sends them). Never set otherwise.
+   */
+  private held: string | undefined;
 
-  constructor(private readonly options: { created: number; includeUsage: boolean; explain: boolean }) {}
+  /** `logprobs`: the request asked for log probabilities (text deltas then wait one part for theirs). */
+  constructor(private readonly options: { created: number; includeUsage: boolean; explain: boolean; logprobs?: boolean }) {}
 
   private chunk(delta: Delta, finishReason: Choice['finish_reason'] = null): OpenAIChatChunk {
     const chunk: OpenAIChatChunk = {
@@ -91,7 +105,8 @@ export class ChatStreamEncoder implements StreamEncoder {
     // The bytes of dataFrame(this.chunk(delta)), key order included; only the delta is serialized per chunk.
     const envelope = JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.options.created, model: this.model, system_fingerprint: null });
     this.head = `data: ${envelope.slice(0, -1)},"choices":[{"index":0,"delta":`;
-    this.tail = `,"logprobs":null,"finish_reason":null}]${this.options.includeUsage ? ',"usage":null' : ''}}\n\n`;
+    this.afterLogprobs = `,"finish_reason":null}]${this.options.includeUsage ? ',"usage":null' : ''}}\n\n`;
+    this.tail = `,"logprobs":null${this.afterLogprobs}`;
     return [dataFrame(this.chunk({ role: 'assistant', content: '', refusal: null }))];
   }
 
@@ -100,10 +115,39 @@ export class ChatStreamEncoder implements StreamEncoder {
     return this.head + JSON.stringify(delta) + this.tail;
   }
 
+  /** A content chunk with its tokens' log probabilities. */
+  private logprobsFrame(text: string, part: Extract<StreamPart, { type: 'logprobs' }>): string {
+    return `${this.head}${JSON.stringify({ content: text })},"logprobs":${JSON.stringify(toChatLogprobs(part.logprobs))}${this.afterLogprobs}`;
+  }
+
+  /** The held text delta as a chunk of its own (no `logprobs` part came for it), or nothing. */
+  private flushHeld(): string[] {
+    const text = this.held;
+    if (text === undefined) return [];
+    this.held = undefined;
+    return [this.deltaFrame({ content: text })];
+  }
+
   part(part: StreamPart): string[] {
+    if (this.held !== undefined) {
+      if (part.type === 'logprobs' && Array.isArray(part.logprobs)) {
+        const frame = this.logprobsFrame(this.held, part);
+        this.held = undefined;
+        return [frame];
+      }
+      return [...this.flushHeld(), ...this.part(part)];
+    }
     switch (part.type) {
       case 'text-delta':
-        return part.delta === '' ? [] : [this.deltaFrame({ content: part.delta })];
+        if (part.delta === '') return [];
+        if (this.options.logprobs === true) {
+          this.held = part.delta;
+          return [];
+        }
+        return [this.deltaFrame({ content: part.delta })];
+      case 'logprobs':
+        // Tokens without text of their own (or sent apart from theirs): a chunk with an empty content delta.
+        return this.options.logprobs === true && Array.isArray(part.logprobs) ? [this.logprobsFrame('', part)] : [];
       case 'reasoning-delta':
         return part.delta === '' ? [] : [this.deltaFrame({ reasoning_content: part.delta })];
       case 'tool-call-delta':
@@ -219,7 +263,7 @@ export class ChatStreamEncoder implements StreamEncoder {
   }
 
   finish(part: Extract<StreamPart, { type: 'finish' }>, result: RouterResult): string[] {
-    const frames = this.reconcile(result);
+    const frames = [...this.flushHeld(), ...this.reconcile(result)];
     const last = this.chunk({}, toOpenAIFinishReason(part.finishReason));
     const info = llmrrInfo(result, this.options.explain);
     if (this.options.includeUsage) {
@@ -244,6 +288,6 @@ export class ChatStreamEncoder implements StreamEncoder {
   }
 
   error(error: LLMError, requestId: string): string[] {
-    return [dataFrame(errorBody(error, requestId))];
+    return [...this.flushHeld(), dataFrame(errorBody(error, requestId))];
   }
 }

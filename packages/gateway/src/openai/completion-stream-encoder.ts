@@ -1,4 +1,4 @@
-import type { LLMError, RouterResult, StreamPart } from '@llmrr/core';
+import type { LLMError, RouterResult, StreamPart, TokenLogprob } from '@llmrr/core';
 import { errorBody } from '../http/error-body.js';
 import { llmrrInfo } from '../http/llmrr-info.js';
 import { answerUsage } from '../schemas/answer-usage.js';
@@ -7,6 +7,7 @@ import type { RoutePart } from '../streaming/open-stream.js';
 import type { StreamEncoder } from '../streaming/sse-response.js';
 import { DONE_FRAME, dataFrame } from './chat-stream-encoder.js';
 import { toOpenAIFinishReason } from './finish-reason.js';
+import { toCompletionLogprobs } from './openai-logprobs.js';
 import { toOpenAIUsage } from './usage.js';
 
 export function completionId(requestId: string): string {
@@ -20,7 +21,10 @@ function completionFinishReason(result: RouterResult['finishReason']): Completio
   return r === 'tool_calls' ? 'stop' : r;
 }
 
-/** A router result as a legacy `text_completion` object. */
+/**
+ * A router result as a legacy `text_completion` object; `logprobs` holds the answer's token log probabilities
+ * (`toCompletionLogprobs`) when the request asked for them and the answer has them, else null.
+ */
 export function toTextCompletion(result: RouterResult, options: { created: number; explain: boolean }): OpenAICompletionResponse {
   return {
     id: completionId(result.requestId),
@@ -28,27 +32,43 @@ export function toTextCompletion(result: RouterResult, options: { created: numbe
     created: options.created,
     model: result.deployment,
     system_fingerprint: null,
-    choices: [{ text: result.text, index: 0, logprobs: null, finish_reason: completionFinishReason(result.finishReason) }],
+    choices: [{ text: result.text, index: 0, logprobs: result.logprobs ? toCompletionLogprobs(result.logprobs).logprobs : null, finish_reason: completionFinishReason(result.finishReason) }],
     usage: toOpenAIUsage(answerUsage(result)),
     llmrr: llmrrInfo(result, options.explain),
   };
 }
 
-/** Legacy completion stream frames (`text_completion` chunks, optional usage chunk, `[DONE]`). */
+/**
+ * Legacy completion stream frames (`text_completion` chunks, optional usage chunk, `[DONE]`). When the request
+ * asked for log probabilities (`options.logprobs`), a text chunk carries its tokens' `logprobs` (`text_offset`
+ * counting on from the previous chunk's): the text delta waits for the `logprobs` part that follows it, as in
+ * `ChatStreamEncoder`; other streams send every delta at once, as before.
+ */
 export class CompletionStreamEncoder implements StreamEncoder {
   private id = '';
   private model = '';
+  /** With `logprobs`: a text delta waiting for its `logprobs` part. */
+  private held: string | undefined;
+  /** With `logprobs`: where the next token starts in the completion's text (characters). */
+  private offset = 0;
 
-  constructor(private readonly options: { created: number; includeUsage: boolean; explain: boolean }) {}
+  /** `logprobs`: the request asked for log probabilities. */
+  constructor(private readonly options: { created: number; includeUsage: boolean; explain: boolean; logprobs?: boolean }) {}
 
-  private chunk(text: string, finishReason: CompletionFinish): OpenAICompletionResponse {
+  private chunk(text: string, finishReason: CompletionFinish, tokens?: readonly TokenLogprob[]): OpenAICompletionResponse {
+    let logprobs: OpenAICompletionResponse['choices'][number]['logprobs'] = null;
+    if (tokens) {
+      const converted = toCompletionLogprobs(tokens, this.offset);
+      logprobs = converted.logprobs;
+      this.offset = converted.end;
+    }
     const c: OpenAICompletionResponse = {
       id: this.id,
       object: 'text_completion',
       created: this.options.created,
       model: this.model,
       system_fingerprint: null,
-      choices: [{ text, index: 0, logprobs: null, finish_reason: finishReason }],
+      choices: [{ text, index: 0, logprobs, finish_reason: finishReason }],
     };
     if (this.options.includeUsage) c.usage = null;
     return c;
@@ -61,18 +81,41 @@ export class CompletionStreamEncoder implements StreamEncoder {
   }
 
   part(part: StreamPart): string[] {
+    if (this.options.logprobs === true) return this.withLogprobs(part);
     return part.type === 'text-delta' && part.delta !== '' ? [dataFrame(this.chunk(part.delta, null))] : [];
   }
 
+  /** `part` when log probabilities were asked for: a text delta waits for the `logprobs` part after it. */
+  private withLogprobs(part: StreamPart): string[] {
+    if (part.type === 'logprobs') {
+      if (!Array.isArray(part.logprobs)) return this.flushHeld();
+      const text = this.held ?? '';
+      this.held = undefined;
+      return [dataFrame(this.chunk(text, null, part.logprobs))];
+    }
+    const frames = this.flushHeld();
+    if (part.type === 'text-delta' && part.delta !== '') this.held = part.delta;
+    return frames;
+  }
+
+  /** The held text delta as a chunk of its own (no `logprobs` part came for it), or nothing. */
+  private flushHeld(): string[] {
+    const text = this.held;
+    if (text === undefined) return [];
+    this.held = undefined;
+    return [dataFrame(this.chunk(text, null))];
+  }
+
   finish(part: Extract<StreamPart, { type: 'finish' }>, result: RouterResult): string[] {
+    const held = this.flushHeld();
     const info = llmrrInfo(result, this.options.explain);
     const last = this.chunk('', completionFinishReason(part.finishReason));
-    if (!this.options.includeUsage) return [dataFrame({ ...last, llmrr: info }), DONE_FRAME];
+    if (!this.options.includeUsage) return [...held, dataFrame({ ...last, llmrr: info }), DONE_FRAME];
     const usage: OpenAICompletionResponse = { ...this.chunk('', null), choices: [], usage: toOpenAIUsage(answerUsage(result)), llmrr: info };
-    return [dataFrame(last), dataFrame(usage), DONE_FRAME];
+    return [...held, dataFrame(last), dataFrame(usage), DONE_FRAME];
   }
 
   error(error: LLMError, requestId: string): string[] {
-    return [dataFrame(errorBody(error, requestId))];
+    return [...this.flushHeld(), dataFrame(errorBody(error, requestId))];
   }
 }

@@ -2,6 +2,7 @@ import type { FinishReason, RouterResult, Usage } from '@llmrr/core';
 import { llmrrInfo } from '../http/llmrr-info.js';
 import { answerUsage } from '../schemas/answer-usage.js';
 import type { OpenAIResponse, OpenAIResponsesRequest, ResponsesOutputItem, ResponsesUsage } from '../schemas/openai-responses.js';
+import { toOutputTextLogprobs } from './responses-logprobs.js';
 
 /** The request fields a `response` object echoes back (what the call ran with). */
 export type ResponseEcho = Pick<
@@ -163,9 +164,10 @@ export function isCut(reason: FinishReason): boolean {
  * The output items of a finished answer: reasoning, the message (when there is text, or no other item at
  * all, as OpenAI answers a limit hit during reasoning with the reasoning item alone), function calls. On a
  * length or content-filter finish the last item (the one being produced when the answer was cut) is
- * `incomplete`, as in the streamed answer.
+ * `incomplete`, as in the streamed answer. The message's `output_text` carries the answer's token log
+ * probabilities when the request asked for them and the answer has them (else `[]`, as before).
  */
-export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'reasoning' | 'toolCalls' | 'finishReason'>): ResponsesOutputItem[] {
+export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'reasoning' | 'toolCalls' | 'finishReason' | 'logprobs'>): ResponsesOutputItem[] {
   const items: ResponsesOutputItem[] = [];
   if (result.reasoning) items.push(reasoningItem(responseIds.reasoning(result.requestId), result.reasoning, 'completed'));
   if (result.text !== '' || (result.toolCalls.length === 0 && !result.reasoning)) {
@@ -174,7 +176,7 @@ export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'r
       id: responseIds.message(result.requestId),
       status: 'completed',
       role: 'assistant',
-      content: [{ type: 'output_text', text: result.text, annotations: [], logprobs: [] }],
+      content: [{ type: 'output_text', text: result.text, annotations: [], logprobs: result.logprobs ? toOutputTextLogprobs(result.logprobs) : [] }],
     });
   }
   result.toolCalls.forEach((c, i) => {

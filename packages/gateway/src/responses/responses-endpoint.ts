@@ -38,7 +38,7 @@ export function responsesEndpoint(deps: GatewayDeps): ModelEndpoint<typeof OpenA
         stream: body.stream === true,
         ext,
         render: (result) => toResponseObject(result, { createdAt, echo, explain }),
-        encoder: () => new ResponsesStreamEncoder({ createdAt, echo, explain }),
+        encoder: () => new ResponsesStreamEncoder({ createdAt, echo, explain, logprobs: request.logprobs !== undefined }),
       };
     },
   };

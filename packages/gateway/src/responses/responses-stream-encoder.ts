@@ -1,4 +1,4 @@
-import { LLMError, type RouterResult, type StreamPart } from '@llmrr/core';
+import { LLMError, type RouterResult, type StreamPart, type TokenLogprob } from '@llmrr/core';
 import { errorBody } from '../http/error-body.js';
 import type { OpenAIResponseStreamEvent, ResponsesOutputItem } from '../schemas/openai-responses.js';
 import { pairFinalToolCalls, quoteArgs, type SeenToolCall } from '../streaming/final-tool-calls.js';
@@ -6,6 +6,7 @@ import { JsonEnd, sameJson } from '../streaming/json-end.js';
 import type { RoutePart } from '../streaming/open-stream.js';
 import type { FinishPart, StreamEncoder } from '../streaming/sse-response.js';
 import { isCut, pendingResponse, reasoningItem, responseIds, toResponseObject, type ResponseEcho } from './response-object.js';
+import { toOutputTextLogprobs, toTextEventLogprobs } from './responses-logprobs.js';
 
 type Event = OpenAIResponseStreamEvent;
 /** An event before its number is given (`sequence_number` is added as it is framed). */
@@ -24,6 +25,8 @@ interface OpenText {
    */
   deltaHeads: string[];
   deltaTail: string;
+  /** A message's token log probabilities so far (when asked for): its done events and part carry them. */
+  logprobs?: TokenLogprob[];
 }
 
 /** `event: <type>\ndata: {"type":"<type>","item_id":...,"output_index":...,"<index key>":0,"delta":`. */
@@ -60,7 +63,7 @@ function isJson(text: string): boolean {
 }
 
 /** What waits for the open calls to finish: a call, or text or reasoning (consecutive pieces joined). */
-type Pending = { kind: 'call'; call: OpenCall } | { kind: 'message' | 'reasoning'; text: string };
+type Pending = { kind: 'call'; call: OpenCall } | { kind: 'message' | 'reasoning'; text: string; logprobs?: TokenLogprob[] };
 
 /**
  * The Responses API streaming events in OpenAI's order: `response.created`, `response.in_progress`, then per
@@ -88,6 +91,11 @@ type Pending = { kind: 'call'; call: OpenCall } | { kind: 'message' | 'reasoning
  * `incomplete`: every call whose final arguments are not whole JSON (the text that waited behind it is sent
  * after it, `completed`, as the non-streamed answer has it), else the last item. A stream that breaks after
  * its first byte ends with the `error` event.
+ *
+ * When the request asked for log probabilities (`options.logprobs`), each `response.output_text.delta` carries
+ * its tokens' `logprobs` (the router sends a text delta and then its `logprobs` part, so the delta waits for the
+ * next part; text that waits behind a call keeps its tokens with it), and the message's `output_text.done`,
+ * content part and item carry all of them. Other streams send every delta at once, byte for byte as before.
  */
 export class ResponsesStreamEncoder implements StreamEncoder {
   private seq = 0;
@@ -110,7 +118,11 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   /** A call was closed `incomplete` for that: the last item is not marked as well. */
   private callCut = false;
 
-  constructor(private readonly options: { createdAt: number; echo: ResponseEcho; explain: boolean }) {}
+  /** With `logprobs`: a text delta waiting for the `logprobs` part after it. */
+  private held: string | undefined;
+
+  /** `logprobs`: the request asked for log probabilities. */
+  constructor(private readonly options: { createdAt: number; echo: ResponseEcho; explain: boolean; logprobs?: boolean }) {}
 
   /**
    * `event: <type>` and the event with its `sequence_number` last, as `JSON.stringify({ ...e, sequence_number })`
@@ -155,11 +167,18 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     ];
   }
 
-  /** The delta frames of the open item (the `response.output_text.delta` event, or the two reasoning ones). */
-  private textDelta(o: OpenText, delta: string): string[] {
+  /**
+   * The delta frames of the open item (the `response.output_text.delta` event, or the two reasoning ones);
+   * `tokens`: the delta's log probabilities (a message's), which its event carries.
+   */
+  private textDelta(o: OpenText, delta: string, tokens?: readonly TokenLogprob[]): string[] {
     o.text += delta;
     const json = JSON.stringify(delta);
     const heads = o.deltaHeads;
+    if (tokens) {
+      for (const t of tokens) (o.logprobs ??= []).push(t);
+      return [`${heads[0]!}${json},"logprobs":${JSON.stringify(toTextEventLogprobs(tokens))},"sequence_number":${this.seq++}}\n\n`];
+    }
     if (heads.length === 1) return [`${heads[0]!}${json}${o.deltaTail}${this.seq++}}\n\n`];
     return heads.map((head) => `${head}${json}${o.deltaTail}${this.seq++}}\n\n`);
   }
@@ -183,11 +202,11 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         this.frame({ type: 'response.output_item.done', output_index: o.index, item }),
       ];
     }
-    const part = { type: 'output_text' as const, text: o.text, annotations: [], logprobs: [] };
+    const part = { type: 'output_text' as const, text: o.text, annotations: [], logprobs: o.logprobs ? toOutputTextLogprobs(o.logprobs) : [] };
     const item: ResponsesOutputItem = { type: 'message', id: o.id, status, role: 'assistant', content: [part] };
     this.output[o.index] = item;
     return [
-      this.frame({ type: 'response.output_text.done', item_id: id, output_index: index, content_index: 0, text: o.text, logprobs: [] }),
+      this.frame({ type: 'response.output_text.done', item_id: id, output_index: index, content_index: 0, text: o.text, logprobs: o.logprobs ? toTextEventLogprobs(o.logprobs) : [] }),
       this.frame({ type: 'response.content_part.done', item_id: id, output_index: index, content_index: 0, part }),
       this.frame({ type: 'response.output_item.done', output_index: o.index, item }),
     ];
@@ -223,7 +242,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
       return [...this.closeText('completed'), ...this.addCall(p.call)];
     }
     const frames = [...this.closeAll(), ...this.openText(p.kind)];
-    frames.push(...this.textDelta(this.text!, p.text));
+    frames.push(...this.textDelta(this.text!, p.text, p.logprobs));
     return frames;
   }
 
@@ -347,23 +366,58 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     return open.flatMap((o) => ('toolIndex' in o ? this.closeCall(o, status(o.index)) : this.closeText(status(o.index))));
   }
 
+  /** Text or reasoning (`tokens`: a message delta's log probabilities, when asked for). */
+  private textPart(kind: 'message' | 'reasoning', delta: string, tokens?: readonly TokenLogprob[]): string[] {
+    if (this.text?.kind === kind) return this.textDelta(this.text, delta, tokens);
+    if (this.pending.length > 0 || this.blocked()) {
+      // An open call is unfinished: the text waits for it (joined with the text waiting last, if any).
+      const last = this.pending.at(-1);
+      if (last?.kind === kind) last.text += delta;
+      else this.pending.push({ kind, text: delta });
+      if (tokens) {
+        const waiting = this.pending.at(-1) as Extract<Pending, { text: string }>;
+        for (const t of tokens) (waiting.logprobs ??= []).push(t);
+      }
+      return [];
+    }
+    const frames = [...this.closeAll(), ...this.openText(kind)];
+    frames.push(...this.textDelta(this.text!, delta, tokens));
+    return frames;
+  }
+
+  /** `part` when log probabilities were asked for: a text delta waits for the `logprobs` part after it. */
+  private withLogprobs(part: StreamPart): string[] {
+    if (part.type === 'logprobs') {
+      if (!Array.isArray(part.logprobs)) return this.flushHeld();
+      const text = this.held;
+      this.held = undefined;
+      // Tokens with no text of their own: an empty delta that carries them (as an empty chat content chunk does).
+      return this.textPart('message', text ?? '', part.logprobs);
+    }
+    const frames = this.flushHeld();
+    if (part.type === 'text-delta' && part.delta !== '') this.held = part.delta;
+    else frames.push(...this.content(part));
+    return frames;
+  }
+
+  /** The held text delta on its own (no `logprobs` part came for it), or nothing. */
+  private flushHeld(): string[] {
+    const text = this.held;
+    if (text === undefined) return [];
+    this.held = undefined;
+    return this.textPart('message', text);
+  }
+
   part(part: StreamPart): string[] {
+    return this.options.logprobs === true ? this.withLogprobs(part) : this.content(part);
+  }
+
+  private content(part: StreamPart): string[] {
     switch (part.type) {
       case 'text-delta':
       case 'reasoning-delta': {
         if (part.delta === '') return [];
-        const kind = part.type === 'text-delta' ? 'message' : 'reasoning';
-        if (this.text?.kind === kind) return this.textDelta(this.text, part.delta);
-        if (this.pending.length > 0 || this.blocked()) {
-          // An open call is unfinished: the text waits for it (joined with the text waiting last, if any).
-          const last = this.pending.at(-1);
-          if (last?.kind === kind) last.text += part.delta;
-          else this.pending.push({ kind, text: part.delta });
-          return [];
-        }
-        const frames = [...this.closeAll(), ...this.openText(kind)];
-        frames.push(...this.textDelta(this.text!, part.delta));
-        return frames;
+        return this.textPart(part.type === 'text-delta' ? 'message' : 'reasoning', part.delta);
       }
       case 'tool-call-delta':
         return this.piece(part);
@@ -375,6 +429,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   }
 
   finish(part: FinishPart, result: RouterResult): string[] {
+    const held = this.flushHeld();
     // The router result's calls (the non-streamed answer's): the final arguments of calls whose whole part
     // never came (a done call must already have them), and the calls that never came as parts, added last.
     const { paired, unseen } = pairFinalToolCalls([...this.callsDone.values(), ...this.calls.values(), ...this.queued.values()], result.toolCalls);
@@ -394,7 +449,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     // has its (empty) message, as the non-streamed answer does.
     const cut = isCut(part.finishReason);
     this.cutting = cut;
-    const frames = this.advance(true);
+    const frames = [...held, ...this.advance(true)];
     if (this.output.length === 0) frames.push(...this.openText('message'));
     frames.push(...this.closeAll(cut));
     const output = this.output.filter((o): o is ResponsesOutputItem => o !== undefined);
@@ -404,7 +459,8 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   }
 
   error(error: LLMError, requestId: string): string[] {
+    const held = this.flushHeld();
     const body = errorBody(error, requestId).error;
-    return [this.frame({ type: 'error', code: body.code, message: body.message, param: body.param, error: body })];
+    return [...held, this.frame({ type: 'error', code: body.code, message: body.message, param: body.param, error: body })];
   }
 }

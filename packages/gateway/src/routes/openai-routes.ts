@@ -38,7 +38,7 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
         stream: body.stream === true,
         ext,
         render: (result) => toChatCompletion(result, { created, explain: ext.explain === true }),
-        encoder: () => new ChatStreamEncoder({ created, includeUsage, explain: ext.explain === true }),
+        encoder: () => new ChatStreamEncoder({ created, includeUsage, explain: ext.explain === true, logprobs: request.logprobs !== undefined }),
       };
     },
   });
@@ -56,9 +56,10 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
       if (body.stream_options && !body.stream) {
         throw new LLMError({ code: 'invalid_request', message: 'stream_options is only allowed when stream is true', param: 'stream_options' });
       }
+      const request = completionToGenerateRequest(body);
       return {
         model: body.model,
-        request: completionToGenerateRequest(body),
+        request,
         // Core's one user message is the prompt (`prompt.0` when it came as a one-element array), a string that is
         // the message's text itself: core's `messages.0.content` is `prompt` (the body has no `prompt.content`).
         messagePaths: [{ path: typeof body.prompt === 'string' ? 'prompt' : 'prompt.0', text: true }],
@@ -66,7 +67,7 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
         stream: body.stream === true,
         ext,
         render: (result) => toTextCompletion(result, { created, explain: ext.explain === true }),
-        encoder: () => new CompletionStreamEncoder({ created, includeUsage: body.stream_options?.include_usage === true, explain: ext.explain === true }),
+        encoder: () => new CompletionStreamEncoder({ created, includeUsage: body.stream_options?.include_usage === true, explain: ext.explain === true, logprobs: request.logprobs !== undefined }),
       };
     },
   });

@@ -1,0 +1,124 @@
+/**
+ * Log probabilities end to end with the official `openai` client: a served gateway over a local OpenAI-wire
+ * upstream that answers `logprobs` (each word a token, with its own log probability, UTF-8 bytes and
+ * candidates), on chat completions, legacy completions and Responses, streamed and not. An ordinary request gets
+ * none, as before.
+ */
+import { wireLogprobs, type OpenAIWireServer } from '@llmrr/core/test';
+import type OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { clearRequests, servedOverOpenAIWire, type SdkGateway } from '../test-support/served-gateway.js';
+
+let gw: SdkGateway;
+let upstream: OpenAIWireServer;
+
+beforeAll(async () => {
+  ({ gw, upstream } = await servedOverOpenAIWire());
+});
+afterAll(() => gw?.close());
+beforeEach(() => upstream.setScript({ text: 'Paris is lovely' }));
+afterEach(() => clearRequests(upstream));
+
+const WORDS = ['Paris ', 'is ', 'lovely'];
+/** What the upstream answers for each word with `top` candidates (OpenAI's chat token shape). */
+const wire = (top: number) => WORDS.flatMap((w) => wireLogprobs(w, top));
+const ASK: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Tell me about Paris' }];
+const lastBody = () => upstream.requests.at(-1)!.body as Record<string, unknown>;
+
+describe('/v1/chat/completions', () => {
+  it('JSON: choices[0].logprobs.content is the upstream\'s tokens (bytes and top_logprobs kept), refusal null', async () => {
+    const r = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, logprobs: true, top_logprobs: 2 });
+    expect(lastBody()).toMatchObject({ logprobs: true, top_logprobs: 2 });
+    expect(r.choices[0]!.message.content).toBe('Paris is lovely');
+    expect(r.choices[0]!.logprobs).toEqual({ content: wire(2), refusal: null });
+  });
+
+  it('stream: every content chunk carries its own tokens; joined they are the JSON answer\'s', async () => {
+    const stream = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, logprobs: true, top_logprobs: 1, stream: true });
+    const withContent: OpenAI.ChatCompletionChunk.Choice[] = [];
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      if (choice?.delta.content) withContent.push(choice);
+    }
+    expect(withContent.map((c) => c.delta.content)).toEqual(WORDS);
+    for (const c of withContent) expect(c.logprobs?.content?.map((t) => t.token).join('')).toBe(c.delta.content);
+    expect(withContent.flatMap((c) => c.logprobs?.content ?? [])).toEqual(wire(1));
+  });
+
+  it('the stream helper gathers them into the final completion', async () => {
+    const final = await gw.openai().chat.completions.stream({ model: 'gpt', messages: ASK, logprobs: true }).finalChatCompletion();
+    expect(final.choices[0]!.logprobs?.content).toEqual(wire(0));
+  });
+
+  it('not asked: logprobs null in the answer and on every chunk, and nothing asked upstream', async () => {
+    const r = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK });
+    expect(r.choices[0]!.logprobs).toBeNull();
+    expect(lastBody()).not.toHaveProperty('logprobs');
+    const stream = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, stream: true });
+    for await (const chunk of stream) for (const c of chunk.choices) expect(c.logprobs).toBeNull();
+  });
+});
+
+describe('/v1/completions', () => {
+  const legacy = (top: number) => {
+    const tokens = wire(top);
+    let offset = 0;
+    return {
+      tokens: tokens.map((t) => t.token),
+      token_logprobs: tokens.map((t) => t.logprob),
+      top_logprobs: top > 0 ? tokens.map((t) => Object.fromEntries(t.top_logprobs.map((c) => [c.token, c.logprob]))) : null,
+      text_offset: tokens.map((t) => (offset += t.token.length) - t.token.length),
+    };
+  };
+
+  it('JSON: logprobs: N gives tokens, token_logprobs, top_logprobs (N per token) and text_offset', async () => {
+    const r = await gw.openai().completions.create({ model: 'gpt', prompt: 'Tell me about Paris', logprobs: 2 });
+    expect(r.choices[0]!.text).toBe('Paris is lovely');
+    expect(r.choices[0]!.logprobs).toEqual(legacy(2));
+  });
+
+  it('stream: each chunk its tokens, text_offset counting on across chunks', async () => {
+    const stream = await gw.openai().completions.create({ model: 'gpt', prompt: 'Tell me about Paris', logprobs: 0, stream: true });
+    const chunks: OpenAI.CompletionChoice[] = [];
+    for await (const c of stream) if (c.choices[0]?.text) chunks.push(c.choices[0]);
+    expect(chunks.map((c) => c.text)).toEqual(WORDS);
+    const joined = legacy(0);
+    expect(chunks.map((c) => c.logprobs)).toEqual(WORDS.map((_, i) => ({ tokens: [joined.tokens[i]], token_logprobs: [joined.token_logprobs[i]], top_logprobs: null, text_offset: [joined.text_offset[i]] })));
+  });
+});
+
+describe('/v1/responses', () => {
+  /** OpenAI's output_text logprobs shape from the upstream's chat tokens. */
+  const outputText = (top: number) => wire(top).map((t) => ({ token: t.token, bytes: t.bytes, logprob: t.logprob, top_logprobs: t.top_logprobs }));
+  const eventTokens = (top: number) => wire(top).map((t) => ({ token: t.token, logprob: t.logprob, top_logprobs: t.top_logprobs.map((c) => ({ token: c.token, logprob: c.logprob })) }));
+
+  it('JSON: the output_text part carries them (include message.output_text.logprobs, top_logprobs)', async () => {
+    const r = await gw.openai().responses.create({ model: 'gpt', input: 'Tell me about Paris', include: ['message.output_text.logprobs'], top_logprobs: 2 });
+    expect(r.output_text).toBe('Paris is lovely');
+    const message = r.output.find((o) => o.type === 'message') as OpenAI.Responses.ResponseOutputMessage;
+    expect((message.content[0] as OpenAI.Responses.ResponseOutputText).logprobs).toEqual(outputText(2));
+  });
+
+  it('stream: each output_text.delta carries its tokens, output_text.done and the completed response all of them', async () => {
+    const stream = await gw.openai().responses.create({ model: 'gpt', input: 'Tell me about Paris', include: ['message.output_text.logprobs'], stream: true });
+    const deltas: OpenAI.Responses.ResponseTextDeltaEvent[] = [];
+    let done: OpenAI.Responses.ResponseTextDoneEvent | undefined;
+    let completed: OpenAI.Responses.Response | undefined;
+    for await (const e of stream) {
+      if (e.type === 'response.output_text.delta') deltas.push(e);
+      if (e.type === 'response.output_text.done') done = e;
+      if (e.type === 'response.completed') completed = e.response;
+    }
+    expect(deltas.map((d) => d.delta)).toEqual(WORDS);
+    expect(deltas.flatMap((d) => d.logprobs)).toEqual(eventTokens(0));
+    expect(done?.logprobs).toEqual(eventTokens(0));
+    const message = completed?.output.find((o) => o.type === 'message') as OpenAI.Responses.ResponseOutputMessage;
+    expect((message.content[0] as OpenAI.Responses.ResponseOutputText).logprobs).toEqual(outputText(0));
+  });
+
+  it('not asked: logprobs [] as before', async () => {
+    const r = await gw.openai().responses.create({ model: 'gpt', input: 'Tell me about Paris' });
+    const message = r.output.find((o) => o.type === 'message') as OpenAI.Responses.ResponseOutputMessage;
+    expect((message.content[0] as OpenAI.Responses.ResponseOutputText).logprobs).toEqual([]);
+  });
+});
