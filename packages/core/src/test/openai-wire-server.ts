@@ -181,8 +181,13 @@ function splitWords(text: string): string[] {
 const REASONING_MODEL = /^(?:o\d+(?:-|$)|gpt-(?:[5-9]|\d{2,})(?!.*-chat(?:-|$))(?:[.-]|$))/;
 /** gpt-5.1 and later (not Codex, not -pro): reasoning models that return logprobs at reasoning effort `none` (their default). */
 const NONE_EFFORT_MODEL = /^(?!.*-(?:codex|pro)(?:-|$))gpt-(?:5\.\d+|[6-9]|\d{2,})(?:[.-]|$)/;
-/** The models that take every verbosity: gpt-5 and later but the Codex models and gpt-5-chat. */
-const VERBOSE_MODEL = /^(?!.*-codex(?:-|$))(?!gpt-5-chat(?:-|$))gpt-(?:[5-9]|\d{2,})(?:[.-]|$)/;
+/**
+ * The models that take every verbosity: gpt-5 and later but gpt-5-chat and the Codex models up to gpt-5.2-codex
+ * (gpt-5.3-codex and later take all three).
+ */
+const VERBOSE_MODEL = /^(?!gpt-5(?:-chat|(?:\.[12])?-codex)(?:-|$))gpt-(?:[5-9]|\d{2,})(?:[.-]|$)/;
+/** gpt-5-chat(-latest): reported to refuse logprobs (not verified against the API); refused here as the engine assumes. */
+const NO_LOGPROBS_MODEL = /^gpt-5-chat(?:-|$)/;
 
 function modelFamily(model: string): string {
   return (model.split('/').pop() ?? model).toLowerCase();
@@ -191,7 +196,8 @@ function modelFamily(model: string): string {
 /**
  * The 400 OpenAI's API answers to these request fields, or undefined: `top_k` (unless `acceptsTopK`),
  * `top_logprobs` without `logprobs: true`, `logprobs` on a reasoning model (gpt-5.1 and later at reasoning effort
- * `none` excepted), a `verbosity` other than `medium` to a model before gpt-5 (or a Codex model, gpt-5-chat).
+ * `none` excepted) or gpt-5-chat-latest (reported, not verified), a `verbosity` other than `medium` to a model before
+ * gpt-5 (or gpt-5-chat, a Codex model up to gpt-5.2-codex).
  */
 function refusal(body: Record<string, unknown>, s: OpenAIWireScript, model: string): OpenAIWireError | undefined {
   if (Object.hasOwn(body, 'top_k') && !s.acceptsTopK) return { status: 400, message: 'Unrecognized request argument supplied: top_k', param: null };
@@ -199,6 +205,9 @@ function refusal(body: Record<string, unknown>, s: OpenAIWireScript, model: stri
     return { status: 400, message: "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is used.", param: 'top_logprobs', code: 'invalid_value' };
   }
   const family = modelFamily(model);
+  if (body.logprobs === true && NO_LOGPROBS_MODEL.test(family)) {
+    return { status: 400, message: "Unsupported parameter: 'logprobs' is not supported with this model.", param: 'logprobs', code: 'unsupported_parameter' };
+  }
   if (body.logprobs === true && REASONING_MODEL.test(family)) {
     const effort = body.reasoning_effort;
     if (!(NONE_EFFORT_MODEL.test(family) && (effort === undefined || effort === 'none'))) {

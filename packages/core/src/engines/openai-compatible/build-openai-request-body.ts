@@ -1,4 +1,5 @@
 import { LLMError } from '../../errors/llm-error.js';
+import type { LogprobsOptions } from '../../spec/logprobs.js';
 import type { GenerateRequest, ResponseFormat, ToolChoice } from '../../spec/messages.js';
 import { checkReasoning, reasoningEffort } from '../shared/reasoning.js';
 import { openAILogprobsRefusal } from './openai-logprobs-limits.js';
@@ -40,6 +41,22 @@ function convertResponseFormat(format: ResponseFormat): unknown {
 }
 
 /**
+ * `logprobs` onto the body after `providerOptions` were merged: whether the model returns them depends on the
+ * `reasoning_effort` actually sent (gpt-5.1 and later only at `none`, `openAILogprobsRefusal`), which the caller's
+ * options may set. A `logprobs` or `top_logprobs` the caller's options set is theirs, never replaced. `logprobs:
+ * true` unless the options set `logprobs` or the model refuses it; `top_logprobs` only with a count above 0 (0 is
+ * OpenAI's default) and only beside a `logprobs: true`, whoever set it: OpenAI refuses it otherwise.
+ */
+function addLogprobs(body: Record<string, unknown>, asked: LogprobsOptions, endpoint: ResolvedEndpoint, modelId: string, reasoning: boolean): void {
+  if (!Object.hasOwn(body, 'logprobs')) {
+    if (openAILogprobsRefusal(endpoint, modelId, reasoning, body.reasoning_effort) !== undefined) return;
+    body.logprobs = true;
+  }
+  const top = asked.topLogprobs;
+  if (body.logprobs === true && top !== undefined && top > 0 && !Object.hasOwn(body, 'top_logprobs')) body.top_logprobs = top;
+}
+
+/**
  * Our GenerateRequest -> the chat-completions body. `providerOptions.openai` (and `providerOptions[<preset>]`)
  * are merged over it last, except `stream`, which the engine controls. `reasoning`: whether the deployment
  * takes `reasoning_effort` (its `reasoning` capability); when false a valid `request.reasoning` is dropped; on
@@ -50,7 +67,8 @@ function convertResponseFormat(format: ResponseFormat): unknown {
  * `parallel_tool_calls: false` with the tools sent (`true` is the default: not sent), except where
  * `openAIPenaltiesRefusal` / `openAIParallelToolCallsRefusal` say the model refuses them. `topK` goes out as `top_k`
  * where `endpoint.topK`; `verbosity` as `verbosity` unless `openAIVerbosityRefusal`; `logprobs` as `logprobs: true`
- * (and `top_logprobs: N` for N > 0) unless `openAILogprobsRefusal`. A request without them gets the same body as before.
+ * (and `top_logprobs: N` for N > 0) unless `openAILogprobsRefusal`, decided after the merge (see `addLogprobs`). A
+ * request without them gets the same body as before.
  */
 export function buildOpenAIRequestBody(
   request: GenerateRequest,
@@ -104,15 +122,9 @@ export function buildOpenAIRequestBody(
   // An effort the model's family does not take goes as the nearest one it does (`openAIReasoningEffort`).
   const effort = reasoning && asked ? reasoningEffort(asked) : undefined;
   if (effort !== undefined) body.reasoning_effort = openAIReasoningEffort(modelId, effort);
-  // After reasoning_effort (gpt-5.1 and later return logprobs only at effort none). `top_logprobs` only with a
-  // count above 0: OpenAI refuses it without `logprobs: true`, and 0 is its default.
-  const logprobs = request.logprobs;
-  if (logprobs !== undefined && openAILogprobsRefusal(endpoint, modelId, reasoning, body.reasoning_effort) === undefined) {
-    body.logprobs = true;
-    if (logprobs.topLogprobs !== undefined && logprobs.topLogprobs > 0) body.top_logprobs = logprobs.topLogprobs;
-  }
   Object.assign(body, request.providerOptions?.openai);
   if (endpoint.providerName !== 'openai') Object.assign(body, request.providerOptions?.[endpoint.providerName]);
+  if (request.logprobs !== undefined) addLogprobs(body, request.logprobs, endpoint, modelId, reasoning);
   // After the merge (the caller's options still win): only `false` (`true` is the default, the same as no field,
   // which older Azure deployments refuse whatever its value), only with the tools actually sent, and not where the
   // model refuses the field (which may depend on the reasoning_effort sent).

@@ -33,6 +33,11 @@ const samples: string[] = [
   choice({ content: 'hi' }, { logprobs: { content: [{ token: 'hi', logprob: 0, top_logprobs: [] }] } }),
   choice({ content: null, refusal: 'no' }, { logprobs: { content: null, refusal: [{ token: 'no', logprob: -1 }] } }),
   choice({ content: 'hi' }, { logprobs: {} }),
+  // A malformed logprobs never fails the answer (read on its own, only when asked: then none).
+  choice({ content: 'hi' }, { logprobs: 'x' }),
+  choice({ content: 'hi' }, { logprobs: { content: [{ token: 'hi' }] } }),
+  choice({ content: 'hi' }, { logprobs: { content: [{ token: 'hi', logprob: -1, top_logprobs: [{ token: null, logprob: -1 }] }] } }),
+  '{"choices":[{"message":{"content":"hi"},"logprobs":{"content":[{"token":"hi","logprob":-1,"bytes":[1e400]}]}}]}',
   // refused by the schema
   '[]',
   'null',
@@ -75,20 +80,16 @@ const samples: string[] = [
   JSON.stringify({ ...answer, usage: { prompt_tokens_details: { cached_tokens: 'x' } } }),
   JSON.stringify({ ...answer, usage: { completion_tokens_details: [] } }),
   JSON.stringify({ ...answer, usage: { completion_tokens_details: { reasoning_tokens: {} } } }),
-  choice({ content: 'hi' }, { logprobs: 'x' }),
-  choice({ content: 'hi' }, { logprobs: { content: [{ token: 'hi' }] } }),
-  choice({ content: 'hi' }, { logprobs: { content: [{ token: 'hi', logprob: -1, top_logprobs: [{ token: null, logprob: -1 }] }] } }),
-  '{"choices":[{"message":{"content":"hi"},"logprobs":{"content":[{"token":"hi","logprob":-1,"bytes":[1e400]}]}}]}',
   '{"choices":[{"message":{}}],"usage":{"prompt_tokens":1e400}}',
   '{"choices":[{"message":{}}],"usage":{"prompt_tokens_details":{"cached_tokens":-1e400}}}',
 ];
 
 describe('convertOpenAIChatResponse: logprobs', () => {
   it('returns logprobs.content as TokenLogprob[]: bytes and topLogprobs only where sent; refusal tokens left out', () => {
-    const read = (text: string) => {
+    const read = (text: string, asked = true) => {
       const r = readOpenAIChatResponse(JSON.parse(text));
       if (!r.ok) throw new Error(r.issue);
-      return convertOpenAIChatResponse(r.response, () => 1);
+      return convertOpenAIChatResponse(r.response, () => 1, asked);
     };
     expect(read(samples[14]!).logprobs).toEqual([
       { token: 'hi', logprob: -0.5, bytes: [104, 105], topLogprobs: [{ token: 'hi', logprob: -0.5, bytes: [104, 105] }, { token: 'ho', logprob: -9999 }] },
@@ -98,6 +99,41 @@ describe('convertOpenAIChatResponse: logprobs', () => {
     expect(read(samples[16]!).logprobs).toBeUndefined();
     expect(read(samples[17]!).logprobs).toBeUndefined();
     expect(read(JSON.stringify(answer)).logprobs).toBeUndefined();
+    // Not asked for: not read.
+    expect(read(samples[14]!, false).logprobs).toBeUndefined();
+  });
+
+  it('an empty logprobs.content gives none (as a stream does), not an empty list', () => {
+    const r = readOpenAIChatResponse(JSON.parse(choice({ content: 'hi' }, { logprobs: { content: [] } })));
+    expect(r.ok && convertOpenAIChatResponse(r.response, () => 1, true).logprobs).toBeUndefined();
+  });
+
+  it('a malformed logprobs: the answer still comes, without logprobs, asked for or not', () => {
+    for (const text of samples.slice(18, 22)) {
+      const r = readOpenAIChatResponse(JSON.parse(text));
+      expect(r.ok).toBe(true);
+      for (const asked of [true, false]) {
+        const result = r.ok ? convertOpenAIChatResponse(r.response, () => 1, asked) : undefined;
+        expect(result).toMatchObject({ text: 'hi' });
+        expect(result?.logprobs).toBeUndefined();
+      }
+    }
+  });
+
+  it('with reasoning (a reasoning parser lists its tokens first): only the trailing tokens that are the text, else none', () => {
+    const lp = (token: string) => ({ token, logprob: -1 });
+    const convert = (message: object, tokens: string[]) => {
+      const r = readOpenAIChatResponse(JSON.parse(choice(message, { logprobs: { content: tokens.map(lp) } })));
+      if (!r.ok) throw new Error(r.issue);
+      return convertOpenAIChatResponse(r.response, () => 1, true).logprobs;
+    };
+    expect(convert({ reasoning_content: 'Hm.', content: 'Hi!' }, ['<think>', 'Hm', '.', '</think>', 'Hi', '!'])).toEqual([lp('Hi'), lp('!')]);
+    expect(convert({ reasoning: 'Hm.', content: 'Hi!' }, ['Hm', '.', 'Hi', '!'])).toEqual([lp('Hi'), lp('!')]);
+    // No run of trailing tokens makes the text exactly: none rather than reasoning tokens.
+    expect(convert({ reasoning_content: 'Hm.', content: 'Hi!' }, ['Hm', '.', 'H', 'i!?'])).toBeUndefined();
+    expect(convert({ reasoning_content: 'Hm.', content: '' }, ['Hm', '.'])).toBeUndefined();
+    // Without reasoning every token is the answer's, even when their texts are not the text (bytes of a character).
+    expect(convert({ content: 'Hi' }, ['bytes:\\xe2', 'Hi'])).toEqual([lp('bytes:\\xe2'), lp('Hi')]);
   });
 });
 
@@ -111,12 +147,12 @@ describe('readOpenAIChatResponse', () => {
       expect({ text, ok: read.ok }).toEqual({ text, ok: schema.success });
       if (read.ok && schema.success) {
         accepted++;
-        expect(convertOpenAIChatResponse(read.response, () => 9)).toEqual(convertOpenAIChatResponse(schema.data, () => 9));
+        expect(convertOpenAIChatResponse(read.response, () => 9, true)).toEqual(convertOpenAIChatResponse(schema.data, () => 9, true));
       } else if (!read.ok && !schema.success) {
         expect(read.issue).toBe(schema.error.issues[0]?.message);
       }
     }
-    expect(accepted).toBe(18);
+    expect(accepted).toBe(22);
   });
 
   it('names the schema issue of a refused answer', () => {

@@ -1,9 +1,8 @@
 import { estimateTokens } from '../../pricing/estimate-tokens.js';
 import type { GenerateResult } from '../../spec/engine-v1.js';
-import { convertOpenAILogprobs } from './convert-openai-logprobs.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
-import { isOpenAIChoiceLogprobs } from './is-openai-choice-logprobs.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
+import { openAIAnswerLogprobs } from './openai-answer-logprobs.js';
 import { OpenAIChatResponseSchema, type OpenAIChatResponse } from './openai-wire-schemas.js';
 
 export type ChatResponseReading = { ok: true; response: OpenAIChatResponse } | { ok: false; issue: string | undefined };
@@ -34,7 +33,10 @@ function isToolCalls(calls: unknown): boolean {
   return true;
 }
 
-/** True when `value` is a chat completion `OpenAIChatResponseSchema` accepts, checked by hand. */
+/**
+ * True when `value` is a chat completion `OpenAIChatResponseSchema` accepts, checked by hand. `logprobs` is not
+ * checked (the schema takes any value): `convertOpenAIChatResponse` reads it on its own, only when asked.
+ */
 function isChatResponse(value: unknown): value is OpenAIChatResponse {
   if (!isObject(value) || !nullishString(value.id) || !nullishString(value.model) || !isUsage(value.usage)) return false;
   const choices = value.choices;
@@ -42,7 +44,6 @@ function isChatResponse(value: unknown): value is OpenAIChatResponse {
   for (let i = 0; i < choices.length; i++) {
     const c: unknown = choices[i];
     if (!isObject(c) || !nullishString(c.finish_reason)) return false;
-    if (c.logprobs != null && !isOpenAIChoiceLogprobs(c.logprobs)) return false;
     const m = c.message;
     if (!isObject(m)) return false;
     if (!nullishString(m.content) || !nullishString(m.reasoning_content) || !nullishString(m.reasoning) || !nullishString(m.refusal)) return false;
@@ -63,10 +64,12 @@ export function readOpenAIChatResponse(value: unknown): ChatResponseReading {
 }
 
 /**
- * A parsed chat-completions response -> GenerateResult. Usage is estimated (and marked) when absent. `logprobs`:
- * choice 0's `logprobs.content`, whenever the provider sent it (asked for or not); none when it sent none.
+ * A parsed chat-completions response -> GenerateResult. Usage is estimated (and marked) when absent. `logprobs`
+ * (the request sent `logprobs: true`): choice 0's `logprobs.content` as the result's `logprobs`, only the answer's
+ * tokens (`openAIAnswerLogprobs`: not a reasoning parser's reasoning tokens); none when the provider sent none, an
+ * empty list, or a malformed field. Not asked for: the field is not read.
  */
-export function convertOpenAIChatResponse(response: OpenAIChatResponse, estimateInputTokens: () => number): GenerateResult {
+export function convertOpenAIChatResponse(response: OpenAIChatResponse, estimateInputTokens: () => number, logprobs = false): GenerateResult {
   // The schema guarantees at least one choice.
   const choice = response.choices[0]!;
   const message = choice.message;
@@ -86,7 +89,7 @@ export function convertOpenAIChatResponse(response: OpenAIChatResponse, estimate
     const outputTokens = estimateTokens(outputText);
     usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, estimated: true };
   }
-  return {
+  const result: GenerateResult = {
     text,
     toolCalls,
     finishReason: mapOpenAIFinishReason(choice.finish_reason),
@@ -94,6 +97,10 @@ export function convertOpenAIChatResponse(response: OpenAIChatResponse, estimate
     ...(response.id ? { id: response.id } : {}),
     ...(response.model ? { providerModel: response.model } : {}),
     ...(reasoning ? { reasoning } : {}),
-    ...(choice.logprobs?.content ? { logprobs: convertOpenAILogprobs(choice.logprobs.content) } : {}),
   };
+  if (logprobs) {
+    const tokens = openAIAnswerLogprobs(choice.logprobs, text, reasoning !== undefined && reasoning !== '');
+    if (tokens) result.logprobs = tokens;
+  }
+  return result;
 }

@@ -1,3 +1,5 @@
+import type { OpenAIChoiceLogprobs } from './openai-wire-schemas.js';
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNullish = (v: unknown): v is null | undefined => v === null || v === undefined;
 const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
@@ -15,9 +17,11 @@ function isTopLogprob(v: unknown): v is Record<string, unknown> {
 
 /**
  * True when `value` is a `choices[].logprobs` that `OpenAIChoiceLogprobsSchema` accepts (null and absent
- * included), checked by hand for the chunk and response readers: never accepts what the schema refuses.
+ * included), checked by hand (a fraction of `safeParse`'s cost): never accepts what the schema refuses. The
+ * response and chunk readers do not check the field (a malformed one never fails an answer); the engine reads it
+ * with this, only when the request asked for logprobs, and a value this refuses gives no logprobs.
  */
-export function isOpenAIChoiceLogprobs(value: unknown): boolean {
+export function isOpenAIChoiceLogprobs(value: unknown): value is OpenAIChoiceLogprobs | null | undefined {
   if (isNullish(value)) return true;
   if (!isObject(value)) return false;
   const content = value.content;

@@ -144,7 +144,8 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       const json = parseJsonOrThrow(text, this.providerName);
       const read = readOpenAIChatResponse(json);
       if (!read.ok) throw this.invalidResponse('chat completion', read.issue, json);
-      const result = convertOpenAIChatResponse(read.response, () => estimateRequestTokens(request));
+      // The answer's logprobs are read only when the body asked for them (the request's logprobs, or providerOptions).
+      const result = convertOpenAIChatResponse(read.response, () => estimateRequestTokens(request), body.logprobs === true);
       const warnings = openAIRequestWarnings(request, this.endpoint, body, reasoning, this.modelId);
       if (warnings) result.warnings = warnings;
       return result;
@@ -166,7 +167,12 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, true, reasoning);
       const response = await this.post('chat/completions', this.init(body, options, true));
       const warnings = openAIRequestWarnings(request, this.endpoint, body, reasoning, this.modelId);
-      const decoder = new OpenAIStreamDecoder({ ...this.errorContext, estimateInputTokens: () => estimateRequestTokens(request), warnings });
+      const decoder = new OpenAIStreamDecoder({
+        ...this.errorContext,
+        estimateInputTokens: () => estimateRequestTokens(request),
+        warnings,
+        logprobs: body.logprobs === true,
+      });
       return { response, decoder };
     });
   }

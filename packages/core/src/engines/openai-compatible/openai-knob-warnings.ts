@@ -11,8 +11,9 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
  * - `setting_not_sent` when the body lacks the field: the endpoint or model does not take it
  *   (`endpoint.topK`, `openAIVerbosityRefusal`, `openAILogprobsRefusal`) or the caller's providerOptions removed it
  *   (`logprobs` counts as sent when the body's `logprobs` is `true`);
- * - `setting_changed` when the caller's providerOptions sent another value (`top_k`, `verbosity`, or a
- *   `top_logprobs` other than the asked `topLogprobs`).
+ * - `setting_changed` when the caller's providerOptions sent another value: `top_k`, `verbosity`, a `logprobs` other
+ *   than `true` (a count, as Together takes: field `logprobs`, the result has none), or a `top_logprobs` other than
+ *   the asked `topLogprobs` (field `logprobs.topLogprobs`).
  * A provider that takes `logprobs` but answers none is no warning here: the result simply has none.
  */
 export function openAIKnobWarnings(
@@ -46,8 +47,18 @@ export function openAIKnobWarnings(
   if (logprobs !== undefined) {
     if (body.logprobs !== true) {
       const set = openAIOptionPath(request, endpoint, 'logprobs');
-      const why = set ? `${set} removed it` : (openAILogprobsRefusal(endpoint, modelId, reasoning, body.reasoning_effort) ?? 'the body carries no logprobs');
-      (into ??= []).push({ code: 'setting_not_sent', field: 'logprobs', message: `logprobs were not sent: ${why}; the result has none.` });
+      const sent = body.logprobs;
+      if (set && sent != null && sent !== false) {
+        // Another value in its place (Together's `logprobs` is a count): sent, but not read back.
+        (into ??= []).push({
+          code: 'setting_changed',
+          field: 'logprobs',
+          message: `logprobs were sent as the value of ${set} (${JSON.stringify(sent) ?? typeof sent}), not logprobs: true; this engine reads logprobs only from OpenAI's answer shape, so the result has none.`,
+        });
+      } else {
+        const why = set ? `${set} removed it` : (openAILogprobsRefusal(endpoint, modelId, reasoning, body.reasoning_effort) ?? 'the body carries no logprobs');
+        (into ??= []).push({ code: 'setting_not_sent', field: 'logprobs', message: `logprobs were not sent: ${why}; the result has none.` });
+      }
     } else {
       const asked = logprobs.topLogprobs ?? 0;
       const sent = body.top_logprobs ?? 0;
@@ -55,7 +66,7 @@ export function openAIKnobWarnings(
         const set = openAIOptionPath(request, endpoint, 'top_logprobs');
         (into ??= []).push({
           code: 'setting_changed',
-          field: 'logprobs',
+          field: 'logprobs.topLogprobs',
           message: `logprobs.topLogprobs ${asked} was sent as top_logprobs ${String(sent)}${set ? `: ${set} took its place` : ''}.`,
         });
       }

@@ -144,7 +144,7 @@ describe('openai-compatible engine: logprobs', () => {
     const changed = await wire.engine().generate(ask({ logprobs: { topLogprobs: 2 }, providerOptions: { openai: { top_logprobs: 4 } } }));
     expect(wire.lastBody().top_logprobs).toBe(4);
     expect(changed.logprobs![0]!.topLogprobs).toHaveLength(4);
-    expect(changed.warnings).toEqual([{ code: 'setting_changed', field: 'logprobs', message: expect.stringContaining('providerOptions.openai.top_logprobs') }]);
+    expect(changed.warnings).toEqual([{ code: 'setting_changed', field: 'logprobs.topLogprobs', message: expect.stringContaining('providerOptions.openai.top_logprobs') }]);
   });
 });
 
@@ -187,18 +187,18 @@ describe('openai-compatible engine: topK', () => {
 });
 
 describe('openai-compatible engine: verbosity', () => {
-  it('sent to OpenAI GPT-5 models, low and high included', async () => {
+  it('sent to OpenAI GPT-5 models, low and high included (gpt-5.3-codex and later Codex models too)', async () => {
     wire.server.setScript({ text: TEXT });
-    for (const model of ['gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'gpt-5.1', 'gpt-5.1-chat-latest', 'gpt-5.2']) {
+    for (const model of ['gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'gpt-5.1', 'gpt-5.1-chat-latest', 'gpt-5.2', 'gpt-5.3-codex', 'gpt-5.4']) {
       const result = await wire.engine({ preset: 'openai', apiKey: 'k', model }).generate(ask({ verbosity: 'low' }));
       expect(wire.lastBody().verbosity).toBe('low');
       expect(result.warnings).toBeUndefined();
     }
   });
 
-  it('medium only to older, Codex and gpt-5-chat models (what the API takes); low and high not sent, with a warning', async () => {
+  it('medium only to older models, gpt-5-chat and the Codex models up to gpt-5.2-codex (what the API takes); low and high not sent, with a warning', async () => {
     wire.server.setScript({ text: TEXT });
-    for (const model of ['gpt-4o', 'gpt-5-codex', 'gpt-5-chat-latest', 'gpt-5.1-codex-max']) {
+    for (const model of ['gpt-4o', 'gpt-5-codex', 'gpt-5-chat-latest', 'gpt-5.1-codex', 'gpt-5.1-codex-mini', 'gpt-5.1-codex-max', 'gpt-5.2-codex-2026-01-14']) {
       const engine = wire.engine({ preset: 'openai', apiKey: 'k', model });
       const high = await engine.generate(ask({ verbosity: 'high' }));
       expect(Object.hasOwn(wire.lastBody(), 'verbosity')).toBe(false);

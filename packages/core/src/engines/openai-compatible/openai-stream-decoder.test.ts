@@ -188,8 +188,9 @@ describe('review: streamed and non-streamed answers agree', () => {
 });
 
 describe('OpenAIStreamDecoder: logprobs', () => {
-  const decoder = () => new OpenAIStreamDecoder({ provider: 'openai', estimateInputTokens: () => 1 });
+  const decoder = (logprobs = true) => new OpenAIStreamDecoder({ provider: 'openai', estimateInputTokens: () => 1, logprobs });
   const chunk = (choice: object) => JSON.stringify({ id: 'c', model: 'm', choices: [{ index: 0, ...choice }] });
+  const lp = (token: string, logprob = -1) => ({ token, logprob });
 
   it('a logprobs part right after the chunk\'s text-delta; refusal tokens and empty lists make none', () => {
     const d = decoder();
@@ -214,6 +215,57 @@ describe('OpenAIStreamDecoder: logprobs', () => {
     expect(d.decode(withLogprobs)).toEqual([
       { type: 'text-delta', delta: 'd' },
       { type: 'logprobs', logprobs: [{ token: 'd', logprob: -1 }] },
+    ]);
+  });
+
+  it('not asked for (the default): logprobs are not read, and a malformed one fails nothing', () => {
+    const d = decoder(false);
+    expect(d.decode(chunk({ delta: { content: 'Hi' }, logprobs: { content: [lp('Hi')] } }))).toEqual([
+      { type: 'response-metadata', id: 'c', model: 'm' },
+      { type: 'text-delta', delta: 'Hi' },
+    ]);
+    expect(d.decode(chunk({ delta: { content: '!' }, logprobs: { content: [{ token: 7 }] } }))).toEqual([{ type: 'text-delta', delta: '!' }]);
+    expect(d.decode(chunk({ delta: {}, logprobs: 'x', finish_reason: 'stop' }))).toEqual([]);
+    expect(d.decode('[DONE]')).toMatchObject([{ type: 'finish', finishReason: 'stop' }]);
+  });
+
+  it('asked for, and malformed: no logprobs from there on, the text and the finish still come', () => {
+    const d = decoder();
+    expect(d.decode(chunk({ delta: { content: 'a' }, logprobs: { content: [lp('a')] } }))).toContainEqual({ type: 'logprobs', logprobs: [lp('a')] });
+    expect(d.decode(chunk({ delta: { content: 'b' }, logprobs: { content: [{ token: 'b', logprob: '-1' }] } }))).toEqual([{ type: 'text-delta', delta: 'b' }]);
+    // Later well-formed logprobs are not read either: the parts stay a prefix of the text's tokens.
+    expect(d.decode(chunk({ delta: { content: 'c' }, logprobs: { content: [lp('c')] } }))).toEqual([{ type: 'text-delta', delta: 'c' }]);
+    expect(d.decode(chunk({ delta: {}, finish_reason: 'stop' }))).toEqual([]);
+    expect(d.decode('[DONE]')).toMatchObject([{ type: 'finish', finishReason: 'stop' }]);
+  });
+
+  it('in a chunk with text and tool calls, the logprobs part comes right after the text-delta', () => {
+    const d = decoder();
+    const parts = d.decode(
+      chunk({ delta: { content: 'Hi', tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, logprobs: { content: [lp('Hi')] } }),
+    );
+    expect(parts.map((p) => p.type)).toEqual(['response-metadata', 'text-delta', 'logprobs', 'tool-call-delta']);
+  });
+
+  it('reasoning chunks (vLLM with a reasoning parser sends their tokens too) give no logprobs part; text in the same chunk keeps only its own tokens', () => {
+    const d = decoder();
+    expect(d.decode(chunk({ delta: { reasoning_content: 'Hm' }, logprobs: { content: [lp('<think>'), lp('Hm')] } }))).toEqual([
+      { type: 'response-metadata', id: 'c', model: 'm' },
+      { type: 'reasoning-delta', delta: 'Hm' },
+    ]);
+    // Tokens without text between the reasoning and the answer (the end of the thinking) are not the answer's.
+    expect(d.decode(chunk({ delta: {}, logprobs: { content: [lp('</think>')] } }))).toEqual([]);
+    expect(d.decode(chunk({ delta: { reasoning: '.', content: 'Hi' }, logprobs: { content: [lp('.'), lp('</think>'), lp('H'), lp('i')] } }))).toEqual([
+      { type: 'reasoning-delta', delta: '.' },
+      { type: 'text-delta', delta: 'Hi' },
+      { type: 'logprobs', logprobs: [lp('H'), lp('i')] },
+    ]);
+    // Once the answer started, tokens without text are its own again (a token holding part of a character).
+    expect(d.decode(chunk({ delta: {}, logprobs: { content: [lp('bytes:\\xe2')] } }))).toEqual([{ type: 'logprobs', logprobs: [lp('bytes:\\xe2')] }]);
+    // A chunk of reasoning and text whose tokens do not end in that text: none.
+    expect(d.decode(chunk({ delta: { reasoning_content: 'x', content: 'y' }, logprobs: { content: [lp('xy?')] } }))).toEqual([
+      { type: 'reasoning-delta', delta: 'x' },
+      { type: 'text-delta', delta: 'y' },
     ]);
   });
 });

@@ -5,9 +5,9 @@ import type { StreamPart } from '../../spec/stream-parts.js';
 import type { CallWarning } from '../../spec/warnings.js';
 import type { FinishReason, Usage } from '../../spec/usage.js';
 import { ContentChunkTemplate } from './content-chunk-template.js';
-import { convertOpenAILogprobs } from './convert-openai-logprobs.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
+import { openAIAnswerLogprobs } from './openai-answer-logprobs.js';
 import { openAIStreamError } from './map-openai-error.js';
 import type { OpenAIChatChunk, OpenAIToolCallDelta } from './openai-wire-schemas.js';
 import { readOpenAIChunk } from './read-openai-chunk.js';
@@ -20,6 +20,11 @@ export interface OpenAIStreamDecoderOptions {
   estimateInputTokens: () => number;
   /** What the engine left out of the request: a `warnings` part before the parts of the first chunk. Absent or empty: none. */
   warnings?: CallWarning[] | undefined;
+  /**
+   * Read `choices[].logprobs` (the request sent `logprobs: true`) into `logprobs` parts. Default false: the field
+   * is not looked at, whatever a server sends in it.
+   */
+  logprobs?: boolean | undefined;
 }
 
 type Choice = NonNullable<OpenAIChatChunk['choices']>[number];
@@ -45,8 +50,11 @@ interface ToolCallState {
  * Feed each payload to `decode`; when the source ends, call `end` (or `interrupted` if reading failed).
  * After a terminal part (`finish` or `error`) `done` is true and further input is ignored.
  *
- * Only choice 0 is read (requests never ask for `n > 1`). A chunk's `logprobs.content` (when the provider sends
- * them) becomes a `logprobs` part right after that chunk's `text-delta`.
+ * Only choice 0 is read (requests never ask for `n > 1`). With `options.logprobs`, a chunk's `logprobs.content`
+ * becomes a `logprobs` part right after that chunk's `text-delta` (before its tool-call parts): only the answer's
+ * tokens (`openAIAnswerLogprobs`), so a chunk of reasoning alone gives none, and neither do tokens without text
+ * between the reasoning and the answer's first text. A malformed `logprobs` ends the stream's logprobs there (the
+ * parts before it stay); the stream goes on.
  */
 export class OpenAIStreamDecoder {
   private terminated = false;
@@ -64,12 +72,17 @@ export class OpenAIStreamDecoder {
   private learning = 2;
   private templateHits = 0;
   private templateMisses = 0;
+  /** `options.logprobs`, until a malformed `logprobs` turns it off. */
+  private readLogprobs: boolean;
+  /** Reasoning text came, and no answer text yet (tokens without text then are not known to be the answer's). */
+  private beforeAnswer = false;
 
   /** The `warnings` part still to hand out (with the first chunk's parts), if any. */
   private head: StreamPart | undefined;
 
   constructor(private readonly options: OpenAIStreamDecoderOptions) {
     if (options.warnings && options.warnings.length > 0) this.head = { type: 'warnings', warnings: options.warnings };
+    this.readLogprobs = options.logprobs === true;
   }
 
   /** True once a terminal part was produced. */
@@ -131,24 +144,26 @@ export class OpenAIStreamDecoder {
     }
     const choice = firstChoice(chunk.choices);
     const delta = choice?.delta;
+    let reasoning: string | null | undefined;
+    let content: string | null | undefined;
     if (delta) {
-      const reasoning = delta.reasoning_content ?? delta.reasoning;
+      reasoning = delta.reasoning_content ?? delta.reasoning;
       if (reasoning) {
         this.outputText += reasoning;
         parts.push({ type: 'reasoning-delta', delta: reasoning });
+        this.beforeAnswer = true;
       }
       // A refusal is the answer's text, as `generate` returns `message.refusal` when there is no content.
-      const content = delta.content || delta.refusal;
+      content = delta.content || delta.refusal;
       if (content) {
         this.outputText += content;
         parts.push({ type: 'text-delta', delta: content });
+        this.beforeAnswer = false;
       }
-      delta.tool_calls?.forEach((call, position) => parts.push(this.toolCallDelta(call, position)));
     }
-    // Right after the text-delta of the same chunk (the tokens that text is made of). A chunk's `refusal` tokens
-    // are not read (see OpenAIChoiceLogprobsSchema).
-    const logprobs = choice?.logprobs?.content;
-    if (logprobs && logprobs.length > 0) parts.push({ type: 'logprobs', logprobs: convertOpenAILogprobs(logprobs) });
+    // Right after the text-delta of the same chunk (the tokens that text is made of), before its tool calls.
+    if (this.readLogprobs && choice !== undefined && choice.logprobs != null) this.pushLogprobs(parts, choice.logprobs, content, reasoning);
+    delta?.tool_calls?.forEach((call, position) => parts.push(this.toolCallDelta(call, position)));
     if (choice?.finish_reason) {
       this.finishReason = mapOpenAIFinishReason(choice.finish_reason);
       parts.push(...this.completeToolCalls());
@@ -162,6 +177,13 @@ export class OpenAIStreamDecoder {
       this.template = ContentChunkTemplate.learn(data, chunk);
     }
     return parts;
+  }
+
+  /** A chunk's answer tokens as a `logprobs` part (see the class comment), if any. */
+  private pushLogprobs(parts: StreamPart[], value: unknown, content: string | null | undefined, reasoning: string | null | undefined): void {
+    if (!content && !reasoning && this.beforeAnswer) return;
+    const tokens = openAIAnswerLogprobs(value, content ?? '', !!reasoning, () => (this.readLogprobs = false));
+    if (tokens) parts.push({ type: 'logprobs', logprobs: tokens });
   }
 
   /** The first chunk's parts after the `warnings` part (the one field check per chunk: nothing else on the hot path). */

@@ -34,11 +34,14 @@ export type OpenAITokenLogprob = z.output<typeof OpenAITokenLogprobSchema>;
 
 /**
  * `choices[].logprobs` (chat completions, JSON and stream chunks): `content` holds the answer tokens. Its
- * `refusal` tokens are not the answer's text and are not read (unknown fields are dropped).
+ * `refusal` tokens are not the answer's text and are not read (unknown fields are dropped). Not part of the
+ * response and chunk schemas (there `logprobs` is `unknown`): a malformed `logprobs` never fails an answer; it is
+ * read on its own, only when the request asked for logprobs (`isOpenAIChoiceLogprobs`, which agrees with this).
  */
 export const OpenAIChoiceLogprobsSchema = z.object({
   content: nullish(z.array(OpenAITokenLogprobSchema)),
 });
+export type OpenAIChoiceLogprobs = z.output<typeof OpenAIChoiceLogprobsSchema>;
 
 const ToolCallSchema = z.object({
   id: nullish(z.string()),
@@ -62,7 +65,8 @@ export const OpenAIChatResponseSchema = z.object({
           tool_calls: nullish(z.array(ToolCallSchema)),
         }),
         finish_reason: nullish(z.string()),
-        logprobs: nullish(OpenAIChoiceLogprobsSchema),
+        /** Read on its own, only when asked for (see `OpenAIChoiceLogprobsSchema`): any value passes here. */
+        logprobs: z.unknown().optional(),
       }),
     )
     .min(1),
@@ -103,7 +107,8 @@ export const OpenAIChatChunkSchema = z.object({
           }),
         ),
         finish_reason: nullish(z.string()),
-        logprobs: nullish(OpenAIChoiceLogprobsSchema),
+        /** Read on its own, only when asked for (see `OpenAIChoiceLogprobsSchema`): any value passes here. */
+        logprobs: z.unknown().optional(),
       }),
     ),
   ),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OpenAIChatChunkSchema } from './openai-wire-schemas.js';
+import { isOpenAIChoiceLogprobs } from './is-openai-choice-logprobs.js';
+import { OpenAIChatChunkSchema, OpenAIChoiceLogprobsSchema } from './openai-wire-schemas.js';
 import { readOpenAIChunk } from './read-openai-chunk.js';
 
 const content = { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null, logprobs: null }] };
@@ -27,6 +28,21 @@ const samples: string[] = [
   JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: {} }] }),
   JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [] } }] }),
   JSON.stringify({ ...content, choices: [{ index: 0, delta: { refusal: 'no' }, logprobs: { content: null, refusal: 'anything: not read' } }] }),
+  // a malformed logprobs: the chunk is still read (logprobs are read on their own, only when asked)
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: 'x' }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: [] }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: {} } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [null] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ logprob: -1 }] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: '-1' }] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi' }] } }] }),
+  '{"choices":[{"index":0,"delta":{"content":"hi"},"logprobs":{"content":[{"token":"hi","logprob":-1e400}]}}]}',
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -1, bytes: 'x' }] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -1, bytes: [1, '2'] }] } }] }),
+  '{"choices":[{"index":0,"delta":{"content":"hi"},"logprobs":{"content":[{"token":"hi","logprob":-1,"bytes":[1e400]}]}}]}',
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -1, top_logprobs: {} }] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -1, top_logprobs: [{ token: 7, logprob: -1 }] }] } }] }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -1, top_logprobs: [{ token: 'a', logprob: -1, bytes: [true] }] }] } }] }),
   // refused by the schema
   '[]',
   '"text"',
@@ -48,20 +64,6 @@ const samples: string[] = [
   JSON.stringify({ ...content, usage: 'lots' }),
   JSON.stringify({ ...content, choices: [{ index: 0, delta: { tool_calls: 'x' } }] }),
   JSON.stringify({ ...content, error: 'x' }),
-  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: 'x' }] }),
-  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: [] }] }),
-  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: {} } }] }),
-  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [null] } }] }),
-  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ logprob: -1 }] } }] }),
-  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: '-1' }] } }] }),
-  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi' }] } }] }),
-  '{"choices":[{"index":0,"delta":{"content":"hi"},"logprobs":{"content":[{"token":"hi","logprob":-1e400}]}}]}',
-  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -1, bytes: 'x' }] } }] }),
-  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -1, bytes: [1, '2'] }] } }] }),
-  '{"choices":[{"index":0,"delta":{"content":"hi"},"logprobs":{"content":[{"token":"hi","logprob":-1,"bytes":[1e400]}]}}]}',
-  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -1, top_logprobs: {} }] } }] }),
-  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -1, top_logprobs: [{ token: 7, logprob: -1 }] }] } }] }),
-  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -1, top_logprobs: [{ token: 'a', logprob: -1, bytes: [true] }] }] } }] }),
 ];
 
 describe('readOpenAIChunk', () => {
@@ -81,13 +83,32 @@ describe('readOpenAIChunk', () => {
           choices: c.choices?.map((x) => ({
             index: x.index,
             finish_reason: x.finish_reason,
-            logprobs: x.logprobs && { content: x.logprobs.content },
+            logprobs: x.logprobs,
             delta: x.delta && { content: x.delta.content, reasoning_content: x.delta.reasoning_content, reasoning: x.delta.reasoning, refusal: x.delta.refusal, tool_calls: x.delta.tool_calls },
           })),
         });
         expect(pick(read.chunk)).toEqual(pick(schema.data));
       }
     }
+  });
+
+  it('isOpenAIChoiceLogprobs accepts and refuses exactly what OpenAIChoiceLogprobsSchema does (null and absent included)', () => {
+    let checked = 0;
+    let refused = 0;
+    for (const text of samples) {
+      const value: unknown = JSON.parse(text);
+      const choices = (value as { choices?: unknown } | null)?.choices;
+      if (!Array.isArray(choices)) continue;
+      for (const choice of choices as unknown[]) {
+        const logprobs = (choice as { logprobs?: unknown } | null)?.logprobs;
+        const schema = OpenAIChoiceLogprobsSchema.nullish().safeParse(logprobs).success;
+        expect({ text, ok: isOpenAIChoiceLogprobs(logprobs) }).toEqual({ text, ok: schema });
+        checked++;
+        if (!schema) refused++;
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+    expect(refused).toBe(14);
   });
 
   it('names the schema issue of a refused chunk', () => {

@@ -1,4 +1,3 @@
-import { isOpenAIChoiceLogprobs } from './is-openai-choice-logprobs.js';
 import { OpenAIChatChunkSchema, type OpenAIChatChunk } from './openai-wire-schemas.js';
 
 export type ChunkReading = { ok: true; chunk: OpenAIChatChunk } | { ok: false; issue: string };
@@ -9,7 +8,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /**
  * True when `value` is a content chunk `OpenAIChatChunkSchema` accepts, checked by hand: ids, model,
- * choices with text/reasoning/refusal deltas, finish reasons and logprobs, no usage, tool calls or error. Never
+ * choices with text/reasoning/refusal deltas and finish reasons (`logprobs` of any shape: the schema takes any, and
+ * the decoder reads it on its own when asked), no usage, tool calls or error. Never
  * accepts what the schema refuses; anything else (usage, tool calls, errors, odd shapes) is left to the
  * schema. Most chunks of a stream are of this kind, and this costs a fraction of `safeParse`.
  */
@@ -25,7 +25,6 @@ function isPlainContentChunk(value: unknown): value is OpenAIChatChunk {
     const index = c.index;
     if (!isNullish(index) && !(typeof index === 'number' && Number.isFinite(index))) return false;
     if (!nullishString(c.finish_reason)) return false;
-    if (!isNullish(c.logprobs) && !isOpenAIChoiceLogprobs(c.logprobs)) return false;
     const d = c.delta;
     if (isNullish(d)) continue;
     if (!isObject(d)) return false;
