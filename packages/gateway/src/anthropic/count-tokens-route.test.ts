@@ -114,6 +114,12 @@ describe('POST /v1/messages/count_tokens', () => {
   it('ignores what does not change the prompt (max_tokens, stream, sampling, llmrr)', async () => {
     const res = await post(h.gateway, PATH, { ...body, max_tokens: 'many', stream: 'yes', temperature: 7, llmrr: 5, thinking: { type: 'enabled', budget_tokens: 1024 } }, auth());
     expect(await res.json()).toEqual({ input_tokens: 4 });
+    // top_k (the core topK on /v1/messages) is sampling too: unchecked here, whatever its value.
+    for (const top_k of [0, 'many', 5]) {
+      const again = await post(h.gateway, PATH, { ...body, top_k, top_p: 'x' }, auth());
+      expect(again.status).toBe(200);
+      expect(await again.json()).toEqual({ input_tokens: 4 });
+    }
   });
 
   it("a router without countTokens: the gateway's own estimate", async () => {

@@ -29,8 +29,10 @@ describe('messages thinking -> core reasoning', () => {
     expect(convert({}).reasoning).toBeUndefined();
   });
 
-  it('forms the core field cannot say also go verbatim in providerOptions.anthropic.thinking (next to top_k)', () => {
-    expect(convert({ thinking: { type: 'adaptive' }, top_k: 5 })).toMatchObject({ providerOptions: { anthropic: { top_k: 5, thinking: { type: 'adaptive' } } } });
+  it('forms the core field cannot say also go verbatim in providerOptions.anthropic.thinking (top_k is the core topK)', () => {
+    const adaptive = convert({ thinking: { type: 'adaptive' }, top_k: 5 });
+    expect(adaptive).toMatchObject({ topK: 5, providerOptions: { anthropic: { thinking: { type: 'adaptive' } } } });
+    expect(adaptive.providerOptions?.anthropic).not.toHaveProperty('top_k');
     expect(convert({ thinking: { type: 'adaptive' } }).reasoning).toBeUndefined();
     expect(convert({ thinking: { type: 'between_tools' } }).providerOptions).toEqual({ anthropic: { thinking: { type: 'between_tools' } } });
     const shown = convert({ thinking: { type: 'enabled', budget_tokens: 1024, display: 'omitted' } });
@@ -42,8 +44,9 @@ describe('messages thinking -> core reasoning', () => {
     expect(low.reasoning).toEqual({ effort: 'low' });
     expect(low.providerOptions).toEqual({ anthropic: { thinking: { type: 'adaptive' } } });
     // Other output_config keys still reach Anthropic deployments as they are.
-    const withFormat = convert({ thinking: { type: 'adaptive' }, output_config: { effort: 'max', format: { type: 'json_schema' } } });
-    expect(withFormat).toMatchObject({ reasoning: { effort: 'max' }, providerOptions: { anthropic: { output_config: { format: { type: 'json_schema' } } } } });
+    const format = { type: 'json_schema', schema: { type: 'object', properties: { a: { type: 'string' } } } };
+    const withFormat = convert({ thinking: { type: 'adaptive' }, output_config: { effort: 'max', format } });
+    expect(withFormat).toMatchObject({ reasoning: { effort: 'max' }, providerOptions: { anthropic: { output_config: { format } } } });
     expect((withFormat.providerOptions?.anthropic as { output_config?: object }).output_config).not.toHaveProperty('effort');
     // Without adaptive thinking the effort is not a thinking request: verbatim for Anthropic deployments only.
     const plain = convert({ output_config: { effort: 'medium' } });
@@ -53,9 +56,17 @@ describe('messages thinking -> core reasoning', () => {
     expect(manual).toMatchObject({ reasoning: { budgetTokens: 2048 }, providerOptions: { anthropic: { output_config: { effort: 'low' } } } });
   });
 
+  it('output_config.effort null (the SDK\u2019s OutputConfig allows it) asks for no effort', () => {
+    const none = convert({ thinking: { type: 'adaptive' }, output_config: { effort: null } });
+    expect(none.reasoning).toBeUndefined();
+    expect(none.providerOptions).toEqual({ anthropic: { thinking: { type: 'adaptive' }, output_config: { effort: null } } });
+  });
+
   it.each([
     [{ effort: 'extreme' }, 'output_config.effort'],
     ['high', 'output_config'],
+    [{ format: { type: 'json_schema' } }, 'output_config.format.schema'],
+    [{ format: { type: 'json_object', schema: {} } }, 'output_config.format.type'],
   ])('output_config %j is a 400 naming %s', (output_config, param) => {
     expect(refusal(() => convert({ output_config }))).toMatchObject({ code: 'invalid_request', param });
   });

@@ -1,11 +1,11 @@
-import { LLMError, type CacheControl, type ChatMessage, type ContentPart, type GenerateRequest, type ReasoningOptions, type ReasoningPart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '@llmrr/core';
+import { LLMError, type CacheControl, type CallWarning, type ChatMessage, type ContentPart, type GenerateRequest, type ReasoningOptions, type ReasoningPart, type TextPart, type ToolCall, type ToolChoice, type ToolDefinition } from '@llmrr/core';
 import { MESSAGES_FIELD_RULES, type AnthropicMessagesRequest } from '../schemas/anthropic-messages.js';
 import { toCacheControl, withMark } from '../schemas/cache-control.js';
 import type { ClientMessagePaths, ConvertedRequest } from '../schemas/client-message-paths.js';
 
 /** One entry of `ClientMessagePaths`. */
 type ClientMessagePath = ClientMessagePaths[number];
-import { noteIgnoredFields } from '../schemas/ignored-fields.js';
+import { asksForNothing, noteIgnoredFields, noteProviderOnlyFields } from '../schemas/ignored-fields.js';
 import { markedSystemMessage } from '../schemas/marked-system-message.js';
 import { MESSAGES_FIELD_NAMES } from '../schemas/route-field-names.js';
 
@@ -157,7 +157,7 @@ function thinking(body: AnthropicMessagesRequest): { reasoning?: ReasoningOption
   // deployment sends the nearest level its model takes (not the engine's default, high) and other deployments
   // think at that effort too.
   const effort = body.output_config?.effort;
-  if (t.type === 'adaptive' && effort !== undefined) return { reasoning: { effort }, verbatim: t };
+  if (t.type === 'adaptive' && effort != null) return { reasoning: { effort }, verbatim: t };
   if (t.type === 'disabled') return { verbatim: t };
   if (t.type === 'enabled') return t.display == null ? { reasoning: { budgetTokens: t.budget_tokens } } : { reasoning: { budgetTokens: t.budget_tokens }, verbatim: t };
   return { verbatim: t };
@@ -189,6 +189,19 @@ function anthropicOutputConfig(body: AnthropicMessagesRequest, reasoning: Reason
   if (reasoning?.effort === undefined) return config;
   const { effort: _effort, ...rest } = config;
   return Object.keys(rest).length > 0 ? rest : undefined;
+}
+
+/**
+ * What only an Anthropic deployment receives of the client's body, said when another provider's deployment answers:
+ * each key of the verbatim `output_config` that asks for something (`format`, structured outputs; an `effort` that
+ * did not become the core effort), and `thinking.display: "omitted"` (other providers' reasoning is shown as it comes).
+ */
+function anthropicOnlyWarnings(outputConfig: Record<string, unknown> | undefined, thinking: Record<string, unknown> | undefined): CallWarning[] | undefined {
+  let out: CallWarning[] | undefined;
+  const notSent = (field: string) => (out ??= []).push({ code: 'setting_not_sent', field, message: `${field} was not sent: only Anthropic deployments take it, and another provider answered.` });
+  for (const key in outputConfig) if (Object.hasOwn(outputConfig, key) && !asksForNothing(outputConfig[key])) notSent(`output_config.${key}`);
+  if (thinking?.display === 'omitted') notSent('thinking.display');
+  return out;
 }
 
 /** A system prompt's text blocks (the top-level `system`, a system message of `messages`). */
@@ -224,6 +237,29 @@ function convertSystem(content: Param['content']): ChatMessage | undefined {
 /** The path of a string top-level `system`: its text is the core system message's content. */
 const SYSTEM_TEXT: ClientMessagePath = { path: 'system', text: true };
 
+/** A marked system prompt's path (`at`) and its `parts`: each non-empty block, by its own index (`at.content.J`). */
+function blockPaths(content: Param['content'], at: string): ClientMessagePath {
+  const parts: string[] = [];
+  if (typeof content !== 'string') content.forEach((b, j) => b.type === 'text' && b.text !== '' && parts.push(`${at}.content.${j}`));
+  return { path: at, parts };
+}
+
+/**
+ * The client's path of the core system message made of the top-level `system` (`converted`): its content (the text,
+ * or the blocks' joined text) is `system` (`system.0` for one block); a marked prompt's `parts` are its non-empty
+ * blocks, each named by its own index (`system.2`), as `markedSystemMessage` keeps them.
+ */
+function systemPath(system: NonNullable<AnthropicMessagesRequest['system']>, converted: ChatMessage): ClientMessagePath {
+  if (typeof system === 'string') return SYSTEM_TEXT;
+  const whole = system.length === 1 ? 'system.0' : 'system';
+  if (converted.role !== 'system' || converted.parts === undefined) return whole === 'system' ? SYSTEM_TEXT : { path: whole, text: true };
+  const parts: string[] = [];
+  system.forEach((b, n) => {
+    if (b.text !== '') parts.push(`system.${n}`);
+  });
+  return { path: whole, text: true, parts };
+}
+
 /** A validated Anthropic Messages request as the engine-neutral `GenerateRequest`. */
 export function messagesToGenerateRequest(body: AnthropicMessagesRequest): GenerateRequest {
   return convertMessagesRequest(body).request;
@@ -238,9 +274,9 @@ export function messagesToGenerateRequest(body: AnthropicMessagesRequest): Gener
 export function convertMessagesRequest(body: AnthropicMessagesRequest): ConvertedRequest {
   const system = body.system === undefined ? undefined : systemMessage(body.system);
   const messages: ChatMessage[] = system ? [system] : [];
-  // Undefined while each core message is the client's message of the same index (the common case). A string
-  // system prompt is the message's text itself: core's `messages.0.content` is the client's `system`.
-  let paths: ClientMessagePath[] | undefined = system ? [typeof body.system === 'string' ? SYSTEM_TEXT : 'system'] : undefined;
+  // Undefined while each core message is the client's message of the same index (the common case). A system
+  // prompt's text is the client's `system` itself: core's `messages.0.content` is `system` (see `systemPath`).
+  let paths: ClientMessagePath[] | undefined = system ? [systemPath(body.system!, system)] : undefined;
   const push: Push = (message, path) => {
     if (paths === undefined && path !== messages.length) paths = messages.map((_, j) => j);
     messages.push(message);
@@ -252,7 +288,7 @@ export function convertMessagesRequest(body: AnthropicMessagesRequest): Converte
     else {
       // An empty system message is none: the next message's path records the gap.
       const converted = convertSystem(m.content);
-      if (converted) push(converted, i);
+      if (converted) push(converted, converted.role === 'system' && converted.parts !== undefined ? blockPaths(m.content, `messages.${i}`) : i);
     }
   });
   const req: GenerateRequest = { messages, maxTokens: body.max_tokens };
@@ -278,14 +314,15 @@ export function convertMessagesRequest(body: AnthropicMessagesRequest): Converte
   const { reasoning, verbatim } = thinking(body);
   if (reasoning) req.reasoning = reasoning;
   const outputConfig = anthropicOutputConfig(body, reasoning);
-  if (body.top_k !== undefined || verbatim || outputConfig) {
+  if (body.top_k !== undefined) req.topK = body.top_k;
+  if (verbatim || outputConfig) {
     req.providerOptions = {
       anthropic: {
-        ...(body.top_k !== undefined ? { top_k: body.top_k } : {}),
         ...(verbatim ? { thinking: verbatim } : {}),
         ...(outputConfig ? { output_config: outputConfig } : {}),
       },
     };
   }
+  noteProviderOnlyFields(req, 'anthropic', anthropicOnlyWarnings(outputConfig, verbatim));
   return { request: noteIgnoredFields(req, body, MESSAGES_FIELD_RULES), messagePaths: paths, fieldNames: MESSAGES_FIELD_NAMES };
 }

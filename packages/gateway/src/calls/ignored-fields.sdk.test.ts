@@ -37,7 +37,7 @@ const notSent = (...fields: string[]) => fields.map((f) => ['setting_not_sent', 
 const ASK: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Hello' }];
 
 describe('through the official clients', () => {
-  it('/v1/chat/completions: logprobs, logit_bias, store, metadata, web_search_options, in body order (JSON and streamed)', async () => {
+  it('/v1/chat/completions: logit_bias, store, metadata, web_search_options, in body order; not logprobs and top_logprobs, which it acts on (JSON and streamed)', async () => {
     const params = {
       model: 'mock',
       logprobs: true,
@@ -51,10 +51,10 @@ describe('through the official clients', () => {
     const json = await gw.openai().chat.completions.create(params).withResponse();
     expect(json.data.choices).toHaveLength(1);
     const header = json.response.headers.get('x-llmrr-warnings');
-    expect(read(header)).toEqual(notSent('logprobs', 'top_logprobs', 'logit_bias', 'store', 'metadata', 'web_search_options'));
-    expect(header).toContain('setting_not_sent;field="logprobs";message="logprobs is not supported by this gateway; it was not sent."');
+    expect(read(header)).toEqual(notSent('logit_bias', 'store', 'metadata', 'web_search_options'));
+    expect(header).toContain('setting_not_sent;field="logit_bias";message="logit_bias is not supported by this gateway; it was not sent."');
     const streamed = await gw.openai().chat.completions.create({ ...params, stream: true }).withResponse();
-    expect(read(streamed.response.headers.get('x-llmrr-warnings'))).toEqual(notSent('logprobs', 'top_logprobs', 'logit_bias', 'store', 'metadata', 'web_search_options'));
+    expect(read(streamed.response.headers.get('x-llmrr-warnings'))).toEqual(notSent('logit_bias', 'store', 'metadata', 'web_search_options'));
     for await (const _ of streamed.data) void _;
   });
 
@@ -85,7 +85,7 @@ describe('through the official clients', () => {
     expect(response.headers.get('x-llmrr-warnings')).toBeNull();
   });
 
-  it('/v1/responses: store true, truncation auto, include, service_tier flex, max_tool_calls; not store false, truncation disabled, metadata', async () => {
+  it('/v1/responses: store true, truncation auto, service_tier flex, max_tool_calls, then include.0; not store false, truncation disabled, metadata', async () => {
     const { data, response } = await gw
       .openai()
       .responses.create({
@@ -100,7 +100,8 @@ describe('through the official clients', () => {
       } as OpenAI.Responses.ResponseCreateParamsNonStreaming)
       .withResponse();
     expect(data.status).toBe('completed');
-    expect(read(response.headers.get('x-llmrr-warnings'))).toEqual(notSent('store', 'truncation', 'include', 'service_tier', 'max_tool_calls'));
+    // `include` is acted on in part (its logprobs value): a value it adds nothing for is said by its index, after the top-level fields.
+    expect(read(response.headers.get('x-llmrr-warnings'))).toEqual(notSent('store', 'truncation', 'service_tier', 'max_tool_calls', 'include.0'));
     const quiet = await gw.openai().responses.create({ model: 'mock', input: 'Hello', store: false, truncation: 'disabled', include: [], service_tier: 'auto', background: false }).withResponse();
     expect(quiet.response.headers.get('x-llmrr-warnings')).toBeNull();
   });
@@ -121,9 +122,9 @@ describe('through the official clients', () => {
     expect(quiet.response.headers.get('x-llmrr-warnings')).toBeNull();
   });
 
-  it('/v1/completions: logprobs and logit_bias; best_of 1 says nothing', async () => {
+  it('/v1/completions: logit_bias; best_of 1 says nothing, nor logprobs, which it acts on', async () => {
     const { response } = await gw.openai().completions.create({ model: 'mock', prompt: 'Hi', logprobs: 2, best_of: 1, logit_bias: { '1': 5 } }).withResponse();
-    expect(read(response.headers.get('x-llmrr-warnings'))).toEqual(notSent('logprobs', 'logit_bias'));
+    expect(read(response.headers.get('x-llmrr-warnings'))).toEqual(notSent('logit_bias'));
   });
 });
 

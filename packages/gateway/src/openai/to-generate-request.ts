@@ -3,6 +3,7 @@ import { toCacheControl, withMark } from '../schemas/cache-control.js';
 import type { ConvertedRequest } from '../schemas/client-message-paths.js';
 import { markedSystemMessage, type SystemBlock } from '../schemas/marked-system-message.js';
 import { noteIgnoredFields } from '../schemas/ignored-fields.js';
+import { logprobsAsking } from '../schemas/logprobs-asking.js';
 import { chatFieldNames } from '../schemas/route-field-names.js';
 import { CHAT_FIELD_RULES, type OpenAIChatMessage, type OpenAIChatRequest } from '../schemas/openai-chat.js';
 import { COMPLETION_FIELD_RULES, type OpenAICompletionRequest } from '../schemas/openai-completions.js';
@@ -118,6 +119,18 @@ function penalties(body: Pick<OpenAIChatRequest, 'frequency_penalty' | 'presence
   if (body.presence_penalty != null) req.presencePenalty = body.presence_penalty;
 }
 
+/**
+ * `logprobs: true` (and `top_logprobs`) as the core request's `logprobs`. `top_logprobs` above 0 without
+ * `logprobs: true` is refused, as OpenAI does ("`logprobs` must be set to `true` if this parameter is used"); 0 or
+ * null asks for nothing, so it passes.
+ */
+function chatLogprobs(body: Pick<OpenAIChatRequest, 'logprobs' | 'top_logprobs'>, req: GenerateRequest): void {
+  if (body.logprobs === true) req.logprobs = logprobsAsking(body.top_logprobs);
+  else if (body.top_logprobs != null && body.top_logprobs > 0) {
+    throw new LLMError({ code: 'invalid_request', message: 'top_logprobs: logprobs must be true to use top_logprobs', param: 'top_logprobs' });
+  }
+}
+
 /** A validated OpenAI chat request as the engine-neutral `GenerateRequest`. */
 export function chatToGenerateRequest(body: OpenAIChatRequest): GenerateRequest {
   return convertChatRequest(body).request;
@@ -164,6 +177,9 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
   if (body.user) req.user = body.user;
   if (body.prompt_cache_key) req.promptCacheKey = body.prompt_cache_key;
   if (body.reasoning_effort != null) req.reasoning = { effort: body.reasoning_effort };
+  chatLogprobs(body, req);
+  if (body.verbosity != null) req.verbosity = body.verbosity;
+  if (body.top_k != null) req.topK = body.top_k;
   return { request: noteIgnoredFields(req, body, CHAT_FIELD_RULES), messagePaths: undefined, fieldNames: chatFieldNames(body) };
 }
 
@@ -180,5 +196,8 @@ export function completionToGenerateRequest(body: OpenAICompletionRequest): Gene
   if (body.seed != null) req.seed = body.seed;
   penalties(body, req);
   if (body.user) req.user = body.user;
+  // OpenAI's legacy `logprobs` (0-5) is the number of alternatives per token; 0 still asks for the chosen token's.
+  if (body.logprobs != null) req.logprobs = logprobsAsking(body.logprobs);
+  if (body.top_k != null) req.topK = body.top_k;
   return noteIgnoredFields(req, body, COMPLETION_FIELD_RULES);
 }

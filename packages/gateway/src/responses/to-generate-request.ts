@@ -1,8 +1,11 @@
-import { LLMError, formatPath, type ChatMessage, type ContentPart, type GenerateRequest, type ResponseFormat, type ToolChoice } from '@llmrr/core';
+import { LLMError, formatPath, type ChatMessage, type ContentPart, type GenerateRequest, type LogprobsOptions, type ResponseFormat, type ToolChoice } from '@llmrr/core';
 import type { z } from 'zod';
 import type { ConvertedRequest, JoinedMessagePath } from '../schemas/client-message-paths.js';
 import { fastCheckOf } from '../schemas/fast-check.js';
 import { noteIgnoredFields } from '../schemas/ignored-fields.js';
+import { logprobsAsking } from '../schemas/logprobs-asking.js';
+import { LOGPROBS_INCLUDE } from '../schemas/responses-include-values.js';
+import { responsesNestedWarnings } from '../schemas/responses-nested-fields.js';
 import { responsesFieldNames } from '../schemas/route-field-names.js';
 import {
   ResponsesContentPartSchema,
@@ -189,9 +192,17 @@ function refuseUnsupported(body: OpenAIResponsesRequest): void {
   if (body.conversation != null) invalid('conversation', 'the gateway keeps no conversations; send the whole conversation as input', 'unsupported');
   if (body.background === true) invalid('background', 'background responses need stored responses, which the gateway does not keep', 'unsupported');
   if (body.prompt != null) invalid('prompt', 'stored prompt templates are not supported; send instructions and input', 'unsupported');
-  if (body.top_logprobs != null && body.top_logprobs > 0) invalid('top_logprobs', 'logprobs are not supported', 'unsupported');
-  const logprobs = body.include?.indexOf('message.output_text.logprobs') ?? -1;
-  if (logprobs >= 0) invalid(`include.${logprobs}`, 'logprobs are not supported', 'unsupported');
+}
+
+/**
+ * `include: ["message.output_text.logprobs"]` asks for the answer's log probabilities, `top_logprobs` (0-20) for
+ * that many alternatives per token. `top_logprobs` above 0 without the include asks for them too: OpenAI documents
+ * the include as what returns them, but a client that names how many alternatives it wants wants them.
+ */
+function responsesLogprobs(body: Pick<OpenAIResponsesRequest, 'include' | 'top_logprobs'>): LogprobsOptions | undefined {
+  const top = body.top_logprobs;
+  if (body.include?.includes(LOGPROBS_INCLUDE) === true || (top != null && top > 0)) return logprobsAsking(top);
+  return undefined;
 }
 
 /**
@@ -229,5 +240,8 @@ export function convertResponsesRequest(body: OpenAIResponsesRequest): Converted
   if (user) req.user = user;
   if (body.prompt_cache_key) req.promptCacheKey = body.prompt_cache_key;
   if (body.reasoning?.effort != null) req.reasoning = { effort: body.reasoning.effort };
-  return { request: noteIgnoredFields(req, body, RESPONSES_FIELD_RULES), messagePaths: paths, fieldNames: responsesFieldNames(body) };
+  if (body.text?.verbosity != null) req.verbosity = body.text.verbosity;
+  const logprobs = responsesLogprobs(body);
+  if (logprobs) req.logprobs = logprobs;
+  return { request: noteIgnoredFields(req, body, RESPONSES_FIELD_RULES, responsesNestedWarnings(body)), messagePaths: paths, fieldNames: responsesFieldNames(body) };
 }

@@ -107,6 +107,7 @@ export const AnthropicMessagesRequestSchema = z.looseObject({
   stop_sequences: z.array(z.string()).optional(),
   temperature: z.number().min(0).max(1).optional(),
   top_p: z.number().min(0).max(1).optional(),
+  /** Applied: the core request's `topK` (sent where the deployment takes it; warned about elsewhere). */
   top_k: z.number().int().positive().optional(),
   stream: z.boolean().optional(),
   tools: z.array(AnthropicToolSchema).optional(),
@@ -120,9 +121,15 @@ export const AnthropicMessagesRequestSchema = z.looseObject({
     .optional(),
   metadata: z.looseObject({ user_id: z.string().nullable().optional() }).optional(),
   thinking: AnthropicThinkingSchema.optional(),
-  // @anthropic-ai/sdk 1.14 OutputConfig: `effort` (low, medium, high, xhigh, max; how many tokens Claude spends,
-  // the control of adaptive thinking), other keys passed on to Anthropic deployments as they are.
-  output_config: z.looseObject({ effort: z.enum(['low', 'medium', 'high', 'xhigh', 'max']).optional() }).optional(),
+  // @anthropic-ai/sdk 1.14 OutputConfig: `effort` (low, medium, high, xhigh, max, or null; how many tokens Claude
+  // spends, the control of adaptive thinking), `format` (JSONOutputFormat: structured outputs, `{ type: "json_schema",
+  // schema }`, or null), other keys passed on to Anthropic deployments as they are.
+  output_config: z
+    .looseObject({
+      effort: z.enum(['low', 'medium', 'high', 'xhigh', 'max']).nullable().optional(),
+      format: z.looseObject({ type: z.literal('json_schema'), schema: boundedJson(z.record(z.string(), z.unknown())) }).nullable().optional(),
+    })
+    .optional(),
   /** Automatic prompt caching: one breakpoint that the provider keeps on the last cacheable block. */
   cache_control: CacheControlSchema,
   llmrr: LlmrrExtensionSchema.optional(),

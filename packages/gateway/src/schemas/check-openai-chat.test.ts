@@ -80,6 +80,11 @@ function generator(seed: number) {
       // Any string, whatever its length (an agent's `<uuid>:sub:<uuid>` is 77 characters), or null; not a number or an object.
       prompt_cache_key: field(['0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c', '0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c:sub:0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6d', 'k'.repeat(64), 'k'.repeat(65), '\u{1F600}'.repeat(65), '\ud83d'.repeat(65), '', null, 42, { id: 'k' }], 0.7),
       reasoning_effort: field(['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max', 'turbo', 'HIGH', '', null], 0.7),
+      // Log probabilities, verbosity and the top_k extension: valid values, null, and each kind the schema refuses.
+      logprobs: field([true, false, null, 'true', 1], 0.8),
+      top_logprobs: field([0, 5, 20, 21, -1, 2.5, '3', null], 0.8),
+      verbosity: field(['low', 'medium', 'high', 'max', '', null, 1], 0.8),
+      top_k: field([1, 40, 2 ** 31, 0, -1, 1.5, 2 ** 60, '40', null], 0.8),
       llmrr: chance(0.3) ? extension() : ABSENT,
       // Outside the fast check's scope: the schema decides.
       tools: chance(0.05) ? [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] : ABSENT,
@@ -100,8 +105,15 @@ describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
     // bodies the schema refuses for their key (not a string).
     let longKeys = 0;
     let badKeys = 0;
+    // Bodies holding one of this session's knobs (logprobs, top_logprobs, verbosity, top_k): fast-accepted, refused for one.
+    let knobs = 0;
+    let badKnobs = 0;
+    const KNOBS = ['logprobs', 'top_logprobs', 'verbosity', 'top_k'];
     const check = (b: unknown) => {
       const fast = isWellFormedChatRequest(b);
+      const held = KNOBS.some((k) => (b as Record<string, unknown> | null)?.[k] != null);
+      if (fast && held) knobs++;
+      if (!fast && held && OpenAIChatRequestSchema.safeParse(b).error?.issues.some((i) => KNOBS.includes(String(i.path[0])))) badKnobs++;
       if (fast && JSON.stringify(b).includes('"cache_control":{')) marked++;
       const key = (b as { prompt_cache_key?: unknown } | null)?.prompt_cache_key;
       if (fast && typeof key === 'string' && [...key].length > 64) longKeys++;
@@ -109,14 +121,17 @@ describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
       return fast;
     };
     const { accepted, refused, protoLeft } = agree(OpenAIChatRequestSchema, check, next, 10_000, (b) => outOfScope(b as Record<string, unknown>));
-    // Every side was exercised (752, 8123 and 50 with this seed; 73 accepted bodies hold a cache_control object;
-    // 33 hold a key over 64 characters, 572 are refused for their prompt_cache_key, a number or an object).
-    expect(accepted).toBeGreaterThan(700);
+    // Every side was exercised (563, 8357 and 32 with this seed; 70 accepted bodies hold a cache_control object;
+    // 22 hold a key over 64 characters, 600 are refused for their prompt_cache_key, a number or an object; 86
+    // accepted bodies hold logprobs, top_logprobs, verbosity or top_k, 2765 are refused for one of them).
+    expect(accepted).toBeGreaterThan(450);
     expect(refused).toBeGreaterThan(3000);
-    expect(protoLeft).toBeGreaterThan(40);
+    expect(protoLeft).toBeGreaterThan(25);
     expect(marked).toBeGreaterThan(50);
     expect(longKeys).toBeGreaterThan(20);
     expect(badKeys).toBeGreaterThan(400);
+    expect(knobs).toBeGreaterThan(60);
+    expect(badKnobs).toBeGreaterThan(2000);
   });
 
   /** Name, body, and (third) true where the fast check refuses a body the schema accepts, by design. */
@@ -171,6 +186,18 @@ describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
     ['reasoning_effort null', { model: 'm', messages: [{ role: 'user', content: 'hi' }], reasoning_effort: null }],
     ['an unknown reasoning_effort', { model: 'm', messages: [{ role: 'user', content: 'hi' }], reasoning_effort: 'turbo' }],
     ['a reasoning_effort that is not a string', { model: 'm', messages: [{ role: 'user', content: 'hi' }], reasoning_effort: 3 }],
+    ['logprobs with top_logprobs 20 (the OpenAI SDK shape)', { model: 'm', messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 20 }],
+    ['top_logprobs 21', { model: 'm', messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 21 }],
+    ['top_logprobs as a fraction', { model: 'm', messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 1.5 }],
+    ['logprobs as a string', { model: 'm', messages: [{ role: 'user', content: 'hi' }], logprobs: 'true' }],
+    ['null logprobs, top_logprobs, verbosity and top_k', { model: 'm', messages: [{ role: 'user', content: 'hi' }], logprobs: null, top_logprobs: null, verbosity: null, top_k: null }],
+    ['verbosity low', { model: 'm', messages: [{ role: 'user', content: 'hi' }], verbosity: 'low' }],
+    ['an unknown verbosity', { model: 'm', messages: [{ role: 'user', content: 'hi' }], verbosity: 'max' }],
+    ['top_k 40 (vLLM, OpenRouter, LiteLLM)', { model: 'm', messages: [{ role: 'user', content: 'hi' }], top_k: 40 }],
+    ['top_k 0', { model: 'm', messages: [{ role: 'user', content: 'hi' }], top_k: 0 }],
+    ['top_k -1 (vLLM\'s "all tokens")', { model: 'm', messages: [{ role: 'user', content: 'hi' }], top_k: -1 }],
+    ['top_k as a fraction', { model: 'm', messages: [{ role: 'user', content: 'hi' }], top_k: 2.5 }],
+    ['an unsafe top_k', { model: 'm', messages: [{ role: 'user', content: 'hi' }], top_k: 2 ** 60 }],
     ['a __proto__ key in llmrr', JSON.parse('{"model":"m","messages":[{"role":"user","content":"hi"}],"llmrr":{"__proto__":{"explain":true}}}')],
     ['a __proto__ key at the top', JSON.parse('{"model":"m","messages":[{"role":"user","content":"hi"}],"__proto__":{"stream":"yes"}}'), true],
     ['a __proto__ key in a message', JSON.parse('{"model":"m","messages":[{"role":"user","content":"hi","__proto__":{"role":"tool"}}]}'), true],

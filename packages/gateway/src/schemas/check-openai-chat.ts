@@ -1,4 +1,4 @@
-import { REASONING_EFFORTS } from '@llmrr/core';
+import { MAX_TOP_LOGPROBS, REASONING_EFFORTS, VERBOSITIES } from '@llmrr/core';
 import { isCacheControlWire } from './cache-control.js';
 import { isModelName } from './model-name.js';
 import type { OpenAIChatRequest } from './openai-chat.js';
@@ -9,7 +9,7 @@ import type { OpenAIChatRequest } from './openai-chat.js';
  * accepts `body` unchanged (it has no defaults or transforms): a string model, messages of any role with
  * text (or text and image) content and assistant tool calls, `cache_control` on parts and messages (the same
  * check as the schema's, `isCacheControlWire`), the sampling, penalty and stream fields, `parallel_tool_calls`, `prompt_cache_key`,
- * `reasoning_effort`, `llmrr`.
+ * `reasoning_effort`, `logprobs`, `top_logprobs`, `verbosity`, `top_k`, `llmrr`.
  * Anything else, valid or not (tools, tool_choice, response_format, an unsafe integer, an object at any level
  * with an own `__proto__` key...), is false, and the schema decides (and names the field).
  * check-openai-chat.test.ts holds it to the schema. The model name
@@ -41,6 +41,10 @@ export function isWellFormedChatRequest(body: unknown): body is OpenAIChatReques
     optional(b.user, isString) &&
     nullish(b.prompt_cache_key, isString) &&
     nullish(b.reasoning_effort, isEffort) &&
+    nullish(b.logprobs, isBoolean) &&
+    nullish(b.top_logprobs, isTopLogprobs) &&
+    nullish(b.verbosity, isVerbosity) &&
+    nullish(b.top_k, isPositiveInt) &&
     optional(b.llmrr, isExtension)
   );
 }
@@ -84,6 +88,14 @@ function isEffort(v: unknown): boolean {
 /** `PenaltySchema`: a number from -2 to 2 (NaN and the infinities fail the range, as zod refuses them). */
 function isPenalty(v: unknown): boolean {
   return typeof v === 'number' && v >= -2 && v <= 2;
+}
+/** `top_logprobs`: an integer from 0 to `MAX_TOP_LOGPROBS`. */
+function isTopLogprobs(v: unknown): boolean {
+  return Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_TOP_LOGPROBS;
+}
+const VERBOSITY: ReadonlySet<unknown> = new Set(VERBOSITIES);
+function isVerbosity(v: unknown): boolean {
+  return VERBOSITY.has(v);
 }
 function isStop(v: unknown): boolean {
   return typeof v === 'string' || (Array.isArray(v) && v.length <= 4 && every(v, isString));

@@ -31,6 +31,12 @@ export interface JoinedMessagePath {
    * `content`.
    */
   fields?: Readonly<{ toolCallId?: string; content?: string }>;
+  /**
+   * The client's path of each of the message's `parts` (core's `messages.N.parts.K`), where the client's blocks are
+   * not core's parts one for one: a marked `/v1/messages` system prompt keeps only its non-empty blocks, so core's
+   * `parts.1` may be the client's `system.2`.
+   */
+  parts?: readonly string[];
 }
 
 /**
@@ -64,6 +70,9 @@ const TOOL_CALL = /^\.(?:toolCalls|tool_calls)(?:\.(\d+)(?!\d)|\[(\d+)\])/;
 
 /** After a tool call path: its field (OpenAI's under `.function`), as a function_call item names it (`id` is `call_id`). */
 const CALL_FIELD = /^(?:\.function)?\.(id|name|arguments)(?![A-Za-z0-9_])/;
+
+/** After a core message path: one of its `parts` (a marked system message's blocks). */
+const PART = /^\.parts\.(\d+)(?!\d)/;
 
 /** After a core message path: one of its own fields that a client may name otherwise (OpenAI's `tool_call_id` too). */
 const OWN_FIELD = /^\.(content|toolCallId|tool_call_id)(?![A-Za-z0-9_])/;
@@ -111,7 +120,7 @@ function renaming(path: string, paths: ClientMessagePaths): Renaming | undefined
     client = inForm(from.path, bracketed, dot);
     const rest = path.slice(m[0].length);
     const own = ownFields(from, client, bracketed, dot);
-    const part = toolCallPart(rest, from, bracketed, dot) ?? ownFieldPart(rest, own);
+    const part = toolCallPart(rest, from, bracketed, dot) ?? partOf(rest, from, bracketed, dot) ?? ownFieldPart(rest, own);
     // In the text, the message's own fields before the message itself (`messages[0].content` is `prompt`, not `prompt.content`).
     const inText: Array<readonly [string, string]> = [];
     if (part) inText.push([m[0] + part.core, part.client]);
@@ -132,6 +141,13 @@ function toolCallPart(rest: string, from: JoinedMessagePath, bracketed: boolean,
   const field = CALL_FIELD.exec(rest.slice(call[0].length));
   const client = inForm(item, bracketed, dot) + (field ? `.${callField(field[1] as 'id' | 'name' | 'arguments', from)}` : '');
   return { core: call[0] + (field?.[0] ?? ''), client };
+}
+
+/** After a joined message's path (`rest`): one of its `parts`, as the client's block of it. */
+function partOf(rest: string, from: JoinedMessagePath, bracketed: boolean, dot: string): { core: string; client: string } | undefined {
+  const m = from.parts === undefined ? null : PART.exec(rest);
+  const client = m ? from.parts![Number(m[1])] : undefined;
+  return client === undefined ? undefined : { core: m![0], client: inForm(client, bracketed, dot) };
 }
 
 /**

@@ -11,9 +11,9 @@ describe('ignoredFieldWarnings', () => {
   });
 
   it('one setting_not_sent per other field, in body order, with the client\u2019s own name', () => {
-    expect(ignoredFieldWarnings({ metadata: { a: 'b' }, model: 'm', logprobs: true, store: true }, CHAT_FIELD_RULES)).toEqual([
+    expect(ignoredFieldWarnings({ metadata: { a: 'b' }, model: 'm', logit_bias: { '50256': -100 }, logprobs: true, store: true }, CHAT_FIELD_RULES)).toEqual([
       { code: 'setting_not_sent', field: 'metadata', message: 'metadata is not supported by this gateway; it was not sent.' },
-      { code: 'setting_not_sent', field: 'logprobs', message: 'logprobs is not supported by this gateway; it was not sent.' },
+      { code: 'setting_not_sent', field: 'logit_bias', message: 'logit_bias is not supported by this gateway; it was not sent.' },
       { code: 'setting_not_sent', field: 'store', message: 'store is not supported by this gateway; it was not sent.' },
     ]);
   });
@@ -24,7 +24,6 @@ describe('ignoredFieldWarnings', () => {
       'truncation',
       'service_tier',
       'store',
-      'include',
       'max_tool_calls',
     ]);
     expect(ignoredFieldWarnings({ service_tier: 'auto', metadata: { user_id: 'u' } }, MESSAGES_FIELD_RULES)).toBeUndefined();

@@ -22,7 +22,7 @@ export function ignoredFieldRules(shape: object, ignored: readonly string[] = []
 }
 
 /** null, false, an empty array or an empty object: a value that asks for nothing. */
-function asksForNothing(v: unknown): boolean {
+export function asksForNothing(v: unknown): boolean {
   if (v === null || v === false) return true;
   if (typeof v !== 'object') return false;
   if (Array.isArray(v)) return v.length === 0;
@@ -69,15 +69,41 @@ const notes = new WeakMap<GenerateRequest, readonly CallWarning[]>();
 
 /**
  * `request` (just converted from `body`) remembers the warnings for the fields of `body` the route does not act on,
+ * then `nested` (the route's warnings about fields below the top level, already named as the client names them),
  * for the call to show (`ignoredFieldsOf`). Nothing is stored when there are none. Returns `request`.
  */
-export function noteIgnoredFields(request: GenerateRequest, body: object, rules: IgnoredFieldRules): GenerateRequest {
-  const warnings = ignoredFieldWarnings(body, rules);
+export function noteIgnoredFields(request: GenerateRequest, body: object, rules: IgnoredFieldRules, nested?: readonly CallWarning[]): GenerateRequest {
+  const top = ignoredFieldWarnings(body, rules);
+  const warnings = nested === undefined ? top : top === undefined ? nested : [...top, ...nested];
   if (warnings !== undefined) notes.set(request, warnings);
   return request;
 }
 
-/** The warnings `noteIgnoredFields` kept for `request`, if any. */
-export function ignoredFieldsOf(request: GenerateRequest): readonly CallWarning[] | undefined {
-  return notes.get(request);
+/** Warnings that hold only when a deployment of another provider than `provider` answers (see `noteProviderOnlyFields`). */
+interface ProviderOnly {
+  provider: string;
+  warnings: readonly CallWarning[];
+}
+const providerOnly = new WeakMap<GenerateRequest, ProviderOnly>();
+
+/**
+ * `request` remembers `warnings` about fields of its body that only `provider`'s deployments receive (passed on
+ * verbatim under `providerOptions[provider]`, such as `/v1/messages`' `output_config.format`): said when a
+ * deployment of another provider answers (`ignoredFieldsOf` with that provider). Nothing is stored for none.
+ */
+export function noteProviderOnlyFields(request: GenerateRequest, provider: string, warnings: readonly CallWarning[] | undefined): GenerateRequest {
+  if (warnings !== undefined && warnings.length > 0) providerOnly.set(request, { provider, warnings });
+  return request;
+}
+
+/**
+ * The warnings `noteIgnoredFields` kept for `request`, if any; with `answeredBy` (the provider of the deployment that
+ * answered), after them those of `noteProviderOnlyFields` when that provider is not the one they are for.
+ */
+export function ignoredFieldsOf(request: GenerateRequest, answeredBy?: string): readonly CallWarning[] | undefined {
+  const all = notes.get(request);
+  if (answeredBy === undefined) return all;
+  const only = providerOnly.get(request);
+  if (only === undefined || only.provider === answeredBy) return all;
+  return all === undefined ? only.warnings : [...all, ...only.warnings];
 }

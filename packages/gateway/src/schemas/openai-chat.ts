@@ -1,4 +1,4 @@
-import { REASONING_EFFORTS } from '@llmrr/core';
+import { MAX_TOP_LOGPROBS, REASONING_EFFORTS, VERBOSITIES } from '@llmrr/core';
 import { z } from 'zod';
 import { ModelNameSchema } from './model-name.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
@@ -7,6 +7,7 @@ import { CacheControlSchema } from './cache-control.js';
 import { isWellFormedChatRequest } from './check-openai-chat.js';
 import { addFastCheck } from './fast-check.js';
 import { ignoredFieldRules } from './ignored-fields.js';
+import { OpenAIChatLogprobsSchema } from './openai-logprobs.js';
 
 // `cache_control` (a prompt-cache breakpoint, LiteLLM's convention for Anthropic caching over this API) on
 // content parts, on messages (for string content; a breakpoint at the message's end) and on tools.
@@ -97,6 +98,15 @@ const Stop = z.union([z.string(), z.array(z.string()).max(4)]).nullable().option
 export const PenaltySchema = z.number().min(-2).max(2).nullable().optional();
 
 /**
+ * `top_k` (chat and legacy completions): not OpenAI's, but vLLM, OpenRouter and LiteLLM take it in the same body.
+ * An integer >= 1, or null; becomes the core request's `topK`.
+ */
+export const TopKSchema = z.number().int().min(1).nullable().optional();
+
+/** `verbosity` (openai 6.49 chat `verbosity`, Responses `text.verbosity`): low, medium or high, or null. */
+export const VerbositySchema = z.enum(VERBOSITIES).nullable().optional();
+
+/**
  * `POST /v1/chat/completions` request body (OpenAI wire format). Unknown top-level fields are accepted and not acted
  * on; each that asks for something is said in `x-llmrr-warnings` (see `ignoredFieldWarnings`).
  */
@@ -125,6 +135,16 @@ export const OpenAIChatRequestSchema = z.looseObject({
   prompt_cache_key: PromptCacheKeySchema,
   /** Applied: becomes the core request's `reasoning.effort` (openai 6.49 ReasoningEffort values). */
   reasoning_effort: z.enum(REASONING_EFFORTS).nullable().optional(),
+  /**
+   * Applied: `logprobs: true` becomes the core request's `logprobs`, with `top_logprobs` (0-20) as its
+   * `topLogprobs`; `top_logprobs` above 0 without `logprobs: true` is refused, as OpenAI does.
+   */
+  logprobs: z.boolean().nullable().optional(),
+  top_logprobs: z.number().int().min(0).max(MAX_TOP_LOGPROBS).nullable().optional(),
+  /** Applied: the core request's `verbosity`. */
+  verbosity: VerbositySchema,
+  /** Applied: the core request's `topK` (an extension, see `TopKSchema`). */
+  top_k: TopKSchema,
   llmrr: LlmrrExtensionSchema.optional(),
 });
 
@@ -143,14 +163,12 @@ export function isDefaultPromptCacheOptions(v: unknown): boolean {
 }
 
 /**
- * Every field of the schema is acted on; other fields (`logprobs`, `logit_bias`, `store`, `metadata`, `modalities`,
- * `audio`, `prediction`, `web_search_options`, `service_tier`...) are warned about unless they ask for nothing.
+ * Every field of the schema is acted on; other fields (`logit_bias`, `store`, `metadata`, `modalities`, `audio`,
+ * `prediction`, `web_search_options`, `service_tier`...) are warned about unless they ask for nothing.
  */
 export const CHAT_FIELD_RULES = ignoredFieldRules(OpenAIChatRequestSchema.shape, [], {
-  top_logprobs: (v) => v === 0,
   modalities: (v) => Array.isArray(v) && v.length === 1 && v[0] === 'text',
   service_tier: (v) => v === 'auto',
-  verbosity: (v) => v === 'medium',
   prompt_cache_options: isDefaultPromptCacheOptions,
 });
 
@@ -214,7 +232,7 @@ export const OpenAIChatResponseSchema = z.object({
         tool_calls: z.array(OpenAIToolCallSchema).optional(),
         reasoning_content: z.string().optional(),
       }),
-      logprobs: z.null(),
+      logprobs: OpenAIChatLogprobsSchema.nullable(),
       finish_reason: OpenAIFinishReasonSchema,
     }),
   ),
@@ -247,7 +265,7 @@ export const OpenAIChatChunkSchema = z.object({
         reasoning_content: z.string().optional(),
         tool_calls: z.array(ChunkToolCallDelta).optional(),
       }),
-      logprobs: z.null(),
+      logprobs: OpenAIChatLogprobsSchema.nullable(),
       finish_reason: OpenAIFinishReasonSchema.nullable(),
     }),
   ),

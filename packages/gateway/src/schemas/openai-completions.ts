@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { ModelNameSchema } from './model-name.js';
 import { ignoredFieldRules } from './ignored-fields.js';
 import { LlmrrExtensionSchema } from './llmrr-extension.js';
-import { LlmrrResponseInfoSchema, OpenAIUsageSchema, PenaltySchema } from './openai-chat.js';
+import { OpenAICompletionLogprobsSchema } from './openai-logprobs.js';
+import { LlmrrResponseInfoSchema, OpenAIUsageSchema, PenaltySchema, TopKSchema } from './openai-chat.js';
 
 /** `POST /v1/completions` (legacy text completion). One prompt per request. */
 export const OpenAICompletionRequestSchema = z.looseObject({
@@ -21,11 +22,15 @@ export const OpenAICompletionRequestSchema = z.looseObject({
   stream: z.boolean().nullable().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
   user: z.string().optional(),
+  /** Applied: OpenAI's legacy `logprobs`, how many alternatives per token (0-5), as the core request's `logprobs`. */
+  logprobs: z.number().int().min(0).max(5).nullable().optional(),
+  /** Applied: the core request's `topK` (an extension, see `TopKSchema`). */
+  top_k: TopKSchema,
   llmrr: LlmrrExtensionSchema.optional(),
 });
 export type OpenAICompletionRequest = z.infer<typeof OpenAICompletionRequestSchema>;
 
-/** Every field of the schema is acted on; other fields (`logprobs`, `logit_bias`, `best_of`...) are warned about unless they ask for nothing. */
+/** Every field of the schema is acted on; other fields (`logit_bias`, `best_of`...) are warned about unless they ask for nothing. */
 export const COMPLETION_FIELD_RULES = ignoredFieldRules(OpenAICompletionRequestSchema.shape, [], { best_of: (v) => v === 1 });
 
 export const OpenAICompletionResponseSchema = z.object({
@@ -38,7 +43,7 @@ export const OpenAICompletionResponseSchema = z.object({
     z.object({
       text: z.string(),
       index: z.number().int(),
-      logprobs: z.null(),
+      logprobs: OpenAICompletionLogprobsSchema.nullable(),
       finish_reason: z.enum(['stop', 'length', 'content_filter']).nullable(),
     }),
   ),

@@ -142,10 +142,11 @@ export type OpenAIResponsesRequest = z.infer<typeof OpenAIResponsesRequestSchema
 
 /**
  * The schema's fields are acted on (mapped, refused, or echoed back: `metadata`) except `store` (nothing is stored),
- * `truncation: "auto"`, `include` (no value the gateway can add), `service_tier` other than `auto` and
- * `max_tool_calls` (not enforced), which are warned about, as are unknown fields, unless they ask for nothing.
+ * `truncation: "auto"`, `service_tier` other than `auto` and `max_tool_calls` (not enforced), which are warned about,
+ * as are unknown fields, unless they ask for nothing. `include`, `text` and `reasoning` are acted on in part: what
+ * is not done in them is warned about by its path (`responsesNestedWarnings`: `include.N`, `reasoning.summary`...).
  */
-export const RESPONSES_FIELD_RULES = ignoredFieldRules(OpenAIResponsesRequestSchema.shape, ['store', 'truncation', 'include', 'service_tier', 'max_tool_calls'], {
+export const RESPONSES_FIELD_RULES = ignoredFieldRules(OpenAIResponsesRequestSchema.shape, ['store', 'truncation', 'service_tier', 'max_tool_calls'], {
   truncation: (v) => v === 'disabled',
   service_tier: (v) => v === 'auto',
   prompt_cache_options: isDefaultPromptCacheOptions,

@@ -1,4 +1,7 @@
-/** `include` values OpenAI documents; the gateway has no output they add to except logprobs, which it refuses. */
+/** The `include` value that asks for the answer's log probabilities (the core request's `logprobs`). */
+export const LOGPROBS_INCLUDE = 'message.output_text.logprobs';
+
+/** `include` values OpenAI documents; the gateway adds nothing they ask for except logprobs (`LOGPROBS_INCLUDE`). */
 export const RESPONSES_INCLUDE_VALUES = [
   'file_search_call.results',
   'web_search_call.results',

@@ -1,4 +1,5 @@
 import type { ClientFieldNames } from './client-field-names.js';
+import { LOGPROBS_INCLUDE } from './responses-include-values.js';
 
 // How each route's client names the core fields its converter sets (see `ClientFieldNames`): only those a client
 // field of the route produces; the others (`seed`, `temperature`, `stop` on the OpenAI routes...) keep core's name.
@@ -20,6 +21,8 @@ const CHAT: ClientFieldNames = {
     promptCacheKey: 'prompt_cache_key',
     reasoning: 'reasoning_effort',
     'reasoning.effort': 'reasoning_effort',
+    topK: 'top_k',
+    'logprobs.topLogprobs': 'top_logprobs',
   },
   tool: { name: 'function.name', description: 'function.description', parameters: 'function.parameters' },
   mark: 'cache_control',
@@ -35,7 +38,7 @@ export function chatFieldNames(body: { max_completion_tokens?: number | null | u
 
 /** The client's names on `/v1/completions` (`completionToGenerateRequest`). */
 export const COMPLETION_FIELD_NAMES: ClientFieldNames = {
-  fields: { maxTokens: 'max_tokens', topP: 'top_p', frequencyPenalty: 'frequency_penalty', presencePenalty: 'presence_penalty' },
+  fields: { maxTokens: 'max_tokens', topP: 'top_p', frequencyPenalty: 'frequency_penalty', presencePenalty: 'presence_penalty', topK: 'top_k', 'logprobs.topLogprobs': 'logprobs' },
 };
 
 /** The client's names on `/v1/responses` (responses/to-generate-request.ts); `reasoning` is the client's own. */
@@ -47,21 +50,33 @@ const RESPONSES: ClientFieldNames = {
     parallelToolCalls: 'parallel_tool_calls',
     responseFormat: 'text.format',
     promptCacheKey: 'prompt_cache_key',
+    verbosity: 'text.verbosity',
+    logprobs: 'include',
+    'logprobs.topLogprobs': 'top_logprobs',
   },
 };
 
 /** The same, for a body whose end-user id came from `safety_identifier` (no `user`). */
 const RESPONSES_SAFETY_ID: ClientFieldNames = { fields: { ...RESPONSES.fields, user: 'safety_identifier' } };
 
-/** The client's names on `/v1/responses`: core's `user` is `user`, else `safety_identifier`. */
-export function responsesFieldNames(body: { user?: string | null | undefined }): ClientFieldNames {
-  return body.user ? RESPONSES : RESPONSES_SAFETY_ID;
+/** The same two, for a body that asked for logprobs with `top_logprobs` alone (no `include` of them). */
+const RESPONSES_TOP_LOGPROBS: ClientFieldNames = { fields: { ...RESPONSES.fields, logprobs: 'top_logprobs' } };
+const RESPONSES_SAFETY_ID_TOP_LOGPROBS: ClientFieldNames = { fields: { ...RESPONSES_SAFETY_ID.fields, logprobs: 'top_logprobs' } };
+
+/**
+ * The client's names on `/v1/responses`: core's `user` is `user`, else `safety_identifier`; core's `logprobs` is
+ * `include` (its `message.output_text.logprobs`), else `top_logprobs`, whichever asked for them.
+ */
+export function responsesFieldNames(body: { user?: string | null | undefined; include?: readonly string[] | null | undefined }): ClientFieldNames {
+  const included = body.include?.includes(LOGPROBS_INCLUDE) === true;
+  if (body.user) return included ? RESPONSES : RESPONSES_TOP_LOGPROBS;
+  return included ? RESPONSES_SAFETY_ID : RESPONSES_SAFETY_ID_TOP_LOGPROBS;
 }
 
 /**
  * The client's names on `/v1/messages` and its `count_tokens` (anthropic/to-generate-request.ts): core's
  * `parallelToolCalls: false` is `tool_choice.disable_parallel_tool_use: true`, the thinking forms passed on under
- * `providerOptions.anthropic` are the client's `thinking`, `output_config` and `top_k`.
+ * `providerOptions.anthropic` are the client's `thinking` and `output_config`.
  */
 export const MESSAGES_FIELD_NAMES: ClientFieldNames = {
   fields: {
@@ -74,9 +89,9 @@ export const MESSAGES_FIELD_NAMES: ClientFieldNames = {
     reasoning: 'thinking',
     'reasoning.budgetTokens': 'thinking.budget_tokens',
     'reasoning.effort': 'output_config.effort',
+    topK: 'top_k',
     'providerOptions.anthropic.thinking': 'thinking',
     'providerOptions.anthropic.output_config': 'output_config',
-    'providerOptions.anthropic.top_k': 'top_k',
   },
   tool: { parameters: 'input_schema' },
   mark: 'cache_control',

@@ -1,0 +1,39 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import type { AnthropicWireServer } from '@llmrr/core/test';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readWarnings } from '../test-support/read-warnings.js';
+import type { SdkGateway } from '../test-support/served-gateway.js';
+import { clearRequests } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+
+// `/v1/messages` `top_k` is core's `topK` (no longer a verbatim providerOptions.anthropic field): an Anthropic
+// deployment gets it as `top_k`; with thinking on, thinking wins and `top_k` is said not sent, named as the client
+// named it. Through a served gateway and the official client, to an Anthropic-wire upstream recording its bodies.
+
+let gw: SdkGateway;
+let claudeUp: AnthropicWireServer;
+
+beforeAll(async () => {
+  ({ gw, upstreams: { anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude', { model: 'claude-sonnet-4-5', capabilities: ['chat', 'streaming', 'tools', 'reasoning'] })]));
+});
+afterAll(() => gw?.close());
+afterEach(() => clearRequests(claudeUp));
+
+const lastBody = () => claudeUp.requests.at(-1)!.body as Record<string, unknown>;
+// @anthropic-ai/sdk 1.14 no longer lists top_k in MessageCreateParams; clients still send it.
+const ask = (extra: Record<string, unknown>) => ({ model: 'claude', max_tokens: 4096, messages: [{ role: 'user', content: 'Hello' }], ...extra }) as Anthropic.MessageCreateParamsNonStreaming;
+
+describe('/v1/messages top_k to an Anthropic deployment', () => {
+  it('is sent as top_k, with no warning', async () => {
+    const { response } = await gw.anthropic().messages.create(ask({ top_k: 40 })).withResponse();
+    expect(lastBody().top_k).toBe(40);
+    expect(response.headers.get('x-llmrr-warnings')).toBeNull();
+  });
+
+  it('with thinking enabled: thinking is sent, top_k is not, and the warning names top_k', async () => {
+    const { response } = await gw.anthropic().messages.create(ask({ top_k: 40, thinking: { type: 'enabled', budget_tokens: 1024 } })).withResponse();
+    expect(lastBody()).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 } });
+    expect(lastBody()).not.toHaveProperty('top_k');
+    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toContainEqual(['setting_not_sent', 'top_k']);
+  });
+});
