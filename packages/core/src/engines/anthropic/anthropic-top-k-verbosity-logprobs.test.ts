@@ -4,14 +4,15 @@ import { collect } from '../../test/async.test-helpers.js';
 import { topKProblem } from '../../test/anthropic-wire-server.js';
 import { useAnthropicWireServer } from './anthropic-wire.test-helpers.js';
 
-// topK -> top_k, except with extended thinking, which Anthropic refuses it with (the wire server answers that 400
-// as the API does); verbosity and logprobs have no Anthropic field: not sent, and said so.
+// topK -> top_k. Anthropic refuses top_k with extended thinking (the wire server answers that 400 as the API does):
+// like a temperature or top_p, the caller's top_k wins and thinking is dropped, with a `reasoning` warning.
+// verbosity and logprobs have no Anthropic field: not sent, and said so.
 
 const wire = useAnthropicWireServer();
 const { engine, lastBody } = wire;
 
 const hi: GenerateRequest['messages'] = [{ role: 'user', content: 'hi' }];
-const topKWarning = { code: 'setting_not_sent', field: 'topK', message: expect.stringContaining('top_k with extended thinking') };
+const reasoningWarning = { code: 'setting_not_sent', field: 'reasoning', message: expect.stringContaining('top_k') };
 
 describe('anthropic topK', () => {
   it('is sent as top_k in the messages body, generate and stream, with no warning; not in the count_tokens body', async () => {
@@ -35,16 +36,21 @@ describe('anthropic topK', () => {
   });
 
   for (const model of ['claude-sonnet-4-5', 'claude-opus-4-7']) {
-    it(`with thinking on (${model}): not sent, warned, and the call the API would refuse succeeds`, async () => {
+    it(`with thinking asked (${model}): top_k sent, thinking dropped and warned (as for a temperature), and the call succeeds`, async () => {
       const request: GenerateRequest = { messages: hi, topK: 7, reasoning: { effort: 'medium' } };
       const r = await engine({ model }).generate(request);
       const body = lastBody();
-      expect(['enabled', 'adaptive']).toContain((body.thinking as { type: string }).type);
-      expect(body).not.toHaveProperty('top_k');
-      expect(r.warnings).toEqual([topKWarning]);
+      expect(body.top_k).toBe(7);
+      expect(body).not.toHaveProperty('thinking');
+      expect(body).not.toHaveProperty('output_config');
+      expect(r.warnings).toEqual([reasoningWarning]);
       const parts = await collect(engine({ model }).stream(request));
-      expect(parts[0]).toEqual({ type: 'warnings', warnings: [topKWarning] });
+      expect(parts[0]).toEqual({ type: 'warnings', warnings: [reasoningWarning] });
       expect(parts.at(-1)).toMatchObject({ type: 'finish' });
+      // The same warning a temperature gives.
+      const hot = await engine({ model }).generate({ messages: hi, temperature: 0.2, reasoning: { effort: 'medium' } });
+      expect(lastBody()).not.toHaveProperty('thinking');
+      expect(hot.warnings).toEqual(r.warnings);
     });
   }
 
@@ -58,7 +64,14 @@ describe('anthropic topK', () => {
     expect(hot.warnings?.map((w) => w.field)).toEqual(['reasoning']);
   });
 
-  it('providerOptions.anthropic.top_k is sent as given and request.topK is not looked at (thinking then drops, as before)', async () => {
+  it('with a verbatim providerOptions.anthropic.thinking: top_k sent, that thinking dropped and warned by its own name', async () => {
+    const r = await engine({ model: 'claude-sonnet-4-5' }).generate({ messages: hi, topK: 5, providerOptions: { anthropic: { thinking: { type: 'enabled', budget_tokens: 2048 } } } });
+    expect(lastBody().top_k).toBe(5);
+    expect(lastBody()).not.toHaveProperty('thinking');
+    expect(r.warnings?.map((w) => [w.code, w.field])).toEqual([['setting_not_sent', 'providerOptions.anthropic.thinking']]);
+  });
+
+  it('providerOptions.anthropic.top_k is sent as given, in the place of request.topK (thinking then drops, as for topK)', async () => {
     const r = await engine({ model: 'claude-sonnet-4-5' }).generate({ messages: hi, topK: 3, reasoning: { effort: 'high' }, providerOptions: { anthropic: { top_k: 9 } } });
     expect(lastBody().top_k).toBe(9);
     expect(lastBody()).not.toHaveProperty('thinking');

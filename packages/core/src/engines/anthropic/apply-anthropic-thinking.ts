@@ -72,7 +72,9 @@ function unsignedToolTurn(messages: readonly ChatMessage[]): boolean {
  * "Feature compatibility" (https://platform.claude.com/docs/en/build-with-claude/extended-thinking: "Thinking isn't
  * compatible with temperature or top_k modifications as well as forced tool use"; top_p may be set between 0.95
  * and 1); the API's own 400 says "Thinking may not be enabled when tool_choice forces tool use". The same rules
- * hold for manual and adaptive thinking.
+ * hold for manual and adaptive thinking. One rule for every sampling setting: the caller's `temperature`, `top_p` and
+ * `top_k` (`request.topK`, or given in `providerOptions.anthropic`) are sent and thinking is dropped, with the same
+ * `setting_not_sent` warning (field `reasoning`, or `providerOptions.anthropic.thinking`).
  */
 function conflictsWithThinking(final: Record<string, unknown>): boolean {
   const { temperature, top_p: topP, top_k: topK, tool_choice: toolChoice } = final;

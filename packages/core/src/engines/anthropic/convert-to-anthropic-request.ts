@@ -16,7 +16,6 @@ import { AnthropicCallWarnings } from './anthropic-call-warnings.js';
 import { anthropicModelTakesMidConversationSystem } from './anthropic-mid-conversation-models.js';
 import { applyParallelToolUse } from './anthropic-parallel-tool-use.js';
 import { applyThinking } from './apply-anthropic-thinking.js';
-import { applyTopK } from './apply-anthropic-top-k.js';
 import { placeSystemMessages, type ConvertedEntry } from './place-anthropic-system-messages.js';
 
 export interface AnthropicRequestSettings {
@@ -293,7 +292,8 @@ function copyVerbatim<B extends object>(block: B, field: string, ctx: ConvertCon
  * leading ones, and hoisted ones) has a `setting_not_sent` warning instead;
  * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see docs/core/anthropic.md);
  * `parallelToolCalls: false` becomes `tool_choice.disable_parallel_tool_use` (`applyParallelToolUse`); `topK` becomes
- * `top_k` unless the body thinks (`applyTopK`); `verbosity` and `logprobs` have no Anthropic equivalent.
+ * `top_k` (which, like a temperature, drops thinking: `applyThinking`); `verbosity` and `logprobs` have no Anthropic
+ * equivalent.
  * What the body leaves out or changes (a setting with no Anthropic equivalent, a cache mark dropped or sent with
  * another TTL, a hoisted system message) is in `warnings`.
  * Throws `invalid_request` / `unsupported` LLMErrors naming the offending field.
@@ -349,6 +349,9 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   if (system.length > 0) body.system = system.some((b) => b.cache_control !== undefined) ? system : system.map((b) => b.text).join('\n\n');
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
+  // Sampling settings win over thinking, top_k as temperature and top_p (Anthropic refuses each with thinking):
+  // applyThinking drops thinking for them, with a `setting_not_sent` `reasoning` warning.
+  if (request.topK !== undefined) body.top_k = request.topK;
   if (request.stop && request.stop.length > 0) body.stop_sequences = request.stop;
   if (request.user !== undefined) body.metadata = { user_id: request.user };
   const automatic = toAnthropicCacheControl(request.cacheControl, 'cacheControl', ctx);
@@ -430,7 +433,6 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   }
   Object.assign(body, extra);
   applyParallelToolUse(body, request, Object.hasOwn(extra, 'tool_choice'), notes);
-  applyTopK(body, request, Object.hasOwn(extra, 'top_k'), notes);
   // Blocks given verbatim through providerOptions are copied before the breakpoints are fitted (which may
   // remove or change their marks): the caller's request is never modified.
   const verbatim = 'providerOptions.anthropic';

@@ -12,6 +12,7 @@ import { convertToGeminiRequest } from './convert-to-gemini-request.js';
 import { estimateGeminiTokens, estimateTextTokens } from './estimate-gemini-tokens.js';
 import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
 import { geminiResponseError } from './gemini-error.js';
+import { asksLogprobs, isGeminiLogprobsRefusal, withoutLogprobs } from './gemini-logprobs-refusal.js';
 import { geminiRequestWarnings } from './gemini-request-warnings.js';
 import { GeminiStreamDecoder } from './gemini-stream-decoder.js';
 
@@ -71,6 +72,11 @@ export class GeminiEngine implements LanguageEngineV1 {
   };
   private readonly context: { provider: string; deployment?: string };
   private readonly signatures: LRUCache<string, string> | undefined;
+  /**
+   * Set once the model answered `responseLogprobs` with 400 "Logprobs is not enabled" (`isGeminiLogprobsRefusal`):
+   * later calls of this engine (one model id) no longer send it, and warn.
+   */
+  private logprobsRefused = false;
 
   constructor(private readonly settings: GeminiEngineSettings) {
     this.modelId = settings.modelId;
@@ -123,13 +129,40 @@ export class GeminiEngine implements LanguageEngineV1 {
     return readJsonBody(response, signal, this.context);
   }
 
+  /**
+   * POSTs a generateContent `body`. Log probabilities the request asked for go out unless this model refused them
+   * before; on the model's refusal (400 "Logprobs is not enabled"), the call is sent once more without them.
+   * Resolves with the response and the body that got it, and whether log probabilities were held back.
+   */
+  private async postGenerate(
+    request: GenerateRequest,
+    body: GeminiGenerateContentRequest,
+    method: string,
+    options: CallOptions,
+  ): Promise<{ response: Response; body: GeminiGenerateContentRequest; logprobsRefused: boolean }> {
+    const url = this.url(this.modelId, method);
+    const asked = request.logprobs !== undefined && asksLogprobs(body);
+    if (asked && this.logprobsRefused) {
+      const sent = withoutLogprobs(body);
+      return { response: await this.post(url, sent, options), body: sent, logprobsRefused: true };
+    }
+    try {
+      return { response: await this.post(url, body, options), body, logprobsRefused: false };
+    } catch (e) {
+      if (!asked || !isGeminiLogprobsRefusal(e)) throw e;
+      this.logprobsRefused = true;
+      const sent = withoutLogprobs(body);
+      return { response: await this.post(url, sent, options), body: sent, logprobsRefused: true };
+    }
+  }
+
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     try {
-      const body = await this.convert(request, options.signal);
-      const response = await this.post(this.url(this.modelId, 'generateContent'), body, options);
+      const converted = await this.convert(request, options.signal);
+      const { response, body, logprobsRefused } = await this.postGenerate(request, converted, 'generateContent', options);
       const json = await this.readJson(response, options.signal);
       const result = convertGeminiResponse(json, { ...this.context, onThoughtSignature: this.rememberSignature });
-      const warnings = geminiRequestWarnings(request, body, this.capabilities.reasoning, this.modelId);
+      const warnings = geminiRequestWarnings(request, body, this.capabilities.reasoning, this.modelId, logprobsRefused);
       if (warnings) result.warnings = warnings;
       return result;
     } catch (e) {
@@ -139,16 +172,17 @@ export class GeminiEngine implements LanguageEngineV1 {
 
   /**
    * Streams the answer through `SsePartStream` (nothing is sent before the first `next()`), a `warnings` part
-   * first when the request had something Gemini does not take as given (`geminiRequestWarnings`); every failure
+   * first when the request had something Gemini does not take as given (`geminiRequestWarnings`; log probabilities
+   * the model refuses are asked for again without them before any part, `postGenerate`); every failure
    * (HTTP status, `{ error }` chunk, cut connection, abort) ends it with an `error` part. `return()` and an
    * error chunk cancel the body.
    */
   stream(request: GenerateRequest, options: CallOptions = {}): AsyncIterableIterator<StreamPart> {
     const signal = options.signal;
     return httpSseStream(this.context, signal, async () => {
-      const body = await this.convert(request, signal);
-      const response = await this.post(this.url(this.modelId, 'streamGenerateContent?alt=sse'), body, options);
-      const warnings = geminiRequestWarnings(request, body, this.capabilities.reasoning, this.modelId);
+      const converted = await this.convert(request, signal);
+      const { response, body, logprobsRefused } = await this.postGenerate(request, converted, 'streamGenerateContent?alt=sse', options);
+      const warnings = geminiRequestWarnings(request, body, this.capabilities.reasoning, this.modelId, logprobsRefused);
       return { response, decoder: new GeminiStreamDecoder({ ...this.context, signal, onThoughtSignature: this.rememberSignature, warnings }) };
     });
   }

@@ -20,7 +20,8 @@ import { geminiThinkingRange } from './gemini-thinking-models.js';
  *   `geminiThinkingRange`). An effort sent as its budget (`REASONING_BUDGETS`) is the mapping, not a change.
  * - `setting_not_sent` `verbosity`: Gemini has no verbosity setting;
  * - `setting_not_sent` / `setting_changed` `frequencyPenalty`, `presencePenalty`, `topK`, `logprobs`,
- *   `logprobs.topLogprobs`, `parallelToolCalls`: see `geminiSamplingWarnings`.
+ *   `logprobs.topLogprobs`, `parallelToolCalls`: see `geminiSamplingWarnings` (`logprobsRefused`: the model
+ *   refused log probabilities, and the body went without them).
  * The reasoning warnings are read from the `thinkingConfig` the `body` carries, so they never name a value that
  * was not sent: where `providerOptions.gemini.generationConfig.thinkingConfig` replaced the mapped one ("providerOptions
  * still win"), a warning names it as what took the place of `reasoning`, and a caller's level or budget equal to
@@ -33,6 +34,7 @@ export function geminiRequestWarnings(
   body: Readonly<GeminiGenerateContentRequest>,
   reasoning: boolean,
   modelId: string,
+  logprobsRefused = false,
 ): CallWarning[] | undefined {
   let warnings: CallWarning[] | undefined;
   let started = false;
@@ -76,7 +78,7 @@ export function geminiRequestWarnings(
     request.topK !== undefined ||
     request.logprobs !== undefined
   ) {
-    warnings = geminiSamplingWarnings(request, body, modelId, warnings);
+    warnings = geminiSamplingWarnings(request, body, modelId, warnings, logprobsRefused);
   }
   return warnings;
 }

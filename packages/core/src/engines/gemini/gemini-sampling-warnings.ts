@@ -13,6 +13,8 @@ const OPTIONS_PATH = 'providerOptions.gemini.generationConfig';
  *   `providerOptions.gemini.generationConfig` removed it); `setting_changed` when those options sent another value;
  * - `topK`, `logprobs` (`responseLogprobs`), `logprobs.topLogprobs` (`logprobs`, when above 0): the same, for a value
  *   the caller's `providerOptions.gemini.generationConfig` removed or replaced (they are always mapped);
+ *   `setting_not_sent` `logprobs` with `logprobsRefused`: the model answered 400 "Logprobs is not enabled", and the
+ *   call was sent without them (`GeminiEngine`);
  * - `setting_not_sent` `parallelToolCalls`: `false` with function declarations sent. Gemini has no switch for it
  *   (`toolConfig.functionCallingConfig` takes `mode` and `allowedFunctionNames` only), so the model may still call
  *   several functions in one answer. Without function declarations (none, or only built-in tools such as
@@ -26,6 +28,7 @@ export function geminiSamplingWarnings(
   body: Readonly<GeminiGenerateContentRequest>,
   modelId: string,
   into: CallWarning[] | undefined,
+  logprobsRefused = false,
 ): CallWarning[] | undefined {
   const generationConfig: unknown = body.generationConfig;
   const config = typeof generationConfig === 'object' && generationConfig !== null ? (generationConfig as Record<string, unknown>) : undefined;
@@ -49,7 +52,13 @@ export function geminiSamplingWarnings(
   }
   if (request.topK !== undefined) into = compare('topK', request.topK, config?.topK, 'topK', into);
   if (request.logprobs !== undefined) {
-    if (config?.responseLogprobs !== true) {
+    if (logprobsRefused) {
+      (into ??= []).push({
+        code: 'setting_not_sent',
+        field: 'logprobs',
+        message: `logprobs was not sent: ${modelId} gives no log probabilities (Gemini answers 400 "Logprobs is not enabled"); the call went without them.`,
+      });
+    } else if (config?.responseLogprobs !== true) {
       (into ??= []).push({ code: 'setting_not_sent', field: 'logprobs', message: `logprobs was not sent: ${OPTIONS_PATH}.responseLogprobs replaced it.` });
     } else if ((request.logprobs.topLogprobs ?? 0) > 0) {
       into = compare('logprobs.topLogprobs', request.logprobs.topLogprobs, config.logprobs, 'logprobs', into);

@@ -106,12 +106,41 @@ describe('gemini logprobs', () => {
     expect(types.indexOf('logprobs')).toBe(types.indexOf('text-delta') + 1);
   });
 
-  it('a model that refuses logprobs: the API\'s 400 arrives as an invalid_request error (nothing dropped in silence)', async () => {
-    const error = await rejection(engine({ model: 'gemini-2.5-pro' }).generate(ask({ logprobs: {} })));
+  it('a model that refuses logprobs (400 "Logprobs is not enabled"): asked once more without them, answered, and warned', async () => {
+    const e = engine({ model: 'gemini-2.5-pro' });
+    const before = wire.server.requests.length;
+    const r = await e.generate(ask({ logprobs: { topLogprobs: 2 } }));
+    expect(r.text).toContain('Echo');
+    expect(r.logprobs).toBeUndefined();
+    expect(r.warnings).toEqual([{ code: 'setting_not_sent', field: 'logprobs', message: expect.stringContaining('gemini-2.5-pro gives no log probabilities') }]);
+    const sent = wire.server.requests.slice(before).map((q) => (q.body as { generationConfig?: Record<string, unknown> }).generationConfig ?? {});
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toMatchObject({ responseLogprobs: true, logprobs: 2 });
+    expect(sent[1]).not.toHaveProperty('responseLogprobs');
+    expect(sent[1]).not.toHaveProperty('logprobs');
+    // The engine remembers the refusal: the next call (generate or stream) goes once, without them, and warns.
+    const again = wire.server.requests.length;
+    expect((await e.generate(ask({ logprobs: {} }))).warnings?.map((w) => [w.code, w.field])).toEqual([['setting_not_sent', 'logprobs']]);
+    const parts = await collect(e.stream(ask({ logprobs: {} })));
+    expect(parts[0]).toMatchObject({ type: 'warnings', warnings: [{ code: 'setting_not_sent', field: 'logprobs' }] });
+    expect(parts.at(-1)).toMatchObject({ type: 'finish' });
+    expect(wire.server.requests.slice(again).map((q) => JSON.stringify(q.body))).toEqual([expect.not.stringContaining('ogprobs'), expect.not.stringContaining('ogprobs')]);
+    // A model that gives them still gets them.
+    expect((await engine().generate(ask({ logprobs: {} }))).logprobs).toBeDefined();
+  });
+
+  it('another 400 is not retried: it arrives as the error', async () => {
+    const before = wire.server.requests.length;
+    const error = await rejection(engine({ model: 'gemini-2.5-pro' }).generate(ask({ logprobs: {}, providerOptions: { gemini: { generationConfig: { logprobs: 21 } } } })));
     expect(error).toMatchObject({ code: 'invalid_request', statusCode: 400 });
-    expect(error.message).toContain('Logprobs is not enabled for models/gemini-2.5-pro');
-    // Without logprobs the same model answers.
-    expect((await engine({ model: 'gemini-2.5-pro' }).generate(ask())).text).toContain('Echo');
+    expect(wire.server.requests.length - before).toBe(1);
+  });
+
+  it('a model that refuses logprobs, streamed first: the stream still answers, the warning first', async () => {
+    const parts = await collect(engine({ model: 'gemini-2.5-pro' }).stream(ask({ logprobs: { topLogprobs: 2 } })));
+    expect(parts[0]).toMatchObject({ type: 'warnings', warnings: [{ code: 'setting_not_sent', field: 'logprobs' }] });
+    expect(parts.some((p) => p.type === 'logprobs')).toBe(false);
+    expect(parts.at(-1)).toMatchObject({ type: 'finish' });
   });
 
   it('providerOptions that turn responseLogprobs off: setting_not_sent logprobs, none returned', async () => {

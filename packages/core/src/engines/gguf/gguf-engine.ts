@@ -27,7 +27,7 @@ import { parseGgufOptions, type GgufOptions } from './gguf-options.js';
 import { buildPrompt, type GgufPrompt } from './gguf-prompt.js';
 import { ggufRepeatPenalty, resolveSampling, type GgufSampling } from './gguf-request.js';
 import { ggufCapabilities } from './gguf-capabilities.js';
-import { ggufLogprobs } from './gguf-logprobs.js';
+import { ggufLogprobs, recordSampledTokens } from './gguf-logprobs.js';
 
 /** What the engine applies of the request's sampling fields (the rest gets a warning: `localRequestWarnings`). */
 const GGUF_DOES = { penalties: true, topK: true, logprobs: true } as const;
@@ -48,8 +48,9 @@ function finishReasonOf(stopReason: NodeLlamaCpp.LlamaCompletionResponse['metada
  * first use; every request gets its own context and sequence, disposed when it ends, so requests share
  * nothing but the weights. Usage is exact: the prompt is tokenized by the model's tokenizer and the
  * output count is node-llama-cpp's token meter (tokens sampled, end-of-generation token included).
- * `logprobs` are the model's own, from a second, teacher-forced pass once the answer is done (`ggufLogprobs`), so
- * a stream that asks for them holds its text and sends it whole at the end, followed by its `logprobs` part.
+ * `logprobs` are the model's probabilities of the tokens it sampled, from a second, teacher-forced pass over the
+ * answer once it is done (`ggufLogprobs`), so a stream that asks for them holds its text and sends it whole at the
+ * end, followed by its `logprobs` part (an aborted stream sends neither).
  */
 export class GgufEngine implements LanguageEngineV1 {
   readonly specVersion = 'v1' as const;
@@ -153,14 +154,14 @@ export class GgufEngine implements LanguageEngineV1 {
         else held += delta;
       }
       const result = await done;
-      if (held !== '') yield { type: 'text-delta', delta: held };
-      if (result.logprobs && result.logprobs.length > 0) yield { type: 'logprobs', logprobs: result.logprobs };
       const aborted = signal?.aborted ? signal : controller.signal.aborted ? controller.signal : undefined;
       if (aborted) {
-        // What the stopped generation used so far, for metering; then the abort itself.
+        // What the stopped generation used so far, for metering; then the abort itself (held text is not sent).
         yield { type: 'usage', usage: result.usage };
         throw aborted.reason;
       }
+      if (held !== '') yield { type: 'text-delta', delta: held };
+      if (result.logprobs && result.logprobs.length > 0) yield { type: 'logprobs', logprobs: result.logprobs };
       yield { type: 'finish', finishReason: result.finishReason, usage: result.usage };
     } catch (e) {
       const error = signal?.aborted ? abortError(signal, this.errorContext) : toLLMError(e, this.errorContext);
@@ -197,10 +198,17 @@ export class GgufEngine implements LanguageEngineV1 {
     try {
       const sequence = context.getSequence();
       const completion = new lib.LlamaCompletion({ contextSequence: sequence });
-      const tokens: NodeLlamaCpp.Token[] = [];
+      const sampled = top !== undefined ? recordSampledTokens(sequence) : [];
+      // With logprobs: the answer's text as sent, which the listed tokens make up (`ggufLogprobs`).
+      let text = '';
       const response = await completion.generateCompletionWithMeta(prompt.body, {
-        onTextChunk,
-        ...(top !== undefined ? { onToken: (chunk: NodeLlamaCpp.Token[]) => void tokens.push(...chunk) } : {}),
+        onTextChunk:
+          top === undefined
+            ? onTextChunk
+            : (chunk) => {
+                text += chunk;
+                onTextChunk(chunk);
+              },
         signal,
         stopOnAbortSignal: true,
         maxTokens: sampling.maxTokens,
@@ -219,7 +227,11 @@ export class GgufEngine implements LanguageEngineV1 {
         finishReason: finishReasonOf(response.metadata.stopReason),
         usage: makeUsage(prompt.inputTokens, sequence.tokenMeter.usedOutputTokens),
       };
-      if (top !== undefined && !signal.aborted) result.logprobs = await ggufLogprobs(loaded, sequence, prompt, tokens, top);
+      if (top !== undefined && !signal.aborted) {
+        const promptTokens = prompt.beginning !== null ? [prompt.beginning, ...prompt.body] : prompt.body;
+        const logprobs = await ggufLogprobs(model, sequence, promptTokens, sampled, text, top, signal);
+        if (logprobs) result.logprobs = logprobs;
+      }
       return result;
     } finally {
       await context.dispose();

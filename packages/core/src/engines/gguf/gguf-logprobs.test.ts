@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelConfigSchema } from '../../config/schema.js';
-import type { GenerateRequest } from '../../spec/index.js';
+import type { GenerateRequest, StreamPart } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
 import { defaultEngineContext } from '../types.js';
 import { GgufEngine, createGgufEngine } from './gguf-engine.js';
@@ -56,7 +56,8 @@ describe.skipIf(!hasModel)('gguf engine: logprobs', () => {
     const lps = r.logprobs!;
     expect(lps.map((t) => t.token).join('')).toBe(r.text);
     for (const t of lps) expect(t.logprob).toBeLessThanOrEqual(t.topLogprobs![0]!.logprob + 1e-9);
-    expect(lps.some((t) => t.token !== t.topLogprobs![0]!.token)).toBe(true);
+    // Some sampled token is not its position's most likely one: a lower log probability than the top candidate's.
+    expect(lps.some((t) => t.logprob < t.topLogprobs![0]!.logprob - 1e-6 && t.token !== t.topLogprobs![0]!.token)).toBe(true);
   });
 
   it('stream: the text whole, then one logprobs part of its tokens, then finish; the same as generate', async () => {
@@ -80,5 +81,81 @@ describe.skipIf(!hasModel)('gguf engine: logprobs', () => {
     expect(full.startsWith(r.text)).toBe(true);
     expect(r.text.length).toBeLessThan(full.indexOf('girl'));
     expect(r.logprobs!.map((t) => t.token).join('')).toBe(r.text);
+  });
+  it('greedy: the top candidate that is the chosen token has the chosen token\'s text (" there", not "there")', async () => {
+    // At temperature 0 the chosen token is each position's most likely one, so topLogprobs[0] is the same token
+    // (same log probability): it reads the same, decoded after the tokens before it (SentencePiece's leading space).
+    const r = await e.generate({ ...base, maxTokens: 12, logprobs: { topLogprobs: 2 } });
+    const lps = r.logprobs!;
+    expect(lps.map((t) => t.token).join('')).toBe(r.text);
+    for (const t of lps) expect(t.topLogprobs![0]!.logprob).toBeCloseTo(t.logprob, 9);
+    expect(lps.map((t) => t.topLogprobs![0]!.token)).toEqual(lps.map((t) => t.token));
+  });
+
+  it('greedy answer cut by a stop string inside a token: the logprobs are of the tokens the model produced (each its position\'s most likely)', async () => {
+    // Without a stop the model's greedy answer starts ",", " there"; with stop "ere" node-llama-cpp re-tokenizes the
+    // kept text of " there" ("t", "h"), tokens the model never sampled: the listed tokens are the sampled ones.
+    const r = await e.generate({ ...base, maxTokens: 12, stop: ['ere'], logprobs: { topLogprobs: 1 } });
+    expect(r.finishReason).toBe('stop');
+    const lps = r.logprobs!;
+    expect(lps.length).toBeLessThanOrEqual(r.usage.outputTokens);
+    for (const t of lps) expect(t.logprob).toBeCloseTo(t.topLogprobs![0]!.logprob, 6);
+    expect(lps.map((t) => t.token).join('')).toBe(r.text);
+  });
+
+  it('a stream aborted while its logprobs stream holds the text: no text, no logprobs, then usage and the abort', async () => {
+    const long = createGgufEngine(
+      ModelConfigSchema.parse({ name: 'stories', engine: 'gguf', path: 'stories260K.gguf', options: { threads: 1, contextSize: 2048 } }),
+      defaultEngineContext({ baseDir: modelsDir }),
+    );
+    try {
+      const controller = new AbortController();
+      const parts: StreamPart[] = [];
+      // 2000 tokens take seconds on one thread: the abort lands while the text is generated and held.
+      const request: GenerateRequest = { ...base, maxTokens: 2000, logprobs: { topLogprobs: 2 } };
+      for await (const part of long.stream(request, { signal: controller.signal })) {
+        parts.push(part);
+        if (part.type === 'response-metadata') setTimeout(() => controller.abort(), 100);
+      }
+      expect(parts.map((p) => p.type)).toEqual(['response-metadata', 'usage', 'error']);
+      const usage = parts[1]!.type === 'usage' ? parts[1]!.usage : undefined;
+      expect(usage!.outputTokens).toBeGreaterThan(0);
+      expect(parts.at(-1)).toMatchObject({ type: 'error', error: { code: 'aborted' } });
+    } finally {
+      await long.close();
+    }
+  });
+  it('measures what the second pass costs (200 greedy tokens, with and without logprobs, top 5, fastest of 3)', async () => {
+    const long = createGgufEngine(
+      ModelConfigSchema.parse({ name: 'stories', engine: 'gguf', path: 'stories260K.gguf', options: { threads: 1, contextSize: 1024 } }),
+      defaultEngineContext({ baseDir: modelsDir }),
+    );
+    try {
+      const request: GenerateRequest = { ...base, maxTokens: 200 };
+      await long.generate({ ...request, maxTokens: 2 }); // load and warm
+      const time = async (r: GenerateRequest) => {
+        const start = performance.now();
+        const result = await long.generate(r);
+        return { ms: performance.now() - start, result };
+      };
+      // The fastest of 3 runs each, alternated (the machine is shared).
+      let plain = await time(request);
+      let withLogprobs = await time({ ...request, logprobs: { topLogprobs: 5 } });
+      for (let i = 0; i < 2; i++) {
+        const p = await time(request);
+        const w = await time({ ...request, logprobs: { topLogprobs: 5 } });
+        if (p.ms < plain.ms) plain = p;
+        if (w.ms < withLogprobs.ms) withLogprobs = w;
+      }
+      expect(withLogprobs.result.text).toBe(plain.result.text);
+      expect(withLogprobs.result.logprobs!.map((t) => t.token).join('')).toBe(plain.result.text);
+      const n = withLogprobs.result.logprobs!.length;
+      console.info(
+        `[gguf logprobs] stories260K, threads 1: ${plain.result.usage.outputTokens} tokens in ${plain.ms.toFixed(0)} ms; ` +
+          `with logprobs (top 5, ${n} tokens): ${withLogprobs.ms.toFixed(0)} ms (+${((withLogprobs.ms - plain.ms) / n).toFixed(2)} ms per token)`,
+      );
+    } finally {
+      await long.close();
+    }
   });
 });

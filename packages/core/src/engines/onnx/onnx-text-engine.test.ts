@@ -330,7 +330,9 @@ describe('onnx text generation engine: topK and logprobs (from the graph\'s own 
     const r = await e.generate(prompt('The', { logprobs: { topLogprobs: 2 } }));
     expect(r.text).toBe('cat sat on a mat');
     const logZ = Math.log(Math.exp(10) + (V - 1));
-    expect(r.logprobs!.map((t) => t.token)).toEqual(['cat', 'sat', 'on', 'a', 'mat']);
+    // Each token is what it adds to the text (the decoder puts the spaces between words): joined they are the text.
+    expect(r.logprobs!.map((t) => t.token)).toEqual(['cat', ' sat', ' on', ' a', ' mat']);
+    expect(r.logprobs!.map((t) => t.token).join('')).toBe(r.text);
     for (const t of r.logprobs!) {
       expect(t.logprob).toBeCloseTo(10 - logZ, 5);
       expect(t.topLogprobs).toHaveLength(2);
@@ -366,10 +368,12 @@ describe('onnx text generation engine: topK and logprobs (from the graph\'s own 
     path.forEach((token, k) => {
       const ref = referenceLogprobs(last);
       const got = r.logprobs![k]!;
-      expect(got.token).toBe(WORDS[token]);
+      // A word after the first adds its space: the candidates read as they would after the answer so far.
+      const space = k === 0 ? '' : ' ';
+      expect(got.token).toBe(space + WORDS[token]);
       expect(got.logprob).toBeCloseTo(ref[token]!, 4);
       const top3 = ref.map((lp, v) => [lp, v] as const).sort((a, b) => b[0] - a[0]).slice(0, 3);
-      expect(got.topLogprobs!.map((t) => t.token)).toEqual(top3.map(([, v]) => WORDS[v]));
+      expect(got.topLogprobs!.map((t) => t.token)).toEqual(top3.map(([, v]) => space + WORDS[v]));
       got.topLogprobs!.forEach((t, j) => expect(t.logprob).toBeCloseTo(top3[j]![0], 4));
       last = token;
     });

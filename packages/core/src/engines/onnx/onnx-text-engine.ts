@@ -9,7 +9,6 @@ import type {
   GenerateResult,
   LanguageEngineV1,
   StreamPart,
-  TokenLogprob,
 } from '../../spec/index.js';
 import { makeUsage } from '../../spec/usage.js';
 import { anySignal } from '../../util/abort.js';
@@ -22,7 +21,31 @@ import type { LoadedOnnx } from './onnx-loader.js';
 import { resolveSampling } from './onnx-request.js';
 import { sampleToken, seededRandom } from './sampling.js';
 import { StopSequenceFilter } from './stop-sequence-filter.js';
+import { PendingLogprobs } from './pending-logprobs.js';
 import { tokenLogprob } from './token-logprob.js';
+
+/** How many earlier answer tokens a top candidate decodes after (its leading space depends on them). */
+const CANDIDATE_WINDOW = 32;
+
+/**
+ * Token texts for `tokenLogprob`: the chosen `token`'s is `added` (what it added to the decoded answer); a top
+ * candidate's is what it would add after the answer so far (`answer`, the generated ids before `token`), decoded
+ * with up to `CANDIDATE_WINDOW` tokens before it (decoded only when a candidate is asked for).
+ */
+function candidateText(decode: (ids: readonly number[]) => string, answer: readonly number[], token: number, added: string): (id: number) => string {
+  let context: readonly number[] | undefined;
+  let before = '';
+  return (id) => {
+    if (id === token) return added;
+    if (context === undefined) {
+      context = answer.slice(-CANDIDATE_WINDOW);
+      before = decode(context);
+    }
+    if (context.length === 0) return decode([id]);
+    const withIt = decode([...context, id]);
+    return withIt.startsWith(before) ? withIt.slice(before.length) : decode([id]);
+  };
+}
 
 /** What the engine applies of the request (the rest gets a warning: `localRequestWarnings`). */
 const ONNX_DOES = { penalties: false, topK: true, logprobs: true } as const;
@@ -32,10 +55,12 @@ const ONNX_DOES = { penalties: false, topK: true, logprobs: true } as const;
  * sequence (no KV cache) and samples the next token from the last position's logits, so it suits
  * small models. Tokens stream one per step; usage is exact (prompt ids from the tokenizer, one output
  * token per step, the end token included). With `request.logprobs`, each generated token's log probability
- * (and its `topLogprobs` most likely alternatives) comes from the same logits (`tokenLogprob`), in a `logprobs`
- * part right after the `text-delta` that releases the token's text (a token whose text is held back, a split
- * character or a possible stop sequence, waits for the delta that releases it); the end token is not listed,
- * and the tokens of a stop sequence that ended the answer are listed with the last delta before it.
+ * (and its `topLogprobs` most likely alternatives) comes from the same logits (`tokenLogprob`); a token's `token`
+ * is the text it adds to the answer (a character split across tokens goes to the token that completes it), and it
+ * goes in a `logprobs` part right after the `text-delta` that sends the last of that text (text held back as a
+ * possible stop sequence waits, and its tokens with it). The end token is not listed, nor the tokens of a stop
+ * sequence that ended the answer (one the stop began inside is listed with the text before the stop): joined, the
+ * listed tokens are the text.
  */
 export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
   readonly capabilities: EngineCapabilities = { streaming: true };
@@ -76,8 +101,7 @@ export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
       const stops = new StopSequenceFilter(sampling.stop);
       const ids = [...prompt];
       const top = request.logprobs === undefined ? -1 : (request.logprobs.topLogprobs ?? 0);
-      const tokenText = (token: number): string => tokenizer.decode([token]);
-      let pending: TokenLogprob[] = [];
+      const pending = new PendingLogprobs();
       let generated = 0;
       let finishReason: FinishReason = 'length';
       while (generated < sampling.maxTokens && ids.length < this.contextSize && !runSignal.aborted) {
@@ -89,13 +113,16 @@ export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
           finishReason = 'stop';
           break;
         }
+        const answer = ids.slice(prompt.length);
         ids.push(token);
-        if (top >= 0) pending.push(tokenLogprob(logits, token, top, tokenText));
-        const delta = stops.push(decoder.push(token));
+        const added = decoder.push(token);
+        const entry = top >= 0 ? tokenLogprob(logits, token, top, candidateText(tokenizer.decode, answer, token, added)) : undefined;
+        if (entry) pending.add(entry);
+        const delta = stops.push(added);
         if (delta !== '') yield { type: 'text-delta', delta };
-        if (pending.length > 0 && (delta !== '' || stops.stopped)) {
-          yield { type: 'logprobs', logprobs: pending };
-          pending = [];
+        if (entry) {
+          const released = stops.stopped ? [...pending.release(delta.length), ...pending.end()] : pending.release(delta.length);
+          if (released.length > 0) yield { type: 'logprobs', logprobs: released };
         }
         if (stops.stopped) {
           finishReason = 'stop';
@@ -108,9 +135,14 @@ export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
         yield { type: 'usage', usage };
         throw signal?.aborted ? signal.reason : controller.signal.reason;
       }
-      const rest = stops.push(decoder.flush()) + stops.flush();
+      const tail = decoder.flush();
+      pending.appendToLast(tail);
+      const rest = stops.push(tail) + stops.flush();
       if (rest !== '') yield { type: 'text-delta', delta: rest };
-      if (pending.length > 0) yield { type: 'logprobs', logprobs: pending };
+      if (top >= 0) {
+        const released = [...pending.release(rest.length), ...pending.end()];
+        if (released.length > 0) yield { type: 'logprobs', logprobs: released };
+      }
       yield { type: 'finish', finishReason, usage };
     } catch (e) {
       const error = signal?.aborted ? abortError(signal, this.errorContext) : toLLMError(e, this.errorContext);

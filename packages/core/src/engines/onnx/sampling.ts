@@ -1,3 +1,5 @@
+import { topIndices } from './top-indices.js';
+
 export { seededRandom } from '../../util/seeded-random.js';
 
 /** Index of the largest logit (the first one on ties). */
@@ -37,11 +39,9 @@ export function sampleToken(logits: ArrayLike<number>, params: SamplingParams, r
   const topP = params.topP ?? 1;
   const topK = params.topK !== undefined && params.topK < n ? params.topK : undefined;
   if (topP < 1 || topK !== undefined) {
-    let order = Array.from({ length: n }, (_, i) => i).sort((x, y) => probs[y]! - probs[x]! || x - y);
-    if (topK !== undefined) {
-      order = order.slice(0, topK);
-      sum = order.reduce((acc, i) => acc + probs[i]!, 0);
-    }
+    // With topK, only its k most likely are ranked (a partial selection); a nucleus alone ranks the vocabulary.
+    const order = topK !== undefined ? topIndices(probs, topK) : Array.from({ length: n }, (_, i) => i).sort((x, y) => probs[y]! - probs[x]! || x - y);
+    if (topK !== undefined) sum = order.reduce((acc, i) => acc + probs[i]!, 0);
     candidates = [];
     let mass = 0;
     for (const i of order) {

@@ -26,4 +26,10 @@ describe('tokenLogprob', () => {
     const r = tokenLogprob([1000, 999], 1, 1, text);
     expect(r.logprob).toBeCloseTo(-1 - Math.log(1 + Math.exp(-1)), 9);
   });
+  it('floors at -9999 (a masked logit of -Infinity or an underflow): never -Infinity, which JSON turns into null', () => {
+    const r = tokenLogprob([0, -Infinity, -20000], 1, 3, text);
+    expect(r.logprob).toBe(-9999);
+    expect(r.topLogprobs!.map((t) => t.logprob)).toEqual([0, -9999, -9999]);
+    expect(JSON.parse(JSON.stringify(r)).logprob).toBe(-9999);
+  });
 });
