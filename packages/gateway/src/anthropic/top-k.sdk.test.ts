@@ -7,8 +7,8 @@ import { clearRequests } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // `/v1/messages` `top_k` is core's `topK` (no longer a verbatim providerOptions.anthropic field): an Anthropic
-// deployment gets it as `top_k`; with thinking on, thinking wins and `top_k` is said not sent, named as the client
-// named it. Through a served gateway and the official client, to an Anthropic-wire upstream recording its bodies.
+// deployment gets it as `top_k`; with thinking on, `top_k` wins as `temperature` does (Anthropic refuses both
+// together): thinking is dropped, and the warning names the client's `thinking`. Through a served gateway and the official client, to an Anthropic-wire upstream recording its bodies.
 
 let gw: SdkGateway;
 let claudeUp: AnthropicWireServer;
@@ -30,10 +30,10 @@ describe('/v1/messages top_k to an Anthropic deployment', () => {
     expect(response.headers.get('x-llmrr-warnings')).toBeNull();
   });
 
-  it('with thinking enabled: thinking is sent, top_k is not, and the warning names top_k', async () => {
+  it('with thinking enabled: top_k is sent, thinking is not, and the warning names thinking', async () => {
     const { response } = await gw.anthropic().messages.create(ask({ top_k: 40, thinking: { type: 'enabled', budget_tokens: 1024 } })).withResponse();
-    expect(lastBody()).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 } });
-    expect(lastBody()).not.toHaveProperty('top_k');
-    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toContainEqual(['setting_not_sent', 'top_k']);
+    expect(lastBody().top_k).toBe(40);
+    expect(lastBody()).not.toHaveProperty('thinking');
+    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toContainEqual(['setting_not_sent', 'thinking']);
   });
 });
