@@ -120,7 +120,9 @@ export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
         if (entry) pending.add(entry);
         const delta = stops.push(added);
         if (delta !== '') yield { type: 'text-delta', delta };
-        if (entry) {
+        // A token that added no text yet (part of a split character) waits for the text it leads to, or for the
+        // decoder's leftover at the end, so the listed tokens joined are always the text sent.
+        if (entry && (delta !== '' || stops.stopped)) {
           const released = stops.stopped ? [...pending.release(delta.length), ...pending.end()] : pending.release(delta.length);
           if (released.length > 0) yield { type: 'logprobs', logprobs: released };
         }
