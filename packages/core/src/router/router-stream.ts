@@ -102,7 +102,7 @@ class ConsumerWatch {
     if (this.stopped) return;
     this.lease = lease;
     this.totalMs = timeouts.totalMs;
-    lease.scope?.signal.addEventListener('abort', this.onAbort, { once: true });
+    lease.scope?.watchAbort(this.onAbort);
     this.idleMs = consumerIdleLimit(timeouts);
     if (this.idleMs !== undefined) this.schedule();
   }
@@ -120,7 +120,7 @@ class ConsumerWatch {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.lease?.scope?.signal.removeEventListener('abort', this.onAbort);
+    this.lease?.scope?.watchAbort(undefined);
   }
 
   private readonly onAbort = (): void => {

@@ -3,6 +3,7 @@ import { LLMError } from '../errors/llm-error.js';
 import { toLLMError } from '../errors/to-llm-error.js';
 import type { StreamPart } from '../spec/stream-parts.js';
 import { tapBody, type BodySink, type BodyTap } from './direct-body.js';
+import { Utf8ChunkDecoder } from './utf8-chunk-decoder.js';
 
 /** Turns the `data:` payloads of one SSE stream into stream parts (e.g. `OpenAIStreamDecoder`). */
 export interface SsePartDecoder {
@@ -35,8 +36,8 @@ const HIGH_WATER_PARTS = 64;
 /**
  * The parts of an SSE response body as an async iterator. The body is tapped (`tapBody`: straight from the
  * socket's callbacks when the `fetch` offers a `DirectBody`, else its web stream), each chunk goes through one
- * streaming `TextDecoder` and eventsource-parser, every event is decoded into parts at once, and `next()`
- * hands queued parts out as resolved promises, or waits for the next chunk. Behaves as the async generator
+ * streaming UTF-8 decoder (`Utf8ChunkDecoder`) and eventsource-parser, every event is decoded into parts at
+ * once, and `next()` hands queued parts out as resolved promises, or waits for the next chunk. Behaves as the async generator
  * it replaced (`for await (event of sseEvents(...)) yield* decoder.decode(event.data)`): lazy (nothing is
  * sent before the first `next()`), calls are served in order, the signal's abort ends the stream with
  * `abortPart` (parts not yet handed out are dropped, unless the terminal part is already decoded), a body
@@ -58,7 +59,7 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
   private paused = false;
   /** The stream ended at its terminal part before the body was tapped: release the body, do not cancel it. */
   private releaseOnTap = false;
-  private readonly text = new TextDecoder();
+  private readonly text = new Utf8ChunkDecoder();
   /** The call in progress (opening, or waiting for a chunk): later calls wait for it, so they are served in order. */
   private pulling: Promise<IteratorResult<StreamPart, undefined>> | undefined;
   /** Settles `pulling` once a part is queued or the stream ended. */
@@ -165,7 +166,7 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     data: (chunk) => {
       if (this.ended) return;
       try {
-        this.parser!.feed(this.text.decode(chunk, { stream: true }));
+        this.parser!.feed(this.text.decode(chunk));
         if (this.decoder!.done) this.stop([], false, true);
       } catch (e) {
         this.stop(this.interrupted(e));
@@ -179,7 +180,7 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     end: () => {
       if (this.ended) return;
       try {
-        this.parser!.feed(this.text.decode());
+        this.parser!.feed(this.text.end());
         this.stop(this.decoder!.done ? [] : this.decoder!.end());
       } catch (e) {
         this.stop(this.interrupted(e));

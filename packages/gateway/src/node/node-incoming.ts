@@ -15,7 +15,9 @@ class NodeHeaders implements HeaderSource {
 
 /** The abort signal of a connection, kept on its socket (see `NodeIncoming.signal`). */
 const CONNECTION_SIGNAL = Symbol('llmrr.connectionSignal');
-type SignalledSocket = Socket & { [CONNECTION_SIGNAL]?: AbortSignal };
+/** The response of the connection's latest request that took its signal. */
+const LATEST_RESPONSE = Symbol('llmrr.latestResponse');
+type SignalledSocket = Socket & { [CONNECTION_SIGNAL]?: AbortSignal; [LATEST_RESPONSE]?: ServerResponse };
 
 /**
  * A Node request as the gateway's `Incoming`: headers read in place, the body collected from the stream
@@ -42,17 +44,23 @@ export class NodeIncoming implements Incoming {
    * closing is the client going away from whatever is in flight on it; a response already complete has
    * left nothing listening (each listener is removed when its call settles). Node 20 spends several
    * microseconds making an AbortController, which is worth not doing for every request of a keep-alive
-   * connection.
+   * connection. A connection that closes once the answer of its latest request that took the signal is
+   * complete (answers go out in order, so every earlier one is too) has nothing in flight: its signal is
+   * left as it is (no abort error and abort event per connection, as when a client's pool closes them all).
    */
   get signal(): AbortSignal {
     const socket = this.req.socket as SignalledSocket | null;
     if (!socket) return this.ownSignal();
+    socket[LATEST_RESPONSE] = this.res;
     let signal = socket[CONNECTION_SIGNAL];
     if (!signal) {
       const controller = new AbortController();
       signal = controller.signal;
       socket[CONNECTION_SIGNAL] = signal;
-      const onClose = () => controller.abort(new DOMException('The client closed the connection', 'AbortError'));
+      const onClose = () => {
+        if (socket[LATEST_RESPONSE]?.writableFinished) return;
+        controller.abort(new DOMException('The client closed the connection', 'AbortError'));
+      };
       if (socket.destroyed) onClose();
       else socket.once('close', onClose);
     }

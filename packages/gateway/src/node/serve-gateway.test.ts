@@ -211,6 +211,67 @@ describe('serveGateway: the Node direct path answers exactly as gateway.fetch', 
       agent.destroy();
     }
   });
+
+  it('a connection closed after its last answer is complete leaves its signal unaborted; one closed mid-stream aborts it', async () => {
+    const u = new URL(served.url);
+    const signalOf = (s: Socket) => {
+      const key = Object.getOwnPropertySymbols(s).find((k) => k.description === 'llmrr.connectionSignal')!;
+      return (s as unknown as Record<symbol, AbortSignal>)[key]!;
+    };
+    const closed = (s: Socket) => new Promise<void>((resolve) => (s.destroyed && s.closed ? resolve() : s.once('close', () => resolve())));
+    const sockets: Socket[] = [];
+    const onConnection = (s: Socket) => sockets.push(s);
+    served.server.on('connection', onConnection);
+    try {
+      // Answered in full (a JSON answer, then a stream on the same connection), then the client closes.
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const one = (body: unknown) =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpRequest({ host: u.hostname, port: u.port, path: '/v1/chat/completions', method: 'POST', headers: auth(), agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          });
+          req.on('error', reject);
+          req.end(JSON.stringify(body));
+        });
+      expect(await one(chat)).toBe(200);
+      expect(await one({ ...chat, stream: true })).toBe(200);
+      expect(sockets).toHaveLength(1);
+      const done = sockets[0]!;
+      agent.destroy();
+      await closed(done);
+      expect(signalOf(done).aborted).toBe(false);
+
+      // Closed while the stream is still being sent: the signal aborts with the client's-gone reason.
+      await new Promise<void>((resolve, reject) => {
+        const req = httpRequest({ host: u.hostname, port: u.port, path: '/v1/chat/completions', method: 'POST', headers: auth() }, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on('error', () => {});
+        req.end(JSON.stringify({ ...chat, model: 'slow', stream: true }));
+        setTimeout(() => reject(new Error('no first bytes')), 5000).unref();
+      });
+      expect(sockets).toHaveLength(2);
+      const cut = sockets[1]!;
+      await closed(cut);
+      const signal = signalOf(cut);
+      expect(signal.aborted).toBe(true);
+      expect(signal.reason).toMatchObject({ name: 'AbortError', message: 'The client closed the connection' });
+    } finally {
+      served.server.off('connection', onConnection);
+    }
+  });
+
+  it('an auth failure on the direct path is audited with the client address', async () => {
+    const res = await send(served.url, 'POST', '/v1/chat/completions', JSON.stringify(chat), { authorization: 'Bearer llmrr_not-a-real-key-at-all', 'content-type': 'application/json' });
+    expect(res.status).toBe(401);
+    const rows = await h.stores!.audit.list({ action: 'auth.failure' });
+    const row = rows.find((r) => r.details?.requestId === res.headers['x-request-id']);
+    expect(row).toMatchObject({ ip: '127.0.0.1' });
+  });
 });
 
 describe('serveGateway with CORS on', () => {

@@ -93,3 +93,49 @@ describe('AttemptScope.race', () => {
     late.dispose();
   });
 });
+
+describe('AttemptScope.watchAbort and aborted', () => {
+  it('calls the hook once, right after any abort and before the races reject, with aborted true; not after it is removed', async () => {
+    const order: string[] = [];
+    const parent = new AbortController();
+    const scope = new AttemptScope(parent.signal, {}, { deployment: 'd' }, undefined);
+    scope.signal.addEventListener('abort', () => order.push(`listener aborted=${scope.aborted}`));
+    scope.watchAbort(() => order.push(`hook aborted=${scope.aborted}`));
+    const raced = scope.race(new Promise(() => {})).catch(() => order.push('race rejected'));
+    expect(scope.aborted).toBe(false);
+    parent.abort(new Error('gone'));
+    parent.abort();
+    scope.cancel();
+    await raced;
+    expect(order).toEqual(['listener aborted=true', 'hook aborted=true', 'race rejected']);
+    expect(scope.aborted).toBe(true);
+    expect(scope.cancelled).toBe(false);
+
+    let calls = 0;
+    const other = new AttemptScope(undefined, {}, { deployment: 'd' }, undefined);
+    other.watchAbort(() => calls++);
+    other.watchAbort(undefined);
+    other.cancel();
+    expect(calls).toBe(0);
+    expect(other.aborted).toBe(true);
+    expect(other.cancelled).toBe(true);
+    // No listener of the scope's own on its signal.
+    expect(getEventListeners(other.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('calls the hook on a timeout; a scope born aborted is aborted and never calls it', async () => {
+    const scope = new AttemptScope(undefined, { totalMs: 5 }, { deployment: 'd' }, undefined);
+    const fired = new Promise<boolean>((resolve) => scope.watchAbort(() => resolve(scope.aborted)));
+    expect(await fired).toBe(true);
+    expect(scope.timeoutError?.code).toBe('timeout');
+    scope.dispose();
+
+    let calls = 0;
+    const born = new AttemptScope(AbortSignal.abort(), {}, { deployment: 'd' }, undefined);
+    born.watchAbort(() => calls++);
+    born.cancel();
+    expect(born.aborted).toBe(true);
+    expect(born.signal.aborted).toBe(true);
+    expect(calls).toBe(0);
+  });
+});

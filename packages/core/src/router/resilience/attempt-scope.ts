@@ -18,14 +18,15 @@ export interface AttemptTimeouts {
 export class LinkedController {
   readonly controller = new AbortController();
   private readonly onParentAbort: (() => void) | undefined;
-  private aborted = false;
+  /** The signal aborted (read without the signal's own getter, which checks its receiver on every call). */
+  private isAborted = false;
   /** Called once, right after the signal aborted (not when it was born aborted). */
   onAbort: (() => void) | undefined;
 
   constructor(private readonly parent: AbortSignal | undefined) {
     if (!parent) return;
     if (parent.aborted) {
-      this.aborted = true;
+      this.isAborted = true;
       this.controller.abort(parent.reason);
       return;
     }
@@ -37,9 +38,14 @@ export class LinkedController {
     return this.controller.signal;
   }
 
+  /** True once the signal aborted (every abort goes through this class). */
+  get aborted(): boolean {
+    return this.isAborted;
+  }
+
   abort(reason?: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
+    if (this.isAborted) return;
+    this.isAborted = true;
     this.controller.abort(reason);
     this.onAbort?.();
   }
@@ -71,6 +77,7 @@ export class AttemptScope {
     private readonly callerSignal: AbortSignal | undefined,
   ) {
     this.link = new LinkedController(parent);
+    this.link.onAbort = this.aborting;
     if (timeouts.firstTokenMs !== undefined && timeouts.firstTokenMs > 0) {
       const ms = timeouts.firstTokenMs;
       this.firstTimer = setTimeout(() => this.timeout(`no first token from "${context.deployment}" within firstTokenMs ${ms} ms`), ms);
@@ -86,7 +93,7 @@ export class AttemptScope {
   }
 
   get aborted(): boolean {
-    return this.link.signal.aborted;
+    return this.link.aborted;
   }
 
   /** The first content part (or the answer) arrived: the first-token timer no longer applies. */
@@ -102,7 +109,7 @@ export class AttemptScope {
 
   /** True when the router cancelled this attempt (hedge loser, consumer gone). */
   get cancelled(): boolean {
-    return this.link.signal.aborted && this.link.signal.reason === CANCELLED;
+    return this.link.aborted && this.link.signal.reason === CANCELLED;
   }
 
   /**
@@ -112,16 +119,11 @@ export class AttemptScope {
    * link's `onAbort` hook (every abort of the attempt's signal goes through the link) rejects them all.
    */
   race<T>(promise: Promise<T>): Promise<T> {
-    const signal = this.link.signal;
-    if (signal.aborted) {
+    if (this.link.aborted) {
       promise.then(undefined, () => {});
-      return Promise.reject(signal.reason as unknown);
+      return Promise.reject(this.link.signal.reason as unknown);
     }
-    if (!this.racing) {
-      this.racing = new Set();
-      this.link.onAbort = this.rejectRaces;
-    }
-    const racing = this.racing;
+    const racing = (this.racing ??= new Set());
     return new Promise<T>((resolve, reject) => {
       racing.add(reject);
       promise.then(
@@ -140,7 +142,21 @@ export class AttemptScope {
   /** Rejecters of the races in progress (see `race`). */
   private racing: Set<(reason: unknown) => void> | undefined;
 
-  private readonly rejectRaces = (): void => {
+  /** The owner's abort hook (see `watchAbort`). */
+  private watcher: (() => void) | undefined;
+
+  /**
+   * Calls `hook` once, right after the attempt's signal aborts (not when it was born aborted), before the
+   * pending races reject; `undefined` removes it. One hook at a time: what a router stream holding the attempt
+   * watches, without an event listener of its own on the signal (adding and removing one costs more).
+   */
+  watchAbort(hook: (() => void) | undefined): void {
+    this.watcher = hook;
+  }
+
+  /** The link's `onAbort`: every abort of the attempt's signal goes through it. */
+  private readonly aborting = (): void => {
+    this.watcher?.();
     const racing = this.racing;
     if (!racing) return;
     const reason = this.link.signal.reason as unknown;
@@ -164,7 +180,7 @@ export class AttemptScope {
   }
 
   private timeout(message: string): void {
-    if (this.link.signal.aborted) return;
+    if (this.link.aborted) return;
     this.timeoutError = new LLMError({ code: 'timeout', message: `Timed out: ${message}`, isRetryable: true, ...this.context });
     this.link.abort(this.timeoutError);
   }
