@@ -3,7 +3,7 @@ import { makeUsage, type GenerateRequest } from '../spec/index.js';
 import { namespaceMaterial, semanticNamespace } from '../semantic-cache/semantic-namespace.js';
 import { cacheKey } from './cache-key.js';
 import { ExactCache } from './exact-cache.js';
-import { FIXED_VECTOR_REQUEST, FIXED_VECTOR_SCOPE } from './cache-key.test-helpers.js';
+import { FIXED_VECTOR_KEY, FIXED_VECTOR_REQUEST, FIXED_VECTOR_SCOPE } from './cache-key.test-helpers.js';
 
 // `promptCacheKey` (OpenAI's `prompt_cache_key`) groups requests for the provider's prompt cache and the router's
 // affinity; it never changes the answer, so neither the exact-cache key nor the semantic namespace depends on it.
@@ -14,7 +14,7 @@ const base: GenerateRequest = FIXED_VECTOR_REQUEST;
 
 describe('promptCacheKey and the gateway caches', () => {
   it('leaves the exact-cache key as it was (the fixed vector of cache-key.test.ts) whatever the key', async () => {
-    const fixed = 'llmrr:exact:v1:acme:c7d9375b3e4d8f201be11b5933e6fd00737f611a5fb06a45320de8be9b8bc658';
+    const fixed = FIXED_VECTOR_KEY;
     expect(await cacheKey(base, scope)).toBe(fixed);
     for (const promptCacheKey of ['session-a', 'session-b', '', 'k'.repeat(64)]) {
       expect(await cacheKey({ ...base, promptCacheKey }, scope)).toBe(fixed);

@@ -11,8 +11,12 @@ export interface CacheScope {
   namespace?: string;
 }
 
-/** Bumped when the key recipe changes, so old entries are simply never hit again. */
-export const CACHE_KEY_VERSION = 1;
+/**
+ * Bumped when the key recipe changes, so old entries are simply never hit again. 2: keys of version 1 did not
+ * always cover `topK`, the penalties, `parallelToolCalls` and `verbosity`, so an entry stored for a request that set
+ * them was keyed like the plain request and could answer it; version 1 entries are never hit again.
+ */
+export const CACHE_KEY_VERSION = 2;
 
 /**
  * Whether each request field decides the answer: a `Record` over every `GenerateRequest` field, so a field added
@@ -20,7 +24,9 @@ export const CACHE_KEY_VERSION = 1;
  * made without them answered a call that asked for them). `user` (end-user id for abuse tracking) does not
  * decide it, nor `cacheControl` or `promptCacheKey` (prompt-cache hints change the bill, never the answer):
  * `cacheControl` is also taken off messages, their parts and tools (see `withoutCacheControl`). A field that is
- * absent adds nothing to the key, so adding one here leaves every existing key as it was.
+ * absent adds nothing to the key, so adding one here leaves the keys of requests without it as they were; but
+ * entries stored while it was missing hold answers made with it under plain requests' keys: bump
+ * `CACHE_KEY_VERSION` with it.
  */
 const DECIDES_ANSWER: Readonly<Record<keyof GenerateRequest, boolean>> = {
   messages: true,

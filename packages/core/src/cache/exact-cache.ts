@@ -114,7 +114,7 @@ export class ExactCache {
   }
 }
 
-/** A request asked for log probabilities and a text answer came back without them. */
-function lacksLogprobs(request: GenerateRequest, answer: CachedAnswerInput): boolean {
+/** A request asked for log probabilities and a text answer came back without them (the exact cache does not store it). */
+export function lacksLogprobs(request: GenerateRequest, answer: CachedAnswerInput): boolean {
   return request.logprobs !== undefined && answer.text !== '' && !(Array.isArray(answer.logprobs) && answer.logprobs.length > 0);
 }

@@ -181,6 +181,18 @@ describe('SemanticCache', () => {
     expect(await loose.store(ask(Q), scope, answer('[REDACTED]'), { redacted: true })).toBe(true);
   });
 
+  it('never keeps an answer\'s log probabilities: a paraphrase\'s hit carries none (they belong to the stored prompt)', async () => {
+    const c = cache();
+    const tokens = [{ token: 'Paris', logprob: -0.1 }, { token: '.', logprob: -0.2 }];
+    expect(await c.store(ask(Q), scope, answer('Paris.', { logprobs: tokens }))).toBe(true);
+    const hit = await c.lookup(ask(CLOSE), scope);
+    expect(hit?.answer.text).toBe('Paris.');
+    expect(hit?.answer).not.toHaveProperty('logprobs');
+    // A request asking for them never stores nor looks up.
+    expect(await c.store(ask(Q, { logprobs: {} }), scope, answer('Paris.', { logprobs: tokens }))).toBe(false);
+    expect(await c.lookup(ask(Q, { logprobs: {} }), scope)).toBeUndefined();
+  });
+
   it('applies the temperature rule to lookup and store', async () => {
     const hot = ask(Q, { temperature: 0.7 });
     const strict = cache();

@@ -303,7 +303,8 @@ export class SemanticCache {
   /**
    * Stores an answer under the request's question; returns whether it did. Never stored: failed or
    * content-filtered answers, redacted ones (unless `allowRedacted`), temperature > 0 (unless allowed),
-   * opted-out tenants, requests asking for log probabilities, requests without a text question.
+   * opted-out tenants, requests asking for log probabilities, requests without a text question. An answer's
+   * `logprobs` are never kept (they describe the model's answer to that exact prompt, not to a paraphrase).
    */
   async store(
     request: GenerateRequest,
@@ -318,6 +319,9 @@ export class SemanticCache {
     }
     const now = this.#now();
     const entry = cachedAnswerOf(answer, answer.createdAt ?? now);
+    // Log probabilities belong to this very prompt, never to a paraphrase's answer: not kept (a caller may pass
+    // a result that has them).
+    delete entry.logprobs;
     const vector = await this.#embed(question, options.embedding, options.signal);
     const user = options.user ?? request.user;
     await this.backend.add({

@@ -3,18 +3,23 @@ import { canonicalJson } from '../cache/canonical-json.js';
 import { LLMError } from '../errors/llm-error.js';
 import { messageText, type ChatMessage, type GenerateRequest } from '../spec/index.js';
 
-/** Bumped when the recipe changes, so old entries are never matched again. */
-export const SEMANTIC_NAMESPACE_VERSION = 1;
+/**
+ * Bumped when the recipe changes, so old entries are never matched again. 2: version 1 left out `topK`, the
+ * penalties, `parallelToolCalls` and `verbosity`, so an entry stored for a request that set them sat in the plain
+ * requests' namespace and could answer them; version 1 entries are never matched again.
+ */
+export const SEMANTIC_NAMESPACE_VERSION = 2;
 
 /**
  * Whether each request field besides the messages decides the answer, so that it must match exactly: a `Record`
  * over every `GenerateRequest` field, so a field added to the request must be placed here (`topK`, the penalties,
  * `parallelToolCalls` and `verbosity` were once left out, and an answer made with them could answer a paraphrase
- * asked without them). `user`, `cacheControl` and `promptCacheKey` do not decide it (prompt-cache hints change the
- * bill, never the answer); `cacheControl` is also taken off tools and the context messages and their parts (and a
- * system message's `parts`, whose text is its `content`), as the exact-cache key does (`withoutCacheControl`).
- * An absent field adds nothing to the material, so requests without the added ones hash as before. (`logprobs`
- * requests never reach the semantic cache; it is listed so the record stays whole.)
+ * asked without them; bump `SEMANTIC_NAMESPACE_VERSION` with a field added here). `user`, `cacheControl` and
+ * `promptCacheKey` do not decide it (prompt-cache hints change the bill, never the answer); `cacheControl` is also
+ * taken off tools and the context messages and their parts (and a system message's `parts`, whose text is its
+ * `content`), as the exact-cache key does (`withoutCacheControl`).
+ * An absent field adds nothing to the material. (`logprobs` requests never reach the semantic cache; it is
+ * listed so the record stays whole.)
  */
 const DECIDES_ANSWER: Readonly<Record<Exclude<keyof GenerateRequest, 'messages'>, boolean>> = {
   tools: true,

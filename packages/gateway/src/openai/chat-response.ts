@@ -12,9 +12,10 @@ export function chatCompletionId(requestId: string): string {
 
 /**
  * A router result as an OpenAI `chat.completion` object; `logprobs` holds the answer's token log probabilities when
- * the request asked for them and the answer has them, else null.
+ * the request asked for them (`options.logprobs`) and the answer has them, else null (an answer that has them, say
+ * from a cache, is never rendered with them for a request that did not ask).
  */
-export function toChatCompletion(result: RouterResult, options: { created: number; explain: boolean }): OpenAIChatResponse {
+export function toChatCompletion(result: RouterResult, options: { created: number; explain: boolean; logprobs?: boolean }): OpenAIChatResponse {
   const toolCalls = result.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
   const message: OpenAIChatResponse['choices'][number]['message'] = {
     role: 'assistant',
@@ -29,7 +30,7 @@ export function toChatCompletion(result: RouterResult, options: { created: numbe
     created: options.created,
     model: result.deployment,
     system_fingerprint: null,
-    choices: [{ index: 0, message, logprobs: result.logprobs ? toChatLogprobs(result.logprobs) : null, finish_reason: toOpenAIFinishReason(result.finishReason) }],
+    choices: [{ index: 0, message, logprobs: options.logprobs === true && result.logprobs ? toChatLogprobs(result.logprobs) : null, finish_reason: toOpenAIFinishReason(result.finishReason) }],
     usage: toOpenAIUsage(answerUsage(result)),
     llmrr: llmrrInfo(result, options.explain),
   };

@@ -135,7 +135,17 @@ export class ChatStreamEncoder implements StreamEncoder {
         this.held = undefined;
         return [frame];
       }
-      return [...this.flushHeld(), ...this.part(part)];
+      // The held text goes out before this part's frames; if the part fails, it stays held so `error()` sends it.
+      const text = this.held;
+      this.held = undefined;
+      let frames: string[];
+      try {
+        frames = this.part(part);
+      } catch (e) {
+        this.held = text;
+        throw e;
+      }
+      return [this.deltaFrame({ content: text }), ...frames];
     }
     switch (part.type) {
       case 'text-delta':
@@ -263,7 +273,17 @@ export class ChatStreamEncoder implements StreamEncoder {
   }
 
   finish(part: Extract<StreamPart, { type: 'finish' }>, result: RouterResult): string[] {
-    const frames = [...this.flushHeld(), ...this.reconcile(result)];
+    // The held text first; if the result cannot be reconciled, it stays held so `error()` sends it.
+    const text = this.held;
+    this.held = undefined;
+    let reconciled: string[];
+    try {
+      reconciled = this.reconcile(result);
+    } catch (e) {
+      this.held = text;
+      throw e;
+    }
+    const frames = text === undefined ? reconciled : [this.deltaFrame({ content: text }), ...reconciled];
     const last = this.chunk({}, toOpenAIFinishReason(part.finishReason));
     const info = llmrrInfo(result, this.options.explain);
     if (this.options.includeUsage) {

@@ -21,18 +21,31 @@ function completionFinishReason(result: RouterResult['finishReason']): Completio
   return r === 'tool_calls' ? 'stop' : r;
 }
 
+/** Options of a legacy completion answer's log probabilities. */
+export interface CompletionLogprobsOptions {
+  /** The request asked for log probabilities: only then are the answer's rendered. */
+  logprobs?: boolean;
+  /**
+   * Where the completion starts in `text_offset` terms: the prompt's length in characters (code points), as
+   * OpenAI counts offsets from the start of the prompt even when it is not echoed. Default 0.
+   */
+  promptChars?: number;
+}
+
 /**
  * A router result as a legacy `text_completion` object; `logprobs` holds the answer's token log probabilities
- * (`toCompletionLogprobs`) when the request asked for them and the answer has them, else null.
+ * (`toCompletionLogprobs`, offsets from the prompt's start) when the request asked for them and the answer has
+ * them, else null.
  */
-export function toTextCompletion(result: RouterResult, options: { created: number; explain: boolean }): OpenAICompletionResponse {
+export function toTextCompletion(result: RouterResult, options: { created: number; explain: boolean } & CompletionLogprobsOptions): OpenAICompletionResponse {
+  const logprobs = options.logprobs === true && result.logprobs ? toCompletionLogprobs(result.logprobs, options.promptChars ?? 0).logprobs : null;
   return {
     id: completionId(result.requestId),
     object: 'text_completion',
     created: options.created,
     model: result.deployment,
     system_fingerprint: null,
-    choices: [{ text: result.text, index: 0, logprobs: result.logprobs ? toCompletionLogprobs(result.logprobs).logprobs : null, finish_reason: completionFinishReason(result.finishReason) }],
+    choices: [{ text: result.text, index: 0, logprobs, finish_reason: completionFinishReason(result.finishReason) }],
     usage: toOpenAIUsage(answerUsage(result)),
     llmrr: llmrrInfo(result, options.explain),
   };
@@ -41,19 +54,21 @@ export function toTextCompletion(result: RouterResult, options: { created: numbe
 /**
  * Legacy completion stream frames (`text_completion` chunks, optional usage chunk, `[DONE]`). When the request
  * asked for log probabilities (`options.logprobs`), a text chunk carries its tokens' `logprobs` (`text_offset`
- * counting on from the previous chunk's): the text delta waits for the `logprobs` part that follows it, as in
- * `ChatStreamEncoder`; other streams send every delta at once, as before.
+ * from the prompt's start, `options.promptChars`, counting on across chunks): the text delta waits for the
+ * `logprobs` part that follows it, as in `ChatStreamEncoder`; other streams send every delta at once, as before.
  */
 export class CompletionStreamEncoder implements StreamEncoder {
   private id = '';
   private model = '';
   /** With `logprobs`: a text delta waiting for its `logprobs` part. */
   private held: string | undefined;
-  /** With `logprobs`: where the next token starts in the completion's text (characters). */
-  private offset = 0;
+  /** With `logprobs`: the next token's `text_offset` (characters from the prompt's start). */
+  private offset: number;
 
-  /** `logprobs`: the request asked for log probabilities. */
-  constructor(private readonly options: { created: number; includeUsage: boolean; explain: boolean; logprobs?: boolean }) {}
+  /** `logprobs`: the request asked for log probabilities; `promptChars`: see `CompletionLogprobsOptions`. */
+  constructor(private readonly options: { created: number; includeUsage: boolean; explain: boolean } & CompletionLogprobsOptions) {
+    this.offset = options.promptChars ?? 0;
+  }
 
   private chunk(text: string, finishReason: CompletionFinish, tokens?: readonly TokenLogprob[]): OpenAICompletionResponse {
     let logprobs: OpenAICompletionResponse['choices'][number]['logprobs'] = null;

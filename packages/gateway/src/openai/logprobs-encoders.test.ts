@@ -3,7 +3,7 @@
  * JSON and on the stream chunk of the content they belong to) and legacy completions (`tokens`, `token_logprobs`,
  * `top_logprobs`, `text_offset`). Ordinary answers keep `logprobs: null`, byte for byte.
  */
-import { LLMError, type RouterResult, type StreamPart, type TokenLogprob } from '@llmrr/core';
+import { LLMError, toLLMError, type RouterResult, type StreamPart, type TokenLogprob } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
 import { OpenAIChatChunkSchema, OpenAIChatResponseSchema } from '../schemas/openai-chat.js';
 import { OpenAICompletionResponseSchema } from '../schemas/openai-completions.js';
@@ -42,11 +42,13 @@ describe('chat completions: logprobs', () => {
     expect(JSON.stringify(toChatLogprobs([TOKENS[1]!]))).toBe('{"content":[{"token":" \u00e9t\u00e9","logprob":-9999,"bytes":null,"top_logprobs":[]}],"refusal":null}');
   });
 
-  it('JSON answer: choices[0].logprobs when the result has them, null otherwise (the schema takes both)', () => {
-    const withThem = toChatCompletion(result({ logprobs: TOKENS }), { created: 1, explain: false });
+  it('JSON answer: choices[0].logprobs when asked for and the result has them, null otherwise (the schema takes both)', () => {
+    const withThem = toChatCompletion(result({ logprobs: TOKENS }), { created: 1, explain: false, logprobs: true });
     expect(withThem.choices[0]!.logprobs).toEqual({ content: CHAT_TOKENS, refusal: null });
     expect(OpenAIChatResponseSchema.parse(withThem).choices[0]!.logprobs?.content).toHaveLength(3);
-    expect(toChatCompletion(result(), { created: 1, explain: false }).choices[0]!.logprobs).toBeNull();
+    expect(toChatCompletion(result(), { created: 1, explain: false, logprobs: true }).choices[0]!.logprobs).toBeNull();
+    // Not asked for: never rendered, even when the result has them (as the stream encoder does).
+    expect(toChatCompletion(result({ logprobs: TOKENS }), { created: 1, explain: false }).choices[0]!.logprobs).toBeNull();
   });
 
   it.each([true, false])('stream: each content chunk carries its tokens (include_usage %s), byte for byte the chunk object', (includeUsage) => {
@@ -106,6 +108,61 @@ describe('chat completions: logprobs', () => {
   });
 });
 
+describe('chat completions with logprobs: a held text delta is never lost', () => {
+  // With logprobs asked for, each text delta waits for the next part. When that part (or the finish) fails (a tool
+  // call whose arguments contradict what was already streamed: the stream ends with its error chunk), the held
+  // text still reaches the client before the error chunk, as on an ordinary stream (where it went out at once).
+  // The calls replay what `SseFrames` does: each part's frames, and when `part` or `finish` throws, `error`.
+  const toolFinish: Extract<StreamPart, { type: 'finish' }> = { type: 'finish', finishReason: 'tool-calls', usage };
+  const contradicted = result({ text: 'Hello', finishReason: 'tool-calls', toolCalls: [{ id: 'call_a', name: 'f', arguments: '{"a":2}' }] });
+  const opened: StreamPart = { type: 'tool-call-delta', index: 0, id: 'call_a', name: 'f', argumentsDelta: '{"a":1}' };
+
+  /** The content the client received, over every data frame. */
+  function contentOf(frames: string[]): string {
+    let out = '';
+    for (const f of frames) {
+      if (!f.startsWith('data: {')) continue;
+      for (const c of (data(f).choices as Array<{ delta?: { content?: string } }> | undefined) ?? []) out += c.delta?.content ?? '';
+    }
+    return out;
+  }
+
+  /** Feeds parts as SseFrames does: a part that throws ends the stream with the encoder's error frames. */
+  function failing(logprobs: boolean, parts: StreamPart[], end?: RouterResult): string[] {
+    const enc = new ChatStreamEncoder({ created: 1, includeUsage: false, explain: false, logprobs });
+    const frames = [...enc.start(route)];
+    try {
+      for (const p of parts) frames.push(...enc.part(p));
+      if (end) frames.push(...enc.finish(toolFinish, end));
+    } catch (e) {
+      frames.push(...enc.error(toLLMError(e), 'req_1'));
+      return frames;
+    }
+    throw new Error('the stream was expected to fail');
+  }
+
+  it('sends the held delta before the error chunk when the part after it fails (as an ordinary stream sends it)', () => {
+    const parts: StreamPart[] = [
+      opened,
+      text('Hello'),
+      // The whole call contradicts the arguments already streamed: the encoder throws (invalid_response).
+      { type: 'tool-call', index: 0, toolCall: { id: 'call_a', name: 'f', arguments: '{"a":2}' } },
+    ];
+    expect(contentOf(failing(false, parts))).toBe('Hello');
+    const withLogprobs = failing(true, parts);
+    expect(withLogprobs.at(-1)).toContain('"error"');
+    expect(contentOf(withLogprobs)).toBe('Hello');
+  });
+
+  it('sends the held delta before the error chunk when the finish fails (the result contradicts a streamed call)', () => {
+    const parts: StreamPart[] = [opened, text('Hello')];
+    expect(contentOf(failing(false, parts, contradicted))).toBe('Hello');
+    const withLogprobs = failing(true, parts, contradicted);
+    expect(withLogprobs.at(-1)).toContain('"error"');
+    expect(contentOf(withLogprobs)).toBe('Hello');
+  });
+});
+
 describe('legacy completions: logprobs', () => {
   it('toCompletionLogprobs: parallel arrays, candidates as token -> logprob objects, text_offset in characters', () => {
     const { logprobs, end } = toCompletionLogprobs(TOKENS);
@@ -126,21 +183,24 @@ describe('legacy completions: logprobs', () => {
     expect(JSON.stringify(logprobs.top_logprobs)).toBe('[{"__proto__":-1,"a":-2}]');
   });
 
-  it('JSON answer: choices[0].logprobs when the result has them, null otherwise', () => {
-    const answer = toTextCompletion(result({ logprobs: TOKENS }), { created: 1, explain: false });
+  it('JSON answer: choices[0].logprobs when asked for and the result has them (text_offset from the prompt\'s start), null otherwise', () => {
+    const answer = toTextCompletion(result({ logprobs: TOKENS }), { created: 1, explain: false, logprobs: true, promptChars: 5 });
     expect(OpenAICompletionResponseSchema.parse(answer).choices[0]!.logprobs?.tokens).toEqual(['Hi', ' \u00e9t\u00e9', ' \u{1F600}']);
-    expect(toTextCompletion(result(), { created: 1, explain: false }).choices[0]!.logprobs).toBeNull();
+    expect(answer.choices[0]!.logprobs?.text_offset).toEqual([5, 7, 11]);
+    expect(toTextCompletion(result(), { created: 1, explain: false, logprobs: true }).choices[0]!.logprobs).toBeNull();
+    // Not asked for: never rendered, even when the result has them.
+    expect(toTextCompletion(result({ logprobs: TOKENS }), { created: 1, explain: false }).choices[0]!.logprobs).toBeNull();
   });
 
-  it('stream: each text chunk carries its tokens, text_offset counting on across chunks; a lone delta goes out at the finish', () => {
-    const enc = new CompletionStreamEncoder({ created: 7, includeUsage: false, explain: false, logprobs: true });
+  it('stream: each text chunk carries its tokens, text_offset from the prompt\'s start counting on across chunks; a lone delta goes out at the finish', () => {
+    const enc = new CompletionStreamEncoder({ created: 7, includeUsage: false, explain: false, logprobs: true, promptChars: 3 });
     enc.start(route);
     expect(enc.part(text('Hi'))).toEqual([]);
     const first = data(enc.part(lp(TOKENS[0]!))[0]!);
-    expect(first.choices).toEqual([{ text: 'Hi', index: 0, logprobs: { tokens: ['Hi'], token_logprobs: [-0.25], top_logprobs: [{ Hi: -0.25, Hey: -1.5 }], text_offset: [0] }, finish_reason: null }]);
+    expect(first.choices).toEqual([{ text: 'Hi', index: 0, logprobs: { tokens: ['Hi'], token_logprobs: [-0.25], top_logprobs: [{ Hi: -0.25, Hey: -1.5 }], text_offset: [3] }, finish_reason: null }]);
     enc.part(text(' \u00e9t\u00e9 \u{1F600}'));
     const second = data(enc.part(lp(TOKENS[1]!, TOKENS[2]!))[0]!);
-    expect(OpenAICompletionResponseSchema.parse(second).choices[0]!.logprobs).toEqual({ tokens: [' \u00e9t\u00e9', ' \u{1F600}'], token_logprobs: [-9999, -0.5], top_logprobs: null, text_offset: [2, 6] });
+    expect(OpenAICompletionResponseSchema.parse(second).choices[0]!.logprobs).toEqual({ tokens: [' \u00e9t\u00e9', ' \u{1F600}'], token_logprobs: [-9999, -0.5], top_logprobs: null, text_offset: [5, 9] });
     enc.part(text('!'));
     const end = enc.finish(finish, result());
     expect(end.map((f) => (f.startsWith('data: {') ? (data(f).choices as Array<{ text: string; logprobs: unknown }>)[0] : f))).toEqual([

@@ -60,9 +60,11 @@ describe('/v1/chat/completions', () => {
 });
 
 describe('/v1/completions', () => {
+  const PROMPT = 'Tell me about Paris';
   const legacy = (top: number) => {
     const tokens = wire(top);
-    let offset = 0;
+    // OpenAI counts text_offset from the start of the prompt (not echoed): the first token's is the prompt's length.
+    let offset = PROMPT.length;
     return {
       tokens: tokens.map((t) => t.token),
       token_logprobs: tokens.map((t) => t.logprob),
@@ -72,18 +74,30 @@ describe('/v1/completions', () => {
   };
 
   it('JSON: logprobs: N gives tokens, token_logprobs, top_logprobs (N per token) and text_offset', async () => {
-    const r = await gw.openai().completions.create({ model: 'gpt', prompt: 'Tell me about Paris', logprobs: 2 });
+    const r = await gw.openai().completions.create({ model: 'gpt', prompt: PROMPT, logprobs: 2 });
     expect(r.choices[0]!.text).toBe('Paris is lovely');
     expect(r.choices[0]!.logprobs).toEqual(legacy(2));
   });
 
   it('stream: each chunk its tokens, text_offset counting on across chunks', async () => {
-    const stream = await gw.openai().completions.create({ model: 'gpt', prompt: 'Tell me about Paris', logprobs: 0, stream: true });
+    const stream = await gw.openai().completions.create({ model: 'gpt', prompt: PROMPT, logprobs: 0, stream: true });
     const chunks: OpenAI.CompletionChoice[] = [];
     for await (const c of stream) if (c.choices[0]?.text) chunks.push(c.choices[0]);
     expect(chunks.map((c) => c.text)).toEqual(WORDS);
     const joined = legacy(0);
     expect(chunks.map((c) => c.logprobs)).toEqual(WORDS.map((_, i) => ({ tokens: [joined.tokens[i]], token_logprobs: [joined.token_logprobs[i]], top_logprobs: null, text_offset: [joined.text_offset[i]] })));
+  });
+
+  it('text_offset counts the prompt in characters (code points, as OpenAI\'s Python does), given as a string or a one-element array', async () => {
+    // 'caf\u00e9 \u{1F600}?' is 7 characters (9 UTF-16 units, 11 UTF-8 bytes).
+    const prompt = 'caf\u00e9 \u{1F600}?';
+    const offsets = [7, 7 + 6, 7 + 9];
+    const r = await gw.openai().completions.create({ model: 'gpt', prompt, logprobs: 0 });
+    expect(r.choices[0]!.logprobs?.text_offset).toEqual(offsets);
+    const stream = await gw.openai().completions.create({ model: 'gpt', prompt: [prompt], logprobs: 0, stream: true });
+    const streamed: number[] = [];
+    for await (const c of stream) streamed.push(...(c.choices[0]?.logprobs?.text_offset ?? []));
+    expect(streamed).toEqual(offsets);
   });
 });
 

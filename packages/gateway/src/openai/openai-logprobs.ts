@@ -14,7 +14,7 @@ export function toChatLogprobs(tokens: readonly TokenLogprob[]): OpenAIChatLogpr
 }
 
 /** Characters as Python counts them (code points), which is how OpenAI's `text_offset` counts. */
-function codePoints(text: string): number {
+export function codePoints(text: string): number {
   let n = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -38,9 +38,9 @@ function topObject(top: readonly TopLogprob[] | undefined): Record<string, numbe
 /**
  * Tokens as legacy completions' `logprobs`: parallel `tokens`, `token_logprobs`, `top_logprobs` (one object per
  * token, token -> logprob; null when no token has candidates, as when `logprobs: 0` was asked) and `text_offset`
- * (each token's start in the completion's text, in characters, from `offset`: the gateway does not echo the
- * prompt, so offsets count from the completion's start, as vLLM's do). Returns the offset after the last token,
- * for the next chunk of a stream.
+ * (each token's start, in characters, counting on from `offset`: OpenAI counts from the start of the prompt,
+ * echoed or not, so the caller passes the prompt's length for the first token). Returns the offset after the last
+ * token, for the next chunk of a stream.
  */
 export function toCompletionLogprobs(tokens: readonly TokenLogprob[], offset = 0): { logprobs: OpenAICompletionLogprobs; end: number } {
   const logprobs: OpenAICompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: null, text_offset: [] };

@@ -165,9 +165,9 @@ export function isCut(reason: FinishReason): boolean {
  * all, as OpenAI answers a limit hit during reasoning with the reasoning item alone), function calls. On a
  * length or content-filter finish the last item (the one being produced when the answer was cut) is
  * `incomplete`, as in the streamed answer. The message's `output_text` carries the answer's token log
- * probabilities when the request asked for them and the answer has them (else `[]`, as before).
+ * probabilities when the request asked for them (`logprobs`) and the answer has them (else `[]`, as before).
  */
-export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'reasoning' | 'toolCalls' | 'finishReason' | 'logprobs'>): ResponsesOutputItem[] {
+export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'reasoning' | 'toolCalls' | 'finishReason' | 'logprobs'>, logprobs = false): ResponsesOutputItem[] {
   const items: ResponsesOutputItem[] = [];
   if (result.reasoning) items.push(reasoningItem(responseIds.reasoning(result.requestId), result.reasoning, 'completed'));
   if (result.text !== '' || (result.toolCalls.length === 0 && !result.reasoning)) {
@@ -176,7 +176,7 @@ export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'r
       id: responseIds.message(result.requestId),
       status: 'completed',
       role: 'assistant',
-      content: [{ type: 'output_text', text: result.text, annotations: [], logprobs: result.logprobs ? toOutputTextLogprobs(result.logprobs) : [] }],
+      content: [{ type: 'output_text', text: result.text, annotations: [], logprobs: logprobs && result.logprobs ? toOutputTextLogprobs(result.logprobs) : [] }],
     });
   }
   result.toolCalls.forEach((c, i) => {
@@ -187,9 +187,13 @@ export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'r
   return items;
 }
 
-/** A router result as a finished `response` object. */
-export function toResponseObject(result: RouterResult, options: { createdAt: number; echo: ResponseEcho; explain: boolean; output?: ResponsesOutputItem[] }): OpenAIResponse {
-  const response = responseObject(result.requestId, result.deployment, options.createdAt, options.echo, responseStatus(result.finishReason), options.output ?? outputItems(result), toResponsesUsage(answerUsage(result)));
+/**
+ * A router result as a finished `response` object (`output`: the items a stream built, else `outputItems`;
+ * `logprobs`: the request asked for log probabilities).
+ */
+export function toResponseObject(result: RouterResult, options: { createdAt: number; echo: ResponseEcho; explain: boolean; output?: ResponsesOutputItem[]; logprobs?: boolean }): OpenAIResponse {
+  const output = options.output ?? outputItems(result, options.logprobs === true);
+  const response = responseObject(result.requestId, result.deployment, options.createdAt, options.echo, responseStatus(result.finishReason), output, toResponsesUsage(answerUsage(result)));
   response.llmrr = llmrrInfo(result, options.explain);
   return response;
 }

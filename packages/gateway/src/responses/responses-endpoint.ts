@@ -30,6 +30,7 @@ export function responsesEndpoint(deps: GatewayDeps): ModelEndpoint<typeof OpenA
       const { request, messagePaths, fieldNames } = convertResponsesRequest(body);
       const echo = responseEcho(body);
       const explain = ext.explain === true;
+      const logprobs = request.logprobs !== undefined;
       return {
         model: body.model,
         request,
@@ -37,8 +38,8 @@ export function responsesEndpoint(deps: GatewayDeps): ModelEndpoint<typeof OpenA
         fieldNames,
         stream: body.stream === true,
         ext,
-        render: (result) => toResponseObject(result, { createdAt, echo, explain }),
-        encoder: () => new ResponsesStreamEncoder({ createdAt, echo, explain, logprobs: request.logprobs !== undefined }),
+        render: (result) => toResponseObject(result, { createdAt, echo, explain, logprobs }),
+        encoder: () => new ResponsesStreamEncoder({ createdAt, echo, explain, logprobs }),
       };
     },
   };

@@ -3,7 +3,7 @@
  * the `response.output_text.delta` events (each with its own tokens), `response.output_text.done` and the final
  * response. Without them asked for, the events are as before (`logprobs: []`).
  */
-import type { RouterResult, StreamPart, TokenLogprob } from '@llmrr/core';
+import { toLLMError, type RouterResult, type StreamPart, type TokenLogprob } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
 import { OpenAIResponseSchema, OpenAIResponseStreamEventSchema, type OpenAIResponseStreamEvent } from '../schemas/openai-responses.js';
 import type { RoutePart } from '../streaming/open-stream.js';
@@ -52,11 +52,13 @@ describe('Responses: logprobs', () => {
     expect(toTextEventLogprobs(TOKENS)).toEqual(EVENT);
   });
 
-  it('JSON answer: the message\'s output_text carries them; [] when the result has none', () => {
-    const withThem = OpenAIResponseSchema.parse(toResponseObject(result({ logprobs: TOKENS }), { createdAt: 1, echo, explain: false }));
+  it('JSON answer: the message\'s output_text carries them when asked for; [] when the result has none or they were not asked for', () => {
+    const withThem = OpenAIResponseSchema.parse(toResponseObject(result({ logprobs: TOKENS }), { createdAt: 1, echo, explain: false, logprobs: true }));
     expect(withThem.output[0]).toMatchObject({ type: 'message', content: [{ type: 'output_text', text: 'Hi there', logprobs: OUTPUT_TEXT }] });
-    const without = toResponseObject(result(), { createdAt: 1, echo, explain: false });
+    const without = toResponseObject(result(), { createdAt: 1, echo, explain: false, logprobs: true });
     expect(without.output[0]).toMatchObject({ content: [{ logprobs: [] }] });
+    // Not asked for: never rendered, even when the result has them (as the stream encoder does).
+    expect(toResponseObject(result({ logprobs: TOKENS }), { createdAt: 1, echo, explain: false }).output[0]).toMatchObject({ content: [{ logprobs: [] }] });
   });
 
   it('stream: each output_text.delta carries its tokens; the done event, the part, the item and the response carry all', () => {
@@ -94,5 +96,47 @@ describe('Responses: logprobs', () => {
     const withPart = run([text('Hi'), lp(TOKENS[0]!), text(' there'), lp(TOKENS[1]!)], false);
     expect(withPart).toEqual(plain);
     expect(plain.filter((e) => e.type === 'response.output_text.delta').map((e) => e.logprobs)).toEqual([[], []]);
+  });
+});
+
+describe('Responses with logprobs: a held text delta is never lost', () => {
+  // With logprobs asked for, each text delta waits for the next part. When that part (or the finish) fails, the
+  // held text (its frames already numbered) still reaches the client as its response.output_text.delta before the
+  // error event, as on an ordinary stream (where it went out at once). The calls replay what `SseFrames` does.
+  function failing(logprobs: boolean, parts: StreamPart[], end?: RouterResult): OpenAIResponseStreamEvent[] {
+    const enc = new ResponsesStreamEncoder({ createdAt: 1, echo, explain: false, logprobs });
+    const frames = [...enc.start(route)];
+    try {
+      for (const p of parts) frames.push(...enc.part(p));
+      if (end) frames.push(...enc.finish({ type: 'finish', finishReason: 'tool-calls', usage }, end));
+      throw new Error('the stream was expected to fail');
+    } catch (e) {
+      frames.push(...enc.error(toLLMError(e), 'req_abc'));
+    }
+    return decode(frames);
+  }
+  const textOf = (events: OpenAIResponseStreamEvent[]) => events.flatMap((e) => (e.type === 'response.output_text.delta' ? [e.delta] : [])).join('');
+  const opened: StreamPart = { type: 'tool-call-delta', index: 0, id: 'call_a', name: 'f', argumentsDelta: '{"a":1}' };
+
+  it.each([false, true])('sends the held delta before the error event when the part after it fails (logprobs %s)', (logprobs) => {
+    const parts: StreamPart[] = [
+      opened,
+      // Text after a finished call: the call's item is done when the text's message opens.
+      text('Hello'),
+      // More arguments for the done call: the encoder throws (invalid_response).
+      { type: 'tool-call-delta', index: 0, argumentsDelta: ',"b":2}' },
+    ];
+    const events = failing(logprobs, parts);
+    expect(events.at(-1)?.type).toBe('error');
+    expect(textOf(events)).toBe('Hello');
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+  });
+
+  it.each([false, true])('sends the held delta before the error event when the finish fails (the result contradicts a done call; logprobs %s)', (logprobs) => {
+    const end = result({ text: 'Hello', finishReason: 'tool-calls', toolCalls: [{ id: 'call_a', name: 'f', arguments: '{"a":2}' }] });
+    const events = failing(logprobs, [opened, text('Hello')], end);
+    expect(events.at(-1)?.type).toBe('error');
+    expect(textOf(events)).toBe('Hello');
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
   });
 });

@@ -120,6 +120,11 @@ export class ResponsesStreamEncoder implements StreamEncoder {
 
   /** With `logprobs`: a text delta waiting for the `logprobs` part after it. */
   private held: string | undefined;
+  /**
+   * Frames of a held delta, already numbered, whose part or finish then failed: `error()` sends them before the
+   * error event, so the text reaches the client as it does on an ordinary stream. Empty otherwise.
+   */
+  private unsent: string[] = [];
 
   /** `logprobs`: the request asked for log probabilities. */
   constructor(private readonly options: { createdAt: number; echo: ResponseEcho; explain: boolean; logprobs?: boolean }) {}
@@ -396,7 +401,14 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     }
     const frames = this.flushHeld();
     if (part.type === 'text-delta' && part.delta !== '') this.held = part.delta;
-    else frames.push(...this.content(part));
+    else {
+      try {
+        frames.push(...this.content(part));
+      } catch (e) {
+        this.unsent = frames;
+        throw e;
+      }
+    }
     return frames;
   }
 
@@ -429,7 +441,18 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   }
 
   finish(part: FinishPart, result: RouterResult): string[] {
+    if (this.held === undefined) return this.finishFrames(part, result);
     const held = this.flushHeld();
+    try {
+      return [...held, ...this.finishFrames(part, result)];
+    } catch (e) {
+      this.unsent = held;
+      throw e;
+    }
+  }
+
+  /** `finish` after the held delta (if any) went out. */
+  private finishFrames(part: FinishPart, result: RouterResult): string[] {
     // The router result's calls (the non-streamed answer's): the final arguments of calls whose whole part
     // never came (a done call must already have them), and the calls that never came as parts, added last.
     const { paired, unseen } = pairFinalToolCalls([...this.callsDone.values(), ...this.calls.values(), ...this.queued.values()], result.toolCalls);
@@ -449,7 +472,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     // has its (empty) message, as the non-streamed answer does.
     const cut = isCut(part.finishReason);
     this.cutting = cut;
-    const frames = [...held, ...this.advance(true)];
+    const frames = this.advance(true);
     if (this.output.length === 0) frames.push(...this.openText('message'));
     frames.push(...this.closeAll(cut));
     const output = this.output.filter((o): o is ResponsesOutputItem => o !== undefined);
@@ -459,7 +482,8 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   }
 
   error(error: LLMError, requestId: string): string[] {
-    const held = this.flushHeld();
+    const held = [...this.unsent, ...this.flushHeld()];
+    this.unsent = [];
     const body = errorBody(error, requestId).error;
     return [...held, this.frame({ type: 'error', code: body.code, message: body.message, param: body.param, error: body })];
   }

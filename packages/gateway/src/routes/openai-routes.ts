@@ -7,6 +7,7 @@ import { routerExtension } from '../calls/router-extension.js';
 import { toChatCompletion } from '../openai/chat-response.js';
 import { ChatStreamEncoder } from '../openai/chat-stream-encoder.js';
 import { CompletionStreamEncoder, toTextCompletion } from '../openai/completion-stream-encoder.js';
+import { codePoints } from '../openai/openai-logprobs.js';
 import { completionToGenerateRequest, convertChatRequest } from '../openai/to-generate-request.js';
 import { responsesEndpoint } from '../responses/responses-endpoint.js';
 import { OpenAIChatRequestSchema } from '../schemas/openai-chat.js';
@@ -30,6 +31,7 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
         throw new LLMError({ code: 'invalid_request', message: 'stream_options is only allowed when stream is true', param: 'stream_options' });
       }
       const { request, messagePaths, fieldNames } = convertChatRequest(body);
+      const logprobs = request.logprobs !== undefined;
       return {
         model: body.model,
         request,
@@ -37,8 +39,8 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
         fieldNames,
         stream: body.stream === true,
         ext,
-        render: (result) => toChatCompletion(result, { created, explain: ext.explain === true }),
-        encoder: () => new ChatStreamEncoder({ created, includeUsage, explain: ext.explain === true, logprobs: request.logprobs !== undefined }),
+        render: (result) => toChatCompletion(result, { created, explain: ext.explain === true, logprobs }),
+        encoder: () => new ChatStreamEncoder({ created, includeUsage, explain: ext.explain === true, logprobs }),
       };
     },
   });
@@ -57,6 +59,8 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
         throw new LLMError({ code: 'invalid_request', message: 'stream_options is only allowed when stream is true', param: 'stream_options' });
       }
       const request = completionToGenerateRequest(body);
+      // With log probabilities: `text_offset` counts from the prompt's start (OpenAI's, echoed or not).
+      const lp = request.logprobs === undefined ? {} : { logprobs: true, promptChars: codePoints(typeof body.prompt === 'string' ? body.prompt : body.prompt[0]!) };
       return {
         model: body.model,
         request,
@@ -66,8 +70,8 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
         fieldNames: COMPLETION_FIELD_NAMES,
         stream: body.stream === true,
         ext,
-        render: (result) => toTextCompletion(result, { created, explain: ext.explain === true }),
-        encoder: () => new CompletionStreamEncoder({ created, includeUsage: body.stream_options?.include_usage === true, explain: ext.explain === true, logprobs: request.logprobs !== undefined }),
+        render: (result) => toTextCompletion(result, { created, explain: ext.explain === true, ...lp }),
+        encoder: () => new CompletionStreamEncoder({ created, includeUsage: body.stream_options?.include_usage === true, explain: ext.explain === true, ...lp }),
       };
     },
   });

@@ -1,4 +1,5 @@
 import { canonicalJson } from '../../cache/canonical-json.js';
+import { lacksLogprobs } from '../../cache/exact-cache.js';
 import { isCacheable } from '../../cache/is-cacheable.js';
 import type { RouterConfig } from '../../config/schema.js';
 import { CachedEmbedder } from '../../embeddings/cached-embedder.js';
@@ -411,16 +412,16 @@ export class RouterPrefetch {
     for (const e of this.#registry.add(job.key, r, job.question, usd, job.request.user)) this.#unused(e);
   }
 
-  /** Whether the router stored the answer (its rules: finish reason, temperature, opt-outs). */
+  /** Whether the router stored the answer (its rules: finish reason, temperature, opt-outs, logprobs asked for and missing). */
   #storable(job: Job, r: RouterResult): boolean {
-    return STORABLE.has(r.finishReason) && this.#cacheable(job.request, job.key);
+    return STORABLE.has(r.finishReason) && this.#cacheable(job.request, job.key) && !lacksLogprobs(job.request, r);
   }
 
-  /** Whether a cache would keep an answer to `request` (temperature, opt-outs): a prefetch that can't be stored is not paid for. */
+  /** Whether a cache would keep an answer to `request` (temperature, opt-outs; the semantic cache never a logprobs request's): a prefetch that can't be stored is not paid for. */
   #cacheable(request: GenerateRequest, key: string): boolean {
     const { exact, semantic } = this.#router.routerConfig.cache;
     if (exact.enabled && isCacheable(request, exact)) return true;
-    return semantic?.enabled === true && isCacheable(request, semantic) && questionOf(request) !== undefined && !semantic.optOutTenants.includes(key);
+    return semantic?.enabled === true && request.logprobs === undefined && isCacheable(request, semantic) && questionOf(request) !== undefined && !semantic.optOutTenants.includes(key);
   }
 
   /** Reports expired unused entries; from `observe` at most once a second (a sweep walks every tracked entry). */

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { cacheKey, type CacheScope } from '../../cache/cache-key.js';
 import type { GenerateRequest } from '../../spec/index.js';
+import { semanticNamespace } from '../semantic-namespace.js';
 import { nextRequest } from './next-request.js';
 import { PrefetchBudget } from './prefetch-budget.js';
 import { PrefetchRegistry } from './prefetch-registry.js';
-import { SequenceModel } from './sequence-model.js';
+import { SequenceModel, type Prediction } from './sequence-model.js';
 
 const v = (i: number) => Float32Array.from({ length: 4 }, (_, k) => (k === i ? 1 : 0));
 const answer = { text: 'Paris.', toolCalls: [], finishReason: 'stop' };
@@ -70,6 +72,33 @@ describe('SequenceModel continuation and nextRequest', () => {
       messages: [{ role: 'system', content: 'app' }, { role: 'user', content: 'change billing address' }],
       user: 'c',
     });
+  });
+
+  it('a predicted continuation keeps every setting of the live request (topK, penalties, parallelToolCalls, verbosity, logprobs...), so it lands in the follow-up\'s namespace and key', async () => {
+    // "What the client will send": a setting dropped here means every prefetch for such a conversation is paid
+    // for and stored where the client's follow-up never looks.
+    const scope: CacheScope = { models: ['gpt'], tenant: 't1' };
+    const live: GenerateRequest = {
+      messages: [{ role: 'user', content: 'capital of France?' }],
+      temperature: 0,
+      topK: 40,
+      frequencyPenalty: 0.5,
+      presencePenalty: 0.25,
+      parallelToolCalls: false,
+      verbosity: 'low',
+      logprobs: { topLogprobs: 2 },
+      user: 'u1',
+    };
+    const prediction: Prediction = { cluster: 1, probability: 1, support: 2, continuation: true, request: { messages: [{ role: 'user', content: 'and its population?' }] } };
+    const next = nextRequest(prediction, { request: live, answer });
+    // What the client sends next: its conversation, the answer it got, its question, with its own settings.
+    const followUp: GenerateRequest = {
+      ...live,
+      messages: [...live.messages, { role: 'assistant', content: 'Paris.' }, { role: 'user', content: 'and its population?' }],
+    };
+    expect(next).toEqual(followUp);
+    expect(await semanticNamespace(next!, scope, 'emb')).toBe(await semanticNamespace(followUp, scope, 'emb'));
+    expect(await cacheKey(next!, scope)).toBe(await cacheKey(followUp, scope));
   });
 });
 
