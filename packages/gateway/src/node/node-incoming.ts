@@ -15,7 +15,7 @@ class NodeHeaders implements HeaderSource {
 
 /** The abort signal of a connection, kept on its socket (see `NodeIncoming.signal`). */
 const CONNECTION_SIGNAL = Symbol('llmrr.connectionSignal');
-/** The response of the connection's latest request that took its signal. */
+/** The response of the connection's latest request to arrive (answers go out in arrival order). */
 const LATEST_RESPONSE = Symbol('llmrr.latestResponse');
 type SignalledSocket = Socket & { [CONNECTION_SIGNAL]?: AbortSignal; [LATEST_RESPONSE]?: ServerResponse };
 
@@ -32,6 +32,10 @@ export class NodeIncoming implements Incoming {
     private readonly res: ServerResponse,
   ) {
     this.headers = new NodeHeaders(req.headers);
+    // Arrival order, not the order handlers take the signal: a later request may read it after an earlier one,
+    // or only after the client has left.
+    const socket = req.socket as SignalledSocket | null;
+    if (socket) socket[LATEST_RESPONSE] = res;
   }
 
   get clientIp(): string | undefined {
@@ -39,19 +43,18 @@ export class NodeIncoming implements Incoming {
   }
 
   /**
-   * One signal per connection, made on first use, aborted when the socket closes. An HTTP/1.1
-   * connection carries one request at a time (pipelined ones are answered in order), so the socket
-   * closing is the client going away from whatever is in flight on it; a response already complete has
-   * left nothing listening (each listener is removed when its call settles). Node 20 spends several
-   * microseconds making an AbortController, which is worth not doing for every request of a keep-alive
-   * connection. A connection that closes once the answer of its latest request that took the signal is
-   * complete (answers go out in order, so every earlier one is too) has nothing in flight: its signal is
-   * left as it is (no abort error and abort event per connection, as when a client's pool closes them all).
+   * One signal per connection, made on first use, aborted when the socket closes. The socket closing is the
+   * client going away from whatever is in flight on it (pipelined requests are answered in arrival order; their
+   * handlers may run at the same time); a response already complete has left nothing listening (each listener
+   * is removed when its call settles). Node 20 spends several microseconds making an AbortController, which is
+   * worth not doing for every request of a keep-alive connection. A connection that closes once the answer of
+   * its latest arrived request is complete (answers go out in arrival order, so every earlier one is too) has
+   * nothing in flight: its signal is left as it is (no abort error and abort event per connection, as when a
+   * client's pool closes them all). A request that takes the signal after the client left gets it aborted.
    */
   get signal(): AbortSignal {
     const socket = this.req.socket as SignalledSocket | null;
     if (!socket) return this.ownSignal();
-    socket[LATEST_RESPONSE] = this.res;
     let signal = socket[CONNECTION_SIGNAL];
     if (!signal) {
       const controller = new AbortController();
@@ -82,6 +85,11 @@ export class NodeIncoming implements Incoming {
   bytes(maxBytes: number): Promise<Uint8Array> {
     const req = this.req;
     return new Promise<Uint8Array>((resolve, reject) => {
+      if (req.destroyed) {
+        // The client left before the body was read: Node has already emitted everything it will.
+        reject(unreadable(new Error('The client closed the connection before the body was read')));
+        return;
+      }
       const chunks: Buffer[] = [];
       let total = 0;
       const cleanup = () => {

@@ -1,0 +1,220 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import { LLMRouter, createStateStores, type StateStores } from '@llmrr/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway } from '../gateway.js';
+import { mockModel } from '../test-support/harness.js';
+import type { Gateway } from '../types.js';
+import { NodeIncoming } from './node-incoming.js';
+import { serveGateway, type ServedGateway } from './serve-gateway.js';
+
+/** One raw HTTP/1.1 keep-alive request (no `connection: close`, so a second one can follow on the socket). */
+function keepAliveRequest(path: string, headers: Record<string, string>, body: string): Buffer {
+  const b = Buffer.from(body, 'utf8');
+  const lines = [`POST ${path} HTTP/1.1`, 'host: 127.0.0.1', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), `content-length: ${b.length}`];
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), b]);
+}
+
+describe('NodeIncoming signal: the latest arrived request decides', () => {
+  let router: LLMRouter;
+  let stores: StateStores;
+  let gateway: Gateway;
+  let served: ServedGateway;
+  let slowSecret: string;
+  let fastSecret: string;
+  /** While set, the rate limiter waits for it (and calls `admitting` first). */
+  let hold: Promise<void> | undefined;
+  let admitting: (() => void) | undefined;
+
+  beforeAll(async () => {
+    // 'late' and 'late-embed' answer after 6 s unless their signal aborts.
+    router = new LLMRouter({ models: [mockModel('mock'), mockModel('late', { delayMs: 6000 }), mockModel('late-embed', { delayMs: 6000 })], routing: { strategy: 'priority', retries: { max: 0 } } });
+    stores = await createStateStores({ mode: 'memory' });
+    await stores.tenants.createTenant({ id: 'acme', name: 'Acme', limits: { rpm: 10_000 } });
+    slowSecret = (await stores.tenants.createKey('acme', { name: 'slow' })).secret;
+    fastSecret = (await stores.tenants.createKey('acme', { name: 'fast' })).secret;
+    // A tenant store that answers one key later than the other (as a Postgres store does on a cache miss):
+    // requests on one connection then reach their handlers' later steps in a different order than they came.
+    const tenants = stores.tenants;
+    const slowTenants = new Proxy(tenants, {
+      get(target, key, receiver) {
+        if (key === 'authenticate') {
+          return async (secret: string) => {
+            if (secret === slowSecret) await new Promise((r) => setTimeout(r, 150));
+            return target.authenticate(secret);
+          };
+        }
+        const v = Reflect.get(target, key, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    // A rate limiter that can be held (as a Redis limiter's round trip is slow), to close the connection meanwhile.
+    const limiter = stores.rateLimiter;
+    const heldLimiter = new Proxy(limiter, {
+      get(target, key, receiver) {
+        if (key === 'acquire') {
+          return async (...args: Parameters<typeof limiter.acquire>) => {
+            const gate = hold;
+            if (gate) {
+              admitting?.();
+              await gate;
+            }
+            return target.acquire(...args);
+          };
+        }
+        const v = Reflect.get(target, key, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    gateway = createGateway({ router, stores: { ...stores, tenants: slowTenants, rateLimiter: heldLimiter }, log: () => {} });
+    served = await serveGateway(gateway, { port: 0 });
+  });
+  afterAll(async () => {
+    await served?.close(1000);
+    await gateway?.close();
+    await router?.close();
+    await stores?.close();
+  });
+
+  it('a pipelined request still in flight is aborted when the client closes the connection after an earlier answer completed', async () => {
+    const u = new URL(served.url);
+    const headers = (secret: string) => ({ authorization: `Bearer ${secret}`, 'content-type': 'application/json' });
+    // A: answered at once, but its key takes 150 ms to check, so its handler takes the connection signal after B's.
+    // B: a JSON chat answer that takes 6 s, pipelined on the same connection right behind A.
+    const messages = [{ role: 'user', content: 'hi' }];
+    const a = keepAliveRequest('/v1/chat/completions', headers(slowSecret), JSON.stringify({ model: 'mock', messages }));
+    const b = keepAliveRequest('/v1/chat/completions', headers(fastSecret), JSON.stringify({ model: 'late', messages }));
+    const sent = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect({ host: u.hostname, port: Number(u.port) });
+      let raw = Buffer.alloc(0);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`no answer to the first request: ${JSON.stringify(raw.toString('latin1'))}`));
+      }, 5000);
+      socket.on('error', () => {});
+      socket.on('data', (c: Buffer) => {
+        raw = Buffer.concat([raw, c]);
+        const end = raw.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const length = /\r\ncontent-length:\s*(\d+)/i.exec(raw.subarray(0, end).toString('latin1'));
+        const complete = length ? raw.length - end - 4 >= Number(length[1]) : raw.subarray(end).includes('\r\n0\r\n\r\n');
+        if (!complete) return;
+        // The first answer is complete; the client leaves while the second is in flight.
+        clearTimeout(timer);
+        expect(raw.subarray(0, 12).toString('latin1')).toBe('HTTP/1.1 200');
+        socket.destroy();
+        resolve();
+      });
+      socket.write(Buffer.concat([a, b]));
+    });
+    let entry;
+    for (let i = 0; i < 400 && !entry; i++) {
+      [entry] = await stores.ledger.query({ tenantId: 'acme', model: 'late' });
+      if (!entry) await new Promise((r) => setTimeout(r, 20));
+    }
+    // Before a428414 the socket's close aborted the connection signal: B's call stopped and was settled as aborted
+    // at once. Now the close is ignored because A's answer (the latest to read the signal, not the latest request)
+    // is complete, so B's 6 s upstream call runs to the end for a client that is gone.
+    expect(entry).toMatchObject({ status: 'aborted', stream: false, model: 'late' });
+    expect(entry!.createdAt + entry!.latencyMs).toBeLessThan(sent + 4500);
+  });
+
+  it('a request on a reused keep-alive connection that takes the signal after the client left sees it aborted', async () => {
+    const u = new URL(served.url);
+    const headers = { authorization: `Bearer ${fastSecret}`, 'content-type': 'application/json' };
+    const socket = connect({ host: u.hostname, port: Number(u.port) });
+    socket.on('error', () => {});
+    const serverSockets: Array<import('node:net').Socket> = [];
+    const onConnection = (s: import('node:net').Socket) => serverSockets.push(s);
+    served.server.on('connection', onConnection);
+    let release!: () => void;
+    try {
+      // A: a complete answer on the connection (its handler takes the connection signal).
+      const answered = new Promise<void>((resolve, reject) => {
+        let raw = Buffer.alloc(0);
+        const timer = setTimeout(() => reject(new Error('no answer to the first request')), 5000);
+        const onData = (c: Buffer) => {
+          raw = Buffer.concat([raw, c]);
+          const end = raw.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const length = /\r\ncontent-length:\s*(\d+)/i.exec(raw.subarray(0, end).toString('latin1'));
+          const complete = length ? raw.length - end - 4 >= Number(length[1]) : raw.subarray(end).includes('\r\n0\r\n\r\n');
+          if (!complete) return;
+          clearTimeout(timer);
+          socket.off('data', onData);
+          resolve();
+        };
+        socket.on('data', onData);
+      });
+      socket.write(keepAliveRequest('/v1/chat/completions', headers, JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] })));
+      await answered;
+      expect(serverSockets).toHaveLength(1);
+      const serverSide = serverSockets[0]!;
+
+      // B on the same connection: embeddings that take 6 s upstream. Its admission is held; the client leaves meanwhile.
+      hold = new Promise<void>((r) => (release = r));
+      const admitted = new Promise<void>((r) => (admitting = r));
+      const sent = Date.now();
+      socket.write(keepAliveRequest('/v1/embeddings', headers, JSON.stringify({ model: 'late-embed', input: ['a'] })));
+      await admitted;
+      const closed = new Promise<void>((r) => (serverSide.destroyed && serverSide.closed ? r() : serverSide.once('close', () => r())));
+      socket.destroy();
+      await closed;
+      hold = undefined;
+      release();
+
+      let entry;
+      for (let i = 0; i < 400 && !entry; i++) {
+        [entry] = await stores.ledger.query({ tenantId: 'acme', model: 'late-embed' });
+        if (!entry) await new Promise((r) => setTimeout(r, 20));
+      }
+      // Before a428414 the close aborted the connection signal, so B's embed stopped at once (aborted). Now the
+      // close is ignored (A, the latest to have read the signal, was complete) and B, reading the signal after the
+      // close, gets one that never aborts: the 6 s upstream call runs to the end for a client that is gone.
+      expect(entry).toMatchObject({ status: 'aborted', model: 'late-embed' });
+      expect(entry!.createdAt + entry!.latencyMs).toBeLessThan(sent + 4500);
+    } finally {
+      hold = undefined;
+      release?.();
+      served.server.off('connection', onConnection);
+      socket.destroy();
+    }
+  });
+});
+
+describe('NodeIncoming.bytes', () => {
+  let server: Server | undefined;
+  afterAll(async () => {
+    server?.closeAllConnections();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  });
+
+  it('settles (rejects) when the client left before the body was read', async () => {
+    // The gateway reads the body after authenticating (a network round trip with a Postgres tenant store): a
+    // client that sends its whole request and leaves meanwhile must not leave the handler waiting forever.
+    const outcome = new Promise<string>((resolve) => {
+      server = createServer((req, res) => {
+        const incoming = new NodeIncoming(req, res);
+        req.socket.once('close', () => {
+          setTimeout(() => {
+            const timer = setTimeout(() => resolve('never settled'), 2000);
+            incoming.bytes(1000).then(
+              () => (clearTimeout(timer), resolve('resolved')),
+              () => (clearTimeout(timer), resolve('rejected')),
+            );
+          }, 10);
+        });
+      });
+      server.listen(0, '127.0.0.1', () => {
+        const socket = connect((server!.address() as AddressInfo).port, '127.0.0.1', () => {
+          socket.write('POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 5\r\n\r\nhello');
+          setTimeout(() => socket.destroy(), 100);
+        });
+        socket.on('error', () => {});
+      });
+    });
+    expect(await outcome).toBe('rejected');
+  });
+});
