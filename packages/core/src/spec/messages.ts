@@ -90,6 +90,13 @@ export interface ToolDefinition {
   description?: string;
   /** JSON Schema of the arguments object. */
   parameters: JSONSchema;
+  /**
+   * `true`: the model's arguments must follow `parameters` exactly (OpenAI strict function calling, Anthropic
+   * strict tool use; the provider may refuse a schema its strict mode cannot enforce). Sent where the provider
+   * takes it; elsewhere not sent, with a `setting_not_sent` warning (field `tools.N.strict`). Absent or `false`:
+   * the provider's default (not strict on chat completions).
+   */
+  strict?: boolean;
   /** Cache breakpoint at this tool (the tools come first in the cached prefix). */
   cacheControl?: CacheControl;
 }
@@ -103,7 +110,14 @@ export type Verbosity = (typeof VERBOSITIES)[number];
 export type ResponseFormat =
   | { type: 'text' }
   | { type: 'json_object' }
-  | { type: 'json_schema'; name?: string; schema: JSONSchema; strict?: boolean };
+  | {
+      type: 'json_schema';
+      name?: string;
+      /** What the answer is for, read by the model (OpenAI `json_schema.description`); warned where not sent. */
+      description?: string;
+      schema: JSONSchema;
+      strict?: boolean;
+    };
 
 export interface GenerateRequest {
   messages: ChatMessage[];
