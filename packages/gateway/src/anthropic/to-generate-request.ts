@@ -5,7 +5,7 @@ import type { ClientMessagePaths, ConvertedRequest } from '../schemas/client-mes
 
 /** One entry of `ClientMessagePaths`. */
 type ClientMessagePath = ClientMessagePaths[number];
-import { asksForNothing, noteIgnoredFields, noteProviderOnlyFields } from '../schemas/ignored-fields.js';
+import { asksForNothing, CappedWarnings, noteIgnoredFields, noteProviderOnlyFields } from '../schemas/ignored-fields.js';
 import { markedSystemMessage } from '../schemas/marked-system-message.js';
 import { MESSAGES_FIELD_NAMES } from '../schemas/route-field-names.js';
 
@@ -195,13 +195,18 @@ function anthropicOutputConfig(body: AnthropicMessagesRequest, reasoning: Reason
  * What only an Anthropic deployment receives of the client's body, said when another provider's deployment answers:
  * each key of the verbatim `output_config` that asks for something (`format`, structured outputs; an `effort` that
  * did not become the core effort), and `thinking.display: "omitted"` (other providers' reasoning is shown as it comes).
+ * At most `IGNORED_FIELD_WARNINGS_MAX`, then one `...` counting the others (an `output_config` of thousands of keys
+ * stays bounded); undefined (nothing allocated) when there is none.
  */
 function anthropicOnlyWarnings(outputConfig: Record<string, unknown> | undefined, thinking: Record<string, unknown> | undefined): CallWarning[] | undefined {
-  let out: CallWarning[] | undefined;
-  const notSent = (field: string) => (out ??= []).push({ code: 'setting_not_sent', field, message: `${field} was not sent: only Anthropic deployments take it, and another provider answered.` });
+  if (outputConfig === undefined && thinking === undefined) return undefined;
+  const out = new CappedWarnings();
+  const notSent = (field: string) => {
+    if (out.room()) out.push({ code: 'setting_not_sent', field, message: `${field} was not sent: only Anthropic deployments take it, and another provider answered.` });
+  };
   for (const key in outputConfig) if (Object.hasOwn(outputConfig, key) && !asksForNothing(outputConfig[key])) notSent(`output_config.${key}`);
   if (thinking?.display === 'omitted') notSent('thinking.display');
-  return out;
+  return out.done();
 }
 
 /** A system prompt's text blocks (the top-level `system`, a system message of `messages`). */

@@ -10,6 +10,8 @@ import { startWireUpstreams } from '../test-support/wire-upstreams.js';
 // through /v1/messages and /v1/chat/completions to an Anthropic and an OpenAI deployment, streamed and not, are
 // byte for byte the bodies the gateway sent before prompt caching (commit 87f9971). The fixture was recorded
 // with that commit's core and gateway (`RECORD_UPSTREAM_BODIES=1` writes it).
+// One later change, of key order only: /v1/messages `top_k` became core's `topK` (8e6adb5), which the Anthropic
+// engine sends right after `temperature`, where it went last as `providerOptions.anthropic.top_k` before.
 
 const FIXTURE = new URL('./__fixtures__/unmarked-upstream-bodies.json', import.meta.url);
 const recording = process.env.RECORD_UPSTREAM_BODIES === '1';

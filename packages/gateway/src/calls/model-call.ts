@@ -148,7 +148,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       resultHeaders(result, headers);
       // (An array test, not `!== undefined`: a custom engine in plain JS may send anything, and the call has answered.)
       // The body's fields the gateway did not act on are said on a cache hit too (ignored either way).
-      const ignored = ignoredFieldsOf(call.request);
+      const ignored = ignoredFieldsOf(call.request, result.provider);
       if (ignored !== undefined || (Array.isArray(result.warnings) && result.warnings.length > 0)) showWarnings(result.warnings, call.messagePaths, headers, deps.metrics, ignored, call.fieldNames);
       if (call.ext.explain && result.decision) headers['x-llmrr-decision'] = headerJson(decisionSummary(result));
       return jsonReply(call.render(result), call.requestId, headers);
@@ -159,7 +159,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       headers['x-llmrr-model'] = headerText(opened.route.deployment);
       headers['x-llmrr-cache'] = opened.route.cached === false ? 'miss' : `hit-${opened.route.cached}`;
       if (opened.route.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(opened.route.cacheScore);
-      const ignored = ignoredFieldsOf(call.request);
+      const ignored = ignoredFieldsOf(call.request, opened.route.provider);
       if (opened.warnings !== undefined || ignored !== undefined) showWarnings(opened.warnings, call.messagePaths, headers, deps.metrics, ignored, call.fieldNames);
       return streamReply(opened);
     } catch (e) {

@@ -2,10 +2,12 @@ import { LLMError, type CacheControl, type ChatMessage, type ContentPart, type G
 import { toCacheControl, withMark } from '../schemas/cache-control.js';
 import type { ConvertedRequest } from '../schemas/client-message-paths.js';
 import { markedSystemMessage, type SystemBlock } from '../schemas/marked-system-message.js';
-import { noteIgnoredFields } from '../schemas/ignored-fields.js';
+import { chatNestedWarnings } from '../schemas/chat-nested-fields.js';
+import { CappedWarnings, noteIgnoredFields } from '../schemas/ignored-fields.js';
 import { logprobsAsking } from '../schemas/logprobs-asking.js';
 import { chatFieldNames } from '../schemas/route-field-names.js';
-import { CHAT_FIELD_RULES, type OpenAIChatMessage, type OpenAIChatRequest } from '../schemas/openai-chat.js';
+import { CHAT_FIELD_RULES, topKOf, type OpenAIChatMessage, type OpenAIChatRequest } from '../schemas/openai-chat.js';
+import { IMAGE_DETAIL_NOT_SENT, notSent } from '../schemas/responses-nested-fields.js';
 import { COMPLETION_FIELD_RULES, type OpenAICompletionRequest } from '../schemas/openai-completions.js';
 
 type TextOrParts = string | Array<{ type: 'text'; text: string; cache_control?: unknown }> | null | undefined;
@@ -40,8 +42,8 @@ function nonEmpty<T>(content: string | T[], index: number): string | T[] {
   return content;
 }
 
-function convertMessage(m: OpenAIChatMessage, index: number): ChatMessage {
-  if (m.role === 'user') return convertUser(m, index);
+function convertMessage(m: OpenAIChatMessage, index: number, warnings: CappedWarnings): ChatMessage {
+  if (m.role === 'user') return convertUser(m, index, warnings);
   if ((m.role === 'system' || m.role === 'developer') && typeof m.content !== 'string') return systemParts(m.content, toCacheControl(m.cache_control), index);
   return withMark(convertOther(m, index), messageMark(m));
 }
@@ -61,14 +63,19 @@ function systemParts(parts: Array<{ type: 'text'; text: string; cache_control?: 
 
 /**
  * A user message: its parts keep their own marks; the message's `cache_control` is a breakpoint at its end (the
- * core message's own).
+ * core message's own). An image's `detail` other than `auto` (which no engine takes) is a warning in `warnings`.
  */
-function convertUser(m: Extract<OpenAIChatMessage, { role: 'user' }>, index: number): ChatMessage {
+function convertUser(m: Extract<OpenAIChatMessage, { role: 'user' }>, index: number, warnings: CappedWarnings): ChatMessage {
   const parts = nonEmpty(m.content, index);
   const content: string | ContentPart[] =
     typeof parts === 'string'
       ? parts
-      : parts.map((p): ContentPart => withMark(p.type === 'text' ? { type: 'text', text: p.text } : imagePart(p.image_url.url), toCacheControl(p.cache_control)));
+      : parts.map((p, k): ContentPart => {
+          if (p.type === 'text') return withMark<ContentPart>({ type: 'text', text: p.text }, toCacheControl(p.cache_control));
+          const detail = p.image_url.detail;
+          if (detail != null && detail !== 'auto' && warnings.room()) warnings.push(notSent(`messages.${index}.content.${k}.image_url.detail`, `${detail} ${IMAGE_DETAIL_NOT_SENT}`));
+          return withMark(imagePart(p.image_url.url), toCacheControl(p.cache_control));
+        });
   const message: ChatMessage = m.name ? { role: 'user', content, name: m.name } : { role: 'user', content };
   return withMark(message, toCacheControl(m.cache_control));
 }
@@ -127,7 +134,7 @@ function penalties(body: Pick<OpenAIChatRequest, 'frequency_penalty' | 'presence
 function chatLogprobs(body: Pick<OpenAIChatRequest, 'logprobs' | 'top_logprobs'>, req: GenerateRequest): void {
   if (body.logprobs === true) req.logprobs = logprobsAsking(body.top_logprobs);
   else if (body.top_logprobs != null && body.top_logprobs > 0) {
-    throw new LLMError({ code: 'invalid_request', message: 'top_logprobs: logprobs must be true to use top_logprobs', param: 'top_logprobs' });
+    throw new LLMError({ code: 'invalid_request', message: 'Invalid request: top_logprobs: logprobs must be true to use top_logprobs', param: 'top_logprobs' });
   }
 }
 
@@ -142,7 +149,9 @@ export function chatToGenerateRequest(body: OpenAIChatRequest): GenerateRequest 
  * `fieldNames`: the client's names of core's fields (`frequency_penalty`).
  */
 export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
-  const messages: ChatMessage[] = body.messages.map(convertMessage);
+  // The warnings about fields below the top level: the messages' first (`messages.N.content.K.image_url.detail`).
+  const nested = new CappedWarnings();
+  const messages: ChatMessage[] = body.messages.map((m, i) => convertMessage(m, i, nested));
   const req: GenerateRequest = { messages };
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   if (maxTokens != null) req.maxTokens = maxTokens;
@@ -179,8 +188,9 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
   if (body.reasoning_effort != null) req.reasoning = { effort: body.reasoning_effort };
   chatLogprobs(body, req);
   if (body.verbosity != null) req.verbosity = body.verbosity;
-  if (body.top_k != null) req.topK = body.top_k;
-  return { request: noteIgnoredFields(req, body, CHAT_FIELD_RULES), messagePaths: undefined, fieldNames: chatFieldNames(body) };
+  const topK = topKOf(body.top_k);
+  if (topK !== undefined) req.topK = topK;
+  return { request: noteIgnoredFields(req, body, CHAT_FIELD_RULES, chatNestedWarnings(body, nested)), messagePaths: undefined, fieldNames: chatFieldNames(body) };
 }
 
 /** A validated legacy completion request: the prompt becomes one user message. */
@@ -198,6 +208,7 @@ export function completionToGenerateRequest(body: OpenAICompletionRequest): Gene
   if (body.user) req.user = body.user;
   // OpenAI's legacy `logprobs` (0-5) is the number of alternatives per token; 0 still asks for the chosen token's.
   if (body.logprobs != null) req.logprobs = logprobsAsking(body.logprobs);
-  if (body.top_k != null) req.topK = body.top_k;
+  const topK = topKOf(body.top_k);
+  if (topK !== undefined) req.topK = topK;
   return noteIgnoredFields(req, body, COMPLETION_FIELD_RULES);
 }

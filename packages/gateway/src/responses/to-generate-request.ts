@@ -2,10 +2,10 @@ import { LLMError, formatPath, type ChatMessage, type ContentPart, type Generate
 import type { z } from 'zod';
 import type { ConvertedRequest, JoinedMessagePath } from '../schemas/client-message-paths.js';
 import { fastCheckOf } from '../schemas/fast-check.js';
-import { noteIgnoredFields } from '../schemas/ignored-fields.js';
+import { CappedWarnings, noteIgnoredFields } from '../schemas/ignored-fields.js';
 import { logprobsAsking } from '../schemas/logprobs-asking.js';
 import { LOGPROBS_INCLUDE } from '../schemas/responses-include-values.js';
-import { responsesNestedWarnings } from '../schemas/responses-nested-fields.js';
+import { IMAGE_DETAIL_NOT_SENT, notSent, responsesNestedWarnings } from '../schemas/responses-nested-fields.js';
 import { responsesFieldNames } from '../schemas/route-field-names.js';
 import {
   ResponsesContentPartSchema,
@@ -43,8 +43,11 @@ function imagePart(url: string): ContentPart {
   return m ? { type: 'image', mediaType: m[1]!, data: m[2]! } : { type: 'image', url };
 }
 
-/** The content parts of a message or a function output, as core parts (`images` false: text only). */
-function convertParts(raw: Array<{ type: string }>, at: string, images: boolean): ContentPart[] {
+/**
+ * The content parts of a message or a function output, as core parts (`images` false: text only). An image's
+ * `detail` other than `auto` (which no engine takes) is a warning in `warnings`.
+ */
+function convertParts(raw: Array<{ type: string }>, at: string, images: boolean, warnings: CappedWarnings): ContentPart[] {
   return raw.map((p, i): ContentPart => {
     const where = `${at}.${i}`;
     if (p.type === 'input_file' || p.type === 'input_audio') invalid(`${where}.type`, `${p.type} content is not supported by the gateway (text and images only)`, 'unsupported');
@@ -56,6 +59,7 @@ function convertParts(raw: Array<{ type: string }>, at: string, images: boolean)
       if (!images) invalid(`${where}.type`, 'images are only accepted in user messages', 'unsupported');
       if (part.file_id) invalid(`${where}.file_id`, 'file ids need the Files API, which the gateway does not serve; send image_url (a URL or a data: URL)', 'unsupported');
       if (!part.image_url) invalid(`${where}.image_url`, 'an input_image needs image_url');
+      if (part.detail != null && part.detail !== 'auto' && warnings.room()) warnings.push(notSent(`${where}.detail`, `${part.detail} ${IMAGE_DETAIL_NOT_SENT}`));
       return imagePart(part.image_url);
     }
     return { type: 'text', text: part.type === 'refusal' ? part.refusal : part.text };
@@ -89,7 +93,7 @@ function kindOf(value: unknown): string {
  * names the item of each call and of its text), and reasoning items are dropped, so a message's index is not
  * always its item's.
  */
-function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<string | Joined>): ChatMessage[] {
+function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<string | Joined>, warnings: CappedWarnings): ChatMessage[] {
   if (typeof input === 'string') {
     paths.push({ path: 'input', text: true });
     return [{ role: 'user', content: input }];
@@ -115,7 +119,7 @@ function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<strin
     if (type === undefined || type === 'message') {
       const m = parseAt(ResponsesInputMessageSchema, item, at);
       if (typeof m.content !== 'string' && m.content.length === 0) invalid(`${at}.content`, 'an empty array; expected at least one content part');
-      const parts = typeof m.content === 'string' ? m.content : convertParts(m.content, `${at}.content`, m.role === 'user');
+      const parts = typeof m.content === 'string' ? m.content : convertParts(m.content, `${at}.content`, m.role === 'user', warnings);
       const text = typeof parts === 'string' ? parts : textOf(parts);
       if (m.role === 'system' || m.role === 'developer') push({ role: 'system', content: text }, at);
       else if (m.role === 'user') push({ role: 'user', content: parts }, at); // parts kept apart, as on chat completions
@@ -148,7 +152,7 @@ function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<strin
     }
     if (type === 'function_call_output') {
       const o = parseAt(ResponsesFunctionCallOutputItemSchema, item, at);
-      const content = typeof o.output === 'string' ? o.output : textOf(convertParts(o.output, `${at}.output`, false));
+      const content = typeof o.output === 'string' ? o.output : textOf(convertParts(o.output, `${at}.output`, false, warnings));
       push({ role: 'tool', toolCallId: o.call_id, content }, { path: at, fields: OUTPUT_ITEM_FIELDS });
       return;
     }
@@ -212,7 +216,9 @@ function responsesLogprobs(body: Pick<OpenAIResponsesRequest, 'include' | 'top_l
 export function convertResponsesRequest(body: OpenAIResponsesRequest): ConvertedRequest {
   refuseUnsupported(body);
   const paths: Array<string | Joined> = [];
-  const messages = convertInput(body.input, paths);
+  // The warnings about fields below the top level: the input's first (`input.N.content.K.detail`), then the others.
+  const nested = new CappedWarnings();
+  const messages = convertInput(body.input, paths, nested);
   // Reasoning items are dropped: input holding nothing else (or only system and developer messages) has no
   // turn to answer. Refused here, naming `input`, before the call (core would name `messages`, after admission).
   if (messages.every((m) => m.role === 'system')) {
@@ -243,5 +249,5 @@ export function convertResponsesRequest(body: OpenAIResponsesRequest): Converted
   if (body.text?.verbosity != null) req.verbosity = body.text.verbosity;
   const logprobs = responsesLogprobs(body);
   if (logprobs) req.logprobs = logprobs;
-  return { request: noteIgnoredFields(req, body, RESPONSES_FIELD_RULES, responsesNestedWarnings(body)), messagePaths: paths, fieldNames: responsesFieldNames(body) };
+  return { request: noteIgnoredFields(req, body, RESPONSES_FIELD_RULES, responsesNestedWarnings(body, nested)), messagePaths: paths, fieldNames: responsesFieldNames(body) };
 }

@@ -44,7 +44,7 @@ export function isWellFormedChatRequest(body: unknown): body is OpenAIChatReques
     nullish(b.logprobs, isBoolean) &&
     nullish(b.top_logprobs, isTopLogprobs) &&
     nullish(b.verbosity, isVerbosity) &&
-    nullish(b.top_k, isPositiveInt) &&
+    nullish(b.top_k, isTopK) &&
     optional(b.llmrr, isExtension)
   );
 }
@@ -88,6 +88,10 @@ function isEffort(v: unknown): boolean {
 /** `PenaltySchema`: a number from -2 to 2 (NaN and the infinities fail the range, as zod refuses them). */
 function isPenalty(v: unknown): boolean {
   return typeof v === 'number' && v >= -2 && v <= 2;
+}
+/** `TopKSchema`: an integer from -1 (0 and -1 are the servers' "off"). */
+export function isTopK(v: unknown): boolean {
+  return Number.isSafeInteger(v) && (v as number) >= -1;
 }
 /** `top_logprobs`: an integer from 0 to `MAX_TOP_LOGPROBS`. */
 function isTopLogprobs(v: unknown): boolean {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CHAT_FIELD_RULES } from './openai-chat.js';
 import { RESPONSES_FIELD_RULES } from './openai-responses.js';
 import { MESSAGES_FIELD_RULES } from './anthropic-messages.js';
-import { IGNORED_FIELD_WARNINGS_MAX, ignoredFieldRules, ignoredFieldWarnings, keepOwnProtoField } from './ignored-fields.js';
+import { CappedWarnings, IGNORED_FIELD_WARNINGS_MAX, ignoredFieldRules, ignoredFieldWarnings, joinWarnings, keepOwnProtoField } from './ignored-fields.js';
 
 describe('ignoredFieldWarnings', () => {
   it('every field known or asking for nothing: undefined (nothing allocated)', () => {
@@ -42,6 +42,38 @@ describe('ignoredFieldWarnings', () => {
     const many = ignoredFieldWarnings(body(100_000), ignoredFieldRules({}))!;
     expect(many).toHaveLength(IGNORED_FIELD_WARNINGS_MAX + 1);
     expect(many.at(-1)!.message).toBe(`${100_000 - IGNORED_FIELD_WARNINGS_MAX} more fields are not supported by this gateway; they were not sent.`);
+  });
+});
+
+describe('CappedWarnings and joinWarnings', () => {
+  const warning = (field: string) => ({ code: 'setting_not_sent', field, message: `${field} was not sent.` });
+  const capped = (prefix: string, n: number) => {
+    const out = new CappedWarnings();
+    for (let i = 0; i < n; i++) if (out.room()) out.push(warning(`${prefix}${i}`));
+    return out.done();
+  };
+
+  it('none: undefined; a warning past the bound is counted, not kept', () => {
+    expect(new CappedWarnings().done()).toBeUndefined();
+    const list = capped('a', IGNORED_FIELD_WARNINGS_MAX + 3)!;
+    expect(list).toHaveLength(IGNORED_FIELD_WARNINGS_MAX + 1);
+    expect(list.at(-1)).toMatchObject({ field: '...', message: '3 more fields are not supported by this gateway; they were not sent.' });
+  });
+
+  it('joined: the first in order within the bound, one `...` counting the rest, the lists\u2019 own `...` included', () => {
+    expect(joinWarnings(undefined, undefined)).toBeUndefined();
+    const a = capped('a', 3)!;
+    expect(joinWarnings(a, undefined)).toBe(a);
+    expect(joinWarnings(undefined, a)).toBe(a);
+    expect(joinWarnings(capped('a', 3), capped('b', 2))!.map((w) => w.field)).toEqual(['a0', 'a1', 'a2', 'b0', 'b1']);
+    const both = joinWarnings(capped('a', 20), capped('b', 30))!;
+    expect(both).toHaveLength(IGNORED_FIELD_WARNINGS_MAX + 1);
+    expect(both.slice(0, IGNORED_FIELD_WARNINGS_MAX).map((w) => w.field)).toEqual(Array.from({ length: IGNORED_FIELD_WARNINGS_MAX }, (_, i) => `a${i}`));
+    expect(both.at(-1)!.message).toBe(`${50 - IGNORED_FIELD_WARNINGS_MAX} more fields are not supported by this gateway; they were not sent.`);
+    // Joined again (the provider-only ones after): still one `...`, counting all.
+    const again = joinWarnings(both, capped('c', 5))!;
+    expect(again).toHaveLength(IGNORED_FIELD_WARNINGS_MAX + 1);
+    expect(again.at(-1)!.message).toBe(`${55 - IGNORED_FIELD_WARNINGS_MAX} more fields are not supported by this gateway; they were not sent.`);
   });
 });
 

@@ -30,6 +30,74 @@ export function asksForNothing(v: unknown): boolean {
   return true;
 }
 
+/** The number of fields each `...` warning made here stands for, so lists joined later add them up. */
+const moreCounts = new WeakMap<CallWarning, number>();
+
+/** The warning saying `more` further fields were not sent (field `...`). */
+function moreWarning(more: number): CallWarning {
+  const w: CallWarning = { code: 'setting_not_sent', field: '...', message: `${more} more field${more === 1 ? ' is' : 's are'} not supported by this gateway; they were not sent.` };
+  moreCounts.set(w, more);
+  return w;
+}
+
+/**
+ * A list of the gateway's own warnings about one request, at most `IGNORED_FIELD_WARNINGS_MAX` (then one with field
+ * `...` counting the others), so a hostile body costs bounded work and memory: a warning that does not fit is
+ * counted, never built (ask `room()` before making it).
+ */
+export class CappedWarnings {
+  /** Made with the first warning: a request with none allocates only this object. */
+  private list: CallWarning[] | undefined;
+  private more = 0;
+
+  /** Whether one more warning is kept (then `push` it); false: it is counted among the `...` ones. */
+  room(): boolean {
+    if (this.list === undefined || this.list.length < IGNORED_FIELD_WARNINGS_MAX) return true;
+    this.more++;
+    return false;
+  }
+
+  /** Keeps `w` if there is room, else counts it. */
+  add(w: CallWarning): void {
+    if (this.room()) (this.list ??= []).push(w);
+  }
+
+  /** Counts `n` warnings among the `...` ones, unbuilt. */
+  count(n: number): void {
+    this.more += n;
+  }
+
+  /** Keeps `w` (after `room()` said true). */
+  push(w: CallWarning): void {
+    (this.list ??= []).push(w);
+  }
+
+  /** The warnings, then the `...` one when some did not fit; undefined when there are none. */
+  done(): CallWarning[] | undefined {
+    if (this.more > 0) (this.list ??= []).push(moreWarning(this.more));
+    return this.list;
+  }
+}
+
+/**
+ * `a` then `b` (lists made here, each at most `IGNORED_FIELD_WARNINGS_MAX` and a `...`), as one list within the same
+ * bound: the first `IGNORED_FIELD_WARNINGS_MAX` warnings in order, then one `...` counting all the others (those of
+ * the two lists' own `...` warnings included). Either list itself when the other is undefined.
+ */
+export function joinWarnings(a: readonly CallWarning[] | undefined, b: readonly CallWarning[] | undefined): readonly CallWarning[] | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  const out = new CappedWarnings();
+  for (const list of [a, b]) {
+    for (const w of list) {
+      const more = moreCounts.get(w);
+      if (more === undefined) out.add(w);
+      else out.count(more);
+    }
+  }
+  return out.done();
+}
+
 /**
  * A `setting_not_sent` warning for each top-level field of `body` the route does not act on and whose value asks for
  * something (`field`: the client's own name), in the body's order: at most `IGNORED_FIELD_WARNINGS_MAX`, then one
@@ -37,19 +105,16 @@ export function asksForNothing(v: unknown): boolean {
  * allocated) when every field is handled or asks for nothing.
  */
 export function ignoredFieldWarnings(body: object, rules: IgnoredFieldRules): CallWarning[] | undefined {
-  let out: CallWarning[] | undefined;
-  let more = 0;
+  let out: CappedWarnings | undefined;
   const b = body as Record<string, unknown>;
   for (const key in b) {
     if (rules.handled.has(key) || !Object.hasOwn(b, key)) continue;
     const value = b[key];
     if (asksForNothing(value) || rules.noop.get(key)?.(value) === true) continue;
-    out ??= [];
-    if (out.length < IGNORED_FIELD_WARNINGS_MAX) out.push({ code: 'setting_not_sent', field: key, message: `${key} is not supported by this gateway; it was not sent.` });
-    else more++;
+    out ??= new CappedWarnings();
+    if (out.room()) out.push({ code: 'setting_not_sent', field: key, message: `${key} is not supported by this gateway; it was not sent.` });
   }
-  if (more > 0) out!.push({ code: 'setting_not_sent', field: '...', message: `${more} more field${more === 1 ? ' is' : 's are'} not supported by this gateway; they were not sent.` });
-  return out;
+  return out?.done();
 }
 
 /**
@@ -69,12 +134,12 @@ const notes = new WeakMap<GenerateRequest, readonly CallWarning[]>();
 
 /**
  * `request` (just converted from `body`) remembers the warnings for the fields of `body` the route does not act on,
- * then `nested` (the route's warnings about fields below the top level, already named as the client names them),
- * for the call to show (`ignoredFieldsOf`). Nothing is stored when there are none. Returns `request`.
+ * then `nested` (the route's warnings about fields below the top level, already named as the client names them, a
+ * `CappedWarnings` list), for the call to show (`ignoredFieldsOf`): at most `IGNORED_FIELD_WARNINGS_MAX` in all, then
+ * one `...` counting the others. Nothing is stored when there are none. Returns `request`.
  */
 export function noteIgnoredFields(request: GenerateRequest, body: object, rules: IgnoredFieldRules, nested?: readonly CallWarning[]): GenerateRequest {
-  const top = ignoredFieldWarnings(body, rules);
-  const warnings = nested === undefined ? top : top === undefined ? nested : [...top, ...nested];
+  const warnings = joinWarnings(ignoredFieldWarnings(body, rules), nested);
   if (warnings !== undefined) notes.set(request, warnings);
   return request;
 }
@@ -88,8 +153,9 @@ const providerOnly = new WeakMap<GenerateRequest, ProviderOnly>();
 
 /**
  * `request` remembers `warnings` about fields of its body that only `provider`'s deployments receive (passed on
- * verbatim under `providerOptions[provider]`, such as `/v1/messages`' `output_config.format`): said when a
- * deployment of another provider answers (`ignoredFieldsOf` with that provider). Nothing is stored for none.
+ * verbatim under `providerOptions[provider]`, such as `/v1/messages`' `output_config.format`; a `CappedWarnings`
+ * list): said when a deployment of another provider answers (`ignoredFieldsOf` with that provider). Nothing is
+ * stored for none.
  */
 export function noteProviderOnlyFields(request: GenerateRequest, provider: string, warnings: readonly CallWarning[] | undefined): GenerateRequest {
   if (warnings !== undefined && warnings.length > 0) providerOnly.set(request, { provider, warnings });
@@ -98,12 +164,13 @@ export function noteProviderOnlyFields(request: GenerateRequest, provider: strin
 
 /**
  * The warnings `noteIgnoredFields` kept for `request`, if any; with `answeredBy` (the provider of the deployment that
- * answered), after them those of `noteProviderOnlyFields` when that provider is not the one they are for.
+ * answered), after them those of `noteProviderOnlyFields` when that provider is not the one they are for (within
+ * the same bound, see `joinWarnings`).
  */
 export function ignoredFieldsOf(request: GenerateRequest, answeredBy?: string): readonly CallWarning[] | undefined {
   const all = notes.get(request);
   if (answeredBy === undefined) return all;
   const only = providerOnly.get(request);
   if (only === undefined || only.provider === answeredBy) return all;
-  return all === undefined ? only.warnings : [...all, ...only.warnings];
+  return joinWarnings(all, only.warnings);
 }

@@ -99,9 +99,15 @@ export const PenaltySchema = z.number().min(-2).max(2).nullable().optional();
 
 /**
  * `top_k` (chat and legacy completions): not OpenAI's, but vLLM, OpenRouter and LiteLLM take it in the same body.
- * An integer >= 1, or null; becomes the core request's `topK`.
+ * An integer >= -1, or null. 1 and above become the core request's `topK`; 0 (OpenRouter's "off", its default) and
+ * -1 (vLLM's "off") ask for nothing, as null does (`topKOf`).
  */
-export const TopKSchema = z.number().int().min(1).nullable().optional();
+export const TopKSchema = z.number().int().min(-1).nullable().optional();
+
+/** The core request's `topK` for a validated `top_k`: undefined for null and the "off" values 0 and -1. */
+export function topKOf(topK: number | null | undefined): number | undefined {
+  return topK != null && topK > 0 ? topK : undefined;
+}
 
 /** `verbosity` (openai 6.49 chat `verbosity`, Responses `text.verbosity`): low, medium or high, or null. */
 export const VerbositySchema = z.enum(VERBOSITIES).nullable().optional();

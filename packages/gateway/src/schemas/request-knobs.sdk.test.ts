@@ -95,13 +95,26 @@ describe('/v1/chat/completions', () => {
     ['top_logprobs', { logprobs: true, top_logprobs: 21 }, 'top_logprobs'],
     ['logprobs', { logprobs: 'yes' }, 'logprobs'],
     ['verbosity', { verbosity: 'max' }, 'verbosity'],
-    ['top_k', { top_k: 0 }, 'top_k'],
+    ['top_k', { top_k: -2 }, 'top_k'],
     ['top_k', { top_k: 2.5 }, 'top_k'],
   ])('%s in %j: a 400 naming it, the engine never called', async (param, extra, text) => {
     const r = await refusal(gw.openai().chat.completions.create({ model: 'knob', messages: ASK, ...extra } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming));
     expect(r).toMatchObject({ status: 400, param });
     expect(r.message).toContain(text);
+    expect(r.message).toMatch(/^Invalid request: /);
     expect(engine.requests).toHaveLength(0);
+  });
+
+  it('top_k 0 (OpenRouter\u2019s "off", its default) and -1 (vLLM\u2019s) ask for nothing on chat and legacy completions: no topK, no warning', async () => {
+    for (const top_k of [0, -1]) {
+      const chat = { model: 'knob', messages: ASK, top_k } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming;
+      const completion = { model: 'knob', prompt: 'Hello', top_k } as unknown as OpenAI.CompletionCreateParamsNonStreaming;
+      const { response: chatResponse } = await gw.openai().chat.completions.create(chat).withResponse();
+      const { response: completionResponse } = await gw.openai().completions.create(completion).withResponse();
+      for (const r of [chatResponse, completionResponse]) expect(r.headers.get('x-llmrr-warnings')).toBeNull();
+    }
+    expect(engine.requests).toHaveLength(4);
+    for (const r of engine.requests) expect(r).not.toHaveProperty('topK');
   });
 });
 
@@ -133,10 +146,10 @@ describe('/v1/responses', () => {
     ]);
   });
 
-  it('the include alone asks for the chosen tokens\u2019 log probabilities, named include', async () => {
+  it('the include alone asks for the chosen tokens\u2019 log probabilities, named by its index (include.N)', async () => {
     const { response } = await gw.openai().responses.create({ model: 'knob', input: 'Hello', include: ['message.output_text.logprobs'] }).withResponse();
     expect(last().logprobs).toEqual({});
-    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'include']]);
+    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'include.0']]);
   });
 
   it('top_logprobs above 0 without the include asks too (named top_logprobs); 0 alone asks for nothing', async () => {
@@ -169,7 +182,7 @@ describe('/v1/responses', () => {
       ['setting_not_sent', 'include.0'],
       ['setting_not_sent', 'reasoning.context'],
       ['setting_not_sent', 'text.tone'],
-      ['setting_not_sent', 'include'],
+      ['setting_not_sent', 'include.1'],
     ]);
   });
 });

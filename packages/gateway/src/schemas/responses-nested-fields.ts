@@ -1,5 +1,5 @@
 import type { CallWarning } from '@llmrr/core';
-import { asksForNothing } from './ignored-fields.js';
+import { asksForNothing, CappedWarnings } from './ignored-fields.js';
 import { LOGPROBS_INCLUDE } from './responses-include-values.js';
 import type { OpenAIResponsesRequest } from './openai-responses.js';
 
@@ -8,49 +8,85 @@ const TEXT_KEYS: ReadonlySet<string> = new Set(['format', 'verbosity']);
 /** The keys of `reasoning` the gateway acts on (`effort`) or says it cannot honour (`summary`, `generate_summary`). */
 const REASONING_KEYS: ReadonlySet<string> = new Set(['effort', 'summary', 'generate_summary']);
 
-function notSent(field: string, why = 'is not supported by this gateway'): CallWarning {
-  return { code: 'setting_not_sent', field, message: `${field} ${why}; it was not sent.` };
+/** A `setting_not_sent` warning naming `field` (the client's path). */
+export function notSent(field: string, why = 'is not supported by this gateway; it was not sent.'): CallWarning {
+  return { code: 'setting_not_sent', field, message: `${field} ${why}` };
 }
 
+/** Why a structured-output description is not sent (chat's `response_format.json_schema.description` too). */
+export const FORMAT_DESCRIPTION_NOT_SENT = 'was not sent: no engine takes a description of the response format; put it in the instructions.';
+
+/** Why a function tool's `strict: true` is not sent (chat's `tools.N.function.strict` too). */
+export const TOOL_STRICT_NOT_SENT = 'was not sent: the gateway does not enforce strict schemas, and no engine receives the flag.';
+
+/** Why an image's `detail` other than `auto` is not sent (chat's `image_url.detail` too). */
+export const IMAGE_DETAIL_NOT_SENT = 'was not sent: no engine takes an image\u2019s detail level; the provider\u2019s default applies.';
+
+/** Why `stream_options.include_obfuscation: true` is not honoured (chat and Responses). */
+export const OBFUSCATION_NOT_SENT = 'was not sent: the gateway\u2019s streams carry no obfuscation field.';
+
 /** A warning for each own key of `object` (under `at`) outside `keys` whose value asks for something. */
-function otherKeys(object: Record<string, unknown>, keys: ReadonlySet<string>, at: string, out: CallWarning[]): void {
+function otherKeys(object: Record<string, unknown>, keys: ReadonlySet<string>, at: string, out: CappedWarnings): void {
   for (const key in object) {
     if (keys.has(key) || !Object.hasOwn(object, key) || asksForNothing(object[key])) continue;
-    out.push(notSent(`${at}.${key}`));
+    if (out.room()) out.push(notSent(`${at}.${key}`));
   }
 }
 
+/** The body's fields `responsesNestedWarnings` reads. */
+export type ResponsesNestedFields = Partial<Pick<OpenAIResponsesRequest, 'include' | 'reasoning' | 'text' | 'tools' | 'stream_options'>>;
+
 /**
  * `setting_not_sent` warnings for what a `/v1/responses` body asks for below its top level that the gateway does not
- * do (`field`: the client's path), in this order:
+ * do (`field`: the client's path), added to `out` (which may already hold the converter's warnings about input
+ * items, `input.N.content.K.detail`), in this order:
  * - each `include.N` other than `message.output_text.logprobs` (the core `logprobs`): no output of the gateway has
  *   what they add;
  * - `reasoning.summary` / `reasoning.generate_summary` (`auto`, `concise`, `detailed`; null asks for nothing): the
- *   answer carries the model's reasoning whole, as its summary and as its content, never a summary made at the
- *   asked level;
- * - any other key of `reasoning` or `text` whose value asks for something (not null, false, `[]` or `{}`).
- * Undefined (nothing allocated) when there is none: a body without `include`, `reasoning` and `text` costs three reads.
+ *   gateway neither asks the provider for a summary nor makes one; the answer carries the reasoning text the
+ *   provider returns, as it is;
+ * - any other key of `reasoning` or `text` whose value asks for something (not null, false, `[]` or `{}`);
+ * - `text.format.description` (a non-empty string): the core response format has none;
+ * - `tools.N.strict: true`: the core tool has no such flag, and the gateway enforces no schema;
+ * - `stream_options.include_obfuscation: true`: the gateway's events carry no obfuscation.
+ * At most `IGNORED_FIELD_WARNINGS_MAX` warnings, then one `...` counting the others (`CappedWarnings`). Undefined
+ * when there is none: a body without those fields costs five reads.
  */
-export function responsesNestedWarnings(body: Pick<OpenAIResponsesRequest, 'include' | 'reasoning' | 'text'>): CallWarning[] | undefined {
-  const { include, reasoning, text } = body;
-  if (include == null && reasoning == null && text == null) return undefined;
-  const out: CallWarning[] = [];
-  include?.forEach((value, i) => {
-    if (value !== LOGPROBS_INCLUDE) out.push(notSent(`include.${i}`, `(${value}) is not supported by this gateway, which has no output it adds`));
-  });
+export function responsesNestedWarnings(body: ResponsesNestedFields, out?: CappedWarnings): CallWarning[] | undefined {
+  const { include, reasoning, text, tools } = body;
+  const obfuscation = body.stream_options?.include_obfuscation === true;
+  if (include == null && reasoning == null && text == null && tools == null && !obfuscation) return out?.done();
+  out ??= new CappedWarnings();
+  if (include != null) {
+    for (let i = 0; i < include.length; i++) {
+      const value = include[i];
+      if (value !== LOGPROBS_INCLUDE && out.room()) out.push(notSent(`include.${i}`, `(${value}) is not supported by this gateway, which has no output it adds; it was not sent.`));
+    }
+  }
   if (reasoning != null) {
     for (const key of ['summary', 'generate_summary'] as const) {
       const level = reasoning[key];
-      if (level != null) {
-        out.push({
-          code: 'setting_not_sent',
-          field: `reasoning.${key}`,
-          message: `reasoning.${key} ${level} was not sent: the answer carries the model's reasoning whole (as summary and content), not a summary.`,
-        });
+      if (level != null && out.room()) {
+        out.push(
+          notSent(
+            `reasoning.${key}`,
+            `${level} was not sent: the gateway neither asks the provider for a reasoning summary nor makes one; the answer carries the reasoning text the provider returns, as it is.`,
+          ),
+        );
       }
     }
     otherKeys(reasoning, REASONING_KEYS, 'reasoning', out);
   }
-  if (text != null) otherKeys(text, TEXT_KEYS, 'text', out);
-  return out.length > 0 ? out : undefined;
+  if (text != null) {
+    otherKeys(text, TEXT_KEYS, 'text', out);
+    const description = (text.format as { description?: unknown } | null | undefined)?.description;
+    if (typeof description === 'string' && description !== '' && out.room()) out.push(notSent('text.format.description', FORMAT_DESCRIPTION_NOT_SENT));
+  }
+  if (tools != null) {
+    for (let i = 0; i < tools.length; i++) {
+      if (tools[i]!.strict === true && out.room()) out.push(notSent(`tools.${i}.strict`, TOOL_STRICT_NOT_SENT));
+    }
+  }
+  if (obfuscation && out.room()) out.push(notSent('stream_options.include_obfuscation', OBFUSCATION_NOT_SENT));
+  return out.done();
 }

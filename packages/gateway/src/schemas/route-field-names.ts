@@ -41,7 +41,11 @@ export const COMPLETION_FIELD_NAMES: ClientFieldNames = {
   fields: { maxTokens: 'max_tokens', topP: 'top_p', frequencyPenalty: 'frequency_penalty', presencePenalty: 'presence_penalty', topK: 'top_k', 'logprobs.topLogprobs': 'logprobs' },
 };
 
-/** The client's names on `/v1/responses` (responses/to-generate-request.ts); `reasoning` is the client's own. */
+/**
+ * The client's names on `/v1/responses` (responses/to-generate-request.ts) for a body that asked for logprobs with
+ * `include: ["message.output_text.logprobs"]` as its first value (`include.0`, as the gateway's own warnings name
+ * include values); `reasoning` is the client's own.
+ */
 const RESPONSES: ClientFieldNames = {
   fields: {
     maxTokens: 'max_output_tokens',
@@ -51,7 +55,7 @@ const RESPONSES: ClientFieldNames = {
     responseFormat: 'text.format',
     promptCacheKey: 'prompt_cache_key',
     verbosity: 'text.verbosity',
-    logprobs: 'include',
+    logprobs: 'include.0',
     'logprobs.topLogprobs': 'top_logprobs',
   },
 };
@@ -65,12 +69,13 @@ const RESPONSES_SAFETY_ID_TOP_LOGPROBS: ClientFieldNames = { fields: { ...RESPON
 
 /**
  * The client's names on `/v1/responses`: core's `user` is `user`, else `safety_identifier`; core's `logprobs` is
- * `include` (its `message.output_text.logprobs`), else `top_logprobs`, whichever asked for them.
+ * `include.N` (the index of its first `message.output_text.logprobs`), else `top_logprobs`, whichever asked for them.
+ * A new table only when that include is not the first value.
  */
 export function responsesFieldNames(body: { user?: string | null | undefined; include?: readonly string[] | null | undefined }): ClientFieldNames {
-  const included = body.include?.includes(LOGPROBS_INCLUDE) === true;
-  if (body.user) return included ? RESPONSES : RESPONSES_TOP_LOGPROBS;
-  return included ? RESPONSES_SAFETY_ID : RESPONSES_SAFETY_ID_TOP_LOGPROBS;
+  const at = body.include == null ? -1 : body.include.indexOf(LOGPROBS_INCLUDE);
+  const names = body.user ? (at < 0 ? RESPONSES_TOP_LOGPROBS : RESPONSES) : at < 0 ? RESPONSES_SAFETY_ID_TOP_LOGPROBS : RESPONSES_SAFETY_ID;
+  return at > 0 ? { fields: { ...names.fields, logprobs: `include.${at}` } } : names;
 }
 
 /**
