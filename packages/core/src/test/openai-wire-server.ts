@@ -193,13 +193,77 @@ function modelFamily(model: string): string {
   return (model.split('/').pop() ?? model).toLowerCase();
 }
 
+/** Python's repr of a tuple of strings, as OpenAI names a place in a schema: `()`, `('properties', 'a')`. */
+function contextOf(path: readonly string[]): string {
+  return path.length === 1 ? `('${path[0]}',)` : `(${path.map((p) => `'${p}'`).join(', ')})`;
+}
+
+/**
+ * The first rule of OpenAI's strict mode `schema` breaks, as OpenAI words it: every object schema needs
+ * `additionalProperties: false` and a `required` listing every key of its `properties` (the subset checked here;
+ * OpenAI checks more, e.g. unsupported keywords). Walks `properties`, `items`, `anyOf` and `$defs`.
+ */
+function strictSchemaProblem(schema: unknown, path: string[] = []): string | undefined {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return undefined;
+  const node = schema as Record<string, unknown>;
+  const where = `In context=${contextOf(path)}`;
+  if (node.type === 'object' || (Array.isArray(node.type) && node.type.includes('object'))) {
+    if (node.additionalProperties !== false) return `${where}, 'additionalProperties' is required to be supplied and to be false.`;
+    const keys = typeof node.properties === 'object' && node.properties !== null ? Object.keys(node.properties) : [];
+    const required = Array.isArray(node.required) ? node.required : undefined;
+    const missing = keys.find((k) => !required?.includes(k));
+    if (missing !== undefined) return `${where}, 'required' is required to be supplied and to be an array including every key in properties. Missing '${missing}'.`;
+  }
+  const props = node.properties;
+  if (typeof props === 'object' && props !== null) {
+    for (const [key, sub] of Object.entries(props)) {
+      const problem = strictSchemaProblem(sub, [...path, 'properties', key]);
+      if (problem) return problem;
+    }
+  }
+  const nested: Array<[string, unknown]> = [['items', node.items]];
+  if (Array.isArray(node.anyOf)) node.anyOf.forEach((sub, i) => nested.push([`anyOf/${i}`, sub]));
+  if (typeof node.$defs === 'object' && node.$defs !== null) for (const [key, sub] of Object.entries(node.$defs)) nested.push([`$defs/${key}`, sub]);
+  for (const [at, sub] of nested) {
+    const problem = strictSchemaProblem(sub, [...path, ...at.split('/')]);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * OpenAI's 400 to a strict schema its strict mode cannot enforce: a `tools.N.function` with `strict: true`
+ * ("Invalid schema for function 'f': In context=(), 'additionalProperties' is required to be supplied and to be
+ * false.", param `tools[N].function.parameters`, code `invalid_function_parameters`), or a
+ * `response_format.json_schema` with `strict: true` ("Invalid schema for response_format 'name': ...", param
+ * `response_format`).
+ */
+function strictSchemaRefusal(body: Record<string, unknown>): OpenAIWireError | undefined {
+  const tools = Array.isArray(body.tools) ? (body.tools as Array<{ function?: { name?: unknown; parameters?: unknown; strict?: unknown } }>) : [];
+  for (let i = 0; i < tools.length; i++) {
+    const fn = tools[i]?.function;
+    if (fn?.strict !== true) continue;
+    const problem = strictSchemaProblem(fn.parameters ?? { type: 'object', properties: {} });
+    if (problem) return { status: 400, message: `Invalid schema for function '${String(fn.name)}': ${problem}`, param: `tools[${i}].function.parameters`, code: 'invalid_function_parameters' };
+  }
+  const format = body.response_format as { type?: unknown; json_schema?: { name?: unknown; schema?: unknown; strict?: unknown } } | undefined;
+  if (format?.type === 'json_schema' && format.json_schema?.strict === true) {
+    const problem = strictSchemaProblem(format.json_schema.schema);
+    if (problem) return { status: 400, message: `Invalid schema for response_format '${String(format.json_schema.name)}': ${problem}`, param: 'response_format', code: null };
+  }
+  return undefined;
+}
+
 /**
  * The 400 OpenAI's API answers to these request fields, or undefined: `top_k` (unless `acceptsTopK`),
  * `top_logprobs` without `logprobs: true`, `logprobs` on a reasoning model (gpt-5.1 and later at reasoning effort
  * `none` excepted) or gpt-5-chat-latest (reported, not verified), a `verbosity` other than `medium` to a model before
- * gpt-5 (or gpt-5-chat, a Codex model up to gpt-5.2-codex).
+ * gpt-5 (or gpt-5-chat, a Codex model up to gpt-5.2-codex); first, a strict schema strict mode cannot enforce
+ * (`strictSchemaRefusal`).
  */
 function refusal(body: Record<string, unknown>, s: OpenAIWireScript, model: string): OpenAIWireError | undefined {
+  const strict = strictSchemaRefusal(body);
+  if (strict) return strict;
   if (Object.hasOwn(body, 'top_k') && !s.acceptsTopK) return { status: 400, message: 'Unrecognized request argument supplied: top_k', param: null };
   if (body.top_logprobs != null && body.logprobs !== true) {
     return { status: 400, message: "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is used.", param: 'top_logprobs', code: 'invalid_value' };

@@ -302,7 +302,10 @@ export function convertMessagesRequest(body: AnthropicMessagesRequest): Converte
   if (body.stop_sequences && body.stop_sequences.length > 0) req.stop = body.stop_sequences;
   if (body.tools && body.tools.length > 0) {
     req.tools = body.tools.map((t) =>
-      withMark<ToolDefinition>({ name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.input_schema }, toCacheControl(t.cache_control)),
+      withMark<ToolDefinition>(
+        { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.input_schema, ...(t.strict !== undefined ? { strict: t.strict } : {}) },
+        toCacheControl(t.cache_control),
+      ),
     );
   }
   const choice = toolChoice(body.tool_choice);

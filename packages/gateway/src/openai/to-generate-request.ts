@@ -110,7 +110,13 @@ function responseFormat(format: OpenAIChatRequest['response_format']): ResponseF
   if (format.type === 'json_schema') {
     const js = format.json_schema;
     if (!js.schema) throw new LLMError({ code: 'invalid_request', message: 'response_format.json_schema.schema is required', param: 'response_format.json_schema.schema' });
-    return { type: 'json_schema', name: js.name, schema: js.schema, ...(js.strict != null ? { strict: js.strict } : {}) };
+    return {
+      type: 'json_schema',
+      name: js.name,
+      ...(js.description !== undefined ? { description: js.description } : {}),
+      schema: js.schema,
+      ...(js.strict != null ? { strict: js.strict } : {}),
+    };
   }
   return { type: format.type };
 }
@@ -168,6 +174,7 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
           name: t.function.name,
           ...(t.function.description !== undefined ? { description: t.function.description } : {}),
           parameters: t.function.parameters ?? { type: 'object', properties: {} },
+          ...(t.function.strict != null ? { strict: t.function.strict } : {}),
         },
         toCacheControl(t.cache_control),
       ),
@@ -210,5 +217,5 @@ export function completionToGenerateRequest(body: OpenAICompletionRequest): Gene
   if (body.logprobs != null) req.logprobs = logprobsAsking(body.logprobs);
   const topK = topKOf(body.top_k);
   if (topK !== undefined) req.topK = topK;
-  return noteIgnoredFields(req, body, COMPLETION_FIELD_RULES);
+  return noteIgnoredFields(req, body, COMPLETION_FIELD_RULES, chatNestedWarnings(body));
 }

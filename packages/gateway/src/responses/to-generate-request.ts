@@ -172,7 +172,13 @@ function tools(body: OpenAIResponsesRequest): GenerateRequest['tools'] {
   return body.tools.map((t, i) => {
     if (t.type !== 'function') invalid(`tools.${i}.type`, `"${t.type}" tools are not supported; the gateway serves function tools only`, 'unsupported');
     if (t.name === undefined) invalid(`tools.${i}.name`, 'a function tool needs a name');
-    return { name: t.name, ...(t.description != null ? { description: t.description } : {}), parameters: t.parameters ?? { type: 'object', properties: {} } };
+    return {
+      name: t.name,
+      ...(t.description != null ? { description: t.description } : {}),
+      parameters: t.parameters ?? { type: 'object', properties: {} },
+      // Absent stays absent (the provider's default), not OpenAI Responses' strict-by-default: see the README.
+      ...(t.strict != null ? { strict: t.strict } : {}),
+    };
   });
 }
 
@@ -186,7 +192,15 @@ function toolChoice(choice: OpenAIResponsesRequest['tool_choice']): ToolChoice |
 
 function responseFormat(format: NonNullable<OpenAIResponsesRequest['text']>['format']): ResponseFormat | undefined {
   if (!format) return undefined;
-  if (format.type === 'json_schema') return { type: 'json_schema', name: format.name, schema: format.schema, ...(format.strict != null ? { strict: format.strict } : {}) };
+  if (format.type === 'json_schema') {
+    return {
+      type: 'json_schema',
+      name: format.name,
+      ...(format.description != null ? { description: format.description } : {}),
+      schema: format.schema,
+      ...(format.strict != null ? { strict: format.strict } : {}),
+    };
+  }
   return { type: format.type };
 }
 

@@ -50,19 +50,20 @@ const convert = (extra: Record<string, unknown>) => convertResponsesRequest(vali
 const said = (extra: Record<string, unknown>) => ignoredFieldsOf(convert(extra))?.map((w) => w.field);
 
 describe('nested /v1/responses fields no engine receives', () => {
-  it('text.format.description (a non-empty string) is said; none, null or empty says nothing', () => {
+  it('text.format.description is core\u2019s responseFormat.description (no gateway warning; an engine that cannot send it says so)', () => {
     const format = { type: 'json_schema', name: 'place', schema: SCHEMA };
-    const w = ignoredFieldsOf(convert({ text: { format: { ...format, description: 'Answer with the city only.' } } }))!;
-    expect(w).toEqual([
-      { code: 'setting_not_sent', field: 'text.format.description', message: 'text.format.description was not sent: no engine takes a description of the response format; put it in the instructions.' },
-    ]);
-    for (const description of [undefined, null, '']) expect(said({ text: { format: { ...format, description } } })).toBeUndefined();
+    const request = convert({ text: { format: { ...format, description: 'Answer with the city only.' } } });
+    expect(ignoredFieldsOf(request)).toBeUndefined();
+    expect(request.responseFormat).toEqual({ type: 'json_schema', name: 'place', description: 'Answer with the city only.', schema: SCHEMA });
+    for (const description of [undefined, null]) expect(convert({ text: { format: { ...format, description } } }).responseFormat).toEqual({ type: 'json_schema', name: 'place', schema: SCHEMA });
   });
 
-  it('tools.N.strict: true is said by the tool\u2019s index; false and null say nothing', () => {
+  it('tools.N.strict is core\u2019s tools.N.strict as given; absent or null stays absent (not OpenAI Responses\u2019 strict by default)', () => {
     const tool = (strict: unknown) => ({ type: 'function', name: 'lookup', parameters: SCHEMA, strict });
-    expect(said({ tools: [tool(false), tool(true), tool(null), tool(true)] })).toEqual(['tools.1.strict', 'tools.3.strict']);
-    expect(ignoredFieldsOf(convert({ tools: [tool(true)] }))![0]!.message).toBe('tools.0.strict was not sent: the gateway does not enforce strict schemas, and no engine receives the flag.');
+    const request = convert({ tools: [tool(false), tool(true), tool(null), { type: 'function', name: 'bare', parameters: SCHEMA }] });
+    expect(ignoredFieldsOf(request)).toBeUndefined();
+    expect(request.tools!.map((t) => t.strict)).toEqual([false, true, undefined, undefined]);
+    expect(request.tools!.map((t) => Object.hasOwn(t, 'strict'))).toEqual([true, true, false, false]);
   });
 
   it('an input_image detail other than auto is said by its part (input.N.content.K.detail); auto and null say nothing', () => {
@@ -74,7 +75,7 @@ describe('nested /v1/responses fields no engine receives', () => {
     ];
     expect(said({ input })).toEqual(['input.0.content.1.detail', 'input.2.content.2.detail', 'input.2.content.3.detail']);
     expect(ignoredFieldsOf(convert({ input: [{ role: 'user', content: [image('low')] }] }))![0]!.message).toBe(
-      'input.0.content.0.detail low was not sent: no engine takes an image\u2019s detail level; the provider\u2019s default applies.',
+      'input.0.content.0.detail low was not sent: no engine takes the detail level of an image; the provider default applies.',
     );
   });
 
@@ -83,7 +84,7 @@ describe('nested /v1/responses fields no engine receives', () => {
     expect(said({ stream: true, stream_options: { include_obfuscation: false } })).toBeUndefined();
   });
 
-  it('the input\u2019s first, then include, reasoning, text, tools, stream_options, after the top-level ones', () => {
+  it('the input\u2019s first, then include, reasoning, text, stream_options, after the top-level ones', () => {
     const extra = {
       store: true,
       input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://example.com/a.png', detail: 'low' }] }],
@@ -93,7 +94,7 @@ describe('nested /v1/responses fields no engine receives', () => {
       tools: [{ type: 'function', name: 'f', strict: true }],
       stream_options: { include_obfuscation: true },
     };
-    expect(said(extra)).toEqual(['store', 'input.0.content.0.detail', 'include.0', 'reasoning.summary', 'text.format.description', 'tools.0.strict', 'stream_options.include_obfuscation']);
+    expect(said(extra)).toEqual(['store', 'input.0.content.0.detail', 'include.0', 'reasoning.summary', 'stream_options.include_obfuscation']);
   });
 
   it(`bounded: at most ${IGNORED_FIELD_WARNINGS_MAX} with the top-level ones, then one \`...\` counting the others`, () => {

@@ -13,17 +13,11 @@ export function notSent(field: string, why = 'is not supported by this gateway; 
   return { code: 'setting_not_sent', field, message: `${field} ${why}` };
 }
 
-/** Why a structured-output description is not sent (chat's `response_format.json_schema.description` too). */
-export const FORMAT_DESCRIPTION_NOT_SENT = 'was not sent: no engine takes a description of the response format; put it in the instructions.';
-
-/** Why a function tool's `strict: true` is not sent (chat's `tools.N.function.strict` too). */
-export const TOOL_STRICT_NOT_SENT = 'was not sent: the gateway does not enforce strict schemas, and no engine receives the flag.';
-
 /** Why an image's `detail` other than `auto` is not sent (chat's `image_url.detail` too). */
-export const IMAGE_DETAIL_NOT_SENT = 'was not sent: no engine takes an image\u2019s detail level; the provider\u2019s default applies.';
+export const IMAGE_DETAIL_NOT_SENT = 'was not sent: no engine takes the detail level of an image; the provider default applies.';
 
 /** Why `stream_options.include_obfuscation: true` is not honoured (chat and Responses). */
-export const OBFUSCATION_NOT_SENT = 'was not sent: the gateway\u2019s streams carry no obfuscation field.';
+export const OBFUSCATION_NOT_SENT = 'was not sent: the streams of the gateway carry no obfuscation field.';
 
 /** A warning for each own key of `object` (under `at`) outside `keys` whose value asks for something. */
 function otherKeys(object: Record<string, unknown>, keys: ReadonlySet<string>, at: string, out: CappedWarnings): void {
@@ -34,7 +28,7 @@ function otherKeys(object: Record<string, unknown>, keys: ReadonlySet<string>, a
 }
 
 /** The body's fields `responsesNestedWarnings` reads. */
-export type ResponsesNestedFields = Partial<Pick<OpenAIResponsesRequest, 'include' | 'reasoning' | 'text' | 'tools' | 'stream_options'>>;
+export type ResponsesNestedFields = Partial<Pick<OpenAIResponsesRequest, 'include' | 'reasoning' | 'text' | 'stream_options'>>;
 
 /**
  * `setting_not_sent` warnings for what a `/v1/responses` body asks for below its top level that the gateway does not
@@ -46,16 +40,16 @@ export type ResponsesNestedFields = Partial<Pick<OpenAIResponsesRequest, 'includ
  *   gateway neither asks the provider for a summary nor makes one; the answer carries the reasoning text the
  *   provider returns, as it is;
  * - any other key of `reasoning` or `text` whose value asks for something (not null, false, `[]` or `{}`);
- * - `text.format.description` (a non-empty string): the core response format has none;
- * - `tools.N.strict: true`: the core tool has no such flag, and the gateway enforces no schema;
  * - `stream_options.include_obfuscation: true`: the gateway's events carry no obfuscation.
+ * `text.format.description` and `tools.N.strict` are core's `responseFormat.description` and `tools.N.strict`: an
+ * engine that cannot send them warns itself.
  * At most `IGNORED_FIELD_WARNINGS_MAX` warnings, then one `...` counting the others (`CappedWarnings`). Undefined
- * when there is none: a body without those fields costs five reads.
+ * when there is none: a body without those fields costs four reads.
  */
 export function responsesNestedWarnings(body: ResponsesNestedFields, out?: CappedWarnings): CallWarning[] | undefined {
-  const { include, reasoning, text, tools } = body;
+  const { include, reasoning, text } = body;
   const obfuscation = body.stream_options?.include_obfuscation === true;
-  if (include == null && reasoning == null && text == null && tools == null && !obfuscation) return out?.done();
+  if (include == null && reasoning == null && text == null && !obfuscation) return out?.done();
   out ??= new CappedWarnings();
   if (include != null) {
     for (let i = 0; i < include.length; i++) {
@@ -77,16 +71,7 @@ export function responsesNestedWarnings(body: ResponsesNestedFields, out?: Cappe
     }
     otherKeys(reasoning, REASONING_KEYS, 'reasoning', out);
   }
-  if (text != null) {
-    otherKeys(text, TEXT_KEYS, 'text', out);
-    const description = (text.format as { description?: unknown } | null | undefined)?.description;
-    if (typeof description === 'string' && description !== '' && out.room()) out.push(notSent('text.format.description', FORMAT_DESCRIPTION_NOT_SENT));
-  }
-  if (tools != null) {
-    for (let i = 0; i < tools.length; i++) {
-      if (tools[i]!.strict === true && out.room()) out.push(notSent(`tools.${i}.strict`, TOOL_STRICT_NOT_SENT));
-    }
-  }
+  if (text != null) otherKeys(text, TEXT_KEYS, 'text', out);
   if (obfuscation && out.room()) out.push(notSent('stream_options.include_obfuscation', OBFUSCATION_NOT_SENT));
   return out.done();
 }

@@ -159,6 +159,21 @@ describe('the client names of core fields, per route', () => {
     });
   });
 
+  it('a tool\u2019s strict and a format\u2019s description, on each route', () => {
+    const paths = ['tools.0.strict', 'tools.12.strict', 'responseFormat.description'];
+    expect(named(chat().fieldNames, paths)).toEqual({
+      'tools.0.strict': 'tools.0.function.strict',
+      'tools.12.strict': 'tools.12.function.strict',
+      'responseFormat.description': 'response_format.json_schema.description',
+    });
+    expect(named(responses().fieldNames, paths)).toEqual({ 'tools.0.strict': 'tools.0.strict', 'tools.12.strict': 'tools.12.strict', 'responseFormat.description': 'text.format.description' });
+    expect(named(MESSAGES_FIELD_NAMES, ['tools.0.strict'])).toEqual({ 'tools.0.strict': 'tools.0.strict' });
+    const warning: CallWarning = { code: 'setting_not_sent', field: 'tools.1.strict', message: 'tools.1.strict was not sent: no strict mode.' };
+    expect(withClientWarningPaths([warning], undefined, chat().fieldNames)).toEqual([
+      { code: 'setting_not_sent', field: 'tools.1.function.strict', message: 'tools.1.function.strict was not sent: no strict mode.' },
+    ]);
+  });
+
   it('a name of Object.prototype is no entry', () => {
     expect(clientFieldName('constructor', MESSAGES_FIELD_NAMES)).toBe('constructor');
     expect(clientFieldName('tools.0.toString', MESSAGES_FIELD_NAMES)).toBe('tools.0.toString');

@@ -16,6 +16,7 @@ const CHAT: ClientFieldNames = {
     parallelToolCalls: 'parallel_tool_calls',
     responseFormat: 'response_format',
     'responseFormat.name': 'response_format.json_schema.name',
+    'responseFormat.description': 'response_format.json_schema.description',
     'responseFormat.schema': 'response_format.json_schema.schema',
     'responseFormat.strict': 'response_format.json_schema.strict',
     promptCacheKey: 'prompt_cache_key',
@@ -24,7 +25,7 @@ const CHAT: ClientFieldNames = {
     topK: 'top_k',
     'logprobs.topLogprobs': 'top_logprobs',
   },
-  tool: { name: 'function.name', description: 'function.description', parameters: 'function.parameters' },
+  tool: { name: 'function.name', description: 'function.description', parameters: 'function.parameters', strict: 'function.strict' },
   mark: 'cache_control',
 };
 

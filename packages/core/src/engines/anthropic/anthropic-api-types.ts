@@ -57,6 +57,8 @@ export interface AnthropicTool {
   name: string;
   description?: string;
   input_schema: Record<string, unknown>;
+  /** Strict tool use (@anthropic-ai/sdk 1.14 `Tool.strict`): the input follows `input_schema` exactly. */
+  strict?: boolean;
   cache_control?: AnthropicCacheControl;
 }
 

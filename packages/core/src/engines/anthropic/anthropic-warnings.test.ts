@@ -47,10 +47,11 @@ describe('anthropic warnings: settings not sent', () => {
     expect(lastBody()).not.toHaveProperty('seed');
   });
 
-  it('responseFormat.strict (JSON mode is a forced tool, not strictly enforced)', async () => {
+  it('responseFormat.strict on a model without strict tool use (JSON mode is a forced tool, not strictly enforced)', async () => {
     const schema = { type: 'object', properties: { a: { type: 'string' } } };
-    expect(await warningsOf({ messages: hi, responseFormat: { type: 'json_schema', schema, strict: true } })).toEqual([warning('setting_not_sent', 'responseFormat.strict')]);
-    expect(await warningsOf({ messages: hi, responseFormat: { type: 'json_schema', schema } })).toBeUndefined();
+    const old = { model: 'claude-3-5-haiku-latest' };
+    expect(await warningsOf({ messages: hi, responseFormat: { type: 'json_schema', schema, strict: true } }, old)).toEqual([warning('setting_not_sent', 'responseFormat.strict', 'claude-3-5-haiku-latest')]);
+    expect(await warningsOf({ messages: hi, responseFormat: { type: 'json_schema', schema } }, old)).toBeUndefined();
   });
 
   it('promptCacheKey (Anthropic caches by prefix; the router still uses the key)', async () => {

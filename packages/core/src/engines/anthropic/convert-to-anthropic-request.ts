@@ -15,6 +15,7 @@ import { fitAnthropicCacheBreakpoints, hasOneHourCacheControl, EXTENDED_CACHE_TT
 import { AnthropicCallWarnings } from './anthropic-call-warnings.js';
 import { anthropicModelTakesMidConversationSystem } from './anthropic-mid-conversation-models.js';
 import { applyParallelToolUse } from './anthropic-parallel-tool-use.js';
+import { anthropicModelTakesStrictTools } from './anthropic-strict-tools.js';
 import { applyThinking } from './apply-anthropic-thinking.js';
 import { placeSystemMessages, type ConvertedEntry } from './place-anthropic-system-messages.js';
 
@@ -232,9 +233,11 @@ function jsonTool(format: Exclude<ResponseFormat, { type: 'text' }>, name: strin
     );
   }
   const label = format.name ? ` "${format.name}"` : '';
+  const how = `Give your complete answer as JSON matching the schema${label}: the input of this tool is the answer.`;
   return {
     name,
-    description: `Give your complete answer as JSON matching the schema${label}: the input of this tool is the answer.`,
+    // The format's description (what the answer is for) leads the tool's description, which the model reads.
+    description: format.description ? `${format.description}\n\n${how}` : how,
     input_schema: { type: 'object', ...schema },
   };
 }
@@ -292,7 +295,9 @@ function copyVerbatim<B extends object>(block: B, field: string, ctx: ConvertCon
  * leading ones, and hoisted ones) has a `setting_not_sent` warning instead;
  * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see docs/core/anthropic.md);
  * `parallelToolCalls: false` becomes `tool_choice.disable_parallel_tool_use` (`applyParallelToolUse`); `topK` becomes
- * `top_k` (which, like a temperature, drops thinking: `applyThinking`); `verbosity` and `logprobs` have no Anthropic
+ * `top_k` (which, like a temperature, drops thinking: `applyThinking`); a tool's `strict` (and a strict
+ * `responseFormat`, on the forced tool) becomes `strict` where the model takes strict tool use
+ * (`anthropicModelTakesStrictTools`), else a `setting_not_sent` warning; `verbosity` and `logprobs` have no Anthropic
  * equivalent.
  * What the body leaves out or changes (a setting with no Anthropic equivalent, a cache mark dropped or sent with
  * another TTL, a hoisted system message) is in `warnings`.
@@ -370,13 +375,20 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
     notes.add('setting_not_sent', 'promptCacheKey', 'promptCacheKey was not sent: Anthropic has no cache key (it caches by prompt prefix); the router still used it for prompt-cache affinity.');
   }
 
+  const takesStrict = anthropicModelTakesStrictTools(settings.modelId);
   const tools = (request.tools ?? []).map((tool, k): AnthropicTool => {
     const field = `tools.${k}.cacheControl`;
     const mark = toAnthropicCacheControl(tool.cacheControl, field, ctx);
+    // `strict` as given where the model takes strict tool use; `true` elsewhere is warned (`false` asks for nothing).
+    const strict = tool.strict !== undefined && takesStrict ? { strict: tool.strict } : {};
+    if (tool.strict === true && !takesStrict) {
+      notes.add('setting_not_sent', `tools.${k}.strict`, `tools.${k}.strict was not sent: ${settings.modelId} is not known to take strict tool use (Claude Haiku 4.5, Sonnet 4.5, Opus 4.5 and later do).`);
+    }
     const converted: AnthropicTool = {
       name: tool.name,
       ...(tool.description ? { description: tool.description } : {}),
       input_schema: inputSchema(tool, `tools.${k}`, ctx),
+      ...strict,
       ...(mark ? { cache_control: mark } : {}),
     };
     return mark ? notes.marked(converted, field) : converted;
@@ -398,8 +410,10 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
       throw invalid(ctx, `tools.${clash}.name`, `tools.${clash}.name "${jsonToolName}" is reserved for JSON mode on this engine (set options.jsonToolName)`);
     }
     const answerTool = jsonTool(format, jsonToolName, ctx);
+    // JSON mode is a forced tool: `strict` makes it a strict tool where the model takes strict tool use.
     if (format.type === 'json_schema' && format.strict === true) {
-      notes.add('setting_not_sent', 'responseFormat.strict', 'responseFormat.strict was not sent: JSON mode on Anthropic is a forced tool whose input follows the schema without strict enforcement.');
+      if (takesStrict) answerTool.strict = true;
+      else notes.add('setting_not_sent', 'responseFormat.strict', `responseFormat.strict was not sent: JSON mode on Anthropic is a forced tool, and ${settings.modelId} is not known to take strict tool use (Claude Haiku 4.5, Sonnet 4.5, Opus 4.5 and later do).`);
     }
     if (tools.length === 0) {
       body.tools = [answerTool];

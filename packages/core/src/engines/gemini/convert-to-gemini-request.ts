@@ -285,7 +285,12 @@ export async function convertToGeminiRequest(request: GenerateRequest, settings:
   const format = request.responseFormat;
   if (format && format.type !== 'text') {
     config.responseMimeType = 'application/json';
-    if (format.type === 'json_schema') config.responseSchema = convertJsonSchemaToGeminiSchema(format.schema, 'responseFormat.schema', settings.provider);
+    if (format.type === 'json_schema') {
+      const schema = convertJsonSchemaToGeminiSchema(format.schema, 'responseFormat.schema', settings.provider);
+      // What the answer is for goes in the schema's own description, which the model reads, unless it has one
+      // (then `geminiRequestWarnings` says it was not sent).
+      config.responseSchema = format.description && schema.description === undefined ? { ...schema, description: format.description } : schema;
+    }
   }
   const thinking = thinkingConfig(request, settings);
   if (thinking) config.thinkingConfig = thinking;

@@ -71,6 +71,7 @@ export function geminiRequestWarnings(
   if (request.verbosity !== undefined) {
     (warnings ??= []).push({ code: 'setting_not_sent', field: 'verbosity', message: 'verbosity was not sent: Gemini has no verbosity setting.' });
   }
+  warnings = geminiSchemaWarnings(request, body, warnings);
   if (
     request.frequencyPenalty !== undefined ||
     request.presencePenalty !== undefined ||
@@ -79,6 +80,38 @@ export function geminiRequestWarnings(
     request.logprobs !== undefined
   ) {
     warnings = geminiSamplingWarnings(request, body, modelId, warnings, logprobsRefused);
+  }
+  return warnings;
+}
+
+/**
+ * `setting_not_sent` for a tool's `strict: true` (`tools.N.strict`: Gemini function declarations have no strict
+ * mode) and a `responseFormat.description` the body's `responseSchema` does not carry (the schema had a description
+ * of its own, or the caller's providerOptions replaced it).
+ */
+function geminiSchemaWarnings(request: GenerateRequest, body: Readonly<GeminiGenerateContentRequest>, warnings: CallWarning[] | undefined): CallWarning[] | undefined {
+  const tools = request.tools;
+  if (tools !== undefined) {
+    for (let k = 0; k < tools.length; k++) {
+      if (tools[k]!.strict === true) {
+        (warnings ??= []).push({
+          code: 'setting_not_sent',
+          field: `tools.${k}.strict`,
+          message: `tools.${k}.strict was not sent: Gemini function declarations have no strict mode; the arguments are not guaranteed to follow the schema.`,
+        });
+      }
+    }
+  }
+  const format = request.responseFormat;
+  if (format?.type === 'json_schema' && format.description) {
+    const schema = body.generationConfig?.responseSchema as { description?: unknown } | undefined;
+    if (schema?.description !== format.description) {
+      (warnings ??= []).push({
+        code: 'setting_not_sent',
+        field: 'responseFormat.description',
+        message: 'responseFormat.description was not sent: Gemini takes it only as the description of the response schema, and the schema sent has another.',
+      });
+    }
   }
   return warnings;
 }

@@ -33,6 +33,7 @@ function convertResponseFormat(format: ResponseFormat): unknown {
         type: 'json_schema',
         json_schema: {
           name: format.name ?? 'response',
+          ...(format.description !== undefined ? { description: format.description } : {}),
           schema: format.schema,
           ...(format.strict !== undefined ? { strict: format.strict } : {}),
         },
@@ -106,7 +107,8 @@ export function buildOpenAIRequestBody(
   if (request.tools !== undefined && request.tools.length > 0) {
     body.tools = request.tools.map((t) => ({
       type: 'function',
-      function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.parameters },
+      // `strict` as given (OpenAI, Azure OpenAI and Mistral document `function.strict`; other servers take or ignore it).
+      function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.parameters, ...(t.strict !== undefined ? { strict: t.strict } : {}) },
     }));
   }
   if (request.toolChoice !== undefined) body.tool_choice = convertToolChoice(request.toolChoice, request);

@@ -15,8 +15,11 @@ import { wantsThinking } from './reasoning.js';
  * - `topK` where the engine's sampler has no top-k (`does.topK` false; `gguf` and `onnx` apply it);
  * - `logprobs` where the engine cannot report token log probabilities (`does.logprobs` false; `gguf` and `onnx`
  *   compute them from the model's own probabilities);
- * - `verbosity`: a local model has no length/detail control besides its prompt (no engine sends it).
- * `parallelToolCalls` is no warning: these engines refuse tools, and without tools it means nothing.
+ * - `verbosity`: a local model has no length/detail control besides its prompt (no engine sends it);
+ * - `responseFormat.description` (non-empty) of a JSON schema the engine accepts (`gguf`: the grammar enforces the
+ *   schema, and nothing puts the description in the prompt).
+ * `parallelToolCalls` and a tool's `strict` are no warning: these engines refuse tools (with `toolChoice: 'none'`
+ * they are never called), and without tools they mean nothing.
  * Cache marks (`cacheControl`) are no warning: a hint (see `CacheControl`). `provider` names the engine in messages.
  */
 export function localRequestWarnings(
@@ -62,6 +65,14 @@ export function localRequestWarnings(
   }
   if (request.verbosity !== undefined) {
     (warnings ??= []).push({ code: 'setting_not_sent', field: 'verbosity', message: `verbosity was not used: the ${provider} engine has no verbosity control (only the prompt can ask for a shorter or longer answer).` });
+  }
+  const format = request.responseFormat;
+  if (format?.type === 'json_schema' && format.description) {
+    (warnings ??= []).push({
+      code: 'setting_not_sent',
+      field: 'responseFormat.description',
+      message: `responseFormat.description was not used: the ${provider} engine enforces the schema with a grammar and puts no description in the prompt; put it in the messages.`,
+    });
   }
   if (request.logprobs !== undefined && !does.logprobs) {
     (warnings ??= []).push({ code: 'setting_not_sent', field: 'logprobs', message: `logprobs was not used: the ${provider} engine does not report token log probabilities.` });
