@@ -1,5 +1,6 @@
 import { LLMError } from '../errors/llm-error.js';
 import type { ChatMessage, GenerateRequest, ToolDefinition } from '../spec/index.js';
+import { requestFieldsFor } from '../spec/request-fields.js';
 import { canonicalJson } from './canonical-json.js';
 
 /** What a cached answer is shared across: never across tenants, never across model sets. */
@@ -19,38 +20,10 @@ export interface CacheScope {
 export const CACHE_KEY_VERSION = 2;
 
 /**
- * Whether each request field decides the answer: a `Record` over every `GenerateRequest` field, so a field added
- * to the request must be placed here (penalties and `parallelToolCalls` were once left out, and a cached answer
- * made without them answered a call that asked for them). `user` (end-user id for abuse tracking) does not
- * decide it, nor `cacheControl` or `promptCacheKey` (prompt-cache hints change the bill, never the answer):
- * `cacheControl` is also taken off messages, their parts and tools (see `withoutCacheControl`). A field that is
- * absent adds nothing to the key, so adding one here leaves the keys of requests without it as they were; but
- * entries stored while it was missing hold answers made with it under plain requests' keys: bump
- * `CACHE_KEY_VERSION` with it.
+ * The request fields that decide the answer (`exactKey` in `REQUEST_FIELDS`, which says why each is or is not
+ * one). `cacheControl` is also taken off messages, their parts and tools (see `withoutCacheControl`).
  */
-const DECIDES_ANSWER: Readonly<Record<keyof GenerateRequest, boolean>> = {
-  messages: true,
-  maxTokens: true,
-  temperature: true,
-  topP: true,
-  topK: true,
-  stop: true,
-  seed: true,
-  frequencyPenalty: true,
-  presencePenalty: true,
-  tools: true,
-  toolChoice: true,
-  parallelToolCalls: true,
-  responseFormat: true,
-  verbosity: true,
-  logprobs: true,
-  user: false,
-  reasoning: true,
-  cacheControl: false,
-  promptCacheKey: false,
-  providerOptions: true,
-};
-const KEY_FIELDS = (Object.keys(DECIDES_ANSWER) as (keyof GenerateRequest)[]).filter((field) => DECIDES_ANSWER[field]);
+const KEY_FIELDS = requestFieldsFor('exactKey');
 
 /**
  * The prefix shared by every key of one tenant in one namespace (for `CacheStore.deleteByPrefix`).

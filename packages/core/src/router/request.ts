@@ -2,35 +2,11 @@ import type { Capability } from '../config/schema.js';
 import { checkReasoning } from '../engines/shared/reasoning.js';
 import { LLMError } from '../errors/llm-error.js';
 import { MAX_TOP_LOGPROBS, VERBOSITIES, type ChatMessage, type GenerateRequest } from '../spec/index.js';
+import { requestFieldsFor } from '../spec/request-fields.js';
 import type { GenerateOptions, PromptOrRequest, RequestParams } from './types.js';
 
-/**
- * Every request field a call may give next to its routing options: a `Record` over `RequestParams`, so a field
- * added to `GenerateRequest` cannot be forgotten here (and silently dropped from the options, as `cacheControl`
- * and `promptCacheKey` were).
- */
-const REQUEST_PARAMS: Readonly<Record<keyof RequestParams, true>> = {
-  maxTokens: true,
-  temperature: true,
-  topP: true,
-  topK: true,
-  stop: true,
-  seed: true,
-  frequencyPenalty: true,
-  presencePenalty: true,
-  tools: true,
-  toolChoice: true,
-  parallelToolCalls: true,
-  responseFormat: true,
-  verbosity: true,
-  logprobs: true,
-  user: true,
-  reasoning: true,
-  cacheControl: true,
-  promptCacheKey: true,
-  providerOptions: true,
-};
-const REQUEST_PARAM_KEYS = Object.keys(REQUEST_PARAMS) as ReadonlyArray<keyof RequestParams>;
+/** Every request field a call may give next to its routing options (`requestParam` in `REQUEST_FIELDS`). */
+const REQUEST_PARAM_KEYS = requestFieldsFor('requestParam') as ReadonlyArray<keyof RequestParams>;
 
 /** A prompt string or request plus option-level request params -> one GenerateRequest (validated lightly, no zod). */
 export function normalizeRequest(input: PromptOrRequest | ChatMessage[], options: GenerateOptions | undefined): GenerateRequest {

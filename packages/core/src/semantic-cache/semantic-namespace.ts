@@ -2,6 +2,7 @@ import { withoutCacheControl, type CacheScope } from '../cache/cache-key.js';
 import { canonicalJson } from '../cache/canonical-json.js';
 import { LLMError } from '../errors/llm-error.js';
 import { messageText, type ChatMessage, type GenerateRequest } from '../spec/index.js';
+import { requestFieldsFor } from '../spec/request-fields.js';
 
 /**
  * Bumped when the recipe changes, so old entries are never matched again. 2: version 1 left out `topK`, the
@@ -11,38 +12,12 @@ import { messageText, type ChatMessage, type GenerateRequest } from '../spec/ind
 export const SEMANTIC_NAMESPACE_VERSION = 2;
 
 /**
- * Whether each request field besides the messages decides the answer, so that it must match exactly: a `Record`
- * over every `GenerateRequest` field, so a field added to the request must be placed here (`topK`, the penalties,
- * `parallelToolCalls` and `verbosity` were once left out, and an answer made with them could answer a paraphrase
- * asked without them; bump `SEMANTIC_NAMESPACE_VERSION` with a field added here). `user`, `cacheControl` and
- * `promptCacheKey` do not decide it (prompt-cache hints change the bill, never the answer); `cacheControl` is also
- * taken off tools and the context messages and their parts (and a system message's `parts`, whose text is its
- * `content`), as the exact-cache key does (`withoutCacheControl`).
- * An absent field adds nothing to the material. (`logprobs` requests never reach the semantic cache; it is
- * listed so the record stays whole.)
+ * The request fields besides the messages that decide the answer, so that they must match exactly
+ * (`semanticNamespace` in `REQUEST_FIELDS`, which says why each is or is not one). `cacheControl` is also taken off
+ * tools and the context messages and their parts (and a system message's `parts`, whose text is its `content`), as
+ * the exact-cache key does (`withoutCacheControl`). An absent field adds nothing to the material.
  */
-const DECIDES_ANSWER: Readonly<Record<Exclude<keyof GenerateRequest, 'messages'>, boolean>> = {
-  tools: true,
-  toolChoice: true,
-  parallelToolCalls: true,
-  responseFormat: true,
-  maxTokens: true,
-  temperature: true,
-  topP: true,
-  topK: true,
-  frequencyPenalty: true,
-  presencePenalty: true,
-  stop: true,
-  seed: true,
-  verbosity: true,
-  logprobs: true,
-  reasoning: true,
-  providerOptions: true,
-  user: false,
-  cacheControl: false,
-  promptCacheKey: false,
-};
-const EXACT_FIELDS = (Object.keys(DECIDES_ANSWER) as (keyof typeof DECIDES_ANSWER)[]).filter((field) => DECIDES_ANSWER[field]);
+const EXACT_FIELDS = requestFieldsFor('semanticNamespace');
 
 /** The question of a request (its last message, when that is a text-only user message), or undefined. */
 export function questionOf(request: GenerateRequest): string | undefined {

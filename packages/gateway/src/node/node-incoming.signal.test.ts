@@ -16,6 +16,14 @@ function keepAliveRequest(path: string, headers: Record<string, string>, body: s
   return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), b]);
 }
 
+/** Whether `raw` holds a whole HTTP/1.1 answer: its head, then its content-length of body or a chunked body's end. */
+function answerComplete(raw: Buffer): boolean {
+  const end = raw.indexOf('\r\n\r\n');
+  if (end < 0) return false;
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(raw.subarray(0, end).toString('latin1'));
+  return length ? raw.length - end - 4 >= Number(length[1]) : raw.subarray(end).includes('\r\n0\r\n\r\n');
+}
+
 describe('NodeIncoming signal: the latest arrived request decides', () => {
   let router: LLMRouter;
   let stores: StateStores;
@@ -96,11 +104,7 @@ describe('NodeIncoming signal: the latest arrived request decides', () => {
       socket.on('error', () => {});
       socket.on('data', (c: Buffer) => {
         raw = Buffer.concat([raw, c]);
-        const end = raw.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const length = /\r\ncontent-length:\s*(\d+)/i.exec(raw.subarray(0, end).toString('latin1'));
-        const complete = length ? raw.length - end - 4 >= Number(length[1]) : raw.subarray(end).includes('\r\n0\r\n\r\n');
-        if (!complete) return;
+        if (!answerComplete(raw)) return;
         // The first answer is complete; the client leaves while the second is in flight.
         clearTimeout(timer);
         expect(raw.subarray(0, 12).toString('latin1')).toBe('HTTP/1.1 200');
@@ -137,11 +141,7 @@ describe('NodeIncoming signal: the latest arrived request decides', () => {
         const timer = setTimeout(() => reject(new Error('no answer to the first request')), 5000);
         const onData = (c: Buffer) => {
           raw = Buffer.concat([raw, c]);
-          const end = raw.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          const length = /\r\ncontent-length:\s*(\d+)/i.exec(raw.subarray(0, end).toString('latin1'));
-          const complete = length ? raw.length - end - 4 >= Number(length[1]) : raw.subarray(end).includes('\r\n0\r\n\r\n');
-          if (!complete) return;
+          if (!answerComplete(raw)) return;
           clearTimeout(timer);
           socket.off('data', onData);
           resolve();

@@ -59,6 +59,22 @@ describe('serveGateway: the Node direct path answers exactly as gateway.fetch', 
 
   const auth = () => ({ authorization: `Bearer ${secret}`, 'content-type': 'application/json' });
   const chat = { model: 'mock', messages: [{ role: 'user', content: 'hello there' }] };
+  /** POSTs a chat body on `agent`'s keep-alive connection; resolves with the status once the answer is read in full. */
+  const postOn = (agent: Agent, body: unknown) =>
+    new Promise<number>((resolve, reject) => {
+      const u = new URL(served.url);
+      const req = httpRequest({ host: u.hostname, port: u.port, path: '/v1/chat/completions', method: 'POST', headers: auth(), agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  /** The connection abort signal the gateway keeps on a server-side socket. */
+  const signalOf = (s: Socket) => {
+    const key = Object.getOwnPropertySymbols(s).find((k) => k.description === 'llmrr.connectionSignal')!;
+    return (s as unknown as Record<symbol, AbortSignal>)[key]!;
+  };
   const cases: Array<{ name: string; path: string; body: string | Uint8Array; headers?: () => Record<string, string> }> = [
     { name: 'chat completion', path: '/v1/chat/completions', body: JSON.stringify(chat) },
     { name: 'streamed chat with usage', path: '/v1/chat/completions', body: JSON.stringify({ ...chat, stream: true, stream_options: { include_usage: true } }) },
@@ -190,20 +206,9 @@ describe('serveGateway: the Node direct path answers exactly as gateway.fetch', 
     served.server.on('connection', onConnection);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      const u = new URL(served.url);
-      const one = (body: unknown) =>
-        new Promise<number>((resolve, reject) => {
-          const req = httpRequest({ host: u.hostname, port: u.port, path: '/v1/chat/completions', method: 'POST', headers: auth(), agent }, (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode!));
-          });
-          req.on('error', reject);
-          req.end(JSON.stringify(body));
-        });
-      for (let i = 0; i < 30; i++) expect(await one(i % 3 === 2 ? { ...chat, stream: true } : chat)).toBe(200);
+      for (let i = 0; i < 30; i++) expect(await postOn(agent, i % 3 === 2 ? { ...chat, stream: true } : chat)).toBe(200);
       expect(sockets).toHaveLength(1);
-      const key = Object.getOwnPropertySymbols(sockets[0]).find((k) => k.description === 'llmrr.connectionSignal')!;
-      const signal = (sockets[0] as unknown as Record<symbol, AbortSignal>)[key]!;
+      const signal = signalOf(sockets[0]!);
       expect(signal.aborted).toBe(false);
       expect(getEventListeners(signal, 'abort')).toHaveLength(0);
     } finally {
@@ -214,10 +219,6 @@ describe('serveGateway: the Node direct path answers exactly as gateway.fetch', 
 
   it('a connection closed after its last answer is complete leaves its signal unaborted; one closed mid-stream aborts it', async () => {
     const u = new URL(served.url);
-    const signalOf = (s: Socket) => {
-      const key = Object.getOwnPropertySymbols(s).find((k) => k.description === 'llmrr.connectionSignal')!;
-      return (s as unknown as Record<symbol, AbortSignal>)[key]!;
-    };
     const closed = (s: Socket) => new Promise<void>((resolve) => (s.destroyed && s.closed ? resolve() : s.once('close', () => resolve())));
     const sockets: Socket[] = [];
     const onConnection = (s: Socket) => sockets.push(s);
@@ -225,17 +226,8 @@ describe('serveGateway: the Node direct path answers exactly as gateway.fetch', 
     try {
       // Answered in full (a JSON answer, then a stream on the same connection), then the client closes.
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-      const one = (body: unknown) =>
-        new Promise<number>((resolve, reject) => {
-          const req = httpRequest({ host: u.hostname, port: u.port, path: '/v1/chat/completions', method: 'POST', headers: auth(), agent }, (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode!));
-          });
-          req.on('error', reject);
-          req.end(JSON.stringify(body));
-        });
-      expect(await one(chat)).toBe(200);
-      expect(await one({ ...chat, stream: true })).toBe(200);
+      expect(await postOn(agent, chat)).toBe(200);
+      expect(await postOn(agent, { ...chat, stream: true })).toBe(200);
       expect(sockets).toHaveLength(1);
       const done = sockets[0]!;
       agent.destroy();

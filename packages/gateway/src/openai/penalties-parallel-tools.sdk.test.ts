@@ -3,6 +3,7 @@ import type OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clearRequests, type SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import { sdkRefusal } from '../test-support/sdk-refusal.js';
 
 // frequency_penalty, presence_penalty and parallel_tool_calls (OpenAI routes) and tool_choice.disable_parallel_tool_use
 // (/v1/messages) through a served gateway and the official clients, to an OpenAI-wire and an Anthropic-wire upstream
@@ -23,17 +24,6 @@ const lastClaudeBody = () => claudeUp.requests.at(-1)!.body as Record<string, un
 
 const TOOLS: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
 const ASK: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weather in Paris and Rome?' }];
-
-/** The 400 of a failed SDK call: status, param and message. */
-async function refusal(call: Promise<unknown>): Promise<{ status: number; param: string | undefined; message: string }> {
-  const e = (await call.then(
-    () => undefined,
-    (err: unknown) => err,
-  )) as { status?: number; error?: { param?: string; message?: string; error?: { param?: string; message?: string } } } | undefined;
-  expect(e).toBeDefined();
-  const body = e!.error?.error ?? e!.error;
-  return { status: e!.status ?? 0, param: body?.param, message: body?.message ?? '' };
-}
 
 describe('/v1/chat/completions', () => {
   it('frequency_penalty, presence_penalty and parallel_tool_calls reach an OpenAI-compatible upstream as sent (JSON and streamed)', async () => {
@@ -71,7 +61,7 @@ describe('/v1/chat/completions', () => {
     ['presence_penalty', 3],
     ['parallel_tool_calls', 'false'],
   ])('%s %j: a 400 naming the field, nothing sent upstream', async (field, value) => {
-    const r = await refusal(gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, tools: TOOLS, [field]: value } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming));
+    const r = await sdkRefusal(gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, tools: TOOLS, [field]: value } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming));
     expect(r.status).toBe(400);
     expect(r.param).toBe(field);
     expect(r.message).toContain(field);
@@ -83,7 +73,7 @@ describe('/v1/completions', () => {
   it('the penalties reach the upstream; a bad one is a 400 naming it', async () => {
     await gw.openai().completions.create({ model: 'gpt', prompt: 'Say hi', frequency_penalty: 1, presence_penalty: 0.25 });
     expect(lastOpenAIBody()).toMatchObject({ frequency_penalty: 1, presence_penalty: 0.25 });
-    const r = await refusal(gw.openai().completions.create({ model: 'gpt', prompt: 'Say hi', presence_penalty: -7 }));
+    const r = await sdkRefusal(gw.openai().completions.create({ model: 'gpt', prompt: 'Say hi', presence_penalty: -7 }));
     expect(r).toMatchObject({ status: 400, param: 'presence_penalty' });
   });
 });
@@ -109,7 +99,7 @@ describe('/v1/responses', () => {
   });
 
   it('parallel_tool_calls 1: a 400 naming it', async () => {
-    const r = await refusal(gw.openai().responses.create({ model: 'gpt', input: 'Weather?', tools, parallel_tool_calls: 1 } as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming));
+    const r = await sdkRefusal(gw.openai().responses.create({ model: 'gpt', input: 'Weather?', tools, parallel_tool_calls: 1 } as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming));
     expect(r).toMatchObject({ status: 400, param: 'parallel_tool_calls' });
   });
 });
@@ -141,10 +131,10 @@ describe('/v1/messages', () => {
 
   it('disable_parallel_tool_use "yes": a 400 naming it, on /v1/messages and count_tokens', async () => {
     const tool_choice = { type: 'auto', disable_parallel_tool_use: 'yes' } as never;
-    const r = await refusal(gw.anthropic().messages.create({ model: 'claude', max_tokens: 100, messages, tools, tool_choice }));
+    const r = await sdkRefusal(gw.anthropic().messages.create({ model: 'claude', max_tokens: 100, messages, tools, tool_choice }));
     expect(r.status).toBe(400);
     expect(r.message).toContain('tool_choice.disable_parallel_tool_use');
-    const c = await refusal(gw.anthropic().messages.countTokens({ model: 'claude', messages, tools, tool_choice }));
+    const c = await sdkRefusal(gw.anthropic().messages.countTokens({ model: 'claude', messages, tools, tool_choice }));
     expect(c.status).toBe(400);
     expect(c.message).toContain('tool_choice.disable_parallel_tool_use');
     expect(claudeUp.requests).toHaveLength(0);

@@ -1,21 +1,22 @@
-import type { CallOptions, CallWarning, GenerateRequest, GenerateResult, StreamPart } from '@llmrr/core';
+import type { CallWarning, GenerateRequest } from '@llmrr/core';
 import type Anthropic from '@anthropic-ai/sdk';
 import type OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mockModel } from '../test-support/harness.js';
-import { MockEngineWrapper } from '../test-support/mock-engine-wrapper.js';
 import { readWarnings } from '../test-support/read-warnings.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { WarningEngine } from '../test-support/warning-engine.js';
+import { sdkRefusal } from '../test-support/sdk-refusal.js';
 
 // The knobs of this session (top_k, verbosity, log probabilities) in the official clients' request shapes, through a
 // served gateway: what the engine receives (core's `topK`, `verbosity`, `logprobs`), and the warnings of an engine
 // that cannot send them, named as each route's client names them. Bad values are 400s naming the client's field.
 
 /** Records each core request; says `setting_not_sent` for each of the knobs it got, as an engine without them does. */
-class KnobEngine extends MockEngineWrapper {
+class KnobEngine extends WarningEngine {
   readonly requests: GenerateRequest[] = [];
 
-  private warningsFor(request: GenerateRequest): CallWarning[] {
+  override warningsFor(request: GenerateRequest): CallWarning[] {
     this.requests.push(request);
     const out: CallWarning[] = [];
     if (request.topK !== undefined) out.push({ code: 'setting_not_sent', field: 'topK', message: 'topK was not sent: the provider has no top-k sampling.' });
@@ -23,16 +24,6 @@ class KnobEngine extends MockEngineWrapper {
     if (request.logprobs?.topLogprobs !== undefined) out.push({ code: 'setting_not_sent', field: 'logprobs.topLogprobs', message: 'logprobs.topLogprobs was not sent.' });
     else if (request.logprobs !== undefined) out.push({ code: 'setting_not_sent', field: 'logprobs', message: 'logprobs was not sent.' });
     return out;
-  }
-
-  async generate(request: GenerateRequest, options?: CallOptions): Promise<GenerateResult> {
-    const { warnings: _none, ...result } = await this.inner.generate(request, options);
-    return { ...result, warnings: this.warningsFor(request) };
-  }
-
-  async *stream(request: GenerateRequest, options?: CallOptions): AsyncIterable<StreamPart> {
-    yield { type: 'warnings', warnings: this.warningsFor(request) };
-    for await (const part of this.inner.stream(request, options)) if (part.type !== 'warnings') yield part;
   }
 }
 
@@ -49,17 +40,6 @@ afterEach(() => {
 
 const last = () => engine.requests.at(-1)!;
 const ASK: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Hello' }];
-
-/** The 400 of a failed SDK call: status, param and message. */
-async function refusal(call: Promise<unknown>): Promise<{ status: number; param: string | undefined; message: string }> {
-  const e = (await call.then(
-    () => undefined,
-    (err: unknown) => err,
-  )) as { status?: number; error?: { param?: string; message?: string; error?: { param?: string; message?: string } } } | undefined;
-  expect(e).toBeDefined();
-  const body = e!.error?.error ?? e!.error;
-  return { status: e!.status ?? 0, param: body?.param, message: body?.message ?? '' };
-}
 
 describe('/v1/chat/completions', () => {
   it('logprobs, top_logprobs, verbosity and top_k reach the engine; its warnings name the client\u2019s fields (JSON and streamed)', async () => {
@@ -98,7 +78,7 @@ describe('/v1/chat/completions', () => {
     ['top_k', { top_k: -2 }, 'top_k'],
     ['top_k', { top_k: 2.5 }, 'top_k'],
   ])('%s in %j: a 400 naming it, the engine never called', async (param, extra, text) => {
-    const r = await refusal(gw.openai().chat.completions.create({ model: 'knob', messages: ASK, ...extra } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming));
+    const r = await sdkRefusal(gw.openai().chat.completions.create({ model: 'knob', messages: ASK, ...extra } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming));
     expect(r).toMatchObject({ status: 400, param });
     expect(r.message).toContain(text);
     expect(r.message).toMatch(/^Invalid request: /);
@@ -131,7 +111,7 @@ describe('/v1/completions', () => {
   });
 
   it('logprobs 6: a 400 naming it', async () => {
-    expect(await refusal(gw.openai().completions.create({ model: 'knob', prompt: 'Say hi', logprobs: 6 }))).toMatchObject({ status: 400, param: 'logprobs' });
+    expect(await sdkRefusal(gw.openai().completions.create({ model: 'knob', prompt: 'Say hi', logprobs: 6 }))).toMatchObject({ status: 400, param: 'logprobs' });
   });
 });
 

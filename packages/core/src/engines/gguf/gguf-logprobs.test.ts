@@ -1,36 +1,21 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import type { GenerateRequest, StreamPart } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
-import { defaultEngineContext } from '../types.js';
-import { GgufEngine, createGgufEngine } from './gguf-engine.js';
+import { hasStoriesModel, storiesEngine, storiesEngineForSuite, warnIfNoStoriesModel } from './stories-model.test-helpers.js';
 
 // Log probabilities from the real stories260K model (a second, teacher-forced pass over the answer). At temperature 0
 // the sampler takes the most likely token, so each chosen token must be its position's first top candidate: that
 // holds only when every position's probabilities are read at the right place.
 
-const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
-const sharedDir = process.env['LLMRR_SHARED_DIR'] ?? resolve(repoRoot, '../shared');
-const modelsDir = join(sharedDir, 'models');
-const hasModel = existsSync(join(modelsDir, 'stories260K.gguf'));
-if (!hasModel) console.warn(`[gguf logprobs tests] ${join(modelsDir, 'stories260K.gguf')} not found: skipped (set LLMRR_SHARED_DIR)`);
+warnIfNoStoriesModel('gguf logprobs tests');
 
 const base: GenerateRequest = { messages: [{ role: 'user', content: 'Once upon a time' }], maxTokens: 16, temperature: 0 };
 
-describe.skipIf(!hasModel)('gguf engine: logprobs', () => {
-  let e: GgufEngine;
-  beforeAll(() => {
-    e = createGgufEngine(ModelConfigSchema.parse({ name: 'stories', engine: 'gguf', path: 'stories260K.gguf', options: { threads: 1 } }), defaultEngineContext({ baseDir: modelsDir }));
-  });
-  afterAll(async () => {
-    await e?.close();
-  });
+describe.skipIf(!hasStoriesModel)('gguf engine: logprobs', () => {
+  const e = storiesEngineForSuite();
 
   it('greedy: one per answer token, joined they are the text, each the first of its top 3 (sorted, all <= 0)', async () => {
-    const r = await e.generate({ ...base, logprobs: { topLogprobs: 3 } });
+    const r = await e().generate({ ...base, logprobs: { topLogprobs: 3 } });
     expect(r.warnings).toBeUndefined();
     const lps = r.logprobs!;
     expect(lps.length).toBeGreaterThan(3);
@@ -47,11 +32,11 @@ describe.skipIf(!hasModel)('gguf engine: logprobs', () => {
     // The first token after "Once upon a time" is "," with p = 0.9687 (node-llama-cpp controlledEvaluate, measured once).
     expect(lps[0]!.token).toBe(',');
     expect(Math.exp(lps[0]!.logprob)).toBeCloseTo(0.9687, 3);
-    expect((await e.generate(base)).logprobs).toBeUndefined();
+    expect((await e().generate(base)).logprobs).toBeUndefined();
   });
 
   it('hot sampling: the chosen tokens are not always the most likely, and their probabilities are the model\'s (below the top one\'s)', async () => {
-    const r = await e.generate({ ...base, maxTokens: 60, temperature: 1.5, seed: 7, logprobs: { topLogprobs: 1 } });
+    const r = await e().generate({ ...base, maxTokens: 60, temperature: 1.5, seed: 7, logprobs: { topLogprobs: 1 } });
     expect(r.logprobs!.length).toBeGreaterThan(32); // longer than the decoding window of gguf-logprobs.ts
     const lps = r.logprobs!;
     expect(lps.map((t) => t.token).join('')).toBe(r.text);
@@ -62,21 +47,21 @@ describe.skipIf(!hasModel)('gguf engine: logprobs', () => {
 
   it('stream: the text whole, then one logprobs part of its tokens, then finish; the same as generate', async () => {
     const request = { ...base, logprobs: { topLogprobs: 2 } };
-    const parts = await collect(e.stream(request));
+    const parts = await collect(e().stream(request));
     expect(parts.map((p) => p.type)).toEqual(['response-metadata', 'text-delta', 'logprobs', 'finish']);
-    const whole = await e.generate(request);
+    const whole = await e().generate(request);
     expect(parts[1]).toEqual({ type: 'text-delta', delta: whole.text });
     expect(parts[2]).toEqual({ type: 'logprobs', logprobs: whole.logprobs });
     // Without logprobs the text streams as it comes, in several deltas.
-    const plain = await collect(e.stream(base));
+    const plain = await collect(e().stream(base));
     expect(plain.filter((p) => p.type === 'text-delta').length).toBeGreaterThan(1);
   });
 
   it('a stop string: the tokens are those of the text that was kept', async () => {
-    const full = (await e.generate({ ...base, maxTokens: 24 })).text;
+    const full = (await e().generate({ ...base, maxTokens: 24 })).text;
     const stop = full.slice(full.indexOf('girl'), full.indexOf('girl') + 4);
     expect(stop).toBe('girl');
-    const r = await e.generate({ ...base, maxTokens: 24, stop: [stop], logprobs: {} });
+    const r = await e().generate({ ...base, maxTokens: 24, stop: [stop], logprobs: {} });
     // The kept text ends before the stop string (node-llama-cpp also drops the space the stop's token starts with).
     expect(full.startsWith(r.text)).toBe(true);
     expect(r.text.length).toBeLessThan(full.indexOf('girl'));
@@ -85,7 +70,7 @@ describe.skipIf(!hasModel)('gguf engine: logprobs', () => {
   it('greedy: the top candidate that is the chosen token has the chosen token\'s text (" there", not "there")', async () => {
     // At temperature 0 the chosen token is each position's most likely one, so topLogprobs[0] is the same token
     // (same log probability): it reads the same, decoded after the tokens before it (SentencePiece's leading space).
-    const r = await e.generate({ ...base, maxTokens: 12, logprobs: { topLogprobs: 2 } });
+    const r = await e().generate({ ...base, maxTokens: 12, logprobs: { topLogprobs: 2 } });
     const lps = r.logprobs!;
     expect(lps.map((t) => t.token).join('')).toBe(r.text);
     for (const t of lps) expect(t.topLogprobs![0]!.logprob).toBeCloseTo(t.logprob, 9);
@@ -95,7 +80,7 @@ describe.skipIf(!hasModel)('gguf engine: logprobs', () => {
   it('greedy answer cut by a stop string inside a token: the logprobs are of the tokens the model produced (each its position\'s most likely)', async () => {
     // Without a stop the model's greedy answer starts ",", " there"; with stop "ere" node-llama-cpp re-tokenizes the
     // kept text of " there" ("t", "h"), tokens the model never sampled: the listed tokens are the sampled ones.
-    const r = await e.generate({ ...base, maxTokens: 12, stop: ['ere'], logprobs: { topLogprobs: 1 } });
+    const r = await e().generate({ ...base, maxTokens: 12, stop: ['ere'], logprobs: { topLogprobs: 1 } });
     expect(r.finishReason).toBe('stop');
     const lps = r.logprobs!;
     expect(lps.length).toBeLessThanOrEqual(r.usage.outputTokens);
@@ -104,10 +89,7 @@ describe.skipIf(!hasModel)('gguf engine: logprobs', () => {
   });
 
   it('a stream aborted while its logprobs stream holds the text: no text, no logprobs, then usage and the abort', async () => {
-    const long = createGgufEngine(
-      ModelConfigSchema.parse({ name: 'stories', engine: 'gguf', path: 'stories260K.gguf', options: { threads: 1, contextSize: 2048 } }),
-      defaultEngineContext({ baseDir: modelsDir }),
-    );
+    const long = storiesEngine({ contextSize: 2048 });
     try {
       const controller = new AbortController();
       const parts: StreamPart[] = [];
@@ -126,10 +108,7 @@ describe.skipIf(!hasModel)('gguf engine: logprobs', () => {
     }
   });
   it('measures what the second pass costs (200 greedy tokens, with and without logprobs, top 5, fastest of 3)', async () => {
-    const long = createGgufEngine(
-      ModelConfigSchema.parse({ name: 'stories', engine: 'gguf', path: 'stories260K.gguf', options: { threads: 1, contextSize: 1024 } }),
-      defaultEngineContext({ baseDir: modelsDir }),
-    );
+    const long = storiesEngine({ contextSize: 1024 });
     try {
       const request: GenerateRequest = { ...base, maxTokens: 200 };
       await long.generate({ ...request, maxTokens: 2 }); // load and warm

@@ -1,23 +1,14 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema } from '../../config/schema.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
-import { defaultEngineContext } from '../types.js';
-import { GgufEngine, createGgufEngine } from './gguf-engine.js';
+import { hasStoriesModel, storiesEngineForSuite, warnIfNoStoriesModel } from './stories-model.test-helpers.js';
 import { ggufRepeatPenalty } from './gguf-request.js';
 
 // frequencyPenalty and presencePenalty on the gguf engine: applied by llama.cpp's penalties sampler (node-llama-cpp
 // `repeatPenalty`), so they change what the real stories260K model writes (greedy, so deterministic), negative
 // values included; no warning. parallelToolCalls means nothing here (tools are refused).
 
-const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
-const sharedDir = process.env['LLMRR_SHARED_DIR'] ?? resolve(repoRoot, '../shared');
-const modelsDir = join(sharedDir, 'models');
-const hasModel = existsSync(join(modelsDir, 'stories260K.gguf'));
-if (!hasModel) console.warn(`[gguf penalties tests] ${join(modelsDir, 'stories260K.gguf')} not found: skipped (set LLMRR_SHARED_DIR)`);
+warnIfNoStoriesModel('gguf penalties tests');
 
 const story = (extra: Partial<GenerateRequest> = {}): GenerateRequest => ({ messages: [{ role: 'user', content: 'Once upon a time' }], maxTokens: 60, ...extra });
 
@@ -40,46 +31,42 @@ describe('gguf engine: sampling penalties (mapping)', () => {
   });
 });
 
-describe.skipIf(!hasModel)('gguf engine: sampling penalties (real model)', () => {
-  let e: GgufEngine;
+describe.skipIf(!hasStoriesModel)('gguf engine: sampling penalties (real model)', () => {
   let baseline: string;
+  const e = storiesEngineForSuite();
   beforeAll(async () => {
-    e = createGgufEngine(ModelConfigSchema.parse({ name: 'stories', engine: 'gguf', path: 'stories260K.gguf', options: { threads: 1 } }), defaultEngineContext({ baseDir: modelsDir }));
-    baseline = (await e.generate(story())).text;
-  });
-  afterAll(async () => {
-    await e?.close();
+    baseline = (await e().generate(story())).text;
   });
 
   it('zero penalties write exactly what no penalties write (the call is the same)', async () => {
-    expect((await e.generate(story({ frequencyPenalty: 0, presencePenalty: 0 }))).text).toBe(baseline);
+    expect((await e().generate(story({ frequencyPenalty: 0, presencePenalty: 0 }))).text).toBe(baseline);
   });
 
   it('a positive frequency or presence penalty changes the greedy story, deterministically, with no warning; the stream agrees', async () => {
     for (const extra of [{ frequencyPenalty: 2 }, { presencePenalty: 2 }] as const) {
-      const r = await e.generate(story(extra));
+      const r = await e().generate(story(extra));
       expect(r.text, JSON.stringify(extra)).not.toBe(baseline);
       expect(r).not.toHaveProperty('warnings');
-      expect((await e.generate(story(extra))).text).toBe(r.text);
-      const parts = await collect(e.stream(story(extra)));
+      expect((await e().generate(story(extra))).text).toBe(r.text);
+      const parts = await collect(e().stream(story(extra)));
       expect(parts.some((p) => p.type === 'warnings')).toBe(false);
       expect(parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('')).toBe(r.text);
     }
   });
 
   it('a negative frequency penalty is honoured too: it rewards repeats (the model loops on a word)', async () => {
-    const r = await e.generate(story({ frequencyPenalty: -2 }));
+    const r = await e().generate(story({ frequencyPenalty: -2 }));
     expect(r.text).not.toBe(baseline);
     expect(topWordCount(r.text)).toBeGreaterThan(topWordCount(baseline) * 2);
   });
 
   it('a penalty outside -2..2 is an invalid_request naming the field', async () => {
-    await expect(e.generate(story({ presencePenalty: 2.5 }))).rejects.toMatchObject({ code: 'invalid_request', param: 'presencePenalty' });
-    await expect(e.generate(story({ frequencyPenalty: Number.NaN }))).rejects.toMatchObject({ code: 'invalid_request', param: 'frequencyPenalty' });
+    await expect(e().generate(story({ presencePenalty: 2.5 }))).rejects.toMatchObject({ code: 'invalid_request', param: 'presencePenalty' });
+    await expect(e().generate(story({ frequencyPenalty: Number.NaN }))).rejects.toMatchObject({ code: 'invalid_request', param: 'frequencyPenalty' });
   });
 
   it('parallelToolCalls alone (no tools) says nothing and changes nothing', async () => {
-    const r = await e.generate(story({ parallelToolCalls: false }));
+    const r = await e().generate(story({ parallelToolCalls: false }));
     expect(r.text).toBe(baseline);
     expect(r).not.toHaveProperty('warnings');
   });

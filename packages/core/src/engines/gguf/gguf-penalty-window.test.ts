@@ -1,11 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema } from '../../config/schema.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../../spec/index.js';
-import { defaultEngineContext } from '../types.js';
-import { GgufEngine, createGgufEngine } from './gguf-engine.js';
+import { hasStoriesModel, storiesEngineForSuite } from './stories-model.test-helpers.js';
 
 // The penalty window is bounded by the context. At 26b9c22 ggufRepeatPenalty set node-llama-cpp's `lastTokens` to the
 // request's maxTokens, which nothing bounds (the router and resolveLocalSampling only check a positive integer).
@@ -15,27 +10,19 @@ import { GgufEngine, createGgufEngine } from './gguf-engine.js';
 // 512-token context: disableContextShift). Without a penalty the window is node-llama-cpp's 64 tokens. maxTokens 1e9
 // asks for 8 GB; above 2^31 the Int32Value wraps.
 
-const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
-const modelsDir = join(process.env['LLMRR_SHARED_DIR'] ?? resolve(repoRoot, '../shared'), 'models');
-const hasModel = existsSync(join(modelsDir, 'stories260K.gguf'));
-
 const story = (extra: Partial<GenerateRequest>): GenerateRequest => ({ messages: [{ role: 'user', content: 'Once upon a time' }], ...extra });
 
-describe.skipIf(!hasModel)('gguf engine: penalty window', () => {
-  let e: GgufEngine;
+describe.skipIf(!hasStoriesModel)('gguf engine: penalty window', () => {
+  const e = storiesEngineForSuite();
   beforeAll(async () => {
-    e = createGgufEngine(ModelConfigSchema.parse({ name: 'stories', engine: 'gguf', path: 'stories260K.gguf', options: { threads: 1 } }), defaultEngineContext({ baseDir: modelsDir }));
-    await e.generate(story({ maxTokens: 20, frequencyPenalty: 0.5 })); // model loaded, one penalized call made
-  });
-  afterAll(async () => {
-    await e?.close();
+    await e().generate(story({ maxTokens: 20, frequencyPenalty: 0.5 })); // model loaded, one penalized call made
   });
 
   it("a caller's huge maxTokens with a penalty costs no memory beyond the context: the window is bounded by the context size", async () => {
     // Measured at 26b9c22: peak RSS +~400 MB for maxTokens 50,000,000 with frequencyPenalty 0.5 (+~9 MB without the
     // penalty), for an answer of 507 tokens. 25,000,000 asks for ~200 MB; a 100 MB bound leaves a wide margin.
     const before = process.resourceUsage().maxRSS;
-    const r = await e.generate(story({ maxTokens: 25_000_000, frequencyPenalty: 0.5 }));
+    const r = await e().generate(story({ maxTokens: 25_000_000, frequencyPenalty: 0.5 }));
     const grownKB = process.resourceUsage().maxRSS - before;
     expect(r.finishReason).toBe('length'); // stopped at the end of the context, as without the penalty
     expect(grownKB).toBeLessThan(100 * 1024);

@@ -1,22 +1,13 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelConfigSchema } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import type { GenerateRequest } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
 import { expectNoWarnings, expectNotSentInGenerateAndStream } from '../../test/call-warnings.test-helpers.js';
-import { defaultEngineContext } from '../types.js';
-import { GgufEngine, createGgufEngine } from './gguf-engine.js';
+import { hasStoriesModel, storiesEngineForSuite, warnIfNoStoriesModel } from './stories-model.test-helpers.js';
 
 // What the gguf engine leaves out of a request it accepts is said, not done in silence: `warnings` on the result,
 // and one `warnings` part first in the stream. Against the real stories260K model (node-llama-cpp on the CPU).
 
-const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
-const sharedDir = process.env['LLMRR_SHARED_DIR'] ?? resolve(repoRoot, '../shared');
-const modelsDir = join(sharedDir, 'models');
-const hasModel = existsSync(join(modelsDir, 'stories260K.gguf'));
-if (!hasModel) console.warn(`[gguf warnings tests] ${join(modelsDir, 'stories260K.gguf')} not found: skipped (set LLMRR_SHARED_DIR)`);
+warnIfNoStoriesModel('gguf warnings tests');
 
 const ASKED: GenerateRequest = {
   messages: [{ role: 'user', content: 'Once upon a time', name: 'lily' }],
@@ -26,22 +17,16 @@ const ASKED: GenerateRequest = {
   reasoning: { effort: 'high' },
 };
 
-describe.skipIf(!hasModel)('gguf engine: warnings', () => {
-  let e: GgufEngine;
-  beforeAll(() => {
-    e = createGgufEngine(ModelConfigSchema.parse({ name: 'stories', engine: 'gguf', path: 'stories260K.gguf', options: { threads: 1 } }), defaultEngineContext({ baseDir: modelsDir }));
-  });
-  afterAll(async () => {
-    await e?.close();
-  });
+describe.skipIf(!hasStoriesModel)('gguf engine: warnings', () => {
+  const e = storiesEngineForSuite();
 
   it('user message name, user, promptCacheKey and thinking: not used, and said so, in generate and stream', async () => {
-    const r = await expectNotSentInGenerateAndStream(e, ASKED, ['messages.0.name', 'user', 'promptCacheKey', 'reasoning']);
+    const r = await expectNotSentInGenerateAndStream(e(), ASKED, ['messages.0.name', 'user', 'promptCacheKey', 'reasoning']);
     expect(r.text.length).toBeGreaterThan(0);
   });
 
   it('verbosity: not used, and said so (logprobs, which it computes, is no warning)', async () => {
-    const r = await expectNotSentInGenerateAndStream(e, { messages: [{ role: 'user', content: 'Once upon a time' }], maxTokens: 4, verbosity: 'low', logprobs: { topLogprobs: 2 } }, ['verbosity']);
+    const r = await expectNotSentInGenerateAndStream(e(), { messages: [{ role: 'user', content: 'Once upon a time' }], maxTokens: 4, verbosity: 'low', logprobs: { topLogprobs: 2 } }, ['verbosity']);
     expect(r.logprobs!.length).toBeGreaterThan(0);
   });
 
@@ -61,11 +46,11 @@ describe.skipIf(!hasModel)('gguf engine: warnings', () => {
       tools: [{ name: 'f', parameters: { type: 'object' } }],
       toolChoice: 'none',
     };
-    await expectNoWarnings(e, request);
+    await expectNoWarnings(e(), request);
   });
 
   it('what it refuses is an error, with no warnings part before it', async () => {
-    const parts = await collect(e.stream({ ...ASKED, tools: [{ name: 'f', parameters: { type: 'object' } }] }));
+    const parts = await collect(e().stream({ ...ASKED, tools: [{ name: 'f', parameters: { type: 'object' } }] }));
     expect(parts.map((p) => p.type)).toEqual(['error']);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,8 +6,7 @@ import { ModelConfigSchema } from '../../config/schema.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
 import { defaultEngineContext } from '../types.js';
-import { sparseMatrix, writeDecoderGraph } from './__fixtures__/onnx-graphs.js';
-import { byteTokenizerJson, writeJson } from './__fixtures__/tokenizers.js';
+import { writeByteChainModel } from './__fixtures__/tiny-models.js';
 import { createOnnxEngine } from './create-onnx-engine.js';
 import type { OnnxTextEngine } from './onnx-text-engine.js';
 
@@ -19,17 +18,7 @@ let dir: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'llmrr-onnx-split-char-'));
-  mkdirSync(join(dir, 'bytes'));
-  writeJson(join(dir, 'bytes', 'tokenizer.json'), byteTokenizerJson());
-  writeJson(join(dir, 'bytes', 'tokenizer_config.json'), { eos_token: '<|endoftext|>' });
-  // Byte-level: 'a' -> 0xC3 -> 0xA9 -> '!' -> <|endoftext|> ("\u00e9" is two byte tokens).
-  const bytes = sparseMatrix(257, 257, [
-    [0x61, 0xc3],
-    [0xc3, 0xa9],
-    [0xa9, 0x21],
-    [0x21, 256],
-  ]);
-  writeDecoderGraph(join(dir, 'bytes', 'model.onnx'), { embed: bytes });
+  writeByteChainModel(dir); // 'a' -> 0xC3 -> 0xA9 -> '!' -> <|endoftext|>
 });
 
 afterAll(() => {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,24 +6,12 @@ import { ModelConfigSchema } from '../../config/schema.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
 import { defaultEngineContext } from '../types.js';
-import { sparseMatrix, writeDecoderGraph } from './__fixtures__/onnx-graphs.js';
-import { wordTokenizerJson, writeJson } from './__fixtures__/tokenizers.js';
+import { writeChainModel } from './__fixtures__/tiny-models.js';
 import { createOnnxEngine } from './create-onnx-engine.js';
 import type { OnnxTextEngine } from './onnx-text-engine.js';
 
 // The logprobs are of the answer's text tokens: joined, their `token`s are the text, and all `logprobs` parts of a
 // stream, in order, are the result's `logprobs` (a stop sequence's tokens are not among them).
-
-const WORDS = ['[PAD]', '[UNK]', '</s>', 'the', 'cat', 'sat', 'on', 'a', 'mat'];
-const id = (w: string) => WORDS.indexOf(w);
-const NEXT: Array<[string, string]> = [
-  ['the', 'cat'],
-  ['cat', 'sat'],
-  ['sat', 'on'],
-  ['on', 'a'],
-  ['a', 'mat'],
-  ['mat', '</s>'],
-];
 
 let dir: string;
 
@@ -36,9 +24,7 @@ const prompt = (text: string, extra: Partial<GenerateRequest> = {}): GenerateReq
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'llmrr-onnx-logprobs-'));
-  mkdirSync(join(dir, 'words'));
-  writeJson(join(dir, 'words', 'tokenizer.json'), wordTokenizerJson(WORDS, ['[PAD]', '[UNK]', '</s>']));
-  writeDecoderGraph(join(dir, 'chain.onnx'), { embed: sparseMatrix(WORDS.length, WORDS.length, NEXT.map(([a, b]) => [id(a), id(b)])) });
+  writeChainModel(dir); // the -> cat -> sat -> on -> a -> mat -> </s>
 });
 
 afterAll(() => {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,8 +7,7 @@ import type { GenerateRequest } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
 import { expectNoWarnings, expectNotSentInGenerateAndStream } from '../../test/call-warnings.test-helpers.js';
 import { defaultEngineContext } from '../types.js';
-import { sparseMatrix, writeDecoderGraph } from './__fixtures__/onnx-graphs.js';
-import { wordTokenizerJson, writeJson } from './__fixtures__/tokenizers.js';
+import { writeChainModel } from './__fixtures__/tiny-models.js';
 import { createOnnxEngine } from './create-onnx-engine.js';
 import { OnnxTextEngine } from './onnx-text-engine.js';
 
@@ -16,17 +15,12 @@ import { OnnxTextEngine } from './onnx-text-engine.js';
 // and one `warnings` part first in the stream. Against a real ONNX graph run by onnxruntime-node (a word chain:
 // the -> cat -> sat -> on -> a -> mat -> </s>).
 
-const WORDS = ['[PAD]', '[UNK]', '</s>', 'the', 'cat', 'sat', 'on', 'a', 'mat'];
-const id = (w: string) => WORDS.indexOf(w);
 let dir: string;
 let e: OnnxTextEngine;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'llmrr-onnx-warnings-'));
-  mkdirSync(join(dir, 'words'));
-  writeJson(join(dir, 'words', 'tokenizer.json'), wordTokenizerJson(WORDS, ['[PAD]', '[UNK]', '</s>']));
-  const chain: Array<[string, string]> = [['the', 'cat'], ['cat', 'sat'], ['sat', 'on'], ['on', 'a'], ['a', 'mat'], ['mat', '</s>']];
-  writeDecoderGraph(join(dir, 'chain.onnx'), { embed: sparseMatrix(WORDS.length, WORDS.length, chain.map(([a, b]) => [id(a), id(b)])) });
+  writeChainModel(dir); // the -> cat -> sat -> on -> a -> mat -> </s>
   const model = ModelConfigSchema.parse({ name: 'tiny', engine: 'onnx', path: 'chain.onnx', options: { tokenizer: 'words/tokenizer.json' } });
   e = createOnnxEngine(model, defaultEngineContext({ baseDir: dir })) as OnnxTextEngine;
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -7,22 +7,18 @@ import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest, StreamPart } from '../../spec/index.js';
 import { defaultEngineContext } from '../types.js';
 import { randomMatrix, sparseMatrix, writeDecoderGraph, type Matrix } from './__fixtures__/onnx-graphs.js';
-import { byteTokenizerJson, wordTokenizerJson, writeJson } from './__fixtures__/tokenizers.js';
+import { CHAIN_NEXT, CHAIN_WORDS, nextWordMatrix, writeByteChainModel, writeWordsTokenizer } from './__fixtures__/tiny-models.js';
+import { wordTokenizerJson, writeJson } from './__fixtures__/tokenizers.js';
 import { createOnnxEngine } from './create-onnx-engine.js';
 import { OnnxTextEngine } from './onnx-text-engine.js';
 import { collect, rejection } from '../../test/async.test-helpers.js';
 
-const WORDS = ['[PAD]', '[UNK]', '</s>', 'the', 'cat', 'sat', 'on', 'a', 'mat', 'dog', 'ran', 'away'];
+const WORDS = [...CHAIN_WORDS, 'dog', 'ran', 'away'];
 const V = WORDS.length;
 const id = (w: string) => WORDS.indexOf(w);
 /** The chain the test graph follows greedily: the -> cat -> sat -> on -> a -> mat -> </s>; dog -> ran -> away -> dog ... */
-const NEXT: Array<[string, string]> = [
-  ['the', 'cat'],
-  ['cat', 'sat'],
-  ['sat', 'on'],
-  ['on', 'a'],
-  ['a', 'mat'],
-  ['mat', '</s>'],
+const NEXT: Array<readonly [string, string]> = [
+  ...CHAIN_NEXT,
   ['dog', 'ran'],
   ['ran', 'away'],
   ['away', 'dog'],
@@ -44,15 +40,11 @@ const deltasOf = (parts: StreamPart[]) => parts.flatMap((p) => (p.type === 'text
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'llmrr-onnx-'));
-  // Words tokenizer in its own folder, without tokenizer_config.json: eos is found by name (</s>).
-  mkdirSync(join(dir, 'words'));
-  mkdirSync(join(dir, 'bytes'));
-  writeJson(join(dir, 'words', 'tokenizer.json'), wordTokenizerJson(WORDS, ['[PAD]', '[UNK]', '</s>']));
-  writeJson(join(dir, 'bytes', 'tokenizer.json'), byteTokenizerJson());
-  writeJson(join(dir, 'bytes', 'tokenizer_config.json'), { eos_token: '<|endoftext|>' });
+  writeWordsTokenizer(dir, WORDS);
+  writeByteChainModel(dir); // 'a' -> 0xC3 -> 0xA9 -> '!' -> <|endoftext|> ("\u00e9" is two byte tokens)
   const identity = sparseMatrix(V, V, [], 0);
   for (let i = 0; i < V; i++) identity.data[i * V + i] = 1;
-  const chain = sparseMatrix(V, V, NEXT.map(([a, b]) => [id(a), id(b)]));
+  const chain = nextWordMatrix(WORDS, NEXT);
   writeDecoderGraph(join(dir, 'chain.onnx'), { embed: chain });
   writeDecoderGraph(join(dir, 'chain-int32.onnx'), { embed: chain, idType: 'int32', attentionMask: false });
   // Position-driven: the word at position p is POSITION_WORDS[p] whatever the token.
@@ -64,14 +56,6 @@ beforeAll(() => {
   writeDecoderGraph(join(dir, 'no-logits.onnx'), { embed: chain, logitsName: 'scores' });
   writeDecoderGraph(join(dir, 'no-ids.onnx'), { embed: chain, idsName: 'tokens' });
   writeDecoderGraph(join(dir, 'kv.onnx'), { embed: chain, extraInputs: ['past_key_values.0.key', 'past_key_values.0.value'] });
-  // Byte-level: 'a' -> 0xC3 -> 0xA9 -> '!' -> <|endoftext|> ("é" is two byte tokens).
-  const bytes = sparseMatrix(257, 257, [
-    [0x61, 0xc3],
-    [0xc3, 0xa9],
-    [0xa9, 0x21],
-    [0x21, 256],
-  ]);
-  writeDecoderGraph(join(dir, 'bytes', 'model.onnx'), { embed: bytes });
 });
 
 afterAll(() => {

@@ -1,4 +1,5 @@
 import type { ChatMessage, GenerateRequest, ReasoningPart } from '../../spec/index.js';
+import { requestFieldsFor } from '../../spec/request-fields.js';
 import { questionOf } from '../semantic-namespace.js';
 import type { Prediction } from './sequence-model.js';
 
@@ -9,33 +10,10 @@ export interface ObservedCall {
 }
 
 /**
- * Whether a user's next request of the same conversation is assumed to keep each request field: a `Record` over
- * every `GenerateRequest` field, so a field added to the request must be placed here (`topK`, the penalties,
- * `parallelToolCalls`, `verbosity` and `logprobs` were once left out, and every prefetch for such a conversation
- * was stored under a key and namespace the client's follow-up never looks in). `messages` is built, `user` is the
- * live request's (set apart).
+ * The request fields a user's next request of the same conversation is assumed to keep (`keptInFollowUp` in
+ * `REQUEST_FIELDS`): `messages` is built, `user` is the live request's (set apart).
  */
-const KEEPS: Readonly<Record<Exclude<keyof GenerateRequest, 'messages' | 'user'>, boolean>> = {
-  maxTokens: true,
-  temperature: true,
-  topP: true,
-  topK: true,
-  stop: true,
-  seed: true,
-  frequencyPenalty: true,
-  presencePenalty: true,
-  tools: true,
-  toolChoice: true,
-  parallelToolCalls: true,
-  responseFormat: true,
-  verbosity: true,
-  logprobs: true,
-  reasoning: true,
-  cacheControl: true,
-  promptCacheKey: true,
-  providerOptions: true,
-};
-const KEPT = (Object.keys(KEEPS) as (keyof typeof KEEPS)[]).filter((field) => KEEPS[field]);
+const KEPT = requestFieldsFor('keptInFollowUp');
 
 /**
  * The request to pre-compute for a prediction, or undefined when none can be built.
