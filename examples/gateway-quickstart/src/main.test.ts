@@ -6,6 +6,9 @@ describe('gateway quickstart', () => {
     const lines: string[] = [];
     const r = await tour((l) => lines.push(l));
     expect(r.answer).toBe('Mock answer to: hello');
+    expect(r.logprobTokens).toBe(r.answer);
+    expect(r.logprobValues.length).toBeGreaterThan(1);
+    expect(r.logprobValues.every((v) => v === 0)).toBe(true);
     expect(r.streamed).toBe('Mock answer to: tell me a story');
     expect(r.viaResponses).toBe('Mock answer to: hello again');
     expect(Number(r.costHeader)).toBeGreaterThan(0);

@@ -1,7 +1,7 @@
 /**
  * @llmrr/gateway as a library, offline: a router over a mock deployment (a deterministic test double, not a
  * model), a tenant with an API key, a rate limit and a budget, the gateway served on 127.0.0.1, and the
- * official `openai` client talking to it (chat completions and the Responses API). Ends with the tenant's usage as the ledger recorded it.
+ * official `openai` client talking to it (chat completions with log probabilities, and the Responses API). Ends with the tenant's usage as the ledger recorded it.
  */
 import { LLMRouter, createStateStores } from '@llmrr/core';
 import { createGateway } from '@llmrr/gateway';
@@ -10,6 +10,10 @@ import OpenAI from 'openai';
 
 export interface TourResult {
   answer: string;
+  /** The answer's tokens as the log probabilities name them (`logprobs: true`), joined. */
+  logprobTokens: string;
+  /** Their log probabilities (the mock's answer is certain: each is 0). */
+  logprobValues: number[];
   streamed: string;
   /** The same gateway through the Responses API (`client.responses.create`). */
   viaResponses: string;
@@ -34,11 +38,15 @@ export async function tour(log: (line: string) => void = console.log): Promise<T
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: secret, maxRetries: 0 });
 
     const { data, response } = await client.chat.completions
-      .create({ model: 'mock', messages: [{ role: 'user', content: 'hello' }] })
+      .create({ model: 'mock', messages: [{ role: 'user', content: 'hello' }], logprobs: true, top_logprobs: 1 })
       .withResponse();
     const answer = data.choices[0]?.message.content ?? '';
     const costHeader = response.headers.get('x-llmrr-cost-usd');
-    log(`answer: ${answer} (cost header $${costHeader})`);
+    // Log probabilities come back in OpenAI's shape wherever the deployment gives them (the mock's are its own).
+    const tokens = data.choices[0]?.logprobs?.content ?? [];
+    const logprobTokens = tokens.map((t) => t.token).join('');
+    const logprobValues = tokens.map((t) => t.logprob);
+    log(`answer: ${answer} (cost header $${costHeader}; ${tokens.length} tokens with log probabilities)`);
 
     let streamed = '';
     const stream = await client.chat.completions.create({
@@ -66,7 +74,7 @@ export async function tour(log: (line: string) => void = console.log): Promise<T
 
     const usage = await stores.ledger.summary({ tenantId: 'acme' });
     log(`ledger for acme: ${usage.requests} requests, $${usage.costUsd}`);
-    return { answer, streamed, viaResponses, costHeader, requests: usage.requests, costUsd: usage.costUsd, unauthorizedStatus };
+    return { answer, logprobTokens, logprobValues, streamed, viaResponses, costHeader, requests: usage.requests, costUsd: usage.costUsd, unauthorizedStatus };
   } finally {
     await server.close();
     await Promise.all([gateway.close(), router.close(), stores.close()]);
