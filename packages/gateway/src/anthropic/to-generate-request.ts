@@ -303,7 +303,7 @@ export function convertMessagesRequest(body: AnthropicMessagesRequest): Converte
   if (body.tools && body.tools.length > 0) {
     req.tools = body.tools.map((t) =>
       withMark<ToolDefinition>(
-        { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.input_schema, ...(t.strict !== undefined ? { strict: t.strict } : {}) },
+        { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.input_schema, ...(t.strict != null ? { strict: t.strict } : {}) },
         toCacheControl(t.cache_control),
       ),
     );

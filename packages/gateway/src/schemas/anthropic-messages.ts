@@ -65,8 +65,8 @@ export const AnthropicToolSchema = z.looseObject({
   name: z.string().regex(/^[a-zA-Z0-9_-]{1,128}$/, 'must be 1-128 letters, digits, _ or -'),
   description: z.string().optional(),
   input_schema: boundedJson(z.record(z.string(), z.unknown())),
-  /** Strict tool use (@anthropic-ai/sdk 1.14 `Tool.strict`): core's `strict`. */
-  strict: z.boolean().optional(),
+  /** Strict tool use (@anthropic-ai/sdk 1.14 `Tool.strict`): core's `strict`; null is none. */
+  strict: z.boolean().nullish(),
   cache_control: CacheControlSchema,
 });
 

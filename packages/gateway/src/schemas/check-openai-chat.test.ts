@@ -71,7 +71,7 @@ function generator(seed: number) {
       stop: field(['\n', ['a', 'b'], ['a', 'b', 'c', 'd', 'e'], [1], null]),
       seed: field([0, -5, 42, 1.5, 2 ** 60, null], 0.8),
       stream: field([true, false, null]),
-      stream_options: field([{ include_usage: true }, { include_usage: 'yes' }, withProto({}, { include_usage: 'yes' }), {}, null]),
+      stream_options: field([{ include_usage: true }, { include_usage: 'yes' }, withProto({}, { include_usage: 'yes' }), {}, null, { include_obfuscation: null }, { include_obfuscation: false }, { include_obfuscation: 1 }]),
       parallel_tool_calls: field([true, false, null, 'false', 0], 0.8),
       // -2 to 2 or null (OpenAI's range); outside it, a string or an integer as text, the schema's 400.
       frequency_penalty: field([-2, -0.5, 0, 1.25, 2, -2.01, 2.5, 1e20, '1', null], 0.7),
@@ -219,6 +219,8 @@ describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
     ['a cache_control of another type', { model: 'm', messages: [{ role: 'user', content: 'x', cache_control: { type: 'persistent' } }] }],
     ['a cache_control that is a string', { model: 'm', messages: [{ role: 'system', content: 'x', cache_control: 'ephemeral' }] }],
     ['a __proto__ key in a cache_control (kept by the schema, which does not copy it)', JSON.parse('{"model":"m","messages":[{"role":"user","content":"hi","cache_control":{"type":"ephemeral","__proto__":{"ttl":"2h"}}}]}')],
+    ['stream_options.include_obfuscation null (as absent)', { model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true, include_obfuscation: null } }],
+    ['stream_options.include_obfuscation as a string', { model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_obfuscation: 'true' } }],
     ['a __proto__ key in stream_options', JSON.parse('{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"__proto__":{}}}'), true],
   ];
 

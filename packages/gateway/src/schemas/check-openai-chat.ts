@@ -34,7 +34,7 @@ export function isWellFormedChatRequest(body: unknown): body is OpenAIChatReques
     nullish(b.stop, isStop) &&
     nullish(b.seed, Number.isSafeInteger) &&
     nullish(b.stream, isBoolean) &&
-    nullish(b.stream_options, (v) => isObject(v) && optional(v.include_usage, isBoolean) && optional(v.include_obfuscation, isBoolean)) &&
+    nullish(b.stream_options, (v) => isObject(v) && optional(v.include_usage, isBoolean) && nullish(v.include_obfuscation, isBoolean)) &&
     nullish(b.parallel_tool_calls, isBoolean) &&
     nullish(b.frequency_penalty, isPenalty) &&
     nullish(b.presence_penalty, isPenalty) &&

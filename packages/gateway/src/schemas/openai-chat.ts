@@ -127,7 +127,7 @@ export const OpenAIChatRequestSchema = z.looseObject({
   stop: Stop,
   seed: z.number().int().nullable().optional(),
   stream: z.boolean().nullable().optional(),
-  stream_options: z.looseObject({ include_usage: z.boolean().optional(), include_obfuscation: z.boolean().optional() }).nullable().optional(),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional(), include_obfuscation: z.boolean().nullable().optional() }).nullable().optional(),
   tools: z.array(OpenAIToolSchema).optional(),
   tool_choice: OpenAIToolChoiceSchema.optional(),
   /** Applied: `false` becomes the core request's `parallelToolCalls: false` (at most one tool call); null is none. */

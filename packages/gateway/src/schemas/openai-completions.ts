@@ -20,7 +20,7 @@ export const OpenAICompletionRequestSchema = z.looseObject({
   echo: z.boolean().nullable().optional(),
   suffix: z.string().nullable().optional(),
   stream: z.boolean().nullable().optional(),
-  stream_options: z.looseObject({ include_usage: z.boolean().optional(), include_obfuscation: z.boolean().optional() }).nullable().optional(),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional(), include_obfuscation: z.boolean().nullable().optional() }).nullable().optional(),
   user: z.string().optional(),
   /** Applied: OpenAI's legacy `logprobs`, how many alternatives per token (0-5), as the core request's `logprobs`. */
   logprobs: z.number().int().min(0).max(5).nullable().optional(),

@@ -10,14 +10,17 @@ import type { WireUpstreams } from '../test-support/wire-upstreams.js';
 // through a served gateway to the local wire upstreams: what each provider receives (OpenAI `function.strict` and
 // `json_schema.description`; Anthropic `tools[].strict` and the JSON-mode tool's description; Gemini the response
 // schema's description), and the warnings, named as each route's client names the field, where a provider cannot
-// take them (Gemini tools, Claude models before 4.5).
+// take them (Gemini tools, Claude models before 4.5, an OpenAI-compatible server not known to take strict, a schema
+// the provider's strict mode refuses).
 
 const JSON_TOO: Array<'chat' | 'streaming' | 'tools' | 'json'> = ['chat', 'streaming', 'tools', 'json'];
 let gw: SdkGateway;
 let up: WireUpstreams;
 beforeAll(async () => {
   ({ gw, upstreams: up } = await servedOverWireUpstreams((u) => [
-    wireDeployment(u, 'gpt', { capabilities: JSON_TOO }),
+    // OpenAI itself (the `openai` preset's strictTools, on the local wire server), and a server not known to take strict.
+    wireDeployment(u, 'gpt', { capabilities: JSON_TOO, options: { strictTools: true } }),
+    wireDeployment(u, 'gpt', { name: 'gpt-other', capabilities: JSON_TOO }),
     wireDeployment(u, 'claude', { model: 'claude-sonnet-4-5', capabilities: JSON_TOO }),
     wireDeployment(u, 'claude', { name: 'claude-old', model: 'claude-sonnet-4-20250514', capabilities: JSON_TOO }),
     wireDeployment(u, 'gem', { capabilities: JSON_TOO }),
@@ -66,16 +69,16 @@ describe('/v1/chat/completions: tools[].function.strict and response_format.json
     expect(openaiBody().response_format).toEqual({ type: 'json_schema', json_schema: { name: 'place', schema: SCHEMA } });
   });
 
-  it('a strict schema OpenAI\u2019s strict mode cannot enforce: the upstream\u2019s 400 with OpenAI\u2019s message', async () => {
-    const e = (await gw
-      .openai()
-      .chat.completions.create({ model: 'gpt', messages: ASK, tools: [chatTool(true, LOOSE)] })
-      .then(
-        () => undefined,
-        (err: unknown) => err,
-      )) as { status?: number; message?: string } | undefined;
-    expect(e?.status).toBe(400);
-    expect(e?.message).toContain("Invalid schema for function 'weather': In context=(), 'additionalProperties' is required to be supplied and to be false.");
+  it('a strict schema OpenAI\u2019s strict mode cannot enforce: sent without strict and warned, not OpenAI\u2019s 400', async () => {
+    const { response } = await gw.openai().chat.completions.create({ model: 'gpt', messages: ASK, tools: [chatTool(true, LOOSE)] }).withResponse();
+    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'tools.0.function.strict']]);
+    expect(Object.hasOwn(openaiFunctions()[0]!, 'strict')).toBe(false);
+  });
+
+  it('an OpenAI-compatible server not known to take strict: not sent, warned as tools.N.function.strict', async () => {
+    const { response } = await gw.openai().chat.completions.create({ model: 'gpt-other', messages: ASK, tools: [chatTool(), chatTool(true)] }).withResponse();
+    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'tools.1.function.strict']]);
+    expect(JSON.stringify(openaiBody().tools)).not.toContain('strict');
   });
 
   it('reach a Claude 4.5 deployment as tools[].strict, and the JSON-mode tool\u2019s description', async () => {

@@ -20,6 +20,12 @@ export const AnthropicEngineOptionsSchema = z
      * false otherwise (other models and platforms answer 400).
      */
     midConversationSystem: z.boolean().optional(),
+    /**
+     * Send strict tool use (`tools[].strict`, and a strict JSON-mode tool) where the schema fits Anthropic's strict
+     * rules. Default: true for Claude Haiku / Sonnet / Opus 4.5 and later (not their Vertex AI `@` ids before 4.6),
+     * false for older models (not sent, warned).
+     */
+    strictTools: z.boolean().optional(),
   })
   .strict();
 

@@ -14,6 +14,7 @@ import { convertAnthropicResponse } from './convert-anthropic-response.js';
 import { convertToAnthropicRequest, type ConvertedAnthropicRequest } from './convert-to-anthropic-request.js';
 import { estimateAnthropicTokens } from './estimate-anthropic-tokens.js';
 import { anthropicDeploymentTakesMidConversationSystem } from './anthropic-mid-conversation-models.js';
+import { anthropicModelTakesStrictTools, anthropicStrictToolsBeta } from './anthropic-strict-tools.js';
 
 export interface AnthropicEngineSettings {
   /** Anthropic model id (`claude-sonnet-4-5`, ...). */
@@ -46,6 +47,13 @@ export interface AnthropicEngineSettings {
    * another model is the caller's choice (a model Anthropic opens the feature to later).
    */
   midConversationSystem?: boolean;
+  /**
+   * Whether the deployment takes strict tool use (`tools[].strict`, and a strict JSON-mode tool). Default:
+   * `anthropicModelTakesStrictTools(modelId)` (Claude Haiku / Sonnet / Opus 4.5 and later, not their Vertex AI ids);
+   * true forces it on (a model or platform the table does not know), false off (not sent, warned). On a Microsoft
+   * Foundry base URL a strict tool goes with `anthropic-beta: structured-outputs-2025-11-13`.
+   */
+  strictTools?: boolean;
   /** Config model name, reported on errors. */
   deployment?: string;
 }
@@ -66,6 +74,10 @@ export class AnthropicEngine implements LanguageEngineV1 {
   readonly capabilities: { readonly streaming: true; readonly tools: true; readonly json: true; readonly vision: true; readonly reasoning: boolean };
   /** Whether a later system message may go in place (`settings.midConversationSystem`, resolved). */
   readonly midConversationSystem: boolean;
+  /** Whether strict tool use is sent (`settings.strictTools`, resolved once). */
+  readonly strictTools: boolean;
+  private readonly strictToolsOff: string | undefined;
+  private readonly strictToolsBeta: string | undefined;
   private readonly context: { provider: string; deployment?: string };
 
   constructor(private readonly settings: AnthropicEngineSettings) {
@@ -75,6 +87,13 @@ export class AnthropicEngine implements LanguageEngineV1 {
     this.context = { provider: PROVIDER, deployment: settings.deployment };
     this.capabilities = { streaming: true, tools: true, json: true, vision: true, reasoning: settings.reasoning !== false };
     this.midConversationSystem = settings.midConversationSystem ?? anthropicDeploymentTakesMidConversationSystem(settings.modelId, settings.baseURL);
+    this.strictTools = settings.strictTools ?? anthropicModelTakesStrictTools(settings.modelId);
+    this.strictToolsOff = this.strictTools
+      ? undefined
+      : settings.strictTools === false
+        ? 'strict tool use is off for this deployment (options.strictTools)'
+        : `${settings.modelId} is not known to take strict tool use (Claude Haiku 4.5, Sonnet 4.5, Opus 4.5 and later do; set options.strictTools on the model to send it)`;
+    this.strictToolsBeta = anthropicStrictToolsBeta(settings.baseURL);
   }
 
   private url(path: string): string {
@@ -90,6 +109,9 @@ export class AnthropicEngine implements LanguageEngineV1 {
       reasoning: this.capabilities.reasoning,
       jsonToolName: this.settings.jsonToolName,
       midConversationSystem: this.midConversationSystem,
+      strictTools: this.strictTools,
+      ...(this.strictToolsOff !== undefined ? { strictToolsOff: this.strictToolsOff } : {}),
+      ...(this.strictToolsBeta !== undefined ? { strictToolsBeta: this.strictToolsBeta } : {}),
       ...this.context,
     });
   }
@@ -174,6 +196,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
       const countBody: Record<string, unknown> = { model: body.model, messages: body.messages };
       for (const key of ['system', 'tools', 'tool_choice', 'thinking', 'output_config'] as const) if (body[key] !== undefined) countBody[key] = body[key];
       const betas = hasOneHourCacheControl({ ...body, cache_control: undefined }) ? [EXTENDED_CACHE_TTL_BETA] : [];
+      if (this.strictToolsBeta !== undefined && body.tools?.some((t) => t.strict === true)) betas.push(this.strictToolsBeta);
       options.onProviderRequest?.();
       const response = await this.post('/messages/count_tokens', countBody, signal ? { signal } : {}, betas);
       const json = await this.readJson(response, signal);

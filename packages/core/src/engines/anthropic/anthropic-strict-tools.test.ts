@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { anthropicModelTakesStrictTools } from './anthropic-strict-tools.js';
+import { anthropicModelTakesStrictTools, anthropicStrictToolsBeta } from './anthropic-strict-tools.js';
 
 describe('anthropicModelTakesStrictTools', () => {
   it('the models of the structured-outputs GA list and later ones take it', () => {
@@ -14,14 +14,15 @@ describe('anthropicModelTakesStrictTools', () => {
       'claude-opus-4-8-20260528',
       'claude-opus-4.5',
       'anthropic.claude-sonnet-4-5-20250929-v1:0',
-      'claude-sonnet-4-5@20250929',
+      'claude-sonnet-4-6@default',
+      'claude-opus-4-7@20260101',
       'claude-test-1',
     ]) {
       expect(anthropicModelTakesStrictTools(id), id).toBe(true);
     }
   });
 
-  it('Claude 3.x, Opus 4 / 4.1 and Sonnet 4 do not', () => {
+  it('Claude 3.x, Opus 4 / 4.1 and Sonnet 4 do not, nor the Vertex AI ids of the 4.5 models', () => {
     for (const id of [
       'claude-3-5-haiku-latest',
       'claude-3-7-sonnet-20250219',
@@ -40,8 +41,20 @@ describe('anthropicModelTakesStrictTools', () => {
       'anthropic.claude-sonnet-4-20250514-v1:0',
       'claude-opus-4-1@20250805',
       'claude-sonnet-4',
+      'claude-sonnet-4-5@20250929',
+      'claude-opus-4-5@20251101',
+      'claude-haiku-4-5@20251001',
     ]) {
       expect(anthropicModelTakesStrictTools(id), id).toBe(false);
     }
+  });
+});
+
+describe('anthropicStrictToolsBeta', () => {
+  it('the structured-outputs beta on a Microsoft Foundry host only', () => {
+    expect(anthropicStrictToolsBeta('https://res.services.ai.azure.com/anthropic')).toBe('structured-outputs-2025-11-13');
+    expect(anthropicStrictToolsBeta('https://api.anthropic.com')).toBeUndefined();
+    expect(anthropicStrictToolsBeta('https://azure.com.example.org')).toBeUndefined();
+    expect(anthropicStrictToolsBeta('not a url')).toBeUndefined();
   });
 });

@@ -16,6 +16,7 @@ import { AnthropicCallWarnings } from './anthropic-call-warnings.js';
 import { anthropicModelTakesMidConversationSystem } from './anthropic-mid-conversation-models.js';
 import { applyParallelToolUse } from './anthropic-parallel-tool-use.js';
 import { anthropicModelTakesStrictTools } from './anthropic-strict-tools.js';
+import { ANTHROPIC_STRICT_LIMITS, fitsAnthropicStrict } from './fits-anthropic-strict.js';
 import { applyThinking } from './apply-anthropic-thinking.js';
 import { placeSystemMessages, type ConvertedEntry } from './place-anthropic-system-messages.js';
 
@@ -36,6 +37,44 @@ export interface AnthropicRequestSettings {
    * Default: `anthropicModelTakesMidConversationSystem(modelId)` (Claude Opus 4.8 ids).
    */
   midConversationSystem?: boolean;
+  /**
+   * Whether the deployment takes strict tool use (`tools[].strict`). Default: `anthropicModelTakesStrictTools(modelId)`;
+   * the engine resolves it once (its option `strictTools`).
+   */
+  strictTools?: boolean;
+  /** Set: why strict tool use is off (for the warning), when `strictTools` is false. */
+  strictToolsOff?: string;
+  /** The `anthropic-beta` value a strict tool needs on this deployment's platform (Microsoft Foundry), if any. */
+  strictToolsBeta?: string;
+}
+
+/** Strict schemas sent so far in one request, against `ANTHROPIC_STRICT_LIMITS`. */
+interface StrictBudget {
+  tools: number;
+  optional: number;
+  unions: number;
+}
+
+/**
+ * `strict: true` for a tool (`field`: `tools.N.strict` or `responseFormat.strict`) whose `schema` fits Anthropic's
+ * strict mode (`fitsAnthropicStrict`) and the request's limits; else undefined, with a `setting_not_sent` warning
+ * saying why.
+ */
+function strictIfFits(schema: Record<string, unknown>, field: string, budget: StrictBudget, notes: AnthropicCallWarnings): true | undefined {
+  const fit = fitsAnthropicStrict(schema);
+  let why: string | undefined;
+  if (!fit.fits) why = `${fit.why} (Anthropic's strict mode refuses it with a 400)`;
+  else if (budget.tools + 1 > ANTHROPIC_STRICT_LIMITS.tools) why = `a request takes at most ${ANTHROPIC_STRICT_LIMITS.tools} strict tools`;
+  else if (budget.optional + fit.optional > ANTHROPIC_STRICT_LIMITS.optional) why = `the strict schemas of a request take at most ${ANTHROPIC_STRICT_LIMITS.optional} optional properties`;
+  else if (budget.unions + fit.unions > ANTHROPIC_STRICT_LIMITS.unions) why = `the strict schemas of a request take at most ${ANTHROPIC_STRICT_LIMITS.unions} union types (anyOf or a type array)`;
+  if (why !== undefined || !fit.fits) {
+    notes.add('setting_not_sent', field, `${field} was not sent: ${why}; the tool went without strict.`);
+    return undefined;
+  }
+  budget.tools++;
+  budget.optional += fit.optional;
+  budget.unions += fit.unions;
+  return true;
 }
 
 export interface ConvertedAnthropicRequest {
@@ -296,8 +335,10 @@ function copyVerbatim<B extends object>(block: B, field: string, ctx: ConvertCon
  * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see docs/core/anthropic.md);
  * `parallelToolCalls: false` becomes `tool_choice.disable_parallel_tool_use` (`applyParallelToolUse`); `topK` becomes
  * `top_k` (which, like a temperature, drops thinking: `applyThinking`); a tool's `strict` (and a strict
- * `responseFormat`, on the forced tool) becomes `strict` where the model takes strict tool use
- * (`anthropicModelTakesStrictTools`), else a `setting_not_sent` warning; `verbosity` and `logprobs` have no Anthropic
+ * `responseFormat`, on the forced tool) becomes `strict` where the deployment takes strict tool use
+ * (`settings.strictTools`) and, for `true`, the schema fits Anthropic's strict rules and limits
+ * (`fitsAnthropicStrict`), else a `setting_not_sent` warning saying why (with `settings.strictToolsBeta` in `betas`
+ * when a strict tool goes out); `verbosity` and `logprobs` have no Anthropic
  * equivalent.
  * What the body leaves out or changes (a setting with no Anthropic equivalent, a cache mark dropped or sent with
  * another TTL, a hoisted system message) is in `warnings`.
@@ -375,20 +416,26 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
     notes.add('setting_not_sent', 'promptCacheKey', 'promptCacheKey was not sent: Anthropic has no cache key (it caches by prompt prefix); the router still used it for prompt-cache affinity.');
   }
 
-  const takesStrict = anthropicModelTakesStrictTools(settings.modelId);
+  // The engine resolves it once (its option `strictTools`); a direct caller gets the model table's answer.
+  const takesStrict = settings.strictTools ?? anthropicModelTakesStrictTools(settings.modelId);
+  const strictOff = settings.strictToolsOff ?? `${settings.modelId} is not known to take strict tool use (Claude Haiku 4.5, Sonnet 4.5, Opus 4.5 and later do)`;
+  const budget: StrictBudget = { tools: 0, optional: 0, unions: 0 };
   const tools = (request.tools ?? []).map((tool, k): AnthropicTool => {
     const field = `tools.${k}.cacheControl`;
     const mark = toAnthropicCacheControl(tool.cacheControl, field, ctx);
-    // `strict` as given where the model takes strict tool use; `true` elsewhere is warned (`false` asks for nothing).
-    const strict = tool.strict !== undefined && takesStrict ? { strict: tool.strict } : {};
-    if (tool.strict === true && !takesStrict) {
-      notes.add('setting_not_sent', `tools.${k}.strict`, `tools.${k}.strict was not sent: ${settings.modelId} is not known to take strict tool use (Claude Haiku 4.5, Sonnet 4.5, Opus 4.5 and later do).`);
-    }
+    const input_schema = inputSchema(tool, `tools.${k}`, ctx);
+    // `strict: true` where the deployment takes strict tool use and the schema fits its rules; else warned. `false`
+    // goes as given where strict tool use exists, and asks for nothing elsewhere.
+    let strict: boolean | undefined;
+    if (tool.strict === true) {
+      if (!takesStrict) notes.add('setting_not_sent', `tools.${k}.strict`, `tools.${k}.strict was not sent: ${strictOff}.`);
+      else strict = strictIfFits(input_schema, `tools.${k}.strict`, budget, notes);
+    } else if (tool.strict === false && takesStrict) strict = false;
     const converted: AnthropicTool = {
       name: tool.name,
       ...(tool.description ? { description: tool.description } : {}),
-      input_schema: inputSchema(tool, `tools.${k}`, ctx),
-      ...strict,
+      input_schema,
+      ...(strict !== undefined ? { strict } : {}),
       ...(mark ? { cache_control: mark } : {}),
     };
     return mark ? notes.marked(converted, field) : converted;
@@ -412,8 +459,8 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
     const answerTool = jsonTool(format, jsonToolName, ctx);
     // JSON mode is a forced tool: `strict` makes it a strict tool where the model takes strict tool use.
     if (format.type === 'json_schema' && format.strict === true) {
-      if (takesStrict) answerTool.strict = true;
-      else notes.add('setting_not_sent', 'responseFormat.strict', `responseFormat.strict was not sent: JSON mode on Anthropic is a forced tool, and ${settings.modelId} is not known to take strict tool use (Claude Haiku 4.5, Sonnet 4.5, Opus 4.5 and later do).`);
+      if (!takesStrict) notes.add('setting_not_sent', 'responseFormat.strict', `responseFormat.strict was not sent: JSON mode on Anthropic is a forced tool, and ${strictOff}.`);
+      else if (strictIfFits(answerTool.input_schema, 'responseFormat.strict', budget, notes)) answerTool.strict = true;
     }
     if (tools.length === 0) {
       body.tools = [answerTool];
@@ -461,7 +508,10 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   fitAnthropicCacheBreakpoints(body, notes);
   const converted: ConvertedAnthropicRequest = { body };
   if (jsonToolName !== undefined) converted.jsonToolName = jsonToolName;
-  if (hasOneHourCacheControl(body)) converted.betas = [EXTENDED_CACHE_TTL_BETA];
+  const betas: string[] = [];
+  if (hasOneHourCacheControl(body)) betas.push(EXTENDED_CACHE_TTL_BETA);
+  if (settings.strictToolsBeta !== undefined && body.tools?.some((t) => t.strict === true)) betas.push(settings.strictToolsBeta);
+  if (betas.length > 0) converted.betas = betas;
   if (notes.warnings) converted.warnings = notes.warnings;
   return converted;
 }

@@ -31,6 +31,7 @@ export function createAnthropicEngine(model: ModelConfig, ctx: EngineContext): A
     jsonToolName: options.jsonToolName,
     exactTokenCount: options.exactTokenCount,
     ...(options.midConversationSystem !== undefined ? { midConversationSystem: options.midConversationSystem } : {}),
+    ...(options.strictTools !== undefined ? { strictTools: options.strictTools } : {}),
     deployment: model.name,
   });
 }

@@ -1,12 +1,13 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { LogprobsOptions } from '../../spec/logprobs.js';
-import type { GenerateRequest, ResponseFormat, ToolChoice } from '../../spec/messages.js';
+import type { GenerateRequest, ResponseFormat, ToolChoice, ToolDefinition } from '../../spec/messages.js';
 import { checkReasoning, reasoningEffort } from '../shared/reasoning.js';
 import { openAILogprobsRefusal } from './openai-logprobs-limits.js';
 import { openAIReasoningEffort } from './openai-reasoning-models.js';
 import { openAIVerbosityRefusal } from './openai-verbosity-limits.js';
 import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
 import { openAIParallelToolCallsRefusal, openAIPenaltiesRefusal } from './openai-sampling-limits.js';
+import { EMPTY_PARAMETERS, openAIStrictSchemaProblem } from './openai-strict-schema.js';
 import { openAIPromptCacheKey } from './prompt-cache-key.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
@@ -22,6 +23,12 @@ function convertToolChoice(choice: ToolChoice, request: GenerateRequest): unknow
   return { type: 'function', function: { name: choice.name } };
 }
 
+/** Whether a tool's `strict` goes out: set, the endpoint takes it, and for `true` the schema fits strict mode. */
+function sendsStrict(tool: ToolDefinition, endpoint: ResolvedEndpoint): boolean {
+  if (tool.strict === undefined || !endpoint.strictTools) return false;
+  return tool.strict === false || openAIStrictSchemaProblem(tool.parameters ?? EMPTY_PARAMETERS) === undefined;
+}
+
 function convertResponseFormat(format: ResponseFormat): unknown {
   switch (format.type) {
     case 'text':
@@ -35,7 +42,8 @@ function convertResponseFormat(format: ResponseFormat): unknown {
           name: format.name ?? 'response',
           ...(format.description !== undefined ? { description: format.description } : {}),
           schema: format.schema,
-          ...(format.strict !== undefined ? { strict: format.strict } : {}),
+          // `strict: true` only for a schema strict mode takes (`openAIStrictSchemaProblem`); else warned.
+          ...(format.strict === false || (format.strict === true && openAIStrictSchemaProblem(format.schema) === undefined) ? { strict: format.strict } : {}),
         },
       };
   }
@@ -107,8 +115,9 @@ export function buildOpenAIRequestBody(
   if (request.tools !== undefined && request.tools.length > 0) {
     body.tools = request.tools.map((t) => ({
       type: 'function',
-      // `strict` as given (OpenAI, Azure OpenAI and Mistral document `function.strict`; other servers take or ignore it).
-      function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.parameters, ...(t.strict !== undefined ? { strict: t.strict } : {}) },
+      // `strict` where the endpoint takes it (`endpoint.strictTools`: OpenAI, Azure OpenAI, Mistral), `true` only for a
+      // schema OpenAI's strict mode takes; else `openAIRequestWarnings` says it was not sent.
+      function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.parameters, ...(sendsStrict(t, endpoint) ? { strict: t.strict } : {}) },
     }));
   }
   if (request.toolChoice !== undefined) body.tool_choice = convertToolChoice(request.toolChoice, request);

@@ -37,6 +37,12 @@ export const OpenAICompatibleOptionsSchema = z.object({
    * `mistral`, `together`, `lmstudio`, else true), except to the models known to refuse them.
    */
   logprobs: z.boolean().optional(),
+  /**
+   * Send a tool's `strict` as `function.strict` (default: as the preset says: true for `openai`, `azure-openai`,
+   * `mistral`, else false: a strict tool is then sent without it, warned). A schema OpenAI's strict mode refuses (an
+   * object without `additionalProperties: false`, an optional property) is never sent strict.
+   */
+  strictTools: z.boolean().optional(),
 });
 
 export type OpenAICompatibleOptions = z.output<typeof OpenAICompatibleOptionsSchema>;

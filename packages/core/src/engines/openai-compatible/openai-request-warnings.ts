@@ -6,6 +6,7 @@ import { openAIReasoningEfforts } from './openai-reasoning-models.js';
 import { openAIKnobWarnings } from './openai-knob-warnings.js';
 import { openAIOptionPath } from './openai-option-path.js';
 import { openAISamplingWarnings } from './openai-sampling-warnings.js';
+import { openAIStrictWarnings } from './openai-strict-warnings.js';
 import { PROMPT_CACHE_KEY_MAX_LENGTH } from './prompt-cache-key.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
@@ -28,7 +29,8 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
  * the asked effort is no warning, even on a deployment without the `reasoning` capability.
  * `frequencyPenalty`, `presencePenalty` and `parallelToolCalls` the body does not carry as asked: see
  * `openAISamplingWarnings`. `topK`, `verbosity` and `logprobs` the body does not carry as asked: see
- * `openAIKnobWarnings`.
+ * `openAIKnobWarnings`. A `strict: true` (a tool's, a JSON schema format's) the body does not carry: see
+ * `openAIStrictWarnings`.
  * Cache marks (`cacheControl`) are no warning: OpenAI-compatible servers cache prompt prefixes on their own, and
  * a mark is a hint (see `CacheControl`). `providerOptions` of other providers are not this engine's.
  */
@@ -61,6 +63,9 @@ export function openAIRequestWarnings(
   }
   if (request.topK !== undefined || request.verbosity !== undefined || request.logprobs !== undefined) {
     warnings = openAIKnobWarnings(request, endpoint, body, modelId, reasoning, warnings);
+  }
+  if (request.tools?.some((t) => t.strict === true) || (request.responseFormat?.type === 'json_schema' && request.responseFormat.strict === true)) {
+    warnings = openAIStrictWarnings(request, endpoint, body, warnings);
   }
   return warnings;
 }

@@ -58,6 +58,13 @@ export interface OpenAICompatiblePreset {
      * overrides the preset.
      */
     readonly logprobs?: boolean;
+    /**
+     * Send a tool's `strict` as `function.strict` (default false): OpenAI, Azure OpenAI (API 2024-08-01-preview and
+     * later, our default GA 2024-10-21 among them) and Mistral document it; elsewhere a strict tool is not sent strict
+     * and is warned (`tools.N.strict`). `options.strictTools` overrides the preset. A schema OpenAI's strict mode
+     * refuses (`openAIStrictSchemaProblem`) is never sent strict.
+     */
+    readonly strictTools?: boolean;
     /** Azure: the deployment goes in the path, `api-version` in the query. */
     readonly azureDeployments?: boolean;
   };
@@ -77,7 +84,7 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     auth: 'bearer',
     apiKeyEnv: 'OPENAI_API_KEY',
     requiresApiKey: true,
-    quirks: { maxTokensField: 'max_completion_tokens', promptCacheKey: true, verbosity: true },
+    quirks: { maxTokensField: 'max_completion_tokens', promptCacheKey: true, verbosity: true, strictTools: true },
   },
   'azure-openai': {
     label: 'Azure OpenAI',
@@ -85,7 +92,7 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     auth: 'api-key',
     apiKeyEnv: 'AZURE_OPENAI_API_KEY',
     requiresApiKey: true,
-    quirks: { azureDeployments: true },
+    quirks: { azureDeployments: true, strictTools: true },
   },
   groq: { label: 'Groq', baseURL: 'https://api.groq.com/openai/v1', auth: 'bearer', apiKeyEnv: 'GROQ_API_KEY', requiresApiKey: true, quirks: { logprobs: false } },
   together: {
@@ -102,7 +109,7 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     auth: 'bearer',
     apiKeyEnv: 'MISTRAL_API_KEY',
     requiresApiKey: true,
-    quirks: { streamOptions: false, seedField: 'random_seed', userField: false, logprobs: false },
+    quirks: { streamOptions: false, seedField: 'random_seed', userField: false, logprobs: false, strictTools: true },
   },
   deepseek: { label: 'DeepSeek', baseURL: 'https://api.deepseek.com/v1', auth: 'bearer', apiKeyEnv: 'DEEPSEEK_API_KEY', requiresApiKey: true },
   openrouter: { label: 'OpenRouter', baseURL: 'https://openrouter.ai/api/v1', auth: 'bearer', apiKeyEnv: 'OPENROUTER_API_KEY', requiresApiKey: true, quirks: { topK: true } },

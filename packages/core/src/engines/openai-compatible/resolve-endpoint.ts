@@ -28,6 +28,8 @@ export interface ResolvedEndpoint {
   readonly verbosity: boolean;
   /** Send `logprobs` (where the model takes it): `options.logprobs`, else the preset's, else true. */
   readonly logprobs: boolean;
+  /** Send a tool's `strict` (where its schema fits OpenAI's strict rules): `options.strictTools`, else the preset's, else false. */
+  readonly strictTools: boolean;
 }
 
 function configError(model: ModelConfig, field: string, message: string): LLMError {
@@ -83,6 +85,7 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
     topK: options.topK ?? preset.quirks?.topK ?? false,
     verbosity: options.verbosity ?? preset.quirks?.verbosity ?? false,
     logprobs: options.logprobs ?? preset.quirks?.logprobs ?? true,
+    strictTools: options.strictTools ?? preset.quirks?.strictTools ?? false,
   };
 }
 
