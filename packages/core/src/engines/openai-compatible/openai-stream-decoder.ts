@@ -62,7 +62,8 @@ export class OpenAIStreamDecoder {
   private responseId: string | undefined;
   private finishReason: FinishReason | undefined;
   private usage: Usage | undefined;
-  private readonly toolCalls = new Map<number, ToolCallState>();
+  /** Made on the first tool call (most streams have none). */
+  private toolCalls: Map<number, ToolCallState> | undefined;
   private toolCallsEmitted = false;
   /** The answer's text (reasoning, content, tool names and arguments), for a usage estimate when the provider sends none. */
   private outputText = '';
@@ -140,7 +141,10 @@ export class OpenAIStreamDecoder {
     if (!this.metadataSent && (chunk.id || chunk.model)) {
       this.metadataSent = true;
       this.responseId = chunk.id ?? undefined;
-      parts.push({ type: 'response-metadata', ...(chunk.id ? { id: chunk.id } : {}), ...(chunk.model ? { model: chunk.model } : {}) });
+      const metadata: Extract<StreamPart, { type: 'response-metadata' }> = { type: 'response-metadata' };
+      if (chunk.id) metadata.id = chunk.id;
+      if (chunk.model) metadata.model = chunk.model;
+      parts.push(metadata);
     }
     const choice = firstChoice(chunk.choices);
     const delta = choice?.delta;
@@ -244,17 +248,18 @@ export class OpenAIStreamDecoder {
    * rename a call whose id was already sent.
    */
   private toolCallDelta(call: OpenAIToolCallDelta, position: number): StreamPart {
+    const toolCalls = (this.toolCalls ??= new Map());
     let index = call.index ?? position;
-    const existing = this.toolCalls.get(index);
+    const existing = toolCalls.get(index);
     // Servers that omit `index` and send each call whole: a new id at the same position is a new call.
     if (call.index == null && existing && call.id && existing.upstreamId && existing.upstreamId !== call.id) {
-      index = Math.max(...this.toolCalls.keys()) + 1;
+      index = Math.max(...toolCalls.keys()) + 1;
     }
-    let state = this.toolCalls.get(index);
+    let state = toolCalls.get(index);
     const first = state === undefined;
     if (!state) {
       state = { id: call.id || `call_${this.responseId ?? 'stream'}_${index}`, upstreamId: call.id || undefined, name: '', arguments: '' };
-      this.toolCalls.set(index, state);
+      toolCalls.set(index, state);
     } else if (call.id && !state.upstreamId) {
       state.upstreamId = call.id;
     }
@@ -275,6 +280,7 @@ export class OpenAIStreamDecoder {
   private completeToolCalls(): StreamPart[] {
     if (this.toolCallsEmitted) return [];
     this.toolCallsEmitted = true;
+    if (this.toolCalls === undefined) return [];
     return [...this.toolCalls.entries()]
       .sort(([a], [b]) => a - b)
       .map(([index, s]) => ({
@@ -286,7 +292,7 @@ export class OpenAIStreamDecoder {
 
   private finish(reason: FinishReason): StreamPart[] {
     const parts = this.completeToolCalls();
-    const finishReason = reason === 'other' && this.toolCalls.size > 0 && this.finishReason === undefined ? 'tool-calls' : reason;
+    const finishReason = reason === 'other' && this.toolCalls !== undefined && this.finishReason === undefined ? 'tool-calls' : reason;
     const usage = this.usage ?? this.estimatedUsage();
     this.terminated = true;
     parts.push({ type: 'finish', finishReason, usage });

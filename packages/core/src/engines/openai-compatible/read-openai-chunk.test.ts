@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { convertOpenAIUsage } from './convert-openai-usage.js';
 import { isOpenAIChoiceLogprobs } from './is-openai-choice-logprobs.js';
 import { OpenAIChatChunkSchema, OpenAIChoiceLogprobsSchema } from './openai-wire-schemas.js';
 import { readOpenAIChunk } from './read-openai-chunk.js';
@@ -20,6 +21,13 @@ const samples: string[] = [
   JSON.stringify({ ...content, usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }, choices: [] }),
   JSON.stringify({ ...content, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'x', function: { name: 'f', arguments: '' } }] } }] }),
   JSON.stringify({ error: { message: 'boom', code: 500 } }),
+  // usage (the last chunk of a stream with stream_options.include_usage), read by hand too
+  JSON.stringify({ ...content, choices: [], usage: { prompt_tokens: 12, completion_tokens: 16, total_tokens: 28, prompt_tokens_details: { cached_tokens: 2, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 3, accepted_prediction_tokens: 0 } } }),
+  JSON.stringify({ ...content, choices: [], usage: { prompt_tokens: null, total_tokens: 0, prompt_tokens_details: null, completion_tokens_details: null, prompt_cache_hit_tokens: 4 } }),
+  JSON.stringify({ ...content, choices: [], usage: { prompt_tokens_details: { cache_write_tokens: 5, cached_tokens: null }, completion_tokens_details: {}, extra: 'kept' } }),
+  JSON.stringify({ ...content, usage: {} }),
+  JSON.stringify({ ...content, usage: null }),
+  JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: -1, completion_tokens: 0.5 } }),
   // logprobs (the decoder reads choices[].logprobs.content)
   JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -0.1, bytes: [104, 105], top_logprobs: [] }], refusal: null } }] }),
   JSON.stringify({ ...content, choices: [{ index: 0, delta: { content: 'hi' }, logprobs: { content: [{ token: 'hi', logprob: -0.1, bytes: null, top_logprobs: [{ token: 'hi', logprob: -0.1, bytes: [104, 105] }, { token: 'ho', logprob: -9999 }] }] } }] }),
@@ -62,6 +70,19 @@ const samples: string[] = [
   JSON.stringify({ ...content, choices: [{ index: 0, delta: [] }] }),
   JSON.stringify({ ...content, choices: [{ index: 0, delta: {}, finish_reason: 1 }] }),
   JSON.stringify({ ...content, usage: 'lots' }),
+  JSON.stringify({ ...content, usage: [] }),
+  JSON.stringify({ ...content, usage: 5 }),
+  JSON.stringify({ ...content, usage: { prompt_tokens: '12' } }),
+  JSON.stringify({ ...content, usage: { completion_tokens: true } }),
+  '{"choices":[],"usage":{"total_tokens":1e400}}',
+  '{"choices":[],"usage":{"prompt_cache_hit_tokens":-1e400}}',
+  JSON.stringify({ ...content, usage: { prompt_tokens_details: [] } }),
+  JSON.stringify({ ...content, usage: { prompt_tokens_details: 'x' } }),
+  JSON.stringify({ ...content, usage: { prompt_tokens_details: { cached_tokens: '2' } } }),
+  JSON.stringify({ ...content, usage: { prompt_tokens_details: { cache_write_tokens: {} } } }),
+  JSON.stringify({ ...content, usage: { completion_tokens_details: 3 } }),
+  JSON.stringify({ ...content, usage: { completion_tokens_details: [] } }),
+  JSON.stringify({ ...content, usage: { completion_tokens_details: { reasoning_tokens: [1] } } }),
   JSON.stringify({ ...content, choices: [{ index: 0, delta: { tool_calls: 'x' } }] }),
   JSON.stringify({ ...content, error: 'x' }),
 ];
@@ -78,7 +99,8 @@ describe('readOpenAIChunk', () => {
         const pick = (c: typeof read.chunk) => ({
           id: c.id,
           model: c.model,
-          usage: c.usage,
+          // (unknown usage fields may be kept by the hand check: the decoder reads usage through convertOpenAIUsage)
+          usage: c.usage && convertOpenAIUsage(c.usage),
           error: c.error,
           choices: c.choices?.map((x) => ({
             index: x.index,

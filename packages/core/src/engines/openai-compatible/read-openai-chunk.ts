@@ -6,16 +6,30 @@ const isNullish = (v: unknown): v is null | undefined => v === null || v === und
 const nullishString = (v: unknown) => v === null || v === undefined || typeof v === 'string';
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A number `z.number()` takes (finite: JSON.parse makes 1e400 Infinity), null or absent. */
+const nullishNumber = (v: unknown) => v === null || v === undefined || (typeof v === 'number' && Number.isFinite(v));
+
+/** True for a `usage` `OpenAIUsageSchema` accepts whose details, if any, are of the shape it reads (else: the schema decides). */
+function isPlainUsage(v: unknown): boolean {
+  if (isNullish(v)) return true;
+  if (!isObject(v)) return false;
+  if (!nullishNumber(v.prompt_tokens) || !nullishNumber(v.completion_tokens) || !nullishNumber(v.total_tokens) || !nullishNumber(v.prompt_cache_hit_tokens)) return false;
+  const p = v.prompt_tokens_details;
+  if (!isNullish(p) && !(isObject(p) && nullishNumber(p.cached_tokens) && nullishNumber(p.cache_write_tokens))) return false;
+  const c = v.completion_tokens_details;
+  return isNullish(c) || (isObject(c) && nullishNumber(c.reasoning_tokens));
+}
+
 /**
  * True when `value` is a content chunk `OpenAIChatChunkSchema` accepts, checked by hand: ids, model,
  * choices with text/reasoning/refusal deltas and finish reasons (`logprobs` of any shape: the schema takes any, and
- * the decoder reads it on its own when asked), no usage, tool calls or error. Never
- * accepts what the schema refuses; anything else (usage, tool calls, errors, odd shapes) is left to the
+ * the decoder reads it on its own when asked), a usage of numbers (the stream's last chunk), no tool calls or
+ * error. Never accepts what the schema refuses; anything else (tool calls, errors, odd shapes) is left to the
  * schema. Most chunks of a stream are of this kind, and this costs a fraction of `safeParse`.
  */
 function isPlainContentChunk(value: unknown): value is OpenAIChatChunk {
   if (!isObject(value)) return false;
-  if (!nullishString(value.id) || !nullishString(value.model) || !isNullish(value.usage) || !isNullish(value.error)) return false;
+  if (!nullishString(value.id) || !nullishString(value.model) || !isPlainUsage(value.usage) || !isNullish(value.error)) return false;
   const choices = value.choices;
   if (isNullish(choices)) return true;
   if (!Array.isArray(choices)) return false;
@@ -36,7 +50,7 @@ function isPlainContentChunk(value: unknown): value is OpenAIChatChunk {
 
 /**
  * Reads one parsed stream chunk against the wire schema. The fields the decoder reads have the schema's
- * types either way; a plain content chunk is returned as it is (unknown fields kept, never read).
+ * types either way; a plain content chunk is returned as it is (unknown fields kept, in `usage` too: never read).
  */
 export function readOpenAIChunk(value: unknown): ChunkReading {
   if (isPlainContentChunk(value)) return { ok: true, chunk: value };
