@@ -14,7 +14,7 @@ import { convertAnthropicResponse } from './convert-anthropic-response.js';
 import { convertToAnthropicRequest, type ConvertedAnthropicRequest } from './convert-to-anthropic-request.js';
 import { estimateAnthropicTokens } from './estimate-anthropic-tokens.js';
 import { anthropicDeploymentTakesMidConversationSystem } from './anthropic-mid-conversation-models.js';
-import { anthropicModelTakesStrictTools, anthropicStrictToolsBeta } from './anthropic-strict-tools.js';
+import { anthropicModelTakesStrictTools, anthropicStrictToolsBeta, anthropicStrictToolsOffReason } from './anthropic-strict-tools.js';
 
 export interface AnthropicEngineSettings {
   /** Anthropic model id (`claude-sonnet-4-5`, ...). */
@@ -92,7 +92,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
       ? undefined
       : settings.strictTools === false
         ? 'strict tool use is off for this deployment (options.strictTools)'
-        : `${settings.modelId} is not known to take strict tool use (Claude Haiku 4.5, Sonnet 4.5, Opus 4.5 and later do; set options.strictTools on the model to send it)`;
+        : `${anthropicStrictToolsOffReason(settings.modelId)}; set options.strictTools on the model to send it anyway`;
     this.strictToolsBeta = anthropicStrictToolsBeta(settings.baseURL);
   }
 

@@ -21,6 +21,17 @@ export function anthropicModelTakesStrictTools(modelId: string): boolean {
   return !WITHOUT_STRICT.test(modelId.trim());
 }
 
+/**
+ * Why a model `anthropicModelTakesStrictTools` says no to goes without strict tool use, for its warning: the
+ * Vertex AI ids of the 4.5 models are named apart (the models take it on the Claude API, Vertex does not offer it
+ * for them yet).
+ */
+export function anthropicStrictToolsOffReason(modelId: string): string {
+  return modelId.includes('@') && /(?:opus|sonnet|haiku)-4[-.]5/i.test(modelId)
+    ? `Vertex AI does not offer strict tool use for ${modelId} yet (only Claude Opus 4.6, Sonnet 4.6 and Opus 4.7 there)`
+    : `${modelId} is not known to take strict tool use (Claude Haiku 4.5, Sonnet 4.5, Opus 4.5 and later do)`;
+}
+
 /** The beta structured outputs (strict tool use) still need on Microsoft Foundry. */
 export const STRUCTURED_OUTPUTS_BETA = 'structured-outputs-2025-11-13';
 

@@ -15,7 +15,7 @@ import { fitAnthropicCacheBreakpoints, hasOneHourCacheControl, EXTENDED_CACHE_TT
 import { AnthropicCallWarnings } from './anthropic-call-warnings.js';
 import { anthropicModelTakesMidConversationSystem } from './anthropic-mid-conversation-models.js';
 import { applyParallelToolUse } from './anthropic-parallel-tool-use.js';
-import { anthropicModelTakesStrictTools } from './anthropic-strict-tools.js';
+import { anthropicModelTakesStrictTools, anthropicStrictToolsOffReason } from './anthropic-strict-tools.js';
 import { ANTHROPIC_STRICT_LIMITS, fitsAnthropicStrict } from './fits-anthropic-strict.js';
 import { applyThinking } from './apply-anthropic-thinking.js';
 import { placeSystemMessages, type ConvertedEntry } from './place-anthropic-system-messages.js';
@@ -418,7 +418,7 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
 
   // The engine resolves it once (its option `strictTools`); a direct caller gets the model table's answer.
   const takesStrict = settings.strictTools ?? anthropicModelTakesStrictTools(settings.modelId);
-  const strictOff = settings.strictToolsOff ?? `${settings.modelId} is not known to take strict tool use (Claude Haiku 4.5, Sonnet 4.5, Opus 4.5 and later do)`;
+  const strictOff = settings.strictToolsOff ?? anthropicStrictToolsOffReason(settings.modelId);
   const budget: StrictBudget = { tools: 0, optional: 0, unions: 0 };
   const tools = (request.tools ?? []).map((tool, k): AnthropicTool => {
     const field = `tools.${k}.cacheControl`;

@@ -27,7 +27,6 @@ const KEYWORDS = new Set([
 ]);
 const TYPES = new Set(['object', 'array', 'string', 'integer', 'number', 'boolean', 'null']);
 const FORMATS = new Set(['date-time', 'time', 'date', 'duration', 'email', 'hostname', 'uri', 'ipv4', 'ipv6', 'uuid']);
-const UNSUPPORTED_PATTERN = /\\[1-9]|\\k<|\(\?<?[=!]|\\[bB]/;
 const LOCAL_REF = /^#\/(\$defs|definitions)\/([^/]+)$/;
 
 class Misfit extends Error {}
@@ -69,14 +68,14 @@ function node(schema: unknown, at: string, owner: string, depth: number, walk: W
   if (isObject && schema.additionalProperties !== false) throw new Misfit(`${at} is an object without additionalProperties: false`);
   if (schema.minItems !== undefined && schema.minItems !== 0 && schema.minItems !== 1) throw new Misfit(`${at}.minItems is neither 0 nor 1`);
   if (schema.format !== undefined && (typeof schema.format !== 'string' || !FORMATS.has(schema.format))) throw new Misfit(`${at}.format ${JSON.stringify(schema.format)} is not one strict mode takes`);
-  if (schema.pattern !== undefined && (typeof schema.pattern !== 'string' || UNSUPPORTED_PATTERN.test(schema.pattern))) {
+  if (schema.pattern !== undefined && (typeof schema.pattern !== 'string' || patternUsesUnsupported(schema.pattern))) {
     throw new Misfit(`${at}.pattern uses a backreference, lookaround or word boundary`);
   }
   if (schema.properties !== undefined) {
     if (!isSchema(schema.properties)) throw new Misfit(`${at}.properties is not an object`);
-    const required = Array.isArray(schema.required) ? schema.required : [];
+    const required = new Set(Array.isArray(schema.required) ? schema.required : []);
     for (const [key, sub] of Object.entries(schema.properties)) {
-      if (!required.includes(key)) walk.optional++;
+      if (!required.has(key)) walk.optional++;
       node(sub, `${at}.properties.${key}`, owner, depth + 1, walk);
     }
   }
@@ -93,23 +92,56 @@ function node(schema: unknown, at: string, owner: string, depth: number, walk: W
   }
 }
 
-/** True when a definition reaches itself through `$ref`s (depth-first, each definition visited once). */
+/**
+ * True when the pattern uses a backreference (`\1`, `\k<name>`), a lookaround (`(?=`, `(?!`, `(?<=`, `(?<!`) or a word
+ * boundary (`\b`, `\B`): read token by token, so an escaped character (`\\b` is a backslash then "b", `\(?=` a
+ * literal) and anything inside a character class (`[\b]` is a backspace, `[(?=]` three characters) is not one.
+ */
+export function patternUsesUnsupported(pattern: string): boolean {
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      const next = pattern[i + 1] ?? '';
+      if (!inClass && (/[1-9bB]/.test(next) || (next === 'k' && pattern[i + 2] === '<'))) return true;
+      i++;
+    } else if (inClass) {
+      if (c === ']') inClass = false;
+    } else if (c === '[') {
+      inClass = true;
+      if (pattern[i + 1] === ']') i++;
+    } else if (c === '(' && pattern[i + 1] === '?' && (pattern[i + 2] === '=' || pattern[i + 2] === '!' || (pattern[i + 2] === '<' && (pattern[i + 3] === '=' || pattern[i + 3] === '!')))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * A definition that reaches itself through `$ref`s, or undefined: depth-first with an explicit stack (each
+ * definition visited once), so a long chain of definitions costs no call stack.
+ */
 function recursive(refs: Map<string, Set<string>>): string | undefined {
   const state = new Map<string, 'open' | 'done'>();
-  const visit = (name: string): string | undefined => {
-    if (state.get(name) === 'done') return undefined;
-    if (state.get(name) === 'open') return name;
-    state.set(name, 'open');
-    for (const next of refs.get(name) ?? []) {
-      const found = visit(next);
-      if (found) return found;
+  for (const start of refs.keys()) {
+    if (state.has(start)) continue;
+    state.set(start, 'open');
+    const stack: Array<{ name: string; next: Iterator<string> }> = [{ name: start, next: (refs.get(start) ?? new Set<string>()).values() }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const step = top.next.next();
+      if (step.done) {
+        state.set(top.name, 'done');
+        stack.pop();
+        continue;
+      }
+      const name = step.value;
+      const seen = state.get(name);
+      if (seen === 'open') return name;
+      if (seen === 'done') continue;
+      state.set(name, 'open');
+      stack.push({ name, next: (refs.get(name) ?? new Set<string>()).values() });
     }
-    state.set(name, 'done');
-    return undefined;
-  };
-  for (const name of refs.keys()) {
-    const found = visit(name);
-    if (found) return found;
   }
   return undefined;
 }

@@ -21,8 +21,8 @@ function problemAt(schema: unknown, at: string, depth: number): string | undefin
   const props = typeof node.properties === 'object' && node.properties !== null ? (node.properties as Record<string, unknown>) : undefined;
   if (node.type === 'object' || (Array.isArray(node.type) && node.type.includes('object')) || props !== undefined) {
     if (node.additionalProperties !== false) return `${at} is an object without additionalProperties: false`;
-    const required = Array.isArray(node.required) ? node.required : [];
-    const missing = Object.keys(props ?? {}).find((k) => !required.includes(k));
+    const required = new Set(Array.isArray(node.required) ? node.required : []);
+    const missing = Object.keys(props ?? {}).find((k) => !required.has(k));
     if (missing !== undefined) return `${at}.properties.${missing} is optional (strict mode takes only required properties; make it nullable instead)`;
   }
   for (const [key, sub] of Object.entries(props ?? {})) {

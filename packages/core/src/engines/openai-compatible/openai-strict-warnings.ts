@@ -23,7 +23,9 @@ export function openAIStrictWarnings(
     if (tool.strict !== true || sentTools[k]?.function?.strict === true) return;
     const problem = endpoint.strictTools ? openAIStrictSchemaProblem(tool.parameters ?? EMPTY_PARAMETERS) : undefined;
     const why = !endpoint.strictTools
-      ? `${endpoint.preset.label} is not known to take function.strict (set options.strictTools on the model to send it)`
+      ? endpoint.strictToolsByOption
+        ? 'strict is off for this deployment (options.strictTools)'
+        : `${endpoint.preset.label} is not known to take function.strict (set options.strictTools on the model to send it)`
       : problem !== undefined
         ? `${problem} (${REFUSED})`
         : 'the body carries no strict';

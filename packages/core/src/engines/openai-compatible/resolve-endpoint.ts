@@ -30,6 +30,8 @@ export interface ResolvedEndpoint {
   readonly logprobs: boolean;
   /** Send a tool's `strict` (where its schema fits OpenAI's strict rules): `options.strictTools`, else the preset's, else false. */
   readonly strictTools: boolean;
+  /** True when `strictTools` came from `options.strictTools` (for the warning's wording). */
+  readonly strictToolsByOption: boolean;
 }
 
 function configError(model: ModelConfig, field: string, message: string): LLMError {
@@ -86,6 +88,7 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
     verbosity: options.verbosity ?? preset.quirks?.verbosity ?? false,
     logprobs: options.logprobs ?? preset.quirks?.logprobs ?? true,
     strictTools: options.strictTools ?? preset.quirks?.strictTools ?? false,
+    strictToolsByOption: options.strictTools !== undefined,
   };
 }
 
