@@ -58,6 +58,19 @@ describe('normalizeRequest', () => {
     expect(normalizeRequest({ ...base, logprobs: { topLogprobs: 20 } }, undefined)).toMatchObject({ logprobs: { topLogprobs: 20 } });
   });
 
+  it('a non-boolean tools[].strict and a non-string json_schema description are invalid_request errors naming the field', () => {
+    const base = { messages: [{ role: 'user' as const, content: 'hi' }] };
+    const tool = { name: 't', parameters: { type: 'object' } };
+    expect(() => normalizeRequest({ ...base, tools: [tool, { ...tool, strict: 'yes' }] } as never, undefined)).toThrow(
+      expect.objectContaining({ code: 'invalid_request', param: 'tools.1.strict' }),
+    );
+    expect(() => normalizeRequest({ ...base, responseFormat: { type: 'json_schema', schema: {}, description: 5 } } as never, undefined)).toThrow(
+      expect.objectContaining({ code: 'invalid_request', param: 'responseFormat.description' }),
+    );
+    const ok = { ...base, tools: [{ ...tool, strict: true }], responseFormat: { type: 'json_schema' as const, schema: {}, description: 'd' } };
+    expect(normalizeRequest(ok, undefined)).toBe(ok);
+  });
+
   it('penalties outside -2..2 and a non-boolean parallelToolCalls are invalid_request errors naming the field', () => {
     for (const [field, value] of [['frequencyPenalty', 2.5], ['presencePenalty', -3], ['frequencyPenalty', Number.NaN], ['presencePenalty', '1']] as const) {
       expect(() => normalizeRequest({ messages: [{ role: 'user', content: 'hi' }], [field]: value } as never, undefined)).toThrow(

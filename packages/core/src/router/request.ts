@@ -64,8 +64,26 @@ export function normalizeRequest(input: PromptOrRequest | ChatMessage[], options
     throw new LLMError({ code: 'invalid_request', message: `verbosity must be one of ${VERBOSITIES.join(', ')}`, param: 'verbosity' });
   }
   checkLogprobs(request.logprobs);
+  checkStrictAndDescription(request);
   checkReasoning(request.reasoning);
   return request;
+}
+
+/** `tools[].strict` a boolean and a json_schema format's `description` a string, where given (engines send them as they are). */
+function checkStrictAndDescription(request: GenerateRequest): void {
+  const tools = request.tools;
+  if (Array.isArray(tools)) {
+    for (let i = 0; i < tools.length; i++) {
+      const strict = (tools[i] as { strict?: unknown } | null | undefined)?.strict;
+      if (strict !== undefined && typeof strict !== 'boolean') {
+        throw new LLMError({ code: 'invalid_request', message: `tools.${i}.strict must be a boolean`, param: `tools.${i}.strict` });
+      }
+    }
+  }
+  const format = request.responseFormat as { type?: unknown; description?: unknown } | undefined;
+  if (format?.type === 'json_schema' && format.description !== undefined && typeof format.description !== 'string') {
+    throw new LLMError({ code: 'invalid_request', message: 'responseFormat.description must be a string', param: 'responseFormat.description' });
+  }
 }
 
 function checkLogprobs(logprobs: GenerateRequest['logprobs']): void {

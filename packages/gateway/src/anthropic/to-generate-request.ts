@@ -322,7 +322,7 @@ export function convertMessagesRequest(body: AnthropicMessagesRequest): Converte
   const { reasoning, verbatim } = thinking(body);
   if (reasoning) req.reasoning = reasoning;
   const outputConfig = anthropicOutputConfig(body, reasoning);
-  if (body.top_k !== undefined) req.topK = body.top_k;
+  if (body.top_k !== undefined && body.top_k > 0) req.topK = body.top_k;
   if (verbatim || outputConfig) {
     req.providerOptions = {
       anthropic: {

@@ -30,6 +30,13 @@ describe('/v1/messages top_k to an Anthropic deployment', () => {
     expect(response.headers.get('x-llmrr-warnings')).toBeNull();
   });
 
+  it('top_k 0 asks for nothing (no top_k sent, no warning), as on chat completions; a negative one is a 400 naming top_k', async () => {
+    const { response } = await gw.anthropic().messages.create(ask({ top_k: 0 })).withResponse();
+    expect(lastBody()).not.toHaveProperty('top_k');
+    expect(response.headers.get('x-llmrr-warnings')).toBeNull();
+    await expect(gw.anthropic().messages.create(ask({ top_k: -1 }))).rejects.toMatchObject({ status: 400, error: { error: { message: expect.stringContaining('top_k') } } });
+  });
+
   it('with thinking enabled: top_k is sent, thinking is not, and the warning names thinking', async () => {
     const { response } = await gw.anthropic().messages.create(ask({ top_k: 40, thinking: { type: 'enabled', budget_tokens: 1024 } })).withResponse();
     expect(lastBody().top_k).toBe(40);

@@ -110,7 +110,8 @@ export const AnthropicMessagesRequestSchema = z.looseObject({
   temperature: z.number().min(0).max(1).optional(),
   top_p: z.number().min(0).max(1).optional(),
   /** Applied: the core request's `topK` (sent where the deployment takes it; warned about elsewhere). */
-  top_k: z.number().int().positive().optional(),
+  // 0 asks for nothing (as chat completions' top_k 0 does): the converter leaves core's topK unset.
+  top_k: z.number().int().nonnegative().optional(),
   stream: z.boolean().optional(),
   tools: z.array(AnthropicToolSchema).optional(),
   tool_choice: z
