@@ -179,10 +179,10 @@ describe('/v1/messages', () => {
     expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'top_k']]);
   });
 
-  it('top_k 0: a 400 naming it', async () => {
+  it('top_k -1: a 400 naming it (0 asks for nothing, as on chat completions)', async () => {
     const e = (await gw
       .anthropic()
-      .messages.create(withTopK(0))
+      .messages.create(withTopK(-1))
       .then(
         () => undefined,
         (err: unknown) => err,
