@@ -208,7 +208,7 @@ const messagesCases: Case[] = [
   { name: 'a tool_use block without an id', route: '/v1/messages', body: { ...anthropic, messages: [{ role: 'assistant', content: [{ type: 'tool_use', name: 'f', input: {} }] }] }, param: 'messages.0.content' },
   { name: `${MAX_MESSAGES + 1} messages`, route: '/v1/messages', body: { ...anthropic, messages: Array.from({ length: MAX_MESSAGES + 1 }, () => hi[0]) }, param: 'messages' },
   { name: 'temperature above 1', route: '/v1/messages', body: { ...anthropic, temperature: 1.5 }, param: 'temperature' },
-  { name: 'top_k zero', route: '/v1/messages', body: { ...anthropic, top_k: 0 }, param: 'top_k' },
+  { name: 'top_k negative', route: '/v1/messages', body: { ...anthropic, top_k: -1 }, param: 'top_k' },
   { name: 'stream a string', route: '/v1/messages', body: { ...anthropic, stream: 'yes' }, param: 'stream' },
   { name: 'stop_sequences a string', route: '/v1/messages', body: { ...anthropic, stop_sequences: 'END' }, param: 'stop_sequences' },
   { name: 'a tool without input_schema', route: '/v1/messages', body: { ...anthropic, tools: [{ name: 'f' }] }, param: 'tools.0.input_schema' },
