@@ -135,17 +135,7 @@ export class ChatStreamEncoder implements StreamEncoder {
         this.held = undefined;
         return [frame];
       }
-      // The held text goes out before this part's frames; if the part fails, it stays held so `error()` sends it.
-      const text = this.held;
-      this.held = undefined;
-      let frames: string[];
-      try {
-        frames = this.part(part);
-      } catch (e) {
-        this.held = text;
-        throw e;
-      }
-      return [this.deltaFrame({ content: text }), ...frames];
+      return this.afterHeld(() => this.part(part));
     }
     switch (part.type) {
       case 'text-delta':
@@ -272,18 +262,25 @@ export class ChatStreamEncoder implements StreamEncoder {
     return frames;
   }
 
-  finish(part: Extract<StreamPart, { type: 'finish' }>, result: RouterResult): string[] {
-    // The held text first; if the result cannot be reconciled, it stays held so `error()` sends it.
+  /**
+   * `run`'s frames after the held text's (a logprobs stream holds a text delta for one part): if `run` throws, the
+   * text stays held so `error()` still sends it.
+   */
+  private afterHeld(run: () => string[]): string[] {
     const text = this.held;
     this.held = undefined;
-    let reconciled: string[];
+    let frames: string[];
     try {
-      reconciled = this.reconcile(result);
+      frames = run();
     } catch (e) {
       this.held = text;
       throw e;
     }
-    const frames = text === undefined ? reconciled : [this.deltaFrame({ content: text }), ...reconciled];
+    return text === undefined ? frames : [this.deltaFrame({ content: text }), ...frames];
+  }
+
+  finish(part: Extract<StreamPart, { type: 'finish' }>, result: RouterResult): string[] {
+    const frames = this.afterHeld(() => this.reconcile(result));
     const last = this.chunk({}, toOpenAIFinishReason(part.finishReason));
     const info = llmrrInfo(result, this.options.explain);
     if (this.options.includeUsage) {

@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { wideRequiredSchema } from '../shared/wide-object-schema.test-helpers.js';
 import { fitsAnthropicStrict } from './fits-anthropic-strict.js';
-
-/** An array whose reads are counted: `required.includes(key)` per property reads the array once per element. */
-function countedArray(items: string[]): { array: string[]; reads: () => number } {
-  let reads = 0;
-  const array = new Proxy(items, {
-    get(target, key, receiver) {
-      if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
-      return Reflect.get(target, key, receiver) as unknown;
-    },
-  });
-  return { array, reads: () => reads };
-}
 
 describe('fitsAnthropicStrict on hostile schemas', () => {
   it('answers (fits or not) instead of throwing on a long, non-recursive chain of $defs', () => {
@@ -28,16 +17,10 @@ describe('fitsAnthropicStrict on hostile schemas', () => {
     // The doc comment promises "Work is linear in the schema's size"; `required.includes(key)` per property is
     // quadratic: an 800 KB schema of 40,000 required properties takes about 2 s of CPU per call.
     const p = 2_000;
-    const properties: Record<string, unknown> = {};
-    const names: string[] = [];
-    for (let i = 0; i < p; i++) {
-      properties[`p${i}`] = { type: 'string' };
-      names.push(`p${i}`);
-    }
-    const required = countedArray(names);
-    const fit = fitsAnthropicStrict({ type: 'object', additionalProperties: false, properties, required: required.array });
+    const { schema, requiredReads } = wideRequiredSchema(p);
+    const fit = fitsAnthropicStrict(schema);
     expect(fit.fits).toBe(true);
-    expect(required.reads()).toBeLessThan(20 * p);
+    expect(requiredReads()).toBeLessThan(20 * p);
   });
 });
 
