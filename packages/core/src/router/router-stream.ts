@@ -6,7 +6,7 @@ import type { RouterDeployment } from './deployment.js';
 import type { AttemptTimeouts } from './resilience/attempt-scope.js';
 import { runAttempts, type AttemptLease, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
 import { StreamAccumulator } from './stream-accumulator.js';
-import { closeQuietly, streamDriver, type PrimedStream } from './stream-driver.js';
+import { closeQuietly, PrimingAttempts, streamDriver, type PrimedStream } from './stream-driver.js';
 import type { RoutePlan } from './plan-route.js';
 import type { AttemptRecord, RouterResult, RouterStream, RouterStreamPart } from './types.js';
 
@@ -242,6 +242,11 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * with one promise reaction instead of a generator round trip. The loop keeps the generator's semantics:
  * calls are served in order, the stream settles (`settle`, the generator's `finally`) on the pull after
  * its last part or on `return()`.
+ *
+ * `cancel(reason)` ends the stream at once from outside its iteration (a pull may be waiting): the attempts
+ * in flight are cancelled (before the first content: every attempt, hedges included; after it: the
+ * answering one, recorded as an `aborted` attempt with no strike), `.result` rejects with `aborted` and
+ * a waiting or later pull gets the end. A stream that has ended, or whose consumer closed it, ignores it.
  */
 export function createRouterStream(hooks: StreamHooks): RouterStream {
   let resolve!: (r: RouterResult) => void;
@@ -268,6 +273,10 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
   /** The loop handed out its last part: the next pull settles the stream. */
   let last = false;
   let settled = false;
+  /** `cancel` was called (`run` stops at its next step, pulls get the end). */
+  let cancelled = false;
+  /** The attempts before the first content part (what `cancel` stops then). */
+  let priming: PrimingAttempts | undefined;
   // Giving up on an idle consumer closes the stream where it waits (at a part handed out): it settles.
   const watch = new ConsumerWatch(() => {
     if (live) liveReturn(undefined).then(noop, noop);
@@ -312,6 +321,7 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     const { host } = hooks;
     try {
       const hit = await hooks.cached();
+      if (cancelled) return;
       if (hit) {
         final = hit;
         done = true;
@@ -320,14 +330,27 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
         return;
       }
       const { plan: planned, route } = await hooks.plan();
+      if (cancelled) return;
       plan = planned;
       let won;
+      const attempts = new PrimingAttempts();
+      priming = attempts;
       try {
-        won = await runAttempts<PrimedStream>(host, planned, streamDriver(planned.request, hooks.headers, host.now));
+        won = await runAttempts<PrimedStream>(host, planned, streamDriver(planned.request, hooks.headers, host.now, attempts));
       } catch (e) {
+        priming = undefined;
+        if (cancelled) return;
         error = toLLMError(e);
         done = true;
         yield { type: 'error', error };
+        return;
+      }
+      priming = undefined;
+      if (cancelled) {
+        // Won as the stream was cancelled: the attempt is given up as a hedge that won too late.
+        won.lease.scope?.cancel();
+        closeQuietly(won.value.iterator);
+        won.lease.release();
         return;
       }
       const held = won.lease;
@@ -360,7 +383,10 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
       for (let i = 0; i < buffered.length; i++) {
         const part = buffered[i]!;
         acc.add(part);
-        if (part.type === 'finish') await succeed();
+        if (part.type === 'finish') {
+          await succeed();
+          if (cancelled) return;
+        }
         watch.handing();
         yield part;
         watch.resumed();
@@ -386,8 +412,16 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     }
   }
 
+  /** The step in progress ends the stream: it was cancelled while the step waited. */
+  function ended(): IteratorResult<RouterStreamPart> {
+    busy = undefined;
+    return DONE;
+  }
+
   /** Hands out `part`; `terminal`: the stream's last one. */
   function hand(part: RouterStreamPart, terminal: boolean): IteratorResult<RouterStreamPart> {
+    // Cancelled while the part was on its way (a finish being settled): the stream is over.
+    if (settled) return ended();
     busy = undefined;
     if (terminal) last = true;
     watch.handing();
@@ -396,6 +430,7 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
 
   /** After the first content there is no failover: the consumer sees the error as the last part. */
   const failed = (e: unknown): IteratorResult<RouterStreamPart> => {
+    if (settled) return ended();
     const { scope, deployment: d } = live!;
     error = scope ? scope.errorFor(e) : toLLMError(e, { deployment: d.name, provider: d.provider });
     live!.lease.fail(error);
@@ -405,6 +440,7 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
 
   /** Settling a finished answer failed (its result could not be built): an error part, as anything unexpected. */
   const unexpected = (e: unknown): IteratorResult<RouterStreamPart> => {
+    if (settled) return ended();
     if (done) {
       busy = undefined;
       settle();
@@ -450,6 +486,8 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
 
   /** `received`, with anything it throws (a malformed part from the engine) ending the stream as an engine error. */
   function receivedOrFailed(r: IteratorResult<StreamPart>): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> {
+    // Cancelled while the engine was asked for this part (its iterator is closed): the stream is over.
+    if (settled) return ended();
     try {
       return received(r);
     } catch (e) {
@@ -461,6 +499,23 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     if (busy) return busy.then(() => liveReturn(value));
     settle();
     return Promise.resolve({ done: true, value: value as undefined });
+  }
+
+  function cancel(reason?: unknown): void {
+    if (settled || cancelled) return;
+    cancelled = true;
+    watch.stop();
+    // Before the first content: every attempt in flight (and any that would start) is cancelled.
+    priming?.stop();
+    priming = undefined;
+    if (!done) {
+      error = new LLMError({ code: 'aborted', message: 'The stream was cancelled by its consumer', ...(reason !== undefined ? { cause: reason } : {}) });
+      done = true;
+      // The answering attempt (after the first content): cancelled, as for a consumer the router gave up on
+      // (unless it already succeeded: a finish being settled).
+      if (lease && plan && !lease.isSettled) settleAbandoned(lease, plan, error, hooks.host.now);
+    }
+    settle();
   }
 
   function liveThrow(e: unknown): Promise<IteratorResult<RouterStreamPart>> {
@@ -484,6 +539,7 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
   return {
     requestId: hooks.requestId,
     result,
+    cancel,
     [Symbol.asyncIterator](): AsyncIterator<RouterStreamPart> {
       if (consumed) throw new LLMError({ code: 'invalid_request', message: 'A router stream can be iterated only once' });
       consumed = true;
@@ -493,8 +549,9 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
       // A generator closed before its first `next()` never runs its body (nor its `finally`):
       // settle `.result` and end the request here, or both would wait forever.
       const closeUnstarted = (): void => {
-        if (started) return;
+        if (started || settled) return;
         started = true;
+        settled = true;
         const error = new LLMError({ code: 'aborted', message: 'The stream was closed by its consumer before it started' });
         reject(error);
         hooks.end(undefined, error);
@@ -505,6 +562,8 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
       return {
         next(): Promise<IteratorResult<RouterStreamPart>> {
           started = true;
+          // Cancelled: `run` stops at its next step (a pull waiting there gets the end).
+          if (cancelled) return g.return(undefined);
           // The router gave up on this consumer: it learns why, then the stream is over (never a silent end).
           const error = watch.takeAbandoned();
           if (error) return Promise.resolve({ value: { type: 'error', error }, done: false });

@@ -33,15 +33,62 @@ export function closeQuietly(iterator: AsyncIterator<StreamPart> | undefined): v
 }
 
 /**
+ * The attempts of a stream before its first content part, so that its `cancel` can stop them: each scope is
+ * kept while its attempt runs; `stop()` cancels them, and an attempt that starts later is cancelled at once
+ * (no request is sent). One scope in a field (an attempt at a time, without hedging), more in a list.
+ */
+export class PrimingAttempts {
+  stopped = false;
+  private one: AttemptScope | undefined;
+  private more: AttemptScope[] | undefined;
+
+  add(scope: AttemptScope): void {
+    if (this.one === undefined) this.one = scope;
+    else (this.more ??= []).push(scope);
+  }
+
+  delete(scope: AttemptScope): void {
+    if (this.one === scope) this.one = undefined;
+    else if (this.more) {
+      const i = this.more.indexOf(scope);
+      if (i >= 0) this.more.splice(i, 1);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    const one = this.one;
+    const more = this.more;
+    this.one = this.more = undefined;
+    one?.cancel();
+    if (more) for (const scope of more) scope.cancel();
+  }
+}
+
+/**
  * Runs a streaming attempt up to the first content part: failures before it (a thrown first
  * `next()`, an `error` part, an end without content) reject, so the router can still fall over;
- * after it the stream belongs to the consumer.
+ * after it the stream belongs to the consumer. With `attempts`, each attempt's scope is kept there while it
+ * runs (see `PrimingAttempts`).
  */
-export function streamDriver(request: GenerateRequest, headers: Record<string, string> | undefined, now: () => number): AttemptDriver<PrimedStream> {
+export function streamDriver(
+  request: GenerateRequest,
+  headers: Record<string, string> | undefined,
+  now: () => number,
+  attempts?: PrimingAttempts,
+): AttemptDriver<PrimedStream> {
   return {
     async run(d: RouterDeployment, scope: AttemptScope | undefined): Promise<PrimedStream> {
       const startedAt = now();
       let iterator: AsyncIterator<StreamPart> | undefined;
+      if (attempts && scope) {
+        if (attempts.stopped) {
+          // Stopped between attempts (a retry's wait, a hedge starting): cancelled before it sends anything.
+          scope.cancel();
+          throw scope.signal.reason;
+        }
+        attempts.add(scope);
+      }
       try {
         const options = headers ? { signal: scope?.signal, headers } : { signal: scope?.signal };
         iterator = d.engine().stream(d.requestFor(request), options)[Symbol.asyncIterator]();
@@ -69,6 +116,8 @@ export function streamDriver(request: GenerateRequest, headers: Record<string, s
       } catch (e) {
         closeQuietly(iterator);
         throw e;
+      } finally {
+        if (attempts && scope) attempts.delete(scope);
       }
     },
     discard(value: PrimedStream): void {

@@ -324,6 +324,14 @@ export interface RouterStream extends AsyncIterable<RouterStreamPart> {
    * whose own partial use is on top. Undefined while no call has completed (and on ordinary streams).
    */
   spent?(): StreamSpend | undefined;
+  /**
+   * Ends the stream now, from outside its iteration (a pull may be waiting): the attempts in flight are
+   * cancelled (their upstream requests aborted; before the first content every attempt, hedges included),
+   * `.result` rejects with `aborted` (`reason` as its `cause`), and a waiting or later pull gets the end.
+   * Needs no `AbortSignal` of the caller's. After the stream ended (or was closed) it does nothing. Optional
+   * for other implementations; the router's own streams (cascades included) have it.
+   */
+  cancel?(reason?: unknown): void;
 }
 
 /** See `RouterStream.spent`. */

@@ -74,24 +74,12 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     }
   }
 
-  // Streams need their own controller (the response body can be cancelled without the request signal
-  // firing); JSON answers use the client's request signal as it is.
-  let abort: AbortController | undefined;
-  let onClientAbort: (() => void) | undefined;
-  if (call.stream) {
-    const controller = new AbortController();
-    abort = controller;
-    onClientAbort = () => controller.abort(call.signal?.reason);
-    if (call.signal?.aborted) controller.abort(call.signal.reason);
-    else call.signal?.addEventListener('abort', onClientAbort, { once: true });
-  }
+  // Every call passes the client's request signal to the router as it is; a stream whose response body is
+  // cancelled without that signal firing is cancelled through the router stream (`RouterStream.cancel`).
   deps.metrics?.started();
 
   const settler = createSettler(deps, call);
-  const settle = (st: Settlement) => {
-    if (onClientAbort) call.signal?.removeEventListener('abort', onClientAbort);
-    return settler.settle(st, admission);
-  };
+  const settle = (st: Settlement) => settler.settle(st, admission);
 
   const fail = async (e: unknown): Promise<Reply> => {
     const error = withClientMessagePath(toLLMError(e), call.messagePaths, call.fieldNames);
@@ -128,19 +116,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       rateLimitOutputTokens: deps.rateLimitOutputTokens,
     });
     if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
-    const strategy = call.ext.strategy ?? call.principal.tenant?.preferences.strategy;
-    const options: GenerateOptions = {
-      requestId: call.requestId,
-      ...(abort ? { signal: abort.signal } : call.signal ? { signal: call.signal } : {}),
-      tenant: call.principal.tenantId,
-      metadata: { tenant: call.principal.tenantId, endpoint: call.endpoint, ...(call.principal.key ? { keyId: call.principal.key.id } : {}) },
-      ...(resolved.model !== undefined ? { model: resolved.model } : {}),
-      ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
-      ...(strategy !== undefined ? { strategy } : {}),
-      ...(call.ext.explain ? { explain: true } : {}),
-      ...(call.ext.fallbacks ? { fallbacks: call.ext.fallbacks } : {}),
-      ...(call.ext.cache === false ? { cache: false } : {}),
-    };
+    const options = generateOptions(call, resolved);
 
     if (!call.stream) {
       const result = await deps.router.generate(call.request, options);
@@ -164,7 +140,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       return streamReply(opened);
     } catch (e) {
       // Opened but not handed to the reply (which closes it): the upstream stream is closed here, then the error is answered.
-      abort!.abort(e);
+      opened.stream.cancel?.(e);
       await opened.iterator.return?.().catch(() => {});
       throw e;
     }
@@ -176,7 +152,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     return sseReply(opened, call.encoder(), {
       requestId: call.requestId,
       headers,
-      abort: abort!,
+      signal: call.signal,
       settle: async (o: StreamOutcome) => {
         const route = opened.route;
         if (o.status === 'success') {
@@ -202,6 +178,27 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       },
     });
   }
+}
+
+/**
+ * The router's options for the call: the fields every call has in one literal, the optional ones added when
+ * present (as spreads of `cond ? { field } : {}` did, without a temporary object and a copy per field).
+ */
+function generateOptions(call: ModelCall, resolved: ResolvedModel): GenerateOptions {
+  const tenant = call.principal.tenantId;
+  const metadata: Record<string, unknown> = { tenant, endpoint: call.endpoint };
+  if (call.principal.key) metadata.keyId = call.principal.key.id;
+  const options: GenerateOptions = { requestId: call.requestId, tenant, metadata };
+  if (call.signal) options.signal = call.signal;
+  if (resolved.model !== undefined) options.model = resolved.model;
+  if (resolved.allowedModels) options.allowedModels = resolved.allowedModels;
+  const ext = call.ext;
+  const strategy = ext.strategy ?? call.principal.tenant?.preferences.strategy;
+  if (strategy !== undefined) options.strategy = strategy;
+  if (ext.explain) options.explain = true;
+  if (ext.fallbacks) options.fallbacks = ext.fallbacks;
+  if (ext.cache === false) options.cache = false;
+  return options;
 }
 
 function decisionSummary(result: RouterResult): unknown {

@@ -115,6 +115,11 @@ export class ChatStreamEncoder implements StreamEncoder {
     return this.head + JSON.stringify(delta) + this.tail;
   }
 
+  /** `deltaFrame({ content: text })`, byte for byte, without the delta object (one per text chunk). */
+  private contentFrame(text: string): string {
+    return `${this.head}{"content":${JSON.stringify(text)}}${this.tail}`;
+  }
+
   /** A content chunk with its tokens' log probabilities. */
   private logprobsFrame(text: string, part: Extract<StreamPart, { type: 'logprobs' }>): string {
     return `${this.head}${JSON.stringify({ content: text })},"logprobs":${JSON.stringify(toChatLogprobs(part.logprobs))}${this.afterLogprobs}`;
@@ -144,7 +149,7 @@ export class ChatStreamEncoder implements StreamEncoder {
           this.held = part.delta;
           return [];
         }
-        return [this.deltaFrame({ content: part.delta })];
+        return [this.contentFrame(part.delta)];
       case 'logprobs':
         // Tokens without text of their own (or sent apart from theirs): a chunk with an empty content delta.
         return this.options.logprobs === true && Array.isArray(part.logprobs) ? [this.logprobsFrame('', part)] : [];

@@ -7,7 +7,8 @@ import type { StreamPart } from '@llmrr/core';
  */
 export class ProducedText {
   private readonly pieces: string[] = [];
-  private readonly deltaIndexes = new Set<number>();
+  /** The tool calls that came as deltas (made on the first: most streams have none). */
+  private deltaIndexes: Set<number> | undefined;
 
   add(part: StreamPart): void {
     switch (part.type) {
@@ -16,11 +17,11 @@ export class ProducedText {
         this.pieces.push(part.delta);
         break;
       case 'tool-call-delta':
-        this.deltaIndexes.add(part.index);
+        (this.deltaIndexes ??= new Set()).add(part.index);
         this.pieces.push(part.name ?? '', part.argumentsDelta);
         break;
       case 'tool-call':
-        if (!this.deltaIndexes.has(part.index)) this.pieces.push(part.toolCall.name, part.toolCall.arguments);
+        if (this.deltaIndexes?.has(part.index) !== true) this.pieces.push(part.toolCall.name, part.toolCall.arguments);
         break;
       default:
         break;

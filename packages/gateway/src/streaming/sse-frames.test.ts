@@ -16,9 +16,12 @@ const encoder: StreamEncoder = {
   error: (e) => [`<error ${e.code}>`],
 };
 
-/** A router stream of `parts` (then its end, or a wait that only `return()` ends), recording `return()`. */
-function opened(parts: RouterStreamPart[], options: { hang?: boolean; result?: Promise<RouterResult> } = {}) {
-  const state = { returned: 0, pulled: 0 };
+/**
+ * A router stream of `parts` (then its end, or a wait that only `return()` or `cancel()` ends), recording
+ * `return()` and `cancel()` (`noCancel`: a stream without `cancel`, as another `GatewayRouter` may return).
+ */
+function opened(parts: RouterStreamPart[], options: { hang?: boolean; result?: Promise<RouterResult>; noCancel?: boolean } = {}) {
+  const state = { returned: 0, pulled: 0, cancelled: [] as unknown[] };
   let wake: (() => void) | undefined;
   const iterator: AsyncIterator<RouterStreamPart> = {
     async next() {
@@ -39,7 +42,20 @@ function opened(parts: RouterStreamPart[], options: { hang?: boolean; result?: P
     route,
     head: [{ type: 'response-metadata', id: 'x' }, { type: 'text-delta', delta: 'a' }],
     iterator,
-    stream: { requestId: 'req1', result: resultPromise, [Symbol.asyncIterator]: () => iterator },
+    stream: {
+      requestId: 'req1',
+      result: resultPromise,
+      [Symbol.asyncIterator]: () => iterator,
+      // As the router's: the upstream call stops and a waiting pull gets the end.
+      ...(options.noCancel
+        ? {}
+        : {
+            cancel: (reason?: unknown) => {
+              state.cancelled.push(reason);
+              wake?.();
+            },
+          }),
+    },
     firstPartMs: 5,
   };
   return { stream, state };
@@ -47,18 +63,18 @@ function opened(parts: RouterStreamPart[], options: { hang?: boolean; result?: P
 
 function reply(o: OpenedStream, settle: (outcome: StreamOutcome) => Promise<void> = async () => {}) {
   const outcomes: StreamOutcome[] = [];
-  const abort = new AbortController();
+  const client = new AbortController();
   const r = sseReply(o, encoder, {
     requestId: 'req1',
     headers: {},
-    abort,
+    signal: client.signal,
     settle: async (outcome) => {
       outcomes.push(outcome);
       await settle(outcome);
     },
   });
   if (typeof r.body === 'string') throw new Error('not a stream');
-  return { body: r.body, outcomes, abort };
+  return { body: r.body, outcomes, client };
 }
 
 async function read(frames: AsyncIterator<string, void>): Promise<string[]> {
@@ -136,7 +152,7 @@ describe('sseReply frames', () => {
     const r = sseReply(o.stream, { ...encoder, finish: () => { throw new LLMError({ code: 'invalid_response', message: 'call 0 contradicts its streamed arguments' }); } }, {
       requestId: 'req1',
       headers: {},
-      abort: new AbortController(),
+      signal: undefined,
       settle: async (outcome) => void outcomes.push(outcome),
     });
     if (typeof r.body === 'string') throw new Error('not a stream');
@@ -169,24 +185,48 @@ describe('sseReply frames', () => {
     expect((await r.body.frames.next()).value).toBe('<start><a>');
     expect((await r.body.frames.next()).value).toBe('<b>');
     await r.body.cancel();
-    expect(r.abort.signal.aborted).toBe(true);
-    expect(r.outcomes).toMatchObject([{ status: 'aborted', outputText: 'ab' }]);
+    expect(o.state.cancelled).toHaveLength(1);
+    expect(o.state.cancelled[0]).toMatchObject({ name: 'AbortError' });
+    expect(r.outcomes).toMatchObject([{ status: 'aborted', error: { code: 'aborted' }, outputText: 'ab' }]);
     expect(o.state.returned).toBe(1);
     expect(await r.body.frames.next()).toEqual({ done: true, value: undefined });
   });
 
-  it('cancel() while a frame is awaited is served after it', async () => {
+  it('cancel() while a frame is awaited cancels the router stream, whose end the waiting pull gets', async () => {
     const o = opened([], { hang: true });
     const r = reply(o.stream);
     await r.body.frames.next();
     const pending = r.body.frames.next();
     const cancelled = r.body.cancel();
-    // The abort reaches the router stream, which here only ends when returned: close it as the router would.
+    const [frame] = await Promise.all([pending, cancelled]);
+    // The client is gone: aborted, without an error event (the stream's end without a finish is not an error).
+    expect(frame).toEqual({ done: true, value: undefined });
+    expect(o.state.cancelled).toHaveLength(1);
+    expect(r.outcomes).toMatchObject([{ status: 'aborted', error: { code: 'aborted' } }]);
+    expect(o.state.returned).toBe(1);
+  });
+
+  it('cancel() of a router stream without cancel() closes it with return(), served after the awaited frame', async () => {
+    const o = opened([], { hang: true, noCancel: true });
+    const r = reply(o.stream);
+    await r.body.frames.next();
+    const pending = r.body.frames.next();
+    const cancelled = r.body.cancel();
+    // Such a stream ends the waiting pull when it is returned (as the router's did before it had cancel()).
     await o.stream.iterator.return!();
     const [frame] = await Promise.all([pending, cancelled]);
-    // The client is gone: aborted, without an error event.
     expect(frame).toEqual({ done: true, value: undefined });
-    expect(r.outcomes).toMatchObject([{ status: 'aborted' }]);
+    expect(r.outcomes).toMatchObject([{ status: 'aborted', error: { code: 'aborted' } }]);
+  });
+
+  it("the client's signal aborting mid-stream settles it as aborted with the signal's reason, no error event", async () => {
+    const o = opened([{ type: 'text-delta', delta: 'b' }, { type: 'error', error: new LLMError({ code: 'provider_error', message: 'socket closed' }) }]);
+    const r = reply(o.stream);
+    expect((await r.body.frames.next()).value).toBe('<start><a>');
+    expect((await r.body.frames.next()).value).toBe('<b>');
+    r.client.abort(new DOMException('The client closed the connection', 'AbortError'));
+    expect(await r.body.frames.next()).toEqual({ done: true, value: undefined });
+    expect(r.outcomes).toMatchObject([{ status: 'aborted', error: { code: 'aborted', cause: { message: 'The client closed the connection' } }, outputText: 'ab' }]);
   });
 
   it('cancel() before the first frame still settles the stream as aborted', async () => {
@@ -194,6 +234,7 @@ describe('sseReply frames', () => {
     const r = reply(o.stream);
     await r.body.cancel();
     expect(r.outcomes).toMatchObject([{ status: 'aborted' }]);
+    expect(o.state.cancelled).toHaveLength(1);
     expect(o.state.returned).toBe(1);
     expect(await r.body.frames.next()).toEqual({ done: true, value: undefined });
   });
@@ -207,7 +248,7 @@ describe('sseReply frames: the head and usage parts', () => {
     const released = new Promise<void>((r) => (release = r));
     const enc: HeadEncoder = { ...encoder, start: () => [], afterHead: () => ['<opening>'] };
     const outcomes: StreamOutcome[] = [];
-    const r = sseReply(o.stream, enc, { requestId: 'req1', headers: {}, abort: new AbortController(), settle: async (x) => (outcomes.push(x), released) });
+    const r = sseReply(o.stream, enc, { requestId: 'req1', headers: {}, signal: undefined, settle: async (x) => (outcomes.push(x), released) });
     if (typeof r.body === 'string') throw new Error('not a stream');
     expect(await r.body.frames.next()).toEqual({ done: false, value: '<opening>' });
     // The finish waits for the settle; the opening did not.
@@ -229,7 +270,7 @@ describe('sseReply frames: the head and usage parts', () => {
       o.stream.head = [{ type: 'usage', usage: strong }, { type: 'text-delta', delta: 'a' }];
       o.stream.stream.spent = () => ({ usage: weak, cost: { inputUsd: 0, outputUsd: 0, totalUsd: 0.01, estimated: false }, replay });
       const outcomes: StreamOutcome[] = [];
-      const r = sseReply(o.stream, enc, { requestId: 'req1', headers: {}, abort: new AbortController(), settle: async (x) => void outcomes.push(x) });
+      const r = sseReply(o.stream, enc, { requestId: 'req1', headers: {}, signal: undefined, settle: async (x) => void outcomes.push(x) });
       if (typeof r.body === 'string') throw new Error('not a stream');
       await read(r.body.frames);
       const usages = seen.filter((p) => p.type === 'usage');
@@ -259,7 +300,7 @@ describe('sseReply frames: the head and usage parts', () => {
       o.stream.head = [{ type: 'usage', usage: original }, { type: 'text-delta', delta: 'a' }];
       if (escalated) o.stream.stream.spent = () => ({ usage: weak, cost: { inputUsd: 0, outputUsd: 0, totalUsd: 0.01, estimated: false }, replay: false });
       const outcomes: StreamOutcome[] = [];
-      const r = sseReply(o.stream, enc, { requestId: 'req1', headers: {}, abort: new AbortController(), settle: async (x) => void outcomes.push(x) });
+      const r = sseReply(o.stream, enc, { requestId: 'req1', headers: {}, signal: undefined, settle: async (x) => void outcomes.push(x) });
       if (typeof r.body === 'string') throw new Error('not a stream');
       await read(r.body.frames);
       const usages = seen.filter((p) => p.type === 'usage').map((p) => (p as { usage: unknown }).usage);

@@ -48,6 +48,8 @@ export class SseFrames implements AsyncIterator<string, void> {
   private finish: FinishPart | undefined;
   private lastUsage: Usage | undefined;
   private readonly produced = new ProducedText();
+  /** The client went away (`cancel`): the reason the router stream was cancelled with. */
+  private gone: DOMException | undefined;
 
   constructor(
     private readonly opened: OpenedStream,
@@ -85,6 +87,17 @@ export class SseFrames implements AsyncIterator<string, void> {
     if (this.busy) return this.busy.then(() => this.return());
     if (this.phase === 'closed') return Promise.resolve(DONE);
     return (this.busy = this.cleared(this.close()));
+  }
+
+  /**
+   * The client went away (its response body was cancelled): the router stream is cancelled (the upstream call
+   * stops and a waiting pull ends), so that what follows settles the stream as `aborted`. A router stream
+   * without `cancel` (another `GatewayRouter`'s) is closed by `return()`.
+   */
+  cancel(): void {
+    if (this.gone) return;
+    this.gone = new DOMException('This operation was aborted', 'AbortError');
+    this.opened.stream.cancel?.(this.gone);
   }
 
   private pull(): Promise<Result> {
@@ -200,10 +213,11 @@ export class SseFrames implements AsyncIterator<string, void> {
    * finish): the failure is settled with its usage and cost, exactly once.
    */
   private async fail(e: unknown, result?: RouterResult): Promise<Result> {
-    const { abort, requestId } = this.options;
+    const { signal, requestId } = this.options;
     try {
-      const error = abort.signal.aborted ? toLLMError(abort.signal.reason ?? e) : toLLMError(e);
-      const aborted = abort.signal.aborted || error.code === 'aborted';
+      // The client went away (its signal, or the body cancelled): the failure is its abort, whatever the stream said.
+      const error = signal?.aborted ? toLLMError(signal.reason ?? e) : this.gone ? toLLMError(this.gone) : toLLMError(e);
+      const aborted = signal?.aborted === true || this.gone !== undefined || error.code === 'aborted';
       await this.settleOnce({
         status: aborted ? 'aborted' : 'error',
         error,
@@ -229,7 +243,7 @@ export class SseFrames implements AsyncIterator<string, void> {
   private async close(): Promise<Result> {
     this.phase = 'closed';
     if (!this.settled) {
-      this.options.abort.abort();
+      this.cancel();
       await this.settleOnce({
         status: 'aborted',
         error: toLLMError(Object.assign(new Error('The client closed the stream'), { name: 'AbortError' })),

@@ -38,8 +38,11 @@ export interface SseResponseOptions {
   requestId: string;
   /** The response headers so far; owned by this reply from here on (the stream headers are added to it). */
   headers: Record<string, string>;
-  /** Aborted when the client goes away, so the upstream call stops. */
-  abort: AbortController;
+  /**
+   * The client's request signal (the router stream's too): aborted when the client goes away. The reply's
+   * `cancel` (the response body cancelled) cancels the router stream itself (`RouterStream.cancel`).
+   */
+  signal: AbortSignal | undefined;
   /**
    * Awaited before the last frames go out. If it throws on success (the ledger could not be written),
    * the stream ends with the error event instead of the finish frames.
@@ -69,7 +72,7 @@ export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseR
     body: {
       frames,
       async cancel() {
-        options.abort.abort();
+        frames.cancel();
         await frames.return();
       },
     },

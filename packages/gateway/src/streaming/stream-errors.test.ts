@@ -104,4 +104,38 @@ describe('streams that break', () => {
       await upstream.close();
     }
   });
+
+  it('a client that goes away while the upstream stalls (a pull waiting on it) stops it at once, billed as aborted with the partial usage', async () => {
+    // No request signal fires here (the web body is cancelled): only the router stream's cancel() reaches the upstream.
+    const upstream = await startOpenAIWireServer({ script: { text: 'a b c d e f g h i j k l m n o p', hangAfterChunks: 4 } });
+    try {
+      h = await createHarness({
+        stores: 'memory',
+        models: [{ name: 'remote', engine: 'openai-compatible', baseURL: upstream.baseURL, apiKey: 'sk-test', model: 'gpt-test', price: { input: 1, output: 2 } }],
+        gateway: { auth: { demoTenantId: 'demo' } },
+      });
+      await h.stores!.tenants.createTenant({ id: 'demo', name: 'Demo' });
+      const res = await post(h.gateway, '/v1/chat/completions', { ...chat, model: 'remote' });
+      const reader = res.body!.getReader();
+      let text = '';
+      const decoder = new TextDecoder();
+      // Read what the upstream sent before it stalled (the route, role and three words), then leave.
+      while (!text.includes('"c "')) text += decoder.decode((await reader.read()).value);
+      await reader.cancel();
+      await upstream.waitForSocketClose(1, 10_000);
+      expect(upstream.responsesAborted).toBe(1);
+      const id = res.headers.get('x-request-id')!;
+      let entry;
+      for (let i = 0; i < 100 && !entry; i++) {
+        entry = await h.stores!.ledger.get(id);
+        if (!entry) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(entry).toMatchObject({ status: 'aborted', stream: true, deployment: 'remote' });
+      // The words streamed before the stall are billed (estimated: the upstream never reported usage).
+      expect(entry!.outputTokens).toBeGreaterThan(0);
+      expect(entry!.costUsd).toBeGreaterThan(0);
+    } finally {
+      await upstream.close();
+    }
+  });
 });

@@ -2,6 +2,7 @@ import { replayAsStream } from '../../cache/replay-stream.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { toLLMError } from '../../errors/to-llm-error.js';
 import { isContentPart, type GenerateRequest } from '../../spec/index.js';
+import { LinkedController } from '../resilience/attempt-scope.js';
 import type { GenerateOptions, PromptOrRequest, RouterResult, RouterStream, RouterStreamPart, StreamSpend } from '../types.js';
 import { cascadeResult, keepsWeak, prepareCascade, stepOptions, strongFailure, verify, type CascadeHost } from './cascade-call.js';
 import type { ResolvedCascade } from './cascade-set.js';
@@ -19,10 +20,15 @@ function noop(): void {}
  * step's spend (`spent()`, which a consumer adds, as the gateway does for a broken stream's bill and for the
  * Anthropic `message_start`). The time to first token therefore includes the whole weak call (and the verifier).
  * A strong stream that fails before any content follows `onStrongFailure` (the weak answer, or an error part);
- * one that fails later ends with an error part, as any router stream.
+ * one that fails later ends with an error part, as any router stream. `cancel` aborts the step in progress
+ * (the weak call, the verifier, or the strong stream) through the cascade's own signal (the caller's, linked).
  */
-export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: PromptOrRequest, options: GenerateOptions): RouterStream {
-  const requestId = options.requestId ?? host.generateId();
+export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: PromptOrRequest, callerOptions: GenerateOptions): RouterStream {
+  const requestId = callerOptions.requestId ?? host.generateId();
+  // The steps' signal: the caller's, and `cancel`.
+  const link = new LinkedController(callerOptions.signal);
+  const options: GenerateOptions = { ...callerOptions, signal: link.signal };
+  let cancelled = false;
   let resolve!: (r: RouterResult) => void;
   let reject!: (e: LLMError) => void;
   const result = new Promise<RouterResult>((res, rej) => {
@@ -35,10 +41,12 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
   let spent: StreamSpend | undefined;
   const succeed = (r: RouterResult): void => {
     settled = true;
+    link.dispose();
     resolve(r);
   };
   const fail = (e: LLMError): RouterStreamPart => {
     settled = true;
+    link.dispose();
     reject(e);
     return { type: 'error', error: e };
   };
@@ -75,6 +83,7 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
       spent = { usage: providerCacheUsage(weak.usage, weak.cached), cost: weak.cost, replay: false };
       score = await verify(c, request, weak, options.signal);
     } catch (e) {
+      if (cancelled) return;
       yield fail(toLLMError(e));
       return;
     }
@@ -83,7 +92,9 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
       yield* replay(cascadeResult(c, requestId, host.now() - startedAt, weak, score, undefined), startedAt);
       return;
     }
+    if (cancelled) return;
     const strong = host.stream(request, stepOptions(options, c, 'strong', requestId));
+    strongStream = strong;
     let routed = false;
     let firstAt: number | undefined;
     for await (const part of strong) {
@@ -118,11 +129,22 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
     if (!settled) yield fail(new LLMError({ code: 'stream_interrupted', message: `The stream of cascade "${c.name}" ended without a finish or error part` }));
   }
 
+  let strongStream: RouterStream | undefined;
+  /** The consumer's spend details of an aborted cascade (the weak step was paid). */
+  const abortDetails = () => (spent ? { details: { cascade: { name: c.name, weak: { usage: spent.usage, cost: spent.cost } } } } : {});
+
   let consumed = false;
   return {
     requestId,
     result,
     spent: () => spent,
+    cancel(reason?: unknown): void {
+      if (settled || cancelled) return;
+      cancelled = true;
+      fail(new LLMError({ code: 'aborted', message: 'The stream was cancelled by its consumer', ...(reason !== undefined ? { cause: reason } : {}), ...abortDetails() }));
+      strongStream?.cancel?.(reason);
+      link.abort(reason ?? new LLMError({ code: 'aborted', message: 'The stream was cancelled by its consumer' }));
+    },
     [Symbol.asyncIterator](): AsyncIterator<RouterStreamPart> {
       if (consumed) throw new LLMError({ code: 'invalid_request', message: 'A router stream can be iterated only once' });
       consumed = true;
@@ -131,13 +153,12 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
       const closed = (): void => {
         if (!settled) {
           // (The weak step's spend rides along, as on the strong step's errors: it was paid.)
-          const details = spent ? { cascade: { name: c.name, weak: { usage: spent.usage, cost: spent.cost } } } : undefined;
-          fail(new LLMError({ code: 'aborted', message: 'The stream was closed by its consumer before it ended', ...(details ? { details } : {}) }));
+          fail(new LLMError({ code: 'aborted', message: 'The stream was closed by its consumer before it ended', ...abortDetails() }));
         }
       };
       return {
         next: () =>
-          g.next().then((r) => {
+          (cancelled ? g.return(undefined) : g.next()).then((r) => {
             if (r.done) closed();
             return r;
           }),

@@ -532,3 +532,54 @@ describe('cascade: tenants (v3)', () => {
     await r.close();
   });
 });
+
+describe('cascade: stream cancel', () => {
+  it('while the weak step runs: its request is aborted, the waiting pull ends, .result rejects as aborted', async () => {
+    weak.setScript({ hang: true });
+    const r = router();
+    const s = r.stream(QUESTION, { model: 'math-cascade' });
+    const it = s[Symbol.asyncIterator]();
+    const pending = it.next();
+    await waitFor(() => weak.requests.length === 1);
+    const closed = weak.waitForSocketClose(1, 5_000);
+    s.cancel!();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    expect((await rejection(s.result)).code).toBe('aborted');
+    await closed;
+    expect(strong.requests).toHaveLength(0);
+    await r.close();
+  });
+
+  it('while the strong step streams: its request is aborted, .result rejects with the weak step\'s spend', async () => {
+    weak.setScript({ text: WRONG, usage: WEAK_USAGE });
+    strong.setScript({ text: 'one two three four five', hangAfterChunks: 2 });
+    const r = router();
+    const s = r.stream(QUESTION, { model: 'math-cascade' });
+    const it = s[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await it.next();
+      if (next.done) throw new Error('ended before content');
+      if (next.value.type === 'text-delta') break;
+    }
+    const pending = it.next();
+    const closed = strong.waitForSocketClose(1, 5_000);
+    s.cancel!();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    const error = await rejection(s.result);
+    expect(error.code).toBe('aborted');
+    expect(error.details).toMatchObject({ cascade: { name: 'math-cascade', weak: { usage: { totalTokens: 60 } } } });
+    await closed;
+    // After the end it does nothing.
+    s.cancel!();
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+    await r.close();
+  });
+});
+
+async function waitFor(cond: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -65,6 +65,22 @@ describe('AttemptScope.race', () => {
     expect(added).toBe(0);
   });
 
+  it('races that overlap in any order: each settles with its own value, the ones still pending reject on abort', async () => {
+    const scope = new AttemptScope(undefined, {}, { deployment: 'd' }, undefined);
+    let release!: (v: number) => void;
+    const first = scope.race(new Promise<number>((r) => (release = r)));
+    const second = scope.race(new Promise<never>(() => {}));
+    release(1);
+    await expect(first).resolves.toBe(1);
+    // The first one's place is free again; the second still waits among the others.
+    const third = scope.race(new Promise<never>(() => {}));
+    await expect(scope.race(Promise.resolve(4))).resolves.toBe(4);
+    scope.cancel();
+    await expect(second).rejects.toBeTypeOf('symbol');
+    await expect(third).rejects.toBeTypeOf('symbol');
+    scope.dispose();
+  });
+
   it('rejects the races in progress when the parent signal aborts, and when a timeout fires', async () => {
     const parent = new AbortController();
     const scope = new AttemptScope(parent.signal, {}, { deployment: 'd' }, parent.signal);

@@ -117,30 +117,41 @@ export class AttemptScope {
    * A stream races every part, so a race costs no listener of its own: the scope keeps the pending races'
    * rejecters (each removed when its promise settles, so a settled part is never kept reachable), and the
    * link's `onAbort` hook (every abort of the attempt's signal goes through the link) rejects them all.
+   * One race at a time (what a stream and a generate do) is kept in a field; a Set only for more at once.
    */
   race<T>(promise: Promise<T>): Promise<T> {
     if (this.link.aborted) {
       promise.then(undefined, () => {});
       return Promise.reject(this.link.signal.reason as unknown);
     }
-    const racing = (this.racing ??= new Set());
     return new Promise<T>((resolve, reject) => {
-      racing.add(reject);
+      this.addRacer(reject);
       promise.then(
         (value) => {
-          racing.delete(reject);
+          this.removeRacer(reject);
           resolve(value);
         },
         (error: unknown) => {
-          racing.delete(reject);
+          this.removeRacer(reject);
           reject(error);
         },
       );
     });
   }
 
-  /** Rejecters of the races in progress (see `race`). */
+  /** The rejecter of the race in progress, and of the others at the same time (see `race`). */
+  private racer: ((reason: unknown) => void) | undefined;
   private racing: Set<(reason: unknown) => void> | undefined;
+
+  private addRacer(reject: (reason: unknown) => void): void {
+    if (this.racer === undefined) this.racer = reject;
+    else (this.racing ??= new Set()).add(reject);
+  }
+
+  private removeRacer(reject: (reason: unknown) => void): void {
+    if (this.racer === reject) this.racer = undefined;
+    else this.racing?.delete(reject);
+  }
 
   /** The owner's abort hook (see `watchAbort`). */
   private watcher: (() => void) | undefined;
@@ -157,9 +168,13 @@ export class AttemptScope {
   /** The link's `onAbort`: every abort of the attempt's signal goes through it. */
   private readonly aborting = (): void => {
     this.watcher?.();
+    const one = this.racer;
     const racing = this.racing;
-    if (!racing) return;
+    if (one === undefined && !racing) return;
     const reason = this.link.signal.reason as unknown;
+    this.racer = undefined;
+    one?.(reason);
+    if (!racing) return;
     for (const reject of [...racing]) reject(reason);
     racing.clear();
   };
