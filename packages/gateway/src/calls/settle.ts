@@ -1,7 +1,8 @@
-import { LLMError, providerCacheUsage, sumUsage, type GenerateRequest, type RouterResult, type StreamSpend, type Usage, type UsageStatus } from '@llmrr/core';
+import { LLMError, providerCacheUsage, sumUsage, type GenerateRequest, type RouterResult, type StreamSpend, type Usage, type UsageEntryInput, type UsageStatus } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import type { Admission } from '../tenancy/admission.js';
-import { ledgerCounts } from './ledger-counts.js';
+import type { RequestObservation } from '../metrics/gateway-metrics.js';
+import { ledgerCounts, type LedgerCounts } from './ledger-counts.js';
 import type { CallDeps } from './model-call.js';
 import { partialCallCost } from './partial-usage.js';
 import { recordedErrorCode } from './resolve-model.js';
@@ -81,66 +82,82 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       // (SQLite) stores then commit both in one group transaction, and the two round trips of the shared
       // stores (PostgreSQL, Redis) overlap. Both are awaited before the response's final bytes.
       let ledgerError: unknown;
-      const recorded =
-        deps.stores && call.principal.tenant
-          ? // (async wrapper: a store that throws synchronously still lets the budget settle below)
-            (async (ledger) => ledger.record({
-                requestId: call.requestId,
-                tenantId: call.principal.tenantId,
-                ...(call.principal.key ? { keyId: call.principal.key.id } : {}),
-                model: call.model,
-                ...(s.deployment ? { deployment: s.deployment } : {}),
-                ...(s.provider ? { provider: s.provider } : {}),
-                endpoint: call.endpoint,
-                ...counts,
-                costUsd,
-                latencyMs,
-                ...(s.ttftMs !== undefined ? { ttftMs: s.ttftMs } : {}),
-                status: s.status,
-                // The real reason (a refused model's `permission_denied`), which the client's 404 does not say.
-                ...(s.error ? { errorCode: recordedErrorCode(s.error) } : {}),
-                cacheHit: cached !== false,
-                stream: call.stream,
-                createdAt: call.startedAt,
-              }))(deps.stores.ledger)
-              .then(
-                () => undefined,
-                (e: unknown) => {
-                  ledgerError = e;
-                },
-              )
-          : undefined;
+      let recorded: Promise<void> | undefined;
+      if (deps.stores && call.principal.tenant) {
+        // (Called in a try: a store that throws synchronously still lets the budget settle below. No async
+        // wrapper: `Promise.resolve` hands a store's own promise through as it is, without extra turns.)
+        try {
+          recorded = Promise.resolve(deps.stores.ledger.record(usageEntry(call, s, counts, costUsd, latencyMs, cached !== false))).then(
+            () => undefined,
+            (e: unknown) => {
+              ledgerError = e;
+            },
+          );
+        } catch (e) {
+          ledgerError = e;
+        }
+      }
       const finished = admission?.finish({ usage, costUsd, charged: s.status === 'success' || costUsd > 0 }).catch((e: unknown) => {
         deps.log('releasing limits or settling the budget failed', call.requestId, e);
       });
       await recorded;
       await finished;
-      deps.metrics?.observe(
-        {
+      if (deps.metrics) {
+        // The fields every observation has in one literal, the optional ones added when present (no spreads).
+        const o: RequestObservation = {
           model: s.deployment ?? metricModel,
           tenant: call.principal.tenantId,
           status: s.status === 'success' ? 'success' : (s.error?.code ?? s.status),
           durationMs: latencyMs,
-          ...(call.stream && s.ttftMs !== undefined ? { ttftMs: s.ttftMs } : {}),
-          ...(usage
-            ? {
-                inputTokens: counts.inputTokens,
-                outputTokens: counts.outputTokens,
-                cachedInputTokens: counts.cachedInputTokens,
-                cacheWriteInputTokens: counts.cacheWriteInputTokens,
-              }
-            : {}),
           costUsd,
           cached,
-        },
-        true,
-      );
+        };
+        if (call.stream && s.ttftMs !== undefined) o.ttftMs = s.ttftMs;
+        if (usage) {
+          o.inputTokens = counts.inputTokens;
+          o.outputTokens = counts.outputTokens;
+          o.cachedInputTokens = counts.cachedInputTokens;
+          o.cacheWriteInputTokens = counts.cacheWriteInputTokens;
+        }
+        deps.metrics.observe(o, true);
+      }
       if (ledgerError !== undefined) {
         deps.log('writing the usage ledger failed', call.requestId, ledgerError);
         throw new LLMError({ code: 'internal', message: 'The usage ledger could not be written', cause: ledgerError });
       }
     },
   };
+}
+
+/**
+ * The ledger row of a settled call: the fields every row has in one literal, the optional ones added when
+ * present (as spreads of `cond ? { field } : {}` did, without a temporary object and a copy per field).
+ */
+function usageEntry(call: SettleCall, s: Settlement, counts: LedgerCounts, costUsd: number, latencyMs: number, cacheHit: boolean): UsageEntryInput {
+  const e: UsageEntryInput = {
+    requestId: call.requestId,
+    tenantId: call.principal.tenantId,
+    model: call.model,
+    endpoint: call.endpoint,
+    inputTokens: counts.inputTokens,
+    outputTokens: counts.outputTokens,
+    cachedInputTokens: counts.cachedInputTokens,
+    cacheWriteInputTokens: counts.cacheWriteInputTokens,
+    cacheWrite1hInputTokens: counts.cacheWrite1hInputTokens,
+    costUsd,
+    latencyMs,
+    status: s.status,
+    cacheHit,
+    stream: call.stream,
+    createdAt: call.startedAt,
+  };
+  if (call.principal.key) e.keyId = call.principal.key.id;
+  if (s.deployment) e.deployment = s.deployment;
+  if (s.provider) e.provider = s.provider;
+  if (s.ttftMs !== undefined) e.ttftMs = s.ttftMs;
+  // The real reason (a refused model's `permission_denied`), which the client's 404 does not say.
+  if (s.error) e.errorCode = recordedErrorCode(s.error);
+  return e;
 }
 
 /**

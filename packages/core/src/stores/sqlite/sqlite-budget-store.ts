@@ -67,7 +67,19 @@ export class SqliteBudgetStore implements BudgetStore {
     };
   }
 
-  async reserve(request: BudgetReserveRequest): Promise<BudgetReservation> {
+  /**
+   * (Not `async`: it returns the group commit's promise itself, as `settle` and `release` do, without the
+   * extra turns an async function takes to adopt a returned promise; a synchronous throw is a rejection.)
+   */
+  reserve(request: BudgetReserveRequest): Promise<BudgetReservation> {
+    try {
+      return this.reserveNow(request);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private reserveNow(request: BudgetReserveRequest): Promise<BudgetReservation> {
     validateReserveRequest(request);
     const now = this.clock();
     const limit = usdToNano(request.limitUsd);
@@ -98,14 +110,21 @@ export class SqliteBudgetStore implements BudgetStore {
     );
   }
 
-  async settle(reservationId: string, actualUsd: number): Promise<boolean> {
-    validateUsd(actualUsd, 'actualUsd');
-    const actual = usdToNano(actualUsd);
-    return this.finish(reservationId, actual);
+  settle(reservationId: string, actualUsd: number): Promise<boolean> {
+    try {
+      validateUsd(actualUsd, 'actualUsd');
+      return this.finish(reservationId, usdToNano(actualUsd));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
-  async release(reservationId: string): Promise<boolean> {
-    return this.finish(reservationId, undefined);
+  release(reservationId: string): Promise<boolean> {
+    try {
+      return this.finish(reservationId, undefined);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   async spent(tenantId: string, period: BudgetPeriod): Promise<BudgetState> {

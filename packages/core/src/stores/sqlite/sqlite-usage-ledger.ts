@@ -28,7 +28,16 @@ export class SqliteUsageLedger implements UsageLedger {
     this.getOne = handle.db.prepare(`SELECT * FROM llmrr_usage WHERE request_id = ?`);
   }
 
-  async record(input: UsageEntryInput): Promise<{ inserted: boolean }> {
+  /** (Not `async`: the group commit's promise itself, without an async function's extra turns; a synchronous throw is a rejection.) */
+  record(input: UsageEntryInput): Promise<{ inserted: boolean }> {
+    try {
+      return this.recordNow(input);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private recordNow(input: UsageEntryInput): Promise<{ inserted: boolean }> {
     const e = normalizeUsageEntry(input, this.clock());
     // Positional parameters, in the column order above (cheaper to bind than named ones).
     const params = [
