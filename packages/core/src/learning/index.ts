@@ -22,6 +22,7 @@ export { USE_LITE, loadUseLiteEmbedder } from './features/use-lite-embedder.js';
 
 export type { PredictorKind, PredictorState, QualityPredictor } from './predictors/types.js';
 export { loadPredictor } from './predictors/load-predictor.js';
+export { BaggedPredictor, bagMemberSeed } from './predictors/bagged-predictor.js';
 export { GuardedPredictor } from './predictors/guarded-predictor.js';
 export { StackPredictor } from './predictors/stack-predictor.js';
 export { TaskPriorPredictor } from './predictors/task-prior-predictor.js';

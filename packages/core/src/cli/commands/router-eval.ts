@@ -6,6 +6,7 @@ import { evaluateDataset, evaluateModel, filterTasks } from '../../learning/eval
 import type { EvaluationReport } from '../../learning/evaluation/evaluation-report.js';
 import { formatReport, reportJson } from '../../learning/evaluation/format-report.js';
 import { reportSvg } from '../../learning/evaluation/report-plot.js';
+import { MAX_BAG } from '../../learning/predictors/bagged-predictor.js';
 import type { PredictorKind } from '../../learning/predictors/types.js';
 import { loadRouterModel } from '../../learning/training/router-model.js';
 import type { CliCommand } from '../cli-command.js';
@@ -33,6 +34,7 @@ const FLAGS = {
   'ood-guard': { type: 'boolean' },
   predictors: { type: 'string' },
   seed: { type: 'string' },
+  bag: { type: 'string' },
   cascade: { type: 'boolean' },
   hybrid: { type: 'boolean' },
   ...AUGMENT_FLAGS,
@@ -69,6 +71,10 @@ Options:
       --hash-dim <n>         hashed TF-IDF buckets (default 65536)
       --embeddings           add prompt embeddings (cached under .llmrr/cache/embeddings)
 ${AUGMENT_HELP}${FEATURES_HELP}      --seed <n>             training seed
+      --bag <k>              bagging across seeds: train each predictor kind k times per fold (seeds
+                             derived from --seed; the first member uses --seed itself) and average
+                             the predicted probabilities; selection scores the bags (default 1, ~k x
+                             slower)
       --cascade              evaluate a CASCADE instead (RouteLLM GSM8K with responses only): it calls
                              the weak model first, READS ITS ANSWER (arithmetic checks, final answer,
                              truncation, ...) and escalates to the strong model when it looks wrong,
@@ -95,6 +101,7 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   const folds = intFlag(values.folds, '--folds', 2, 50);
   const hashDim = intFlag(values['hash-dim'], '--hash-dim', 0, 1 << 20);
   const seed = intFlag(values.seed, '--seed', 0);
+  const bag = intFlag(values.bag, '--bag', 1, MAX_BAG);
   const select = parsePredictor(values.predictor);
   const tasks = parseTasks(values.tasks);
   const featureGroups = parseFeatureGroups(values.features);
@@ -108,6 +115,8 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   if (values.model && featureGroups) throw new CliUsageError('--features trains with extra feature groups: use it without --model (a trained model carries its own)', '--features');
   if (values.cascade && values.model) throw new CliUsageError('--cascade trains per fold: use it without --model', '--cascade');
   if (values.cascade && (values['holdout-task'] || tasks)) throw new CliUsageError('--cascade evaluates RouteLLM GSM8K by cross-validation: --holdout-task and --tasks do not apply', '--cascade');
+  if (values.model && bag !== undefined) throw new CliUsageError('--bag trains per fold: use it without --model (a trained model carries its own bag)', '--bag');
+  if (values.cascade && bag !== undefined) throw new CliUsageError('--bag is not available with --cascade', '--bag');
   if (values.hybrid && !values.cascade) throw new CliUsageError('--hybrid is a cascade evaluation: use it with --cascade', '--hybrid');
   if (values.cascade) cascadeDataFile(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const dataset = await loadDataset(resolveDataPath(values.data, ctx.env, ctx.cwd));
@@ -161,6 +170,7 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
       ...(folds !== undefined ? { folds } : {}),
       ...(hashDim !== undefined ? { hashDim } : {}),
       ...(seed !== undefined ? { seed } : {}),
+      ...(bag !== undefined ? { bag } : {}),
       ...(tasks ? { tasks } : {}),
       ...(values['holdout-task'] ? { holdoutTask: values['holdout-task'] } : {}),
       ...(embedding ? { embedding } : {}),
@@ -170,6 +180,7 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
       ...(augment?.multitask ? { multitask: augment.multitask } : {}),
     });
     if (featureGroups) report.features = featureGroups.map((g) => `+${g}`);
+    if (bag !== undefined && bag > 1) report.bag = bag;
     if (augment) report.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}), ...(augment.infold ? { infold: augment.infold.reports } : {}) };
   }
   const out = resolve(ctx.cwd, values.out ?? join('.llmrr', 'reports', `${dataset.name.replace(/[^\w.-]+/g, '-')}${values['holdout-task'] ? `-unseen-${values['holdout-task']}` : ''}.json`));

@@ -126,6 +126,41 @@ describe('llmrr router: stack and out-of-distribution guard', () => {
   });
 });
 
+describe('llmrr router: --bag (bagging across seeds)', () => {
+  it('train --bag 3 writes a bag of 3 members of the chosen kind; eval --model routes with it', async () => {
+    const r = await router(['train', '--data', 'outcomes.csv', '--out', 'bag.json', '--hash-dim', '1024', '--predictor', 'mlp', '--bag', '3', '--seed', '2', '--json']);
+    expect(r.code).toBe(0);
+    const artifact = JSON.parse(readFileSync(join(dir, 'bag.json'), 'utf8')) as RouterModelArtifact;
+    expect(artifact.training).toMatchObject({ chosen: 'mlp', bag: 3 });
+    const bag = artifact.predictor as Extract<RouterModelArtifact['predictor'], { kind: 'bag' }>;
+    expect(bag.kind).toBe('bag');
+    expect(bag.members.map((m) => m.kind)).toEqual(['mlp', 'mlp', 'mlp']);
+    const evalR = await router(['eval', '--data', 'outcomes.csv', '--model', 'bag.json', '--json']);
+    const report = JSON.parse(evalR.stdout) as EvaluationReport;
+    expect(report.chosen).toBe('mlp');
+    expect(report.aiq!).toBeGreaterThan(report.zero_router!.aiq);
+  });
+
+  it('eval --bag 2 records the bag size; --bag is refused with --model and --cascade and out of range', async () => {
+    const r = await router(['eval', '--data', 'pair.jsonl', '--json', '--folds', '3', '--hash-dim', '1024', '--predictors', 'logistic,mlp', '--bag', '2', '--out', 'reports/bag.json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/mlp +validation apgr [\d.]+ \(bag of 2\)/);
+    expect(r.stderr).toMatch(/prior +validation apgr 0\.5000 \(\d+ ms\)/);
+    const report = JSON.parse(readFileSync(join(dir, 'reports/bag.json'), 'utf8')) as EvaluationReport;
+    expect(report.bag).toBe(2);
+    expect(report.apgr!).toBeGreaterThan(0.7);
+    const withModel = await router(['eval', '--data', 'outcomes.csv', '--model', 'bag.json', '--bag', '2']);
+    expect(withModel.code).toBe(2);
+    expect(withModel.stderr).toMatch(/--bag trains per fold: use it without --model/);
+    const cascade = await router(['eval', '--data', 'pair.jsonl', '--cascade', '--bag', '2']);
+    expect(cascade.code).toBe(2);
+    expect(cascade.stderr).toMatch(/--bag is not available with --cascade/);
+    const zero = await router(['train', '--data', 'outcomes.csv', '--out', 'x.json', '--bag', '0']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/--bag expects a whole number/);
+  });
+});
+
 describe('llmrr router (registered in the CLI)', () => {
   it('is reachable through run(): help and usage errors', async () => {
     const { runCli } = await import('../__fixtures__/cli-harness.js');

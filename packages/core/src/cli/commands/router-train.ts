@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { loadDataset } from '../../learning/datasets/load-dataset.js';
 import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
+import { MAX_BAG } from '../../learning/predictors/bagged-predictor.js';
 import type { PredictorKind } from '../../learning/predictors/types.js';
 import { filterTasks } from '../../learning/evaluation/evaluate-dataset.js';
 import { trainRouterModel } from '../../learning/training/train-router-model.js';
@@ -25,6 +26,7 @@ const FLAGS = {
   embeddings: { type: 'boolean' },
   'ood-guard': { type: 'boolean' },
   seed: { type: 'string' },
+  bag: { type: 'string' },
   json: { type: 'boolean' },
   cascade: { type: 'boolean' },
   ...AUGMENT_FLAGS,
@@ -57,6 +59,9 @@ Options:
       --embeddings         add a Universal Sentence Encoder embedding of each prompt (cached on disk
                            under .llmrr/cache/embeddings; slow the first time: ~26 ms per prompt)
 ${AUGMENT_HELP}${FEATURES_HELP}      --seed <n>           training seed (default 1)
+      --bag <k>            bagging across seeds: train each predictor kind k times (seeds derived from
+                           --seed) and average the predicted probabilities; the artifact stores the k
+                           members of the chosen kind (default 1, ~k x slower to train and to predict)
       --cascade            train the learned CASCADE scorer instead (the built-in verifier "learned":
                            routing.cascades[].verifier: learned, verifierModel: <out>). --data: RouteLLM's
                            gsm8k_responses.csv (routellm/gsm8k) or a CSV/JSONL cascade log with prompt,
@@ -96,6 +101,7 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   const select = parsePredictor(values.predictor);
   const hashDim = intFlag(values['hash-dim'], '--hash-dim', 0, 1 << 20);
   const seed = intFlag(values.seed, '--seed', 0);
+  const bag = intFlag(values.bag, '--bag', 1, MAX_BAG);
   const featureGroups = parseFeatureGroups(values.features);
   const dataset = await loadDataset(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
@@ -121,6 +127,7 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
     ...(values.tasks ? { tasks: parseTasks(values.tasks)! } : {}),
     ...(hashDim !== undefined ? { hashDim } : {}),
     ...(seed !== undefined ? { seed } : {}),
+    ...(bag !== undefined ? { bag } : {}),
     ...(embedding ? { embedding } : {}),
     ...(featureGroups?.includes('structure') ? { structure: true } : {}),
     ...(augment ? { augment: augment.options } : {}),

@@ -74,6 +74,8 @@ export interface EvaluationReport {
   validation: Array<{ fold: string; kind: PredictorKind; metric: string; value: number }>;
   /** Optional feature groups added (`--features`, e.g. `+structure`); absent = none. */
   features?: string[];
+  /** Bag size of every predictor kind (`--bag`, bagging across seeds); absent = 1. */
+  bag?: number;
   /** The augmentation block used (`--augment`), with the difficulty model's data and overlap counts. */
   augment?: { kinds: string[]; difficulty?: AugmentReport; multitask?: { kept: number; dropped: number; droppedByFullText: number; droppedByStemOnly: number }; infold?: Array<InfoldFoldReport & { fold: string }> };
   seconds: number;

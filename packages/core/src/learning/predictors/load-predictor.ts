@@ -1,5 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { CentroidIndex } from '../features/centroid-index.js';
+import { BaggedPredictor } from './bagged-predictor.js';
 import { EnsemblePredictor } from './ensemble-predictor.js';
 import { GainMlpPredictor } from './gain-mlp-predictor.js';
 import { GainPredictor } from './gain-predictor.js';
@@ -26,6 +27,8 @@ export function loadPredictor(state: PredictorState): QualityPredictor {
       return KnnPredictor.fromJSON(state);
     case 'ensemble':
       return new EnsemblePredictor(state.members.map(loadPredictor));
+    case 'bag':
+      return new BaggedPredictor(state.members.map(loadPredictor));
     case 'task':
       return TaskPriorPredictor.fromJSON(state);
     case 'guarded': {

@@ -18,6 +18,7 @@ export type PredictorState =
   | { kind: 'logistic'; dim: number; outputs: number; weights: SparseWeights; bias: number[] }
   | TwoLayerState
   | { kind: 'ensemble'; members: PredictorState[] }
+  | { kind: 'bag'; members: PredictorState[] }
   | { kind: 'task'; block: [number, number]; tasks: string[]; temperature: number; quality: number[][]; centroids: Array<[number[], number[]]> }
   | { kind: 'guarded'; inner: PredictorState; block: [number, number]; centroids: Array<[number[], number[]]>; prior: number[]; low: number; high: number }
   | { kind: 'gain'; dim: number; weak: number; strong: number; weights: SparseWeights; bias: number[] }

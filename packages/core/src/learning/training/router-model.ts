@@ -29,6 +29,8 @@ export interface RouterModelArtifact {
     tasks: string[];
     validation: Array<{ kind: PredictorKind; metric: string; value: number }>;
     chosen: PredictorKind;
+    /** Bag size (`--bag`): the predictor averages this many members trained with different seeds. */
+    bag?: number;
     /** The augmentation block's kinds and the difficulty model's data and overlap counts (`--augment`). */
     augment?: { kinds: string[]; difficulty?: AugmentReport; multitask?: { kept: number; dropped: number; droppedByFullText: number; droppedByStemOnly: number }; infold?: Array<InfoldFoldReport & { fold: string }> };
   };

@@ -3,6 +3,7 @@ import { trainMultitask, type MultitaskOptions } from '../augment/multitask.js';
 import { fnv1a } from '../datasets/split-examples.js';
 import type { RoutingExample } from '../datasets/types.js';
 import { DEFAULT_HASH_DIM, featureBlocks, featureDim, featurize, fitFeatures, type FeatureSpec } from '../features/feature-pipeline.js';
+import { BaggedPredictor, MAX_BAG, bagMemberSeed } from '../predictors/bagged-predictor.js';
 import { EnsemblePredictor } from '../predictors/ensemble-predictor.js';
 import { trainGainMlp } from '../predictors/gain-mlp-predictor.js';
 import { trainGain } from '../predictors/gain-predictor.js';
@@ -62,6 +63,13 @@ export interface TrainPredictorsOptions {
    * predict these auxiliary outcomes (see `trainMultitask`). The stack's inner-fold members are not.
    */
   multitask?: MultitaskOptions;
+  /**
+   * Bagging across seeds: train each kind with randomness (logistic, mf, mlp, ensemble, stack, gain,
+   * gain-mlp) this many times on the same prompts and features, member b with seed
+   * `bagMemberSeed(seed, b)` (member 0 with `seed` itself), and average the members' predicted
+   * probabilities (`BaggedPredictor`). Validation and selection score the bags. Default 1 (no bag).
+   */
+  bag?: number;
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -126,8 +134,6 @@ export function trainPredictors(
   const priorMean = meanQuality(train.y, outputs);
   const prior = new PriorPredictor(priorMean);
   predictors.set('prior', prior);
-  // Unguarded predictors (members of the ensemble and the stack); `predictors` holds what is reported.
-  const raw = new Map<PredictorKind, QualityPredictor>(predictors);
   let guardTemplate: GuardedPredictor | undefined;
   const guarded = (p: QualityPredictor): QualityPredictor => {
     if (!options.guard || p === prior) return p;
@@ -135,38 +141,58 @@ export function trainPredictors(
     const g = guardTemplate;
     return p === g.inner ? g : new GuardedPredictor(p, g.index, g.prior, g.low, g.high);
   };
+  const bag = options.bag ?? 1;
+  if (!Number.isInteger(bag) || bag < 1 || bag > MAX_BAG) throw new RangeError(`bag must be an integer from 1 to ${MAX_BAG}, got ${bag}`);
+  // Unguarded predictors (members of the ensemble and the stack), one map per bag member; `predictors`
+  // holds what is reported. Member b trains with `bagMemberSeed(seed, b)`.
+  // Kinds without randomness (prior, knn, task) are trained once and shared by every member.
+  const memberRaw: Array<Map<PredictorKind, QualityPredictor>> = [];
+  const trainKind = (kind: PredictorKind, b: number): QualityPredictor | undefined => {
+    const own = memberRaw[b]!;
+    const memberSeed = bagMemberSeed(seed, b);
+    const hyper = { seed: memberSeed, ...options.hyper };
+    if (b > 0 && (kind === 'prior' || kind === 'knn' || kind === 'task')) return memberRaw[0]!.get(kind);
+    if (kind === 'prior') return prior;
+    if (kind === 'logistic') return trainLogistic(train, val, hyper);
+    if ((kind === 'mf' || kind === 'mlp') && options.multitask) return trainMultitask(kind, train, val, spec, options.multitask, emb?.lookup, hyper, options.log);
+    if (kind === 'mf' || kind === 'mlp') return trainTwoLayer(kind, train, val, hyper);
+    if (kind === 'gain') return trainGain(train, val, pair, hyper);
+    if (kind === 'gain-mlp') return trainGainMlp(train, val, pair, hyper);
+    if (kind === 'knn') return trainKnn(train, emb ? blocks.embedding : blocks.hashed, 20);
+    if (kind === 'task') {
+      // Needs two tasks or more in the training prompts (one task: it would be the prior).
+      if (new Set(fitSet.map((e) => e.task)).size < 2) return undefined;
+      return trainTaskPrior(train, fitSet.map((e) => e.task), [blocks.hashed, blocks.embedding]);
+    }
+    if (kind === 'ensemble') {
+      // Mean of the parametric predictors trained above (kNN left out: it is slow at decision time).
+      const members = (['logistic', 'mf', 'mlp'] as const).map((k) => own.get(k)).filter((m): m is QualityPredictor => m !== undefined);
+      return members.length < 2 ? undefined : new EnsemblePredictor(members);
+    }
+    const members = stackMembers({ train, val, examples: fitSet, predictors: own, taskBlocks: [blocks.hashed, blocks.embedding], hyper });
+    return trainStack(train, fitSet.map((e) => e.id), members, { ...(options.log ? { log: options.log } : {}) });
+  };
+  for (let b = 0; b < bag; b++) memberRaw.push(new Map());
   for (const kind of ['prior' as const, ...kinds]) {
     const t0 = Date.now();
-    let p: QualityPredictor;
-    if (kind === 'prior') p = prior;
-    else if (kind === 'logistic') p = trainLogistic(train, val, { seed, ...options.hyper });
-    else if ((kind === 'mf' || kind === 'mlp') && options.multitask) p = trainMultitask(kind, train, val, spec, options.multitask, emb?.lookup, { seed, ...options.hyper }, options.log);
-    else if (kind === 'mf' || kind === 'mlp') p = trainTwoLayer(kind, train, val, { seed, ...options.hyper });
-    else if (kind === 'gain') p = trainGain(train, val, pair, { seed, ...options.hyper });
-    else if (kind === 'gain-mlp') p = trainGainMlp(train, val, pair, { seed, ...options.hyper });
-    else if (kind === 'knn') p = trainKnn(train, emb ? blocks.embedding : blocks.hashed, 20);
-    else if (kind === 'task') {
-      // Needs two tasks or more in the training prompts (one task: it would be the prior).
-      if (new Set(fitSet.map((e) => e.task)).size < 2) continue;
-      p = trainTaskPrior(train, fitSet.map((e) => e.task), [blocks.hashed, blocks.embedding]);
-    } else if (kind === 'ensemble') {
-      // Mean of the parametric predictors trained above (kNN left out: it is slow at decision time).
-      const members = (['logistic', 'mf', 'mlp'] as const).map((k) => raw.get(k)).filter((m): m is QualityPredictor => m !== undefined);
-      if (members.length < 2) continue;
-      p = new EnsemblePredictor(members);
-    } else {
-      const hyper = { seed, ...options.hyper };
-      const members = stackMembers({ train, val, examples: fitSet, predictors: raw, taskBlocks: [blocks.hashed, blocks.embedding], hyper });
-      p = trainStack(train, fitSet.map((e) => e.id), members, { ...(options.log ? { log: options.log } : {}) });
+    const members: QualityPredictor[] = [];
+    for (let b = 0; b < bag; b++) {
+      const m = trainKind(kind, b);
+      if (!m) break;
+      memberRaw[b]!.set(kind, m);
+      members.push(m);
     }
-    raw.set(kind, p);
+    if (members.length === 0) continue;
+    // Deterministic kinds are one predictor whatever the bag; the others average their members.
+    const bagged = members.length > 1 && members.some((m) => m !== members[0]);
+    let p: QualityPredictor = bagged ? new BaggedPredictor(members) : members[0]!;
     p = guarded(p);
     predictors.set(kind, p);
     if (valSet.length > 0) {
       const pred = val.x.map((x) => Array.from(p.predict(x)));
       const s = routingScore(valSet, pred, pair, valCost);
       validation.push({ kind, metric: s.metric, value: s.value });
-      options.log?.(`  ${kind.padEnd(8)} validation ${s.metric} ${s.value.toFixed(4)} (${Date.now() - t0} ms)`);
+      options.log?.(`  ${kind.padEnd(8)} validation ${s.metric} ${s.value.toFixed(4)}${bagged ? ` (bag of ${members.length})` : ''} (${Date.now() - t0} ms)`);
     }
   }
   let chosen: PredictorKind = options.select && options.select !== 'auto' ? options.select : 'logistic';

@@ -33,6 +33,7 @@ export function trainRouterModel(dataset: RoutingDataset, options: TrainRouterMo
       tasks: [...new Set(examples.map((e) => e.task))].sort(),
       validation: trained.validation,
       chosen,
+      ...(options.bag !== undefined && options.bag > 1 ? { bag: options.bag } : {}),
     },
   };
   if (dataset.pair) artifact.pair = dataset.pair;
