@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CallWarning } from '@llmrr/core';
+import { BufferedCounter } from './buffered-counter.js';
 import type { GatewayMetricsOptions, GatewayRouter } from '../types.js';
 
 /** What one finished model request reports to metrics. */
@@ -48,18 +49,18 @@ const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
  */
 export class GatewayMetrics {
   readonly registry: Registry;
-  private readonly requests: Counter<'model' | 'status' | 'tenant'>;
+  private readonly requests: BufferedCounter<'model' | 'status' | 'tenant'>;
   private readonly duration: Histogram<'model' | 'status'>;
   private readonly ttft: Histogram<'model'>;
-  private readonly tokens: Counter<'type' | 'model'>;
+  private readonly tokens: BufferedCounter<'type' | 'model'>;
   private readonly cost: Counter<'model' | 'tenant'>;
-  private readonly cacheHits: Counter<'kind' | 'model'>;
+  private readonly cacheHits: BufferedCounter<'kind' | 'model'>;
   private readonly retries: Counter<'deployment'>;
   private readonly fallbacks: Counter<'from' | 'to'>;
   private readonly circuit: Gauge<'deployment'>;
   private readonly inFlight: Gauge;
-  private readonly tokenCounts: Counter<'model' | 'kind' | 'status' | 'tenant'>;
-  private readonly warnings: Counter<'code'>;
+  private readonly tokenCounts: BufferedCounter<'model' | 'kind' | 'status' | 'tenant'>;
+  private readonly warnings: BufferedCounter<'code'>;
   private readonly warningCodes = new Set(BUILT_IN_WARNING_CODES);
   private readonly unsubscribe: Array<() => void> = [];
 
@@ -67,23 +68,23 @@ export class GatewayMetrics {
     this.registry = options.registry ?? new Registry();
     const registers = [this.registry];
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({ name: 'llm_requests_total', help: 'Model requests by model, status (success or error code) and tenant', labelNames: ['model', 'status', 'tenant'], registers });
+    this.requests = new BufferedCounter({ name: 'llm_requests_total', help: 'Model requests by model, status (success or error code) and tenant', labelNames: ['model', 'status', 'tenant'], registers });
     this.duration = new Histogram({ name: 'llm_request_duration_seconds', help: 'Model request duration (to the last byte), seconds', labelNames: ['model', 'status'], buckets: SECONDS, registers });
     this.ttft = new Histogram({ name: 'llm_time_to_first_token_seconds', help: 'Time to first token of streamed requests, seconds', labelNames: ['model'], buckets: SECONDS, registers });
-    this.tokens = new Counter({ name: 'llm_tokens_total', help: 'Tokens by type: input (all prompt tokens), output, cached_input (prompt-cache reads) and cache_write (prompt-cache writes); cached_input and cache_write are parts of input', labelNames: ['type', 'model'], registers });
+    this.tokens = new BufferedCounter({ name: 'llm_tokens_total', help: 'Tokens by type: input (all prompt tokens), output, cached_input (prompt-cache reads) and cache_write (prompt-cache writes); cached_input and cache_write are parts of input', labelNames: ['type', 'model'], registers });
     this.cost = new Counter({ name: 'llm_cost_usd_total', help: 'Cost in USD', labelNames: ['model', 'tenant'], registers });
-    this.cacheHits = new Counter({ name: 'llm_cache_hits_total', help: 'Answers served from the router cache', labelNames: ['kind', 'model'], registers });
+    this.cacheHits = new BufferedCounter({ name: 'llm_cache_hits_total', help: 'Answers served from the router cache', labelNames: ['kind', 'model'], registers });
     this.retries = new Counter({ name: 'llm_retries_total', help: 'Retries after a failed attempt, by deployment', labelNames: ['deployment'], registers });
     this.fallbacks = new Counter({ name: 'llm_fallbacks_total', help: 'Fallbacks from one deployment to the next', labelNames: ['from', 'to'], registers });
     this.circuit = new Gauge({ name: 'llm_circuit_state', help: 'Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open', labelNames: ['deployment'], registers });
     this.inFlight = new Gauge({ name: 'llm_requests_in_flight', help: 'Model requests in progress', registers });
-    this.tokenCounts = new Counter({
+    this.tokenCounts = new BufferedCounter({
       name: 'llm_token_counts_total',
       help: 'Token counts (count_tokens; no model call) by model, kind (exact, estimate; none on an error), status and tenant',
       labelNames: ['model', 'kind', 'status', 'tenant'],
       registers,
     });
-    this.warnings = new Counter({
+    this.warnings = new BufferedCounter({
       name: 'llm_warnings_total',
       help: `Warnings shown to clients (what an engine did not do as asked) by code; past ${WARNING_CODES_MAX} distinct codes, new ones count as other`,
       labelNames: ['code'],
@@ -107,20 +108,20 @@ export class GatewayMetrics {
 
   observe(o: RequestObservation, wasStarted: boolean): void {
     if (wasStarted) this.inFlight.dec();
-    this.requests.inc({ model: o.model, status: o.status, tenant: o.tenant });
+    this.requests.add(1, o.model, o.status, o.tenant);
     this.duration.observe({ model: o.model, status: o.status === 'success' ? 'success' : 'error' }, o.durationMs / 1000);
     if (o.ttftMs !== undefined) this.ttft.observe({ model: o.model }, o.ttftMs / 1000);
-    if (o.inputTokens) this.tokens.inc({ type: 'input', model: o.model }, o.inputTokens);
-    if (o.outputTokens) this.tokens.inc({ type: 'output', model: o.model }, o.outputTokens);
-    if (o.cachedInputTokens) this.tokens.inc({ type: 'cached_input', model: o.model }, o.cachedInputTokens);
-    if (o.cacheWriteInputTokens) this.tokens.inc({ type: 'cache_write', model: o.model }, o.cacheWriteInputTokens);
+    if (o.inputTokens) this.tokens.add(o.inputTokens, 'input', o.model);
+    if (o.outputTokens) this.tokens.add(o.outputTokens, 'output', o.model);
+    if (o.cachedInputTokens) this.tokens.add(o.cachedInputTokens, 'cached_input', o.model);
+    if (o.cacheWriteInputTokens) this.tokens.add(o.cacheWriteInputTokens, 'cache_write', o.model);
     if (o.costUsd) this.cost.inc({ model: o.model, tenant: o.tenant }, o.costUsd);
-    if (o.cached) this.cacheHits.inc({ kind: o.cached, model: o.model });
+    if (o.cached) this.cacheHits.add(1, o.cached, o.model);
   }
 
   /** A token count, kept apart from model requests: it calls no model and is not in `llm_requests_total`. */
   observeTokenCount(o: TokenCountObservation): void {
-    this.tokenCounts.inc({ model: o.model, kind: o.kind, status: o.status, tenant: o.tenant });
+    this.tokenCounts.add(1, o.model, o.kind, o.status, o.tenant);
   }
 
   /**
@@ -128,7 +129,7 @@ export class GatewayMetrics {
    * the first other snake_case codes seen up to `WARNING_CODES_MAX` in all; anything else is `other`.
    */
   observeWarnings(warnings: readonly CallWarning[]): void {
-    for (const w of warnings) this.warnings.inc({ code: this.warningLabel(w.code) });
+    for (const w of warnings) this.warnings.add(1, this.warningLabel(w.code));
   }
 
   private warningLabel(code: unknown): string {

@@ -1,5 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Counter, Registry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHarness, get, mockModel, post, type Harness } from '../test-support/harness.js';
+import { BufferedCounter } from './buffered-counter.js';
+import { GatewayMetrics } from './gateway-metrics.js';
 
 function value(text: string, line: RegExp): number {
   const found = text.split('\n').find((l) => line.test(l));
@@ -50,6 +53,92 @@ describe('/metrics', () => {
       expect((await get(notReady.gateway, '/ready')).status).toBe(503);
     } finally {
       await notReady.close();
+    }
+  });
+});
+
+/**
+ * The gateway's metrics next to a reference fed the same observations through prom-client's plain path
+ * (`inc` with a labels object per call, as the gateway did before its counters kept cells): `/metrics`
+ * must read the same, byte for byte, at every scrape and across a `resetMetrics()`.
+ */
+describe('/metrics against the plain prom-client path', () => {
+  const reference = new GatewayMetrics({ registry: new Registry() });
+  for (const metric of reference.registry.getMetricsAsArray()) {
+    if (!(metric instanceof BufferedCounter)) continue;
+    const names = (metric as unknown as { labelNames: string[] }).labelNames;
+    metric.add = (by: number, ...values: Array<string | undefined>) => {
+      const labels: Record<string, string | undefined> = {};
+      names.forEach((name, i) => (labels[name] = values[i]));
+      metric.inc(labels, by);
+    };
+    metric.get = Counter.prototype.get;
+  }
+  const methods = ['started', 'observe', 'observeTokenCount', 'observeWarnings'] as const;
+
+  afterEach(() => vi.restoreAllMocks());
+
+  it('reads the same through errors, cache hits, streams, fallbacks, token counts, warnings and a reset', async () => {
+    for (const name of methods) {
+      const original = GatewayMetrics.prototype[name] as (this: GatewayMetrics, ...args: unknown[]) => void;
+      vi.spyOn(GatewayMetrics.prototype, name).mockImplementation(function (this: GatewayMetrics, ...args: unknown[]) {
+        original.apply(this, args);
+        if (this !== reference) original.apply(reference, args);
+      });
+    }
+    const registry = new Registry();
+    const h = await createHarness({
+      models: [mockModel('mock'), mockModel('flaky', { failures: [{ code: 'provider_unavailable', times: 2 }] }, { priority: 1 }), mockModel('backup', {}, { priority: 2 }),
+        mockModel('warn', { warnings: [{ code: 'setting_not_sent', field: 'seed', message: 'seed was not sent.' }, { code: 'Not Snake', message: 'x' }] }, { priority: 3 }),
+      ],
+      routing: { fallbacks: ['backup'] },
+      cache: { exact: { enabled: true } },
+      gateway: { metrics: { registry } },
+    });
+    reference.attach(h.router);
+    const scrape = async () => {
+      const text = await (await get(h.gateway, '/metrics')).text();
+      expect(text).toBe(await reference.registry.metrics());
+      return text;
+    };
+    try {
+      const chat = { model: 'mock', messages: [{ role: 'user', content: 'hello there' }], temperature: 0 };
+      const calls: unknown[] = [
+        chat,
+        chat, // exact cache hit
+        { ...chat, stream: true, messages: [{ role: 'user', content: 'stream me' }] },
+        { ...chat, model: 'nope' },
+        { ...chat, model: 'flaky' }, // fails over to backup
+        { ...chat, messages: 'not a list' },
+        { ...chat, model: 'backup', messages: [{ role: 'user', content: 'another' }] },
+        { ...chat, stream: true, model: 'flaky', messages: [{ role: 'user', content: 'stream over' }] },
+        { ...chat, model: 'warn', messages: [{ role: 'user', content: 'warn me' }] },
+        { ...chat, model: 'warn', stream: true, messages: [{ role: 'user', content: 'warn me streaming' }] },
+      ];
+      for (const body of calls) await (await post(h.gateway, '/v1/chat/completions', body)).text();
+      await (await post(h.gateway, '/v1/messages/count_tokens', { model: 'mock', messages: [{ role: 'user', content: 'count me' }] })).text();
+      await (await post(h.gateway, '/v1/messages/count_tokens', { model: 'nope', messages: [{ role: 'user', content: 'count me' }] })).text();
+      const first = await scrape();
+      expect(value(first, /^llm_requests_total\{model="mock",status="success",tenant="anonymous"\}/)).toBeGreaterThanOrEqual(3);
+      expect(value(first, /^llm_tokens_total\{type="output",model="mock"\}/)).toBeGreaterThan(0);
+      expect(first).toMatch(/^llm_token_counts_total\{model="mock",kind="(exact|estimate)",status="success",tenant="anonymous"\} 1$/m);
+      expect(first).toMatch(/^llm_requests_total\{model="unknown",status="model_not_found",tenant="anonymous"\} 1$/m);
+      expect(first).toMatch(/^llm_warnings_total\{code="setting_not_sent"\} 2$/m);
+      expect(first).toMatch(/^llm_warnings_total\{code="other"\} 2$/m);
+
+      for (const body of calls.slice(0, 4)) await (await post(h.gateway, '/v1/chat/completions', body)).text();
+      await scrape();
+      // Calls whose counts have not been read yet, then a reset: both sides drop them.
+      await (await post(h.gateway, '/v1/chat/completions', { ...chat, model: 'backup' })).text();
+      registry.resetMetrics();
+      reference.registry.resetMetrics();
+      await scrape();
+      for (const body of [...calls].reverse()) await (await post(h.gateway, '/v1/chat/completions', body)).text();
+      await (await post(h.gateway, '/v1/messages/count_tokens', { model: 'mock', messages: [{ role: 'user', content: 'count me again' }] })).text();
+      const last = await scrape();
+      expect(value(last, /^llm_requests_total\{model="unknown",status="model_not_found",tenant="anonymous"\}/)).toBe(1);
+    } finally {
+      await h.close();
     }
   });
 });

@@ -1,0 +1,120 @@
+import { Counter, type CounterConfiguration } from 'prom-client';
+
+/** Label sets a counter keeps a cell for; on a new one past this, the cells are written out and dropped, then refilled. */
+export const COUNTER_CELLS_MAX = 4096;
+
+/** One label set's series: its labels object (given to prom-client once per scrape) and what was added since. */
+interface Cell<T extends string> {
+  readonly labels: Partial<Record<T, string>>;
+  pending: number;
+  touched: boolean;
+  /** In prom-client's series already (written out at least once since the cells were last dropped). */
+  written: boolean;
+}
+
+type Level = Map<string | undefined, unknown>;
+
+/**
+ * A prom-client `Counter` for the hot path: `add(by, ...labelValues)` finds the label set's cell through
+ * nested maps (no labels object, no hash string) and keeps whole-number additions there until the counter
+ * is read (`get()`, as `/metrics` does), when each touched cell goes to `inc()` in the order the label sets
+ * first appeared, as the direct calls would have put them. Whole numbers add up exactly in any grouping
+ * while a series' total stays below 2^53 (9e15; past it prom-client's own sums already round), so the
+ * exposition is the same; a fractional, negative or non-finite amount first writes the
+ * cell out (all cells, if its series is new to prom-client) and then goes to `inc()` itself, which keeps
+ * the order of float additions and throws as before. `reset()` (also `registry.resetMetrics()`) drops the
+ * cells with what they held, as prom-client drops its series; `remove()` writes them out, then drops them.
+ * Cells are capped (`cellsMax`): a new label set past it writes all out and starts over.
+ */
+export class BufferedCounter<T extends string> extends Counter<T> {
+  private readonly names: readonly T[];
+  private readonly cellsMax: number;
+  private root: Level = new Map();
+  private cells: Array<Cell<T>> = [];
+
+  constructor(config: CounterConfiguration<T> & { labelNames: readonly T[] }, cellsMax = COUNTER_CELLS_MAX) {
+    if (config.labelNames.length < 1 || config.labelNames.length > 4) throw new Error('BufferedCounter takes 1 to 4 labels');
+    super(config);
+    this.names = config.labelNames;
+    this.cellsMax = Math.max(1, cellsMax);
+  }
+
+  /** Adds `by` to the series with these label values, given in `labelNames` order. */
+  add(by: number, v0: string, v1?: string, v2?: string, v3?: string): void {
+    const cell = this.cellFor(v0, v1, v2, v3);
+    if (Number.isSafeInteger(by) && by >= 0 && Number.isSafeInteger(cell.pending + by)) {
+      cell.pending += by;
+      cell.touched = true;
+      return;
+    }
+    // A series new to prom-client goes in after the ones whose cells came before it, as direct calls put it.
+    if (cell.written) this.writeOut(cell);
+    else this.flush();
+    this.inc(cell.labels, by);
+    cell.written = true;
+  }
+
+  override async get() {
+    this.flush();
+    return super.get();
+  }
+
+  override reset(): void {
+    // Also called by prom-client's constructor, before this class's fields exist.
+    this.drop();
+    super.reset();
+  }
+
+  override remove(...args: unknown[]): void {
+    this.flush();
+    this.drop();
+    (Counter.prototype.remove as (...a: unknown[]) => void).apply(this, args);
+  }
+
+  /** Writes every touched cell out to prom-client, oldest label set first. */
+  private flush(): void {
+    for (const cell of this.cells) this.writeOut(cell);
+  }
+
+  private writeOut(cell: Cell<T>): void {
+    if (!cell.touched) return;
+    const by = cell.pending;
+    cell.pending = 0;
+    cell.touched = false;
+    cell.written = true;
+    this.inc(cell.labels, by);
+  }
+
+  private drop(): void {
+    this.root = new Map();
+    this.cells = [];
+  }
+
+  private cellFor(v0: string, v1: string | undefined, v2: string | undefined, v3: string | undefined): Cell<T> {
+    const last = this.names.length - 1;
+    let level = this.root;
+    for (let i = 0; i < last; i++) {
+      const key = i === 0 ? v0 : i === 1 ? v1 : v2;
+      let next = level.get(key) as Level | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(key, next);
+      }
+      level = next;
+    }
+    const key = last === 0 ? v0 : last === 1 ? v1 : last === 2 ? v2 : v3;
+    const found = level.get(key) as Cell<T> | undefined;
+    if (found !== undefined) return found;
+    if (this.cells.length >= this.cellsMax) {
+      this.flush();
+      this.drop();
+      return this.cellFor(v0, v1, v2, v3);
+    }
+    const labels: Partial<Record<T, string>> = {};
+    for (let i = 0; i <= last; i++) labels[this.names[i]!] = (i === 0 ? v0 : i === 1 ? v1 : i === 2 ? v2 : v3)!;
+    const cell: Cell<T> = { labels, pending: 0, touched: false, written: false };
+    level.set(key, cell);
+    this.cells.push(cell);
+    return cell;
+  }
+}
