@@ -61,7 +61,8 @@ Options:
 ${AUGMENT_HELP}${FEATURES_HELP}      --seed <n>           training seed (default 1)
       --bag <k>            bagging across seeds: train each predictor kind k times (seeds derived from
                            --seed) and average the predicted probabilities; the artifact stores the k
-                           members of the chosen kind (default 1, ~k x slower to train and to predict)
+                           members of the chosen kind (prior, knn and task have no training randomness:
+                           trained and stored once); 1-10, default 1, ~k x slower to train and predict
       --cascade            train the learned CASCADE scorer instead (the built-in verifier "learned":
                            routing.cascades[].verifier: learned, verifierModel: <out>). --data: RouteLLM's
                            gsm8k_responses.csv (routellm/gsm8k) or a CSV/JSONL cascade log with prompt,
@@ -137,7 +138,15 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   if (augment) artifact.training.augment = { kinds: augment.kinds, ...(augment.difficulty ? { difficulty: augment.difficulty } : {}), ...(augment.multitask ? { multitask: augment.multitask.report } : {}), ...(augment.infold ? { infold: augment.infold.reports } : {}) };
   const out = resolve(ctx.cwd, values.out);
   await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify(artifact)}\n`);
+  let text: string;
+  try {
+    text = JSON.stringify(artifact);
+  } catch (e) {
+    // A JS string holds at most 2^29 - 24 characters on Node 20: a large bag of large members can exceed it.
+    if (!(e instanceof RangeError)) throw e;
+    throw new CliUsageError(`the trained model is too large to write as one JSON file${bag !== undefined && bag > 1 ? ' (lower --bag)' : ''}: ${e.message}`, bag !== undefined && bag > 1 ? '--bag' : '--data');
+  }
+  await writeFile(out, `${text}\n`);
   const summary = { out, models: artifact.models, chosen: artifact.training.chosen, examples: artifact.training.examples, validation: artifact.training.validation };
   ctx.stdout.write(
     values.json

@@ -3,8 +3,13 @@ import { fnv1a } from '../datasets/split-examples.js';
 import type { SparseVector } from '../features/sparse-vector.js';
 import type { PredictorKind, PredictorState, QualityPredictor } from './types.js';
 
-/** Largest bag `trainPredictors` accepts (`--bag`). */
-export const MAX_BAG = 50;
+/**
+ * Largest bag `trainPredictors` accepts (`--bag`). A bagged artifact holds every member, and `router train`
+ * writes it as one JSON string (at most 2^29 - 24 characters on Node 20): one default mlp member on a
+ * realistic vocabulary is ~17.5 M characters and a GSM8K stack member ~8.9 M, so 10 members stay well inside
+ * the limit (and the averaged prediction costs K times one member's).
+ */
+export const MAX_BAG = 10;
 
 /**
  * Seed of member `b` of a bag trained with `seed`: member 0 keeps the seed itself (so a bag contains

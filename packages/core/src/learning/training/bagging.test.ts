@@ -76,7 +76,8 @@ describe('bagging across seeds', () => {
   });
 
   it('refuses a bag size out of range and members of mixed kinds', () => {
-    expect(() => trainPredictors(examples, 2, data.pair, { ...FAST, bag: 0 })).toThrow(/bag must be an integer from 1 to 50/);
+    expect(() => trainPredictors(examples, 2, data.pair, { ...FAST, bag: 0 })).toThrow(/bag must be an integer from 1 to 10/);
+    expect(() => trainPredictors(examples, 2, data.pair, { ...FAST, bag: 11 })).toThrow(/bag must be an integer from 1 to 10/);
     const logistic = bagged.predictors.get('logistic') as BaggedPredictor;
     const mlp = bagged.predictors.get('mlp') as BaggedPredictor;
     expect(() => new BaggedPredictor([logistic.members[0]!, mlp.members[0]!])).toThrow(/Bag member 1 is mlp, expected logistic/);

@@ -19,13 +19,14 @@ export function trainRouterModel(dataset: RoutingDataset, options: TrainRouterMo
   const examples = all.some((e) => e.split === 'test') ? all.filter((e) => e.split !== 'test') : all;
   const trained = trainPredictors(examples, dataset.models.length, dataset.pair, options);
   const chosen: PredictorKind = trained.chosen;
+  const predictor = trained.predictors.get(chosen)!.toJSON();
   const artifact: RouterModelArtifact = {
     format: ROUTER_MODEL_FORMAT,
     version: 1,
     createdAt: (options.now?.() ?? new Date()).toISOString(),
     models: [...dataset.models],
     features: trained.features,
-    predictor: trained.predictors.get(chosen)!.toJSON(),
+    predictor,
     calibration: trained.calibration,
     training: {
       data: dataset.name,
@@ -33,7 +34,8 @@ export function trainRouterModel(dataset: RoutingDataset, options: TrainRouterMo
       tasks: [...new Set(examples.map((e) => e.task))].sort(),
       validation: trained.validation,
       chosen,
-      ...(options.bag !== undefined && options.bag > 1 ? { bag: options.bag } : {}),
+      // Only when the stored predictor is a bag (kinds without training randomness are trained once).
+      ...(options.bag !== undefined && options.bag > 1 && predictor.kind === 'bag' ? { bag: options.bag } : {}),
     },
   };
   if (dataset.pair) artifact.pair = dataset.pair;
