@@ -1,5 +1,5 @@
 import { Counter, Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BufferedCounter } from './buffered-counter.js';
 
 type Label = 'model' | 'status' | 'tenant';
@@ -15,6 +15,8 @@ function pair(cellsMax?: number) {
   return {
     b,
     p,
+    buffered,
+    plain,
     add(by: number, model: string, status: string, tenant: string) {
       let thrown: unknown;
       let plainThrown: unknown;
@@ -142,6 +144,96 @@ describe('BufferedCounter', () => {
     c.add(5, 'a', 's', 't');
     c.add(1, 'a', 's', 't');
     await c.same();
+  });
+
+  it('reads the same as a plain Counter while a series stays at or below 2^53, the documented limit', async () => {
+    // Sums of whole numbers up to 2^53 are exact in any grouping; past it both round, at different points.
+    const c = pair();
+    c.add(2 ** 53 - 40, 'a', 's', 't');
+    c.add(7, 'b', 's', 't');
+    await c.same();
+    for (let i = 0; i < 40; i++) {
+      c.add(1, 'a', 's', 't');
+      if (i % 13 === 0) await c.same();
+    }
+    const text = await c.same();
+    expect(text).toContain(`c_total{model="a",status="s",tenant="t"} ${2 ** 53}`);
+  });
+
+  it('an add() that lands while /metrics is being built shows in the next scrape, nothing lost', async () => {
+    // The snapshot is taken when the scrape starts: a plain Counter's live values may already show an increment
+    // made while the text is built; the buffered one shows it one scrape later.
+    const c = pair();
+    c.add(1, 'm', 'success', 't');
+    // A request finishing in a microtask queued before the scrape starts, so it runs after get() wrote the cells out.
+    void Promise.resolve().then(() => c.add(1, 'm', 'success', 't'));
+    const [during, plainDuring] = await Promise.all([c.buffered.metrics(), c.plain.metrics()]);
+    expect(during).toContain('c_total{model="m",status="success",tenant="t"} 1\n');
+    expect(plainDuring).toContain('c_total{model="m",status="success",tenant="t"} 2\n');
+    const next = await c.same();
+    expect(next).toContain('c_total{model="m",status="success",tenant="t"} 2\n');
+    c.add(1, 'm', 'success', 't');
+    expect(await c.same()).toContain('c_total{model="m",status="success",tenant="t"} 3\n');
+  });
+
+  it('inherited inc() and labels().inc() mixed with add() keep the order and values of the same calls on a plain Counter', async () => {
+    const c = pair();
+    c.add(1, 'a', 's', 't');
+    c.b.labels('b', 's', 't').inc(1);
+    c.p.labels('b', 's', 't').inc(1);
+    c.add(2, 'c', 's', 't');
+    const child = c.b.labels({ model: 'a', status: 's', tenant: 't' });
+    const plainChild = c.p.labels({ model: 'a', status: 's', tenant: 't' });
+    c.add(4, 'a', 's', 't'); // held in a's cell when the child's inc() comes
+    child.inc(0.5);
+    plainChild.inc(0.5);
+    c.b.inc({ model: 'd', status: 's', tenant: 't' }, 3);
+    c.p.inc({ model: 'd', status: 's', tenant: 't' }, 3);
+    c.add(1, 'c', 's', 't');
+    const text = await c.same();
+    expect(text).toContain('c_total{model="a",status="s",tenant="t"} 5.5');
+    expect(text.indexOf('model="a"')).toBeLessThan(text.indexOf('model="b"'));
+    expect(text.indexOf('model="b"')).toBeLessThan(text.indexOf('model="c"'));
+    expect(text.indexOf('model="c"')).toBeLessThan(text.indexOf('model="d"'));
+    expect(() => c.b.inc({ model: 'a', status: 's', tenant: 't' }, -1)).toThrow(/decrease/);
+    await c.same();
+  });
+
+  it('takes only name, help, labelNames and registers: a collect callback or exemplars throw', () => {
+    const registry = new Registry();
+    const base = { name: 'x_total', help: 'h', labelNames: NAMES, registers: [registry] };
+    // Plain JS callers can still pass them; the types leave them out, hence the casts.
+    expect(() => new BufferedCounter<Label>({ ...base, collect() {} } as never)).toThrow(/not collect/);
+    const open = new Registry();
+    open.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
+    expect(() => new BufferedCounter<Label>({ ...base, registers: [open], enableExemplars: true } as never)).toThrow(/not enableExemplars/);
+    expect(() => new BufferedCounter<Label>({ ...base, enableExemplars: false } as never)).toThrow(/not enableExemplars/);
+    expect(() => new BufferedCounter<Label>({ ...base, aggregator: 'sum' } as never)).toThrow(/not aggregator/);
+    expect(registry.getSingleMetric('x_total')).toBeUndefined();
+    expect(open.getSingleMetric('x_total')).toBeUndefined();
+  });
+
+  describe('when prom-client\'s inc() throws during a write-out', () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+
+    it('keeps what the cells held and writes it out on the next read', async () => {
+      // prom-client's constructor takes `inc` from the prototype; the spy fails the first write-out once.
+      const proto = Counter.prototype as unknown as { incWithoutExemplar: (...a: unknown[]) => unknown };
+      const spy = vi.spyOn(proto, 'incWithoutExemplar');
+      const c = pair();
+      c.add(3, 'a', 's', 't');
+      c.add(2, 'b', 's', 't');
+      c.add(4, 'a', 's', 't');
+      spy.mockImplementationOnce(() => {
+        throw new Error('injected');
+      });
+      await expect(c.b.get()).rejects.toThrow('injected');
+      const text = await c.same();
+      expect(text).toContain('c_total{model="a",status="s",tenant="t"} 7');
+      expect(text).toContain('c_total{model="b",status="s",tenant="t"} 2');
+    });
   });
 
   it('takes one to four labels', () => {
