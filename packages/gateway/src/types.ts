@@ -50,6 +50,14 @@ export interface GatewayRouter {
    * requested model and per-call fallbacks are counted.
    */
   readonly routerConfig?: { readonly routing: GatewayRoutingConfig };
+  /**
+   * True when every stream `stream()` returns has `cancel()` (core's `LLMRouter`: its streams, cascades
+   * included, all do). The gateway then stops a stream whose client went away through that `cancel` and gives
+   * the router the client's request signal as it is. Otherwise (a wrapped router, whose streams may lack
+   * `cancel`) each streamed call gets an `AbortController` of its own as its signal, aborted when the client's
+   * signal fires or its response body is cancelled, so the upstream request stops either way.
+   */
+  readonly cancellableStreams?: boolean;
   /** Subscribes to router events; returns the unsubscribe function. Optional: metrics for retries, fallbacks and circuits need it. */
   on?<E extends RouterEventName>(event: E, listener: (payload: RouterEvents[E]) => void): () => void;
 }

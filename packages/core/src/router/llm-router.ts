@@ -255,6 +255,14 @@ export class LLMRouter {
     return this.config;
   }
 
+  /**
+   * Every stream of this router (cascades included) has `cancel()`: a caller (the gateway) can stop one
+   * without an `AbortSignal` of its own.
+   */
+  get cancellableStreams(): true {
+    return true;
+  }
+
   /** Name of the current default strategy. */
   get strategy(): string {
     return this.strategyName;
@@ -409,12 +417,9 @@ export class LLMRouter {
       startedAt: call.startedAt,
       headers: options.headers,
       estimatedInputTokens: () => estimateRequestTokens(call.request),
-      cached: () => this.cacheLookup(call),
-      plan: async () => {
-        if (this.pricing) await this.pricing;
-        const route = await this.planFor(call.request, options, true, call.requestId, options.explain === true);
-        return { plan: this.executionPlan(call, route), route };
-      },
+      // No lookup (no promise) for a call that reads no cache; planning is synchronous unless something waits.
+      cached: () => (call.cacheRead ? this.cacheLookup(call) : undefined),
+      plan: () => (this.pricing ? this.pricing.then(() => this.streamPlan(call, options)) : this.streamPlan(call, options)),
       build: (d, result, plan, route, ttftMs) => this.buildResult(call, d, result, plan, route, ttftMs),
       store: (result) => this.cacheStore(call, result),
       primed: (d, route) => {
@@ -955,6 +960,12 @@ export class LLMRouter {
       this.strategyOptionsCache.set(name, o);
     }
     return o;
+  }
+
+  /** A stream's route and plan of attempts: a promise only when the route is (an async strategy, a shared store). */
+  private streamPlan(call: Call, options: GenerateOptions): { plan: ExecutionPlan; route: RoutePlan } | Promise<{ plan: ExecutionPlan; route: RoutePlan }> {
+    const route = this.planFor(call.request, options, true, call.requestId, options.explain === true);
+    return route instanceof Promise ? route.then((r) => ({ plan: this.executionPlan(call, r), route: r })) : { plan: this.executionPlan(call, route), route };
   }
 
   private executionPlan(call: Call, route: RoutePlan): ExecutionPlan {

@@ -9,6 +9,8 @@ import type { ModelConfigInput, RouterConfigInput } from '../config/schema.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
 import { collect, rejection } from '../test/async.test-helpers.js';
 import { openAIWireRouter } from '../test/wire-router.test-helpers.js';
+import { createOpenAICompatibleEngine } from '../engines/openai-compatible/index.js';
+import { LLMRouter } from './llm-router.js';
 import type { RouterEvents, RouterStream, RouterStreamPart } from './types.js';
 
 let a: OpenAIWireServer;
@@ -245,4 +247,75 @@ describe('RouterStream.cancel before the first content', () => {
     expect(a.requests).toHaveLength(1);
     await router.close();
   });
+});
+
+// The router's own default `sleep` (a timer its signal cancels), not the helper's recording one.
+describe('RouterStream.cancel during a retry backoff', () => {
+  it('ends the waiting pull at once (not when the backoff is over)', async () => {
+    a.setScript([{ error: { status: 500, message: 'down' } }, { text: 'never asked' }]);
+    const router = new LLMRouter(
+      {
+        models: [{ name: 'a', engine: 'openai-compatible', baseURL: a.baseURL, model: 'gpt-test', apiKey: 'k' }],
+        routing: { strategy: 'priority', retries: { max: 1, initialDelayMs: 4_000, maxDelayMs: 4_000, jitter: false } },
+      },
+      { engineFactories: { 'openai-compatible': createOpenAICompatibleEngine }, env: {} },
+    );
+    let retrying = false;
+    router.on('retry', () => {
+      retrying = true;
+    });
+    try {
+      const s = router.stream('x');
+      const it = s[Symbol.asyncIterator]();
+      const pending = it.next();
+      // The first attempt failed; the router now waits 4 s before the retry.
+      await until(() => retrying);
+      const t0 = Date.now();
+      s.cancel!(new Error('client gone'));
+      await expect(s.result).rejects.toMatchObject({ code: 'aborted' });
+      const r = await pending;
+      const waited = Date.now() - t0;
+      expect(r).toEqual({ done: true, value: undefined });
+      // "ends the stream at once": the pull that was waiting gets the end without sitting out the backoff.
+      expect(waited).toBeLessThan(1_000);
+      expect(a.requests).toHaveLength(1);
+    } finally {
+      await router.close();
+    }
+  }, 15_000);
+});
+
+describe('RouterStream.cancel during a semantic-cache lookup', () => {
+  it('ends the waiting pull at once (not when the embedding answers) and sends no chat request', async () => {
+    // The embedder (on b) does not answer: the lookup waits on it.
+    b.setScript({ hang: true });
+    const router = new LLMRouter(
+      {
+        models: [
+          { name: 'chat', engine: 'openai-compatible', baseURL: a.baseURL, model: 'gpt-test', apiKey: 'k' },
+          { name: 'emb', engine: 'openai-compatible', baseURL: b.baseURL, model: 'text-embedding-test', apiKey: 'k', capabilities: ['embeddings'] },
+        ],
+        routing: { strategy: 'priority', retries: { max: 0 } },
+        cache: { semantic: { enabled: true, embedder: 'emb', threshold: 0.9 } },
+      },
+      { engineFactories: { 'openai-compatible': createOpenAICompatibleEngine }, env: {} },
+    );
+    try {
+      const s = router.stream('x', { model: 'chat' });
+      const it = s[Symbol.asyncIterator]();
+      const pending = it.next();
+      await until(() => b.requests.length === 1);
+      const t0 = Date.now();
+      s.cancel!(new Error('client gone'));
+      await expect(s.result).rejects.toMatchObject({ code: 'aborted' });
+      expect(await pending).toEqual({ done: true, value: undefined });
+      expect(Date.now() - t0).toBeLessThan(1_000);
+      expect(await it.next()).toEqual({ done: true, value: undefined });
+      expect(a.requests).toHaveLength(0);
+      await settleTurns();
+      expect(unhandled).toEqual([]);
+    } finally {
+      await router.close();
+    }
+  }, 15_000);
 });

@@ -85,7 +85,7 @@ describe('streamDriver', () => {
   const text: StreamPart = { type: 'text-delta', delta: 'hi' };
 
   it('marks an SsePartStream as ending on abort, any other iterator as not', async () => {
-    const driver = streamDriver({ messages: [{ role: 'user', content: 'x' }] }, undefined, () => 0);
+    const driver = streamDriver({ messages: [{ role: 'user', content: 'x' }] }, undefined, { now: () => 0, sleep: () => Promise.resolve() });
     const sse = await driver.run(deployment(() => new SsePartStream({ open: async () => ({ part: text }), abortPart: () => text })), undefined);
     expect(sse.endsOnAbort).toBe(true);
     expect(sse.buffered).toEqual([text]);

@@ -17,9 +17,10 @@ export interface StreamHooks {
   startedAt: number;
   headers: Record<string, string> | undefined;
   estimatedInputTokens(): number;
-  /** A cached answer, when the cache has one. */
-  cached(): Promise<RouterResult | undefined>;
-  plan(): Promise<{ plan: ExecutionPlan; route: RoutePlan }>;
+  /** A cached answer, when the cache has one; undefined when the call looks nothing up. */
+  cached(): Promise<RouterResult | undefined> | undefined;
+  /** The route and the plan of attempts (a promise only when planning waits: prices, an embedding, a store). */
+  plan(): { plan: ExecutionPlan; route: RoutePlan } | Promise<{ plan: ExecutionPlan; route: RoutePlan }>;
   /** The final result of a streamed answer. */
   build(d: RouterDeployment, result: GenerateResult, plan: ExecutionPlan, route: RoutePlan, ttftMs: number): RouterResult;
   /** Stores a finished answer in the cache (never throws). */
@@ -277,6 +278,8 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
   let cancelled = false;
   /** The attempts before the first content part (what `cancel` stops then). */
   let priming: PrimingAttempts | undefined;
+  /** Ends `run`'s wait for a cache lookup or a plan (see `untilCancelled`); set only while it waits. */
+  let wake: (() => void) | undefined;
   // Giving up on an idle consumer closes the stream where it waits (at a part handed out): it settles.
   const watch = new ConsumerWatch(() => {
     if (live) liveReturn(undefined).then(noop, noop);
@@ -320,7 +323,8 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
   async function* run(): AsyncGenerator<RouterStreamPart> {
     const { host } = hooks;
     try {
-      const hit = await hooks.cached();
+      const lookup = hooks.cached();
+      const hit = lookup && (await untilCancelled(lookup));
       if (cancelled) return;
       if (hit) {
         final = hit;
@@ -329,14 +333,16 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
         yield* replay(hit);
         return;
       }
-      const { plan: planned, route } = await hooks.plan();
-      if (cancelled) return;
+      const planning = hooks.plan();
+      const ready = planning instanceof Promise ? await untilCancelled(planning) : planning;
+      if (cancelled || !ready) return;
+      const { plan: planned, route } = ready;
       plan = planned;
       let won;
       const attempts = new PrimingAttempts();
       priming = attempts;
       try {
-        won = await runAttempts<PrimedStream>(host, planned, streamDriver(planned.request, hooks.headers, host.now, attempts));
+        won = await runAttempts<PrimedStream>(host, planned, streamDriver(planned.request, hooks.headers, host, attempts));
       } catch (e) {
         priming = undefined;
         if (cancelled) return;
@@ -410,6 +416,27 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     } finally {
       if (!live) settle();
     }
+  }
+
+  /**
+   * `p`, or `undefined` as soon as the stream is cancelled (`p` goes on, what it gives is unused): a pull
+   * waiting on a cache lookup or on planning (a semantic cache's or a strategy's embedding, a shared store)
+   * gets the end at once. Used only where the wait is asynchronous, so a stream with neither pays nothing.
+   */
+  function untilCancelled<T>(p: Promise<T>): Promise<T | undefined> {
+    return new Promise<T | undefined>((res, rej) => {
+      wake = () => res(undefined);
+      p.then(
+        (value) => {
+          wake = undefined;
+          res(value);
+        },
+        (e: unknown) => {
+          wake = undefined;
+          rej(e as Error);
+        },
+      );
+    });
   }
 
   /** The step in progress ends the stream: it was cancelled while the step waited. */
@@ -505,9 +532,13 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     if (settled || cancelled) return;
     cancelled = true;
     watch.stop();
-    // Before the first content: every attempt in flight (and any that would start) is cancelled.
+    // Before the first content: every attempt in flight (and any that would start), and a retry's backoff
+    // wait, are cancelled; a cache lookup or a plan being made is no longer waited for.
     priming?.stop();
     priming = undefined;
+    const w = wake;
+    wake = undefined;
+    w?.();
     if (!done) {
       error = new LLMError({ code: 'aborted', message: 'The stream was cancelled by its consumer', ...(reason !== undefined ? { cause: reason } : {}) });
       done = true;

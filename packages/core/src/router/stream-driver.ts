@@ -2,8 +2,8 @@ import { LLMError } from '../errors/llm-error.js';
 import { isContentPart, type GenerateRequest, type StreamPart } from '../spec/index.js';
 import { SsePartStream } from '../util/sse-part-stream.js';
 import type { RouterDeployment } from './deployment.js';
-import type { AttemptScope } from './resilience/attempt-scope.js';
-import type { AttemptDriver } from './resilience/run-attempts.js';
+import { CANCELLED, LinkedController, type AttemptScope } from './resilience/attempt-scope.js';
+import type { AttemptDriver, ExecutionHost } from './resilience/run-attempts.js';
 
 /** An engine stream read up to its first content part (or its finish, for an empty answer). */
 export interface PrimedStream {
@@ -35,12 +35,31 @@ export function closeQuietly(iterator: AsyncIterator<StreamPart> | undefined): v
 /**
  * The attempts of a stream before its first content part, so that its `cancel` can stop them: each scope is
  * kept while its attempt runs; `stop()` cancels them, and an attempt that starts later is cancelled at once
- * (no request is sent). One scope in a field (an attempt at a time, without hedging), more in a list.
+ * (no request is sent). One scope in a field (an attempt at a time, without hedging), more in a list. A retry's
+ * backoff waits through `backoff`, which `stop()` ends too (its controller is made only for the wait).
  */
 export class PrimingAttempts {
   stopped = false;
   private one: AttemptScope | undefined;
   private more: AttemptScope[] | undefined;
+  /** The backoff waits in progress (more than one only with hedging). */
+  private waits: LinkedController[] | undefined;
+
+  /** `sleep(ms, parent)`, ended by `stop()` as by `parent`: it rejects, and the attempts end as cancelled. */
+  async backoff(sleep: ExecutionHost['sleep'], ms: number, parent: AbortSignal | undefined): Promise<void> {
+    const link = new LinkedController(parent);
+    // Stopped before the wait began: it ends at once.
+    if (this.stopped) link.abort(CANCELLED);
+    const waits = (this.waits ??= []);
+    waits.push(link);
+    try {
+      await sleep(ms, link.signal);
+    } finally {
+      const i = waits.indexOf(link);
+      if (i >= 0) waits.splice(i, 1);
+      link.dispose();
+    }
+  }
 
   add(scope: AttemptScope): void {
     if (this.one === undefined) this.one = scope;
@@ -59,9 +78,11 @@ export class PrimingAttempts {
     this.stopped = true;
     const one = this.one;
     const more = this.more;
-    this.one = this.more = undefined;
+    const waits = this.waits;
+    this.one = this.more = this.waits = undefined;
     one?.cancel();
     if (more) for (const scope of more) scope.cancel();
+    if (waits) for (const link of waits) link.abort(CANCELLED);
   }
 }
 
@@ -74,10 +95,11 @@ export class PrimingAttempts {
 export function streamDriver(
   request: GenerateRequest,
   headers: Record<string, string> | undefined,
-  now: () => number,
+  host: Pick<ExecutionHost, 'now' | 'sleep'>,
   attempts?: PrimingAttempts,
 ): AttemptDriver<PrimedStream> {
-  return {
+  const now = host.now;
+  const driver: AttemptDriver<PrimedStream> = {
     async run(d: RouterDeployment, scope: AttemptScope | undefined): Promise<PrimedStream> {
       const startedAt = now();
       let iterator: AsyncIterator<StreamPart> | undefined;
@@ -124,4 +146,6 @@ export function streamDriver(
       closeQuietly(value.iterator);
     },
   };
+  if (attempts) driver.backoff = (ms, parent) => attempts.backoff(host.sleep, ms, parent);
+  return driver;
 }

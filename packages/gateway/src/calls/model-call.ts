@@ -74,12 +74,26 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     }
   }
 
-  // Every call passes the client's request signal to the router as it is; a stream whose response body is
-  // cancelled without that signal firing is cancelled through the router stream (`RouterStream.cancel`).
+  // A call passes the client's request signal to the router as it is; a stream whose response body is
+  // cancelled without that signal firing is cancelled through the router stream (`RouterStream.cancel`). A
+  // router whose streams may lack `cancel` (a wrapped one) gets a controller of the stream's own instead,
+  // aborted by the client's signal or by the body's cancel.
+  let abort: AbortController | undefined;
+  let onClientAbort: (() => void) | undefined;
+  if (call.stream && deps.router.cancellableStreams !== true) {
+    const controller = new AbortController();
+    abort = controller;
+    onClientAbort = () => controller.abort(call.signal?.reason);
+    if (call.signal?.aborted) controller.abort(call.signal.reason);
+    else call.signal?.addEventListener('abort', onClientAbort, { once: true });
+  }
   deps.metrics?.started();
 
   const settler = createSettler(deps, call);
-  const settle = (st: Settlement) => settler.settle(st, admission);
+  const settle = (st: Settlement) => {
+    if (onClientAbort) call.signal?.removeEventListener('abort', onClientAbort);
+    return settler.settle(st, admission);
+  };
 
   const fail = async (e: unknown): Promise<Reply> => {
     const error = withClientMessagePath(toLLMError(e), call.messagePaths, call.fieldNames);
@@ -116,7 +130,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       rateLimitOutputTokens: deps.rateLimitOutputTokens,
     });
     if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
-    const options = generateOptions(call, resolved);
+    const options = generateOptions(call, resolved, abort ? abort.signal : call.signal);
 
     if (!call.stream) {
       const result = await deps.router.generate(call.request, options);
@@ -141,6 +155,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     } catch (e) {
       // Opened but not handed to the reply (which closes it): the upstream stream is closed here, then the error is answered.
       opened.stream.cancel?.(e);
+      abort?.abort(e);
       await opened.iterator.return?.().catch(() => {});
       throw e;
     }
@@ -152,7 +167,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     return sseReply(opened, call.encoder(), {
       requestId: call.requestId,
       headers,
-      signal: call.signal,
+      signal: abort ? abort.signal : call.signal,
+      abort,
       settle: async (o: StreamOutcome) => {
         const route = opened.route;
         if (o.status === 'success') {
@@ -183,13 +199,14 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
 /**
  * The router's options for the call: the fields every call has in one literal, the optional ones added when
  * present (as spreads of `cond ? { field } : {}` did, without a temporary object and a copy per field).
+ * `signal`: the client's, or the stream's own controller's.
  */
-function generateOptions(call: ModelCall, resolved: ResolvedModel): GenerateOptions {
+function generateOptions(call: ModelCall, resolved: ResolvedModel, signal: AbortSignal | undefined): GenerateOptions {
   const tenant = call.principal.tenantId;
   const metadata: Record<string, unknown> = { tenant, endpoint: call.endpoint };
   if (call.principal.key) metadata.keyId = call.principal.key.id;
   const options: GenerateOptions = { requestId: call.requestId, tenant, metadata };
-  if (call.signal) options.signal = call.signal;
+  if (signal) options.signal = signal;
   if (resolved.model !== undefined) options.model = resolved.model;
   if (resolved.allowedModels) options.allowedModels = resolved.allowedModels;
   const ext = call.ext;

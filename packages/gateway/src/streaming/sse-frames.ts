@@ -92,12 +92,15 @@ export class SseFrames implements AsyncIterator<string, void> {
   /**
    * The client went away (its response body was cancelled): the router stream is cancelled (the upstream call
    * stops and a waiting pull ends), so that what follows settles the stream as `aborted`. A router stream
-   * without `cancel` (another `GatewayRouter`'s) is closed by `return()`.
+   * without `cancel` (a wrapped router's) stops when the call's own controller (`options.abort`, its signal)
+   * aborts, and is closed by `return()`.
    */
   cancel(): void {
     if (this.gone) return;
-    this.gone = new DOMException('This operation was aborted', 'AbortError');
-    this.opened.stream.cancel?.(this.gone);
+    const gone = new DOMException('This operation was aborted', 'AbortError');
+    this.gone = gone;
+    this.opened.stream.cancel?.(gone);
+    this.options.abort?.abort(gone);
   }
 
   private pull(): Promise<Result> {

@@ -39,10 +39,16 @@ export interface SseResponseOptions {
   /** The response headers so far; owned by this reply from here on (the stream headers are added to it). */
   headers: Record<string, string>;
   /**
-   * The client's request signal (the router stream's too): aborted when the client goes away. The reply's
-   * `cancel` (the response body cancelled) cancels the router stream itself (`RouterStream.cancel`).
+   * The signal the router stream was given: the client's request signal (aborted when the client goes away),
+   * or `abort`'s. The reply's `cancel` (the response body cancelled) cancels the router stream itself
+   * (`RouterStream.cancel`) and aborts `abort`.
    */
   signal: AbortSignal | undefined;
+  /**
+   * The call's own controller, when the router's streams may lack `cancel` (`GatewayRouter.cancellableStreams`
+   * not set): its signal is the router stream's, aborted when the response body is cancelled.
+   */
+  abort?: AbortController | undefined;
   /**
    * Awaited before the last frames go out. If it throws on success (the ledger could not be written),
    * the stream ends with the error event instead of the finish frames.

@@ -44,6 +44,11 @@ export interface AttemptDriver<T> {
   run(d: RouterDeployment, scope: AttemptScope | undefined): Promise<T>;
   /** Frees a value that won too late (a hedged attempt that finished after the winner). */
   discard?(value: T): void;
+  /**
+   * Waits `ms` before a retry as `host.sleep(ms, parent)` does (used instead of it when present): a driver whose
+   * attempts can be stopped from outside (a router stream's `cancel`) ends the wait then too, by rejecting.
+   */
+  backoff?(ms: number, parent: AbortSignal | undefined): Promise<void>;
 }
 
 /**
@@ -227,7 +232,7 @@ async function runDeployment<T>(
       host.emitter.emit('retry', { requestId: plan.requestId, deployment: d.name, attempt: attempt + 1, delayMs: rp.delayMs, error });
     }
     try {
-      await host.sleep(rp.delayMs, parent);
+      await (driver.backoff ? driver.backoff(rp.delayMs, parent) : host.sleep(rp.delayMs, parent));
     } catch {
       if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
       return { kind: 'cancelled' };
