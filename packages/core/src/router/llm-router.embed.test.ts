@@ -240,10 +240,10 @@ describe('LLMRouter.embed over the OpenAI wire format (/embeddings)', () => {
     await Promise.all([primary.close(), backup.close()]);
   });
 
-  function router(routing: NonNullable<RouterConfigInput['routing']> = {}, options: RouterOptions = {}) {
+  function router(routing: NonNullable<RouterConfigInput['routing']> = {}, options: RouterOptions = {}, primaryTimeouts?: { totalMs: number }) {
     return openAIWireRouter(
       [
-        { name: 'primary', engine: 'openai-compatible', baseURL: primary.baseURL, model: 'text-embedding-test', capabilities: ['embeddings'], priority: 1, apiKey: 'k', price: { input: 0.1, output: 0 } },
+        { name: 'primary', engine: 'openai-compatible', baseURL: primary.baseURL, model: 'text-embedding-test', capabilities: ['embeddings'], priority: 1, apiKey: 'k', price: { input: 0.1, output: 0 }, ...(primaryTimeouts ? { timeouts: primaryTimeouts } : {}) },
         { name: 'backup', engine: 'openai-compatible', baseURL: backup.baseURL, model: 'embed-backup', capabilities: ['embeddings'], priority: 2, apiKey: 'k' },
         { name: 'chatty', engine: 'openai-compatible', baseURL: backup.baseURL, model: 'gpt-test', priority: 0, apiKey: 'k' },
       ],
@@ -309,7 +309,9 @@ describe('LLMRouter.embed over the OpenAI wire format (/embeddings)', () => {
 
   it('a timeout aborts the upstream request (the server sees the socket close) and falls back', async () => {
     primary.setScript({ hang: true });
-    const { router: r } = router({ retries: { max: 0 }, timeouts: { totalMs: 100 } });
+    // Only the primary times out after 100 ms (its own deployment timeout); the backup keeps the default, so a
+    // loaded machine cannot time out its answer too.
+    const { router: r } = router({ retries: { max: 0 } }, {}, { totalMs: 100 });
     const res = await r.embed('x');
     expect(res.deployment).toBe('backup');
     expect(res.attempts[0]).toMatchObject({ deployment: 'primary', ok: false, errorCode: 'timeout' });

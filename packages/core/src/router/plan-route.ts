@@ -164,7 +164,8 @@ function rankPlan(
     }
     return plan;
   };
-  return isPromise(ranked) ? ranked.then(finish) : finish(ranked);
+  // (Promise.resolve: a thenable from another realm or library becomes a native promise, which callers test with instanceof.)
+  return isPromise(ranked) ? Promise.resolve(ranked).then(finish) : finish(ranked);
 }
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
