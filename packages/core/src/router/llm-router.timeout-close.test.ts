@@ -17,10 +17,13 @@ for (const engine of ['anthropic', 'openai-compatible', 'gemini'] as const) {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const r = new LLMRouter({ models: [{ name: 'm', engine, model: 'x', baseURL: engine === 'openai-compatible' ? url + '/v1' : url, apiKey: 'k', timeouts: { firstTokenMs: 300 } }], routing: { retries: { max: 0 } } });
+    // The request must reach the server before firstTokenMs fires (else there is no upstream request to see
+    // closed), which a first fetch on a loaded machine can take a few hundred ms to do: 1.5 s leaves it room.
+    const r = new LLMRouter({ models: [{ name: 'm', engine, model: 'x', baseURL: engine === 'openai-compatible' ? url + '/v1' : url, apiKey: 'k', timeouts: { firstTokenMs: 1_500 } }], routing: { retries: { max: 0 } } });
     const e = await r.generate('hello', { model: 'm' }).then(() => undefined, (x: unknown) => x);
     expect((e as { code?: string }).code).toBe('timeout');
-    for (let i = 0; i < 80 && !(held[0]?.closed); i++) await new Promise((res) => setTimeout(res, 25));
+    // Wait up to 10 s for the close (the loop ends as soon as it is seen).
+    for (let i = 0; i < 400 && !(held[0]?.closed); i++) await new Promise((res) => setTimeout(res, 25));
     const closed = held[0]?.closed;
     await r.close();
     server.closeAllConnections();

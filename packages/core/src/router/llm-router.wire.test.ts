@@ -24,10 +24,10 @@ afterEach(async () => {
   await Promise.all([primary.close(), backup.close()]);
 });
 
-function router(routing: NonNullable<RouterConfigInput['routing']> = {}, options: RouterOptions = {}) {
+function router(routing: NonNullable<RouterConfigInput['routing']> = {}, options: RouterOptions = {}, primaryTimeouts?: { firstTokenMs: number }) {
   return openAIWireRouter(
     [
-      { name: 'primary', engine: 'openai-compatible', baseURL: primary.baseURL, model: 'gpt-test', priority: 1, apiKey: 'k' },
+      { name: 'primary', engine: 'openai-compatible', baseURL: primary.baseURL, model: 'gpt-test', priority: 1, apiKey: 'k', ...(primaryTimeouts ? { timeouts: primaryTimeouts } : {}) },
       { name: 'backup', engine: 'openai-compatible', baseURL: backup.baseURL, model: 'gpt-backup', priority: 2, apiKey: 'k' },
     ],
     routing,
@@ -167,7 +167,9 @@ describe('LLMRouter over the OpenAI wire format', () => {
 
   it('a firstToken timeout fails over and closes the slow connection', async () => {
     primary.setScript({ delayMs: 10_000 });
-    const { router: r } = router({ retries: { max: 0 }, timeouts: { firstTokenMs: 100 } });
+    // Only the primary times out after 100 ms (its own deployment timeout); the backup keeps the default, so a
+    // loaded machine cannot time out its answer too.
+    const { router: r } = router({ retries: { max: 0 } }, {}, { firstTokenMs: 100 });
     const closed = primary.waitForSocketClose(1, 5_000);
     const result = await r.generate('x');
     expect(result.deployment).toBe('backup');
@@ -177,7 +179,8 @@ describe('LLMRouter over the OpenAI wire format', () => {
 
   it('a firstToken timeout on a stream fails over', async () => {
     primary.setScript({ text: 'slow', delayMs: 10_000 });
-    const { router: r } = router({ retries: { max: 0 }, timeouts: { firstTokenMs: 100 } });
+    // As above: the short timeout is the primary's own, the backup's stream keeps the default.
+    const { router: r } = router({ retries: { max: 0 } }, {}, { firstTokenMs: 100 });
     const s = r.stream('x');
     const parts = await collect(s);
     expect(parts[0]).toMatchObject({ type: 'route', deployment: 'backup' });

@@ -35,9 +35,11 @@ function router(timeouts: { totalMs?: number } = {}) {
 describe('router stream over an engine that ends on abort', () => {
   it('a stall after the first content ends with the totalMs timeout as the last part', async () => {
     upstream.setScript({ text: 'one two three four', hangAfterChunks: 2 });
-    const r = router({ totalMs: 300 });
+    // totalMs runs from the start of the attempt, so the first content must arrive inside it for this to be a
+    // stall *after* content: 1.5 s leaves a loaded machine room for the connect and the first chunks.
+    const r = router({ totalMs: 1_500 });
     const s = r.stream('x');
-    const closed = upstream.waitForSocketClose(1, 5_000);
+    const closed = upstream.waitForSocketClose(1, 10_000);
     const parts: RouterStreamPart[] = [];
     for await (const p of s) parts.push(p);
     expect(parts[0]).toMatchObject({ type: 'route', deployment: 'only' });
