@@ -77,15 +77,31 @@ describe('streams that break', () => {
     }
   });
 
+  /** A memory-stores harness whose one deployment `remote` is the wire server at `baseURL` (demo tenant). */
+  async function remoteHarness(baseURL: string): Promise<Harness> {
+    const harness = await createHarness({
+      stores: 'memory',
+      models: [{ name: 'remote', engine: 'openai-compatible', baseURL, apiKey: 'sk-test', model: 'gpt-test', price: { input: 1, output: 2 } }],
+      gateway: { auth: { demoTenantId: 'demo' } },
+    });
+    await harness.stores!.tenants.createTenant({ id: 'demo', name: 'Demo' });
+    return harness;
+  }
+
+  /** The ledger record of `id`, polled for up to 2 s (a stream's settlement follows the client's leaving). */
+  async function ledgerEntry(harness: Harness, id: string) {
+    let entry;
+    for (let i = 0; i < 100 && !entry; i++) {
+      entry = await harness.stores!.ledger.get(id);
+      if (!entry) await new Promise((r) => setTimeout(r, 20));
+    }
+    return entry;
+  }
+
   it('a client that goes away mid-stream cancels the upstream call and is recorded as aborted', async () => {
     const upstream = await startOpenAIWireServer({ script: { text: 'a b c d e f g h i j k l m n o p', chunkDelayMs: 30 } });
     try {
-      h = await createHarness({
-        stores: 'memory',
-        models: [{ name: 'remote', engine: 'openai-compatible', baseURL: upstream.baseURL, apiKey: 'sk-test', model: 'gpt-test', price: { input: 1, output: 2 } }],
-        gateway: { auth: { demoTenantId: 'demo' } },
-      });
-      await h.stores!.tenants.createTenant({ id: 'demo', name: 'Demo' });
+      h = await remoteHarness(upstream.baseURL);
       const res = await post(h.gateway, '/v1/chat/completions', { ...chat, model: 'remote' });
       const reader = res.body!.getReader();
       await reader.read();
@@ -94,11 +110,7 @@ describe('streams that break', () => {
       await upstream.waitForSocketClose(1, 10_000);
       expect(upstream.responsesAborted).toBe(1);
       const id = res.headers.get('x-request-id')!;
-      let entry;
-      for (let i = 0; i < 100 && !entry; i++) {
-        entry = await h.stores!.ledger.get(id);
-        if (!entry) await new Promise((r) => setTimeout(r, 20));
-      }
+      const entry = await ledgerEntry(h, id);
       expect(entry).toMatchObject({ status: 'aborted', stream: true });
     } finally {
       await upstream.close();
@@ -109,12 +121,7 @@ describe('streams that break', () => {
     // No request signal fires here (the web body is cancelled): only the router stream's cancel() reaches the upstream.
     const upstream = await startOpenAIWireServer({ script: { text: 'a b c d e f g h i j k l m n o p', hangAfterChunks: 4 } });
     try {
-      h = await createHarness({
-        stores: 'memory',
-        models: [{ name: 'remote', engine: 'openai-compatible', baseURL: upstream.baseURL, apiKey: 'sk-test', model: 'gpt-test', price: { input: 1, output: 2 } }],
-        gateway: { auth: { demoTenantId: 'demo' } },
-      });
-      await h.stores!.tenants.createTenant({ id: 'demo', name: 'Demo' });
+      h = await remoteHarness(upstream.baseURL);
       const res = await post(h.gateway, '/v1/chat/completions', { ...chat, model: 'remote' });
       const reader = res.body!.getReader();
       let text = '';
@@ -125,11 +132,7 @@ describe('streams that break', () => {
       await upstream.waitForSocketClose(1, 10_000);
       expect(upstream.responsesAborted).toBe(1);
       const id = res.headers.get('x-request-id')!;
-      let entry;
-      for (let i = 0; i < 100 && !entry; i++) {
-        entry = await h.stores!.ledger.get(id);
-        if (!entry) await new Promise((r) => setTimeout(r, 20));
-      }
+      const entry = await ledgerEntry(h, id);
       expect(entry).toMatchObject({ status: 'aborted', stream: true, deployment: 'remote' });
       // The words streamed before the stall are billed (estimated: the upstream never reported usage).
       expect(entry!.outputTokens).toBeGreaterThan(0);
