@@ -58,6 +58,10 @@ describe('llmrr router eval/train --augment', () => {
     expect(a.training.augment?.difficulty?.dropped_overlap).toBe(3);
     const e = await router(['eval', '--data', 'pair.jsonl', '--model', 'm.json', '--json', '--out', 'm-eval.json']);
     expect(e.code).toBe(0);
+    // (The report rounds its numbers; the kinds and the difficulty model's data are what it was trained with.)
+    const augmented = (JSON.parse(e.stdout) as EvaluationReport).augment;
+    expect(augmented?.kinds).toEqual(a.training.augment?.kinds);
+    expect(augmented?.difficulty?.source).toBe(a.training.augment?.difficulty?.source);
   });
 
   it('eval --augment multitask: mlp trained on the pair and the auxiliary scores', async () => {

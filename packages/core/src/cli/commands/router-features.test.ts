@@ -51,6 +51,8 @@ describe('llmrr router eval/train --features +structure', () => {
     expect(a.features.structure?.std).toHaveLength(STRUCTURE_DIM);
     const e = await router(['eval', '--data', 'pair.jsonl', '--model', 'm.json', '--json', '--out', 'm-eval.json']);
     expect(e.code).toBe(0);
+    // The report says what the model was trained with, as a report trained per fold does.
+    expect((JSON.parse(e.stdout) as EvaluationReport).features).toEqual(['+structure']);
   });
 
   it('usage errors name the flag', async () => {

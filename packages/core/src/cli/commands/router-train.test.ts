@@ -138,6 +138,7 @@ describe('llmrr router: --bag (bagging across seeds)', () => {
     const evalR = await router(['eval', '--data', 'outcomes.csv', '--model', 'bag.json', '--json']);
     const report = JSON.parse(evalR.stdout) as EvaluationReport;
     expect(report.chosen).toBe('mlp');
+    expect(report.bag).toBe(3);
     expect(report.aiq!).toBeGreaterThan(report.zero_router!.aiq);
   });
 

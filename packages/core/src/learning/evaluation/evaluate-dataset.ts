@@ -135,7 +135,13 @@ export function evaluateModel(dataset: RoutingDataset, model: RouterModel, optio
   const cost = model.artifact.cost;
   if (cost) pooled.cost = examples.map((e) => idx.map((i) => predictCost(cost, e.prompt)[i!]!));
   const base = evaluatePredictions(dataset.models, dataset.pair, pooled, kind);
-  return { data: dataset.name, format: dataset.format, protocol, chosen: kind, validation: [], seconds: (Date.now() - t0) / 1000, ...base };
+  const report: EvaluationReport = { data: dataset.name, format: dataset.format, protocol, chosen: kind, validation: [], seconds: (Date.now() - t0) / 1000, ...base };
+  // What the model was trained with, as a report of `router eval` without `--model` records it.
+  const { training, features } = model.artifact;
+  if (features.structure) report.features = ['+structure'];
+  if (training.bag !== undefined && training.bag > 1) report.bag = training.bag;
+  if (training.augment) report.augment = training.augment;
+  return report;
 }
 
 /**
