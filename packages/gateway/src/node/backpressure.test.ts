@@ -27,8 +27,17 @@ async function streamAnswer(res: ServerResponse): Promise<void> {
     written += frame.length;
     if (!res.write(frame)) {
       const go = await new Promise<boolean>((resolve) => {
-        res.once('drain', () => resolve(true));
-        res.once('close', () => resolve(false));
+        // Both listeners go once either fires (a `close` left per wait piles up past the listener limit).
+        const drain = () => {
+          res.off('close', close);
+          resolve(true);
+        };
+        const close = () => {
+          res.off('drain', drain);
+          resolve(false);
+        };
+        res.once('drain', drain);
+        res.once('close', close);
       });
       if (!go) return;
     }
