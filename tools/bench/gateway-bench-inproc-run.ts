@@ -144,7 +144,7 @@ const gateway = createGateway({ router, ...(stores ? { stores } : {}) });
 
 interface Reply {
   status: number;
-  body: string | { frames: AsyncIterator<string, void> };
+  body: string | { frames: AsyncIterator<string, void>; pipe?(sink: { write(piece: string): boolean; drained(): Promise<void> }): Promise<void> };
 }
 interface Direct {
   route(method: string, path: string, origin: string | undefined): ((incoming: unknown, requestId: string, startedAt: number) => Promise<Reply>) | undefined;
@@ -227,6 +227,8 @@ async function once(signal: AbortSignal): Promise<void> {
   const reply = await route(incoming, direct!.requestId(headers), direct!.now());
   if (reply.status !== 200) throw new Error(`status ${reply.status}: ${typeof reply.body === 'string' ? reply.body : ''}`);
   if (typeof reply.body === 'string') bytes += reply.body.length;
+  // As the Node adapter writes a stream (node/write-reply.ts): through `pipe` where the build has it, else `frames`.
+  else if (reply.body.pipe) await reply.body.pipe({ write: (piece) => ((bytes += piece.length), true), drained: async () => {} });
   else
     for (;;) {
       const next = await reply.body.frames.next();

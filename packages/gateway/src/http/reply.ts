@@ -4,7 +4,18 @@
  */
 export interface FrameStream {
   readonly frames: AsyncIterator<string, void>;
+  /**
+   * The same pieces as `frames` gives, written to `sink` one after another until the end, without a promise per
+   * piece (the Node adapter's path); resolves once the stream is done. Use either this or `frames`.
+   */
+  pipe?(sink: FrameSink): Promise<void>;
   cancel(): Promise<void>;
+}
+
+/** Where `FrameStream.pipe` writes: `write` returns false when the piece was buffered (then `drained()` is awaited). */
+export interface FrameSink {
+  write(piece: string): boolean;
+  drained(): Promise<void>;
 }
 
 /**

@@ -42,10 +42,15 @@ async function pump(stream: FrameStream, res: ServerResponse): Promise<void> {
   };
   res.once('close', onClose);
   try {
-    for (;;) {
-      const next = await stream.frames.next();
-      if (next.done || gone) break;
-      if (!res.write(next.value)) await drained(res);
+    if (stream.pipe) {
+      // Nothing more is written once the client is gone; the stream is cancelled (onClose) and ends soon.
+      await stream.pipe({ write: (piece) => gone || res.write(piece), drained: () => drained(res) });
+    } else {
+      for (;;) {
+        const next = await stream.frames.next();
+        if (next.done || gone) break;
+        if (!res.write(next.value)) await drained(res);
+      }
     }
     if (!gone) res.end();
   } catch (e) {

@@ -2,7 +2,11 @@ import type { RouterResult, StreamPart } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
 import type { RoutePart } from '../streaming/open-stream.js';
 import { jsonParseChars } from '../test-support/json-parse-chars.js';
-import { ChatStreamEncoder, dataFrame } from './chat-stream-encoder.js';
+import { llmrrInfo } from '../http/llmrr-info.js';
+import { answerUsage } from '../schemas/answer-usage.js';
+import { ChatStreamEncoder, DONE_FRAME, dataFrame } from './chat-stream-encoder.js';
+import { toOpenAIFinishReason } from './finish-reason.js';
+import { toOpenAIUsage } from './usage.js';
 
 const route = { type: 'route', requestId: 'req_"quoted"\u2028', deployment: 'dépl\\oy', provider: 'mock', cached: false } as unknown as RoutePart;
 
@@ -29,6 +33,37 @@ describe('ChatStreamEncoder content chunks', () => {
       const frame = enc.part({ type: 'reasoning-delta', delta })[0];
       if (delta !== '') expect(JSON.parse(frame!.slice(6)).choices[0].delta).toEqual({ reasoning_content: delta });
     }
+  });
+});
+
+describe('ChatStreamEncoder start and finish chunks', () => {
+  const usage = { inputTokens: 3, outputTokens: 4, totalTokens: 7, cachedInputTokens: 1 };
+  const result = (explainable: boolean) =>
+    ({
+      requestId: 'req_"r"',
+      deployment: 'dépl\\oy',
+      provider: 'mock',
+      text: 'hi',
+      toolCalls: [],
+      finishReason: 'length',
+      usage,
+      cost: { totalUsd: 0.000123, estimated: true },
+      cached: false,
+      latencyMs: 12,
+      ...(explainable ? { decision: { strategy: 'x', reason: 'quoted "why" \u2028' } } : {}),
+    }) as unknown as RouterResult;
+  const cases = [true, false].flatMap((includeUsage) => [true, false].flatMap((explain) => (['stop', 'length', 'tool-calls', 'content-filter', 'error'] as const).map((finishReason) => ({ includeUsage, explain, finishReason }))));
+  it.each(cases)('are byte for byte the serialized chunk objects ($includeUsage, $explain, $finishReason)', ({ includeUsage, explain, finishReason }) => {
+    const enc = new ChatStreamEncoder({ created: 1_700_000_000, includeUsage, explain });
+    const envelope = { id: `chatcmpl-${route.requestId}`, object: 'chat.completion.chunk', created: 1_700_000_000, model: route.deployment, system_fingerprint: null };
+    expect(enc.start(route)).toEqual([dataFrame({ ...envelope, choices: [{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }], ...(includeUsage ? { usage: null } : {}) })]);
+    const r = result(explain);
+    const info = llmrrInfo(r, explain);
+    const last = { ...envelope, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: toOpenAIFinishReason(finishReason) }] };
+    const expected = includeUsage
+      ? [dataFrame({ ...last, usage: null }), dataFrame({ ...envelope, choices: [], usage: toOpenAIUsage(answerUsage(r)), llmrr: info }), DONE_FRAME]
+      : [dataFrame({ ...last, llmrr: info }), DONE_FRAME];
+    expect(enc.finish({ type: 'finish', finishReason, usage }, r)).toEqual(expected);
   });
 });
 

@@ -72,6 +72,8 @@ export class ChatStreamEncoder implements StreamEncoder {
   private sentCalls = 0;
   /** Calls that wait for the open one to finish, in index order. Empty unless the open call is unfinished. */
   private readonly waiting: ToolCallState[] = [];
+  /** `data: {"id":...,"system_fingerprint":null`: every chunk's first keys, encoded once per stream. */
+  private envelope = '';
   /** `data: {...,"choices":[{"index":0,"delta":` and `,"logprobs":null,"finish_reason":null}]...}\n\n`: the constant parts of a content chunk, encoded once per stream. */
   private head = '';
   private tail = '';
@@ -86,28 +88,17 @@ export class ChatStreamEncoder implements StreamEncoder {
   /** `logprobs`: the request asked for log probabilities (text deltas then wait one part for theirs). */
   constructor(private readonly options: { created: number; includeUsage: boolean; explain: boolean; logprobs?: boolean }) {}
 
-  private chunk(delta: Delta, finishReason: Choice['finish_reason'] = null): OpenAIChatChunk {
-    const chunk: OpenAIChatChunk = {
-      id: this.id,
-      object: 'chat.completion.chunk',
-      created: this.options.created,
-      model: this.model,
-      system_fingerprint: null,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-    };
-    if (this.options.includeUsage) chunk.usage = null;
-    return chunk;
-  }
-
   start(route: RoutePart): string[] {
     this.id = chatCompletionId(route.requestId);
     this.model = route.deployment;
-    // The bytes of dataFrame(this.chunk(delta)), key order included; only the delta is serialized per chunk.
-    const envelope = JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.options.created, model: this.model, system_fingerprint: null });
-    this.head = `data: ${envelope.slice(0, -1)},"choices":[{"index":0,"delta":`;
+    // The bytes of `dataFrame(chunk)` for a chunk `{ id, object, created, model, system_fingerprint, choices: [{ index: 0,
+    // delta, logprobs: null, finish_reason: null }], usage: null (with include_usage) }`, key order included; only
+    // the delta is serialized per chunk.
+    this.envelope = `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.options.created, model: this.model, system_fingerprint: null }).slice(0, -1)}`;
+    this.head = `${this.envelope},"choices":[{"index":0,"delta":`;
     this.afterLogprobs = `,"finish_reason":null}]${this.options.includeUsage ? ',"usage":null' : ''}}\n\n`;
     this.tail = `,"logprobs":null${this.afterLogprobs}`;
-    return [dataFrame(this.chunk({ role: 'assistant', content: '', refusal: null }))];
+    return [`${this.head}{"role":"assistant","content":"","refusal":null}${this.tail}`];
   }
 
   /** A chunk with this delta and no finish reason. */
@@ -286,24 +277,14 @@ export class ChatStreamEncoder implements StreamEncoder {
 
   finish(part: Extract<StreamPart, { type: 'finish' }>, result: RouterResult): string[] {
     const frames = this.afterHeld(() => this.reconcile(result));
-    const last = this.chunk({}, toOpenAIFinishReason(part.finishReason));
-    const info = llmrrInfo(result, this.options.explain);
+    // The bytes of that chunk with an empty delta and the finish reason (with `llmrr` last when there is no usage chunk) and of the
+    // usage chunk `{ ...envelope, choices: [], usage, llmrr }`, from the stream's encoded envelope.
+    const last = `${this.head}{},"logprobs":null,"finish_reason":${JSON.stringify(toOpenAIFinishReason(part.finishReason))}}]`;
+    const info = JSON.stringify(llmrrInfo(result, this.options.explain));
     if (this.options.includeUsage) {
-      frames.push(dataFrame(last));
-      frames.push(
-        dataFrame({
-          id: this.id,
-          object: 'chat.completion.chunk',
-          created: this.options.created,
-          model: this.model,
-          system_fingerprint: null,
-          choices: [],
-          usage: toOpenAIUsage(answerUsage(result)),
-          llmrr: info,
-        } satisfies OpenAIChatChunk),
-      );
+      frames.push(`${last},"usage":null}\n\n`, `${this.envelope},"choices":[],"usage":${JSON.stringify(toOpenAIUsage(answerUsage(result)))},"llmrr":${info}}\n\n`);
     } else {
-      frames.push(dataFrame({ ...last, llmrr: info }));
+      frames.push(`${last},"llmrr":${info}}\n\n`);
     }
     frames.push(DONE_FRAME);
     return frames;

@@ -64,6 +64,12 @@ export class CompletionStreamEncoder implements StreamEncoder {
   private held: string | undefined;
   /** With `logprobs`: the next token's `text_offset` (characters from the prompt's start). */
   private offset: number;
+  /**
+   * `data: {...,"choices":[{"text":` and `,"index":0,"logprobs":null,"finish_reason":null}]...}\n\n`: the constant
+   * parts of a text chunk without log probabilities (`dataFrame(this.chunk(text, null))`, byte for byte), encoded once.
+   */
+  private textHead = '';
+  private textTail = '';
 
   /** `logprobs`: the request asked for log probabilities; `promptChars`: see `CompletionLogprobsOptions`. */
   constructor(private readonly options: { created: number; includeUsage: boolean; explain: boolean } & CompletionLogprobsOptions) {
@@ -92,12 +98,20 @@ export class CompletionStreamEncoder implements StreamEncoder {
   start(route: RoutePart): string[] {
     this.id = completionId(route.requestId);
     this.model = route.deployment;
+    const envelope = JSON.stringify({ id: this.id, object: 'text_completion', created: this.options.created, model: this.model, system_fingerprint: null });
+    this.textHead = `data: ${envelope.slice(0, -1)},"choices":[{"text":`;
+    this.textTail = `,"index":0,"logprobs":null,"finish_reason":null}]${this.options.includeUsage ? ',"usage":null' : ''}}\n\n`;
     return [];
+  }
+
+  /** A text chunk without log probabilities (only the text is serialized). */
+  private textFrame(text: string): string {
+    return `${this.textHead}${JSON.stringify(text)}${this.textTail}`;
   }
 
   part(part: StreamPart): string[] {
     if (this.options.logprobs === true) return this.withLogprobs(part);
-    return part.type === 'text-delta' && part.delta !== '' ? [dataFrame(this.chunk(part.delta, null))] : [];
+    return part.type === 'text-delta' && part.delta !== '' ? [this.textFrame(part.delta)] : [];
   }
 
   /** `part` when log probabilities were asked for: a text delta waits for the `logprobs` part after it. */
@@ -118,7 +132,7 @@ export class CompletionStreamEncoder implements StreamEncoder {
     const text = this.held;
     if (text === undefined) return [];
     this.held = undefined;
-    return [dataFrame(this.chunk(text, null))];
+    return [this.textFrame(text)];
   }
 
   finish(part: Extract<StreamPart, { type: 'finish' }>, result: RouterResult): string[] {

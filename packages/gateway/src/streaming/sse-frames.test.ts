@@ -311,3 +311,104 @@ describe('sseReply frames: the head and usage parts', () => {
     }
   });
 });
+
+/** The pieces `pipe` writes (every write taken at once). */
+async function piped(body: { pipe?: (sink: { write(piece: string): boolean; drained(): Promise<void> }) => Promise<void> }): Promise<string[]> {
+  const out: string[] = [];
+  await body.pipe!({ write: (piece) => (out.push(piece), true), drained: () => Promise.reject(new Error('never buffered')) });
+  return out;
+}
+
+describe('sseReply pipe (the Node adapter path)', () => {
+  const error = (code: 'provider_error' | 'aborted') => ({ type: 'error', error: new LLMError({ code, message: 'broke' }) }) as const;
+  const cases: [string, () => { o: ReturnType<typeof opened>; settle?: (x: StreamOutcome) => Promise<void> }][] = [
+    ['a success with usage and empty parts', () => ({ o: opened([route, { type: 'text-delta', delta: 'b' }, { type: 'usage', usage }, { type: 'text-delta', delta: '' }, { type: 'text-delta', delta: 'c' }, finish]) })],
+    ['a broken stream', () => ({ o: opened([{ type: 'text-delta', delta: 'b' }, { type: 'usage', usage }, error('provider_error')]) })],
+    ['an aborted stream', () => ({ o: opened([{ type: 'text-delta', delta: 'b' }, error('aborted')]) })],
+    ['a stream without a finish', () => ({ o: opened([{ type: 'text-delta', delta: 'b' }]) })],
+    ['a failed result', () => ({ o: opened([finish], { result: Promise.reject(new LLMError({ code: 'internal', message: 'lost' })) }) })],
+    [
+      'a failed settle on success',
+      () => ({
+        o: opened([finish]),
+        settle: async (x) => {
+          if (x.status === 'success') throw new LLMError({ code: 'internal', message: 'ledger down' });
+        },
+      }),
+    ],
+    [
+      'an iterator whose next() throws',
+      () => {
+        const o = opened([]);
+        o.stream.iterator.next = () => {
+          throw new LLMError({ code: 'provider_error', message: 'thrown synchronously' });
+        };
+        return { o };
+      },
+    ],
+  ];
+  it.each(cases)('%s: the same pieces, outcome and close as frames.next() gives', async (_, make) => {
+    const results = [];
+    for (const how of ['next', 'pipe'] as const) {
+      const { o, settle } = make();
+      const r = reply(o.stream, settle);
+      const frames = how === 'next' ? await read(r.body.frames) : await piped(r.body);
+      results.push({ frames, outcomes: r.outcomes, returned: o.state.returned });
+      // Done: later calls get the end.
+      expect(await r.body.frames.next()).toEqual({ done: true, value: undefined });
+    }
+    expect(results[0]!.frames.length).toBeGreaterThan(0);
+    expect(results[1]).toEqual(results[0]);
+  });
+
+  it('waits for drained() after a buffered write before it pulls the next part', async () => {
+    const o = opened([{ type: 'text-delta', delta: 'b' }, { type: 'text-delta', delta: 'c' }, finish]);
+    const r = reply(o.stream);
+    const out: string[] = [];
+    let release!: () => void;
+    let waits = 0;
+    const done = r.body.pipe!({
+      write: (piece) => (out.push(piece), piece !== '<b>'),
+      drained: () => (waits++, new Promise<void>((resolve) => (release = resolve))),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(out).toEqual(['<start><a>', '<b>']);
+    expect(waits).toBe(1);
+    expect(o.state.pulled).toBe(1);
+    release();
+    await done;
+    expect(out).toEqual(['<start><a>', '<b>', '<c>', '<finish stop><done>']);
+    expect(r.outcomes).toMatchObject([{ status: 'success' }]);
+  });
+
+  it('cancel() while it waits for a part: settled as aborted once, nothing more written, the router stream closed', async () => {
+    const o = opened([{ type: 'text-delta', delta: 'b' }], { hang: true });
+    const r = reply(o.stream);
+    const out: string[] = [];
+    const done = r.body.pipe!({ write: (piece) => (out.push(piece), true), drained: async () => {} });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(out).toEqual(['<start><a>', '<b>']);
+    await Promise.all([r.body.cancel(), done]);
+    expect(out).toEqual(['<start><a>', '<b>']);
+    expect(o.state.cancelled).toHaveLength(1);
+    // The waiting pull got the end of a cancelled stream: the client's abort.
+    expect(r.outcomes).toMatchObject([{ status: 'aborted', error: { code: 'aborted', cause: { message: 'This operation was aborted' } }, outputText: 'ab' }]);
+    expect(o.state.returned).toBe(1);
+  });
+
+  it('a client gone while it waits for drained(): closed as return() closes it (aborted, the client closed the stream)', async () => {
+    const o = opened([{ type: 'text-delta', delta: 'b' }, { type: 'text-delta', delta: 'c' }, finish]);
+    const r = reply(o.stream);
+    const out: string[] = [];
+    let release!: () => void;
+    const done = r.body.pipe!({ write: (piece) => (out.push(piece), false), drained: () => new Promise<void>((resolve) => (release = resolve)) });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const cancelled = r.body.cancel();
+    release();
+    await Promise.all([cancelled, done]);
+    expect(out).toEqual(['<start><a>']);
+    expect(o.state.pulled).toBe(0);
+    expect(r.outcomes).toMatchObject([{ status: 'aborted', error: { code: 'aborted', cause: { message: 'The client closed the stream' } }, outputText: 'a' }]);
+    expect(o.state.returned).toBe(1);
+  });
+});

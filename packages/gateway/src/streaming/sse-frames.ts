@@ -1,6 +1,7 @@
 import { LLMError, providerCacheUsage, sumUsage, toLLMError, type RouterResult, type RouterStreamPart, type StreamPart, type StreamSpend, type Usage } from '@llmrr/core';
 import { toPublicError } from '../http/error-body.js';
 import { answerUsage } from '../schemas/answer-usage.js';
+import type { FrameSink } from '../http/reply.js';
 import type { OpenedStream } from './open-stream.js';
 import { ProducedText } from './produced-text.js';
 import type { FinishPart, SseResponseOptions, StreamEncoder, StreamOutcome } from './sse-response.js';
@@ -61,18 +62,8 @@ export class SseFrames implements AsyncIterator<string, void> {
     if (this.busy) return this.busy.then(() => this.next());
     switch (this.phase) {
       case 'start': {
-        this.phase = 'parts';
-        let first: string;
-        try {
-          first = join(this.enc.start(this.opened.route));
-          const weak = this.escalatedFrom();
-          if (weak) first += join(this.enc.part({ type: 'usage', usage: weak.usage }));
-          for (const part of this.opened.head) first += this.handle(part);
-          if (this.enc.afterHead) first += join(this.enc.afterHead());
-        } catch (e) {
-          return (this.busy = this.cleared(this.fail(e)));
-        }
-        return Promise.resolve(frame(first));
+        const first = this.begin();
+        return typeof first === 'string' ? Promise.resolve(frame(first)) : (this.busy = this.cleared(first));
       }
       case 'parts':
         return (this.busy = this.pull());
@@ -80,6 +71,79 @@ export class SseFrames implements AsyncIterator<string, void> {
         return (this.busy = this.cleared(this.close()));
       default:
         return Promise.resolve(DONE);
+    }
+  }
+
+  /**
+   * Writes the frames `next()` would give, in the same pieces, to `sink` until the end (the Node adapter's
+   * path), waiting for `sink.drained()` after a write that was buffered. One loop that awaits the router
+   * stream's own promise per part, where `next()` makes one more per frame and its caller awaits that.
+   * Served as a call: `next()` and `return()` wait for it (a client that goes away: `cancel()`, which ends a
+   * waiting pull; a stream the client left while its frames were being written is closed as `return()` would).
+   */
+  pipe(sink: FrameSink): Promise<void> {
+    if (this.busy) return this.busy.then(() => this.pipe(sink));
+    const run = (this.busy = this.piped(sink));
+    return run.then(
+      () => {
+        this.busy = undefined;
+      },
+      (e: unknown) => {
+        this.busy = undefined;
+        throw e;
+      },
+    );
+  }
+
+  private async piped(sink: FrameSink): Promise<Result> {
+    for (;;) {
+      let out: string | Promise<Result> | undefined;
+      switch (this.phase) {
+        case 'start':
+          out = this.begin();
+          break;
+        case 'parts':
+          if (this.gone) {
+            out = this.close();
+            break;
+          }
+          try {
+            out = this.read(await this.opened.iterator.next());
+          } catch (e) {
+            // A rejected pull, or an iterator that throws instead of rejecting, as `pull()` takes them.
+            out = this.fail(e);
+          }
+          break;
+        case 'last':
+          out = this.close();
+          break;
+        default:
+          return DONE;
+      }
+      if (out === undefined) continue;
+      let text: string;
+      if (typeof out === 'string') text = out;
+      else {
+        const r = await out;
+        if (r.done) return DONE;
+        text = r.value;
+      }
+      if (!sink.write(text)) await sink.drained();
+    }
+  }
+
+  /** The first frame: the start frames with the head's (and `afterHead`'s), or a failure's outcome. */
+  private begin(): string | Promise<Result> {
+    this.phase = 'parts';
+    try {
+      let first = join(this.enc.start(this.opened.route));
+      const weak = this.escalatedFrom();
+      if (weak) first += join(this.enc.part({ type: 'usage', usage: weak.usage }));
+      for (const part of this.opened.head) first += this.handle(part);
+      if (this.enc.afterHead) first += join(this.enc.afterHead());
+      return first;
+    } catch (e) {
+      return this.fail(e);
     }
   }
 
@@ -115,22 +179,30 @@ export class SseFrames implements AsyncIterator<string, void> {
   }
 
   private readonly onNext = (next: IteratorResult<RouterStreamPart>): Result | Promise<Result> => {
+    const out = this.read(next);
+    if (out === undefined) return this.pull();
+    if (typeof out === 'string') {
+      this.busy = undefined;
+      return frame(out);
+    }
+    return this.cleared(out);
+  };
+
+  /** What a pulled part sends: its frames, nothing (`undefined`: pull the next), or the stream's end or failure. */
+  private read(next: IteratorResult<RouterStreamPart>): string | Promise<Result> | undefined {
     try {
-      if (next.done) return this.cleared(this.end());
+      if (next.done) return this.end();
       const part = next.value;
-      if (part.type === 'error') return this.cleared(this.fail(part.error));
+      if (part.type === 'error') return this.fail(part.error);
       if (part.type !== 'route' && !this.finish) {
         const text = this.handle(part);
-        if (text !== '') {
-          this.busy = undefined;
-          return frame(text);
-        }
+        if (text !== '') return text;
       }
-      return this.pull();
+      return undefined;
     } catch (e) {
-      return this.cleared(this.fail(e));
+      return this.fail(e);
     }
-  };
+  }
 
   private readonly onError = (e: unknown): Promise<Result> => this.cleared(this.fail(e));
 

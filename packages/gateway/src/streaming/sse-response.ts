@@ -77,6 +77,7 @@ export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseR
     headers,
     body: {
       frames,
+      pipe: (sink) => frames.pipe(sink),
       async cancel() {
         frames.cancel();
         await frames.return();
