@@ -96,6 +96,9 @@ export class SseFrames implements AsyncIterator<string, void> {
   }
 
   private async piped(sink: FrameSink): Promise<Result> {
+    // A client gone is noticed after a write, as the pull loop over `next()` notices it: parts that send
+    // nothing (the finish part) are still read, so a stream whose finish was already on its way settles as it ends.
+    let wrote = false;
     for (;;) {
       let out: string | Promise<Result> | undefined;
       switch (this.phase) {
@@ -103,7 +106,7 @@ export class SseFrames implements AsyncIterator<string, void> {
           out = this.begin();
           break;
         case 'parts':
-          if (this.gone) {
+          if (this.gone && wrote) {
             out = this.close();
             break;
           }
@@ -120,7 +123,10 @@ export class SseFrames implements AsyncIterator<string, void> {
         default:
           return DONE;
       }
-      if (out === undefined) continue;
+      if (out === undefined) {
+        wrote = false;
+        continue;
+      }
       let text: string;
       if (typeof out === 'string') text = out;
       else {
@@ -128,6 +134,7 @@ export class SseFrames implements AsyncIterator<string, void> {
         if (r.done) return DONE;
         text = r.value;
       }
+      wrote = true;
       if (!sink.write(text)) await sink.drained();
     }
   }
