@@ -22,6 +22,23 @@ describe('TypedEmitter', () => {
     expect(e.has('a')).toBe(false);
   });
 
+  it('a listener added twice for one event is called once per event; it stays added for other events', () => {
+    const e = new TypedEmitter<Events>();
+    const seen: string[] = [];
+    const fn = (p: { n: number } | string) => seen.push(typeof p === 'string' ? `b:${p}` : `a:${p.n}`);
+    const first = e.on('a', fn);
+    const second = e.on('a', fn);
+    e.on('b', fn);
+    e.emit('a', { n: 1 });
+    e.emit('b', 'x');
+    second(); // either unsubscribe removes it (there is one subscription)
+    e.emit('a', { n: 2 });
+    first();
+    e.emit('b', 'y');
+    expect(seen).toEqual(['a:1', 'b:x', 'b:y']);
+    expect(e.has('a')).toBe(false);
+  });
+
   it('once fires a single time', () => {
     const e = new TypedEmitter<Events>();
     const fn = vi.fn();

@@ -25,9 +25,14 @@ export class TypedEmitter<E extends object> {
       });
   }
 
-  /** Adds a listener; returns a function that removes it. */
+  /**
+   * Adds a listener; returns a function that removes it. A listener already added for the event is not added
+   * again (as the DOM's `addEventListener`): one function is called once per event, so a learner subscribed by
+   * two wirings (the router for a strategy's `onRequestEnd`, and the strategy's own `connect`) learns once.
+   */
   on<K extends keyof E>(event: K, fn: Listener<E[K]>): () => void {
     const list = this.listeners.get(event);
+    if (list?.includes(fn as Listener<never>)) return () => this.off(event, fn);
     // Copy on write: an emit in progress keeps iterating the old array.
     this.listeners.set(event, list ? [...list, fn as Listener<never>] : [fn as Listener<never>]);
     return () => this.off(event, fn);

@@ -138,17 +138,7 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
     }
     candidates.push(d);
   }
-  if (!matchedModel) {
-    const known = all
-      .filter((d) => !q.allowedModels || allowed(d, q.allowedModels))
-      .map((d) => d.name)
-      .join(', ');
-    throw new LLMError({
-      code: 'model_not_found',
-      message: `No deployment named "${q.model}" (by name or alias). Known: ${known}`,
-      param: 'model',
-    });
-  }
+  if (!matchedModel) throw modelNotFoundError(all, q.model!, q.allowedModels);
   let forced: RouterDeployment | undefined;
   if (candidates.length === 0 && circuitOpen) {
     // Every fit deployment is open: try the one that opened longest ago rather than fail without a call.
@@ -157,6 +147,19 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
     candidates.push(forced);
   }
   return { candidates, excluded, forced, soonestFreeMs };
+}
+
+/** `model_not_found` for a requested name that no deployment of `all` the caller may use carries (known: those it may). */
+export function modelNotFoundError(all: readonly RouterDeployment[], model: string, allowedModels: readonly string[] | undefined): LLMError {
+  const known = all
+    .filter((d) => !allowedModels || allowed(d, allowedModels))
+    .map((d) => d.name)
+    .join(', ');
+  return new LLMError({
+    code: 'model_not_found',
+    message: `No deployment named "${model}" (by name or alias). Known: ${known}`,
+    param: 'model',
+  });
 }
 
 /** `rate_limited` when every deployment that could serve the request is at its limits. */

@@ -19,3 +19,39 @@ export function configVersion(config: ModelConfig): string {
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, '0');
 }
+
+/**
+ * Fields of a model config that decide where and when it is called, never what it answers: routing order and
+ * weights, prices and quality, limits, timeouts, the on/off switch, tags, alias, region, declared capabilities
+ * and context window (those decide whether it can serve a request, checked before any cache lookup), and the
+ * key it authenticates with. Any other field (engine, model, preset, baseURL, headers, path, maxOutputTokens,
+ * options, and a field added later) is taken to change answers.
+ */
+const ROUTING_ONLY: ReadonlySet<string> = new Set([
+  'priority',
+  'weight',
+  'price',
+  'quality',
+  'limits',
+  'timeouts',
+  'enabled',
+  'tags',
+  'alias',
+  'region',
+  'capabilities',
+  'contextWindow',
+  'apiKey',
+  'apiKeyEnv',
+]);
+
+/**
+ * A tag of what decides a model config's answers (`configVersion` of the config without its routing-only
+ * fields): the exact and semantic caches file answers under it, so a deployment replaced by one that answers
+ * differently (another model, server or engine options) never serves the old one's answers, while a change of
+ * priority, limits or a rotated key keeps them.
+ */
+export function answerVersion(config: ModelConfig): string {
+  const answering: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) if (!ROUTING_ONLY.has(k)) answering[k] = v;
+  return configVersion(answering as ModelConfig);
+}

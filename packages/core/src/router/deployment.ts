@@ -3,7 +3,7 @@ import type { EngineContext, EngineFactory } from '../engines/types.js';
 import { resolveModelPrice } from '../pricing/price-for.js';
 import type { PriceTable } from '../pricing/types.js';
 import type { EngineCapabilities, GenerateRequest, LanguageEngine, ModelPrice } from '../spec/index.js';
-import { configVersion } from './config-version.js';
+import { answerVersion, configVersion } from './config-version.js';
 import { DeploymentLimiter } from './deployment-limiter.js';
 import type { CircuitState } from './resilience/circuit-breaker.js';
 import { circuitKey, defaultCircuitStateStore, type CircuitStateStore, type DeploymentCircuit } from './resilience/circuit-state-store.js';
@@ -75,6 +75,7 @@ export class RouterDeployment implements Deployment {
   private instance: LanguageEngine | undefined;
   private caps: ReadonlySet<Capability> | undefined;
   private versionTag: string | undefined;
+  private answerTag: string | undefined;
 
   constructor(private readonly init: DeploymentInit) {
     this.name = init.config.name;
@@ -152,6 +153,11 @@ export class RouterDeployment implements Deployment {
   /** A tag of this deployment's config (`configVersion`): equal configs, equal tags, in every process. */
   get version(): string {
     return (this.versionTag ??= configVersion(this.config));
+  }
+
+  /** A tag of what decides this deployment's answers (`answerVersion`): names its answers in the caches. */
+  get answerVersion(): string {
+    return (this.answerTag ??= answerVersion(this.config));
   }
 
   /** Provider model id, without creating the engine when the config says it. */

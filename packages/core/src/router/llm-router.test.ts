@@ -856,9 +856,12 @@ describe('LLMRouter: exact cache', () => {
     });
     expect((await router.generate('q')).text).toBe('from a');
     expect((await router.generate('q')).cached).toBe('exact');
-    // Replacing a deployment under the same name keeps the set, and its answers.
-    router.load({ name: 'a', engine: 'mock', priority: 1, options: { reply: 'from a, reloaded' } });
+    // Replacing a deployment under the same name with routing changes only (priority, limits) keeps its answers.
+    router.load({ name: 'a', engine: 'mock', priority: 0, limits: { maxConcurrency: 4 }, options: { reply: 'from a' } });
     expect((await router.generate('q')).cached).toBe('exact');
+    // One that answers differently does not serve the old one's answers.
+    router.load({ name: 'a', engine: 'mock', priority: 1, options: { reply: 'from a, reloaded' } });
+    expect(await router.generate('q')).toMatchObject({ cached: false, text: 'from a, reloaded' });
     router.unload('a');
     const after = await router.generate('q');
     expect(after).toMatchObject({ cached: false, text: 'from b' });

@@ -13,13 +13,14 @@ import { loadPriceTableFromEnv, PRICES_FILE_ENV } from '../pricing/load-price-ta
 import type { PriceTable } from '../pricing/types.js';
 import type { ChatMessage, GenerateRequest, GenerateResult, LanguageEngine } from '../spec/index.js';
 import { sleep as defaultSleep } from '../util/abort.js';
-import { matchesName, unfitReason, type CandidateQuery } from './candidates.js';
+import { cacheMembers, memberScopeName } from './cache-members.js';
+import { matchesName } from './candidates.js';
 import { configVersion } from './config-version.js';
 import { countingDeployment, countWith, type CountTokensOptions, type TokenCount } from './count-tokens.js';
 import { RouterDeployment } from './deployment.js';
 import { planRoute, type RoutePlan, type RoutePlanInput } from './plan-route.js';
 import { PromptCacheAffinity } from './prompt-cache-affinity/prompt-cache-affinity.js';
-import { impliedCapabilities, normalizeRequest } from './request.js';
+import { normalizeRequest } from './request.js';
 import { runAttempts, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
 import { embedDriver, embedInput, embedUsage, generateDriver } from './call-drivers.js';
 import type { CascadeHost } from './cascade/cascade-call.js';
@@ -69,6 +70,10 @@ interface Call {
   cacheWrite: boolean;
   /** Computed on first use (lookup, then store). */
   cacheScope?: CacheScope;
+  /** The deployments the cache scope covers (set with it): only their answers are stored under it. */
+  cacheMembers?: readonly RouterDeployment[];
+  /** The deployment whose answer the call got (set when its result is built). */
+  answeredBy?: RouterDeployment;
   /** The attempts of the execution plan, once there is one (reported with a failure). */
   attempts?: AttemptRecord[];
 }
@@ -92,13 +97,6 @@ export function modelsBaseDir(modelsDir: string | undefined, baseDir: string | u
 
 function isAbsolutePath(p: string): boolean {
   return p.startsWith('/') || p.startsWith('\\\\') || /^[A-Za-z]:[\\/]/.test(p);
-}
-
-/** A name in a tenant's cache scope: with the config versions of the own models it names, others as they are. */
-function ownScopeName(view: TenantView, name: string): string {
-  let scoped = name;
-  for (const d of view.own) if (d.name === name || d.config.alias === name) scoped += `~${d.version}`;
-  return scoped;
 }
 
 let idCounter = 0;
@@ -315,7 +313,7 @@ export class LLMRouter {
         model: d.modelId,
         provider: d.provider,
         cost: computeCost(usage, d.price),
-        latencyMs: this.now() - call.startedAt,
+        latencyMs: elapsedMs(this.now, call.startedAt),
         attempts: plan.attempts,
       };
       if (route.decision) result.decision = route.decision;
@@ -556,9 +554,9 @@ export class LLMRouter {
    * `TenantConfigSchema`: its allow-list and preferred strategy apply to calls naming it (`tenant`), and
    * its own `models` become deployments only it sees (an own model shadows a shared one of the same name).
    * Own models whose config did not change keep their engine, stats and circuit; changed or dropped ones
-   * are closed once idle. Exact-cache answers of an own model are scoped by its config, so a changed model
-   * never serves an answer of the old one. Throws `config_invalid` naming the field (`models.0.engine`),
-   * leaving the router as it was.
+   * are closed once idle. Cached answers of an own model are scoped by what decides its answers (its config
+   * without routing-only fields), so a changed model never serves an answer of the old one. Throws
+   * `config_invalid` naming the field (`models.0.engine`), leaving the router as it was.
    */
   setTenant(tenant: TenantConfigInput | TenantConfig): this {
     this.assertOpen();
@@ -1001,6 +999,7 @@ export class LLMRouter {
     route: Pick<RoutePlan, 'decision' | 'estimatedInputTokens'>,
     ttftMs: number | undefined,
   ): RouterResult {
+    call.answeredBy = d;
     const usage = completeUsage(answer.usage, answer.text, answer.reasoning, answer.toolCalls, () =>
       route.estimatedInputTokens || estimateRequestTokens(call.request),
     );
@@ -1014,7 +1013,7 @@ export class LLMRouter {
       model: d.modelId,
       provider: d.provider,
       cost: computeCost(usage, d.price),
-      latencyMs: this.now() - call.startedAt,
+      latencyMs: elapsedMs(this.now, call.startedAt),
       cached: false,
       attempts: plan.attempts,
     };
@@ -1032,39 +1031,23 @@ export class LLMRouter {
   }
 
   /**
-   * What a cached answer is shared across: the tenant, and the requested model, else the allow-list, else
-   * the deployments that could serve the request now, so an answer is never served to a different set of
-   * models (after `load`/`unload` or a config change). A tenant's own models are named with their config
-   * version (`name~<version>`), so a changed own model never serves an answer of the old one.
+   * What a cached answer is shared across: the tenant, and the deployments that could give it (`cacheMembers`:
+   * those fit to serve the request in the tenant's view, narrowed to the requested `model` and the call's
+   * `allowedModels`), each named with a version of what decides its answers (`name~<answerVersion>`). So an
+   * answer is never served to a call restricted to other models, nor after `load`/`unload`/`setTenant` or a
+   * config change alter the deployments that could answer. Throws the `model_not_found` planning gives for a named model the call may
+   * not use (an unknown tenant under `unknownTenant: 'reject'`: `invalid_request`).
    */
   private cacheScope(call: Call): CacheScope {
     if (call.cacheScope) return call.cacheScope;
     const o = call.options;
-    const names = o.model !== undefined ? [o.model] : o.allowedModels ? o.allowedModels : this.servingSet(call);
-    const view = this.tenantView(o.tenant);
-    const scope: CacheScope = { models: view && view.own.length > 0 ? names.map((n) => ownScopeName(view, n)) : names };
+    const members = cacheMembers(this.tenantView(o.tenant)?.deployments ?? this.deployments, call.request, o);
+    const scope: CacheScope = { models: members.map(memberScopeName) };
     const tenant = o.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined);
     if (tenant !== undefined) scope.tenant = tenant;
+    call.cacheMembers = members;
     call.cacheScope = scope;
     return scope;
-  }
-
-  /**
-   * Sorted names of the deployments fit to serve the call (enabled, tenant view, region, capabilities,
-   * context window). Circuits and limits are left out: they change by the second, the answer does not;
-   * so is `streaming`: a streamed and a non-streamed call share answers.
-   */
-  private servingSet(call: Call): string[] {
-    const { request, options } = call;
-    const query: CandidateQuery = {
-      region: options.region,
-      required: impliedCapabilities(request, false, options.requiredCapabilities),
-      estimatedInputTokens: estimateRequestTokens(request),
-      maxTokens: request.maxTokens,
-    };
-    const names: string[] = [];
-    for (const d of this.tenantView(options.tenant)?.deployments ?? this.deployments) if (unfitReason(d, query) === undefined) names.push(d.name);
-    return names.sort();
   }
 
   /**
@@ -1075,17 +1058,21 @@ export class LLMRouter {
    */
   private async cacheLookup(call: Call): Promise<RouterResult | undefined> {
     if (!call.cacheRead) return undefined;
+    // Outside the cache's try: a model the call may not use is refused here as planning would refuse it.
+    const scope = this.cacheScope(call);
+    // No deployment could serve the call: nothing was stored for it (and planning fails it).
+    if (call.cacheMembers!.length === 0) return undefined;
     let hit: CachedAnswer | undefined;
     let score: number | undefined;
     if (this.config.cache.exact.enabled || call.options.cache !== undefined) {
       try {
-        hit = await this.cache.lookup(call.request, this.cacheScope(call));
+        hit = await this.cache.lookup(call.request, scope);
       } catch (e) {
         this.cacheError('exact', e, call.requestId);
       }
     }
     if (!hit && this.semantic.enabled) {
-      const s = await this.semantic.lookup(call.request, this.cacheScope(call), call.options.signal); // never throws
+      const s = await this.semantic.lookup(call.request, scope, call.options.signal); // never throws
       if (s) {
         hit = s.answer;
         score = s.score;
@@ -1106,7 +1093,7 @@ export class LLMRouter {
       model: hit.model,
       provider: hit.provider,
       cost: { inputUsd: 0, outputUsd: 0, totalUsd: 0, estimated: false },
-      latencyMs: this.now() - call.startedAt,
+      latencyMs: elapsedMs(this.now, call.startedAt),
       cached: kind,
       attempts: [],
     };
@@ -1122,18 +1109,33 @@ export class LLMRouter {
 
   private async cacheStore(call: Call, result: RouterResult): Promise<void> {
     if (!call.cacheWrite || result.cached !== false || !STORABLE_FINISH.has(result.finishReason)) return;
+    let scope: CacheScope;
+    try {
+      scope = this.cacheScope(call); // computed now when the call read no cache (`cache: 'refresh'`)
+    } catch {
+      return; // the model was unloaded or withdrawn from the tenant during the call: no scope to file it under
+    }
+    // Only under a scope covering the deployment that answered: a fallback's answer to a call for `model: X`
+    // is not X's, and a deployment replaced during the call is not the one the scope names.
+    if (call.answeredBy === undefined || !call.cacheMembers!.includes(call.answeredBy)) return;
     if (this.config.cache.exact.enabled || call.options.cache !== undefined) {
       try {
-        await this.cache.store(call.request, this.cacheScope(call), result);
+        await this.cache.store(call.request, scope, result);
       } catch (e) {
         this.cacheError('exact', e, call.requestId); // a failing cache store never fails the call
       }
     }
-    if (this.semantic.enabled) await this.semantic.store(call.request, this.cacheScope(call), result); // never throws
+    if (this.semantic.enabled) await this.semantic.store(call.request, scope, result); // never throws
   }
 }
 
 /** A caller-given name in an error message: quoted, cut to 100 characters (it may come from a header). */
 function quoteName(name: string): string {
   return name.length > 100 ? `${JSON.stringify(name.slice(0, 100))}... (${name.length} characters)` : `"${name}"`;
+}
+
+/** Milliseconds since `since` on `now`, never negative (a wall clock stepped back reads as 0, not a negative duration). */
+function elapsedMs(now: () => number, since: number): number {
+  const ms = now() - since;
+  return ms > 0 ? ms : 0;
 }

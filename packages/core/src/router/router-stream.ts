@@ -366,7 +366,7 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
       hooks.primed?.(d, route);
       watch.hold(held, planned.timeouts(d));
       const acc = new StreamAccumulator(hooks.estimatedInputTokens);
-      const ttftMs = won.value.firstContentAt - hooks.startedAt;
+      const ttftMs = Math.max(0, won.value.firstContentAt - hooks.startedAt);
       const succeed = async (): Promise<void> => {
         let r: RouterResult;
         try {

@@ -127,7 +127,7 @@ export function cascadeResult(
     requestId,
     usage: strong ? sumUsage(providerCacheUsage(weak.usage, weak.cached), providerCacheUsage(strong.usage, strong.cached)) : weak.usage,
     cost: strong ? sumCost(weak.cost, strong.cost) : weak.cost,
-    latencyMs,
+    latencyMs: latencyMs > 0 ? latencyMs : 0,
     attempts: strong ? [...weak.attempts, ...strong.attempts] : weak.attempts,
     cascade: record,
   };

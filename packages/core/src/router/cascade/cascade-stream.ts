@@ -60,10 +60,10 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
     for await (const part of replayAsStream({ ...final, createdAt: 0 })) {
       if (first && isContentPart(part)) {
         first = false;
-        final.timeToFirstTokenMs = host.now() - startedAt;
+        final.timeToFirstTokenMs = Math.max(0, host.now() - startedAt);
       }
       if (part.type === 'finish') {
-        if (first) final.timeToFirstTokenMs = host.now() - startedAt;
+        if (first) final.timeToFirstTokenMs = Math.max(0, host.now() - startedAt);
         succeed(final);
       }
       yield part;
@@ -118,7 +118,7 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
       if (part.type === 'finish') {
         // The router stream settles its result before it hands out its finish part.
         const final = cascadeResult(c, requestId, host.now() - startedAt, weak, score, await strong.result);
-        final.timeToFirstTokenMs = (firstAt ?? host.now()) - startedAt;
+        final.timeToFirstTokenMs = Math.max(0, (firstAt ?? host.now()) - startedAt);
         succeed(final);
         yield { type: 'finish', finishReason: part.finishReason, usage: final.usage };
         continue;

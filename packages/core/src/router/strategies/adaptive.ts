@@ -178,7 +178,11 @@ export class AdaptiveStrategy implements Strategy {
     return out;
   }
 
-  /** Subscribes to a router's `request:end` events (live outcomes). Returns this. */
+  /**
+   * Subscribes to a router's `request:end` events (live outcomes). Returns this. An `LLMRouter` this strategy is
+   * registered with (`strategies` option, `addStrategy`) subscribes it already; calling `connect` too is harmless
+   * (its emitter adds a listener once), so each outcome is learned once either way.
+   */
   connect(router: RequestEndSource): this {
     router.on('request:end', this.onRequestEnd);
     return this;

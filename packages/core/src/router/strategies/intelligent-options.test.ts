@@ -56,4 +56,33 @@ describe('intelligent: latency and cost terms (no router model)', () => {
     expect((s.rank(ctx([cheap, dear], {}, { lambda: 1 })) as Array<{ deployment: Deployment }>)[0]!.deployment.name).toBe('dear');
     expect((s.rank(ctx([cheap, dear], {}, { lambda: 2 })) as Array<{ deployment: Deployment }>)[0]!.deployment.name).toBe('cheap');
   });
+
+  describe('a deployment whose price is unknown (remote, no configured price, none in the table or the router model)', () => {
+    const cheap = deployment('cheap', 0.6, { input: 0.1, output: 0.1 }); // $0.0002 for this request
+    const dear = deployment('dear', 0.9, { input: 100, output: 100 }); // $0.2
+    const mystery = deployment('mystery', 0.95);
+    type Ranked = Array<{ deployment: Deployment; score?: number; factors?: Record<string, number>; note?: string }>;
+
+    it('never passes maxCostUsd, however high', () => {
+      const r = s.rank(ctx([mystery, cheap, dear], {}, { maxCostUsd: 1000 })) as Ranked;
+      expect(r.map((c) => c.deployment.name)).toEqual(['dear', 'cheap']);
+    });
+
+    it('is costed as the dearest known candidate under lambda, not as free; without a cost term only quality counts', () => {
+      const quality = s.rank(ctx([cheap, dear, mystery], {}, {})) as Ranked;
+      expect(quality[0]!.deployment.name).toBe('mystery');
+      const r = s.rank(ctx([cheap, dear, mystery], {}, { lambda: 2 })) as Ranked;
+      expect(r[0]!.deployment.name).toBe('cheap');
+      const m = r.find((c) => c.deployment.name === 'mystery')!;
+      expect(m.factors!['expectedCostUsd']).toBeCloseTo(0.2, 12);
+      expect(m.score).toBeCloseTo(0.95 - 2 * 0.2, 12);
+      expect(m.note).toMatch(/price unknown/);
+    });
+
+    it('with no known price among the candidates the cost term is 0 for all, and maxCostUsd passes none', () => {
+      const other = deployment('other', 0.5);
+      expect((s.rank(ctx([other, mystery], {}, { lambda: 5 })) as Ranked).map((c) => c.deployment.name)).toEqual(['mystery', 'other']);
+      expect(s.rank(ctx([other, mystery], {}, { maxCostUsd: 1 }))).toEqual([]);
+    });
+  });
 });

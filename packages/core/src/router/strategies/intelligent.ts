@@ -16,7 +16,7 @@ export interface IntelligentOptions {
   strongShare?: number;
   /** Quality points given up per millisecond of observed latency. Default 0. */
   mu?: number;
-  /** Drop candidates whose expected cost (USD) exceeds this. */
+  /** Drop candidates whose expected cost (USD) exceeds this, or cannot be known (no price, none in the router model). */
   maxCostUsd?: number;
   /** Drop candidates whose observed latency (ms) exceeds this (unmeasured ones stay). */
   maxLatencyMs?: number;
@@ -34,7 +34,10 @@ export interface IntelligentPrediction {
   quality: number;
   /** True when the quality came from the router model (false: the deployment's static `quality`, else 0.5). */
   learned: boolean;
+  /** Expected cost; for a deployment whose price is unknown, that of the most expensive candidate with a known one (0 if none). */
   costUsd: number;
+  /** False when neither a price nor the router model gives the cost (`costUsd` is then the stand-in above). */
+  costKnown: boolean;
   latencyMs: number | undefined;
 }
 
@@ -57,6 +60,8 @@ function modelIndex(model: RouterModel, d: Deployment, mapping: Record<string, s
  * uses its configured `quality`, else 0.5) minus lambda x expected cost (tokens x price) minus mu x
  * observed latency, under maxCostUsd / maxLatencyMs / minQuality constraints. Lambda is given, or
  * calibrated so the strongest candidate gets `strongShare` of the calls (RouteLLM-style thresholds).
+ * A deployment whose cost cannot be known (no configured or table price, not in the router model's costs)
+ * never passes `maxCostUsd` and is costed as the most expensive candidate with a known cost, never as free.
  * Synchronous unless the model needs an embedding or has to be loaded from a file.
  */
 export function createIntelligentStrategy(defaults: IntelligentOptions = {}): Strategy {
@@ -103,6 +108,8 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
     const preds: IntelligentPrediction[] = new Array(n);
     const idx: Array<number | undefined> = new Array(n);
     let artifactCost: number[] | undefined;
+    let dearest = 0;
+    let unknown = false;
     for (let i = 0; i < n; i++) {
       const d = ctx.candidates[i]!;
       const k = model ? modelIndex(model, d, mapping) : undefined;
@@ -112,21 +119,26 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
         artifactCost ??= model.predictCost(promptText(ctx.request));
         cost = artifactCost?.[k];
       }
+      if (cost === undefined) unknown = true;
+      else if (cost > dearest) dearest = cost;
       preds[i] = {
         deployment: d,
         quality: k !== undefined ? predicted![k]! : (d.config.quality ?? 0.5),
         learned: k !== undefined,
         costUsd: cost ?? 0,
+        costKnown: cost !== undefined,
         latencyMs: observedLatency(ctx, d.name),
       };
     }
+    // An unknown cost is not a free one: it costs what the dearest known candidate does.
+    if (unknown) for (const p of preds) if (!p.costKnown) p.costUsd = dearest;
     let lambda = num(o, 'lambda') ?? 0;
     if (strongShare !== undefined && model && idx.every((k) => k !== undefined) && model.artifact.calibration.length > 0) {
       lambda = calibratedLambda(model, idx as number[], preds, strongShare, lambdaCache);
     }
     const out: RankedCandidate[] = [];
     for (const p of preds) {
-      if (maxCost !== undefined && p.costUsd > maxCost) continue;
+      if (maxCost !== undefined && (!p.costKnown || p.costUsd > maxCost)) continue;
       if (maxLatency !== undefined && p.latencyMs !== undefined && p.latencyMs > maxLatency) continue;
       if (minQuality !== undefined && p.quality < minQuality) continue;
       const score = p.quality - lambda * p.costUsd - mu * (p.latencyMs ?? 0);
@@ -134,7 +146,10 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
       if (p.latencyMs !== undefined) factors['latencyMs'] = p.latencyMs;
       if (mu) factors['mu'] = mu;
       const r: RankedCandidate = { deployment: p.deployment, score, factors };
-      if (!p.learned) r.note = model ? 'not in the router model: static quality' : 'no router model: static quality';
+      const notes: string[] = [];
+      if (!p.learned) notes.push(model ? 'not in the router model: static quality' : 'no router model: static quality');
+      if (!p.costKnown) notes.push('price unknown: costed as the dearest known candidate');
+      if (notes.length > 0) r.note = notes.join('; ');
       out.push(r);
     }
     return out.sort(byScoreThenPriority);

@@ -1,0 +1,55 @@
+/**
+ * `adaptive` wired to a router as packages/core/README-sections/learning.md showed
+ * (`new LLMRouter(config, { strategies: { adaptive } })`, then `adaptive.connect(router)`, which that page no longer
+ * shows but which stays harmless): each outcome is learned once.
+ */
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../learning/predictors/adam.js';
+import { LLMRouter } from '../llm-router.js';
+import { createAdaptiveStrategy } from './adaptive.js';
+
+describe('adaptive strategy wired as the README shows', () => {
+  it('learns from each call once: one answered call is one implicit observation', async () => {
+    const adaptive = createAdaptiveStrategy({ implicitWeight: 0.25 });
+    const router = new LLMRouter(
+      { models: [{ name: 'only', engine: 'mock' }], routing: { strategy: 'adaptive', retries: { max: 0 } } },
+      { random: seededRandom(1), strategies: { adaptive } },
+    );
+    adaptive.connect(router); // as learning.md: "live outcomes from `request:end`"
+    const r = await router.generate('What is a CRDT?');
+    expect(r.deployment).toBe('only');
+    // One success at implicitWeight 0.25 on top of the prior (observations start at 0).
+    expect(adaptive.snapshot()['only']!.observations).toBe(0.25);
+    await router.close();
+  });
+
+  it('a failed attempt counts as one reward-0 observation, not two', async () => {
+    const adaptive = createAdaptiveStrategy();
+    const router = new LLMRouter(
+      {
+        models: [
+          { name: 'flaky', engine: 'mock', priority: 1, options: { failures: [{ code: 'provider_unavailable', times: 1 }] } },
+          { name: 'solid', engine: 'mock', priority: 2 },
+        ],
+        routing: { strategy: 'adaptive', retries: { max: 0 }, fallbacks: ['flaky', 'solid'], circuitBreaker: { enabled: false } },
+      },
+      { random: seededRandom(1), strategies: { adaptive } },
+    );
+    adaptive.connect(router);
+    // Ask for the flaky one first so that it fails once and the call falls over.
+    const r = await router.generate('q', { model: 'flaky', fallbacks: ['solid'] });
+    expect(r.attempts.map((a) => `${a.deployment}:${a.ok}`)).toEqual(['flaky:false', 'solid:true']);
+    expect(adaptive.snapshot()['flaky']!.observations).toBe(1);
+    await router.close();
+  });
+
+  it('connect() before addStrategy, and the strategy registered under two names, learn once too', async () => {
+    const held = createAdaptiveStrategy({ implicitWeight: 0.25 });
+    const router = new LLMRouter({ models: [{ name: 'only', engine: 'mock' }], routing: { strategy: 'priority' } }, { random: seededRandom(1) });
+    held.connect(router);
+    router.addStrategy('adaptive', held).addStrategy('adaptive-again', held);
+    await router.generate('q', { strategy: 'adaptive' });
+    expect(held.snapshot()['only']!.observations).toBe(0.25);
+    await router.close();
+  });
+});
