@@ -7,6 +7,7 @@ import { CLIENT_REQUEST_ID_HEADER, clientRequestIdFrom, defaultRequestId } from 
 import { echoClientRequestId } from './http/client-request-id.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { meterPrefetches } from './metering/prefetch-metering.js';
+import { Renewals } from './tenancy/renewals.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAnthropicRoutes } from './routes/anthropic-routes.js';
 import { registerApiRoutes } from './routes/api-routes.js';
@@ -86,6 +87,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     log: (message, requestId, error) => logFn({ level: 'error', message, requestId, ...(error !== undefined ? { error } : {}) }),
     routes: new Map(),
   };
+  // Keeps the limits and budget held by calls in flight alive past the stores' TTL (one sweeper per gateway).
+  const renewals = deps.stores ? new Renewals(deps.stores, errorLog, options.limits?.leaseRenewIntervalMs) : undefined;
+  deps.renewals = renewals;
   const generateId = options.generateId ?? defaultRequestId;
   // Prefetches of the router's predictive cache are spent on a tenant's behalf: ledger and budget see them.
   const prefetchMetering = options.stores ? meterPrefetches(options.router, options.stores, deps.log) : undefined;
@@ -135,6 +139,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     registry: metrics?.registry,
     async close() {
       metrics?.close();
+      await renewals?.close();
       await prefetchMetering?.close();
     },
   };

@@ -113,6 +113,13 @@ export interface GatewayLimits {
   defaultMaxOutputTokens?: number;
   /** Output tokens charged up front against tokens-per-minute when a request sets no max tokens. Default 256. */
   rateLimitOutputTokens?: number;
+  /**
+   * Time between two sweeps that renew the concurrency leases and budget reservations of calls in flight (ms),
+   * which the stores otherwise drop after 10 minutes (crash safety): a call is renewed when it is one to two
+   * sweeps old, and every two sweeps after. Default 200000 (a third of the 10 minutes); keep it under half of
+   * the stores' TTL.
+   */
+  leaseRenewIntervalMs?: number;
 }
 
 export interface GatewayLogEntry {

@@ -53,7 +53,9 @@ export class AuditChainVerifier {
   feed(e: AuditEntry): boolean {
     if (this.failure) return false;
     this.count += 1;
-    if (e.seq !== this.expectedSeq) {
+    if (!(e.seq >= 1)) {
+      this.failure = { brokenAt: e.seq, reason: `entry ${e.seq} has a sequence number below 1 (entries start at 1; it was written outside the log)` };
+    } else if (e.seq !== this.expectedSeq) {
       this.failure = { brokenAt: e.seq, reason: `expected seq ${this.expectedSeq}, found ${e.seq} (entries missing or reordered)` };
     } else if (e.prevHash !== this.prevHash) {
       this.failure = { brokenAt: e.seq, reason: `prevHash does not match the hash of entry ${e.seq - 1}` };

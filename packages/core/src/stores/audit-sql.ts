@@ -7,11 +7,14 @@ export const VERIFY_PAGE = 1000;
 
 /**
  * Verifies the hash chain page by page: `page(after, limit)` returns the rows with `seq > after` in
- * `seq` order. Shared by the SQLite and PostgreSQL audit logs.
+ * `seq` order, or from the very first row when `after` is undefined (so a row planted below seq 1 is
+ * read, and fails the check, instead of being skipped). Shared by the SQLite and PostgreSQL audit logs.
+ * Gives the event loop a turn between pages: SQLite reads synchronously, and a long chain must not stall
+ * the gateway.
  */
-export async function verifyAuditPages(page: (after: number, limit: number) => Row[] | Promise<Row[]>): Promise<AuditVerifyResult> {
+export async function verifyAuditPages(page: (after: number | undefined, limit: number) => Row[] | Promise<Row[]>): Promise<AuditVerifyResult> {
   const v = new AuditChainVerifier();
-  let after = 0;
+  let after: number | undefined;
   for (;;) {
     const rows = await page(after, VERIFY_PAGE);
     if (rows.length === 0) break;
@@ -25,8 +28,15 @@ export async function verifyAuditPages(page: (after: number, limit: number) => R
       if (!v.feed(entry)) return v.result();
       after = entry.seq;
     }
+    if (rows.length < VERIFY_PAGE) break;
+    await nextTurn();
   }
   return v.result();
+}
+
+/** Resolves after pending I/O and timers had a turn (setImmediate where there is one). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
 /** WHERE clause for an audit query; `ph(i)` makes the i-th placeholder (`?` or `$i`). */

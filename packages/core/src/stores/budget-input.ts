@@ -18,5 +18,10 @@ export function validateReserveRequest(r: BudgetReserveRequest): void {
   if (!PERIODS.has(r.period)) throw invalid('period', 'must be one of day, week, month, total');
   validateUsd(r.limitUsd, 'limitUsd');
   validateUsd(r.estimateUsd, 'estimateUsd');
-  if (r.ttlMs !== undefined && (!Number.isInteger(r.ttlMs) || r.ttlMs <= 0)) throw invalid('ttlMs', 'must be a positive integer');
+  if (r.ttlMs !== undefined) validateTtlMs(r.ttlMs);
+}
+
+/** A reservation TTL (`reserve`'s `ttlMs`, `renew`'s): a positive integer (ms). */
+export function validateTtlMs(ttlMs: unknown): void {
+  if (typeof ttlMs !== 'number' || !Number.isInteger(ttlMs) || ttlMs <= 0) throw invalid('ttlMs', 'must be a positive integer');
 }

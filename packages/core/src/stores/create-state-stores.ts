@@ -12,7 +12,7 @@ import { PostgresTenantStore } from './postgres/postgres-tenant-store.js';
 import { PostgresUsageLedger } from './postgres/postgres-usage-ledger.js';
 import { RedisAffinityStore } from './redis/redis-affinity-store.js';
 import { RedisBudgetStore } from './redis/redis-budget-store.js';
-import { connectRedis } from './redis/redis-connection.js';
+import { connectRedis, redisTimeout } from './redis/redis-connection.js';
 import { RedisRateLimiter } from './redis/redis-rate-limiter.js';
 import { SqliteAuditLog } from './sqlite/sqlite-audit-log.js';
 import { SqliteBudgetStore } from './sqlite/sqlite-budget-store.js';
@@ -53,6 +53,7 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
       if (typeof config.redisUrl !== 'string' || !config.redisUrl) throw invalid('redisUrl', 'is required in shared mode');
       if (typeof config.postgresUrl !== 'string' || !config.postgresUrl) throw invalid('postgresUrl', 'is required in shared mode');
       const prefix = config.redisKeyPrefix ?? 'llmrr:';
+      const timeoutMs = redisTimeout(config.redisTimeoutMs);
       const redis = await connectRedis(config.redisUrl, prefix);
       let pg;
       try {
@@ -63,8 +64,8 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
       }
       return assemble('shared', {
         tenants: new PostgresTenantStore(pg, clock, auth),
-        rateLimiter: new RedisRateLimiter(redis),
-        budgets: new RedisBudgetStore(redis, clock),
+        rateLimiter: new RedisRateLimiter(redis, { timeoutMs }),
+        budgets: new RedisBudgetStore(redis, clock, { timeoutMs }),
         ledger: new PostgresUsageLedger(pg, clock),
         audit: new PostgresAuditLog(pg, clock),
         cache: new RedisCacheStore<CachedAnswer>(redis, { keyPrefix: `${prefix}cache:` }),

@@ -49,6 +49,13 @@ export type StateStoresConfig =
        * With a TTL, it applies to the other processes within the TTL (to the process that made it at once).
        */
       authCacheTtlMs?: number;
+      /**
+       * Bound on each rate-limit and budget call to Redis, ms (default 2000). A Redis that stops answering
+       * without closing the connection then fails the request's admission with `engine_unavailable` instead of
+       * holding it until TCP gives up (minutes). A reservation whose answer came too late is released when it
+       * comes; if it never comes, it expires by its TTL (10 minutes).
+       */
+      redisTimeoutMs?: number;
       clock?: () => number;
     };
 

@@ -1,7 +1,7 @@
 import { gcraAdjust, gcraCheck } from './gcra.js';
 import { CONCURRENCY_RETRY_MS, DEFAULT_LEASE_TTL_MS, validateAcquire, validateActualTokens } from './rate-limit-input.js';
 import { rateLimitInfo, scopeKey, type ScopeState } from './rate-limit-info.js';
-import type { RateAcquireOptions, RateDecision, RateLimitInfo, RateLimitKind, RateLimiter, RateScope, RateScopeKind } from './types.js';
+import type { RateAcquireOptions, RateDecision, RateLease, RateLimitInfo, RateLimitKind, RateLimiter, RateScope, RateScopeKind } from './types.js';
 
 const SWEEP_AT = 10_000;
 
@@ -26,6 +26,11 @@ export class MemoryRateLimiter implements RateLimiter {
   private nextLease = 0;
 
   constructor(private readonly clock: () => number = Date.now) {}
+
+  /** The limiter's clock (ms). @internal */
+  now(): number {
+    return this.clock();
+  }
 
   async acquire(scopes: RateScope[], options: RateAcquireOptions): Promise<RateDecision> {
     validateAcquire(scopes, options);
@@ -76,24 +81,7 @@ export class MemoryRateLimiter implements RateLimiter {
     const result = info(scopes, slots, now);
     if (this.slots.size > SWEEP_AT) this.sweep(now);
 
-    let released = false;
-    const lease = {
-      release: async (actualTokens?: number) => {
-        validateActualTokens(actualTokens);
-        if (released) return;
-        released = true;
-        for (const slot of held) slot.leases?.delete(leaseId);
-        if (actualTokens === undefined || actualTokens === cost) return;
-        const t = this.clock();
-        for (let i = 0; i < scopes.length; i++) {
-          const tpm = scopes[i]!.limits.tpm;
-          if (tpm === undefined) continue;
-          // By key: a slot swept since the acquire is a new object now.
-          const slot = this.slot(keys[i]!);
-          slot.tpmTat = gcraAdjust(slot.tpmTat, t, tpm, actualTokens - cost);
-        }
-      },
-    };
+    const lease = new MemoryLease(this, leaseId, held, scopes, keys, cost, ttl);
     return { ok: true, lease, info: result };
   }
 
@@ -107,8 +95,28 @@ export class MemoryRateLimiter implements RateLimiter {
     );
   }
 
+  /**
+   * Extends the slots of this limiter's leases still held (neither released nor expired) to their TTL from now.
+   * Others (another limiter's, released, expired: their slot may be someone else's now) are skipped.
+   */
+  async renew(leases: readonly RateLease[]): Promise<void> {
+    const now = this.clock();
+    for (const lease of leases) {
+      if (!(lease instanceof MemoryLease) || lease.limiter !== this || lease.released) continue;
+      for (const slot of lease.held) {
+        const expiry = slot.leases?.get(lease.id);
+        if (expiry !== undefined && expiry > now) slot.leases!.set(lease.id, now + lease.ttl);
+      }
+    }
+  }
+
   async close(): Promise<void> {
     this.slots.clear();
+  }
+
+  /** The slot of a scope key (made when absent). @internal */
+  slotOf(k: string): Slot {
+    return this.slot(k);
   }
 
   private slot(k: string): Slot {
@@ -148,4 +156,37 @@ function info(scopes: RateScope[], slots: Slot[], now: number): RateLimitInfo {
     states[i] = { rpmTat: s.rpmTat, tpmTat: s.tpmTat, inFlight: inFlight(s, now) };
   }
   return rateLimitInfo(scopes, states, now);
+}
+
+/** A lease of `MemoryRateLimiter`: what `release` frees and corrects, and what `renew` extends. */
+class MemoryLease implements RateLease {
+  released = false;
+
+  constructor(
+    readonly limiter: MemoryRateLimiter,
+    readonly id: number,
+    /** The slots whose concurrency it holds. */
+    readonly held: readonly Slot[],
+    private readonly scopes: readonly RateScope[],
+    private readonly keys: readonly string[],
+    private readonly cost: number,
+    readonly ttl: number,
+  ) {}
+
+  async release(actualTokens?: number): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    // The slot is freed whatever the count: a bad one (a provider's odd usage) must not hold it for the TTL.
+    for (const slot of this.held) slot.leases?.delete(this.id);
+    validateActualTokens(actualTokens);
+    if (actualTokens === undefined || actualTokens === this.cost) return;
+    const t = this.limiter.now();
+    for (let i = 0; i < this.scopes.length; i++) {
+      const tpm = this.scopes[i]!.limits.tpm;
+      if (tpm === undefined) continue;
+      // By key: a slot swept since the acquire is a new object now.
+      const slot = this.limiter.slotOf(this.keys[i]!);
+      slot.tpmTat = gcraAdjust(slot.tpmTat, t, tpm, actualTokens - this.cost);
+    }
+  }
 }

@@ -232,6 +232,13 @@ export interface RateLimiter {
   acquire(scopes: RateScope[], options: RateAcquireOptions): Promise<RateDecision>;
   /** Current numbers without charging anything (for dashboards). */
   peek(scopes: RateScope[]): Promise<RateLimitInfo>;
+  /**
+   * Extends the concurrency slots of leases still held to their TTL (`leaseTtlMs`) from now, in one batch: for
+   * calls that run longer than the TTL (the gateway renews its calls in flight periodically). Leases released,
+   * expired (their slot may be someone else's by now) or of another limiter are skipped. Optional: a limiter
+   * without it lets long calls lose their slot at the TTL.
+   */
+  renew?(leases: readonly RateLease[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -277,6 +284,13 @@ export interface BudgetStore {
   settle(reservationId: string, actualUsd: number): Promise<boolean>;
   /** Drops the reservation without charging (the request failed before costing anything). Idempotent. */
   release(reservationId: string): Promise<boolean>;
+  /**
+   * Extends reservations still open (neither settled, released nor expired) to `ttlMs` (default 10 minutes)
+   * from now, in one batch: for calls that run longer than the TTL (the gateway renews its calls in flight
+   * periodically). Unknown, finished and expired ids are skipped. Goes to the store that reserved, as settle
+   * does. Optional: a store without it lets long calls lose their reservation at the TTL.
+   */
+  renew?(reservationIds: readonly string[], ttlMs?: number): Promise<void>;
   // settle/release go to the store (process) that reserved: the SQLite store keeps open reservations in
   // memory (publishing their sum for other processes), so another process does not know their ids.
   /** Spent and reserved amounts in the current period. */

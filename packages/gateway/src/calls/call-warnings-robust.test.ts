@@ -137,6 +137,7 @@ describe('a streamed call that fails after its stream opened, before the reply',
         principal: ANONYMOUS,
         requestId: 'req_close',
         startedAt: Date.now(),
+        startedMono: performance.now(),
         signal: undefined,
         render: () => ({}),
         encoder: () => {

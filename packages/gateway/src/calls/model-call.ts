@@ -12,6 +12,7 @@ import { openStream, type OpenedStream } from '../streaming/open-stream.js';
 import { sseReply, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
 import { admit, countRefused, type Admission } from '../tenancy/admission.js';
 import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
+import type { Renewals } from '../tenancy/renewals.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 import { showWarnings } from './call-warnings.js';
 import { headerJson } from './router-extension.js';
@@ -25,6 +26,8 @@ export interface CallDeps {
   now: () => number;
   defaultMaxOutputTokens: number;
   rateLimitOutputTokens: number;
+  /** Renews the leases and reservations of calls in flight (one sweeper per gateway). */
+  renewals?: Renewals | undefined;
   log: (message: string, requestId: string, error?: unknown) => void;
 }
 
@@ -43,7 +46,10 @@ export interface ModelCall {
   style: ErrorStyle;
   principal: Principal;
   requestId: string;
+  /** Wall-clock start (epoch ms), for the ledger row. */
   startedAt: number;
+  /** Monotonic start (`performance.now()`), for durations. */
+  startedMono: number;
   /** The client's request signal (aborts when the client goes away). */
   signal: AbortSignal | undefined;
   /** The non-streamed response body. */
@@ -69,7 +75,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     } catch (e) {
       const error = toLLMError(e);
       if (needsServerLog(error)) deps.log(`request failed: ${error.code}`, call.requestId, error);
-      deps.metrics?.observe({ model: 'unknown', tenant: call.principal.tenantId, status: error.code, durationMs: deps.now() - call.startedAt }, false);
+      deps.metrics?.observe({ model: 'unknown', tenant: call.principal.tenantId, status: error.code, durationMs: performance.now() - call.startedMono }, false);
       return errorReply(toPublicError(error), call.requestId, call.style, headers);
     }
   }
@@ -104,7 +110,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       // already logged; the original error is the one to report
     }
     if (needsServerLog(error)) deps.log(`request failed: ${error.code}`, call.requestId, error);
-    if (error.code === 'rate_limited' && isRateInfoCarrier(error.details)) rateLimitHeaders(error.details.rateInfo, headers);
+    // A 429 says where the limits stand; so does a 402 budget refusal of a request that took its place under them.
+    if ((error.code === 'rate_limited' || error.code === 'budget_exceeded') && isRateInfoCarrier(error.details)) rateLimitHeaders(error.details.rateInfo, headers);
     return errorReply(toPublicError(error), call.requestId, call.style, headers);
   };
 
@@ -128,6 +135,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       candidates: resolved.candidates,
       defaultMaxOutputTokens: deps.defaultMaxOutputTokens,
       rateLimitOutputTokens: deps.rateLimitOutputTokens,
+      renewals: deps.renewals,
+      signal: call.signal,
     });
     if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
     const options = generateOptions(call, resolved, abort ? abort.signal : call.signal);
@@ -144,7 +153,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       return jsonReply(call.render(result), call.requestId, headers);
     }
 
-    const opened = await openStream(deps.router.stream(call.request, options), call.startedAt, deps.now);
+    const opened = await openStream(deps.router.stream(call.request, options), call.startedMono, monotonicNow);
     try {
       headers['x-llmrr-model'] = headerText(opened.route.deployment);
       headers['x-llmrr-cache'] = opened.route.cached === false ? 'miss' : `hit-${opened.route.cached}`;
@@ -229,4 +238,9 @@ function isRateInfoCarrier(details: unknown): details is { rateInfo: RateLimitIn
 
 export function jsonResponse(body: unknown, requestId: string, headers: Record<string, string> = {}, status = 200): Response {
   return replyToResponse(jsonReply(body, requestId, headers, status));
+}
+
+/** The monotonic clock durations are measured on (time to first part). */
+function monotonicNow(): number {
+  return performance.now();
 }

@@ -20,7 +20,7 @@ export interface ModelEndpoint<S extends z.ZodType> {
   /** Messages count of the body, checked against `limits.maxMessages`. */
   messageCount?: (body: z.output<S>) => number;
   /** Builds the call from the validated body (throw LLMError for semantic errors). */
-  build(body: z.output<S>, ctx: { headers: HeaderSource; principal: Principal; requestId: string }): Omit<ModelCall, 'principal' | 'requestId' | 'startedAt' | 'signal' | 'style' | 'endpoint' | 'headers'>;
+  build(body: z.output<S>, ctx: { headers: HeaderSource; principal: Principal; requestId: string }): Omit<ModelCall, 'principal' | 'requestId' | 'startedAt' | 'startedMono' | 'signal' | 'style' | 'endpoint' | 'headers'>;
 }
 
 /**
@@ -29,6 +29,8 @@ export interface ModelEndpoint<S extends z.ZodType> {
  */
 export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: ModelEndpoint<S>): ModelRoute {
   return async (incoming, requestId, startedAt): Promise<Reply> => {
+    // Durations run on the monotonic clock from here (microseconds after `startedAt` was taken).
+    const startedMono = performance.now();
     let principal: Principal = ANONYMOUS;
     try {
       principal = await authenticate(incoming.headers, {
@@ -63,12 +65,13 @@ export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: M
         principal,
         requestId,
         startedAt,
+        startedMono,
         signal: incoming.signal,
         headers,
       });
     } catch (e) {
       const error = toPublicError(toLLMError(e));
-      deps.metrics?.observe({ model: 'unknown', tenant: principal.tenantId, status: error.code, durationMs: deps.now() - startedAt }, false);
+      deps.metrics?.observe({ model: 'unknown', tenant: principal.tenantId, status: error.code, durationMs: performance.now() - startedMono }, false);
       if (error.statusCode >= 500) deps.log(`request failed: ${error.code}`, requestId, e);
       return errorReply(error, requestId, ep.style);
     }

@@ -128,7 +128,7 @@ describe('settling a stream that broke off', () => {
     const deps = { router: h.router, stores: h.stores, metrics: undefined, now: Date.now, defaultMaxOutputTokens: 256, rateLimitOutputTokens: 256, log: () => {} };
     const request = { messages: [{ role: 'user' as const, content: 'tell me a long story' }] };
     for (const [id, cached] of [['req-cached', 'exact'], ['req-fresh', false]] as const) {
-      const settler = createSettler(deps, { endpoint: '/v1/chat/completions', model: 'mock', stream: true, principal, requestId: id, startedAt: Date.now(), request });
+      const settler = createSettler(deps, { endpoint: '/v1/chat/completions', model: 'mock', stream: true, principal, requestId: id, startedAt: Date.now(), startedMono: performance.now(), request });
       await settler.settle({ status: 'aborted', deployment: 'mock', provider: 'mock', outputText: 'Once upon a time there was', cached }, undefined);
     }
     const cachedEntry = await h.stores!.ledger.get('req-cached');

@@ -31,7 +31,13 @@ export interface SettleCall {
   stream: boolean;
   principal: Principal;
   requestId: string;
+  /** Wall-clock time the request came in (epoch ms): the ledger row's `createdAt`. */
   startedAt: number;
+  /**
+   * `performance.now()` when the request came in: durations are measured on this monotonic clock, so a
+   * wall clock stepped back (NTP, a resumed VM) never makes a latency negative (which the ledger refuses).
+   */
+  startedMono: number;
   /** The model request (for the input estimate of a call that broke off without usage). */
   request?: GenerateRequest;
 }
@@ -77,7 +83,10 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
         }
       }
       const counts = ledgerCounts(usage);
-      const latencyMs = deps.now() - call.startedAt;
+      const latencyMs = performance.now() - call.startedMono;
+      // A time to first token the router measured on a wall clock that stepped back is negative: the row
+      // (a paid call) is recorded without it rather than refused.
+      const ttftMs = s.ttftMs !== undefined && s.ttftMs >= 0 ? s.ttftMs : undefined;
       // The ledger record and the budget settlement are issued in the same synchronous run: the embedded
       // (SQLite) stores then commit both in one group transaction, and the two round trips of the shared
       // stores (PostgreSQL, Redis) overlap. Both are awaited before the response's final bytes.
@@ -87,7 +96,7 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
         // (Called in a try: a store that throws synchronously still lets the budget settle below. No async
         // wrapper: `Promise.resolve` hands a store's own promise through as it is, without extra turns.)
         try {
-          recorded = Promise.resolve(deps.stores.ledger.record(usageEntry(call, s, counts, costUsd, latencyMs, cached !== false))).then(
+          recorded = Promise.resolve(deps.stores.ledger.record(usageEntry(call, s, counts, costUsd, latencyMs, ttftMs, cached !== false))).then(
             () => undefined,
             (e: unknown) => {
               ledgerError = e;
@@ -112,7 +121,7 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
           costUsd,
           cached,
         };
-        if (call.stream && s.ttftMs !== undefined) o.ttftMs = s.ttftMs;
+        if (call.stream && ttftMs !== undefined) o.ttftMs = ttftMs;
         if (usage) {
           o.inputTokens = counts.inputTokens;
           o.outputTokens = counts.outputTokens;
@@ -133,7 +142,7 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
  * The ledger row of a settled call: the fields every row has in one literal, the optional ones added when
  * present (as spreads of `cond ? { field } : {}` did, without a temporary object and a copy per field).
  */
-function usageEntry(call: SettleCall, s: Settlement, counts: LedgerCounts, costUsd: number, latencyMs: number, cacheHit: boolean): UsageEntryInput {
+function usageEntry(call: SettleCall, s: Settlement, counts: LedgerCounts, costUsd: number, latencyMs: number, ttftMs: number | undefined, cacheHit: boolean): UsageEntryInput {
   const e: UsageEntryInput = {
     requestId: call.requestId,
     tenantId: call.principal.tenantId,
@@ -154,7 +163,7 @@ function usageEntry(call: SettleCall, s: Settlement, counts: LedgerCounts, costU
   if (call.principal.key) e.keyId = call.principal.key.id;
   if (s.deployment) e.deployment = s.deployment;
   if (s.provider) e.provider = s.provider;
-  if (s.ttftMs !== undefined) e.ttftMs = s.ttftMs;
+  if (ttftMs !== undefined) e.ttftMs = ttftMs;
   // The real reason (a refused model's `permission_denied`), which the client's 404 does not say.
   if (s.error) e.errorCode = recordedErrorCode(s.error);
   return e;

@@ -19,6 +19,7 @@ import {
 } from '../schemas/admin.js';
 import type { GatewayStores } from '../types.js';
 import type { TenantModelSync } from '../tenants/tenant-model-sync.js';
+import { rejectNul } from './admin-input.js';
 import { parseTime, periodRange } from './admin-time.js';
 import { checkTenantModels } from './check-tenant-models.js';
 
@@ -87,6 +88,9 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
         const audit = async (action: string, target?: string, details?: Record<string, unknown>) => {
           await stores.audit.append({ actor: 'admin', action, ...(target ? { target } : {}), details: { requestId, ...details }, ...(ip ? { ip } : {}) });
         };
+        // Path and query parameters: a NUL is a 400 naming the parameter (PostgreSQL text cannot hold one).
+        for (const [name, value] of Object.entries(c.req.param() as Record<string, string>)) rejectNul(value, name);
+        for (const [name, values] of Object.entries(c.req.queries())) for (const v of values) rejectNul(v, name);
         return await handler(c, stores, audit);
       } catch (e) {
         const err = toLLMError(e);
@@ -95,7 +99,11 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       }
     };
 
-  const body = async (c: AppContext) => readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), { maxBytes: deps.maxBodyBytes });
+  const body = async (c: AppContext) => {
+    const json = await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), { maxBytes: deps.maxBodyBytes });
+    rejectNul(json);
+    return json;
+  };
   const ok = (c: AppContext, value: unknown, status = 200) => jsonResponse(value, c.get('requestId'), {}, status);
 
   // Tenants
@@ -114,6 +122,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       checkTenantModels(input.models);
       checkCascadeNames(input.models);
       checkStrategy(input.preferences?.strategy);
+      if (input.id !== undefined) await checkIdUnused(s, input.id);
       const tenant = await s.tenants.createTenant(input);
       syncModels(tenant);
       await audit('tenant.create', tenant.id, { name: tenant.name, tier: tenant.tier, ...(tenant.models ? { models: tenant.models.map((m) => m.name) } : {}) });
@@ -341,6 +350,22 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     '/admin/audit/verify',
     guard(async (c, s) => ok(c, await s.audit.verify())),
   );
+}
+
+/**
+ * A deleted tenant's id is never handed to a new tenant while the ledger holds its rows: usage, invoices
+ * and budget spend are keyed by the id, and ledger rows are never rewritten, so the new tenant would
+ * inherit the old one's. (An existing tenant's id is left to `createTenant`: a plain `conflict`.)
+ */
+async function checkIdUnused(s: GatewayStores, id: string): Promise<void> {
+  if (await s.tenants.getTenant(id)) return;
+  const [row] = await s.ledger.query({ tenantId: id, limit: 1 });
+  if (row === undefined) return;
+  throw new LLMError({
+    code: 'tenant_id_in_use',
+    message: `Tenant id "${id}" has usage records from a deleted tenant; choose another id (usage records are never rewritten, so the new tenant would inherit them)`,
+    param: 'id',
+  });
 }
 
 /** Epoch ms from a validated `expiresAt` (epoch ms or ISO date with offset). */

@@ -28,6 +28,8 @@ export function embeddingsRoute(deps: GatewayDeps): ModelRoute {
 }
 
 async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId: string, startedAt: number): Promise<Reply> {
+  // Durations run on the monotonic clock from here (microseconds after `startedAt` was taken).
+  const startedMono = performance.now();
   let principal: Principal = ANONYMOUS;
   let admission: Admission | undefined;
   let settler: ReturnType<typeof createSettler> | undefined;
@@ -40,7 +42,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     if (body.dimensions !== undefined) throw new LLMError({ code: 'unsupported', message: 'dimensions is not supported', param: 'dimensions' });
     const input = typeof body.input === 'string' ? [body.input] : body.input;
     deps.metrics?.started();
-    settler = createSettler(deps, { endpoint: '/v1/embeddings', model: body.model, stream: false, principal, requestId, startedAt });
+    settler = createSettler(deps, { endpoint: '/v1/embeddings', model: body.model, stream: false, principal, requestId, startedAt, startedMono });
     let resolved: ReturnType<typeof resolveModel>;
     try {
       resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
@@ -59,6 +61,8 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       candidates: resolved.candidates,
       defaultMaxOutputTokens: 0,
       rateLimitOutputTokens: 0,
+      renewals: deps.renewals,
+      signal: incoming.signal,
     });
     const result = await embed(input, {
       requestId,
@@ -86,10 +90,10 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       const status: UsageStatus = error.code === 'aborted' ? 'aborted' : 'error';
       await settler.settle({ status, error }, admission).catch(() => {});
     } else {
-      deps.metrics?.observe({ model: 'unknown', tenant: principal.tenantId, status: error.code, durationMs: deps.now() - startedAt }, false);
+      deps.metrics?.observe({ model: 'unknown', tenant: principal.tenantId, status: error.code, durationMs: performance.now() - startedMono }, false);
     }
     const details = error.details as { rateInfo?: Parameters<typeof rateLimitHeaders>[0] } | undefined;
-    if (error.code === 'rate_limited' && details?.rateInfo) rateLimitHeaders(details.rateInfo, headers);
+    if ((error.code === 'rate_limited' || error.code === 'budget_exceeded') && details?.rateInfo) rateLimitHeaders(details.rateInfo, headers);
     return errorReply(error, requestId, 'openai', headers);
   }
 }

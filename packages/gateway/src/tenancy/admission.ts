@@ -1,7 +1,9 @@
 import { LLMError, type DeploymentInfo, type GenerateRequest, type RateDecision, type RateLease, type RateLimitInfo, type RateScope, type Usage } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
+import { ledgerCounts } from '../calls/ledger-counts.js';
 import type { GatewayStores } from '../types.js';
 import { estimateInputTokens, estimateMaxCostUsd } from './estimate.js';
+import type { Renewals } from './renewals.js';
 
 /** Limits and budget taken for one request; `finish` gives back what was not used. Exactly once. */
 export interface Admission {
@@ -21,6 +23,10 @@ export interface AdmitInput {
   candidates: readonly DeploymentInfo[];
   defaultMaxOutputTokens: number;
   rateLimitOutputTokens: number;
+  /** Renews the call's lease and reservation while it runs (past the stores' TTL). Absent: not renewed. */
+  renewals?: Renewals | undefined;
+  /** The client's request signal: with `renewals`, admission stops waiting for the stores when it aborts (499 `aborted`). */
+  signal?: AbortSignal | undefined;
 }
 
 /** The rate-limit scopes of a principal: its tenant's and its key's limits, where set. */
@@ -91,6 +97,8 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   const { stores, principal } = input;
   if (!stores || !principal.tenant) return NOTHING;
   const tenant = principal.tenant;
+  // Stops waiting for a store when the client goes away (checked by the gateway's interval; see `Renewals`).
+  const waitFor = <T>(work: Promise<T>, late: (value: T) => void): Promise<T> => (input.renewals ? input.renewals.waitFor(work, input.signal, late) : work);
 
   let lease: RateLease | undefined;
   let rateInfo: RateLimitInfo | undefined;
@@ -99,7 +107,9 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   if (scopesOf.length > 0) {
     inputTokens = estimateInputTokens(input.request);
     const estimatedTokens = inputTokens + (input.request.maxTokens ?? input.rateLimitOutputTokens);
-    const decision = await stores.rateLimiter.acquire(scopesOf, { estimatedTokens });
+    const decision = await waitFor(stores.rateLimiter.acquire(scopesOf, { estimatedTokens }), (late) => {
+      if (late.ok) void late.lease.release(0).catch(() => undefined);
+    });
     if (!decision.ok) throw rateLimited(decision);
     lease = decision.lease;
     rateInfo = decision.info;
@@ -115,18 +125,23 @@ export async function admit(input: AdmitInput): Promise<Admission> {
     // settled twice (see `reservationSuffix`).
     const id = `${input.requestId}~${reservationSuffix()}`;
     try {
-      const r = await stores.budgets.reserve({
+      const reserving = stores.budgets.reserve({
         tenantId: tenant.id,
         period: tenant.budget.period,
         limitUsd: tenant.budget.amountUsd,
         estimateUsd,
         reservationId: id,
       });
+      const r = await waitFor(reserving, (late) => {
+        if (late.ok) void stores.budgets.release(id).catch(() => undefined);
+      });
       if (!r.ok) {
         throw new LLMError({
           code: 'budget_exceeded',
           message: `Budget of tenant "${tenant.id}" for ${r.periodKey} is exhausted: $${r.remainingUsd.toFixed(6)} of $${r.limitUsd} left, this request may cost up to $${estimateUsd.toFixed(6)}`,
           param: 'model',
+          // The request took its place under the limits (rpm) before the refusal: its headers say so.
+          ...(rateInfo ? { details: { rateInfo } } : {}),
         });
       }
       reservationId = id;
@@ -136,12 +151,15 @@ export async function admit(input: AdmitInput): Promise<Admission> {
     }
   }
 
+  // Only what can expire is renewed: a concurrency lease (a lease without one holds nothing) and a reservation.
+  const held = input.renewals && (reservationId !== undefined || (lease && scopesOf.some((s) => s.limits.maxConcurrency !== undefined))) ? input.renewals.add(lease, reservationId) : undefined;
   let done = false;
   return {
     rateInfo,
     async finish({ usage, costUsd, charged }) {
       if (done) return;
       done = true;
+      if (held) input.renewals!.remove(held);
       // The first failure is thrown once both are done (no array of errors per call).
       let failed = false;
       let error: unknown;
@@ -154,12 +172,16 @@ export async function admit(input: AdmitInput): Promise<Admission> {
           error = e;
         }
       }
-      try {
-        await lease?.release(usage ? usage.inputTokens + usage.outputTokens : 0);
-      } catch (e) {
-        if (!failed) {
-          failed = true;
-          error = e;
+      if (lease) {
+        try {
+          // The counts as the ledger takes them (an upstream's negative or NaN count is 0), so the slot is freed.
+          const counts = usage ? ledgerCounts(usage) : undefined;
+          await lease.release(counts ? counts.inputTokens + counts.outputTokens : 0);
+        } catch (e) {
+          if (!failed) {
+            failed = true;
+            error = e;
+          }
         }
       }
       if (failed) throw error;

@@ -1,4 +1,4 @@
-import { messageText, type DeploymentInfo, type GenerateRequest, type ModelPrice } from '@llmrr/core';
+import type { DeploymentInfo, GenerateRequest, ModelPrice } from '@llmrr/core';
 
 /**
  * Bytes of `text` in UTF-8 (as `new TextEncoder().encode(text).byteLength`, lone surrogates as the 3 bytes
@@ -19,13 +19,41 @@ export function utf8ByteLength(text: string): number {
 }
 
 /**
- * An upper-bound guess of a request's prompt tokens without a tokenizer: half the UTF-8 bytes of all
- * text (real tokenizers average about 4 bytes a token for English) plus 8 per message and the tool schemas.
+ * Prompt tokens assumed per image part. Images are priced by their pixels, which the gateway does not read:
+ * this is the largest image Anthropic takes without downscaling (about 1.15 megapixels, ~1,600 tokens), above
+ * OpenAI's high-detail tile cost of a GPT-4o image (at most 1,445: 8 tiles of 170 and 85) and Gemini's 258.
+ * (OpenAI's patch-priced models multiply their patch count by a per-model factor and may count more.)
+ */
+export const IMAGE_INPUT_TOKENS = 1_600;
+
+/** Bytes of framing assumed per message and per tool call (8 tokens at the rate below). */
+const FRAMING_BYTES = 16;
+
+/**
+ * An upper-bound guess of a request's prompt tokens without a tokenizer: half the UTF-8 bytes of everything
+ * the provider reads (real tokenizers average about 4 bytes a token for English) plus 8 per message: message
+ * text, names, an assistant turn's tool calls (name and arguments, 8 more each) and reasoning blocks sent back
+ * (text, or a redacted block's data), the tool schemas and a json_schema response format; each image counts
+ * `IMAGE_INPUT_TOKENS`. It is the tokens-per-minute charge and the budget reservation's prompt: it must not fall
+ * below what the call is billed. A walk over string lengths; only the tool and response schemas (small objects)
+ * are serialized.
  */
 export function estimateInputTokens(request: GenerateRequest): number {
   let bytes = 0;
-  for (const m of request.messages) bytes += utf8ByteLength(messageText(m)) + 16;
+  for (const m of request.messages) {
+    bytes += FRAMING_BYTES;
+    const c = m.content;
+    if (typeof c === 'string') bytes += utf8ByteLength(c);
+    else if (Array.isArray(c)) {
+      for (const part of c) bytes += part.type === 'text' ? utf8ByteLength(part.text) : 2 * IMAGE_INPUT_TOKENS;
+    }
+    if (m.role === 'assistant') {
+      if (m.toolCalls) for (const call of m.toolCalls) bytes += FRAMING_BYTES + utf8ByteLength(call.name) + utf8ByteLength(call.arguments);
+      if (m.reasoning) for (const r of m.reasoning) bytes += utf8ByteLength(r.text) + (r.redactedData ? r.redactedData.length : 0);
+    } else if (m.role !== 'system' && m.name) bytes += utf8ByteLength(m.name);
+  }
   if (request.tools) bytes += utf8ByteLength(JSON.stringify(request.tools));
+  if (request.responseFormat?.type === 'json_schema') bytes += utf8ByteLength(JSON.stringify(request.responseFormat.schema) ?? '');
   return Math.ceil(bytes / 2);
 }
 

@@ -12,11 +12,15 @@ import { EXIT, type CliContext } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import { GLOBAL_FLAGS } from '../parse-flags.js';
 
+/** What `openPostgres` accepts as a schema name. */
+const POSTGRES_SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
 const FLAGS = {
   ...GLOBAL_FLAGS,
   state: { type: 'string' },
   'data-dir': { type: 'string' },
   'postgres-url': { type: 'string' },
+  'postgres-schema': { type: 'string' },
   json: { type: 'boolean' },
   anchor: { type: 'string' },
   'write-anchor': { type: 'string' },
@@ -38,6 +42,7 @@ Options:
       --state <mode>         embedded (SQLite file) or shared (PostgreSQL); default LLMRR_STATE, else embedded
       --data-dir <dir>       embedded: directory of ${EMBEDDED_DB_FILE}; default LLMRR_DATA_DIR, else .data
       --postgres-url <url>   shared: PostgreSQL connection string; default LLMRR_POSTGRES_URL
+      --postgres-schema <s>  shared: schema of the gateway's tables; default LLMRR_POSTGRES_SCHEMA, else public
       --json                 print the result as JSON
       --anchor <file>        also check a head saved earlier ({"seq": N, "hash": "..."}, from --write-anchor)
       --write-anchor <file>  after a successful check, save the current head there
@@ -55,7 +60,7 @@ export const auditCommand: CliCommand = defineCommand({
     if (values.config !== undefined) throw new CliUsageError('audit verify reads no router config; use --state, --data-dir or --postgres-url', '--config');
 
     const anchor = values.anchor !== undefined ? readAnchor(resolve(ctx.cwd, values.anchor)) : undefined;
-    const log = await openAuditLog(ctx, { state: values.state, dataDir: values['data-dir'], postgresUrl: values['postgres-url'] });
+    const log = await openAuditLog(ctx, { state: values.state, dataDir: values['data-dir'], postgresUrl: values['postgres-url'], postgresSchema: values['postgres-schema'] });
     try {
       const report = await verifyAuditChain(log, anchor ? { anchor } : {});
       // Never move an anchor onto a chain that did not verify.
@@ -73,7 +78,7 @@ export const auditCommand: CliCommand = defineCommand({
   },
 });
 
-async function openAuditLog(ctx: CliContext, flags: { state?: string | undefined; dataDir?: string | undefined; postgresUrl?: string | undefined }): Promise<AuditLog> {
+async function openAuditLog(ctx: CliContext, flags: { state?: string | undefined; dataDir?: string | undefined; postgresUrl?: string | undefined; postgresSchema?: string | undefined }): Promise<AuditLog> {
   const env = (name: string) => ctx.env[name]?.trim() || undefined;
   const stateFlag = flags.state !== undefined ? '--state' : 'LLMRR_STATE';
   const state = flags.state ?? env('LLMRR_STATE') ?? 'embedded';
@@ -90,7 +95,20 @@ async function openAuditLog(ctx: CliContext, flags: { state?: string | undefined
   if (state === 'shared') {
     const url = flags.postgresUrl ?? env('LLMRR_POSTGRES_URL');
     if (url === undefined) throw new CliUsageError('shared state needs --postgres-url (or LLMRR_POSTGRES_URL)', '--postgres-url');
-    return new PostgresAuditLog(await openPostgres(url));
+    const schemaFlag = flags.postgresSchema !== undefined ? '--postgres-schema' : 'LLMRR_POSTGRES_SCHEMA';
+    const schema = flags.postgresSchema ?? env('LLMRR_POSTGRES_SCHEMA') ?? 'public';
+    if (!POSTGRES_SCHEMA_PATTERN.test(schema)) throw new CliUsageError(`${schemaFlag} must be a PostgreSQL schema name matching ${POSTGRES_SCHEMA_PATTERN}, got "${schema}"`, schemaFlag);
+    // Never migrate: creating empty tables here would report an empty, "valid" chain for the wrong schema.
+    const pg = await openPostgres(url, { schema, migrate: false, poolMax: 2 });
+    const [found] = await pg.query<{ t: string | null }>(`SELECT to_regclass($1) AS t`, [`${schema}.llmrr_audit`]).catch(async (e: unknown) => {
+      await pg.release();
+      throw e;
+    });
+    if (!found?.t) {
+      await pg.release();
+      throw new CliUsageError(`no audit log in PostgreSQL schema "${schema}" (set --postgres-schema or LLMRR_POSTGRES_SCHEMA to the gateway's schema)`, schemaFlag);
+    }
+    return new PostgresAuditLog(pg);
   }
   if (state === 'memory') throw new CliUsageError(`${stateFlag} is "memory": an in-memory audit log lives only inside its server process`, stateFlag);
   throw new CliUsageError(`${stateFlag} must be embedded or shared, got "${state}"`, stateFlag);

@@ -46,7 +46,11 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async verify(): Promise<AuditVerifyResult> {
-    return verifyAuditPages((after, limit) => this.pg.query<Row>(`SELECT * FROM llmrr_audit WHERE seq > $1 ORDER BY seq LIMIT $2`, [after, limit]));
+    return verifyAuditPages((after, limit) =>
+      after === undefined
+        ? this.pg.query<Row>(`SELECT * FROM llmrr_audit ORDER BY seq LIMIT $1`, [limit])
+        : this.pg.query<Row>(`SELECT * FROM llmrr_audit WHERE seq > $1 ORDER BY seq LIMIT $2`, [after, limit]),
+    );
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,11 @@ export interface PostgresOpenOptions {
   /** Schema for the tables (created if missing). Default `public`. */
   schema?: string;
   poolMax?: number;
+  /**
+   * Create or upgrade the llmrr tables (default true). A reader that must not change the database (`llmrr
+   * audit verify`) passes false: the connection is only tried, and a missing table stays missing.
+   */
+  migrate?: boolean;
 }
 
 interface PgModule {
@@ -40,7 +45,11 @@ export class PostgresHandle {
   }
 
   async query<R extends QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
-    return (await this.pool.query<R>(sql, params)).rows;
+    try {
+      return (await this.pool.query<R>(sql, params)).rows;
+    } catch (e) {
+      throw refusedValueError(e);
+    }
   }
 
   /** Runs `fn` in a transaction on one connection. */
@@ -53,11 +62,24 @@ export class PostgresHandle {
       return result;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
+      throw refusedValueError(e);
     } finally {
       client.release();
     }
   }
+}
+
+/**
+ * PostgreSQL's refusals of a value the caller gave (not of the database's state): a NUL or a character the
+ * encoding lacks in text or jsonb (22021, 22P05), a number past a column's range (22003).
+ */
+const REFUSED_VALUE_CODES: ReadonlySet<string> = new Set(['22021', '22P05', '22003']);
+
+/** A refused value as `invalid_request` (a 400, as SQLite answers the same input); anything else unchanged. */
+export function refusedValueError(e: unknown): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !REFUSED_VALUE_CODES.has(code)) return e;
+  return new LLMError({ code: 'invalid_request', message: `A value cannot be stored: ${(e as Error).message}`, cause: e });
 }
 
 export async function openPostgres(url: string, options: PostgresOpenOptions = {}): Promise<PostgresHandle> {
@@ -78,7 +100,8 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
   pool.on('error', () => undefined);
   const handle = new PostgresHandle(pool, schema);
   try {
-    await migratePostgres(handle);
+    if (options.migrate === false) await handle.query('SELECT 1');
+    else await migratePostgres(handle);
   } catch (e) {
     await pool.end().catch(() => undefined);
     if (LLMError.isInstance(e)) throw e;

@@ -80,4 +80,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     ADD COLUMN cache_write_input_tokens BIGINT NOT NULL DEFAULT 0,
     ADD COLUMN cache_write_1h_input_tokens BIGINT NOT NULL DEFAULT 0;
   `,
+  `
+  -- Audit entries start at seq 1: a row below it would be listed first but sit outside the chain. NOT VALID
+  -- checks new rows only (instant, no scan); verification reports an older such row in any case.
+  ALTER TABLE llmrr_audit ADD CONSTRAINT llmrr_audit_seq_from_1 CHECK (seq >= 1) NOT VALID;
+  `,
 ];

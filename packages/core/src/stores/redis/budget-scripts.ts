@@ -5,6 +5,10 @@ import { LuaScript } from './redis-connection.js';
  * `r:<id>` = amount of each live reservation) and a sorted set of live reservation ids scored by
  * expiry. Per reservation: a small hash (bucket keys, amount, state) kept for a week so settle and
  * release stay idempotent. Amounts are integer nano-dollars.
+ *
+ * A decrement is written `0 - n` and skipped for 0: Lua's `-n` of 0 is -0, which Redis formats as "-0" and
+ * HINCRBY refuses ("value is not an integer"), so a $0 reservation could be neither settled, released nor
+ * purged, and an expired one failed its tenant's next reservation.
  */
 const PURGE = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -13,7 +17,7 @@ for _, rid in ipairs(expired) do
   local amt = redis.call('HGET', KEYS[1], 'r:' .. rid)
   if amt then
     redis.call('HDEL', KEYS[1], 'r:' .. rid)
-    redis.call('HINCRBY', KEYS[1], 'reserved', -tonumber(amt))
+    if tonumber(amt) ~= 0 then redis.call('HINCRBY', KEYS[1], 'reserved', 0 - tonumber(amt)) end
   end
   redis.call('ZREM', KEYS[2], rid)
 end
@@ -54,7 +58,7 @@ if state ~= 'reserved' then return 0 end
 local amt = redis.call('HGET', KEYS[2], 'r:' .. ARGV[1])
 if amt then
   redis.call('HDEL', KEYS[2], 'r:' .. ARGV[1])
-  redis.call('HINCRBY', KEYS[2], 'reserved', -tonumber(amt))
+  if tonumber(amt) ~= 0 then redis.call('HINCRBY', KEYS[2], 'reserved', 0 - tonumber(amt)) end
   redis.call('ZREM', KEYS[3], ARGV[1])
 end
 if ARGV[2] == 'settle' then
@@ -68,3 +72,25 @@ return 1`);
 /** KEYS: bucket hash, expiry zset. Returns { settled, reserved } after dropping expired reservations. */
 export const SPENT_SCRIPT = new LuaScript(`${PURGE}
 return { string.format('%.0f', settled), string.format('%.0f', reserved) }`);
+
+/**
+ * KEYS: one reservation hash per reservation. ARGV: ttlMs, the reservation ids (same order), keepMs. Extends each
+ * reservation still open (state `reserved`, not yet expired) to ttlMs from now (in its expiry set, and its
+ * record's lifetime, to at least ttlMs + keepMs). The bucket and set keys come from each record, as `finish` reads them: one Redis.
+ */
+export const RENEW_SCRIPT = new LuaScript(`local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[1])
+for i = 1, #KEYS do
+  local rec = redis.call('HMGET', KEYS[i], 'state', 'zset')
+  if rec[1] == 'reserved' and rec[2] then
+    local id = ARGV[i + 1]
+    local exp = redis.call('ZSCORE', rec[2], id)
+    if exp and tonumber(exp) > now then
+      redis.call('ZADD', rec[2], now + ttl, id)
+      local keep = redis.call('PTTL', KEYS[i])
+      if keep >= 0 and keep < ttl + tonumber(ARGV[2 + #KEYS]) then redis.call('PEXPIRE', KEYS[i], ttl + tonumber(ARGV[2 + #KEYS])) end
+    end
+  end
+end
+return 1`);

@@ -98,6 +98,22 @@ for i = 1, n do
 end
 return 1`);
 
+/**
+ * KEYS: one lease set per lease and scope. ARGV: leaseId and leaseTtlMs per key. Extends each lease still
+ * live (present, not expired: an expired one's slot may be someone else's by now) to its TTL from now.
+ */
+export const RENEW_SCRIPT = new LuaScript(`${NOW}
+for i = 1, #KEYS do
+  local id = ARGV[(i - 1) * 2 + 1]
+  local ttl = tonumber(ARGV[(i - 1) * 2 + 2])
+  local exp = redis.call('ZSCORE', KEYS[i], id)
+  if exp and tonumber(exp) > now then
+    redis.call('ZADD', KEYS[i], now + ttl, id)
+    redis.call('PEXPIRE', KEYS[i], ttl + 60000)
+  end
+end
+return 1`);
+
 /** KEYS: 3 per scope. Returns { now, then rpmTat, tpmTat, inFlight per scope } without changing anything. */
 export const PEEK_SCRIPT = new LuaScript(`${NOW}
 local out = { string.format('%.3f', now) }

@@ -1,25 +1,39 @@
 import { budgetPeriodWindow } from '../../tenancy/budget-period.js';
 import { nanoToUsd, usdToNano, usdToNanoCeil } from '../../tenancy/money.js';
 import type { BudgetPeriod, BudgetReservation, BudgetReserveRequest, BudgetState, BudgetStore } from '../../tenancy/types.js';
-import { DEFAULT_RESERVATION_TTL_MS, validateReserveRequest, validateUsd } from '../budget-input.js';
-import { FINISH_SCRIPT, RESERVE_SCRIPT, SPENT_SCRIPT } from './budget-scripts.js';
-import type { RedisHandle } from './redis-connection.js';
+import { DEFAULT_RESERVATION_TTL_MS, validateReserveRequest, validateTtlMs, validateUsd } from '../budget-input.js';
+import { FINISH_SCRIPT, RENEW_SCRIPT, RESERVE_SCRIPT, SPENT_SCRIPT } from './budget-scripts.js';
+import { bounded, redisTimeout, type RedisHandle } from './redis-connection.js';
 
 /** Counters of a period are kept this long after it ends (late settles, reports). */
 const KEEP_AFTER_PERIOD_MS = 35 * 86_400_000;
 /** Reservation records are kept this long (idempotent settle/release). */
 const KEEP_RESERVATION_MS = 7 * 86_400_000;
 
+export interface RedisBudgetStoreOptions {
+  /**
+   * Bound on each call to Redis (ms): a Redis that stops answering fails `reserve` (and the others) with
+   * `engine_unavailable` after this instead of holding the request. Default 2000.
+   */
+  timeoutMs?: number;
+}
+
 /**
  * Budgets shared by every gateway process through Redis. Check-and-reserve is one Lua script, so
  * concurrent reservations from any number of processes never exceed the limit. The clock for
- * expiry is Redis's; `clock` only picks the calendar period.
+ * expiry is Redis's; `clock` only picks the calendar period. Every call is bounded by `timeoutMs`. A
+ * `reserve` that times out may still have reserved in Redis: the store releases it when the late answer comes;
+ * if none ever comes, the reservation expires by its TTL (10 minutes by default), like a crashed process's.
  */
 export class RedisBudgetStore implements BudgetStore {
+  private readonly timeoutMs: number;
+
   constructor(
     private readonly redis: RedisHandle,
     private readonly clock: () => number = Date.now,
+    options: RedisBudgetStoreOptions = {},
   ) {
+    this.timeoutMs = redisTimeout(options.timeoutMs, 'timeoutMs');
     redis.retain();
   }
 
@@ -29,7 +43,7 @@ export class RedisBudgetStore implements BudgetStore {
     const [bucket, zset] = this.bucketKeys(request.tenantId, w.key);
     const ttl = request.ttlMs ?? DEFAULT_RESERVATION_TTL_MS;
     const expireAt = Number.isFinite(w.end) ? w.end + KEEP_AFTER_PERIOD_MS : 0;
-    const reply = await this.redis.eval<[number, string, number]>(RESERVE_SCRIPT, [bucket, zset, this.reservationKey(request.reservationId)], [
+    const work = this.redis.eval<[number, string, number]>(RESERVE_SCRIPT, [bucket, zset, this.reservationKey(request.reservationId)], [
       usdToNano(request.limitUsd),
       usdToNanoCeil(request.estimateUsd),
       ttl,
@@ -37,6 +51,10 @@ export class RedisBudgetStore implements BudgetStore {
       expireAt,
       ttl + KEEP_RESERVATION_MS,
     ]);
+    const reply = await bounded(work, this.timeoutMs, 'budget reservation', (late) => {
+      // Nobody waits for this reservation any more (a fresh one, not an earlier reservation of the same id).
+      if (Number(late[0]) === 1 && Number(late[2]) !== 1) void this.release(request.reservationId).catch(() => undefined);
+    });
     const remainingUsd = nanoToUsd(Math.max(0, Number(reply[1])));
     if (Number(reply[0]) === 1) return { ok: true, reservationId: request.reservationId, remainingUsd, periodKey: w.key };
     return { ok: false, remainingUsd, limitUsd: request.limitUsd, periodKey: w.key };
@@ -51,9 +69,17 @@ export class RedisBudgetStore implements BudgetStore {
     return this.finish(reservationId, 'release', 0);
   }
 
+  /** Extends the open reservations among `reservationIds` to `ttlMs` from now: one script. */
+  async renew(reservationIds: readonly string[], ttlMs: number = DEFAULT_RESERVATION_TTL_MS): Promise<void> {
+    validateTtlMs(ttlMs);
+    if (reservationIds.length === 0) return;
+    const keys = reservationIds.map((id) => this.reservationKey(id));
+    await bounded(this.redis.eval(RENEW_SCRIPT, keys, [ttlMs, ...reservationIds, KEEP_RESERVATION_MS]), this.timeoutMs, 'budget renewal');
+  }
+
   async spent(tenantId: string, period: BudgetPeriod): Promise<BudgetState> {
     const w = budgetPeriodWindow(period, this.clock());
-    const reply = await this.redis.eval<[string, string]>(SPENT_SCRIPT, this.bucketKeys(tenantId, w.key), []);
+    const reply = await bounded(this.redis.eval<[string, string]>(SPENT_SCRIPT, this.bucketKeys(tenantId, w.key), []), this.timeoutMs, 'budget read');
     return { tenantId, period, periodKey: w.key, periodStart: w.start, periodEnd: w.end, spentUsd: nanoToUsd(Number(reply[0])), reservedUsd: nanoToUsd(Number(reply[1])) };
   }
 
@@ -61,7 +87,11 @@ export class RedisBudgetStore implements BudgetStore {
     await this.redis.release();
   }
 
-  private async finish(reservationId: string, mode: 'settle' | 'release', actualNano: number): Promise<boolean> {
+  private finish(reservationId: string, mode: 'settle' | 'release', actualNano: number): Promise<boolean> {
+    return bounded(this.finishNow(reservationId, mode, actualNano), this.timeoutMs, `budget ${mode}`);
+  }
+
+  private async finishNow(reservationId: string, mode: 'settle' | 'release', actualNano: number): Promise<boolean> {
     const resKey = this.reservationKey(reservationId);
     const [bucket, zset] = await this.redis.command<Array<string | null>>(['HMGET', resKey, 'bucket', 'zset']);
     if (!bucket || !zset) return false;

@@ -66,6 +66,45 @@ export class RedisHandle {
   }
 }
 
+/** Default bound on each rate-limit and budget call to Redis (`redisTimeoutMs`). */
+export const DEFAULT_REDIS_TIMEOUT_MS = 2_000;
+
+/** Checks a `redisTimeoutMs` option: a positive integer (ms). */
+export function redisTimeout(value: number | undefined, param = 'redisTimeoutMs'): number {
+  const ms = value ?? DEFAULT_REDIS_TIMEOUT_MS;
+  if (!Number.isInteger(ms) || ms < 1) throw new LLMError({ code: 'invalid_request', message: `${param} must be a positive integer (ms), got ${String(ms)}`, param });
+  return ms;
+}
+
+/**
+ * `work`, or an `engine_unavailable` error once `timeoutMs` passed without its answer: a Redis that stops
+ * answering without closing the connection (a partition, a stalled primary) fails the call instead of holding
+ * it until TCP keepalive gives up (minutes). The command itself cannot be taken back: when its answer comes
+ * after all, `late` gets it (to undo what it took), and a late failure is dropped.
+ */
+export function bounded<T>(work: Promise<T>, timeoutMs: number, what: string, late?: (value: T) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let over = false;
+    const timer = setTimeout(() => {
+      over = true;
+      reject(new LLMError({ code: 'engine_unavailable', message: `Redis did not answer the ${what} within ${timeoutMs} ms` }));
+    }, timeoutMs);
+    work.then(
+      (value) => {
+        if (!over) {
+          clearTimeout(timer);
+          resolve(value);
+        } else late?.(value);
+      },
+      (e: unknown) => {
+        if (over) return;
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
 /** Connects, failing fast with a clear error when Redis is unreachable. */
 export async function connectRedis(url: string, prefix: string, what = 'Redis state store (shared mode)'): Promise<RedisHandle> {
   const mod = await importOptional<RedisModule>('redis', { engine: what, install: 'redis@6' });

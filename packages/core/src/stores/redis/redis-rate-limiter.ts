@@ -1,17 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_LEASE_TTL_MS, validateAcquire, validateActualTokens } from '../../tenancy/rate-limit-input.js';
 import { rateLimitInfo, scopeKey, type ScopeState } from '../../tenancy/rate-limit-info.js';
-import type { RateAcquireOptions, RateDecision, RateLimitInfo, RateLimitKind, RateLimiter, RateScope } from '../../tenancy/types.js';
-import { ACQUIRE_SCRIPT, PEEK_SCRIPT, RELEASE_SCRIPT } from './rate-limit-scripts.js';
-import type { RedisHandle } from './redis-connection.js';
+import type { RateAcquireOptions, RateDecision, RateLease, RateLimitInfo, RateLimitKind, RateLimiter, RateScope } from '../../tenancy/types.js';
+import { ACQUIRE_SCRIPT, PEEK_SCRIPT, RELEASE_SCRIPT, RENEW_SCRIPT } from './rate-limit-scripts.js';
+import { bounded, redisTimeout, type RedisHandle } from './redis-connection.js';
+
+export interface RedisRateLimiterOptions {
+  /**
+   * Bound on each call to Redis (ms): a Redis that stops answering fails `acquire` with `engine_unavailable`
+   * after this instead of holding the request. Default 2000.
+   */
+  timeoutMs?: number;
+}
 
 /**
  * Rate limits shared by every gateway process through Redis: one Lua script checks every scope and
  * charges all or nothing, atomically. Needs one Redis (or a primary): the keys of one request are not
- * in one cluster slot.
+ * in one cluster slot. Every call is bounded by `timeoutMs`; an `acquire` answered after its bound is given
+ * back as soon as its answer comes (its slot freed, its token charge refunded).
  */
 export class RedisRateLimiter implements RateLimiter {
-  constructor(private readonly redis: RedisHandle) {
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly redis: RedisHandle,
+    options: RedisRateLimiterOptions = {},
+  ) {
+    this.timeoutMs = redisTimeout(options.timeoutMs, 'timeoutMs');
     redis.retain();
   }
 
@@ -19,9 +34,14 @@ export class RedisRateLimiter implements RateLimiter {
     validateAcquire(scopes, options);
     const cost = options.estimatedTokens;
     const leaseId = randomUUID();
-    const args: Array<string | number> = [scopes.length, cost, leaseId, options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS];
+    const ttl = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+    const args: Array<string | number> = [scopes.length, cost, leaseId, ttl];
     for (const s of scopes) args.push(s.limits.rpm ?? 0, s.limits.tpm ?? 0, s.limits.maxConcurrency ?? 0);
-    const reply = await this.redis.eval<string[]>(ACQUIRE_SCRIPT, this.keys(scopes), args);
+    const work = this.redis.eval<string[]>(ACQUIRE_SCRIPT, this.keys(scopes), args);
+    const reply = await bounded(work, this.timeoutMs, 'rate-limit acquire', (late) => {
+      // Nobody waits for this lease any more: give it back (slot and token charge).
+      if (Number(late[0]) === 1) void this.lease(scopes, leaseId, cost, ttl).release(0).catch(() => undefined);
+    });
     const granted = Number(reply[0]) === 1;
     const now = Number(reply[4]);
     const info = rateLimitInfo(scopes, parseStates(reply.slice(5), scopes.length), now);
@@ -29,31 +49,43 @@ export class RedisRateLimiter implements RateLimiter {
       const scope = scopes[Number(reply[2]) - 1] as RateScope;
       return { ok: false, limit: String(reply[1]) as RateLimitKind, scope: { kind: scope.kind, id: scope.id }, retryAfterMs: Math.ceil(Number(reply[3])), info };
     }
-    let released = false;
-    const lease = {
-      release: async (actualTokens?: number) => {
-        validateActualTokens(actualTokens);
-        if (released) return;
-        released = true;
-        const needs = scopes.some((s) => s.limits.maxConcurrency !== undefined) || (actualTokens !== undefined && actualTokens !== cost && scopes.some((s) => s.limits.tpm !== undefined));
-        if (!needs) return;
-        const keys: string[] = [];
-        for (const s of scopes) keys.push(this.key(s, 'tpm'), this.key(s, 'leases'));
-        const delta = actualTokens === undefined ? 0 : actualTokens - cost;
-        await this.redis.eval(RELEASE_SCRIPT, keys, [scopes.length, leaseId, delta, ...scopes.map((s) => s.limits.tpm ?? 0)]);
-      },
-    };
-    return { ok: true, lease, info };
+    return { ok: true, lease: this.lease(scopes, leaseId, cost, ttl), info };
   }
 
   async peek(scopes: RateScope[]): Promise<RateLimitInfo> {
     validateAcquire(scopes, { estimatedTokens: 0 });
-    const reply = await this.redis.eval<string[]>(PEEK_SCRIPT, this.keys(scopes), []);
+    const reply = await bounded(this.redis.eval<string[]>(PEEK_SCRIPT, this.keys(scopes), []), this.timeoutMs, 'rate-limit peek');
     return rateLimitInfo(scopes, parseStates(reply.slice(1), scopes.length), Number(reply[0]));
+  }
+
+  /** Extends this limiter's leases still held (unreleased, unexpired) to their TTL from now: one script. */
+  async renew(leases: readonly RateLease[]): Promise<void> {
+    const keys: string[] = [];
+    const args: Array<string | number> = [];
+    for (const lease of leases) {
+      if (!(lease instanceof RedisLease) || lease.limiter !== this || lease.released) continue;
+      for (const s of lease.scopes) {
+        if (s.limits.maxConcurrency === undefined) continue;
+        keys.push(this.key(s, 'leases'));
+        args.push(lease.id, lease.ttl);
+      }
+    }
+    if (keys.length > 0) await bounded(this.redis.eval(RENEW_SCRIPT, keys, args), this.timeoutMs, 'lease renewal');
   }
 
   async close(): Promise<void> {
     await this.redis.release();
+  }
+
+  /** Frees a lease's slots and corrects its token charge by `delta` (one script). @internal */
+  async releaseLease(lease: RedisLease, delta: number): Promise<void> {
+    const keys: string[] = [];
+    for (const s of lease.scopes) keys.push(this.key(s, 'tpm'), this.key(s, 'leases'));
+    await bounded(this.redis.eval(RELEASE_SCRIPT, keys, [lease.scopes.length, lease.id, delta, ...lease.scopes.map((s) => s.limits.tpm ?? 0)]), this.timeoutMs, 'rate-limit release');
+  }
+
+  private lease(scopes: RateScope[], id: string, cost: number, ttl: number): RedisLease {
+    return new RedisLease(this, id, scopes, cost, ttl);
   }
 
   private key(scope: RateScope, what: 'rpm' | 'tpm' | 'leases'): string {
@@ -62,6 +94,36 @@ export class RedisRateLimiter implements RateLimiter {
 
   private keys(scopes: RateScope[]): string[] {
     return scopes.flatMap((s) => [this.key(s, 'rpm'), this.key(s, 'tpm'), this.key(s, 'leases')]);
+  }
+}
+
+/** A lease of `RedisRateLimiter`: what `release` frees and corrects, and what `renew` extends. */
+class RedisLease implements RateLease {
+  released = false;
+
+  constructor(
+    readonly limiter: RedisRateLimiter,
+    readonly id: string,
+    readonly scopes: readonly RateScope[],
+    private readonly cost: number,
+    readonly ttl: number,
+  ) {}
+
+  async release(actualTokens?: number): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    // A bad count (a provider's odd usage) still frees the slot (no token correction), then throws.
+    let invalid: unknown;
+    try {
+      validateActualTokens(actualTokens);
+    } catch (e) {
+      invalid = e;
+      actualTokens = undefined;
+    }
+    const needs =
+      this.scopes.some((s) => s.limits.maxConcurrency !== undefined) || (actualTokens !== undefined && actualTokens !== this.cost && this.scopes.some((s) => s.limits.tpm !== undefined));
+    if (needs) await this.limiter.releaseLease(this, actualTokens === undefined ? 0 : actualTokens - this.cost);
+    if (invalid !== undefined) throw invalid;
   }
 }
 

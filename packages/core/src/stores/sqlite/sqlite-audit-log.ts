@@ -18,6 +18,7 @@ export class SqliteAuditLog implements AuditLog {
     this.stmt = {
       head: db.prepare(`SELECT seq, hash FROM llmrr_audit ORDER BY seq DESC LIMIT 1`),
       insert: db.prepare(`INSERT INTO llmrr_audit (seq, ts, actor, action, target, details, ip, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      first: db.prepare(`SELECT * FROM llmrr_audit ORDER BY seq LIMIT ?`),
       page: db.prepare(`SELECT * FROM llmrr_audit WHERE seq > ? ORDER BY seq LIMIT ?`),
     };
   }
@@ -42,7 +43,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async verify(): Promise<AuditVerifyResult> {
-    return verifyAuditPages((after, limit) => this.stmt.page.all(after, limit) as Row[]);
+    return verifyAuditPages((after, limit) => (after === undefined ? this.stmt.first.all(limit) : this.stmt.page.all(after, limit)) as Row[]);
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { budgetPeriodWindow, type PeriodWindow } from '../../tenancy/budget-period.js';
 import { nanoToUsd, usdToNano, usdToNanoCeil } from '../../tenancy/money.js';
 import type { BudgetPeriod, BudgetReservation, BudgetReserveRequest, BudgetState, BudgetStore } from '../../tenancy/types.js';
-import { DEFAULT_RESERVATION_TTL_MS, validateReserveRequest, validateUsd } from '../budget-input.js';
+import { DEFAULT_RESERVATION_TTL_MS, validateReserveRequest, validateTtlMs, validateUsd } from '../budget-input.js';
 import { OwnReservations, type OpenReservation } from './own-reservations.js';
 import type { BatchScope } from './sqlite-group-commit.js';
 import type { SqliteHandle } from './sqlite-database.js';
@@ -125,6 +125,39 @@ export class SqliteBudgetStore implements BudgetStore {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * Extends this process's open reservations among `reservationIds` to `ttlMs` from now (unknown, finished and
+   * expired ones are skipped), and their hold rows' expiry with them: one group-committed job.
+   */
+  renew(reservationIds: readonly string[], ttlMs: number = DEFAULT_RESERVATION_TTL_MS): Promise<void> {
+    try {
+      validateTtlMs(ttlMs);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const now = this.clock();
+    const expiresAt = now + ttlMs;
+    const live: OpenReservation[] = [];
+    for (const id of reservationIds) {
+      const r = this.own.get(id);
+      if (r && r.counted && r.expiresAt > now && r.expiresAt < expiresAt) live.push(r);
+    }
+    if (live.length === 0) return Promise.resolve();
+    return this.handle.writes.run(
+      (scope) => {
+        for (const r of live) {
+          const b = this.batchBudget(scope, r.tenantId, r.periodKey, now);
+          b.holdChanged = true;
+          if (expiresAt > b.expiresAt) b.expiresAt = expiresAt;
+        }
+      },
+      () => {
+        // An own reservation only ever expires later (its bucket's earliest expiry is recomputed when reached).
+        for (const r of live) if (r.expiresAt < expiresAt) r.expiresAt = expiresAt;
+      },
+    );
   }
 
   async spent(tenantId: string, period: BudgetPeriod): Promise<BudgetState> {

@@ -117,4 +117,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE llmrr_usage ADD COLUMN cache_write_input_tokens INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE llmrr_usage ADD COLUMN cache_write_1h_input_tokens INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- Audit entries start at seq 1: a row below it would be listed first but sit outside the chain. SQLite
+  -- cannot add a CHECK to an existing table, so a trigger refuses the INSERT (verification reports such a
+  -- row in any case, for files written before this step or by someone who drops the trigger).
+  CREATE TRIGGER llmrr_audit_seq_from_1 BEFORE INSERT ON llmrr_audit WHEN NEW.seq < 1
+    BEGIN SELECT RAISE(ABORT, 'llmrr_audit entries start at seq 1'); END;
+  `,
 ];

@@ -1,0 +1,125 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHarness, post, type Harness } from '../test-support/harness.js';
+
+/**
+ * Ledger rows and budget spend are keyed by the tenant id, and ledger rows are never rewritten. So a deleted
+ * tenant's id, while the ledger holds its rows, is not handed to a new tenant (who would inherit the old one's
+ * usage, invoice lines and budget spend): `POST /admin/tenants` answers 409 `tenant_id_in_use`. (Found in
+ * review: the id used to be created again with a 201, inheriting everything.)
+ */
+const ADMIN = 'admin-secret-for-tests-0123456789';
+
+describe('a tenant id deleted and created again', () => {
+  let h: Harness;
+  const admin = (method: string, path: string, body?: unknown) =>
+    h.gateway.fetch(
+      new Request(`http://gateway.test${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      }),
+    );
+
+  beforeEach(async () => {
+    h = await createHarness({ stores: 'memory', gateway: { auth: { adminKey: ADMIN } } });
+  });
+  afterEach(() => h.close());
+
+  it('is refused (409 tenant_id_in_use) while the ledger holds the old tenant\'s usage, which stays as it was', async () => {
+    expect((await admin('POST', '/admin/tenants', { id: 'acme', name: 'Old customer', budget: { amountUsd: 100, period: 'month' } })).status).toBe(201);
+    const { secret } = (await (await admin('POST', '/admin/tenants/acme/keys', { name: 'k' })).json()) as { secret: string };
+    for (let i = 0; i < 3; i++) {
+      const res = await post(h.gateway, '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: `old ${i}` }] }, { authorization: `Bearer ${secret}` });
+      expect(res.status).toBe(200);
+      await res.text();
+    }
+    expect((await admin('DELETE', '/admin/tenants/acme')).status).toBe(200);
+
+    const recreated = await admin('POST', '/admin/tenants', { id: 'acme', name: 'New customer', budget: { amountUsd: 100, period: 'month' } });
+    const body = (await recreated.json()) as { error?: { code?: string; param?: string; message?: string } };
+    expect(recreated.status).toBe(409);
+    expect(body.error).toMatchObject({ code: 'tenant_id_in_use', param: 'id' });
+    expect(body.error?.message).toMatch(/usage records from a deleted tenant; choose another id/);
+    expect((await admin('GET', '/admin/tenants/acme')).status).toBe(404);
+    expect(await h.stores!.ledger.query({ tenantId: 'acme' })).toHaveLength(3);
+    const audit = (await (await admin('GET', '/admin/audit?action=tenant.create')).json()) as { data: Array<{ target?: string; details?: { name?: string } }> };
+    expect(audit.data.map((e) => e.details?.name)).toEqual(['Old customer']);
+
+    // Another id is a fresh tenant with nothing spent.
+    expect((await admin('POST', '/admin/tenants', { id: 'acme-2', name: 'New customer', budget: { amountUsd: 100, period: 'month' } })).status).toBe(201);
+    const invoice = (await (await admin('GET', '/admin/tenants/acme-2/invoice')).json()) as { requests: number; totalUsd: number };
+    const budget = (await (await admin('GET', '/admin/tenants/acme-2/budget')).json()) as { spentUsd: number };
+    expect({ invoiceRequests: invoice.requests, invoiceUsd: invoice.totalUsd, budgetSpentUsd: budget.spentUsd }).toEqual({ invoiceRequests: 0, invoiceUsd: 0, budgetSpentUsd: 0 });
+  });
+
+  it('is created again when the deleted tenant left no usage records', async () => {
+    expect((await admin('POST', '/admin/tenants', { id: 'acme', name: 'Old customer' })).status).toBe(201);
+    expect((await admin('DELETE', '/admin/tenants/acme')).status).toBe(200);
+    const again = await admin('POST', '/admin/tenants', { id: 'acme', name: 'New customer' });
+    expect(again.status).toBe(201);
+    expect(await again.json()).toMatchObject({ id: 'acme', name: 'New customer' });
+  });
+
+  it('an existing tenant\'s id is still a plain conflict, whatever its usage', async () => {
+    expect((await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme' })).status).toBe(201);
+    const { secret } = (await (await admin('POST', '/admin/tenants/acme/keys', { name: 'k' })).json()) as { secret: string };
+    await (await post(h.gateway, '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` })).text();
+    const dup = await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme again' });
+    expect(dup.status).toBe(409);
+    expect(((await dup.json()) as { error?: { code?: string } }).error?.code).toBe('conflict');
+  });
+});
+
+/**
+ * `checkTenantModels` (check-tenant-models.ts) promises "bad input is a 400 naming the field, never a
+ * model that silently fails to load later", but it checks only the engine kind, names and aliases. A tenant
+ * model whose engine options the engine refuses (an Anthropic model with `apiKey`, which its options do not
+ * take; a gguf model without `path`) is stored with a 201, and then every request of the tenant for it is a
+ * 500 `config_invalid` ("Internal gateway error").
+ */
+describe('POST /admin/tenants with a model whose engine options are invalid', () => {
+  let h: Harness;
+  const admin = (method: string, path: string, body?: unknown) =>
+    h.gateway.fetch(
+      new Request(`http://gateway.test${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      }),
+    );
+
+  beforeEach(async () => {
+    h = await createHarness({ stores: 'memory', gateway: { auth: { adminKey: ADMIN } } });
+  });
+  afterEach(() => h.close());
+
+  const CASES = [
+    { label: 'anthropic with an option it does not take (apiKey)', model: { name: 'own', engine: 'anthropic', model: 'claude-sonnet-4-5', options: { apiKey: 'sk-ant-test' } }, param: 'models.0.options' },
+    { label: 'gguf without its path', model: { name: 'own', engine: 'gguf', options: {} }, param: 'models.0.path' },
+  ];
+  for (const c of CASES) {
+    it(`${c.label}: a 400 naming the model, not a 201 and a 500 on every request`, async () => {
+      const created = await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models: [c.model] });
+      const body = (await created.json()) as { error?: { param?: string } };
+      if (created.status === 201) {
+        const { secret } = (await (await admin('POST', '/admin/tenants/acme/keys', { name: 'k' })).json()) as { secret: string };
+        const res = await post(h.gateway, '/v1/chat/completions', { model: 'own', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+        expect.fail(`the admin API stored the model (201); a request for it then answered ${res.status} ${await res.text()}`);
+      }
+      expect(created.status).toBe(400);
+      expect(body.error?.param).toMatch(/^models\.0/);
+      expect(body.error?.param?.startsWith(c.param), body.error?.param).toBe(true);
+      // The same model through PATCH is refused the same way.
+      expect((await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme' })).status).toBe(201);
+      const patched = await admin('PATCH', '/admin/tenants/acme', { models: [c.model] });
+      expect(patched.status).toBe(400);
+      expect(((await patched.json()) as { error?: { param?: string } }).error?.param?.startsWith(c.param)).toBe(true);
+    });
+  }
+
+  it('a model the engine takes is still stored (the check builds the engine, it calls nothing)', async () => {
+    const model = { name: 'own', engine: 'anthropic', model: 'claude-sonnet-4-5', apiKey: 'sk-ant-test', options: { anthropicVersion: '2023-06-01' } };
+    const created = await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models: [model] });
+    expect(created.status, await created.clone().text()).toBe(201);
+  });
+});
