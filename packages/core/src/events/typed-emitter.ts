@@ -1,6 +1,9 @@
 /** A listener for one event's payload. */
 export type Listener<T> = (payload: T) => void;
 
+/** The remover of an `on()` that added nothing. */
+const noop = (): void => {};
+
 export interface TypedEmitterOptions {
   /**
    * Called when a listener throws. Listener errors never reach the code that emitted the event.
@@ -29,10 +32,12 @@ export class TypedEmitter<E extends object> {
    * Adds a listener; returns a function that removes it. A listener already added for the event is not added
    * again (as the DOM's `addEventListener`): one function is called once per event, so a learner subscribed by
    * two wirings (the router for a strategy's `onRequestEnd`, and the strategy's own `connect`) learns once.
+   * The remover an ignored `on()` returns does nothing: it must not undo the registration someone else made
+   * (`off(event, fn)` still removes it).
    */
   on<K extends keyof E>(event: K, fn: Listener<E[K]>): () => void {
     const list = this.listeners.get(event);
-    if (list?.includes(fn as Listener<never>)) return () => this.off(event, fn);
+    if (list?.includes(fn as Listener<never>)) return noop;
     // Copy on write: an emit in progress keeps iterating the old array.
     this.listeners.set(event, list ? [...list, fn as Listener<never>] : [fn as Listener<never>]);
     return () => this.off(event, fn);

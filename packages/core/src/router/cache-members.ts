@@ -12,9 +12,10 @@ import type { RouterCallOptions } from './types.js';
  * window). Circuits and limits are left out: they change by the second, the answer does not; so is
  * `streaming`: a streamed and a non-streamed call share answers.
  *
- * A named model that no deployment the caller may use carries is the `model_not_found` planning gives, thrown
- * here so that a cached answer is never served to a call that would be refused without the cache. Costs one
- * pass over `deployments`, no ranking and no strategy.
+ * A named model that no deployment the caller may use carries throws `model_not_found`: the router then skips
+ * the lookup (a cached answer is never served to a call that would be refused without the cache) and lets
+ * planning fail the call with the error it gives with the cache off. Costs one pass over `deployments`, no
+ * ranking and no strategy.
  */
 export function cacheMembers(deployments: readonly RouterDeployment[], request: GenerateRequest, options: RouterCallOptions): RouterDeployment[] {
   const { model, allowedModels } = options;

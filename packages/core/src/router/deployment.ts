@@ -155,9 +155,9 @@ export class RouterDeployment implements Deployment {
     return (this.versionTag ??= configVersion(this.config));
   }
 
-  /** A tag of what decides this deployment's answers (`answerVersion`): names its answers in the caches. */
+  /** A tag of what decides this deployment's answers (`answerVersion`; this object's own when its config cannot be serialized): names its answers in the caches. */
   get answerVersion(): string {
-    return (this.answerTag ??= answerVersion(this.config));
+    return (this.answerTag ??= answerVersion(this.config, this));
   }
 
   /** Provider model id, without creating the engine when the config says it. */

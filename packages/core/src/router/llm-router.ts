@@ -18,6 +18,7 @@ import { matchesName } from './candidates.js';
 import { configVersion } from './config-version.js';
 import { countingDeployment, countWith, type CountTokensOptions, type TokenCount } from './count-tokens.js';
 import { RouterDeployment } from './deployment.js';
+import { elapsedMs } from './elapsed-ms.js';
 import { planRoute, type RoutePlan, type RoutePlanInput } from './plan-route.js';
 import { PromptCacheAffinity } from './prompt-cache-affinity/prompt-cache-affinity.js';
 import { normalizeRequest } from './request.js';
@@ -313,7 +314,7 @@ export class LLMRouter {
         model: d.modelId,
         provider: d.provider,
         cost: computeCost(usage, d.price),
-        latencyMs: elapsedMs(this.now, call.startedAt),
+        latencyMs: elapsedMs(call.startedAt, this.now()),
         attempts: plan.attempts,
       };
       if (route.decision) result.decision = route.decision;
@@ -1013,7 +1014,7 @@ export class LLMRouter {
       model: d.modelId,
       provider: d.provider,
       cost: computeCost(usage, d.price),
-      latencyMs: elapsedMs(this.now, call.startedAt),
+      latencyMs: elapsedMs(call.startedAt, this.now()),
       cached: false,
       attempts: plan.attempts,
     };
@@ -1035,8 +1036,9 @@ export class LLMRouter {
    * those fit to serve the request in the tenant's view, narrowed to the requested `model` and the call's
    * `allowedModels`), each named with a version of what decides its answers (`name~<answerVersion>`). So an
    * answer is never served to a call restricted to other models, nor after `load`/`unload`/`setTenant` or a
-   * config change alter the deployments that could answer. Throws the `model_not_found` planning gives for a named model the call may
-   * not use (an unknown tenant under `unknownTenant: 'reject'`: `invalid_request`).
+   * config change alter the deployments that could answer. Throws for a call planning refuses on the same
+   * grounds (`model_not_found` for a named model the call may not use; `invalid_request` for an unknown
+   * tenant under `unknownTenant: 'reject'`); the lookup then steps aside so that planning gives its own error.
    */
   private cacheScope(call: Call): CacheScope {
     if (call.cacheScope) return call.cacheScope;
@@ -1058,8 +1060,15 @@ export class LLMRouter {
    */
   private async cacheLookup(call: Call): Promise<RouterResult | undefined> {
     if (!call.cacheRead) return undefined;
-    // Outside the cache's try: a model the call may not use is refused here as planning would refuse it.
-    const scope = this.cacheScope(call);
+    let scope: CacheScope;
+    try {
+      scope = this.cacheScope(call);
+    } catch {
+      // A call planning refuses (a named model the call may not use): no lookup, so no answer is served to it,
+      // and planning, which runs next, fails it with the error it gives with the cache off (so an unknown
+      // strategy, or a price file that failed to load, which planning reports first, is what the call gets).
+      return undefined;
+    }
     // No deployment could serve the call: nothing was stored for it (and planning fails it).
     if (call.cacheMembers!.length === 0) return undefined;
     let hit: CachedAnswer | undefined;
@@ -1093,7 +1102,7 @@ export class LLMRouter {
       model: hit.model,
       provider: hit.provider,
       cost: { inputUsd: 0, outputUsd: 0, totalUsd: 0, estimated: false },
-      latencyMs: elapsedMs(this.now, call.startedAt),
+      latencyMs: elapsedMs(call.startedAt, this.now()),
       cached: kind,
       attempts: [],
     };
@@ -1132,10 +1141,4 @@ export class LLMRouter {
 /** A caller-given name in an error message: quoted, cut to 100 characters (it may come from a header). */
 function quoteName(name: string): string {
   return name.length > 100 ? `${JSON.stringify(name.slice(0, 100))}... (${name.length} characters)` : `"${name}"`;
-}
-
-/** Milliseconds since `since` on `now`, never negative (a wall clock stepped back reads as 0, not a negative duration). */
-function elapsedMs(now: () => number, since: number): number {
-  const ms = now() - since;
-  return ms > 0 ? ms : 0;
 }

@@ -3,6 +3,7 @@ import { LLMError } from '../errors/llm-error.js';
 import { toLLMError } from '../errors/to-llm-error.js';
 import type { GenerateResult, StreamPart } from '../spec/index.js';
 import type { RouterDeployment } from './deployment.js';
+import { elapsedMs } from './elapsed-ms.js';
 import type { AttemptTimeouts } from './resilience/attempt-scope.js';
 import { runAttempts, type AttemptLease, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
 import { StreamAccumulator } from './stream-accumulator.js';
@@ -194,7 +195,7 @@ function settleAbandoned(lease: AttemptLease, plan: ExecutionPlan, error: LLMErr
     return;
   }
   lease.scope?.cancel();
-  const record: AttemptRecord = { deployment: lease.deployment.name, attempt: lease.attempt, ok: false, errorCode: 'aborted', latencyMs: now() - lease.startedAt };
+  const record: AttemptRecord = { deployment: lease.deployment.name, attempt: lease.attempt, ok: false, errorCode: 'aborted', latencyMs: elapsedMs(lease.startedAt, now()) };
   if (lease.hedge) record.hedge = true;
   lease.release();
   plan.attempts.push(record);
@@ -366,7 +367,7 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
       hooks.primed?.(d, route);
       watch.hold(held, planned.timeouts(d));
       const acc = new StreamAccumulator(hooks.estimatedInputTokens);
-      const ttftMs = Math.max(0, won.value.firstContentAt - hooks.startedAt);
+      const ttftMs = elapsedMs(hooks.startedAt, won.value.firstContentAt);
       const succeed = async (): Promise<void> => {
         let r: RouterResult;
         try {

@@ -2,6 +2,7 @@ import { LLMError } from '../errors/llm-error.js';
 import { isContentPart, type GenerateRequest, type StreamPart } from '../spec/index.js';
 import { SsePartStream } from '../util/sse-part-stream.js';
 import type { RouterDeployment } from './deployment.js';
+import { elapsedMs } from './elapsed-ms.js';
 import { CANCELLED, LinkedController, type AttemptScope } from './resilience/attempt-scope.js';
 import type { AttemptDriver, ExecutionHost } from './resilience/run-attempts.js';
 
@@ -131,7 +132,7 @@ export function streamDriver(
           if (part.type === 'finish' || isContentPart(part)) {
             const at = now();
             scope?.firstToken();
-            d.stats.firstToken(at - startedAt);
+            d.stats.firstToken(elapsedMs(startedAt, at));
             return { iterator, buffered, finished: part.type === 'finish', firstContentAt: at, endsOnAbort: iterator instanceof SsePartStream };
           }
         }

@@ -2,6 +2,7 @@ import { replayAsStream } from '../../cache/replay-stream.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { toLLMError } from '../../errors/to-llm-error.js';
 import { isContentPart, type GenerateRequest } from '../../spec/index.js';
+import { elapsedMs } from '../elapsed-ms.js';
 import { LinkedController } from '../resilience/attempt-scope.js';
 import type { GenerateOptions, PromptOrRequest, RouterResult, RouterStream, RouterStreamPart, StreamSpend } from '../types.js';
 import { cascadeResult, keepsWeak, prepareCascade, stepOptions, strongFailure, verify, type CascadeHost } from './cascade-call.js';
@@ -60,10 +61,10 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
     for await (const part of replayAsStream({ ...final, createdAt: 0 })) {
       if (first && isContentPart(part)) {
         first = false;
-        final.timeToFirstTokenMs = Math.max(0, host.now() - startedAt);
+        final.timeToFirstTokenMs = elapsedMs(startedAt, host.now());
       }
       if (part.type === 'finish') {
-        if (first) final.timeToFirstTokenMs = Math.max(0, host.now() - startedAt);
+        if (first) final.timeToFirstTokenMs = elapsedMs(startedAt, host.now());
         succeed(final);
       }
       yield part;
@@ -89,7 +90,7 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
     }
     spent = { usage: providerCacheUsage(weak.usage, weak.cached), cost: weak.cost, replay: score < c.threshold };
     if (score < c.threshold) {
-      yield* replay(cascadeResult(c, requestId, host.now() - startedAt, weak, score, undefined), startedAt);
+      yield* replay(cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, score, undefined), startedAt);
       return;
     }
     if (cancelled) return;
@@ -108,7 +109,7 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
         // Before any content (no route part yet): the strong step never answered.
         if (!routed && keepsWeak(c, error, options.signal)) {
           spent = { ...spent, replay: true };
-          yield* replay(cascadeResult(c, requestId, host.now() - startedAt, weak, score, undefined, error), startedAt);
+          yield* replay(cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, score, undefined, error), startedAt);
           return;
         }
         yield fail(strongFailure(c, weak, score, error));
@@ -117,8 +118,8 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
       if (firstAt === undefined && isContentPart(part)) firstAt = host.now();
       if (part.type === 'finish') {
         // The router stream settles its result before it hands out its finish part.
-        const final = cascadeResult(c, requestId, host.now() - startedAt, weak, score, await strong.result);
-        final.timeToFirstTokenMs = Math.max(0, (firstAt ?? host.now()) - startedAt);
+        const final = cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, score, await strong.result);
+        final.timeToFirstTokenMs = elapsedMs(startedAt, firstAt ?? host.now());
         succeed(final);
         yield { type: 'finish', finishReason: part.finishReason, usage: final.usage };
         continue;

@@ -1,4 +1,5 @@
 import { toLLMError } from '../../errors/to-llm-error.js';
+import { elapsedMs } from '../elapsed-ms.js';
 import type { GenerateOptions, PromptOrRequest, RouterResult } from '../types.js';
 import { cascadeResult, keepsWeak, prepareCascade, stepOptions, strongFailure, verify, type CascadeHost } from './cascade-call.js';
 import type { ResolvedCascade } from './cascade-set.js';
@@ -14,14 +15,14 @@ export async function runCascade(host: CascadeHost, c: ResolvedCascade, input: P
   const request = prepareCascade(host, c, input, options);
   const weak = await host.generate(request, stepOptions(options, c, 'weak', requestId));
   const score = await verify(c, request, weak, options.signal);
-  if (score < c.threshold) return cascadeResult(c, requestId, host.now() - startedAt, weak, score, undefined);
+  if (score < c.threshold) return cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, score, undefined);
   let strong: RouterResult;
   try {
     strong = await host.generate(request, stepOptions(options, c, 'strong', requestId));
   } catch (e) {
     const error = toLLMError(e);
-    if (keepsWeak(c, error, options.signal)) return cascadeResult(c, requestId, host.now() - startedAt, weak, score, undefined, error);
+    if (keepsWeak(c, error, options.signal)) return cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, score, undefined, error);
     throw strongFailure(c, weak, score, error);
   }
-  return cascadeResult(c, requestId, host.now() - startedAt, weak, score, strong);
+  return cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, score, strong);
 }

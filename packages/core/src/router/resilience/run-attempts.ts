@@ -4,6 +4,7 @@ import { abortError, toLLMError } from '../../errors/to-llm-error.js';
 import type { TypedEmitter } from '../../events/typed-emitter.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { deploymentLimitError, laterError } from '../deployment-limiter.js';
+import { elapsedMs } from '../elapsed-ms.js';
 import type { RouterDeployment } from '../deployment.js';
 import type { AttemptRecord, RouterEvents } from '../types.js';
 import { AttemptScope, CANCELLED, LinkedController, type AttemptTimeouts } from './attempt-scope.js';
@@ -85,7 +86,7 @@ export class AttemptLease {
 
   /** The attempt answered; `totalTokens` (its real usage) corrects the tpm charge of a limited deployment. */
   succeed(totalTokens?: number): number {
-    const latencyMs = this.host.now() - this.startedAt;
+    const latencyMs = elapsedMs(this.startedAt, this.host.now());
     if (this.settled) return latencyMs;
     this.settled = true;
     this.runCleanup();
@@ -153,7 +154,7 @@ function settleFailure(
   else d.breaker.release(permit);
   scope?.dispose();
   if (cancelled) return;
-  const r: AttemptRecord = { deployment: d.name, attempt, ok: false, errorCode: error.code, latencyMs: host.now() - startedAt };
+  const r: AttemptRecord = { deployment: d.name, attempt, ok: false, errorCode: error.code, latencyMs: elapsedMs(startedAt, host.now()) };
   if (hedge) r.hedge = true;
   plan.attempts.push(r);
   if (host.emitter.has('attempt:error')) host.emitter.emit('attempt:error', { requestId: plan.requestId, deployment: d.name, attempt, error });

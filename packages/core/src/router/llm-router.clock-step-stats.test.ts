@@ -1,0 +1,27 @@
+/**
+ * Review of 071ade2 ("durations never negative"): the result's `latencyMs` is clamped, but the attempt records and the
+ * deployment's latency stats (which `speed-priority`, `balanced`, `intelligent`'s maxLatencyMs read) still take the raw
+ * difference of a clock that stepped back.
+ */
+import { describe, expect, it } from 'vitest';
+import { LLMRouter } from './llm-router.js';
+
+/** A wall clock that steps back by a minute on every read after the first (an NTP step, a resumed VM). */
+function steppingBack(): () => number {
+  let t = 1_800_000_000_000;
+  return () => {
+    const now = t;
+    t -= 60_000;
+    return now;
+  };
+}
+
+describe('durations when the clock steps back during a call (review)', () => {
+  it("generate: the attempt's latency and the deployment's latency stat are never negative", async () => {
+    const router = new LLMRouter({ models: [{ name: 'p', engine: 'mock', options: { reply: 'a b c' } }] }, { now: steppingBack() });
+    const r = await router.generate({ messages: [{ role: 'user', content: 'hi' }] }, { cache: false });
+    expect(r.latencyMs).toBe(0);
+    expect({ attempt: r.attempts[0]!.latencyMs >= 0, stat: (router.stats()['p']!.latencyMs ?? 0) >= 0 }).toEqual({ attempt: true, stat: true });
+    await router.close();
+  });
+});
