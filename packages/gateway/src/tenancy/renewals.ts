@@ -3,8 +3,8 @@ import type { GatewayStores } from '../types.js';
 
 /**
  * Default time between two renewal sweeps: a third of the stores' lease and reservation TTL (10 minutes), so
- * a call's holdings are renewed when they are between one and two sweeps old, a third of the TTL before they
- * would expire.
+ * a call's holdings are renewed at most one sweep after they were taken, and one failed sweep is made up by the
+ * next before they would expire.
  */
 export const DEFAULT_RENEW_INTERVAL_MS = 200_000;
 
@@ -32,9 +32,8 @@ export interface Held {
  * its slot and its reservation. One unref'd interval per gateway, started by an admitted call, stopped at a
  * tick that finds nothing in flight (and by `close`); per call only an insert and a delete in a set. The same interval ends the wait of an
  * admission whose client went away while a store had not answered (`waitFor`). Each sweep renews, in one batch per store
- * (`RateLimiter.renew`, `BudgetStore.renew`), what was already in flight at the sweep before last, so a call is
- * renewed when it is between one and two intervals old and every two intervals after; calls shorter than an
- * interval are never renewed. A limiter or budget store without `renew` (a custom one) is not renewed.
+ * (`RateLimiter.renew`, `BudgetStore.renew`), every call in flight, so one failed renewal is retried an interval
+ * later, well within the TTL (a call in flight at a sweep is renewed at most an interval after its admission). A limiter or budget store without `renew` (a custom one) is not renewed.
  */
 export class Renewals {
   private readonly held = new Set<Held>();
@@ -145,8 +144,9 @@ export class Renewals {
     if (!stores || this.held.size === 0) return;
     const leases: RateLease[] = [];
     const reservations: string[] = [];
+    // Every call in flight is renewed at every sweep: with sweeps a third of the TTL apart, a renewal that fails
+    // (a Redis call past its bound, a busy SQLite) is tried again at the next sweep, before the TTL runs out.
     for (const h of this.held) {
-      if (h.sweep > sweep - 2) continue;
       h.sweep = sweep;
       if (h.lease) leases.push(h.lease);
       if (h.reservationId !== undefined) reservations.push(h.reservationId);

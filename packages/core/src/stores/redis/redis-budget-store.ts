@@ -28,6 +28,9 @@ export interface RedisBudgetStoreOptions {
 export class RedisBudgetStore implements BudgetStore {
   private readonly timeoutMs: number;
 
+  /** Reserve calls in progress per reservation id (see `reserve`). */
+  private readonly turns = new Map<string, number>();
+
   constructor(
     private readonly redis: RedisHandle,
     private readonly clock: () => number = Date.now,
@@ -51,12 +54,23 @@ export class RedisBudgetStore implements BudgetStore {
       expireAt,
       ttl + KEEP_RESERVATION_MS,
     ]);
-    const reply = await bounded(work, this.timeoutMs, 'budget reservation', (late) => {
+    // The reserve calls of one id in progress (a retry after a timeout reuses the id): a late answer releases the
+    // reservation only when no later call of the id took it over (that call returned it to its caller as its own).
+    const id = request.reservationId;
+    const turn = (this.turns.get(id) ?? 0) + 1;
+    this.turns.set(id, turn);
+    const reply = bounded(work, this.timeoutMs, 'budget reservation', (late) => {
       // Nobody waits for this reservation any more (a fresh one, not an earlier reservation of the same id).
-      if (Number(late[0]) === 1 && Number(late[2]) !== 1) void this.release(request.reservationId).catch(() => undefined);
+      if (this.turns.get(id) === turn && Number(late[0]) === 1 && Number(late[2]) !== 1) void this.release(id).catch(() => undefined);
     });
-    const remainingUsd = nanoToUsd(Math.max(0, Number(reply[1])));
-    if (Number(reply[0]) === 1) return { ok: true, reservationId: request.reservationId, remainingUsd, periodKey: w.key };
+    // Once Redis answered (in time or late, or failed), this turn is over (run after `bounded`'s own handlers).
+    const over = () => {
+      if (this.turns.get(id) === turn) this.turns.delete(id);
+    };
+    work.then(over, over);
+    const answer = await reply;
+    const remainingUsd = nanoToUsd(Math.max(0, Number(answer[1])));
+    if (Number(answer[0]) === 1) return { ok: true, reservationId: request.reservationId, remainingUsd, periodKey: w.key };
     return { ok: false, remainingUsd, limitUsd: request.limitUsd, periodKey: w.key };
   }
 
