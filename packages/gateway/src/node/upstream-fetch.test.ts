@@ -12,6 +12,8 @@ let base: string;
 const seen: Array<{ method: string; url: string; headers: IncomingMessage['headers']; body: string }> = [];
 let releaseSlow: (() => void) | undefined;
 let connections = 0;
+/** Late-ended answers whose end the server has written. */
+let lateEnded = 0;
 /** Requests to /never-end whose response the client closed. */
 let neverEndClosed = 0;
 
@@ -24,7 +26,7 @@ function lateEndStream(res: ServerResponse, endAfterMs: number | undefined): voi
   res.write(chatChunk({ content: 'hi' }, null));
   res.write(chatChunk({}, 'stop'));
   res.write('data: [DONE]\n\n');
-  if (endAfterMs !== undefined) setTimeout(() => res.end(), endAfterMs);
+  if (endAfterMs !== undefined) setTimeout(() => res.end(() => lateEnded++), endAfterMs);
   else res.on('close', () => neverEndClosed++);
 }
 
@@ -198,8 +200,12 @@ describe('streamed bodies after the last event', () => {
     const router = routerOn('/late-end', g);
     const before = connections;
     for (let i = 0; i < 3; i++) {
+      const ended = lateEnded;
       expect(await streamOnce(router)).toBe('hi');
-      await new Promise((r) => setTimeout(r, 60));
+      // The next call goes out once this answer's end was written (30 ms after [DONE]) and has had time to reach
+      // the pool (well within the 1 s linger), however loaded the machine is.
+      while (lateEnded === ended) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 100));
     }
     expect(connections - before).toBe(1);
     await router.close();
