@@ -357,13 +357,19 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
  * and budget spend are keyed by the id, and ledger rows are never rewritten, so the new tenant would
  * inherit the old one's. (An existing tenant's id is left to `createTenant`: a plain `conflict`.)
  */
+/**
+ * A deleted tenant's id is never given to a new tenant: its usage records are never rewritten, and a call of
+ * the deleted tenant still in flight (here or in another gateway process) records its usage and budget spend
+ * under the id after the deletion. Known from the ledger (rows of the id) or the audit log (its deletion).
+ */
 async function checkIdUnused(s: GatewayStores, id: string): Promise<void> {
   if (await s.tenants.getTenant(id)) return;
   const [row] = await s.ledger.query({ tenantId: id, limit: 1 });
-  if (row === undefined) return;
+  const [deletion] = row === undefined ? await s.audit.list({ action: 'tenant.delete', target: id, limit: 1 }) : [];
+  if (row === undefined && deletion === undefined) return;
   throw new LLMError({
     code: 'tenant_id_in_use',
-    message: `Tenant id "${id}" has usage records from a deleted tenant; choose another id (usage records are never rewritten, so the new tenant would inherit them)`,
+    message: `Tenant id "${id}" belonged to a deleted tenant${row !== undefined ? ' and has its usage records' : ''}; choose another id (usage records are never rewritten, and calls of the deleted tenant still in flight record theirs under its id)`,
     param: 'id',
   });
 }

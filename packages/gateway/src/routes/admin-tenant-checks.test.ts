@@ -39,7 +39,7 @@ describe('a tenant id deleted and created again', () => {
     const body = (await recreated.json()) as { error?: { code?: string; param?: string; message?: string } };
     expect(recreated.status).toBe(409);
     expect(body.error).toMatchObject({ code: 'tenant_id_in_use', param: 'id' });
-    expect(body.error?.message).toMatch(/usage records from a deleted tenant; choose another id/);
+    expect(body.error?.message).toMatch(/belonged to a deleted tenant and has its usage records; choose another id/);
     expect((await admin('GET', '/admin/tenants/acme')).status).toBe(404);
     expect(await h.stores!.ledger.query({ tenantId: 'acme' })).toHaveLength(3);
     const audit = (await (await admin('GET', '/admin/audit?action=tenant.create')).json()) as { data: Array<{ target?: string; details?: { name?: string } }> };
@@ -52,12 +52,16 @@ describe('a tenant id deleted and created again', () => {
     expect({ invoiceRequests: invoice.requests, invoiceUsd: invoice.totalUsd, budgetSpentUsd: budget.spentUsd }).toEqual({ invoiceRequests: 0, invoiceUsd: 0, budgetSpentUsd: 0 });
   });
 
-  it('is created again when the deleted tenant left no usage records', async () => {
+  it('is refused too when the deleted tenant left no usage records (a call of it may still be in flight)', async () => {
     expect((await admin('POST', '/admin/tenants', { id: 'acme', name: 'Old customer' })).status).toBe(201);
     expect((await admin('DELETE', '/admin/tenants/acme')).status).toBe(200);
     const again = await admin('POST', '/admin/tenants', { id: 'acme', name: 'New customer' });
-    expect(again.status).toBe(201);
-    expect(await again.json()).toMatchObject({ id: 'acme', name: 'New customer' });
+    expect(again.status).toBe(409);
+    const body = (await again.json()) as { error?: { code?: string; param?: string; message?: string } };
+    expect(body.error).toMatchObject({ code: 'tenant_id_in_use', param: 'id' });
+    expect(body.error?.message).toMatch(/belonged to a deleted tenant; choose another id/);
+    // An id never used is created as before.
+    expect((await admin('POST', '/admin/tenants', { id: 'acme-new', name: 'New customer' })).status).toBe(201);
   });
 
   it('an existing tenant\'s id is still a plain conflict, whatever its usage', async () => {
