@@ -198,7 +198,8 @@ describe('a client that goes away while admission waits for the stores', () => {
       peek: (scopes) => inner.peek(scopes),
       close: () => inner.close(),
     };
-    const gateway = createGateway({ router, stores: { ...stores, rateLimiter: stalled }, log: () => {} });
+    // Marked shared: admission waits with the client's abort in view only for stores on the network.
+    const gateway = createGateway({ router, stores: { ...stores, mode: 'shared', rateLimiter: stalled }, log: () => {} });
     open = { gateway, router, stores, clock };
     await stores.tenants.createTenant({ id: 'acme', name: 'Acme', limits: { maxConcurrency: 1 } });
     const { secret } = await stores.tenants.createKey('acme', { name: 'k' });

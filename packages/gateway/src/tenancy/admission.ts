@@ -97,8 +97,10 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   const { stores, principal } = input;
   if (!stores || !principal.tenant) return NOTHING;
   const tenant = principal.tenant;
-  // Stops waiting for a store when the client goes away (checked by the gateway's interval; see `Renewals`).
-  const waitFor = <T>(work: Promise<T>, late: (value: T) => void): Promise<T> => (input.renewals ? input.renewals.waitFor(work, input.signal, late) : work);
+  // Stops waiting for a store when the client goes away (checked by the gateway's interval; see `Renewals`): a
+  // store on the network (shared mode: Redis) can stall; the in-process ones (memory, SQLite) answer in the same
+  // turn or at their group commit, so they are not wrapped (two promises and a set entry less per call).
+  const waitFor = <T>(work: Promise<T>, late: (value: T) => void): Promise<T> => (input.renewals && stores.mode === 'shared' ? input.renewals.waitFor(work, input.signal, late) : work);
 
   let lease: RateLease | undefined;
   let rateInfo: RateLimitInfo | undefined;
