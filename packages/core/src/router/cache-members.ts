@@ -1,4 +1,3 @@
-import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
 import type { GenerateRequest } from '../spec/index.js';
 import { matchesName, modelNotFoundError, unfitReason, type CandidateQuery } from './candidates.js';
 import type { RouterDeployment } from './deployment.js';
@@ -15,14 +14,20 @@ import type { RouterCallOptions } from './types.js';
  * A named model that no deployment the caller may use carries throws `model_not_found`: the router then skips
  * the lookup (a cached answer is never served to a call that would be refused without the cache) and lets
  * planning fail the call with the error it gives with the cache off. Costs one pass over `deployments`, no
- * ranking and no strategy.
+ * ranking and no strategy. `estimatedInputTokens` is the request's estimate (the call computes it once, for this
+ * and for planning).
  */
-export function cacheMembers(deployments: readonly RouterDeployment[], request: GenerateRequest, options: RouterCallOptions): RouterDeployment[] {
+export function cacheMembers(
+  deployments: readonly RouterDeployment[],
+  request: GenerateRequest,
+  options: RouterCallOptions,
+  estimatedInputTokens: number,
+): RouterDeployment[] {
   const { model, allowedModels } = options;
   const query: CandidateQuery = {
     region: options.region,
     required: impliedCapabilities(request, false, options.requiredCapabilities),
-    estimatedInputTokens: estimateRequestTokens(request),
+    estimatedInputTokens,
     maxTokens: request.maxTokens,
   };
   const members: RouterDeployment[] = [];

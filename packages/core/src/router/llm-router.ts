@@ -75,8 +75,15 @@ interface Call {
   cacheMembers?: readonly RouterDeployment[];
   /** The deployment whose answer the call got (set when its result is built). */
   answeredBy?: RouterDeployment;
+  /** The request's estimated input tokens, computed once on first use (cache scope, planning, usage). */
+  inputTokens?: number;
   /** The attempts of the execution plan, once there is one (reported with a failure). */
   attempts?: AttemptRecord[];
+}
+
+/** The call's estimated input tokens: computed on first use, then kept (the request does not change). */
+function inputTokensOf(call: Call): number {
+  return (call.inputTokens ??= estimateRequestTokens(call.request));
 }
 
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
@@ -349,7 +356,7 @@ export class LLMRouter {
           return hit;
         }
       }
-      const planned = this.planFor(call.request, options, false, call.requestId, options.explain === true);
+      const planned = this.planFor(call.request, options, false, call.requestId, options.explain === true, undefined, inputTokensOf(call));
       const route = planned instanceof Promise ? await planned : planned;
       const plan = this.executionPlan(call, route);
       const won = await runAttempts(this.host, plan, generateDriver(plan.request, options.headers));
@@ -415,7 +422,7 @@ export class LLMRouter {
       requestId: call.requestId,
       startedAt: call.startedAt,
       headers: options.headers,
-      estimatedInputTokens: () => estimateRequestTokens(call.request),
+      estimatedInputTokens: () => inputTokensOf(call),
       // No lookup (no promise) for a call that reads no cache; planning is synchronous unless something waits.
       cached: () => (call.cacheRead ? this.cacheLookup(call) : undefined),
       plan: () => (this.pricing ? this.pricing.then(() => this.streamPlan(call, options)) : this.streamPlan(call, options)),
@@ -918,6 +925,7 @@ export class LLMRouter {
     requestId: string,
     explain: boolean,
     embed?: RoutePlanInput['embed'],
+    estimatedInputTokens?: number,
   ): RoutePlan | Promise<RoutePlan> {
     const view = this.tenantView(options.tenant);
     const name = options.strategy ?? view?.config.preferences.strategy ?? this.strategyName;
@@ -941,6 +949,7 @@ export class LLMRouter {
       random: this.random,
       explain,
       embed,
+      estimatedInputTokens,
     };
     // Prompt-cache affinity (embeddings have no prompt cache): planRoute asks only under a spreading strategy with
     // several deployments of one model; then a request without marks or key costs one scan.
@@ -963,7 +972,7 @@ export class LLMRouter {
 
   /** A stream's route and plan of attempts: a promise only when the route is (an async strategy, a shared store). */
   private streamPlan(call: Call, options: GenerateOptions): { plan: ExecutionPlan; route: RoutePlan } | Promise<{ plan: ExecutionPlan; route: RoutePlan }> {
-    const route = this.planFor(call.request, options, true, call.requestId, options.explain === true);
+    const route = this.planFor(call.request, options, true, call.requestId, options.explain === true, undefined, inputTokensOf(call));
     return route instanceof Promise ? route.then((r) => ({ plan: this.executionPlan(call, r), route: r })) : { plan: this.executionPlan(call, route), route };
   }
 
@@ -1002,7 +1011,7 @@ export class LLMRouter {
   ): RouterResult {
     call.answeredBy = d;
     const usage = completeUsage(answer.usage, answer.text, answer.reasoning, answer.toolCalls, () =>
-      route.estimatedInputTokens || estimateRequestTokens(call.request),
+      route.estimatedInputTokens || inputTokensOf(call),
     );
     const result: RouterResult = {
       text: answer.text,
@@ -1043,7 +1052,7 @@ export class LLMRouter {
   private cacheScope(call: Call): CacheScope {
     if (call.cacheScope) return call.cacheScope;
     const o = call.options;
-    const members = cacheMembers(this.tenantView(o.tenant)?.deployments ?? this.deployments, call.request, o);
+    const members = cacheMembers(this.tenantView(o.tenant)?.deployments ?? this.deployments, call.request, o, inputTokensOf(call));
     const scope: CacheScope = { models: members.map(memberScopeName) };
     const tenant = o.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined);
     if (tenant !== undefined) scope.tenant = tenant;

@@ -33,6 +33,8 @@ export interface RoutePlanInput {
    * `embed()`; `inputTokens` is the estimate for the whole batch, `contextTokens` the longest input's.
    */
   embed?: { inputTokens: number; contextTokens: number } | undefined;
+  /** The request's estimated input tokens when the caller has them already (else estimated here). */
+  estimatedInputTokens?: number | undefined;
   /**
    * Prompt-cache affinity: the request's keys, looked up for `models` (those with several candidate
    * deployments), and with `remember` also when `models` is empty (a candidate's model has several deployments
@@ -64,7 +66,7 @@ const clock = typeof performance !== 'undefined' ? () => performance.now() : () 
 export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan> {
   const t0 = input.explain ? clock() : 0;
   const { request, options, embed } = input;
-  const estimatedInputTokens = embed ? embed.inputTokens : estimateRequestTokens(request);
+  const estimatedInputTokens = embed ? embed.inputTokens : (input.estimatedInputTokens ?? estimateRequestTokens(request));
   const required = impliedCapabilities(request, input.stream, options.requiredCapabilities);
   const query: CandidateQuery = {
     model: options.model,
