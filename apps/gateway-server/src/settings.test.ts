@@ -27,3 +27,24 @@ describe('readSettings: LLMRR_REQUEST_TIMEOUT_MS', () => {
     }
   });
 });
+
+describe('readSettings: LLMRR_REDIS_TIMEOUT_MS and LLMRR_LEASE_RENEW_INTERVAL_MS', () => {
+  it('are absent by default (the stores and the gateway use their defaults) and take integers in range', () => {
+    const d = readSettings({}, '/tmp');
+    expect(d.redisTimeoutMs).toBeUndefined();
+    expect(d.leaseRenewIntervalMs).toBeUndefined();
+    const s = readSettings({ LLMRR_REDIS_TIMEOUT_MS: ' 500 ', LLMRR_LEASE_RENEW_INTERVAL_MS: '60000' }, '/tmp');
+    expect(s.redisTimeoutMs).toBe(500);
+    expect(s.leaseRenewIntervalMs).toBe(60_000);
+  });
+
+  it('refuse anything else, naming the variable', () => {
+    for (const bad of ['0', '49', '60001', '1.5', 'abc', '-1']) {
+      expect(() => readSettings({ LLMRR_REDIS_TIMEOUT_MS: bad }, '/tmp')).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_REDIS_TIMEOUT_MS' }));
+    }
+    // Leases expire 10 minutes after their last renewal: an interval of 5 minutes at most.
+    for (const bad of ['999', '300001', '600000', 'x']) {
+      expect(() => readSettings({ LLMRR_LEASE_RENEW_INTERVAL_MS: bad }, '/tmp')).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_LEASE_RENEW_INTERVAL_MS' }));
+    }
+  });
+});

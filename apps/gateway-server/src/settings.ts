@@ -34,6 +34,18 @@ export interface ServerSettings {
   redisKeyPrefix: string | undefined;
   /** Shared mode: PostgreSQL schema of the tables (`LLMRR_POSTGRES_SCHEMA`, default `public`). */
   postgresSchema: string | undefined;
+  /**
+   * Shared mode: bound on each rate-limit and budget call to Redis (`LLMRR_REDIS_TIMEOUT_MS`, 50-60 000; absent:
+   * the stores' default, 2 000). A Redis that does not answer in time fails the request with a 503
+   * `store_unavailable` instead of holding it.
+   */
+  redisTimeoutMs?: number | undefined;
+  /**
+   * How often the concurrency leases and budget reservations of calls in flight are renewed
+   * (`LLMRR_LEASE_RENEW_INTERVAL_MS`, 1 000-300 000; absent: the gateway's default, 200 000). They expire 10 minutes
+   * after their last renewal, so the interval stays below that.
+   */
+  leaseRenewIntervalMs?: number | undefined;
   /** Browser origins allowed on `/v1/*` and `/api/*` (`LLMRR_CORS_ORIGINS`: `*` or a comma-separated list). Absent: CORS off. */
   corsOrigins: '*' | string[] | undefined;
   /** OpenTelemetry tracing; absent: off (no OpenTelemetry code is loaded). */
@@ -66,6 +78,17 @@ function requestTimeoutMs(env: NodeJS.ProcessEnv): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1000 || n > 3_600_000) {
     throw new LLMError({ code: 'config_invalid', message: `LLMRR_REQUEST_TIMEOUT_MS must be an integer number of milliseconds from 1000 to 3600000, got "${raw}"`, param: 'LLMRR_REQUEST_TIMEOUT_MS' });
+  }
+  return n;
+}
+
+/** An optional integer number of milliseconds in [min, max]; undefined when the variable is absent or empty. */
+function optionalMs(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new LLMError({ code: 'config_invalid', message: `${name} must be an integer number of milliseconds from ${min} to ${max}, got "${raw}"`, param: name });
   }
   return n;
 }
@@ -141,7 +164,8 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
 
 /**
  * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
- * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_CORS_ORIGINS,
+ * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
+ * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_CORS_ORIGINS,
  * the OTEL_* tracing variables and LLMRR_OTEL, ...
  */
 export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string = env.INIT_CWD ?? process.cwd()): ServerSettings {
@@ -174,6 +198,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     postgresUrl: env.LLMRR_POSTGRES_URL?.trim() || undefined,
     redisKeyPrefix: env.LLMRR_REDIS_PREFIX?.trim() || undefined,
     postgresSchema: env.LLMRR_POSTGRES_SCHEMA?.trim() || undefined,
+    redisTimeoutMs: optionalMs(env, 'LLMRR_REDIS_TIMEOUT_MS', 50, 60_000),
+    leaseRenewIntervalMs: optionalMs(env, 'LLMRR_LEASE_RENEW_INTERVAL_MS', 1_000, 300_000),
     corsOrigins: corsOrigins(env),
     otel: otelSettings(env),
   };

@@ -30,6 +30,7 @@ function storesConfig(settings: ServerSettings): StateStoresConfig {
       postgresUrl: settings.postgresUrl,
       ...(settings.redisKeyPrefix ? { redisKeyPrefix: settings.redisKeyPrefix } : {}),
       ...(settings.postgresSchema ? { postgresSchema: settings.postgresSchema } : {}),
+      ...(settings.redisTimeoutMs !== undefined ? { redisTimeoutMs: settings.redisTimeoutMs } : {}),
     };
   }
   return { mode: 'embedded', dataDir: settings.dataDir };
@@ -95,6 +96,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
       stores,
       auth: { ...(settings.adminKey ? { adminKey: settings.adminKey } : {}), ...(settings.metricsKey ? { metricsKey: settings.metricsKey } : {}), ...(settings.demo ? { demoTenantId: DEMO_TENANT_ID } : {}) },
       metrics: { defaultMetrics: true },
+      ...(settings.leaseRenewIntervalMs !== undefined ? { limits: { leaseRenewIntervalMs: settings.leaseRenewIntervalMs } } : {}),
       ...(settings.corsOrigins ? { cors: { origins: settings.corsOrigins } } : {}),
       info: { name: '@llmrr/gateway-server', version: '0.1.0' },
       log,

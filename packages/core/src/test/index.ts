@@ -7,5 +7,6 @@ export type { MockEngineOptions, MockFailure } from '../engines/mock/index.js';
 export * from './openai-wire-server.js';
 export * from './anthropic-wire-server.js';
 export * from './gemini-wire-server.js';
+export * from './tcp-relay.js';
 /** Seeded PRNG (mulberry32) for reproducible generated test inputs. */
 export { seededRandom } from '../util/seeded-random.js';

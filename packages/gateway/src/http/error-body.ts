@@ -13,6 +13,9 @@ export type ErrorStyle = 'openai' | 'anthropic';
 /** What a client sees when the upstream provider refused the gateway's own credentials. */
 export const UPSTREAM_CREDENTIALS_MESSAGE = "The upstream provider rejected the gateway's credentials; see the server log for this request id";
 
+/** What a client sees when the gateway's shared state (Redis, PostgreSQL) fails or does not answer in time. */
+export const STORE_UNAVAILABLE_MESSAGE = "The gateway's shared state store is unavailable; retry later (see the server log for this request id)";
+
 /** The error came from a provider (not from the gateway's own checks). */
 export function isUpstreamError(err: LLMError): boolean {
   return err.provider !== undefined || err.upstreamStatus !== undefined;
@@ -20,7 +23,8 @@ export function isUpstreamError(err: LLMError): boolean {
 
 /**
  * Turns any thrown value into the public error: status from `LLMError.statusCode`, never a stack trace.
- * Internal errors (5xx that are not upstream failures) keep their code but hide their message. An
+ * Internal errors (5xx that are not upstream failures) keep their code but hide their message, as does a
+ * `store_unavailable` (503: the message names the store's address). An
  * upstream `authentication` / `permission_denied` (the provider refused the gateway's key, not the
  * client's) is a 502 `provider_error` with a generic message; other upstream messages have anything
  * that looks like a credential redacted. The original stays in `cause`, for the server log.
@@ -30,6 +34,7 @@ export function toPublicError(e: unknown): LLMError {
   if (err.code === 'internal' || err.code === 'config_invalid') {
     return new LLMError({ code: err.code, message: 'Internal gateway error; see the server log for this request id', cause: err });
   }
+  if (err.code === 'store_unavailable') return new LLMError({ code: err.code, message: STORE_UNAVAILABLE_MESSAGE, cause: err });
   if (!isUpstreamError(err)) return err;
   if (err.code === 'authentication' || err.code === 'permission_denied') {
     return new LLMError({ code: 'provider_error', message: UPSTREAM_CREDENTIALS_MESSAGE, ...(err.provider ? { provider: err.provider } : {}), cause: err });

@@ -77,17 +77,19 @@ export function redisTimeout(value: number | undefined, param = 'redisTimeoutMs'
 }
 
 /**
- * `work`, or an `engine_unavailable` error once `timeoutMs` passed without its answer: a Redis that stops
- * answering without closing the connection (a partition, a stalled primary) fails the call instead of holding
- * it until TCP keepalive gives up (minutes). The command itself cannot be taken back: when its answer comes
- * after all, `late` gets it (to undo what it took), and a late failure is dropped.
+ * `work`, or a `store_unavailable` error (503, retryable) once `timeoutMs` passed without its answer: a Redis
+ * that stops answering without closing the connection (a partition, a stalled primary) fails the call instead of
+ * holding it until TCP keepalive gives up (minutes). The command itself cannot be taken back: when its answer
+ * comes after all, `late` gets it (to undo what it took), and a late failure is dropped. A failure of the
+ * client itself (the connection is down and reconnecting, so the command is refused at once) is
+ * `store_unavailable` too; an `LLMError` passes unchanged.
  */
 export function bounded<T>(work: Promise<T>, timeoutMs: number, what: string, late?: (value: T) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let over = false;
     const timer = setTimeout(() => {
       over = true;
-      reject(new LLMError({ code: 'engine_unavailable', message: `Redis did not answer the ${what} within ${timeoutMs} ms` }));
+      reject(new LLMError({ code: 'store_unavailable', message: `Redis did not answer the ${what} within ${timeoutMs} ms` }));
     }, timeoutMs);
     work.then(
       (value) => {
@@ -99,7 +101,7 @@ export function bounded<T>(work: Promise<T>, timeoutMs: number, what: string, la
       (e: unknown) => {
         if (over) return;
         clearTimeout(timer);
-        reject(e);
+        reject(LLMError.isInstance(e) ? e : new LLMError({ code: 'store_unavailable', message: `Redis failed the ${what}: ${(e as Error)?.message ?? String(e)}`, cause: e }));
       },
     );
   });

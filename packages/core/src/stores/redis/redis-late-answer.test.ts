@@ -1,7 +1,7 @@
 /**
  * `bounded` (redis-connection.ts) gives a late `reserve` answer back by releasing the reservation
  * (redis-budget-store.ts, the `late` callback of `reserve`). But the reservation id is the caller's, and the store
- * promises "Reserving an id twice returns the first result": a caller that retries the `engine_unavailable`
+ * promises "Reserving an id twice returns the first result": a caller that retries the `store_unavailable`
  * reserve with the same id (the natural use of an idempotent id) gets `ok` for that same reservation, and then the
  * late answer of the first attempt releases it under the caller's feet. The caller runs its request, settles the
  * actual cost, and `settle` finds the reservation released: nothing is charged ("the actual cost is always
@@ -9,51 +9,19 @@
  * Real Redis (vitest.global-setup.ts) behind a loopback TCP relay that holds Redis's answers back for a while
  * (a slow network or a stalled primary: the commands run, their answers come late).
  */
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testServiceUrls } from '../__fixtures__/store-fixtures.js';
+import { startTcpRelay, type TcpRelay } from '../../test/tcp-relay.js';
 import { RedisBudgetStore } from './redis-budget-store.js';
 import { connectRedis } from './redis-connection.js';
 
 const { redisUrl } = testServiceUrls();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A loopback relay to Redis; while `hold()` is on, Redis's answers are buffered, `flush()` delivers them in order. */
-async function relay(target: URL): Promise<{ url: string; hold(): void; flush(): void; close(): Promise<void> }> {
-  let holding = false;
-  const held: Array<{ to: Socket; data: Buffer }> = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = createConnection({ host: target.hostname, port: Number(target.port) });
-    sockets.add(client).add(upstream);
-    client.on('data', (d) => upstream.write(d));
-    upstream.on('data', (d) => {
-      if (holding) held.push({ to: client, data: d });
-      else client.write(d);
-    });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    hold: () => {
-      holding = true;
-    },
-    flush: () => {
-      holding = false;
-      for (const h of held.splice(0)) h.to.write(h.data);
-    },
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
+/** A loopback relay to Redis (test/tcp-relay.ts), addressed as a Redis URL. */
+async function relay(target: URL): Promise<TcpRelay & { url: string }> {
+  const r = await startTcpRelay({ host: target.hostname, port: Number(target.port) });
+  return Object.assign(r, { url: `redis://127.0.0.1:${r.port}` });
 }
 
 describe.skipIf(!redisUrl)('a budget reservation whose answer comes after its bound, retried with the same id', () => {
@@ -74,7 +42,7 @@ describe.skipIf(!redisUrl)('a budget reservation whose answer comes after its bo
 
     r.hold();
     // First attempt: Redis reserves, but its answer comes after the 300 ms bound.
-    await expect(reserve()).rejects.toMatchObject({ code: 'engine_unavailable' });
+    await expect(reserve()).rejects.toMatchObject({ code: 'store_unavailable' });
     // The caller retries with the same (idempotent) id; then the answers arrive.
     const retry = reserve();
     await sleep(50);

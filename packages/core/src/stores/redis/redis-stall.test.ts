@@ -5,47 +5,19 @@
  * while the prompt-cache affinity store on the same connection bounds its calls (1 s by default) and routes on.
  * Real Redis (vitest.global-setup.ts) behind a loopback TCP relay that the test stops forwarding.
  */
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testServiceUrls } from '../__fixtures__/store-fixtures.js';
+import { startTcpRelay, type TcpRelay } from '../../test/tcp-relay.js';
 import { RedisBudgetStore } from './redis-budget-store.js';
 import { connectRedis } from './redis-connection.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 
 const { redisUrl } = testServiceUrls();
 
-/** A loopback relay to Redis; `stall()` keeps the connections open but stops passing bytes. */
-async function relay(target: URL): Promise<{ url: string; stall(): void; close(): Promise<void> }> {
-  let stalled = false;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = createConnection({ host: target.hostname, port: Number(target.port) });
-    sockets.add(client).add(upstream);
-    client.on('data', (d) => {
-      if (!stalled) upstream.write(d);
-    });
-    upstream.on('data', (d) => {
-      if (!stalled) client.write(d);
-    });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stall: () => {
-      stalled = true;
-    },
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
+/** A loopback relay to Redis (test/tcp-relay.ts), addressed as a Redis URL. */
+async function relay(target: URL): Promise<TcpRelay & { url: string }> {
+  const r = await startTcpRelay({ host: target.hostname, port: Number(target.port) });
+  return Object.assign(r, { url: `redis://127.0.0.1:${r.port}` });
 }
 
 /** What `p` did within `ms`: its outcome, or `pending`. */
@@ -85,5 +57,8 @@ describe.skipIf(!redisUrl)('a Redis that stops answering', () => {
     // 5 s is five times the affinity store's bound on the same connection.
     const [a, b] = await Promise.all([within(acquire, 5_000), within(reserve, 5_000)]);
     expect({ acquire: a, reserve: b }).toEqual({ acquire: 'rejected', reserve: 'rejected' });
+    // A 503 the client may retry, not a 500.
+    await expect(acquire).rejects.toMatchObject({ code: 'store_unavailable', statusCode: 503, isRetryable: true });
+    await expect(reserve).rejects.toMatchObject({ code: 'store_unavailable' });
   }, 20_000);
 });

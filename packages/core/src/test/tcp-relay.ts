@@ -1,0 +1,69 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A loopback TCP relay to a server (Redis, PostgreSQL, a provider), for tests of what a slow or partitioned
+ * network does: every connection to `port` is passed on to `target`, byte for byte, until the test says
+ * otherwise.
+ */
+export interface TcpRelay {
+  /** The relay's port on 127.0.0.1. */
+  readonly port: number;
+  /** Answers of the target are buffered from now on (the commands still run); `flush()` delivers them. */
+  hold(): void;
+  /** Delivers the buffered answers in order and passes later ones through again. */
+  flush(): void;
+  /** Stops passing bytes either way, keeping every connection open (a partition, a stalled server). */
+  stall(): void;
+  /** Destroys every connection (clients see the connection drop) and stops listening. */
+  close(): Promise<void>;
+}
+
+/** Starts a relay on a free port of 127.0.0.1 to `target`. */
+export async function startTcpRelay(target: { host: string; port: number }): Promise<TcpRelay> {
+  let holding = false;
+  let stalled = false;
+  const held: Array<{ to: Socket; data: Buffer }> = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = createConnection({ host: target.host, port: target.port });
+    sockets.add(client).add(upstream);
+    client.on('data', (d: Buffer) => {
+      if (!stalled) upstream.write(d);
+    });
+    upstream.on('data', (d: Buffer) => {
+      if (stalled) return;
+      if (holding) held.push({ to: client, data: d });
+      else client.write(d);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    hold: () => {
+      holding = true;
+    },
+    flush: () => {
+      holding = false;
+      for (const h of held.splice(0)) h.to.write(h.data);
+    },
+    stall: () => {
+      stalled = true;
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
