@@ -8,6 +8,22 @@ import { rejection } from '../test/async.test-helpers.js';
 import { LLMRouter } from './llm-router.js';
 
 describe('errors with the cache on are those planning gives', () => {
+  it('an unknown strategy with an answer cached for the request: refused as with the cache off, not served', async () => {
+    const r = new LLMRouter({ models: [{ name: 'a', engine: 'mock' }], cache: { exact: { enabled: true } } });
+    const first = await r.generate('cached question');
+    expect(first.cached).toBe(false);
+    expect((await r.generate('cached question')).cached).toBe('exact');
+    const e = await rejection(r.generate('cached question', { strategy: 'no-such-strategy' }));
+    expect({ code: e.code, param: e.param }).toEqual({ code: 'invalid_request', param: 'strategy' });
+    let part: { code: string; param: string | undefined } | undefined;
+    for await (const p of r.stream('cached question', { strategy: 'no-such-strategy' })) {
+      if (p.type === 'error') part = { code: p.error.code, param: p.error.param };
+      if (p.type === 'finish') part = undefined;
+    }
+    expect(part).toEqual({ code: 'invalid_request', param: 'strategy' });
+    await r.close();
+  });
+
   it('an unknown strategy and an unknown model: the same error whether the exact cache is on or off', async () => {
     const r = new LLMRouter({ models: [{ name: 'a', engine: 'mock' }], cache: { exact: { enabled: true } } });
     const off = await rejection(r.generate('hi', { model: 'nope', strategy: 'no-such-strategy', cache: false }));

@@ -599,7 +599,10 @@ export class LLMRouter {
     const s: Strategy | undefined =
       typeof strategy === 'function' ? { name, rank: strategy } : strategy && typeof strategy.rank === 'function' ? strategy : undefined;
     if (!s) throw new LLMError({ code: 'invalid_request', message: `Strategy "${name}" must be a function or an object with rank(ctx)`, param: 'strategy' });
+    const old = this.strategies.get(name);
     this.strategies.set(name, s);
+    // The replaced strategy stops learning from calls (unless it is still registered under another name).
+    if (old !== undefined && old !== s && !this.isRegistered(old)) this.disconnectLearning(old);
     this.connectLearning(s);
     (this.builtins as Set<string>).delete(name);
     this.strategyOptionsCache.delete(name);
@@ -610,6 +613,16 @@ export class LLMRouter {
   private connectLearning(s: Strategy): void {
     const hook = (s as { onRequestEnd?: (e: RouterEvents['request:end']) => void }).onRequestEnd;
     if (typeof hook === 'function') this.emitter.on('request:end', hook);
+  }
+
+  private disconnectLearning(s: Strategy): void {
+    const hook = (s as { onRequestEnd?: (e: RouterEvents['request:end']) => void }).onRequestEnd;
+    if (typeof hook === 'function') this.emitter.off('request:end', hook);
+  }
+
+  private isRegistered(s: Strategy): boolean {
+    for (const v of this.strategies.values()) if (v === s) return true;
+    return false;
   }
 
   /**
@@ -928,11 +941,7 @@ export class LLMRouter {
     estimatedInputTokens?: number,
   ): RoutePlan | Promise<RoutePlan> {
     const view = this.tenantView(options.tenant);
-    const name = options.strategy ?? view?.config.preferences.strategy ?? this.strategyName;
-    const strategy = this.strategies.get(name);
-    if (!strategy) {
-      throw new LLMError({ code: 'invalid_request', message: `Unknown strategy ${quoteName(name)}. Known: ${this.strategyNames().join(', ')}`, param: 'strategy' });
-    }
+    const { name, strategy } = this.strategyOf(options, view);
     const base = this.baseStrategyOptions(name);
     const input: RoutePlanInput = {
       deployments: view?.deployments ?? this.deployments,
@@ -957,6 +966,16 @@ export class LLMRouter {
       input.affinity = (models, remember) => this.affinity.lookup(request, options.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined), options.model, models, remember);
     }
     return planRoute(input);
+  }
+
+  /** The strategy a call is planned with (the call's, else its tenant's preference, else the router's); an unknown name throws. */
+  private strategyOf(options: RouterCallOptions, view: TenantView | undefined): { name: string; strategy: Strategy } {
+    const name = options.strategy ?? view?.config.preferences.strategy ?? this.strategyName;
+    const strategy = this.strategies.get(name);
+    if (!strategy) {
+      throw new LLMError({ code: 'invalid_request', message: `Unknown strategy ${quoteName(name)}. Known: ${this.strategyNames().join(', ')}`, param: 'strategy' });
+    }
+    return { name, strategy };
   }
 
   /** `routing.options[name]`, plus `routing.weights` for balanced. Computed once per strategy. */
@@ -1052,7 +1071,10 @@ export class LLMRouter {
   private cacheScope(call: Call): CacheScope {
     if (call.cacheScope) return call.cacheScope;
     const o = call.options;
-    const members = cacheMembers(this.tenantView(o.tenant)?.deployments ?? this.deployments, call.request, o, inputTokensOf(call));
+    const view = this.tenantView(o.tenant);
+    // A call planning would refuse for its strategy gets no cached answer either.
+    this.strategyOf(o, view);
+    const members = cacheMembers(view?.deployments ?? this.deployments, call.request, o, inputTokensOf(call));
     const scope: CacheScope = { models: members.map(memberScopeName) };
     const tenant = o.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined);
     if (tenant !== undefined) scope.tenant = tenant;

@@ -52,4 +52,29 @@ describe('adaptive strategy wired as the README shows', () => {
     expect(held.snapshot()['only']!.observations).toBe(0.25);
     await router.close();
   });
+
+  it('a strategy replaced by addStrategy under its name stops seeing outcomes; one still registered under another name goes on', async () => {
+    const seen = { replaced: 0, kept: 0 };
+    const counting = (key: keyof typeof seen) => ({
+      name: key,
+      rank: (ctx: { candidates: readonly unknown[] }) => [...ctx.candidates],
+      onRequestEnd: () => {
+        seen[key]++;
+      },
+    });
+    const replaced = counting('replaced');
+    const kept = counting('kept');
+    const router = new LLMRouter({ models: [{ name: 'only', engine: 'mock' }], routing: { strategy: 'priority' } }, { random: seededRandom(1) });
+    router.addStrategy('learner', replaced as never).addStrategy('twice', kept as never).addStrategy('twice-too', kept as never);
+    await router.generate('q1');
+    expect(seen).toEqual({ replaced: 1, kept: 1 });
+
+    router.addStrategy('learner', createAdaptiveStrategy()).addStrategy('twice', createAdaptiveStrategy());
+    await router.generate('q2');
+    // Out of the router: no more outcomes (and the router holds no reference to it).
+    expect(seen.replaced).toBe(1);
+    // Still the router's strategy as "twice-too": it goes on.
+    expect(seen.kept).toBe(2);
+    await router.close();
+  });
 });
