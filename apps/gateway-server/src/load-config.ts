@@ -21,7 +21,7 @@ export async function loadServerConfig(settings: ServerSettings, env: NodeJS.Pro
     const loaded = await loadConfigDetailed(settings.configPath, options);
     return { config: loaded.config, source: loaded.file ?? loaded.source };
   }
-  const fromEnv = [CONFIG_ENV.CONFIG, CONFIG_ENV.CONFIG_JSON, CONFIG_ENV.MODELS].some((name) => env[name] !== undefined && env[name] !== '');
+  const fromEnv = [CONFIG_ENV.CONFIG, CONFIG_ENV.CONFIG_JSON, CONFIG_ENV.MODELS].some((name) => env[name]?.trim());
   if (fromEnv || CONFIG_FILE_NAMES.some((f) => existsSync(join(settings.cwd, f)))) {
     const loaded = await loadConfigDetailed(undefined, options);
     return { config: loaded.config, source: loaded.file ?? loaded.source };

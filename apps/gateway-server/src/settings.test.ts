@@ -1,4 +1,9 @@
+import { CONFIG_ENV } from '@llmrr/core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadServerConfig } from './load-config.js';
 import { readSettings } from './settings.js';
 
 describe('readSettings: LLMRR_HEAP_GROWING_PERCENT', () => {
@@ -45,6 +50,48 @@ describe('readSettings: LLMRR_REDIS_TIMEOUT_MS and LLMRR_LEASE_RENEW_INTERVAL_MS
     // Leases expire 10 minutes after their last renewal: an interval of 5 minutes at most.
     for (const bad of ['999', '300001', '600000', 'x']) {
       expect(() => readSettings({ LLMRR_LEASE_RENEW_INTERVAL_MS: bad }, '/tmp')).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_LEASE_RENEW_INTERVAL_MS' }));
+    }
+  });
+});
+
+describe('readSettings: an empty or blank variable counts as unset', () => {
+  // e.g. docker compose `LLMRR_STATE: ${LLMRR_STATE}` with the variable unset passes "".
+  const NAMES = [
+    'PORT', 'HOST', 'LLMRR_STATE', 'LLMRR_REQUEST_TIMEOUT_MS', 'LLMRR_HEAP_GROWING_PERCENT', 'LLMRR_DATA_DIR', 'LLMRR_CONFIG', 'LLMRR_SHARED_DIR',
+    'LLMRR_ADMIN_KEY', 'LLMRR_METRICS_KEY', 'LLMRR_DEMO', 'LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL', 'LLMRR_REDIS_PREFIX', 'LLMRR_POSTGRES_SCHEMA',
+    'LLMRR_REDIS_TIMEOUT_MS', 'LLMRR_LEASE_RENEW_INTERVAL_MS', 'LLMRR_CORS_ORIGINS', 'LLMRR_OTEL', 'OTEL_SDK_DISABLED',
+    'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  ];
+
+  it('gives the defaults for every variable the server reads (a blank PORT is not port 0, an empty LLMRR_STATE is embedded)', () => {
+    const defaults = readSettings({}, '/srv');
+    expect(defaults).toMatchObject({ port: 3006, state: 'embedded' });
+    for (const name of NAMES) {
+      for (const blank of ['', ' ', '\t \n']) expect(readSettings({ [name]: blank }, '/srv'), `${name}=${JSON.stringify(blank)}`).toEqual(defaults);
+    }
+    // With tracing on, its own optional variables.
+    const on = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    const otel = readSettings(on, '/srv');
+    for (const name of ['OTEL_SERVICE_NAME', 'OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT', 'LLMRR_OTEL']) {
+      expect(readSettings({ ...on, [name]: ' ' }, '/srv'), name).toEqual(otel);
+    }
+    // pnpm sets INIT_CWD, the directory it was run from; empty, the process's own.
+    expect(readSettings({ INIT_CWD: '' }).cwd).toBe(process.cwd());
+  });
+
+  it('trims the values it takes', () => {
+    expect(readSettings({ PORT: ' 8080 ', LLMRR_STATE: ' memory\n' }, '/srv')).toMatchObject({ port: 8080, state: 'memory' });
+    expect(() => readSettings({ PORT: ' 8o80 ' }, '/srv')).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'PORT', message: 'PORT must be a port number (0-65535), got "8o80"' }));
+  });
+
+  it('a blank LLM_ROUTER_CONFIG leaves the server on the embedded default config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-gw-settings-'));
+    try {
+      for (const name of [CONFIG_ENV.CONFIG, CONFIG_ENV.CONFIG_JSON, CONFIG_ENV.MODELS]) {
+        expect((await loadServerConfig(readSettings({}, dir), { [name]: ' ' })).source, name).toBe('embedded default');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

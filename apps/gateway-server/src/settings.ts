@@ -65,7 +65,7 @@ export interface OtelSettings {
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
+  const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new LLMError({ code: 'config_invalid', message: `${name} must be a port number (0-65535), got "${raw}"`, param: name });
@@ -129,6 +129,20 @@ function corsOrigins(env: NodeJS.ProcessEnv): '*' | string[] | undefined {
   return list;
 }
 
+/** `url` without user info, query and fragment, which may hold credentials (`https://user:token@host/...`): for logs. */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    u.hash = '';
+    return u.href;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
 function urlSetting(name: string, raw: string): string {
   let u: URL;
   try {
@@ -136,7 +150,7 @@ function urlSetting(name: string, raw: string): string {
   } catch {
     throw new LLMError({ code: 'config_invalid', message: `${name} must be an http(s) URL, got "${raw}"`, param: name });
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new LLMError({ code: 'config_invalid', message: `${name} must be an http(s) URL, got "${raw}"`, param: name });
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new LLMError({ code: 'config_invalid', message: `${name} must be an http(s) URL, got "${displayUrl(raw)}"`, param: name });
   return raw;
 }
 
@@ -166,12 +180,12 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
  * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
  * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
  * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_CORS_ORIGINS,
- * the OTEL_* tracing variables and LLMRR_OTEL, ...
+ * the OTEL_* tracing variables and LLMRR_OTEL, ... Values are trimmed; an empty or blank variable counts as unset.
  */
-export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string = env.INIT_CWD ?? process.cwd()): ServerSettings {
-  const state = (env.LLMRR_STATE ?? 'embedded').trim() as StateMode;
+export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string = env.INIT_CWD || process.cwd()): ServerSettings {
+  const state = (env.LLMRR_STATE?.trim() || 'embedded') as StateMode;
   if (!['embedded', 'memory', 'shared'].includes(state)) {
-    throw new LLMError({ code: 'config_invalid', message: `LLMRR_STATE must be embedded, memory or shared, got "${env.LLMRR_STATE}"`, param: 'LLMRR_STATE' });
+    throw new LLMError({ code: 'config_invalid', message: `LLMRR_STATE must be embedded, memory or shared, got "${state}"`, param: 'LLMRR_STATE' });
   }
   const adminKey = env.LLMRR_ADMIN_KEY?.trim() || undefined;
   if (adminKey !== undefined && adminKey.length < 16) {

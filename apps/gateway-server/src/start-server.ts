@@ -1,11 +1,12 @@
-import { LLMError, LLMRouter, createStateStores, type RouterConfig, type StateStores, type StateStoresConfig } from '@llmrr/core';
+import { LLMError, LLMRouter, createStateStores, type StateStores, type StateStoresConfig } from '@llmrr/core';
 import { createGateway, type Gateway, type GatewayLogEntry } from '@llmrr/gateway';
 import { createUpstreamFetch, serveGateway, type ServedGateway } from '@llmrr/gateway/node';
 import { loadServerConfig } from './load-config.js';
+import { DEMO_TENANT_ID, seedTenants } from './seed-tenants.js';
 import type { ServerSettings } from './settings.js';
 import type { Tracing } from './tracing.js';
 
-export const DEMO_TENANT_ID = 'demo';
+export { DEMO_TENANT_ID } from './seed-tenants.js';
 
 export interface RunningServer {
   url: string;
@@ -36,34 +37,6 @@ function storesConfig(settings: ServerSettings): StateStoresConfig {
   return { mode: 'embedded', dataDir: settings.dataDir };
 }
 
-/** Tenants named in a v3 config, and the demo tenant in demo mode, are created when missing. */
-async function seedTenants(stores: StateStores, config: RouterConfig, demo: boolean): Promise<void> {
-  if (config.version === 3) {
-    for (const t of config.tenants) {
-      if (await stores.tenants.getTenant(t.id)) continue;
-      await stores.tenants.createTenant({
-        id: t.id,
-        name: t.name ?? t.id,
-        tier: t.tier,
-        preferences: t.preferences,
-        ...(t.allowedModels ? { allowedModels: t.allowedModels } : {}),
-        ...(t.limits ? { limits: t.limits } : {}),
-        ...(t.budget ? { budget: t.budget } : {}),
-        ...(t.models.length > 0 ? { models: t.models } : {}),
-      });
-    }
-  }
-  if (demo && !(await stores.tenants.getTenant(DEMO_TENANT_ID))) {
-    await stores.tenants.createTenant({
-      id: DEMO_TENANT_ID,
-      name: 'Demo tenant (DEMO MODE: requests without an API key use it; turn off with LLMRR_DEMO=false)',
-      tier: 'basic',
-      limits: { rpm: 600, maxConcurrency: 64 },
-      preferences: {},
-    });
-  }
-}
-
 /** Loads the config, opens the stores, builds router and gateway, and serves them. */
 export async function startServer(settings: ServerSettings, log: (entry: GatewayLogEntry) => void = defaultLog): Promise<RunningServer> {
   const { config, source } = await loadServerConfig(settings);
@@ -90,7 +63,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
     });
     // Off by default: OpenTelemetry code is imported only when tracing is on.
     if (settings.otel) tracing = await (await import('./tracing.js')).startTracing(router, settings.otel, log);
-    await seedTenants(stores, config, settings.demo);
+    await seedTenants(stores.tenants, config, { demo: settings.demo, source, log });
     const gateway = createGateway({
       router,
       stores,

@@ -228,6 +228,34 @@ describe('gateway server: OpenTelemetry spans over OTLP/HTTP', () => {
     expect(server.output()).toMatch(new RegExp(`\\[warn\\] OpenTelemetry: exporting the last spans to ${closed.url}/v1/traces (failed|did not finish within 3000 ms)`));
   });
 
+  it('names the collector in its log lines without the credentials its URL carries (user info, query string)', { timeout: 120_000 }, async () => {
+    const closed = await startCollector();
+    await new Promise<void>((done) => closed.server.close(() => done()));
+    const port = new URL(closed.url).port;
+    const server = await startServerProcess({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LLMRR_STATE: 'memory',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://tenant-42:glc_s3cr3t-token@127.0.0.1:${port}/v1/traces?api_key=q5ecret#frag`,
+    });
+    try {
+      // A span queued, so stopping tries to export it (and fails: nothing listens there).
+      const res = await post(`${server.url}/v1/chat/completions`, { model: 'mock', messages: [{ role: 'user', content: 'x' }] });
+      expect(res.status).toBe(200);
+      await res.text();
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+    const out = server.output();
+    expect(out).toContain(`[info] OpenTelemetry tracing on (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT): GenAI spans to http://127.0.0.1:${port}/v1/traces (OTLP/HTTP JSON)`);
+    expect(out).toMatch(new RegExp(`\\[warn\\] OpenTelemetry: exporting the last spans to http://127\\.0\\.0\\.1:${port}/v1/traces (failed|did not finish)`));
+    for (const secret of ['glc_s3cr3t-token', 'tenant-42', 'q5ecret']) expect(out).not.toContain(secret);
+    // A URL refused at startup is named without them too.
+    expect(() => readSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://tenant-42:glc_s3cr3t-token@c.example/v1/traces' }, '/')).toThrow(
+      expect.objectContaining({ message: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http(s) URL, got "ftp://c.example/v1/traces"' }),
+    );
+  });
+
   it('set but not installed: a clear log line naming the packages, and the gateway runs on without tracing', async () => {
     const router = new LLMRouter({ models: [{ name: 'mock', engine: 'mock' }] });
     const logs: GatewayLogEntry[] = [];

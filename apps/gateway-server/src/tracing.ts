@@ -1,6 +1,6 @@
 import { instrumentRouterWith, TRACER_NAME, type LLMRouter } from '@llmrr/core';
 import type { GatewayLogEntry } from '@llmrr/gateway';
-import type { OtelSettings } from './settings.js';
+import { displayUrl, type OtelSettings } from './settings.js';
 
 /** How long a stopping server waits for its last spans to be exported. */
 const SHUTDOWN_EXPORT_MS = 3000;
@@ -93,9 +93,11 @@ export async function startTracing(
     captureContent: settings.captureContent,
     operationName: (e) => (e.metadata.endpoint === '/v1/completions' ? 'text_completion' : undefined),
   });
+  // The logs name the collector without the credentials its URL may carry.
+  const collector = displayUrl(settings.tracesUrl);
   log({
     level: 'info',
-    message: `OpenTelemetry tracing on (${settings.enabledBy}): GenAI spans to ${settings.tracesUrl} (OTLP/HTTP JSON)${settings.captureContent ? ', with message content' : ''}`,
+    message: `OpenTelemetry tracing on (${settings.enabledBy}): GenAI spans to ${collector} (OTLP/HTTP JSON)${settings.captureContent ? ', with message content' : ''}`,
   });
   let closing: Promise<void> | undefined;
   return {
@@ -106,7 +108,7 @@ export async function startTracing(
         // it for the exporter's retries: the last export gets SHUTDOWN_EXPORT_MS, then the server moves on.
         const exported = provider.shutdown().then(
           () => undefined,
-          (e: unknown) => log({ level: 'warn', message: `OpenTelemetry: exporting the last spans to ${settings.tracesUrl} failed`, error: e }),
+          (e: unknown) => log({ level: 'warn', message: `OpenTelemetry: exporting the last spans to ${collector} failed`, error: e }),
         );
         let timer: ReturnType<typeof setTimeout> | undefined;
         const timedOut = new Promise<'timeout'>((resolve) => {
@@ -115,7 +117,7 @@ export async function startTracing(
         });
         const outcome = await Promise.race([exported, timedOut]);
         clearTimeout(timer);
-        if (outcome === 'timeout') log({ level: 'warn', message: `OpenTelemetry: exporting the last spans to ${settings.tracesUrl} did not finish within ${SHUTDOWN_EXPORT_MS} ms; stopping without them` });
+        if (outcome === 'timeout') log({ level: 'warn', message: `OpenTelemetry: exporting the last spans to ${collector} did not finish within ${SHUTDOWN_EXPORT_MS} ms; stopping without them` });
         api.diag.disable();
       })();
       return closing;

@@ -1,0 +1,141 @@
+/**
+ * The tenants a v3 config lists are declarative: each start of the server creates the missing ones and sets
+ * the others to what the config states (name, tier, preferences, allow-list, limits, budget, models; a field
+ * the config leaves out is cleared), logging one line per tenant changed. Tenants the config does not list
+ * (created through the admin API, or removed from the config) and a tenant's `disabled` flag are left alone.
+ * Two processes starting at once on a fresh database both see a tenant missing: the one whose create
+ * conflicts goes on as if it existed.
+ */
+import { createStateStores, parseConfig, type StateStores, type TenantStore } from '@llmrr/core';
+import type { GatewayLogEntry } from '@llmrr/gateway';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEMO_TENANT_ID, seedTenants } from './seed-tenants.js';
+import { readSettings } from './settings.js';
+import { startServer } from './start-server.js';
+
+const yamlConfig = (amountUsd: number, rpm: number) =>
+  `version: 3\nmodels:\n  - name: shared-mock\n    engine: mock\ntenants:\n  - id: acme\n    name: Acme\n    limits: { rpm: ${rpm} }\n    budget: { amountUsd: ${amountUsd}, period: month }\n    models:\n      - name: acme-mock\n        engine: mock\n`;
+
+const v3 = (tenants: unknown[]) => parseConfig({ version: 3, models: [{ name: 'shared-mock', engine: 'mock' }], tenants });
+
+describe('config tenants on start', () => {
+  it('a restart applies the budget and limits changed in llmrr.config.yaml (embedded state under the data dir)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-gw-seed-'));
+    try {
+      const env = { PORT: '0', LLMRR_DATA_DIR: join(dir, 'data'), LLMRR_DEMO: 'false' };
+      writeFileSync(join(dir, 'llmrr.config.yaml'), yamlConfig(50, 600));
+      const first = await startServer(readSettings(env, dir), () => {});
+      expect((await first.stores.tenants.getTenant('acme'))?.budget?.amountUsd).toBe(50);
+      await first.close(500);
+
+      // The operator lowers the tenant's budget and rate limit in the config and restarts.
+      writeFileSync(join(dir, 'llmrr.config.yaml'), yamlConfig(5, 5));
+      const logs: GatewayLogEntry[] = [];
+      const second = await startServer(readSettings(env, dir), (e) => logs.push(e));
+      try {
+        const tenant = await second.stores.tenants.getTenant('acme');
+        // The gateway admits and bills against the stored tenant: the config's new values are there.
+        expect({ budget: tenant?.budget?.amountUsd, rpm: tenant?.limits?.rpm, models: tenant?.models?.map((m) => m.name) }).toEqual({ budget: 5, rpm: 5, models: ['acme-mock'] });
+        // One line for the tenant, naming what changed (its models, read back from SQLite, compare equal).
+        expect(logs.filter((e) => e.message.startsWith('tenant '))).toEqual([{ level: 'info', message: `tenant "acme" set to the config (${join(dir, 'llmrr.config.yaml')}): limits, budget` }]);
+      } finally {
+        await second.close(500);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('undoes admin changes to config tenants, clears what the config leaves out, and leaves other tenants and `disabled` alone', async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    const logs: GatewayLogEntry[] = [];
+    const seed = (config: ReturnType<typeof v3>) => seedTenants(stores.tenants, config, { demo: false, source: 'llmrr.config.yaml', log: (e) => logs.push(e) });
+    try {
+      const acme = { id: 'acme', name: 'Acme', tier: 'pro', allowedModels: ['shared-mock'], preferences: { strategy: 'cost' }, limits: { rpm: 60 }, budget: { amountUsd: 10, period: 'month' }, models: [{ name: 'acme-mock', engine: 'mock' }] };
+      await seed(v3([acme, { id: 'beta' }]));
+      expect(logs).toEqual([]);
+      expect(await stores.tenants.getTenant('acme')).toMatchObject({ name: 'Acme', tier: 'pro', allowedModels: ['shared-mock'], limits: { rpm: 60 }, budget: { amountUsd: 10, period: 'month' }, disabled: false });
+      expect(await stores.tenants.getTenant('beta')).toMatchObject({ name: 'beta', tier: 'basic', preferences: {} });
+
+      // Through the admin API: a config tenant changed and disabled, a tenant of its own.
+      await stores.tenants.updateTenant('acme', { name: 'Renamed', tier: 'enterprise', limits: { rpm: 1 }, models: null, disabled: true });
+      await stores.tenants.createTenant({ id: 'admin-made', name: 'Admin made', limits: { rpm: 7 } });
+
+      // Next start: the config no longer lists beta and no longer gives acme a budget.
+      const { budget: _dropped, ...acmeWithoutBudget } = acme;
+      await seed(v3([acmeWithoutBudget]));
+      const after = await stores.tenants.getTenant('acme');
+      expect(after).toMatchObject({ name: 'Acme', tier: 'pro', limits: { rpm: 60 }, preferences: { strategy: 'cost' }, allowedModels: ['shared-mock'], disabled: true });
+      expect(after?.models?.map((m) => m.name)).toEqual(['acme-mock']);
+      expect(after?.budget).toBeUndefined();
+      expect(logs.map((e) => e.message)).toEqual(['tenant "acme" set to the config (llmrr.config.yaml): name, tier, limits, budget, models']);
+      expect(await stores.tenants.getTenant('beta')).toMatchObject({ id: 'beta' });
+      expect(await stores.tenants.getTenant('admin-made')).toMatchObject({ name: 'Admin made', limits: { rpm: 7 } });
+
+      // Unchanged config: no write, no log line.
+      logs.length = 0;
+      await seed(v3([acmeWithoutBudget]));
+      expect(logs).toEqual([]);
+      expect((await stores.tenants.getTenant('acme'))?.updatedAt).toBe(after?.updatedAt);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('two processes starting at once on a fresh database: the one whose create conflicts goes on (config and demo tenants)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-gw-seed-race-'));
+    const opened: StateStores[] = [];
+    try {
+      // Two processes' stores on one SQLite database.
+      for (let i = 0; i < 2; i++) opened.push(await createStateStores({ mode: 'embedded', dataDir: dir }));
+      const [a, b] = bothSeeMissingFirst(opened[0]!.tenants, opened[1]!.tenants);
+      const config = v3([{ id: 'acme', name: 'Acme', limits: { rpm: 60 } }]);
+      const logs: GatewayLogEntry[] = [];
+      const options = { demo: true, source: 'llmrr.config.yaml', log: (e: GatewayLogEntry) => logs.push(e) };
+      await Promise.all([seedTenants(a, config, options), seedTenants(b, config, options)]);
+      expect(await opened[1]!.tenants.getTenant('acme')).toMatchObject({ name: 'Acme', limits: { rpm: 60 } });
+      expect(await opened[0]!.tenants.getTenant(DEMO_TENANT_ID)).toMatchObject({ id: DEMO_TENANT_ID });
+      // Both wrote the same config: nothing to set after the conflict.
+      expect(logs).toEqual([]);
+    } finally {
+      for (const s of opened) await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * The race, made certain: each store's `getTenant` of an id answers only once the other store has read the
+ * same id, so both processes see every tenant missing before either creates it.
+ */
+function bothSeeMissingFirst(a: TenantStore, b: TenantStore): [TenantStore, TenantStore] {
+  const reads = new Map<string, { count: number; both: Promise<void>; release: () => void }>();
+  const gate = (id: string) => {
+    let r = reads.get(id);
+    if (!r) {
+      let release!: () => void;
+      const both = new Promise<void>((done) => (release = done));
+      r = { count: 0, both, release };
+      reads.set(id, r);
+    }
+    return r;
+  };
+  const wrap = (store: TenantStore, seen: Set<string>): TenantStore =>
+    Object.assign(Object.create(store) as TenantStore, {
+      getTenant: async (id: string) => {
+        const tenant = await store.getTenant(id);
+        if (seen.has(id)) return tenant;
+        seen.add(id);
+        const r = gate(id);
+        if (++r.count === 2) r.release();
+        await r.both;
+        return tenant;
+      },
+      createTenant: store.createTenant.bind(store),
+      updateTenant: store.updateTenant.bind(store),
+    });
+  return [wrap(a, new Set()), wrap(b, new Set())];
+}
