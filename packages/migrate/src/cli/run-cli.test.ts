@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -169,6 +169,58 @@ describe('llmrr-migrate', () => {
     const r = await run('--check', '.');
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('would change: router.json\n');
+  });
+
+  it('walking a folder leaves alone JSON of another tool that merely lists model names; a named file is still converted', async () => {
+    const evalConfig = '{\n  "dataset": "mmlu",\n  "models": ["gpt-4o", "claude-3-5-sonnet-latest"],\n  "samples": 200\n}\n';
+    write('evals/compare.json', evalConfig);
+    write('config/app.json', V1_JSON); // no name hint, but a v1 key (strategy)
+    write('config/llm.json', '{ "models": ["gpt-3.5"] }\n'); // a name hint
+    const r = await run('--write', '.');
+    expect(r.code).toBe(0);
+    expect(read('evals/compare.json')).toBe(evalConfig);
+    expect(JSON.parse(read('config/app.json')).version).toBe(2);
+    expect(JSON.parse(read('config/llm.json')).version).toBe(2);
+    const named = await run('--check', 'evals/compare.json');
+    expect(named.stdout).toBe('would change: evals/compare.json\n');
+  });
+
+  it('--write on a symlinked config updates the file the link points to and keeps the link', async () => {
+    // A deploy layout: config/llmrr.config.json -> ../shared/router.json
+    write('shared/router.json', V1_JSON);
+    mkdirSync(join(dir, 'config'));
+    symlinkSync('../shared/router.json', join(dir, 'config', 'llmrr.config.json'));
+    const r = await run('config/llmrr.config.json', '--write');
+    expect(r.code).toBe(0);
+    expect(lstatSync(join(dir, 'config', 'llmrr.config.json')).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(read('shared/router.json')).version).toBe(2);
+    expect(readdirSync(join(dir, 'shared'))).toEqual(['router.json']);
+  });
+
+  it('a YAML config with anchors migrates; a file that cannot be read as YAML is an error naming it, with no stack', async () => {
+    write('router.yaml', 'base: &base\n  temperature: 0.2\nmodels:\n  - id: a\n    source: mock://a\n    options: *base\nstrategy: fallback\n');
+    const ok = await run('--check', 'router.yaml');
+    expect(ok.code).toBe(1);
+    expect(ok.stdout).toBe('would change: router.yaml\n');
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)];
+    write('llm-router.yaml', `${bomb.join('\n')}\nmodels: [mock://a]\n`);
+    const bad = await run('--check', 'llm-router.yaml');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^llm-router\.yaml: error: invalid YAML: /m);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('--models reads the file from a working directory whose path has "#" or "%"', async () => {
+    const cwd = join(dir, 'C#', '100%', 'app');
+    mkdirSync(cwd, { recursive: true });
+    writeFileSync(join(cwd, 'names.json'), JSON.stringify({ 'our-gpt': 'gpt-4o-mini' }));
+    writeFileSync(join(cwd, 'router.json'), '{ "models": ["our-gpt"], "strategy": "random" }\n');
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(['--check', '--models', 'names.json', 'router.json'], { cwd, stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+    expect(stderr).not.toContain('cannot read');
+    expect(code).toBe(1);
+    expect(stdout).toBe('would change: router.json\n');
   });
 
   it('--models extends the legacy model-name table', async () => {

@@ -1,9 +1,10 @@
-import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { relative } from 'node:path';
+import { chmod, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { checkTenantId } from '../library/v2-to-v3.js';
 import { isPlainObject } from '../library/plain.js';
 import type { ModelNameTable } from '../library/model-names.js';
+import { namedLikeConfig } from '../codemod/config-file-common.js';
 import { transformFile } from '../codemod/transform-file.js';
 import type { FileTransformResult } from '../codemod/types.js';
 import { collectFiles } from './collect-files.js';
@@ -19,7 +20,7 @@ export interface CliIO {
 const RELEVANT_SOURCE = /llm-runner-router|LLMRouter/;
 
 async function loadModelTable(path: string, cwd: string): Promise<ModelNameTable> {
-  const text = await readFile(new URL(path, `file://${cwd}/`), 'utf8').catch((e: NodeJS.ErrnoException) => {
+  const text = await readFile(resolve(cwd, path), 'utf8').catch((e: NodeJS.ErrnoException) => {
     throw new Error(`--models ${path}: cannot read (${e.code === 'ENOENT' ? 'no such file' : e.message})`);
   });
   let value: unknown;
@@ -33,6 +34,24 @@ async function loadModelTable(path: string, cwd: string): Promise<ModelNameTable
     if (typeof v !== 'string' && !(isPlainObject(v) && typeof v.name === 'string')) throw new Error(`--models ${path}: entry "${k}" must be a name or { "name", "engine", "preset" }`);
   }
   return value as ModelNameTable;
+}
+
+/**
+ * Replaces a file's content through a temporary file and a rename. A symlink is followed: the file it
+ * names is replaced (next to it, keeping its mode) and the link stays a link.
+ */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const target = await realpath(path);
+  const tmp = `${target}.llmrr-migrate-${process.pid}.tmp`;
+  const { mode } = await stat(target);
+  try {
+    await writeFile(tmp, text, 'utf8');
+    await chmod(tmp, mode & 0o7777);
+    await rename(tmp, target);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
 }
 
 /**
@@ -80,10 +99,16 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     }
     const isSource = !/\.(json|ya?ml)$/i.test(f.path);
     if (isSource && !f.explicit && !RELEVANT_SOURCE.test(input)) continue;
-    const result = transformFile(rel(f.path), input, { to: args.to, tenant: args.tenant, modelNames, explicit: f.explicit });
+    let result: FileTransformResult;
+    try {
+      result = transformFile(rel(f.path), input, { to: args.to, tenant: args.tenant, modelNames, explicit: f.explicit });
+    } catch (e) {
+      errors.push(`${rel(f.path)}: error: ${e instanceof Error ? e.message : String(e)}`);
+      continue;
+    }
     if (result.ignored) continue;
     // A walked JSON/YAML file that does not parse is only an error when its name says it is a router config.
-    if (!f.explicit && !isSource && result.errors.length && !/llm|router/i.test(f.path.split(/[\\/]/).pop() ?? '')) continue;
+    if (!f.explicit && !isSource && result.errors.length && !namedLikeConfig(f.path)) continue;
     for (const e of result.errors) errors.push(`${rel(f.path)}: error: ${e}`);
     results.push({ path: f.path, input, result });
   }
@@ -117,12 +142,16 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     err(changed.length ? `llmrr-migrate: ${changed.length} file(s) need changes${tail}` : `llmrr-migrate: no changes needed${tail}`);
     return changed.length ? 1 : 0;
   }
+  let written = 0;
   for (const r of changed) {
-    const tmp = `${r.path}.llmrr-migrate-${process.pid}.tmp`;
-    const { mode } = await stat(r.path);
-    await writeFile(tmp, r.result.output, 'utf8');
-    await chmod(tmp, mode & 0o7777);
-    await rename(tmp, r.path);
+    try {
+      await writeAtomically(r.path, r.result.output);
+    } catch (e) {
+      err(`${r.result.file}: error: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      err(`llmrr-migrate: ${written} file(s) updated before the error; the rest were not written`);
+      return 2;
+    }
+    written++;
     out(`updated: ${r.result.file}`);
   }
   err(changed.length ? `llmrr-migrate: ${changed.length} file(s) updated${tail}` : `llmrr-migrate: no changes needed${tail}`);

@@ -6,6 +6,8 @@ import { pathKey, type NodeIndex } from './static-value.js';
 
 export interface JsStyle {
   quote: "'" | '"';
+  /** Line ending: the file's first (`\r\n` or `\n`). */
+  eol: string;
   /** One level of indentation. */
   unit: string;
   trailingComma: boolean;
@@ -30,7 +32,12 @@ export function lineIndent(source: string, offset: number): string {
   return /^[ \t]*/.exec(source.slice(lineStart))![0];
 }
 
-/** Detects quote style, indent unit and trailing commas from the file. */
+/** The line ending of a text: that of its first line, `\n` for a single line. */
+export function lineEnding(source: string): string {
+  return /\r?\n/.exec(source)?.[0] ?? '\n';
+}
+
+/** Detects quote style, line ending, indent unit and trailing commas from the file. */
 export function detectStyle(source: string, keysQuoted: boolean): JsStyle {
   const single = (source.match(/(^|[^\\\w])'[^'\n]*'/g) ?? []).length;
   const double = (source.match(/(^|[^\\\w])"[^"\n]*"/g) ?? []).length;
@@ -40,6 +47,7 @@ export function detectStyle(source: string, keysQuoted: boolean): JsStyle {
   const unit = tabs > spaces.length ? '\t' : ' '.repeat(spaces.length ? Math.min(...spaces.filter((n) => n > 0)) || 2 : 2);
   return {
     quote: double > single ? '"' : "'",
+    eol: lineEnding(source),
     unit: unit.length > 8 ? '  ' : unit,
     trailingComma: /,[ \t]*(\/\/[^\n]*)?\r?\n[ \t]*[}\]]/.test(source),
     quoteKeys: keysQuoted,
@@ -156,7 +164,7 @@ export function printJsValue(value: unknown, ctx: PrintContext, rootNode: Node):
       lines.push(inner + e.text + comma + trail);
     });
     lines.push(indent + close);
-    return lines.join('\n');
+    return lines.join(style.eol);
   };
   return print(value, [], lineIndent(source, rootNode.start!));
 }

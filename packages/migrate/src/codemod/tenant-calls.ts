@@ -1,4 +1,5 @@
 import type { CallExpression, Node } from '@babel/types';
+import { lineEnding } from './print-js-value.js';
 import type { Report } from './rewrite-imports.js';
 import type { TextEdits } from './text-edits.js';
 
@@ -47,7 +48,7 @@ export function addTenant(call: CallExpression, tenant: string, source: string, 
     if (multiline) {
       const lineStart = source.lastIndexOf('\n', first.start! - 1) + 1;
       const indent = /^[ \t]*/.exec(source.slice(lineStart))![0];
-      edits.insert(first.start!, `${value},\n${indent}`);
+      edits.insert(first.start!, `${value},${lineEnding(source)}${indent}`);
     } else edits.insert(first.start!, `${value}, `);
     return;
   }

@@ -9,6 +9,7 @@ import { detectStyle, printJsValue, type JsStyle } from './print-js-value.js';
 import { rewriteImports, type ImportFindings } from './rewrite-imports.js';
 import { staticValue, unwrap } from './static-value.js';
 import { addTenant, receiverKey, TENANT_METHODS } from './tenant-calls.js';
+import { Scopes } from './scope.js';
 import { rewriteV1Call } from './v1-calls.js';
 import { TextEdits } from './text-edits.js';
 import type { FileTransformOptions, FileTransformResult } from './types.js';
@@ -18,8 +19,15 @@ interface RouterSite {
   node: NewExpression;
   /** `router`, `this.router`: what calls on this router look like. */
   receiver: string | undefined;
-  /** The v3 default tenant of its config, once known. */
-  tenant?: string;
+  /** What the receiver's name is bound to (see `binding`): calls on another `router` are not this router's. */
+  binding: Node | undefined;
+  /** The tenant its calls name with `--to v3`, once its config is known. */
+  config?: { tenant: string | undefined };
+}
+
+/** The declaration a receiver key refers to from a place: its root name's scope, or the class for `this.x`. */
+function binding(key: string, ancestors: readonly Node[], scopes: Scopes): Node | undefined {
+  return key.startsWith('this.') ? scopes.thisClass(ancestors) : scopes.declaring(key.split('.')[0]!, ancestors);
 }
 
 /** The receiver a `new LLMRouter(...)` is stored in: `const router = ...`, `this.router = ...`, a class field. */
@@ -58,7 +66,7 @@ export function transformSource(file: string, input: string, options: FileTransf
   };
   const findings: ImportFindings = rewriteImports(ast, input, edits, report, warn);
   const routerNames = new Set(findings.routerNames);
-  if (routerNames.size === 0 && /\bnew\s+LLMRouter\b/.test(input)) routerNames.add('LLMRouter');
+  if (routerNames.size === 0 && !findings.legacyNames.has('LLMRouter') && /\bnew\s+LLMRouter\b/.test(input)) routerNames.add('LLMRouter');
   const comments = (ast.comments ?? []) as Comment[];
   const style = detectStyle(input, false);
 
@@ -74,14 +82,20 @@ export function transformSource(file: string, input: string, options: FileTransf
     if (node.type === 'AssignmentExpression' && node.left.type === 'Identifier') assigned.add(node.left.name);
   });
 
+  const scopes = new Scopes();
   const sites: RouterSite[] = [];
   walk(ast.program, (node, ancestors) => {
-    if (node.type === 'NewExpression' && node.callee.type === 'Identifier' && routerNames.has(node.callee.name)) {
-      sites.push({ node, receiver: receiverOf(ancestors, input) });
+    if (node.type !== 'NewExpression' || node.callee.type !== 'Identifier') return;
+    const name = node.callee.name;
+    if (routerNames.has(name)) {
+      const receiver = receiverOf(ancestors, input);
+      sites.push({ node, receiver, binding: receiver === undefined ? undefined : binding(receiver, ancestors, scopes) });
+    } else if (findings.legacyNames.has(name)) {
+      report(node, `new ${name}(...): ${name} still comes from "llm-runner-router" (not converted), so its config is left as v1`);
     }
   });
 
-  const converted = new Map<Node, string | undefined>();
+  const converted = new Map<Node, RouterSite['config']>();
   for (const site of sites) {
     const arg = site.node.arguments[0];
     if (!arg) {
@@ -111,28 +125,26 @@ export function transformSource(file: string, input: string, options: FileTransf
       report(arg, 'config built at run time (not an object literal): convert it by hand or keep it in a config file');
     }
     if (!literal) continue;
-    if (converted.has(literal)) {
-      site.tenant = converted.get(literal);
-      continue;
-    }
-    site.tenant = convertLiteral(literal as ObjectExpression, input, comments, style, options, edits, result, report);
-    converted.set(literal, site.tenant);
+    if (!converted.has(literal)) converted.set(literal, convertLiteral(literal as ObjectExpression, input, comments, style, options, edits, result, report));
+    site.config = converted.get(literal);
   }
 
   const info = (node: Node, message: string) => {
     result.issues.push({ path: '', message, severity: 'info', line: node.loc?.start.line });
   };
-  const tenants = new Map<string, string | undefined>();
-  for (const s of sites) if (s.receiver) tenants.set(s.receiver, options.tenant ?? s.tenant);
   walk(ast.program, (node, ancestors) => {
     if (node.type !== 'CallExpression' || node.callee.type !== 'MemberExpression' || node.callee.computed) return;
     const prop = node.callee.property;
     if (prop.type !== 'Identifier') return;
     const key = receiverKey(node.callee.object, input);
-    if (key === undefined || !tenants.has(key)) return;
+    if (key === undefined) return;
+    // The router this call is made on: same receiver text, and the name bound to the same declaration.
+    const site = sites.find((s) => s.receiver === key && s.binding === binding(key, ancestors, scopes));
+    if (!site) return;
     if (findings.usedLegacy && !rewriteV1Call(node, ancestors, input, edits, report, info)) return;
     if (options.to !== 3 || !TENANT_METHODS.has(prop.name)) return;
-    const tenant = tenants.get(key);
+    // A config known here says the tenant; one from elsewhere (a file, an import) gets --tenant.
+    const tenant = site.config ? site.config.tenant : options.tenant;
     if (tenant === undefined) {
       report(node, `${key}.${prop.name}(...) left without a tenant: no tenant is configured (pass --tenant)`);
       return;
@@ -147,7 +159,20 @@ export function transformSource(file: string, input: string, options: FileTransf
   return result;
 }
 
-/** Migrates one literal config in place (as text edits); returns its v3 default tenant, if any. */
+/**
+ * The tenant calls on a router with this (v3) config name: `--tenant` when the config lists it, else the
+ * config's `defaultTenant` (a `--tenant` the config does not list is reported: the router would refuse it).
+ */
+function callTenant(config: unknown, options: FileTransformOptions, warn: (message: string) => void): string | undefined {
+  if (!isPlainObject(config)) return undefined;
+  const listed = Array.isArray(config.tenants) ? config.tenants.filter(isPlainObject).map((t) => t.id) : [];
+  const own = typeof config.defaultTenant === 'string' ? config.defaultTenant : undefined;
+  if (options.tenant === undefined || listed.includes(options.tenant)) return options.tenant ?? own;
+  warn(`--tenant "${options.tenant}" is not a tenant of this config (it lists ${listed.map((t) => `"${String(t)}"`).join(', ') || 'none'}): its calls get ${own === undefined ? 'no tenant' : `its defaultTenant "${own}"`}; add the tenant to the config to use it`);
+  return own;
+}
+
+/** Migrates one literal config in place (as text edits); returns the tenant its router's calls name, or undefined if the config cannot be migrated. */
 function convertLiteral(
   literal: ObjectExpression,
   source: string,
@@ -157,7 +182,9 @@ function convertLiteral(
   edits: TextEdits,
   result: FileTransformResult,
   report: (node: Node, reason: string) => void,
-): string | undefined {
+): RouterSite['config'] {
+  const line = literal.loc!.start.line;
+  const warn = (message: string) => result.issues.push({ path: '', message, severity: 'warning', line });
   const read = staticValue(literal);
   if (!read.ok) {
     report(read.node, `the LLMRouter config at line ${literal.loc!.start.line} uses ${read.reason}: left as is (convert it by hand)`);
@@ -169,9 +196,7 @@ function convertLiteral(
     report(literal, 'the LLMRouter config has no models: v2 needs them (list the models you load with router.load)');
     return undefined;
   }
-  if (version >= options.to) {
-    return isPlainObject(value) && typeof value.defaultTenant === 'string' ? value.defaultTenant : undefined;
-  }
+  if (version >= options.to) return { tenant: callTenant(value, options, warn) };
   let migration;
   try {
     migration = migrate(value, { to: options.to, tenant: options.tenant, modelNames: options.modelNames });
@@ -179,7 +204,6 @@ function convertLiteral(
     report(literal, LLMError.isInstance(e) ? e.message : String(e));
     return undefined;
   }
-  const line = literal.loc!.start.line;
   result.issues.push(...migration.issues.map((i) => ({ ...i, line })));
   result.from = migration.from;
   const errors = migration.issues.filter((i) => i.severity === 'error');
@@ -190,6 +214,5 @@ function convertLiteral(
   const keysQuoted = literal.properties.length > 0 && literal.properties.every((p) => p.type === 'ObjectProperty' && p.key.type === 'StringLiteral');
   const text = printJsValue(migration.config, { source, comments, index: read.index, origins: new OriginMap(migration.moves, value), oldValue: value, style: { ...style, quoteKeys: keysQuoted } }, literal);
   edits.replace(literal.start!, literal.end!, text);
-  const cfg = migration.config;
-  return typeof cfg.defaultTenant === 'string' ? cfg.defaultTenant : undefined;
+  return { tenant: callTenant(migration.config, options, warn) };
 }

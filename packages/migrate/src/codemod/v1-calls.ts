@@ -21,13 +21,17 @@ export function rewriteV1Call(call: CallExpression, ancestors: readonly Node[], 
     edits.replace(prop.start!, prop.end!, 'close');
     info(call, 'cleanup() becomes close()');
   } else if (name === 'initialize') {
-    const parent = ancestors[ancestors.length - 1];
-    const stmt = parent?.type === 'AwaitExpression' ? ancestors[ancestors.length - 2] : parent;
+    const awaited = ancestors[ancestors.length - 1]?.type === 'AwaitExpression';
+    const stmt = ancestors[ancestors.length - (awaited ? 2 : 1)];
+    const holder = ancestors[ancestors.length - (awaited ? 3 : 2)];
     if (stmt?.type === 'ExpressionStatement') {
       const lineStart = source.lastIndexOf('\n', stmt.start! - 1) + 1;
       const lineEnd = source.indexOf('\n', stmt.end!);
       const alone = source.slice(lineStart, stmt.start!).trim() === '' && source.slice(stmt.end!, lineEnd === -1 ? source.length : lineEnd).trim() === '';
-      if (alone) edits.replace(lineStart, lineEnd === -1 ? source.length : lineEnd + 1, '');
+      // In a statement list it goes; as the body of an if/else, a loop or a label it becomes `{}`.
+      const inList = holder?.type === 'Program' || holder?.type === 'BlockStatement' || holder?.type === 'StaticBlock' || holder?.type === 'SwitchCase' || holder?.type === 'TSModuleBlock';
+      if (!inList) edits.replace(stmt.start!, stmt.end!, '{}');
+      else if (alone) edits.replace(lineStart, lineEnd === -1 ? source.length : lineEnd + 1, '');
       else edits.replace(stmt.start!, stmt.end!, '');
       info(call, 'initialize() removed: the v2 router needs no initialization');
       return false;
@@ -42,8 +46,9 @@ export function rewriteV1Call(call: CallExpression, ancestors: readonly Node[], 
     const opts = call.arguments[1];
     if (opts?.type === 'ObjectExpression') {
       for (const p of opts.properties) {
-        if (p.type === 'ObjectProperty' && !p.computed && p.key.type === 'Identifier' && p.key.name === 'modelId' && !p.shorthand) {
-          edits.replace(p.key.start!, p.key.end!, 'model');
+        if (p.type === 'ObjectProperty' && !p.computed && p.key.type === 'Identifier' && p.key.name === 'modelId') {
+          // `{ modelId }` is shorthand for `{ modelId: modelId }`: it becomes `{ model: modelId }`.
+          edits.replace(p.key.start!, p.key.end!, p.shorthand ? 'model: modelId' : 'model');
           info(p, 'call option modelId becomes model');
         }
       }

@@ -1,4 +1,4 @@
-import { Document, isMap, isPair, isScalar, isSeq, Pair, parseAllDocuments, parseDocument, Scalar, YAMLMap, YAMLSeq, type Node } from 'yaml';
+import { Document, isAlias, isMap, isPair, isScalar, isSeq, Pair, parseAllDocuments, parseDocument, Scalar, visit, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { deepEqual, getAt, isPlainObject, type Path } from '../library/plain.js';
 import { emptyResult, migrateFileConfig } from './config-file-common.js';
 import { OriginMap } from './origin-map.js';
@@ -28,6 +28,26 @@ function copyComments(from: AnyNode | undefined, to: Node): void {
 }
 
 /**
+ * Whether an unchanged node can be reused where the migrated config puts it: every alias in it must name an
+ * anchor set before it in the new document (`written`, or inside the node itself), since moving keys (the
+ * migration puts `models` first) can put an alias before its anchor. Adds the node's anchors to `written`.
+ */
+function aliasesResolve(node: Node, written: Set<string>): boolean {
+  const anchors = new Set(written);
+  let ok = true;
+  visit(node, (_, n) => {
+    if (isAlias(n) && !anchors.has(n.source)) {
+      ok = false;
+      return visit.BREAK;
+    }
+    if ((isScalar(n) || isMap(n) || isSeq(n)) && n.anchor) anchors.add(n.anchor);
+    return undefined;
+  });
+  if (ok) for (const a of anchors) written.add(a);
+  return ok;
+}
+
+/**
  * Migrates a YAML config file with the `yaml` Document API. Unchanged subtrees are the original nodes
  * (their layout and comments stay); moved keys take their comments along.
  */
@@ -44,15 +64,27 @@ export function transformYaml(file: string, input: string, options: FileTransfor
     result.errors.push(`invalid YAML: ${doc.errors[0]!.message}`);
     return result;
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    result.errors.push(`invalid YAML: ${(e as Error).message}`);
+    return result;
+  }
   const migration = migrateFileConfig(value, result, options);
   if (!migration?.changed) return result;
 
   const origins = new OriginMap(migration.moves, value);
+  // Anchors set so far in the new document (it is built in document order). An alias whose anchor comes
+  // later is not reused: its value is written out in full instead.
+  const anchors = new Set<string>();
   const build = (v: unknown, path: Path): Node => {
     const o = origins.origin(path);
     const old = o ? nodeAt(doc, o) : undefined;
-    if (o && old && deepEqual(getAt(value, o), v)) return old;
+    if (o && old && deepEqual(getAt(value, o), v)) {
+      if (aliasesResolve(old, anchors)) return old;
+      if (isAlias(old)) result.issues.push({ path: path.join('.'), message: `alias *${old.source} now comes before its anchor: its value is written out in full`, severity: 'info' });
+    }
     let node: Node;
     if (isPlainObject(v)) {
       const map = new YAMLMap();
@@ -105,7 +137,12 @@ export function transformYaml(file: string, input: string, options: FileTransfor
       moved.key.commentBefore = undefined;
     }
   }
-  result.output = doc.toString({ lineWidth: 0 });
+  try {
+    result.output = doc.toString({ lineWidth: 0 });
+  } catch (e) {
+    result.errors.push(`cannot write the migrated YAML: ${(e as Error).message}`);
+    return result;
+  }
   if (input.includes('\r\n')) result.output = result.output.replace(/\r?\n/g, '\r\n');
   result.changed = result.output !== input;
   return result;

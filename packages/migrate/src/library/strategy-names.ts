@@ -1,18 +1,11 @@
+import { BUILTIN_STRATEGIES } from '@llmrr/core';
 import { kebab } from './plain.js';
 
-/** Strategy names `@llmrr/core` ships (custom ones register by name). */
-export const CURRENT_STRATEGIES = [
-  'quality-first',
-  'cost-optimized',
-  'speed-priority',
-  'balanced',
-  'random',
-  'round-robin',
-  'least-loaded',
-  'capability-match',
-  'priority',
-  'weighted',
-] as const;
+/**
+ * Strategy names `@llmrr/core` ships (its own list; custom ones register by name), without `fallback`: the
+ * core keeps it as an alias of `priority`, and the migration writes `priority`.
+ */
+export const CURRENT_STRATEGIES: readonly string[] = BUILTIN_STRATEGIES.filter((s) => s !== 'fallback');
 
 /** Old or informal names, normalized to kebab case, and the current strategy that does the same. */
 export const LEGACY_STRATEGY_NAMES: Readonly<Record<string, string>> = {
@@ -62,7 +55,7 @@ export interface StrategyMapping {
 }
 
 export function isCurrentStrategy(name: string): boolean {
-  return (CURRENT_STRATEGIES as readonly string[]).includes(name);
+  return CURRENT_STRATEGIES.includes(name);
 }
 
 /** Maps a v1 strategy name to a current one. Unknown names are kept (they may be custom strategies). */

@@ -234,41 +234,57 @@ export function convertModelObject(input: Record<string, unknown>, index: number
     log.info([...path, 'engine'], `engine "${engine.engine}" is not built in; register it with registerEngine before creating the router`);
   }
 
-  // Renamed fields.
+  // Renamed fields. A v1 value that loses (its v2 spelling is also set, or it is not a number) is kept in
+  // options.<key> and reported, as for unknown keys: nothing is dropped silently.
+  const keepLoser = (k: string, why: string) => {
+    options[k] = input[k];
+    log.warn([...path, k], `${why}: kept in options.${k}`);
+    moved(k, ['options', k]);
+  };
   const base = str('baseURL') ?? str('endpoint') ?? str('baseUrl') ?? str('url') ?? str('apiUrl');
   if (base !== undefined) {
     out.baseURL = base;
     for (const k of ['endpoint', 'baseUrl', 'url', 'apiUrl']) {
-      if (str(k) === undefined) continue;
-      log.info([...path, k], `${k} becomes baseURL`);
-      moved(k, ['baseURL']);
+      if (input[k] === undefined) continue;
+      if (input[k] !== base) keepLoser(k, `${k} ${JSON.stringify(input[k])} differs from baseURL "${base}", which wins`);
+      else {
+        log.info([...path, k], `${k} becomes baseURL`);
+        moved(k, ['baseURL']);
+      }
     }
   }
-  const maxTokens = input.maxOutputTokens ?? input.maxTokens;
-  if (typeof maxTokens === 'number') {
-    out.maxOutputTokens = maxTokens;
-    if (input.maxOutputTokens === undefined) {
+  if (input.maxOutputTokens !== undefined) out.maxOutputTokens = input.maxOutputTokens;
+  if (input.maxTokens !== undefined) {
+    if (typeof input.maxTokens === 'number' && out.maxOutputTokens === undefined) {
+      out.maxOutputTokens = input.maxTokens;
       log.info([...path, 'maxTokens'], 'maxTokens becomes maxOutputTokens');
       moved('maxTokens', ['maxOutputTokens']);
-    }
+    } else keepLoser('maxTokens', out.maxOutputTokens !== undefined ? 'maxOutputTokens is also set and wins over maxTokens' : 'maxTokens is not a number');
   }
   for (const k of ['contextLength', 'contextSize', 'maxContextLength']) {
+    if (input[k] === undefined) continue;
     if (typeof input[k] === 'number' && input.contextWindow === undefined && out.contextWindow === undefined) {
       out.contextWindow = input[k];
       log.info([...path, k], `${k} becomes contextWindow`);
       moved(k, ['contextWindow']);
-    }
+    } else keepLoser(k, typeof input[k] !== 'number' ? `${k} is not a number` : `contextWindow is already set and wins over ${k}`);
   }
-  if (typeof input.costPer1kInput === 'number' || typeof input.costPer1kOutput === 'number') {
-    if (input.price === undefined) {
-      out.price = { input: Number(input.costPer1kInput ?? 0) * 1000, output: Number(input.costPer1kOutput ?? 0) * 1000 };
-      log.info(path, 'costPer1kInput/costPer1kOutput (USD per 1k tokens) become price (USD per 1M tokens)');
-    }
+  for (const k of ['costPer1kInput', 'costPer1kOutput']) {
+    if (input[k] === undefined) continue;
+    if (input.price !== undefined) keepLoser(k, `price is also set and wins over ${k}`);
+    else if (typeof input[k] !== 'number') keepLoser(k, `${k} is not a number`);
   }
-  if (typeof input.timeout === 'number' && input.timeouts === undefined) {
-    out.timeouts = { totalMs: input.timeout };
-    log.info([...path, 'timeout'], 'timeout becomes timeouts.totalMs');
-    moved('timeout', ['timeouts', 'totalMs']);
+  if ((typeof input.costPer1kInput === 'number' || typeof input.costPer1kOutput === 'number') && input.price === undefined) {
+    const per1M = (k: string) => (typeof input[k] === 'number' ? (input[k] as number) * 1000 : 0);
+    out.price = { input: per1M('costPer1kInput'), output: per1M('costPer1kOutput') };
+    log.info(path, 'costPer1kInput/costPer1kOutput (USD per 1k tokens) become price (USD per 1M tokens)');
+  }
+  if (input.timeout !== undefined) {
+    if (typeof input.timeout === 'number' && input.timeouts === undefined) {
+      out.timeouts = { totalMs: input.timeout };
+      log.info([...path, 'timeout'], 'timeout becomes timeouts.totalMs');
+      moved('timeout', ['timeouts', 'totalMs']);
+    } else keepLoser('timeout', typeof input.timeout !== 'number' ? 'timeout is not a number' : 'timeouts is also set and wins over timeout');
   }
   if (input.capabilities !== undefined) {
     const caps = toCapabilities(input.capabilities, [...path, 'capabilities'], ctx, options);

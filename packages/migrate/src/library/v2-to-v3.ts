@@ -7,7 +7,10 @@ import type { MigratedConfig, MigrationResult } from './types.js';
 import { assertConfigObject } from './v1-to-v2.js';
 
 export interface V2ToV3Options {
-  /** Id of the tenant every call names when it names none (`defaultTenant`). Default `default`. */
+  /**
+   * Tenant id, added to `tenants` when missing; it is `defaultTenant` (the tenant of calls that name none)
+   * unless the config names one. Default: the config's own `defaultTenant`, else its first tenant, else `default`.
+   */
   tenant?: string;
   /** Display name of that tenant. */
   tenantName?: string;
@@ -25,9 +28,10 @@ export function checkTenantId(tenant: string): void {
 }
 
 /**
- * Converts a v2 config to v3: `version: 3`, one tenant (unless the config already lists tenants) and
- * `defaultTenant`. Models, routing and cache stay as they are. A v3 config comes back unchanged; a v1
- * config is refused (use `migrate(config, { to: 3 })`, which goes through v2).
+ * Converts a v2 config to v3: `version: 3`, `tenants` (the config's own, plus `options.tenant` when it is not
+ * listed; `default` when there is none) and `defaultTenant` (the config's own, else that tenant). Models,
+ * routing and cache stay as they are. A v3 config comes back unchanged; a v1 config is refused (use
+ * `migrate(config, { to: 3 })`, which goes through v2).
  */
 export function v2ToV3(config: unknown, options: V2ToV3Options = {}): MigrationResult {
   assertConfigObject(config, 'v2ToV3');
@@ -44,10 +48,6 @@ export function v2ToV3(config: unknown, options: V2ToV3Options = {}): MigrationR
       param: from === 1 ? 'version' : 'models',
     });
   }
-  const tenant = options.tenant ?? 'default';
-  checkTenantId(tenant);
-  if (options.tenant === undefined) log.warn(['tenants'], 'no tenant given: added tenant "default" (pass { tenant } or --tenant to name it)');
-
   let tenants: unknown[];
   if (config.tenants !== undefined) {
     if (!Array.isArray(config.tenants)) {
@@ -62,8 +62,13 @@ export function v2ToV3(config: unknown, options: V2ToV3Options = {}): MigrationR
       log.info(['tenants'], 'the tenants already listed in the v2 config are kept');
     }
   } else tenants = [];
-  const hasTenant = tenants.some((t) => isPlainObject(t) && t.id === tenant);
-  if (!hasTenant) {
+  // Without { tenant }: the config's own default tenant, else the first it lists, else "default".
+  const listed = tenants.map((t) => (isPlainObject(t) && typeof t.id === 'string' ? t.id : undefined)).filter((id) => id !== undefined);
+  const own = typeof config.defaultTenant === 'string' ? config.defaultTenant : listed[0];
+  if (options.tenant !== undefined) checkTenantId(options.tenant);
+  else if (own === undefined) log.warn(['tenants'], 'no tenant given: added tenant "default" (pass { tenant } or --tenant to name it)');
+  const tenant = options.tenant ?? own ?? 'default';
+  if (!listed.includes(tenant)) {
     tenants.push({ id: tenant, ...(options.tenantName ? { name: options.tenantName } : {}) });
     log.info(['tenants'], `tenant "${tenant}" added`);
   }

@@ -1,0 +1,81 @@
+import { BUILTIN_STRATEGIES } from '@llmrr/core';
+import { describe, expect, it } from 'vitest';
+import { migrate } from './migrate.js';
+import { CURRENT_STRATEGIES } from './strategy-names.js';
+import { v1ToV2 } from './v1-to-v2.js';
+import { v2ToV3 } from './v2-to-v3.js';
+import { validate } from './validate.js';
+
+/**
+ * Migration rules at the edges: a v1 model key that loses to its v2 spelling is kept and reported, v2 -> v3
+ * keeps the tenants a config already has, and the strategies the core ships are current.
+ */
+describe('nothing dropped silently', () => {
+  // README: "Nothing is dropped silently ... every one is reported".
+  const cases: Array<[string, Record<string, unknown>, unknown]> = [
+    ['maxTokens', { maxTokens: 100, maxOutputTokens: 200 }, 100],
+    ['contextLength', { contextLength: 4096, contextWindow: 8192 }, 4096],
+    ['costPer1kInput', { costPer1kInput: 0.01, price: { input: 5, output: 5 } }, 0.01],
+    ['timeout', { timeout: 1000, timeouts: { totalMs: 5000 } }, 1000],
+    ['url', { baseURL: 'http://a/v1', url: 'http://b/v1' }, 'http://b/v1'],
+    ['maxTokens', { maxTokens: '100' }, '100'],
+  ];
+  for (const [key, extra, kept] of cases) {
+    it(`a model's v1 "${key}" that loses to ${JSON.stringify(extra)} is kept in options and reported`, () => {
+      const r = v1ToV2({ models: [{ id: 'a', source: 'gpt-4o', ...extra }] });
+      const model = (r.config.models as Array<Record<string, unknown>>)[0]!;
+      expect((model.options as Record<string, unknown>)[key]).toEqual(kept);
+      expect(r.issues).toContainEqual(expect.objectContaining({ path: `models.0.${key}`, severity: 'warning' }));
+      for (const [k, v] of Object.entries(extra)) if (k !== key) expect(model[k]).toEqual(v);
+      expect(validate(r.config).valid).toBe(true);
+    });
+  }
+});
+
+describe('v2 -> v3 with tenants already listed', () => {
+  const v2 = { version: 2, models: [{ name: 'm', engine: 'mock' }], tenants: [{ id: 'acme' }], defaultTenant: 'acme' };
+
+  it('adds no tenant when the config already lists tenants and names its default', () => {
+    const r = v2ToV3(v2);
+    expect(r.config.tenants).toEqual([{ id: 'acme' }]);
+    expect(r.config.defaultTenant).toBe('acme');
+    expect(r.issues.filter((i) => i.severity === 'warning')).toEqual([]);
+  });
+
+  it('migrate(..., { to: 3 }) does not invent a "default" tenant the v2 config never had', () => {
+    const r = migrate(v2, { to: 3 });
+    expect((r.config.tenants as Array<{ id: string }>).map((t) => t.id)).toEqual(['acme']);
+  });
+
+  it('takes the first listed tenant as the default when the config names none', () => {
+    const r = v2ToV3({ ...v2, tenants: [{ id: 'globex' }, { id: 'acme' }], defaultTenant: undefined });
+    expect(r.config.tenants).toEqual([{ id: 'globex' }, { id: 'acme' }]);
+    expect(r.config.defaultTenant).toBe('globex');
+  });
+
+  it('adds the tenant asked for, keeping the config\'s default', () => {
+    const r = v2ToV3(v2, { tenant: 'globex' });
+    expect(r.config.tenants).toEqual([{ id: 'acme' }, { id: 'globex' }]);
+    expect(r.config.defaultTenant).toBe('acme');
+  });
+});
+
+describe('strategies the core ships', () => {
+  it('are the core\'s own list (fallback, the core\'s alias of priority, is written as priority)', () => {
+    expect(CURRENT_STRATEGIES).toEqual(BUILTIN_STRATEGIES.filter((s) => s !== 'fallback'));
+    expect(v1ToV2({ models: ['mock://m'], strategy: 'fallback' }).config.routing).toEqual({ strategy: 'priority' });
+  });
+
+  for (const strategy of ['intelligent', 'adaptive']) {
+    it(`validate() does not call the built-in strategy "${strategy}" unknown`, () => {
+      const r = validate({ version: 2, models: [{ name: 'm', engine: 'mock' }], routing: { strategy } });
+      expect(r.issues.filter((i) => i.path === 'routing.strategy')).toEqual([]);
+    });
+
+    it(`v1ToV2 keeps "${strategy}" without telling the user to register it`, () => {
+      const r = v1ToV2({ models: ['mock://m'], strategy });
+      expect(r.config.routing).toEqual({ strategy });
+      expect(r.issues.filter((i) => i.path === 'strategy' && i.severity === 'warning')).toEqual([]);
+    });
+  }
+});
