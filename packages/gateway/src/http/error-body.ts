@@ -13,6 +13,9 @@ export type ErrorStyle = 'openai' | 'anthropic';
 /** What a client sees when the upstream provider refused the gateway's own credentials. */
 export const UPSTREAM_CREDENTIALS_MESSAGE = "The upstream provider rejected the gateway's credentials; see the server log for this request id";
 
+/** What a client sees when the upstream provider refused the gateway's account for billing (credit, quota). */
+export const UPSTREAM_BILLING_MESSAGE = "The upstream provider refused the gateway's account (billing or quota); see the server log for this request id";
+
 /** What a client sees when the gateway's shared state (Redis, PostgreSQL) fails or does not answer in time. */
 export const STORE_UNAVAILABLE_MESSAGE = "The gateway's shared state store is unavailable; retry later (see the server log for this request id)";
 
@@ -26,7 +29,8 @@ export function isUpstreamError(err: LLMError): boolean {
  * Internal errors (5xx that are not upstream failures) keep their code but hide their message, as does a
  * `store_unavailable` (503: the message names the store's address). An
  * upstream `authentication` / `permission_denied` (the provider refused the gateway's key, not the
- * client's) is a 502 `provider_error` with a generic message; other upstream messages have anything
+ * client's) is a 502 `provider_error` with a generic message, as is an upstream `budget_exceeded` (the gateway's
+ * provider account is out of credit: a 402 would tell the client its own budget is spent); other upstream messages have anything
  * that looks like a credential redacted. The original stays in `cause`, for the server log.
  */
 export function toPublicError(e: unknown): LLMError {
@@ -39,13 +43,21 @@ export function toPublicError(e: unknown): LLMError {
   if (err.code === 'authentication' || err.code === 'permission_denied') {
     return new LLMError({ code: 'provider_error', message: UPSTREAM_CREDENTIALS_MESSAGE, ...(err.provider ? { provider: err.provider } : {}), cause: err });
   }
+  // The provider's account of the gateway is out of credit: the operator's problem, not the client's budget (402).
+  if (err.code === 'budget_exceeded') {
+    return new LLMError({ code: 'provider_error', message: UPSTREAM_BILLING_MESSAGE, ...(err.provider ? { provider: err.provider } : {}), cause: err });
+  }
   const message = redactUpstreamMessage(err.message);
   return message === err.message ? err : err.with({ message, details: undefined, cause: err });
 }
 
 /** Upstream credential errors are the operator's problem: log them even though they are not the client's fault. */
 export function needsServerLog(err: LLMError): boolean {
-  return err.code === 'internal' || err.statusCode >= 500 || (isUpstreamError(err) && (err.code === 'authentication' || err.code === 'permission_denied'));
+  return (
+    err.code === 'internal' ||
+    err.statusCode >= 500 ||
+    (isUpstreamError(err) && (err.code === 'authentication' || err.code === 'permission_denied' || err.code === 'budget_exceeded'))
+  );
 }
 
 export function errorBody(err: LLMError, requestId: string, style: ErrorStyle = 'openai'): ErrorBody {

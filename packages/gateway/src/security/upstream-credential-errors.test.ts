@@ -44,6 +44,22 @@ describe("the upstream provider's credential errors", () => {
     expect(refused.status).toBe(401);
   });
 
+  it("an upstream budget_exceeded (the gateway's provider account is out of credit) is a 502, not the client's 402", async () => {
+    const logged: unknown[] = [];
+    const message = 'anthropic responded 400: invalid_request_error: Your credit balance is too low to access the Anthropic API.';
+    h = await createHarness({
+      models: [mockModel('mock', { failures: [{ code: 'budget_exceeded', message, times: 10 }] })],
+      gateway: { log: (entry) => logged.push(entry.error) },
+    });
+    const res = await post(h.gateway, '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
+    const text = await res.text();
+    expect(res.status).toBe(502);
+    expect(JSON.parse(text).error).toMatchObject({ type: 'api_error', code: 'provider_error', message: expect.stringContaining('billing') });
+    expect(text).not.toContain('credit balance');
+    // The operator sees the provider's own words.
+    expect(logged.map((e) => String((e as Error | undefined)?.message)).join('\n')).toContain('credit balance is too low');
+  });
+
   it('other upstream errors keep their status but have credential-like text redacted', async () => {
     const message = 'upstream 429: rate limit for organization org-1 on API key sk-live-abcdef0123456789abcdef (key ...9abc)';
     h = await createHarness({ models: [mockModel('mock', { failures: [{ code: 'rate_limited', message, times: 10 }] })] });
