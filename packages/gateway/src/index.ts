@@ -14,6 +14,7 @@ export type {
 } from './types.js';
 export type { GatewayCorsOptions } from './cors/public-cors.js';
 export { TenantModelSync, isTenantRouter } from './tenants/tenant-model-sync.js';
+export { checkIdUnused as checkTenantIdUnused } from './routes/admin-routes.js';
 export type { TenantRouter } from './tenants/tenant-model-sync.js';
 export { GatewayMetrics } from './metrics/gateway-metrics.js';
 export type { RequestObservation } from './metrics/gateway-metrics.js';

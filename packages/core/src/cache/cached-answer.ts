@@ -8,6 +8,11 @@ export interface CachedAnswer {
   text: string;
   toolCalls: ToolCall[];
   finishReason: FinishReason;
+  /**
+   * The stop sequence the answer ended on, where the provider said (`GenerateResult.stopSequence`); a hit returns
+   * it and a stream replay's finish part carries it. Absent in entries stored before it was kept.
+   */
+  stopSequence?: string;
   /** The usage of the original call. */
   usage: Usage;
   /** Deployment (config model name) that produced it. */
@@ -52,6 +57,7 @@ export function cachedAnswerOf(answer: CachedAnswerInput, createdAt: number): Ca
     provider: answer.provider,
     createdAt,
   };
+  if (answer.stopSequence !== undefined) entry.stopSequence = answer.stopSequence;
   if (answer.reasoning !== undefined) entry.reasoning = answer.reasoning;
   if (answer.reasoningParts !== undefined) entry.reasoningParts = answer.reasoningParts;
   if (answer.id !== undefined) entry.id = answer.id;

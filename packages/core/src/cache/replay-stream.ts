@@ -63,7 +63,7 @@ function promptUsage(usage: Usage): Usage {
  * answer), the reasoning (its signed and redacted blocks, when kept, as a live stream sends them; else the
  * text) and the text as deltas split on word boundaries (token by token, each followed by its `logprobs` part,
  * when the answer kept log probabilities), each tool call (one `tool-call-delta` carrying the
- * whole arguments, then the complete `tool-call`), and `finish` with the original usage.
+ * whole arguments, then the complete `tool-call`), and `finish` with the original usage (and stop sequence).
  */
 export async function* replayAsStream(answer: CachedAnswer): AsyncIterable<StreamPart> {
   yield { type: 'response-metadata', model: answer.model, ...(answer.id !== undefined ? { id: answer.id } : {}) };
@@ -76,5 +76,7 @@ export async function* replayAsStream(answer: CachedAnswer): AsyncIterable<Strea
     yield { type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments };
     yield { type: 'tool-call', index, toolCall: { ...call } };
   }
-  yield { type: 'finish', finishReason: answer.finishReason, usage: { ...answer.usage } };
+  const finish: StreamPart = { type: 'finish', finishReason: answer.finishReason, usage: { ...answer.usage } };
+  if (answer.stopSequence !== undefined) finish.stopSequence = answer.stopSequence;
+  yield finish;
 }

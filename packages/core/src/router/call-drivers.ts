@@ -1,14 +1,19 @@
 import { LLMError } from '../errors/llm-error.js';
-import type { EmbedResult, GenerateRequest, GenerateResult, Usage } from '../spec/index.js';
+import type { CallOptions, EmbedResult, GenerateRequest, GenerateResult, Usage } from '../spec/index.js';
 import type { AttemptScope } from './resilience/attempt-scope.js';
 import type { AttemptDriver } from './resilience/run-attempts.js';
 
-/** Runs `generate` on a deployment (its `maxTokens` clamp applied), raced against the attempt's abort. */
+/**
+ * Runs `generate` on a deployment (its `maxTokens` clamp applied), raced against the attempt's abort; an engine
+ * that reports its provider request tells the attempt's scope when it goes out (`AttemptScope.providerRequest`).
+ */
 export function generateDriver(request: GenerateRequest, headers: Record<string, string> | undefined): AttemptDriver<GenerateResult> {
   return {
     run(d, scope) {
-      const options = scope ? (headers ? { signal: scope.signal, headers } : { signal: scope.signal }) : headers ? { headers } : undefined;
-      const answer = d.engine().generate(d.requestFor(request), options);
+      const engine = d.engine();
+      const options: CallOptions | undefined = scope ? (headers ? { signal: scope.signal, headers } : { signal: scope.signal }) : headers ? { headers } : undefined;
+      if (scope && engine.reportsProviderRequest === true) options!.onProviderRequest = scope.providerRequest();
+      const answer = engine.generate(d.requestFor(request), options);
       // Race the abort too, so a timeout holds even against an engine slow to honour its signal.
       return scope ? scope.race(answer) : answer;
     },

@@ -29,6 +29,8 @@ export interface CandidateSelection {
   forced: RouterDeployment | undefined;
   /** When some fit deployment was skipped at its limits: the soonest one of them frees up (ms). */
   soonestFreeMs: number | undefined;
+  /** What the exclusions add up to (`addRefusal`): a refusal when each one is the request's own ask. */
+  refusal: Refusal | null | undefined;
 }
 
 /** True when `d` is `name` or carries it as alias. */
@@ -45,56 +47,114 @@ function allowed(d: RouterDeployment, list: readonly string[]): boolean {
 }
 
 /**
+ * What the request itself asks that a deployment cannot give (a capability, its size, its region): retrying never
+ * helps, so when it holds for every deployment left out the call is the client's error (400), not `no_deployment`.
+ * `param` names the request field (core's name; the gateway names it as its client does).
+ */
+export interface Refusal {
+  code: 'invalid_request' | 'unsupported' | 'context_length_exceeded';
+  param: string | undefined;
+}
+
+/** Why a deployment cannot serve the query, and the refusal when that is the request's own ask. */
+export interface Unfit {
+  reason: string;
+  /** Undefined when the reason is the deployment's (disabled, its engine not created). */
+  refusal?: Refusal | undefined;
+}
+
+/** The request field that needs each capability; `model` where no field of the request does (an embedding call, chat). */
+const CAPABILITY_PARAM: Record<Capability, string | undefined> = {
+  chat: 'model',
+  completion: 'model',
+  embeddings: 'model',
+  streaming: 'stream',
+  tools: 'tools',
+  json: 'responseFormat',
+  vision: 'messages',
+  reasoning: 'reasoning',
+};
+
+const NOT_FOR_CHAT: Refusal = { code: 'unsupported', param: 'model' };
+
+/**
  * Why `d` cannot serve the query, or undefined when it can (ignoring the circuit and the requested
  * model). Also used for fallbacks, which must be able to serve the request too.
  */
 export function unfitReason(d: RouterDeployment, q: CandidateQuery): string | undefined {
+  return unfit(d, q)?.reason;
+}
+
+/** `unfitReason`, with the refusal when the reason is the request's own ask. */
+export function unfit(d: RouterDeployment, q: CandidateQuery): Unfit | undefined {
   const cfg = d.config;
   // First, so that nothing else is said about a deployment the caller may not use.
-  if (q.allowedModels && !allowed(d, q.allowedModels)) return NOT_ALLOWED;
-  if (!cfg.enabled) return 'disabled';
+  if (q.allowedModels && !allowed(d, q.allowedModels)) return { reason: NOT_ALLOWED };
+  if (!cfg.enabled) return { reason: 'disabled' };
   if (d.embeddingOnly && q.embed !== true) {
-    return cfg.capabilities
-      ? 'an embedding model (capabilities list embeddings but not chat or completion)'
-      : `an embedding model (engine "${cfg.engine}" declares embeddings but not chat or completion for it)`;
+    return {
+      reason: cfg.capabilities
+        ? 'an embedding model (capabilities list embeddings but not chat or completion)'
+        : `an embedding model (engine "${cfg.engine}" declares embeddings but not chat or completion for it)`,
+      refusal: NOT_FOR_CHAT,
+    };
   }
   if (q.region !== undefined && cfg.region !== q.region) {
-    return cfg.region === undefined ? `no region configured (requested "${q.region}")` : `region "${cfg.region}" is not the requested "${q.region}"`;
+    return {
+      reason: cfg.region === undefined ? `no region configured (requested "${q.region}")` : `region "${cfg.region}" is not the requested "${q.region}"`,
+      refusal: { code: 'invalid_request', param: 'region' },
+    };
   }
   if (q.required.length > 0) {
     let caps: ReadonlySet<Capability>;
     try {
       caps = d.capabilities;
     } catch (e) {
-      return `engine could not be created: ${e instanceof Error ? e.message : String(e)}`;
+      return { reason: `engine could not be created: ${e instanceof Error ? e.message : String(e)}` };
     }
     let missing: Capability[] | undefined;
     for (let i = 0; i < q.required.length; i++) {
       const c = q.required[i]!;
       if (!caps.has(c)) (missing ??= []).push(c);
     }
-    if (missing) return `lacks capabilities: ${missing.join(', ')}`;
+    if (missing) return { reason: `lacks capabilities: ${missing.join(', ')}`, refusal: { code: 'unsupported', param: CAPABILITY_PARAM[missing[0]!] } };
   }
   if (q.embed === true) {
     let embed: unknown;
     try {
       embed = d.engine().embed;
     } catch (e) {
-      return `engine could not be created: ${e instanceof Error ? e.message : String(e)}`;
+      return { reason: `engine could not be created: ${e instanceof Error ? e.message : String(e)}` };
     }
-    if (typeof embed !== 'function') return `engine "${cfg.engine}" has no embed()`;
+    if (typeof embed !== 'function') return { reason: `engine "${cfg.engine}" has no embed()`, refusal: { code: 'unsupported', param: 'model' } };
   }
   if (cfg.contextWindow !== undefined) {
     const output = d.outputCap(q.maxTokens) ?? 0;
     const input = q.contextTokens ?? q.estimatedInputTokens;
     const need = input + output;
     if (need > cfg.contextWindow) {
-      return q.embed === true
-        ? `context window ${cfg.contextWindow} < ~${input} tokens of the longest input`
-        : `context window ${cfg.contextWindow} < ~${need} tokens needed (~${input} input + ${output} maxTokens)`;
+      if (q.embed === true) {
+        return { reason: `context window ${cfg.contextWindow} < ~${input} tokens of the longest input`, refusal: { code: 'context_length_exceeded', param: 'input' } };
+      }
+      return {
+        reason: `context window ${cfg.contextWindow} < ~${need} tokens needed (~${input} input + ${output} maxTokens)`,
+        // `maxTokens` when the prompt alone fits: a smaller one would.
+        refusal: { code: 'context_length_exceeded', param: input > cfg.contextWindow ? 'messages' : 'maxTokens' },
+      };
     }
   }
   return undefined;
+}
+
+/**
+ * The refusals of the exclusions so far (`sum`: undefined before the first) with one more exclusion's `next`: their
+ * code when they share it (else `invalid_request`) and param when they share it; null once an exclusion is not the
+ * request's own ask (its state or config: disabled, limits, circuit), which a 400 would hide.
+ */
+export function addRefusal(sum: Refusal | null | undefined, next: Refusal | undefined): Refusal | null {
+  if (sum === null || next === undefined) return null;
+  if (sum === undefined || (sum.code === next.code && sum.param === next.param)) return next;
+  return { code: sum.code === next.code ? sum.code : 'invalid_request', param: sum.param === next.param ? sum.param : undefined };
 }
 
 /** Why `d` cannot take this call now because of its `limits`, or undefined (also for deployments without limits). */
@@ -112,21 +172,25 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
   const excluded: Exclusion[] = [];
   let circuitOpen: RouterDeployment[] | undefined;
   let soonestFreeMs: number | undefined;
+  let refusal: Refusal | null | undefined;
   let matchedModel = q.model === undefined;
   for (let i = 0; i < all.length; i++) {
     const d = all[i]!;
     if (q.model !== undefined && !matchesName(d, q.model)) continue;
-    const reason = unfitReason(d, q);
+    const why = unfit(d, q);
     // A deployment outside the allow-list is not the caller's to know about: it matches no requested name,
     // and errors and `explain` leave it out.
-    if (reason === NOT_ALLOWED) continue;
+    if (why?.reason === NOT_ALLOWED) continue;
     matchedModel = true;
-    if (reason !== undefined) {
-      excluded.push({ name: d.name, reason });
+    if (why !== undefined) {
+      excluded.push({ name: d.name, reason: why.reason });
+      refusal = addRefusal(refusal, why.refusal);
       continue;
     }
+    // Below, the deployment could serve the request: its state left it out.
     const full = saturation(d, q);
     if (full !== undefined) {
+      refusal = null;
       excluded.push({ name: d.name, reason: `saturated: ${full.reason}` });
       if (soonestFreeMs === undefined || full.retryAfterMs < soonestFreeMs) soonestFreeMs = full.retryAfterMs;
       continue;
@@ -134,6 +198,7 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
     if (!d.breaker.isAvailable()) {
       excluded.push({ name: d.name, reason: `circuit ${d.breaker.state}${d.stats.lastErrorCode ? ` (last error ${d.stats.lastErrorCode})` : ''}` });
       (circuitOpen ??= []).push(d);
+      refusal = null;
       continue;
     }
     candidates.push(d);
@@ -146,7 +211,7 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
     for (const d of circuitOpen) if (d.breaker.openedAt < forced.breaker.openedAt) forced = d;
     candidates.push(forced);
   }
-  return { candidates, excluded, forced, soonestFreeMs };
+  return { candidates, excluded, forced, soonestFreeMs, refusal };
 }
 
 /** `model_not_found` for a requested name that no deployment of `all` the caller may use carries (known: those it may). */
@@ -174,10 +239,20 @@ export function saturatedError(excluded: readonly Exclusion[], model: string | u
 
 /** The `no_deployment` error listing why each deployment was excluded. */
 export function noDeploymentError(excluded: readonly Exclusion[], model: string | undefined, extra?: string): LLMError {
+  return new LLMError({ code: 'no_deployment', message: noDeploymentMessage(excluded, model, extra), details: { excluded } });
+}
+
+/**
+ * The error when no deployment is left to try, listing why each was excluded: the refusal's 400 when every
+ * exclusion is the request's own ask (`addRefusal`; the same request always fails, and clients retry a 5xx),
+ * else `no_deployment`.
+ */
+export function noCandidateError(excluded: readonly Exclusion[], model: string | undefined, refusal: Refusal | null | undefined, extra?: string): LLMError {
+  if (!refusal) return noDeploymentError(excluded, model, extra);
+  return new LLMError({ code: refusal.code, message: noDeploymentMessage(excluded, model, extra), param: refusal.param, details: { excluded } });
+}
+
+function noDeploymentMessage(excluded: readonly Exclusion[], model: string | undefined, extra: string | undefined): string {
   const why = excluded.length > 0 ? excluded.map((e) => `  ${e.name}: ${e.reason}`).join('\n') : '  (no deployments configured)';
-  return new LLMError({
-    code: 'no_deployment',
-    message: `No deployment can serve this request${model ? ` for model "${model}"` : ''}${extra ? ` (${extra})` : ''}:\n${why}`,
-    details: { excluded },
-  });
+  return `No deployment can serve this request${model ? ` for model "${model}"` : ''}${extra ? ` (${extra})` : ''}:\n${why}`;
 }

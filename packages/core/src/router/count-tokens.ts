@@ -5,7 +5,7 @@ import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
 import type { LLMErrorCode } from '../errors/codes.js';
 import type { CountTokensCallOptions, GenerateRequest, LanguageEngine } from '../spec/index.js';
 import { raceAbort, withTimeout } from '../util/abort.js';
-import { matchesName, noDeploymentError, unfitReason, type CandidateQuery, type Exclusion } from './candidates.js';
+import { addRefusal, matchesName, noCandidateError, unfit, type CandidateQuery, type Exclusion, type Refusal } from './candidates.js';
 import type { RouterDeployment } from './deployment.js';
 import { impliedCapabilities } from './request.js';
 import { isPending } from './resilience/circuit-state-store.js';
@@ -58,7 +58,8 @@ export interface TokenCount {
  * moment's circuits, limits nor the context window: counting calls no model, an over-long prompt is exactly
  * what a caller counts to find out, and another deployment's count could be off by its tokenizer (the chosen
  * deployment's circuit only decides whether its count may be remote: `countWith`). Throws `model_not_found` for a name no allowed deployment
- * carries, `no_deployment` (listing why) when none of them can serve the request.
+ * carries and, listing why, a 400 when none of them can give what the request asks (`noCandidateError`), else
+ * `no_deployment`.
  */
 export function countingDeployment(all: readonly RouterDeployment[], request: GenerateRequest, options: CountTokensOptions): RouterDeployment {
   const { model, allowedModels } = options;
@@ -67,21 +68,24 @@ export function countingDeployment(all: readonly RouterDeployment[], request: Ge
   let matched = false;
   let best: RouterDeployment | undefined;
   const excluded: Exclusion[] = [];
+  let refusal: Refusal | null | undefined;
   for (const d of all) {
     if (model !== undefined && !matchesName(d, model)) continue;
     // A deployment outside the allow-list matches no name and is never mentioned, as for calls.
     if (allowedModels && !allowedModels.some((name) => matchesName(d, name))) continue;
     matched = true;
-    const reason = unfitReason(d, query);
-    if (reason !== undefined) excluded.push({ name: d.name, reason });
-    else if (best === undefined || d.config.priority < best.config.priority) best = d;
+    const why = unfit(d, query);
+    if (why !== undefined) {
+      excluded.push({ name: d.name, reason: why.reason });
+      refusal = addRefusal(refusal, why.refusal);
+    } else if (best === undefined || d.config.priority < best.config.priority) best = d;
   }
   if (best) return best;
   if (!matched && model !== undefined) {
     const known = all.filter((d) => !allowedModels || allowedModels.some((name) => matchesName(d, name))).map((d) => d.name);
     throw new LLMError({ code: 'model_not_found', message: `No deployment named "${model}" (by name or alias). Known: ${known.join(', ')}`, param: 'model' });
   }
-  throw noDeploymentError(excluded, model, 'to count tokens');
+  throw noCandidateError(excluded, model, refusal, 'to count tokens');
 }
 
 /**

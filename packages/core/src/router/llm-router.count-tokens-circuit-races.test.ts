@@ -101,7 +101,7 @@ describe('countTokens and Gemini\'s circuit: a count timing out on the prompt\'s
     const images = await startImageServer();
     try {
       const r = new LLMRouter({
-        models: [{ name: 'gem', engine: 'gemini', model: 'gemini-2.5-flash', baseURL: gemini.url, apiKey: 'g-key', options: { exactTokenCount: true } }],
+        models: [{ name: 'gem', engine: 'gemini', model: 'gemini-2.5-flash', baseURL: gemini.url, apiKey: 'g-key', options: { exactTokenCount: true, allowPrivateImageUrls: true } }],
         routing: { retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 60_000 } },
       });
       routers.push(r);

@@ -168,7 +168,7 @@ describe("countTokens and Gemini's circuit: the prompt's image downloads are not
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     try {
       const r = new LLMRouter({
-        models: [{ name: 'gem', engine: 'gemini', model: 'gemini-2.5-flash', baseURL: downUrl, apiKey: 'g-key', options: { exactTokenCount: true } }],
+        models: [{ name: 'gem', engine: 'gemini', model: 'gemini-2.5-flash', baseURL: downUrl, apiKey: 'g-key', options: { exactTokenCount: true, allowPrivateImageUrls: true } }],
         routing: { retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 60_000 } },
       });
       routers.push(r);

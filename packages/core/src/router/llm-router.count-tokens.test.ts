@@ -121,7 +121,7 @@ describe('LLMRouter.countTokens', () => {
   it('the context window and limits do not stop a count (circuits and remote counts: llm-router.count-tokens-circuit.test.ts)', async () => {
     const r = router({ models: [{ name: 'small', engine: 'mock', contextWindow: 10, limits: { rpm: 1 } }] });
     const long = 'word '.repeat(200);
-    await expect(r.generate(long, { model: 'small' })).rejects.toMatchObject({ code: 'no_deployment' });
+    await expect(r.generate(long, { model: 'small' })).rejects.toMatchObject({ code: 'context_length_exceeded' });
     expect(await r.countTokens(long, { model: 'small' })).toMatchObject({ tokens: 200, deployment: 'small' });
   });
 
@@ -143,11 +143,17 @@ describe('LLMRouter.countTokens', () => {
     expect(server.requests).toHaveLength(0);
   });
 
-  it('no deployment that can serve the request: no_deployment listing why', async () => {
+  it('no deployment that can serve the request: no_deployment listing why (a 400 when it is what the request asks)', async () => {
     const r = router({ models: [{ name: 'm', engine: 'mock', enabled: false }] });
     const e = await rejection(r.countTokens(hello, { model: 'm' }));
     expect(e.code).toBe('no_deployment');
     expect(e.message).toContain('m: disabled');
+    // What the request asks and no deployment gives: the caller's error, as for a call.
+    const plain = router({ models: [{ name: 'p', engine: 'mock', capabilities: ['chat'] }] });
+    const tooled: GenerateRequest = { ...hello, tools: [{ name: 'get_weather', parameters: { type: 'object' } }] };
+    const t = await rejection(plain.countTokens(tooled, { model: 'p' }));
+    expect([t.code, t.statusCode, t.param]).toEqual(['unsupported', 400, 'tools']);
+    expect(t.message).toContain('p: lacks capabilities: tools');
   });
 
   it('a failing provider count is the typed error of the deployment, not retried, no fallback', async () => {

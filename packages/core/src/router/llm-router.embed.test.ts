@@ -56,7 +56,7 @@ describe('LLMRouter.embed over the mock engine', () => {
     expect((await router.embed(['x'], { model: 'both' })).deployment).toBe('both');
     expect((await router.embed(['x'], { model: 'embedder', explain: true })).decision?.order).toEqual(['emb']);
     const err = await rejection(router.embed('x', { model: 'chat' }));
-    expect(err.code).toBe('no_deployment');
+    expect([err.code, err.statusCode, err.param]).toEqual(['unsupported', 400, 'model']);
     expect(err.message).toContain('chat: lacks capabilities: embeddings');
     expect((await rejection(router.embed('x', { model: 'nope' }))).code).toBe('model_not_found');
   });
@@ -66,7 +66,7 @@ describe('LLMRouter.embed over the mock engine', () => {
     const r = await router.generate('hi', { explain: true });
     expect(r.deployment).toBe('both');
     expect(r.decision?.excluded).toEqual([{ name: 'emb', reason: 'an embedding model (capabilities list embeddings but not chat or completion)' }]);
-    expect((await rejection(router.generate('hi', { model: 'emb' }))).code).toBe('no_deployment');
+    expect(await rejection(router.generate('hi', { model: 'emb' }))).toMatchObject({ code: 'unsupported', statusCode: 400, param: 'model' });
   });
 
   it('leaves out a deployment whose engine has no embed(), even when its config claims the capability', async () => {
@@ -117,7 +117,7 @@ describe('LLMRouter.embed over the mock engine', () => {
     expect(starts[0]!.metadata).toEqual({ user: 'u' });
     expect(ends[0]).toMatchObject({ requestId: 'e1', kind: 'embed', stream: false, embedResult: r });
     expect(ends[0]!.result).toBeUndefined();
-    expect(ends[1]).toMatchObject({ requestId: 'e2', kind: 'embed', error: { code: 'no_deployment' } });
+    expect(ends[1]).toMatchObject({ requestId: 'e2', kind: 'embed', error: { code: 'unsupported' } });
     expect(ends[2]).toMatchObject({ requestId: 'g1', kind: 'generate', result: { deployment: 'chat' } });
     expect(ends[3]).toMatchObject({ requestId: 's1', kind: 'stream' });
   });
@@ -224,6 +224,10 @@ describe('LLMRouter.embed over the mock engine', () => {
     const long = await router.embed(['x'.repeat(200)], { explain: true });
     expect(long.deployment).toBe('large');
     expect(long.decision?.excluded).toEqual([{ name: 'small', reason: 'context window 10 < ~50 tokens of the longest input' }]);
+    // An input no deployment can take is the caller's error.
+    const tooLong = await rejection(router.embed(['x'.repeat(8_000)]));
+    expect([tooLong.code, tooLong.statusCode, tooLong.param]).toEqual(['context_length_exceeded', 400, 'input']);
+    expect(tooLong.message).toContain('large: context window 1000 < ~2000 tokens of the longest input');
   });
 });
 

@@ -262,7 +262,7 @@ describe('LLMRouter: maxOutputTokens', () => {
     // ~12 prompt tokens + 3 (clamped) fits a window of 20; 12 + 1000 would not.
     expect((await r.route('please answer at length', { maxTokens: 1_000 })).order).toEqual(['small']);
     const tooLong = await failure(r.generate('x'.repeat(80), { maxTokens: 1_000 }));
-    expect(tooLong.code).toBe('no_deployment');
+    expect([tooLong.code, tooLong.param]).toEqual(['context_length_exceeded', 'messages']);
     expect(tooLong.message).toContain('(~27 input + 3 maxTokens)');
   });
 

@@ -251,6 +251,50 @@ describe('LLMRouter: candidates', () => {
     expect(nf.param).toBe('model');
   });
 
+  it('what the request asks and no deployment can give is a 400 naming the field (not a retryable 503), listing why', async () => {
+    const router = new LLMRouter({ models: [...models.filter((m) => m.name !== 'off'), { name: 'plain', engine: 'mock', capabilities: ['chat'] }] });
+    const long = await rejection(router.generate('word '.repeat(100), { model: 'small' }));
+    expect([long.code, long.statusCode, long.isRetryable, long.param]).toEqual(['context_length_exceeded', 400, false, 'messages']);
+    expect(long.message).toMatch(/^No deployment can serve this request for model "small":\n {2}small: context window 20 < ~\d+ tokens needed/);
+    // The prompt fits, the prompt and maxTokens do not: a smaller maxTokens would.
+    expect(await rejection(router.generate('x', { model: 'small', maxTokens: 100 }))).toMatchObject({ code: 'context_length_exceeded', param: 'maxTokens' });
+    const tools: GenerateRequest = { messages: [{ role: 'user', content: 'x' }], tools: [{ name: 't', parameters: {} }] };
+    const noTools = await rejection(router.generate(tools, { model: 'vision' }));
+    expect([noTools.code, noTools.statusCode, noTools.param]).toEqual(['unsupported', 400, 'tools']);
+    expect(noTools.message).toContain('vision: lacks capabilities: tools');
+    const image: GenerateRequest = { messages: [{ role: 'user', content: [{ type: 'image', url: 'https://x/y.png' }] }] };
+    expect(await rejection(router.generate(image, { model: 'small' }))).toMatchObject({ code: 'unsupported', param: 'messages' });
+    expect(await rejection(router.generate('x', { model: 'small', responseFormat: { type: 'json_object' } }))).toMatchObject({ code: 'unsupported', param: 'responseFormat' });
+    expect(await collect(router.stream('x', { model: 'plain' }))).toEqual([{ type: 'error', error: expect.objectContaining({ code: 'unsupported', param: 'stream' }) }]);
+    expect(await rejection(router.generate('x', { model: 'vision', region: 'eu' }))).toMatchObject({ code: 'invalid_request', param: 'region' });
+    // Different reasons: one code for them all, the field when they share it.
+    const mixed = await rejection(router.generate('x', { requiredCapabilities: ['reasoning'], region: 'eu' }));
+    expect([mixed.code, mixed.statusCode, mixed.param]).toEqual(['invalid_request', 400, undefined]);
+    expect(mixed.message).toContain('vision: region "us" is not the requested "eu"');
+    expect(mixed.message).toContain('small: lacks capabilities: reasoning');
+    // No model named: the same over every deployment the call may use.
+    expect(await rejection(router.generate(tools, { allowedModels: ['vision', 'small'] }))).toMatchObject({ code: 'unsupported', param: 'tools' });
+  });
+
+  it('a deployment left out for its own state (disabled, at its limits) keeps the call a 503 or 429, not the client\'s error', async () => {
+    const router = new LLMRouter({
+      models: [
+        { name: 'vision', engine: 'mock', capabilities: ['chat', 'vision'], enabled: false },
+        { name: 'busy', engine: 'mock', capabilities: ['chat', 'vision'], limits: { maxConcurrency: 1 }, options: { delayMs: 200 } },
+        { name: 'text', engine: 'mock', capabilities: ['chat'] },
+      ],
+    });
+    const image: GenerateRequest = { messages: [{ role: 'user', content: [{ type: 'image', url: 'https://x/y.png' }] }] };
+    const off = await rejection(router.generate(image, { allowedModels: ['vision', 'text'] }));
+    expect([off.code, off.statusCode, off.isRetryable]).toEqual(['no_deployment', 503, false]);
+    expect(off.message).toContain('vision: disabled');
+    expect(off.message).toContain('text: lacks capabilities: vision');
+    const first = router.generate(image, { model: 'busy' });
+    const full = await rejection(router.generate(image, { allowedModels: ['busy', 'text'] }));
+    expect([full.code, full.statusCode]).toEqual(['rate_limited', 429]);
+    await first;
+  });
+
   it('a model named by alias routes to its group; fallbacks apply after it', async () => {
     const router = new LLMRouter({ models, routing: { fallbacks: ['vision'] } });
     const d = await router.route('x', { model: 'smart' });

@@ -1,5 +1,5 @@
 import { ExactCache, type CachedAnswer, type CacheScope } from '../cache/index.js';
-import { SemanticCacheHook } from '../semantic-cache/semantic-cache-hook.js';
+import { SEMANTIC_GUARD_METADATA_KEY, SemanticCacheHook } from '../semantic-cache/semantic-cache-hook.js';
 import { ModelConfigSchema, type Capability, type ModelConfig, type RouterConfig, type RouterConfigInput, type TenantConfig, type TenantConfigInput } from '../config/schema.js';
 import { formatPath, parseConfig } from '../config/validate.js';
 import { assertEngineKnown } from '../engines/registry.js';
@@ -39,6 +39,7 @@ import type {
   BatchItem,
   BatchItemResult,
   BatchOptions,
+  Cost,
   DeploymentInfo,
   DeploymentStatsSnapshot,
   GenerateOptions,
@@ -207,7 +208,16 @@ export class LLMRouter {
     });
     this.semantic = new SemanticCacheHook(this.config.cache.semantic, {
       engineFor: (name) => this.byName.get(name)?.engine(),
-      generateWith: (deployment, request, o) => this.generate(request, { model: deployment, cache: false, ...(o?.signal ? { signal: o.signal } : {}) }),
+      embed: (texts, o) => this.embed(texts, o),
+      // The guard call is the router-level `guardModel` (not resolved in the tenant's view); its metadata names
+      // the tenant and the live call, and its cost is added to the hit it lets through.
+      generateWith: (deployment, request, o) =>
+        this.generate(request, {
+          model: deployment,
+          cache: false,
+          ...(o?.signal ? { signal: o.signal } : {}),
+          metadata: { [SEMANTIC_GUARD_METADATA_KEY]: o?.requestId ?? true, ...(o?.tenant !== undefined ? { tenant: o.tenant } : {}) },
+        }),
       onError: (error) => this.cacheError('semantic', error, undefined),
       ...(options.now ? { now: options.now } : {}),
       ...(baseDir !== undefined ? { baseDir } : {}),
@@ -1046,6 +1056,7 @@ export class LLMRouter {
       cached: false,
       attempts: plan.attempts,
     };
+    if (answer.stopSequence !== undefined) result.stopSequence = answer.stopSequence;
     if (answer.id !== undefined) result.id = answer.id;
     if (answer.providerModel !== undefined) result.providerModel = answer.providerModel;
     if (answer.reasoning !== undefined) result.reasoning = answer.reasoning;
@@ -1085,9 +1096,9 @@ export class LLMRouter {
 
   /**
    * A cached answer as a router result (cost 0: no provider was called, so no `warnings` either: the original
-   * call's are not kept), or undefined: the exact cache
-   * first (when on, or asked for by the call), then the semantic cache (when on). A failing cache is a
-   * miss (reported as `cache:error`), never a failed call.
+   * call's are not kept; a semantic hit let through by a model guard costs the guard's call), or undefined:
+   * the exact cache first (when on, or asked for by the call), then the semantic cache (when on). A failing
+   * cache is a miss (reported as `cache:error`), never a failed call.
    */
   private async cacheLookup(call: Call): Promise<RouterResult | undefined> {
     if (!call.cacheRead) return undefined;
@@ -1104,6 +1115,7 @@ export class LLMRouter {
     if (call.cacheMembers!.length === 0) return undefined;
     let hit: CachedAnswer | undefined;
     let score: number | undefined;
+    let guardCost: Cost | undefined;
     if (this.config.cache.exact.enabled || call.options.cache !== undefined) {
       try {
         hit = await this.cache.lookup(call.request, scope);
@@ -1112,10 +1124,11 @@ export class LLMRouter {
       }
     }
     if (!hit && this.semantic.enabled) {
-      const s = await this.semantic.lookup(call.request, scope, call.options.signal); // never throws
+      const s = await this.semantic.lookup(call.request, scope, call.options.signal, call.requestId); // never throws
       if (s) {
         hit = s.answer;
         score = s.score;
+        guardCost = s.guardCost;
       }
     }
     if (!hit) return undefined;
@@ -1132,12 +1145,13 @@ export class LLMRouter {
       deployment: hit.deployment,
       model: hit.model,
       provider: hit.provider,
-      cost: { inputUsd: 0, outputUsd: 0, totalUsd: 0, estimated: false },
+      cost: guardCost ? { ...guardCost } : { inputUsd: 0, outputUsd: 0, totalUsd: 0, estimated: false },
       latencyMs: elapsedMs(call.startedAt, this.now()),
       cached: kind,
       attempts: [],
     };
     if (score !== undefined) result.cacheScore = score;
+    if (hit.stopSequence !== undefined) result.stopSequence = hit.stopSequence;
     if (hit.id !== undefined) result.id = hit.id;
     if (hit.reasoning !== undefined) result.reasoning = hit.reasoning;
     // Signed thinking blocks: the client's next turn must send them back (Anthropic refuses the turn otherwise).

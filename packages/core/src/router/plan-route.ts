@@ -2,7 +2,7 @@ import type { Capability, RoutingConfig } from '../config/schema.js';
 import { LLMError } from '../errors/llm-error.js';
 import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
 import type { GenerateRequest } from '../spec/index.js';
-import { matchesName, noDeploymentError, saturatedError, saturation, selectCandidates, unfitReason, type CandidateQuery, type CandidateSelection, type Exclusion } from './candidates.js';
+import { matchesName, noCandidateError, noDeploymentError, saturatedError, saturation, selectCandidates, unfitReason, type CandidateQuery, type CandidateSelection, type Exclusion } from './candidates.js';
 import { DEFAULT_EXPECTED_OUTPUT_TOKENS, type RouterDeployment } from './deployment.js';
 import type { AffinityLookup } from './prompt-cache-affinity/prompt-cache-affinity.js';
 import type { AffinityHit } from './prompt-cache-affinity/affinity-store.js';
@@ -82,7 +82,8 @@ export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan>
   if (selection.candidates.length === 0) {
     // Waiting helps when a fit deployment is only at its limits: say when, as a provider's 429 would.
     if (selection.soonestFreeMs !== undefined) throw saturatedError(selection.excluded, options.model, selection.soonestFreeMs);
-    throw noDeploymentError(selection.excluded, options.model);
+    // A 400 when the request asks what none of them can give (a capability, a context window); else no_deployment.
+    throw noCandidateError(selection.excluded, options.model, selection.refusal);
   }
   let lookup: Promise<AffinityLookup | undefined> | undefined;
   let looked = false;

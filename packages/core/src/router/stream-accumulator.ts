@@ -56,6 +56,8 @@ export class StreamAccumulator {
   /** The `logprobs` parts' tokens, in order (undefined until one comes). */
   private logprobs: TokenLogprob[] | undefined;
   finishReason: FinishReason | undefined;
+  /** The finish part's `stopSequence` (the stop sequence the answer ended on, where the provider says). */
+  private stopSequence: string | undefined;
   error: LLMError | undefined;
   /** A content part (text, reasoning, tool call) was seen. */
   sawContent = false;
@@ -97,6 +99,7 @@ export class StreamAccumulator {
         break;
       case 'finish':
         this.finishReason = part.finishReason;
+        if (typeof part.stopSequence === 'string') this.stopSequence = part.stopSequence;
         if (part.usage && (part.usage.totalTokens > 0 || part.usage.inputTokens > 0 || part.usage.outputTokens > 0 || !this.usage)) {
           this.usage = part.usage;
         }
@@ -121,6 +124,7 @@ export class StreamAccumulator {
     if (this.pendingTools) for (const t of this.pendingTools.values()) if (t.name) this.toolCalls.push({ ...t });
     const usage = completeUsage(this.usage, this.text, this.reasoning, this.toolCalls, this.estimatedInputTokens);
     const out: GenerateResult = { text: this.text, toolCalls: this.toolCalls, finishReason: this.finishReason ?? 'other', usage };
+    if (this.stopSequence !== undefined) out.stopSequence = this.stopSequence;
     if (this.id !== undefined) out.id = this.id;
     if (this.model !== undefined) out.providerModel = this.model;
     if (this.reasoning) out.reasoning = this.reasoning;

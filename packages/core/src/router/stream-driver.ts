@@ -1,5 +1,5 @@
 import { LLMError } from '../errors/llm-error.js';
-import { isContentPart, type GenerateRequest, type StreamPart } from '../spec/index.js';
+import { isContentPart, type CallOptions, type GenerateRequest, type StreamPart } from '../spec/index.js';
 import { SsePartStream } from '../util/sse-part-stream.js';
 import type { RouterDeployment } from './deployment.js';
 import { elapsedMs } from './elapsed-ms.js';
@@ -113,8 +113,11 @@ export function streamDriver(
         attempts.add(scope);
       }
       try {
-        const options = headers ? { signal: scope?.signal, headers } : { signal: scope?.signal };
-        iterator = d.engine().stream(d.requestFor(request), options)[Symbol.asyncIterator]();
+        const engine = d.engine();
+        const options: CallOptions = headers ? { signal: scope?.signal, headers } : { signal: scope?.signal };
+        // An engine that reports its provider request tells the scope when it goes out (`AttemptScope.providerRequest`).
+        if (scope && engine.reportsProviderRequest === true) options.onProviderRequest = scope.providerRequest();
+        iterator = engine.stream(d.requestFor(request), options)[Symbol.asyncIterator]();
         const buffered: StreamPart[] = [];
         for (;;) {
           const r = scope ? await scope.race(iterator.next()) : await iterator.next();

@@ -7,6 +7,7 @@ import { LLMError } from '../errors/llm-error.js';
 import type { LanguageEngine } from '../spec/index.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
 import { RedisSemanticStore } from './redis-semantic-store.js';
+import { RouterEmbedder, type RouterEmbed } from './router-embedder.js';
 import { parseSemanticCacheConfig, SemanticCache, type SemanticGuard } from './semantic-cache.js';
 import { SqliteSemanticStore } from './sqlite-semantic-store.js';
 import type { SemanticStore } from './semantic-store.js';
@@ -14,6 +15,12 @@ import type { SemanticStore } from './semantic-store.js';
 export interface CreateSemanticCacheOptions {
   /** The engine of a deployment, for `embedder: <deployment name>` (the router passes its own lookup). */
   engineFor?: (deployment: string) => LanguageEngine | undefined;
+  /**
+   * A router's `embed`: `embedder: <deployment>` then embeds through the router (the deployment's limits and
+   * circuit, `request:end` events with the cost, marked with `embedMetadata`) instead of calling its engine.
+   */
+  embed?: RouterEmbed;
+  embedMetadata?: Record<string, unknown>;
   guard?: SemanticGuard;
   now?: () => number;
   /** Relative SQLite paths resolve against this directory. */
@@ -22,7 +29,8 @@ export interface CreateSemanticCacheOptions {
 
 /**
  * Builds the semantic cache a config describes: the store (`memory`, `sqlite` file, `redis` shared) and
- * the embedder (`local-use`, or the named deployment's engine `embed`, batched and cached).
+ * the embedder (`local-use`, or the named deployment: through `options.embed`, the router's, when given, else
+ * its engine's `embed`; batched and cached).
  */
 export async function createSemanticCache(input: SemanticCacheConfigInput, options: CreateSemanticCacheOptions = {}): Promise<SemanticCache> {
   const config = parseSemanticCacheConfig(input);
@@ -36,7 +44,9 @@ export async function createSemanticCache(input: SemanticCacheConfigInput, optio
         param: 'cache.semantic.embedder',
       });
     }
-    embedder = new CachedEmbedder(new BatchingEmbedder(new EngineEmbedder(engine, `deployment:${config.embedder}`), { maxBatch: 64 }));
+    const direct = new EngineEmbedder(engine, `deployment:${config.embedder}`); // (refuses an engine that cannot embed)
+    const base = options.embed ? new RouterEmbedder(options.embed, config.embedder, options.embedMetadata ? { metadata: options.embedMetadata } : {}) : direct;
+    embedder = new CachedEmbedder(new BatchingEmbedder(base, { maxBatch: 64 }));
   }
   const limits = { maxEntries: config.maxEntries, ...(options.now ? { now: options.now } : {}) };
   let store: SemanticStore;

@@ -7,7 +7,7 @@ export type { HybridIndexOptions } from './hybrid-index.js';
 export { MemorySemanticStore } from './memory-semantic-store.js';
 export type { MemorySemanticStoreOptions } from './memory-semantic-store.js';
 export { createModelGuard } from './model-guard.js';
-export type { GuardGenerate } from './model-guard.js';
+export type { GuardCallOptions, GuardGenerate, ModelGuard } from './model-guard.js';
 export { RedisSemanticStore } from './redis-semantic-store.js';
 export type { RedisSemanticStoreOptions } from './redis-semantic-store.js';
 export { defaultLocalEmbedder, parseSemanticCacheConfig, SemanticCache } from './semantic-cache.js';
@@ -16,6 +16,8 @@ export type {
   SemanticCacheStats,
   SemanticGuard,
   SemanticGuardInput,
+  SemanticGuardAdaptation,
+  SemanticGuardVerdict,
   SemanticHit,
   SemanticLookupDetails,
   SemanticLookupOptions,
@@ -32,7 +34,9 @@ export type { SqliteSemanticStoreOptions } from './sqlite-semantic-store.js';
 export { USearchIndex, loadUSearch } from './usearch-index.js';
 export type { USearchIndexOptions, USearchModule } from './usearch-index.js';
 export type { VectorIndex, VectorMatch } from './vector-index.js';
-export { SemanticCacheHook } from './semantic-cache-hook.js';
+export { SEMANTIC_EMBED_METADATA_KEY, SEMANTIC_GUARD_METADATA_KEY, SemanticCacheHook } from './semantic-cache-hook.js';
+export { RouterEmbedder } from './router-embedder.js';
+export type { RouterEmbed, RouterEmbedderOptions } from './router-embedder.js';
 export type { SemanticCacheHookDeps } from './semantic-cache-hook.js';
 export { evaluateParaphrases, DEFAULT_EVAL_THRESHOLDS } from './paraphrase-eval.js';
 export type { EvalSelection, ParaphraseEvalOptions, ParaphraseEvalReport, ParaphrasePair, ThresholdCounts, WrongHitAnalysis } from './paraphrase-eval.js';

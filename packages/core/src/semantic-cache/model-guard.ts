@@ -1,21 +1,41 @@
-import type { SemanticGuard, SemanticGuardInput } from './semantic-cache.js';
+import type { SemanticGuardAdaptation, SemanticGuardInput, SemanticGuardVerdict } from './semantic-cache.js';
+import type { Cost } from '../router/types.js';
 import type { GenerateRequest } from '../spec/index.js';
 
-/** Anything that answers a request: a router's `generate`, or an engine's. */
-export type GuardGenerate = (request: GenerateRequest, options?: { signal?: AbortSignal }) => Promise<{ text: string }>;
+/** What a guard's call is made for: the lookup's signal, tenant and live call's id. */
+export interface GuardCallOptions {
+  signal?: AbortSignal;
+  tenant?: string;
+  requestId?: string;
+}
 
-function opts(input: SemanticGuardInput): { signal?: AbortSignal } | undefined {
-  return input.signal ? { signal: input.signal } : undefined;
+/** Anything that answers a request: a router's `generate` (which reports its `cost`), or an engine's. */
+export type GuardGenerate = (request: GenerateRequest, options?: GuardCallOptions) => Promise<{ text: string; cost?: Cost }>;
+
+function opts(input: SemanticGuardInput): GuardCallOptions | undefined {
+  if (!input.signal && input.tenant === undefined && input.requestId === undefined) return undefined;
+  return {
+    ...(input.signal ? { signal: input.signal } : {}),
+    ...(input.tenant !== undefined ? { tenant: input.tenant } : {}),
+    ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
+  };
+}
+
+/** A model guard's `verify` and `adapt`: they return the guard call's cost with the decision. */
+export interface ModelGuard {
+  verify(input: SemanticGuardInput): Promise<SemanticGuardVerdict>;
+  adapt(input: SemanticGuardInput): Promise<SemanticGuardAdaptation>;
 }
 
 /**
  * A guard that asks a (cheap) model: `verify` whether the cached answer answers the new question
- * (YES/NO), `adapt` to rewrite it for the new question. Both at temperature 0.
+ * (YES/NO), `adapt` to rewrite it for the new question. Both at temperature 0. Each returns the call's
+ * `cost` when `generate` reported one (a router's does).
  */
-export function createModelGuard(generate: GuardGenerate): Required<SemanticGuard> {
+export function createModelGuard(generate: GuardGenerate): ModelGuard {
   return {
     async verify(input) {
-      const { text } = await generate(
+      const { text, cost } = await generate(
         {
           temperature: 0,
           maxTokens: 3,
@@ -26,10 +46,10 @@ export function createModelGuard(generate: GuardGenerate): Required<SemanticGuar
         },
         opts(input),
       );
-      return /^\s*yes\b/i.test(text);
+      return { ok: /^\s*yes\b/i.test(text), ...(cost ? { cost } : {}) };
     },
     async adapt(input) {
-      const { text } = await generate(
+      const { text, cost } = await generate(
         {
           temperature: 0,
           messages: [
@@ -42,7 +62,7 @@ export function createModelGuard(generate: GuardGenerate): Required<SemanticGuar
         },
         opts(input),
       );
-      return text;
+      return { text, ...(cost ? { cost } : {}) };
     },
   };
 }

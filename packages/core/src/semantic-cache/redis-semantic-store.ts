@@ -7,28 +7,61 @@ import type { SemanticEntry, SemanticMatch, SemanticStore, SemanticStoreLimits }
 import { VectorCatalog, type CatalogMeta } from './vector-catalog.js';
 
 /**
+ * Lua that drops entry `id` (a string) for good: its hash, log and rank, and its id from the erasure sets that
+ * the owners hash (KEYS[7] of ADD, KEYS[3] of DROP) names for it (`t<id>`, `u<id>`; entries written before the
+ * store kept owners have none: erasure deletes their ids with the sets). Returns 1 when the hash still existed.
+ * Needs locals `log`, `lru`, `owners`, `entry` (the entry key prefix). Redis deletes a set left empty.
+ */
+const DROP_ENTRY = `
+local function drop(id)
+  local sets = redis.call('HMGET', owners, 't' .. id, 'u' .. id)
+  if sets[1] then redis.call('SREM', sets[1], id) end
+  if sets[2] then redis.call('SREM', sets[2], id) end
+  redis.call('HDEL', owners, 't' .. id, 'u' .. id)
+  redis.call('ZREM', log, id)
+  redis.call('ZREM', lru, id)
+  return redis.call('DEL', entry .. id)
+end
+`;
+
+/**
  * Adds an entry atomically: id from a counter, hash with TTL, the append log (for other processes' mirrors),
- * a recency rank from a shared use clock, and the erasure sets; past the cap, evicts the least recently used.
- * KEYS: seq, log, tenant set, user set, clock, lru. ARGV: entry prefix, ns, tenant, user, prompt, vec, answer, exp, max.
+ * a recency rank from a shared use clock, and the erasure sets (with the entry's sets in the owners hash, kept
+ * past the hash's TTL); past the cap, drops the least recently used entries, their ids from the erasure sets
+ * too (so the sets never list more ids than the ranking holds, expired entries' among them).
+ * KEYS: seq, log, tenant set, user set, clock, lru, owners. ARGV: entry prefix, ns, tenant, user, prompt, vec,
+ * answer, exp, max.
  */
 const ADD = new LuaScript(`
+local log, lru, owners, entry = KEYS[2], KEYS[6], KEYS[7], ARGV[1]
+${DROP_ENTRY}
 local id = redis.call('INCR', KEYS[1])
-local ek = ARGV[1] .. id
+local ek = entry .. id
 redis.call('HSET', ek, 'ns', ARGV[2], 'tenant', ARGV[3], 'user', ARGV[4], 'prompt', ARGV[5], 'vec', ARGV[6], 'answer', ARGV[7], 'exp', ARGV[8])
 redis.call('PEXPIREAT', ek, ARGV[8])
-redis.call('ZADD', KEYS[2], id, id)
-redis.call('ZADD', KEYS[6], redis.call('INCR', KEYS[5]), id)
+redis.call('ZADD', log, id, id)
+redis.call('ZADD', lru, redis.call('INCR', KEYS[5]), id)
 redis.call('SADD', KEYS[3], id)
-if ARGV[4] ~= '' then redis.call('SADD', KEYS[4], id) end
-local over = redis.call('ZCARD', KEYS[6]) - tonumber(ARGV[9])
+redis.call('HSET', owners, 't' .. id, KEYS[3])
+if ARGV[4] ~= '' then
+  redis.call('SADD', KEYS[4], id)
+  redis.call('HSET', owners, 'u' .. id, KEYS[4])
+end
+local over = redis.call('ZCARD', lru) - tonumber(ARGV[9])
 if over > 0 then
-  local popped = redis.call('ZPOPMIN', KEYS[6], over)
-  for i = 1, #popped, 2 do
-    redis.call('DEL', ARGV[1] .. popped[i])
-    redis.call('ZREM', KEYS[2], popped[i])
-  end
+  local popped = redis.call('ZPOPMIN', lru, over)
+  for i = 1, #popped, 2 do drop(popped[i]) end
 end
 return id
+`);
+
+/** Drops entries (see DROP_ENTRY); returns how many hashes still existed. KEYS: log, lru, owners. ARGV: entry prefix, ids. */
+const DROP = new LuaScript(`
+local log, lru, owners, entry = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
+${DROP_ENTRY}
+local n = 0
+for i = 2, #ARGV do n = n + drop(ARGV[i]) end
+return n
 `);
 
 /** A served entry moves to the recent end (only while it is still ranked). KEYS: clock, lru. ARGV: id. */
@@ -80,15 +113,16 @@ function vectorFromBase64(s: string): Float32Array {
  * with one ZRANGEBYSCORE per lookup. A match is confirmed by reading its answer from Redis, so an entry
  * erased, expired or evicted by another process is never served. Eviction past `maxEntries` drops the
  * least recently used entries: each add and each served hit (`touch`) takes a tick of a clock shared in Redis,
- * so recency is the same for every process. Expired entries keep their rank until evicted (their keys are
- * gone at once, by TTL).
+ * so recency is the same for every process. Expired entries keep their rank, and their ids in the erasure
+ * sets, until evicted (their keys are gone at once, by TTL): the sets and the owners hash that names each id's
+ * sets never hold more ids than the ranking, which the cap bounds.
  */
 export class RedisSemanticStore implements SemanticStore {
   readonly kind = 'redis';
   readonly #catalog: VectorCatalog;
   readonly #now: () => number;
   readonly #max: number;
-  readonly #k: { seq: string; log: string; clock: string; lru: string; entry: string; tenant: (t: string) => string; user: (t: string, u: string) => string };
+  readonly #k: { seq: string; log: string; clock: string; lru: string; owners: string; entry: string; tenant: (t: string) => string; user: (t: string, u: string) => string };
   #lastSeq = 0;
   #pruneAbove = 0;
 
@@ -104,6 +138,7 @@ export class RedisSemanticStore implements SemanticStore {
       log: `${p}log`,
       clock: `${p}clock`,
       lru: `${p}lru`,
+      owners: `${p}owners`,
       entry: `${p}e:`,
       tenant: (t) => `${p}t:${enc(t)}`,
       user: (t, u) => `${p}u:${enc(t)}:${enc(u)}`,
@@ -161,7 +196,7 @@ export class RedisSemanticStore implements SemanticStore {
     const id = Number(
       await this.redis.eval<number>(
         ADD,
-        [this.#k.seq, this.#k.log, this.#k.tenant(entry.tenant), this.#k.user(entry.tenant, entry.user ?? ''), this.#k.clock, this.#k.lru],
+        [this.#k.seq, this.#k.log, this.#k.tenant(entry.tenant), this.#k.user(entry.tenant, entry.user ?? ''), this.#k.clock, this.#k.lru, this.#k.owners],
         [
           this.#k.entry,
           entry.namespace,
@@ -200,12 +235,14 @@ export class RedisSemanticStore implements SemanticStore {
     await this.redis.eval(TOUCH, [this.#k.clock, this.#k.lru], [id]);
   }
 
+  /** Drops entries everywhere in Redis (hash, log, rank, erasure sets); returns how many hashes still existed. */
+  async #drop(ids: string[]): Promise<number> {
+    return Number(await this.redis.eval<number>(DROP, [this.#k.log, this.#k.lru, this.#k.owners], [this.#k.entry, ...ids]));
+  }
+
   async delete(id: number): Promise<boolean> {
     this.#catalog.remove(id);
-    const n = await this.redis.command<number>(['DEL', this.#k.entry + id]);
-    await this.redis.command(['ZREM', this.#k.log, String(id)]);
-    await this.redis.command(['ZREM', this.#k.lru, String(id)]);
-    return Number(n) > 0;
+    return (await this.#drop([String(id)])) > 0;
   }
 
   async #deleteSet(setKey: string): Promise<number> {
@@ -213,18 +250,16 @@ export class RedisSemanticStore implements SemanticStore {
     let n = 0;
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      n += Number(await this.redis.command<number>(['DEL', ...chunk.map((id) => this.#k.entry + id)]));
-      await this.redis.command(['ZREM', this.#k.log, ...chunk]);
-      await this.redis.command(['ZREM', this.#k.lru, ...chunk]);
+      n += await this.#drop(chunk);
       for (const id of chunk) this.#catalog.remove(Number(id));
     }
-    await this.redis.command(['DEL', setKey]);
+    await this.redis.command(['DEL', setKey]); // (ids of entries written before the owners hash)
     return n;
   }
 
   async eraseTenant(tenant: string): Promise<number> {
     const n = await this.#deleteSet(this.#k.tenant(tenant));
-    // The per-user sets of the tenant only list ids deleted above.
+    // The per-user sets of the tenant only list ids deleted above (left only by entries without owners).
     const pattern = `${this.#k.user(tenant, '')}*`;
     let cursor = '0';
     do {

@@ -3,16 +3,35 @@ import type { CachedAnswer } from '../cache/exact-cache.js';
 import type { SemanticCacheConfig, SemanticCacheConfigInput } from '../config/schema.js';
 import { toLLMError } from '../errors/to-llm-error.js';
 import type { LLMError } from '../errors/llm-error.js';
+import type { Cost } from '../router/types.js';
 import type { GenerateRequest, LanguageEngine } from '../spec/index.js';
 import { createSemanticCache } from './create-semantic-cache.js';
-import { createModelGuard, type GuardGenerate } from './model-guard.js';
+import { createModelGuard, type GuardCallOptions, type GuardGenerate } from './model-guard.js';
+import type { RouterEmbed } from './router-embedder.js';
 import type { SemanticCache, SemanticHit } from './semantic-cache.js';
 
+/**
+ * The metadata key of a guard call (`guard: verify`/`adapt` calling `guardModel`): its value is the id of the
+ * live call the guard checked a cached answer for (its metadata also has `tenant`, the lookup's).
+ */
+export const SEMANTIC_GUARD_METADATA_KEY = 'llmrr.semanticGuard';
+
+/**
+ * The metadata key (value `true`) of the semantic cache's embedding calls to a deployment (`embedder: <name>`),
+ * made through the router's `embed`. They carry no tenant: a batch may embed several tenants' questions.
+ */
+export const SEMANTIC_EMBED_METADATA_KEY = 'llmrr.semanticEmbed';
+
 export interface SemanticCacheHookDeps {
-  /** The engine of a deployment (for `embedder: <deployment>`). */
+  /** The engine of a deployment (for `embedder: <deployment>`: checked to exist and to embed). */
   engineFor?: (deployment: string) => LanguageEngine | undefined;
-  /** Calls `guardModel` (for guard `verify`/`adapt`), bypassing the caches. */
-  generateWith?: (deployment: string, request: GenerateRequest, options?: { signal?: AbortSignal }) => Promise<{ text: string }>;
+  /** The router's `embed`: `embedder: <deployment>` embeds through it (limits, circuit, events, cost). */
+  embed?: RouterEmbed;
+  /**
+   * Calls `guardModel` (for guard `verify`/`adapt`), bypassing the caches, for the lookup's tenant and live call
+   * (`options`); its `cost` is added to the hit it lets through.
+   */
+  generateWith?: (deployment: string, request: GenerateRequest, options?: GuardCallOptions) => Promise<{ text: string; cost?: Cost }>;
   /** Told when the cache cannot be built (bad store URL...) or a lookup/store fails; the call goes on uncached. */
   onError?: (error: LLMError) => void;
   now?: () => number;
@@ -56,17 +75,19 @@ export class SemanticCacheHook {
       guardModel !== undefined && generateWith ? (request, options) => generateWith(guardModel, request, options) : undefined;
     return createSemanticCache(config, {
       ...(this.deps.engineFor ? { engineFor: this.deps.engineFor } : {}),
+      ...(this.deps.embed ? { embed: this.deps.embed, embedMetadata: { [SEMANTIC_EMBED_METADATA_KEY]: true } } : {}),
       ...(generate && config.guard !== undefined && config.guard !== 'miss' ? { guard: createModelGuard(generate) } : {}),
       ...(this.deps.now ? { now: this.deps.now } : {}),
       ...(this.deps.baseDir ? { baseDir: this.deps.baseDir } : {}),
     });
   }
 
-  async lookup(request: GenerateRequest, scope: CacheScope, signal?: AbortSignal): Promise<SemanticHit | undefined> {
+  /** `requestId` names the live call a guard call is made for. */
+  async lookup(request: GenerateRequest, scope: CacheScope, signal?: AbortSignal, requestId?: string): Promise<SemanticHit | undefined> {
     const cache = await this.cache();
     if (!cache) return undefined;
     try {
-      return await cache.lookup(request, scope, signal ? { signal } : {});
+      return await cache.lookup(request, scope, { ...(signal ? { signal } : {}), ...(requestId !== undefined ? { requestId } : {}) });
     } catch (e) {
       this.deps.onError?.(toLLMError(e));
       return undefined;

@@ -119,9 +119,9 @@ describe('SemanticCache', () => {
     let reply = 'YES';
     const guard = createModelGuard(async () => ({ text: reply }));
     const input = { question: 'a', cachedQuestion: 'b', answer: { ...answer(), createdAt: 0 }, score: 0.9 };
-    expect(await guard.verify(input)).toBe(true);
+    expect(await guard.verify(input)).toEqual({ ok: true });
     reply = 'no, it does not';
-    expect(await guard.verify(input)).toBe(false);
+    expect(await guard.verify(input)).toEqual({ ok: false });
   });
 
   it('refuses a verify/adapt guard without a guard function, and an invalid config, naming the field', () => {

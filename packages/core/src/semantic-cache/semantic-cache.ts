@@ -9,6 +9,7 @@ import type { Embedder } from '../embeddings/embedder.js';
 import { LocalUseEmbedder } from '../embeddings/local-use-embedder.js';
 import { LLMError } from '../errors/llm-error.js';
 import { sectionConfigError } from '../config/validate.js';
+import type { Cost } from '../router/types.js';
 import type { FinishReason, GenerateRequest } from '../spec/index.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
 import { selectMatch, type RankedMatch } from './select-match.js';
@@ -22,13 +23,33 @@ export interface SemanticGuardInput {
   answer: CachedAnswer;
   score: number;
   signal?: AbortSignal;
+  /** The tenant of the lookup (its scope's), for a guard that calls a model on the tenant's behalf. */
+  tenant?: string;
+  /** The id of the call the lookup serves (`SemanticLookupOptions.requestId`), when given. */
+  requestId?: string;
 }
 
-/** Checks (`verify`) or rewrites (`adapt`) a cached answer for a close-but-not-identical question. */
+/** A guard's decision with what reaching it cost (a model guard's provider call). */
+export interface SemanticGuardVerdict {
+  ok: boolean;
+  cost?: Cost;
+}
+
+/** An adapted answer with what adapting it cost (a model guard's provider call). */
+export interface SemanticGuardAdaptation {
+  text: string;
+  cost?: Cost;
+}
+
+/**
+ * Checks (`verify`) or rewrites (`adapt`) a cached answer for a close-but-not-identical question. A guard that
+ * pays for its check (a model call) returns the verdict or text with its `cost`: a hit served through it
+ * carries that cost (`SemanticHit.guardCost`).
+ */
 export interface SemanticGuard {
-  verify?(input: SemanticGuardInput): Promise<boolean>;
+  verify?(input: SemanticGuardInput): Promise<boolean | SemanticGuardVerdict>;
   /** The answer text adapted to the new question. */
-  adapt?(input: SemanticGuardInput): Promise<string>;
+  adapt?(input: SemanticGuardInput): Promise<string | SemanticGuardAdaptation>;
 }
 
 export interface SemanticHit {
@@ -43,6 +64,8 @@ export interface SemanticHit {
   margin?: number;
   /** How the guard let it through, when the score was below `guardAbove` or the match was ambiguous. */
   guarded?: 'verified' | 'adapted';
+  /** What the guard's check cost, when it reported a cost (a model guard's call to `guardModel`). */
+  guardCost?: Cost;
 }
 
 /** Why a lookup ended as it did (`SemanticLookupOptions.details`). */
@@ -63,6 +86,8 @@ export interface SemanticLookupOptions {
   /** A precomputed embedding of the question (the caller batched it); skips the embedder. */
   embedding?: Float32Array;
   signal?: AbortSignal;
+  /** The id of the call the lookup serves: passed to the guard (a model guard marks its call with it). */
+  requestId?: string;
   /** Per-call opt-out (e.g. a request header). */
   optOut?: boolean;
   /** Filled with where the time went: embedding, and search in the store (with the re-ranking). */
@@ -254,9 +279,27 @@ export class SemanticCache {
     }
     if (selection.ambiguous) this.#stats.ambiguous++;
     if (details) details.outcome = selection.ambiguous ? 'ambiguous' : 'guard-band';
-    const guarded = await this.#guarded(hit, question, options.signal);
+    const guarded = await this.#guarded(hit, question, scope.tenant, options);
     if (guarded) this.#touch(match.id);
     return guarded;
+  }
+
+  /**
+   * Whether `lookup` would serve a cached answer without asking the guard: a match at or above the threshold,
+   * not ambiguous, and not in the guard band. Side-effect free apart from embedding the question: no guard
+   * call, no stats, no recency touch (a prefetcher's "already cached?" check, which must not pay for a guard
+   * call nor count as a hit). A match the guard would have to judge counts as not cached.
+   */
+  async probe(request: GenerateRequest, scope: CacheScope, options: Pick<SemanticLookupOptions, 'threshold' | 'embedding' | 'signal' | 'optOut'> = {}): Promise<boolean> {
+    const question = this.#eligible(request, scope, options.optOut);
+    if (question === undefined) return false;
+    const vector = await this.#embed(question, options.embedding, options.signal);
+    const found = await this.backend.search(await this.#namespace(request, scope), vector, this.#candidates);
+    const selection = selectMatch(question, found, this.config);
+    const best = selection?.best;
+    if (!selection || !best || best.cosine < (options.threshold ?? this.thresholdFor(scope.tenant))) return false;
+    const guardAbove = this.config.guardAbove;
+    return !selection.ambiguous && (guardAbove === undefined || best.candidate.score >= guardAbove);
   }
 
   /**
@@ -278,19 +321,32 @@ export class SemanticCache {
     return rerank || c.minMargin > 0 ? Math.max(2, c.candidates) : 1;
   }
 
-  async #guarded(hit: SemanticHit, question: string, signal: AbortSignal | undefined): Promise<SemanticHit | undefined> {
-    const input: SemanticGuardInput = { question, cachedQuestion: hit.cachedQuestion, answer: hit.answer, score: hit.score, ...(signal ? { signal } : {}) };
+  async #guarded(hit: SemanticHit, question: string, tenant: string | undefined, options: SemanticLookupOptions): Promise<SemanticHit | undefined> {
+    const input: SemanticGuardInput = {
+      question,
+      cachedQuestion: hit.cachedQuestion,
+      answer: hit.answer,
+      score: hit.score,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(tenant !== undefined ? { tenant } : {}),
+      ...(options.requestId !== undefined ? { requestId: options.requestId } : {}),
+    };
     try {
-      if (this.config.guard === 'verify' && (await this.#guard!.verify!(input))) {
-        this.#stats.verified++;
-        this.#stats.hits++;
-        return { ...hit, guarded: 'verified' };
+      if (this.config.guard === 'verify') {
+        const verdict = await this.#guard!.verify!(input);
+        const { ok, cost } = typeof verdict === 'boolean' ? { ok: verdict, cost: undefined } : verdict;
+        if (ok) {
+          this.#stats.verified++;
+          this.#stats.hits++;
+          return { ...hit, guarded: 'verified', ...(cost ? { guardCost: cost } : {}) };
+        }
       }
       if (this.config.guard === 'adapt') {
-        const text = await this.#guard!.adapt!(input);
+        const adapted = await this.#guard!.adapt!(input);
+        const { text, cost } = typeof adapted === 'string' ? { text: adapted, cost: undefined } : adapted;
         this.#stats.adapted++;
         this.#stats.hits++;
-        return { ...hit, answer: { ...hit.answer, text }, guarded: 'adapted' };
+        return { ...hit, answer: { ...hit.answer, text }, guarded: 'adapted', ...(cost ? { guardCost: cost } : {}) };
       }
     } catch {
       // A failing guard is a miss, never a failed call.

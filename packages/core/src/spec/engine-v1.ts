@@ -32,6 +32,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Extra request headers (HTTP engines). */
   headers?: Record<string, string>;
+  /**
+   * Called once, right before the call's request to the provider goes out (after any work of the engine's own,
+   * such as downloading the prompt's image URLs), by engines that declare `reportsProviderRequest`. A router
+   * uses it to tell a provider's failure from a failure before the provider was asked.
+   */
+  onProviderRequest?: () => void;
 }
 
 /** Options of an engine's `countTokens`. */
@@ -52,6 +58,11 @@ export interface GenerateResult {
   text: string;
   toolCalls: ToolCall[];
   finishReason: FinishReason;
+  /**
+   * The request's `stop` sequence the answer stopped on (`finishReason` `stop`), where the provider says which
+   * (Anthropic `stop_sequence`); absent otherwise (OpenAI-compatible servers and Gemini report a plain stop).
+   */
+  stopSequence?: string;
   usage: Usage;
   /** Provider's response id, when it gives one. */
   id?: string;
@@ -123,6 +134,12 @@ export interface LanguageEngineV1 {
    * provider's failure. Absent or false: every failure of a remote count may be the provider's.
    */
   readonly countTokensReportsRequest?: boolean;
+  /**
+   * True when `generate` and `stream` call `options.onProviderRequest` right before their provider request goes
+   * out: an attempt failing before that call (a slow or failing download of the prompt's image URLs) is then not
+   * the provider's failure. Absent or false: every failure of a call may be the provider's.
+   */
+  readonly reportsProviderRequest?: boolean;
   /** Release resources (local models, sockets). */
   close?(): Promise<void>;
 }

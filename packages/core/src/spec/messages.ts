@@ -83,7 +83,28 @@ export type ChatMessage =
       reasoning?: ReasoningPart[];
       cacheControl?: CacheControl;
     }
-  | { role: 'tool'; toolCallId: string; content: string; name?: string; cacheControl?: CacheControl };
+  | {
+      role: 'tool';
+      toolCallId: string;
+      /** The result as text (with `parts`: their text parts joined with "\n"), what engines without `parts` send. */
+      content: string;
+      /**
+       * The result's blocks, text and images, in the client's order (a result with an image, or of several blocks):
+       * the Anthropic engine sends them as the `tool_result`'s content blocks. Engines whose provider takes only text
+       * in a tool result (OpenAI-compatible, Gemini) send `content` and warn about each image not sent
+       * (`setting_not_sent`, field `messages.N.parts.K`). `content` must hold the parts' text (nothing checks it).
+       * A part's own `cacheControl` is not used: the result's breakpoint is the message's.
+       */
+      parts?: ContentPart[];
+      /**
+       * The tool failed and `content` is its error: Anthropic `tool_result.is_error`, Gemini's `error` key of the
+       * function response. OpenAI-compatible servers have no such field: not sent there, with a `setting_not_sent`
+       * warning (the error text still goes as the result).
+       */
+      isError?: boolean;
+      name?: string;
+      cacheControl?: CacheControl;
+    };
 
 export interface ToolDefinition {
   name: string;

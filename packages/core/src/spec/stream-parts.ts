@@ -33,7 +33,11 @@ export type StreamPart =
    * part (engines emit it first, once the request is mapped); consumers that do not show warnings skip it.
    */
   | { type: 'warnings'; warnings: CallWarning[] }
-  | { type: 'finish'; finishReason: FinishReason; usage: Usage }
+  /**
+   * The end. `stopSequence`: the request's `stop` sequence the model stopped on (`finishReason` is then `stop`),
+   * where the provider says which (Anthropic); absent elsewhere, OpenAI-compatible servers and Gemini do not.
+   */
+  | { type: 'finish'; finishReason: FinishReason; usage: Usage; stopSequence?: string }
   | { type: 'error'; error: LLMError };
 
 export type StreamPartType = StreamPart['type'];

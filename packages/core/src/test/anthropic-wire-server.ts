@@ -51,6 +51,11 @@ export interface AnthropicWireReply {
   content?: string | AnthropicWireBlock[];
   /** Default: `tool_use` when a tool_use block is present, else `end_turn`. */
   stopReason?: string;
+  /**
+   * The `stop_sequence` answered with stop reason `stop_sequence`; default the request's first `stop_sequences`
+   * entry (null with any other stop reason, as Anthropic sends).
+   */
+  stopSequence?: string;
   /** Reported usage; missing numbers are derived deterministically from the request and answer sizes. */
   usage?: AnthropicWireUsage;
   id?: string;
@@ -189,6 +194,13 @@ function stopReasonOf(reply: AnthropicWireReply, blocks: AnthropicWireBlock[]): 
   return reply.stopReason ?? (blocks.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
 }
 
+/** `stop_sequence`: the sequence matched when the stop reason is `stop_sequence`, else null. */
+function stopSequenceOf(reply: AnthropicWireReply, body: Record<string, unknown>, blocks: AnthropicWireBlock[]): string | null {
+  if (stopReasonOf(reply, blocks) !== 'stop_sequence') return null;
+  const asked = Array.isArray(body.stop_sequences) && typeof body.stop_sequences[0] === 'string' ? body.stop_sequences[0] : null;
+  return reply.stopSequence ?? asked;
+}
+
 /** The non-streamed Messages answer for a reply (what the server sends as JSON). */
 export function anthropicMessageBody(reply: AnthropicWireReply, body: Record<string, unknown>, messageId = 'msg_wire_0'): Record<string, unknown> {
   const blocks = blocksOf(reply, body);
@@ -199,7 +211,7 @@ export function anthropicMessageBody(reply: AnthropicWireReply, body: Record<str
     model: reply.model ?? body.model,
     content: responseBlocks(blocks, reply.id ?? messageId),
     stop_reason: stopReasonOf(reply, blocks),
-    stop_sequence: null,
+    stop_sequence: stopSequenceOf(reply, body, blocks),
     usage: usageOf(reply, body, blocks),
   };
 }
@@ -243,7 +255,7 @@ export function anthropicStreamEvents(reply: AnthropicWireReply, body: Record<st
     push({ type: 'content_block_stop', index });
   });
   if (blocks.length === 0) push({ type: 'ping' });
-  push({ type: 'message_delta', delta: { stop_reason: stopReasonOf(reply, blocks), stop_sequence: null }, usage: { output_tokens: outputTokens } });
+  push({ type: 'message_delta', delta: { stop_reason: stopReasonOf(reply, blocks), stop_sequence: stopSequenceOf(reply, body, blocks) }, usage: { output_tokens: outputTokens } });
   push({ type: 'message_stop' });
   return events;
 }

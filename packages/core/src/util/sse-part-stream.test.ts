@@ -85,6 +85,45 @@ describe('SsePartStream', () => {
     expect(deltas(await collect(s.stream))).toEqual(['a', 'b', 'c', 'finish']);
   });
 
+  describe("an `error:` line (llama.cpp's report of a failed stream)", () => {
+    const errorOf = (parts: StreamPart[]) => (parts.at(-1)?.type === 'error' ? (parts.at(-1) as Extract<StreamPart, { type: 'error' }>).error : undefined);
+
+    it.each([
+      ['in one read', ['data: a\n\nerror: {"message":"boom"}\n\ndata: [DONE]\n\n']],
+      ['cut after its first letter', ['data: a\n\ne', 'rror: {"message":"boom"}\n\ndata: [DONE]\n\n']],
+      ['cut in its value, over three reads', ['data: a\n\nerr', 'or: {"mess', 'age":"boom"}\n', '\ndata: [DONE]\n\n']],
+      ['cut before its line end', ['data: a\n\nerror: {"message":"boom"}', '\n\ndata: [DONE]\n\n']],
+      ['at the end of the body without a line end', ['data: a\n\nerr', 'or: {"message":"boom"}']],
+    ])('ends the stream with an error part (the decoder has no errorField: its interrupted part), %s', async (_, reads) => {
+      const parts = await collect(partStream(reads).stream);
+      expect(deltas(parts)).toEqual(['a', 'error:stream_interrupted']);
+      expect(errorOf(parts)?.message).toContain('The stream sent an error: {"message":"boom"}');
+    });
+
+    it("hands the value to the decoder's errorField when it has one", async () => {
+      const decoder = new TestDecoder();
+      const seen: string[] = [];
+      Object.assign(decoder, {
+        errorField(value: string): StreamPart[] {
+          seen.push(value);
+          decoder.done = true;
+          return [{ type: 'error', error: new LLMError({ code: 'context_length_exceeded', message: value }) }];
+        },
+      });
+      const stream = new SsePartStream({
+        open: async () => ({ response: new Response(body(['data: a\n\nerror: {"code":400}\n\ndata: [DONE]\n\n']).stream), decoder }),
+        abortPart: () => ({ type: 'error', error: new LLMError({ code: 'aborted', message: 'aborted' }) }),
+      });
+      expect(deltas(await collect(stream))).toEqual(['a', 'error:context_length_exceeded']);
+      expect(seen).toEqual(['{"code":400}']);
+    });
+
+    it('ignores other unknown fields, lines that only start like `error`, and an `error:` line after the terminal part', async () => {
+      const parts = await collect(partStream(['foo: bar\n\nerrors: x\n\ne', 'vent: e\ndata: a\n\ndata: [DONE]\n\nerror: late\n\n']).stream);
+      expect(deltas(parts)).toEqual(['a', 'finish']);
+    });
+  });
+
   it('after the terminal part reads the body to its end without handing it out (its connection is kept)', async () => {
     const s = partStream(['data: a\n\ndata: [DONE]\n\n', 'data: late\n\n']);
     expect(deltas(await collect(s.stream))).toEqual(['a', 'finish']);

@@ -14,6 +14,12 @@ export interface SsePartDecoder {
   end(): StreamPart[];
   /** Reading the body failed (connection reset, socket closed). */
   interrupted(cause: unknown): StreamPart[];
+  /**
+   * The value of an `error:` line, a field outside the SSE spec that llama.cpp's server sends for a failed
+   * stream (`error: {"code":400,"message":...}`, then `data: [DONE]`). Absent: the stream ends with
+   * `interrupted()`'s parts for a `provider_error` carrying the value.
+   */
+  errorField?(value: string): StreamPart[];
 }
 
 /** How an `SsePartStream` opens its response (called on the first `next()`). */
@@ -60,6 +66,8 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
   /** The stream ended at its terminal part before the body was tapped: release the body, do not cancel it. */
   private releaseOnTap = false;
   private readonly text = new Utf8ChunkDecoder();
+  /** The start of an `error:` line cut at the end of a chunk, held for the next (see `feed`). */
+  private carry = '';
   /** The call in progress (opening, or waiting for a chunk): later calls wait for it, so they are served in order. */
   private pulling: Promise<IteratorResult<StreamPart, undefined>> | undefined;
   /** Settles `pulling` once a part is queued or the stream ended. */
@@ -142,6 +150,10 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
       onEvent: (event) => {
         if (!decoder.done) this.push(decoder.decode(event.data));
       },
+      // Other parse errors (unknown fields, an invalid `retry`) are ignored, as the SSE spec says.
+      onError: (error) => {
+        if (error.type === 'unknown-field' && error.field === 'error' && !decoder.done) this.push(this.errorField(decoder, error.value ?? ''));
+      },
     });
     const signal = this.options.signal;
     // Bytes that came before may be delivered during the tap.
@@ -166,7 +178,7 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     data: (chunk) => {
       if (this.ended) return;
       try {
-        this.parser!.feed(this.text.decode(chunk));
+        this.feed(this.text.decode(chunk));
         if (this.decoder!.done) this.stop([], false, true);
       } catch (e) {
         this.stop(this.interrupted(e));
@@ -180,7 +192,7 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     end: () => {
       if (this.ended) return;
       try {
-        this.parser!.feed(this.text.end());
+        this.feed(this.text.end(), true);
         this.stop(this.decoder!.done ? [] : this.decoder!.end());
       } catch (e) {
         this.stop(this.interrupted(e));
@@ -196,6 +208,32 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     },
   };
 
+  /**
+   * Feeds the parser. eventsource-parser drops the rest of a line of an unknown field that a chunk cuts (it
+   * buffers only `data`, `event`, `id` and `retry` lines), so the start of an `error:` line at the end of a
+   * chunk is held back and fed with the next one; at the body's end it is fed as a whole line.
+   */
+  private feed(text: string, last = false): void {
+    if (this.carry) {
+      text = this.carry + text;
+      this.carry = '';
+    }
+    const end = text.length > 0 ? text.charCodeAt(text.length - 1) : 10;
+    if (end !== 10 && end !== 13) {
+      const start = Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r')) + 1;
+      // 101: 'e'
+      if (text.charCodeAt(start) === 101 && 'error:'.startsWith(text.slice(start, start + 6))) {
+        if (last) {
+          text += '\n';
+        } else {
+          this.carry = text.slice(start);
+          text = text.slice(0, start);
+        }
+      }
+    }
+    this.parser!.feed(text);
+  }
+
   private push(parts: StreamPart[]): void {
     if (this.ended) return;
     for (let i = 0; i < parts.length; i++) this.queue.push(parts[i]!);
@@ -206,6 +244,12 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     this.stop(this.aborted(this.options.signal!), true);
     this.deliver();
   };
+
+  /** The parts of an `error:` line (see `SsePartDecoder.errorField`). */
+  private errorField(decoder: SsePartDecoder, value: string): StreamPart[] {
+    if (decoder.errorField) return decoder.errorField(value);
+    return this.interrupted(new LLMError({ code: 'provider_error', message: `The stream sent an error: ${value.slice(0, 500)}`, details: value }));
+  }
 
   /** The decoder's parts for a broken body; an error part if it has none to give or throws (a bug). */
   private interrupted(cause: unknown): StreamPart[] {

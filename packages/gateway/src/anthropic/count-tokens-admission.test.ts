@@ -31,7 +31,8 @@ const gem = (): ModelInput => ({
   baseURL: gemini.url,
   apiKey: 'gm-up',
   capabilities: ['chat', 'streaming', 'tools', 'json', 'vision'],
-  options: { exactTokenCount: true },
+  // The image server is on 127.0.0.1: the deployment opts in to private image URLs.
+  options: { exactTokenCount: true, allowPrivateImageUrls: true },
 });
 
 async function keyFor(tenant: string, limits: { rpm?: number; maxConcurrency?: number }): Promise<string> {

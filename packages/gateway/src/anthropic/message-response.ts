@@ -6,6 +6,16 @@ import { toAnthropicUsage } from './usage.js';
 
 export type AnthropicStopReason = NonNullable<AnthropicMessage['stop_reason']>;
 
+/**
+ * The answer's `stop_reason` and `stop_sequence`: `stop_sequence` with the sequence where the engine said which one
+ * the answer stopped on (an Anthropic deployment; OpenAI-compatible and Gemini deployments do not say, so their
+ * stop on a sequence is `end_turn`), else the finish reason's.
+ */
+export function toAnthropicStop(answer: { finishReason: FinishReason; stopSequence?: string | undefined }): { stop_reason: AnthropicStopReason; stop_sequence: string | null } {
+  if (answer.finishReason === 'stop' && typeof answer.stopSequence === 'string') return { stop_reason: 'stop_sequence', stop_sequence: answer.stopSequence };
+  return { stop_reason: toAnthropicStopReason(answer.finishReason), stop_sequence: null };
+}
+
 export function toAnthropicStopReason(reason: FinishReason): AnthropicStopReason {
   switch (reason) {
     case 'length':
@@ -58,8 +68,7 @@ export function toAnthropicMessage(result: RouterResult, options: { explain: boo
     role: 'assistant',
     model: result.deployment,
     content,
-    stop_reason: toAnthropicStopReason(result.finishReason),
-    stop_sequence: null,
+    ...toAnthropicStop(result),
     usage: toAnthropicUsage(answerUsage(result)),
     llmrr: llmrrInfo(result, options.explain),
   };

@@ -8,7 +8,7 @@ import type { HeadEncoder } from '../streaming/sse-frames.js';
 import { feedPiece, finalArgsSuffix, takeWholeCall, type BufferedToolCall } from '../streaming/buffered-tool-call.js';
 import { pairFinalToolCalls, quoteArgs } from '../streaming/final-tool-calls.js';
 import { JsonEnd } from '../streaming/json-end.js';
-import { messageId, toAnthropicStopReason } from './message-response.js';
+import { messageId, toAnthropicStop } from './message-response.js';
 import { toAnthropicDeltaUsage, toAnthropicUsage } from './usage.js';
 
 type EventWithExtras = AnthropicStreamEvent | (AnthropicStreamEvent & Record<string, unknown>);
@@ -374,7 +374,7 @@ export class AnthropicStreamEncoder implements HeadEncoder {
       ...this.closeAll(),
       event({
         type: 'message_delta',
-        delta: { stop_reason: toAnthropicStopReason(part.finishReason), stop_sequence: null },
+        delta: toAnthropicStop(part),
         usage: toAnthropicDeltaUsage(answerUsage(result)),
         llmrr: llmrrInfo(result, this.options.explain),
       }),

@@ -121,7 +121,8 @@ describe('/v1/messages cache_control -> core breakpoints', () => {
     });
     expect(req.messages.slice(2)).toEqual([
       { role: 'tool', toolCallId: 't1', content: 'sunny', cacheControl: EPH },
-      { role: 'tool', toolCallId: 't2', content: 'ab', cacheControl: M5 },
+      // The blocks as parts (for an Anthropic deployment), without their marks: the last one is the message's.
+      { role: 'tool', toolCallId: 't2', content: 'a\nb', parts: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }], cacheControl: M5 },
       { role: 'user', content: 'go on' },
     ]);
   });

@@ -108,8 +108,8 @@ describe('/v1/messages system messages -> core system messages in place', () => 
     expect(messagePaths).toEqual([
       0,
       { path: 'messages.1', toolCalls: ['messages.1.content.0', 'messages.1.content.1'], callFields: { id: 'id', name: 'name', arguments: 'input' } },
-      { path: 'messages.2.content.0', fields: { toolCallId: 'tool_use_id', content: 'content' } },
-      { path: 'messages.2.content.1', fields: { toolCallId: 'tool_use_id', content: 'content' } },
+      { path: 'messages.2.content.0', fields: { toolCallId: 'tool_use_id', content: 'content', isError: 'is_error' } },
+      { path: 'messages.2.content.1', fields: { toolCallId: 'tool_use_id', content: 'content', isError: 'is_error' } },
       3,
       4,
     ]);

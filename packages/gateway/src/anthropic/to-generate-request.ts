@@ -12,10 +12,14 @@ import { MESSAGES_FIELD_NAMES } from '../schemas/route-field-names.js';
 type Param = AnthropicMessagesRequest['messages'][number];
 type Block = Exclude<Param['content'], string>[number];
 
-function imagePart(block: Extract<Block, { type: 'image' }>): ContentPart {
+/** An image block as a core image part, without its mark. */
+function imageOf(block: Extract<Block, { type: 'image' }>): ContentPart {
   const s = block.source;
-  const part: ContentPart = s.type === 'base64' ? { type: 'image', data: s.data, mediaType: s.media_type } : { type: 'image', url: s.url };
-  return withMark(part, toCacheControl(block.cache_control));
+  return s.type === 'base64' ? { type: 'image', data: s.data, mediaType: s.media_type } : { type: 'image', url: s.url };
+}
+
+function imagePart(block: Extract<Block, { type: 'image' }>): ContentPart {
+  return withMark(imageOf(block), toCacheControl(block.cache_control));
 }
 
 function textPart(block: { text: string; cache_control?: unknown }): ContentPart {
@@ -23,8 +27,8 @@ function textPart(block: { text: string; cache_control?: unknown }): ContentPart
 }
 
 /**
- * The breakpoint of a core message made of several blocks (the core has no parts there: a tool result's content,
- * an assistant turn's text and tool calls): the message's own, at its end. Where several blocks are marked, the
+ * The breakpoint of a core message made of several blocks (the core keeps no marks on its blocks there: a tool result's
+ * content, an assistant turn's text and tool calls): the message's own, at its end. Where several blocks are marked, the
  * last mark's TTL decides (it is the one nearest to where the breakpoint now sits).
  */
 function lastMark(blocks: ReadonlyArray<{ cache_control?: unknown }>): CacheControl | undefined {
@@ -40,18 +44,37 @@ function toolResultMark(block: Extract<Block, { type: 'tool_result' }>): CacheCo
   return Array.isArray(block.content) ? lastMark(block.content) : undefined;
 }
 
-function toolResultText(block: Extract<Block, { type: 'tool_result' }>): string {
+/**
+ * A tool_result block as a core tool message: its text (its text blocks joined with "\n", what deployments that take
+ * a tool result as text get), with its blocks as `parts` (text and images, in order, without marks) when it has an
+ * image or several blocks, which an Anthropic deployment sends as they came; `is_error: true` as `isError`. Its mark
+ * (its own, else its last marked block's) is the message's.
+ */
+function toolMessage(block: Extract<Block, { type: 'tool_result' }>): ChatMessage {
   const c = block.content;
-  if (c === undefined) return '';
-  if (typeof c === 'string') return c;
-  return c.map((p) => (p.type === 'text' ? p.text : '')).join('');
+  const message: Extract<ChatMessage, { role: 'tool' }> = { role: 'tool', toolCallId: block.tool_use_id, content: typeof c === 'string' ? c : '' };
+  if (Array.isArray(c)) {
+    message.content = c.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('\n');
+    if (c.length > 1 || c.some((p) => p.type === 'image')) message.parts = c.map((p) => (p.type === 'text' ? { type: 'text', text: p.text } : imageOf(p)));
+  }
+  if (block.is_error === true) message.isError = true;
+  return withMark<ChatMessage>(message, toolResultMark(block));
 }
 
 /** Adds a core message and the client's path of it (see `ClientMessagePaths`). */
 type Push = (message: ChatMessage, path: ClientMessagePath) => void;
 
-/** A tool_result block's names of core's tool message fields: `tool_use_id` is its `toolCallId`, `content` its `content`. */
-const TOOL_RESULT_FIELDS = { toolCallId: 'tool_use_id', content: 'content' } as const;
+/**
+ * A tool_result block's names of core's tool message fields: `tool_use_id` is its `toolCallId`, `content` its
+ * `content`, `is_error` its `isError`.
+ */
+const TOOL_RESULT_FIELDS = { toolCallId: 'tool_use_id', content: 'content', isError: 'is_error' } as const;
+
+/** The client's path of a tool_result block (`at`) and of each of its content blocks (core's tool message `parts`). */
+function toolResultPath(block: Extract<Block, { type: 'tool_result' }>, at: string): ClientMessagePath {
+  const c = block.content;
+  return Array.isArray(c) ? { path: at, fields: TOOL_RESULT_FIELDS, parts: c.map((_, k) => `${at}.content.${k}`) } : { path: at, fields: TOOL_RESULT_FIELDS };
+}
 
 /**
  * A user turn: each tool_result block a core tool message of its own (named by its block, `messages.M.content.J`,
@@ -62,7 +85,7 @@ function convertUser(content: Param['content'], index: number, push: Push): void
   if (typeof content === 'string') return push({ role: 'user', content }, index);
   const parts: ContentPart[] = [];
   content.forEach((block, j) => {
-    if (block.type === 'tool_result') push(withMark<ChatMessage>({ role: 'tool', toolCallId: block.tool_use_id, content: toolResultText(block) }, toolResultMark(block)), { path: `messages.${index}.content.${j}`, fields: TOOL_RESULT_FIELDS });
+    if (block.type === 'tool_result') push(toolMessage(block), toolResultPath(block, `messages.${index}.content.${j}`));
     else if (block.type === 'text') parts.push(textPart(block));
     else if (block.type === 'image') parts.push(imagePart(block));
   });

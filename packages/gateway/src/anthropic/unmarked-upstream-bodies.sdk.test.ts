@@ -12,6 +12,8 @@ import { startWireUpstreams } from '../test-support/wire-upstreams.js';
 // with that commit's core and gateway (`RECORD_UPSTREAM_BODIES=1` writes it).
 // One later change, of key order only: /v1/messages `top_k` became core's `topK` (8e6adb5), which the Anthropic
 // engine sends right after `temperature`, where it went last as `providerOptions.anthropic.top_k` before.
+// And one of content: a tool_result of several text blocks, run together ("Sunny, 21 C") before, now reaches the
+// Anthropic deployment as its blocks and the OpenAI one with the blocks joined by "\n" (core's tool message `parts`).
 
 const FIXTURE = new URL('./__fixtures__/unmarked-upstream-bodies.json', import.meta.url);
 const recording = process.env.RECORD_UPSTREAM_BODIES === '1';

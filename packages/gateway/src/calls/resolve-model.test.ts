@@ -133,15 +133,16 @@ describe('the gateway answers probes for hidden and unknown models the same way'
 });
 
 describe("router errors and explain do not name deployments outside the tenant's allow-list", () => {
-  it('a 503 no_deployment for `auto` lists only the tenant\'s own candidates', async () => {
+  it('the refusal of `auto` (a 400: no model of the tenant has tools) lists only the tenant\'s own candidates', async () => {
     const h = await createHarness({ stores: 'memory', models: [mockModel('mock', {}, { capabilities: ['chat'] }), mockModel('secret-model', {}, { capabilities: ['chat', 'tools'] })] });
     try {
       await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', allowedModels: ['mock'] });
       const key = await h.stores!.tenants.createKey('acme', { name: 'test' });
       const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }];
       const res = await post(h.gateway, '/v1/chat/completions', { model: 'auto', messages: [{ role: 'user', content: 'hi' }], tools }, { authorization: `Bearer ${key.secret}` });
-      expect(res.status).toBe(503);
+      expect(res.status).toBe(400);
       const text = await res.text();
+      expect(JSON.parse(text)).toMatchObject({ error: { code: 'unsupported', param: 'tools' } });
       expect(text).toContain('mock: lacks capabilities: tools');
       expect(text).not.toContain('secret-model');
     } finally {

@@ -17,6 +17,11 @@ function joinText(content: TextOrParts): string {
   return typeof content === 'string' ? content : content.map((p) => p.text).join('');
 }
 
+/** An assistant message's text: its text parts and the refusal parts given back (their `refusal`), joined. */
+function assistantText(content: string | Array<{ type: 'text'; text: string } | { type: 'refusal'; refusal: string }>): string {
+  return typeof content === 'string' ? content : content.map((p) => (p.type === 'refusal' ? p.refusal : p.text)).join('');
+}
+
 function imagePart(url: string): ContentPart {
   const m = /^data:([^;,]+);base64,(.*)$/s.exec(url);
   return m ? { type: 'image', mediaType: m[1]!, data: m[2]! } : { type: 'image', url };
@@ -26,7 +31,7 @@ function imagePart(url: string): ContentPart {
  * The breakpoint of a message whose core form has no parts (assistant, tool, a system or developer message with
  * string content): the message's own `cache_control`, else its last marked part's; it sits at the message's end.
  */
-function messageMark(m: { cache_control?: unknown; content?: TextOrParts }): CacheControl | undefined {
+function messageMark(m: { cache_control?: unknown; content?: string | ReadonlyArray<{ cache_control?: unknown }> | null }): CacheControl | undefined {
   const own = toCacheControl(m.cache_control);
   if (own || m.content == null || typeof m.content === 'string') return own;
   let mark: CacheControl | undefined;
@@ -87,7 +92,7 @@ function convertOther(m: Exclude<OpenAIChatMessage, { role: 'user' }>, index: nu
       return { role: 'system', content: joinText(nonEmpty(m.content, index)) };
     case 'assistant': {
       const toolCalls = m.tool_calls?.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
-      const text = m.content == null ? null : joinText(m.content);
+      const text = m.content == null ? null : assistantText(m.content);
       if (toolCalls && toolCalls.length > 0) return { role: 'assistant', content: text, toolCalls };
       // A refusal echoed back from an earlier answer has null content; anything else needs content or tool calls.
       if (text === null && m.refusal == null) {

@@ -353,16 +353,13 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
 }
 
 /**
- * A deleted tenant's id is never handed to a new tenant while the ledger holds its rows: usage, invoices
- * and budget spend are keyed by the id, and ledger rows are never rewritten, so the new tenant would
- * inherit the old one's. (An existing tenant's id is left to `createTenant`: a plain `conflict`.)
- */
-/**
  * A deleted tenant's id is never given to a new tenant: its usage records are never rewritten, and a call of
  * the deleted tenant still in flight (here or in another gateway process) records its usage and budget spend
  * under the id after the deletion. Known from the ledger (rows of the id) or the audit log (its deletion).
+ * Throws `tenant_id_in_use` for such an id; an existing tenant's id is left to `createTenant` (a `conflict`).
+ * Exported (as `checkTenantIdUnused`) for servers that create tenants from a config file.
  */
-async function checkIdUnused(s: GatewayStores, id: string): Promise<void> {
+export async function checkIdUnused(s: Pick<GatewayStores, 'tenants' | 'ledger' | 'audit'>, id: string): Promise<void> {
   if (await s.tenants.getTenant(id)) return;
   const [row] = await s.ledger.query({ tenantId: id, limit: 1 });
   const [deletion] = row === undefined ? await s.audit.list({ action: 'tenant.delete', target: id, limit: 1 }) : [];

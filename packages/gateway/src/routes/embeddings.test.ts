@@ -53,10 +53,11 @@ describe('POST /v1/embeddings through LLMRouter.embed', () => {
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('model_not_found');
     const chatOnly = await post(h.gateway, '/v1/embeddings', { model: 'chat-only', input: 'x' });
-    expect(chatOnly.status).toBe(503);
-    const err = ((await chatOnly.json()) as { error: { code: string; message: string } }).error;
-    expect(err.code).toBe('no_deployment');
-    expect(err.message).toContain('lacks capabilities: embeddings');
+    // The client's error (a 400 the SDKs do not retry), naming the model.
+    expect(chatOnly.status).toBe(400);
+    const err = ((await chatOnly.json()) as { error: { type: string; code: string; message: string; param: string | null } }).error;
+    expect([err.type, err.code, err.param]).toEqual(['invalid_request_error', 'unsupported', 'model']);
+    expect(err.message).toContain('chat-only: lacks capabilities: embeddings');
   });
 
   it('over a real OpenAI-compatible upstream, with the ledger entry recorded (tokens, cost, deployment)', async () => {

@@ -33,6 +33,9 @@ function generator(seed: number) {
     });
   const toolCall = () => obj({ id: field(['call_1', ''], 0.05), type: field(['function', 'tool'], 0.05), function: ok() ? obj({ name: field(['f', ''], 0.05), arguments: field(['{}', ''], 0.05) }) : pick(junk) });
   const textContent = () => (chance(0.6) ? pick(strings) : ok() ? list(textPart, 3) : pick(junk));
+  // A refusal given back in an assistant message (openai 6.x ChatCompletionContentPartRefusal).
+  const refusalPart = () => (ok() ? obj({ type: 'refusal', refusal: field(['no', 5], 0.05), cache_control: cacheControl() }) : pick(junk));
+  const assistantContent = () => (chance(0.5) ? textContent() : ok() ? list(() => (chance(0.5) ? textPart() : refusalPart()), 3) : pick(junk));
   const message = (): unknown => {
     const role = ok() ? pick(['system', 'developer', 'user', 'assistant', 'tool']) : pick(['bot', 5, null, ABSENT]);
     switch (role) {
@@ -41,7 +44,7 @@ function generator(seed: number) {
       case 'assistant':
         return obj({
           role,
-          content: chance(0.3) ? ABSENT : chance(0.2) ? null : textContent(),
+          content: chance(0.3) ? ABSENT : chance(0.2) ? null : assistantContent(),
           tool_calls: chance(0.6) ? ABSENT : ok() ? list(toolCall, 2) : pick(junk),
           name: field(strings),
           refusal: field([null, 'no']),

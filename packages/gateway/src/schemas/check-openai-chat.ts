@@ -7,7 +7,7 @@ import type { OpenAIChatRequest } from './openai-chat.js';
  * A hand-written check of the common `POST /v1/chat/completions` bodies, about ten times cheaper than
  * `OpenAIChatRequestSchema.safeParse` (which copies every object it checks). True only when the schema
  * accepts `body` unchanged (it has no defaults or transforms): a string model, messages of any role with
- * text (or text and image) content and assistant tool calls, `cache_control` on parts and messages (the same
+ * text (or text and image) content, assistant refusal parts and tool calls, `cache_control` on parts and messages (the same
  * check as the schema's, `isCacheControlWire`), the sampling, penalty and stream fields, `parallel_tool_calls`, `prompt_cache_key`,
  * `reasoning_effort`, `logprobs`, `top_logprobs`, `verbosity`, `top_k`, `llmrr`.
  * Anything else, valid or not (tools, tool_choice, response_format, an unsafe integer, an object at any level
@@ -119,6 +119,10 @@ function isUserPart(p: unknown): boolean {
 function isTextContent(c: unknown): boolean {
   return typeof c === 'string' || (Array.isArray(c) && every(c, isTextPart));
 }
+/** An assistant message's part: text, or a refusal given back (`{ type: 'refusal', refusal }`). */
+function isAssistantPart(p: unknown): boolean {
+  return isTextPart(p) || (isObject(p) && p.type === 'refusal' && typeof p.refusal === 'string' && optional(p.cache_control, isCacheControlWire));
+}
 function isToolCall(c: unknown): boolean {
   return isObject(c) && isNonEmptyString(c.id) && c.type === 'function' && isObject(c.function) && isNonEmptyString(c.function.name) && typeof c.function.arguments === 'string';
 }
@@ -133,7 +137,7 @@ function isMessage(m: unknown): boolean {
       return (typeof m.content === 'string' || (Array.isArray(m.content) && every(m.content, isUserPart))) && optional(m.name, isString);
     case 'assistant':
       return (
-        nullish(m.content, isTextContent) &&
+        nullish(m.content, (c) => typeof c === 'string' || (Array.isArray(c) && every(c, isAssistantPart))) &&
         optional(m.tool_calls, (v) => Array.isArray(v) && every(v, isToolCall)) &&
         optional(m.name, isString) &&
         nullish(m.refusal, isString)

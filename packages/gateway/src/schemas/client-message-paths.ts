@@ -28,13 +28,14 @@ export interface JoinedMessagePath {
   /**
    * The client's names of the message's own fields under `path`, where not core's: a Responses function_call_output
    * item (core's tool message) has `call_id` for core's `toolCallId` (OpenAI's `tool_call_id`) and `output` for its
-   * `content`.
+   * `content`; a `/v1/messages` tool_result block has `is_error` for its `isError`.
    */
-  fields?: Readonly<{ toolCallId?: string; content?: string }>;
+  fields?: Readonly<{ toolCallId?: string; content?: string; isError?: string }>;
   /**
    * The client's path of each of the message's `parts` (core's `messages.N.parts.K`), where the client's blocks are
    * not core's parts one for one: a marked `/v1/messages` system prompt keeps only its non-empty blocks, so core's
-   * `parts.1` may be the client's `system.2`.
+   * `parts.1` may be the client's `system.2`; a tool message's parts are its tool_result's content blocks
+   * (`messages.1.content.0.content.2`).
    */
   parts?: readonly string[];
 }
@@ -71,11 +72,11 @@ const TOOL_CALL = /^\.(?:toolCalls|tool_calls)(?:\.(\d+)(?!\d)|\[(\d+)\])/;
 /** After a tool call path: its field (OpenAI's under `.function`), as a function_call item names it (`id` is `call_id`). */
 const CALL_FIELD = /^(?:\.function)?\.(id|name|arguments)(?![A-Za-z0-9_])/;
 
-/** After a core message path: one of its `parts` (a marked system message's blocks). */
+/** After a core message path: one of its `parts` (a marked system message's blocks, a tool result's). */
 const PART = /^\.parts\.(\d+)(?!\d)/;
 
 /** After a core message path: one of its own fields that a client may name otherwise (OpenAI's `tool_call_id` too). */
-const OWN_FIELD = /^\.(content|toolCallId|tool_call_id)(?![A-Za-z0-9_])/;
+const OWN_FIELD = /^\.(content|toolCallId|tool_call_id|isError)(?![A-Za-z0-9_])/;
 
 /** The indexes of a client path (`input.3`, `messages.1.content.0`), to write them in OpenAI's bracketed form. */
 const INDEXES = /\.(\d+)(?=\.|$)/g;
@@ -153,7 +154,7 @@ function partOf(rest: string, from: JoinedMessagePath, bracketed: boolean, dot: 
 /**
  * The message's own fields the client names otherwise, and the client's path of each (`client`: the message's):
  * its content (the item of its text, or the message itself when it is a string field, or the item's own name for
- * it) and a tool message's `toolCallId` (and OpenAI's `tool_call_id`).
+ * it) and a tool message's `toolCallId` (and OpenAI's `tool_call_id`) and `isError`.
  */
 function ownFields(from: JoinedMessagePath, client: string, bracketed: boolean, dot: string): Array<readonly [string, string]> {
   const out: Array<readonly [string, string]> = [];
@@ -168,6 +169,8 @@ function ownFields(from: JoinedMessagePath, client: string, bracketed: boolean, 
   if (content !== undefined) out.push(['content', content]);
   const id = from.fields?.toolCallId;
   if (id !== undefined) out.push(['toolCallId', `${client}.${id}`], ['tool_call_id', `${client}.${id}`]);
+  const isError = from.fields?.isError;
+  if (isError !== undefined) out.push(['isError', `${client}.${isError}`]);
   return out;
 }
 

@@ -18,6 +18,12 @@ const ImageContentPart = z.looseObject({
   cache_control: CacheControlSchema,
 });
 export const OpenAIContentPartSchema = z.discriminatedUnion('type', [TextContentPart, ImageContentPart]);
+/**
+ * A refusal part of an assistant message given back (openai 6.x ChatCompletionContentPartRefusal): the model's earlier
+ * refusal, which becomes the turn's text, as on `/v1/responses`.
+ */
+const RefusalContentPart = z.looseObject({ type: z.literal('refusal'), refusal: z.string(), cache_control: CacheControlSchema });
+const AssistantContentPart = z.discriminatedUnion('type', [TextContentPart, RefusalContentPart]);
 
 export const OpenAIToolCallSchema = z.looseObject({
   id: z.string().min(1),
@@ -39,7 +45,7 @@ const UserMessage = z.looseObject({
 });
 const AssistantMessage = z.looseObject({
   role: z.literal('assistant'),
-  content: z.union([z.string(), z.array(TextContentPart), z.null()]).optional(),
+  content: z.union([z.string(), z.array(AssistantContentPart), z.null()]).optional(),
   tool_calls: z.array(OpenAIToolCallSchema).optional(),
   name: z.string().optional(),
   refusal: z.string().nullable().optional(),

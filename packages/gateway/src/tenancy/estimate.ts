@@ -34,7 +34,7 @@ const FRAMING_BYTES = 16;
  * the provider reads (real tokenizers average about 4 bytes a token for English) plus 8 per message: message
  * text, names, an assistant turn's tool calls (name and arguments, 8 more each) and reasoning blocks sent back
  * (text, or a redacted block's data), the tool schemas and a json_schema response format; each image counts
- * `IMAGE_INPUT_TOKENS`. It is the tokens-per-minute charge and the budget reservation's prompt: it must not fall
+ * `IMAGE_INPUT_TOKENS` (a tool result's images, in its `parts`, too: its text is its `content`). It is the tokens-per-minute charge and the budget reservation's prompt: it must not fall
  * below what the call is billed. A walk over string lengths; only the tool and response schemas (small objects)
  * are serialized.
  */
@@ -51,6 +51,9 @@ export function estimateInputTokens(request: GenerateRequest): number {
       if (m.toolCalls) for (const call of m.toolCalls) bytes += FRAMING_BYTES + utf8ByteLength(call.name) + utf8ByteLength(call.arguments);
       if (m.reasoning) for (const r of m.reasoning) bytes += utf8ByteLength(r.text) + (r.redactedData ? r.redactedData.length : 0);
     } else if (m.role !== 'system' && m.name) bytes += utf8ByteLength(m.name);
+    if (m.role === 'tool' && Array.isArray(m.parts)) {
+      for (const part of m.parts) if (part?.type === 'image') bytes += 2 * IMAGE_INPUT_TOKENS;
+    }
   }
   if (request.tools) bytes += utf8ByteLength(JSON.stringify(request.tools));
   if (request.responseFormat?.type === 'json_schema') bytes += utf8ByteLength(JSON.stringify(request.responseFormat.schema) ?? '');

@@ -89,7 +89,7 @@ describe('llmrr route', () => {
   it('a request no deployment can serve is a runtime error (exit 1) listing why', async () => {
     const r = await runCli(['route', '-m', 'vision-only', 'hello'], { cwd: t.dir });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^llmrr route: error \[no_deployment\]: No deployment can serve this request for model "vision-only": vision-only: context window 4 < /);
+    expect(r.stderr).toMatch(/^llmrr route: error \[context_length_exceeded\]: No deployment can serve this request for model "vision-only": vision-only: context window 4 < /);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 });

@@ -26,11 +26,14 @@ export interface AnthropicSystemBlock {
   cache_control?: AnthropicCacheControl;
 }
 
+/** A block of a `tool_result`'s content (@anthropic-ai/sdk ToolResultBlockParam: text and images here). */
+export type AnthropicToolResultContentBlock = { type: 'text'; text: string } | { type: 'image'; source: AnthropicImageSource };
+
 export type AnthropicRequestBlock =
   | { type: 'text'; text: string; cache_control?: AnthropicCacheControl }
   | { type: 'image'; source: AnthropicImageSource; cache_control?: AnthropicCacheControl }
   | { type: 'tool_use'; id: string; name: string; input: unknown; cache_control?: AnthropicCacheControl }
-  | { type: 'tool_result'; tool_use_id: string; content: string; is_error?: boolean; cache_control?: AnthropicCacheControl }
+  | { type: 'tool_result'; tool_use_id: string; content: string | AnthropicToolResultContentBlock[]; is_error?: boolean; cache_control?: AnthropicCacheControl }
   /** A thinking block given back as it came (@anthropic-ai/sdk 1.14 ThinkingBlockParam). */
   | { type: 'thinking'; thinking: string; signature: string }
   /** An encrypted thinking block given back as it came (RedactedThinkingBlockParam). */

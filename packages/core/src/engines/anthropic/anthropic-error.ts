@@ -17,12 +17,20 @@ const CODE_BY_TYPE: Readonly<Record<string, LLMErrorCode>> = {
   overloaded_error: 'overloaded',
 };
 
-/** The one message-based refinement: Anthropic reports an oversized prompt as a plain invalid_request_error. */
+/**
+ * Message-based refinements of a plain (400) invalid_request_error: an oversized prompt, and the organisation's
+ * billing state (no credit left, its spend limit reached), which another deployment (another organisation) does
+ * not share, so the router falls over instead of failing the request.
+ */
 const CONTEXT_LENGTH = /prompt is too long|exceeds? the (?:model's )?context (?:window|limit)/i;
+const OUT_OF_CREDIT = /credit balance is too low|reached your specified API usage limits|out of extra usage/i;
 
 export function anthropicErrorCode(type: string | undefined, message: string | undefined): LLMErrorCode | undefined {
   if (type === undefined) return undefined;
-  if (type === 'invalid_request_error' && message !== undefined && CONTEXT_LENGTH.test(message)) return 'context_length_exceeded';
+  if (type === 'invalid_request_error' && message !== undefined) {
+    if (CONTEXT_LENGTH.test(message)) return 'context_length_exceeded';
+    if (OUT_OF_CREDIT.test(message)) return 'budget_exceeded';
+  }
   return CODE_BY_TYPE[type];
 }
 

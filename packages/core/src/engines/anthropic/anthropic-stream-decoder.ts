@@ -30,7 +30,7 @@ function hasKeys(value: unknown): boolean {
  * `usage` part with the prompt's counts (on `message_start`; see `startUsage`), `text-delta`, `reasoning-delta`
  * (thinking; a block's `signature_delta` as a closing part with `signature`, a `redacted_thinking` block as one
  * part with `redactedData`), `tool-call-delta` / `tool-call` (input_json_delta pieces reassembled), then exactly
- * one `finish` (on `message_stop`, with the final usage) or one `error` part: an `error` event, invalid JSON, a
+ * one `finish` (on `message_stop`, with the final usage and, after stop reason `stop_sequence`, the sequence) or one `error` part: an `error` event, invalid JSON, a
  * source failure (`interrupted`), or a stream that ends without `message_stop` (`end`, `stream_interrupted`).
  * Never a silent clean end. After the terminal part `done` is true and input is ignored. The context's
  * `warnings`, when there are any, come first, as one `warnings` part with the first event's parts.
@@ -40,6 +40,8 @@ export class AnthropicStreamDecoder extends ProviderStreamDecoder {
   private readonly blocks = new Map<number, Block>();
   private usage: AnthropicUsageWire = {};
   private stopReason: string | null | undefined;
+  /** The `stop_sequence` of `message_delta`: the stop sequence matched, with stop reason `stop_sequence`. */
+  private stopSequence: string | null | undefined;
   private toolCount = 0;
   /** The warnings part not yet sent. */
   private warnings: CallWarning[] | undefined;
@@ -151,12 +153,15 @@ export class AnthropicStreamDecoder extends ProviderStreamDecoder {
       }
       case 'message_delta': {
         if (event.delta?.stop_reason !== undefined) this.stopReason = event.delta.stop_reason;
+        if (event.delta?.stop_sequence !== undefined) this.stopSequence = event.delta.stop_sequence;
         this.usage = mergeAnthropicUsage(this.usage, event.usage);
         break;
       }
       case 'message_stop': {
         const finishReason = mapAnthropicFinishReason(this.stopReason, this.toolCount > 0);
-        parts.push(this.terminal({ type: 'finish', finishReason, usage: convertAnthropicUsage(this.usage) }));
+        const finish: StreamPart = { type: 'finish', finishReason, usage: convertAnthropicUsage(this.usage) };
+        if (this.stopReason === 'stop_sequence' && typeof this.stopSequence === 'string') finish.stopSequence = this.stopSequence;
+        parts.push(this.terminal(finish));
         break;
       }
       case 'error': {

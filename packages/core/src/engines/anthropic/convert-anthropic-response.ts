@@ -44,6 +44,7 @@ export function convertAnthropicResponse(
     finishReason: mapAnthropicFinishReason(message.stop_reason, toolCalls.length > 0),
     usage: convertAnthropicUsage(message.usage),
   };
+  if (message.stop_reason === 'stop_sequence' && typeof message.stop_sequence === 'string') result.stopSequence = message.stop_sequence;
   if (message.id !== undefined) result.id = message.id;
   if (message.model !== undefined) result.providerModel = message.model;
   if (reasoning !== '') result.reasoning = reasoning;

@@ -10,6 +10,7 @@ import type {
   AnthropicSystemBlock,
   AnthropicTool,
   AnthropicToolChoice,
+  AnthropicToolResultContentBlock,
 } from './anthropic-api-types.js';
 import { fitAnthropicCacheBreakpoints, hasOneHourCacheControl, EXTENDED_CACHE_TTL_BETA, toAnthropicCacheControl } from './anthropic-cache-control.js';
 import { AnthropicCallWarnings } from './anthropic-call-warnings.js';
@@ -151,6 +152,29 @@ function userBlocks(content: string | ContentPart[], param: string, ctx: Convert
   return blocks;
 }
 
+/**
+ * A tool message's result: its `parts` as text and image blocks, in order (empty text left out: Anthropic refuses
+ * an empty text block), else (no parts, or none but empty text) its `content` text. A part's own mark is not sent
+ * (a tool result's breakpoint is its message's `cacheControl`): dropped, with a warning.
+ */
+function toolResultContent(message: Extract<ChatMessage, { role: 'tool' }>, param: string, ctx: ConvertContext): string | AnthropicToolResultContentBlock[] {
+  const parts = message.parts;
+  if (parts === undefined) return message.content;
+  if (!Array.isArray(parts)) throw invalid(ctx, `${param}.parts`, `${param}.parts must be an array of content parts`);
+  const blocks: AnthropicToolResultContentBlock[] = [];
+  parts.forEach((part, j) => {
+    if (part?.cacheControl) dropped(ctx, `${param}.parts.${j}.cacheControl`, "a tool result's breakpoint is its message's cacheControl");
+    if (part?.type === 'text') {
+      if (part.text !== '') blocks.push({ type: 'text', text: part.text });
+    } else if (part?.type === 'image') {
+      blocks.push({ type: 'image', source: imageSource(part, `${param}.parts.${j}`, ctx) });
+    } else {
+      throw invalid(ctx, `${param}.parts.${j}.type`, `${param}.parts.${j}: unknown content part type "${(part as { type?: unknown } | null)?.type}"`);
+    }
+  });
+  return blocks.length > 0 ? blocks : message.content;
+}
+
 function parseToolArguments(text: string, param: string, ctx: ErrorContext): unknown {
   if (text.trim() === '') return {};
   try {
@@ -227,7 +251,9 @@ function convertMessage(message: ChatMessage, i: number, ctx: ConvertContext): A
     }
     case 'tool': {
       if (!message.toolCallId) throw invalid(ctx, `${param}.toolCallId`, `${param}.toolCallId is required`);
-      const content: AnthropicRequestBlock[] = [{ type: 'tool_result', tool_use_id: message.toolCallId, content: message.content }];
+      const result: AnthropicRequestBlock = { type: 'tool_result', tool_use_id: message.toolCallId, content: toolResultContent(message, param, ctx) };
+      if (message.isError === true) result.is_error = true;
+      const content: AnthropicRequestBlock[] = [result];
       markLast(content, mark, markField, ctx);
       return { role: 'user', content };
     }
@@ -332,7 +358,7 @@ function copyVerbatim<B extends object>(block: B, field: string, ctx: ConvertCon
  * `providerOptions.anthropic.messages`), else into `system` too, with a `system_message_hoisted` warning
  * (`placeSystemMessages`); a system message that `providerOptions.anthropic.system` keeps out of the body (the
  * leading ones, and hoisted ones) has a `setting_not_sent` warning instead;
- * tool results become user `tool_result` blocks; JSON mode becomes a forced tool (see docs/core/anthropic.md);
+ * tool results become user `tool_result` blocks (their `parts` as text and image blocks, `isError` as `is_error`); JSON mode becomes a forced tool (see docs/core/anthropic.md);
  * `parallelToolCalls: false` becomes `tool_choice.disable_parallel_tool_use` (`applyParallelToolUse`); `topK` becomes
  * `top_k` (which, like a temperature, drops thinking: `applyThinking`); a tool's `strict` (and a strict
  * `responseFormat`, on the forced tool) becomes `strict` where the deployment takes strict tool use

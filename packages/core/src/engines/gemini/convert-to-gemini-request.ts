@@ -1,5 +1,4 @@
 import { LLMError } from '../../errors/llm-error.js';
-import { abortError } from '../../errors/to-llm-error.js';
 import type { ChatMessage, GenerateRequest, ImagePart, ToolChoice } from '../../spec/messages.js';
 import type { FetchFn } from '../../util/http.js';
 import { checkReasoning, reasoningBudget } from '../shared/reasoning.js';
@@ -12,6 +11,7 @@ import type {
   GeminiThinkingConfig,
 } from './gemini-api-types.js';
 import { convertJsonSchemaToGeminiSchema, isEmptyObjectSchema } from './convert-json-schema-to-gemini-schema.js';
+import { downloadImage } from './download-image.js';
 import { geminiTakesPenalties } from './gemini-penalty-models.js';
 import { geminiThinkingBudget, geminiThinkingLevel, geminiThinkingRange } from './gemini-thinking-models.js';
 
@@ -24,15 +24,15 @@ export interface GeminiRequestSettings {
   reasoning?: boolean;
   /** `maxOutputTokens` when the request sets none (from the model config); Gemini needs none. */
   defaultMaxTokens?: number;
-  /** Downloads images given by plain http(s) URL (Gemini only reads its own file URIs). */
+  /** Downloads images given by plain http(s) URL (Gemini only reads its own file URIs; see `downloadImage`). */
   fetch: FetchFn;
   signal?: AbortSignal;
+  /** Download images from loopback, private and link-local addresses too (`downloadImage`). Default false. */
+  allowPrivateImageUrls?: boolean;
   /** The thought signature a thinking model gave with an earlier function call, by our tool call id. */
   thoughtSignature?: (toolCallId: string) => string | undefined;
 }
 
-/** Gemini refuses inline data above 20 MB per request; refuse a single image above it before sending. */
-const MAX_INLINE_BYTES = 20 * 1024 * 1024;
 const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
 /** URIs Gemini reads itself: Files API uploads and Cloud Storage. */
 const GEMINI_FILE_URI = /^(?:gs:\/\/|https:\/\/generativelanguage\.googleapis\.com\/[^/]+\/files\/)/;
@@ -41,38 +41,6 @@ type ErrorContext = Pick<GeminiRequestSettings, 'provider' | 'deployment'>;
 
 function invalid(ctx: ErrorContext, param: string, message: string, code: 'invalid_request' | 'unsupported' = 'invalid_request', cause?: unknown): LLMError {
   return new LLMError({ code, message: `${ctx.provider}: ${message}`, param, provider: ctx.provider, deployment: ctx.deployment, cause });
-}
-
-async function download(url: string, param: string, settings: GeminiRequestSettings): Promise<GeminiPart> {
-  let response: Response;
-  try {
-    response = await settings.fetch(url, { signal: settings.signal });
-  } catch (e) {
-    if (settings.signal?.aborted) throw abortError(settings.signal, { provider: settings.provider, deployment: settings.deployment });
-    throw invalid(settings, param, `${param}: could not download the image (${e instanceof Error ? e.message : String(e)})`, 'invalid_request', e);
-  }
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => {});
-    throw invalid(settings, param, `${param}: downloading the image answered HTTP ${response.status}`);
-  }
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > MAX_INLINE_BYTES) {
-    await response.body?.cancel().catch(() => {});
-    throw invalid(settings, param, `${param}: the image is larger than 20 MB`, 'invalid_request');
-  }
-  let bytes: ArrayBuffer;
-  try {
-    bytes = await response.arrayBuffer();
-  } catch (e) {
-    if (settings.signal?.aborted) throw abortError(settings.signal, { provider: settings.provider, deployment: settings.deployment });
-    throw invalid(settings, param, `${param}: the image download failed`, 'invalid_request', e);
-  }
-  if (bytes.byteLength > MAX_INLINE_BYTES) throw invalid(settings, param, `${param}: the image is larger than 20 MB`);
-  const mimeType = response.headers.get('content-type')?.split(';')[0]?.trim();
-  if (!mimeType || !mimeType.startsWith('image/')) {
-    throw invalid(settings, param, `${param}: the URL did not answer with an image content-type (got "${mimeType ?? 'none'}")`);
-  }
-  return { inlineData: { mimeType, data: Buffer.from(bytes).toString('base64') } };
 }
 
 async function imagePart(part: ImagePart, param: string, settings: GeminiRequestSettings): Promise<GeminiPart> {
@@ -84,7 +52,7 @@ async function imagePart(part: ImagePart, param: string, settings: GeminiRequest
   const m = DATA_URL.exec(part.url);
   if (m) return { inlineData: { mimeType: m[1]!, data: m[2]! } };
   if (GEMINI_FILE_URI.test(part.url)) return { fileData: { fileUri: part.url, ...(part.mediaType ? { mimeType: part.mediaType } : {}) } };
-  if (/^https?:\/\//i.test(part.url)) return download(part.url, `${param}.url`, settings);
+  if (/^https?:\/\//i.test(part.url)) return downloadImage(part.url, `${param}.url`, settings);
   throw invalid(settings, `${param}.url`, `${param}.url must be an http(s), gs:// or base64 data: URL`);
 }
 
@@ -99,15 +67,20 @@ function parseArgs(text: string, param: string, ctx: ErrorContext): Record<strin
   return value as Record<string, unknown>;
 }
 
-/** Gemini's functionResponse.response is an object: JSON objects go as they are, anything else as `{ result }`. */
-function toolResponse(content: string): Record<string, unknown> {
+/**
+ * Gemini's functionResponse.response is an object: JSON objects go as they are, anything else as `{ result }`. A
+ * failed call's (`isError`) goes as `{ error }` (the key Gemini reads as the function's error details).
+ */
+function toolResponse(content: string, isError: boolean | undefined): Record<string, unknown> {
+  let value: unknown = content;
   try {
-    const value: unknown = JSON.parse(content);
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-    return { result: value };
+    value = JSON.parse(content);
   } catch {
-    return { result: content };
+    // Not JSON: the text itself.
   }
+  if (isError === true) return { error: value };
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  return { result: value };
 }
 
 /** The function name of a tool result: from the assistant tool call it answers, else the message's `name`. */
@@ -157,7 +130,7 @@ async function convertMessage(messages: ChatMessage[], i: number, settings: Gemi
       return parts.length === 0 ? undefined : { role: 'model', parts };
     }
     case 'tool':
-      return { role: 'user', parts: [{ functionResponse: { name: toolName(messages, i, settings), response: toolResponse(message.content) } }] };
+      return { role: 'user', parts: [{ functionResponse: { name: toolName(messages, i, settings), response: toolResponse(message.content, message.isError) } }] };
     default:
       throw invalid(settings, `${param}.role`, `${param}.role "${(message as { role: unknown }).role}" is not supported`);
   }

@@ -14,6 +14,11 @@ export const GeminiEngineOptionsSchema = z
     apiVersion: z.string().regex(/^v\d+[a-z0-9]*$/, 'like v1beta or v1').default('v1beta'),
     /** Thought signatures remembered per engine for multi-turn tool calls of thinking models. */
     thoughtSignatureCacheSize: z.number().int().min(0).default(1_000),
+    /**
+     * Download the prompt's image URLs from any address. Default false: a URL whose host is, or resolves to, a
+     * loopback, private, link-local (cloud metadata) or other non-public address is refused with `invalid_request`.
+     */
+    allowPrivateImageUrls: z.boolean().default(false),
   })
   .strict();
 

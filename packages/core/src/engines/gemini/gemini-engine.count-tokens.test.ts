@@ -41,7 +41,7 @@ afterEach(() => {
 
 const exactEngine = () =>
   createGeminiEngine(
-    ModelConfigSchema.parse({ name: 'gem', engine: 'gemini', model: 'gemini-test', baseURL: server.url, apiKey: 'gm-test', options: { exactTokenCount: true } }),
+    ModelConfigSchema.parse({ name: 'gem', engine: 'gemini', model: 'gemini-test', baseURL: server.url, apiKey: 'gm-test', options: { exactTokenCount: true, allowPrivateImageUrls: true } }),
     defaultEngineContext({}),
   );
 

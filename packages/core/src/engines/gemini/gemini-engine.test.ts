@@ -227,7 +227,9 @@ describe('gemini engine: tools', () => {
   });
 
   it('sends images: inline base64, data URLs, Gemini file URIs, and downloads http URLs', async () => {
-    await engine().generate({
+    // The image server is on 127.0.0.1: a deployment that opts in to private image URLs.
+    const local = { options: { allowPrivateImageUrls: true } };
+    await engine(local).generate({
       messages: [
         {
           role: 'user',
@@ -249,7 +251,7 @@ describe('gemini engine: tools', () => {
       { inlineData: { mimeType: 'image/png', data: PNG.toString('base64') } },
     ]);
     for (const path of ['/missing.png', '/page.html']) {
-      await expect(engine().generate({ messages: [{ role: 'user', content: [{ type: 'image', url: `${imagesUrl}${path}` }] }] })).rejects.toMatchObject({
+      await expect(engine(local).generate({ messages: [{ role: 'user', content: [{ type: 'image', url: `${imagesUrl}${path}` }] }] })).rejects.toMatchObject({
         code: 'invalid_request',
         param: 'messages.0.content.0.url',
       });

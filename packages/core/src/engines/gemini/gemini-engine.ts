@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { LLMError } from '../../errors/llm-error.js';
-import { toLLMError } from '../../errors/to-llm-error.js';
+import { abortError, toLLMError } from '../../errors/to-llm-error.js';
 import type { CallOptions, CountTokensCallOptions, EmbedResult, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
@@ -34,6 +34,8 @@ export interface GeminiEngineSettings {
   embeddingDimensions?: number;
   /** Thought signatures kept for multi-turn tool calls (0 disables). */
   thoughtSignatureCacheSize: number;
+  /** Download the prompt's image URLs from loopback, private and link-local addresses too. Default false. */
+  allowPrivateImageUrls?: boolean;
   /**
    * Whether the deployment takes `thinkingConfig` (config `capabilities` lists `reasoning`; without a list, every
    * model but those in `geminiModelThinks`'s list: Gemini 1.x/2.0, Gemma...). False: `request.reasoning` is dropped.
@@ -62,6 +64,8 @@ export class GeminiEngine implements LanguageEngineV1 {
   readonly countTokensRemote: boolean;
   /** `countTokens` calls `options.onProviderRequest` once the image URLs are fetched, right before :countTokens. */
   readonly countTokensReportsRequest = true;
+  /** `generate` and `stream` call `options.onProviderRequest` once the image URLs are fetched, right before their request. */
+  readonly reportsProviderRequest = true;
   readonly capabilities: {
     readonly streaming: true;
     readonly tools: true;
@@ -105,6 +109,7 @@ export class GeminiEngine implements LanguageEngineV1 {
       defaultMaxTokens: this.settings.defaultMaxTokens,
       fetch: this.settings.fetch,
       signal,
+      allowPrivateImageUrls: this.settings.allowPrivateImageUrls,
       thoughtSignature: (id) => this.signatures?.get(id),
     });
   }
@@ -156,9 +161,19 @@ export class GeminiEngine implements LanguageEngineV1 {
     }
   }
 
+  /**
+   * The prompt's image URLs are fetched: the provider request goes out now (`options.onProviderRequest`), unless the
+   * call's signal fired during the downloads (then Gemini was not asked).
+   */
+  private sending(options: CallOptions): void {
+    if (options.signal?.aborted) throw abortError(options.signal, this.context);
+    options.onProviderRequest?.();
+  }
+
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     try {
       const converted = await this.convert(request, options.signal);
+      this.sending(options);
       const { response, body, logprobsRefused } = await this.postGenerate(request, converted, 'generateContent', options);
       const json = await this.readJson(response, options.signal);
       const result = convertGeminiResponse(json, { ...this.context, onThoughtSignature: this.rememberSignature });
@@ -181,6 +196,7 @@ export class GeminiEngine implements LanguageEngineV1 {
     const signal = options.signal;
     return httpSseStream(this.context, signal, async () => {
       const converted = await this.convert(request, signal);
+      this.sending(options);
       const { response, body, logprobsRefused } = await this.postGenerate(request, converted, 'streamGenerateContent?alt=sse', options);
       const warnings = geminiRequestWarnings(request, body, this.capabilities.reasoning, this.modelId, logprobsRefused);
       return { response, decoder: new GeminiStreamDecoder({ ...this.context, signal, onThoughtSignature: this.rememberSignature, warnings }) };

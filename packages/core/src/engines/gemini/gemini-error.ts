@@ -20,6 +20,13 @@ const CODE_BY_STATUS: Readonly<Record<string, LLMErrorCode>> = {
 
 /** Gemini reports an oversized prompt as INVALID_ARGUMENT with this message. */
 const CONTEXT_LENGTH = /input token count.*exceeds the maximum/i;
+/**
+ * The project may not use the API from where it calls (400 FAILED_PRECONDITION: free tier not offered in the
+ * region without billing, or a region not served): the deployment's state, not the request's; another may serve it.
+ */
+const PROJECT_NOT_ALLOWED = /free tier is not available|location is not supported/i;
+/** A prepay billing account at zero (429 RESOURCE_EXHAUSTED): waiting does not refill it; another project may serve it. */
+const PREPAYMENT_DEPLETED = /prepayment credits are depleted/i;
 
 type GeminiError = NonNullable<GeminiErrorBody['error']>;
 
@@ -36,7 +43,10 @@ function details(error: GeminiError): Array<Record<string, unknown>> {
 export function geminiErrorCode(error: GeminiError): LLMErrorCode | undefined {
   // An invalid key is a 400 INVALID_ARGUMENT whose ErrorInfo says API_KEY_INVALID.
   if (details(error).some((d) => d.reason === 'API_KEY_INVALID')) return 'authentication';
-  if (typeof error.message === 'string' && CONTEXT_LENGTH.test(error.message)) return 'context_length_exceeded';
+  const message = typeof error.message === 'string' ? error.message : '';
+  if (CONTEXT_LENGTH.test(message)) return 'context_length_exceeded';
+  if (PROJECT_NOT_ALLOWED.test(message)) return 'permission_denied';
+  if (PREPAYMENT_DEPLETED.test(message)) return 'budget_exceeded';
   return typeof error.status === 'string' ? CODE_BY_STATUS[error.status] : undefined;
 }
 

@@ -2,6 +2,7 @@ import type { GenerateRequest } from '../../spec/messages.js';
 import type { CallWarning } from '../../spec/warnings.js';
 import { reasoningBudget, wantsThinking } from '../shared/reasoning.js';
 import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
+import { toolResultWarnings } from '../shared/tool-result-warnings.js';
 import { geminiSamplingWarnings } from './gemini-sampling-warnings.js';
 import { geminiThinkingRange } from './gemini-thinking-models.js';
 
@@ -19,6 +20,8 @@ import { geminiThinkingRange } from './gemini-thinking-models.js';
  *   model lacks, `none` on a model that cannot turn thinking off) or a clamped `thinkingBudget` (see
  *   `geminiThinkingRange`). An effort sent as its budget (`REASONING_BUDGETS`) is the mapping, not a change.
  * - `setting_not_sent` `verbosity`: Gemini has no verbosity setting;
+ * - `setting_not_sent` `messages.N.parts.K`: an image of a tool message (its function response goes as text; see
+ *   `toolResultWarnings`);
  * - `setting_not_sent` / `setting_changed` `frequencyPenalty`, `presencePenalty`, `topK`, `logprobs`,
  *   `logprobs.topLogprobs`, `parallelToolCalls`: see `geminiSamplingWarnings` (`logprobsRefused`: the model
  *   refused log probabilities, and the body went without them).
@@ -72,6 +75,7 @@ export function geminiRequestWarnings(
     (warnings ??= []).push({ code: 'setting_not_sent', field: 'verbosity', message: 'verbosity was not sent: Gemini has no verbosity setting.' });
   }
   warnings = geminiSchemaWarnings(request, body, warnings);
+  warnings = toolResultWarnings(messages, 'Gemini', true, warnings);
   if (
     request.frequencyPenalty !== undefined ||
     request.presencePenalty !== undefined ||

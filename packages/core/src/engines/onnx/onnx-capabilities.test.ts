@@ -60,7 +60,7 @@ describe('onnx capabilities from the config', () => {
       expect(r.decision?.excluded).toEqual([{ name: 'onnx-embed', reason: 'an embedding model (engine "onnx" declares embeddings but not chat or completion for it)' }]);
       const parts = await collect(router.stream('the cat'));
       expect(parts[0]).toMatchObject({ type: 'route', deployment: 'chat' });
-      expect((await rejection(router.generate('the cat', { model: 'onnx-embed' }))).code).toBe('no_deployment');
+      expect(await rejection(router.generate('the cat', { model: 'onnx-embed' }))).toMatchObject({ code: 'unsupported', statusCode: 400, param: 'model' });
       expect(router.models().find((m) => m.name === 'onnx-embed')?.capabilities).toEqual(['embeddings']);
       // It still embeds, on the real graph.
       const e = await router.embed(['the cat', 'sat']);

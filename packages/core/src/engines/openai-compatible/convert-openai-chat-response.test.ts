@@ -38,6 +38,10 @@ const samples: string[] = [
   choice({ content: 'hi' }, { logprobs: { content: [{ token: 'hi' }] } }),
   choice({ content: 'hi' }, { logprobs: { content: [{ token: 'hi', logprob: -1, top_logprobs: [{ token: null, logprob: -1 }] }] } }),
   '{"choices":[{"message":{"content":"hi"},"logprobs":{"content":[{"token":"hi","logprob":-1,"bytes":[1e400]}]}}]}',
+  // content as a list (Mistral's reasoning models)
+  choice({ content: [{ type: 'thinking', thinking: [{ type: 'text', text: 'Hm.' }], closed: true }, { type: 'text', text: 'Hi' }] }),
+  choice({ content: [{ type: 'thinking', thinking: [{ type: 'reference', reference_ids: [1] }] }, { type: 'text', text: 'Hi' }, { type: 'text', text: '!' }] }),
+  choice({ content: [], refusal: 'no' }),
   // refused by the schema
   '[]',
   'null',
@@ -57,6 +61,9 @@ const samples: string[] = [
   choice('hi'),
   choice({ content: 7 }),
   choice({ content: ['a'] }),
+  choice({ content: [{ type: 'text', text: 7 }] }),
+  choice({ content: [{ type: 'thinking', thinking: 'Hm.' }] }),
+  choice({ content: [{ type: 'thinking', thinking: [{ text: [] }] }] }),
   choice({ reasoning_content: false }),
   choice({ reasoning: 1 }),
   choice({ refusal: {} }),
@@ -152,7 +159,20 @@ describe('readOpenAIChatResponse', () => {
         expect(read.issue).toBe(schema.error.issues[0]?.message);
       }
     }
-    expect(accepted).toBe(22);
+    expect(accepted).toBe(25);
+  });
+
+  it('reads a content list: its text items as the text, the text of its thinking items as the reasoning', () => {
+    const read = (text: string) => {
+      const r = readOpenAIChatResponse(JSON.parse(text));
+      if (!r.ok) throw new Error(r.issue);
+      return convertOpenAIChatResponse(r.response, () => 1);
+    };
+    expect(read(samples[22]!)).toMatchObject({ text: 'Hi', reasoning: 'Hm.' });
+    expect(read(samples[23]!)).toMatchObject({ text: 'Hi!' });
+    expect(read(samples[23]!).reasoning).toBeUndefined();
+    // No text item: the refusal, as for a null content.
+    expect(read(samples[24]!)).toMatchObject({ text: 'no' });
   });
 
   it('names the schema issue of a refused answer', () => {

@@ -4,6 +4,7 @@ import { convertOpenAIUsage } from './convert-openai-usage.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { openAIAnswerLogprobs } from './openai-answer-logprobs.js';
 import { OpenAIChatResponseSchema, type OpenAIChatResponse } from './openai-wire-schemas.js';
+import { readOpenAIContentParts } from './read-openai-content-parts.js';
 
 export type ChatResponseReading = { ok: true; response: OpenAIChatResponse } | { ok: false; issue: string | undefined };
 
@@ -73,8 +74,15 @@ export function convertOpenAIChatResponse(response: OpenAIChatResponse, estimate
   // The schema guarantees at least one choice.
   const choice = response.choices[0]!;
   const message = choice.message;
-  const text = message.content ?? message.refusal ?? '';
-  const reasoning = message.reasoning_content ?? message.reasoning ?? undefined;
+  let content = message.content;
+  let reasoning = message.reasoning_content ?? message.reasoning ?? undefined;
+  if (Array.isArray(content)) {
+    // Mistral's reasoning models: a list of thinking and text items (none of text: the refusal, if any, as for null).
+    const read = readOpenAIContentParts(content);
+    content = read.text || null;
+    reasoning ||= read.reasoning || undefined;
+  }
+  const text = content ?? message.refusal ?? '';
   const toolCalls = (message.tool_calls ?? []).map((c, i) => ({
     id: c.id ?? `call_${response.id ?? 'response'}_${i}`,
     name: c.function.name,

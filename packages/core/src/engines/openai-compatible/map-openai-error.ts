@@ -1,4 +1,4 @@
-import type { LLMErrorCode } from '../../errors/codes.js';
+import { codeForHttpStatus, type LLMErrorCode } from '../../errors/codes.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { errorFromResponse, type ProviderErrorInfo } from '../../util/http.js';
 
@@ -47,6 +47,9 @@ export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | u
     case 'insufficient_quota':
       return 'rate_limited';
   }
+  // An organisation not verified for the model (OpenAI: 400 `unsupported_value` on `stream`, 403 for a model):
+  // the account's state, not the request's; another deployment (another organisation) may serve it.
+  if (fields.message && /organization must be verified/i.test(fields.message)) return 'permission_denied';
   // vLLM and llama.cpp report an over-long prompt only in the message (status 400), with OpenAI's wording.
   if (status === 400 && fields.message && /maximum context length|context length exceeded|exceeds the available context size/i.test(fields.message)) {
     return 'context_length_exceeded';
@@ -78,14 +81,21 @@ export async function openAIErrorFromResponse(response: Response, context: { pro
   return Object.keys(patch).length > 0 ? error.with(patch) : error;
 }
 
-/** An error object sent inside a stream (`data: {"error":{...}}`) -> LLMError (`provider_error` unless more specific). */
+/**
+ * An error object sent inside a stream (`data: {"error":{...}}`, or llama.cpp's `error: {...}` line) -> LLMError:
+ * a numeric `code` (an HTTP status: llama.cpp, vLLM, OpenRouter) is classified as a response of that status,
+ * else `provider_error`, unless the provider's code or message says more.
+ */
 export function openAIStreamError(errorObject: unknown, context: { provider: string; deployment?: string }): LLMError {
   const fields = readOpenAIErrorFields({ error: errorObject });
   const numeric = typeof (errorObject as { code?: unknown } | null)?.code === 'number' ? (errorObject as { code: number }).code : undefined;
-  const code = codeForOpenAIError(fields, numeric) ?? 'provider_error';
+  const status = numeric !== undefined && numeric >= 400 && numeric < 600 ? numeric : undefined;
+  const code = codeForOpenAIError(fields, numeric) ?? (status !== undefined ? codeForHttpStatus(status) : 'provider_error');
   return new LLMError({
     code,
     message: `${context.provider} sent an error in the stream: ${fields.message ?? 'unknown error'}`,
+    // As over HTTP (`openAIErrorFromResponse`): a used-up billing quota is not worth waiting for.
+    ...(fields.code === 'insufficient_quota' ? { isRetryable: false } : {}),
     provider: context.provider,
     deployment: context.deployment,
     upstreamStatus: numeric,

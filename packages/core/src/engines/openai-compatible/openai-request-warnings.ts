@@ -7,6 +7,7 @@ import { openAIKnobWarnings } from './openai-knob-warnings.js';
 import { openAIOptionPath } from './openai-option-path.js';
 import { openAISamplingWarnings } from './openai-sampling-warnings.js';
 import { openAIStrictWarnings } from './openai-strict-warnings.js';
+import { toolResultWarnings } from '../shared/tool-result-warnings.js';
 import { PROMPT_CACHE_KEY_MAX_LENGTH } from './prompt-cache-key.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
@@ -30,7 +31,8 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
  * `frequencyPenalty`, `presencePenalty` and `parallelToolCalls` the body does not carry as asked: see
  * `openAISamplingWarnings`. `topK`, `verbosity` and `logprobs` the body does not carry as asked: see
  * `openAIKnobWarnings`. A `strict: true` (a tool's, a JSON schema format's) the body does not carry: see
- * `openAIStrictWarnings`.
+ * `openAIStrictWarnings`. A tool message's images (`messages.N.parts.K`) and `isError` (`messages.N.isError`): chat
+ * completions take a tool result as text, without an error flag (`toolResultWarnings`).
  * Cache marks (`cacheControl`) are no warning: OpenAI-compatible servers cache prompt prefixes on their own, and
  * a mark is a hint (see `CacheControl`). `providerOptions` of other providers are not this engine's.
  */
@@ -67,7 +69,7 @@ export function openAIRequestWarnings(
   if (request.tools?.some((t) => t.strict === true) || (request.responseFormat?.type === 'json_schema' && request.responseFormat.strict === true)) {
     warnings = openAIStrictWarnings(request, endpoint, body, warnings);
   }
-  return warnings;
+  return toolResultWarnings(request.messages, 'OpenAI-compatible', false, warnings);
 }
 
 /** The warning for a non-empty `promptCacheKey` the body does not carry as it is (`sent`: its `prompt_cache_key`). */

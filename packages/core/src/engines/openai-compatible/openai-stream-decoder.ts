@@ -11,6 +11,7 @@ import { openAIAnswerLogprobs } from './openai-answer-logprobs.js';
 import { openAIStreamError } from './map-openai-error.js';
 import type { OpenAIChatChunk, OpenAIToolCallDelta } from './openai-wire-schemas.js';
 import { readOpenAIChunk } from './read-openai-chunk.js';
+import { readOpenAIContentParts } from './read-openai-content-parts.js';
 
 export interface OpenAIStreamDecoderOptions {
   /** Provider name for errors (`openai`, `groq`, ...). */
@@ -106,7 +107,7 @@ export class OpenAIStreamDecoder {
       // Servers that vary each chunk (a per-chunk nonce): stop trying.
       if (++this.templateMisses > this.templateHits + 4) this.template = undefined;
     }
-    if (data.trim() === '[DONE]') return this.finish(this.finishReason ?? 'other');
+    if (data.trim() === '[DONE]') return this.doneMarker();
     let json: unknown;
     try {
       json = JSON.parse(data);
@@ -151,14 +152,21 @@ export class OpenAIStreamDecoder {
     let reasoning: string | null | undefined;
     let content: string | null | undefined;
     if (delta) {
+      let answer = delta.content;
       reasoning = delta.reasoning_content ?? delta.reasoning;
+      if (Array.isArray(answer)) {
+        // Mistral's reasoning models: a list of thinking and text items.
+        const read = readOpenAIContentParts(answer);
+        answer = read.text;
+        reasoning ||= read.reasoning;
+      }
       if (reasoning) {
         this.outputText += reasoning;
         parts.push({ type: 'reasoning-delta', delta: reasoning });
         this.beforeAnswer = true;
       }
       // A refusal is the answer's text, as `generate` returns `message.refusal` when there is no content.
-      content = delta.content || delta.refusal;
+      content = answer || delta.refusal;
       if (content) {
         this.outputText += content;
         parts.push({ type: 'text-delta', delta: content });
@@ -206,6 +214,37 @@ export class OpenAIStreamDecoder {
     if (!content) return [];
     this.outputText += content;
     return [{ type: 'text-delta', delta: content }];
+  }
+
+  /**
+   * The value of an `error:` line (llama.cpp's server reports a failed stream so, then sends `[DONE]`): an
+   * error part with the upstream's message, classified as `openAIStreamError` classifies an error chunk.
+   */
+  errorField(value: string): StreamPart[] {
+    if (this.terminated) return [];
+    let body: unknown;
+    try {
+      body = JSON.parse(value);
+    } catch {
+      body = value;
+    }
+    return this.fail(openAIStreamError(body, this.options));
+  }
+
+  /**
+   * `[DONE]`: the answer ends with the `finish_reason` it had (`other` when it had none). `[DONE]` before any
+   * chunk is not an answer (a server that failed and said so in a way not read here): `stream_interrupted`.
+   */
+  private doneMarker(): StreamPart[] {
+    if (this.chunks > 0) return this.finish(this.finishReason ?? 'other');
+    return this.fail(
+      new LLMError({
+        code: 'stream_interrupted',
+        message: `${this.options.provider} stream sent [DONE] before any chunk`,
+        provider: this.options.provider,
+        deployment: this.options.deployment,
+      }),
+    );
   }
 
   /**

@@ -43,6 +43,22 @@ export const OpenAIChoiceLogprobsSchema = z.object({
 });
 export type OpenAIChoiceLogprobs = z.output<typeof OpenAIChoiceLogprobsSchema>;
 
+/**
+ * One item of a `content` sent as a list (Mistral's reasoning models: magistral-*, and mistral-small / mistral-medium
+ * with `reasoning_effort`): `{type:"text", text}` is the answer's text, `{type:"thinking", thinking:[{type:"text",
+ * text}, ...]}` its reasoning (`openAIContentText`). Other items (`{type:"reference", reference_ids}` inside
+ * `thinking`, or any other type) carry no text and are not read.
+ */
+const OpenAIContentPartSchema = z.object({
+  type: nullish(z.string()),
+  text: nullish(z.string()),
+  thinking: nullish(z.array(z.object({ type: nullish(z.string()), text: nullish(z.string()) }))),
+});
+export type OpenAIContentPart = z.output<typeof OpenAIContentPartSchema>;
+
+/** `content`: a string, or (Mistral's reasoning models) a list of text and thinking items. */
+const OpenAIContentSchema = nullish(z.union([z.string(), z.array(OpenAIContentPartSchema)], { error: 'content: expected a string or a list of text and thinking items' }));
+
 const ToolCallSchema = z.object({
   id: nullish(z.string()),
   type: nullish(z.string()),
@@ -56,7 +72,7 @@ export const OpenAIChatResponseSchema = z.object({
     .array(
       z.object({
         message: z.object({
-          content: nullish(z.string()),
+          content: OpenAIContentSchema,
           /** DeepSeek, vLLM (older) */
           reasoning_content: nullish(z.string()),
           /** OpenRouter, vLLM (newer) */
@@ -99,7 +115,7 @@ export const OpenAIChatChunkSchema = z.object({
         index: nullish(z.number()),
         delta: nullish(
           z.object({
-            content: nullish(z.string()),
+            content: OpenAIContentSchema,
             reasoning_content: nullish(z.string()),
             reasoning: nullish(z.string()),
             refusal: nullish(z.string()),

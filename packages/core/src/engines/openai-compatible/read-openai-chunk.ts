@@ -20,9 +20,27 @@ function isPlainUsage(v: unknown): boolean {
   return isNullish(c) || (isObject(c) && nullishNumber(c.reasoning_tokens));
 }
 
+/** True for a `content` the schema accepts: a string, or a list of text/thinking items (Mistral's reasoning models). */
+function isContent(v: unknown): boolean {
+  if (nullishString(v)) return true;
+  if (!Array.isArray(v)) return false;
+  for (let i = 0; i < v.length; i++) {
+    const part: unknown = v[i];
+    if (!isObject(part) || !nullishString(part.type) || !nullishString(part.text)) return false;
+    const thinking = part.thinking;
+    if (isNullish(thinking)) continue;
+    if (!Array.isArray(thinking)) return false;
+    for (let j = 0; j < thinking.length; j++) {
+      const inner: unknown = thinking[j];
+      if (!isObject(inner) || !nullishString(inner.type) || !nullishString(inner.text)) return false;
+    }
+  }
+  return true;
+}
+
 /**
  * True when `value` is a content chunk `OpenAIChatChunkSchema` accepts, checked by hand: ids, model,
- * choices with text/reasoning/refusal deltas and finish reasons (`logprobs` of any shape: the schema takes any, and
+ * choices with text/reasoning/refusal deltas (`content` a string or a list, `isContent`) and finish reasons (`logprobs` of any shape: the schema takes any, and
  * the decoder reads it on its own when asked), a usage of numbers (the stream's last chunk), no tool calls or
  * error. Never accepts what the schema refuses; anything else (tool calls, errors, odd shapes) is left to the
  * schema. Most chunks of a stream are of this kind, and this costs a fraction of `safeParse`.
@@ -42,7 +60,7 @@ function isPlainContentChunk(value: unknown): value is OpenAIChatChunk {
     const d = c.delta;
     if (isNullish(d)) continue;
     if (!isObject(d)) return false;
-    if (!nullishString(d.content) || !nullishString(d.reasoning_content) || !nullishString(d.reasoning) || !nullishString(d.refusal)) return false;
+    if (!isContent(d.content) || !nullishString(d.reasoning_content) || !nullishString(d.reasoning) || !nullishString(d.refusal)) return false;
     if (!isNullish(d.tool_calls)) return false;
   }
   return true;

@@ -121,7 +121,7 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
         const final = cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, score, await strong.result);
         final.timeToFirstTokenMs = elapsedMs(startedAt, firstAt ?? host.now());
         succeed(final);
-        yield { type: 'finish', finishReason: part.finishReason, usage: final.usage };
+        yield { type: 'finish', finishReason: part.finishReason, usage: final.usage, ...(part.stopSequence !== undefined ? { stopSequence: part.stopSequence } : {}) };
         continue;
       }
       yield part;

@@ -22,7 +22,10 @@ export interface IdleGateOptions {
 export class IdleGate {
   /** Live (not prefetch) calls in flight, counted from the router's events. */
   live = 0;
-  /** Per deployment: attempt times and token counts of the last minute. */
+  /**
+   * Per deployment: attempt times and token counts of the last minute (and at most as many older ones, which
+   * `record` drops once they are half of the list: deployments without rpm/tpm limits are never read).
+   */
   readonly #recent = new Map<string, Array<{ at: number; tokens: number }>>();
 
   constructor(private readonly o: IdleGateOptions) {}
@@ -33,19 +36,32 @@ export class IdleGate {
     const now = this.o.now();
     for (const a of attempts) {
       const tokens = end.result && end.result.deployment === a.deployment && a.ok ? end.result.usage.totalTokens : 0;
-      const list = this.#recent.get(a.deployment) ?? [];
+      let list = this.#recent.get(a.deployment);
+      if (!list) this.#recent.set(a.deployment, (list = []));
+      // Amortized: one splice per halving, so each record costs O(1) however busy the deployment.
+      else if (now - list[list.length >> 1]!.at >= MINUTE) this.#prune(list, now);
       list.push({ at: now, tokens });
-      this.#recent.set(a.deployment, list);
     }
+  }
+
+  /** Records kept, over all deployments (at most about two minutes' worth each). */
+  get retained(): number {
+    let n = 0;
+    for (const list of this.#recent.values()) n += list.length;
+    return n;
+  }
+
+  /** Drops the records older than a minute. */
+  #prune(list: Array<{ at: number; tokens: number }>, now: number): void {
+    let i = 0;
+    while (i < list.length && now - list[i]!.at >= MINUTE) i++;
+    if (i > 0) list.splice(0, i);
   }
 
   #lastMinute(name: string): { requests: number; tokens: number } {
     const list = this.#recent.get(name);
     if (!list) return { requests: 0, tokens: 0 };
-    const now = this.o.now();
-    let i = 0;
-    while (i < list.length && now - list[i]!.at >= MINUTE) i++;
-    if (i > 0) list.splice(0, i);
+    this.#prune(list, this.o.now());
     if (list.length === 0) this.#recent.delete(name);
     let tokens = 0;
     for (const e of list) tokens += e.tokens;

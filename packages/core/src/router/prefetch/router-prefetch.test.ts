@@ -9,6 +9,7 @@ import { MockEngine } from '../../engines/mock/mock-engine.js';
 import { abortError } from '../../errors/to-llm-error.js';
 import type { PredictiveCacheConfigInput } from '../../semantic-cache/predictive/predictive-config.js';
 import type { PrefetchedEntry } from '../../semantic-cache/predictive/prefetch-registry.js';
+import { SEMANTIC_EMBED_METADATA_KEY, SEMANTIC_GUARD_METADATA_KEY } from '../../semantic-cache/semantic-cache-hook.js';
 import type { CallOptions, ChatMessage, GenerateRequest, GenerateResult } from '../../spec/index.js';
 import { messageText } from '../../spec/messages.js';
 import { LLMRouter } from '../llm-router.js';
@@ -232,6 +233,29 @@ describe('RouterPrefetch (mock engine)', () => {
     await until(() => s.chat.held.length > 0);
     s.chat.held.shift()!.release();
     expect((await follow).cached).toBe(false);
+  });
+
+  it("the semantic cache's embedding and guard calls are not live traffic: they never abort a running prefetch", async () => {
+    const s = setup();
+    const FOLLOW_SLOW = `${FOLLOW} [hold]`;
+    for (const u of ['u1', 'u2']) {
+      const c = s.conversation(u);
+      await c(Q1);
+      const pending = c(FOLLOW_SLOW);
+      await until(() => s.chat.held.length > 0);
+      s.chat.held.shift()!.release();
+      await pending;
+    }
+    const first = s.conversation('u3')(Q1); // its prefetch of FOLLOW_SLOW will be held
+    await until(() => s.chat.held.length > 0);
+    // As the semantic cache embeds a question, and as a guard call is made, for the prefetch's own lookup.
+    await s.router.embed('a question to embed', { model: 'emb', metadata: { [SEMANTIC_EMBED_METADATA_KEY]: true } });
+    await s.router.generate('is this answer right?', { model: 'chat', cache: false, metadata: { [SEMANTIC_GUARD_METADATA_KEY]: 'prefetch_1', tenant: 'acme' } });
+    expect({ aborted: s.chat.aborted, running: s.prefetch.running }).toEqual({ aborted: 0, running: 1 });
+    s.chat.held.shift()!.release();
+    await first;
+    await s.prefetch.settled();
+    expect(s.prefetch.stats()).toMatchObject({ started: 1, cancelled: 0, calls: 1 });
   });
 
   it('budget: calls per period, USD per period, and a tenant override', async () => {

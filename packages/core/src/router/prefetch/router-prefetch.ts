@@ -3,7 +3,7 @@ import { lacksLogprobs } from '../../cache/exact-cache.js';
 import { isCacheable } from '../../cache/is-cacheable.js';
 import type { RouterConfig } from '../../config/schema.js';
 import { CachedEmbedder } from '../../embeddings/cached-embedder.js';
-import { normalize, type Embedder } from '../../embeddings/embedder.js';
+import type { Embedder } from '../../embeddings/embedder.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { toLLMError } from '../../errors/to-llm-error.js';
 import type { Listener } from '../../events/typed-emitter.js';
@@ -12,6 +12,8 @@ import { parsePredictiveConfig, type PredictiveCacheConfig, type PredictiveCache
 import { PrefetchBudget, type BudgetTicket } from '../../semantic-cache/predictive/prefetch-budget.js';
 import { PrefetchRegistry, type PrefetchedEntry } from '../../semantic-cache/predictive/prefetch-registry.js';
 import { SequenceModel } from '../../semantic-cache/predictive/sequence-model.js';
+import { RouterEmbedder } from '../../semantic-cache/router-embedder.js';
+import { SEMANTIC_EMBED_METADATA_KEY, SEMANTIC_GUARD_METADATA_KEY } from '../../semantic-cache/semantic-cache-hook.js';
 import { defaultLocalEmbedder } from '../../semantic-cache/semantic-cache.js';
 import { questionOf } from '../../semantic-cache/semantic-namespace.js';
 import type { GenerateRequest } from '../../spec/index.js';
@@ -52,7 +54,7 @@ export interface PrefetchStats {
   queued: number;
   /** Prefetches started (within budget, while idle). */
   started: number;
-  /** Of those: answered from the cache (no model call, budget given back). */
+  /** Of those: answered from the cache (no model call: budget given back; a semantic guard's call is charged). */
   alreadyCached: number;
   /** Model calls made by prefetches, and their tokens and cost. */
   calls: number;
@@ -84,7 +86,8 @@ interface Job {
   request: GenerateRequest;
   options: GenerateOptions;
   at: number;
-  estimateUsd: number;
+  /** Undefined when the model that answered the live call has no known price (a `maxUsd` budget then refuses it). */
+  estimateUsd: number | undefined;
   dedupe: string;
   question: string;
 }
@@ -226,6 +229,15 @@ export class RouterPrefetch {
     }
   }
 
+  /**
+   * Whether the deployment that answered the live call has a known price (config, price table, or free as a
+   * local engine): without one its calls cost "0, estimated", which a USD budget cannot bound.
+   */
+  #priced(tenant: string | undefined, deployment: string): boolean {
+    if (this.#budget.limitsOf(tenant ?? '').maxUsd === undefined) return true; // (no need to look)
+    return this.#deployments(tenant).find((d) => d.name === deployment)?.price !== undefined;
+  }
+
   #tenantOf(options: GenerateOptions): string | undefined {
     const cfg = this.#router.routerConfig;
     return options.tenant ?? (cfg.version === 3 ? cfg.defaultTenant : undefined);
@@ -233,6 +245,8 @@ export class RouterPrefetch {
 
   #onStart(e: RouterEvents['request:start']): void {
     if (this.#own.has(e.requestId)) return;
+    // The semantic cache's embedding and guard calls serve a call already counted (live, or a prefetch).
+    if (e.metadata[SEMANTIC_EMBED_METADATA_KEY] !== undefined || e.metadata[SEMANTIC_GUARD_METADATA_KEY] !== undefined) return;
     this.#live.set(e.requestId, (this.#live.get(e.requestId) ?? 0) + 1);
     this.#gate.live++;
     for (const [, run] of this.#running) {
@@ -299,7 +313,7 @@ export class RouterPrefetch {
           request: next,
           options: scopeOptions(options),
           at: this.#now(),
-          estimateUsd: Math.max(result.cost.totalUsd, this.#costEwma.get(key) ?? 0),
+          estimateUsd: this.#priced(tenant, result.deployment) ? Math.max(result.cost.totalUsd, this.#costEwma.get(key) ?? 0) : undefined,
           dedupe: `${key}\u0000${canonicalJson({ r: next, o: scopeOptions(options) })}`,
           question: questionOf(next) ?? '',
         });
@@ -396,7 +410,9 @@ export class RouterPrefetch {
   #finished(job: Job, ticket: BudgetTicket, r: RouterResult): void {
     const st = this.#st(job.key);
     if (r.cached !== false) {
-      this.#budget.refund(ticket);
+      // Answered from the cache: nothing spent, unless a semantic guard's model call let the answer through.
+      if (r.cost.totalUsd > 0) this.#budget.settle(ticket, r.cost.totalUsd);
+      else this.#budget.refund(ticket);
       st.alreadyCached++;
       return;
     }
@@ -463,7 +479,12 @@ export class RouterPrefetch {
     this.#embedder =
       name === 'local-use'
         ? defaultLocalEmbedder()
-        : new CachedEmbedder(new RouterEmbedder(this.#router, name, { take: () => this.#ownId(), release: (id) => this.#own.delete(id) }));
+        : new CachedEmbedder(
+            new RouterEmbedder((texts, o) => this.#router.embed(texts, o), name, {
+              metadata: { [PREFETCH_METADATA_KEY]: true },
+              ids: { take: () => this.#ownId(), release: (id) => this.#own.delete(id) },
+            }),
+          );
     return this.#embedder;
   }
 
@@ -527,31 +548,4 @@ function scopeOptions(options: GenerateOptions): GenerateOptions {
   const out: Record<string, unknown> = {};
   for (const k of SCOPE_OPTIONS) if (options[k] !== undefined) out[k] = options[k];
   return out as GenerateOptions;
-}
-
-/** Embeddings from a deployment, through the router (`embed` with `model`), marked as the prefetcher's own calls. */
-class RouterEmbedder implements Embedder {
-  readonly id: string;
-  constructor(
-    private readonly router: PrefetchHost,
-    private readonly deployment: string,
-    private readonly ids: { take(): string; release(id: string): void },
-  ) {
-    this.id = `deployment:${deployment}`;
-  }
-
-  async embed(texts: readonly string[], options?: { signal?: AbortSignal }): Promise<Float32Array[]> {
-    const requestId = this.ids.take();
-    try {
-      const r = await this.router.embed(texts, {
-        model: this.deployment,
-        requestId,
-        metadata: { [PREFETCH_METADATA_KEY]: true },
-        ...(options?.signal ? { signal: options.signal } : {}),
-      });
-      return r.embeddings.map((v) => normalize(Float32Array.from(v)));
-    } finally {
-      this.ids.release(requestId);
-    }
-  }
 }

@@ -102,6 +102,26 @@ export class AttemptScope {
     this.firstTimer = undefined;
   }
 
+  /** Set while an engine that reports its provider request has not sent it yet (see `providerRequest`). */
+  private unsent = false;
+
+  /**
+   * The `onProviderRequest` for an engine that declares `reportsProviderRequest`: until the engine calls it, the
+   * attempt has not asked the provider, and its failure (a timeout while the engine downloads the prompt's image
+   * URLs) says nothing about the deployment (`beforeProviderRequest`).
+   */
+  providerRequest(): () => void {
+    this.unsent = true;
+    return () => {
+      this.unsent = false;
+    };
+  }
+
+  /** The attempt ended before its engine sent the provider request (see `providerRequest`). */
+  get beforeProviderRequest(): boolean {
+    return this.unsent;
+  }
+
   /** Cancels the attempt on the router's behalf (not an error of the deployment). */
   cancel(): void {
     this.link.abort(CANCELLED);

@@ -36,6 +36,7 @@ describe('failure classification', () => {
     expect(failureAction(err('authentication'))).toBe('next');
     expect(failureAction(err('permission_denied'))).toBe('next');
     expect(failureAction(err('not_found'))).toBe('next');
+    expect(failureAction(err('unsupported'))).toBe('next');
     expect(failureAction(err('provider_error', false))).toBe('next');
   });
   it('only deployment faults count against health', () => {
@@ -43,5 +44,7 @@ describe('failure classification', () => {
     expect(countsAgainstDeployment(err('aborted'))).toBe(false);
     expect(countsAgainstDeployment(err('provider_unavailable'))).toBe(true);
     expect(countsAgainstDeployment(err('authentication'))).toBe(true);
+    // The engine refused what it cannot do (nothing was sent): another deployment may, this one is not unhealthy.
+    expect(countsAgainstDeployment(err('unsupported'))).toBe(false);
   });
 });

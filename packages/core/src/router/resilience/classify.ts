@@ -15,10 +15,17 @@ const REQUEST_FAULTS: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>([
 ]);
 
 /**
+ * Errors that say this deployment cannot serve this request (an engine refusing a feature or a schema it
+ * cannot express, before sending anything): another deployment may, so they fall over, but they say
+ * nothing about the deployment's health.
+ */
+const UNSERVABLE: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>(['unsupported']);
+
+/**
  * After a failed attempt:
  * - `stop`: return the error (caller aborted, or the request is at fault);
  * - `retry`: try the same deployment again (retryable errors: 5xx, 429, timeouts, network);
- * - `next`: move on to the next deployment (auth, permission, not found, other non-retryable).
+ * - `next`: move on to the next deployment (auth, permission, not found, unsupported, other non-retryable).
  */
 export type FailureAction = 'stop' | 'retry' | 'next';
 
@@ -29,7 +36,7 @@ export function failureAction(error: LLMError): FailureAction {
 
 /** Whether a failure counts against the deployment's health (circuit breaker, error rate). */
 export function countsAgainstDeployment(error: LLMError): boolean {
-  return error.code !== 'aborted' && !REQUEST_FAULTS.has(error.code);
+  return error.code !== 'aborted' && !REQUEST_FAULTS.has(error.code) && !UNSERVABLE.has(error.code);
 }
 
 export function isRequestFault(code: LLMErrorCode): boolean {

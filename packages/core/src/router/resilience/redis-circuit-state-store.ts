@@ -24,7 +24,10 @@ const DEFAULT_PREFIX = 'llmrr:circuit:';
 const KEEP_MS = 86_400_000;
 const TIMED_OUT = Symbol('timed out');
 
-/** Admitted closed with no failures counted: a success has nothing to reset, so it is not reported. */
+/**
+ * Admitted closed with no failures counted: a success is not reported while this router still knows of none
+ * (see `SharedCircuit.success`).
+ */
 const CLEAN: CircuitPermit = Object.freeze({ probe: false });
 /** Admitted closed with failures counted (or decided locally): a success is reported, to reset them. */
 const DIRTY: CircuitPermit = Object.freeze({ probe: false });
@@ -166,6 +169,10 @@ class SharedCircuit implements DeploymentCircuit {
   private openUntil = 0;
   /** Redis-clock time the circuit last opened. */
   openedAt = 0;
+  /** The failure count the last script answer showed (answers come in the order the scripts were sent). */
+  private knownFailures = 0;
+  /** Failures this router reported that Redis has not answered yet. */
+  private failuresInFlight = 0;
 
   constructor(
     private readonly store: RedisCircuitStateStore,
@@ -213,12 +220,14 @@ class SharedCircuit implements DeploymentCircuit {
         if (r === TIMED_OUT) {
           // Too late to wait: decide locally, and give back a probe slot the late answer may still take.
           reply.then((late) => {
+            this.knownFailures = Number(late[2]);
             this.apply(late[1], late[3], late[4]);
             if (Number(late[0]) === 1 && late[1] === 'h') this.report('r', new SharedProbe(id));
           }, () => {});
           this.store.error(new LLMError({ code: 'timeout', message: `no circuit admission answer within ${this.store.timeoutMs} ms` }));
           return this.local(force);
         }
+        this.knownFailures = Number(r[2]);
         this.apply(r[1], r[3], r[4]);
         if (Number(r[0]) !== 1) return undefined;
         if (r[1] === 'h') return new SharedProbe(id);
@@ -272,8 +281,14 @@ class SharedCircuit implements DeploymentCircuit {
     this.report('u', undefined);
   }
 
+  /**
+   * A success resets the failure count. Skipped (no round trip) only when there is nothing to reset as far as
+   * this router knows: admitted with none counted, none in the answers since, none of its own on the way.
+   * A failure counted meanwhile by another router is not known here: see docs/core/router.md.
+   */
   success(permit?: CircuitPermit): void {
-    if (!this.options.config.enabled || permit === CLEAN) return;
+    if (!this.options.config.enabled) return;
+    if (permit === CLEAN && this.knownFailures === 0 && this.failuresInFlight === 0) return;
     this.report('s', permit);
   }
 
@@ -288,6 +303,7 @@ class SharedCircuit implements DeploymentCircuit {
 
   /** Closes the circuit for every router (deletes its keys). */
   reset(): void {
+    this.knownFailures = 0;
     this.setView('closed');
     this.store.track(this.store.delete(this.keys).catch((e: unknown) => this.store.error(e)));
   }
@@ -304,6 +320,8 @@ class SharedCircuit implements DeploymentCircuit {
 
   private report(outcome: 's' | 'f' | 'r' | 'u', permit: CircuitPermit | undefined): void {
     const config = this.options.config;
+    const failure = outcome === 'f' || outcome === 'u';
+    if (failure) this.failuresInFlight++;
     const p = this.store
       .run<ReportReply>(REPORT_CIRCUIT_SCRIPT, this.keys, [
         outcome,
@@ -314,8 +332,15 @@ class SharedCircuit implements DeploymentCircuit {
         config.cooldownMs,
       ])
       .then(
-        (r) => this.apply(r[0], r[2], r[3]),
-        (e: unknown) => this.store.error(e),
+        (r) => {
+          if (failure) this.failuresInFlight--;
+          this.knownFailures = Number(r[1]);
+          this.apply(r[0], r[2], r[3]);
+        },
+        (e: unknown) => {
+          if (failure) this.failuresInFlight--;
+          this.store.error(e);
+        },
       );
     this.store.track(p);
   }

@@ -147,8 +147,9 @@ function settleFailure(
   d.limiter?.release(charged);
   const callerGone = plan.signal?.aborted === true;
   const cancelled = scope?.cancelled === true && !callerGone;
-  // The caller's own abort or deadline (`AbortSignal.timeout`) says nothing about the deployment's health.
-  const counts = !cancelled && !callerGone && countsAgainstDeployment(error);
+  // The caller's own abort or deadline (`AbortSignal.timeout`) says nothing about the deployment's health, nor
+  // does a failure before the engine asked the provider (a timeout while it downloads the prompt's image URLs).
+  const counts = !cancelled && !callerGone && scope?.beforeProviderRequest !== true && countsAgainstDeployment(error);
   d.stats.failure(error.code, counts);
   if (counts) d.breaker.failure(permit);
   else d.breaker.release(permit);

@@ -118,6 +118,14 @@ describe('PrefetchBudget', () => {
     expect(b.spent('a')).toEqual({ calls: 0, usd: 0 });
     expect(b.limitsOf('vip').maxCalls).toBe(5);
   });
+
+  it('refuses a call of unknown price under maxUsd (it would count as free), and lets it through a calls-only budget', () => {
+    const b = new PrefetchBudget({ maxUsd: 1, periodMs: 1_000 }, { calls: { maxCalls: 1, periodMs: 1_000 } }, () => 0);
+    expect(b.reserve('a', undefined)).toBeUndefined();
+    expect(b.spent('a')).toEqual({ calls: 0, usd: 0 });
+    expect(b.reserve('calls', undefined)).toBeDefined();
+    expect(b.reserve('calls', undefined)).toBeUndefined(); // 1 call
+  });
 });
 
 describe('PrefetchRegistry', () => {

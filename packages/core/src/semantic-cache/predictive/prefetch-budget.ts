@@ -10,7 +10,9 @@ export interface BudgetTicket {
  * Per-tenant prefetch budget over a sliding window: at most `maxCalls` calls and/or `maxUsd` USD per
  * `periodMs`. A call is charged its estimated cost when it starts and its real cost when it ends, so
  * concurrent prefetches cannot overspend together; a call whose real cost exceeds its estimate can take
- * the spend past `maxUsd` by that difference (the next call then waits for the window to move).
+ * the spend past `maxUsd` by that difference (the next call then waits for the window to move). A call
+ * whose cost cannot be estimated (its model has no known price) never fits a `maxUsd` budget: the budget
+ * would count it as free.
  */
 export class PrefetchBudget {
   readonly #spent = new Map<string, Array<{ at: number; usd: number }>>();
@@ -45,13 +47,16 @@ export class PrefetchBudget {
     return { calls: w.length, usd };
   }
 
-  /** Charges one call estimated at `estimateUsd` when it fits the budget; undefined when it does not. */
-  reserve(tenant: string, estimateUsd: number): BudgetTicket | undefined {
+  /**
+   * Charges one call estimated at `estimateUsd` (undefined: price unknown) when it fits the budget; undefined
+   * when it does not.
+   */
+  reserve(tenant: string, estimateUsd: number | undefined): BudgetTicket | undefined {
     const limits = this.limitsOf(tenant);
     const { calls, usd } = this.spent(tenant);
     if (limits.maxCalls !== undefined && calls + 1 > limits.maxCalls) return undefined;
-    if (limits.maxUsd !== undefined && (usd >= limits.maxUsd || usd + estimateUsd > limits.maxUsd)) return undefined;
-    const entry = { at: this.now(), usd: estimateUsd };
+    if (limits.maxUsd !== undefined && (estimateUsd === undefined || usd >= limits.maxUsd || usd + estimateUsd > limits.maxUsd)) return undefined;
+    const entry = { at: this.now(), usd: estimateUsd ?? 0 };
     const list = this.#spent.get(tenant) ?? [];
     list.push(entry);
     this.#spent.set(tenant, list);

@@ -45,7 +45,8 @@ interface Job {
  * Predictive caching: learns request sequences (each user's, pooled per tenant: `SequenceModel`), and after each
  * request pre-computes the likely next one at low priority: only while `isIdle()` says capacity is free,
  * only within the tenant's prefetch budget, and only when its answer is not already cached (a prediction
- * of a question whose cached answer expired is what this recovers). Prefetched answers go into the
+ * of a question whose cached answer expired is what this recovers). The check is `SemanticCache.probe`: it
+ * never calls the guard, so a prediction whose nearest cached question is in the guard band is prefetched. Prefetched answers go into the
  * semantic cache like any other.
  */
 export class Prefetcher {
@@ -75,7 +76,8 @@ export class Prefetcher {
     const sequence = user ?? request.user ?? '';
     this.#o.model.observe(key, sequence, vector, request);
     for (const p of this.#o.model.predict(key, { ...this.#o.predictions, sequence })) {
-      if (await this.#o.cache.lookup(p.request, scope)) {
+      // A probe, not a lookup: no guard call (paid), no hit counted, no recency touch.
+      if (await this.#o.cache.probe(p.request, scope)) {
         this.#stats.alreadyCached++;
         continue;
       }

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { ChatMessage, GenerateRequest } from '../../spec/index.js';
+import { estimateAnthropicTokens } from './estimate-anthropic-tokens.js';
+import { useAnthropicWireServer } from './anthropic-wire.test-helpers.js';
+
+// A tool message as an Anthropic `tool_result`: its `parts` (text and images, in order) as the block's content
+// blocks, `isError` as `is_error`; without parts its text, as always. Against a local peer speaking the Messages
+// wire format.
+
+const wire = useAnthropicWireServer();
+const { engine, lastBody } = wire;
+
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+function toolTurn(result: Omit<Extract<ChatMessage, { role: 'tool' }>, 'role' | 'toolCallId'>): GenerateRequest {
+  return {
+    messages: [
+      { role: 'user', content: 'Take a screenshot' },
+      { role: 'assistant', content: null, toolCalls: [{ id: 'toolu_1', name: 'screenshot', arguments: '{}' }] },
+      { role: 'tool', toolCallId: 'toolu_1', ...result },
+    ],
+    tools: [{ name: 'screenshot', parameters: { type: 'object', properties: {} } }],
+  };
+}
+
+/** The tool_result block the server received. */
+function sentToolResult(): unknown {
+  const messages = lastBody().messages as Array<{ role: string; content: Array<{ type: string }> }>;
+  return messages.at(-1)!.content.find((b) => b.type === 'tool_result');
+}
+
+describe('anthropic: tool results', () => {
+  it('text only: the content string; isError true as is_error', async () => {
+    await engine().generate(toolTurn({ content: 'ENOENT: display not found', isError: true }));
+    expect(sentToolResult()).toEqual({ type: 'tool_result', tool_use_id: 'toolu_1', content: 'ENOENT: display not found', is_error: true });
+    await engine().generate(toolTurn({ content: 'ok', isError: false }));
+    expect(sentToolResult()).toEqual({ type: 'tool_result', tool_use_id: 'toolu_1', content: 'ok' });
+  });
+
+  it('parts: text and image blocks in order (an empty text part left out), the message mark on the tool_result', async () => {
+    const result = await engine().generate(
+      toolTurn({
+        content: 'Here it is:\n\nthat was the screen',
+        parts: [
+          { type: 'text', text: 'Here it is:' },
+          { type: 'text', text: '' },
+          { type: 'image', data: PNG, mediaType: 'image/png' },
+          { type: 'image', url: `data:image/png;base64,${PNG}` },
+          { type: 'text', text: 'that was the screen' },
+        ],
+        cacheControl: { type: 'ephemeral' },
+      }),
+    );
+    const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } };
+    expect(sentToolResult()).toEqual({
+      type: 'tool_result',
+      tool_use_id: 'toolu_1',
+      content: [{ type: 'text', text: 'Here it is:' }, image, image, { type: 'text', text: 'that was the screen' }],
+      cache_control: { type: 'ephemeral' },
+    });
+    expect(result.warnings).toBeUndefined();
+  });
+
+  it("a part's own mark is not sent: dropped with a warning naming it", async () => {
+    const result = await engine().generate(toolTurn({ content: 'a\nb', parts: [{ type: 'text', text: 'a', cacheControl: { type: 'ephemeral' } }, { type: 'text', text: 'b' }] }));
+    expect(sentToolResult()).toEqual({ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] });
+    expect(result.warnings).toEqual([expect.objectContaining({ code: 'cache_control_dropped', field: 'messages.2.parts.0.cacheControl' })]);
+  });
+
+  it('an image part without data or url is a 400 naming it', async () => {
+    await expect(engine().generate(toolTurn({ content: '', parts: [{ type: 'image' }] }))).rejects.toMatchObject({ code: 'invalid_request', param: 'messages.2.parts.0' });
+  });
+
+  it('the local estimate counts a tool result image at Anthropic\u2019s cap', () => {
+    const textOnly = estimateAnthropicTokens(toolTurn({ content: 'Here it is:' }));
+    const withImage = estimateAnthropicTokens(toolTurn({ content: 'Here it is:', parts: [{ type: 'text', text: 'Here it is:' }, { type: 'image', data: PNG, mediaType: 'image/png' }] }));
+    expect(withImage - textOnly).toBe(1_600);
+  });
+});

@@ -1,0 +1,143 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelConfigSchema } from '../../config/schema.js';
+import { defaultEngineContext } from '../types.js';
+import { createGeminiEngine } from './create-gemini-engine.js';
+import { downloadImage, type ImageDownloadSettings } from './download-image.js';
+import { useGeminiWireServer, GEMINI_TEST_KEY } from './gemini-wire.test-helpers.js';
+
+/**
+ * The Gemini engine downloads the prompt's http(s) image URLs itself. By default it refuses a URL whose host is, or
+ * resolves to, an address that is not public (loopback, private, link-local and metadata addresses...), redirects
+ * included, with `invalid_request` naming the part, before any connection to it: through a multi-tenant gateway the
+ * download would otherwise be a server-side request forgery. `options.allowPrivateImageUrls` opts in.
+ */
+const PNG = Buffer.from('89504e470d0a1a0a', 'hex');
+let images: Server;
+let imagesUrl: string;
+let hits: string[] = [];
+
+beforeAll(async () => {
+  images = createServer((req, res) => {
+    hits.push(req.url ?? '');
+    if (req.url === '/to-private') {
+      res.writeHead(302, { location: `${imagesUrl}/cat.png` });
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(PNG.length) });
+    res.end(PNG);
+  });
+  await new Promise<void>((res) => images.listen(0, '127.0.0.1', res));
+  imagesUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise<void>((res) => images.close(() => res()));
+});
+
+const gemini = useGeminiWireServer();
+const engine = (options: Record<string, unknown> = {}) =>
+  createGeminiEngine(
+    ModelConfigSchema.parse({ name: 'gem', engine: 'gemini', model: 'gemini-test', baseURL: gemini.server.url, apiKey: GEMINI_TEST_KEY, options }),
+    defaultEngineContext({ env: {} }),
+  );
+const withImage = (url: string) => ({ messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'what is this?' }, { type: 'image' as const, url }] }] });
+
+describe('the Gemini engine refuses image URLs of non-public addresses by default', () => {
+  it.each([
+    ['a loopback address', () => `${imagesUrl}/cat.png`],
+    ['a host name that resolves to loopback', () => `${imagesUrl.replace('127.0.0.1', 'localhost')}/cat.png`],
+    ['the cloud metadata address', () => 'http://169.254.169.254/latest/meta-data/'],
+    ['a private address', () => 'http://10.0.0.7/cat.png'],
+    ['an IPv6 loopback', () => 'http://[::1]/cat.png'],
+    ['an IPv4-mapped IPv6 loopback', () => 'http://[::ffff:127.0.0.1]/cat.png'],
+    ['an unspecified address', () => 'http://0.0.0.0/cat.png'],
+  ])('%s: 400 invalid_request naming the part, nothing downloaded, Gemini not asked', async (_, url) => {
+    hits = [];
+    const asked = gemini.server.requests.length;
+    const failure = await engine()
+      .generate(withImage(url()))
+      .then(
+        () => undefined,
+        (e: unknown) => e as { code: string; statusCode: number; param: string; message: string },
+      );
+    expect(failure).toMatchObject({ code: 'invalid_request', statusCode: 400, param: 'messages.0.content.1.url' });
+    expect(failure?.message).toMatch(/messages\.0\.content\.1\.url: the image URL's host .* is not a public address/);
+    expect(hits).toEqual([]);
+    expect(gemini.server.requests.length).toBe(asked);
+  });
+
+  it('a stream ends with the same error part', async () => {
+    const parts: Array<{ type: string }> = [];
+    for await (const part of engine().stream(withImage(`${imagesUrl}/cat.png`))) parts.push(part);
+    expect(parts).toMatchObject([{ type: 'error', error: { code: 'invalid_request', param: 'messages.0.content.1.url' } }]);
+  });
+
+  it('options.allowPrivateImageUrls opts in (loopback image servers, trusted networks)', async () => {
+    hits = [];
+    await engine({ allowPrivateImageUrls: true }).generate(withImage(`${imagesUrl}/cat.png`));
+    expect(hits).toEqual(['/cat.png']);
+    const body = gemini.lastBody() as { contents: Array<{ parts: unknown[] }> };
+    expect(body.contents[0]!.parts[1]).toEqual({ inlineData: { mimeType: 'image/png', data: PNG.toString('base64') } });
+  });
+});
+
+describe('downloadImage', () => {
+  /** A public host name (resolved by the seam) whose fetch is answered by `answer`, the rest by the real fetch. */
+  const settings = (answer: (url: string) => Response | undefined, resolved: Record<string, string[]> = {}): ImageDownloadSettings & { fetched: string[] } => {
+    const fetched: string[] = [];
+    return {
+      provider: 'gemini',
+      fetched,
+      fetch: async (input, init) => {
+        const url = String(input);
+        fetched.push(url);
+        return answer(url) ?? fetch(url, init);
+      },
+      resolveHost: async (host) => resolved[host] ?? ['93.184.216.34'],
+    };
+  };
+  const png = () => new Response(PNG, { headers: { 'content-type': 'image/png' } });
+
+  it('downloads from a host that resolves to public addresses only', async () => {
+    const s = settings((url) => (url === 'https://images.example/cat.png' ? png() : undefined));
+    expect(await downloadImage('https://images.example/cat.png', 'p', s)).toEqual({ inlineData: { mimeType: 'image/png', data: PNG.toString('base64') } });
+  });
+
+  it('refuses a host with one non-public address among public ones', async () => {
+    const s = settings(() => png(), { 'mixed.example': ['93.184.216.34', '192.168.0.10'] });
+    await expect(downloadImage('https://mixed.example/cat.png', 'p', s)).rejects.toMatchObject({ code: 'invalid_request', param: 'p' });
+    expect(s.fetched).toEqual([]);
+  });
+
+  it('refuses a redirect to a non-public address before following it, and follows one to a public address', async () => {
+    const s = settings((url) => {
+      if (url === 'https://images.example/a') return new Response(null, { status: 302, headers: { location: `${imagesUrl}/cat.png` } });
+      if (url === 'https://images.example/b') return new Response(null, { status: 301, headers: { location: '/cat.png' } });
+      if (url === 'https://images.example/cat.png') return png();
+      return undefined;
+    });
+    hits = [];
+    await expect(downloadImage('https://images.example/a', 'p', s)).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/not a public address/) });
+    expect(hits).toEqual([]);
+    expect(await downloadImage('https://images.example/b', 'p', s)).toMatchObject({ inlineData: { mimeType: 'image/png' } });
+    expect(s.fetched).toEqual(['https://images.example/a', 'https://images.example/b', 'https://images.example/cat.png']);
+  });
+
+  it('refuses a redirect loop and a redirect to another scheme; a host that does not resolve is the request\'s fault', async () => {
+    const loop = settings(() => new Response(null, { status: 302, headers: { location: '/again' } }));
+    await expect(downloadImage('https://images.example/a', 'p', loop)).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/redirected more than 5 times/) });
+    const file = settings(() => new Response(null, { status: 302, headers: { location: 'file:///etc/passwd' } }));
+    await expect(downloadImage('https://images.example/a', 'p', file)).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/not http\(s\)/) });
+    const unresolved = { ...settings(() => png()), resolveHost: () => Promise.reject(new Error('ENOTFOUND')) };
+    await expect(downloadImage('https://nowhere.example/a', 'p', unresolved)).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/could not resolve/) });
+  });
+
+  it('with allowPrivateImageUrls follows redirects to any address', async () => {
+    hits = [];
+    const s = { ...settings(() => undefined), allowPrivateImageUrls: true };
+    expect(await downloadImage(`${imagesUrl}/to-private`, 'p', s)).toMatchObject({ inlineData: { mimeType: 'image/png' } });
+    expect(hits).toEqual(['/to-private', '/cat.png']);
+  });
+});
