@@ -3,6 +3,8 @@
  * the others to what the config states (name, tier, preferences, allow-list, limits, budget, models; a field
  * the config leaves out is cleared), logging one line per tenant changed. Tenants the config does not list
  * (created through the admin API, or removed from the config) and a tenant's `disabled` flag are left alone.
+ * Each creation and change is audited (actor `config-file`), and a config tenant deleted through the admin API
+ * is not created again under its retired id.
  * Two processes starting at once on a fresh database both see a tenant missing: the one whose create
  * conflicts goes on as if it existed.
  */
@@ -52,7 +54,7 @@ describe('config tenants on start', () => {
   it('undoes admin changes to config tenants, clears what the config leaves out, and leaves other tenants and `disabled` alone', async () => {
     const stores = await createStateStores({ mode: 'memory' });
     const logs: GatewayLogEntry[] = [];
-    const seed = (config: ReturnType<typeof v3>) => seedTenants(stores.tenants, config, { demo: false, source: 'llmrr.config.yaml', log: (e) => logs.push(e) });
+    const seed = (config: ReturnType<typeof v3>) => seedTenants(stores, config, { demo: false, source: 'llmrr.config.yaml', log: (e) => logs.push(e) });
     try {
       const acme = { id: 'acme', name: 'Acme', tier: 'pro', allowedModels: ['shared-mock'], preferences: { strategy: 'cost' }, limits: { rpm: 60 }, budget: { amountUsd: 10, period: 'month' }, models: [{ name: 'acme-mock', engine: 'mock' }] };
       await seed(v3([acme, { id: 'beta' }]));
@@ -80,6 +82,15 @@ describe('config tenants on start', () => {
       await seed(v3([acmeWithoutBudget]));
       expect(logs).toEqual([]);
       expect((await stores.tenants.getTenant('acme'))?.updatedAt).toBe(after?.updatedAt);
+
+      // Each creation and change is in the audit log, as an admin change would be, by the config file.
+      const audited = await stores.audit.list({ actor: 'config-file' });
+      expect(audited.map((e) => ({ action: e.action, target: e.target, details: e.details }))).toEqual([
+        { action: 'tenant.create', target: 'acme', details: { source: 'llmrr.config.yaml', name: 'Acme', tier: 'pro', models: ['acme-mock'] } },
+        { action: 'tenant.create', target: 'beta', details: { source: 'llmrr.config.yaml', name: 'beta', tier: 'basic' } },
+        { action: 'tenant.update', target: 'acme', details: { source: 'llmrr.config.yaml', fields: ['name', 'tier', 'limits', 'budget', 'models'], models: ['acme-mock'] } },
+      ]);
+      expect((await stores.audit.verify()).ok).toBe(true);
     } finally {
       await stores.close();
     }
@@ -95,7 +106,7 @@ describe('config tenants on start', () => {
       const config = v3([{ id: 'acme', name: 'Acme', limits: { rpm: 60 } }]);
       const logs: GatewayLogEntry[] = [];
       const options = { demo: true, source: 'llmrr.config.yaml', log: (e: GatewayLogEntry) => logs.push(e) };
-      await Promise.all([seedTenants(a, config, options), seedTenants(b, config, options)]);
+      await Promise.all([seedTenants({ ...opened[0]!, tenants: a }, config, options), seedTenants({ ...opened[1]!, tenants: b }, config, options)]);
       expect(await opened[1]!.tenants.getTenant('acme')).toMatchObject({ name: 'Acme', limits: { rpm: 60 } });
       expect(await opened[0]!.tenants.getTenant(DEMO_TENANT_ID)).toMatchObject({ id: DEMO_TENANT_ID });
       // Both wrote the same config: nothing to set after the conflict.
@@ -139,3 +150,47 @@ function bothSeeMissingFirst(a: TenantStore, b: TenantStore): [TenantStore, Tena
     });
   return [wrap(a, new Set()), wrap(b, new Set())];
 }
+
+describe('a config tenant deleted through the admin API', () => {
+  const ADMIN = 'admin-secret-for-tests-0123456789';
+  const config = 'version: 3\nmodels:\n  - name: shared-mock\n    engine: mock\ntenants:\n  - id: acme\n    name: Acme\n    budget: { amountUsd: 5, period: month }\n';
+
+  it('is not created again under its retired id by the next start (it would inherit the deleted tenant\'s usage and budget spend): a warning names it, the server starts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-gw-seed-deleted-'));
+    try {
+      const env = { PORT: '0', LLMRR_DATA_DIR: join(dir, 'data'), LLMRR_DEMO: 'false', LLMRR_ADMIN_KEY: ADMIN };
+      writeFileSync(join(dir, 'llmrr.config.yaml'), config);
+      const first = await startServer(readSettings(env, dir), () => {});
+      try {
+        expect(await first.stores.tenants.getTenant('acme')).toMatchObject({ id: 'acme' });
+        const res = await first.gateway.fetch(new Request('http://gateway.test/admin/tenants/acme', { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN}` } }));
+        expect(res.status).toBe(200);
+        // The admin API itself refuses the id (409 tenant_id_in_use).
+        const again = await first.gateway.fetch(
+          new Request('http://gateway.test/admin/tenants', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'acme', name: 'Acme' }) }),
+        );
+        expect(again.status).toBe(409);
+      } finally {
+        await first.close(500);
+      }
+
+      // Restart with the same config: the id stays retired, and the log says what to do.
+      const logs: GatewayLogEntry[] = [];
+      const second = await startServer(readSettings(env, dir), (e) => logs.push(e));
+      try {
+        expect(await second.stores.tenants.getTenant('acme')).toBeUndefined();
+        expect(logs.filter((e) => e.message.startsWith('tenant '))).toEqual([
+          {
+            level: 'warn',
+            message: `tenant "acme" (${join(dir, 'llmrr.config.yaml')}) is not created: the id belonged to a deleted tenant and is retired (its usage records and budget spend stay under it); rename or remove the tenant in the config`,
+          },
+        ]);
+        expect(await second.stores.audit.list({ actor: 'config-file', action: 'tenant.create', target: 'acme' })).toHaveLength(1);
+      } finally {
+        await second.close(500);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

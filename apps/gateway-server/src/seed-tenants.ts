@@ -1,5 +1,5 @@
-import { canonicalJson, LLMError, type RouterConfig, type Tenant, type TenantConfig, type TenantInput, type TenantPatch, type TenantStore } from '@llmrr/core';
-import type { GatewayLogEntry } from '@llmrr/gateway';
+import { canonicalJson, LLMError, type RouterConfig, type Tenant, type TenantConfig, type TenantInput, type TenantPatch } from '@llmrr/core';
+import { checkTenantIdUnused, type GatewayLogEntry, type GatewayStores } from '@llmrr/gateway';
 
 export const DEMO_TENANT_ID = 'demo';
 
@@ -27,16 +27,27 @@ function differences(tenant: Tenant, want: ConfiguredFields): TenantPatch | unde
   return Object.keys(patch).length > 0 ? (patch as TenantPatch) : undefined;
 }
 
-/** The stored tenant `input.id`, created from `input` when missing; undefined when this call created it. */
-async function existingOrCreate(tenants: TenantStore, input: TenantInput & { id: string }): Promise<Tenant | undefined> {
-  const found = await tenants.getTenant(input.id);
+type SeedStores = Pick<GatewayStores, 'tenants' | 'ledger' | 'audit'>;
+
+/**
+ * The stored tenant `input.id`; when missing, `'created'` once created from `input`, or `'retired'` when the id
+ * was a deleted tenant's (the admin API's own check: a new tenant under it would inherit its usage and spend).
+ */
+async function existingOrCreate(stores: SeedStores, input: TenantInput & { id: string }): Promise<Tenant | 'created' | 'retired'> {
+  const found = await stores.tenants.getTenant(input.id);
   if (found) return found;
   try {
-    await tenants.createTenant(input);
-    return undefined;
+    await checkTenantIdUnused(stores, input.id);
+  } catch (e) {
+    if (LLMError.isInstance(e) && e.code === 'tenant_id_in_use') return 'retired';
+    throw e;
+  }
+  try {
+    await stores.tenants.createTenant(input);
+    return 'created';
   } catch (e) {
     // Shared mode: another process starting at the same time on the same database created it first.
-    const raced = LLMError.isInstance(e) && e.code === 'conflict' ? await tenants.getTenant(input.id) : undefined;
+    const raced = LLMError.isInstance(e) && e.code === 'conflict' ? await stores.tenants.getTenant(input.id) : undefined;
     if (!raced) throw e;
     return raced;
   }
@@ -45,16 +56,21 @@ async function existingOrCreate(tenants: TenantStore, input: TenantInput & { id:
 /**
  * The tenants a v3 config lists are declarative: each start creates the missing ones and sets the others'
  * name, tier, preferences, allow-list, limits, budget and models to what the config states (a field the
- * config leaves out is cleared), with one log line per tenant changed. So a change made through the admin API
- * to a config tenant lasts until the next start. `disabled` and the tenant's keys are left alone, and so are
- * tenants the config does not list: one removed from the config stays in the store (delete it through the
- * admin API). In demo mode the demo tenant is created when missing.
+ * config leaves out is cleared), with one log line and one audit entry (`tenant.create` / `tenant.update`,
+ * actor `config-file`) per tenant created or changed. So a change made through the admin API to a config
+ * tenant lasts until the next start. `disabled` and the tenant's keys are left alone, and so are tenants the
+ * config does not list: one removed from the config stays in the store (delete it through the admin API). A
+ * config tenant deleted through the admin API is not created again: its id is retired (a warning says so;
+ * rename or remove the config entry). In demo mode the demo tenant is created when missing.
  */
-export async function seedTenants(tenants: TenantStore, config: RouterConfig, options: { demo: boolean; source: string; log: (entry: GatewayLogEntry) => void }): Promise<void> {
+export async function seedTenants(stores: SeedStores, config: RouterConfig, options: { demo: boolean; source: string; log: (entry: GatewayLogEntry) => void }): Promise<void> {
+  const audit = (action: string, id: string, details: Record<string, unknown>) => stores.audit.append({ actor: 'config-file', action, target: id, details: { source: options.source, ...details } });
+  const retired = (id: string) =>
+    options.log({ level: 'warn', message: `tenant "${id}" (${options.source}) is not created: the id belonged to a deleted tenant and is retired (its usage records and budget spend stay under it); rename or remove the tenant in the config` });
   if (config.version === 3) {
     for (const t of config.tenants) {
       const want = configured(t);
-      const tenant = await existingOrCreate(tenants, {
+      const tenant = await existingOrCreate(stores, {
         id: t.id,
         name: want.name,
         tier: want.tier,
@@ -64,19 +80,29 @@ export async function seedTenants(tenants: TenantStore, config: RouterConfig, op
         ...(want.budget ? { budget: want.budget } : {}),
         ...(want.models ? { models: want.models } : {}),
       });
-      const patch = tenant && differences(tenant, want);
+      if (tenant === 'retired') {
+        retired(t.id);
+        continue;
+      }
+      if (tenant === 'created') {
+        await audit('tenant.create', t.id, { name: want.name, tier: want.tier, ...(want.models ? { models: want.models.map((m) => m.name) } : {}) });
+        continue;
+      }
+      const patch = differences(tenant, want);
       if (!patch) continue;
-      await tenants.updateTenant(t.id, patch);
+      await stores.tenants.updateTenant(t.id, patch);
+      await audit('tenant.update', t.id, { fields: Object.keys(patch), ...(patch.models !== undefined ? { models: patch.models?.map((m) => m.name) ?? null } : {}) });
       options.log({ level: 'info', message: `tenant "${t.id}" set to the config (${options.source}): ${Object.keys(patch).join(', ')}` });
     }
   }
   if (options.demo) {
-    await existingOrCreate(tenants, {
+    const demo = await existingOrCreate(stores, {
       id: DEMO_TENANT_ID,
       name: 'Demo tenant (DEMO MODE: requests without an API key use it; turn off with LLMRR_DEMO=false)',
       tier: 'basic',
       limits: { rpm: 600, maxConcurrency: 64 },
       preferences: {},
     });
+    if (demo === 'retired') options.log({ level: 'warn', message: `demo tenant "${DEMO_TENANT_ID}" is not created: the id belonged to a deleted tenant and is retired, so requests without an API key are refused` });
   }
 }

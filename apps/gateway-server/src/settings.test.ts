@@ -95,3 +95,19 @@ describe('readSettings: an empty or blank variable counts as unset', () => {
     }
   });
 });
+
+describe('readSettings: an OTLP endpoint refused at startup', () => {
+  it('is named without user info or query even when it does not parse as a URL (port out of range)', () => {
+    const raw = 'https://tenant-42:glc_s3cr3t-token@collector.example:99999/v1/traces?api_key=q5ecret';
+    let message = '';
+    try {
+      readSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: raw }, '/');
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toBe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http(s) URL, got "https://collector.example:99999/v1/traces"');
+    // A password holding `/`, `?` or `@`, and no scheme at all, are cut the same way.
+    expect(() => readSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://u:p/a?s@ss@collector:70000' }, '/')).toThrow('got "http://collector:70000"');
+    expect(() => readSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'user:pw@collector:4318' }, '/')).toThrow(/got "collector:4318"$/);
+  });
+});

@@ -131,16 +131,20 @@ function corsOrigins(env: NodeJS.ProcessEnv): '*' | string[] | undefined {
 
 /** `url` without user info, query and fragment, which may hold credentials (`https://user:token@host/...`): for logs. */
 export function displayUrl(url: string): string {
+  let u: URL | undefined;
   try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    u.search = '';
-    u.hash = '';
-    return u.href;
+    u = new URL(url);
   } catch {
-    return '(not a URL)';
+    u = undefined;
   }
+  // Not parsable, or without a host (`user:token@host` reads as scheme `user:`): drop by text what may hold
+  // credentials (up to the last `@`, and from `?` or `#` on).
+  if (!u?.host) return url.replace(/^(.*\/\/)?.*@/s, '$1').replace(/[?#].*$/s, '');
+  u.username = '';
+  u.password = '';
+  u.search = '';
+  u.hash = '';
+  return u.href;
 }
 
 function urlSetting(name: string, raw: string): string {
@@ -148,7 +152,7 @@ function urlSetting(name: string, raw: string): string {
   try {
     u = new URL(raw);
   } catch {
-    throw new LLMError({ code: 'config_invalid', message: `${name} must be an http(s) URL, got "${raw}"`, param: name });
+    throw new LLMError({ code: 'config_invalid', message: `${name} must be an http(s) URL, got "${displayUrl(raw)}"`, param: name });
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new LLMError({ code: 'config_invalid', message: `${name} must be an http(s) URL, got "${displayUrl(raw)}"`, param: name });
   return raw;

@@ -185,6 +185,25 @@ describe('llmrr-migrate', () => {
     expect(named.stdout).toBe('would change: evals/compare.json\n');
   });
 
+  it('walking a folder: generic v1 keys (maxTokens, timeout) and "llm" inside a word (smallmodels.json) do not make a config', async () => {
+    const evalConfig = '{\n  "dataset": "mmlu",\n  "models": ["gpt-4o", "claude-3-5-sonnet-latest"],\n  "samples": 200,\n  "maxTokens": 512,\n  "timeout": 60000\n}\n';
+    const list = '{\n  "models": ["phi-3-mini", "gemma-2b"]\n}\n';
+    write('evals/compare.json', evalConfig);
+    write('data/smallmodels.json', list);
+    // Counted as configs: a router-only key, a router strategy, and config words in the name.
+    write('a/fallbacks.json', '{ "models": ["gpt-3.5"], "fallbackModels": ["gpt-4o"] }\n');
+    write('a/settings.json', '{ "models": ["gpt-3.5"], "strategy": "cost-optimized" }\n');
+    write('b/llm.config.json', '{ "models": ["gpt-3.5"] }\n');
+    write('b/myRouter.yaml', 'models:\n  - gpt-3.5\n');
+    write('b/llmrr.json', '{ "models": ["gpt-3.5"] }\n');
+    const r = await run('--check', '.');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('would change: a/fallbacks.json\nwould change: a/settings.json\nwould change: b/llm.config.json\nwould change: b/llmrr.json\nwould change: b/myRouter.yaml\n');
+    await run('--write', '.');
+    expect(read('evals/compare.json')).toBe(evalConfig);
+    expect(read('data/smallmodels.json')).toBe(list);
+  });
+
   it('--write on a symlinked config updates the file the link points to and keeps the link', async () => {
     // A deploy layout: config/llmrr.config.json -> ../shared/router.json
     write('shared/router.json', V1_JSON);

@@ -1,20 +1,32 @@
-import { LLMError } from '@llmrr/core';
+import { BUILTIN_STRATEGIES, LLMError } from '@llmrr/core';
 import { detectVersion } from '../library/detect-version.js';
 import { migrate } from '../library/migrate.js';
 import type { MigrationResult } from '../library/types.js';
-import { isPlainObject } from '../library/plain.js';
-import { V1_SIGNAL_KEYS } from '../library/v1-keys.js';
+import { isPlainObject, kebab } from '../library/plain.js';
 import type { FileKind, FileTransformOptions, FileTransformResult } from './types.js';
 
-/** Whether a file's name says it is a router config (`llm*.json`, `router.yaml`...). */
+/** Words of a file name that say it is a router config (`llm-router.json`, `llm.config.yaml`, `llmrr.yml`, `myRouter.json`). */
+const CONFIG_NAME_WORDS = new Set(['llm', 'llms', 'llmrr', 'router', 'routers', 'llmrouter']);
+
+/** Whether a file's name says it is a router config: one of its words (not letters inside a word: `smallmodels.json`) is a config word. */
 export function namedLikeConfig(path: string): boolean {
-  return /llm|router/i.test(path.split(/[\\/]/).pop() ?? '');
+  const name = path.split(/[\\/]/).pop() ?? '';
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/).some((w) => CONFIG_NAME_WORDS.has(w));
 }
 
-/** Top-level keys besides `models` that only a router config has: a v1 key, `version`, or a v2/v3 section. */
+/**
+ * Top-level keys only a router config has: v2/v3 sections and the v1 keys no other tool uses. Generic v1 keys
+ * (`timeout`, `maxTokens`, `retries`, `debug`, `verbose`, `maxConcurrency`...) do not count.
+ */
+const ROUTER_ONLY_KEYS = ['routing', 'tenants', 'defaultTenant', 'routingStrategy', 'fallbackModels', 'fallbackEnabled', 'enableFallback', 'modelRegistry', 'preferredEngine', 'fallbackEngine', 'enableQuantization', 'sandboxExecution', 'maxModels'];
+
+/** Whether a walked file's top level says "router config": a router-only key, `version` 2 or 3, or `strategy` naming a router strategy. */
 function hasRouterKey(value: unknown): boolean {
   if (!isPlainObject(value)) return false;
-  return ['version', 'routing', 'tenants', 'defaultTenant', ...V1_SIGNAL_KEYS].some((k) => Object.hasOwn(value, k));
+  if (ROUTER_ONLY_KEYS.some((k) => Object.hasOwn(value, k))) return true;
+  const v = value.version;
+  if (v === 2 || v === 3 || v === '2' || v === '3') return true;
+  return typeof value.strategy === 'string' && (BUILTIN_STRATEGIES as readonly string[]).includes(kebab(value.strategy));
 }
 
 export function emptyResult(file: string, kind: FileKind, input: string): FileTransformResult {

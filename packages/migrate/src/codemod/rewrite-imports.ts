@@ -41,6 +41,8 @@ export interface ImportFindings {
   legacyNames: Set<string>;
   /** Whether the file used the v1 package. */
   usedLegacy: boolean;
+  /** Whether a use of the v1 package is left whose names the codemod cannot tell (`jest.mock(...)`, `import(...).then(...)`). */
+  unboundLegacy: boolean;
 }
 
 export type Report = (node: Node, reason: string) => void;
@@ -60,6 +62,19 @@ function specText(imported: string, local: string): string | undefined {
   return target.name === local ? target.name : `${target.name} as ${local}`;
 }
 
+/**
+ * The names an expression is stored in, from its ancestors (nearest last): `const { default: X } = await
+ * import(...)`, `X = require(...)`, `const X = (await import(...)).default`; undefined when it is not stored.
+ */
+function storedIn(ancestors: readonly Node[]): string[] | undefined {
+  let i = ancestors.length - 1;
+  while (i >= 0 && ['AwaitExpression', 'ParenthesizedExpression', 'MemberExpression', 'TSAsExpression'].includes(ancestors[i]!.type)) i--;
+  const parent = ancestors[i];
+  if (parent?.type === 'VariableDeclarator') return patternNames(parent.id);
+  if (parent?.type === 'AssignmentExpression' && parent.operator === '=') return patternNames(parent.left);
+  return undefined;
+}
+
 /** `require('llm-runner-router').default` (or `.LLMRouter`, `['default']`): the export name, else undefined. */
 function requiredMember(node: Node): { call: CallExpression; name: string | undefined } | undefined {
   if (node.type !== 'MemberExpression' || node.object.type !== 'CallExpression') return undefined;
@@ -75,7 +90,12 @@ function requiredMember(node: Node): { call: CallExpression; name: string | unde
  * scoped equivalent stay imported from the old package and are reported.
  */
 export function rewriteImports(ast: File, source: string, edits: TextEdits, report: Report, warn: Report): ImportFindings {
-  const findings: ImportFindings = { routerNames: new Set(), importedFrom: new Map(), legacyNames: new Set(), usedLegacy: false };
+  const findings: ImportFindings = { routerNames: new Set(), importedFrom: new Map(), legacyNames: new Set(), usedLegacy: false, unboundLegacy: false };
+  // Names a use of the old package left as is is stored in stay v1; a use stored nowhere leaves names unknown.
+  const keepLegacy = (names: string[] | undefined) => {
+    if (names === undefined || names.length === 0) findings.unboundLegacy = true;
+    else for (const n of names) findings.legacyNames.add(n);
+  };
   // Module names handled below (rewritten or reported); any other mention of the old package is reported at the end.
   const handled = new Set<Node>();
   for (const stmt of ast.program.body) {
@@ -101,11 +121,12 @@ export function rewriteImports(ast: File, source: string, edits: TextEdits, repo
     rewriteImport(stmt, source, edits, report, findings);
   }
 
-  walk(ast.program, (node) => {
+  walk(ast.program, (node, ancestors) => {
     if (node.type === 'CallExpression' && node.callee.type === 'Import' && node.arguments[0]?.type === 'StringLiteral' && node.arguments[0].value.startsWith(LEGACY_PACKAGE)) {
       findings.usedLegacy = true;
       handled.add(node.arguments[0]);
-      report(node, `dynamic import("${node.arguments[0].value}"): change it by hand to import("@llmrr/core") and use its LLMRouter export`);
+      keepLegacy(storedIn(ancestors));
+      report(node, `dynamic import("${node.arguments[0].value}"): change it by hand to import("@llmrr/core") and use its LLMRouter export; code using it is left as v1`);
     }
     if (node.type === 'TSImportEqualsDeclaration' && node.moduleReference.type === 'TSExternalModuleReference' && node.moduleReference.expression.value.startsWith(LEGACY_PACKAGE)) {
       findings.usedLegacy = true;
@@ -174,9 +195,12 @@ export function rewriteImports(ast: File, source: string, edits: TextEdits, repo
 
   // Any other mention of the old package (`new (require('llm-runner-router'))()`, `jest.mock(...)`,
   // `require.resolve(...)`): not converted, and said so.
-  walk(ast.program, (node) => {
+  walk(ast.program, (node, ancestors) => {
     if (node.type !== 'StringLiteral' || handled.has(node) || !(isLegacySource(node.value) || isLegacySubpath(node.value))) return;
     findings.usedLegacy = true;
+    const call = ancestors[ancestors.length - 1];
+    const required = call?.type === 'CallExpression' && call.callee.type === 'Identifier' && call.callee.name === 'require';
+    keepLegacy(required ? storedIn(ancestors.slice(0, -1)) : undefined);
     report(node, `"${node.value}" is used here in a way the codemod does not convert: change it by hand (LLMRouter is in @llmrr/core)`);
   });
   return findings;
@@ -186,12 +210,15 @@ function rewriteImport(stmt: ImportDeclaration, source: string, edits: TextEdits
   const moved: string[] = [];
   const kept: string[] = [];
   let defaultKept: string | undefined;
+  const namespace = stmt.specifiers.find((s) => s.type === 'ImportNamespaceSpecifier');
+  if (namespace) {
+    // The whole statement stays: every name it binds (`import LLMRouter, * as v1`) is still v1.
+    for (const s of stmt.specifiers) findings.legacyNames.add(s.local.name);
+    report(stmt, `namespace import (* as ${namespace.local.name}) from "${LEGACY_PACKAGE}": change it by hand (LLMRouter is in @llmrr/core); code using it is left as v1`);
+    return;
+  }
   for (const s of stmt.specifiers) {
-    if (s.type === 'ImportNamespaceSpecifier') {
-      findings.legacyNames.add(s.local.name);
-      report(stmt, `namespace import (* as ${s.local.name}) from "${LEGACY_PACKAGE}": change it by hand (LLMRouter is in @llmrr/core)`);
-      return;
-    }
+    if (s.type === 'ImportNamespaceSpecifier') continue;
     const imported = s.type === 'ImportDefaultSpecifier' ? 'default' : s.imported.type === 'Identifier' ? s.imported.name : s.imported.value;
     // An inline `type` modifier (`import { type X }`) stays with its name.
     const typeMark = s.type === 'ImportSpecifier' && s.importKind === 'type' ? 'type ' : '';

@@ -20,16 +20,17 @@ function statementNames(stmt: Node, withVar: boolean): string[] {
   const s = (stmt.type === 'ExportNamedDeclaration' || stmt.type === 'ExportDefaultDeclaration') && stmt.declaration ? stmt.declaration : stmt;
   if (s.type === 'VariableDeclaration') return s.kind === 'var' && !withVar ? [] : s.declarations.flatMap((d) => patternNames(d.id));
   if ((s.type === 'FunctionDeclaration' || s.type === 'ClassDeclaration' || s.type === 'TSEnumDeclaration') && s.id) return [s.id.name];
+  if (s.type === 'TSModuleDeclaration' && s.id.type === 'Identifier') return [s.id.name];
   if (s.type === 'ImportDeclaration') return s.specifiers.map((sp) => sp.local.name);
   if (s.type === 'TSImportEqualsDeclaration') return [s.id.name];
   return [];
 }
 
-/** `var` declarations in a function body, not crossing nested functions (they are hoisted to the function). */
+/** `var` declarations in a function body, not crossing nested functions or namespaces (they are hoisted to the function). */
 function varNames(body: Node): string[] {
   const out: string[] = [];
   walk(body, (node) => {
-    if (FUNCTIONS.has(node.type)) return false;
+    if (FUNCTIONS.has(node.type) || (node !== body && node.type === 'TSModuleBlock')) return false;
     if (node.type === 'VariableDeclaration' && node.kind === 'var') out.push(...node.declarations.flatMap((d) => patternNames(d.id)));
     return undefined;
   });
@@ -52,7 +53,8 @@ export class Scopes {
       for (const p of node.params) list.push(...patternNames(p));
       if (node.type === 'FunctionExpression' && node.id) list.push(node.id.name);
       list.push(...varNames(node.body));
-    } else if (node.type === 'Program') {
+    } else if (node.type === 'Program' || node.type === 'TSModuleBlock') {
+      // A TypeScript namespace body is a function body once compiled: its `var`s stay in it.
       for (const s of node.body) list.push(...statementNames(s, true));
       list.push(...varNames(node));
     } else if (node.type === 'BlockStatement' || node.type === 'StaticBlock') {
@@ -78,9 +80,19 @@ export class Scopes {
     return undefined;
   }
 
-  /** The class whose instance `this` is, as seen from these ancestors (undefined outside classes). */
+  /**
+   * What `this` is, as seen from these ancestors: the class for its instance members, the class body for its
+   * static members (`this` is the class itself), a `function` or object method for its own `this` (arrow
+   * functions have none); undefined at the top level.
+   */
   thisClass(ancestors: readonly Node[]): Node | undefined {
-    for (let i = ancestors.length - 1; i >= 0; i--) if (CLASSES.has(ancestors[i]!.type)) return ancestors[i];
+    for (let i = ancestors.length - 1; i >= 0; i--) {
+      const node = ancestors[i]!;
+      if (CLASSES.has(node.type)) return node;
+      if (node.type === 'FunctionDeclaration' || node.type === 'FunctionExpression' || node.type === 'ObjectMethod') return node;
+      const member = node.type === 'ClassMethod' || node.type === 'ClassPrivateMethod' || node.type === 'ClassProperty' || node.type === 'ClassPrivateProperty';
+      if ((member && node.static) || node.type === 'StaticBlock') return ancestors[i - 1];
+    }
     return undefined;
   }
 }

@@ -66,7 +66,10 @@ export function transformSource(file: string, input: string, options: FileTransf
   };
   const findings: ImportFindings = rewriteImports(ast, input, edits, report, warn);
   const routerNames = new Set(findings.routerNames);
-  if (routerNames.size === 0 && !findings.legacyNames.has('LLMRouter') && /\bnew\s+LLMRouter\b/.test(input)) routerNames.add('LLMRouter');
+  // `new LLMRouter` with no import in this file (a global, a setup file's import) is converted, unless a use of
+  // the old package left here may be what binds it.
+  const unbound = routerNames.size === 0 && !findings.legacyNames.has('LLMRouter') && /\bnew\s+LLMRouter\b/.test(input);
+  if (unbound && !findings.unboundLegacy) routerNames.add('LLMRouter');
   const comments = (ast.comments ?? []) as Comment[];
   const style = detectStyle(input, false);
 
@@ -92,6 +95,8 @@ export function transformSource(file: string, input: string, options: FileTransf
       sites.push({ node, receiver, binding: receiver === undefined ? undefined : binding(receiver, ancestors, scopes) });
     } else if (findings.legacyNames.has(name)) {
       report(node, `new ${name}(...): ${name} still comes from "llm-runner-router" (not converted), so its config is left as v1`);
+    } else if (unbound && name === 'LLMRouter') {
+      report(node, 'new LLMRouter(...): LLMRouter is not imported here and "llm-runner-router" is used in a way the codemod does not convert, so it may still be v1: its config is left as v1');
     }
   });
 

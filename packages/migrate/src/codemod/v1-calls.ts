@@ -3,6 +3,16 @@ import type { Report } from './rewrite-imports.js';
 import type { TextEdits } from './text-edits.js';
 
 /**
+ * Whether removing source[start, end) would join the code before it to the code after it into one statement
+ * (no `;` or block start before, and the next statement starts with a character that continues an expression).
+ */
+function needsSemicolon(source: string, start: number, end: number): boolean {
+  const before = source.slice(0, start).trimEnd();
+  const next = source.slice(end).trimStart()[0];
+  return before !== '' && !/[;{]$/.test(before) && next !== undefined && '([`+-/'.includes(next);
+}
+
+/**
  * Calls on a router made from the v1 package whose v2 spelling differs:
  * - `quick(p, o)` resolved to the full result in v1; in v2 `quick` resolves to the text only, so it becomes `generate(p, o)`;
  * - `cleanup()` becomes `close()`;
@@ -25,14 +35,18 @@ export function rewriteV1Call(call: CallExpression, ancestors: readonly Node[], 
     const stmt = ancestors[ancestors.length - (awaited ? 2 : 1)];
     const holder = ancestors[ancestors.length - (awaited ? 3 : 2)];
     if (stmt?.type === 'ExpressionStatement') {
+      // A `;` on a later line (`\n;[1, 2].forEach(...)` in semicolon-less code) guards the next statement: it stays.
+      const end = source.slice(stmt.expression.end!, stmt.end!).includes('\n') ? stmt.expression.end! : stmt.end!;
       const lineStart = source.lastIndexOf('\n', stmt.start! - 1) + 1;
-      const lineEnd = source.indexOf('\n', stmt.end!);
-      const alone = source.slice(lineStart, stmt.start!).trim() === '' && source.slice(stmt.end!, lineEnd === -1 ? source.length : lineEnd).trim() === '';
+      const lineEnd = source.indexOf('\n', end);
+      const alone = source.slice(lineStart, stmt.start!).trim() === '' && source.slice(end, lineEnd === -1 ? source.length : lineEnd).trim() === '';
       // In a statement list it goes; as the body of an if/else, a loop or a label it becomes `{}`.
       const inList = holder?.type === 'Program' || holder?.type === 'BlockStatement' || holder?.type === 'StaticBlock' || holder?.type === 'SwitchCase' || holder?.type === 'TSModuleBlock';
-      if (!inList) edits.replace(stmt.start!, stmt.end!, '{}');
+      if (!inList) edits.replace(stmt.start!, end, '{}');
+      // Its `;` ends the statement before it when that one has none and the next starts with ( [ ` + - /.
+      else if (needsSemicolon(source, stmt.start!, end)) edits.replace(stmt.start!, end, ';');
       else if (alone) edits.replace(lineStart, lineEnd === -1 ? source.length : lineEnd + 1, '');
-      else edits.replace(stmt.start!, stmt.end!, '');
+      else edits.replace(stmt.start!, end, '');
       info(call, 'initialize() removed: the v2 router needs no initialization');
       return false;
     }

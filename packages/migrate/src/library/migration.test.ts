@@ -7,8 +7,8 @@ import { v2ToV3 } from './v2-to-v3.js';
 import { validate } from './validate.js';
 
 /**
- * Migration rules at the edges: a v1 model key that loses to its v2 spelling is kept and reported, v2 -> v3
- * keeps the tenants a config already has, and the strategies the core ships are current.
+ * Migration rules at the edges: a v1 model key that loses to its v2 spelling (or is not a string URL) is kept
+ * and reported, v2 -> v3 keeps the tenants a config already has, and the strategies the core ships are current.
  */
 describe('nothing dropped silently', () => {
   // README: "Nothing is dropped silently ... every one is reported".
@@ -30,6 +30,24 @@ describe('nothing dropped silently', () => {
       expect(validate(r.config).valid).toBe(true);
     });
   }
+});
+
+describe('v1 endpoint keys that are not strings', () => {
+  it('keeps `endpoint: { host, port }` and `apiUrl: 42` (no string base URL from any key) in options, with a warning', () => {
+    const r = migrate({ models: [{ id: 'a', source: 'mock://a', endpoint: { host: 'api.example', port: 8443 }, apiUrl: 42 }], strategy: 'fallback' }, { to: 2 });
+    const model = (r.config.models as Array<Record<string, unknown>>)[0]!;
+    expect(model.options).toEqual({ endpoint: { host: 'api.example', port: 8443 }, apiUrl: 42 });
+    expect(model.baseURL).toBeUndefined();
+    expect(r.issues.filter((i) => i.severity === 'warning').map((i) => i.path)).toEqual(['models.0.endpoint', 'models.0.apiUrl']);
+  });
+
+  it('keeps a non-string `baseURL` next to a string `url` (which becomes baseURL) in options, with a warning', () => {
+    const r = migrate({ models: [{ id: 'a', source: 'gpt-4o', baseURL: { env: 'BASE' }, url: 'http://b/v1' }] }, { to: 2 });
+    const model = (r.config.models as Array<Record<string, unknown>>)[0]!;
+    expect(model.baseURL).toBe('http://b/v1');
+    expect(model.options).toEqual({ baseURL: { env: 'BASE' } });
+    expect(r.issues).toContainEqual(expect.objectContaining({ path: 'models.0.baseURL', severity: 'warning' }));
+  });
 });
 
 describe('v2 -> v3 with tenants already listed', () => {

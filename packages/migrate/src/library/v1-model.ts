@@ -242,15 +242,14 @@ export function convertModelObject(input: Record<string, unknown>, index: number
     moved(k, ['options', k]);
   };
   const base = str('baseURL') ?? str('endpoint') ?? str('baseUrl') ?? str('url') ?? str('apiUrl');
-  if (base !== undefined) {
-    out.baseURL = base;
-    for (const k of ['endpoint', 'baseUrl', 'url', 'apiUrl']) {
-      if (input[k] === undefined) continue;
-      if (input[k] !== base) keepLoser(k, `${k} ${JSON.stringify(input[k])} differs from baseURL "${base}", which wins`);
-      else {
-        log.info([...path, k], `${k} becomes baseURL`);
-        moved(k, ['baseURL']);
-      }
+  if (base !== undefined) out.baseURL = base;
+  for (const k of ['baseURL', 'endpoint', 'baseUrl', 'url', 'apiUrl']) {
+    if (input[k] === undefined || (k === 'baseURL' && input[k] === base)) continue;
+    if (base === undefined) keepLoser(k, `${k} is not a string (no key gives a string base URL)`);
+    else if (input[k] !== base) keepLoser(k, `${k} ${JSON.stringify(input[k])} differs from baseURL "${base}", which wins`);
+    else {
+      log.info([...path, k], `${k} becomes baseURL`);
+      moved(k, ['baseURL']);
     }
   }
   if (input.maxOutputTokens !== undefined) out.maxOutputTokens = input.maxOutputTokens;
