@@ -47,9 +47,13 @@ export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | u
     case 'insufficient_quota':
       return 'rate_limited';
   }
-  // An organisation not verified for the model (OpenAI: 400 `unsupported_value` on `stream`, 403 for a model):
-  // the account's state, not the request's; another deployment (another organisation) may serve it.
-  if (fields.message && /organization must be verified/i.test(fields.message)) return 'permission_denied';
+  // An organisation not verified for the model: the account's state, not the request's; another deployment (another
+  // organisation) may serve it. OpenAI refuses only the streaming of some models so (a 400 `unsupported_value` on
+  // `stream`): the deployment cannot serve that kind of request but is healthy (`unsupported`: out of its circuit);
+  // refused the model itself (a 403), it can serve none.
+  if (fields.message && /organization must be verified/i.test(fields.message)) {
+    return /verified to stream/i.test(fields.message) ? 'unsupported' : 'permission_denied';
+  }
   // vLLM and llama.cpp report an over-long prompt only in the message (status 400), with OpenAI's wording.
   if (status === 400 && fields.message && /maximum context length|context length exceeded|exceeds the available context size/i.test(fields.message)) {
     return 'context_length_exceeded';
@@ -82,15 +86,19 @@ export async function openAIErrorFromResponse(response: Response, context: { pro
 }
 
 /**
- * An error object sent inside a stream (`data: {"error":{...}}`, or llama.cpp's `error: {...}` line) -> LLMError:
- * a numeric `code` (an HTTP status: llama.cpp, vLLM, OpenRouter) is classified as a response of that status,
- * else `provider_error`, unless the provider's code or message says more.
+ * An error object sent inside a stream (`data: {"error":{...}}`, a top-level one, `topLevelStreamError`, or
+ * llama.cpp's `error: {...}` line) -> LLMError. The request was accepted before the 200 went out, so a 4xx
+ * `code` does not make it the request's fault by itself (vLLM up to 0.10 sends every exception of a stream, a
+ * dead engine or CUDA out of memory, as `code: 400`, `BadRequestError`): only the provider's code or message
+ * says more (an over-long prompt, a used-up quota); else a 429 is `rate_limited`, a 5xx classified as a
+ * response of that status, anything else `provider_error` (retried, then the next deployment; counts against
+ * its circuit).
  */
 export function openAIStreamError(errorObject: unknown, context: { provider: string; deployment?: string }): LLMError {
   const fields = readOpenAIErrorFields({ error: errorObject });
   const numeric = typeof (errorObject as { code?: unknown } | null)?.code === 'number' ? (errorObject as { code: number }).code : undefined;
   const status = numeric !== undefined && numeric >= 400 && numeric < 600 ? numeric : undefined;
-  const code = codeForOpenAIError(fields, numeric) ?? (status !== undefined ? codeForHttpStatus(status) : 'provider_error');
+  const code = codeForOpenAIError(fields, status) ?? (status === 429 || (status !== undefined && status >= 500) ? codeForHttpStatus(status) : 'provider_error');
   return new LLMError({
     code,
     message: `${context.provider} sent an error in the stream: ${fields.message ?? 'unknown error'}`,
@@ -98,7 +106,20 @@ export function openAIStreamError(errorObject: unknown, context: { provider: str
     ...(fields.code === 'insufficient_quota' ? { isRetryable: false } : {}),
     provider: context.provider,
     deployment: context.deployment,
-    upstreamStatus: numeric,
+    upstreamStatus: status,
     details: errorObject,
   });
+}
+
+/**
+ * The error a stream chunk without `choices` carries at its top level, if it is one: an error response in place
+ * of a chunk (`{"object":"error","message":...,"code":400}`, vLLM's older releases) or FastChat's worker output
+ * (`{"text":...,"error_code":50001}`, codes of its own, not HTTP statuses). Else undefined.
+ */
+export function topLevelStreamError(chunk: unknown): unknown {
+  if (typeof chunk !== 'object' || chunk === null) return undefined;
+  const c = chunk as Record<string, unknown>;
+  if (c.object === 'error') return c;
+  if (typeof c.error_code === 'number' && c.error_code !== 0) return { message: str(c.text), code: String(c.error_code) };
+  return undefined;
 }

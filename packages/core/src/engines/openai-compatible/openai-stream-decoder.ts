@@ -8,7 +8,7 @@ import { ContentChunkTemplate } from './content-chunk-template.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { openAIAnswerLogprobs } from './openai-answer-logprobs.js';
-import { openAIStreamError } from './map-openai-error.js';
+import { openAIStreamError, topLevelStreamError } from './map-openai-error.js';
 import type { OpenAIChatChunk, OpenAIToolCallDelta } from './openai-wire-schemas.js';
 import { readOpenAIChunk } from './read-openai-chunk.js';
 import { readOpenAIContentParts } from './read-openai-content-parts.js';
@@ -137,6 +137,11 @@ export class OpenAIStreamDecoder {
     const chunk = read.chunk;
     this.chunks++;
     if (chunk.error) return this.fail(openAIStreamError(chunk.error, this.options));
+    if (!chunk.choices) {
+      // An error sent in place of a chunk (vLLM's `object: "error"`, FastChat's `error_code`): not a chunk of the answer.
+      const error = topLevelStreamError(json);
+      if (error !== undefined) return this.fail(openAIStreamError(error, this.options));
+    }
 
     const parts: StreamPart[] = [];
     if (!this.metadataSent && (chunk.id || chunk.model)) {

@@ -8,8 +8,9 @@ import type { StreamPart } from '../../spec/index.js';
  * clean finish of an empty answer. llama.cpp's server (tools/server/server.cpp, `handle_completions_impl`) reports
  * an error of a streamed completion with `server_sent_event(sink, "error", error_data)`, i.e. an `error: {...}`
  * line (an SSE field outside the spec, not a `data:` line), and then, on the OpenAI-compatible endpoints, still
- * writes `data: [DONE]`. The error is classified from its `code` (an HTTP status) and message, as an error chunk
- * (`data: {"error":{...}}`) is; a `[DONE]` before any chunk is `stream_interrupted`.
+ * writes `data: [DONE]`. The error is classified as an error chunk (`data: {"error":{...}}`) is: by its message
+ * (an over-long prompt), a 429 or 5xx `code`, else `provider_error` (see openai-stream-errors.vllm.test.ts); a
+ * `[DONE]` before any chunk is `stream_interrupted`.
  */
 const LLAMA_CPP_STREAM_ERROR =
   'error: {"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":9000,"n_ctx":4096}\n\n' +

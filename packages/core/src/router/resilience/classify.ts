@@ -15,9 +15,10 @@ const REQUEST_FAULTS: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>([
 ]);
 
 /**
- * Errors that say this deployment cannot serve this request (an engine refusing a feature or a schema it
- * cannot express, before sending anything): another deployment may, so they fall over, but they say
- * nothing about the deployment's health.
+ * Errors that say this deployment cannot serve this kind of request (an engine refusing a feature or a schema it
+ * cannot express, before sending anything; a provider refusing one kind of request, e.g. OpenAI streaming a model
+ * to an unverified organisation): another deployment may, so they fall over, but they say nothing about the
+ * deployment's health.
  */
 const UNSERVABLE: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>(['unsupported']);
 

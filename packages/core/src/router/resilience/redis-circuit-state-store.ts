@@ -169,8 +169,15 @@ class SharedCircuit implements DeploymentCircuit {
   private openUntil = 0;
   /** Redis-clock time the circuit last opened. */
   openedAt = 0;
-  /** The failure count the last script answer showed (answers come in the order the scripts were sent). */
+  /** The failure count the newest script answer showed. */
   private knownFailures = 0;
+  /**
+   * Scripts sent for this circuit, numbered in the order sent. Redis answers them in that order, but their
+   * handlers run a few microtasks apart (an admission answer races its deadline first), so an older answer can
+   * be handled after a newer one: it is taken into the view only when newer than `applied`, the last one taken.
+   */
+  private sent = 0;
+  private applied = 0;
   /** Failures this router reported that Redis has not answered yet. */
   private failuresInFlight = 0;
 
@@ -202,6 +209,7 @@ class SharedCircuit implements DeploymentCircuit {
     // Open within its cooldown as last seen: refused without asking (like the in-memory breaker).
     if (!force && this.state === 'open') return undefined;
     const id = this.store.probeId();
+    const seq = ++this.sent;
     const reply = this.store.run<AcquireReply>(ACQUIRE_CIRCUIT_SCRIPT, this.keys, [
       force ? 1 : 0,
       config.cooldownMs,
@@ -220,15 +228,13 @@ class SharedCircuit implements DeploymentCircuit {
         if (r === TIMED_OUT) {
           // Too late to wait: decide locally, and give back a probe slot the late answer may still take.
           reply.then((late) => {
-            this.knownFailures = Number(late[2]);
-            this.apply(late[1], late[3], late[4]);
+            this.apply(seq, late[1], Number(late[2]), late[3], late[4]);
             if (Number(late[0]) === 1 && late[1] === 'h') this.report('r', new SharedProbe(id));
           }, () => {});
           this.store.error(new LLMError({ code: 'timeout', message: `no circuit admission answer within ${this.store.timeoutMs} ms` }));
           return this.local(force);
         }
-        this.knownFailures = Number(r[2]);
-        this.apply(r[1], r[3], r[4]);
+        this.apply(seq, r[1], Number(r[2]), r[3], r[4]);
         if (Number(r[0]) !== 1) return undefined;
         if (r[1] === 'h') return new SharedProbe(id);
         return Number(r[2]) === 0 ? CLEAN : DIRTY;
@@ -303,6 +309,8 @@ class SharedCircuit implements DeploymentCircuit {
 
   /** Closes the circuit for every router (deletes its keys). */
   reset(): void {
+    // Answers to scripts sent before the keys go show the state they delete.
+    this.applied = this.sent;
     this.knownFailures = 0;
     this.setView('closed');
     this.store.track(this.store.delete(this.keys).catch((e: unknown) => this.store.error(e)));
@@ -322,6 +330,7 @@ class SharedCircuit implements DeploymentCircuit {
     const config = this.options.config;
     const failure = outcome === 'f' || outcome === 'u';
     if (failure) this.failuresInFlight++;
+    const seq = ++this.sent;
     const p = this.store
       .run<ReportReply>(REPORT_CIRCUIT_SCRIPT, this.keys, [
         outcome,
@@ -334,8 +343,7 @@ class SharedCircuit implements DeploymentCircuit {
       .then(
         (r) => {
           if (failure) this.failuresInFlight--;
-          this.knownFailures = Number(r[1]);
-          this.apply(r[0], r[2], r[3]);
+          this.apply(seq, r[0], Number(r[1]), r[2], r[3]);
         },
         (e: unknown) => {
           if (failure) this.failuresInFlight--;
@@ -345,8 +353,16 @@ class SharedCircuit implements DeploymentCircuit {
     this.store.track(p);
   }
 
-  /** Takes the state a script answered as this router's view. */
-  private apply(code: string, openedAt: number, redisNow: number): void {
+  /** Takes the state script `seq` answered as this router's view, unless a newer answer was taken already. */
+  private apply(seq: number, code: string, failures: number, openedAt: number, redisNow: number): void {
+    if (seq <= this.applied) {
+      // Its failures still count as known: a script re-sent after NOSCRIPT keeps its number but may have run after
+      // the newer one. A success then resets them (at worst a round trip for nothing); the view waits for the next.
+      this.knownFailures = Math.max(this.knownFailures, failures);
+      return;
+    }
+    this.applied = seq;
+    this.knownFailures = failures;
     const to = stateOf(String(code));
     this.openedAt = Number(openedAt);
     if (to === 'open') this.openUntil = this.options.now() + Math.max(0, this.openedAt + this.options.config.cooldownMs - Number(redisNow));
