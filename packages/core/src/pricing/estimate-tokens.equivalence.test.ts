@@ -25,6 +25,8 @@ function oldMessageTokens(message: ChatMessage): number {
   else if (Array.isArray(content)) {
     for (const part of content) n += part.type === 'text' ? oldEstimateTokens(part.text) : 85;
   }
+  // Added with the fast paths' successor: a tool result's images count as a user message's do.
+  if (message.role === 'tool' && message.parts) n += 85 * message.parts.filter((p) => p.type === 'image').length;
   if ('name' in message && message.name) n += oldEstimateTokens(message.name);
   if (message.role === 'assistant' && message.toolCalls) {
     for (const call of message.toolCalls) n += 4 + oldEstimateTokens(call.name) + oldEstimateTokens(call.arguments);
@@ -169,7 +171,13 @@ function generators(random: () => number) {
           ...(random() < 0.5 ? { toolCalls: Array.from({ length: int(3) }, (_, i) => ({ id: `c${i}`, name: text(3), arguments: text(8) })) } : {}),
         };
       default:
-        return { role: 'tool', toolCallId: 'c0', content: text(), ...(random() < 0.3 ? { name: text(3) } : {}) };
+        return {
+          role: 'tool',
+          toolCallId: 'c0',
+          content: text(),
+          ...(random() < 0.3 ? { name: text(3) } : {}),
+          ...(random() < 0.3 ? { parts: Array.from({ length: int(4) }, () => (random() < 0.5 ? { type: 'text' as const, text: text() } : { type: 'image' as const, url: 'https://x/y.png' })) } : {}),
+        };
     }
   }
 

@@ -50,6 +50,15 @@ describe('estimateRequestTokens', () => {
     expect(estimateRequestTokens(req)).toBe(expected);
   });
 
+  it("counts a tool result's images (its parts' text is its content)", () => {
+    const tool = (parts?: Extract<GenerateRequest['messages'][number], { role: 'tool' }>['parts']): GenerateRequest => ({
+      messages: [{ role: 'tool', toolCallId: 'c1', content: 'abcd', ...(parts ? { parts } : {}) }],
+    });
+    const image = { type: 'image' as const, url: 'https://x/y.png' };
+    expect(estimateRequestTokens(tool([{ type: 'text', text: 'abcd' }, image, image])) - estimateRequestTokens(tool())).toBe(2 * TOKENS_PER_IMAGE);
+    expect(estimateRequestTokens(tool([{ type: 'text', text: 'abcd' }]))).toBe(estimateRequestTokens(tool()));
+  });
+
   it('counts tool definitions and a JSON schema response format', () => {
     const base: GenerateRequest = { messages: [{ role: 'user', content: 'hi' }] };
     const withTools: GenerateRequest = {

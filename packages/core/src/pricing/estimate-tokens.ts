@@ -33,7 +33,10 @@ export const TOKENS_PER_MESSAGE = 4;
 export const TOKENS_PER_REPLY = 3;
 /** Per tool definition, beyond its JSON text. */
 export const TOKENS_PER_TOOL = 8;
-/** An image part: OpenAI's published base cost of a low-detail image; high-detail images cost more. */
+/**
+ * An image part (of a user message, or of a tool result's `parts`): OpenAI's published base cost of a low-detail
+ * image; high-detail images cost more.
+ */
 export const TOKENS_PER_IMAGE = 85;
 
 function tokensOf(length: number, cjk: number): number {
@@ -62,6 +65,10 @@ function messageTokens(message: ChatMessage): number {
   if (typeof content === 'string') n += estimateTokens(content);
   else if (Array.isArray(content)) {
     for (const part of content) n += part.type === 'text' ? estimateTokens(part.text) : TOKENS_PER_IMAGE;
+  }
+  // A tool result's images (its `parts`; their text is in `content`): the Anthropic engine sends them.
+  if (message.role === 'tool' && Array.isArray(message.parts)) {
+    for (const part of message.parts) if (part?.type === 'image') n += TOKENS_PER_IMAGE;
   }
   if ('name' in message && message.name) n += estimateTokens(message.name);
   if (message.role === 'assistant' && message.toolCalls) {

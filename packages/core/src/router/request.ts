@@ -119,7 +119,7 @@ export function promptChars(request: GenerateRequest): number {
 
 const NO_CAPABILITIES: readonly Capability[] = [];
 
-/** Capabilities a request implies: tools, json (response format), vision (image parts), streaming. */
+/** Capabilities a request implies: tools, json (response format), vision (image parts, tool results' too), streaming. */
 export function impliedCapabilities(request: GenerateRequest, stream: boolean, extra: readonly Capability[] | undefined): readonly Capability[] {
   let caps: Capability[] | undefined;
   const add = (c: Capability) => {
@@ -134,10 +134,14 @@ export function impliedCapabilities(request: GenerateRequest, stream: boolean, e
   return caps ?? NO_CAPABILITIES;
 }
 
+/** An image in a user message or in a tool result's `parts` (the Anthropic engine sends those too). */
 function hasImage(request: GenerateRequest): boolean {
   for (const m of request.messages) {
     if (m.role === 'user' && Array.isArray(m.content)) {
       for (const p of m.content) if (p.type === 'image') return true;
+    }
+    if (m.role === 'tool' && Array.isArray(m.parts)) {
+      for (const p of m.parts) if (p?.type === 'image') return true;
     }
   }
   return false;

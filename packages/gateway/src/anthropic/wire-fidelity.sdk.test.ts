@@ -6,7 +6,9 @@ import { clearRequests, servedGateway, type SdkGateway } from '../test-support/s
 
 // /v1/messages driven by the official @anthropic-ai/sdk client: what the client sends and what an Anthropic deployment
 // answers pass through the gateway unchanged (stop_sequence, tool_result is_error and content blocks, images in a tool
-// result); a deployment of another provider gets what it can take, and the client is told what it could not.
+// result); a deployment of another provider gets what it can take, and the client is told what it could not. An
+// error tool_result without content goes with the content "Error" (Anthropic refuses `is_error` with empty content:
+// 400 "content cannot be empty if `is_error` is true"), and an image in a tool_result needs a deployment with vision.
 
 let claudeUp: AnthropicWireServer;
 let gptUp: OpenAIWireServer;
@@ -19,6 +21,8 @@ beforeAll(async () => {
     models: [
       { name: 'sonnet', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-sonnet-4-5', apiKey: 'ak', capabilities: ['chat', 'streaming', 'tools', 'vision'] },
       { name: 'gpt', engine: 'openai-compatible', baseURL: gptUp.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools', 'vision'] },
+      // A deployment declared without vision.
+      { name: 'textonly', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-text', apiKey: 'ak', capabilities: ['chat', 'streaming', 'tools'] },
     ],
     cache: { exact: { enabled: true } },
     upstreams: [claudeUp, gptUp],
@@ -195,5 +199,63 @@ describe('/v1/messages tool_result blocks on an OpenAI-compatible deployment', (
       ['setting_not_sent', 'messages.2.content.0.content.1'],
       ['setting_not_sent', 'messages.2.content.0.is_error'],
     ]);
+  });
+});
+
+describe('/v1/messages: an error tool_result with empty content', () => {
+  it.each([
+    ['no content', { type: 'tool_result', tool_use_id: 'toolu_1', is_error: true }],
+    ['content ""', { type: 'tool_result', tool_use_id: 'toolu_1', is_error: true, content: '' }],
+    ['content []', { type: 'tool_result', tool_use_id: 'toolu_1', is_error: true, content: [] }],
+  ] as Array<[string, Anthropic.ToolResultBlockParam]>)('%s: sent as "Error" with is_error (not a body Anthropic refuses)', async (name, block) => {
+    // The three are one core request: a prompt of its own each, so none is an exact-cache hit of another.
+    const [ask, ...rest] = toolTurn(block);
+    await gw.anthropic().messages.create({ model: 'sonnet', max_tokens: 50, tools: TOOLS, messages: [{ ...ask!, content: `${ask!.content as string} (${name})` }, ...rest] });
+    expect(upstreamToolResult()).toEqual({ type: 'tool_result', tool_use_id: 'toolu_1', content: 'Error', is_error: true });
+  });
+});
+
+describe('/v1/messages: an image inside a tool_result and the vision capability', () => {
+  it('a user image to the deployment without vision is refused (400, lacks vision), nothing sent', async () => {
+    const e = await gw
+      .anthropic()
+      .messages.create({ model: 'textonly', max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } }] }] })
+      .then(
+        () => undefined,
+        (err: unknown) => err as { status?: number; message?: string },
+      );
+    expect(e?.status).toBe(400);
+    expect(claudeUp.requests).toHaveLength(0);
+  });
+
+  it('a tool_result image to the deployment without vision is refused the same way, nothing sent', async () => {
+    const e = await gw
+      .anthropic()
+      .messages.create({
+        model: 'textonly',
+        max_tokens: 10,
+        tools: TOOLS,
+        messages: toolTurn({
+          type: 'tool_result',
+          tool_use_id: 'toolu_1',
+          content: [
+            { type: 'text', text: 'Here it is:' },
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } },
+          ],
+        }),
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => err as { status?: number; message?: string },
+      );
+    expect(e?.status).toBe(400);
+    expect(e?.message).toContain('textonly: lacks capabilities: vision');
+    expect(claudeUp.requests).toHaveLength(0);
+  });
+
+  it('the same tool_result without its image is served by it', async () => {
+    await gw.anthropic().messages.create({ model: 'textonly', max_tokens: 10, tools: TOOLS, messages: toolTurn({ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'Here it is:' }] }) });
+    // (One text block goes as the content string: the same to Anthropic.)
+    expect(upstreamToolResult()).toEqual({ type: 'tool_result', tool_use_id: 'toolu_1', content: 'Here it is:' });
   });
 });

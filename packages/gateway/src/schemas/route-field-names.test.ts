@@ -174,6 +174,41 @@ describe('the client names of core fields, per route', () => {
     ]);
   });
 
+  it('every bare core name a capability or context refusal gives is the field of the route', () => {
+    // candidates.ts: vision and a prompt too long name `messages`; tools, json, streaming, reasoning and a too large
+    // maxTokens their fields; `model` and `region` are the same everywhere (the gateway sends no region).
+    const refusal = ['messages', 'tools', 'responseFormat', 'stream', 'reasoning', 'maxTokens', 'model'];
+    expect(named(chat({ max_tokens: 10 }).fieldNames, refusal)).toEqual({
+      messages: 'messages',
+      tools: 'tools',
+      responseFormat: 'response_format',
+      stream: 'stream',
+      reasoning: 'reasoning_effort',
+      maxTokens: 'max_tokens',
+      model: 'model',
+    });
+    // No tools, response format or reasoning on /v1/completions: the router never refuses for them there.
+    expect(named(COMPLETION_FIELD_NAMES, ['messages', 'stream', 'maxTokens', 'model'])).toEqual({ messages: 'prompt', stream: 'stream', maxTokens: 'max_tokens', model: 'model' });
+    expect(named(responses().fieldNames, refusal)).toEqual({
+      messages: 'input',
+      tools: 'tools',
+      responseFormat: 'text.format',
+      stream: 'stream',
+      reasoning: 'reasoning',
+      maxTokens: 'max_output_tokens',
+      model: 'model',
+    });
+    // /v1/messages sets no core responseFormat (output_config.format goes to Anthropic as sent).
+    expect(named(MESSAGES_FIELD_NAMES, refusal.filter((f) => f !== 'responseFormat'))).toEqual({
+      messages: 'messages',
+      tools: 'tools',
+      stream: 'stream',
+      reasoning: 'thinking',
+      maxTokens: 'max_tokens',
+      model: 'model',
+    });
+  });
+
   it('a name of Object.prototype is no entry', () => {
     expect(clientFieldName('constructor', MESSAGES_FIELD_NAMES)).toBe('constructor');
     expect(clientFieldName('tools.0.toString', MESSAGES_FIELD_NAMES)).toBe('tools.0.toString');

@@ -37,18 +37,23 @@ export function chatFieldNames(body: { max_completion_tokens?: number | null | u
   return body.max_completion_tokens != null ? CHAT : CHAT_MAX_TOKENS;
 }
 
-/** The client's names on `/v1/completions` (`completionToGenerateRequest`). */
+/**
+ * The client's names on `/v1/completions` (`completionToGenerateRequest`): core's `messages` as a whole (a
+ * capability or context-window refusal's param) is the `prompt`.
+ */
 export const COMPLETION_FIELD_NAMES: ClientFieldNames = {
-  fields: { maxTokens: 'max_tokens', topP: 'top_p', frequencyPenalty: 'frequency_penalty', presencePenalty: 'presence_penalty', topK: 'top_k', 'logprobs.topLogprobs': 'logprobs' },
+  fields: { messages: 'prompt', maxTokens: 'max_tokens', topP: 'top_p', frequencyPenalty: 'frequency_penalty', presencePenalty: 'presence_penalty', topK: 'top_k', 'logprobs.topLogprobs': 'logprobs' },
 };
 
 /**
  * The client's names on `/v1/responses` (responses/to-generate-request.ts) for a body that asked for logprobs with
  * `include: ["message.output_text.logprobs"]` as its first value (`include.0`, as the gateway's own warnings name
- * include values); `reasoning` is the client's own.
+ * include values); `reasoning` is the client's own; core's `messages` as a whole (a capability or context-window
+ * refusal's param) is `input` (a message of it is its item, from the message paths).
  */
 const RESPONSES: ClientFieldNames = {
   fields: {
+    messages: 'input',
     maxTokens: 'max_output_tokens',
     topP: 'top_p',
     toolChoice: 'tool_choice',

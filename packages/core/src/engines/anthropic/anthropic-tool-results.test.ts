@@ -37,6 +37,27 @@ describe('anthropic: tool results', () => {
     expect(sentToolResult()).toEqual({ type: 'tool_result', tool_use_id: 'toolu_1', content: 'ok' });
   });
 
+  // Anthropic refuses `is_error: true` with empty content (400 "content cannot be empty if `is_error` is true").
+  it.each([
+    ['content ""', { content: '' }],
+    ['content of blanks', { content: ' \n' }],
+    ['parts []', { content: '', parts: [] }],
+    ['only empty text parts', { content: '', parts: [{ type: 'text' as const, text: '' }] }],
+  ])('an error result with no content (%s) is sent as "Error", with is_error, to messages and count_tokens', async (_, result) => {
+    const e = engine({ options: { exactTokenCount: true } });
+    const req = toolTurn({ ...result, isError: true });
+    await e.generate(req);
+    expect(sentToolResult()).toEqual({ type: 'tool_result', tool_use_id: 'toolu_1', content: 'Error', is_error: true });
+    await e.countTokens(req);
+    expect(wire.server.requests.at(-1)!.path).toBe('/v1/messages/count_tokens');
+    expect(sentToolResult()).toEqual({ type: 'tool_result', tool_use_id: 'toolu_1', content: 'Error', is_error: true });
+  });
+
+  it('an empty result that is not an error is sent as it is (Anthropic takes it)', async () => {
+    await engine().generate(toolTurn({ content: '' }));
+    expect(sentToolResult()).toEqual({ type: 'tool_result', tool_use_id: 'toolu_1', content: '' });
+  });
+
   it('parts: text and image blocks in order (an empty text part left out), the message mark on the tool_result', async () => {
     const result = await engine().generate(
       toolTurn({

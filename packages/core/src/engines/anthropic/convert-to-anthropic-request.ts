@@ -152,14 +152,25 @@ function userBlocks(content: string | ContentPart[], param: string, ctx: Convert
   return blocks;
 }
 
+/** The content sent for an error tool result that has none: Anthropic refuses `is_error` with empty content. */
+const EMPTY_ERROR_RESULT = 'Error';
+
 /**
  * A tool message's result: its `parts` as text and image blocks, in order (empty text left out: Anthropic refuses
- * an empty text block), else (no parts, or none but empty text) its `content` text. A part's own mark is not sent
- * (a tool result's breakpoint is its message's `cacheControl`): dropped, with a warning.
+ * an empty text block), else (no parts, or none but empty text) its `content` text; an error result with no content
+ * at all as `EMPTY_ERROR_RESULT`. A part's own mark is not sent (a tool result's breakpoint is its message's
+ * `cacheControl`): dropped, with a warning.
  */
 function toolResultContent(message: Extract<ChatMessage, { role: 'tool' }>, param: string, ctx: ConvertContext): string | AnthropicToolResultContentBlock[] {
+  const blocks = toolResultBlocks(message, param, ctx);
+  if (blocks.length > 0) return blocks;
+  if (message.isError === true && (message.content ?? '').trim() === '') return EMPTY_ERROR_RESULT;
+  return message.content;
+}
+
+function toolResultBlocks(message: Extract<ChatMessage, { role: 'tool' }>, param: string, ctx: ConvertContext): AnthropicToolResultContentBlock[] {
   const parts = message.parts;
-  if (parts === undefined) return message.content;
+  if (parts === undefined) return [];
   if (!Array.isArray(parts)) throw invalid(ctx, `${param}.parts`, `${param}.parts must be an array of content parts`);
   const blocks: AnthropicToolResultContentBlock[] = [];
   parts.forEach((part, j) => {
@@ -172,7 +183,7 @@ function toolResultContent(message: Extract<ChatMessage, { role: 'tool' }>, para
       throw invalid(ctx, `${param}.parts.${j}.type`, `${param}.parts.${j}: unknown content part type "${(part as { type?: unknown } | null)?.type}"`);
     }
   });
-  return blocks.length > 0 ? blocks : message.content;
+  return blocks;
 }
 
 function parseToolArguments(text: string, param: string, ctx: ErrorContext): unknown {

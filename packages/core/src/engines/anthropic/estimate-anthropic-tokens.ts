@@ -9,16 +9,15 @@ const IMAGE_TOKENS = 1_600;
 
 /**
  * A local estimate of a request's prompt tokens: the shared `estimateRequestTokens` (about 4 characters
- * per token, per-message framing, tool schemas as their JSON), with images at Anthropic's cap (and those of tool
- * results' `parts`, which the shared estimate leaves out: of the built-in engines only Anthropic's sends them). Good for
- * routing and budgets, not for billing; set `options.exactTokenCount` to ask `/v1/messages/count_tokens` instead.
+ * per token, per-message framing, tool schemas as their JSON), with images (of user messages and of tool results'
+ * `parts`) at Anthropic's cap. Good for routing and budgets, not for billing; set `options.exactTokenCount` to ask
+ * `/v1/messages/count_tokens` instead.
  */
 export function estimateAnthropicTokens(request: GenerateRequest): number {
   let images = 0;
-  let toolImages = 0;
   for (const m of request.messages) {
     if (Array.isArray(m.content)) images += m.content.filter((p) => p.type === 'image').length;
-    if (m.role === 'tool' && Array.isArray(m.parts)) toolImages += m.parts.filter((p) => p?.type === 'image').length;
+    if (m.role === 'tool' && Array.isArray(m.parts)) images += m.parts.filter((p) => p?.type === 'image').length;
   }
-  return estimateRequestTokens(request) + images * (IMAGE_TOKENS - TOKENS_PER_IMAGE) + toolImages * IMAGE_TOKENS;
+  return estimateRequestTokens(request) + images * (IMAGE_TOKENS - TOKENS_PER_IMAGE);
 }
