@@ -47,9 +47,10 @@ export interface GatewayRouter {
   /**
    * The router's configuration; the gateway reads `routing.fallbacks` and `routing.fallbackToRanked` so a
    * budget reservation covers every deployment a request may fall back to. Optional: without it only the
-   * requested model and per-call fallbacks are counted.
+   * requested model and per-call fallbacks are counted. Its `cache.semantic` (core's config) tells whether a
+   * semantic lookup may pay a guard call to `guardModel`: the reservation covers that call too.
    */
-  readonly routerConfig?: { readonly routing: GatewayRoutingConfig };
+  readonly routerConfig?: { readonly routing: GatewayRoutingConfig; readonly cache?: { readonly semantic?: GatewaySemanticGuardConfig | undefined } };
   /**
    * True when every stream `stream()` returns has `cancel()` (core's `LLMRouter`: its streams, cascades
    * included, all do). The gateway then stops a stream whose client went away through that `cancel` and gives
@@ -70,6 +71,13 @@ export interface GatewayRoutingConfig {
   fallbackToRanked?: boolean;
   /** The cascades (virtual models) by name: tenant models may not take their names. */
   cascades?: ReadonlyArray<{ readonly name: string }>;
+}
+
+/** The part of a router's `cache.semantic` config the gateway reads (core's fits). */
+export interface GatewaySemanticGuardConfig {
+  readonly enabled?: boolean;
+  readonly guard?: string;
+  readonly guardModel?: string | undefined;
 }
 
 /** What `GatewayRouter.embed` resolves to. */

@@ -224,6 +224,16 @@ describe('LLMRouter: candidates', () => {
     const router = new LLMRouter({ models, routing: { strategy: 'priority' } });
     const image: GenerateRequest = { messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image', url: 'https://x/y.png' }] }] };
     expect((await router.route(image)).order).toEqual(['vision']);
+    // An image in a tool result's parts needs vision too (the Anthropic engine sends it); its text alone does not.
+    const toolImage = (parts: Extract<GenerateRequest['messages'][number], { role: 'tool' }>['parts']): GenerateRequest => ({
+      messages: [
+        { role: 'user', content: 'take a screenshot' },
+        { role: 'assistant', content: null, toolCalls: [{ id: 'c1', name: 'shot', arguments: '{}' }] },
+        { role: 'tool', toolCallId: 'c1', content: 'here', parts },
+      ],
+    });
+    expect((await router.route(toolImage([{ type: 'text', text: 'here' }, { type: 'image', url: 'https://x/y.png' }]))).order).toEqual(['vision']);
+    expect((await router.route(toolImage([{ type: 'text', text: 'here' }]))).order).toEqual(['vision', 'tools']); // small: context window
     const tools: GenerateRequest = { messages: [{ role: 'user', content: 'x' }], tools: [{ name: 't', parameters: {} }] };
     // a deployment without a capabilities list has its engine's (mock: tools, json, streaming)
     expect((await router.route(tools)).order).toEqual(['tools']);

@@ -33,6 +33,7 @@ import { PREFETCH_METADATA_KEY, RouterPrefetch } from './prefetch/router-prefetc
 import { createRouterStream } from './router-stream.js';
 import { completeUsage } from './stream-accumulator.js';
 import { builtinStrategies } from './strategies/index.js';
+import { INTERNAL_CALL, NO_CACHE_READ, type InternalCallOptions } from './internal-call.js';
 import { parseTenantConfig, TenantViews, type TenantView } from './tenant-views.js';
 import type {
   AttemptRecord,
@@ -208,16 +209,18 @@ export class LLMRouter {
     });
     this.semantic = new SemanticCacheHook(this.config.cache.semantic, {
       engineFor: (name) => this.byName.get(name)?.engine(),
-      embed: (texts, o) => this.embed(texts, o),
+      // The cache's own calls (embeddings, the guard) are internal: planned over the router's shared deployments.
+      embed: (texts, o) => this.embed(texts, { ...o, [INTERNAL_CALL]: true } as InternalCallOptions),
       // The guard call is the router-level `guardModel` (not resolved in the tenant's view); its metadata names
       // the tenant and the live call, and its cost is added to the hit it lets through.
       generateWith: (deployment, request, o) =>
         this.generate(request, {
           model: deployment,
           cache: false,
+          [INTERNAL_CALL]: true,
           ...(o?.signal ? { signal: o.signal } : {}),
           metadata: { [SEMANTIC_GUARD_METADATA_KEY]: o?.requestId ?? true, ...(o?.tenant !== undefined ? { tenant: o.tenant } : {}) },
-        }),
+        } as InternalCallOptions),
       onError: (error) => this.cacheError('semantic', error, undefined),
       ...(options.now ? { now: options.now } : {}),
       ...(baseDir !== undefined ? { baseDir } : {}),
@@ -226,7 +229,11 @@ export class LLMRouter {
     this.affinity = new PromptCacheAffinity(this.config.routing.promptCacheAffinity, { store: options.promptCacheAffinityStore, now: options.now });
     // A failing affinity store or hash is a miss, never a failed call: reported like a cache's failures.
     this.affinity.onError = (error) => this.cacheError('affinity', error, undefined);
-    this.prefetch = RouterPrefetch.fromRouter(this, { embedder: async () => (await this.semantic.cache())?.embedder, ...(options.now ? { now: options.now } : {}) });
+    this.prefetch = RouterPrefetch.fromRouter(this, {
+      embedder: async () => (await this.semantic.cache())?.embedder,
+      probe: (request, o) => this.probeCache(request, o),
+      ...(options.now ? { now: options.now } : {}),
+    });
     if (options.priceTable === undefined && this.engineContext.env[PRICES_FILE_ENV]?.trim()) this.loadPrices();
   }
 
@@ -890,7 +897,7 @@ export class LLMRouter {
       kind: stream ? 'stream' : 'generate',
       startedAt: this.now(),
       metadata: options.metadata ?? EMPTY,
-      cacheRead: mode === true || (mode === undefined && enabled),
+      cacheRead: (mode === true || (mode === undefined && enabled)) && (options as InternalCallOptions)[NO_CACHE_READ] !== true,
       cacheWrite: mode === true || mode === 'refresh' || (mode === undefined && enabled),
     };
     this.start(call);
@@ -903,7 +910,7 @@ export class LLMRouter {
     const payload: RouterEvents['request:start'] = { requestId: call.requestId, stream: call.stream, kind: call.kind, metadata: call.metadata };
     if (call.kind !== 'embed') payload.request = call.request;
     if (o.model !== undefined) payload.model = o.model;
-    payload.strategy = o.strategy ?? this.preferredStrategy(o.tenant) ?? this.strategyName;
+    payload.strategy = o.strategy ?? ((o as InternalCallOptions)[INTERNAL_CALL] ? undefined : this.preferredStrategy(o.tenant)) ?? this.strategyName;
     this.emitter.emit('request:start', payload);
   }
 
@@ -950,7 +957,8 @@ export class LLMRouter {
     embed?: RoutePlanInput['embed'],
     estimatedInputTokens?: number,
   ): RoutePlan | Promise<RoutePlan> {
-    const view = this.tenantView(options.tenant);
+    const internal = (options as InternalCallOptions)[INTERNAL_CALL] === true;
+    const view = internal ? undefined : this.tenantView(options.tenant);
     const { name, strategy } = this.strategyOf(options, view);
     const base = this.baseStrategyOptions(name);
     const input: RoutePlanInput = {
@@ -972,7 +980,7 @@ export class LLMRouter {
     };
     // Prompt-cache affinity (embeddings have no prompt cache): planRoute asks only under a spreading strategy with
     // several deployments of one model; then a request without marks or key costs one scan.
-    if (embed === undefined && this.affinity.enabled) {
+    if (embed === undefined && !internal && this.affinity.enabled) {
       input.affinity = (models, remember) => this.affinity.lookup(request, options.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined), options.model, models, remember);
     }
     return planRoute(input);
@@ -1159,6 +1167,48 @@ export class LLMRouter {
     // Kept for a request that asked for them (the key separates such requests; the semantic cache skips them).
     if (hit.logprobs !== undefined) result.logprobs = hit.logprobs;
     return result;
+  }
+
+  /**
+   * Whether a call with these options would be answered from the caches without a provider or guard call (the
+   * prefetcher's check before it pays for a prefetch): the exact cache, then `SemanticCache.probe` (no guard
+   * call, no semantic stats, no recency touch). No events; a call planning would refuse, or a failing cache, is false.
+   */
+  private async probeCache(input: GenerateRequest, options: GenerateOptions): Promise<boolean> {
+    if (!this.cacheEnabled) return false;
+    let request: GenerateRequest;
+    try {
+      request = normalizeRequest(input, options); // (as the call would: options may set request params)
+    } catch {
+      return false;
+    }
+    const call: Call = {
+      requestId: options.requestId ?? '',
+      request,
+      options,
+      stream: false,
+      kind: 'generate',
+      startedAt: this.now(),
+      metadata: options.metadata ?? EMPTY,
+      cacheRead: true,
+      cacheWrite: false,
+    };
+    let scope: CacheScope;
+    try {
+      if (this.pricing) await this.pricing;
+      scope = this.cacheScope(call);
+    } catch {
+      return false;
+    }
+    if (call.cacheMembers!.length === 0) return false;
+    if (this.config.cache.exact.enabled) {
+      try {
+        if (await this.cache.lookup(request, scope)) return true;
+      } catch (e) {
+        this.cacheError('exact', e, undefined);
+      }
+    }
+    return this.semantic.enabled && (await this.semantic.probe(request, scope, options.signal));
   }
 
   private async cacheStore(call: Call, result: RouterResult): Promise<void> {

@@ -21,6 +21,16 @@ function opts(input: SemanticGuardInput): GuardCallOptions | undefined {
   };
 }
 
+/**
+ * The output cap of an `adapt` call: the live request's `maxTokens`, else the cached answer's output tokens with
+ * a margin (a quarter more, and 16) for the rewording, so a guard call's cost has a bound.
+ */
+export function adaptMaxTokens(input: Pick<SemanticGuardInput, 'maxTokens' | 'answer'>): number {
+  if (input.maxTokens !== undefined) return input.maxTokens;
+  const out = input.answer.usage.outputTokens;
+  return Math.ceil((Number.isFinite(out) && out > 0 ? out : 0) * 1.25) + 16;
+}
+
 /** A model guard's `verify` and `adapt`: they return the guard call's cost with the decision. */
 export interface ModelGuard {
   verify(input: SemanticGuardInput): Promise<SemanticGuardVerdict>;
@@ -29,8 +39,8 @@ export interface ModelGuard {
 
 /**
  * A guard that asks a (cheap) model: `verify` whether the cached answer answers the new question
- * (YES/NO), `adapt` to rewrite it for the new question. Both at temperature 0. Each returns the call's
- * `cost` when `generate` reported one (a router's does).
+ * (YES/NO, at most 3 tokens), `adapt` to rewrite it for the new question (at most `adaptMaxTokens`). Both at
+ * temperature 0. Each returns the call's `cost` when `generate` reported one (a router's does).
  */
 export function createModelGuard(generate: GuardGenerate): ModelGuard {
   return {
@@ -52,6 +62,7 @@ export function createModelGuard(generate: GuardGenerate): ModelGuard {
       const { text, cost } = await generate(
         {
           temperature: 0,
+          maxTokens: adaptMaxTokens(input),
           messages: [
             {
               role: 'system',

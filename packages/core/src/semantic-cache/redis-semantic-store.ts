@@ -1,4 +1,5 @@
 import type { CachedAnswer } from '../cache/exact-cache.js';
+import { redisPrefixPattern } from '../cache/redis-cache-store.js';
 import { connectRedis, LuaScript, type RedisHandle } from '../stores/redis/redis-connection.js';
 import { annModule } from './ann-loader.js';
 import type { HybridIndexOptions } from './hybrid-index.js';
@@ -260,7 +261,7 @@ export class RedisSemanticStore implements SemanticStore {
   async eraseTenant(tenant: string): Promise<number> {
     const n = await this.#deleteSet(this.#k.tenant(tenant));
     // The per-user sets of the tenant only list ids deleted above (left only by entries without owners).
-    const pattern = `${this.#k.user(tenant, '')}*`;
+    const pattern = redisPrefixPattern(this.#k.user(tenant, ''));
     let cursor = '0';
     do {
       const [next, keys] = await this.redis.command<[string, string[]]>(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500']);
@@ -280,7 +281,7 @@ export class RedisSemanticStore implements SemanticStore {
   /** Deletes every semantic-cache key under the prefix. */
   async clear(): Promise<void> {
     let cursor = '0';
-    const pattern = `${this.#k.entry.slice(0, -2)}*`;
+    const pattern = redisPrefixPattern(this.#k.entry.slice(0, -2));
     do {
       const [next, keys] = await this.redis.command<[string, string[]]>(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500']);
       const doomed = keys.filter((key) => key !== this.#k.seq); // ids keep growing: other processes track them

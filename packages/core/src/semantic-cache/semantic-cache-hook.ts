@@ -94,6 +94,18 @@ export class SemanticCacheHook {
     }
   }
 
+  /** Whether a lookup would serve an answer without a guard call (`SemanticCache.probe`); a failing cache is false. */
+  async probe(request: GenerateRequest, scope: CacheScope, signal?: AbortSignal): Promise<boolean> {
+    const cache = await this.cache();
+    if (!cache) return false;
+    try {
+      return await cache.probe(request, scope, signal ? { signal } : {});
+    } catch (e) {
+      this.deps.onError?.(toLLMError(e));
+      return false;
+    }
+  }
+
   async store(request: GenerateRequest, scope: CacheScope, answer: Omit<CachedAnswer, 'createdAt'>): Promise<boolean> {
     const cache = await this.cache();
     if (!cache) return false;

@@ -27,6 +27,8 @@ export interface SemanticGuardInput {
   tenant?: string;
   /** The id of the call the lookup serves (`SemanticLookupOptions.requestId`), when given. */
   requestId?: string;
+  /** The live request's `maxTokens`, when it set one (a model guard's `adapt` answers in at most that many). */
+  maxTokens?: number;
 }
 
 /** A guard's decision with what reaching it cost (a model guard's provider call). */
@@ -279,7 +281,7 @@ export class SemanticCache {
     }
     if (selection.ambiguous) this.#stats.ambiguous++;
     if (details) details.outcome = selection.ambiguous ? 'ambiguous' : 'guard-band';
-    const guarded = await this.#guarded(hit, question, scope.tenant, options);
+    const guarded = await this.#guarded(hit, question, scope.tenant, request.maxTokens, options);
     if (guarded) this.#touch(match.id);
     return guarded;
   }
@@ -321,7 +323,7 @@ export class SemanticCache {
     return rerank || c.minMargin > 0 ? Math.max(2, c.candidates) : 1;
   }
 
-  async #guarded(hit: SemanticHit, question: string, tenant: string | undefined, options: SemanticLookupOptions): Promise<SemanticHit | undefined> {
+  async #guarded(hit: SemanticHit, question: string, tenant: string | undefined, maxTokens: number | undefined, options: SemanticLookupOptions): Promise<SemanticHit | undefined> {
     const input: SemanticGuardInput = {
       question,
       cachedQuestion: hit.cachedQuestion,
@@ -330,6 +332,7 @@ export class SemanticCache {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(tenant !== undefined ? { tenant } : {}),
       ...(options.requestId !== undefined ? { requestId: options.requestId } : {}),
+      ...(maxTokens !== undefined ? { maxTokens } : {}),
     };
     try {
       if (this.config.guard === 'verify') {

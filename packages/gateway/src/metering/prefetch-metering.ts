@@ -1,4 +1,4 @@
-import { PREFETCH_METADATA_KEY, type RouterEvents, type RouterResult } from '@llmrr/core';
+import { PREFETCH_METADATA_KEY, providerCacheUsage, type RouterEvents, type RouterResult } from '@llmrr/core';
 import { ledgerCounts } from '../calls/ledger-counts.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 
@@ -12,7 +12,8 @@ export interface PrefetchMetering {
 
 /**
  * Meters the router's predictive-cache prefetches (`cache.predictive`): each prefetch that called a model
- * (not answered from the cache) becomes a ledger record of its tenant, endpoint `prefetch`, and is charged
+ * (not answered from the cache, or answered from it through a semantic guard's paid call: the guard's cost)
+ * becomes a ledger record of its tenant, endpoint `prefetch`, and is charged
  * to the tenant's budget, so usage, invoices and budgets include what prefetching spent on the tenant's
  * behalf. The prefetcher's own per-tenant budget (`cache.predictive.budget`) still decides whether a
  * prefetch starts; a charge that finds the tenant's budget already exhausted is recorded in the ledger
@@ -33,7 +34,8 @@ export function meterPrefetches(
     if (e.metadata[PREFETCH_METADATA_KEY] !== true) return;
     const tenantId = e.metadata.tenant;
     const result = e.result;
-    if (!result || result.cached !== false || typeof tenantId !== 'string') return;
+    // A prefetch answered from the cache costs nothing, unless a semantic guard's call let the answer through.
+    if (!result || (result.cached !== false && !(result.cost.totalUsd > 0)) || typeof tenantId !== 'string') return;
     const p: Promise<void> = charge(stores, tenantId, e.requestId, result)
       .catch((error: unknown) => log('metering a prefetch failed', e.requestId, error))
       .finally(() => pending.delete(p));
@@ -59,12 +61,13 @@ async function charge(stores: GatewayStores, tenantId: string, requestId: string
     ...(r.provider ? { provider: r.provider } : {}),
     endpoint: PREFETCH_ENDPOINT,
     // (Clamped as the price was: counts that do not add up never lose the row.)
-    ...ledgerCounts(r.usage),
+    // (A cached answer's counts without the provider-cache reads and writes its original call made, as for a live hit.)
+    ...ledgerCounts(r.cached !== false ? providerCacheUsage(r.usage, r.cached) : r.usage),
     costUsd,
     latencyMs: r.latencyMs,
     ...(r.timeToFirstTokenMs !== undefined ? { ttftMs: r.timeToFirstTokenMs } : {}),
     status: 'success',
-    cacheHit: false,
+    cacheHit: r.cached !== false,
     stream: false,
   });
   if (!tenant.budget || costUsd <= 0) return;

@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { estimateRequestTokens } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,8 @@ import { clearRequests, servedGateway, type SdkGateway } from '../test-support/s
 // context window) is the client's error: a 400 (`unsupported`, or `context_length_exceeded`) naming the client's
 // field and listing why each deployment was left out, as OpenAI and Anthropic answer such requests. Not a 503, which
 // the official clients retry (openai and @anthropic-ai/sdk retry a 5xx twice by default), each retry failing the same
-// way. The upstream is never called.
+// way. The upstream is never called. On /v1/responses the prompt is `input`, on /v1/completions `prompt`; with a tenant
+// budget, the max_tokens the gateway fills in (the client sent none) never makes a prompt that fits unservable.
 
 let upstream: OpenAIWireServer;
 let gw: SdkGateway;
@@ -18,9 +20,9 @@ beforeAll(async () => {
   gw = await servedGateway({
     models: [
       // A plain chat model (no tools, no vision, no JSON mode), one without streaming, and one with a small context window.
-      { name: 'plain', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming'] },
+      { name: 'plain', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'completion', 'streaming'] },
       { name: 'unstreamed', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat'] },
-      { name: 'small', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'], contextWindow: 200 },
+      { name: 'small', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'completion', 'streaming', 'tools'], contextWindow: 200 },
     ],
     upstreams: [upstream],
   });
@@ -103,5 +105,70 @@ describe('requests the named model can never serve are a 400, not a 503', () => 
   it('a prompt that fits but not with max_tokens names max_tokens', async () => {
     const e = await openaiError(gw.openai().chat.completions.create({ model: 'small', max_tokens: 500, messages: [{ role: 'user', content: 'hello' }] }));
     expect([e.status, e.code, e.param]).toEqual([400, 'context_length_exceeded', 'max_tokens']);
+  });
+});
+
+describe('the refusal names the client field on /v1/responses and /v1/completions', () => {
+  it('/v1/responses: a prompt longer than the context window names input', async () => {
+    const e = await openaiError(gw.openai().responses.create({ model: 'small', input: 'word '.repeat(2000) }));
+    expect([e.status, e.code, e.param]).toEqual([400, 'context_length_exceeded', 'input']);
+  });
+
+  it('/v1/responses: an image to a model without vision names input', async () => {
+    const e = await openaiError(
+      gw.openai().responses.create({
+        model: 'plain',
+        input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://example.com/a.png', detail: 'auto' }] }],
+      }),
+    );
+    expect([e.status, e.code, e.param]).toEqual([400, 'unsupported', 'input']);
+  });
+
+  it('/v1/responses: tools, text.format and max_output_tokens as the client named them', async () => {
+    const tools = await openaiError(gw.openai().responses.create({ model: 'plain', input: 'x', tools: [{ type: 'function', name: 'f', parameters: { type: 'object', properties: {} }, strict: false }] }));
+    expect([tools.status, tools.code, tools.param]).toEqual([400, 'unsupported', 'tools']);
+    const json = await openaiError(gw.openai().responses.create({ model: 'plain', input: 'x', text: { format: { type: 'json_object' } } }));
+    expect([json.status, json.code, json.param]).toEqual([400, 'unsupported', 'text.format']);
+    const max = await openaiError(gw.openai().responses.create({ model: 'small', input: 'hello', max_output_tokens: 500 }));
+    expect([max.status, max.code, max.param]).toEqual([400, 'context_length_exceeded', 'max_output_tokens']);
+  });
+
+  it('/v1/completions: a prompt longer than the context window names prompt; a too large max_tokens names max_tokens', async () => {
+    const e = await openaiError(gw.openai().completions.create({ model: 'small', prompt: 'word '.repeat(2000) }));
+    expect([e.status, e.code, e.param]).toEqual([400, 'context_length_exceeded', 'prompt']);
+    const max = await openaiError(gw.openai().completions.create({ model: 'small', prompt: 'hello', max_tokens: 500 }));
+    expect([max.status, max.code, max.param]).toEqual([400, 'context_length_exceeded', 'max_tokens']);
+  });
+});
+
+describe('a tenant budget and the context-window refusal', () => {
+  let up: OpenAIWireServer;
+  let budgeted: SdkGateway;
+  beforeAll(async () => {
+    up = await startOpenAIWireServer();
+    budgeted = await servedGateway({
+      models: [{ name: 'mid', engine: 'openai-compatible', baseURL: up.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming'], contextWindow: 4500, price: { input: 1, output: 2 } }],
+      upstreams: [up],
+    });
+    await budgeted.harness.stores!.tenants.updateTenant('acme', { budget: { amountUsd: 1000, period: 'month' } });
+  });
+  afterAll(() => budgeted?.close());
+  afterEach(() => clearRequests(up));
+
+  const prompt = 'word '.repeat(400); // ~500 tokens, well inside the 4,500-token window
+
+  it('a prompt that fits, without max_tokens, is served with the room its window leaves (not a 400 naming max_tokens)', async () => {
+    const answer = await budgeted.openai().chat.completions.create({ model: 'mid', messages: [{ role: 'user', content: prompt }] });
+    expect(answer.choices[0]!.message.content).toBeTruthy();
+    // The cap sent is the one the reservation assumed: the default (4096) bounded by the window's room.
+    const body = up.requests.at(-1)!.body as { max_tokens?: number; max_completion_tokens?: number };
+    const room = 4500 - estimateRequestTokens({ messages: [{ role: 'user', content: prompt }] });
+    expect(body.max_completion_tokens ?? body.max_tokens).toBe(room);
+  });
+
+  it("the client's own max_tokens that does not fit is still refused, naming it", async () => {
+    const e = await openaiError(budgeted.openai().chat.completions.create({ model: 'mid', max_tokens: 4400, messages: [{ role: 'user', content: prompt }] }));
+    expect([e.status, e.code, e.param]).toEqual([400, 'context_length_exceeded', 'max_tokens']);
+    expect(up.requests).toHaveLength(0);
   });
 });

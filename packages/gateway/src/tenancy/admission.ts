@@ -1,8 +1,8 @@
-import { LLMError, type DeploymentInfo, type GenerateRequest, type RateDecision, type RateLease, type RateLimitInfo, type RateScope, type Usage } from '@llmrr/core';
+import { estimateRequestTokens, LLMError, type DeploymentInfo, type GenerateRequest, type RateDecision, type RateLease, type RateLimitInfo, type RateScope, type Usage } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import { ledgerCounts } from '../calls/ledger-counts.js';
 import type { GatewayStores } from '../types.js';
-import { estimateInputTokens, estimateMaxCostUsd } from './estimate.js';
+import { estimateGuardMaxCostUsd, estimateInputTokens, estimateMaxCostUsd, type SemanticGuardPricing } from './estimate.js';
 import type { Renewals } from './renewals.js';
 
 /** Limits and budget taken for one request; `finish` gives back what was not used. Exactly once. */
@@ -23,6 +23,11 @@ export interface AdmitInput {
   candidates: readonly DeploymentInfo[];
   defaultMaxOutputTokens: number;
   rateLimitOutputTokens: number;
+  /**
+   * The router's semantic-cache model guard (`semanticGuardOf`), asked only for a tenant with a budget: a lookup
+   * may pay one guard call before the model call (a failed `verify` is a miss), so the reservation adds its bound.
+   */
+  semanticGuard?: (() => SemanticGuardPricing | undefined) | undefined;
   /** Renews the call's lease and reservation while it runs (past the stores' TTL). Absent: not renewed. */
   renewals?: Renewals | undefined;
   /** The client's request signal: with `renewals`, admission stops waiting for the stores when it aborts (499 `aborted`). */
@@ -89,6 +94,29 @@ function reservationSuffix(): string {
 }
 
 /**
+ * The `maxTokens` the gateway fills in for a budgeted call that set none (the client did not ask for a cap): the
+ * default output, or the largest `maxOutputTokens` of the candidates, but no more than the room the prompt leaves
+ * in the roomiest candidate's context window, by the router's own estimate (`estimateRequestTokens`), so that a
+ * value the client never sent does not make the router refuse a prompt that fits. A candidate without a context
+ * window, or whose `maxOutputTokens` fits beside the prompt, has room for any value. When the prompt fills every
+ * window the default stays (the router refuses the prompt itself).
+ */
+export function filledMaxTokens(request: GenerateRequest, candidates: readonly DeploymentInfo[], defaultMaxOutputTokens: number): number {
+  let fill = defaultMaxOutputTokens;
+  let room = 0;
+  let prompt: number | undefined;
+  for (const d of candidates) {
+    const cap = d.config.maxOutputTokens;
+    if (cap !== undefined && cap > fill) fill = cap;
+    const window = d.config.contextWindow;
+    const left = window === undefined ? Infinity : window - (prompt ??= estimateRequestTokens(request));
+    if (cap !== undefined && cap <= left) room = Infinity;
+    else if (left > room) room = left;
+  }
+  return room >= 1 ? Math.min(fill, room) : fill;
+}
+
+/**
  * Takes the request's place under its tenant's and key's limits (rpm, tpm, concurrency), then reserves
  * its worst-case cost against the tenant's budget, before any upstream call. Refusals: 429 with
  * `retryAfterMs` (limits) or 402 `budget_exceeded` (budget); a refused request holds nothing.
@@ -119,9 +147,11 @@ export async function admit(input: AdmitInput): Promise<Admission> {
 
   let reservationId: string | undefined;
   if (tenant.budget) {
-    // An uncapped call has no cost bound: cap it at the output the reservation assumes.
-    input.request.maxTokens ??= Math.max(input.defaultMaxOutputTokens, ...input.candidates.map((d) => d.config.maxOutputTokens ?? 0));
-    const estimateUsd = estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens, inputTokens);
+    // An uncapped call has no cost bound: cap it at the output the reservation assumes (what is sent, at most).
+    input.request.maxTokens ??= filledMaxTokens(input.request, input.candidates, input.defaultMaxOutputTokens);
+    let estimateUsd = estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens, inputTokens);
+    const guard = input.semanticGuard?.();
+    if (guard) estimateUsd += estimateGuardMaxCostUsd(input.request, guard, input.defaultMaxOutputTokens, inputTokens);
     // The request id is the gateway's own (a client's x-request-id is never used), but a custom `generateId`
     // could repeat: a suffix unique to this reservation keeps every reservation distinct, so none is reused or
     // settled twice (see `reservationSuffix`).

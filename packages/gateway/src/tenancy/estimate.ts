@@ -1,4 +1,5 @@
 import type { DeploymentInfo, GenerateRequest, ModelPrice } from '@llmrr/core';
+import type { GatewayRouter } from '../types.js';
 
 /**
  * Bytes of `text` in UTF-8 (as `new TextEncoder().encode(text).byteLength`, lone surrogates as the 3 bytes
@@ -188,6 +189,49 @@ export function estimateMaxCostUsd(request: GenerateRequest, deployments: readon
     if (!d.price) continue;
     const out = request.maxTokens ?? d.config.maxOutputTokens ?? defaultMaxOutputTokens;
     const cost = boundUsd(inputTokens, maxInputRate(d.price, mark), out, d.price.output);
+    if (cost > max) max = cost;
+  }
+  return max;
+}
+
+/** A router's semantic-cache model guard: how it guards (`verify`, `adapt`) and the deployments `guardModel` names. */
+export interface SemanticGuardPricing {
+  mode: 'verify' | 'adapt';
+  deployments: readonly DeploymentInfo[];
+}
+
+/**
+ * The router's model guard, when its semantic cache has one (`guard` `verify` or `adapt` with a `guardModel`):
+ * the deployments of that name or alias among the router's shared deployments (`models()` without a tenant: the
+ * guard call is the router's own, not resolved in a tenant's view). Undefined otherwise.
+ */
+export function semanticGuardOf(router: GatewayRouter): SemanticGuardPricing | undefined {
+  const semantic = router.routerConfig?.cache?.semantic;
+  if (!semantic?.enabled || (semantic.guard !== 'verify' && semantic.guard !== 'adapt') || semantic.guardModel === undefined) return undefined;
+  const name = semantic.guardModel;
+  return { mode: semantic.guard, deployments: router.models().filter((d) => d.name === name || d.alias === name) };
+}
+
+/** The model guard's own prompt text (instructions and labels) in tokens, rounded up: under 512 bytes. */
+const GUARD_PROMPT_TOKENS = 256;
+/** Output cap of a `verify` call (YES/NO). */
+const VERIFY_OUTPUT_TOKENS = 3;
+
+/**
+ * The most one guard call of a semantic lookup can cost (USD, rounded up to the nano-dollar), for a request
+ * whose `maxTokens` is set (admission sets it): its prompt holds the guard's instructions, the live question
+ * (within the request's prompt, `inputTokens`), the cached question (counted as long as the request's prompt)
+ * and the cached answer (stored for a request of the same `maxTokens`: counted twice that, for the guard's
+ * tokenizer); `verify` answers in 3 tokens, `adapt` in at most `maxTokens`. The dearest guard deployment counts.
+ */
+export function estimateGuardMaxCostUsd(request: GenerateRequest, guard: SemanticGuardPricing, defaultMaxOutputTokens: number, inputTokens = estimateInputTokens(request)): number {
+  const maxTokens = request.maxTokens ?? defaultMaxOutputTokens;
+  const prompt = GUARD_PROMPT_TOKENS + 2 * inputTokens + 2 * maxTokens;
+  const output = guard.mode === 'verify' ? VERIFY_OUTPUT_TOKENS : maxTokens;
+  let max = 0;
+  for (const d of guard.deployments) {
+    if (!d.price) continue;
+    const cost = boundUsd(prompt, d.price.input, output, d.price.output);
     if (cost > max) max = cost;
   }
   return max;

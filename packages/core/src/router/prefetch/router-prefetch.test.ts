@@ -135,6 +135,19 @@ describe('RouterPrefetch (mock engine)', () => {
     expect(s.prefetch.liveInFlight).toBe(0);
   });
 
+  it('a prediction the caches already answer costs no model call: the probe finds it (alreadyCached)', async () => {
+    const s = setup();
+    await s.train();
+    await s.conversation('u3')(Q1); // prefetches u3's follow-up
+    expect(s.prefetch.stats()).toMatchObject({ started: 1, calls: 1, stored: 1, alreadyCached: 0 });
+    const modelCalls = s.chat.calls;
+    // The same conversation again: its Q1 is an exact hit, and the predicted follow-up is cached already.
+    const again = await s.conversation('u3')(Q1);
+    expect(again.cached).toBe('exact');
+    expect(s.chat.calls).toBe(modelCalls);
+    expect(s.prefetch.stats()).toMatchObject({ started: 2, calls: 1, stored: 1, alreadyCached: 1 });
+  });
+
   it('learns from streamed calls too', async () => {
     const s = setup();
     await s.train();

@@ -18,6 +18,7 @@ import { defaultLocalEmbedder } from '../../semantic-cache/semantic-cache.js';
 import { questionOf } from '../../semantic-cache/semantic-namespace.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import type { DeploymentInfo, GenerateOptions, PromptOrRequest, RouterCallOptions, RouterEmbedResult, RouterEventName, RouterEvents, RouterResult } from '../types.js';
+import { NO_CACHE_READ, type InternalCallOptions } from '../internal-call.js';
 import { IdleGate } from './idle-gate.js';
 
 /** The part of `LLMRouter` the prefetcher uses (its public API only). */
@@ -41,6 +42,13 @@ export interface RouterPrefetchOptions {
   now?: () => number;
   /** Told about every prefetched entry that expired (or was evicted from tracking) without serving a live request. */
   onUnused?: (entry: PrefetchedEntry) => void;
+  /**
+   * Whether the caches already answer a request without a provider or guard call (the router's own check,
+   * `LLMRouter` passes it). Given, a prefetch asks it first (a yes counts as `alreadyCached` and spends nothing),
+   * then calls the model without reading the caches (still writing them), so a match only a semantic guard could let through never
+   * pays for a guard call. Absent, a prefetch is an ordinary call that reads the caches.
+   */
+  probe?: (request: GenerateRequest, options: GenerateOptions) => Promise<boolean>;
   /** Told when learning from a request fails (an embedder error): the live call is never affected. */
   onError?: (error: LLMError) => void;
 }
@@ -383,17 +391,30 @@ export class RouterPrefetch {
     const controller = new AbortController();
     const st = this.#st(job.key);
     st.started++;
-    const done = this.#router
-      .generate(job.request, {
-        ...job.options,
-        requestId: id,
-        signal: controller.signal,
-        retries: { max: 0 },
-        fallbacks: [],
-        metadata: { [PREFETCH_METADATA_KEY]: true, ...(job.tenant !== undefined ? { tenant: job.tenant } : {}) },
-      })
+    const options: GenerateOptions = {
+      ...job.options,
+      requestId: id,
+      signal: controller.signal,
+      retries: { max: 0 },
+      fallbacks: [],
+      metadata: { [PREFETCH_METADATA_KEY]: true, ...(job.tenant !== undefined ? { tenant: job.tenant } : {}) },
+    };
+    const probe = this.#options.probe;
+    const call = async (): Promise<void> => {
+      if (probe) {
+        if (await probe(job.request, options).catch(() => false)) {
+          this.#budget.refund(ticket);
+          st.alreadyCached++;
+          return;
+        }
+        if (controller.signal.aborted) throw controller.signal.reason;
+      }
+      // After a probe: no cache read (the probe found nothing a call would get without a guard), still stored.
+      this.#finished(job, ticket, await this.#router.generate(job.request, probe ? ({ ...options, [NO_CACHE_READ]: true } as InternalCallOptions) : options));
+    };
+    const done = call()
       .then(
-        (r) => this.#finished(job, ticket, r),
+        () => {},
         () => {
           if (controller.signal.aborted) st.cancelled++;
           else st.failed++;
