@@ -321,7 +321,8 @@ export const RouterConfigV3Schema = z
     defaultTenant: z.string().optional(),
   })
   .catchall(z.unknown())
-  .superRefine(checkUniqueNames);
+  .superRefine(checkUniqueNames)
+  .superRefine(checkTenants);
 
 /** v2 or v3, chosen by `version` (absent means 2). */
 export const RouterConfigSchema = z.union([RouterConfigV3Schema, RouterConfigV2Schema]);
@@ -344,6 +345,31 @@ function checkUniqueNames(
   if (Array.isArray(fb)) check(fb, ['routing', 'fallbacks']);
   else for (const [k, v] of Object.entries(fb)) check(v, ['routing', 'fallbacks', k]);
   checkCascades(cfg.routing.cascades ?? [], known, ctx);
+}
+
+/**
+ * Tenant ids unique, `defaultTenant` one of them, and each `allowedModels` entry a name or alias of a shared
+ * model, of the tenant's own models, or a cascade name (what the router matches an allow-list against).
+ */
+function checkTenants(
+  cfg: { models: Array<{ name: string; alias?: string | undefined }>; routing: { cascades?: Array<{ name: string }> | undefined }; tenants: TenantConfig[]; defaultTenant?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const names = (models: ReadonlyArray<{ name: string; alias?: string | undefined }>) => models.flatMap((m) => (m.alias ? [m.name, m.alias] : [m.name]));
+  const shared = [...names(cfg.models), ...(cfg.routing.cascades ?? []).map((c) => c.name)];
+  const ids = new Set<string>();
+  cfg.tenants.forEach((t, i) => {
+    if (ids.has(t.id)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'id'], message: `duplicate tenant id "${t.id}"` });
+    ids.add(t.id);
+    if (!t.allowedModels) return;
+    const known = new Set([...shared, ...names(t.models)]);
+    t.allowedModels.forEach((n, j) => {
+      if (!known.has(n)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'allowedModels', j], message: `unknown model "${n}" (not a model name or alias, nor a cascade name)` });
+    });
+  });
+  if (cfg.defaultTenant !== undefined && !ids.has(cfg.defaultTenant)) {
+    ctx.addIssue({ code: 'custom', path: ['defaultTenant'], message: `unknown tenant "${cfg.defaultTenant}" (not an id in tenants)` });
+  }
 }
 
 /** Cascade names unique and unlike any model name or alias; `weak` and `strong` name models (two different ones). */

@@ -59,7 +59,9 @@ Options:
   -o, --out <file>           JSON report path (default .llmrr/reports/<data>.json); the plot is <file>.svg
       --json                 print the report as JSON (apgr, cpt50, cpt80 or aiq, quality_at_cost, baselines)
       --folds <k>            cross-validation folds when the data has no split (default 5)
-      --holdout-task <task>  train on every other task and evaluate on this unseen one
+      --holdout-task <task>  train on every other task and evaluate on this unseen one (with --model:
+                             that task's test split; refused when the model trained on the task and
+                             the data has no test split for it)
       --tasks <a,b>          only these tasks
       --predictor <kind>     headline predictor: auto (picked on validation data), logistic, mf,
                              mlp, knn, ensemble, task, stack

@@ -19,8 +19,8 @@ function rng(seed: number): () => number {
 }
 
 /** Word problems whose weak answers show their errors (wrong sums, cut-off answers) about as often as GSM8K's. */
-function synthetic(n: number): CascadeExample[] {
-  const r = rng(7);
+function synthetic(n: number, seed = 7): CascadeExample[] {
+  const r = rng(seed);
   return Array.from({ length: n }, (_, i) => {
     const a = 3 + Math.floor(r() * 90), b = 2 + Math.floor(r() * 90);
     const weakOk = r() < 0.6, strongOk = r() < 0.85;
@@ -80,8 +80,14 @@ describe('evaluateCascade (synthetic)', () => {
     expect(r.n_test).toBe(folds.reduce((a, f) => a + f.test.length, 0));
     expect(r.scorers.map((s) => s.name)).toEqual(['cascade-rule', 'cascade-learned', 'router-logistic']);
     expect(r.router_chosen).toBe('logistic');
-    // The prompt (two random numbers) says nothing about which answer is wrong: near random.
-    expect(Math.abs(r.scorers[2]!.apgr - 0.5)).toBeLessThan(0.15);
+  });
+
+  it('a prompt-only router is near random when the prompt says nothing about which answer is wrong', () => {
+    // Two random numbers per prompt. One 300-prompt data set is noisy (this file's, seed 7, reads
+    // 0.29-0.37 over 12 fold assignments, 0.44-0.61 for seeds 1-12 except 7): the mean of the 12 data sets.
+    const apgr = Array.from({ length: 12 }, (_, i) => i + 1).map((seed) => evaluateCascade(synthetic(300, seed), { router: { options: { kinds: ['logistic'], hashDim: 256 } } }).scorers[2]!.apgr);
+    const mean = apgr.reduce((a, b) => a + b, 0) / apgr.length;
+    expect(Math.abs(mean - 0.5)).toBeLessThan(0.1);
   });
 });
 

@@ -15,7 +15,7 @@ import { WEAK_ANSWER_FEATURES, weakAnswerFeatures, type WeakAnswerFeatures } fro
 export const CASCADE_COST_FRACTIONS = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1];
 
 export interface EvaluateCascadeOptions {
-  /** Cross-validation folds (by hash of prompt id, as `evaluateDataset`). Default 5. */
+  /** Cross-validation folds (by hash of the normalized prompt text, as `evaluateDataset`). Default 5. */
   folds?: number;
   /** Seed of the learned scorer and of the prompt-only routers. Default 1. */
   seed?: number;
@@ -220,7 +220,7 @@ export function evaluateCascade(examples: readonly CascadeExample[], options: Ev
   return {
     data: 'routellm/gsm8k (with responses)',
     what: 'cascade: calls the weak model first, reads its answer, escalates to the strong model when it looks wrong (always pays the weak call)',
-    protocol: `${usedFolds}-fold cross-validation (by hash of prompt id), scores ranked within each fold`,
+    protocol: `${usedFolds}-fold cross-validation (by hash of prompt text), scores ranked within each fold`,
     seed,
     n_test: pooled.length,
     weak_quality: qW,

@@ -21,7 +21,9 @@ export const LONG_FORMAT_COLUMNS = ['prompt_id', 'prompt', 'model', 'quality'] a
 /**
  * The documented generic long format, CSV (header row) or JSONL (one object per line): required
  * `prompt_id, prompt, model, quality` (in [0,1]); optional `cost_usd` (>= 0), `split` (`train`/`test`)
- * and `task`. Rows are grouped by `prompt_id`; a model without a row for a prompt has no outcome there.
+ * and `task`. Rows are grouped by `prompt_id`; a model without a row for a prompt has no outcome there
+ * (a missing outcome is a missing row: an empty or `null` quality is an error, as are two rows for one
+ * prompt and model, and one `prompt_id` with two different prompts). A leading byte order mark is skipped.
  * With exactly two models the data is two-model data (PGR metrics); the weak model is the one with the
  * lower mean quality outside the test split.
  */
@@ -34,7 +36,8 @@ export async function loadLongFormat(file: string): Promise<RoutingDataset> {
 /** JSONL text -> one object per non-empty line (a line that is not a JSON object throws, naming it). */
 export function parseJsonl(text: string, file: string): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
-  text.split('\n').forEach((line, i) => {
+  // A byte order mark (some Windows tools write one) is not part of the first line's JSON.
+  (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split('\n').forEach((line, i) => {
     if (!line.trim()) return;
     try {
       const v = JSON.parse(line) as unknown;
@@ -54,19 +57,31 @@ export function longFormatDataset(raw: ReadonlyArray<Record<string, unknown>>, f
   if (models.length < 1) throw datasetError(file, 'no rows');
   const index = new Map(models.map((m, i) => [m, i]));
   const byId = new Map<string, RoutingExample>();
+  // The row (0-based) that gave each prompt_id its prompt, and each (prompt_id, model) its outcome.
+  const firstRow = new Map<string, number>();
+  const outcomeRow = new Map<string, number>();
   const hasCost = rows.some((r) => r.cost_usd !== undefined);
-  for (const r of rows) {
+  rows.forEach((r, i) => {
     let e = byId.get(r.prompt_id);
     if (!e) {
       e = { id: r.prompt_id, prompt: r.prompt, task: r.task ?? 'default', quality: models.map(() => NaN) };
       if (hasCost) e.cost = models.map(() => NaN);
       if (r.split) e.split = r.split;
       byId.set(r.prompt_id, e);
+      firstRow.set(r.prompt_id, i);
+    } else if (e.prompt !== r.prompt) {
+      throw datasetError(file, `prompt_id ${JSON.stringify(r.prompt_id)} has another prompt than in row ${firstRow.get(r.prompt_id)! + 1} (one id per prompt)`, `row ${i + 1} prompt`);
     }
+    const key = JSON.stringify([r.prompt_id, r.model]);
+    const before = outcomeRow.get(key);
+    if (before !== undefined) {
+      throw datasetError(file, `a second outcome of model ${JSON.stringify(r.model)} on prompt_id ${JSON.stringify(r.prompt_id)} (the first is row ${before + 1}; one row per prompt and model)`, `row ${i + 1} model`);
+    }
+    outcomeRow.set(key, i);
     const m = index.get(r.model)!;
     e.quality[m] = r.quality;
     if (e.cost && r.cost_usd !== undefined) e.cost[m] = r.cost_usd;
-  }
+  });
   const dataset: RoutingDataset = { name: basename(file), format: 'long', models, examples: [...byId.values()] };
   if (models.length === 2) dataset.pair = weakStrong(dataset.examples);
   return dataset;
@@ -90,7 +105,7 @@ function weakStrong(examples: readonly RoutingExample[]): { weak: number; strong
 function validateRow(r: Record<string, unknown>, i: number, file: string): LongFormatRow {
   const where = (f: string) => `row ${i + 1} ${f}`;
   for (const c of LONG_FORMAT_COLUMNS) {
-    if (r[c] === undefined || r[c] === '') throw datasetError(file, `missing (required: ${LONG_FORMAT_COLUMNS.join(', ')})`, where(c));
+    if (r[c] === undefined || r[c] === null || r[c] === '') throw datasetError(file, `missing (required: ${LONG_FORMAT_COLUMNS.join(', ')})`, where(c));
   }
   const quality = Number(r['quality']);
   if (!Number.isFinite(quality) || quality < 0 || quality > 1) throw datasetError(file, `expected a number in [0,1], got ${JSON.stringify(r['quality'])}`, where('quality'));

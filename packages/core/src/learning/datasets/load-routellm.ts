@@ -77,7 +77,7 @@ export async function loadRouteLlmMtBench(dir: string): Promise<RoutingExample[]
     const [qid, turn] = key.split('/').map(Number) as [number, number];
     const turns = questions.get(qid);
     if (!turns) continue;
-    out.push({ id: `mt_bench/${key}`, prompt: turns.slice(0, turn).join('\n\n'), task: 'mt_bench', quality });
+    out.push({ id: `mt_bench/${key}`, prompt: turns.slice(0, turn).join('\n\n'), task: 'mt_bench', group: `mt_bench/${qid}`, quality });
   }
   if (out.length === 0) throw datasetError(dir, 'no judgements for the RouteLLM models');
   return out;

@@ -4,7 +4,9 @@ import { datasetError } from './dataset-error.js';
 
 /**
  * Reads a CSV file with a header row into records keyed by column name. csv-parse handles quoted
- * fields with newlines, doubled quotes and a BOM (prompts contain all three).
+ * fields with newlines, doubled quotes and a BOM (prompts contain all three). A row with fewer fields
+ * than the header leaves the last columns out; one with more is an error naming its line (an unquoted
+ * comma in a prompt would otherwise cut the prompt short without a word).
  */
 export async function readCsv(file: string): Promise<{ columns: string[]; rows: Record<string, string>[] }> {
   const text = await readFile(file, 'utf8');
@@ -22,7 +24,7 @@ export function parseCsv(text: string, file = '<csv>'): { columns: string[]; row
         columns = header.map((h, i) => (h === '' ? `_col${i}` : h));
         return columns;
       },
-      relax_column_count: true,
+      relax_column_count_less: true,
       skip_empty_lines: true,
     }) as Record<string, string>[];
   } catch (e) {

@@ -9,6 +9,11 @@ export interface RoutingExample {
   /** Benchmark or task the prompt comes from (`mmlu/anatomy`, `gsm8k`, `arc_challenge`...). */
   task: string;
   split?: Split;
+  /**
+   * Examples with the same group stay in one cross-validation fold (default: those with the same
+   * normalized prompt text). The two turns of one MT-Bench question share one: turn 2 repeats turn 1.
+   */
+  group?: string;
   /** Quality per model (index = `RoutingDataset.models`), in [0,1]; NaN when that model has no outcome. */
   quality: number[];
   /** Real cost in USD per model for this prompt, when the data has it (NaN when one is missing). */

@@ -1,3 +1,4 @@
+import { LLMError } from '../../errors/llm-error.js';
 import { heldOutFolds, unseenTaskFold, type Fold } from '../datasets/split-examples.js';
 import type { RoutingDataset, RoutingExample } from '../datasets/types.js';
 import { featurize } from '../features/feature-pipeline.js';
@@ -69,7 +70,7 @@ export function evaluateDataset(dataset: RoutingDataset, options: EvaluateOption
     pooled.examples.push(...fold.test);
   }
   const chosen = [...chosenCount].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'logistic';
-  const protocol = folds.length === 1 ? folds[0]!.name : `${folds.length}-fold cross-validation (by hash of prompt id)`;
+  const protocol = folds.length === 1 ? folds[0]!.name : `${folds.length}-fold cross-validation (by hash of prompt text)`;
   const base = evaluatePredictions(dataset.models, dataset.pair, pooled, chosen);
   const report: EvaluationReport = { data: dataset.name, format: dataset.format, protocol, chosen, validation, seconds: 0, ...base };
   const perTask = perTaskResults(dataset, pooled, chosen);
@@ -110,14 +111,29 @@ export function perTaskResults(dataset: RoutingDataset, pooled: PooledPrediction
   });
 }
 
-/** Evaluates a trained router model on the data's held-out prompts (its test split; all prompts when it has none). */
+/**
+ * Evaluates a trained router model on the data's held-out prompts (its test split; all prompts when it has
+ * none). With `holdoutTask`: that task's test split when it has one; its every prompt when the model was not
+ * trained on the task; refused (`invalid_request`) when the model was trained on it and there is no split.
+ */
 export function evaluateModel(dataset: RoutingDataset, model: RouterModel, options: Pick<EvaluateOptions, 'tasks' | 'holdoutTask' | 'embedding'> = {}): EvaluationReport {
   const t0 = Date.now();
   let examples = filterTasks(dataset.examples, options.tasks);
   let protocol: string;
   if (options.holdoutTask) {
-    examples = unseenTaskFold(examples, options.holdoutTask).test;
-    protocol = `given model on task ${options.holdoutTask}`;
+    const task = options.holdoutTask;
+    examples = unseenTaskFold(examples, task).test;
+    const trained = model.artifact.training.tasks.some((t) => t === task || t.startsWith(`${task}/`));
+    if (examples.some((e) => e.split === 'test')) {
+      examples = examples.filter((e) => e.split === 'test');
+      protocol = `given model on task ${task}, its test split${trained ? ' (the model trained on this task)' : ''}`;
+    } else if (trained) {
+      throw new LLMError({
+        code: 'invalid_request',
+        message: `The router model was trained on task ${task} and the data has no test split for it: every prompt of ${task} may be one it trained on. Evaluate a model trained without it (router eval --holdout-task ${task} with no --model trains one)`,
+        param: 'holdoutTask',
+      });
+    } else protocol = `given model on task ${task}`;
   } else if (examples.some((e) => e.split === 'test')) {
     examples = examples.filter((e) => e.split === 'test');
     protocol = 'given model on the test split';

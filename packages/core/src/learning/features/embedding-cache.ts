@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Default cache folder (gitignored): `.llmrr/cache/embeddings` under the working directory. */
@@ -12,7 +12,8 @@ export function textKey(text: string): string {
 /**
  * Prompt embeddings on disk, keyed by the SHA-256 of the text: one append-only binary file per
  * embedding model (`<model>.<dim>.bin`), records of 32 hash bytes + `dim` float32 values. Loaded whole
- * into memory; new embeddings are appended, so an interrupted run keeps what it computed.
+ * into memory; new embeddings are appended, so an interrupted run keeps what it computed. A torn last
+ * record (a run killed mid-append) is cut off on open, so later appends stay aligned.
  */
 export class EmbeddingCache {
   private readonly map = new Map<string, Float32Array>();
@@ -36,7 +37,9 @@ export class EmbeddingCache {
     }
     if (buf) {
       const rec = 32 + dim * 4;
-      for (let off = 0; off + rec <= buf.length; off += rec) {
+      const whole = buf.length - (buf.length % rec);
+      if (whole < buf.length) await truncate(c.file, whole);
+      for (let off = 0; off < whole; off += rec) {
         const key = buf.subarray(off, off + 32).toString('hex');
         const v = new Float32Array(dim);
         for (let i = 0; i < dim; i++) v[i] = buf.readFloatLE(off + 32 + i * 4);

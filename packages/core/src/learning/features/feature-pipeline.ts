@@ -75,6 +75,32 @@ export function featureDim(spec: FeatureSpec): number {
 }
 
 /**
+ * Checks a loaded spec's sizes (the analysis and structure standardizations, the hash and embedding
+ * sizes, the IDF table) and returns its feature dimension. Throws an `invalid_request` LLMError naming
+ * the field (`features.analysisMean`, ...).
+ */
+export function checkFeatureSpec(spec: FeatureSpec): number {
+  const bad = (field: string, message: string) => new LLMError({ code: 'invalid_request', message: `Router model features.${field}: ${message}`, param: `features.${field}` });
+  const sized = (field: string, a: unknown, n: number) => {
+    if (a !== undefined && (!Array.isArray(a) || a.length !== n)) throw bad(field, `expected ${n} values, got ${Array.isArray(a) ? a.length : JSON.stringify(a)}`);
+  };
+  if (!Number.isInteger(spec?.hashDim) || spec.hashDim < 0) throw bad('hashDim', `expected a whole number >= 0, got ${JSON.stringify(spec?.hashDim)}`);
+  if (spec.embedding && (!Number.isInteger(spec.embedding.dim) || spec.embedding.dim < 1)) throw bad('embedding.dim', `expected a whole number >= 1, got ${JSON.stringify(spec.embedding.dim)}`);
+  sized('analysisMean', spec.analysisMean, spec.analysis ? ANALYSIS_DIM : 0);
+  sized('analysisStd', spec.analysisStd, spec.analysis ? ANALYSIS_DIM : 0);
+  if (spec.structure) {
+    sized('structure.mean', spec.structure.mean ?? null, STRUCTURE_DIM);
+    sized('structure.std', spec.structure.std ?? null, STRUCTURE_DIM);
+  }
+  if (spec.idf) {
+    sized('idf.value', spec.idf.value ?? null, Array.isArray(spec.idf.index) ? spec.idf.index.length : -1);
+    const out = spec.idf.index.findIndex((i) => !Number.isInteger(i) || i < 0 || i >= spec.hashDim);
+    if (out >= 0) throw bad(`idf.index.${out}`, `bucket ${JSON.stringify(spec.idf.index[out])} is outside the ${spec.hashDim} hash buckets`);
+  }
+  return featureDim(spec);
+}
+
+/**
  * Hash buckets of the unigrams and bigrams (a bigram hashes its two word hashes together), sorted, as
  * parallel arrays of unique bucket ids and their counts. Typed arrays only: this is on the decision path.
  */

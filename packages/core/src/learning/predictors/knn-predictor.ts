@@ -91,7 +91,7 @@ export class KnnPredictor implements QualityPredictor {
       outputs: this.outputs,
       prior: this.prior,
       vectors: this.vectors.map((v) => [Array.from(v.index), Array.from(v.value, (x) => Number(x.toPrecision(4)))]),
-      quality: this.quality,
+      quality: this.quality.map((r) => r.map((y) => (Number.isNaN(y) ? null : y))),
     };
   }
 
@@ -101,7 +101,7 @@ export class KnnPredictor implements QualityPredictor {
       s.block,
       s.prior,
       s.vectors.map(([i, v]) => ({ index: Int32Array.from(i), value: Float32Array.from(v) })),
-      s.quality,
+      s.quality.map((r) => r.map((y) => y ?? NaN)),
     );
   }
 }

@@ -24,7 +24,8 @@ export type PredictorState =
   | { kind: 'gain'; dim: number; weak: number; strong: number; weights: SparseWeights; bias: number[] }
   | { kind: 'gain-mlp'; weak: number; strong: number; net: TwoLayerState }
   | { kind: 'stack'; members: PredictorState[]; meta: Array<{ weights: number[]; bias: number }> }
-  | { kind: 'knn'; k: number; block: [number, number]; outputs: number; prior: number[]; vectors: Array<[number[], number[]]>; quality: number[][] };
+  /** `quality`: the training prompts' outcomes, `null` where one is missing (NaN in memory; JSON has no NaN). */
+  | { kind: 'knn'; k: number; block: [number, number]; outputs: number; prior: number[]; vectors: Array<[number[], number[]]>; quality: Array<Array<number | null>> };
 
 /** State of a `mf` / `mlp` network (also the network inside `gain-mlp`). */
 export type TwoLayerState = { kind: 'mf' | 'mlp'; dim: number; hidden: number; outputs: number; activation: 'relu' | 'linear'; w1: SparseWeights; b1: number[]; w2: number[]; b2: number[] };

@@ -1,16 +1,19 @@
 import { estimateTokens } from '../../pricing/estimate-tokens.js';
 import type { RoutingExample } from '../datasets/types.js';
 
-/** Expected cost per prompt and model: `intercept + perToken x estimated prompt tokens` (USD). */
+/**
+ * Expected cost per prompt and model: `intercept + perToken x estimated prompt tokens` (USD). `null`
+ * for a model the training data had no cost for: its cost is unknown, not zero.
+ */
 export interface CostModel {
-  intercept: number[];
-  perToken: number[];
+  intercept: Array<number | null>;
+  perToken: Array<number | null>;
 }
 
 /** Least-squares fit per model on the examples that have a cost; slope clamped at >= 0. */
 export function fitCostModel(examples: readonly RoutingExample[], outputs: number): CostModel | undefined {
   if (!examples.some((e) => e.cost)) return undefined;
-  const intercept: number[] = [], perToken: number[] = [];
+  const intercept: Array<number | null> = [], perToken: Array<number | null> = [];
   for (let m = 0; m < outputs; m++) {
     let n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
     for (const e of examples) {
@@ -24,8 +27,8 @@ export function fitCostModel(examples: readonly RoutingExample[], outputs: numbe
       sxy += x * c;
     }
     if (n === 0) {
-      intercept.push(0);
-      perToken.push(0);
+      intercept.push(null);
+      perToken.push(null);
       continue;
     }
     const varX = sxx - (sx * sx) / n;
@@ -37,8 +40,12 @@ export function fitCostModel(examples: readonly RoutingExample[], outputs: numbe
   return { intercept, perToken };
 }
 
+/** Expected cost per model for `prompt`; NaN for a model whose cost is unknown. */
 export function predictCost(model: CostModel, prompt: string, out: number[] = []): number[] {
   const x = estimateTokens(prompt);
-  for (let m = 0; m < model.intercept.length; m++) out[m] = model.intercept[m]! + model.perToken[m]! * x;
+  for (let m = 0; m < model.intercept.length; m++) {
+    const a = model.intercept[m], b = model.perToken[m];
+    out[m] = a === null || a === undefined || b === null || b === undefined ? NaN : a + b * x;
+  }
   return out;
 }

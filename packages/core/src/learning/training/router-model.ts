@@ -1,7 +1,8 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { AugmentReport } from '../augment/difficulty-model.js';
 import type { InfoldFoldReport } from '../augment/infold-augment.js';
-import { featurize, type FeatureSpec } from '../features/feature-pipeline.js';
+import { checkFeatureSpec, featurize, type FeatureSpec } from '../features/feature-pipeline.js';
+import { checkPredictorState } from '../predictors/check-predictor-state.js';
 import { loadPredictor } from '../predictors/load-predictor.js';
 import type { PredictorKind, PredictorState, QualityPredictor } from '../predictors/types.js';
 import { predictCost, type CostModel } from './cost-model.js';
@@ -47,11 +48,24 @@ export class RouterModel {
       throw new LLMError({ code: 'invalid_request', message: `Not a router model (format is ${JSON.stringify(artifact?.format)}, expected "${ROUTER_MODEL_FORMAT}")`, param: 'format' });
     }
     if (artifact.version !== 1) throw new LLMError({ code: 'invalid_request', message: `Unsupported router model version ${String(artifact.version)} (expected 1)`, param: 'version' });
+    // Sizes first: a predictor that does not fit the features predicts NaN, one with short arrays reads them shifted.
+    checkPredictorState(artifact.predictor, checkFeatureSpec(artifact.features));
     this.predictor = loadPredictor(artifact.predictor);
     this.models = artifact.models;
     if (this.predictor.outputs !== this.models.length) {
       throw new LLMError({ code: 'invalid_request', message: `Router model has ${this.models.length} models but its predictor has ${this.predictor.outputs} outputs`, param: 'predictor' });
     }
+    const sized = (field: string, a: unknown) => {
+      if (!Array.isArray(a) || a.length !== this.models.length) {
+        throw new LLMError({ code: 'invalid_request', message: `Router model ${field}: expected ${this.models.length} values (one per model), got ${Array.isArray(a) ? a.length : JSON.stringify(a)}`, param: field });
+      }
+    };
+    if (artifact.cost) {
+      sized('cost.intercept', artifact.cost.intercept);
+      sized('cost.perToken', artifact.cost.perToken);
+    }
+    if (!Array.isArray(artifact.calibration)) throw new LLMError({ code: 'invalid_request', message: 'Router model calibration: expected an array of rows', param: 'calibration' });
+    artifact.calibration.forEach((row, i) => sized(`calibration.${i}`, row));
     this.index = new Map(this.models.map((m, i) => [m, i]));
   }
 

@@ -62,6 +62,7 @@ function modelIndex(model: RouterModel, d: Deployment, mapping: Record<string, s
  * calibrated so the strongest candidate gets `strongShare` of the calls (RouteLLM-style thresholds).
  * A deployment whose cost cannot be known (no configured or table price, not in the router model's costs)
  * never passes `maxCostUsd` and is costed as the most expensive candidate with a known cost, never as free.
+ * A candidate whose predicted quality is not a finite number is never ranked.
  * Synchronous unless the model needs an embedding or has to be loaded from a file.
  */
 export function createIntelligentStrategy(defaults: IntelligentOptions = {}): Strategy {
@@ -117,7 +118,9 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
       let cost = expectedCostUsd(d, ctx);
       if (cost === undefined && k !== undefined && model?.artifact.cost) {
         artifactCost ??= model.predictCost(promptText(ctx.request));
-        cost = artifactCost?.[k];
+        const c = artifactCost?.[k];
+        // NaN: the training data had no cost for this model (unknown, not free).
+        if (c !== undefined && Number.isFinite(c)) cost = c;
       }
       if (cost === undefined) unknown = true;
       else if (cost > dearest) dearest = cost;
@@ -138,9 +141,11 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
     }
     const out: RankedCandidate[] = [];
     for (const p of preds) {
+      // A non-finite prediction (a damaged model) is no basis for a choice: NaN passes no comparison.
+      if (!Number.isFinite(p.quality)) continue;
       if (maxCost !== undefined && (!p.costKnown || p.costUsd > maxCost)) continue;
       if (maxLatency !== undefined && p.latencyMs !== undefined && p.latencyMs > maxLatency) continue;
-      if (minQuality !== undefined && p.quality < minQuality) continue;
+      if (minQuality !== undefined && !(p.quality >= minQuality)) continue;
       const score = p.quality - lambda * p.costUsd - mu * (p.latencyMs ?? 0);
       const factors: Record<string, number> = { predictedQuality: p.quality, expectedCostUsd: p.costUsd, lambda, score };
       if (p.latencyMs !== undefined) factors['latencyMs'] = p.latencyMs;
