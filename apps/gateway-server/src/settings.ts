@@ -15,6 +15,11 @@ export interface ServerSettings {
    * one gets a 408. It does not limit answers (streams run as long as they run).
    */
   requestTimeoutMs: number;
+  /**
+   * How long an idle client connection stays open (`LLMRR_KEEP_ALIVE_TIMEOUT_MS`, 1 000-86 400 000; absent:
+   * `serveGateway`'s default, 5 000). Behind a load balancer, above the balancer's idle timeout (AWS ALB: 60 s).
+   */
+  keepAliveTimeoutMs?: number | undefined;
   /** SQLite files live here (embedded mode). */
   dataDir: string;
   /** Explicit config file (`LLMRR_CONFIG`); else `llmrr.config.{json,yaml,yml}` in `cwd`; else the embedded default. */
@@ -181,7 +186,7 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
 }
 
 /**
- * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
+ * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
  * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
  * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_CORS_ORIGINS,
  * the OTEL_* tracing variables and LLMRR_OTEL, ... Values are trimmed; an empty or blank variable counts as unset.
@@ -204,6 +209,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     heapGrowingPercent: heapGrowingPercent(env),
     host: env.HOST?.trim() || '127.0.0.1',
     requestTimeoutMs: requestTimeoutMs(env),
+    keepAliveTimeoutMs: optionalMs(env, 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 1_000, 86_400_000),
     dataDir: resolve(cwd, env.LLMRR_DATA_DIR?.trim() || '.data'),
     configPath: env.LLMRR_CONFIG?.trim() ? resolve(cwd, env.LLMRR_CONFIG.trim()) : undefined,
     cwd,

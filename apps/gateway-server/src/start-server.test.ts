@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,30 @@ describe('configuration', () => {
         expect(server.router.models('newco').map((m) => m.name)).toEqual(['shared-mock']);
       } finally {
         await server.close(500);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('LLMRR_KEEP_ALIVE_TIMEOUT_MS sets how long an idle client connection stays open (announced in Keep-Alive)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-ka-'));
+    const keepAliveOf = (url: string) =>
+      new Promise<string | undefined>((resolve, reject) => {
+        httpGet(`${url}/health`, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.headers['keep-alive'] as string | undefined));
+        }).on('error', reject);
+      });
+    try {
+      writeFileSync(join(dir, 'llmrr.config.yaml'), 'models:\n  - name: only-mock\n    engine: mock\n');
+      for (const [env, expected] of [[{}, 'timeout=5'], [{ LLMRR_KEEP_ALIVE_TIMEOUT_MS: '65000' }, 'timeout=65']] as const) {
+        const server = await startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory', ...env }, dir), () => {});
+        try {
+          expect(await keepAliveOf(server.url)).toBe(expected);
+        } finally {
+          await server.close(500);
+        }
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

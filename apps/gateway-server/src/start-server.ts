@@ -74,7 +74,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
       info: { name: '@llmrr/gateway-server', version: '0.1.0' },
       log,
     });
-    served = await serveGateway(gateway, { port: settings.port, host: settings.host, requestTimeoutMs: settings.requestTimeoutMs });
+    served = await serveGateway(gateway, { port: settings.port, host: settings.host, requestTimeoutMs: settings.requestTimeoutMs, keepAliveTimeoutMs: settings.keepAliveTimeoutMs });
     const s = stores;
     const r = router;
     const srv = served;

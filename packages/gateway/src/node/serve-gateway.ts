@@ -1,4 +1,5 @@
 import { getRequestListener } from '@hono/node-server';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ModelRoute } from '../calls/model-route.js';
@@ -23,20 +24,31 @@ export interface ServeOptions {
   requestTimeoutMs?: number;
   /** How long a client may take to send the request headers (default: the smaller of 60 s and `requestTimeoutMs`). */
   headersTimeoutMs?: number;
+  /**
+   * How long an idle keep-alive connection stays open after an answer (default 5 s, Node's own). Behind a load
+   * balancer that keeps its connections to the gateway open longer (AWS ALB: 60 s idle timeout), set it above
+   * the balancer's, so the balancer closes an idle connection first: one the gateway closes while the balancer
+   * sends a request on it makes a 502. Independent of `headersTimeoutMs` (counted per request, not while idle).
+   */
+  keepAliveTimeoutMs?: number;
 }
 
 /** Default `requestTimeoutMs`. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
-/** node:http's options for the two timeouts, checked every quarter of the shorter one (30 s at most). */
-function timeoutOptions(options: ServeOptions): { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number } {
+/** Default `keepAliveTimeoutMs` (node:http's own). */
+const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+/** node:http's timeout options; the two request timeouts are checked every quarter of the shorter one (30 s at most). */
+function timeoutOptions(options: ServeOptions): { requestTimeout: number; headersTimeout: number; keepAliveTimeout: number; connectionsCheckingInterval: number } {
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const headersTimeout = options.headersTimeoutMs ?? Math.min(60_000, requestTimeout);
-  for (const [name, v] of [['requestTimeoutMs', requestTimeout], ['headersTimeoutMs', headersTimeout]] as const) {
+  const keepAliveTimeout = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
+  for (const [name, v] of [['requestTimeoutMs', requestTimeout], ['headersTimeoutMs', headersTimeout], ['keepAliveTimeoutMs', keepAliveTimeout]] as const) {
     if (!Number.isInteger(v) || v <= 0) throw new RangeError(`serveGateway: ${name} must be a positive integer (ms), got ${String(v)}`);
   }
   if (headersTimeout > requestTimeout) throw new RangeError(`serveGateway: headersTimeoutMs (${headersTimeout}) must not exceed requestTimeoutMs (${requestTimeout})`);
-  return { requestTimeout, headersTimeout, connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))) };
+  return { requestTimeout, headersTimeout, keepAliveTimeout, connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))) };
 }
 
 export interface ServedGateway {
@@ -47,7 +59,9 @@ export interface ServedGateway {
   url: string;
   /**
    * Stops accepting connections, lets requests in flight finish for up to `graceMs` (default 10 s),
-   * then closes what is left. Resolves when the server is closed.
+   * then closes what is left. Resolves when the server is closed. Keep-alive connections take no new
+   * request meanwhile: an idle one is closed at once, a busy one as soon as its answer is sent (an answer
+   * whose headers go out after `close()` says `connection: close`).
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -67,10 +81,14 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
     (request, env) => gateway.fetch(request, env.incoming.socket.remoteAddress ? { clientIp: env.incoming.socket.remoteAddress } : {}),
     { hostname: host, overrideGlobalObjects: false, errorHandler: fetchBridgeError(newId) },
   );
+  const drain: Drain = { closing: false };
   const server = createServer(timeoutOptions(options), (req, res) => {
     const route = direct ? directRoute(direct, req) : undefined;
-    if (direct && route) serveDirect(direct, route, req, res);
-    else void viaFetch(req, res);
+    if (direct && route) serveDirect(direct, route, req, res, drain);
+    else {
+      if (drain.closing) res.shouldKeepAlive = false;
+      void viaFetch(req, res);
+    }
   });
   // Requests node:http cannot parse get the gateway's error body too (Node's own answer has none).
   server.on('clientError', answerClientError(newId));
@@ -92,13 +110,23 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
     url: `http://${urlHost}:${port}`,
     close(graceMs = 10_000) {
       closing ??= new Promise<void>((resolve) => {
+        drain.closing = true;
+        // A connection busy at close time is closed once its answer is sent (its headers may have promised
+        // keep-alive already). node:http tells that only on a diagnostics channel, process-wide and cheap
+        // while nobody listens: it is listened to while closing only.
+        const closeIdle = () => server.closeIdleConnections();
+        const onFinish = (message: unknown) => {
+          if ((message as { server?: unknown }).server === server) process.nextTick(closeIdle);
+        };
+        subscribe(RESPONSE_FINISH, onFinish);
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         timer.unref();
+        // (server.close() closes the idle connections itself.)
         server.close(() => {
           clearTimeout(timer);
+          unsubscribe(RESPONSE_FINISH, onFinish);
           resolve();
         });
-        server.closeIdleConnections();
       });
       return closing;
     },
@@ -107,18 +135,30 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
 
 const NO_HEADERS = { get: () => null };
 
+/** Published by node:http as each answer is sent, after 'finish' and before the connection is released. */
+const RESPONSE_FINISH = 'http.server.response.finish';
+
+/** Set once `close()` starts: answers written from then on say `connection: close`. */
+interface Drain {
+  closing: boolean;
+}
+
 function directRoute(direct: DirectRoutes, req: IncomingMessage): ModelRoute | undefined {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   return direct.route(req.method ?? 'GET', q < 0 ? url : url.slice(0, q), req.headers.origin);
 }
 
-function serveDirect(direct: DirectRoutes, route: ModelRoute, req: IncomingMessage, res: ServerResponse): void {
+function serveDirect(direct: DirectRoutes, route: ModelRoute, req: IncomingMessage, res: ServerResponse, drain: Drain): void {
   const incoming = new NodeIncoming(req, res);
   const requestId = direct.requestId(incoming.headers);
   route(incoming, requestId, direct.now())
     .then(
-      (reply) => writeReply(reply, req, res),
+      (reply) => {
+        // Checked when the answer is written, so one in flight when close() started says it too.
+        if (drain.closing) res.shouldKeepAlive = false;
+        writeReply(reply, req, res);
+      },
       // Routes answer their own errors; this is the last resort.
       (e: unknown) => {
         if (!res.headersSent) writeReply(errorReply(e, requestId), req, res);

@@ -39,7 +39,9 @@ const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\b/i;
  *
  * Differences from global `fetch`, on purpose: no `accept-encoding` is sent (providers answer
  * uncompressed); a redirect, a `Request` object as input or a stream/form body go to Node's own `fetch` on
- * the same pool.
+ * the same pool. Answers a `Response` cannot carry: a status past 599 rejects as a network error (`TypeError`,
+ * which the router retries); a status text loses the characters a `Response` refuses (a Latin-1 byte, which
+ * undici decodes as UTF-8, or a control character). Interim answers (1xx, such as 103 Early Hints) are skipped.
  */
 export function createUpstreamFetch(options: UpstreamFetchOptions = {}): UpstreamFetch {
   const agent = new Agent({
@@ -89,22 +91,34 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
         if (signal?.aborted) onAbort();
       },
       onResponseStart(controller, status, headers, statusText) {
+        // An interim answer (103 Early Hints): the final one follows.
+        if (status < 200) return;
         if (status >= 300 && status < 400 && headers.location !== undefined) {
           finish();
           controller.abort(new Error('redirected'));
           resolve(redirect());
           return;
         }
-        // Headers stay raw until someone asks (the engines read them only on errors).
-        responseInit = { status, statusText: statusText ?? '' };
-        rawHeaders = headers;
-        const type = headers['content-type'];
-        if (status === 204 || status === 304 || method === 'HEAD' || (typeof type === 'string' && JSON_TYPE.test(type))) {
-          buffered = [];
-          return;
+        try {
+          // A `Response` takes 200-599 only: a status past it (999 from some proxies) is a broken answer.
+          if (status > 599) throw new RangeError(`the upstream answered status ${status}, outside 200-599`);
+          // Headers stay raw until someone asks (the engines read them only on errors).
+          responseInit = { status, statusText: reasonPhrase(statusText) };
+          rawHeaders = headers;
+          const type = headers['content-type'];
+          if (status === 204 || status === 304 || method === 'HEAD' || (typeof type === 'string' && JSON_TYPE.test(type))) {
+            buffered = [];
+            return;
+          }
+          streamed = new UpstreamBody(controller, finish);
+          resolve(new StreamingResponse(streamed, responseInit, headers));
+        } catch (e) {
+          // undici does not report a throw from its callbacks: the promise would stay pending for ever.
+          finish();
+          const error = brokenAnswer(e);
+          reject(error);
+          controller.abort(error);
         }
-        streamed = new UpstreamBody(controller, finish);
-        resolve(new StreamingResponse(streamed, responseInit, headers));
       },
       onResponseData(_controller, chunk) {
         if (done) return;
@@ -117,7 +131,11 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
         if (buffered) {
           const status = responseInit!.status!;
           const empty = status === 204 || status === 304 || method === 'HEAD';
-          resolve(empty ? new Response(null, { ...responseInit, headers: toHeaders(rawHeaders!) }) : new BufferedResponse(buffered.length === 1 ? buffered[0]! : Buffer.concat(buffered), responseInit!, rawHeaders!));
+          try {
+            resolve(empty ? new Response(null, { ...responseInit, headers: toHeaders(rawHeaders!) }) : new BufferedResponse(buffered.length === 1 ? buffered[0]! : Buffer.concat(buffered), responseInit!, rawHeaders!));
+          } catch (e) {
+            reject(brokenAnswer(e));
+          }
         } else {
           streamed!.end();
         }
@@ -131,6 +149,24 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
     };
     agent.dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method: method as Dispatcher.HttpMethod, headers: headerPairs(init.headers), body }, handler);
   });
+}
+
+/** A network error, as `fetch` rejects with (the router retries it), for an answer no `Response` can carry. */
+function brokenAnswer(e: unknown): TypeError {
+  return new TypeError(`fetch failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+}
+
+/** Characters a `Response` refuses in its status text: it takes HTAB, SP to `~` and U+0080-U+00FF. */
+const NOT_REASON = /[^\t\x20-\x7e\x80-\xff]/;
+const NOT_REASON_ALL = new RegExp(NOT_REASON.source, 'g');
+
+/**
+ * The reason phrase a `Response` takes: undici decodes it as UTF-8, so a Latin-1 byte (or any byte that is not
+ * UTF-8) comes as U+FFFD, which is dropped, as are control characters.
+ */
+function reasonPhrase(text: string | undefined): string {
+  if (text === undefined) return '';
+  return NOT_REASON.test(text) ? text.replace(NOT_REASON_ALL, '') : text;
 }
 
 function headerPairs(h: RequestInit['headers']): string[] {
