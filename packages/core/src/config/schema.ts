@@ -348,28 +348,17 @@ function checkUniqueNames(
 }
 
 /**
- * Tenant ids unique, `defaultTenant` one of them, and each `allowedModels` entry a name or alias of a shared
- * model, of the tenant's own models, or a cascade name (what the router matches an allow-list against).
+ * Tenant ids unique (the router would keep only the last entry of an id). `defaultTenant` and `allowedModels`
+ * are not checked against the config: a router built with `unknownTenant: 'shared'` serves a `defaultTenant`
+ * that is not listed, `setTenant` may add it later, and `load()` may add the models an allow-list names (every
+ * tenant view is rebuilt then); a name that matches nothing refuses the call that needs it, naming it.
  */
-function checkTenants(
-  cfg: { models: Array<{ name: string; alias?: string | undefined }>; routing: { cascades?: Array<{ name: string }> | undefined }; tenants: TenantConfig[]; defaultTenant?: string | undefined },
-  ctx: z.RefinementCtx,
-): void {
-  const names = (models: ReadonlyArray<{ name: string; alias?: string | undefined }>) => models.flatMap((m) => (m.alias ? [m.name, m.alias] : [m.name]));
-  const shared = [...names(cfg.models), ...(cfg.routing.cascades ?? []).map((c) => c.name)];
+function checkTenants(cfg: { tenants: TenantConfig[] }, ctx: z.RefinementCtx): void {
   const ids = new Set<string>();
   cfg.tenants.forEach((t, i) => {
     if (ids.has(t.id)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'id'], message: `duplicate tenant id "${t.id}"` });
     ids.add(t.id);
-    if (!t.allowedModels) return;
-    const known = new Set([...shared, ...names(t.models)]);
-    t.allowedModels.forEach((n, j) => {
-      if (!known.has(n)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'allowedModels', j], message: `unknown model "${n}" (not a model name or alias, nor a cascade name)` });
-    });
   });
-  if (cfg.defaultTenant !== undefined && !ids.has(cfg.defaultTenant)) {
-    ctx.addIssue({ code: 'custom', path: ['defaultTenant'], message: `unknown tenant "${cfg.defaultTenant}" (not an id in tenants)` });
-  }
 }
 
 /** Cascade names unique and unlike any model name or alias; `weak` and `strong` name models (two different ones). */

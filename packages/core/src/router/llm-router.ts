@@ -217,6 +217,8 @@ export class LLMRouter {
         this.generate(request, {
           model: deployment,
           cache: false,
+          // No fallbacks: a guard that fails is a miss, and the gateway's reservation prices guardModel only.
+          fallbacks: [],
           [INTERNAL_CALL]: true,
           ...(o?.signal ? { signal: o.signal } : {}),
           metadata: { [SEMANTIC_GUARD_METADATA_KEY]: o?.requestId ?? true, ...(o?.tenant !== undefined ? { tenant: o.tenant } : {}) },

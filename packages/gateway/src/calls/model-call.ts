@@ -134,6 +134,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       request: call.request,
       requestId: call.requestId,
       candidates: resolved.candidates,
+      primaryCandidates: resolved.primary,
       semanticGuard: () => semanticGuardOf(deps.router),
       defaultMaxOutputTokens: deps.defaultMaxOutputTokens,
       rateLimitOutputTokens: deps.rateLimitOutputTokens,

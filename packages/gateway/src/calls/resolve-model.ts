@@ -10,6 +10,11 @@ export interface ResolvedModel {
   model: string | undefined;
   /** Deployments the request may be served by (for the budget's cost bound). */
   candidates: DeploymentInfo[];
+  /**
+   * How many of `candidates`, from the start, are the requested model's own deployments (the rest are its
+   * fallbacks, tried only after one of these was planned): the room for a filled `max_tokens` is theirs.
+   */
+  primary: number;
   /** The tenant's allow-list, passed on to the router. */
   allowedModels: readonly string[] | undefined;
 }
@@ -86,7 +91,7 @@ export function resolveModel(
     // The router's own choice ranks deployments, never cascades: they are not candidates (nor priced in).
     const models = visible.filter((d) => d.cascade === undefined);
     if (models.length === 0) throw new LLMError({ code: 'no_deployment', message: 'No model is available to this tenant', param: 'model' });
-    return { model: undefined, candidates: models, allowedModels };
+    return { model: undefined, candidates: models, primary: models.length, allowedModels };
   }
   const matches = all.filter((d) => d.enabled && (d.name === requested || d.alias === requested));
   if (matches.length === 0) throw modelRefused(requested, 'unknown', principal.tenantId);
@@ -94,7 +99,7 @@ export function resolveModel(
   if (allowed.length === 0) throw modelRefused(requested, 'not_allowed', principal.tenantId);
   const names = fallbackNames(requested, allowed, fallbacks, routing);
   const extra = names.size > 0 ? visible.filter((d) => !allowed.includes(d) && (names.has(d.name) || (d.alias !== undefined && names.has(d.alias)))) : [];
-  return { model: requested, candidates: [...allowed, ...extra], allowedModels };
+  return { model: requested, candidates: [...allowed, ...extra], primary: allowed.length, allowedModels };
 }
 
 /**

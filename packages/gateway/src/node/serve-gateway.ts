@@ -81,12 +81,19 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
     (request, env) => gateway.fetch(request, env.incoming.socket.remoteAddress ? { clientIp: env.incoming.socket.remoteAddress } : {}),
     { hostname: host, overrideGlobalObjects: false, errorHandler: fetchBridgeError(newId) },
   );
-  const drain: Drain = { closing: false };
+  const drain: Drain = { closing: false, viaFetch: new Set() };
   const server = createServer(timeoutOptions(options), (req, res) => {
+    taken(req);
     const route = direct ? directRoute(direct, req) : undefined;
     if (direct && route) serveDirect(direct, route, req, res, drain);
     else {
-      if (drain.closing) res.shouldKeepAlive = false;
+      // Tracked until written, so close() can mark the ones whose headers are not out yet.
+      drain.viaFetch.add(res);
+      res.once('close', () => {
+        drain.viaFetch.delete(res);
+        answered(req);
+      });
+      if (drain.closing) lastOnConnection(req, res);
       void viaFetch(req, res);
     }
   });
@@ -111,6 +118,7 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
     close(graceMs = 10_000) {
       closing ??= new Promise<void>((resolve) => {
         drain.closing = true;
+        for (const res of drain.viaFetch) if (!res.headersSent) lastOnConnection(res.req, res);
         // A connection busy at close time is closed once its answer is sent (its headers may have promised
         // keep-alive already). node:http tells that only on a diagnostics channel, process-wide and cheap
         // while nobody listens: it is listened to while closing only.
@@ -141,6 +149,34 @@ const RESPONSE_FINISH = 'http.server.response.finish';
 /** Set once `close()` starts: answers written from then on say `connection: close`. */
 interface Drain {
   closing: boolean;
+  /** Answers of requests served through `gateway.fetch` not yet closed (not the model routes: they check at write time). */
+  viaFetch: Set<ServerResponse>;
+}
+
+/** Requests of a connection taken and not yet answered (more than one: pipelined). */
+const PENDING = Symbol('llmrr.pending');
+type Counted = { [PENDING]?: number };
+
+function taken(req: IncomingMessage): void {
+  const socket = req.socket as Counted;
+  socket[PENDING] = (socket[PENDING] ?? 0) + 1;
+}
+
+/**
+ * Marks `res` as the connection's last answer (`connection: close`) while closing, unless another request is
+ * already taken on the connection (pipelined: node:http would close the connection after this answer and the
+ * next request, whose model call runs, would never be answered). Counts the request as answered.
+ */
+function lastOnConnection(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket as Counted;
+  const pending = socket[PENDING] ?? 1;
+  if (pending <= 1) res.shouldKeepAlive = false;
+}
+
+function answered(req: IncomingMessage): void {
+  const socket = req.socket as Counted;
+  const pending = socket[PENDING];
+  if (pending !== undefined && pending > 0) socket[PENDING] = pending - 1;
 }
 
 function directRoute(direct: DirectRoutes, req: IncomingMessage): ModelRoute | undefined {
@@ -156,11 +192,14 @@ function serveDirect(direct: DirectRoutes, route: ModelRoute, req: IncomingMessa
     .then(
       (reply) => {
         // Checked when the answer is written, so one in flight when close() started says it too.
-        if (drain.closing) res.shouldKeepAlive = false;
+        if (drain.closing) lastOnConnection(req, res);
+        answered(req);
         writeReply(reply, req, res);
       },
       // Routes answer their own errors; this is the last resort.
       (e: unknown) => {
+        if (drain.closing) lastOnConnection(req, res);
+        answered(req);
         if (!res.headersSent) writeReply(errorReply(e, requestId), req, res);
         else res.destroy();
       },

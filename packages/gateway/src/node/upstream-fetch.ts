@@ -144,7 +144,9 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
         if (done) return;
         finish();
         if (streamed) streamed.fail(error);
-        else reject(error);
+        // A dropped or refused connection (undici's SocketError, ECONNREFUSED, its assertion on a 101 without
+        // an upgrade) rejects as fetch does, a TypeError the router takes for a network error; an abort stays one.
+        else reject(signal?.aborted || (error as { name?: string } | undefined)?.name === 'AbortError' ? error : brokenAnswer(error));
       },
     };
     agent.dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method: method as Dispatcher.HttpMethod, headers: headerPairs(init.headers), body }, handler);

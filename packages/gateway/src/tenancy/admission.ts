@@ -21,6 +21,11 @@ export interface AdmitInput {
   requestId: string;
   /** Deployments the request may run on (for the budget's cost bound). */
   candidates: readonly DeploymentInfo[];
+  /**
+   * How many of `candidates`, from the start, are the requested model's own deployments (default all): a
+   * filled `max_tokens` fits the room one of them leaves (fallbacks are tried only after one of them was planned).
+   */
+  primaryCandidates?: number | undefined;
   defaultMaxOutputTokens: number;
   rateLimitOutputTokens: number;
   /**
@@ -148,7 +153,11 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   let reservationId: string | undefined;
   if (tenant.budget) {
     // An uncapped call has no cost bound: cap it at the output the reservation assumes (what is sent, at most).
-    input.request.maxTokens ??= filledMaxTokens(input.request, input.candidates, input.defaultMaxOutputTokens);
+    input.request.maxTokens ??= filledMaxTokens(
+      input.request,
+      input.primaryCandidates === undefined ? input.candidates : input.candidates.slice(0, input.primaryCandidates),
+      input.defaultMaxOutputTokens,
+    );
     let estimateUsd = estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens, inputTokens);
     const guard = input.semanticGuard?.();
     if (guard) estimateUsd += estimateGuardMaxCostUsd(input.request, guard, input.defaultMaxOutputTokens, inputTokens);

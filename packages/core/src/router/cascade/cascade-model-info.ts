@@ -117,6 +117,9 @@ export function cascadeModelInfo(c: ResolvedCascade, list: readonly DeploymentIn
   };
   const maxOutputTokens = Math.max(weak.config.maxOutputTokens ?? 0, strong.config.maxOutputTokens ?? 0);
   if (maxOutputTokens > 0) config.maxOutputTokens = maxOutputTokens;
+  // A prompt fits the cascade only where it fits both steps (an escalated call runs the strong one).
+  const windows = [weak.config.contextWindow, strong.config.contextWindow].filter((w): w is number => w !== undefined);
+  if (windows.length > 0) config.contextWindow = Math.min(...windows);
   const price = sumPrice(weak.price, strong.price);
   if (price) config.price = price;
   const info: DeploymentInfo = {
