@@ -13,7 +13,6 @@ import { sseReply, type StreamEncoder, type StreamOutcome } from '../streaming/s
 import { admit, countRefused, type Admission } from '../tenancy/admission.js';
 import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 import type { Renewals } from '../tenancy/renewals.js';
-import { semanticGuardOf } from '../tenancy/estimate.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 import { showWarnings } from './call-warnings.js';
 import { headerJson } from './router-extension.js';
@@ -135,7 +134,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       requestId: call.requestId,
       candidates: resolved.candidates,
       primaryCandidates: resolved.primary,
-      semanticGuard: () => semanticGuardOf(deps.router),
+      guardRouter: deps.router,
       defaultMaxOutputTokens: deps.defaultMaxOutputTokens,
       rateLimitOutputTokens: deps.rateLimitOutputTokens,
       renewals: deps.renewals,

@@ -1,8 +1,8 @@
 import { estimateRequestTokens, LLMError, type DeploymentInfo, type GenerateRequest, type RateDecision, type RateLease, type RateLimitInfo, type RateScope, type Usage } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import { ledgerCounts } from '../calls/ledger-counts.js';
-import type { GatewayStores } from '../types.js';
-import { estimateGuardMaxCostUsd, estimateInputTokens, estimateMaxCostUsd, type SemanticGuardPricing } from './estimate.js';
+import type { GatewayRouter, GatewayStores } from '../types.js';
+import { estimateGuardMaxCostUsd, estimateInputTokens, estimateMaxCostUsd, semanticGuardOf } from './estimate.js';
 import type { Renewals } from './renewals.js';
 
 /** Limits and budget taken for one request; `finish` gives back what was not used. Exactly once. */
@@ -29,10 +29,11 @@ export interface AdmitInput {
   defaultMaxOutputTokens: number;
   rateLimitOutputTokens: number;
   /**
-   * The router's semantic-cache model guard (`semanticGuardOf`), asked only for a tenant with a budget: a lookup
-   * may pay one guard call before the model call (a failed `verify` is a miss), so the reservation adds its bound.
+   * The router, whose semantic-cache model guard (`semanticGuardOf`) is looked up only for a tenant with a budget:
+   * a lookup may pay one guard call before the model call (a failed `verify` is a miss), so the reservation adds
+   * its bound. Absent: no guard.
    */
-  semanticGuard?: (() => SemanticGuardPricing | undefined) | undefined;
+  guardRouter?: GatewayRouter | undefined;
   /** Renews the call's lease and reservation while it runs (past the stores' TTL). Absent: not renewed. */
   renewals?: Renewals | undefined;
   /** The client's request signal: with `renewals`, admission stops waiting for the stores when it aborts (499 `aborted`). */
@@ -159,7 +160,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
       input.defaultMaxOutputTokens,
     );
     let estimateUsd = estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens, inputTokens);
-    const guard = input.semanticGuard?.();
+    const guard = input.guardRouter && semanticGuardOf(input.guardRouter);
     if (guard) estimateUsd += estimateGuardMaxCostUsd(input.request, guard, input.defaultMaxOutputTokens, inputTokens);
     // The request id is the gateway's own (a client's x-request-id is never used), but a custom `generateId`
     // could repeat: a suffix unique to this reservation keeps every reservation distinct, so none is reused or
