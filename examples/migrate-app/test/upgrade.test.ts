@@ -58,8 +58,8 @@ describe('upgrading the v1 example app', () => {
     expect(files()).toEqual(before);
   });
 
-  it('pnpm upgrade converts config and code', () => {
-    const r = script('upgrade');
+  it('pnpm migrate converts config and code', () => {
+    const r = script('migrate');
     expect(r.stderr).not.toContain('error');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('updated: llm-router.config.json');
@@ -91,7 +91,7 @@ describe('upgrading the v1 example app', () => {
     expect(check.status).toBe(0);
     expect(check.stdout).toBe('');
     expect(check.stderr).toContain('no changes needed');
-    const again = script('upgrade');
+    const again = script('migrate');
     expect(again.status).toBe(0);
     expect(again.stderr).toContain('no changes needed');
     expect(files()).toEqual(before);

@@ -13,7 +13,7 @@ import { registerAnthropicRoutes } from './routes/anthropic-routes.js';
 import { registerApiRoutes } from './routes/api-routes.js';
 import { registerFeedbackRoute } from './routes/feedback-route.js';
 import { registerOpenAIRoutes } from './routes/openai-routes.js';
-import { registerOpsRoutes } from './routes/ops-routes.js';
+import { defaultReady, registerOpsRoutes } from './routes/ops-routes.js';
 import { CORS_PATHS, publicCors } from './cors/public-cors.js';
 import { TenantModelSync, isTenantRouter } from './tenants/tenant-model-sync.js';
 import { withTenantModels } from './tenants/with-tenant-models.js';
@@ -81,7 +81,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     maxMessages: limits.maxMessages,
     defaultMaxOutputTokens: limits.defaultMaxOutputTokens,
     rateLimitOutputTokens: limits.rateLimitOutputTokens,
-    ready: options.ready ?? (() => options.router.models().some((d) => d.enabled)),
+    ready: options.ready ?? defaultReady(options.router, options.stores),
     info: { name: options.info?.name ?? '@llmrr/gateway', version: options.info?.version ?? '0.0.0' },
     startedAt: now(),
     log: (message, requestId, error) => logFn({ level: 'error', message, requestId, ...(error !== undefined ? { error } : {}) }),
@@ -91,8 +91,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const renewals = deps.stores ? new Renewals(deps.stores, errorLog, options.limits?.leaseRenewIntervalMs) : undefined;
   deps.renewals = renewals;
   const generateId = options.generateId ?? defaultRequestId;
-  // Prefetches of the router's predictive cache are spent on a tenant's behalf: ledger and budget see them.
-  const prefetchMetering = options.stores ? meterPrefetches(options.router, options.stores, deps.log) : undefined;
+  // Prefetches of the router's predictive cache are spent on a tenant's behalf: ledger, budget and metrics see them.
+  const prefetchMetering = meterPrefetches(options.router, options.stores, metrics, deps.log);
 
   // The model endpoints (`postRoute`) are also served by the Node adapter without this app (see
   // `DirectRoutes`): middleware added here does not run for them unless the request carries an Origin
@@ -140,7 +140,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     async close() {
       metrics?.close();
       await renewals?.close();
-      await prefetchMetering?.close();
+      await prefetchMetering.close();
     },
   };
   return gateway;

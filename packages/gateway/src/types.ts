@@ -90,8 +90,11 @@ export interface RouterEmbedResult {
   cost?: Cost;
 }
 
-/** The stores the gateway uses (all of `StateStores`; absent: no keys, limits, budgets, ledger or audit). */
-export type GatewayStores = Pick<StateStores, 'tenants' | 'rateLimiter' | 'budgets' | 'ledger' | 'audit'> & { mode?: StateStores['mode'] };
+/**
+ * The stores the gateway uses (all of `StateStores`; absent: no keys, limits, budgets, ledger or audit).
+ * `ping`, when present, is part of the default readiness check (`/ready`).
+ */
+export type GatewayStores = Pick<StateStores, 'tenants' | 'rateLimiter' | 'budgets' | 'ledger' | 'audit'> & { mode?: StateStores['mode']; ping?: StateStores['ping'] };
 
 export interface GatewayAuthOptions {
   /**
@@ -160,7 +163,11 @@ export interface GatewayOptions {
   tenantModels?: boolean;
   /** `false` turns `/metrics` off. */
   metrics?: GatewayMetricsOptions | false;
-  /** Readiness check for `/ready` (e.g. stores reachable). Default: the router has an enabled deployment. */
+  /**
+   * Readiness check for `/ready`. Default: the router has an enabled deployment and the stores answer their
+   * `ping()` (core's `StateStores`: in shared mode one Redis `PING` and one PostgreSQL `SELECT 1`, each bounded
+   * by `redisTimeoutMs`); probes that arrive while a ping is in flight share it.
+   */
   ready?: () => boolean | Promise<boolean>;
   /** Where log entries go. Default: errors to `console.error`, nothing else. */
   log?: (entry: GatewayLogEntry) => void;

@@ -28,7 +28,9 @@ export function createCliRouter(ctx: Pick<CliContext, 'env' | 'cwd'>, config: Cl
 
 /**
  * Loads the config and builds the router (engines are created lazily, nothing is called), then checks
- * that `model` and `strategy` exist, so a typo is a usage error naming the flag before any request.
+ * that `model` and `strategy` exist, so a typo is a usage error naming the flag before any request, and
+ * waits for the `LLMRR_PRICES_FILE` table (`router.ready()`): a missing or invalid price file is an error
+ * here, never the shipped prices.
  */
 export async function openRouter(ctx: CliContext, options: OpenRouterOptions): Promise<OpenedRouter> {
   const config = await loadCliConfig(ctx, options.config);
@@ -44,6 +46,7 @@ export async function openRouter(ctx: CliContext, options: OpenRouterOptions): P
     if (options.strategy !== undefined && !router.strategyNames().includes(options.strategy)) {
       throw new CliUsageError(`unknown strategy "${options.strategy}" for -s/--strategy (known: ${router.strategyNames().join(', ')})`, '--strategy');
     }
+    await router.ready();
   } catch (e) {
     await router.close();
     throw e;

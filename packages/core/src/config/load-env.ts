@@ -79,7 +79,7 @@ export function parseModelsShorthand(value: string): Json[] {
     const colon = rest.indexOf(':');
     const engine = (colon === -1 ? rest : rest.slice(0, colon)).trim();
     const model = colon === -1 ? undefined : rest.slice(colon + 1).trim();
-    if (!name || !engine || model === '') throw envError(CONFIG_ENV.MODELS, item, 'name=engine:model with all three parts non-empty');
+    if (!name || !engine || model === '') throw envError(CONFIG_ENV.MODELS, item, 'name=engine or name=engine:model, each part non-empty');
     return model === undefined ? { name, engine } : { name, engine, model };
   });
 }

@@ -225,8 +225,9 @@ describe('environment overrides', () => {
     [CONFIG_ENV.TIMEOUT_MS, '1.5', 'expected a whole number'],
     [CONFIG_ENV.FIRST_TOKEN_TIMEOUT_MS, '10s', 'expected a whole number'],
     [CONFIG_ENV.CACHE, 'maybe', 'expected true or false'],
-    [CONFIG_ENV.MODELS, 'a=', 'name=engine:model'],
-    [CONFIG_ENV.MODELS, 'a=mock:', 'name=engine:model'],
+    [CONFIG_ENV.MODELS, 'a=', 'expected name=engine or name=engine:model, each part non-empty, got "a="'],
+    [CONFIG_ENV.MODELS, 'a=mock:', 'name=engine or name=engine:model'],
+    [CONFIG_ENV.MODELS, '=mock', 'name=engine or name=engine:model'],
     [CONFIG_ENV.MODELS, 'has space', 'name or name=engine:model'],
     [CONFIG_ENV.MODELS, ' , ', 'comma-separated list'],
   ])('rejects %s=%s naming the variable', async (name, value, expected) => {

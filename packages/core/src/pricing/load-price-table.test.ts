@@ -123,6 +123,15 @@ describe('loadPriceTable', () => {
     expect(await loadPriceTableFromEnv({})).toBe(shippedPriceTable());
     expect(await loadPriceTableFromEnv({ [PRICES_FILE_ENV]: '  ' })).toBe(shippedPriceTable());
   });
+
+  it('a relative LLMRR_PRICES_FILE resolves against baseDir (an absolute one is used as is)', async () => {
+    const path = await file('rel.json', JSON.stringify({ 'rel-only': { input: 5, output: 6 } }));
+    expect(priceFor('rel-only', await loadPriceTableFromEnv({ [PRICES_FILE_ENV]: './rel.json' }, { baseDir: dir }))).toEqual({ input: 5, output: 6 });
+    expect(priceFor('rel-only', await loadPriceTableFromEnv({ [PRICES_FILE_ENV]: 'rel.json' }, { baseDir: `${dir}/` }))).toEqual({ input: 5, output: 6 });
+    expect(priceFor('rel-only', await loadPriceTableFromEnv({ [PRICES_FILE_ENV]: path }, { baseDir: '/nowhere' }))).toEqual({ input: 5, output: 6 });
+    const missing = await rejected(loadPriceTableFromEnv({ [PRICES_FILE_ENV]: './gone.json' }, { baseDir: dir }));
+    expect(missing.message).toBe(`Price file ${dir}/gone.json not found`);
+  });
 });
 
 // The shared LiteLLM-format snapshot, when this machine has it (read in place, never copied).

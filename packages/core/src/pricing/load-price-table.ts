@@ -124,10 +124,19 @@ export async function loadPriceTable(file: string, options: { base?: PriceTable 
   return mergePriceTables(options.base ?? shippedPriceTable(), parsePriceTable(data, `price file ${file}`));
 }
 
-/** The shipped table, with the file named by `LLMRR_PRICES_FILE` merged over it when that is set. */
-export async function loadPriceTableFromEnv(env: Readonly<Record<string, string | undefined>> = defaultEnv()): Promise<PriceTable> {
+/**
+ * The shipped table, with the file named by `LLMRR_PRICES_FILE` merged over it when that is set. A relative
+ * path resolves against `baseDir` (the router's: the directory the user works in), else the working directory.
+ */
+export async function loadPriceTableFromEnv(env: Readonly<Record<string, string | undefined>> = defaultEnv(), options: { baseDir?: string | undefined } = {}): Promise<PriceTable> {
   const file = env[PRICES_FILE_ENV]?.trim();
-  return file ? loadPriceTable(file) : shippedPriceTable();
+  return file ? loadPriceTable(resolvePriceFile(file, options.baseDir)) : shippedPriceTable();
+}
+
+/** `file` against `baseDir` unless it is absolute or there is no `baseDir` (no `node:path`: core stays edge-safe). */
+function resolvePriceFile(file: string, baseDir: string | undefined): string {
+  if (baseDir === undefined || file.startsWith('/') || file.startsWith('\\\\') || /^[A-Za-z]:[\\/]/.test(file)) return file;
+  return `${baseDir.replace(/[\\/]+$/, '')}/${file.replace(/^\.[\\/]/, '')}`;
 }
 
 function defaultEnv(): Readonly<Record<string, string | undefined>> {

@@ -1,6 +1,6 @@
 import type { ModelConfig } from '../config/schema.js';
 import { LLMError } from '../errors/llm-error.js';
-import { gcraAdjust, gcraCheck } from '../tenancy/gcra.js';
+import { gcraAdjust, gcraCheck, type GcraState } from '../tenancy/gcra.js';
 
 export type DeploymentLimits = NonNullable<ModelConfig['limits']>;
 
@@ -16,7 +16,7 @@ export const CONCURRENCY_RETRY_MS = 1_000;
 /**
  * In-memory admission control for one deployment's `limits`: `maxConcurrency` (attempts in flight),
  * `rpm` and `tpm` (GCRA over one minute, the same arithmetic as the tenant rate limiter). Every call is
- * synchronous and allocation-free unless the deployment is saturated.
+ * synchronous; a charge allocates one small bucket state.
  *
  * tpm is charged at admission with an estimate (prompt + expected output) and corrected to the real
  * `usage.totalTokens` when the attempt succeeds; a failed or abandoned attempt keeps its charge.
@@ -24,8 +24,8 @@ export const CONCURRENCY_RETRY_MS = 1_000;
 export class DeploymentLimiter {
   /** Attempts admitted and not yet ended. */
   inFlight = 0;
-  private rpmTat: number | undefined;
-  private tpmTat: number | undefined;
+  private rpm: GcraState | undefined;
+  private tpm: GcraState | undefined;
 
   constructor(
     public limits: DeploymentLimits,
@@ -54,7 +54,7 @@ export class DeploymentLimiter {
     if (rpm === undefined && (tpm === undefined || tokens <= 0)) return reason === undefined ? undefined : { reason, retryAfterMs: wait };
     const now = this.now();
     if (rpm !== undefined) {
-      const c = gcraCheck(this.rpmTat, now, rpm, 1);
+      const c = gcraCheck(this.rpm, now, rpm, 1);
       if (!c.conforms) {
         const ms = Math.ceil(c.retryAfterMs);
         reason = join(reason, `rpm limit ${rpm} reached (a request frees up in ~${ms} ms)`);
@@ -62,7 +62,7 @@ export class DeploymentLimiter {
       }
     }
     if (tpm !== undefined && tokens > 0) {
-      const c = gcraCheck(this.tpmTat, now, tpm, tokens);
+      const c = gcraCheck(this.tpm, now, tpm, tokens);
       if (!c.conforms) {
         const ms = Math.ceil(c.retryAfterMs);
         reason = join(reason, `tpm limit ${tpm}: ~${tokens} more tokens do not fit (room in ~${ms} ms)`);
@@ -78,8 +78,8 @@ export class DeploymentLimiter {
     const { rpm, tpm } = this.limits;
     if (rpm === undefined && (tpm === undefined || tokens <= 0)) return;
     const now = this.now();
-    if (rpm !== undefined) this.rpmTat = gcraCheck(this.rpmTat, now, rpm, 1).newTat;
-    if (tpm !== undefined && tokens > 0) this.tpmTat = gcraCheck(this.tpmTat, now, tpm, tokens).newTat;
+    if (rpm !== undefined) this.rpm = gcraCheck(this.rpm, now, rpm, 1).next;
+    if (tpm !== undefined && tokens > 0) this.tpm = gcraCheck(this.tpm, now, tpm, tokens).next;
   }
 
   /** An attempt ended: frees its slot; with `actualTokens` (real usage) corrects the tpm charge. */
@@ -87,7 +87,7 @@ export class DeploymentLimiter {
     this.inFlight = Math.max(0, this.inFlight - 1);
     const tpm = this.limits.tpm;
     if (tpm === undefined || actualTokens === undefined || !Number.isFinite(actualTokens) || actualTokens === charged) return;
-    this.tpmTat = gcraAdjust(this.tpmTat, this.now(), tpm, actualTokens - charged);
+    this.tpm = gcraAdjust(this.tpm, this.now(), tpm, actualTokens - charged);
   }
 }
 

@@ -90,6 +90,15 @@ describe('LLMRouter prices', () => {
     expect((await router.generate('one two')).cost.inputUsd).toBeCloseTo(2 * 10e-6, 12);
   });
 
+  it('a relative LLMRR_PRICES_FILE resolves against the baseDir option (the user\'s directory), not process.cwd()', async () => {
+    expect(process.cwd()).not.toBe(dir);
+    const router = new LLMRouter(config, { engines: engines(), env: { LLMRR_PRICES_FILE: './prices.json' }, baseDir: dir });
+    await router.ready();
+    expect(router.models().map((m) => m.price)).toEqual([{ input: 2, output: 8 }, { input: 1, output: 3 }]);
+    const elsewhere = new LLMRouter(config, { engines: engines(), env: { LLMRR_PRICES_FILE: 'prices.json' }, baseDir: join(dir, 'sub') });
+    await expect(elsewhere.ready()).rejects.toMatchObject({ code: 'config_invalid', message: `Price file ${join(dir, 'sub')}/prices.json not found` });
+  });
+
   it('a missing or invalid price file is a config_invalid error from ready(), every call and fromConfig', async () => {
     const missing = join(dir, 'missing.json');
     const router = new LLMRouter(config, { engines: engines(), env: { LLMRR_PRICES_FILE: missing } });

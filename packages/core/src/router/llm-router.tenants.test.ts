@@ -221,4 +221,14 @@ describe('LLMRouter unknownTenant', () => {
       expect.objectContaining({ code: 'config_invalid', param: 'tenants.0.models.0.engine' }),
     );
   });
+
+  it("a v3 tenant's unknown preferred strategy is refused at construction, naming the field (else each of its calls fails)", async () => {
+    const typo = { ...v3, tenants: [{ id: 'a' }, { id: 'b', preferences: { strategy: 'cost-optimised' } }] } as RouterConfigInput;
+    expect(() => new LLMRouter(typo)).toThrow(
+      expect.objectContaining({ code: 'config_invalid', param: 'tenants.1.preferences.strategy', message: expect.stringContaining('unknown strategy "cost-optimised"') }),
+    );
+    // A custom strategy given in options.strategies is known from the start, as for routing.strategy.
+    const custom = new LLMRouter(typo, { strategies: { 'cost-optimised': (ctx) => ctx.candidates.map((deployment) => ({ deployment })) } });
+    expect((await custom.route('hi', { tenant: 'b' })).strategy).toBe('cost-optimised');
+  });
 });

@@ -195,13 +195,9 @@ export class LLMRouter {
       });
     }
     this.strategyName = this.config.routing.strategy;
-    if (!this.strategies.has(this.strategyName)) {
-      throw new LLMError({
-        code: 'config_invalid',
-        message: `Invalid router config:\n  routing.strategy: unknown strategy "${this.strategyName}" (known: ${this.strategyNames().join(', ')}; custom ones go in options.strategies)`,
-        param: 'routing.strategy',
-      });
-    }
+    this.checkStrategyName(this.strategyName, 'routing.strategy');
+    // A tenant's preferred strategy is its calls' default: an unknown one would fail every call of the tenant.
+    if (this.config.version === 3) this.config.tenants.forEach((t, ti) => this.checkStrategyName(t.preferences.strategy, `tenants.${ti}.preferences.strategy`));
     this.cache = new ExactCache({
       config: this.config.cache.exact,
       ...(options.cacheStore ? { store: options.cacheStore } : {}),
@@ -239,9 +235,19 @@ export class LLMRouter {
     if (options.priceTable === undefined && this.engineContext.env[PRICES_FILE_ENV]?.trim()) this.loadPrices();
   }
 
+  /** A strategy the config names (`param`) must be registered: built in, or given in `options.strategies`. */
+  private checkStrategyName(name: string | undefined, param: string): void {
+    if (name === undefined || this.strategies.has(name)) return;
+    throw new LLMError({
+      code: 'config_invalid',
+      message: `Invalid router config:\n  ${param}: unknown strategy "${name}" (known: ${this.strategyNames().join(', ')}; custom ones go in options.strategies)`,
+      param,
+    });
+  }
+
   /** Loads the `LLMRR_PRICES_FILE` table in the background; calls wait for it (see `ready()`). */
   private loadPrices(): void {
-    const pricing = loadPriceTableFromEnv(this.engineContext.env).then((table) => {
+    const pricing = loadPriceTableFromEnv(this.engineContext.env, { baseDir: this.options.baseDir }).then((table) => {
       this.priceTable = table;
       for (const d of this.allDeployments()) d.setPriceTable(table);
       if (this.pricing === pricing) this.pricing = undefined;
@@ -753,14 +759,15 @@ export class LLMRouter {
     this.assertOpen();
     const view = this.tenantView(options.tenant);
     const deployments = view?.deployments ?? this.deployments;
-    // A step's model is allowed when a deployment it names (by name or alias) is named by the allow-list.
-    const stepAllowed = (step: string, allowed: readonly string[]) =>
-      deployments.some((d) => matchesName(d, step) && allowed.some((name) => matchesName(d, name)));
-    for (const allowed of [options.allowedModels, view?.config.allowedModels]) {
-      // One message whatever is missing: the caller learns nothing of the steps' models.
-      if (allowed && (!allowed.includes(cascade.name) || !stepAllowed(cascade.weak, allowed) || !stepAllowed(cascade.strong, allowed))) {
-        throw new LLMError({ code: 'permission_denied', message: `The cascade "${cascade.name}" is not in the allowed models of this call`, param: 'model' });
-      }
+    // A step's model is allowed when a deployment it names (by name or alias) is named by the allow-list; under the
+    // tenant's own list (`owner`), also when it is one of the tenant's own models, which its view holds by ownership.
+    const stepAllowed = (step: string, allowed: readonly string[], owner: string | undefined) =>
+      deployments.some((d) => matchesName(d, step) && ((owner !== undefined && d.tenant === owner) || allowed.some((name) => matchesName(d, name))));
+    const denied = (allowed: readonly string[] | undefined, owner: string | undefined) =>
+      allowed !== undefined && (!allowed.includes(cascade.name) || !stepAllowed(cascade.weak, allowed, owner) || !stepAllowed(cascade.strong, allowed, owner));
+    // One message whatever is missing: the caller learns nothing of the steps' models.
+    if (denied(options.allowedModels, undefined) || denied(view?.config.allowedModels, view?.config.id)) {
+      throw new LLMError({ code: 'permission_denied', message: `The cascade "${cascade.name}" is not in the allowed models of this call`, param: 'model' });
     }
   }
 

@@ -70,9 +70,10 @@ describe('router stream: a consumer that stops pulling (totalMs set)', { timeout
     expect(busy.code).toBe('rate_limited');
     expect(router.stats()['a']?.inFlight).toBe(1);
 
+    // A timeout, as for a consumer that kept reading (never `aborted`: the caller did not abort), naming the deployment.
     const err = await rejection(s.result);
-    expect(err.code).toBe('aborted');
-    expect(err.message).toMatch(/abandoned.*totalMs \(1500 ms\).*not reading/);
+    expect(err).toMatchObject({ code: 'timeout', deployment: 'a', provider: 'openai-compatible' });
+    expect(err.message).toMatch(/^Timed out: .*"a" did not finish within totalMs \(1500 ms\).*abandoned while its consumer was not reading/);
     await server.waitForSocketClose(1, 10_000);
     expect(server.responsesAborted).toBe(1);
 
@@ -90,13 +91,13 @@ describe('router stream: a consumer that stops pulling (totalMs set)', { timeout
     expect(circuit).toEqual([]);
     expect(attemptErrors).toEqual([]);
 
-    // The request ended once, as an abandonment recorded on its attempt.
+    // The request ended once, as an abandonment recorded on its attempt (cancelled by the router: `aborted`).
     const end = ends.find((e) => e.requestId === s.requestId)!;
-    expect(end.error?.code).toBe('aborted');
+    expect(end.error?.code).toBe('timeout');
     expect(end.attempts).toEqual([expect.objectContaining({ deployment: 'a', ok: false, errorCode: 'aborted' })]);
 
     // A consumer that comes back learns why, then the stream is over: never a silent end.
-    expect((await it.next()).value).toMatchObject({ type: 'error', error: { code: 'aborted' } });
+    expect((await it.next()).value).toMatchObject({ type: 'error', error: { code: 'timeout' } });
     expect((await it.next()).done).toBe(true);
     expect(ends.filter((e) => e.requestId === s.requestId)).toHaveLength(1);
   });
@@ -121,7 +122,7 @@ describe('router stream: a consumer that stops pulling (totalMs set)', { timeout
       // The probe slot is taken: another call goes to the backup.
       expect((await router.generate('meanwhile', { cache: false })).deployment).toBe('b');
 
-      expect((await rejection(probe.result)).code).toBe('aborted');
+      expect((await rejection(probe.result)).code).toBe('timeout');
       const next = await router.generate('after', { cache: false });
       expect(next.deployment).toBe('a');
       expect(next.text).toBe('closed again');

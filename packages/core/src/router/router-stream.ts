@@ -130,12 +130,14 @@ class ConsumerWatch {
     if (this.stopped || !this.waiting || !lease?.scope || lease.isSettled) return;
     const scope = lease.scope;
     const d = lease.deployment;
-    // Our totalMs timer (the consumer held the attempt that long), else the caller's own abort.
+    // Our totalMs timer, else the caller's own abort. A timeout as when it fires while the upstream is awaited
+    // (the consumer held the attempt that long, so it is no strike: see `settleAbandoned`).
     const error = scope.timeoutError
       ? new LLMError({
-          code: 'aborted',
-          message: `The stream was abandoned: "${d.name}" reached totalMs (${this.totalMs ?? '?'} ms) while its consumer was not reading`,
+          code: 'timeout',
+          message: `Timed out: the stream of "${d.name}" did not finish within totalMs (${this.totalMs ?? '?'} ms); it was abandoned while its consumer was not reading`,
           deployment: d.name,
+          provider: d.provider,
         })
       : scope.errorFor(scope.signal.reason);
     this.giveUp(error);
@@ -165,6 +167,7 @@ class ConsumerWatch {
         code: 'aborted',
         message: `The stream was abandoned: its consumer did not ask for the next part within consumerIdleMs (${this.idleMs} ms)`,
         deployment: lease.deployment.name,
+        provider: lease.deployment.provider,
       }),
     );
   };
@@ -199,6 +202,19 @@ function settleAbandoned(lease: AttemptLease, plan: ExecutionPlan, error: LLMErr
   if (lease.hedge) record.hedge = true;
   lease.release();
   plan.attempts.push(record);
+}
+
+/**
+ * The `aborted` error of a stream its consumer cancelled or closed before its end: it names the deployment that
+ * was answering, when one was (`lease`), as an engine's error does (the request's telemetry reads them).
+ */
+function consumerAbort(message: string, lease: AttemptLease | undefined, reason: unknown): LLMError {
+  return new LLMError({
+    code: 'aborted',
+    message,
+    ...(lease ? { deployment: lease.deployment.name, provider: lease.deployment.provider } : {}),
+    ...(reason !== undefined ? { cause: reason } : {}),
+  });
 }
 
 /** Replays a cached answer: the `route` part, then the cache's own replay (word-sized deltas, finish with the original usage). */
@@ -236,8 +252,10 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * ends (never a silent clean end). `.result` settles when the stream ends; iterate it once.
  * A consumer that stops pulling without `return()` does not keep the attempt: when its `totalMs` fires,
  * or after `consumerIdleMs` (1 to 1.25 times it) without a pull, the router cancels the upstream request,
- * frees the attempt as a caller abandonment (no strike) and `.result` rejects with `aborted`; a consumer
- * that comes back gets that error as its last part.
+ * frees the attempt as a caller abandonment (no strike) and `.result` rejects, with `timeout` (totalMs, as
+ * for a consumer that kept reading) or `aborted` (consumerIdleMs); a consumer that comes back gets that
+ * error as its last part. (That `aborted` is not the caller's own abort: a consumer tells its own abort by
+ * its signal, not by the code.)
  *
  * An async generator (`run`) plans the request, wins an attempt and hands out the `route` and primed parts;
  * then it hands the engine's iterator to a hand-written loop (`liveNext`), which forwards each later part
@@ -299,10 +317,15 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
         settleAbandoned(lease, plan, abandoned, hooks.host.now);
         error = abandoned;
       } else {
-        // The consumer stopped reading: cancel the upstream, the deployment did nothing wrong.
-        lease?.scope?.cancel();
-        lease?.release();
-        error = new LLMError({ code: 'aborted', message: 'The stream was closed by its consumer before it ended' });
+        // The consumer stopped reading: cancel the upstream, the deployment did nothing wrong. The attempt that
+        // was answering is recorded as `aborted` (telemetry's attempt count and child span), as when cancelled.
+        error = consumerAbort('The stream was closed by its consumer before it ended', lease, undefined);
+        if (lease && plan && !lease.isSettled) {
+          settleAbandoned(lease, plan, error, hooks.host.now);
+        } else {
+          lease?.scope?.cancel();
+          lease?.release();
+        }
       }
     }
     closeQuietly(iterator);
@@ -541,7 +564,7 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     wake = undefined;
     w?.();
     if (!done) {
-      error = new LLMError({ code: 'aborted', message: 'The stream was cancelled by its consumer', ...(reason !== undefined ? { cause: reason } : {}) });
+      error = consumerAbort('The stream was cancelled by its consumer', lease, reason);
       done = true;
       // The answering attempt (after the first content): cancelled, as for a consumer the router gave up on
       // (unless it already succeeded: a finish being settled).

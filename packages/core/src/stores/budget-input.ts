@@ -19,6 +19,7 @@ export function validateReserveRequest(r: BudgetReserveRequest): void {
   validateUsd(r.limitUsd, 'limitUsd');
   validateUsd(r.estimateUsd, 'estimateUsd');
   if (r.ttlMs !== undefined) validateTtlMs(r.ttlMs);
+  if (r.at !== undefined && (typeof r.at !== 'number' || !Number.isFinite(r.at))) throw invalid('at', 'must be a finite number (epoch ms)');
 }
 
 /** A reservation TTL (`reserve`'s `ttlMs`, `renew`'s): a positive integer (ms). */

@@ -12,7 +12,7 @@ import { PostgresTenantStore } from './postgres/postgres-tenant-store.js';
 import { PostgresUsageLedger } from './postgres/postgres-usage-ledger.js';
 import { RedisAffinityStore } from './redis/redis-affinity-store.js';
 import { RedisBudgetStore } from './redis/redis-budget-store.js';
-import { connectRedis, redisTimeout } from './redis/redis-connection.js';
+import { bounded, connectRedis, redisTimeout } from './redis/redis-connection.js';
 import { RedisRateLimiter } from './redis/redis-rate-limiter.js';
 import { SqliteAuditLog } from './sqlite/sqlite-audit-log.js';
 import { SqliteBudgetStore } from './sqlite/sqlite-budget-store.js';
@@ -47,6 +47,8 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
         budgets: new SqliteBudgetStore(sqlite, clock),
         ledger: new SqliteUsageLedger(sqlite, clock),
         audit: new SqliteAuditLog(sqlite, clock),
+        // SQLite runs in the process: nothing to reach.
+        ping: () => Promise.resolve(),
       });
     }
     case 'shared': {
@@ -71,6 +73,9 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
         cache: new RedisCacheStore<CachedAnswer>(redis, { keyPrefix: `${prefix}cache:` }),
         circuits: new RedisCircuitStateStore(redis, { keyPrefix: `${prefix}circuit:` }),
         affinity: new RedisAffinityStore(redis, { keyPrefix: `${prefix}affinity:` }),
+        ping: async () => {
+          await Promise.all([bounded(redis.command(['PING']), timeoutMs, 'readiness PING'), pg.ping(timeoutMs)]);
+        },
       });
     }
     default:

@@ -50,8 +50,9 @@ export type StateStoresConfig =
        */
       authCacheTtlMs?: number;
       /**
-       * Bound on each rate-limit and budget call to Redis, ms (default 2000). A Redis that stops answering
-       * without closing the connection then fails the request's admission with `engine_unavailable` instead of
+       * Bound on each rate-limit and budget call to Redis, ms (default 2000), and on each store's round trip of
+       * `ping()`. A Redis that stops answering
+       * without closing the connection then fails the request's admission with `store_unavailable` instead of
        * holding it until TCP gives up (minutes). A reservation whose answer came too late is released when it
        * comes; if it never comes, it expires by its TTL (10 minutes).
        */
@@ -85,6 +86,13 @@ export interface StateStores {
    * router's default in-process `MemoryAffinityStore` is the right one for a single process).
    */
   affinity?: PromptCacheAffinityStore;
+  /**
+   * One cheap round trip to each service the stores live in, for a readiness probe: in shared mode a Redis
+   * `PING` and a PostgreSQL `SELECT 1`, each bounded by `redisTimeoutMs`; rejects with `store_unavailable`
+   * when one fails or does not answer in time. In the `embedded` and `memory` modes (SQLite in the process)
+   * it resolves.
+   */
+  ping(): Promise<void>;
   /** Closes every store and connection. Idempotent. */
   close(): Promise<void>;
 }

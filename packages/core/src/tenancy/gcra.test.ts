@@ -1,37 +1,95 @@
 import { describe, expect, it } from 'vitest';
-import { gcraAdjust, gcraCheck, gcraRemaining } from './gcra.js';
+import { gcraAdjust, gcraCheck, gcraLevel, gcraRemaining, type GcraState } from './gcra.js';
+
+/** A bucket whose TAT is `backlogMs` ahead of `at`, for a limit. */
+const ahead = (at: number, backlogMs: number, limit: number): GcraState => ({ at, level: backlogMs * limit });
 
 describe('GCRA', () => {
   it('allows a full burst of the per-minute amount, then one unit per interval', () => {
-    let tat: number | undefined;
+    let state: GcraState | undefined;
     for (let i = 0; i < 4; i++) {
-      const c = gcraCheck(tat, 0, 4, 1);
+      const c = gcraCheck(state, 0, 4, 1);
       expect(c.conforms).toBe(true);
-      tat = c.newTat;
+      state = c.next;
     }
-    expect(tat).toBe(60_000);
-    const denied = gcraCheck(tat, 0, 4, 1);
+    expect(state).toEqual(ahead(0, 60_000, 4));
+    const denied = gcraCheck(state, 0, 4, 1);
     expect(denied).toMatchObject({ conforms: false, retryAfterMs: 15_000 });
-    expect(gcraCheck(tat, 15_000, 4, 1).conforms).toBe(true);
+    expect(gcraCheck(state, 15_000, 4, 1).conforms).toBe(true);
   });
 
   it('weighs costs (tokens) and admits an oversized cost only when idle', () => {
     expect(gcraCheck(undefined, 0, 100, 100).conforms).toBe(true);
-    expect(gcraCheck(undefined, 0, 100, 101)).toMatchObject({ conforms: true, newTat: 60_600 });
-    expect(gcraCheck(600, 0, 100, 101).conforms).toBe(false);
+    expect(gcraCheck(undefined, 0, 100, 101)).toMatchObject({ conforms: true, next: ahead(0, 60_600, 100) });
+    expect(gcraCheck(ahead(0, 600, 100), 0, 100, 101).conforms).toBe(false);
   });
 
   it('reports remaining units and time to full', () => {
     expect(gcraRemaining(undefined, 0, 10)).toEqual({ remaining: 10, resetMs: 0 });
-    expect(gcraRemaining(30_000, 0, 10)).toEqual({ remaining: 5, resetMs: 30_000 });
-    expect(gcraRemaining(90_000, 0, 10)).toEqual({ remaining: 0, resetMs: 90_000 });
-    expect(gcraRemaining(5, 10, 10)).toEqual({ remaining: 10, resetMs: 0 });
+    expect(gcraRemaining(ahead(0, 30_000, 10), 0, 10)).toEqual({ remaining: 5, resetMs: 30_000 });
+    expect(gcraRemaining(ahead(0, 90_000, 10), 0, 10)).toEqual({ remaining: 0, resetMs: 90_000 });
+    expect(gcraRemaining(ahead(0, 5, 10), 10, 10)).toEqual({ remaining: 10, resetMs: 0 });
   });
 
   it('adjusts by a delta, never below "full"', () => {
-    expect(gcraAdjust(30_000, 0, 10, -2)).toBe(18_000);
-    expect(gcraAdjust(30_000, 0, 10, -100)).toBe(0);
-    expect(gcraAdjust(undefined, 1_000, 10, 1)).toBe(7_000);
-    expect(gcraAdjust(500, 1_000, 10, 1)).toBe(7_000); // an old TAT counts as "now"
+    expect(gcraAdjust(ahead(0, 30_000, 10), 0, 10, -2)).toEqual(ahead(0, 18_000, 10));
+    expect(gcraAdjust(ahead(0, 30_000, 10), 0, 10, -100)).toEqual({ at: 0, level: 0 });
+    expect(gcraAdjust(undefined, 1_000, 10, 1)).toEqual(ahead(1_000, 6_000, 10));
+    expect(gcraAdjust(ahead(0, 500, 10), 1_000, 10, 1)).toEqual(ahead(1_000, 6_000, 10)); // a drained bucket counts from now
+  });
+
+  it('drains `limit` per ms; a clock that went back reads as time not yet drained', () => {
+    const s = ahead(1_000, 20_000, 3);
+    expect(gcraLevel(s, 11_000, 3)).toBe(10_000 * 3);
+    expect(gcraLevel(s, 500, 3)).toBe(20_500 * 3);
+    expect(gcraLevel(s, 21_000, 3)).toBe(0);
+  });
+
+  it('is exact at a real wall-clock time for any limit: a burst admits exactly the limit, the header agrees', () => {
+    // Epoch ms, as Date.now() gives them: one rounding step of a double there is about 2.4e-4 ms.
+    const now = Date.UTC(2026, 10, 27, 8, 50, 0, 123);
+    for (const limit of [1, 7, 9, 199, 7_000, 300_000, 3_000_000]) {
+      let state: GcraState | undefined;
+      let admitted = 0;
+      while (admitted <= limit) {
+        const c = gcraCheck(state, now, limit, 1);
+        if (!c.conforms) break;
+        state = c.next;
+        admitted++;
+        if (admitted === 1) expect(gcraRemaining(state, now, limit).remaining).toBe(limit - 1);
+      }
+      expect({ limit, admitted }).toEqual({ limit, admitted: limit });
+      expect(gcraRemaining(state, now, limit)).toEqual({ remaining: 0, resetMs: 60_000 });
+      // A third of a minute later a third of the limit (rounded down) has drained: exactly that many more.
+      const later = now + 20_000;
+      const refill = Math.floor(limit / 3);
+      expect(gcraRemaining(state, later, limit).remaining).toBe(refill);
+      let more = 0;
+      for (let c = gcraCheck(state, later, limit, 1); c.conforms; c = gcraCheck(state, later, limit, 1)) {
+        state = c.next;
+        more++;
+      }
+      expect({ limit, more }).toEqual({ limit, more: refill });
+    }
+  });
+
+  it('weighs token costs exactly at a wall-clock time (tpm 9000 at 1000 a call: 9 calls, 8000 left after one)', () => {
+    const now = Date.UTC(2026, 10, 27, 23, 59, 59, 999);
+    let state: GcraState | undefined;
+    const remaining: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const c = gcraCheck(state, now, 9_000, 1_000);
+      if (!c.conforms) break;
+      state = c.next;
+      remaining.push(gcraRemaining(state, now, 9_000).remaining);
+    }
+    expect(remaining).toEqual([8_000, 7_000, 6_000, 5_000, 4_000, 3_000, 2_000, 1_000, 0]);
+  });
+
+  it('keeps the units charged when the limit changes (they drain at the new rate)', () => {
+    const s = gcraCheck(undefined, 0, 10, 4).next; // 4 of 10 used
+    expect(gcraRemaining(s, 0, 100).remaining).toBe(96);
+    expect(gcraRemaining(s, 0, 4).remaining).toBe(0);
+    expect(gcraRemaining(s, 30_000, 4).remaining).toBe(2);
   });
 });

@@ -21,7 +21,8 @@ describe('MemoryRateLimiter with a controlled clock', () => {
     now += 1;
     expect((await limiter.acquire([scope], { estimatedTokens: 0 })).ok).toBe(true);
     expect((await limiter.acquire([scope], { estimatedTokens: 0 })).ok).toBe(false);
-    // A fixed window would allow 12 requests across a minute boundary; GCRA never more than 6 per 60 s.
+    // A fixed window lets 12 through in a moment across a minute boundary; GCRA at most 6 at once, however long
+    // the bucket was idle (any 60 s may still see up to 2 x 6 - 1: the burst, then one every 10 s).
     now += 60_000;
     let granted = 0;
     for (let i = 0; i < 20; i++) if ((await limiter.acquire([scope], { estimatedTokens: 0 })).ok) granted++;

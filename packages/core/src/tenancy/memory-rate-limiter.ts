@@ -1,4 +1,4 @@
-import { gcraAdjust, gcraCheck } from './gcra.js';
+import { gcraAdjust, gcraCheck, type GcraState } from './gcra.js';
 import { CONCURRENCY_RETRY_MS, DEFAULT_LEASE_TTL_MS, validateAcquire, validateActualTokens } from './rate-limit-input.js';
 import { rateLimitInfo, scopeKey, type ScopeState } from './rate-limit-info.js';
 import type { RateAcquireOptions, RateDecision, RateLease, RateLimitInfo, RateLimitKind, RateLimiter, RateScope, RateScopeKind } from './types.js';
@@ -7,9 +7,11 @@ const SWEEP_AT = 10_000;
 
 /** Everything the limiter keeps about one scope (`tenant:<id>` or `key:<id>`): one map lookup per scope. */
 interface Slot {
-  /** GCRA theoretical arrival times (undefined: bucket full). */
-  rpmTat: number | undefined;
-  tpmTat: number | undefined;
+  /** GCRA buckets (undefined: full). */
+  rpm: GcraState | undefined;
+  tpm: GcraState | undefined;
+  /** Both buckets are full again from this time on (at the limits they were last charged with). */
+  fullAt: number;
   /** Open concurrency leases: lease id -> expiry. */
   leases: Map<number, number> | undefined;
   /** No lease of this scope expires before this time (so counting in-flight needs no scan until then). */
@@ -44,23 +46,22 @@ export class MemoryRateLimiter implements RateLimiter {
     };
     const keys: string[] = new Array(scopes.length);
     const slots: Slot[] = new Array(scopes.length);
-    // New TATs, written only when every scope conforms (NaN: no change).
-    const rpmTats: number[] = new Array(scopes.length);
-    const tpmTats: number[] = new Array(scopes.length);
+    // New buckets, written only when every scope conforms (undefined: no change).
+    const rpmNext: Array<GcraState | undefined> = new Array(scopes.length);
+    const tpmNext: Array<GcraState | undefined> = new Array(scopes.length);
     for (let i = 0; i < scopes.length; i++) {
       const scope = scopes[i]!;
       const k = (keys[i] = scopeKey(scope));
       const slot = (slots[i] = this.slot(k));
       const { rpm, tpm, maxConcurrency } = scope.limits;
-      rpmTats[i] = tpmTats[i] = NaN;
       if (rpm !== undefined) {
-        const c = gcraCheck(slot.rpmTat, now, rpm, 1);
-        if (c.conforms) rpmTats[i] = c.newTat;
+        const c = gcraCheck(slot.rpm, now, rpm, 1);
+        if (c.conforms) rpmNext[i] = c.next;
         else deny('rpm', scope, c.retryAfterMs);
       }
       if (tpm !== undefined && cost > 0) {
-        const c = gcraCheck(slot.tpmTat, now, tpm, cost);
-        if (c.conforms) tpmTats[i] = c.newTat;
+        const c = gcraCheck(slot.tpm, now, tpm, cost);
+        if (c.conforms) tpmNext[i] = c.next;
         else deny('tpm', scope, c.retryAfterMs);
       }
       if (maxConcurrency !== undefined && inFlight(slot, now) >= maxConcurrency) deny('concurrency', scope, CONCURRENCY_RETRY_MS);
@@ -71,8 +72,9 @@ export class MemoryRateLimiter implements RateLimiter {
     const held: Slot[] = [];
     for (let i = 0; i < scopes.length; i++) {
       const slot = slots[i]!;
-      if (!Number.isNaN(rpmTats[i]!)) slot.rpmTat = rpmTats[i];
-      if (!Number.isNaN(tpmTats[i]!)) slot.tpmTat = tpmTats[i];
+      const { rpm, tpm } = scopes[i]!.limits;
+      if (rpmNext[i]) charge(slot, 'rpm', rpmNext[i]!, rpm!);
+      if (tpmNext[i]) charge(slot, 'tpm', tpmNext[i]!, tpm!);
       if (scopes[i]!.limits.maxConcurrency === undefined) continue;
       (slot.leases ??= new Map()).set(leaseId, now + ttl);
       if (now + ttl < slot.nextExpiry) slot.nextExpiry = now + ttl;
@@ -121,20 +123,26 @@ export class MemoryRateLimiter implements RateLimiter {
 
   private slot(k: string): Slot {
     let s = this.slots.get(k);
-    if (!s) this.slots.set(k, (s = { rpmTat: undefined, tpmTat: undefined, leases: undefined, nextExpiry: Infinity }));
+    if (!s) this.slots.set(k, (s = { rpm: undefined, tpm: undefined, fullAt: -Infinity, leases: undefined, nextExpiry: Infinity }));
     return s;
   }
 
   /** Drops slots equal to "no entry": buckets full again and no open lease. */
   private sweep(now: number): void {
     for (const [k, s] of this.slots) {
-      if ((s.rpmTat === undefined || s.rpmTat <= now) && (s.tpmTat === undefined || s.tpmTat <= now) && (s.leases === undefined || s.leases.size === 0)) this.slots.delete(k);
+      if (s.fullAt <= now && (s.leases === undefined || s.leases.size === 0)) this.slots.delete(k);
     }
   }
 }
 
 /** A scope the limiter has never seen (read-only). */
-const EMPTY: Slot = Object.freeze({ rpmTat: undefined, tpmTat: undefined, leases: undefined, nextExpiry: Infinity }) as Slot;
+const EMPTY: Slot = Object.freeze({ rpm: undefined, tpm: undefined, fullAt: -Infinity, leases: undefined, nextExpiry: Infinity }) as Slot;
+
+/** Sets a bucket of the slot, and when the slot may be dropped. */
+function charge(slot: Slot, which: 'rpm' | 'tpm', next: GcraState, limit: number): void {
+  slot[which] = next;
+  slot.fullAt = Math.max(slot.fullAt, next.at + next.level / limit);
+}
 
 function inFlight(slot: Slot, now: number): number {
   const m = slot.leases;
@@ -153,7 +161,7 @@ function info(scopes: RateScope[], slots: Slot[], now: number): RateLimitInfo {
   const states: ScopeState[] = new Array(scopes.length);
   for (let i = 0; i < scopes.length; i++) {
     const s = slots[i]!;
-    states[i] = { rpmTat: s.rpmTat, tpmTat: s.tpmTat, inFlight: inFlight(s, now) };
+    states[i] = { rpm: s.rpm, tpm: s.tpm, inFlight: inFlight(s, now) };
   }
   return rateLimitInfo(scopes, states, now);
 }
@@ -186,7 +194,7 @@ class MemoryLease implements RateLease {
       if (tpm === undefined) continue;
       // By key: a slot swept since the acquire is a new object now.
       const slot = this.limiter.slotOf(this.keys[i]!);
-      slot.tpmTat = gcraAdjust(slot.tpmTat, t, tpm, actualTokens - this.cost);
+      charge(slot, 'tpm', gcraAdjust(slot.tpm, t, tpm, actualTokens - this.cost), tpm);
     }
   }
 }

@@ -1,10 +1,10 @@
-import { gcraRemaining } from './gcra.js';
+import { gcraRemaining, type GcraState } from './gcra.js';
 import type { RateLimitInfo, RateScope } from './types.js';
 
 /** Per-scope state after (or without) a charge, as read from memory or returned by Redis. */
 export interface ScopeState {
-  rpmTat?: number;
-  tpmTat?: number;
+  rpm?: GcraState | undefined;
+  tpm?: GcraState | undefined;
   inFlight?: number;
 }
 
@@ -15,7 +15,7 @@ export function rateLimitInfo(scopes: RateScope[], states: ScopeState[], now: nu
     const st = states[i] ?? {};
     const { rpm, tpm, maxConcurrency } = scope.limits;
     if (rpm !== undefined) {
-      const r = gcraRemaining(st.rpmTat, now, rpm);
+      const r = gcraRemaining(st.rpm, now, rpm);
       if (info.remainingRequests === undefined || r.remaining < info.remainingRequests) {
         info.limitRequests = rpm;
         info.remainingRequests = r.remaining;
@@ -23,7 +23,7 @@ export function rateLimitInfo(scopes: RateScope[], states: ScopeState[], now: nu
       }
     }
     if (tpm !== undefined) {
-      const r = gcraRemaining(st.tpmTat, now, tpm);
+      const r = gcraRemaining(st.tpm, now, tpm);
       if (info.remainingTokens === undefined || r.remaining < info.remainingTokens) {
         info.limitTokens = tpm;
         info.remainingTokens = r.remaining;

@@ -255,6 +255,12 @@ export interface BudgetReserveRequest {
   reservationId: string;
   /** A reservation neither settled nor released is dropped after this (crash safety). Default 10 minutes. */
   ttlMs?: number;
+  /**
+   * When the request arrived (epoch ms): the reservation is in the budget period this time falls in, the one its
+   * ledger row (`createdAt`, the request's start) is invoiced in, even when the period ends between the two.
+   * Default: the store's clock at reserve time.
+   */
+  at?: number;
 }
 
 export type BudgetReservation =

@@ -1,5 +1,6 @@
 import { LLMError, toLLMError, type CountTokensOptions, type GenerateRequest, type TokenCount } from '@llmrr/core';
 import { authenticate } from '../auth/authenticate.js';
+import { ANONYMOUS } from '../auth/principal.js';
 import type { GatewayDeps } from '../calls/context.js';
 import type { ModelRoute } from '../calls/model-route.js';
 import { resolveModel } from '../calls/resolve-model.js';
@@ -48,8 +49,9 @@ function tokenCounter(router: object): TokenCountingRouter | undefined {
  */
 export function countTokensRoute(deps: GatewayDeps): ModelRoute {
   return async (incoming, requestId): Promise<Reply> => {
-    // For the metric: who asked and for what, as far as it got.
-    let tenant = 'unknown';
+    // For the metric: who asked and for what, as far as it got (before authentication, `anonymous`, as the
+    // model routes count it).
+    let tenant = ANONYMOUS.tenantId;
     let model = 'unknown';
     // Where the converted request's messages came from: an engine's error names the client's message.
     let messagePaths: ClientMessagePaths | undefined;

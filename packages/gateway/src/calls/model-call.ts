@@ -132,6 +132,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       principal: call.principal,
       request: call.request,
       requestId: call.requestId,
+      arrivedAt: call.startedAt,
       candidates: resolved.candidates,
       primaryCandidates: resolved.primary,
       guardRouter: deps.router,
@@ -183,7 +184,9 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       settle: async (o: StreamOutcome) => {
         const route = opened.route;
         if (o.status === 'success') {
-          await settle({ status: 'success', result: o.result, deployment: o.result.deployment, provider: o.result.provider, ttftMs: o.result.timeToFirstTokenMs ?? o.firstPartMs });
+          // A stream's time to first token is the gateway's, from the request's arrival (what the client waits),
+          // on every path: live, cache hit, broken off (the router's own starts later, and has no cache hit's).
+          await settle({ status: 'success', result: o.result, deployment: o.result.deployment, provider: o.result.provider, ttftMs: o.firstPartMs });
         } else {
           // A failure after the complete result (the encoder could not finish) is settled with the result's
           // usage and cost, which already include a cascade's weak step: nothing is estimated or added.
@@ -199,7 +202,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
             ...(o.outputText ? { outputText: o.outputText } : {}),
             deployment: o.result?.deployment ?? route.deployment,
             provider: o.result?.provider ?? route.provider,
-            ttftMs: o.result?.timeToFirstTokenMs ?? o.firstPartMs,
+            ttftMs: o.firstPartMs,
           });
         }
       },

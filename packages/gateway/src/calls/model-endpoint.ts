@@ -2,6 +2,7 @@ import { LLMError, toLLMError } from '@llmrr/core';
 import type { Hono } from 'hono';
 import type { z } from 'zod';
 import { authenticate } from '../auth/authenticate.js';
+import { demoHeaders } from '../auth/demo-headers.js';
 import { ANONYMOUS, type Principal } from '../auth/principal.js';
 import { errorReply, toPublicError, type ErrorStyle } from '../http/error-body.js';
 import type { HeaderSource } from '../http/incoming.js';
@@ -9,9 +10,11 @@ import { readJsonBody } from '../http/read-json-body.js';
 import type { Reply } from '../http/reply.js';
 import { validateBody } from '../http/validate.js';
 import { keepOwnProtoField } from '../schemas/ignored-fields.js';
+import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
 import type { AppEnv, GatewayDeps } from './context.js';
 import { runModelCall, type ModelCall } from './model-call.js';
 import { postRoute, type ModelRoute } from './model-route.js';
+import { checkStrategy } from './router-extension.js';
 
 export interface ModelEndpoint<S extends z.ZodType> {
   endpoint: string;
@@ -24,8 +27,9 @@ export interface ModelEndpoint<S extends z.ZodType> {
 }
 
 /**
- * The shared front of every model endpoint: authenticate, read and validate the body (4xx naming the
- * field), then run the call. Failures before the call still count in metrics.
+ * The shared front of every model endpoint: authenticate, read and validate the body and the router
+ * extension's strategy (4xx naming the field), then run the call. Failures before the call still count in
+ * metrics, and carry the demo headers once the request is known to be a demo one.
  */
 export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: ModelEndpoint<S>): ModelRoute {
   return async (incoming, requestId, startedAt): Promise<Reply> => {
@@ -49,7 +53,8 @@ export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: M
         throw new LLMError({ code: 'invalid_request', message: `Too many messages: ${count} (the limit is ${deps.maxMessages})`, param: 'messages' });
       }
       const built = ep.build(body, { headers: incoming.headers, principal, requestId });
-      const headers: Record<string, string> = principal.demo ? { 'x-llmrr-demo': 'true', 'x-llmrr-tenant': principal.tenantId } : {};
+      checkStrategy(built.ext, (body as { llmrr?: LlmrrExtension }).llmrr, deps.router);
+      const headers = demoHeaders(principal);
       // Field by field: spreading `built` (an object holding closures) costs V8 several microseconds.
       return await runModelCall(deps, {
         model: built.model,
@@ -73,7 +78,7 @@ export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: M
       const error = toPublicError(toLLMError(e));
       deps.metrics?.observe({ model: 'unknown', tenant: principal.tenantId, status: error.code, durationMs: performance.now() - startedMono }, false);
       if (error.statusCode >= 500) deps.log(`request failed: ${error.code}`, requestId, e);
-      return errorReply(error, requestId, ep.style);
+      return errorReply(error, requestId, ep.style, demoHeaders(principal));
     }
   };
 }

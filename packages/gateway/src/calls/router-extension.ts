@@ -1,6 +1,7 @@
 import { LLMError } from '@llmrr/core';
 import type { HeaderSource } from '../http/incoming.js';
 import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
+import type { GatewayRouter } from '../types.js';
 
 /**
  * The router extension of one request: body field `llmrr` wins over the headers
@@ -18,6 +19,21 @@ export function routerExtension(headers: HeaderSource, body: LlmrrExtension | un
     else throw new LLMError({ code: 'invalid_request', message: `x-llmrr-explain must be "true" or "false", got "${explain}"`, param: 'x-llmrr-explain' });
   }
   return { ...ext, ...body };
+}
+
+/**
+ * The extension's strategy must be one the router has (when the router lists its strategies): else a 400 naming
+ * where it came from, `llmrr.strategy` in the body (which wins) or the `x-llmrr-strategy` header. Checked before
+ * the call is admitted, so a typo leaves no ledger record and takes no place under the rate limits.
+ */
+export function checkStrategy(ext: LlmrrExtension, body: LlmrrExtension | undefined, router: Pick<GatewayRouter, 'strategyNames'>): void {
+  const name = ext.strategy;
+  if (name === undefined || !router.strategyNames) return;
+  const known = router.strategyNames();
+  if (known.includes(name)) return;
+  const param = body?.strategy !== undefined ? 'llmrr.strategy' : 'x-llmrr-strategy';
+  const shown = name.length > 100 ? `${JSON.stringify(name.slice(0, 100))}...` : JSON.stringify(name);
+  throw new LLMError({ code: 'invalid_request', message: `${param}: unknown strategy ${shown} (known: ${known.join(', ')})`, param });
 }
 
 /** A header-safe compact form of a value: JSON with non-ASCII escaped. */

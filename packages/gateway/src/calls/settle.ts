@@ -1,5 +1,6 @@
 import { LLMError, providerCacheUsage, sumUsage, type GenerateRequest, type RouterResult, type StreamSpend, type Usage, type UsageEntryInput, type UsageStatus } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
+import { isUpstreamError, toPublicError } from '../http/error-body.js';
 import type { Admission } from '../tenancy/admission.js';
 import type { RequestObservation } from '../metrics/gateway-metrics.js';
 import { ledgerCounts, type LedgerCounts } from './ledger-counts.js';
@@ -15,6 +16,10 @@ export interface Settlement {
   usage?: Usage;
   /** When there is no router result (embeddings, failures). */
   costUsd?: number;
+  /**
+   * Time to first token, ms. A stream's: measured by the gateway from the request's arrival to the first content
+   * part (the same definition for live streams, cache hits and broken-off ones); a JSON answer's: the router's.
+   */
   ttftMs?: number;
   deployment?: string;
   provider?: string;
@@ -116,7 +121,9 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
         const o: RequestObservation = {
           model: s.deployment ?? metricModel,
           tenant: call.principal.tenantId,
-          status: s.status === 'success' ? 'success' : (s.error?.code ?? s.status),
+          // The code the client was answered with: an upstream refusal of the gateway's own key or account is the
+          // 502 `provider_error` it saw, not `authentication` (a client's own bad key). The ledger keeps the reason.
+          status: s.status === 'success' ? 'success' : s.error ? toPublicError(s.error).code : s.status,
           durationMs: latencyMs,
           costUsd,
           cached,
@@ -164,9 +171,21 @@ function usageEntry(call: SettleCall, s: Settlement, counts: LedgerCounts, costU
   if (s.deployment) e.deployment = s.deployment;
   if (s.provider) e.provider = s.provider;
   if (ttftMs !== undefined) e.ttftMs = ttftMs;
-  // The real reason (a refused model's `permission_denied`), which the client's 404 does not say.
-  if (s.error) e.errorCode = recordedErrorCode(s.error);
+  // The real reason (a refused model's `permission_denied`, the provider's `authentication` behind a 502
+  // `provider_error`), which the client's answer does not say.
+  if (s.error) e.errorCode = recordedErrorCode(withoutPublicStandIn(s.error));
   return e;
+}
+
+/**
+ * The upstream error behind the public stand-in `toPublicError` makes of a provider's refusal of the gateway's
+ * own key or account (a 502 `provider_error` whose `cause` is the provider's `authentication`,
+ * `permission_denied` or `budget_exceeded`): a route that settles with the public error records the same
+ * reason as one that settles with the original.
+ */
+function withoutPublicStandIn(error: LLMError): LLMError {
+  const cause: unknown = error.cause;
+  return error.code === 'provider_error' && LLMError.isInstance(cause) && cause.code !== 'provider_error' && isUpstreamError(cause) ? cause : error;
 }
 
 /**

@@ -4,10 +4,13 @@ import { fastCheckOf } from '../schemas/fast-check.js';
 
 /**
  * Validates a parsed body against a wire schema; the first issue becomes a 400 naming the field
- * (`messages.0.role: Invalid option: expected one of ...`), all issues go in `details`.
+ * (`messages.0.role: Invalid option: expected one of ...`), all issues go in `details`. A body that is not a
+ * JSON object is refused as such, unless the schema takes it (the admin API's nullable PUT bodies: `null` clears).
  */
 export function validateBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    const r = schema.safeParse(body);
+    if (r.success) return r.data;
     throw new LLMError({ code: 'invalid_request', message: 'Request body must be a JSON object', param: 'body' });
   }
   if (fastCheckOf(schema)?.(body)) return body as z.output<S>;

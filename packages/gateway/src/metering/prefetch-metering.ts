@@ -1,5 +1,6 @@
 import { PREFETCH_METADATA_KEY, providerCacheUsage, type RouterEvents, type RouterResult } from '@llmrr/core';
-import { ledgerCounts } from '../calls/ledger-counts.js';
+import { ledgerCounts, type LedgerCounts } from '../calls/ledger-counts.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 
 /** The ledger's `endpoint` of a prefetch call (no client request made it; the router's predictive cache did). */
@@ -19,16 +20,22 @@ export interface PrefetchMetering {
  * prefetch starts; a charge that finds the tenant's budget already exhausted is recorded in the ledger
  * (invoices come from it) but cannot be added to the budget's spent amount: it is logged.
  *
+ * The metrics count the same spend: its cost in `llm_cost_usd_total` (the tenant's and the deployment's
+ * labels) and its tokens in `llm_tokens_total`, so cost panels add up to the invoices; a prefetch is not a
+ * client request and is not in `llm_requests_total`. They count it without stores too (as a demo tenant's
+ * requests, which have no ledger record, are counted).
+ *
  * Not metered: the embedding calls the prefetcher makes to learn request sequences (they carry no tenant).
  */
 export function meterPrefetches(
   router: GatewayRouter,
-  stores: GatewayStores,
+  stores: GatewayStores | undefined,
+  metrics: GatewayMetrics | undefined,
   log: (message: string, requestId: string, error?: unknown) => void,
 ): PrefetchMetering {
   // Only a router that prefetches (core's LLMRouter with `cache.predictive` on exposes `prefetch`): otherwise
   // a `request:end` listener would only cost every request its event payload.
-  if (!router.on || !(router as { prefetch?: unknown }).prefetch) return { close: async () => {} };
+  if (!router.on || !(router as { prefetch?: unknown }).prefetch || (!stores && !metrics)) return { close: async () => {} };
   const pending = new Set<Promise<void>>();
   const off = router.on('request:end', (e: RouterEvents['request:end']) => {
     if (e.metadata[PREFETCH_METADATA_KEY] !== true) return;
@@ -36,7 +43,20 @@ export function meterPrefetches(
     const result = e.result;
     // A prefetch answered from the cache costs nothing, unless a semantic guard's call let the answer through.
     if (!result || (result.cached !== false && !(result.cost.totalUsd > 0)) || typeof tenantId !== 'string') return;
-    const p: Promise<void> = charge(stores, tenantId, e.requestId, result)
+    // (Clamped as the price was: counts that do not add up never lose the row.)
+    // (A cached answer's counts without the provider-cache reads and writes its original call made, as for a live hit.)
+    const counts = ledgerCounts(result.cached !== false ? providerCacheUsage(result.usage, result.cached) : result.usage);
+    metrics?.observeSpend({
+      model: result.deployment,
+      tenant: tenantId,
+      costUsd: result.cost.totalUsd,
+      inputTokens: counts.inputTokens,
+      outputTokens: counts.outputTokens,
+      cachedInputTokens: counts.cachedInputTokens,
+      cacheWriteInputTokens: counts.cacheWriteInputTokens,
+    });
+    if (!stores) return;
+    const p: Promise<void> = charge(stores, tenantId, e.requestId, result, counts)
       .catch((error: unknown) => log('metering a prefetch failed', e.requestId, error))
       .finally(() => pending.delete(p));
     pending.add(p);
@@ -49,7 +69,7 @@ export function meterPrefetches(
   };
 }
 
-async function charge(stores: GatewayStores, tenantId: string, requestId: string, r: RouterResult): Promise<void> {
+async function charge(stores: GatewayStores, tenantId: string, requestId: string, r: RouterResult, counts: LedgerCounts): Promise<void> {
   const tenant = await stores.tenants.getTenant(tenantId);
   if (!tenant) return;
   const costUsd = r.cost.totalUsd;
@@ -60,9 +80,7 @@ async function charge(stores: GatewayStores, tenantId: string, requestId: string
     deployment: r.deployment,
     ...(r.provider ? { provider: r.provider } : {}),
     endpoint: PREFETCH_ENDPOINT,
-    // (Clamped as the price was: counts that do not add up never lose the row.)
-    // (A cached answer's counts without the provider-cache reads and writes its original call made, as for a live hit.)
-    ...ledgerCounts(r.cached !== false ? providerCacheUsage(r.usage, r.cached) : r.usage),
+    ...counts,
     costUsd,
     latencyMs: r.latencyMs,
     ...(r.timeToFirstTokenMs !== undefined ? { ttftMs: r.timeToFirstTokenMs } : {}),

@@ -22,6 +22,12 @@ export interface RequestObservation {
   cached?: false | 'exact' | 'semantic';
 }
 
+/**
+ * Spend made on a tenant's behalf with no client request: a predictive-cache prefetch (`cache.predictive`),
+ * which the ledger, budget and invoice bill to the tenant. It adds to the cost and token counters only.
+ */
+export type SpendObservation = Pick<RequestObservation, 'model' | 'tenant' | 'costUsd' | 'inputTokens' | 'outputTokens' | 'cachedInputTokens' | 'cacheWriteInputTokens'>;
+
 /** What one finished token count (`POST /v1/messages/count_tokens`) reports to metrics. */
 export interface TokenCountObservation {
   /** Deployment that counted, else the requested model, else `unknown`. */
@@ -111,12 +117,17 @@ export class GatewayMetrics {
     this.requests.add(1, o.model, o.status, o.tenant);
     this.duration.observe({ model: o.model, status: o.status === 'success' ? 'success' : 'error' }, o.durationMs / 1000);
     if (o.ttftMs !== undefined) this.ttft.observe({ model: o.model }, o.ttftMs / 1000);
+    this.observeSpend(o);
+    if (o.cached) this.cacheHits.add(1, o.cached, o.model);
+  }
+
+  /** Tokens and cost, of a request (`observe`) or of a prefetch made for its tenant (not a request: not in `llm_requests_total`). */
+  observeSpend(o: SpendObservation): void {
     if (o.inputTokens) this.tokens.add(o.inputTokens, 'input', o.model);
     if (o.outputTokens) this.tokens.add(o.outputTokens, 'output', o.model);
     if (o.cachedInputTokens) this.tokens.add(o.cachedInputTokens, 'cached_input', o.model);
     if (o.cacheWriteInputTokens) this.tokens.add(o.cacheWriteInputTokens, 'cache_write', o.model);
     if (o.costUsd) this.cost.inc({ model: o.model, tenant: o.tenant }, o.costUsd);
-    if (o.cached) this.cacheHits.add(1, o.cached, o.model);
   }
 
   /** A token count, kept apart from model requests: it calls no model and is not in `llm_requests_total`. */

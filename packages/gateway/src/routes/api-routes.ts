@@ -1,6 +1,7 @@
 import { LLMError, toLLMError, type RouterResult } from '@llmrr/core';
 import type { Hono } from 'hono';
 import { authenticate } from '../auth/authenticate.js';
+import { demoHeaders } from '../auth/demo-headers.js';
 import type { Principal } from '../auth/principal.js';
 import { clientIp, type AppContext, type AppEnv, type GatewayDeps } from '../calls/context.js';
 import { jsonResponse } from '../calls/model-call.js';
@@ -23,20 +24,27 @@ function answer(result: RouterResult, prompt?: string): LegacyAnswer {
   };
 }
 
-async function principalOf(c: AppContext, deps: GatewayDeps): Promise<Principal> {
+/** The caller's principal; `headers` gets the demo headers (`demoHeaders`) once it is known. */
+async function principalOf(c: AppContext, deps: GatewayDeps, headers: Record<string, string>): Promise<Principal> {
   const requestId = c.get('requestId');
-  return authenticate(c.req.raw.headers, { stores: deps.stores, auth: deps.auth, requestId, clientIp: clientIp(c), log: (m, e) => deps.log(m, requestId, e) });
+  const principal = await authenticate(c.req.raw.headers, { stores: deps.stores, auth: deps.auth, requestId, clientIp: clientIp(c), log: (m, e) => deps.log(m, requestId, e) });
+  demoHeaders(principal, headers);
+  return principal;
 }
 
-/** The original LLM-Runner-Router routes under `/api`, on the same router, limits and ledger. */
+/**
+ * The original LLM-Runner-Router routes under `/api`, on the same router, limits and ledger. In demo mode
+ * every authenticated one answers with `x-llmrr-demo` and `x-llmrr-tenant`.
+ */
 export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
   app.get('/api/health', (c) =>
     c.json({ status: 'healthy', uptimeSeconds: Math.round((deps.now() - deps.startedAt) / 1000), models: deps.router.models().filter((d) => d.enabled).length }),
   );
 
   app.get('/api/status', async (c) => {
+    const headers: Record<string, string> = {};
     try {
-      const principal = await principalOf(c, deps);
+      const principal = await principalOf(c, deps, headers);
       const deployments = visibleDeployments(deps.router.models(principal.tenantId), principal);
       return jsonResponse(
         {
@@ -61,15 +69,17 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
           })),
         },
         c.get('requestId'),
+        headers,
       );
     } catch (e) {
-      return errorResponse(toLLMError(e), c.get('requestId'));
+      return errorResponse(toLLMError(e), c.get('requestId'), 'openai', headers);
     }
   });
 
   app.get('/api/models', async (c) => {
+    const headers: Record<string, string> = {};
     try {
-      const principal = await principalOf(c, deps);
+      const principal = await principalOf(c, deps, headers);
       const models = visibleDeployments(deps.router.models(principal.tenantId), principal).map((d) => ({
         id: d.name,
         name: d.name,
@@ -80,9 +90,9 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
         capabilities: d.capabilities,
         ...(d.price ? { price: d.price } : {}),
       }));
-      return jsonResponse({ count: models.length, models }, c.get('requestId'));
+      return jsonResponse({ count: models.length, models }, c.get('requestId'), headers);
     } catch (e) {
-      return errorResponse(toLLMError(e), c.get('requestId'));
+      return errorResponse(toLLMError(e), c.get('requestId'), 'openai', headers);
     }
   });
 
@@ -129,8 +139,9 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
 
   app.post('/api/route', async (c) => {
     const requestId = c.get('requestId');
+    const headers: Record<string, string> = {};
     try {
-      const principal = await principalOf(c, deps);
+      const principal = await principalOf(c, deps, headers);
       const body = validateBody(RouteRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), { maxBytes: deps.maxBodyBytes }));
       const resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
       const strategy = body.strategy ?? principal.tenant?.preferences.strategy;
@@ -157,9 +168,10 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
           ...(body.explain ? { candidates: decision.candidates, excluded: decision.excluded } : {}),
         },
         requestId,
+        headers,
       );
     } catch (e) {
-      return errorResponse(toLLMError(e), requestId);
+      return errorResponse(toLLMError(e), requestId, 'openai', headers);
     }
   });
 }

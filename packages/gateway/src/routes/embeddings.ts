@@ -1,9 +1,10 @@
-import { LLMError, toLLMError, type UsageStatus } from '@llmrr/core';
+import { LLMError, toLLMError, type DeploymentInfo, type UsageStatus } from '@llmrr/core';
 import { authenticate } from '../auth/authenticate.js';
+import { demoHeaders } from '../auth/demo-headers.js';
 import { ANONYMOUS, type Principal } from '../auth/principal.js';
 import type { GatewayDeps } from '../calls/context.js';
 import type { ModelRoute } from '../calls/model-route.js';
-import { resolveModel } from '../calls/resolve-model.js';
+import { resolveModel, type ResolvedModel } from '../calls/resolve-model.js';
 import { createSettler } from '../calls/settle.js';
 import { errorReply, toPublicError } from '../http/error-body.js';
 import type { Incoming } from '../http/incoming.js';
@@ -22,6 +23,20 @@ function toBase64(vector: number[]): string {
   return btoa(s);
 }
 
+/**
+ * The deployments an embeddings call may be served by, for the budget's cost bound: of the resolved ones (the
+ * requested model's, its fallbacks, or for `auto` every visible one), those with the `embeddings` capability, as
+ * the router plans them (a chat-only model never answers, so it does not price the call). A cascade cannot embed:
+ * requesting one is a 400 `unsupported` naming `model`. A named model none of whose deployments can embed is
+ * left to the router, which refuses it with the reason.
+ */
+function embeddingCandidates(requested: string, resolved: ResolvedModel): DeploymentInfo[] {
+  if (resolved.model !== undefined && resolved.candidates.slice(0, resolved.primary).every((d) => d.cascade !== undefined)) {
+    throw new LLMError({ code: 'unsupported', message: `The model "${requested}" is a cascade, which cannot embed; name a model with the embeddings capability`, param: 'model' });
+  }
+  return resolved.candidates.filter((d) => d.cascade === undefined && d.capabilities.includes('embeddings'));
+}
+
 /** `POST /v1/embeddings` through the router's `embed`, with the same auth, limits, budget and ledger as chat. */
 export function embeddingsRoute(deps: GatewayDeps): ModelRoute {
   return (incoming, requestId, startedAt) => handleEmbeddings(deps, incoming, requestId, startedAt);
@@ -33,9 +48,10 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
   let principal: Principal = ANONYMOUS;
   let admission: Admission | undefined;
   let settler: ReturnType<typeof createSettler> | undefined;
-  const headers: Record<string, string> = {};
+  let headers: Record<string, string> = {};
   try {
     principal = await authenticate(incoming.headers, { stores: deps.stores, auth: deps.auth, requestId, clientIp: incoming.clientIp, log: (m, e) => deps.log(m, requestId, e) });
+    headers = demoHeaders(principal);
     const body = validateBody(OpenAIEmbeddingRequestSchema, await readJsonBody(incoming, { maxBytes: deps.maxBodyBytes }));
     const embed = deps.router.embed?.bind(deps.router);
     if (!embed) throw new LLMError({ code: 'unsupported', message: 'This gateway\'s router does not provide embeddings', param: 'model' });
@@ -43,9 +59,10 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     const input = typeof body.input === 'string' ? [body.input] : body.input;
     deps.metrics?.started();
     settler = createSettler(deps, { endpoint: '/v1/embeddings', model: body.model, stream: false, principal, requestId, startedAt, startedMono });
-    let resolved: ReturnType<typeof resolveModel>;
+    let resolved: ResolvedModel;
     try {
-      resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
+      // With the routing's fallbacks, as the router's embed() uses them: the reservation prices them in.
+      resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal, undefined, deps.router.routerConfig?.routing);
     } catch (refusal) {
       // A refusal counts against the limits too (429 once over them), as on the chat endpoints.
       const rateInfo = await countRefused(deps.stores, principal, (m, e) => deps.log(m, requestId, e));
@@ -53,23 +70,28 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       throw refusal;
     }
     settler.modelKnown();
+    const candidates = embeddingCandidates(body.model, resolved);
     admission = await admit({
       stores: deps.stores,
       principal,
       request: { messages: input.map((t) => ({ role: 'user' as const, content: t })), maxTokens: 1 },
       requestId,
-      candidates: resolved.candidates,
+      arrivedAt: startedAt,
+      candidates,
       defaultMaxOutputTokens: 0,
       rateLimitOutputTokens: 0,
       renewals: deps.renewals,
       signal: incoming.signal,
     });
+    // `auto` ranks with the tenant's preferred strategy, as its chat calls do.
+    const strategy = principal.tenant?.preferences.strategy;
     const result = await embed(input, {
       requestId,
       ...(incoming.signal ? { signal: incoming.signal } : {}),
       tenant: principal.tenantId,
       ...(resolved.model !== undefined ? { model: resolved.model } : {}),
       ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
+      ...(strategy !== undefined ? { strategy } : {}),
     });
     const costUsd = result.cost?.totalUsd ?? 0;
     await settler.settle({ status: 'success', usage: result.usage, costUsd, deployment: result.deployment, ...(result.provider ? { provider: result.provider } : {}) }, admission);

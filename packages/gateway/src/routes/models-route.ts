@@ -2,6 +2,7 @@ import { LLMError, toLLMError, type DeploymentInfo } from '@llmrr/core';
 import type { Hono } from 'hono';
 import { anthropicModelPage, toAnthropicModelInfo } from '../anthropic/model-info.js';
 import { authenticate } from '../auth/authenticate.js';
+import { demoHeaders } from '../auth/demo-headers.js';
 import type { Principal } from '../auth/principal.js';
 import { clientIp, type AppContext, type AppEnv, type GatewayDeps } from '../calls/context.js';
 import { jsonResponse } from '../calls/model-call.js';
@@ -32,11 +33,14 @@ export function toOpenAIModel(d: DeploymentInfo, created: number): OpenAIModelOb
  * an alias (the first visible deployment with that alias answers, under its own id). The model id may contain `/`, raw or as `%2F` (the openai SDK
  * encodes it, curl and older clients do not). A model the caller may not see is the same 404
  * `model_not_found` naming `model` as on the model endpoints, whether it exists or not. Neither route
- * calls a model: no ledger record, no limit or budget is touched.
+ * calls a model: no ledger record, no limit or budget is touched. In demo mode the answers carry
+ * `x-llmrr-demo` and `x-llmrr-tenant`, as the model endpoints' do.
  */
 export function registerModelsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
-  const visible = async (c: AppContext, requestId: string): Promise<{ models: DeploymentInfo[]; principal: Principal }> => {
+  /** The caller's principal and visible deployments; `headers` gets the demo headers once it is known. */
+  const visible = async (c: AppContext, requestId: string, headers: Record<string, string>): Promise<{ models: DeploymentInfo[]; principal: Principal }> => {
     const principal = await authenticate(c.req.raw.headers, { stores: deps.stores, auth: deps.auth, requestId, clientIp: clientIp(c), log: (m, e) => deps.log(m, requestId, e) });
+    demoHeaders(principal, headers);
     return { models: visibleDeployments(deps.router.models(principal.tenantId), principal), principal };
   };
   const styleOf = (c: AppContext): ErrorStyle => (c.req.header(ANTHROPIC_VERSION_HEADER) !== undefined ? 'anthropic' : 'openai');
@@ -45,15 +49,16 @@ export function registerModelsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
   app.get('/v1/models', async (c) => {
     const requestId = c.get('requestId');
     const style = styleOf(c);
+    const headers: Record<string, string> = {};
     try {
-      const { models } = await visible(c, requestId);
+      const { models } = await visible(c, requestId, headers);
       if (style === 'anthropic') {
-        return jsonResponse(anthropicModelPage(models, { limit: c.req.query('limit'), after_id: c.req.query('after_id'), before_id: c.req.query('before_id'), lifecycle: c.req.queries('lifecycle') }), requestId);
+        return jsonResponse(anthropicModelPage(models, { limit: c.req.query('limit'), after_id: c.req.query('after_id'), before_id: c.req.query('before_id'), lifecycle: c.req.queries('lifecycle') }), requestId, headers);
       }
       const list: OpenAIModelList = { object: 'list', data: models.map((d) => toOpenAIModel(d, created())) };
-      return jsonResponse(list, requestId);
+      return jsonResponse(list, requestId, headers);
     } catch (e) {
-      return errorResponse(toLLMError(e), requestId, style);
+      return errorResponse(toLLMError(e), requestId, style, headers);
     }
   });
 
@@ -72,9 +77,10 @@ export function registerModelsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
   app.get('/v1/models/:model{.+}', async (c) => {
     const requestId = c.get('requestId');
     const style = styleOf(c);
+    const headers: Record<string, string> = {};
     try {
       const id = c.req.param('model');
-      const { models, principal } = await visible(c, requestId);
+      const { models, principal } = await visible(c, requestId, headers);
       const problem = modelNameProblem(id);
       if (problem !== undefined) throw new LLMError({ code: 'invalid_request', message: `Invalid request: model: ${problem}`, param: 'model' });
       // An alias resolves as the Models API documents ("Model identifier or alias"): the first visible
@@ -84,9 +90,9 @@ export function registerModelsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
         // The reason (unknown or outside the allow-list) is not the caller's to learn; one answer for both.
         throw modelRefused(id, 'unknown', principal.tenantId);
       }
-      return jsonResponse(style === 'anthropic' ? toAnthropicModelInfo(d) : toOpenAIModel(d, created()), requestId);
+      return jsonResponse(style === 'anthropic' ? toAnthropicModelInfo(d) : toOpenAIModel(d, created()), requestId, headers);
     } catch (e) {
-      return errorResponse(toLLMError(e), requestId, style);
+      return errorResponse(toLLMError(e), requestId, style, headers);
     }
   });
 }

@@ -116,7 +116,7 @@ describe('POST /v1/chat/completions', () => {
   it('an unknown strategy is a 400 naming the field', async () => {
     const res = await post(h.gateway, '/v1/chat/completions', { ...hello, llmrr: { strategy: 'no-such' } });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { param: string } }).error.param).toBe('strategy');
+    expect(((await res.json()) as { error: { param: string } }).error.param).toBe('llmrr.strategy');
   });
 });
 

@@ -4,6 +4,27 @@ import { secretsEqual } from '../auth/constant-time.js';
 import { extractApiKey } from '../auth/extract-key.js';
 import type { AppEnv, GatewayDeps } from '../calls/context.js';
 import { errorResponse } from '../http/error-body.js';
+import type { GatewayRouter, GatewayStores } from '../types.js';
+
+/**
+ * The default readiness check: the router has an enabled deployment, and the stores answer their `ping()`
+ * when they have one (core's shared-mode stores: Redis and PostgreSQL, each time-bounded), so a process
+ * whose every model request would be a 503 `store_unavailable` is not ready. A failed ping throws (`/ready`
+ * logs it and answers 503). Probes that arrive while a ping is in flight share it: a busy prober never
+ * multiplies the round trips.
+ */
+export function defaultReady(router: GatewayRouter, stores: GatewayStores | undefined): () => Promise<boolean> {
+  let pinging: Promise<void> | undefined;
+  return async () => {
+    if (!router.models().some((d) => d.enabled)) return false;
+    if (!stores?.ping) return true;
+    pinging ??= stores.ping().finally(() => {
+      pinging = undefined;
+    });
+    await pinging;
+    return true;
+  };
+}
 
 /** `/health` (liveness), `/ready` (readiness), `/metrics` (Prometheus text format; behind `auth.metricsKey` when set). */
 export function registerOpsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {

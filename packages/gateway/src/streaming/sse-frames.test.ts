@@ -171,10 +171,22 @@ describe('sseReply frames', () => {
     for (const o of [...broken.outcomes, ...failed.outcomes]) expect(o).not.toHaveProperty('result');
   });
 
-  it('an aborted stream is settled as aborted and sends no error event (its client is gone)', async () => {
+  it('an `aborted` error part while the client is still there (the router gave up on the stream) is an error: its event is sent, settled as error', async () => {
+    const abandoned = new LLMError({ code: 'aborted', message: 'The stream was abandoned: its consumer did not ask for the next part within consumerIdleMs (100 ms)' });
+    const o = opened([{ type: 'text-delta', delta: 'b' }, { type: 'error', error: abandoned }]);
+    const r = reply(o.stream);
+    expect(await read(r.body.frames)).toEqual(['<start><a>', '<b>', '<error aborted>']);
+    expect(r.outcomes).toMatchObject([{ status: 'error', error: { code: 'aborted', message: abandoned.message }, outputText: 'ab' }]);
+    expect(o.state.returned).toBe(1);
+  });
+
+  it('an `aborted` error part after the client left (its signal) is settled as aborted and sends no error event', async () => {
     const o = opened([{ type: 'text-delta', delta: 'b' }, { type: 'error', error: new LLMError({ code: 'aborted', message: 'caller left' }) }]);
     const r = reply(o.stream);
-    expect(await read(r.body.frames)).toEqual(['<start><a>', '<b>']);
+    expect((await r.body.frames.next()).value).toBe('<start><a>');
+    expect((await r.body.frames.next()).value).toBe('<b>');
+    r.client.abort(new DOMException('The client closed the connection', 'AbortError'));
+    expect(await r.body.frames.next()).toEqual({ done: true, value: undefined });
     expect(r.outcomes).toMatchObject([{ status: 'aborted', error: { code: 'aborted' }, outputText: 'ab' }]);
     expect(o.state.returned).toBe(1);
   });
@@ -295,7 +307,7 @@ describe('sseReply frames: the head and usage parts', () => {
     for (const escalated of [false, true]) {
       const seen: StreamPart[] = [];
       const enc: StreamEncoder = { ...encoder, part: (p) => (seen.push(p), encoder.part(p)) };
-      const o = opened([{ type: 'error', error: new LLMError({ code: 'aborted', message: 'gone' }) }]);
+      const o = opened([{ type: 'error', error: new LLMError({ code: 'provider_error', message: 'broke' }) }]);
       o.stream.route = { ...route, cached: 'exact' };
       o.stream.head = [{ type: 'usage', usage: original }, { type: 'text-delta', delta: 'a' }];
       if (escalated) o.stream.stream.spent = () => ({ usage: weak, cost: { inputUsd: 0, outputUsd: 0, totalUsd: 0.01, estimated: false }, replay: false });
@@ -307,7 +319,7 @@ describe('sseReply frames: the head and usage parts', () => {
       if (escalated) expect(usages).toEqual([weak, { inputTokens: 60, outputTokens: 5, totalTokens: 65, cacheWriteInputTokens: 1000, cacheWrite1hInputTokens: 0 }]);
       else expect(usages).toEqual([{ ...original, cachedInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0 }]);
       // The bill: the part's own usage (the settlement leaves a hit's counts out itself).
-      expect(outcomes).toMatchObject([{ status: 'aborted', usage: original }]);
+      expect(outcomes).toMatchObject([{ status: 'error', usage: original }]);
     }
   });
 });
@@ -324,7 +336,7 @@ describe('sseReply pipe (the Node adapter path)', () => {
   const cases: [string, () => { o: ReturnType<typeof opened>; settle?: (x: StreamOutcome) => Promise<void> }][] = [
     ['a success with usage and empty parts', () => ({ o: opened([route, { type: 'text-delta', delta: 'b' }, { type: 'usage', usage }, { type: 'text-delta', delta: '' }, { type: 'text-delta', delta: 'c' }, finish]) })],
     ['a broken stream', () => ({ o: opened([{ type: 'text-delta', delta: 'b' }, { type: 'usage', usage }, error('provider_error')]) })],
-    ['an aborted stream', () => ({ o: opened([{ type: 'text-delta', delta: 'b' }, error('aborted')]) })],
+    ['an `aborted` error part, the client still there', () => ({ o: opened([{ type: 'text-delta', delta: 'b' }, error('aborted')]) })],
     ['a stream without a finish', () => ({ o: opened([{ type: 'text-delta', delta: 'b' }]) })],
     ['a failed result', () => ({ o: opened([finish], { result: Promise.reject(new LLMError({ code: 'internal', message: 'lost' })) }) })],
     [

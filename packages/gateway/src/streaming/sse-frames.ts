@@ -28,7 +28,7 @@ export interface HeadEncoder extends StreamEncoder {
  * The frames of one streamed answer, pulled from the router stream: the start frames with the parts read
  * while opening (and the encoder's `afterHead`), then the frames of each part as it comes (one string per
  * part; parts that encode to nothing are skipped), then, once the outcome is settled (ledger, budget, metrics), the finish frames or
- * the protocol's error event (never a silent end; none for an abort, whose client is gone). `return()` (the
+ * the protocol's error event (never a silent end; none once the client is gone). `return()` (the
  * client went away) settles a stream that has not settled as `aborted` (aborting the upstream call first)
  * and closes the router stream. A hand-written iterator rather than an async generator: each part costs one
  * promise reaction instead of the generator's await and yield. Calls are served one after another.
@@ -290,16 +290,19 @@ export class SseFrames implements AsyncIterator<string, void> {
   }
 
   /**
-   * The stream broke (or settling its success failed): settle the failure, then the error event unless
-   * aborted. `result`: the router's complete result, when the failure came after it (the encoder could not
-   * finish): the failure is settled with its usage and cost, exactly once.
+   * The stream broke (or settling its success failed): settle the failure, then the error event unless the
+   * client is gone. Only the client's own signal or cancel says it is gone: an `aborted` error from the stream
+   * while the client is still there (the router gave up on a stream the gateway did not pull from in time,
+   * held back by a slow client) is an error the client is told about, and settled as one. `result`: the
+   * router's complete result, when the failure came after it (the encoder could not finish): the failure is
+   * settled with its usage and cost, exactly once.
    */
   private async fail(e: unknown, result?: RouterResult): Promise<Result> {
     const { signal, requestId } = this.options;
     try {
       // The client went away (its signal, or the body cancelled): the failure is its abort, whatever the stream said.
       const error = signal?.aborted ? toLLMError(signal.reason ?? e) : this.gone ? toLLMError(this.gone) : toLLMError(e);
-      const aborted = signal?.aborted === true || this.gone !== undefined || error.code === 'aborted';
+      const aborted = signal?.aborted === true || this.gone !== undefined;
       await this.settleOnce({
         status: aborted ? 'aborted' : 'error',
         error,

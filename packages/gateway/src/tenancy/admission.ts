@@ -19,6 +19,12 @@ export interface AdmitInput {
   principal: Principal;
   request: GenerateRequest;
   requestId: string;
+  /**
+   * When the request arrived (epoch ms, its ledger row's `createdAt`): the budget reservation is in the period
+   * this time falls in, so a request arriving as a period ends is charged to the period it is invoiced in.
+   * Default: the budget store's clock.
+   */
+  arrivedAt?: number | undefined;
   /** Deployments the request may run on (for the budget's cost bound). */
   candidates: readonly DeploymentInfo[];
   /**
@@ -173,6 +179,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
         limitUsd: tenant.budget.amountUsd,
         estimateUsd,
         reservationId: id,
+        ...(input.arrivedAt !== undefined ? { at: input.arrivedAt } : {}),
       });
       const r = await waitFor(reserving, (late) => {
         if (late.ok) void stores.budgets.release(id).catch(() => undefined);

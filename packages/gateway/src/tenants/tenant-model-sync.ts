@@ -24,7 +24,10 @@ interface TenantEntry {
   fingerprint: string;
   /** Names of the tenant's own models the router serves (empty when they could not be set). */
   own: string[];
-  /** The tenant's allow-list plus its own models (only when it has an allow-list). */
+  /**
+   * The tenant's allow-list plus its own models' names (only when it has an allow-list). Safe to match by name or
+   * alias: it is only applied to the tenant's view, which already holds no shared deployment outside the list.
+   */
   allowList: string[] | undefined;
 }
 
@@ -32,9 +35,11 @@ interface TenantEntry {
  * Keeps the router's tenants in line with the custom models stored with them (`tenant.models`, set through
  * the admin API): `sync(tenant)` hands a tenant's models to `router.setTenant` when they changed, so the
  * router serves them to that tenant only, by their own names (one shadows a shared deployment of the same
- * name), never to others, not even through `auto` or fallbacks; `forget(id)` removes them. The router scopes
- * exact-cache answers of a tenant's model by its config, so a changed model never serves an old answer,
- * in any process.
+ * name), never to others, not even through `auto` or fallbacks; `forget(id)` removes them. The tenant's
+ * allow-list goes with them: the router's view of the tenant holds its own models (by ownership, whatever they
+ * are called) and the shared deployments the list names, so an own model named like a shared deployment's
+ * alias does not open that deployment. The router scopes exact-cache answers of a tenant's model by its
+ * config, so a changed model never serves an old answer, in any process.
  *
  * `sync` runs whenever the gateway reads a tenant for a request (authentication), so a model added by an
  * admin through one gateway process is served by every process on that tenant's next request. Tenants a
@@ -84,7 +89,7 @@ export class TenantModelSync {
     }
     let own: string[] = [];
     try {
-      this.#router.setTenant({ id: tenant.id, name: tenant.name, models });
+      this.#router.setTenant({ id: tenant.id, name: tenant.name, models, ...(tenant.allowedModels ? { allowedModels: tenant.allowedModels } : {}) });
       own = models.map((m) => m.name);
     } catch (e) {
       // Remembered with no models, so they are not retried on every request; the tenant gets the shared ones.

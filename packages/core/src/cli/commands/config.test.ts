@@ -49,6 +49,25 @@ routing:
     expect(s.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
+  it("checks a v3 tenant's preferred strategy: an unknown one names tenants.N.preferences.strategy", async () => {
+    // Else the config passes and every call of that tenant fails with an unknown strategy the caller never named.
+    const file = t.write('tenant-strategy.yaml', 'version: 3\nmodels:\n  - { name: a, engine: mock }\ntenants:\n  - id: acme\n  - id: beta\n    preferences: { strategy: cost-optimised }\n');
+    const r = await runCli(['config', 'validate', file], { cwd: t.dir });
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(/^llmrr config validate: .*tenants\.1\.preferences\.strategy: unknown strategy "cost-optimised" \(known: .*cost-optimized/);
+    const good = t.write('tenant-strategy-ok.yaml', 'version: 3\nmodels:\n  - { name: a, engine: mock }\ntenants:\n  - id: acme\n    preferences: { strategy: cost-optimized }\n');
+    expect((await runCli(['config', 'validate', good], { cwd: t.dir })).code).toBe(0);
+  });
+
+  it('checks the price file named by LLMRR_PRICES_FILE (relative to the working directory)', async () => {
+    const missing = await runCli(['config', 'validate'], { cwd: t.dir, env: { LLMRR_PRICES_FILE: './no-such-prices.json' } });
+    expect({ code: missing.code, stdout: missing.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(missing.stderr).toBe(`llmrr config validate: Price file ${t.dir}/no-such-prices.json not found\n`);
+    t.write('prices-ok.json', JSON.stringify({ 'mock-smart': { input: 1, output: 2 } }));
+    const ok = await runCli(['config', 'validate'], { cwd: t.dir, env: { LLMRR_PRICES_FILE: './prices-ok.json' } });
+    expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: '' });
+  });
+
   it('names a YAML syntax error by line and a missing file by path', async () => {
     const broken = t.write('broken.yaml', 'models:\n  - name: a\n   engine: mock\n');
     const r = await runCli(['config', 'validate', broken], { cwd: t.dir });

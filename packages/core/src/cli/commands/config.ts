@@ -12,9 +12,10 @@ const FLAGS = { ...GLOBAL_FLAGS } as const;
 
 const HELP = `Usage: llmrr config <validate [file] | schema>
 
-  validate [file]   checks a config (the file, else -c, else the one llmrr would use): schema, engine
-                    names, strategy; prints "valid" or one line per problem (field path, line and column,
-                    what was expected) and exits 2
+  validate [file]   checks a config (the file, else -c, else the one llmrr would use): schema, then engine
+                    names, strategies (routing.strategy, tenants' preferences.strategy) and the price file
+                    of LLMRR_PRICES_FILE; prints "valid", or one line per schema problem (field path, line
+                    and column, what was expected), else the first other problem, and exits 2
   schema            prints the JSON Schema of the config file (for editors: "$schema" or
                     "# yaml-language-server: $schema=...")
 
@@ -49,9 +50,14 @@ export const configCommand: CliCommand = defineCommand({
 async function validate(ctx: CliContext, file: string | undefined): Promise<ExitCode> {
   try {
     const loaded = await loadCliConfig(ctx, file);
-    // The router checks what the schema cannot: registered engines and the strategy name.
+    // The router checks what the schema cannot: registered engines, the strategy names (the router's and the
+    // tenants' preferred ones) and the price file named by LLMRR_PRICES_FILE.
     const router = createCliRouter(ctx, loaded);
-    await router.close();
+    try {
+      await router.ready();
+    } finally {
+      await router.close();
+    }
     const cfg = loaded.config;
     const n = cfg.models.length;
     const from = loaded.demo ? `${loaded.source} (demo config)` : loaded.source;

@@ -17,7 +17,8 @@ describe('GeminiStreamDecoder: chunk by chunk', () => {
   it('gives each chunk its own parts; the finish comes from end(), since Gemini sends no terminal event', () => {
     const d = decoder();
     const perChunk = dataOf(fixture('gemini-text.sse')).map((data) => kinds(d.decode(data)));
-    expect(perChunk).toEqual([['response-metadata', 'text-delta'], ['text-delta'], ['text-delta']]);
+    // The prompt's usage once, from the first chunk (the next repeats the same counts, the last finishes).
+    expect(perChunk).toEqual([['response-metadata', 'usage', 'text-delta'], ['text-delta'], ['text-delta']]);
     expect(d.done).toBe(false);
     expect(d.end()).toEqual([
       { type: 'finish', finishReason: 'stop', usage: { inputTokens: 8, outputTokens: 1038, totalTokens: 1046, reasoningTokens: 1021 } },
@@ -54,6 +55,38 @@ describe('GeminiStreamDecoder: chunk by chunk', () => {
     expect(d.decode('  ')).toEqual([]);
     expect(kinds(d.decode(chunk({ promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 2, totalTokenCount: 2 } })))).toEqual(['response-metadata']);
     expect(d.end()).toMatchObject([{ type: 'finish', finishReason: 'content-filter' }]);
+  });
+});
+
+describe('GeminiStreamDecoder: the prompt usage before the end', () => {
+  const usageChunk = (text: string, usageMetadata: object, finishReason?: string) =>
+    chunk({ candidates: [{ content: { parts: [{ text }], role: 'model' }, index: 0, ...(finishReason ? { finishReason } : {}) }], usageMetadata, responseId: 'r' });
+
+  it('hands out the prompt (input, cache reads, tool-use prompt) with output 0 as soon as a chunk reports it, again only when it changes', () => {
+    const d = decoder();
+    const parts = [
+      d.decode(usageChunk('a', { trafficType: 'ON_DEMAND' })),
+      d.decode(usageChunk('b', { promptTokenCount: 50_000, totalTokenCount: 50_000 })),
+      d.decode(usageChunk('c', { promptTokenCount: 50_000, totalTokenCount: 50_000 })),
+      d.decode(usageChunk('d', { promptTokenCount: 50_000, cachedContentTokenCount: 40_000, toolUsePromptTokenCount: 7, totalTokenCount: 50_007 })),
+    ].map((p) => p.filter((x) => x.type === 'usage'));
+    expect(parts).toEqual([
+      [],
+      [{ type: 'usage', usage: { inputTokens: 50_000, outputTokens: 0, totalTokens: 50_000 } }],
+      [],
+      [{ type: 'usage', usage: { inputTokens: 50_007, outputTokens: 0, totalTokens: 50_007, cachedInputTokens: 40_000 } }],
+    ]);
+    // Cut before the finishReason: an error, and the last usage part stands for the prompt.
+    expect(kinds(d.interrupted(new TypeError('terminated')))).toEqual(['error:stream_interrupted']);
+  });
+
+  it('the finishReason chunk gives no usage part: the finish carries the whole usage once', () => {
+    const d = decoder();
+    const first = d.decode(usageChunk('a', { promptTokenCount: 8, totalTokenCount: 8 }));
+    const last = d.decode(usageChunk('b', { promptTokenCount: 8, cachedContentTokenCount: 4, candidatesTokenCount: 3, totalTokenCount: 11 }, 'STOP'));
+    expect(kinds(first)).toEqual(['response-metadata', 'usage', 'text-delta']);
+    expect(kinds(last)).toEqual(['text-delta']);
+    expect(d.end()).toEqual([{ type: 'finish', finishReason: 'stop', usage: { inputTokens: 8, outputTokens: 3, totalTokens: 11, cachedInputTokens: 4 } }]);
   });
 });
 
@@ -109,7 +142,7 @@ describe('GeminiStreamDecoder through SsePartStream', () => {
   it('an { error } chunk releases a body that stays open (cancelled if it does not end)', async () => {
     const b = body([new TextEncoder().encode(fixture('gemini-overloaded.sse'))], true);
     const parts = await releasedThenCancelled(b, () => partStream(b, decoder()));
-    expect(kinds(parts)).toEqual(['response-metadata', 'text-delta', 'error:provider_unavailable']);
+    expect(kinds(parts)).toEqual(['response-metadata', 'usage', 'text-delta', 'error:provider_unavailable']);
   });
 
   it('a body that fails after the finishReason chunk still finishes', async () => {

@@ -1,6 +1,6 @@
 import type { StreamPart } from '../../spec/stream-parts.js';
 import type { CallWarning } from '../../spec/warnings.js';
-import type { FinishReason } from '../../spec/usage.js';
+import type { FinishReason, Usage } from '../../spec/usage.js';
 import { ProviderStreamDecoder, type ProviderStreamContext } from '../shared/provider-stream-decoder.js';
 import type { GeminiGenerateContentResponse, GeminiUsageMetadata } from './gemini-api-types.js';
 import { convertGeminiLogprobs } from './convert-gemini-logprobs.js';
@@ -17,7 +17,8 @@ export interface GeminiStreamContext extends ProviderStreamContext {
 
 /**
  * Turns the `data:` payloads of :streamGenerateContent?alt=sse (each a GenerateContentResponse) into stream
- * parts. Gemini has no terminal event: a chunk with a `finishReason` (or a prompt `blockReason`) is what makes
+ * parts. The prompt's counts come as a `usage` part as soon as a chunk reports them (see `promptUsage`).
+ * Gemini has no terminal event: a chunk with a `finishReason` (or a prompt `blockReason`) is what makes
  * the end clean, so `finish` comes from `end()` (or from `interrupted()` when the connection drops after
  * it). Without one the stream ends with `stream_interrupted`; an `{ error }` chunk or invalid JSON ends it at
  * once (`done`). Function calls arrive whole, so each gives one `tool-call-delta` and one `tool-call`. A chunk's
@@ -30,6 +31,8 @@ export class GeminiStreamDecoder extends ProviderStreamDecoder {
   private blocked = false;
   private toolCount = 0;
   private metadataSent = false;
+  /** The prompt's usage last handed out as a `usage` part. */
+  private promptSent: Usage | undefined;
 
   /** The `warnings` part still to hand out (first, with the first chunk's parts), if any. */
   private head: StreamPart | undefined;
@@ -46,6 +49,23 @@ export class GeminiStreamDecoder extends ProviderStreamDecoder {
   /** After the finishReason chunk (or a blocked prompt) the answer is complete, even when the connection is cut. */
   protected override completed(): StreamPart | undefined {
     return this.finishReason !== undefined || this.blocked ? this.finish() : undefined;
+  }
+
+  /**
+   * The prompt's usage (input, with cache reads) when a chunk before the last reports it for the first time or
+   * with other counts (Gemini repeats `usageMetadata` on every chunk), so a stream that breaks before its
+   * `finishReason` is still billed for its prompt, as Anthropic's are from `message_start`. Its output is 0: the
+   * output is known only at the end, and whoever bills a broken stream estimates it from the text sent. The
+   * `finish` part carries the final usage, which replaces this one. Undefined when there is nothing new.
+   */
+  private promptUsage(chunk: GeminiGenerateContentResponse): Usage | undefined {
+    if (!chunk.usageMetadata || chunk.candidates?.[0]?.finishReason || chunk.promptFeedback?.blockReason) return undefined;
+    const { inputTokens, cachedInputTokens } = convertGeminiUsage(chunk.usageMetadata);
+    const sent = this.promptSent;
+    if (inputTokens <= 0 || (sent && sent.inputTokens === inputTokens && sent.cachedInputTokens === cachedInputTokens)) return undefined;
+    const usage: Usage = { inputTokens, outputTokens: 0, totalTokens: inputTokens };
+    if (cachedInputTokens !== undefined) usage.cachedInputTokens = cachedInputTokens;
+    return (this.promptSent = usage);
   }
 
   /** Pushes the parts of one chunk. */
@@ -71,6 +91,8 @@ export class GeminiStreamDecoder extends ProviderStreamDecoder {
       parts.push({ type: 'response-metadata', id: chunk.responseId, model: chunk.modelVersion });
     }
     if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
+    const prompt = this.promptUsage(chunk);
+    if (prompt) parts.push({ type: 'usage', usage: prompt });
     if (chunk.promptFeedback?.blockReason) this.blocked = true;
     const candidate = chunk.candidates?.[0];
     let afterText = -1;

@@ -43,6 +43,27 @@ describe('adaptive strategy wired as the README shows', () => {
     await router.close();
   });
 
+  it('a stream its consumer cancelled or closed mid-answer teaches nothing about the deployment that was answering', async () => {
+    const adaptive = createAdaptiveStrategy({ implicitWeight: 0.25 });
+    const router = new LLMRouter(
+      { models: [{ name: 'only', engine: 'mock', options: { reply: 'one two three four five six', chunkDelayMs: 2 } }], routing: { strategy: 'adaptive', retries: { max: 0 } } },
+      { random: seededRandom(1), strategies: { adaptive } },
+    );
+    for (const end of ['cancel', 'return'] as const) {
+      const stream = router.stream('q');
+      stream.result.catch(() => {});
+      const it = stream[Symbol.asyncIterator]();
+      let texts = 0;
+      for (let i = 0; i < 10 && texts < 2; i++) if ((await it.next()).value?.type === 'text-delta') texts++;
+      expect(texts).toBe(2);
+      if (end === 'cancel') stream.cancel?.(new Error('client gone'));
+      await it.return?.();
+      await expect(stream.result).rejects.toMatchObject({ code: 'aborted', deployment: 'only' });
+    }
+    expect(adaptive.snapshot()['only']?.observations ?? 0).toBe(0);
+    await router.close();
+  });
+
   it('connect() before addStrategy, and the strategy registered under two names, learn once too', async () => {
     const held = createAdaptiveStrategy({ implicitWeight: 0.25 });
     const router = new LLMRouter({ models: [{ name: 'only', engine: 'mock' }], routing: { strategy: 'priority' } }, { random: seededRandom(1) });

@@ -190,12 +190,13 @@ export class AdaptiveStrategy implements Strategy {
 
   /** Feeds `request:end` events into `observe` (every attempt of the call). */
   onRequestEnd = (e: RouterEvents['request:end']): void => {
-    // Embedding calls say nothing about a deployment's answers.
+    // Embedding calls say nothing about a deployment's answers, nor does a caller that went away (`aborted`)
+    // about the deployment that was answering.
     if (e.kind === 'embed') return;
     const attempts = e.result?.attempts;
     if (attempts) {
       for (const a of attempts) this.observe({ requestId: e.requestId, deployment: a.deployment, ok: a.ok });
-    } else if (e.error?.deployment) this.observe({ requestId: e.requestId, deployment: e.error.deployment, ok: false });
+    } else if (e.error?.deployment && e.error.code !== 'aborted') this.observe({ requestId: e.requestId, deployment: e.error.deployment, ok: false });
   };
 }
 

@@ -52,6 +52,26 @@ export class PostgresHandle {
     }
   }
 
+  /**
+   * `SELECT 1` within `timeoutMs` (a readiness probe): a failure, or no answer in time (a pool whose
+   * connections all hang, a stalled server), is `store_unavailable`.
+   */
+  ping(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new LLMError({ code: 'store_unavailable', message: `PostgreSQL did not answer SELECT 1 within ${timeoutMs} ms` })), timeoutMs);
+      this.pool.query('SELECT 1').then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(new LLMError({ code: 'store_unavailable', message: `PostgreSQL failed SELECT 1: ${(e as Error)?.message ?? String(e)}`, cause: e }));
+        },
+      );
+    });
+  }
+
   /** Runs `fn` in a transaction on one connection. */
   async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();

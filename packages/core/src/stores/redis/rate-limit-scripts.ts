@@ -2,18 +2,35 @@ import { LuaScript } from './redis-connection.js';
 
 /**
  * Lua for the Redis rate limiter; the arithmetic mirrors `tenancy/gcra.ts`. Time comes from Redis
- * (`TIME`), so every gateway process shares one clock. Per scope the keys are: GCRA TAT for rpm,
- * GCRA TAT for tpm, and a sorted set of concurrency leases scored by expiry.
+ * (`TIME`, whole ms as `Date.now()`, so the levels stay integers), so every gateway process shares one
+ * clock. Per scope the keys are: the GCRA bucket for rpm and for tpm (`"<at> <level>"`, see
+ * `GcraState`), and a sorted set of concurrency leases scored by expiry.
  */
 const NOW = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local W = 60000`;
+
+/** The bucket at a key: its level now, and storing a new one (taken now; deleted when full). */
+const BUCKET = `local function level(key, limit)
+  local v = redis.call('GET', key)
+  if not v then return 0 end
+  local at, l = string.match(v, '^(%S+) (%S+)$')
+  return math.max(tonumber(l) - (now - tonumber(at)) * limit, 0)
+end
+local function store(key, l, limit)
+  if l > 0 then
+    redis.call('SET', key, string.format('%.17g %.17g', now, l), 'PX', math.ceil(l / limit) + 1000)
+  else
+    redis.call('DEL', key)
+  end
+end`;
 
 /**
  * KEYS: 3 per scope (rpm, tpm, leases). ARGV: n, cost, leaseId, leaseTtlMs, then rpm, tpm, maxConcurrency
- * per scope (0 = none). Returns { granted, kind, scopeIndex, retryAfterMs, now, then rpmTat, tpmTat, inFlight per scope }.
+ * per scope (0 = none). Returns { granted, kind, scopeIndex, retryAfterMs, now, then rpm bucket, tpm bucket, inFlight per scope }.
  */
 export const ACQUIRE_SCRIPT = new LuaScript(`${NOW}
+${BUCKET}
 local n = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
 local lease = ARGV[3]
@@ -23,16 +40,12 @@ local worstKind = ''
 local worstScope = 0
 local sets = {}
 local function check(key, limit, c, kind, i)
-  local v = redis.call('GET', key)
-  local tat = now
-  if v then tat = tonumber(v) end
-  local base = math.max(tat, now)
-  local T = W / limit
-  local allowAt = base + math.min(c, limit) * T - W
-  if allowAt > now then
-    if allowAt - now > worstRetry then worstRetry = allowAt - now; worstKind = kind; worstScope = i end
+  local l = level(key, limit)
+  local over = l + (math.min(c, limit) - limit) * W
+  if over > 0 then
+    if over / limit > worstRetry then worstRetry = over / limit; worstKind = kind; worstScope = i end
   else
-    sets[#sets + 1] = { key, base + c * T }
+    sets[#sets + 1] = { key, l + c * W, limit }
   end
 end
 for i = 1, n do
@@ -53,9 +66,7 @@ end
 local granted = 0
 if worstRetry < 0 then
   granted = 1
-  for _, s in ipairs(sets) do
-    redis.call('SET', s[1], string.format('%.3f', s[2]), 'PX', math.ceil(s[2] - now) + 1000)
-  end
+  for _, s in ipairs(sets) do store(s[1], s[2], s[3]) end
   for i = 1, n do
     if tonumber(ARGV[4 + (i - 1) * 3 + 3]) > 0 then
       local ck = KEYS[(i - 1) * 3 + 3]
@@ -78,6 +89,7 @@ return out`);
  * Frees the lease and corrects the token charge by tokenDelta (negative refunds, never below "full").
  */
 export const RELEASE_SCRIPT = new LuaScript(`${NOW}
+${BUCKET}
 local n = tonumber(ARGV[1])
 local delta = tonumber(ARGV[3])
 for i = 1, n do
@@ -85,15 +97,7 @@ for i = 1, n do
   local tpm = tonumber(ARGV[3 + i])
   if tpm > 0 and delta ~= 0 then
     local key = KEYS[(i - 1) * 2 + 1]
-    local v = redis.call('GET', key)
-    local tat = now
-    if v then tat = tonumber(v) end
-    local newTat = math.max(math.max(tat, now) + delta * W / tpm, now)
-    if newTat > now then
-      redis.call('SET', key, string.format('%.3f', newTat), 'PX', math.ceil(newTat - now) + 1000)
-    else
-      redis.call('DEL', key)
-    end
+    store(key, math.max(level(key, tpm) + delta * W, 0), tpm)
   end
 end
 return 1`);
@@ -114,7 +118,7 @@ for i = 1, #KEYS do
 end
 return 1`);
 
-/** KEYS: 3 per scope. Returns { now, then rpmTat, tpmTat, inFlight per scope } without changing anything. */
+/** KEYS: 3 per scope. Returns { now, then rpm bucket, tpm bucket, inFlight per scope } without changing anything. */
 export const PEEK_SCRIPT = new LuaScript(`${NOW}
 local out = { string.format('%.3f', now) }
 for i = 1, #KEYS / 3 do

@@ -13,7 +13,7 @@ const KEEP_RESERVATION_MS = 7 * 86_400_000;
 export interface RedisBudgetStoreOptions {
   /**
    * Bound on each call to Redis (ms): a Redis that stops answering fails `reserve` (and the others) with
-   * `engine_unavailable` after this instead of holding the request. Default 2000.
+   * `store_unavailable` (503, retryable) after this instead of holding the request. Default 2000.
    */
   timeoutMs?: number;
 }
@@ -42,7 +42,7 @@ export class RedisBudgetStore implements BudgetStore {
 
   async reserve(request: BudgetReserveRequest): Promise<BudgetReservation> {
     validateReserveRequest(request);
-    const w = budgetPeriodWindow(request.period, this.clock());
+    const w = budgetPeriodWindow(request.period, request.at ?? this.clock());
     const [bucket, zset] = this.bucketKeys(request.tenantId, w.key);
     const ttl = request.ttlMs ?? DEFAULT_RESERVATION_TTL_MS;
     const expireAt = Number.isFinite(w.end) ? w.end + KEEP_AFTER_PERIOD_MS : 0;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { GcraState } from '../../tenancy/gcra.js';
 import { DEFAULT_LEASE_TTL_MS, validateAcquire, validateActualTokens } from '../../tenancy/rate-limit-input.js';
 import { rateLimitInfo, scopeKey, type ScopeState } from '../../tenancy/rate-limit-info.js';
 import type { RateAcquireOptions, RateDecision, RateLease, RateLimitInfo, RateLimitKind, RateLimiter, RateScope } from '../../tenancy/types.js';
@@ -7,8 +8,8 @@ import { bounded, redisTimeout, type RedisHandle } from './redis-connection.js';
 
 export interface RedisRateLimiterOptions {
   /**
-   * Bound on each call to Redis (ms): a Redis that stops answering fails `acquire` with `engine_unavailable`
-   * after this instead of holding the request. Default 2000.
+   * Bound on each call to Redis (ms): a Redis that stops answering fails `acquire` with `store_unavailable`
+   * (503, retryable) after this instead of holding the request. Default 2000.
    */
   timeoutMs?: number;
 }
@@ -80,7 +81,7 @@ export class RedisRateLimiter implements RateLimiter {
   /** Frees a lease's slots and corrects its token charge by `delta` (one script). @internal */
   async releaseLease(lease: RedisLease, delta: number): Promise<void> {
     const keys: string[] = [];
-    for (const s of lease.scopes) keys.push(this.key(s, 'tpm'), this.key(s, 'leases'));
+    for (const s of lease.scopes) keys.push(this.key(s, 'tpm-level'), this.key(s, 'leases'));
     await bounded(this.redis.eval(RELEASE_SCRIPT, keys, [lease.scopes.length, lease.id, delta, ...lease.scopes.map((s) => s.limits.tpm ?? 0)]), this.timeoutMs, 'rate-limit release');
   }
 
@@ -88,12 +89,17 @@ export class RedisRateLimiter implements RateLimiter {
     return new RedisLease(this, id, scopes, cost, ttl);
   }
 
-  private key(scope: RateScope, what: 'rpm' | 'tpm' | 'leases'): string {
+  /**
+   * The buckets are at `rpm-level`/`tpm-level` (`"<at> <level>"`). Earlier versions kept a TAT in epoch ms at
+   * `rpm`/`tpm`: new names, so that during a rolling upgrade neither version reads the other's values (each
+   * counts in its own buckets until the old processes stop).
+   */
+  private key(scope: RateScope, what: 'rpm-level' | 'tpm-level' | 'leases'): string {
     return `${this.redis.prefix}rl:${scopeKey(scope)}:${what}`;
   }
 
   private keys(scopes: RateScope[]): string[] {
-    return scopes.flatMap((s) => [this.key(s, 'rpm'), this.key(s, 'tpm'), this.key(s, 'leases')]);
+    return scopes.flatMap((s) => [this.key(s, 'rpm-level'), this.key(s, 'tpm-level'), this.key(s, 'leases')]);
   }
 }
 
@@ -130,9 +136,14 @@ class RedisLease implements RateLease {
 function parseStates(flat: string[], n: number): ScopeState[] {
   const out: ScopeState[] = [];
   for (let i = 0; i < n; i++) {
-    const rpm = flat[i * 3];
-    const tpm = flat[i * 3 + 1];
-    out.push({ rpmTat: rpm ? Number(rpm) : undefined, tpmTat: tpm ? Number(tpm) : undefined, inFlight: Number(flat[i * 3 + 2] ?? 0) });
+    out.push({ rpm: parseBucket(flat[i * 3]), tpm: parseBucket(flat[i * 3 + 1]), inFlight: Number(flat[i * 3 + 2] ?? 0) });
   }
   return out;
+}
+
+/** A bucket as the scripts store it: `"<at> <level>"` ('' when the key is absent: full). */
+function parseBucket(v: string | undefined): GcraState | undefined {
+  if (!v) return undefined;
+  const space = v.indexOf(' ');
+  return { at: Number(v.slice(0, space)), level: Number(v.slice(space + 1)) };
 }

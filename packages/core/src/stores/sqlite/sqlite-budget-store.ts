@@ -87,7 +87,7 @@ export class SqliteBudgetStore implements BudgetStore {
     const expiresAt = now + (request.ttlMs ?? DEFAULT_RESERVATION_TTL_MS);
     const sweep = ++this.ops % 1000 === 0;
     const existing = this.own.get(request.reservationId);
-    const periodKey = existing?.periodKey ?? this.periodKey(request.period, now);
+    const periodKey = existing?.periodKey ?? this.periodKey(request.period, request.at ?? now);
     const tenantId = existing?.tenantId ?? request.tenantId;
     return this.handle.writes.run(
       (scope): BudgetReservation => {

@@ -1,0 +1,100 @@
+/**
+ * `StateStores.ping()`, the round trip a readiness probe makes: it resolves while the services answer, and in
+ * shared mode rejects with `store_unavailable` within `redisTimeoutMs` once Redis or PostgreSQL stops answering
+ * (a partition, a stalled server: the connection stays open) or goes away.
+ * Real Redis and PostgreSQL (vitest.global-setup.ts), each reached through a loopback TCP relay the test stalls.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LLMError } from '../errors/llm-error.js';
+import { startTcpRelay, type TcpRelay } from '../test/tcp-relay.js';
+import { sharedSkipReason, testServiceUrls } from './__fixtures__/store-fixtures.js';
+import { createStateStores } from './create-state-stores.js';
+import type { StateStores } from './types.js';
+
+/** What `p` did: `resolved`, or the code of the LLMError it rejected with, and after how long (ms). */
+async function outcome(p: Promise<unknown>): Promise<{ result: string; ms: number }> {
+  const t0 = performance.now();
+  const result = await p.then(
+    () => 'resolved',
+    (e: unknown) => (LLMError.isInstance(e) ? e.code : `not an LLMError: ${String(e)}`),
+  );
+  return { result, ms: performance.now() - t0 };
+}
+
+describe('StateStores.ping in the embedded modes', () => {
+  it('resolves in memory mode (SQLite in the process: nothing to reach)', async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    await expect(stores.ping()).resolves.toBeUndefined();
+    await stores.close();
+  });
+});
+
+const skip = sharedSkipReason();
+describe.skipIf(skip !== undefined)(skip ?? 'StateStores.ping in shared mode', () => {
+  const urls = testServiceUrls();
+  const id = randomBytes(5).toString('hex');
+  const schema = `ping_${id}`;
+  const TIMEOUT_MS = 300;
+  const opened: Array<{ stores: StateStores; relays: TcpRelay[] }> = [];
+
+  /** Shared stores whose Redis and PostgreSQL connections go through relays of their own. */
+  async function open(): Promise<{ stores: StateStores; redis: TcpRelay; pg: TcpRelay }> {
+    const redisUrl = new URL(urls.redisUrl!);
+    const postgresUrl = new URL(urls.postgresUrl!);
+    const redis = await startTcpRelay({ host: redisUrl.hostname, port: Number(redisUrl.port) });
+    const pg = await startTcpRelay({ host: postgresUrl.hostname, port: Number(postgresUrl.port || 5432) });
+    redisUrl.hostname = '127.0.0.1';
+    redisUrl.port = String(redis.port);
+    postgresUrl.hostname = '127.0.0.1';
+    postgresUrl.port = String(pg.port);
+    const stores = await createStateStores({
+      mode: 'shared',
+      redisUrl: redisUrl.toString(),
+      postgresUrl: postgresUrl.toString(),
+      redisKeyPrefix: `ping${id}:`,
+      postgresSchema: schema,
+      redisTimeoutMs: TIMEOUT_MS,
+    });
+    opened.push({ stores, relays: [redis, pg] });
+    return { stores, redis, pg };
+  }
+
+  afterAll(async () => {
+    for (const o of opened) {
+      for (const r of o.relays) await r.close();
+      await Promise.race([o.stores.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3_000))]);
+    }
+    const pg = (await import('pg')).default;
+    const client = new pg.Client({ connectionString: urls.postgresUrl });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await client.end();
+  }, 30_000);
+
+  it('resolves while both answer; a stalled Redis is store_unavailable within redisTimeoutMs', async () => {
+    const { stores, redis } = await open();
+    expect((await outcome(stores.ping())).result).toBe('resolved');
+    redis.stall();
+    const o = await outcome(stores.ping());
+    expect(o.result).toBe('store_unavailable');
+    expect(o.ms).toBeLessThan(TIMEOUT_MS + 2_000);
+  }, 30_000);
+
+  it('a stalled PostgreSQL is store_unavailable within the same bound', async () => {
+    const { stores, pg } = await open();
+    expect((await outcome(stores.ping())).result).toBe('resolved');
+    pg.stall();
+    const o = await outcome(stores.ping());
+    expect(o.result).toBe('store_unavailable');
+    expect(o.ms).toBeLessThan(TIMEOUT_MS + 2_000);
+  }, 30_000);
+
+  it('a Redis that went away (connection closed) is store_unavailable', async () => {
+    const { stores, redis } = await open();
+    expect((await outcome(stores.ping())).result).toBe('resolved');
+    await redis.close();
+    const o = await outcome(stores.ping());
+    expect(o.result).toBe('store_unavailable');
+  }, 30_000);
+});

@@ -1,0 +1,209 @@
+/**
+ * What `/metrics` says agrees with what the client and the ledger were told: an upstream refusal of the
+ * gateway's key counts under the code the client got (`provider_error`) while the ledger keeps the provider's
+ * reason, on chat as on embeddings; prefetch spend is in the cost and token counters as in the invoice; a
+ * request refused before its tenant is known counts as `anonymous` on every counter; a stream's time to first
+ * token is measured from the request's arrival, in the histogram and in the ledger.
+ * Real gateway and LLMRouter, in-memory stores (SQLite), a local server speaking the OpenAI wire format.
+ */
+import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PREFETCH_ENDPOINT } from '../metering/prefetch-metering.js';
+import { createHarness, get, mockModel, post, type Harness } from '../test-support/harness.js';
+
+let h: Harness | undefined;
+let upstream: OpenAIWireServer | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+  await upstream?.close();
+  upstream = undefined;
+});
+
+/** `name{labels} value` lines of one metric, as [labels text, value]. */
+function series(text: string, name: string): Array<[string, number]> {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`))
+    .map((l) => [l.slice(name.length, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]);
+}
+function sum(text: string, name: string, labels: RegExp): number {
+  return series(text, name)
+    .filter(([l]) => labels.test(l))
+    .reduce((s, [, v]) => s + v, 0);
+}
+
+describe('llm_requests_total status of an upstream credential failure', () => {
+  it('is the code the client got (provider_error), on chat as on embeddings, not the client-auth "authentication"', async () => {
+    upstream = await startOpenAIWireServer({ script: { error: { status: 401, message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } } });
+    h = await createHarness({
+      models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'revoked', price: { input: 1, output: 2 }, capabilities: ['chat', 'streaming', 'embeddings'] }],
+      stores: 'memory',
+      routerOptions: { env: {} },
+    });
+    await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme' });
+    const { secret } = await h.stores!.tenants.createKey('acme', { name: 'k' });
+    const auth = { authorization: `Bearer ${secret}` };
+
+    const statuses = async () => {
+      const text = await (await get(h!.gateway, '/metrics')).text();
+      return series(text, 'llm_requests_total').filter(([l]) => l.includes('tenant="acme"')).map(([l, v]) => `${/status="([^"]*)"/.exec(l)![1]} ${v}`);
+    };
+    const emb = await post(h.gateway, '/v1/embeddings', { model: 'gpt', input: 'hi' }, auth);
+    const embBody = (await emb.json()) as { error: { code: string } };
+    expect([emb.status, embBody.error.code]).toEqual([502, 'provider_error']);
+    expect(await statuses()).toEqual(['provider_error 1']);
+
+    const chat = await post(h.gateway, '/v1/chat/completions', { model: 'gpt', messages: [{ role: 'user', content: 'hi' }] }, auth);
+    const chatBody = (await chat.json()) as { error: { code: string } };
+    // The client is told the gateway's upstream failed (502 provider_error), as on embeddings.
+    expect([chat.status, chatBody.error.code]).toEqual([502, 'provider_error']);
+    // The same upstream failure counts under the same status: the one the client saw. "authentication" is
+    // what a client's own missing or bad key counts as, so an operator would look at the clients, not the
+    // gateway's revoked provider key.
+    expect(await statuses()).toEqual(['provider_error 2']);
+    // The ledger (operators' eyes only) keeps the provider's reason, the same for both routes.
+    const rows = await h.stores!.ledger.query({ tenantId: 'acme', limit: 10 });
+    expect(rows.map((r) => [r.endpoint, r.status, r.errorCode]).sort()).toEqual([
+      ['/v1/chat/completions', 'error', 'authentication'],
+      ['/v1/embeddings', 'error', 'authentication'],
+    ]);
+  });
+});
+
+describe('llm_cost_usd_total and llm_tokens_total next to the ledger', () => {
+  it("count a tenant's predictive-cache prefetches, which the ledger, budget and invoice bill to it", async () => {
+    h = await createHarness({
+      models: [mockModel('chat'), mockModel('emb', {}, { capabilities: ['embeddings'] })],
+      cache: {
+        exact: { enabled: true, ttlMs: 3_600_000 },
+        semantic: { enabled: true, embedder: 'emb', threshold: 0.95, guardAbove: 0.95 },
+        predictive: { enabled: true },
+      },
+      stores: 'memory',
+      routerOptions: { unknownTenant: 'shared' },
+    });
+    const { gateway, router, stores } = h;
+    await stores!.tenants.createTenant({ id: 'acme', name: 'Acme' });
+    const { secret } = await stores!.tenants.createKey('acme', { name: 'k' });
+    const conversation = (session: string) => {
+      const messages: Array<{ role: string; content: string }> = [{ role: 'system', content: `Support session ${session}` }];
+      return async (question: string) => {
+        messages.push({ role: 'user', content: question });
+        const res = await post(gateway, '/v1/chat/completions', { model: 'chat', messages, user: session }, { authorization: `Bearer ${secret}` });
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as { choices: Array<{ message: { content: string } }> };
+        messages.push({ role: 'assistant', content: body.choices[0]!.message.content });
+        await router.prefetch!.settled();
+      };
+    };
+    for (const u of ['u1', 'u2']) {
+      const c = conversation(u);
+      await c('How do I reset my password?');
+      await c('And how do I change the email address on my account?');
+    }
+    await conversation('u3')('How do I reset my password?');
+    expect(router.prefetch!.stats('acme').calls).toBe(1);
+    let rows = await stores!.ledger.query({ tenantId: 'acme', limit: 1000 });
+    for (let i = 0; i < 400 && !rows.some((r) => r.endpoint === PREFETCH_ENDPOINT); i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      rows = await stores!.ledger.query({ tenantId: 'acme', limit: 1000 });
+    }
+    const prefetch = rows.find((r) => r.endpoint === PREFETCH_ENDPOINT)!;
+    expect(prefetch.costUsd).toBeGreaterThan(0);
+
+    const invoice = await stores!.ledger.invoice('acme', 0, Date.now() + 60_000);
+    const text = await (await get(gateway, '/metrics')).text();
+    // The dashboard's "Cost / hour by tenant" and "Cost (range)" read llm_cost_usd_total: what the tenant is billed.
+    expect.soft(sum(text, 'llm_cost_usd_total', /tenant="acme"/)).toBeCloseTo(invoice.totalUsd, 9);
+    expect.soft(sum(text, 'llm_tokens_total', /type="output",model="chat"/)).toBe(rows.reduce((s, r) => s + r.outputTokens, 0));
+  });
+});
+
+describe('llm_cost_usd_total and llm_tokens_total without stores', () => {
+  it('count the prefetches too: the clients\' answers plus what prefetching spent', async () => {
+    h = await createHarness({
+      models: [mockModel('chat'), mockModel('emb', {}, { capabilities: ['embeddings'] })],
+      cache: {
+        exact: { enabled: true, ttlMs: 3_600_000 },
+        semantic: { enabled: true, embedder: 'emb', threshold: 0.95, guardAbove: 0.95 },
+        predictive: { enabled: true },
+      },
+      routerOptions: { unknownTenant: 'shared' },
+    });
+    const { gateway, router } = h;
+    let answeredUsd = 0;
+    let answeredOutput = 0;
+    const conversation = (session: string) => {
+      const messages: Array<{ role: string; content: string }> = [{ role: 'system', content: `Support session ${session}` }];
+      return async (question: string) => {
+        messages.push({ role: 'user', content: question });
+        const res = await post(gateway, '/v1/chat/completions', { model: 'chat', messages, user: session });
+        expect(res.status).toBe(200);
+        answeredUsd += Number(res.headers.get('x-llmrr-cost-usd'));
+        const body = (await res.json()) as { choices: Array<{ message: { content: string } }>; usage: { completion_tokens: number } };
+        answeredOutput += body.usage.completion_tokens;
+        messages.push({ role: 'assistant', content: body.choices[0]!.message.content });
+        await router.prefetch!.settled();
+      };
+    };
+    for (const u of ['u1', 'u2']) {
+      const c = conversation(u);
+      await c('How do I reset my password?');
+      await c('And how do I change the email address on my account?');
+    }
+    await conversation('u3')('How do I reset my password?');
+    const prefetched = router.prefetch!.stats('anonymous');
+    expect(prefetched.calls).toBe(1);
+    expect(prefetched.costUsd).toBeGreaterThan(0);
+    const text = await (await get(gateway, '/metrics')).text();
+    expect(sum(text, 'llm_cost_usd_total', /tenant="anonymous"/)).toBeCloseTo(answeredUsd + prefetched.costUsd, 6);
+    expect(sum(text, 'llm_tokens_total', /type="output",model="chat"/)).toBe(answeredOutput + prefetched.outputTokens);
+  });
+});
+
+describe('the tenant label of a request refused before its tenant is known', () => {
+  it('is anonymous on llm_token_counts_total as on llm_requests_total', async () => {
+    h = await createHarness({ models: [mockModel('chat')], stores: 'memory' });
+    const bad = { authorization: 'Bearer llmrr_not-a-key' };
+    expect((await post(h.gateway, '/v1/messages/count_tokens', { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }, bad)).status).toBe(401);
+    expect((await post(h.gateway, '/v1/chat/completions', { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }, bad)).status).toBe(401);
+    const text = await (await get(h.gateway, '/metrics')).text();
+    const tenants = (name: string) => series(text, name).map(([l]) => /tenant="([^"]*)"/.exec(l)![1]);
+    expect(tenants('llm_requests_total')).toEqual(['anonymous']);
+    expect(tenants('llm_token_counts_total')).toEqual(['anonymous']);
+  });
+});
+
+describe("a stream's time to first token", () => {
+  it('runs from the request\'s arrival (admission included), in the histogram and the ledger, live or from the cache', async () => {
+    h = await createHarness({
+      models: [mockModel('chat', { reply: 'Hello there, how are you?' })],
+      cache: { exact: { enabled: true, ttlMs: 60_000 } },
+      stores: 'memory',
+    });
+    await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', limits: { rpm: 100 } });
+    const { secret } = await h.stores!.tenants.createKey('acme', { name: 'k' });
+    // Admission (the rate limiter) takes 150 ms: time the client waits before the router is even asked.
+    const limiter = h.stores!.rateLimiter;
+    const acquire = limiter.acquire.bind(limiter);
+    limiter.acquire = async (scopes, options) => {
+      await new Promise((r) => setTimeout(r, 150));
+      return acquire(scopes, options);
+    };
+    const body = { model: 'chat', stream: true, messages: [{ role: 'user', content: 'hi' }] };
+    for (let i = 0; i < 2; i++) {
+      const res = await post(h.gateway, '/v1/chat/completions', body, { authorization: `Bearer ${secret}` });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-llmrr-cache')).toBe(i === 0 ? 'miss' : 'hit-exact');
+      await res.text();
+    }
+    const rows = await h.stores!.ledger.query({ tenantId: 'acme', limit: 10 });
+    expect(rows.map((r) => r.cacheHit).sort()).toEqual([false, true]);
+    for (const r of rows) expect(r.ttftMs, `cache hit: ${r.cacheHit}`).toBeGreaterThanOrEqual(150);
+    const text = await (await get(h.gateway, '/metrics')).text();
+    expect(sum(text, 'llm_time_to_first_token_seconds_count', /model="chat"/)).toBe(2);
+    // Both observations include the 150 ms admission: none falls in a bucket below 0.1 s.
+    expect(sum(text, 'llm_time_to_first_token_seconds_bucket', /le="0.1",model="chat"/)).toBe(0);
+  });
+});

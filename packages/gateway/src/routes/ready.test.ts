@@ -1,0 +1,71 @@
+/**
+ * The default readiness check of `GET /ready`: the router has an enabled deployment and the stores answer their
+ * `ping()` (core's shared-mode stores: Redis and PostgreSQL; apps/gateway-server's shared-mode-ready test runs
+ * it against real ones). A failing ping is a 503 whose body names no host; probes that arrive while a ping is
+ * in flight share it. Real gateway and LLMRouter, in-memory stores whose `ping` the test steers.
+ */
+import { LLMError } from '@llmrr/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHarness, get, mockModel, type Harness } from '../test-support/harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('GET /ready (default check)', () => {
+  it('is 200 while the stores answer their ping, 503 (reason without the store error) while it fails', async () => {
+    const logged: unknown[] = [];
+    h = await createHarness({ models: [mockModel('chat')], stores: 'memory', gateway: { log: (e) => logged.push(e.error) } });
+    let pings = 0;
+    let down = false;
+    h.stores!.ping = async () => {
+      pings++;
+      if (down) throw new LLMError({ code: 'store_unavailable', message: 'Redis did not answer the readiness PING within 300 ms (redis://10.0.0.7:6379)' });
+    };
+    expect((await get(h.gateway, '/ready')).status).toBe(200);
+    down = true;
+    const res = await get(h.gateway, '/ready');
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(JSON.parse(text)).toMatchObject({ status: 'not_ready' });
+    expect(text).not.toContain('10.0.0.7');
+    expect(logged.some((e) => LLMError.isInstance(e) && e.code === 'store_unavailable')).toBe(true);
+    down = false;
+    expect((await get(h.gateway, '/ready')).status).toBe(200);
+    expect(pings).toBe(3);
+  });
+
+  it('shares one ping among the probes that arrive while it is in flight', async () => {
+    h = await createHarness({ models: [mockModel('chat')], stores: 'memory' });
+    let pings = 0;
+    let answer!: () => void;
+    h.stores!.ping = () => {
+      pings++;
+      return new Promise<void>((r) => (answer = r));
+    };
+    const probes = [get(h.gateway, '/ready'), get(h.gateway, '/ready'), get(h.gateway, '/ready')];
+    for (let i = 0; i < 50 && pings === 0; i++) await new Promise((r) => setTimeout(r, 1));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(pings).toBe(1);
+    answer();
+    expect((await Promise.all(probes)).map((r) => r.status)).toEqual([200, 200, 200]);
+    // The next probe after it answered makes a round trip of its own (no answer is kept).
+    const next = get(h.gateway, '/ready');
+    for (let i = 0; i < 50 && pings === 1; i++) await new Promise((r) => setTimeout(r, 1));
+    answer();
+    expect((await next).status).toBe(200);
+    expect(pings).toBe(2);
+  });
+
+  it('is 503 without pinging when the router has no enabled deployment', async () => {
+    h = await createHarness({ models: [mockModel('chat', {}, { enabled: false })], stores: 'memory' });
+    let pings = 0;
+    h.stores!.ping = async () => {
+      pings++;
+    };
+    expect((await get(h.gateway, '/ready')).status).toBe(503);
+    expect(pings).toBe(0);
+  });
+});
