@@ -64,6 +64,8 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
     // The LLMRR_PRICES_FILE table (relative to settings.cwd, like every path here): a missing or invalid file fails
     // the start, naming the file, rather than every model call later.
     await router.ready();
+    // A v3 tenant's preferred strategy must be one the router has (the server adds none of its own).
+    router.checkTenantStrategies();
     // Off by default: OpenTelemetry code is imported only when tracing is on.
     if (settings.otel) tracing = await (await import('./tracing.js')).startTracing(router, settings.otel, log);
     await seedTenants(stores, config, { demo: settings.demo, source, log });

@@ -81,7 +81,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     maxMessages: limits.maxMessages,
     defaultMaxOutputTokens: limits.defaultMaxOutputTokens,
     rateLimitOutputTokens: limits.rateLimitOutputTokens,
-    ready: options.ready ?? defaultReady(options.router, options.stores),
+    ready: options.ready ?? defaultReady(options.router, options.stores, options.readyTimeoutMs),
     info: { name: options.info?.name ?? '@llmrr/gateway', version: options.info?.version ?? '0.0.0' },
     startedAt: now(),
     log: (message, requestId, error) => logFn({ level: 'error', message, requestId, ...(error !== undefined ? { error } : {}) }),
@@ -138,6 +138,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     [DIRECT_ROUTES]: createDirectRoutes(echoClientRequestId(deps.routes, noteClientId), { cors: cors !== undefined, requestId: () => generateId(), now }),
     registry: metrics?.registry,
     async close() {
+      deps.closing = true;
       metrics?.close();
       await renewals?.close();
       await prefetchMetering.close();

@@ -166,9 +166,16 @@ export interface GatewayOptions {
   /**
    * Readiness check for `/ready`. Default: the router has an enabled deployment and the stores answer their
    * `ping()` (core's `StateStores`: in shared mode one Redis `PING` and one PostgreSQL `SELECT 1`, each bounded
-   * by `redisTimeoutMs`); probes that arrive while a ping is in flight share it.
+   * by `redisTimeoutMs`); probes that arrive while a ping is in flight share it, within `readyTimeoutMs`. Once
+   * `close()` has started (or the server drains, see `GatewayEnv.draining`) `/ready` answers 503 without asking it.
    */
   ready?: () => boolean | Promise<boolean>;
+  /**
+   * Bound of the default readiness check's shared store ping, ms (default 5000): a ping with no answer by then
+   * (a custom `ping` that never settles) is a 503, and the next probe pings again. Core's stores bound each of
+   * their round trips already (`redisTimeoutMs`).
+   */
+  readyTimeoutMs?: number;
   /** Where log entries go. Default: errors to `console.error`, nothing else. */
   log?: (entry: GatewayLogEntry) => void;
   /** Clock (ms). Default `Date.now`. */
@@ -179,9 +186,11 @@ export interface GatewayOptions {
   info?: { name?: string; version?: string };
 }
 
-/** Per-request facts the platform adapter knows (Node: the socket's address). */
+/** Per-request facts the platform adapter knows (Node: the socket's address, whether the server is draining). */
 export interface GatewayEnv {
   clientIp?: string;
+  /** The server is shutting down (draining its connections, as `serveGateway`'s `close()`): `/ready` answers 503. */
+  draining?: boolean;
 }
 
 export interface Gateway {

@@ -1,6 +1,6 @@
 import type { ModelConfig } from '../config/schema.js';
 import { LLMError } from '../errors/llm-error.js';
-import { gcraAdjust, gcraCheck, type GcraState } from '../tenancy/gcra.js';
+import { gcraAdjust, gcraCheck, gcraRebase, type GcraState } from '../tenancy/gcra.js';
 
 export type DeploymentLimits = NonNullable<ModelConfig['limits']>;
 
@@ -53,6 +53,9 @@ export class DeploymentLimiter {
     }
     if (rpm === undefined && (tpm === undefined || tokens <= 0)) return reason === undefined ? undefined : { reason, retryAfterMs: wait };
     const now = this.now();
+    // A clock stepped back: the buckets drain from now on (see `gcraRebase`).
+    this.rpm = gcraRebase(this.rpm, now);
+    this.tpm = gcraRebase(this.tpm, now);
     if (rpm !== undefined) {
       const c = gcraCheck(this.rpm, now, rpm, 1);
       if (!c.conforms) {

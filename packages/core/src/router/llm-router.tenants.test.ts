@@ -222,13 +222,18 @@ describe('LLMRouter unknownTenant', () => {
     );
   });
 
-  it("a v3 tenant's unknown preferred strategy is refused at construction, naming the field (else each of its calls fails)", async () => {
+  it("checkTenantStrategies refuses a v3 tenant's unknown preferred strategy, naming the field (else each of its calls fails)", async () => {
     const typo = { ...v3, tenants: [{ id: 'a' }, { id: 'b', preferences: { strategy: 'cost-optimised' } }] } as RouterConfigInput;
-    expect(() => new LLMRouter(typo)).toThrow(
+    expect(() => new LLMRouter(typo).checkTenantStrategies()).toThrow(
       expect.objectContaining({ code: 'config_invalid', param: 'tenants.1.preferences.strategy', message: expect.stringContaining('unknown strategy "cost-optimised"') }),
     );
     // A custom strategy given in options.strategies is known from the start, as for routing.strategy.
     const custom = new LLMRouter(typo, { strategies: { 'cost-optimised': (ctx) => ctx.candidates.map((deployment) => ({ deployment })) } });
+    custom.checkTenantStrategies();
     expect((await custom.route('hi', { tenant: 'b' })).strategy).toBe('cost-optimised');
+    // So is one added with addStrategy after the router was built.
+    const added = new LLMRouter(typo).addStrategy('cost-optimised', (ctx) => ctx.candidates.map((deployment) => ({ deployment })));
+    added.checkTenantStrategies();
+    expect((await added.route('hi', { tenant: 'b' })).strategy).toBe('cost-optimised');
   });
 });

@@ -196,8 +196,6 @@ export class LLMRouter {
     }
     this.strategyName = this.config.routing.strategy;
     this.checkStrategyName(this.strategyName, 'routing.strategy');
-    // A tenant's preferred strategy is its calls' default: an unknown one would fail every call of the tenant.
-    if (this.config.version === 3) this.config.tenants.forEach((t, ti) => this.checkStrategyName(t.preferences.strategy, `tenants.${ti}.preferences.strategy`));
     this.cache = new ExactCache({
       config: this.config.cache.exact,
       ...(options.cacheStore ? { store: options.cacheStore } : {}),
@@ -235,7 +233,7 @@ export class LLMRouter {
     if (options.priceTable === undefined && this.engineContext.env[PRICES_FILE_ENV]?.trim()) this.loadPrices();
   }
 
-  /** A strategy the config names (`param`) must be registered: built in, or given in `options.strategies`. */
+  /** A strategy the config names (`param`) must be registered (built in, given in `options.strategies` or added). */
   private checkStrategyName(name: string | undefined, param: string): void {
     if (name === undefined || this.strategies.has(name)) return;
     throw new LLMError({
@@ -702,6 +700,16 @@ export class LLMRouter {
     }
     this.strategyName = name;
     return this;
+  }
+
+  /**
+   * Checks that each v3 tenant's preferred strategy (`tenants.N.preferences.strategy`, the default of the tenant's
+   * calls) is registered now: built in, given in `options.strategies` or added with `addStrategy`; else a
+   * `config_invalid` naming the field (every call of such a tenant would fail). Not done by the constructor, so a
+   * tenant's strategy can still be added after it; `llmrr config validate` and the gateway server call it at start.
+   */
+  checkTenantStrategies(): void {
+    if (this.config.version === 3) this.config.tenants.forEach((t, ti) => this.checkStrategyName(t.preferences.strategy, `tenants.${ti}.preferences.strategy`));
   }
 
   /** Names of the registered strategies. */

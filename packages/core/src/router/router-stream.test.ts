@@ -91,10 +91,11 @@ describe('router stream: a consumer that stops pulling (totalMs set)', { timeout
     expect(circuit).toEqual([]);
     expect(attemptErrors).toEqual([]);
 
-    // The request ended once, as an abandonment recorded on its attempt (cancelled by the router: `aborted`).
+    // The request ended once, as an abandonment recorded on its attempt with the request's code, and no strike.
     const end = ends.find((e) => e.requestId === s.requestId)!;
     expect(end.error?.code).toBe('timeout');
-    expect(end.attempts).toEqual([expect.objectContaining({ deployment: 'a', ok: false, errorCode: 'aborted' })]);
+    expect(end.attempts).toEqual([expect.objectContaining({ deployment: 'a', ok: false, errorCode: 'timeout' })]);
+    expect(end.attempts?.[0]?.strike).toBeUndefined();
 
     // A consumer that comes back learns why, then the stream is over: never a silent end.
     expect((await it.next()).value).toMatchObject({ type: 'error', error: { code: 'timeout' } });

@@ -190,7 +190,7 @@ class ConsumerWatch {
 /**
  * Settles the attempt of a stream its consumer abandoned: the caller's own abort as any caller abort
  * (never a strike), otherwise released (no health change) with the upstream request cancelled, and
- * recorded as an `aborted` attempt.
+ * recorded as an attempt failed with the request's code (`timeout` or `aborted`), with no strike.
  */
 function settleAbandoned(lease: AttemptLease, plan: ExecutionPlan, error: LLMError, now: () => number): void {
   if (plan.signal?.aborted) {
@@ -198,7 +198,8 @@ function settleAbandoned(lease: AttemptLease, plan: ExecutionPlan, error: LLMErr
     return;
   }
   lease.scope?.cancel();
-  const record: AttemptRecord = { deployment: lease.deployment.name, attempt: lease.attempt, ok: false, errorCode: 'aborted', latencyMs: elapsedMs(lease.startedAt, now()) };
+  // The request's own code (`timeout` at totalMs, `aborted` after consumerIdleMs): its span and its attempt's agree.
+  const record: AttemptRecord = { deployment: lease.deployment.name, attempt: lease.attempt, ok: false, errorCode: error.code, latencyMs: elapsedMs(lease.startedAt, now()) };
   if (lease.hedge) record.hedge = true;
   lease.release();
   plan.attempts.push(record);

@@ -267,6 +267,13 @@ export interface AttemptRecord {
   latencyMs: number;
   /** Hedged attempt. */
   hedge?: boolean;
+  /**
+   * A failure the router counted against the deployment (a strike on its circuit, a failure in its error rate).
+   * Absent on a success and on a failure that was not the deployment's fault: the caller's abort or deadline, a
+   * stream its consumer abandoned, a fault of the request, an `unsupported` refusal, a failure before the provider
+   * was asked. Learning strategies (`adaptive`) learn a failure only from these.
+   */
+  strike?: boolean;
 }
 
 export interface RouterResult extends GenerateResult {

@@ -33,6 +33,20 @@ function periodAtCases(label: string, make: FixtureFactory): void {
       expect(await b.spent('acme', 'month')).toMatchObject({ periodKey: current.key, spentUsd: 0, reservedUsd: 0 });
     });
 
+    it('counts in a period that ended long ago (40 days): a reservation past the limit is refused, settled costs count', async () => {
+      fx = await make();
+      const b = fx.stores.budgets;
+      // Redis keeps a period's counters 35 days after its end, or after now for a period already over.
+      const at = Date.now() - 40 * 86_400_000;
+      const first = await b.reserve({ tenantId: 'acme', period: 'day', limitUsd: 10, estimateUsd: 6, reservationId: 'old-1', at });
+      expect(first.ok).toBe(true);
+      const second = await b.reserve({ tenantId: 'acme', period: 'day', limitUsd: 10, estimateUsd: 6, reservationId: 'old-2', at });
+      expect(second).toMatchObject({ ok: false, remainingUsd: 4 });
+      expect(await b.settle('old-1', 7)).toBe(true);
+      const third = await b.reserve({ tenantId: 'acme', period: 'day', limitUsd: 10, estimateUsd: 4, reservationId: 'old-3', at });
+      expect(third).toMatchObject({ ok: false, remainingUsd: 3 });
+    });
+
     it("is the store's current period without `at`", async () => {
       fx = await make();
       const r = await fx.stores.budgets.reserve({ tenantId: 'acme', period: 'day', limitUsd: 10, estimateUsd: 1, reservationId: 'now' });

@@ -95,6 +95,8 @@ function assemble(
   return {
     mode,
     ...parts,
+    // Closed (or closing) stores serve nothing: a readiness probe must not say otherwise, in any mode.
+    ping: () => (closing ? Promise.reject(new LLMError({ code: 'store_unavailable', message: 'The state stores are closed' })) : parts.ping()),
     close() {
       // Pending auth-failure counts go to the audit log before it closes.
       closing ??= closeAuthFailureAudit(parts.audit).catch(() => undefined).then(() => Promise.all([

@@ -1,7 +1,8 @@
 /**
  * `StateStores.ping()`, the round trip a readiness probe makes: it resolves while the services answer, and in
  * shared mode rejects with `store_unavailable` within `redisTimeoutMs` once Redis or PostgreSQL stops answering
- * (a partition, a stalled server: the connection stays open) or goes away.
+ * (a partition, a stalled server: the connection stays open) or goes away; a later ping tries again (PostgreSQL's
+ * over a new connection of its own), and after `close()` every ping is `store_unavailable`.
  * Real Redis and PostgreSQL (vitest.global-setup.ts), each reached through a loopback TCP relay the test stalls.
  */
 import { randomBytes } from 'node:crypto';
@@ -23,10 +24,11 @@ async function outcome(p: Promise<unknown>): Promise<{ result: string; ms: numbe
 }
 
 describe('StateStores.ping in the embedded modes', () => {
-  it('resolves in memory mode (SQLite in the process: nothing to reach)', async () => {
+  it('resolves in memory mode (SQLite in the process: nothing to reach), and is store_unavailable once closed', async () => {
     const stores = await createStateStores({ mode: 'memory' });
     await expect(stores.ping()).resolves.toBeUndefined();
     await stores.close();
+    await expect(stores.ping()).rejects.toMatchObject({ code: 'store_unavailable' });
   });
 });
 
@@ -88,6 +90,24 @@ describe.skipIf(skip !== undefined)(skip ?? 'StateStores.ping in shared mode', (
     const o = await outcome(stores.ping());
     expect(o.result).toBe('store_unavailable');
     expect(o.ms).toBeLessThan(TIMEOUT_MS + 2_000);
+  }, 30_000);
+
+  it('a PostgreSQL answer late past the bound fails that ping; the next ping, once answers flow again, resolves', async () => {
+    const { stores, pg } = await open();
+    expect((await outcome(stores.ping())).result).toBe('resolved');
+    pg.hold();
+    const late = await outcome(stores.ping());
+    expect(late.result).toBe('store_unavailable');
+    expect(late.ms).toBeLessThan(TIMEOUT_MS + 2_000);
+    pg.flush();
+    expect((await outcome(stores.ping())).result).toBe('resolved');
+  }, 30_000);
+
+  it('after close() the ping is store_unavailable', async () => {
+    const { stores } = await open();
+    expect((await outcome(stores.ping())).result).toBe('resolved');
+    await stores.close();
+    expect((await outcome(stores.ping())).result).toBe('store_unavailable');
   }, 30_000);
 
   it('a Redis that went away (connection closed) is store_unavailable', async () => {

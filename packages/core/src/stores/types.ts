@@ -41,7 +41,7 @@ export type StateStoresConfig =
       redisKeyPrefix?: string;
       /** PostgreSQL schema for the tables. Default `public`. */
       postgresSchema?: string;
-      /** PostgreSQL pool size. Default 10. */
+      /** PostgreSQL pool size. Default 10. `ping()` opens one connection more, of its own, on its first call. */
       postgresPoolMax?: number;
       /**
        * Successful key lookups are cached in each process for this long. Default 0 (off): a revoke,
@@ -88,9 +88,10 @@ export interface StateStores {
   affinity?: PromptCacheAffinityStore;
   /**
    * One cheap round trip to each service the stores live in, for a readiness probe: in shared mode a Redis
-   * `PING` and a PostgreSQL `SELECT 1`, each bounded by `redisTimeoutMs`; rejects with `store_unavailable`
-   * when one fails or does not answer in time. In the `embedded` and `memory` modes (SQLite in the process)
-   * it resolves.
+   * `PING` and a PostgreSQL `SELECT 1` (over a connection of its own, so a pool busy with slow queries does not
+   * delay it), each bounded by `redisTimeoutMs`; rejects with `store_unavailable` when one fails or does not
+   * answer in time. In the `embedded` and `memory` modes (SQLite in the process) it resolves. In every mode
+   * it rejects with `store_unavailable` once `close()` has been called.
    */
   ping(): Promise<void>;
   /** Closes every store and connection. Idempotent. */

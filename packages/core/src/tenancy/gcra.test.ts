@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { gcraAdjust, gcraCheck, gcraLevel, gcraRemaining, type GcraState } from './gcra.js';
 
 /** A bucket whose TAT is `backlogMs` ahead of `at`, for a limit. */
-const ahead = (at: number, backlogMs: number, limit: number): GcraState => ({ at, level: backlogMs * limit });
+const ahead = (at: number, backlogMs: number, limit: number): GcraState => ({ at, level: backlogMs * limit, limit });
 
 describe('GCRA', () => {
   it('allows a full burst of the per-minute amount, then one unit per interval', () => {
@@ -33,16 +33,20 @@ describe('GCRA', () => {
 
   it('adjusts by a delta, never below "full"', () => {
     expect(gcraAdjust(ahead(0, 30_000, 10), 0, 10, -2)).toEqual(ahead(0, 18_000, 10));
-    expect(gcraAdjust(ahead(0, 30_000, 10), 0, 10, -100)).toEqual({ at: 0, level: 0 });
+    expect(gcraAdjust(ahead(0, 30_000, 10), 0, 10, -100)).toEqual({ at: 0, level: 0, limit: 10 });
     expect(gcraAdjust(undefined, 1_000, 10, 1)).toEqual(ahead(1_000, 6_000, 10));
     expect(gcraAdjust(ahead(0, 500, 10), 1_000, 10, 1)).toEqual(ahead(1_000, 6_000, 10)); // a drained bucket counts from now
   });
 
-  it('drains `limit` per ms; a clock that went back reads as time not yet drained', () => {
+  it('drains `limit` per ms; a clock behind `at` (stepped back) drains nothing and adds no debt', () => {
     const s = ahead(1_000, 20_000, 3);
     expect(gcraLevel(s, 11_000, 3)).toBe(10_000 * 3);
-    expect(gcraLevel(s, 500, 3)).toBe(20_500 * 3);
+    expect(gcraLevel(s, 500, 3)).toBe(20_000 * 3);
     expect(gcraLevel(s, 21_000, 3)).toBe(0);
+    // A charge behind `at` counts from the earlier time: the stored level plus the cost, draining from then.
+    const c = gcraCheck(s, -3_599_000, 3, 1);
+    expect(c).toMatchObject({ conforms: true, next: ahead(-3_599_000, 40_000, 3) });
+    expect(gcraLevel(c.next, -3_599_000 + 40_000, 3)).toBe(0);
   });
 
   it('is exact at a real wall-clock time for any limit: a burst admits exactly the limit, the header agrees', () => {
@@ -86,10 +90,17 @@ describe('GCRA', () => {
     expect(remaining).toEqual([8_000, 7_000, 6_000, 5_000, 4_000, 3_000, 2_000, 1_000, 0]);
   });
 
-  it('keeps the units charged when the limit changes (they drain at the new rate)', () => {
-    const s = gcraCheck(undefined, 0, 10, 4).next; // 4 of 10 used
-    expect(gcraRemaining(s, 0, 100).remaining).toBe(96);
-    expect(gcraRemaining(s, 0, 4).remaining).toBe(0);
-    expect(gcraRemaining(s, 30_000, 4).remaining).toBe(2);
+  it('keeps the time still to drain when the limit changes (as a TAT would), so the bucket is full at the same time', () => {
+    const s = gcraCheck(undefined, 0, 10, 4).next; // 4 of 10 used: 24 s to drain
+    expect(gcraRemaining(s, 0, 10)).toEqual({ remaining: 6, resetMs: 24_000 });
+    expect(gcraRemaining(s, 0, 100)).toEqual({ remaining: 60, resetMs: 24_000 });
+    expect(gcraRemaining(s, 0, 5)).toEqual({ remaining: 3, resetMs: 24_000 });
+    expect(gcraRemaining(s, 12_000, 5)).toEqual({ remaining: 4, resetMs: 12_000 });
+    expect(gcraLevel(s, 24_000, 1)).toBe(0);
+    // A level that does not divide evenly is rounded up (never a unit less than the time held).
+    expect(gcraLevel(s, 0, 7)).toBe(Math.ceil(24_000 * 7));
+    expect(gcraLevel({ at: 0, level: 1, limit: 3 }, 0, 2)).toBe(1);
+    // A charge under the new limit is counted in it.
+    expect(gcraCheck(s, 0, 5, 1).next).toEqual(ahead(0, 36_000, 5));
   });
 });

@@ -1,4 +1,4 @@
-import { gcraAdjust, gcraCheck, type GcraState } from './gcra.js';
+import { gcraAdjust, gcraCheck, gcraRebase, type GcraState } from './gcra.js';
 import { CONCURRENCY_RETRY_MS, DEFAULT_LEASE_TTL_MS, validateAcquire, validateActualTokens } from './rate-limit-input.js';
 import { rateLimitInfo, scopeKey, type ScopeState } from './rate-limit-info.js';
 import type { RateAcquireOptions, RateDecision, RateLease, RateLimitInfo, RateLimitKind, RateLimiter, RateScope, RateScopeKind } from './types.js';
@@ -10,7 +10,7 @@ interface Slot {
   /** GCRA buckets (undefined: full). */
   rpm: GcraState | undefined;
   tpm: GcraState | undefined;
-  /** Both buckets are full again from this time on (at the limits they were last charged with). */
+  /** Both buckets are full again from this time on (whatever the limits become: see `gcra.ts`). */
   fullAt: number;
   /** Open concurrency leases: lease id -> expiry. */
   leases: Map<number, number> | undefined;
@@ -55,11 +55,13 @@ export class MemoryRateLimiter implements RateLimiter {
       const slot = (slots[i] = this.slot(k));
       const { rpm, tpm, maxConcurrency } = scope.limits;
       if (rpm !== undefined) {
+        slot.rpm = gcraRebase(slot.rpm, now);
         const c = gcraCheck(slot.rpm, now, rpm, 1);
         if (c.conforms) rpmNext[i] = c.next;
         else deny('rpm', scope, c.retryAfterMs);
       }
       if (tpm !== undefined && cost > 0) {
+        slot.tpm = gcraRebase(slot.tpm, now);
         const c = gcraCheck(slot.tpm, now, tpm, cost);
         if (c.conforms) tpmNext[i] = c.next;
         else deny('tpm', scope, c.retryAfterMs);
@@ -72,9 +74,8 @@ export class MemoryRateLimiter implements RateLimiter {
     const held: Slot[] = [];
     for (let i = 0; i < scopes.length; i++) {
       const slot = slots[i]!;
-      const { rpm, tpm } = scopes[i]!.limits;
-      if (rpmNext[i]) charge(slot, 'rpm', rpmNext[i]!, rpm!);
-      if (tpmNext[i]) charge(slot, 'tpm', tpmNext[i]!, tpm!);
+      if (rpmNext[i]) charge(slot, 'rpm', rpmNext[i]!);
+      if (tpmNext[i]) charge(slot, 'tpm', tpmNext[i]!);
       if (scopes[i]!.limits.maxConcurrency === undefined) continue;
       (slot.leases ??= new Map()).set(leaseId, now + ttl);
       if (now + ttl < slot.nextExpiry) slot.nextExpiry = now + ttl;
@@ -139,9 +140,9 @@ export class MemoryRateLimiter implements RateLimiter {
 const EMPTY: Slot = Object.freeze({ rpm: undefined, tpm: undefined, fullAt: -Infinity, leases: undefined, nextExpiry: Infinity }) as Slot;
 
 /** Sets a bucket of the slot, and when the slot may be dropped. */
-function charge(slot: Slot, which: 'rpm' | 'tpm', next: GcraState, limit: number): void {
+function charge(slot: Slot, which: 'rpm' | 'tpm', next: GcraState): void {
   slot[which] = next;
-  slot.fullAt = Math.max(slot.fullAt, next.at + next.level / limit);
+  slot.fullAt = Math.max(slot.fullAt, next.at + next.level / next.limit);
 }
 
 function inFlight(slot: Slot, now: number): number {
@@ -194,7 +195,7 @@ class MemoryLease implements RateLease {
       if (tpm === undefined) continue;
       // By key: a slot swept since the acquire is a new object now.
       const slot = this.limiter.slotOf(this.keys[i]!);
-      charge(slot, 'tpm', gcraAdjust(slot.tpm, t, tpm, actualTokens - this.cost), tpm);
+      charge(slot, 'tpm', gcraAdjust(slot.tpm, t, tpm, actualTokens - this.cost));
     }
   }
 }

@@ -1,5 +1,6 @@
 import { LLMError, toLLMError, type CountTokensOptions, type GenerateRequest, type TokenCount } from '@llmrr/core';
 import { authenticate } from '../auth/authenticate.js';
+import { demoHeaders } from '../auth/demo-headers.js';
 import { ANONYMOUS } from '../auth/principal.js';
 import type { GatewayDeps } from '../calls/context.js';
 import type { ModelRoute } from '../calls/model-route.js';
@@ -53,6 +54,8 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
     // model routes count it).
     let tenant = ANONYMOUS.tenantId;
     let model = 'unknown';
+    // The demo headers, once the caller is known to be the demo tenant (errors after authentication carry them too).
+    const shown: Record<string, string> = {};
     // Where the converted request's messages came from: an engine's error names the client's message.
     let messagePaths: ClientMessagePaths | undefined;
     let fieldNames: ClientFieldNames | undefined;
@@ -65,6 +68,7 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
         log: (m, e) => deps.log(m, requestId, e),
       });
       tenant = principal.tenantId;
+      demoHeaders(principal, shown);
       const body = validateBody(AnthropicCountTokensRequestSchema, await readJsonBody(incoming, { maxBytes: deps.maxBodyBytes }));
       if (body.messages.length > deps.maxMessages) {
         throw new LLMError({ code: 'invalid_request', message: `Too many messages: ${body.messages.length} (the limit is ${deps.maxMessages})`, param: 'messages' });
@@ -91,17 +95,12 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
       }
       deps.metrics?.observeTokenCount({ model: count.deployment ?? model, tenant, status: 'success', kind: count.exact ? 'exact' : 'estimate' });
       const answer: AnthropicTokensCount = { input_tokens: count.tokens };
-      const headers: Record<string, string> = { [TOKEN_COUNT_HEADER]: count.exact ? 'exact' : 'estimate' };
-      if (principal.demo) {
-        headers['x-llmrr-demo'] = 'true';
-        headers['x-llmrr-tenant'] = principal.tenantId;
-      }
-      return jsonReply(answer, requestId, headers);
+      return jsonReply(answer, requestId, { ...shown, [TOKEN_COUNT_HEADER]: count.exact ? 'exact' : 'estimate' });
     } catch (e) {
       const error = toPublicError(withClientMessagePath(toLLMError(e), messagePaths, fieldNames));
       deps.metrics?.observeTokenCount({ model: error.deployment ?? model, tenant, status: error.code, kind: 'none' });
       if (error.statusCode >= 500) deps.log(`request failed: ${error.code}`, requestId, e);
-      return errorReply(error, requestId, 'anthropic');
+      return errorReply(error, requestId, 'anthropic', shown);
     }
   };
 }

@@ -21,6 +21,8 @@ export interface GatewayDeps extends CallDeps {
   maxBodyBytes: number;
   maxMessages: number;
   ready: () => boolean | Promise<boolean>;
+  /** Set when the gateway's `close()` starts: `/ready` answers 503 from then on. */
+  closing?: boolean;
   info: { name: string; version: string };
   startedAt: number;
   /** The POST routes the Node adapter serves without Hono (filled as routes register). */

@@ -22,6 +22,8 @@ export interface ModelEndpoint<S extends z.ZodType> {
   style: ErrorStyle;
   /** Messages count of the body, checked against `limits.maxMessages`. */
   messageCount?: (body: z.output<S>) => number;
+  /** The body field that holds the call's strategy, for an endpoint with one of its own (default: the `llmrr` extension). */
+  strategyField?: string;
   /** Builds the call from the validated body (throw LLMError for semantic errors). */
   build(body: z.output<S>, ctx: { headers: HeaderSource; principal: Principal; requestId: string }): Omit<ModelCall, 'principal' | 'requestId' | 'startedAt' | 'startedMono' | 'signal' | 'style' | 'endpoint' | 'headers'>;
 }
@@ -53,7 +55,7 @@ export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: M
         throw new LLMError({ code: 'invalid_request', message: `Too many messages: ${count} (the limit is ${deps.maxMessages})`, param: 'messages' });
       }
       const built = ep.build(body, { headers: incoming.headers, principal, requestId });
-      checkStrategy(built.ext, (body as { llmrr?: LlmrrExtension }).llmrr, deps.router);
+      checkStrategy(built.ext, (body as { llmrr?: LlmrrExtension }).llmrr, deps.router, ep.strategyField);
       const headers = demoHeaders(principal);
       // Field by field: spreading `built` (an object holding closures) costs V8 several microseconds.
       return await runModelCall(deps, {

@@ -23,15 +23,16 @@ export function routerExtension(headers: HeaderSource, body: LlmrrExtension | un
 
 /**
  * The extension's strategy must be one the router has (when the router lists its strategies): else a 400 naming
- * where it came from, `llmrr.strategy` in the body (which wins) or the `x-llmrr-strategy` header. Checked before
- * the call is admitted, so a typo leaves no ledger record and takes no place under the rate limits.
+ * where it came from, `llmrr.strategy` in the body (which wins) or the `x-llmrr-strategy` header, or `param` for an
+ * endpoint whose strategy is a field of its own (`strategy` of `/api/chat`). Checked before the call is admitted,
+ * so a typo leaves no ledger record and takes no place under the rate limits.
  */
-export function checkStrategy(ext: LlmrrExtension, body: LlmrrExtension | undefined, router: Pick<GatewayRouter, 'strategyNames'>): void {
+export function checkStrategy(ext: LlmrrExtension, body: LlmrrExtension | undefined, router: Pick<GatewayRouter, 'strategyNames'>, param?: string): void {
   const name = ext.strategy;
   if (name === undefined || !router.strategyNames) return;
   const known = router.strategyNames();
   if (known.includes(name)) return;
-  const param = body?.strategy !== undefined ? 'llmrr.strategy' : 'x-llmrr-strategy';
+  param ??= body?.strategy !== undefined ? 'llmrr.strategy' : 'x-llmrr-strategy';
   const shown = name.length > 100 ? `${JSON.stringify(name.slice(0, 100))}...` : JSON.stringify(name);
   throw new LLMError({ code: 'invalid_request', message: `${param}: unknown strategy ${shown} (known: ${known.join(', ')})`, param });
 }

@@ -1,7 +1,7 @@
 /**
  * close(graceMs) on keep-alive connections: pipelined requests the server had already taken are all answered
  * (only the connection's last one says `connection: close`), and an answer in flight on a route served through
- * gateway.fetch says `connection: close` as the model routes' do.
+ * gateway.fetch says `connection: close` as the model routes' do; a `/ready` taken while closing answers 503.
  */
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
@@ -39,6 +39,37 @@ describe('serveGateway close(): pipelined requests and the gateway.fetch routes'
       await closed;
       const statuses = (raw.match(/HTTP\/1\.1 \d{3} /g) ?? []).map((s) => s.trim());
       expect(statuses, `the second request was taken (its model call ran) but never answered; raw: ${JSON.stringify(raw.slice(0, 300))}`).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200']);
+    } finally {
+      await served.close(100);
+      await h.close();
+    }
+  }, 20_000);
+
+  it('a /ready the server takes on a busy connection after close() started answers 503 (shutting down)', async () => {
+    const h = await createHarness({ models: [mockModel('late', { delayMs: 600 })] });
+    const served = await serveGateway(h.gateway, { port: 0 });
+    try {
+      const u = new URL(served.url);
+      const socket = connect({ host: u.hostname, port: Number(u.port) });
+      let raw = '';
+      socket.on('data', (d: Buffer) => (raw += d.toString('latin1')));
+      socket.on('error', () => {});
+      const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      let handled = 0;
+      const taken = (n: number) => new Promise<void>((resolve) => served.server.on('request', () => ++handled >= n && resolve()));
+      const first = taken(1);
+      socket.on('connect', () => socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`));
+      // The model call runs (the connection is busy) when close() starts; then a probe comes on that connection.
+      await first;
+      const closed = served.close(8000);
+      const second = taken(2);
+      socket.write('GET /ready HTTP/1.1\r\nhost: gw\r\n\r\n');
+      await second;
+      await Promise.race([ended, expect.poll(() => (raw.match(/HTTP\/1\.1 \d{3} /g) ?? []).length, { timeout: 4000, interval: 20 }).toBe(2).catch(() => {})]);
+      socket.destroy();
+      await closed;
+      expect((raw.match(/HTTP\/1\.1 \d{3} /g) ?? []).map((s) => s.trim()), `raw: ${JSON.stringify(raw.slice(0, 400))}`).toEqual(['HTTP/1.1 200', 'HTTP/1.1 503']);
+      expect(raw).toContain('"reason":"shutting down"');
     } finally {
       await served.close(100);
       await h.close();

@@ -6,7 +6,7 @@ import type { ModelRoute } from '../calls/model-route.js';
 import { directRoutesOf, type DirectRoutes } from '../http/direct-routes.js';
 import { errorReply } from '../http/error-body.js';
 import { defaultRequestId } from '../http/request-id.js';
-import type { Gateway } from '../types.js';
+import type { Gateway, GatewayEnv } from '../types.js';
 import { answerClientError, answerExpectation, fetchBridgeError } from './client-error.js';
 import { NodeIncoming } from './node-incoming.js';
 import { writeReply } from './write-reply.js';
@@ -61,7 +61,7 @@ export interface ServedGateway {
    * Stops accepting connections, lets requests in flight finish for up to `graceMs` (default 10 s),
    * then closes what is left. Resolves when the server is closed. Keep-alive connections take no new
    * request meanwhile: an idle one is closed at once, a busy one as soon as its answer is sent (an answer
-   * whose headers go out after `close()` says `connection: close`).
+   * whose headers go out after `close()` says `connection: close`), and a `/ready` taken meanwhile answers 503.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -77,11 +77,18 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
   const newId = direct ? () => direct.requestId(NO_HEADERS) : defaultRequestId;
   // Not overriding the global Request/Response: the lightweight ones would wrap every Response the
   // process makes (the router's upstream answers too) and build the real one on first use.
+  const drain: Drain = { closing: false, viaFetch: new Set() };
   const viaFetch = getRequestListener(
-    (request, env) => gateway.fetch(request, env.incoming.socket.remoteAddress ? { clientIp: env.incoming.socket.remoteAddress } : {}),
+    (request, env) => {
+      const facts: GatewayEnv = {};
+      const clientIp = env.incoming.socket.remoteAddress;
+      if (clientIp) facts.clientIp = clientIp;
+      // A request taken while closing (one already pipelined on a busy connection): `/ready` answers 503.
+      if (drain.closing) facts.draining = true;
+      return gateway.fetch(request, facts);
+    },
     { hostname: host, overrideGlobalObjects: false, errorHandler: fetchBridgeError(newId) },
   );
-  const drain: Drain = { closing: false, viaFetch: new Set() };
   const server = createServer(timeoutOptions(options), (req, res) => {
     taken(req);
     const route = direct ? directRoute(direct, req) : undefined;

@@ -100,6 +100,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
     endpoint: '/api/quick',
     schema: QuickRequestSchema,
     style: 'openai',
+    strategyField: 'strategy',
     build: (body) => ({
       model: body.model,
       request: {
@@ -120,6 +121,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
     endpoint: '/api/chat',
     schema: LegacyChatRequestSchema,
     style: 'openai',
+    strategyField: 'strategy',
     messageCount: (b) => b.messages.length,
     build: (body) => ({
       model: body.model,

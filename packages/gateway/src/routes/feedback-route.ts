@@ -1,6 +1,7 @@
 import { LLMError, toLLMError } from '@llmrr/core';
 import type { Hono } from 'hono';
 import { authenticate } from '../auth/authenticate.js';
+import { demoHeaders } from '../auth/demo-headers.js';
 import { clientIp, type AppEnv, type GatewayDeps } from '../calls/context.js';
 import { jsonResponse } from '../calls/model-call.js';
 import { errorResponse } from '../http/error-body.js';
@@ -18,6 +19,8 @@ import { FeedbackRequestSchema, type FeedbackResponse } from '../schemas/feedbac
 export function registerFeedbackRoute(app: Hono<AppEnv>, deps: GatewayDeps): void {
   app.post('/v1/feedback', async (c) => {
     const requestId = c.get('requestId');
+    // The demo headers, once the caller is known to be the demo tenant (errors after authentication carry them too).
+    const shown: Record<string, string> = {};
     try {
       const principal = await authenticate(c.req.raw.headers, {
         stores: deps.stores,
@@ -26,6 +29,7 @@ export function registerFeedbackRoute(app: Hono<AppEnv>, deps: GatewayDeps): voi
         clientIp: clientIp(c),
         log: (m, e) => deps.log(m, requestId, e),
       });
+      demoHeaders(principal, shown);
       const body = validateBody(FeedbackRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), { maxBytes: deps.maxBodyBytes }));
       const feedback = deps.router.feedback?.bind(deps.router);
       if (!feedback) throw new LLMError({ code: 'unsupported', message: "This gateway's router does not take feedback", param: 'request_id' });
@@ -36,9 +40,9 @@ export function registerFeedbackRoute(app: Hono<AppEnv>, deps: GatewayDeps): voi
         }
       }
       const out: FeedbackResponse = { accepted: feedback(body.request_id, body.score) };
-      return jsonResponse(out, requestId);
+      return jsonResponse(out, requestId, shown);
     } catch (e) {
-      return errorResponse(toLLMError(e), requestId);
+      return errorResponse(toLLMError(e), requestId, 'openai', shown);
     }
   });
 }

@@ -6,19 +6,27 @@ import type { AppEnv, GatewayDeps } from '../calls/context.js';
 import { errorResponse } from '../http/error-body.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 
+/** Default bound of the default readiness check's store ping (`readyTimeoutMs`), ms. */
+export const DEFAULT_READY_TIMEOUT_MS = 5_000;
+
 /**
  * The default readiness check: the router has an enabled deployment, and the stores answer their `ping()`
  * when they have one (core's shared-mode stores: Redis and PostgreSQL, each time-bounded), so a process
  * whose every model request would be a 503 `store_unavailable` is not ready. A failed ping throws (`/ready`
  * logs it and answers 503). Probes that arrive while a ping is in flight share it: a busy prober never
- * multiplies the round trips.
+ * multiplies the round trips. The shared ping is bounded by `timeoutMs` of its own (a custom `ping` need not
+ * be): one whose answer never comes fails the probes sharing it then, and the next probe pings again.
  */
-export function defaultReady(router: GatewayRouter, stores: GatewayStores | undefined): () => Promise<boolean> {
+export function defaultReady(router: GatewayRouter, stores: GatewayStores | undefined, timeoutMs = DEFAULT_READY_TIMEOUT_MS): () => Promise<boolean> {
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    throw new LLMError({ code: 'invalid_request', message: `readyTimeoutMs must be a positive number of ms, got ${String(timeoutMs)}`, param: 'readyTimeoutMs' });
+  }
   let pinging: Promise<void> | undefined;
   return async () => {
     if (!router.models().some((d) => d.enabled)) return false;
-    if (!stores?.ping) return true;
-    pinging ??= stores.ping().finally(() => {
+    const ping = stores?.ping;
+    if (!ping) return true;
+    pinging ??= bounded(ping.call(stores), timeoutMs).finally(() => {
       pinging = undefined;
     });
     await pinging;
@@ -26,11 +34,22 @@ export function defaultReady(router: GatewayRouter, stores: GatewayStores | unde
   };
 }
 
+/** `ping` settled within `timeoutMs`, else `store_unavailable`. */
+function bounded(ping: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LLMError({ code: 'store_unavailable', message: `The stores did not answer their readiness ping within ${timeoutMs} ms` })), timeoutMs);
+  });
+  return Promise.race([ping, late]).finally(() => clearTimeout(timer));
+}
+
 /** `/health` (liveness), `/ready` (readiness), `/metrics` (Prometheus text format; behind `auth.metricsKey` when set). */
 export function registerOpsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
   app.get('/health', (c) => c.json({ status: 'ok' }));
 
   app.get('/ready', async (c) => {
+    // Shutting down (the gateway's `close()`, or the Node server draining): out of rotation, whatever the check says.
+    if (deps.closing || c.env?.draining === true) return c.json({ status: 'not_ready', reason: 'shutting down' }, 503);
     let ready = false;
     let reason: string | undefined;
     try {

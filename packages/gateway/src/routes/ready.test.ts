@@ -2,10 +2,14 @@
  * The default readiness check of `GET /ready`: the router has an enabled deployment and the stores answer their
  * `ping()` (core's shared-mode stores: Redis and PostgreSQL; apps/gateway-server's shared-mode-ready test runs
  * it against real ones). A failing ping is a 503 whose body names no host; probes that arrive while a ping is
- * in flight share it. Real gateway and LLMRouter, in-memory stores whose `ping` the test steers.
+ * in flight share it, within the gateway's own bound (`readyTimeoutMs`): a ping whose answer never comes is a 503
+ * then, and the next probe pings again. Once the gateway's `close()` has started, or for a request the server takes
+ * while it drains, `/ready` is 503 without a ping. Real gateway and LLMRouter, in-memory stores whose `ping` the
+ * test steers.
  */
-import { LLMError } from '@llmrr/core';
+import { LLMError, LLMRouter } from '@llmrr/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createGateway } from '../gateway.js';
 import { createHarness, get, mockModel, type Harness } from '../test-support/harness.js';
 
 let h: Harness | undefined;
@@ -57,6 +61,50 @@ describe('GET /ready (default check)', () => {
     answer();
     expect((await next).status).toBe(200);
     expect(pings).toBe(2);
+  });
+
+  it('a ping whose answer never comes is a 503 after readyTimeoutMs, and the next probe makes a round trip of its own', async () => {
+    h = await createHarness({ models: [mockModel('chat')], stores: 'memory', gateway: { readyTimeoutMs: 300 } });
+    let pings = 0;
+    h.stores!.ping = () => {
+      pings++;
+      // The first round trip's answer is lost (a dropped packet on a connection that stays open); later ones answer.
+      return pings === 1 ? new Promise<void>(() => {}) : Promise.resolve();
+    };
+    const t0 = performance.now();
+    const lost = await get(h.gateway, '/ready');
+    const ms = performance.now() - t0;
+    expect(lost.status).toBe(503);
+    expect(ms).toBeGreaterThanOrEqual(290);
+    expect(ms).toBeLessThan(2_300);
+    expect(await lost.json()).toMatchObject({ status: 'not_ready' });
+    expect((await get(h.gateway, '/ready')).status).toBe(200);
+    expect(pings).toBe(2);
+  }, 10_000);
+
+  it('refuses a readyTimeoutMs that is not a positive number', async () => {
+    const router = new LLMRouter({ models: [mockModel('chat')] });
+    expect(() => createGateway({ router, readyTimeoutMs: 0 })).toThrow(/readyTimeoutMs/);
+    expect(() => createGateway({ router, readyTimeoutMs: Number.NaN })).toThrow(/readyTimeoutMs/);
+    await router.close();
+  });
+
+  it('is 503 "shutting down" without pinging once close() has started, and for a request taken while the server drains', async () => {
+    h = await createHarness({ models: [mockModel('chat')], stores: 'memory' });
+    let pings = 0;
+    h.stores!.ping = async () => {
+      pings++;
+    };
+    const draining = await h.gateway.fetch(new Request('http://gateway.test/ready'), { draining: true });
+    expect(draining.status).toBe(503);
+    expect(await draining.json()).toEqual({ status: 'not_ready', reason: 'shutting down' });
+    expect((await get(h.gateway, '/ready')).status).toBe(200);
+    expect(pings).toBe(1);
+    await h.gateway.close();
+    const closed = await get(h.gateway, '/ready');
+    expect(closed.status).toBe(503);
+    expect(await closed.json()).toEqual({ status: 'not_ready', reason: 'shutting down' });
+    expect(pings).toBe(1);
   });
 
   it('is 503 without pinging when the router has no enabled deployment', async () => {

@@ -54,6 +54,7 @@ async function validate(ctx: CliContext, file: string | undefined): Promise<Exit
     // tenants' preferred ones) and the price file named by LLMRR_PRICES_FILE.
     const router = createCliRouter(ctx, loaded);
     try {
+      router.checkTenantStrategies();
       await router.ready();
     } finally {
       await router.close();

@@ -157,6 +157,7 @@ function settleFailure(
   if (cancelled) return;
   const r: AttemptRecord = { deployment: d.name, attempt, ok: false, errorCode: error.code, latencyMs: elapsedMs(startedAt, host.now()) };
   if (hedge) r.hedge = true;
+  if (counts) r.strike = true;
   plan.attempts.push(r);
   if (host.emitter.has('attempt:error')) host.emitter.emit('attempt:error', { requestId: plan.requestId, deployment: d.name, attempt, error });
 }

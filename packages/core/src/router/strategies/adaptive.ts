@@ -18,7 +18,7 @@ export interface AdaptiveOptions {
   priorWeight?: number;
   /** Posterior spread of Thompson sampling (reward noise). Default 0.25. */
   explorationScale?: number;
-  /** Weight of a success without explicit feedback (reward 1). Default 0.25; failures count fully (reward 0). */
+  /** Weight of a success without explicit feedback (reward 1). Default 0.25; failures (those the router counts against the deployment) count fully (reward 0). */
   implicitWeight?: number;
   /** Most pending requests remembered for late feedback. Default 10 000. */
   maxPending?: number;
@@ -43,11 +43,11 @@ interface Pending {
 
 /**
  * `adaptive`: a contextual bandit (Thompson sampling over a Bayesian linear model per deployment) that
- * learns from live outcomes (a failed attempt = reward 0; a success without feedback = reward 1 at
- * `implicitWeight`) and explicit feedback (`feedback(requestId, score)` with score in [0,1], which
- * replaces the implicit success reward). Cold-started from the learned predictor: the prior mean makes
- * the expected reward equal to the predicted quality until outcomes arrive. Score = sampled quality
- * - lambda x expected cost - mu x latency.
+ * learns from live outcomes (an attempt whose failure the router counted against the deployment, its `strike`,
+ * = reward 0; a success without feedback = reward 1 at `implicitWeight`) and explicit feedback
+ * (`feedback(requestId, score)` with score in [0,1], which replaces the implicit success reward). Cold-started
+ * from the learned predictor: the prior mean makes the expected reward equal to the predicted quality until
+ * outcomes arrive. Score = sampled quality - lambda x expected cost - mu x latency.
  */
 export class AdaptiveStrategy implements Strategy {
   readonly name = 'adaptive';
@@ -188,15 +188,20 @@ export class AdaptiveStrategy implements Strategy {
     return this;
   }
 
-  /** Feeds `request:end` events into `observe` (every attempt of the call). */
+  /**
+   * Feeds `request:end` events into `observe` (every attempt of the call, of a failed call too). A failed attempt
+   * is learned only when the router counted it against the deployment (`strike`, the circuit's own rule): a caller
+   * that went away or whose deadline passed, a consumer that stopped reading, a fault of the request say nothing
+   * about the deployment that was answering.
+   */
   onRequestEnd = (e: RouterEvents['request:end']): void => {
-    // Embedding calls say nothing about a deployment's answers, nor does a caller that went away (`aborted`)
-    // about the deployment that was answering.
+    // Embedding calls say nothing about a deployment's answers.
     if (e.kind === 'embed') return;
-    const attempts = e.result?.attempts;
-    if (attempts) {
-      for (const a of attempts) this.observe({ requestId: e.requestId, deployment: a.deployment, ok: a.ok });
-    } else if (e.error?.deployment && e.error.code !== 'aborted') this.observe({ requestId: e.requestId, deployment: e.error.deployment, ok: false });
+    const attempts = e.result?.attempts ?? e.attempts;
+    if (!attempts) return;
+    for (const a of attempts) {
+      if (a.ok || a.strike === true) this.observe({ requestId: e.requestId, deployment: a.deployment, ok: a.ok });
+    }
   };
 }
 

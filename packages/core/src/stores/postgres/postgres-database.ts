@@ -1,4 +1,4 @@
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { Client, Pool, PoolClient, QueryResultRow } from 'pg';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
 import { redactUrl } from '../redis/redis-connection.js';
@@ -17,18 +17,26 @@ export interface PostgresOpenOptions {
 
 interface PgModule {
   Pool: new (config: Record<string, unknown>) => Pool;
+  Client: new (config: Record<string, unknown>) => Client;
 }
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** A pg pool shared by the shared-mode stores; closes with the last `release()`. */
+/**
+ * A pg pool shared by the shared-mode stores, and the connection of its readiness pings (one more, outside the
+ * pool, opened by the first `ping`); both close with the last `release()`.
+ */
 export class PostgresHandle {
   private refs = 0;
   private closed = false;
+  /** The ping's own connection, once opened (dropped on a failure or a ping out of time, reopened by the next). */
+  private pinger: Promise<Client> | undefined;
 
   constructor(
     readonly pool: Pool,
     readonly schema: string,
+    /** Creates the ping's connection (not connected yet); without it, pings go through the pool. */
+    private readonly pingClient?: () => Client,
   ) {}
 
   retain(): this {
@@ -40,6 +48,7 @@ export class PostgresHandle {
     this.refs -= 1;
     if (this.refs <= 0 && !this.closed) {
       this.closed = true;
+      this.dropPinger(this.pinger);
       await this.pool.end();
     }
   }
@@ -53,23 +62,31 @@ export class PostgresHandle {
   }
 
   /**
-   * `SELECT 1` within `timeoutMs` (a readiness probe): a failure, or no answer in time (a pool whose
-   * connections all hang, a stalled server), is `store_unavailable`.
+   * `SELECT 1` within `timeoutMs` (a readiness probe), over a connection of its own: a pool whose connections
+   * are all busy (queries waiting on a lock, a long report) does not delay it. A failure, or no answer in time
+   * (a stalled server, a connection that cannot be opened), is `store_unavailable`, and the next ping opens a
+   * new connection.
    */
   ping(timeoutMs: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new LLMError({ code: 'store_unavailable', message: `PostgreSQL did not answer SELECT 1 within ${timeoutMs} ms` })), timeoutMs);
-      this.pool.query('SELECT 1').then(
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        (e: unknown) => {
-          clearTimeout(timer);
-          reject(new LLMError({ code: 'store_unavailable', message: `PostgreSQL failed SELECT 1: ${(e as Error)?.message ?? String(e)}`, cause: e }));
-        },
-      );
-    });
+    if (this.closed) return Promise.reject(new LLMError({ code: 'store_unavailable', message: 'PostgreSQL: the connection is closed' }));
+    if (!this.pingClient) return bounded(this.pool.query('SELECT 1'), timeoutMs, () => undefined);
+    const pinger = (this.pinger ??= this.openPinger(this.pingClient));
+    return bounded(pinger.then((c) => c.query('SELECT 1')), timeoutMs, () => this.dropPinger(pinger));
+  }
+
+  private openPinger(create: () => Client): Promise<Client> {
+    const client = create();
+    const opened = client.connect().then(() => client);
+    // A connection lost while idle emits on the client; without a listener that would crash the process.
+    client.on('error', () => this.dropPinger(opened));
+    return opened;
+  }
+
+  /** Forgets `pinger` when it is the current one, closing its connection once open (a failed one closed itself). */
+  private dropPinger(pinger: Promise<Client> | undefined): void {
+    if (pinger === undefined || this.pinger !== pinger) return;
+    this.pinger = undefined;
+    pinger.then((c) => c.end()).catch(() => undefined);
   }
 
   /** Runs `fn` in a transaction on one connection. */
@@ -87,6 +104,27 @@ export class PostgresHandle {
       client.release();
     }
   }
+}
+
+/** `query` within `timeoutMs`, as `store_unavailable` when it fails or is late (then `onFailure` runs). */
+function bounded(query: Promise<unknown>, timeoutMs: number, onFailure: () => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onFailure();
+      reject(new LLMError({ code: 'store_unavailable', message: `PostgreSQL did not answer SELECT 1 within ${timeoutMs} ms` }));
+    }, timeoutMs);
+    query.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        onFailure();
+        reject(new LLMError({ code: 'store_unavailable', message: `PostgreSQL failed SELECT 1: ${(e as Error)?.message ?? String(e)}`, cause: e }));
+      },
+    );
+  });
 }
 
 /**
@@ -109,6 +147,7 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
   }
   const mod = await importOptional<{ default?: PgModule } & Partial<PgModule>>('pg', { engine: 'PostgreSQL state store (shared mode)', install: 'pg@8' });
   const PoolCtor = mod.default?.Pool ?? mod.Pool;
+  const ClientCtor = mod.default?.Client ?? mod.Client;
   if (!PoolCtor) throw new LLMError({ code: 'engine_unavailable', message: 'the installed pg package has no Pool export' });
   const pool = new PoolCtor({
     connectionString: url,
@@ -118,7 +157,7 @@ export async function openPostgres(url: string, options: PostgresOpenOptions = {
   });
   // An idle client losing its connection emits on the pool; without a listener that would crash the process.
   pool.on('error', () => undefined);
-  const handle = new PostgresHandle(pool, schema);
+  const handle = new PostgresHandle(pool, schema, ClientCtor ? () => new ClientCtor({ connectionString: url, connectionTimeoutMillis: 5_000 }) : undefined);
   try {
     if (options.migrate === false) await handle.query('SELECT 1');
     else await migratePostgres(handle);

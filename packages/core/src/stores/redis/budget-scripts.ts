@@ -26,7 +26,8 @@ local reserved = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')`;
 
 /**
  * KEYS: bucket hash, expiry zset, reservation hash. ARGV: limit, amount, ttlMs, reservationId,
- * bucketExpireAt (epoch ms, 0 = never), reservationKeepMs.
+ * periodEnd (epoch ms, 0 = never expires), reservationKeepMs, bucketKeepMs. The bucket is kept bucketKeepMs
+ * after its period ends, or after now for a period that has ended (a reservation `at` a past time).
  * Returns { ok, remaining, existing }.
  */
 export const RESERVE_SCRIPT = new LuaScript(`${PURGE}
@@ -44,8 +45,9 @@ redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[4])
 redis.call('HSET', KEYS[3], 'bucket', KEYS[1], 'zset', KEYS[2], 'amount', ARGV[2], 'state', 'reserved')
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
 if ARGV[5] ~= '0' then
-  redis.call('PEXPIREAT', KEYS[1], ARGV[5])
-  redis.call('PEXPIREAT', KEYS[2], ARGV[5])
+  local expireAt = math.max(tonumber(ARGV[5]), now) + tonumber(ARGV[7])
+  redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', expireAt))
+  redis.call('PEXPIREAT', KEYS[2], string.format('%.0f', expireAt))
 end
 return { 1, string.format('%.0f', limit - settled - reserved - amount), 0 }`);
 

@@ -3,26 +3,40 @@ import { LuaScript } from './redis-connection.js';
 /**
  * Lua for the Redis rate limiter; the arithmetic mirrors `tenancy/gcra.ts`. Time comes from Redis
  * (`TIME`, whole ms as `Date.now()`, so the levels stay integers), so every gateway process shares one
- * clock. Per scope the keys are: the GCRA bucket for rpm and for tpm (`"<at> <level>"`, see
- * `GcraState`), and a sorted set of concurrency leases scored by expiry.
+ * clock. Per scope the keys are: the GCRA bucket for rpm and for tpm (`"<at> <level> <limit>"`, see
+ * `GcraState`; the key expires when the bucket is full again, whatever the limit becomes), and a sorted set
+ * of concurrency leases scored by expiry.
  */
 const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local W = 60000`;
 
-/** The bucket at a key: its level now, and storing a new one (taken now; deleted when full). */
-const BUCKET = `local function level(key, limit)
-  local v = redis.call('GET', key)
-  if not v then return 0 end
-  local at, l = string.match(v, '^(%S+) (%S+)$')
-  return math.max(tonumber(l) - (now - tonumber(at)) * limit, 0)
-end
-local function store(key, l, limit)
+/**
+ * Storing a bucket (taken now; deleted when full), and its level now under `limit`: under another limit than its
+ * own it keeps the time still to drain; a clock behind its time (stepped back) drains nothing, and the bucket is
+ * stored again taken now, so that it drains from the earlier time (see `gcraRebase`).
+ */
+const BUCKET = `local function store(key, l, limit)
   if l > 0 then
-    redis.call('SET', key, string.format('%.17g %.17g', now, l), 'PX', math.ceil(l / limit) + 1000)
+    redis.call('SET', key, string.format('%.17g %.17g %.17g', now, l, limit), 'PX', math.ceil(l / limit) + 1000)
   else
     redis.call('DEL', key)
   end
+end
+local function level(key, limit)
+  local v = redis.call('GET', key)
+  if not v then return 0 end
+  local at, l, was = string.match(v, '^(%S+) (%S+) (%S+)$')
+  at = tonumber(at)
+  l = tonumber(l)
+  was = tonumber(was)
+  if at > now then
+    store(key, l, was)
+  else
+    l = math.max(l - (now - at) * was, 0)
+  end
+  if was == limit then return l end
+  return math.ceil(l / was * limit)
 end`;
 
 /**

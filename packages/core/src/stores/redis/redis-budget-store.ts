@@ -5,7 +5,7 @@ import { DEFAULT_RESERVATION_TTL_MS, validateReserveRequest, validateTtlMs, vali
 import { FINISH_SCRIPT, RENEW_SCRIPT, RESERVE_SCRIPT, SPENT_SCRIPT } from './budget-scripts.js';
 import { bounded, redisTimeout, type RedisHandle } from './redis-connection.js';
 
-/** Counters of a period are kept this long after it ends (late settles, reports). */
+/** Counters of a period are kept this long after it ends, or after now for a past period (late settles, reports). */
 const KEEP_AFTER_PERIOD_MS = 35 * 86_400_000;
 /** Reservation records are kept this long (idempotent settle/release). */
 const KEEP_RESERVATION_MS = 7 * 86_400_000;
@@ -45,14 +45,14 @@ export class RedisBudgetStore implements BudgetStore {
     const w = budgetPeriodWindow(request.period, request.at ?? this.clock());
     const [bucket, zset] = this.bucketKeys(request.tenantId, w.key);
     const ttl = request.ttlMs ?? DEFAULT_RESERVATION_TTL_MS;
-    const expireAt = Number.isFinite(w.end) ? w.end + KEEP_AFTER_PERIOD_MS : 0;
     const work = this.redis.eval<[number, string, number]>(RESERVE_SCRIPT, [bucket, zset, this.reservationKey(request.reservationId)], [
       usdToNano(request.limitUsd),
       usdToNanoCeil(request.estimateUsd),
       ttl,
       request.reservationId,
-      expireAt,
+      Number.isFinite(w.end) ? w.end : 0,
       ttl + KEEP_RESERVATION_MS,
+      KEEP_AFTER_PERIOD_MS,
     ]);
     // The reserve calls of one id in progress (a retry after a timeout reuses the id): a late answer releases the
     // reservation only when no later call of the id took it over (that call returned it to its caller as its own).

@@ -90,7 +90,7 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   /**
-   * The buckets are at `rpm-level`/`tpm-level` (`"<at> <level>"`). Earlier versions kept a TAT in epoch ms at
+   * The buckets are at `rpm-level`/`tpm-level` (`"<at> <level> <limit>"`). Earlier versions kept a TAT in epoch ms at
    * `rpm`/`tpm`: new names, so that during a rolling upgrade neither version reads the other's values (each
    * counts in its own buckets until the old processes stop).
    */
@@ -141,9 +141,9 @@ function parseStates(flat: string[], n: number): ScopeState[] {
   return out;
 }
 
-/** A bucket as the scripts store it: `"<at> <level>"` ('' when the key is absent: full). */
+/** A bucket as the scripts store it: `"<at> <level> <limit>"` ('' when the key is absent: full). */
 function parseBucket(v: string | undefined): GcraState | undefined {
   if (!v) return undefined;
-  const space = v.indexOf(' ');
-  return { at: Number(v.slice(0, space)), level: Number(v.slice(space + 1)) };
+  const [at, level, limit] = v.split(' ');
+  return { at: Number(at), level: Number(level), limit: Number(limit) };
 }
