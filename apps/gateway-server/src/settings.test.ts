@@ -47,6 +47,20 @@ describe('readSettings: LLMRR_KEEP_ALIVE_TIMEOUT_MS', () => {
   });
 });
 
+describe('readSettings: LLMRR_READY_TIMEOUT_MS', () => {
+  it("is absent by default (the gateway's 5 s) and takes integers of 100 ms to 10 minutes", () => {
+    expect(readSettings({}, '/tmp').readyTimeoutMs).toBeUndefined();
+    // Below a Kubernetes probe's default 1 s timeout.
+    expect(readSettings({ LLMRR_READY_TIMEOUT_MS: '800' }, '/tmp').readyTimeoutMs).toBe(800);
+  });
+
+  it('refuses anything else, naming the variable', () => {
+    for (const bad of ['0', '99', '600001', '1.5', 'x', '-1']) {
+      expect(() => readSettings({ LLMRR_READY_TIMEOUT_MS: bad }, '/tmp')).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_READY_TIMEOUT_MS' }));
+    }
+  });
+});
+
 describe('readSettings: LLMRR_REDIS_TIMEOUT_MS and LLMRR_LEASE_RENEW_INTERVAL_MS', () => {
   it('are absent by default (the stores and the gateway use their defaults) and take integers in range', () => {
     const d = readSettings({}, '/tmp');
@@ -71,7 +85,7 @@ describe('readSettings: LLMRR_REDIS_TIMEOUT_MS and LLMRR_LEASE_RENEW_INTERVAL_MS
 describe('readSettings: an empty or blank variable counts as unset', () => {
   // e.g. docker compose `LLMRR_STATE: ${LLMRR_STATE}` with the variable unset passes "".
   const NAMES = [
-    'PORT', 'HOST', 'LLMRR_STATE', 'LLMRR_REQUEST_TIMEOUT_MS', 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 'LLMRR_HEAP_GROWING_PERCENT', 'LLMRR_DATA_DIR', 'LLMRR_CONFIG', 'LLMRR_SHARED_DIR',
+    'PORT', 'HOST', 'LLMRR_STATE', 'LLMRR_REQUEST_TIMEOUT_MS', 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 'LLMRR_READY_TIMEOUT_MS', 'LLMRR_HEAP_GROWING_PERCENT', 'LLMRR_DATA_DIR', 'LLMRR_CONFIG', 'LLMRR_SHARED_DIR',
     'LLMRR_ADMIN_KEY', 'LLMRR_METRICS_KEY', 'LLMRR_DEMO', 'LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL', 'LLMRR_REDIS_PREFIX', 'LLMRR_POSTGRES_SCHEMA',
     'LLMRR_REDIS_TIMEOUT_MS', 'LLMRR_LEASE_RENEW_INTERVAL_MS', 'LLMRR_CORS_ORIGINS', 'LLMRR_OTEL', 'OTEL_SDK_DISABLED',
     'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',

@@ -20,6 +20,12 @@ export interface ServerSettings {
    * `serveGateway`'s default, 5 000). Behind a load balancer, above the balancer's idle timeout (AWS ALB: 60 s).
    */
   keepAliveTimeoutMs?: number | undefined;
+  /**
+   * How long `/ready` waits for the state stores' ping (`LLMRR_READY_TIMEOUT_MS`, 100-600 000; absent: the
+   * gateway's default, 5 000). Below the probe's own timeout (Kubernetes: 1 s by default) to get a 503 rather than
+   * a probe timeout.
+   */
+  readyTimeoutMs?: number | undefined;
   /** SQLite files live here (embedded mode). */
   dataDir: string;
   /** Explicit config file (`LLMRR_CONFIG`); else `llmrr.config.{json,yaml,yml}` in `cwd`; else the embedded default. */
@@ -186,7 +192,7 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
 }
 
 /**
- * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
+ * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_READY_TIMEOUT_MS (5000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
  * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
  * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_CORS_ORIGINS,
  * the OTEL_* tracing variables and LLMRR_OTEL, ... Values are trimmed; an empty or blank variable counts as unset.
@@ -210,6 +216,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     host: env.HOST?.trim() || '127.0.0.1',
     requestTimeoutMs: requestTimeoutMs(env),
     keepAliveTimeoutMs: optionalMs(env, 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 1_000, 86_400_000),
+    readyTimeoutMs: optionalMs(env, 'LLMRR_READY_TIMEOUT_MS', 100, 600_000),
     dataDir: resolve(cwd, env.LLMRR_DATA_DIR?.trim() || '.data'),
     configPath: env.LLMRR_CONFIG?.trim() ? resolve(cwd, env.LLMRR_CONFIG.trim()) : undefined,
     cwd,

@@ -76,6 +76,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
       metrics: { defaultMetrics: true },
       ...(settings.leaseRenewIntervalMs !== undefined ? { limits: { leaseRenewIntervalMs: settings.leaseRenewIntervalMs } } : {}),
       ...(settings.corsOrigins ? { cors: { origins: settings.corsOrigins } } : {}),
+      ...(settings.readyTimeoutMs !== undefined ? { readyTimeoutMs: settings.readyTimeoutMs } : {}),
       info: { name: '@llmrr/gateway-server', version: '0.1.0' },
       log,
     });
