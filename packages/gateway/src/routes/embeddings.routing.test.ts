@@ -103,6 +103,21 @@ describe('embeddings to a cascade', () => {
     expect({ status: res.status, code: err.code, param: err.param }).toEqual({ status: 400, code: 'unsupported', param: 'model' });
     expect(err.message).toContain('"cas" is a cascade');
   });
+
+  it('takes a place under the rate limits, as every refused model does (a 404 too)', async () => {
+    h = await createHarness({
+      stores: 'memory',
+      models: [mockModel('weak', {}, { capabilities: ['chat', 'embeddings'] }), mockModel('strong')],
+      routing: { cascades: [{ name: 'cas', weak: 'weak', strong: 'strong' }] },
+    });
+    await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', limits: { rpm: 1 } });
+    const headers = { authorization: `Bearer ${(await h.stores!.tenants.createKey('acme', { name: 'k' })).secret}` };
+    const refused = await post(h.gateway, '/v1/embeddings', { model: 'cas', input: 'hello' }, headers);
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    // The tenant's one request of the minute went to the refusal.
+    expect((await post(h.gateway, '/v1/embeddings', { model: 'weak', input: 'hello' }, headers)).status).toBe(429);
+  });
 });
 
 describe('embeddings and the tenant\'s preferred strategy', () => {

@@ -60,9 +60,11 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     deps.metrics?.started();
     settler = createSettler(deps, { endpoint: '/v1/embeddings', model: body.model, stream: false, principal, requestId, startedAt, startedMono });
     let resolved: ResolvedModel;
+    let candidates: DeploymentInfo[];
     try {
       // With the routing's fallbacks, as the router's embed() uses them: the reservation prices them in.
       resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal, undefined, deps.router.routerConfig?.routing);
+      candidates = embeddingCandidates(body.model, resolved);
     } catch (refusal) {
       // A refusal counts against the limits too (429 once over them), as on the chat endpoints.
       const rateInfo = await countRefused(deps.stores, principal, (m, e) => deps.log(m, requestId, e));
@@ -70,7 +72,6 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       throw refusal;
     }
     settler.modelKnown();
-    const candidates = embeddingCandidates(body.model, resolved);
     admission = await admit({
       stores: deps.stores,
       principal,
