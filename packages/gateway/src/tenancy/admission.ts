@@ -2,7 +2,7 @@ import { estimateRequestTokens, LLMError, type DeploymentInfo, type GenerateRequ
 import type { Principal } from '../auth/principal.js';
 import { ledgerCounts } from '../calls/ledger-counts.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
-import { estimateGuardMaxCostUsd, estimateInputTokens, estimateMaxCostUsd, semanticGuardOf } from './estimate.js';
+import { estimateGuardMaxCostUsd, estimateInputTokens, estimateMaxCostUsd, outputBound, semanticGuardOf } from './estimate.js';
 import type { Renewals } from './renewals.js';
 
 /** Limits and budget taken for one request; `finish` gives back what was not used. Exactly once. */
@@ -148,7 +148,8 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   let inputTokens: number | undefined;
   if (scopesOf.length > 0) {
     inputTokens = estimateInputTokens(input.request);
-    const estimatedTokens = inputTokens + (input.request.maxTokens ?? input.rateLimitOutputTokens);
+    // At most what a candidate can answer: a `maxTokens` above every candidate's `maxOutputTokens` counts at the largest.
+    const estimatedTokens = inputTokens + (outputBound(input.request.maxTokens, input.candidates) ?? input.rateLimitOutputTokens);
     const decision = await waitFor(stores.rateLimiter.acquire(scopesOf, { estimatedTokens }), (late) => {
       if (late.ok) void late.lease.release(0).catch(() => undefined);
     });

@@ -187,11 +187,29 @@ export function estimateMaxCostUsd(request: GenerateRequest, deployments: readon
   let max = 0;
   for (const d of deployments) {
     if (!d.price) continue;
-    const out = request.maxTokens ?? d.config.maxOutputTokens ?? defaultMaxOutputTokens;
+    // The router sends a deployment at most its `maxOutputTokens` (core's `outputCap`): a larger `maxTokens` is capped.
+    const cap = d.config.maxOutputTokens;
+    const out = request.maxTokens === undefined ? (cap ?? defaultMaxOutputTokens) : cap !== undefined && request.maxTokens > cap ? cap : request.maxTokens;
     const cost = boundUsd(inputTokens, maxInputRate(d.price, mark), out, d.price.output);
     if (cost > max) max = cost;
   }
   return max;
+}
+
+/**
+ * The most output tokens a request with `maxTokens` can get from any of `deployments`: the router caps it at each
+ * deployment's `maxOutputTokens` (core's `outputCap`), so when every one has a cap, at the largest of them.
+ * `maxTokens` itself otherwise (undefined stays undefined).
+ */
+export function outputBound(maxTokens: number | undefined, deployments: readonly DeploymentInfo[]): number | undefined {
+  if (maxTokens === undefined || deployments.length === 0) return maxTokens;
+  let largest = 0;
+  for (const d of deployments) {
+    const cap = d.config.maxOutputTokens;
+    if (cap === undefined || cap >= maxTokens) return maxTokens;
+    if (cap > largest) largest = cap;
+  }
+  return largest;
 }
 
 /** A router's semantic-cache model guard: how it guards (`verify`, `adapt`) and the deployments `guardModel` names. */
