@@ -116,7 +116,7 @@ export const CircuitBreakerSchema = z
     failureThreshold: positiveInt.default(5),
     /** How long an open circuit refuses calls before letting probes through (half-open). */
     cooldownMs: positiveInt.default(30_000),
-    /** Probes allowed at once while half-open. */
+    /** Probes allowed at once while half-open, when another deployment can take the rest (with none, it is tried anyway). */
     halfOpenMaxProbes: positiveInt.default(1),
     /** Successful probes needed to close again. */
     successThreshold: positiveInt.default(1),

@@ -17,6 +17,11 @@ export interface LLMErrorOptions {
   upstreamStatus?: number;
   /** The provider's own error body or code, for debugging; never shown to end users by the gateway. */
   details?: unknown;
+  /**
+   * The failure came after the provider accepted the request (a 2xx whose body was cut, unreadable or not JSON): the
+   * answer may already be generated and billed, so the router neither retries it nor hands it to a fallback.
+   */
+  afterResponse?: boolean;
   cause?: unknown;
 }
 
@@ -37,6 +42,7 @@ export class LLMError extends Error {
   readonly deployment: string | undefined;
   readonly upstreamStatus: number | undefined;
   readonly details: unknown;
+  readonly afterResponse: boolean;
 
   constructor(options: LLMErrorOptions) {
     super(options.message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -51,6 +57,7 @@ export class LLMError extends Error {
     this.deployment = options.deployment;
     this.upstreamStatus = options.upstreamStatus;
     this.details = options.details;
+    this.afterResponse = options.afterResponse ?? false;
   }
 
   static isInstance(value: unknown): value is LLMError {
@@ -70,6 +77,7 @@ export class LLMError extends Error {
       deployment: this.deployment,
       upstreamStatus: this.upstreamStatus,
       details: this.details,
+      afterResponse: this.afterResponse,
       cause: this.cause,
       ...patch,
     });

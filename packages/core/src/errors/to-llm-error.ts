@@ -45,3 +45,18 @@ export function abortError(signal: AbortSignal, context: { provider?: string; de
   if (isTimeoutLike(reason)) return new LLMError({ code: 'timeout', message: 'The request timed out', cause: reason, ...context });
   return new LLMError({ code: 'aborted', message: 'The request was aborted', cause: reason, ...context });
 }
+
+/**
+ * A failure while reading or parsing the body of a 2xx answer to a non-streamed call: the provider accepted the
+ * request and may have generated and billed the answer, so the error is marked `afterResponse` (not retryable; the
+ * router neither retries nor falls over) and says the answer was lost. A caller's abort stays `aborted`.
+ */
+export function afterResponseError(e: unknown, signal: AbortSignal | undefined, context: { provider?: string; deployment?: string } = {}): LLMError {
+  const error = signal?.aborted ? abortError(signal, context) : toLLMError(e, context);
+  if (error.code === 'aborted' || error.afterResponse) return error;
+  return error.with({
+    afterResponse: true,
+    isRetryable: false,
+    message: `${error.message} (after the provider accepted the request: the answer is lost and was not requested again, as it may be billed)`,
+  });
+}

@@ -1,6 +1,6 @@
 import type { Capability, ModelConfig } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
-import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import { abortError, afterResponseError, toLLMError } from '../../errors/to-llm-error.js';
 import { estimateRequestTokens, estimateTokens } from '../../pricing/estimate-tokens.js';
 import type { CallOptions, EmbedResult, EngineCapabilities, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
@@ -95,19 +95,12 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     return response;
   }
 
-  /** Reads and parses a JSON body, mapping aborts and cut connections. */
+  /** Reads and parses the JSON body of a 2xx response; a cut or unparseable body is an `afterResponse` error. */
   private async readJson(response: Response, signal: AbortSignal | undefined): Promise<unknown> {
-    let text: string;
     try {
-      text = await response.text();
+      return parseJsonOrThrow(await response.text(), this.providerName);
     } catch (e) {
-      if (signal?.aborted) throw abortError(signal, this.errorContext);
-      throw toLLMError(e, this.errorContext);
-    }
-    try {
-      return parseJsonOrThrow(text, this.providerName);
-    } catch (e) {
-      throw toLLMError(e, this.errorContext);
+      throw afterResponseError(e, signal, this.errorContext);
     }
   }
 
@@ -135,13 +128,12 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
         throw signal?.aborted ? abortError(signal, this.errorContext) : toLLMError(e, this.errorContext);
       }
       if (!response.ok) throw await openAIErrorFromResponse(response, this.errorContext);
-      let text: string;
+      let json: unknown;
       try {
-        text = await response.text();
+        json = parseJsonOrThrow(await response.text(), this.providerName);
       } catch (e) {
-        throw signal?.aborted ? abortError(signal, this.errorContext) : toLLMError(e, this.errorContext);
+        throw afterResponseError(e, signal, this.errorContext);
       }
-      const json = parseJsonOrThrow(text, this.providerName);
       const read = readOpenAIChatResponse(json);
       if (!read.ok) throw this.invalidResponse('chat completion', read.issue, json);
       // The answer's logprobs are read only when the body asked for them (the request's logprobs, or providerOptions).

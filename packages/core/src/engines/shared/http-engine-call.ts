@@ -1,5 +1,5 @@
 import { LLMError } from '../../errors/llm-error.js';
-import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import { afterResponseError } from '../../errors/to-llm-error.js';
 import type { CallOptions } from '../../spec/engine-v1.js';
 import { fetchOrThrow, parseJsonOrThrow, type FetchFn } from '../../util/http.js';
 
@@ -48,13 +48,14 @@ export async function postJson(post: JsonPost): Promise<Response> {
   return response;
 }
 
-/** Reads and parses a JSON body; an abort or a cut connection while reading becomes the matching LLMError. */
+/**
+ * Reads and parses the JSON body of a 2xx response; a cut connection or a body that is not JSON becomes an
+ * `afterResponse` error (not sent again: the answer may be billed), an abort while reading the matching LLMError.
+ */
 export async function readJsonBody(response: Response, signal: AbortSignal | undefined, context: HttpCallContext): Promise<unknown> {
-  let text: string;
   try {
-    text = await response.text();
+    return parseJsonOrThrow(await response.text(), context.provider);
   } catch (e) {
-    throw signal?.aborted ? abortError(signal, context) : toLLMError(e, context);
+    throw afterResponseError(e, signal, context);
   }
-  return parseJsonOrThrow(text, context.provider);
 }

@@ -61,8 +61,9 @@ export class CircuitBreaker implements DeploymentCircuit {
   }
 
   /**
-   * Admits a call, taking a probe slot while half-open. `force` admits even an open circuit (used
-   * when every candidate is open: the least recently opened one is still tried).
+   * Admits a call, taking a probe slot while half-open. `force` admits even an open circuit, or a half-open one
+   * past `halfOpenMaxProbes` (used when every candidate is open: the least recently opened one is still tried, so
+   * with no alternative the breaker does not shed load; the Redis script does the same).
    * Every admitted call must end with `success()`, `failure()` or `release()`.
    */
   tryAcquire(force = false): boolean {

@@ -24,18 +24,22 @@ const UNSERVABLE: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>(['unsupporte
 
 /**
  * After a failed attempt:
- * - `stop`: return the error (caller aborted, or the request is at fault);
+ * - `stop`: return the error (caller aborted, the request is at fault, or the failure came after the provider
+ *   accepted the request: `afterResponse`, a cut or unparseable 2xx body whose answer may be billed);
  * - `retry`: try the same deployment again (retryable errors: 5xx, 429, timeouts, network);
  * - `next`: move on to the next deployment (auth, permission, not found, unsupported, other non-retryable).
  */
 export type FailureAction = 'stop' | 'retry' | 'next';
 
 export function failureAction(error: LLMError): FailureAction {
-  if (error.code === 'aborted' || REQUEST_FAULTS.has(error.code)) return 'stop';
+  if (error.code === 'aborted' || error.afterResponse || REQUEST_FAULTS.has(error.code)) return 'stop';
   return error.isRetryable ? 'retry' : 'next';
 }
 
-/** Whether a failure counts against the deployment's health (circuit breaker, error rate). */
+/**
+ * Whether a failure counts against the deployment's health (circuit breaker, error rate). An `afterResponse` failure
+ * counts: a deployment (or the path to it) that cuts its answers is not healthy, even if this request is not sent again.
+ */
 export function countsAgainstDeployment(error: LLMError): boolean {
   return error.code !== 'aborted' && !REQUEST_FAULTS.has(error.code) && !UNSERVABLE.has(error.code);
 }
