@@ -1,6 +1,6 @@
 import { LLMError, providerCacheUsage, sumUsage, type GenerateRequest, type RouterResult, type StreamSpend, type Usage, type UsageEntryInput, type UsageStatus } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
-import { isUpstreamError, toPublicError } from '../http/error-body.js';
+import { toPublicError } from '../http/error-body.js';
 import type { Admission } from '../tenancy/admission.js';
 import type { RequestObservation } from '../metrics/gateway-metrics.js';
 import { ledgerCounts, type LedgerCounts } from './ledger-counts.js';
@@ -173,19 +173,8 @@ function usageEntry(call: SettleCall, s: Settlement, counts: LedgerCounts, costU
   if (ttftMs !== undefined) e.ttftMs = ttftMs;
   // The real reason (a refused model's `permission_denied`, the provider's `authentication` behind a 502
   // `provider_error`), which the client's answer does not say.
-  if (s.error) e.errorCode = recordedErrorCode(withoutPublicStandIn(s.error));
+  if (s.error) e.errorCode = recordedErrorCode(s.error);
   return e;
-}
-
-/**
- * The upstream error behind the public stand-in `toPublicError` makes of a provider's refusal of the gateway's
- * own key or account (a 502 `provider_error` whose `cause` is the provider's `authentication`,
- * `permission_denied` or `budget_exceeded`): a route that settles with the public error records the same
- * reason as one that settles with the original.
- */
-function withoutPublicStandIn(error: LLMError): LLMError {
-  const cause: unknown = error.cause;
-  return error.code === 'provider_error' && LLMError.isInstance(cause) && cause.code !== 'provider_error' && isUpstreamError(cause) ? cause : error;
 }
 
 /**

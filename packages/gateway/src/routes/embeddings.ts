@@ -108,10 +108,13 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
     return jsonReply(out, requestId, headers);
   } catch (e) {
-    const error = toPublicError(toLLMError(e));
+    const raw = toLLMError(e);
+    const error = toPublicError(raw);
     if (settler) {
+      // Settled with the original error, as the model calls are: the ledger keeps the real reason, the metric the
+      // code the client gets.
       const status: UsageStatus = error.code === 'aborted' ? 'aborted' : 'error';
-      await settler.settle({ status, error }, admission).catch(() => {});
+      await settler.settle({ status, error: raw }, admission).catch(() => {});
     } else {
       deps.metrics?.observe({ model: 'unknown', tenant: principal.tenantId, status: error.code, durationMs: performance.now() - startedMono }, false);
     }
