@@ -494,7 +494,10 @@ export class LLMRouter {
     return result.text;
   }
 
-  /** The routing decision for a request, without calling any deployment. */
+  /**
+   * The routing decision for a request, without calling any deployment: a preview, which leaves stateful
+   * strategies as they were (round-robin shows its next turn without taking it; adaptive remembers nothing).
+   */
   async route(input: PromptOrRequest, options: RouteOptions = {}): Promise<RouteDecision> {
     this.assertOpen();
     const request = normalizeRequest(input, options);
@@ -505,11 +508,11 @@ export class LLMRouter {
       // Only the weak step can be planned: whether the strong one runs depends on the weak answer.
       this.cascadeAllowed(cascade, options);
       cascade.check?.(request, cascade.name);
-      const plan = await this.planFor(request, { ...options, model: cascade.weak }, options.stream === true, requestId, true);
+      const plan = await this.planFor(request, { ...options, model: cascade.weak }, options.stream === true, requestId, true, undefined, undefined, true);
       const d = plan.decision!;
       return { ...d, reason: `cascade "${cascade.name}": the weak step is planned; "${cascade.strong}" is called after it when ${cascade.verifier} scores its answer >= ${cascade.threshold}. ${d.reason}` };
     }
-    const plan = await this.planFor(request, options, options.stream === true, requestId, true);
+    const plan = await this.planFor(request, options, options.stream === true, requestId, true, undefined, undefined, true);
     return plan.decision!;
   }
 
@@ -979,6 +982,7 @@ export class LLMRouter {
     const { name, strategy } = this.strategyOf(options, view);
     const base = this.baseStrategyOptions(name);
     const input: RoutePlanInput = {
+    preview = false,
       deployments: view?.deployments ?? this.deployments,
       routing: this.config.routing,
       strategy,
@@ -1001,6 +1005,7 @@ export class LLMRouter {
       input.affinity = (models, remember) => this.affinity.lookup(request, options.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined), options.model, models, remember);
     }
     return planRoute(input);
+    if (preview) input.preview = true;
   }
 
   /** The strategy a call is planned with (the call's, else its tenant's preference, else the router's); an unknown name throws. */

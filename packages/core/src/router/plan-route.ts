@@ -28,6 +28,8 @@ export interface RoutePlanInput {
   random: () => number;
   /** Build the full `RouteDecision` (explain, `route()`). */
   explain: boolean;
+  /** A `route()` preview: no call follows, so stateful strategies neither advance nor remember (`StrategyContext.preview`). */
+  preview?: boolean | undefined;
   /**
    * An `embed` call (`request` then carries one user message per input and `maxTokens: 0`): candidates need
    * `embed()`; `inputTokens` is the estimate for the whole batch, `contextTokens` the longest input's.
@@ -152,6 +154,7 @@ function rankPlan(
     strategy: input.strategyName,
     requestId: input.requestId,
   };
+  if (input.preview) ctx.preview = true;
   const ranked = input.strategy.rank(ctx);
   const finish = (r: RankedCandidate[]): RoutePlan => {
     const strategyList = input.trusted ? r : checkRanked(r, selection.candidates, input.strategyName);

@@ -165,7 +165,7 @@ describe('router stream: a consumer that stops pulling (no totalMs: consumerIdle
     const it = await readOnceAndLeave(s);
 
     const err = await rejection(s.result);
-    expect(err.code).toBe('aborted');
+    expect(err.code).toBe('timeout');
     expect(err.message).toMatch(/did not ask for the next part within consumerIdleMs \(400 ms\)/);
     await server.waitForSocketClose(1, 10_000);
     expect(server.responsesAborted).toBe(1);
@@ -175,8 +175,8 @@ describe('router stream: a consumer that stops pulling (no totalMs: consumerIdle
     expect(router.stats()['a']).toMatchObject({ failures: 0, inFlight: 0, circuit: 'closed' });
     expect(circuit).toEqual([]);
     expect(attemptErrors).toEqual([]);
-    expect(ends.find((e) => e.requestId === s.requestId)?.attempts).toEqual([expect.objectContaining({ ok: false, errorCode: 'aborted' })]);
-    expect((await it.next()).value).toMatchObject({ type: 'error', error: { code: 'aborted' } });
+    expect(ends.find((e) => e.requestId === s.requestId)?.attempts).toEqual([expect.objectContaining({ ok: false, errorCode: 'timeout' })]);
+    expect((await it.next()).value).toMatchObject({ type: 'error', error: { code: 'timeout' } });
     expect((await it.next()).done).toBe(true);
   });
 
@@ -295,9 +295,9 @@ describe('router stream: a consumer that stops pulling (no totalMs: consumerIdle
       await vi.advanceTimersByTimeAsync(DEFAULT_CONSUMER_IDLE_MS - 1_000);
       expect(router.stats()['m']?.inFlight).toBe(1);
       await vi.advanceTimersByTimeAsync(DEFAULT_CONSUMER_IDLE_MS / 4 + 2_000);
-      expect((await rejection(s.result)).code).toBe('aborted');
+      expect((await rejection(s.result)).code).toBe('timeout');
       expect(router.stats()['m']).toMatchObject({ inFlight: 0, failures: 0, circuit: 'closed' });
-      expect((await it.next()).value).toMatchObject({ type: 'error', error: { code: 'aborted' } });
+      expect((await it.next()).value).toMatchObject({ type: 'error', error: { code: 'timeout' } });
     } finally {
       vi.useRealTimers();
     }

@@ -164,8 +164,8 @@ class ConsumerWatch {
     }
     this.giveUp(
       new LLMError({
-        code: 'aborted',
-        message: `The stream was abandoned: its consumer did not ask for the next part within consumerIdleMs (${this.idleMs} ms)`,
+        code: 'timeout',
+        message: `Timed out: the stream was abandoned: its consumer did not ask for the next part within consumerIdleMs (${this.idleMs} ms)`,
         deployment: lease.deployment.name,
         provider: lease.deployment.provider,
       }),
@@ -190,7 +190,7 @@ class ConsumerWatch {
 /**
  * Settles the attempt of a stream its consumer abandoned: the caller's own abort as any caller abort
  * (never a strike), otherwise released (no health change) with the upstream request cancelled, and
- * recorded as an attempt failed with the request's code (`timeout` or `aborted`), with no strike.
+ * recorded as an attempt failed with the request's code (`timeout`, or `aborted` for a close), with no strike.
  */
 function settleAbandoned(lease: AttemptLease, plan: ExecutionPlan, error: LLMError, now: () => number): void {
   if (plan.signal?.aborted) {
@@ -198,7 +198,7 @@ function settleAbandoned(lease: AttemptLease, plan: ExecutionPlan, error: LLMErr
     return;
   }
   lease.scope?.cancel();
-  // The request's own code (`timeout` at totalMs, `aborted` after consumerIdleMs): its span and its attempt's agree.
+  // The request's own code (`timeout` at totalMs or after consumerIdleMs, `aborted` for a consumer's close): its span and its attempt's agree.
   const record: AttemptRecord = { deployment: lease.deployment.name, attempt: lease.attempt, ok: false, errorCode: error.code, latencyMs: elapsedMs(lease.startedAt, now()) };
   if (lease.hedge) record.hedge = true;
   lease.release();
@@ -253,10 +253,9 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * ends (never a silent clean end). `.result` settles when the stream ends; iterate it once.
  * A consumer that stops pulling without `return()` does not keep the attempt: when its `totalMs` fires,
  * or after `consumerIdleMs` (1 to 1.25 times it) without a pull, the router cancels the upstream request,
- * frees the attempt as a caller abandonment (no strike) and `.result` rejects, with `timeout` (totalMs, as
- * for a consumer that kept reading) or `aborted` (consumerIdleMs); a consumer that comes back gets that
- * error as its last part. (That `aborted` is not the caller's own abort: a consumer tells its own abort by
- * its signal, not by the code.)
+ * frees the attempt as a caller abandonment (no strike) and `.result` rejects with `timeout` (as at totalMs
+ * for a consumer that kept reading: a time limit fired, the caller did not abort); a consumer that comes
+ * back gets that error as its last part.
  *
  * An async generator (`run`) plans the request, wins an attempt and hands out the `route` and primed parts;
  * then it hands the engine's iterator to a hand-written loop (`liveNext`), which forwards each later part

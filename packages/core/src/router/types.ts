@@ -57,6 +57,12 @@ export interface StrategyContext {
   strategy?: string;
   /** Id of the call being routed (learning strategies link outcomes and feedback to it). */
   requestId?: string;
+  /**
+   * True for `route()`: a preview that no call follows. A stateful strategy answers as its next call would be
+   * routed but keeps its state as it was (round-robin does not advance; adaptive remembers no pending decision,
+   * so previews neither skip a turn nor push real calls' decisions out before their feedback arrives).
+   */
+  preview?: boolean;
 }
 
 export interface RankedCandidate {

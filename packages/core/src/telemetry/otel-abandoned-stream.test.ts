@@ -1,7 +1,7 @@
 /**
  * The span of a stream whose consumer went away after the answer started (a client that disconnects
  * mid-stream: the gateway cancels the router stream, then closes it; a consumer that stops pulling): it ends
- * with `error.type` `aborted` and still names the deployment and provider that was answering, counts that
+ * with `error.type` `aborted` (`timeout` for one that stopped pulling: consumerIdleMs fired) and still names the deployment and provider that was answering, counts that
  * attempt in `llmrr.attempts` and writes its INTERNAL child span (docs/core/telemetry.md).
  * Real OTel SDK (InMemorySpanExporter), real LLMRouter, mock engine.
  */
@@ -77,10 +77,10 @@ describe('the span of a stream abandoned after its first content', () => {
   it('abandoned by a consumer that stopped pulling (consumerIdleMs): names the deployment and provider, and counts the attempt', async () => {
     const router = setup({ consumerIdleMs: 40 });
     const { stream } = await started(router, 'gone-3');
-    await expect(stream.result).rejects.toMatchObject({ code: 'aborted' });
+    await expect(stream.result).rejects.toMatchObject({ code: 'timeout' });
     const { request, attempts } = await finished();
-    expect(request.attributes['error.type']).toBe('aborted');
+    expect(request.attributes['error.type']).toBe('timeout');
     expect.soft(request.attributes).toMatchObject({ 'llmrr.deployment': 'a', 'gen_ai.provider.name': 'mock', 'llmrr.attempts': 1 });
-    expect.soft(attempts.map((s) => [s.attributes['llmrr.deployment'], s.attributes['error.type']])).toEqual([['a', 'aborted']]);
+    expect.soft(attempts.map((s) => [s.attributes['llmrr.deployment'], s.attributes['error.type']])).toEqual([['a', 'timeout']]);
   });
 });

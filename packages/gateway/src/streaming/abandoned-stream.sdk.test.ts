@@ -48,7 +48,7 @@ describe('a slow SDK client through the Node server', () => {
     if (error !== undefined) {
       // What it raised says why, and the call is an error on the ledger (the client never left).
       expect((error as Error).message).toMatch(/consumerIdleMs \(200 ms\)/);
-      expect(await gw.ledger.get(response.headers.get('x-request-id')!)).toMatchObject({ status: 'error', errorCode: 'aborted', stream: true });
+      expect(await gw.ledger.get(response.headers.get('x-request-id')!)).toMatchObject({ status: 'error', errorCode: 'timeout', stream: true });
     }
   });
 });

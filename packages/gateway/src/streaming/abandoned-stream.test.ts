@@ -74,7 +74,7 @@ describe('a stream the router abandoned while a slow client was still connected'
     ['/v1/chat/completions', { model: 'math', messages: [{ role: 'user', content: 'go' }], stream: true }],
   ] as const;
   for (const [label, timeouts, code, message] of [
-    ['consumerIdleMs 100', { consumerIdleMs: 100 }, 'aborted', /abandoned: its consumer did not ask for the next part within consumerIdleMs \(100 ms\)/],
+    ['consumerIdleMs 100', { consumerIdleMs: 100 }, 'timeout', /Timed out: the stream was abandoned: its consumer did not ask for the next part within consumerIdleMs \(100 ms\)/],
     ['totalMs 400', { totalMs: 400 }, 'timeout', /Timed out: .*did not finish within totalMs \(400 ms\); it was abandoned while its consumer was not reading/],
   ] as const)
   for (const [path, body] of cases) {

@@ -98,4 +98,19 @@ describe('adaptive strategy wired as the README shows', () => {
     expect(seen.kept).toBe(2);
     await router.close();
   });
+
+  it('route() previews remember no pending decision: they neither take feedback nor push out a real call\'s', async () => {
+    const adaptive = createAdaptiveStrategy({ maxPending: 2 });
+    const router = new LLMRouter(
+      { models: [{ name: 'only', engine: 'mock' }], routing: { strategy: 'adaptive', retries: { max: 0 } } },
+      { random: seededRandom(1), strategies: { adaptive } },
+    );
+    adaptive.connect(router);
+    const real = await router.generate('What is a CRDT?');
+    for (let i = 0; i < 5; i++) await router.route('What is a CRDT?', { requestId: `preview-${i}` });
+    expect(adaptive.feedback('preview-0', 1)).toBe(false);
+    // The real call's decision is still there for its feedback (a pending map of 2 would have lost it to the previews).
+    expect(adaptive.feedback(real.requestId, 0)).toBe(true);
+    await router.close();
+  });
 });

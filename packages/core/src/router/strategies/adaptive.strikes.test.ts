@@ -32,7 +32,7 @@ async function abandonedStream(timeouts: { totalMs?: number; consumerIdleMs?: nu
 
 describe('adaptive and streams the router abandons', () => {
   it('consumerIdleMs abandonment: not learned', async () => {
-    expect(await abandonedStream({ consumerIdleMs: 40 })).toEqual({ error: 'aborted', observations: 0 });
+    expect(await abandonedStream({ consumerIdleMs: 40 })).toEqual({ error: 'timeout', observations: 0 });
   });
 
   it('totalMs abandonment (consumer not reading, no strike): not learned as a failure of the deployment either', async () => {

@@ -120,7 +120,8 @@ export class AdaptiveStrategy implements Strategy {
       out.push({ deployment: d, score, factors });
     }
     const id = requestIdOf(ctx);
-    if (id !== undefined) this.remember(id, { contexts });
+    // A `route()` preview is followed by no call: nothing to learn from, and it must not push out real decisions.
+    if (id !== undefined && ctx.preview !== true) this.remember(id, { contexts });
     return out.sort(byScoreThenPriority);
   }
 

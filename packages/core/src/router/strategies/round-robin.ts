@@ -18,8 +18,10 @@ export function createRoundRobinStrategy(): Strategy {
       let key = '';
       for (let i = 0; i < n; i++) key += ctx.candidates[i]!.name + '\u0000';
       const turn = counters.get(key) ?? 0;
-      if (counters.size >= MAX_SETS && !counters.has(key)) counters.clear();
-      counters.set(key, (turn + 1) % Math.max(1, n));
+      if (ctx.preview !== true) {
+        if (counters.size >= MAX_SETS && !counters.has(key)) counters.clear();
+        counters.set(key, (turn + 1) % Math.max(1, n));
+      }
       const out: RankedCandidate[] = new Array(n);
       for (let i = 0; i < n; i++) {
         const d = ctx.candidates[(turn + i) % n]!;

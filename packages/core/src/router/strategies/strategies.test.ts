@@ -113,14 +113,19 @@ describe('built-in strategies order as documented', () => {
     expect(await orderOf(high.router, 'random')).toEqual(['a', 'b', 'c']);
   });
 
-  it('round-robin: rotates per candidate set', async () => {
+  it('round-robin: rotates per candidate set; route() previews the next turn without taking it', async () => {
     const { router } = setup();
+    const take = async (opts = {}) => (await router.generate('Hello there, router', { strategy: 'round-robin', ...opts })).deployment;
     expect(await orderOf(router, 'round-robin')).toEqual(['a', 'b', 'c']);
+    expect(await orderOf(router, 'round-robin')).toEqual(['a', 'b', 'c']); // a preview takes no turn
+    expect(await take()).toBe('a');
     expect(await orderOf(router, 'round-robin')).toEqual(['b', 'c', 'a']);
-    // another candidate set (only a and c fit 20k tokens of context... use the allow-list) has its own counter
-    expect(await orderOf(router, 'round-robin', 'x', { allowedModels: ['a', 'c'] })).toEqual(['a', 'c']);
+    expect(await take()).toBe('b');
+    // another candidate set (the allow-list) has its own counter
+    expect(await take({ allowedModels: ['a', 'c'] })).toBe('a');
     expect(await orderOf(router, 'round-robin')).toEqual(['c', 'a', 'b']);
     expect(await orderOf(router, 'round-robin', 'x', { allowedModels: ['a', 'c'] })).toEqual(['c', 'a']);
+    expect(await take()).toBe('c');
   });
 
   it('least-loaded: in-flight / maxConcurrency, then latency', async () => {
