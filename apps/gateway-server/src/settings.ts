@@ -1,4 +1,4 @@
-import { LLMError } from '@llmrr/core';
+import { expandHomePath, LLMError } from '@llmrr/core';
 import { resolve } from 'node:path';
 import { DEFAULT_REQUEST_TIMEOUT_MS, GATEWAY_HEAP_GROWING_PERCENT } from '@llmrr/gateway/node';
 
@@ -196,6 +196,8 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
  * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
  * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_CORS_ORIGINS,
  * the OTEL_* tracing variables and LLMRR_OTEL, ... Values are trimmed; an empty or blank variable counts as unset.
+ * The paths (LLMRR_DATA_DIR, LLMRR_CONFIG, LLMRR_SHARED_DIR) resolve against `cwd`, a leading `~` is HOME
+ * (`expandHomePath`, as for LLMRR_PRICES_FILE): a .env file or docker's `environment:` passes it on unexpanded.
  */
 export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string = env.INIT_CWD || process.cwd()): ServerSettings {
   const state = (env.LLMRR_STATE?.trim() || 'embedded') as StateMode;
@@ -217,10 +219,10 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     requestTimeoutMs: requestTimeoutMs(env),
     keepAliveTimeoutMs: optionalMs(env, 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 1_000, 86_400_000),
     readyTimeoutMs: optionalMs(env, 'LLMRR_READY_TIMEOUT_MS', 100, 600_000),
-    dataDir: resolve(cwd, env.LLMRR_DATA_DIR?.trim() || '.data'),
-    configPath: env.LLMRR_CONFIG?.trim() ? resolve(cwd, env.LLMRR_CONFIG.trim()) : undefined,
+    dataDir: resolve(cwd, expandHomePath(env.LLMRR_DATA_DIR?.trim() || '.data', env)),
+    configPath: env.LLMRR_CONFIG?.trim() ? resolve(cwd, expandHomePath(env.LLMRR_CONFIG.trim(), env)) : undefined,
     cwd,
-    sharedDir: env.LLMRR_SHARED_DIR?.trim() ? resolve(cwd, env.LLMRR_SHARED_DIR.trim()) : undefined,
+    sharedDir: env.LLMRR_SHARED_DIR?.trim() ? resolve(cwd, expandHomePath(env.LLMRR_SHARED_DIR.trim(), env)) : undefined,
     adminKey,
     metricsKey,
     demo: bool(env, 'LLMRR_DEMO', true),

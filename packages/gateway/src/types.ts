@@ -173,7 +173,8 @@ export interface GatewayOptions {
   /**
    * Bound of the default readiness check's shared store ping, ms (default 5000): a ping with no answer by then
    * (a custom `ping` that never settles) is a 503, and the next probe pings again. Core's stores bound each of
-   * their round trips already (`redisTimeoutMs`).
+   * their round trips already (`redisTimeoutMs`). A bound past the longest timer (2^31 - 1 ms, about 24.8 days)
+   * waits that long.
    */
   readyTimeoutMs?: number;
   /** Where log entries go. Default: errors to `console.error`, nothing else. */

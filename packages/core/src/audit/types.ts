@@ -41,7 +41,10 @@ export interface AuditQuery {
   to?: number;
   /** Only entries with seq > afterSeq (for paging forward). */
   afterSeq?: number;
-  /** Default 100, at most 1000. */
+  /**
+   * Default 100, at most 1000: a larger limit is taken as 1000 and one below 1 as 1, without an error (page on
+   * with `afterSeq` set to the last entry's `seq`).
+   */
   limit?: number;
   /** `asc` (oldest first, default) or `desc`. */
   order?: 'asc' | 'desc';

@@ -1,5 +1,5 @@
 import { LLMError } from '../errors/llm-error.js';
-import { connectRedis, type RedisHandle } from '../stores/redis/redis-connection.js';
+import { bounded, connectRedis, type RedisHandle } from '../stores/redis/redis-connection.js';
 import type { CacheStore } from './cache-store.js';
 
 export interface RedisCacheStoreOptions {
@@ -9,9 +9,15 @@ export interface RedisCacheStoreOptions {
   ttlMs?: number;
   /** Keys asked for per SCAN step by `deleteByPrefix` and `clear`. Default 500. */
   scanCount?: number;
+  /**
+   * Each Redis command that takes longer fails with `store_unavailable` (the router then treats the lookup as a
+   * miss, or skips the store). Default 1000 ms.
+   */
+  timeoutMs?: number;
 }
 
 const DEFAULT_PREFIX = 'llmrr:cache:';
+const DEFAULT_TIMEOUT_MS = 1_000;
 
 /** Redis SCAN MATCH pattern for keys starting with `prefix` (glob characters escaped). */
 export function redisPrefixPattern(prefix: string): string {
@@ -26,9 +32,13 @@ export function redisPrefixPattern(prefix: string): string {
  *
  * There is no entry-count bound: entries live for their TTL, and Redis's own `maxmemory` with an LRU
  * policy (`allkeys-lru` or `volatile-lru`) bounds memory. An unreadable entry counts as a miss.
+ *
+ * Every command is bounded by `timeoutMs`: a Redis that stops answering without closing the connection (a
+ * partition, a stalled primary) fails the call in about a second instead of holding it until TCP gives up.
  */
 export class RedisCacheStore<V> implements CacheStore<V> {
   readonly keyPrefix: string;
+  readonly timeoutMs: number;
   readonly #redis: RedisHandle;
   readonly #ttlMs: number | undefined;
   readonly #scanCount: number;
@@ -40,7 +50,10 @@ export class RedisCacheStore<V> implements CacheStore<V> {
     if (typeof prefix !== 'string') throw invalid('keyPrefix', 'must be a string');
     if (options.ttlMs !== undefined) checkPositiveInt('ttlMs', options.ttlMs);
     if (options.scanCount !== undefined) checkPositiveInt('scanCount', options.scanCount);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    checkPositiveInt('timeoutMs', timeoutMs);
     this.keyPrefix = prefix;
+    this.timeoutMs = timeoutMs;
     this.#ttlMs = options.ttlMs;
     this.#scanCount = options.scanCount ?? 500;
     this.#redis = redis.retain();
@@ -59,7 +72,7 @@ export class RedisCacheStore<V> implements CacheStore<V> {
   }
 
   async get(key: string): Promise<V | undefined> {
-    const raw = await this.#redis.command<string | null>(['GET', this.keyPrefix + key]);
+    const raw = await this.#command<string | null>(['GET', this.keyPrefix + key], 'cache lookup');
     if (raw === null || raw === undefined) return undefined;
     try {
       return JSON.parse(raw) as V;
@@ -73,11 +86,11 @@ export class RedisCacheStore<V> implements CacheStore<V> {
     const json = JSON.stringify(value);
     if (json === undefined) throw new LLMError({ code: 'invalid_request', message: 'RedisCacheStore: the value is not JSON-serializable', param: 'value' });
     const ttl = ttlMs ?? this.#ttlMs;
-    await this.#redis.command(ttl === undefined ? ['SET', this.keyPrefix + key, json] : ['SET', this.keyPrefix + key, json, 'PX', String(ttl)]);
+    await this.#command(ttl === undefined ? ['SET', this.keyPrefix + key, json] : ['SET', this.keyPrefix + key, json, 'PX', String(ttl)], 'cache store');
   }
 
   async delete(key: string): Promise<boolean> {
-    return (await this.#redis.command<number>(['UNLINK', this.keyPrefix + key])) > 0;
+    return (await this.#command<number>(['UNLINK', this.keyPrefix + key], 'cache delete')) > 0;
   }
 
   /** Removes this store's entries only (its `keyPrefix`), never the rest of the database. */
@@ -90,11 +103,15 @@ export class RedisCacheStore<V> implements CacheStore<V> {
     let cursor = '0';
     let deleted = 0;
     do {
-      const [next, keys] = await this.#redis.command<[string, string[]]>(['SCAN', cursor, 'MATCH', match, 'COUNT', String(this.#scanCount)]);
-      if (keys.length > 0) deleted += await this.#redis.command<number>(['UNLINK', ...keys]);
+      const [next, keys] = await this.#command<[string, string[]]>(['SCAN', cursor, 'MATCH', match, 'COUNT', String(this.#scanCount)], 'cache scan');
+      if (keys.length > 0) deleted += await this.#command<number>(['UNLINK', ...keys], 'cache delete');
       cursor = String(next);
     } while (cursor !== '0');
     return deleted;
+  }
+
+  #command<T = unknown>(args: ReadonlyArray<string>, what: string): Promise<T> {
+    return bounded(this.#redis.command<T>(args), this.timeoutMs, what);
   }
 
   /** Releases the connection (closed with its last user). Idempotent. */

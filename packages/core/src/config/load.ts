@@ -1,4 +1,5 @@
 import { LLMError } from '../errors/llm-error.js';
+import { expandHomePath } from './home-path.js';
 import { applyEnvOverrides, CONFIG_ENV, envValue, type EnvOverride } from './load-env.js';
 import { interpolateEnv, type Env } from './load-interpolate.js';
 import { parseConfigText, TextSyntaxError, type Position, type TextFormat } from './load-parse.js';
@@ -40,8 +41,8 @@ interface RawSource {
 /**
  * Loads and validates a router config.
  *
- * Source: `source` (an object, or a path to `.json` / `.yaml` / `.yml`); else `LLM_ROUTER_CONFIG` (a path)
- * or `LLM_ROUTER_CONFIG_JSON` (JSON text); else `llmrr.config.json|yaml|yml` in `cwd`; else, when
+ * Source: `source` (an object, or a path to `.json` / `.yaml` / `.yml`); else `LLM_ROUTER_CONFIG` (a path; a
+ * leading `~` is the home directory, see `expandHomePath`) or `LLM_ROUTER_CONFIG_JSON` (JSON text); else `llmrr.config.json|yaml|yml` in `cwd`; else, when
  * `LLM_ROUTER_MODELS` is set, a config made from the environment alone.
  *
  * Then: `${VAR}` / `${VAR:-default}` in string values of text sources are replaced from the environment;
@@ -109,7 +110,7 @@ async function readSource(source: string | object | undefined, env: Env, cwd: st
   if (path !== undefined && json !== undefined) {
     throw new LLMError({ code: 'config_invalid', message: `Both ${CONFIG_ENV.CONFIG} and ${CONFIG_ENV.CONFIG_JSON} are set: set only one` });
   }
-  if (path !== undefined) return readFileSource(path, cwd, `config file (from ${CONFIG_ENV.CONFIG})`);
+  if (path !== undefined) return readFileSource(expandHomePath(path, env), cwd, `config file (from ${CONFIG_ENV.CONFIG})`);
   if (json !== undefined) return parseTextSource(json, 'json', CONFIG_ENV.CONFIG_JSON, CONFIG_ENV.CONFIG_JSON);
 
   const { join } = await import('node:path');

@@ -8,6 +8,8 @@ export const CAPABILITIES = ['chat', 'streaming', 'tools', 'json', 'vision', 'em
 export type Capability = (typeof CAPABILITIES)[number];
 
 const positiveInt = z.number().int().positive();
+/** A delay a timer is set with: at most 2^31 - 1 ms (about 24.8 days), as a longer one fires after 1 ms. */
+const timerMs = z.number().int().max(2_147_483_647, { message: 'at most 2147483647 ms (a timer fires a longer delay at once)' });
 const nonNegative = z.number().nonnegative();
 
 export const PriceSchema = z
@@ -36,14 +38,14 @@ export const LimitsSchema = z
 export const TimeoutsSchema = z
   .object({
     /** Time allowed until the first token (streaming) or the whole answer's headers (non-streaming). */
-    firstTokenMs: positiveInt.optional(),
+    firstTokenMs: timerMs.positive().optional(),
     /** Time allowed for the whole call, per attempt. */
-    totalMs: positiveInt.optional(),
+    totalMs: timerMs.positive().optional(),
     /**
      * Streams: how long the router waits for the consumer to ask for the next part before it abandons the
      * stream, cancels the upstream request and frees the attempt (0: never). Unset: 60000, unless `totalMs` is set.
      */
-    consumerIdleMs: z.number().int().nonnegative().optional(),
+    consumerIdleMs: timerMs.nonnegative().optional(),
   })
   .strict();
 

@@ -58,7 +58,10 @@ export interface UsageQuery {
   from?: number;
   /** Exclusive upper bound on createdAt. */
   to?: number;
-  /** Default 100, at most 1000. */
+  /**
+   * Default 100, at most 1000 (`MAX_QUERY_LIMIT`): a larger limit is taken as 1000 and one below 1 as 1, without
+   * an error, so page on by the rows returned (`offset += rows.length`), not by the limit asked for.
+   */
   limit?: number;
   offset?: number;
 }

@@ -104,8 +104,13 @@ export function normalizeUsageEntry(input: UsageEntryInput, now: number): UsageE
   return e;
 }
 
+/** The most rows one list call of a store returns (usage entries, tenants, audit entries). */
 export const MAX_QUERY_LIMIT = 1000;
 
+/**
+ * A query's `limit` (default 100) and `offset` as the databases take them: the limit capped at MAX_QUERY_LIMIT
+ * and raised to 1, silently (the gateway's admin API refuses a limit outside 1..1000 with a 400 instead).
+ */
 export function queryLimit(q: Pick<UsageQuery, 'limit' | 'offset'>): { limit: number; offset: number } {
   const l = Math.trunc(q.limit ?? 100);
   const limit = Number.isNaN(l) ? 100 : Math.min(Math.max(l, 1), MAX_QUERY_LIMIT);

@@ -1,3 +1,4 @@
+import { expandHomePath } from '../config/home-path.js';
 import { LLMError } from '../errors/llm-error.js';
 import { shippedPriceTable } from './price-table.js';
 import type { PriceEntry, PriceTable } from './types.js';
@@ -125,12 +126,13 @@ export async function loadPriceTable(file: string, options: { base?: PriceTable 
 }
 
 /**
- * The shipped table, with the file named by `LLMRR_PRICES_FILE` merged over it when that is set. A relative
- * path resolves against `baseDir` (the router's: the directory the user works in), else the working directory.
+ * The shipped table, with the file named by `LLMRR_PRICES_FILE` merged over it when that is set. A leading `~`
+ * is the home directory (`HOME` or `USERPROFILE` in `env`, see `expandHomePath`); a relative path resolves
+ * against `baseDir` (the router's: the directory the user works in), else the working directory.
  */
 export async function loadPriceTableFromEnv(env: Readonly<Record<string, string | undefined>> = defaultEnv(), options: { baseDir?: string | undefined } = {}): Promise<PriceTable> {
   const file = env[PRICES_FILE_ENV]?.trim();
-  return file ? loadPriceTable(resolvePriceFile(file, options.baseDir)) : shippedPriceTable();
+  return file ? loadPriceTable(resolvePriceFile(expandHomePath(file, env), options.baseDir)) : shippedPriceTable();
 }
 
 /** `file` against `baseDir` unless it is absolute or there is no `baseDir` (no `node:path`: core stays edge-safe). */

@@ -5,7 +5,8 @@ import type { AttemptDriver } from './resilience/run-attempts.js';
 
 /**
  * Runs `generate` on a deployment (its `maxTokens` clamp applied), raced against the attempt's abort; an engine
- * that reports its provider request tells the attempt's scope when it goes out (`AttemptScope.providerRequest`).
+ * that reports its provider request tells the attempt's scope when it goes out (`AttemptScope.providerRequest`),
+ * and when the provider's answer arrived (`AttemptScope.providerResponse`).
  */
 export function generateDriver(request: GenerateRequest, headers: Record<string, string> | undefined): AttemptDriver<GenerateResult> {
   return {
@@ -13,6 +14,8 @@ export function generateDriver(request: GenerateRequest, headers: Record<string,
       const engine = d.engine();
       const options: CallOptions | undefined = scope ? (headers ? { signal: scope.signal, headers } : { signal: scope.signal }) : headers ? { headers } : undefined;
       if (scope && engine.reportsProviderRequest === true) options!.onProviderRequest = scope.providerRequest();
+      const onResponse = scope?.providerResponse();
+      if (onResponse) options!.onProviderResponse = onResponse;
       const answer = engine.generate(d.requestFor(request), options);
       // Race the abort too, so a timeout holds even against an engine slow to honour its signal.
       return scope ? scope.race(answer) : answer;
@@ -28,7 +31,9 @@ export function embedDriver(input: string[], headers: Record<string, string> | u
       if (typeof engine.embed !== 'function') {
         throw new LLMError({ code: 'unsupported', message: `Deployment "${d.name}" has no embed()`, deployment: d.name, provider: d.provider });
       }
-      const options = scope ? (headers ? { signal: scope.signal, headers } : { signal: scope.signal }) : headers ? { headers } : undefined;
+      const options: CallOptions | undefined = scope ? (headers ? { signal: scope.signal, headers } : { signal: scope.signal }) : headers ? { headers } : undefined;
+      const onResponse = scope?.providerResponse();
+      if (onResponse) options!.onProviderResponse = onResponse;
       const pending = engine.embed(input, options);
       const answer = await (scope ? scope.race(pending) : pending);
       const vectors = (answer as Partial<EmbedResult> | undefined)?.embeddings;

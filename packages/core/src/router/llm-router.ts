@@ -233,12 +233,15 @@ export class LLMRouter {
     if (options.priceTable === undefined && this.engineContext.env[PRICES_FILE_ENV]?.trim()) this.loadPrices();
   }
 
-  /** A strategy the config names (`param`) must be registered (built in, given in `options.strategies` or added). */
-  private checkStrategyName(name: string | undefined, param: string): void {
+  /**
+   * A strategy the config names (`param`) must be registered (built in, given in `options.strategies` or added);
+   * `source` names the config in the message (the router's, or a tenant's given to `setTenant`).
+   */
+  private checkStrategyName(name: string | undefined, param: string, source = 'router config'): void {
     if (name === undefined || this.strategies.has(name)) return;
     throw new LLMError({
       code: 'config_invalid',
-      message: `Invalid router config:\n  ${param}: unknown strategy "${name}" (known: ${this.strategyNames().join(', ')}; custom ones go in options.strategies)`,
+      message: `Invalid ${source}:\n  ${param}: unknown strategy "${name}" (known: ${this.strategyNames().join(', ')}; custom ones go in options.strategies or addStrategy)`,
       param,
     });
   }
@@ -590,11 +593,14 @@ export class LLMRouter {
    * Own models whose config did not change keep their engine, stats and circuit; changed or dropped ones
    * are closed once idle. Cached answers of an own model are scoped by what decides its answers (its config
    * without routing-only fields), so a changed model never serves an answer of the old one. Throws
-   * `config_invalid` naming the field (`models.0.engine`), leaving the router as it was.
+   * `config_invalid` naming the field (`models.0.engine`; `preferences.strategy` for a strategy the router does
+   * not have yet: add a custom one with `addStrategy` before the tenant), leaving the router as it was.
    */
   setTenant(tenant: TenantConfigInput | TenantConfig): this {
     this.assertOpen();
     const config = parseTenantConfig(tenant);
+    // Checked here, not at the tenant's first call (which would fail): register a custom strategy first.
+    this.checkStrategyName(config.preferences.strategy, 'preferences.strategy', 'tenant config');
     const old = this.tenants.get(config.id);
     const own = this.ownDeployments(config, old, '');
     for (const d of this.tenants.set(config, own, this.deployments)) this.retire(d);
@@ -976,13 +982,13 @@ export class LLMRouter {
     explain: boolean,
     embed?: RoutePlanInput['embed'],
     estimatedInputTokens?: number,
+    preview = false,
   ): RoutePlan | Promise<RoutePlan> {
     const internal = (options as InternalCallOptions)[INTERNAL_CALL] === true;
     const view = internal ? undefined : this.tenantView(options.tenant);
     const { name, strategy } = this.strategyOf(options, view);
     const base = this.baseStrategyOptions(name);
     const input: RoutePlanInput = {
-    preview = false,
       deployments: view?.deployments ?? this.deployments,
       routing: this.config.routing,
       strategy,
@@ -999,20 +1005,27 @@ export class LLMRouter {
       embed,
       estimatedInputTokens,
     };
+    if (preview) input.preview = true;
     // Prompt-cache affinity (embeddings have no prompt cache): planRoute asks only under a spreading strategy with
     // several deployments of one model; then a request without marks or key costs one scan.
     if (embed === undefined && !internal && this.affinity.enabled) {
       input.affinity = (models, remember) => this.affinity.lookup(request, options.tenant ?? (this.config.version === 3 ? this.config.defaultTenant : undefined), options.model, models, remember);
     }
     return planRoute(input);
-    if (preview) input.preview = true;
   }
 
-  /** The strategy a call is planned with (the call's, else its tenant's preference, else the router's); an unknown name throws. */
+  /**
+   * The strategy a call is planned with (the call's, else its tenant's preference, else the router's). An unknown
+   * name throws: `invalid_request` naming the call's `strategy`, or, for a tenant's preference (the server's
+   * config, not the caller's fault), `config_invalid` naming the tenant's `preferences.strategy`.
+   */
   private strategyOf(options: RouterCallOptions, view: TenantView | undefined): { name: string; strategy: Strategy } {
     const name = options.strategy ?? view?.config.preferences.strategy ?? this.strategyName;
     const strategy = this.strategies.get(name);
     if (!strategy) {
+      if (options.strategy === undefined && view?.config.preferences.strategy !== undefined) {
+        this.checkStrategyName(name, 'preferences.strategy', `config of tenant ${quoteName(view.config.id)}`);
+      }
       throw new LLMError({ code: 'invalid_request', message: `Unknown strategy ${quoteName(name)}. Known: ${this.strategyNames().join(', ')}`, param: 'strategy' });
     }
     return { name, strategy };
@@ -1244,14 +1257,14 @@ export class LLMRouter {
     // Only under a scope covering the deployment that answered: a fallback's answer to a call for `model: X`
     // is not X's, and a deployment replaced during the call is not the one the scope names.
     if (call.answeredBy === undefined || !call.cacheMembers!.includes(call.answeredBy)) return;
-    if (this.config.cache.exact.enabled || call.options.cache !== undefined) {
-      try {
-        await this.cache.store(call.request, scope, result);
-      } catch (e) {
-        this.cacheError('exact', e, call.requestId); // a failing cache store never fails the call
-      }
-    }
+    // Both at once: a store that stalls (each is bounded, `timeoutMs` of a Redis store) delays the call, and a
+    // stream's finish part, by one bound, not the sum. A failing cache store never fails the call.
+    const exact =
+      this.config.cache.exact.enabled || call.options.cache !== undefined
+        ? this.cache.store(call.request, scope, result).catch((e: unknown) => this.cacheError('exact', e, call.requestId))
+        : undefined;
     if (this.semantic.enabled) await this.semantic.store(call.request, scope, result); // never throws
+    await exact;
   }
 }
 

@@ -10,6 +10,7 @@ import { StreamAccumulator } from './stream-accumulator.js';
 import { closeQuietly, PrimingAttempts, streamDriver, type PrimedStream } from './stream-driver.js';
 import type { RoutePlan } from './plan-route.js';
 import type { AttemptRecord, RouterResult, RouterStream, RouterStreamPart } from './types.js';
+import { timerDelay } from '../util/timer-delay.js';
 
 /** What a router stream needs from its router. */
 export interface StreamHooks {
@@ -173,7 +174,7 @@ class ConsumerWatch {
   };
 
   private schedule(): void {
-    const t = setTimeout(this.check, Math.max(1, Math.ceil(this.idleMs! / IDLE_CHECKS)));
+    const t = setTimeout(this.check, timerDelay(Math.max(1, Math.ceil(this.idleMs! / IDLE_CHECKS))));
     // Never keeps a process alive on its own.
     (t as { unref?: () => void }).unref?.();
     this.timer = t;

@@ -1,6 +1,6 @@
 import type { SemanticGuardAdaptation, SemanticGuardInput, SemanticGuardVerdict } from './semantic-cache.js';
 import type { Cost } from '../router/types.js';
-import type { GenerateRequest } from '../spec/index.js';
+import type { FinishReason, GenerateRequest } from '../spec/index.js';
 
 /** What a guard's call is made for: the lookup's signal, tenant and live call's id. */
 export interface GuardCallOptions {
@@ -9,8 +9,11 @@ export interface GuardCallOptions {
   requestId?: string;
 }
 
-/** Anything that answers a request: a router's `generate` (which reports its `cost`), or an engine's. */
-export type GuardGenerate = (request: GenerateRequest, options?: GuardCallOptions) => Promise<{ text: string; cost?: Cost }>;
+/**
+ * Anything that answers a request: a router's `generate` (which reports its `cost`), or an engine's. Its
+ * `finishReason`, when given, tells `adapt` whether the rewrite is complete.
+ */
+export type GuardGenerate = (request: GenerateRequest, options?: GuardCallOptions) => Promise<{ text: string; cost?: Cost; finishReason?: FinishReason }>;
 
 function opts(input: SemanticGuardInput): GuardCallOptions | undefined {
   if (!input.signal && input.tenant === undefined && input.requestId === undefined) return undefined;
@@ -40,7 +43,8 @@ export interface ModelGuard {
 /**
  * A guard that asks a (cheap) model: `verify` whether the cached answer answers the new question
  * (YES/NO, at most 3 tokens), `adapt` to rewrite it for the new question (at most `adaptMaxTokens`). Both at
- * temperature 0. Each returns the call's `cost` when `generate` reported one (a router's does).
+ * temperature 0. Each returns the call's `cost` when `generate` reported one (a router's does); `adapt` also its
+ * `finishReason` (the cache serves only a rewrite that ended with `stop`).
  */
 export function createModelGuard(generate: GuardGenerate): ModelGuard {
   return {
@@ -59,7 +63,7 @@ export function createModelGuard(generate: GuardGenerate): ModelGuard {
       return { ok: /^\s*yes\b/i.test(text), ...(cost ? { cost } : {}) };
     },
     async adapt(input) {
-      const { text, cost } = await generate(
+      const { text, cost, finishReason } = await generate(
         {
           temperature: 0,
           maxTokens: adaptMaxTokens(input),
@@ -73,7 +77,7 @@ export function createModelGuard(generate: GuardGenerate): ModelGuard {
         },
         opts(input),
       );
-      return { text, ...(cost ? { cost } : {}) };
+      return { text, ...(cost ? { cost } : {}), ...(finishReason !== undefined ? { finishReason } : {}) };
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { CachedAnswer } from '../cache/exact-cache.js';
 import { redisPrefixPattern } from '../cache/redis-cache-store.js';
-import { connectRedis, LuaScript, type RedisHandle } from '../stores/redis/redis-connection.js';
+import { bounded, connectRedis, LuaScript, type RedisHandle } from '../stores/redis/redis-connection.js';
 import { annModule } from './ann-loader.js';
 import type { HybridIndexOptions } from './hybrid-index.js';
 import { checkPositiveInt } from './memory-semantic-store.js';
@@ -92,6 +92,11 @@ export interface RedisSemanticStoreOptions extends Partial<SemanticStoreLimits> 
   /** Key prefix shared by every process using the cache. Default `llmrr`. */
   prefix?: string;
   index?: HybridIndexOptions;
+  /**
+   * Each Redis command that takes longer fails with `store_unavailable` (the router then treats the lookup as a
+   * miss, or skips the store). Default 1000 ms.
+   */
+  timeoutMs?: number;
 }
 
 function enc(s: string): string {
@@ -116,13 +121,15 @@ function vectorFromBase64(s: string): Float32Array {
  * least recently used entries: each add and each served hit (`touch`) takes a tick of a clock shared in Redis,
  * so recency is the same for every process. Expired entries keep their rank, and their ids in the erasure
  * sets, until evicted (their keys are gone at once, by TTL): the sets and the owners hash that names each id's
- * sets never hold more ids than the ranking, which the cap bounds.
+ * sets never hold more ids than the ranking, which the cap bounds. Every command is bounded by `timeoutMs`, so a
+ * Redis that stops answering without closing the connection fails a lookup or store instead of holding it.
  */
 export class RedisSemanticStore implements SemanticStore {
   readonly kind = 'redis';
   readonly #catalog: VectorCatalog;
   readonly #now: () => number;
   readonly #max: number;
+  readonly #timeoutMs: number;
   readonly #k: { seq: string; log: string; clock: string; lru: string; owners: string; entry: string; tenant: (t: string) => string; user: (t: string, u: string) => string };
   #lastSeq = 0;
   #pruneAbove = 0;
@@ -130,6 +137,8 @@ export class RedisSemanticStore implements SemanticStore {
   private constructor(private readonly redis: RedisHandle, options: RedisSemanticStoreOptions) {
     this.#max = options.maxEntries ?? 10_000;
     checkPositiveInt('cache.semantic.maxEntries', this.#max);
+    this.#timeoutMs = options.timeoutMs ?? 1_000;
+    checkPositiveInt('timeoutMs', this.#timeoutMs);
     this.#pruneAbove = this.#max + Math.ceil(this.#max / 4);
     this.#now = options.now ?? Date.now;
     this.#catalog = new VectorCatalog({ ann: annModule, ...options.index });
@@ -149,9 +158,10 @@ export class RedisSemanticStore implements SemanticStore {
   /** Connects (failing fast with a clear error when Redis is unreachable) and loads the live entries. */
   static async connect(options: RedisSemanticStoreOptions): Promise<RedisSemanticStore> {
     const handle = (await connectRedis(options.url, options.prefix ?? 'llmrr')).retain();
-    const store = new RedisSemanticStore(handle, options);
+    let store: RedisSemanticStore;
     try {
-      await handle.eval(RANK_OLD_ENTRIES, [store.#k.log, store.#k.lru, store.#k.clock, store.#k.seq], []);
+      store = new RedisSemanticStore(handle, options); // (an invalid option must not leave the connection open)
+      await store.#eval(RANK_OLD_ENTRIES, [store.#k.log, store.#k.lru, store.#k.clock, store.#k.seq], []);
       await store.sync();
     } catch (e) {
       await handle.release();
@@ -162,11 +172,11 @@ export class RedisSemanticStore implements SemanticStore {
 
   /** Pulls entries other processes added since the last call into the local index. */
   async sync(): Promise<void> {
-    const ids = await this.redis.command<string[]>(['ZRANGEBYSCORE', this.#k.log, `(${this.#lastSeq}`, '+inf']);
+    const ids = await this.#command<string[]>(['ZRANGEBYSCORE', this.#k.log, `(${this.#lastSeq}`, '+inf']);
     if (ids.length === 0) return;
     for (let i = 0; i < ids.length; i += 256) {
       const chunk = ids.slice(i, i + 256);
-      const rows = await Promise.all(chunk.map((id) => this.redis.command<Array<string | null>>(['HMGET', this.#k.entry + id, 'ns', 'tenant', 'user', 'vec', 'exp'])));
+      const rows = await Promise.all(chunk.map((id) => this.#command<Array<string | null>>(['HMGET', this.#k.entry + id, 'ns', 'tenant', 'user', 'vec', 'exp'])));
       const items: Array<{ id: number; meta: CatalogMeta; vector: Float32Array }> = [];
       rows.forEach((row, j) => {
         const [ns, tenant, user, vec, exp] = row;
@@ -189,13 +199,13 @@ export class RedisSemanticStore implements SemanticStore {
    * mirror holds a quarter more ids than the cap, so its cost (one read of the log) is spread over many adds.
    */
   async #pruneMirror(): Promise<void> {
-    const live = new Set((await this.redis.command<string[]>(['ZRANGE', this.#k.log, '0', '-1'])).map(Number));
+    const live = new Set((await this.#command<string[]>(['ZRANGE', this.#k.log, '0', '-1'])).map(Number));
     for (const id of this.#catalog.select(() => true)) if (!live.has(id)) this.#catalog.remove(id);
   }
 
   async add(entry: SemanticEntry): Promise<number> {
     const id = Number(
-      await this.redis.eval<number>(
+      await this.#eval<number>(
         ADD,
         [this.#k.seq, this.#k.log, this.#k.tenant(entry.tenant), this.#k.user(entry.tenant, entry.user ?? ''), this.#k.clock, this.#k.lru, this.#k.owners],
         [
@@ -220,7 +230,7 @@ export class RedisSemanticStore implements SemanticStore {
     // Ask for a few extra: candidates whose entry is gone from Redis are dropped here.
     const { matches } = this.#catalog.search(namespace, vector, k + 2, this.#now());
     // One round trip: concurrent commands on the connection are pipelined.
-    const rows = await Promise.all(matches.map((m) => this.redis.command<Array<string | null>>(['HMGET', this.#k.entry + m.id, 'prompt', 'answer', 'exp'])));
+    const rows = await Promise.all(matches.map((m) => this.#command<Array<string | null>>(['HMGET', this.#k.entry + m.id, 'prompt', 'answer', 'exp'])));
     const out: SemanticMatch[] = [];
     const now = this.#now();
     matches.forEach((m, i) => {
@@ -233,12 +243,12 @@ export class RedisSemanticStore implements SemanticStore {
 
   /** A served entry becomes the most recently used (for eviction), for every process. */
   async touch(id: number): Promise<void> {
-    await this.redis.eval(TOUCH, [this.#k.clock, this.#k.lru], [id]);
+    await this.#eval(TOUCH, [this.#k.clock, this.#k.lru], [id]);
   }
 
   /** Drops entries everywhere in Redis (hash, log, rank, erasure sets); returns how many hashes still existed. */
   async #drop(ids: string[]): Promise<number> {
-    return Number(await this.redis.eval<number>(DROP, [this.#k.log, this.#k.lru, this.#k.owners], [this.#k.entry, ...ids]));
+    return Number(await this.#eval<number>(DROP, [this.#k.log, this.#k.lru, this.#k.owners], [this.#k.entry, ...ids]));
   }
 
   async delete(id: number): Promise<boolean> {
@@ -247,14 +257,14 @@ export class RedisSemanticStore implements SemanticStore {
   }
 
   async #deleteSet(setKey: string): Promise<number> {
-    const ids = await this.redis.command<string[]>(['SMEMBERS', setKey]);
+    const ids = await this.#command<string[]>(['SMEMBERS', setKey]);
     let n = 0;
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
       n += await this.#drop(chunk);
       for (const id of chunk) this.#catalog.remove(Number(id));
     }
-    await this.redis.command(['DEL', setKey]); // (ids of entries written before the owners hash)
+    await this.#command(['DEL', setKey]); // (ids of entries written before the owners hash)
     return n;
   }
 
@@ -264,8 +274,8 @@ export class RedisSemanticStore implements SemanticStore {
     const pattern = redisPrefixPattern(this.#k.user(tenant, ''));
     let cursor = '0';
     do {
-      const [next, keys] = await this.redis.command<[string, string[]]>(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500']);
-      if (keys.length > 0) await this.redis.command(['DEL', ...keys]);
+      const [next, keys] = await this.#command<[string, string[]]>(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500']);
+      if (keys.length > 0) await this.#command(['DEL', ...keys]);
       cursor = next;
     } while (cursor !== '0');
     for (const id of this.#catalog.select((m) => m.tenant === tenant)) this.#catalog.remove(id);
@@ -283,9 +293,9 @@ export class RedisSemanticStore implements SemanticStore {
     let cursor = '0';
     const pattern = redisPrefixPattern(this.#k.entry.slice(0, -2));
     do {
-      const [next, keys] = await this.redis.command<[string, string[]]>(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500']);
+      const [next, keys] = await this.#command<[string, string[]]>(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500']);
       const doomed = keys.filter((key) => key !== this.#k.seq); // ids keep growing: other processes track them
-      if (doomed.length > 0) await this.redis.command(['DEL', ...doomed]);
+      if (doomed.length > 0) await this.#command(['DEL', ...doomed]);
       cursor = next;
     } while (cursor !== '0');
     this.#catalog.clear();
@@ -297,12 +307,20 @@ export class RedisSemanticStore implements SemanticStore {
     const now = this.#now();
     let n = 0;
     for (const id of this.#catalog.select((m) => m.expiresAt > now)) {
-      if (Number(await this.redis.command<number>(['EXISTS', this.#k.entry + id])) > 0) n++;
+      if (Number(await this.#command<number>(['EXISTS', this.#k.entry + id])) > 0) n++;
     }
     return n;
   }
 
   async close(): Promise<void> {
     await this.redis.release();
+  }
+
+  #command<T = unknown>(args: ReadonlyArray<string>): Promise<T> {
+    return bounded(this.redis.command<T>(args), this.#timeoutMs, `semantic cache ${args[0]}`);
+  }
+
+  #eval<T = unknown>(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<T> {
+    return bounded(this.redis.eval<T>(script, keys, args), this.#timeoutMs, 'semantic cache script');
   }
 }

@@ -3,7 +3,6 @@ import type { CachedAnswer } from '../cache/exact-cache.js';
 import type { SemanticCacheConfig, SemanticCacheConfigInput } from '../config/schema.js';
 import { toLLMError } from '../errors/to-llm-error.js';
 import type { LLMError } from '../errors/llm-error.js';
-import type { Cost } from '../router/types.js';
 import type { GenerateRequest, LanguageEngine } from '../spec/index.js';
 import { createSemanticCache } from './create-semantic-cache.js';
 import { createModelGuard, type GuardCallOptions, type GuardGenerate } from './model-guard.js';
@@ -29,9 +28,10 @@ export interface SemanticCacheHookDeps {
   embed?: RouterEmbed;
   /**
    * Calls `guardModel` (for guard `verify`/`adapt`), bypassing the caches, for the lookup's tenant and live call
-   * (`options`); its `cost` is added to the hit it lets through.
+   * (`options`); its `cost` is added to the hit it lets through (an `adapt` rewrite is served only when its
+   * `finishReason` is `stop`).
    */
-  generateWith?: (deployment: string, request: GenerateRequest, options?: GuardCallOptions) => Promise<{ text: string; cost?: Cost }>;
+  generateWith?: (deployment: string, request: GenerateRequest, options?: GuardCallOptions) => ReturnType<GuardGenerate>;
   /** Told when the cache cannot be built (bad store URL...) or a lookup/store fails; the call goes on uncached. */
   onError?: (error: LLMError) => void;
   now?: () => number;

@@ -41,6 +41,11 @@ export interface SemanticGuardVerdict {
 export interface SemanticGuardAdaptation {
   text: string;
   cost?: Cost;
+  /**
+   * How the guard's call ended, when it says: a rewrite that did not end with `stop` (cut at its output cap,
+   * content-filtered, failed) is not served. Absent: taken as complete.
+   */
+  finishReason?: FinishReason;
 }
 
 /**
@@ -117,7 +122,10 @@ export interface SemanticCacheStats {
    * question, failed/filtered/redacted answer.
    */
   bypassed: number;
-  /** Matches in the guard band or ambiguous ones turned into misses (guard `miss`, a failed verify, a guard error). */
+  /**
+   * Matches in the guard band or ambiguous ones turned into misses (guard `miss`, a failed verify, a guard error,
+   * an empty or incomplete rewrite, an answer with tool calls, or one `adapt` cannot rewrite).
+   */
   guardMisses: number;
   /** Matches at or above the threshold that the ambiguity rule (`minMargin`) sent to the guard. */
   ambiguous: number;
@@ -137,6 +145,35 @@ export interface SemanticCacheOptions {
 }
 
 const NOT_STORABLE: ReadonlySet<FinishReason> = new Set<FinishReason>(['error', 'content-filter']);
+
+/**
+ * Whether a guard can judge an answer from its prompt, which shows the answer's text only: not an answer with
+ * tool calls (their arguments, e.g. the city of a weather lookup, are what a paraphrase most often changes).
+ */
+function judgeable(answer: CachedAnswer): boolean {
+  return answer.toolCalls.length === 0;
+}
+
+/**
+ * Whether `adapt` may rewrite an answer: only its text is rewritten, so not one with tool calls (served with the
+ * old question's arguments) nor with signed or encrypted reasoning blocks (sent back by the client's next turn as
+ * the reasoning behind a text they never led to).
+ */
+function adaptable(answer: CachedAnswer): boolean {
+  return judgeable(answer) && !(answer.reasoningParts ?? []).some((p) => p.signature !== undefined || p.redactedData !== undefined);
+}
+
+/**
+ * The cached answer with the rewritten text, without what described the old text: its reasoning (about the old
+ * question) and the stop sequence it ended on (the guard's call has none).
+ */
+function adaptedAnswer(answer: CachedAnswer, text: string): CachedAnswer {
+  const adapted: CachedAnswer = { ...answer, text };
+  delete adapted.reasoning;
+  delete adapted.reasoningParts;
+  delete adapted.stopSequence;
+  return adapted;
+}
 
 /** Parses `cache.semantic`, throwing `config_invalid` that names the field. */
 export function parseSemanticCacheConfig(input: SemanticCacheConfigInput = {}): SemanticCacheConfig {
@@ -335,7 +372,7 @@ export class SemanticCache {
       ...(maxTokens !== undefined ? { maxTokens } : {}),
     };
     try {
-      if (this.config.guard === 'verify') {
+      if (this.config.guard === 'verify' && judgeable(hit.answer)) {
         const verdict = await this.#guard!.verify!(input);
         const { ok, cost } = typeof verdict === 'boolean' ? { ok: verdict, cost: undefined } : verdict;
         if (ok) {
@@ -344,12 +381,15 @@ export class SemanticCache {
           return { ...hit, guarded: 'verified', ...(cost ? { guardCost: cost } : {}) };
         }
       }
-      if (this.config.guard === 'adapt') {
+      if (this.config.guard === 'adapt' && adaptable(hit.answer)) {
         const adapted = await this.#guard!.adapt!(input);
-        const { text, cost } = typeof adapted === 'string' ? { text: adapted, cost: undefined } : adapted;
-        this.#stats.adapted++;
-        this.#stats.hits++;
-        return { ...hit, answer: { ...hit.answer, text }, guarded: 'adapted', ...(cost ? { guardCost: cost } : {}) };
+        const { text, cost, finishReason } = typeof adapted === 'string' ? { text: adapted, cost: undefined, finishReason: undefined } : adapted;
+        // An empty, cut or filtered rewrite is no answer: a miss (its call paid for as a failed verify's is).
+        if (text.trim() !== '' && (finishReason === undefined || finishReason === 'stop')) {
+          this.#stats.adapted++;
+          this.#stats.hits++;
+          return { ...hit, answer: adaptedAnswer(hit.answer, text), guarded: 'adapted', ...(cost ? { guardCost: cost } : {}) };
+        }
       }
     } catch {
       // A failing guard is a miss, never a failed call.

@@ -38,6 +38,13 @@ export interface CallOptions {
    * uses it to tell a provider's failure from a failure before the provider was asked.
    */
   onProviderRequest?: () => void;
+  /**
+   * Called once when the provider's success response to a non-streamed call (`generate`, `embed`) arrived, before
+   * the engine reads its body: from then on the answer may be generated and billed. A router then does not send
+   * the request again when the attempt fails while the body is read (its own timeout included), as for the
+   * engine's `afterResponse` errors. An engine that never calls it leaves such a timeout retryable.
+   */
+  onProviderResponse?: () => void;
 }
 
 /** Options of an engine's `countTokens`. */

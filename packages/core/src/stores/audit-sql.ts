@@ -1,5 +1,6 @@
 import { AuditChainVerifier } from '../audit/audit-hash.js';
 import type { AuditEntry, AuditQuery, AuditVerifyResult } from '../audit/types.js';
+import { MAX_QUERY_LIMIT } from '../metering/usage-input.js';
 import { rowToAudit, type Row } from './row-mapping.js';
 
 /** Rows read per page while verifying the chain. */
@@ -56,7 +57,8 @@ export function auditWhere(q: AuditQuery, ph: (index: number) => string): { wher
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
+/** An audit query's limit (default 100) capped at MAX_QUERY_LIMIT (1000) and raised to 1, silently, as `queryLimit`. */
 export function auditLimit(q: AuditQuery): number {
   const n = Math.trunc(q.limit ?? 100);
-  return Number.isNaN(n) ? 100 : Math.min(Math.max(n, 1), 1000);
+  return Number.isNaN(n) ? 100 : Math.min(Math.max(n, 1), MAX_QUERY_LIMIT);
 }

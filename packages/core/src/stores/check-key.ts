@@ -1,3 +1,4 @@
+import { MAX_QUERY_LIMIT } from '../metering/usage-input.js';
 import type { ApiKey, AuthResult, Tenant } from '../tenancy/types.js';
 
 /** The shared rules after a key was found by hash. */
@@ -9,9 +10,10 @@ export function checkKey(key: ApiKey, tenant: Tenant | undefined, now: number): 
   return { ok: true, tenant, key };
 }
 
+/** A list limit (default 100) capped at MAX_QUERY_LIMIT (1000) and raised to 1, silently, as `queryLimit`. */
 export function clampLimit(limit: number | undefined): number {
   const n = Math.trunc(limit ?? 100);
-  return Number.isNaN(n) ? 100 : Math.min(Math.max(n, 1), 1000);
+  return Number.isNaN(n) ? 100 : Math.min(Math.max(n, 1), MAX_QUERY_LIMIT);
 }
 
 /** A list offset the databases accept: a non-negative safe integer (past the end just lists nothing). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gcraAdjust, gcraCheck, gcraLevel, gcraRemaining, type GcraState } from './gcra.js';
+import { GCRA_MAX_DRAIN_MS, gcraAdjust, gcraCheck, gcraLevel, gcraRemaining, mulDivCeil, type GcraState } from './gcra.js';
 
 /** A bucket whose TAT is `backlogMs` ahead of `at`, for a limit. */
 const ahead = (at: number, backlogMs: number, limit: number): GcraState => ({ at, level: backlogMs * limit, limit });
@@ -102,5 +102,76 @@ describe('GCRA', () => {
     expect(gcraLevel({ at: 0, level: 1, limit: 3 }, 0, 2)).toBe(1);
     // A charge under the new limit is counted in it.
     expect(gcraCheck(s, 0, 5, 1).next).toEqual(ahead(0, 36_000, 5));
+  });
+
+  it('rescales a level to another limit exactly: a whole result is not pushed up a unit by a rounding error', () => {
+    // Every old limit, new limit and units used up to 100: the units left are the exact floor, so the minute
+    // rescaled keeps every unit it holds (rpm 11 with 1 used, raised to 22: 20 left, not 19).
+    const wrong: string[] = [];
+    let checked = 0;
+    for (let was = 1; was <= 100; was++) {
+      for (let limit = 1; limit <= 100; limit++) {
+        if (limit === was) continue;
+        for (let used = 1; used <= was; used++) {
+          const s = { at: 0, level: used * 60_000, limit: was };
+          // used/was of the minute, in 1/limit ms: used * limit * 60000 / was, rounded up (all below 2^53).
+          const exact = used * limit * 60_000;
+          const level = Math.floor(exact / was) + (exact % was > 0 ? 1 : 0);
+          const remaining = limit - Math.ceil(level / 60_000);
+          const got = [gcraLevel(s, 0, limit), gcraRemaining(s, 0, limit).remaining];
+          if (got[0] !== level || got[1] !== remaining) wrong.push(`${used}/${was} -> ${limit}: ${got.join(', ')} (expected ${level}, ${remaining})`);
+          checked++;
+        }
+      }
+    }
+    expect({ checked, wrong: wrong.slice(0, 5) }).toEqual({ checked: 499_950, wrong: [] });
+    expect(gcraRemaining({ at: 0, level: 60_000, limit: 11 }, 0, 22).remaining).toBe(20);
+  });
+
+  it('mulDivCeil is ceil(a * b / c) even where a * b passes 2^53 (large limits, long debts)', () => {
+    const reference = (a: number, b: number, c: number) => Number((BigInt(a) * BigInt(b) + BigInt(c) - 1n) / BigInt(c));
+    const cases: Array<[number, number, number]> = [
+      [0, 7, 3],
+      [60_000, 22, 11],
+      [1, 2, 3],
+      [2 ** 52, 3, 2 ** 51 + 1],
+      // 150M and 200M tpm: a * b near 2^66, and a remainder whose product with b passes 2^53.
+      [150e6 * 60_000 * 0.5 + 12_345, 200e6, 150e6],
+      [150e6 * 60_000 - 1, 200e6, 150e6],
+      [150e6 * 60_000, 200e6, 150e6],
+      [199_999_999 * 60_000 + 199_999_998, 150_000_001, 199_999_999],
+      [7 * GCRA_MAX_DRAIN_MS, 1_000_003, 7],
+    ];
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return seed % n;
+    };
+    for (let i = 0; i < 2_000; i++) {
+      const c = 1 + rand(2 ** 30) * 4 + rand(4);
+      const b = 1 + rand(2 ** 30) * 4 + rand(4);
+      // A level of up to an hour's worth under c, so the result (an hour's worth under b) stays below 2^53.
+      const a = rand(c) * 60 + rand(60) * rand(60_000);
+      cases.push([a, b, c]);
+      // A level whose rescale is a whole number: the case a rounding error pushes up.
+      const k = rand(60_000);
+      cases.push([c * k, b, c]);
+    }
+    for (const [a, b, c] of cases) {
+      const expected = reference(a, b, c);
+      if (expected >= 2 ** 53) continue;
+      expect({ a, b, c, r: mulDivCeil(a, b, c) }).toEqual({ a, b, c, r: expected });
+    }
+  });
+
+  it('puts a bucket at most a year from full: a charge past that counts as a year of the limit', () => {
+    const c = gcraCheck(undefined, 1_000, 1, 2e12);
+    expect(c.conforms).toBe(true);
+    expect(c.next).toEqual({ at: 1_000, level: GCRA_MAX_DRAIN_MS, limit: 1 });
+    expect(gcraCheck(c.next, 1_000, 1, 1)).toMatchObject({ conforms: false, retryAfterMs: GCRA_MAX_DRAIN_MS });
+    expect(gcraRemaining(c.next, 1_000, 1)).toEqual({ remaining: 0, resetMs: GCRA_MAX_DRAIN_MS });
+    // A correction upward is capped the same way; a debt within the year is kept whole.
+    expect(gcraAdjust(c.next, 1_000, 1, 1e9).level).toBe(GCRA_MAX_DRAIN_MS);
+    expect(gcraCheck(undefined, 0, 1_000, 1_000 * 60 * 24).next.level).toBe(1_000 * 60 * 24 * 60_000);
   });
 });

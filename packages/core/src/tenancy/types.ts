@@ -127,6 +127,10 @@ export type AuthResult =
   | { ok: false; reason: AuthFailureReason; keyId?: string; tenantId?: string };
 
 export interface ListOptions {
+  /**
+   * Default 100, at most 1000: a larger limit is taken as 1000 and one below 1 as 1, without an error, so page
+   * on by the rows returned (`offset += rows.length`), not by the limit asked for.
+   */
   limit?: number;
   offset?: number;
 }

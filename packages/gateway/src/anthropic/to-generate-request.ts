@@ -8,6 +8,10 @@ type ClientMessagePath = ClientMessagePaths[number];
 import { asksForNothing, CappedWarnings, noteIgnoredFields, noteProviderOnlyFields } from '../schemas/ignored-fields.js';
 import { markedSystemMessage } from '../schemas/marked-system-message.js';
 import { MESSAGES_FIELD_NAMES } from '../schemas/route-field-names.js';
+import { toolChoiceConflict, type ToolPaths } from '../schemas/tool-choice-conflict.js';
+
+/** Where a Messages body's tools and tool choice are: `tools.N.name`, `tool_choice.name`. */
+const MESSAGES_TOOL_PATHS: ToolPaths = { name: (i) => `tools.${i}.name`, choiceName: 'tool_choice.name', required: '{ type: "any" }' };
 
 type Param = AnthropicMessagesRequest['messages'][number];
 type Block = Exclude<Param['content'], string>[number];
@@ -332,12 +336,10 @@ export function convertMessagesRequest(body: AnthropicMessagesRequest): Converte
     );
   }
   const choice = toolChoice(body.tool_choice);
-  if (choice !== undefined) {
-    if (typeof choice === 'object' && !req.tools?.some((t) => t.name === choice.name)) {
-      throw new LLMError({ code: 'invalid_request', message: `tool_choice names "${choice.name}", which is not in tools`, param: 'tool_choice.name' });
-    }
-    req.toolChoice = choice;
-  }
+  // As Anthropic refuses them: two tools of one name, `any` or a named tool with no tools, a named tool not in `tools`.
+  const conflict = toolChoiceConflict(req.tools?.map((t) => t.name) ?? [], choice, MESSAGES_TOOL_PATHS);
+  if (conflict) throw new LLMError({ code: 'invalid_request', message: conflict.message, param: conflict.param });
+  if (choice !== undefined) req.toolChoice = choice;
   // At most one tool call per answer; with `none` there are none to limit (and Anthropic refuses the flag there).
   if (body.tool_choice?.disable_parallel_tool_use === true && body.tool_choice.type !== 'none') req.parallelToolCalls = false;
   if (body.metadata?.user_id) req.user = body.metadata.user_id;

@@ -105,7 +105,9 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     const error = withClientMessagePath(toLLMError(e), call.messagePaths, call.fieldNames);
     const status: UsageStatus = error.code === 'aborted' ? 'aborted' : 'error';
     try {
-      await settle({ status, error });
+      // An answer lost after its provider accepted it may be billed: the row names who was asked (its cost is unknown).
+      const lost = error.afterResponse && error.deployment !== undefined ? { deployment: error.deployment, ...(error.provider !== undefined ? { provider: error.provider } : {}) } : undefined;
+      await settle(lost ? { status, error, ...lost } : { status, error });
     } catch {
       // already logged; the original error is the one to report
     }
@@ -135,6 +137,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       arrivedAt: call.startedAt,
       candidates: resolved.candidates,
       primaryCandidates: resolved.primary,
+      steps: resolved.steps,
       guardRouter: deps.router,
       defaultMaxOutputTokens: deps.defaultMaxOutputTokens,
       rateLimitOutputTokens: deps.rateLimitOutputTokens,

@@ -17,6 +17,11 @@ export interface ResolvedModel {
   primary: number;
   /** The tenant's allow-list, passed on to the router. */
   allowedModels: readonly string[] | undefined;
+  /**
+   * For a requested cascade: what the router may call for each of its steps, by step name (`cascadeSteps`).
+   * They are among `candidates` too. Absent for a model that is not a cascade.
+   */
+  steps?: ReadonlyMap<string, readonly DeploymentInfo[]>;
 }
 
 /**
@@ -76,7 +81,8 @@ export function recordedErrorCode(error: LLMError): LLMErrorCode {
  * allow-list -> the same 404 `model_not_found` naming the `model` field (`modelRefused`).
  * `candidates` are every deployment the router may call for the request, so the budget reservation's
  * worst-case price covers them: the requested model's deployments, then the fallbacks the router would
- * use (the per-call list, else `routing.fallbacks`, as the router picks them); `auto` is every visible deployment.
+ * use (the per-call list, else `routing.fallbacks`, as the router picks them); for a cascade, also what each
+ * of its steps may call (`steps`); `auto` is every visible deployment.
  */
 export function resolveModel(
   requested: string,
@@ -98,8 +104,41 @@ export function resolveModel(
   const allowed = matches.filter((d) => isAllowed(d, allowedModels, all));
   if (allowed.length === 0) throw modelRefused(requested, 'not_allowed', principal.tenantId);
   const names = fallbackNames(requested, allowed, fallbacks, routing);
-  const extra = names.size > 0 ? visible.filter((d) => !allowed.includes(d) && (names.has(d.name) || (d.alias !== undefined && names.has(d.alias)))) : [];
-  return { model: requested, candidates: [...allowed, ...extra], primary: allowed.length, allowedModels };
+  const candidates = [...allowed, ...(names.size > 0 ? visible.filter((d) => !allowed.includes(d) && named(d, names)) : [])];
+  const steps = cascadeSteps(allowed, visible, fallbacks, routing);
+  if (steps) for (const list of steps.values()) for (const d of list) if (!candidates.includes(d)) candidates.push(d);
+  return { model: requested, candidates, primary: allowed.length, allowedModels, ...(steps ? { steps } : {}) };
+}
+
+function named(d: DeploymentInfo, names: ReadonlySet<string>): boolean {
+  return names.has(d.name) || (d.alias !== undefined && names.has(d.alias));
+}
+
+/**
+ * What the router may call for each step of the cascades among `models`, by step name: a step is an ordinary
+ * call of that model, so its deployments (by name or alias) and then its fallbacks, chosen as for a call that
+ * names the step (`fallbackNames`: the per-call list, else `routing.fallbacks` by the step's name, its
+ * deployments' names and aliases, and `*`). Only what the caller may use (`visible`). Undefined without a cascade.
+ */
+function cascadeSteps(
+  models: readonly DeploymentInfo[],
+  visible: readonly DeploymentInfo[],
+  perCall: readonly string[] | undefined,
+  routing: GatewayRoutingConfig | undefined,
+): Map<string, DeploymentInfo[]> | undefined {
+  let steps: Map<string, DeploymentInfo[]> | undefined;
+  for (const c of models) {
+    if (c.cascade === undefined) continue;
+    steps ??= new Map();
+    for (const step of [c.cascade.weak, c.cascade.strong]) {
+      if (steps.has(step)) continue;
+      const own = visible.filter((d) => d.cascade === undefined && (d.name === step || d.alias === step));
+      const names = fallbackNames(step, own, perCall, routing);
+      const more = names.size > 0 ? visible.filter((d) => d.cascade === undefined && !own.includes(d) && named(d, names)) : [];
+      steps.set(step, [...own, ...more]);
+    }
+  }
+  return steps;
 }
 
 /**

@@ -19,6 +19,9 @@ export const UPSTREAM_BILLING_MESSAGE = "The upstream provider refused the gatew
 /** What a client sees when the gateway's shared state (Redis, PostgreSQL) fails or does not answer in time. */
 export const STORE_UNAVAILABLE_MESSAGE = "The gateway's shared state store is unavailable; retry later (see the server log for this request id)";
 
+/** Said of an `afterResponse` error whose own message is hidden (core's messages say it in their own words). */
+const LOST_ANSWER = 'after the provider accepted the request: the answer is lost and was not requested again, as it may be billed';
+
 /** The error came from a provider (not from the gateway's own checks). */
 export function isUpstreamError(err: LLMError): boolean {
   return err.provider !== undefined || err.upstreamStatus !== undefined;
@@ -36,6 +39,7 @@ export function isUpstreamError(err: LLMError): boolean {
 export function toPublicError(e: unknown): LLMError {
   const err = toLLMError(e);
   if (err.code === 'internal' || err.code === 'config_invalid') {
+    if (err.afterResponse) return new LLMError({ code: err.code, message: `Internal gateway error ${LOST_ANSWER}; see the server log for this request id`, afterResponse: true, cause: err });
     return new LLMError({ code: err.code, message: 'Internal gateway error; see the server log for this request id', cause: err });
   }
   if (err.code === 'store_unavailable') return new LLMError({ code: err.code, message: STORE_UNAVAILABLE_MESSAGE, cause: err });
@@ -72,8 +76,10 @@ export function errorStatus(err: LLMError): number {
 }
 
 /**
- * The error reply: status from the error, `retry-after` when it has one; `headers` (lower-case names) are
- * kept: they become the reply's (added to, not copied, as in `jsonReply`).
+ * The error reply: status from the error, `retry-after` when it has one, `x-should-retry: false` for an answer
+ * lost after the provider accepted it (`afterResponse`: it may be billed; the official OpenAI and Anthropic clients
+ * retry a 5xx twice unless the server says so); `headers` (lower-case names) are kept: they become the reply's
+ * (added to, not copied, as in `jsonReply`).
  */
 export function errorReply(e: unknown, requestId: string, style: ErrorStyle = 'openai', headers: Record<string, string> = {}): Reply {
   const err = toPublicError(e);
@@ -81,6 +87,7 @@ export function errorReply(e: unknown, requestId: string, style: ErrorStyle = 'o
   h['content-type'] = 'application/json';
   h['x-request-id'] = requestId;
   if (err.retryAfterMs !== undefined) h['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+  if (err.afterResponse) h['x-should-retry'] = 'false';
   return { status: errorStatus(err), headers: h, body: JSON.stringify(errorBody(err, requestId, style)) };
 }
 

@@ -6,6 +6,7 @@ import type { ModelRoute } from '../calls/model-route.js';
 import { directRoutesOf, type DirectRoutes } from '../http/direct-routes.js';
 import { errorReply } from '../http/error-body.js';
 import { defaultRequestId } from '../http/request-id.js';
+import { timerDelay } from '@llmrr/core';
 import type { Gateway, GatewayEnv } from '../types.js';
 import { answerClientError, answerExpectation, fetchBridgeError } from './client-error.js';
 import { NodeIncoming } from './node-incoming.js';
@@ -58,10 +59,11 @@ export interface ServedGateway {
   /** `http://host:port`. */
   url: string;
   /**
-   * Stops accepting connections, lets requests in flight finish for up to `graceMs` (default 10 s),
-   * then closes what is left. Resolves when the server is closed. Keep-alive connections take no new
-   * request meanwhile: an idle one is closed at once, a busy one as soon as its answer is sent (an answer
-   * whose headers go out after `close()` says `connection: close`), and a `/ready` taken meanwhile answers 503.
+   * Stops accepting connections, lets requests in flight finish for up to `graceMs` (default 10 s; one past the
+   * longest timer, 2^31 - 1 ms, `Infinity` too, waits that long), then closes what is left. Resolves when the
+   * server is closed. Keep-alive connections take no new request meanwhile: an idle one is closed at once, a busy
+   * one as soon as its answer is sent (an answer whose headers go out after `close()` says `connection: close`),
+   * and a `/ready` taken meanwhile answers 503.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -134,7 +136,7 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
           if ((message as { server?: unknown }).server === server) process.nextTick(closeIdle);
         };
         subscribe(RESPONSE_FINISH, onFinish);
-        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        const timer = setTimeout(() => server.closeAllConnections(), timerDelay(graceMs));
         timer.unref();
         // (server.close() closes the idle connections itself.)
         server.close(() => {

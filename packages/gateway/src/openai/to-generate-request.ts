@@ -8,6 +8,7 @@ import { logprobsAsking } from '../schemas/logprobs-asking.js';
 import { chatFieldNames } from '../schemas/route-field-names.js';
 import { CHAT_FIELD_RULES, topKOf, type OpenAIChatMessage, type OpenAIChatRequest } from '../schemas/openai-chat.js';
 import { IMAGE_DETAIL_NOT_SENT, notSent } from '../schemas/responses-nested-fields.js';
+import { toolChoiceConflict, type ToolPaths } from '../schemas/tool-choice-conflict.js';
 import { COMPLETION_FIELD_RULES, type OpenAICompletionRequest } from '../schemas/openai-completions.js';
 
 type TextOrParts = string | Array<{ type: 'text'; text: string; cache_control?: unknown }> | null | undefined;
@@ -105,6 +106,8 @@ function convertOther(m: Exclude<OpenAIChatMessage, { role: 'user' }>, index: nu
   }
 }
 
+const CHAT_TOOL_PATHS: ToolPaths = { name: (i) => `tools.${i}.function.name`, choiceName: 'tool_choice.function.name' };
+
 function toolChoice(choice: OpenAIChatRequest['tool_choice']): ToolChoice | undefined {
   if (choice === undefined) return undefined;
   return typeof choice === 'string' ? choice : { name: choice.function.name };
@@ -186,12 +189,9 @@ export function convertChatRequest(body: OpenAIChatRequest): ConvertedRequest {
     );
   }
   const choice = toolChoice(body.tool_choice);
-  if (choice !== undefined) {
-    if (typeof choice === 'object' && !req.tools?.some((t) => t.name === choice.name)) {
-      throw new LLMError({ code: 'invalid_request', message: `tool_choice names "${choice.name}", which is not in tools`, param: 'tool_choice.function.name' });
-    }
-    req.toolChoice = choice;
-  }
+  const conflict = toolChoiceConflict(req.tools?.map((t) => t.name) ?? [], choice, CHAT_TOOL_PATHS);
+  if (conflict) throw new LLMError({ code: 'invalid_request', message: `Invalid request: ${conflict.param}: ${conflict.message}`, param: conflict.param });
+  if (choice !== undefined) req.toolChoice = choice;
   if (body.parallel_tool_calls != null) req.parallelToolCalls = body.parallel_tool_calls;
   const format = responseFormat(body.response_format);
   if (format) req.responseFormat = format;

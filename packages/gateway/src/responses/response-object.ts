@@ -13,10 +13,12 @@ export type ResponseEcho = Pick<
   | 'parallel_tool_calls'
   | 'prompt_cache_key'
   | 'reasoning'
+  | 'safety_identifier'
   | 'temperature'
   | 'text'
   | 'tool_choice'
   | 'tools'
+  | 'top_logprobs'
   | 'top_p'
   | 'user'
   | 'metadata'
@@ -35,10 +37,14 @@ export function responseEcho(body: OpenAIResponsesRequest): ResponseEcho {
     // The effort is applied (the core request's `reasoning.effort`); the summary setting is not (the reasoning
     // comes back whole, as summary and content).
     reasoning: { effort: body.reasoning?.effort ?? null, summary: null },
+    // As sent (a string or null; undefined, so no key, when the request had none, as prompt_cache_key).
+    safety_identifier: body.safety_identifier,
     temperature: body.temperature ?? 1,
     text: { format: body.text?.format ? formatInSchemaOrder(body.text.format) : { type: 'text' }, verbosity: body.text?.verbosity ?? 'medium' },
     tool_choice: choice == null ? 'auto' : typeof choice === 'string' ? choice : { type: 'function', name: choice.name ?? '' },
     tools: (body.tools ?? []).map((t) => ({ type: 'function' as const, name: t.name ?? '', description: t.description ?? null, parameters: t.parameters ?? null, strict: t.strict ?? null })),
+    // As sent (applied: the alternatives per token asked for); undefined when the request had none.
+    top_logprobs: body.top_logprobs,
     top_p: body.top_p ?? 1,
     user: body.user ?? null,
     metadata: body.metadata ?? {},
@@ -132,11 +138,13 @@ function responseObject(
     // Undefined (no key in the JSON) when the request had none; OpenAI's place for it.
     prompt_cache_key: echo.prompt_cache_key,
     reasoning: echo.reasoning,
+    safety_identifier: echo.safety_identifier,
     store: false,
     temperature: echo.temperature,
     text: echo.text,
     tool_choice: echo.tool_choice,
     tools: echo.tools,
+    top_logprobs: echo.top_logprobs,
     top_p: echo.top_p,
     truncation: 'disabled',
     usage,

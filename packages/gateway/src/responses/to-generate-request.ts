@@ -7,6 +7,7 @@ import { logprobsAsking } from '../schemas/logprobs-asking.js';
 import { LOGPROBS_INCLUDE } from '../schemas/responses-include-values.js';
 import { IMAGE_DETAIL_NOT_SENT, notSent, responsesNestedWarnings } from '../schemas/responses-nested-fields.js';
 import { responsesFieldNames } from '../schemas/route-field-names.js';
+import { toolChoiceConflict, type ToolPaths } from '../schemas/tool-choice-conflict.js';
 import {
   ResponsesContentPartSchema,
   ResponsesFunctionCallItemSchema,
@@ -182,6 +183,8 @@ function tools(body: OpenAIResponsesRequest): GenerateRequest['tools'] {
   });
 }
 
+const RESPONSES_TOOL_PATHS: ToolPaths = { name: (i) => `tools.${i}.name`, choiceName: 'tool_choice.name' };
+
 function toolChoice(choice: OpenAIResponsesRequest['tool_choice']): ToolChoice | undefined {
   if (choice == null) return undefined;
   if (typeof choice === 'string') return choice;
@@ -249,10 +252,9 @@ export function convertResponsesRequest(body: OpenAIResponsesRequest): Converted
   const defs = tools(body);
   if (defs) req.tools = defs;
   const choice = toolChoice(body.tool_choice);
-  if (choice !== undefined) {
-    if (typeof choice === 'object' && !defs?.some((t) => t.name === choice.name)) invalid('tool_choice.name', `tool_choice names "${choice.name}", which is not in tools`);
-    req.toolChoice = choice;
-  }
+  const conflict = toolChoiceConflict(defs?.map((t) => t.name) ?? [], choice, RESPONSES_TOOL_PATHS);
+  if (conflict) invalid(conflict.param, conflict.message);
+  if (choice !== undefined) req.toolChoice = choice;
   if (body.parallel_tool_calls != null) req.parallelToolCalls = body.parallel_tool_calls;
   const format = responseFormat(body.text?.format);
   if (format) req.responseFormat = format;

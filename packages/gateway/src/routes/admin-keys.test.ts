@@ -91,4 +91,16 @@ describe('admin API: changing a key', () => {
     const revoked = await admin('PATCH', `/admin/keys/${keyId}`, { limits: { rpm: 5 } });
     expect(revoked.status).toBe(409);
   });
+
+  it('revoke is idempotent: a key revoked already is answered as it is, with one audit entry in all', async () => {
+    const first = await json<{ revokedAt: number }>(admin('POST', `/admin/keys/${keyId}/revoke`));
+    expect(first.revokedAt).toEqual(expect.any(Number));
+    expect((await call()).status).toBe(401);
+    const again = await admin('DELETE', `/admin/keys/${keyId}`);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ id: keyId, revokedAt: first.revokedAt });
+    expect((await admin('POST', `/admin/keys/${keyId}/revoke`)).status).toBe(200);
+    expect(await h.stores!.audit.list({ action: 'key.revoke' })).toHaveLength(1);
+    expect((await admin('POST', '/admin/keys/key_missing/revoke')).status).toBe(404);
+  });
 });

@@ -38,6 +38,10 @@ type AdminHandler = (c: AppContext, stores: GatewayStores, audit: (action: strin
 /**
  * Admin API under `/admin`, guarded by the admin key (`Authorization: Bearer` or `X-API-Key`).
  * Every change is written to the audit log (never with secrets); a wrong key is a 401 and an audit entry.
+ * The entry is written after the change: when that write fails the change is in force all the same, so it is
+ * answered as done (a created or rotated key's secret exists only in that answer), with `x-llmrr-audit: failed`
+ * and the error logged. The tenant store and the audit log are separate store interfaces, so a change and its
+ * entry share no transaction.
  */
 export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenantModels?: TenantModelSync): void {
   /** Loads a created or changed tenant's own models at once (other processes do it on its next request). */
@@ -85,13 +89,21 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
           await auditAuthFailure(stores.audit, { reason: presented === undefined ? 'missing_key' : 'wrong_admin_key', requestId, ...(ip ? { ip } : {}), extra: { scope: 'admin', path: c.req.path } }, (m, e) => deps.log(m, requestId, e));
           throw new LLMError({ code: 'authentication', message: 'Invalid or missing admin key' });
         }
+        let auditFailed = false;
         const audit = async (action: string, target?: string, details?: Record<string, unknown>) => {
-          await stores.audit.append({ actor: 'admin', action, ...(target ? { target } : {}), details: { requestId, ...details }, ...(ip ? { ip } : {}) });
+          try {
+            await stores.audit.append({ actor: 'admin', action, ...(target ? { target } : {}), details: { requestId, ...details }, ...(ip ? { ip } : {}) });
+          } catch (e) {
+            auditFailed = true;
+            deps.log(`admin change applied but its audit entry was not written: ${action}${target ? ` ${target}` : ''}`, requestId, e);
+          }
         };
         // Path and query parameters: a NUL is a 400 naming the parameter (PostgreSQL text cannot hold one).
         for (const [name, value] of Object.entries(c.req.param() as Record<string, string>)) rejectNul(value, name);
         for (const [name, values] of Object.entries(c.req.queries())) for (const v of values) rejectNul(v, name);
-        return await handler(c, stores, audit);
+        const res = await handler(c, stores, audit);
+        if (auditFailed) res.headers.set('x-llmrr-audit', 'failed');
+        return res;
       } catch (e) {
         const err = toLLMError(e);
         if (err.statusCode >= 500) deps.log(`admin request failed: ${err.code}`, requestId, e);
@@ -110,7 +122,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
   app.get(
     '/admin/tenants',
     guard(async (c, s) => {
-      const limit = intParam(c, 'limit', 100);
+      const limit = limitParam(c);
       const offset = intParam(c, 'offset', 0);
       return ok(c, { data: await s.tenants.listTenants({ limit, offset }) });
     }),
@@ -279,8 +291,11 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       return ok(c, { key: publicKey(created.key), secret: created.secret, note: 'The secret is shown only once; the old one no longer works.' });
     }),
   );
+  // Idempotent: a key revoked already is answered as it is, without a second audit entry.
   const revoke = guard(async (c, s, audit) => {
     const keyId = c.req.param('keyId')!;
+    const before = await s.tenants.getKey(keyId);
+    if (before?.revokedAt !== undefined) return ok(c, publicKey(before));
     const key = await s.tenants.revokeKey(keyId);
     await audit('key.revoke', keyId, { tenantId: key.tenantId });
     return ok(c, publicKey(key));
@@ -303,7 +318,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
   app.get(
     '/admin/usage/entries',
     guard(async (c, s) => {
-      const q: UsageQuery = { ...usageQuery(c), limit: intParam(c, 'limit', 100), offset: intParam(c, 'offset', 0) };
+      const q: UsageQuery = { ...usageQuery(c), limit: limitParam(c), offset: intParam(c, 'offset', 0) };
       return ok(c, { data: await s.ledger.query(q) });
     }),
   );
@@ -334,7 +349,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const to = parseTime(c.req.query('to'), 'to');
       const afterSeq = c.req.query('afterSeq');
       const q: AuditQuery = {
-        limit: intParam(c, 'limit', 100),
+        limit: limitParam(c),
         ...(order ? { order } : {}),
         ...(c.req.query('actor') ? { actor: c.req.query('actor')! } : {}),
         ...(c.req.query('action') ? { action: c.req.query('action')! } : {}),
@@ -374,6 +389,23 @@ export async function checkIdUnused(s: Pick<GatewayStores, 'tenants' | 'ledger' 
 /** Epoch ms from a validated `expiresAt` (epoch ms or ISO date with offset). */
 function toEpochMs(v: number | string): number {
   return typeof v === 'number' ? v : Date.parse(v);
+}
+
+/** The most rows a list answers at once: core's stores take a larger limit as this one. */
+const MAX_LIMIT = 1000;
+
+/**
+ * `limit` of a list, 1 to MAX_LIMIT (default 100). Above it is a 400, not a shorter page: a client paging by
+ * `offset += limit` would skip the rows between.
+ */
+function limitParam(c: AppContext): number {
+  const raw = c.req.query('limit');
+  if (raw === undefined) return 100;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_LIMIT) {
+    throw new LLMError({ code: 'invalid_request', message: `limit must be an integer from 1 to ${MAX_LIMIT}, got "${raw.slice(0, 100)}"`, param: 'limit' });
+  }
+  return n;
 }
 
 function intParam(c: AppContext, name: string, fallback: number): number {

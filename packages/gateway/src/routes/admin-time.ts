@@ -1,33 +1,56 @@
 import { LLMError } from '@llmrr/core';
+import { IsoDateTimeSchema } from '../schemas/iso-date-time.js';
 
 /** The last instant a JavaScript Date can hold (epoch ms); later times fit no store column either. */
 const MAX_TIME_MS = 8_640_000_000_000_000;
 
-/** A time query parameter: epoch milliseconds or an ISO date; undefined when absent. */
+/** `YYYY-MM` or `YYYY-MM-DD`. */
+const PERIOD = /^(\d{4})-(\d{2})(?:-(\d{2}))?$/;
+
+/**
+ * A time query parameter (`from`, `to`); undefined when absent. Epoch milliseconds (digits only), a UTC month or
+ * day (`YYYY-MM`, `YYYY-MM-DD`: its first instant, as `period` reads it), or an ISO date-time with `Z` or an
+ * offset (the rule of a key's `expiresAt`). Anything else is a 400 naming the parameter: free text (which
+ * `Date.parse` would read as some date) and a date-time without an offset (which it would read in the server's
+ * local time zone, so two gateways in different zones would give different invoices).
+ */
 export function parseTime(raw: string | undefined, param: string): number | undefined {
   if (raw === undefined || raw === '') return undefined;
-  const n = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
-  if (!Number.isFinite(n)) throw new LLMError({ code: 'invalid_request', message: `${param} must be epoch milliseconds or an ISO date, got "${raw.slice(0, 100)}"`, param });
+  const n = timeOf(raw);
+  if (n === undefined || Number.isNaN(n)) {
+    throw new LLMError({ code: 'invalid_request', message: `${param} must be epoch milliseconds, a UTC date (YYYY-MM or YYYY-MM-DD) or an ISO date-time with Z or an offset (2026-11-01T00:00:00Z), got "${raw.slice(0, 100)}"`, param });
+  }
   if (n > MAX_TIME_MS) throw new LLMError({ code: 'invalid_request', message: `${param} must be at most ${MAX_TIME_MS} (epoch milliseconds), got "${raw.slice(0, 100)}"`, param });
   return n;
 }
 
+/** Epoch ms of one of the three forms, or undefined when `raw` is none of them. */
+function timeOf(raw: string): number | undefined {
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (PERIOD.test(raw)) return utcPeriod(raw)?.start;
+  return IsoDateTimeSchema.safeParse(raw).success ? Date.parse(raw) : undefined;
+}
+
 /** `YYYY-MM` (a UTC month) or `YYYY-MM-DD` (a UTC day) as `[start, end)`; an impossible date is a 400. */
 export function periodRange(period: string): { start: number; end: number } {
-  const m = /^(\d{4})-(\d{2})(?:-(\d{2}))?$/.exec(period);
-  if (m) {
-    const year = Number(m[1]);
-    const month = Number(m[2]) - 1;
-    const day = m[3] === undefined ? 1 : Number(m[3]);
-    const start = utcDate(year, month, day);
-    if (start !== undefined && m[3] !== undefined) return { start, end: start + 86_400_000 };
-    if (start !== undefined) {
-      const next = new Date(start);
-      next.setUTCMonth(month + 1); // from day 1 of a month: the 1st of the next, across a year end too
-      return { start, end: next.getTime() };
-    }
-  }
+  const range = utcPeriod(period);
+  if (range) return range;
   throw new LLMError({ code: 'invalid_request', message: `period must be a real UTC month or day as YYYY-MM or YYYY-MM-DD, got "${period.slice(0, 100)}"`, param: 'period' });
+}
+
+/** `YYYY-MM` or `YYYY-MM-DD` as `[start, end)` in UTC, or undefined when it is not one or does not exist. */
+function utcPeriod(period: string): { start: number; end: number } | undefined {
+  const m = PERIOD.exec(period);
+  if (!m) return undefined;
+  const year = Number(m[1]);
+  const month = Number(m[2]) - 1;
+  const day = m[3] === undefined ? 1 : Number(m[3]);
+  const start = utcDate(year, month, day);
+  if (start === undefined) return undefined;
+  if (m[3] !== undefined) return { start, end: start + 86_400_000 };
+  const next = new Date(start);
+  next.setUTCMonth(month + 1); // from day 1 of a month: the 1st of the next, across a year end too
+  return { start, end: next.getTime() };
 }
 
 /** Epoch ms of that UTC day, or undefined when it does not exist (no roll-over: 02-30 is not 03-02). */

@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import { LLMError } from '@llmrr/core';
+import { LLMError, timerDelay } from '@llmrr/core';
 import { secretsEqual } from '../auth/constant-time.js';
 import { extractApiKey } from '../auth/extract-key.js';
 import type { AppEnv, GatewayDeps } from '../calls/context.js';
@@ -15,7 +15,8 @@ export const DEFAULT_READY_TIMEOUT_MS = 5_000;
  * whose every model request would be a 503 `store_unavailable` is not ready. A failed ping throws (`/ready`
  * logs it and answers 503). Probes that arrive while a ping is in flight share it: a busy prober never
  * multiplies the round trips. The shared ping is bounded by `timeoutMs` of its own (a custom `ping` need not
- * be): one whose answer never comes fails the probes sharing it then, and the next probe pings again.
+ * be): one whose answer never comes fails the probes sharing it then, and the next probe pings again. A bound past
+ * the longest timer (2^31 - 1 ms, about 24.8 days) waits that long.
  */
 export function defaultReady(router: GatewayRouter, stores: GatewayStores | undefined, timeoutMs = DEFAULT_READY_TIMEOUT_MS): () => Promise<boolean> {
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
@@ -38,7 +39,7 @@ export function defaultReady(router: GatewayRouter, stores: GatewayStores | unde
 function bounded(ping: Promise<void>, timeoutMs: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LLMError({ code: 'store_unavailable', message: `The stores did not answer their readiness ping within ${timeoutMs} ms` })), timeoutMs);
+    timer = setTimeout(() => reject(new LLMError({ code: 'store_unavailable', message: `The stores did not answer their readiness ping within ${timeoutMs} ms` })), timerDelay(timeoutMs));
   });
   return Promise.race([ping, late]).finally(() => clearTimeout(timer));
 }

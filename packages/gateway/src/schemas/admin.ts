@@ -1,7 +1,15 @@
 import { ModelConfigSchema } from '@llmrr/core';
 import { z } from 'zod';
+import { IsoDateTimeSchema } from './iso-date-time.js';
 
 const positiveInt = z.number().int().positive();
+
+/**
+ * The most USD a budget holds: `Number.MAX_SAFE_INTEGER` nano-USD (about 9 million USD). Core counts budgets in
+ * whole nano-USD: above that a number no longer holds every whole nano-USD, and past about 1.8e299 USD the count
+ * is Infinity (the remaining budget then reads NaN).
+ */
+const MAX_BUDGET_USD = Number.MAX_SAFE_INTEGER / 1e9;
 
 export const AdminLimitsSchema = z.strictObject({
   rpm: positiveInt.optional(),
@@ -10,7 +18,7 @@ export const AdminLimitsSchema = z.strictObject({
 });
 
 export const AdminBudgetSchema = z.strictObject({
-  amountUsd: z.number().nonnegative(),
+  amountUsd: z.number().nonnegative().max(MAX_BUDGET_USD, `must be at most ${MAX_BUDGET_USD} (Number.MAX_SAFE_INTEGER nano-USD)`),
   period: z.enum(['day', 'week', 'month', 'total']).default('month'),
 });
 
@@ -46,16 +54,16 @@ export const AdminTenantPatchSchema = z.strictObject({
 export const AdminKeyCreateSchema = z.strictObject({
   name: z.string().min(1),
   limits: AdminLimitsSchema.optional(),
-  /** Epoch ms or ISO date. */
-  expiresAt: z.union([z.number().int().positive(), z.iso.datetime({ offset: true })]).optional(),
+  /** Epoch ms or an ISO date-time with `Z` or an offset. */
+  expiresAt: z.union([z.number().int().positive(), IsoDateTimeSchema]).optional(),
 });
 
 /** `PATCH /admin/keys/:id` (`null` clears the limits or the expiry). */
 export const AdminKeyPatchSchema = z.strictObject({
   name: z.string().min(1).optional(),
   limits: AdminLimitsSchema.nullable().optional(),
-  /** Epoch ms or ISO date; `null` for no expiry. */
-  expiresAt: z.union([z.number().int().positive(), z.iso.datetime({ offset: true })]).nullable().optional(),
+  /** Epoch ms or an ISO date-time with `Z` or an offset; `null` for no expiry. */
+  expiresAt: z.union([z.number().int().positive(), IsoDateTimeSchema]).nullable().optional(),
 });
 
 /** `PUT /admin/tenants/:id/limits` and `/budget`: the new value, or `null` to remove. */

@@ -29,8 +29,8 @@ describe('chatNestedWarnings', () => {
   });
 
   it('tools.N.function.strict is core\u2019s tools.N.strict as given; null and absent stay absent', () => {
-    const tool = (strict?: boolean | null) => ({ type: 'function', function: { name: 'lookup', parameters: SCHEMA, ...(strict !== undefined ? { strict } : {}) } });
-    const request = convert({ tools: [tool(true), tool(false), tool(null), tool()] });
+    const tool = (name: string, strict?: boolean | null) => ({ type: 'function', function: { name, parameters: SCHEMA, ...(strict !== undefined ? { strict } : {}) } });
+    const request = convert({ tools: [tool('a', true), tool('b', false), tool('c', null), tool('d')] });
     expect(ignoredFieldsOf(request)).toBeUndefined();
     expect(request.tools!.map((t) => t.strict)).toEqual([true, false, undefined, undefined]);
     expect(request.tools!.map((t) => Object.hasOwn(t, 'strict'))).toEqual([true, true, false, false]);

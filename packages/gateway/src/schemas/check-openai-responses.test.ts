@@ -141,7 +141,7 @@ function generator(seed: number) {
       prompt: field([{ id: 'pmpt_1' }, withProto({ id: 'pmpt_1' }), { id: 1 }, {}, null], 0.9),
       truncation: field(['auto', 'disabled', 'off', null], 0.8),
       include: field([[], ['reasoning.encrypted_content'], ['message.output_text.logprobs', 'web_search_call.results'], ['nope'], [1], null], 0.8),
-      metadata: field([{}, { k: 'v' }, { ['k'.repeat(64)]: 'v'.repeat(512) }, { ['k'.repeat(65)]: 'v' }, { k: 'v'.repeat(513) }, { k: 1 }, withProto({ k: 'v' }, 'x'), null], 0.8),
+      metadata: field([{}, { k: 'v' }, Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])), { ['k'.repeat(64)]: 'v'.repeat(512) }, { ['k'.repeat(65)]: 'v' }, { k: 'v'.repeat(513) }, { k: 1 }, withProto({ k: 'v' }, 'x'), null], 0.8),
       user: field([...strings, null], 0.8),
       safety_identifier: field(['u1', null], 0.9),
       // Any string, whatever its length (an agent's `<uuid>:sub:<uuid>` is 77 characters), or null; not a number or an object.
@@ -336,6 +336,8 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
     ['stream_options.include_obfuscation null (not nullable)', { model: 'm', input: 'hi', stream: true, stream_options: { include_obfuscation: null } }],
     ['an include value outside the list', { model: 'm', input: 'hi', include: ['nope'] }],
     ['metadata with a 65-character key', { model: 'm', input: 'hi', metadata: { ['k'.repeat(65)]: 'v' } }],
+    ['metadata with 16 keys', { model: 'm', input: 'hi', metadata: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, 'v'])) }],
+    ['metadata with 17 keys', { model: 'm', input: 'hi', metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) }],
     ['a __proto__ key in metadata', JSON.parse('{"model":"m","input":"hi","metadata":{"__proto__":"x"}}'), true],
     ['a __proto__ key in llmrr', JSON.parse('{"model":"m","input":"hi","llmrr":{"__proto__":{"explain":true}}}')],
     ['a __proto__ key at the top', JSON.parse('{"model":"m","input":"hi","__proto__":{"stream":"yes"}}'), true],

@@ -238,12 +238,13 @@ function isSummary(v: unknown): boolean {
   return SUMMARIES.has(v);
 }
 
-/** A record (`isPlainRecord`) of keys of at most 64 characters, string values of at most 512. */
+/** A record (`isPlainRecord`) of at most 16 keys (`MAX_METADATA_KEYS`) of at most 64 characters, string values of at most 512. */
 function isMetadata(v: unknown): boolean {
   if (!isPlainRecord(v)) return false;
+  let keys = 0;
   for (const k in v) {
     const value = v[k];
-    if (k.length > 64 || typeof value !== 'string' || value.length > 512) return false;
+    if (++keys > 16 || k.length > 64 || typeof value !== 'string' || value.length > 512) return false;
   }
   return true;
 }

@@ -91,6 +91,22 @@ export const ResponsesTextFormatSchema = z.discriminatedUnion('type', [
 
 export { RESPONSES_INCLUDE_VALUES };
 
+/** At most this many `metadata` keys, as OpenAI's API says ("Set of 16 key-value pairs"). */
+export const MAX_METADATA_KEYS = 16;
+
+/**
+ * OpenAI's `metadata`: at most 16 keys, each of at most 64 characters, with string values of at most 512
+ * (openai 6.49 `Shared.Metadata`); past a limit, a 400 naming the field (`metadata`, or `metadata.<key>`).
+ * Echoed in the response object.
+ */
+export const MetadataSchema = z
+  .record(z.string().max(64), z.string().max(512, 'a value may have at most 512 characters'), {
+    error: (issue) => (issue.code === 'invalid_key' ? 'a key may have at most 64 characters' : undefined),
+  })
+  .refine((m) => Object.keys(m).length <= MAX_METADATA_KEYS, `at most ${MAX_METADATA_KEYS} keys`)
+  // The exported JSON Schema says the limit too (a refine is opaque to it).
+  .meta({ maxProperties: MAX_METADATA_KEYS });
+
 /**
  * `POST /v1/responses` request body. Unknown top-level fields are accepted and not acted on; each that asks for
  * something is said in `x-llmrr-warnings` (see `RESPONSES_FIELD_RULES`), as on chat completions.
@@ -131,7 +147,7 @@ export const OpenAIResponsesRequestSchema = z.looseObject({
   prompt: z.looseObject({ id: z.string() }).nullable().optional(),
   truncation: z.enum(['auto', 'disabled']).nullable().optional(),
   include: z.array(z.enum(RESPONSES_INCLUDE_VALUES)).nullable().optional(),
-  metadata: z.record(z.string().max(64), z.string().max(512)).nullable().optional(),
+  metadata: MetadataSchema.nullable().optional(),
   user: z.string().nullable().optional(),
   safety_identifier: z.string().nullable().optional(),
   prompt_cache_key: PromptCacheKeySchema,
@@ -221,6 +237,8 @@ export const OpenAIResponseSchema = z.object({
   /** The request's `prompt_cache_key` as sent (a string or null); absent when the request had none. */
   prompt_cache_key: z.string().nullable().optional(),
   reasoning: z.object({ effort: z.string().nullable(), summary: z.string().nullable() }),
+  /** The request's `safety_identifier` as sent (a string or null); absent when the request had none. */
+  safety_identifier: z.string().nullable().optional(),
   store: z.literal(false),
   temperature: z.number(),
   text: z.object({ format: z.looseObject({ type: z.string() }), verbosity: z.string() }),
@@ -228,6 +246,8 @@ export const OpenAIResponseSchema = z.object({
   tools: z.array(
     z.object({ type: z.literal('function'), name: z.string(), description: z.string().nullable(), parameters: z.record(z.string(), z.unknown()).nullable(), strict: z.boolean().nullable() }),
   ),
+  /** The request's `top_logprobs` as sent (0-20 or null); absent when the request had none. */
+  top_logprobs: z.number().int().nullable().optional(),
   top_p: z.number(),
   truncation: z.literal('disabled'),
   usage: ResponsesUsageSchema.nullable(),

@@ -59,8 +59,8 @@ describe('nested /v1/responses fields no engine receives', () => {
   });
 
   it('tools.N.strict is core\u2019s tools.N.strict as given; absent or null stays absent (not OpenAI Responses\u2019 strict by default)', () => {
-    const tool = (strict: unknown) => ({ type: 'function', name: 'lookup', parameters: SCHEMA, strict });
-    const request = convert({ tools: [tool(false), tool(true), tool(null), { type: 'function', name: 'bare', parameters: SCHEMA }] });
+    const tool = (name: string, strict: unknown) => ({ type: 'function', name, parameters: SCHEMA, strict });
+    const request = convert({ tools: [tool('a', false), tool('b', true), tool('c', null), { type: 'function', name: 'bare', parameters: SCHEMA }] });
     expect(ignoredFieldsOf(request)).toBeUndefined();
     expect(request.tools!.map((t) => t.strict)).toEqual([false, true, undefined, undefined]);
     expect(request.tools!.map((t) => Object.hasOwn(t, 'strict'))).toEqual([true, true, false, false]);

@@ -34,9 +34,10 @@ afterEach(() => {
 const SCHEMA = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
 const LOOSE = { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string' } }, required: ['city'] };
 const ASK: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weather in Oslo?' }];
-const chatTool = (strict?: boolean, parameters: Record<string, unknown> = SCHEMA): OpenAI.ChatCompletionFunctionTool => ({
+// (Tools of one request have distinct names: two of one name are a 400, as OpenAI answers.)
+const chatTool = (strict?: boolean, parameters: Record<string, unknown> = SCHEMA, name = 'weather'): OpenAI.ChatCompletionFunctionTool => ({
   type: 'function',
-  function: { name: 'weather', description: 'The weather in a city', parameters, ...(strict !== undefined ? { strict } : {}) },
+  function: { name, description: 'The weather in a city', parameters, ...(strict !== undefined ? { strict } : {}) },
 });
 const openaiBody = () => up.openai.requests.at(-1)!.body as Record<string, unknown>;
 const anthropicBody = () => up.anthropic.requests.at(-1)!.body as Record<string, unknown>;
@@ -51,7 +52,7 @@ describe('/v1/chat/completions: tools[].function.strict and response_format.json
         .chat.completions.create({
           model: 'gpt',
           messages: ASK,
-          tools: [chatTool(true), chatTool(false, LOOSE)],
+          tools: [chatTool(true), chatTool(false, LOOSE, 'forecast')],
           response_format: { type: 'json_schema', json_schema: { name: 'place', description: 'Where the user is', schema: SCHEMA, strict: true } },
           stream,
         })
@@ -76,7 +77,7 @@ describe('/v1/chat/completions: tools[].function.strict and response_format.json
   });
 
   it('an OpenAI-compatible server not known to take strict: not sent, warned as tools.N.function.strict', async () => {
-    const { response } = await gw.openai().chat.completions.create({ model: 'gpt-other', messages: ASK, tools: [chatTool(), chatTool(true)] }).withResponse();
+    const { response } = await gw.openai().chat.completions.create({ model: 'gpt-other', messages: ASK, tools: [chatTool(undefined, SCHEMA, 'forecast'), chatTool(true)] }).withResponse();
     expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'tools.1.function.strict']]);
     expect(JSON.stringify(openaiBody().tools)).not.toContain('strict');
   });
@@ -103,7 +104,7 @@ describe('/v1/chat/completions: tools[].function.strict and response_format.json
       for (const stream of [false, true] as const) {
         const { data, response } = await gw
           .openai()
-          .chat.completions.create({ model, messages: ASK, tools: [chatTool(), chatTool(true)], stream })
+          .chat.completions.create({ model, messages: ASK, tools: [chatTool(undefined, SCHEMA, 'forecast'), chatTool(true)], stream })
           .withResponse();
         if (stream) for await (const _ of data as AsyncIterable<unknown>) void _;
         expect(readWarnings(response.headers.get('x-llmrr-warnings')), `${model} stream ${stream}`).toEqual([['setting_not_sent', 'tools.1.function.strict']]);
@@ -128,13 +129,13 @@ describe('/v1/chat/completions: tools[].function.strict and response_format.json
 });
 
 describe('/v1/responses: tools[].strict and text.format.description', () => {
-  const tool = (strict: boolean | null): OpenAI.Responses.FunctionTool => ({ type: 'function', name: 'weather', description: 'The weather in a city', parameters: SCHEMA, strict });
+  const tool = (strict: boolean | null, name = 'weather'): OpenAI.Responses.FunctionTool => ({ type: 'function', name, description: 'The weather in a city', parameters: SCHEMA, strict });
 
   it('strict as given; null or absent stays absent (the provider\u2019s default, not OpenAI Responses\u2019 strict-by-default)', async () => {
     const bare = { type: 'function', name: 'bare', parameters: SCHEMA } as unknown as OpenAI.Responses.FunctionTool;
     const { response } = await gw
       .openai()
-      .responses.create({ model: 'gpt', input: 'Weather in Oslo?', tools: [tool(true), tool(false), tool(null), bare] })
+      .responses.create({ model: 'gpt', input: 'Weather in Oslo?', tools: [tool(true), tool(false, 'forecast'), tool(null, 'alerts'), bare] })
       .withResponse();
     expect(response.headers.get('x-llmrr-warnings')).toBeNull();
     expect(openaiFunctions().map((f) => (Object.hasOwn(f, 'strict') ? f.strict : 'absent'))).toEqual([true, false, 'absent', 'absent']);

@@ -32,6 +32,11 @@ export interface AdmitInput {
    * filled `max_tokens` fits the room one of them leaves (fallbacks are tried only after one of them was planned).
    */
   primaryCandidates?: number | undefined;
+  /**
+   * For a cascade among `candidates`: what the router may call for each of its steps, by step name (a step's
+   * deployments and its fallbacks, all among `candidates`): the budget bounds the cascade step by step.
+   */
+  steps?: ReadonlyMap<string, readonly DeploymentInfo[]> | undefined;
   defaultMaxOutputTokens: number;
   rateLimitOutputTokens: number;
   /**
@@ -166,7 +171,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
       input.primaryCandidates === undefined ? input.candidates : input.candidates.slice(0, input.primaryCandidates),
       input.defaultMaxOutputTokens,
     );
-    let estimateUsd = estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens, inputTokens);
+    let estimateUsd = estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens, inputTokens, input.steps);
     const guard = input.guardRouter && semanticGuardOf(input.guardRouter);
     if (guard) estimateUsd += estimateGuardMaxCostUsd(input.request, guard, input.defaultMaxOutputTokens, inputTokens);
     // The request id is the gateway's own (a client's x-request-id is never used), but a custom `generateId`

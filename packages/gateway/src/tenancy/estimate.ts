@@ -177,23 +177,45 @@ function boundUsd(inputTokens: number, inputRate: number, outputTokens: number, 
  * estimate (`inputTokens`, else `estimateInputTokens`) at the input price plus max output tokens at the output
  * price. A request with prompt-cache marks may have its whole prompt written to the cache, so its prompt is
  * priced at the dearest write rate its marks allow (`maxInputRate`: Claude 1.25x input for 5 minutes, 2x for
- * 1 hour); a request without marks is priced at the input rate as before. A cascade's price (core's
- * `models()`) sums each step's dearest marked rate into its write prices, so over a cascade this bounds both
- * steps, the weak one charging the prompt as input and the strong one writing it. Deployments without a price
- * count as 0.
+ * 1 hour); a request without marks is priced at the input rate as before. A cascade runs two calls: with
+ * `steps` (what the router may call for each step, by step name: its deployments and its fallbacks) it costs
+ * at most the dearest of its weak step plus the dearest of its strong step, each at its own output cap;
+ * otherwise its own price (core's `models()`: each step's price summed, each step's dearest marked rate in its
+ * write prices), which bounds both steps but not a step's fallbacks. Deployments without a price count as 0.
  */
-export function estimateMaxCostUsd(request: GenerateRequest, deployments: readonly DeploymentInfo[], defaultMaxOutputTokens: number, inputTokens = estimateInputTokens(request)): number {
+export function estimateMaxCostUsd(
+  request: GenerateRequest,
+  deployments: readonly DeploymentInfo[],
+  defaultMaxOutputTokens: number,
+  inputTokens = estimateInputTokens(request),
+  steps?: ReadonlyMap<string, readonly DeploymentInfo[]>,
+): number {
   const mark = promptCacheMark(request);
+  const dearest = (list: readonly DeploymentInfo[]): number => {
+    let max = 0;
+    for (const d of list) {
+      const cost = callBound(request, d, mark, inputTokens, defaultMaxOutputTokens);
+      if (cost > max) max = cost;
+    }
+    return max;
+  };
   let max = 0;
   for (const d of deployments) {
-    if (!d.price) continue;
-    // The router sends a deployment at most its `maxOutputTokens` (core's `outputCap`): a larger `maxTokens` is capped.
-    const cap = d.config.maxOutputTokens;
-    const out = request.maxTokens === undefined ? (cap ?? defaultMaxOutputTokens) : cap !== undefined && request.maxTokens > cap ? cap : request.maxTokens;
-    const cost = boundUsd(inputTokens, maxInputRate(d.price, mark), out, d.price.output);
+    const weak = d.cascade && steps?.get(d.cascade.weak);
+    const strong = d.cascade && steps?.get(d.cascade.strong);
+    const cost = weak && strong && weak.length > 0 && strong.length > 0 ? dearest(weak) + dearest(strong) : callBound(request, d, mark, inputTokens, defaultMaxOutputTokens);
     if (cost > max) max = cost;
   }
   return max;
+}
+
+/** The most one call of `request` can cost on `d` (0 without a price), as `estimateMaxCostUsd` prices it. */
+function callBound(request: GenerateRequest, d: DeploymentInfo, mark: PromptCacheMark | undefined, inputTokens: number, defaultMaxOutputTokens: number): number {
+  if (!d.price) return 0;
+  // The router sends a deployment at most its `maxOutputTokens` (core's `outputCap`): a larger `maxTokens` is capped.
+  const cap = d.config.maxOutputTokens;
+  const out = request.maxTokens === undefined ? (cap ?? defaultMaxOutputTokens) : cap !== undefined && request.maxTokens > cap ? cap : request.maxTokens;
+  return boundUsd(inputTokens, maxInputRate(d.price, mark), out, d.price.output);
 }
 
 /**

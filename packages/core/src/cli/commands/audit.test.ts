@@ -48,6 +48,12 @@ describe('llmrr audit verify (embedded SQLite)', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, count: 3 });
   });
 
+  it('LLMRR_DATA_DIR=~/<dir> (unexpanded, as from a .env file) is under HOME, as for the server', async () => {
+    const r = await runCli(['audit', 'verify', '--json'], { cwd: t.dir, env: { HOME: join(t.dir, '..'), LLMRR_DATA_DIR: `~/${t.dir.split('/').pop()!}` } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, count: 3 });
+  });
+
   it('an edited entry breaks the chain there: exit 1 naming the entry', async () => {
     const copy = tempDir();
     try {

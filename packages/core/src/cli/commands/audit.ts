@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AuditLog } from '../../audit/types.js';
+import { expandHomePath } from '../../config/home-path.js';
 import { auditAnchorOf, verifyAuditChain, type AuditAnchor } from '../../audit/verify-audit-chain.js';
 import { EMBEDDED_DB_FILE } from '../../stores/create-state-stores.js';
 import { PostgresAuditLog } from '../../stores/postgres/postgres-audit-log.js';
@@ -83,7 +84,8 @@ async function openAuditLog(ctx: CliContext, flags: { state?: string | undefined
   const stateFlag = flags.state !== undefined ? '--state' : 'LLMRR_STATE';
   const state = flags.state ?? env('LLMRR_STATE') ?? 'embedded';
   if (state === 'embedded') {
-    const dir = resolve(ctx.cwd, flags.dataDir ?? env('LLMRR_DATA_DIR') ?? '.data');
+    // LLMRR_DATA_DIR as the gateway server reads it: a leading `~` is HOME (a .env file passes it unexpanded).
+    const dir = resolve(ctx.cwd, flags.dataDir ?? expandHomePath(env('LLMRR_DATA_DIR') ?? '.data', ctx.env));
     const file = join(dir, EMBEDDED_DB_FILE);
     // Never create an empty database just to report an empty, "valid" chain.
     if (!existsSync(file)) {

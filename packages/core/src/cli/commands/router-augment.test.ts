@@ -20,6 +20,9 @@ const router = (args: string[]) => runCli(['router', ...args], { cwd: dir });
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'llmrr-router-augment-'));
   writeFileSync(join(dir, 'pair.jsonl'), pair.examples.flatMap((e) => pair.models.map((m, i) => JSON.stringify({ prompt_id: e.id, prompt: e.prompt, model: m, quality: e.quality[i] }))).join('\n'));
+  // Held-out prompts for `eval --model` (a model is never scored on the data it trained on).
+  const heldOut = syntheticPairDataset(300).examples.slice(240);
+  writeFileSync(join(dir, 'pair-test.jsonl'), heldOut.flatMap((e) => pair.models.map((m, i) => JSON.stringify({ prompt_id: e.id, prompt: e.prompt, model: m, quality: e.quality[i], split: 'test' }))).join('\n'));
   const rows = [
     ...syntheticExamples(200, 11).map((e) => ({ question: e.prompt, scores: { a: e.quality[0], b: e.quality[1], c: e.quality[2] } })),
     // The same questions as three distinct prompts of the evaluated data (case and spacing differ).
@@ -35,6 +38,9 @@ beforeAll(() => {
     lines.push([q(`${e.prompt} (#${i})`), weak ? 'True' : 'False', 'True', q(weak ? 'So 2 + 3 = 5.\n#### 5' : 'So 2 + 3 = 6.\n#### 6'), q(`2 + 3 = 5 and ${i} * 1 = ${i}.`)].join(','));
   });
   writeFileSync(join(dir, 'gsm8k', 'gsm8k_responses.csv'), `${lines.join('\n')}\n`);
+  // Held-out GSM8K-like prompts of the same two models, for `eval --model` of a model trained on the folder.
+  const gsm8kTest = syntheticExamples(40, 6).flatMap((e, i) => [ROUTELLM_WEAK, ROUTELLM_STRONG].map((m, k) => JSON.stringify({ prompt_id: `t${i}`, prompt: `${e.prompt} (#t${i})`, model: m, quality: k === 0 ? e.quality[1] : 1, split: 'test' })));
+  writeFileSync(join(dir, 'gsm8k-test.jsonl'), `${gsm8kTest.join('\n')}\n`);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -56,7 +62,7 @@ describe('llmrr router eval/train --augment', () => {
     expect(a.features.augment?.difficulty?.mode).toBe('mean');
     expect(a.features.augment?.mean).toHaveLength(1);
     expect(a.training.augment?.difficulty?.dropped_overlap).toBe(3);
-    const e = await router(['eval', '--data', 'pair.jsonl', '--model', 'm.json', '--json', '--out', 'm-eval.json']);
+    const e = await router(['eval', '--data', 'pair-test.jsonl', '--model', 'm.json', '--json', '--out', 'm-eval.json']);
     expect(e.code).toBe(0);
     // (The report rounds its numbers; the kinds and the difficulty model's data are what it was trained with.)
     const augmented = (JSON.parse(e.stdout) as EvaluationReport).augment;
@@ -103,7 +109,7 @@ describe('llmrr router eval/train --augment', () => {
     expect(a.features.augment?.difficulty?.source).toContain('203 of 203 prompts');
     expect(JSON.stringify(a.features)).not.toContain('crossFit');
     expect(a.training.augment?.infold?.[0]).toMatchObject({ fold: 'all training prompts', kept: 203, dropped_test_overlap: 0, kept_training_overlap: SHARED });
-    const e = await router(['eval', '--data', 'pair.jsonl', '--model', 'inf-m.json', '--json', '--out', 'inf-m-eval.json']);
+    const e = await router(['eval', '--data', 'pair-test.jsonl', '--model', 'inf-m.json', '--json', '--out', 'inf-m-eval.json']);
     expect(e.code).toBe(0);
   });
 
@@ -173,7 +179,7 @@ describe('llmrr router eval/train --augment', () => {
     expect(a.features.augment?.mean).toHaveLength(6);
     expect(JSON.stringify(a.features)).not.toContain('CrossFit');
     expect(a.training.augment?.infold?.[0]).toMatchObject({ fold: 'all training prompts', responses: { rows: 150, dropped_test_overlap: 0 } });
-    const e = await router(['eval', '--data', 'gsm8k', '--model', 'resp-m.json', '--json', '--out', 'resp-m-eval.json']);
+    const e = await router(['eval', '--data', 'gsm8k-test.jsonl', '--model', 'resp-m.json', '--json', '--out', 'resp-m-eval.json']);
     expect(e.code).toBe(0);
   });
 

@@ -45,7 +45,9 @@ export const ROUTER_EVAL_HELP = `Usage: llmrr router eval --data <file|dir> [--m
 
 Evaluates the learned router on held-out prompts only: the data's test split, or k-fold cross-validation
 when it has none (each fold trains every predictor on the other folds). With --model, evaluates that
-trained model on the test split instead of training.
+trained model on the test split instead of training. No held-out or no training prompt (every row in one
+split, --holdout-task or --tasks matching nothing) is an error. A training prompt with the text of a
+held-out prompt (the same question under another task, or exported again without a split) is left out.
 
 Prints, for two-model data (RouteLLM): APGR, CPT(50%), CPT(80%) per predictor, with the random and oracle
 routers; for many-model data with costs (RouterBench): AIQ, the cost at which the router reaches 95% of
@@ -55,7 +57,9 @@ Writes the JSON report and an SVG plot of the curves next to it.
 
 Options:
   -d, --data <path>          routing data (see llmrr router train --help for the formats)
-  -m, --model <file>         evaluate this trained model instead of training per fold
+  -m, --model <file>         evaluate this trained model instead of training per fold (on the test
+                             split; refused on data without one that has the name and tasks of its
+                             training data: those would be its training prompts)
   -o, --out <file>           JSON report path (default .llmrr/reports/<data>.json); the plot is <file>.svg
       --json                 print the report as JSON (apgr, cpt50, cpt80 or aiq, quality_at_cost, baselines)
       --folds <k>            cross-validation folds when the data has no split (default 5)

@@ -17,6 +17,9 @@ const router = (args: string[]) => runCli(['router', ...args], { cwd: dir });
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'llmrr-router-features-'));
   writeFileSync(join(dir, 'pair.jsonl'), pair.examples.flatMap((e) => pair.models.map((m, i) => JSON.stringify({ prompt_id: e.id, prompt: e.prompt, model: m, quality: e.quality[i] }))).join('\n'));
+  // Held-out prompts for `eval --model` (a model is never scored on the data it trained on).
+  const heldOut = syntheticPairDataset(300).examples.slice(240);
+  writeFileSync(join(dir, 'pair-test.jsonl'), heldOut.flatMap((e) => pair.models.map((m, i) => JSON.stringify({ prompt_id: e.id, prompt: e.prompt, model: m, quality: e.quality[i], split: 'test' }))).join('\n'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -49,7 +52,7 @@ describe('llmrr router eval/train --features +structure', () => {
     const a = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8')) as RouterModelArtifact;
     expect(a.features.structure?.mean).toHaveLength(STRUCTURE_DIM);
     expect(a.features.structure?.std).toHaveLength(STRUCTURE_DIM);
-    const e = await router(['eval', '--data', 'pair.jsonl', '--model', 'm.json', '--json', '--out', 'm-eval.json']);
+    const e = await router(['eval', '--data', 'pair-test.jsonl', '--model', 'm.json', '--json', '--out', 'm-eval.json']);
     expect(e.code).toBe(0);
     // The report says what the model was trained with, as a report trained per fold does.
     expect((JSON.parse(e.stdout) as EvaluationReport).features).toEqual(['+structure']);

@@ -37,7 +37,8 @@ export const ROUTER_TRAIN_HELP = `Usage: llmrr router train --data <file|dir> --
 
 Trains the learned router's quality predictor on per-prompt outcomes and writes the model artifact the
 "intelligent" strategy loads (routing.options.intelligent.model). Trains on the data's train split (never
-its test split; every prompt when the data has no split). Tries logistic regression, matrix factorization
+its test split; every prompt when the data has no split; no training prompt at all is an error). Tries
+logistic regression, matrix factorization
 (RouteLLM-style), a small MLP, k-nearest neighbours, the mean of the first three (ensemble), a task prior
 guessed from the prompt (task; with two tasks or more) and a stack of logistic, MLP and task prior fitted
 on inner cross-validation (stack), and keeps the best on a validation share of the training prompts

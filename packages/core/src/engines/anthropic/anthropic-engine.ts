@@ -149,6 +149,7 @@ export class AnthropicEngine implements LanguageEngineV1 {
     try {
       const converted = this.convert(request);
       const response = await this.post('/messages', { ...converted.body, stream: false }, options, converted.betas);
+      options.onProviderResponse?.();
       const json = await this.readJson(response, options.signal);
       const result = convertAnthropicResponse(json, { ...this.context, jsonToolName: converted.jsonToolName });
       if (converted.warnings) result.warnings = converted.warnings;

@@ -175,6 +175,7 @@ export class GeminiEngine implements LanguageEngineV1 {
       const converted = await this.convert(request, options.signal);
       this.sending(options);
       const { response, body, logprobsRefused } = await this.postGenerate(request, converted, 'generateContent', options);
+      options.onProviderResponse?.();
       const json = await this.readJson(response, options.signal);
       const result = convertGeminiResponse(json, { ...this.context, onThoughtSignature: this.rememberSignature });
       const warnings = geminiRequestWarnings(request, body, this.capabilities.reasoning, this.modelId, logprobsRefused);
@@ -219,6 +220,7 @@ export class GeminiEngine implements LanguageEngineV1 {
           ...(this.settings.embeddingDimensions ? { outputDimensionality: this.settings.embeddingDimensions } : {}),
         }));
         const response = await this.post(this.url(model, 'batchEmbedContents'), { requests }, options);
+        options.onProviderResponse?.();
         const json = (await this.readJson(response, options.signal)) as { embeddings?: Array<{ values?: unknown }> } | null;
         const got = json?.embeddings ?? [];
         if (got.length !== batch.length || got.some((e) => !Array.isArray(e?.values))) {

@@ -128,6 +128,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
         throw signal?.aborted ? abortError(signal, this.errorContext) : toLLMError(e, this.errorContext);
       }
       if (!response.ok) throw await openAIErrorFromResponse(response, this.errorContext);
+      options.onProviderResponse?.();
       let json: unknown;
       try {
         json = parseJsonOrThrow(await response.text(), this.providerName);
@@ -178,6 +179,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       const body: Record<string, unknown> = { input, encoding_format: 'float' };
       if (!this.endpoint.azure) body.model = this.modelId;
       const response = await this.post('embeddings', this.init(body, options, false));
+      options.onProviderResponse?.();
       const json = await this.readJson(response, options.signal);
       const parsed = OpenAIEmbeddingResponseSchema.safeParse(json);
       if (!parsed.success) throw this.invalidResponse('embeddings response', parsed.error.issues[0]?.message, json);

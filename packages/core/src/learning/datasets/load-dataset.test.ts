@@ -72,9 +72,9 @@ describe('loadDataset formats', () => {
     const e = await loadDataset(bad).catch((x: unknown) => x);
     expect(LLMError.isInstance(e)).toBe(true);
     expect((e as LLMError).code).toBe('invalid_request');
-    expect((e as LLMError).message).toMatch(/row 1 quality: expected a number in \[0,1\], got "1.5"/);
+    expect((e as LLMError).message).toMatch(/line 2 quality: expected a number in \[0,1\], got "1.5"/);
     const missing = write('missing.csv', 'prompt_id,prompt,quality\n1,p,1\n');
-    await expect(loadDataset(missing)).rejects.toThrow(/row 1 model: missing/);
+    await expect(loadDataset(missing)).rejects.toThrow(/line 2 model: missing/);
     const split = write('split.jsonl', '{"prompt_id":"a","prompt":"p","model":"m","quality":1,"split":"dev"}\n');
     await expect(loadDataset(split)).rejects.toThrow(/split: expected "train" or "test", got "dev"/);
     await expect(loadDataset(join(dir, 'nope'))).rejects.toThrow(/not found/);

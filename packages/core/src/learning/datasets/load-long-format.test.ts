@@ -18,7 +18,7 @@ async function load(file: string): Promise<Awaited<ReturnType<typeof loadDataset
   return loadDataset(file).catch((e: unknown) => e as Error);
 }
 
-/** Mistakes in a long-format file are errors naming the row, never silently read as other data. */
+/** Mistakes in a long-format file are errors naming the file line, never silently read as other data. */
 describe('generic long format', () => {
   it('a JSONL row with "quality": null (a missing outcome, as pandas to_json writes NaN) is not read as a wrong answer (0)', async () => {
     const f = write(
@@ -28,7 +28,7 @@ describe('generic long format', () => {
     // A missing outcome is a missing row (the documented format): rejected, naming the row, never quality 0.
     const d = await load(f);
     expect(d).toBeInstanceOf(Error);
-    expect((d as Error).message).toMatch(/row 2 quality: missing/);
+    expect((d as Error).message).toMatch(/line 2 quality: missing/);
   });
 
   it('a CSV row with more fields than the header is rejected, not silently truncated', async () => {
@@ -43,7 +43,7 @@ describe('generic long format', () => {
     const f = write('dup-model.csv', 'prompt_id,prompt,model,quality\np1,2+2?,a,1\np1,2+2?,b,1\np1,2+2?,a,0\n');
     const d = await load(f);
     expect(d).toBeInstanceOf(Error);
-    expect((d as Error).message).toMatch(/row 3 model: a second outcome of model "a" on prompt_id "p1" \(the first is row 1/);
+    expect((d as Error).message).toMatch(/line 4 model: a second outcome of model "a" on prompt_id "p1" \(the first is at line 2/);
   });
 
   it('one prompt_id used for two different prompts is reported, not merged under the first prompt', async () => {
@@ -54,7 +54,7 @@ describe('generic long format', () => {
     );
     const d = await load(f);
     expect(d).toBeInstanceOf(Error);
-    expect((d as Error).message).toMatch(/row 3 prompt: prompt_id "1" has another prompt than in row 1/);
+    expect((d as Error).message).toMatch(/line 4 prompt: prompt_id "1" has another prompt than at line 2/);
   });
 
   it('a JSONL file that starts with a byte order mark loads like the same CSV does', async () => {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { datasetError } from './dataset-error.js';
 import { parseCsv } from './read-csv.js';
+import { recordPlace, setRecordLine } from './record-line.js';
 import type { RoutingDataset, RoutingExample, Split } from './types.js';
 
 /** One row of the generic long format: one model's outcome on one prompt. */
@@ -22,10 +23,12 @@ export const LONG_FORMAT_COLUMNS = ['prompt_id', 'prompt', 'model', 'quality'] a
  * The documented generic long format, CSV (header row) or JSONL (one object per line): required
  * `prompt_id, prompt, model, quality` (in [0,1]); optional `cost_usd` (>= 0), `split` (`train`/`test`)
  * and `task`. Rows are grouped by `prompt_id`; a model without a row for a prompt has no outcome there
- * (a missing outcome is a missing row: an empty or `null` quality is an error, as are two rows for one
- * prompt and model, and one `prompt_id` with two different prompts). A leading byte order mark is skipped.
- * With exactly two models the data is two-model data (PGR metrics); the weak model is the one with the
- * lower mean quality outside the test split.
+ * (a missing outcome is a missing row: an empty, blank or `null` quality is an error, as are two rows for
+ * one prompt and model, one `prompt_id` with two different prompts or two different splits, and a model
+ * with no cost in any row when other models have costs). An empty or `null` cost is a missing cost.
+ * Errors name the file line. A leading byte order mark is skipped. With exactly two models the data is
+ * two-model data (PGR metrics); the weak model is the one with the lower mean quality outside the test
+ * split (over every prompt when all are in the test split).
  */
 export async function loadLongFormat(file: string): Promise<RoutingDataset> {
   const text = await readFile(file, 'utf8');
@@ -39,20 +42,23 @@ export function parseJsonl(text: string, file: string): Array<Record<string, unk
   // A byte order mark (some Windows tools write one) is not part of the first line's JSON.
   (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split('\n').forEach((line, i) => {
     if (!line.trim()) return;
+    let v: unknown;
     try {
-      const v = JSON.parse(line) as unknown;
+      v = JSON.parse(line) as unknown;
       if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-      out.push(v as Record<string, unknown>);
     } catch (e) {
       throw datasetError(file, `line ${i + 1} is not a JSON object (${e instanceof Error ? e.message : String(e)})`, `line ${i + 1}`);
     }
+    setRecordLine(v, i + 1);
+    out.push(v as Record<string, unknown>);
   });
   return out;
 }
 
 /** Validates and groups long-format rows (already parsed) into a dataset. */
 export function longFormatDataset(raw: ReadonlyArray<Record<string, unknown>>, file: string): RoutingDataset {
-  const rows = raw.map((r, i) => validateRow(r, i, file));
+  const place = raw.map((r, i) => recordPlace(r, i));
+  const rows = raw.map((r, i) => validateRow(r, place[i]!, file));
   const models = [...new Set(rows.map((r) => r.model))].sort();
   if (models.length < 1) throw datasetError(file, 'no rows');
   const index = new Map(models.map((m, i) => [m, i]));
@@ -70,30 +76,43 @@ export function longFormatDataset(raw: ReadonlyArray<Record<string, unknown>>, f
       byId.set(r.prompt_id, e);
       firstRow.set(r.prompt_id, i);
     } else if (e.prompt !== r.prompt) {
-      throw datasetError(file, `prompt_id ${JSON.stringify(r.prompt_id)} has another prompt than in row ${firstRow.get(r.prompt_id)! + 1} (one id per prompt)`, `row ${i + 1} prompt`);
+      throw datasetError(file, `prompt_id ${JSON.stringify(r.prompt_id)} has another prompt than at ${place[firstRow.get(r.prompt_id)!]} (one id per prompt)`, `${place[i]} prompt`);
+    } else if (e.split !== r.split) {
+      const was = e.split === undefined ? 'no split' : `split ${JSON.stringify(e.split)}`;
+      throw datasetError(file, `prompt_id ${JSON.stringify(r.prompt_id)} is ${r.split === undefined ? 'without a split' : JSON.stringify(r.split)} here but has ${was} at ${place[firstRow.get(r.prompt_id)!]} (one split per prompt)`, `${place[i]} split`);
     }
     const key = JSON.stringify([r.prompt_id, r.model]);
     const before = outcomeRow.get(key);
     if (before !== undefined) {
-      throw datasetError(file, `a second outcome of model ${JSON.stringify(r.model)} on prompt_id ${JSON.stringify(r.prompt_id)} (the first is row ${before + 1}; one row per prompt and model)`, `row ${i + 1} model`);
+      throw datasetError(file, `a second outcome of model ${JSON.stringify(r.model)} on prompt_id ${JSON.stringify(r.prompt_id)} (the first is at ${place[before]}; one row per prompt and model)`, `${place[i]} model`);
     }
     outcomeRow.set(key, i);
     const m = index.get(r.model)!;
     e.quality[m] = r.quality;
     if (e.cost && r.cost_usd !== undefined) e.cost[m] = r.cost_usd;
   });
+  if (hasCost) {
+    // A model with no cost at all would drop every prompt from the cost curves (a missing cost is not a free model).
+    for (const model of models) {
+      const first = rows.findIndex((r) => r.model === model);
+      if (!rows.some((r) => r.model === model && r.cost_usd !== undefined)) {
+        throw datasetError(file, `model ${JSON.stringify(model)} has no cost_usd in any row (missing cost) while other models have one: give every model its cost (0 for a free one), or leave cost_usd out for all`, `${place[first]} cost_usd`);
+      }
+    }
+  }
   const dataset: RoutingDataset = { name: basename(file), format: 'long', models, examples: [...byId.values()] };
   if (models.length === 2) dataset.pair = weakStrong(dataset.examples);
   return dataset;
 }
 
-/** Two models: the weak one has the lower mean quality on the non-test prompts. */
+/** Two models: the weak one has the lower mean quality on the non-test prompts (on every prompt when all are test prompts). */
 function weakStrong(examples: readonly RoutingExample[]): { weak: number; strong: number } {
+  const training = examples.some((e) => e.split !== 'test') ? examples.filter((e) => e.split !== 'test') : examples;
   const mean = [0, 1].map((m) => {
     let s = 0, n = 0;
-    for (const e of examples) {
+    for (const e of training) {
       const q = e.quality[m]!;
-      if (e.split === 'test' || Number.isNaN(q)) continue;
+      if (Number.isNaN(q)) continue;
       s += q;
       n++;
     }
@@ -102,22 +121,25 @@ function weakStrong(examples: readonly RoutingExample[]): { weak: number; strong
   return mean[0]! <= mean[1]! ? { weak: 0, strong: 1 } : { weak: 1, strong: 0 };
 }
 
-function validateRow(r: Record<string, unknown>, i: number, file: string): LongFormatRow {
-  const where = (f: string) => `row ${i + 1} ${f}`;
+/** An absent, `null`, empty or blank cell. */
+const isBlank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+
+function validateRow(r: Record<string, unknown>, place: string, file: string): LongFormatRow {
+  const where = (f: string) => `${place} ${f}`;
   for (const c of LONG_FORMAT_COLUMNS) {
-    if (r[c] === undefined || r[c] === null || r[c] === '') throw datasetError(file, `missing (required: ${LONG_FORMAT_COLUMNS.join(', ')})`, where(c));
+    if (isBlank(r[c])) throw datasetError(file, `missing (required: ${LONG_FORMAT_COLUMNS.join(', ')})`, where(c));
   }
   const quality = Number(r['quality']);
   if (!Number.isFinite(quality) || quality < 0 || quality > 1) throw datasetError(file, `expected a number in [0,1], got ${JSON.stringify(r['quality'])}`, where('quality'));
   const row: LongFormatRow = { prompt_id: String(r['prompt_id']), prompt: String(r['prompt']), model: String(r['model']), quality };
   const cost = r['cost_usd'];
-  if (cost !== undefined && cost !== '') {
+  if (!isBlank(cost)) {
     const c = Number(cost);
     if (!Number.isFinite(c) || c < 0) throw datasetError(file, `expected a cost in USD >= 0, got ${JSON.stringify(cost)}`, where('cost_usd'));
     row.cost_usd = c;
   }
   const split = r['split'];
-  if (split !== undefined && split !== '') {
+  if (!isBlank(split)) {
     if (split !== 'train' && split !== 'test') throw datasetError(file, `expected "train" or "test", got ${JSON.stringify(split)}`, where('split'));
     row.split = split;
   }

@@ -1,12 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { datasetError } from './dataset-error.js';
+import { setRecordLine } from './record-line.js';
 
 /**
  * Reads a CSV file with a header row into records keyed by column name. csv-parse handles quoted
  * fields with newlines, doubled quotes and a BOM (prompts contain all three). A row with fewer fields
  * than the header leaves the last columns out; one with more is an error naming its line (an unquoted
- * comma in a prompt would otherwise cut the prompt short without a word).
+ * comma in a prompt would otherwise cut the prompt short without a word). Each record remembers the file
+ * line it ends on (`recordPlace`), for errors found after parsing.
  */
 export async function readCsv(file: string): Promise<{ columns: string[]; rows: Record<string, string>[] }> {
   const text = await readFile(file, 'utf8');
@@ -17,7 +19,7 @@ export function parseCsv(text: string, file = '<csv>'): { columns: string[]; row
   let columns: string[] = [];
   let rows: Record<string, string>[];
   try {
-    rows = parse(text, {
+    const records = parse(text, {
       bom: true,
       columns: (header: string[]) => {
         // An unnamed first column (a pandas index) is named "" in the header.
@@ -26,7 +28,12 @@ export function parseCsv(text: string, file = '<csv>'): { columns: string[]; row
       },
       relax_column_count_less: true,
       skip_empty_lines: true,
-    }) as Record<string, string>[];
+      info: true,
+    }) as Array<{ record: Record<string, string>; info: { lines: number } }>;
+    rows = records.map(({ record, info }) => {
+      setRecordLine(record, info.lines);
+      return record;
+    });
   } catch (e) {
     throw datasetError(file, `not valid CSV (${e instanceof Error ? e.message : String(e)})`);
   }

@@ -36,21 +36,51 @@ export function filterTasks(examples: RoutingExample[], tasks: readonly string[]
   return examples.filter((e) => tasks.some((t) => e.task === t || e.task.startsWith(`${t}/`)));
 }
 
+/** An `invalid_request` error for an evaluation with nothing to train on or nothing held out. */
+function noPrompts(message: string, param: string): LLMError {
+  return new LLMError({ code: 'invalid_request', message, param });
+}
+
+/** The data's tasks, for an error naming a task that is not there (at most 12, then how many more). */
+function taskList(examples: readonly RoutingExample[]): string {
+  const tasks = [...new Set(examples.map((e) => e.task))].sort();
+  return tasks.length <= 12 ? tasks.join(', ') : `${tasks.slice(0, 12).join(', ')} and ${tasks.length - 12} more`;
+}
+
+/** `filterTasks`, refusing a selection that matches no prompt (`--tasks` naming no task of the data). */
+function selectTasks(dataset: RoutingDataset, tasks: readonly string[] | undefined): RoutingExample[] {
+  const examples = filterTasks(dataset.examples, tasks);
+  if (examples.length === 0) throw noPrompts(`--tasks ${tasks!.join(',')} matches no prompt of ${dataset.name} (its tasks: ${taskList(dataset.examples)})`, 'tasks');
+  return examples;
+}
+
+/** The unseen-task fold, refusing a task the data does not have (a typo) or one that is all of it. */
+function holdoutFold(dataset: RoutingDataset, examples: RoutingExample[], task: string): Fold {
+  const fold = unseenTaskFold(examples, task);
+  if (fold.test.length === 0) throw noPrompts(`--holdout-task ${task} matches no prompt of ${dataset.name} (its tasks: ${taskList(examples)})`, 'holdoutTask');
+  return fold;
+}
+
 /**
  * Trains every predictor kind on each fold's training prompts and evaluates on its held-out prompts
- * (the test split, k-fold cross-validation, or an unseen task); predictions are pooled over folds.
+ * (the test split, k-fold cross-validation, or an unseen task); predictions are pooled over folds. No
+ * fold with both training and held-out prompts (every prompt in one split, `holdoutTask` or `tasks`
+ * matching nothing) is an `invalid_request` error naming the split or the option.
  */
 export function evaluateDataset(dataset: RoutingDataset, options: EvaluateOptions = {}): EvaluationReport {
   const t0 = Date.now();
-  const examples = filterTasks(dataset.examples, options.tasks);
-  const folds: Fold[] = options.holdoutTask ? [unseenTaskFold(examples, options.holdoutTask)] : heldOutFolds(examples, options.folds ?? 5);
+  const examples = selectTasks(dataset, options.tasks);
+  const folds: Fold[] = options.holdoutTask ? [holdoutFold(dataset, examples, options.holdoutTask)] : heldOutFolds(examples, options.folds ?? 5);
+  if (folds.every((f) => f.train.length === 0 || f.test.length === 0)) throw noHeldOut(dataset, examples, options.holdoutTask);
   const M = dataset.models.length;
   const pooled: PooledPredictions = { examples: [], quality: new Map() };
   const validation: EvaluationReport['validation'] = [];
   const chosenCount = new Map<PredictorKind, number>();
+  let overlapDropped = 0;
   for (const fold of folds) {
     if (fold.train.length === 0 || fold.test.length === 0) continue;
-    options.log?.(`${fold.name}: train ${fold.train.length}, test ${fold.test.length}`);
+    overlapDropped += fold.overlapDropped ?? 0;
+    options.log?.(`${fold.name}: train ${fold.train.length}, test ${fold.test.length}${fold.overlapDropped ? ` (${fold.overlapDropped} training prompts left out: the text of a test prompt)` : ''}`);
     const { train: foldTrain, ...foldOptions } = options.foldOptions?.(fold.train, fold.test, fold.name) ?? {};
     const trained = trainPredictors(foldTrain ?? fold.train, M, dataset.pair, { ...options, ...foldOptions });
     chosenCount.set(trained.chosen, (chosenCount.get(trained.chosen) ?? 0) + 1);
@@ -73,10 +103,20 @@ export function evaluateDataset(dataset: RoutingDataset, options: EvaluateOption
   const protocol = folds.length === 1 ? folds[0]!.name : `${folds.length}-fold cross-validation (by hash of prompt text)`;
   const base = evaluatePredictions(dataset.models, dataset.pair, pooled, chosen);
   const report: EvaluationReport = { data: dataset.name, format: dataset.format, protocol, chosen, validation, seconds: 0, ...base };
+  if (folds.some((f) => f.overlapDropped !== undefined)) report.train_overlap_dropped = overlapDropped;
   const perTask = perTaskResults(dataset, pooled, chosen);
   if (perTask) report.per_task = perTask;
   report.seconds = (Date.now() - t0) / 1000;
   return report;
+}
+
+/** Why there is no fold with both training and held-out prompts. */
+function noHeldOut(dataset: RoutingDataset, examples: readonly RoutingExample[], holdoutTask: string | undefined): LLMError {
+  if (holdoutTask) return noPrompts(`--holdout-task ${holdoutTask}: every prompt of ${dataset.name}${examples.length < dataset.examples.length ? ' (of the --tasks selected)' : ''} is of that task, none is left to train on`, 'holdoutTask');
+  const inSplit = (s: string) => examples.every((e) => e.split === s);
+  if (inSplit('train')) return noPrompts(`${dataset.name} has no held-out prompts: every prompt's split is "train" (give some prompts split "test", or none a split for cross-validation)`, 'data');
+  if (inSplit('test')) return noPrompts(`${dataset.name} has no training prompts: every prompt's split is "test" (evaluate a trained model on it with --model)`, 'data');
+  return noPrompts(`${dataset.name} has no fold with both training and held-out prompts (${examples.length} prompts)`, 'data');
 }
 
 /** The chosen predictor's headline numbers per task, when the held-out prompts span 2 to 12 tasks. */
@@ -112,18 +152,22 @@ export function perTaskResults(dataset: RoutingDataset, pooled: PooledPrediction
 }
 
 /**
- * Evaluates a trained router model on the data's held-out prompts (its test split; all prompts when it has
- * none). With `holdoutTask`: that task's test split when it has one; its every prompt when the model was not
- * trained on the task; refused (`invalid_request`) when the model was trained on it and there is no split.
+ * Evaluates a trained router model on the data's held-out prompts: its test split; all prompts when it has
+ * none, refused (`invalid_request`) when the model was trained on the tasks of data of the same name (they
+ * would be its training prompts). With `holdoutTask`: that task's test split when it has one; its every
+ * prompt when the model was not trained on the task; refused when the model was trained on it and there is
+ * no split. The weak and strong model of two-model data are the model's own pair (a test-only file cannot
+ * tell them apart).
  */
 export function evaluateModel(dataset: RoutingDataset, model: RouterModel, options: Pick<EvaluateOptions, 'tasks' | 'holdoutTask' | 'embedding'> = {}): EvaluationReport {
   const t0 = Date.now();
-  let examples = filterTasks(dataset.examples, options.tasks);
+  let examples = selectTasks(dataset, options.tasks);
   let protocol: string;
+  const { training } = model.artifact;
   if (options.holdoutTask) {
     const task = options.holdoutTask;
-    examples = unseenTaskFold(examples, task).test;
-    const trained = model.artifact.training.tasks.some((t) => t === task || t.startsWith(`${task}/`));
+    examples = holdoutFold(dataset, examples, task).test;
+    const trained = training.tasks.some((t) => t === task || t.startsWith(`${task}/`));
     if (examples.some((e) => e.split === 'test')) {
       examples = examples.filter((e) => e.split === 'test');
       protocol = `given model on task ${task}, its test split${trained ? ' (the model trained on this task)' : ''}`;
@@ -137,6 +181,12 @@ export function evaluateModel(dataset: RoutingDataset, model: RouterModel, optio
   } else if (examples.some((e) => e.split === 'test')) {
     examples = examples.filter((e) => e.split === 'test');
     protocol = 'given model on the test split';
+  } else if (training.data === dataset.name && examples.some((e) => training.tasks.includes(e.task))) {
+    throw new LLMError({
+      code: 'invalid_request',
+      message: `The router model was trained on ${training.data} (${training.examples} prompts) and ${dataset.name} has no test split: every prompt may be one it trained on, and scores on training prompts say nothing about new ones. Evaluate it on other data (or data with a split column, test rows held out of training), or evaluate by cross-validation (router eval without --model)`,
+      param: 'model',
+    });
   } else protocol = 'given model on every prompt (no test split: they must not overlap its training data)';
   // Map the data's models onto the artifact's outputs.
   const idx = dataset.models.map((m) => model.indexOf(m));
@@ -150,14 +200,22 @@ export function evaluateModel(dataset: RoutingDataset, model: RouterModel, optio
   const pooled: PooledPredictions = { examples, quality: new Map([[kind, rows]]) };
   const cost = model.artifact.cost;
   if (cost) pooled.cost = examples.map((e) => idx.map((i) => predictCost(cost, e.prompt)[i!]!));
-  const base = evaluatePredictions(dataset.models, dataset.pair, pooled, kind);
+  const base = evaluatePredictions(dataset.models, modelPair(dataset, model) ?? dataset.pair, pooled, kind);
   const report: EvaluationReport = { data: dataset.name, format: dataset.format, protocol, chosen: kind, validation: [], seconds: (Date.now() - t0) / 1000, ...base };
   // What the model was trained with, as a report of `router eval` without `--model` records it.
-  const { training, features } = model.artifact;
+  const { features } = model.artifact;
   if (features.structure) report.features = ['+structure'];
   if (training.bag !== undefined && training.bag > 1) report.bag = training.bag;
   if (training.augment) report.augment = training.augment;
   return report;
+}
+
+/** The model's weak/strong pair as indices into the data's two models (undefined when it has none or other models). */
+function modelPair(dataset: RoutingDataset, model: RouterModel): { weak: number; strong: number } | undefined {
+  const pair = model.artifact.pair;
+  if (!pair || dataset.models.length !== 2) return undefined;
+  const weak = dataset.models.indexOf(model.models[pair.weak]!), strong = dataset.models.indexOf(model.models[pair.strong]!);
+  return weak >= 0 && strong >= 0 && weak !== strong ? { weak, strong } : undefined;
 }
 
 /**

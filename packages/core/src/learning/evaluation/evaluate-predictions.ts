@@ -19,11 +19,13 @@ type Base = Omit<EvaluationReport, 'data' | 'format' | 'protocol' | 'validation'
 
 /**
  * Metrics of every predictor on pooled held-out predictions, with the random and oracle baselines and
- * the single models. Examples with a missing outcome (or cost, for cost curves) are dropped and counted.
+ * the single models. Examples with a missing outcome (or cost, for cost curves) are dropped and counted
+ * (`dropped`; `dropped_missing_cost` of them for a missing cost only).
  */
 export function evaluatePredictions(models: string[], pair: { weak: number; strong: number } | undefined, pooled: PooledPredictions, chosen: PredictorKind): Base {
   const hasCost = !pair && pooled.cost !== undefined && pooled.examples.some((e) => e.cost);
-  const keep = pooled.examples.map((e) => e.quality.every((q) => !Number.isNaN(q)) && (!hasCost || (e.cost?.every((c) => !Number.isNaN(c)) ?? false)));
+  const hasOutcomes = pooled.examples.map((e) => e.quality.every((q) => !Number.isNaN(q)));
+  const keep = pooled.examples.map((e, i) => hasOutcomes[i]! && (!hasCost || (e.cost?.every((c) => !Number.isNaN(c)) ?? false)));
   const ex = pooled.examples.filter((_, i) => keep[i]);
   const M = models.length;
   const pick = <T>(rows: T[]) => rows.filter((_, i) => keep[i]);
@@ -33,7 +35,8 @@ export function evaluatePredictions(models: string[], pair: { weak: number; stro
   const outcomes = (predQuality: number[][]): OutcomeMatrix => ({ predQuality, predCost, quality, cost });
   const singles = singleModelPoints(outcomes(quality), models);
   const single_models = singles.map((s) => (hasCost ? { model: s.label!, quality: s.quality, cost: s.cost } : { model: s.label!, quality: s.quality }));
-  const best_single = single_models.reduce((a, b) => (b.quality > a.quality ? b : a));
+  // The best quality; of equally good models the cheaper (the one routing has to beat).
+  const best_single = single_models.reduce((a, b) => (b.quality > a.quality || (b.quality === a.quality && (b.cost ?? 0) < (a.cost ?? 0)) ? b : a));
   const mode: Base['mode'] = pair ? 'two-model' : hasCost ? 'many-model' : 'selection';
   const costs = singles.map((s) => s.cost);
   const minCost = Math.min(...costs), maxCost = Math.max(...costs);
@@ -86,11 +89,13 @@ export function evaluatePredictions(models: string[], pair: { weak: number; stro
     mode,
     n_test: ex.length,
     dropped: pooled.examples.length - ex.length,
+    dropped_missing_cost: keep.filter((k, i) => !k && hasOutcomes[i]).length,
     single_models,
     best_single,
     predictors,
     baselines: { random: resultFor('random', undefined), oracle: resultFor('oracle', undefined) },
   };
+  if (pair) base.pair = { weak: models[pair.weak]!, strong: models[pair.strong]! };
   const head = predictors.find((p) => p.kind === chosen) ?? predictors[0];
   if (head?.two_model) Object.assign(base, { apgr: head.two_model.apgr, cpt50: head.two_model.cpt50, cpt80: head.two_model.cpt80 });
   if (head?.many_model) {

@@ -49,6 +49,16 @@ export interface EvaluationReport {
   n_test: number;
   /** Held-out prompts left out because an outcome (or cost) was missing. */
   dropped: number;
+  /** Of `dropped`: those with every outcome but a missing cost (cost curves need every model's cost). */
+  dropped_missing_cost?: number;
+  /**
+   * Training prompts left out because their normalized text is a held-out prompt's (the same question
+   * under another task with --holdout-task, or exported again without a split in partly split data);
+   * absent for protocols that cannot have any (k-fold cross-validation by prompt text, the data's own split).
+   */
+  train_overlap_dropped?: number;
+  /** Two-model data: the weak and the strong model (by the training data's mean quality, or the given model's pair). */
+  pair?: { weak: string; strong: string };
   /** Predictor the training picked on validation data (most often, across folds). */
   chosen: PredictorKind;
   /** Headline numbers of the chosen predictor. */

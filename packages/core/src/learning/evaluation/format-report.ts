@@ -16,11 +16,16 @@ export function reportJson(r: EvaluationReport, indent?: number): string {
 /** A human summary of an evaluation report (what `llmrr router eval` prints without --json). */
 export function formatReport(r: EvaluationReport): string {
   const out: string[] = [];
-  out.push(`${r.data} (${r.format}): ${r.models.length} models, ${r.n_test} held-out prompts (${r.protocol})${r.dropped ? `, ${r.dropped} dropped for missing outcomes` : ''}`);
+  const missingOutcome = r.dropped - (r.dropped_missing_cost ?? 0);
+  const dropped = [missingOutcome ? `${missingOutcome} dropped for missing outcomes` : '', r.dropped_missing_cost ? `${r.dropped_missing_cost} dropped for a missing cost` : ''].filter(Boolean);
+  out.push(`${r.data} (${r.format}): ${r.models.length} models, ${r.n_test} held-out prompts (${r.protocol})${dropped.map((d) => `, ${d}`).join('')}`);
+  if (r.train_overlap_dropped) out.push(`${r.train_overlap_dropped} training prompts left out: their text is a held-out prompt's`);
   out.push(`chosen predictor (on validation data): ${r.chosen}\n`);
   const all = [...r.predictors, r.baselines.random, r.baselines.oracle];
   if (r.mode === 'two-model') {
-    out.push(`weak ${r.models[0]} quality ${f3(r.single_models[0]?.quality)}, strong ${r.models[1]} quality ${f3(r.single_models[1]?.quality)}\n`);
+    const quality = (m: string | undefined) => f3(r.single_models.find((s) => s.model === m)?.quality);
+    const weak = r.pair?.weak ?? r.models[0], strong = r.pair?.strong ?? r.models[1];
+    out.push(`weak ${weak} quality ${quality(weak)}, strong ${strong} quality ${quality(strong)}\n`);
     out.push(table(['ROUTER', 'APGR', 'CPT(50%)', 'CPT(80%)'], all.filter((p) => p.two_model).map((p) => [p.kind, f3(p.two_model!.apgr), pct(p.two_model!.cpt50), pct(p.two_model!.cpt80)])));
   } else if (r.mode === 'many-model') {
     out.push(table(['MODEL', 'QUALITY', 'COST/PROMPT'], r.single_models.map((s) => [s.model, f3(s.quality), (s.cost ?? 0).toExponential(2)])));

@@ -41,15 +41,36 @@ export function hullQualityAt(hull: readonly CostQualityPoint[], cost: number): 
 /**
  * AIQ (RouterBench): the area under the non-decreasing hull over [minCost, maxCost], divided by the
  * range, so it is an average quality. Before the hull's first point the router reaches nothing (0).
+ * Exact: the hull is piecewise linear, so each piece is a trapezoid.
  */
-export function aiq(hull: readonly CostQualityPoint[], minCost: number, maxCost: number, steps = 1000): number {
-  if (!(maxCost > minCost)) return hull.length ? hullQualityAt(hull, minCost) : 0;
+export function aiq(hull: readonly CostQualityPoint[], minCost: number, maxCost: number): number {
+  if (!(maxCost > minCost)) return hull.length ? reached(hull, minCost) : 0;
+  // Breakpoints of the curve inside the range, with the range's ends; between two, quality is linear.
+  const xs = [minCost, ...hull.map((p) => p.cost).filter((c) => c > minCost && c < maxCost), maxCost];
   let s = 0;
-  for (let i = 0; i <= steps; i++) {
-    const q = hullQualityAt(hull, minCost + ((maxCost - minCost) * i) / steps);
-    s += (i === 0 || i === steps ? 0.5 : 1) * (Number.isFinite(q) ? q : 0);
+  for (let i = 1; i < xs.length; i++) {
+    const a = xs[i - 1]!, b = xs[i]!;
+    if (b <= a) continue;
+    // Just inside the piece at both ends: a jump at a breakpoint (the hull's first point) belongs to one side.
+    s += ((b - a) * (qualityFrom(hull, a) + qualityTo(hull, b))) / 2;
   }
-  return s / steps;
+  return s / (maxCost - minCost);
+}
+
+/** Hull quality at `cost`, 0 before its first point (what the router reaches there: nothing). */
+function reached(hull: readonly CostQualityPoint[], cost: number): number {
+  const q = hullQualityAt(hull, cost);
+  return Number.isFinite(q) ? q : 0;
+}
+
+/** Quality on the piece starting at `cost` (the right limit). */
+function qualityFrom(hull: readonly CostQualityPoint[], cost: number): number {
+  return hull.length && cost >= hull[0]!.cost ? reached(hull, cost) : 0;
+}
+
+/** Quality on the piece ending at `cost` (the left limit): 0 up to and including the hull's first cost. */
+function qualityTo(hull: readonly CostQualityPoint[], cost: number): number {
+  return hull.length && cost > hull[0]!.cost ? reached(hull, cost) : 0;
 }
 
 /** Least cost at which the hull reaches `quality` (undefined when it never does). */
@@ -67,13 +88,14 @@ export function costToReach(hull: readonly CostQualityPoint[], quality: number):
 
 /**
  * Where the router's hull is at least the zero-router hull (within `tolerance`), over a grid of the
- * cost range [minCost, maxCost]: the share of grid points, and the worst gap (router - zero).
+ * cost range [minCost, maxCost]: the share of grid points, and the worst gap (router - zero). Before a
+ * hull's first point its quality is 0, as AIQ counts it.
  */
 export function compareWithHull(router: readonly CostQualityPoint[], zero: readonly CostQualityPoint[], minCost: number, maxCost: number, tolerance = 0.005, steps = 200): { share: number; worstGap: number; worstAt: number } {
   let ok = 0, worst = Infinity, worstAt = minCost;
   for (let i = 0; i <= steps; i++) {
     const c = minCost + ((maxCost - minCost) * i) / steps;
-    const g = hullQualityAt(router, c) - hullQualityAt(zero, c);
+    const g = reached(router, c) - reached(zero, c);
     if (!(g < -tolerance)) ok++;
     if (g < worst) {
       worst = g;

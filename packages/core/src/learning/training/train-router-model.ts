@@ -1,3 +1,4 @@
+import { LLMError } from '../../errors/llm-error.js';
 import type { RoutingDataset } from '../datasets/types.js';
 import { filterTasks } from '../evaluation/evaluate-dataset.js';
 import type { PredictorKind } from '../predictors/types.js';
@@ -12,11 +13,16 @@ export interface TrainRouterModelOptions extends TrainPredictorsOptions {
 
 /**
  * Trains the router model on the dataset's training prompts (its train split when it has one, never
- * the test split; every prompt otherwise) and returns the artifact `intelligent` loads.
+ * the test split; every prompt otherwise) and returns the artifact `intelligent` loads. No training
+ * prompt (every one in the test split, or `tasks` matching none) is an `invalid_request` error.
  */
 export function trainRouterModel(dataset: RoutingDataset, options: TrainRouterModelOptions = {}): RouterModelArtifact {
   const all = filterTasks(dataset.examples, options.tasks);
   const examples = all.some((e) => e.split === 'test') ? all.filter((e) => e.split !== 'test') : all;
+  if (examples.length === 0) {
+    const why = all.length === 0 ? `--tasks ${options.tasks?.join(',')} matches no prompt of ${dataset.name}` : `every prompt of ${dataset.name} is in the test split`;
+    throw new LLMError({ code: 'invalid_request', message: `No training prompts: ${why} (a router model needs prompts to learn from)`, param: all.length === 0 ? 'tasks' : 'data' });
+  }
   const trained = trainPredictors(examples, dataset.models.length, dataset.pair, options);
   const chosen: PredictorKind = trained.chosen;
   const predictor = trained.predictors.get(chosen)!.toJSON();

@@ -7,7 +7,8 @@ import type { CascadeSet, ResolvedCascade } from './cascade-set.js';
  * What a step's name stands for: the deployment so named, else every enabled member of the alias (the
  * router may pick any of them). A step over several members counts as one: the capabilities they all have,
  * the highest price of each kind (input, output, cached input, cache writes: a bound for a budget reservation
- * whichever member answers), the first member's model id and stats.
+ * whichever member answers), the largest `maxOutputTokens` (none when a member has none: see `largestCap`),
+ * the first member's model id and stats.
  */
 function find(list: readonly DeploymentInfo[], name: string): DeploymentInfo | undefined {
   const named = list.find((d) => d.name === name && d.cascade === undefined);
@@ -21,13 +22,29 @@ function find(list: readonly DeploymentInfo[], name: string): DeploymentInfo | u
     price = price ? maxPrice(price, d.price) : { ...d.price };
   }
   const capabilities = first.capabilities.filter((x) => members.every((d) => d.capabilities.includes(x)));
-  const maxOutputTokens = Math.max(...members.map((d) => d.config.maxOutputTokens ?? 0));
   const config = { ...first.config, capabilities };
-  if (maxOutputTokens > 0) config.maxOutputTokens = maxOutputTokens;
+  const maxOutputTokens = largestCap(members);
+  if (maxOutputTokens === undefined) delete config.maxOutputTokens;
+  else config.maxOutputTokens = maxOutputTokens;
   const info: DeploymentInfo = { ...first, capabilities, config, priceFromTable: members.some((d) => d.priceFromTable) };
   if (price) info.price = price;
   else delete info.price;
   return info;
+}
+
+/**
+ * The most output tokens any of `list` can be sent (the router caps a `maxTokens` at each one's
+ * `maxOutputTokens`): the largest cap, or undefined (no cap) when one of them has none, since it takes
+ * the request's `maxTokens` whole. A budget reservation or a tokens-per-minute estimate trusts this cap.
+ */
+function largestCap(list: readonly DeploymentInfo[]): number | undefined {
+  let largest = 0;
+  for (const d of list) {
+    const cap = d.config.maxOutputTokens;
+    if (cap === undefined) return undefined;
+    if (cap > largest) largest = cap;
+  }
+  return largest;
 }
 
 type OptionalRate = { field: 'cachedInput' | 'cacheWrite' | 'cacheWrite1h'; rate: (p: ModelPrice) => number };
@@ -90,8 +107,8 @@ function sumPrice(a: ModelPrice | undefined, b: ModelPrice | undefined): ModelPr
 /**
  * A cascade as a model in `models()`: engine `cascade`, the capabilities both steps have, the sum of their
  * prices (the most one call can cost per token: both steps; a marked token at each step's dearest rate, see
- * `sumPrice`), the weak deployment's live stats (every call runs it), and `cascade` with its definition.
- * Undefined when its weak or strong model is not in `list`.
+ * `sumPrice`), the larger step's `maxOutputTokens` (none when a step has none: it gets the whole `maxTokens`),
+ * the weak deployment's live stats (every call runs it), and `cascade` with its definition. Undefined when its weak or strong model is not in `list`.
  */
 export function cascadeModelInfo(c: ResolvedCascade, list: readonly DeploymentInfo[]): DeploymentInfo | undefined {
   const weak = find(list, c.weak);
@@ -115,8 +132,8 @@ export function cascadeModelInfo(c: ResolvedCascade, list: readonly DeploymentIn
     options: { ...c.info },
     enabled,
   };
-  const maxOutputTokens = Math.max(weak.config.maxOutputTokens ?? 0, strong.config.maxOutputTokens ?? 0);
-  if (maxOutputTokens > 0) config.maxOutputTokens = maxOutputTokens;
+  const maxOutputTokens = largestCap([weak, strong]);
+  if (maxOutputTokens !== undefined) config.maxOutputTokens = maxOutputTokens;
   // A prompt fits the cascade only where it fits both steps (an escalated call runs the strong one).
   const windows = [weak.config.contextWindow, strong.config.contextWindow].filter((w): w is number => w !== undefined);
   if (windows.length > 0) config.contextWindow = Math.min(...windows);

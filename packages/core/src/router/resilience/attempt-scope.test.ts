@@ -155,3 +155,24 @@ describe('AttemptScope.watchAbort and aborted', () => {
     expect(calls).toBe(0);
   });
 });
+
+describe('AttemptScope.providerResponse', () => {
+  it("a timeout after the engine reported the provider's response is afterResponse (not retryable); before it, a plain timeout", async () => {
+    const answered = new AttemptScope(undefined, { totalMs: 5 }, { deployment: 'd' }, undefined);
+    answered.providerResponse()!();
+    const waiting = new AttemptScope(undefined, { totalMs: 5 }, { deployment: 'd' }, undefined);
+    const never = new Promise<never>(() => {});
+    const [a, w] = await Promise.all([answered.race(never).catch((e: unknown) => answered.errorFor(e)), waiting.race(never).catch((e: unknown) => waiting.errorFor(e))]);
+    answered.dispose();
+    waiting.dispose();
+    expect({ code: a.code, afterResponse: a.afterResponse, isRetryable: a.isRetryable }).toEqual({ code: 'timeout', afterResponse: true, isRetryable: false });
+    expect(a.message).toContain('the answer is lost and was not requested again');
+    expect({ code: w.code, afterResponse: w.afterResponse, isRetryable: w.isRetryable }).toEqual({ code: 'timeout', afterResponse: false, isRetryable: true });
+  });
+
+  it('gives no hook to a scope without a timer (the engine marks its own failures)', () => {
+    const scope = new AttemptScope(undefined, {}, { deployment: 'd' }, undefined);
+    expect(scope.providerResponse()).toBeUndefined();
+    scope.dispose();
+  });
+});

@@ -1,5 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
-import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import { abortError, afterResponseError, toLLMError } from '../../errors/to-llm-error.js';
+import { timerDelay } from '../../util/timer-delay.js';
 
 export interface AttemptTimeouts {
   /** Until the first content part (streams) or the answer (generate). */
@@ -80,11 +81,11 @@ export class AttemptScope {
     this.link.onAbort = this.aborting;
     if (timeouts.firstTokenMs !== undefined && timeouts.firstTokenMs > 0) {
       const ms = timeouts.firstTokenMs;
-      this.firstTimer = setTimeout(() => this.timeout(`no first token from "${context.deployment}" within firstTokenMs ${ms} ms`), ms);
+      this.firstTimer = setTimeout(() => this.timeout(`no first token from "${context.deployment}" within firstTokenMs ${ms} ms`), timerDelay(ms));
     }
     if (timeouts.totalMs !== undefined && timeouts.totalMs > 0) {
       const ms = timeouts.totalMs;
-      this.totalTimer = setTimeout(() => this.timeout(`"${context.deployment}" did not finish within totalMs ${ms} ms`), ms);
+      this.totalTimer = setTimeout(() => this.timeout(`"${context.deployment}" did not finish within totalMs ${ms} ms`), timerDelay(ms));
     }
   }
 
@@ -120,6 +121,21 @@ export class AttemptScope {
   /** The attempt ended before its engine sent the provider request (see `providerRequest`). */
   get beforeProviderRequest(): boolean {
     return this.unsent;
+  }
+
+  /** Set once the provider's success response to a non-streamed call arrived (see `providerResponse`). */
+  private responded = false;
+
+  /**
+   * The `onProviderResponse` of a non-streamed attempt: once the engine calls it, the answer may be generated and
+   * billed, so a timeout of this scope while the body is read is an `afterResponse` error (not sent again).
+   * Undefined when the scope has no timer running (nothing to mark: the engine marks its own failures).
+   */
+  providerResponse(): (() => void) | undefined {
+    if (this.firstTimer === undefined && this.totalTimer === undefined) return undefined;
+    return () => {
+      this.responded = true;
+    };
   }
 
   /** Cancels the attempt on the router's behalf (not an error of the deployment). */
@@ -199,10 +215,13 @@ export class AttemptScope {
     racing.clear();
   };
 
-  /** The LLMError for what an attempt threw (or reported): caller abort, our timeout, or the engine's error. */
+  /**
+   * The LLMError for what an attempt threw (or reported): caller abort, our timeout (`afterResponse` once the
+   * provider's success response arrived: the race rejects before the engine can mark it), or the engine's error.
+   */
   errorFor(thrown: unknown): LLMError {
     if (this.callerSignal?.aborted) return abortError(this.callerSignal, this.context);
-    if (this.timeoutError) return this.timeoutError;
+    if (this.timeoutError) return this.responded ? afterResponseError(this.timeoutError, undefined, this.context) : this.timeoutError;
     if (this.cancelled) return new LLMError({ code: 'aborted', message: 'Attempt cancelled by the router', ...this.context });
     return toLLMError(thrown, this.context);
   }

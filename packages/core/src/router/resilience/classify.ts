@@ -25,7 +25,9 @@ const UNSERVABLE: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>(['unsupporte
 /**
  * After a failed attempt:
  * - `stop`: return the error (caller aborted, the request is at fault, or the failure came after the provider
- *   accepted the request: `afterResponse`, a cut or unparseable 2xx body whose answer may be billed);
+ *   accepted the request: `afterResponse`, a cut or unparseable 2xx body whose answer may be billed; that one
+ *   is the deployment's own, so under hedging a lane already waiting on another deployment may still answer,
+ *   but nothing is sent again);
  * - `retry`: try the same deployment again (retryable errors: 5xx, 429, timeouts, network);
  * - `next`: move on to the next deployment (auth, permission, not found, unsupported, other non-retryable).
  */

@@ -174,7 +174,15 @@ function circuitOpenError(d: RouterDeployment): LLMError {
   return new LLMError({ code: 'circuit_open', message: `Circuit of "${d.name}" is open`, deployment: d.name, provider: d.provider });
 }
 
-/** One deployment with its retries (backoff with jitter, Retry-After), inside `parent` (caller or hedge lane). */
+/** Set by a hedged call once an answer was lost after its provider accepted it: no new request goes out. */
+interface SendGate {
+  closed: boolean;
+}
+
+/**
+ * One deployment with its retries (backoff with jitter, Retry-After), inside `parent` (caller or hedge lane);
+ * no retry once `gate` is closed.
+ */
 async function runDeployment<T>(
   host: ExecutionHost,
   plan: ExecutionPlan,
@@ -182,13 +190,14 @@ async function runDeployment<T>(
   d: RouterDeployment,
   parent: AbortSignal | undefined,
   hedge: boolean,
+  gate?: SendGate,
 ): Promise<Outcome<T>> {
   const force = plan.forced === d;
   const timeouts = plan.timeouts(d);
   const needScope = plan.alwaysScope || parent !== undefined || timeouts.firstTokenMs !== undefined || timeouts.totalMs !== undefined;
   for (let attempt = 1; ; attempt++) {
     if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
-    if (parent?.aborted) return { kind: 'cancelled' };
+    if (parent?.aborted || gate?.closed) return { kind: 'cancelled' };
     // A deployment at its limits is skipped (no request is sent); the next one in the order is tried.
     const limiter = d.limiter;
     let charged = 0;
@@ -202,9 +211,9 @@ async function runDeployment<T>(
       // A shared circuit store: one round trip; then the call may have been aborted, or the limits filled.
       admitted = await admitted.catch(() => undefined);
       const full = admitted && limiter !== undefined ? limiter.check(charged, d.stats.latencyMs) : undefined;
-      if (admitted && (full !== undefined || plan.signal?.aborted || parent?.aborted)) d.breaker.release(admitted);
+      if (admitted && (full !== undefined || plan.signal?.aborted || parent?.aborted || gate?.closed)) d.breaker.release(admitted);
       if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
-      if (parent?.aborted) return { kind: 'cancelled' };
+      if (parent?.aborted || gate?.closed) return { kind: 'cancelled' };
       if (full !== undefined) return { kind: 'next', error: deploymentLimitError(d.name, d.provider, full) };
     }
     if (admitted === undefined) return { kind: 'next', error: circuitOpenError(d) };
@@ -227,7 +236,7 @@ async function runDeployment<T>(
     }
     const action = failureAction(error);
     if (action === 'stop') return { kind: 'stop', error };
-    if (action === 'next' || attempt > plan.retry.max) return { kind: 'next', error };
+    if (action === 'next' || attempt > plan.retry.max || gate?.closed) return { kind: 'next', error };
     const rp = retryPlan(error, attempt - 1, plan.retry, host.random);
     // Retry-After beyond maxRetryAfterMs: waiting is worse than trying the next deployment.
     if (rp.kind === 'move-on') return { kind: 'next', error };
@@ -256,6 +265,9 @@ function emitFallback(host: ExecutionHost, plan: ExecutionPlan, from: RouterDepl
  * Walks the plan's order: each deployment with its retries; a failure that is not the request's
  * fault falls over to the next. With hedging on, a second lane starts on the next deployment when
  * the first has not answered after `hedging.delayMs`; the first answer wins and the others are cancelled.
+ * An answer lost after its provider accepted it (`afterResponse`: it may be billed) is never requested again:
+ * no retry, no fallback, no new hedge; but a hedge lane already waiting on another deployment may still answer
+ * (the call fails with the lost answer's error when none does).
  */
 export function runAttempts<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptDriver<T>): Promise<Won<T>> {
   if (plan.hedging.enabled && plan.order.length > 1) return runHedged(host, plan, driver);
@@ -288,6 +300,9 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
     let hedges = 0;
     let settled = false;
     let last: LLMError | undefined;
+    /** The error of an answer lost after its provider accepted it; once set, no new request goes out. */
+    let lost: LLMError | undefined;
+    const gate: SendGate = { closed: false };
 
     const finish = (winner: LinkedController | undefined, settle: () => void) => {
       settled = true;
@@ -306,7 +321,7 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
       let won = false;
       try {
         while (d) {
-          const out: Outcome<T> = await runDeployment(host, plan, driver, d, link.signal, hedge);
+          const out: Outcome<T> = await runDeployment(host, plan, driver, d, link.signal, hedge, gate);
           if (settled) {
             if (out.kind === 'won') {
               out.won.lease.scope?.cancel();
@@ -323,12 +338,20 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
             finish(link, () => resolve(w));
             return;
           }
+          if (out.kind === 'stop' && out.error.afterResponse && !plan.signal?.aborted) {
+            // This deployment's answer is lost (and may be billed): nothing is sent again, the other lanes may answer.
+            lost ??= out.error;
+            gate.closed = true;
+            hedgeTimer.abort();
+            return;
+          }
           if (out.kind === 'stop') {
-            finish(undefined, () => reject(out.error));
+            finish(undefined, () => reject(lost ?? out.error));
             return;
           }
           if (out.kind === 'cancelled') return;
           last = laterError(last, out.error);
+          if (gate.closed) return;
           const following: RouterDeployment | undefined = order[next++];
           if (following) emitFallback(host, plan, d, following, out.error);
           d = following;
@@ -337,7 +360,7 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
         active--;
         if (!won) link.dispose();
         if (!settled && active === 0) {
-          finish(undefined, () => reject(last ?? new LLMError({ code: 'no_deployment', message: 'No deployment to try' })));
+          finish(undefined, () => reject(lost ?? last ?? new LLMError({ code: 'no_deployment', message: 'No deployment to try' })));
         }
       }
     };
@@ -346,7 +369,7 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
       if (hedges >= plan.hedging.maxHedges || next >= order.length) return;
       host.sleep(plan.hedging.delayMs, hedgeTimer.signal).then(
         () => {
-          if (settled || hedges >= plan.hedging.maxHedges) return;
+          if (settled || gate.closed || hedges >= plan.hedging.maxHedges) return;
           const d = order[next++];
           if (!d) return;
           hedges++;

@@ -89,11 +89,19 @@ export class PostgresHandle {
     pinger.then((c) => c.end()).catch(() => undefined);
   }
 
-  /** Runs `fn` in a transaction on one connection. */
+  /**
+   * Runs `fn` in a READ COMMITTED transaction on one connection, whatever the database's
+   * `default_transaction_isolation`. The stores rely on it: each statement sees what committed before it, so a
+   * read after `pg_advisory_xact_lock` (the audit chain's head, the schema version) sees the previous holder's
+   * commit, and `SELECT ... FOR UPDATE` reads the latest row instead of failing. Under REPEATABLE READ or
+   * SERIALIZABLE the snapshot is taken at the first statement, before the lock is granted: concurrent audit
+   * appends computed the same `seq` (a primary key violation) and concurrent tenant or key changes failed with
+   * serialization errors.
+   */
   async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
+      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
       const result = await fn(client);
       await client.query('COMMIT');
       return result;

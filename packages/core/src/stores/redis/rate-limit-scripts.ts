@@ -1,3 +1,4 @@
+import { GCRA_MAX_DRAIN_MS } from '../../tenancy/gcra.js';
 import { LuaScript } from './redis-connection.js';
 
 /**
@@ -9,19 +10,41 @@ import { LuaScript } from './redis-connection.js';
  */
 const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local W = 60000`;
+local W = 60000
+local MAXD = ${GCRA_MAX_DRAIN_MS}`;
 
 /**
- * Storing a bucket (taken now; deleted when full), and its level now under `limit`: under another limit than its
- * own it keeps the time still to drain; a clock behind its time (stepped back) drains nothing, and the bucket is
- * stored again taken now, so that it drains from the earlier time (see `gcraRebase`).
+ * Storing a bucket (taken now, never more than `GCRA_MAX_DRAIN_MS` from full, so its expiry is an integer below
+ * 2^53; deleted when full), and its level now under `limit`: under another limit than its own it keeps the time
+ * still to drain (`mulDivCeil`, the same steps as in `gcra.ts`); a clock behind its time (stepped back) drains
+ * nothing, and the bucket is stored again taken now, so that it drains from the earlier time (see `gcraRebase`).
  */
 const BUCKET = `local function store(key, l, limit)
+  l = math.min(l, limit * MAXD)
   if l > 0 then
-    redis.call('SET', key, string.format('%.17g %.17g %.17g', now, l, limit), 'PX', math.ceil(l / limit) + 1000)
+    redis.call('SET', key, string.format('%.17g %.17g %.17g', now, l, limit), 'PX', string.format('%.0f', math.ceil(l / limit) + 1000))
   else
     redis.call('DEL', key)
   end
+end
+local function mulDivCeil(a, b, c)
+  local r = math.fmod(a, c)
+  local whole = (a - r) / c * b
+  local q, m, bit, rest = 0, 0, 1, b
+  while bit * 2 <= b do bit = bit * 2 end
+  while bit >= 1 do
+    q = q * 2
+    m = m * 2
+    if m >= c then q = q + 1; m = m - c end
+    if rest >= bit then
+      rest = rest - bit
+      m = m + r
+      if m >= c then q = q + 1; m = m - c end
+    end
+    bit = bit / 2
+  end
+  if m > 0 then q = q + 1 end
+  return whole + q
 end
 local function level(key, limit)
   local v = redis.call('GET', key)
@@ -36,15 +59,25 @@ local function level(key, limit)
     l = math.max(l - (now - at) * was, 0)
   end
   if was == limit then return l end
-  return math.ceil(l / was * limit)
+  return mulDivCeil(l, limit, was)
+end`;
+
+/**
+ * A lease set expires 60 s after its longest lease: taking or renewing a lease of `ttl` from now may push the
+ * expiry later, never earlier (a short lease must not drop the set while a long one is held).
+ */
+const LEASES = `local function keepLeases(key, ttl)
+  if redis.call('PTTL', key) < ttl + 60000 then redis.call('PEXPIRE', key, string.format('%.0f', ttl + 60000)) end
 end`;
 
 /**
  * KEYS: 3 per scope (rpm, tpm, leases). ARGV: n, cost, leaseId, leaseTtlMs, then rpm, tpm, maxConcurrency
- * per scope (0 = none). Returns { granted, kind, scopeIndex, retryAfterMs, now, then rpm bucket, tpm bucket, inFlight per scope }.
+ * per scope (0 = none). Returns { granted, kind, scopeIndex, retryAfterMs (whole ms, rounded up as in memory),
+ * now, then rpm bucket, tpm bucket, inFlight per scope }.
  */
 export const ACQUIRE_SCRIPT = new LuaScript(`${NOW}
 ${BUCKET}
+${LEASES}
 local n = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
 local lease = ARGV[3]
@@ -85,11 +118,11 @@ if worstRetry < 0 then
     if tonumber(ARGV[4 + (i - 1) * 3 + 3]) > 0 then
       local ck = KEYS[(i - 1) * 3 + 3]
       redis.call('ZADD', ck, now + ttl, lease)
-      redis.call('PEXPIRE', ck, ttl + 60000)
+      keepLeases(ck, ttl)
     end
   end
 end
-local out = { granted, worstKind, worstScope, string.format('%.3f', math.max(worstRetry, 0)), string.format('%.3f', now) }
+local out = { granted, worstKind, worstScope, string.format('%.0f', math.ceil(math.max(worstRetry, 0))), string.format('%.3f', now) }
 for i = 1, n do
   local k = (i - 1) * 3
   out[#out + 1] = redis.call('GET', KEYS[k + 1]) or ''
@@ -121,13 +154,14 @@ return 1`);
  * live (present, not expired: an expired one's slot may be someone else's by now) to its TTL from now.
  */
 export const RENEW_SCRIPT = new LuaScript(`${NOW}
+${LEASES}
 for i = 1, #KEYS do
   local id = ARGV[(i - 1) * 2 + 1]
   local ttl = tonumber(ARGV[(i - 1) * 2 + 2])
   local exp = redis.call('ZSCORE', KEYS[i], id)
   if exp and tonumber(exp) > now then
     redis.call('ZADD', KEYS[i], now + ttl, id)
-    redis.call('PEXPIRE', KEYS[i], ttl + 60000)
+    keepLeases(KEYS[i], ttl)
   end
 end
 return 1`);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
+import { MAX_TIMER_MS } from '../../util/timer-delay.js';
 
 /** The few client methods used here (node-redis `redis` v6). */
 interface RedisCommandClient {
@@ -72,7 +73,10 @@ export const DEFAULT_REDIS_TIMEOUT_MS = 2_000;
 /** Checks a `redisTimeoutMs` option: a positive integer (ms). */
 export function redisTimeout(value: number | undefined, param = 'redisTimeoutMs'): number {
   const ms = value ?? DEFAULT_REDIS_TIMEOUT_MS;
-  if (!Number.isInteger(ms) || ms < 1) throw new LLMError({ code: 'invalid_request', message: `${param} must be a positive integer (ms), got ${String(ms)}`, param });
+  // At most a timer's longest delay (2^31 - 1 ms, about 24.8 days): a longer one would fire after 1 ms.
+  if (!Number.isInteger(ms) || ms < 1 || ms > MAX_TIMER_MS) {
+    throw new LLMError({ code: 'invalid_request', message: `${param} must be a positive integer (ms) of at most ${MAX_TIMER_MS}, got ${String(ms)}`, param });
+  }
   return ms;
 }
 

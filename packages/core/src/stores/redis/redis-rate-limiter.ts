@@ -48,7 +48,7 @@ export class RedisRateLimiter implements RateLimiter {
     const info = rateLimitInfo(scopes, parseStates(reply.slice(5), scopes.length), now);
     if (!granted) {
       const scope = scopes[Number(reply[2]) - 1] as RateScope;
-      return { ok: false, limit: String(reply[1]) as RateLimitKind, scope: { kind: scope.kind, id: scope.id }, retryAfterMs: Math.ceil(Number(reply[3])), info };
+      return { ok: false, limit: String(reply[1]) as RateLimitKind, scope: { kind: scope.kind, id: scope.id }, retryAfterMs: Number(reply[3]), info };
     }
     return { ok: true, lease: this.lease(scopes, leaseId, cost, ttl), info };
   }

@@ -1,0 +1,176 @@
+/**
+ * `llmrr router eval` / `router train` refuse what would publish a misleading number: no held-out or no
+ * training prompts (split, --holdout-task, --tasks), a model without any cost, a model scored on its own
+ * training data; and the weak/strong roles of two-model data come from the training data (or the given
+ * model), never from the order of the names.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EvaluationReport } from '../../learning/evaluation/evaluation-report.js';
+import { runCli } from '../__fixtures__/cli-harness.js';
+
+let dir: string;
+const router = (args: string[]) => runCli(['router', ...args], { cwd: dir });
+const write = (name: string, text: string) => writeFileSync(join(dir, name), text);
+
+/** Long-format CSV text for two models; `split` per row (or none). */
+function pairCsv(models: { name: string; quality: (i: number) => number }[], n: number, split?: (i: number) => string): string {
+  const rows = [`prompt_id,prompt,model,quality${split ? ',split' : ''}`];
+  for (let i = 0; i < n; i++) {
+    const prompt = `"question ${i}: ${i % 2 ? 'prove the theorem about primes' : 'write a short poem about rain'}"`;
+    for (const m of models) rows.push(`p${i},${prompt},${m.name},${m.quality(i)}${split ? `,${split(i)}` : ''}`);
+  }
+  return `${rows.join('\n')}\n`;
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'llmrr-router-eval-held-out-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('router eval: no held-out prompts is an error, not an empty report', () => {
+  it('data whose split column says "train" on every row has an empty test split', async () => {
+    // 40 prompts, all marked train: nothing is held out.
+    write('all-train.csv', pairCsv([{ name: 'weak', quality: (i) => i % 2 }, { name: 'strong', quality: () => 1 }], 40, () => 'train'));
+    const r = await router(['eval', '--data', 'all-train.csv', '--json', '--hash-dim', '256', '--predictors', 'logistic']);
+    // Not an empty report (n_test 0, APGR 0 for the random router, null qualities) with exit 0.
+    expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 1, stderr: expect.stringMatching(/test/) });
+  });
+
+  it('--holdout-task naming no task of the data (a typo) is an error naming the flag', async () => {
+    write('two-tasks.csv', pairCsv([{ name: 'weak', quality: (i) => i % 2 }, { name: 'strong', quality: () => 1 }], 40));
+    const r = await router(['eval', '--data', 'two-tasks.csv', '--json', '--hash-dim', '256', '--predictors', 'logistic', '--holdout-task', 'mathh']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/holdout-task|mathh/);
+  });
+
+  it('--tasks matching no prompt is an error naming the flag', async () => {
+    write('two-tasks.csv', pairCsv([{ name: 'weak', quality: (i) => i % 2 }, { name: 'strong', quality: () => 1 }], 40));
+    const r = await router(['eval', '--data', 'two-tasks.csv', '--json', '--hash-dim', '256', '--predictors', 'logistic', '--tasks', 'nope']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--tasks|nope/);
+  });
+});
+
+describe('router eval: a model without cost_usd', () => {
+  it('a model whose rows leave cost_usd empty (e.g. a self-hosted model) is named in an error, not every prompt silently dropped', async () => {
+    const rows = ['prompt_id,prompt,model,quality,cost_usd'];
+    for (let i = 0; i < 30; i++) {
+      const prompt = `"question ${i}: ${i % 2 ? 'prove the theorem about primes' : 'write a short poem about rain'}"`;
+      rows.push(`p${i},${prompt},api-big,1,0.01`);
+      rows.push(`p${i},${prompt},api-small,${i % 2},0.001`);
+      rows.push(`p${i},${prompt},local,${i % 3 === 0 ? 1 : 0},`);
+    }
+    write('local-no-cost.csv', `${rows.join('\n')}\n`);
+    const r = await router(['eval', '--data', 'local-no-cost.csv', '--json', '--hash-dim', '256', '--predictors', 'logistic', '--folds', '2']);
+    if (r.code === 0) {
+      // If it is evaluated at all, it must be on the prompts (not on none of them).
+      const report = JSON.parse(r.stdout) as EvaluationReport;
+      expect({ n_test: report.n_test, dropped: report.dropped }).toEqual({ n_test: 30, dropped: 0 });
+    } else {
+      expect(r.stderr).toMatch(/cost_usd/);
+      expect(r.stderr).toMatch(/local/);
+    }
+  });
+});
+
+describe('router eval --model: which model is the strong one', () => {
+  // weak is right on half the prompts, strong on all: hand-computed oracle ordering (gain 1 first):
+  // PGR at k = 0..4 of 4 prompts per half = 0, .5, 1, 1, 1 per 4-prompt block -> APGR 0.75 (see metrics.test.ts).
+  it('a test-only file (split=test on every row) still routes the better model as strong', async () => {
+    // Names sort with the strong model first, as "gpt-4o" < "mixtral-8x7b" does.
+    const models = [{ name: 'a-strong', quality: () => 1 }, { name: 'b-weak', quality: (i: number) => (i % 2) }];
+    write('train.csv', pairCsv(models, 40, () => 'train'));
+    write('test.csv', pairCsv(models, 8, () => 'test'));
+    const t = await router(['train', '--data', 'train.csv', '--out', 'pair-model.json', '--hash-dim', '256', '--predictor', 'logistic']);
+    expect(t.code).toBe(0);
+    const r = await router(['eval', '--data', 'test.csv', '--model', 'pair-model.json', '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as EvaluationReport;
+    expect(report.protocol).toBe('given model on the test split');
+    // The oracle routes the 4 prompts the weak model fails to the strong one first: APGR 0.75, CPT(50%) 25%.
+    expect(report.baselines.oracle.two_model!.apgr).toBeCloseTo(0.75, 6);
+    expect(report.baselines.oracle.two_model!.cpt50).toBeCloseTo(0.25, 6);
+  });
+
+  it('the text report names the weak and the strong model by their roles, not by their sort order', async () => {
+    const models = [{ name: 'a-strong', quality: () => 1 }, { name: 'b-weak', quality: (i: number) => (i % 2) }];
+    write('pair-cv.csv', pairCsv(models, 40));
+    const r = await router(['eval', '--data', 'pair-cv.csv', '--hash-dim', '256', '--predictors', 'logistic', '--folds', '2']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/weak b-weak quality 0\.500, strong a-strong quality 1\.000/);
+  });
+});
+
+describe('router train: no training prompts', () => {
+  it('data whose every row is split=test is refused instead of writing a model trained on 0 prompts', async () => {
+    write('all-test.csv', pairCsv([{ name: 'weak', quality: (i) => i % 2 }, { name: 'strong', quality: () => 1 }], 20, () => 'test'));
+    const r = await router(['train', '--data', 'all-test.csv', '--out', 'empty.json', '--hash-dim', '256']);
+    expect(r.stdout).not.toMatch(/trained on 0 prompts/);
+    expect(r.code).not.toBe(0);
+  });
+});
+
+describe('router eval --model: never scores a model on the prompts it trained on', () => {
+  it('the same unsplit file given to train and to eval --model is refused (as --holdout-task does for a trained task)', async () => {
+    write('logs.csv', pairCsv([{ name: 'weak', quality: (i) => i % 2 }, { name: 'strong', quality: () => 1 }], 40));
+    const t = await router(['train', '--data', 'logs.csv', '--out', 'logs-model.json', '--hash-dim', '256', '--predictor', 'logistic']);
+    expect(t.code).toBe(0);
+    const r = await router(['eval', '--data', 'logs.csv', '--model', 'logs-model.json', '--json']);
+    // Scores on the 40 training prompts would say nothing about new prompts.
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/trained on/);
+  });
+});
+
+describe('router eval: what the report counts', () => {
+  it('--holdout-task: a training prompt with the text of a held-out prompt is left out and counted', async () => {
+    // 20 prompts of task "a", 20 of task "b"; 5 of b's prompts are also a's (the same question under two tasks).
+    const rows = ['prompt_id,prompt,model,quality,task'];
+    const text = (i: number) => `"question ${i}: ${i % 2 ? 'prove the theorem about primes' : 'write a short poem about rain'}"`;
+    for (let i = 0; i < 40; i++) {
+      const task = i < 20 ? 'a' : 'b';
+      const prompt = i >= 35 ? text(i - 35) : text(i);
+      rows.push(`p${i},${prompt},weak,${i % 2},${task}`, `p${i},${prompt},strong,1,${task}`);
+    }
+    write('shared-questions.csv', `${rows.join('\n')}\n`);
+    const r = await router(['eval', '--data', 'shared-questions.csv', '--json', '--hash-dim', '256', '--predictors', 'logistic', '--holdout-task', 'b']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/unseen task b: train 15, test 20 \(5 training prompts left out/);
+    const report = JSON.parse(r.stdout) as EvaluationReport;
+    expect({ n_test: report.n_test, train_overlap_dropped: report.train_overlap_dropped }).toEqual({ n_test: 20, train_overlap_dropped: 5 });
+  });
+
+  it('a prompt with one cost missing is dropped from the cost curves and reported as such ("missing cost")', async () => {
+    const rows = ['prompt_id,prompt,model,quality,cost_usd'];
+    for (let i = 0; i < 30; i++) {
+      const prompt = `"question ${i}: ${i % 2 ? 'prove the theorem about primes' : 'write a short poem about rain'}"`;
+      rows.push(`p${i},${prompt},big,1,0.01`, `p${i},${prompt},small,${i % 2},${i < 3 ? '' : '0.001'}`, `p${i},${prompt},mid,${i % 3 ? 1 : 0},0.004`);
+    }
+    write('some-costs-missing.csv', `${rows.join('\n')}\n`);
+    const r = await router(['eval', '--data', 'some-costs-missing.csv', '--hash-dim', '256', '--predictors', 'logistic', '--folds', '2', '--out', 'costs.json']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/27 held-out prompts \(.*\), 3 dropped for a missing cost/);
+    expect(r.stdout).not.toMatch(/missing outcomes/);
+  });
+});
+
+describe('router eval --model: data of the same name', () => {
+  it('is accepted on the tasks the model did not train on', async () => {
+    const rows = ['prompt_id,prompt,model,quality,task'];
+    for (let i = 0; i < 40; i++) {
+      const prompt = `"question ${i}: ${i % 2 ? 'prove the theorem about primes' : 'write a short poem about rain'}"`;
+      rows.push(`p${i},${prompt},weak,${i % 2},${i < 30 ? 'math' : 'poetry'}`, `p${i},${prompt},strong,1,${i < 30 ? 'math' : 'poetry'}`);
+    }
+    write('two-task-logs.csv', `${rows.join('\n')}\n`);
+    const t = await router(['train', '--data', 'two-task-logs.csv', '--tasks', 'math', '--out', 'math-model.json', '--hash-dim', '256', '--predictor', 'logistic']);
+    expect(t.code).toBe(0);
+    const refused = await router(['eval', '--data', 'two-task-logs.csv', '--model', 'math-model.json', '--json']);
+    expect(refused.code).not.toBe(0);
+    const r = await router(['eval', '--data', 'two-task-logs.csv', '--model', 'math-model.json', '--tasks', 'poetry', '--json']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as EvaluationReport).n_test).toBe(10);
+  });
+});
