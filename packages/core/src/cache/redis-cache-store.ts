@@ -1,5 +1,5 @@
 import { LLMError } from '../errors/llm-error.js';
-import { bounded, connectRedis, type RedisHandle } from '../stores/redis/redis-connection.js';
+import { bounded, connectRedis, storeTimeoutMs, type RedisHandle } from '../stores/redis/redis-connection.js';
 import type { CacheStore } from './cache-store.js';
 
 export interface RedisCacheStoreOptions {
@@ -50,10 +50,8 @@ export class RedisCacheStore<V> implements CacheStore<V> {
     if (typeof prefix !== 'string') throw invalid('keyPrefix', 'must be a string');
     if (options.ttlMs !== undefined) checkPositiveInt('ttlMs', options.ttlMs);
     if (options.scanCount !== undefined) checkPositiveInt('scanCount', options.scanCount);
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    checkPositiveInt('timeoutMs', timeoutMs);
     this.keyPrefix = prefix;
-    this.timeoutMs = timeoutMs;
+    this.timeoutMs = storeTimeoutMs(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'RedisCacheStore');
     this.#ttlMs = options.ttlMs;
     this.#scanCount = options.scanCount ?? 500;
     this.#redis = redis.retain();

@@ -11,5 +11,5 @@ export function expandHomePath(path: string, env: Env): string {
   if (path[0] !== '~' || (path.length > 1 && path[1] !== '/' && path[1] !== '\\')) return path;
   const home = env['HOME'] || env['USERPROFILE'];
   if (!home) return path;
-  return path.length === 1 ? home.replace(/(.)[\\/]+$/, '$1') : home.replace(/[\\/]+$/, '') + path.slice(1);
+  return path.length === 1 ? home.replace(/([^\\/:])[\\/]+$/, '$1') : home.replace(/[\\/]+$/, '') + path.slice(1);
 }

@@ -9,7 +9,8 @@ export type Capability = (typeof CAPABILITIES)[number];
 
 const positiveInt = z.number().int().positive();
 /** A delay a timer is set with: at most 2^31 - 1 ms (about 24.8 days), as a longer one fires after 1 ms. */
-const timerMs = z.number().int().max(2_147_483_647, { message: 'at most 2147483647 ms (a timer fires a longer delay at once)' });
+const TIMER_MAX = { message: 'at most 2147483647 ms (a timer fires a longer delay at once)' } as const;
+const timerMs = z.number().int().max(2_147_483_647, TIMER_MAX);
 const nonNegative = z.number().nonnegative();
 
 export const PriceSchema = z
@@ -100,14 +101,14 @@ export const RetrySchema = z
   .object({
     /** Retries per deployment after the first attempt. */
     max: z.number().int().min(0).max(10).default(2),
-    initialDelayMs: nonNegative.default(250),
-    maxDelayMs: nonNegative.default(8_000),
+    initialDelayMs: nonNegative.max(2_147_483_647, TIMER_MAX).default(250),
+    maxDelayMs: nonNegative.max(2_147_483_647, TIMER_MAX).default(8_000),
     factor: z.number().min(1).default(2),
     jitter: z.boolean().default(true),
     /** Wait what the provider's Retry-After says (up to `maxRetryAfterMs`) instead of the backoff. */
     respectRetryAfter: z.boolean().default(true),
     /** A Retry-After longer than this moves on to the next deployment instead of waiting. */
-    maxRetryAfterMs: nonNegative.default(30_000),
+    maxRetryAfterMs: nonNegative.max(2_147_483_647, TIMER_MAX).default(30_000),
   })
   .strict();
 
@@ -129,7 +130,7 @@ export const HedgingSchema = z
   .object({
     enabled: z.boolean().default(false),
     /** Start a second attempt on the next candidate if the first has not produced a first token by then. */
-    delayMs: positiveInt.default(2_000),
+    delayMs: timerMs.positive().default(2_000),
     maxHedges: z.number().int().min(1).max(3).default(1),
   })
   .strict();

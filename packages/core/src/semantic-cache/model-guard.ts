@@ -44,11 +44,14 @@ export interface ModelGuard {
  * A guard that asks a (cheap) model: `verify` whether the cached answer answers the new question
  * (YES/NO, at most 3 tokens), `adapt` to rewrite it for the new question (at most `adaptMaxTokens`). Both at
  * temperature 0. Each returns the call's `cost` when `generate` reported one (a router's does); `adapt` also its
- * `finishReason` (the cache serves only a rewrite that ended with `stop`).
+ * `finishReason` (the cache serves only a rewrite that ended with `stop`). `verify` says NO without a call to an
+ * answer with tool calls: its prompt shows the answer's text only, and the calls' arguments (e.g. the city of a
+ * weather lookup) are what a paraphrase most often changes.
  */
 export function createModelGuard(generate: GuardGenerate): ModelGuard {
   return {
     async verify(input) {
+      if (input.answer.toolCalls.length > 0) return { ok: false };
       const { text, cost } = await generate(
         {
           temperature: 0,

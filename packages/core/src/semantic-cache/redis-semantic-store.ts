@@ -1,6 +1,6 @@
 import type { CachedAnswer } from '../cache/exact-cache.js';
 import { redisPrefixPattern } from '../cache/redis-cache-store.js';
-import { bounded, connectRedis, LuaScript, type RedisHandle } from '../stores/redis/redis-connection.js';
+import { bounded, connectRedis, LuaScript, storeTimeoutMs, type RedisHandle } from '../stores/redis/redis-connection.js';
 import { annModule } from './ann-loader.js';
 import type { HybridIndexOptions } from './hybrid-index.js';
 import { checkPositiveInt } from './memory-semantic-store.js';
@@ -137,8 +137,7 @@ export class RedisSemanticStore implements SemanticStore {
   private constructor(private readonly redis: RedisHandle, options: RedisSemanticStoreOptions) {
     this.#max = options.maxEntries ?? 10_000;
     checkPositiveInt('cache.semantic.maxEntries', this.#max);
-    this.#timeoutMs = options.timeoutMs ?? 1_000;
-    checkPositiveInt('timeoutMs', this.#timeoutMs);
+    this.#timeoutMs = storeTimeoutMs(options.timeoutMs, 1_000, 'RedisSemanticStore');
     this.#pruneAbove = this.#max + Math.ceil(this.#max / 4);
     this.#now = options.now ?? Date.now;
     this.#catalog = new VectorCatalog({ ann: annModule, ...options.index });

@@ -147,20 +147,13 @@ export interface SemanticCacheOptions {
 const NOT_STORABLE: ReadonlySet<FinishReason> = new Set<FinishReason>(['error', 'content-filter']);
 
 /**
- * Whether a guard can judge an answer from its prompt, which shows the answer's text only: not an answer with
- * tool calls (their arguments, e.g. the city of a weather lookup, are what a paraphrase most often changes).
- */
-function judgeable(answer: CachedAnswer): boolean {
-  return answer.toolCalls.length === 0;
-}
-
-/**
  * Whether `adapt` may rewrite an answer: only its text is rewritten, so not one with tool calls (served with the
  * old question's arguments) nor with signed or encrypted reasoning blocks (sent back by the client's next turn as
- * the reasoning behind a text they never led to).
+ * the reasoning behind a text they never led to). `verify` is asked about any answer: it receives the whole answer
+ * (the model guard refuses one with tool calls, as its prompt shows the text only: `createModelGuard`).
  */
 function adaptable(answer: CachedAnswer): boolean {
-  return judgeable(answer) && !(answer.reasoningParts ?? []).some((p) => p.signature !== undefined || p.redactedData !== undefined);
+  return answer.toolCalls.length === 0 && !(answer.reasoningParts ?? []).some((p) => p.signature !== undefined || p.redactedData !== undefined);
 }
 
 /**
@@ -372,7 +365,7 @@ export class SemanticCache {
       ...(maxTokens !== undefined ? { maxTokens } : {}),
     };
     try {
-      if (this.config.guard === 'verify' && judgeable(hit.answer)) {
+      if (this.config.guard === 'verify') {
         const verdict = await this.#guard!.verify!(input);
         const { ok, cost } = typeof verdict === 'boolean' ? { ok: verdict, cost: undefined } : verdict;
         if (ok) {

@@ -17,7 +17,9 @@
  *
  * A bucket is never more than `GCRA_MAX_DRAIN_MS` (a year) from full: a charge past that (a cost of more than a
  * year's worth of the limit, admitted because the bucket was full) counts as a year's worth. So the Redis key's
- * expiry stays an integer Redis takes, and memory and Redis hold the same debt.
+ * expiry stays an integer Redis takes, and memory and Redis hold the same debt. The part the cap left uncharged
+ * (`GcraCheck.uncharged`) goes back into the release's correction (`gcraAdjust`), so that a call leaves the same
+ * debt for the same usage however far its estimate was past the cap.
  *
  * A clock behind a bucket's `at` (a wall clock stepped back by NTP) drains nothing and adds no debt: the level
  * stays as stored, and the limiters move `at` back to the clock (`gcraRebase`) so that the level drains from
@@ -43,6 +45,8 @@ export interface GcraCheck {
   next: GcraState;
   /** Wait until it would conform (0 if it does). */
   retryAfterMs: number;
+  /** The part of the charge the debt cap dropped, in 1/limit ms (0 unless `next` is a year from full). */
+  uncharged: number;
 }
 
 /** The bucket counted from `now` when its `at` is ahead of the clock (stepped back), else itself. */
@@ -95,10 +99,12 @@ export function mulDivCeil(a: number, b: number, c: number): number {
  */
 export function gcraCheck(state: GcraState | undefined, now: number, limit: number, cost: number): GcraCheck {
   const level = gcraLevel(state, now, limit);
-  const next = { at: now, level: Math.min(level + cost * GCRA_WINDOW_MS, limit * GCRA_MAX_DRAIN_MS), limit };
+  const charged = level + cost * GCRA_WINDOW_MS;
+  const next = { at: now, level: Math.min(charged, limit * GCRA_MAX_DRAIN_MS), limit };
+  const uncharged = charged - next.level;
   // How far past the capacity the admitted part would go (1/limit ms).
   const over = level + (Math.min(cost, limit) - limit) * GCRA_WINDOW_MS;
-  return over <= 0 ? { conforms: true, next, retryAfterMs: 0 } : { conforms: false, next, retryAfterMs: over / limit };
+  return over <= 0 ? { conforms: true, next, retryAfterMs: 0, uncharged } : { conforms: false, next, retryAfterMs: over / limit, uncharged };
 }
 
 /** Units still available now (what X-RateLimit-Remaining shows), and ms until fully replenished. */
@@ -108,7 +114,10 @@ export function gcraRemaining(state: GcraState | undefined, now: number, limit: 
   return { remaining, resetMs: Math.ceil(level / limit) };
 }
 
-/** The bucket after correcting a charge by `delta` units (negative refunds); never below "full". */
-export function gcraAdjust(state: GcraState | undefined, now: number, limit: number, delta: number): GcraState {
-  return { at: now, level: Math.min(Math.max(gcraLevel(state, now, limit) + delta * GCRA_WINDOW_MS, 0), limit * GCRA_MAX_DRAIN_MS), limit };
+/**
+ * The bucket after correcting a charge by `delta` units (negative refunds); never below "full". `uncharged` (1/limit
+ * ms) is what the debt cap dropped from that charge (`GcraCheck.uncharged`): a refund takes back only what was charged.
+ */
+export function gcraAdjust(state: GcraState | undefined, now: number, limit: number, delta: number, uncharged = 0): GcraState {
+  return { at: now, level: Math.min(Math.max(gcraLevel(state, now, limit) + delta * GCRA_WINDOW_MS + uncharged, 0), limit * GCRA_MAX_DRAIN_MS), limit };
 }

@@ -49,6 +49,8 @@ export class MemoryRateLimiter implements RateLimiter {
     // New buckets, written only when every scope conforms (undefined: no change).
     const rpmNext: Array<GcraState | undefined> = new Array(scopes.length);
     const tpmNext: Array<GcraState | undefined> = new Array(scopes.length);
+    // Per scope, the part of the token charge the debt cap dropped (for the release's correction).
+    const uncharged: number[] = new Array(scopes.length).fill(0);
     for (let i = 0; i < scopes.length; i++) {
       const scope = scopes[i]!;
       const k = (keys[i] = scopeKey(scope));
@@ -63,8 +65,10 @@ export class MemoryRateLimiter implements RateLimiter {
       if (tpm !== undefined && cost > 0) {
         slot.tpm = gcraRebase(slot.tpm, now);
         const c = gcraCheck(slot.tpm, now, tpm, cost);
-        if (c.conforms) tpmNext[i] = c.next;
-        else deny('tpm', scope, c.retryAfterMs);
+        if (c.conforms) {
+          tpmNext[i] = c.next;
+          uncharged[i] = c.uncharged;
+        } else deny('tpm', scope, c.retryAfterMs);
       }
       if (maxConcurrency !== undefined && inFlight(slot, now) >= maxConcurrency) deny('concurrency', scope, CONCURRENCY_RETRY_MS);
     }
@@ -84,7 +88,7 @@ export class MemoryRateLimiter implements RateLimiter {
     const result = info(scopes, slots, now);
     if (this.slots.size > SWEEP_AT) this.sweep(now);
 
-    const lease = new MemoryLease(this, leaseId, held, scopes, keys, cost, ttl);
+    const lease = new MemoryLease(this, leaseId, held, scopes, keys, cost, uncharged, ttl);
     return { ok: true, lease, info: result };
   }
 
@@ -179,6 +183,8 @@ class MemoryLease implements RateLease {
     private readonly scopes: readonly RateScope[],
     private readonly keys: readonly string[],
     private readonly cost: number,
+    /** Per scope, what the debt cap dropped from the token charge (1/limit ms). */
+    private readonly uncharged: readonly number[],
     readonly ttl: number,
   ) {}
 
@@ -195,7 +201,7 @@ class MemoryLease implements RateLease {
       if (tpm === undefined) continue;
       // By key: a slot swept since the acquire is a new object now.
       const slot = this.limiter.slotOf(this.keys[i]!);
-      charge(slot, 'tpm', gcraAdjust(slot.tpm, t, tpm, actualTokens - this.cost));
+      charge(slot, 'tpm', gcraAdjust(slot.tpm, t, tpm, actualTokens - this.cost, this.uncharged[i]));
     }
   }
 }

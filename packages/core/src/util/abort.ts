@@ -1,3 +1,5 @@
+import { timerDelay } from './timer-delay.js';
+
 /** One signal that aborts when any of the given ones does (undefined entries are ignored). */
 export function anySignal(signals: Array<AbortSignal | undefined>): AbortSignal | undefined {
   const real = signals.filter((s): s is AbortSignal => s !== undefined);
@@ -9,7 +11,7 @@ export function anySignal(signals: Array<AbortSignal | undefined>): AbortSignal 
 /** A signal that aborts after `ms` with a `TimeoutError`, combined with `signal`. */
 export function withTimeout(signal: AbortSignal | undefined, ms: number | undefined): AbortSignal | undefined {
   if (ms === undefined || ms <= 0) return signal;
-  return anySignal([signal, AbortSignal.timeout(ms)]);
+  return anySignal([signal, AbortSignal.timeout(timerDelay(ms))]);
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */

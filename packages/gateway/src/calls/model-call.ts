@@ -15,7 +15,7 @@ import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 import type { Renewals } from '../tenancy/renewals.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 import { showWarnings } from './call-warnings.js';
-import { headerJson } from './router-extension.js';
+import { headerJson, tenantStrategy } from './router-extension.js';
 import { createSettler, type Settlement } from './settle.js';
 import { checkFallbacks, resolveModel, type ResolvedModel } from './resolve-model.js';
 
@@ -145,7 +145,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       signal: call.signal,
     });
     if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
-    const options = generateOptions(call, resolved, abort ? abort.signal : call.signal);
+    const options = generateOptions(call, resolved, abort ? abort.signal : call.signal, deps.router);
 
     if (!call.stream) {
       const result = await deps.router.generate(call.request, options);
@@ -218,7 +218,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
  * present (as spreads of `cond ? { field } : {}` did, without a temporary object and a copy per field).
  * `signal`: the client's, or the stream's own controller's.
  */
-function generateOptions(call: ModelCall, resolved: ResolvedModel, signal: AbortSignal | undefined): GenerateOptions {
+function generateOptions(call: ModelCall, resolved: ResolvedModel, signal: AbortSignal | undefined, router: GatewayRouter): GenerateOptions {
   const tenant = call.principal.tenantId;
   const metadata: Record<string, unknown> = { tenant, endpoint: call.endpoint };
   if (call.principal.key) metadata.keyId = call.principal.key.id;
@@ -227,7 +227,7 @@ function generateOptions(call: ModelCall, resolved: ResolvedModel, signal: Abort
   if (resolved.model !== undefined) options.model = resolved.model;
   if (resolved.allowedModels) options.allowedModels = resolved.allowedModels;
   const ext = call.ext;
-  const strategy = ext.strategy ?? call.principal.tenant?.preferences.strategy;
+  const strategy = ext.strategy ?? tenantStrategy(call.principal, router);
   if (strategy !== undefined) options.strategy = strategy;
   if (ext.explain) options.explain = true;
   if (ext.fallbacks) options.fallbacks = ext.fallbacks;

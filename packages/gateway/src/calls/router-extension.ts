@@ -1,4 +1,5 @@
 import { LLMError } from '@llmrr/core';
+import type { Principal } from '../auth/principal.js';
 import type { HeaderSource } from '../http/incoming.js';
 import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
 import type { GatewayRouter } from '../types.js';
@@ -35,6 +36,23 @@ export function checkStrategy(ext: LlmrrExtension, body: LlmrrExtension | undefi
   param ??= body?.strategy !== undefined ? 'llmrr.strategy' : 'x-llmrr-strategy';
   const shown = name.length > 100 ? `${JSON.stringify(name.slice(0, 100))}...` : JSON.stringify(name);
   throw new LLMError({ code: 'invalid_request', message: `${param}: unknown strategy ${shown} (known: ${known.join(', ')})`, param });
+}
+
+/**
+ * The tenant's preferred strategy (`preferences.strategy`), for a call that names none. One the router does not
+ * have (stored through a process with other strategies, or before a config change) is the server's config error
+ * (`config_invalid`, a logged 500), as for a tenant of the router's config, never a 400 blaming the client.
+ */
+export function tenantStrategy(principal: Principal, router: Pick<GatewayRouter, 'strategyNames'>): string | undefined {
+  const name = principal.tenant?.preferences.strategy;
+  if (name === undefined || !router.strategyNames) return name;
+  const known = router.strategyNames();
+  if (known.includes(name)) return name;
+  throw new LLMError({
+    code: 'config_invalid',
+    message: `Invalid stored tenant ${JSON.stringify(principal.tenantId)}:\n  preferences.strategy: unknown strategy ${JSON.stringify(name.slice(0, 100))} (known: ${known.join(', ')})`,
+    param: 'preferences.strategy',
+  });
 }
 
 /** A header-safe compact form of a value: JSON with non-ASCII escaped. */

@@ -7,6 +7,7 @@ import { clientIp, type AppContext, type AppEnv, type GatewayDeps } from '../cal
 import { jsonResponse } from '../calls/model-call.js';
 import { postModelEndpoint } from '../calls/model-endpoint.js';
 import { resolveModel, visibleDeployments } from '../calls/resolve-model.js';
+import { tenantStrategy } from '../calls/router-extension.js';
 import { errorResponse } from '../http/error-body.js';
 import { incomingFromRequest } from '../http/incoming.js';
 import { readJsonBody } from '../http/read-json-body.js';
@@ -146,7 +147,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
       const principal = await principalOf(c, deps, headers);
       const body = validateBody(RouteRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), { maxBytes: deps.maxBodyBytes }));
       const resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
-      const strategy = body.strategy ?? principal.tenant?.preferences.strategy;
+      const strategy = body.strategy ?? tenantStrategy(principal, deps.router);
       const decision = await deps.router.route(
         { messages: [{ role: 'user', content: body.prompt }] },
         {

@@ -5,6 +5,7 @@ import { ANONYMOUS, type Principal } from '../auth/principal.js';
 import type { GatewayDeps } from '../calls/context.js';
 import type { ModelRoute } from '../calls/model-route.js';
 import { resolveModel, type ResolvedModel } from '../calls/resolve-model.js';
+import { tenantStrategy } from '../calls/router-extension.js';
 import { createSettler } from '../calls/settle.js';
 import { errorReply, toPublicError } from '../http/error-body.js';
 import type { Incoming } from '../http/incoming.js';
@@ -85,7 +86,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       signal: incoming.signal,
     });
     // `auto` ranks with the tenant's preferred strategy, as its chat calls do.
-    const strategy = principal.tenant?.preferences.strategy;
+    const strategy = tenantStrategy(principal, deps.router);
     const result = await embed(input, {
       requestId,
       ...(incoming.signal ? { signal: incoming.signal } : {}),

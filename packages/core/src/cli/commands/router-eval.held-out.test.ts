@@ -16,9 +16,9 @@ const router = (args: string[]) => runCli(['router', ...args], { cwd: dir });
 const write = (name: string, text: string) => writeFileSync(join(dir, name), text);
 
 /** Long-format CSV text for two models; `split` per row (or none). */
-function pairCsv(models: { name: string; quality: (i: number) => number }[], n: number, split?: (i: number) => string): string {
+function pairCsv(models: { name: string; quality: (i: number) => number }[], n: number, split?: (i: number) => string, from = 0): string {
   const rows = [`prompt_id,prompt,model,quality${split ? ',split' : ''}`];
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < from + n; i++) {
     const prompt = `"question ${i}: ${i % 2 ? 'prove the theorem about primes' : 'write a short poem about rain'}"`;
     for (const m of models) rows.push(`p${i},${prompt},${m.name},${m.quality(i)}${split ? `,${split(i)}` : ''}`);
   }
@@ -83,7 +83,7 @@ describe('router eval --model: which model is the strong one', () => {
     // Names sort with the strong model first, as "gpt-4o" < "mixtral-8x7b" does.
     const models = [{ name: 'a-strong', quality: () => 1 }, { name: 'b-weak', quality: (i: number) => (i % 2) }];
     write('train.csv', pairCsv(models, 40, () => 'train'));
-    write('test.csv', pairCsv(models, 8, () => 'test'));
+    write('test.csv', pairCsv(models, 8, () => 'test', 100)); // other prompts than the training ones
     const t = await router(['train', '--data', 'train.csv', '--out', 'pair-model.json', '--hash-dim', '256', '--predictor', 'logistic']);
     expect(t.code).toBe(0);
     const r = await router(['eval', '--data', 'test.csv', '--model', 'pair-model.json', '--json']);
@@ -114,14 +114,14 @@ describe('router train: no training prompts', () => {
 });
 
 describe('router eval --model: never scores a model on the prompts it trained on', () => {
-  it('the same unsplit file given to train and to eval --model is refused (as --holdout-task does for a trained task)', async () => {
+  it('the same unsplit file given to train and to eval --model is refused: every prompt is one it trained on', async () => {
     write('logs.csv', pairCsv([{ name: 'weak', quality: (i) => i % 2 }, { name: 'strong', quality: () => 1 }], 40));
     const t = await router(['train', '--data', 'logs.csv', '--out', 'logs-model.json', '--hash-dim', '256', '--predictor', 'logistic']);
     expect(t.code).toBe(0);
     const r = await router(['eval', '--data', 'logs.csv', '--model', 'logs-model.json', '--json']);
     // Scores on the 40 training prompts would say nothing about new prompts.
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/trained on/);
+    expect(r.stderr).toMatch(/Every one of the 40 prompts to evaluate is one the router model trained on/);
   });
 });
 
@@ -167,8 +167,10 @@ describe('router eval --model: data of the same name', () => {
     write('two-task-logs.csv', `${rows.join('\n')}\n`);
     const t = await router(['train', '--data', 'two-task-logs.csv', '--tasks', 'math', '--out', 'math-model.json', '--hash-dim', '256', '--predictor', 'logistic']);
     expect(t.code).toBe(0);
-    const refused = await router(['eval', '--data', 'two-task-logs.csv', '--model', 'math-model.json', '--json']);
-    expect(refused.code).not.toBe(0);
+    // The whole file: its 30 math prompts are the model's training prompts, left out; the 10 poetry ones are scored.
+    const whole = await router(['eval', '--data', 'two-task-logs.csv', '--model', 'math-model.json', '--json']);
+    expect(whole.code).toBe(0);
+    expect(JSON.parse(whole.stdout) as EvaluationReport).toMatchObject({ n_test: 10, model_trained_dropped: 30 });
     const r = await router(['eval', '--data', 'two-task-logs.csv', '--model', 'math-model.json', '--tasks', 'poetry', '--json']);
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as EvaluationReport).n_test).toBe(10);

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { expandHomePath } from '../../config/home-path.js';
 
 /** The repository root above `from` (the folder holding pnpm-workspace.yaml), if any. */
 export function findRepoRoot(from: string): string | undefined {
@@ -14,13 +15,14 @@ export function findRepoRoot(from: string): string | undefined {
 }
 
 /**
- * The shared routing data folder: `$LLMRR_SHARED_DIR/data/routing`, else `../shared/data/routing`
- * next to the repository root. Undefined when neither exists.
+ * The shared routing data folder: `$LLMRR_SHARED_DIR/data/routing` (a leading `~` is the home directory, as
+ * the gateway server reads it), else `../shared/data/routing` next to the repository root. Undefined when
+ * neither exists.
  */
 export function sharedRoutingDir(env: Readonly<Record<string, string | undefined>>, cwd: string): string | undefined {
   const base = env['LLMRR_SHARED_DIR'] ?? (findRepoRoot(cwd) ? join(findRepoRoot(cwd)!, '..', 'shared') : undefined);
   if (!base) return undefined;
-  const dir = join(resolve(cwd, base), 'data', 'routing');
+  const dir = join(resolve(cwd, expandHomePath(base, env)), 'data', 'routing');
   return existsSync(dir) ? dir : undefined;
 }
 

@@ -4,6 +4,7 @@ import type { RoutingDataset, RoutingExample } from '../datasets/types.js';
 import { featurize } from '../features/feature-pipeline.js';
 import type { PredictorKind } from '../predictors/types.js';
 import { predictCost } from '../training/cost-model.js';
+import { digestSet } from '../training/prompt-digest.js';
 import type { RouterModel } from '../training/router-model.js';
 import { trainPredictors, type TrainPredictorsOptions } from '../training/train-predictors.js';
 import type { EvaluationReport } from './evaluation-report.js';
@@ -181,13 +182,26 @@ export function evaluateModel(dataset: RoutingDataset, model: RouterModel, optio
   } else if (examples.some((e) => e.split === 'test')) {
     examples = examples.filter((e) => e.split === 'test');
     protocol = 'given model on the test split';
-  } else if (training.data === dataset.name && examples.some((e) => training.tasks.includes(e.task))) {
-    throw new LLMError({
-      code: 'invalid_request',
-      message: `The router model was trained on ${training.data} (${training.examples} prompts) and ${dataset.name} has no test split: every prompt may be one it trained on, and scores on training prompts say nothing about new ones. Evaluate it on other data (or data with a split column, test rows held out of training), or evaluate by cross-validation (router eval without --model)`,
-      param: 'model',
-    });
-  } else protocol = 'given model on every prompt (no test split: they must not overlap its training data)';
+  } else if (training.promptDigest !== undefined) {
+    protocol = 'given model on every prompt it did not train on (no test split)';
+  } else {
+    protocol = `given model on every prompt (no test split; the model records no training prompts${training.data === dataset.name ? `, and it was trained on data named ${training.data} too: the scores may be on its training prompts` : ': they must not overlap its training data'})`;
+  }
+  // Prompts the model trained on (by its fingerprint) are never scored, whatever the data is called.
+  let trainedOn = 0;
+  if (training.promptDigest !== undefined) {
+    const seen = digestSet(training.promptDigest);
+    const kept = examples.filter((e) => !seen.has(e.prompt));
+    trainedOn = examples.length - kept.length;
+    if (kept.length === 0) {
+      throw new LLMError({
+        code: 'invalid_request',
+        message: `Every one of the ${examples.length} prompts to evaluate is one the router model trained on (${training.data}, ${training.examples} prompts): scores on training prompts say nothing about new ones. Evaluate it on other data (or data with a split column, test rows held out of training), or evaluate by cross-validation (router eval without --model)`,
+        param: 'model',
+      });
+    }
+    examples = kept;
+  }
   // Map the data's models onto the artifact's outputs.
   const idx = dataset.models.map((m) => model.indexOf(m));
   const missing = dataset.models.filter((_, i) => idx[i] === undefined);
@@ -207,6 +221,7 @@ export function evaluateModel(dataset: RoutingDataset, model: RouterModel, optio
   if (features.structure) report.features = ['+structure'];
   if (training.bag !== undefined && training.bag > 1) report.bag = training.bag;
   if (training.augment) report.augment = training.augment;
+  if (training.promptDigest !== undefined) report.model_trained_dropped = trainedOn;
   return report;
 }
 

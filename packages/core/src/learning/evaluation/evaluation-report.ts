@@ -56,6 +56,8 @@ export interface EvaluationReport {
    * under another task with --holdout-task, or exported again without a split in partly split data);
    * absent for protocols that cannot have any (k-fold cross-validation by prompt text, the data's own split).
    */
+  /** `--model`: prompts of the data left out because the model trained on them (its training prompts' fingerprint). */
+  model_trained_dropped?: number;
   train_overlap_dropped?: number;
   /** Two-model data: the weak and the strong model (by the training data's mean quality, or the given model's pair). */
   pair?: { weak: string; strong: string };

@@ -20,6 +20,7 @@ export function formatReport(r: EvaluationReport): string {
   const dropped = [missingOutcome ? `${missingOutcome} dropped for missing outcomes` : '', r.dropped_missing_cost ? `${r.dropped_missing_cost} dropped for a missing cost` : ''].filter(Boolean);
   out.push(`${r.data} (${r.format}): ${r.models.length} models, ${r.n_test} held-out prompts (${r.protocol})${dropped.map((d) => `, ${d}`).join('')}`);
   if (r.train_overlap_dropped) out.push(`${r.train_overlap_dropped} training prompts left out: their text is a held-out prompt's`);
+  if (r.model_trained_dropped) out.push(`${r.model_trained_dropped} prompts left out: the model trained on them`);
   out.push(`chosen predictor (on validation data): ${r.chosen}\n`);
   const all = [...r.predictors, r.baselines.random, r.baselines.oracle];
   if (r.mode === 'two-model') {

@@ -30,6 +30,11 @@ export interface RouterModelArtifact {
     tasks: string[];
     validation: Array<{ kind: PredictorKind; metric: string; value: number }>;
     chosen: PredictorKind;
+    /**
+     * The training prompts' fingerprint (`promptDigest`): `router eval --model` leaves out the prompts the model
+     * trained on. Absent in models written before it.
+     */
+    promptDigest?: string;
     /** Bag size (`--bag`): the predictor averages this many members trained with different seeds. */
     bag?: number;
     /** The augmentation block's kinds and the difficulty model's data and overlap counts (`--augment`). */

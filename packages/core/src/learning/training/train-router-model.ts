@@ -2,6 +2,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import type { RoutingDataset } from '../datasets/types.js';
 import { filterTasks } from '../evaluation/evaluate-dataset.js';
 import type { PredictorKind } from '../predictors/types.js';
+import { promptDigest } from './prompt-digest.js';
 import { ROUTER_MODEL_FORMAT, type RouterModelArtifact } from './router-model.js';
 import { trainPredictors, type TrainPredictorsOptions } from './train-predictors.js';
 
@@ -38,6 +39,7 @@ export function trainRouterModel(dataset: RoutingDataset, options: TrainRouterMo
       data: dataset.name,
       examples: examples.length,
       tasks: [...new Set(examples.map((e) => e.task))].sort(),
+      promptDigest: promptDigest(examples.map((e) => e.prompt)),
       validation: trained.validation,
       chosen,
       // Only when the stored predictor is a bag (kinds without training randomness are trained once).

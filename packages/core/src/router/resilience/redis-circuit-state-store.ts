@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LLMError } from '../../errors/llm-error.js';
-import { connectRedis, type LuaScript, type RedisHandle } from '../../stores/redis/redis-connection.js';
+import { connectRedis, storeTimeoutMs, type LuaScript, type RedisHandle } from '../../stores/redis/redis-connection.js';
 import type { CircuitState } from './circuit-breaker.js';
 import { ACQUIRE_CIRCUIT_SCRIPT, PEEK_CIRCUIT_SCRIPT, REPORT_CIRCUIT_SCRIPT } from './circuit-scripts.js';
 import type { CircuitOptions, CircuitPermit, CircuitStateStore, DeploymentCircuit } from './circuit-state-store.js';
@@ -86,7 +86,7 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     if (typeof prefix !== 'string') throw invalid('keyPrefix', 'must be a string');
     this.keyPrefix = prefix;
     this.probeTtlMs = positiveInt('probeTtlMs', options.probeTtlMs, 120_000);
-    this.timeoutMs = positiveInt('timeoutMs', options.timeoutMs, 1_000);
+    this.timeoutMs = storeTimeoutMs(options.timeoutMs, 1_000, 'Redis circuit store');
     this.#onError = options.onError ?? ((e) => this.#warn(e));
     this.#redis = redis.retain();
   }

@@ -1,6 +1,7 @@
 import type { HedgingConfig, RetryConfig } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError, toLLMError } from '../../errors/to-llm-error.js';
+import { anySignal } from '../../util/abort.js';
 import type { TypedEmitter } from '../../events/typed-emitter.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { deploymentLimitError, laterError } from '../deployment-limiter.js';
@@ -177,6 +178,8 @@ function circuitOpenError(d: RouterDeployment): LLMError {
 /** Set by a hedged call once an answer was lost after its provider accepted it: no new request goes out. */
 interface SendGate {
   closed: boolean;
+  /** Aborts when the gate closes: a lane sleeping before a retry wakes (it may send nothing more). */
+  readonly signal: AbortSignal;
 }
 
 /**
@@ -243,10 +246,13 @@ async function runDeployment<T>(
     if (host.emitter.has('retry')) {
       host.emitter.emit('retry', { requestId: plan.requestId, deployment: d.name, attempt: attempt + 1, delayMs: rp.delayMs, error });
     }
+    // A hedge lane also wakes when the gate closes (another lane's answer was lost): it would send nothing more.
+    const wake = gate ? anySignal([parent, gate.signal]) : parent;
     try {
-      await (driver.backoff ? driver.backoff(rp.delayMs, parent) : host.sleep(rp.delayMs, parent));
+      await (driver.backoff ? driver.backoff(rp.delayMs, wake) : host.sleep(rp.delayMs, wake));
     } catch {
       if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
+      if (gate?.closed && !parent?.aborted) return { kind: 'next', error };
       return { kind: 'cancelled' };
     }
   }
@@ -302,7 +308,8 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
     let last: LLMError | undefined;
     /** The error of an answer lost after its provider accepted it; once set, no new request goes out. */
     let lost: LLMError | undefined;
-    const gate: SendGate = { closed: false };
+    const closing = new AbortController();
+    const gate: SendGate = { closed: false, signal: closing.signal };
 
     const finish = (winner: LinkedController | undefined, settle: () => void) => {
       settled = true;
@@ -342,6 +349,7 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
             // This deployment's answer is lost (and may be billed): nothing is sent again, the other lanes may answer.
             lost ??= out.error;
             gate.closed = true;
+            closing.abort();
             hedgeTimer.abort();
             return;
           }

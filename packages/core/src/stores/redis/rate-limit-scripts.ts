@@ -73,7 +73,8 @@ end`;
 /**
  * KEYS: 3 per scope (rpm, tpm, leases). ARGV: n, cost, leaseId, leaseTtlMs, then rpm, tpm, maxConcurrency
  * per scope (0 = none). Returns { granted, kind, scopeIndex, retryAfterMs (whole ms, rounded up as in memory),
- * now, then rpm bucket, tpm bucket, inFlight per scope }.
+ * now, then rpm bucket, tpm bucket, inFlight per scope, then per scope the part of the token charge the debt cap
+ * dropped (see `GcraCheck.uncharged`) }.
  */
 export const ACQUIRE_SCRIPT = new LuaScript(`${NOW}
 ${BUCKET}
@@ -86,6 +87,7 @@ local worstRetry = -1
 local worstKind = ''
 local worstScope = 0
 local sets = {}
+local uncharged = {}
 local function check(key, limit, c, kind, i)
   local l = level(key, limit)
   local over = l + (math.min(c, limit) - limit) * W
@@ -93,6 +95,7 @@ local function check(key, limit, c, kind, i)
     if over / limit > worstRetry then worstRetry = over / limit; worstKind = kind; worstScope = i end
   else
     sets[#sets + 1] = { key, l + c * W, limit }
+    if kind == 'tpm' then uncharged[i] = math.max(l + c * W - limit * MAXD, 0) end
   end
 end
 for i = 1, n do
@@ -129,11 +132,13 @@ for i = 1, n do
   out[#out + 1] = redis.call('GET', KEYS[k + 2]) or ''
   out[#out + 1] = tostring(redis.call('ZCOUNT', KEYS[k + 3], now, '+inf'))
 end
+for i = 1, n do out[#out + 1] = string.format('%.17g', uncharged[i] or 0) end
 return out`);
 
 /**
- * KEYS: 2 per scope (tpm, leases). ARGV: n, leaseId, tokenDelta, then tpm per scope (0 = none).
- * Frees the lease and corrects the token charge by tokenDelta (negative refunds, never below "full").
+ * KEYS: 2 per scope (tpm, leases). ARGV: n, leaseId, tokenDelta, then tpm per scope (0 = none), then per scope
+ * what the debt cap dropped from the charge (ACQUIRE_SCRIPT's last values). Frees the lease and corrects the token
+ * charge by tokenDelta (negative refunds, never below "full"), refunding only what was charged.
  */
 export const RELEASE_SCRIPT = new LuaScript(`${NOW}
 ${BUCKET}
@@ -144,7 +149,7 @@ for i = 1, n do
   local tpm = tonumber(ARGV[3 + i])
   if tpm > 0 and delta ~= 0 then
     local key = KEYS[(i - 1) * 2 + 1]
-    store(key, math.max(level(key, tpm) + delta * W, 0), tpm)
+    store(key, math.max(level(key, tpm) + delta * W + (tonumber(ARGV[3 + n + i]) or 0), 0), tpm)
   end
 end
 return 1`);

@@ -1,7 +1,7 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { AffinityKey } from '../../router/prompt-cache-affinity/affinity-keys.js';
 import type { AffinityHit, PromptCacheAffinityStore } from '../../router/prompt-cache-affinity/affinity-store.js';
-import { connectRedis, type RedisHandle } from './redis-connection.js';
+import { connectRedis, storeTimeoutMs, type RedisHandle } from './redis-connection.js';
 
 export interface RedisAffinityStoreOptions {
   /** Prefix of every key. Default `llmrr:affinity:`. */
@@ -29,10 +29,8 @@ export class RedisAffinityStore implements PromptCacheAffinityStore {
   constructor(redis: RedisHandle, options: RedisAffinityStoreOptions = {}) {
     const prefix = options.keyPrefix ?? DEFAULT_PREFIX;
     if (typeof prefix !== 'string') throw invalid('keyPrefix', 'must be a string');
-    const timeoutMs = options.timeoutMs ?? 1_000;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw invalid('timeoutMs', `must be a positive integer, got ${String(timeoutMs)}`);
     this.keyPrefix = prefix;
-    this.timeoutMs = timeoutMs;
+    this.timeoutMs = storeTimeoutMs(options.timeoutMs, 1_000, 'Redis affinity store');
     this.#redis = redis.retain();
   }
 

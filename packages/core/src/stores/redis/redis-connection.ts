@@ -73,11 +73,27 @@ export const DEFAULT_REDIS_TIMEOUT_MS = 2_000;
 /** Checks a `redisTimeoutMs` option: a positive integer (ms). */
 export function redisTimeout(value: number | undefined, param = 'redisTimeoutMs'): number {
   const ms = value ?? DEFAULT_REDIS_TIMEOUT_MS;
-  // At most a timer's longest delay (2^31 - 1 ms, about 24.8 days): a longer one would fire after 1 ms.
-  if (!Number.isInteger(ms) || ms < 1 || ms > MAX_TIMER_MS) {
+  if (!isTimerBound(ms)) {
     throw new LLMError({ code: 'invalid_request', message: `${param} must be a positive integer (ms) of at most ${MAX_TIMER_MS}, got ${String(ms)}`, param });
   }
   return ms;
+}
+
+/**
+ * Checks a Redis store's `timeoutMs` option (`fallback` when absent): a positive integer (ms) of at most
+ * MAX_TIMER_MS, else `config_invalid` naming the store (`what`).
+ */
+export function storeTimeoutMs(value: number | undefined, fallback: number, what: string): number {
+  const ms = value ?? fallback;
+  if (!isTimerBound(ms)) {
+    throw new LLMError({ code: 'config_invalid', message: `${what}: timeoutMs must be a positive integer (ms) of at most ${MAX_TIMER_MS}, got ${String(ms)}`, param: 'timeoutMs' });
+  }
+  return ms;
+}
+
+/** A positive integer a timer waits for: at most 2^31 - 1 ms (about 24.8 days), as a longer one fires after 1 ms. */
+function isTimerBound(ms: number): boolean {
+  return Number.isInteger(ms) && ms >= 1 && ms <= MAX_TIMER_MS;
 }
 
 /**

@@ -10,6 +10,7 @@ import { GCRA_MAX_DRAIN_MS, gcraLevel } from '../../tenancy/gcra.js';
 import { MemoryRateLimiter } from '../../tenancy/memory-rate-limiter.js';
 import type { RateDecision, RateLease, RateScope } from '../../tenancy/types.js';
 import { testServiceUrls } from '../__fixtures__/store-fixtures.js';
+import { ACQUIRE_SCRIPT, PEEK_SCRIPT } from './rate-limit-scripts.js';
 import { connectRedis, type RedisHandle } from './redis-connection.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 
@@ -22,9 +23,9 @@ async function open(tag: string): Promise<{ handle: RedisHandle; redis: RedisRat
   const evaluate = handle.eval.bind(handle);
   handle.eval = async <T>(...args: Parameters<RedisHandle['eval']>): Promise<T> => {
     const reply = await evaluate<T>(...args);
-    // ACQUIRE answers { granted, kind, scope, retryAfterMs, now, then 3 per scope }; PEEK { now, then 3 per scope }.
-    if (Array.isArray(reply) && reply.length % 3 === 2) last = Number(reply[4]);
-    else if (Array.isArray(reply) && reply.length % 3 === 1) last = Number(reply[0]);
+    // ACQUIRE answers { granted, kind, scope, retryAfterMs, now, ... }; PEEK { now, then 3 per scope }.
+    if (args[0] === ACQUIRE_SCRIPT) last = Number((reply as string[])[4]);
+    else if (args[0] === PEEK_SCRIPT) last = Number((reply as string[])[0]);
     return reply;
   };
   return { handle, redis: new RedisRateLimiter(handle), redisNow: () => last };

@@ -41,7 +41,7 @@ export class RedisRateLimiter implements RateLimiter {
     const work = this.redis.eval<string[]>(ACQUIRE_SCRIPT, this.keys(scopes), args);
     const reply = await bounded(work, this.timeoutMs, 'rate-limit acquire', (late) => {
       // Nobody waits for this lease any more: give it back (slot and token charge).
-      if (Number(late[0]) === 1) void this.lease(scopes, leaseId, cost, ttl).release(0).catch(() => undefined);
+      if (Number(late[0]) === 1) void this.lease(scopes, leaseId, cost, late, ttl).release(0).catch(() => undefined);
     });
     const granted = Number(reply[0]) === 1;
     const now = Number(reply[4]);
@@ -50,7 +50,7 @@ export class RedisRateLimiter implements RateLimiter {
       const scope = scopes[Number(reply[2]) - 1] as RateScope;
       return { ok: false, limit: String(reply[1]) as RateLimitKind, scope: { kind: scope.kind, id: scope.id }, retryAfterMs: Number(reply[3]), info };
     }
-    return { ok: true, lease: this.lease(scopes, leaseId, cost, ttl), info };
+    return { ok: true, lease: this.lease(scopes, leaseId, cost, reply, ttl), info };
   }
 
   async peek(scopes: RateScope[]): Promise<RateLimitInfo> {
@@ -82,11 +82,13 @@ export class RedisRateLimiter implements RateLimiter {
   async releaseLease(lease: RedisLease, delta: number): Promise<void> {
     const keys: string[] = [];
     for (const s of lease.scopes) keys.push(this.key(s, 'tpm-level'), this.key(s, 'leases'));
-    await bounded(this.redis.eval(RELEASE_SCRIPT, keys, [lease.scopes.length, lease.id, delta, ...lease.scopes.map((s) => s.limits.tpm ?? 0)]), this.timeoutMs, 'rate-limit release');
+    const args = [lease.scopes.length, lease.id, delta, ...lease.scopes.map((s) => s.limits.tpm ?? 0), ...lease.uncharged];
+    await bounded(this.redis.eval(RELEASE_SCRIPT, keys, args), this.timeoutMs, 'rate-limit release');
   }
 
-  private lease(scopes: RateScope[], id: string, cost: number, ttl: number): RedisLease {
-    return new RedisLease(this, id, scopes, cost, ttl);
+  /** The lease of a granted acquire, with what the debt cap dropped per scope (the last values of its `reply`). */
+  private lease(scopes: RateScope[], id: string, cost: number, reply: string[], ttl: number): RedisLease {
+    return new RedisLease(this, id, scopes, cost, reply.slice(5 + scopes.length * 3).map(Number), ttl);
   }
 
   /**
@@ -112,6 +114,8 @@ class RedisLease implements RateLease {
     readonly id: string,
     readonly scopes: readonly RateScope[],
     private readonly cost: number,
+    /** Per scope, what the debt cap dropped from the token charge (1/limit ms). */
+    readonly uncharged: readonly number[],
     readonly ttl: number,
   ) {}
 
