@@ -54,6 +54,17 @@ describe('time bounds past the longest timer delay', () => {
     );
   });
 
+  it.each([
+    ['hedging.delayMs', { hedging: { enabled: true, delayMs: 3_000_000_000 } }],
+    ['retries.maxDelayMs', { retries: { maxDelayMs: HUGE } }],
+    ['retries.initialDelayMs', { retries: { initialDelayMs: HUGE } }],
+    ['retries.maxRetryAfterMs', { retries: { maxRetryAfterMs: HUGE } }],
+  ] as const)('a config with routing.%s past it is refused (a hedge "after days" would go out at once)', (field, routing) => {
+    expect(() => new LLMRouter({ models: [{ name: 'm', engine: 'mock' }], routing: routing as never })).toThrow(
+      new RegExp(`routing\\.${field.replace('.', '\\.')}.*2147483647`),
+    );
+  });
+
   it('redisTimeoutMs past it is refused, naming the field', () => {
     expect(() => redisTimeout(HUGE)).toThrow(/redisTimeoutMs must be a positive integer \(ms\) of at most 2147483647/);
     expect(redisTimeout(2 ** 31 - 1)).toBe(2 ** 31 - 1);
