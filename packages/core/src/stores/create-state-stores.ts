@@ -24,6 +24,9 @@ import type { StateStores, StateStoresConfig } from './types.js';
 /** File name of the embedded database under `dataDir`. */
 export const EMBEDDED_DB_FILE = 'llmrr.db';
 
+/** The longest the shared mode's cache, circuit and affinity stores wait for Redis (ms). */
+const BEST_EFFORT_TIMEOUT_MS = 1_000;
+
 /**
  * Opens every state store for a mode (see `StateStoresConfig`). The drivers (better-sqlite3, redis,
  * pg) are optional peer dependencies, loaded here on first use with a clear error when missing.
@@ -56,6 +59,9 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
       if (typeof config.postgresUrl !== 'string' || !config.postgresUrl) throw invalid('postgresUrl', 'is required in shared mode');
       const prefix = config.redisKeyPrefix ?? 'llmrr:';
       const timeoutMs = redisTimeout(config.redisTimeoutMs);
+      // The cache, circuit and affinity stores only save work (a late answer is a miss or a local decision), so
+      // they wait at most a second, and less when the operator's bound for every Redis call is lower.
+      const bestEffortMs = Math.min(timeoutMs, BEST_EFFORT_TIMEOUT_MS);
       const redis = await connectRedis(config.redisUrl, prefix);
       let pg;
       try {
@@ -70,9 +76,9 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
         budgets: new RedisBudgetStore(redis, clock, { timeoutMs }),
         ledger: new PostgresUsageLedger(pg, clock),
         audit: new PostgresAuditLog(pg, clock),
-        cache: new RedisCacheStore<CachedAnswer>(redis, { keyPrefix: `${prefix}cache:` }),
-        circuits: new RedisCircuitStateStore(redis, { keyPrefix: `${prefix}circuit:` }),
-        affinity: new RedisAffinityStore(redis, { keyPrefix: `${prefix}affinity:` }),
+        cache: new RedisCacheStore<CachedAnswer>(redis, { keyPrefix: `${prefix}cache:`, timeoutMs: bestEffortMs }),
+        circuits: new RedisCircuitStateStore(redis, { keyPrefix: `${prefix}circuit:`, timeoutMs: bestEffortMs }),
+        affinity: new RedisAffinityStore(redis, { keyPrefix: `${prefix}affinity:`, timeoutMs: bestEffortMs }),
         ping: async () => {
           await Promise.all([bounded(redis.command(['PING']), timeoutMs, 'readiness PING'), pg.ping(timeoutMs)]);
         },

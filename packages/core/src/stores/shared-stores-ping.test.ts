@@ -118,3 +118,57 @@ describe.skipIf(skip !== undefined)(skip ?? 'StateStores.ping in shared mode', (
     expect(o.result).toBe('store_unavailable');
   }, 30_000);
 });
+
+describe.skipIf(skip !== undefined)(skip ?? 'shared mode: the best-effort stores follow redisTimeoutMs', () => {
+  const urls = testServiceUrls();
+  const schema = `besteffort_${randomBytes(5).toString('hex')}`;
+
+  afterAll(async () => {
+    const pg = (await import('pg')).default;
+    const client = new pg.Client({ connectionString: urls.postgresUrl });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await client.end();
+  }, 30_000);
+
+  it('a lower redisTimeoutMs bounds the exact cache, circuit and affinity stores too; the default keeps them at 1 s', async () => {
+    const base = { mode: 'shared' as const, redisUrl: urls.redisUrl!, postgresUrl: urls.postgresUrl!, redisKeyPrefix: `besteffort${randomBytes(4).toString('hex')}:`, postgresSchema: schema };
+    const low = await createStateStores({ ...base, redisTimeoutMs: 150 });
+    const dflt = await createStateStores(base);
+    try {
+      const bounds = (s: StateStores) => [s.cache, s.circuits, s.affinity].map((store) => (store as unknown as { timeoutMs: number }).timeoutMs);
+      expect(bounds(low)).toEqual([150, 150, 150]);
+      expect(bounds(dflt)).toEqual([1_000, 1_000, 1_000]);
+    } finally {
+      await low.close();
+      await dflt.close();
+    }
+  }, 30_000);
+
+  it('a stalled Redis makes an exact-cache lookup fail within the lower redisTimeoutMs, not the 1 s default', async () => {
+    const redisUrl = new URL(urls.redisUrl!);
+    const relay = await startTcpRelay({ host: redisUrl.hostname, port: Number(redisUrl.port) });
+    redisUrl.hostname = '127.0.0.1';
+    redisUrl.port = String(relay.port);
+    const stores = await createStateStores({
+      mode: 'shared',
+      redisUrl: redisUrl.toString(),
+      postgresUrl: urls.postgresUrl!,
+      redisKeyPrefix: `besteffort${randomBytes(4).toString('hex')}:`,
+      postgresSchema: schema,
+      redisTimeoutMs: 100,
+    });
+    try {
+      await expect(stores.cache!.get('k')).resolves.toBeUndefined();
+      relay.stall();
+      const t0 = performance.now();
+      await expect(stores.cache!.get('k')).rejects.toMatchObject({ code: 'store_unavailable' });
+      // The bound is 100 ms; the default would have waited 1 000. Even a loaded machine fires a 100 ms timer well
+      // before 900 ms.
+      expect(performance.now() - t0).toBeLessThan(900);
+    } finally {
+      await relay.close();
+      await Promise.race([stores.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3_000))]);
+    }
+  }, 30_000);
+});

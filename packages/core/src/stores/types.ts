@@ -54,7 +54,8 @@ export type StateStoresConfig =
        * `ping()`. A Redis that stops answering
        * without closing the connection then fails the request's admission with `store_unavailable` instead of
        * holding it until TCP gives up (minutes). A reservation whose answer came too late is released when it
-       * comes; if it never comes, it expires by its TTL (10 minutes).
+       * comes; if it never comes, it expires by its TTL (10 minutes). The exact cache, circuit and affinity stores
+       * wait at most the lower of this and 1000 ms (a late answer there is a miss or a local decision).
        */
       redisTimeoutMs?: number;
       clock?: () => number;
