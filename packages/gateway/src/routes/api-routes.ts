@@ -8,7 +8,7 @@ import { jsonResponse } from '../calls/model-call.js';
 import { postModelEndpoint } from '../calls/model-endpoint.js';
 import { resolveModel, visibleDeployments } from '../calls/resolve-model.js';
 import { tenantStrategy } from '../calls/router-extension.js';
-import { errorResponse } from '../http/error-body.js';
+import { errorResponse, needsServerLog } from '../http/error-body.js';
 import { incomingFromRequest } from '../http/incoming.js';
 import { readJsonBody } from '../http/read-json-body.js';
 import { validateBody } from '../http/validate.js';
@@ -38,6 +38,12 @@ async function principalOf(c: AppContext, deps: GatewayDeps, headers: Record<str
  * every authenticated one answers with `x-llmrr-demo` and `x-llmrr-tenant`.
  */
 export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
+  /** The error answer; a server-side failure (5xx, an upstream credential error) is logged under the request id. */
+  const failed = (e: unknown, requestId: string, headers: Record<string, string>): Response => {
+    const err = toLLMError(e);
+    if (needsServerLog(err)) deps.log(`request failed: ${err.code}`, requestId, e);
+    return errorResponse(err, requestId, 'openai', headers);
+  };
   app.get('/api/health', (c) =>
     c.json({ status: 'healthy', uptimeSeconds: Math.round((deps.now() - deps.startedAt) / 1000), models: deps.router.models().filter((d) => d.enabled).length }),
   );
@@ -73,7 +79,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
         headers,
       );
     } catch (e) {
-      return errorResponse(toLLMError(e), c.get('requestId'), 'openai', headers);
+      return failed(e, c.get('requestId'), headers);
     }
   });
 
@@ -93,7 +99,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
       }));
       return jsonResponse({ count: models.length, models }, c.get('requestId'), headers);
     } catch (e) {
-      return errorResponse(toLLMError(e), c.get('requestId'), 'openai', headers);
+      return failed(e, c.get('requestId'), headers);
     }
   });
 
@@ -174,7 +180,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
         headers,
       );
     } catch (e) {
-      return errorResponse(toLLMError(e), requestId, 'openai', headers);
+      return failed(e, requestId, headers);
     }
   });
 }

@@ -7,7 +7,7 @@ import type { ModelRoute } from '../calls/model-route.js';
 import { resolveModel, type ResolvedModel } from '../calls/resolve-model.js';
 import { tenantStrategy } from '../calls/router-extension.js';
 import { createSettler } from '../calls/settle.js';
-import { errorReply, toPublicError } from '../http/error-body.js';
+import { errorReply, needsServerLog, toPublicError } from '../http/error-body.js';
 import type { Incoming } from '../http/incoming.js';
 import { formatUsd, headerText } from '../http/llmrr-info.js';
 import { readJsonBody } from '../http/read-json-body.js';
@@ -111,6 +111,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
   } catch (e) {
     const raw = toLLMError(e);
     const error = toPublicError(raw);
+    if (needsServerLog(raw)) deps.log(`request failed: ${raw.code}`, requestId, raw);
     if (settler) {
       // Settled with the original error, as the model calls are: the ledger keeps the real reason, the metric the
       // code the client gets.

@@ -4,7 +4,7 @@ import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
 import { clientIp, type AppEnv, type GatewayDeps } from '../calls/context.js';
 import { jsonResponse } from '../calls/model-call.js';
-import { errorResponse } from '../http/error-body.js';
+import { errorResponse, needsServerLog } from '../http/error-body.js';
 import { incomingFromRequest } from '../http/incoming.js';
 import { readJsonBody } from '../http/read-json-body.js';
 import { validateBody } from '../http/validate.js';
@@ -42,7 +42,9 @@ export function registerFeedbackRoute(app: Hono<AppEnv>, deps: GatewayDeps): voi
       const out: FeedbackResponse = { accepted: feedback(body.request_id, body.score) };
       return jsonResponse(out, requestId, shown);
     } catch (e) {
-      return errorResponse(toLLMError(e), requestId, 'openai', shown);
+      const err = toLLMError(e);
+      if (needsServerLog(err)) deps.log(`request failed: ${err.code}`, requestId, e);
+      return errorResponse(err, requestId, 'openai', shown);
     }
   });
 }

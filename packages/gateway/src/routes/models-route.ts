@@ -7,7 +7,7 @@ import type { Principal } from '../auth/principal.js';
 import { clientIp, type AppContext, type AppEnv, type GatewayDeps } from '../calls/context.js';
 import { jsonResponse } from '../calls/model-call.js';
 import { modelRefused, visibleDeployments } from '../calls/resolve-model.js';
-import { errorResponse, type ErrorStyle } from '../http/error-body.js';
+import { errorResponse, needsServerLog, type ErrorStyle } from '../http/error-body.js';
 import { modelNameProblem } from '../schemas/model-name.js';
 import type { OpenAIModelList } from '../schemas/openai-embeddings.js';
 
@@ -58,7 +58,9 @@ export function registerModelsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
       const list: OpenAIModelList = { object: 'list', data: models.map((d) => toOpenAIModel(d, created())) };
       return jsonResponse(list, requestId, headers);
     } catch (e) {
-      return errorResponse(toLLMError(e), requestId, style, headers);
+      const err = toLLMError(e);
+      if (needsServerLog(err)) deps.log(`request failed: ${err.code}`, requestId, e);
+      return errorResponse(err, requestId, style, headers);
     }
   });
 
@@ -92,7 +94,9 @@ export function registerModelsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
       }
       return jsonResponse(style === 'anthropic' ? toAnthropicModelInfo(d) : toOpenAIModel(d, created()), requestId, headers);
     } catch (e) {
-      return errorResponse(toLLMError(e), requestId, style, headers);
+      const err = toLLMError(e);
+      if (needsServerLog(err)) deps.log(`request failed: ${err.code}`, requestId, e);
+      return errorResponse(err, requestId, style, headers);
     }
   });
 }
