@@ -58,8 +58,8 @@ Writes the JSON report and an SVG plot of the curves next to it.
 Options:
   -d, --data <path>          routing data (see llmrr router train --help for the formats)
   -m, --model <file>         evaluate this trained model instead of training per fold (on the test
-                             split; refused on data without one that has the name and tasks of its
-                             training data: those would be its training prompts)
+                             split, or every prompt; the prompts it was trained on are left out by
+                             their fingerprint, and data made only of them is refused)
   -o, --out <file>           JSON report path (default .llmrr/reports/<data>.json); the plot is <file>.svg
       --json                 print the report as JSON (apgr, cpt50, cpt80 or aiq, quality_at_cost, baselines)
       --folds <k>            cross-validation folds when the data has no split (default 5)
