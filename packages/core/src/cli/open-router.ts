@@ -1,4 +1,5 @@
 import { LLMRouter } from '../router/llm-router.js';
+import type { DeploymentInfo } from '../router/types.js';
 import { loadCliConfig, type CliConfig } from './cli-config.js';
 import type { CliContext } from './cli-io.js';
 import { CliUsageError } from './cli-usage-error.js';
@@ -27,6 +28,15 @@ export function createCliRouter(ctx: Pick<CliContext, 'env' | 'cwd'>, config: Cl
 }
 
 /**
+ * The models a CLI call can use. The CLI names no tenant, so under a v3 config with a `defaultTenant` its
+ * calls run in that tenant's view (its allow-list, its own models), as `router.generate` does.
+ */
+export function cliModels(router: LLMRouter, config: CliConfig): DeploymentInfo[] {
+  const cfg = config.config;
+  return router.models(cfg.version === 3 ? cfg.defaultTenant : undefined);
+}
+
+/**
  * Loads the config and builds the router (engines are created lazily, nothing is called), then checks
  * that `model` and `strategy` exist, so a typo is a usage error naming the flag before any request, and
  * waits for the `LLMRR_PRICES_FILE` table (`router.ready()`): a missing or invalid price file is an error
@@ -37,7 +47,7 @@ export async function openRouter(ctx: CliContext, options: OpenRouterOptions): P
   const router = createCliRouter(ctx, config);
   try {
     if (options.model !== undefined) {
-      const models = router.models();
+      const models = cliModels(router, config);
       const names = new Set(models.flatMap((m) => (m.alias !== undefined ? [m.name, m.alias] : [m.name])));
       if (!names.has(options.model)) {
         throw new CliUsageError(`unknown model "${options.model}" for -m/--model (known: ${[...names].join(', ')})`, '--model');

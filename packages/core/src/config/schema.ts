@@ -313,7 +313,8 @@ const baseConfigShape = {
 export const RouterConfigV2Schema = z
   .object({ version: z.literal(2).default(2), ...baseConfigShape })
   .catchall(z.unknown())
-  .superRefine(checkUniqueNames);
+  .superRefine(checkUniqueNames)
+  .superRefine(checkNoTenants);
 
 export const RouterConfigV3Schema = z
   .object({
@@ -331,7 +332,11 @@ export const RouterConfigV3Schema = z
 export const RouterConfigSchema = z.union([RouterConfigV3Schema, RouterConfigV2Schema]);
 
 function checkUniqueNames(
-  cfg: { models: Array<{ name: string }>; routing: { fallbacks: string[] | Record<string, string[]>; cascades?: Array<{ name: string; weak: string; strong: string }> | undefined } },
+  cfg: {
+    models: Array<{ name: string }>;
+    routing: { fallbacks: string[] | Record<string, string[]>; cascades?: Array<{ name: string; weak: string; strong: string }> | undefined };
+    cache: { semantic?: { enabled: boolean; embedder: string; guardModel?: string | undefined } | undefined };
+  },
   ctx: z.RefinementCtx,
 ): void {
   const seen = new Set<string>();
@@ -348,6 +353,39 @@ function checkUniqueNames(
   if (Array.isArray(fb)) check(fb, ['routing', 'fallbacks']);
   else for (const [k, v] of Object.entries(fb)) check(v, ['routing', 'fallbacks', k]);
   checkCascades(cfg.routing.cascades ?? [], known, ctx);
+  checkSemanticCacheModels(cfg, known, ctx);
+}
+
+/**
+ * An enabled semantic cache's `embedder` (other than `local-use`) names a deployment of `models`, and its
+ * `guardModel` a model name, alias or cascade: the cache is built on first use, where a name that matches
+ * nothing would make every lookup a miss (reported only as a `cache:error` event).
+ */
+function checkSemanticCacheModels(
+  cfg: { models: Array<{ name: string }>; routing: { cascades?: Array<{ name: string }> | undefined }; cache: { semantic?: { enabled: boolean; embedder: string; guardModel?: string | undefined } | undefined } },
+  known: ReadonlySet<string>,
+  ctx: z.RefinementCtx,
+): void {
+  const semantic = cfg.cache.semantic;
+  if (!semantic?.enabled) return;
+  const at = (field: string) => ['cache', 'semantic', field];
+  if (semantic.embedder !== 'local-use' && !cfg.models.some((m) => m.name === semantic.embedder)) {
+    ctx.addIssue({ code: 'custom', path: at('embedder'), message: `no deployment named "${semantic.embedder}" in models (use "local-use" or a model's name)` });
+  }
+  const guardModel = semantic.guardModel;
+  if (guardModel !== undefined && !known.has(guardModel) && !(cfg.routing.cascades ?? []).some((c) => c.name === guardModel)) {
+    ctx.addIssue({ code: 'custom', path: at('guardModel'), message: `unknown model "${guardModel}" (not a model name, alias or cascade)` });
+  }
+}
+
+/**
+ * `tenants` and `defaultTenant` are v3 settings: in a config without `version: 3` the router would ignore them
+ * (no allow-lists, no budgets, no tenant models), so they are refused, naming the missing version.
+ */
+function checkNoTenants(cfg: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  for (const key of ['tenants', 'defaultTenant']) {
+    if (cfg[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} needs "version: 3" (without it the config is v2, where ${key} would be ignored)` });
+  }
 }
 
 /**

@@ -20,7 +20,8 @@ Paths are files or folders (default: the current folder; node_modules, dist and 
   --tenant <id>     v3: the tenant added to configs and given to router calls (default: "default")
   --dry-run         print a unified diff of what would change; write nothing (the default)
   --write           write the changes
-  --check           list the files that need changes; exit 1 if any
+  --check           list the files that need changes; exit 1 if any, or if some place
+                    could not be converted
   --models <file>   JSON table of extra legacy model names: { "old-name": "new-name" | { "name", "engine", "preset" } }
   --verbose         also print what each conversion did (info)
   --quiet           print only errors and what could not be converted

@@ -86,6 +86,15 @@ describe('llmrr-migrate', () => {
     expect(read('router.json')).toBe(V1_JSON);
   });
 
+  it('--check exits 1 when a v1 use is left that it cannot convert, even with no file to change (a CI gate fails)', async () => {
+    write('setup.js', "jest.mock('llm-runner-router');\n");
+    const r = await run('--check', '.');
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: '' });
+    expect(r.stderr).toMatch(/^setup\.js:1:11: cannot convert: "llm-runner-router" is used here/m);
+    expect(r.stderr).toContain('llmrr-migrate: 1 place(s) could not be converted and need changes by hand (see above)');
+    expect(read('setup.js')).toBe("jest.mock('llm-runner-router');\n");
+  });
+
   it('--to v3 --tenant adds the tenant to configs and to router calls', async () => {
     write('router.json', V1_JSON);
     write('app.js', V1_JS);

@@ -56,8 +56,8 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 
 /**
  * The `llmrr-migrate` command. Plans every file first; if any file has an error nothing is written and
- * the exit code is 2. Otherwise: dry-run prints a diff (0), --check lists files to change (1 if any),
- * --write writes them (0).
+ * the exit code is 2. Otherwise: dry-run prints a diff (0), --check lists files to change (1 if any, or
+ * if some place could not be converted), --write writes them (0).
  */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   const out = (s: string) => io.stdout(s.endsWith('\n') ? s : `${s}\n`);
@@ -138,9 +138,10 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     return 0;
   }
   if (args.mode === 'check') {
+    // A place left as v1 (it could not be converted) fails the check too: the code is not migrated yet.
     for (const r of changed) out(`would change: ${r.result.file}`);
-    err(changed.length ? `llmrr-migrate: ${changed.length} file(s) need changes${tail}` : `llmrr-migrate: no changes needed${tail}`);
-    return changed.length ? 1 : 0;
+    err(changed.length ? `llmrr-migrate: ${changed.length} file(s) need changes${tail}` : skippedCount ? `llmrr-migrate: ${skippedCount} place(s) could not be converted and need changes by hand (see above)` : 'llmrr-migrate: no changes needed');
+    return changed.length || skippedCount ? 1 : 0;
   }
   let written = 0;
   for (const r of changed) {

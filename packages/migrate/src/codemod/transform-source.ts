@@ -42,6 +42,17 @@ function receiverOf(ancestors: readonly Node[], source: string): string | undefi
   return undefined;
 }
 
+/** Whether the file declares `name` itself (a variable, class, function or `import x = require(...)`), at any depth. */
+function declaresName(ast: File, name: string): boolean {
+  let found = false;
+  walk(ast.program, (node) => {
+    if (found) return false;
+    if (node.type === 'VariableDeclarator' && node.id.type === 'Identifier') found = node.id.name === name;
+    else if ((node.type === 'ClassDeclaration' || node.type === 'FunctionDeclaration' || node.type === 'TSImportEqualsDeclaration') && node.id?.name === name) found = true;
+  });
+  return found;
+}
+
 /**
  * Upgrades JS/TS source: imports of `llm-runner-router` to `@llmrr/core`, literal `new LLMRouter({...})`
  * configs (inline or in a `const` of the same file) to v2/v3, and for v3 router calls to name the tenant.
@@ -67,8 +78,13 @@ export function transformSource(file: string, input: string, options: FileTransf
   const findings: ImportFindings = rewriteImports(ast, input, edits, report, warn);
   const routerNames = new Set(findings.routerNames);
   // `new LLMRouter` with no import in this file (a global, a setup file's import) is converted, unless a use of
-  // the old package left here may be what binds it.
-  const unbound = routerNames.size === 0 && !findings.legacyNames.has('LLMRouter') && /\bnew\s+LLMRouter\b/.test(input);
+  // the old package left here may be what binds it. One imported from another module (a local wrapper, another
+  // library) or declared here is that module's or this code's business, and left alone.
+  const otherBinding = findings.importedFrom.get('LLMRouter') ?? (declaresName(ast, 'LLMRouter') ? 'this file' : undefined);
+  const unbound = routerNames.size === 0 && !findings.legacyNames.has('LLMRouter') && otherBinding === undefined && /\bnew\s+LLMRouter\b/.test(input);
+  if (routerNames.size === 0 && otherBinding !== undefined && !findings.legacyNames.has('LLMRouter') && /\bnew\s+LLMRouter\b/.test(input)) {
+    result.issues.push({ path: '', message: `new LLMRouter(...): LLMRouter comes from ${otherBinding === 'this file' ? 'a declaration in this file' : `"${otherBinding}"`}, not llm-runner-router: left alone`, severity: 'info' });
+  }
   if (unbound && !findings.unboundLegacy) routerNames.add('LLMRouter');
   const comments = (ast.comments ?? []) as Comment[];
   const style = detectStyle(input, false);

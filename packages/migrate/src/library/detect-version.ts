@@ -2,7 +2,8 @@ import type { ConfigVersion } from './types.js';
 import { isPlainObject } from './plain.js';
 import { V1_MODEL_KEYS, V1_SIGNAL_KEYS } from './v1-keys.js';
 
-function modelLooksV1(model: unknown): boolean {
+/** A model in v1 shape: a string, or an object without a string `name` or with a key v1 spells differently. */
+export function modelLooksV1(model: unknown): boolean {
   if (typeof model === 'string') return true;
   if (!isPlainObject(model)) return false;
   if (typeof model.name !== 'string') return true;

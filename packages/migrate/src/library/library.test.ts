@@ -134,11 +134,28 @@ describe('validate', () => {
     const bad = validate({ version: 2, models: [{ name: 'a', priority: 1.5 }] });
     expect(bad.valid).toBe(false);
     expect(bad.issues.some((i) => i.path === 'models.0.priority' && i.severity === 'error')).toBe(true);
-    const v3 = validate({ version: 3, models: [{ name: 'a' }], tenants: [{ id: 't', allowedModels: ['zzz'] }], defaultTenant: 'nope' });
+    const v3 = validate({ version: 3, models: [{ name: 'a' }], tenants: [{ id: 't', allowedModels: ['zzz'] }, { id: 't' }] });
     expect(v3.valid).toBe(false);
-    expect(messages(v3)).toContain('error defaultTenant: defaultTenant "nope" is not one of the tenants (t)');
+    expect(messages(v3)).toContain('error tenants.1.id: duplicate tenant id "t"');
     expect(messages(v3)).toContain('warning tenants.0.allowedModels.0: tenant "t" allows unknown model "zzz"');
+    const v2Tenants = validate({ models: [{ name: 'a' }], tenants: [{ id: 't' }] });
+    expect(v2Tenants.valid).toBe(false);
+    expect(messages(v2Tenants)).toContain('error tenants: tenants needs "version: 3" (without it the config is v2, where tenants would be ignored)');
     expect(validate(42)).toMatchObject({ valid: false, version: undefined });
+  });
+
+  it('a defaultTenant not in tenants is a warning (the router serves it under unknownTenant: shared); an allow-list may name a cascade', () => {
+    const r = validate({
+      version: 3,
+      models: [{ name: 'a', engine: 'mock' }, { name: 'b', engine: 'mock' }],
+      routing: { cascades: [{ name: 'auto', weak: 'a', strong: 'b' }] },
+      tenants: [{ id: 't', allowedModels: ['auto'] }],
+      defaultTenant: 'nope',
+    });
+    expect(r.valid).toBe(true);
+    expect(messages(r)).toEqual([
+      `warning defaultTenant: defaultTenant "nope" is not one of the tenants (t): calls that name no tenant are refused unless the router has unknownTenant: 'shared' (or the tenant is added with setTenant)`,
+    ]);
   });
 });
 

@@ -17,14 +17,14 @@ export const V1_LEGACY_ONLY_KEYS: Readonly<Record<string, string>> = {
   enableStreaming: 'streaming is always available in v2 (router.stream)',
   enableQuantization: 'quantization is a property of the model file in v2',
   validateModels: 'v2 validates the config when the router is created',
-  sandboxExecution: 'no v2 equivalent',
+  sandboxExecution: 'v2 has no sandbox setting',
   apiPort: 'the HTTP gateway (@llmrr/gateway) takes its port on the command line',
   apiHost: 'the HTTP gateway (@llmrr/gateway) takes its host on the command line',
   corsEnabled: 'configure CORS in the HTTP gateway',
   errorHandler: 'v2 reports errors as typed LLMError values and router events',
   database: 'v2 keeps state in stores configured outside the router config',
-  debug: 'no v2 equivalent',
-  verbose: 'no v2 equivalent',
+  debug: 'the router logs through events; subscribe to them (router.on) for debug output',
+  verbose: 'the router logs through events; subscribe to them (router.on) for debug output',
 };
 
 /** Top-level keys the v1 migration turns into v2 fields. */

@@ -1,4 +1,5 @@
 import { CAPABILITIES } from '@llmrr/core';
+import { modelLooksV1 } from './detect-version.js';
 import type { MigrationLog } from './migration-log.js';
 import { resolveModelName, type ModelNameTable, type ResolvedModel } from './model-names.js';
 import { isPlainObject, type Path } from './plain.js';
@@ -51,6 +52,11 @@ export interface V1ModelContext {
   preferredEngine: string | undefined;
   /** The v1 top-level `maxTokens`, applied to models that set no limit. */
   maxTokens: number | undefined;
+  /**
+   * Some model of the list sets `priority` itself (v2 intent): then only v1-shaped models get their position as
+   * priority, and a v2-shaped one keeps the default, so the order the priorities give is not changed.
+   */
+  listSetsPriority?: boolean;
 }
 
 function engineFor(kind: string, ctx: V1ModelContext, path: Path): { engine: string; preset?: string } {
@@ -273,10 +279,16 @@ export function convertModelObject(input: Record<string, unknown>, index: number
     if (input.price !== undefined) keepLoser(k, `price is also set and wins over ${k}`);
     else if (typeof input[k] !== 'number') keepLoser(k, `${k} is not a number`);
   }
-  if ((typeof input.costPer1kInput === 'number' || typeof input.costPer1kOutput === 'number') && input.price === undefined) {
-    const per1M = (k: string) => (typeof input[k] === 'number' ? (input[k] as number) * 1000 : 0);
-    out.price = { input: per1M('costPer1kInput'), output: per1M('costPer1kOutput') };
+  if (typeof input.costPer1kInput === 'number' && typeof input.costPer1kOutput === 'number' && input.price === undefined) {
+    out.price = { input: input.costPer1kInput * 1000, output: input.costPer1kOutput * 1000 };
     log.info(path, 'costPer1kInput/costPer1kOutput (USD per 1k tokens) become price (USD per 1M tokens)');
+  } else if (input.price === undefined) {
+    // A v2 price needs both sides: never invent 0 for the missing one (that call side would cost nothing in budgets).
+    for (const [k, other] of [['costPer1kInput', 'costPer1kOutput'], ['costPer1kOutput', 'costPer1kInput']] as const) {
+      if (typeof input[k] === 'number' && typeof input[other] !== 'number') {
+        keepLoser(k, `${k} without ${other}: no price is written (v2's price needs input and output in USD per 1M tokens; the shipped price table prices the model if it lists it)`);
+      }
+    }
   }
   if (input.timeout !== undefined) {
     if (typeof input.timeout === 'number' && input.timeouts === undefined) {
@@ -306,7 +318,9 @@ export function convertModelObject(input: Record<string, unknown>, index: number
     }
   }
   if (typeof input.path === 'string') out.path = input.path;
-  if (out.priority === undefined) out.priority = index + 1;
+  // v1 tried models in list order: a model gets its position as priority, unless it is in v2 shape in a list
+  // where models set their own priorities (a v2 config carrying a stray v1 key must not be reordered).
+  if (out.priority === undefined && (!ctx.listSetsPriority || modelLooksV1(input))) out.priority = index + 1;
   if (out.engine === 'mock' && str('model') === undefined && typeof out.model === 'string') delete out.model;
   withMaxTokens(out, ctx);
   if (Object.keys(options).length) out.options = options;

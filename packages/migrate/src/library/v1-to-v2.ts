@@ -111,6 +111,7 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
     table: extendModelNames(options.modelNames),
     preferredEngine: typeof input.preferredEngine === 'string' ? input.preferredEngine : undefined,
     maxTokens: positiveInt(input.maxTokens) ? input.maxTokens : undefined,
+    listSetsPriority: Array.isArray(input.models) && input.models.some((m) => isPlainObject(m) && m.priority !== undefined),
   };
   const models: Array<Record<string, unknown>> = [];
   const names = new Set<string>();
@@ -137,7 +138,7 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
     log.error(['models'], 'a v2 config needs a models list (v1 configs that load models at run time with router.load have none; list them here)');
   }
 
-  // Fallbacks: model names, renamed like the models; names not in models are added as models.
+  // Fallbacks: model names as in models, else renamed like the models; names not in models are added as models.
   const fbKeys = ['fallbackModels', 'fallbacks'].filter((k) => input[k] !== undefined);
   const fallbackOff = input.fallbackEnabled === false || input.enableFallback === false;
   for (const [i, key] of fbKeys.entries()) {
@@ -157,6 +158,11 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
     const list: string[] = [];
     raw.forEach((n, j) => {
       const path = [key, j];
+      // A model's own name (e.g. a model object's id that is also an old model name) is that model, as it is.
+      if (names.has(n)) {
+        if (!list.includes(n)) list.push(n);
+        return;
+      }
       const converted = convertModelString(n, models.length, path, { ...ctx, log: new MigrationLog() });
       const name = String(converted.name);
       if (!names.has(name)) {

@@ -48,7 +48,7 @@ export function validate(config: unknown, options: ValidateOptions = {}): Valida
     if (key === LEGACY_KEY) log.info([key], `v1 settings kept for reference under "${LEGACY_KEY}": the router ignores them`);
     else if (!SCHEMA_KEYS.has(key)) log.warn([key], `unknown key "${key}": the router ignores it`);
   }
-  if (version === 2 && config.tenants !== undefined) log.warn(['tenants'], 'tenants only apply to v3 configs: set version: 3 (llmrr-migrate --to v3)');
+  // (tenants in a v2 config: the core's schema refuses them, naming the missing version: 3.)
 
   const table = { ...LEGACY_MODEL_NAMES, ...options.modelNames };
   const engines = new Set<string>([...BUILTIN_ENGINES, ...(options.engines ?? [])]);
@@ -78,6 +78,8 @@ export function validate(config: unknown, options: ValidateOptions = {}): Valida
   };
   checkStrategy(routing.strategy, ['routing', 'strategy']);
 
+  // An allow-list may name a cascade (the virtual model) as well as a model or alias.
+  const cascades = Array.isArray(routing.cascades) ? routing.cascades.flatMap((c) => (isPlainObject(c) && typeof c.name === 'string' ? [c.name] : [])) : [];
   if (version === 3 && Array.isArray(config.tenants)) {
     const ids = new Set<string>();
     config.tenants.forEach((t, i) => {
@@ -86,7 +88,7 @@ export function validate(config: unknown, options: ValidateOptions = {}): Valida
         if (ids.has(t.id)) log.error(['tenants', i, 'id'], `duplicate tenant id "${t.id}"`);
         ids.add(t.id);
       }
-      const own = new Set(names);
+      const own = new Set([...names, ...cascades]);
       if (Array.isArray(t.models)) for (const m of t.models) if (isPlainObject(m) && typeof m.name === 'string') own.add(m.name);
       if (Array.isArray(t.allowedModels)) {
         t.allowedModels.forEach((n, j) => {
@@ -95,8 +97,10 @@ export function validate(config: unknown, options: ValidateOptions = {}): Valida
       }
       if (isPlainObject(t.preferences)) checkStrategy(t.preferences.strategy, ['tenants', i, 'preferences', 'strategy']);
     });
+    // Allowed (docs/core/config.md): a router created with unknownTenant: 'shared' serves such a default tenant the
+    // shared models, and setTenant may add it later; with the default ('reject') every call naming no tenant fails.
     if (typeof config.defaultTenant === 'string' && !ids.has(config.defaultTenant)) {
-      log.error(['defaultTenant'], `defaultTenant "${config.defaultTenant}" is not one of the tenants (${[...ids].join(', ')})`);
+      log.warn(['defaultTenant'], `defaultTenant "${config.defaultTenant}" is not one of the tenants (${[...ids].join(', ')}): calls that name no tenant are refused unless the router has unknownTenant: 'shared' (or the tenant is added with setTenant)`);
     }
   }
   return { valid: !log.issues.some((i) => i.severity === 'error'), version, issues: log.issues };

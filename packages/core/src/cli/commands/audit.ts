@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { AuditLog } from '../../audit/types.js';
 import { expandHomePath } from '../../config/home-path.js';
 import { auditAnchorOf, verifyAuditChain, type AuditAnchor } from '../../audit/verify-audit-chain.js';
@@ -46,7 +46,8 @@ Options:
       --postgres-schema <s>  shared: schema of the gateway's tables; default LLMRR_POSTGRES_SCHEMA, else public
       --json                 print the result as JSON
       --anchor <file>        also check a head saved earlier ({"seq": N, "hash": "..."}, from --write-anchor)
-      --write-anchor <file>  after a successful check, save the current head there
+      --write-anchor <file>  after a successful check, save the current head there (a folder that is
+                             missing or not writable is a usage error, exit 2, before the check)
   -h, --help                 show this help
 `;
 
@@ -61,11 +62,13 @@ export const auditCommand: CliCommand = defineCommand({
     if (values.config !== undefined) throw new CliUsageError('audit verify reads no router config; use --state, --data-dir or --postgres-url', '--config');
 
     const anchor = values.anchor !== undefined ? readAnchor(resolve(ctx.cwd, values.anchor)) : undefined;
+    // A path that cannot be written is a usage error before the walk, never a failure after it (exit 1 means tampering).
+    const anchorOut = values['write-anchor'] !== undefined ? checkAnchorTarget(resolve(ctx.cwd, values['write-anchor'])) : undefined;
     const log = await openAuditLog(ctx, { state: values.state, dataDir: values['data-dir'], postgresUrl: values['postgres-url'], postgresSchema: values['postgres-schema'] });
     try {
       const report = await verifyAuditChain(log, anchor ? { anchor } : {});
       // Never move an anchor onto a chain that did not verify.
-      if (report.exitCode === 0 && values['write-anchor'] !== undefined) writeAnchor(resolve(ctx.cwd, values['write-anchor']), auditAnchorOf(report));
+      if (report.exitCode === 0 && anchorOut !== undefined) writeAnchor(anchorOut, auditAnchorOf(report));
       if (values.json) {
         const { exitCode: _exit, ...rest } = report;
         ctx.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
@@ -132,9 +135,29 @@ function readAnchor(file: string): AuditAnchor {
   return { seq: a.seq as number, hash: a.hash, ...(typeof a.at === 'number' ? { at: a.at } : {}) };
 }
 
-/** Writes the anchor whole or not at all (a temporary file renamed over the old one). */
+/** The `--write-anchor` file, once its folder is known to exist and be writable (else a usage error naming both). */
+function checkAnchorTarget(file: string): string {
+  const dir = dirname(file);
+  let why: string | undefined;
+  try {
+    if (!statSync(dir).isDirectory()) why = `${dir} is not a directory`;
+    else if (existsSync(file) && statSync(file).isDirectory()) why = 'it is a directory';
+    else accessSync(dir, constants.W_OK);
+  } catch (e) {
+    why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `no such directory ${dir}` : `cannot write in ${dir}`;
+  }
+  if (why !== undefined) throw new CliUsageError(`--write-anchor: ${file}: ${why}`, '--write-anchor');
+  return file;
+}
+
+/** Writes the anchor whole or not at all (a temporary file renamed over the old one); a failure names `--write-anchor`. */
 function writeAnchor(file: string, anchor: AuditAnchor): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(anchor)}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, `${JSON.stringify(anchor)}\n`, { mode: 0o600 });
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new CliUsageError(`--write-anchor: ${file}: not written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, '--write-anchor');
+  }
 }

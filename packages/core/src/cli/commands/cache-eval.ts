@@ -79,15 +79,35 @@ function promptsFrom(value: unknown): string[] {
   return [];
 }
 
+/** Reads an `--unrelated` file; a file that does not parse is a usage error naming it (and the line, for .jsonl). */
 async function readPrompts(file: string): Promise<string[]> {
   const text = await readFile(file, 'utf8');
+  const bad = (where: string, e: unknown) => new CliUsageError(`--unrelated ${file}${where}: ${(e as Error).message}`, '--unrelated');
   if (file.endsWith('.csv')) {
-    const rows = parse(text, { bom: true, columns: true, relax_column_count: true, skip_empty_lines: true }) as Array<Record<string, string>>;
-    if (rows.length > 0 && !('prompt' in rows[0]!)) throw new CliUsageError(`${file}: no "prompt" column`, '--unrelated');
+    let rows: Array<Record<string, string>>;
+    try {
+      rows = parse(text, { bom: true, columns: true, relax_column_count: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+    } catch (e) {
+      throw bad('', e);
+    }
+    if (rows.length > 0 && !('prompt' in rows[0]!)) throw new CliUsageError(`--unrelated ${file}: no "prompt" column`, '--unrelated');
     return rows.map((r) => r['prompt'] ?? '');
   }
-  if (file.endsWith('.jsonl')) return text.split('\n').filter((l) => l.trim()).flatMap((l) => promptsFrom(JSON.parse(l)));
-  return promptsFrom(JSON.parse(text));
+  if (file.endsWith('.jsonl')) {
+    return text.split('\n').flatMap((l, i) => {
+      if (!l.trim()) return [];
+      try {
+        return promptsFrom(JSON.parse(l));
+      } catch (e) {
+        throw bad(` line ${i + 1}`, e);
+      }
+    });
+  }
+  try {
+    return promptsFrom(JSON.parse(text));
+  } catch (e) {
+    throw bad('', e);
+  }
 }
 
 async function readPairs(file: string): Promise<ParaphrasePair[]> {

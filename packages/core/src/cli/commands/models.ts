@@ -2,7 +2,7 @@ import type { DeploymentInfo } from '../../router/types.js';
 import { defineCommand, type CliCommand } from '../cli-command.js';
 import { EXIT } from '../cli-io.js';
 import { formatPrice, formatTable } from '../format.js';
-import { openRouter } from '../open-router.js';
+import { cliModels, openRouter } from '../open-router.js';
 import { GLOBAL_FLAGS } from '../parse-flags.js';
 import { CliUsageError } from '../cli-usage-error.js';
 
@@ -11,7 +11,8 @@ const FLAGS = { ...GLOBAL_FLAGS, json: { type: 'boolean' } } as const;
 const HELP = `Usage: llmrr models [options]
 
 Lists the deployments of the config: engine, provider model, priority, price (USD per 1M tokens, input/
-output; "table" when it comes from the shipped price table), context window and capabilities.
+output; "table" when it comes from the shipped price table), context window and capabilities. With a v3
+config that names a defaultTenant, the list is that tenant's view (the models llmrr chat and route can use).
 
 Options:
       --json               print them as JSON
@@ -42,9 +43,10 @@ export const modelsCommand: CliCommand = defineCommand({
   flags: FLAGS,
   async run({ values, positionals }, ctx) {
     if (positionals[0] !== undefined) throw new CliUsageError(`unexpected argument "${positionals[0]}"`, positionals[0]);
-    const { router } = await openRouter(ctx, { config: values.config });
+    const { router, config } = await openRouter(ctx, { config: values.config });
     try {
-      const listing = router.models().map(toListing);
+      // The view the CLI's calls run in: a v3 config's defaultTenant, when it names one.
+      const listing = cliModels(router, config).map(toListing);
       ctx.stdout.write(values.json ? `${JSON.stringify(listing, null, 2)}\n` : formatModels(listing));
       return EXIT.ok;
     } finally {

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/load.js';
+import { LLMRouter } from '../../router/llm-router.js';
+import { runCli, tempDir, type TempDir } from '../__fixtures__/cli-harness.js';
+
+/**
+ * Settings that would load but do nothing are refused, naming the field: `tenants`/`defaultTenant` without
+ * `version: 3` (a v2 config, where the router would ignore them), and an enabled semantic cache whose
+ * `embedder` or `guardModel` names no model (the cache is built on first use, where every lookup would miss).
+ */
+let t: TempDir;
+beforeAll(() => {
+  t = tempDir();
+});
+afterAll(() => t.remove());
+
+describe('llmrr config validate: settings that would validate but do nothing', () => {
+  it('tenants (with an allow-list) in a config without version: 3 are refused, at load and by validate', async () => {
+    const file = t.write(
+      'tenants-v2.yaml',
+      `models:
+  - { name: cheap, engine: mock }
+  - { name: pricey, engine: mock }
+tenants:
+  - id: trial
+    allowedModels: [cheap]
+    budget: { amountUsd: 5 }
+defaultTenant: trial
+`,
+    );
+    // The router never runs with the allow-list ignored: the loader refuses the file.
+    await expect(loadConfig(file, { env: {} })).rejects.toMatchObject({ code: 'config_invalid', param: 'tenants' });
+    expect(() => new LLMRouter({ models: [{ name: 'a', engine: 'mock' }], tenants: [{ id: 'trial' }] } as never)).toThrow(/tenants needs "version: 3"/);
+    const v = await runCli(['config', 'validate', file], { cwd: t.dir });
+    expect(v.code).toBe(2);
+    expect(v.stderr.split('\n').filter(Boolean)).toEqual([
+      expect.stringMatching(/: tenants \(line 5, column 3\): tenants needs "version: 3"/),
+      expect.stringMatching(/: defaultTenant \(line 8, column 16\): defaultTenant needs "version: 3"/),
+    ]);
+  });
+
+  it('the same tenants with version: 3 are valid', async () => {
+    const file = t.write(
+      'tenants-v3.yaml',
+      `version: 3
+models:
+  - { name: cheap, engine: mock }
+tenants:
+  - id: trial
+    allowedModels: [cheap]
+defaultTenant: trial
+`,
+    );
+    const v = await runCli(['config', 'validate', file], { cwd: t.dir });
+    expect({ code: v.code, stderr: v.stderr }).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('cache.semantic.embedder naming no deployment is refused', async () => {
+    const file = t.write(
+      'semantic.yaml',
+      `models:
+  - { name: a, engine: mock }
+cache:
+  semantic: { enabled: true, embedder: no-such-deployment }
+`,
+    );
+    const v = await runCli(['config', 'validate', file], { cwd: t.dir });
+    expect({ code: v.code, stderr: v.stderr }).toMatchObject({ code: 2, stderr: expect.stringMatching(/cache\.semantic\.embedder \(line 4, column \d+\): no deployment named "no-such-deployment"/) });
+  });
+
+  it('cache.semantic.embedder naming an alias (not a deployment) is refused; a deployment name is valid', async () => {
+    const alias = t.write('semantic-alias.yaml', `models:\n  - { name: emb, alias: embeddings, engine: mock }\ncache:\n  semantic: { enabled: true, embedder: embeddings }\n`);
+    expect((await runCli(['config', 'validate', alias], { cwd: t.dir })).code).toBe(2);
+    const named = t.write('semantic-name.yaml', `models:\n  - { name: emb, alias: embeddings, engine: mock }\ncache:\n  semantic: { enabled: true, embedder: emb }\n`);
+    expect(await runCli(['config', 'validate', named], { cwd: t.dir })).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  it('cache.semantic.guardModel naming nothing is refused; an alias or a cascade is valid', async () => {
+    const models = `models:\n  - { name: a, engine: mock, alias: small }\n  - { name: b, engine: mock }\nrouting:\n  cascades: [{ name: auto, weak: a, strong: b }]\n`;
+    const bad = t.write('guard-bad.yaml', `${models}cache:\n  semantic: { enabled: true, guard: verify, guardModel: judge }\n`);
+    const v = await runCli(['config', 'validate', bad], { cwd: t.dir });
+    expect({ code: v.code, stderr: v.stderr }).toMatchObject({ code: 2, stderr: expect.stringMatching(/cache\.semantic\.guardModel .*unknown model "judge"/) });
+    for (const name of ['small', 'auto']) {
+      const ok = t.write(`guard-${name}.yaml`, `${models}cache:\n  semantic: { enabled: true, guard: verify, guardModel: ${name} }\n`);
+      expect(await runCli(['config', 'validate', ok], { cwd: t.dir })).toMatchObject({ code: 0, stderr: '' });
+    }
+  });
+
+  it('a disabled semantic cache is not checked (it is never built)', async () => {
+    const file = t.write('semantic-off.yaml', `models:\n  - { name: a, engine: mock }\ncache:\n  semantic: { enabled: false, embedder: later }\n`);
+    expect(await runCli(['config', 'validate', file], { cwd: t.dir })).toMatchObject({ code: 0, stderr: '' });
+  });
+});

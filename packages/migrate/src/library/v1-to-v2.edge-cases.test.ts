@@ -1,0 +1,82 @@
+import { LLMRouter } from '@llmrr/core';
+import { describe, expect, it } from 'vitest';
+import { v1ToV2 } from './v1-to-v2.js';
+
+/**
+ * v1 shapes that are easy to get wrong: a per-1k price given for one direction only (no side is priced 0), a
+ * fallback naming a model object by its id (that model, not a renamed new one), and a v2 config carrying one
+ * generic v1 key (`debug`) whose models set their own priorities (the order they give is kept).
+ */
+const reported = (r: ReturnType<typeof v1ToV2>) => r.issues.filter((i) => i.severity !== 'info').map((i) => `${i.severity} ${i.path}: ${i.message}`);
+
+describe('v1ToV2: per-1k prices given for one direction only', () => {
+  it('costPer1kInput alone writes no price (no output price of 0), keeps the key in options and warns', () => {
+    const r = v1ToV2({ models: [{ id: 'gpt4', source: 'gpt-4', costPer1kInput: 0.03 }] });
+    const model = r.config.models[0] as { price?: unknown; options?: Record<string, unknown> };
+    expect({ price: model.price, options: model.options }).toEqual({ price: undefined, options: { costPer1kInput: 0.03 } });
+    expect(reported(r)).toEqual([
+      "warning models.0.costPer1kInput: costPer1kInput without costPer1kOutput: no price is written (v2's price needs input and output in USD per 1M tokens; the shipped price table prices the model if it lists it): kept in options.costPer1kInput",
+    ]);
+  });
+
+  it('costPer1kOutput alone: the same, the input side is not priced 0', () => {
+    const r = v1ToV2({ models: [{ id: 'claude', source: 'claude-3-opus', costPer1kOutput: 0.075 }] });
+    const model = r.config.models[0] as { price?: unknown; options?: Record<string, unknown> };
+    expect({ price: model.price, options: model.options }).toEqual({ price: undefined, options: { costPer1kOutput: 0.075 } });
+    expect(reported(r)).toHaveLength(1);
+  });
+
+  it('both sides become price in USD per 1M tokens', () => {
+    const r = v1ToV2({ models: [{ id: 'gpt4', source: 'gpt-4', costPer1kInput: 0.03, costPer1kOutput: 0.06 }] });
+    expect((r.config.models[0] as { price?: unknown }).price).toEqual({ input: 30, output: 60 });
+    expect(reported(r)).toEqual([]);
+  });
+});
+
+describe('v1ToV2: a fallback that names a model object by its id', () => {
+  it('points routing.fallbacks at that model, not at a new default model of the renamed id', () => {
+    // A v1 registry entry whose id is an old model name, served through the user's own proxy and key.
+    const r = v1ToV2({
+      models: [
+        { id: 'claude-3-opus', source: 'claude-3-opus-20240229', provider: 'anthropic', endpoint: 'https://proxy.example/anthropic', apiKey: 'sk-proxy' },
+        { id: 'gpt-4', source: 'gpt-4', provider: 'openai' },
+      ],
+      strategy: 'fallback',
+      fallbackModels: ['claude-3-opus'],
+    });
+    const names = r.config.models.map((m) => (m as { name: string }).name);
+    // The fallback is the configured deployment (proxy + key); no second, unconfigured Claude deployment is added.
+    expect({ fallbacks: (r.config.routing as { fallbacks?: unknown }).fallbacks, models: names }).toEqual({ fallbacks: ['claude-3-opus'], models: ['claude-3-opus', 'gpt-4'] });
+  });
+
+  it('a fallback of an old name that is not a model name is still renamed and added', () => {
+    const r = v1ToV2({ models: ['mock://a'], strategy: 'fallback', fallbackModels: ['gpt-3.5'] });
+    expect((r.config.routing as { fallbacks?: unknown }).fallbacks).toEqual(['gpt-3.5-turbo']);
+    expect(r.config.models.map((m) => (m as { name: string }).name)).toEqual(['a', 'gpt-3.5-turbo']);
+  });
+});
+
+describe('v1ToV2 on a v2 config that carries one generic v1 key', () => {
+  it('keeps the order the priority strategy serves the models in', async () => {
+    // A valid v2 config (the core accepts it as is: extra top-level keys are allowed), with a `debug` flag.
+    // `b` has the default priority (100), so `a` (5) is served first.
+    const v2 = { version: 2 as const, models: [{ name: 'a', engine: 'mock', priority: 5 }, { name: 'b', engine: 'mock' }], routing: { strategy: 'priority' }, debug: true };
+    const migrated = v1ToV2(v2).config;
+    expect(migrated.models).toEqual([{ name: 'a', engine: 'mock', priority: 5 }, { name: 'b', engine: 'mock' }]);
+    const before = new LLMRouter(v2);
+    const after = new LLMRouter(migrated);
+    try {
+      const was = (await before.route('hi')).selected;
+      expect(was).toBe('a');
+      expect((await after.route('hi')).selected).toBe(was);
+    } finally {
+      await before.close();
+      await after.close();
+    }
+  });
+
+  it('a v1 list without priorities still gets its order as priorities, v2-shaped objects included', () => {
+    const r = v1ToV2({ models: [{ name: 'x', engine: 'mock' }, 'mock://y'], strategy: 'fallback' });
+    expect(r.config.models.map((m) => (m as { priority?: number }).priority)).toEqual([1, 2]);
+  });
+});
