@@ -129,6 +129,9 @@ const fetchFn = (async (_url: string | URL | Request, init?: RequestInit) => {
   }
   return new Response(jsonAnswer, { status: 200, headers: { 'content-type': 'application/json' } });
 }) as typeof globalThis.fetch;
+// Like the gateway's `createUpstreamFetch`, this fetch leaves no abort listener on a call's signal (it adds none): said
+// as that one says it (`RELEASES_ABORT_LISTENERS`, by its `Symbol.for` name, which builds without it ignore).
+Object.assign(fetchFn, { [Symbol.for('@llmrr/core.releasesAbortListeners')]: true });
 
 const router = new LLMRouter(
   { models: [{ name: 'bench', engine: 'openai-compatible', baseURL: 'http://upstream.invalid/v1', apiKey: 'sk-bench', model: 'bench-model', price: { input: 0.15, output: 0.6 } }], routing: { strategy: 'priority' } },

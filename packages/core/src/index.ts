@@ -8,7 +8,7 @@ export * from './embeddings/index.js';
 export * from './semantic-cache/index.js';
 export * from './pricing/index.js';
 export { parseRetryAfter } from './util/retry-after.js';
-export { anySignal, sleep, withTimeout } from './util/abort.js';
+export { RELEASES_ABORT_LISTENERS, anySignal, sleep, withTimeout } from './util/abort.js';
 export { MAX_TIMER_MS, timerDelay } from './util/timer-delay.js';
 export { DIRECT_BODY, RELEASE_LINGER_MS, tapBody, type BodySink, type BodyTap, type DirectBody } from './util/direct-body.js';
 export * from './tenancy/index.js';

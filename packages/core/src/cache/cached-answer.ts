@@ -13,6 +13,8 @@ export interface CachedAnswer {
    * it and a stream replay's finish part carries it. Absent in entries stored before it was kept.
    */
   stopSequence?: string;
+  /** The model's refusal, apart from `text` (`GenerateResult.refusal`); a hit and a replay give it back as such. */
+  refusal?: string;
   /** The usage of the original call. */
   usage: Usage;
   /** Deployment (config model name) that produced it. */
@@ -58,6 +60,7 @@ export function cachedAnswerOf(answer: CachedAnswerInput, createdAt: number): Ca
     createdAt,
   };
   if (answer.stopSequence !== undefined) entry.stopSequence = answer.stopSequence;
+  if (typeof answer.refusal === 'string' && answer.refusal !== '') entry.refusal = answer.refusal;
   if (answer.reasoning !== undefined) entry.reasoning = answer.reasoning;
   if (answer.reasoningParts !== undefined) entry.reasoningParts = answer.reasoningParts;
   if (answer.id !== undefined) entry.id = answer.id;

@@ -62,7 +62,7 @@ function promptUsage(usage: Usage): Usage {
  * before the content; a consumer that shows a router cache hit's usage zeroes its cache counts, as for the
  * answer), the reasoning (its signed and redacted blocks, when kept, as a live stream sends them; else the
  * text) and the text as deltas split on word boundaries (token by token, each followed by its `logprobs` part,
- * when the answer kept log probabilities), each tool call (one `tool-call-delta` carrying the
+ * when the answer kept log probabilities), the refusal (if any) as text deltas marked `refusal`, each tool call (one `tool-call-delta` carrying the
  * whole arguments, then the complete `tool-call`), and `finish` with the original usage (and stop sequence).
  */
 export async function* replayAsStream(answer: CachedAnswer): AsyncIterable<StreamPart> {
@@ -72,6 +72,7 @@ export async function* replayAsStream(answer: CachedAnswer): AsyncIterable<Strea
   else if (answer.reasoning) for (const delta of splitWords(answer.reasoning)) yield { type: 'reasoning-delta', delta };
   if (answer.logprobs !== undefined && answer.logprobs.length > 0) yield* replayTextWithLogprobs(answer.text, answer.logprobs);
   else for (const delta of splitWords(answer.text)) yield { type: 'text-delta', delta };
+  if (answer.refusal) for (const delta of splitWords(answer.refusal)) yield { type: 'text-delta', delta, refusal: true };
   for (const [index, call] of answer.toolCalls.entries()) {
     yield { type: 'tool-call-delta', index, id: call.id, name: call.name, argumentsDelta: call.arguments };
     yield { type: 'tool-call', index, toolCall: { ...call } };

@@ -4,15 +4,18 @@ import type { AttemptScope } from './resilience/attempt-scope.js';
 import type { AttemptDriver } from './resilience/run-attempts.js';
 
 /**
- * Runs `generate` on a deployment (its `maxTokens` clamp applied), raced against the attempt's abort; an engine
+ * Runs `generate` on a deployment (its `maxTokens` clamp applied), raced against the attempt's abort (an engine given
+ * the caller's signal itself, `shared`, settles when it aborts: no race); an engine
  * that reports its provider request tells the attempt's scope when it goes out (`AttemptScope.providerRequest`),
  * and when the provider's answer arrived (`AttemptScope.providerResponse`).
  */
 export function generateDriver(request: GenerateRequest, headers: Record<string, string> | undefined): AttemptDriver<GenerateResult> {
   return {
-    run(d, scope) {
+    takesSharedSignal: true,
+    run(d, scope, shared) {
       const engine = d.engine();
-      const options: CallOptions | undefined = scope ? (headers ? { signal: scope.signal, headers } : { signal: scope.signal }) : headers ? { headers } : undefined;
+      const signal = scope ? scope.signal : shared;
+      const options: CallOptions | undefined = signal ? (headers ? { signal, headers } : { signal }) : headers ? { headers } : undefined;
       if (scope && engine.reportsProviderRequest === true) options!.onProviderRequest = scope.providerRequest();
       const onResponse = scope?.providerResponse();
       if (onResponse) options!.onProviderResponse = onResponse;

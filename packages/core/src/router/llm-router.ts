@@ -1,4 +1,5 @@
 import { ExactCache, type CachedAnswer, type CacheScope } from '../cache/index.js';
+import { guardSpend, hitSpend, withGuardCost } from '../semantic-cache/guard-spend.js';
 import { SEMANTIC_GUARD_METADATA_KEY, SemanticCacheHook } from '../semantic-cache/semantic-cache-hook.js';
 import { ModelConfigSchema, type Capability, type ModelConfig, type RouterConfig, type RouterConfigInput, type TenantConfig, type TenantConfigInput } from '../config/schema.js';
 import { formatPath, parseConfig } from '../config/validate.js';
@@ -28,6 +29,7 @@ import type { CascadeHost } from './cascade/cascade-call.js';
 import { cascadeModels } from './cascade/cascade-model-info.js';
 import { CascadeSet, type ResolvedCascade } from './cascade/cascade-set.js';
 import { streamCascade } from './cascade/cascade-stream.js';
+import { sumCost } from './cascade/sum-usage.js';
 import { runCascade } from './cascade/run-cascade.js';
 import { PREFETCH_METADATA_KEY, RouterPrefetch } from './prefetch/router-prefetch.js';
 import { createRouterStream } from './router-stream.js';
@@ -57,6 +59,7 @@ import type {
   RouterStream,
   Strategy,
   StrategyFn,
+  StreamSpend,
   UnknownTenantPolicy,
 } from './types.js';
 
@@ -81,6 +84,10 @@ interface Call {
   inputTokens?: number;
   /** The attempts of the execution plan, once there is one (reported with a failure). */
   attempts?: AttemptRecord[];
+  /** Set by the semantic lookup when a guard call it paid turned the match into a miss: added to the call's cost. */
+  guardCost?: Cost;
+  /** Set by the semantic lookup on a hit its guard call let through: the stream's spend while it replays the hit. */
+  hitSpend?: StreamSpend;
 }
 
 /** The call's estimated input tokens: computed on first use, then kept (the request does not change). */
@@ -196,6 +203,7 @@ export class LLMRouter {
     }
     this.strategyName = this.config.routing.strategy;
     this.checkStrategyName(this.strategyName, 'routing.strategy');
+    for (const name of this.builtins) this.checkStrategyOptions(name, this.strategies.get(name)!);
     this.cache = new ExactCache({
       config: this.config.cache.exact,
       ...(options.cacheStore ? { store: options.cacheStore } : {}),
@@ -244,6 +252,22 @@ export class LLMRouter {
       message: `Invalid ${source}:\n  ${param}: unknown strategy "${name}" (known: ${this.strategyNames().join(', ')}; custom ones go in options.strategies or addStrategy)`,
       param,
     });
+  }
+
+  /**
+   * `routing.options[name]`, checked by the strategy (`checkOptions`): a bad value is the server's config mistake,
+   * refused as `config_invalid` naming the field when the router is built (or the strategy added), never at a call.
+   */
+  private checkStrategyOptions(name: string, s: Strategy): void {
+    const o = this.config.routing.options[name];
+    if (o === undefined || typeof s.checkOptions !== 'function') return;
+    try {
+      s.checkOptions(o);
+    } catch (e) {
+      const err = toLLMError(e);
+      const param = `routing.options.${name}${err.param !== undefined ? `.${err.param}` : ''}`;
+      throw new LLMError({ code: 'config_invalid', message: `Invalid router config:\n  ${param}: ${err.message}`, param, cause: e });
+    }
   }
 
   /** Loads the `LLMRR_PRICES_FILE` table in the background; calls wait for it (see `ready()`). */
@@ -399,7 +423,8 @@ export class LLMRouter {
       this.end(call, result, undefined);
       return result;
     } catch (e) {
-      const error = toLLMError(e);
+      // A guard call paid before the failure is said on the error (`guardCostOf`), for whoever bills the call.
+      const error = call.guardCost ? withGuardCost(toLLMError(e), call.guardCost) : toLLMError(e);
       this.end(call, undefined, error);
       throw error;
     }
@@ -443,7 +468,7 @@ export class LLMRouter {
         end: () => {},
       });
     }
-    return createRouterStream({
+    const stream = createRouterStream({
       host: this.host,
       requestId: call.requestId,
       startedAt: call.startedAt,
@@ -459,6 +484,10 @@ export class LLMRouter {
       },
       end: (result, error) => this.end(call, result, error),
     });
+    // A stream that fails or is abandoned after its lookup paid a guard call still cost that call (`spent`): a NO's
+    // call on top of the answer's, or a hit's call while the hit is replayed.
+    if (this.semantic.paidGuard) stream.spent = () => (call.guardCost ? guardSpend(call.guardCost) : call.hitSpend);
+    return stream;
   }
 
   /** Runs many calls with bounded concurrency; settles all and keeps the input order. */
@@ -613,12 +642,15 @@ export class LLMRouter {
 
   /**
    * Removes a tenant (set with `setTenant` or from a v3 config); returns whether it existed. Its own
-   * models are closed once idle; calls naming it then follow `unknownTenant`.
+   * models are closed once idle; calls naming it then follow `unknownTenant`; strategies forget what they learned
+   * about it (`Strategy.forgetTenant`: `adaptive` drops its own deployments' models and pending decisions).
    */
   removeTenant(id: string): boolean {
     const own = this.tenants.remove(id);
     if (!own) return false;
     for (const d of own) this.retire(d);
+    // Learning strategies drop what they learned about the tenant (else their state grows with every tenant).
+    for (const st of new Set(this.strategies.values())) st.forgetTenant?.(id);
     if (this.config.version === 3) this.config = { ...this.config, tenants: this.config.tenants.filter((t) => t.id !== id) };
     return true;
   }
@@ -631,6 +663,7 @@ export class LLMRouter {
     const s: Strategy | undefined =
       typeof strategy === 'function' ? { name, rank: strategy } : strategy && typeof strategy.rank === 'function' ? strategy : undefined;
     if (!s) throw new LLMError({ code: 'invalid_request', message: `Strategy "${name}" must be a function or an object with rank(ctx)`, param: 'strategy' });
+    this.checkStrategyOptions(name, s);
     const old = this.strategies.get(name);
     this.strategies.set(name, s);
     // The replaced strategy stops learning from calls (unless it is still registered under another name).
@@ -1006,6 +1039,7 @@ export class LLMRouter {
       estimatedInputTokens,
     };
     if (preview) input.preview = true;
+    if (internal) input.internal = true;
     // Prompt-cache affinity (embeddings have no prompt cache): planRoute asks only under a spreading strategy with
     // several deployments of one model; then a request without marks or key costs one scan.
     if (embed === undefined && !internal && this.affinity.enabled) {
@@ -1100,6 +1134,7 @@ export class LLMRouter {
       attempts: plan.attempts,
     };
     if (answer.stopSequence !== undefined) result.stopSequence = answer.stopSequence;
+    if (answer.refusal !== undefined) result.refusal = answer.refusal;
     if (answer.id !== undefined) result.id = answer.id;
     if (answer.providerModel !== undefined) result.providerModel = answer.providerModel;
     if (answer.reasoning !== undefined) result.reasoning = answer.reasoning;
@@ -1110,6 +1145,11 @@ export class LLMRouter {
     if (Array.isArray(answer.logprobs)) result.logprobs = answer.logprobs;
     if (ttftMs !== undefined) result.timeToFirstTokenMs = ttftMs;
     if (route.decision) result.decision = route.decision;
+    // A guard call the lookup paid before this answer was fetched is the call's spend too.
+    if (call.guardCost) {
+      result.cost = sumCost(result.cost, call.guardCost);
+      result.guardCost = call.guardCost;
+    }
     return result;
   }
 
@@ -1167,7 +1207,8 @@ export class LLMRouter {
       }
     }
     if (!hit && this.semantic.enabled) {
-      const s = await this.semantic.lookup(call.request, scope, call.options.signal, call.requestId); // never throws
+      // (The call takes the cost of a guard call that turns the match into a miss: `call.guardCost`.)
+      const s = await this.semantic.lookup(call.request, scope, call.options.signal, call.requestId, call); // never throws
       if (s) {
         hit = s.answer;
         score = s.score;
@@ -1194,7 +1235,12 @@ export class LLMRouter {
       attempts: [],
     };
     if (score !== undefined) result.cacheScore = score;
+    if (guardCost) {
+      result.guardCost = guardCost;
+      call.hitSpend = hitSpend(result);
+    }
     if (hit.stopSequence !== undefined) result.stopSequence = hit.stopSequence;
+    if (hit.refusal !== undefined) result.refusal = hit.refusal;
     if (hit.id !== undefined) result.id = hit.id;
     if (hit.reasoning !== undefined) result.reasoning = hit.reasoning;
     // Signed thinking blocks: the client's next turn must send them back (Anthropic refuses the turn otherwise).

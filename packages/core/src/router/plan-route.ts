@@ -30,6 +30,8 @@ export interface RoutePlanInput {
   explain: boolean;
   /** A `route()` preview: no call follows, so stateful strategies neither advance nor remember (`StrategyContext.preview`). */
   preview?: boolean | undefined;
+  /** The router's own call (the semantic cache's guard and embeddings): never rated (`StrategyContext.internal`). */
+  internal?: boolean | undefined;
   /**
    * An `embed` call (`request` then carries one user message per input and `maxTokens: 0`): candidates need
    * `embed()`; `inputTokens` is the estimate for the whole batch, `contextTokens` the longest input's.
@@ -155,6 +157,7 @@ function rankPlan(
     requestId: input.requestId,
   };
   if (input.preview) ctx.preview = true;
+  if (input.internal) ctx.internal = true;
   const ranked = input.strategy.rank(ctx);
   const finish = (r: RankedCandidate[]): RoutePlan => {
     const strategyList = input.trusted ? r : checkRanked(r, selection.candidates, input.strategyName);

@@ -58,6 +58,8 @@ export class StreamAccumulator {
   finishReason: FinishReason | undefined;
   /** The finish part's `stopSequence` (the stop sequence the answer ended on, where the provider says). */
   private stopSequence: string | undefined;
+  /** The model's refusal: the text deltas marked `refusal`, kept apart from `text`. */
+  private refusal = '';
   error: LLMError | undefined;
   /** A content part (text, reasoning, tool call) was seen. */
   sawContent = false;
@@ -67,7 +69,8 @@ export class StreamAccumulator {
   add(part: StreamPart): void {
     switch (part.type) {
       case 'text-delta':
-        this.text += part.delta;
+        if (part.refusal === true) this.refusal += part.delta;
+        else this.text += part.delta;
         this.sawContent = true;
         break;
       case 'reasoning-delta':
@@ -122,9 +125,10 @@ export class StreamAccumulator {
   result(): GenerateResult {
     // Tool calls that only came as deltas (no closing `tool-call` part) still count.
     if (this.pendingTools) for (const t of this.pendingTools.values()) if (t.name) this.toolCalls.push({ ...t });
-    const usage = completeUsage(this.usage, this.text, this.reasoning, this.toolCalls, this.estimatedInputTokens);
+    const usage = completeUsage(this.usage, this.text + this.refusal, this.reasoning, this.toolCalls, this.estimatedInputTokens);
     const out: GenerateResult = { text: this.text, toolCalls: this.toolCalls, finishReason: this.finishReason ?? 'other', usage };
     if (this.stopSequence !== undefined) out.stopSequence = this.stopSequence;
+    if (this.refusal) out.refusal = this.refusal;
     if (this.id !== undefined) out.id = this.id;
     if (this.model !== undefined) out.providerModel = this.model;
     if (this.reasoning) out.reasoning = this.reasoning;

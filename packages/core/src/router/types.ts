@@ -17,6 +17,8 @@ export interface Deployment {
   /** Price per 1M tokens: from config, else the shipped table, else undefined (cost then unknown = 0, marked). */
   readonly price: ModelPrice | undefined;
   readonly capabilities: ReadonlySet<Capability>;
+  /** The tenant owning this deployment (its own model, apart from another tenant's of the same name); undefined for a shared one. */
+  readonly tenant?: string | undefined;
   /** The engine, created lazily (local engines load their model on first call). */
   engine(): LanguageEngine;
 }
@@ -63,6 +65,11 @@ export interface StrategyContext {
    * so previews neither skip a turn nor push real calls' decisions out before their feedback arrives).
    */
   preview?: boolean;
+  /**
+   * True for the router's own calls (the semantic cache's guard model and embeddings): no caller rates them and
+   * their outcomes say little about live traffic, so a learning strategy neither remembers nor learns from them.
+   */
+  internal?: boolean;
 }
 
 export interface RankedCandidate {
@@ -86,6 +93,14 @@ export interface Strategy {
    */
   readonly spreads?: boolean;
   rank(ctx: StrategyContext): RankedCandidate[] | Promise<RankedCandidate[]>;
+  /**
+   * Checks the strategy's options from the config (`routing.options[name]`) when the router is built or the
+   * strategy added: throw (an `LLMError` naming the option in `param`) and the router refuses the config with
+   * `config_invalid` naming `routing.options.<name>.<param>`.
+   */
+  checkOptions?(options: Record<string, unknown>): void;
+  /** Called when the router removes a tenant (`removeTenant`): drop what was learned about its own deployments. */
+  forgetTenant?(tenant: string): void;
 }
 
 export interface RouterCallOptions {
@@ -289,7 +304,18 @@ export interface RouterResult extends GenerateResult {
   /** Provider model id. */
   model: string;
   provider: string;
+  /**
+   * What the call cost: the answering call's tokens at its deployment's price, plus the semantic cache's guard
+   * call made for it (`guardCost`); on a cascade, both steps' (and a verifier's reported cost).
+   */
   cost: Cost;
+  /**
+   * The part of `cost` paid for the semantic cache's guard call(s) (`guardModel`), when the lookup made one that
+   * reported a cost: all of `cost` on a hit the guard let through; on a miss the guard caused (`verify` said NO, a
+   * rewrite was incomplete), the guard's call on top of the answering call's. The guard call also has its own
+   * `request:end` (marked `llmrr.semanticGuard`): a sum over `request:end` events subtracts this to count it once.
+   */
+  guardCost?: Cost;
   latencyMs: number;
   timeToFirstTokenMs?: number;
   cached: false | 'exact' | 'semantic';
@@ -332,9 +358,11 @@ export interface RouterStream extends AsyncIterable<RouterStreamPart> {
   readonly result: Promise<RouterResult>;
   /**
    * What calls this stream has already completed cost, for billing a stream that fails or is abandoned
-   * (a cascade's weak step). `replay: true`: the parts being streamed are that answer replayed (it was
-   * paid in full, nothing more to estimate); `false`: they come from a further call (the strong step),
-   * whose own partial use is on top. Undefined while no call has completed (and on ordinary streams).
+   * (a cascade's weak step and its verifier's reported cost; a semantic guard call the lookup paid before the
+   * answer was fetched: its cost with no tokens). `replay: true`: the parts being streamed are that answer
+   * replayed (it was paid in full, nothing more to estimate); `false`: they come from a further call (the
+   * strong step, the model after the guard), whose own partial use is on top. Undefined while no call has
+   * completed; absent on the ordinary streams of a router without a paid semantic guard.
    */
   spent?(): StreamSpend | undefined;
   /**

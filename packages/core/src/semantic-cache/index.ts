@@ -6,6 +6,7 @@ export { HybridIndex } from './hybrid-index.js';
 export type { HybridIndexOptions } from './hybrid-index.js';
 export { MemorySemanticStore } from './memory-semantic-store.js';
 export type { MemorySemanticStoreOptions } from './memory-semantic-store.js';
+export { guardCostOf, guardSpend, withGuardCost } from './guard-spend.js';
 export { createModelGuard } from './model-guard.js';
 export type { GuardCallOptions, GuardGenerate, ModelGuard } from './model-guard.js';
 export { RedisSemanticStore } from './redis-semantic-store.js';
@@ -22,6 +23,7 @@ export type {
   SemanticLookupDetails,
   SemanticLookupOptions,
   SemanticLookupOutcome,
+  SemanticLookupSpend,
   SemanticStoreCallOptions,
 } from './semantic-cache.js';
 export { selectMatch } from './select-match.js';

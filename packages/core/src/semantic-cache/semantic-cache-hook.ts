@@ -7,7 +7,7 @@ import type { GenerateRequest, LanguageEngine } from '../spec/index.js';
 import { createSemanticCache } from './create-semantic-cache.js';
 import { createModelGuard, type GuardCallOptions, type GuardGenerate } from './model-guard.js';
 import type { RouterEmbed } from './router-embedder.js';
-import type { SemanticCache, SemanticHit } from './semantic-cache.js';
+import type { SemanticCache, SemanticHit, SemanticLookupSpend } from './semantic-cache.js';
 
 /**
  * The metadata key of a guard call (`guard: verify`/`adapt` calling `guardModel`): its value is the id of the
@@ -47,6 +47,11 @@ export interface SemanticCacheHookDeps {
  */
 export class SemanticCacheHook {
   readonly enabled: boolean;
+  /**
+   * Whether a lookup may pay for a guard call: a model guard (`guard` `verify` or `adapt` with a `guardModel`), or
+   * a cache given ready-made (its guard may be anything).
+   */
+  readonly paidGuard: boolean;
   #cache: Promise<SemanticCache | undefined> | undefined;
 
   constructor(
@@ -54,6 +59,7 @@ export class SemanticCacheHook {
     private readonly deps: SemanticCacheHookDeps = {},
   ) {
     this.enabled = config?.enabled === true;
+    this.paidGuard = this.enabled && (deps.cache !== undefined || (config?.guardModel !== undefined && (config.guard === 'verify' || config.guard === 'adapt')));
     if (deps.cache) this.#cache = Promise.resolve(deps.cache);
   }
 
@@ -82,12 +88,15 @@ export class SemanticCacheHook {
     });
   }
 
-  /** `requestId` names the live call a guard call is made for. */
-  async lookup(request: GenerateRequest, scope: CacheScope, signal?: AbortSignal, requestId?: string): Promise<SemanticHit | undefined> {
+  /**
+   * `requestId` names the live call a guard call is made for; `spent` is filled with the cost of a guard call that
+   * turned the match into a miss (`SemanticLookupOptions.spent`).
+   */
+  async lookup(request: GenerateRequest, scope: CacheScope, signal?: AbortSignal, requestId?: string, spent?: SemanticLookupSpend): Promise<SemanticHit | undefined> {
     const cache = await this.cache();
     if (!cache) return undefined;
     try {
-      return await cache.lookup(request, scope, { ...(signal ? { signal } : {}), ...(requestId !== undefined ? { requestId } : {}) });
+      return await cache.lookup(request, scope, { ...(signal ? { signal } : {}), ...(requestId !== undefined ? { requestId } : {}), ...(spent ? { spent } : {}) });
     } catch (e) {
       this.deps.onError?.(toLLMError(e));
       return undefined;

@@ -9,6 +9,7 @@ import type { Embedder } from '../embeddings/embedder.js';
 import { LocalUseEmbedder } from '../embeddings/local-use-embedder.js';
 import { LLMError } from '../errors/llm-error.js';
 import { sectionConfigError } from '../config/validate.js';
+import { reportedCost } from '../router/reported-cost.js';
 import type { Cost } from '../router/types.js';
 import type { FinishReason, GenerateRequest } from '../spec/index.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
@@ -51,7 +52,8 @@ export interface SemanticGuardAdaptation {
 /**
  * Checks (`verify`) or rewrites (`adapt`) a cached answer for a close-but-not-identical question. A guard that
  * pays for its check (a model call) returns the verdict or text with its `cost`: a hit served through it
- * carries that cost (`SemanticHit.guardCost`).
+ * carries that cost (`SemanticHit.guardCost`). A cost that is not one (a negative, NaN or infinite amount: see
+ * `reportedCost`) fails the check, as a guard that throws does: a miss.
  */
 export interface SemanticGuard {
   verify?(input: SemanticGuardInput): Promise<boolean | SemanticGuardVerdict>;
@@ -101,6 +103,18 @@ export interface SemanticLookupOptions {
   timings?: { embedMs?: number; searchMs?: number };
   /** Filled with the candidates and the decision (evaluation, debugging). */
   details?: SemanticLookupDetails;
+  /**
+   * Filled with what a paid guard check cost when it did not let the match through (`verify` said NO, a rewrite
+   * was blank or incomplete): a miss that still made a provider call, which the caller pays on top of its own
+   * answer. (A hit's guard cost is `SemanticHit.guardCost`.) Left untouched when no guard call was paid.
+   */
+  spent?: SemanticLookupSpend;
+}
+
+/** See `SemanticLookupOptions.spent`. */
+export interface SemanticLookupSpend {
+  /** The cost of the guard call that turned the match into a miss, when the guard reported one. */
+  guardCost?: Cost;
 }
 
 export interface SemanticStoreCallOptions {
@@ -146,14 +160,22 @@ export interface SemanticCacheOptions {
 
 const NOT_STORABLE: ReadonlySet<FinishReason> = new Set<FinishReason>(['error', 'content-filter']);
 
+/** A guard's reported cost: none (absent), or one (`reportedCost`); anything else fails the check (a miss). */
+function checkedCost(cost: unknown): Cost | undefined {
+  if (cost === undefined || cost === null) return undefined;
+  const checked = reportedCost(cost);
+  if (!checked) throw new LLMError({ code: 'internal', message: 'The semantic guard reported a cost that no call can cost (negative, NaN, infinite or too large)' });
+  return checked;
+}
+
 /**
  * Whether `adapt` may rewrite an answer: only its text is rewritten, so not one with tool calls (served with the
  * old question's arguments) nor with signed or encrypted reasoning blocks (sent back by the client's next turn as
- * the reasoning behind a text they never led to). `verify` is asked about any answer: it receives the whole answer
+ * the reasoning behind a text they never led to), nor a refusal (`refusal`: not text to rewrite). `verify` is asked about any answer: it receives the whole answer
  * (the model guard refuses one with tool calls, as its prompt shows the text only: `createModelGuard`).
  */
 function adaptable(answer: CachedAnswer): boolean {
-  return answer.toolCalls.length === 0 && !(answer.reasoningParts ?? []).some((p) => p.signature !== undefined || p.redactedData !== undefined);
+  return answer.toolCalls.length === 0 && answer.refusal === undefined && !(answer.reasoningParts ?? []).some((p) => p.signature !== undefined || p.redactedData !== undefined);
 }
 
 /**
@@ -367,22 +389,27 @@ export class SemanticCache {
     try {
       if (this.config.guard === 'verify') {
         const verdict = await this.#guard!.verify!(input);
-        const { ok, cost } = typeof verdict === 'boolean' ? { ok: verdict, cost: undefined } : verdict;
+        const ok = typeof verdict === 'boolean' ? verdict : verdict.ok;
+        const cost = typeof verdict === 'boolean' ? undefined : checkedCost(verdict.cost);
         if (ok) {
           this.#stats.verified++;
           this.#stats.hits++;
           return { ...hit, guarded: 'verified', ...(cost ? { guardCost: cost } : {}) };
         }
+        // A NO the guard paid for: the caller pays it on top of the answer it now fetches.
+        if (cost && options.spent) options.spent.guardCost = cost;
       }
       if (this.config.guard === 'adapt' && adaptable(hit.answer)) {
         const adapted = await this.#guard!.adapt!(input);
-        const { text, cost, finishReason } = typeof adapted === 'string' ? { text: adapted, cost: undefined, finishReason: undefined } : adapted;
+        const { text, cost: reported, finishReason } = typeof adapted === 'string' ? { text: adapted, cost: undefined, finishReason: undefined } : adapted;
+        const cost = checkedCost(reported);
         // An empty, cut or filtered rewrite is no answer: a miss (its call paid for as a failed verify's is).
         if (text.trim() !== '' && (finishReason === undefined || finishReason === 'stop')) {
           this.#stats.adapted++;
           this.#stats.hits++;
           return { ...hit, answer: adaptedAnswer(hit.answer, text), guarded: 'adapted', ...(cost ? { guardCost: cost } : {}) };
         }
+        if (cost && options.spent) options.spent.guardCost = cost;
       }
     } catch {
       // A failing guard is a miss, never a failed call.
@@ -449,3 +476,4 @@ export class SemanticCache {
     await this.embedder.close?.();
   }
 }
+

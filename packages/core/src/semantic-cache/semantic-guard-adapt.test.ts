@@ -13,7 +13,7 @@ import { LLMRouter } from '../router/llm-router.js';
 import { makeUsage, type GenerateRequest } from '../spec/index.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
 import { BagOfWordsEmbedder } from './__fixtures__/bag-of-words-embedder.js';
-import { SemanticCache, type SemanticGuard } from './semantic-cache.js';
+import { SemanticCache, type SemanticGuard, type SemanticLookupSpend } from './semantic-cache.js';
 
 let guardUpstream: OpenAIWireServer;
 beforeAll(async () => {
@@ -159,13 +159,55 @@ describe('SemanticCache adapt guard', () => {
     expect(cache.stats).toMatchObject({ adapted: 0, guardMisses: 1 });
   });
 
-  it('a rewrite whose finishReason is not stop is a guard miss; its cost is not put on a hit', async () => {
+  it('a rewrite whose finishReason is not stop is a guard miss; its cost is not put on a hit but reported as spent', async () => {
     const cost = { inputUsd: 0.001, outputUsd: 0.002, totalUsd: 0.003, estimated: false };
     const { cache } = adaptCache(async () => ({ text: 'Madrid', cost, finishReason: 'length' }));
     await cache.store(ask(Q), scope, answer());
-    expect(await cache.lookup(ask(CLOSE), scope)).toBeUndefined();
+    const spent: SemanticLookupSpend = {};
+    expect(await cache.lookup(ask(CLOSE), scope, { spent })).toBeUndefined();
     expect(cache.stats).toMatchObject({ adapted: 0, guardMisses: 1, misses: 1 });
+    // The caller pays the guard call on top of the answer it now fetches.
+    expect(spent).toEqual({ guardCost: cost });
   });
+
+  it('a served rewrite leaves spent untouched (its cost is the hit\u2019s guardCost); so does a guard that throws', async () => {
+    const cost = { inputUsd: 0.001, outputUsd: 0.002, totalUsd: 0.003, estimated: false };
+    const { cache } = adaptCache(async () => ({ text: 'Madrid.', cost, finishReason: 'stop' }));
+    await cache.store(ask(Q), scope, answer());
+    const spent: SemanticLookupSpend = {};
+    expect((await cache.lookup(ask(CLOSE), scope, { spent }))?.guardCost).toEqual(cost);
+    expect(spent).toEqual({});
+    const failing = adaptCache(async () => {
+      throw new Error('guard down');
+    });
+    await failing.cache.store(ask(Q), scope, answer());
+    const none: SemanticLookupSpend = {};
+    expect(await failing.cache.lookup(ask(CLOSE), scope, { spent: none })).toBeUndefined();
+    expect(none).toEqual({});
+  });
+
+  for (const totalUsd of [-0.003, Number.NaN, Number.POSITIVE_INFINITY, 1e308]) {
+    it(`a guard reporting a cost of ${totalUsd} USD (no amount a ledger records) fails its check: a miss, nothing reported as spent`, async () => {
+      const cost = { inputUsd: 0, outputUsd: 0, totalUsd, estimated: false };
+      const { cache } = adaptCache(async () => ({ text: 'Madrid.', cost, finishReason: 'stop' }));
+      await cache.store(ask(Q), scope, answer());
+      const spent: SemanticLookupSpend = {};
+      expect(await cache.lookup(ask(CLOSE), scope, { spent })).toBeUndefined();
+      expect(spent).toEqual({});
+      const verifying = new SemanticCache({
+        config: { enabled: true, threshold: 0.8, guardAbove: 0.95, guard: 'verify' },
+        embedder: new BagOfWordsEmbedder(),
+        guard: { verify: async () => ({ ok: true, cost }) },
+      });
+      await verifying.store(ask(Q), scope, answer());
+      expect(await verifying.lookup(ask(CLOSE), scope, { spent })).toBeUndefined();
+      expect(spent).toEqual({});
+      expect([cache.stats, verifying.stats]).toMatchObject([
+        { hits: 0, guardMisses: 1 },
+        { hits: 0, guardMisses: 1 },
+      ]);
+    });
+  }
 
   it('an answer with signed or encrypted reasoning blocks is never adapted (no guard call)', async () => {
     const { cache, calls } = adaptCache(async () => 'Madrid.');

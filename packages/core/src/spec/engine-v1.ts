@@ -70,6 +70,13 @@ export interface GenerateResult {
    * (Anthropic `stop_sequence`); absent otherwise (OpenAI-compatible servers and Gemini report a plain stop).
    */
   stopSequence?: string;
+  /**
+   * The model's refusal (OpenAI's `message.refusal`, e.g. a structured output it declined), kept apart from `text`
+   * (the answer's content: `''` when the model only refused). Absent when it did not refuse. The gateway renders it
+   * as the wire's refusal (chat `message.refusal`, a Responses `refusal` part), as plain text after `text` on wires
+   * without one (Anthropic, `/v1/completions`).
+   */
+  refusal?: string;
   usage: Usage;
   /** Provider's response id, when it gives one. */
   id?: string;

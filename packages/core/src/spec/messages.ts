@@ -41,7 +41,9 @@ export type ContentPart = TextPart | ImagePart;
  * thinking blocks (`signature`) and sends some encrypted (`redactedData`, a `redacted_thinking` block: `text`
  * is then empty); with thinking and tools it requires the last assistant turn's blocks back unchanged and in
  * order, which the Anthropic engine does (before the turn's text and tool calls). A block without either is
- * display text only: no engine sends it back. Other engines ignore reasoning parts in input.
+ * display text only: the Anthropic engine does not send it back. The OpenAI-compatible engine sends the parts' text
+ * as `reasoning_content` on a turn with tool calls where the deployment wants it (the `deepseek` preset, or
+ * `options.reasoningContent`); other engines ignore reasoning parts in input.
  */
 export interface ReasoningPart {
   type: 'reasoning';

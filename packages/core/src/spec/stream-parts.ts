@@ -10,7 +10,8 @@ import type { CallWarning } from './warnings.js';
  */
 export type StreamPart =
   | { type: 'response-metadata'; id?: string; model?: string }
-  | { type: 'text-delta'; delta: string }
+  /** Answer text; `refusal: true`: a piece of the model's refusal instead (`GenerateResult.refusal`, not `text`). */
+  | { type: 'text-delta'; delta: string; refusal?: boolean }
   /**
    * Reasoning text. A reasoning block the provider signs ends with a part that carries its `signature`
    * (usually with an empty `delta`); the next reasoning part starts a new block. A part with `redactedData`

@@ -57,10 +57,14 @@ export function thinkingBlocks(result: Pick<RouterResult, 'reasoning' | 'reasoni
   return result.reasoning ? [{ type: 'thinking', thinking: result.reasoning, signature: '' }] : [];
 }
 
-/** A router result as an Anthropic `message`: thinking blocks first, then the text, then the tool calls. */
+/**
+ * A router result as an Anthropic `message`: thinking blocks first, then the text (a refusal, which the wire has no
+ * field for, as text after it, as the streamed answer sends it), then the tool calls.
+ */
 export function toAnthropicMessage(result: RouterResult, options: { explain: boolean }): AnthropicMessage {
   const content = thinkingBlocks(result);
-  if (result.text !== '' || (result.toolCalls.length === 0 && content.length === 0)) content.push({ type: 'text', text: result.text });
+  const text = result.text + (result.refusal ?? '');
+  if (text !== '' || (result.toolCalls.length === 0 && content.length === 0)) content.push({ type: 'text', text });
   for (const c of result.toolCalls) content.push({ type: 'tool_use', id: c.id, name: c.name, input: toolInput(c) });
   return {
     id: messageId(result.requestId),

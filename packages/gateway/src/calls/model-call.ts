@@ -1,4 +1,4 @@
-import { toLLMError, type DeploymentInfo, type GenerateOptions, type GenerateRequest, type RateLimitInfo, type RouterResult, type UsageStatus } from '@llmrr/core';
+import { toLLMError, type DeploymentInfo, type GenerateOptions, type GenerateRequest, type RateLimitInfo, type RouterResult, type RouterStream, type UsageStatus } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import { errorReply, needsServerLog, toPublicError, type ErrorStyle } from '../http/error-body.js';
 import { formatScore, headerText, resultHeaders } from '../http/llmrr-info.js';
@@ -101,13 +101,20 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     return settler.settle(st, admission);
   };
 
+  /** The router stream of a streamed call, once asked for: a stream that fails before it opens may have paid calls (`spent`). */
+  let routerStream: RouterStream | undefined;
+
   const fail = async (e: unknown): Promise<Reply> => {
     const error = withClientMessagePath(toLLMError(e), call.messagePaths, call.fieldNames);
     const status: UsageStatus = error.code === 'aborted' ? 'aborted' : 'error';
     try {
       // An answer lost after its provider accepted it may be billed: the row names who was asked (its cost is unknown).
       const lost = error.afterResponse && error.deployment !== undefined ? { deployment: error.deployment, ...(error.provider !== undefined ? { provider: error.provider } : {}) } : undefined;
-      await settle(lost ? { status, error, ...lost } : { status, error });
+      const s: Settlement = lost ? { status, error, ...lost } : { status, error };
+      // Calls the stream completed before it failed (a cascade's weak step, a semantic guard call).
+      const spent = routerStream?.spent?.();
+      if (spent) s.spent = spent;
+      await settle(s);
     } catch {
       // already logged; the original error is the one to report
     }
@@ -159,7 +166,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       return jsonReply(call.render(result), call.requestId, headers);
     }
 
-    const opened = await openStream(deps.router.stream(call.request, options), call.startedMono, monotonicNow);
+    routerStream = deps.router.stream(call.request, options);
+    const opened = await openStream(routerStream, call.startedMono, monotonicNow);
     try {
       headers['x-llmrr-model'] = headerText(opened.route.deployment);
       headers['x-llmrr-cache'] = opened.route.cached === false ? 'miss' : `hit-${opened.route.cached}`;

@@ -1,4 +1,4 @@
-import { LLMError, providerCacheUsage, sumUsage, type GenerateRequest, type RouterResult, type StreamSpend, type Usage, type UsageEntryInput, type UsageStatus } from '@llmrr/core';
+import { guardCostOf, guardSpend, LLMError, providerCacheUsage, sumCost, sumUsage, type Cost, type GenerateRequest, type RouterResult, type StreamSpend, type Usage, type UsageEntryInput, type UsageStatus } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import { toPublicError } from '../http/error-body.js';
 import type { Admission } from '../tenancy/admission.js';
@@ -26,7 +26,10 @@ export interface Settlement {
   cached?: false | 'exact' | 'semantic';
   /** Text sent to the client before a stream broke off or was abandoned (to estimate usage when none was reported). */
   outputText?: string;
-  /** A failed or abandoned stream's completed calls (a cascade's weak step: `RouterStream.spent`). */
+  /**
+   * A failed or abandoned stream's completed calls (`RouterStream.spent`: a cascade's weak step and verifier, a
+   * semantic guard call the lookup paid).
+   */
   spent?: StreamSpend;
 }
 
@@ -86,6 +89,12 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
           usage = usage ? sumUsage(spent.usage, usage) : spent.usage;
           costUsd += spent.cost.totalUsd;
         }
+      }
+      if (!isAmount(costUsd)) {
+        // A cost that is no amount (negative, NaN, infinite: from a wrapped router or custom code) would make the
+        // ledger refuse the row of calls that were paid: it is logged and recorded as 0.
+        deps.log('a call reported a cost that is not an amount; recorded as 0', call.requestId, costUsd);
+        costUsd = 0;
       }
       const counts = ledgerCounts(usage);
       const latencyMs = performance.now() - call.startedMono;
@@ -179,16 +188,32 @@ function usageEntry(call: SettleCall, s: Settlement, counts: LedgerCounts, costU
 
 /**
  * The spend a failed call's error carries for calls completed before the failure: a cascade's weak step
- * (`details.cascade.weak`, set by the router on the strong step's failure and on an abandoned cascade stream).
+ * (`details.cascade.weak`, set by the router on the strong step's failure and on an abandoned cascade stream) and
+ * its verifier's reported cost (`details.cascade.verifierCost`), and a semantic guard call the call's lookup paid
+ * before it failed (`details.guardCost`: core's `guardCostOf`).
  */
 function spentBefore(error: LLMError | undefined): StreamSpend | undefined {
   const details = error?.details;
-  if (typeof details !== 'object' || details === null || !('cascade' in details)) return undefined;
-  const weak = (details as { cascade?: { weak?: { usage?: Usage; cost?: { totalUsd?: unknown }; cached?: unknown } } }).cascade?.weak;
-  if (!weak?.usage || typeof weak.usage.inputTokens !== 'number' || typeof weak.cost?.totalUsd !== 'number') return undefined;
-  // A weak step answered from the router cache (its `CascadeStep.cached`) wrote and read no provider cache.
-  const cached = weak.cached === 'exact' || weak.cached === 'semantic' ? weak.cached : false;
-  return { usage: providerCacheUsage(weak.usage, cached), cost: weak.cost as StreamSpend['cost'], replay: false };
+  if (typeof details !== 'object' || details === null) return undefined;
+  let spent: StreamSpend | undefined;
+  const cascade = (details as { cascade?: { weak?: { usage?: Usage; cost?: { totalUsd?: unknown }; cached?: unknown }; verifierCost?: Partial<Cost> } }).cascade;
+  const weak = cascade?.weak;
+  if (weak?.usage && typeof weak.usage.inputTokens === 'number' && typeof weak.cost?.totalUsd === 'number') {
+    // A weak step answered from the router cache (its `CascadeStep.cached`) wrote and read no provider cache.
+    const cached = weak.cached === 'exact' || weak.cached === 'semantic' ? weak.cached : false;
+    spent = { usage: providerCacheUsage(weak.usage, cached), cost: weak.cost as StreamSpend['cost'], replay: false };
+  }
+  const verifier = cascade?.verifierCost;
+  // (Core refuses a verifier's cost that is not an amount; one from elsewhere that is not is left out, never recorded.)
+  if (spent && isAmount(verifier?.totalUsd)) spent = { ...spent, cost: sumCost(spent.cost, verifier as Cost) };
+  const guard = guardCostOf(error);
+  if (guard) spent = spent ? { ...spent, cost: sumCost(spent.cost, guard) } : guardSpend(guard);
+  return spent;
+}
+
+/** A non-negative finite number of USD (NaN fails the comparison). */
+function isAmount(usd: unknown): usd is number {
+  return typeof usd === 'number' && usd >= 0 && usd < Infinity;
 }
 
 function deploymentPrice(deps: CallDeps, call: SettleCall, deployment: string) {

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { RELEASES_ABORT_LISTENERS } from '@llmrr/core';
 import type { Dispatcher } from 'undici';
 import { Agent } from './undici-agent.js';
 import { UpstreamBody } from './upstream-body.js';
@@ -39,7 +40,9 @@ const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\b/i;
  *
  * Differences from global `fetch`, on purpose: no `accept-encoding` is sent (providers answer
  * uncompressed); a redirect, a `Request` object as input or a stream/form body go to Node's own `fetch` on
- * the same pool. Answers a `Response` cannot carry: a status past 599 rejects as a network error (`TypeError`,
+ * the same pool (its answer comes as a new `Response`, without `url` and `redirected`). A call settles as soon as
+ * its signal aborts, even while it waits for a pool connection or for one to open, and leaves no abort listener on
+ * the signal once it is over (`RELEASES_ABORT_LISTENERS`). Answers a `Response` cannot carry: a status past 599 rejects as a network error (`TypeError`,
  * which the router retries); a status text loses the characters a `Response` refuses (a Latin-1 byte, which
  * undici decodes as UTF-8, or a control character). Interim answers (1xx, such as 103 Early Hints) are skipped.
  */
@@ -53,7 +56,7 @@ export function createUpstreamFetch(options: UpstreamFetchOptions = {}): Upstrea
   });
   // Node's own `fetch` on the same pool for the rare inputs above: it knows Node's `Request` and `FormData`
   // (undici's npm `fetch` does not take Node 20's), and it loads nothing more.
-  const slow = (input: FetchInput, init?: RequestInit): Promise<Response> => globalThis.fetch(input, { ...init, dispatcher: agent } as RequestInit);
+  const slow = (input: FetchInput, init: RequestInit): Promise<Response> => nodeFetch(agent, input, init);
 
   const fetchFn = (input: FetchInput, init: RequestInit = {}): Promise<Response> => {
     const body = init.body;
@@ -61,7 +64,69 @@ export function createUpstreamFetch(options: UpstreamFetchOptions = {}): Upstrea
     const url = typeof input === 'string' ? new URL(input) : input;
     return send(agent, url, init, body ?? null, () => slow(input, init));
   };
-  return Object.assign(fetchFn as typeof globalThis.fetch, { close: () => agent.close() });
+  // Its requests settle as soon as their signal aborts and remove their abort listener when they end (`finish` in
+  // `send`, `nodeFetch` for the ones handed to Node's `fetch`), so the router may hand the engines a caller's signal as
+  // it is (`RELEASES_ABORT_LISTENERS`).
+  return Object.assign(fetchFn as typeof globalThis.fetch, { close: () => agent.close(), [RELEASES_ABORT_LISTENERS]: true });
+}
+
+/**
+ * Node's own `fetch` on the pool, given a signal of its own linked to the caller's (`init.signal`, or the `Request`'s)
+ * until the answer's body ends, fails or is cancelled: Node's `fetch` leaves its listener on the signal it is given
+ * until its request is garbage-collected, which a long-lived caller signal would collect. The answer is a new
+ * `Response` around the body (its `url` and `redirected` are not kept).
+ */
+async function nodeFetch(agent: Agent, input: FetchInput, init: RequestInit): Promise<Response> {
+  const given = init.signal ?? (input instanceof Request ? input.signal : undefined);
+  if (!given) return globalThis.fetch(input, { ...init, dispatcher: agent } as RequestInit);
+  if (given.aborted) throw given.reason;
+  const own = new AbortController();
+  const onAbort = () => own.abort(given.reason);
+  given.addEventListener('abort', onAbort, { once: true });
+  const release = () => given.removeEventListener('abort', onAbort);
+  let response: Response;
+  try {
+    response = await globalThis.fetch(input, { ...init, signal: own.signal, dispatcher: agent } as RequestInit);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  if (response.body === null) {
+    release();
+    return response;
+  }
+  const reader = response.body.getReader();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            release();
+            c.close();
+          } else {
+            c.enqueue(value);
+          }
+        } catch (e) {
+          release();
+          throw e;
+        }
+      },
+      cancel(reason) {
+        release();
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  try {
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  } catch (e) {
+    // A status past 599, as `send` rejects it.
+    release();
+    void reader.cancel(e).catch(() => {});
+    throw brokenAnswer(e);
+  }
 }
 
 function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Array | null, redirect: () => Promise<Response>): Promise<Response> {
@@ -78,7 +143,17 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
     let responseInit: ResponseInit | undefined;
     let rawHeaders: IncomingHttpHeaders | undefined;
     let done = false;
-    const onAbort = () => ctrl?.abort(signal?.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError'));
+    const onAbort = () => {
+      // Settles at once (`RELEASES_ABORT_LISTENERS`): a request still waiting for a pool connection, or for its
+      // connection to open, has no controller yet; it is aborted when undici starts it (`onRequestStart`), before
+      // anything is sent.
+      if (ctrl === undefined) {
+        finish();
+        reject(signal!.reason);
+      } else {
+        ctrl.abort(abortError(signal!));
+      }
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     const finish = () => {
       done = true;
@@ -88,7 +163,8 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(controller) {
         ctrl = controller;
-        if (signal?.aborted) onAbort();
+        // Aborted while it waited: the promise rejected already.
+        if (done) controller.abort(abortError(signal!));
       },
       onResponseStart(controller, status, headers, statusText) {
         // An interim answer (103 Early Hints): the final one follows.
@@ -151,6 +227,11 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
     };
     agent.dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method: method as Dispatcher.HttpMethod, headers: headerPairs(init.headers), body }, handler);
   });
+}
+
+/** What undici's dispatch is aborted with for an aborted `signal`: its reason when that is an `Error`. */
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError');
 }
 
 /** A network error, as `fetch` rejects with (the router retries it), for an answer no `Response` can carry. */

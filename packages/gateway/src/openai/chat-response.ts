@@ -17,10 +17,13 @@ export function chatCompletionId(requestId: string): string {
  */
 export function toChatCompletion(result: RouterResult, options: { created: number; explain: boolean; logprobs?: boolean }): OpenAIChatResponse {
   const toolCalls = result.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
+  // A refusal goes as OpenAI sends one: `message.refusal`, with `content: null` when there is no content (the SDK's
+  // `parse()` reads it so); content the answer had before it refused stays `content`.
+  const refusal = result.refusal ?? null;
   const message: OpenAIChatResponse['choices'][number]['message'] = {
     role: 'assistant',
-    content: toolCalls.length > 0 && result.text === '' ? null : result.text,
-    refusal: null,
+    content: result.text === '' && (toolCalls.length > 0 || refusal !== null) ? null : result.text,
+    refusal,
   };
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
   if (result.reasoning) message.reasoning_content = result.reasoning;

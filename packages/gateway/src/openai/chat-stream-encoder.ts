@@ -136,6 +136,8 @@ export class ChatStreamEncoder implements StreamEncoder {
     switch (part.type) {
       case 'text-delta':
         if (part.delta === '') return [];
+        // The model's refusal: `delta.refusal`, as OpenAI streams it (no logprobs of its own to hold it for).
+        if (part.refusal === true) return [this.deltaFrame({ refusal: part.delta })];
         if (this.options.logprobs === true) {
           this.held = part.delta;
           return [];

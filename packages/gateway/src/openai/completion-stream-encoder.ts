@@ -45,7 +45,8 @@ export function toTextCompletion(result: RouterResult, options: { created: numbe
     created: options.created,
     model: result.deployment,
     system_fingerprint: null,
-    choices: [{ text: result.text, index: 0, logprobs, finish_reason: completionFinishReason(result.finishReason) }],
+    // A refusal (no field for it on this wire) as text after the answer's, as the streamed answer sends it.
+    choices: [{ text: result.text + (result.refusal ?? ''), index: 0, logprobs, finish_reason: completionFinishReason(result.finishReason) }],
     usage: toOpenAIUsage(answerUsage(result)),
     llmrr: llmrrInfo(result, options.explain),
   };
@@ -123,7 +124,11 @@ export class CompletionStreamEncoder implements StreamEncoder {
       return [dataFrame(this.chunk(text, null, part.logprobs))];
     }
     const frames = this.flushHeld();
-    if (part.type === 'text-delta' && part.delta !== '') this.held = part.delta;
+    // A refusal's text has no log probabilities of its own to wait for.
+    if (part.type === 'text-delta' && part.delta !== '') {
+      if (part.refusal === true) frames.push(this.textFrame(part.delta));
+      else this.held = part.delta;
+    }
     return frames;
   }
 

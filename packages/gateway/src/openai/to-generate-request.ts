@@ -93,8 +93,17 @@ function convertOther(m: Exclude<OpenAIChatMessage, { role: 'user' }>, index: nu
       return { role: 'system', content: joinText(nonEmpty(m.content, index)) };
     case 'assistant': {
       const toolCalls = m.tool_calls?.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
-      const text = m.content == null ? null : assistantText(m.content);
-      if (toolCalls && toolCalls.length > 0) return { role: 'assistant', content: text, toolCalls };
+      const content = m.content == null ? null : assistantText(m.content);
+      // A refusal given back (`message.refusal`, as this gateway and OpenAI answer it) is the turn's text, after its
+      // content, as a `refusal` part given back is (and on `/v1/responses`).
+      const text = m.refusal ? (content ?? '') + m.refusal : content;
+      if (toolCalls && toolCalls.length > 0) {
+        // The turn's reasoning given back (`reasoning_content`, as DeepSeek and this gateway answer it): a tool loop's
+        // next step on DeepSeek's thinking mode needs it (the engine sends it where the deployment wants it).
+        const reasoning = (m as { reasoning_content?: unknown }).reasoning_content;
+        if (typeof reasoning === 'string' && reasoning !== '') return { role: 'assistant', content: text, toolCalls, reasoning: [{ type: 'reasoning', text: reasoning }] };
+        return { role: 'assistant', content: text, toolCalls };
+      }
       // A refusal echoed back from an earlier answer has null content; anything else needs content or tool calls.
       if (text === null && m.refusal == null) {
         throw new LLMError({ code: 'invalid_request', message: `messages.${index}.content: an assistant message needs content or tool_calls`, param: `messages.${index}.content` });

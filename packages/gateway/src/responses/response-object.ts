@@ -173,12 +173,16 @@ export function isCut(reason: FinishReason): boolean {
  * all, as OpenAI answers a limit hit during reasoning with the reasoning item alone), function calls. On a
  * length or content-filter finish the last item (the one being produced when the answer was cut) is
  * `incomplete`, as in the streamed answer. The message's `output_text` carries the answer's token log
- * probabilities when the request asked for them (`logprobs`) and the answer has them (else `[]`, as before).
+ * probabilities when the request asked for them (`logprobs`) and the answer has them (else `[]`, as before). The
+ * model's refusal (`RouterResult.refusal`) is a message of its own with a `refusal` part, as OpenAI answers it
+ * (after the text's message, when the answer had text first), as the streamed answer builds it.
  */
-export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'reasoning' | 'toolCalls' | 'finishReason' | 'logprobs'>, logprobs = false): ResponsesOutputItem[] {
+export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'reasoning' | 'toolCalls' | 'finishReason' | 'logprobs' | 'refusal'>, logprobs = false): ResponsesOutputItem[] {
   const items: ResponsesOutputItem[] = [];
   if (result.reasoning) items.push(reasoningItem(responseIds.reasoning(result.requestId), result.reasoning, 'completed'));
-  if (result.text !== '' || (result.toolCalls.length === 0 && !result.reasoning)) {
+  const refusal = result.refusal ?? '';
+  const hasText = result.text !== '' || (refusal === '' && result.toolCalls.length === 0 && !result.reasoning);
+  if (hasText) {
     items.push({
       type: 'message',
       id: responseIds.message(result.requestId),
@@ -186,6 +190,10 @@ export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'r
       role: 'assistant',
       content: [{ type: 'output_text', text: result.text, annotations: [], logprobs: logprobs && result.logprobs ? toOutputTextLogprobs(result.logprobs) : [] }],
     });
+  }
+  if (refusal !== '') {
+    const id = hasText ? `${responseIds.message(result.requestId)}_1` : responseIds.message(result.requestId);
+    items.push({ type: 'message', id, status: 'completed', role: 'assistant', content: [{ type: 'refusal', refusal }] });
   }
   result.toolCalls.forEach((c, i) => {
     items.push({ type: 'function_call', id: responseIds.functionCall(result.requestId, i), call_id: c.id, name: c.name, arguments: c.arguments, status: 'completed' });

@@ -12,9 +12,15 @@ type Event = OpenAIResponseStreamEvent;
 /** An event before its number is given (`sequence_number` is added as it is framed). */
 type Unnumbered = Event extends infer E ? (E extends Event ? Omit<E, 'sequence_number'> : never) : never;
 
+/**
+ * What a text item holds: the answer's text (a message's `output_text` part), its reasoning, or the model's refusal
+ * (a message of its own, with a `refusal` part, as the non-streamed answer has it).
+ */
+type TextKind = 'message' | 'reasoning' | 'refusal';
+
 /** The open message or reasoning item (at most one at a time). */
 interface OpenText {
-  kind: 'message' | 'reasoning';
+  kind: TextKind;
   index: number;
   id: string;
   text: string;
@@ -63,7 +69,7 @@ function isJson(text: string): boolean {
 }
 
 /** What waits for the open calls to finish: a call, or text or reasoning (consecutive pieces joined). */
-type Pending = { kind: 'call'; call: OpenCall } | { kind: 'message' | 'reasoning'; text: string; logprobs?: TokenLogprob[] };
+type Pending = { kind: 'call'; call: OpenCall } | { kind: TextKind; text: string; logprobs?: TokenLogprob[] };
 
 /**
  * The Responses API streaming events in OpenAI's order: `response.created`, `response.in_progress`, then per
@@ -152,8 +158,17 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     return n === 0 ? base : `${base}_${n}`;
   }
 
-  private openText(kind: 'message' | 'reasoning'): string[] {
+  private openText(kind: TextKind): string[] {
     const index = this.output.push(undefined) - 1;
+    if (kind === 'refusal') {
+      // OpenAI's refusal events: `response.refusal.delta` and `.done` on a `refusal` content part.
+      const id = ResponsesStreamEncoder.nth(responseIds.message(this.requestId), this.messages++);
+      this.text = { kind, index, id, text: '', deltaHeads: [deltaHead('response.refusal.delta', id, index, 'content_index')], deltaTail: ',"sequence_number":' };
+      return [
+        this.frame({ type: 'response.output_item.added', output_index: index, item: { type: 'message', id, status: 'in_progress', role: 'assistant', content: [] } }),
+        this.frame({ type: 'response.content_part.added', item_id: id, output_index: index, content_index: 0, part: { type: 'refusal', refusal: '' } }),
+      ];
+    }
     if (kind === 'message') {
       const id = ResponsesStreamEncoder.nth(responseIds.message(this.requestId), this.messages++);
       this.text = { kind, index, id, text: '', deltaHeads: [deltaHead('response.output_text.delta', id, index, 'content_index')], deltaTail: ',"logprobs":[],"sequence_number":' };
@@ -203,6 +218,16 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         this.frame({ type: 'response.reasoning_summary_text.done', item_id: id, output_index: index, summary_index: 0, text: o.text }),
         this.frame({ type: 'response.reasoning_summary_part.done', item_id: id, output_index: index, summary_index: 0, part: summary }),
         this.frame({ type: 'response.reasoning_text.done', item_id: id, output_index: index, content_index: 0, text: o.text }),
+        this.frame({ type: 'response.content_part.done', item_id: id, output_index: index, content_index: 0, part }),
+        this.frame({ type: 'response.output_item.done', output_index: o.index, item }),
+      ];
+    }
+    if (o.kind === 'refusal') {
+      const part = { type: 'refusal' as const, refusal: o.text };
+      const item: ResponsesOutputItem = { type: 'message', id: o.id, status, role: 'assistant', content: [part] };
+      this.output[o.index] = item;
+      return [
+        this.frame({ type: 'response.refusal.done', item_id: id, output_index: index, content_index: 0, refusal: o.text }),
         this.frame({ type: 'response.content_part.done', item_id: id, output_index: index, content_index: 0, part }),
         this.frame({ type: 'response.output_item.done', output_index: o.index, item }),
       ];
@@ -371,8 +396,8 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     return open.flatMap((o) => ('toolIndex' in o ? this.closeCall(o, status(o.index)) : this.closeText(status(o.index))));
   }
 
-  /** Text or reasoning (`tokens`: a message delta's log probabilities, when asked for). */
-  private textPart(kind: 'message' | 'reasoning', delta: string, tokens?: readonly TokenLogprob[]): string[] {
+  /** Text, reasoning or refusal (`tokens`: a message delta's log probabilities, when asked for). */
+  private textPart(kind: TextKind, delta: string, tokens?: readonly TokenLogprob[]): string[] {
     if (this.text?.kind === kind) return this.textDelta(this.text, delta, tokens);
     if (this.pending.length > 0 || this.blocked()) {
       // An open call is unfinished: the text waits for it (joined with the text waiting last, if any).
@@ -400,7 +425,8 @@ export class ResponsesStreamEncoder implements StreamEncoder {
       return this.textPart('message', text ?? '', part.logprobs);
     }
     const frames = this.flushHeld();
-    if (part.type === 'text-delta' && part.delta !== '') this.held = part.delta;
+    // A refusal has no log probabilities of its own to wait for.
+    if (part.type === 'text-delta' && part.delta !== '' && part.refusal !== true) this.held = part.delta;
     else {
       try {
         frames.push(...this.content(part));
@@ -429,7 +455,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
       case 'text-delta':
       case 'reasoning-delta': {
         if (part.delta === '') return [];
-        return this.textPart(part.type === 'text-delta' ? 'message' : 'reasoning', part.delta);
+        return this.textPart(part.type === 'reasoning-delta' ? 'reasoning' : part.refusal === true ? 'refusal' : 'message', part.delta);
       }
       case 'tool-call-delta':
         return this.piece(part);

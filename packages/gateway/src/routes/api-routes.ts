@@ -17,7 +17,7 @@ import { LegacyChatRequestSchema, QuickRequestSchema, RouteRequestSchema, type L
 function answer(result: RouterResult, prompt?: string): LegacyAnswer {
   return {
     ...(prompt !== undefined ? { prompt } : {}),
-    response: result.text,
+    response: result.text + (result.refusal ?? ''),
     model: result.deployment,
     usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens, totalTokens: result.usage.totalTokens },
     costUsd: result.cost.totalUsd,

@@ -240,7 +240,8 @@ export const OpenAIChatResponseSchema = z.object({
       message: z.object({
         role: z.literal('assistant'),
         content: z.string().nullable(),
-        refusal: z.null(),
+        /** The model's refusal (`RouterResult.refusal`), with `content: null`; else null. */
+        refusal: z.string().nullable(),
         tool_calls: z.array(OpenAIToolCallSchema).optional(),
         reasoning_content: z.string().optional(),
       }),
@@ -273,7 +274,7 @@ export const OpenAIChatChunkSchema = z.object({
       delta: z.object({
         role: z.literal('assistant').optional(),
         content: z.string().nullable().optional(),
-        refusal: z.null().optional(),
+        refusal: z.string().nullable().optional(),
         reasoning_content: z.string().optional(),
         tool_calls: z.array(ChunkToolCallDelta).optional(),
       }),

@@ -178,6 +178,8 @@ addFastCheck(ResponsesContentPartSchema, isWellFormedTextPart);
 // ---- response ------------------------------------------------------------------------------------
 
 export const ResponsesOutputTextSchema = z.object({ type: z.literal('output_text'), text: z.string(), annotations: z.array(z.unknown()), logprobs: z.array(z.unknown()) });
+/** The model's refusal in place of the text (`RouterResult.refusal`), as OpenAI's Responses API sends it. */
+export const ResponsesRefusalSchema = z.object({ type: z.literal('refusal'), refusal: z.string() });
 export const ResponsesReasoningTextSchema = z.object({ type: z.literal('reasoning_text'), text: z.string() });
 /** The reasoning again, as a summary part: what the Vercel AI SDK reads (`@ai-sdk/openai` ignores `content`). */
 export const ResponsesSummaryTextSchema = z.object({ type: z.literal('summary_text'), text: z.string() });
@@ -189,7 +191,7 @@ export const ResponsesOutputMessageSchema = z.object({
   id: z.string(),
   status: ItemStatus,
   role: z.literal('assistant'),
-  content: z.array(ResponsesOutputTextSchema),
+  content: z.array(z.union([ResponsesOutputTextSchema, ResponsesRefusalSchema])),
 });
 export const ResponsesOutputFunctionCallSchema = z.object({
   type: z.literal('function_call'),
@@ -267,7 +269,7 @@ export const OpenAIResponseStreamEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('response.created'), response: OpenAIResponseSchema, ...Seq }),
   z.object({ type: z.literal('response.in_progress'), response: OpenAIResponseSchema, ...Seq }),
   z.object({ type: z.literal('response.output_item.added'), output_index: z.number().int(), item: ResponsesOutputItemSchema, ...Seq }),
-  z.object({ type: z.literal('response.content_part.added'), ...At, content_index: z.number().int(), part: z.union([ResponsesOutputTextSchema, ResponsesReasoningTextSchema]) }),
+  z.object({ type: z.literal('response.content_part.added'), ...At, content_index: z.number().int(), part: z.union([ResponsesOutputTextSchema, ResponsesRefusalSchema, ResponsesReasoningTextSchema]) }),
   z.object({ type: z.literal('response.output_text.delta'), ...At, content_index: z.number().int(), delta: z.string(), logprobs: z.array(z.unknown()) }),
   z.object({ type: z.literal('response.output_text.done'), ...At, content_index: z.number().int(), text: z.string(), logprobs: z.array(z.unknown()) }),
   z.object({ type: z.literal('response.reasoning_summary_part.added'), ...At, summary_index: z.number().int(), part: ResponsesSummaryTextSchema }),
@@ -276,7 +278,9 @@ export const OpenAIResponseStreamEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('response.reasoning_summary_part.done'), ...At, summary_index: z.number().int(), part: ResponsesSummaryTextSchema }),
   z.object({ type: z.literal('response.reasoning_text.delta'), ...At, content_index: z.number().int(), delta: z.string() }),
   z.object({ type: z.literal('response.reasoning_text.done'), ...At, content_index: z.number().int(), text: z.string() }),
-  z.object({ type: z.literal('response.content_part.done'), ...At, content_index: z.number().int(), part: z.union([ResponsesOutputTextSchema, ResponsesReasoningTextSchema]) }),
+  z.object({ type: z.literal('response.refusal.delta'), ...At, content_index: z.number().int(), delta: z.string() }),
+  z.object({ type: z.literal('response.refusal.done'), ...At, content_index: z.number().int(), refusal: z.string() }),
+  z.object({ type: z.literal('response.content_part.done'), ...At, content_index: z.number().int(), part: z.union([ResponsesOutputTextSchema, ResponsesRefusalSchema, ResponsesReasoningTextSchema]) }),
   z.object({ type: z.literal('response.function_call_arguments.delta'), ...At, delta: z.string() }),
   z.object({ type: z.literal('response.function_call_arguments.done'), ...At, name: z.string(), arguments: z.string() }),
   z.object({ type: z.literal('response.output_item.done'), output_index: z.number().int(), item: ResponsesOutputItemSchema, ...Seq }),

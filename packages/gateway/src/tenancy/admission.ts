@@ -173,7 +173,8 @@ export async function admit(input: AdmitInput): Promise<Admission> {
     );
     let estimateUsd = estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens, inputTokens, input.steps);
     const guard = input.guardRouter && semanticGuardOf(input.guardRouter);
-    if (guard) estimateUsd += estimateGuardMaxCostUsd(input.request, guard, input.defaultMaxOutputTokens, inputTokens);
+    // Each of a cascade's steps is an ordinary call with its own lookup: up to two guard calls.
+    if (guard) estimateUsd += (input.steps ? 2 : 1) * estimateGuardMaxCostUsd(input.request, guard, input.defaultMaxOutputTokens, inputTokens);
     // The request id is the gateway's own (a client's x-request-id is never used), but a custom `generateId`
     // could repeat: a suffix unique to this reservation keeps every reservation distinct, so none is reused or
     // settled twice (see `reservationSuffix`).

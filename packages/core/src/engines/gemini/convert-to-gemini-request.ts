@@ -13,7 +13,7 @@ import type {
 import { convertJsonSchemaToGeminiSchema, isEmptyObjectSchema } from './convert-json-schema-to-gemini-schema.js';
 import { downloadImage } from './download-image.js';
 import { geminiTakesPenalties } from './gemini-penalty-models.js';
-import { geminiThinkingBudget, geminiThinkingLevel, geminiThinkingRange } from './gemini-thinking-models.js';
+import { geminiRequiresThoughtSignatures, geminiThinkingBudget, geminiThinkingLevel, geminiThinkingRange } from './gemini-thinking-models.js';
 
 export interface GeminiRequestSettings {
   provider: string;
@@ -32,6 +32,12 @@ export interface GeminiRequestSettings {
   /** The thought signature a thinking model gave with an earlier function call, by our tool call id. */
   thoughtSignature?: (toolCallId: string) => string | undefined;
 }
+
+/**
+ * The thought signature Google's guide gives for a function call Gemini 3 did not sign (a turn another model or
+ * provider answered, or one whose signature this process does not hold): the API then skips its validation.
+ */
+export const GEMINI_UNSIGNED_CALL_SIGNATURE = 'skip_thought_signature_validator';
 
 const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
 /** URIs Gemini reads itself: Files API uploads and Cloud Storage. */
@@ -125,6 +131,8 @@ async function convertMessage(messages: ChatMessage[], i: number, settings: Gemi
         const part: GeminiPart = { functionCall: { name: call.name, args: parseArgs(call.arguments, `${param}.toolCalls.${j}.arguments`, settings) } };
         const signature = settings.thoughtSignature?.(call.id);
         if (signature) part.thoughtSignature = signature;
+        // Gemini 3 validates the first call of each step: unsigned, it goes with the guide's sentinel.
+        else if (j === 0 && geminiRequiresThoughtSignatures(settings.modelId)) part.thoughtSignature = GEMINI_UNSIGNED_CALL_SIGNATURE;
         parts.push(part);
       });
       return parts.length === 0 ? undefined : { role: 'model', parts };

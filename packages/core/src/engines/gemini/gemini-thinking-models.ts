@@ -61,6 +61,14 @@ export function geminiModelThinks(modelId: string): boolean {
   return !NO_THINKING.test(normalizeModelId(modelId));
 }
 
+/**
+ * Gemini 3 and later (the models that take `thinkingLevel`) refuse a function call of the current turn without its
+ * thought signature (Google's "Thought signatures" guide). Google's moving aliases are not counted (`ALIASES`).
+ */
+export function geminiRequiresThoughtSignatures(modelId: string | undefined): boolean {
+  return geminiThinkingRange(modelId).levels !== undefined;
+}
+
 const LEVEL_ORDER: readonly GeminiThinkingLevel[] = ['minimal', 'low', 'medium', 'high'];
 
 /** An effort's level: `none` is the model's lowest; otherwise the level itself, else the nearest it takes at or above it (xhigh, max: high). */

@@ -92,7 +92,7 @@ export function buildOpenAIRequestBody(
   const quirks = endpoint.preset.quirks ?? {};
   const body: Record<string, unknown> = {};
   if (!endpoint.azure) body.model = modelId;
-  body.messages = convertToOpenAIMessages(request.messages);
+  body.messages = convertToOpenAIMessages(request.messages, endpoint.reasoningContent);
   if (request.maxTokens !== undefined) body[endpoint.maxTokensField] = request.maxTokens;
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;

@@ -102,7 +102,8 @@ describe('convertOpenAIChatResponse: logprobs', () => {
       { token: 'hi', logprob: -0.5, bytes: [104, 105], topLogprobs: [{ token: 'hi', logprob: -0.5, bytes: [104, 105] }, { token: 'ho', logprob: -9999 }] },
     ]);
     expect(read(samples[15]!).logprobs).toEqual([{ token: 'hi', logprob: 0 }]);
-    expect(read(samples[16]!)).toMatchObject({ text: 'no' });
+    // The refusal is kept apart from the (absent) content.
+    expect(read(samples[16]!)).toMatchObject({ text: '', refusal: 'no' });
     expect(read(samples[16]!).logprobs).toBeUndefined();
     expect(read(samples[17]!).logprobs).toBeUndefined();
     expect(read(JSON.stringify(answer)).logprobs).toBeUndefined();
@@ -171,8 +172,8 @@ describe('readOpenAIChatResponse', () => {
     expect(read(samples[22]!)).toMatchObject({ text: 'Hi', reasoning: 'Hm.' });
     expect(read(samples[23]!)).toMatchObject({ text: 'Hi!' });
     expect(read(samples[23]!).reasoning).toBeUndefined();
-    // No text item: the refusal, as for a null content.
-    expect(read(samples[24]!)).toMatchObject({ text: 'no' });
+    // No text item: no content, and the refusal apart, as for a null content.
+    expect(read(samples[24]!)).toMatchObject({ text: '', refusal: 'no' });
   });
 
   it('names the schema issue of a refused answer', () => {

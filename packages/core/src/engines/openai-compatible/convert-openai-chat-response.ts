@@ -1,7 +1,7 @@
 import { estimateTokens } from '../../pricing/estimate-tokens.js';
 import type { GenerateResult } from '../../spec/engine-v1.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
-import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
+import { finishWithToolCalls, mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { openAIAnswerLogprobs } from './openai-answer-logprobs.js';
 import { OpenAIChatResponseSchema, type OpenAIChatResponse } from './openai-wire-schemas.js';
 import { readOpenAIContentParts } from './read-openai-content-parts.js';
@@ -82,7 +82,9 @@ export function convertOpenAIChatResponse(response: OpenAIChatResponse, estimate
     content = read.text || null;
     reasoning ||= read.reasoning || undefined;
   }
-  const text = content ?? message.refusal ?? '';
+  // The refusal is kept apart from the content (OpenAI sends one or the other; a server may send both).
+  const refusal = message.refusal || undefined;
+  const text = content ?? '';
   const toolCalls = (message.tool_calls ?? []).map((c, i) => ({
     id: c.id ?? `call_${response.id ?? 'response'}_${i}`,
     name: c.function.name,
@@ -93,15 +95,17 @@ export function convertOpenAIChatResponse(response: OpenAIChatResponse, estimate
     usage = convertOpenAIUsage(response.usage);
   } else {
     const inputTokens = estimateInputTokens();
-    const outputText = text + (reasoning ?? '') + toolCalls.map((c) => c.name + c.arguments).join('');
+    const outputText = text + (refusal ?? '') + (reasoning ?? '') + toolCalls.map((c) => c.name + c.arguments).join('');
     const outputTokens = estimateTokens(outputText);
     usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, estimated: true };
   }
+  const finishReason = choice.finish_reason ? mapOpenAIFinishReason(choice.finish_reason) : undefined;
   const result: GenerateResult = {
     text,
     toolCalls,
-    finishReason: mapOpenAIFinishReason(choice.finish_reason),
+    finishReason: toolCalls.length > 0 ? finishWithToolCalls(finishReason) : (finishReason ?? 'other'),
     usage,
+    ...(refusal ? { refusal } : {}),
     ...(response.id ? { id: response.id } : {}),
     ...(response.model ? { providerModel: response.model } : {}),
     ...(reasoning ? { reasoning } : {}),

@@ -1,5 +1,5 @@
 import { LLMError } from '../../errors/llm-error.js';
-import type { ChatMessage, ContentPart } from '../../spec/messages.js';
+import type { ChatMessage, ContentPart, ReasoningPart } from '../../spec/messages.js';
 
 export type OpenAIContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
 
@@ -10,6 +10,7 @@ export type OpenAIMessage =
       role: 'assistant';
       content: string | null;
       tool_calls?: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }>;
+      reasoning_content?: string;
     }
   | { role: 'tool'; tool_call_id: string; content: string };
 
@@ -27,8 +28,20 @@ function convertPart(part: ContentPart, param: string): OpenAIContentPart {
   throw invalid(`${param}: an image needs a url or base64 data`, param);
 }
 
-/** Our chat messages -> OpenAI `messages` (images as `image_url` parts, tool calls and results). */
-export function convertToOpenAIMessages(messages: readonly ChatMessage[]): OpenAIMessage[] {
+/** The text of a turn's reasoning parts (encrypted blocks have none), or undefined when there is none. */
+function reasoningText(parts: readonly ReasoningPart[] | undefined): string | undefined {
+  if (parts === undefined) return undefined;
+  let text = '';
+  for (const part of parts) text += part.text;
+  return text === '' ? undefined : text;
+}
+
+/**
+ * Our chat messages -> OpenAI `messages` (images as `image_url` parts, tool calls and results). `reasoningContent`:
+ * an assistant turn with tool calls carries its reasoning parts' text as `reasoning_content` (DeepSeek's thinking
+ * mode wants it back within a tool loop); else reasoning parts are not sent.
+ */
+export function convertToOpenAIMessages(messages: readonly ChatMessage[], reasoningContent = false): OpenAIMessage[] {
   return messages.map((message, i): OpenAIMessage => {
     const param = `messages.${i}`;
     switch (message.role) {
@@ -44,10 +57,12 @@ export function convertToOpenAIMessages(messages: readonly ChatMessage[]): OpenA
       case 'assistant': {
         const calls = message.toolCalls ?? [];
         if (calls.length === 0) return { role: 'assistant', content: message.content ?? '' };
+        const reasoning = reasoningContent ? reasoningText(message.reasoning) : undefined;
         return {
           role: 'assistant',
           content: message.content,
           tool_calls: calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
+          ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}),
         };
       }
       case 'tool':

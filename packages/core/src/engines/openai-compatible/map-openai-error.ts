@@ -44,8 +44,10 @@ export function codeForOpenAIError(fields: OpenAIErrorFields, status: number | u
       return 'authentication';
     case 'rate_limit_exceeded':
       return 'rate_limited';
+    // The account is out of credit (OpenAI sends it as a 429): the account's billing state, as Anthropic's
+    // `billing_error` and Gemini's depleted prepayment are; waiting does not help, another deployment might.
     case 'insufficient_quota':
-      return 'rate_limited';
+      return 'budget_exceeded';
   }
   // An organisation not verified for the model: the account's state, not the request's; another deployment (another
   // organisation) may serve it. OpenAI refuses only the streaming of some models so (a 400 `unsupported_value` on
@@ -73,8 +75,8 @@ export function extractOpenAIError(body: unknown, status: number): ProviderError
 }
 
 /**
- * A non-2xx response -> LLMError. 429 `insufficient_quota` (billing quota used up) keeps code `rate_limited`
- * but is not retryable: waiting does not help, another deployment might.
+ * A non-2xx response -> LLMError. 429 `insufficient_quota` (billing quota used up) is `budget_exceeded`, not
+ * retryable and without the 429's `retry-after`: waiting does not help, another deployment might.
  */
 export async function openAIErrorFromResponse(response: Response, context: { provider: string; deployment?: string }): Promise<LLMError> {
   const error = await errorFromResponse(response, context, (body) => extractOpenAIError(body, response.status));

@@ -322,7 +322,7 @@ describe('error mapping', () => {
     {
       name: '429 insufficient_quota',
       error: { error: { status: 429, code: 'insufficient_quota', type: 'insufficient_quota', message: 'You exceeded your current quota', headers: { 'retry-after': '1' } } },
-      expected: { code: 'rate_limited', isRetryable: false, retryAfterMs: undefined },
+      expected: { code: 'budget_exceeded', isRetryable: false, retryAfterMs: undefined },
     },
     { name: '500', error: { error: { status: 500, type: 'server_error' } }, expected: { code: 'provider_error', isRetryable: true, upstreamStatus: 500 } },
     { name: '503', error: { error: { status: 503 } }, expected: { code: 'provider_unavailable', isRetryable: true, upstreamStatus: 503 } },

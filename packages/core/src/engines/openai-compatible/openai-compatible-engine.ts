@@ -5,6 +5,7 @@ import { estimateRequestTokens, estimateTokens } from '../../pricing/estimate-to
 import type { CallOptions, EmbedResult, EngineCapabilities, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
+import { RELEASES_ABORT_LISTENERS, releasesAbortListeners } from '../../util/abort.js';
 import { fetchOrThrow, parseJsonOrThrow } from '../../util/http.js';
 import { httpSseStream } from '../shared/http-sse-stream.js';
 import type { EngineContext } from '../types.js';
@@ -58,6 +59,11 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
   /** Preset name (`openai`, `groq`, ...) or `openai-compatible`; the `provider` on errors. */
   readonly providerName: string;
   private readonly endpoint: ResolvedEndpoint;
+  /**
+   * `generate` adds no abort listener of its own and hands the signal only to `ctx.fetch`: it releases its listeners
+   * and settles as soon as the signal aborts when that fetch does (see `RELEASES_ABORT_LISTENERS`).
+   */
+  readonly [RELEASES_ABORT_LISTENERS]: boolean;
 
   /** Throws `config_invalid` for an unknown preset, bad options or a missing base URL. */
   constructor(
@@ -68,6 +74,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     this.endpoint = resolveEndpoint(model, ctx);
     this.providerName = this.endpoint.providerName;
     this.capabilities = capabilitiesFrom(model.capabilities, this.modelId);
+    this[RELEASES_ABORT_LISTENERS] = releasesAbortListeners(ctx.fetch);
   }
 
   private get errorContext(): { provider: string; deployment: string } {

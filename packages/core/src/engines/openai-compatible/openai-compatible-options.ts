@@ -43,6 +43,12 @@ export const OpenAICompatibleOptionsSchema = z.object({
    * object without `additionalProperties: false`, an optional property) is never sent strict.
    */
   strictTools: z.boolean().optional(),
+  /**
+   * Send an assistant turn's reasoning (its `reasoning` parts' text) as `reasoning_content` on a turn with tool
+   * calls (default: as the preset says: true for `deepseek`, else false). Turn it on for a server that wants a tool
+   * loop's reasoning back in that field (DeepSeek's thinking mode behind another host).
+   */
+  reasoningContent: z.boolean().optional(),
 });
 
 export type OpenAICompatibleOptions = z.output<typeof OpenAICompatibleOptionsSchema>;

@@ -173,7 +173,7 @@ describe('decoder edge cases', () => {
 });
 
 describe('review: streamed and non-streamed answers agree', () => {
-  it('a streamed refusal is the answer text, as generate returns message.refusal', () => {
+  it('a streamed refusal comes as text-delta parts marked refusal, as generate returns message.refusal apart', () => {
     const d = new OpenAIStreamDecoder({ provider: 'openai', estimateInputTokens: () => 1 });
     const parts = [
       ...d.decode(JSON.stringify({ id: 'c1', model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: null, refusal: '' } }] })),
@@ -183,6 +183,7 @@ describe('review: streamed and non-streamed answers agree', () => {
     ];
     const text = parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('');
     expect(text).toBe("I'm sorry, I cannot help.");
+    expect(parts.filter((p) => p.type === 'text-delta').every((p) => p.refusal === true)).toBe(true);
     expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
   });
 });
@@ -199,7 +200,7 @@ describe('OpenAIStreamDecoder: logprobs', () => {
       { type: 'text-delta', delta: 'Hi' },
       { type: 'logprobs', logprobs: [{ token: 'Hi', logprob: -0.25, bytes: [72, 105] }] },
     ]);
-    expect(d.decode(chunk({ delta: { refusal: 'No' }, logprobs: { content: null, refusal: [{ token: 'No', logprob: -1, bytes: null, top_logprobs: [] }] } }))).toEqual([{ type: 'text-delta', delta: 'No' }]);
+    expect(d.decode(chunk({ delta: { refusal: 'No' }, logprobs: { content: null, refusal: [{ token: 'No', logprob: -1, bytes: null, top_logprobs: [] }] } }))).toEqual([{ type: 'text-delta', delta: 'No', refusal: true }]);
     expect(d.decode(chunk({ delta: { content: '' }, logprobs: { content: [] } }))).toEqual([]);
     // Tokens without text (a server that sends them on their own chunk): a part of their own.
     expect(d.decode(chunk({ delta: {}, logprobs: { content: [{ token: '', logprob: -2 }] } }))).toEqual([{ type: 'logprobs', logprobs: [{ token: '', logprob: -2 }] }]);

@@ -6,7 +6,7 @@ import type { CallWarning } from '../../spec/warnings.js';
 import type { FinishReason, Usage } from '../../spec/usage.js';
 import { ContentChunkTemplate } from './content-chunk-template.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
-import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
+import { finishWithToolCalls, mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { openAIAnswerLogprobs } from './openai-answer-logprobs.js';
 import { openAIStreamError, topLevelStreamError } from './map-openai-error.js';
 import type { OpenAIChatChunk, OpenAIToolCallDelta } from './openai-wire-schemas.js';
@@ -170,11 +170,16 @@ export class OpenAIStreamDecoder {
         parts.push({ type: 'reasoning-delta', delta: reasoning });
         this.beforeAnswer = true;
       }
-      // A refusal is the answer's text, as `generate` returns `message.refusal` when there is no content.
-      content = answer || delta.refusal;
+      content = answer;
       if (content) {
         this.outputText += content;
         parts.push({ type: 'text-delta', delta: content });
+        this.beforeAnswer = false;
+      }
+      if (delta.refusal) {
+        // The refusal, marked: kept apart from the content (`GenerateResult.refusal`), as `generate` does.
+        this.outputText += delta.refusal;
+        parts.push({ type: 'text-delta', delta: delta.refusal, refusal: true });
         this.beforeAnswer = false;
       }
     }
@@ -237,11 +242,11 @@ export class OpenAIStreamDecoder {
   }
 
   /**
-   * `[DONE]`: the answer ends with the `finish_reason` it had (`other` when it had none). `[DONE]` before any
-   * chunk is not an answer (a server that failed and said so in a way not read here): `stream_interrupted`.
+   * `[DONE]`: the answer ends with the `finish_reason` it had (none: `other`, or `tool-calls` with tool calls).
+   * `[DONE]` before any chunk is not an answer (a server that failed and said so in a way not read here): `stream_interrupted`.
    */
   private doneMarker(): StreamPart[] {
-    if (this.chunks > 0) return this.finish(this.finishReason ?? 'other');
+    if (this.chunks > 0) return this.finish(this.finishReason);
     return this.fail(
       new LLMError({
         code: 'stream_interrupted',
@@ -334,9 +339,10 @@ export class OpenAIStreamDecoder {
       }));
   }
 
-  private finish(reason: FinishReason): StreamPart[] {
+  /** `reason` undefined: the stream gave no `finish_reason`. */
+  private finish(reason: FinishReason | undefined): StreamPart[] {
     const parts = this.completeToolCalls();
-    const finishReason = reason === 'other' && this.toolCalls !== undefined && this.finishReason === undefined ? 'tool-calls' : reason;
+    const finishReason = this.toolCalls !== undefined ? finishWithToolCalls(reason) : (reason ?? 'other');
     const usage = this.usage ?? this.estimatedUsage();
     this.terminated = true;
     parts.push({ type: 'finish', finishReason, usage });

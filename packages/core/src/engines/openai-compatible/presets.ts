@@ -65,6 +65,13 @@ export interface OpenAICompatiblePreset {
      * refuses (`openAIStrictSchemaProblem`) is never sent strict.
      */
     readonly strictTools?: boolean;
+    /**
+     * Send an assistant turn's reasoning back as `reasoning_content` on a turn with tool calls (default false):
+     * DeepSeek's thinking mode answers 400 "The reasoning_content in the thinking mode must be passed back to the
+     * API" to a tool loop's next step without it (its Thinking Mode guide). OpenAI, Azure OpenAI and Mistral refuse
+     * unknown message fields; other servers do not document it. `options.reasoningContent` overrides the preset.
+     */
+    readonly reasoningContent?: boolean;
     /** Azure: the deployment goes in the path, `api-version` in the query. */
     readonly azureDeployments?: boolean;
   };
@@ -111,7 +118,14 @@ export const OPENAI_COMPATIBLE_PRESETS = {
     requiresApiKey: true,
     quirks: { streamOptions: false, seedField: 'random_seed', userField: false, logprobs: false, strictTools: true },
   },
-  deepseek: { label: 'DeepSeek', baseURL: 'https://api.deepseek.com/v1', auth: 'bearer', apiKeyEnv: 'DEEPSEEK_API_KEY', requiresApiKey: true },
+  deepseek: {
+    label: 'DeepSeek',
+    baseURL: 'https://api.deepseek.com/v1',
+    auth: 'bearer',
+    apiKeyEnv: 'DEEPSEEK_API_KEY',
+    requiresApiKey: true,
+    quirks: { reasoningContent: true },
+  },
   openrouter: { label: 'OpenRouter', baseURL: 'https://openrouter.ai/api/v1', auth: 'bearer', apiKeyEnv: 'OPENROUTER_API_KEY', requiresApiKey: true, quirks: { topK: true } },
   ollama: { label: 'Ollama', baseURL: 'http://127.0.0.1:11434/v1', auth: 'none', requiresApiKey: false },
   vllm: { label: 'vLLM', baseURL: 'http://127.0.0.1:8000/v1', auth: 'bearer', apiKeyEnv: 'VLLM_API_KEY', requiresApiKey: false, quirks: { topK: true } },

@@ -30,6 +30,8 @@ export interface ResolvedEndpoint {
   readonly logprobs: boolean;
   /** Send a tool's `strict` (where its schema fits OpenAI's strict rules): `options.strictTools`, else the preset's, else false. */
   readonly strictTools: boolean;
+  /** Send a tool-call turn's reasoning as `reasoning_content`: `options.reasoningContent`, else the preset's, else false. */
+  readonly reasoningContent: boolean;
   /** True when `strictTools` came from `options.strictTools` (for the warning's wording). */
   readonly strictToolsByOption: boolean;
 }
@@ -89,6 +91,7 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
     logprobs: options.logprobs ?? preset.quirks?.logprobs ?? true,
     strictTools: options.strictTools ?? preset.quirks?.strictTools ?? false,
     strictToolsByOption: options.strictTools !== undefined,
+    reasoningContent: options.reasoningContent ?? preset.quirks?.reasoningContent ?? false,
   };
 }
 

@@ -16,6 +16,18 @@ describe('quantityFeatures', () => {
     expect(at('time_units')).toBe(2);
   });
 
+  it('reads a long prompt in linear time, from its last 8 000 characters', () => {
+    // A run of dots not followed by a space was tried from each dot (seconds at 30 000).
+    const dots = `Why${'.'.repeat(200_000)}x`;
+    const t0 = performance.now();
+    quantityFeatures(dots);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    const problem = 'Tom buys 3 apples for 2 dollars each. How much does he pay in total?';
+    const padded = `${'filler words only, no quantity at all here. '.repeat(400)}${problem}`;
+    expect(padded.length).toBeGreaterThan(8000);
+    expect(quantityFeatures(padded)).toEqual(quantityFeatures(padded.slice(-8000)));
+  });
+
   it('is all zeros for text without numbers or words', () => {
     expect(quantityFeatures('')).toEqual(new Array(QUANTITY_FEATURES.length).fill(0));
   });

@@ -66,7 +66,8 @@ DOMAINS.forEach((k, i) => {
   if (k !== 'general') addWords(DOMAIN_WORDS[k], 100 + i);
 });
 
-const CHOICES = /(^|\n)\s*\(?[A-D][.)]\s/g;
+/** An option line `A. ` / `(B) `. Spaces after the line start stay on that line: a run of blank lines is not rescanned from each of them. */
+const CHOICES = /(^|\n)[^\S\n]*\(?[A-D][.)]\s/g;
 /** Characters scanned for script, digits and symbols (enough to characterize a prompt). */
 const SCAN_CHARS = 8000;
 const SYMBOLS = new Set('+-*/=^<>(){}[]%$\\|&;_'.split('').map((c) => c.charCodeAt(0)));

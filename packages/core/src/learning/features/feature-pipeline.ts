@@ -1,7 +1,8 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { AugmentSpec } from '../augment/augment-spec.js';
-import { augmentDim, augmentValues } from '../augment/augment-values.js';
+import { augmentDim, augmentValues, difficultyPredictor, responsePredictor } from '../augment/augment-values.js';
 import { fnv1a } from '../datasets/split-examples.js';
+import { checkPredictorState } from '../predictors/check-predictor-state.js';
 import { ANALYSIS_DIM, analysisVector, analyzePrompt } from './analyze-prompt.js';
 import type { SparseVector } from './sparse-vector.js';
 import { STRUCTURE_DIM, structureFeatures } from './structure-features.js';
@@ -76,11 +77,12 @@ export function featureDim(spec: FeatureSpec): number {
 
 /**
  * Checks a loaded spec's sizes (the analysis and structure standardizations, the hash and embedding
- * sizes, the IDF table) and returns its feature dimension. Throws an `invalid_request` LLMError naming
- * the field (`features.analysisMean`, ...).
+ * sizes, the IDF table, the augmentation block: its standardization and its auxiliary models, their own
+ * specs and predictors) and returns its feature dimension. Throws an `invalid_request` LLMError naming
+ * the field (`features.analysisMean`, `features.augment.mean`, ...).
  */
-export function checkFeatureSpec(spec: FeatureSpec): number {
-  const bad = (field: string, message: string) => new LLMError({ code: 'invalid_request', message: `Router model features.${field}: ${message}`, param: `features.${field}` });
+export function checkFeatureSpec(spec: FeatureSpec, path = 'features'): number {
+  const bad = (field: string, message: string) => new LLMError({ code: 'invalid_request', message: `Router model ${path}.${field}: ${message}`, param: `${path}.${field}` });
   const sized = (field: string, a: unknown, n: number) => {
     if (a !== undefined && (!Array.isArray(a) || a.length !== n)) throw bad(field, `expected ${n} values, got ${Array.isArray(a) ? a.length : JSON.stringify(a)}`);
   };
@@ -97,7 +99,30 @@ export function checkFeatureSpec(spec: FeatureSpec): number {
     const out = spec.idf.index.findIndex((i) => !Number.isInteger(i) || i < 0 || i >= spec.hashDim);
     if (out >= 0) throw bad(`idf.index.${out}`, `bucket ${JSON.stringify(spec.idf.index[out])} is outside the ${spec.hashDim} hash buckets`);
   }
+  if (spec.augment) checkAugment(spec.augment, `${path}.augment`, bad);
   return featureDim(spec);
+}
+
+/** The augmentation block: each auxiliary model fits its own spec and names as many outputs as it predicts; the standardization fits the block. */
+function checkAugment(a: AugmentSpec, path: string, bad: (field: string, message: string) => LLMError): void {
+  const names = (field: string, list: unknown) => {
+    if (!Array.isArray(list) || list.length === 0) throw bad(field, `expected a list of names, got ${JSON.stringify(list)}`);
+  };
+  if (a.difficulty) {
+    names('augment.difficulty.models', a.difficulty.models);
+    checkPredictorState(a.difficulty.predictor, checkFeatureSpec(a.difficulty.features, `${path}.difficulty.features`), `${path}.difficulty.predictor`);
+    difficultyPredictor(a.difficulty);
+  }
+  if (a.responses) {
+    names('augment.responses.targets', a.responses.targets);
+    checkPredictorState(a.responses.predictor, checkFeatureSpec(a.responses.features, `${path}.responses.features`), `${path}.responses.predictor`);
+    responsePredictor(a.responses);
+  }
+  const n = augmentDim(a);
+  for (const field of ['mean', 'std'] as const) {
+    const v = a[field];
+    if (!Array.isArray(v) || v.length !== n) throw bad(`augment.${field}`, `expected ${n} values (one per value of the block), got ${Array.isArray(v) ? v.length : JSON.stringify(v)}`);
+  }
 }
 
 /**

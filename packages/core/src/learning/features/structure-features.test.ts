@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LLMError } from '../../errors/llm-error.js';
 import { featureBlocks, featureDim, featurize, fitFeatures, STRUCTURE_MIN_STD } from './feature-pipeline.js';
-import { splitQuestion, STRUCTURE_DIM, STRUCTURE_FEATURES, structureFeatures } from './structure-features.js';
+import { SENTENCE_END, splitQuestion, STRUCTURE_DIM, STRUCTURE_FEATURES, STRUCTURE_SCAN_CHARS, structureFeatures } from './structure-features.js';
 
 type Name = (typeof STRUCTURE_FEATURES)[number];
 
@@ -35,6 +35,44 @@ describe('splitQuestion', () => {
     expect(splitQuestion('Q\nB. x\nC. y').options).toEqual([]);
     expect(splitQuestion('Q\nA. only one').options).toEqual([]);
     expect(splitQuestion('A. first\nB. second\nThen say why.').options).toEqual([]);
+  });
+});
+
+describe('long prompts (the decision path)', () => {
+  // Each input made a backtracking pattern try every split of a long run (seconds at 30 000 characters; at
+  // 200 000, minutes). Linear, each takes a few milliseconds; the bound leaves a loaded machine room.
+  const elapsed = (f: () => unknown) => {
+    const t0 = performance.now();
+    f();
+    return performance.now() - t0;
+  };
+  const long = 200_000;
+
+  it('splits a prompt ending in a long run of spaces, of dots, or an option line cut by U+2028, in linear time', () => {
+    const spaces = `Q\n${' '.repeat(long)}x`;
+    const answer = `Q\nanswer${' '.repeat(long)}x`;
+    const option = `Q\nA. one\nB. ${' '.repeat(long)}y\u2028z`;
+    for (const text of [spaces, answer, option]) expect(elapsed(() => splitQuestion(text))).toBeLessThan(1000);
+    expect(splitQuestion(option).options).toEqual([]);
+    const dots = `Why${'.'.repeat(long)}x`;
+    expect(elapsed(() => dots.split(SENTENCE_END))).toBeLessThan(1000);
+    expect(dots.split(SENTENCE_END)).toEqual([dots]);
+  });
+
+  it('reads the same sentences and lines as before the linear patterns', () => {
+    expect('One. Two?! Three... four.five! '.split(SENTENCE_END)).toEqual(['One', 'Two', 'Three', 'four.five', '']);
+    expect(splitQuestion('Q?\n(A) x\nB.\t y\n  Answer :  \n   ')).toEqual({ stem: 'Q?', options: ['x', 'y'] });
+    // U+2028 in the spaces before an option's text is a space; inside the text it ends no option.
+    expect(splitQuestion('Q\nA.\u2028 x\nB. y').options).toEqual(['x', 'y']);
+    expect(splitQuestion('Q\nA. x\u2028y\nB. y').options).toEqual([]);
+  });
+
+  it('looks at the last STRUCTURE_SCAN_CHARS characters (the question and its options come last)', () => {
+    const question = `${CAPACITOR}`;
+    const padded = `${'Some pasted report text with 12 numbers and 3 units of 4 kg. '.repeat(400)}\n${question}`;
+    expect(padded.length).toBeGreaterThan(STRUCTURE_SCAN_CHARS);
+    expect(structureFeatures(padded)).toEqual(structureFeatures(padded.slice(-STRUCTURE_SCAN_CHARS)));
+    expect(named(padded).option_count).toBe(1);
   });
 });
 

@@ -32,7 +32,25 @@ function count(text: string, re: RegExp): number {
   return text.match(re)?.length ?? 0;
 }
 
-const OPTION_LINE = /^\s*\(?([A-J])[.)]\s*(.*)$/;
+/**
+ * `A. text` / `(B) text`. The text starts at a non-space, so the spaces before it are read one way only (as `\s*`
+ * then `.*` they could split any way, tried one by one when a U+2028 that `.` does not cross ends the line).
+ */
+const OPTION_LINE = /^\s*\(?([A-J])[.)]\s*(\S[^\u2028\u2029]*)?$/;
+/** A line of whitespace, or `Answer` / `Answer:` alone (after `trim()`, so no run of spaces is scanned twice). */
+const ANSWER_CUE = /^(?:answer\s*:?)?$/i;
+/**
+ * Sentence ends: a run of `.?!` followed by whitespace or the end. The lookbehind starts a match only where a
+ * run starts (what the scan finds anyway), so a long run that is not followed by a space is tried once, not once
+ * per character (quadratic).
+ */
+export const SENTENCE_END = /(?<![.?!])[.?!]+(?:\s|$)/;
+/**
+ * Characters of a prompt the structure features look at: its last ones (the question and its options come
+ * last). Far more than any benchmark prompt (GSM8K and MMLU prompts are under 5 000), and it bounds the work
+ * at decision time on a pasted document.
+ */
+export const STRUCTURE_SCAN_CHARS = 8000;
 
 /** A multiple-choice prompt cut into its stem and its options (the last run of `A.`/`B)` lines). */
 export interface SplitQuestion {
@@ -46,7 +64,7 @@ export interface SplitQuestion {
  */
 export function splitQuestion(text: string): SplitQuestion {
   const lines = text.replace(/\r\n?/g, '\n').split('\n');
-  while (lines.length && /^\s*(?:answer\s*:?)?\s*$/i.test(lines[lines.length - 1]!)) lines.pop();
+  while (lines.length && ANSWER_CUE.test(lines[lines.length - 1]!.trim())) lines.pop();
   let start = lines.length;
   while (start > 0 && OPTION_LINE.test(lines[start - 1]!)) start--;
   const options = lines.slice(start).map((l) => OPTION_LINE.exec(l)!);
@@ -96,9 +114,9 @@ function isNumericOption(o: string): boolean {
   return /\d/.test(t) && digits / t.length >= 0.5;
 }
 
-/** The group's values (0..1 each, order of `STRUCTURE_FEATURES`). */
+/** The group's values (0..1 each, order of `STRUCTURE_FEATURES`), over the last `STRUCTURE_SCAN_CHARS` characters. */
 export function structureFeatures(text: string, out: number[] = new Array<number>(STRUCTURE_DIM)): number[] {
-  const { stem, options } = splitQuestion(text);
+  const { stem, options } = splitQuestion(text.length > STRUCTURE_SCAN_CHARS ? text.slice(-STRUCTURE_SCAN_CHARS) : text);
   const lower = stem.toLowerCase();
   const numerals = stem.match(NUMERAL) ?? [];
   const values = numerals.map(numericValue).filter(Number.isFinite);
@@ -106,7 +124,7 @@ export function structureFeatures(text: string, out: number[] = new Array<number
   const maxValue = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   const numberWords = count(lower, NUMBER_WORD);
   const multipliers = count(lower, MULTIPLIER);
-  const sentences = Math.max(1, stem.split(/[.?!]+(?:\s|$)/).filter((s) => s.trim().length > 0).length);
+  const sentences = Math.max(1, stem.split(SENTENCE_END).filter((s) => s.trim().length > 0).length);
   const words = stem.split(/\s+/).filter(Boolean).length;
   const timeUnits = [...lower.matchAll(TIME_UNIT)].map((m) => m[1]!);
   const measureUnits = [...lower.matchAll(MEASURE_UNIT)].map((m) => m[1]!);

@@ -1,11 +1,13 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError } from '../../errors/to-llm-error.js';
+import { guardCostOf, withGuardCost } from '../../semantic-cache/guard-spend.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { normalizeRequest } from '../request.js';
-import type { GenerateOptions, PromptOrRequest, RouterResult, RouterStream } from '../types.js';
+import { MAX_REPORTED_USD, reportedCost } from '../reported-cost.js';
+import type { Cost, GenerateOptions, PromptOrRequest, RouterResult, RouterStream } from '../types.js';
 import type { ResolvedCascade } from './cascade-set.js';
 import { providerCacheUsage, sumCost, sumUsage } from './sum-usage.js';
-import type { CascadeRecord, CascadeStep } from './types.js';
+import type { CascadeRecord, CascadeStep, CascadeVerdict } from './types.js';
 
 /** What a cascade needs from its router: the ordinary calls it makes for each step. */
 export interface CascadeHost {
@@ -54,11 +56,16 @@ export function stepOf(r: RouterResult): CascadeStep {
 function describe(value: unknown): string {
   if (typeof value === 'number') return String(value);
   if (value === null) return 'null';
+  if (typeof value === 'object' && 'score' in value) return `a verdict whose score is ${describe((value as { score: unknown }).score)}`;
   return typeof value === 'string' ? `a string (${JSON.stringify(value.slice(0, 40))})` : typeof value;
 }
 
-/** The verifier's score of the weak answer; a thrown error or a non-number is a typed `LLMError`. */
-export async function verify(c: ResolvedCascade, request: GenerateRequest, weak: RouterResult, signal: AbortSignal | undefined): Promise<number> {
+/**
+ * The verifier's score of the weak answer, with its cost when it reported one; a thrown error, a result that is
+ * neither a number nor a verdict holding one, or a verdict whose cost is not one (`reportedCost`: a negative, NaN or
+ * infinite amount, which no ledger records), is a typed `LLMError`.
+ */
+export async function verify(c: ResolvedCascade, request: GenerateRequest, weak: RouterResult, signal: AbortSignal | undefined): Promise<CascadeVerdict> {
   let score: unknown;
   // The same shape as a strong failure's: the gateway bills the weak call from `details.cascade.weak`.
   const cascade = { name: c.name, verifier: c.verifier, threshold: c.threshold, weak: stepOf(weak) };
@@ -81,10 +88,26 @@ export async function verify(c: ResolvedCascade, request: GenerateRequest, weak:
       details,
     });
   }
-  if (typeof score !== 'number' || Number.isNaN(score)) {
-    throw new LLMError({ code: 'internal', message: `Verifier "${c.verifier}" of cascade "${c.name}" returned ${describe(score)}, expected a number`, details });
+  if (typeof score === 'number' && !Number.isNaN(score)) return { score };
+  const verdict = score as Partial<CascadeVerdict> | null;
+  if (typeof verdict === 'object' && verdict !== null && typeof verdict.score === 'number' && !Number.isNaN(verdict.score)) {
+    const reported: unknown = verdict.cost;
+    if (reported === undefined) return { score: verdict.score };
+    const cost = reportedCost(reported);
+    if (cost) return { score: verdict.score, cost };
+    const total = typeof reported === 'object' && reported !== null ? describe((reported as { totalUsd?: unknown }).totalUsd) : describe(reported);
+    throw new LLMError({
+      code: 'internal',
+      message: `Verifier "${c.verifier}" of cascade "${c.name}" returned a cost (totalUsd: ${total}) that is not one, expected amounts from 0 to ${MAX_REPORTED_USD} USD`,
+      details,
+    });
   }
-  return score;
+  throw new LLMError({ code: 'internal', message: `Verifier "${c.verifier}" of cascade "${c.name}" returned ${describe(score)}, expected a number`, details });
+}
+
+/** The sum of two optional costs (undefined when both are). */
+function plusCost(a: Cost | undefined, b: Cost | undefined): Cost | undefined {
+  return a ? (b ? sumCost(a, b) : a) : b;
 }
 
 /** One sentence on the cascade's decision, put before the answering step's `decision.reason`. */
@@ -101,13 +124,16 @@ function decisionNote(record: CascadeRecord): string {
  * caller's request id, the attempts of both steps, and the `cascade` record.
  * A step answered from the router's cache adds no prompt-cache reads or writes to the sum (it called no
  * provider: `providerCacheUsage`); the record keeps each step's own usage.
+ * The cost also holds what else the call paid for: the verifier's reported cost (`cascade.verifierCost`), and a
+ * semantic guard call of a strong step that then failed (`strongError`'s `guardCostOf`); `guardCost` sums the
+ * steps' guard calls.
  */
 export function cascadeResult(
   c: ResolvedCascade,
   requestId: string,
   latencyMs: number,
   weak: RouterResult,
-  score: number,
+  verdict: CascadeVerdict,
   strong: RouterResult | undefined,
   strongError?: LLMError,
 ): RouterResult {
@@ -115,22 +141,31 @@ export function cascadeResult(
     name: c.name,
     verifier: c.verifier,
     threshold: c.threshold,
-    score,
+    score: verdict.score,
     escalated: strong !== undefined || strongError !== undefined,
     weak: stepOf(weak),
   };
+  if (verdict.cost) record.verifierCost = verdict.cost;
   if (strong) record.strong = stepOf(strong);
   if (strongError) record.strongError = strongError;
   const answer = strong ?? weak;
+  const strongGuard = strong ? strong.guardCost : strongError && guardCostOf(strongError);
+  const guardCost = plusCost(weak.guardCost, strongGuard);
+  let cost = strong ? sumCost(weak.cost, strong.cost) : weak.cost;
+  // (A failed strong step's guard call is not in any step's cost; a verifier's never is.)
+  if (!strong && strongGuard) cost = sumCost(cost, strongGuard);
+  if (verdict.cost) cost = sumCost(cost, verdict.cost);
   const result: RouterResult = {
     ...answer,
     requestId,
     usage: strong ? sumUsage(providerCacheUsage(weak.usage, weak.cached), providerCacheUsage(strong.usage, strong.cached)) : weak.usage,
-    cost: strong ? sumCost(weak.cost, strong.cost) : weak.cost,
+    cost,
     latencyMs: latencyMs > 0 ? latencyMs : 0,
     attempts: strong ? [...weak.attempts, ...strong.attempts] : weak.attempts,
     cascade: record,
   };
+  if (guardCost) result.guardCost = guardCost;
+  else delete result.guardCost;
   delete result.timeToFirstTokenMs;
   if (answer.decision) result.decision = { ...answer.decision, requestId, reason: `${decisionNote(record)} ${answer.decision.reason}` };
   return result;
@@ -139,14 +174,19 @@ export function cascadeResult(
 /**
  * The strong call failed after escalation (`error` policy, or the caller aborted): the strong call's error
  * (same code and status), its message prefixed with the cascade's decision, `details.cascade` holding the
- * weak step (its usage and cost were spent), the original error as `cause`.
+ * weak step (its usage and cost were spent) and the verifier's cost when it reported one, the strong step's
+ * semantic guard call when it paid one (`guardCostOf`), the original error as `cause`.
  */
-export function strongFailure(c: ResolvedCascade, weak: RouterResult, score: number, error: LLMError): LLMError {
-  return error.with({
+export function strongFailure(c: ResolvedCascade, weak: RouterResult, verdict: CascadeVerdict, error: LLMError): LLMError {
+  const score = verdict.score;
+  const cascade = { name: c.name, verifier: c.verifier, threshold: c.threshold, score, escalated: true, weak: stepOf(weak), ...(verdict.cost ? { verifierCost: verdict.cost } : {}) };
+  const guardCost = guardCostOf(error);
+  const failure = error.with({
     message: `Cascade "${c.name}": the answer of "${weak.deployment}" scored ${Number(score.toPrecision(4))} by ${c.verifier} (threshold ${c.threshold}), and the strong model "${c.strong}" failed: ${error.message}`,
     cause: error,
-    details: { cascade: { name: c.name, verifier: c.verifier, threshold: c.threshold, score, escalated: true, weak: stepOf(weak) } },
+    details: { cascade },
   });
+  return guardCost ? withGuardCost(failure, guardCost) : failure;
 }
 
 /** Whether a failed strong call falls back to the weak answer: the `weak` policy, unless the caller aborted. */

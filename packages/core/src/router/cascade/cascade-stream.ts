@@ -1,13 +1,15 @@
 import { replayAsStream } from '../../cache/replay-stream.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { toLLMError } from '../../errors/to-llm-error.js';
+import { guardCostOf, guardSpend, withGuardCost } from '../../semantic-cache/guard-spend.js';
 import { isContentPart, type GenerateRequest } from '../../spec/index.js';
 import { elapsedMs } from '../elapsed-ms.js';
 import { LinkedController } from '../resilience/attempt-scope.js';
 import type { GenerateOptions, PromptOrRequest, RouterResult, RouterStream, RouterStreamPart, StreamSpend } from '../types.js';
 import { cascadeResult, keepsWeak, prepareCascade, stepOptions, strongFailure, verify, type CascadeHost } from './cascade-call.js';
 import type { ResolvedCascade } from './cascade-set.js';
-import { providerCacheUsage } from './sum-usage.js';
+import { providerCacheUsage, sumCost } from './sum-usage.js';
+import type { CascadeVerdict } from './types.js';
 
 function noop(): void {}
 
@@ -75,22 +77,27 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
     const startedAt = host.now();
     let request: GenerateRequest;
     let weak: RouterResult;
-    let score: number;
+    let verdict: CascadeVerdict;
     try {
       request = prepareCascade(host, c, input, options);
       weak = await host.generate(request, stepOptions(options, c, 'weak', requestId));
       // Paid from here on, whatever the verifier says (a stream abandoned while it runs bills the weak call);
       // a weak step answered from the router cache wrote and read nothing in a provider's prompt cache.
       spent = { usage: providerCacheUsage(weak.usage, weak.cached), cost: weak.cost, replay: false };
-      score = await verify(c, request, weak, options.signal);
+      verdict = await verify(c, request, weak, options.signal);
     } catch (e) {
+      // A semantic guard call the failed weak step paid (on its error: `guardCostOf`) was spent, cancelled or not.
+      const guard = guardCostOf(e);
+      if (guard) spent = spent ? { ...spent, cost: sumCost(spent.cost, guard) } : guardSpend(guard);
       if (cancelled) return;
       yield fail(toLLMError(e));
       return;
     }
-    spent = { usage: providerCacheUsage(weak.usage, weak.cached), cost: weak.cost, replay: score < c.threshold };
-    if (score < c.threshold) {
-      yield* replay(cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, score, undefined), startedAt);
+    const accepted = verdict.score < c.threshold;
+    // The verifier's reported cost was paid with the weak call.
+    spent = { usage: providerCacheUsage(weak.usage, weak.cached), cost: verdict.cost ? sumCost(weak.cost, verdict.cost) : weak.cost, replay: accepted };
+    if (accepted) {
+      yield* replay(cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, verdict, undefined), startedAt);
       return;
     }
     if (cancelled) return;
@@ -105,20 +112,22 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
         continue;
       }
       if (part.type === 'error') {
-        const error = toLLMError(part.error);
+        // A semantic guard call the strong step's lookup paid (its stream's `spent`) rides on its error.
+        const guard = strong.spent?.();
+        const error = guard ? withGuardCost(toLLMError(part.error), guard.cost) : toLLMError(part.error);
         // Before any content (no route part yet): the strong step never answered.
         if (!routed && keepsWeak(c, error, options.signal)) {
           spent = { ...spent, replay: true };
-          yield* replay(cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, score, undefined, error), startedAt);
+          yield* replay(cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, verdict, undefined, error), startedAt);
           return;
         }
-        yield fail(strongFailure(c, weak, score, error));
+        yield fail(strongFailure(c, weak, verdict, error));
         return;
       }
       if (firstAt === undefined && isContentPart(part)) firstAt = host.now();
       if (part.type === 'finish') {
         // The router stream settles its result before it hands out its finish part.
-        const final = cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, score, await strong.result);
+        const final = cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, verdict, await strong.result);
         final.timeToFirstTokenMs = elapsedMs(startedAt, firstAt ?? host.now());
         succeed(final);
         yield { type: 'finish', finishReason: part.finishReason, usage: final.usage, ...(part.stopSequence !== undefined ? { stopSequence: part.stopSequence } : {}) };
@@ -131,14 +140,22 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
   }
 
   let strongStream: RouterStream | undefined;
+  /** What the completed calls cost: the weak step (and the verifier), and a guard call of the strong step's lookup. */
+  const spentNow = (): StreamSpend | undefined => {
+    const guard = strongStream?.spent?.();
+    return spent && guard ? { ...spent, cost: sumCost(spent.cost, guard.cost) } : spent;
+  };
   /** The consumer's spend details of an aborted cascade (the weak step was paid). */
-  const abortDetails = () => (spent ? { details: { cascade: { name: c.name, weak: { usage: spent.usage, cost: spent.cost } } } } : {});
+  const abortDetails = () => {
+    const paid = spentNow();
+    return paid ? { details: { cascade: { name: c.name, weak: { usage: paid.usage, cost: paid.cost } } } } : {};
+  };
 
   let consumed = false;
   return {
     requestId,
     result,
-    spent: () => spent,
+    spent: spentNow,
     cancel(reason?: unknown): void {
       if (settled || cancelled) return;
       cancelled = true;

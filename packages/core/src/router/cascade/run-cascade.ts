@@ -14,15 +14,15 @@ export async function runCascade(host: CascadeHost, c: ResolvedCascade, input: P
   const requestId = options.requestId ?? host.generateId();
   const request = prepareCascade(host, c, input, options);
   const weak = await host.generate(request, stepOptions(options, c, 'weak', requestId));
-  const score = await verify(c, request, weak, options.signal);
-  if (score < c.threshold) return cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, score, undefined);
+  const verdict = await verify(c, request, weak, options.signal);
+  if (verdict.score < c.threshold) return cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, verdict, undefined);
   let strong: RouterResult;
   try {
     strong = await host.generate(request, stepOptions(options, c, 'strong', requestId));
   } catch (e) {
     const error = toLLMError(e);
-    if (keepsWeak(c, error, options.signal)) return cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, score, undefined, error);
-    throw strongFailure(c, weak, score, error);
+    if (keepsWeak(c, error, options.signal)) return cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, verdict, undefined, error);
+    throw strongFailure(c, weak, verdict, error);
   }
-  return cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, score, strong);
+  return cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, verdict, strong);
 }

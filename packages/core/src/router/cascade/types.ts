@@ -12,11 +12,25 @@ export interface CascadeVerifierContext {
 }
 
 /**
- * Scores a complete weak answer: higher means "more likely wrong"; the cascade calls the strong model when
- * the score is at or above its threshold. A verifier that throws, or returns something other than a number
- * (NaN included), fails the call with a typed `LLMError` (`internal`, unless it threw an `LLMError`).
+ * A verifier's score with what reaching it cost: a verifier that pays for its judgement (a call to a judge model,
+ * e.g. through the router's `generate`, whose result has the `cost`) returns it here, and the cascade's result
+ * (`cost`, `cascade.verifierCost`) and a failed cascade's error (`details.cascade.verifierCost`) carry it, so the
+ * gateway bills it to the caller. (A gateway's budget reservation cannot bound a custom verifier's call: it is
+ * recorded and settled after the fact.)
  */
-export type CascadeVerifier = (request: GenerateRequest, weak: RouterResult, context: CascadeVerifierContext) => number | Promise<number>;
+export interface CascadeVerdict {
+  score: number;
+  cost?: Cost;
+}
+
+/**
+ * Scores a complete weak answer: higher means "more likely wrong"; the cascade calls the strong model when
+ * the score is at or above its threshold. It returns the score, or the score with its cost (`CascadeVerdict`).
+ * A verifier that throws, or returns something other than a number (NaN included) or a verdict holding one (with
+ * no cost, or a cost that is one: `reportedCost`, no negative, NaN or infinite amount), fails the call with a typed
+ * `LLMError` (`internal`, unless it threw an `LLMError`).
+ */
+export type CascadeVerifier = (request: GenerateRequest, weak: RouterResult, context: CascadeVerifierContext) => number | CascadeVerdict | Promise<number | CascadeVerdict>;
 
 /** One call a cascade made. */
 export interface CascadeStep {
@@ -46,6 +60,8 @@ export interface CascadeRecord {
   threshold: number;
   /** The verifier's score of the weak answer. */
   score: number;
+  /** What the verifier's judgement cost, when it reported a cost (`CascadeVerdict.cost`): part of the result's `cost`. */
+  verifierCost?: Cost;
   /** The score was at or above the threshold: the strong model was called. */
   escalated: boolean;
   weak: CascadeStep;

@@ -1,7 +1,7 @@
 import type { HedgingConfig, RetryConfig } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError, toLLMError } from '../../errors/to-llm-error.js';
-import { anySignal } from '../../util/abort.js';
+import { anySignal, releasesAbortListeners } from '../../util/abort.js';
 import type { TypedEmitter } from '../../events/typed-emitter.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { deploymentLimitError, laterError } from '../deployment-limiter.js';
@@ -43,7 +43,13 @@ export interface ExecutionPlan {
 
 /** How one attempt is run: `generate` resolves with the answer, `stream` with a stream primed up to its first content. */
 export interface AttemptDriver<T> {
-  run(d: RouterDeployment, scope: AttemptScope | undefined): Promise<T>;
+  /**
+   * `scope`: the attempt's abort scope, when it has one. `shared`: the caller's signal, when the attempt has no scope
+   * because it needs no signal of its own (see `sharesCallerSignal`): the engine gets it as it is.
+   */
+  run(d: RouterDeployment, scope: AttemptScope | undefined, shared?: AbortSignal): Promise<T>;
+  /** The driver hands `shared` to the engine's `generate` (the only call `RELEASES_ABORT_LISTENERS` speaks for). */
+  readonly takesSharedSignal?: boolean;
   /** Frees a value that won too late (a hedged attempt that finished after the winner). */
   discard?(value: T): void;
   /**
@@ -197,7 +203,8 @@ async function runDeployment<T>(
 ): Promise<Outcome<T>> {
   const force = plan.forced === d;
   const timeouts = plan.timeouts(d);
-  const needScope = plan.alwaysScope || parent !== undefined || timeouts.firstTokenMs !== undefined || timeouts.totalMs !== undefined;
+  const timed = timeouts.firstTokenMs !== undefined || timeouts.totalMs !== undefined;
+  const needScope = plan.alwaysScope || parent !== undefined || timed;
   for (let attempt = 1; ; attempt++) {
     if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
     if (parent?.aborted || gate?.closed) return { kind: 'cancelled' };
@@ -222,15 +229,18 @@ async function runDeployment<T>(
     if (admitted === undefined) return { kind: 'next', error: circuitOpenError(d) };
     const permit = admitted;
     limiter?.take(charged);
-    const scope = needScope ? new AttemptScope(parent, timeouts, { deployment: d.name, provider: d.provider }, plan.signal) : undefined;
+    // The caller's own signal, handed to the engine as it is (no scope), where a scope would only mirror it.
+    const shared = needScope && !timed && !plan.alwaysScope && parent !== undefined && parent === plan.signal && driver.takesSharedSignal === true && sharesCallerSignal(d) ? parent : undefined;
+    const scope = needScope && shared === undefined ? new AttemptScope(parent, timeouts, { deployment: d.name, provider: d.provider }, plan.signal) : undefined;
     const startedAt = host.now();
     d.stats.start();
     let error: LLMError;
     try {
-      const value = await driver.run(d, scope);
+      const value = await driver.run(d, scope, shared);
       return { kind: 'won', won: { deployment: d, value, lease: new AttemptLease(host, plan, d, scope, startedAt, attempt, hedge, charged, permit) } };
     } catch (e) {
-      error = scope ? scope.errorFor(e) : toError(e, d);
+      // (As the scope's `errorFor` maps it: the caller's abort first, whatever the engine made of it.)
+      error = scope ? scope.errorFor(e) : shared?.aborted ? abortError(shared, { deployment: d.name, provider: d.provider }) : toError(e, d);
       const cancelled = scope?.cancelled === true && !plan.signal?.aborted;
       settleFailure(host, plan, d, error, scope, startedAt, attempt, hedge, charged, permit);
       if (cancelled) return { kind: 'cancelled' };
@@ -256,6 +266,19 @@ async function runDeployment<T>(
       return { kind: 'cancelled' };
     }
   }
+}
+
+/**
+ * Whether an attempt on `d` may hand its engine the caller's signal itself instead of a scope's linked one, when the
+ * scope would only mirror that signal (no timeout, not a hedge lane, a `generate`): the engine, created already (it
+ * is not created here), says it releases its abort listeners, and does not report its provider request (which a
+ * scope records). The scope's race against the abort is not needed then: such an engine settles when the signal
+ * aborts, and a failure after the caller's abort is mapped as the scope maps it (`aborted`).
+ */
+function sharesCallerSignal(d: RouterDeployment): boolean {
+  if (!d.engineCreated) return false;
+  const engine = d.engine();
+  return engine.reportsProviderRequest !== true && releasesAbortListeners(engine);
 }
 
 /** The error of an attempt that needed no scope (no signal, no timeout): the engine's, tagged with the deployment. */

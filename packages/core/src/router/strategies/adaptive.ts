@@ -2,7 +2,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import { LinearPosterior } from '../../learning/bandit/linear-posterior.js';
 import type { RouterModel } from '../../learning/training/router-model.js';
 import type { Deployment, RankedCandidate, RouterEvents, Strategy, StrategyContext } from '../types.js';
-import { createIntelligentStrategy } from './intelligent.js';
+import { checkIntelligentOptions, createIntelligentStrategy } from './intelligent.js';
 import { byScoreThenPriority, expectedCostUsd, observedLatency } from './util.js';
 
 export interface AdaptiveOptions {
@@ -14,7 +14,7 @@ export interface AdaptiveOptions {
   lambda?: number;
   /** Quality points per ms of observed latency. Default 0. */
   mu?: number;
-  /** How many observations the cold-start prior is worth. Default 4. */
+  /** How many observations the cold-start prior is worth (read when a deployment's model is first created). Default 4. */
   priorWeight?: number;
   /** Posterior spread of Thompson sampling (reward noise). Default 0.25. */
   explorationScale?: number;
@@ -34,42 +34,76 @@ export interface AdaptiveOutcome {
 /** Context vector: [1, prior quality - 0.5, log prompt length (scaled, centred)]. */
 const DIM = 3;
 
+/** One candidate of a remembered decision: its arm (a tenant's own deployment has its own) and context. */
+interface PendingArm {
+  arm: LinearPosterior;
+  z: Float64Array;
+}
+
 interface Pending {
-  contexts: Map<string, Float64Array>;
+  /** By deployment name (unique among one call's candidates). */
+  contexts: Map<string, PendingArm>;
+  /** `implicitWeight` of the call (config merged with its own options). */
+  weight: number;
+  /** The tenant whose own deployments were candidates, if any (its decisions go with it: `forgetTenant`). */
+  tenant?: string;
   /** Deployment that answered, once known. */
   answered?: string;
   implicit?: boolean;
 }
 
 /**
- * `adaptive`: a contextual bandit (Thompson sampling over a Bayesian linear model per deployment) that
- * learns from live outcomes (an attempt whose failure the router counted against the deployment, its `strike`,
- * = reward 0; a success without feedback = reward 1 at `implicitWeight`) and explicit feedback
- * (`feedback(requestId, score)` with score in [0,1], which replaces the implicit success reward). Cold-started
- * from the learned predictor: the prior mean makes the expected reward equal to the predicted quality until
- * outcomes arrive. Score = sampled quality - lambda x expected cost - mu x latency.
+ * `adaptive`: a contextual bandit (Thompson sampling over a Bayesian linear model per deployment: a shared one, or
+ * a tenant's own, which learns apart from another tenant's own deployment of the same name) that learns from live
+ * outcomes (an attempt whose failure the router counted against the deployment, its `strike`, = reward 0; a
+ * success without feedback = reward 1 at `implicitWeight`) and explicit feedback (`feedback(requestId, score)`
+ * with score in [0,1], which replaces the implicit success reward). Cold-started from the learned predictor: the
+ * prior mean makes the expected reward equal to the predicted quality until outcomes arrive. Score = sampled
+ * quality - lambda x expected cost (resolved as `intelligent` does: an unknown price is not free) - mu x latency.
+ * Options: the constructor's, under `routing.options.adaptive`, under the call's `strategyOptions`.
  */
 export class AdaptiveStrategy implements Strategy {
   readonly name = 'adaptive';
   readonly spreads = true;
   readonly description = 'Contextual Thompson sampling on live outcomes and feedback, cold-started from the learned predictor.';
-  private readonly arms = new Map<string, LinearPosterior>();
+  /** Arms by owning tenant (undefined: the shared deployments), then deployment name. */
+  private readonly arms = new Map<string | undefined, Map<string, LinearPosterior>>();
   private readonly pending = new Map<string, Pending>();
   private readonly prior: Strategy;
   private spare: number | undefined;
 
   constructor(private readonly defaults: AdaptiveOptions = {}) {
+    this.checkOptions(defaults as Record<string, unknown>);
     this.prior = createIntelligentStrategy({ ...(defaults.model ? { model: defaults.model } : {}), ...(defaults.models ? { models: defaults.models } : {}) });
   }
 
-  private arm(name: string): LinearPosterior {
-    let a = this.arms.get(name);
-    if (!a) {
-      // theta0 = [0.5, 1, 0]: expected reward = prior quality.
-      a = new LinearPosterior([0.5, 1, 0], this.defaults.priorWeight ?? 4);
-      this.arms.set(name, a);
+  /** A deployment's model; a new one is kept only when `keep` (a call that can be learned from). */
+  private arm(d: Deployment, priorWeight: number, keep: boolean): LinearPosterior {
+    const known = this.arms.get(d.tenant)?.get(d.name);
+    if (known) return known;
+    // theta0 = [0.5, 1, 0]: expected reward = prior quality.
+    const a = new LinearPosterior([0.5, 1, 0], priorWeight);
+    if (keep) {
+      let own = this.arms.get(d.tenant);
+      if (!own) this.arms.set(d.tenant, (own = new Map()));
+      own.set(d.name, a);
     }
     return a;
+  }
+
+  /**
+   * Checks options (the constructor's, `routing.options.adaptive` when the router is built): throws `invalid_request`
+   * naming the option; a call's `strategyOptions` are checked as they are read.
+   */
+  checkOptions(o: Record<string, unknown>): void {
+    for (const k of Object.keys(NUMBERS) as Array<keyof typeof NUMBERS>) option(o, k, k);
+    checkIntelligentOptions(o, []);
+  }
+
+  /** Drops a removed tenant's own deployments' models and the decisions of its calls that were waiting for feedback. */
+  forgetTenant(tenant: string): void {
+    this.arms.delete(tenant);
+    for (const [id, p] of this.pending) if (p.tenant === tenant) this.pending.delete(id);
   }
 
   private gauss(random: () => number): number {
@@ -93,18 +127,26 @@ export class AdaptiveStrategy implements Strategy {
 
   private sampleRank(ctx: StrategyContext, priorRanked: RankedCandidate[]): RankedCandidate[] {
     const o = { ...this.defaults, ...ctx.options } as Record<string, unknown>;
-    const lambda = numberOf(o, 'lambda', 0);
-    const mu = numberOf(o, 'mu', 0);
-    const scale = numberOf(o, 'explorationScale', 0.25);
+    const lambda = option(o, 'lambda');
+    const mu = option(o, 'mu');
+    const scale = option(o, 'explorationScale');
+    const priorWeight = option(o, 'priorWeight');
+    // Nothing to learn from, so no state is made for them, and they must not push out real decisions before their
+    // feedback: a `route()` preview (no call follows), the router's own calls (the semantic cache's guard) and
+    // embedding calls (never rated; their outcomes say nothing of answers).
+    const learns = ctx.preview !== true && ctx.internal !== true && ctx.requiredCapabilities?.has('embeddings') !== true;
+    let tenant: string | undefined;
     const priorQ = new Map<Deployment, number>(priorRanked.map((r) => [r.deployment, r.factors?.['predictedQuality'] ?? 0.5]));
+    const costs = candidateCosts(ctx, priorRanked);
     const length = Math.log1p(ctx.estimatedInputTokens) / 8 - 0.5;
-    const contexts = new Map<string, Float64Array>();
+    const contexts = new Map<string, PendingArm>();
     const out: RankedCandidate[] = [];
     for (const d of ctx.candidates) {
       const q0 = priorQ.get(d) ?? d.config.quality ?? 0.5;
       const z = Float64Array.of(1, q0 - 0.5, length);
-      contexts.set(d.name, z);
-      const arm = this.arm(d.name);
+      const arm = this.arm(d, priorWeight, learns);
+      tenant ??= d.tenant;
+      contexts.set(d.name, { arm, z });
       const theta = arm.sample(scale, () => this.gauss(ctx.random));
       const mean = arm.mean();
       let sampled = 0, expected = 0;
@@ -112,7 +154,7 @@ export class AdaptiveStrategy implements Strategy {
         sampled += theta[i]! * z[i]!;
         expected += mean[i]! * z[i]!;
       }
-      const cost = expectedCostUsd(d, ctx) ?? 0;
+      const cost = costs.get(d)!;
       const latency = observedLatency(ctx, d.name);
       const score = sampled - lambda * cost - mu * (latency ?? 0);
       const factors: Record<string, number> = { priorQuality: q0, expectedQuality: expected, sampledQuality: sampled, observations: arm.observations, expectedCostUsd: cost, score };
@@ -120,13 +162,15 @@ export class AdaptiveStrategy implements Strategy {
       out.push({ deployment: d, score, factors });
     }
     const id = requestIdOf(ctx);
-    // A `route()` preview is followed by no call: nothing to learn from, and it must not push out real decisions.
-    if (id !== undefined && ctx.preview !== true) this.remember(id, { contexts });
+    if (id !== undefined && learns) {
+      const p: Pending = { contexts, weight: option(o, 'implicitWeight') };
+      if (tenant !== undefined) p.tenant = tenant;
+      this.remember(id, p, option(o, 'maxPending'));
+    }
     return out.sort(byScoreThenPriority);
   }
 
-  private remember(id: string, p: Pending): void {
-    const max = this.defaults.maxPending ?? 10_000;
+  private remember(id: string, p: Pending, max: number): void {
     if (this.pending.size >= max) {
       const oldest = this.pending.keys().next().value;
       if (oldest !== undefined) this.pending.delete(oldest);
@@ -137,15 +181,14 @@ export class AdaptiveStrategy implements Strategy {
   /** A live outcome: a failed attempt is reward 0; a success is reward 1 at `implicitWeight` until feedback replaces it. */
   observe(outcome: AdaptiveOutcome): void {
     const p = this.pending.get(outcome.requestId);
-    const z = p?.contexts.get(outcome.deployment);
-    if (!p || !z) return;
-    const arm = this.arm(outcome.deployment);
+    const c = p?.contexts.get(outcome.deployment);
+    if (!p || !c) return;
     if (!outcome.ok) {
-      arm.update(z, 0, 1);
+      c.arm.update(c.z, 0, 1);
       return;
     }
-    const w = this.defaults.implicitWeight ?? 0.25;
-    if (w > 0) arm.update(z, 1, w);
+    const w = p.weight;
+    if (w > 0) c.arm.update(c.z, 1, w);
     p.answered = outcome.deployment;
     p.implicit = w > 0;
   }
@@ -160,21 +203,27 @@ export class AdaptiveStrategy implements Strategy {
     }
     const p = this.pending.get(requestId);
     if (!p?.answered) return false;
-    const z = p.contexts.get(p.answered)!;
-    const arm = this.arm(p.answered);
+    const { arm, z } = p.contexts.get(p.answered)!;
     // Replace the implicit success (weight w, reward 1) by the explicit score (weight 1).
-    if (p.implicit) arm.update(z, 1, -(this.defaults.implicitWeight ?? 0.25));
+    if (p.implicit) arm.update(z, 1, -p.weight);
     arm.update(z, score, 1);
     this.pending.delete(requestId);
     return true;
   }
 
-  /** Posterior mean reward per deployment at a neutral context, and observations (for dashboards/tests). */
-  snapshot(): Record<string, { expectedQuality: number; observations: number }> {
+  /**
+   * Posterior mean reward per deployment name at a neutral context, and observations (for dashboards/tests): the
+   * shared deployments', or with `tenant`, those a call of that tenant sees (its own deployments over the shared
+   * ones of the same name).
+   */
+  snapshot(tenant?: string): Record<string, { expectedQuality: number; observations: number }> {
     const out: Record<string, { expectedQuality: number; observations: number }> = {};
-    for (const [name, arm] of this.arms) {
-      const m = arm.mean();
-      out[name] = { expectedQuality: m[0]!, observations: arm.observations };
+    const layers = tenant === undefined ? [this.arms.get(undefined)] : [this.arms.get(undefined), this.arms.get(tenant)];
+    for (const arms of layers) {
+      for (const [name, arm] of arms ?? []) {
+        const m = arm.mean();
+        out[name] = { expectedQuality: m[0]!, observations: arm.observations };
+      }
     }
     return out;
   }
@@ -206,15 +255,50 @@ export class AdaptiveStrategy implements Strategy {
   };
 }
 
+/**
+ * Expected cost per candidate, as `intelligent` (the prior) resolves it: the price, else the router model's cost,
+ * else (unknown, not free) that of the dearest candidate with a known cost.
+ */
+function candidateCosts(ctx: StrategyContext, priorRanked: readonly RankedCandidate[]): Map<Deployment, number> {
+  const fromPrior = new Map<Deployment, number | undefined>(priorRanked.map((r) => [r.deployment, r.factors?.['expectedCostUsd']]));
+  const costs = new Map<Deployment, number>();
+  let dearest = 0;
+  for (const d of ctx.candidates) {
+    // A candidate the prior did not rank (a non-finite prediction) is costed from its price alone.
+    const c = fromPrior.get(d) ?? expectedCostUsd(d, ctx);
+    if (c === undefined) continue;
+    costs.set(d, c);
+    if (c > dearest) dearest = c;
+  }
+  for (const d of ctx.candidates) if (!costs.has(d)) costs.set(d, dearest);
+  return costs;
+}
+
 function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out;
 }
 
-function numberOf(o: Record<string, unknown>, k: string, fallback: number): number {
+/** Numeric options: default, and the values that mean something. */
+const NUMBERS = {
+  lambda: { fallback: 0, ok: (_v: number) => true, what: 'a finite number' },
+  mu: { fallback: 0, ok: (_v: number) => true, what: 'a finite number' },
+  explorationScale: { fallback: 0.25, ok: (v: number) => v >= 0, what: 'a number >= 0' },
+  priorWeight: { fallback: 4, ok: (v: number) => v > 0, what: 'a number > 0' },
+  implicitWeight: { fallback: 0.25, ok: (v: number) => v >= 0, what: 'a number >= 0' },
+  maxPending: { fallback: 10_000, ok: (v: number) => Number.isInteger(v) && v >= 1, what: 'a whole number >= 1' },
+};
+
+/** Option `k` (its default when absent); another value throws `invalid_request` naming `param`. */
+function option(o: Record<string, unknown>, k: keyof typeof NUMBERS, param = `strategyOptions.${k}`): number {
   const v = o[k];
-  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
+  const rule = NUMBERS[k];
+  if (v === undefined) return rule.fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !rule.ok(v)) {
+    throw new LLMError({ code: 'invalid_request', message: `adaptive: option "${k}" must be ${rule.what} (got ${JSON.stringify(v)})`, param });
+  }
+  return v;
 }
 
 /** The request id of a routing call: `ctx.requestId` when the router passes it, else `metadata.requestId`. */

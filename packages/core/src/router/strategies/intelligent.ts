@@ -12,7 +12,7 @@ export interface IntelligentOptions {
   model?: RouterModel | string;
   /** Quality points given up per USD of expected cost. Default 0 (best predicted quality). */
   lambda?: number;
-  /** Instead of lambda: the share (0..1) of calls the strongest candidate should get; lambda is calibrated on the model's calibration prompts. */
+  /** Instead of lambda: the share (0..1; else the config is refused, `config_invalid`, and a call's option is `invalid_request`) of calls the strongest candidate should get; lambda is calibrated on the model's calibration prompts. */
   strongShare?: number;
   /** Quality points given up per millisecond of observed latency. Default 0. */
   mu?: number;
@@ -41,11 +41,37 @@ export interface IntelligentPrediction {
   latencyMs: number | undefined;
 }
 
-function num(o: Record<string, unknown>, k: string): number | undefined {
+/** A numeric option, if given; `param` names it in the error (a call's `strategyOptions` by default). */
+function num(o: Record<string, unknown>, k: string, param = `strategyOptions.${k}`): number | undefined {
   const v = o[k];
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new LLMError({ code: 'invalid_request', message: `intelligent: option "${k}" must be a finite number (got ${JSON.stringify(v)})`, param: `routing.options.intelligent.${k}` });
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new LLMError({ code: 'invalid_request', message: `intelligent: option "${k}" must be a finite number (got ${JSON.stringify(v)})`, param });
+  if (k === 'strongShare' && !(v >= 0 && v <= 1)) {
+    throw new LLMError({ code: 'invalid_request', message: `intelligent: option "strongShare" is a share of the calls, from 0 to 1 (got ${v}; 30% is 0.3)`, param });
+  }
   return v;
+}
+
+const NUMERIC_OPTIONS = ['lambda', 'strongShare', 'mu', 'maxCostUsd', 'maxLatencyMs', 'minQuality'] as const;
+
+/**
+ * Checks `intelligent`'s options (those `adaptive` shares too: `model`, `models`, `embed`) without loading a model:
+ * throws `invalid_request` whose `param` is the option's name (the router turns it into `config_invalid` naming
+ * `routing.options.<strategy>.<name>` for its config).
+ */
+export function checkIntelligentOptions(o: Record<string, unknown>, keys: readonly string[] = NUMERIC_OPTIONS): void {
+  for (const k of keys) num(o, k, k);
+  const model = o['model'];
+  if (model !== undefined && typeof model !== 'string' && !(typeof model === 'object' && model !== null && typeof (model as RouterModel).predict === 'function')) {
+    throw new LLMError({ code: 'invalid_request', message: 'intelligent: option "model" must be a router model or the path of one', param: 'model' });
+  }
+  const models = o['models'];
+  if (models !== undefined && (typeof models !== 'object' || models === null || Object.values(models).some((m) => typeof m !== 'string'))) {
+    throw new LLMError({ code: 'invalid_request', message: 'intelligent: option "models" must map deployment names to model names', param: 'models' });
+  }
+  if (o['embed'] !== undefined && typeof o['embed'] !== 'function') {
+    throw new LLMError({ code: 'invalid_request', message: 'intelligent: option "embed" must be a function', param: 'embed' });
+  }
 }
 
 /** The artifact output index serving deployment `d`, if the model knows it. */
@@ -66,9 +92,11 @@ function modelIndex(model: RouterModel, d: Deployment, mapping: Record<string, s
  * Synchronous unless the model needs an embedding or has to be loaded from a file.
  */
 export function createIntelligentStrategy(defaults: IntelligentOptions = {}): Strategy {
+  checkIntelligentOptions(defaults as Record<string, unknown>);
   const loaded = new Map<string, RouterModel>();
   const loading = new Map<string, Promise<RouterModel>>();
-  const lambdaCache = new Map<string, number>();
+  /** Calibrated lambda units, per router model (a key names outputs of one model's calibration prompts). */
+  const lambdaCaches = new WeakMap<RouterModel, Map<string, number>>();
 
   const resolveModel = (spec: unknown): RouterModel | Promise<RouterModel> | undefined => {
     if (spec === undefined) return undefined;
@@ -90,7 +118,7 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
       return p;
     }
     if (typeof spec === 'object' && spec !== null && typeof (spec as RouterModel).predict === 'function') return spec as RouterModel;
-    throw new LLMError({ code: 'invalid_request', message: 'intelligent: option "model" must be a router model or the path of one', param: 'routing.options.intelligent.model' });
+    throw new LLMError({ code: 'invalid_request', message: 'intelligent: option "model" must be a router model or the path of one', param: 'strategyOptions.model' });
   };
 
   const rankWith = (ctx: StrategyContext, o: Record<string, unknown>, model: RouterModel | undefined, embedding: ArrayLike<number> | undefined): RankedCandidate[] => {
@@ -137,7 +165,9 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
     if (unknown) for (const p of preds) if (!p.costKnown) p.costUsd = dearest;
     let lambda = num(o, 'lambda') ?? 0;
     if (strongShare !== undefined && model && idx.every((k) => k !== undefined) && model.artifact.calibration.length > 0) {
-      lambda = calibratedLambda(model, idx as number[], preds, strongShare, lambdaCache);
+      let cache = lambdaCaches.get(model);
+      if (!cache) lambdaCaches.set(model, (cache = new Map()));
+      lambda = calibratedLambda(model, idx as number[], preds, strongShare, cache);
     }
     const out: RankedCandidate[] = [];
     for (const p of preds) {
@@ -163,6 +193,7 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
   return {
     name: 'intelligent',
     description: 'Learned per-prompt quality minus lambda x expected cost (minus mu x latency), under cost/latency/quality constraints.',
+    checkOptions: (o) => checkIntelligentOptions(o),
     rank(ctx: StrategyContext): RankedCandidate[] | Promise<RankedCandidate[]> {
       const o: Record<string, unknown> = { ...defaults, ...ctx.options };
       const m = resolveModel(o['model']);

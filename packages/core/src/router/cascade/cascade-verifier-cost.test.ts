@@ -1,0 +1,171 @@
+/**
+ * A custom verifier that pays for its judgement (a judge model's call) returns `{ score, cost }`: the cascade's
+ * `cost` holds it beside the steps' (`cascade.verifierCost` says how much), on `generate` and `stream`, accepted or
+ * escalated; a strong step that fails carries it in `details.cascade.verifierCost`, and the stream's `spent()`
+ * includes it. A verdict whose cost is no amount a ledger records (negative, NaN, infinite, too large) fails the
+ * call as the verifier's error, with the paid weak step on it. Over real HTTP: local servers speaking the OpenAI wire format as the weak, the strong and the judge
+ * model (the verifier asks the judge with `fetch`).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { collect, rejection } from '../../test/async.test-helpers.js';
+import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
+import { openAIWireRouter } from '../../test/wire-router.test-helpers.js';
+import type { Cost } from '../types.js';
+import type { CascadeRecord, CascadeVerdict } from './types.js';
+
+const WEAK_PRICE = { input: 1, output: 2 };
+const STRONG_PRICE = { input: 10, output: 30 };
+const JUDGE_PRICE = { input: 3, output: 6 };
+const WEAK_COST = (40 * 1 + 20 * 2) / 1e6;
+const STRONG_COST = (41 * 10 + 25 * 30) / 1e6;
+const JUDGE_COST = (200 * 3 + 1 * 6) / 1e6;
+
+let weak: OpenAIWireServer;
+let strong: OpenAIWireServer;
+let judge: OpenAIWireServer;
+
+beforeEach(async () => {
+  weak = await startOpenAIWireServer({ script: { text: 'It is 42.', usage: { prompt_tokens: 40, completion_tokens: 20 }, streamUsage: 'always' } });
+  strong = await startOpenAIWireServer({ script: { text: 'It is 43.', usage: { prompt_tokens: 41, completion_tokens: 25 }, streamUsage: 'always' } });
+  judge = await startOpenAIWireServer({ script: { text: '0.9', usage: { prompt_tokens: 200, completion_tokens: 1 } } });
+});
+afterEach(async () => {
+  await Promise.all([weak.close(), strong.close(), judge.close()]);
+});
+
+/** Asks the judge for a score and prices its reported usage: what a paying verifier returns. */
+async function judged(): Promise<CascadeVerdict> {
+  const res = await fetch(`${judge.baseURL}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer k' },
+    body: JSON.stringify({ model: 'judge-test', messages: [{ role: 'user', content: 'Score the answer from 0 to 1.' }] }),
+  });
+  const body = (await res.json()) as { choices: Array<{ message: { content: string } }>; usage: { prompt_tokens: number; completion_tokens: number } };
+  const inputUsd = (body.usage.prompt_tokens * JUDGE_PRICE.input) / 1e6;
+  const outputUsd = (body.usage.completion_tokens * JUDGE_PRICE.output) / 1e6;
+  const cost: Cost = { inputUsd, outputUsd, totalUsd: inputUsd + outputUsd, estimated: false };
+  return { score: Number(body.choices[0]!.message.content), cost };
+}
+
+function router(threshold: number, onStrongFailure: 'error' | 'weak' = 'error') {
+  return openAIWireRouter(
+    [
+      { name: 'small', engine: 'openai-compatible', baseURL: weak.baseURL, model: 'small-test', apiKey: 'k', price: WEAK_PRICE, priority: 1 },
+      { name: 'large', engine: 'openai-compatible', baseURL: strong.baseURL, model: 'large-test', apiKey: 'k', price: STRONG_PRICE, priority: 2 },
+    ],
+    { retries: { max: 0 }, cascades: [{ name: 'c', weak: 'small', strong: 'large', verifier: 'judge', threshold, onStrongFailure }] },
+    { verifiers: { judge: judged } },
+  ).router;
+}
+
+describe('a verifier that reports its cost', () => {
+  it('escalated (generate): cost = weak + verifier + strong, the record says the verifier\u2019s part', async () => {
+    const r = router(0.5);
+    const result = await r.generate('What is six times seven?', { model: 'c' });
+    expect({ escalated: result.cascade?.escalated, judged: judge.requests.length, strongCalls: strong.requests.length }).toEqual({ escalated: true, judged: 1, strongCalls: 1 });
+    expect(result.cost.totalUsd).toBeCloseTo(WEAK_COST + JUDGE_COST + STRONG_COST, 12);
+    expect(result.cascade?.verifierCost?.totalUsd).toBeCloseTo(JUDGE_COST, 12);
+    // The answer's usage stays the two steps' tokens.
+    expect(result.usage).toMatchObject({ inputTokens: 81, outputTokens: 45 });
+    await r.close();
+  });
+
+  it('accepted (generate and stream): cost = weak + verifier', async () => {
+    const r = router(0.95);
+    const result = await r.generate('What is six times seven?', { model: 'c' });
+    expect(result.cascade?.escalated).toBe(false);
+    expect(result.cost.totalUsd).toBeCloseTo(WEAK_COST + JUDGE_COST, 12);
+    const s = r.stream('What is six times seven?', { model: 'c' });
+    await collect(s);
+    expect((await s.result).cost.totalUsd).toBeCloseTo(WEAK_COST + JUDGE_COST, 12);
+    expect(s.spent?.()?.cost.totalUsd).toBeCloseTo(WEAK_COST + JUDGE_COST, 12);
+    expect(strong.requests).toHaveLength(0);
+    await r.close();
+  });
+
+  it('escalated (stream): the final result holds all three calls', async () => {
+    const r = router(0.5);
+    const s = r.stream('What is six times seven?', { model: 'c' });
+    const parts = await collect(s);
+    expect(parts.at(-1)?.type).toBe('finish');
+    expect((await s.result).cost.totalUsd).toBeCloseTo(WEAK_COST + JUDGE_COST + STRONG_COST, 12);
+    await r.close();
+  });
+
+  it('a strong step that fails: details.cascade.verifierCost beside the weak step (generate), spent() with both (stream)', async () => {
+    strong.setScript({ error: { status: 400, message: 'refused' } });
+    const r = router(0.5);
+    const error = await rejection(r.generate('What is six times seven?', { model: 'c' }));
+    const details = error.details as { cascade: CascadeRecord };
+    expect(details.cascade.weak.cost.totalUsd).toBeCloseTo(WEAK_COST, 12);
+    expect(details.cascade.verifierCost?.totalUsd).toBeCloseTo(JUDGE_COST, 12);
+    const s = r.stream('What is six times seven?', { model: 'c' });
+    const parts = await collect(s);
+    expect(parts.at(-1)?.type).toBe('error');
+    expect(s.spent?.()?.cost.totalUsd).toBeCloseTo(WEAK_COST + JUDGE_COST, 12);
+    await r.close();
+  });
+
+  it("onStrongFailure 'weak': the weak answer costs the weak call and the verifier's", async () => {
+    strong.setScript({ error: { status: 400, message: 'refused' } });
+    const r = router(0.5, 'weak');
+    const result = await r.generate('What is six times seven?', { model: 'c' });
+    expect(result.cascade?.strongError?.code).toBe('invalid_request');
+    expect(result.cost.totalUsd).toBeCloseTo(WEAK_COST + JUDGE_COST, 12);
+    await r.close();
+  });
+
+  it('a verdict whose score is not a number fails the call', async () => {
+    const bad = openAIWireRouter(
+      [
+        { name: 'small', engine: 'openai-compatible', baseURL: weak.baseURL, model: 'small-test', apiKey: 'k', price: WEAK_PRICE },
+        { name: 'large', engine: 'openai-compatible', baseURL: strong.baseURL, model: 'large-test', apiKey: 'k', price: STRONG_PRICE },
+      ],
+      { retries: { max: 0 }, cascades: [{ name: 'nan', weak: 'small', strong: 'large', verifier: 'nan', threshold: 0.5 }] },
+      { verifiers: { nan: () => ({ score: Number.NaN }) } },
+    ).router;
+    const error = await rejection(bad.generate('What is six times seven?', { model: 'nan' }));
+    expect(error.code).toBe('internal');
+    expect(error.message).toContain('returned a verdict whose score is NaN, expected a number');
+    await bad.close();
+  });
+
+  // A cost no ledger records (negative: a refund computed the wrong way round; NaN, infinite, beyond what the stores
+  // keep exactly; not a number) is the verifier's bug: the call fails as with a score that is not a number, and the
+  // weak call it paid is on the error (`details.cascade.weak`, what the gateway bills), never a cost below it.
+  const malformed: Array<[string, unknown]> = [
+    ['a negative total', { inputUsd: 0, outputUsd: 0, totalUsd: -1, estimated: false }],
+    ['a NaN total', { inputUsd: 0, outputUsd: 0, totalUsd: Number.NaN, estimated: false }],
+    ['an infinite total', { inputUsd: 0, outputUsd: 0, totalUsd: Number.POSITIVE_INFINITY, estimated: false }],
+    ['a total beyond what the stores keep exactly', { inputUsd: 0, outputUsd: 0, totalUsd: 1e308, estimated: false }],
+    ['a negative part', { inputUsd: -0.5, outputUsd: 0.5, totalUsd: 0, estimated: false }],
+    ['a total that is not a number', { totalUsd: 'a lot' }],
+    ['no total', { inputUsd: 0.1 }],
+    ['null', null],
+  ];
+  it.each(malformed)('a verdict whose cost has %s fails the call with the weak step on the error (generate and stream)', async (_, cost) => {
+    const bad = openAIWireRouter(
+      [
+        { name: 'small', engine: 'openai-compatible', baseURL: weak.baseURL, model: 'small-test', apiKey: 'k', price: WEAK_PRICE },
+        { name: 'large', engine: 'openai-compatible', baseURL: strong.baseURL, model: 'large-test', apiKey: 'k', price: STRONG_PRICE },
+      ],
+      { retries: { max: 0 }, cascades: [{ name: 'c', weak: 'small', strong: 'large', verifier: 'odd', threshold: 0.5 }] },
+      { verifiers: { odd: () => ({ score: 0.1, cost: cost as Cost }) } },
+    ).router;
+    const error = await rejection(bad.generate('What is six times seven?', { model: 'c' }));
+    expect(error.code).toBe('internal');
+    expect(error.message).toMatch(/^Verifier "odd" of cascade "c" returned a cost \(totalUsd: .*\) that is not one/);
+    const details = error.details as { cascade: CascadeRecord };
+    expect(details.cascade.weak.cost.totalUsd).toBeCloseTo(WEAK_COST, 12);
+    expect(details.cascade.verifierCost).toBeUndefined();
+    const s = bad.stream('What is six times seven?', { model: 'c' });
+    const parts = await collect(s);
+    expect(parts.map((p) => p.type)).toEqual(['error']);
+    await expect(s.result).rejects.toMatchObject({ code: 'internal' });
+    // The stream's spend is the weak call alone.
+    expect(s.spent?.()?.cost.totalUsd).toBeCloseTo(WEAK_COST, 12);
+    expect(weak.requests.length).toBe(2);
+    expect(strong.requests.length).toBe(0);
+    await bad.close();
+  });
+});

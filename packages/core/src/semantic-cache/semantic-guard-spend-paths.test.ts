@@ -1,0 +1,129 @@
+/**
+ * A paid semantic guard call is reported on every path, the same on `generate` and `stream`: on the error of a call
+ * that fails after the guard said NO whatever the shape of the provider's error body (`guardCostOf`), in the
+ * `spent()` of a guard-approved hit's stream abandoned during its replay, and in the `spent()` of a cascade stream
+ * cancelled while its weak step runs. Over real HTTP as semantic-guard-miss-cost.test.ts: a local server speaking
+ * the OpenAI wire format serves the model, the guard model and the embeddings.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createOpenAICompatibleEngine } from '../engines/openai-compatible/index.js';
+import { LLMRouter } from '../router/llm-router.js';
+import type { RouterStreamPart } from '../router/types.js';
+import { collect, rejection } from '../test/async.test-helpers.js';
+import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '../test/openai-wire-server.js';
+import { guardCostOf } from './guard-spend.js';
+
+const MAIN_PRICE = { input: 2, output: 8 };
+const GUARD_PRICE = { input: 1, output: 4 };
+const MAIN_USAGE = { prompt_tokens: 100, completion_tokens: 50 };
+const GUARD_USAGE = { prompt_tokens: 300, completion_tokens: 3 };
+const GUARD_USD = (300 * 1 + 3 * 4) / 1e6;
+
+let up: OpenAIWireServer;
+let guardScript: OpenAIWireScript;
+let mainScript: OpenAIWireScript;
+
+const modelOf = (r: RecordedRequest) => (r.body as { model?: string } | undefined)?.model;
+const calls = (model: string) => up.requests.filter((r) => r.url.endsWith('/chat/completions') && modelOf(r) === model).length;
+
+beforeEach(async () => {
+  guardScript = { text: 'NO', usage: GUARD_USAGE };
+  mainScript = {};
+  up = await startOpenAIWireServer({
+    script: (r) => {
+      if (r.url.endsWith('/embeddings')) return { embeddingDimensions: 16 };
+      if (modelOf(r) === 'guard-test') return guardScript;
+      return { text: 'Mount Everest is 8,849 m tall.', usage: MAIN_USAGE, streamUsage: 'always', ...mainScript };
+    },
+  });
+});
+afterEach(async () => {
+  await up.close();
+});
+
+function router() {
+  const wire = { engine: 'openai-compatible', baseURL: up.baseURL, apiKey: 'k' } as const;
+  return new LLMRouter(
+    {
+      models: [
+        { name: 'main', ...wire, model: 'main-test', price: MAIN_PRICE, capabilities: ['chat', 'streaming'] },
+        { name: 'big', ...wire, model: 'big-test', price: MAIN_PRICE, capabilities: ['chat', 'streaming'] },
+        { name: 'judge', ...wire, model: 'guard-test', price: GUARD_PRICE, capabilities: ['chat'] },
+        { name: 'emb', ...wire, model: 'emb-test', capabilities: ['embeddings'] },
+      ],
+      routing: { strategy: 'priority', retries: { max: 0 }, cascades: [{ name: 'c', weak: 'main', strong: 'big', verifier: 'always', threshold: 0.5 }] },
+      cache: { semantic: { enabled: true, embedder: 'emb', threshold: 0.1, guardAbove: 0.999, guard: 'verify', guardModel: 'judge' } },
+    },
+    { engineFactories: { 'openai-compatible': createOpenAICompatibleEngine }, env: {}, verifiers: { always: () => 1 } },
+  );
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(cond()).toBe(true);
+}
+
+describe('guard spend on every path', () => {
+  it('generate: a provider error whose body is a JSON list still carries the guard call (the stream reports it)', async () => {
+    const r = router();
+    await r.generate('how tall is mount everest', { model: 'main' });
+    // An upstream (a proxy) answering 400 with a JSON list body: the error's details are that list.
+    mainScript = { error: { status: 400, body: [{ message: 'bad request upstream' }] } };
+    const s = r.stream('how tall is mount everest now', { model: 'main' });
+    expect((await collect(s)).at(-1)?.type).toBe('error');
+    // Streamed: the guard call is reported.
+    expect(s.spent?.()?.cost.totalUsd).toBeCloseTo(GUARD_USD, 12);
+    const error = await rejection(r.generate('how tall is mount everest today', { model: 'main' }));
+    expect(calls('guard-test')).toBe(2);
+    expect(Array.isArray(error.details)).toBe(true);
+    // Non-streamed: the same paid guard call is on the error (what the gateway bills from), the list kept as it was.
+    expect(structuredClone(error.details)).toEqual([{ message: 'bad request upstream' }]);
+    expect(guardCostOf(error)?.totalUsd).toBeCloseTo(GUARD_USD, 12);
+    await r.close();
+  });
+
+  it('stream: a guard-approved semantic hit abandoned during its replay still reports the guard call it paid', async () => {
+    const r = router();
+    await r.generate('how tall is mount everest', { model: 'main' });
+    guardScript = { text: 'YES', usage: GUARD_USAGE };
+    // Non-streamed, the hit costs the guard call.
+    const hit = await r.generate('how tall is mount everest today', { model: 'main' });
+    expect({ cached: hit.cached, usd: hit.cost.totalUsd }).toEqual({ cached: 'semantic', usd: hit.guardCost?.totalUsd });
+    const s = r.stream('how tall is mount everest now', { model: 'main' });
+    const it = s[Symbol.asyncIterator]();
+    const first = (await it.next()).value as RouterStreamPart;
+    expect(first).toMatchObject({ type: 'route', cached: 'semantic' });
+    expect(calls('guard-test')).toBe(2);
+    // The consumer (a client that went away) closes the stream during the replay.
+    await it.return?.(undefined);
+    // The guard call was paid in full: the stream's spend says so (the gateway's SseFrames.close() settles a stream
+    // the client left as 'aborted' without a result, billed from spent()): a replay, with the answer's tokens.
+    expect(s.spent?.()).toEqual({ usage: hit.usage, cost: hit.guardCost, replay: true });
+    await r.close();
+  });
+
+  it('cascade stream: cancelled while its weak step runs, after the weak step\u2019s guard call said NO, spent() has that guard call (generate\u2019s error has it)', async () => {
+    const r = router();
+    await r.generate('how tall is mount everest', { model: 'main' });
+    mainScript = { hang: true };
+    // Non-streamed: aborted in the weak step, the error carries the guard call.
+    const ac = new AbortController();
+    const pending = rejection(r.generate('how tall is mount everest today', { model: 'c', signal: ac.signal }));
+    await until(() => calls('main-test') === 2);
+    ac.abort();
+    const error = await pending;
+    expect(error.code).toBe('aborted');
+    expect(guardCostOf(error)?.totalUsd).toBeCloseTo(GUARD_USD, 12);
+    // Streamed: the same call, cancelled at the same point.
+    const s = r.stream('how tall is mount everest now', { model: 'c' });
+    const it = s[Symbol.asyncIterator]();
+    const next = it.next();
+    await until(() => calls('main-test') === 3);
+    expect(calls('guard-test')).toBe(2);
+    s.cancel?.();
+    await next;
+    await expect(s.result).rejects.toMatchObject({ code: 'aborted' });
+    expect(s.spent?.()?.cost.totalUsd).toBeCloseTo(GUARD_USD, 12);
+    await r.close();
+  });
+});
