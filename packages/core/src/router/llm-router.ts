@@ -520,10 +520,10 @@ export class LLMRouter {
     return results;
   }
 
-  /** The text of a speed-priority answer. */
+  /** The text of a speed-priority answer (a refusal's text after any content, as the gateway's `/api/quick` answers). */
   async quick(prompt: PromptOrRequest, options: GenerateOptions = {}): Promise<string> {
     const result = await this.generate(prompt, { ...options, strategy: options.strategy ?? 'speed-priority' });
-    return result.text;
+    return result.refusal ? result.text + result.refusal : result.text;
   }
 
   /**
@@ -1116,7 +1116,8 @@ export class LLMRouter {
     ttftMs: number | undefined,
   ): RouterResult {
     call.answeredBy = d;
-    const usage = completeUsage(answer.usage, answer.text, answer.reasoning, answer.toolCalls, () =>
+    // A refusal is generated text too (the stream's accumulator counts it the same way).
+    const usage = completeUsage(answer.usage, answer.refusal ? answer.text + answer.refusal : answer.text, answer.reasoning, answer.toolCalls, () =>
       route.estimatedInputTokens || inputTokensOf(call),
     );
     const result: RouterResult = {

@@ -58,7 +58,8 @@ export function createModelGuard(generate: GuardGenerate): ModelGuard {
           maxTokens: 3,
           messages: [
             { role: 'system', content: 'You check a cache. Reply with exactly YES if the answer fully and correctly answers the new question, else NO.' },
-            { role: 'user', content: `New question: ${input.question}\nCached question: ${input.cachedQuestion}\nAnswer: ${input.answer.text}` },
+            // A refusal is the answer's words too (kept apart from `text`): the guard judges what a hit would serve.
+            { role: 'user', content: `New question: ${input.question}\nCached question: ${input.cachedQuestion}\nAnswer: ${input.answer.text}${input.answer.refusal ?? ''}` },
           ],
         },
         opts(input),

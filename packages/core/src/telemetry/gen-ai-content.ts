@@ -62,9 +62,13 @@ export function toGenAiInputMessages(messages: readonly ChatMessage[]): GenAiInp
   });
 }
 
-/** One answer (text, tool calls, finish reason) as `gen_ai.output.messages`. */
-export function toGenAiOutputMessages(answer: { text: string; toolCalls: readonly ToolCall[]; finishReason: FinishReason }): GenAiOutputMessage[] {
+/**
+ * One answer (text, refusal, tool calls, finish reason) as `gen_ai.output.messages`. The conventions have no refusal
+ * part: a refusal is a text part after the content's (the words the model produced).
+ */
+export function toGenAiOutputMessages(answer: { text: string; refusal?: string; toolCalls: readonly ToolCall[]; finishReason: FinishReason }): GenAiOutputMessage[] {
   const parts: GenAiMessagePart[] = answer.text === '' ? [] : [{ type: 'text', content: answer.text }];
+  if (answer.refusal) parts.push({ type: 'text', content: answer.refusal });
   for (const call of answer.toolCalls) parts.push(toolCallPart(call));
   return [{ role: 'assistant', parts, finish_reason: genAiFinishReason(answer.finishReason) }];
 }
