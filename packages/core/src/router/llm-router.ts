@@ -35,7 +35,7 @@ import { PREFETCH_METADATA_KEY, RouterPrefetch } from './prefetch/router-prefetc
 import { createRouterStream } from './router-stream.js';
 import { completeUsage } from './stream-accumulator.js';
 import { builtinStrategies } from './strategies/index.js';
-import { INTERNAL_CALL, NO_CACHE_READ, type InternalCallOptions } from './internal-call.js';
+import { INTERNAL_CALL, NO_CACHE_READ, UNRATED_CALL, type InternalCallOptions } from './internal-call.js';
 import { parseTenantConfig, TenantViews, type TenantView } from './tenant-views.js';
 import type {
   AttemptRecord,
@@ -1039,7 +1039,7 @@ export class LLMRouter {
       estimatedInputTokens,
     };
     if (preview) input.preview = true;
-    if (internal) input.internal = true;
+    if (internal || (options as InternalCallOptions)[UNRATED_CALL] === true) input.internal = true;
     // Prompt-cache affinity (embeddings have no prompt cache): planRoute asks only under a spreading strategy with
     // several deployments of one model; then a request without marks or key costs one scan.
     if (embed === undefined && !internal && this.affinity.enabled) {

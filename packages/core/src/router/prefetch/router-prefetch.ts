@@ -18,7 +18,7 @@ import { defaultLocalEmbedder } from '../../semantic-cache/semantic-cache.js';
 import { questionOf } from '../../semantic-cache/semantic-namespace.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import type { DeploymentInfo, GenerateOptions, PromptOrRequest, RouterCallOptions, RouterEmbedResult, RouterEventName, RouterEvents, RouterResult } from '../types.js';
-import { NO_CACHE_READ, type InternalCallOptions } from '../internal-call.js';
+import { NO_CACHE_READ, UNRATED_CALL, type InternalCallOptions } from '../internal-call.js';
 import { IdleGate } from './idle-gate.js';
 
 /** The part of `LLMRouter` the prefetcher uses (its public API only). */
@@ -391,13 +391,15 @@ export class RouterPrefetch {
     const controller = new AbortController();
     const st = this.#st(job.key);
     st.started++;
-    const options: GenerateOptions = {
+    const options: InternalCallOptions = {
       ...job.options,
       requestId: id,
       signal: controller.signal,
       retries: { max: 0 },
       fallbacks: [],
       metadata: { [PREFETCH_METADATA_KEY]: true, ...(job.tenant !== undefined ? { tenant: job.tenant } : {}) },
+      // Nobody rates a prefetch: strategies learn nothing from it (it stays in the tenant's view).
+      [UNRATED_CALL]: true,
     };
     const probe = this.#options.probe;
     const call = async (): Promise<void> => {
