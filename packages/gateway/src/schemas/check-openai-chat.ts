@@ -1,5 +1,6 @@
-import { MAX_TOP_LOGPROBS, REASONING_EFFORTS, VERBOSITIES } from '@llmrr/core';
+import { MAX_TOP_LOGPROBS, VERBOSITIES } from '@llmrr/core';
 import { isCacheControlWire } from './cache-control.js';
+import { every, isBoolean, isEffort, isExtension, isNonEmptyString, isObject, isPositiveInt, isString, nullish, optional } from './fast-predicates.js';
 import { isModelName } from './model-name.js';
 import type { OpenAIChatRequest } from './openai-chat.js';
 
@@ -49,42 +50,6 @@ export function isWellFormedChatRequest(body: unknown): body is OpenAIChatReques
   );
 }
 
-type Check = (v: unknown) => boolean;
-
-/**
- * A plain object without an own `__proto__` key: JSON.parse makes one, and the schema's copy of an object
- * drops it, so an object that has one is left to the schema (at every level).
- */
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Object.hasOwn(v, '__proto__');
-}
-function isString(v: unknown): v is string {
-  return typeof v === 'string';
-}
-function isNonEmptyString(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0;
-}
-function isBoolean(v: unknown): v is boolean {
-  return typeof v === 'boolean';
-}
-function isPositiveInt(v: unknown): boolean {
-  return Number.isSafeInteger(v) && (v as number) > 0;
-}
-/** Every element, holes included (`Array.prototype.every` skips holes; the schema does not). */
-function every(items: readonly unknown[], check: Check): boolean {
-  for (const x of items) if (!check(x)) return false;
-  return true;
-}
-function optional(v: unknown, check: Check): boolean {
-  return v === undefined || check(v);
-}
-function nullish(v: unknown, check: Check): boolean {
-  return v === undefined || v === null || check(v);
-}
-const EFFORTS: ReadonlySet<unknown> = new Set(REASONING_EFFORTS);
-function isEffort(v: unknown): boolean {
-  return EFFORTS.has(v);
-}
 /** `PenaltySchema`: a number from -2 to 2 (NaN and the infinities fail the range, as zod refuses them). */
 function isPenalty(v: unknown): boolean {
   return typeof v === 'number' && v >= -2 && v <= 2;
@@ -147,18 +112,4 @@ function isMessage(m: unknown): boolean {
     default:
       return false;
   }
-}
-
-const EXTENSION_KEYS = new Set(['strategy', 'explain', 'fallbacks', 'cache']);
-
-/** `LlmrrExtensionSchema`: a strict object (no other keys). */
-function isExtension(v: unknown): boolean {
-  if (!isObject(v)) return false;
-  for (const k in v) if (!EXTENSION_KEYS.has(k)) return false;
-  return (
-    optional(v.strategy, isNonEmptyString) &&
-    optional(v.explain, isBoolean) &&
-    optional(v.fallbacks, (f) => Array.isArray(f) && every(f, isNonEmptyString)) &&
-    optional(v.cache, isBoolean)
-  );
 }

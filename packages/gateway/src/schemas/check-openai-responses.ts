@@ -1,5 +1,5 @@
-import { REASONING_EFFORTS } from '@llmrr/core';
 import { MAX_JSON_DEPTH } from './bounded-json.js';
+import { every, isBoolean, isEffort, isExtension, isNonEmptyString, isObject, isPositiveInt, isString, nullish, optional, type Check } from './fast-predicates.js';
 import { isModelName } from './model-name.js';
 import { RESPONSES_INCLUDE_VALUES } from './responses-include-values.js';
 import type { OpenAIResponsesRequest, ResponsesContentPart, ResponsesFunctionCallItem, ResponsesFunctionCallOutputItem, ResponsesInputMessage } from './openai-responses.js';
@@ -90,39 +90,6 @@ export function isWellFormedTextPart(v: unknown): v is ResponsesContentPart {
   if (!isObject(v)) return false;
   if (v.type === 'input_text' || v.type === 'output_text') return typeof v.text === 'string';
   return v.type === 'refusal' && typeof v.refusal === 'string';
-}
-
-type Check = (v: unknown) => boolean;
-
-/**
- * A plain object without an own `__proto__` key: JSON.parse makes one, and the schemas' copy of an object
- * drops it, so an object that has one is left to the schema (at every level).
- */
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Object.hasOwn(v, '__proto__');
-}
-function isString(v: unknown): v is string {
-  return typeof v === 'string';
-}
-function isNonEmptyString(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0;
-}
-function isBoolean(v: unknown): v is boolean {
-  return typeof v === 'boolean';
-}
-function isPositiveInt(v: unknown): boolean {
-  return Number.isSafeInteger(v) && (v as number) > 0;
-}
-/** Every element, holes included (`Array.prototype.every` skips holes; the schemas do not). */
-function every(items: readonly unknown[], check: Check): boolean {
-  for (const x of items) if (!check(x)) return false;
-  return true;
-}
-function optional(v: unknown, check: Check): boolean {
-  return v === undefined || check(v);
-}
-function nullish(v: unknown, check: Check): boolean {
-  return v === undefined || v === null || check(v);
 }
 
 /** A string, or an array of objects with a string `type` (the parts are checked when converted). */
@@ -224,15 +191,11 @@ function nestsWithin(v: object, level: number): boolean {
   return true;
 }
 
-const EFFORTS: ReadonlySet<unknown> = new Set(REASONING_EFFORTS);
 const SUMMARIES: ReadonlySet<unknown> = new Set(['auto', 'concise', 'detailed']);
 
 /** `reasoning`: an effort of core's list, a summary (and its older name, `generate_summary`). */
 function isReasoning(v: unknown): boolean {
   return isObject(v) && nullish(v.effort, isEffort) && nullish(v.summary, isSummary) && nullish(v.generate_summary, isSummary);
-}
-function isEffort(v: unknown): boolean {
-  return EFFORTS.has(v);
 }
 function isSummary(v: unknown): boolean {
   return SUMMARIES.has(v);
@@ -251,16 +214,3 @@ function isMetadata(v: unknown): boolean {
 
 const INCLUDE_VALUES: ReadonlySet<string> = new Set(RESPONSES_INCLUDE_VALUES);
 const SERVICE_TIERS: ReadonlySet<string> = new Set(['auto', 'default', 'flex', 'scale', 'priority']);
-const EXTENSION_KEYS: ReadonlySet<string> = new Set(['strategy', 'explain', 'fallbacks', 'cache']);
-
-/** `LlmrrExtensionSchema`: a strict object (no other keys). */
-function isExtension(v: unknown): boolean {
-  if (!isObject(v)) return false;
-  for (const k in v) if (!EXTENSION_KEYS.has(k)) return false;
-  return (
-    optional(v.strategy, isNonEmptyString) &&
-    optional(v.explain, isBoolean) &&
-    optional(v.fallbacks, (f) => Array.isArray(f) && every(f, isNonEmptyString)) &&
-    optional(v.cache, isBoolean)
-  );
-}
