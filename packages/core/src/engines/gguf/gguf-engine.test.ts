@@ -250,6 +250,10 @@ describe.skipIf(!hasModel)(suiteName, () => {
       // The raw prompt is the messages' text joined by newlines.
       const twoMessages: GenerateRequest = { messages: [{ role: 'system', content: 'Lily' }, { role: 'user', content: text }] };
       expect(await none.countTokens(twoMessages)).toBe(truth.tokenize(`Lily\n${text}`).length + 1);
+      // So are a message's text parts (not run together: "Once upona time").
+      const twoParts: GenerateRequest = { messages: [{ role: 'user', content: [{ type: 'text', text: 'Once upon' }, { type: 'text', text: 'a time' }] }] };
+      expect(await none.countTokens(twoParts)).toBe(truth.tokenize('Once upon\na time').length + 1);
+      expect(truth.tokenize('Once upon\na time')).not.toEqual(truth.tokenize('Once upona time'));
       // ChatML wraps the turn in <|im_start|>user ... <|im_end|> <|im_start|>assistant markers.
       expect(await chatml.countTokens(prompt(text))).toBeGreaterThan(raw + 5);
       const r = await chatml.generate(prompt(text, { maxTokens: 8 }));
@@ -294,6 +298,24 @@ describe.skipIf(!hasModel)(suiteName, () => {
     await closed;
     expect(parts.at(-1)).toMatchObject({ type: 'error', error: { code: 'engine_unavailable' } });
     expect(parts.filter((p) => p.type === 'text-delta').length).toBeLessThan(200);
+  });
+
+  it('close() while a started stream waits at a yield: the stream ends with engine_unavailable', async () => {
+    const closing = engine();
+    try {
+      const parts = closing.stream(prompt('Once upon a time', { maxTokens: 20 }))[Symbol.asyncIterator]();
+      // The call is running: the model is loaded and the stream has begun (its response-metadata part), but the
+      // generation has not started (the consumer has not asked for more).
+      expect((await parts.next()).value).toMatchObject({ type: 'response-metadata' });
+      await closing.close();
+      const rest: StreamPart[] = [];
+      for (let next = await parts.next(); !next.done; next = await parts.next()) rest.push(next.value);
+      // The model is disposed: no text, the closed engine's error (not an internal "Object is disposed").
+      expect(rest).toEqual([{ type: 'error', error: expect.objectContaining({ code: 'engine_unavailable' }) }]);
+      expect((closing as unknown as { running: Set<unknown> }).running.size).toBe(0);
+    } finally {
+      await closing.close();
+    }
   });
 
   it('fails calls after close()', async () => {

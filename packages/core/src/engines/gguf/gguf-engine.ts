@@ -19,6 +19,7 @@ import { anySignal, raceAbort } from '../../util/abort.js';
 import { generateFromStream } from '../shared/generate-from-stream.js';
 import { localRequestWarnings } from '../shared/local-request-warnings.js';
 import { requireModelPath } from '../shared/require-model-path.js';
+import { StopSequenceFilter } from '../shared/stop-sequence-filter.js';
 import type { EngineContext } from '../types.js';
 import { AsyncQueue } from './async-queue.js';
 import { GgufGrammars } from './gguf-grammar.js';
@@ -34,6 +35,8 @@ const GGUF_DOES = { penalties: true, topK: true, logprobs: true } as const;
 
 interface RunResult {
   finishReason: FinishReason;
+  /** The request's stop sequence the answer ended on (`finishReason` is then 'stop'). */
+  stopSequence?: string;
   usage: Usage;
   /** With `request.logprobs`: the answer's tokens and their log probabilities (`ggufLogprobs`). */
   logprobs?: TokenLogprob[];
@@ -67,7 +70,8 @@ export class GgufEngine implements LanguageEngineV1 {
   private readonly deployment: string;
   private readonly loader: GgufLoader;
   private grammars: GgufGrammars | undefined;
-  private readonly running = new Set<{ controller: AbortController; done: Promise<unknown> }>();
+  /** Calls in progress: close() aborts their controller and waits for their generation (`done`, once it runs). */
+  private readonly running = new Set<{ controller: AbortController; done?: Promise<unknown> }>();
   private closed = false;
 
   constructor(model: ModelConfig, ctx: EngineContext) {
@@ -114,12 +118,14 @@ export class GgufEngine implements LanguageEngineV1 {
   async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {
     const signal = options.signal;
     const controller = new AbortController();
-    let done: Promise<RunResult> | undefined;
-    let entry: { controller: AbortController; done: Promise<unknown> } | undefined;
+    const runSignal = anySignal([signal, controller.signal]) ?? controller.signal;
+    // Registered first, so that close() stops the call at any point (while loading, between yields, generating).
+    const entry: { controller: AbortController; done?: Promise<RunResult> } = { controller };
+    this.running.add(entry);
     try {
       if (signal?.aborted) throw signal.reason;
       const sampling = resolveSampling(request, this.options);
-      const loaded = await this.loaded(signal);
+      const loaded = await this.loaded(runSignal);
       const prompt = buildPrompt(loaded, request.messages);
       if (prompt.inputTokens >= loaded.contextSize) {
         throw new LLMError({
@@ -129,21 +135,22 @@ export class GgufEngine implements LanguageEngineV1 {
           ...this.errorContext,
         });
       }
-      const grammar = await raceAbort(this.grammars?.get(request.responseFormat) ?? Promise.resolve(undefined), signal);
+      const grammar = await raceAbort(this.grammars?.get(request.responseFormat) ?? Promise.resolve(undefined), runSignal);
       const warnings = localRequestWarnings(request, 'gguf', GGUF_DOES);
       if (warnings) yield { type: 'warnings', warnings };
       yield { type: 'response-metadata', model: this.modelId };
 
+      // close() may have come while the consumer held the stream at a yield: the model is then disposed.
+      if (runSignal.aborted) throw runSignal.reason;
+      if (this.closed) throw this.closedError();
       const queue = new AsyncQueue<string>();
-      const runSignal = anySignal([signal, controller.signal]) ?? controller.signal;
       const top = request.logprobs === undefined ? undefined : (request.logprobs.topLogprobs ?? 0);
-      done = this.run(loaded, prompt, sampling, grammar, runSignal, (chunk) => queue.push(chunk), top);
+      const done = this.run(loaded, prompt, sampling, grammar, runSignal, (chunk) => queue.push(chunk), top);
+      entry.done = done;
       done.then(
         () => queue.close(),
         () => queue.close(),
       );
-      entry = { controller, done };
-      this.running.add(entry);
       // With logprobs the text is held and sent whole once they are known (they come from a second pass over the
       // answer, `ggufLogprobs`): one text-delta, then the logprobs part of its tokens.
       let held = '';
@@ -162,19 +169,32 @@ export class GgufEngine implements LanguageEngineV1 {
       }
       if (held !== '') yield { type: 'text-delta', delta: held };
       if (result.logprobs && result.logprobs.length > 0) yield { type: 'logprobs', logprobs: result.logprobs };
-      yield { type: 'finish', finishReason: result.finishReason, usage: result.usage };
+      yield {
+        type: 'finish',
+        finishReason: result.finishReason,
+        usage: result.usage,
+        ...(result.stopSequence !== undefined ? { stopSequence: result.stopSequence } : {}),
+      };
     } catch (e) {
-      const error = signal?.aborted ? abortError(signal, this.errorContext) : toLLMError(e, this.errorContext);
+      // After close(), whatever failed (the model disposed under the call) is the closed engine's error.
+      const error = signal?.aborted ? abortError(signal, this.errorContext) : this.closed ? this.closedError() : toLLMError(e, this.errorContext);
       yield { type: 'error', error };
     } finally {
       // Also reached when the consumer stops early: stop the generation and free its context.
       controller.abort();
-      await done?.catch(() => undefined);
-      if (entry) this.running.delete(entry);
+      await entry.done?.catch(() => undefined);
+      this.running.delete(entry);
     }
   }
 
-  /** One generation in a fresh context; the context is disposed whatever happens. */
+  /**
+   * One generation in a fresh context; the context is disposed whatever happens. The request's stop strings are
+   * matched here on the decoded text (`StopSequenceFilter`), not by node-llama-cpp: its stop triggers hold back
+   * the tokens that could begin a stop and drop them when the answer ends at `maxTokens`, and a SentencePiece stop
+   * with a space in it never triggers. A match stops the generation (finishReason 'stop'); the text before it is
+   * sent, the held-back tail is sent when the generation ends without one. The template's end-of-turn triggers
+   * stay node-llama-cpp's.
+   */
   private async run(
     loaded: LoadedGguf,
     prompt: GgufPrompt,
@@ -199,17 +219,22 @@ export class GgufEngine implements LanguageEngineV1 {
       const sequence = context.getSequence();
       const completion = new lib.LlamaCompletion({ contextSequence: sequence });
       const sampled = top !== undefined ? recordSampledTokens(sequence) : [];
-      // With logprobs: the answer's text as sent, which the listed tokens make up (`ggufLogprobs`).
+      const stops = new StopSequenceFilter(sampling.stop);
+      const stopped = new AbortController();
+      // The answer's text as sent: with logprobs, the listed tokens make it up (`ggufLogprobs`).
       let text = '';
+      const send = (chunk: string) => {
+        if (chunk === '') return;
+        if (top !== undefined) text += chunk;
+        onTextChunk(chunk);
+      };
       const response = await completion.generateCompletionWithMeta(prompt.body, {
-        onTextChunk:
-          top === undefined
-            ? onTextChunk
-            : (chunk) => {
-                text += chunk;
-                onTextChunk(chunk);
-              },
-        signal,
+        onTextChunk: (chunk) => {
+          send(stops.push(chunk));
+          // node-llama-cpp looks at the signal right after this chunk's token: the stop's last token is the last one.
+          if (stops.stopped) stopped.abort();
+        },
+        signal: anySignal([signal, stopped.signal]) ?? stopped.signal,
         stopOnAbortSignal: true,
         maxTokens: sampling.maxTokens,
         temperature: sampling.temperature,
@@ -218,15 +243,17 @@ export class GgufEngine implements LanguageEngineV1 {
         ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
         ...(repeatPenalty ? { repeatPenalty } : {}),
         ...(grammar ? { grammar } : {}),
-        customStopTriggers: [...prompt.stopTriggers, ...sampling.stop],
+        customStopTriggers: prompt.stopTriggers,
         // A stateless call stops at the end of its context ('length') instead of dropping the prompt's start.
         disableContextShift: true,
         contextShiftSize: 1,
       });
+      send(stops.flush());
       const result: RunResult = {
-        finishReason: finishReasonOf(response.metadata.stopReason),
+        finishReason: stops.stopped ? 'stop' : finishReasonOf(response.metadata.stopReason),
         usage: makeUsage(prompt.inputTokens, sequence.tokenMeter.usedOutputTokens),
       };
+      if (stops.matched !== undefined) result.stopSequence = stops.matched;
       if (top !== undefined && !signal.aborted) {
         const promptTokens = prompt.beginning !== null ? [prompt.beginning, ...prompt.body] : prompt.body;
         const logprobs = await ggufLogprobs(model, sequence, promptTokens, sampled, text, top, signal);

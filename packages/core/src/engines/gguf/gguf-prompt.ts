@@ -1,7 +1,7 @@
 import type * as NodeLlamaCpp from 'node-llama-cpp';
 import { LLMError } from '../../errors/llm-error.js';
 import type { ChatMessage } from '../../spec/index.js';
-import { messageText } from '../../spec/messages.js';
+import { localMessageText } from '../shared/local-message-text.js';
 import type { LoadedGguf } from './gguf-loader.js';
 
 type Token = NodeLlamaCpp.Token;
@@ -54,16 +54,16 @@ function checkMessages(messages: ChatMessage[]): void {
   });
 }
 
-/** The raw-completion prompt: the messages' text joined by newlines. */
+/** The raw-completion prompt: the messages' text joined by newlines (a message's text parts too: `localMessageText`). */
 export function rawPromptText(messages: ChatMessage[]): string {
-  return messages.map(messageText).join('\n');
+  return messages.map(localMessageText).join('\n');
 }
 
 function chatHistory(messages: ChatMessage[]): NodeLlamaCpp.ChatHistoryItem[] {
   const history: NodeLlamaCpp.ChatHistoryItem[] = messages.map((m) => {
     if (m.role === 'system') return { type: 'system', text: m.content };
     if (m.role === 'assistant') return { type: 'model', response: [m.content ?? ''] };
-    return { type: 'user', text: messageText(m) };
+    return { type: 'user', text: localMessageText(m) };
   });
   // The last model turn is the one generated; a trailing assistant message is continued (prefill).
   if (history.at(-1)?.type !== 'model') history.push({ type: 'model', response: [] });

@@ -4,7 +4,7 @@
  * tokens) are left out. Each token is decoded after up to `window` tokens before it (a SentencePiece token's leading
  * space, and the bytes of a character split across tokens, depend on what precedes it); a token that ends inside a
  * split character adds '' and the token that completes the character adds all of it. A token the answer ends inside
- * (a stop string cut it; node-llama-cpp then also drops the space it starts with) adds the rest of `text`.
+ * (a stop string began in it) adds the rest of `text`, the part of its text that was kept.
  */
 export function answerTokenTexts<T extends number>(
   detokenize: (tokens: readonly T[]) => string,

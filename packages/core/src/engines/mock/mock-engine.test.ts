@@ -49,6 +49,27 @@ describe('mock engine', () => {
     expect((await f.embed(['x'])).embeddings).toHaveLength(1);
   });
 
+  it('stream() honours an already aborted signal as generate() does, a tool-call answer and a scripted failure included', async () => {
+    const withTool = {
+      ...hello,
+      tools: [{ name: 'weather', description: 'the weather', parameters: { type: 'object', properties: {} } }],
+      toolChoice: 'required' as const,
+    };
+    const aborted = new AbortController();
+    aborted.abort();
+    const e = new MockEngine();
+    for (const request of [withTool, hello]) {
+      expect((await rejection(e.generate(request, { signal: aborted.signal }))).code).toBe('aborted');
+      // Nothing is answered: only the abort (engine spec, Failure contract: both generate and stream honour the signal).
+      const parts = await collect(e.stream(request, { signal: aborted.signal }));
+      expect(parts).toEqual([{ type: 'error', error: expect.objectContaining({ code: 'aborted', provider: 'mock' }) }]);
+    }
+    // An aborted stream uses up a scripted failure too, as generate does, and reports the abort.
+    const f = new MockEngine({ failures: [{ code: 'provider_error' }] });
+    expect(await collect(f.stream(hello, { signal: aborted.signal }))).toEqual([{ type: 'error', error: expect.objectContaining({ code: 'aborted' }) }]);
+    expect((await f.generate(hello)).text).toBe('Mock answer to: hello there');
+  });
+
   it('embed waits delayMs before answering', async () => {
     const e = new MockEngine({ delayMs: 30 });
     const started = Date.now();

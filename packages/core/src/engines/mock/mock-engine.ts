@@ -179,6 +179,8 @@ export class MockEngine implements LanguageEngineV1 {
     try {
       const reasoning = this.reasoning(request);
       if (this.options.delayMs) await sleep(this.options.delayMs, signal);
+      // As generate() does: an aborted call answers nothing (a tool call included), whatever comes next.
+      if (signal?.aborted) throw signal.reason;
       if (this.options.warnings?.length) yield { type: 'warnings', warnings: this.options.warnings.map((w) => ({ ...w })) };
       if (failure && (failure.afterChunks ?? 0) === 0) {
         yield { type: 'error', error: this.error(failure) };

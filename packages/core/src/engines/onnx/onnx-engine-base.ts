@@ -3,14 +3,14 @@ import type { ModelConfig } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { toLLMError } from '../../errors/to-llm-error.js';
 import type { ChatMessage, GenerateRequest, ModelPrice } from '../../spec/index.js';
-import { messageText } from '../../spec/messages.js';
 import { raceAbort } from '../../util/abort.js';
+import { localMessageText } from '../shared/local-message-text.js';
 import { requireModelPath } from '../shared/require-model-path.js';
 import type { EngineContext } from '../types.js';
 import { OnnxLoader, type LoadedOnnx } from './onnx-loader.js';
 import { onnxTask, parseOnnxOptions, type OnnxOptions } from './onnx-options.js';
 
-/** The prompt of a request: the messages' text joined by newlines (no chat template). */
+/** The prompt of a request: the messages' text joined by newlines (a message's text parts too: `localMessageText`; no chat template). */
 export function promptText(messages: ChatMessage[]): string {
   if (!Array.isArray(messages) || messages.length === 0) {
     throw new LLMError({ code: 'invalid_request', message: 'messages: at least one message is required', param: 'messages', provider: 'onnx' });
@@ -23,7 +23,7 @@ export function promptText(messages: ChatMessage[]): string {
       throw new LLMError({ code: 'unsupported', message: `messages.${i}.content: the onnx engine takes text only (no images)`, param: `messages.${i}.content`, provider: 'onnx' });
     }
   });
-  return messages.map(messageText).join('\n');
+  return messages.map(localMessageText).join('\n');
 }
 
 /** What the two ONNX engines (text generation and embeddings) share: config, lazy loading, close. */

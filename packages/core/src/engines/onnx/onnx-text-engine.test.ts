@@ -164,7 +164,10 @@ describe('onnx text generation engine', () => {
     const e = engine('chain.onnx');
     const parts = await collect(e.stream(prompt('the', { stop: [' on'] })));
     expect(deltasOf(parts).join('')).toBe('cat sat');
-    expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop', stopSequence: ' on' });
+    // The finish part says which stop ended the answer; an answer that ends otherwise names none.
+    expect((await e.generate(prompt('the', { stop: ['never', ' sat'] }))).stopSequence).toBe(' sat');
+    expect((await e.generate(prompt('the', { stop: ['never'] }))).stopSequence).toBeUndefined();
     await e.close();
   });
 
@@ -234,6 +237,10 @@ describe('onnx text generation engine', () => {
     const e = engine('chain.onnx');
     expect(await e.countTokens(prompt('the cat sat on a mat'))).toBe(6);
     expect(await e.countTokens({ messages: [{ role: 'system', content: 'a dog' }, { role: 'user', content: 'the cat' }] })).toBe(4);
+    // A message's text parts are joined by newlines, not run together ("thecat" would be one unknown word).
+    const parts = { messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'the' }, { type: 'text' as const, text: 'cat' }] }] };
+    expect(await e.countTokens(parts)).toBe(2);
+    expect((await e.generate(parts)).text).toBe((await e.generate(prompt('the cat'))).text);
     await e.close();
   });
 

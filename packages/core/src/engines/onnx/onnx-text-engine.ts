@@ -14,13 +14,13 @@ import { makeUsage } from '../../spec/usage.js';
 import { anySignal } from '../../util/abort.js';
 import { generateFromStream } from '../shared/generate-from-stream.js';
 import { localRequestWarnings } from '../shared/local-request-warnings.js';
+import { StopSequenceFilter } from '../shared/stop-sequence-filter.js';
 import { buildFeeds } from './graph-feeds.js';
 import { IncrementalDecoder } from './incremental-decoder.js';
 import { OnnxEngineBase, promptText } from './onnx-engine-base.js';
 import type { LoadedOnnx } from './onnx-loader.js';
 import { resolveSampling } from './onnx-request.js';
 import { sampleToken, seededRandom } from './sampling.js';
-import { StopSequenceFilter } from './stop-sequence-filter.js';
 import { PendingLogprobs } from './pending-logprobs.js';
 import { tokenLogprob } from './token-logprob.js';
 
@@ -145,7 +145,7 @@ export class OnnxTextEngine extends OnnxEngineBase implements LanguageEngineV1 {
         const released = [...pending.release(rest.length), ...pending.end()];
         if (released.length > 0) yield { type: 'logprobs', logprobs: released };
       }
-      yield { type: 'finish', finishReason, usage };
+      yield { type: 'finish', finishReason, usage, ...(stops.matched !== undefined ? { stopSequence: stops.matched } : {}) };
     } catch (e) {
       const error = signal?.aborted ? abortError(signal, this.errorContext) : toLLMError(e, this.errorContext);
       yield { type: 'error', error };

@@ -1,11 +1,14 @@
 /**
  * Streams text while watching for stop sequences: it holds back a tail that could still become a stop
- * sequence, and on a match releases only the text before it.
+ * sequence, and on a match releases only the text before it. Used by the local engines (onnx, gguf), which match
+ * the request's `stop` on the decoded answer as an OpenAI-compatible server does.
  */
 export class StopSequenceFilter {
   private pending = '';
   private readonly longest: number;
   stopped = false;
+  /** The stop sequence that matched (the earliest in the text; at one place, the first in `stops`), once `stopped`. */
+  matched: string | undefined;
 
   constructor(private readonly stops: readonly string[]) {
     this.longest = Math.max(0, ...stops.map((s) => s.length));
@@ -18,7 +21,10 @@ export class StopSequenceFilter {
     let cut = -1;
     for (const stop of this.stops) {
       const at = this.pending.indexOf(stop);
-      if (at !== -1 && (cut === -1 || at < cut)) cut = at;
+      if (at !== -1 && (cut === -1 || at < cut)) {
+        cut = at;
+        this.matched = stop;
+      }
     }
     if (cut !== -1) {
       this.stopped = true;

@@ -8,6 +8,7 @@ describe('StopSequenceFilter', () => {
     expect(f.push('N')).toBe('');
     expect(f.push('Dxyz')).toBe('');
     expect(f.stopped).toBe(true);
+    expect(f.matched).toBe('END');
     expect(f.flush()).toBe('');
   });
 
@@ -18,11 +19,13 @@ describe('StopSequenceFilter', () => {
     expect(f.push('EN')).toBe('');
     expect(f.flush()).toBe('EN');
     expect(f.stopped).toBe(false);
+    expect(f.matched).toBeUndefined();
   });
 
   it('stops at the earliest of several stops and passes everything without stops', () => {
     const f = new StopSequenceFilter(['two', 'one']);
     expect(f.push('zero one two')).toBe('zero ');
+    expect(f.matched).toBe('one');
     const none = new StopSequenceFilter([]);
     expect(none.push('anything')).toBe('anything');
   });
