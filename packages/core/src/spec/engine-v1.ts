@@ -66,8 +66,9 @@ export interface GenerateResult {
   toolCalls: ToolCall[];
   finishReason: FinishReason;
   /**
-   * The request's `stop` sequence the answer stopped on (`finishReason` `stop`), where the provider says which
-   * (Anthropic `stop_sequence`); absent otherwise (OpenAI-compatible servers and Gemini report a plain stop).
+   * The request's `stop` sequence the answer stopped on (`finishReason` `stop`), where the engine knows which
+   * (Anthropic `stop_sequence`; the local gguf and onnx engines, which match `stop` themselves); absent otherwise
+   * (OpenAI-compatible servers and Gemini report a plain stop).
    */
   stopSequence?: string;
   /**

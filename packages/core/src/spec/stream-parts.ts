@@ -36,7 +36,8 @@ export type StreamPart =
   | { type: 'warnings'; warnings: CallWarning[] }
   /**
    * The end. `stopSequence`: the request's `stop` sequence the model stopped on (`finishReason` is then `stop`),
-   * where the provider says which (Anthropic); absent elsewhere, OpenAI-compatible servers and Gemini do not.
+   * where the engine knows which (Anthropic; the local gguf and onnx engines, which match `stop` themselves); absent
+   * elsewhere, OpenAI-compatible servers and Gemini do not say.
    */
   | { type: 'finish'; finishReason: FinishReason; usage: Usage; stopSequence?: string }
   | { type: 'error'; error: LLMError };

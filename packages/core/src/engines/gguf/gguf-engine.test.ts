@@ -88,10 +88,15 @@ describe.skipIf(!hasModel)(suiteName, () => {
           const sequence = context.getSequence();
           const completion = new lib.LlamaCompletion({ contextSequence: sequence });
           // The same tokens the engine feeds (llama.cpp's tokenization of a document start); LlamaCompletion adds BOS.
-          const res = await completion.generateCompletionWithMeta(model.tokenize(text), { maxTokens });
+          const promptTokens = model.tokenize(text);
+          const answer: number[] = [];
+          const res = await completion.generateCompletionWithMeta(promptTokens, { maxTokens, onToken: (t) => answer.push(...t) });
           expect(res.metadata.stopReason).toBe('maxTokens');
+          // The answer's text as it reads after the prompt: its first token keeps its leading space (node-llama-cpp's
+          // own response decodes the answer alone and drops it).
+          const whole = model.detokenize([...promptTokens, ...answer] as typeof promptTokens);
           // After N sampled tokens the sequence holds the prompt and the first N-1 of them.
-          return { input: sequence.contextTokens.length - maxTokens + 1, text: res.response };
+          return { input: sequence.contextTokens.length - maxTokens + 1, text: whole.slice(model.detokenize(promptTokens).length) };
         } finally {
           await context.dispose();
         }

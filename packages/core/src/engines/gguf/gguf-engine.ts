@@ -22,13 +22,15 @@ import { requireModelPath } from '../shared/require-model-path.js';
 import { StopSequenceFilter } from '../shared/stop-sequence-filter.js';
 import type { EngineContext } from '../types.js';
 import { AsyncQueue } from './async-queue.js';
+import { AnswerDecoder } from './gguf-answer-decoder.js';
 import { GgufGrammars } from './gguf-grammar.js';
 import { GgufLoader, type LoadedGguf } from './gguf-loader.js';
 import { parseGgufOptions, type GgufOptions } from './gguf-options.js';
 import { buildPrompt, type GgufPrompt } from './gguf-prompt.js';
 import { ggufRepeatPenalty, resolveSampling, type GgufSampling } from './gguf-request.js';
 import { ggufCapabilities } from './gguf-capabilities.js';
-import { ggufLogprobs, recordSampledTokens } from './gguf-logprobs.js';
+import { ggufLogprobs } from './gguf-logprobs.js';
+import { SamplingEnded, watchSampledTokens } from './gguf-sampled-tokens.js';
 
 /** What the engine applies of the request's sampling fields (the rest gets a warning: `localRequestWarnings`). */
 const GGUF_DOES = { penalties: true, topK: true, logprobs: true } as const;
@@ -188,12 +190,16 @@ export class GgufEngine implements LanguageEngineV1 {
   }
 
   /**
-   * One generation in a fresh context; the context is disposed whatever happens. The request's stop strings are
-   * matched here on the decoded text (`StopSequenceFilter`), not by node-llama-cpp: its stop triggers hold back
-   * the tokens that could begin a stop and drop them when the answer ends at `maxTokens`, and a SentencePiece stop
-   * with a space in it never triggers. A match stops the generation (finishReason 'stop'); the text before it is
-   * sent, the held-back tail is sent when the generation ends without one. The template's end-of-turn triggers
-   * stay node-llama-cpp's.
+   * One generation in a fresh context; the context is disposed whatever happens. The answer's text is decoded here,
+   * token by token as the sampler chooses them (`watchSampledTokens`, `AnswerDecoder`: after the prompt's end, so the
+   * first token keeps its leading space), and the request's stop strings are matched on it (`StopSequenceFilter`),
+   * not by node-llama-cpp: its stop triggers hold back the tokens that could begin a stop and drop them when the
+   * answer ends at `maxTokens`, a SentencePiece stop with a space in it never triggers, and it hands a token on only
+   * with the next one when its text ends inside a split character. A match ends the answer at the token that
+   * completed the stop (finishReason 'stop'); the text before it is sent, the held-back tail is sent when the
+   * generation ends without one. maxTokens is counted here too, so no token is sampled past it (node-llama-cpp's own
+   * count skips a token whose text ends in U+FFFD). The template's end-of-turn triggers and the end-of-generation
+   * token stay node-llama-cpp's: the text is sent only as far as it has let the answer's tokens through (`onToken`).
    */
   private async run(
     loaded: LoadedGguf,
@@ -218,45 +224,73 @@ export class GgufEngine implements LanguageEngineV1 {
     try {
       const sequence = context.getSequence();
       const completion = new lib.LlamaCompletion({ contextSequence: sequence });
-      const sampled = top !== undefined ? recordSampledTokens(sequence) : [];
+      const promptTokens = prompt.beginning !== null ? [prompt.beginning, ...prompt.body] : prompt.body;
+      const decoder = new AnswerDecoder(model, promptTokens);
       const stops = new StopSequenceFilter(sampling.stop);
       const stopped = new AbortController();
-      // The answer's text as sent: with logprobs, the listed tokens make it up (`ggufLogprobs`).
-      let text = '';
-      const send = (chunk: string) => {
-        if (chunk === '') return;
-        if (top !== undefined) text += chunk;
-        onTextChunk(chunk);
+      // As node-llama-cpp caps an answer with context shift off: at maxTokens, or where the context ends.
+      const cap = Math.min(sampling.maxTokens, contextSize - prompt.inputTokens);
+      const sampled: NodeLlamaCpp.Token[] = [];
+      // ends[i]: the length of the decoded answer once sampled[i] is in. `kept` is the part the stop filter let
+      // through; `sent` how much of it is sent (no further than the tokens node-llama-cpp has let through: `released`).
+      const ends: number[] = [];
+      const released: NodeLlamaCpp.Token[] = [];
+      let decoded = 0;
+      let kept = '';
+      let sent = 0;
+      let capped = false;
+      const sendUpTo = (limit: number) => {
+        const upTo = Math.min(limit, kept.length);
+        if (upTo > sent) onTextChunk(kept.slice(sent, upTo));
+        sent = Math.max(sent, upTo);
       };
-      const response = await completion.generateCompletionWithMeta(prompt.body, {
-        onTextChunk: (chunk) => {
-          send(stops.push(chunk));
-          // node-llama-cpp looks at the signal right after this chunk's token: the stop's last token is the last one.
-          if (stops.stopped) stopped.abort();
-        },
-        signal: anySignal([signal, stopped.signal]) ?? stopped.signal,
-        stopOnAbortSignal: true,
-        maxTokens: sampling.maxTokens,
-        temperature: sampling.temperature,
-        ...(sampling.topP !== undefined ? { topP: sampling.topP } : {}),
-        ...(sampling.topK !== undefined ? { topK: sampling.topK } : {}),
-        ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
-        ...(repeatPenalty ? { repeatPenalty } : {}),
-        ...(grammar ? { grammar } : {}),
-        customStopTriggers: prompt.stopTriggers,
-        // A stateless call stops at the end of its context ('length') instead of dropping the prompt's start.
-        disableContextShift: true,
-        contextShiftSize: 1,
+      watchSampledTokens(sequence, (token) => {
+        sampled.push(token);
+        const piece = decoder.push(token);
+        decoded += piece.length;
+        ends.push(decoded);
+        kept += stops.push(piece);
+        capped = !stops.stopped && sampled.length >= cap && !model.isEogToken(token);
+        if (!stops.stopped && !capped) return true;
+        stopped.abort(); // node-llama-cpp looks at the signal right after this token
+        return false;
       });
-      send(stops.flush());
+      let response: NodeLlamaCpp.LlamaCompletionResponse | undefined;
+      try {
+        response = await completion.generateCompletionWithMeta(prompt.body, {
+          onToken: (tokens) => {
+            released.push(...tokens);
+            sendUpTo(ends[Math.min(released.length, ends.length) - 1] ?? 0);
+          },
+          signal: anySignal([signal, stopped.signal]) ?? stopped.signal,
+          stopOnAbortSignal: true,
+          maxTokens: sampling.maxTokens,
+          temperature: sampling.temperature,
+          ...(sampling.topP !== undefined ? { topP: sampling.topP } : {}),
+          ...(sampling.topK !== undefined ? { topK: sampling.topK } : {}),
+          ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
+          ...(repeatPenalty ? { repeatPenalty } : {}),
+          ...(grammar ? { grammar } : {}),
+          customStopTriggers: prompt.stopTriggers,
+          // A stateless call stops at the end of its context ('length') instead of dropping the prompt's start.
+          disableContextShift: true,
+          contextShiftSize: 1,
+        });
+      } catch (e) {
+        if (!(e instanceof SamplingEnded)) throw e;
+      }
+      kept += stops.flush();
+      const stopReason = response?.metadata.stopReason;
+      const ownEnd = stopReason === 'eogToken' || stopReason === 'stopGenerationTrigger' || stopReason === 'customStopTrigger';
+      // Ended by node-llama-cpp's own trigger: the text is no more than it let through (the trigger's is not the answer's).
+      sendUpTo(ownEnd ? decoder.whole(released).length : kept.length);
       const result: RunResult = {
-        finishReason: stops.stopped ? 'stop' : finishReasonOf(response.metadata.stopReason),
+        finishReason: stops.stopped ? 'stop' : capped ? 'length' : finishReasonOf(stopReason ?? 'maxTokens'),
         usage: makeUsage(prompt.inputTokens, sequence.tokenMeter.usedOutputTokens),
       };
       if (stops.matched !== undefined) result.stopSequence = stops.matched;
       if (top !== undefined && !signal.aborted) {
-        const promptTokens = prompt.beginning !== null ? [prompt.beginning, ...prompt.body] : prompt.body;
-        const logprobs = await ggufLogprobs(model, sequence, promptTokens, sampled, text, top, signal);
+        const logprobs = await ggufLogprobs(model, sequence, promptTokens, sampled, kept.slice(0, sent), top, signal);
         if (logprobs) result.logprobs = logprobs;
       }
       return result;

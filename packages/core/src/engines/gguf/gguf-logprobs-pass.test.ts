@@ -1,6 +1,7 @@
 import type * as NodeLlamaCpp from 'node-llama-cpp';
 import { describe, expect, it } from 'vitest';
-import { ggufLogprobs, recordSampledTokens } from './gguf-logprobs.js';
+import { ggufLogprobs } from './gguf-logprobs.js';
+import { SamplingEnded, watchSampledTokens } from './gguf-sampled-tokens.js';
 import { answerTokenTexts } from './gguf-token-texts.js';
 
 // The second pass of ggufLogprobs against a scripted sequence (the real model's numbers are checked in
@@ -108,10 +109,11 @@ describe('ggufLogprobs: the second pass', () => {
   });
 });
 
-describe('recordSampledTokens', () => {
-  it('records every token the sequence\'s evaluate yields, and passes them on unchanged', async () => {
+describe('watchSampledTokens', () => {
+  it('hands on every token the sequence\'s evaluate yields, unchanged', async () => {
     const seq = new ScriptedSequence([]);
-    const sampled = recordSampledTokens(asSequence(seq));
+    const sampled: NodeLlamaCpp.Token[] = [];
+    watchSampledTokens(asSequence(seq), (t) => sampled.push(t) > 0);
     const seen: NodeLlamaCpp.Token[] = [];
     for await (const t of asSequence(seq).evaluate(ids([1, 2]))) {
       seen.push(t);
@@ -120,6 +122,19 @@ describe('recordSampledTokens', () => {
     expect(seen).toEqual([3, 0]);
     expect(sampled).toEqual([3, 0]);
     expect(seq.tokens).toEqual([1, 2]);
+  });
+
+  it('once the callback says no, asking for another token throws SamplingEnded (no token is sampled after it)', async () => {
+    const seq = new ScriptedSequence([]);
+    const sampled: NodeLlamaCpp.Token[] = [];
+    watchSampledTokens(asSequence(seq), (t) => sampled.push(t) < 2);
+    const seen: NodeLlamaCpp.Token[] = [];
+    const run = async () => {
+      for await (const t of asSequence(seq).evaluate(ids([1]))) seen.push(t);
+    };
+    await expect(run()).rejects.toBeInstanceOf(SamplingEnded);
+    expect(seen).toEqual([3, 0]);
+    expect(sampled).toEqual([3, 0]);
   });
 });
 

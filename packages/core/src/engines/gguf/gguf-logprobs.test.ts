@@ -76,6 +76,14 @@ describe.skipIf(!hasStoriesModel)('gguf engine: logprobs', () => {
     expect(lps.map((t) => t.topLogprobs![0]!.token)).toEqual(lps.map((t) => t.token));
   });
 
+  it('the answer\'s first token keeps its leading space, chosen and as a top candidate (" time" after "Once upon a")', async () => {
+    const r = await e().generate({ ...base, messages: [{ role: 'user', content: 'Once upon a' }], maxTokens: 3, logprobs: { topLogprobs: 2 } });
+    expect(r.text.startsWith(' time')).toBe(true);
+    expect(r.logprobs![0]!.token).toBe(' time');
+    expect(r.logprobs![0]!.topLogprobs![0]!.token).toBe(' time');
+    expect(r.logprobs!.map((t) => t.token).join('')).toBe(r.text);
+  });
+
   it('greedy answer cut by a stop string inside a token: the logprobs are of the tokens the model produced (each its position\'s most likely)', async () => {
     // Without a stop the model's greedy answer starts ",", " there"; with stop "ere" the kept text is ", th": the
     // listed tokens are the sampled ones (" there" listed as " th"), not a re-tokenization of the kept text.

@@ -1,5 +1,6 @@
 import type * as NodeLlamaCpp from 'node-llama-cpp';
 import type { TokenLogprob, TopLogprob } from '../../spec/logprobs.js';
+import { DECODE_CONTEXT } from './gguf-answer-decoder.js';
 import { answerTokenTexts } from './gguf-token-texts.js';
 
 type Token = NodeLlamaCpp.Token;
@@ -22,38 +23,9 @@ function log(p: number | undefined): number {
 }
 
 /**
- * Makes `sequence` record every token its `evaluate` generator yields, in order: the tokens the sampler chose
- * (`LlamaCompletion` generates through `sequence.evaluate`), before its stop handling re-tokenizes the text it
- * keeps (`onToken` reports those re-tokenized tokens, which the model may never have produced).
- */
-export function recordSampledTokens(sequence: NodeLlamaCpp.LlamaContextSequence): Token[] {
-  const sampled: Token[] = [];
-  const evaluate = sequence.evaluate.bind(sequence);
-  sequence.evaluate = (tokens, options) => tap(evaluate(tokens, options), sampled);
-  return sampled;
-}
-
-async function* tap(
-  source: AsyncGenerator<Token, void, void | Token | Token[]>,
-  into: Token[],
-): AsyncGenerator<Token, void, void | Token | Token[]> {
-  try {
-    let input: void | Token | Token[] = undefined;
-    for (;;) {
-      const next = await source.next(input);
-      if (next.done) return;
-      into.push(next.value);
-      input = yield next.value;
-    }
-  } finally {
-    await source.return(undefined);
-  }
-}
-
-/**
  * The log probabilities of the answer's tokens (and, with `top` > 0, of the `top` most likely tokens at each
  * position), from the model itself, once the answer is done. `sampled` are the tokens the sampler chose
- * (`recordSampledTokens`); only those whose text makes up `text` (the answer as sent) are listed: not the
+ * (`watchSampledTokens`); only those whose text makes up `text` (the answer as sent) are listed: not the
  * end-of-generation token, not the tokens of a stop string (`answerTokenTexts`). Their `token`s joined are `text`.
  *
  * The answer is evaluated again, teacher-forced (node-llama-cpp `controlledEvaluate`), asking at each position for
@@ -73,7 +45,9 @@ export async function ggufLogprobs(
   top: number,
   signal: AbortSignal,
 ): Promise<TokenLogprob[] | undefined> {
-  const detokenize = (tokens: readonly Token[]) => model.detokenize([...tokens]);
+  // Decoded after the prompt's end, as the answer is (`AnswerDecoder`): the first token keeps its leading space.
+  const lead = promptTokens.slice(-DECODE_CONTEXT);
+  const detokenize = (tokens: readonly Token[]) => model.detokenize([...tokens], false, lead);
   const texts = answerTokenTexts(detokenize, sampled, text, WINDOW);
   const tokens = sampled.slice(0, texts.length);
   if (tokens.length === 0 || promptTokens.length === 0) return [];
