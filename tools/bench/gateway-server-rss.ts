@@ -68,7 +68,8 @@ function median(v: number[]): number {
 }
 
 async function measure(autocannon: Autocannon, script: string, upstreamUrl: string): Promise<string> {
-  const words = (JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[script]?.split(/\s+/);
+  // (`exec node ...`: the script's shell hands its process to node, so signals reach it.)
+  const words = (JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[script]?.split(/\s+/).filter((w, i) => i > 0 || w !== 'exec');
   if (!words || words[0] !== 'node') throw new Error(`apps/gateway-server has no "node ..." script named ${script}`);
   const dir = mkdtempSync(join(tmpdir(), 'llmrr-server-rss-'));
   let child: ChildProcess | undefined;

@@ -1,7 +1,7 @@
 import { LLMError } from '@llmrr/core';
 import { GATEWAY_NODE_FLAGS, nodeMemoryBytes, semiSpaceSizeMb, tuneHeapForGateway, youngGenerationWarning } from '@llmrr/gateway/node';
 import { getHeapStatistics } from 'node:v8';
-import { readSettings } from './settings.js';
+import { demoExposureWarning, readSettings } from './settings.js';
 import { startServer } from './start-server.js';
 
 async function main(): Promise<void> {
@@ -27,18 +27,24 @@ async function main(): Promise<void> {
   if (warning) console.log(`  warning: ${warning}`);
   if (settings.corsOrigins) console.log(`  CORS for /v1 and /api: ${settings.corsOrigins === '*' ? 'any origin' : settings.corsOrigins.join(', ')}`);
   if (settings.demo) console.log('  DEMO MODE: requests without an API key act as tenant "demo" (LLMRR_DEMO=false to require keys)');
+  const exposed = demoExposureWarning(settings);
+  if (exposed) console.log(`  warning: ${exposed}`);
   console.log(`  admin API: ${settings.adminKey ? 'on (LLMRR_ADMIN_KEY)' : 'off (set LLMRR_ADMIN_KEY to enable)'}`);
   console.log(`  try: curl ${server.url}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"mock","messages":[{"role":"user","content":"hello"}]}'`);
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
+      // A second Ctrl-C exits at once. A repeated SIGTERM does not: sent to the process group (systemd's default
+      // KillMode=control-group, `kill -- -PGID`) it reaches the server twice, directly and forwarded by pnpm, and
+      // the grace bounds the shutdown anyway.
+      if (signal !== 'SIGINT') return;
       console.log(`${signal} again: exiting now`);
       process.exit(1);
     }
     stopping = true;
-    console.log(`${signal}: finishing requests in flight, then stopping`);
-    server.close(10_000).then(
+    console.log(`${signal}: finishing requests in flight (up to ${settings.shutdownGraceMs} ms, LLMRR_SHUTDOWN_GRACE_MS), then stopping`);
+    server.close(settings.shutdownGraceMs).then(
       () => process.exit(0),
       (e: unknown) => {
         console.error('shutdown failed:', e);
@@ -51,6 +57,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
+  // A setting's error (an LLMError, naming the variable) is its message; anything else is a fault: its stack.
   const msg = LLMError.isInstance(e) ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
   console.error(`llmrr gateway failed to start: ${msg}`);
   process.exit(1);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadServerConfig } from './load-config.js';
-import { readSettings } from './settings.js';
+import { demoExposureWarning, readSettings } from './settings.js';
 
 describe('readSettings: LLMRR_HEAP_GROWING_PERCENT', () => {
   it('defaults to 25, takes 0 (V8 default) and other integers', () => {
@@ -61,6 +61,35 @@ describe('readSettings: LLMRR_READY_TIMEOUT_MS', () => {
   });
 });
 
+describe('readSettings: LLMRR_SHUTDOWN_GRACE_MS', () => {
+  it('defaults to 10 s and takes integers of 0 to 1 h', () => {
+    expect(readSettings({}, '/tmp').shutdownGraceMs).toBe(10_000);
+    // Kubernetes' default terminationGracePeriodSeconds is 30: a grace well below it leaves time to settle and close.
+    expect(readSettings({ LLMRR_SHUTDOWN_GRACE_MS: ' 20000 ' }, '/tmp').shutdownGraceMs).toBe(20_000);
+    expect(readSettings({ LLMRR_SHUTDOWN_GRACE_MS: '0' }, '/tmp').shutdownGraceMs).toBe(0);
+  });
+
+  it('refuses anything else, naming the variable', () => {
+    for (const bad of ['-1', '3600001', '1.5', 'x', '10s']) {
+      expect(() => readSettings({ LLMRR_SHUTDOWN_GRACE_MS: bad }, '/tmp')).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_SHUTDOWN_GRACE_MS' }));
+    }
+  });
+});
+
+describe('demoExposureWarning', () => {
+  it('warns of demo mode listening beyond loopback, naming HOST and LLMRR_DEMO', () => {
+    for (const host of ['0.0.0.0', '::', '192.0.2.10', 'gateway.internal']) {
+      expect(demoExposureWarning(readSettings({ HOST: host }, '/tmp')), host).toMatch(new RegExp(`^demo mode on HOST ${host.replace(/\./g, '\\.')}, beyond loopback: .*LLMRR_DEMO=false`));
+    }
+  });
+
+  it('says nothing on loopback (the default HOST) or with keys required', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1']) expect(demoExposureWarning(readSettings({ HOST: host }, '/tmp')), host).toBeUndefined();
+    expect(demoExposureWarning(readSettings({}, '/tmp'))).toBeUndefined();
+    expect(demoExposureWarning(readSettings({ HOST: '0.0.0.0', LLMRR_DEMO: 'false' }, '/tmp'))).toBeUndefined();
+  });
+});
+
 describe('readSettings: LLMRR_REDIS_TIMEOUT_MS and LLMRR_LEASE_RENEW_INTERVAL_MS', () => {
   it('are absent by default (the stores and the gateway use their defaults) and take integers in range', () => {
     const d = readSettings({}, '/tmp');
@@ -85,7 +114,7 @@ describe('readSettings: LLMRR_REDIS_TIMEOUT_MS and LLMRR_LEASE_RENEW_INTERVAL_MS
 describe('readSettings: an empty or blank variable counts as unset', () => {
   // e.g. docker compose `LLMRR_STATE: ${LLMRR_STATE}` with the variable unset passes "".
   const NAMES = [
-    'PORT', 'HOST', 'LLMRR_STATE', 'LLMRR_REQUEST_TIMEOUT_MS', 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 'LLMRR_READY_TIMEOUT_MS', 'LLMRR_HEAP_GROWING_PERCENT', 'LLMRR_DATA_DIR', 'LLMRR_CONFIG', 'LLMRR_SHARED_DIR',
+    'PORT', 'HOST', 'LLMRR_STATE', 'LLMRR_REQUEST_TIMEOUT_MS', 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 'LLMRR_READY_TIMEOUT_MS', 'LLMRR_SHUTDOWN_GRACE_MS', 'LLMRR_HEAP_GROWING_PERCENT', 'LLMRR_DATA_DIR', 'LLMRR_CONFIG', 'LLMRR_SHARED_DIR',
     'LLMRR_ADMIN_KEY', 'LLMRR_METRICS_KEY', 'LLMRR_DEMO', 'LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL', 'LLMRR_REDIS_PREFIX', 'LLMRR_POSTGRES_SCHEMA',
     'LLMRR_REDIS_TIMEOUT_MS', 'LLMRR_LEASE_RENEW_INTERVAL_MS', 'LLMRR_CORS_ORIGINS', 'LLMRR_OTEL', 'OTEL_SDK_DISABLED',
     'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',

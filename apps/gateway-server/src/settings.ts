@@ -26,6 +26,12 @@ export interface ServerSettings {
    * a probe timeout.
    */
   readyTimeoutMs?: number | undefined;
+  /**
+   * How long a SIGTERM or SIGINT lets requests in flight finish before their connections are closed
+   * (`LLMRR_SHUTDOWN_GRACE_MS`, 0-3 600 000, default 10 000). Keep it, plus a few seconds to settle the calls cut
+   * and close the stores, below the platform's own limit (Kubernetes' `terminationGracePeriodSeconds`: 30 s).
+   */
+  shutdownGraceMs: number;
   /** SQLite files live here (embedded mode). */
   dataDir: string;
   /** Explicit config file (`LLMRR_CONFIG`); else `llmrr.config.{json,yaml,yml}` in `cwd`; else the embedded default. */
@@ -74,6 +80,9 @@ export interface OtelSettings {
   /** `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`: prompts and answers on the spans. Default off. */
   captureContent: boolean;
 }
+
+/** Default `shutdownGraceMs`. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name]?.trim();
@@ -140,6 +149,21 @@ function corsOrigins(env: NodeJS.ProcessEnv): '*' | string[] | undefined {
   return list;
 }
 
+/** A HOST only this machine reaches: `localhost`, 127.0.0.0/8, `::1`. */
+function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * The startup warning of demo mode (on by default: requests without a key act as the demo tenant) listening beyond
+ * loopback, where anyone who reaches the address spends the configured provider keys; undefined otherwise.
+ */
+export function demoExposureWarning(settings: Pick<ServerSettings, 'demo' | 'host'>): string | undefined {
+  if (!settings.demo || isLoopback(settings.host)) return undefined;
+  return `demo mode on HOST ${settings.host}, beyond loopback: anyone who reaches this address calls the configured models on their provider keys without an API key; set LLMRR_DEMO=false (and create keys) unless that is meant`;
+}
+
 /** `url` without user info, query and fragment, which may hold credentials (`https://user:token@host/...`): for logs. */
 export function displayUrl(url: string): string {
   let u: URL | undefined;
@@ -192,7 +216,7 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
 }
 
 /**
- * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_READY_TIMEOUT_MS (5000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
+ * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_READY_TIMEOUT_MS (5000), LLMRR_SHUTDOWN_GRACE_MS (10000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
  * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
  * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_CORS_ORIGINS,
  * the OTEL_* tracing variables and LLMRR_OTEL, ... Values are trimmed; an empty or blank variable counts as unset.
@@ -219,6 +243,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     requestTimeoutMs: requestTimeoutMs(env),
     keepAliveTimeoutMs: optionalMs(env, 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 1_000, 86_400_000),
     readyTimeoutMs: optionalMs(env, 'LLMRR_READY_TIMEOUT_MS', 100, 600_000),
+    shutdownGraceMs: optionalMs(env, 'LLMRR_SHUTDOWN_GRACE_MS', 0, 3_600_000) ?? DEFAULT_SHUTDOWN_GRACE_MS,
     dataDir: resolve(cwd, expandHomePath(env.LLMRR_DATA_DIR?.trim() || '.data', env)),
     configPath: env.LLMRR_CONFIG?.trim() ? resolve(cwd, expandHomePath(env.LLMRR_CONFIG.trim(), env)) : undefined,
     cwd,

@@ -46,16 +46,16 @@ describe('the start command', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('start and serve pass the gateway node flags (the young generation is sized only at process start)', () => {
+  it('start and serve exec node (signals reach it: start-stop.test.ts) with the gateway node flags (the young generation is sized only at process start)', () => {
     for (const name of ['start', 'serve']) {
       const words = scripts[name]!.split(/\s+/);
-      expect(words[0], name).toBe('node');
+      expect(words.slice(0, 2), name).toEqual(['exec', 'node']);
       for (const flag of GATEWAY_NODE_FLAGS) expect(words, name).toContain(flag);
     }
   });
 
   it('the server started by `pnpm start` reports the young generation it runs with, and V8 default without the flags', async () => {
-    const args = scripts.start!.split(/\s+/).slice(1);
+    const args = scripts.start!.split(/\s+/).slice(2);
     const env = { PORT: '0', INIT_CWD: dir, LLMRR_DATA_DIR: join(dir, 'data') };
     expect(await heapLine(args, env)).toBe('heap: young generation 8 MB semi-spaces; old generation grows 25% over the live heap');
     const withoutFlags = args.filter((a) => !GATEWAY_NODE_FLAGS.includes(a));
@@ -65,7 +65,7 @@ describe('the start command', () => {
   }, 120_000);
 
   it('warns that the flag enlarges the young generation on a small heap (V8 own default there is 8 MB or less)', async () => {
-    const args = scripts.start!.split(/\s+/).slice(1);
+    const args = scripts.start!.split(/\s+/).slice(2);
     const env = { PORT: '0', INIT_CWD: dir, LLMRR_DATA_DIR: join(dir, 'data') };
     const warning = (lines: string[]) => lines.find((l) => l.startsWith('warning:'));
     expect(warning(await startupLog(['--max-heap-size=512', ...args], env))).toBe(

@@ -40,7 +40,7 @@ function storesConfig(settings: ServerSettings): StateStoresConfig {
 /** Loads the config, opens the stores, builds router and gateway, and serves them. */
 export async function startServer(settings: ServerSettings, log: (entry: GatewayLogEntry) => void = defaultLog): Promise<RunningServer> {
   const { config, source } = await loadServerConfig(settings);
-  const stores = await createStateStores(storesConfig(settings));
+  const stores = await openStores(settings);
   let router: LLMRouter | undefined;
   let served: ServedGateway | undefined;
   let tracing: Tracing | undefined;
@@ -80,7 +80,11 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
       info: { name: '@llmrr/gateway-server', version: '0.1.0' },
       log,
     });
-    served = await serveGateway(gateway, { port: settings.port, host: settings.host, requestTimeoutMs: settings.requestTimeoutMs, keepAliveTimeoutMs: settings.keepAliveTimeoutMs });
+    try {
+      served = await serveGateway(gateway, { port: settings.port, host: settings.host, requestTimeoutMs: settings.requestTimeoutMs, keepAliveTimeoutMs: settings.keepAliveTimeoutMs });
+    } catch (e) {
+      throw listenError(e, settings);
+    }
     const s = stores;
     const r = router;
     const srv = served;
@@ -114,6 +118,40 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
     await stores.close();
     throw e;
   }
+}
+
+/** The state stores; an embedded data directory that cannot hold the database fails naming LLMRR_DATA_DIR. */
+async function openStores(settings: ServerSettings): Promise<StateStores> {
+  try {
+    return await createStateStores(storesConfig(settings));
+  } catch (e) {
+    // (Core's own errors, e.g. a missing driver or an unreachable Redis, say what is wrong already.)
+    if (LLMError.isInstance(e) || settings.state !== 'embedded') throw e;
+    throw new LLMError({ code: 'config_invalid', message: `LLMRR_DATA_DIR: cannot open the state database under "${settings.dataDir}" (${errorText(e)})`, param: 'LLMRR_DATA_DIR', cause: e });
+  }
+}
+
+/** Hosts whose lookup or address fails name HOST; a port taken or not allowed names PORT. */
+const HOST_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EADDRNOTAVAIL']);
+
+function listenError(e: unknown, settings: ServerSettings): unknown {
+  if (LLMError.isInstance(e)) return e;
+  const code = (e as { code?: unknown } | null)?.code;
+  const where = `${settings.host}:${settings.port}`;
+  if (code === 'EADDRINUSE') {
+    return new LLMError({ code: 'config_invalid', message: `PORT ${settings.port} is already in use on HOST ${settings.host}: stop what listens there or choose another PORT`, param: 'PORT', cause: e });
+  }
+  if (code === 'EACCES') {
+    return new LLMError({ code: 'config_invalid', message: `PORT ${settings.port} cannot be opened on HOST ${settings.host} (permission denied; ports below 1024 need privileges): choose another PORT`, param: 'PORT', cause: e });
+  }
+  if (typeof code === 'string' && HOST_CODES.has(code)) {
+    return new LLMError({ code: 'config_invalid', message: `HOST "${settings.host}" is not an address of this machine or does not resolve (${errorText(e)}): set HOST to a local address (e.g. 127.0.0.1 or 0.0.0.0)`, param: 'HOST', cause: e });
+  }
+  return new LLMError({ code: 'config_invalid', message: `Cannot listen on ${where} (${errorText(e)}): check HOST and PORT`, param: 'PORT', cause: e });
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 function defaultLog(entry: GatewayLogEntry): void {

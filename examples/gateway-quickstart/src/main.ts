@@ -77,7 +77,9 @@ export async function tour(log: (line: string) => void = console.log): Promise<T
     return { answer, logprobTokens, logprobValues, streamed, viaResponses, costHeader, requests: usage.requests, costUsd: usage.costUsd, unauthorizedStatus };
   } finally {
     await server.close();
-    await Promise.all([gateway.close(), router.close(), stores.close()]);
+    // The gateway waits for the calls the server's close cut to settle, before the stores close.
+    await gateway.close();
+    await Promise.all([router.close(), stores.close()]);
   }
 }
 

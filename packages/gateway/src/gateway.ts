@@ -1,5 +1,6 @@
 import { LLMError } from '@llmrr/core';
 import { Hono } from 'hono';
+import { CallsInFlight } from './calls/calls-in-flight.js';
 import type { AppEnv, GatewayDeps } from './calls/context.js';
 import { errorResponse } from './http/error-body.js';
 import { DIRECT_ROUTES, createDirectRoutes, type DirectRoutes } from './http/direct-routes.js';
@@ -25,6 +26,9 @@ const DEFAULTS = {
   defaultMaxOutputTokens: 4096,
   rateLimitOutputTokens: 256,
 };
+
+/** How long `close()` waits by default for the calls in flight to settle (ms). */
+const DEFAULT_CLOSE_SETTLE_MS = 5_000;
 
 /** Methods of the fixed paths, for 405 answers. */
 const ALLOWED_METHODS: Record<string, string[]> = {
@@ -68,6 +72,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   metrics?.attach(options.router);
   const limits = { ...DEFAULTS, ...options.limits };
   const cors = options.cors ? publicCors(options.cors) : undefined;
+  const calls = new CallsInFlight();
   const errorLog = (message: string, error?: unknown) => logFn({ level: 'error', message, ...(error !== undefined ? { error } : {}) });
   const tenantModels =
     options.tenantModels !== false && options.stores && isTenantRouter(options.router) ? new TenantModelSync(options.router, errorLog) : undefined;
@@ -86,6 +91,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     startedAt: now(),
     log: (message, requestId, error) => logFn({ level: 'error', message, requestId, ...(error !== undefined ? { error } : {}) }),
     routes: new Map(),
+    calls,
   };
   // Keeps the limits and budget held by calls in flight alive past the stores' TTL (one sweeper per gateway).
   const renewals = deps.stores ? new Renewals(deps.stores, errorLog, options.limits?.leaseRenewIntervalMs) : undefined;
@@ -109,6 +115,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (clientId !== undefined) noteClientId(requestId, clientId);
     await next();
     if (!c.res.headers.has('x-request-id')) c.res.headers.set('x-request-id', c.get('requestId'));
+    if (!c.res.headers.has('request-id')) c.res.headers.set('request-id', c.get('requestId'));
     if (clientId !== undefined && !c.res.headers.has(CLIENT_REQUEST_ID_HEADER)) c.res.headers.set(CLIENT_REQUEST_ID_HEADER, clientId);
   });
   if (cors) for (const path of CORS_PATHS) app.use(path, cors);
@@ -137,8 +144,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     fetch: async (request: Request, env?: GatewayEnv) => app.fetch(request, env ?? {}),
     [DIRECT_ROUTES]: createDirectRoutes(echoClientRequestId(deps.routes, noteClientId), { cors: cors !== undefined, requestId: () => generateId(), now }),
     registry: metrics?.registry,
-    async close() {
+    async close(settleTimeoutMs = DEFAULT_CLOSE_SETTLE_MS) {
       deps.closing = true;
+      // Calls a server's shutdown cut settle a few ms after their connection closed (ledger row, concurrency
+      // place, budget): their owner closes the stores once this resolves.
+      if (!(await calls.drained(settleTimeoutMs))) {
+        logFn({ level: 'warn', message: `closing with ${calls.size} call(s) in flight not settled after ${settleTimeoutMs} ms (their ledger rows, concurrency places and budget reservations may be lost)` });
+      }
       metrics?.close();
       await renewals?.close();
       await prefetchMetering.close();

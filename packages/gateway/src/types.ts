@@ -78,6 +78,10 @@ export interface GatewaySemanticGuardConfig {
   readonly enabled?: boolean;
   readonly guard?: string;
   readonly guardModel?: string | undefined;
+  /** Tenants whose calls the semantic cache leaves out (no lookup, so no guard call). */
+  readonly optOutTenants?: readonly string[] | undefined;
+  /** Whether requests with a temperature above 0 are looked up (default false). */
+  readonly allowNonZeroTemperature?: boolean | undefined;
 }
 
 /** What `GatewayRouter.embed` resolves to. */
@@ -199,6 +203,11 @@ export interface Gateway {
   fetch(request: Request, env?: GatewayEnv): Promise<Response>;
   /** Prometheus registry (undefined when metrics are off). */
   readonly registry: Registry | undefined;
-  /** Unsubscribes from router events. Does not close the router or the stores (their owner does). */
-  close(): Promise<void>;
+  /**
+   * Waits for the calls in flight to settle (their ledger row, concurrency place and budget; a call cut by a
+   * server's shutdown settles a few ms after its connection closed), at most `settleTimeoutMs` (default 5000; calls
+   * still running then are logged and left), and unsubscribes from router events. Does not close the router or the
+   * stores: their owner does, after this resolves. `/ready` answers 503 from its start.
+   */
+  close(settleTimeoutMs?: number): Promise<void>;
 }

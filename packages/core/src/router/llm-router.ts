@@ -12,7 +12,7 @@ import { computeCost } from '../pricing/compute-cost.js';
 import { estimateRequestTokens, estimateTokens } from '../pricing/estimate-tokens.js';
 import { loadPriceTableFromEnv, PRICES_FILE_ENV } from '../pricing/load-price-table.js';
 import type { PriceTable } from '../pricing/types.js';
-import type { ChatMessage, GenerateRequest, GenerateResult, LanguageEngine } from '../spec/index.js';
+import type { ChatMessage, GenerateRequest, GenerateResult, LanguageEngine, Usage } from '../spec/index.js';
 import { sleep as defaultSleep } from '../util/abort.js';
 import { cacheMembers, memberScopeName } from './cache-members.js';
 import { matchesName } from './candidates.js';
@@ -33,6 +33,7 @@ import { sumCost } from './cascade/sum-usage.js';
 import { runCascade } from './cascade/run-cascade.js';
 import { PREFETCH_METADATA_KEY, RouterPrefetch } from './prefetch/router-prefetch.js';
 import { createRouterStream } from './router-stream.js';
+import { plusSpend } from './stream-driver.js';
 import { completeUsage } from './stream-accumulator.js';
 import { builtinStrategies } from './strategies/index.js';
 import { INTERNAL_CALL, NO_CACHE_READ, UNRATED_CALL, type InternalCallOptions } from './internal-call.js';
@@ -86,6 +87,8 @@ interface Call {
   attempts?: AttemptRecord[];
   /** Set by the semantic lookup when a guard call it paid turned the match into a miss: added to the call's cost. */
   guardCost?: Cost;
+  /** That guard call's tokens, when it reported them (the result's `guardUsage`). */
+  guardUsage?: Usage;
   /** Set by the semantic lookup on a hit its guard call let through: the stream's spend while it replays the hit. */
   hitSpend?: StreamSpend;
 }
@@ -424,7 +427,7 @@ export class LLMRouter {
       return result;
     } catch (e) {
       // A guard call paid before the failure is said on the error (`guardCostOf`), for whoever bills the call.
-      const error = call.guardCost ? withGuardCost(toLLMError(e), call.guardCost) : toLLMError(e);
+      const error = call.guardCost ? withGuardCost(toLLMError(e), call.guardCost, call.guardUsage) : toLLMError(e);
       this.end(call, undefined, error);
       throw error;
     }
@@ -485,8 +488,11 @@ export class LLMRouter {
       end: (result, error) => this.end(call, result, error),
     });
     // A stream that fails or is abandoned after its lookup paid a guard call still cost that call (`spent`): a NO's
-    // call on top of the answer's, or a hit's call while the hit is replayed.
-    if (this.semantic.paidGuard) stream.spent = () => (call.guardCost ? guardSpend(call.guardCost) : call.hitSpend);
+    // call on top of the answer's (and of its failed attempts' reported prompts), or a hit's call while the hit is replayed.
+    if (this.semantic.paidGuard) {
+      const attempts = stream.spent!;
+      stream.spent = () => plusSpend(call.guardCost ? guardSpend(call.guardCost, call.guardUsage) : call.hitSpend, attempts());
+    }
     return stream;
   }
 
@@ -1150,6 +1156,7 @@ export class LLMRouter {
     if (call.guardCost) {
       result.cost = sumCost(result.cost, call.guardCost);
       result.guardCost = call.guardCost;
+      if (call.guardUsage) result.guardUsage = call.guardUsage;
     }
     return result;
   }
@@ -1200,6 +1207,7 @@ export class LLMRouter {
     let hit: CachedAnswer | undefined;
     let score: number | undefined;
     let guardCost: Cost | undefined;
+    let guardUsage: Usage | undefined;
     if (this.config.cache.exact.enabled || call.options.cache !== undefined) {
       try {
         hit = await this.cache.lookup(call.request, scope);
@@ -1214,6 +1222,7 @@ export class LLMRouter {
         hit = s.answer;
         score = s.score;
         guardCost = s.guardCost;
+        guardUsage = s.guardUsage;
       }
     }
     if (!hit) return undefined;
@@ -1238,6 +1247,7 @@ export class LLMRouter {
     if (score !== undefined) result.cacheScore = score;
     if (guardCost) {
       result.guardCost = guardCost;
+      if (guardUsage) result.guardUsage = guardUsage;
       call.hitSpend = hitSpend(result);
     }
     if (hit.stopSequence !== undefined) result.stopSequence = hit.stopSequence;

@@ -252,6 +252,8 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * The router's stream: a `route` part, then the winning engine's parts. Failover happens only before
  * the first content part; after it an engine failure is forwarded as an `error` part and the stream
  * ends (never a silent clean end). `.result` settles when the stream ends; iterate it once.
+ * An attempt that failed before its first content part after its engine reported usage (the prompt, as Anthropic's
+ * `message_start` says it) was billed for it: `spent()` says what those attempts cost, at their deployments' prices.
  * A consumer that stops pulling without `return()` does not keep the attempt: when its `totalMs` fires,
  * or after `consumerIdleMs` (1 to 1.25 times it) without a pull, the router cancels the upstream request,
  * frees the attempt as a caller abandonment (no strike) and `.result` rejects with `timeout` (as at totalMs
@@ -298,6 +300,8 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
   let cancelled = false;
   /** The attempts before the first content part (what `cancel` stops then). */
   let priming: PrimingAttempts | undefined;
+  /** The same, kept after them: what those that failed had reported was paid (`spent`). */
+  let primed: PrimingAttempts | undefined;
   /** Ends `run`'s wait for a cache lookup or a plan (see `untilCancelled`); set only while it waits. */
   let wake: (() => void) | undefined;
   // Giving up on an idle consumer closes the stream where it waits (at a part handed out): it settles.
@@ -365,7 +369,7 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
       plan = planned;
       let won;
       const attempts = new PrimingAttempts();
-      priming = attempts;
+      priming = primed = attempts;
       try {
         won = await runAttempts<PrimedStream>(host, planned, streamDriver(planned.request, hooks.headers, host, attempts));
       } catch (e) {
@@ -596,6 +600,7 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     requestId: hooks.requestId,
     result,
     cancel,
+    spent: () => primed?.paid,
     [Symbol.asyncIterator](): AsyncIterator<RouterStreamPart> {
       if (consumed) throw new LLMError({ code: 'invalid_request', message: 'A router stream can be iterated only once' });
       consumed = true;

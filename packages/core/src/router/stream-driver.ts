@@ -1,10 +1,13 @@
 import { LLMError } from '../errors/llm-error.js';
-import { isContentPart, type CallOptions, type GenerateRequest, type StreamPart } from '../spec/index.js';
+import { computeCost } from '../pricing/compute-cost.js';
+import { isContentPart, type CallOptions, type GenerateRequest, type StreamPart, type Usage } from '../spec/index.js';
 import { SsePartStream } from '../util/sse-part-stream.js';
 import type { RouterDeployment } from './deployment.js';
 import { elapsedMs } from './elapsed-ms.js';
 import { CANCELLED, LinkedController, type AttemptScope } from './resilience/attempt-scope.js';
 import type { AttemptDriver, ExecutionHost } from './resilience/run-attempts.js';
+import { sumCost, sumUsage } from './cascade/sum-usage.js';
+import type { StreamSpend } from './types.js';
 
 /** An engine stream read up to its first content part (or its finish, for an empty answer). */
 export interface PrimedStream {
@@ -41,6 +44,12 @@ export function closeQuietly(iterator: AsyncIterator<StreamPart> | undefined): v
  */
 export class PrimingAttempts {
   stopped = false;
+  /**
+   * What the attempts that failed before their first content part had reported (a `usage` part: the prompt, as
+   * Anthropic's `message_start` says it), at their deployments' prices: the provider bills that prompt, and the
+   * stream's `spent()` says it, for whoever bills a stream that fails. Undefined while none did.
+   */
+  paid: StreamSpend | undefined;
   private one: AttemptScope | undefined;
   private more: AttemptScope[] | undefined;
   /** The backoff waits in progress (more than one only with hedging). */
@@ -75,6 +84,11 @@ export class PrimingAttempts {
     }
   }
 
+  /** An attempt on `d` failed after its engine reported `usage` (see `paid`). */
+  failedAfterUsage(d: RouterDeployment, usage: Usage): void {
+    this.paid = plusSpend(this.paid, { usage, cost: computeCost(usage, d.price), replay: false });
+  }
+
   stop(): void {
     this.stopped = true;
     const one = this.one;
@@ -88,10 +102,38 @@ export class PrimingAttempts {
 }
 
 /**
+ * Two spends of one stream together (either may be absent): tokens and costs summed, the guard calls' tokens kept,
+ * `replay` when either is a replay (a replayed answer stays paid in full; what is added was paid on top).
+ */
+export function plusSpend(a: StreamSpend | undefined, b: StreamSpend | undefined): StreamSpend | undefined {
+  if (!a || !b) return a ?? b;
+  const spend: StreamSpend = { usage: sumUsage(a.usage, b.usage), cost: sumCost(a.cost, b.cost), replay: a.replay || b.replay };
+  const guardUsage = a.guardUsage && b.guardUsage ? sumUsage(a.guardUsage, b.guardUsage) : (a.guardUsage ?? b.guardUsage);
+  if (guardUsage) spend.guardUsage = guardUsage;
+  return spend;
+}
+
+/**
+ * The usage of the last `usage` part among `parts` (a later report replaces earlier ones), when it counts tokens
+ * (an engine in plain JS may send anything: a usage that is no object, or counts that are no numbers, is none).
+ */
+function lastUsage(parts: readonly StreamPart[]): Usage | undefined {
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const part = parts[i]!;
+    if (part.type !== 'usage') continue;
+    const usage: unknown = part.usage;
+    if (typeof usage !== 'object' || usage === null) return undefined;
+    const { inputTokens, outputTokens } = usage as Usage;
+    return typeof inputTokens === 'number' && typeof outputTokens === 'number' && inputTokens + outputTokens > 0 ? (usage as Usage) : undefined;
+  }
+  return undefined;
+}
+
+/**
  * Runs a streaming attempt up to the first content part: failures before it (a thrown first
  * `next()`, an `error` part, an end without content) reject, so the router can still fall over;
  * after it the stream belongs to the consumer. With `attempts`, each attempt's scope is kept there while it
- * runs (see `PrimingAttempts`).
+ * runs (see `PrimingAttempts`), and what a failed attempt had reported is added to its `paid`.
  */
 export function streamDriver(
   request: GenerateRequest,
@@ -104,6 +146,7 @@ export function streamDriver(
     async run(d: RouterDeployment, scope: AttemptScope | undefined): Promise<PrimedStream> {
       const startedAt = now();
       let iterator: AsyncIterator<StreamPart> | undefined;
+      let buffered: StreamPart[] | undefined;
       if (attempts && scope) {
         if (attempts.stopped) {
           // Stopped between attempts (a retry's wait, a hedge starting): cancelled before it sends anything.
@@ -118,7 +161,7 @@ export function streamDriver(
         // An engine that reports its provider request tells the scope when it goes out (`AttemptScope.providerRequest`).
         if (scope && engine.reportsProviderRequest === true) options.onProviderRequest = scope.providerRequest();
         iterator = engine.stream(d.requestFor(request), options)[Symbol.asyncIterator]();
-        const buffered: StreamPart[] = [];
+        buffered = [];
         for (;;) {
           const r = scope ? await scope.race(iterator.next()) : await iterator.next();
           if (r.done) {
@@ -141,6 +184,11 @@ export function streamDriver(
         }
       } catch (e) {
         closeQuietly(iterator);
+        // The prompt the engine reported before it failed (a cut after Anthropic's `message_start`) was billed.
+        if (attempts && buffered) {
+          const usage = lastUsage(buffered);
+          if (usage) attempts.failedAfterUsage(d, usage);
+        }
         throw e;
       } finally {
         if (attempts && scope) attempts.delete(scope);

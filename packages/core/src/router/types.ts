@@ -316,6 +316,12 @@ export interface RouterResult extends GenerateResult {
    * `request:end` (marked `llmrr.semanticGuard`): a sum over `request:end` events subtracts this to count it once.
    */
   guardCost?: Cost;
+  /**
+   * The tokens of those guard call(s) (`guardModel`'s, at its price), when they reported them with their cost: not
+   * in `usage`, which is the answer's (the cached answer's on a hit), so a consumer that counts every token paid for
+   * (a ledger, a tokens-per-minute limit) adds them. On a cascade, both steps' guard calls (a verifier reports no tokens).
+   */
+  guardUsage?: Usage;
   latencyMs: number;
   timeToFirstTokenMs?: number;
   cached: false | 'exact' | 'semantic';
@@ -359,10 +365,13 @@ export interface RouterStream extends AsyncIterable<RouterStreamPart> {
   /**
    * What calls this stream has already completed cost, for billing a stream that fails or is abandoned
    * (a cascade's weak step and its verifier's reported cost; a semantic guard call the lookup paid before the
-   * answer was fetched: its cost with no tokens). `replay: true`: the parts being streamed are that answer
+   * answer was fetched: its cost, with no tokens in `usage` but in `guardUsage`). `replay: true`: the parts being streamed are that answer
    * replayed (it was paid in full, nothing more to estimate); `false`: they come from a further call (the
-   * strong step, the model after the guard), whose own partial use is on top. Undefined while no call has
-   * completed; absent on the ordinary streams of a router without a paid semantic guard.
+   * strong step, the model after the guard), whose own partial use is on top. The router's streams count here too
+   * the attempts that failed before their first content part after their engine reported usage (a cut after
+   * Anthropic's `message_start`, which reports the prompt): the provider billed that prompt; its cost is at the
+   * failed deployment's price (`replay: false`). Such a prompt is not in `.result`'s usage and cost when another
+   * attempt then answers (as a hedge loser's is not). Undefined while nothing was spent.
    */
   spent?(): StreamSpend | undefined;
   /**
@@ -377,9 +386,15 @@ export interface RouterStream extends AsyncIterable<RouterStreamPart> {
 
 /** See `RouterStream.spent`. */
 export interface StreamSpend {
+  /** The completed answers' tokens (a cascade's weak step; a replayed hit's answer): what the answer reports. */
   usage: Usage;
   cost: Cost;
   replay: boolean;
+  /**
+   * The tokens of the semantic guard calls in `cost` (`RouterResult.guardUsage`), when they reported them: not in
+   * `usage`, so a consumer that counts every token paid for adds them.
+   */
+  guardUsage?: Usage;
 }
 
 /** What `LLMRouter.embed` resolves to. */

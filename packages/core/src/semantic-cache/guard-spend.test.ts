@@ -1,11 +1,12 @@
 /**
  * Where a failed call's guard cost rides (`withGuardCost`, read by `guardCostOf`): beside the error's own details
  * whatever their shape (an object's fields, a list, a single value), under a key no provider's parsed error body can
- * hold; a cost that is no amount is not read back.
+ * hold; a cost that is no amount is not read back. The guard call's tokens ride beside it (`guardUsageOf`), and a
+ * stream's spend of a guard call keeps them apart from the answer's (`guardSpend`).
  */
 import { describe, expect, it } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
-import { guardCostOf, withGuardCost } from './guard-spend.js';
+import { guardCostOf, guardSpend, guardUsageOf, withGuardCost } from './guard-spend.js';
 
 const COST = { inputUsd: 0.001, outputUsd: 0.002, totalUsd: 0.003, estimated: false };
 const upstream = (details: unknown) => new LLMError({ code: 'invalid_request', message: 'provider responded 400', upstreamStatus: 400, details });
@@ -47,5 +48,25 @@ describe('withGuardCost / guardCostOf', () => {
   it('is undefined for anything but an LLMError', () => {
     expect(guardCostOf(new Error('x'))).toBeUndefined();
     expect(guardCostOf(undefined)).toBeUndefined();
+  });
+});
+
+describe('guardUsageOf / guardSpend', () => {
+  const TOKENS = { inputTokens: 300, outputTokens: 3, totalTokens: 303 };
+
+  it('the guard call\u2019s tokens are read back with its cost, through copies of the error, and not without a cost', () => {
+    const error = withGuardCost(upstream([{ message: 'bad' }]), COST, TOKENS);
+    expect(guardUsageOf(error)).toEqual(TOKENS);
+    expect(guardUsageOf(error.with({ message: 'reworded' }))).toEqual(TOKENS);
+    expect(structuredClone(error.details)).toEqual([{ message: 'bad' }]);
+    // A guard that reported no tokens, a cost that is no amount, a provider body's own field: none.
+    expect(guardUsageOf(withGuardCost(upstream(undefined), COST))).toBeUndefined();
+    expect(guardUsageOf(withGuardCost(upstream(undefined), { ...COST, totalUsd: -1 }, TOKENS))).toBeUndefined();
+    expect(guardUsageOf(upstream({ guardUsage: TOKENS }))).toBeUndefined();
+  });
+
+  it('a guard call\u2019s stream spend: its cost, no answer tokens, its own tokens as guardUsage', () => {
+    expect(guardSpend(COST, TOKENS)).toEqual({ usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 }, cost: COST, replay: false, guardUsage: TOKENS });
+    expect(guardSpend(COST)).toEqual({ usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 }, cost: COST, replay: false });
   });
 });

@@ -2,8 +2,9 @@ import { LLMError } from '../errors/llm-error.js';
 import { providerCacheUsage } from '../router/cascade/sum-usage.js';
 import { reportedCost } from '../router/reported-cost.js';
 import type { Cost, RouterResult, StreamSpend } from '../router/types.js';
+import type { Usage } from '../spec/index.js';
 
-/** A usage of no tokens: a guard call's spend carries its cost only (its tokens are the guard model's, not the answer's). */
+/** A usage of no tokens: a guard call's spend has no answer's tokens (its own are its `guardUsage`). */
 const NO_TOKENS = Object.freeze({ inputTokens: 0, outputTokens: 0, totalTokens: 0 });
 
 /**
@@ -11,18 +12,22 @@ const NO_TOKENS = Object.freeze({ inputTokens: 0, outputTokens: 0, totalTokens: 
  * installs), which no provider's parsed error body can hold, so only the router puts a cost there.
  */
 const GUARD_COST = Symbol.for('@llmrr/core.guardCost');
+/** The key of that guard call's tokens (`withGuardCost`'s `usage`), beside its cost. */
+const GUARD_USAGE = Symbol.for('@llmrr/core.guardUsage');
 
 /**
  * A call's error with the cost of the semantic guard call its lookup paid before the call failed (`verify` said NO,
- * a rewrite was incomplete), read back with `guardCostOf` (as a consumer that bills failures, the gateway, does). It
- * is kept in `details` under a symbol key, whatever their shape: an object's fields and a list's entries stay as
- * they were (in a copy); a single value (a provider's error body that is a JSON string or number) is put in `body`.
+ * a rewrite was incomplete), and its tokens when it reported them (`usage`), read back with `guardCostOf` and
+ * `guardUsageOf` (as a consumer that bills failures, the gateway, does). They are kept in `details` under symbol
+ * keys, whatever their shape: an object's fields and a list's entries stay as they were (in a copy); a single value
+ * (a provider's error body that is a JSON string or number) is put in `body`.
  */
-export function withGuardCost(error: LLMError, cost: Cost): LLMError {
+export function withGuardCost(error: LLMError, cost: Cost, usage?: Usage): LLMError {
   const own: unknown = error.details;
   const details: Record<PropertyKey, unknown> =
     own === undefined ? {} : Array.isArray(own) ? ([...own] as unknown as Record<PropertyKey, unknown>) : typeof own === 'object' && own !== null ? { ...own } : { body: own };
   details[GUARD_COST] = cost;
+  if (usage) details[GUARD_USAGE] = usage;
   return error.with({ details });
 }
 
@@ -34,16 +39,24 @@ export function guardCostOf(error: unknown): Cost | undefined {
   return reportedCost((details as Record<symbol, unknown>)[GUARD_COST]);
 }
 
-/** A guard call's spend as a stream's `spent()` reports it: its cost, no tokens, not a replay. */
-export function guardSpend(cost: Cost): StreamSpend {
-  return { usage: { ...NO_TOKENS }, cost, replay: false };
+/** The tokens of the guard call a failed call's error carries (`withGuardCost`'s `usage`), when it carries its cost too. */
+export function guardUsageOf(error: unknown): Usage | undefined {
+  if (!guardCostOf(error)) return undefined;
+  const usage = ((error as LLMError).details as Record<symbol, unknown>)[GUARD_USAGE];
+  return typeof usage === 'object' && usage !== null ? (usage as Usage) : undefined;
+}
+
+/** A guard call's spend as a stream's `spent()` reports it: its cost, no answer's tokens, its own as `guardUsage`, not a replay. */
+export function guardSpend(cost: Cost, usage?: Usage): StreamSpend {
+  return { usage: { ...NO_TOKENS }, cost, replay: false, ...(usage ? { guardUsage: usage } : {}) };
 }
 
 /**
  * A semantic hit's spend as its stream's `spent()` reports it while the hit is replayed: a hit its guard call let
  * through (`guardCost`) cost that call, paid in full (`replay`), with the answer's tokens (no provider-cache counts,
- * as the hit's ledger row has them). Undefined for a hit that cost nothing.
+ * as the hit's ledger row has them), the guard call's as `guardUsage`. Undefined for a hit that cost nothing.
  */
 export function hitSpend(hit: RouterResult): StreamSpend | undefined {
-  return hit.guardCost ? { usage: providerCacheUsage(hit.usage, hit.cached), cost: hit.guardCost, replay: true } : undefined;
+  if (!hit.guardCost) return undefined;
+  return { usage: providerCacheUsage(hit.usage, hit.cached), cost: hit.guardCost, replay: true, ...(hit.guardUsage ? { guardUsage: hit.guardUsage } : {}) };
 }

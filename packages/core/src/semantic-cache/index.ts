@@ -6,12 +6,12 @@ export { HybridIndex } from './hybrid-index.js';
 export type { HybridIndexOptions } from './hybrid-index.js';
 export { MemorySemanticStore } from './memory-semantic-store.js';
 export type { MemorySemanticStoreOptions } from './memory-semantic-store.js';
-export { guardCostOf, guardSpend, withGuardCost } from './guard-spend.js';
+export { guardCostOf, guardSpend, guardUsageOf, withGuardCost } from './guard-spend.js';
 export { createModelGuard } from './model-guard.js';
 export type { GuardCallOptions, GuardGenerate, ModelGuard } from './model-guard.js';
 export { RedisSemanticStore } from './redis-semantic-store.js';
 export type { RedisSemanticStoreOptions } from './redis-semantic-store.js';
-export { defaultLocalEmbedder, parseSemanticCacheConfig, SemanticCache } from './semantic-cache.js';
+export { defaultLocalEmbedder, parseSemanticCacheConfig, SemanticCache, semanticLookupEligible } from './semantic-cache.js';
 export type {
   SemanticCacheOptions,
   SemanticCacheStats,

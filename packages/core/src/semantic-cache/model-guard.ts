@@ -1,6 +1,6 @@
 import type { SemanticGuardAdaptation, SemanticGuardInput, SemanticGuardVerdict } from './semantic-cache.js';
 import type { Cost } from '../router/types.js';
-import type { FinishReason, GenerateRequest } from '../spec/index.js';
+import type { FinishReason, GenerateRequest, Usage } from '../spec/index.js';
 
 /** What a guard's call is made for: the lookup's signal, tenant and live call's id. */
 export interface GuardCallOptions {
@@ -10,10 +10,10 @@ export interface GuardCallOptions {
 }
 
 /**
- * Anything that answers a request: a router's `generate` (which reports its `cost`), or an engine's. Its
+ * Anything that answers a request: a router's `generate` (which reports its `cost` and `usage`), or an engine's. Its
  * `finishReason`, when given, tells `adapt` whether the rewrite is complete.
  */
-export type GuardGenerate = (request: GenerateRequest, options?: GuardCallOptions) => Promise<{ text: string; cost?: Cost; finishReason?: FinishReason }>;
+export type GuardGenerate = (request: GenerateRequest, options?: GuardCallOptions) => Promise<{ text: string; cost?: Cost; usage?: Usage; finishReason?: FinishReason }>;
 
 function opts(input: SemanticGuardInput): GuardCallOptions | undefined {
   if (!input.signal && input.tenant === undefined && input.requestId === undefined) return undefined;
@@ -34,7 +34,7 @@ export function adaptMaxTokens(input: Pick<SemanticGuardInput, 'maxTokens' | 'an
   return Math.ceil((Number.isFinite(out) && out > 0 ? out : 0) * 1.25) + 16;
 }
 
-/** A model guard's `verify` and `adapt`: they return the guard call's cost with the decision. */
+/** A model guard's `verify` and `adapt`: they return the guard call's cost (and tokens) with the decision. */
 export interface ModelGuard {
   verify(input: SemanticGuardInput): Promise<SemanticGuardVerdict>;
   adapt(input: SemanticGuardInput): Promise<SemanticGuardAdaptation>;
@@ -43,7 +43,7 @@ export interface ModelGuard {
 /**
  * A guard that asks a (cheap) model: `verify` whether the cached answer answers the new question
  * (YES/NO, at most 3 tokens), `adapt` to rewrite it for the new question (at most `adaptMaxTokens`). Both at
- * temperature 0. Each returns the call's `cost` when `generate` reported one (a router's does); `adapt` also its
+ * temperature 0. Each returns the call's `cost` and `usage` when `generate` reported them (a router's does); `adapt` also its
  * `finishReason` (the cache serves only a rewrite that ended with `stop`). `verify` says NO without a call to an
  * answer with tool calls: its prompt shows the answer's text only, and the calls' arguments (e.g. the city of a
  * weather lookup) are what a paraphrase most often changes.
@@ -52,7 +52,7 @@ export function createModelGuard(generate: GuardGenerate): ModelGuard {
   return {
     async verify(input) {
       if (input.answer.toolCalls.length > 0) return { ok: false };
-      const { text, cost } = await generate(
+      const { text, cost, usage } = await generate(
         {
           temperature: 0,
           maxTokens: 3,
@@ -64,10 +64,10 @@ export function createModelGuard(generate: GuardGenerate): ModelGuard {
         },
         opts(input),
       );
-      return { ok: /^\s*yes\b/i.test(text), ...(cost ? { cost } : {}) };
+      return { ok: /^\s*yes\b/i.test(text), ...(cost ? { cost } : {}), ...(usage ? { usage } : {}) };
     },
     async adapt(input) {
-      const { text, cost, finishReason } = await generate(
+      const { text, cost, usage, finishReason } = await generate(
         {
           temperature: 0,
           maxTokens: adaptMaxTokens(input),
@@ -81,7 +81,7 @@ export function createModelGuard(generate: GuardGenerate): ModelGuard {
         },
         opts(input),
       );
-      return { text, ...(cost ? { cost } : {}), ...(finishReason !== undefined ? { finishReason } : {}) };
+      return { text, ...(cost ? { cost } : {}), ...(usage ? { usage } : {}), ...(finishReason !== undefined ? { finishReason } : {}) };
     },
   };
 }

@@ -11,7 +11,7 @@ import { LLMError } from '../errors/llm-error.js';
 import { sectionConfigError } from '../config/validate.js';
 import { reportedCost } from '../router/reported-cost.js';
 import type { Cost } from '../router/types.js';
-import type { FinishReason, GenerateRequest } from '../spec/index.js';
+import type { FinishReason, GenerateRequest, Usage } from '../spec/index.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
 import { selectMatch, type RankedMatch } from './select-match.js';
 import { namespaceMaterial, namespaceOf, questionOf } from './semantic-namespace.js';
@@ -32,16 +32,20 @@ export interface SemanticGuardInput {
   maxTokens?: number;
 }
 
-/** A guard's decision with what reaching it cost (a model guard's provider call). */
+/** A guard's decision with what reaching it cost (a model guard's provider call: its cost and its tokens). */
 export interface SemanticGuardVerdict {
   ok: boolean;
   cost?: Cost;
+  /** The guard call's tokens, when it reports them (kept with its `cost`: a call that reports no cost is not spend). */
+  usage?: Usage;
 }
 
 /** An adapted answer with what adapting it cost (a model guard's provider call). */
 export interface SemanticGuardAdaptation {
   text: string;
   cost?: Cost;
+  /** The rewrite call's tokens, when it reports them (kept with its `cost`, as `SemanticGuardVerdict.usage`). */
+  usage?: Usage;
   /**
    * How the guard's call ended, when it says: a rewrite that did not end with `stop` (cut at its output cap,
    * content-filtered, failed) is not served. Absent: taken as complete.
@@ -75,6 +79,8 @@ export interface SemanticHit {
   guarded?: 'verified' | 'adapted';
   /** What the guard's check cost, when it reported a cost (a model guard's call to `guardModel`). */
   guardCost?: Cost;
+  /** The tokens of that guard call, when it reported them with its cost (`guardModel`'s, not the answer's). */
+  guardUsage?: Usage;
 }
 
 /** Why a lookup ended as it did (`SemanticLookupOptions.details`). */
@@ -115,6 +121,8 @@ export interface SemanticLookupOptions {
 export interface SemanticLookupSpend {
   /** The cost of the guard call that turned the match into a miss, when the guard reported one. */
   guardCost?: Cost;
+  /** That guard call's tokens, when it reported them with its cost. */
+  guardUsage?: Usage;
 }
 
 export interface SemanticStoreCallOptions {
@@ -168,6 +176,34 @@ function checkedCost(cost: unknown): Cost | undefined {
   return checked;
 }
 
+/** A reported token count: a non-negative finite number, rounded (at most 2^53 - 1), else 0 (as the gateway's ledger takes it). */
+function countOf(n: unknown): number {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? Math.min(Math.round(n), Number.MAX_SAFE_INTEGER) : 0;
+}
+
+/**
+ * A guard call's reported tokens when they are an object, else none, each count cleaned where it enters
+ * (`countOf`; `totalTokens` their sum): a cascade sums its two guard calls' tokens, and one call's odd count
+ * (negative, NaN) must not cancel the other's real ones.
+ */
+function usageOf(usage: unknown): Usage | undefined {
+  if (typeof usage !== 'object' || usage === null) return undefined;
+  const u = usage as Record<string, unknown>;
+  const inputTokens = countOf(u.inputTokens);
+  const outputTokens = countOf(u.outputTokens);
+  const clean: Usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+  for (const key of ['cachedInputTokens', 'cacheWriteInputTokens', 'cacheWrite1hInputTokens', 'reasoningTokens'] as const) {
+    if (u[key] !== undefined) clean[key] = countOf(u[key]);
+  }
+  return clean;
+}
+
+/** Fills a lookup's `spent` with a guard call that turned the match into a miss. */
+function paid(spent: SemanticLookupSpend, cost: Cost, usage: Usage | undefined): void {
+  spent.guardCost = cost;
+  if (usage) spent.guardUsage = usage;
+}
+
 /**
  * Whether `adapt` may rewrite an answer: only its text is rewritten, so not one with tool calls (served with the
  * old question's arguments) nor with signed or encrypted reasoning blocks (sent back by the client's next turn as
@@ -188,6 +224,25 @@ function adaptedAnswer(answer: CachedAnswer, text: string): CachedAnswer {
   delete adapted.reasoningParts;
   delete adapted.stopSequence;
   return adapted;
+}
+
+/**
+ * Whether a semantic cache with `config` looks `request` up (and so may call its guard) for `tenant`: it is
+ * enabled, the tenant is not in `optOutTenants`, the request is cacheable (the temperature rule) and asks for no
+ * log probabilities. The rule `SemanticCache.lookup` and `store` apply; a call with the cache off (`cache: false`)
+ * makes no lookup either. Absent fields take the config's defaults.
+ */
+export function semanticLookupEligible(
+  request: GenerateRequest,
+  config: { readonly enabled?: boolean; readonly optOutTenants?: readonly string[]; readonly allowNonZeroTemperature?: boolean },
+  tenant: string | undefined,
+): boolean {
+  if (!config.enabled) return false;
+  if (tenant !== undefined && config.optOutTenants?.includes(tenant)) return false;
+  if (!isCacheable(request, { allowNonZeroTemperature: config.allowNonZeroTemperature === true })) return false;
+  // Log probabilities describe the model's answer to this very prompt: another question's (a paraphrase's)
+  // would be presented as this one's. Such requests use the exact cache only (its key covers `logprobs`).
+  return request.logprobs === undefined;
 }
 
 /** Parses `cache.semantic`, throwing `config_invalid` that names the field. */
@@ -258,12 +313,7 @@ export class SemanticCache {
 
   /** The question to embed, or undefined when this request must not use the semantic cache. */
   #eligible(request: GenerateRequest, scope: CacheScope, optOut: boolean | undefined): string | undefined {
-    if (!this.config.enabled || optOut) return undefined;
-    if (scope.tenant !== undefined && this.config.optOutTenants.includes(scope.tenant)) return undefined;
-    if (!isCacheable(request, this.config)) return undefined;
-    // Log probabilities describe the model's answer to this very prompt: another question's (a paraphrase's)
-    // would be presented as this one's. Such requests use the exact cache only (its key covers `logprobs`).
-    if (request.logprobs !== undefined) return undefined;
+    if (optOut || !semanticLookupEligible(request, this.config, scope.tenant)) return undefined;
     return questionOf(request);
   }
 
@@ -391,25 +441,27 @@ export class SemanticCache {
         const verdict = await this.#guard!.verify!(input);
         const ok = typeof verdict === 'boolean' ? verdict : verdict.ok;
         const cost = typeof verdict === 'boolean' ? undefined : checkedCost(verdict.cost);
+        const usage = cost && typeof verdict !== 'boolean' ? usageOf(verdict.usage) : undefined;
         if (ok) {
           this.#stats.verified++;
           this.#stats.hits++;
-          return { ...hit, guarded: 'verified', ...(cost ? { guardCost: cost } : {}) };
+          return { ...hit, guarded: 'verified', ...(cost ? { guardCost: cost } : {}), ...(usage ? { guardUsage: usage } : {}) };
         }
         // A NO the guard paid for: the caller pays it on top of the answer it now fetches.
-        if (cost && options.spent) options.spent.guardCost = cost;
+        if (cost && options.spent) paid(options.spent, cost, usage);
       }
       if (this.config.guard === 'adapt' && adaptable(hit.answer)) {
         const adapted = await this.#guard!.adapt!(input);
-        const { text, cost: reported, finishReason } = typeof adapted === 'string' ? { text: adapted, cost: undefined, finishReason: undefined } : adapted;
+        const { text, cost: reported, usage: reportedUsage, finishReason } = typeof adapted === 'string' ? { text: adapted, cost: undefined, usage: undefined, finishReason: undefined } : adapted;
         const cost = checkedCost(reported);
+        const usage = cost ? usageOf(reportedUsage) : undefined;
         // An empty, cut or filtered rewrite is no answer: a miss (its call paid for as a failed verify's is).
         if (text.trim() !== '' && (finishReason === undefined || finishReason === 'stop')) {
           this.#stats.adapted++;
           this.#stats.hits++;
-          return { ...hit, answer: adaptedAnswer(hit.answer, text), guarded: 'adapted', ...(cost ? { guardCost: cost } : {}) };
+          return { ...hit, answer: adaptedAnswer(hit.answer, text), guarded: 'adapted', ...(cost ? { guardCost: cost } : {}), ...(usage ? { guardUsage: usage } : {}) };
         }
-        if (cost && options.spent) options.spent.guardCost = cost;
+        if (cost && options.spent) paid(options.spent, cost, usage);
       }
     } catch {
       // A failing guard is a miss, never a failed call.

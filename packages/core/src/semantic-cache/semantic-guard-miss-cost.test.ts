@@ -1,8 +1,8 @@
 /**
  * A guard call that turns a semantic match into a miss (`verify` said NO, an `adapt` rewrite cut at its cap) was a
  * paid provider call made for the live call: the live call's `cost` holds it on top of the answer's (`guardCost`
- * says how much), on `generate` and `stream`; a call that then fails carries it on its error (`guardCostOf`) and a
- * stream's `spent()` reports it. Over real HTTP: a local server speaking the OpenAI wire format serves the model,
+ * says how much, `guardUsage` its tokens, apart from the answer's `usage`), on `generate` and `stream`; a call that
+ * then fails carries it on its error (`guardCostOf`, `guardUsageOf`) and a stream's `spent()` reports it. Over real HTTP: a local server speaking the OpenAI wire format serves the model,
  * the guard model and the embeddings, and records each request.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { LLMRouter } from '../router/llm-router.js';
 import type { RouterEvents } from '../router/types.js';
 import { collect, rejection } from '../test/async.test-helpers.js';
 import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '../test/openai-wire-server.js';
-import { guardCostOf } from './guard-spend.js';
+import { guardCostOf, guardUsageOf } from './guard-spend.js';
 import { SEMANTIC_GUARD_METADATA_KEY } from './semantic-cache-hook.js';
 
 const MAIN_PRICE = { input: 2, output: 8 };
@@ -21,6 +21,8 @@ const MAIN_USAGE = { prompt_tokens: 100, completion_tokens: 50 };
 const GUARD_USAGE = { prompt_tokens: 300, completion_tokens: 3 };
 const MAIN_USD = (100 * 2 + 50 * 8) / 1e6;
 const GUARD_USD = (300 * 1 + 3 * 4) / 1e6;
+/** The guard call's tokens as the router reports them beside its cost (`guardUsage`, `guardUsageOf`). */
+const GUARD_TOKENS = { inputTokens: 300, outputTokens: 3, totalTokens: 303 };
 
 let up: OpenAIWireServer;
 /** The guard model's answer, and what the main model does (an error, to fail a call after the guard's). */
@@ -74,8 +76,10 @@ describe('a guard call that turned the match into a miss is the live call\u2019s
     expect(second.cached).toBe(false);
     expect(second.cost.totalUsd).toBeCloseTo(MAIN_USD + GUARD_USD, 12);
     expect(second.guardCost?.totalUsd).toBeCloseTo(GUARD_USD, 12);
-    // The answer's own usage stays the answer's.
+    // The answer's own usage stays the answer's; the guard call's tokens are apart.
     expect(second.usage).toMatchObject({ inputTokens: 100, outputTokens: 50 });
+    expect(second.guardUsage).toEqual(GUARD_TOKENS);
+    expect(first.guardUsage).toBeUndefined();
     // The guard call's own request:end names the live call: a sum over events subtracts guardCost to count it once.
     const guardEnd = ends.find((e) => e.metadata[SEMANTIC_GUARD_METADATA_KEY] === second.requestId);
     expect(guardEnd?.result?.cost.totalUsd).toBeCloseTo(second.guardCost!.totalUsd, 12);
@@ -93,7 +97,8 @@ describe('a guard call that turned the match into a miss is the live call\u2019s
     expect(calls('guard-test')).toBe(1);
     expect(result.cost.totalUsd).toBeCloseTo(MAIN_USD + GUARD_USD, 12);
     expect(result.guardCost?.totalUsd).toBeCloseTo(GUARD_USD, 12);
-    expect(s.spent?.()).toMatchObject({ usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 }, replay: false });
+    expect(result.guardUsage).toEqual(GUARD_TOKENS);
+    expect(s.spent?.()).toMatchObject({ usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 }, replay: false, guardUsage: GUARD_TOKENS });
     expect(s.spent?.()?.cost.totalUsd).toBeCloseTo(GUARD_USD, 12);
     await r.close();
   });
@@ -105,6 +110,7 @@ describe('a guard call that turned the match into a miss is the live call\u2019s
     const second = await r.generate('how tall is mount everest today', { model: 'main' });
     expect({ guard: calls('guard-test'), cached: second.cached, text: second.text }).toEqual({ guard: 1, cached: false, text: 'Mount Everest is 8,849 m tall.' });
     expect(second.cost.totalUsd).toBeCloseTo(MAIN_USD + GUARD_USD, 12);
+    expect(second.guardUsage).toEqual(GUARD_TOKENS);
     await r.close();
   });
 
@@ -115,6 +121,7 @@ describe('a guard call that turned the match into a miss is the live call\u2019s
     const error = await rejection(r.generate('how tall is mount everest today', { model: 'main' }));
     expect(error.code).toBe('invalid_request');
     expect(guardCostOf(error)?.totalUsd).toBeCloseTo(GUARD_USD, 12);
+    expect(guardUsageOf(error)).toEqual(GUARD_TOKENS);
     const s = r.stream('how tall is mount everest now', { model: 'main' });
     const parts = await collect(s);
     expect(parts.at(-1)?.type).toBe('error');
@@ -132,10 +139,12 @@ describe('a guard call that turned the match into a miss is the live call\u2019s
     expect({ cached: hit.cached, main: calls('main-test') }).toEqual({ cached: 'semantic', main: 1 });
     expect(hit.cost.totalUsd).toBeCloseTo(GUARD_USD, 12);
     expect(hit.guardCost).toEqual(hit.cost);
+    // The hit's usage is the cached answer's; the guard call's tokens are apart.
+    expect({ usage: hit.usage, guardUsage: hit.guardUsage }).toMatchObject({ usage: { inputTokens: 100, outputTokens: 50 }, guardUsage: GUARD_TOKENS });
     await r.close();
   });
 
-  it('a call whose lookup made no guard call has no guardCost, and a router without a paid guard gives streams no spent()', async () => {
+  it('a call whose lookup made no guard call has no guardCost, and a stream of a router without a paid guard spends nothing (spent() undefined)', async () => {
     const r = router();
     const first = await r.generate('how tall is mount everest', { model: 'main' });
     expect(first.guardCost).toBeUndefined();
@@ -143,7 +152,7 @@ describe('a guard call that turned the match into a miss is the live call\u2019s
     const plain = router({ guard: 'miss', guardModel: undefined });
     const s = plain.stream('how tall is mount everest', { model: 'main' });
     await collect(s);
-    expect(s.spent).toBeUndefined();
+    expect(s.spent?.()).toBeUndefined();
     expect((await s.result).guardCost).toBeUndefined();
     await plain.close();
   });

@@ -1,6 +1,7 @@
 /**
- * A paid semantic guard call is reported on every path, the same on `generate` and `stream`: on the error of a call
- * that fails after the guard said NO whatever the shape of the provider's error body (`guardCostOf`), in the
+ * A paid semantic guard call is reported on every path, its cost and its tokens, the same on `generate` and `stream`:
+ * on the error of a call that fails after the guard said NO whatever the shape of the provider's error body
+ * (`guardCostOf`, `guardUsageOf`), in the
  * `spent()` of a guard-approved hit's stream abandoned during its replay, and in the `spent()` of a cascade stream
  * cancelled while its weak step runs. Over real HTTP as semantic-guard-miss-cost.test.ts: a local server speaking
  * the OpenAI wire format serves the model, the guard model and the embeddings.
@@ -11,13 +12,15 @@ import { LLMRouter } from '../router/llm-router.js';
 import type { RouterStreamPart } from '../router/types.js';
 import { collect, rejection } from '../test/async.test-helpers.js';
 import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '../test/openai-wire-server.js';
-import { guardCostOf } from './guard-spend.js';
+import { guardCostOf, guardUsageOf } from './guard-spend.js';
 
 const MAIN_PRICE = { input: 2, output: 8 };
 const GUARD_PRICE = { input: 1, output: 4 };
 const MAIN_USAGE = { prompt_tokens: 100, completion_tokens: 50 };
 const GUARD_USAGE = { prompt_tokens: 300, completion_tokens: 3 };
 const GUARD_USD = (300 * 1 + 3 * 4) / 1e6;
+/** The guard call's tokens as the router reports them (`guardUsage`): the guard model's, beside its cost. */
+const GUARD_TOKENS = { inputTokens: 300, outputTokens: 3, totalTokens: 303 };
 
 let up: OpenAIWireServer;
 let guardScript: OpenAIWireScript;
@@ -71,14 +74,16 @@ describe('guard spend on every path', () => {
     mainScript = { error: { status: 400, body: [{ message: 'bad request upstream' }] } };
     const s = r.stream('how tall is mount everest now', { model: 'main' });
     expect((await collect(s)).at(-1)?.type).toBe('error');
-    // Streamed: the guard call is reported.
+    // Streamed: the guard call is reported, its cost and its tokens.
     expect(s.spent?.()?.cost.totalUsd).toBeCloseTo(GUARD_USD, 12);
+    expect(s.spent?.()?.guardUsage).toEqual(GUARD_TOKENS);
     const error = await rejection(r.generate('how tall is mount everest today', { model: 'main' }));
     expect(calls('guard-test')).toBe(2);
     expect(Array.isArray(error.details)).toBe(true);
     // Non-streamed: the same paid guard call is on the error (what the gateway bills from), the list kept as it was.
     expect(structuredClone(error.details)).toEqual([{ message: 'bad request upstream' }]);
     expect(guardCostOf(error)?.totalUsd).toBeCloseTo(GUARD_USD, 12);
+    expect(guardUsageOf(error)).toEqual(GUARD_TOKENS);
     await r.close();
   });
 
@@ -88,7 +93,7 @@ describe('guard spend on every path', () => {
     guardScript = { text: 'YES', usage: GUARD_USAGE };
     // Non-streamed, the hit costs the guard call.
     const hit = await r.generate('how tall is mount everest today', { model: 'main' });
-    expect({ cached: hit.cached, usd: hit.cost.totalUsd }).toEqual({ cached: 'semantic', usd: hit.guardCost?.totalUsd });
+    expect({ cached: hit.cached, usd: hit.cost.totalUsd, guardUsage: hit.guardUsage }).toEqual({ cached: 'semantic', usd: hit.guardCost?.totalUsd, guardUsage: GUARD_TOKENS });
     const s = r.stream('how tall is mount everest now', { model: 'main' });
     const it = s[Symbol.asyncIterator]();
     const first = (await it.next()).value as RouterStreamPart;
@@ -97,8 +102,26 @@ describe('guard spend on every path', () => {
     // The consumer (a client that went away) closes the stream during the replay.
     await it.return?.(undefined);
     // The guard call was paid in full: the stream's spend says so (the gateway's SseFrames.close() settles a stream
-    // the client left as 'aborted' without a result, billed from spent()): a replay, with the answer's tokens.
-    expect(s.spent?.()).toEqual({ usage: hit.usage, cost: hit.guardCost, replay: true });
+    // the client left as 'aborted' without a result, billed from spent()): a replay, with the answer's tokens and
+    // the guard call's apart.
+    expect(s.spent?.()).toEqual({ usage: hit.usage, cost: hit.guardCost, replay: true, guardUsage: GUARD_TOKENS });
+    await r.close();
+  });
+
+  it('cascade: both steps\u2019 guard calls said NO, their tokens are the result\u2019s guardUsage (generate and stream), the weak step\u2019s on its record', async () => {
+    const r = router();
+    await r.generate('how tall is mount everest', { model: 'main' });
+    await r.generate('how tall is mount everest', { model: 'big' });
+    const twice = { inputTokens: 600, outputTokens: 6, totalTokens: 606 };
+    const result = await r.generate('how tall is mount everest today', { model: 'c' });
+    expect(calls('guard-test')).toBe(2);
+    expect({ escalated: result.cascade?.escalated, guardUsage: result.guardUsage, weak: result.cascade?.weak.guardUsage }).toEqual({ escalated: true, guardUsage: twice, weak: GUARD_TOKENS });
+    expect(result.guardCost?.totalUsd).toBeCloseTo(2 * GUARD_USD, 12);
+    // The steps' answers only in usage.
+    expect(result.usage).toMatchObject({ inputTokens: 200, outputTokens: 100 });
+    const s = r.stream('how tall is mount everest now', { model: 'c' });
+    expect((await collect(s)).at(-1)?.type).toBe('finish');
+    expect((await s.result).guardUsage).toEqual(twice);
     await r.close();
   });
 
@@ -114,6 +137,7 @@ describe('guard spend on every path', () => {
     const error = await pending;
     expect(error.code).toBe('aborted');
     expect(guardCostOf(error)?.totalUsd).toBeCloseTo(GUARD_USD, 12);
+    expect(guardUsageOf(error)).toEqual(GUARD_TOKENS);
     // Streamed: the same call, cancelled at the same point.
     const s = r.stream('how tall is mount everest now', { model: 'c' });
     const it = s[Symbol.asyncIterator]();
@@ -124,6 +148,7 @@ describe('guard spend on every path', () => {
     await next;
     await expect(s.result).rejects.toMatchObject({ code: 'aborted' });
     expect(s.spent?.()?.cost.totalUsd).toBeCloseTo(GUARD_USD, 12);
+    expect(s.spent?.()?.guardUsage).toEqual(GUARD_TOKENS);
     await r.close();
   });
 });

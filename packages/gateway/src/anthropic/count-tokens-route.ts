@@ -75,21 +75,31 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
       }
       const resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
       model = body.model;
-      // The conversion checks what /v1/messages checks (a tool_choice naming a tool that is not there).
+      // The conversion checks what /v1/messages checks (a tool_choice naming a tool that is not there). Its max_tokens
+      // is a stand-in, left out of the request counted: the body has none, and an engine builds its count from the
+      // messages body of the same request, so a max_tokens of 1 would fit a thinking budget under it to nothing and
+      // leave thinking out of an exact count (Anthropic's count_tokens takes `thinking`).
       const converted = convertMessagesRequest({ ...body, max_tokens: 1 });
-      const request = converted.request;
+      const { maxTokens: _standIn, ...request } = converted.request;
       messagePaths = converted.messagePaths;
       fieldNames = converted.fieldNames;
       const counter = tokenCounter(deps.router);
       let count: Pick<TokenCount, 'tokens' | 'exact'> & { deployment?: string };
       if (counter) {
-        count = await counter.countTokens(request, {
-          ...countAdmission(deps.stores, principal, (m, e) => deps.log(m, requestId, e)),
-          tenant: principal.tenantId,
-          ...(resolved.model !== undefined ? { model: resolved.model } : {}),
-          ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
-          ...(incoming.signal ? { signal: incoming.signal } : {}),
-        });
+        // Counted in flight like a call: a remote count holds a place under the tenant's limits until it ends, and
+        // the gateway's close() waits for that place to be given back before the owner closes the stores.
+        deps.calls?.started();
+        try {
+          count = await counter.countTokens(request, {
+            ...countAdmission(deps.stores, principal, (m, e) => deps.log(m, requestId, e)),
+            tenant: principal.tenantId,
+            ...(resolved.model !== undefined ? { model: resolved.model } : {}),
+            ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
+            ...(incoming.signal ? { signal: incoming.signal } : {}),
+          });
+        } finally {
+          deps.calls?.ended();
+        }
       } else {
         count = { tokens: estimateInputTokens(request), exact: false };
       }

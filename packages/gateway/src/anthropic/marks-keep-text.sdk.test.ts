@@ -8,9 +8,10 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 // provider that ignores marks receives (anthropic/to-generate-request.ts, schemas/marked-system-message.ts):
 // - core's exact-cache key ignores breakpoints (core cache-key.ts: "so that breakpoints never split the cache"),
 //   so a marked one-block question must convert as the unmarked one does (a string, the mark on the message);
-// - a user message's text blocks are joined into one string with or without a mark on the last block, so a
-//   message Claude Code marked on one turn and not on the next reaches Anthropic in one shape: the prefix cached
-//   at its end is the next turn's prefix;
+// - a user message's text blocks are joined into one string (with "\n", as local engines join text parts) with or
+//   without a mark on the last block, so a message Claude Code marked on one turn and not on the next reaches
+//   Anthropic in one shape: the prefix cached at its end is the next turn's prefix; an OpenAI-compatible deployment
+//   gets that string too (DeepSeek's API takes only string content), also as another deployment's fallback;
 // - system blocks are joined as without marks into one system message, wherever the marks are (the blocks with
 //   their marks go along as its `parts`, for the Anthropic engine only), so OpenAI-compatible deployments get one
 //   system message and Gemini the same systemInstruction (marks-keep-system-text.sdk.test.ts: Claude Code's
@@ -78,9 +79,10 @@ describe('the prompt prefix Anthropic cached must stay byte-stable on the next t
     await gw.anthropic().messages.create(turn2);
     expect(claudeUp.requests).toHaveLength(2);
     const firstMessage = (i: number) => unmarkedBlocks((claudeUp.requests[i]!.body as { messages: Array<{ content: unknown }> }).messages[0]!.content);
-    // Both turns send the message as one block "<system-reminder>...</system-reminder>Weather in Paris?" (joined
-    // with "", marked or not), so the prefix cached on turn 1 at that message's end is read on turn 2. (Keeping the
+    // Both turns send the message as one block "<system-reminder>...</system-reminder>\nWeather in Paris?" (joined
+    // with "\n", marked or not), so the prefix cached on turn 1 at that message's end is read on turn 2. (Keeping the
     // marked blocks apart made turn 2 pay cache writes again from that message on.)
+    expect(firstMessage(0)).toEqual([{ type: 'text', text: '<system-reminder>Today is Thursday.</system-reminder>\nWeather in Paris?' }]);
     expect(firstMessage(1)).toEqual(firstMessage(0));
   });
 });
@@ -120,5 +122,61 @@ describe('marks change nothing for engines that ignore them (the common shapes)'
     expect(sent).toHaveLength(2);
     // "...assistant.\nA long..." both times (not the Gemini engine's "\n\n" join of two system messages).
     expect(sent[1]).toEqual(sent[0]);
+  });
+});
+
+describe('a user turn of several text blocks on another provider, also as a fallback', () => {
+  let gw2: SdkGateway;
+  let claude2: AnthropicWireServer;
+  let openai2: OpenAIWireServer;
+  beforeAll(async () => {
+    ({ gw: gw2, upstreams: { anthropic: claude2, openai: openai2 } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude'), wireDeployment(u, 'gpt')], { routing: { fallbacks: { claude: ['gpt'] } } }));
+  });
+  afterAll(() => gw2?.close());
+
+  const turn = (marks: [boolean, boolean]): Anthropic.MessageCreateParamsNonStreaming => ({
+    model: 'claude',
+    max_tokens: 100,
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: '<system-reminder>Today is Thursday.</system-reminder>', ...(marks[0] ? { cache_control: EPH } : {}) },
+          { type: 'text', text: 'Weather in Paris?', ...(marks[1] ? { cache_control: EPH } : {}) },
+        ],
+      },
+    ],
+  });
+
+  it('claude fails (500) and gpt answers: gpt gets the blocks joined with "\\n" as one string, without a mark or with one on the last block', async () => {
+    for (const marks of [[false, false], [false, true]] as Array<[boolean, boolean]>) {
+      claude2.enqueue({ error: { status: 500, message: 'down' } });
+      const answer = await gw2.anthropic().messages.create(turn(marks));
+      expect(answer.content[0]).toMatchObject({ type: 'text' });
+    }
+    const sent = openai2.requests.map((r) => (r.body as { messages: unknown[] }).messages);
+    expect(sent).toEqual([
+      [{ role: 'user', content: '<system-reminder>Today is Thursday.</system-reminder>\nWeather in Paris?' }],
+      [{ role: 'user', content: '<system-reminder>Today is Thursday.</system-reminder>\nWeather in Paris?' }],
+    ]);
+    // The Anthropic deployment was asked the same text, in one block (the mark on the last block is that block's).
+    expect(claude2.requests.map((r) => unmarkedBlocks((r.body as { messages: Array<{ content: unknown }> }).messages[0]!.content))).toEqual([
+      [{ type: 'text', text: '<system-reminder>Today is Thursday.</system-reminder>\nWeather in Paris?' }],
+      [{ type: 'text', text: '<system-reminder>Today is Thursday.</system-reminder>\nWeather in Paris?' }],
+    ]);
+  });
+
+  it('a mark on the earlier block keeps the blocks apart: Anthropic gets them as the client sent them, the fallback the same texts as a content list', async () => {
+    claude2.enqueue({ error: { status: 500, message: 'down' } });
+    await gw2.anthropic().messages.create(turn([true, false]));
+    expect((claude2.requests.at(-1)!.body as { messages: Array<{ content: unknown }> }).messages[0]!.content).toEqual([
+      { type: 'text', text: '<system-reminder>Today is Thursday.</system-reminder>', cache_control: EPH },
+      { type: 'text', text: 'Weather in Paris?' },
+    ]);
+    // The one case where a mark changes the shape another provider gets (a list, not a string; see
+    // to-generate-request.ts userMessage): the texts are the same, and local engines join them with "\n" as the string.
+    expect((openai2.requests.at(-1)!.body as { messages: unknown[] }).messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: '<system-reminder>Today is Thursday.</system-reminder>' }, { type: 'text', text: 'Weather in Paris?' }] },
+    ]);
   });
 });

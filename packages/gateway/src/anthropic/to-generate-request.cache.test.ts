@@ -83,9 +83,9 @@ describe('/v1/messages cache_control -> core breakpoints', () => {
     expect(convert({ system: [{ type: 'text', text: '', cache_control: EPH }, { type: 'text', text: 'a' }] }).messages[0]).toEqual({ role: 'system', content: '\na' });
   });
 
-  it('user text: a mark on the last block is the message\u2019s (the text joined as without it); a mark on an earlier block or an image keeps the parts', () => {
+  it('user text: a mark on the last block is the message\u2019s (the text joined with "\\n" as without it); a mark on an earlier block or an image keeps the parts', () => {
     const joined = convert({ messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b', cache_control: H1 }] }] });
-    expect(joined.messages).toEqual([{ role: 'user', content: 'ab', cacheControl: H1 }]);
+    expect(joined.messages).toEqual([{ role: 'user', content: 'a\nb', cacheControl: H1 }]);
     const one = convert({ messages: [{ role: 'user', content: [{ type: 'text', text: 'q', cache_control: EPH }] }] });
     expect(one.messages).toEqual([{ role: 'user', content: 'q', cacheControl: EPH }]);
   });
@@ -101,7 +101,7 @@ describe('/v1/messages cache_control -> core breakpoints', () => {
     const req = convert({ messages });
     expect(req.messages[0]).toEqual({ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b', cacheControl: EPH }, { type: 'text', text: 'c' }] });
     expect(req.messages[2]).toEqual({ role: 'user', content: [{ type: 'image', url: 'https://x/y.png', cacheControl: H1 }, { type: 'text', text: 'this?' }] });
-    expect(req.messages[4]).toEqual({ role: 'user', content: 'xy' });
+    expect(req.messages[4]).toEqual({ role: 'user', content: 'x\ny' });
   });
 
   it('a tool_result: its own mark, else its last marked content block, is the tool message\u2019s', () => {

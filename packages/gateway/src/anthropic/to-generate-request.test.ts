@@ -122,9 +122,9 @@ describe('thinking blocks in messages -> reasoning parts', () => {
   it.each([
     [{ role: 'user', content: [{ type: 'thinking', thinking: 'x', signature: 'y' }] }, 'messages.0.content.0.type'],
     [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'redacted_thinking', data: 'x' }] }, 'messages.0.content.1.type'],
-    // A malformed block is reported at the content (its union with a string), as for every block type.
-    [{ role: 'assistant', content: [{ type: 'redacted_thinking' }] }, 'messages.0.content'],
-    [{ role: 'assistant', content: [{ type: 'thinking', signature: 'y' }] }, 'messages.0.content'],
+    // A malformed block is reported at its missing field (the content's list form is the one that fits), as for every block type.
+    [{ role: 'assistant', content: [{ type: 'redacted_thinking' }] }, 'messages.0.content.0.data'],
+    [{ role: 'assistant', content: [{ type: 'thinking', signature: 'y' }] }, 'messages.0.content.0.thinking'],
   ])('%j is a 400 naming %s', (message, param) => {
     const e = refusal(() => convert({ messages: [message] }));
     expect(e).toMatchObject({ code: 'invalid_request', param });

@@ -97,17 +97,23 @@ function convertUser(content: Param['content'], index: number, push: Push): void
 }
 
 /**
- * A user turn's text and image blocks. Text only is joined into one string, as it always was; a mark on the last
- * block becomes the message's (core puts it on the message's one block), so marking a message changes neither its
- * text nor its shape: the prefix Anthropic cached at its end is the next turn's prefix once the mark has moved on,
- * the exact cache does not split, and other deployments get the same string. Only a mark on an earlier text block
- * (rare: the breakpoint would sit inside the message) keeps the blocks as parts, each with its mark, as do images.
+ * A user turn's text and image blocks. Text only is joined into one string with "\n", as core's local engines join
+ * a message's text parts (core's `localMessageText`, after vLLM), so blocks ["Once upon", "a time"] do not run
+ * together and reach every engine as the same text whether or not a mark keeps them apart (below). One string,
+ * not parts, because some OpenAI-compatible servers take only string content (DeepSeek's API: "invalid type:
+ * sequence, expected a string"), and Claude Code often sends a turn as several text blocks. A mark on the last block
+ * becomes the message's (core puts it on the message's one block), so marking a message changes neither its text
+ * nor its shape: the prefix Anthropic cached at its end is the next turn's prefix once the mark has moved on, the
+ * exact cache does not split, and other deployments get the same string. Only a mark on an earlier text block
+ * (rare: the breakpoint would sit inside the message) keeps the blocks as parts, each with its mark, as do images:
+ * local engines join those parts with "\n" too (the same prompt as the string), an OpenAI-compatible deployment
+ * gets them as a content list.
  */
 function userMessage(parts: ContentPart[]): ChatMessage {
   const last = parts[parts.length - 1]!;
   const joinable = parts.every((p, i) => p.type === 'text' && (i === parts.length - 1 || !p.cacheControl));
   if (!joinable) return { role: 'user', content: parts };
-  const text = parts.length === 1 ? (last as TextPart).text : parts.map((p) => (p as TextPart).text).join('');
+  const text = parts.length === 1 ? (last as TextPart).text : parts.map((p) => (p as TextPart).text).join('\n');
   return withMark<ChatMessage>({ role: 'user', content: text }, last.cacheControl);
 }
 

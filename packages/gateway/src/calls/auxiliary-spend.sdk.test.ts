@@ -139,7 +139,8 @@ describe('a semantic guard call that said NO is the request\u2019s spend', () =>
     expect(Number(r.response.headers.get('x-llmrr-cost-usd'))).toBeCloseTo(total, 8);
     expect((r.data as unknown as { llmrr: { cost_usd: number } }).llmrr.cost_usd).toBeCloseTo(total, 12);
     const row = await gw.ledger.get(r.response.headers.get('x-request-id')!);
-    expect(row).toMatchObject({ tenantId: 'acme', status: 'success', deployment: 'main', cacheHit: false, inputTokens: 100, outputTokens: 50 });
+    // Its tokens are both calls' too (see auxiliary-spend.tokens.sdk.test.ts).
+    expect(row).toMatchObject({ tenantId: 'acme', status: 'success', deployment: 'main', cacheHit: false, inputTokens: 100 + 450, outputTokens: 50 + 1 });
     expect(row!.costUsd).toBeCloseTo(total, 12);
     expect((await spentUsd()) - spentBefore).toBeCloseTo(total, 9);
     // The reservation made before the call bounded what was settled.

@@ -1,4 +1,4 @@
-import type { Usage } from '@llmrr/core';
+import { sumUsage, type Usage } from '@llmrr/core';
 
 /** The token counts of one usage row (ledger) and of its metrics. */
 export interface LedgerCounts {
@@ -26,4 +26,19 @@ export function ledgerCounts(usage: Usage | undefined): LedgerCounts {
   const cacheWriteInputTokens = Math.min(count(usage?.cacheWriteInputTokens), inputTokens - cachedInputTokens);
   const cacheWrite1hInputTokens = Math.min(count(usage?.cacheWrite1hInputTokens), cacheWriteInputTokens);
   return { inputTokens, outputTokens: count(usage?.outputTokens), cachedInputTokens, cacheWriteInputTokens, cacheWrite1hInputTokens };
+}
+
+/**
+ * `usage` with the tokens of the router's semantic guard calls for the same request added (`RouterResult.guardUsage`,
+ * `StreamSpend.guardUsage`: `guardModel`'s tokens, whose cost the request pays), clamped as `ledgerCounts` takes them
+ * so a guard's odd counts (a custom guard's) never spoil the answer's. `usage` itself when there were none.
+ */
+export function withGuardTokens(usage: Usage | undefined, guard: Usage | undefined): Usage | undefined {
+  if (!guard) return usage;
+  const c = ledgerCounts(guard);
+  const tokens: Usage = { inputTokens: c.inputTokens, outputTokens: c.outputTokens, totalTokens: c.inputTokens + c.outputTokens };
+  if (c.cachedInputTokens > 0) tokens.cachedInputTokens = c.cachedInputTokens;
+  if (c.cacheWriteInputTokens > 0) tokens.cacheWriteInputTokens = c.cacheWriteInputTokens;
+  if (c.cacheWrite1hInputTokens > 0) tokens.cacheWrite1hInputTokens = c.cacheWrite1hInputTokens;
+  return usage ? sumUsage(usage, tokens) : tokens;
 }

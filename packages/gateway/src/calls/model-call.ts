@@ -15,6 +15,7 @@ import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 import type { Renewals } from '../tenancy/renewals.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 import { showWarnings } from './call-warnings.js';
+import type { CallsInFlight } from './calls-in-flight.js';
 import { headerJson, tenantStrategy } from './router-extension.js';
 import { createSettler, type Settlement } from './settle.js';
 import { checkFallbacks, resolveModel, type ResolvedModel } from './resolve-model.js';
@@ -28,6 +29,8 @@ export interface CallDeps {
   rateLimitOutputTokens: number;
   /** Renews the leases and reservations of calls in flight (one sweeper per gateway). */
   renewals?: Renewals | undefined;
+  /** Counts the calls whose settlement is not done (the gateway's `close()` waits for them). */
+  calls?: CallsInFlight | undefined;
   log: (message: string, requestId: string, error?: unknown) => void;
 }
 
@@ -96,9 +99,17 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   deps.metrics?.started();
 
   const settler = createSettler(deps, call);
+  // In flight until its (first) settlement is done: a call cut at a server's shutdown settles before the gateway's `close()` resolves.
+  let inFlight = deps.calls;
+  inFlight?.started();
   const settle = (st: Settlement) => {
     if (onClientAbort) call.signal?.removeEventListener('abort', onClientAbort);
-    return settler.settle(st, admission);
+    const settled = settler.settle(st, admission);
+    if (inFlight) {
+      settled.then(inFlight.ended, inFlight.ended);
+      inFlight = undefined;
+    }
+    return settled;
   };
 
   /** The router stream of a streamed call, once asked for: a stream that fails before it opens may have paid calls (`spent`). */
@@ -111,7 +122,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       // An answer lost after its provider accepted it may be billed: the row names who was asked (its cost is unknown).
       const lost = error.afterResponse && error.deployment !== undefined ? { deployment: error.deployment, ...(error.provider !== undefined ? { provider: error.provider } : {}) } : undefined;
       const s: Settlement = lost ? { status, error, ...lost } : { status, error };
-      // Calls the stream completed before it failed (a cascade's weak step, a semantic guard call).
+      // Calls the stream completed before it failed (a cascade's weak step, a semantic guard call), and the prompts its
+      // failed attempts had reported (an upstream cut after Anthropic's message_start, retried or fallen over or not).
       const spent = routerStream?.spent?.();
       if (spent) s.spent = spent;
       await settle(s);
@@ -146,6 +158,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       primaryCandidates: resolved.primary,
       steps: resolved.steps,
       guardRouter: deps.router,
+      noCacheRead: call.ext.cache === false,
       defaultMaxOutputTokens: deps.defaultMaxOutputTokens,
       rateLimitOutputTokens: deps.rateLimitOutputTokens,
       renewals: deps.renewals,
@@ -174,7 +187,11 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       if (opened.route.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(opened.route.cacheScore);
       const ignored = ignoredFieldsOf(call.request, opened.route.provider);
       if (opened.warnings !== undefined || ignored !== undefined) showWarnings(opened.warnings, call.messagePaths, headers, deps.metrics, ignored, call.fieldNames);
-      return streamReply(opened);
+      const reply = streamReply(opened);
+      // A client gone before the stream opened (a router cache hit replays without looking at the signal): the
+      // stream is closed and settled as its leaving at once, whatever the transport does with a reply nobody reads.
+      if (call.signal?.aborted && typeof reply.body !== 'string') await reply.body.cancel();
+      return reply;
     } catch (e) {
       // Opened but not handed to the reply (which closes it): the upstream stream is closed here, then the error is answered.
       opened.stream.cancel?.(e);
@@ -197,7 +214,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
         if (o.status === 'success') {
           // A stream's time to first token is the gateway's, from the request's arrival (what the client waits),
           // on every path: live, cache hit, broken off (the router's own starts later, and has no cache hit's).
-          await settle({ status: 'success', result: o.result, deployment: o.result.deployment, provider: o.result.provider, ttftMs: o.firstPartMs });
+          await settle({ status: 'success', result: o.result, deployment: o.result.deployment, provider: o.result.provider, ttftMs: o.ttftMs });
         } else {
           // A failure after the complete result (the encoder could not finish) is settled with the result's
           // usage and cost, which already include a cascade's weak step: nothing is estimated or added.
@@ -213,7 +230,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
             ...(o.outputText ? { outputText: o.outputText } : {}),
             deployment: o.result?.deployment ?? route.deployment,
             provider: o.result?.provider ?? route.provider,
-            ttftMs: o.firstPartMs,
+            ttftMs: o.ttftMs,
           });
         }
       },

@@ -23,7 +23,7 @@ async function setUp(tenantLimits: { rpm?: number; maxConcurrency?: number } | u
 async function seen(res: Response, requested: string) {
   const headers: Record<string, string> = {};
   res.headers.forEach((v, k) => {
-    headers[k] = k === 'x-request-id' ? '*' : v;
+    headers[k] = k === 'x-request-id' || k === 'request-id' ? '*' : v;
   });
   const body = (await res.text()).replaceAll(requested, '<model>').replace(/"request_id":"[^"]*"/, '"request_id":"*"');
   return { status: res.status, headers, body };

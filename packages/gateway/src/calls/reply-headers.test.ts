@@ -45,13 +45,13 @@ describe('reply headers', () => {
       return { status: r.status, names: r.names.filter((n) => !NODE_OWN.has(n)) };
     };
 
-    expect(await names('mock')).toEqual({ status: 200, names: [...RATE, 'x-llmrr-model', 'x-llmrr-cache', 'x-llmrr-cost-usd', 'content-type', 'x-request-id', 'x-client-request-id'] });
-    expect(await names('nope')).toEqual({ status: 404, names: [...RATE, 'content-type', 'x-request-id', 'x-client-request-id'] });
-    expect(await names('mock')).toEqual({ status: 429, names: [...RATE, 'content-type', 'x-request-id', 'retry-after', 'x-client-request-id'] });
+    expect(await names('mock')).toEqual({ status: 200, names: [...RATE, 'x-llmrr-model', 'x-llmrr-cache', 'x-llmrr-cost-usd', 'content-type', 'x-request-id', 'request-id', 'x-client-request-id'] });
+    expect(await names('nope')).toEqual({ status: 404, names: [...RATE, 'content-type', 'x-request-id', 'request-id', 'x-client-request-id'] });
+    expect(await names('mock')).toEqual({ status: 429, names: [...RATE, 'content-type', 'x-request-id', 'request-id', 'retry-after', 'x-client-request-id'] });
 
     // Through fetch (Hono): the same set.
     const res = await post(h.gateway, '/v1/chat/completions', chat('mock'), auth);
     expect(res.status).toBe(429);
-    expect([...res.headers.keys()].sort()).toEqual([...RATE, 'content-type', 'x-request-id', 'retry-after', 'x-client-request-id'].sort());
+    expect([...res.headers.keys()].sort()).toEqual([...RATE, 'content-type', 'x-request-id', 'request-id', 'retry-after', 'x-client-request-id'].sort());
   });
 });

@@ -1,9 +1,9 @@
-import { guardCostOf, guardSpend, LLMError, providerCacheUsage, sumCost, sumUsage, type Cost, type GenerateRequest, type RouterResult, type StreamSpend, type Usage, type UsageEntryInput, type UsageStatus } from '@llmrr/core';
+import { guardCostOf, guardSpend, guardUsageOf, LLMError, providerCacheUsage, sumCost, sumUsage, type Cost, type GenerateRequest, type RouterResult, type StreamSpend, type Usage, type UsageEntryInput, type UsageStatus } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import { toPublicError } from '../http/error-body.js';
 import type { Admission } from '../tenancy/admission.js';
 import type { RequestObservation } from '../metrics/gateway-metrics.js';
-import { ledgerCounts, type LedgerCounts } from './ledger-counts.js';
+import { ledgerCounts, withGuardTokens, type LedgerCounts } from './ledger-counts.js';
 import type { CallDeps } from './model-call.js';
 import { partialCallCost } from './partial-usage.js';
 import { recordedErrorCode } from './resolve-model.js';
@@ -72,11 +72,14 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       // this request's (counted once, on the row of the call that made them). An escalated cascade's usage
       // is a sum that already leaves its cached steps' counts out (its `cached` is the strong step's).
       if (usage && cached !== false && !s.result?.cascade?.strong) usage = providerCacheUsage(usage, cached);
+      // The semantic guard calls made for the request (their cost is in the result's) are its tokens too: the row,
+      // the metrics and the tokens-per-minute charge count every token the request's calls were billed.
+      usage = withGuardTokens(usage, s.result?.guardUsage);
       let costUsd = s.result?.cost.totalUsd ?? s.costUsd ?? 0;
       const spent = s.result || s.status === 'success' ? undefined : (s.spent ?? spentBefore(s.error));
       if (spent?.replay) {
         // A completed answer replayed (a cascade's accepted weak answer): paid in full, whatever was sent.
-        usage = spent.usage;
+        usage = withGuardTokens(spent.usage, spent.guardUsage);
         costUsd = spent.cost.totalUsd;
       } else {
         if (!s.result && s.costUsd === undefined && s.status !== 'success' && s.deployment !== undefined && !s.cached) {
@@ -85,8 +88,8 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
           if (partial) ({ usage, costUsd } = partial);
         }
         if (spent) {
-          // Calls completed before the one that failed (a cascade's weak step) were paid too.
-          usage = usage ? sumUsage(spent.usage, usage) : spent.usage;
+          // Calls completed before the one that failed (a cascade's weak step, a guard call) were paid too.
+          usage = withGuardTokens(usage ? sumUsage(spent.usage, usage) : spent.usage, spent.guardUsage);
           costUsd += spent.cost.totalUsd;
         }
       }
@@ -125,6 +128,9 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       });
       await recorded;
       await finished;
+      // A row that could not be written fails the request: a success is answered with this `internal` error (the
+      // JSON 500, the stream's error frame in place of its finish); a failure keeps its own error, which the caller answers with.
+      const unrecorded = ledgerError === undefined ? undefined : new LLMError({ code: 'internal', message: 'The usage ledger could not be written', cause: ledgerError });
       if (deps.metrics) {
         // The fields every observation has in one literal, the optional ones added when present (no spreads).
         const o: RequestObservation = {
@@ -132,13 +138,15 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
           tenant: call.principal.tenantId,
           // The code the client was answered with: an upstream refusal of the gateway's own key or account is the
           // 502 `provider_error` it saw, not `authentication` (a client's own bad key). The ledger keeps the reason.
-          status: s.status === 'success' ? 'success' : s.error ? toPublicError(s.error).code : s.status,
+          status: s.status === 'success' ? (unrecorded ? unrecorded.code : 'success') : s.error ? toPublicError(s.error).code : s.status,
           durationMs: latencyMs,
-          costUsd,
+          // A request whose row could not be written adds no cost or tokens: the cost panels add up to the invoices,
+          // which do not have it (its budget was charged and its provider paid; the failure is logged).
+          costUsd: unrecorded ? 0 : costUsd,
           cached,
         };
         if (call.stream && ttftMs !== undefined) o.ttftMs = ttftMs;
-        if (usage) {
+        if (usage && !unrecorded) {
           o.inputTokens = counts.inputTokens;
           o.outputTokens = counts.outputTokens;
           o.cachedInputTokens = counts.cachedInputTokens;
@@ -146,9 +154,9 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
         }
         deps.metrics.observe(o, true);
       }
-      if (ledgerError !== undefined) {
+      if (unrecorded) {
         deps.log('writing the usage ledger failed', call.requestId, ledgerError);
-        throw new LLMError({ code: 'internal', message: 'The usage ledger could not be written', cause: ledgerError });
+        throw unrecorded;
       }
     },
   };
@@ -190,25 +198,31 @@ function usageEntry(call: SettleCall, s: Settlement, counts: LedgerCounts, costU
  * The spend a failed call's error carries for calls completed before the failure: a cascade's weak step
  * (`details.cascade.weak`, set by the router on the strong step's failure and on an abandoned cascade stream) and
  * its verifier's reported cost (`details.cascade.verifierCost`), and a semantic guard call the call's lookup paid
- * before it failed (`details.guardCost`: core's `guardCostOf`).
+ * before it failed (`details.guardCost`: core's `guardCostOf`), with the guard calls' tokens as `guardUsage` (the weak
+ * step's `guardUsage`, core's `guardUsageOf`).
  */
 function spentBefore(error: LLMError | undefined): StreamSpend | undefined {
   const details = error?.details;
   if (typeof details !== 'object' || details === null) return undefined;
   let spent: StreamSpend | undefined;
-  const cascade = (details as { cascade?: { weak?: { usage?: Usage; cost?: { totalUsd?: unknown }; cached?: unknown }; verifierCost?: Partial<Cost> } }).cascade;
+  const cascade = (details as { cascade?: { weak?: { usage?: Usage; cost?: { totalUsd?: unknown }; cached?: unknown; guardUsage?: Usage }; verifierCost?: Partial<Cost> } }).cascade;
   const weak = cascade?.weak;
   if (weak?.usage && typeof weak.usage.inputTokens === 'number' && typeof weak.cost?.totalUsd === 'number') {
     // A weak step answered from the router cache (its `CascadeStep.cached`) wrote and read no provider cache.
     const cached = weak.cached === 'exact' || weak.cached === 'semantic' ? weak.cached : false;
     spent = { usage: providerCacheUsage(weak.usage, cached), cost: weak.cost as StreamSpend['cost'], replay: false };
+    // Its guard call's counts are cleaned here, before another guard call's are added to them (below).
+    if (typeof weak.guardUsage === 'object' && weak.guardUsage !== null) spent.guardUsage = withGuardTokens(undefined, weak.guardUsage)!;
   }
   const verifier = cascade?.verifierCost;
   // (Core refuses a verifier's cost that is not an amount; one from elsewhere that is not is left out, never recorded.)
   if (spent && isAmount(verifier?.totalUsd)) spent = { ...spent, cost: sumCost(spent.cost, verifier as Cost) };
   const guard = guardCostOf(error);
-  if (guard) spent = spent ? { ...spent, cost: sumCost(spent.cost, guard) } : guardSpend(guard);
-  return spent;
+  if (!guard) return spent;
+  const guardUsage = guardUsageOf(error);
+  if (!spent) return guardSpend(guard, guardUsage);
+  const tokens = withGuardTokens(spent.guardUsage, guardUsage);
+  return { ...spent, cost: sumCost(spent.cost, guard), ...(tokens ? { guardUsage: tokens } : {}) };
 }
 
 /** A non-negative finite number of USD (NaN fails the comparison). */

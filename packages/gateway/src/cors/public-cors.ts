@@ -15,9 +15,13 @@ export interface GatewayCorsOptions {
 /** Paths that get CORS headers: the model and original API routes, never `/admin`, `/metrics` or health. */
 export const CORS_PATHS = ['/v1/*', '/api/*'] as const;
 
-/** Response headers a browser page may read: ids, routing info, costs, rate limits. */
+/**
+ * Response headers a browser page may read: ids, routing info, costs, rate limits, and `x-should-retry` (an
+ * answer lost after the provider took the call: the openai and Anthropic SDKs do not send it again).
+ */
 export const CORS_EXPOSED_HEADERS = [
   'x-request-id',
+  'request-id',
   'x-client-request-id',
   'x-llmrr-model',
   'x-llmrr-cache',
@@ -30,6 +34,7 @@ export const CORS_EXPOSED_HEADERS = [
   'x-llmrr-token-count',
   'x-llmrr-warnings',
   'retry-after',
+  'x-should-retry',
   'x-ratelimit-limit',
   'x-ratelimit-remaining',
   'x-ratelimit-reset',

@@ -39,7 +39,7 @@ const cases: Case[] = [
   { name: 'too many messages', body: { ...ok, messages: Array.from({ length: 6 }, () => ({ role: 'user', content: 'x' })) }, status: 400, code: 'invalid_request', param: 'messages' },
   { name: 'oversized body', body: { ...ok, messages: [{ role: 'user', content: 'x'.repeat(3000) }] }, status: 413, code: 'payload_too_large', param: 'body' },
   { name: 'anthropic: max_tokens missing', path: '/v1/messages', body: { model: 'mock', messages: ok.messages }, status: 400, code: 'invalid_request', param: 'max_tokens' },
-  { name: 'anthropic: bad block', path: '/v1/messages', body: { model: 'mock', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'video' }] }] }, status: 400, code: 'invalid_request', param: 'messages.0.content' },
+  { name: 'anthropic: bad block', path: '/v1/messages', body: { model: 'mock', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'video' }] }] }, status: 400, code: 'invalid_request', param: 'messages.0.content.0.type' },
   { name: 'completions: two prompts', path: '/v1/completions', body: { model: 'mock', prompt: ['a', 'b'] }, status: 400, code: 'invalid_request', param: 'prompt' },
   { name: 'embeddings: bad input', path: '/v1/embeddings', body: { model: 'mock', input: 5 }, status: 400, code: 'invalid_request', param: 'input' },
   { name: 'api/quick: no prompt', path: '/api/quick', body: {}, status: 400, code: 'invalid_request', param: 'prompt' },

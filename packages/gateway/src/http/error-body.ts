@@ -76,9 +76,10 @@ export function errorStatus(err: LLMError): number {
 }
 
 /**
- * The error reply: status from the error, `retry-after` when it has one, `x-should-retry: false` for an answer
- * lost after the provider accepted it (`afterResponse`: it may be billed; the official OpenAI and Anthropic clients
- * retry a 5xx twice unless the server says so); `headers` (lower-case names) are kept: they become the reply's
+ * The error reply: status from the error, the request id as `jsonReply` sends it (`x-request-id` and `request-id`, from
+ * which the Anthropic SDKs read `APIError.requestID`), `retry-after` when it has one, `x-should-retry: false` for an
+ * answer lost after the provider accepted it (`afterResponse`: it may be billed; the official OpenAI and Anthropic
+ * clients retry a 5xx twice unless the server says so); `headers` (lower-case names) are kept: they become the reply's
  * (added to, not copied, as in `jsonReply`).
  */
 export function errorReply(e: unknown, requestId: string, style: ErrorStyle = 'openai', headers: Record<string, string> = {}): Reply {
@@ -86,6 +87,7 @@ export function errorReply(e: unknown, requestId: string, style: ErrorStyle = 'o
   const h = headers;
   h['content-type'] = 'application/json';
   h['x-request-id'] = requestId;
+  h['request-id'] = requestId;
   if (err.retryAfterMs !== undefined) h['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
   if (err.afterResponse) h['x-should-retry'] = 'false';
   return { status: errorStatus(err), headers: h, body: JSON.stringify(errorBody(err, requestId, style)) };

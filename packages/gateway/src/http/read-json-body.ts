@@ -13,7 +13,9 @@ let utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
  * Reads a request body as JSON, refusing (with a typed 4xx LLMError, never a 5xx):
- * a non-JSON content type (415), a body over `maxBytes` (413, checked on Content-Length and while reading),
+ * a non-JSON content type (415), a body in a content coding (415 naming `content-encoding`: a gzip body is not
+ * decompressed, so the body limit stays a limit on what is parsed and no small body inflates to a large one; the
+ * client sends it plain), a body over `maxBytes` (413, checked on Content-Length and while reading),
  * bytes that are not valid UTF-8 (400 `invalid_request`), and text that is not JSON (400 `invalid_json`).
  * A web `Request` is read through `incomingFromRequest` (never its own `bytes()`, which has no limit).
  */
@@ -21,6 +23,10 @@ export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions)
   const type = incoming.headers.get('content-type');
   if (type !== null && !JSON_TYPE.test(type) && !acceptableType(type.trim())) {
     throw new LLMError({ code: 'unsupported_media_type', message: `Content-Type must be application/json, got "${type}"`, param: 'content-type' });
+  }
+  const encoding = incoming.headers.get('content-encoding');
+  if (encoding !== null && !identity(encoding)) {
+    throw new LLMError({ code: 'unsupported_media_type', message: `Content-Encoding "${encoding.slice(0, 100)}" is not supported; send the body uncompressed`, param: 'content-encoding' });
   }
   const length = incoming.headers.get('content-length');
   if (length !== null && Number(length) > options.maxBytes) throw tooLarge(options.maxBytes);
@@ -39,6 +45,12 @@ export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions)
     const detail = e instanceof Error ? e.message : String(e);
     throw new LLMError({ code: 'invalid_json', message: `Request body is not valid JSON: ${detail}`, param: 'body' });
   }
+}
+
+/** No content coding: an empty value or `identity` (RFC 9110 8.4.1). */
+function identity(encoding: string): boolean {
+  const e = encoding.trim();
+  return e === '' || e.toLowerCase() === 'identity';
 }
 
 function acceptableType(type: string): boolean {

@@ -46,9 +46,14 @@ export function replyToResponse(reply: Reply): Response {
   return new Response(stream, { status: reply.status, headers: reply.headers });
 }
 
-/** A JSON reply. `headers` become the reply's (content type and request id are added to them, not copied). */
+/**
+ * A JSON reply. `headers` become the reply's (content type and request id are added to them, not copied). The
+ * request id goes out twice: as `x-request-id` (OpenAI's name, read by its SDKs) and as `request-id` (Anthropic's,
+ * read by its SDKs as `_request_id` and `APIError.requestID`).
+ */
 export function jsonReply(body: unknown, requestId: string, headers: Record<string, string> = {}, status = 200): Reply {
   headers['content-type'] = 'application/json';
   headers['x-request-id'] = requestId;
+  headers['request-id'] = requestId;
   return { status, headers, body: JSON.stringify(body) };
 }

@@ -16,11 +16,30 @@ export function validateBody<S extends z.ZodType>(schema: S, body: unknown): z.o
   if (fastCheckOf(schema)?.(body)) return body as z.output<S>;
   const r = schema.safeParse(body);
   if (r.success) return r.data;
-  // An unknown key of a strict object is reported at the object; name the key itself.
-  const issues = r.error.issues.map((i) => ({ path: formatPath(i.code === 'unrecognized_keys' && i.keys[0] !== undefined ? [...i.path, i.keys[0]] : i.path), message: i.message }));
+  const issues = r.error.issues.map((issue) => {
+    const i = fittingOption(issue);
+    // An unknown key of a strict object is reported at the object; name the key itself.
+    return { path: formatPath(i.code === 'unrecognized_keys' && i.keys[0] !== undefined ? [...i.path, i.keys[0]] : i.path), message: i.message };
+  });
   const first = issues[0]!;
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more issue${issues.length > 2 ? 's' : ''})` : '';
   return throwInvalid(first.path, `${first.path || 'body'}: ${first.message}${more}`, issues);
+}
+
+/**
+ * A union no option took is one issue (`messages.0.content: Invalid input`); when only one of its options fits the
+ * value's kind (an array of blocks, where the other option is a string), that option's first issue is the one to name,
+ * under the union's path (`messages.0.content.1.type: ...`), and so on into nested unions.
+ */
+function fittingOption(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  let at = issue;
+  while (at.code === 'invalid_union' && at.errors.length > 1) {
+    const fitting = at.errors.filter((option) => !option.some((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value')));
+    const first = fitting.length === 1 ? fitting[0]![0] : undefined;
+    if (first === undefined) break;
+    at = { ...first, path: [...at.path, ...first.path] };
+  }
+  return at;
 }
 
 function throwInvalid(param: string, message: string, details: unknown): never {

@@ -3,7 +3,7 @@
  * call) and, when they hold nothing a call would get without a guard, calls the model without reading them, so
  * a prefetch never pays for a guard call; and a prefetch answered from the semantic cache through a paid guard
  * call (a prefetch-labelled call of another prefetcher) is metered: the guard's cost is in the tenant's ledger
- * and budget. Real gateway, real LLMRouter, MOCK engines, in-memory stores.
+ * and budget, its tokens in the row's. Real gateway, real LLMRouter, MOCK engines, in-memory stores.
  */
 import { PREFETCH_METADATA_KEY, SEMANTIC_GUARD_METADATA_KEY, type RouterEvents } from '@llmrr/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -74,7 +74,7 @@ async function prefetchRows(stores: NonNullable<Harness['stores']>, n: number) {
 
 describe('prefetches and the semantic guard', () => {
   it("a prefetch answered from the semantic cache through a guard: the guard call's cost is in the tenant's ledger and budget", async () => {
-    const { stores, router, ask, routerUsd } = await setup();
+    const { stores, router, ends, ask, routerUsd } = await setup();
     await ask('u1', 'How do I reset my password?');
     await ask('u1', 'And how do I change the email address on my account?');
     // A prefetch-labelled call (another prefetcher's) reading the cache: the match is ambiguous, the guard is paid.
@@ -85,6 +85,9 @@ describe('prefetches and the semantic guard', () => {
     expect({ cached: r.cached, paid: r.cost.totalUsd > 0 }).toEqual({ cached: 'semantic', paid: true });
     const [row] = await prefetchRows(stores, 1);
     expect(row).toMatchObject({ requestId: r.requestId, costUsd: r.cost.totalUsd, cacheHit: true });
+    // Its tokens are the cached answer's and the guard call's (as its own request:end reports them), as a request's row has them.
+    const guard = ends.find((e) => e.metadata[SEMANTIC_GUARD_METADATA_KEY] === r.requestId)!.result!.usage;
+    expect({ inputTokens: row!.inputTokens, outputTokens: row!.outputTokens }).toEqual({ inputTokens: r.usage.inputTokens + guard.inputTokens, outputTokens: r.usage.outputTokens + guard.outputTokens });
     const rows = await stores.ledger.query({ tenantId: 'acme', limit: 1000 });
     expect({ ledgerUsd: rows.reduce((s, x) => s + x.costUsd, 0), budgetSpentUsd: await budgetSpent(stores, routerUsd()) }).toEqual({
       ledgerUsd: expect.closeTo(routerUsd(), 9),

@@ -1,5 +1,5 @@
 import { PREFETCH_METADATA_KEY, providerCacheUsage, type RouterEvents, type RouterResult } from '@llmrr/core';
-import { ledgerCounts, type LedgerCounts } from '../calls/ledger-counts.js';
+import { ledgerCounts, withGuardTokens, type LedgerCounts } from '../calls/ledger-counts.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 
@@ -21,9 +21,10 @@ export interface PrefetchMetering {
  * (invoices come from it) but cannot be added to the budget's spent amount: it is logged.
  *
  * The metrics count the same spend: its cost in `llm_cost_usd_total` (the tenant's and the deployment's
- * labels) and its tokens in `llm_tokens_total`, so cost panels add up to the invoices; a prefetch is not a
- * client request and is not in `llm_requests_total`. They count it without stores too (as a demo tenant's
- * requests, which have no ledger record, are counted).
+ * labels) and its tokens in `llm_tokens_total`, once its row is written, so cost panels add up to the invoices
+ * (a prefetch whose row could not be written is logged, not counted); a prefetch is not a client request and
+ * is not in `llm_requests_total`. They count it without stores too (as a demo tenant's requests, which have no
+ * ledger record, are counted).
  *
  * Not metered: the embedding calls the prefetcher makes to learn request sequences (they carry no tenant).
  */
@@ -44,19 +45,21 @@ export function meterPrefetches(
     // A prefetch answered from the cache costs nothing, unless a semantic guard's call let the answer through.
     if (!result || (result.cached !== false && !(result.cost.totalUsd > 0)) || typeof tenantId !== 'string') return;
     // (Clamped as the price was: counts that do not add up never lose the row.)
-    // (A cached answer's counts without the provider-cache reads and writes its original call made, as for a live hit.)
-    const counts = ledgerCounts(result.cached !== false ? providerCacheUsage(result.usage, result.cached) : result.usage);
-    metrics?.observeSpend({
-      model: result.deployment,
-      tenant: tenantId,
-      costUsd: result.cost.totalUsd,
-      inputTokens: counts.inputTokens,
-      outputTokens: counts.outputTokens,
-      cachedInputTokens: counts.cachedInputTokens,
-      cacheWriteInputTokens: counts.cacheWriteInputTokens,
-    });
-    if (!stores) return;
-    const p: Promise<void> = charge(stores, tenantId, e.requestId, result, counts)
+    // (A cached answer's counts without the provider-cache reads and writes its original call made, as for a live hit;
+    // with the tokens of the guard call that let it through, as a request's row has them.)
+    const counts = ledgerCounts(withGuardTokens(result.cached !== false ? providerCacheUsage(result.usage, result.cached) : result.usage, result.guardUsage));
+    const counted = () =>
+      metrics?.observeSpend({
+        model: result.deployment,
+        tenant: tenantId,
+        costUsd: result.cost.totalUsd,
+        inputTokens: counts.inputTokens,
+        outputTokens: counts.outputTokens,
+        cachedInputTokens: counts.cachedInputTokens,
+        cacheWriteInputTokens: counts.cacheWriteInputTokens,
+      });
+    if (!stores) return counted();
+    const p: Promise<void> = charge(stores, tenantId, e.requestId, result, counts, counted)
       .catch((error: unknown) => log('metering a prefetch failed', e.requestId, error))
       .finally(() => pending.delete(p));
     pending.add(p);
@@ -69,9 +72,11 @@ export function meterPrefetches(
   };
 }
 
-async function charge(stores: GatewayStores, tenantId: string, requestId: string, r: RouterResult, counts: LedgerCounts): Promise<void> {
+/** `counted`: adds the spend to the metrics, once its row is written (or when there is no row to write). */
+async function charge(stores: GatewayStores, tenantId: string, requestId: string, r: RouterResult, counts: LedgerCounts, counted: () => void): Promise<void> {
   const tenant = await stores.tenants.getTenant(tenantId);
-  if (!tenant) return;
+  // (A tenant the stores do not know has no ledger: counted as a demo tenant's requests are.)
+  if (!tenant) return counted();
   const costUsd = r.cost.totalUsd;
   await stores.ledger.record({
     requestId,
@@ -88,6 +93,7 @@ async function charge(stores: GatewayStores, tenantId: string, requestId: string
     cacheHit: r.cached !== false,
     stream: false,
   });
+  counted();
   if (!tenant.budget || costUsd <= 0) return;
   // A reservation of nothing, settled at the actual cost: the budget stores' way to add a known charge.
   const reservationId = `${requestId}~prefetch`;

@@ -62,7 +62,7 @@ export function answerClientError(requestId: () => string): (err: ParserError, s
     const body = JSON.stringify(errorBody(error, id));
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-        `x-request-id: ${id}\r\nconnection: close\r\n\r\n${body}`,
+        `x-request-id: ${id}\r\nrequest-id: ${id}\r\nconnection: close\r\n\r\n${body}`,
     );
   };
 }

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Socket } from 'node:net';
 import { tooLarge, unreadable, type HeaderSource, type Incoming } from '../http/incoming.js';
 
-/** Node's parsed headers (lower-case names; repeats already joined, except `set-cookie`). */
+/** Node's parsed headers (lower-case names; repeats joined, except `set-cookie`: `serveGateway`'s `joinDuplicateHeaders`). */
 class NodeHeaders implements HeaderSource {
   constructor(private readonly raw: IncomingHttpHeaders) {}
 

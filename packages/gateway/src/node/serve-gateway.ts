@@ -91,7 +91,10 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
     },
     { hostname: host, overrideGlobalObjects: false, errorHandler: fetchBridgeError(newId) },
   );
-  const server = createServer(timeoutOptions(options), (req, res) => {
+  // Repeated header fields are joined into a list, as web `Headers` join them for `gateway.fetch` (node:http
+  // would keep the first `Authorization`, `Host` or `Content-Type` only): both paths see the same request, and
+  // a repeated key header is refused on both (`extractApiKey`). Costs nothing for a request without repeats.
+  const server = createServer({ ...timeoutOptions(options), joinDuplicateHeaders: true }, (req, res) => {
     taken(req);
     const route = direct ? directRoute(direct, req) : undefined;
     if (direct && route) serveDirect(direct, route, req, res, drain);

@@ -40,7 +40,10 @@ async function pump(stream: FrameStream, res: ServerResponse): Promise<void> {
     gone = true;
     void stream.cancel().catch(() => {});
   };
-  res.once('close', onClose);
+  // A client gone before the reply came (while the call was admitted, or a cache hit replayed): 'close' was
+  // emitted already and will not be again.
+  if (res.destroyed || res.closed) onClose();
+  else res.once('close', onClose);
   try {
     if (stream.pipe) {
       // Nothing more is written once the client is gone; the stream is cancelled (onClose) and ends soon.
@@ -61,7 +64,9 @@ async function pump(stream: FrameStream, res: ServerResponse): Promise<void> {
   }
 }
 
+/** Resolves once `res` has drained or closed; at once when it is destroyed already (a write to it never drains). */
 function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed || res.closed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);

@@ -6,7 +6,7 @@ import type { OpenAIChatChunk } from '../schemas/openai-chat.js';
 import { feedPiece, finalArgsSuffix, takeWholeCall, type BufferedToolCall } from '../streaming/buffered-tool-call.js';
 import { pairFinalToolCalls, quoteArgs } from '../streaming/final-tool-calls.js';
 import { JsonEnd } from '../streaming/json-end.js';
-import type { StreamEncoder } from '../streaming/sse-response.js';
+import { carriesTextOrCall, type StreamEncoder } from '../streaming/sse-response.js';
 import type { RoutePart } from '../streaming/open-stream.js';
 import { chatCompletionId } from './chat-response.js';
 import { toOpenAIFinishReason } from './finish-reason.js';
@@ -122,6 +122,11 @@ export class ChatStreamEncoder implements StreamEncoder {
     if (text === undefined) return [];
     this.held = undefined;
     return [this.deltaFrame({ content: text })];
+  }
+
+  /** Text, reasoning with text and tool calls (an empty delta or a redacted reasoning block sends nothing here). */
+  carriesContent(part: StreamPart): boolean {
+    return carriesTextOrCall(part);
   }
 
   part(part: StreamPart): string[] {

@@ -110,6 +110,11 @@ export class CompletionStreamEncoder implements StreamEncoder {
     return `${this.textHead}${JSON.stringify(text)}${this.textTail}`;
   }
 
+  /** Text is this wire's only content (reasoning and tool calls have no field on it): the first token is the first text. */
+  carriesContent(part: StreamPart): boolean {
+    return part.type === 'text-delta' && part.delta !== '';
+  }
+
   part(part: StreamPart): string[] {
     if (this.options.logprobs === true) return this.withLogprobs(part);
     return part.type === 'text-delta' && part.delta !== '' ? [this.textFrame(part.delta)] : [];

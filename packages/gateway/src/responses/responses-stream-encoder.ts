@@ -4,7 +4,7 @@ import type { OpenAIResponseStreamEvent, ResponsesOutputItem } from '../schemas/
 import { pairFinalToolCalls, quoteArgs, type SeenToolCall } from '../streaming/final-tool-calls.js';
 import { JsonEnd, sameJson } from '../streaming/json-end.js';
 import type { RoutePart } from '../streaming/open-stream.js';
-import type { FinishPart, StreamEncoder } from '../streaming/sse-response.js';
+import { carriesTextOrCall, type FinishPart, type StreamEncoder } from '../streaming/sse-response.js';
 import { isCut, pendingResponse, reasoningItem, responseIds, toResponseObject, type ResponseEcho } from './response-object.js';
 import { toOutputTextLogprobs, toTextEventLogprobs } from './responses-logprobs.js';
 
@@ -444,6 +444,11 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     if (text === undefined) return [];
     this.held = undefined;
     return this.textPart('message', text);
+  }
+
+  /** Text, reasoning with text and tool calls (an empty delta or a redacted reasoning block sends nothing here). */
+  carriesContent(part: StreamPart): boolean {
+    return carriesTextOrCall(part);
   }
 
   part(part: StreamPart): string[] {

@@ -2,6 +2,7 @@ import { LLMError, toLLMError, type DeploymentInfo, type UsageStatus } from '@ll
 import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
 import { ANONYMOUS, type Principal } from '../auth/principal.js';
+import type { CallsInFlight } from '../calls/calls-in-flight.js';
 import type { GatewayDeps } from '../calls/context.js';
 import type { ModelRoute } from '../calls/model-route.js';
 import { resolveModel, type ResolvedModel } from '../calls/resolve-model.js';
@@ -49,6 +50,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
   let principal: Principal = ANONYMOUS;
   let admission: Admission | undefined;
   let settler: ReturnType<typeof createSettler> | undefined;
+  let inFlight: CallsInFlight | undefined;
   let headers: Record<string, string> = {};
   try {
     principal = await authenticate(incoming.headers, { stores: deps.stores, auth: deps.auth, requestId, clientIp: incoming.clientIp, log: (m, e) => deps.log(m, requestId, e) });
@@ -60,6 +62,9 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     const input = typeof body.input === 'string' ? [body.input] : body.input;
     deps.metrics?.started();
     settler = createSettler(deps, { endpoint: '/v1/embeddings', model: body.model, stream: false, principal, requestId, startedAt, startedMono });
+    // In flight (for the gateway's `close()`) until settled (the `finally` below, after either settlement).
+    deps.calls?.started();
+    inFlight = deps.calls;
     let resolved: ResolvedModel;
     let candidates: DeploymentInfo[];
     try {
@@ -123,5 +128,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     const details = error.details as { rateInfo?: Parameters<typeof rateLimitHeaders>[0] } | undefined;
     if ((error.code === 'rate_limited' || error.code === 'budget_exceeded') && details?.rateInfo) rateLimitHeaders(details.rateInfo, headers);
     return errorReply(error, requestId, 'openai', headers);
+  } finally {
+    inFlight?.ended();
   }
 }

@@ -16,11 +16,26 @@ const ImageBlock = z.looseObject({
   ]),
   cache_control: CacheControlSchema,
 });
+/**
+ * The message of a block whose `type` is none of a union's (`document`, `search_result`, a server tool's blocks):
+ * names the type and what is taken instead; the issue is at the block's `type` (see `validateBody`).
+ */
+function unsupportedBlock(where: string, takes: string) {
+  return (issue: z.core.$ZodRawIssue): string | undefined => {
+    if (issue.code !== 'invalid_union') return undefined;
+    const type = (issue.input as { type?: unknown }).type;
+    return typeof type === 'string' ? `${JSON.stringify(type)} blocks are not supported ${where} (${takes})` : `a content block needs a type (${takes})`;
+  };
+}
+/** What a tool_result's `content` takes: text and image blocks (not Anthropic's `document` or `search_result`). */
+const ToolResultContentBlock = z.discriminatedUnion('type', [TextBlock, ImageBlock], {
+  error: unsupportedBlock("in a tool_result's content", 'text and image blocks only'),
+});
 const ToolUseBlock = z.looseObject({ type: z.literal('tool_use'), id: z.string().min(1), name: z.string().min(1), input: boundedJson(z.unknown()), cache_control: CacheControlSchema });
 const ToolResultBlock = z.looseObject({
   type: z.literal('tool_result'),
   tool_use_id: z.string().min(1),
-  content: z.union([z.string(), z.array(z.union([TextBlock, ImageBlock]))]).optional(),
+  content: z.union([z.string(), z.array(ToolResultContentBlock)]).optional(),
   is_error: z.boolean().optional(),
   cache_control: CacheControlSchema,
 });
@@ -33,10 +48,13 @@ const ThinkingBlock = z.looseObject({ type: z.literal('thinking'), thinking: z.s
 /** An encrypted thinking block given back (RedactedThinkingBlockParam: opaque `data`). */
 const RedactedThinkingBlock = z.looseObject({ type: z.literal('redacted_thinking'), data: z.string().min(1) });
 /**
- * Content blocks the gateway understands (documents and server tools are refused by name); `thinking` and
- * `redacted_thinking` only in assistant messages, `text` only in system messages.
+ * Content blocks the gateway understands; others (documents, search results, server tool blocks) are refused by
+ * name (`messages.N.content.K.type`); `thinking` and `redacted_thinking` only in assistant messages, `text` only in
+ * system messages.
  */
-export const AnthropicContentBlockSchema = z.discriminatedUnion('type', [TextBlock, ImageBlock, ToolUseBlock, ToolResultBlock, ThinkingBlock, RedactedThinkingBlock]);
+export const AnthropicContentBlockSchema = z.discriminatedUnion('type', [TextBlock, ImageBlock, ToolUseBlock, ToolResultBlock, ThinkingBlock, RedactedThinkingBlock], {
+  error: unsupportedBlock('by the gateway', 'text, image, tool_use, tool_result, thinking and redacted_thinking blocks only'),
+});
 
 /**
  * A message of `messages`: `user` and `assistant` turns, and `system` messages (@anthropic-ai/sdk 1.14
@@ -61,7 +79,20 @@ export const AnthropicMessageParamSchema = z
     });
   });
 
+/**
+ * A client tool (@anthropic-ai/sdk 1.14 `Tool`, `type: "custom"` or none); Anthropic's server tools
+ * (`web_search_20250305`, `bash_20250124`, `code_execution_...`: run by Anthropic, which no other deployment can)
+ * are refused by name at `tools.N.type`.
+ */
 export const AnthropicToolSchema = z.looseObject({
+  type: z
+    .literal('custom', {
+      error: (issue) =>
+        typeof issue.input === 'string'
+          ? `${JSON.stringify(issue.input)} tools are not supported: the gateway serves client tools only (name, input_schema), not Anthropic's server tools`
+          : 'must be "custom" (a client tool) or left out',
+    })
+    .nullish(),
   name: z.string().regex(/^[a-zA-Z0-9_-]{1,128}$/, 'must be 1-128 letters, digits, _ or -'),
   description: z.string().optional(),
   input_schema: boundedJson(z.record(z.string(), z.unknown())),

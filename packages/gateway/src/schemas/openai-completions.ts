@@ -8,7 +8,18 @@ import { LlmrrResponseInfoSchema, OpenAIUsageSchema, PenaltySchema, TopKSchema }
 /** `POST /v1/completions` (legacy text completion). One prompt per request. */
 export const OpenAICompletionRequestSchema = z.looseObject({
   model: ModelNameSchema,
-  prompt: z.union([z.string(), z.array(z.string()).length(1, 'exactly one prompt per request is supported')]),
+  /**
+   * One prompt: a string or an array of one string. A prompt of token ids (`[1, 2, 3]`, the openai SDK's
+   * `Array<number>`) is refused as such: the elements are checked before the count (a `.length` check would run
+   * first and tell such a client it sent several prompts); `meta` keeps the count in the JSON schema.
+   */
+  prompt: z.union([
+    z.string(),
+    z
+      .array(z.string({ error: (i) => (typeof i.input === 'number' || Array.isArray(i.input) ? 'a prompt of token ids is not supported: send the prompt as text' : undefined) }))
+      .refine((prompts) => prompts.length === 1, 'exactly one prompt per request is supported')
+      .meta({ minItems: 1, maxItems: 1 }),
+  ]),
   max_tokens: z.number().int().positive().nullable().optional(),
   temperature: z.number().min(0).max(2).nullable().optional(),
   top_p: z.number().min(0).max(1).nullable().optional(),

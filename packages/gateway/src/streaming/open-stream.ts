@@ -17,6 +17,9 @@ export interface OpenedStream {
   stream: RouterStream;
   /** ms from the call to the first content part (or finish), measured by the gateway. */
   firstPartMs: number;
+  /** When the call started, on `now`'s clock: the time to first token of a wire that leaves the head's content part out is taken later. */
+  startedAt: number;
+  now: () => number;
 }
 
 /**
@@ -66,7 +69,7 @@ export async function openStream(stream: RouterStream, startedAt: number, now: (
     await iterator.return?.().catch(() => {});
     throw new LLMError({ code: 'invalid_response', message: 'The router stream ended without naming a deployment' });
   }
-  const opened: OpenedStream = { route, head, iterator, stream, firstPartMs: now() - startedAt };
+  const opened: OpenedStream = { route, head, iterator, stream, firstPartMs: now() - startedAt, startedAt, now };
   if (joined !== undefined && joined.total > joined.list.length) {
     const omitted = joined.total - joined.list.length;
     joined.list.push({ code: 'warnings_omitted', message: `The engine sent ${joined.total} warnings; the first ${joined.list.length} were looked at and the other ${omitted} left out.` });

@@ -55,6 +55,8 @@ function opened(parts: RouterStreamPart[], res: Promise<RouterResult> = Promise.
     iterator,
     stream: { requestId: 'req1', result: res, [Symbol.asyncIterator]: () => iterator, cancel: () => ((cancelled = true), state.cancelled++, wake?.()) },
     firstPartMs: 5,
+    startedAt: 0,
+    now: () => 9,
   };
   return { stream, state };
 }

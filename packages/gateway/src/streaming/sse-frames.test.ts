@@ -57,6 +57,8 @@ function opened(parts: RouterStreamPart[], options: { hang?: boolean; result?: P
           }),
     },
     firstPartMs: 5,
+    startedAt: 0,
+    now: () => 9,
   };
   return { stream, state };
 }
@@ -104,7 +106,7 @@ describe('sseReply frames', () => {
       frames.push(next.value);
     }
     expect(frames).toEqual(['<start><a>', '<b>', '<c>', '<finish stop><done>']);
-    expect(r.outcomes).toEqual([{ status: 'success', result, firstPartMs: 5 }]);
+    expect(r.outcomes).toEqual([{ status: 'success', result, ttftMs: 5 }]);
     expect(o.state.returned).toBe(1);
   });
 
@@ -112,7 +114,7 @@ describe('sseReply frames', () => {
     const o = opened([{ type: 'text-delta', delta: 'b' }, { type: 'usage', usage }, { type: 'error', error: new LLMError({ code: 'provider_error', message: 'fell over' }) }]);
     const r = reply(o.stream);
     expect(await read(r.body.frames)).toEqual(['<start><a>', '<b>', '<error provider_error>']);
-    expect(r.outcomes).toMatchObject([{ status: 'error', error: { code: 'provider_error' }, usage, outputText: 'ab', firstPartMs: 5 }]);
+    expect(r.outcomes).toMatchObject([{ status: 'error', error: { code: 'provider_error' }, usage, outputText: 'ab', ttftMs: 5 }]);
     expect(o.state.returned).toBe(1);
   });
 
@@ -249,6 +251,54 @@ describe('sseReply frames', () => {
     expect(o.state.cancelled).toHaveLength(1);
     expect(o.state.returned).toBe(1);
     expect(await r.body.frames.next()).toEqual({ done: true, value: undefined });
+  });
+});
+
+describe('sseReply frames: the time to first token', () => {
+  /** A wire that carries text only (as the legacy completion leaves reasoning out): `carriesContent` says so. */
+  const textOnly: StreamEncoder = { ...encoder, carriesContent: (p) => p.type === 'text-delta' && p.delta !== '' };
+  const reasoning = (delta: string): StreamPart => ({ type: 'reasoning-delta', delta });
+
+  /** Settles `o` through `enc`, its clock the number of parts pulled so far (plus 100): which pull the time was taken at. */
+  async function ttftOf(o: ReturnType<typeof opened>, enc: StreamEncoder): Promise<StreamOutcome> {
+    o.stream.now = () => 100 + o.state.pulled;
+    const outcomes: StreamOutcome[] = [];
+    const r = sseReply(o.stream, enc, { requestId: 'req1', headers: {}, signal: undefined, settle: async (x) => void outcomes.push(x) });
+    if (typeof r.body === 'string') throw new Error('not a stream');
+    await read(r.body.frames);
+    expect(outcomes).toHaveLength(1);
+    return outcomes[0]!;
+  }
+
+  it("is the head's content part's (the opening's) on a wire that carries every content part, reasoning too", async () => {
+    const o = opened([{ type: 'text-delta', delta: 'b' }, finish]);
+    o.stream.head = [reasoning('hmm')];
+    expect(await ttftOf(o, encoder)).toMatchObject({ status: 'success', ttftMs: 5 });
+  });
+
+  it('is the first part the wire carries, pulled after the head, on a wire that leaves the head\'s out', async () => {
+    const o = opened([reasoning('more'), { type: 'text-delta', delta: '' }, { type: 'text-delta', delta: 'b' }, { type: 'text-delta', delta: 'c' }, finish]);
+    o.stream.head = [reasoning('hmm')];
+    // Pulled third: the empty text carries nothing.
+    expect(await ttftOf(o, textOnly)).toMatchObject({ status: 'success', ttftMs: 103 });
+  });
+
+  it("is an answer's end when its wire carried no content; a finish in the head is the opening's", async () => {
+    const o = opened([reasoning('more'), finish]);
+    o.stream.head = [reasoning('hmm')];
+    // The end is the third pull (the router stream's done after the finish).
+    expect(await ttftOf(o, textOnly)).toMatchObject({ status: 'success', ttftMs: 103 });
+    const empty = opened([]);
+    empty.stream.head = [finish];
+    expect(await ttftOf(empty, textOnly)).toMatchObject({ status: 'success', ttftMs: 5 });
+  });
+
+  it('is none for a stream that broke off before its wire carried content', async () => {
+    const o = opened([reasoning('more'), { type: 'error', error: new LLMError({ code: 'provider_error', message: 'fell over' }) }]);
+    o.stream.head = [reasoning('hmm')];
+    const outcome = await ttftOf(o, textOnly);
+    expect(outcome).toMatchObject({ status: 'error', outputText: 'hmmmore' });
+    expect(outcome.status === 'error' && outcome.ttftMs).toBeUndefined();
   });
 });
 

@@ -1,4 +1,4 @@
-import { LLMError, providerCacheUsage, sumUsage, toLLMError, type RouterResult, type RouterStreamPart, type StreamPart, type StreamSpend, type Usage } from '@llmrr/core';
+import { LLMError, isContentPart, providerCacheUsage, sumUsage, toLLMError, type RouterResult, type RouterStreamPart, type StreamPart, type StreamSpend, type Usage } from '@llmrr/core';
 import { toPublicError } from '../http/error-body.js';
 import { answerUsage } from '../schemas/answer-usage.js';
 import type { FrameSink } from '../http/reply.js';
@@ -51,6 +51,8 @@ export class SseFrames implements AsyncIterator<string, void> {
   private readonly produced = new ProducedText();
   /** The client went away (`cancel`): the reason the router stream was cancelled with. */
   private gone: DOMException | undefined;
+  /** ms from the call to the first content part the wire carries (`StreamOutcome.ttftMs`), once it came. */
+  private ttftMs: number | undefined;
 
   constructor(
     private readonly opened: OpenedStream,
@@ -146,7 +148,11 @@ export class SseFrames implements AsyncIterator<string, void> {
       let first = join(this.enc.start(this.opened.route));
       const weak = this.escalatedFrom();
       if (weak) first += join(this.enc.part({ type: 'usage', usage: weak.usage }));
-      for (const part of this.opened.head) first += this.handle(part);
+      const head = this.opened.head;
+      for (const part of head) first += this.handle(part);
+      // The head ends with the first content part or the finish (`openStream`), which came at `firstPartMs`.
+      const last = head[head.length - 1];
+      if (last !== undefined && (last.type === 'finish' || this.carries(last))) this.ttftMs = this.opened.firstPartMs;
       if (this.enc.afterHead) first += join(this.enc.afterHead());
       return first;
     } catch (e) {
@@ -202,6 +208,7 @@ export class SseFrames implements AsyncIterator<string, void> {
       const part = next.value;
       if (part.type === 'error') return this.fail(part.error);
       if (part.type !== 'route' && !this.finish) {
+        if (this.ttftMs === undefined && this.carries(part)) this.ttftMs = this.opened.now() - this.opened.startedAt;
         const text = this.handle(part);
         if (text !== '') return text;
       }
@@ -225,6 +232,11 @@ export class SseFrames implements AsyncIterator<string, void> {
         throw e;
       },
     );
+  }
+
+  /** `part` is content the client's wire carries (`StreamEncoder.carriesContent`). */
+  private carries(part: StreamPart): boolean {
+    return this.enc.carriesContent ? this.enc.carriesContent(part) : isContentPart(part);
   }
 
   private handle(part: StreamPart): string {
@@ -281,7 +293,9 @@ export class SseFrames implements AsyncIterator<string, void> {
       } catch (e) {
         return this.fail(e, result);
       }
-      await this.settleOnce({ status: 'success', result, firstPartMs: this.opened.firstPartMs });
+      // An answer whose wire carried no content: its time to first token is its end's.
+      const ttftMs = this.ttftMs ?? this.opened.now() - this.opened.startedAt;
+      await this.settleOnce({ status: 'success', result, ttftMs });
       this.phase = 'last';
       return frame(text);
     } catch (e) {
@@ -308,7 +322,7 @@ export class SseFrames implements AsyncIterator<string, void> {
         error,
         usage: this.lastUsage,
         ...(this.finish ? { finishReason: this.finish.finishReason } : {}),
-        firstPartMs: this.opened.firstPartMs,
+        ttftMs: this.ttftMs,
         outputText: this.produced.text(),
         ...(result ? { result } : {}),
       }).catch(() => {});
@@ -333,7 +347,7 @@ export class SseFrames implements AsyncIterator<string, void> {
         status: 'aborted',
         error: toLLMError(Object.assign(new Error('The client closed the stream'), { name: 'AbortError' })),
         usage: this.lastUsage,
-        firstPartMs: this.opened.firstPartMs,
+        ttftMs: this.ttftMs,
         outputText: this.produced.text(),
       }).catch(() => {});
     }

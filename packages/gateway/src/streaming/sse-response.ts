@@ -10,21 +10,40 @@ export interface StreamEncoder {
   start(route: RoutePart): string[];
   /** Content, metadata and usage parts (never `finish` or `error`). */
   part(part: StreamPart): string[];
+  /**
+   * The content parts this wire carries, when it leaves some out (the legacy completion has no field for
+   * reasoning or tool calls; the OpenAI wires none for empty deltas or a redacted reasoning block): the time to
+   * first token is taken at the first of them. Default: every content part (`isContentPart`).
+   */
+  carriesContent?(part: StreamPart): boolean;
   /** Final frames of a stream that ended well; `result` is the router's final result. */
   finish(part: FinishPart, result: RouterResult): string[];
   /** Final frames of a stream that broke after its first byte: an explicit error event. */
   error(error: LLMError, requestId: string): string[];
 }
 
-/** How a stream ended, for the ledger, budget and metrics (called before the final frames are sent). */
+/**
+ * `carriesContent` of the chat completions and Responses wires: text, refusal or reasoning with text (an empty
+ * delta, or a redacted reasoning block, sends nothing) and tool calls.
+ */
+export function carriesTextOrCall(part: StreamPart): boolean {
+  if (part.type === 'text-delta' || part.type === 'reasoning-delta') return part.delta !== '';
+  return part.type === 'tool-call-delta' || part.type === 'tool-call';
+}
+
+/**
+ * How a stream ended, for the ledger, budget and metrics (called before the final frames are sent). `ttftMs`: ms
+ * from the call to the first content part the client's wire carries (`StreamEncoder.carriesContent`), or to the
+ * finish of an answer without one; a stream that broke off before either has none.
+ */
 export type StreamOutcome =
-  | { status: 'success'; result: RouterResult; firstPartMs: number }
+  | { status: 'success'; result: RouterResult; ttftMs: number }
   | {
       status: 'error' | 'aborted';
       error: LLMError;
       usage: Usage | undefined;
       finishReason?: FinishReason;
-      firstPartMs: number;
+      ttftMs: number | undefined;
       /** Text, reasoning and tool-call text passed to the encoder before the end (for a usage estimate). */
       outputText: string;
       /**
@@ -72,6 +91,7 @@ export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseR
   headers.connection = 'keep-alive';
   headers['x-accel-buffering'] = 'no';
   headers['x-request-id'] = options.requestId;
+  headers['request-id'] = options.requestId;
   return {
     status: 200,
     headers,

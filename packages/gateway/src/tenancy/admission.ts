@@ -2,7 +2,7 @@ import { estimateRequestTokens, LLMError, type DeploymentInfo, type GenerateRequ
 import type { Principal } from '../auth/principal.js';
 import { ledgerCounts } from '../calls/ledger-counts.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
-import { estimateGuardMaxCostUsd, estimateInputTokens, estimateMaxCostUsd, outputBound, semanticGuardOf } from './estimate.js';
+import { estimateGuardMaxCostUsd, estimateInputTokens, estimateMaxCostUsd, estimateRequestTokenBound, semanticGuardOf } from './estimate.js';
 import type { Renewals } from './renewals.js';
 
 /** Limits and budget taken for one request; `finish` gives back what was not used. Exactly once. */
@@ -40,11 +40,13 @@ export interface AdmitInput {
   defaultMaxOutputTokens: number;
   rateLimitOutputTokens: number;
   /**
-   * The router, whose semantic-cache model guard (`semanticGuardOf`) is looked up only for a tenant with a budget:
-   * a lookup may pay one guard call before the model call (a failed `verify` is a miss), so the reservation adds
-   * its bound. Absent: no guard.
+   * The router, whose semantic-cache model guard (`semanticGuardOf`) is looked up only for a tenant with a budget or
+   * limits: a lookup may pay one guard call before the model call (a failed `verify` is a miss), so the reservation
+   * and the tokens-per-minute estimate add its bound. Absent: no guard.
    */
   guardRouter?: GatewayRouter | undefined;
+  /** True when the call reads no cache (`llmrr.cache: false`): it makes no semantic lookup, so no guard call. */
+  noCacheRead?: boolean | undefined;
   /** Renews the call's lease and reservation while it runs (past the stores' TTL). Absent: not renewed. */
   renewals?: Renewals | undefined;
   /** The client's request signal: with `renewals`, admission stops waiting for the stores when it aborts (499 `aborted`). */
@@ -151,10 +153,12 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   let rateInfo: RateLimitInfo | undefined;
   const scopesOf = rateScopes(principal);
   let inputTokens: number | undefined;
+  const guard = input.guardRouter && !input.noCacheRead && (scopesOf.length > 0 || tenant.budget) ? semanticGuardOf(input.guardRouter, input.request, tenant.id) : undefined;
   if (scopesOf.length > 0) {
     inputTokens = estimateInputTokens(input.request);
-    // At most what a candidate can answer: a `maxTokens` above every candidate's `maxOutputTokens` counts at the largest.
-    const estimatedTokens = inputTokens + (outputBound(input.request.maxTokens, input.candidates) ?? input.rateLimitOutputTokens);
+    // Every call the router may make for it (a cascade's two, the guard calls), each at most what a candidate can
+    // answer: a `maxTokens` above every candidate's `maxOutputTokens` counts at the largest.
+    const estimatedTokens = estimateRequestTokenBound(input.request, input.candidates, inputTokens, input.rateLimitOutputTokens, input.steps, guard);
     const decision = await waitFor(stores.rateLimiter.acquire(scopesOf, { estimatedTokens }), (late) => {
       if (late.ok) void late.lease.release(0).catch(() => undefined);
     });
@@ -172,9 +176,8 @@ export async function admit(input: AdmitInput): Promise<Admission> {
       input.defaultMaxOutputTokens,
     );
     let estimateUsd = estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens, inputTokens, input.steps);
-    const guard = input.guardRouter && semanticGuardOf(input.guardRouter);
     // Each of a cascade's steps is an ordinary call with its own lookup: up to two guard calls.
-    if (guard) estimateUsd += (input.steps ? 2 : 1) * estimateGuardMaxCostUsd(input.request, guard, input.defaultMaxOutputTokens, inputTokens);
+    if (guard) estimateUsd += (input.steps ? 2 : 1) * estimateGuardMaxCostUsd(input.request, guard, input.defaultMaxOutputTokens, inputTokens, input.candidates);
     // The request id is the gateway's own (a client's x-request-id is never used), but a custom `generateId`
     // could repeat: a suffix unique to this reservation keeps every reservation distinct, so none is reused or
     // settled twice (see `reservationSuffix`).

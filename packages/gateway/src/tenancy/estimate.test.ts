@@ -1,6 +1,6 @@
 import { computeCost, type DeploymentInfo, type GenerateRequest } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
-import { estimateInputTokens, estimateMaxCostUsd, maxInputRate, promptCacheMark, utf8ByteLength } from './estimate.js';
+import { estimateGuardMaxCostUsd, estimateInputTokens, estimateMaxCostUsd, estimateRequestTokenBound, maxInputRate, promptCacheMark, utf8ByteLength } from './estimate.js';
 
 const encoder = new TextEncoder();
 
@@ -34,6 +34,60 @@ describe('estimates', () => {
     const computed = estimateMaxCostUsd(request, [d], 50);
     expect(computed).toBe(estimateMaxCostUsd(request, [d], 50, estimateInputTokens(request)));
     expect(computed).toBeCloseTo((estimateInputTokens(request) * 3 + 100 * 15) / 1e6, 12);
+  });
+});
+
+describe('the tokens-per-minute bound (estimateRequestTokenBound)', () => {
+  const capped = (name: string, maxOutputTokens?: number) => ({ name, config: maxOutputTokens === undefined ? {} : { maxOutputTokens } }) as unknown as DeploymentInfo;
+  const small = capped('small', 10);
+  const large = capped('large');
+  const cascade = { name: 'cas', config: {}, cascade: { weak: 'small', strong: 'large' } } as unknown as DeploymentInfo;
+  const steps = new Map([
+    ['small', [small]],
+    ['large', [large]],
+  ]);
+  const verify = { mode: 'verify' as const, deployments: [] };
+  const adapt = { mode: 'adapt' as const, deployments: [] };
+
+  it('one call: the prompt and the output bound (max_tokens at the largest cap, else the default output)', () => {
+    expect(estimateRequestTokenBound({ messages: [], maxTokens: 500 }, [small], 1000, 256)).toBe(1000 + 10);
+    expect(estimateRequestTokenBound({ messages: [], maxTokens: 500 }, [small, large], 1000, 256)).toBe(1000 + 500);
+    expect(estimateRequestTokenBound({ messages: [] }, [small], 1000, 256)).toBe(1000 + 256);
+  });
+
+  it('a cascade: the prompt sent to both steps and each step\u2019s own output bound', () => {
+    expect(estimateRequestTokenBound({ messages: [], maxTokens: 500 }, [cascade, small, large], 1000, 256, steps)).toBe(2 * 1000 + 10 + 500);
+    expect(estimateRequestTokenBound({ messages: [] }, [cascade, small, large], 1000, 256, steps)).toBe(2 * 1000 + 256 + 256);
+  });
+
+  it('a model guard: one guard call per lookup (two for a cascade), its prompt 256 + twice the prompt and the output bound', () => {
+    const guardCall = (out: number) => 256 + 2 * 1000 + 2 * 500 + out;
+    expect(estimateRequestTokenBound({ messages: [], maxTokens: 500 }, [large], 1000, 256, undefined, verify)).toBe(1000 + 500 + guardCall(3));
+    expect(estimateRequestTokenBound({ messages: [], maxTokens: 500 }, [large], 1000, 256, undefined, adapt)).toBe(1000 + 500 + guardCall(500));
+    expect(estimateRequestTokenBound({ messages: [], maxTokens: 500 }, [cascade, small, large], 1000, 256, steps, verify)).toBe(2 * 1000 + 10 + 500 + 2 * guardCall(3));
+  });
+
+  it('a max_tokens above every candidate\u2019s cap counts at the largest cap in the guard call too (twice the output bound); an adapt rewrite at the guard model\u2019s cap', () => {
+    // A candidate the router sends at most 4096 output tokens (core's `outputCap`): a cached answer of it is no longer.
+    const big = capped('big', 4096);
+    const maxTokens = 1_000_000;
+    const guardCall = (out: number) => 256 + 2 * 100 + 2 * 4096 + out;
+    expect(estimateRequestTokenBound({ messages: [], maxTokens }, [big], 100, 256, undefined, verify)).toBe(100 + 4096 + guardCall(3));
+    // The rewrite is the guard model's call, capped by its own `maxOutputTokens`, not the candidates'.
+    const judge = { mode: 'adapt' as const, deployments: [capped('judge', 8192)] };
+    expect(estimateRequestTokenBound({ messages: [], maxTokens }, [big], 100, 256, undefined, judge)).toBe(100 + 4096 + guardCall(8192));
+  });
+});
+
+describe('the budget bound of a guard call (estimateGuardMaxCostUsd)', () => {
+  const deployment = (name: string, maxOutputTokens: number, price: { input: number; output: number }) => ({ name, price, config: { maxOutputTokens } }) as unknown as DeploymentInfo;
+  it('prices the cached answer in its prompt at the candidates\u2019 output bound, and an adapt rewrite at the guard model\u2019s cap', () => {
+    const candidates = [deployment('big', 4096, { input: 1, output: 1 })];
+    const judge = deployment('judge', 8192, { input: 10, output: 40 });
+    const request: GenerateRequest = { messages: [], maxTokens: 1_000_000 };
+    const prompt = 256 + 2 * 100 + 2 * 4096;
+    expect(estimateGuardMaxCostUsd(request, { mode: 'verify', deployments: [judge] }, 256, 100, candidates)).toBeCloseTo((prompt * 10 + 3 * 40) / 1e6, 12);
+    expect(estimateGuardMaxCostUsd(request, { mode: 'adapt', deployments: [judge] }, 256, 100, candidates)).toBeCloseTo((prompt * 10 + 8192 * 40) / 1e6, 12);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { DeploymentInfo, GenerateRequest, ModelPrice } from '@llmrr/core';
+import { semanticLookupEligible, type DeploymentInfo, type GenerateRequest, type ModelPrice } from '@llmrr/core';
 import type { GatewayRouter } from '../types.js';
 
 /**
@@ -234,6 +234,40 @@ export function outputBound(maxTokens: number | undefined, deployments: readonly
   return largest;
 }
 
+/**
+ * The most tokens a request can use on any of `deployments` (its tokens-per-minute charge before the call): the
+ * prompt (`inputTokens`) and the output bound of one call (`outputBound`, or `defaultOutputTokens` without a
+ * `maxTokens`); a cascade with `steps` (as for `estimateMaxCostUsd`) makes two calls, each sent the prompt: the
+ * prompt twice, and each step's output bound. With a semantic-cache model `guard`, each call's lookup may pay one
+ * guard call before it (`guardCallTokens`): one more, two for a cascade.
+ */
+export function estimateRequestTokenBound(
+  request: GenerateRequest,
+  deployments: readonly DeploymentInfo[],
+  inputTokens: number,
+  defaultOutputTokens: number,
+  steps?: ReadonlyMap<string, readonly DeploymentInfo[]>,
+  guard?: SemanticGuardPricing,
+): number {
+  const maxTokens = request.maxTokens;
+  const output = outputBound(maxTokens, deployments) ?? defaultOutputTokens;
+  let max = inputTokens + output;
+  let calls = 1;
+  if (steps) {
+    for (const d of deployments) {
+      const weak = d.cascade && steps.get(d.cascade.weak);
+      const strong = d.cascade && steps.get(d.cascade.strong);
+      if (!weak || !strong || weak.length === 0 || strong.length === 0) continue;
+      calls = 2;
+      const both = 2 * inputTokens + (outputBound(maxTokens, weak) ?? defaultOutputTokens) + (outputBound(maxTokens, strong) ?? defaultOutputTokens);
+      if (both > max) max = both;
+    }
+  }
+  if (!guard) return max;
+  // The cached answer in the guard's prompt is no longer than the output bound; an `adapt` rewrite is capped by the guard model.
+  return max + calls * guardCallTokens(guard.mode, inputTokens, output, outputBound(maxTokens, guard.deployments) ?? defaultOutputTokens);
+}
+
 /** A router's semantic-cache model guard: how it guards (`verify`, `adapt`) and the deployments `guardModel` names. */
 export interface SemanticGuardPricing {
   mode: 'verify' | 'adapt';
@@ -241,13 +275,17 @@ export interface SemanticGuardPricing {
 }
 
 /**
- * The router's model guard, when its semantic cache has one (`guard` `verify` or `adapt` with a `guardModel`):
+ * The router's model guard, when its semantic cache has one (`guard` `verify` or `adapt` with a `guardModel`) and
+ * looks `request` up for `tenant` (core's `semanticLookupEligible`: not an opted-out tenant, a cacheable request
+ * without `logprobs`; the caller leaves out a call that reads no cache, `llmrr.cache: false`):
  * the deployments of that name or alias among the router's shared deployments (`models()` without a tenant: the
  * guard call is the router's own, not resolved in a tenant's view). Undefined otherwise.
  */
-export function semanticGuardOf(router: GatewayRouter): SemanticGuardPricing | undefined {
+export function semanticGuardOf(router: GatewayRouter, request: GenerateRequest, tenant: string | undefined): SemanticGuardPricing | undefined {
   const semantic = router.routerConfig?.cache?.semantic;
-  if (!semantic?.enabled || (semantic.guard !== 'verify' && semantic.guard !== 'adapt') || semantic.guardModel === undefined) return undefined;
+  if (!semantic || (semantic.guard !== 'verify' && semantic.guard !== 'adapt') || semantic.guardModel === undefined) return undefined;
+  // No lookup, so no guard call, for a request or tenant the semantic cache leaves out (its own rule).
+  if (!semanticLookupEligible(request, semantic, tenant)) return undefined;
   const name = semantic.guardModel;
   return { mode: semantic.guard, deployments: router.models().filter((d) => d.name === name || d.alias === name) };
 }
@@ -257,17 +295,37 @@ const GUARD_PROMPT_TOKENS = 256;
 /** Output cap of a `verify` call (YES/NO). */
 const VERIFY_OUTPUT_TOKENS = 3;
 
+/** A guard call's prompt bound (see `estimateGuardMaxCostUsd`): its instructions, both questions and the cached answer. */
+function guardPromptTokens(inputTokens: number, maxTokens: number): number {
+  return GUARD_PROMPT_TOKENS + 2 * inputTokens + 2 * maxTokens;
+}
+
+/**
+ * The most tokens one guard call can use, as `estimateGuardMaxCostUsd` bounds it: its prompt with a cached answer of at
+ * most `answerTokens`, and its output (`adapt`: at most `adaptTokens`).
+ */
+function guardCallTokens(mode: SemanticGuardPricing['mode'], inputTokens: number, answerTokens: number, adaptTokens: number): number {
+  return guardPromptTokens(inputTokens, answerTokens) + (mode === 'verify' ? VERIFY_OUTPUT_TOKENS : adaptTokens);
+}
+
 /**
  * The most one guard call of a semantic lookup can cost (USD, rounded up to the nano-dollar), for a request
  * whose `maxTokens` is set (admission sets it): its prompt holds the guard's instructions, the live question
  * (within the request's prompt, `inputTokens`), the cached question (counted as long as the request's prompt)
- * and the cached answer (stored for a request of the same `maxTokens`: counted twice that, for the guard's
- * tokenizer); `verify` answers in 3 tokens, `adapt` in at most `maxTokens`. The dearest guard deployment counts.
+ * and the cached answer (stored for a request of the same `maxTokens`, so no longer than its output bound on the
+ * `candidates` (`outputBound`): counted twice that, for the guard's tokenizer); `verify` answers in 3 tokens,
+ * `adapt` in at most `maxTokens` capped by the guard deployments. The dearest guard deployment counts.
  */
-export function estimateGuardMaxCostUsd(request: GenerateRequest, guard: SemanticGuardPricing, defaultMaxOutputTokens: number, inputTokens = estimateInputTokens(request)): number {
+export function estimateGuardMaxCostUsd(
+  request: GenerateRequest,
+  guard: SemanticGuardPricing,
+  defaultMaxOutputTokens: number,
+  inputTokens = estimateInputTokens(request),
+  candidates: readonly DeploymentInfo[] = [],
+): number {
   const maxTokens = request.maxTokens ?? defaultMaxOutputTokens;
-  const prompt = GUARD_PROMPT_TOKENS + 2 * inputTokens + 2 * maxTokens;
-  const output = guard.mode === 'verify' ? VERIFY_OUTPUT_TOKENS : maxTokens;
+  const prompt = guardPromptTokens(inputTokens, outputBound(maxTokens, candidates)!);
+  const output = guard.mode === 'verify' ? VERIFY_OUTPUT_TOKENS : outputBound(maxTokens, guard.deployments)!;
   let max = 0;
   for (const d of guard.deployments) {
     if (!d.price) continue;

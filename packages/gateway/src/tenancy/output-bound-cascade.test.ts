@@ -3,7 +3,7 @@
  * `maxTokens` at that step's own `maxOutputTokens`, so a step without a cap gets the whole `max_tokens` and the
  * cascade has no cap (core's model info); a step that fails falls over to its own fallbacks (`routing.fallbacks`
  * by the step's name), which are among the candidates the budget reservation (`estimateMaxCostUsd`, step by
- * step) and the tokens-per-minute estimate (`outputBound`) count.
+ * step) and the tokens-per-minute estimate (`estimateRequestTokenBound`: the prompt and output bound of each step) count.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';

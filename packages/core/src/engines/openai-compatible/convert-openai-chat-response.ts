@@ -1,7 +1,7 @@
 import { estimateTokens } from '../../pricing/estimate-tokens.js';
 import type { GenerateResult } from '../../spec/engine-v1.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
-import { finishWithToolCalls, mapOpenAIFinishReason } from './map-openai-finish-reason.js';
+import { finishOfAnswer, mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { openAIAnswerLogprobs } from './openai-answer-logprobs.js';
 import { OpenAIChatResponseSchema, type OpenAIChatResponse } from './openai-wire-schemas.js';
 import { readOpenAIContentParts } from './read-openai-content-parts.js';
@@ -85,17 +85,19 @@ export function convertOpenAIChatResponse(response: OpenAIChatResponse, estimate
   // The refusal is kept apart from the content (OpenAI sends one or the other; a server may send both).
   const refusal = message.refusal || undefined;
   const text = content ?? '';
-  const toolCalls = (message.tool_calls ?? []).map((c, i) => ({
+  const calls = (message.tool_calls ?? []).map((c, i) => ({
     id: c.id ?? `call_${response.id ?? 'response'}_${i}`,
     name: c.function.name,
     arguments: c.function.arguments ?? '',
   }));
+  // A call without a function name cannot be answered: left out, as the stream leaves it out (`OpenAIStreamDecoder`).
+  const toolCalls = calls.filter((c) => c.name !== '');
   let usage;
   if (response.usage) {
     usage = convertOpenAIUsage(response.usage);
   } else {
     const inputTokens = estimateInputTokens();
-    const outputText = text + (refusal ?? '') + (reasoning ?? '') + toolCalls.map((c) => c.name + c.arguments).join('');
+    const outputText = text + (refusal ?? '') + (reasoning ?? '') + calls.map((c) => c.name + c.arguments).join('');
     const outputTokens = estimateTokens(outputText);
     usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, estimated: true };
   }
@@ -103,7 +105,7 @@ export function convertOpenAIChatResponse(response: OpenAIChatResponse, estimate
   const result: GenerateResult = {
     text,
     toolCalls,
-    finishReason: toolCalls.length > 0 ? finishWithToolCalls(finishReason) : (finishReason ?? 'other'),
+    finishReason: finishOfAnswer(finishReason, toolCalls.length > 0),
     usage,
     ...(refusal ? { refusal } : {}),
     ...(response.id ? { id: response.id } : {}),

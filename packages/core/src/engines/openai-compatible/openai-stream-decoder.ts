@@ -6,7 +6,7 @@ import type { CallWarning } from '../../spec/warnings.js';
 import type { FinishReason, Usage } from '../../spec/usage.js';
 import { ContentChunkTemplate } from './content-chunk-template.js';
 import { convertOpenAIUsage } from './convert-openai-usage.js';
-import { finishWithToolCalls, mapOpenAIFinishReason } from './map-openai-finish-reason.js';
+import { finishOfAnswer, mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { openAIAnswerLogprobs } from './openai-answer-logprobs.js';
 import { openAIStreamError, topLevelStreamError } from './map-openai-error.js';
 import type { OpenAIChatChunk, OpenAIToolCallDelta } from './openai-wire-schemas.js';
@@ -44,6 +44,8 @@ interface ToolCallState {
   upstreamId: string | undefined;
   name: string;
   arguments: string;
+  /** Its first delta went out (a call waits for its name: see `toolCallDelta`). */
+  opened: boolean;
 }
 
 /**
@@ -185,7 +187,10 @@ export class OpenAIStreamDecoder {
     }
     // Right after the text-delta of the same chunk (the tokens that text is made of), before its tool calls.
     if (this.readLogprobs && choice !== undefined && choice.logprobs != null) this.pushLogprobs(parts, choice.logprobs, content, reasoning);
-    delta?.tool_calls?.forEach((call, position) => parts.push(this.toolCallDelta(call, position)));
+    delta?.tool_calls?.forEach((call, position) => {
+      const part = this.toolCallDelta(call, position);
+      if (part) parts.push(part);
+    });
     if (choice?.finish_reason) {
       this.finishReason = mapOpenAIFinishReason(choice.finish_reason);
       parts.push(...this.completeToolCalls());
@@ -295,8 +300,12 @@ export class OpenAIStreamDecoder {
    * upstream sends none) `call_<responseId>_<index>`, made up then and sent on that first delta, so every
    * part of the call (deltas and the complete `tool-call`) names the same id. A later upstream id does not
    * rename a call whose id was already sent.
+   *
+   * A call waits for its function name: its pieces before the name go out with it, in its first delta. A call
+   * that never gets one (an upstream's tool parser that failed part-way) cannot be answered: it sends no part, is
+   * left out of the complete calls and does not make the finish `tool-calls` (`answersCalls`).
    */
-  private toolCallDelta(call: OpenAIToolCallDelta, position: number): StreamPart {
+  private toolCallDelta(call: OpenAIToolCallDelta, position: number): StreamPart | undefined {
     const toolCalls = (this.toolCalls ??= new Map());
     let index = call.index ?? position;
     const existing = toolCalls.get(index);
@@ -305,9 +314,8 @@ export class OpenAIStreamDecoder {
       index = Math.max(...toolCalls.keys()) + 1;
     }
     let state = toolCalls.get(index);
-    const first = state === undefined;
     if (!state) {
-      state = { id: call.id || `call_${this.responseId ?? 'stream'}_${index}`, upstreamId: call.id || undefined, name: '', arguments: '' };
+      state = { id: call.id || `call_${this.responseId ?? 'stream'}_${index}`, upstreamId: call.id || undefined, name: '', arguments: '', opened: false };
       toolCalls.set(index, state);
     } else if (call.id && !state.upstreamId) {
       state.upstreamId = call.id;
@@ -317,13 +325,25 @@ export class OpenAIStreamDecoder {
     if (name && !state.name) state.name = name;
     state.arguments += args;
     this.outputText += (name ?? '') + args;
+    if (!state.opened) {
+      if (!state.name) return undefined;
+      state.opened = true;
+      return { type: 'tool-call-delta', index, id: state.id, name: state.name, argumentsDelta: state.arguments };
+    }
     return {
       type: 'tool-call-delta',
       index,
-      ...(first || call.id ? { id: state.id } : {}),
+      ...(call.id ? { id: state.id } : {}),
       ...(name ? { name } : {}),
       argumentsDelta: args,
     };
+  }
+
+  /** Some tool call got its name (only those are answered: see `toolCallDelta`). */
+  private answersCalls(): boolean {
+    if (this.toolCalls === undefined) return false;
+    for (const s of this.toolCalls.values()) if (s.opened) return true;
+    return false;
   }
 
   private completeToolCalls(): StreamPart[] {
@@ -331,6 +351,7 @@ export class OpenAIStreamDecoder {
     this.toolCallsEmitted = true;
     if (this.toolCalls === undefined) return [];
     return [...this.toolCalls.entries()]
+      .filter(([, s]) => s.opened)
       .sort(([a], [b]) => a - b)
       .map(([index, s]) => ({
         type: 'tool-call' as const,
@@ -342,7 +363,7 @@ export class OpenAIStreamDecoder {
   /** `reason` undefined: the stream gave no `finish_reason`. */
   private finish(reason: FinishReason | undefined): StreamPart[] {
     const parts = this.completeToolCalls();
-    const finishReason = this.toolCalls !== undefined ? finishWithToolCalls(reason) : (reason ?? 'other');
+    const finishReason = finishOfAnswer(reason, this.answersCalls());
     const usage = this.usage ?? this.estimatedUsage();
     this.terminated = true;
     parts.push({ type: 'finish', finishReason, usage });

@@ -1,7 +1,7 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError } from '../../errors/to-llm-error.js';
-import { guardCostOf, withGuardCost } from '../../semantic-cache/guard-spend.js';
-import type { GenerateRequest } from '../../spec/index.js';
+import { guardCostOf, guardUsageOf, withGuardCost } from '../../semantic-cache/guard-spend.js';
+import type { GenerateRequest, Usage } from '../../spec/index.js';
 import { normalizeRequest } from '../request.js';
 import { MAX_REPORTED_USD, reportedCost } from '../reported-cost.js';
 import type { Cost, GenerateOptions, PromptOrRequest, RouterResult, RouterStream } from '../types.js';
@@ -48,6 +48,7 @@ export function stepOf(r: RouterResult): CascadeStep {
     latencyMs: r.latencyMs,
     cached: r.cached,
   };
+  if (r.guardUsage) s.guardUsage = r.guardUsage;
   if (r.decision) s.decision = r.decision;
   if (r.warnings) s.warnings = r.warnings;
   return s;
@@ -110,6 +111,11 @@ function plusCost(a: Cost | undefined, b: Cost | undefined): Cost | undefined {
   return a ? (b ? sumCost(a, b) : a) : b;
 }
 
+/** The sum of two optional usages (undefined when both are). */
+export function plusUsage(a: Usage | undefined, b: Usage | undefined): Usage | undefined {
+  return a ? (b ? sumUsage(a, b) : a) : b;
+}
+
 /** One sentence on the cascade's decision, put before the answering step's `decision.reason`. */
 function decisionNote(record: CascadeRecord): string {
   const head = `cascade "${record.name}": the answer of "${record.weak.deployment}" scored ${Number(record.score.toPrecision(4))} by ${record.verifier} (threshold ${record.threshold})`;
@@ -126,7 +132,7 @@ function decisionNote(record: CascadeRecord): string {
  * provider: `providerCacheUsage`); the record keeps each step's own usage.
  * The cost also holds what else the call paid for: the verifier's reported cost (`cascade.verifierCost`), and a
  * semantic guard call of a strong step that then failed (`strongError`'s `guardCostOf`); `guardCost` sums the
- * steps' guard calls.
+ * steps' guard calls, and `guardUsage` their tokens (not in `usage`, the steps' answers'; a verifier reports none).
  */
 export function cascadeResult(
   c: ResolvedCascade,
@@ -151,6 +157,7 @@ export function cascadeResult(
   const answer = strong ?? weak;
   const strongGuard = strong ? strong.guardCost : strongError && guardCostOf(strongError);
   const guardCost = plusCost(weak.guardCost, strongGuard);
+  const guardUsage = plusUsage(weak.guardUsage, strong ? strong.guardUsage : strongError && guardUsageOf(strongError));
   let cost = strong ? sumCost(weak.cost, strong.cost) : weak.cost;
   // (A failed strong step's guard call is not in any step's cost; a verifier's never is.)
   if (!strong && strongGuard) cost = sumCost(cost, strongGuard);
@@ -166,6 +173,8 @@ export function cascadeResult(
   };
   if (guardCost) result.guardCost = guardCost;
   else delete result.guardCost;
+  if (guardUsage) result.guardUsage = guardUsage;
+  else delete result.guardUsage;
   delete result.timeToFirstTokenMs;
   if (answer.decision) result.decision = { ...answer.decision, requestId, reason: `${decisionNote(record)} ${answer.decision.reason}` };
   return result;
@@ -175,7 +184,7 @@ export function cascadeResult(
  * The strong call failed after escalation (`error` policy, or the caller aborted): the strong call's error
  * (same code and status), its message prefixed with the cascade's decision, `details.cascade` holding the
  * weak step (its usage and cost were spent) and the verifier's cost when it reported one, the strong step's
- * semantic guard call when it paid one (`guardCostOf`), the original error as `cause`.
+ * semantic guard call when it paid one (`guardCostOf`, `guardUsageOf`), the original error as `cause`.
  */
 export function strongFailure(c: ResolvedCascade, weak: RouterResult, verdict: CascadeVerdict, error: LLMError): LLMError {
   const score = verdict.score;
@@ -186,7 +195,7 @@ export function strongFailure(c: ResolvedCascade, weak: RouterResult, verdict: C
     cause: error,
     details: { cascade },
   });
-  return guardCost ? withGuardCost(failure, guardCost) : failure;
+  return guardCost ? withGuardCost(failure, guardCost, guardUsageOf(error)) : failure;
 }
 
 /** Whether a failed strong call falls back to the weak answer: the `weak` policy, unless the caller aborted. */

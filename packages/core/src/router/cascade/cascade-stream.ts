@@ -1,17 +1,30 @@
 import { replayAsStream } from '../../cache/replay-stream.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { toLLMError } from '../../errors/to-llm-error.js';
-import { guardCostOf, guardSpend, withGuardCost } from '../../semantic-cache/guard-spend.js';
-import { isContentPart, type GenerateRequest } from '../../spec/index.js';
+import { guardCostOf, guardSpend, guardUsageOf, withGuardCost } from '../../semantic-cache/guard-spend.js';
+import { isContentPart, type GenerateRequest, type Usage } from '../../spec/index.js';
 import { elapsedMs } from '../elapsed-ms.js';
 import { LinkedController } from '../resilience/attempt-scope.js';
-import type { GenerateOptions, PromptOrRequest, RouterResult, RouterStream, RouterStreamPart, StreamSpend } from '../types.js';
-import { cascadeResult, keepsWeak, prepareCascade, stepOptions, strongFailure, verify, type CascadeHost } from './cascade-call.js';
+import type { Cost, GenerateOptions, PromptOrRequest, RouterResult, RouterStream, RouterStreamPart, StreamSpend } from '../types.js';
+import { cascadeResult, keepsWeak, plusUsage, prepareCascade, stepOptions, strongFailure, verify, type CascadeHost } from './cascade-call.js';
 import type { ResolvedCascade } from './cascade-set.js';
 import { providerCacheUsage, sumCost } from './sum-usage.js';
 import type { CascadeVerdict } from './types.js';
 
 function noop(): void {}
+
+/** The weak step's spend (`cost`: its own, with the verifier's), its guard call's tokens as `guardUsage`. */
+function weakSpend(weak: RouterResult, cost: Cost, replay: boolean): StreamSpend {
+  const spend: StreamSpend = { usage: providerCacheUsage(weak.usage, weak.cached), cost, replay };
+  if (weak.guardUsage) spend.guardUsage = weak.guardUsage;
+  return spend;
+}
+
+/** A spend with a guard call's cost (and tokens) added. */
+function withGuard(spent: StreamSpend, cost: Cost, usage: Usage | undefined): StreamSpend {
+  const guardUsage = plusUsage(spent.guardUsage, usage);
+  return { ...spent, cost: sumCost(spent.cost, cost), ...(guardUsage ? { guardUsage } : {}) };
+}
 
 /**
  * `stream` on a cascade. The weak answer must be complete before the decision, so nothing is streamed until
@@ -83,19 +96,20 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
       weak = await host.generate(request, stepOptions(options, c, 'weak', requestId));
       // Paid from here on, whatever the verifier says (a stream abandoned while it runs bills the weak call);
       // a weak step answered from the router cache wrote and read nothing in a provider's prompt cache.
-      spent = { usage: providerCacheUsage(weak.usage, weak.cached), cost: weak.cost, replay: false };
+      spent = weakSpend(weak, weak.cost, false);
       verdict = await verify(c, request, weak, options.signal);
     } catch (e) {
       // A semantic guard call the failed weak step paid (on its error: `guardCostOf`) was spent, cancelled or not.
       const guard = guardCostOf(e);
-      if (guard) spent = spent ? { ...spent, cost: sumCost(spent.cost, guard) } : guardSpend(guard);
+      const guardUsage = guardUsageOf(e);
+      if (guard) spent = spent ? withGuard(spent, guard, guardUsage) : guardSpend(guard, guardUsage);
       if (cancelled) return;
       yield fail(toLLMError(e));
       return;
     }
     const accepted = verdict.score < c.threshold;
     // The verifier's reported cost was paid with the weak call.
-    spent = { usage: providerCacheUsage(weak.usage, weak.cached), cost: verdict.cost ? sumCost(weak.cost, verdict.cost) : weak.cost, replay: accepted };
+    spent = weakSpend(weak, verdict.cost ? sumCost(weak.cost, verdict.cost) : weak.cost, accepted);
     if (accepted) {
       yield* replay(cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, verdict, undefined), startedAt);
       return;
@@ -114,7 +128,7 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
       if (part.type === 'error') {
         // A semantic guard call the strong step's lookup paid (its stream's `spent`) rides on its error.
         const guard = strong.spent?.();
-        const error = guard ? withGuardCost(toLLMError(part.error), guard.cost) : toLLMError(part.error);
+        const error = guard ? withGuardCost(toLLMError(part.error), guard.cost, guard.guardUsage) : toLLMError(part.error);
         // Before any content (no route part yet): the strong step never answered.
         if (!routed && keepsWeak(c, error, options.signal)) {
           spent = { ...spent, replay: true };
@@ -143,12 +157,12 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
   /** What the completed calls cost: the weak step (and the verifier), and a guard call of the strong step's lookup. */
   const spentNow = (): StreamSpend | undefined => {
     const guard = strongStream?.spent?.();
-    return spent && guard ? { ...spent, cost: sumCost(spent.cost, guard.cost) } : spent;
+    return spent && guard ? withGuard(spent, guard.cost, guard.guardUsage) : spent;
   };
   /** The consumer's spend details of an aborted cascade (the weak step was paid). */
   const abortDetails = () => {
     const paid = spentNow();
-    return paid ? { details: { cascade: { name: c.name, weak: { usage: paid.usage, cost: paid.cost } } } } : {};
+    return paid ? { details: { cascade: { name: c.name, weak: { usage: paid.usage, cost: paid.cost, ...(paid.guardUsage ? { guardUsage: paid.guardUsage } : {}) } } } } : {};
   };
 
   let consumed = false;

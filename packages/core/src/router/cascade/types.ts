@@ -41,6 +41,8 @@ export interface CascadeStep {
   provider: string;
   usage: Usage;
   cost: Cost;
+  /** The tokens of the step's semantic guard call, when it paid one that reported them (its `RouterResult.guardUsage`). */
+  guardUsage?: Usage;
   latencyMs: number;
   cached: false | 'exact' | 'semantic';
   /** With `explain: true`: the step's routing decision. */

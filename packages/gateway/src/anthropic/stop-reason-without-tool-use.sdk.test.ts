@@ -1,0 +1,46 @@
+import type { OpenAIWireServer } from '@llmrr/core/test';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHAT_DONE, chatChunk as chunk, chatUsageChunk } from '../test-support/openai-chat-sse.js';
+import { servedOverOpenAIWire, type SdkGateway } from '../test-support/served-gateway.js';
+
+// An OpenAI-compatible upstream that ends with finish_reason "tool_calls" but sends no tool call (vLLM or Ollama when
+// their tool parser fails on the model's output: the text stays in `content`): the answer is that text, so /v1/messages
+// answers `stop_reason: "end_turn"`, not `tool_use`, non-streamed and streamed. Anthropic's `tool_use` promises
+// tool_use blocks: the agent loop of Anthropic's docs (`while (msg.stop_reason === 'tool_use')`, answer every tool_use
+// block with a tool_result) would send a user turn without any tool_result. The core OpenAI-compatible engine reports
+// such an answer as finished `stop` (`finishOfAnswer`), as the Anthropic engine does its own `tool_use` without calls.
+
+let upstream: OpenAIWireServer;
+let gw: SdkGateway;
+
+beforeAll(async () => {
+  ({ upstream, gw } = await servedOverOpenAIWire());
+});
+afterAll(() => gw?.close());
+
+const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
+const request = {
+  model: 'gpt',
+  max_tokens: 100,
+  messages: [{ role: 'user' as const, content: 'Weather in Oslo?' }],
+  tools: [{ name: 'get_weather', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } }],
+};
+const TEXT = '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}</tool_call>';
+
+describe('/v1/messages: finish_reason "tool_calls" without a tool call', () => {
+  it('not streamed: no tool_use block, so stop_reason is not "tool_use"', async () => {
+    upstream.setScript({
+      json: { id: 'chatcmpl-x', object: 'chat.completion', created: 1, model: 'gpt-test', choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: TEXT } }], usage },
+    });
+    const message = await gw.anthropic().messages.create(request);
+    expect(message.content).toEqual([{ type: 'text', text: TEXT }]);
+    expect(message.stop_reason).toBe('end_turn');
+  });
+
+  it('streamed (messages.stream().finalMessage()): the same', async () => {
+    upstream.setScript({ rawSSE: chunk({ role: 'assistant', content: TEXT }) + chunk({}, 'tool_calls') + chatUsageChunk(usage) + CHAT_DONE });
+    const message = await gw.anthropic().messages.stream(request).finalMessage();
+    expect(message.content).toEqual([{ type: 'text', text: TEXT }]);
+    expect(message.stop_reason).toBe('end_turn');
+  });
+});

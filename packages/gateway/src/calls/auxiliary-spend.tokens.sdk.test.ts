@@ -1,0 +1,313 @@
+/**
+ * The tokens of every upstream call the router makes for a request are the request's, as their cost is: a semantic
+ * guard call (`verify`) that let a cached answer through or turned a match into a miss adds its input and output
+ * tokens to the ledger row's `inputTokens` and `outputTokens`, to `llm_tokens_total` and to the tokens the tenant's
+ * and key's tokens-per-minute limits are charged, on JSON and streamed answers, on calls that then failed, and on
+ * both steps of a cascade. The tokens-per-minute estimate taken before the call bounds what is charged after it:
+ * it counts the guard calls a lookup may make and, for a cascade, the prompt and the output of both steps. A custom
+ * cascade verifier reports a cost and no tokens: its cost is charged, no tokens are made up for it. Real peers: a
+ * local OpenAI-wire upstream that records every request, the official `openai` client against the gateway served
+ * on a loopback port.
+ */
+import type { RateAcquireOptions, RateScope } from '@llmrr/core';
+import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '@llmrr/core/test';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+
+// Prices (USD per 1M tokens) and the usage each upstream model reports.
+const MAIN = { price: { input: 2, output: 8 }, usage: { prompt_tokens: 100, completion_tokens: 50 } };
+const JUDGE = { price: { input: 10, output: 40 }, usage: { prompt_tokens: 450, completion_tokens: 1 } };
+const BIG = { price: { input: 10, output: 30 }, usage: { prompt_tokens: 100, completion_tokens: 20 } };
+const usd = (p: { input: number; output: number }, u: { prompt_tokens: number; completion_tokens: number }) => (u.prompt_tokens * p.input + u.completion_tokens * p.output) / 1e6;
+const MAIN_USD = usd(MAIN.price, MAIN.usage);
+const JUDGE_USD = usd(JUDGE.price, JUDGE.usage);
+const BIG_USD = usd(BIG.price, BIG.usage);
+
+/** A question the guard says YES to (a semantic hit it lets through); it says NO to every other. */
+const YES_QUESTION = 'how tall is mount everest exactly';
+/** A prompt marker: the upstream then reports the most tokens the gateway assumes a prompt can be (half its bytes) and `max_tokens` of output. */
+const BOUND = 'tokenizer-bound';
+
+let up: OpenAIWireServer;
+let gw: SdkGateway;
+let client: OpenAI;
+let mainScript: OpenAIWireScript = {};
+let bigScript: OpenAIWireScript = {};
+
+const modelOf = (r: RecordedRequest) => (r.body as { model?: string } | undefined)?.model;
+const chatCalls = (model: string) => up.requests.filter((r) => r.url.endsWith('/chat/completions') && modelOf(r) === model).length;
+
+/** Half the UTF-8 bytes of the request's message texts, and its output cap: the usage of a `BOUND` prompt. */
+function boundUsage(r: RecordedRequest): { prompt_tokens: number; completion_tokens: number } {
+  const body = r.body as { messages: Array<{ content: string }>; max_tokens?: number; max_completion_tokens?: number };
+  const bytes = body.messages.reduce((n, m) => n + Buffer.byteLength(m.content), 0);
+  return { prompt_tokens: Math.ceil(bytes / 2), completion_tokens: body.max_tokens ?? body.max_completion_tokens ?? 0 };
+}
+
+/** A custom verifier that pays for its judgement and says so by its cost only (no tokens). */
+async function payingVerifier(): Promise<{ score: number; cost: { inputUsd: number; outputUsd: number; totalUsd: number; estimated: boolean } }> {
+  const judge = new OpenAI({ baseURL: up.baseURL, apiKey: 'k', maxRetries: 0 });
+  const r = await judge.chat.completions.create({ model: 'judge-test', messages: [{ role: 'user', content: 'Is this answer right? NO' }] });
+  const u = r.usage!;
+  const inputUsd = (u.prompt_tokens * JUDGE.price.input) / 1e6;
+  const outputUsd = (u.completion_tokens * JUDGE.price.output) / 1e6;
+  return { score: 1, cost: { inputUsd, outputUsd, totalUsd: inputUsd + outputUsd, estimated: false } };
+}
+
+beforeAll(async () => {
+  up = await startOpenAIWireServer({
+    script: (r) => {
+      if (r.url.endsWith('/embeddings')) return { embeddingDimensions: 16 };
+      const model = modelOf(r);
+      const text = JSON.stringify(r.body);
+      if (model === 'judge-test') return { text: text.includes(`New question: ${YES_QUESTION}\\n`) ? 'YES' : 'NO', usage: JUDGE.usage };
+      if (text.includes(BOUND)) return { text: 'Bound.', usage: boundUsage(r) };
+      if (model === 'big-test') return { text: 'Everest: 8,849 m.', usage: BIG.usage, ...bigScript };
+      return { text: 'Mount Everest is 8,849 m tall.', usage: MAIN.usage, ...mainScript };
+    },
+  });
+  const wire = { engine: 'openai-compatible', baseURL: up.baseURL, apiKey: 'k' } as const;
+  const chat = ['chat', 'streaming'] as const;
+  gw = await servedGateway({
+    models: [
+      { name: 'main', ...wire, model: 'gpt-test', capabilities: [...chat], price: MAIN.price },
+      { name: 'big', ...wire, model: 'big-test', capabilities: [...chat], price: BIG.price },
+      { name: 'judge', ...wire, model: 'judge-test', capabilities: [...chat], price: JUDGE.price },
+      { name: 'emb', ...wire, model: 'emb-test', capabilities: ['embeddings'] },
+    ],
+    routing: {
+      cascades: [
+        { name: 'main-then-big', weak: 'main', strong: 'big', verifier: 'always', threshold: 0.5 },
+        { name: 'main-then-big-paying', weak: 'main', strong: 'big', verifier: 'paying', threshold: 0.5 },
+        { name: 'main-then-big-weak', weak: 'main', strong: 'big', verifier: 'always', threshold: 0.5, onStrongFailure: 'weak' },
+      ],
+    },
+    routerOptions: { env: {}, verifiers: { always: () => 1, paying: payingVerifier } },
+    // Every match below 0.999 goes to the guard: each question after the first pays a guard call.
+    cache: { semantic: { enabled: true, embedder: 'emb', threshold: 0.1, guardAbove: 0.999, guard: 'verify', guardModel: 'judge' } },
+    upstreams: [up],
+  });
+  // A tokens-per-minute limit far above what the tests use: the charges are watched, nothing is refused.
+  await gw.harness.stores!.tenants.updateTenant('acme', { limits: { tpm: 10_000_000 } });
+  client = gw.openai();
+  // The first question fills the semantic cache (nothing to match yet: no guard call); so does the strong model's.
+  await ask('how tall is mount everest');
+  await ask('how tall is mount everest', 'big');
+  expect(chatCalls('judge-test')).toBe(0);
+});
+afterAll(async () => {
+  await gw?.close();
+});
+beforeEach(() => {
+  mainScript = {};
+  bigScript = {};
+});
+
+function ask(content: string, model = 'main') {
+  return client.chat.completions.create({ model, max_tokens: 100, messages: [{ role: 'user', content }] }).withResponse();
+}
+
+/** Records what the tokens-per-minute limiter is charged: the estimate at admission, the count the lease is released with. */
+function watchTokens() {
+  const limiter = gw.harness.stores!.rateLimiter;
+  const acquire = limiter.acquire.bind(limiter);
+  const seen: Array<{ estimated: number; released?: number }> = [];
+  limiter.acquire = async (scopes: RateScope[], options: RateAcquireOptions) => {
+    const decision = await acquire(scopes, options);
+    if (decision.ok) {
+      const entry: { estimated: number; released?: number } = { estimated: options.estimatedTokens };
+      seen.push(entry);
+      const release = decision.lease.release.bind(decision.lease);
+      decision.lease.release = (actual?: number) => {
+        entry.released = actual;
+        return release(actual);
+      };
+    }
+    return decision;
+  };
+  return {
+    seen,
+    restore() {
+      limiter.acquire = acquire;
+    },
+  };
+}
+
+async function tokensMetric(type: 'input' | 'output', model: string): Promise<number> {
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`llm_tokens_total{type="${type}",model="${model}"}`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+async function watched<T>(run: () => Promise<T>): Promise<{ value: T; charge: { estimated: number; released?: number } }> {
+  const w = watchTokens();
+  try {
+    const value = await run();
+    expect(w.seen).toHaveLength(1);
+    return { value, charge: w.seen[0]! };
+  } finally {
+    w.restore();
+  }
+}
+
+describe('a semantic guard call\u2019s tokens are the request\u2019s', () => {
+  it('JSON, guard said NO: the row, llm_tokens_total and the tpm charge hold the model call\u2019s and the guard call\u2019s tokens, within the estimate', async () => {
+    const judgeBefore = chatCalls('judge-test');
+    const metricBefore = { input: await tokensMetric('input', 'main'), output: await tokensMetric('output', 'main') };
+    const { value: r, charge } = await watched(() => ask('how tall is mount everest today'));
+    expect({ judge: chatCalls('judge-test') - judgeBefore, cache: r.response.headers.get('x-llmrr-cache') }).toEqual({ judge: 1, cache: 'miss' });
+    const input = MAIN.usage.prompt_tokens + JUDGE.usage.prompt_tokens;
+    const output = MAIN.usage.completion_tokens + JUDGE.usage.completion_tokens;
+    const row = await gw.ledger.get(r.response.headers.get('x-request-id')!);
+    expect(row).toMatchObject({ status: 'success', deployment: 'main', cacheHit: false, inputTokens: input, outputTokens: output });
+    expect(row!.costUsd).toBeCloseTo(MAIN_USD + JUDGE_USD, 12);
+    // The client's usage is the answer's (what the model was asked and said).
+    expect(r.data.usage).toMatchObject({ prompt_tokens: MAIN.usage.prompt_tokens, completion_tokens: MAIN.usage.completion_tokens });
+    expect({ input: (await tokensMetric('input', 'main')) - metricBefore.input, output: (await tokensMetric('output', 'main')) - metricBefore.output }).toEqual({ input, output });
+    expect(charge.released).toBe(input + output);
+    expect(charge.estimated).toBeGreaterThanOrEqual(input + output);
+  });
+
+  it('streamed, guard said NO: the row and the tpm charge hold both calls\u2019 tokens', async () => {
+    const { value, charge } = await watched(async () => {
+      const { data, response } = await client.chat.completions.create({ model: 'main', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'how tall is mount everest now' }] }).withResponse();
+      let text = '';
+      for await (const chunk of data) text += chunk.choices[0]?.delta.content ?? '';
+      return { text, response };
+    });
+    expect(value.text).toBe('Mount Everest is 8,849 m tall.');
+    const input = MAIN.usage.prompt_tokens + JUDGE.usage.prompt_tokens;
+    const output = MAIN.usage.completion_tokens + JUDGE.usage.completion_tokens;
+    const row = await gw.ledger.get(value.response.headers.get('x-request-id')!);
+    expect(row).toMatchObject({ status: 'success', stream: true, inputTokens: input, outputTokens: output });
+    expect(charge.released).toBe(input + output);
+    expect(charge.estimated).toBeGreaterThanOrEqual(input + output);
+  });
+
+  it('a semantic hit the guard let through (JSON and streamed): the row holds the cached answer\u2019s tokens and the guard call\u2019s', async () => {
+    for (const stream of [false, true]) {
+      const judgeBefore = chatCalls('judge-test');
+      const mainBefore = chatCalls('gpt-test');
+      const { value: res, charge } = await watched(async () => {
+        const res = await fetch(`${gw.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${gw.secret}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'main', max_tokens: 100, stream, messages: [{ role: 'user', content: YES_QUESTION }] }),
+        });
+        await res.text();
+        return res;
+      });
+      expect({ stream, cache: res.headers.get('x-llmrr-cache'), judge: chatCalls('judge-test') - judgeBefore, main: chatCalls('gpt-test') - mainBefore }).toEqual({ stream, cache: 'hit-semantic', judge: 1, main: 0 });
+      const input = MAIN.usage.prompt_tokens + JUDGE.usage.prompt_tokens;
+      const output = MAIN.usage.completion_tokens + JUDGE.usage.completion_tokens;
+      const row = await gw.ledger.get(res.headers.get('x-request-id')!);
+      expect(row).toMatchObject({ status: 'success', stream, cacheHit: true, inputTokens: input, outputTokens: output });
+      expect(row!.costUsd).toBeCloseTo(JUDGE_USD, 12);
+      expect(charge.released).toBe(input + output);
+    }
+  });
+
+  it('a call that fails after the guard call (JSON and streamed): the row and the tpm charge hold the guard call\u2019s tokens', async () => {
+    mainScript = { error: { status: 400, message: 'bad request upstream', type: 'invalid_request_error' } };
+    for (const stream of [false, true]) {
+      const { value: res, charge } = await watched(async () => {
+        const res = await fetch(`${gw.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${gw.secret}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'main', max_tokens: 100, stream, messages: [{ role: 'user', content: `how tall is mount everest in ${stream ? 'feet' : 'meters'}` }] }),
+        });
+        const body = await res.text();
+        expect(res.ok, body).toBe(false);
+        return res;
+      });
+      const row = await gw.ledger.get(res.headers.get('x-request-id')!);
+      expect(row).toMatchObject({ status: 'error', stream, inputTokens: JUDGE.usage.prompt_tokens, outputTokens: JUDGE.usage.completion_tokens });
+      expect(row!.costUsd).toBeCloseTo(JUDGE_USD, 12);
+      expect(charge.released).toBe(JUDGE.usage.prompt_tokens + JUDGE.usage.completion_tokens);
+    }
+  });
+});
+
+describe('a cascade\u2019s tokens', () => {
+  it('both steps\u2019 lookups said NO: the row and the tpm charge hold both steps and both guard calls, within an estimate that counts them', async () => {
+    const judgeBefore = chatCalls('judge-test');
+    const { value: r, charge } = await watched(() => ask('how tall is mount everest please', 'main-then-big'));
+    expect({ cascade: r.response.headers.get('x-llmrr-cascade'), judge: chatCalls('judge-test') - judgeBefore }).toEqual({ cascade: 'escalated', judge: 2 });
+    const input = MAIN.usage.prompt_tokens + BIG.usage.prompt_tokens + 2 * JUDGE.usage.prompt_tokens;
+    const output = MAIN.usage.completion_tokens + BIG.usage.completion_tokens + 2 * JUDGE.usage.completion_tokens;
+    const row = await gw.ledger.get(r.response.headers.get('x-request-id')!);
+    expect(row).toMatchObject({ status: 'success', inputTokens: input, outputTokens: output });
+    expect(row!.costUsd).toBeCloseTo(MAIN_USD + BIG_USD + 2 * JUDGE_USD, 12);
+    expect(charge.released).toBe(input + output);
+    expect(charge.estimated).toBeGreaterThanOrEqual(input + output);
+  });
+
+  it('the strong step fails after both lookups paid a guard call (JSON and streamed, either policy): the row holds the weak step\u2019s tokens and both guard calls\u2019', async () => {
+    bigScript = { error: { status: 400, message: 'strong refused', type: 'invalid_request_error' } };
+    const cases = [
+      { model: 'main-then-big', stream: false },
+      { model: 'main-then-big', stream: true },
+      { model: 'main-then-big-weak', stream: false },
+      { model: 'main-then-big-weak', stream: true },
+    ];
+    for (const [i, { model, stream }] of cases.entries()) {
+      const judgeBefore = chatCalls('judge-test');
+      const { value: res, charge } = await watched(async () => {
+        const res = await fetch(`${gw.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${gw.secret}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model, max_tokens: 100, stream, messages: [{ role: 'user', content: `how tall is mount everest, case ${i}` }] }),
+        });
+        await res.text();
+        return res;
+      });
+      expect({ model, stream, judge: chatCalls('judge-test') - judgeBefore }).toEqual({ model, stream, judge: 2 });
+      const input = MAIN.usage.prompt_tokens + 2 * JUDGE.usage.prompt_tokens;
+      const output = MAIN.usage.completion_tokens + 2 * JUDGE.usage.completion_tokens;
+      const row = await gw.ledger.get(res.headers.get('x-request-id')!);
+      // The error policy (the default) fails the request; the weak policy answers with the weak answer.
+      expect({ model, stream, status: row!.status, inputTokens: row!.inputTokens, outputTokens: row!.outputTokens }).toEqual({
+        model,
+        stream,
+        status: model === 'main-then-big' ? 'error' : 'success',
+        inputTokens: input,
+        outputTokens: output,
+      });
+      expect(row!.costUsd).toBeCloseTo(MAIN_USD + 2 * JUDGE_USD, 12);
+      expect(charge.released).toBe(input + output);
+    }
+  });
+
+  it('the tpm estimate counts the prompt and the output of both steps: a prompt at the bound the gateway assumes, sent to two models, stays within it', async () => {
+    // Each step reports half the prompt's bytes (the most the gateway's estimate assumes of one call) and max_tokens.
+    const content = `${BOUND} ${'word '.repeat(400)}`;
+    const { value: r, charge } = await watched(() =>
+      client.chat.completions
+        .create({ model: 'main-then-big', max_tokens: 100, messages: [{ role: 'user', content }], llmrr: { cache: false } } as OpenAI.ChatCompletionCreateParamsNonStreaming)
+        .withResponse(),
+    );
+    expect(r.response.headers.get('x-llmrr-cascade')).toBe('escalated');
+    const step = Math.ceil(Buffer.byteLength(content) / 2) + 100;
+    const row = await gw.ledger.get(r.response.headers.get('x-request-id')!);
+    expect(row!.inputTokens + row!.outputTokens).toBe(2 * step);
+    expect(charge.released).toBe(2 * step);
+    expect(charge.estimated).toBeGreaterThanOrEqual(2 * step);
+  });
+
+  it('a custom verifier reports its cost, not its tokens: the cost is charged, the row\u2019s tokens are the steps\u2019 (none made up)', async () => {
+    const judgeBefore = chatCalls('judge-test');
+    const { value: r, charge } = await watched(() =>
+      client.chat.completions
+        .create({ model: 'main-then-big-paying', max_tokens: 100, messages: [{ role: 'user', content: 'zzzz qqqq xxxx 1234567890' }], llmrr: { cache: false } } as OpenAI.ChatCompletionCreateParamsNonStreaming)
+        .withResponse(),
+    );
+    expect({ cascade: r.response.headers.get('x-llmrr-cascade'), judge: chatCalls('judge-test') - judgeBefore }).toEqual({ cascade: 'escalated', judge: 1 });
+    const input = MAIN.usage.prompt_tokens + BIG.usage.prompt_tokens;
+    const output = MAIN.usage.completion_tokens + BIG.usage.completion_tokens;
+    const row = await gw.ledger.get(r.response.headers.get('x-request-id')!);
+    expect(row).toMatchObject({ status: 'success', inputTokens: input, outputTokens: output });
+    expect(row!.costUsd).toBeCloseTo(MAIN_USD + BIG_USD + JUDGE_USD, 12);
+    expect(charge.released).toBe(input + output);
+  });
+});

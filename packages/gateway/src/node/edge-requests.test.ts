@@ -1,0 +1,158 @@
+/**
+ * The Node edge, through a real server: a browser page reads `x-should-retry` on an error reply (CORS), a request
+ * body in a content coding is a 415 naming `content-encoding`, and a repeated Authorization or X-API-Key header is
+ * joined into one value that matches no key (a 401, audited as an auth failure), the same on the direct route (no
+ * Origin) and through `gateway.fetch` (an Origin, CORS on): which of two keys would count is not the gateway's to guess.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { deflateSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, mockModel, post, serveWithKey, type Harness } from '../test-support/harness.js';
+import { rawExchange, send } from '../test-support/raw-http.js';
+import type { ServedGateway } from './serve-gateway.js';
+
+const ORIGIN = 'https://app.example.com';
+const COMPLETION = JSON.stringify({
+  id: 'chatcmpl-1',
+  object: 'chat.completion',
+  created: 1,
+  model: 'gpt-test',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'a long billed answer '.repeat(50) }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 10, completion_tokens: 500, total_tokens: 510 },
+});
+
+const errorOf = (body: string) => (JSON.parse(body) as { error: { message: string; param: string | null; code: string } }).error;
+
+describe('CORS: what a browser page may read of an error reply', () => {
+  let upstream: Server;
+  let upstreamRequests = 0;
+  let h: Harness;
+  let served: ServedGateway;
+  let secret: string;
+  beforeAll(async () => {
+    // A finished (billed) completion: the 200, half its body, then the connection drops (an `afterResponse` error).
+    upstream = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        upstreamRequests++;
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(COMPLETION)) });
+        res.write(COMPLETION.slice(0, COMPLETION.length / 2), () => setTimeout(() => res.socket?.destroy(), 5));
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const baseURL = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+    h = await createHarness({
+      stores: 'memory',
+      routerOptions: { env: {} },
+      models: [{ name: 'gpt', engine: 'openai-compatible', model: 'gpt-test', baseURL, apiKey: 'sk-up', capabilities: ['chat', 'streaming'] }],
+      gateway: { cors: { origins: [ORIGIN] } },
+    });
+    ({ secret, served } = await serveWithKey(h));
+  });
+  afterAll(async () => {
+    await served?.close(500);
+    await h?.close();
+    await new Promise<void>((r) => upstream.close(() => r()));
+  });
+
+  it('x-should-retry: false (a billed answer lost) is exposed to the page, so the openai/Anthropic SDKs in a browser do not send it again', async () => {
+    upstreamRequests = 0;
+    const res = await fetch(`${served.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}`, origin: ORIGIN },
+      body: JSON.stringify({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await res.text();
+    expect(upstreamRequests).toBe(1);
+    expect(res.status).toBe(502);
+    expect(res.headers.get('x-should-retry')).toBe('false');
+    expect(res.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    // A header not listed in Access-Control-Expose-Headers is invisible to the page's fetch: the SDK would see no
+    // x-should-retry and retry the 502 twice by default, asking the provider for the billed answer again.
+    const exposed = (res.headers.get('access-control-expose-headers') ?? '').split(',').map((s) => s.trim().toLowerCase());
+    expect(exposed).toEqual(expect.arrayContaining(['x-should-retry', 'x-request-id', 'request-id']));
+  });
+});
+
+describe('request bodies and headers at the edge', () => {
+  let h: Harness;
+  let served: ServedGateway;
+  let secret: string;
+  beforeAll(async () => {
+    h = await createHarness({ stores: 'memory', models: [mockModel('mock')], gateway: { cors: { origins: [ORIGIN] } } });
+    ({ secret, served } = await serveWithKey(h));
+  });
+  afterAll(async () => {
+    await served?.close(500);
+    await h?.close();
+  });
+  const body = JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
+
+  for (const [coding, bytes] of [
+    ['gzip', gzipSync(body)],
+    ['deflate', deflateSync(body)],
+    ['br', Buffer.from(body)],
+  ] as const) {
+    it(`a ${coding}-encoded body is refused as an unsupported content coding (415 naming content-encoding), not as bad UTF-8`, async () => {
+      for (const origin of [undefined, ORIGIN]) {
+        const res = await send(served.url, 'POST', '/v1/chat/completions', bytes, {
+          'content-type': 'application/json',
+          'content-encoding': coding,
+          authorization: `Bearer ${secret}`,
+          ...(origin ? { origin } : {}),
+        });
+        // RFC 9110 15.5.16: 415 for a content coding the server does not take; the client then knows to send it plain.
+        expect({ origin, status: res.status, param: errorOf(res.body).param }).toEqual({ origin, status: 415, param: 'content-encoding' });
+      }
+    });
+  }
+
+  it('a body marked `content-encoding: identity` (no coding) is read as it is', async () => {
+    const res = await send(served.url, 'POST', '/v1/chat/completions', body, { 'content-type': 'application/json', 'content-encoding': 'identity', authorization: `Bearer ${secret}` });
+    expect(res.status).toBe(200);
+  });
+
+  const twice = (lines: string, origin?: string) =>
+    rawExchange(
+      served.url,
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\n${origin ? `origin: ${origin}\r\n` : ''}content-type: application/json\r\n` +
+        `${lines}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+
+  it('a request with two Authorization headers is a 401, with or without an Origin header', async () => {
+    // Authorization is a singleton field (RFC 9110 11.6.2). node:http alone would keep only the first one on the
+    // direct route (its key used), while gateway.fetch (an Origin with CORS on) sees both joined.
+    for (const origin of [undefined, ORIGIN]) {
+      for (const [first, second] of [
+        [secret, 'sk-someone-else'],
+        [secret, secret],
+      ]) {
+        const res = await twice(`authorization: Bearer ${first}\r\nAuthorization: Bearer ${second}\r\n`, origin);
+        expect({ origin, status: res?.status, code: res && errorOf(res.body).code }).toEqual({ origin, status: 401, code: 'authentication' });
+      }
+    }
+  });
+
+  it('a request with two X-API-Key headers is a 401, with or without an Origin header', async () => {
+    for (const origin of [undefined, ORIGIN]) {
+      const res = await twice(`x-api-key: ${secret}\r\nx-api-key: ${secret}\r\n`, origin);
+      expect({ origin, status: res?.status, code: res && errorOf(res.body).code }).toEqual({ origin, status: 401, code: 'authentication' });
+    }
+  });
+
+  it('one key header is answered as before, on both routes', async () => {
+    for (const origin of [undefined, ORIGIN]) {
+      expect((await twice(`authorization: Bearer ${secret}\r\n`, origin))?.status).toBe(200);
+      expect((await twice(`x-api-key: ${secret}\r\n`, origin))?.status).toBe(200);
+    }
+  });
+
+  it('gateway.fetch without a server: a repeated key header is the same 401', async () => {
+    const headers = new Headers({ authorization: `Bearer ${secret}` });
+    headers.append('authorization', `Bearer ${secret}`);
+    const res = await post(h.gateway, '/v1/chat/completions', JSON.parse(body), Object.fromEntries(headers));
+    expect(res.status).toBe(401);
+    expect(errorOf(await res.text()).code).toBe('authentication');
+  });
+});
