@@ -110,6 +110,8 @@ export function plusSpend(a: StreamSpend | undefined, b: StreamSpend | undefined
   const spend: StreamSpend = { usage: sumUsage(a.usage, b.usage), cost: sumCost(a.cost, b.cost), replay: a.replay || b.replay };
   const guardUsage = a.guardUsage && b.guardUsage ? sumUsage(a.guardUsage, b.guardUsage) : (a.guardUsage ?? b.guardUsage);
   if (guardUsage) spend.guardUsage = guardUsage;
+  const guardCost = a.guardCost && b.guardCost ? sumCost(a.guardCost, b.guardCost) : (a.guardCost ?? b.guardCost);
+  if (guardCost) spend.guardCost = guardCost;
   return spend;
 }
 

@@ -395,6 +395,11 @@ export interface StreamSpend {
    * `usage`, so a consumer that counts every token paid for adds them.
    */
   guardUsage?: Usage;
+  /**
+   * The part of `cost` paid for semantic guard calls (`RouterResult.guardCost`), apart from what failed attempts had
+   * reported paid: a cascade passes only this on as its strong step's guard spend.
+   */
+  guardCost?: Cost;
 }
 
 /** What `LLMRouter.embed` resolves to. */

@@ -65,8 +65,8 @@ describe('guardUsageOf / guardSpend', () => {
     expect(guardUsageOf(upstream({ guardUsage: TOKENS }))).toBeUndefined();
   });
 
-  it('a guard call\u2019s stream spend: its cost, no answer tokens, its own tokens as guardUsage', () => {
-    expect(guardSpend(COST, TOKENS)).toEqual({ usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 }, cost: COST, replay: false, guardUsage: TOKENS });
-    expect(guardSpend(COST)).toEqual({ usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 }, cost: COST, replay: false });
+  it('a guard call\u2019s stream spend: its cost, no answer tokens, its own tokens as guardUsage, the cost as guardCost', () => {
+    expect(guardSpend(COST, TOKENS)).toEqual({ usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 }, cost: COST, replay: false, guardCost: COST, guardUsage: TOKENS });
+    expect(guardSpend(COST)).toEqual({ usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 }, cost: COST, replay: false, guardCost: COST });
   });
 });

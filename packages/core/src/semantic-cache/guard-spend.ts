@@ -48,7 +48,7 @@ export function guardUsageOf(error: unknown): Usage | undefined {
 
 /** A guard call's spend as a stream's `spent()` reports it: its cost, no answer's tokens, its own as `guardUsage`, not a replay. */
 export function guardSpend(cost: Cost, usage?: Usage): StreamSpend {
-  return { usage: { ...NO_TOKENS }, cost, replay: false, ...(usage ? { guardUsage: usage } : {}) };
+  return { usage: { ...NO_TOKENS }, cost, replay: false, guardCost: cost, ...(usage ? { guardUsage: usage } : {}) };
 }
 
 /**
@@ -58,5 +58,5 @@ export function guardSpend(cost: Cost, usage?: Usage): StreamSpend {
  */
 export function hitSpend(hit: RouterResult): StreamSpend | undefined {
   if (!hit.guardCost) return undefined;
-  return { usage: providerCacheUsage(hit.usage, hit.cached), cost: hit.guardCost, replay: true, ...(hit.guardUsage ? { guardUsage: hit.guardUsage } : {}) };
+  return { usage: providerCacheUsage(hit.usage, hit.cached), cost: hit.guardCost, replay: true, guardCost: hit.guardCost, ...(hit.guardUsage ? { guardUsage: hit.guardUsage } : {}) };
 }

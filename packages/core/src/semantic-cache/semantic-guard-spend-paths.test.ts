@@ -104,7 +104,7 @@ describe('guard spend on every path', () => {
     // The guard call was paid in full: the stream's spend says so (the gateway's SseFrames.close() settles a stream
     // the client left as 'aborted' without a result, billed from spent()): a replay, with the answer's tokens and
     // the guard call's apart.
-    expect(s.spent?.()).toEqual({ usage: hit.usage, cost: hit.guardCost, replay: true, guardUsage: GUARD_TOKENS });
+    expect(s.spent?.()).toEqual({ usage: hit.usage, cost: hit.guardCost, replay: true, guardCost: hit.guardCost, guardUsage: GUARD_TOKENS });
     await r.close();
   });
 

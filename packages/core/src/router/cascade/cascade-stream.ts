@@ -23,7 +23,7 @@ function weakSpend(weak: RouterResult, cost: Cost, replay: boolean): StreamSpend
 /** A spend with a guard call's cost (and tokens) added. */
 function withGuard(spent: StreamSpend, cost: Cost, usage: Usage | undefined): StreamSpend {
   const guardUsage = plusUsage(spent.guardUsage, usage);
-  return { ...spent, cost: sumCost(spent.cost, cost), ...(guardUsage ? { guardUsage } : {}) };
+  return { ...spent, cost: sumCost(spent.cost, cost), guardCost: spent.guardCost ? sumCost(spent.guardCost, cost) : cost, ...(guardUsage ? { guardUsage } : {}) };
 }
 
 /**
@@ -126,9 +126,11 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
         continue;
       }
       if (part.type === 'error') {
-        // A semantic guard call the strong step's lookup paid (its stream's `spent`) rides on its error.
+        // A semantic guard call the strong step's lookup paid (its stream's `spent().guardCost`) rides on its error.
+        // What the strong step's failed attempts had reported paid is not a guard's: it stays out, as a cascade's
+        // generate() leaves it out.
         const guard = strong.spent?.();
-        const error = guard ? withGuardCost(toLLMError(part.error), guard.cost, guard.guardUsage) : toLLMError(part.error);
+        const error = guard?.guardCost ? withGuardCost(toLLMError(part.error), guard.guardCost, guard.guardUsage) : toLLMError(part.error);
         // Before any content (no route part yet): the strong step never answered.
         if (!routed && keepsWeak(c, error, options.signal)) {
           spent = { ...spent, replay: true };
