@@ -43,7 +43,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    console.log(`${signal}: finishing requests in flight (up to ${settings.shutdownGraceMs} ms, LLMRR_SHUTDOWN_GRACE_MS), then stopping`);
+    const delay = settings.shutdownDelayMs > 0 ? `not ready, still serving for ${settings.shutdownDelayMs} ms (LLMRR_SHUTDOWN_DELAY_MS), then ` : '';
+    console.log(`${signal}: ${delay}finishing requests in flight (up to ${settings.shutdownGraceMs} ms, LLMRR_SHUTDOWN_GRACE_MS), then stopping`);
     server.close(settings.shutdownGraceMs).then(
       () => process.exit(0),
       (e: unknown) => {

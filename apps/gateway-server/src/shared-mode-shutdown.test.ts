@@ -1,6 +1,6 @@
 /**
  * A rolling restart in shared mode: process A gets SIGTERM while a tenant's stream runs longer than the server's
- * shutdown grace (10 s by default, `LLMRR_SHUTDOWN_GRACE_MS`); A cuts it, settles it (ledger row in PostgreSQL,
+ * shutdown grace (10 s by default, `LLMRR_SHUTDOWN_GRACE_MS`); A cuts it with its error event, settles it (ledger row in PostgreSQL,
  * concurrency lease in Redis given back) and exits. The tenant (maxConcurrency 1) then calls process B at once.
  */
 import { randomBytes } from 'node:crypto';
@@ -72,6 +72,9 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: SIGTERM cutting a stre
     const cut = await streamed;
     expect(cut.status).toBe(200);
     expect(cut.text).not.toContain('[DONE]');
+    // Ended with the chat error event, not just closed.
+    const last = cut.text.trimEnd().split('\n\n').at(-1)!;
+    expect(JSON.parse(last.replace(/^data: /, ''))).toMatchObject({ error: { code: 'stream_interrupted' } });
     expect(await exited).toBe(0);
 
     // What B sees once A is gone: the cut stream's ledger row, and the tenant's one concurrency place free again

@@ -15,7 +15,10 @@ export interface RunningServer {
   gateway: Gateway;
   router: LLMRouter;
   stores: StateStores;
-  /** Graceful: stop accepting, let requests finish (up to `graceMs`), then close router and stores. */
+  /**
+   * Graceful: `/ready` 503 and still serving for `settings.shutdownDelayMs`, then stop accepting, let requests finish
+   * (up to `graceMs`; streams still running then end with their error event), then close router and stores.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -81,7 +84,13 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
       log,
     });
     try {
-      served = await serveGateway(gateway, { port: settings.port, host: settings.host, requestTimeoutMs: settings.requestTimeoutMs, keepAliveTimeoutMs: settings.keepAliveTimeoutMs });
+      served = await serveGateway(gateway, {
+        port: settings.port,
+        host: settings.host,
+        requestTimeoutMs: settings.requestTimeoutMs,
+        keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
+        shutdownDelayMs: settings.shutdownDelayMs,
+      });
     } catch (e) {
       throw listenError(e, settings);
     }

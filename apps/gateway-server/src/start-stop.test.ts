@@ -2,7 +2,8 @@
  * The real server process (src/main.ts through tsx, as `pnpm start` runs it): a startup failure an operator hits
  * first (a port taken, a HOST that does not resolve, a data directory that cannot be made) is one message naming the
  * variable, with no stack trace, exit code 1; SIGTERM with a stream in flight finishes it within the grace or cuts
- * it, and its ledger row is written either way before the process exits 0; and SIGTERM to `pnpm start` (the app's
+ * it with the chat error event (`stream_interrupted`), and its ledger row is written either way before the process exits 0;
+ * with LLMRR_SHUTDOWN_DELAY_MS, SIGTERM turns `/ready` 503 while requests are still served for the delay; and SIGTERM to `pnpm start` (the app's
  * and the repository root's) reaches the server, which shuts down gracefully.
  */
 import { createStateStores } from '@llmrr/core';
@@ -117,7 +118,7 @@ describe('startup failures an operator hits', () => {
 describe('SIGTERM with a stream in flight', () => {
   for (const [name, chunkDelayMs, expectComplete] of [
     ['a stream that ends within the grace period is finished, its ledger row kept, exit 0', 100, true],
-    ['a stream longer than the grace period is cut, its ledger row still kept, exit 0', 1_500, false],
+    ['a stream longer than the grace period is cut with an error event, its ledger row still kept (an error), exit 0', 1_500, false],
   ] as const) {
     it(name, async () => {
       const dir = tempDir();
@@ -148,15 +149,50 @@ describe('SIGTERM with a stream in flight', () => {
       const { code } = await r.exited;
       expect(answer.status).toBe(200);
       if (expectComplete) expect(answer.text).toContain('data: [DONE]');
+      else {
+        // Cut at the end of the grace: the chunked answer ends properly, its last frame the chat error event.
+        expect(answer.error).toBeUndefined();
+        expect(answer.text).not.toContain('[DONE]');
+        const last = answer.text.trimEnd().split('\n\n').at(-1)!;
+        expect(JSON.parse(last.replace(/^data: /, ''))).toMatchObject({ error: { code: 'stream_interrupted', type: 'api_error' } });
+      }
       expect(code, r.output()).toBe(0);
       const stores = await createStateStores({ mode: 'embedded', dataDir });
       try {
         expect((await stores.ledger.summary({ tenantId: 'demo' })).requests, r.output()).toBe(1);
+        if (!expectComplete) expect((await stores.ledger.query({ tenantId: 'demo' })).map((e) => [e.status, e.errorCode])).toEqual([['error', 'stream_interrupted']]);
       } finally {
         await stores.close();
       }
     }, 120_000);
   }
+});
+
+describe('SIGTERM with LLMRR_SHUTDOWN_DELAY_MS', () => {
+  it('/ready turns 503 at once while new connections are still served for the delay; then the server stops, exit 0', async () => {
+    const dir = tempDir();
+    const r = run({ PORT: '0', INIT_CWD: dir, LLMRR_DATA_DIR: join(dir, 'data'), LLMRR_SHUTDOWN_DELAY_MS: '2000', LLMRR_SHUTDOWN_GRACE_MS: '1000' });
+    const url = await listening(r);
+    const fresh = { connection: 'close' };
+    expect((await fetch(`${url}/ready`, { headers: fresh })).status).toBe(200);
+    const signalled = performance.now();
+    r.child.kill('SIGTERM');
+    // The signal is handled as soon as it arrives; give it a moment on a busy machine.
+    await new Promise((res) => setTimeout(res, 300));
+    const ready = await fetch(`${url}/ready`, { headers: fresh });
+    const answer = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...fresh, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const servedWithin = performance.now() - signalled;
+    expect({ ready: ready.status, reason: ((await ready.json()) as { reason?: string }).reason, chat: answer.status }, r.output()).toEqual({ ready: 503, reason: 'shutting down', chat: 200 });
+    expect(servedWithin).toBeLessThan(2_000);
+    const { code } = await r.exited;
+    expect(performance.now() - signalled).toBeGreaterThanOrEqual(1_900);
+    expect(code, r.output()).toBe(0);
+    expect(r.output()).toContain('SIGTERM: not ready, still serving for 2000 ms (LLMRR_SHUTDOWN_DELAY_MS)');
+  }, 120_000);
 });
 
 /** The pids of `pid`'s children. */

@@ -2,6 +2,7 @@ import { LLMError } from '@llmrr/core';
 import { Hono } from 'hono';
 import { CallsInFlight } from './calls/calls-in-flight.js';
 import type { AppEnv, GatewayDeps } from './calls/context.js';
+import { requestErrorStyle } from './anthropic/error-style.js';
 import { errorResponse } from './http/error-body.js';
 import { DIRECT_ROUTES, createDirectRoutes, type DirectRoutes } from './http/direct-routes.js';
 import { CLIENT_REQUEST_ID_HEADER, clientRequestIdFrom, defaultRequestId } from './http/request-id.js';
@@ -15,7 +16,7 @@ import { registerApiRoutes } from './routes/api-routes.js';
 import { registerFeedbackRoute } from './routes/feedback-route.js';
 import { registerOpenAIRoutes } from './routes/openai-routes.js';
 import { defaultReady, registerOpsRoutes } from './routes/ops-routes.js';
-import { CORS_PATHS, publicCors } from './cors/public-cors.js';
+import { CORS_PATHS, corsHeadersOf, publicCors } from './cors/public-cors.js';
 import { TenantModelSync, isTenantRouter } from './tenants/tenant-model-sync.js';
 import { withTenantModels } from './tenants/with-tenant-models.js';
 import type { Gateway, GatewayEnv, GatewayLogEntry, GatewayOptions } from './types.js';
@@ -129,20 +130,27 @@ export function createGateway(options: GatewayOptions): Gateway {
   app.notFound((c) => {
     const id = c.get('requestId') ?? generateId();
     const allowed = allowedMethods(c.req.path);
+    const style = requestErrorStyle(c.req.path, c.req.raw.headers);
     if (allowed && !allowed.includes(c.req.method)) {
-      return errorResponse(new LLMError({ code: 'method_not_allowed', message: `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}`, param: 'method' }), id, 'openai', { allow: allowed.join(', ') });
+      return errorResponse(new LLMError({ code: 'method_not_allowed', message: `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}`, param: 'method' }), id, style, { allow: allowed.join(', ') });
     }
-    return errorResponse(new LLMError({ code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}`, param: 'path' }), id);
+    return errorResponse(new LLMError({ code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}`, param: 'path' }), id, style);
   });
   app.onError((err, c) => {
     const id = c.get('requestId') ?? generateId();
     deps.log('unhandled error', id, err);
-    return errorResponse(err, id);
+    return errorResponse(err, id, requestErrorStyle(c.req.path, c.req.raw.headers));
   });
 
   const gateway: Gateway & { [DIRECT_ROUTES]: DirectRoutes } = {
     fetch: async (request: Request, env?: GatewayEnv) => app.fetch(request, env ?? {}),
-    [DIRECT_ROUTES]: createDirectRoutes(echoClientRequestId(deps.routes, noteClientId), { cors: cors !== undefined, requestId: () => generateId(), now }),
+    [DIRECT_ROUTES]: createDirectRoutes(echoClientRequestId(deps.routes, noteClientId), {
+      cors: cors !== undefined,
+      requestId: () => generateId(),
+      now,
+      maxBodyBytes: limits.maxBodyBytes,
+      corsHeaders: options.cors ? corsHeadersOf(options.cors) : undefined,
+    }),
     registry: metrics?.registry,
     async close(settleTimeoutMs = DEFAULT_CLOSE_SETTLE_MS) {
       deps.closing = true;

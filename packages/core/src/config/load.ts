@@ -111,7 +111,7 @@ async function readSource(source: string | object | undefined, env: Env, cwd: st
     throw new LLMError({ code: 'config_invalid', message: `Both ${CONFIG_ENV.CONFIG} and ${CONFIG_ENV.CONFIG_JSON} are set: set only one` });
   }
   if (path !== undefined) return readFileSource(expandHomePath(path, env), cwd, `config file (from ${CONFIG_ENV.CONFIG})`);
-  if (json !== undefined) return parseTextSource(json, 'json', CONFIG_ENV.CONFIG_JSON, CONFIG_ENV.CONFIG_JSON);
+  if (json !== undefined) return await parseTextSource(json, 'json', CONFIG_ENV.CONFIG_JSON, CONFIG_ENV.CONFIG_JSON);
 
   const { join } = await import('node:path');
   const found: string[] = [];
@@ -144,12 +144,12 @@ async function readFileSource(path: string, cwd: string, what: string): Promise<
     const why = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${String(code ?? (e as Error).message)})`;
     throw new LLMError({ code: 'config_invalid', message: `The ${what} ${file} ${why}`, cause: e, details: { file } });
   }
-  return { ...parseTextSource(text, format, `${what} ${file}`, file), file };
+  return { ...(await parseTextSource(text, format, `${what} ${file}`, file)), file };
 }
 
-function parseTextSource(text: string, format: TextFormat, label: string, source: string): RawSource {
+async function parseTextSource(text: string, format: TextFormat, label: string, source: string): Promise<RawSource> {
   try {
-    const parsed = parseConfigText(text, format);
+    const parsed = await parseConfigText(text, format);
     return { label, source, data: parsed.data, locate: parsed.locate, interpolate: true };
   } catch (e) {
     if (!(e instanceof TextSyntaxError)) throw e;

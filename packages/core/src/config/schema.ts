@@ -349,6 +349,8 @@ function checkUniqueNames(
     names.forEach((n, i) => {
       if (!known.has(n)) ctx.addIssue({ code: 'custom', path: [...path, i], message: `unknown model "${n}" (not in models)` });
     });
+  // The names a fallback list holds are checked; a map's key is not: it may name a model that joins at run time (a
+  // tenant's own model handed to setTenant, a model added with load()).
   const fb = cfg.routing.fallbacks;
   if (Array.isArray(fb)) check(fb, ['routing', 'fallbacks']);
   else for (const [k, v] of Object.entries(fb)) check(v, ['routing', 'fallbacks', k]);

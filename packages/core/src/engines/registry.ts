@@ -65,6 +65,24 @@ export function assertEngineKnown(model: Pick<ModelConfig, 'name' | 'engine'>, e
   });
 }
 
+/**
+ * Asks `factory` to check `model`'s engine settings (`EngineFactory.checkConfig`: no side effect), naming a bad field
+ * under `path` (the model's place in the config, `models.0`): `models.0.options.thread`, `models.0.preset`.
+ */
+export function checkEngineConfig(factory: EngineFactory, model: ModelConfig, path: string): void {
+  if (typeof factory.checkConfig !== 'function') return;
+  try {
+    factory.checkConfig(model);
+  } catch (e) {
+    if (!LLMError.isInstance(e) || e.code !== 'config_invalid') throw e;
+    // Engines name the field alone (`options.x`) or under the model's name (`models.<name>.x`).
+    const own = `models.${model.name}.`;
+    const field = e.param === undefined ? undefined : e.param.startsWith(own) ? e.param.slice(own.length) : e.param;
+    const param = field === undefined ? path : `${path}.${field}`;
+    throw e.with({ param, message: e.message.includes(param) ? e.message : `${param}: ${e.message}` });
+  }
+}
+
 /** Creates the engine for a model config with the registered factory. */
 export function createEngine(model: ModelConfig, ctx: EngineContext, extra?: Readonly<Record<string, EngineFactory>>): LanguageEngine {
   return assertEngineKnown(model, extra)(model, ctx);

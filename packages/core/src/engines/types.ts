@@ -19,6 +19,13 @@ export interface EngineFactory {
    * models without creating the engine; a model's configured `capabilities` still win.
    */
   capabilities?: (model: ModelConfig) => readonly Capability[] | undefined;
+  /**
+   * Optional: checks the engine's own settings of `model` (its `options`, a preset) from the config alone, with no
+   * side effect (no model loaded, no network, no environment read), throwing `config_invalid` naming the field
+   * (`options.<name>`, `preset`). The router asks it when it builds a deployment, so a typo is refused with the
+   * config (`models.<i>.<field>`) and by `llmrr config validate`, not by every call to the deployment.
+   */
+  checkConfig?: (model: ModelConfig) => void;
 }
 
 export function defaultEngineContext(partial: Partial<EngineContext> = {}): EngineContext {

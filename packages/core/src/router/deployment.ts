@@ -59,7 +59,7 @@ function factoryCapabilities(factory: EngineFactory, config: ModelConfig): reado
 export class RouterDeployment implements Deployment {
   readonly name: string;
   readonly config: ModelConfig;
-  price: ModelPrice | undefined = undefined;
+  price: Readonly<ModelPrice> | undefined = undefined;
   priceFromTable = false;
   readonly stats: DeploymentStats;
   readonly breaker: DeploymentCircuit;
@@ -102,7 +102,10 @@ export class RouterDeployment implements Deployment {
 
   /** Config price, else free for local engines, else the table's row by model id (default: shipped table); undefined = unknown. */
   setPriceTable(table: PriceTable | undefined): void {
-    this.price = resolveModelPrice(this.init.config, table);
+    // The deployment's own frozen copy: not the config's object, nor one shared with other deployments (a local
+    // engine's 0). models() and explanations hand it out as is: nobody can edit what the router bills with.
+    const price = resolveModelPrice(this.init.config, table);
+    this.price = price && Object.freeze({ ...price });
     this.priceFromTable = this.init.config.price === undefined && this.price !== undefined;
   }
 

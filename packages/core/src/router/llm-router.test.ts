@@ -465,12 +465,26 @@ describe('LLMRouter: resilience', () => {
     expect(router.stats()['a']!.failures).toBe(0); // the request was at fault, not the deployment
   });
 
-  it('context_length_exceeded and content_filter do not fall over either', async () => {
-    for (const code of ['context_length_exceeded', 'content_filter'] as const) {
-      const { router, engines } = setup({ a: { failures: [{ code }] }, b: {} });
-      expect((await rejection(router.generate('x'))).code).toBe(code);
-      expect(engines.b!.calls).toBe(0);
-    }
+  it('content_filter does not fall over either', async () => {
+    const { router, engines } = setup({ a: { failures: [{ code: 'content_filter' }] }, b: {} });
+    expect((await rejection(router.generate('x'))).code).toBe('content_filter');
+    expect(engines.b!.calls).toBe(0);
+  });
+
+  it('context_length_exceeded falls over only to a deployment whose context window may be larger', async () => {
+    // Windows unknown: the next one may take the prompt.
+    const unknown = setup({ a: { failures: [{ code: 'context_length_exceeded' }] }, b: {} });
+    expect((await unknown.router.generate('x')).deployment).toBe('b');
+    expect(unknown.engines.a!.calls).toBe(1);
+    expect(unknown.sleeps).toEqual([]);
+    // The same window: it would refuse the prompt too.
+    const engines = { a: new MockEngine({ failures: [{ code: 'context_length_exceeded' }] }), b: new MockEngine({}) };
+    const router = new LLMRouter(
+      { models: [{ name: 'a', engine: 'mock', priority: 1, contextWindow: 8000 }, { name: 'b', engine: 'mock', priority: 2, contextWindow: 8000 }], routing: { strategy: 'priority' } },
+      { engines },
+    );
+    expect((await rejection(router.generate('x'))).code).toBe('context_length_exceeded');
+    expect(engines.b.calls).toBe(0);
   });
 
   it('auth, permission and not-found errors fall over without retrying the same deployment', async () => {

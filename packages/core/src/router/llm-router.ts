@@ -3,7 +3,7 @@ import { guardSpend, hitSpend, withGuardCost } from '../semantic-cache/guard-spe
 import { SEMANTIC_GUARD_METADATA_KEY, SemanticCacheHook } from '../semantic-cache/semantic-cache-hook.js';
 import { ModelConfigSchema, type Capability, type ModelConfig, type RouterConfig, type RouterConfigInput, type TenantConfig, type TenantConfigInput } from '../config/schema.js';
 import { formatPath, parseConfig } from '../config/validate.js';
-import { assertEngineKnown } from '../engines/registry.js';
+import { assertEngineKnown, checkEngineConfig } from '../engines/registry.js';
 import { defaultEngineContext, type EngineContext, type EngineFactory } from '../engines/types.js';
 import { LLMError } from '../errors/llm-error.js';
 import { toLLMError } from '../errors/to-llm-error.js';
@@ -486,6 +486,7 @@ export class LLMRouter {
         if (route.affinity) this.affinity.remember(route.affinity, d.modelId, d.name);
       },
       end: (result, error) => this.end(call, result, error),
+      beforeAttemptAfterSpend: options.beforeAttemptAfterSpend,
     });
     // A stream that fails or is abandoned after its lookup paid a guard call still cost that call (`spent`): a NO's
     // call on top of the answer's (and of its failed attempts' reported prompts), or a hit's call while the hit is replayed.
@@ -537,6 +538,14 @@ export class LLMRouter {
    * strategies as they were (round-robin shows its next turn without taking it; adaptive remembers nothing).
    */
   async route(input: PromptOrRequest, options: RouteOptions = {}): Promise<RouteDecision> {
+    try {
+      return await this.routeDecision(input, options);
+    } catch (e) {
+      throw toLLMError(e);
+    }
+  }
+
+  private async routeDecision(input: PromptOrRequest, options: RouteOptions): Promise<RouteDecision> {
     this.assertOpen();
     const request = normalizeRequest(input, options);
     const requestId = options.requestId ?? this.generateId();
@@ -790,6 +799,7 @@ export class LLMRouter {
         stats: d.stats.snapshot(),
       };
       if (d.config.alias !== undefined) info.alias = d.config.alias;
+      // A copy: the caller may edit what it was given; the router bills with its own.
       if (d.price) info.price = d.price;
       return info;
     });
@@ -894,6 +904,7 @@ export class LLMRouter {
       } catch (e) {
         throw LLMError.isInstance(e) ? e.with({ param: `${path}.engine` }) : e;
       }
+      checkEngineConfig(factory, config, path);
     }
     return new RouterDeployment({
       config,

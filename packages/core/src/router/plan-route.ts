@@ -1,5 +1,6 @@
 import type { Capability, RoutingConfig } from '../config/schema.js';
 import { LLMError } from '../errors/llm-error.js';
+import { toLLMError } from '../errors/to-llm-error.js';
 import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
 import type { GenerateRequest } from '../spec/index.js';
 import { matchesName, noCandidateError, noDeploymentError, saturatedError, saturation, selectCandidates, unfitReason, type CandidateQuery, type CandidateSelection, type Exclusion } from './candidates.js';
@@ -70,6 +71,7 @@ const clock = typeof performance !== 'undefined' ? () => performance.now() : () 
 export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan> {
   const t0 = input.explain ? clock() : 0;
   const { request, options, embed } = input;
+  if (input.trusted && options.strategyOptions !== undefined) checkCallOptions(input.strategy, input.strategyName, options.strategyOptions);
   const estimatedInputTokens = embed ? embed.inputTokens : (input.estimatedInputTokens ?? estimateRequestTokens(request));
   const required = impliedCapabilities(request, input.stream, options.requiredCapabilities);
   const query: CandidateQuery = {
@@ -100,6 +102,21 @@ export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan>
   }
   if (lookup) return lookup.then((affinity) => rankPlan(input, selection, query, estimatedInputTokens, required, affinity, looked, t0));
   return rankPlan(input, selection, query, estimatedInputTokens, required, undefined, false, t0);
+}
+
+/**
+ * A call's `strategyOptions` for a built-in strategy, checked as its config is (an unknown or misspelt name, a bad
+ * value): the call's `invalid_request` naming `strategyOptions.<option>`.
+ */
+function checkCallOptions(strategy: Strategy, name: string, o: Record<string, unknown>): void {
+  if (typeof strategy.checkOptions !== 'function') return;
+  try {
+    strategy.checkOptions(o);
+  } catch (e) {
+    const err = toLLMError(e);
+    const param = `strategyOptions${err.param !== undefined ? `.${err.param}` : ''}`;
+    throw new LLMError({ code: 'invalid_request', message: `${param}: ${err.message}`, param, cause: e });
+  }
 }
 
 /** True when the model of one of `candidates` has two deployments or more in `deployments`. */
@@ -161,14 +178,18 @@ function rankPlan(
   const ranked = input.strategy.rank(ctx);
   const finish = (r: RankedCandidate[]): RoutePlan => {
     const strategyList = input.trusted ? r : checkRanked(r, selection.candidates, input.strategyName);
-    if (strategyList.length === 0) throw noDeploymentError(selection.excluded, options.model, `strategy "${input.strategyName}" ranked no candidate`);
+    if (strategyList.length === 0) {
+      const excluded = [...selection.excluded, ...leftOutBy(ctx, selection.candidates, strategyList, input.strategyName)];
+      throw noDeploymentError(excluded, options.model, `strategy "${input.strategyName}" ranked no candidate`);
+    }
     const preferred = affinity === undefined || !looked ? undefined : preferAffinity(strategyList, affinity.hits);
     const list = preferred?.ranked ?? strategyList;
     const order = buildOrder(list, input, query);
     const plan: RoutePlan = { order, forced: selection.forced, estimatedInputTokens, decision: undefined };
     if (affinity) plan.affinity = affinity;
     if (input.explain) {
-      plan.decision = explainPlan(input, list, order, selection.excluded, selection.forced, (clock() - t0) * 1000);
+      const excluded = [...selection.excluded, ...leftOutBy(ctx, selection.candidates, strategyList, input.strategyName, order)];
+      plan.decision = explainPlan(input, list, order, excluded, selection.forced, (clock() - t0) * 1000);
       if (affinity && looked) explainAffinity(plan.decision, affinity.keys.source, preferred?.hit, preferred?.ranked !== undefined ? strategyList[0]!.deployment.name : undefined);
     }
     return plan;
@@ -185,6 +206,21 @@ function statsOf(all: readonly RouterDeployment[], candidates: readonly RouterDe
   for (let i = 0; i < candidates.length; i++) if (candidates[i]!.name === name) return candidates[i]!.stats;
   for (let i = 0; i < all.length; i++) if (all[i]!.name === name) return all[i]!.stats;
   throw new LLMError({ code: 'invalid_request', message: `Strategy asked for the stats of unknown deployment "${name}"` });
+}
+
+/**
+ * The candidates the strategy did not rank, each with the reason it gave (`ctx.leftOut`), else a generic one. One in
+ * `order` (a configured fallback: buildOrder appends those that fit) is tried, so it is not listed.
+ */
+function leftOutBy(ctx: StrategyContext, candidates: readonly RouterDeployment[], ranked: readonly RankedCandidate[], strategy: string, order?: readonly RouterDeployment[]): Exclusion[] {
+  const out: Exclusion[] = [];
+  if (ranked.length === candidates.length) return out;
+  for (const d of candidates) {
+    if (ranked.some((r) => r.deployment === d) || order?.includes(d)) continue;
+    const said = ctx.leftOut?.find((x) => x?.name === d.name);
+    out.push({ name: d.name, reason: typeof said?.reason === 'string' ? said.reason : `left out by strategy "${strategy}"` });
+  }
+  return out;
 }
 
 /** A custom strategy's ranking, kept to the candidates it was given (once each). */
@@ -248,6 +284,7 @@ function explainPlan(
     if (r.score !== undefined) c.score = r.score;
     if (r.factors) c.factors = { ...r.factors };
     if (r.note) c.note = r.note;
+    // The deployment's frozen price (no copy per call): editing it cannot change what the router bills.
     if (d.price) c.price = d.price;
     return c;
   });

@@ -28,6 +28,7 @@ export function normalizeRequest(input: PromptOrRequest | ChatMessage[], options
     if (m === null || typeof m !== 'object' || (m.role !== 'system' && m.role !== 'user' && m.role !== 'assistant' && m.role !== 'tool')) {
       throw new LLMError({ code: 'invalid_request', message: `messages.${i}.role must be one of system, user, assistant, tool`, param: `messages.${i}.role` });
     }
+    checkContent(m as ChatMessage, i);
   }
   if (options) {
     // Request params given next to the routing options fill in (or override) the request's own.
@@ -67,6 +68,33 @@ export function normalizeRequest(input: PromptOrRequest | ChatMessage[], options
   checkStrictAndDescription(request);
   checkReasoning(request.reasoning);
   return request;
+}
+
+/**
+ * A message's content as engines and the token estimate read it: text, or (a user's) an array of parts, each an object
+ * with a `type` (an assistant's may be null or absent, with tool calls); a tool result's `parts` the same.
+ */
+function checkContent(m: ChatMessage, i: number): void {
+  const content = (m as { content?: unknown }).content;
+  const partsOk = m.role === 'user';
+  if (typeof content !== 'string' && !(m.role === 'assistant' && content == null) && !(partsOk && Array.isArray(content))) {
+    throw new LLMError({ code: 'invalid_request', message: `messages.${i}.content must be ${partsOk ? 'a string or an array of content parts' : m.role === 'assistant' ? 'a string or null' : 'a string'}`, param: `messages.${i}.content` });
+  }
+  if (Array.isArray(content)) checkParts(content, `messages.${i}.content`);
+  const parts = (m as { parts?: unknown }).parts;
+  if (parts !== undefined) {
+    if (!Array.isArray(parts)) throw new LLMError({ code: 'invalid_request', message: `messages.${i}.parts must be an array of content parts`, param: `messages.${i}.parts` });
+    checkParts(parts, `messages.${i}.parts`);
+  }
+}
+
+function checkParts(parts: readonly unknown[], path: string): void {
+  for (let j = 0; j < parts.length; j++) {
+    const p = parts[j] as { type?: unknown } | null;
+    if (p === null || typeof p !== 'object' || typeof p.type !== 'string') {
+      throw new LLMError({ code: 'invalid_request', message: `${path}.${j} must be a content part (an object with a type)`, param: `${path}.${j}` });
+    }
+  }
 }
 
 /** `tools[].strict` a boolean and a json_schema format's `description` a string, where given (engines send them as they are). */

@@ -2,11 +2,15 @@
  * A stream attempt that fails before its first content part after its engine reported usage (the prompt, as
  * Anthropic's `message_start` says it) was billed for that prompt: the router fails it over (or fails the stream),
  * and the stream's `spent()` says what such attempts cost, at their deployments' prices, for whoever bills a stream
- * that fails (the gateway). Usage that counts no tokens (or is no object, from an engine in plain JS) is none.
+ * that fails (the gateway); an answer a later attempt gives has them in its cost (`failedAttemptsCost`, their tokens
+ * in `failedAttemptsUsage`). `beforeAttemptAfterSpend` is asked before each attempt that follows billed ones (a budget
+ * extends its reservation there) and can end the call; while it is pending, no attempt (a hedge's neither) is sent.
+ * A hedge loser is not billed; a lane the router cancels because the call failed (no lane answered) is. Usage that
+ * counts no tokens (or is no object, from an engine in plain JS) is none.
  */
 import { describe, expect, it } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
-import type { LanguageEngine, StreamPart, Usage } from '../spec/index.js';
+import type { CallOptions, LanguageEngine, StreamPart, Usage } from '../spec/index.js';
 import { LLMRouter } from './llm-router.js';
 import type { RouterStreamPart } from './types.js';
 
@@ -73,6 +77,104 @@ describe('RouterStream.spent: prompts reported by attempts that failed before th
     await r.close();
   });
 
+  it('the answer a retry or fallback gives is billed the failed attempts: in its cost and failedAttemptsCost, their tokens in failedAttemptsUsage, its usage its own', async () => {
+    const r = router({ a: engine('a', [{ type: 'usage', usage: PROMPT }]), b: engine('b', undefined) }, 1);
+    const stream = r.stream(hello);
+    const all = await parts(stream);
+    const result = await stream.result;
+    // The finish part and `usage` are the answer's own (what the client is told).
+    expect(all.at(-1)).toMatchObject({ type: 'finish', usage: { inputTokens: 5, outputTokens: 1 } });
+    expect(result.usage).toEqual({ inputTokens: 5, outputTokens: 1, totalTokens: 6 });
+    expect(result.failedAttemptsUsage).toEqual({ inputTokens: 2200, outputTokens: 0, totalTokens: 2200, cacheWriteInputTokens: 2000 });
+    expect(result.failedAttemptsCost?.totalUsd).toBeCloseTo(2 * 0.00405, 12);
+    // b's answer: 5 input at 1 and 1 output at 5, per 1M tokens; plus the two prompts.
+    expect(result.cost.totalUsd).toBeCloseTo(2 * 0.00405 + (5 * 1 + 1 * 5) / 1e6, 12);
+    expect(result.cost.inputUsd + result.cost.outputUsd).toBeCloseTo(result.cost.totalUsd, 12);
+    await r.close();
+  });
+
+  it('an answer without failed attempts before it has no failedAttempts fields', async () => {
+    const r = router({ b: engine('b', undefined) });
+    const stream = r.stream(hello);
+    await parts(stream);
+    const result = await stream.result;
+    expect(result.failedAttemptsCost).toBeUndefined();
+    expect(result.failedAttemptsUsage).toBeUndefined();
+    expect(stream.spent?.()).toBeUndefined();
+    await r.close();
+  });
+
+  it('beforeAttemptAfterSpend is asked before each attempt after billed ones, with what was billed since; a rejection ends the stream with its error and sends nothing more', async () => {
+    let calls = 0;
+    const counting = engine('a', [{ type: 'usage', usage: PROMPT }]);
+    const stream0 = counting.stream.bind(counting);
+    counting.stream = (...args) => {
+      calls++;
+      return stream0(...args);
+    };
+    const r = router({ a: counting }, 3);
+    const asked: number[] = [];
+    const stream = r.stream(hello, {
+      beforeAttemptAfterSpend: async (billed) => {
+        asked.push(billed.totalUsd);
+        if (asked.length === 2) throw new LLMError({ code: 'budget_exceeded', message: 'no room for another attempt' });
+      },
+    });
+    const all = await parts(stream);
+    expect(all.map((p) => p.type)).toEqual(['error']);
+    expect(all[0]).toMatchObject({ type: 'error', error: { code: 'budget_exceeded' } });
+    await expect(stream.result).rejects.toMatchObject({ code: 'budget_exceeded' });
+    // Asked before the second attempt (the first's prompt) and before the third (the second's only), which it refused.
+    expect(asked).toHaveLength(2);
+    expect(asked[0]).toBeCloseTo(0.00405, 12);
+    expect(asked[1]).toBeCloseTo(0.00405, 12);
+    expect(calls).toBe(2);
+    expect(stream.spent?.()?.cost.totalUsd).toBeCloseTo(2 * 0.00405, 12);
+    await r.close();
+  });
+
+  it('beforeAttemptAfterSpend is not asked when no failed attempt reported usage', async () => {
+    const r = router({ a: engine('a', [{ type: 'response-metadata', id: 'x' }]), b: engine('b', undefined) }, 1);
+    let asked = 0;
+    const stream = r.stream(hello, { beforeAttemptAfterSpend: () => void asked++ });
+    await parts(stream);
+    expect((await stream.result).deployment).toBe('b');
+    expect(asked).toBe(0);
+    await r.close();
+  });
+
+  it('a hedge loser cancelled after its usage part is not billed: neither in spent() nor in the answer', async () => {
+    const slow: LanguageEngine = {
+      ...engine('a', undefined),
+      async *stream(_request, options) {
+        yield { type: 'usage', usage: PROMPT };
+        // Never answers: it waits until the router cancels it (the hedge on b won).
+        await new Promise<void>((resolve) => options?.signal?.addEventListener('abort', () => resolve(), { once: true }));
+        throw options?.signal?.reason ?? new Error('aborted');
+      },
+    } as LanguageEngine;
+    const r = new LLMRouter(
+      {
+        models: [
+          { name: 'a', engine: 'custom', priority: 1, price: { input: 3, output: 15, cacheWrite: 3.75 } },
+          { name: 'b', engine: 'custom', priority: 2, price: { input: 1, output: 5 } },
+        ],
+        routing: { strategy: 'priority', retries: { max: 0, initialDelayMs: 0, maxDelayMs: 0 }, hedging: { enabled: true, delayMs: 5, maxHedges: 1 } },
+      },
+      { engines: { a: slow, b: engine('b', undefined) } },
+    );
+    const stream = r.stream(hello);
+    const all = await parts(stream);
+    expect(all[0]).toMatchObject({ type: 'route', deployment: 'b' });
+    const result = await stream.result;
+    // Let the loser's cancellation settle before looking.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(result.failedAttemptsCost).toBeUndefined();
+    expect(result.cost.totalUsd).toBeCloseTo((5 * 1 + 1 * 5) / 1e6, 12);
+    expect(stream.spent?.()).toBeUndefined();
+    await r.close();
+  });
+
   it('the last usage part counts; one with no tokens, or that is no object, is none; an attempt cut with no usage part adds nothing', async () => {
     const later: Usage = { inputTokens: 1200, outputTokens: 0, totalTokens: 1200 };
     const r1 = router({ a: engine('a', [{ type: 'usage', usage: PROMPT }, { type: 'usage', usage: later }]) });
@@ -88,5 +190,138 @@ describe('RouterStream.spent: prompts reported by attempts that failed before th
     await parts(s3);
     expect(s3.spent?.()).toBeUndefined();
     await Promise.all([r1.close(), r2.close(), r3.close()]);
+  });
+});
+
+const PROMPT_A: Usage = { inputTokens: 1000, outputTokens: 0, totalTokens: 1000 };
+const PROMPT_B: Usage = { inputTokens: 2000, outputTokens: 0, totalTokens: 2000 };
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** `a`: its first stream reports the prompt after `cutAfterMs` and is cut before content (retryable); later ones answer. */
+function cutOnce(cutAfterMs: number): LanguageEngine & { calls: number } {
+  const e = {
+    specVersion: 'v1',
+    provider: 'custom',
+    modelId: 'a',
+    capabilities: { streaming: true },
+    calls: 0,
+    generate: () => Promise.reject(new Error('not used')),
+    async *stream() {
+      if (e.calls++ === 0) {
+        if (cutAfterMs > 0) await delay(cutAfterMs);
+        yield { type: 'usage', usage: PROMPT_A };
+        yield { type: 'error', error: new LLMError({ code: 'stream_interrupted', message: 'cut after message_start', isRetryable: true }) };
+        return;
+      }
+      yield { type: 'text-delta', delta: 'late answer' };
+      yield { type: 'finish', finishReason: 'stop', usage: { inputTokens: 5, outputTokens: 1, totalTokens: 6 } };
+    },
+  };
+  return e as unknown as LanguageEngine & { calls: number };
+}
+
+/** `b`: reports its prompt (message_start), then waits for content that never comes until its signal aborts. */
+function promptThenHang(): LanguageEngine & { calls: number } {
+  const e = {
+    specVersion: 'v1',
+    provider: 'custom',
+    modelId: 'b',
+    capabilities: { streaming: true },
+    calls: 0,
+    generate: () => Promise.reject(new Error('not used')),
+    async *stream(_request: unknown, options: CallOptions) {
+      e.calls++;
+      yield { type: 'usage', usage: PROMPT_B };
+      await new Promise<void>((resolve) => {
+        if (options.signal?.aborted) resolve();
+        options.signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+      yield { type: 'error', error: new LLMError({ code: 'aborted', message: 'aborted' }) };
+    },
+  };
+  return e as unknown as LanguageEngine & { calls: number };
+}
+
+/** a then b, one retry, a hedge on b after 20 ms. */
+function hedgedRouter(engines: Record<string, LanguageEngine>) {
+  return new LLMRouter(
+    {
+      models: [
+        { name: 'a', engine: 'custom', priority: 1, price: { input: 3, output: 15 } },
+        { name: 'b', engine: 'custom', priority: 2, price: { input: 1, output: 5 } },
+      ],
+      routing: { strategy: 'priority', retries: { max: 1, initialDelayMs: 0, maxDelayMs: 0 }, hedging: { enabled: true, delayMs: 20, maxHedges: 1 }, circuitBreaker: { enabled: false } },
+    },
+    { engines },
+  );
+}
+
+/** The budget refuses the extension after a store round trip (100 ms): the call fails with budget_exceeded. */
+const refuseAfter100ms = async (): Promise<void> => {
+  await delay(100);
+  throw new LLMError({ code: 'budget_exceeded', message: 'no room for the retry' });
+};
+
+describe('RouterStream.spent with hedging: a retry after a billed attempt refused by beforeAttemptAfterSpend', () => {
+  it('a hedge lane the router cancels because the call failed (no lane answered) had reported its prompt: spent() counts it', async () => {
+    // a is cut at 50 ms, after the hedge on b (20 ms) got its message_start.
+    const a = cutOnce(50);
+    const b = promptThenHang();
+    const r = hedgedRouter({ a, b });
+    const stream = r.stream(hello, { beforeAttemptAfterSpend: refuseAfter100ms });
+    const all = await parts(stream);
+    expect(all.map((p) => p.type)).toEqual(['error']);
+    expect(all[0]).toMatchObject({ error: { code: 'budget_exceeded' } });
+    // b was sent before any attempt was billed; it lost to nothing, so the provider's bill for its prompt stands.
+    expect(a.calls).toBe(1);
+    expect(b.calls).toBe(1);
+    const spent = stream.spent?.();
+    expect(spent?.usage.inputTokens).toBe(PROMPT_A.inputTokens + PROMPT_B.inputTokens);
+    expect(spent?.cost.totalUsd).toBeCloseTo((PROMPT_A.inputTokens * 3 + PROMPT_B.inputTokens * 1) / 1e6, 12);
+    await r.close();
+  });
+
+  it('while the admission after a billed attempt is pending, no other attempt goes upstream (a hedge waits for it; a rejection sends nothing more)', async () => {
+    const a = cutOnce(0);
+    const b = promptThenHang();
+    const r = hedgedRouter({ a, b });
+    let bCallsWhileAdmitting: number | undefined;
+    let asked = 0;
+    const stream = r.stream(hello, {
+      beforeAttemptAfterSpend: async () => {
+        asked++;
+        await delay(100);
+        bCallsWhileAdmitting = b.calls;
+        throw new LLMError({ code: 'budget_exceeded', message: 'no room for the retry' });
+      },
+    });
+    const all = await parts(stream);
+    expect(all[0]).toMatchObject({ type: 'error', error: { code: 'budget_exceeded' } });
+    // The hedge (20 ms) started during the 100 ms admission: it waited for the same admission (asked once).
+    expect(bCallsWhileAdmitting).toBe(0);
+    expect(asked).toBe(1);
+    expect(a.calls).toBe(1);
+    expect(b.calls).toBe(0);
+    expect(stream.spent?.()?.usage.inputTokens).toBe(PROMPT_A.inputTokens);
+    await r.close();
+  });
+
+  it('a pending admission that is granted lets the hedge waiting on it go: the first answer wins, billed the cut prompt', async () => {
+    const a = cutOnce(0);
+    const b = promptThenHang();
+    const r = hedgedRouter({ a, b });
+    let asked = 0;
+    const stream = r.stream(hello, {
+      beforeAttemptAfterSpend: async () => {
+        asked++;
+        await delay(60);
+      },
+    });
+    const all = await parts(stream);
+    expect(all.at(-1)).toMatchObject({ type: 'finish' });
+    const result = await stream.result;
+    expect(asked).toBe(1);
+    expect(result.failedAttemptsUsage?.inputTokens).toBe(PROMPT_A.inputTokens);
+    await r.close();
   });
 });

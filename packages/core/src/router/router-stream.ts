@@ -7,9 +7,9 @@ import { elapsedMs } from './elapsed-ms.js';
 import type { AttemptTimeouts } from './resilience/attempt-scope.js';
 import { runAttempts, type AttemptLease, type ExecutionHost, type ExecutionPlan } from './resilience/run-attempts.js';
 import { StreamAccumulator } from './stream-accumulator.js';
-import { closeQuietly, PrimingAttempts, streamDriver, type PrimedStream } from './stream-driver.js';
+import { billFailedAttempts, closeQuietly, PrimingAttempts, streamDriver, type PrimedStream } from './stream-driver.js';
 import type { RoutePlan } from './plan-route.js';
-import type { AttemptRecord, RouterResult, RouterStream, RouterStreamPart } from './types.js';
+import type { AttemptRecord, Cost, RouterResult, RouterStream, RouterStreamPart } from './types.js';
 import { timerDelay } from '../util/timer-delay.js';
 
 /** What a router stream needs from its router. */
@@ -31,6 +31,8 @@ export interface StreamHooks {
   primed?(d: RouterDeployment, route: RoutePlan): void;
   /** Called once at the end: events. */
   end(result: RouterResult | undefined, error: LLMError | undefined): void;
+  /** `GenerateOptions.beforeAttemptAfterSpend`: asked before an attempt that follows billed failed attempts. */
+  beforeAttemptAfterSpend?: ((billed: Cost) => Promise<void> | void) | undefined;
 }
 
 function noop(): void {}
@@ -253,7 +255,10 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * the first content part; after it an engine failure is forwarded as an `error` part and the stream
  * ends (never a silent clean end). `.result` settles when the stream ends; iterate it once.
  * An attempt that failed before its first content part after its engine reported usage (the prompt, as Anthropic's
- * `message_start` says it) was billed for it: `spent()` says what those attempts cost, at their deployments' prices.
+ * `message_start` says it) was billed for it: `spent()` says what those attempts cost, at their deployments' prices,
+ * and an answer a later attempt gives has it in its cost (`failedAttemptsCost`, `failedAttemptsUsage`). Before each
+ * attempt that follows such ones, `beforeAttemptAfterSpend` (when given) is asked with what they cost: a rejection ends
+ * the stream with its error, and no further attempt is sent.
  * A consumer that stops pulling without `return()` does not keep the attempt: when its `totalMs` fires,
  * or after `consumerIdleMs` (1 to 1.25 times it) without a pull, the router cancels the upstream request,
  * frees the attempt as a caller abandonment (no strike) and `.result` rejects with `timeout` (as at totalMs
@@ -368,12 +373,14 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
       const { plan: planned, route } = ready;
       plan = planned;
       let won;
-      const attempts = new PrimingAttempts();
+      const attempts = new PrimingAttempts(hooks.beforeAttemptAfterSpend);
       priming = primed = attempts;
       try {
         won = await runAttempts<PrimedStream>(host, planned, streamDriver(planned.request, hooks.headers, host, attempts));
       } catch (e) {
         priming = undefined;
+        // No lane answered: those the router cancelled as the call failed were no hedge losers (`spent()` has them).
+        attempts.unanswered();
         if (cancelled) return;
         error = toLLMError(e);
         done = true;
@@ -400,6 +407,8 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
         let r: RouterResult;
         try {
           r = hooks.build(d, acc.result(), planned, route, ttftMs);
+          // The prompts the attempts before it had reported were billed too (a hedge loser's is not among them).
+          billFailedAttempts(r, attempts.paid);
         } catch (e) {
           held.release();
           throw e;

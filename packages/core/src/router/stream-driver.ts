@@ -7,7 +7,7 @@ import { elapsedMs } from './elapsed-ms.js';
 import { CANCELLED, LinkedController, type AttemptScope } from './resilience/attempt-scope.js';
 import type { AttemptDriver, ExecutionHost } from './resilience/run-attempts.js';
 import { sumCost, sumUsage } from './cascade/sum-usage.js';
-import type { StreamSpend } from './types.js';
+import type { Cost, RouterResult, StreamSpend } from './types.js';
 
 /** An engine stream read up to its first content part (or its finish, for an empty answer). */
 export interface PrimedStream {
@@ -24,6 +24,8 @@ export interface PrimedStream {
    */
   endsOnAbort: boolean;
 }
+
+function noop(): void {}
 
 /** Ends an engine iterator without waiting or throwing (closes the upstream connection). */
 export function closeQuietly(iterator: AsyncIterator<StreamPart> | undefined): void {
@@ -50,10 +52,49 @@ export class PrimingAttempts {
    * stream's `spent()` says it, for whoever bills a stream that fails. Undefined while none did.
    */
   paid: StreamSpend | undefined;
+  /** What the attempts billed since the last `admit` cost (what the next attempt must be admitted with). */
+  private unadmitted: Cost | undefined;
+  /** The admission in progress (every attempt that starts meanwhile waits for it), or the refusal that ended the call. */
+  private admitting: Promise<void> | undefined;
+  /**
+   * What the attempts the router cancelled (not `stop()`) had reported, while it is not known whether another lane
+   * answered: a hedge loser's prompt stays uncharged; when the call ends without an answer (`unanswered`), it is paid.
+   */
+  private cancelledPaid: StreamSpend | undefined;
+  private noAnswer = false;
   private one: AttemptScope | undefined;
   private more: AttemptScope[] | undefined;
   /** The backoff waits in progress (more than one only with hedging). */
   private waits: LinkedController[] | undefined;
+
+  /** `beforeAttempt`: `GenerateOptions.beforeAttemptAfterSpend`, asked before an attempt that follows billed ones. */
+  constructor(private readonly beforeAttempt?: (billed: Cost) => Promise<void> | void) {}
+
+  /**
+   * The wait before the next attempt: `beforeAttempt` with what was billed since it was last asked, if anything was.
+   * While it is pending, every attempt that starts (a hedge lane's too) waits for that same admission, and then for
+   * one of what was billed meanwhile; a refusal is kept, so that it stops every attempt, later ones included.
+   */
+  admit(): Promise<void> | undefined {
+    if (this.admitting) return this.admitting;
+    const billed = this.unadmitted;
+    if (!billed || !this.beforeAttempt) return undefined;
+    this.unadmitted = undefined;
+    let admitted: Promise<void> | void;
+    try {
+      admitted = this.beforeAttempt(billed);
+    } catch (e) {
+      admitted = Promise.reject(e as Error);
+    }
+    if (!(admitted instanceof Promise)) return undefined;
+    const pending = admitted.then(() => {
+      this.admitting = undefined;
+      return this.admit();
+    });
+    pending.catch(noop);
+    this.admitting = pending;
+    return pending;
+  }
 
   /** `sleep(ms, parent)`, ended by `stop()` as by `parent`: it rejects, and the attempts end as cancelled. */
   async backoff(sleep: ExecutionHost['sleep'], ms: number, parent: AbortSignal | undefined): Promise<void> {
@@ -84,9 +125,26 @@ export class PrimingAttempts {
     }
   }
 
-  /** An attempt on `d` failed after its engine reported `usage` (see `paid`). */
-  failedAfterUsage(d: RouterDeployment, usage: Usage): void {
-    this.paid = plusSpend(this.paid, { usage, cost: computeCost(usage, d.price), replay: false });
+  /**
+   * An attempt on `d` failed after its engine reported `usage` (see `paid`); `cancelled`: the router cancelled it
+   * (not `stop()`), as a hedge loser when another lane answered (see `cancelledPaid`).
+   */
+  failedAfterUsage(d: RouterDeployment, usage: Usage, cancelled: boolean): void {
+    const cost = computeCost(usage, d.price);
+    const spend: StreamSpend = { usage, cost, replay: false };
+    if (cancelled && !this.noAnswer) {
+      this.cancelledPaid = plusSpend(this.cancelledPaid, spend);
+      return;
+    }
+    this.paid = plusSpend(this.paid, spend);
+    this.unadmitted = this.unadmitted ? sumCost(this.unadmitted, cost) : cost;
+  }
+
+  /** The call ended without an answer: the attempts the router cancelled lost to none, their prompts are paid. */
+  unanswered(): void {
+    this.noAnswer = true;
+    this.paid = plusSpend(this.paid, this.cancelledPaid);
+    this.cancelledPaid = undefined;
   }
 
   stop(): void {
@@ -186,10 +244,11 @@ export function streamDriver(
         }
       } catch (e) {
         closeQuietly(iterator);
-        // The prompt the engine reported before it failed (a cut after Anthropic's `message_start`) was billed.
+        // The prompt the engine reported before it failed (a cut after Anthropic's `message_start`) was billed; a
+        // hedge loser's (cancelled by the router while the stream was not stopped, and another lane answered) is not.
         if (attempts && buffered) {
           const usage = lastUsage(buffered);
-          if (usage) attempts.failedAfterUsage(d, usage);
+          if (usage) attempts.failedAfterUsage(d, usage, scope?.cancelled === true && !attempts.stopped);
         }
         throw e;
       } finally {
@@ -200,6 +259,21 @@ export function streamDriver(
       closeQuietly(value.iterator);
     },
   };
-  if (attempts) driver.backoff = (ms, parent) => attempts.backoff(host.sleep, ms, parent);
+  if (attempts) {
+    driver.backoff = (ms, parent) => attempts.backoff(host.sleep, ms, parent);
+    driver.admit = () => attempts.admit();
+  }
   return driver;
+}
+
+/**
+ * Bills `result` (an answer a later attempt gave) for the attempts that failed before it after their provider reported
+ * usage (`PrimingAttempts.paid`): their cost is added to its `cost` and said in `failedAttemptsCost`, their tokens in
+ * `failedAttemptsUsage` (not in `usage`, the answer's own).
+ */
+export function billFailedAttempts(result: RouterResult, paid: StreamSpend | undefined): void {
+  if (!paid) return;
+  result.cost = sumCost(result.cost, paid.cost);
+  result.failedAttemptsCost = paid.cost;
+  result.failedAttemptsUsage = paid.usage;
 }

@@ -15,7 +15,7 @@ export interface Deployment {
   readonly name: string;
   readonly config: ModelConfig;
   /** Price per 1M tokens: from config, else the shipped table, else undefined (cost then unknown = 0, marked). */
-  readonly price: ModelPrice | undefined;
+  readonly price: Readonly<ModelPrice> | undefined;
   readonly capabilities: ReadonlySet<Capability>;
   /** The tenant owning this deployment (its own model, apart from another tenant's of the same name); undefined for a shared one. */
   readonly tenant?: string | undefined;
@@ -70,6 +70,13 @@ export interface StrategyContext {
    * their outcomes say little about live traffic, so a learning strategy neither remembers nor learns from them.
    */
   internal?: boolean;
+  /**
+   * Where a strategy that leaves candidates out (a constraint: `intelligent`'s `minQuality`, `maxCostUsd`,
+   * `maxLatencyMs`) says why: it pushes `{ name, reason }` per candidate it drops (creating the array). `explain`
+   * lists them in `excluded`, and the error when no candidate is ranked names them; a candidate left out without
+   * a reason here is listed as left out by the strategy.
+   */
+  leftOut?: Array<{ name: string; reason: string }>;
 }
 
 export interface RankedCandidate {
@@ -129,6 +136,15 @@ export interface RouterCallOptions {
   /** Tenant the call is made for: scopes the cache (answers are never shared across tenants); in v3 configs the tenant's allow-list and preferences apply. */
   tenant?: string;
   headers?: Record<string, string>;
+  /**
+   * Streams: called before an attempt that follows attempts which failed before their first content part after
+   * their provider reported usage (billed for it: see `RouterStream.spent`), with what the attempts billed since the
+   * previous call (or since the start) cost, at their deployments' prices. A consumer that reserved the cost of one
+   * call (a budget) extends its reservation by it here. While it is pending, every attempt that starts (a hedge
+   * lane's too) waits for it. A rejection ends the call with that error (as an `LLMError`): no further attempt is
+   * sent. Not called when no attempt was billed (nor for `generate`).
+   */
+  beforeAttemptAfterSpend?: (billed: Cost) => Promise<void> | void;
 }
 
 /** Request fields other than `messages`, accepted next to the routing options by `generate`/`chat`/`stream`. */
@@ -222,7 +238,8 @@ export interface DeploymentInfo {
   enabled: boolean;
   config: ModelConfig;
   capabilities: Capability[];
-  price?: ModelPrice;
+  /** The price the router bills with (frozen: editing it throws in strict code and never reprices the deployment). */
+  price?: Readonly<ModelPrice>;
   /** True when the price was not configured: it came from the shipped table (or is 0 for a local engine). */
   priceFromTable: boolean;
   stats: DeploymentStatsSnapshot;
@@ -242,7 +259,7 @@ export interface CandidateExplanation {
   factors?: Record<string, number>;
   note?: string;
   stats: DeploymentStatsSnapshot;
-  price?: ModelPrice;
+  price?: Readonly<ModelPrice>;
 }
 
 export interface RouteDecision {
@@ -322,6 +339,19 @@ export interface RouterResult extends GenerateResult {
    * (a ledger, a tokens-per-minute limit) adds them. On a cascade, both steps' guard calls (a verifier reports no tokens).
    */
   guardUsage?: Usage;
+  /**
+   * The part of `cost` paid for stream attempts that failed before their first content part after their provider
+   * reported usage (a cut after Anthropic's `message_start`, which reports the prompt: the provider bills it), when
+   * a later attempt (a retry, a fallback) answered; at the failed deployments' prices. A hedge loser's is not in it
+   * (cancelled by the router, as before). Non-streamed calls have none: a cut or unparseable body reports no usage
+   * (and is never sent again).
+   */
+  failedAttemptsCost?: Cost;
+  /**
+   * The tokens of those attempts (`failedAttemptsCost`): not in `usage`, which is the answer's, so a consumer that
+   * counts every token paid for (a ledger, a tokens-per-minute limit) adds them, as it adds `guardUsage`.
+   */
+  failedAttemptsUsage?: Usage;
   latencyMs: number;
   timeToFirstTokenMs?: number;
   cached: false | 'exact' | 'semantic';
@@ -370,8 +400,10 @@ export interface RouterStream extends AsyncIterable<RouterStreamPart> {
    * strong step, the model after the guard), whose own partial use is on top. The router's streams count here too
    * the attempts that failed before their first content part after their engine reported usage (a cut after
    * Anthropic's `message_start`, which reports the prompt): the provider billed that prompt; its cost is at the
-   * failed deployment's price (`replay: false`). Such a prompt is not in `.result`'s usage and cost when another
-   * attempt then answers (as a hedge loser's is not). Undefined while nothing was spent.
+   * failed deployment's price (`replay: false`). When another attempt then answers, `.result`'s cost has them too
+   * (`failedAttemptsCost`, their tokens in `failedAttemptsUsage`); a hedge loser's prompt is in neither (the router
+   * cancelled it because another lane answered), but a lane the router cancels because the call failed is counted
+   * here. Undefined while nothing was spent.
    */
   spent?(): StreamSpend | undefined;
   /**

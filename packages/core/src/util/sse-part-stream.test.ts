@@ -336,6 +336,26 @@ describe('SsePartStream on a DirectBody (no web stream)', () => {
     expect(deltas([(await it.next()).value as StreamPart])).toEqual(['finish']);
   });
 
+  it('keeps the order when chunks come while parts wait, and after the waiting parts were all taken', async () => {
+    const b = directBody();
+    const it = directStream(b)[Symbol.asyncIterator]();
+    const first = it.next();
+    await new Promise((r) => setImmediate(r));
+    b.push('data: 1\n\ndata: 2\n\ndata: 3\n\n');
+    expect((await first).value).toMatchObject({ delta: '1' });
+    // Two parts still wait: the next chunk's parts go after them.
+    b.push('data: 4\n\ndata: 5\n\n');
+    const got: string[] = [];
+    for (let i = 0; i < 4; i++) got.push(deltas([(await it.next()).value as StreamPart])[0]!);
+    expect(got).toEqual(['2', '3', '4', '5']);
+    // All taken: fewer parts than before, then more, each handed out once.
+    b.push('data: 6\n\n');
+    expect((await it.next()).value).toMatchObject({ delta: '6' });
+    b.push('data: 7\n\ndata: 8\n\ndata: 9\n\ndata: [DONE]\n\n');
+    expect(deltas(await collect({ [Symbol.asyncIterator]: () => it }))).toEqual(['7', '8', '9', 'finish']);
+    expect(b.calls).toEqual(['release']);
+  });
+
   it('return() cancels the body; a second tap of the same body is an error part, not a throw', async () => {
     const b = directBody(['data: a\n\n']);
     const stream = directStream(b);

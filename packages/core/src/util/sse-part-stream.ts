@@ -53,8 +53,13 @@ const HIGH_WATER_PARTS = 64;
  * wait for the consumer.
  */
 export class SsePartStream implements AsyncIterableIterator<StreamPart> {
-  private queue: StreamPart[] = [];
+  /**
+   * Parts `at` to `len` wait to be handed out. The array is kept and refilled from the start once emptied (slots
+   * handed out are cleared): setting `length = 0` gives up its backing store, a new one per chunk.
+   */
+  private queue: (StreamPart | undefined)[] = [];
   private at = 0;
+  private len = 0;
   /** Nothing more will be queued (a terminal part is queued, or the stream was closed). */
   private ended = false;
   private started = false;
@@ -81,7 +86,7 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
 
   next(): Promise<IteratorResult<StreamPart, undefined>> {
     if (this.pulling) return this.pulling.then(() => this.next());
-    if (this.at < this.queue.length) return Promise.resolve({ done: false, value: this.take() });
+    if (this.at < this.len) return Promise.resolve({ done: false, value: this.take() });
     if (this.ended) return Promise.resolve(DONE);
     this.pulling = this.started ? this.wait() : this.open();
     return this.pulling;
@@ -95,10 +100,11 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
   }
 
   private take(): StreamPart {
-    const part = this.queue[this.at++]!;
-    if (this.at === this.queue.length) {
-      this.queue.length = 0;
+    const part = this.queue[this.at]!;
+    this.queue[this.at++] = undefined;
+    if (this.at === this.len) {
       this.at = 0;
+      this.len = 0;
       // Not from inside this call: resuming may deliver the next chunk at once.
       if (this.paused) queueMicrotask(this.resume);
     }
@@ -120,10 +126,10 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
   /** Hands the waiting call its part (or the end), once there is one. */
   private deliver(): void {
     const waiter = this.waiter;
-    if (!waiter || (this.at >= this.queue.length && !this.ended)) return;
+    if (!waiter || (this.at >= this.len && !this.ended)) return;
     this.waiter = undefined;
     this.pulling = undefined;
-    waiter(this.at < this.queue.length ? { done: false, value: this.take() } : DONE);
+    waiter(this.at < this.len ? { done: false, value: this.take() } : DONE);
   }
 
   /** Sends the request and taps the body, then hands out the first part. Never rejects. */
@@ -137,9 +143,9 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
       // A decoder that threw (a bug): still a terminal part, never a silent end.
       this.stop(this.interrupted(e));
     }
-    if (this.at < this.queue.length || this.ended) {
+    if (this.at < this.len || this.ended) {
       this.pulling = undefined;
-      return this.at < this.queue.length ? { done: false, value: this.take() } : DONE;
+      return this.at < this.len ? { done: false, value: this.take() } : DONE;
     }
     return this.wait();
   }
@@ -183,7 +189,7 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
       } catch (e) {
         this.stop(this.interrupted(e));
       }
-      if (!this.ended && !this.paused && this.queue.length - this.at >= HIGH_WATER_PARTS) {
+      if (!this.ended && !this.paused && this.len - this.at >= HIGH_WATER_PARTS) {
         this.paused = true;
         this.body?.pause();
       }
@@ -236,7 +242,7 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
 
   private push(parts: StreamPart[]): void {
     if (this.ended) return;
-    for (let i = 0; i < parts.length; i++) this.queue.push(parts[i]!);
+    for (let i = 0; i < parts.length; i++) this.queue[this.len++] = parts[i]!;
   }
 
   /** Aborted: the parts not handed out yet are dropped for the abort part (unless the stream already ended). */
@@ -277,8 +283,9 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
   private stop(last: StreamPart[], drop = false, release = false): void {
     if (this.ended) return;
     if (drop) {
-      this.queue.length = 0;
+      this.queue = [];
       this.at = 0;
+      this.len = 0;
     }
     this.push(last);
     this.ended = true;

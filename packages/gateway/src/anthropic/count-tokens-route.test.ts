@@ -228,9 +228,9 @@ describe('POST /v1/messages/count_tokens', () => {
     }
   });
 
-  it('other methods are 405 with Allow: POST', async () => {
+  it('other methods are 405 with Allow: POST, in the Anthropic shape', async () => {
     const res = await h.gateway.fetch(new Request(`http://gateway.test${PATH}`, { headers: auth() }));
-    expectGatewayError(await answer(res.clone()), { status: 405, code: 'method_not_allowed', param: 'method' });
+    expectGatewayError(await answer(res.clone()), { status: 405, code: 'method_not_allowed', param: 'method', style: 'anthropic' });
     expect(res.headers.get('allow')).toBe('POST');
   });
 });

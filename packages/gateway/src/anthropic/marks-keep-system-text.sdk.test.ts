@@ -94,7 +94,7 @@ describe('Claude Code\u2019s real system prompt (an earlier block marked too)', 
     await gw.openai().chat.completions.create(body(true));
     const [unmarked, marked] = sentMessages();
     expect(unmarked).toEqual([
-      { role: 'system', content: 'You are terse. Long rules.' },
+      { role: 'system', content: 'You are terse. \nLong rules.' },
       { role: 'user', content: 'q' },
     ]);
     expect(marked).toEqual(unmarked);

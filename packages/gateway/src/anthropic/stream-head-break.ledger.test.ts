@@ -1,5 +1,6 @@
 import type { AnthropicWireServer } from '@llmrr/core/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { get } from '../test-support/harness.js';
 import { type SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
@@ -9,6 +10,9 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 // prompt cost). Core's router fails such an attempt over (or fails the stream) before anything reaches the gateway;
 // its stream's `spent()` says what the failed attempts had reported, at their deployments' prices, and the gateway
 // adds it to the bill of a stream that fails: a retry or a fallback after such a break is billed for both prompts.
+// When the retry or the fallback then answers, the answer's result carries them too (core's `failedAttemptsCost` in its
+// cost, `failedAttemptsUsage`): the success row, the metrics and the budget have every prompt the provider billed, and
+// the client's own usage stays the answer's.
 
 let claudeUp: AnthropicWireServer;
 let gw: SdkGateway;
@@ -127,5 +131,84 @@ describe('a stream broken after message_start, then retried or fallen over: ever
     const prompts = 2 * promptUsd(PRICE) + promptUsd(PRICE_B);
     expect(row!.costUsd).toBeGreaterThan(prompts);
     expect(row!.costUsd).toBeLessThan(prompts + (100 * PRICE_B.output) / 1e6);
+  });
+});
+
+describe('a stream broken after message_start whose retry or fallback answers: the answer is billed every prompt the provider billed', () => {
+  let up: AnthropicWireServer;
+  let gw2: SdkGateway;
+  const PRICE_B = { input: 1, output: 5, cacheWrite: 1.25 };
+
+  beforeAll(async () => {
+    // (No circuit breaker: each test starts on claude, whatever the cuts before it.)
+    ({ gw: gw2, upstreams: { anthropic: up } } = await servedOverWireUpstreams(
+      (u) => [wireDeployment(u, 'claude', { price: PRICE }), wireDeployment(u, 'claude', { name: 'claude-b', price: PRICE_B })],
+      { routing: { retries: { max: 1, initialDelayMs: 1, maxDelayMs: 1 }, fallbacks: { claude: ['claude-b'] }, circuitBreaker: { enabled: false } } },
+    ));
+  });
+  afterAll(() => gw2?.close());
+
+  /** A stream that answers; its request id (the gateway's), the client's final usage, and the ledger row. */
+  async function streamThatAnswers() {
+    const stream = gw2.anthropic().messages.stream({ model: 'claude', max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] });
+    const message = await stream.finalMessage();
+    const { response } = await stream.withResponse();
+    const id = response.headers.get('x-request-id')!;
+    expect(id).toMatch(/^req_/);
+    return { message, row: await rowOf(id, gw2) };
+  }
+
+  /** `llm_cost_usd_total` of tenant acme and `llm_tokens_total` input of `model`, from /metrics. */
+  async function metrics(model: string): Promise<{ cost: number; input: number }> {
+    const text = await (await get(gw2.harness.gateway, '/metrics')).text();
+    const value = (re: RegExp) => text.split('\n').filter((l) => re.test(l)).reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    return { cost: value(/^llm_cost_usd_total\{.*tenant="acme"/), input: value(new RegExp(`^llm_tokens_total\\{.*type="input".*model="${model}"|^llm_tokens_total\\{.*model="${model}".*type="input"`)) };
+  }
+
+  it('broken before content on claude, its retry answers: a success row with both prompts (cost and tokens), the metrics and the budget agree, the client\'s usage is the answer\'s', async () => {
+    await gw2.harness.stores!.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' } });
+    const spentBefore = (await gw2.harness.stores!.budgets.spent('acme', 'month')).spentUsd;
+    const m0 = await metrics('claude');
+    const before = up.requests.length;
+    up.enqueue({ content: 'never arrives', chunks: 4, usage: USAGE, cutAfterEvents: 3 });
+    up.enqueue({ content: 'The answer', chunks: 2, usage: USAGE });
+    const { message, row } = await streamThatAnswers();
+    expect(up.requests.length - before).toBe(2);
+    expect(message.usage).toMatchObject({ input_tokens: 100, output_tokens: 30, cache_creation_input_tokens: 4000 });
+    expect(row).toMatchObject({ status: 'success', deployment: 'claude', inputTokens: 2 * 4100, outputTokens: 30, cacheWriteInputTokens: 2 * 4000 });
+    const answerUsd = promptUsd(PRICE) + (30 * PRICE.output) / 1e6;
+    expect(row!.costUsd).toBeCloseTo(promptUsd(PRICE) + answerUsd, 9);
+    const m1 = await metrics('claude');
+    expect(m1.cost - m0.cost).toBeCloseTo(row!.costUsd, 9);
+    expect(m1.input - m0.input).toBe(2 * 4100);
+    const budget = await gw2.harness.stores!.budgets.spent('acme', 'month');
+    expect(budget.spentUsd - spentBefore).toBeCloseTo(row!.costUsd, 9);
+    expect(budget.reservedUsd).toBe(0);
+  });
+
+  it('broken before content on claude and its retry, claude-b answers: the row is claude-b\'s success with claude\'s two prompts at claude\'s price', async () => {
+    const before = up.requests.length;
+    up.enqueue({ content: 'never arrives', chunks: 4, usage: USAGE, cutAfterEvents: 3 });
+    up.enqueue({ content: 'never arrives', chunks: 4, usage: USAGE, cutAfterEvents: 3 });
+    up.enqueue({ content: 'The answer', chunks: 2, usage: USAGE });
+    const { message, row } = await streamThatAnswers();
+    expect(up.requests.length - before).toBe(3);
+    expect(message.usage).toMatchObject({ input_tokens: 100, output_tokens: 30 });
+    expect(row).toMatchObject({ status: 'success', deployment: 'claude-b', inputTokens: 3 * 4100, outputTokens: 30, cacheWriteInputTokens: 3 * 4000 });
+    expect(row!.costUsd).toBeCloseTo(2 * promptUsd(PRICE) + promptUsd(PRICE_B) + (30 * PRICE_B.output) / 1e6, 9);
+  });
+
+  it('/v1/chat/completions over the same upstreams: the retry\'s answer is billed both prompts, as on /v1/messages', async () => {
+    up.enqueue({ content: 'never arrives', chunks: 4, usage: USAGE, cutAfterEvents: 3 });
+    up.enqueue({ content: 'The answer', chunks: 2, usage: USAGE });
+    const stream = await gw2.openai().chat.completions.create({ model: 'claude', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Hi' }] });
+    let prompt: number | undefined;
+    for await (const chunk of stream) if (chunk.usage) prompt = chunk.usage.prompt_tokens;
+    // The client's usage is the answer's own prompt (its cache writes counted in prompt_tokens).
+    expect(prompt).toBe(4100);
+    const rows = await gw2.ledger.query({ tenantId: 'acme' });
+    const row = rows.filter((r) => r.endpoint === '/v1/chat/completions').at(-1);
+    expect(row).toMatchObject({ status: 'success', inputTokens: 2 * 4100, cacheWriteInputTokens: 2 * 4000, outputTokens: 30 });
+    expect(row!.costUsd).toBeCloseTo(2 * promptUsd(PRICE) + (30 * PRICE.output) / 1e6, 9);
   });
 });

@@ -134,7 +134,9 @@ function reasoningParts(content: Block[]): ReasoningPart[] {
 const TOOL_USE_FIELDS = { id: 'id', name: 'name', arguments: 'input' } as const;
 
 /**
- * An assistant turn: its text joined, its tool_use blocks as tool calls, its thinking blocks as reasoning. With tool
+ * An assistant turn: its text blocks joined with nothing between (the model's own answer in pieces: the gateway's
+ * streamed answer splits its text around a tool call, where the JSON answer has one string; a user turn's blocks, which
+ * the client wrote apart, are joined with "\n"), its tool_use blocks as tool calls, its thinking blocks as reasoning. With tool
  * calls its path names each call's block (`messages.M.content.J`), so an error about core's
  * `messages.N.toolCalls.K.arguments` names the client's `messages.M.content.J.input`.
  */
@@ -298,6 +300,23 @@ function systemPath(system: NonNullable<AnthropicMessagesRequest['system']>, con
   return { path: whole, text: true, parts };
 }
 
+/**
+ * The most characters of an `anthropic-beta` header its warning repeats: x-llmrr-warnings keeps a message of at most
+ * 200 characters (quoted), and the fixed text around the values with "..." takes 88 of them.
+ */
+const BETAS_SHOWN_MAX = 112;
+
+/**
+ * The warning for a request with an `anthropic-beta` header: the gateway acts on no beta and passes none on (the
+ * Anthropic engine sends the betas its own body needs, such as the 1-hour cache TTL's), so the client is told, once,
+ * naming the header and its values. Not a 400: Claude Code and the SDKs' beta resources send betas with every request,
+ * and what the gateway serves works without them.
+ */
+function betaWarning(betas: string): CallWarning {
+  const shown = betas.length > BETAS_SHOWN_MAX ? `${betas.slice(0, BETAS_SHOWN_MAX)}...` : betas;
+  return { code: 'setting_not_sent', field: 'anthropic-beta', message: `anthropic-beta (${shown}) is not acted on by this gateway: no beta is applied or passed on.` };
+}
+
 /** A validated Anthropic Messages request as the engine-neutral `GenerateRequest`. */
 export function messagesToGenerateRequest(body: AnthropicMessagesRequest): GenerateRequest {
   return convertMessagesRequest(body).request;
@@ -307,9 +326,9 @@ export function messagesToGenerateRequest(body: AnthropicMessagesRequest): Gener
  * A validated Anthropic Messages request as the engine-neutral `GenerateRequest`, and where its messages came from
  * when core's indexes are not the client's (a system prompt comes first; tool results are messages of their own;
  * an empty system message is none), so errors name the client's message. System messages of `messages` stay where
- * the client put them.
+ * the client put them. `betas`, the request's `anthropic-beta` header, is said in a warning (see `betaWarning`).
  */
-export function convertMessagesRequest(body: AnthropicMessagesRequest): ConvertedRequest {
+export function convertMessagesRequest(body: AnthropicMessagesRequest, betas?: string | null): ConvertedRequest {
   const system = body.system === undefined ? undefined : systemMessage(body.system);
   const messages: ChatMessage[] = system ? [system] : [];
   // Undefined while each core message is the client's message of the same index (the common case). A system
@@ -363,5 +382,6 @@ export function convertMessagesRequest(body: AnthropicMessagesRequest): Converte
     };
   }
   noteProviderOnlyFields(req, 'anthropic', anthropicOnlyWarnings(outputConfig, verbatim));
-  return { request: noteIgnoredFields(req, body, MESSAGES_FIELD_RULES), messagePaths: paths, fieldNames: MESSAGES_FIELD_NAMES };
+  const nested = betas != null && betas.trim() !== '' ? [betaWarning(betas.trim())] : undefined;
+  return { request: noteIgnoredFields(req, body, MESSAGES_FIELD_RULES, nested), messagePaths: paths, fieldNames: MESSAGES_FIELD_NAMES };
 }

@@ -14,6 +14,8 @@ import { startWireUpstreams } from '../test-support/wire-upstreams.js';
 // engine sends right after `temperature`, where it went last as `providerOptions.anthropic.top_k` before.
 // And one of content: a tool_result of several text blocks, run together ("Sunny, 21 C") before, now reaches the
 // Anthropic deployment as its blocks and the OpenAI one with the blocks joined by "\n" (core's tool message `parts`).
+// And one more of content: a chat developer message's text parts ("Answer ", "briefly."), run together before, are
+// joined by "\n" as /v1/messages joins a prompt's blocks (see src/openai/text-part-joins.sdk.test.ts).
 
 const FIXTURE = new URL('./__fixtures__/unmarked-upstream-bodies.json', import.meta.url);
 const recording = process.env.RECORD_UPSTREAM_BODIES === '1';

@@ -1,12 +1,13 @@
 import type { Context } from 'hono';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import type { GatewayAuthOptions, GatewayEnv, GatewayRouter, GatewayStores } from '../types.js';
+import type { GatewayAuthOptions, GatewayRouter, GatewayStores } from '../types.js';
 import type { CallDeps } from './model-call.js';
 import type { ModelRoutes } from './model-route.js';
+import type { ServedEnv } from './served-streams.js';
 
 /** Hono environment of the gateway app. */
 export interface AppEnv {
-  Bindings: GatewayEnv;
+  Bindings: ServedEnv;
   Variables: { requestId: string; startedAt: number };
 }
 

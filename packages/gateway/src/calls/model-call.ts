@@ -16,6 +16,7 @@ import type { Renewals } from '../tenancy/renewals.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
 import { showWarnings } from './call-warnings.js';
 import type { CallsInFlight } from './calls-in-flight.js';
+import type { ServedStreams } from './served-streams.js';
 import { headerJson, tenantStrategy } from './router-extension.js';
 import { createSettler, type Settlement } from './settle.js';
 import { checkFallbacks, resolveModel, type ResolvedModel } from './resolve-model.js';
@@ -55,6 +56,8 @@ export interface ModelCall {
   startedMono: number;
   /** The client's request signal (aborts when the client goes away). */
   signal: AbortSignal | undefined;
+  /** The streamed calls of the server carrying the request (`Incoming.served`): its shutdown ends a streamed call. */
+  served?: ServedStreams | undefined;
   /** The non-streamed response body. */
   render(result: RouterResult): unknown;
   encoder(): StreamEncoder;
@@ -97,6 +100,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     else call.signal?.addEventListener('abort', onClientAbort, { once: true });
   }
   deps.metrics?.started();
+  // A streamed call is its server's from here until it settles: the server's shutdown cuts it (`ServedStreams`).
+  const served = call.stream ? call.served?.start(abort) : undefined;
 
   const settler = createSettler(deps, call);
   // In flight until its (first) settlement is done: a call cut at a server's shutdown settles before the gateway's `close()` resolves.
@@ -104,6 +109,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   inFlight?.started();
   const settle = (st: Settlement) => {
     if (onClientAbort) call.signal?.removeEventListener('abort', onClientAbort);
+    served?.done();
     const settled = settler.settle(st, admission);
     if (inFlight) {
       settled.then(inFlight.ended, inFlight.ended);
@@ -116,7 +122,10 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   let routerStream: RouterStream | undefined;
 
   const fail = async (e: unknown): Promise<Reply> => {
-    const error = withClientMessagePath(toLLMError(e), call.messagePaths, call.fieldNames);
+    // Cut by its server's shutdown (before its stream opened): the failure is the cut's, whatever the open said, unless
+    // the client had already left (then it is the client's abort, as without a shutdown).
+    const cut = served?.error !== undefined && call.signal?.aborted !== true ? served.error : undefined;
+    const error = withClientMessagePath(toLLMError(cut ?? e), call.messagePaths, call.fieldNames);
     const status: UsageStatus = error.code === 'aborted' ? 'aborted' : 'error';
     try {
       // An answer lost after its provider accepted it may be billed: the row names who was asked (its cost is unknown).
@@ -179,9 +188,16 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       return jsonReply(call.render(result), call.requestId, headers);
     }
 
+    // A retry or fallback after attempts billed for their reported prompt extends the budget reservation first (or
+    // ends the call with `budget_exceeded`): the reservation priced one call.
+    const extend = admission.extend;
+    if (extend) options.beforeAttemptAfterSpend = (billed) => extend(billed.totalUsd);
+    served?.check(call.signal);
     routerStream = deps.router.stream(call.request, options);
+    if (served) served.stream = routerStream;
     const opened = await openStream(routerStream, call.startedMono, monotonicNow);
     try {
+      served?.check(call.signal);
       headers['x-llmrr-model'] = headerText(opened.route.deployment);
       headers['x-llmrr-cache'] = opened.route.cached === false ? 'miss' : `hit-${opened.route.cached}`;
       if (opened.route.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(opened.route.cacheScore);
@@ -204,7 +220,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   }
 
   function streamReply(opened: OpenedStream): Reply {
-    return sseReply(opened, call.encoder(), {
+    const reply = sseReply(opened, call.encoder(), {
       requestId: call.requestId,
       headers,
       signal: abort ? abort.signal : call.signal,
@@ -235,6 +251,9 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
         }
       },
     });
+    // From here a cut by the server's shutdown ends the stream with its error event.
+    if (served && typeof reply.body !== 'string') served.body = reply.body;
+    return reply;
   }
 }
 

@@ -74,6 +74,7 @@ export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: M
         startedAt,
         startedMono,
         signal: incoming.signal,
+        served: incoming.served,
         headers,
       });
     } catch (e) {

@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import { incomingFromRequest, type Incoming } from '../http/incoming.js';
 import { replyToResponse, type Reply } from '../http/reply.js';
 import { clientIp, type AppEnv } from './context.js';
+import { SERVED_STREAMS } from './served-streams.js';
 
 /**
  * One POST endpoint as a transport-neutral function: the Hono app calls it with a web `Request`, the Node
@@ -15,5 +16,5 @@ export type ModelRoutes = Map<string, ModelRoute>;
 /** Registers `route` under `POST path` in the Hono app and in the fast-path table. */
 export function postRoute(app: Hono<AppEnv>, routes: ModelRoutes, path: string, route: ModelRoute): void {
   routes.set(path, route);
-  app.post(path, async (c) => replyToResponse(await route(incomingFromRequest(c.req.raw, clientIp(c)), c.get('requestId'), c.get('startedAt'))));
+  app.post(path, async (c) => replyToResponse(await route(incomingFromRequest(c.req.raw, clientIp(c), c.env?.[SERVED_STREAMS]), c.get('requestId'), c.get('startedAt'))));
 }

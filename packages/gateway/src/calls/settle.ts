@@ -75,6 +75,9 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       // The semantic guard calls made for the request (their cost is in the result's) are its tokens too: the row,
       // the metrics and the tokens-per-minute charge count every token the request's calls were billed.
       usage = withGuardTokens(usage, s.result?.guardUsage);
+      // So are the prompts of the stream attempts that failed after their provider reported them, before the one that
+      // answered (core's `failedAttemptsUsage`; their cost is in the result's): the provider billed them.
+      usage = withGuardTokens(usage, s.result?.failedAttemptsUsage);
       let costUsd = s.result?.cost.totalUsd ?? s.costUsd ?? 0;
       const spent = s.result || s.status === 'success' ? undefined : (s.spent ?? spentBefore(s.error));
       if (spent?.replay) {

@@ -89,3 +89,20 @@ export function publicCors(options: GatewayCorsOptions): MiddlewareHandler {
     maxAge: maxAgeSeconds,
   });
 }
+
+/**
+ * The CORS headers of an answer made outside the Hono app (an error node:http raised before the routes ran, answered
+ * by `serveGateway`), as the middleware would give them: for `path` under `/v1/` or `/api/` and a listed `origin`,
+ * or any when the origins are `*`. `path` and `origin` undefined: the request's head was not read (headers too large
+ * or malformed, or that never ended), so only `*` can be answered.
+ */
+export function corsHeadersOf(options: GatewayCorsOptions): (origin: string | undefined, path: string | undefined) => Record<string, string> | undefined {
+  const { origins } = parseCorsOptions(options);
+  const expose = CORS_EXPOSED_HEADERS.join(',');
+  return (origin, path): Record<string, string> | undefined => {
+    if (path !== undefined && !path.startsWith('/v1/') && !path.startsWith('/api/')) return undefined;
+    if (origins === '*') return { 'access-control-allow-origin': '*', 'access-control-expose-headers': expose };
+    if (origin === undefined || !origins.includes(origin)) return undefined;
+    return { 'access-control-allow-origin': origin, vary: 'Origin', 'access-control-expose-headers': expose };
+  };
+}

@@ -17,9 +17,16 @@ export interface DirectRoutes {
   requestId(headers: HeaderSource): string;
   /** The gateway's clock (ms). */
   now(): number;
+  /** The gateway's `limits.maxBodyBytes`: a larger declared body is refused (413) before `100 Continue`. */
+  readonly maxBodyBytes: number;
+  /**
+   * The CORS headers of an error answered outside the gateway's app (`corsHeadersOf`), when CORS is on: `origin` and
+   * `path` are the request's, undefined when its head could not be read.
+   */
+  readonly corsHeaders: ((origin: string | undefined, path: string | undefined) => Record<string, string> | undefined) | undefined;
 }
 
-export function createDirectRoutes(routes: Pick<ModelRoutes, 'get'>, options: { cors: boolean; requestId: (headers: HeaderSource) => string; now: () => number }): DirectRoutes {
+export function createDirectRoutes(routes: Pick<ModelRoutes, 'get'>, options: { cors: boolean; requestId: (headers: HeaderSource) => string; now: () => number; maxBodyBytes: number; corsHeaders: DirectRoutes['corsHeaders'] }): DirectRoutes {
   return {
     route(method, path, origin) {
       if (method !== 'POST' || (options.cors && origin !== undefined)) return undefined;
@@ -27,6 +34,8 @@ export function createDirectRoutes(routes: Pick<ModelRoutes, 'get'>, options: { 
     },
     requestId: options.requestId,
     now: options.now,
+    maxBodyBytes: options.maxBodyBytes,
+    corsHeaders: options.corsHeaders,
   };
 }
 

@@ -10,6 +10,9 @@ export interface ErrorBody {
 
 export type ErrorStyle = 'openai' | 'anthropic';
 
+/** Anthropic's status for `overloaded_error` (its API is overloaded; not a standard HTTP status). */
+const ANTHROPIC_OVERLOADED_STATUS = 529;
+
 /** What a client sees when the upstream provider refused the gateway's own credentials. */
 export const UPSTREAM_CREDENTIALS_MESSAGE = "The upstream provider rejected the gateway's credentials; see the server log for this request id";
 
@@ -69,8 +72,13 @@ export function errorBody(err: LLMError, requestId: string, style: ErrorStyle = 
   return style === 'anthropic' ? { type: 'error', error: body.error } : body;
 }
 
-/** Status to answer with: the error's own, clamped to a valid HTTP status (aborted 499 stays). */
-export function errorStatus(err: LLMError): number {
+/**
+ * Status to answer with: the error's own, clamped to a valid HTTP status (aborted 499 stays). On Anthropic-style routes
+ * an `overloaded` error is Anthropic's own 529 (`overloaded_error`, the Anthropic clients' `OverloadedError`, which they
+ * retry); OpenAI-style routes keep 503, which the OpenAI clients know.
+ */
+export function errorStatus(err: LLMError, style: ErrorStyle = 'openai'): number {
+  if (style === 'anthropic' && err.code === 'overloaded') return ANTHROPIC_OVERLOADED_STATUS;
   const s = err.statusCode;
   return Number.isInteger(s) && s >= 400 && s <= 599 ? s : 500;
 }
@@ -90,7 +98,7 @@ export function errorReply(e: unknown, requestId: string, style: ErrorStyle = 'o
   h['request-id'] = requestId;
   if (err.retryAfterMs !== undefined) h['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
   if (err.afterResponse) h['x-should-retry'] = 'false';
-  return { status: errorStatus(err), headers: h, body: JSON.stringify(errorBody(err, requestId, style)) };
+  return { status: errorStatus(err, style), headers: h, body: JSON.stringify(errorBody(err, requestId, style)) };
 }
 
 export function errorResponse(e: unknown, requestId: string, style: ErrorStyle = 'openai', headers: Record<string, string> = {}): Response {

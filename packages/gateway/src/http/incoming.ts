@@ -1,4 +1,5 @@
 import { LLMError } from '@llmrr/core';
+import type { ServedStreams } from '../calls/served-streams.js';
 
 /** Reads request headers by name (case-insensitive); a web `Headers` object is one. */
 export interface HeaderSource {
@@ -19,6 +20,8 @@ export interface Incoming {
   /** Aborts when the client goes away. */
   readonly signal: AbortSignal | undefined;
   readonly clientIp: string | undefined;
+  /** The streamed calls of the server carrying the request (`serveGateway`'s), when one does: its shutdown ends them. */
+  readonly served?: ServedStreams | undefined;
 }
 
 export function tooLarge(maxBytes: number): LLMError {
@@ -30,8 +33,8 @@ export function unreadable(cause: unknown): LLMError {
 }
 
 /** A web `Request` as an `Incoming`. */
-export function incomingFromRequest(request: Request, clientIp: string | undefined): Incoming {
-  return { headers: request.headers, bytes: (maxBytes) => readLimited(request, maxBytes), signal: request.signal, clientIp };
+export function incomingFromRequest(request: Request, clientIp: string | undefined, served?: ServedStreams): Incoming {
+  return { headers: request.headers, bytes: (maxBytes) => readLimited(request, maxBytes), signal: request.signal, clientIp, served };
 }
 
 async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {

@@ -1,3 +1,5 @@
+import type { LLMError } from '@llmrr/core';
+
 /**
  * A chunked body: text to send piece by piece (each piece one or more SSE frames, written as it comes).
  * `cancel` is for a client that went away: it stops the upstream call and settles the request.
@@ -10,6 +12,12 @@ export interface FrameStream {
    */
   pipe?(sink: FrameSink): Promise<void>;
   cancel(): Promise<void>;
+  /**
+   * Ends the stream early with `error` as its last piece (the protocol's error event), the client still there (a
+   * server whose shutdown grace ended): the upstream call is cancelled and the request settled as an error. Does
+   * nothing once the stream has settled, or after `cancel`.
+   */
+  interrupt?(error: LLMError): void;
 }
 
 /** Where `FrameStream.pipe` writes: `write` returns false when the piece was buffered (then `drained()` is awaited). */

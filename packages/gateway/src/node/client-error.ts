@@ -2,7 +2,8 @@ import { LLMError } from '@llmrr/core';
 import { RequestError } from '@hono/node-server';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { errorBody, errorReply, errorResponse, errorStatus } from '../http/error-body.js';
+import { errorBody, errorReply, errorResponse, errorStatus, type ErrorStyle } from '../http/error-body.js';
+import { tooLarge } from '../http/incoming.js';
 import { writeReply } from './write-reply.js';
 
 /** What node:http's parser reports (`llhttp` codes such as `HPE_HEADER_OVERFLOW`, and its reason). */
@@ -46,10 +47,26 @@ export function clientErrorOf(err: ParserError): LLMError {
 }
 
 /**
- * A `clientError` listener for node:http: answers with the gateway's error body and closes the connection,
- * as Node would (only when nothing of an answer was written on it yet; otherwise it just closes).
+ * The error shape of a request answered here, as the gateway's app chooses it: Anthropic's on the Messages API's
+ * paths (`/v1/messages` and below) and for a request carrying `anthropic-version`; OpenAI's otherwise.
  */
-export function answerClientError(requestId: () => string): (err: ParserError, socket: Duplex) => void {
+function errorStyleOf(req: IncomingMessage): ErrorStyle {
+  const path = (req.url ?? '').split('?', 1)[0]!;
+  if (path === '/v1/messages' || path.startsWith('/v1/messages/')) return 'anthropic';
+  return req.headers['anthropic-version'] === undefined ? 'openai' : 'anthropic';
+}
+
+/** The CORS headers of an error answered outside the gateway's app (`DirectRoutes.corsHeaders`). */
+export type CorsHeaders = (origin: string | undefined, path: string | undefined) => Record<string, string> | undefined;
+
+/**
+ * A `clientError` listener for node:http: answers with the gateway's error body and closes the connection,
+ * as Node would (only when nothing of an answer was written on it yet; otherwise it just closes). With CORS on
+ * (`cors`), the answer carries the headers the gateway's routes would give the request (its Origin and path, when
+ * its head was read: a request timed out while sending its body), so a browser page can read it; on `/v1/messages`
+ * the body is in the Anthropic shape.
+ */
+export function answerClientError(requestId: () => string, cors?: CorsHeaders): (err: ParserError, socket: Duplex) => void {
   return (err, socket) => {
     const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
@@ -59,10 +76,17 @@ export function answerClientError(requestId: () => string): (err: ParserError, s
     const error = clientErrorOf(err);
     const id = requestId();
     const status = errorStatus(error);
-    const body = JSON.stringify(errorBody(error, id));
+    // The request whose head was read, if any (node:http sets it on its response, on the connection, until answered).
+    const req = inFlight?.req;
+    const path = req?.url === undefined ? undefined : req.url.split('?', 1)[0]!;
+    const body = JSON.stringify(errorBody(error, id, req ? errorStyleOf(req) : 'openai'));
+    let extra = '';
+    const origin = req?.headers.origin;
+    const headers = cors?.(typeof origin === 'string' ? origin : undefined, path);
+    if (headers) for (const name in headers) extra += `${name}: ${headers[name]}\r\n`;
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-        `x-request-id: ${id}\r\nrequest-id: ${id}\r\nconnection: close\r\n\r\n${body}`,
+        `x-request-id: ${id}\r\nrequest-id: ${id}\r\n${extra}connection: close\r\n\r\n${body}`,
     );
   };
 }
@@ -94,5 +118,25 @@ export function answerExpectation(requestId: () => string): (req: IncomingMessag
   return (req, res) => {
     const error = new LLMError({ code: 'invalid_request', statusCode: 417, message: 'Only "Expect: 100-continue" is supported', param: 'expect' });
     writeReply(errorReply(error, requestId()), req, res);
+  };
+}
+
+/**
+ * A `checkContinue` listener for node:http (a request with `Expect: 100-continue`, as curl sends for a body over
+ * 1 MB): a declared body over `maxBodyBytes` is refused with the 413 error body and `connection: close`, without
+ * `100 Continue`, so the client does not send it; any other request gets `100 Continue` and goes to `onRequest`.
+ */
+export function answerContinue(
+  maxBodyBytes: number | undefined,
+  requestId: () => string,
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (maxBodyBytes !== undefined && Number(req.headers['content-length']) > maxBodyBytes) {
+      writeReply(errorReply(tooLarge(maxBodyBytes), requestId(), errorStyleOf(req), { connection: 'close' }), req, res);
+      return;
+    }
+    res.writeContinue();
+    onRequest(req, res);
   };
 }

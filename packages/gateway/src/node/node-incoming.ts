@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { ServedStreams } from '../calls/served-streams.js';
 import { tooLarge, unreadable, type HeaderSource, type Incoming } from '../http/incoming.js';
 
 /** Node's parsed headers (lower-case names; repeats joined, except `set-cookie`: `serveGateway`'s `joinDuplicateHeaders`). */
@@ -30,6 +31,7 @@ export class NodeIncoming implements Incoming {
   constructor(
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
+    readonly served?: ServedStreams,
   ) {
     this.headers = new NodeHeaders(req.headers);
     // Arrival order, not the order handlers take the signal: a later request may read it after an earlier one,

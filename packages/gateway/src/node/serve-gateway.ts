@@ -3,12 +3,13 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ModelRoute } from '../calls/model-route.js';
+import { SERVED_STREAMS, ServedStreams, type ServedEnv } from '../calls/served-streams.js';
 import { directRoutesOf, type DirectRoutes } from '../http/direct-routes.js';
 import { errorReply } from '../http/error-body.js';
 import { defaultRequestId } from '../http/request-id.js';
-import { timerDelay } from '@llmrr/core';
-import type { Gateway, GatewayEnv } from '../types.js';
-import { answerClientError, answerExpectation, fetchBridgeError } from './client-error.js';
+import { LLMError, timerDelay } from '@llmrr/core';
+import type { Gateway } from '../types.js';
+import { answerClientError, answerContinue, answerExpectation, fetchBridgeError } from './client-error.js';
 import { NodeIncoming } from './node-incoming.js';
 import { writeReply } from './write-reply.js';
 
@@ -32,6 +33,12 @@ export interface ServeOptions {
    * sends a request on it makes a 502. Independent of `headersTimeoutMs` (counted per request, not while idle).
    */
   keepAliveTimeoutMs?: number;
+  /**
+   * How long `close()` keeps accepting and serving requests before it stops accepting (default 0: at once), with
+   * `/ready` answering 503 from the start: the time a load balancer or Kubernetes needs to stop sending new requests
+   * here once the readiness probe fails or the pod is terminating. `close()`'s grace starts after it.
+   */
+  shutdownDelayMs?: number;
 }
 
 /** Default `requestTimeoutMs`. */
@@ -59,8 +66,10 @@ export interface ServedGateway {
   /** `http://host:port`. */
   url: string;
   /**
-   * Stops accepting connections, lets requests in flight finish for up to `graceMs` (default 10 s; one past the
-   * longest timer, 2^31 - 1 ms, `Infinity` too, waits that long), then closes what is left. Resolves when the
+   * Stops accepting connections (after `shutdownDelayMs`, during which `/ready` answers 503 and requests are served),
+   * lets requests in flight finish for up to `graceMs` (default 10 s; one past the longest timer, 2^31 - 1 ms,
+   * `Infinity` too, waits that long), then closes what is left: a stream still running first ends with its
+   * protocol's error event (`stream_interrupted`; up to 1 s for it to be settled and sent). Resolves when the
    * server is closed. Keep-alive connections take no new request meanwhile: an idle one is closed at once, a busy
    * one as soon as its answer is sent (an answer whose headers go out after `close()` says `connection: close`),
    * and a `/ready` taken meanwhile answers 503.
@@ -79,14 +88,19 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
   const newId = direct ? () => direct.requestId(NO_HEADERS) : defaultRequestId;
   // Not overriding the global Request/Response: the lightweight ones would wrap every Response the
   // process makes (the router's upstream answers too) and build the real one on first use.
-  const drain: Drain = { closing: false, viaFetch: new Set() };
+  const shutdownDelayMs = options.shutdownDelayMs ?? 0;
+  if (!Number.isInteger(shutdownDelayMs) || shutdownDelayMs < 0) {
+    throw new RangeError(`serveGateway: shutdownDelayMs must be an integer >= 0 (ms), got ${String(shutdownDelayMs)}`);
+  }
+  // The streamed calls this server carries (both ways: direct and through `gateway.fetch`): its shutdown cuts them.
+  const drain: Drain = { unready: false, closing: false, viaFetch: new Set(), streams: new ServedStreams() };
   const viaFetch = getRequestListener(
     (request, env) => {
-      const facts: GatewayEnv = {};
+      const facts: ServedEnv = { [SERVED_STREAMS]: drain.streams };
       const clientIp = env.incoming.socket.remoteAddress;
       if (clientIp) facts.clientIp = clientIp;
-      // A request taken while closing (one already pipelined on a busy connection): `/ready` answers 503.
-      if (drain.closing) facts.draining = true;
+      // A request taken once close() was called (during its delay, or pipelined on a busy connection): `/ready` answers 503.
+      if (drain.unready) facts.draining = true;
       return gateway.fetch(request, facts);
     },
     { hostname: host, overrideGlobalObjects: false, errorHandler: fetchBridgeError(newId) },
@@ -94,7 +108,7 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
   // Repeated header fields are joined into a list, as web `Headers` join them for `gateway.fetch` (node:http
   // would keep the first `Authorization`, `Host` or `Content-Type` only): both paths see the same request, and
   // a repeated key header is refused on both (`extractApiKey`). Costs nothing for a request without repeats.
-  const server = createServer({ ...timeoutOptions(options), joinDuplicateHeaders: true }, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     taken(req);
     const route = direct ? directRoute(direct, req) : undefined;
     if (direct && route) serveDirect(direct, route, req, res, drain);
@@ -108,10 +122,13 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
       if (drain.closing) lastOnConnection(req, res);
       void viaFetch(req, res);
     }
-  });
+  };
+  const server = createServer({ ...timeoutOptions(options), joinDuplicateHeaders: true }, onRequest);
   // Requests node:http cannot parse get the gateway's error body too (Node's own answer has none).
-  server.on('clientError', answerClientError(newId));
+  server.on('clientError', answerClientError(newId, direct?.corsHeaders));
   server.on('checkExpectation', answerExpectation(newId));
+  // A body declared too large is refused before `100 Continue` (node:http would send it, then the client the body).
+  server.on('checkContinue', answerContinue(direct?.maxBodyBytes, newId, onRequest));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 3006, host, () => {
@@ -128,7 +145,8 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
     host,
     url: `http://${urlHost}:${port}`,
     close(graceMs = 10_000) {
-      closing ??= new Promise<void>((resolve) => {
+      // Stops accepting; the connections left are closed once answered, or at the end of the grace.
+      function stop(resolve: () => void): void {
         drain.closing = true;
         for (const res of drain.viaFetch) if (!res.headersSent) lastOnConnection(res.req, res);
         // A connection busy at close time is closed once its answer is sent (its headers may have promised
@@ -139,14 +157,32 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
           if ((message as { server?: unknown }).server === server) process.nextTick(closeIdle);
         };
         subscribe(RESPONSE_FINISH, onFinish);
-        const timer = setTimeout(() => server.closeAllConnections(), timerDelay(graceMs));
+        let last: NodeJS.Timeout | undefined;
+        // The grace is over: the streams still running end with their protocol's error event (their connections
+        // close after it), given up to FINAL_EVENT_MS to send it; then every connection left is closed.
+        const cut = () => {
+          const streams = drain.streams.cut(shutdownCut());
+          if (streams === 0) server.closeAllConnections();
+          else {
+            last = setTimeout(() => server.closeAllConnections(), FINAL_EVENT_MS);
+            last.unref();
+          }
+        };
+        const timer = setTimeout(cut, timerDelay(graceMs));
         timer.unref();
         // (server.close() closes the idle connections itself.)
         server.close(() => {
           clearTimeout(timer);
+          clearTimeout(last);
           unsubscribe(RESPONSE_FINISH, onFinish);
           resolve();
         });
+      }
+      closing ??= new Promise<void>((resolve) => {
+        drain.unready = true;
+        // Still accepting and serving during the delay (not ready), then stopping.
+        if (shutdownDelayMs > 0) setTimeout(() => stop(resolve), timerDelay(shutdownDelayMs));
+        else stop(resolve);
       });
       return closing;
     },
@@ -155,14 +191,29 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
 
 const NO_HEADERS = { get: () => null };
 
+/**
+ * How long the streams cut at the end of `close()`'s grace have to settle (ledger row, limits, budget) and send
+ * their error event before their connections are closed anyway (a client that does not read, a slow store).
+ */
+const FINAL_EVENT_MS = 1_000;
+
+/** The error event of a stream cut at the end of `close()`'s grace. */
+function shutdownCut(): LLMError {
+  return new LLMError({ code: 'stream_interrupted', message: 'The gateway is shutting down: the answer was cut at the end of its shutdown grace period; retry the request' });
+}
+
 /** Published by node:http as each answer is sent, after 'finish' and before the connection is released. */
 const RESPONSE_FINISH = 'http.server.response.finish';
 
-/** Set once `close()` starts: answers written from then on say `connection: close`. */
 interface Drain {
+  /** Set once `close()` is called: `/ready` answers 503 (also during `shutdownDelayMs`). */
+  unready: boolean;
+  /** Set once `close()` stops accepting (after `shutdownDelayMs`): answers written from then on say `connection: close`. */
   closing: boolean;
   /** Answers of requests served through `gateway.fetch` not yet closed (not the model routes: they check at write time). */
   viaFetch: Set<ServerResponse>;
+  /** The streamed calls this server carries, until they settle. */
+  streams: ServedStreams;
 }
 
 /** Requests of a connection taken and not yet answered (more than one: pipelined). */
@@ -198,7 +249,7 @@ function directRoute(direct: DirectRoutes, req: IncomingMessage): ModelRoute | u
 }
 
 function serveDirect(direct: DirectRoutes, route: ModelRoute, req: IncomingMessage, res: ServerResponse, drain: Drain): void {
-  const incoming = new NodeIncoming(req, res);
+  const incoming = new NodeIncoming(req, res, drain.streams);
   const requestId = direct.requestId(incoming.headers);
   route(incoming, requestId, direct.now())
     .then(

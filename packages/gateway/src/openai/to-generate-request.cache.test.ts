@@ -42,7 +42,7 @@ describe('/v1/chat/completions cache_control -> core breakpoints', () => {
       ],
     });
     expect(req.messages).toEqual([
-      { role: 'system', content: 'long rules', parts: [{ type: 'text', text: 'long ', cacheControl: H1 }, { type: 'text', text: 'rules' }] },
+      { role: 'system', content: 'long \nrules', parts: [{ type: 'text', text: 'long ', cacheControl: H1 }, { type: 'text', text: 'rules' }] },
       { role: 'system', content: 'be brief', cacheControl: EPH },
       { role: 'user', content: 'q' },
       { role: 'assistant', content: null, toolCalls: [{ id: 'c1', name: 'f', arguments: '{}' }], cacheControl: H1 },
@@ -51,26 +51,26 @@ describe('/v1/chat/completions cache_control -> core breakpoints', () => {
     ]);
   });
 
-  it('system parts: unmarked ones are joined as before; an empty marked part gives its mark to the part before', () => {
-    expect(convert({ messages: [{ role: 'developer', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b', cache_control: null }] }] }).messages).toEqual([{ role: 'system', content: 'ab' }]);
+  it('system parts: unmarked ones are joined with "\\n" (empty ones and their separators too); an empty marked part gives its mark to the part before', () => {
+    expect(convert({ messages: [{ role: 'developer', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b', cache_control: null }] }] }).messages).toEqual([{ role: 'system', content: 'a\nb' }]);
     const req = convert({ messages: [{ role: 'system', content: [{ type: 'text', text: 'static' }, { type: 'text', text: '', cache_control: H1 }, { type: 'text', text: 'today' }] }] });
-    expect(req.messages).toEqual([{ role: 'system', content: 'statictoday', parts: [{ type: 'text', text: 'static', cacheControl: H1 }, { type: 'text', text: 'today' }] }]);
+    expect(req.messages).toEqual([{ role: 'system', content: 'static\n\ntoday', parts: [{ type: 'text', text: 'static', cacheControl: H1 }, { type: 'text', text: 'today' }] }]);
   });
 
   it('system parts marked anywhere (or the message): the content the unmarked parts give, the marks on the parts', () => {
     const parts = (mark: boolean) => [{ type: 'text', text: 'You are terse. ', ...(mark ? { cache_control: EPH } : {}) }, { type: 'text', text: 'Long rules.', ...(mark ? { cache_control: EPH } : {}) }];
-    expect(convert({ messages: [{ role: 'system', content: parts(false) }] }).messages).toEqual([{ role: 'system', content: 'You are terse. Long rules.' }]);
+    expect(convert({ messages: [{ role: 'system', content: parts(false) }] }).messages).toEqual([{ role: 'system', content: 'You are terse. \nLong rules.' }]);
     expect(convert({ messages: [{ role: 'system', content: parts(true) }] }).messages).toEqual([
-      { role: 'system', content: 'You are terse. Long rules.', parts: [{ type: 'text', text: 'You are terse. ', cacheControl: EPH }, { type: 'text', text: 'Long rules.', cacheControl: EPH }] },
+      { role: 'system', content: 'You are terse. \nLong rules.', parts: [{ type: 'text', text: 'You are terse. ', cacheControl: EPH }, { type: 'text', text: 'Long rules.', cacheControl: EPH }] },
     ]);
     expect(convert({ messages: [{ role: 'developer', content: parts(false), cache_control: H1 }] }).messages).toEqual([
-      { role: 'system', content: 'You are terse. Long rules.', parts: [{ type: 'text', text: 'You are terse. ' }, { type: 'text', text: 'Long rules.', cacheControl: H1 }] },
+      { role: 'system', content: 'You are terse. \nLong rules.', parts: [{ type: 'text', text: 'You are terse. ' }, { type: 'text', text: 'Long rules.', cacheControl: H1 }] },
     ]);
   });
 
   it('a dropped mark (on an empty first part) changes nothing: the parts joined as without it', () => {
     const req = convert({ messages: [{ role: 'system', content: [{ type: 'text', text: '', cache_control: EPH }, { type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }] });
-    expect(req.messages).toEqual([{ role: 'system', content: 'ab' }]);
+    expect(req.messages).toEqual([{ role: 'system', content: '\na\nb' }]);
   });
 
   it('one core message per client message, marked system messages too: core\u2019s indexes are the client\u2019s (no message paths)', () => {

@@ -13,12 +13,19 @@ import { COMPLETION_FIELD_RULES, type OpenAICompletionRequest } from '../schemas
 
 type TextOrParts = string | Array<{ type: 'text'; text: string; cache_control?: unknown }> | null | undefined;
 
+/**
+ * A system, developer or tool message's text: its parts joined with "\n", as `/v1/messages` joins a turn's blocks and
+ * vLLM a message's text parts (parts the client wrote apart do not run together).
+ */
 function joinText(content: TextOrParts): string {
   if (content == null) return '';
-  return typeof content === 'string' ? content : content.map((p) => p.text).join('');
+  return typeof content === 'string' ? content : content.map((p) => p.text).join('\n');
 }
 
-/** An assistant message's text: its text parts and the refusal parts given back (their `refusal`), joined. */
+/**
+ * An assistant message's text: its text parts and the refusal parts given back (their `refusal`), joined with nothing
+ * between: they are the model's own answer in pieces, as on `/v1/messages` and the Responses API.
+ */
 function assistantText(content: string | Array<{ type: 'text'; text: string } | { type: 'refusal'; refusal: string }>): string {
   return typeof content === 'string' ? content : content.map((p) => (p.type === 'refusal' ? p.refusal : p.text)).join('');
 }
@@ -55,7 +62,7 @@ function convertMessage(m: OpenAIChatMessage, index: number, warnings: CappedWar
 }
 
 /**
- * A system or developer message with content parts: one system message, the parts joined as without marks. With
+ * A system or developer message with content parts: one system message, the parts joined with "\n" as without marks. With
  * marked parts it also carries them as `parts` with their marks (see `markedSystemMessage`; the message's own mark
  * a mark on its last part), which the Anthropic engine sends as separate system blocks, each breakpoint where the
  * client put it, as on `/v1/messages`; every other engine sends the joined text.
@@ -64,7 +71,7 @@ function systemParts(parts: Array<{ type: 'text'; text: string; cache_control?: 
   nonEmpty(parts, index);
   const blocks: SystemBlock[] = parts.map((p) => ({ text: p.text, mark: toCacheControl(p.cache_control) }));
   if (own) blocks[blocks.length - 1]!.mark = own;
-  return markedSystemMessage(blocks, '') ?? { role: 'system', content: joinText(parts) };
+  return markedSystemMessage(blocks, '\n') ?? { role: 'system', content: joinText(parts) };
 }
 
 /**

@@ -364,7 +364,8 @@ describe('POST /v1/responses over an OpenAI-wire upstream', () => {
         ],
       },
       { role: 'tool', tool_call_id: 'call_a', content: '{"temp":3}' },
-      { role: 'tool', tool_call_id: 'call_b', content: '{"temp":5}' },
+      // An output's parts joined with "\n", as chat completions and /v1/messages join a tool result's.
+      { role: 'tool', tool_call_id: 'call_b', content: '{"temp":\n5}' },
     ]);
     expect(body).toMatchObject({ model: 'gpt-test', max_tokens: 64, temperature: 0.2, user: 'u-9', tool_choice: { type: 'function', function: { name: 'get_weather' } } });
     expect(body.tools).toEqual([{ type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: weatherTool.parameters } }]);

@@ -67,8 +67,13 @@ function convertParts(raw: Array<{ type: string }>, at: string, images: boolean,
   });
 }
 
-function textOf(parts: ContentPart[]): string {
-  return parts.map((p) => (p.type === 'text' ? p.text : '')).join('');
+/**
+ * The text of content parts: joined with "\n" for parts the client wrote apart (a system or developer message, a
+ * function output), as chat completions and `/v1/messages` join them; with nothing between for an assistant message's
+ * parts, the model's own answer in pieces (`separator` '').
+ */
+function textOf(parts: ContentPart[], separator = '\n'): string {
+  return parts.map((p) => (p.type === 'text' ? p.text : '')).join(separator);
 }
 
 /** A message's entry in the request's `messagePaths` while its turn is being joined (then read as a `JoinedMessagePath`). */
@@ -121,7 +126,7 @@ function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<strin
       const m = parseAt(ResponsesInputMessageSchema, item, at);
       if (typeof m.content !== 'string' && m.content.length === 0) invalid(`${at}.content`, 'an empty array; expected at least one content part');
       const parts = typeof m.content === 'string' ? m.content : convertParts(m.content, `${at}.content`, m.role === 'user', warnings);
-      const text = typeof parts === 'string' ? parts : textOf(parts);
+      const text = typeof parts === 'string' ? parts : textOf(parts, m.role === 'assistant' ? '' : '\n');
       if (m.role === 'system' || m.role === 'developer') push({ role: 'system', content: text }, at);
       else if (m.role === 'user') push({ role: 'user', content: parts }, at); // parts kept apart, as on chat completions
       else {

@@ -23,7 +23,7 @@ export function registerAnthropicRoutes(app: Hono<AppEnv>, deps: GatewayDeps): v
     build(body, { headers }) {
       const ext = routerExtension(headers, body.llmrr);
       checkThinkingBudget(body);
-      const { request, messagePaths, fieldNames } = convertMessagesRequest(body);
+      const { request, messagePaths, fieldNames } = convertMessagesRequest(body, headers.get('anthropic-beta'));
       return {
         model: body.model,
         request,

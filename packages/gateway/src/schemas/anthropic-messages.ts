@@ -49,8 +49,9 @@ const ThinkingBlock = z.looseObject({ type: z.literal('thinking'), thinking: z.s
 const RedactedThinkingBlock = z.looseObject({ type: z.literal('redacted_thinking'), data: z.string().min(1) });
 /**
  * Content blocks the gateway understands; others (documents, search results, server tool blocks) are refused by
- * name (`messages.N.content.K.type`); `thinking` and `redacted_thinking` only in assistant messages, `text` only in
- * system messages.
+ * name (`messages.N.content.K.type`); `thinking`, `redacted_thinking` and `tool_use` only in assistant messages,
+ * `image` and `tool_result` only in user messages, `text` only in system messages (as Anthropic's API refuses them
+ * elsewhere: never dropped).
  */
 export const AnthropicContentBlockSchema = z.discriminatedUnion('type', [TextBlock, ImageBlock, ToolUseBlock, ToolResultBlock, ThinkingBlock, RedactedThinkingBlock], {
   error: unsupportedBlock('by the gateway', 'text, image, tool_use, tool_result, thinking and redacted_thinking blocks only'),
@@ -69,12 +70,14 @@ export const AnthropicMessageParamSchema = z
     content: z.union([z.string(), z.array(AnthropicContentBlockSchema)]),
   })
   .superRefine((m, ctx) => {
-    if (m.role === 'assistant' || typeof m.content === 'string') return;
+    if (typeof m.content === 'string') return;
     m.content.forEach((b, j) => {
       if (m.role === 'system' && b.type !== 'text') {
         ctx.addIssue({ code: 'custom', path: ['content', j, 'type'], message: `a system message takes text blocks only, not ${b.type === 'image' ? 'an' : 'a'} ${b.type} block` });
-      } else if (b.type === 'thinking' || b.type === 'redacted_thinking') {
+      } else if (m.role === 'user' && (b.type === 'thinking' || b.type === 'redacted_thinking' || b.type === 'tool_use')) {
         ctx.addIssue({ code: 'custom', path: ['content', j, 'type'], message: `a ${b.type} block belongs in an assistant message, not a user message` });
+      } else if (m.role === 'assistant' && (b.type === 'image' || b.type === 'tool_result')) {
+        ctx.addIssue({ code: 'custom', path: ['content', j, 'type'], message: `${b.type === 'image' ? 'an' : 'a'} ${b.type} block belongs in a user message, not an assistant message` });
       }
     });
   });

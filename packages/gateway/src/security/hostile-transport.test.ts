@@ -113,7 +113,9 @@ describe('hostile HTTP through serveGateway', () => {
     ];
     it.each(wrong)('%s %s -> 405, Allow: %s', async (method, path, allow) => {
       const answer = await send(served.url, method, path, method === 'GET' || method === 'DELETE' ? undefined : chat, auth(path));
-      expectGatewayError(answer, { status: 405, code: 'method_not_allowed', param: 'method' }, `${method} ${path}`);
+      // Anthropic paths answer in Anthropic's shape (`type: "error"` at the top), as the rest of /v1/messages.
+      const style = path.startsWith('/v1/messages') ? 'anthropic' : 'openai';
+      expectGatewayError(answer, { status: 405, code: 'method_not_allowed', param: 'method', style }, `${method} ${path}`);
       expect(answer.headers.allow).toBe(allow);
     });
 

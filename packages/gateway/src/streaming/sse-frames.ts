@@ -51,6 +51,8 @@ export class SseFrames implements AsyncIterator<string, void> {
   private readonly produced = new ProducedText();
   /** The client went away (`cancel`): the reason the router stream was cancelled with. */
   private gone: DOMException | undefined;
+  /** The stream was ended early with this error, the client still there (`interrupt`). */
+  private cut: LLMError | undefined;
   /** ms from the call to the first content part the wire carries (`StreamOutcome.ttftMs`), once it came. */
   private ttftMs: number | undefined;
 
@@ -178,6 +180,22 @@ export class SseFrames implements AsyncIterator<string, void> {
     this.gone = gone;
     this.opened.stream.cancel?.(gone);
     this.options.abort?.abort(gone);
+  }
+
+  /**
+   * Ends the stream with `error`, the client still there (a server's shutdown grace ended): the router stream is
+   * cancelled as for `cancel()` (a waiting pull ends), and the failure that follows is settled as `error` and sent
+   * as the protocol's error event. Nothing once the stream settled or the client is gone.
+   */
+  interrupt(error: LLMError): void {
+    if (this.settled || this.gone || this.cut || this.phase === 'closed' || this.options.signal?.aborted) return;
+    this.cut = error;
+    // (A wrapped router's `cancel` may throw: the call's own controller is still aborted, and the throw is the caller's.)
+    try {
+      this.opened.stream.cancel?.(error);
+    } finally {
+      this.options.abort?.abort(error);
+    }
   }
 
   private pull(): Promise<Result> {
@@ -315,8 +333,10 @@ export class SseFrames implements AsyncIterator<string, void> {
     const { signal, requestId } = this.options;
     try {
       // The client went away (its signal, or the body cancelled): the failure is its abort, whatever the stream said.
-      const error = signal?.aborted ? toLLMError(signal.reason ?? e) : this.gone ? toLLMError(this.gone) : toLLMError(e);
-      const aborted = signal?.aborted === true || this.gone !== undefined;
+      // Ended early (`interrupt`, which aborts the call's own signal too): the failure is that error.
+      const cut = this.gone ? undefined : this.cut;
+      const aborted = !cut && (signal?.aborted === true || this.gone !== undefined);
+      const error = cut ?? (signal?.aborted ? toLLMError(signal.reason ?? e) : this.gone ? toLLMError(this.gone) : toLLMError(e));
       await this.settleOnce({
         status: aborted ? 'aborted' : 'error',
         error,

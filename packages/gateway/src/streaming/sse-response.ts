@@ -102,6 +102,7 @@ export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseR
         frames.cancel();
         await frames.return();
       },
+      interrupt: (error) => frames.interrupt(error),
     },
   };
 }

@@ -10,6 +10,13 @@ export interface Admission {
   rateInfo: RateLimitInfo | undefined;
   /** Releases the concurrency slot, corrects the token charge and settles (or releases) the budget. */
   finish(outcome: { usage: Usage | undefined; costUsd: number; charged: boolean }): Promise<void>;
+  /**
+   * With a budget reservation: before a stream's retry or fallback that follows attempts billed for the prompt their
+   * provider reported (core's `beforeAttemptAfterSpend`, with `billedUsd`, what they cost), extends the reservation
+   * atomically (one more reservation in the store) so that it still covers what was billed plus one more call at the
+   * reserved worst case. Rejects with `budget_exceeded` when the budget cannot cover it: no further attempt is sent.
+   */
+  extend?(billedUsd: number): Promise<void>;
 }
 
 const NOTHING: Admission = { rateInfo: undefined, finish: async () => {} };
@@ -168,6 +175,8 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   }
 
   let reservationId: string | undefined;
+  /** One call's worst case, as reserved. */
+  let callUsd = 0;
   if (tenant.budget) {
     // An uncapped call has no cost bound: cap it at the output the reservation assumes (what is sent, at most).
     input.request.maxTokens ??= filledMaxTokens(
@@ -204,6 +213,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
         });
       }
       reservationId = id;
+      callUsd = estimateUsd;
     } catch (e) {
       await lease?.release(0);
       throw e;
@@ -213,8 +223,48 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   // Only what can expire is renewed: a concurrency lease (a lease without one holds nothing) and a reservation.
   const held = input.renewals && (reservationId !== undefined || (lease && scopesOf.some((s) => s.limits.maxConcurrency !== undefined))) ? input.renewals.add(lease, reservationId) : undefined;
   let done = false;
+  /** What failed attempts were billed so far, and what the reservation and its extensions hold. */
+  let billedUsd = 0;
+  let reservedUsd = callUsd;
+  /** The extensions held (made when the first is). */
+  let extensions: string[] | undefined;
+  let extensionCount = 0;
+  // Only a call with a reservation extends it (no closure for the others).
+  const extend = reservationId === undefined ? undefined : async (billed: number): Promise<void> => {
+    if (done || !(billed > 0)) return;
+    billedUsd += billed;
+    const missing = billedUsd + callUsd - reservedUsd;
+    if (missing <= 0) return;
+    const budget = tenant.budget!;
+    // (Numbered when asked, so two extensions asked at once, by hedged attempts, never share an id.)
+    const id = `${reservationId!}+${++extensionCount}`;
+    reservedUsd += missing;
+    const r = await waitFor(
+      stores.budgets.reserve({ tenantId: tenant.id, period: budget.period, limitUsd: budget.amountUsd, estimateUsd: missing, reservationId: id, ...(input.arrivedAt !== undefined ? { at: input.arrivedAt } : {}) }),
+      (late) => {
+        if (late.ok) void stores.budgets.release(id).catch(() => undefined);
+      },
+    );
+    if (!r.ok) {
+      reservedUsd -= missing;
+      throw new LLMError({
+        code: 'budget_exceeded',
+        message: `Budget of tenant "${tenant.id}" for ${r.periodKey} is exhausted: $${r.remainingUsd.toFixed(6)} of $${r.limitUsd} left; failed attempts were billed $${billedUsd.toFixed(6)} for the prompt their provider reported, and a further attempt may cost up to $${callUsd.toFixed(6)}`,
+        param: 'model',
+        ...(rateInfo ? { details: { rateInfo } } : {}),
+      });
+    }
+    // Finished meanwhile (the call ended while the store answered): nothing more to hold.
+    if (done) {
+      void stores.budgets.release(id).catch(() => undefined);
+      return;
+    }
+    (extensions ??= []).push(id);
+    if (held) held.extensions = extensions;
+  };
   return {
     rateInfo,
+    ...(extend ? { extend } : {}),
     async finish({ usage, costUsd, charged }) {
       if (done) return;
       done = true;
@@ -229,6 +279,20 @@ export async function admit(input: AdmitInput): Promise<Admission> {
         } catch (e) {
           failed = true;
           error = e;
+        }
+        // The extensions go only after the cost is settled: released first, the budget would for a moment count less
+        // than the call holds, and a concurrent request could take what the settlement then charges.
+        if (extensions) {
+          for (const id of extensions) {
+            try {
+              await stores.budgets.release(id);
+            } catch (e) {
+              if (!failed) {
+                failed = true;
+                error = e;
+              }
+            }
+          }
         }
       }
       if (lease) {

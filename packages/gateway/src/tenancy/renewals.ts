@@ -22,6 +22,8 @@ interface Waiting {
 export interface Held {
   lease: RateLease | undefined;
   reservationId: string | undefined;
+  /** The reservations that extended it before a stream's retry or fallback (see `Admission.extend`). */
+  extensions?: string[];
   /** The sweep that last renewed it (or the last one before it was admitted). */
   sweep: number;
 }
@@ -150,6 +152,7 @@ export class Renewals {
       h.sweep = sweep;
       if (h.lease) leases.push(h.lease);
       if (h.reservationId !== undefined) reservations.push(h.reservationId);
+      if (h.extensions) reservations.push(...h.extensions);
     }
     const work: Promise<void>[] = [];
     if (leases.length > 0 && stores.rateLimiter.renew) {

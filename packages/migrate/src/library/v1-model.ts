@@ -1,4 +1,4 @@
-import { CAPABILITIES } from '@llmrr/core';
+import { CAPABILITIES, LLMError, engineFactory, type ModelConfig } from '@llmrr/core';
 import { modelLooksV1 } from './detect-version.js';
 import type { MigrationLog } from './migration-log.js';
 import { resolveModelName, type ModelNameTable, type ResolvedModel } from './model-names.js';
@@ -57,6 +57,11 @@ export interface V1ModelContext {
    * priority, and a v2-shaped one keeps the default, so the order the priorities give is not changed.
    */
   listSetsPriority?: boolean;
+  /**
+   * Takes an option the model's engine refuses (`options.<key>` moved from `from`), so that the router still builds:
+   * the caller keeps it under `legacy`. Without it, the option stays in `options`.
+   */
+  keepRefusedOption?: (model: string, key: string, value: unknown, from: Path) => void;
 }
 
 function engineFor(kind: string, ctx: V1ModelContext, path: Path): { engine: string; preset?: string } {
@@ -323,8 +328,44 @@ export function convertModelObject(input: Record<string, unknown>, index: number
   if (out.priority === undefined && (!ctx.listSetsPriority || modelLooksV1(input))) out.priority = index + 1;
   if (out.engine === 'mock' && str('model') === undefined && typeof out.model === 'string') delete out.model;
   withMaxTokens(out, ctx);
+  if (ctx.keepRefusedOption) {
+    for (const [key, { value, why }] of Object.entries(refusedOptions(out, options))) {
+      // Where the v1 config had it: the display name, its own options, or an unknown model key.
+      const from = key === 'displayName' && id !== undefined && name !== undefined && name !== id ? [...path, 'name'] : isPlainObject(input.options) && Object.hasOwn(input.options, key) ? [...path, 'options', key] : [...path, key];
+      const dest = `legacy.modelOptions.${String(out.name)}.${key}`;
+      log.warn(from, `engine "${String(out.engine)}" refuses options.${key} (${why}): kept under ${dest} instead (the router ignores it)`);
+      const i = log.moves.findIndex((m) => m.to.join('.') === [...to, 'options', key].join('.'));
+      if (i >= 0) log.moves.splice(i, 1);
+      ctx.keepRefusedOption(String(out.name), key, value, from);
+    }
+  }
   if (Object.keys(options).length) out.options = options;
   return ordered(out);
+}
+
+/**
+ * The options `model`'s engine refuses, taken out of `options`: a built-in engine's `checkConfig` (Anthropic, Gemini,
+ * GGUF and ONNX read only their own option names) refuses the whole config when the router is built, so a v1 key
+ * kept in `options` (a display name, an unknown key) would stop the migrated config from building.
+ */
+function refusedOptions(model: Record<string, unknown>, options: Record<string, unknown>): Record<string, { value: unknown; why: string }> {
+  const refused: Record<string, { value: unknown; why: string }> = {};
+  const factory = typeof model.engine === 'string' ? engineFactory(model.engine) : undefined;
+  if (typeof factory?.checkConfig !== 'function') return refused;
+  // One key at a time (an engine names the first refused one), at most once per key.
+  for (let n = Object.keys(options).length; n >= 0; n--) {
+    try {
+      factory.checkConfig({ ...model, options } as unknown as ModelConfig);
+      break;
+    } catch (e) {
+      const key = LLMError.isInstance(e) && e.code === 'config_invalid' ? /^options\.([^.]+)/.exec(e.param ?? '')?.[1] : undefined;
+      if (key === undefined || !Object.hasOwn(options, key)) break;
+      const message = (e as Error).message.replace(/^.*options\.[^:]*: /, '');
+      refused[key] = { value: options[key], why: /^Unrecognized key/.test(message) ? 'not an option it reads' : message };
+      delete options[key];
+    }
+  }
+  return refused;
 }
 
 /** A local file reference: a relative or absolute path, or a name with a model-file extension. */

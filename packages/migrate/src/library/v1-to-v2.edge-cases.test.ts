@@ -19,11 +19,14 @@ describe('v1ToV2: per-1k prices given for one direction only', () => {
     ]);
   });
 
-  it('costPer1kOutput alone: the same, the input side is not priced 0', () => {
+  it('costPer1kOutput alone: the same, the input side is not priced 0 (kept under legacy: the Anthropic engine refuses it)', () => {
     const r = v1ToV2({ models: [{ id: 'claude', source: 'claude-3-opus', costPer1kOutput: 0.075 }] });
     const model = r.config.models[0] as { price?: unknown; options?: Record<string, unknown> };
-    expect({ price: model.price, options: model.options }).toEqual({ price: undefined, options: { costPer1kOutput: 0.075 } });
-    expect(reported(r)).toHaveLength(1);
+    expect({ price: model.price, options: model.options, legacy: r.config.legacy }).toEqual({ price: undefined, options: undefined, legacy: { modelOptions: { claude: { costPer1kOutput: 0.075 } } } });
+    expect(reported(r)).toEqual([
+      "warning models.0.costPer1kOutput: costPer1kOutput without costPer1kInput: no price is written (v2's price needs input and output in USD per 1M tokens; the shipped price table prices the model if it lists it): kept in options.costPer1kOutput",
+      'warning models.0.costPer1kOutput: engine "anthropic" refuses options.costPer1kOutput (not an option it reads): kept under legacy.modelOptions.claude.costPer1kOutput instead (the router ignores it)',
+    ]);
   });
 
   it('both sides become price in USD per 1M tokens', () => {

@@ -112,6 +112,12 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
     preferredEngine: typeof input.preferredEngine === 'string' ? input.preferredEngine : undefined,
     maxTokens: positiveInt(input.maxTokens) ? input.maxTokens : undefined,
     listSetsPriority: Array.isArray(input.models) && input.models.some((m) => isPlainObject(m) && m.priority !== undefined),
+    keepRefusedOption: (model, key, value, from) => {
+      const kept = isPlainObject(legacy.modelOptions) ? legacy.modelOptions : (legacy.modelOptions = {});
+      const own = isPlainObject(kept[model]) ? kept[model] : (kept[model] = {});
+      own[key] = clone(value);
+      log.move(from, [LEGACY_KEY, 'modelOptions', model, key]);
+    },
   };
   const models: Array<Record<string, unknown>> = [];
   const names = new Set<string>();

@@ -1,13 +1,14 @@
 import { accessSync, constants, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { AuditLog } from '../../audit/types.js';
+import { LLMError } from '../../errors/llm-error.js';
 import { expandHomePath } from '../../config/home-path.js';
 import { auditAnchorOf, verifyAuditChain, type AuditAnchor } from '../../audit/verify-audit-chain.js';
 import { EMBEDDED_DB_FILE } from '../../stores/create-state-stores.js';
 import { PostgresAuditLog } from '../../stores/postgres/postgres-audit-log.js';
 import { openPostgres } from '../../stores/postgres/postgres-database.js';
 import { SqliteAuditLog } from '../../stores/sqlite/sqlite-audit-log.js';
-import { openSqlite } from '../../stores/sqlite/sqlite-database.js';
+import { openSqliteReadOnly } from '../../stores/sqlite/sqlite-database.js';
 import { defineCommand, expectSubcommand, type CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
@@ -94,7 +95,11 @@ async function openAuditLog(ctx: CliContext, flags: { state?: string | undefined
     if (!existsSync(file)) {
       throw new CliUsageError(`no audit database at ${file} (set --data-dir or LLMRR_DATA_DIR to the gateway's data directory)`, '--data-dir');
     }
-    const handle = await openSqlite(file);
+    // Read-only, never migrated: a file without the audit table (not the gateway's) is an error, not an empty chain.
+    const handle = await openSqliteReadOnly(file, ['llmrr_audit']).catch((e: unknown) => {
+      if (!LLMError.isInstance(e) || e.code !== 'config_invalid') throw e;
+      throw new CliUsageError(`no audit log: ${e.message} (set --data-dir or LLMRR_DATA_DIR to the gateway's data directory)`, '--data-dir');
+    });
     return new SqliteAuditLog(handle);
   }
   if (state === 'shared') {

@@ -35,3 +35,7 @@ export function createAnthropicEngine(model: ModelConfig, ctx: EngineContext): A
     deployment: model.name,
   });
 }
+
+createAnthropicEngine.checkConfig = (model: ModelConfig): void => {
+  parseAnthropicEngineOptions(model.options, model.name);
+};

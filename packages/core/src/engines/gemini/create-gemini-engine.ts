@@ -39,3 +39,7 @@ export function createGeminiEngine(model: ModelConfig, ctx: EngineContext): Gemi
     deployment: model.name,
   });
 }
+
+createGeminiEngine.checkConfig = (model: ModelConfig): void => {
+  parseGeminiEngineOptions(model.options, model.name);
+};

@@ -1,7 +1,7 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError } from '../../errors/to-llm-error.js';
 import type { FetchFn } from '../../util/http.js';
-import { isAddressLiteral, isPublicAddress, resolveHost } from '../shared/public-address.js';
+import { addressChecks, resolveHost } from '../shared/public-address.js';
 import type { GeminiPart } from './gemini-api-types.js';
 
 export interface ImageDownloadSettings {
@@ -34,6 +34,7 @@ function invalid(settings: ImageDownloadSettings, param: string, message: string
  */
 async function checkHost(url: URL, param: string, settings: ImageDownloadSettings): Promise<void> {
   const host = url.hostname;
+  const { isAddressLiteral, isPublicAddress } = await addressChecks();
   const refused = () => invalid(settings, param, `${param}: the image URL's host "${host}" is not a public address; images are not downloaded from loopback, private or link-local addresses`);
   if (isAddressLiteral(host)) {
     if (!isPublicAddress(host)) throw refused();

@@ -29,7 +29,9 @@ export function parseGeminiEngineOptions(options: unknown, deployment: string): 
   const result = GeminiEngineOptionsSchema.safeParse(options ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const path = ['options', ...(issue?.path ?? [])].map(String).join('.');
+  // An unknown option is named itself (zod reports it in `keys`, under the object's path).
+  const keys = issue && 'keys' in issue && Array.isArray(issue.keys) ? (issue.keys as string[]) : [];
+  const path = ['options', ...(issue?.path ?? []), ...keys.slice(0, 1)].map(String).join('.');
   throw new LLMError({
     code: 'config_invalid',
     message: `model "${deployment}" (gemini): ${path}: ${issue?.message ?? 'invalid'}`,

@@ -315,3 +315,6 @@ export function createGgufEngine(model: ModelConfig, ctx: EngineContext): GgufEn
 }
 
 createGgufEngine.capabilities = ggufCapabilities;
+createGgufEngine.checkConfig = (model: ModelConfig): void => {
+  parseGgufOptions(model);
+};

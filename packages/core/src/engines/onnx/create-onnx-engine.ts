@@ -18,3 +18,6 @@ export function createOnnxEngine(model: ModelConfig, ctx: EngineContext): OnnxEn
 }
 
 createOnnxEngine.capabilities = onnxCapabilities;
+createOnnxEngine.checkConfig = (model: ModelConfig): void => {
+  parseOnnxOptions(model);
+};

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Tokenizer } from '@huggingface/tokenizers';
 import { LLMError } from '../../errors/llm-error.js';
 
 /** A tokenizer read from a Hugging Face `tokenizer.json`, with what the ONNX engine needs. */
@@ -72,6 +71,8 @@ export async function loadTokenizer(options: LoadTokenizerOptions): Promise<Text
   const json = await readJson(options.path, 'Tokenizer file (options.tokenizer)', 'options.tokenizer');
   const configPath = options.configPath ?? join(dirname(options.path), 'tokenizer_config.json');
   const config = options.configPath !== undefined || existsSync(configPath) ? await readJson(configPath, 'Tokenizer config (options.tokenizerConfig)', 'options.tokenizerConfig') : {};
+  // Imported here, not at the top: only an ONNX model loads it (a module the rest of the router never needs).
+  const { Tokenizer } = await import('@huggingface/tokenizers');
   let tokenizer: HfTokenizer;
   try {
     tokenizer = new (Tokenizer as unknown as HfTokenizerConstructor)(json, config);

@@ -17,7 +17,7 @@ import { isOpenAIReasoningModel } from './openai-reasoning-models.js';
 import { openAIRequestWarnings } from './openai-request-warnings.js';
 import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
 import { OpenAIEmbeddingResponseSchema } from './openai-wire-schemas.js';
-import { authHeaders, endpointURL, resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
+import { authHeaders, checkOpenAICompatibleConfig, endpointURL, resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
 
 function setHeaders(into: Record<string, string>, source: Record<string, string> | undefined): void {
   if (source) for (const name of Object.keys(source)) into[name.toLowerCase()] = source[name]!;
@@ -167,8 +167,11 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, true, reasoning);
       const response = await this.post('chat/completions', this.init(body, options, true));
       const warnings = openAIRequestWarnings(request, this.endpoint, body, reasoning, this.modelId);
+      // Written out rather than spread from `errorContext`: on Node 20 keys added after a spread give each
+      // object a map of its own (more GC and megamorphic reads of the decoder's options per stream).
       const decoder = new OpenAIStreamDecoder({
-        ...this.errorContext,
+        provider: this.providerName,
+        deployment: this.model.name,
         estimateInputTokens: () => estimateRequestTokens(request),
         warnings,
         logprobs: body.logprobs === true,
@@ -221,3 +224,5 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
 export function createOpenAICompatibleEngine(model: ModelConfig, ctx: EngineContext): LanguageEngineV1 {
   return new OpenAICompatibleEngine(model, ctx);
 }
+
+createOpenAICompatibleEngine.checkConfig = checkOpenAICompatibleConfig;

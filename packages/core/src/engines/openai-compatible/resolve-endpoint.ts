@@ -46,6 +46,17 @@ function configError(model: ModelConfig, field: string, message: string): LLMErr
   });
 }
 
+/** The settings `resolveEndpoint` reads from the config alone (options, preset), without the environment. */
+export function checkOpenAICompatibleConfig(model: ModelConfig): void {
+  parseOpenAICompatibleOptions(model);
+  if (model.preset !== undefined && !findPreset(model.preset)) throw unknownPreset(model);
+}
+
+function unknownPreset(model: ModelConfig): LLMError {
+  const known = Object.keys(OPENAI_COMPATIBLE_PRESETS).join(', ');
+  return configError(model, 'preset', `unknown preset "${model.preset}" (known: ${known})`);
+}
+
 /**
  * Resolves preset, base URL and Azure details. Throws `config_invalid` for an unknown preset or a missing
  * base URL. Without `preset` and without `baseURL`, the `openai` preset is used.
@@ -56,10 +67,7 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
   let providerName: string;
   if (model.preset !== undefined) {
     const found = findPreset(model.preset);
-    if (!found) {
-      const known = Object.keys(OPENAI_COMPATIBLE_PRESETS).join(', ');
-      throw configError(model, 'preset', `unknown preset "${model.preset}" (known: ${known})`);
-    }
+    if (!found) throw unknownPreset(model);
     preset = found;
     providerName = model.preset;
   } else if (model.baseURL !== undefined) {

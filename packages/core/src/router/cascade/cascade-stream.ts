@@ -8,7 +8,8 @@ import { LinkedController } from '../resilience/attempt-scope.js';
 import type { Cost, GenerateOptions, PromptOrRequest, RouterResult, RouterStream, RouterStreamPart, StreamSpend } from '../types.js';
 import { cascadeResult, keepsWeak, plusUsage, prepareCascade, stepOptions, strongFailure, verify, type CascadeHost } from './cascade-call.js';
 import type { ResolvedCascade } from './cascade-set.js';
-import { providerCacheUsage, sumCost } from './sum-usage.js';
+import { billFailedAttempts } from '../stream-driver.js';
+import { providerCacheUsage, sumCost, sumUsage } from './sum-usage.js';
 import type { CascadeVerdict } from './types.js';
 
 function noop(): void {}
@@ -18,6 +19,18 @@ function weakSpend(weak: RouterResult, cost: Cost, replay: boolean): StreamSpend
   const spend: StreamSpend = { usage: providerCacheUsage(weak.usage, weak.cached), cost, replay };
   if (weak.guardUsage) spend.guardUsage = weak.guardUsage;
   return spend;
+}
+
+/**
+ * What a failed router stream's attempts had reported paid (`spent()` less its guard calls: their cost apart, their
+ * tokens in `guardUsage`, not `usage`), when they reported any tokens.
+ */
+function attemptsOf(spent: StreamSpend | undefined): StreamSpend | undefined {
+  if (!spent || spent.replay || spent.usage.inputTokens + spent.usage.outputTokens <= 0) return undefined;
+  const g = spent.guardCost;
+  if (!g) return spent;
+  const cost: Cost = { inputUsd: spent.cost.inputUsd - g.inputUsd, outputUsd: spent.cost.outputUsd - g.outputUsd, totalUsd: spent.cost.totalUsd - g.totalUsd, estimated: spent.cost.estimated };
+  return { usage: spent.usage, cost, replay: false };
 }
 
 /** A spend with a guard call's cost (and tokens) added. */
@@ -133,8 +146,12 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
         const error = guard?.guardCost ? withGuardCost(toLLMError(part.error), guard.guardCost, guard.guardUsage) : toLLMError(part.error);
         // Before any content (no route part yet): the strong step never answered.
         if (!routed && keepsWeak(c, error, options.signal)) {
+          // (`spentNow` adds the strong stream's own spend, its failed attempts' included, to this one.)
           spent = { ...spent, replay: true };
-          yield* replay(cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, verdict, undefined, error), startedAt);
+          const kept = cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, verdict, undefined, error);
+          // The prompts the strong step's failed attempts had reported were billed: the kept answer pays them too.
+          billFailedAttempts(kept, attemptsOf(guard));
+          yield* replay(kept, startedAt);
           return;
         }
         yield fail(strongFailure(c, weak, verdict, error));
@@ -156,10 +173,17 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
   }
 
   let strongStream: RouterStream | undefined;
-  /** What the completed calls cost: the weak step (and the verifier), and a guard call of the strong step's lookup. */
+  /**
+   * What the completed calls cost: the weak step (and the verifier), a guard call of the strong step's lookup (its
+   * cost as `guardCost`, its tokens as `guardUsage`), and the strong step's failed attempts' reported prompts (their
+   * cost and tokens, no guard's).
+   */
   const spentNow = (): StreamSpend | undefined => {
-    const guard = strongStream?.spent?.();
-    return spent && guard ? withGuard(spent, guard.cost, guard.guardUsage) : spent;
+    const strong = strongStream?.spent?.();
+    if (!spent || !strong) return spent;
+    const guarded = strong.guardCost ? withGuard(spent, strong.guardCost, strong.guardUsage) : spent;
+    const failed = attemptsOf(strong);
+    return failed ? { ...guarded, usage: sumUsage(guarded.usage, failed.usage), cost: sumCost(guarded.cost, failed.cost) } : guarded;
   };
   /** The consumer's spend details of an aborted cascade (the weak step was paid). */
   const abortDetails = () => {

@@ -27,7 +27,8 @@ describe('failure classification', () => {
   const err = (code: LLMError['code'], isRetryable?: boolean) => new LLMError({ code, message: code, ...(isRetryable === undefined ? {} : { isRetryable }) });
   it('request faults stop, retryable errors retry, others move on', () => {
     expect(failureAction(err('invalid_request'))).toBe('stop');
-    expect(failureAction(err('context_length_exceeded'))).toBe('stop');
+    // To a later deployment with a larger (or unknown) context window only: run-attempts skips the others.
+    expect(failureAction(err('context_length_exceeded'))).toBe('next');
     expect(failureAction(err('content_filter'))).toBe('stop');
     expect(failureAction(err('aborted'))).toBe('stop');
     expect(failureAction(err('provider_unavailable'))).toBe('retry');

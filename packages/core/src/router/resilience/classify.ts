@@ -3,7 +3,9 @@ import type { LLMError } from '../../errors/llm-error.js';
 
 /**
  * Errors that say the request itself is wrong: another deployment would refuse it too,
- * so they neither retry nor fall over; the caller gets them as they are.
+ * so they neither retry nor fall over; the caller gets them as they are. `context_length_exceeded` is one too, but
+ * another deployment with a larger context may take the prompt (the router plans by an estimate of its tokens): it
+ * falls over to those only (see `fitsLargerContext`).
  */
 const REQUEST_FAULTS: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>([
   'invalid_request',
@@ -29,11 +31,13 @@ const UNSERVABLE: ReadonlySet<LLMErrorCode> = new Set<LLMErrorCode>(['unsupporte
  *   is the deployment's own, so under hedging a lane already waiting on another deployment may still answer,
  *   but nothing is sent again);
  * - `retry`: try the same deployment again (retryable errors: 5xx, 429, timeouts, network);
- * - `next`: move on to the next deployment (auth, permission, not found, unsupported, other non-retryable).
+ * - `next`: move on to the next deployment (auth, permission, not found, unsupported, other non-retryable;
+ *   `context_length_exceeded`, to a later deployment with a larger or unknown context window only).
  */
 export type FailureAction = 'stop' | 'retry' | 'next';
 
 export function failureAction(error: LLMError): FailureAction {
+  if (error.code === 'context_length_exceeded' && !error.afterResponse) return 'next';
   if (error.code === 'aborted' || error.afterResponse || REQUEST_FAULTS.has(error.code)) return 'stop';
   return error.isRetryable ? 'retry' : 'next';
 }
@@ -48,4 +52,12 @@ export function countsAgainstDeployment(error: LLMError): boolean {
 
 export function isRequestFault(code: LLMErrorCode): boolean {
   return REQUEST_FAULTS.has(code);
+}
+
+/**
+ * After `context_length_exceeded` from deployments whose largest known context window is `overflowed`: whether a
+ * deployment with `contextWindow` may take the prompt (its window is larger, or one of the two is unknown).
+ */
+export function fitsLargerContext(contextWindow: number | undefined, overflowed: number | undefined): boolean {
+  return contextWindow === undefined || overflowed === undefined || contextWindow > overflowed;
 }

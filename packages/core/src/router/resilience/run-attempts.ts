@@ -11,7 +11,7 @@ import type { AttemptRecord, RouterEvents } from '../types.js';
 import { AttemptScope, CANCELLED, LinkedController, type AttemptTimeouts } from './attempt-scope.js';
 import { retryPlan } from './backoff.js';
 import { isPending, type CircuitPermit } from './circuit-state-store.js';
-import { countsAgainstDeployment, failureAction } from './classify.js';
+import { countsAgainstDeployment, failureAction, fitsLargerContext } from './classify.js';
 
 export interface ExecutionHost {
   now(): number;
@@ -57,6 +57,12 @@ export interface AttemptDriver<T> {
    * attempts can be stopped from outside (a router stream's `cancel`) ends the wait then too, by rejecting.
    */
   backoff?(ms: number, parent: AbortSignal | undefined): Promise<void>;
+  /**
+   * Asked before each attempt (before its deployment's limits and circuit): a promise to wait for when the attempt
+   * must be admitted first (a stream after billed failed attempts: `GenerateOptions.beforeAttemptAfterSpend`),
+   * else undefined. A rejection ends the call with its error: no attempt is sent.
+   */
+  admit?(): Promise<void> | undefined;
 }
 
 /**
@@ -208,6 +214,16 @@ async function runDeployment<T>(
   for (let attempt = 1; ; attempt++) {
     if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
     if (parent?.aborted || gate?.closed) return { kind: 'cancelled' };
+    const admitting = driver.admit?.();
+    if (admitting) {
+      try {
+        await admitting;
+      } catch (e) {
+        return { kind: 'stop', error: toLLMError(e) };
+      }
+      if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
+      if (parent?.aborted || gate?.closed) return { kind: 'cancelled' };
+    }
     // A deployment at its limits is skipped (no request is sent); the next one in the order is tried.
     const limiter = d.limiter;
     let charged = 0;
@@ -292,7 +308,8 @@ function emitFallback(host: ExecutionHost, plan: ExecutionPlan, from: RouterDepl
 
 /**
  * Walks the plan's order: each deployment with its retries; a failure that is not the request's
- * fault falls over to the next. With hedging on, a second lane starts on the next deployment when
+ * fault falls over to the next (`context_length_exceeded` only to one with a larger or unknown context window; the
+ * call fails with it when none is left). With hedging on, a second lane starts on the next deployment when
  * the first has not answered after `hedging.delayMs`; the first answer wins and the others are cancelled.
  * An answer lost after its provider accepted it (`afterResponse`: it may be billed) is never requested again:
  * no retry, no fallback, no new hedge; but a hedge lane already waiting on another deployment may still answer
@@ -303,17 +320,42 @@ export function runAttempts<T>(host: ExecutionHost, plan: ExecutionPlan, driver:
   return runSequential(host, plan, driver);
 }
 
+/**
+ * The deployments of an order that a call may still fall over to once the prompt overflowed a context window:
+ * after `context_length_exceeded`, only those with a larger (or unknown) one; the others would refuse it too.
+ */
+class ContextOverflow {
+  /** The largest known context window the prompt overflowed (undefined: none known yet). */
+  private overflowed: number | undefined;
+  private seen = false;
+
+  note(d: RouterDeployment, error: LLMError): void {
+    if (error.code !== 'context_length_exceeded') return;
+    this.seen = true;
+    const w = d.config.contextWindow;
+    if (w !== undefined && (this.overflowed === undefined || w > this.overflowed)) this.overflowed = w;
+  }
+
+  /** The index of the first deployment from `i` on that may take the prompt (`order.length` when none). */
+  nextFrom(order: readonly RouterDeployment[], i: number): number {
+    if (this.seen) while (i < order.length && !fitsLargerContext(order[i]!.config.contextWindow, this.overflowed)) i++;
+    return i;
+  }
+}
+
 async function runSequential<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptDriver<T>): Promise<Won<T>> {
   const order = plan.order;
+  const overflow = new ContextOverflow();
   let last: LLMError | undefined;
-  for (let i = 0; i < order.length; i++) {
+  for (let i = 0; i < order.length; i = overflow.nextFrom(order, i + 1)) {
     const d = order[i]!;
     const out = await runDeployment(host, plan, driver, d, plan.signal, false);
     if (out.kind === 'won') return out.won;
     if (out.kind === 'cancelled') throw abortError(plan.signal ?? AbortSignal.abort(), { deployment: d.name });
     if (out.kind === 'stop') throw out.error;
     last = laterError(last, out.error);
-    const next = order[i + 1];
+    overflow.note(d, out.error);
+    const next = order[overflow.nextFrom(order, i + 1)];
     if (next) emitFallback(host, plan, d, next, out.error);
   }
   throw last ?? new LLMError({ code: 'no_deployment', message: 'No deployment to try' });
@@ -329,6 +371,7 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
     let hedges = 0;
     let settled = false;
     let last: LLMError | undefined;
+    const overflow = new ContextOverflow();
     /** The error of an answer lost after its provider accepted it; once set, no new request goes out. */
     let lost: LLMError | undefined;
     const closing = new AbortController();
@@ -382,7 +425,9 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
           }
           if (out.kind === 'cancelled') return;
           last = laterError(last, out.error);
+          overflow.note(d, out.error);
           if (gate.closed) return;
+          next = overflow.nextFrom(order, next);
           const following: RouterDeployment | undefined = order[next++];
           if (following) emitFallback(host, plan, d, following, out.error);
           d = following;
@@ -401,6 +446,7 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
       host.sleep(plan.hedging.delayMs, hedgeTimer.signal).then(
         () => {
           if (settled || gate.closed || hedges >= plan.hedging.maxHedges) return;
+          next = overflow.nextFrom(order, next);
           const d = order[next++];
           if (!d) return;
           hedges++;

@@ -3,7 +3,7 @@ import { LinearPosterior } from '../../learning/bandit/linear-posterior.js';
 import type { RouterModel } from '../../learning/training/router-model.js';
 import type { Deployment, RankedCandidate, RouterEvents, Strategy, StrategyContext } from '../types.js';
 import { checkIntelligentOptions, createIntelligentStrategy } from './intelligent.js';
-import { byScoreThenPriority, expectedCostUsd, observedLatency } from './util.js';
+import { byScoreThenPriority, checkOptionNames, expectedCostUsd, observedLatency } from './util.js';
 
 export interface AdaptiveOptions {
   /** Router model for the cold start (a loaded one or a path); without one, `quality` from config, else 0.5. */
@@ -96,6 +96,7 @@ export class AdaptiveStrategy implements Strategy {
    * naming the option; a call's `strategyOptions` are checked as they are read.
    */
   checkOptions(o: Record<string, unknown>): void {
+    checkOptionNames('adaptive', o, ADAPTIVE_OPTIONS);
     for (const k of Object.keys(NUMBERS) as Array<keyof typeof NUMBERS>) option(o, k, k);
     checkIntelligentOptions(o, []);
   }
@@ -289,6 +290,9 @@ const NUMBERS = {
   implicitWeight: { fallback: 0.25, ok: (v: number) => v >= 0, what: 'a number >= 0' },
   maxPending: { fallback: 10_000, ok: (v: number) => Number.isInteger(v) && v >= 1, what: 'a whole number >= 1' },
 };
+
+/** Every option `adaptive` reads. */
+const ADAPTIVE_OPTIONS: readonly string[] = [...Object.keys(NUMBERS), 'model', 'models', 'embed'];
 
 /** Option `k` (its default when absent); another value throws `invalid_request` naming `param`. */
 function option(o: Record<string, unknown>, k: keyof typeof NUMBERS, param = `strategyOptions.${k}`): number {

@@ -1,5 +1,6 @@
+import { LLMError } from '../../errors/llm-error.js';
 import type { RankedCandidate, Strategy, StrategyContext } from '../types.js';
-import { byScoreThenPriority, expectedCostUsd, numberOption, observedLatency } from './util.js';
+import { byScoreThenPriority, checkOptionNames, expectedCostUsd, numberOption, observedLatency } from './util.js';
 
 interface Weights {
   quality: number;
@@ -22,6 +23,30 @@ function normalize(value: number, min: number, max: number, higherIsBetter: bool
   return higherIsBetter ? t : 1 - t;
 }
 
+const WEIGHT_NAMES = ['quality', 'cost', 'latency'] as const;
+
+/** Checks `balanced`'s options: `errorPenalty` a finite number >= 0, `weights` as `routing.weights`; nothing else. */
+function checkBalancedOptions(o: Record<string, unknown>): void {
+  checkOptionNames('balanced', o, ['weights', 'errorPenalty']);
+  const penalty = o['errorPenalty'];
+  if (penalty !== undefined && !(typeof penalty === 'number' && Number.isFinite(penalty) && penalty >= 0)) {
+    throw new LLMError({ code: 'invalid_request', message: `balanced: option "errorPenalty" must be a number >= 0 (got ${JSON.stringify(penalty)})`, param: 'errorPenalty' });
+  }
+  const w = o['weights'];
+  if (w === undefined) return;
+  if (typeof w !== 'object' || w === null || Array.isArray(w)) {
+    throw new LLMError({ code: 'invalid_request', message: 'balanced: option "weights" must be { quality, cost, latency }', param: 'weights' });
+  }
+  for (const [k, v] of Object.entries(w)) {
+    if (!(WEIGHT_NAMES as readonly string[]).includes(k)) {
+      throw new LLMError({ code: 'invalid_request', message: `balanced: unknown weight "${k}" (weights: ${WEIGHT_NAMES.join(', ')})`, param: `weights.${k}` });
+    }
+    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
+      throw new LLMError({ code: 'invalid_request', message: `balanced: weight "${k}" must be a number >= 0 (got ${JSON.stringify(v)})`, param: `weights.${k}` });
+    }
+  }
+}
+
 /**
  * `balanced`: a weighted sum of quality, cost and latency (weights from `routing.weights`, default
  * 0.4/0.3/0.3), each min-max normalized across the candidates (1 = best of them), minus
@@ -32,6 +57,7 @@ export const balancedStrategy: Strategy = {
   name: 'balanced',
   spreads: true,
   description: 'Weighted quality/cost/latency (min-max normalized across candidates) minus an error-rate penalty.',
+  checkOptions: checkBalancedOptions,
   rank(ctx: StrategyContext): RankedCandidate[] {
     const w = weightsOf(ctx.options);
     const penalty = numberOption(ctx.options, 'errorPenalty', 1);

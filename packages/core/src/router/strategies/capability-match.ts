@@ -1,5 +1,5 @@
 import type { RankedCandidate, Strategy, StrategyContext } from '../types.js';
-import { byPriority, expectedCostUsd } from './util.js';
+import { byPriority, expectedCostUsd, noOptions } from './util.js';
 
 /**
  * `capability-match`: the cheapest fit. Fewest capabilities beyond those the request needs first, then
@@ -9,6 +9,7 @@ import { byPriority, expectedCostUsd } from './util.js';
 export const capabilityMatchStrategy: Strategy = {
   name: 'capability-match',
   description: 'Fewest extra capabilities, then smallest sufficient context window, then cost, then priority.',
+  checkOptions: noOptions('capability-match'),
   rank(ctx: StrategyContext): RankedCandidate[] {
     const required = ctx.requiredCapabilities;
     const n = ctx.candidates.length;

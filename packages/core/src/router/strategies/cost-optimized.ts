@@ -1,5 +1,5 @@
 import type { RankedCandidate, Strategy, StrategyContext } from '../types.js';
-import { byScoreThenPriority, expectedCostUsd } from './util.js';
+import { byScoreThenPriority, expectedCostUsd, noOptions } from './util.js';
 
 /**
  * `cost-optimized`: cheapest expected cost first, where expected cost = estimated input tokens x input
@@ -8,6 +8,7 @@ import { byScoreThenPriority, expectedCostUsd } from './util.js';
 export const costOptimizedStrategy: Strategy = {
   name: 'cost-optimized',
   description: 'Cheapest expected cost (input x input price + expected output x output price); unknown price last.',
+  checkOptions: noOptions('cost-optimized'),
   rank(ctx: StrategyContext): RankedCandidate[] {
     const out: RankedCandidate[] = new Array(ctx.candidates.length);
     for (let i = 0; i < ctx.candidates.length; i++) {

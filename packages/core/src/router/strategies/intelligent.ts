@@ -4,7 +4,7 @@ import { promptText } from '../../learning/prompt-text.js';
 import { calibrateLambda } from '../../learning/training/calibrate-lambda.js';
 import type { RouterModel } from '../../learning/training/router-model.js';
 import type { Deployment, RankedCandidate, Strategy, StrategyContext } from '../types.js';
-import { byScoreThenPriority, expectedCostUsd, observedLatency } from './util.js';
+import { byScoreThenPriority, checkOptionNames, expectedCostUsd, observedLatency } from './util.js';
 
 /** Options of `intelligent` (`routing.options.intelligent` in the config, or per call). */
 export interface IntelligentOptions {
@@ -53,6 +53,8 @@ function num(o: Record<string, unknown>, k: string, param = `strategyOptions.${k
 }
 
 const NUMERIC_OPTIONS = ['lambda', 'strongShare', 'mu', 'maxCostUsd', 'maxLatencyMs', 'minQuality'] as const;
+/** Every option `intelligent` reads. */
+const INTELLIGENT_OPTIONS: readonly string[] = [...NUMERIC_OPTIONS, 'model', 'models', 'embed'];
 
 /**
  * Checks `intelligent`'s options (those `adaptive` shares too: `model`, `models`, `embed`) without loading a model:
@@ -92,7 +94,11 @@ function modelIndex(model: RouterModel, d: Deployment, mapping: Record<string, s
  * Synchronous unless the model needs an embedding or has to be loaded from a file.
  */
 export function createIntelligentStrategy(defaults: IntelligentOptions = {}): Strategy {
-  checkIntelligentOptions(defaults as Record<string, unknown>);
+  const checkOptions = (o: Record<string, unknown>): void => {
+    checkOptionNames('intelligent', o, INTELLIGENT_OPTIONS);
+    checkIntelligentOptions(o);
+  };
+  checkOptions(defaults as Record<string, unknown>);
   const loaded = new Map<string, RouterModel>();
   const loading = new Map<string, Promise<RouterModel>>();
   /** Calibrated lambda units, per router model (a key names outputs of one model's calibration prompts). */
@@ -171,11 +177,11 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
     }
     const out: RankedCandidate[] = [];
     for (const p of preds) {
-      // A non-finite prediction (a damaged model) is no basis for a choice: NaN passes no comparison.
-      if (!Number.isFinite(p.quality)) continue;
-      if (maxCost !== undefined && (!p.costKnown || p.costUsd > maxCost)) continue;
-      if (maxLatency !== undefined && p.latencyMs !== undefined && p.latencyMs > maxLatency) continue;
-      if (minQuality !== undefined && !(p.quality >= minQuality)) continue;
+      const why = constraintFailed(p, maxCost, maxLatency, minQuality);
+      if (why !== undefined) {
+        (ctx.leftOut ??= []).push({ name: p.deployment.name, reason: `intelligent: ${why}` });
+        continue;
+      }
       const score = p.quality - lambda * p.costUsd - mu * (p.latencyMs ?? 0);
       const factors: Record<string, number> = { predictedQuality: p.quality, expectedCostUsd: p.costUsd, lambda, score };
       if (p.latencyMs !== undefined) factors['latencyMs'] = p.latencyMs;
@@ -193,7 +199,7 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
   return {
     name: 'intelligent',
     description: 'Learned per-prompt quality minus lambda x expected cost (minus mu x latency), under cost/latency/quality constraints.',
-    checkOptions: (o) => checkIntelligentOptions(o),
+    checkOptions,
     rank(ctx: StrategyContext): RankedCandidate[] | Promise<RankedCandidate[]> {
       const o: Record<string, unknown> = { ...defaults, ...ctx.options };
       const m = resolveModel(o['model']);
@@ -210,6 +216,21 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
       return m instanceof Promise ? m.then(go) : go(m);
     },
   };
+}
+
+/** Which constraint a prediction fails, as a reason for `explain` and errors (undefined: it passes them all). */
+function constraintFailed(p: IntelligentPrediction, maxCost: number | undefined, maxLatency: number | undefined, minQuality: number | undefined): string | undefined {
+  // A non-finite prediction (a damaged model) is no basis for a choice: NaN passes no comparison.
+  if (!Number.isFinite(p.quality)) return `predicted quality is not a number (${p.quality})`;
+  if (maxCost !== undefined && !p.costKnown) return `maxCostUsd ${maxCost}: expected cost unknown (no price)`;
+  if (maxCost !== undefined && p.costUsd > maxCost) return `maxCostUsd ${maxCost}: expected cost ${round(p.costUsd)} USD`;
+  if (maxLatency !== undefined && p.latencyMs !== undefined && p.latencyMs > maxLatency) return `maxLatencyMs ${maxLatency}: observed latency ${Math.round(p.latencyMs)} ms`;
+  if (minQuality !== undefined && !(p.quality >= minQuality)) return `minQuality ${minQuality}: predicted quality ${round(p.quality)}${p.learned ? '' : ' (static)'}`;
+  return undefined;
+}
+
+function round(v: number): number {
+  return Number(v.toPrecision(4));
 }
 
 function calibratedLambda(model: RouterModel, idx: number[], preds: IntelligentPrediction[], share: number, cache: Map<string, number>): number {

@@ -1,5 +1,5 @@
 import type { RankedCandidate, Strategy, StrategyContext } from '../types.js';
-import { byPriority, observedLatency } from './util.js';
+import { byPriority, observedLatency, noOptions } from './util.js';
 
 /**
  * `least-loaded`: lowest load first, load = in-flight calls / `limits.maxConcurrency` (a deployment
@@ -10,6 +10,7 @@ export const leastLoadedStrategy: Strategy = {
   name: 'least-loaded',
   spreads: true,
   description: 'Lowest in-flight / maxConcurrency, then lowest latency, then priority.',
+  checkOptions: noOptions('least-loaded'),
   rank(ctx: StrategyContext): RankedCandidate[] {
     const n = ctx.candidates.length;
     const out: RankedCandidate[] = new Array(n);

@@ -1,5 +1,5 @@
 import type { RankedCandidate, Strategy, StrategyContext } from '../types.js';
-import { byPriority } from './util.js';
+import { byPriority, noOptions } from './util.js';
 
 function rankByPriority(ctx: StrategyContext): RankedCandidate[] {
   const out: RankedCandidate[] = new Array(ctx.candidates.length);
@@ -15,6 +15,7 @@ export const priorityStrategy: Strategy = {
   name: 'priority',
   description: 'Ascending config priority (lower first); ties keep config order.',
   rank: rankByPriority,
+  checkOptions: noOptions('priority'),
 };
 
 /** `fallback`: an alias of `priority` (try the first, fall back down the list). */
@@ -22,4 +23,5 @@ export const fallbackStrategy: Strategy = {
   name: 'fallback',
   description: 'Alias of priority: the configured order, falling back down the list.',
   rank: rankByPriority,
+  checkOptions: noOptions('fallback'),
 };

@@ -1,10 +1,11 @@
 import type { RankedCandidate, Strategy, StrategyContext } from '../types.js';
-import { byScoreThenPriority } from './util.js';
+import { byScoreThenPriority, noOptions } from './util.js';
 
 /** `quality-first`: highest `config.quality` first (deployments without one last), then priority. */
 export const qualityFirstStrategy: Strategy = {
   name: 'quality-first',
   description: 'Highest configured quality first (unknown quality last), then priority.',
+  checkOptions: noOptions('quality-first'),
   rank(ctx: StrategyContext): RankedCandidate[] {
     const out: RankedCandidate[] = new Array(ctx.candidates.length);
     for (let i = 0; i < ctx.candidates.length; i++) {

@@ -1,10 +1,12 @@
 import type { RankedCandidate, Strategy, StrategyContext } from '../types.js';
+import { noOptions } from './util.js';
 
 /** `random`: a uniform shuffle with the router's (injectable) random source. */
 export const randomStrategy: Strategy = {
   name: 'random',
   spreads: true,
   description: 'Uniform random order (Fisher-Yates with the injected random source).',
+  checkOptions: noOptions('random'),
   rank(ctx: StrategyContext): RankedCandidate[] {
     const n = ctx.candidates.length;
     const out: RankedCandidate[] = new Array(n);

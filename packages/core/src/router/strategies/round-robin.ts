@@ -1,4 +1,5 @@
 import type { RankedCandidate, Strategy, StrategyContext } from '../types.js';
+import { noOptions } from './util.js';
 
 const MAX_SETS = 1_024;
 
@@ -13,6 +14,7 @@ export function createRoundRobinStrategy(): Strategy {
     name: 'round-robin',
     spreads: true,
     description: 'Rotates through the candidates, one counter per candidate set.',
+    checkOptions: noOptions('round-robin'),
     rank(ctx: StrategyContext): RankedCandidate[] {
       const n = ctx.candidates.length;
       let key = '';

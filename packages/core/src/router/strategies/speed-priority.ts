@@ -1,5 +1,6 @@
+import { LLMError } from '../../errors/llm-error.js';
 import type { RankedCandidate, Strategy, StrategyContext } from '../types.js';
-import { byPriority, observedLatency } from './util.js';
+import { byPriority, checkOptionNames, observedLatency } from './util.js';
 
 /**
  * `speed-priority`: lowest EWMA latency first (time to first token for streams, total latency for
@@ -10,6 +11,12 @@ export const speedPriorityStrategy: Strategy = {
   name: 'speed-priority',
   spreads: true,
   description: 'Lowest EWMA latency (ttft for streams); unmeasured deployments explored first (option explore=false: last).',
+  checkOptions(o) {
+    checkOptionNames('speed-priority', o, ['explore']);
+    if (o['explore'] !== undefined && typeof o['explore'] !== 'boolean') {
+      throw new LLMError({ code: 'invalid_request', message: `speed-priority: option "explore" must be true or false (got ${JSON.stringify(o['explore'])})`, param: 'explore' });
+    }
+  },
   rank(ctx: StrategyContext): RankedCandidate[] {
     const explore = ctx.options['explore'] !== false;
     const out: RankedCandidate[] = new Array(ctx.candidates.length);

@@ -1,4 +1,22 @@
+import { LLMError } from '../../errors/llm-error.js';
 import type { Deployment, RankedCandidate, StrategyContext } from '../types.js';
+
+/**
+ * Refuses an option name `strategy` does not read (`invalid_request` whose `param` is the name; the router makes it
+ * `config_invalid` naming `routing.options.<strategy>.<name>`), so a misspelt option is never silently ignored.
+ */
+export function checkOptionNames(strategy: string, o: Record<string, unknown>, known: readonly string[]): void {
+  for (const k of Object.keys(o)) {
+    if (known.includes(k)) continue;
+    const list = known.length > 0 ? `its options: ${known.join(', ')}` : 'it takes no options';
+    throw new LLMError({ code: 'invalid_request', message: `${strategy}: unknown option "${k}" (${list})`, param: k });
+  }
+}
+
+/** A strategy's `checkOptions` when it reads no options. */
+export function noOptions(strategy: string): (o: Record<string, unknown>) => void {
+  return (o) => checkOptionNames(strategy, o, []);
+}
 
 /** Expected cost of the request on `d` in USD, or undefined when its price is unknown. */
 export function expectedCostUsd(d: Deployment, ctx: StrategyContext): number | undefined {

@@ -1,5 +1,5 @@
 import type { RankedCandidate, Strategy, StrategyContext } from '../types.js';
-import { byPriority } from './util.js';
+import { byPriority, noOptions } from './util.js';
 
 /**
  * `weighted`: weighted random order by `config.weight` (the first pick has probability weight / sum;
@@ -10,6 +10,7 @@ export const weightedStrategy: Strategy = {
   name: 'weighted',
   spreads: true,
   description: 'Weighted random by config weight (without replacement); weight 0 last.',
+  checkOptions: noOptions('weighted'),
   rank(ctx: StrategyContext): RankedCandidate[] {
     const n = ctx.candidates.length;
     const out: RankedCandidate[] = new Array(n);

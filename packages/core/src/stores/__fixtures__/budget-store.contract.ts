@@ -53,6 +53,25 @@ export function budgetStoreContract(label: string, makeFixture: FixtureFactory):
       expect((await reserve('d', 0.01)).ok).toBe(false);
     });
 
+    it('a reservation extended by a second one (a stream retried after billed attempts): settled above its own estimate within both, the extension released after; no room appears in between', async () => {
+      expect((await reserve('call', 0.5)).ok).toBe(true);
+      expect((await reserve('call+1', 0.3)).ok).toBe(true);
+      // Another request finds only what both leave.
+      expect((await reserve('other', 0.25)).ok).toBe(false);
+      // The call settles above its first reservation; its extension still holds the rest until released.
+      expect(await budgets.settle('call', 0.7)).toBe(true);
+      let s = await budgets.spent('acme', 'month');
+      expect(s.spentUsd).toBeCloseTo(0.7, 9);
+      expect(s.reservedUsd).toBeCloseTo(0.3, 9);
+      expect((await reserve('other', 0.05)).ok).toBe(false);
+      expect(await budgets.release('call+1')).toBe(true);
+      s = await budgets.spent('acme', 'month');
+      expect(s.spentUsd).toBeCloseTo(0.7, 9);
+      expect(s.reservedUsd).toBe(0);
+      expect((await reserve('other', 0.3)).ok).toBe(true);
+      expect((await reserve('more', 0.01)).ok).toBe(false);
+    });
+
     it('release returns the reservation without charging; reserve is idempotent by id', async () => {
       expect((await reserve('r1', 0.9)).ok).toBe(true);
       expect((await reserve('r1', 0.9)).ok).toBe(true); // same id: the first reservation, not a second one

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
@@ -72,6 +73,48 @@ export async function openSqlite(path: string, options: SqliteOpenOptions = {}):
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
     migrateSqlite(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return new SqliteHandle(db);
+}
+
+/**
+ * Opens an existing SQLite file read-only, as a tool that only reads it does (`llmrr audit verify`): never creates the
+ * file, a table, nor upgrades the schema. A file that is not an llmrr database, of a schema version this build does
+ * not know, or without the `tables` asked for is refused (`config_invalid`), never read as empty.
+ *
+ * A closed gateway's WAL database has no `-wal` file. A read-only connection would create `-wal` and `-shm` and could
+ * not remove them on close, so then the file is opened for writing with `query_only` (no statement can change it):
+ * SQLite's own close removes them when it is the last connection (and keeps them for a gateway that opened the
+ * database meanwhile). A database with a `-wal` file (a running gateway's, or one that crashed) is opened read-only:
+ * its files are left as they were, and a crashed gateway's WAL is not checkpointed into the file.
+ */
+export async function openSqliteReadOnly(path: string, tables: readonly string[] = []): Promise<SqliteHandle> {
+  const mod = await importOptional<{ default: typeof BetterSqlite3 }>('better-sqlite3', {
+    engine: 'SQLite state store (embedded mode)',
+    install: 'better-sqlite3@12',
+  });
+  const walFree = path !== ':memory:' && !existsSync(`${path}-wal`);
+  const db = new mod.default(path, { readonly: !walFree, fileMustExist: true });
+  try {
+    if (walFree) db.pragma('query_only = ON');
+    let version: number;
+    try {
+      version = db.pragma('user_version', { simple: true }) as number;
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'SQLITE_NOTADB') throw e;
+      throw new LLMError({ code: 'config_invalid', message: `${path}: not a SQLite database`, cause: e });
+    }
+    if (version > SQLITE_MIGRATIONS.length) {
+      throw new LLMError({ code: 'config_invalid', message: `${path}: schema version ${version} is newer than this llmrr build knows (${SQLITE_MIGRATIONS.length}); use the gateway's llmrr version` });
+    }
+    const has = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).pluck();
+    const missing = tables.filter((t) => has.get(t) === undefined);
+    if (version === 0 || missing.length > 0) {
+      throw new LLMError({ code: 'config_invalid', message: `${path}: not an llmrr database with ${tables.length > 0 ? `the table(s) ${missing.join(', ') || tables.join(', ')}` : 'its tables'} (schema version ${version})` });
+    }
   } catch (e) {
     db.close();
     throw e;

@@ -1,0 +1,93 @@
+import type { LLMError, RouterStream } from '@llmrr/core';
+import type { FrameStream } from '../http/reply.js';
+import type { GatewayEnv } from '../types.js';
+
+/**
+ * Where `serveGateway` puts its `ServedStreams` in the env of a request it passes to `gateway.fetch` (a registered
+ * symbol, so it works across duplicate installs; not part of the public `GatewayEnv`).
+ */
+export const SERVED_STREAMS: unique symbol = Symbol.for('@llmrr/gateway.servedStreams') as never;
+
+/** The env of a request `serveGateway` passes to `gateway.fetch`. */
+export interface ServedEnv extends GatewayEnv {
+  [SERVED_STREAMS]?: ServedStreams;
+}
+
+/**
+ * The streamed calls one server (`serveGateway`) carries, from their start until they settle, so that its shutdown
+ * ends those and no other (another server's of the same gateway, an in-process `gateway.fetch`'s): at the end of its
+ * grace (`cut`) a call whose stream is being sent ends with its protocol's error event, and one still waiting for its
+ * upstream's first token answers the error itself. Both are settled as that error (a call whose client had left, as
+ * the client's abort). A call still waiting for admission (a stalled shared store) is not stopped by the cut: it
+ * answers the error once admission returns, if that is within the cut's bound, else its connection is closed.
+ * Per streamed call one small object and a set entry; nothing per chunk.
+ */
+export class ServedStreams {
+  private readonly calls = new Set<ServedCall>();
+  /** The cut's error, once it started: a call that starts from then on is cut at once. */
+  private cutWith: LLMError | undefined;
+
+  /** A streamed call starts; `abort` is its own controller, if it has one (`SseResponseOptions.abort`). */
+  start(abort: AbortController | undefined): ServedCall {
+    const call = new ServedCall(this.calls, abort);
+    if (this.cutWith) call.interrupt(this.cutWith);
+    else this.calls.add(call);
+    return call;
+  }
+
+  /**
+   * Ends every call not settled yet with `error`, and the calls that start from then on; returns how many were in
+   * flight. A call whose interrupt throws (a wrapped router's `cancel`) is still counted, and the others still cut.
+   */
+  cut(error: LLMError): number {
+    this.cutWith = error;
+    let n = 0;
+    for (const call of this.calls) {
+      n++;
+      try {
+        call.interrupt(error);
+      } catch {
+        // The call was marked cut first: its failure, if its stream stops, is still `error`.
+      }
+    }
+    return n;
+  }
+}
+
+/** One streamed call of a server (`ServedStreams.start`), until it settles (`done`). */
+export class ServedCall {
+  /** The cut's error, once the call was cut: the call fails with it, whatever its stream then says. */
+  error: LLMError | undefined;
+  /** The router stream, once asked for: a cut before the stream opened cancels it, so the open fails. */
+  stream: RouterStream | undefined;
+  /** The answer's body, once the stream opened: a cut then ends it with its error event. */
+  body: FrameStream | undefined;
+
+  constructor(
+    private readonly calls: Set<ServedCall>,
+    private readonly abort: AbortController | undefined,
+  ) {}
+
+  interrupt(error: LLMError): void {
+    if (this.error) return;
+    this.error = error;
+    if (this.body) this.body.interrupt?.(error);
+    else {
+      this.abort?.abort(error);
+      this.stream?.cancel?.(error);
+    }
+  }
+
+  /**
+   * Throws the cut's error once the call was cut (before it asks for or answers with its stream), unless its client
+   * had already left (`signal` aborted): the call then ends as the client's abort.
+   */
+  check(signal: AbortSignal | undefined): void {
+    if (this.error && signal?.aborted !== true) throw this.error;
+  }
+
+  /** The call settled. */
+  done(): void {
+    this.calls.delete(this);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * `Expect: 100-continue` (curl sends it for bodies over 1 MB): a request whose declared `Content-Length` is over the
+ * gateway's `maxBodyBytes` is refused with the 413 error body at once, without `100 Continue`, so the client never
+ * sends the body; one within the limit gets `100 Continue` and is answered as usual.
+ */
+import { execFile } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, mockModel, type Harness } from '../test-support/harness.js';
+import { serveGateway, type ServedGateway } from './serve-gateway.js';
+
+const MAX = 64 * 1024;
+
+/** A POST sending `Expect: 100-continue` and the body only once the server says continue (node:http's client). */
+function expectContinue(url: string, path: string, body: string, declared = Buffer.byteLength(body)): Promise<{ continued: boolean; status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    let continued = false;
+    const req = httpRequest(
+      { host: u.hostname, port: u.port, path, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(declared), expect: '100-continue' } },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ continued, status: res.statusCode!, text }));
+      },
+    );
+    req.on('continue', () => {
+      continued = true;
+      req.end(body);
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+  });
+}
+
+describe('Expect: 100-continue', () => {
+  let h: Harness;
+  let served: ServedGateway;
+  beforeAll(async () => {
+    h = await createHarness({ models: [mockModel('mock')], gateway: { limits: { maxBodyBytes: MAX } } });
+    served = await serveGateway(h.gateway, { port: 0 });
+  });
+  afterAll(async () => {
+    await served?.close(500);
+    await h?.close();
+  });
+
+  it('a declared body over maxBodyBytes is a 413 with the error body, and no 100 Continue', async () => {
+    for (const [path, style] of [['/v1/chat/completions', 'openai'], ['/v1/messages', 'anthropic'], ['/admin/tenants', 'openai']] as const) {
+      const res = await expectContinue(served.url, path, '{}', MAX + 1);
+      expect({ path, continued: res.continued, status: res.status }).toEqual({ path, continued: false, status: 413 });
+      const body = JSON.parse(res.text) as { type?: string; error: { code: string; param: string | null } };
+      expect({ path, type: body.type, code: body.error.code, param: body.error.param }).toEqual({ path, type: style === 'anthropic' ? 'error' : undefined, code: 'payload_too_large', param: 'body' });
+    }
+  });
+
+  it('a body within the limit gets 100 Continue and its answer', async () => {
+    const res = await expectContinue(served.url, '/v1/chat/completions', JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] }));
+    expect({ continued: res.continued, status: res.status }).toEqual({ continued: true, status: 200 });
+    expect((JSON.parse(res.text) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe('Mock answer to: hi');
+  });
+
+  it('curl posting a body over the limit (it sends Expect: 100-continue for it) gets the 413 without sending the body', async () => {
+    const big = JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'x'.repeat(2 * 1024 * 1024) }] });
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = execFile('curl', ['-sS', '-v', '--data-binary', '@-', '-H', 'content-type: application/json', `${served.url}/v1/chat/completions`], { maxBuffer: 1 << 20 }, (err, stdout, stderr) =>
+        err ? reject(err) : resolve(`${stderr}\n${stdout}`),
+      );
+      child.stdin!.end(big);
+    });
+    expect(out).toMatch(/> Expect: 100-continue/i);
+    expect(out).not.toMatch(/< HTTP\/1\.1 100 Continue/i);
+    expect(out).toMatch(/< HTTP\/1\.1 413/);
+    expect(out).toContain('"code":"payload_too_large"');
+  });
+});
