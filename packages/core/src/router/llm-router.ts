@@ -799,7 +799,7 @@ export class LLMRouter {
         stats: d.stats.snapshot(),
       };
       if (d.config.alias !== undefined) info.alias = d.config.alias;
-      // A copy: the caller may edit what it was given; the router bills with its own.
+      // Frozen (the deployment's own): the caller cannot change what the router bills with.
       if (d.price) info.price = d.price;
       return info;
     });

@@ -358,8 +358,12 @@ function refusedOptions(model: Record<string, unknown>, options: Record<string, 
       factory.checkConfig({ ...model, options } as unknown as ModelConfig);
       break;
     } catch (e) {
-      const key = LLMError.isInstance(e) && e.code === 'config_invalid' ? /^options\.([^.]+)/.exec(e.param ?? '')?.[1] : undefined;
-      if (key === undefined || !Object.hasOwn(options, key)) break;
+      // The refused key as the error names it (`options.<key>`, the key may hold dots): the longest option key it names.
+      const param = LLMError.isInstance(e) && e.code === 'config_invalid' ? (e.param ?? '') : '';
+      const key = Object.keys(options)
+        .filter((k) => param === `options.${k}` || param.startsWith(`options.${k}.`))
+        .sort((a, b) => b.length - a.length)[0];
+      if (key === undefined) break;
       const message = (e as Error).message.replace(/^.*options\.[^:]*: /, '');
       refused[key] = { value: options[key], why: /^Unrecognized key/.test(message) ? 'not an option it reads' : message };
       delete options[key];

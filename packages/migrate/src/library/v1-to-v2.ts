@@ -113,6 +113,8 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
     maxTokens: positiveInt(input.maxTokens) ? input.maxTokens : undefined,
     listSetsPriority: Array.isArray(input.models) && input.models.some((m) => isPlainObject(m) && m.priority !== undefined),
     keepRefusedOption: (model, key, value, from) => {
+      // A later model of the same name is left out as a duplicate (addModel): its options are not the kept one's.
+      if (names.has(model)) return;
       const kept = isPlainObject(legacy.modelOptions) ? legacy.modelOptions : (legacy.modelOptions = {});
       const own = isPlainObject(kept[model]) ? kept[model] : (kept[model] = {});
       own[key] = clone(value);

@@ -1,7 +1,7 @@
 import type { HedgingConfig, RetryConfig } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError, toLLMError } from '../../errors/to-llm-error.js';
-import { anySignal, releasesAbortListeners } from '../../util/abort.js';
+import { anySignal, raceAbort, releasesAbortListeners } from '../../util/abort.js';
 import type { TypedEmitter } from '../../events/typed-emitter.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { deploymentLimitError, laterError } from '../deployment-limiter.js';
@@ -217,8 +217,11 @@ async function runDeployment<T>(
     const admitting = driver.admit?.();
     if (admitting) {
       try {
-        await admitting;
+        // The caller's abort (or a hedge sibling's win) ends the wait; the admission itself goes on and settles.
+        await raceAbort(raceAbort(admitting, plan.signal), parent);
       } catch (e) {
+        if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
+        if (parent?.aborted) return { kind: 'cancelled' };
         return { kind: 'stop', error: toLLMError(e) };
       }
       if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
