@@ -33,6 +33,10 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const perPackage = [];
+// Each failing test, named with its file and the first lines of its message: printed again at the end, where a CI
+// log that keeps only its tail still shows them.
+const failures = [];
+const firstLines = (text, n) => String(text ?? '').replace(/\x1b\[[0-9;]*m/g, '').split('\n').slice(0, n).join('\n      ');
 for (const f of reportFiles()) {
   try {
     const r = JSON.parse(readFileSync(f, 'utf8'));
@@ -45,11 +49,22 @@ for (const f of reportFiles()) {
     // A suite that failed to load counts as a failure even when it ran no test.
     const brokenSuites = (r.testResults ?? []).filter((t) => t.status === 'failed' && (t.assertionResults ?? []).length === 0).length;
     failed += brokenSuites;
+    for (const t of r.testResults ?? []) {
+      const file = String(t.name ?? '').slice(root.length);
+      if (t.status === 'failed' && (t.assertionResults ?? []).length === 0) failures.push(`${file} (the file failed to load)\n      ${firstLines(t.message, 6)}`);
+      for (const a of t.assertionResults ?? []) {
+        if (a.status === 'failed') failures.push(`${file} > ${a.fullName ?? a.title}\n      ${firstLines((a.failureMessages ?? []).join('\n'), 6)}`);
+      }
+    }
     perPackage.push(`${f.slice(root.length).replace('/test-results/vitest.json', '')}: ${p} passed, ${x + brokenSuites} failed, ${s} skipped`);
   } catch (e) {
     failed += 1;
     perPackage.push(`${f}: unreadable report (${e.message})`);
   }
+}
+if (failures.length > 0) {
+  console.log('\nFailed tests:');
+  for (const line of failures) console.log(`  ${line}`);
 }
 console.log('\nTest summary by project:');
 for (const line of perPackage) console.log(`  ${line}`);
