@@ -74,7 +74,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: SIGTERM cutting a stre
     expect(cut.text).not.toContain('[DONE]');
     // Ended with the chat error event, not just closed.
     const last = cut.text.trimEnd().split('\n\n').at(-1)!;
-    expect(JSON.parse(last.replace(/^data: /, ''))).toMatchObject({ error: { code: 'stream_interrupted' } });
+    expect(JSON.parse(last.replace(/^data: /, ''))).toMatchObject({ error: { code: 'shutting_down' } });
     expect(await exited).toBe(0);
 
     // What B sees once A is gone: the cut stream's ledger row, and the tenant's one concurrency place free again

@@ -2,7 +2,7 @@
  * The real server process (src/main.ts through tsx, as `pnpm start` runs it): a startup failure an operator hits
  * first (a port taken, a HOST that does not resolve, a data directory that cannot be made) is one message naming the
  * variable, with no stack trace, exit code 1; SIGTERM with a stream in flight finishes it within the grace or cuts
- * it with the chat error event (`stream_interrupted`), and its ledger row is written either way before the process exits 0;
+ * it with the chat error event (`shutting_down`), and its ledger row is written either way before the process exits 0;
  * with LLMRR_SHUTDOWN_DELAY_MS, SIGTERM turns `/ready` 503 while requests are still served for the delay; and SIGTERM to `pnpm start` (the app's
  * and the repository root's) reaches the server, which shuts down gracefully.
  */
@@ -154,13 +154,13 @@ describe('SIGTERM with a stream in flight', () => {
         expect(answer.error).toBeUndefined();
         expect(answer.text).not.toContain('[DONE]');
         const last = answer.text.trimEnd().split('\n\n').at(-1)!;
-        expect(JSON.parse(last.replace(/^data: /, ''))).toMatchObject({ error: { code: 'stream_interrupted', type: 'api_error' } });
+        expect(JSON.parse(last.replace(/^data: /, ''))).toMatchObject({ error: { code: 'shutting_down', type: 'api_error' } });
       }
       expect(code, r.output()).toBe(0);
       const stores = await createStateStores({ mode: 'embedded', dataDir });
       try {
         expect((await stores.ledger.summary({ tenantId: 'demo' })).requests, r.output()).toBe(1);
-        if (!expectComplete) expect((await stores.ledger.query({ tenantId: 'demo' })).map((e) => [e.status, e.errorCode])).toEqual([['error', 'stream_interrupted']]);
+        if (!expectComplete) expect((await stores.ledger.query({ tenantId: 'demo' })).map((e) => [e.status, e.errorCode])).toEqual([['error', 'shutting_down']]);
       } finally {
         await stores.close();
       }

@@ -130,6 +130,7 @@ describe('gateway server: OpenTelemetry spans over OTLP/HTTP', () => {
     });
     let chatId = '';
     let streamId = '';
+    let embedId = '';
     let usage: { prompt_tokens: number; completion_tokens: number };
     try {
       expect(server.output()).toMatch(/\[info\] OpenTelemetry tracing on \(OTEL_EXPORTER_OTLP_ENDPOINT\): GenAI spans to http:\/\/127\.0\.0\.1:\d+\/v1\/traces \(OTLP\/HTTP JSON\)/);
@@ -145,6 +146,11 @@ describe('gateway server: OpenTelemetry spans over OTLP/HTTP', () => {
       const completion = await post(`${server.url}/v1/completions`, { model: 'mock', prompt: 'complete me' });
       expect(completion.status).toBe(200);
       await completion.text();
+
+      const embedded = await post(`${server.url}/v1/embeddings`, { model: 'mock', input: 'embed me' });
+      expect(embedded.status).toBe(200);
+      embedId = embedded.headers.get('x-request-id') ?? '';
+      await embedded.text();
     } finally {
       // Spans are batched: a graceful stop (SIGTERM) flushes them.
       expect(await server.stop()).toBe(0);
@@ -189,8 +195,10 @@ describe('gateway server: OpenTelemetry spans over OTLP/HTTP', () => {
     expect(attrs(streamSpan.attributes)['llmrr.ttft_ms']).toEqual(expect.any(Number));
 
     expect(all.some((s) => s.name === 'text_completion mock' && attrs(s.attributes)['gen_ai.operation.name'] === 'text_completion')).toBe(true);
+    // An embeddings span names its tenant and route as a chat span does.
+    expect(attrs(byRequest(embedId)!.attributes)).toMatchObject({ 'gen_ai.operation.name': 'embeddings', 'llmrr.tenant': 'demo' });
     // No content by default.
-    expect(posts.map((p) => p.body).join('\n')).not.toMatch(/hello span|stream me|complete me|Mock answer/);
+    expect(posts.map((p) => p.body).join('\n')).not.toMatch(/hello span|stream me|complete me|embed me|Mock answer/);
   });
 
   it('is off by default and reads its settings from the OTEL_* variables', () => {

@@ -1,7 +1,8 @@
 import type {
   Cost,
+  DeploymentCircuitInfo,
   DeploymentInfo,
-  RouterCallOptions,
+  RouterEmbedOptions,
   Usage,
   GenerateOptions,
   GenerateRequest,
@@ -31,9 +32,11 @@ export interface GatewayRouter {
   models(tenant?: string): readonly DeploymentInfo[];
   /**
    * Embeddings through the router (optional: without it `/v1/embeddings` answers 400 `unsupported`).
-   * `options.model` names the deployment or alias.
+   * `options.model` names the deployment or alias. `input` is texts, or token ids (one array per input) when the
+   * client sent them; `options.dimensions` is set when the client asked for it. The gateway checks the vectors'
+   * length against it (a router that does not know the option fails the call, not the client's index).
    */
-  embed?(input: string[], options?: RouterCallOptions): Promise<RouterEmbedResult>;
+  embed?(input: string[] | number[][], options?: RouterEmbedOptions): Promise<RouterEmbedResult>;
   /**
    * Explicit feedback (score in [0,1]) on a routed answer; true when a learning strategy knew the request.
    * Optional: without it `POST /v1/feedback` answers 400 `unsupported`.
@@ -59,7 +62,12 @@ export interface GatewayRouter {
    * signal fires or its response body is cancelled, so the upstream request stops either way.
    */
   readonly cancellableStreams?: boolean;
-  /** Subscribes to router events; returns the unsubscribe function. Optional: metrics for retries, fallbacks and circuits need it. */
+  /**
+   * The circuit of every live deployment, tenants' own models included (core's `LLMRouter` has it), read at each
+   * scrape for `llm_circuit_state`. Optional: without it the metric reports `models()`' deployments (no tenant's own).
+   */
+  circuits?(): readonly DeploymentCircuitInfo[];
+  /** Subscribes to router events; returns the unsubscribe function. Optional: metrics for retries and fallbacks need it. */
   on?<E extends RouterEventName>(event: E, listener: (payload: RouterEvents[E]) => void): () => void;
 }
 

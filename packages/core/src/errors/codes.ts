@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   overloaded: { status: 503, type: 'overloaded_error', retryable: true },
   circuit_open: { status: 503, type: 'api_error', retryable: true },
   store_unavailable: { status: 503, type: 'api_error', retryable: true },
+  shutting_down: { status: 503, type: 'api_error', retryable: true },
   no_deployment: { status: 503, type: 'api_error', retryable: false },
   timeout: { status: 504, type: 'timeout_error', retryable: true },
 } as const satisfies Record<string, { status: number; type: string; retryable: boolean }>;

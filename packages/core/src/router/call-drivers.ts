@@ -1,5 +1,6 @@
 import { LLMError } from '../errors/llm-error.js';
-import type { CallOptions, EmbedResult, GenerateRequest, GenerateResult, Usage } from '../spec/index.js';
+import { computeCost } from '../pricing/compute-cost.js';
+import type { CallOptions, EmbedCallOptions, EmbedResult, GenerateRequest, GenerateResult, Usage } from '../spec/index.js';
 import type { AttemptScope } from './resilience/attempt-scope.js';
 import type { AttemptDriver } from './resilience/run-attempts.js';
 
@@ -26,18 +27,32 @@ export function generateDriver(request: GenerateRequest, headers: Record<string,
   };
 }
 
-/** Runs `embed` on a deployment; an answer that does not have one vector per input fails the attempt. */
-export function embedDriver(input: string[], headers: Record<string, string> | undefined): AttemptDriver<EmbedResult> {
+/**
+ * Runs `embed` on a deployment, `embedTokens` for token ids (with `dimensions` when the call sets it); an answer that does not have one vector per
+ * input fails the attempt, and so does one whose vectors are not `dimensions` long (the provider ignored it: the
+ * answer, which may be billed, is not requested again).
+ */
+export function embedDriver(checked: CheckedEmbedInput, headers: Record<string, string> | undefined, dimensions?: number): AttemptDriver<EmbedResult> {
+  const input = checked.input;
   return {
     async run(d, scope: AttemptScope | undefined) {
       const engine = d.engine();
-      if (typeof engine.embed !== 'function') {
-        throw new LLMError({ code: 'unsupported', message: `Deployment "${d.name}" has no embed()`, deployment: d.name, provider: d.provider });
+      const method = checked.tokens ? 'embedTokens' : 'embed';
+      if (typeof engine[method] !== 'function') {
+        const param = checked.tokens ? { param: 'input' } : {};
+        throw new LLMError({ code: 'unsupported', message: `Deployment "${d.name}" has no ${method}()`, deployment: d.name, provider: d.provider, ...param });
       }
-      const options: CallOptions | undefined = scope ? (headers ? { signal: scope.signal, headers } : { signal: scope.signal }) : headers ? { headers } : undefined;
+      if (dimensions !== undefined && engine.embedDimensions !== true) {
+        throw new LLMError({ code: 'unsupported', message: `Deployment "${d.name}" cannot set the vectors' dimensions`, deployment: d.name, provider: d.provider, param: 'dimensions' });
+      }
+      const options: EmbedCallOptions = {};
+      if (scope) options.signal = scope.signal;
+      if (headers) options.headers = headers;
+      if (dimensions !== undefined) options.dimensions = dimensions;
       const onResponse = scope?.providerResponse();
-      if (onResponse) options!.onProviderResponse = onResponse;
-      const pending = engine.embed(input, options);
+      if (onResponse) options.onProviderResponse = onResponse;
+      const given = scope || headers || dimensions !== undefined ? options : undefined;
+      const pending = checked.tokens ? engine.embedTokens!(checked.input, given) : engine.embed!(checked.input, given);
       const answer = await (scope ? scope.race(pending) : pending);
       const vectors = (answer as Partial<EmbedResult> | undefined)?.embeddings;
       if (!Array.isArray(vectors) || vectors.length !== input.length || !vectors.every((v) => Array.isArray(v) && v.length > 0)) {
@@ -49,30 +64,88 @@ export function embedDriver(input: string[], headers: Record<string, string> | u
           provider: d.provider,
         });
       }
+      if (dimensions !== undefined) {
+        const wrong = vectors.find((v) => v.length !== dimensions);
+        if (wrong) {
+          // The deployment cannot do what the call asks (as one that declares no `embedDimensions`): `unsupported`,
+          // no strike on its circuit, and not requested again (the answer was billed). What its provider reported
+          // it billed goes with the error (`details.refusedAnswer`), so a ledger can record it.
+          const usage = (answer as Partial<EmbedResult>).usage;
+          const billed = usage && typeof usage.inputTokens === 'number' && usage.inputTokens >= 0 ? { refusedAnswer: { usage, cost: computeCost(usage, d.price) } } : undefined;
+          throw new LLMError({
+            code: 'unsupported',
+            message: `Deployment "${d.name}" answered vectors of ${wrong.length} dimensions for dimensions ${dimensions}: its provider ignored dimensions (the answer is lost and was not requested again, as it was billed)`,
+            deployment: d.name,
+            provider: d.provider,
+            param: 'dimensions',
+            afterResponse: true,
+            isRetryable: false,
+            ...(billed ? { details: billed } : {}),
+          });
+        }
+      }
       return answer;
     },
   };
 }
 
-/** `embed` input: a string or a non-empty array of strings. */
-export function embedInput(input: unknown): string[] {
-  if (typeof input === 'string') return [input];
+/** A checked `embed` input: texts, or token ids (one non-empty array of non-negative integers per input). */
+export type CheckedEmbedInput = { readonly tokens: false; readonly input: string[] } | { readonly tokens: true; readonly input: number[][] };
+
+/**
+ * `embed` input: a string or a non-empty array of strings; or token ids: one array of non-negative integers (one
+ * input) or a non-empty array of them, each non-empty. A bad element is an `invalid_request` naming it (`input.2.5`).
+ */
+export function embedInput(input: unknown): CheckedEmbedInput {
+  if (typeof input === 'string') return { tokens: false, input: [input] };
   if (!Array.isArray(input) || input.length === 0) {
-    throw new LLMError({ code: 'invalid_request', message: 'input must be a string or a non-empty array of strings', param: 'input' });
+    throw new LLMError({ code: 'invalid_request', message: 'input must be a string, a non-empty array of strings, or token ids (arrays of integers)', param: 'input' });
+  }
+  const first: unknown = input[0];
+  if (typeof first === 'number') {
+    checkTokenIds(input, 'input');
+    return { tokens: true, input: [input as number[]] };
+  }
+  if (Array.isArray(first)) {
+    for (let i = 0; i < input.length; i++) {
+      const ids: unknown = input[i];
+      if (!Array.isArray(ids) || ids.length === 0) {
+        throw new LLMError({ code: 'invalid_request', message: `input.${i} must be a non-empty array of token ids, got ${describe(ids)}`, param: `input.${i}` });
+      }
+      checkTokenIds(ids, `input.${i}`);
+    }
+    return { tokens: true, input: input as number[][] };
   }
   for (let i = 0; i < input.length; i++) {
     if (typeof input[i] !== 'string') {
-      throw new LLMError({ code: 'invalid_request', message: `input.${i} must be a string, got ${input[i] === null ? 'null' : typeof input[i]}`, param: `input.${i}` });
+      throw new LLMError({ code: 'invalid_request', message: `input.${i} must be a string, got ${describe(input[i])}`, param: `input.${i}` });
     }
   }
-  return input as string[];
+  return { tokens: false, input: input as string[] };
 }
 
-/** The engine's usage when it reported usable counts (output forced to 0), else an estimate marked as such. */
-export function embedUsage(reported: Usage | undefined, estimatedInputTokens: number): Usage {
+function describe(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? (value.length === 0 ? 'an empty array' : 'an array') : typeof value;
+}
+
+function checkTokenIds(ids: readonly unknown[], at: string): void {
+  for (let j = 0; j < ids.length; j++) {
+    const id = ids[j];
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
+      const got = typeof id === 'number' ? String(id) : describe(id);
+      throw new LLMError({ code: 'invalid_request', message: `${at}.${j} must be a token id (an integer >= 0), got ${got}`, param: `${at}.${j}` });
+    }
+  }
+}
+
+/**
+ * The engine's usage when it reported usable counts (output forced to 0), else `inputTokens`: an estimate marked as
+ * such, or (`exact`: token-id input, whose count is its length) the count itself.
+ */
+export function embedUsage(reported: Usage | undefined, inputTokens: number, exact = false): Usage {
   const n = reported?.inputTokens;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) {
-    return { inputTokens: estimatedInputTokens, outputTokens: 0, totalTokens: estimatedInputTokens, estimated: true };
+    return exact ? { inputTokens, outputTokens: 0, totalTokens: inputTokens } : { inputTokens, outputTokens: 0, totalTokens: inputTokens, estimated: true };
   }
   const usage: Usage = { ...reported!, outputTokens: 0, totalTokens: n };
   return usage;

@@ -1,5 +1,6 @@
 import type { Capability } from '../config/schema.js';
 import { LLMError } from '../errors/llm-error.js';
+import type { LanguageEngine } from '../spec/index.js';
 import type { Saturation } from './deployment-limiter.js';
 import type { RouterDeployment } from './deployment.js';
 
@@ -13,6 +14,9 @@ export interface CandidateQuery {
   maxTokens?: number | undefined;
   /** An `embed` call: the deployment's engine must have `embed()`. Other calls leave embedding-only deployments out. */
   embed?: boolean | undefined;
+  /** An `embed` call with token ids as input: the engine must have `embedTokens()`; with `dimensions`: declare `embedDimensions`. */
+  embedTokens?: boolean | undefined;
+  embedDimensions?: boolean | undefined;
   /** Tokens that must fit the context window, when not `estimatedInputTokens` (embed: the longest input). */
   contextTokens?: number | undefined;
 }
@@ -120,13 +124,20 @@ export function unfit(d: RouterDeployment, q: CandidateQuery): Unfit | undefined
     if (missing) return { reason: `lacks capabilities: ${missing.join(', ')}`, refusal: { code: 'unsupported', param: CAPABILITY_PARAM[missing[0]!] } };
   }
   if (q.embed === true) {
-    let embed: unknown;
+    let engine: LanguageEngine;
     try {
-      embed = d.engine().embed;
+      engine = d.engine();
     } catch (e) {
       return { reason: `engine could not be created: ${e instanceof Error ? e.message : String(e)}` };
     }
-    if (typeof embed !== 'function') return { reason: `engine "${cfg.engine}" has no embed()`, refusal: { code: 'unsupported', param: 'model' } };
+    if (typeof engine.embed !== 'function') return { reason: `engine "${cfg.engine}" has no embed()`, refusal: { code: 'unsupported', param: 'model' } };
+    // Never sent to an engine that would ignore them (a wrong vector length) or cannot take them.
+    if (q.embedTokens === true && typeof engine.embedTokens !== 'function') {
+      return { reason: `engine "${cfg.engine}" cannot embed token ids (input as text only)`, refusal: { code: 'unsupported', param: 'input' } };
+    }
+    if (q.embedDimensions === true && engine.embedDimensions !== true) {
+      return { reason: `engine "${cfg.engine}" cannot set the vectors' dimensions`, refusal: { code: 'unsupported', param: 'dimensions' } };
+    }
   }
   if (cfg.contextWindow !== undefined) {
     const output = d.outputCap(q.maxTokens) ?? 0;

@@ -21,19 +21,20 @@ const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
 describe('countTokens and the circuit breaker: races (in memory)', () => {
   it("a healthy provider is not blamed for the count's time limit that the admission (admitRemote) mostly used up", async () => {
-    // The count's limit is 1 500 ms; admitRemote (the gateway's rate-limit place: a Redis round trip, or a
-    // slow one) takes 1 100 ms of it; the provider answers its count in 700 ms, well inside the limit. The
-    // count times out 400 ms after it was sent, and that timeout is recorded as the provider failing: with
+    // The count's limit is 4 000 ms; admitRemote (the gateway's rate-limit place: a Redis round trip, or a
+    // slow one) takes 3 600 ms of it; the provider answers its count in 700 ms, well inside the limit (3.3 s to
+    // spare on a loaded machine: with 1 500 / 1 100 the 800 ms left were not always enough). The count timed
+    // out 400 ms after it was sent, and that timeout was recorded as the provider failing: with
     // failureThreshold 1 the circuit opens and every count and call after it is refused for the cooldown.
     // A call's attempt timer starts after its admission (AttemptScope is made after acquire), so a call
     // with the same timing would not time out at all.
     const { r, circuit } = setup({ failureThreshold: 1, cooldownMs: 60_000 }, onWallClock);
     upstream.counts.push({ ok: true, delayMs: 700 });
     const slowAdmission = async () => {
-      await sleep(1_100);
+      await sleep(3_600);
       return { release: () => {} };
     };
-    await r.countTokens(hello, { model: 'claude', timeouts: { totalMs: 1_500 }, admitRemote: slowAdmission }).catch(() => undefined);
+    await r.countTokens(hello, { model: 'claude', timeouts: { totalMs: 4_000 }, admitRemote: slowAdmission }).catch(() => undefined);
     expect(upstream.countRequests).toBe(1);
     expect(circuit).toEqual([]);
     expect(r.stats()['claude']!.circuit).toBe('closed');

@@ -44,6 +44,7 @@ import type {
   BatchItemResult,
   BatchOptions,
   Cost,
+  DeploymentCircuitInfo,
   DeploymentInfo,
   DeploymentStatsSnapshot,
   GenerateOptions,
@@ -51,6 +52,8 @@ import type {
   RouteDecision,
   RouteOptions,
   RouterCallOptions,
+  RouterEmbedInput,
+  RouterEmbedOptions,
   RouterEmbedResult,
   RouterEventName,
   RouterEvents,
@@ -333,14 +336,22 @@ export class LLMRouter {
    * Embeddings for one text or a batch, from a deployment that can embed (capability `embeddings`,
    * configured or declared by its engine, and an engine with `embed()`): `model` picks it by name or
    * alias, else the strategy ranks the fit ones. Same retries, fallbacks, circuit breakers, timeouts,
-   * limits and abort as `generate`; not cached. Rejects with an `LLMError`.
+   * limits and abort as `generate`; not cached. Token ids as input (their count is their length) go only to
+   * deployments whose engine has `embedTokens()`, `options.dimensions` only to those declaring `embedDimensions`:
+   * the others are left out (a 400 `unsupported` naming `input` or `dimensions` when none is left). Rejects with an
+   * `LLMError`.
    */
-  async embed(input: string | readonly string[], options: RouterCallOptions = {}): Promise<RouterEmbedResult> {
+  async embed(input: RouterEmbedInput, options: RouterEmbedOptions = {}): Promise<RouterEmbedResult> {
     this.assertOpen();
-    const texts = embedInput(input);
+    const checked = embedInput(input);
+    const dimensions = options.dimensions;
+    if (dimensions !== undefined && (!Number.isSafeInteger(dimensions) || dimensions < 1)) {
+      throw new LLMError({ code: 'invalid_request', message: `dimensions must be a positive integer, got ${String(dimensions)}`, param: 'dimensions' });
+    }
     const call: Call = {
       requestId: options.requestId ?? this.generateId(),
-      request: { messages: texts.map((content) => ({ role: 'user', content })), maxTokens: 0 },
+      // Token ids carry no text: their messages are empty (the plan counts their tokens below).
+      request: { messages: checked.input.map((content) => ({ role: 'user', content: typeof content === 'string' ? content : '' })), maxTokens: 0 },
       options,
       stream: false,
       kind: 'embed',
@@ -354,18 +365,21 @@ export class LLMRouter {
       if (this.pricing) await this.pricing;
       let inputTokens = 0;
       let contextTokens = 0;
-      for (const t of texts) {
-        const n = estimateTokens(t);
+      for (const t of checked.input) {
+        const n = typeof t === 'string' ? estimateTokens(t) : t.length;
         inputTokens += n;
         if (n > contextTokens) contextTokens = n;
       }
       const required = options.requiredCapabilities;
       const planOptions: RouterCallOptions = { ...options, requiredCapabilities: required ? ['embeddings', ...required] : EMBEDDINGS };
-      const route = await this.planFor(call.request, planOptions, false, call.requestId, options.explain === true, { inputTokens, contextTokens });
+      const embed: NonNullable<RoutePlanInput['embed']> = { inputTokens, contextTokens };
+      if (checked.tokens) embed.tokens = true;
+      if (dimensions !== undefined) embed.dimensions = true;
+      const route = await this.planFor(call.request, planOptions, false, call.requestId, options.explain === true, embed);
       const plan = this.executionPlan(call, route);
-      const won = await runAttempts(this.host, plan, embedDriver(texts, options.headers));
+      const won = await runAttempts(this.host, plan, embedDriver(checked, options.headers, dimensions));
       const d = won.deployment;
-      const usage = embedUsage(won.value.usage, inputTokens);
+      const usage = embedUsage(won.value.usage, inputTokens, checked.tokens);
       const result: RouterEmbedResult = {
         embeddings: won.value.embeddings,
         usage,
@@ -837,6 +851,19 @@ export class LLMRouter {
     }
   }
 
+  /**
+   * The circuit of every live deployment: the shared ones, then each tenant's own models (with `tenant`; one may
+   * share a shared deployment's name). Deployments unloaded, replaced or of a removed tenant are not listed. The
+   * state is this router's view, read-only (no round trip to a shared store; an open circuit past its cooldown
+   * reads half-open, as the next call finds it, without becoming it: a read changes nothing and emits no event).
+   */
+  circuits(): DeploymentCircuitInfo[] {
+    return this.allDeployments().map((d) => {
+      const state = d.breaker.peekLocal ? d.breaker.peekLocal() : d.breaker.state;
+      return d.tenant === undefined ? { deployment: d.name, state } : { deployment: d.name, tenant: d.tenant, state };
+    });
+  }
+
   /** Live stats by deployment name (copies). */
   stats(): Record<string, DeploymentStatsSnapshot> {
     const out: Record<string, DeploymentStatsSnapshot> = {};
@@ -919,7 +946,7 @@ export class LLMRouter {
       statsAlpha: this.options.statsAlpha,
       errorRateHalfLifeMs: this.options.errorRateHalfLifeMs,
       onCircuit: (deployment, from, to) => {
-        if (this.emitter.has('circuit')) this.emitter.emit('circuit', { deployment, from, to });
+        if (this.emitter.has('circuit')) this.emitter.emit('circuit', tenant === undefined ? { deployment, from, to } : { deployment, tenant, from, to });
       },
     });
   }

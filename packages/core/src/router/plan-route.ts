@@ -35,9 +35,10 @@ export interface RoutePlanInput {
   internal?: boolean | undefined;
   /**
    * An `embed` call (`request` then carries one user message per input and `maxTokens: 0`): candidates need
-   * `embed()`; `inputTokens` is the estimate for the whole batch, `contextTokens` the longest input's.
+   * `embed()`; `inputTokens` is the estimate for the whole batch, `contextTokens` the longest input's; `tokens`
+   * (token-id input) needs an engine with `embedTokens()`, `dimensions` (the call sets it) one declaring `embedDimensions`.
    */
-  embed?: { inputTokens: number; contextTokens: number } | undefined;
+  embed?: { inputTokens: number; contextTokens: number; tokens?: boolean; dimensions?: boolean } | undefined;
   /** The request's estimated input tokens when the caller has them already (else estimated here). */
   estimatedInputTokens?: number | undefined;
   /**
@@ -59,6 +60,10 @@ export interface RoutePlan {
   /** The request's prompt-cache affinity: remembered for the deployment that answers. */
   affinity?: AffinityLookup | undefined;
 }
+
+/** Why a client sent token ids it did not write itself, and how it sends text instead. */
+const TOKEN_INPUT_HINT =
+  "token ids as input need an OpenAI-compatible deployment; send the input as text (LangChain's OpenAIEmbeddings sends token ids unless check_embedding_ctx_length=False)";
 
 const NO_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>();
 const EMPTY_METADATA: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
@@ -84,12 +89,15 @@ export function planRoute(input: RoutePlanInput): RoutePlan | Promise<RoutePlan>
     embed: embed !== undefined,
     contextTokens: embed?.contextTokens,
   };
+  if (embed?.tokens === true) query.embedTokens = true;
+  if (embed?.dimensions === true) query.embedDimensions = true;
   const selection = selectCandidates(input.deployments, query);
   if (selection.candidates.length === 0) {
     // Waiting helps when a fit deployment is only at its limits: say when, as a provider's 429 would.
     if (selection.soonestFreeMs !== undefined) throw saturatedError(selection.excluded, options.model, selection.soonestFreeMs);
     // A 400 when the request asks what none of them can give (a capability, a context window); else no_deployment.
-    throw noCandidateError(selection.excluded, options.model, selection.refusal);
+    const tokensRefused = embed?.tokens === true && selection.refusal?.param === 'input';
+    throw noCandidateError(selection.excluded, options.model, selection.refusal, tokensRefused ? TOKEN_INPUT_HINT : undefined);
   }
   let lookup: Promise<AffinityLookup | undefined> | undefined;
   let looked = false;

@@ -34,18 +34,32 @@ function router() {
   );
 }
 
-const within = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p.then((v) => ({ settled: true as const, v }), (e: unknown) => ({ settled: true as const, e })), new Promise<{ settled: false }>((r) => setTimeout(() => r({ settled: false }), ms))]);
+/** Only a guard against a hang: what the stream does comes from its parts, not from this bound. */
+const HANG_MS = 5_000;
+
+/** How `p` settled, or `{ settled: false }` when it has not within `ms`. */
+async function within<T>(p: Promise<T>, ms: number) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<{ settled: false }>((r) => (timer = setTimeout(() => r({ settled: false }), ms)));
+  try {
+    return await Promise.race([p.then((v) => ({ settled: true as const, v }), (e: unknown) => ({ settled: true as const, e })), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 describe('a pending admission after a billed attempt', () => {
   it("the caller's abort ends the stream while beforeAttemptAfterSpend is pending", async () => {
     const r = router();
     const ac = new AbortController();
     let asked = false;
+    let onAsked!: () => void;
+    const askedOnce = new Promise<void>((resolve) => (onAsked = resolve));
     const stream = r.stream(hello, {
       signal: ac.signal,
       beforeAttemptAfterSpend: () => {
         asked = true;
+        onAsked();
         return new Promise<void>(() => {});
       },
     });
@@ -53,14 +67,15 @@ describe('a pending admission after a billed attempt', () => {
     const it = stream[Symbol.asyncIterator]();
     const first = it.next();
     first.catch(() => {});
-    await new Promise((res) => setTimeout(res, 50));
+    // The retry after the billed attempt is waiting for its admission (asked, never settled).
+    await within(askedOnce, HANG_MS);
     expect(asked).toBe(true);
     ac.abort();
     // The part the consumer waits for is the abort, at once (the admission itself goes on); the stream then ends.
-    const part = await within(first, 1000);
+    const part = await within(first, HANG_MS);
     expect(part).toMatchObject({ settled: true, v: { value: { type: 'error', error: { code: 'aborted' } }, done: false } });
-    expect(await within(it.next(), 1000)).toMatchObject({ settled: true, v: { done: true } });
-    const out = await within(stream.result, 1000);
+    expect(await within(it.next(), HANG_MS)).toMatchObject({ settled: true, v: { done: true } });
+    const out = await within(stream.result, HANG_MS);
     expect(out).toMatchObject({ settled: true, e: { code: 'aborted' } });
     await r.close();
   });
@@ -68,9 +83,12 @@ describe('a pending admission after a billed attempt', () => {
   it('cancel() ends the stream while beforeAttemptAfterSpend is pending', async () => {
     const r = router();
     let asked = false;
+    let onAsked!: () => void;
+    const askedOnce = new Promise<void>((resolve) => (onAsked = resolve));
     const stream = r.stream(hello, {
       beforeAttemptAfterSpend: () => {
         asked = true;
+        onAsked();
         return new Promise<void>(() => {});
       },
     });
@@ -78,10 +96,11 @@ describe('a pending admission after a billed attempt', () => {
     const it = stream[Symbol.asyncIterator]();
     const first = it.next();
     first.catch(() => {});
-    await new Promise((res) => setTimeout(res, 50));
+    // The retry after the billed attempt is waiting for its admission (asked, never settled).
+    await within(askedOnce, HANG_MS);
     expect(asked).toBe(true);
     stream.cancel?.();
-    const out = await within(stream.result, 1000);
+    const out = await within(stream.result, HANG_MS);
     expect(out.settled).toBe(true);
     await r.close();
   });

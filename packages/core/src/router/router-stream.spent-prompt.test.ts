@@ -61,7 +61,9 @@ describe('RouterStream.spent: prompts reported by attempts that failed before th
     const all = await parts(stream);
     expect(all.map((p) => p.type)).toEqual(['error']);
     // 100 fresh at 3 + 1000 writes at 3.75, per 1M tokens.
-    expect(stream.spent?.()).toEqual({ usage: PROMPT, cost: { inputUsd: 0.00405, outputUsd: 0, totalUsd: 0.00405, estimated: false }, replay: false });
+    const cost = { inputUsd: 0.00405, outputUsd: 0, totalUsd: 0.00405, estimated: false };
+    // The attempt itself too, with its deployment (a consumer that counts spend per deployment labels it there).
+    expect(stream.spent?.()).toEqual({ usage: PROMPT, cost, replay: false, failedAttempts: [{ deployment: 'a', model: 'a', provider: 'custom', usage: PROMPT, cost }] });
     await r.close();
   });
 
@@ -90,6 +92,11 @@ describe('RouterStream.spent: prompts reported by attempts that failed before th
     // b's answer: 5 input at 1 and 1 output at 5, per 1M tokens; plus the two prompts.
     expect(result.cost.totalUsd).toBeCloseTo(2 * 0.00405 + (5 * 1 + 1 * 5) / 1e6, 12);
     expect(result.cost.inputUsd + result.cost.outputUsd).toBeCloseTo(result.cost.totalUsd, 12);
+    // Each failed attempt on its own, with the deployment it was on (a's try and its retry), in the order they failed.
+    expect(result.failedAttempts?.map((a) => [a.deployment, a.usage.inputTokens, a.cost.totalUsd])).toEqual([
+      ['a', 1100, 0.00405],
+      ['a', 1100, 0.00405],
+    ]);
     await r.close();
   });
 
@@ -100,6 +107,7 @@ describe('RouterStream.spent: prompts reported by attempts that failed before th
     const result = await stream.result;
     expect(result.failedAttemptsCost).toBeUndefined();
     expect(result.failedAttemptsUsage).toBeUndefined();
+    expect(result.failedAttempts).toBeUndefined();
     expect(stream.spent?.()).toBeUndefined();
     await r.close();
   });
@@ -144,13 +152,19 @@ describe('RouterStream.spent: prompts reported by attempts that failed before th
   });
 
   it('a hedge loser cancelled after its usage part is not billed: neither in spent() nor in the answer', async () => {
+    let onEnded!: () => void;
+    const ended = new Promise<void>((resolve) => (onEnded = resolve));
     const slow: LanguageEngine = {
       ...engine('a', undefined),
       async *stream(_request, options) {
-        yield { type: 'usage', usage: PROMPT };
-        // Never answers: it waits until the router cancels it (the hedge on b won).
-        await new Promise<void>((resolve) => options?.signal?.addEventListener('abort', () => resolve(), { once: true }));
-        throw options?.signal?.reason ?? new Error('aborted');
+        try {
+          yield { type: 'usage', usage: PROMPT };
+          // Never answers: it waits until the router cancels it (the hedge on b won).
+          await new Promise<void>((resolve) => options?.signal?.addEventListener('abort', () => resolve(), { once: true }));
+          throw options?.signal?.reason ?? new Error('aborted');
+        } finally {
+          onEnded();
+        }
       },
     } as LanguageEngine;
     const r = new LLMRouter(
@@ -167,8 +181,9 @@ describe('RouterStream.spent: prompts reported by attempts that failed before th
     const all = await parts(stream);
     expect(all[0]).toMatchObject({ type: 'route', deployment: 'b' });
     const result = await stream.result;
-    // Let the loser's cancellation settle before looking.
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Let the loser's cancellation settle before looking: its stream ended, then the router took its error.
+    await ended;
+    await new Promise((resolve) => setImmediate(resolve));
     expect(result.failedAttemptsCost).toBeUndefined();
     expect(result.cost.totalUsd).toBeCloseTo((5 * 1 + 1 * 5) / 1e6, 12);
     expect(stream.spent?.()).toBeUndefined();
@@ -197,8 +212,11 @@ const PROMPT_A: Usage = { inputTokens: 1000, outputTokens: 0, totalTokens: 1000 
 const PROMPT_B: Usage = { inputTokens: 2000, outputTokens: 0, totalTokens: 2000 };
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** `a`: its first stream reports the prompt after `cutAfterMs` and is cut before content (retryable); later ones answer. */
-function cutOnce(cutAfterMs: number): LanguageEngine & { calls: number } {
+/**
+ * `a`: its first stream reports the prompt (once `cutWhen` resolved, when given) and is cut before content (retryable);
+ * later ones answer.
+ */
+function cutOnce(cutWhen?: Promise<void>): LanguageEngine & { calls: number } {
   const e = {
     specVersion: 'v1',
     provider: 'custom',
@@ -208,7 +226,7 @@ function cutOnce(cutAfterMs: number): LanguageEngine & { calls: number } {
     generate: () => Promise.reject(new Error('not used')),
     async *stream() {
       if (e.calls++ === 0) {
-        if (cutAfterMs > 0) await delay(cutAfterMs);
+        if (cutWhen) await cutWhen;
         yield { type: 'usage', usage: PROMPT_A };
         yield { type: 'error', error: new LLMError({ code: 'stream_interrupted', message: 'cut after message_start', isRetryable: true }) };
         return;
@@ -220,18 +238,24 @@ function cutOnce(cutAfterMs: number): LanguageEngine & { calls: number } {
   return e as unknown as LanguageEngine & { calls: number };
 }
 
-/** `b`: reports its prompt (message_start), then waits for content that never comes until its signal aborts. */
-function promptThenHang(): LanguageEngine & { calls: number } {
+/**
+ * `b`: reports its prompt (message_start), then waits for content that never comes until its signal aborts; `reported`
+ * resolves once the router took its usage part.
+ */
+function promptThenHang(): LanguageEngine & { calls: number; reported: Promise<void> } {
+  let onReported!: () => void;
   const e = {
     specVersion: 'v1',
     provider: 'custom',
     modelId: 'b',
     capabilities: { streaming: true },
     calls: 0,
+    reported: new Promise<void>((resolve) => (onReported = resolve)),
     generate: () => Promise.reject(new Error('not used')),
     async *stream(_request: unknown, options: CallOptions) {
       e.calls++;
       yield { type: 'usage', usage: PROMPT_B };
+      onReported();
       await new Promise<void>((resolve) => {
         if (options.signal?.aborted) resolve();
         options.signal?.addEventListener('abort', () => resolve(), { once: true });
@@ -239,20 +263,36 @@ function promptThenHang(): LanguageEngine & { calls: number } {
       yield { type: 'error', error: new LLMError({ code: 'aborted', message: 'aborted' }) };
     },
   };
-  return e as unknown as LanguageEngine & { calls: number };
+  return e as unknown as LanguageEngine & { calls: number; reported: Promise<void> };
 }
 
-/** a then b, one retry, a hedge on b after 20 ms. */
-function hedgedRouter(engines: Record<string, LanguageEngine>) {
+const HEDGE_MS = 20;
+
+/**
+ * The router's waits (`sleep`) where the test says when the hedge starts: the hedge's (HEDGE_MS) ends once `due`
+ * resolved, a retry's (0 ms) at once; either ends early when its signal aborts (the call settled).
+ */
+function hedgeWhen(due: Promise<void>) {
+  return (ms: number, signal?: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      if (ms === HEDGE_MS) void due.then(() => resolve());
+      else resolve();
+    });
+}
+
+/** a then b, one retry, a hedge on b after HEDGE_MS (or when `sleep` says). */
+function hedgedRouter(engines: Record<string, LanguageEngine>, sleep?: (ms: number, signal?: AbortSignal) => Promise<void>) {
   return new LLMRouter(
     {
       models: [
         { name: 'a', engine: 'custom', priority: 1, price: { input: 3, output: 15 } },
         { name: 'b', engine: 'custom', priority: 2, price: { input: 1, output: 5 } },
       ],
-      routing: { strategy: 'priority', retries: { max: 1, initialDelayMs: 0, maxDelayMs: 0 }, hedging: { enabled: true, delayMs: 20, maxHedges: 1 }, circuitBreaker: { enabled: false } },
+      routing: { strategy: 'priority', retries: { max: 1, initialDelayMs: 0, maxDelayMs: 0 }, hedging: { enabled: true, delayMs: HEDGE_MS, maxHedges: 1 }, circuitBreaker: { enabled: false } },
     },
-    { engines },
+    { engines, ...(sleep ? { sleep } : {}) },
   );
 }
 
@@ -264,9 +304,9 @@ const refuseAfter100ms = async (): Promise<void> => {
 
 describe('RouterStream.spent with hedging: a retry after a billed attempt refused by beforeAttemptAfterSpend', () => {
   it('a hedge lane the router cancels because the call failed (no lane answered) had reported its prompt: spent() counts it', async () => {
-    // a is cut at 50 ms, after the hedge on b (20 ms) got its message_start.
-    const a = cutOnce(50);
+    // a is cut once the hedge on b got its message_start.
     const b = promptThenHang();
+    const a = cutOnce(b.reported);
     const r = hedgedRouter({ a, b });
     const stream = r.stream(hello, { beforeAttemptAfterSpend: refuseAfter100ms });
     const all = await parts(stream);
@@ -282,22 +322,28 @@ describe('RouterStream.spent with hedging: a retry after a billed attempt refuse
   });
 
   it('while the admission after a billed attempt is pending, no other attempt goes upstream (a hedge waits for it; a rejection sends nothing more)', async () => {
-    const a = cutOnce(0);
+    const a = cutOnce();
     const b = promptThenHang();
-    const r = hedgedRouter({ a, b });
+    // The hedge starts while the admission is pending (when it is asked), not after HEDGE_MS of wall clock.
+    let admitting!: () => void;
+    const r = hedgedRouter({ a, b }, hedgeWhen(new Promise<void>((resolve) => (admitting = resolve))));
+    const hedged = new Promise<void>((resolve) => r.on('hedge', () => resolve()));
     let bCallsWhileAdmitting: number | undefined;
     let asked = 0;
     const stream = r.stream(hello, {
       beforeAttemptAfterSpend: async () => {
         asked++;
-        await delay(100);
+        admitting();
+        await hedged;
+        // A store round trip: room for a hedge that did not wait to reach b.
+        await delay(50);
         bCallsWhileAdmitting = b.calls;
         throw new LLMError({ code: 'budget_exceeded', message: 'no room for the retry' });
       },
     });
     const all = await parts(stream);
     expect(all[0]).toMatchObject({ type: 'error', error: { code: 'budget_exceeded' } });
-    // The hedge (20 ms) started during the 100 ms admission: it waited for the same admission (asked once).
+    // The hedge started during the admission: it waited for the same admission (asked once).
     expect(bCallsWhileAdmitting).toBe(0);
     expect(asked).toBe(1);
     expect(a.calls).toBe(1);
@@ -307,14 +353,18 @@ describe('RouterStream.spent with hedging: a retry after a billed attempt refuse
   });
 
   it('a pending admission that is granted lets the hedge waiting on it go: the first answer wins, billed the cut prompt', async () => {
-    const a = cutOnce(0);
+    const a = cutOnce();
     const b = promptThenHang();
-    const r = hedgedRouter({ a, b });
+    let admitting!: () => void;
+    const r = hedgedRouter({ a, b }, hedgeWhen(new Promise<void>((resolve) => (admitting = resolve))));
+    const hedged = new Promise<void>((resolve) => r.on('hedge', () => resolve()));
     let asked = 0;
     const stream = r.stream(hello, {
       beforeAttemptAfterSpend: async () => {
         asked++;
-        await delay(60);
+        admitting();
+        // Granted once the hedge waits on it.
+        await hedged;
       },
     });
     const all = await parts(stream);

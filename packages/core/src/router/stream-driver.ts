@@ -131,7 +131,7 @@ export class PrimingAttempts {
    */
   failedAfterUsage(d: RouterDeployment, usage: Usage, cancelled: boolean): void {
     const cost = computeCost(usage, d.price);
-    const spend: StreamSpend = { usage, cost, replay: false };
+    const spend: StreamSpend = { usage, cost, replay: false, failedAttempts: [{ deployment: d.name, model: d.modelId, provider: d.provider, usage, cost }] };
     if (cancelled && !this.noAnswer) {
       this.cancelledPaid = plusSpend(this.cancelledPaid, spend);
       return;
@@ -170,6 +170,10 @@ export function plusSpend(a: StreamSpend | undefined, b: StreamSpend | undefined
   if (guardUsage) spend.guardUsage = guardUsage;
   const guardCost = a.guardCost && b.guardCost ? sumCost(a.guardCost, b.guardCost) : (a.guardCost ?? b.guardCost);
   if (guardCost) spend.guardCost = guardCost;
+  const failed = a.failedAttempts && b.failedAttempts ? [...a.failedAttempts, ...b.failedAttempts] : (a.failedAttempts ?? b.failedAttempts);
+  if (failed) spend.failedAttempts = failed;
+  const verifierUsage = a.verifierUsage && b.verifierUsage ? sumUsage(a.verifierUsage, b.verifierUsage) : (a.verifierUsage ?? b.verifierUsage);
+  if (verifierUsage) spend.verifierUsage = verifierUsage;
   return spend;
 }
 
@@ -269,11 +273,12 @@ export function streamDriver(
 /**
  * Bills `result` (an answer a later attempt gave) for the attempts that failed before it after their provider reported
  * usage (`PrimingAttempts.paid`): their cost is added to its `cost` and said in `failedAttemptsCost`, their tokens in
- * `failedAttemptsUsage` (not in `usage`, the answer's own).
+ * `failedAttemptsUsage` (not in `usage`, the answer's own), each attempt in `failedAttempts`.
  */
 export function billFailedAttempts(result: RouterResult, paid: StreamSpend | undefined): void {
   if (!paid) return;
   result.cost = sumCost(result.cost, paid.cost);
   result.failedAttemptsCost = paid.cost;
   result.failedAttemptsUsage = paid.usage;
+  if (paid.failedAttempts) result.failedAttempts = paid.failedAttempts;
 }

@@ -147,6 +147,18 @@ export interface RouterCallOptions {
   beforeAttemptAfterSpend?: (billed: Cost) => Promise<void> | void;
 }
 
+/** What `LLMRouter.embed` takes: one text, texts, or token ids (one array of them, or one array per input). */
+export type RouterEmbedInput = string | readonly string[] | readonly number[] | readonly (readonly number[])[];
+
+/** Options of `LLMRouter.embed`: routing options plus the vectors' length. */
+export interface RouterEmbedOptions extends RouterCallOptions {
+  /**
+   * The vectors' length (OpenAI's `dimensions`), for models that can shorten theirs: only deployments whose engine
+   * declares it (`embedDimensions`) are asked, and an answer of another length fails. Absent: the model's own.
+   */
+  dimensions?: number;
+}
+
 /** Request fields other than `messages`, accepted next to the routing options by `generate`/`chat`/`stream`. */
 export type RequestParams = Omit<GenerateRequest, 'messages'>;
 
@@ -228,6 +240,14 @@ export type UnknownTenantPolicy = 'reject' | 'shared';
 
 /** A strategy given as a bare function. */
 export type StrategyFn = (ctx: StrategyContext) => RankedCandidate[] | Promise<RankedCandidate[]>;
+
+/** One live deployment's circuit, as `circuits()` lists it. */
+export interface DeploymentCircuitInfo {
+  deployment: string;
+  /** The tenant owning the deployment (its own model); absent for a shared deployment. */
+  tenant?: string;
+  state: 'closed' | 'open' | 'half-open';
+}
 
 /** What `models()` reports per deployment. */
 export interface DeploymentInfo {
@@ -314,6 +334,19 @@ export interface AttemptRecord {
   strike?: boolean;
 }
 
+/** A stream attempt that failed after its provider reported usage (see `RouterResult.failedAttempts`). */
+export interface FailedAttemptSpend {
+  /** Deployment (config model name) the attempt was on. */
+  deployment: string;
+  /** Provider model id. */
+  model: string;
+  provider: string;
+  /** What the provider reported before the attempt failed (the prompt, as Anthropic's `message_start` says it). */
+  usage: Usage;
+  /** `usage` at the deployment's price. */
+  cost: Cost;
+}
+
 export interface RouterResult extends GenerateResult {
   requestId: string;
   /** Deployment (config model name) that answered. */
@@ -352,6 +385,12 @@ export interface RouterResult extends GenerateResult {
    * counts every token paid for (a ledger, a tokens-per-minute limit) adds them, as it adds `guardUsage`.
    */
   failedAttemptsUsage?: Usage;
+  /**
+   * Each of those attempts (`failedAttemptsCost`, `failedAttemptsUsage` are their sums), in the order they failed,
+   * with the deployment it was on: for a consumer that counts spend per deployment or provider (the gateway's
+   * `model=` metrics), which would otherwise put them under the deployment that answered. Set with them only.
+   */
+  failedAttempts?: FailedAttemptSpend[];
   latencyMs: number;
   timeToFirstTokenMs?: number;
   cached: false | 'exact' | 'semantic';
@@ -432,6 +471,16 @@ export interface StreamSpend {
    * reported paid: a cascade passes only this on as its strong step's guard spend.
    */
   guardCost?: Cost;
+  /**
+   * The failed attempts among what `cost` and `usage` hold (`RouterResult.failedAttempts`), each with its deployment,
+   * when there were any.
+   */
+  failedAttempts?: FailedAttemptSpend[];
+  /**
+   * The tokens of a cascade verifier's judgement in `cost` (`CascadeVerdict.usage`), when it reported them: not in
+   * `usage`, so a consumer that counts every token paid for adds them, as it adds `guardUsage`.
+   */
+  verifierUsage?: Usage;
 }
 
 /** What `LLMRouter.embed` resolves to. */
@@ -493,7 +542,8 @@ export interface RouterEvents {
   'attempt:error': { requestId: string; deployment: string; attempt: number; error: LLMError };
   retry: { requestId: string; deployment: string; attempt: number; delayMs: number; error: LLMError };
   fallback: { requestId: string; from: string; to: string; error: LLMError };
-  circuit: { deployment: string; from: 'closed' | 'open' | 'half-open'; to: 'closed' | 'open' | 'half-open' };
+  /** `tenant`: the tenant owning the deployment (its own model, which may share a shared deployment's name); absent for a shared one. */
+  circuit: { deployment: string; tenant?: string; from: 'closed' | 'open' | 'half-open'; to: 'closed' | 'open' | 'half-open' };
   /** `score`: the similarity of a semantic hit. */
   'cache:hit': { requestId: string; kind: 'exact' | 'semantic'; deployment: string; score?: number };
   /** A cache that cannot be built (bad store URL) or a lookup/store that failed: the call went on uncached. `affinity`: a prompt-cache affinity store or hashing failure (the call routed without affinity). */

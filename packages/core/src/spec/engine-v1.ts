@@ -104,6 +104,15 @@ export interface EmbedResult {
   usage: Usage;
 }
 
+/** Options of an engine's `embed` and `embedTokens`. */
+export interface EmbedCallOptions extends CallOptions {
+  /**
+   * The vectors' length (OpenAI's `dimensions`, Gemini's `outputDimensionality`), for models that can shorten
+   * theirs. Given only to engines declaring `embedDimensions`; absent: the model's own length.
+   */
+  dimensions?: number;
+}
+
 /**
  * The engine spec, version 1. Keep it small: wrappers (router, cache, retry, metering)
  * take an engine and return the same type, so they stack.
@@ -123,7 +132,20 @@ export interface LanguageEngineV1 {
   readonly capabilities: EngineCapabilities;
   generate(request: GenerateRequest, options?: CallOptions): Promise<GenerateResult>;
   stream(request: GenerateRequest, options?: CallOptions): AsyncIterable<StreamPart>;
-  embed?(input: string[], options?: CallOptions): Promise<EmbedResult>;
+  /** One vector per text, in input order. `options.dimensions` comes only to an engine declaring `embedDimensions`. */
+  embed?(input: string[], options?: EmbedCallOptions): Promise<EmbedResult>;
+  /**
+   * One vector per input given as token ids (one non-empty array of integers >= 0 each), sent to the provider as
+   * they are: they are the caller's tokenizer's, right only for a model with the same one (OpenAI's, with tiktoken).
+   * Optional: a router sends token ids only to an engine that has it.
+   */
+  embedTokens?(input: number[][], options?: EmbedCallOptions): Promise<EmbedResult>;
+  /**
+   * True when `embed` (and `embedTokens`) honour `options.dimensions`. A router sends `dimensions` only to such an
+   * engine (another deployment, or a 400 `unsupported`, rather than vectors of the wrong length). Optional (absent:
+   * the model's own length only), so engines written before it stay valid.
+   */
+  readonly embedDimensions?: boolean;
   /**
    * Token count of a request's prompt, exact where the engine has a tokenizer (or asks its provider's count
    * endpoint), else estimated. `options.signal` cancels a count in progress (its network request);

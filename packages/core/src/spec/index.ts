@@ -1,6 +1,7 @@
 export type {
   CallOptions,
   CountTokensCallOptions,
+  EmbedCallOptions,
   EmbedResult,
   EngineCapabilities,
   GenerateResult,

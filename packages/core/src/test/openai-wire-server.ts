@@ -78,8 +78,10 @@ export interface OpenAIWireScript {
   rawSSE?: string;
   /** Extra response headers. */
   headers?: Record<string, string>;
-  /** Embeddings: vector length (default 8). */
+  /** Embeddings: vector length (default 8); a request's `dimensions` wins, as OpenAI's text-embedding-3 models do. */
   embeddingDimensions?: number;
+  /** Embeddings: ignore a request's `dimensions` (a server that drops the field), answering `embeddingDimensions`. */
+  ignoresDimensions?: boolean;
   /**
    * Take `top_k` as vLLM, llama.cpp server, Together, OpenRouter and LM Studio do (it changes nothing here). Default
    * false: like OpenAI's API, a request with `top_k` is a 400 "Unrecognized request argument supplied: top_k".
@@ -491,14 +493,32 @@ export async function startOpenAIWireServer(options: OpenAIWireServerOptions = {
   }
 
   function handleEmbeddings(req: RecordedRequest, res: ServerResponse, s: OpenAIWireScript): void {
-    const body = req.body as { input?: unknown; model?: unknown } | undefined;
-    const input = typeof body?.input === 'string' ? [body.input] : Array.isArray(body?.input) ? (body.input as unknown[]).map(String) : [];
-    if (input.length === 0) {
-      sendError(res, { status: 400, message: "'input' must be a non-empty string or array of strings", param: 'input' });
+    const body = req.body as { input?: unknown; model?: unknown; dimensions?: unknown } | undefined;
+    // As OpenAI takes it: a string, strings, one array of token ids, or arrays of them (each counts its length).
+    const raw = body?.input;
+    const ids = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((t) => Number.isInteger(t) && (t as number) >= 0);
+    const units: Array<{ text: string; tokens: number }> =
+      typeof raw === 'string'
+        ? [{ text: raw, tokens: estimate(raw) }]
+        : ids(raw)
+          ? [{ text: raw.join(' '), tokens: raw.length }]
+          : Array.isArray(raw) && raw.every(ids)
+            ? raw.map((t) => ({ text: t.join(' '), tokens: t.length }))
+            : Array.isArray(raw) && raw.every((t) => typeof t === 'string')
+              ? raw.map((t) => ({ text: t, tokens: estimate(t) }))
+              : [];
+    if (units.length === 0) {
+      sendError(res, { status: 400, message: "'input' must be a non-empty string, array of strings, or array of token arrays", param: 'input' });
       return;
     }
-    const dims = s.embeddingDimensions ?? DEFAULT_DIMENSIONS;
-    const tokens = input.reduce((n, t) => n + estimate(t), 0);
+    const asked = body?.dimensions;
+    if (asked !== undefined && !(Number.isInteger(asked) && (asked as number) > 0)) {
+      sendError(res, { status: 400, message: "'dimensions' must be a positive integer", param: 'dimensions' });
+      return;
+    }
+    const dims = (s.ignoresDimensions ? undefined : (asked as number | undefined)) ?? s.embeddingDimensions ?? DEFAULT_DIMENSIONS;
+    const input = units.map((u) => u.text);
+    const tokens = units.reduce((n, u) => n + u.tokens, 0);
     sendJson(
       res,
       200,

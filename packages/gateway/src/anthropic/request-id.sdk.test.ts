@@ -60,6 +60,50 @@ describe('request id as the Anthropic SDK reads it (the `request-id` header)', (
     expect(claudeUp.requests).toHaveLength(0);
   });
 
+  it("an error's body has `request_id` at its top, as Anthropic's (`ErrorResponse`), and in `error` as every gateway error has it", async () => {
+    const err = await gw
+      .anthropic()
+      .messages.create({ ...ask, model: 'no-such-model' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.NotFoundError);
+    const apiError = err as InstanceType<typeof Anthropic.NotFoundError>;
+    // The SDK's `APIError.error` is the whole body, typed as its `ErrorResponse` (`type`, `error`, `request_id`).
+    const body = apiError.error as unknown as Anthropic.ErrorResponse & { error: { request_id: string } };
+    expect(body.type).toBe('error');
+    expect(body.request_id).toMatch(/^req_/);
+    expect(body.request_id).toBe(apiError.requestID);
+    expect(body.error.request_id).toBe(body.request_id);
+    expect(body.error.type).toBe('not_found_error');
+  });
+
+  it('a path of the Messages API the gateway does not serve (the Message Batches API): its 404 has the top-level request_id too', async () => {
+    const err = await gw
+      .anthropic()
+      .messages.batches.retrieve('msgbatch_none')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.NotFoundError);
+    const apiError = err as InstanceType<typeof Anthropic.NotFoundError>;
+    const body = apiError.error as unknown as Anthropic.ErrorResponse;
+    expect({ type: body.type, request_id: body.request_id }).toEqual({ type: 'error', request_id: apiError.requestID });
+    expect(apiError.requestID).toMatch(/^req_/);
+  });
+
+  it("a stream's error event (its upstream's overloaded_error after the first events): the SDK's APIError.error has the top-level request_id", async () => {
+    claudeUp.enqueue({ content: 'Hello there friend', chunks: 3, streamError: { afterEvents: 5 } });
+    const { data: stream, response } = await gw.anthropic().messages.create({ ...ask, stream: true }).withResponse();
+    const seen: string[] = [];
+    const err = await (async () => {
+      for await (const event of stream) seen.push(event.type);
+    })().catch((e: unknown) => e);
+    // Ended by the error event after the answer started (not an error status before it).
+    expect(seen).toContain('content_block_delta');
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    const body = (err as InstanceType<typeof Anthropic.APIError>).error as Anthropic.ErrorResponse;
+    expect(body.type).toBe('error');
+    expect(body.request_id).toBe(response.headers.get('request-id'));
+    expect(body.request_id).toMatch(/^req_/);
+  });
+
   it('models.list() (a route the gateway serves through its app): the page carries the request id too', async () => {
     const { request_id, response } = await gw.anthropic().models.list().withResponse();
     expect(response.headers.get('x-request-id')).toMatch(/^req_/);

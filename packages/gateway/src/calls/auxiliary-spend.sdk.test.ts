@@ -33,6 +33,12 @@ let bigScript: OpenAIWireScript = {};
 const modelOf = (r: RecordedRequest) => (r.body as { model?: string } | undefined)?.model;
 const chatCalls = (model: string) => up.requests.filter((r) => r.url.endsWith('/chat/completions') && modelOf(r) === model).length;
 
+/**
+ * What one judgement of the `bounded` verifier (the paying one, declaring its bound) may use: 500 tokens of its own
+ * prompt plus the question and twice the weak answer's bound, 2 tokens of output, at the judge's price.
+ */
+const JUDGE_BOUND = { promptTokens: 500, outputTokens: 2, price: JUDGE.price };
+
 /** A custom verifier that pays for its judgement: it asks the judge model on the upstream and prices its usage. */
 async function payingVerifier(): Promise<{ score: number; cost: { inputUsd: number; outputUsd: number; totalUsd: number; estimated: boolean } }> {
   const judge = new OpenAI({ baseURL: up.baseURL, apiKey: 'k', maxRetries: 0 });
@@ -66,9 +72,10 @@ beforeAll(async () => {
       cascades: [
         { name: 'main-then-big', weak: 'main', strong: 'big', verifier: 'paying', threshold: 0.5, onStrongFailure: 'error' },
         { name: 'main-then-big-free', weak: 'main', strong: 'big', verifier: 'always', threshold: 0.5 },
+        { name: 'main-then-big-bounded', weak: 'main', strong: 'big', verifier: 'bounded', threshold: 0.5 },
       ],
     },
-    routerOptions: { env: {}, verifiers: { paying: payingVerifier, always: () => 1 } },
+    routerOptions: { env: {}, verifiers: { paying: payingVerifier, always: () => 1, bounded: Object.assign(() => payingVerifier(), { bound: JUDGE_BOUND }) } },
     // Every match below 0.999 goes to the guard, which says NO: each question after the first is a paid miss.
     cache: { semantic: { enabled: true, embedder: 'emb', threshold: 0.1, guardAbove: 0.999, guard: 'verify', guardModel: 'judge' } },
     upstreams: [up],
@@ -248,5 +255,32 @@ describe('a cascade verifier that reports its cost is the request\u2019s spend',
       expect(row!.costUsd).toBeCloseTo(MAIN_USD + JUDGE_USD, 12);
       expect((await spentUsd()) - spentBefore).toBeCloseTo(MAIN_USD + JUDGE_USD, 9);
     }
+  });
+});
+
+describe('a custom verifier that declares its bound is reserved', () => {
+  it('the reservation adds one judgement at the declared bound to the cascade\u2019s (control: the same cascade with a free verifier), and bounds what is settled', async () => {
+    const content = 'zzzz qqqq bounded';
+    const reserved: Record<string, { reservedUsd: number; settledUsd?: number }> = {};
+    for (const model of ['main-then-big-free', 'main-then-big-bounded']) {
+      const budget = watchBudget();
+      try {
+        const r = await client.chat.completions
+          .create({ model, max_tokens: 100, messages: [{ role: 'user', content }], llmrr: { cache: false } } as OpenAI.ChatCompletionCreateParamsNonStreaming)
+          .withResponse();
+        expect(r.response.headers.get('x-llmrr-cascade')).toBe('escalated');
+      } finally {
+        budget.restore();
+      }
+      expect(budget.seen).toHaveLength(1);
+      reserved[model] = budget.seen[0]!;
+    }
+    // The judgement's prompt bound: 500 + the prompt estimate (half of 16 framing bytes and the text's, rounded up) + 2 x 100.
+    const prompt = JUDGE_BOUND.promptTokens + Math.ceil((16 + Buffer.byteLength(content)) / 2) + 2 * 100;
+    const judgementUsd = (prompt * JUDGE.price.input + JUDGE_BOUND.outputTokens * JUDGE.price.output) / 1e6;
+    expect(reserved['main-then-big-bounded']!.reservedUsd - reserved['main-then-big-free']!.reservedUsd).toBeCloseTo(judgementUsd, 9);
+    // What the bounded call settled (both steps and the judgement) is within what it reserved.
+    expect(reserved['main-then-big-bounded']!.settledUsd).toBeCloseTo(MAIN_USD + BIG_USD + JUDGE_USD, 9);
+    expect(reserved['main-then-big-bounded']!.settledUsd!).toBeLessThanOrEqual(reserved['main-then-big-bounded']!.reservedUsd);
   });
 });

@@ -9,7 +9,7 @@
  * local OpenAI-wire upstream that records every request, the official `openai` client against the gateway served
  * on a loopback port.
  */
-import type { RateAcquireOptions, RateScope } from '@llmrr/core';
+import type { CascadeVerdict, GenerateRequest, RateAcquireOptions, RateScope } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '@llmrr/core/test';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -45,15 +45,39 @@ function boundUsage(r: RecordedRequest): { prompt_tokens: number; completion_tok
   return { prompt_tokens: Math.ceil(bytes / 2), completion_tokens: body.max_tokens ?? body.max_completion_tokens ?? 0 };
 }
 
-/** A custom verifier that pays for its judgement and says so by its cost only (no tokens). */
-async function payingVerifier(): Promise<{ score: number; cost: { inputUsd: number; outputUsd: number; totalUsd: number; estimated: boolean } }> {
+/** Asks the judge model on the upstream (it says NO: score 1) and prices what it reported: the verdict with its cost, and its usage. */
+async function judged(content: string): Promise<{ verdict: CascadeVerdict; usage: OpenAI.CompletionUsage }> {
   const judge = new OpenAI({ baseURL: up.baseURL, apiKey: 'k', maxRetries: 0 });
-  const r = await judge.chat.completions.create({ model: 'judge-test', messages: [{ role: 'user', content: 'Is this answer right? NO' }] });
+  const r = await judge.chat.completions.create({ model: 'judge-test', messages: [{ role: 'user', content }] });
   const u = r.usage!;
   const inputUsd = (u.prompt_tokens * JUDGE.price.input) / 1e6;
   const outputUsd = (u.completion_tokens * JUDGE.price.output) / 1e6;
-  return { score: 1, cost: { inputUsd, outputUsd, totalUsd: inputUsd + outputUsd, estimated: false } };
+  return { verdict: { score: 1, cost: { inputUsd, outputUsd, totalUsd: inputUsd + outputUsd, estimated: false } }, usage: u };
 }
+
+/** A custom verifier that pays for its judgement and says so by its cost only (no tokens). */
+async function payingVerifier(): Promise<CascadeVerdict> {
+  return (await judged('Is this answer right? NO')).verdict;
+}
+
+/**
+ * What one judgement may use, declared on the verifier below: its own prompt (instructions) of 500 tokens plus the
+ * question and twice the weak answer's bound, 2 tokens of output, at the judge's price.
+ */
+const JUDGE_BOUND = { promptTokens: 500, outputTokens: 2, price: JUDGE.price };
+
+/**
+ * A custom verifier that reports its judgement's tokens too (`{ score, cost, usage }`, as the judge reported them), and
+ * declares its bound. The question is sent along (a `BOUND` question makes the judge use all of that bound).
+ */
+const countingVerifier = Object.assign(
+  async (request: GenerateRequest): Promise<CascadeVerdict> => {
+    const question = request.messages.at(-1)?.content;
+    const { verdict, usage: u } = await judged(`Is this answer right? ${typeof question === 'string' ? question : ''}`);
+    return { ...verdict, usage: { inputTokens: u.prompt_tokens, outputTokens: u.completion_tokens, totalTokens: u.prompt_tokens + u.completion_tokens } };
+  },
+  { bound: JUDGE_BOUND },
+);
 
 beforeAll(async () => {
   up = await startOpenAIWireServer({
@@ -61,7 +85,15 @@ beforeAll(async () => {
       if (r.url.endsWith('/embeddings')) return { embeddingDimensions: 16 };
       const model = modelOf(r);
       const text = JSON.stringify(r.body);
-      if (model === 'judge-test') return { text: text.includes(`New question: ${YES_QUESTION}\\n`) ? 'YES' : 'NO', usage: JUDGE.usage };
+      if (model === 'judge-test') {
+        // A judgement of a `BOUND` question uses all its declared bound: the question as the gateway bounds it (half its
+        // bytes), the weak answer twice at its bound (max_tokens 100), the instructions, and all its output.
+        if (text.includes(BOUND)) {
+          const question = (r.body as { messages: Array<{ content: string }> }).messages[0]!.content.replace('Is this answer right? ', '');
+          return { text: 'NO', usage: { prompt_tokens: JUDGE_BOUND.promptTokens + Math.ceil(Buffer.byteLength(question) / 2) + 2 * 100, completion_tokens: JUDGE_BOUND.outputTokens } };
+        }
+        return { text: text.includes(`New question: ${YES_QUESTION}\\n`) ? 'YES' : 'NO', usage: JUDGE.usage };
+      }
       if (text.includes(BOUND)) return { text: 'Bound.', usage: boundUsage(r) };
       if (model === 'big-test') return { text: 'Everest: 8,849 m.', usage: BIG.usage, ...bigScript };
       return { text: 'Mount Everest is 8,849 m tall.', usage: MAIN.usage, ...mainScript };
@@ -81,9 +113,10 @@ beforeAll(async () => {
         { name: 'main-then-big', weak: 'main', strong: 'big', verifier: 'always', threshold: 0.5 },
         { name: 'main-then-big-paying', weak: 'main', strong: 'big', verifier: 'paying', threshold: 0.5 },
         { name: 'main-then-big-weak', weak: 'main', strong: 'big', verifier: 'always', threshold: 0.5, onStrongFailure: 'weak' },
+        { name: 'main-then-big-counting', weak: 'main', strong: 'big', verifier: 'counting', threshold: 0.5 },
       ],
     },
-    routerOptions: { env: {}, verifiers: { always: () => 1, paying: payingVerifier } },
+    routerOptions: { env: {}, verifiers: { always: () => 1, paying: payingVerifier, counting: countingVerifier } },
     // Every match below 0.999 goes to the guard: each question after the first pays a guard call.
     cache: { semantic: { enabled: true, embedder: 'emb', threshold: 0.1, guardAbove: 0.999, guard: 'verify', guardModel: 'judge' } },
     upstreams: [up],
@@ -309,5 +342,63 @@ describe('a cascade\u2019s tokens', () => {
     expect(row).toMatchObject({ status: 'success', inputTokens: input, outputTokens: output });
     expect(row!.costUsd).toBeCloseTo(MAIN_USD + BIG_USD + JUDGE_USD, 12);
     expect(charge.released).toBe(input + output);
+  });
+});
+
+describe('a custom verifier that reports its tokens (`{ score, cost, usage }`) and declares its bound', () => {
+  /** A chat completion on the counting cascade, JSON or streamed, outside the semantic cache; the response once read. */
+  async function askCounting(content: string, stream: boolean): Promise<Response> {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'main-then-big-counting', max_tokens: 100, stream, llmrr: { cache: false }, messages: [{ role: 'user', content }] }),
+    });
+    await res.text();
+    return res;
+  }
+
+  it('escalated (JSON and streamed): the row, llm_tokens_total and the tpm charge hold the judgement\u2019s tokens beside the steps\u2019, within the estimate', async () => {
+    for (const stream of [false, true]) {
+      const judgeBefore = chatCalls('judge-test');
+      const metricBefore = { input: await tokensMetric('input', 'big'), output: await tokensMetric('output', 'big') };
+      const { value: res, charge } = await watched(() => askCounting(`zzzz qqqq counted ${stream}`, stream));
+      expect({ stream, status: res.status, judge: chatCalls('judge-test') - judgeBefore }).toEqual({ stream, status: 200, judge: 1 });
+      const input = MAIN.usage.prompt_tokens + BIG.usage.prompt_tokens + JUDGE.usage.prompt_tokens;
+      const output = MAIN.usage.completion_tokens + BIG.usage.completion_tokens + JUDGE.usage.completion_tokens;
+      const row = await gw.ledger.get(res.headers.get('x-request-id')!);
+      expect(row).toMatchObject({ status: 'success', stream, deployment: 'big', inputTokens: input, outputTokens: output });
+      expect(row!.costUsd).toBeCloseTo(MAIN_USD + BIG_USD + JUDGE_USD, 12);
+      // A cascade's tokens count under the deployment that answered, as its row has them.
+      expect({ input: (await tokensMetric('input', 'big')) - metricBefore.input, output: (await tokensMetric('output', 'big')) - metricBefore.output }).toEqual({ input, output });
+      expect(charge.released).toBe(input + output);
+      expect(charge.estimated).toBeGreaterThanOrEqual(input + output);
+    }
+  });
+
+  it('the strong step fails (policy error, JSON and streamed): the row and the tpm charge hold the weak step\u2019s tokens and the judgement\u2019s', async () => {
+    bigScript = { error: { status: 400, message: 'strong refused', type: 'invalid_request_error' } };
+    for (const stream of [false, true]) {
+      const { value: res, charge } = await watched(() => askCounting(`zzzz qqqq refused ${stream}`, stream));
+      expect(res.ok).toBe(false);
+      const input = MAIN.usage.prompt_tokens + JUDGE.usage.prompt_tokens;
+      const output = MAIN.usage.completion_tokens + JUDGE.usage.completion_tokens;
+      const row = await gw.ledger.get(res.headers.get('x-request-id')!);
+      expect({ stream, status: row!.status, inputTokens: row!.inputTokens, outputTokens: row!.outputTokens }).toEqual({ stream, status: 'error', inputTokens: input, outputTokens: output });
+      expect(row!.costUsd).toBeCloseTo(MAIN_USD + JUDGE_USD, 12);
+      expect(charge.released).toBe(input + output);
+    }
+  });
+
+  it('the tpm estimate counts the declared bound: both steps and a judgement at the bounds the gateway assumes stay within it', async () => {
+    // Each step reports half the prompt's bytes and max_tokens; the judge all its declared bound for that question.
+    const content = `${BOUND} ${'word '.repeat(400)}`;
+    const { value: res, charge } = await watched(() => askCounting(content, false));
+    expect(res.headers.get('x-llmrr-cascade')).toBe('escalated');
+    const step = Math.ceil(Buffer.byteLength(content) / 2) + 100;
+    const judgement = JUDGE_BOUND.promptTokens + Math.ceil(Buffer.byteLength(content) / 2) + 2 * 100 + JUDGE_BOUND.outputTokens;
+    const row = await gw.ledger.get(res.headers.get('x-request-id')!);
+    expect(row!.inputTokens + row!.outputTokens).toBe(2 * step + judgement);
+    expect(charge.released).toBe(2 * step + judgement);
+    expect(charge.estimated).toBeGreaterThanOrEqual(2 * step + judgement);
   });
 });

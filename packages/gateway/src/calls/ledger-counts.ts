@@ -31,7 +31,8 @@ export function ledgerCounts(usage: Usage | undefined): LedgerCounts {
 /**
  * `usage` with the tokens of the router's semantic guard calls for the same request added (`RouterResult.guardUsage`,
  * `StreamSpend.guardUsage`: `guardModel`'s tokens, whose cost the request pays), clamped as `ledgerCounts` takes them
- * so a guard's odd counts (a custom guard's) never spoil the answer's. `usage` itself when there were none.
+ * so a guard's odd counts (a custom guard's) never spoil the answer's. `usage` itself when there were none. The same
+ * for the request's other calls besides the answer: failed attempts' reported prompts, a cascade verifier's judgement.
  */
 export function withGuardTokens(usage: Usage | undefined, guard: Usage | undefined): Usage | undefined {
   if (!guard) return usage;

@@ -124,7 +124,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   const fail = async (e: unknown): Promise<Reply> => {
     // Cut by its server's shutdown (before its stream opened): the failure is the cut's, whatever the open said, unless
     // the client had already left (then it is the client's abort, as without a shutdown).
-    const cut = served?.error !== undefined && call.signal?.aborted !== true ? served.error : undefined;
+    // A request the cut stopped through its connection's signal (a non-streamed one too) fails with the cut's error.
+    const cut = (served?.error !== undefined && call.signal?.aborted !== true ? served.error : undefined) ?? call.served?.cutOf(call.signal);
     const error = withClientMessagePath(toLLMError(cut ?? e), call.messagePaths, call.fieldNames);
     const status: UsageStatus = error.code === 'aborted' ? 'aborted' : 'error';
     try {

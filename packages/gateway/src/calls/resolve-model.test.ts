@@ -89,7 +89,7 @@ describe('the gateway answers probes for hidden and unknown models the same way'
 
   /** Status, content type and body of a response, with the model name and request ids taken out. */
   async function seen(res: Response, requested: string) {
-    const text = (await res.text()).replaceAll(requested, '<model>').replace(/"request_id":"[^"]*"/, '"request_id":"<id>"');
+    const text = (await res.text()).replaceAll(requested, '<model>').replace(/"request_id":"[^"]*"/g, '"request_id":"<id>"');
     return { status: res.status, type: res.headers.get('content-type'), text };
   }
 

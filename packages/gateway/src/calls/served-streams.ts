@@ -18,8 +18,9 @@ export interface ServedEnv extends GatewayEnv {
  * ends those and no other (another server's of the same gateway, an in-process `gateway.fetch`'s): at the end of its
  * grace (`cut`) a call whose stream is being sent ends with its protocol's error event, and one still waiting for its
  * upstream's first token answers the error itself. Both are settled as that error (a call whose client had left, as
- * the client's abort). A call still waiting for admission (a stalled shared store) is not stopped by the cut: it
- * answers the error once admission returns, if that is within the cut's bound, else its connection is closed.
+ * the client's abort). A call still waiting for admission (a stalled shared store) is not stopped by this cut (its
+ * server's abort of its connection's signal may stop it: `cutOf`): it answers the error once admission returns, if that
+ * is within the cut's bound, else its connection is closed.
  * Per streamed call one small object and a set entry; nothing per chunk.
  */
 export class ServedStreams {
@@ -33,6 +34,14 @@ export class ServedStreams {
     if (this.cutWith) call.interrupt(this.cutWith);
     else this.calls.add(call);
     return call;
+  }
+
+  /**
+   * The cut's error when `signal` was aborted by it (its server aborts the connection signal of each model request
+   * still running at the cut: `serveGateway`), undefined when it was not (the client left, or no cut).
+   */
+  cutOf(signal: AbortSignal | undefined): LLMError | undefined {
+    return this.cutWith !== undefined && signal?.aborted === true && signal.reason === this.cutWith ? this.cutWith : undefined;
   }
 
   /**
@@ -80,10 +89,10 @@ export class ServedCall {
 
   /**
    * Throws the cut's error once the call was cut (before it asks for or answers with its stream), unless its client
-   * had already left (`signal` aborted): the call then ends as the client's abort.
+   * had already left (`signal` aborted, not by the cut itself): the call then ends as the client's abort.
    */
   check(signal: AbortSignal | undefined): void {
-    if (this.error && signal?.aborted !== true) throw this.error;
+    if (this.error && (signal?.aborted !== true || signal.reason === this.error)) throw this.error;
   }
 
   /** The call settled. */

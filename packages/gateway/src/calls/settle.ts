@@ -1,8 +1,24 @@
-import { guardCostOf, guardSpend, guardUsageOf, LLMError, providerCacheUsage, sumCost, sumUsage, type Cost, type GenerateRequest, type RouterResult, type StreamSpend, type Usage, type UsageEntryInput, type UsageStatus } from '@llmrr/core';
+import {
+  guardCostOf,
+  guardSpend,
+  guardUsageOf,
+  LLMError,
+  providerCacheUsage,
+  sumCost,
+  sumUsage,
+  type Cost,
+  type FailedAttemptSpend,
+  type GenerateRequest,
+  type RouterResult,
+  type StreamSpend,
+  type Usage,
+  type UsageEntryInput,
+  type UsageStatus,
+} from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import { toPublicError } from '../http/error-body.js';
 import type { Admission } from '../tenancy/admission.js';
-import type { RequestObservation } from '../metrics/gateway-metrics.js';
+import type { GatewayMetrics, RequestObservation } from '../metrics/gateway-metrics.js';
 import { ledgerCounts, withGuardTokens, type LedgerCounts } from './ledger-counts.js';
 import type { CallDeps } from './model-call.js';
 import { partialCallCost } from './partial-usage.js';
@@ -78,11 +94,13 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       // So are the prompts of the stream attempts that failed after their provider reported them, before the one that
       // answered (core's `failedAttemptsUsage`; their cost is in the result's): the provider billed them.
       usage = withGuardTokens(usage, s.result?.failedAttemptsUsage);
+      // And a cascade verifier's judgement, when the verifier reported its tokens (its cost is in the result's).
+      usage = withGuardTokens(usage, s.result?.cascade?.verifierUsage);
       let costUsd = s.result?.cost.totalUsd ?? s.costUsd ?? 0;
       const spent = s.result || s.status === 'success' ? undefined : (s.spent ?? spentBefore(s.error));
       if (spent?.replay) {
         // A completed answer replayed (a cascade's accepted weak answer): paid in full, whatever was sent.
-        usage = withGuardTokens(spent.usage, spent.guardUsage);
+        usage = withGuardTokens(withGuardTokens(spent.usage, spent.guardUsage), spent.verifierUsage);
         costUsd = spent.cost.totalUsd;
       } else {
         if (!s.result && s.costUsd === undefined && s.status !== 'success' && s.deployment !== undefined && !s.cached) {
@@ -92,15 +110,19 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
         }
         if (spent) {
           // Calls completed before the one that failed (a cascade's weak step, a guard call) were paid too.
-          usage = withGuardTokens(usage ? sumUsage(spent.usage, usage) : spent.usage, spent.guardUsage);
+          usage = withGuardTokens(withGuardTokens(usage ? sumUsage(spent.usage, usage) : spent.usage, spent.guardUsage), spent.verifierUsage);
           costUsd += spent.cost.totalUsd;
         }
       }
+      // The stream attempts that failed after their provider reported usage, each with its deployment (their spend is in
+      // the row's, under the deployment that answered; the metrics put it under theirs). Not when the cost is none.
+      let failedAttempts = s.result ? s.result.failedAttempts : spent?.failedAttempts;
       if (!isAmount(costUsd)) {
         // A cost that is no amount (negative, NaN, infinite: from a wrapped router or custom code) would make the
         // ledger refuse the row of calls that were paid: it is logged and recorded as 0.
         deps.log('a call reported a cost that is not an amount; recorded as 0', call.requestId, costUsd);
         costUsd = 0;
+        failedAttempts = undefined;
       }
       const counts = ledgerCounts(usage);
       const latencyMs = performance.now() - call.startedMono;
@@ -155,6 +177,7 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
           o.cachedInputTokens = counts.cachedInputTokens;
           o.cacheWriteInputTokens = counts.cacheWriteInputTokens;
         }
+        if (failedAttempts && !unrecorded) observeFailedAttempts(deps.metrics, o, failedAttempts);
         deps.metrics.observe(o, true);
       }
       if (unrecorded) {
@@ -163,6 +186,32 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       }
     },
   };
+}
+
+/**
+ * Counts the spend of `attempts` (stream attempts that failed after their provider reported usage, before the call
+ * ended: core's `FailedAttemptSpend`) under their own deployments' `model` label, and takes it out of `o` (the request's
+ * observation, under the deployment that answered, whose cost and counts hold it, as the ledger row does): per
+ * deployment, the cost and token counters then add up to what each provider billed. Each attempt's counts are
+ * cleaned as the row's were (`withGuardTokens`); what `o` keeps never goes below 0.
+ */
+function observeFailedAttempts(metrics: GatewayMetrics, o: RequestObservation, attempts: readonly FailedAttemptSpend[]): void {
+  for (const a of attempts) {
+    const c = ledgerCounts(a.usage);
+    const costUsd = isAmount(a.cost.totalUsd) ? Math.min(a.cost.totalUsd, o.costUsd ?? 0) : 0;
+    if (o.costUsd !== undefined) o.costUsd -= costUsd;
+    if (o.inputTokens !== undefined) {
+      c.inputTokens = Math.min(c.inputTokens, o.inputTokens);
+      c.outputTokens = Math.min(c.outputTokens, o.outputTokens!);
+      c.cachedInputTokens = Math.min(c.cachedInputTokens, o.cachedInputTokens!);
+      c.cacheWriteInputTokens = Math.min(c.cacheWriteInputTokens, o.cacheWriteInputTokens!);
+      o.inputTokens -= c.inputTokens;
+      o.outputTokens! -= c.outputTokens;
+      o.cachedInputTokens! -= c.cachedInputTokens;
+      o.cacheWriteInputTokens! -= c.cacheWriteInputTokens;
+      metrics.observeSpend({ model: a.deployment, tenant: o.tenant, costUsd, inputTokens: c.inputTokens, outputTokens: c.outputTokens, cachedInputTokens: c.cachedInputTokens, cacheWriteInputTokens: c.cacheWriteInputTokens });
+    } else metrics.observeSpend({ model: a.deployment, tenant: o.tenant, costUsd });
+  }
 }
 
 /**
@@ -200,15 +249,20 @@ function usageEntry(call: SettleCall, s: Settlement, counts: LedgerCounts, costU
 /**
  * The spend a failed call's error carries for calls completed before the failure: a cascade's weak step
  * (`details.cascade.weak`, set by the router on the strong step's failure and on an abandoned cascade stream) and
- * its verifier's reported cost (`details.cascade.verifierCost`), and a semantic guard call the call's lookup paid
+ * its verifier's reported cost and tokens (`details.cascade.verifierCost`, `verifierUsage`), and a semantic guard call the call's lookup paid
  * before it failed (`details.guardCost`: core's `guardCostOf`), with the guard calls' tokens as `guardUsage` (the weak
  * step's `guardUsage`, core's `guardUsageOf`).
  */
 function spentBefore(error: LLMError | undefined): StreamSpend | undefined {
   const details = error?.details;
   if (typeof details !== 'object' || details === null) return undefined;
+  // An answer the router (or the route) refused after its provider billed it (embeddings of the wrong `dimensions`).
+  const refused = (details as { refusedAnswer?: { usage?: Usage; cost?: Partial<Cost> } }).refusedAnswer;
+  if (refused?.usage && typeof refused.usage.inputTokens === 'number' && isAmount(refused.cost?.totalUsd)) {
+    return { usage: refused.usage, cost: refused.cost as StreamSpend['cost'], replay: false };
+  }
   let spent: StreamSpend | undefined;
-  const cascade = (details as { cascade?: { weak?: { usage?: Usage; cost?: { totalUsd?: unknown }; cached?: unknown; guardUsage?: Usage }; verifierCost?: Partial<Cost> } }).cascade;
+  const cascade = (details as { cascade?: { weak?: { usage?: Usage; cost?: { totalUsd?: unknown }; cached?: unknown; guardUsage?: Usage }; verifierCost?: Partial<Cost>; verifierUsage?: Usage } }).cascade;
   const weak = cascade?.weak;
   if (weak?.usage && typeof weak.usage.inputTokens === 'number' && typeof weak.cost?.totalUsd === 'number') {
     // A weak step answered from the router cache (its `CascadeStep.cached`) wrote and read no provider cache.
@@ -216,6 +270,9 @@ function spentBefore(error: LLMError | undefined): StreamSpend | undefined {
     spent = { usage: providerCacheUsage(weak.usage, cached), cost: weak.cost as StreamSpend['cost'], replay: false };
     // Its guard call's counts are cleaned here, before another guard call's are added to them (below).
     if (typeof weak.guardUsage === 'object' && weak.guardUsage !== null) spent.guardUsage = withGuardTokens(undefined, weak.guardUsage)!;
+    // The verifier's reported tokens (core checked them; counts from elsewhere are cleaned as the row takes them).
+    const verifierUsage = cascade?.verifierUsage;
+    if (typeof verifierUsage === 'object' && verifierUsage !== null) spent.verifierUsage = withGuardTokens(undefined, verifierUsage)!;
   }
   const verifier = cascade?.verifierCost;
   // (Core refuses a verifier's cost that is not an amount; one from elsewhere that is not is left out, never recorded.)

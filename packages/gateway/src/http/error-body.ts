@@ -2,10 +2,14 @@ import { LLMError, toLLMError } from '@llmrr/core';
 import { redactUpstreamMessage } from './redact-upstream.js';
 import { replyToResponse, type Reply } from './reply.js';
 
-/** The wire shape of every gateway error. Anthropic-style routes add `type: "error"` at the top. */
+/**
+ * The wire shape of every gateway error. Anthropic-style routes add `type: "error"` and `request_id` at the top, as
+ * Anthropic's API does (its SDKs' `ErrorResponse`), and keep `error.request_id`, where every gateway error has it.
+ */
 export interface ErrorBody {
   type?: 'error';
   error: { type: string; code: string; message: string; param: string | null; request_id: string | null };
+  request_id?: string;
 }
 
 export type ErrorStyle = 'openai' | 'anthropic';
@@ -69,7 +73,7 @@ export function needsServerLog(err: LLMError): boolean {
 
 export function errorBody(err: LLMError, requestId: string, style: ErrorStyle = 'openai'): ErrorBody {
   const body: ErrorBody = err.toJSON(requestId);
-  return style === 'anthropic' ? { type: 'error', error: body.error } : body;
+  return style === 'anthropic' ? { type: 'error', error: body.error, request_id: requestId } : body;
 }
 
 /**

@@ -47,11 +47,14 @@ const BUILT_IN_WARNING_CODES = ['setting_not_sent', 'setting_changed', 'cache_co
 
 const SNAKE_CASE = /^[a-z][a-z0-9_]{0,63}$/;
 
+/** `llm_circuit_state`'s value per state. */
+const CIRCUIT_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
+
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 /**
- * The gateway's Prometheus metrics (prom-client), fed by each finished request's router result and by
- * router events (retries, fallbacks, circuit changes).
+ * The gateway's Prometheus metrics (prom-client), fed by each finished request's router result, by
+ * router events (retries, fallbacks) and, at each scrape, by the router's circuits.
  */
 export class GatewayMetrics {
   readonly registry: Registry;
@@ -63,7 +66,8 @@ export class GatewayMetrics {
   private readonly cacheHits: BufferedCounter<'kind' | 'model'>;
   private readonly retries: Counter<'deployment'>;
   private readonly fallbacks: Counter<'from' | 'to'>;
-  private readonly circuit: Gauge<'deployment'>;
+  private readonly circuit: Gauge<'deployment' | 'tenant'>;
+  private router: GatewayRouter | undefined;
   private readonly inFlight: Gauge;
   private readonly tokenCounts: BufferedCounter<'model' | 'kind' | 'status' | 'tenant'>;
   private readonly warnings: BufferedCounter<'code'>;
@@ -82,7 +86,13 @@ export class GatewayMetrics {
     this.cacheHits = new BufferedCounter({ name: 'llm_cache_hits_total', help: 'Answers served from the router cache', labelNames: ['kind', 'model'], registers });
     this.retries = new Counter({ name: 'llm_retries_total', help: 'Retries after a failed attempt, by deployment', labelNames: ['deployment'], registers });
     this.fallbacks = new Counter({ name: 'llm_fallbacks_total', help: 'Fallbacks from one deployment to the next', labelNames: ['from', 'to'], registers });
-    this.circuit = new Gauge({ name: 'llm_circuit_state', help: 'Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open', labelNames: ['deployment'], registers });
+    this.circuit = new Gauge({
+      name: 'llm_circuit_state',
+      help: 'Circuit breaker state of each live deployment whose circuit is not closed (1 half-open, 2 open; no series when closed): shared deployments without a tenant label, tenants\' own models with tenant (their owner)',
+      labelNames: ['deployment', 'tenant'],
+      registers,
+      collect: () => this.collectCircuits(),
+    });
     this.inFlight = new Gauge({ name: 'llm_requests_in_flight', help: 'Model requests in progress', registers });
     this.tokenCounts = new BufferedCounter({
       name: 'llm_token_counts_total',
@@ -98,13 +108,13 @@ export class GatewayMetrics {
     });
   }
 
-  /** Subscribes to the router's retry, fallback and circuit events. */
+  /** Subscribes to the router's retry and fallback events; its circuits are read at each scrape. */
   attach(router: GatewayRouter): void {
+    this.router = router;
     if (!router.on) return;
     this.unsubscribe.push(
       router.on('retry', (e) => this.retries.inc({ deployment: e.deployment })),
       router.on('fallback', (e) => this.fallbacks.inc({ from: e.from, to: e.to })),
-      router.on('circuit', (e) => this.circuit.set({ deployment: e.deployment }, e.to === 'closed' ? 0 : e.to === 'half-open' ? 1 : 2)),
     );
   }
 
@@ -151,7 +161,32 @@ export class GatewayMetrics {
     return code;
   }
 
+  /**
+   * `llm_circuit_state` as the router's live deployments are now (as `/api/status` reads them): one series per
+   * deployment and owner, so a tenant's own model never shows under a shared one of the same name, and a retired
+   * deployment (unloaded, replaced, of a removed tenant) drops out. A shared deployment's series has no `tenant`
+   * label (`tenant=""` in PromQL): every tenant id is non-empty, so it is never taken for a tenant's. Only
+   * circuits that are not closed have a series: the series stay the circuits in trouble however many tenants
+   * bring models (all of 20 000 own models cost ~200 ms a scrape), and `/metrics`, which anyone may scrape by
+   * default, names no deployment that no call has made known (a tenant's allow-list hides the others).
+   */
+  private collectCircuits(): void {
+    this.circuit.reset();
+    const router = this.router;
+    if (!router) return;
+    if (router.circuits) {
+      for (const c of router.circuits()) {
+        if (c.state === 'closed') continue;
+        if (c.tenant === undefined) this.circuit.set({ deployment: c.deployment }, CIRCUIT_VALUE[c.state]);
+        else this.circuit.set({ deployment: c.deployment, tenant: c.tenant }, CIRCUIT_VALUE[c.state]);
+      }
+    } else {
+      for (const d of router.models()) if (!d.cascade && d.stats.circuit !== 'closed') this.circuit.set({ deployment: d.name }, CIRCUIT_VALUE[d.stats.circuit]);
+    }
+  }
+
   close(): void {
+    this.router = undefined;
     for (const u of this.unsubscribe.splice(0)) u();
   }
 }

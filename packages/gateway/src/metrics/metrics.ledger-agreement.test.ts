@@ -3,13 +3,19 @@
  * gateway's key counts under the code the client got (`provider_error`) while the ledger keeps the provider's
  * reason, on chat as on embeddings; prefetch spend is in the cost and token counters as in the invoice; a
  * request refused before its tenant is known counts as `anonymous` on every counter; a stream's time to first
- * token is measured from the request's arrival, in the histogram and in the ledger.
- * Real gateway and LLMRouter, in-memory stores (SQLite), a local server speaking the OpenAI wire format.
+ * token is measured from the request's arrival, in the histogram and in the ledger; the prompts of stream attempts
+ * that failed over (billed on the request's row) count under their own deployments' `model` label, so each
+ * deployment's cost and tokens add up to what its provider billed.
+ * Real gateway and LLMRouter, in-memory stores (SQLite), a local server speaking the OpenAI wire format (the Anthropic
+ * wire format and the official `openai` client for the failed attempts).
  */
-import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
-import { afterEach, describe, expect, it } from 'vitest';
+import { startOpenAIWireServer, type AnthropicWireServer, type OpenAIWireServer } from '@llmrr/core/test';
+import { APIError } from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PREFETCH_ENDPOINT } from '../metering/prefetch-metering.js';
 import { createHarness, get, mockModel, post, type Harness } from '../test-support/harness.js';
+import type { SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 let h: Harness | undefined;
 let upstream: OpenAIWireServer | undefined;
@@ -205,5 +211,91 @@ describe("a stream's time to first token", () => {
     expect(sum(text, 'llm_time_to_first_token_seconds_count', /model="chat"/)).toBe(2);
     // Both observations include the 150 ms admission: none falls in a bucket below 0.1 s.
     expect(sum(text, 'llm_time_to_first_token_seconds_bucket', /le="0.1",model="chat"/)).toBe(0);
+  });
+});
+
+describe('the prompts of stream attempts that failed over count under their own deployment', () => {
+  // An Anthropic upstream reports the prompt in its message_start: an attempt cut right after it was billed that prompt,
+  // at its deployment's price, before the fallback answered. USD per 1M tokens.
+  const PRICE_A = { input: 3, output: 15, cacheWrite: 3.75 };
+  const PRICE_B = { input: 1, output: 5, cacheWrite: 1.25 };
+  const USAGE = { input_tokens: 100, output_tokens: 30, cache_creation_input_tokens: 4000 };
+  const promptUsd = (p: typeof PRICE_A) => (100 * p.input + 4000 * p.cacheWrite) / 1e6;
+  let up: AnthropicWireServer;
+  let gw: SdkGateway;
+
+  beforeAll(async () => {
+    ({ gw, upstreams: { anthropic: up } } = await servedOverWireUpstreams(
+      (u) => [wireDeployment(u, 'claude', { price: PRICE_A }), wireDeployment(u, 'claude', { name: 'claude-b', price: PRICE_B })],
+      { routing: { retries: { max: 0 }, fallbacks: { claude: ['claude-b'] }, circuitBreaker: { enabled: false } } },
+    ));
+  });
+  afterAll(() => gw?.close());
+
+  /** Per deployment: `llm_cost_usd_total` of tenant acme, `llm_tokens_total` input, output and cache_write. */
+  type Spend = { cost: number; input: number; output: number; cacheWrite: number };
+  async function perDeployment(...models: string[]): Promise<Record<string, Spend>> {
+    const text = await (await get(gw.harness.gateway, '/metrics')).text();
+    const of = (model: string): Spend => ({
+      cost: sum(text, 'llm_cost_usd_total', new RegExp(`model="${model}",tenant="acme"`)),
+      input: sum(text, 'llm_tokens_total', new RegExp(`type="input",model="${model}"`)),
+      output: sum(text, 'llm_tokens_total', new RegExp(`type="output",model="${model}"`)),
+      cacheWrite: sum(text, 'llm_tokens_total', new RegExp(`type="cache_write",model="${model}"`)),
+    });
+    return Object.fromEntries(models.map((m) => [m, of(m)]));
+  }
+  const delta = (a: Record<string, Spend>, b: Record<string, Spend>): Record<string, Spend> =>
+    Object.fromEntries(Object.entries(b).map(([m, x]) => [m, { cost: x.cost - a[m]!.cost, input: x.input - a[m]!.input, output: x.output - a[m]!.output, cacheWrite: x.cacheWrite - a[m]!.cacheWrite }]));
+
+  /** Streams a chat completion on `claude` with the official openai client; the request id, the text, or the error. */
+  async function chatStream(): Promise<{ requestId: string; text: string; error?: unknown }> {
+    const { data, response } = await gw.openai().chat.completions.create({ model: 'claude', stream: true, max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] }).withResponse();
+    let text = '';
+    try {
+      for await (const chunk of data) text += chunk.choices[0]?.delta.content ?? '';
+    } catch (error) {
+      return { requestId: response.headers.get('x-request-id')!, text, error };
+    }
+    return { requestId: response.headers.get('x-request-id')!, text };
+  }
+
+  it('claude cut after its message_start, claude-b answers: claude\u2019s prompt is under model="claude", the answer under "claude-b"; the row (claude-b\u2019s) has both', async () => {
+    const before = await perDeployment('claude', 'claude-b');
+    up.enqueue({ content: 'never arrives', chunks: 4, usage: USAGE, cutAfterEvents: 3 });
+    up.enqueue({ content: 'The answer', chunks: 2, usage: USAGE });
+    const r = await chatStream();
+    expect(r).toEqual({ requestId: expect.stringMatching(/^req_/), text: 'The answer' });
+    const row = await gw.ledger.get(r.requestId);
+    expect(row).toMatchObject({ status: 'success', deployment: 'claude-b', inputTokens: 2 * 4100, outputTokens: 30, cacheWriteInputTokens: 2 * 4000 });
+    const answerUsd = promptUsd(PRICE_B) + (30 * PRICE_B.output) / 1e6;
+    expect(row!.costUsd).toBeCloseTo(promptUsd(PRICE_A) + answerUsd, 12);
+    const d = delta(before, await perDeployment('claude', 'claude-b'));
+    expect(d.claude!.cost).toBeCloseTo(promptUsd(PRICE_A), 12);
+    expect(d['claude-b']!.cost).toBeCloseTo(answerUsd, 12);
+    expect({ claude: { ...d.claude, cost: 0 }, 'claude-b': { ...d['claude-b'], cost: 0 } }).toEqual({
+      claude: { cost: 0, input: 4100, output: 0, cacheWrite: 4000 },
+      'claude-b': { cost: 0, input: 4100, output: 30, cacheWrite: 4000 },
+    });
+    // The two labels add up to the row (the invoice).
+    expect(d.claude!.cost + d['claude-b']!.cost).toBeCloseTo(row!.costUsd, 12);
+  });
+
+  it('both cut after their message_start (the stream fails): each prompt under its own deployment, once (the request\u2019s own label, also claude, adds nothing)', async () => {
+    const before = await perDeployment('claude', 'claude-b');
+    up.enqueue({ content: 'never arrives', chunks: 4, usage: USAGE, cutAfterEvents: 3 });
+    up.enqueue({ content: 'never arrives', chunks: 4, usage: USAGE, cutAfterEvents: 3 });
+    const err = await (async () => {
+      const stream = await gw.openai().chat.completions.create({ model: 'claude', stream: true, max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] });
+      for await (const _ of stream);
+    })().catch((e: unknown) => e);
+    // Both failed before the first content: the client gets the error before any stream, with the request's id.
+    expect(err).toBeInstanceOf(APIError);
+    const row = await gw.ledger.get((err as APIError).requestID!);
+    expect(row).toMatchObject({ status: 'error', inputTokens: 2 * 4100, outputTokens: 0, cacheWriteInputTokens: 2 * 4000 });
+    expect(row!.costUsd).toBeCloseTo(promptUsd(PRICE_A) + promptUsd(PRICE_B), 12);
+    const d = delta(before, await perDeployment('claude', 'claude-b'));
+    expect(d.claude!.cost).toBeCloseTo(promptUsd(PRICE_A), 12);
+    expect(d['claude-b']!.cost).toBeCloseTo(promptUsd(PRICE_B), 12);
+    expect([d.claude!.input, d.claude!.cacheWrite, d['claude-b']!.input, d['claude-b']!.cacheWrite]).toEqual([4100, 4000, 4100, 4000]);
   });
 });

@@ -14,11 +14,44 @@ class NodeHeaders implements HeaderSource {
   }
 }
 
-/** The abort signal of a connection, kept on its socket (see `NodeIncoming.signal`). */
+/** The abort controller of a connection's signal, kept on its socket (see `NodeIncoming.signal`). */
 const CONNECTION_SIGNAL = Symbol('llmrr.connectionSignal');
 /** The response of the connection's latest request to arrive (answers go out in arrival order). */
 const LATEST_RESPONSE = Symbol('llmrr.latestResponse');
-type SignalledSocket = Socket & { [CONNECTION_SIGNAL]?: AbortSignal; [LATEST_RESPONSE]?: ServerResponse };
+type SignalledSocket = Socket & { [CONNECTION_SIGNAL]?: AbortController; [LATEST_RESPONSE]?: ServerResponse };
+
+/**
+ * The connections of one server whose abort signal a request took (`NodeIncoming.signal`), until they close, so that
+ * its shutdown cut (`cut`) can abort the signal of those with a request in flight with the cut's error, the client
+ * still there: the calls on them stop and answer that error (the route tells it from the client's leaving by the
+ * reason: `ServedStreams.cutOf`). Per connection one set entry; nothing per request.
+ */
+export class ConnectionSignals {
+  private readonly open = new Set<SignalledSocket>();
+  private cutWith: unknown;
+  private isCut = false;
+
+  /** A connection's signal was made: tracked until its socket closes; once the cut started, aborted at once. */
+  made(socket: SignalledSocket, controller: AbortController): void {
+    if (this.isCut) controller.abort(this.cutWith);
+    else this.open.add(socket);
+  }
+
+  closed(socket: SignalledSocket): void {
+    this.open.delete(socket);
+  }
+
+  /**
+   * Aborts with `reason` the signal of each connection that `busy` says has a request in flight (a signal the client's
+   * leaving aborted keeps its reason), and every connection signal made from then on (a request whose body was still
+   * arriving takes it then).
+   */
+  cut(reason: unknown, busy: (socket: Socket) => boolean): void {
+    this.isCut = true;
+    this.cutWith = reason;
+    for (const socket of this.open) if (busy(socket)) socket[CONNECTION_SIGNAL]?.abort(reason);
+  }
+}
 
 /**
  * A Node request as the gateway's `Incoming`: headers read in place, the body collected from the stream
@@ -32,6 +65,8 @@ export class NodeIncoming implements Incoming {
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     readonly served?: ServedStreams,
+    /** The server's connections (`serveGateway`), whose shutdown cut aborts their signals. */
+    private readonly connections?: ConnectionSignals,
   ) {
     this.headers = new NodeHeaders(req.headers);
     // Arrival order, not the order handlers take the signal: a later request may read it after an earlier one,
@@ -52,24 +87,30 @@ export class NodeIncoming implements Incoming {
    * worth not doing for every request of a keep-alive connection. A connection that closes once the answer of
    * its latest arrived request is complete (answers go out in arrival order, so every earlier one is too) has
    * nothing in flight: its signal is left as it is (no abort error and abort event per connection, as when a
-   * client's pool closes them all). A request that takes the signal after the client left gets it aborted.
+   * client's pool closes them all). A request that takes the signal after the client left gets it aborted. Its
+   * server's shutdown cut may abort it too (`ConnectionSignals`), with the cut's error as the reason.
    */
   get signal(): AbortSignal {
     const socket = this.req.socket as SignalledSocket | null;
     if (!socket) return this.ownSignal();
-    let signal = socket[CONNECTION_SIGNAL];
-    if (!signal) {
-      const controller = new AbortController();
-      signal = controller.signal;
-      socket[CONNECTION_SIGNAL] = signal;
+    let controller = socket[CONNECTION_SIGNAL];
+    if (!controller) {
+      const made = new AbortController();
+      controller = made;
+      socket[CONNECTION_SIGNAL] = made;
+      const connections = this.connections;
       const onClose = () => {
+        connections?.closed(socket);
         if (socket[LATEST_RESPONSE]?.writableFinished) return;
-        controller.abort(new DOMException('The client closed the connection', 'AbortError'));
+        made.abort(new DOMException('The client closed the connection', 'AbortError'));
       };
       if (socket.destroyed) onClose();
-      else socket.once('close', onClose);
+      else {
+        connections?.made(socket, made);
+        socket.once('close', onClose);
+      }
     }
-    return signal;
+    return controller.signal;
   }
 
   /** A request without a socket (already detached): its own signal, aborted if its response never completes. */

@@ -42,7 +42,7 @@ function streamedRequest(url: string, secret: string, signal: AbortSignal): Prom
 }
 
 describe('a streamed call whose client already left when the grace ends', () => {
-  it('is ledgered as the client\'s abort, not as a stream_interrupted error (the cut of a call not opened yet ignores a gone client)', async () => {
+  it('is ledgered as the client\'s abort, not as a shutting_down error (the cut of a call not opened yet ignores a gone client)', async () => {
     const router = new LLMRouter({ models: [mockModel('long', { reply: 'one two three', chunkDelayMs: 50 })], routing: { strategy: 'priority', retries: { max: 0 } } });
     const { stores, secret, gatewayStores } = await slowAdmission(1_500);
     const gateway = createGateway({ router, stores: gatewayStores, log: () => {} });

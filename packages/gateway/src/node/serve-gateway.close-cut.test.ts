@@ -2,12 +2,12 @@
  * A stream still running when `close(graceMs)`'s grace ends is ended with its route's own error event before its
  * connection closes (chat completions' `data: {"error": ...}`, the Responses API's `error` event, the legacy
  * completion's error data frame, Anthropic's `event: error`), so the official clients throw their typed API error
- * (not a connection error), and the call is settled as an `error` with code `stream_interrupted` (ledger row with
+ * (not a connection error), and the call is settled as an `error` with code `shutting_down` (ledger row with
  * the tokens sent, concurrency place and budget reservation given back) by the time `gateway.close()` resolves.
  * A browser's stream (an Origin with CORS on, served through `gateway.fetch`) gets the same event, and so does a
  * stream of a wrapped router whose streams have no `cancel` (stopped through the call's own abort signal).
  * A streamed request whose stream has not opened yet (its upstream's first token not come, or its body still
- * arriving when the cut starts) answers 502 `stream_interrupted` in its route's error shape, ledgered as that error.
+ * arriving when the cut starts) answers 503 `shutting_down` in its route's error shape, ledgered as that error.
  * A server cuts only the streams it carries: not another server's of the same gateway, nor an in-process
  * `gateway.fetch`'s; and a wrapped router's `cancel` that throws does not escape the cut, which still ends the others.
  */
@@ -17,7 +17,7 @@ import { request as httpRequest } from 'node:http';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
-import { createHarness, mockModel, parseSse } from '../test-support/harness.js';
+import { createHarness, get, mockModel, parseSse } from '../test-support/harness.js';
 import type { GatewayRouter } from '../types.js';
 import { serveGateway } from './serve-gateway.js';
 
@@ -113,11 +113,15 @@ describe('close(graceMs) ending the streams still running at the end of the grac
       const page = await browser;
       expect(page.failed).toBeUndefined();
       const last = parseSse(page.text).at(-1)!;
-      expect(JSON.parse(last.data)).toMatchObject({ error: { code: 'stream_interrupted', type: 'api_error' } });
+      expect(JSON.parse(last.data)).toMatchObject({ error: { code: 'shutting_down', type: 'api_error' } });
 
       expect(rows.map((r) => ({ status: r.status, errorCode: r.errorCode, stream: r.stream, outputTokens: r.outputTokens > 0 }))).toEqual(
-        Array.from({ length: 5 }, () => ({ status: 'error', errorCode: 'stream_interrupted', stream: true, outputTokens: true })),
+        Array.from({ length: 5 }, () => ({ status: 'error', errorCode: 'shutting_down', stream: true, outputTokens: true })),
       );
+      // The metrics tell the shutdown cut from an upstream's broken stream (`stream_interrupted`) too.
+      const metrics = await (await get(h.gateway, '/metrics')).text();
+      expect(metrics).toContain('llm_requests_total{model="long",status="shutting_down",tenant="acme"} 5');
+      expect(metrics).not.toContain('status="stream_interrupted"');
       expect({ reservedUsd: budget.reservedUsd, remainingConcurrency: limits.remainingConcurrency }).toEqual({ reservedUsd: 0, remainingConcurrency: 8 });
     } finally {
       await served.close(0);
@@ -216,9 +220,9 @@ describe('close(graceMs) cuts only the streams its server carries', () => {
       const onB = await startStream(b.url, 'count on B');
       // Only server A shuts down: its own stream is cut at the end of its grace, B keeps serving.
       await a.close(50);
-      expect(await onA.text).toContain('stream_interrupted');
+      expect(await onA.text).toContain('shutting_down');
       const text = await onB.text;
-      expect(text).not.toContain('stream_interrupted');
+      expect(text).not.toContain('shutting_down');
       expect(text).toContain('[DONE]');
     } finally {
       await a.close(0);
@@ -242,9 +246,9 @@ describe('close(graceMs) cuts only the streams its server carries', () => {
       // A stream on the server, so its grace ends with something to cut.
       const onServer = await startStream(served.url, 'count on the server');
       await served.close(50);
-      expect(await onServer.text).toContain('stream_interrupted');
+      expect(await onServer.text).toContain('shutting_down');
       const text = await reading;
-      expect(text).not.toContain('stream_interrupted');
+      expect(text).not.toContain('shutting_down');
       expect(text).toContain('[DONE]');
     } finally {
       await served.close(0);
@@ -254,7 +258,7 @@ describe('close(graceMs) cuts only the streams its server carries', () => {
 });
 
 describe('close(graceMs) cutting streamed requests whose stream has not opened', () => {
-  it('requests still waiting for their first token answer 502 stream_interrupted in their route\'s error shape (direct and through gateway.fetch), ledgered as that error', async () => {
+  it('requests still waiting for their first token answer 503 shutting_down in their route\'s error shape (direct and through gateway.fetch), ledgered as that error', async () => {
     const h = await createHarness({ stores: 'memory', models: [mockModel('slow', { delayMs: 3_000 })], gateway: { cors: { origins: [ORIGIN] } } });
     const stores = h.stores!;
     await stores.tenants.createTenant({ id: 'acme', name: 'Acme', limits: LIMITS, budget: { amountUsd: 5, period: 'total' } });
@@ -282,11 +286,11 @@ describe('close(graceMs) cutting streamed requests whose stream has not opened',
         stores.budgets.spent('acme', 'total'),
         stores.rateLimiter.peek([{ kind: 'tenant', id: 'acme', limits: LIMITS }]),
       ]);
-      expect(await chat).toMatchObject({ status: 502, body: { error: { code: 'stream_interrupted', type: 'api_error', message: expect.stringMatching(/shutting down/) } } });
-      expect(await claude).toMatchObject({ status: 502, body: { type: 'error', error: { type: 'api_error', message: expect.stringMatching(/shutting down/) } } });
+      expect(await chat).toMatchObject({ status: 503, body: { error: { code: 'shutting_down', type: 'api_error', message: expect.stringMatching(/shutting down/) } } });
+      expect(await claude).toMatchObject({ status: 503, body: { type: 'error', error: { type: 'api_error', message: expect.stringMatching(/shutting down/) } } });
       expect(rows.map((r) => ({ status: r.status, errorCode: r.errorCode, stream: r.stream }))).toEqual([
-        { status: 'error', errorCode: 'stream_interrupted', stream: true },
-        { status: 'error', errorCode: 'stream_interrupted', stream: true },
+        { status: 'error', errorCode: 'shutting_down', stream: true },
+        { status: 'error', errorCode: 'shutting_down', stream: true },
       ]);
       expect({ reservedUsd: budget.reservedUsd, remainingConcurrency: limits.remainingConcurrency }).toEqual({ reservedUsd: 0, remainingConcurrency: 8 });
     } finally {
@@ -295,7 +299,7 @@ describe('close(graceMs) cutting streamed requests whose stream has not opened',
     }
   });
 
-  it('a streamed request whose body was still arriving when the cut started answers 502 stream_interrupted once it is complete', async () => {
+  it('a streamed request whose body was still arriving when the cut started answers 503 shutting_down once it is complete', async () => {
     const h = await createHarness({ models: [mockModel('long', { reply: REPLY, chunkDelayMs: 100 })] });
     const served = await serveGateway(h.gateway, { port: 0 });
     try {
@@ -316,10 +320,10 @@ describe('close(graceMs) cutting streamed requests whose stream has not opened',
       });
       await new Promise((r) => setTimeout(r, 100));
       const closed = served.close(50);
-      expect(await running.text).toContain('stream_interrupted');
+      expect(await running.text).toContain('shutting_down');
       const got = await late;
-      expect(got.status).toBe(502);
-      expect(JSON.parse(got.text)).toMatchObject({ error: { code: 'stream_interrupted', type: 'api_error' } });
+      expect(got.status).toBe(503);
+      expect(JSON.parse(got.text)).toMatchObject({ error: { code: 'shutting_down', type: 'api_error' } });
       await closed;
     } finally {
       await served.close(0);
@@ -341,7 +345,7 @@ describe('close(graceMs) cut with a router stream whose cancel throws', () => {
       const closed = served.close(100).then(() => 'closed' as const);
       const outcome = await Promise.race([closed, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 1_500))]);
       const texts = await Promise.all(streams.map((s) => s.text));
-      expect({ outcome, uncaught: uncaught.map(String), cut: texts.map((t) => t.includes('stream_interrupted')) }).toEqual({ outcome: 'closed', uncaught: [], cut: [true, true] });
+      expect({ outcome, uncaught: uncaught.map(String), cut: texts.map((t) => t.includes('shutting_down')) }).toEqual({ outcome: 'closed', uncaught: [], cut: [true, true] });
     } finally {
       process.off('uncaughtException', onUncaught);
       served.server.closeAllConnections();

@@ -73,7 +73,7 @@ describe('serveGateway: the Node direct path answers exactly as gateway.fetch', 
   /** The connection abort signal the gateway keeps on a server-side socket. */
   const signalOf = (s: Socket) => {
     const key = Object.getOwnPropertySymbols(s).find((k) => k.description === 'llmrr.connectionSignal')!;
-    return (s as unknown as Record<symbol, AbortSignal>)[key]!;
+    return (s as unknown as Record<symbol, AbortController>)[key]!.signal;
   };
   const cases: Array<{ name: string; path: string; body: string | Uint8Array; headers?: () => Record<string, string> }> = [
     { name: 'chat completion', path: '/v1/chat/completions', body: JSON.stringify(chat) },

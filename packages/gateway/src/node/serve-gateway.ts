@@ -10,7 +10,7 @@ import { defaultRequestId } from '../http/request-id.js';
 import { LLMError, timerDelay } from '@llmrr/core';
 import type { Gateway } from '../types.js';
 import { answerClientError, answerContinue, answerExpectation, fetchBridgeError } from './client-error.js';
-import { NodeIncoming } from './node-incoming.js';
+import { ConnectionSignals, NodeIncoming } from './node-incoming.js';
 import { writeReply } from './write-reply.js';
 
 export interface ServeOptions {
@@ -69,7 +69,9 @@ export interface ServedGateway {
    * Stops accepting connections (after `shutdownDelayMs`, during which `/ready` answers 503 and requests are served),
    * lets requests in flight finish for up to `graceMs` (default 10 s; one past the longest timer, 2^31 - 1 ms,
    * `Infinity` too, waits that long), then closes what is left: a stream still running first ends with its
-   * protocol's error event (`stream_interrupted`; up to 1 s for it to be settled and sent). Resolves when the
+   * protocol's error event, a model request served directly that is not streaming yet (a non-streamed answer, a
+   * stream not opened) stops and answers the error (503, code `shutting_down`, in its route's error shape; up to 1 s
+   * for either to be settled and sent). Resolves when the
    * server is closed. Keep-alive connections take no new request meanwhile: an idle one is closed at once, a busy
    * one as soon as its answer is sent (an answer whose headers go out after `close()` says `connection: close`),
    * and a `/ready` taken meanwhile answers 503.
@@ -93,7 +95,7 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
     throw new RangeError(`serveGateway: shutdownDelayMs must be an integer >= 0 (ms), got ${String(shutdownDelayMs)}`);
   }
   // The streamed calls this server carries (both ways: direct and through `gateway.fetch`): its shutdown cuts them.
-  const drain: Drain = { unready: false, closing: false, viaFetch: new Set(), streams: new ServedStreams() };
+  const drain: Drain = { unready: false, closing: false, inFlight: 0, viaFetch: new Set(), streams: new ServedStreams(), connections: new ConnectionSignals() };
   const viaFetch = getRequestListener(
     (request, env) => {
       const facts: ServedEnv = { [SERVED_STREAMS]: drain.streams };
@@ -109,7 +111,7 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
   // would keep the first `Authorization`, `Host` or `Content-Type` only): both paths see the same request, and
   // a repeated key header is refused on both (`extractApiKey`). Costs nothing for a request without repeats.
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    taken(req);
+    taken(req, drain);
     const route = direct ? directRoute(direct, req) : undefined;
     if (direct && route) serveDirect(direct, route, req, res, drain);
     else {
@@ -117,7 +119,7 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
       drain.viaFetch.add(res);
       res.once('close', () => {
         drain.viaFetch.delete(res);
-        answered(req);
+        answered(req, drain);
       });
       if (drain.closing) lastOnConnection(req, res);
       void viaFetch(req, res);
@@ -159,10 +161,14 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
         subscribe(RESPONSE_FINISH, onFinish);
         let last: NodeJS.Timeout | undefined;
         // The grace is over: the streams still running end with their protocol's error event (their connections
-        // close after it), given up to FINAL_EVENT_MS to send it; then every connection left is closed.
+        // close after it), and the other model requests still running stop and answer the cut's error, given up to
+        // FINAL_EVENT_MS to settle and send it; then every connection left is closed.
         const cut = () => {
-          const streams = drain.streams.cut(shutdownCut());
-          if (streams === 0) server.closeAllConnections();
+          const error = shutdownCut();
+          const streams = drain.streams.cut(error);
+          // (After the streams: those cut already tell their connection's abort from their client's leaving.)
+          drain.connections.cut(error, busy);
+          if (streams === 0 && drain.inFlight === 0) server.closeAllConnections();
           else {
             last = setTimeout(() => server.closeAllConnections(), FINAL_EVENT_MS);
             last.unref();
@@ -197,9 +203,13 @@ const NO_HEADERS = { get: () => null };
  */
 const FINAL_EVENT_MS = 1_000;
 
-/** The error event of a stream cut at the end of `close()`'s grace. */
+/**
+ * The error of a request cut at the end of `close()`'s grace: a stream's error event, the answer of any other model
+ * request. Its own code (`shutting_down`, 503, retryable), so the ledger and `llm_requests_total{status}` tell it from
+ * an upstream's broken stream (`stream_interrupted`).
+ */
 function shutdownCut(): LLMError {
-  return new LLMError({ code: 'stream_interrupted', message: 'The gateway is shutting down: the answer was cut at the end of its shutdown grace period; retry the request' });
+  return new LLMError({ code: 'shutting_down', message: 'The gateway is shutting down: the request was cut at the end of its shutdown grace period; retry it' });
 }
 
 /** Published by node:http as each answer is sent, after 'finish' and before the connection is released. */
@@ -212,6 +222,10 @@ interface Drain {
   closing: boolean;
   /** Answers of requests served through `gateway.fetch` not yet closed (not the model routes: they check at write time). */
   viaFetch: Set<ServerResponse>;
+  /** Requests taken and not answered yet (a model route's reply not handed over, any other's response not closed). */
+  inFlight: number;
+  /** The connections whose signal a model request took: the cut aborts those of the requests not answered yet. */
+  connections: ConnectionSignals;
   /** The streamed calls this server carries, until they settle. */
   streams: ServedStreams;
 }
@@ -220,9 +234,10 @@ interface Drain {
 const PENDING = Symbol('llmrr.pending');
 type Counted = { [PENDING]?: number };
 
-function taken(req: IncomingMessage): void {
+function taken(req: IncomingMessage, drain: Drain): void {
   const socket = req.socket as Counted;
   socket[PENDING] = (socket[PENDING] ?? 0) + 1;
+  drain.inFlight++;
 }
 
 /**
@@ -236,10 +251,18 @@ function lastOnConnection(req: IncomingMessage, res: ServerResponse): void {
   if (pending <= 1) res.shouldKeepAlive = false;
 }
 
-function answered(req: IncomingMessage): void {
+/** The connection has a request taken and not answered yet (the cut aborts its signal). */
+function busy(socket: object): boolean {
+  return ((socket as Counted)[PENDING] ?? 0) > 0;
+}
+
+function answered(req: IncomingMessage, drain: Drain): void {
   const socket = req.socket as Counted;
   const pending = socket[PENDING];
-  if (pending !== undefined && pending > 0) socket[PENDING] = pending - 1;
+  if (pending !== undefined && pending > 0) {
+    socket[PENDING] = pending - 1;
+    drain.inFlight--;
+  }
 }
 
 function directRoute(direct: DirectRoutes, req: IncomingMessage): ModelRoute | undefined {
@@ -249,20 +272,20 @@ function directRoute(direct: DirectRoutes, req: IncomingMessage): ModelRoute | u
 }
 
 function serveDirect(direct: DirectRoutes, route: ModelRoute, req: IncomingMessage, res: ServerResponse, drain: Drain): void {
-  const incoming = new NodeIncoming(req, res, drain.streams);
+  const incoming = new NodeIncoming(req, res, drain.streams, drain.connections);
   const requestId = direct.requestId(incoming.headers);
   route(incoming, requestId, direct.now())
     .then(
       (reply) => {
         // Checked when the answer is written, so one in flight when close() started says it too.
         if (drain.closing) lastOnConnection(req, res);
-        answered(req);
+        answered(req, drain);
         writeReply(reply, req, res);
       },
       // Routes answer their own errors; this is the last resort.
       (e: unknown) => {
         if (drain.closing) lastOnConnection(req, res);
-        answered(req);
+        answered(req, drain);
         if (!res.headersSent) writeReply(errorReply(e, requestId), req, res);
         else res.destroy();
       },

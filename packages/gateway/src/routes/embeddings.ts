@@ -14,9 +14,10 @@ import { formatUsd, headerText } from '../http/llmrr-info.js';
 import { readJsonBody } from '../http/read-json-body.js';
 import { jsonReply, type Reply } from '../http/reply.js';
 import { validateBody } from '../http/validate.js';
-import { OpenAIEmbeddingRequestSchema, type OpenAIEmbeddingResponse } from '../schemas/openai-embeddings.js';
+import { OpenAIEmbeddingRequestSchema, type OpenAIEmbeddingRequest, type OpenAIEmbeddingResponse } from '../schemas/openai-embeddings.js';
 import { admit, countRefused, type Admission } from '../tenancy/admission.js';
 import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
+import type { RouterEmbedResult } from '../types.js';
 
 function toBase64(vector: number[]): string {
   const bytes = new Uint8Array(new Float32Array(vector).buffer);
@@ -39,6 +40,44 @@ function embeddingCandidates(requested: string, resolved: ResolvedModel): Deploy
   return resolved.candidates.filter((d) => d.cascade === undefined && d.capabilities.includes('embeddings'));
 }
 
+/** The request's inputs for the router: texts, or token ids (one array per input) with their count. */
+interface EmbeddingInputs {
+  input: string[] | number[][];
+  /** The texts to estimate the prompt from (none for token ids). */
+  texts: string[];
+  /** Token ids' count (their length); undefined for texts. */
+  tokenCount: number | undefined;
+}
+
+function embeddingInputs(input: OpenAIEmbeddingRequest['input']): EmbeddingInputs {
+  if (typeof input === 'string') return { input: [input], texts: [input], tokenCount: undefined };
+  if (input.length > 0 && typeof input[0] === 'string') return { input: input as string[], texts: input as string[], tokenCount: undefined };
+  const ids = typeof input[0] === 'number' ? [input as number[]] : (input as number[][]);
+  let tokenCount = 0;
+  for (const one of ids) tokenCount += one.length;
+  return { input: ids, texts: [], tokenCount };
+}
+
+/**
+ * Vectors of the asked `dimensions`, or a 502: a router (a custom one) that dropped the option must not hand the
+ * client vectors its index cannot take. Core's router checks this itself, per attempt.
+ */
+function checkDimensions(result: RouterEmbedResult, dimensions: number): void {
+  const wrong = result.embeddings.find((v) => v.length !== dimensions);
+  if (wrong) {
+    // Refused as core refuses it, with what the answer cost (`details.refusedAnswer`): the ledger records it.
+    throw new LLMError({
+      code: 'unsupported',
+      message: `The router answered vectors of ${wrong.length} dimensions for dimensions ${dimensions}`,
+      deployment: result.deployment,
+      param: 'dimensions',
+      afterResponse: true,
+      isRetryable: false,
+      details: { refusedAnswer: { usage: result.usage, cost: result.cost } },
+    });
+  }
+}
+
 /** `POST /v1/embeddings` through the router's `embed`, with the same auth, limits, budget and ledger as chat. */
 export function embeddingsRoute(deps: GatewayDeps): ModelRoute {
   return (incoming, requestId, startedAt) => handleEmbeddings(deps, incoming, requestId, startedAt);
@@ -58,8 +97,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     const body = validateBody(OpenAIEmbeddingRequestSchema, await readJsonBody(incoming, { maxBytes: deps.maxBodyBytes }));
     const embed = deps.router.embed?.bind(deps.router);
     if (!embed) throw new LLMError({ code: 'unsupported', message: 'This gateway\'s router does not provide embeddings', param: 'model' });
-    if (body.dimensions !== undefined) throw new LLMError({ code: 'unsupported', message: 'dimensions is not supported', param: 'dimensions' });
-    const input = typeof body.input === 'string' ? [body.input] : body.input;
+    const input = embeddingInputs(body.input);
     deps.metrics?.started();
     settler = createSettler(deps, { endpoint: '/v1/embeddings', model: body.model, stream: false, principal, requestId, startedAt, startedMono });
     // In flight (for the gateway's `close()`) until settled (the `finally` below, after either settlement).
@@ -81,7 +119,9 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     admission = await admit({
       stores: deps.stores,
       principal,
-      request: { messages: input.map((t) => ({ role: 'user' as const, content: t })), maxTokens: 1 },
+      // Token ids carry no text: their count is their length (`inputTokens`), not an estimate of the messages.
+      request: { messages: input.texts.map((t) => ({ role: 'user' as const, content: t })), maxTokens: 1 },
+      ...(input.tokenCount !== undefined ? { inputTokens: input.tokenCount } : {}),
       requestId,
       arrivedAt: startedAt,
       candidates,
@@ -92,14 +132,20 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     });
     // `auto` ranks with the tenant's preferred strategy, as its chat calls do.
     const strategy = tenantStrategy(principal, deps.router);
-    const result = await embed(input, {
+    // The same metadata a chat call carries: its span names the tenant (`llmrr.tenant`), the route and the key.
+    const metadata: Record<string, unknown> = { tenant: principal.tenantId, endpoint: '/v1/embeddings' };
+    if (principal.key) metadata.keyId = principal.key.id;
+    const result = await embed(input.input, {
       requestId,
       ...(incoming.signal ? { signal: incoming.signal } : {}),
       tenant: principal.tenantId,
+      metadata,
       ...(resolved.model !== undefined ? { model: resolved.model } : {}),
       ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
       ...(strategy !== undefined ? { strategy } : {}),
+      ...(body.dimensions !== undefined ? { dimensions: body.dimensions } : {}),
     });
+    if (body.dimensions !== undefined) checkDimensions(result, body.dimensions);
     const costUsd = result.cost?.totalUsd ?? 0;
     await settler.settle({ status: 'success', usage: result.usage, costUsd, deployment: result.deployment, ...(result.provider ? { provider: result.provider } : {}) }, admission);
     const out: OpenAIEmbeddingResponse = {

@@ -185,11 +185,16 @@ const embeddingCases: Case[] = [
   { name: 'input missing', route: '/v1/embeddings', body: { model: 'mock' }, param: 'input' },
   { name: 'input a number', route: '/v1/embeddings', body: { model: 'mock', input: 5 }, param: 'input' },
   { name: 'input empty', route: '/v1/embeddings', body: { model: 'mock', input: [] }, param: 'input' },
-  { name: 'input token ids', route: '/v1/embeddings', body: { model: 'mock', input: [1, 2] }, param: 'input.0' },
+  { name: 'input token ids: an empty array', route: '/v1/embeddings', body: { model: 'mock', input: [[1], []] }, param: 'input.1' },
+  { name: 'input token ids: a negative id', route: '/v1/embeddings', body: { model: 'mock', input: [[1, -2]] }, param: 'input.0.1' },
+  { name: 'input token ids: a fraction', route: '/v1/embeddings', body: { model: 'mock', input: [0.5] }, param: 'input.0' },
+  { name: 'input token ids: above int32', route: '/v1/embeddings', body: { model: 'mock', input: [[2 ** 31]] }, param: 'input.0.0' },
+  { name: 'input token ids mixed with text', route: '/v1/embeddings', body: { model: 'mock', input: [[1], 'x'] }, param: 'input.1' },
   { name: 'input of 2049 strings', route: '/v1/embeddings', body: { model: 'mock', input: Array.from({ length: 2049 }, () => '') }, param: 'input' },
   { name: 'encoding_format unknown', route: '/v1/embeddings', body: { model: 'mock', input: 'x', encoding_format: 'hex' }, param: 'encoding_format' },
   { name: 'dimensions zero', route: '/v1/embeddings', body: { model: 'mock', input: 'x', dimensions: 0 }, param: 'dimensions' },
-  { name: 'dimensions given', route: '/v1/embeddings', body: { model: 'mock', input: 'x', dimensions: 8 }, code: 'unsupported', param: 'dimensions' },
+  { name: 'dimensions above 65536', route: '/v1/embeddings', body: { model: 'mock', input: 'x', dimensions: 65_537 }, param: 'dimensions' },
+  { name: 'dimensions a fraction', route: '/v1/embeddings', body: { model: 'mock', input: 'x', dimensions: 1.5 }, param: 'dimensions' },
   { name: 'model with a control character', route: '/v1/embeddings', body: { model: 'mo\u007fck', input: 'x' }, param: 'model' },
 ];
 

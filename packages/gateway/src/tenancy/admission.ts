@@ -47,6 +47,11 @@ export interface AdmitInput {
   defaultMaxOutputTokens: number;
   rateLimitOutputTokens: number;
   /**
+   * The prompt's token count when it is known, not estimated from `request` (an embeddings call's token ids: their
+   * length). Absent: estimated (`estimateInputTokens`).
+   */
+  inputTokens?: number | undefined;
+  /**
    * The router, whose semantic-cache model guard (`semanticGuardOf`) is looked up only for a tenant with a budget or
    * limits: a lookup may pay one guard call before the model call (a failed `verify` is a miss), so the reservation
    * and the tokens-per-minute estimate add its bound. Absent: no guard.
@@ -159,10 +164,10 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   let lease: RateLease | undefined;
   let rateInfo: RateLimitInfo | undefined;
   const scopesOf = rateScopes(principal);
-  let inputTokens: number | undefined;
+  let inputTokens: number | undefined = input.inputTokens;
   const guard = input.guardRouter && !input.noCacheRead && (scopesOf.length > 0 || tenant.budget) ? semanticGuardOf(input.guardRouter, input.request, tenant.id) : undefined;
   if (scopesOf.length > 0) {
-    inputTokens = estimateInputTokens(input.request);
+    inputTokens ??= estimateInputTokens(input.request);
     // Every call the router may make for it (a cascade's two, the guard calls), each at most what a candidate can
     // answer: a `maxTokens` above every candidate's `maxOutputTokens` counts at the largest.
     const estimatedTokens = estimateRequestTokenBound(input.request, input.candidates, inputTokens, input.rateLimitOutputTokens, input.steps, guard);

@@ -1,4 +1,4 @@
-import { semanticLookupEligible, type DeploymentInfo, type GenerateRequest, type ModelPrice } from '@llmrr/core';
+import { semanticLookupEligible, type CascadeVerifierBound, type DeploymentInfo, type GenerateRequest, type ModelPrice } from '@llmrr/core';
 import type { GatewayRouter } from '../types.js';
 
 /**
@@ -181,7 +181,8 @@ function boundUsd(inputTokens: number, inputRate: number, outputTokens: number, 
  * `steps` (what the router may call for each step, by step name: its deployments and its fallbacks) it costs
  * at most the dearest of its weak step plus the dearest of its strong step, each at its own output cap;
  * otherwise its own price (core's `models()`: each step's price summed, each step's dearest marked rate in its
- * write prices), which bounds both steps but not a step's fallbacks. Deployments without a price count as 0.
+ * write prices), which bounds both steps but not a step's fallbacks. A cascade whose custom verifier declares its
+ * bound (`CascadeInfo.verifierBound`) adds one judgement at it (`verifierBoundUsd`). Deployments without a price count as 0.
  */
 export function estimateMaxCostUsd(
   request: GenerateRequest,
@@ -203,10 +204,27 @@ export function estimateMaxCostUsd(
   for (const d of deployments) {
     const weak = d.cascade && steps?.get(d.cascade.weak);
     const strong = d.cascade && steps?.get(d.cascade.strong);
-    const cost = weak && strong && weak.length > 0 && strong.length > 0 ? dearest(weak) + dearest(strong) : callBound(request, d, mark, inputTokens, defaultMaxOutputTokens);
+    let cost = weak && strong && weak.length > 0 && strong.length > 0 ? dearest(weak) + dearest(strong) : callBound(request, d, mark, inputTokens, defaultMaxOutputTokens);
+    const verifier = d.cascade?.verifierBound;
+    if (verifier) cost += verifierBoundUsd(verifier, inputTokens, outputBound(request.maxTokens ?? defaultMaxOutputTokens, weak || [])!);
     if (cost > max) max = cost;
   }
   return max;
+}
+
+/**
+ * The tokens of one judgement of a cascade's custom verifier, by its declared bound (core's `CascadeVerifierBound`):
+ * its prompt (its own `promptTokens`, the request's prompt, twice the weak answer's bound `answerTokens`, as a guard
+ * call's prompt counts a cached answer) and its output.
+ */
+function verifierTokens(bound: CascadeVerifierBound, inputTokens: number, answerTokens: number): { prompt: number; output: number } {
+  return { prompt: bound.promptTokens + inputTokens + 2 * answerTokens, output: bound.outputTokens };
+}
+
+/** What one judgement can cost at most (USD, rounded up to the nano-dollar), by the verifier's declared bound and price. */
+function verifierBoundUsd(bound: CascadeVerifierBound, inputTokens: number, answerTokens: number): number {
+  const t = verifierTokens(bound, inputTokens, answerTokens);
+  return boundUsd(t.prompt, bound.price.input, t.output, bound.price.output);
 }
 
 /** The most one call of `request` can cost on `d` (0 without a price), as `estimateMaxCostUsd` prices it. */
@@ -238,8 +256,9 @@ export function outputBound(maxTokens: number | undefined, deployments: readonly
  * The most tokens a request can use on any of `deployments` (its tokens-per-minute charge before the call): the
  * prompt (`inputTokens`) and the output bound of one call (`outputBound`, or `defaultOutputTokens` without a
  * `maxTokens`); a cascade with `steps` (as for `estimateMaxCostUsd`) makes two calls, each sent the prompt: the
- * prompt twice, and each step's output bound. With a semantic-cache model `guard`, each call's lookup may pay one
- * guard call before it (`guardCallTokens`): one more, two for a cascade.
+ * prompt twice, and each step's output bound, and the tokens of its custom verifier's judgement when it declares
+ * its bound (`verifierTokens`). With a semantic-cache model `guard`, each call's lookup may pay one guard call before
+ * it (`guardCallTokens`): one more, two for a cascade.
  */
 export function estimateRequestTokenBound(
   request: GenerateRequest,
@@ -259,7 +278,13 @@ export function estimateRequestTokenBound(
       const strong = d.cascade && steps.get(d.cascade.strong);
       if (!weak || !strong || weak.length === 0 || strong.length === 0) continue;
       calls = 2;
-      const both = 2 * inputTokens + (outputBound(maxTokens, weak) ?? defaultOutputTokens) + (outputBound(maxTokens, strong) ?? defaultOutputTokens);
+      const weakOutput = outputBound(maxTokens, weak) ?? defaultOutputTokens;
+      let both = 2 * inputTokens + weakOutput + (outputBound(maxTokens, strong) ?? defaultOutputTokens);
+      const verifier = d.cascade!.verifierBound;
+      if (verifier) {
+        const t = verifierTokens(verifier, inputTokens, weakOutput);
+        both += t.prompt + t.output;
+      }
       if (both > max) max = both;
     }
   }

@@ -9,7 +9,7 @@ export interface ExpectedError {
   code?: string;
   /** The field at fault; `null` when none is. Unchecked when absent. */
   param?: string | null;
-  /** Anthropic routes add `"type": "error"` at the top. */
+  /** Anthropic routes add `"type": "error"` and `"request_id"` at the top. */
   style?: 'openai' | 'anthropic';
 }
 
@@ -23,7 +23,8 @@ export interface GatewayError {
 
 /**
  * Checks an error answer against the gateway's contract: the status (a 4xx here), JSON with exactly
- * `{ error: { type, code, message, param, request_id } }`, the request id equal to `x-request-id`, and
+ * `{ error: { type, code, message, param, request_id } }` (Anthropic style: `type: "error"` and the same `request_id`
+ * at the top too), the request id equal to `x-request-id`, and
  * no stack trace or source path anywhere. Returns the error.
  */
 export function expectGatewayError(answer: WireAnswer, expected: ExpectedError, label = ''): GatewayError {
@@ -31,9 +32,13 @@ export function expectGatewayError(answer: WireAnswer, expected: ExpectedError, 
   expect(answer.status, where).toBe(expected.status);
   expect(String(answer.headers['content-type']), where).toMatch(/^application\/json/);
   expect(answer.body, where).not.toMatch(LEAK);
-  const parsed = JSON.parse(answer.body) as { type?: string; error: GatewayError };
-  if (expected.style === 'anthropic') expect(parsed.type, where).toBe('error');
-  expect(Object.keys(parsed).sort(), where).toEqual(expected.style === 'anthropic' ? ['error', 'type'] : ['error']);
+  const parsed = JSON.parse(answer.body) as { type?: string; error: GatewayError; request_id?: string };
+  if (expected.style === 'anthropic') {
+    expect(parsed.type, where).toBe('error');
+    // As Anthropic's API answers (its SDKs' `ErrorResponse`): the request id at the top too.
+    expect(parsed.request_id, where).toBe(parsed.error.request_id);
+  }
+  expect(Object.keys(parsed).sort(), where).toEqual(expected.style === 'anthropic' ? ['error', 'request_id', 'type'] : ['error']);
   const error = parsed.error;
   expect(Object.keys(error).sort(), where).toEqual(['code', 'message', 'param', 'request_id', 'type']);
   expect(error.type, where).toMatch(/^[a-z_]+_error$/);

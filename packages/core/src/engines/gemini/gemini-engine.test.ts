@@ -424,6 +424,15 @@ describe('gemini engine: embeddings, token counting, config', () => {
     expect(result.usage.inputTokens).toBeGreaterThan(0);
   });
 
+  it("a call's dimensions is each request's outputDimensionality, over the deployment's embeddingDimensions; no token ids", async () => {
+    const e = engine({ options: { embeddingModel: 'text-embedding-004', embeddingDimensions: 16 } });
+    expect(e.embedDimensions).toBe(true);
+    expect('embedTokens' in e).toBe(false);
+    const result = await e.embed!(['one', 'two'], { dimensions: 3 });
+    expect((server.requests[0]!.body!.requests as Array<{ outputDimensionality?: number }>).map((r) => r.outputDimensionality)).toEqual([3, 3]);
+    expect(result.embeddings.map((v) => v.length)).toEqual([3, 3]);
+  });
+
   it('estimates tokens locally by default; exactTokenCount asks :countTokens', async () => {
     const estimate = await engine().countTokens!({ messages: [{ role: 'user', content: 'x'.repeat(400) }] });
     expect(estimate).toBeGreaterThanOrEqual(100);

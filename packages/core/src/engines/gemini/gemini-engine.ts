@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError, toLLMError } from '../../errors/to-llm-error.js';
-import type { CallOptions, CountTokensCallOptions, EmbedResult, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
+import type { CallOptions, CountTokensCallOptions, EmbedCallOptions, EmbedResult, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import type { FetchFn } from '../../util/http.js';
@@ -74,6 +74,8 @@ export class GeminiEngine implements LanguageEngineV1 {
     readonly embeddings: true;
     readonly reasoning: boolean;
   };
+  /** `embed` takes `dimensions` (sent as `outputDimensionality`). Texts only (no `embedTokens`): Gemini takes no token ids. */
+  readonly embedDimensions = true;
   private readonly context: { provider: string; deployment?: string };
   private readonly signatures: LRUCache<string, string> | undefined;
   /**
@@ -204,21 +206,22 @@ export class GeminiEngine implements LanguageEngineV1 {
     });
   }
 
-  /** Embeddings via :batchEmbedContents (100 texts per call). Gemini reports no usage: it is estimated. */
-  async embed(input: string[], options: CallOptions = {}): Promise<EmbedResult> {
+  /**
+   * Embeddings via :batchEmbedContents (100 texts per call), `options.dimensions` (else the deployment's
+   * `embeddingDimensions`) as each request's `outputDimensionality`. Gemini reports no usage: it is estimated.
+   */
+  async embed(input: string[], options: EmbedCallOptions = {}): Promise<EmbedResult> {
     if (!Array.isArray(input) || input.some((t) => typeof t !== 'string')) {
       throw new LLMError({ code: 'invalid_request', message: 'gemini: embed input must be an array of strings', param: 'input', ...this.context });
     }
+    const texts = input;
     const model = modelPath(this.settings.embeddingModel ?? this.modelId);
+    const dimensions = options.dimensions ?? this.settings.embeddingDimensions;
     const embeddings: number[][] = [];
     try {
-      for (let start = 0; start < input.length; start += EMBED_BATCH) {
-        const batch = input.slice(start, start + EMBED_BATCH);
-        const requests = batch.map((text) => ({
-          model,
-          content: { parts: [{ text }] },
-          ...(this.settings.embeddingDimensions ? { outputDimensionality: this.settings.embeddingDimensions } : {}),
-        }));
+      for (let start = 0; start < texts.length; start += EMBED_BATCH) {
+        const batch = texts.slice(start, start + EMBED_BATCH);
+        const requests = batch.map((text) => ({ model, content: { parts: [{ text }] }, ...(dimensions ? { outputDimensionality: dimensions } : {}) }));
         const response = await this.post(this.url(model, 'batchEmbedContents'), { requests }, options);
         options.onProviderResponse?.();
         const json = (await this.readJson(response, options.signal)) as { embeddings?: Array<{ values?: unknown }> } | null;
@@ -231,7 +234,7 @@ export class GeminiEngine implements LanguageEngineV1 {
     } catch (e) {
       throw toLLMError(e, this.context);
     }
-    const tokens = estimateTextTokens(input);
+    const tokens = estimateTextTokens(texts);
     return { embeddings, usage: { inputTokens: tokens, outputTokens: 0, totalTokens: tokens, estimated: true } };
   }
 

@@ -70,7 +70,9 @@ describe('gguf engine: configuration errors (no model needed)', () => {
   });
 });
 
-describe.skipIf(!hasModel)(suiteName, () => {
+// The real model on one thread, CPU-bound (some tests load it again, several times): up to 19 s a test on a loaded
+// machine beside another worker. The bound only guards against a hang.
+describe.skipIf(!hasModel)(suiteName, { timeout: 90_000 }, () => {
   let e: GgufEngine;
   // An independent node-llama-cpp load of the same file, as ground truth for token counts.
   let truth: { tokenize: (t: string) => number[]; promptTokens: (t: string, max: number) => Promise<{ input: number; text: string }>; close: () => Promise<void> };

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { GenerateRequest, StreamPart } from '../../spec/index.js';
 import { collect } from '../../test/async.test-helpers.js';
 import { hasStoriesModel, storiesEngine, storiesEngineForSuite, warnIfNoStoriesModel } from './stories-model.test-helpers.js';
@@ -9,9 +9,23 @@ import { hasStoriesModel, storiesEngine, storiesEngineForSuite, warnIfNoStoriesM
 
 warnIfNoStoriesModel('gguf logprobs tests');
 
+// The engine's token watch, passed through as it is; a test can be told of each token the sampler chose (`sampled`).
+const sampled = vi.hoisted(() => ({ onToken: undefined as (() => void) | undefined }));
+vi.mock('./gguf-sampled-tokens.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('./gguf-sampled-tokens.js')>();
+  const watchSampledTokens: typeof real.watchSampledTokens = (sequence, onToken) =>
+    real.watchSampledTokens(sequence, (token) => {
+      sampled.onToken?.();
+      return onToken(token);
+    });
+  return { ...real, watchSampledTokens };
+});
+
 const base: GenerateRequest = { messages: [{ role: 'user', content: 'Once upon a time' }], maxTokens: 16, temperature: 0 };
 
-describe.skipIf(!hasStoriesModel)('gguf engine: logprobs', () => {
+// The real model on one thread, CPU-bound (the first test loads it): 1-13 s a test alone, several times that on a
+// loaded machine. The bound only guards against a hang.
+describe.skipIf(!hasStoriesModel)('gguf engine: logprobs', { timeout: 90_000 }, () => {
   const e = storiesEngineForSuite();
 
   it('greedy: one per answer token, joined they are the text, each the first of its top 3 (sorted, all <= 0)', async () => {
@@ -100,15 +114,23 @@ describe.skipIf(!hasStoriesModel)('gguf engine: logprobs', () => {
     try {
       const controller = new AbortController();
       const parts: StreamPart[] = [];
-      // 2000 tokens take seconds on one thread: the abort lands while the text is generated and held.
+      // The abort lands while the text is generated and held: after the sampler chose its 20th token (of up to 2000),
+      // from outside the sampling, as a timer's would (not after a wall-clock delay, which a loaded machine may spend
+      // before the first token).
+      let tokens = 0;
+      sampled.onToken = () => {
+        if (++tokens === 20) setImmediate(() => controller.abort());
+      };
       const request: GenerateRequest = { ...base, maxTokens: 2000, logprobs: { topLogprobs: 2 } };
-      for await (const part of long.stream(request, { signal: controller.signal })) {
-        parts.push(part);
-        if (part.type === 'response-metadata') setTimeout(() => controller.abort(), 100);
+      try {
+        for await (const part of long.stream(request, { signal: controller.signal })) parts.push(part);
+      } finally {
+        sampled.onToken = undefined;
       }
       expect(parts.map((p) => p.type)).toEqual(['response-metadata', 'usage', 'error']);
       const usage = parts[1]!.type === 'usage' ? parts[1]!.usage : undefined;
-      expect(usage!.outputTokens).toBeGreaterThan(0);
+      expect(usage!.outputTokens).toBeGreaterThanOrEqual(20);
+      expect(usage!.outputTokens).toBeLessThan(2000);
       expect(parts.at(-1)).toMatchObject({ type: 'error', error: { code: 'aborted' } });
     } finally {
       await long.close();

@@ -19,6 +19,21 @@ describe('mock engine', () => {
     expect([e.calls, e.embedCalls]).toEqual([2, 2]);
   });
 
+  it('embed makes vectors of the dimensions asked (normalized, deterministic), up to 4096; it has no embedTokens', async () => {
+    const e = new MockEngine();
+    expect([e.embedDimensions, 'embedTokens' in e]).toEqual([true, false]);
+    const short = await e.embed(['the cat sat', 'a dog'], { dimensions: 5 });
+    expect(short.embeddings.map((v) => v.length)).toEqual([5, 5]);
+    expect(Math.hypot(...short.embeddings[0]!)).toBeCloseTo(1, 9);
+    expect((await e.embed(['the cat sat'], { dimensions: 5 })).embeddings[0]).toEqual(short.embeddings[0]);
+    expect((await e.embed(['the cat sat'], { dimensions: 4096 })).embeddings[0]).toHaveLength(4096);
+    // Asking 64 is the default.
+    expect((await e.embed(['a dog'], { dimensions: 64 })).embeddings[0]).toEqual((await e.embed(['a dog'])).embeddings[0]);
+    for (const dimensions of [0, 4097, 2.5]) {
+      expect(await rejection(e.embed(['x'], { dimensions }))).toMatchObject({ code: 'unsupported', param: 'dimensions' });
+    }
+  });
+
   it('embed takes scripted failures in turn with generate, then succeeds', async () => {
     const e = new MockEngine({
       failures: [

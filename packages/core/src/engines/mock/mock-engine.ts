@@ -2,7 +2,7 @@ import type { ModelConfig } from '../../config/schema.js';
 import type { LLMErrorCode } from '../../errors/codes.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError } from '../../errors/to-llm-error.js';
-import type { CallOptions, CallWarning, GenerateRequest, GenerateResult, LanguageEngineV1, StreamPart, TokenLogprob, ToolCall, Usage } from '../../spec/index.js';
+import type { CallOptions, CallWarning, EmbedCallOptions, GenerateRequest, GenerateResult, LanguageEngineV1, StreamPart, TokenLogprob, ToolCall, Usage } from '../../spec/index.js';
 import { messageText } from '../../spec/messages.js';
 import { sleep } from '../../util/abort.js';
 import { checkReasoning, reasoningBudget, wantsThinking } from '../shared/reasoning.js';
@@ -60,6 +60,11 @@ function mockTokens(text: string): string[] {
   return text.split(/(?<=\s)/);
 }
 
+/** The mock's vector length when a call sets no `dimensions`. */
+const MOCK_DIMENSIONS = 64;
+/** The longest vectors the mock makes (a demo's bound: 2048 inputs of it are already a large answer). */
+const MOCK_MAX_DIMENSIONS = 4096;
+
 /** Whitespace-word count, the mock's own deterministic "tokenizer". */
 function countWords(text: string): number {
   const t = text.trim();
@@ -79,6 +84,8 @@ export class MockEngine implements LanguageEngineV1 {
   readonly countTokensRemote = false;
   readonly modelId: string;
   readonly capabilities = { streaming: true, tools: true, json: true, embeddings: true } as const;
+  /** `embed` makes vectors of `dimensions` (up to `MOCK_MAX_DIMENSIONS`). Texts only: no `embedTokens`. */
+  readonly embedDimensions = true;
   private readonly failures: MockFailure[];
   /** Number of generate/stream calls started, for tests. */
   calls = 0;
@@ -223,19 +230,24 @@ export class MockEngine implements LanguageEngineV1 {
   }
 
   /**
-   * Deterministic pseudo-embeddings (hash of character trigrams into 64 dims), for tests only. Waits
-   * `delayMs`, honours the abort signal and takes scripted `failures` like `generate`.
+   * Deterministic pseudo-embeddings (hash of character trigrams into 64 dims, or `options.dimensions`), for tests
+   * only. Waits `delayMs`, honours the abort signal and takes scripted `failures` like `generate`. More than
+   * `MOCK_MAX_DIMENSIONS` is refused (`unsupported`).
    */
-  async embed(input: string[], options: CallOptions = {}): Promise<{ embeddings: number[][]; usage: Usage }> {
+  async embed(input: string[], options: EmbedCallOptions = {}): Promise<{ embeddings: number[][]; usage: Usage }> {
     this.embedCalls++;
+    const dims = options.dimensions ?? MOCK_DIMENSIONS;
+    if (!Number.isSafeInteger(dims) || dims < 1 || dims > MOCK_MAX_DIMENSIONS) {
+      throw new LLMError({ code: 'unsupported', message: `mock: dimensions must be from 1 to ${MOCK_MAX_DIMENSIONS}, got ${String(dims)}`, param: 'dimensions', provider: 'mock' });
+    }
     await this.start(this.takeFailure(), options.signal);
     const embeddings = input.map((text) => {
-      const v = new Array<number>(64).fill(0);
+      const v = new Array<number>(dims).fill(0);
       const s = ` ${text.toLowerCase()} `;
       for (let i = 0; i + 3 <= s.length; i++) {
         let h = 2166136261;
         for (let j = i; j < i + 3; j++) h = Math.imul(h ^ s.charCodeAt(j), 16777619);
-        v[(h >>> 0) % 64]! += 1;
+        v[(h >>> 0) % dims]! += 1;
       }
       const norm = Math.hypot(...v) || 1;
       return v.map((x) => x / norm);

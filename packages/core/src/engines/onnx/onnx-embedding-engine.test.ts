@@ -9,6 +9,7 @@ import { wordTokenizerJson, writeJson } from './__fixtures__/tokenizers.js';
 import { createOnnxEngine } from './create-onnx-engine.js';
 import { OnnxEmbeddingEngine } from './onnx-embedding-engine.js';
 import { rejection } from '../../test/async.test-helpers.js';
+import { LLMRouter } from '../../router/llm-router.js';
 
 const WORDS = ['[PAD]', '[UNK]', 'the', 'cat', 'sat', 'on', 'a', 'mat'];
 const V = WORDS.length;
@@ -126,5 +127,23 @@ describe('onnx embedding engine', () => {
     expect((await rejection(e.embed(['the'], { signal: aborted.signal }))).code).toBe('aborted');
     await e.close();
     expect((await rejection(e.embed(['the']))).code).toBe('engine_unavailable');
+  });
+
+  it('has a fixed vector length and its own tokenizer: dimensions and token ids are refused, by the engine and the router', async () => {
+    const e = engine('embed.onnx');
+    expect(['embedDimensions' in e, 'embedTokens' in e]).toEqual([false, false]);
+    expect(await rejection(e.embed(['the cat'], { dimensions: 3 }))).toMatchObject({ code: 'unsupported', param: 'dimensions' });
+    const router = new LLMRouter({ models: [{ name: 'embedder', engine: 'onnx', path: 'embed.onnx', capabilities: ['embeddings'] }] }, { baseDir: dir });
+    try {
+      expect((await router.embed(['the cat'])).embeddings[0]).toHaveLength(D);
+      const dims = await rejection(router.embed(['the cat'], { dimensions: 3 }));
+      expect([dims.code, dims.statusCode, dims.param]).toEqual(['unsupported', 400, 'dimensions']);
+      expect(dims.message).toContain(`embedder: engine "onnx" cannot set the vectors' dimensions`);
+      const tokens = await rejection(router.embed([[2, 3]]));
+      expect([tokens.code, tokens.statusCode, tokens.param]).toEqual(['unsupported', 400, 'input']);
+      expect(tokens.message).toContain('check_embedding_ctx_length=False');
+    } finally {
+      await router.close();
+    }
   });
 });

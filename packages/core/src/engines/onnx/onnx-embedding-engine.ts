@@ -1,6 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError, toLLMError } from '../../errors/to-llm-error.js';
-import type { CallOptions, EmbedResult, EngineCapabilities, GenerateResult, LanguageEngineV1, StreamPart } from '../../spec/index.js';
+import type { EmbedCallOptions, EmbedResult, EngineCapabilities, GenerateResult, LanguageEngineV1, StreamPart } from '../../spec/index.js';
 import { makeUsage } from '../../spec/usage.js';
 import { anySignal } from '../../util/abort.js';
 import { buildFeeds } from './graph-feeds.js';
@@ -33,7 +33,14 @@ export class OnnxEmbeddingEngine extends OnnxEngineBase implements LanguageEngin
     yield { type: 'error', error: this.notAGenerator() };
   }
 
-  async embed(input: string[], options: CallOptions = {}): Promise<EmbedResult> {
+  /**
+   * Texts only (its own tokenizer: no `embedTokens`), at the model's own vector length: `dimensions` is refused
+   * (`unsupported`; no `embedDimensions`, so a router does not send it).
+   */
+  async embed(input: string[], options: EmbedCallOptions = {}): Promise<EmbedResult> {
+    if (options.dimensions !== undefined) {
+      throw new LLMError({ code: 'unsupported', message: `"${this.deployment}" is an onnx model with vectors of a fixed length: dimensions is not supported`, param: 'dimensions', ...this.errorContext });
+    }
     const signal = options.signal;
     const controller = new AbortController();
     const runSignal = anySignal([signal, controller.signal]) ?? controller.signal;

@@ -531,6 +531,31 @@ describe('embed and countTokens', () => {
     expect(result.usage).toEqual({ inputTokens: 9, outputTokens: 0, totalTokens: 9 });
   });
 
+  it('sends dimensions as OpenAI takes it, and the server answers vectors of that length', async () => {
+    server.setScript({ embeddingDimensions: 16 });
+    const engine = engineFor({ model: 'text-embedding-3-small', apiKey: 'k' });
+    expect(engine.embedDimensions).toBe(true);
+    const result = await engine.embed(['first text', 'second text'], { dimensions: 5 });
+    expect(server.requests[0]?.body).toEqual({ model: 'text-embedding-3-small', input: ['first text', 'second text'], encoding_format: 'float', dimensions: 5 });
+    expect(result.embeddings.map((v) => v.length)).toEqual([5, 5]);
+  });
+
+  it('embedTokens sends the token ids unchanged (one array per input) with dimensions; usage counts them without a server count', async () => {
+    const engine = engineFor({ model: 'text-embedding-3-small', apiKey: 'k' });
+    const result = await engine.embedTokens([[1, 2, 3], [40, 50]], { dimensions: 4 });
+    expect(server.requests[0]?.body).toEqual({ model: 'text-embedding-3-small', input: [[1, 2, 3], [40, 50]], encoding_format: 'float', dimensions: 4 });
+    expect(result.embeddings.map((v) => v.length)).toEqual([4, 4]);
+    expect(result.usage).toEqual({ inputTokens: 5, outputTokens: 0, totalTokens: 5 });
+    server.setScript({ usage: null });
+    const unreported = await engine.embedTokens([[7, 8, 9, 10]]);
+    // The length of the ids is their count: not marked estimated.
+    expect(unreported.usage).toEqual({ inputTokens: 4, outputTokens: 0, totalTokens: 4 });
+    for (const bad of [[], [[]], [[1, -2]], [[1.5]], [['a']]]) {
+      expect(await rejection(engine.embedTokens(bad as number[][]))).toMatchObject({ code: 'invalid_request', param: 'input' });
+    }
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('embeds through Azure deployments and rejects empty input', async () => {
     const engine = engineFor({ preset: 'azure-openai', model: 'emb-deploy', baseURL: server.url, apiKey: 'k' });
     await engine.embed(['x']);

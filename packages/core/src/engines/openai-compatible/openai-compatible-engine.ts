@@ -2,7 +2,7 @@ import type { Capability, ModelConfig } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError, afterResponseError, toLLMError } from '../../errors/to-llm-error.js';
 import { estimateRequestTokens, estimateTokens } from '../../pricing/estimate-tokens.js';
-import type { CallOptions, EmbedResult, EngineCapabilities, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
+import type { CallOptions, EmbedCallOptions, EmbedResult, EngineCapabilities, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import { RELEASES_ABORT_LISTENERS, releasesAbortListeners } from '../../util/abort.js';
@@ -21,6 +21,11 @@ import { authHeaders, checkOpenAICompatibleConfig, endpointURL, resolveEndpoint,
 
 function setHeaders(into: Record<string, string>, source: Record<string, string> | undefined): void {
   if (source) for (const name of Object.keys(source)) into[name.toLowerCase()] = source[name]!;
+}
+
+/** One input as token ids: a non-empty array of integers >= 0. */
+function isTokenIds(ids: unknown): boolean {
+  return Array.isArray(ids) && ids.length > 0 && ids.every((id) => Number.isSafeInteger(id) && (id as number) >= 0);
 }
 
 const DEFAULT_CAPABILITIES: EngineCapabilities = { streaming: true, tools: true, json: true };
@@ -56,6 +61,11 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
   readonly countTokensRemote = false;
   readonly modelId: string;
   readonly capabilities: EngineCapabilities;
+  /**
+   * `embed` and `embedTokens` send `dimensions` as OpenAI's API takes it: a server that refuses it answers its error,
+   * one that ignores it fails the router's length check.
+   */
+  readonly embedDimensions = true;
   /** Preset name (`openai`, `groq`, ...) or `openai-compatible`; the `provider` on errors. */
   readonly providerName: string;
   private readonly endpoint: ResolvedEndpoint;
@@ -180,13 +190,29 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     });
   }
 
-  /** Embeddings via `POST /embeddings` (float vectors, in input order). */
-  async embed(input: string[], options: CallOptions = {}): Promise<EmbedResult> {
+  /** Embeddings via `POST /embeddings` (float vectors, in input order), `options.dimensions` sent as `dimensions`. */
+  embed(input: string[], options: EmbedCallOptions = {}): Promise<EmbedResult> {
+    if (!Array.isArray(input) || input.length === 0 || input.some((s) => typeof s !== 'string')) {
+      return Promise.reject(new LLMError({ code: 'invalid_request', message: 'input: a non-empty array of strings is required', param: 'input', ...this.errorContext }));
+    }
+    return this.postEmbeddings(input, options);
+  }
+
+  /**
+   * `embed` with token ids (one non-empty array per input), sent as OpenAI's API takes them (`input: number[][]`):
+   * the caller's tokenizer's ids, right only for a model with the same one (OpenAI's own, tokenized with tiktoken).
+   */
+  embedTokens(input: number[][], options: EmbedCallOptions = {}): Promise<EmbedResult> {
+    if (!Array.isArray(input) || input.length === 0 || !input.every(isTokenIds)) {
+      return Promise.reject(new LLMError({ code: 'invalid_request', message: 'input: a non-empty array of non-empty token id arrays is required', param: 'input', ...this.errorContext }));
+    }
+    return this.postEmbeddings(input, options);
+  }
+
+  private async postEmbeddings(input: string[] | number[][], options: EmbedCallOptions): Promise<EmbedResult> {
     try {
-      if (!Array.isArray(input) || input.length === 0 || input.some((s) => typeof s !== 'string')) {
-        throw new LLMError({ code: 'invalid_request', message: 'input: a non-empty array of strings is required', param: 'input', ...this.errorContext });
-      }
       const body: Record<string, unknown> = { input, encoding_format: 'float' };
+      if (options.dimensions !== undefined) body.dimensions = options.dimensions;
       if (!this.endpoint.azure) body.model = this.modelId;
       const response = await this.post('embeddings', this.init(body, options, false));
       options.onProviderResponse?.();
@@ -200,7 +226,12 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       const usage = parsed.data.usage
         ? { ...convertOpenAIUsage(parsed.data.usage), outputTokens: 0 }
         : (() => {
-            const tokens = input.reduce((n, s) => n + estimateTokens(s), 0);
+            // Token ids count as many tokens as they are; texts are estimated.
+            if (typeof input[0] !== 'string') {
+              const tokens = (input as number[][]).reduce((n, ids) => n + ids.length, 0);
+              return { inputTokens: tokens, outputTokens: 0, totalTokens: tokens };
+            }
+            const tokens = (input as string[]).reduce((n, s) => n + estimateTokens(s), 0);
             return { inputTokens: tokens, outputTokens: 0, totalTokens: tokens, estimated: true };
           })();
       usage.totalTokens = usage.inputTokens;

@@ -92,10 +92,22 @@ export async function verify(c: ResolvedCascade, request: GenerateRequest, weak:
   if (typeof score === 'number' && !Number.isNaN(score)) return { score };
   const verdict = score as Partial<CascadeVerdict> | null;
   if (typeof verdict === 'object' && verdict !== null && typeof verdict.score === 'number' && !Number.isNaN(verdict.score)) {
+    const out: CascadeVerdict = { score: verdict.score };
+    const reportedUsage: unknown = verdict.usage;
+    if (reportedUsage !== undefined) {
+      const usage = reportedTokens(reportedUsage);
+      if (!usage) {
+        throw new LLMError({ code: 'internal', message: `Verifier "${c.verifier}" of cascade "${c.name}" returned a usage that is not one, expected inputTokens and outputTokens counts (non-negative numbers)`, details });
+      }
+      out.usage = usage;
+    }
     const reported: unknown = verdict.cost;
-    if (reported === undefined) return { score: verdict.score };
+    if (reported === undefined) return out;
     const cost = reportedCost(reported);
-    if (cost) return { score: verdict.score, cost };
+    if (cost) {
+      out.cost = cost;
+      return out;
+    }
     const total = typeof reported === 'object' && reported !== null ? describe((reported as { totalUsd?: unknown }).totalUsd) : describe(reported);
     throw new LLMError({
       code: 'internal',
@@ -104,6 +116,25 @@ export async function verify(c: ResolvedCascade, request: GenerateRequest, weak:
     });
   }
   throw new LLMError({ code: 'internal', message: `Verifier "${c.verifier}" of cascade "${c.name}" returned ${describe(score)}, expected a number`, details });
+}
+
+/** A count a verifier reported: a finite non-negative number. */
+const isCount = (n: unknown): n is number => typeof n === 'number' && n >= 0 && n < Infinity;
+
+/**
+ * A usage that user code reported (a custom cascade verifier's), as a `Usage`, when it is one: its `inputTokens` and
+ * `outputTokens` are counts, and so are the prompt-cache counts it gives (others are left out). Undefined otherwise.
+ */
+function reportedTokens(value: unknown): Usage | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const u = value as Partial<Record<keyof Usage, unknown>>;
+  if (!isCount(u.inputTokens) || !isCount(u.outputTokens)) return undefined;
+  const usage: Usage = { inputTokens: u.inputTokens, outputTokens: u.outputTokens, totalTokens: u.inputTokens + u.outputTokens };
+  if (isCount(u.cachedInputTokens)) usage.cachedInputTokens = u.cachedInputTokens;
+  if (isCount(u.cacheWriteInputTokens)) usage.cacheWriteInputTokens = u.cacheWriteInputTokens;
+  if (isCount(u.cacheWrite1hInputTokens)) usage.cacheWrite1hInputTokens = u.cacheWrite1hInputTokens;
+  if (u.estimated === true) usage.estimated = true;
+  return usage;
 }
 
 /** The sum of two optional costs (undefined when both are). */
@@ -132,7 +163,8 @@ function decisionNote(record: CascadeRecord): string {
  * provider: `providerCacheUsage`); the record keeps each step's own usage.
  * The cost also holds what else the call paid for: the verifier's reported cost (`cascade.verifierCost`), and a
  * semantic guard call of a strong step that then failed (`strongError`'s `guardCostOf`); `guardCost` sums the
- * steps' guard calls, and `guardUsage` their tokens (not in `usage`, the steps' answers'; a verifier reports none).
+ * steps' guard calls, and `guardUsage` their tokens (not in `usage`, the steps' answers'; a verifier's reported tokens
+ * are `cascade.verifierUsage`).
  */
 export function cascadeResult(
   c: ResolvedCascade,
@@ -152,6 +184,7 @@ export function cascadeResult(
     weak: stepOf(weak),
   };
   if (verdict.cost) record.verifierCost = verdict.cost;
+  if (verdict.usage) record.verifierUsage = verdict.usage;
   if (strong) record.strong = stepOf(strong);
   if (strongError) record.strongError = strongError;
   const answer = strong ?? weak;
@@ -183,12 +216,21 @@ export function cascadeResult(
 /**
  * The strong call failed after escalation (`error` policy, or the caller aborted): the strong call's error
  * (same code and status), its message prefixed with the cascade's decision, `details.cascade` holding the
- * weak step (its usage and cost were spent) and the verifier's cost when it reported one, the strong step's
+ * weak step (its usage and cost were spent) and the verifier's cost and tokens when it reported them, the strong step's
  * semantic guard call when it paid one (`guardCostOf`, `guardUsageOf`), the original error as `cause`.
  */
 export function strongFailure(c: ResolvedCascade, weak: RouterResult, verdict: CascadeVerdict, error: LLMError): LLMError {
   const score = verdict.score;
-  const cascade = { name: c.name, verifier: c.verifier, threshold: c.threshold, score, escalated: true, weak: stepOf(weak), ...(verdict.cost ? { verifierCost: verdict.cost } : {}) };
+  const cascade = {
+    name: c.name,
+    verifier: c.verifier,
+    threshold: c.threshold,
+    score,
+    escalated: true,
+    weak: stepOf(weak),
+    ...(verdict.cost ? { verifierCost: verdict.cost } : {}),
+    ...(verdict.usage ? { verifierUsage: verdict.usage } : {}),
+  };
   const guardCost = guardCostOf(error);
   const failure = error.with({
     message: `Cascade "${c.name}": the answer of "${weak.deployment}" scored ${Number(score.toPrecision(4))} by ${c.verifier} (threshold ${c.threshold}), and the strong model "${c.strong}" failed: ${error.message}`,

@@ -3,7 +3,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import { ARITHMETIC_DEFAULT_THRESHOLD, arithmeticScore, checkArithmeticRequest, textOnlyRequestCheck } from './arithmetic-verifier.js';
 import { learnedVerifier, loadLearnedScorer } from './learned-verifier.js';
-import type { CascadeInfo, CascadeVerifier } from './types.js';
+import type { CascadeInfo, CascadeVerifier, CascadeVerifierBound } from './types.js';
 
 /** A configured cascade with its verifier resolved. */
 export interface ResolvedCascade {
@@ -40,6 +40,24 @@ function configError(param: string, message: string): LLMError {
   return new LLMError({ code: 'config_invalid', message: `Invalid router config:\n  ${param}: ${message}`, param, details: [{ path: param, message }] });
 }
 
+/** A count or a rate of a verifier's bound: a finite non-negative number. */
+const isBoundNumber = (n: unknown): n is number => typeof n === 'number' && n >= 0 && n < Infinity;
+
+/** Refuses a custom verifier's `bound` (`CascadeVerifierBound`) that is not one, naming the field. */
+function checkBound(bound: unknown, param: string): void {
+  const b = bound as Partial<Record<keyof CascadeVerifierBound, unknown>> | null;
+  if (typeof b !== 'object' || b === null) throw configError(param, 'must be an object { promptTokens, outputTokens, price: { input, output } }');
+  for (const k of ['promptTokens', 'outputTokens'] as const) if (!isBoundNumber(b[k])) throw configError(`${param}.${k}`, 'must be a non-negative number of tokens');
+  const price = b.price as Partial<Record<'input' | 'output', unknown>> | null | undefined;
+  if (typeof price !== 'object' || price === null) throw configError(`${param}.price`, 'must be an object { input, output } (USD per 1M tokens)');
+  for (const k of ['input', 'output'] as const) if (!isBoundNumber(price[k])) throw configError(`${param}.price.${k}`, 'must be a non-negative number (USD per 1M tokens)');
+}
+
+/** A frozen copy of a checked bound (the verifier's own object stays the caller's). */
+function boundOf(b: CascadeVerifierBound): CascadeVerifierBound {
+  return Object.freeze({ promptTokens: b.promptTokens, outputTokens: b.outputTokens, price: Object.freeze({ input: b.price.input, output: b.price.output }) });
+}
+
 /**
  * The router's cascades by name (`routing.cascades`), with their verifiers resolved against the built-in
  * ones and the router option `verifiers`. `create` throws `config_invalid` naming the field (an unknown
@@ -60,6 +78,7 @@ export class CascadeSet {
     for (const [name, fn] of Object.entries(verifiers ?? {})) {
       if (BUILTIN_VERIFIER_NAMES.includes(name)) throw configError(`verifiers.${name}`, `"${name}" is a built-in verifier; give yours another name`);
       if (typeof fn !== 'function') throw configError(`verifiers.${name}`, `must be a function (request, weakResult) => number, got ${fn === null ? 'null' : typeof fn}`);
+      if (fn.bound !== undefined) checkBound(fn.bound, `verifiers.${name}.bound`);
     }
     if (!configs || configs.length === 0) return undefined;
     const list = configs.map((c, i): ResolvedCascade => {
@@ -91,7 +110,15 @@ export class CascadeSet {
         onStrongFailure: c.onStrongFailure,
         score: builtin ? builtin.score : custom!,
         check: builtin?.check,
-        info: { weak: c.weak, strong: c.strong, verifier: c.verifier, ...(c.verifierModel !== undefined ? { verifierModel: c.verifierModel } : {}), threshold, onStrongFailure: c.onStrongFailure },
+        info: {
+          weak: c.weak,
+          strong: c.strong,
+          verifier: c.verifier,
+          ...(c.verifierModel !== undefined ? { verifierModel: c.verifierModel } : {}),
+          threshold,
+          onStrongFailure: c.onStrongFailure,
+          ...(!builtin && custom!.bound !== undefined ? { verifierBound: boundOf(custom!.bound) } : {}),
+        },
       };
     });
     return new CascadeSet(list);

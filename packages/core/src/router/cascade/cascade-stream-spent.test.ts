@@ -5,6 +5,7 @@
  * prompt was billed, so the kept answer's cost has it (`failedAttemptsCost`, its tokens in `failedAttemptsUsage`). A
  * strong step whose retry answers after such a cut is billed the cut attempt's prompt too; one whose retry breaks
  * after some content leaves that prompt in the cascade's `spent()`, in its tokens as in its cost, and not as a guard's.
+ * Each such attempt is also listed with its deployment (`failedAttempts`, in the result and in `spent()`).
  */
 import { describe, expect, it } from 'vitest';
 import { LLMError } from '../../errors/llm-error.js';
@@ -98,6 +99,8 @@ describe('cascade stream, strong step cut after its usage part, weak answer kept
     // Weak: 10 input at 1 and 5 output at 2; the strong prompt: 1000 input at 3 (per 1M tokens).
     expect(result.failedAttemptsCost?.totalUsd).toBeCloseTo(0.003, 12);
     expect(result.cost.totalUsd).toBeCloseTo((10 + 10) / 1e6 + 0.003, 12);
+    // The attempt on its own, on the strong deployment (not the weak one that answered).
+    expect(result.failedAttempts?.map((a) => [a.deployment, a.usage])).toEqual([['strong', PROMPT]]);
     await r.close();
   });
 });
@@ -111,6 +114,7 @@ describe('cascade stream, strong step cut after its usage part, its retry answer
     expect(result.text).toBe('strong answer');
     expect(result.usage).toMatchObject({ inputTokens: 1010, outputTokens: 105 });
     expect(result.failedAttemptsUsage).toEqual(PROMPT);
+    expect(result.failedAttempts?.map((a) => [a.deployment, a.usage])).toEqual([['strong', PROMPT]]);
     expect(result.cost.totalUsd).toBeCloseTo((10 + 10) / 1e6 + (1000 * 3 + 100 * 15) / 1e6 + 0.003, 12);
     await r.close();
   });
@@ -130,6 +134,8 @@ describe('cascade stream, strong step retried after a cut after its usage part, 
     expect(spent?.usage.inputTokens).toBe(WEAK_USAGE.inputTokens + PROMPT.inputTokens);
     expect(spent?.guardCost).toBeUndefined();
     expect(spent?.guardUsage).toBeUndefined();
+    // The cut attempt on its own, with its deployment (a consumer counting spend per deployment puts it there).
+    expect(spent?.failedAttempts?.map((a) => [a.deployment, a.usage, a.cost.totalUsd])).toEqual([['strong', PROMPT, 0.003]]);
     await r.close();
   });
 });

@@ -14,10 +14,14 @@ import type { CascadeVerdict } from './types.js';
 
 function noop(): void {}
 
-/** The weak step's spend (`cost`: its own, with the verifier's), its guard call's tokens as `guardUsage`. */
-function weakSpend(weak: RouterResult, cost: Cost, replay: boolean): StreamSpend {
+/**
+ * The weak step's spend (`cost`: its own, with the verifier's), its guard call's tokens as `guardUsage`, the verifier's
+ * (when it reported them) as `verifierUsage`.
+ */
+function weakSpend(weak: RouterResult, cost: Cost, replay: boolean, verifierUsage?: Usage): StreamSpend {
   const spend: StreamSpend = { usage: providerCacheUsage(weak.usage, weak.cached), cost, replay };
   if (weak.guardUsage) spend.guardUsage = weak.guardUsage;
+  if (verifierUsage) spend.verifierUsage = verifierUsage;
   return spend;
 }
 
@@ -30,7 +34,9 @@ function attemptsOf(spent: StreamSpend | undefined): StreamSpend | undefined {
   const g = spent.guardCost;
   if (!g) return spent;
   const cost: Cost = { inputUsd: spent.cost.inputUsd - g.inputUsd, outputUsd: spent.cost.outputUsd - g.outputUsd, totalUsd: spent.cost.totalUsd - g.totalUsd, estimated: spent.cost.estimated };
-  return { usage: spent.usage, cost, replay: false };
+  const attempts: StreamSpend = { usage: spent.usage, cost, replay: false };
+  if (spent.failedAttempts) attempts.failedAttempts = spent.failedAttempts;
+  return attempts;
 }
 
 /** A spend with a guard call's cost (and tokens) added. */
@@ -121,8 +127,8 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
       return;
     }
     const accepted = verdict.score < c.threshold;
-    // The verifier's reported cost was paid with the weak call.
-    spent = weakSpend(weak, verdict.cost ? sumCost(weak.cost, verdict.cost) : weak.cost, accepted);
+    // The verifier's reported cost (and tokens) was paid with the weak call.
+    spent = weakSpend(weak, verdict.cost ? sumCost(weak.cost, verdict.cost) : weak.cost, accepted, verdict.usage);
     if (accepted) {
       yield* replay(cascadeResult(c, requestId, elapsedMs(startedAt, host.now()), weak, verdict, undefined), startedAt);
       return;
@@ -183,12 +189,15 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
     if (!spent || !strong) return spent;
     const guarded = strong.guardCost ? withGuard(spent, strong.guardCost, strong.guardUsage) : spent;
     const failed = attemptsOf(strong);
-    return failed ? { ...guarded, usage: sumUsage(guarded.usage, failed.usage), cost: sumCost(guarded.cost, failed.cost) } : guarded;
+    if (!failed) return guarded;
+    const both: StreamSpend = { ...guarded, usage: sumUsage(guarded.usage, failed.usage), cost: sumCost(guarded.cost, failed.cost) };
+    if (failed.failedAttempts) both.failedAttempts = failed.failedAttempts;
+    return both;
   };
   /** The consumer's spend details of an aborted cascade (the weak step was paid). */
   const abortDetails = () => {
     const paid = spentNow();
-    return paid ? { details: { cascade: { name: c.name, weak: { usage: paid.usage, cost: paid.cost, ...(paid.guardUsage ? { guardUsage: paid.guardUsage } : {}) } } } } : {};
+    return paid ? { details: { cascade: { name: c.name, weak: { usage: paid.usage, cost: paid.cost, ...(paid.guardUsage ? { guardUsage: paid.guardUsage } : {}) }, ...(paid.verifierUsage ? { verifierUsage: paid.verifierUsage } : {}) } } } : {};
   };
 
   let consumed = false;

@@ -4,14 +4,16 @@
  * escalated; a strong step that fails carries it in `details.cascade.verifierCost`, and the stream's `spent()`
  * includes it. A verdict whose cost is no amount a ledger records (negative, NaN, infinite, too large) fails the
  * call as the verifier's error, with the paid weak step on it. Over real HTTP: local servers speaking the OpenAI wire format as the weak, the strong and the judge
- * model (the verifier asks the judge with `fetch`).
+ * model (the verifier asks the judge with `fetch`). A verifier that reports its tokens too (`{ score, cost, usage }`)
+ * has them in `cascade.verifierUsage` (not in `usage`, the steps'), in a failed strong step's `details.cascade` and in
+ * a stream's `spent().verifierUsage`; one that declares its bound (`verifier.bound`) has it in `models()`.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collect, rejection } from '../../test/async.test-helpers.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../../test/openai-wire-server.js';
 import { openAIWireRouter } from '../../test/wire-router.test-helpers.js';
 import type { Cost } from '../types.js';
-import type { CascadeRecord, CascadeVerdict } from './types.js';
+import type { CascadeRecord, CascadeVerdict, CascadeVerifier } from './types.js';
 
 const WEAK_PRICE = { input: 1, output: 2 };
 const STRONG_PRICE = { input: 10, output: 30 };
@@ -47,14 +49,19 @@ async function judged(): Promise<CascadeVerdict> {
   return { score: Number(body.choices[0]!.message.content), cost };
 }
 
-function router(threshold: number, onStrongFailure: 'error' | 'weak' = 'error') {
+/** What `judged` returns, with the judge's reported tokens (`CascadeVerdict.usage`). */
+async function judgedWithTokens(): Promise<CascadeVerdict> {
+  return { ...(await judged()), usage: { inputTokens: 200, outputTokens: 1, totalTokens: 201 } };
+}
+
+function router(threshold: number, onStrongFailure: 'error' | 'weak' = 'error', verifier: CascadeVerifier = judged) {
   return openAIWireRouter(
     [
       { name: 'small', engine: 'openai-compatible', baseURL: weak.baseURL, model: 'small-test', apiKey: 'k', price: WEAK_PRICE, priority: 1 },
       { name: 'large', engine: 'openai-compatible', baseURL: strong.baseURL, model: 'large-test', apiKey: 'k', price: STRONG_PRICE, priority: 2 },
     ],
     { retries: { max: 0 }, cascades: [{ name: 'c', weak: 'small', strong: 'large', verifier: 'judge', threshold, onStrongFailure }] },
-    { verifiers: { judge: judged } },
+    { verifiers: { judge: verifier } },
   ).router;
 }
 
@@ -167,5 +174,63 @@ describe('a verifier that reports its cost', () => {
     expect(weak.requests.length).toBe(2);
     expect(strong.requests.length).toBe(0);
     await bad.close();
+  });
+});
+
+describe('a verifier that reports its tokens', () => {
+  const JUDGE_TOKENS = { inputTokens: 200, outputTokens: 1, totalTokens: 201 };
+
+  it('escalated and accepted (generate and stream): cascade.verifierUsage holds them, usage stays the steps\u2019', async () => {
+    for (const threshold of [0.5, 0.95]) {
+      const r = router(threshold, 'error', judgedWithTokens);
+      const result = await r.generate('What is six times seven?', { model: 'c' });
+      expect(result.cascade?.verifierUsage).toEqual(JUDGE_TOKENS);
+      expect(result.usage.inputTokens).toBe(threshold === 0.5 ? 81 : 40);
+      const s = r.stream('What is six times seven?', { model: 'c' });
+      await collect(s);
+      expect((await s.result).cascade?.verifierUsage).toEqual(JUDGE_TOKENS);
+      await r.close();
+    }
+  });
+
+  it('a strong step that fails: details.cascade.verifierUsage (generate), spent().verifierUsage beside the weak step (stream)', async () => {
+    strong.setScript({ error: { status: 400, message: 'refused' } });
+    const r = router(0.5, 'error', judgedWithTokens);
+    const error = await rejection(r.generate('What is six times seven?', { model: 'c' }));
+    expect((error.details as { cascade: CascadeRecord }).cascade.verifierUsage).toEqual(JUDGE_TOKENS);
+    const s = r.stream('What is six times seven?', { model: 'c' });
+    expect((await collect(s)).at(-1)?.type).toBe('error');
+    const spent = s.spent?.();
+    expect(spent?.verifierUsage).toEqual(JUDGE_TOKENS);
+    // The weak step's own tokens stay apart from the judgement's.
+    expect(spent?.usage).toMatchObject({ inputTokens: 40, outputTokens: 20 });
+    expect(spent?.cost.totalUsd).toBeCloseTo(WEAK_COST + JUDGE_COST, 12);
+    await r.close();
+  });
+
+  it.each([
+    ['negative input', { inputTokens: -1, outputTokens: 1 }],
+    ['NaN output', { inputTokens: 1, outputTokens: Number.NaN }],
+    ['no output count', { inputTokens: 1 }],
+    ['not an object', 12],
+  ])('a verdict whose usage has %s fails the call (internal), the weak step on the error', async (_, usage) => {
+    const r = router(0.5, 'error', async () => ({ ...(await judged()), usage: usage as CascadeVerdict['usage'] }));
+    const error = await rejection(r.generate('What is six times seven?', { model: 'c' }));
+    expect(error.code).toBe('internal');
+    expect(error.message).toContain('returned a usage that is not one');
+    expect((error.details as { cascade: CascadeRecord }).cascade.weak.cost.totalUsd).toBeCloseTo(WEAK_COST, 12);
+    expect(strong.requests.length).toBe(0);
+    await r.close();
+  });
+
+  it('a declared bound is shown by models() (cascade.verifierBound); one that is not a bound is refused at build naming the field', async () => {
+    const bound = { promptTokens: 300, outputTokens: 4, price: { input: 3, output: 6 } };
+    const r = router(0.5, 'error', Object.assign(() => judgedWithTokens(), { bound }));
+    expect(r.models().find((d) => d.name === 'c')?.cascade?.verifierBound).toEqual(bound);
+    await r.close();
+    const build = (b: unknown) => () => router(0.5, 'error', Object.assign(async () => 0, { bound: b as CascadeVerifier['bound'] }));
+    expect(build({ ...bound, outputTokens: -1 })).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'verifiers.judge.bound.outputTokens' }));
+    expect(build({ ...bound, price: { input: 3 } })).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'verifiers.judge.bound.price.output' }));
+    expect(build(5)).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'verifiers.judge.bound' }));
   });
 });

@@ -13,14 +13,31 @@ export interface CascadeVerifierContext {
 
 /**
  * A verifier's score with what reaching it cost: a verifier that pays for its judgement (a call to a judge model,
- * e.g. through the router's `generate`, whose result has the `cost`) returns it here, and the cascade's result
- * (`cost`, `cascade.verifierCost`) and a failed cascade's error (`details.cascade.verifierCost`) carry it, so the
- * gateway bills it to the caller. (A gateway's budget reservation cannot bound a custom verifier's call: it is
- * recorded and settled after the fact.)
+ * e.g. through the router's `generate`, whose result has the `cost` and the `usage`) returns it here, and the
+ * cascade's result (`cost`, `cascade.verifierCost`, `cascade.verifierUsage`), a failed cascade's error
+ * (`details.cascade.verifierCost`, `details.cascade.verifierUsage`) and a cascade stream's `spent()` (`verifierUsage`)
+ * carry it, so the gateway bills its cost and counts its tokens (ledger row, tokens-per-minute charge). A gateway's
+ * budget reservation and tokens-per-minute estimate bound the judgement only when the verifier declares its
+ * `bound` (`CascadeVerifierBound`); otherwise it is recorded and settled after the fact.
  */
 export interface CascadeVerdict {
   score: number;
   cost?: Cost;
+  /** The judgement's tokens (its `inputTokens` and `outputTokens` counts, non-negative numbers). */
+  usage?: Usage;
+}
+
+/**
+ * The most one judgement of a custom verifier can use, declared on the verifier function (`verifier.bound`), for a
+ * consumer to reserve before the call (the gateway's budget reservation and tokens-per-minute estimate), as it
+ * bounds a semantic guard call: a prompt of `promptTokens` (the verifier's own instructions) plus the request's
+ * prompt plus twice the weak answer's output bound, priced at `price.input`, and at most `outputTokens` of output
+ * at `price.output` (USD per 1M tokens, as `ModelPrice`). `models()` shows it (`CascadeInfo.verifierBound`).
+ */
+export interface CascadeVerifierBound {
+  promptTokens: number;
+  outputTokens: number;
+  price: { input: number; output: number };
 }
 
 /**
@@ -30,7 +47,10 @@ export interface CascadeVerdict {
  * no cost, or a cost that is one: `reportedCost`, no negative, NaN or infinite amount), fails the call with a typed
  * `LLMError` (`internal`, unless it threw an `LLMError`).
  */
-export type CascadeVerifier = (request: GenerateRequest, weak: RouterResult, context: CascadeVerifierContext) => number | CascadeVerdict | Promise<number | CascadeVerdict>;
+export type CascadeVerifier = ((request: GenerateRequest, weak: RouterResult, context: CascadeVerifierContext) => number | CascadeVerdict | Promise<number | CascadeVerdict>) & {
+  /** What one judgement can use at most (see `CascadeVerifierBound`), when the verifier pays for it and says so. */
+  bound?: CascadeVerifierBound;
+};
 
 /** One call a cascade made. */
 export interface CascadeStep {
@@ -64,6 +84,8 @@ export interface CascadeRecord {
   score: number;
   /** What the verifier's judgement cost, when it reported a cost (`CascadeVerdict.cost`): part of the result's `cost`. */
   verifierCost?: Cost;
+  /** The judgement's tokens, when the verifier reported them (`CascadeVerdict.usage`): not in the result's `usage`. */
+  verifierUsage?: Usage;
   /** The score was at or above the threshold: the strong model was called. */
   escalated: boolean;
   weak: CascadeStep;
@@ -80,4 +102,6 @@ export interface CascadeRecord {
 export type CascadeInfo = Pick<CascadeConfig, 'weak' | 'strong' | 'verifier' | 'verifierModel' | 'onStrongFailure'> & {
   /** The threshold in force (the verifier's default when the config gives none). */
   threshold: number;
+  /** A custom verifier's declared bound (`CascadeVerifier.bound`), when it has one. */
+  verifierBound?: CascadeVerifierBound;
 };

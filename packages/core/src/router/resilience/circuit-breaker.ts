@@ -51,6 +51,11 @@ export class CircuitBreaker implements DeploymentCircuit {
     return this.current;
   }
 
+  /** `peek()`: what this router knows, read-only. */
+  peekLocal(): CircuitState {
+    return this.peek();
+  }
+
   /** Whether a call would be admitted now (no side effect beyond the cooldown check). */
   isAvailable(): boolean {
     if (!this.options.config.enabled) return true;

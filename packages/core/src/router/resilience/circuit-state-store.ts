@@ -32,6 +32,12 @@ export interface DeploymentCircuit {
   /** Whether a call would be admitted now, as far as this router knows. */
   isAvailable(): boolean;
   /**
+   * What this router knows, read-only and at once: as `state`, but an open circuit past its cooldown answers
+   * `half-open` without becoming it (no transition, no `onTransition`). What a metrics scrape reads.
+   * Optional: without it the router reads `state`.
+   */
+  peekLocal?(): CircuitState;
+  /**
    * Admits an attempt (taking a probe slot while half-open), or undefined when the circuit refuses it.
    * `force` admits even an open circuit (every candidate was open). A promise never rejects: a shared
    * store that cannot answer decides from what this router knows.

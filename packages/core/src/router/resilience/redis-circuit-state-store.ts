@@ -281,6 +281,11 @@ class SharedCircuit implements DeploymentCircuit {
     });
   }
 
+  /** This router's view, read-only (no round trip, no transition). */
+  peekLocal(): CircuitState {
+    return this.localState();
+  }
+
   /** A failure of work that took no permit (a token count): see `DeploymentCircuit.unadmittedFailure`. */
   unadmittedFailure(): void {
     if (!this.options.config.enabled) return;

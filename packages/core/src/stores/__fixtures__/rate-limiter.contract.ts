@@ -54,6 +54,7 @@ export function rateLimiterContract(label: string, make: () => Promise<{ limiter
 
     it('enforces tokens per minute and corrects the charge on release', async () => {
       const scope: RateScope = { kind: 'key', id: id('tpm'), limits: { tpm: 1000 } };
+      const started = Date.now();
       const a = granted(await limiter.acquire([scope], { estimatedTokens: 600 }));
       expect(a.info.remainingTokens).toBeLessThanOrEqual(400);
       const d = denied(await limiter.acquire([scope], { estimatedTokens: 600 }));
@@ -63,7 +64,11 @@ export function rateLimiterContract(label: string, make: () => Promise<{ limiter
       // The first request used only 100 tokens: 500 come back.
       await a.lease.release(100);
       granted(await limiter.acquire([scope], { estimatedTokens: 600 }));
-      expect((await limiter.peek([scope])).remainingTokens).toBeLessThanOrEqual(300);
+      const remaining = (await limiter.peek([scope])).remainingTokens;
+      // 1000 - 600 + 500 - 600, plus what refilled meanwhile (1 token per 60 ms: a loaded machine can take that
+      // long); 100 tokens too many given back would show as 400.
+      const refilled = Math.ceil(((Date.now() - started) * 1000) / 60_000);
+      expect(remaining).toBeLessThanOrEqual(300 + refilled);
     });
 
     it('admits one oversized request when idle and then makes it wait', async () => {

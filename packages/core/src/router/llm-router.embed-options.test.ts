@@ -1,0 +1,168 @@
+/**
+ * `LLMRouter.embed` with `dimensions` and with token ids as input, against servers speaking OpenAI's `/embeddings`
+ * wire format: sent only to deployments whose engine takes them (`embedDimensions`, `embedTokens()`), the others left
+ * out (fallbacks too), the vectors' length checked.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ModelConfigInput } from '../config/schema.js';
+import { MockEngine } from '../engines/mock/mock-engine.js';
+import { rejection } from '../test/async.test-helpers.js';
+import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
+import { openAIWireRouter } from '../test/wire-router.test-helpers.js';
+import type { RouterOptions } from './types.js';
+
+let wire: OpenAIWireServer;
+
+beforeEach(async () => {
+  wire = await startOpenAIWireServer();
+});
+
+afterEach(async () => {
+  await wire.close();
+});
+
+function wireModel(name: string, extra: Partial<ModelConfigInput> = {}): ModelConfigInput {
+  return { name, engine: 'openai-compatible', baseURL: wire.baseURL, model: 'text-embedding-3-small', capabilities: ['embeddings'], apiKey: 'k', price: { input: 0.02, output: 0 }, ...extra };
+}
+
+/** A mock engine without `embedDimensions`: a model with vectors of its own length only. */
+function fixedLength(): MockEngine {
+  return Object.defineProperty(new MockEngine(), 'embedDimensions', { value: undefined });
+}
+
+describe('LLMRouter.embed with dimensions', () => {
+  it('sends dimensions to an OpenAI-compatible deployment, whose server answers vectors of that length', async () => {
+    const { router } = openAIWireRouter([wireModel('emb')]);
+    const r = await router.embed(['first text', 'second'], { dimensions: 4 });
+    expect(wire.requests.map((q) => q.body)).toEqual([{ input: ['first text', 'second'], encoding_format: 'float', dimensions: 4, model: 'text-embedding-3-small' }]);
+    expect(r.embeddings.map((v) => v.length)).toEqual([4, 4]);
+    expect(r.deployment).toBe('emb');
+  });
+
+  it('leaves out a deployment whose engine cannot set the length, as a candidate and as a fallback; none left is a 400 naming dimensions', async () => {
+    const options: RouterOptions = { engines: { fixed: fixedLength() } };
+    const models = [{ name: 'fixed', engine: 'mock', capabilities: ['embeddings'], priority: 0 } satisfies ModelConfigInput, wireModel('emb', { priority: 1 })];
+    const { router } = openAIWireRouter(models, {}, options);
+    const r = await router.embed('one text', { dimensions: 3, explain: true });
+    expect(r.deployment).toBe('emb');
+    expect(r.embeddings[0]).toHaveLength(3);
+    expect(r.decision?.excluded).toEqual([{ name: 'fixed', reason: `engine "mock" cannot set the vectors' dimensions` }]);
+    // Without dimensions the fixed-length model is the first choice.
+    expect((await router.embed('one text')).deployment).toBe('fixed');
+
+    // A configured fallback that would ignore dimensions is not tried: the wire deployment's failure is the answer.
+    wire.setScript({ error: { status: 503, message: 'overloaded' } });
+    const { router: withFallback } = openAIWireRouter([wireModel('emb'), { name: 'fixed', engine: 'mock', capabilities: ['embeddings'] }], { fallbacks: { emb: ['fixed'] } }, options);
+    const failed = await rejection(withFallback.embed('x', { model: 'emb', dimensions: 3 }));
+    expect(failed.code).toBe('provider_unavailable');
+    expect((options.engines!['fixed'] as MockEngine).embedCalls).toBe(1);
+    // Without dimensions the fallback answers.
+    expect((await withFallback.embed('x', { model: 'emb' })).deployment).toBe('fixed');
+
+    const { router: fixedOnly } = openAIWireRouter([{ name: 'fixed', engine: 'mock', capabilities: ['embeddings'] }], {}, { engines: { fixed: fixedLength() } });
+    const refused = await rejection(fixedOnly.embed('x', { dimensions: 3 }));
+    expect([refused.code, refused.statusCode, refused.param]).toEqual(['unsupported', 400, 'dimensions']);
+  });
+
+  it('a server that ignores dimensions fails the call: unsupported naming dimensions, not retried nor sent elsewhere (the answer was billed)', async () => {
+    wire.setScript({ ignoresDimensions: true, embeddingDimensions: 8 });
+    const { router } = openAIWireRouter([wireModel('emb', { priority: 0 }), { name: 'mock', engine: 'mock', capabilities: ['embeddings'], priority: 1 }]);
+    const err = await rejection(router.embed(['a', 'b'], { dimensions: 4 }));
+    expect([err.code, err.param, err.afterResponse, err.deployment]).toEqual(['unsupported', 'dimensions', true, 'emb']);
+    expect(err.message).toContain('vectors of 8 dimensions for dimensions 4');
+    expect(wire.requests).toHaveLength(1);
+  });
+
+  it('the mock engine honours it too (demos), and a bad value is the request\'s error', async () => {
+    const { router } = openAIWireRouter([{ name: 'mock', engine: 'mock', capabilities: ['embeddings'] }]);
+    expect((await router.embed(['a b c'], { dimensions: 12 })).embeddings[0]).toHaveLength(12);
+    for (const dimensions of [0, -1, 1.5, Number.NaN]) {
+      expect(await rejection(router.embed('x', { dimensions }))).toMatchObject({ code: 'invalid_request', param: 'dimensions' });
+    }
+  });
+});
+
+describe('LLMRouter.embed with token ids', () => {
+  it('passes them unchanged to an OpenAI-compatible deployment (one array, or one per input) with dimensions', async () => {
+    const { router } = openAIWireRouter([wireModel('emb')]);
+    const one = await router.embed([1, 2, 3], { dimensions: 4 });
+    const batch = await router.embed([[1, 2, 3], [4000, 5]]);
+    expect(wire.requests.map((q) => (q.body as { input: unknown }).input)).toEqual([[[1, 2, 3]], [[1, 2, 3], [4000, 5]]]);
+    expect(one.embeddings.map((v) => v.length)).toEqual([4]);
+    expect(batch.embeddings).toHaveLength(2);
+    // The server's count: the ids' length.
+    expect(batch.usage).toEqual({ inputTokens: 5, outputTokens: 0, totalTokens: 5 });
+  });
+
+  it('their count is their length: unreported usage is not an estimate, and the context window is checked against it', async () => {
+    wire.setScript({ usage: null });
+    const { router } = openAIWireRouter([wireModel('small', { contextWindow: 3, priority: 0 }), wireModel('large', { priority: 1 })]);
+    const r = await router.embed([[1, 2], [3, 4, 5, 6]], { explain: true });
+    expect(r.usage).toEqual({ inputTokens: 6, outputTokens: 0, totalTokens: 6 });
+    expect(r.cost.estimated).toBe(false);
+    expect(r.deployment).toBe('large');
+    expect(r.decision?.excluded).toEqual([{ name: 'small', reason: 'context window 3 < ~4 tokens of the longest input' }]);
+  });
+
+  it('go only to engines with embedTokens(): the mock is left out; none left is a 400 naming input that tells LangChain users what to set', async () => {
+    const { router } = openAIWireRouter([{ name: 'mock', engine: 'mock', capabilities: ['embeddings'], priority: 0 }, wireModel('emb', { priority: 1 })]);
+    const r = await router.embed([[7, 8]], { explain: true });
+    expect(r.deployment).toBe('emb');
+    expect(r.decision?.excluded).toEqual([{ name: 'mock', reason: 'engine "mock" cannot embed token ids (input as text only)' }]);
+
+    const { router: mockOnly } = openAIWireRouter([{ name: 'mock', engine: 'mock', capabilities: ['embeddings'] }]);
+    const err = await rejection(mockOnly.embed([[7, 8]]));
+    expect([err.code, err.statusCode, err.param]).toEqual(['unsupported', 400, 'input']);
+    expect(err.message).toContain('check_embedding_ctx_length=False');
+    expect(err.message).toContain('mock: engine "mock" cannot embed token ids');
+  });
+
+  it('checks them: non-empty arrays of integers >= 0, not mixed with texts, naming the bad element', async () => {
+    const { router } = openAIWireRouter([wireModel('emb')]);
+    for (const [input, param] of [
+      [[[1, 2], []], 'input.1'],
+      [[[1, 2], [3, -1]], 'input.1.1'],
+      [[1, 2.5], 'input.1'],
+      [[[1], 'text'], 'input.1'],
+      [['text', [1]], 'input.1'],
+      [[1, '2'], 'input.1'],
+      [[[Number.MAX_SAFE_INTEGER + 1]], 'input.0.0'],
+    ] as const) {
+      expect(await rejection(router.embed(input as unknown as number[][]))).toMatchObject({ code: 'invalid_request', param });
+    }
+    expect(wire.requests).toHaveLength(0);
+  });
+});
+
+// Its answer is refused (`unsupported` naming `dimensions`, not requested again), no strike on the deployment's
+// circuit, and the error carries what the refused answer cost (`details.refusedAnswer`).
+describe('a server that ignores dimensions', () => {
+  it('requests asking dimensions do not open the circuit of a healthy deployment (its plain text calls move elsewhere)', async () => {
+    wire.setScript({ ignoresDimensions: true, embeddingDimensions: 8 });
+    const { router } = openAIWireRouter(
+      [wireModel('emb', { priority: 0 }), { name: 'backup', engine: 'mock', capabilities: ['embeddings'], priority: 1 }],
+      { retries: { max: 0 }, circuitBreaker: { failureThreshold: 3 } },
+    );
+    // One client (one tenant) asking dimensions of a model whose server ignores them.
+    for (let i = 0; i < 3; i++) {
+      expect((await rejection(router.embed('x', { dimensions: 4 }))).code).toBe('unsupported');
+    }
+    // The server answered every call (200, vectors of its own length): it is healthy; the option is what it lacks.
+    expect(router.circuits().find((c) => c.deployment === 'emb')?.state).toBe('closed');
+    // Everyone else's plain text calls still go to it.
+    expect((await router.embed('plain text, no dimensions')).deployment).toBe('emb');
+    await router.close();
+  });
+
+  it('the refused answer was billed (the server reported its usage): the error says what it cost', async () => {
+    wire.setScript({ ignoresDimensions: true, embeddingDimensions: 8 });
+    const { router } = openAIWireRouter([wireModel('emb', { price: { input: 1000, output: 0 } })], { retries: { max: 0 } });
+    const err = await rejection(router.embed(['abcdefgh', 'abcd'], { dimensions: 4 }));
+    expect(err).toMatchObject({ code: 'unsupported', param: 'dimensions', afterResponse: true });
+    // What a consumer (the gateway's ledger) records: the reported usage and its cost at the deployment's price.
+    const refused = (err.details as { refusedAnswer?: { usage: { inputTokens: number }; cost: { totalUsd: number } } } | undefined)?.refusedAnswer;
+    expect(refused?.usage.inputTokens, 'billed usage on the error').toBeGreaterThan(0);
+    expect(refused?.cost.totalUsd).toBeCloseTo((refused!.usage.inputTokens * 1000) / 1e6, 12);
+    await router.close();
+  });
+});
