@@ -1,5 +1,6 @@
 import { LLMError } from '../errors/llm-error.js';
 import { computeCost } from '../pricing/compute-cost.js';
+import { refusedAnswerDetails } from './refused-answer.js';
 import type { CallOptions, EmbedCallOptions, EmbedResult, GenerateRequest, GenerateResult, Usage } from '../spec/index.js';
 import type { AttemptScope } from './resilience/attempt-scope.js';
 import type { AttemptDriver } from './resilience/run-attempts.js';
@@ -69,9 +70,12 @@ export function embedDriver(checked: CheckedEmbedInput, headers: Record<string, 
         if (wrong) {
           // The deployment cannot do what the call asks (as one that declares no `embedDimensions`): `unsupported`,
           // no strike on its circuit, and not requested again (the answer was billed). What its provider reported
-          // it billed goes with the error (`details.refusedAnswer`), so a ledger can record it.
-          const usage = (answer as Partial<EmbedResult>).usage;
-          const billed = usage && typeof usage.inputTokens === 'number' && usage.inputTokens >= 0 ? { refusedAnswer: { usage, cost: computeCost(usage, d.price) } } : undefined;
+          // it billed goes with the error (`details[REFUSED_ANSWER]`), so a ledger can record it.
+          // Priced as the answer taken would be (`embedUsage`: no output tokens), under a key no error body can hold.
+          const reported = (answer as Partial<EmbedResult>).usage;
+          const n = reported?.inputTokens;
+          const usage = typeof n === 'number' && Number.isFinite(n) && n >= 0 ? embedUsage(reported, n) : undefined;
+          const billed = usage ? refusedAnswerDetails({ usage, cost: computeCost(usage, d.price) }) : undefined;
           throw new LLMError({
             code: 'unsupported',
             message: `Deployment "${d.name}" answered vectors of ${wrong.length} dimensions for dimensions ${dimensions}: its provider ignored dimensions (the answer is lost and was not requested again, as it was billed)`,

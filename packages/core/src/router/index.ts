@@ -42,3 +42,5 @@ export type { AffinityHit, MemoryAffinityStoreOptions, PromptCacheAffinityStore 
 export type { AffinityKey } from './prompt-cache-affinity/affinity-keys.js';
 export { RedisAffinityStore } from '../stores/redis/redis-affinity-store.js';
 export type { RedisAffinityStoreOptions } from '../stores/redis/redis-affinity-store.js';
+export { REFUSED_ANSWER, refusedAnswerDetails, refusedAnswerOf } from './refused-answer.js';
+export type { RefusedAnswer } from './refused-answer.js';

@@ -6,9 +6,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelConfigInput } from '../config/schema.js';
 import { MockEngine } from '../engines/mock/mock-engine.js';
+import type { EmbedCallOptions, EmbedResult } from '../spec/index.js';
 import { rejection } from '../test/async.test-helpers.js';
 import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
 import { openAIWireRouter } from '../test/wire-router.test-helpers.js';
+import { LLMRouter } from './llm-router.js';
+import { refusedAnswerOf } from './refused-answer.js';
 import type { RouterOptions } from './types.js';
 
 let wire: OpenAIWireServer;
@@ -134,8 +137,23 @@ describe('LLMRouter.embed with token ids', () => {
   });
 });
 
+/** A custom engine that sets no length (vectors of 8 numbers whatever it is asked) and reports output tokens for an embedding (the router's `embedUsage` drops them on an answer it takes). */
+class IgnoresDimensions extends MockEngine {
+  override async embed(input: string[], _options: EmbedCallOptions = {}): Promise<EmbedResult> {
+    return { embeddings: input.map(() => Array.from({ length: 8 }, (_, i) => i / 8)), usage: { inputTokens: 4, outputTokens: 4, totalTokens: 8 } };
+  }
+}
+
+function ignoringRouter(): LLMRouter {
+  return new LLMRouter(
+    { models: [{ name: 'emb', engine: 'mock', capabilities: ['embeddings'], price: { input: 1, output: 10 } }], routing: { retries: { max: 0 } } },
+    { engines: { emb: new IgnoresDimensions() } },
+  );
+}
+
 // Its answer is refused (`unsupported` naming `dimensions`, not requested again), no strike on the deployment's
-// circuit, and the error carries what the refused answer cost (`details.refusedAnswer`).
+// circuit, and the error carries what the refused answer cost (`refusedAnswerOf(details)`), priced as the answer taken
+// would be (no output tokens).
 describe('a server that ignores dimensions', () => {
   it('requests asking dimensions do not open the circuit of a healthy deployment (its plain text calls move elsewhere)', async () => {
     wire.setScript({ ignoresDimensions: true, embeddingDimensions: 8 });
@@ -160,9 +178,20 @@ describe('a server that ignores dimensions', () => {
     const err = await rejection(router.embed(['abcdefgh', 'abcd'], { dimensions: 4 }));
     expect(err).toMatchObject({ code: 'unsupported', param: 'dimensions', afterResponse: true });
     // What a consumer (the gateway's ledger) records: the reported usage and its cost at the deployment's price.
-    const refused = (err.details as { refusedAnswer?: { usage: { inputTokens: number }; cost: { totalUsd: number } } } | undefined)?.refusedAnswer;
+    const refused = refusedAnswerOf(err.details);
     expect(refused?.usage.inputTokens, 'billed usage on the error').toBeGreaterThan(0);
     expect(refused?.cost.totalUsd).toBeCloseTo((refused!.usage.inputTokens * 1000) / 1e6, 12);
     await router.close();
+  });
+
+  it('is priced as the answer taken would be (no output tokens billed)', async () => {
+    const taken = await ignoringRouter().embed('some text');
+    expect(taken.usage.outputTokens).toBe(0);
+    expect(taken.cost.totalUsd).toBeCloseTo(4 / 1e6, 12);
+    const err = await rejection(ignoringRouter().embed('some text', { dimensions: 3 }));
+    expect(err.code).toBe('unsupported');
+    const refused = refusedAnswerOf(err.details);
+    expect(refused?.cost.totalUsd, 'the refused answer\'s cost, as the same answer taken costs').toBeCloseTo(taken.cost.totalUsd, 12);
+    expect(refused?.usage.outputTokens).toBe(0);
   });
 });

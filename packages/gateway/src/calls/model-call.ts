@@ -1,4 +1,4 @@
-import { toLLMError, type DeploymentInfo, type GenerateOptions, type GenerateRequest, type RateLimitInfo, type RouterResult, type RouterStream, type UsageStatus } from '@llmrr/core';
+import { LLMError, toLLMError, type DeploymentInfo, type GenerateOptions, type GenerateRequest, type RateLimitInfo, type RouterResult, type RouterStream, type UsageStatus } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import { errorReply, needsServerLog, toPublicError, type ErrorStyle } from '../http/error-body.js';
 import { formatScore, headerText, resultHeaders } from '../http/llmrr-info.js';
@@ -126,7 +126,9 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     // the client had already left (then it is the client's abort, as without a shutdown).
     // A request the cut stopped through its connection's signal (a non-streamed one too) fails with the cut's error.
     const cut = (served?.error !== undefined && call.signal?.aborted !== true ? served.error : undefined) ?? call.served?.cutOf(call.signal);
-    const error = withClientMessagePath(toLLMError(cut ?? e), call.messagePaths, call.fieldNames);
+    // The cut keeps what the router's error carried of calls already paid (a cascade's weak step, a guard call).
+    const cutError = cut && LLMError.isInstance(e) && e.details !== undefined && cut.details === undefined ? cut.with({ details: e.details }) : cut;
+    const error = withClientMessagePath(toLLMError(cutError ?? e), call.messagePaths, call.fieldNames);
     const status: UsageStatus = error.code === 'aborted' ? 'aborted' : 'error';
     try {
       // An answer lost after its provider accepted it may be billed: the row names who was asked (its cost is unknown).

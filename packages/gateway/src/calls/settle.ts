@@ -4,6 +4,7 @@ import {
   guardUsageOf,
   LLMError,
   providerCacheUsage,
+  refusedAnswerOf,
   sumCost,
   sumUsage,
   type Cost,
@@ -256,10 +257,11 @@ function usageEntry(call: SettleCall, s: Settlement, counts: LedgerCounts, costU
 function spentBefore(error: LLMError | undefined): StreamSpend | undefined {
   const details = error?.details;
   if (typeof details !== 'object' || details === null) return undefined;
-  // An answer the router (or the route) refused after its provider billed it (embeddings of the wrong `dimensions`).
-  const refused = (details as { refusedAnswer?: { usage?: Usage; cost?: Partial<Cost> } }).refusedAnswer;
-  if (refused?.usage && typeof refused.usage.inputTokens === 'number' && isAmount(refused.cost?.totalUsd)) {
-    return { usage: refused.usage, cost: refused.cost as StreamSpend['cost'], replay: false };
+  // An answer the router (or the route) refused after its provider billed it (embeddings of the wrong `dimensions`),
+  // under core's symbol key: a provider's error body in `details` cannot name one.
+  const refused = refusedAnswerOf(details);
+  if (refused && typeof refused.usage?.inputTokens === 'number' && isAmount(refused.cost?.totalUsd)) {
+    return { usage: refused.usage, cost: refused.cost, replay: false };
   }
   let spent: StreamSpend | undefined;
   const cascade = (details as { cascade?: { weak?: { usage?: Usage; cost?: { totalUsd?: unknown }; cached?: unknown; guardUsage?: Usage }; verifierCost?: Partial<Cost>; verifierUsage?: Usage } }).cascade;

@@ -129,6 +129,8 @@ describe('close(graceMs) with non-streamed requests still running at the end of 
     const body = JSON.stringify({ model: 'gpt', messages: [{ role: 'user', content: 'late' }] });
     let cutStarted!: () => void;
     const cut = new Promise<void>((r) => (cutStarted = r));
+    let connected!: () => void;
+    const connection = new Promise<void>((r) => (connected = r));
     const late = new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = httpRequest(
         `${url}/v1/chat/completions`,
@@ -141,14 +143,18 @@ describe('close(graceMs) with non-streamed requests still running at the end of 
         },
       );
       req.on('error', reject);
+      req.on('socket', (socket) => socket.once('connect', connected));
       // Headers and part of the body now; the rest once the cut has started.
       req.write(body.slice(0, 20));
       void cut.then(() => req.end(body.slice(20)));
     });
+    // The server (in this process) reads the headers once connected: then close.
+    await connection;
     await new Promise((r) => setTimeout(r, 100));
     const closed = gw.served.close(50);
-    // The grace (50 ms) is over; the cut gives the request up to 1 s to answer.
-    setTimeout(cutStarted, 200);
+    // Right after the grace's (50 ms) timer, set first, has fired: the cut has started, and gives the request up to
+    // 1 s to answer.
+    setTimeout(cutStarted, 50);
     const got = await late;
     await closed;
     expect(got.status).toBe(503);

@@ -89,7 +89,7 @@ describe('POST /v1/embeddings with the official openai client', () => {
 
 // An upstream that ignores `dimensions` answers (and bills) vectors of its own length: the router (or, for a router
 // that dropped the option, the route) refuses the answer with a 400 `unsupported` naming `dimensions`, and the
-// ledger row records what the refused answer cost (`details.refusedAnswer`).
+// ledger row records what the refused answer cost (`details[REFUSED_ANSWER]`).
 describe('a billed answer of the wrong length is refused and ledgered', () => {
   const refusal = (e: unknown) => e as { status?: number; requestID?: string | null; error?: { code?: string; param?: string } };
 

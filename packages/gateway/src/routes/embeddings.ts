@@ -1,4 +1,4 @@
-import { LLMError, toLLMError, type DeploymentInfo, type UsageStatus } from '@llmrr/core';
+import { LLMError, refusedAnswerDetails, toLLMError, type DeploymentInfo, type UsageStatus } from '@llmrr/core';
 import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
 import { ANONYMOUS, type Principal } from '../auth/principal.js';
@@ -65,7 +65,7 @@ function embeddingInputs(input: OpenAIEmbeddingRequest['input']): EmbeddingInput
 function checkDimensions(result: RouterEmbedResult, dimensions: number): void {
   const wrong = result.embeddings.find((v) => v.length !== dimensions);
   if (wrong) {
-    // Refused as core refuses it, with what the answer cost (`details.refusedAnswer`): the ledger records it.
+    // Refused as core refuses it, with what the answer cost (`details[REFUSED_ANSWER]`): the ledger records it.
     throw new LLMError({
       code: 'unsupported',
       message: `The router answered vectors of ${wrong.length} dimensions for dimensions ${dimensions}`,
@@ -73,7 +73,7 @@ function checkDimensions(result: RouterEmbedResult, dimensions: number): void {
       param: 'dimensions',
       afterResponse: true,
       isRetryable: false,
-      details: { refusedAnswer: { usage: result.usage, cost: result.cost } },
+      ...(result.cost ? { details: refusedAnswerDetails({ usage: result.usage, cost: result.cost }) } : {}),
     });
   }
 }
