@@ -76,6 +76,25 @@ describe('LLMRouter.embed with dimensions', () => {
     expect(wire.requests).toHaveLength(1);
   });
 
+  it('text-embedding-ada-002 (which OpenAI refuses dimensions for) is left out, not asked; options.embedDimensions overrides the default', async () => {
+    const ada = wireModel('ada', { model: 'text-embedding-ada-002', priority: 0 });
+    const { router } = openAIWireRouter([ada, wireModel('small', { priority: 1 })]);
+    const r = await router.embed('one text', { dimensions: 3 });
+    expect(r.deployment).toBe('small');
+    expect(wire.requests.map((q) => (q.body as { model?: string }).model)).toEqual(['text-embedding-3-small']);
+    expect((await router.embed('one text')).deployment).toBe('ada');
+
+    // A server with one vector length: the operator says so, and the call goes elsewhere instead of to its error.
+    const fixedServer = wireModel('fixed-server', { priority: 0, options: { embedDimensions: false } });
+    const { router: withOption } = openAIWireRouter([fixedServer, wireModel('small', { priority: 1 })]);
+    expect((await withOption.embed('x', { dimensions: 3 })).deployment).toBe('small');
+    // And an ada-002 behind a server that does take dimensions can say so.
+    const { router: adaTakes } = openAIWireRouter([wireModel('ada', { model: 'text-embedding-ada-002', options: { embedDimensions: true } })]);
+    expect((await adaTakes.embed('x', { dimensions: 3 })).embeddings[0]).toHaveLength(3);
+    const { router: adaOnly } = openAIWireRouter([ada]);
+    expect(await rejection(adaOnly.embed('x', { dimensions: 3 }))).toMatchObject({ code: 'unsupported', statusCode: 400, param: 'dimensions' });
+  });
+
   it('the mock engine honours it too (demos), and a bad value is the request\'s error', async () => {
     const { router } = openAIWireRouter([{ name: 'mock', engine: 'mock', capabilities: ['embeddings'] }]);
     expect((await router.embed(['a b c'], { dimensions: 12 })).embeddings[0]).toHaveLength(12);

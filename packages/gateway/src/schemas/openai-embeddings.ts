@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { isWellFormedEmbeddingRequest } from './check-openai-embeddings.js';
+import { addFastCheck } from './fast-check.js';
 import { ModelNameSchema } from './model-name.js';
 
 /** Inputs in one request, as OpenAI allows. */
@@ -53,6 +55,7 @@ export const OpenAIEmbeddingRequestSchema = z.looseObject({
   user: z.string().optional(),
 });
 export type OpenAIEmbeddingRequest = z.infer<typeof OpenAIEmbeddingRequestSchema>;
+addFastCheck(OpenAIEmbeddingRequestSchema, isWellFormedEmbeddingRequest);
 
 export const OpenAIEmbeddingResponseSchema = z.object({
   object: z.literal('list'),

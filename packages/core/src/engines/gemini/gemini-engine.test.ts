@@ -433,6 +433,13 @@ describe('gemini engine: embeddings, token counting, config', () => {
     expect(result.embeddings.map((v) => v.length)).toEqual([3, 3]);
   });
 
+  it('the legacy embedding-001 has one length only: no embedDimensions (gemini-embedding-001 and text-embedding-004 take it)', () => {
+    expect(engine({ options: { embeddingModel: 'embedding-001' } }).embedDimensions).toBe(false);
+    expect(engine({ options: { embeddingModel: 'models/embedding-001' } }).embedDimensions).toBe(false);
+    expect(engine({ options: { embeddingModel: 'gemini-embedding-001' } }).embedDimensions).toBe(true);
+    expect(engine({ options: { embeddingModel: 'text-embedding-004' } }).embedDimensions).toBe(true);
+  });
+
   it('estimates tokens locally by default; exactTokenCount asks :countTokens', async () => {
     const estimate = await engine().countTokens!({ messages: [{ role: 'user', content: 'x'.repeat(400) }] });
     expect(estimate).toBeGreaterThanOrEqual(100);

@@ -54,6 +54,9 @@ function modelPath(id: string): string {
 }
 
 /** The `gemini` engine: Gemini API (Google AI Studio) generateContent / streamGenerateContent over fetch. */
+/** Gemini embedding models without `outputDimensionality` (the legacy `embedding-001`, not `gemini-embedding-001`). */
+const FIXED_LENGTH_EMBEDDING_MODEL = /(^|\/)embedding-001$/;
+
 export class GeminiEngine implements LanguageEngineV1 {
   readonly specVersion = 'v1' as const;
   readonly provider = PROVIDER;
@@ -74,8 +77,12 @@ export class GeminiEngine implements LanguageEngineV1 {
     readonly embeddings: true;
     readonly reasoning: boolean;
   };
-  /** `embed` takes `dimensions` (sent as `outputDimensionality`). Texts only (no `embedTokens`): Gemini takes no token ids. */
-  readonly embedDimensions = true;
+  /**
+   * `embed` takes `dimensions` (sent as `outputDimensionality`), except with the legacy `embedding-001`, which has one
+   * length only (a router then leaves this deployment out for such calls). Texts only (no `embedTokens`): Gemini takes
+   * no token ids.
+   */
+  readonly embedDimensions: boolean;
   private readonly context: { provider: string; deployment?: string };
   private readonly signatures: LRUCache<string, string> | undefined;
   /**
@@ -86,6 +93,7 @@ export class GeminiEngine implements LanguageEngineV1 {
 
   constructor(private readonly settings: GeminiEngineSettings) {
     this.modelId = settings.modelId;
+    this.embedDimensions = !FIXED_LENGTH_EMBEDDING_MODEL.test(settings.embeddingModel ?? settings.modelId);
     this.countTokensExact = settings.exactTokenCount;
     this.countTokensRemote = settings.exactTokenCount;
     this.context = { provider: PROVIDER, deployment: settings.deployment };

@@ -52,6 +52,9 @@ function capabilitiesFrom(list: readonly Capability[] | undefined, modelId: stri
  * Together, Mistral, DeepSeek, OpenRouter, Ollama, vLLM, LM Studio, llama.cpp server, or any `baseURL`.
  * Calls go through `ctx.fetch`; aborting `options.signal` cancels the request and closes the connection.
  */
+/** OpenAI embedding models that refuse `dimensions` (only the `text-embedding-3-*` family takes it). */
+const FIXED_LENGTH_EMBEDDING_MODEL = /(^|\/)text-embedding-ada-002$/;
+
 export class OpenAICompatibleEngine implements LanguageEngineV1 {
   readonly specVersion = 'v1' as const;
   readonly provider = 'openai-compatible';
@@ -63,9 +66,10 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
   readonly capabilities: EngineCapabilities;
   /**
    * `embed` and `embedTokens` send `dimensions` as OpenAI's API takes it: a server that refuses it answers its error,
-   * one that ignores it fails the router's length check.
+   * one that ignores it fails the router's length check. False for `text-embedding-ada-002`, which OpenAI refuses
+   * `dimensions` for (a router then leaves the deployment out for such calls), or as `options.embedDimensions` says.
    */
-  readonly embedDimensions = true;
+  readonly embedDimensions: boolean;
   /** Preset name (`openai`, `groq`, ...) or `openai-compatible`; the `provider` on errors. */
   readonly providerName: string;
   private readonly endpoint: ResolvedEndpoint;
@@ -84,6 +88,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     this.endpoint = resolveEndpoint(model, ctx);
     this.providerName = this.endpoint.providerName;
     this.capabilities = capabilitiesFrom(model.capabilities, this.modelId);
+    this.embedDimensions = this.endpoint.embedDimensions ?? !FIXED_LENGTH_EMBEDDING_MODEL.test(this.modelId);
     this[RELEASES_ABORT_LISTENERS] = releasesAbortListeners(ctx.fetch);
   }
 

@@ -49,6 +49,11 @@ export const OpenAICompatibleOptionsSchema = z.object({
    * loop's reasoning back in that field (DeepSeek's thinking mode behind another host).
    */
   reasoningContent: z.boolean().optional(),
+  /**
+   * Whether the model takes `dimensions` on embeddings (default: true, except for `text-embedding-ada-002`). Set false
+   * for a server or model with one vector length only: a router then sends calls with `dimensions` elsewhere.
+   */
+  embedDimensions: z.boolean().optional(),
 });
 
 export type OpenAICompatibleOptions = z.output<typeof OpenAICompatibleOptionsSchema>;

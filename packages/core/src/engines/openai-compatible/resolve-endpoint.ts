@@ -34,6 +34,8 @@ export interface ResolvedEndpoint {
   readonly reasoningContent: boolean;
   /** True when `strictTools` came from `options.strictTools` (for the warning's wording). */
   readonly strictToolsByOption: boolean;
+  /** `options.embedDimensions` when set (else the engine decides by the model id). */
+  readonly embedDimensions?: boolean;
 }
 
 function configError(model: ModelConfig, field: string, message: string): LLMError {
@@ -100,6 +102,7 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
     strictTools: options.strictTools ?? preset.quirks?.strictTools ?? false,
     strictToolsByOption: options.strictTools !== undefined,
     reasoningContent: options.reasoningContent ?? preset.quirks?.reasoningContent ?? false,
+    ...(options.embedDimensions !== undefined ? { embedDimensions: options.embedDimensions } : {}),
   };
 }
 
