@@ -1,4 +1,4 @@
-import { LLMError, toLLMError, type RouterResult } from '@llmrr/core';
+import { LLMError, toLLMError, type DeploymentInfo, type RouterResult } from '@llmrr/core';
 import type { Hono } from 'hono';
 import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
@@ -34,6 +34,18 @@ async function principalOf(c: AppContext, deps: GatewayDeps, headers: Record<str
 }
 
 /**
+ * One deployment's line of `/api/status`. Its traffic (requests, failures, error rate, latency, in flight) counts
+ * every tenant's calls in this process, so a tenant sees it only for its own models; a shared deployment shows its
+ * circuit alone, except to a caller without a tenant of its own (the demo tenant, a gateway without stores).
+ */
+function deploymentStatus(d: DeploymentInfo, principal: Principal): Record<string, unknown> {
+  const line = { name: d.name, engine: d.engine, model: d.model, circuit: d.stats.circuit };
+  const own = principal.tenant === undefined || principal.demo || principal.tenant.models?.some((m) => m.name === d.name) === true;
+  if (!own) return line;
+  return { ...line, requests: d.stats.requests, failures: d.stats.failures, errorRate: d.stats.errorRate, latencyMs: d.stats.latencyMs ?? null, inFlight: d.stats.inFlight };
+}
+
+/**
  * The original LLM-Runner-Router routes under `/api`, on the same router, limits and ledger. In demo mode
  * every authenticated one answers with `x-llmrr-demo` and `x-llmrr-tenant`.
  */
@@ -63,17 +75,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
           tenant: principal.tenantId,
           demo: principal.demo,
           models: deployments.length,
-          deployments: deployments.map((d) => ({
-            name: d.name,
-            engine: d.engine,
-            model: d.model,
-            circuit: d.stats.circuit,
-            requests: d.stats.requests,
-            failures: d.stats.failures,
-            errorRate: d.stats.errorRate,
-            latencyMs: d.stats.latencyMs ?? null,
-            inFlight: d.stats.inFlight,
-          })),
+          deployments: deployments.map((d) => deploymentStatus(d, principal)),
         },
         c.get('requestId'),
         headers,

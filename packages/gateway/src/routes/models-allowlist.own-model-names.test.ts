@@ -97,3 +97,20 @@ describe('allow-list and a cascade with an own model as a step', () => {
     }
   });
 });
+
+describe('/api/status to a tenant', () => {
+  it("shows its own model's traffic, and a shared deployment's circuit without the other tenants' traffic", async () => {
+    await h.stores!.tenants.createTenant({ id: 'beta', name: 'Beta', allowedModels: ['cheap'] });
+    const beta = (await h.stores!.tenants.createKey('beta', { name: 'sdk' })).secret;
+    for (let i = 0; i < 2; i++) expect((await post(h.gateway, '/v1/completions', { model: 'cheap', prompt: 'hi' }, { authorization: `Bearer ${beta}` })).status).toBe(200);
+    expect((await post(h.gateway, '/v1/completions', { model: 'premium', prompt: 'hi' }, auth())).status).toBe(200);
+    type Line = { name: string; circuit: string; requests?: number; inFlight?: number; latencyMs?: number | null };
+    const status = (await (await get(h.gateway, '/api/status', auth())).json()) as { deployments: Line[] };
+    const byName = new Map(status.deployments.map((d) => [d.name, d]));
+    expect(byName.get('cheap')).toEqual({ name: 'cheap', engine: 'mock', model: 'cheap', circuit: 'closed' });
+    expect(byName.get('premium')).toMatchObject({ circuit: 'closed', inFlight: 0 });
+    expect(byName.get('premium')!.requests).toBeGreaterThanOrEqual(1);
+    // The demo tenant or a gateway without stores is the only user: it sees every count (api-routes.test.ts).
+  });
+});
+
