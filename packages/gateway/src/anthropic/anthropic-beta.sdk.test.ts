@@ -6,10 +6,12 @@ import { clearRequests, type SdkGateway } from '../test-support/served-gateway.j
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // /v1/messages with an `anthropic-beta` header (the official client's beta resource, `client.beta.messages`, as Claude
-// Code uses it): the gateway acts on no beta and passes none on, so the call is served as without the header and the
-// answer says so in one `setting_not_sent` warning naming `anthropic-beta` and its values (not a 400: clients send
-// betas with every request). A request without the header has no such warning. A long list (Claude Code's) is cut
-// with "..." so that the message still fits x-llmrr-warnings' 200-character bound (a longer one would be dropped).
+// Code uses it): the gateway applies no beta and passes none on, so the call is served as without the header. The betas
+// that ask for something the gateway does not do (interleaved thinking, fine-grained tool streaming, the 1M context, an
+// unknown one) are named in one `setting_not_sent` warning naming `anthropic-beta` (not a 400: clients send betas with
+// every request); those it honours (prompt caching, the 1-hour cache TTL, token counting) or that change nothing it
+// serves (Claude Code's own, OAuth, other APIs', ones that only unlock a field that has its own warning or 400) say
+// nothing. A long list is cut with "..." so that the message still fits x-llmrr-warnings' 200-character bound.
 
 let claudeUp: AnthropicWireServer;
 let gw: SdkGateway;
@@ -22,7 +24,7 @@ afterEach(() => clearRequests(claudeUp));
 
 const ask = { model: 'claude', max_tokens: 20, messages: [{ role: 'user' as const, content: 'Hi' }] };
 
-describe('anthropic-beta is said to be ignored', () => {
+describe('anthropic-beta: the betas not acted on are said', () => {
   it('betas on the beta resource: answered, one setting_not_sent warning naming anthropic-beta and the values, nothing passed on', async () => {
     claudeUp.enqueue({ content: 'Hello' });
     const { data, response } = await gw
@@ -46,6 +48,47 @@ describe('anthropic-beta is said to be ignored', () => {
     await response.text();
   });
 
+  it('only the betas not acted on are named: honoured and quiet ones are left out', async () => {
+    claudeUp.enqueue({ content: 'Hello' });
+    const { response } = await gw
+      .anthropic()
+      .beta.messages.create({ ...ask, betas: ['prompt-caching-2024-07-31', 'context-1m-2025-08-07', 'oauth-2025-04-20', 'some-new-beta-2030-01-01'] })
+      .withResponse();
+    const header = response.headers.get('x-llmrr-warnings');
+    expect(readWarnings(header)).toEqual([['setting_not_sent', 'anthropic-beta']]);
+    expect(messages(header)).toEqual(['anthropic-beta context-1m-2025-08-07,some-new-beta-2030-01-01 not acted on: the gateway does not do what these betas ask and passes no beta on.']);
+    expect(claudeUp.requests[0]!.headers['anthropic-beta']).toBeUndefined();
+  });
+
+  it('betas the gateway honours or that change nothing it serves: no warning', async () => {
+    const quiet = [
+      'prompt-caching-2024-07-31',
+      'extended-cache-ttl-2025-04-11',
+      'token-counting-2024-11-01',
+      'claude-code-20250219',
+      'oauth-2025-04-20',
+      'context-management-2025-06-27',
+      'message-batches-2024-09-24',
+      'files-api-2025-04-14',
+    ];
+    claudeUp.enqueue({ content: 'Hello' });
+    const { data, response } = await gw
+      .anthropic()
+      .beta.messages.create({ ...ask, betas: quiet as never })
+      .withResponse();
+    expect(data.content[0]).toMatchObject({ type: 'text', text: 'Hello' });
+    expect(response.headers.get('x-llmrr-warnings')).toBeNull();
+  });
+
+  it('a quiet beta that unlocks a body field: the field has its own warning, the beta none', async () => {
+    claudeUp.enqueue({ content: 'Hello' });
+    const { response } = await gw
+      .anthropic()
+      .beta.messages.create({ ...ask, betas: ['context-management-2025-06-27'], context_management: { edits: [{ type: 'clear_tool_uses_20250919' }] } })
+      .withResponse();
+    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'context_management']]);
+  });
+
   it('no header: no warning', async () => {
     const { response } = await gw.anthropic().messages.create(ask).withResponse();
     expect(response.headers.get('x-llmrr-warnings')).toBeNull();
@@ -57,9 +100,8 @@ function messages(header: string | null): unknown[] {
   return parseList(header!).map(([, params]) => params.get('message'));
 }
 
-describe('anthropic-beta warning with a long list of betas (Claude Code)', () => {
-  it('still names the values (cut with "..."), as betaWarning intends', async () => {
-    // Claude Code's betas with context management: 137 characters once joined.
+describe("anthropic-beta warning with Claude Code's betas, and a long list", () => {
+  it("Claude Code's: only interleaved thinking and fine-grained tool streaming are named", async () => {
     const betas = [
       'claude-code-20250219',
       'oauth-2025-04-20',
@@ -74,8 +116,23 @@ describe('anthropic-beta warning with a long list of betas (Claude Code)', () =>
       .withResponse();
     const header = response.headers.get('x-llmrr-warnings');
     expect(readWarnings(header)).toEqual([['setting_not_sent', 'anthropic-beta']]);
+    expect(messages(header)).toEqual([
+      'anthropic-beta interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14 not acted on: the gateway does not do what these betas ask and passes no beta on.',
+    ]);
+  });
+
+  it('a list too long for the header: still named, cut with "..."', async () => {
+    const betas = ['interleaved-thinking-2025-05-14', 'fine-grained-tool-streaming-2025-05-14', 'context-1m-2025-08-07', 'output-128k-2025-02-19', 'token-efficient-tools-2025-02-19'];
+    claudeUp.enqueue({ content: 'Hello' });
+    const { response } = await gw
+      .anthropic()
+      .beta.messages.create({ ...ask, betas: betas as never })
+      .withResponse();
+    const header = response.headers.get('x-llmrr-warnings');
+    expect(readWarnings(header)).toEqual([['setting_not_sent', 'anthropic-beta']]);
     const [message] = messages(header);
     expect(message, `x-llmrr-warnings: ${header}`).toBeDefined();
-    expect(String(message)).toContain('claude-code-20250219,oauth-2025-04-20');
+    expect(String(message)).toContain('anthropic-beta interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14,context-1m');
+    expect(String(message)).toContain('... not acted on');
   });
 });

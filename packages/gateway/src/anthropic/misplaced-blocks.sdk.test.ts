@@ -7,7 +7,8 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 // /v1/messages driven by the official @anthropic-ai/sdk client: a block in a turn whose role does not take it (a
 // `tool_use` in a user turn, an `image` or a `tool_result` in an assistant turn) is refused with a 400
 // invalid_request_error naming `messages.N.content.K.type`, as Anthropic's API refuses it, instead of being dropped
-// (the model would answer a conversation the client did not send). count_tokens refuses it the same way. Nothing
+// (the model would answer a conversation the client did not send); a `document` block, which the gateway does not
+// take in any turn, is refused there by the same path. count_tokens refuses it the same way. Nothing
 // reaches the upstream.
 
 let claudeUp: AnthropicWireServer;
@@ -52,6 +53,17 @@ describe('a block in a turn that does not take it is refused by its path', () =>
     ]);
     expect(error.param).toBe('messages.1.content.0.type');
     expect(error.message).toContain('messages.1.content.0.type: an image block belongs in a user message, not an assistant message');
+  });
+
+  it('a document block in an assistant turn: 400 naming messages.1.content.1.type (documents are refused in any turn)', async () => {
+    const document = { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'A cat.' } } as unknown as Anthropic.TextBlockParam;
+    const error = await refusal([
+      { role: 'user', content: 'Write it down' },
+      { role: 'assistant', content: [{ type: 'text', text: 'Here:' }, document] },
+      { role: 'user', content: 'Thanks' },
+    ]);
+    expect(error.param).toBe('messages.1.content.1.type');
+    expect(error.message).toContain('"document" blocks are not supported');
   });
 
   it('a tool_result block in an assistant turn: 400 naming messages.1.content.1.type', async () => {

@@ -5,9 +5,11 @@ import type { ClientMessagePaths, ConvertedRequest } from '../schemas/client-mes
 
 /** One entry of `ClientMessagePaths`. */
 type ClientMessagePath = ClientMessagePaths[number];
+import { joinAnswerText } from '../schemas/answer-text.js';
 import { asksForNothing, CappedWarnings, noteIgnoredFields, noteProviderOnlyFields } from '../schemas/ignored-fields.js';
 import { markedSystemMessage } from '../schemas/marked-system-message.js';
 import { MESSAGES_FIELD_NAMES } from '../schemas/route-field-names.js';
+import { betaWarning } from './anthropic-beta.js';
 import { toolChoiceConflict, type ToolPaths } from '../schemas/tool-choice-conflict.js';
 
 /** Where a Messages body's tools and tool choice are: `tools.N.name`, `tool_choice.name`. */
@@ -134,9 +136,9 @@ function reasoningParts(content: Block[]): ReasoningPart[] {
 const TOOL_USE_FIELDS = { id: 'id', name: 'name', arguments: 'input' } as const;
 
 /**
- * An assistant turn: its text blocks joined with nothing between (the model's own answer in pieces: the gateway's
- * streamed answer splits its text around a tool call, where the JSON answer has one string; a user turn's blocks, which
- * the client wrote apart, are joined with "\n"), its tool_use blocks as tool calls, its thinking blocks as reasoning. With tool
+ * An assistant turn: its text blocks joined by `joinAnswerText` ("\n" between unless white space is already there: never
+ * run together, and the gateway's own streamed answer, its text split around a tool call, given back as the model
+ * wrote it), its tool_use blocks as tool calls, its thinking blocks as reasoning. With tool
  * calls its path names each call's block (`messages.M.content.J`), so an error about core's
  * `messages.N.toolCalls.K.arguments` names the client's `messages.M.content.J.input`.
  */
@@ -146,7 +148,7 @@ function convertAssistant(content: Param['content'], index: number, push: Push):
   const toolCalls: ToolCall[] = [];
   const callPaths: string[] = [];
   content.forEach((b, j) => {
-    if (b.type === 'text') text += b.text;
+    if (b.type === 'text') text = joinAnswerText(text, b.text);
     else if (b.type === 'tool_use') {
       toolCalls.push({ id: b.id, name: b.name, arguments: JSON.stringify(b.input ?? {}) });
       callPaths.push(`messages.${index}.content.${j}`);
@@ -300,23 +302,6 @@ function systemPath(system: NonNullable<AnthropicMessagesRequest['system']>, con
   return { path: whole, text: true, parts };
 }
 
-/**
- * The most characters of an `anthropic-beta` header its warning repeats: x-llmrr-warnings keeps a message of at most
- * 200 characters (quoted), and the fixed text around the values with "..." takes 88 of them.
- */
-const BETAS_SHOWN_MAX = 112;
-
-/**
- * The warning for a request with an `anthropic-beta` header: the gateway acts on no beta and passes none on (the
- * Anthropic engine sends the betas its own body needs, such as the 1-hour cache TTL's), so the client is told, once,
- * naming the header and its values. Not a 400: Claude Code and the SDKs' beta resources send betas with every request,
- * and what the gateway serves works without them.
- */
-function betaWarning(betas: string): CallWarning {
-  const shown = betas.length > BETAS_SHOWN_MAX ? `${betas.slice(0, BETAS_SHOWN_MAX)}...` : betas;
-  return { code: 'setting_not_sent', field: 'anthropic-beta', message: `anthropic-beta (${shown}) is not acted on by this gateway: no beta is applied or passed on.` };
-}
-
 /** A validated Anthropic Messages request as the engine-neutral `GenerateRequest`. */
 export function messagesToGenerateRequest(body: AnthropicMessagesRequest): GenerateRequest {
   return convertMessagesRequest(body).request;
@@ -326,7 +311,8 @@ export function messagesToGenerateRequest(body: AnthropicMessagesRequest): Gener
  * A validated Anthropic Messages request as the engine-neutral `GenerateRequest`, and where its messages came from
  * when core's indexes are not the client's (a system prompt comes first; tool results are messages of their own;
  * an empty system message is none), so errors name the client's message. System messages of `messages` stay where
- * the client put them. `betas`, the request's `anthropic-beta` header, is said in a warning (see `betaWarning`).
+ * the client put them. `betas`, the request's `anthropic-beta` header: the betas of it the gateway does not act on are
+ * said in a warning (see `betaWarning`).
  */
 export function convertMessagesRequest(body: AnthropicMessagesRequest, betas?: string | null): ConvertedRequest {
   const system = body.system === undefined ? undefined : systemMessage(body.system);
@@ -382,6 +368,7 @@ export function convertMessagesRequest(body: AnthropicMessagesRequest, betas?: s
     };
   }
   noteProviderOnlyFields(req, 'anthropic', anthropicOnlyWarnings(outputConfig, verbatim));
-  const nested = betas != null && betas.trim() !== '' ? [betaWarning(betas.trim())] : undefined;
+  const beta = betaWarning(betas);
+  const nested = beta ? [beta] : undefined;
   return { request: noteIgnoredFields(req, body, MESSAGES_FIELD_RULES, nested), messagePaths: paths, fieldNames: MESSAGES_FIELD_NAMES };
 }

@@ -181,6 +181,9 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
 
     if (!call.stream) {
       const result = await deps.router.generate(call.request, options);
+      // The client left meanwhile (a router cache hit replays without looking at its signal): it gets nothing, so the
+      // call is settled as its leaving, with what the answer cost, as a stream's is (not a shutdown cut: its client is there).
+      if (call.signal?.aborted === true && call.served?.cutOf(call.signal) === undefined) return await clientLeft(result);
       await settle({ status: 'success', result, deployment: result.deployment, provider: result.provider, ttftMs: result.timeToFirstTokenMs ?? result.latencyMs });
       resultHeaders(result, headers);
       // (An array test, not `!== undefined`: a custom engine in plain JS may send anything, and the call has answered.)
@@ -220,6 +223,16 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     }
   } catch (e) {
     return fail(e);
+  }
+
+  async function clientLeft(result: RouterResult): Promise<Reply> {
+    const error = toLLMError(Object.assign(new Error('The client closed the request before its answer was sent'), { name: 'AbortError' }));
+    try {
+      await settle({ status: 'aborted', result, error, deployment: result.deployment, provider: result.provider, ttftMs: result.timeToFirstTokenMs ?? result.latencyMs });
+    } catch {
+      // already logged; nobody reads the answer
+    }
+    return errorReply(toPublicError(error), call.requestId, call.style, headers);
   }
 
   function streamReply(opened: OpenedStream): Reply {

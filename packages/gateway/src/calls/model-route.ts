@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import { incomingFromRequest, type Incoming } from '../http/incoming.js';
 import { replyToResponse, type Reply } from '../http/reply.js';
 import { clientIp, type AppEnv } from './context.js';
-import { SERVED_STREAMS } from './served-streams.js';
+import { SERVED_SIGNAL, SERVED_STREAMS } from './served-streams.js';
 
 /**
  * One POST endpoint as a transport-neutral function: the Hono app calls it with a web `Request`, the Node
@@ -16,5 +16,8 @@ export type ModelRoutes = Map<string, ModelRoute>;
 /** Registers `route` under `POST path` in the Hono app and in the fast-path table. */
 export function postRoute(app: Hono<AppEnv>, routes: ModelRoutes, path: string, route: ModelRoute): void {
   routes.set(path, route);
-  app.post(path, async (c) => replyToResponse(await route(incomingFromRequest(c.req.raw, clientIp(c), c.env?.[SERVED_STREAMS]), c.get('requestId'), c.get('startedAt'))));
+  app.post(path, async (c) => {
+    const env = c.env;
+    return replyToResponse(await route(incomingFromRequest(c.req.raw, clientIp(c), env?.[SERVED_STREAMS], env?.[SERVED_SIGNAL]), c.get('requestId'), c.get('startedAt')));
+  });
 }

@@ -8,9 +8,18 @@ import type { GatewayEnv } from '../types.js';
  */
 export const SERVED_STREAMS: unique symbol = Symbol.for('@llmrr/gateway.servedStreams') as never;
 
+/** Where `serveGateway` puts the signal of the connection carrying a request it passes to `gateway.fetch` (as `SERVED_STREAMS`). */
+export const SERVED_SIGNAL: unique symbol = Symbol.for('@llmrr/gateway.servedSignal') as never;
+
 /** The env of a request `serveGateway` passes to `gateway.fetch`. */
 export interface ServedEnv extends GatewayEnv {
   [SERVED_STREAMS]?: ServedStreams;
+  /**
+   * The signal of the connection carrying the request (made on first call): aborted when the client leaves, or by
+   * its server's shutdown cut with the cut's error (`cutOf`). The model routes take it instead of the `Request`'s
+   * own, so a call served through `gateway.fetch` is cut as one served directly is.
+   */
+  [SERVED_SIGNAL]?: () => AbortSignal;
 }
 
 /**

@@ -93,8 +93,9 @@ export function publicCors(options: GatewayCorsOptions): MiddlewareHandler {
 /**
  * The CORS headers of an answer made outside the Hono app (an error node:http raised before the routes ran, answered
  * by `serveGateway`), as the middleware would give them: for `path` under `/v1/` or `/api/` and a listed `origin`,
- * or any when the origins are `*`. `path` and `origin` undefined: the request's head was not read (headers too large
- * or malformed, or that never ended), so only `*` can be answered.
+ * or any when the origins are `*`. `path` and `origin` undefined: the request's head is not known (headers too large
+ * or malformed in bytes that do not hold the head's start or one Origin, or that never ended), so only `*` can be
+ * answered.
  */
 export function corsHeadersOf(options: GatewayCorsOptions): (origin: string | undefined, path: string | undefined) => Record<string, string> | undefined {
   const { origins } = parseCorsOptions(options);

@@ -32,9 +32,12 @@ export function unreadable(cause: unknown): LLMError {
   return new LLMError({ code: 'invalid_request', message: 'Could not read the request body', param: 'body', cause });
 }
 
-/** A web `Request` as an `Incoming`. */
-export function incomingFromRequest(request: Request, clientIp: string | undefined, served?: ServedStreams): Incoming {
-  return { headers: request.headers, bytes: (maxBytes) => readLimited(request, maxBytes), signal: request.signal, clientIp, served };
+/**
+ * A web `Request` as an `Incoming`. `signal`, when given, is the signal of the connection carrying it (`serveGateway`'s:
+ * `ServedEnv`), taken instead of the request's own.
+ */
+export function incomingFromRequest(request: Request, clientIp: string | undefined, served?: ServedStreams, signal?: () => AbortSignal): Incoming {
+  return { headers: request.headers, bytes: (maxBytes) => readLimited(request, maxBytes), signal: signal ? signal() : request.signal, clientIp, served };
 }
 
 async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {

@@ -1,6 +1,6 @@
 import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { answerClientError, clientErrorOf } from './client-error.js';
+import { answerClientError, clientErrorOf, headOf } from './client-error.js';
 
 /** A socket double that records what is written and whether it was destroyed. */
 function fakeSocket(writable = true) {
@@ -54,5 +54,27 @@ describe('answerClientError', () => {
     Object.assign(busy.socket, { _httpMessage: { headersSent: true } });
     answerClientError(() => 'req_4')(Object.assign(new Error('bad'), { code: 'HPE_INVALID_CHUNK_SIZE' }), busy.socket);
     expect([busy.written, busy.socket.destroyed]).toEqual([[], true]);
+  });
+});
+
+describe('headOf (the head of a request node:http could not parse, from the bytes it was parsing)', () => {
+  const bytes = (text: string) => Buffer.from(text, 'latin1');
+
+  it('reads the path (without its query) and the one Origin, header names in any case, and anthropic-version', () => {
+    expect(headOf(bytes('POST /v1/messages?beta=true HTTP/1.1\r\nHost: gw\r\nORIGIN:  https://app.example.com \r\nAnthropic-Version: 2023-06-01\r\nbad header: x\r\n\r\n'))).toEqual({
+      path: '/v1/messages',
+      origin: 'https://app.example.com',
+      anthropic: true,
+    });
+  });
+
+  it('knows no Origin when there are two, and nothing when the bytes do not start with the request line (a head in several packets)', () => {
+    expect(headOf(bytes('GET /v1/models HTTP/1.1\r\norigin: https://a.example\r\norigin: https://b.example\r\n\r\n'))?.origin).toBeUndefined();
+    expect(headOf(bytes('origin: https://app.example.com\r\nx-big: aaaa\r\n'))).toBeUndefined();
+    expect(headOf(undefined)).toBeUndefined();
+  });
+
+  it('reads only the head: an origin line in the body does not count', () => {
+    expect(headOf(bytes('POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\n\r\n\r\norigin: https://app.example.com\r\n'))?.origin).toBeUndefined();
   });
 });

@@ -6,10 +6,48 @@ import { errorBody, errorReply, errorResponse, errorStatus, type ErrorStyle } fr
 import { tooLarge } from '../http/incoming.js';
 import { writeReply } from './write-reply.js';
 
-/** What node:http's parser reports (`llhttp` codes such as `HPE_HEADER_OVERFLOW`, and its reason). */
+/** What node:http's parser reports (`llhttp` codes such as `HPE_HEADER_OVERFLOW`, its reason, the bytes it was parsing). */
 interface ParserError extends Error {
   code?: string;
   reason?: string;
+  rawPacket?: unknown;
+}
+
+/** What an error answer needs of a request's head: its path, its one Origin, whether it says `anthropic-version`. */
+interface Head {
+  path: string | undefined;
+  origin: string | undefined;
+  anthropic: boolean;
+}
+
+/** At most this much of a packet is read for a head (node:http's default limit of a head is 16 KB). */
+const HEAD_SCAN_BYTES = 32 * 1024;
+
+/**
+ * The head of a request node:http could not parse (headers too large, a malformed header...), as far as the bytes it
+ * was parsing (`rawPacket`) show it: its path when they start with the request line, and its Origin when they hold
+ * exactly one (none when the head came in several packets and its start is gone). Only read to answer the error.
+ */
+export function headOf(raw: unknown): Head | undefined {
+  if (!Buffer.isBuffer(raw)) return undefined;
+  const text = raw.toString('latin1', 0, Math.min(raw.length, HEAD_SCAN_BYTES));
+  const line = /^[A-Z]+ (\/[^ ?#\r\n]*)[^ \r\n]* HTTP\/1\.[01]\r\n/.exec(text);
+  if (!line) return undefined;
+  const end = text.indexOf('\r\n\r\n');
+  const lines = text.slice(line[0].length, end < 0 ? text.length : end).split('\r\n');
+  let origin: string | undefined;
+  let origins = 0;
+  let anthropic = false;
+  for (const l of lines) {
+    const colon = l.indexOf(':');
+    if (colon < 0) continue;
+    const name = l.slice(0, colon).toLowerCase();
+    if (name === 'origin') {
+      origins++;
+      origin = l.slice(colon + 1).trim();
+    } else if (name === 'anthropic-version') anthropic = true;
+  }
+  return { path: line[1], origin: origins === 1 ? origin : undefined, anthropic };
 }
 
 /**
@@ -51,9 +89,19 @@ export function clientErrorOf(err: ParserError): LLMError {
  * paths (`/v1/messages` and below) and for a request carrying `anthropic-version`; OpenAI's otherwise.
  */
 function errorStyleOf(req: IncomingMessage): ErrorStyle {
-  const path = (req.url ?? '').split('?', 1)[0]!;
+  return styleOf((req.url ?? '').split('?', 1)[0]!, req.headers['anthropic-version'] !== undefined);
+}
+
+function styleOf(path: string, anthropicVersion: boolean): ErrorStyle {
   if (path === '/v1/messages' || path.startsWith('/v1/messages/')) return 'anthropic';
-  return req.headers['anthropic-version'] === undefined ? 'openai' : 'anthropic';
+  return anthropicVersion ? 'anthropic' : 'openai';
+}
+
+/** The CORS headers of `req`'s answer, by its Origin and path (`cors` undefined: CORS is off). */
+function corsOf(req: IncomingMessage, cors: CorsHeaders | undefined): Record<string, string> | undefined {
+  if (!cors) return undefined;
+  const origin = req.headers.origin;
+  return cors(typeof origin === 'string' ? origin : undefined, (req.url ?? '').split('?', 1)[0]!);
 }
 
 /** The CORS headers of an error answered outside the gateway's app (`DirectRoutes.corsHeaders`). */
@@ -63,8 +111,8 @@ export type CorsHeaders = (origin: string | undefined, path: string | undefined)
  * A `clientError` listener for node:http: answers with the gateway's error body and closes the connection,
  * as Node would (only when nothing of an answer was written on it yet; otherwise it just closes). With CORS on
  * (`cors`), the answer carries the headers the gateway's routes would give the request (its Origin and path, when
- * its head was read: a request timed out while sending its body), so a browser page can read it; on `/v1/messages`
- * the body is in the Anthropic shape.
+ * its head was read: a request timed out while sending its body; or when the bytes the parser failed on hold it:
+ * `headOf`), so a browser page can read it; on `/v1/messages` the body is in the Anthropic shape.
  */
 export function answerClientError(requestId: () => string, cors?: CorsHeaders): (err: ParserError, socket: Duplex) => void {
   return (err, socket) => {
@@ -76,13 +124,14 @@ export function answerClientError(requestId: () => string, cors?: CorsHeaders): 
     const error = clientErrorOf(err);
     const id = requestId();
     const status = errorStatus(error);
-    // The request whose head was read, if any (node:http sets it on its response, on the connection, until answered).
+    // The request whose head was read, if any (node:http sets it on its response, on the connection, until answered);
+    // else what the bytes the parser failed on say of it.
     const req = inFlight?.req;
-    const path = req?.url === undefined ? undefined : req.url.split('?', 1)[0]!;
-    const body = JSON.stringify(errorBody(error, id, req ? errorStyleOf(req) : 'openai'));
+    const head = req ? undefined : headOf(err.rawPacket);
+    const style = req ? errorStyleOf(req) : head ? styleOf(head.path!, head.anthropic) : 'openai';
+    const body = JSON.stringify(errorBody(error, id, style));
     let extra = '';
-    const origin = req?.headers.origin;
-    const headers = cors?.(typeof origin === 'string' ? origin : undefined, path);
+    const headers = req ? corsOf(req, cors) : cors?.(head?.origin, head?.path);
     if (headers) for (const name in headers) extra += `${name}: ${headers[name]}\r\n`;
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
@@ -112,28 +161,31 @@ export function fetchBridgeError(requestId: () => string): (err: unknown) => Res
 
 /**
  * A `checkExpectation` listener for node:http: an `Expect` header other than `100-continue` is a 417 with
- * the error body (Node's own 417 has none). Only such requests reach it.
+ * the error body (Node's own 417 has none; in the Anthropic shape on `/v1/messages`). Only such requests reach it.
  */
 export function answerExpectation(requestId: () => string): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const error = new LLMError({ code: 'invalid_request', statusCode: 417, message: 'Only "Expect: 100-continue" is supported', param: 'expect' });
-    writeReply(errorReply(error, requestId()), req, res);
+    writeReply(errorReply(error, requestId(), errorStyleOf(req)), req, res);
   };
 }
 
 /**
  * A `checkContinue` listener for node:http (a request with `Expect: 100-continue`, as curl sends for a body over
- * 1 MB): a declared body over `maxBodyBytes` is refused with the 413 error body and `connection: close`, without
- * `100 Continue`, so the client does not send it; any other request gets `100 Continue` and goes to `onRequest`.
+ * 1 MB): a declared body over `maxBodyBytes` is refused with the 413 error body and `connection: close` (and the
+ * CORS headers of its Origin and path, with `cors`), without `100 Continue`, so the client does not send it; any
+ * other request gets `100 Continue` and goes to `onRequest`.
  */
 export function answerContinue(
   maxBodyBytes: number | undefined,
   requestId: () => string,
   onRequest: (req: IncomingMessage, res: ServerResponse) => void,
+  cors?: CorsHeaders,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (maxBodyBytes !== undefined && Number(req.headers['content-length']) > maxBodyBytes) {
-      writeReply(errorReply(tooLarge(maxBodyBytes), requestId(), errorStyleOf(req), { connection: 'close' }), req, res);
+      const headers = corsOf(req, cors);
+      writeReply(errorReply(tooLarge(maxBodyBytes), requestId(), errorStyleOf(req), headers ? { ...headers, connection: 'close' } : { connection: 'close' }), req, res);
       return;
     }
     res.writeContinue();

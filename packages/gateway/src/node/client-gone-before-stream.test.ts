@@ -123,6 +123,31 @@ describe('a streamed cache hit whose client left during admission', () => {
   });
 });
 
+describe('a JSON (non-streamed) cache hit whose client left during admission', () => {
+  const messages = [{ role: 'user' as const, content: 'what is cached, unstreamed?' }];
+  beforeAll(async () => {
+    await gw.openai().chat.completions.create({ model: 'gpt', messages });
+  });
+
+  it('is ledgered as aborted, as the streamed one is (the client got nothing), its lease released', async () => {
+    const restore = slowReserve();
+    try {
+      await sendAndLeave(JSON.stringify({ model: 'gpt', messages }), 100);
+      let rows = await gw.ledger.query({ tenantId: 'acme', limit: 20 });
+      for (let i = 0; i < 150 && !rows.some((r) => !r.stream && r.cacheHit); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        rows = await gw.ledger.query({ tenantId: 'acme', limit: 20 });
+      }
+      expect(rows.filter((r) => !r.stream && r.cacheHit).map((r) => [r.status, r.errorCode, r.costUsd])).toEqual([['aborted', 'aborted', 0]]);
+    } finally {
+      restore();
+    }
+    expect(await inFlight()).toBe(0);
+    const next = await gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'next, unstreamed' }] }).catch((e: unknown) => e);
+    expect(next).not.toBeInstanceOf(Error);
+  });
+});
+
 describe('writeReply of a stream to a response already closed', () => {
   for (const piped of [true, false]) {
     it(`cancels the stream and writes nothing (${piped ? 'pipe' : 'frames'})`, async () => {

@@ -14,14 +14,14 @@ class NodeHeaders implements HeaderSource {
   }
 }
 
-/** The abort controller of a connection's signal, kept on its socket (see `NodeIncoming.signal`). */
+/** The abort controller of a connection's signal, kept on its socket (see `connectionSignal`). */
 const CONNECTION_SIGNAL = Symbol('llmrr.connectionSignal');
 /** The response of the connection's latest request to arrive (answers go out in arrival order). */
 const LATEST_RESPONSE = Symbol('llmrr.latestResponse');
 type SignalledSocket = Socket & { [CONNECTION_SIGNAL]?: AbortController; [LATEST_RESPONSE]?: ServerResponse };
 
 /**
- * The connections of one server whose abort signal a request took (`NodeIncoming.signal`), until they close, so that
+ * The connections of one server whose abort signal a request took (`connectionSignal`), until they close, so that
  * its shutdown cut (`cut`) can abort the signal of those with a request in flight with the cut's error, the client
  * still there: the calls on them stop and answer that error (the route tells it from the client's leaving by the
  * reason: `ServedStreams.cutOf`). Per connection one set entry; nothing per request.
@@ -54,6 +54,62 @@ export class ConnectionSignals {
 }
 
 /**
+ * Notes `res` as the answer of its connection's latest request (answers go out in arrival order): called as each
+ * request arrives (`NodeIncoming` does it), not when a handler takes the signal, since a later request may read it
+ * after an earlier one, or only after the client has left.
+ */
+export function arrived(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket as SignalledSocket | null;
+  if (socket) socket[LATEST_RESPONSE] = res;
+}
+
+/**
+ * The abort signal of the connection carrying `req` (whose latest arrived request's answer is `res`: `arrived`).
+ * One signal per connection, made on first use, aborted when the socket closes. The socket closing is the
+ * client going away from whatever is in flight on it (pipelined requests are answered in arrival order; their
+ * handlers may run at the same time); a response already complete has left nothing listening (each listener
+ * is removed when its call settles). Node 20 spends several microseconds making an AbortController, which is
+ * worth not doing for every request of a keep-alive connection. A connection that closes once the answer of
+ * its latest arrived request is complete (answers go out in arrival order, so every earlier one is too) has
+ * nothing in flight: its signal is left as it is (no abort error and abort event per connection, as when a
+ * client's pool closes them all). A request that takes the signal after the client left gets it aborted. Its
+ * server's shutdown cut may abort it too (`connections`), with the cut's error as the reason. The model routes
+ * take it on both of `serveGateway`'s paths (directly, and through `gateway.fetch`: `ServedEnv`).
+ */
+export function connectionSignal(req: IncomingMessage, res: ServerResponse, connections: ConnectionSignals | undefined): AbortSignal {
+  const socket = req.socket as SignalledSocket | null;
+  if (!socket) return ownSignal(res);
+  let controller = socket[CONNECTION_SIGNAL];
+  if (!controller) {
+    const made = new AbortController();
+    controller = made;
+    socket[CONNECTION_SIGNAL] = made;
+    const onClose = () => {
+      connections?.closed(socket);
+      if (socket[LATEST_RESPONSE]?.writableFinished) return;
+      made.abort(new DOMException('The client closed the connection', 'AbortError'));
+    };
+    if (socket.destroyed) onClose();
+    else {
+      connections?.made(socket, made);
+      socket.once('close', onClose);
+    }
+  }
+  return controller.signal;
+}
+
+/** A request without a socket (already detached): its own signal, aborted if its response never completes. */
+function ownSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) controller.abort(new DOMException('The client closed the connection', 'AbortError'));
+  };
+  if (res.closed) onClose();
+  else res.once('close', onClose);
+  return controller.signal;
+}
+
+/**
  * A Node request as the gateway's `Incoming`: headers read in place, the body collected from the stream
  * (refused as soon as it passes the limit), and an abort signal that fires when the client goes away
  * before its answer is complete.
@@ -69,60 +125,16 @@ export class NodeIncoming implements Incoming {
     private readonly connections?: ConnectionSignals,
   ) {
     this.headers = new NodeHeaders(req.headers);
-    // Arrival order, not the order handlers take the signal: a later request may read it after an earlier one,
-    // or only after the client has left.
-    const socket = req.socket as SignalledSocket | null;
-    if (socket) socket[LATEST_RESPONSE] = res;
+    arrived(req, res);
   }
 
   get clientIp(): string | undefined {
     return this.req.socket.remoteAddress;
   }
 
-  /**
-   * One signal per connection, made on first use, aborted when the socket closes. The socket closing is the
-   * client going away from whatever is in flight on it (pipelined requests are answered in arrival order; their
-   * handlers may run at the same time); a response already complete has left nothing listening (each listener
-   * is removed when its call settles). Node 20 spends several microseconds making an AbortController, which is
-   * worth not doing for every request of a keep-alive connection. A connection that closes once the answer of
-   * its latest arrived request is complete (answers go out in arrival order, so every earlier one is too) has
-   * nothing in flight: its signal is left as it is (no abort error and abort event per connection, as when a
-   * client's pool closes them all). A request that takes the signal after the client left gets it aborted. Its
-   * server's shutdown cut may abort it too (`ConnectionSignals`), with the cut's error as the reason.
-   */
+  /** The connection's signal (`connectionSignal`): one per connection, made on first use. */
   get signal(): AbortSignal {
-    const socket = this.req.socket as SignalledSocket | null;
-    if (!socket) return this.ownSignal();
-    let controller = socket[CONNECTION_SIGNAL];
-    if (!controller) {
-      const made = new AbortController();
-      controller = made;
-      socket[CONNECTION_SIGNAL] = made;
-      const connections = this.connections;
-      const onClose = () => {
-        connections?.closed(socket);
-        if (socket[LATEST_RESPONSE]?.writableFinished) return;
-        made.abort(new DOMException('The client closed the connection', 'AbortError'));
-      };
-      if (socket.destroyed) onClose();
-      else {
-        connections?.made(socket, made);
-        socket.once('close', onClose);
-      }
-    }
-    return controller.signal;
-  }
-
-  /** A request without a socket (already detached): its own signal, aborted if its response never completes. */
-  private ownSignal(): AbortSignal {
-    const controller = new AbortController();
-    const res = this.res;
-    const onClose = () => {
-      if (!res.writableFinished) controller.abort(new DOMException('The client closed the connection', 'AbortError'));
-    };
-    if (res.closed) onClose();
-    else res.once('close', onClose);
-    return controller.signal;
+    return connectionSignal(this.req, this.res, this.connections);
   }
 
   bytes(maxBytes: number): Promise<Uint8Array> {

@@ -4,17 +4,20 @@
  * (ledger row, `llm_requests_total{status="shutting_down"}`), then a 503 in its route's error shape (OpenAI's on
  * `/v1/chat/completions`, Anthropic's on `/v1/messages`, with its top-level `request_id`) before its connection closes,
  * within the cut's 1 s bound. The official clients throw their `APIError` (503), not a connection error. So does an
- * embeddings request, and one whose body was still arriving when the cut started (once it is complete).
+ * embeddings request, one whose body was still arriving when the cut started (once it is complete), and one served
+ * through `gateway.fetch` (a browser's, CORS on: the 503 carries its CORS headers).
  * Over local OpenAI- and Anthropic-wire upstreams that do not answer until their client leaves.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { get } from '../test-support/harness.js';
+import { createHarness, get, mockModel } from '../test-support/harness.js';
 import type { SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 import type { WireUpstreams } from '../test-support/wire-upstreams.js';
+import { serveGateway } from './serve-gateway.js';
 
 let gw: SdkGateway | undefined;
 afterEach(async () => {
@@ -162,5 +165,93 @@ describe('close(graceMs) with non-streamed requests still running at the end of 
     expect(started.upstreams.openai.requests).toHaveLength(0);
     const rows = await gw.ledger.query({ tenantId: 'acme', limit: 10 });
     expect(rows.map((r) => ({ status: r.status, errorCode: r.errorCode, stream: r.stream }))).toEqual([{ status: 'error', errorCode: 'shutting_down', stream: false }]);
+  });
+
+  it('one served through gateway.fetch (a browser, CORS on) answers the 503 with its CORS headers, ledgered as that error, as one served directly', async () => {
+    const ORIGIN = 'https://app.example.com';
+    const h = await createHarness({ stores: 'memory', models: [mockModel('slow', { delayMs: 30_000 })], gateway: { cors: { origins: [ORIGIN] } } });
+    const stores = h.stores!;
+    await stores.tenants.createTenant({ id: 'acme', name: 'Acme', limits: { maxConcurrency: 8 }, budget: { amountUsd: 5, period: 'total' } });
+    const { secret } = await stores.tenants.createKey('acme', { name: 'k' });
+    const served = await serveGateway(h.gateway, { port: 0 });
+    const ask = (headers: Record<string, string>) =>
+      fetch(`${served.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}`, ...headers },
+        body: JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'hi' }] }),
+      }).then(
+        async (res) => ({ status: res.status, allow: res.headers.get('access-control-allow-origin'), code: ((await res.json()) as { error?: { code?: string } }).error?.code }),
+        (e: unknown) => ({ status: 0, allow: null, code: String((e as Error).cause ?? e) }),
+      );
+    try {
+      const direct = ask({});
+      const browser = ask({ origin: ORIGIN });
+      // Both calls are in flight (admitted, waiting for their upstream) before close() starts.
+      const until = performance.now() + 10_000;
+      while (!/llm_requests_in_flight 2\b/.test(await (await get(h.gateway, '/metrics')).text())) {
+        if (performance.now() > until) throw new Error('the two calls did not start');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await served.close(100);
+      await h.gateway.close();
+      const rows = await stores.ledger.query({ tenantId: 'acme', limit: 10 });
+      expect({ direct: await direct, browser: await browser, rows: rows.map((r) => `${r.status}:${r.errorCode}`).sort() }).toEqual({
+        direct: { status: 503, allow: null, code: 'shutting_down' },
+        browser: { status: 503, allow: ORIGIN, code: 'shutting_down' },
+        rows: ['error:shutting_down', 'error:shutting_down'],
+      });
+    } finally {
+      await served.close(0);
+      await h.close();
+    }
+  });
+});
+
+/**
+ * A request to another route (served through `gateway.fetch`, no model call) still running when the grace ends: its
+ * body stalled. The cut has nothing to stop and settle for it, so it does not hold `close()` for the cut's 1 s bound.
+ */
+async function stalledFeedback(gw: SdkGateway): Promise<{ closed: Promise<number> }> {
+  const u = new URL(gw.url);
+  const taken = new Promise<void>((resolve) => gw.served.server.once('request', () => resolve()));
+  const socket = connect({ host: u.hostname, port: Number(u.port) });
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now())));
+  socket.on('error', () => {});
+  socket.write(`POST /v1/feedback HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer ${gw.secret}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"request_id":`);
+  await taken;
+  return { closed };
+}
+
+describe('the cut of close(graceMs) waits for the model calls it stopped, not for the other requests', () => {
+  it('a request to another route still running at the end of the grace is closed at once when no model call is in flight', async () => {
+    ({ gw } = await setup());
+    const other = await stalledFeedback(gw);
+    const start = performance.now();
+    await gw.served.close(50);
+    const closedAfterMs = performance.now() - start;
+    // The cut's bound (1 s past the grace) is for model calls to settle and send their error; there is none here.
+    expect(closedAfterMs).toBeLessThan(1000);
+    expect((await other.closed) - start).toBeLessThan(1000);
+  });
+
+  it('with a model call cut too, close() resolves once its 503 is sent, not at the end of the bound', async () => {
+    const started = await setup();
+    const other = await stalledFeedback(started.gw);
+    const chat = started.gw
+      .openai()
+      .chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    await upstreamsReached(started.upstreams, 1);
+    const start = performance.now();
+    await started.gw.served.close(50);
+    const closedAfterMs = performance.now() - start;
+    const error = await chat;
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect(closedAfterMs).toBeLessThan(1000);
+    expect((await other.closed) - start).toBeLessThan(1000);
   });
 });

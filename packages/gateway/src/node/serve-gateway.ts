@@ -3,14 +3,14 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ModelRoute } from '../calls/model-route.js';
-import { SERVED_STREAMS, ServedStreams, type ServedEnv } from '../calls/served-streams.js';
+import { SERVED_SIGNAL, SERVED_STREAMS, ServedStreams, type ServedEnv } from '../calls/served-streams.js';
 import { directRoutesOf, type DirectRoutes } from '../http/direct-routes.js';
 import { errorReply } from '../http/error-body.js';
 import { defaultRequestId } from '../http/request-id.js';
 import { LLMError, timerDelay } from '@llmrr/core';
 import type { Gateway } from '../types.js';
 import { answerClientError, answerContinue, answerExpectation, fetchBridgeError } from './client-error.js';
-import { ConnectionSignals, NodeIncoming } from './node-incoming.js';
+import { ConnectionSignals, NodeIncoming, arrived, connectionSignal } from './node-incoming.js';
 import { writeReply } from './write-reply.js';
 
 export interface ServeOptions {
@@ -69,12 +69,12 @@ export interface ServedGateway {
    * Stops accepting connections (after `shutdownDelayMs`, during which `/ready` answers 503 and requests are served),
    * lets requests in flight finish for up to `graceMs` (default 10 s; one past the longest timer, 2^31 - 1 ms,
    * `Infinity` too, waits that long), then closes what is left: a stream still running first ends with its
-   * protocol's error event, a model request served directly that is not streaming yet (a non-streamed answer, a
-   * stream not opened) stops and answers the error (503, code `shutting_down`, in its route's error shape; up to 1 s
-   * for either to be settled and sent). Resolves when the
-   * server is closed. Keep-alive connections take no new request meanwhile: an idle one is closed at once, a busy
-   * one as soon as its answer is sent (an answer whose headers go out after `close()` says `connection: close`),
-   * and a `/ready` taken meanwhile answers 503.
+   * protocol's error event, a model request that is not streaming yet (a non-streamed answer, a stream not opened;
+   * served directly or through `gateway.fetch`) stops and answers the error (503, code `shutting_down`, in its route's
+   * error shape; up to 1 s for either to be settled and sent); a request to another route is not waited for (its
+   * connection is closed at once). Resolves when the server is closed. Keep-alive connections take no new request
+   * meanwhile: an idle one is closed at once, a busy one as soon as its answer is sent (an answer whose headers go
+   * out after `close()` says `connection: close`), and a `/ready` taken meanwhile answers 503.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -95,11 +95,14 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
     throw new RangeError(`serveGateway: shutdownDelayMs must be an integer >= 0 (ms), got ${String(shutdownDelayMs)}`);
   }
   // The streamed calls this server carries (both ways: direct and through `gateway.fetch`): its shutdown cuts them.
-  const drain: Drain = { unready: false, closing: false, inFlight: 0, viaFetch: new Set(), streams: new ServedStreams(), connections: new ConnectionSignals() };
+  const drain: Drain = { unready: false, closing: false, calls: 0, viaFetch: new Map(), streams: new ServedStreams(), connections: new ConnectionSignals() };
   const viaFetch = getRequestListener(
     (request, env) => {
-      const facts: ServedEnv = { [SERVED_STREAMS]: drain.streams };
-      const clientIp = env.incoming.socket.remoteAddress;
+      const req = env.incoming as IncomingMessage;
+      // The model routes take the connection's signal, as served directly: the shutdown cut reaches them through it.
+      const res = env.outgoing as ServerResponse;
+      const facts: ServedEnv = { [SERVED_STREAMS]: drain.streams, [SERVED_SIGNAL]: () => connectionSignal(req, res, drain.connections) };
+      const clientIp = req.socket.remoteAddress;
       if (clientIp) facts.clientIp = clientIp;
       // A request taken once close() was called (during its delay, or pipelined on a busy connection): `/ready` answers 503.
       if (drain.unready) facts.draining = true;
@@ -111,15 +114,21 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
   // would keep the first `Authorization`, `Host` or `Content-Type` only): both paths see the same request, and
   // a repeated key header is refused on both (`extractApiKey`). Costs nothing for a request without repeats.
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    taken(req, drain);
-    const route = direct ? directRoute(direct, req) : undefined;
-    if (direct && route) serveDirect(direct, route, req, res, drain);
-    else {
-      // Tracked until written, so close() can mark the ones whose headers are not out yet.
-      drain.viaFetch.add(res);
+    const route = direct ? directRoute(direct, req, req.headers.origin) : undefined;
+    if (direct && route) {
+      taken(req, drain, true);
+      serveDirect(direct, route, req, res, drain);
+    } else {
+      // A model route served through gateway.fetch (a browser's request, CORS on) is a model call the cut waits for,
+      // as one served directly (any request is, for a gateway without direct routes: which are its model calls is unknown).
+      const call = direct === undefined || (req.headers.origin !== undefined && directRoute(direct, req, undefined) !== undefined);
+      taken(req, drain, call);
+      // Tracked until closed, so close() can mark the ones whose headers are not out yet, and its cut close the others'.
+      drain.viaFetch.set(res, call);
+      arrived(req, res);
       res.once('close', () => {
         drain.viaFetch.delete(res);
-        answered(req, drain);
+        answered(req, drain, call);
       });
       if (drain.closing) lastOnConnection(req, res);
       void viaFetch(req, res);
@@ -130,7 +139,7 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
   server.on('clientError', answerClientError(newId, direct?.corsHeaders));
   server.on('checkExpectation', answerExpectation(newId));
   // A body declared too large is refused before `100 Continue` (node:http would send it, then the client the body).
-  server.on('checkContinue', answerContinue(direct?.maxBodyBytes, newId, onRequest));
+  server.on('checkContinue', answerContinue(direct?.maxBodyBytes, newId, onRequest, direct?.corsHeaders));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 3006, host, () => {
@@ -150,7 +159,7 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
       // Stops accepting; the connections left are closed once answered, or at the end of the grace.
       function stop(resolve: () => void): void {
         drain.closing = true;
-        for (const res of drain.viaFetch) if (!res.headersSent) lastOnConnection(res.req, res);
+        for (const res of drain.viaFetch.keys()) if (!res.headersSent) lastOnConnection(res.req, res);
         // A connection busy at close time is closed once its answer is sent (its headers may have promised
         // keep-alive already). node:http tells that only on a diagnostics channel, process-wide and cheap
         // while nobody listens: it is listened to while closing only.
@@ -162,14 +171,17 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
         let last: NodeJS.Timeout | undefined;
         // The grace is over: the streams still running end with their protocol's error event (their connections
         // close after it), and the other model requests still running stop and answer the cut's error, given up to
-        // FINAL_EVENT_MS to settle and send it; then every connection left is closed.
+        // FINAL_EVENT_MS to settle and send it; then every connection left is closed. A request to another route
+        // (no model call: nothing to settle, no error of the cut to answer) is not waited for: its connection is closed
+        // at once (unless a request pipelined behind it is waiting on the same connection).
         const cut = () => {
           const error = shutdownCut();
           const streams = drain.streams.cut(error);
           // (After the streams: those cut already tell their connection's abort from their client's leaving.)
           drain.connections.cut(error, busy);
-          if (streams === 0 && drain.inFlight === 0) server.closeAllConnections();
+          if (streams === 0 && drain.calls === 0) server.closeAllConnections();
           else {
+            for (const [res, call] of drain.viaFetch) if (!call && !res.writableFinished && alone(res.req)) res.socket?.destroy();
             last = setTimeout(() => server.closeAllConnections(), FINAL_EVENT_MS);
             last.unref();
           }
@@ -220,10 +232,16 @@ interface Drain {
   unready: boolean;
   /** Set once `close()` stops accepting (after `shutdownDelayMs`): answers written from then on say `connection: close`. */
   closing: boolean;
-  /** Answers of requests served through `gateway.fetch` not yet closed (not the model routes: they check at write time). */
-  viaFetch: Set<ServerResponse>;
-  /** Requests taken and not answered yet (a model route's reply not handed over, any other's response not closed). */
-  inFlight: number;
+  /**
+   * Answers of requests served through `gateway.fetch` not yet closed (not those served directly: they check at write
+   * time), each with whether it is a model request's (counted in `calls`).
+   */
+  viaFetch: Map<ServerResponse, boolean>;
+  /**
+   * Model requests taken and not answered yet (a reply served directly not handed over, one served through
+   * `gateway.fetch` not closed): the end of the cut waits for them, not for the requests to other routes.
+   */
+  calls: number;
   /** The connections whose signal a model request took: the cut aborts those of the requests not answered yet. */
   connections: ConnectionSignals;
   /** The streamed calls this server carries, until they settle. */
@@ -234,16 +252,17 @@ interface Drain {
 const PENDING = Symbol('llmrr.pending');
 type Counted = { [PENDING]?: number };
 
-function taken(req: IncomingMessage, drain: Drain): void {
+/** A request is taken (`call`: a model request, counted in `drain.calls`). */
+function taken(req: IncomingMessage, drain: Drain, call: boolean): void {
   const socket = req.socket as Counted;
   socket[PENDING] = (socket[PENDING] ?? 0) + 1;
-  drain.inFlight++;
+  if (call) drain.calls++;
 }
 
 /**
  * Marks `res` as the connection's last answer (`connection: close`) while closing, unless another request is
  * already taken on the connection (pipelined: node:http would close the connection after this answer and the
- * next request, whose model call runs, would never be answered). Counts the request as answered.
+ * next request, whose model call runs, would never be answered).
  */
 function lastOnConnection(req: IncomingMessage, res: ServerResponse): void {
   const socket = req.socket as Counted;
@@ -251,24 +270,29 @@ function lastOnConnection(req: IncomingMessage, res: ServerResponse): void {
   if (pending <= 1) res.shouldKeepAlive = false;
 }
 
+/** The only request taken and not answered yet on its connection is `req` (none pipelined behind it). */
+function alone(req: IncomingMessage): boolean {
+  return ((req.socket as Counted)[PENDING] ?? 0) <= 1;
+}
+
 /** The connection has a request taken and not answered yet (the cut aborts its signal). */
 function busy(socket: object): boolean {
   return ((socket as Counted)[PENDING] ?? 0) > 0;
 }
 
-function answered(req: IncomingMessage, drain: Drain): void {
+function answered(req: IncomingMessage, drain: Drain, call: boolean): void {
   const socket = req.socket as Counted;
   const pending = socket[PENDING];
   if (pending !== undefined && pending > 0) {
     socket[PENDING] = pending - 1;
-    drain.inFlight--;
+    if (call) drain.calls--;
   }
 }
 
-function directRoute(direct: DirectRoutes, req: IncomingMessage): ModelRoute | undefined {
+function directRoute(direct: DirectRoutes, req: IncomingMessage, origin: string | undefined): ModelRoute | undefined {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  return direct.route(req.method ?? 'GET', q < 0 ? url : url.slice(0, q), req.headers.origin);
+  return direct.route(req.method ?? 'GET', q < 0 ? url : url.slice(0, q), origin);
 }
 
 function serveDirect(direct: DirectRoutes, route: ModelRoute, req: IncomingMessage, res: ServerResponse, drain: Drain): void {
@@ -279,13 +303,13 @@ function serveDirect(direct: DirectRoutes, route: ModelRoute, req: IncomingMessa
       (reply) => {
         // Checked when the answer is written, so one in flight when close() started says it too.
         if (drain.closing) lastOnConnection(req, res);
-        answered(req, drain);
+        answered(req, drain, true);
         writeReply(reply, req, res);
       },
       // Routes answer their own errors; this is the last resort.
       (e: unknown) => {
         if (drain.closing) lastOnConnection(req, res);
-        answered(req, drain);
+        answered(req, drain, true);
         if (!res.headersSent) writeReply(errorReply(e, requestId), req, res);
         else res.destroy();
       },

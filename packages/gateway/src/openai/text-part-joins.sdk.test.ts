@@ -9,10 +9,12 @@ import { clearRequests, servedGateway, type SdkGateway } from '../test-support/s
 // sees). Parts the client wrote apart (system and developer parts on chat completions and the Responses API, tool
 // outputs' parts, /v1/messages system and tool_result blocks) are joined with "\n" on every front, as /v1/messages
 // joins user blocks and as vLLM joins a message's text parts, so ["You are terse.", "Answer in French."] never runs
-// together; a mark on a part changes nothing of the text. An assistant turn's text parts are the model's own answer in
+// together; a mark on a part changes nothing of the text. An assistant turn's text parts, the model's own answer in
 // pieces (the gateway's streamed /v1/messages answer splits its text around a tool call; the JSON answer is one
-// string) and are joined as they are, with nothing between, on every front. The exact cache keys on the joined text:
-// a system prompt as parts and the same text as one string share an entry; the parts run together do not.
+// string), are joined the same way on every front: with "\n" too, unless white space is already at the seam, so they
+// never run together into one word (["Let me ", "check.", "Found it."] -> "Let me check.\nFound it.") and the
+// gateway's own split answer given back is the text the model wrote. The exact cache keys on the joined text: a system
+// prompt as parts and the same text as one string share an entry; the parts run together do not.
 
 let upstream: OpenAIWireServer;
 let gw: SdkGateway;
@@ -55,18 +57,18 @@ describe('chat completions', () => {
     ]);
   });
 
-  it('a tool message\'s parts are joined with "\\n"; an assistant message\'s parts as they are', async () => {
+  it('a tool message\'s parts are joined with "\\n"; an assistant message\'s with "\\n" where no white space is at the seam', async () => {
     await gw.openai().chat.completions.create({
       model: 'gpt',
       tools,
       messages: [
         { role: 'user', content: 'Look it up (2)' },
-        { role: 'assistant', content: [{ type: 'text', text: 'Let me ' }, { type: 'text', text: 'check.' }], tool_calls: [{ id: 'c1', type: 'function', function: { name: 'search', arguments: '{}' } }] },
+        { role: 'assistant', content: [{ type: 'text', text: 'Let me ' }, { type: 'text', text: 'check.' }, { type: 'text', text: 'Found it.' }], tool_calls: [{ id: 'c1', type: 'function', function: { name: 'search', arguments: '{}' } }] },
         { role: 'tool', tool_call_id: 'c1', content: [{ type: 'text', text: 'line one' }, { type: 'text', text: 'line two' }] },
       ],
     });
     const [, assistant, tool] = sent();
-    expect(assistant!.content).toBe('Let me check.');
+    expect(assistant!.content).toBe('Let me check.\nFound it.');
     expect(tool!.content).toBe('line one\nline two');
   });
 
@@ -83,27 +85,43 @@ describe('chat completions', () => {
 });
 
 describe('the Responses API', () => {
-  it('developer input_text parts and a function_call_output\'s parts are joined with "\\n"; assistant output_text parts as they are', async () => {
+  it('developer input_text parts and a function_call_output\'s parts are joined with "\\n"; assistant output_text parts where no white space is at the seam', async () => {
     await gw.openai().responses.create({
       model: 'gpt',
       tools: [{ type: 'function', name: 'search', parameters: { type: 'object' }, strict: null }],
       input: [
         { role: 'developer', content: [{ type: 'input_text', text: 'You are terse.' }, { type: 'input_text', text: 'Answer in French.' }] },
         { role: 'user', content: 'Look it up (4)' },
-        { type: 'message', role: 'assistant', id: 'msg_1', status: 'completed', content: [{ type: 'output_text', text: 'Let me ', annotations: [] }, { type: 'output_text', text: 'check.', annotations: [] }] },
+        { type: 'message', role: 'assistant', id: 'msg_1', status: 'completed', content: [{ type: 'output_text', text: 'Let me ', annotations: [] }, { type: 'output_text', text: 'check.', annotations: [] }, { type: 'output_text', text: 'Found it.', annotations: [] }] },
         { type: 'function_call', call_id: 'c1', name: 'search', arguments: '{}' },
         { type: 'function_call_output', call_id: 'c1', output: [{ type: 'input_text', text: 'line one' }, { type: 'input_text', text: 'line two' }] },
       ],
     });
     const messages = sent();
     expect(messages[0]).toEqual({ role: 'system', content: 'You are terse.\nAnswer in French.' });
-    expect(messages[2]!.content).toBe('Let me check.');
+    expect(messages[2]!.content).toBe('Let me check.\nFound it.');
     expect(messages[3]).toMatchObject({ role: 'tool', content: 'line one\nline two' });
+  });
+  it('an assistant message after its function call (the gateway\'s own [message, function_call, message] output) joins the turn the same way', async () => {
+    await gw.openai().responses.create({
+      model: 'gpt',
+      tools: [{ type: 'function', name: 'search', parameters: { type: 'object' }, strict: null }],
+      input: [
+        { role: 'user', content: 'Look it up (7)' },
+        { type: 'message', role: 'assistant', id: 'msg_1', status: 'completed', content: [{ type: 'output_text', text: 'Let me check.', annotations: [] }] },
+        { type: 'function_call', call_id: 'c1', name: 'search', arguments: '{}' },
+        { type: 'message', role: 'assistant', id: 'msg_2', status: 'completed', content: [{ type: 'output_text', text: 'One moment.', annotations: [] }] },
+        { type: 'function_call_output', call_id: 'c1', output: 'a cat' },
+      ],
+    });
+    const messages = sent();
+    expect(messages[1]).toMatchObject({ role: 'assistant', content: 'Let me check.\nOne moment.' });
+    expect(messages[2]).toMatchObject({ role: 'tool', content: 'a cat' });
   });
 });
 
 describe('/v1/messages (the same rules)', () => {
-  it('system and tool_result blocks are joined with "\\n", an assistant turn\'s text blocks as they are', async () => {
+  it('system and tool_result blocks are joined with "\\n", an assistant turn\'s text blocks where no white space is at the seam', async () => {
     await gw.anthropic().messages.create({
       model: 'gpt',
       max_tokens: 20,
@@ -111,13 +129,13 @@ describe('/v1/messages (the same rules)', () => {
       tools: [{ name: 'search', input_schema: { type: 'object' } }],
       messages: [
         { role: 'user', content: 'Look it up (5)' },
-        { role: 'assistant', content: [{ type: 'text', text: 'Let me ' }, { type: 'text', text: 'check.' }, { type: 'tool_use', id: 'c1', name: 'search', input: {} }] },
+        { role: 'assistant', content: [{ type: 'text', text: 'Let me ' }, { type: 'text', text: 'check.' }, { type: 'text', text: 'Found it.' }, { type: 'tool_use', id: 'c1', name: 'search', input: {} }] },
         { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'c1', content: [{ type: 'text', text: 'line one' }, { type: 'text', text: 'line two' }] }] },
       ],
     });
     const messages = sent();
     expect(messages[0]).toEqual({ role: 'system', content: 'You are terse.\nAnswer in French.' });
-    expect(messages[2]!.content).toBe('Let me check.');
+    expect(messages[2]!.content).toBe('Let me check.\nFound it.');
     expect(messages[3]).toMatchObject({ role: 'tool', content: 'line one\nline two' });
   });
 

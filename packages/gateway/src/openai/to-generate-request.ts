@@ -1,4 +1,5 @@
 import { LLMError, type CacheControl, type ChatMessage, type ContentPart, type GenerateRequest, type ResponseFormat, type ToolChoice, type ToolDefinition } from '@llmrr/core';
+import { joinAnswerText } from '../schemas/answer-text.js';
 import { toCacheControl, withMark } from '../schemas/cache-control.js';
 import type { ConvertedRequest } from '../schemas/client-message-paths.js';
 import { markedSystemMessage, type SystemBlock } from '../schemas/marked-system-message.js';
@@ -23,11 +24,14 @@ function joinText(content: TextOrParts): string {
 }
 
 /**
- * An assistant message's text: its text parts and the refusal parts given back (their `refusal`), joined with nothing
- * between: they are the model's own answer in pieces, as on `/v1/messages` and the Responses API.
+ * An assistant message's text: its text parts and the refusal parts given back (their `refusal`), joined by
+ * `joinAnswerText` (the model's own answer in pieces, as on `/v1/messages` and the Responses API).
  */
 function assistantText(content: string | Array<{ type: 'text'; text: string } | { type: 'refusal'; refusal: string }>): string {
-  return typeof content === 'string' ? content : content.map((p) => (p.type === 'refusal' ? p.refusal : p.text)).join('');
+  if (typeof content === 'string') return content;
+  let text = '';
+  for (const p of content) text = joinAnswerText(text, p.type === 'refusal' ? p.refusal : p.text);
+  return text;
 }
 
 function imagePart(url: string): ContentPart {
@@ -103,7 +107,7 @@ function convertOther(m: Exclude<OpenAIChatMessage, { role: 'user' }>, index: nu
       const content = m.content == null ? null : assistantText(m.content);
       // A refusal given back (`message.refusal`, as this gateway and OpenAI answer it) is the turn's text, after its
       // content, as a `refusal` part given back is (and on `/v1/responses`).
-      const text = m.refusal ? (content ?? '') + m.refusal : content;
+      const text = m.refusal ? joinAnswerText(content ?? '', m.refusal) : content;
       if (toolCalls && toolCalls.length > 0) {
         // The turn's reasoning given back (`reasoning_content`, as DeepSeek and this gateway answer it): a tool loop's
         // next step on DeepSeek's thinking mode needs it (the engine sends it where the deployment wants it).

@@ -77,6 +77,9 @@ describe('hostile HTTP through serveGateway', () => {
     it('an Expect other than 100-continue is a 417 in the error shape; 100-continue still works', async () => {
       const answer = (await rawExchange(served.url, post({ authorization: `Bearer ${secret}`, expect: 'teapot' }))) as WireAnswer;
       expectGatewayError(answer, { status: 417, code: 'invalid_request', param: 'expect' });
+      // On /v1/messages in the Anthropic shape, as every other error there.
+      const messages = rawRequest('POST', '/v1/messages', { 'content-type': 'application/json', 'x-api-key': secret, expect: 'teapot' }, '{}');
+      expectGatewayError((await rawExchange(served.url, messages)) as WireAnswer, { status: 417, code: 'invalid_request', param: 'expect', style: 'anthropic' }, '/v1/messages');
       const ok = await send(served.url, 'POST', '/v1/chat/completions', chat, { ...auth('/v1'), expect: '100-continue' });
       expect(ok.status).toBe(200);
     });
