@@ -59,6 +59,18 @@ export function betaWarning(header: string | null | undefined): CallWarning | un
     if (beta !== '' && !QUIET_BETAS.has(family(beta))) unacted += unacted === '' ? beta : `,${beta}`;
   }
   if (unacted === '') return undefined;
-  const shown = unacted.length > BETAS_SHOWN_MAX ? `${unacted.slice(0, BETAS_SHOWN_MAX)}...` : unacted;
-  return { code: 'setting_not_sent', field: 'anthropic-beta', message: warningText(shown) };
+  return { code: 'setting_not_sent', field: 'anthropic-beta', message: warningText(cutQuoted(unacted, BETAS_SHOWN_MAX)) };
+}
+
+/**
+ * `text` cut with "..." so that its quoted form (an RFC 8941 string, where `"` and `\` take two characters) fits in
+ * `max` characters; unchanged when it fits.
+ */
+function cutQuoted(text: string, max: number): string {
+  let quoted = 0;
+  for (let i = 0; i < text.length; i++) {
+    quoted += text[i] === '"' || text[i] === '\\' ? 2 : 1;
+    if (quoted > max) return `${text.slice(0, i)}...`;
+  }
+  return text;
 }

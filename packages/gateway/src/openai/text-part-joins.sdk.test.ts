@@ -11,9 +11,9 @@ import { clearRequests, servedGateway, type SdkGateway } from '../test-support/s
 // joins user blocks and as vLLM joins a message's text parts, so ["You are terse.", "Answer in French."] never runs
 // together; a mark on a part changes nothing of the text. An assistant turn's text parts, the model's own answer in
 // pieces (the gateway's streamed /v1/messages answer splits its text around a tool call; the JSON answer is one
-// string), are joined the same way on every front: with "\n" too, unless white space is already at the seam, so they
-// never run together into one word (["Let me ", "check.", "Found it."] -> "Let me check.\nFound it.") and the
-// gateway's own split answer given back is the text the model wrote. The exact cache keys on the joined text: a system
+// string), are joined as they are on every front, nothing added (["Let me ", "check."] -> "Let me check."), so the
+// gateway's own split answer given back is the text the model wrote (answer-seams.sdk.test.ts: also in languages
+// written without spaces, and the exact cache hits on it). The exact cache keys on the joined text: a system
 // prompt as parts and the same text as one string share an entry; the parts run together do not.
 
 let upstream: OpenAIWireServer;
@@ -57,7 +57,7 @@ describe('chat completions', () => {
     ]);
   });
 
-  it('a tool message\'s parts are joined with "\\n"; an assistant message\'s with "\\n" where no white space is at the seam', async () => {
+  it('a tool message\'s parts are joined with "\\n"; an assistant message\'s as they are', async () => {
     await gw.openai().chat.completions.create({
       model: 'gpt',
       tools,
@@ -68,7 +68,7 @@ describe('chat completions', () => {
       ],
     });
     const [, assistant, tool] = sent();
-    expect(assistant!.content).toBe('Let me check.\nFound it.');
+    expect(assistant!.content).toBe('Let me check.Found it.');
     expect(tool!.content).toBe('line one\nline two');
   });
 
@@ -85,7 +85,7 @@ describe('chat completions', () => {
 });
 
 describe('the Responses API', () => {
-  it('developer input_text parts and a function_call_output\'s parts are joined with "\\n"; assistant output_text parts where no white space is at the seam', async () => {
+  it('developer input_text parts and a function_call_output\'s parts are joined with "\\n"; assistant output_text parts as they are', async () => {
     await gw.openai().responses.create({
       model: 'gpt',
       tools: [{ type: 'function', name: 'search', parameters: { type: 'object' }, strict: null }],
@@ -99,7 +99,7 @@ describe('the Responses API', () => {
     });
     const messages = sent();
     expect(messages[0]).toEqual({ role: 'system', content: 'You are terse.\nAnswer in French.' });
-    expect(messages[2]!.content).toBe('Let me check.\nFound it.');
+    expect(messages[2]!.content).toBe('Let me check.Found it.');
     expect(messages[3]).toMatchObject({ role: 'tool', content: 'line one\nline two' });
   });
   it('an assistant message after its function call (the gateway\'s own [message, function_call, message] output) joins the turn the same way', async () => {
@@ -115,13 +115,13 @@ describe('the Responses API', () => {
       ],
     });
     const messages = sent();
-    expect(messages[1]).toMatchObject({ role: 'assistant', content: 'Let me check.\nOne moment.' });
+    expect(messages[1]).toMatchObject({ role: 'assistant', content: 'Let me check.One moment.' });
     expect(messages[2]).toMatchObject({ role: 'tool', content: 'a cat' });
   });
 });
 
 describe('/v1/messages (the same rules)', () => {
-  it('system and tool_result blocks are joined with "\\n", an assistant turn\'s text blocks where no white space is at the seam', async () => {
+  it('system and tool_result blocks are joined with "\\n", an assistant turn\'s text blocks as they are', async () => {
     await gw.anthropic().messages.create({
       model: 'gpt',
       max_tokens: 20,
@@ -135,7 +135,7 @@ describe('/v1/messages (the same rules)', () => {
     });
     const messages = sent();
     expect(messages[0]).toEqual({ role: 'system', content: 'You are terse.\nAnswer in French.' });
-    expect(messages[2]!.content).toBe('Let me check.\nFound it.');
+    expect(messages[2]!.content).toBe('Let me check.Found it.');
     expect(messages[3]).toMatchObject({ role: 'tool', content: 'line one\nline two' });
   });
 

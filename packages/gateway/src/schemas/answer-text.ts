@@ -1,17 +1,13 @@
-/** White space at the end or the start of a piece (a seam already there). */
-const SEAM = /\s/;
-
 /**
  * An assistant turn's text given back in pieces (several `text` blocks on `/v1/messages`, text and refusal parts on
  * chat completions, `output_text` parts and the messages around a function call on the Responses API), as one string:
- * `text` then `piece`, with "\n" between (as a user turn's blocks, and vLLM a message's text parts, are joined) unless
- * a seam is already there (white space ending `text` or starting `piece`, or an empty side). So pieces never run
- * together into one word (["for you.", "Now let me"] -> "for you.\nNow let me"), and the gateway's own streamed answer
- * given back, its text split around a tool call (the JSON answer's one string: "Let me check." and " One moment."),
- * is the text the model wrote.
+ * the pieces as they are, with nothing added between. They are the model's own answer in pieces: the gateway's streamed
+ * answer splits its text around a tool call (`"Let me check."`, tool call, `"Done."`) where its JSON answer has one
+ * string, so only a plain join gives the upstream back the text the model wrote (and keeps a streaming client's next
+ * turn on the exact-cache entry of the same conversation continued from the JSON answer). A separator would be a
+ * guess the model never made: wrong in every language written without spaces. A client that splits its own
+ * assistant text keeps its separator in a piece (user turns, system and tool parts are joined with a newline).
  */
 export function joinAnswerText(text: string, piece: string): string {
-  if (text === '') return piece;
-  if (piece === '' || SEAM.test(text[text.length - 1]!) || SEAM.test(piece[0]!)) return text + piece;
-  return `${text}\n${piece}`;
+  return text + piece;
 }
