@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { steppingBack } from '../test/stepping-clock.test-helpers.js';
 import { LLMRouter } from './llm-router.js';
-
-/** A wall clock that steps back by a minute on every read after the first (an NTP step, a resumed VM). */
-function steppingBack(): () => number {
-  let t = 1_800_000_000_000;
-  return () => {
-    const now = t;
-    t -= 60_000;
-    return now;
-  };
-}
 
 describe('durations when the clock steps back during a call', () => {
   it('generate: latency is 0, never negative', async () => {

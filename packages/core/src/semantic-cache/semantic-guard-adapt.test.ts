@@ -11,7 +11,7 @@ import type { CachedAnswer } from '../cache/cached-answer.js';
 import { MockEngine } from '../engines/mock/mock-engine.js';
 import { LLMRouter } from '../router/llm-router.js';
 import { makeUsage, type GenerateRequest } from '../spec/index.js';
-import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
+import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer } from '../test/openai-wire-server.js';
 import { BagOfWordsEmbedder } from './__fixtures__/bag-of-words-embedder.js';
 import { SemanticCache, type SemanticGuard, type SemanticLookupSpend } from './semantic-cache.js';
 
@@ -36,58 +36,49 @@ function router() {
   );
 }
 
+/**
+ * With the guard model answering `script`: a new router asks a question, then a near one (a guard-band match the
+ * guard is asked about). The two results, and how many guard calls they made.
+ */
+async function askTwiceThroughGuard(script: OpenAIWireScript) {
+  guardUpstream.setScript(script);
+  const before = guardUpstream.requests.length;
+  const r = router();
+  try {
+    const first = await r.generate('how tall is mount everest', { model: 'main', tenant: 'acme' });
+    const second = await r.generate('how tall is mount everest today', { model: 'main', tenant: 'acme' });
+    return { first, second, guardCalls: guardUpstream.requests.length - before };
+  } finally {
+    await r.close();
+  }
+}
+
+/** What a caller sees of an answer: cached or not, its text, how it finished. */
+const answerOf = (r: { cached: unknown; text: string; finishReason: unknown }) => ({ cached: r.cached, text: r.text, finishReason: r.finishReason });
+/** The main model's own answer (a miss), not a rewritten cached one. */
+const MAIN_ANSWER = { cached: false, text: 'Mount Everest is 8,849 m tall.', finishReason: 'stop' };
+
 describe('semantic adapt guard through the router: how the guard call ended', () => {
   it('a content-filtered guard rewrite (empty text) is a miss: the main model answers', async () => {
-    guardUpstream.setScript({ text: '', finishReason: 'content_filter' });
-    const before = guardUpstream.requests.length;
-    const r = router();
-    try {
-      const first = await r.generate('how tall is mount everest', { model: 'main', tenant: 'acme' });
-      expect(first.cached).toBe(false);
-      const second = await r.generate('how tall is mount everest today', { model: 'main', tenant: 'acme' });
-      expect(guardUpstream.requests.length - before, 'the guard was called').toBe(1);
-      expect({ cached: second.cached, text: second.text, finishReason: second.finishReason }).toEqual({
-        cached: false,
-        text: 'Mount Everest is 8,849 m tall.',
-        finishReason: 'stop',
-      });
-    } finally {
-      await r.close();
-    }
+    const { first, second, guardCalls } = await askTwiceThroughGuard({ text: '', finishReason: 'content_filter' });
+    expect(first.cached).toBe(false);
+    expect(guardCalls, 'the guard was called').toBe(1);
+    expect(answerOf(second)).toEqual(MAIN_ANSWER);
   });
 
   it('a guard rewrite cut at its output cap (finish_reason length) is a miss, not a complete answer', async () => {
-    guardUpstream.setScript({ text: 'Mount Everest is', finishReason: 'length' });
-    const before = guardUpstream.requests.length;
-    const r = router();
-    try {
-      await r.generate('how tall is mount everest', { model: 'main', tenant: 'acme' });
-      const second = await r.generate('how tall is mount everest today', { model: 'main', tenant: 'acme' });
-      expect(guardUpstream.requests.length - before, 'the guard was called').toBe(1);
-      expect({ cached: second.cached, text: second.text, finishReason: second.finishReason }).toEqual({
-        cached: false,
-        text: 'Mount Everest is 8,849 m tall.',
-        finishReason: 'stop',
-      });
-    } finally {
-      await r.close();
-    }
+    const { second, guardCalls } = await askTwiceThroughGuard({ text: 'Mount Everest is', finishReason: 'length' });
+    expect(guardCalls, 'the guard was called').toBe(1);
+    expect(answerOf(second)).toEqual(MAIN_ANSWER);
   });
 
   it('a complete rewrite (stop) is still served as an adapted hit', async () => {
-    guardUpstream.setScript({ text: 'Mount Everest is 8,849 m tall today.' });
-    const r = router();
-    try {
-      await r.generate('how tall is mount everest', { model: 'main', tenant: 'acme' });
-      const second = await r.generate('how tall is mount everest today', { model: 'main', tenant: 'acme' });
-      expect({ cached: second.cached, text: second.text, finishReason: second.finishReason }).toEqual({
-        cached: 'semantic',
-        text: 'Mount Everest is 8,849 m tall today.',
-        finishReason: 'stop',
-      });
-    } finally {
-      await r.close();
-    }
+    const { second } = await askTwiceThroughGuard({ text: 'Mount Everest is 8,849 m tall today.' });
+    expect(answerOf(second)).toEqual({
+      cached: 'semantic',
+      text: 'Mount Everest is 8,849 m tall today.',
+      finishReason: 'stop',
+    });
   });
 
   for (const guard of ['adapt', 'verify'] as const) {

@@ -5,60 +5,27 @@
  * then fails carries it on its error (`guardCostOf`, `guardUsageOf`) and a stream's `spent()` reports it. Over real HTTP: a local server speaking the OpenAI wire format serves the model,
  * the guard model and the embeddings, and records each request.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SemanticCacheConfigInput } from '../config/schema.js';
 import { createOpenAICompatibleEngine } from '../engines/openai-compatible/index.js';
 import { LLMRouter } from '../router/llm-router.js';
 import type { RouterEvents } from '../router/types.js';
 import { collect, rejection } from '../test/async.test-helpers.js';
-import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '../test/openai-wire-server.js';
 import { guardCostOf, guardUsageOf } from './guard-spend.js';
 import { SEMANTIC_GUARD_METADATA_KEY } from './semantic-cache-hook.js';
+import { GUARD_EVERY_MATCH, GUARD_TOKENS, GUARD_USAGE, GUARD_USD, guardWireModels, MAIN_USD, useGuardWireUpstream } from './__fixtures__/guard-wire-upstream.js';
 
-const MAIN_PRICE = { input: 2, output: 8 };
-const GUARD_PRICE = { input: 1, output: 4 };
-const MAIN_USAGE = { prompt_tokens: 100, completion_tokens: 50 };
-const GUARD_USAGE = { prompt_tokens: 300, completion_tokens: 3 };
-const MAIN_USD = (100 * 2 + 50 * 8) / 1e6;
-const GUARD_USD = (300 * 1 + 3 * 4) / 1e6;
-/** The guard call's tokens as the router reports them beside its cost (`guardUsage`, `guardUsageOf`). */
-const GUARD_TOKENS = { inputTokens: 300, outputTokens: 3, totalTokens: 303 };
-
-let up: OpenAIWireServer;
-/** The guard model's answer, and what the main model does (an error, to fail a call after the guard's). */
-let guardScript: OpenAIWireScript;
-let mainScript: OpenAIWireScript;
-
-const modelOf = (r: RecordedRequest) => (r.body as { model?: string } | undefined)?.model;
-const calls = (model: string) => up.requests.filter((r) => r.url.endsWith('/chat/completions') && modelOf(r) === model).length;
-
-beforeEach(async () => {
-  guardScript = { text: 'NO', usage: GUARD_USAGE };
-  mainScript = {};
-  up = await startOpenAIWireServer({
-    script: (r) => {
-      if (r.url.endsWith('/embeddings')) return { embeddingDimensions: 16 };
-      if (modelOf(r) === 'guard-test') return guardScript;
-      return { text: 'Mount Everest is 8,849 m tall.', usage: MAIN_USAGE, streamUsage: 'always', ...mainScript };
-    },
-  });
-});
-afterEach(async () => {
-  await up.close();
-});
+/** The upstream; its `script` sets the guard model's answer, and what the main model does (an error, to fail a call after the guard's). */
+const up = useGuardWireUpstream();
+const calls = (model: string) => up.calls(model);
 
 function router(semantic: Partial<SemanticCacheConfigInput> = {}) {
-  const wire = { engine: 'openai-compatible', baseURL: up.baseURL, apiKey: 'k' } as const;
   return new LLMRouter(
     {
-      models: [
-        { name: 'main', ...wire, model: 'main-test', price: MAIN_PRICE, capabilities: ['chat', 'streaming'] },
-        { name: 'judge', ...wire, model: 'guard-test', price: GUARD_PRICE, capabilities: ['chat'] },
-        { name: 'emb', ...wire, model: 'emb-test', capabilities: ['embeddings'] },
-      ],
+      models: guardWireModels(up),
       routing: { strategy: 'priority', retries: { max: 0 } },
       // Every match below 0.999 goes to the guard.
-      cache: { semantic: { enabled: true, embedder: 'emb', threshold: 0.1, guardAbove: 0.999, guard: 'verify', guardModel: 'judge', ...semantic } },
+      cache: { semantic: { ...GUARD_EVERY_MATCH, ...semantic } },
     },
     { engineFactories: { 'openai-compatible': createOpenAICompatibleEngine }, env: {} },
   );
@@ -106,7 +73,7 @@ describe('a guard call that turned the match into a miss is the live call\u2019s
   it('adapt: a rewrite cut at its cap is a miss whose guard call is paid by the live call', async () => {
     const r = router({ guard: 'adapt' });
     await r.generate('how tall is mount everest', { model: 'main' });
-    guardScript = { text: 'Mount Everest is', finishReason: 'length', usage: GUARD_USAGE };
+    up.script.guard = { text: 'Mount Everest is', finishReason: 'length', usage: GUARD_USAGE };
     const second = await r.generate('how tall is mount everest today', { model: 'main' });
     expect({ guard: calls('guard-test'), cached: second.cached, text: second.text }).toEqual({ guard: 1, cached: false, text: 'Mount Everest is 8,849 m tall.' });
     expect(second.cost.totalUsd).toBeCloseTo(MAIN_USD + GUARD_USD, 12);
@@ -117,7 +84,7 @@ describe('a guard call that turned the match into a miss is the live call\u2019s
   it('a call that fails after the guard call carries its cost: on the error (generate), in spent() (stream)', async () => {
     const r = router();
     await r.generate('how tall is mount everest', { model: 'main' });
-    mainScript = { error: { status: 400, message: 'refused', type: 'invalid_request_error' } };
+    up.script.main = { error: { status: 400, message: 'refused', type: 'invalid_request_error' } };
     const error = await rejection(r.generate('how tall is mount everest today', { model: 'main' }));
     expect(error.code).toBe('invalid_request');
     expect(guardCostOf(error)?.totalUsd).toBeCloseTo(GUARD_USD, 12);
@@ -134,7 +101,7 @@ describe('a guard call that turned the match into a miss is the live call\u2019s
   it('a guard that let the match through (YES) costs the guard call only, with guardCost equal to cost', async () => {
     const r = router();
     await r.generate('how tall is mount everest', { model: 'main' });
-    guardScript = { text: 'YES', usage: GUARD_USAGE };
+    up.script.guard = { text: 'YES', usage: GUARD_USAGE };
     const hit = await r.generate('how tall is mount everest today', { model: 'main' });
     expect({ cached: hit.cached, main: calls('main-test') }).toEqual({ cached: 'semantic', main: 1 });
     expect(hit.cost.totalUsd).toBeCloseTo(GUARD_USD, 12);

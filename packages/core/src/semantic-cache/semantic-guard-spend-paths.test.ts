@@ -6,56 +6,23 @@
  * cancelled while its weak step runs. Over real HTTP as semantic-guard-miss-cost.test.ts: a local server speaking
  * the OpenAI wire format serves the model, the guard model and the embeddings.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createOpenAICompatibleEngine } from '../engines/openai-compatible/index.js';
 import { LLMRouter } from '../router/llm-router.js';
 import type { RouterStreamPart } from '../router/types.js';
 import { collect, rejection } from '../test/async.test-helpers.js';
-import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '../test/openai-wire-server.js';
 import { guardCostOf, guardUsageOf } from './guard-spend.js';
+import { GUARD_EVERY_MATCH, GUARD_TOKENS, GUARD_USAGE, GUARD_USD, guardWireModels, MAIN_PRICE, useGuardWireUpstream } from './__fixtures__/guard-wire-upstream.js';
 
-const MAIN_PRICE = { input: 2, output: 8 };
-const GUARD_PRICE = { input: 1, output: 4 };
-const MAIN_USAGE = { prompt_tokens: 100, completion_tokens: 50 };
-const GUARD_USAGE = { prompt_tokens: 300, completion_tokens: 3 };
-const GUARD_USD = (300 * 1 + 3 * 4) / 1e6;
-/** The guard call's tokens as the router reports them (`guardUsage`): the guard model's, beside its cost. */
-const GUARD_TOKENS = { inputTokens: 300, outputTokens: 3, totalTokens: 303 };
-
-let up: OpenAIWireServer;
-let guardScript: OpenAIWireScript;
-let mainScript: OpenAIWireScript;
-
-const modelOf = (r: RecordedRequest) => (r.body as { model?: string } | undefined)?.model;
-const calls = (model: string) => up.requests.filter((r) => r.url.endsWith('/chat/completions') && modelOf(r) === model).length;
-
-beforeEach(async () => {
-  guardScript = { text: 'NO', usage: GUARD_USAGE };
-  mainScript = {};
-  up = await startOpenAIWireServer({
-    script: (r) => {
-      if (r.url.endsWith('/embeddings')) return { embeddingDimensions: 16 };
-      if (modelOf(r) === 'guard-test') return guardScript;
-      return { text: 'Mount Everest is 8,849 m tall.', usage: MAIN_USAGE, streamUsage: 'always', ...mainScript };
-    },
-  });
-});
-afterEach(async () => {
-  await up.close();
-});
+const up = useGuardWireUpstream();
+const calls = (model: string) => up.calls(model);
 
 function router() {
-  const wire = { engine: 'openai-compatible', baseURL: up.baseURL, apiKey: 'k' } as const;
   return new LLMRouter(
     {
-      models: [
-        { name: 'main', ...wire, model: 'main-test', price: MAIN_PRICE, capabilities: ['chat', 'streaming'] },
-        { name: 'big', ...wire, model: 'big-test', price: MAIN_PRICE, capabilities: ['chat', 'streaming'] },
-        { name: 'judge', ...wire, model: 'guard-test', price: GUARD_PRICE, capabilities: ['chat'] },
-        { name: 'emb', ...wire, model: 'emb-test', capabilities: ['embeddings'] },
-      ],
+      models: guardWireModels(up, (wire) => [{ name: 'big', ...wire, model: 'big-test', price: MAIN_PRICE, capabilities: ['chat', 'streaming'] }]),
       routing: { strategy: 'priority', retries: { max: 0 }, cascades: [{ name: 'c', weak: 'main', strong: 'big', verifier: 'always', threshold: 0.5 }] },
-      cache: { semantic: { enabled: true, embedder: 'emb', threshold: 0.1, guardAbove: 0.999, guard: 'verify', guardModel: 'judge' } },
+      cache: { semantic: GUARD_EVERY_MATCH },
     },
     { engineFactories: { 'openai-compatible': createOpenAICompatibleEngine }, env: {}, verifiers: { always: () => 1 } },
   );
@@ -71,7 +38,7 @@ describe('guard spend on every path', () => {
     const r = router();
     await r.generate('how tall is mount everest', { model: 'main' });
     // An upstream (a proxy) answering 400 with a JSON list body: the error's details are that list.
-    mainScript = { error: { status: 400, body: [{ message: 'bad request upstream' }] } };
+    up.script.main = { error: { status: 400, body: [{ message: 'bad request upstream' }] } };
     const s = r.stream('how tall is mount everest now', { model: 'main' });
     expect((await collect(s)).at(-1)?.type).toBe('error');
     // Streamed: the guard call is reported, its cost and its tokens.
@@ -90,7 +57,7 @@ describe('guard spend on every path', () => {
   it('stream: a guard-approved semantic hit abandoned during its replay still reports the guard call it paid', async () => {
     const r = router();
     await r.generate('how tall is mount everest', { model: 'main' });
-    guardScript = { text: 'YES', usage: GUARD_USAGE };
+    up.script.guard = { text: 'YES', usage: GUARD_USAGE };
     // Non-streamed, the hit costs the guard call.
     const hit = await r.generate('how tall is mount everest today', { model: 'main' });
     expect({ cached: hit.cached, usd: hit.cost.totalUsd, guardUsage: hit.guardUsage }).toEqual({ cached: 'semantic', usd: hit.guardCost?.totalUsd, guardUsage: GUARD_TOKENS });
@@ -128,7 +95,7 @@ describe('guard spend on every path', () => {
   it('cascade stream: cancelled while its weak step runs, after the weak step\u2019s guard call said NO, spent() has that guard call (generate\u2019s error has it)', async () => {
     const r = router();
     await r.generate('how tall is mount everest', { model: 'main' });
-    mainScript = { hang: true };
+    up.script.main = { hang: true };
     // Non-streamed: aborted in the weak step, the error carries the guard call.
     const ac = new AbortController();
     const pending = rejection(r.generate('how tall is mount everest today', { model: 'c', signal: ac.signal }));

@@ -5,6 +5,7 @@
  */
 import { createParser } from 'eventsource-parser';
 import { expect, vi } from 'vitest';
+import type { LLMError } from '../errors/llm-error.js';
 import { abortError } from '../errors/to-llm-error.js';
 import type { StreamPart } from '../spec/stream-parts.js';
 import { RELEASE_LINGER_MS } from '../util/direct-body.js';
@@ -15,6 +16,13 @@ export const kinds = (parts: StreamPart[]) => parts.map((p) => (p.type === 'erro
 
 /** The text of the parts' `text-delta`s. */
 export const textOf = (parts: StreamPart[]) => parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('');
+
+/** The error of a stream's final part; throws when the stream did not end with an error part. */
+export function lastError(parts: StreamPart[]): LLMError {
+  const last = parts.at(-1);
+  if (last?.type !== 'error') throw new Error(`expected a final error part, got ${JSON.stringify(last)}`);
+  return last.error;
+}
 
 /** The `data:` payloads of an SSE transcript, in order. */
 export function dataOf(text: string): string[] {

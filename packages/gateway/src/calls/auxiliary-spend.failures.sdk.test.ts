@@ -8,24 +8,18 @@
  * gateway's `fetch` handler with a custom engine.
  */
 import { LLMError, type CallOptions, type GenerateRequest, type GenerateResult, type StreamPart } from '@llmrr/core';
-import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '@llmrr/core/test';
+import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { chatCallsOf, GUARD_EVERY_MATCH, guardedWireDeployments, JUDGE, JUDGE_USD, MAIN, MAIN_USD, modelOf } from '../test-support/guarded-wire-deployments.js';
 import { createHarness, mockModel, post as harnessPost } from '../test-support/harness.js';
 import { MockEngineWrapper } from '../test-support/mock-engine-wrapper.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-
-const MAIN = { price: { input: 2, output: 8 }, usage: { prompt_tokens: 100, completion_tokens: 50 } };
-const JUDGE = { price: { input: 10, output: 40 }, usage: { prompt_tokens: 450, completion_tokens: 1 } };
-const usd = (p: { input: number; output: number }, u: { prompt_tokens: number; completion_tokens: number }) => (u.prompt_tokens * p.input + u.completion_tokens * p.output) / 1e6;
-const MAIN_USD = usd(MAIN.price, MAIN.usage);
-const JUDGE_USD = usd(JUDGE.price, JUDGE.usage);
 
 let up: OpenAIWireServer;
 let gw: SdkGateway;
 let mainScript: OpenAIWireScript = {};
 
-const modelOf = (r: RecordedRequest) => (r.body as { model?: string } | undefined)?.model;
-const chatCalls = (model: string) => up.requests.filter((r) => r.url.endsWith('/chat/completions') && modelOf(r) === model).length;
+const chatCalls = (model: string) => chatCallsOf(up, model);
 
 beforeAll(async () => {
   up = await startOpenAIWireServer({
@@ -36,19 +30,12 @@ beforeAll(async () => {
       return { text: 'Mount Everest is 8,849 m tall.', usage: MAIN.usage, streamUsage: 'always', ...mainScript };
     },
   });
-  const wire = { engine: 'openai-compatible', baseURL: up.baseURL, apiKey: 'k' } as const;
-  const chat = ['chat', 'streaming'] as const;
   gw = await servedGateway({
-    models: [
-      { name: 'main', ...wire, model: 'gpt-test', capabilities: [...chat], price: MAIN.price },
-      { name: 'big', ...wire, model: 'big-test', capabilities: [...chat], price: MAIN.price },
-      { name: 'judge', ...wire, model: 'judge-test', capabilities: [...chat], price: JUDGE.price },
-      { name: 'emb', ...wire, model: 'emb-test', capabilities: ['embeddings'] },
-    ],
+    models: guardedWireDeployments(up, MAIN.price),
     routing: { cascades: [{ name: 'refunding', weak: 'main', strong: 'big', verifier: 'refund', threshold: 0.5 }] },
     // A verifier that reports a negative cost (a bug in user code, a refund computed the wrong way round).
     routerOptions: { env: {}, verifiers: { refund: () => ({ score: 0.1, cost: { inputUsd: 0, outputUsd: 0, totalUsd: -1, estimated: false } }) } },
-    cache: { semantic: { enabled: true, embedder: 'emb', threshold: 0.1, guardAbove: 0.999, guard: 'verify', guardModel: 'judge' } },
+    cache: GUARD_EVERY_MATCH,
     upstreams: [up],
   });
   await gw.harness.stores!.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' } });

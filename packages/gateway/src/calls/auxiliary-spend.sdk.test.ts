@@ -7,21 +7,11 @@
  * official `openai` client against the gateway served on a loopback port.
  */
 import type { BudgetReserveRequest } from '@llmrr/core';
-import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '@llmrr/core/test';
+import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BIG, BIG_USD, chatCallsOf, GUARD_EVERY_MATCH, guardedWireDeployments, JUDGE, JUDGE_USD, MAIN, MAIN_USD, modelOf } from '../test-support/guarded-wire-deployments.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-
-// Prices (USD per 1M tokens) and the usage each upstream model reports.
-const MAIN = { price: { input: 2, output: 8 }, usage: { prompt_tokens: 100, completion_tokens: 50 } };
-// The guard's prompt holds both questions and the cached answer: 450 tokens, within what the reservation assumes
-// (256 + twice the prompt estimate + twice max_tokens = 504 for these questions).
-const JUDGE = { price: { input: 10, output: 40 }, usage: { prompt_tokens: 450, completion_tokens: 1 } };
-const BIG = { price: { input: 10, output: 30 }, usage: { prompt_tokens: 100, completion_tokens: 20 } };
-const usd = (p: { input: number; output: number }, u: { prompt_tokens: number; completion_tokens: number }) => (u.prompt_tokens * p.input + u.completion_tokens * p.output) / 1e6;
-const MAIN_USD = usd(MAIN.price, MAIN.usage); // 0.0006
-const JUDGE_USD = usd(JUDGE.price, JUDGE.usage); // 0.00454
-const BIG_USD = usd(BIG.price, BIG.usage); // 0.0016
 
 let up: OpenAIWireServer;
 let gw: SdkGateway;
@@ -30,8 +20,7 @@ let client: OpenAI;
 let mainScript: OpenAIWireScript = {};
 let bigScript: OpenAIWireScript = {};
 
-const modelOf = (r: RecordedRequest) => (r.body as { model?: string } | undefined)?.model;
-const chatCalls = (model: string) => up.requests.filter((r) => r.url.endsWith('/chat/completions') && modelOf(r) === model).length;
+const chatCalls = (model: string) => chatCallsOf(up, model);
 
 /**
  * What one judgement of the `bounded` verifier (the paying one, declaring its bound) may use: 500 tokens of its own
@@ -59,15 +48,8 @@ beforeAll(async () => {
       return { text: 'Mount Everest is 8,849 m tall.', usage: MAIN.usage, ...mainScript };
     },
   });
-  const wire = { engine: 'openai-compatible', baseURL: up.baseURL, apiKey: 'k' } as const;
-  const chat = ['chat', 'streaming'] as const;
   gw = await servedGateway({
-    models: [
-      { name: 'main', ...wire, model: 'gpt-test', capabilities: [...chat], price: MAIN.price },
-      { name: 'big', ...wire, model: 'big-test', capabilities: [...chat], price: BIG.price },
-      { name: 'judge', ...wire, model: 'judge-test', capabilities: [...chat], price: JUDGE.price },
-      { name: 'emb', ...wire, model: 'emb-test', capabilities: ['embeddings'] },
-    ],
+    models: guardedWireDeployments(up),
     routing: {
       cascades: [
         { name: 'main-then-big', weak: 'main', strong: 'big', verifier: 'paying', threshold: 0.5, onStrongFailure: 'error' },
@@ -77,7 +59,7 @@ beforeAll(async () => {
     },
     routerOptions: { env: {}, verifiers: { paying: payingVerifier, always: () => 1, bounded: Object.assign(() => payingVerifier(), { bound: JUDGE_BOUND }) } },
     // Every match below 0.999 goes to the guard, which says NO: each question after the first is a paid miss.
-    cache: { semantic: { enabled: true, embedder: 'emb', threshold: 0.1, guardAbove: 0.999, guard: 'verify', guardModel: 'judge' } },
+    cache: GUARD_EVERY_MATCH,
     upstreams: [up],
   });
   await gw.harness.stores!.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' } });

@@ -13,16 +13,8 @@ import type { CascadeVerdict, GenerateRequest, RateAcquireOptions, RateScope } f
 import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '@llmrr/core/test';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BIG, BIG_USD, chatCallsOf, GUARD_EVERY_MATCH, guardedWireDeployments, JUDGE, JUDGE_USD, MAIN, MAIN_USD, modelOf } from '../test-support/guarded-wire-deployments.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-
-// Prices (USD per 1M tokens) and the usage each upstream model reports.
-const MAIN = { price: { input: 2, output: 8 }, usage: { prompt_tokens: 100, completion_tokens: 50 } };
-const JUDGE = { price: { input: 10, output: 40 }, usage: { prompt_tokens: 450, completion_tokens: 1 } };
-const BIG = { price: { input: 10, output: 30 }, usage: { prompt_tokens: 100, completion_tokens: 20 } };
-const usd = (p: { input: number; output: number }, u: { prompt_tokens: number; completion_tokens: number }) => (u.prompt_tokens * p.input + u.completion_tokens * p.output) / 1e6;
-const MAIN_USD = usd(MAIN.price, MAIN.usage);
-const JUDGE_USD = usd(JUDGE.price, JUDGE.usage);
-const BIG_USD = usd(BIG.price, BIG.usage);
 
 /** A question the guard says YES to (a semantic hit it lets through); it says NO to every other. */
 const YES_QUESTION = 'how tall is mount everest exactly';
@@ -35,8 +27,7 @@ let client: OpenAI;
 let mainScript: OpenAIWireScript = {};
 let bigScript: OpenAIWireScript = {};
 
-const modelOf = (r: RecordedRequest) => (r.body as { model?: string } | undefined)?.model;
-const chatCalls = (model: string) => up.requests.filter((r) => r.url.endsWith('/chat/completions') && modelOf(r) === model).length;
+const chatCalls = (model: string) => chatCallsOf(up, model);
 
 /** Half the UTF-8 bytes of the request's message texts, and its output cap: the usage of a `BOUND` prompt. */
 function boundUsage(r: RecordedRequest): { prompt_tokens: number; completion_tokens: number } {
@@ -99,15 +90,8 @@ beforeAll(async () => {
       return { text: 'Mount Everest is 8,849 m tall.', usage: MAIN.usage, ...mainScript };
     },
   });
-  const wire = { engine: 'openai-compatible', baseURL: up.baseURL, apiKey: 'k' } as const;
-  const chat = ['chat', 'streaming'] as const;
   gw = await servedGateway({
-    models: [
-      { name: 'main', ...wire, model: 'gpt-test', capabilities: [...chat], price: MAIN.price },
-      { name: 'big', ...wire, model: 'big-test', capabilities: [...chat], price: BIG.price },
-      { name: 'judge', ...wire, model: 'judge-test', capabilities: [...chat], price: JUDGE.price },
-      { name: 'emb', ...wire, model: 'emb-test', capabilities: ['embeddings'] },
-    ],
+    models: guardedWireDeployments(up),
     routing: {
       cascades: [
         { name: 'main-then-big', weak: 'main', strong: 'big', verifier: 'always', threshold: 0.5 },
@@ -118,7 +102,7 @@ beforeAll(async () => {
     },
     routerOptions: { env: {}, verifiers: { always: () => 1, paying: payingVerifier, counting: countingVerifier } },
     // Every match below 0.999 goes to the guard: each question after the first pays a guard call.
-    cache: { semantic: { enabled: true, embedder: 'emb', threshold: 0.1, guardAbove: 0.999, guard: 'verify', guardModel: 'judge' } },
+    cache: GUARD_EVERY_MATCH,
     upstreams: [up],
   });
   // A tokens-per-minute limit far above what the tests use: the charges are watched, nothing is refused.

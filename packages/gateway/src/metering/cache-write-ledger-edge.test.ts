@@ -50,6 +50,21 @@ async function setup(models: ModelInput[], extra: Parameters<typeof createHarnes
   return { harness, secret };
 }
 
+/**
+ * The exact cache on; `weak` (priority 1) answers WRONG with USAGE, so the arithmetic verifier escalates; each cascade
+ * goes from `weak` to its own strong model (priorities 2, 3, ...), served by the engine given. All at PRICE.
+ */
+function weakFirstCascades(cascades: Record<string, { strong: string; engine: FixedUsageEngine }>) {
+  const entries = Object.entries(cascades);
+  return setup([mockModel('weak', {}, { price: PRICE, priority: 1 }), ...entries.map(([, c], i) => mockModel(c.strong, {}, { price: PRICE, priority: i + 2 }))], {
+    cache: { exact: { enabled: true } },
+    routing: { cascades: entries.map(([name, c]) => ({ name, weak: 'weak', strong: c.strong, verifier: 'arithmetic' })) },
+    routerOptions: {
+      engines: { weak: new FixedUsageEngine(USAGE, { modelId: 'weak-test', reply: WRONG }), ...Object.fromEntries(entries.map(([, c]) => [c.strong, c.engine])) },
+    },
+  });
+}
+
 describe('prompt-cache writes in the ledger: cache hits, odd counts, broken streams', () => {
   it('a router cache hit records no provider-cache writes, and llm_tokens_total{type="cache_write"} does not grow', async () => {
     const { harness, secret } = await setup([mockModel('claude', {}, { price: PRICE })], {
@@ -174,25 +189,10 @@ describe('prompt-cache writes in the ledger: cache hits, odd counts, broken stre
 
   it('an escalated cascade whose weak step was a router cache hit records only the strong call\'s cache writes', async () => {
     const STRONG: Usage = { inputTokens: 2000, outputTokens: 30, totalTokens: 2030, cacheWriteInputTokens: 1800 };
-    const { harness, secret } = await setup(
-      [mockModel('weak', {}, { price: PRICE, priority: 1 }), mockModel('s1', {}, { price: PRICE, priority: 2 }), mockModel('s2', {}, { price: PRICE, priority: 3 })],
-      {
-        cache: { exact: { enabled: true } },
-        routing: {
-          cascades: [
-            { name: 'a', weak: 'weak', strong: 's1', verifier: 'arithmetic' },
-            { name: 'b', weak: 'weak', strong: 's2', verifier: 'arithmetic' },
-          ],
-        },
-        routerOptions: {
-          engines: {
-            weak: new FixedUsageEngine(USAGE, { modelId: 'weak-test', reply: WRONG }), // wrong: escalates
-            s1: new FixedUsageEngine(STRONG, { modelId: 's1-test', reply: RIGHT }),
-            s2: new FixedUsageEngine(STRONG, { modelId: 's2-test', reply: RIGHT }),
-          },
-        },
-      },
-    );
+    const { harness, secret } = await weakFirstCascades({
+      a: { strong: 's1', engine: new FixedUsageEngine(STRONG, { modelId: 's1-test', reply: RIGHT }) },
+      b: { strong: 's2', engine: new FixedUsageEngine(STRONG, { modelId: 's2-test', reply: RIGHT }) },
+    });
     const rows = [];
     for (const model of ['a', 'b']) {
       const res = await post(harness.gateway, '/v1/chat/completions', { model, messages: [{ role: 'user', content: QUESTION }] }, { authorization: `Bearer ${secret}` });
@@ -208,25 +208,10 @@ describe('prompt-cache writes in the ledger: cache hits, odd counts, broken stre
   });
 
   it('a cascade whose strong call fails after a weak step answered from the router cache bills no cache counts for it', async () => {
-    const { harness, secret } = await setup(
-      [mockModel('weak', {}, { price: PRICE, priority: 1 }), mockModel('strong', {}, { price: PRICE, priority: 2 }), mockModel('broken', {}, { price: PRICE, priority: 3 })],
-      {
-        cache: { exact: { enabled: true } },
-        routing: {
-          cascades: [
-            { name: 'ok', weak: 'weak', strong: 'strong', verifier: 'arithmetic' },
-            { name: 'bad', weak: 'weak', strong: 'broken', verifier: 'arithmetic' },
-          ],
-        },
-        routerOptions: {
-          engines: {
-            weak: new FixedUsageEngine(USAGE, { modelId: 'weak-test', reply: WRONG }), // wrong: escalates
-            strong: new FixedUsageEngine(USAGE, { modelId: 'strong-test', reply: RIGHT }),
-            broken: new FixedUsageEngine(USAGE, { modelId: 'broken-test', failures: [{ code: 'provider_unavailable', times: 1000 }] }),
-          },
-        },
-      },
-    );
+    const { harness, secret } = await weakFirstCascades({
+      ok: { strong: 'strong', engine: new FixedUsageEngine(USAGE, { modelId: 'strong-test', reply: RIGHT }) },
+      bad: { strong: 'broken', engine: new FixedUsageEngine(USAGE, { modelId: 'broken-test', failures: [{ code: 'provider_unavailable', times: 1000 }] }) },
+    });
     const ask = async (model: string, stream: boolean) => {
       const res = await post(harness.gateway, '/v1/chat/completions', { model, stream, messages: [{ role: 'user', content: QUESTION }] }, { authorization: `Bearer ${secret}` });
       await res.text();

@@ -8,7 +8,7 @@
 import { PREFETCH_METADATA_KEY, SEMANTIC_GUARD_METADATA_KEY, type RouterEvents } from '@llmrr/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
-import { PREFETCH_ENDPOINT } from './prefetch-metering.js';
+import { prefetchRows } from '../test-support/prefetch-conversations.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -60,16 +60,6 @@ async function budgetSpent(stores: NonNullable<Harness['stores']>, usd: number) 
     await new Promise((r) => setTimeout(r, 5));
   }
   return (await stores.budgets.spent('acme', 'total')).spentUsd;
-}
-
-/** Waits (bounded) until the ledger has `n` prefetch rows. */
-async function prefetchRows(stores: NonNullable<Harness['stores']>, n: number) {
-  for (let i = 0; i < 400; i++) {
-    const rows = (await stores.ledger.query({ tenantId: 'acme', limit: 1000 })).filter((r) => r.endpoint === PREFETCH_ENDPOINT);
-    if (rows.length >= n) return rows;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`fewer than ${n} prefetch rows in the ledger`);
 }
 
 describe('prefetches and the semantic guard', () => {

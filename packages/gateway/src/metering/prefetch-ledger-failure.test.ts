@@ -5,7 +5,9 @@
  * `cache.predictive` on, the priced MOCK engine, in-memory stores (SQLite in memory).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHarness, get, mockModel, post, type Harness } from '../test-support/harness.js';
+import { get, type Harness } from '../test-support/harness.js';
+import { metricSum } from '../test-support/metrics-text.js';
+import { createPrefetchHarness, promptOnePrefetch, supportConversations } from '../test-support/prefetch-conversations.js';
 import { PREFETCH_ENDPOINT } from './prefetch-metering.js';
 
 let h: Harness | undefined;
@@ -14,28 +16,10 @@ afterEach(async () => {
   h = undefined;
 });
 
-/** `name{labels} value` lines of one metric whose labels match, summed. */
-function metricSum(text: string, name: string, labels: RegExp): number {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) && labels.test(l))
-    .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-}
-
 describe('a prefetch whose ledger row could not be written', () => {
   it('is logged and adds no cost or tokens to the metrics, which keep adding up to the invoice', async () => {
     const logged: string[] = [];
-    h = await createHarness({
-      models: [mockModel('chat'), mockModel('emb', {}, { capabilities: ['embeddings'] })],
-      cache: {
-        exact: { enabled: true, ttlMs: 3_600_000 },
-        semantic: { enabled: true, embedder: 'emb', threshold: 0.95, guardAbove: 0.95 },
-        predictive: { enabled: true },
-      },
-      stores: 'memory',
-      routerOptions: { unknownTenant: 'shared' },
-      gateway: { log: (entry) => void logged.push(entry.message) },
-    });
+    h = await createPrefetchHarness({ stores: 'memory', gateway: { log: (entry) => void logged.push(entry.message) } });
     const { gateway, router } = h;
     const stores = h.stores!;
     await stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
@@ -43,23 +27,7 @@ describe('a prefetch whose ledger row could not be written', () => {
     // The store refuses every prefetch row; the requests' rows are written.
     const record = stores.ledger.record.bind(stores.ledger);
     stores.ledger.record = (entry) => (entry.endpoint === PREFETCH_ENDPOINT ? Promise.reject(new Error('database is down')) : record(entry));
-    const conversation = (session: string) => {
-      const messages: Array<{ role: string; content: string }> = [{ role: 'system', content: `Support session ${session}` }];
-      return async (question: string) => {
-        messages.push({ role: 'user', content: question });
-        const res = await post(gateway, '/v1/chat/completions', { model: 'chat', messages, user: session }, { authorization: `Bearer ${secret}` });
-        expect(res.status).toBe(200);
-        const body = (await res.json()) as { choices: Array<{ message: { content: string } }> };
-        messages.push({ role: 'assistant', content: body.choices[0]!.message.content });
-        await router.prefetch!.settled();
-      };
-    };
-    for (const u of ['u1', 'u2']) {
-      const c = conversation(u);
-      await c('How do I reset my password?');
-      await c('And how do I change the email address on my account?');
-    }
-    await conversation('u3')('How do I reset my password?');
+    await promptOnePrefetch(supportConversations(h, { authorization: `Bearer ${secret}` }));
     // The prefetch was made and paid...
     expect(router.prefetch!.stats('acme').calls).toBe(1);
     expect(router.prefetch!.stats('acme').costUsd).toBeGreaterThan(0);

@@ -6,11 +6,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Usage } from '@llmrr/core';
 import { FixedUsageEngine } from '../test-support/fixed-usage-engine.js';
-import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
+import type { Harness } from '../test-support/harness.js';
+import { askBoth, createPrefetchHarness, FIRST_QUESTION, FOLLOW_UP, prefetchRows, supportConversations } from '../test-support/prefetch-conversations.js';
 import { PREFETCH_ENDPOINT } from './prefetch-metering.js';
-
-const Q1 = 'How do I reset my password?';
-const FOLLOW = 'And how do I change the email address on my account?';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -19,58 +17,20 @@ afterEach(async () => {
 });
 
 async function setup(budgetUsd: number | undefined, chatUsage?: Usage) {
-  h = await createHarness({
-    models: [mockModel('chat'), mockModel('emb', {}, { capabilities: ['embeddings'] })],
-    cache: {
-      exact: { enabled: true, ttlMs: 3_600_000 },
-      semantic: { enabled: true, embedder: 'emb', threshold: 0.95, guardAbove: 0.95 },
-      predictive: { enabled: true },
-    },
-    stores: 'memory',
-    routerOptions: { unknownTenant: 'shared', ...(chatUsage ? { engines: { chat: new FixedUsageEngine(chatUsage) } } : {}) },
-  });
+  h = await createPrefetchHarness({ stores: 'memory', routerOptions: chatUsage ? { engines: { chat: new FixedUsageEngine(chatUsage) } } : {} });
   const stores = h.stores!;
   await stores.tenants.createTenant({ id: 'acme', name: 'Acme', ...(budgetUsd !== undefined ? { budget: { amountUsd: budgetUsd, period: 'total' as const } } : {}) });
   const { secret } = await stores.tenants.createKey('acme', { name: 'k' });
-  const gateway = h.gateway;
-  const router = h.router;
-  /** One user's conversation through the gateway (a system line names the session), waiting for prefetches. */
-  const conversation = (session: string) => {
-    const messages: Array<{ role: string; content: string }> = [{ role: 'system', content: `Support session ${session}` }];
-    return async (question: string) => {
-      messages.push({ role: 'user', content: question });
-      const res = await post(gateway, '/v1/chat/completions', { model: 'chat', messages, user: session }, { authorization: `Bearer ${secret}` });
-      expect(res.status).toBe(200);
-      const body = (await res.json()) as { choices: Array<{ message: { content: string } }> };
-      messages.push({ role: 'assistant', content: body.choices[0]!.message.content });
-      await router.prefetch!.settled();
-      return res;
-    };
-  };
-  return { stores, router, conversation };
-}
-
-/** Waits (bounded) until the ledger has `n` prefetch rows. */
-async function prefetchRows(stores: NonNullable<Harness['stores']>, n: number) {
-  for (let i = 0; i < 400; i++) {
-    const rows = (await stores.ledger.query({ tenantId: 'acme', limit: 1000 })).filter((r) => r.endpoint === PREFETCH_ENDPOINT);
-    if (rows.length >= n) return rows;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`fewer than ${n} prefetch rows in the ledger`);
+  return { stores, router: h.router, conversation: supportConversations(h, { authorization: `Bearer ${secret}` }) };
 }
 
 describe('prefetch metering', () => {
   it("writes each prefetch's model call to the tenant's ledger and charges its budget", async () => {
     const { stores, router, conversation } = await setup(100);
-    for (const u of ['u1', 'u2']) {
-      const c = conversation(u);
-      await c(Q1);
-      await c(FOLLOW);
-    }
+    await askBoth(conversation, ['u1', 'u2']);
     expect(router.prefetch!.stats('acme').calls).toBe(0);
     const u3 = conversation('u3');
-    await u3(Q1);
+    await u3(FIRST_QUESTION);
     expect(router.prefetch!.stats('acme').calls).toBe(1);
     const [row] = await prefetchRows(stores, 1);
     const prefetchCost = router.prefetch!.stats('acme').costUsd;
@@ -80,7 +40,7 @@ describe('prefetch metering', () => {
     expect(row!.outputTokens).toBeGreaterThan(0);
 
     // The live follow-up is served from the prefetched entry: a cache hit that costs nothing.
-    const follow = await u3(FOLLOW);
+    const follow = await u3(FOLLOW_UP);
     expect(follow.headers.get('x-llmrr-cache')).toBe('hit-exact');
 
     // Budget spent = every ledger row's cost (live calls + the prefetch), and the invoice has the prefetch.
@@ -97,11 +57,7 @@ describe('prefetch metering', () => {
   it("a prefetch's prompt-cache reads and writes are in its ledger record", async () => {
     const usage: Usage = { inputTokens: 900, outputTokens: 12, totalTokens: 912, cachedInputTokens: 200, cacheWriteInputTokens: 500, cacheWrite1hInputTokens: 50 };
     const { stores, conversation } = await setup(undefined, usage);
-    for (const u of ['u1', 'u2', 'u3']) {
-      const c = conversation(u);
-      await c(Q1);
-      await c(FOLLOW);
-    }
+    await askBoth(conversation, ['u1', 'u2', 'u3']);
     const [row] = await prefetchRows(stores, 1);
     expect(row).toMatchObject({ inputTokens: 900, outputTokens: 12, cachedInputTokens: 200, cacheWriteInputTokens: 500, cacheWrite1hInputTokens: 50 });
   });
@@ -109,11 +65,7 @@ describe('prefetch metering', () => {
   it("a tenant without a budget gets the ledger record; another tenant's ledger and budget are untouched", async () => {
     const { stores, router, conversation } = await setup(undefined);
     await stores.tenants.createTenant({ id: 'globex', name: 'Globex', budget: { amountUsd: 50, period: 'total' } });
-    for (const u of ['u1', 'u2', 'u3']) {
-      const c = conversation(u);
-      await c(Q1);
-      await c(FOLLOW);
-    }
+    await askBoth(conversation, ['u1', 'u2', 'u3']);
     const rows = await prefetchRows(stores, 1);
     expect(rows.every((r) => r.tenantId === 'acme')).toBe(true);
     expect(router.prefetch!.stats('acme').calls).toBe(rows.length);

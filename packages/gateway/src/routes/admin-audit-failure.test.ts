@@ -1,7 +1,8 @@
 import type { AuditInput } from '@llmrr/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GatewayLogEntry } from '../types.js';
-import { createHarness, post, type Harness } from '../test-support/harness.js';
+import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
+import { post, type Harness } from '../test-support/harness.js';
 
 /**
  * The admin routes change the store first and append the audit entry after (the tenant store and the audit log
@@ -12,20 +13,12 @@ import { createHarness, post, type Harness } from '../test-support/harness.js';
  * one, which exists only in the answer, was lost, locking the tenant out until someone rotated again.
  * (The failure is injected into `audit.append` only; the key store is the real SQLite one.)
  */
-const ADMIN = 'admin-secret-for-tests-0123456789';
 const chat = { model: 'mock', messages: [{ role: 'user', content: 'hello there' }] };
 
 describe('admin changes when the audit append fails', () => {
   let h: Harness;
   let logs: GatewayLogEntry[];
-  const admin = (method: string, path: string, body?: unknown) =>
-    h.gateway.fetch(
-      new Request(`http://gateway.test${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      }),
-    );
+  const admin = adminApi(() => h.gateway);
   const works = async (secret: string | undefined) => secret !== undefined && (await post(h.gateway, '/v1/chat/completions', chat, { authorization: `Bearer ${secret}` })).status === 200;
   /** Makes `audit.append` fail for `action` until the returned function is called. */
   const failAudit = (action: string) => {
@@ -42,7 +35,7 @@ describe('admin changes when the audit append fails', () => {
 
   beforeEach(async () => {
     logs = [];
-    h = await createHarness({ stores: 'memory', gateway: { auth: { adminKey: ADMIN }, log: (e) => logs.push(e) } });
+    h = await createAdminHarness({ gateway: { log: (e) => logs.push(e) } });
     await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme' });
   });
   afterEach(() => h.close());

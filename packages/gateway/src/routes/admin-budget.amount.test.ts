@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHarness, type Harness } from '../test-support/harness.js';
+import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
+import type { Harness } from '../test-support/harness.js';
 
 /**
  * A budget's `amountUsd` is at most Number.MAX_SAFE_INTEGER nano-USD (9007199.254740991 USD), else a 400 naming
@@ -7,24 +8,18 @@ import { createHarness, type Harness } from '../test-support/harness.js';
  * nano-USD, and past about 1.8e299 USD the count is Infinity, so the reservations answered `remainingUsd: NaN`
  * (null in JSON) in SQLite and Redis alike.
  */
-const ADMIN = 'admin-secret-for-tests-0123456789';
 const MAX = Number.MAX_SAFE_INTEGER / 1e9;
 
 describe('admin budget amountUsd', () => {
   let h: Harness;
+  const request = adminApi(() => h.gateway);
   const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await h.gateway.fetch(
-      new Request(`http://gateway.test${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      }),
-    );
+    const res = await request(method, path, body);
     return { status: res.status, body: (await res.json()) as { error?: { param?: string }; budget?: { amountUsd?: number } | null } };
   };
 
   beforeEach(async () => {
-    h = await createHarness({ stores: 'memory', gateway: { auth: { adminKey: ADMIN } } });
+    h = await createAdminHarness();
     await h.stores!.tenants.createTenant({ id: 'acme', name: 'Acme' });
   });
   afterEach(() => h.close());

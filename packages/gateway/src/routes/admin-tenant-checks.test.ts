@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHarness, post, type Harness } from '../test-support/harness.js';
+import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
+import { post, type Harness } from '../test-support/harness.js';
 
 /**
  * Ledger rows and budget spend are keyed by the tenant id, and ledger rows are never rewritten. So a deleted
@@ -7,21 +8,12 @@ import { createHarness, post, type Harness } from '../test-support/harness.js';
  * usage, invoice lines and budget spend): `POST /admin/tenants` answers 409 `tenant_id_in_use`. (Found in
  * review: the id used to be created again with a 201, inheriting everything.)
  */
-const ADMIN = 'admin-secret-for-tests-0123456789';
-
 describe('a tenant id deleted and created again', () => {
   let h: Harness;
-  const admin = (method: string, path: string, body?: unknown) =>
-    h.gateway.fetch(
-      new Request(`http://gateway.test${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      }),
-    );
+  const admin = adminApi(() => h.gateway);
 
   beforeEach(async () => {
-    h = await createHarness({ stores: 'memory', gateway: { auth: { adminKey: ADMIN } } });
+    h = await createAdminHarness();
   });
   afterEach(() => h.close());
 
@@ -83,17 +75,10 @@ describe('a tenant id deleted and created again', () => {
  */
 describe('POST /admin/tenants with a model whose engine options are invalid', () => {
   let h: Harness;
-  const admin = (method: string, path: string, body?: unknown) =>
-    h.gateway.fetch(
-      new Request(`http://gateway.test${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      }),
-    );
+  const admin = adminApi(() => h.gateway);
 
   beforeEach(async () => {
-    h = await createHarness({ stores: 'memory', gateway: { auth: { adminKey: ADMIN } } });
+    h = await createAdminHarness();
   });
   afterEach(() => h.close());
 

@@ -1,27 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
+import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
+import { mockModel, post, type Harness } from '../test-support/harness.js';
 
 /**
  * A deleted tenant id is not created again even before the ledger holds a row of it (found in review: the check
  * looked only at the ledger). A call of the old tenant still in flight when it is deleted records its row (and settles
  * its budget spend) after the deletion: a new tenant under the id would inherit them, so the id is refused.
  */
-const ADMIN = 'admin-secret-for-tests-0123456789';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('re-creating a deleted tenant id while a call of the old tenant is in flight', () => {
   let h: Harness;
-  const admin = (method: string, path: string, body?: unknown) =>
-    h.gateway.fetch(
-      new Request(`http://gateway.test${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      }),
-    );
+  const admin = adminApi(() => h.gateway);
 
   beforeEach(async () => {
-    h = await createHarness({ stores: 'memory', models: [mockModel('mock', { delayMs: 1500 })], gateway: { auth: { adminKey: ADMIN } } });
+    h = await createAdminHarness({ models: [mockModel('mock', { delayMs: 1500 })] });
   });
   afterEach(() => h.close());
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
+import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
+import { mockModel, post, type Harness } from '../test-support/harness.js';
 
 /**
  * A tenant's `preferences.strategy` set through the admin API must be one the router has, checked when the tenant
@@ -7,23 +8,17 @@ import { createHarness, mockModel, post, type Harness } from '../test-support/ha
  * as it was, rather than a tenant each of whose calls fails. The router's strategies are read at that moment, so one
  * registered with `router.addStrategy` after the gateway was built is taken, and serves the tenant's calls.
  */
-const ADMIN = 'admin-secret-for-tests-0123456789';
 
 describe('preferences.strategy on the admin tenant routes', () => {
   let h: Harness;
+  const request = adminApi(() => h.gateway);
   const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await h.gateway.fetch(
-      new Request(`http://gateway.test${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      }),
-    );
+    const res = await request(method, path, body);
     return { status: res.status, body: (await res.json()) as { error?: { code?: string; param?: string; message?: string }; preferences?: { strategy?: string } } };
   };
 
   beforeEach(async () => {
-    h = await createHarness({ stores: 'memory', models: [mockModel('first', {}, { priority: 1 }), mockModel('second', {}, { priority: 2 })], gateway: { auth: { adminKey: ADMIN } } });
+    h = await createAdminHarness({ models: [mockModel('first', {}, { priority: 1 }), mockModel('second', {}, { priority: 2 })] });
   });
   afterEach(() => h.close());
 
@@ -44,9 +39,7 @@ describe('preferences.strategy on the admin tenant routes', () => {
   it('a strategy added with addStrategy after the gateway was built is taken, and routes the tenant\'s calls', async () => {
     h.router.addStrategy('last-first', (ctx) => [...ctx.candidates].reverse().map((deployment, i) => ({ deployment, score: -i })));
     expect((await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', preferences: { strategy: 'last-first' } })).status).toBe(201);
-    const { secret } = (await (await h.gateway.fetch(
-      new Request('http://gateway.test/admin/tenants/acme/keys', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{"name":"k"}' }),
-    )).json()) as { secret: string };
+    const { secret } = (await (await request('POST', '/admin/tenants/acme/keys', { name: 'k' })).json()) as { secret: string };
     const res = await post(h.gateway, '/v1/chat/completions', { model: 'auto', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
     expect(res.status, await res.clone().text()).toBe(200);
     expect(res.headers.get('x-llmrr-model')).toBe('second');

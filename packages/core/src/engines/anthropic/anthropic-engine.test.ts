@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest } from '../../spec/messages.js';
-import type { StreamPart } from '../../spec/stream-parts.js';
 import type { AnthropicMessagesRequest } from './anthropic-api-types.js';
 import { useAnthropicWireServer } from './anthropic-wire.test-helpers.js';
 import { collect } from '../../test/async.test-helpers.js';
 import { describeAbortContract } from '../../test/engine-abort-contract.test-helpers.js';
 import { describeStreamContract } from '../../test/engine-stream-contract.test-helpers.js';
-import { kinds } from '../../test/sse-decoder.test-helpers.js';
+import { kinds, lastError, textOf } from '../../test/sse-decoder.test-helpers.js';
 
 const wire = useAnthropicWireServer();
 const { engine } = wire;
@@ -19,16 +18,8 @@ const hello: GenerateRequest = {
   ],
 };
 
-const textOf = (parts: StreamPart[]) => parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('');
-
 function lastBody(): AnthropicMessagesRequest {
   return wire.server.requests.at(-1)!.body as unknown as AnthropicMessagesRequest;
-}
-
-function lastError(parts: StreamPart[]): LLMError {
-  const last = parts.at(-1);
-  if (last?.type !== 'error') throw new Error(`expected a final error part, got ${JSON.stringify(last)}`);
-  return last.error;
 }
 
 describe('anthropic engine: answers', () => {

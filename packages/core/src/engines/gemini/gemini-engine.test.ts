@@ -4,7 +4,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ModelConfigSchema, type ModelConfigInput } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest } from '../../spec/messages.js';
-import type { StreamPart } from '../../spec/stream-parts.js';
 import { startGeminiWireServer, type GeminiWireServer } from '../../test/gemini-wire-server.js';
 import { defaultEngineContext } from '../types.js';
 import { createGeminiEngine } from './create-gemini-engine.js';
@@ -12,7 +11,7 @@ import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
 import { collect } from '../../test/async.test-helpers.js';
 import { describeAbortContract } from '../../test/engine-abort-contract.test-helpers.js';
 import { describeStreamContract } from '../../test/engine-stream-contract.test-helpers.js';
-import { kinds } from '../../test/sse-decoder.test-helpers.js';
+import { kinds, lastError, textOf } from '../../test/sse-decoder.test-helpers.js';
 
 let server: GeminiWireServer;
 let images: Server;
@@ -57,14 +56,7 @@ const hello: GenerateRequest = {
   ],
 };
 
-const textOf = (parts: StreamPart[]) => parts.map((p) => (p.type === 'text-delta' ? p.delta : '')).join('');
 const lastBody = () => server.requests.at(-1)!.body as unknown as GeminiGenerateContentRequest;
-
-function lastError(parts: StreamPart[]): LLMError {
-  const last = parts.at(-1);
-  if (last?.type !== 'error') throw new Error(`expected a final error part, got ${JSON.stringify(last)}`);
-  return last.error;
-}
 
 describe('gemini engine: answers', () => {
   it('generates a non-streamed answer over :generateContent with x-goog-api-key', async () => {

@@ -1,46 +1,25 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { ModelConfigInput, RouterConfigInput } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import '../../engines/index.js';
 import type { ChatMessage, GenerateRequest } from '../../spec/index.js';
-import type { AnthropicWireServer } from '../../test/anthropic-wire-server.js';
-import { anthropicDeployment, useTwoAnthropicWireServers } from './two-anthropic-deployments.test-helpers.js';
+import { anthropicDeployment as deployment, CACHE_MARK as mark, markedTurn, SYSTEM_PROMPT as SHARED_SYSTEM, useTwoAnthropicWireServers } from './two-anthropic-deployments.test-helpers.js';
 import type { LLMRouter } from '../llm-router.js';
-import type { RankedCandidate, RouterOptions, StrategyContext } from '../types.js';
+import type { RankedCandidate, StrategyContext } from '../types.js';
 
 // Review of 280c8ba (prompt-cache affinity). Each test here FAILS on that commit and shows one bug.
 
 const wire = useTwoAnthropicWireServers();
-let a: AnthropicWireServer;
-let b: AnthropicWireServer;
-beforeAll(() => {
-  ({ a, b } = wire);
-});
+const router = wire.router;
 
-const deployment = anthropicDeployment;
-
-function router(models: ModelConfigInput[], routing: NonNullable<RouterConfigInput['routing']>, options: RouterOptions = {}): LLMRouter {
-  return wire.router(models, routing, options);
-}
-
-const mark = { type: 'ephemeral' } as const;
-/** One system prompt shared by every conversation (as every Claude Code session of a tenant shares its system prompt and tools). */
-const SHARED_SYSTEM = 'You are a careful assistant who answers briefly. '.repeat(30);
-
-/** Turn `n` of conversation `id` over the shared marked system prompt, the last user turn marked. */
-function turn(id: string, n: number, system = SHARED_SYSTEM): GenerateRequest {
-  const messages: ChatMessage[] = [{ role: 'system', content: system, cacheControl: mark }];
-  for (let i = 1; i <= n; i++) {
-    const last = i === n;
-    messages.push({ role: 'user', content: `${id} question ${i}`, ...(last ? { cacheControl: mark } : {}) });
-    if (!last) messages.push({ role: 'assistant', content: `${id} answer ${i}` });
-  }
-  return { messages, maxTokens: 64 };
-}
+/**
+ * Turn `n` of conversation `id` over the marked system prompt (by default the one shared by every conversation, as
+ * every Claude Code session of a tenant shares its system prompt and tools), the last user turn marked.
+ */
+const turn = (id: string, n: number, system = SHARED_SYSTEM): GenerateRequest => markedTurn(n, { system, prefix: `${id} `, maxTokens: 64 });
 
 describe('review 280c8ba: prompt-cache affinity', () => {
   it('bug: the number of keys one request remembers is not bounded (Anthropic keeps 4 marks): one request of another tenant evicts every remembered prefix', async () => {
     // Default maxEntries (10 000). Tenant t1's conversation is remembered on some deployment.
-    const r = router([deployment('claude-a', a), deployment('claude-b', b)], { strategy: 'round-robin' });
+    const r = router([deployment('claude-a', wire.a), deployment('claude-b', wire.b)], { strategy: 'round-robin' });
     const where = (await r.generate(turn('t1-conv', 1, `${SHARED_SYSTEM} t1`), { tenant: 't1' })).deployment;
     expect((await r.route(turn('t1-conv', 2, `${SHARED_SYSTEM} t1`), { tenant: 't1' })).affinity?.remembered).toBe(where);
     // Tenant t2 sends ONE ordinary-sized request (~200 KB) whose user message has 10 001 marked text parts. The
@@ -57,9 +36,9 @@ describe('review 280c8ba: prompt-cache affinity', () => {
   }, 60_000);
 
   it("bug: under priority (a preference order, not a spreading strategy) one transient failure of the primary moves every marked conversation sharing the system prompt to the backup while the primary is healthy", async () => {
-    const r = router([deployment('primary', a, { priority: 1 }), deployment('backup', b, { priority: 2 })], { strategy: 'priority' });
+    const r = router([deployment('primary', wire.a, { priority: 1 }), deployment('backup', wire.b, { priority: 2 })], { strategy: 'priority' });
     // One 500 from the primary (its circuit stays closed: default failureThreshold 5): the backup serves, as it should.
-    a.enqueue({ error: { status: 500, message: 'transient' } });
+    wire.a.enqueue({ error: { status: 500, message: 'transient' } });
     const first = await r.generate(turn('conv-1', 1));
     expect(first.attempts.map((x) => [x.deployment, x.ok])).toEqual([
       ['primary', false],
@@ -86,10 +65,10 @@ describe('review 280c8ba: prompt-cache affinity', () => {
     };
     const r = router(
       [
-        deployment('x1', a, { model: 'claude-x' }),
-        deployment('x2', b, { model: 'claude-x' }),
-        deployment('y1', a, { model: 'claude-y' }),
-        deployment('y2', b, { model: 'claude-y' }),
+        deployment('x1', wire.a, { model: 'claude-x' }),
+        deployment('x2', wire.b, { model: 'claude-x' }),
+        deployment('y1', wire.a, { model: 'claude-y' }),
+        deployment('y2', wire.b, { model: 'claude-y' }),
       ],
       { strategy: 'pick' },
       { strategies: { pick: { name: 'pick', spreads: true, rank: pick } } }, // a custom strategy opts in to affinity (fix 2)
@@ -107,7 +86,7 @@ describe('review 280c8ba: prompt-cache affinity', () => {
   });
   it("bug: a '1h' mark the Anthropic engine sends as 5 minutes (it follows a 5-minute mark) is remembered for an hour", async () => {
     let now = 1_000_000;
-    const r = router([deployment('claude-a', a), deployment('claude-b', b)], { strategy: 'round-robin' }, { now: () => now });
+    const r = router([deployment('claude-a', wire.a), deployment('claude-b', wire.b)], { strategy: 'round-robin' }, { now: () => now });
     // Claude Code style: the system prompt marked 5m, the last user turn marked 1h. Anthropic refuses a 1h entry after a
     // 5m one, so the engine downgrades the 1h mark to 5m (anthropic-cache-control.ts rule 3): the provider keeps
     // nothing of this prompt beyond 5 minutes.
@@ -119,7 +98,7 @@ describe('review 280c8ba: prompt-cache affinity', () => {
       maxTokens: 16,
     };
     const served = (await r.generate(req)).deployment;
-    const sent = (served === 'claude-a' ? a : b).requests.at(-1)!.body as { messages: Array<{ content: Array<{ cache_control?: { ttl?: string } }> }> };
+    const sent = (served === 'claude-a' ? wire.a : wire.b).requests.at(-1)!.body as { messages: Array<{ content: Array<{ cache_control?: { ttl?: string } }> }> };
     expect(sent.messages.at(-1)!.content.at(-1)!.cache_control?.ttl).toBe('5m');
     now += 10 * 60_000; // 10 minutes later: both provider entries are gone
     const decision = await r.route({ ...req, messages: [...req.messages, { role: 'assistant', content: 'answer 1' }, { role: 'user', content: 'question 2', cacheControl: { type: 'ephemeral', ttl: '1h' } }] });
@@ -131,7 +110,7 @@ describe('review 280c8ba: prompt-cache affinity', () => {
     for (let i = 0; i < 100; i++) messages.push({ role: 'user', content: `q${i} ${'lorem ipsum '.repeat(1_250)}` }, { role: 'assistant', content: `a${i} ${'dolor sit '.repeat(1_500)}` });
     messages.push({ role: 'user', content: 'last question', cacheControl: mark });
     const request: GenerateRequest = { messages, maxTokens: 16 };
-    const models = [deployment('claude-a', a, { contextWindow: 10_000_000 }), deployment('claude-b', b, { contextWindow: 10_000_000 })];
+    const models = [deployment('claude-a', wire.a, { contextWindow: 10_000_000 }), deployment('claude-b', wire.b, { contextWindow: 10_000_000 })];
     const off = router(models, { strategy: 'round-robin', promptCacheAffinity: { enabled: false } });
     const on = router(models, { strategy: 'round-robin' });
     const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
@@ -158,7 +137,7 @@ describe('review 280c8ba: prompt-cache affinity', () => {
 
   it('fix 6: a failing affinity store is a miss reported as cache:error (kind affinity), never a failed call', async () => {
     const failing = { find: () => Promise.reject(new Error('store down')), remember: () => Promise.reject(new Error('store down')) };
-    const r = router([deployment('claude-a', a), deployment('claude-b', b)], { strategy: 'round-robin' }, { promptCacheAffinityStore: failing });
+    const r = router([deployment('claude-a', wire.a), deployment('claude-b', wire.b)], { strategy: 'round-robin' }, { promptCacheAffinityStore: failing });
     const errors: Array<{ kind: string; message: string }> = [];
     r.on('cache:error', (e) => errors.push({ kind: e.kind, message: e.error.message }));
     const res = await r.generate(turn('err', 1));

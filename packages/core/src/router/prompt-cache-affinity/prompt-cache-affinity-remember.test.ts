@@ -1,47 +1,22 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { ModelConfigInput, RouterConfigInput } from '../../config/schema.js';
+import { describe, expect, it } from 'vitest';
 import '../../engines/index.js';
 import type { AffinityKey } from './affinity-keys.js';
 import { MemoryAffinityStore } from './affinity-store.js';
-import type { ChatMessage, GenerateRequest } from '../../spec/index.js';
-import type { AnthropicWireServer } from '../../test/anthropic-wire-server.js';
-import { anthropicDeployment, useTwoAnthropicWireServers } from './two-anthropic-deployments.test-helpers.js';
-import type { LLMRouter } from '../llm-router.js';
-import type { RouterOptions } from '../types.js';
+import type { GenerateRequest } from '../../spec/index.js';
+import { anthropicDeployment as deployment, markedTurn, useTwoAnthropicWireServers } from './two-anthropic-deployments.test-helpers.js';
 
 // Regressions from the review of 201538c (prompt-cache affinity review fixes): each test failed on that commit.
 
 const wire = useTwoAnthropicWireServers();
-let a: AnthropicWireServer;
-let b: AnthropicWireServer;
-beforeAll(() => {
-  ({ a, b } = wire);
-});
-
-const deployment = anthropicDeployment;
-
-function router(models: ModelConfigInput[], routing: NonNullable<RouterConfigInput['routing']>, options: RouterOptions = {}): LLMRouter {
-  return wire.router(models, routing, options);
-}
-
-const mark = { type: 'ephemeral' } as const;
-const SYSTEM = 'You are a careful assistant who answers briefly. '.repeat(30);
+const router = wire.router;
 
 /** Turn `n` of one conversation over a marked system prompt, the last user turn marked. */
-function turn(n: number): GenerateRequest {
-  const messages: ChatMessage[] = [{ role: 'system', content: SYSTEM, cacheControl: mark }];
-  for (let i = 1; i <= n; i++) {
-    const last = i === n;
-    messages.push({ role: 'user', content: `question ${i}`, ...(last ? { cacheControl: mark } : {}) });
-    if (!last) messages.push({ role: 'assistant', content: `answer ${i}` });
-  }
-  return { messages, maxTokens: 16 };
-}
+const turn = (n: number): GenerateRequest => markedTurn(n, { maxTokens: 16 });
 
 describe('review 201538c: prompt-cache affinity', () => {
   it('bug: a turn served while the other deployment is not a candidate (allow-list, circuit open, at its limits) is not remembered, so the next turn forgets the deployment that holds the conversation', async () => {
     let now = 1_000_000;
-    const r = router([deployment('claude-a', a), deployment('claude-b', b)], { strategy: 'round-robin' }, { now: () => now });
+    const r = router([deployment('claude-a', wire.a), deployment('claude-b', wire.b)], { strategy: 'round-robin' }, { now: () => now });
     const holder = (await r.generate(turn(1))).deployment;
     // 4 minutes later the other deployment drops out of the candidates for one turn (here a per-call allow-list;
     // an open circuit or a limit empties the same candidate list): the holder serves turn 2, reading turn 1's
@@ -62,7 +37,7 @@ describe('review 201538c: prompt-cache affinity', () => {
       find: (keys: readonly string[], models: readonly string[]) => (calls.find++, inner.find(keys, models)),
       remember: (keys: readonly AffinityKey[], model: string, deployment: string) => (calls.remember++, inner.remember(keys, model, deployment)),
     };
-    const r = router([deployment('claude-a', a), deployment('claude-b', b)], { strategy: 'round-robin' }, { promptCacheAffinityStore: store });
+    const r = router([deployment('claude-a', wire.a), deployment('claude-b', wire.b)], { strategy: 'round-robin' }, { promptCacheAffinityStore: store });
     const decision = await r.route(turn(1), { allowedModels: ['claude-b'] });
     expect(decision.affinity).toBeUndefined();
     expect((await r.generate(turn(1), { allowedModels: ['claude-b'] })).deployment).toBe('claude-b');
@@ -72,7 +47,7 @@ describe('review 201538c: prompt-cache affinity', () => {
     expect(calls.find).toBe(1);
 
     const single = { find: 0, remember: 0 };
-    const one = router([deployment('claude-a', a), { ...deployment('other', b), model: 'claude-test-2' }], { strategy: 'round-robin' }, {
+    const one = router([deployment('claude-a', wire.a), { ...deployment('other', wire.b), model: 'claude-test-2' }], { strategy: 'round-robin' }, {
       promptCacheAffinityStore: { find: () => (single.find++, []), remember: () => void single.remember++ },
     });
     await one.generate(turn(1), { model: 'claude-a' });

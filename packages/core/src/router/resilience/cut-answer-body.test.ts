@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../engines/index.js';
+import { rejection } from '../../test/async.test-helpers.js';
 import { openAIWireRouter } from '../../test/wire-router.test-helpers.js';
 import type { LLMError } from '../../errors/llm-error.js';
 import { LLMRouter } from '../llm-router.js';
@@ -53,6 +54,29 @@ afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()));
 });
 
+/**
+ * Two deployments of one model on the server that cuts every answer, `a` and its fallback `b` (`engine`, `model`,
+ * `apiKey` as given), retries 2: the error one `generate` ends with (the router closed).
+ */
+async function generateOnTwoCutDeployments(deployment: { engine: 'anthropic' | 'gemini'; model: string; apiKey: string }): Promise<LLMError> {
+  const root = baseURL.replace(/\/v1$/, '');
+  const router = new LLMRouter(
+    {
+      models: [
+        { name: 'a', ...deployment, baseURL: root, priority: 1 },
+        { name: 'b', ...deployment, baseURL: root, priority: 2 },
+      ],
+      routing: { strategy: 'priority', retries: { max: 2, initialDelayMs: 1, maxDelayMs: 1 } },
+    },
+    { env: {}, sleep: async () => {} },
+  );
+  try {
+    return await rejection(router.generate('hi'));
+  } finally {
+    await router.close();
+  }
+}
+
 describe('a cut 200 body (already billed) is not sent again', () => {
   it('generate makes one upstream request, not 1 + retries', async () => {
     requests = 0;
@@ -75,50 +99,20 @@ describe('a cut 200 body (already billed) is not sent again', () => {
 
   it('an Anthropic deployment cut the same way is not asked again, nor its fallback', async () => {
     requests = 0;
-    const root = baseURL.replace(/\/v1$/, '');
-    const router = new LLMRouter(
-      {
-        models: [
-          { name: 'a', engine: 'anthropic', model: 'claude-test-1', baseURL: root, apiKey: 'ak', priority: 1 },
-          { name: 'b', engine: 'anthropic', model: 'claude-test-1', baseURL: root, apiKey: 'ak', priority: 2 },
-        ],
-        routing: { strategy: 'priority', retries: { max: 2, initialDelayMs: 1, maxDelayMs: 1 } },
-      },
-      { env: {}, sleep: async () => {} },
-    );
-    const err = await router.generate('hi').then(
-      () => undefined,
-      (e: unknown) => e as LLMError,
-    );
-    expect(err?.code).toBe('network_error');
-    expect(err?.afterResponse).toBe(true);
-    expect(err?.deployment).toBe('a');
+    const err = await generateOnTwoCutDeployments({ engine: 'anthropic', model: 'claude-test-1', apiKey: 'ak' });
+    expect(err.code).toBe('network_error');
+    expect(err.afterResponse).toBe(true);
+    expect(err.deployment).toBe('a');
     // Before the fix: 3 requests to "a" and 3 more to "b" (six billed answers, none ledgered).
     expect(requests).toBe(1);
-    await router.close();
   });
 
   it('a Gemini deployment cut the same way is not asked again, nor its fallback', async () => {
     requests = 0;
-    const root = baseURL.replace(/\/v1$/, '');
-    const router = new LLMRouter(
-      {
-        models: [
-          { name: 'a', engine: 'gemini', model: 'gemini-test-1', baseURL: root, apiKey: 'gk', priority: 1 },
-          { name: 'b', engine: 'gemini', model: 'gemini-test-1', baseURL: root, apiKey: 'gk', priority: 2 },
-        ],
-        routing: { strategy: 'priority', retries: { max: 2, initialDelayMs: 1, maxDelayMs: 1 } },
-      },
-      { env: {}, sleep: async () => {} },
-    );
-    const err = await router.generate('hi').then(
-      () => undefined,
-      (e: unknown) => e as LLMError,
-    );
-    expect(err?.code).toBe('network_error');
-    expect(err?.afterResponse).toBe(true);
+    const err = await generateOnTwoCutDeployments({ engine: 'gemini', model: 'gemini-test-1', apiKey: 'gk' });
+    expect(err.code).toBe('network_error');
+    expect(err.afterResponse).toBe(true);
     expect(requests).toBe(1);
-    await router.close();
   });
 
   it('a 200 whose body is not JSON is not sent again either (invalid_response, afterResponse)', async () => {

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../learning/predictors/adam.js';
 import { rejection } from '../../test/async.test-helpers.js';
 import { LLMRouter } from '../llm-router.js';
-import type { Deployment, DeploymentStatsSnapshot, StrategyContext } from '../types.js';
+import type { Deployment, StrategyContext } from '../types.js';
+import { rankedDeployment, strategyContext } from './__fixtures__/strategy-context.js';
 import { AdaptiveStrategy } from './adaptive.js';
 import { createIntelligentStrategy } from './intelligent.js';
 
@@ -111,32 +112,8 @@ describe('adaptive: options from routing.options.adaptive', () => {
 });
 
 describe('adaptive: a deployment whose price is unknown', () => {
-  function deployment(name: string, quality: number, price?: { input: number; output: number }): Deployment {
-    return {
-      name,
-      config: { name, engine: 'openai-compatible', quality, priority: 100, weight: 1, tags: [], options: {}, enabled: true },
-      price,
-      capabilities: new Set(),
-      engine: () => {
-        throw new Error('not used');
-      },
-    } as unknown as Deployment;
-  }
-  function ctx(candidates: Deployment[], options: Record<string, unknown>): StrategyContext {
-    const stats = (): DeploymentStatsSnapshot => ({ requests: 0, failures: 0, latencyMs: undefined, ttftMs: undefined, errorRate: 0, inFlight: 0, circuit: 'closed' });
-    return {
-      request: { messages: [{ role: 'user', content: 'hello' }] },
-      candidates,
-      stats,
-      estimatedInputTokens: 1000,
-      expectedOutputTokens: 1000,
-      random: seededRandom(4),
-      now: () => 0,
-      options,
-      metadata: {},
-      preview: true,
-    };
-  }
+  const deployment = (name: string, quality: number, price?: { input: number; output: number }): Deployment => rankedDeployment(name, { quality, price });
+  const ctx = (candidates: Deployment[], options: Record<string, unknown>): StrategyContext => strategyContext(candidates, 'hello', { options, random: seededRandom(4), preview: true });
 
   it('is not ranked as free under lambda (intelligent costs it as the dearest known candidate)', () => {
     const priced = deployment('priced', 0.55, { input: 1, output: 1 }); // $0.002 for this request

@@ -30,6 +30,34 @@ async function abandonedStream(timeouts: { totalMs?: number; consumerIdleMs?: nu
   return { error, observations };
 }
 
+/**
+ * `adaptive` (implicitWeight 0.25) routing one mock deployment `only` (its `options` as given), no retries, the
+ * router's `timeouts` when given, and a circuit that opens on one strike; `circuit` records its transitions.
+ */
+function adaptiveOnOnly(options: Record<string, unknown>, timeouts?: { totalMs: number }) {
+  const adaptive = createAdaptiveStrategy({ implicitWeight: 0.25 });
+  const router = new LLMRouter(
+    {
+      models: [{ name: 'only', engine: 'mock', options }],
+      routing: { strategy: 'adaptive', retries: { max: 0 }, ...(timeouts ? { timeouts } : {}), circuitBreaker: { failureThreshold: 1, cooldownMs: 30_000 } },
+    },
+    { random: seededRandom(1), strategies: { adaptive } },
+  );
+  const circuit: string[] = [];
+  router.on('circuit', (e) => circuit.push(`${e.deployment}:${e.from}->${e.to}`));
+  return { adaptive, router, circuit };
+}
+
+/** What a call failed with (undefined when it succeeded). */
+const failureOf = (call: Promise<unknown>) =>
+  call.then(
+    () => undefined,
+    (e: unknown) => e as { code?: string; deployment?: string },
+  );
+
+/** Ten words streamed `chunkDelayMs` apart, under a 300 ms totalMs. */
+const tenWordStream = (chunkDelayMs: number) => adaptiveOnOnly({ reply: 'one two three four five six seven eight nine ten', chunkDelayMs }, { totalMs: 300 });
+
 describe('adaptive and streams the router abandons', () => {
   it('consumerIdleMs abandonment: not learned', async () => {
     expect(await abandonedStream({ consumerIdleMs: 40 })).toEqual({ error: 'timeout', observations: 0 });
@@ -40,16 +68,7 @@ describe('adaptive and streams the router abandons', () => {
   });
 
   it('a stream abandoned at totalMs while its consumer was not reading teaches adaptive nothing, as the circuit takes no strike', async () => {
-    const adaptive = createAdaptiveStrategy({ implicitWeight: 0.25 });
-    const router = new LLMRouter(
-      {
-        models: [{ name: 'only', engine: 'mock', options: { reply: 'one two three four five six seven eight nine ten', chunkDelayMs: 2 } }],
-        routing: { strategy: 'adaptive', retries: { max: 0 }, timeouts: { totalMs: 300 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 30_000 } },
-      },
-      { random: seededRandom(1), strategies: { adaptive } },
-    );
-    const circuit: string[] = [];
-    router.on('circuit', (e) => circuit.push(`${e.deployment}:${e.from}->${e.to}`));
+    const { adaptive, router, circuit } = tenWordStream(2);
     const stream = router.stream('q', { cache: false });
     stream.result.catch(() => {});
     const it = stream[Symbol.asyncIterator]();
@@ -57,10 +76,7 @@ describe('adaptive and streams the router abandons', () => {
     for (let i = 0; i < 10 && texts < 2; i++) if ((await it.next()).value?.type === 'text-delta') texts++;
     expect(texts).toBe(2);
     // The consumer stops reading; the router abandons the stream when totalMs fires.
-    const err = await stream.result.then(
-      () => undefined,
-      (e: unknown) => e as { code?: string; deployment?: string },
-    );
+    const err = await failureOf(stream.result);
     expect(err).toMatchObject({ code: 'timeout', deployment: 'only' });
     expect(circuit).toEqual([]);
     expect(adaptive.snapshot()['only']?.observations ?? 0).toBe(0);
@@ -68,16 +84,7 @@ describe('adaptive and streams the router abandons', () => {
   }, 10_000);
 
   it('a deployment too slow for a consumer that keeps reading (totalMs while the upstream is awaited) is learned as a failure', async () => {
-    const adaptive = createAdaptiveStrategy({ implicitWeight: 0.25 });
-    const router = new LLMRouter(
-      {
-        models: [{ name: 'only', engine: 'mock', options: { reply: 'one two three four five six seven eight nine ten', chunkDelayMs: 80 } }],
-        routing: { strategy: 'adaptive', retries: { max: 0 }, timeouts: { totalMs: 300 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 30_000 } },
-      },
-      { random: seededRandom(1), strategies: { adaptive } },
-    );
-    const circuit: string[] = [];
-    router.on('circuit', (e) => circuit.push(`${e.deployment}:${e.from}->${e.to}`));
+    const { adaptive, router, circuit } = tenWordStream(80);
     const stream = router.stream('q', { cache: false });
     stream.result.catch(() => {});
     const parts: string[] = [];
@@ -92,20 +99,8 @@ describe('adaptive and streams the router abandons', () => {
 
 describe('adaptive and failed calls', () => {
   it("a caller's own deadline (AbortSignal.timeout) teaches adaptive nothing, as the circuit takes no strike from it", async () => {
-    const adaptive = createAdaptiveStrategy({ implicitWeight: 0.25 });
-    const router = new LLMRouter(
-      {
-        models: [{ name: 'only', engine: 'mock', options: { delayMs: 2_000 } }],
-        routing: { strategy: 'adaptive', retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 30_000 } },
-      },
-      { random: seededRandom(1), strategies: { adaptive } },
-    );
-    const circuit: string[] = [];
-    router.on('circuit', (e) => circuit.push(`${e.deployment}:${e.from}->${e.to}`));
-    const err = await router.generate('q', { cache: false, signal: AbortSignal.timeout(100) }).then(
-      () => undefined,
-      (e: unknown) => e as { code?: string; deployment?: string },
-    );
+    const { adaptive, router, circuit } = adaptiveOnOnly({ delayMs: 2_000 });
+    const err = await failureOf(router.generate('q', { cache: false, signal: AbortSignal.timeout(100) }));
     expect(err).toMatchObject({ code: 'timeout', deployment: 'only' });
     expect(circuit).toEqual([]);
     expect(adaptive.snapshot()['only']?.observations ?? 0).toBe(0);

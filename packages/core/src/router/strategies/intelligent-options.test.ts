@@ -1,32 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Deployment, DeploymentStatsSnapshot, StrategyContext } from '../types.js';
+import { rankedDeployment, strategyContext } from './__fixtures__/strategy-context.js';
 import { createIntelligentStrategy } from './intelligent.js';
 
-function deployment(name: string, quality: number, price?: { input: number; output: number }): Deployment {
-  return {
-    name,
-    config: { name, engine: 'mock', quality, priority: 100, weight: 1, tags: [], options: {}, enabled: true },
-    price,
-    capabilities: new Set(),
-    engine: () => {
-      throw new Error('not used');
-    },
-  } as unknown as Deployment;
-}
+const deployment = (name: string, quality: number, price?: { input: number; output: number }): Deployment => rankedDeployment(name, { engine: 'mock', quality, price });
 
+/** `latency`: each deployment's mean latency, from one request. */
 function ctx(candidates: Deployment[], latency: Record<string, number | undefined>, options: Record<string, unknown>): StrategyContext {
   const stats = (name: string): DeploymentStatsSnapshot => ({ requests: 1, failures: 0, latencyMs: latency[name], ttftMs: undefined, errorRate: 0, inFlight: 0, circuit: 'closed' });
-  return {
-    request: { messages: [{ role: 'user', content: 'hello' }] },
-    candidates,
-    stats,
-    estimatedInputTokens: 1000,
-    expectedOutputTokens: 1000,
-    random: () => 0.5,
-    now: () => 0,
-    options,
-    metadata: {},
-  };
+  return strategyContext(candidates, 'hello', { stats, options });
 }
 
 describe('intelligent: latency and cost terms (no router model)', () => {

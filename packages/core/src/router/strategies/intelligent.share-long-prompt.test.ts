@@ -6,35 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../../learning/__fixtures__/synthetic-data.js';
 import { RouterModel } from '../../learning/training/router-model.js';
 import { trainRouterModel } from '../../learning/training/train-router-model.js';
-import type { Deployment, DeploymentStatsSnapshot, RankedCandidate, StrategyContext } from '../types.js';
+import type { Deployment, RankedCandidate, StrategyContext } from '../types.js';
+import { rankedDeployment, strategyContext } from './__fixtures__/strategy-context.js';
 import { createIntelligentStrategy } from './intelligent.js';
 
-function deployment(name: string, price: { input: number; output: number }): Deployment {
-  return {
-    name,
-    config: { name, engine: 'openai-compatible', priority: 100, weight: 1, tags: [], options: {}, enabled: true },
-    price,
-    capabilities: new Set(),
-    engine: () => {
-      throw new Error('not used');
-    },
-  } as unknown as Deployment;
-}
-
-function ctx(candidates: Deployment[], prompt: string, options: Record<string, unknown>): StrategyContext {
-  const stats = (): DeploymentStatsSnapshot => ({ requests: 0, failures: 0, latencyMs: undefined, ttftMs: undefined, errorRate: 0, inFlight: 0, circuit: 'closed' });
-  return {
-    request: { messages: [{ role: 'user', content: prompt }] },
-    candidates,
-    stats,
-    estimatedInputTokens: 1000,
-    expectedOutputTokens: 1000,
-    random: () => 0.5,
-    now: () => 0,
-    options,
-    metadata: {},
-  };
-}
+const deployment = (name: string, price: { input: number; output: number }): Deployment => rankedDeployment(name, { price });
+const ctx = (candidates: Deployment[], prompt: string, options: Record<string, unknown>): StrategyContext => strategyContext(candidates, prompt, { options });
 
 describe('intelligent: strongShare with two router models', () => {
   it("the lambda calibrated on one model's calibration prompts is not reused for another model", () => {

@@ -2,36 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../../learning/__fixtures__/synthetic-data.js';
 import { parseRouterModel } from '../../learning/training/router-model.js';
 import { trainRouterModel } from '../../learning/training/train-router-model.js';
-import type { Deployment, DeploymentStatsSnapshot, StrategyContext } from '../types.js';
+import type { Deployment, StrategyContext } from '../types.js';
+import { rankedDeployment, strategyContext } from './__fixtures__/strategy-context.js';
 import { createIntelligentStrategy } from './intelligent.js';
 
 /** A remote deployment with no configured price (and none in the price table). */
-function deployment(name: string): Deployment {
-  return {
-    name,
-    config: { name, engine: 'openai-compatible', priority: 100, weight: 1, tags: [], options: {}, enabled: true },
-    price: undefined,
-    capabilities: new Set(),
-    engine: () => {
-      throw new Error('not used');
-    },
-  } as unknown as Deployment;
-}
-
-function ctx(candidates: Deployment[], prompt: string, options: Record<string, unknown>): StrategyContext {
-  const stats = (): DeploymentStatsSnapshot => ({ requests: 0, failures: 0, latencyMs: undefined, ttftMs: undefined, errorRate: 0, inFlight: 0, circuit: 'closed' });
-  return {
-    request: { messages: [{ role: 'user', content: prompt }] },
-    candidates,
-    stats,
-    estimatedInputTokens: 20,
-    expectedOutputTokens: 256,
-    random: () => 0.5,
-    now: () => 0,
-    options,
-    metadata: {},
-  };
-}
+const deployment = (name: string): Deployment => rankedDeployment(name);
+const ctx = (candidates: Deployment[], prompt: string, options: Record<string, unknown>): StrategyContext =>
+  strategyContext(candidates, prompt, { options, estimatedInputTokens: 20, expectedOutputTokens: 256 });
 
 describe('intelligent: a model with no cost in the router model\'s training data', () => {
   type Ranked = Array<{ deployment: Deployment; factors?: Record<string, number>; note?: string }>;
