@@ -87,6 +87,18 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: two gateway processes 
     for (const g of both()) expect((await chat(g, secret, 'after revoke')).status, g.name).toBe(401);
   });
 
+  it('a key revoked at once through A and B: one revocation time, one key.revoke audit entry (the store decides)', async () => {
+    const { keyId } = await tenantWithKey(a!, { id: 'revokes', name: 'Revokes' });
+    const perKey: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const id = round === 0 ? keyId : (await admin<{ key: { id: string } }>(a!, 'POST', '/admin/tenants/revokes/keys', { name: `k${round}` }, 201)).key.id;
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => admin<{ revokedAt?: number }>(i % 2 ? b! : a!, 'POST', `/admin/keys/${id}/revoke`)));
+      expect(new Set(answers.map((r) => r.revokedAt)).size).toBe(1);
+      perKey.push((await admin<{ data: unknown[] }>(a!, 'GET', `/admin/audit?action=key.revoke&target=${id}`)).data.length);
+    }
+    expect(perKey).toEqual([1, 1, 1, 1, 1]);
+  });
+
   it('rate limits are shared: rpm counts requests on both processes', async () => {
     const { secret } = await tenantWithKey(a!, { id: 'rpm', name: 'Rpm', limits: { rpm: 4 } });
     // 10 at once, 5 to each process. One limiter across both: exactly 4 pass (per process: 8).

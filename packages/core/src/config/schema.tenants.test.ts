@@ -37,6 +37,18 @@ ${MODELS}tenants:
     expectInvalid(await loadYaml('dup-tenant.yaml', text), /tenants\.2\.id.*duplicate tenant id "acme"/s);
   });
 
+  it('a tenant id made only of dots is refused (no URL path could name it), in a config and through setTenant', async () => {
+    const text = `version: 3
+${MODELS}tenants:
+  - { id: acme }
+  - { id: '..' }
+`;
+    expectInvalid(await loadYaml('dots-tenant.yaml', text), /tenants\.1\.id.*only dots/s);
+    const router = new LLMRouter({ version: 3, models: [{ name: 'small', engine: 'mock' }], tenants: [{ id: 'acme' }] });
+    expect(() => router.setTenant({ id: '.' })).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'id' }));
+    await router.close();
+  });
+
   it('a defaultTenant not in tenants and an allowedModels name added later are accepted: unknownTenant shared and load() serve them', async () => {
     const text = `version: 3
 ${MODELS}defaultTenant: walk-in

@@ -284,7 +284,11 @@ export const CacheSchema = z
 
 export const TenantConfigSchema = z
   .object({
-    id: z.string().min(1),
+    /** Not only dots: `.` and `..` are URL dot segments, so no admin API path could name the tenant. */
+    id: z
+      .string()
+      .min(1)
+      .refine((v) => !/^\.+$/.test(v), 'must not be only dots ("." and ".." cannot be named in a URL path)'),
     name: z.string().optional(),
     tier: z.enum(['basic', 'pro', 'enterprise']).default('basic'),
     /** Deployment names or aliases this tenant may use; absent means all. */

@@ -153,6 +153,11 @@ export class RouterDeployment implements Deployment {
     return this.caps;
   }
 
+  /** What the engine is built with (its environment: the router's, or none for `setTenant(t, { useEnv: false })`). */
+  get engineContext(): EngineContext {
+    return this.init.engineContext;
+  }
+
   /** A tag of this deployment's config (`configVersion`): equal configs, equal tags, in every process. */
   get version(): string {
     return (this.versionTag ??= configVersion(this.config));

@@ -7,6 +7,7 @@ import type { ModelConfigInput, RouterConfigInput } from '../config/schema.js';
 import { MockEngine, type MockEngineOptions } from '../engines/mock/mock-engine.js';
 import type { EngineFactory } from '../engines/types.js';
 import { rejection } from '../test/async.test-helpers.js';
+import { startOpenAIWireServer } from '../test/openai-wire-server.js';
 import { LLMRouter } from './llm-router.js';
 import type { RouterOptions } from './types.js';
 
@@ -137,6 +138,39 @@ describe('LLMRouter.setTenant', () => {
     expect(names(router, 't')).toEqual(['shared-1', 'shared-2']);
     expect((await rejection(router.generate('hi', { tenant: 't', model: 'same' }))).code).toBe('model_not_found');
     await router.close();
+  });
+
+  it('an own model named like an Object.prototype member ("constructor") is built and served as any other', async () => {
+    const router = v2({ engines: { 'shared-1': new MockEngine({ reply: 'given engine' }) } });
+    router.setTenant({ id: 'acme', models: [own('constructor', 'acme ctor'), own('__proto__', 'acme proto')] });
+    expect((await router.generate('hi', { tenant: 'acme', model: 'constructor' })).text).toBe('acme ctor');
+    expect((await router.generate('hi', { tenant: 'acme', model: '__proto__' })).text).toBe('acme proto');
+    expect((await router.generate('hi', { model: 'shared-1' })).text).toBe('given engine');
+    const stats = new LLMRouter({ models: [{ name: '__proto__', engine: 'mock' }] }).stats();
+    expect(Object.hasOwn(stats, '__proto__') && Object.getPrototypeOf(stats) === Object.prototype).toBe(true);
+    await router.close();
+  });
+
+  it('with useEnv: false, own models read no environment variable and get no pre-built engine', async () => {
+    const wire = await startOpenAIWireServer();
+    try {
+      const env = { VLLM_API_KEY: 'server-marker', OPENAI_API_KEY: 'server-marker' };
+      const router = v2({ env, engines: { brought: new MockEngine({ reply: 'operator engine' }) } });
+      const models = [
+        { name: 'vllm', engine: 'openai-compatible', preset: 'vllm', baseURL: wire.baseURL, model: 'm' },
+        { name: 'brought', engine: 'openai-compatible', baseURL: wire.baseURL, model: 'm', apiKey: 'tenant-key' },
+      ];
+      router.setTenant({ id: 'acme', models }, { useEnv: false });
+      await router.generate('hi', { tenant: 'acme', model: 'vllm' });
+      expect((await router.generate('hi', { tenant: 'acme', model: 'brought' })).text).toBe('echo: hi');
+      // The same models set with the router's environment read it (the default, for the operator's own tenants).
+      router.setTenant({ id: 'acme', models });
+      await router.generate('hi', { tenant: 'acme', model: 'vllm' });
+      expect(wire.requests.map((r) => r.headers.authorization ?? null)).toEqual([null, 'Bearer tenant-key', 'Bearer server-marker']);
+      await router.close();
+    } finally {
+      await wire.close();
+    }
   });
 
   it('close() also closes tenant models', async () => {

@@ -61,6 +61,7 @@ import type {
   RouterRequestKind,
   RouterResult,
   RouterStream,
+  SetTenantOptions,
   Strategy,
   StrategyFn,
   StreamSpend,
@@ -153,6 +154,8 @@ export class LLMRouter {
   private readonly emitter: TypedEmitter<RouterEvents>;
   private readonly host: ExecutionHost;
   private readonly engineContext: EngineContext;
+  /** `engineContext` without an environment, for `setTenant(t, { useEnv: false })` (made on first use). */
+  private noEnvContext: EngineContext | undefined;
   private readonly cache: ExactCache;
   private readonly semantic: SemanticCacheHook;
   /** Exact or semantic cache on by config (calls may still opt in or out). */
@@ -265,7 +268,8 @@ export class LLMRouter {
    * refused as `config_invalid` naming the field when the router is built (or the strategy added), never at a call.
    */
   private checkStrategyOptions(name: string, s: Strategy): void {
-    const o = this.config.routing.options[name];
+    const all = this.config.routing.options;
+    const o = Object.hasOwn(all, name) ? all[name] : undefined;
     if (o === undefined || typeof s.checkOptions !== 'function') return;
     try {
       s.checkOptions(o);
@@ -653,14 +657,17 @@ export class LLMRouter {
    * without routing-only fields), so a changed model never serves an answer of the old one. Throws
    * `config_invalid` naming the field (`models.0.engine`; `preferences.strategy` for a strategy the router does
    * not have yet: add a custom one with `addStrategy` before the tenant), leaving the router as it was.
+   * With `useEnv: false` (for models a tenant brings, as the gateway's admin API takes them), the own models'
+   * engines read no environment variable (no `apiKeyEnv`, no `OPENAI_API_KEY`, `AZURE_OPENAI_ENDPOINT`...: each
+   * model carries its `apiKey` and `baseURL`) and never get a pre-built engine of `RouterOptions.engines`.
    */
-  setTenant(tenant: TenantConfigInput | TenantConfig): this {
+  setTenant(tenant: TenantConfigInput | TenantConfig, options: SetTenantOptions = {}): this {
     this.assertOpen();
     const config = parseTenantConfig(tenant);
     // Checked here, not at the tenant's first call (which would fail): register a custom strategy first.
     this.checkStrategyName(config.preferences.strategy, 'preferences.strategy', 'tenant config');
     const old = this.tenants.get(config.id);
-    const own = this.ownDeployments(config, old, '');
+    const own = this.ownDeployments(config, old, '', options.useEnv === false ? (this.noEnvContext ??= { ...this.engineContext, env: {} }) : undefined);
     for (const d of this.tenants.set(config, own, this.deployments)) this.retire(d);
     if (this.config.version === 3) {
       const known = this.config.tenants.some((t) => t.id === config.id);
@@ -866,9 +873,8 @@ export class LLMRouter {
 
   /** Live stats by deployment name (copies). */
   stats(): Record<string, DeploymentStatsSnapshot> {
-    const out: Record<string, DeploymentStatsSnapshot> = {};
-    for (const d of this.deployments) out[d.name] = d.stats.snapshot();
-    return out;
+    // fromEntries defines own properties: a deployment named "__proto__" is an entry, not the object's prototype.
+    return Object.fromEntries(this.deployments.map((d) => [d.name, d.stats.snapshot()]));
   }
 
   on<K extends RouterEventName>(event: K, listener: Listener<RouterEvents[K]>): () => void {
@@ -900,8 +906,9 @@ export class LLMRouter {
   /**
    * A tenant's own deployments, reusing those of `old` (the tenant it replaces) whose config is unchanged;
    * a changed one takes over its predecessor's limiter state. `path` prefixes error params (`tenants.0.`).
+   * `isolated`: the context of models a tenant brings (no environment, no pre-built engine).
    */
-  private ownDeployments(config: TenantConfig, old: TenantView | undefined, path: string): RouterDeployment[] {
+  private ownDeployments(config: TenantConfig, old: TenantView | undefined, path: string, isolated?: EngineContext): RouterDeployment[] {
     return config.models.map((m, i) => {
       for (const [field, name] of [['name', m.name], ['alias', m.alias]] as const) {
         if (name !== undefined && this.cascades?.get(name)) {
@@ -909,8 +916,8 @@ export class LLMRouter {
         }
       }
       const prev = old?.own.find((d) => d.name === m.name);
-      if (prev && prev.version === configVersion(m)) return prev;
-      const d = this.createDeployment(m, `${path}models.${i}`, config.id);
+      if (prev && prev.version === configVersion(m) && prev.engineContext === (isolated ?? this.engineContext)) return prev;
+      const d = this.createDeployment(m, `${path}models.${i}`, config.id, isolated);
       if (prev) d.inheritLimiter(prev);
       return d;
     });
@@ -920,8 +927,11 @@ export class LLMRouter {
     if (this.closed) throw new LLMError({ code: 'engine_unavailable', message: 'The router is closed' });
   }
 
-  private createDeployment(config: ModelConfig, path: string, tenant?: string): RouterDeployment {
-    const engine: LanguageEngine | undefined = this.options.engines?.[config.name];
+  private createDeployment(config: ModelConfig, path: string, tenant?: string, isolated?: EngineContext): RouterDeployment {
+    // An own property only: a model named "constructor" (a tenant's, say) must not find Object.prototype's. A model a
+    // tenant brings (`isolated`) never gets one: it would serve the tenant with the operator's engine and key.
+    const engines = isolated ? undefined : this.options.engines;
+    const engine: LanguageEngine | undefined = engines && Object.hasOwn(engines, config.name) ? engines[config.name] : undefined;
     let factory: EngineFactory;
     if (engine) {
       factory = () => engine;
@@ -937,7 +947,7 @@ export class LLMRouter {
       config,
       routing: this.config.routing,
       factory,
-      engineContext: this.engineContext,
+      engineContext: isolated ?? this.engineContext,
       engine,
       now: this.now,
       priceTable: this.priceTable,
@@ -1113,7 +1123,8 @@ export class LLMRouter {
   private baseStrategyOptions(name: string): Record<string, unknown> {
     let o = this.strategyOptionsCache.get(name);
     if (!o) {
-      o = { ...(this.config.routing.options[name] ?? {}) };
+      const all = this.config.routing.options;
+      o = { ...(Object.hasOwn(all, name) ? all[name] : {}) };
       if (name === 'balanced' && o['weights'] === undefined) o['weights'] = this.config.routing.weights;
       this.strategyOptionsCache.set(name, o);
     }

@@ -238,6 +238,16 @@ export interface RouterOptions {
 /** What a router does with a call naming a tenant it does not know (see `RouterOptions.unknownTenant`). */
 export type UnknownTenantPolicy = 'reject' | 'shared';
 
+/** Options of `LLMRouter.setTenant`. */
+export interface SetTenantOptions {
+  /**
+   * False for models a tenant brings (the gateway's admin API): their engines read no environment variable (no
+   * `apiKeyEnv`, no preset key such as `OPENAI_API_KEY`, no `AZURE_OPENAI_ENDPOINT`), so each carries its `apiKey` and
+   * `baseURL`, and none gets a pre-built engine of `RouterOptions.engines`. Default true (the router's `env`).
+   */
+  useEnv?: boolean;
+}
+
 /** A strategy given as a bare function. */
 export type StrategyFn = (ctx: StrategyContext) => RankedCandidate[] | Promise<RankedCandidate[]>;
 

@@ -64,6 +64,17 @@ describe('SemanticCache', () => {
     expect(await c.lookup(ask(Q), strict)).toBeDefined();
   });
 
+  it('a tenant named like an Object.prototype member ("constructor", "toString", "__proto__") gets the default threshold', async () => {
+    const c = cache({ threshold: 0.9, tenantThresholds: { strict: 0.99 } });
+    for (const tenant of ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__']) {
+      expect(c.thresholdFor(tenant)).toBe(0.9);
+      const own = { ...scope, tenant };
+      await c.store(ask(Q), own, answer());
+      expect(await c.lookup(ask('how do I bake bread'), own)).toBeUndefined();
+      expect(await c.lookup(ask(CLOSE), own)).toBeUndefined(); // 6/7 < 0.9
+    }
+  });
+
   it('guard "miss": a match between threshold and guardAbove is a miss', async () => {
     const c = cache({ threshold: 0.8, guardAbove: 0.95, guard: 'miss' });
     await c.store(ask(Q), scope, answer());

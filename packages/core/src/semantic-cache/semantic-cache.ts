@@ -308,7 +308,9 @@ export class SemanticCache {
 
   /** The threshold that applies to a tenant. */
   thresholdFor(tenant: string | undefined): number {
-    return (tenant !== undefined ? this.config.tenantThresholds[tenant] : undefined) ?? this.config.threshold;
+    // An own property only: a tenant id such as "constructor" must not read Object.prototype (NaN would pass every check).
+    const own = this.config.tenantThresholds;
+    return tenant !== undefined && Object.hasOwn(own, tenant) ? own[tenant]! : this.config.threshold;
   }
 
   /** The question to embed, or undefined when this request must not use the semantic cache. */

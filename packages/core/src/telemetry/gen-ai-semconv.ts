@@ -50,7 +50,7 @@ const PROVIDER_NAMES: Readonly<Record<string, string>> = {
 };
 
 export function genAiProviderName(provider: string): string {
-  return PROVIDER_NAMES[provider] ?? provider;
+  return Object.hasOwn(PROVIDER_NAMES, provider) ? PROVIDER_NAMES[provider]! : provider;
 }
 
 /** Our finish reasons as the conventions' `FinishReason` values (`other` has none and stays as it is). */

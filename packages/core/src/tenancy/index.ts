@@ -20,6 +20,7 @@ export type {
   RateLimiter,
   RateScope,
   RateScopeKind,
+  RevokedApiKey,
   Tenant,
   TenantBudget,
   TenantInput,
@@ -33,3 +34,4 @@ export { budgetPeriodWindow } from './budget-period.js';
 export type { PeriodWindow } from './budget-period.js';
 export { MemoryRateLimiter } from './memory-rate-limiter.js';
 export { rateLimitHeaders } from './rate-limit-headers.js';
+export { TENANT_ID_PATTERN } from './tenant-input.js';

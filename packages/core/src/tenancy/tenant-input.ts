@@ -5,7 +5,14 @@ import { formatPath } from '../config/validate.js';
 import { LLMError } from '../errors/llm-error.js';
 import type { ApiKey, ApiKeyInput, ApiKeyPatch, Tenant, TenantInput, TenantPatch } from './types.js';
 
-export const TENANT_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+/**
+ * A tenant id: 1-64 of A-Z a-z 0-9 . _ -, not only dots (`.` and `..` are URL dot segments: a path naming the
+ * tenant, `/admin/tenants/..`, would never reach it).
+ */
+export const TENANT_ID_PATTERN = /^(?!\.+$)[A-Za-z0-9._-]{1,64}$/;
+
+/** Why `TENANT_ID_PATTERN` refuses an id (the message of the schemas that check it). */
+export const TENANT_ID_RULE = 'must be 1-64 characters of A-Z a-z 0-9 . _ -, not only dots';
 
 const BudgetSchema = z
   .object({
@@ -19,7 +26,7 @@ const ModelList = z.array(z.string().min(1).max(200)).max(1000);
 
 export const TenantInputSchema = z
   .object({
-    id: z.string().regex(TENANT_ID_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 . _ -').optional(),
+    id: z.string().regex(TENANT_ID_PATTERN, TENANT_ID_RULE).optional(),
     name: z.string().trim().min(1).max(200),
     tier: z.enum(['basic', 'pro', 'enterprise']).optional(),
     allowedModels: ModelList.optional(),
@@ -44,11 +51,15 @@ export const TenantPatchSchema = z
   })
   .strict();
 
+/** The latest instant a JS Date holds (8.64e15 ms): a key's `expiresAt` past it is refused. */
+const MAX_DATE_MS = 8_640_000_000_000_000;
+const ExpiresAtSchema = z.number().int().positive().max(MAX_DATE_MS, `must be at most ${MAX_DATE_MS} (the latest instant a date holds)`);
+
 export const ApiKeyInputSchema = z
   .object({
     name: z.string().trim().min(1).max(200),
     limits: LimitsSchema.optional(),
-    expiresAt: z.number().int().positive().optional(),
+    expiresAt: ExpiresAtSchema.optional(),
   })
   .strict();
 
@@ -56,7 +67,7 @@ export const ApiKeyPatchSchema = z
   .object({
     name: z.string().trim().min(1).max(200).optional(),
     limits: LimitsSchema.nullable().optional(),
-    expiresAt: z.number().int().positive().nullable().optional(),
+    expiresAt: ExpiresAtSchema.nullable().optional(),
   })
   .strict();
 

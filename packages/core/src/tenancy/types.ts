@@ -50,7 +50,7 @@ export interface Tenant {
 }
 
 export interface TenantInput {
-  /** Generated (`ten_...`) when absent. Must match /^[A-Za-z0-9._-]{1,64}$/. */
+  /** Generated (`ten_...`) when absent. Must match `TENANT_ID_PATTERN`: 1-64 of A-Z a-z 0-9 . _ -, not only dots. */
   id?: string;
   name: string;
   tier?: TenantTier;
@@ -110,6 +110,17 @@ export interface ApiKeyPatch {
 }
 
 /** Returned by createKey/rotateKey: the only time the secret is ever visible. */
+/** What `revokeKey` did. */
+export interface RevokedApiKey {
+  /** The key, with `revokedAt` set. */
+  key: ApiKey;
+  /**
+   * True when this call revoked the key; false when it was revoked already (before, or by a concurrent call in this
+   * or another process): exactly one of any number of revocations of a key reports true.
+   */
+  changed: boolean;
+}
+
 export interface CreatedApiKey {
   key: ApiKey;
   /** `llmrr_` + 43 base64url chars (32 random bytes). Show once; it cannot be recovered. */
@@ -150,8 +161,11 @@ export interface TenantStore {
   createKey(tenantId: string, input: ApiKeyInput): Promise<CreatedApiKey>;
   /** New secret for the same key id; the old secret stops working at once. Throws `not_found`, or `conflict` if revoked. */
   rotateKey(keyId: string): Promise<CreatedApiKey>;
-  /** Idempotent; returns the key with `revokedAt` set. Throws `not_found`. */
-  revokeKey(keyId: string): Promise<ApiKey>;
+  /**
+   * Idempotent; returns the key with `revokedAt` set, and whether this call revoked it (`changed`: decided by the
+   * store's write, so one of several concurrent calls reports it). Throws `not_found`.
+   */
+  revokeKey(keyId: string): Promise<RevokedApiKey>;
   /**
    * Changes a key's name, limits or expiry (`null` clears). Every process sees it on the key's next
    * request (the SQLite store's authentication cache is cleared by any other connection's commit; the

@@ -1,7 +1,7 @@
 import { LLMError, toLLMError, type CountTokensOptions, type GenerateRequest, type TokenCount } from '@llmrr/core';
 import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
-import { ANONYMOUS } from '../auth/principal.js';
+import { UNAUTHENTICATED } from '../auth/principal.js';
 import type { GatewayDeps } from '../calls/context.js';
 import type { ModelRoute } from '../calls/model-route.js';
 import { resolveModel } from '../calls/resolve-model.js';
@@ -50,9 +50,9 @@ function tokenCounter(router: object): TokenCountingRouter | undefined {
  */
 export function countTokensRoute(deps: GatewayDeps): ModelRoute {
   return async (incoming, requestId): Promise<Reply> => {
-    // For the metric: who asked and for what, as far as it got (before authentication, `anonymous`, as the
+    // For the metric: who asked and for what, as far as it got (before authentication, `(unauthenticated)`, as the
     // model routes count it).
-    let tenant = ANONYMOUS.tenantId;
+    let tenant = UNAUTHENTICATED.tenantId;
     let model = 'unknown';
     // The demo headers, once the caller is known to be the demo tenant (errors after authentication carry them too).
     const shown: Record<string, string> = {};

@@ -11,3 +11,10 @@ export interface Principal {
 }
 
 export const ANONYMOUS: Principal = { tenantId: 'anonymous', tenant: undefined, key: undefined, demo: false };
+
+/**
+ * A request refused before its tenant is known (a missing or wrong key), as its metrics count it: `(unauthenticated)`,
+ * a label no tenant id can take (ids are letters, digits, `.`, `_` and `-`), so a tenant called `anonymous` never
+ * shares its series with strangers' 401s. Never authenticated: only the metrics of the refusal read it.
+ */
+export const UNAUTHENTICATED: Principal = { tenantId: '(unauthenticated)', tenant: undefined, key: undefined, demo: false };

@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import type { z } from 'zod';
 import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
-import { ANONYMOUS, type Principal } from '../auth/principal.js';
+import { UNAUTHENTICATED, type Principal } from '../auth/principal.js';
 import { errorReply, toPublicError, type ErrorStyle } from '../http/error-body.js';
 import type { HeaderSource } from '../http/incoming.js';
 import { readJsonBody } from '../http/read-json-body.js';
@@ -37,7 +37,7 @@ export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: M
   return async (incoming, requestId, startedAt): Promise<Reply> => {
     // Durations run on the monotonic clock from here (microseconds after `startedAt` was taken).
     const startedMono = performance.now();
-    let principal: Principal = ANONYMOUS;
+    let principal: Principal = UNAUTHENTICATED;
     try {
       principal = await authenticate(incoming.headers, {
         stores: deps.stores,

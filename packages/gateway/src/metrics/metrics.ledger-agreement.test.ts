@@ -2,7 +2,8 @@
  * What `/metrics` says agrees with what the client and the ledger were told: an upstream refusal of the
  * gateway's key counts under the code the client got (`provider_error`) while the ledger keeps the provider's
  * reason, on chat as on embeddings; prefetch spend is in the cost and token counters as in the invoice; a
- * request refused before its tenant is known counts as `anonymous` on every counter; a stream's time to first
+ * request refused before its tenant is known counts as `(unauthenticated)` on every counter, a label no tenant id
+ * can take (a tenant called `anonymous` keeps its series to itself); a stream's time to first
  * token is measured from the request's arrival, in the histogram and in the ledger; the prompts of stream attempts
  * that failed over (billed on the request's row) count under their own deployments' `model` label, so each
  * deployment's cost and tokens add up to what its provider billed.
@@ -12,8 +13,9 @@
 import { startOpenAIWireServer, type AnthropicWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { APIError } from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PREFETCH_ENDPOINT } from '../metering/prefetch-metering.js';
 import { createHarness, get, mockModel, post, type Harness } from '../test-support/harness.js';
+import { metricSeries as series, metricSum as sum } from '../test-support/metrics-text.js';
+import { createPrefetchHarness, prefetchRows, promptOnePrefetch, supportConversations } from '../test-support/prefetch-conversations.js';
 import type { SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
@@ -25,19 +27,6 @@ afterEach(async () => {
   await upstream?.close();
   upstream = undefined;
 });
-
-/** `name{labels} value` lines of one metric, as [labels text, value]. */
-function series(text: string, name: string): Array<[string, number]> {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`))
-    .map((l) => [l.slice(name.length, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]);
-}
-function sum(text: string, name: string, labels: RegExp): number {
-  return series(text, name)
-    .filter(([l]) => labels.test(l))
-    .reduce((s, [, v]) => s + v, 0);
-}
 
 describe('llm_requests_total status of an upstream credential failure', () => {
   it('is the code the client got (provider_error), on chat as on embeddings, not the client-auth "authentication"', async () => {
@@ -79,44 +68,15 @@ describe('llm_requests_total status of an upstream credential failure', () => {
 
 describe('llm_cost_usd_total and llm_tokens_total next to the ledger', () => {
   it("count a tenant's predictive-cache prefetches, which the ledger, budget and invoice bill to it", async () => {
-    h = await createHarness({
-      models: [mockModel('chat'), mockModel('emb', {}, { capabilities: ['embeddings'] })],
-      cache: {
-        exact: { enabled: true, ttlMs: 3_600_000 },
-        semantic: { enabled: true, embedder: 'emb', threshold: 0.95, guardAbove: 0.95 },
-        predictive: { enabled: true },
-      },
-      stores: 'memory',
-      routerOptions: { unknownTenant: 'shared' },
-    });
+    h = await createPrefetchHarness({ stores: 'memory' });
     const { gateway, router, stores } = h;
     await stores!.tenants.createTenant({ id: 'acme', name: 'Acme' });
     const { secret } = await stores!.tenants.createKey('acme', { name: 'k' });
-    const conversation = (session: string) => {
-      const messages: Array<{ role: string; content: string }> = [{ role: 'system', content: `Support session ${session}` }];
-      return async (question: string) => {
-        messages.push({ role: 'user', content: question });
-        const res = await post(gateway, '/v1/chat/completions', { model: 'chat', messages, user: session }, { authorization: `Bearer ${secret}` });
-        expect(res.status).toBe(200);
-        const body = (await res.json()) as { choices: Array<{ message: { content: string } }> };
-        messages.push({ role: 'assistant', content: body.choices[0]!.message.content });
-        await router.prefetch!.settled();
-      };
-    };
-    for (const u of ['u1', 'u2']) {
-      const c = conversation(u);
-      await c('How do I reset my password?');
-      await c('And how do I change the email address on my account?');
-    }
-    await conversation('u3')('How do I reset my password?');
+    await promptOnePrefetch(supportConversations(h, { authorization: `Bearer ${secret}` }));
     expect(router.prefetch!.stats('acme').calls).toBe(1);
-    let rows = await stores!.ledger.query({ tenantId: 'acme', limit: 1000 });
-    for (let i = 0; i < 400 && !rows.some((r) => r.endpoint === PREFETCH_ENDPOINT); i++) {
-      await new Promise((r) => setTimeout(r, 5));
-      rows = await stores!.ledger.query({ tenantId: 'acme', limit: 1000 });
-    }
-    const prefetch = rows.find((r) => r.endpoint === PREFETCH_ENDPOINT)!;
-    expect(prefetch.costUsd).toBeGreaterThan(0);
+    const [prefetch] = await prefetchRows(stores!, 1);
+    expect(prefetch!.costUsd).toBeGreaterThan(0);
+    const rows = await stores!.ledger.query({ tenantId: 'acme', limit: 1000 });
 
     const invoice = await stores!.ledger.invoice('acme', 0, Date.now() + 60_000);
     const text = await (await get(gateway, '/metrics')).text();
@@ -128,37 +88,16 @@ describe('llm_cost_usd_total and llm_tokens_total next to the ledger', () => {
 
 describe('llm_cost_usd_total and llm_tokens_total without stores', () => {
   it('count the prefetches too: the clients\' answers plus what prefetching spent', async () => {
-    h = await createHarness({
-      models: [mockModel('chat'), mockModel('emb', {}, { capabilities: ['embeddings'] })],
-      cache: {
-        exact: { enabled: true, ttlMs: 3_600_000 },
-        semantic: { enabled: true, embedder: 'emb', threshold: 0.95, guardAbove: 0.95 },
-        predictive: { enabled: true },
-      },
-      routerOptions: { unknownTenant: 'shared' },
-    });
+    h = await createPrefetchHarness();
     const { gateway, router } = h;
     let answeredUsd = 0;
     let answeredOutput = 0;
-    const conversation = (session: string) => {
-      const messages: Array<{ role: string; content: string }> = [{ role: 'system', content: `Support session ${session}` }];
-      return async (question: string) => {
-        messages.push({ role: 'user', content: question });
-        const res = await post(gateway, '/v1/chat/completions', { model: 'chat', messages, user: session });
-        expect(res.status).toBe(200);
+    await promptOnePrefetch(
+      supportConversations(h, {}, (res, body) => {
         answeredUsd += Number(res.headers.get('x-llmrr-cost-usd'));
-        const body = (await res.json()) as { choices: Array<{ message: { content: string } }>; usage: { completion_tokens: number } };
         answeredOutput += body.usage.completion_tokens;
-        messages.push({ role: 'assistant', content: body.choices[0]!.message.content });
-        await router.prefetch!.settled();
-      };
-    };
-    for (const u of ['u1', 'u2']) {
-      const c = conversation(u);
-      await c('How do I reset my password?');
-      await c('And how do I change the email address on my account?');
-    }
-    await conversation('u3')('How do I reset my password?');
+      }),
+    );
     const prefetched = router.prefetch!.stats('anonymous');
     expect(prefetched.calls).toBe(1);
     expect(prefetched.costUsd).toBeGreaterThan(0);
@@ -169,15 +108,30 @@ describe('llm_cost_usd_total and llm_tokens_total without stores', () => {
 });
 
 describe('the tenant label of a request refused before its tenant is known', () => {
-  it('is anonymous on llm_token_counts_total as on llm_requests_total', async () => {
+  it('is (unauthenticated) on llm_token_counts_total as on llm_requests_total', async () => {
     h = await createHarness({ models: [mockModel('chat')], stores: 'memory' });
     const bad = { authorization: 'Bearer llmrr_not-a-key' };
     expect((await post(h.gateway, '/v1/messages/count_tokens', { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }, bad)).status).toBe(401);
     expect((await post(h.gateway, '/v1/chat/completions', { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }, bad)).status).toBe(401);
     const text = await (await get(h.gateway, '/metrics')).text();
     const tenants = (name: string) => series(text, name).map(([l]) => /tenant="([^"]*)"/.exec(l)![1]);
-    expect(tenants('llm_requests_total')).toEqual(['anonymous']);
-    expect(tenants('llm_token_counts_total')).toEqual(['anonymous']);
+    expect(tenants('llm_requests_total')).toEqual(['(unauthenticated)']);
+    expect(tenants('llm_token_counts_total')).toEqual(['(unauthenticated)']);
+  });
+
+  it('is a label no tenant id can take: a tenant called "anonymous" does not count strangers\' 401s', async () => {
+    h = await createHarness({ models: [mockModel('chat')], stores: 'memory' });
+    await h.stores!.tenants.createTenant({ id: 'anonymous', name: 'A customer called Anonymous' });
+    const { secret } = await h.stores!.tenants.createKey('anonymous', { name: 'k' });
+    const ask = { model: 'chat', messages: [{ role: 'user', content: 'hi' }] };
+    expect((await post(h.gateway, '/v1/chat/completions', ask, { authorization: `Bearer ${secret}` })).status).toBe(200);
+    for (const path of ['/v1/chat/completions', '/v1/embeddings', '/v1/chat/completions']) {
+      const body = path === '/v1/embeddings' ? { model: 'chat', input: 'hi' } : ask;
+      expect((await post(h.gateway, path, body, { authorization: `Bearer llmrr_${'A'.repeat(43)}` })).status).toBe(401);
+    }
+    const text = await (await get(h.gateway, '/metrics')).text();
+    expect(series(text, 'llm_requests_total').filter(([l]) => l.includes('tenant="anonymous"'))).toEqual([[expect.stringContaining('status="success"'), 1]]);
+    expect(sum(text, 'llm_requests_total', /tenant="\(unauthenticated\)"/)).toBe(3);
   });
 });
 

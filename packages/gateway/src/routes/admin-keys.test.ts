@@ -1,27 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHarness, post, type Harness } from '../test-support/harness.js';
+import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
+import { post, type Harness } from '../test-support/harness.js';
 
-const ADMIN = 'admin-secret-for-tests-0123456789';
 const chat = { model: 'mock', messages: [{ role: 'user', content: 'hello there' }] };
 
 describe('admin API: changing a key', () => {
   let h: Harness;
   let keyId: string;
   let secret: string;
-  const admin = (method: string, path: string, body?: unknown) =>
-    h.gateway.fetch(
-      new Request(`http://gateway.test${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      }),
-    );
+  const admin = adminApi(() => h.gateway);
   const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
   const call = () => post(h.gateway, '/v1/chat/completions', chat, { authorization: `Bearer ${secret}` });
   const errorParam = async (res: Response) => ((await res.json()) as { error: { param?: string } }).error.param;
 
   beforeEach(async () => {
-    h = await createHarness({ stores: 'memory', gateway: { auth: { adminKey: ADMIN } } });
+    h = await createAdminHarness();
     await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme' });
     const created = await json<{ key: { id: string }; secret: string }>(admin('POST', '/admin/tenants/acme/keys', { name: 'ci' }));
     keyId = created.key.id;
@@ -81,6 +74,13 @@ describe('admin API: changing a key', () => {
     await bad({ limits: { rpm: 'many' } }, 'limits.rpm');
     await bad({ name: '' }, 'name');
     await bad({ expiresAt: 'tomorrow' }, 'expiresAt');
+    // Past the latest instant a date holds (8.64e15 ms): a 400, not a key whose expiry no date can show.
+    await bad({ expiresAt: Number.MAX_SAFE_INTEGER }, 'expiresAt');
+    await bad({ expiresAt: 8_640_000_000_000_001 }, 'expiresAt');
+    expect((await admin('PATCH', `/admin/keys/${keyId}`, { expiresAt: 8_640_000_000_000_000 })).status).toBe(200);
+    const tooLate = await admin('POST', '/admin/tenants/acme/keys', { name: 'late', expiresAt: Number.MAX_SAFE_INTEGER });
+    expect({ status: tooLate.status, param: await errorParam(tooLate) }).toEqual({ status: 400, param: 'expiresAt' });
+    await expect(h.stores!.tenants.createKey('acme', { name: 'late', expiresAt: Number.MAX_SAFE_INTEGER })).rejects.toMatchObject({ code: 'invalid_request', param: 'expiresAt' });
     const unknown = await admin('PATCH', `/admin/keys/${keyId}`, { secret: 'x' });
     expect(unknown.status).toBe(400);
     expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain('secret');

@@ -54,6 +54,17 @@ describe('admin API', () => {
     expect((await admin('GET', '/admin/tenants/acme')).status).toBe(404);
   });
 
+  it('refuses a tenant id made only of dots (URL dot segments: no path could name it), naming id', async () => {
+    for (const id of ['.', '..', '...']) {
+      const res = await admin('POST', '/admin/tenants', { id, name: 'Dots' });
+      expect({ id, status: res.status, param: (await json<{ error: { param: string } }>(res)).error.param }).toEqual({ id, status: 400, param: 'id' });
+    }
+    expect((await h.stores!.tenants.listTenants()).length).toBe(0);
+    // Dots among other characters are ids like any other.
+    expect((await admin('POST', '/admin/tenants', { id: '.acme..', name: 'Dotted' })).status).toBe(201);
+    expect((await json<{ id: string }>(admin('GET', '/admin/tenants/.acme..'))).id).toBe('.acme..');
+  });
+
   it('keys: the secret is shown once, rotation invalidates the old one, revocation works', async () => {
     await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme' });
     const created = await json<{ key: { id: string; prefix: string; hash?: string }; secret: string }>(admin('POST', '/admin/tenants/acme/keys', { name: 'ci' }));
@@ -105,6 +116,14 @@ describe('admin API', () => {
     expect(invoice.lines).toEqual([expect.objectContaining({ model: 'mock', requests: 3 })]);
     expect(invoice.totalUsd).toBeCloseTo(usage.costUsd, 9);
     expect((await admin('GET', '/admin/tenants/acme/invoice?period=2026-13')).status).toBe(400);
+    // An id that never was a tenant is a 404, as on /budget, /limits and /keys; a deleted tenant's invoice stays.
+    for (const path of ['invoice', 'budget', 'limits', 'keys']) expect((await admin('GET', `/admin/tenants/nobody/${path}`)).status, path).toBe(404);
+    expect((await admin('DELETE', '/admin/tenants/acme')).status).toBe(200);
+    const kept = await json<{ lines: Array<{ model: string; requests: number }> }>(admin('GET', `/admin/tenants/acme/invoice?period=${month}`));
+    expect(kept.lines).toEqual([expect.objectContaining({ model: 'mock', requests: 3 })]);
+    await admin('POST', '/admin/tenants', { id: 'unused', name: 'Unused' });
+    await admin('DELETE', '/admin/tenants/unused');
+    expect((await admin('GET', '/admin/tenants/unused/invoice')).status).toBe(200); // deleted without usage: an empty invoice
     expect((await admin('GET', '/admin/usage?groupBy=colour')).status).toBe(400);
   });
 });

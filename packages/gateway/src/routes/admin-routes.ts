@@ -291,13 +291,12 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       return ok(c, { key: publicKey(created.key), secret: created.secret, note: 'The secret is shown only once; the old one no longer works.' });
     }),
   );
-  // Idempotent: a key revoked already is answered as it is, without a second audit entry.
+  // Idempotent: a key revoked already is answered as it is, without a second audit entry. The store's write decides
+  // which call revoked it (`changed`), so concurrent revocations, in any number of processes, write one entry.
   const revoke = guard(async (c, s, audit) => {
     const keyId = c.req.param('keyId')!;
-    const before = await s.tenants.getKey(keyId);
-    if (before?.revokedAt !== undefined) return ok(c, publicKey(before));
-    const key = await s.tenants.revokeKey(keyId);
-    await audit('key.revoke', keyId, { tenantId: key.tenantId });
+    const { key, changed } = await s.tenants.revokeKey(keyId);
+    if (changed) await audit('key.revoke', keyId, { tenantId: key.tenantId });
     return ok(c, publicKey(key));
   });
   app.post('/admin/keys/:keyId/revoke', revoke);
@@ -337,6 +336,9 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const id = c.req.param('id')!;
       const period = c.req.query('period');
       const range = period !== undefined ? periodRange(period) : { start: parseTime(c.req.query('from'), 'from') ?? 0, end: parseTime(c.req.query('to'), 'to') ?? deps.now() + 1 };
+      // A deleted tenant's invoice stays readable (its usage records are kept under its id); an id that never was a
+      // tenant is a 404, as on /budget, /limits and /keys.
+      if (!(await s.tenants.getTenant(id)) && (await formerTenant(s, id)) === undefined) throw notFound('Tenant', id);
       return ok(c, await s.ledger.invoice(id, range.start, range.end));
     }),
   );
@@ -376,14 +378,21 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
  */
 export async function checkIdUnused(s: Pick<GatewayStores, 'tenants' | 'ledger' | 'audit'>, id: string): Promise<void> {
   if (await s.tenants.getTenant(id)) return;
-  const [row] = await s.ledger.query({ tenantId: id, limit: 1 });
-  const [deletion] = row === undefined ? await s.audit.list({ action: 'tenant.delete', target: id, limit: 1 }) : [];
-  if (row === undefined && deletion === undefined) return;
+  const trace = await formerTenant(s, id);
+  if (trace === undefined) return;
   throw new LLMError({
     code: 'tenant_id_in_use',
-    message: `Tenant id "${id}" belonged to a deleted tenant${row !== undefined ? ' and has its usage records' : ''}; choose another id (usage records are never rewritten, and calls of the deleted tenant still in flight record theirs under its id)`,
+    message: `Tenant id "${id}" belonged to a deleted tenant${trace === 'usage' ? ' and has its usage records' : ''}; choose another id (usage records are never rewritten, and calls of the deleted tenant still in flight record theirs under its id)`,
     param: 'id',
   });
+}
+
+/** What an id that is no tenant (now) left behind: usage records, else its deletion in the audit log, else nothing. */
+async function formerTenant(s: Pick<GatewayStores, 'ledger' | 'audit'>, id: string): Promise<'usage' | 'deletion' | undefined> {
+  const [row] = await s.ledger.query({ tenantId: id, limit: 1 });
+  if (row !== undefined) return 'usage';
+  const [deletion] = await s.audit.list({ action: 'tenant.delete', target: id, limit: 1 });
+  return deletion !== undefined ? 'deletion' : undefined;
 }
 
 /** Epoch ms from a validated `expiresAt` (epoch ms or ISO date with offset). */

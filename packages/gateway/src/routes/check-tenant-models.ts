@@ -1,4 +1,4 @@
-import { LLMError, defaultEngineContext, engineFactory, registeredEngines, type EngineContext, type ModelConfig } from '@llmrr/core';
+import { LLMError, OpenAICompatibleOptionsSchema, defaultEngineContext, engineFactory, registeredEngines, type EngineContext, type ModelConfig } from '@llmrr/core';
 import { modelNameProblem } from '../schemas/model-name.js';
 
 /**
@@ -9,6 +9,11 @@ import { modelNameProblem } from '../schemas/model-name.js';
  * request (it checks `options`, `path`, ...), with a fetch that refuses every call; the built-in factories
  * load no weights and open no connection when they build an engine. Bad input is a 400 naming the field
  * (`models.1.engine`, `models.0.options.apiKey`), never a model that silently fails to load later.
+ *
+ * A tenant's model brings its own key and address: the router builds it without the server's environment
+ * (`setTenant(t, { useEnv: false })`), so `apiKeyEnv` (the name of one of the server's variables) is refused, and
+ * the trial build sees no environment either (an Azure model without `baseURL` is refused, not sent to the
+ * server's `AZURE_OPENAI_ENDPOINT`).
  */
 export function checkTenantModels(models: readonly ModelConfig[] | undefined): void {
   if (!models) return;
@@ -23,6 +28,13 @@ export function checkTenantModels(models: readonly ModelConfig[] | undefined): v
       throw new LLMError({ code: 'invalid_request', message: `Duplicate model name "${m.name}" in models`, param: `models.${i}.name` });
     }
     names.add(m.name);
+    if (m.apiKeyEnv !== undefined) {
+      throw new LLMError({
+        code: 'invalid_request',
+        message: `models.${i}.apiKeyEnv: a tenant's model carries its own key (apiKey); it never reads the server's environment`,
+        param: `models.${i}.apiKeyEnv`,
+      });
+    }
     if (!engineFactory(m.engine)) {
       throw new LLMError({
         code: 'invalid_request',
@@ -30,21 +42,47 @@ export function checkTenantModels(models: readonly ModelConfig[] | undefined): v
         param: `models.${i}.engine`,
       });
     }
+    checkOwnOptions(m, i);
     checkEngineSettings(m, i);
+  });
+}
+
+/**
+ * The `openai-compatible` engine ignores option keys it does not know (a config's typo stays harmless there); a
+ * tenant's model is refused one instead, so a misplaced `options.apiKey` or `options.baseURL` (they belong on the
+ * model) is a 400 naming it, not a model that silently calls elsewhere. (The other engines refuse unknown keys
+ * themselves: the trial build names them.)
+ */
+function checkOwnOptions(m: ModelConfig, i: number): void {
+  if (m.engine !== 'openai-compatible') return;
+  const known = OpenAICompatibleOptionsSchema.shape;
+  const unknown = Object.keys(m.options).find((k) => !Object.hasOwn(known, k));
+  if (unknown === undefined) return;
+  const onModel = ['apiKey', 'baseURL', 'headers', 'model', 'preset'].includes(unknown) ? ` (${unknown} goes on the model, not in options)` : '';
+  throw new LLMError({
+    code: 'invalid_request',
+    message: `models.${i}.options.${unknown}: the openai-compatible engine takes no such option${onModel}; it takes ${Object.keys(known).join(', ')}`,
+    param: `models.${i}.options.${unknown}`,
   });
 }
 
 /** A fetch for the trial build: an engine must not call out while it is built. */
 const noFetch: EngineContext['fetch'] = () => Promise.reject(new Error('no network while checking a tenant model'));
 
+/** The trial build's context: no network, and no environment, as the router builds a tenant's models. */
+let trialContext: EngineContext | undefined;
+
 /** Builds (and closes) the model's engine once; a refused setting is a 400 naming `models.<i>.<field>`. */
 function checkEngineSettings(m: ModelConfig, i: number): void {
   const factory = engineFactory(m.engine)!;
   try {
-    const engine = factory(m, defaultEngineContext({ fetch: noFetch }));
+    const engine = factory(m, (trialContext ??= defaultEngineContext({ fetch: noFetch, env: {} })));
     engine.close?.().catch(() => undefined);
   } catch (e) {
-    const field = LLMError.isInstance(e) && e.param ? `.${e.param}` : '';
+    // Engines name the field alone (`options.x`) or under the model's name (`models.<name>.options.x`).
+    const own = `models.${m.name}.`;
+    const param = LLMError.isInstance(e) ? e.param : undefined;
+    const field = param ? `.${param.startsWith(own) ? param.slice(own.length) : param}` : '';
     const why = e instanceof Error ? e.message : String(e);
     throw new LLMError({ code: 'invalid_request', message: `models.${i}${field}: the ${m.engine} engine refuses this model: ${why}`, param: `models.${i}${field}` });
   }

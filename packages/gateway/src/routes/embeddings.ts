@@ -1,7 +1,7 @@
 import { LLMError, refusedAnswerDetails, toLLMError, type DeploymentInfo, type UsageStatus } from '@llmrr/core';
 import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
-import { ANONYMOUS, type Principal } from '../auth/principal.js';
+import { UNAUTHENTICATED, type Principal } from '../auth/principal.js';
 import type { CallsInFlight } from '../calls/calls-in-flight.js';
 import type { GatewayDeps } from '../calls/context.js';
 import type { ModelRoute } from '../calls/model-route.js';
@@ -86,7 +86,7 @@ export function embeddingsRoute(deps: GatewayDeps): ModelRoute {
 async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId: string, startedAt: number): Promise<Reply> {
   // Durations run on the monotonic clock from here (microseconds after `startedAt` was taken).
   const startedMono = performance.now();
-  let principal: Principal = ANONYMOUS;
+  let principal: Principal = UNAUTHENTICATED;
   let admission: Admission | undefined;
   let settler: ReturnType<typeof createSettler> | undefined;
   let inFlight: CallsInFlight | undefined;

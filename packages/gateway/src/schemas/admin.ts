@@ -1,8 +1,12 @@
-import { ModelConfigSchema } from '@llmrr/core';
+import { ModelConfigSchema, TENANT_ID_PATTERN } from '@llmrr/core';
 import { z } from 'zod';
 import { IsoDateTimeSchema } from './iso-date-time.js';
 
 const positiveInt = z.number().int().positive();
+
+/** The latest instant a JS Date holds (8.64e15 ms, the year 275760): a key's `expiresAt` past it is a 400. */
+const MAX_DATE_MS = 8_640_000_000_000_000;
+const epochMs = positiveInt.max(MAX_DATE_MS, `must be at most ${MAX_DATE_MS} (the latest instant a date holds)`);
 
 /**
  * The most USD a budget holds: `Number.MAX_SAFE_INTEGER` nano-USD (about 9 million USD). Core counts budgets in
@@ -27,7 +31,7 @@ const preferences = z.looseObject({ strategy: z.string().min(1).optional() });
 
 /** `POST /admin/tenants`. */
 export const AdminTenantCreateSchema = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional(),
+  id: z.string().regex(TENANT_ID_PATTERN, 'must be 1-64 letters, digits, ".", "_" or "-", not only dots').optional(),
   name: z.string().min(1),
   tier: tier.optional(),
   allowedModels: z.array(z.string().min(1)).optional(),
@@ -55,7 +59,7 @@ export const AdminKeyCreateSchema = z.strictObject({
   name: z.string().min(1),
   limits: AdminLimitsSchema.optional(),
   /** Epoch ms or an ISO date-time with `Z` or an offset. */
-  expiresAt: z.union([z.number().int().positive(), IsoDateTimeSchema]).optional(),
+  expiresAt: z.union([epochMs, IsoDateTimeSchema]).optional(),
 });
 
 /** `PATCH /admin/keys/:id` (`null` clears the limits or the expiry). */
@@ -63,7 +67,7 @@ export const AdminKeyPatchSchema = z.strictObject({
   name: z.string().min(1).optional(),
   limits: AdminLimitsSchema.nullable().optional(),
   /** Epoch ms or an ISO date-time with `Z` or an offset; `null` for no expiry. */
-  expiresAt: z.union([z.number().int().positive(), IsoDateTimeSchema]).nullable().optional(),
+  expiresAt: z.union([epochMs, IsoDateTimeSchema]).nullable().optional(),
 });
 
 /** `PUT /admin/tenants/:id/limits` and `/budget`: the new value, or `null` to remove. */

@@ -1,10 +1,10 @@
 import { canonicalJson } from '@llmrr/core';
-import type { Tenant, TenantConfigInput } from '@llmrr/core';
+import type { SetTenantOptions, Tenant, TenantConfigInput } from '@llmrr/core';
 import type { GatewayRouter } from '../types.js';
 
 /** A router that takes tenants at runtime: core's `LLMRouter` (`setTenant` / `removeTenant`). */
 export interface TenantRouter extends GatewayRouter {
-  setTenant(tenant: TenantConfigInput): unknown;
+  setTenant(tenant: TenantConfigInput, options?: SetTenantOptions): unknown;
   removeTenant(id: string): boolean;
 }
 
@@ -18,6 +18,9 @@ function configTenantIds(router: GatewayRouter): ReadonlySet<string> {
   const config = (router as { routerConfig?: { version?: unknown; tenants?: ReadonlyArray<{ id: string }> } }).routerConfig;
   return new Set(config?.version === 3 && Array.isArray(config.tenants) ? config.tenants.map((t) => t.id) : []);
 }
+
+/** How the router builds a tenant's models (see `SetTenantOptions.useEnv`). */
+const TENANT_MODELS: SetTenantOptions = { useEnv: false };
 
 interface TenantEntry {
   /** What the entry was built from (the tenant's models and allow-list): a change is synced again. */
@@ -89,7 +92,8 @@ export class TenantModelSync {
     }
     let own: string[] = [];
     try {
-      this.#router.setTenant({ id: tenant.id, name: tenant.name, models, ...(tenant.allowedModels ? { allowedModels: tenant.allowedModels } : {}) });
+      // The tenant's models bring their own keys and addresses: never the server's environment.
+      this.#router.setTenant({ id: tenant.id, name: tenant.name, models, ...(tenant.allowedModels ? { allowedModels: tenant.allowedModels } : {}) }, TENANT_MODELS);
       own = models.map((m) => m.name);
     } catch (e) {
       // Remembered with no models, so they are not retried on every request; the tenant gets the shared ones.

@@ -1,24 +1,17 @@
 import { LLMRouter, createStateStores, type RouterOptions, type StateStores } from '@llmrr/core';
+import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
-import { createHarness, mockModel, post, sseJson, type Harness } from '../test-support/harness.js';
+import { adminApi, createAdminHarness, TEST_ADMIN_KEY } from '../test-support/admin-api.js';
+import { mockModel, post, sseJson, type Harness } from '../test-support/harness.js';
 import type { Gateway } from '../types.js';
-
-const ADMIN = 'admin-secret-for-tests-0123456789';
 
 /** A tenant's own model: a mock with its own reply, so answers show which deployment served. */
 const own = (name: string, reply: string, extra: Record<string, unknown> = {}) => ({ name, engine: 'mock', price: { input: 1, output: 2 }, options: { reply }, ...extra });
 
 describe('tenant custom models', () => {
   let h: Harness;
-  const admin = (method: string, path: string, body?: unknown) =>
-    h.gateway.fetch(
-      new Request(`http://gateway.test${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      }),
-    );
+  const admin = adminApi(() => h.gateway);
   const keyFor = async (tenant: string): Promise<string> => {
     const res = await admin('POST', `/admin/tenants/${tenant}/keys`, { name: 'k' });
     expect(res.status).toBe(201);
@@ -32,11 +25,7 @@ describe('tenant custom models', () => {
 
   beforeEach(async () => {
     // `mock` is shared; `cheap` too, with priority 1 so `auto` would prefer an own model of priority 0.
-    h = await createHarness({
-      stores: 'memory',
-      models: [mockModel('mock', { reply: 'shared mock' }, { priority: 5 }), mockModel('cheap', { reply: 'shared cheap' }, { priority: 1 })],
-      gateway: { auth: { adminKey: ADMIN } },
-    });
+    h = await createAdminHarness({ models: [mockModel('mock', { reply: 'shared mock' }, { priority: 5 }), mockModel('cheap', { reply: 'shared cheap' }, { priority: 1 })] });
   });
   afterEach(() => h.close());
 
@@ -125,7 +114,7 @@ describe('tenant custom models', () => {
   });
 
   it('never serves a cached answer of a model that has changed since (the exact cache is on)', async () => {
-    const cached = await createHarness({ stores: 'memory', cache: { exact: { enabled: true } }, gateway: { auth: { adminKey: ADMIN } } });
+    const cached = await createAdminHarness({ cache: { exact: { enabled: true } } });
     try {
       await cached.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [own('mine', 'version one')] });
       const { secret } = await cached.stores!.tenants.createKey('acme', { name: 'k' });
@@ -160,7 +149,7 @@ describe('tenant custom models', () => {
   });
 
   it('is off with tenantModels: false (own models stay unserved)', async () => {
-    const off = await createHarness({ stores: 'memory', gateway: { auth: { adminKey: ADMIN }, tenantModels: false } });
+    const off = await createAdminHarness({ gateway: { tenantModels: false } });
     try {
       await off.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [own('acme-llm', 'x')] });
       const { secret } = await off.stores!.tenants.createKey('acme', { name: 'k' });
@@ -173,7 +162,7 @@ describe('tenant custom models', () => {
 
   it('a model that cannot be set is logged once and left unserved; the tenant keeps the shared models', async () => {
     const logs: string[] = [];
-    const logged = await createHarness({ stores: 'memory', models: [mockModel('mock', { reply: 'shared mock' })], gateway: { auth: { adminKey: ADMIN }, log: (e) => logs.push(e.message) } });
+    const logged = await createAdminHarness({ models: [mockModel('mock', { reply: 'shared mock' })], gateway: { log: (e) => logs.push(e.message) } });
     try {
       // Written straight to the store, past the admin API's checks (as an older process might have).
       await logged.stores!.tenants.createTenant({ id: 'acme', name: 'Acme', models: [{ name: 'odd', engine: 'not-here' }] });
@@ -206,7 +195,7 @@ describe('tenant custom models over a v3 router', () => {
       options,
     );
     stores = await createStateStores({ mode: 'memory' });
-    gateway = createGateway({ router, stores, auth: { adminKey: ADMIN }, log: (e) => logs.push(e.message) });
+    gateway = createGateway({ router, stores, auth: { adminKey: TEST_ADMIN_KEY }, log: (e) => logs.push(e.message) });
   }
   afterEach(async () => {
     logs.length = 0;
@@ -216,9 +205,7 @@ describe('tenant custom models over a v3 router', () => {
   });
 
   const tenantKey = async (input: { id: string; name: string; models?: unknown[] }): Promise<string> => {
-    const created = await gateway.fetch(
-      new Request('http://gateway.test/admin/tenants', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(input) }),
-    );
+    const created = await adminApi(() => gateway)('POST', '/admin/tenants', input);
     expect(created.status).toBe(201);
     return (await stores.tenants.createKey(input.id, { name: 'k' })).secret;
   };
@@ -253,5 +240,69 @@ describe('tenant custom models over a v3 router', () => {
     expect(await ask(acme, 'mock')).toBe('shared mock');
     const plain = await tenantKey({ id: 'plain', name: 'Plain' });
     expect(await ask(plain, 'mock')).toBe(400);
+  });
+});
+
+/**
+ * A tenant's own models bring their own key and address: they never read the server's environment (the gateway
+ * hands them to the router with `useEnv: false`), and the admin API refuses what would make them try
+ * (`apiKeyEnv`, an option the engine does not take such as a misplaced `options.apiKey`). Before, such a model was
+ * stored, and its calls went out with the server's `OPENAI_API_KEY` (to OpenAI itself, or to the tenant's server).
+ */
+describe("a tenant's own model and the server's environment", () => {
+  const MARKER = 'sk-server-secret-marker';
+  let h: Harness;
+  let wire: OpenAIWireServer;
+  const admin = adminApi(() => h.gateway);
+  const sentKeys = () => wire.requests.map((r) => r.headers.authorization ?? r.headers['api-key'] ?? null);
+
+  beforeEach(async () => {
+    wire = await startOpenAIWireServer();
+    const env = { OPENAI_API_KEY: MARKER, VLLM_API_KEY: MARKER, AZURE_OPENAI_API_KEY: MARKER, AZURE_OPENAI_ENDPOINT: wire.url, SERVER_SECRET: MARKER };
+    h = await createAdminHarness({ models: [mockModel('mock')], routerOptions: { env } });
+  });
+  afterEach(async () => {
+    await h.close();
+    await wire.close();
+  });
+
+  /** Creates tenant `acme` with `model`, asks for it once; the status of both. */
+  async function createAndAsk(model: Record<string, unknown>) {
+    const created = await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models: [model] });
+    const error = created.status === 201 ? undefined : ((await created.json()) as { error: { param: string } }).error;
+    if (error) return { created: created.status, param: error.param };
+    const { secret } = (await (await admin('POST', '/admin/tenants/acme/keys', { name: 'k' })).json()) as { secret: string };
+    const res = await post(h.gateway, '/v1/chat/completions', { model: model.name, messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+    await res.text();
+    return { created: created.status, call: res.status };
+  }
+
+  it('refuses misplaced options.apiKey / options.baseURL (400 naming the field) and apiKeyEnv; stores nothing', async () => {
+    const misplaced = { name: 'own', engine: 'openai-compatible', model: 'gpt-x', options: { apiKey: 'sk-tenant', baseURL: wire.baseURL } };
+    expect(await createAndAsk(misplaced)).toEqual({ created: 400, param: 'models.0.options.apiKey' });
+    const envKey = { name: 'own', engine: 'openai-compatible', baseURL: wire.baseURL, apiKeyEnv: 'SERVER_SECRET' };
+    expect(await createAndAsk(envKey)).toEqual({ created: 400, param: 'models.0.apiKeyEnv' });
+    // Azure without its baseURL: not taken from the server's AZURE_OPENAI_ENDPOINT.
+    const azure = { name: 'own', engine: 'openai-compatible', preset: 'azure-openai', apiKey: 'sk-tenant' };
+    expect(await createAndAsk(azure)).toEqual({ created: 400, param: 'models.0.baseURL' });
+    // A bad value of an option it takes is named in the model's place too.
+    expect(await createAndAsk({ name: 'own', engine: 'openai-compatible', baseURL: wire.baseURL, options: { streamUsage: 'yes' } })).toEqual({ created: 400, param: 'models.0.options.streamUsage' });
+    expect((await admin('GET', '/admin/tenants/acme')).status).toBe(404);
+    expect(wire.requests).toEqual([]);
+  });
+
+  it("never sends the server's key: a preset's key variable is not read for it", async () => {
+    // vLLM takes a key when there is one (VLLM_API_KEY): the tenant's server gets none.
+    expect(await createAndAsk({ name: 'own', engine: 'openai-compatible', preset: 'vllm', baseURL: wire.baseURL, model: 'm' })).toEqual({ created: 201, call: 200 });
+    // OpenAI needs one (OPENAI_API_KEY): the call fails without calling out.
+    await admin('PATCH', '/admin/tenants/acme', { models: [{ name: 'own', engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, model: 'gpt-x' }] });
+    const { secret } = (await (await admin('POST', '/admin/tenants/acme/keys', { name: 'k2' })).json()) as { secret: string };
+    const refused = await post(h.gateway, '/v1/chat/completions', { model: 'own', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+    expect({ status: refused.status, code: ((await refused.json()) as { error: { code: string } }).error.code }).toEqual({ status: 502, code: 'provider_error' });
+    // Its own key is sent.
+    await admin('PATCH', '/admin/tenants/acme', { models: [{ name: 'own', engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, model: 'gpt-x', apiKey: 'sk-tenant' }] });
+    const own = await post(h.gateway, '/v1/chat/completions', { model: 'own', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+    expect(own.status, await own.text()).toBe(200);
+    expect(sentKeys()).toEqual([null, 'Bearer sk-tenant']);
   });
 });

@@ -31,7 +31,7 @@ export function anthropicErrorCode(type: string | undefined, message: string | u
     if (CONTEXT_LENGTH.test(message)) return 'context_length_exceeded';
     if (OUT_OF_CREDIT.test(message)) return 'budget_exceeded';
   }
-  return CODE_BY_TYPE[type];
+  return Object.hasOwn(CODE_BY_TYPE, type) ? CODE_BY_TYPE[type] : undefined;
 }
 
 function errorPart(body: unknown): { type?: string; message?: string } | undefined {

@@ -53,6 +53,15 @@ describe('convertJsonSchemaToGeminiSchema', () => {
     );
   });
 
+  it('a $ref to a name no $defs entry has ("__proto__", "constructor") points nowhere, even one Object.prototype has', () => {
+    for (const name of ['__proto__', 'constructor', 'toString']) {
+      const schema = { type: 'object', properties: { x: { $ref: `#/$defs/${name}` } }, $defs: { Address: { type: 'string' } } };
+      expect(() => convertJsonSchemaToGeminiSchema(schema, 'tools.0.parameters')).toThrow(
+        expect.objectContaining({ code: 'unsupported', param: 'tools.0.parameters.properties.x', message: expect.stringContaining('points nowhere') }),
+      );
+    }
+  });
+
   it('knows an empty object schema', () => {
     expect(isEmptyObjectSchema({ type: 'object', properties: {} })).toBe(true);
     expect(isEmptyObjectSchema({})).toBe(true);

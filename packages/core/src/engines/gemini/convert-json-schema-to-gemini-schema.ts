@@ -51,7 +51,8 @@ export function convertJsonSchemaToGeminiSchema(schema: JSONSchema, param: strin
     if (!m) return fail(where, `only local $refs into $defs/definitions are supported, not "${ref}"`);
     const name = decodeURIComponent(m[1]!.replace(/~1/g, '/').replace(/~0/g, '~'));
     if (seen.has(name)) return fail(where, `recursive schema ("${ref}") cannot be expressed for Gemini`);
-    const target = defs[name];
+    // An own entry only: "#/$defs/__proto__" must not find Object.prototype (it would read as an empty schema).
+    const target = Object.hasOwn(defs, name) ? defs[name] : undefined;
     if (!isObject(target)) return fail(where, `$ref "${ref}" points nowhere`);
     return target;
   }

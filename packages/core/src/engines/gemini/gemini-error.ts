@@ -47,7 +47,7 @@ export function geminiErrorCode(error: GeminiError): LLMErrorCode | undefined {
   if (CONTEXT_LENGTH.test(message)) return 'context_length_exceeded';
   if (PROJECT_NOT_ALLOWED.test(message)) return 'permission_denied';
   if (PREPAYMENT_DEPLETED.test(message)) return 'budget_exceeded';
-  return typeof error.status === 'string' ? CODE_BY_STATUS[error.status] : undefined;
+  return typeof error.status === 'string' && Object.hasOwn(CODE_BY_STATUS, error.status) ? CODE_BY_STATUS[error.status] : undefined;
 }
 
 /** `RetryInfo.retryDelay` ("34.4s") in milliseconds: Gemini's 429s say when to retry there, not in a header. */

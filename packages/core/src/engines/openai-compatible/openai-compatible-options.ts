@@ -2,7 +2,10 @@ import { z } from 'zod';
 import type { ModelConfig } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 
-/** `options` of an `openai-compatible` model config. Unknown keys are ignored. */
+/**
+ * `options` of an `openai-compatible` model config. Unknown keys are ignored (the gateway's admin API refuses them in a
+ * tenant's own models).
+ */
 export const OpenAICompatibleOptionsSchema = z.object({
   /** Azure OpenAI `api-version` query parameter. */
   apiVersion: z.string().min(1).optional(),

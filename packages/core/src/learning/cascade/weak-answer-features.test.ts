@@ -54,6 +54,10 @@ describe('weakAnswerFeatures', () => {
     expect(numbersIn('a dozen and three, 1,000 and 2.5', true).sort((a, b) => a - b)).toEqual([2.5, 3, 12, 1000]);
   });
 
+  it('reads no number from words named like Object.prototype members ("constructor")', () => {
+    expect(numbersIn('the constructor takes two', true)).toEqual([2]);
+  });
+
   it('the rule score orders clean < flagged answers', () => {
     const clean = ruleEscalationScore(weakAnswerFeatures(PROMPT, GOOD));
     expect(ruleEscalationScore(weakAnswerFeatures(PROMPT, BAD_ARITH))).toBeGreaterThan(clean + 2);

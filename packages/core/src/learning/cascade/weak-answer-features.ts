@@ -61,7 +61,7 @@ const NUM = /\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?/g;
 /** Numbers written in a text (digits, thousands commas; optionally number words). */
 export function numbersIn(text: string, words = false): number[] {
   const out = Array.from(text.matchAll(NUM), (m) => Number(m[0].replace(/,/g, '')));
-  if (words) for (const m of text.toLowerCase().matchAll(/[a-z]+/g)) if (WORD_NUMBERS[m[0]] !== undefined) out.push(WORD_NUMBERS[m[0]]!);
+  if (words) for (const m of text.toLowerCase().matchAll(/[a-z]+/g)) if (Object.hasOwn(WORD_NUMBERS, m[0])) out.push(WORD_NUMBERS[m[0]]!);
   return out;
 }
 

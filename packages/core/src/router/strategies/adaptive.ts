@@ -218,15 +218,16 @@ export class AdaptiveStrategy implements Strategy {
    * ones of the same name).
    */
   snapshot(tenant?: string): Record<string, { expectedQuality: number; observations: number }> {
-    const out: Record<string, { expectedQuality: number; observations: number }> = {};
+    const out = new Map<string, { expectedQuality: number; observations: number }>();
     const layers = tenant === undefined ? [this.arms.get(undefined)] : [this.arms.get(undefined), this.arms.get(tenant)];
     for (const arms of layers) {
       for (const [name, arm] of arms ?? []) {
         const m = arm.mean();
-        out[name] = { expectedQuality: m[0]!, observations: arm.observations };
+        out.set(name, { expectedQuality: m[0]!, observations: arm.observations });
       }
     }
-    return out;
+    // fromEntries defines own properties: a deployment named "__proto__" is an entry, not the object's prototype.
+    return Object.fromEntries(out);
   }
 
   /**

@@ -126,6 +126,15 @@ describe('PrefetchBudget', () => {
     expect(b.reserve('calls', undefined)).toBeDefined();
     expect(b.reserve('calls', undefined)).toBeUndefined(); // 1 call
   });
+
+  it('gives a tenant named like an Object.prototype member ("constructor", "toString") the default budget', () => {
+    const b = new PrefetchBudget({ maxCalls: 1, periodMs: 1_000 }, { vip: { maxCalls: 5, periodMs: 1_000 } }, () => 0);
+    for (const tenant of ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__']) {
+      expect(b.limitsOf(tenant)).toEqual({ maxCalls: 1, periodMs: 1_000 });
+      expect(b.reserve(tenant, 0)).toBeDefined();
+      expect(b.reserve(tenant, 0)).toBeUndefined();
+    }
+  });
 });
 
 describe('PrefetchRegistry', () => {

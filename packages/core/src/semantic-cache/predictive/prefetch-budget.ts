@@ -24,7 +24,8 @@ export class PrefetchBudget {
   ) {}
 
   limitsOf(tenant: string): PrefetchBudgetConfig {
-    return this.perTenant[tenant] ?? this.fallback;
+    // An own property only: a tenant id such as "constructor" must not read Object.prototype (no limits at all).
+    return Object.hasOwn(this.perTenant, tenant) ? this.perTenant[tenant]! : this.fallback;
   }
 
   #window(tenant: string): Array<{ at: number; usd: number }> {

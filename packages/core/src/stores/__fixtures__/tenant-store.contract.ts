@@ -65,6 +65,7 @@ export function tenantStoreContract(label: string, makeFixture: FixtureFactory):
       await expectLLMError(store.createTenant({ name: 'x', limits: { rpm: -1 } }), 'invalid_request', 'limits.rpm');
       await expectLLMError(store.createTenant({ name: 'x', budget: { amountUsd: -5, period: 'month' } }), 'invalid_request', 'budget.amountUsd');
       await expectLLMError(store.createTenant({ id: 'bad id!', name: 'x' }), 'invalid_request', 'id');
+      for (const id of ['.', '..']) await expectLLMError(store.createTenant({ id, name: 'dots only' }), 'invalid_request', 'id');
       await expectLLMError(store.createTenant({ name: '' }), 'invalid_request', 'name');
       await expectLLMError(store.createTenant({ name: 'x', extra: 1 } as never), 'invalid_request');
       await store.createTenant({ id: 'dup', name: 'first' });
@@ -121,11 +122,12 @@ export function tenantStoreContract(label: string, makeFixture: FixtureFactory):
       await store.updateTenant('t2', { disabled: false });
       expect((await store.authenticate(secret)).ok).toBe(true);
 
-      const revoked = await store.revokeKey(key.id);
+      const { key: revoked, changed } = await store.revokeKey(key.id);
+      expect(changed).toBe(true);
       expect(revoked.revokedAt).toBeTypeOf('number');
       expect(await store.authenticate(secret)).toMatchObject({ ok: false, reason: 'revoked', keyId: key.id });
-      // Revoking again is a no-op that keeps the first time.
-      expect((await store.revokeKey(key.id)).revokedAt).toBe(revoked.revokedAt);
+      // Revoking again is a no-op that keeps the first time, and says it changed nothing.
+      expect(await store.revokeKey(key.id)).toEqual({ key: expect.objectContaining({ id: key.id, revokedAt: revoked.revokedAt }), changed: false });
       await expectLLMError(store.rotateKey(key.id), 'conflict');
       await expectLLMError(store.revokeKey('key_missing'), 'not_found');
       await expectLLMError(store.rotateKey('key_missing'), 'not_found');
@@ -144,6 +146,18 @@ export function tenantStoreContract(label: string, makeFixture: FixtureFactory):
       // ... and disables the tenant.
       await fx.sql(`UPDATE llmrr_tenants SET disabled = TRUE WHERE id = 'tx'`);
       expect(await store.authenticate(b.secret)).toMatchObject({ ok: false, reason: 'tenant_disabled' });
+    });
+
+    it('of concurrent revocations of a key, exactly one reports that it revoked it (also against another connection)', async () => {
+      await store.createTenant({ id: 'tr', name: 'TR' });
+      const { key } = await store.createKey('tr', { name: 'k' });
+      const all = await Promise.all(Array.from({ length: 8 }, () => store.revokeKey(key.id)));
+      expect(all.filter((r) => r.changed)).toHaveLength(1);
+      expect(new Set(all.map((r) => r.key.revokedAt)).size).toBe(1);
+      // A key another connection (another gateway process) revoked is not revoked again by this one.
+      const other = await store.createKey('tr', { name: 'other' });
+      await fx.sql(`UPDATE llmrr_api_keys SET revoked_at = 5 WHERE id = '${other.key.id}'`);
+      expect(await store.revokeKey(other.key.id)).toEqual({ key: expect.objectContaining({ id: other.key.id, revokedAt: 5 }), changed: false });
     });
 
     it('rotation keeps the key id, invalidates the old secret at once and issues a new one', async () => {

@@ -1,7 +1,7 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { apiKeyDisplayPrefix, generateApiKeySecret, hashApiKeySecret, hashesEqual, isWellFormedApiKeySecret } from '../../tenancy/api-key-secret.js';
 import { applyApiKeyPatch, applyTenantPatch, newId, notFound, parseApiKeyInput, revokedKeyConflict, tenantFromInput } from '../../tenancy/tenant-input.js';
-import type { ApiKey, ApiKeyInput, ApiKeyPatch, AuthResult, CreatedApiKey, ListOptions, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
+import type { ApiKey, ApiKeyInput, ApiKeyPatch, AuthResult, CreatedApiKey, ListOptions, RevokedApiKey, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
 import { AuthCache } from '../auth-cache.js';
 import { checkKey, clampLimit, clampOffset } from '../check-key.js';
 import { LastUsedThrottle } from '../last-used-throttle.js';
@@ -127,11 +127,17 @@ export class PostgresTenantStore implements TenantStore {
     }));
   }
 
-  async revokeKey(keyId: string): Promise<ApiKey> {
-    await this.invalidating(() => this.cache.invalidateKey(keyId), () => this.pg.query(`UPDATE llmrr_api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, [this.clock(), keyId]));
+  async revokeKey(keyId: string): Promise<RevokedApiKey> {
+    // The UPDATE changes the row only while it is not revoked (the row lock orders concurrent ones): one call of any
+    // number, in any process, gets the row back.
+    const rows = await this.invalidating(
+      () => this.cache.invalidateKey(keyId),
+      () => this.pg.query(`UPDATE llmrr_api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING *`, [this.clock(), keyId]),
+    );
+    if (rows[0]) return { key: rowToApiKey(rows[0]), changed: true };
     const key = await this.getKey(keyId);
     if (!key) throw notFound('API key', keyId, 'keyId');
-    return key;
+    return { key, changed: false };
   }
 
   async getKey(keyId: string): Promise<ApiKey | undefined> {

@@ -1,7 +1,7 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { apiKeyDisplayPrefix, generateApiKeySecret, hashApiKeySecret, hashesEqual, isWellFormedApiKeySecret } from '../../tenancy/api-key-secret.js';
 import { applyApiKeyPatch, applyTenantPatch, newId, notFound, parseApiKeyInput, revokedKeyConflict, tenantFromInput } from '../../tenancy/tenant-input.js';
-import type { ApiKey, ApiKeyInput, ApiKeyPatch, AuthResult, CreatedApiKey, ListOptions, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
+import type { ApiKey, ApiKeyInput, ApiKeyPatch, AuthResult, CreatedApiKey, ListOptions, RevokedApiKey, Tenant, TenantInput, TenantPatch, TenantStore } from '../../tenancy/types.js';
 import { AuthCache } from '../auth-cache.js';
 import { LastUsedThrottle } from '../last-used-throttle.js';
 import { checkKey, clampLimit, clampOffset } from '../check-key.js';
@@ -143,12 +143,13 @@ export class SqliteTenantStore implements TenantStore {
       .immediate();
   }
 
-  async revokeKey(keyId: string): Promise<ApiKey> {
-    this.stmt.revokeKey.run(this.clock(), keyId);
+  async revokeKey(keyId: string): Promise<RevokedApiKey> {
+    // The UPDATE changes the row only while it is not revoked: one call of any number (any connection) changes it.
+    const changed = this.stmt.revokeKey.run(this.clock(), keyId).changes > 0;
     this.cache.invalidateKey(keyId);
     const row = this.stmt.getKey.get(keyId) as Row | undefined;
     if (!row) throw notFound('API key', keyId, 'keyId');
-    return rowToApiKey(row);
+    return { key: rowToApiKey(row), changed };
   }
 
   async getKey(keyId: string): Promise<ApiKey | undefined> {
