@@ -93,7 +93,7 @@ describe('through the official clients', () => {
         input: 'Hello',
         store: true,
         truncation: 'auto',
-        include: ['reasoning.encrypted_content'],
+        include: ['web_search_call.results'],
         metadata: { run: 'a' },
         service_tier: 'flex',
         max_tool_calls: 3,
@@ -102,7 +102,7 @@ describe('through the official clients', () => {
     expect(data.status).toBe('completed');
     // `include` is acted on in part (its logprobs value): a value it adds nothing for is said by its index, after the top-level fields.
     expect(read(response.headers.get('x-llmrr-warnings'))).toEqual(notSent('store', 'truncation', 'service_tier', 'max_tool_calls', 'include.0'));
-    const quiet = await gw.openai().responses.create({ model: 'mock', input: 'Hello', store: false, truncation: 'disabled', include: [], service_tier: 'auto', background: false }).withResponse();
+    const quiet = await gw.openai().responses.create({ model: 'mock', input: 'Hello', store: false, truncation: 'disabled', include: ['reasoning.encrypted_content'], service_tier: 'auto', background: false }).withResponse();
     expect(quiet.response.headers.get('x-llmrr-warnings')).toBeNull();
   });
 

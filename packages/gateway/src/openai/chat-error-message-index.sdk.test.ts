@@ -53,3 +53,16 @@ describe('a cache mark on a system part must not renumber the messages in error 
     expect(claudeUp.requests).toHaveLength(0);
   });
 });
+
+describe('tool-call arguments that are JSON but not an object', () => {
+  // Anthropic's tool_use.input is an object: refused before the call (core's path, as for arguments that are not JSON).
+  it.each(['[1,2]', '"str"', '3'])('%s: a 400 naming the call\'s arguments, nothing sent upstream', async (args) => {
+    const b = body(false);
+    const call = (b.messages[2] as OpenAI.ChatCompletionAssistantMessageParam).tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+    call.function.arguments = args;
+    const error = await gw.openai().chat.completions.create(b).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 400, param: 'messages.2.toolCalls.0.arguments' });
+    expect((error as Error).message).toContain('must be a JSON object');
+    expect(claudeUp.requests).toHaveLength(0);
+  });
+});

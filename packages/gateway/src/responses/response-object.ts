@@ -2,6 +2,7 @@ import type { FinishReason, RouterResult, Usage } from '@llmrr/core';
 import { llmrrInfo } from '../http/llmrr-info.js';
 import { answerUsage } from '../schemas/answer-usage.js';
 import type { OpenAIResponse, OpenAIResponsesRequest, ResponsesOutputItem, ResponsesUsage } from '../schemas/openai-responses.js';
+import { encryptReasoning } from './reasoning-encrypted-content.js';
 import { toOutputTextLogprobs } from './responses-logprobs.js';
 
 /** The request fields a `response` object echoes back (what the call ran with). */
@@ -157,9 +158,11 @@ type ItemStatus = ResponsesOutputItem['status'];
 
 /**
  * A reasoning item: the reasoning as `reasoning_text` content (what OpenAI's open-weight models send) and
- * again as one `summary_text` summary part (what the Vercel AI SDK reads; it ignores `content`).
+ * again as one `summary_text` summary part (what the Vercel AI SDK reads; it ignores `content`); with
+ * `encrypted`, the signed blocks to give back (`encrypted_content`, see reasoning-encrypted-content.ts).
  */
-export function reasoningItem(id: string, text: string, status: ItemStatus): ResponsesOutputItem {
+export function reasoningItem(id: string, text: string, status: ItemStatus, encrypted?: string): ResponsesOutputItem {
+  if (encrypted !== undefined) return { type: 'reasoning', id, summary: [{ type: 'summary_text', text }], content: [{ type: 'reasoning_text', text }], encrypted_content: encrypted, status };
   return { type: 'reasoning', id, summary: [{ type: 'summary_text', text }], content: [{ type: 'reasoning_text', text }], status };
 }
 
@@ -175,11 +178,19 @@ export function isCut(reason: FinishReason): boolean {
  * `incomplete`, as in the streamed answer. The message's `output_text` carries the answer's token log
  * probabilities when the request asked for them (`logprobs`) and the answer has them (else `[]`, as before). The
  * model's refusal (`RouterResult.refusal`) is a message of its own with a `refusal` part, as OpenAI answers it
- * (after the text's message, when the answer had text first), as the streamed answer builds it.
+ * (after the text's message, when the answer had text first), as the streamed answer builds it. With
+ * `encryptedReasoning` (`include: ["reasoning.encrypted_content"]`) the reasoning item carries the provider's signed
+ * blocks (`RouterResult.reasoningParts`) as `encrypted_content`, when it signed them.
  */
-export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'reasoning' | 'toolCalls' | 'finishReason' | 'logprobs' | 'refusal'>, logprobs = false): ResponsesOutputItem[] {
+export function outputItems(
+  result: Pick<RouterResult, 'requestId' | 'text' | 'reasoning' | 'toolCalls' | 'finishReason' | 'logprobs' | 'refusal'> & Partial<Pick<RouterResult, 'reasoningParts' | 'provider'>>,
+  logprobs = false,
+  encryptedReasoning = false,
+): ResponsesOutputItem[] {
   const items: ResponsesOutputItem[] = [];
-  if (result.reasoning) items.push(reasoningItem(responseIds.reasoning(result.requestId), result.reasoning, 'completed'));
+  const encrypted = encryptedReasoning ? encryptReasoning(result.provider ?? '', result.reasoningParts) : undefined;
+  // Signed blocks without text (redacted thinking) still need an item to come back in.
+  if (result.reasoning || encrypted !== undefined) items.push(reasoningItem(responseIds.reasoning(result.requestId), result.reasoning ?? '', 'completed', encrypted));
   const refusal = result.refusal ?? '';
   const hasText = result.text !== '' || (refusal === '' && result.toolCalls.length === 0 && !result.reasoning);
   if (hasText) {
@@ -207,8 +218,11 @@ export function outputItems(result: Pick<RouterResult, 'requestId' | 'text' | 'r
  * A router result as a finished `response` object (`output`: the items a stream built, else `outputItems`;
  * `logprobs`: the request asked for log probabilities).
  */
-export function toResponseObject(result: RouterResult, options: { createdAt: number; echo: ResponseEcho; explain: boolean; output?: ResponsesOutputItem[]; logprobs?: boolean }): OpenAIResponse {
-  const output = options.output ?? outputItems(result, options.logprobs === true);
+export function toResponseObject(
+  result: RouterResult,
+  options: { createdAt: number; echo: ResponseEcho; explain: boolean; output?: ResponsesOutputItem[]; logprobs?: boolean; encryptedReasoning?: boolean },
+): OpenAIResponse {
+  const output = options.output ?? outputItems(result, options.logprobs === true, options.encryptedReasoning === true);
   const response = responseObject(result.requestId, result.deployment, options.createdAt, options.echo, responseStatus(result.finishReason), output, toResponsesUsage(answerUsage(result)));
   response.llmrr = llmrrInfo(result, options.explain);
   return response;

@@ -165,6 +165,26 @@ describe('official openai client: client.responses', () => {
     expect((chained as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('previous_response_id');
   });
 
+  it('retrieve, delete, cancel and inputItems.list of a response it answered: a NotFoundError saying no responses are kept, not "No route"', async () => {
+    const { id } = await client().responses.create({ model: 'mock', input: 'hi' });
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['retrieve', () => client().responses.retrieve(id)],
+      ['delete', () => client().responses.delete(id)],
+      ['cancel', () => client().responses.cancel(id)],
+      ['input_items', () => client().responses.inputItems.list(id)],
+    ];
+    for (const [name, call] of calls) {
+      const err = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, name).toBeInstanceOf(OpenAI.NotFoundError);
+      const e = err as InstanceType<typeof OpenAI.NotFoundError>;
+      expect({ code: e.code, param: e.param }, name).toEqual({ code: 'not_found', param: 'response_id' });
+      expect(e.message, name).toContain(`Response ${id} not found: the gateway keeps no responses`);
+    }
+  });
+
   it('a stream that breaks mid-way throws an APIError in the client', async () => {
     const stream = await client().responses.create({ model: 'breaks', input: 'hello there', stream: true });
     let text = '';

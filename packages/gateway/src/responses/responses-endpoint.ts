@@ -3,6 +3,7 @@ import type { GatewayDeps } from '../calls/context.js';
 import type { ModelEndpoint } from '../calls/model-endpoint.js';
 import { routerExtension } from '../calls/router-extension.js';
 import { OpenAIResponsesRequestSchema } from '../schemas/openai-responses.js';
+import { ENCRYPTED_REASONING_INCLUDE } from '../schemas/responses-include-values.js';
 import { responseEcho, toResponseObject } from './response-object.js';
 import { ResponsesStreamEncoder } from './responses-stream-encoder.js';
 import { convertResponsesRequest } from './to-generate-request.js';
@@ -31,6 +32,8 @@ export function responsesEndpoint(deps: GatewayDeps): ModelEndpoint<typeof OpenA
       const echo = responseEcho(body);
       const explain = ext.explain === true;
       const logprobs = request.logprobs !== undefined;
+      // Reasoning items carry the provider's signed blocks, to be given back (`store: false` clients ask for them).
+      const encryptedReasoning = body.include?.includes(ENCRYPTED_REASONING_INCLUDE) === true;
       return {
         model: body.model,
         request,
@@ -38,8 +41,8 @@ export function responsesEndpoint(deps: GatewayDeps): ModelEndpoint<typeof OpenA
         fieldNames,
         stream: body.stream === true,
         ext,
-        render: (result) => toResponseObject(result, { createdAt, echo, explain, logprobs }),
-        encoder: () => new ResponsesStreamEncoder({ createdAt, echo, explain, logprobs }),
+        render: (result) => toResponseObject(result, { createdAt, echo, explain, logprobs, encryptedReasoning }),
+        encoder: () => new ResponsesStreamEncoder({ createdAt, echo, explain, logprobs, encryptedReasoning }),
       };
     },
   };

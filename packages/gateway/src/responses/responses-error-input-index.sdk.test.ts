@@ -57,3 +57,14 @@ describe('/v1/responses: errors about a message name its input item', () => {
     });
   });
 });
+
+describe('/v1/responses: function_call arguments that are JSON but not an object', () => {
+  // Anthropic's tool_use.input is an object: refused before the call naming the item (as Gemini refuses them), never
+  // sent on as `input: [1,2]` for Anthropic to refuse after a paid round trip.
+  it.each(['[1,2]', '"str"', '3'])('%s: a 400 naming input.1.arguments, nothing sent upstream', async (args) => {
+    const error = await refusal({ input: [{ role: 'user', content: 'Weather in Paris?' }, { ...BAD_CALL, arguments: args }, OUTPUT] });
+    expect(error).toMatchObject({ status: 400, param: 'input.1.arguments' });
+    expect(error.message).toContain('input.1.arguments must be a JSON object');
+    expect(wire.claudeUp.requests).toHaveLength(0);
+  });
+});

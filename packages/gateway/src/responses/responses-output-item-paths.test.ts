@@ -1,19 +1,27 @@
-import type { OpenAIWireServer } from '@llmrr/core/test';
+import type { AnthropicWireServer, OpenAIWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readWarnings } from '../test-support/read-warnings.js';
 import type { SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 // From the review of 027204f ("Responses function_call items named by their own item, with that item's field names"): a
 // function_call_output item is core's tool message, whose `toolCallId` is the item's `call_id` (as a function_call's
 // core `id` is already named `call_id`). The Gemini engine refuses a tool result that answers no earlier call
-// (Gemini needs the function's name) with param `messages.N.toolCallId`.
+// (Gemini needs the function's name) with param `messages.N.toolCallId`. A function_call_output's `output` may hold
+// images (a screenshot tool's): core's tool message `parts`, sent as the tool_result's blocks to Anthropic, and named
+// `input.M.output.K` in the warning of an engine that takes only text.
 
 let gw: SdkGateway;
 let openaiUp: OpenAIWireServer;
+let claudeUp: AnthropicWireServer;
 
 beforeAll(async () => {
-  ({ gw, upstreams: { openai: openaiUp } } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gem'), wireDeployment(u, 'gpt')]));
+  ({ gw, upstreams: { openai: openaiUp, anthropic: claudeUp } } = await servedOverWireUpstreams((u) => [
+    wireDeployment(u, 'gem'),
+    wireDeployment(u, 'gpt', { capabilities: ['chat', 'streaming', 'tools', 'vision'] }),
+    wireDeployment(u, 'claude', { capabilities: ['chat', 'streaming', 'tools', 'vision'] }),
+  ]));
 });
 afterAll(() => gw?.close());
 
@@ -58,5 +66,41 @@ describe('/v1/responses: errors about a function_call_output item use the item\u
     expect(error).toBeInstanceOf(Error);
     expect(error.status).toBe(400);
     expect(error.param).toBe('input[2].output');
+  });
+});
+
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+describe('/v1/responses: an image in a function_call_output', () => {
+  const screenshot: OpenAI.Responses.Tool[] = [{ type: 'function', name: 'screenshot', parameters: { type: 'object', properties: {} }, strict: false }];
+  const input = (model: string): OpenAI.Responses.ResponseCreateParamsNonStreaming => ({
+    model,
+    tools: screenshot,
+    input: [
+      { role: 'user', content: 'What is on the screen?' },
+      { type: 'function_call', call_id: 'toolu_1', name: 'screenshot', arguments: '{}' },
+      { type: 'function_call_output', call_id: 'toolu_1', output: [{ type: 'input_text', text: 'The screen:' }, { type: 'input_image', image_url: `data:image/png;base64,${PNG}`, detail: 'auto' }] },
+    ],
+  });
+
+  it('reaches an Anthropic deployment as the tool_result\'s text and image blocks, in order', async () => {
+    const before = claudeUp.requests.length;
+    const answer = await gw.openai().responses.create(input('claude'));
+    expect(answer.status).toBe('completed');
+    const body = claudeUp.requests[before]!.body as { messages: Array<{ content: Array<{ type: string; content?: unknown }> }> };
+    expect(body.messages[2]!.content[0]!.content).toEqual([
+      { type: 'text', text: 'The screen:' },
+      { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } },
+    ]);
+  });
+
+  it('an engine that takes only text in a tool result gets the text and warns about the image by its part, input.2.output.1', async () => {
+    openaiUp.setScript({ text: 'A screen.' });
+    const before = openaiUp.requests.length;
+    const { data, response } = await gw.openai().responses.create(input('gpt')).withResponse();
+    expect(data.output_text).toBe('A screen.');
+    const tool = (openaiUp.requests[before]!.body as { messages: Array<{ role: string; content?: unknown }> }).messages[2];
+    expect(tool).toMatchObject({ role: 'tool', content: 'The screen:' });
+    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'input.2.output.1']]);
   });
 });

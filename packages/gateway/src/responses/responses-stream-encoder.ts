@@ -1,10 +1,11 @@
-import { LLMError, type RouterResult, type StreamPart, type TokenLogprob } from '@llmrr/core';
+import { LLMError, type ReasoningPart, type RouterResult, type StreamPart, type TokenLogprob } from '@llmrr/core';
 import { errorBody } from '../http/error-body.js';
 import type { OpenAIResponseStreamEvent, ResponsesOutputItem } from '../schemas/openai-responses.js';
 import { pairFinalToolCalls, quoteArgs, type SeenToolCall } from '../streaming/final-tool-calls.js';
 import { JsonEnd, sameJson } from '../streaming/json-end.js';
 import type { RoutePart } from '../streaming/open-stream.js';
 import { carriesTextOrCall, type FinishPart, type StreamEncoder } from '../streaming/sse-response.js';
+import { encryptReasoning } from './reasoning-encrypted-content.js';
 import { isCut, pendingResponse, reasoningItem, responseIds, toResponseObject, type ResponseEcho } from './response-object.js';
 import { toOutputTextLogprobs, toTextEventLogprobs } from './responses-logprobs.js';
 
@@ -132,8 +133,22 @@ export class ResponsesStreamEncoder implements StreamEncoder {
    */
   private unsent: string[] = [];
 
-  /** `logprobs`: the request asked for log probabilities. */
-  constructor(private readonly options: { createdAt: number; echo: ResponseEcho; explain: boolean; logprobs?: boolean }) {}
+  /**
+   * With `encryptedReasoning`: the reasoning blocks so far (a signature closes a block, redacted data is one), the
+   * open block, and how many a reasoning item has taken. A reasoning item, when done, carries the blocks closed
+   * since the one before it as `encrypted_content` (when one is signed); signed blocks no item took (redacted
+   * thinking with no text) get an item of their own at the finish.
+   */
+  private provider = '';
+  private readonly blocks: ReasoningPart[] = [];
+  private openBlock: ReasoningPart | undefined;
+  private blocksTaken = 0;
+
+  /**
+   * `logprobs`: the request asked for log probabilities; `encryptedReasoning`: for the provider's signed reasoning
+   * blocks (`include: ["reasoning.encrypted_content"]`).
+   */
+  constructor(private readonly options: { createdAt: number; echo: ResponseEcho; explain: boolean; logprobs?: boolean; encryptedReasoning?: boolean }) {}
 
   /**
    * `event: <type>` and the event with its `sequence_number` last, as `JSON.stringify({ ...e, sequence_number })`
@@ -147,6 +162,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
 
   start(route: RoutePart): string[] {
     this.requestId = route.requestId;
+    this.provider = route.provider;
     // Both events carry the same response: serialized once.
     const response = JSON.stringify(pendingResponse(route.requestId, route.deployment, this.options.createdAt, this.options.echo));
     const lifecycle = (type: 'response.created' | 'response.in_progress') => `event: ${type}\ndata: {"type":"${type}","response":${response},"sequence_number":${this.seq++}}\n\n`;
@@ -210,7 +226,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     const id = o.id;
     const index = o.index;
     if (o.kind === 'reasoning') {
-      const item = reasoningItem(o.id, o.text, status);
+      const item = reasoningItem(o.id, o.text, status, this.options.encryptedReasoning === true ? this.takeBlocks() : undefined);
       this.output[o.index] = item;
       const summary = { type: 'summary_text' as const, text: o.text };
       const part = { type: 'reasoning_text' as const, text: o.text };
@@ -446,6 +462,34 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     return this.textPart('message', text);
   }
 
+  /** Folds a reasoning part into `blocks` (as core's stream accumulator does). */
+  private noteBlock(part: Extract<StreamPart, { type: 'reasoning-delta' }>): void {
+    if (part.redactedData !== undefined) {
+      if (this.openBlock) this.blocks.push(this.openBlock);
+      this.openBlock = undefined;
+      this.blocks.push({ type: 'reasoning', text: '', redactedData: part.redactedData });
+      return;
+    }
+    if (part.delta !== '') (this.openBlock ??= { type: 'reasoning', text: '' }).text += part.delta;
+    if (part.signature !== undefined && part.signature !== '') {
+      this.blocks.push({ ...(this.openBlock ?? { type: 'reasoning', text: '' }), signature: part.signature });
+      this.openBlock = undefined;
+    }
+  }
+
+  /** The `encrypted_content` of the blocks closed since the last reasoning item took its own (none signed: undefined). */
+  private takeBlocks(): string | undefined {
+    const parts = this.blocks.slice(this.blocksTaken);
+    this.blocksTaken = this.blocks.length;
+    return encryptReasoning(this.provider, parts);
+  }
+
+  /** Signed blocks that no reasoning item took yet (at the finish: they need an item of their own). */
+  private blocksLeft(): boolean {
+    for (let i = this.blocksTaken; i < this.blocks.length; i++) if (this.blocks[i]!.signature !== undefined || this.blocks[i]!.redactedData !== undefined) return true;
+    return false;
+  }
+
   /** Text, reasoning with text and tool calls (an empty delta or a redacted reasoning block sends nothing here). */
   carriesContent(part: StreamPart): boolean {
     return carriesTextOrCall(part);
@@ -459,6 +503,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     switch (part.type) {
       case 'text-delta':
       case 'reasoning-delta': {
+        if (part.type === 'reasoning-delta' && this.options.encryptedReasoning === true) this.noteBlock(part);
         if (part.delta === '') return [];
         return this.textPart(part.type === 'reasoning-delta' ? 'reasoning' : part.refusal === true ? 'refusal' : 'message', part.delta);
       }
@@ -504,6 +549,9 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     const cut = isCut(part.finishReason);
     this.cutting = cut;
     const frames = this.advance(true);
+    // Signed blocks no reasoning item took (redacted thinking alone): an item of their own, so they come back (an
+    // open reasoning item takes them as it closes).
+    if (this.options.encryptedReasoning === true && this.text?.kind !== 'reasoning' && this.blocksLeft()) frames.push(...this.closeAll(), ...this.openText('reasoning'));
     if (this.output.length === 0) frames.push(...this.openText('message'));
     frames.push(...this.closeAll(cut));
     const output = this.output.filter((o): o is ResponsesOutputItem => o !== undefined);

@@ -1,5 +1,6 @@
-import { LLMError, formatPath, type ChatMessage, type ContentPart, type GenerateRequest, type LogprobsOptions, type ResponseFormat, type ToolChoice } from '@llmrr/core';
+import { LLMError, formatPath, type ChatMessage, type ContentPart, type GenerateRequest, type LogprobsOptions, type ReasoningPart, type ResponseFormat, type ToolChoice } from '@llmrr/core';
 import type { z } from 'zod';
+import { joinAnswerText } from '../schemas/answer-text.js';
 import type { ConvertedRequest, JoinedMessagePath } from '../schemas/client-message-paths.js';
 import { fastCheckOf } from '../schemas/fast-check.js';
 import { CappedWarnings, noteIgnoredFields } from '../schemas/ignored-fields.js';
@@ -13,9 +14,11 @@ import {
   ResponsesFunctionCallItemSchema,
   ResponsesFunctionCallOutputItemSchema,
   ResponsesInputMessageSchema,
+  ResponsesReasoningItemSchema,
   RESPONSES_FIELD_RULES,
   type OpenAIResponsesRequest,
 } from '../schemas/openai-responses.js';
+import { decryptReasoning } from './reasoning-encrypted-content.js';
 
 type ContentPart0 = z.infer<typeof ResponsesContentPartSchema>;
 
@@ -57,7 +60,7 @@ function convertParts(raw: Array<{ type: string }>, at: string, images: boolean,
     }
     const part: ContentPart0 = parseAt(ResponsesContentPartSchema, p, where);
     if (part.type === 'input_image') {
-      if (!images) invalid(`${where}.type`, 'images are only accepted in user messages', 'unsupported');
+      if (!images) invalid(`${where}.type`, 'images are only accepted in user messages and function_call_output items', 'unsupported');
       if (part.file_id) invalid(`${where}.file_id`, 'file ids need the Files API, which the gateway does not serve; send image_url (a URL or a data: URL)', 'unsupported');
       if (!part.image_url) invalid(`${where}.image_url`, 'an input_image needs image_url');
       if (part.detail != null && part.detail !== 'auto' && warnings.room()) warnings.push(notSent(`${where}.detail`, `${part.detail} ${IMAGE_DETAIL_NOT_SENT}`));
@@ -69,11 +72,14 @@ function convertParts(raw: Array<{ type: string }>, at: string, images: boolean,
 
 /**
  * The text of content parts: joined with "\n" for parts the client wrote apart (a system or developer message, a
- * function output), as chat completions and `/v1/messages` join them; with nothing between for an assistant message's
- * parts, the model's own answer in pieces (`separator` '').
+ * function output), as chat completions and `/v1/messages` join them; by `joinAnswerText` for an assistant message's
+ * parts, the model's own answer in pieces (`answer`).
  */
-function textOf(parts: ContentPart[], separator = '\n'): string {
-  return parts.map((p) => (p.type === 'text' ? p.text : '')).join(separator);
+function textOf(parts: ContentPart[], answer = false): string {
+  if (!answer) return parts.map((p) => (p.type === 'text' ? p.text : '')).join('\n');
+  let text = '';
+  for (const p of parts) if (p.type === 'text') text = joinAnswerText(text, p.text);
+  return text;
 }
 
 /** A message's entry in the request's `messagePaths` while its turn is being joined (then read as a `JoinedMessagePath`). */
@@ -93,11 +99,30 @@ function kindOf(value: unknown): string {
 }
 
 /**
+ * A reasoning item given back as core reasoning parts: the blocks of the gateway's `encrypted_content` (signed, so
+ * the Anthropic engine sends them back; see reasoning-encrypted-content.ts), else its text (`content` pieces joined,
+ * else the `summary` parts joined with a blank line) as one unsigned part (what the OpenAI-compatible engine sends
+ * as `reasoning_content` where the deployment wants it back: the `deepseek` preset); none when it has no text.
+ */
+function reasoningParts(item: unknown, at: string, warnings: CappedWarnings): ReasoningPart[] {
+  const r = parseAt(ResponsesReasoningItemSchema, item, at);
+  if (r.encrypted_content != null && r.encrypted_content !== '') {
+    const signed = decryptReasoning(r.encrypted_content, `${at}.encrypted_content`, (w) => {
+      if (warnings.room()) warnings.push(w);
+    });
+    if (signed) return signed;
+  }
+  const text = r.content?.length ? r.content.map((p) => p.text).join('') : (r.summary ?? []).map((p) => p.text).join('\n\n');
+  return text === '' ? [] : [{ type: 'reasoning', text }];
+}
+
+/**
  * The input items as chat messages, and the item each message came from (`paths`, filled in: `input.N`, or
  * `input` for a string input, which is the message's text itself; a function_call_output item's entry names its
  * fields, `call_id` and `output`); function calls and text after them join the assistant turn before them (its entry
- * names the item of each call and of its text), and reasoning items are dropped, so a message's index is not
- * always its item's.
+ * names the item of each call and of its text), and reasoning items make no message (they are the reasoning of the
+ * assistant turn after them, as chat completions takes a turn's `reasoning_content` back; before any other turn
+ * they are dropped), so a message's index is not always its item's.
  */
 function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<string | Joined>, warnings: CappedWarnings): ChatMessage[] {
   if (typeof input === 'string') {
@@ -105,9 +130,29 @@ function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<strin
     return [{ role: 'user', content: input }];
   }
   const out: ChatMessage[] = [];
+  /**
+   * Reasoning items since the last message: the next assistant turn's reasoning, or the turn's before them when they
+   * come between its calls and their outputs (the gateway's stream adds an item for redacted thinking last); dropped
+   * before any other turn.
+   */
+  let reasoning: ReasoningPart[] | undefined;
   const push = (m: ChatMessage, at: string | Joined) => {
+    if (reasoning && m.role === 'tool') {
+      const last = out.at(-1);
+      if (last?.role === 'assistant') withReasoning(last);
+    }
     out.push(m);
     paths.push(at);
+    reasoning = undefined;
+  };
+  /** `m` (an assistant turn) with the reasoning items before it (or within it) as its reasoning, in order. */
+  const withReasoning = <M extends Extract<ChatMessage, { role: 'assistant' }>>(m: M): M => {
+    if (reasoning) {
+      if (m.reasoning) m.reasoning.push(...reasoning);
+      else m.reasoning = reasoning;
+      reasoning = undefined;
+    }
+    return m;
   };
   /** The last message's entry as a joined one, to record the items that join its turn. */
   const joined = (): Joined => {
@@ -126,7 +171,7 @@ function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<strin
       const m = parseAt(ResponsesInputMessageSchema, item, at);
       if (typeof m.content !== 'string' && m.content.length === 0) invalid(`${at}.content`, 'an empty array; expected at least one content part');
       const parts = typeof m.content === 'string' ? m.content : convertParts(m.content, `${at}.content`, m.role === 'user', warnings);
-      const text = typeof parts === 'string' ? parts : textOf(parts, m.role === 'assistant' ? '' : '\n');
+      const text = typeof parts === 'string' ? parts : textOf(parts, m.role === 'assistant');
       if (m.role === 'system' || m.role === 'developer') push({ role: 'system', content: text }, at);
       else if (m.role === 'user') push({ role: 'user', content: parts }, at); // parts kept apart, as on chat completions
       else {
@@ -138,9 +183,10 @@ function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<strin
           if (text !== '') {
             // The turn's text came from this item when it had none before (the turn started with a function call).
             if ((last.content ?? '') === '') joined().content = at;
-            last.content = (last.content ?? '') + text;
+            last.content = joinAnswerText(last.content ?? '', text);
           }
-        } else push({ role: 'assistant', content: text }, at);
+          withReasoning(last);
+        } else push(withReasoning({ role: 'assistant', content: text }), at);
       }
       return;
     }
@@ -153,17 +199,32 @@ function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<strin
         (last.toolCalls ??= []).push(call);
         const entry = joined();
         (entry.toolCalls ??= []).push(at);
-      } else push({ role: 'assistant', content: null, toolCalls: [call] }, { path: at, toolCalls: [at] });
+        withReasoning(last);
+      } else push(withReasoning({ role: 'assistant', content: null, toolCalls: [call] }), { path: at, toolCalls: [at] });
       return;
     }
     if (type === 'function_call_output') {
       const o = parseAt(ResponsesFunctionCallOutputItemSchema, item, at);
-      const content = typeof o.output === 'string' ? o.output : textOf(convertParts(o.output, `${at}.output`, false, warnings));
-      push({ role: 'tool', toolCallId: o.call_id, content }, { path: at, fields: OUTPUT_ITEM_FIELDS });
+      if (typeof o.output === 'string') {
+        push({ role: 'tool', toolCallId: o.call_id, content: o.output }, { path: at, fields: OUTPUT_ITEM_FIELDS });
+        return;
+      }
+      // An output with an image (a screenshot tool's) keeps its parts, in order, as core's tool message `parts`:
+      // the Anthropic engine sends them as the tool_result's blocks, engines that take only text send `content`
+      // and warn about each image (`messages.N.parts.K`, named `input.N.output.K`).
+      const parts = convertParts(o.output, `${at}.output`, true, warnings);
+      // Core's `content` is the text parts joined with "\n" (the images left out).
+      const content = textOf(parts.filter((p) => p.type === 'text'));
+      if (!parts.some((p) => p.type === 'image')) push({ role: 'tool', toolCallId: o.call_id, content }, { path: at, fields: OUTPUT_ITEM_FIELDS });
+      else push({ role: 'tool', toolCallId: o.call_id, content, parts }, { path: at, fields: OUTPUT_ITEM_FIELDS, parts: parts.map((_, k) => `${at}.output.${k}`) });
       return;
     }
-    // The model's own reasoning from an earlier turn: no engine takes it as input, so it is dropped.
-    if (type === 'reasoning') return;
+    // The model's own reasoning from an earlier turn: it becomes the reasoning of the assistant turn after it.
+    if (type === 'reasoning') {
+      const parts = reasoningParts(item, at, warnings);
+      if (parts.length > 0) (reasoning ??= []).push(...parts);
+      return;
+    }
     if (type === 'item_reference') invalid(`${at}.type`, `item_reference ${STATEFUL_ITEM}`, 'unsupported');
     if (CONTENT_PART_TYPES.has(type)) {
       invalid(`${at}.type`, `"${type}" is a content part, not an input item; put it in a message: { "role": "user", "content": [{ "type": "${type}", ... }] }`);
@@ -241,10 +302,10 @@ export function convertResponsesRequest(body: OpenAIResponsesRequest): Converted
   // The warnings about fields below the top level: the input's first (`input.N.content.K.detail`), then the others.
   const nested = new CappedWarnings();
   const messages = convertInput(body.input, paths, nested);
-  // Reasoning items are dropped: input holding nothing else (or only system and developer messages) has no
+  // Reasoning items make no message: input holding nothing else (or only system and developer messages) has no
   // turn to answer. Refused here, naming `input`, before the call (core would name `messages`, after admission).
   if (messages.every((m) => m.role === 'system')) {
-    invalid('input', 'no user, assistant or function_call_output item to answer (reasoning items are dropped; system and developer messages alone are not a conversation)');
+    invalid('input', 'no user, assistant or function_call_output item to answer (reasoning items belong to the assistant turn after them; system and developer messages alone are not a conversation)');
   }
   if (body.instructions != null && body.instructions !== '') {
     messages.unshift({ role: 'system', content: body.instructions });

@@ -10,6 +10,7 @@ import { CompletionStreamEncoder, toTextCompletion } from '../openai/completion-
 import { codePoints } from '../openai/openai-logprobs.js';
 import { completionToGenerateRequest, convertChatRequest } from '../openai/to-generate-request.js';
 import { responsesEndpoint } from '../responses/responses-endpoint.js';
+import { registerStoredResponseRoutes } from '../responses/stored-response-routes.js';
 import { OpenAIChatRequestSchema } from '../schemas/openai-chat.js';
 import { OpenAICompletionRequestSchema } from '../schemas/openai-completions.js';
 import { COMPLETION_FIELD_NAMES } from '../schemas/route-field-names.js';
@@ -46,6 +47,7 @@ export function registerOpenAIRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
   });
 
   postModelEndpoint(app, deps, responsesEndpoint(deps));
+  registerStoredResponseRoutes(app);
 
   postModelEndpoint(app, deps, {
     endpoint: '/v1/completions',

@@ -66,6 +66,21 @@ export const ResponsesFunctionCallOutputItemSchema = z.looseObject({
 });
 export type ResponsesFunctionCallOutputItem = z.infer<typeof ResponsesFunctionCallOutputItemSchema>;
 
+/**
+ * The model's reasoning from an earlier turn, given back (the gateway's own `reasoning` output item, or OpenAI's):
+ * its text (`content`, else `summary`) and the gateway's `encrypted_content` become the next assistant turn's
+ * reasoning (see responses/to-generate-request.ts).
+ */
+export const ResponsesReasoningItemSchema = z.looseObject({
+  type: z.literal('reasoning'),
+  id: z.string().nullable().optional(),
+  summary: z.array(z.looseObject({ type: z.string(), text: z.string() })).nullable().optional(),
+  content: z.array(z.looseObject({ type: z.string(), text: z.string() })).nullable().optional(),
+  encrypted_content: z.string().nullable().optional(),
+  status: z.string().nullable().optional(),
+});
+export type ResponsesReasoningItem = z.infer<typeof ResponsesReasoningItemSchema>;
+
 /** A tool: only `function` tools are served; built-in tools are refused by `tools.N.type`. */
 export const ResponsesToolSchema = z.looseObject({
   type: z.string().min(1),
@@ -206,6 +221,8 @@ export const ResponsesOutputReasoningSchema = z.object({
   id: z.string(),
   summary: z.array(ResponsesSummaryTextSchema),
   content: z.array(ResponsesReasoningTextSchema),
+  /** With `include: ["reasoning.encrypted_content"]`, when the provider signed its reasoning (responses/reasoning-encrypted-content.ts). */
+  encrypted_content: z.string().optional(),
   status: ItemStatus,
 });
 export const ResponsesOutputItemSchema = z.discriminatedUnion('type', [ResponsesOutputMessageSchema, ResponsesOutputFunctionCallSchema, ResponsesOutputReasoningSchema]);

@@ -153,7 +153,7 @@ describe('/v1/responses', () => {
     const params = {
       model: 'knob',
       input: 'Hello',
-      include: ['reasoning.encrypted_content', 'message.output_text.logprobs'],
+      include: ['file_search_call.results', 'message.output_text.logprobs'],
       text: { verbosity: null, tone: 'dry', empty: {} },
       reasoning: { summary: null, context: 'all_turns' },
     } as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming;

@@ -30,13 +30,9 @@ describe('responsesNestedWarnings', () => {
     expect(fields({ reasoning: { summary: 'auto', generate_summary: 'concise' } })).toEqual(['reasoning.summary', 'reasoning.generate_summary']);
   });
 
-  it('include values by index, then other reasoning and text keys', () => {
-    expect(fields({ include: ['web_search_call.results', 'message.output_text.logprobs', 'reasoning.encrypted_content'], text: { tone: 'dry' } as never, reasoning: { mode: 'x' } as never })).toEqual([
-      'include.0',
-      'include.2',
-      'reasoning.mode',
-      'text.tone',
-    ]);
+  it('include values by index (not the two it acts on: logprobs, encrypted reasoning), then other reasoning and text keys', () => {
+    const include = ['web_search_call.results', 'message.output_text.logprobs', 'code_interpreter_call.outputs', 'reasoning.encrypted_content'] as const;
+    expect(fields({ include: [...include], text: { tone: 'dry' } as never, reasoning: { mode: 'x' } as never })).toEqual(['include.0', 'include.2', 'reasoning.mode', 'text.tone']);
   });
 
   it('is kept on the converted request after the top-level warnings', () => {
@@ -88,7 +84,7 @@ describe('nested /v1/responses fields no engine receives', () => {
     const extra = {
       store: true,
       input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://example.com/a.png', detail: 'low' }] }],
-      include: ['reasoning.encrypted_content'],
+      include: ['file_search_call.results'],
       reasoning: { summary: 'auto' },
       text: { format: { type: 'json_schema', name: 'p', schema: SCHEMA, description: 'd' } },
       tools: [{ type: 'function', name: 'f', strict: true }],
@@ -98,7 +94,7 @@ describe('nested /v1/responses fields no engine receives', () => {
   });
 
   it(`bounded: at most ${IGNORED_FIELD_WARNINGS_MAX} with the top-level ones, then one \`...\` counting the others`, () => {
-    const include = Array.from({ length: 40 }, () => 'reasoning.encrypted_content');
+    const include = Array.from({ length: 40 }, () => 'file_search_call.results');
     const text = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'x']));
     const top = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`extra${i}`, 1]));
     const warnings = ignoredFieldsOf(convert({ include, text }))!;
@@ -110,7 +106,7 @@ describe('nested /v1/responses fields no engine receives', () => {
     expect(both.slice(0, IGNORED_FIELD_WARNINGS_MAX).every((w) => w.field!.startsWith('extra'))).toBe(true);
     expect(both.at(-1)!.message).toBe(`${20 + 80 - IGNORED_FIELD_WARNINGS_MAX} more fields are not supported by this gateway; they were not sent.`);
     // A body of 4 MiB of include values: still 17 warnings.
-    const huge = Array.from({ length: 150_000 }, () => 'reasoning.encrypted_content');
+    const huge = Array.from({ length: 150_000 }, () => 'file_search_call.results');
     expect(ignoredFieldsOf(convert({ include: huge }))).toHaveLength(IGNORED_FIELD_WARNINGS_MAX + 1);
   });
 });

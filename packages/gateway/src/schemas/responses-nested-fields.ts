@@ -1,6 +1,6 @@
 import type { CallWarning } from '@llmrr/core';
 import { asksForNothing, CappedWarnings } from './ignored-fields.js';
-import { LOGPROBS_INCLUDE } from './responses-include-values.js';
+import { ENCRYPTED_REASONING_INCLUDE, LOGPROBS_INCLUDE } from './responses-include-values.js';
 import type { OpenAIResponsesRequest } from './openai-responses.js';
 
 /** The keys of `text` the gateway acts on: `format` (the core `responseFormat`), `verbosity` (`verbosity`). */
@@ -34,8 +34,8 @@ export type ResponsesNestedFields = Partial<Pick<OpenAIResponsesRequest, 'includ
  * `setting_not_sent` warnings for what a `/v1/responses` body asks for below its top level that the gateway does not
  * do (`field`: the client's path), added to `out` (which may already hold the converter's warnings about input
  * items, `input.N.content.K.detail`), in this order:
- * - each `include.N` other than `message.output_text.logprobs` (the core `logprobs`): no output of the gateway has
- *   what they add;
+ * - each `include.N` other than `message.output_text.logprobs` (the core `logprobs`) and `reasoning.encrypted_content`
+ *   (the reasoning item's signed blocks): no output of the gateway has what they add;
  * - `reasoning.summary` / `reasoning.generate_summary` (`auto`, `concise`, `detailed`; null asks for nothing): the
  *   gateway neither asks the provider for a summary nor makes one; the answer carries the reasoning text the
  *   provider returns, as it is;
@@ -54,7 +54,7 @@ export function responsesNestedWarnings(body: ResponsesNestedFields, out?: Cappe
   if (include != null) {
     for (let i = 0; i < include.length; i++) {
       const value = include[i];
-      if (value !== LOGPROBS_INCLUDE && out.room()) out.push(notSent(`include.${i}`, `(${value}) is not supported by this gateway, which has no output it adds; it was not sent.`));
+      if (value !== LOGPROBS_INCLUDE && value !== ENCRYPTED_REASONING_INCLUDE && out.room()) out.push(notSent(`include.${i}`, `(${value}) is not supported by this gateway, which has no output it adds; it was not sent.`));
     }
   }
   if (reasoning != null) {

@@ -83,3 +83,32 @@ describe('Anthropic JSON mode with a strict format', () => {
     expect(tools.map((t) => t.strict)).toEqual([true, undefined]);
   });
 });
+
+describe('Anthropic strict mode and a schema\'s root $schema (zodTextFormat, zod toJSONSchema add it)', () => {
+  const DIALECT = 'https://json-schema.org/draft/2020-12/schema';
+  const schema = { $schema: DIALECT, type: 'object', properties: { count: { type: 'integer' } }, required: ['count'], additionalProperties: false };
+
+  it('a strict format: the forced tool is strict, its schema sent without $schema, and nothing is warned', async () => {
+    const result = await engine().generate({ messages: [{ role: 'user', content: 'How many?' }], responseFormat: { type: 'json_schema', name: 'count', strict: true, schema } });
+    expect(result.warnings).toBeUndefined();
+    const [tool] = (server.requests.at(-1)!.body as { tools: Array<{ strict?: boolean; input_schema: Record<string, unknown> }> }).tools;
+    expect(tool!.strict).toBe(true);
+    expect(tool!.input_schema).toEqual({ type: 'object', properties: { count: { type: 'integer' } }, required: ['count'], additionalProperties: false });
+  });
+
+  it('a strict tool: strict, without $schema; a tool that is not strict keeps its schema as given', async () => {
+    const result = await engine().generate({
+      messages: [{ role: 'user', content: 'How many?' }],
+      tools: [
+        { name: 'strict_one', parameters: schema, strict: true },
+        { name: 'loose_one', parameters: schema },
+      ],
+    });
+    expect(result.warnings).toBeUndefined();
+    const tools = (server.requests.at(-1)!.body as { tools: Array<{ strict?: boolean; input_schema: Record<string, unknown> }> }).tools;
+    expect(tools.map((t) => [t.strict, t.input_schema.$schema])).toEqual([
+      [true, undefined],
+      [undefined, DIALECT],
+    ]);
+  });
+});

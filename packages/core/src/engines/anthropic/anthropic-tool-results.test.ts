@@ -98,3 +98,29 @@ describe('anthropic: tool results', () => {
     expect(withImage - textOnly).toBe(1_600);
   });
 });
+
+describe('anthropic: tool call arguments', () => {
+  const withArgs = (args: string): GenerateRequest => ({
+    messages: [
+      { role: 'user', content: 'Go' },
+      { role: 'assistant', content: null, toolCalls: [{ id: 'toolu_1', name: 'f', arguments: args }] },
+      { role: 'tool', toolCallId: 'toolu_1', content: 'r' },
+    ],
+    tools: [{ name: 'f', parameters: { type: 'object', properties: {} } }],
+  });
+
+  // tool_use.input is an object on Anthropic's API: JSON of another kind is refused before the call, as on Gemini.
+  it.each(['[1,2]', '"str"', '3', 'null', 'true'])('%s (JSON, not an object): invalid_request naming the arguments, nothing sent', async (args) => {
+    const before = wire.server.requests.length;
+    await expect(engine().generate(withArgs(args))).rejects.toMatchObject({ code: 'invalid_request', param: 'messages.1.toolCalls.0.arguments', message: expect.stringContaining('must be a JSON object') });
+    expect(wire.server.requests.length).toBe(before);
+  });
+
+  it('an object is sent as tool_use.input; empty arguments as {}', async () => {
+    for (const [args, input] of [['{"x":1}', { x: 1 }], ['', {}]] as const) {
+      await engine().generate(withArgs(args));
+      const turn = (lastBody().messages as Array<{ content: Array<{ type: string; input?: unknown }> }>)[1]!;
+      expect(turn.content.find((b) => b.type === 'tool_use')?.input).toEqual(input);
+    }
+  });
+});

@@ -78,6 +78,17 @@ function strictIfFits(schema: Record<string, unknown>, field: string, budget: St
   return true;
 }
 
+/**
+ * A strict schema without its root `$schema` (the dialect it is written in, a meta key: zod's `toJSONSchema` and the
+ * openai SDK's `zodTextFormat` add it), which Anthropic's strict mode refuses though it describes nothing to enforce.
+ * The schema itself when it has none.
+ */
+function withoutMetaSchema<S extends Record<string, unknown>>(schema: S): S {
+  if (!Object.hasOwn(schema, '$schema')) return schema;
+  const { $schema: _dialect, ...rest } = schema;
+  return rest as S;
+}
+
 export interface ConvertedAnthropicRequest {
   body: AnthropicMessagesRequest;
   /** Set when JSON mode is on: the tool whose input is the answer (its calls become text, not tool calls). */
@@ -186,13 +197,20 @@ function toolResultBlocks(message: Extract<ChatMessage, { role: 'tool' }>, param
   return blocks;
 }
 
-function parseToolArguments(text: string, param: string, ctx: ErrorContext): unknown {
+/**
+ * A tool call's arguments as the `tool_use` block's `input`, which Anthropic takes only as an object: JSON that is
+ * not an object (`[1,2]`, `"x"`, `3`) is refused before the call, naming the field, as Gemini's `parseArgs` does.
+ */
+function parseToolArguments(text: string, param: string, ctx: ErrorContext): Record<string, unknown> {
   if (text.trim() === '') return {};
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw invalid(ctx, param, `${param} is not valid JSON`);
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(ctx, param, `${param} must be a JSON object`);
+  return value as Record<string, unknown>;
 }
 
 /**
@@ -460,13 +478,16 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   const tools = (request.tools ?? []).map((tool, k): AnthropicTool => {
     const field = `tools.${k}.cacheControl`;
     const mark = toAnthropicCacheControl(tool.cacheControl, field, ctx);
-    const input_schema = inputSchema(tool, `tools.${k}`, ctx);
+    let input_schema = inputSchema(tool, `tools.${k}`, ctx);
     // `strict: true` where the deployment takes strict tool use and the schema fits its rules; else warned. `false`
     // goes as given where strict tool use exists, and asks for nothing elsewhere.
     let strict: boolean | undefined;
     if (tool.strict === true) {
       if (!takesStrict) notes.add('setting_not_sent', `tools.${k}.strict`, `tools.${k}.strict was not sent: ${strictOff}.`);
-      else strict = strictIfFits(input_schema, `tools.${k}.strict`, budget, notes);
+      else {
+        input_schema = withoutMetaSchema(input_schema);
+        strict = strictIfFits(input_schema, `tools.${k}.strict`, budget, notes);
+      }
     } else if (tool.strict === false && takesStrict) strict = false;
     const converted: AnthropicTool = {
       name: tool.name,
@@ -497,7 +518,10 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
     // JSON mode is a forced tool: `strict` makes it a strict tool where the model takes strict tool use.
     if (format.type === 'json_schema' && format.strict === true) {
       if (!takesStrict) notes.add('setting_not_sent', 'responseFormat.strict', `responseFormat.strict was not sent: JSON mode on Anthropic is a forced tool, and ${strictOff}.`);
-      else if (strictIfFits(answerTool.input_schema, 'responseFormat.strict', budget, notes)) answerTool.strict = true;
+      else {
+        answerTool.input_schema = withoutMetaSchema(answerTool.input_schema);
+        if (strictIfFits(answerTool.input_schema, 'responseFormat.strict', budget, notes)) answerTool.strict = true;
+      }
     }
     if (tools.length === 0) {
       body.tools = [answerTool];

@@ -1,0 +1,184 @@
+/**
+ * /v1/responses: the `reasoning` items a client gives back (its earlier output, as the openai SDK, the Agents SDK and
+ * Codex send it) are the reasoning of the assistant turn after them, so a tool loop on a reasoning model goes on:
+ * - DeepSeek's thinking mode refuses a tool loop whose assistant turn with tool calls comes back without its
+ *   `reasoning_content` (as on chat completions, openai/reasoning-content-echo.sdk.test.ts): the item's text is sent.
+ * - Claude's extended thinking with tools needs the turn's signed thinking blocks back: with
+ *   `include: ["reasoning.encrypted_content"]` the reasoning item carries them (`encrypted_content`, JSON and
+ *   streamed), and given back they reach Anthropic unchanged (the wire server checks them as the real API does).
+ */
+import { startOpenAIWireServer, type AnthropicWireReply, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '@llmrr/core/test';
+import type OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readWarnings } from '../test-support/read-warnings.js';
+import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import type { WireUpstreams } from '../test-support/wire-upstreams.js';
+import { ENCRYPTED_REASONING_PREFIX } from './reasoning-encrypted-content.js';
+
+/** DeepSeek's check (as in reasoning-content-echo.sdk.test.ts). */
+function deepseek(request: RecordedRequest): OpenAIWireScript {
+  const messages = (request.body as { messages?: Array<Record<string, unknown>> }).messages ?? [];
+  const lastUser = messages.map((m) => m.role).lastIndexOf('user');
+  const bad = messages.slice(lastUser + 1).some((m) => m.role === 'assistant' && Array.isArray(m.tool_calls) && typeof m.reasoning_content !== 'string');
+  if (bad) return { error: { status: 400, message: 'The reasoning_content in the thinking mode must be passed back to the API.', type: 'invalid_request_error' } };
+  return messages.some((m) => m.role === 'tool')
+    ? { reasoning: 'The tool says sunny.', text: 'It is sunny in Paris.' }
+    : { reasoning: 'I need the weather tool.', text: '', toolCalls: [{ id: 'call_w1', name: 'weather', arguments: '{"city":"Paris"}' }] };
+}
+
+const tools: OpenAI.Responses.FunctionTool[] = [{ type: 'function', name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false }];
+const user = { role: 'user' as const, content: 'Weather in Paris?' };
+
+/** Output items as input items (the parsed fields the stream helper adds are not part of an item). */
+function asInput(output: OpenAI.Responses.ResponseOutputItem[]): OpenAI.Responses.ResponseInputItem[] {
+  return output.map((o) => {
+    const { parsed_arguments: _p, ...item } = o as typeof o & { parsed_arguments?: unknown };
+    return item;
+  }) as OpenAI.Responses.ResponseInputItem[];
+}
+
+describe('/v1/responses to a deepseek deployment: a tool loop gives the reasoning item back', () => {
+  let upstream: OpenAIWireServer;
+  let gw: SdkGateway;
+  beforeAll(async () => {
+    upstream = await startOpenAIWireServer({ script: deepseek });
+    gw = await servedGateway({
+      models: [{ name: 'ds', engine: 'openai-compatible', preset: 'deepseek', baseURL: upstream.baseURL, model: 'deepseek-v4-pro', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools', 'reasoning'] }],
+      upstreams: [upstream],
+    });
+  });
+  afterAll(() => gw?.close());
+
+  it.each([false, true])('stream %s: the second step is accepted, the reasoning sent on as reasoning_content', async (stream) => {
+    const first = stream ? await gw.openai().responses.stream({ model: 'ds', input: [user], tools }).finalResponse() : await gw.openai().responses.create({ model: 'ds', input: [user], tools });
+    expect(first.output.map((o) => o.type)).toEqual(['reasoning', 'function_call']);
+    // Nothing signed: no encrypted_content, though the include asks for it (the text is what DeepSeek needs).
+    expect(first.output[0]).not.toHaveProperty('encrypted_content');
+    const input: OpenAI.Responses.ResponseInputItem[] = [user, ...asInput(first.output), { type: 'function_call_output', call_id: 'call_w1', output: '{"sky":"sunny"}' }];
+    const second = await gw.openai().responses.create({ model: 'ds', input, tools });
+    expect(second.output_text).toBe('It is sunny in Paris.');
+    const sent = (upstream.requests.at(-1)!.body as { messages: Array<Record<string, unknown>> }).messages;
+    expect(sent.map((m) => m.role)).toEqual(['user', 'assistant', 'tool']);
+    expect(sent[1]).toMatchObject({ role: 'assistant', reasoning_content: 'I need the weather tool.' });
+  });
+
+  it('a reasoning item with summary parts only (content left out): the summary is the reasoning sent on', async () => {
+    const input: OpenAI.Responses.ResponseInputItem[] = [
+      user,
+      { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: 'I need the weather tool.' }] },
+      { type: 'function_call', call_id: 'call_w1', name: 'weather', arguments: '{"city":"Paris"}' },
+      { type: 'function_call_output', call_id: 'call_w1', output: 'sunny' },
+    ];
+    expect((await gw.openai().responses.create({ model: 'ds', input, tools })).output_text).toBe('It is sunny in Paris.');
+    expect((upstream.requests.at(-1)!.body as { messages: Array<Record<string, unknown>> }).messages[1]).toMatchObject({ reasoning_content: 'I need the weather tool.' });
+  });
+
+  it("another service's encrypted_content (OpenAI's) is not sent, with a warning naming it; the item's text still is", async () => {
+    const input: OpenAI.Responses.ResponseInputItem[] = [
+      user,
+      { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: 'I need the weather tool.' }], encrypted_content: 'gAAAAABoOpenAIsOwn' },
+      { type: 'function_call', call_id: 'call_w1', name: 'weather', arguments: '{"city":"Paris"}' },
+      { type: 'function_call_output', call_id: 'call_w1', output: 'sunny' },
+    ];
+    const { data, response } = await gw.openai().responses.create({ model: 'ds', input, tools }).withResponse();
+    expect(data.output_text).toBe('It is sunny in Paris.');
+    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_not_sent', 'input.1.encrypted_content']]);
+    expect((upstream.requests.at(-1)!.body as { messages: Array<Record<string, unknown>> }).messages[1]).toMatchObject({ reasoning_content: 'I need the weather tool.' });
+  });
+
+  it("a value with the gateway's prefix that it did not make is a 400 naming input.N.encrypted_content, before the call", async () => {
+    const before = upstream.requests.length;
+    for (const bad of [`${ENCRYPTED_REASONING_PREFIX}{"provider":"anthropic"`, `${ENCRYPTED_REASONING_PREFIX}{"provider":"anthropic","blocks":[{"signature":1}]}`]) {
+      const input = [user, { type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: bad }, { type: 'function_call', call_id: 'c', name: 'weather', arguments: '{}' }, { type: 'function_call_output', call_id: 'c', output: 'x' }];
+      const error = await gw
+        .openai()
+        .responses.create({ model: 'ds', input: input as OpenAI.Responses.ResponseInputItem[], tools })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ status: 400, param: 'input.1.encrypted_content' });
+    }
+    expect(upstream.requests.length).toBe(before);
+  });
+});
+
+describe('/v1/responses to a Claude deployment with thinking: the signed thinking survives the tool loop', () => {
+  let up: WireUpstreams;
+  let gw: SdkGateway;
+  beforeAll(async () => {
+    ({ gw, upstreams: up } = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude', { model: 'claude-sonnet-4-5', capabilities: ['chat', 'streaming', 'tools', 'reasoning'] })], {
+      anthropic: { checkThinkingBlocks: true },
+    }));
+  });
+  afterAll(() => gw?.close());
+
+  const ask = { model: 'claude', tools, reasoning: { effort: 'medium' as const }, include: ['reasoning.encrypted_content' as const], store: false };
+  const thinkingCall: AnthropicWireReply = {
+    content: [
+      { type: 'thinking', thinking: 'I need the weather tool.', signature: 'EqQBCgIYAhIM1gbc' },
+      { type: 'tool_use', name: 'weather', input: { city: 'Paris' }, id: 'toolu_1' },
+    ],
+  };
+
+  /** The second step with `first`'s output given back: what Anthropic got, and the answer's warnings. */
+  async function secondStep(output: OpenAI.Responses.ResponseOutputItem[]) {
+    const input: OpenAI.Responses.ResponseInputItem[] = [user, ...asInput(output), { type: 'function_call_output', call_id: 'toolu_1', output: 'sunny' }];
+    const { data, response } = await gw.openai().responses.create({ ...ask, input }).withResponse();
+    const body = up.anthropic.requests.at(-1)!.body as { thinking?: unknown; messages: Array<{ content: Array<Record<string, unknown>> }> };
+    return { status: data.status, thinking: body.thinking !== undefined, turn: body.messages[1]!.content, warnings: response.headers.get('x-llmrr-warnings') };
+  }
+
+  it('JSON: the reasoning item carries the signed block; given back, the second step keeps thinking on and sends it back unchanged, without warnings', async () => {
+    up.anthropic.enqueue(thinkingCall);
+    const first = await gw.openai().responses.create({ ...ask, input: [user] });
+    const reasoning = first.output[0] as OpenAI.Responses.ResponseReasoningItem;
+    expect(reasoning).toMatchObject({ type: 'reasoning', summary: [{ type: 'summary_text', text: 'I need the weather tool.' }] });
+    expect(reasoning.encrypted_content?.startsWith(ENCRYPTED_REASONING_PREFIX)).toBe(true);
+    expect(await secondStep(first.output)).toEqual({
+      status: 'completed',
+      thinking: true,
+      turn: [
+        { type: 'thinking', thinking: 'I need the weather tool.', signature: 'EqQBCgIYAhIM1gbc' },
+        { type: 'tool_use', id: 'toolu_1', name: 'weather', input: { city: 'Paris' } },
+      ],
+      warnings: null,
+    });
+  });
+
+  it('streamed: output_item.done and response.completed carry the same encrypted_content, which works given back', async () => {
+    up.anthropic.enqueue({ ...thinkingCall, chunks: 3 });
+    const stream = await gw.openai().responses.create({ ...ask, input: [user], stream: true });
+    let done: OpenAI.Responses.ResponseOutputItem | undefined;
+    let completed: OpenAI.Responses.Response | undefined;
+    for await (const e of stream) {
+      if (e.type === 'response.output_item.done' && e.item.type === 'reasoning') done = e.item;
+      if (e.type === 'response.completed') completed = e.response;
+    }
+    const encrypted = (done as OpenAI.Responses.ResponseReasoningItem | undefined)?.encrypted_content;
+    expect(encrypted?.startsWith(ENCRYPTED_REASONING_PREFIX)).toBe(true);
+    expect(completed!.output[0]).toEqual(done);
+    expect(await secondStep(completed!.output)).toMatchObject({ status: 'completed', thinking: true, warnings: null });
+  });
+
+  it('redacted thinking alone (no text) still gets a reasoning item to come back in, JSON and streamed', async () => {
+    const redacted: AnthropicWireReply = { content: [{ type: 'redacted_thinking', data: 'ENCRYPTED-1' }, { type: 'tool_use', name: 'weather', input: { city: 'Paris' }, id: 'toolu_1' }] };
+    for (const stream of [false, true]) {
+      up.anthropic.enqueue(redacted);
+      const first = stream ? await gw.openai().responses.stream({ ...ask, input: [user] }).finalResponse() : await gw.openai().responses.create({ ...ask, input: [user] });
+      expect(first.output.map((o) => o.type).sort()).toEqual(['function_call', 'reasoning']);
+      const { turn, warnings } = await secondStep(first.output);
+      expect({ turn: turn.map((b) => b.type), warnings }).toEqual({ turn: ['redacted_thinking', 'tool_use'], warnings: null });
+      expect(turn[0]).toEqual({ type: 'redacted_thinking', data: 'ENCRYPTED-1' });
+    }
+  });
+
+  it('without the include: no encrypted_content (and no warning for the include when asked)', async () => {
+    up.anthropic.enqueue(thinkingCall);
+    const { include: _i, ...noInclude } = ask;
+    const first = await gw.openai().responses.create({ ...noInclude, input: [user] });
+    expect(first.output[0]).toMatchObject({ type: 'reasoning' });
+    expect(first.output[0]).not.toHaveProperty('encrypted_content');
+    up.anthropic.enqueue(thinkingCall);
+    const { response } = await gw.openai().responses.create({ ...ask, input: [user] }).withResponse();
+    expect(response.headers.get('x-llmrr-warnings')).toBeNull();
+  });
+});
