@@ -64,6 +64,14 @@ export function arrived(req: IncomingMessage, res: ServerResponse): void {
 }
 
 /**
+ * `res` answers the latest request to arrive on its connection (`arrived`): no request is pipelined behind it, so
+ * nothing waits to be written after it on that connection.
+ */
+export function lastArrived(req: IncomingMessage, res: ServerResponse): boolean {
+  return (req.socket as SignalledSocket | null)?.[LATEST_RESPONSE] === res;
+}
+
+/**
  * The abort signal of the connection carrying `req` (whose latest arrived request's answer is `res`: `arrived`).
  * One signal per connection, made on first use, aborted when the socket closes. The socket closing is the
  * client going away from whatever is in flight on it (pipelined requests are answered in arrival order; their

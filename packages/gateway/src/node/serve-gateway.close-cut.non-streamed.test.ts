@@ -3,10 +3,12 @@
  * stream has not opened does: its upstream call is cancelled, the call settled as an `error` with code `shutting_down`
  * (ledger row, `llm_requests_total{status="shutting_down"}`), then a 503 in its route's error shape (OpenAI's on
  * `/v1/chat/completions`, Anthropic's on `/v1/messages`, with its top-level `request_id`) before its connection closes,
- * within the cut's 1 s bound. The official clients throw their `APIError` (503), not a connection error. So does an
+ * within the cut's bound (`cutSettleMs`). The official clients throw their `APIError` (503), not a connection error. So does an
  * embeddings request, one whose body was still arriving when the cut started (once it is complete), and one served
  * through `gateway.fetch` (a browser's, CORS on: the 503 carries its CORS headers).
- * Over local OpenAI- and Anthropic-wire upstreams that do not answer until their client leaves.
+ * Over local OpenAI- and Anthropic-wire upstreams that do not answer until their client leaves. The servers here give
+ * the cut a bound far longer than the tests (CUT_SETTLE_MS): a close() that waits for it is told from one that does
+ * not by a wide margin, under any load.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { request as httpRequest } from 'node:http';
@@ -19,6 +21,11 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 import type { WireUpstreams } from '../test-support/wire-upstreams.js';
 import { serveGateway } from './serve-gateway.js';
 
+/** The cut's bound of the servers here (`cutSettleMs`): 20 s, where an answer of the cut takes milliseconds. */
+const CUT_SETTLE_MS = 20_000;
+/** Well below CUT_SETTLE_MS: a close() that took less did not wait for the bound. */
+const NOT_THE_BOUND_MS = 10_000;
+
 let gw: SdkGateway | undefined;
 afterEach(async () => {
   await gw?.close();
@@ -26,7 +33,7 @@ afterEach(async () => {
 });
 
 async function setup(): Promise<{ gw: SdkGateway; upstreams: WireUpstreams }> {
-  const started = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude'), wireDeployment(u, 'gpt')]);
+  const started = await servedOverWireUpstreams((u) => [wireDeployment(u, 'claude'), wireDeployment(u, 'gpt')], { serve: { cutSettleMs: CUT_SETTLE_MS } });
   gw = started.gw;
   // Both upstreams take the request and send nothing until the gateway goes away.
   started.upstreams.openai.setScript({ hang: true });
@@ -64,8 +71,8 @@ describe('close(graceMs) with non-streamed requests still running at the end of 
     await upstreamsReached(upstreams, 2);
     const closing = performance.now();
     await gw.served.close(100);
-    // Answered by the cut, not dropped by the 1 s bound after the grace.
-    expect(performance.now() - closing).toBeLessThan(900);
+    // Answered by the cut, not dropped by the bound after the grace.
+    expect(performance.now() - closing).toBeLessThan(NOT_THE_BOUND_MS);
 
     const chatError = await chat;
     expect(chatError).toBeInstanceOf(OpenAI.APIError);
@@ -104,7 +111,7 @@ describe('close(graceMs) with non-streamed requests still running at the end of 
   });
 
   it('an embeddings request still running gets the 503 too, ledgered as shutting_down', async () => {
-    const started = await servedOverWireUpstreams((u) => [{ name: 'emb', engine: 'openai-compatible', baseURL: u.openai.baseURL, apiKey: 'k', model: 'text-embedding-test', capabilities: ['embeddings'] }]);
+    const started = await servedOverWireUpstreams((u) => [{ name: 'emb', engine: 'openai-compatible', baseURL: u.openai.baseURL, apiKey: 'k', model: 'text-embedding-test', capabilities: ['embeddings'] }], { serve: { cutSettleMs: CUT_SETTLE_MS } });
     gw = started.gw;
     started.upstreams.openai.setScript({ hang: true });
     const embedding = gw
@@ -126,7 +133,7 @@ describe('close(graceMs) with non-streamed requests still running at the end of 
   });
 
   it('a non-streamed request whose body was still arriving when the cut started answers the 503 once complete, without calling its upstream', async () => {
-    const started = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt')]);
+    const started = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt')], { serve: { cutSettleMs: CUT_SETTLE_MS } });
     gw = started.gw;
     const { url, secret } = gw;
     const body = JSON.stringify({ model: 'gpt', messages: [{ role: 'user', content: 'late' }] });
@@ -156,7 +163,7 @@ describe('close(graceMs) with non-streamed requests still running at the end of 
     await new Promise((r) => setTimeout(r, 100));
     const closed = gw.served.close(50);
     // Right after the grace's (50 ms) timer, set first, has fired: the cut has started, and gives the request up to
-    // 1 s to answer.
+    // its bound to answer.
     setTimeout(cutStarted, 50);
     const got = await late;
     await closed;
@@ -173,7 +180,7 @@ describe('close(graceMs) with non-streamed requests still running at the end of 
     const stores = h.stores!;
     await stores.tenants.createTenant({ id: 'acme', name: 'Acme', limits: { maxConcurrency: 8 }, budget: { amountUsd: 5, period: 'total' } });
     const { secret } = await stores.tenants.createKey('acme', { name: 'k' });
-    const served = await serveGateway(h.gateway, { port: 0 });
+    const served = await serveGateway(h.gateway, { port: 0, cutSettleMs: CUT_SETTLE_MS });
     const ask = (headers: Record<string, string>) =>
       fetch(`${served.url}/v1/chat/completions`, {
         method: 'POST',
@@ -209,7 +216,7 @@ describe('close(graceMs) with non-streamed requests still running at the end of 
 
 /**
  * A request to another route (served through `gateway.fetch`, no model call) still running when the grace ends: its
- * body stalled. The cut has nothing to stop and settle for it, so it does not hold `close()` for the cut's 1 s bound.
+ * body stalled. The cut has nothing to stop and settle for it, so it does not hold `close()` for the cut's bound.
  */
 async function stalledFeedback(gw: SdkGateway): Promise<{ closed: Promise<number> }> {
   const u = new URL(gw.url);
@@ -229,9 +236,9 @@ describe('the cut of close(graceMs) waits for the model calls it stopped, not fo
     const start = performance.now();
     await gw.served.close(50);
     const closedAfterMs = performance.now() - start;
-    // The cut's bound (1 s past the grace) is for model calls to settle and send their error; there is none here.
-    expect(closedAfterMs).toBeLessThan(1000);
-    expect((await other.closed) - start).toBeLessThan(1000);
+    // The cut's bound (CUT_SETTLE_MS past the grace) is for model calls to settle and send their error; there is none here.
+    expect(closedAfterMs).toBeLessThan(NOT_THE_BOUND_MS);
+    expect((await other.closed) - start).toBeLessThan(NOT_THE_BOUND_MS);
   });
 
   it('with a model call cut too, close() resolves once its 503 is sent, not at the end of the bound', async () => {
@@ -251,7 +258,80 @@ describe('the cut of close(graceMs) waits for the model calls it stopped, not fo
     const error = await chat;
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
-    expect(closedAfterMs).toBeLessThan(1000);
-    expect((await other.closed) - start).toBeLessThan(1000);
+    expect(closedAfterMs).toBeLessThan(NOT_THE_BOUND_MS);
+    expect((await other.closed) - start).toBeLessThan(NOT_THE_BOUND_MS);
+  });
+});
+
+describe('serveGateway cutSettleMs (the cut\'s bound)', () => {
+  it('a cut call not settled within it (its ledger write held) has its connection closed at its end: close() does not wait for it', async () => {
+    const started = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt')], { serve: { cutSettleMs: 200 } });
+    gw = started.gw;
+    started.upstreams.openai.setScript({ hang: true });
+    const ledger = gw.ledger;
+    const record = ledger.record.bind(ledger);
+    let releaseWrite!: () => void;
+    const writeHeld = new Promise<void>((r) => (releaseWrite = r));
+    let written = false;
+    ledger.record = async (entry) => {
+      await writeHeld;
+      const result = await record(entry);
+      written = true;
+      return result;
+    };
+    const chat = gw
+      .openai()
+      .chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    try {
+      await upstreamsReached(started.upstreams, 1);
+      await gw.served.close(50);
+      // Resolved by the bound (the call's settlement, and so its 503, still waits for its ledger write).
+      expect(written).toBe(false);
+      expect(await chat).toBeInstanceOf(OpenAI.APIConnectionError);
+    } finally {
+      releaseWrite();
+    }
+    await gw.harness.gateway.close();
+    expect((await gw.ledger.query({ tenantId: 'acme', limit: 5 })).map((r) => `${r.status}:${r.errorCode}`)).toEqual(['error:shutting_down']);
+  });
+
+  it('a longer one lets a cut call whose settlement takes longer than the default 1 s answer its 503', async () => {
+    const started = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt')], { serve: { cutSettleMs: CUT_SETTLE_MS } });
+    gw = started.gw;
+    started.upstreams.openai.setScript({ hang: true });
+    const ledger = gw.ledger;
+    const record = ledger.record.bind(ledger);
+    // The cut call's ledger write takes 1.5 s (a slow store): past the default bound, well within this one.
+    ledger.record = async (entry) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      return record(entry);
+    };
+    const chat = gw
+      .openai()
+      .chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    await upstreamsReached(started.upstreams, 1);
+    await gw.served.close(50);
+    const error = await chat;
+    expect(error).not.toBeInstanceOf(OpenAI.APIConnectionError);
+    expect({ status: (error as InstanceType<typeof OpenAI.APIError>).status, code: (error as InstanceType<typeof OpenAI.APIError>).code }).toEqual({ status: 503, code: 'shutting_down' });
+  });
+
+  it('refuses a value that is not an integer >= 0', async () => {
+    const h = await createHarness({ models: [mockModel('mock')] });
+    try {
+      for (const bad of [-1, 1.5, Number.NaN]) {
+        await expect(serveGateway(h.gateway, { port: 0, cutSettleMs: bad })).rejects.toThrow(/cutSettleMs must be an integer >= 0/);
+      }
+    } finally {
+      await h.close();
+    }
   });
 });

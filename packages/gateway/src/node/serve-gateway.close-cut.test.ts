@@ -144,7 +144,7 @@ describe('close(graceMs) ending the streams still running at the end of the grac
       },
     };
     const gateway = createGateway({ router, log: () => {} });
-    const served = await serveGateway(gateway, { port: 0 });
+    const served = await serveGateway(gateway, { port: 0, cutSettleMs: 20_000 });
     try {
       const openai = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: 'none', maxRetries: 0 });
       let first!: () => void;
@@ -156,8 +156,8 @@ describe('close(graceMs) ending the streams still running at the end of the grac
       const { items, error } = await chat;
       expect({ items: items > 0, apiError: error instanceof OpenAI.APIError, connectionError: error instanceof OpenAI.APIConnectionError }).toEqual({ items: true, apiError: true, connectionError: false });
       expect((error as Error).message).toMatch(/shutting down/);
-      // Ended by the event, not by the 1 s bound after the grace.
-      expect(performance.now() - closing).toBeLessThan(900);
+      // Ended by the event, not by the cut's bound after the grace (20 s here: far from it under any load).
+      expect(performance.now() - closing).toBeLessThan(10_000);
       expect(signals.map((s) => s?.aborted)).toEqual([true]);
     } finally {
       await served.close(0);
@@ -263,7 +263,7 @@ describe('close(graceMs) cutting streamed requests whose stream has not opened',
     const stores = h.stores!;
     await stores.tenants.createTenant({ id: 'acme', name: 'Acme', limits: LIMITS, budget: { amountUsd: 5, period: 'total' } });
     const { secret } = await stores.tenants.createKey('acme', { name: 'k' });
-    const served = await serveGateway(h.gateway, { port: 0 });
+    const served = await serveGateway(h.gateway, { port: 0, cutSettleMs: 20_000 });
     const ask = (path: string, headers: Record<string, string>, body: unknown) =>
       fetch(`${served.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then(
         async (res) => ({ status: res.status, body: (await res.json()) as unknown }),
@@ -279,7 +279,7 @@ describe('close(graceMs) cutting streamed requests whose stream has not opened',
       const closing = performance.now();
       await served.close(100);
       // Answered by the cut, not dropped by the 1 s bound after the grace.
-      expect(performance.now() - closing).toBeLessThan(900);
+      expect(performance.now() - closing).toBeLessThan(10_000);
       await h.gateway.close();
       const [rows, budget, limits] = await Promise.all([
         stores.ledger.query({ tenantId: 'acme', limit: 10 }),

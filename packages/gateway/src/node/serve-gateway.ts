@@ -1,7 +1,7 @@
 import { getRequestListener } from '@hono/node-server';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { ModelRoute } from '../calls/model-route.js';
 import { SERVED_SIGNAL, SERVED_STREAMS, ServedStreams, type ServedEnv } from '../calls/served-streams.js';
 import { directRoutesOf, type DirectRoutes } from '../http/direct-routes.js';
@@ -10,7 +10,7 @@ import { defaultRequestId } from '../http/request-id.js';
 import { LLMError, timerDelay } from '@llmrr/core';
 import type { Gateway } from '../types.js';
 import { answerClientError, answerContinue, answerExpectation, fetchBridgeError } from './client-error.js';
-import { ConnectionSignals, NodeIncoming, arrived, connectionSignal } from './node-incoming.js';
+import { ConnectionSignals, NodeIncoming, arrived, connectionSignal, lastArrived } from './node-incoming.js';
 import { writeReply } from './write-reply.js';
 
 export interface ServeOptions {
@@ -39,6 +39,13 @@ export interface ServeOptions {
    * here once the readiness probe fails or the pod is terminating. `close()`'s grace starts after it.
    */
   shutdownDelayMs?: number;
+  /**
+   * How long the requests `close()` cuts at the end of its grace have to settle (ledger row, limits, budget) and send
+   * their error (a stream's error event, a model request's 503 `shutting_down`) before every connection left is
+   * closed anyway (a client that does not read, a store slower than that). Default 1000; an integer >= 0. `close()`
+   * resolves as soon as those answers are sent, not at the end of this bound.
+   */
+  cutSettleMs?: number;
 }
 
 /** Default `requestTimeoutMs`. */
@@ -71,8 +78,9 @@ export interface ServedGateway {
    * `Infinity` too, waits that long), then closes what is left: a stream still running first ends with its
    * protocol's error event, a model request that is not streaming yet (a non-streamed answer, a stream not opened;
    * served directly or through `gateway.fetch`) stops and answers the error (503, code `shutting_down`, in its route's
-   * error shape; up to 1 s for either to be settled and sent); a request to another route is not waited for (its
-   * connection is closed at once). Resolves when the server is closed. Keep-alive connections take no new request
+   * error shape; up to `cutSettleMs`, default 1 s, for either to be settled and sent); a request to another route is
+   * not waited for (its connection is closed at once, unless an answer waits behind it on that connection). Resolves
+   * when the server is closed. Keep-alive connections take no new request
    * meanwhile: an idle one is closed at once, a busy one as soon as its answer is sent (an answer whose headers go
    * out after `close()` says `connection: close`), and a `/ready` taken meanwhile answers 503.
    */
@@ -94,8 +102,12 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
   if (!Number.isInteger(shutdownDelayMs) || shutdownDelayMs < 0) {
     throw new RangeError(`serveGateway: shutdownDelayMs must be an integer >= 0 (ms), got ${String(shutdownDelayMs)}`);
   }
+  const cutSettleMs = options.cutSettleMs ?? DEFAULT_CUT_SETTLE_MS;
+  if (!Number.isInteger(cutSettleMs) || cutSettleMs < 0) {
+    throw new RangeError(`serveGateway: cutSettleMs must be an integer >= 0 (ms), got ${String(cutSettleMs)}`);
+  }
   // The streamed calls this server carries (both ways: direct and through `gateway.fetch`): its shutdown cuts them.
-  const drain: Drain = { unready: false, closing: false, calls: 0, viaFetch: new Map(), streams: new ServedStreams(), connections: new ConnectionSignals() };
+  const drain: Drain = { unready: false, closing: false, calls: 0, answers: new Map(), streams: new ServedStreams(), connections: new ConnectionSignals() };
   const viaFetch = getRequestListener(
     (request, env) => {
       const req = env.incoming as IncomingMessage;
@@ -123,13 +135,9 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
       // as one served directly (any request is, for a gateway without direct routes: which are its model calls is unknown).
       const call = direct === undefined || (req.headers.origin !== undefined && directRoute(direct, req, undefined) !== undefined);
       taken(req, drain, call);
-      // Tracked until closed, so close() can mark the ones whose headers are not out yet, and its cut close the others'.
-      drain.viaFetch.set(res, call);
       arrived(req, res);
-      res.once('close', () => {
-        drain.viaFetch.delete(res);
-        answered(req, drain, call);
-      });
+      // Tracked until closed, so close() can mark the ones whose headers are not out yet, and its cut close the others'.
+      track(req, res, call, drain);
       if (drain.closing) lastOnConnection(req, res);
       void viaFetch(req, res);
     }
@@ -159,21 +167,26 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
       // Stops accepting; the connections left are closed once answered, or at the end of the grace.
       function stop(resolve: () => void): void {
         drain.closing = true;
-        for (const res of drain.viaFetch.keys()) if (!res.headersSent) lastOnConnection(res.req, res);
+        for (const res of drain.answers.keys()) if (!res.headersSent) lastOnConnection(res.req, res);
         // A connection busy at close time is closed once its answer is sent (its headers may have promised
         // keep-alive already). node:http tells that only on a diagnostics channel, process-wide and cheap
         // while nobody listens: it is listened to while closing only.
         const closeIdle = () => server.closeIdleConnections();
         const onFinish = (message: unknown) => {
-          if ((message as { server?: unknown }).server === server) process.nextTick(closeIdle);
+          const { server: of, request, response } = message as { server?: unknown; request?: IncomingMessage; response?: ServerResponse };
+          // Not after an answer with another pipelined behind it: node:http counts that one, ended but maybe not all
+          // written yet, as idle; its own finish closes the connection.
+          if (of === server && (request === undefined || response === undefined || lastArrived(request, response))) process.nextTick(closeIdle);
         };
         subscribe(RESPONSE_FINISH, onFinish);
         let last: NodeJS.Timeout | undefined;
         // The grace is over: the streams still running end with their protocol's error event (their connections
         // close after it), and the other model requests still running stop and answer the cut's error, given up to
-        // FINAL_EVENT_MS to settle and send it; then every connection left is closed. A request to another route
+        // cutSettleMs to settle and send it; then every connection left is closed. A request to another route
         // (no model call: nothing to settle, no error of the cut to answer) is not waited for: its connection is closed
-        // at once (unless a request pipelined behind it is waiting on the same connection).
+        // at once, unless a request pipelined behind it waits on the same connection (its answer, maybe a model call's
+        // already settled, goes out after this one). With no model call left (`calls` counts a reply until written when
+        // it waits behind another answer) and no stream, nothing is waited for.
         const cut = () => {
           const error = shutdownCut();
           const streams = drain.streams.cut(error);
@@ -181,8 +194,9 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
           drain.connections.cut(error, busy);
           if (streams === 0 && drain.calls === 0) server.closeAllConnections();
           else {
-            for (const [res, call] of drain.viaFetch) if (!call && !res.writableFinished && alone(res.req)) res.socket?.destroy();
-            last = setTimeout(() => server.closeAllConnections(), FINAL_EVENT_MS);
+            // (`res.socket` is null while an earlier answer on the connection is not sent: this one is not going out yet.)
+            for (const [res, call] of drain.answers) if (!call && !res.writableFinished && res.socket !== null && lastArrived(res.req, res)) res.socket.destroy();
+            last = setTimeout(() => server.closeAllConnections(), cutSettleMs);
             last.unref();
           }
         };
@@ -209,11 +223,8 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
 
 const NO_HEADERS = { get: () => null };
 
-/**
- * How long the streams cut at the end of `close()`'s grace have to settle (ledger row, limits, budget) and send
- * their error event before their connections are closed anyway (a client that does not read, a slow store).
- */
-const FINAL_EVENT_MS = 1_000;
+/** Default `cutSettleMs`. */
+const DEFAULT_CUT_SETTLE_MS = 1_000;
 
 /**
  * The error of a request cut at the end of `close()`'s grace: a stream's error event, the answer of any other model
@@ -233,13 +244,16 @@ interface Drain {
   /** Set once `close()` stops accepting (after `shutdownDelayMs`): answers written from then on say `connection: close`. */
   closing: boolean;
   /**
-   * Answers of requests served through `gateway.fetch` not yet closed (not those served directly: they check at write
-   * time), each with whether it is a model request's (counted in `calls`).
+   * Answers tracked until closed (`track`), each with whether it is a model request's (counted in `calls`): those of
+   * requests served through `gateway.fetch`, and the replies served directly that wait behind an earlier answer on
+   * their connection (pipelined); not the others served directly (they check at write time, and count as answered once
+   * handed over).
    */
-  viaFetch: Map<ServerResponse, boolean>;
+  answers: Map<ServerResponse, boolean>;
   /**
-   * Model requests taken and not answered yet (a reply served directly not handed over, one served through
-   * `gateway.fetch` not closed): the end of the cut waits for them, not for the requests to other routes.
+   * Model requests taken and not answered yet (a reply served directly not handed over, or handed over and waiting
+   * behind an earlier answer on its connection; one served through `gateway.fetch` not closed): the end of the cut
+   * waits for them, not for the requests to other routes.
    */
   calls: number;
   /** The connections whose signal a model request took: the cut aborts those of the requests not answered yet. */
@@ -250,7 +264,9 @@ interface Drain {
 
 /** Requests of a connection taken and not yet answered (more than one: pipelined). */
 const PENDING = Symbol('llmrr.pending');
-type Counted = { [PENDING]?: number };
+/** The connection's close settles its tracked answers (`settleOnClose`). */
+const WATCHED = Symbol('llmrr.watched');
+type Counted = { [PENDING]?: number; [WATCHED]?: true };
 
 /** A request is taken (`call`: a model request, counted in `drain.calls`). */
 function taken(req: IncomingMessage, drain: Drain, call: boolean): void {
@@ -260,19 +276,42 @@ function taken(req: IncomingMessage, drain: Drain, call: boolean): void {
 }
 
 /**
- * Marks `res` as the connection's last answer (`connection: close`) while closing, unless another request is
- * already taken on the connection (pipelined: node:http would close the connection after this answer and the
- * next request, whose model call runs, would never be answered).
+ * Marks `res` as the connection's last answer (`connection: close`) while closing, unless another request arrived
+ * after it on the connection (pipelined: node:http would close the connection after this answer, and the next one,
+ * a model call's maybe already settled, would never be sent). Whether those requests are answered yet does not
+ * matter: a reply handed over still waits behind this answer.
  */
 function lastOnConnection(req: IncomingMessage, res: ServerResponse): void {
-  const socket = req.socket as Counted;
-  const pending = socket[PENDING] ?? 1;
-  if (pending <= 1) res.shouldKeepAlive = false;
+  if (lastArrived(req, res)) res.shouldKeepAlive = false;
 }
 
-/** The only request taken and not answered yet on its connection is `req` (none pipelined behind it). */
-function alone(req: IncomingMessage): boolean {
-  return ((req.socket as Counted)[PENDING] ?? 0) <= 1;
+/**
+ * Tracks `res` until it closes (`drain.answers`), counted in `calls` if `call`. An answer waiting behind an earlier one
+ * on its connection (pipelined: `res.socket` is null until that one is sent) gets neither `close` nor `finish` from
+ * node:http if the connection closes first: the connection's close settles it (`settleOnClose`).
+ */
+function track(req: IncomingMessage, res: ServerResponse, call: boolean, drain: Drain): void {
+  drain.answers.set(res, call);
+  res.once('close', () => settled(res, drain));
+  if (res.socket === null) settleOnClose(req.socket, drain);
+}
+
+/** A tracked answer is closed (or its connection is): it counts as answered, once. */
+function settled(res: ServerResponse, drain: Drain): void {
+  const call = drain.answers.get(res);
+  if (call === undefined) return;
+  drain.answers.delete(res);
+  answered(res.req, drain, call);
+}
+
+/** Once per connection: its close settles the answers tracked on it that were never sent. */
+function settleOnClose(socket: Socket, drain: Drain): void {
+  const watched = socket as Socket & Counted;
+  if (watched[WATCHED]) return;
+  watched[WATCHED] = true;
+  socket.once('close', () => {
+    for (const res of drain.answers.keys()) if (res.req.socket === socket) settled(res, drain);
+  });
 }
 
 /** The connection has a request taken and not answered yet (the cut aborts its signal). */
@@ -295,21 +334,30 @@ function directRoute(direct: DirectRoutes, req: IncomingMessage, origin: string 
   return direct.route(req.method ?? 'GET', q < 0 ? url : url.slice(0, q), origin);
 }
 
+/**
+ * A reply served directly is handed over, to be written now. Checked for `connection: close` now, so one in flight
+ * when close() started says it too. It counts as answered at once (nothing allocated), unless it waits behind an
+ * earlier answer on its connection (pipelined, `res.socket` null; rare): then it stays counted until written, or
+ * until its connection closes (`track`), so the shutdown cut does not close the connection under it.
+ */
+function handedOver(req: IncomingMessage, res: ServerResponse, drain: Drain): void {
+  if (drain.closing) lastOnConnection(req, res);
+  if (res.socket === null && !req.socket.destroyed) track(req, res, true, drain);
+  else answered(req, drain, true);
+}
+
 function serveDirect(direct: DirectRoutes, route: ModelRoute, req: IncomingMessage, res: ServerResponse, drain: Drain): void {
   const incoming = new NodeIncoming(req, res, drain.streams, drain.connections);
   const requestId = direct.requestId(incoming.headers);
   route(incoming, requestId, direct.now())
     .then(
       (reply) => {
-        // Checked when the answer is written, so one in flight when close() started says it too.
-        if (drain.closing) lastOnConnection(req, res);
-        answered(req, drain, true);
+        handedOver(req, res, drain);
         writeReply(reply, req, res);
       },
       // Routes answer their own errors; this is the last resort.
       (e: unknown) => {
-        if (drain.closing) lastOnConnection(req, res);
-        answered(req, drain, true);
+        handedOver(req, res, drain);
         if (!res.headersSent) writeReply(errorReply(e, requestId), req, res);
         else res.destroy();
       },

@@ -1,7 +1,7 @@
 import type { RouterConfigInput, RouterOptions, StateStores } from '@llmrr/core';
 import { LLMRouter, createStateStores } from '@llmrr/core';
 import { createGateway } from '../gateway.js';
-import { serveGateway, type ServedGateway } from '../node/serve-gateway.js';
+import { serveGateway, type ServedGateway, type ServeOptions } from '../node/serve-gateway.js';
 import type { Gateway, GatewayOptions } from '../types.js';
 
 export type ModelInput = NonNullable<RouterConfigInput['models']>[number];
@@ -48,11 +48,11 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
 }
 
 /** Tenant `acme` with one key (`memory` stores needed), and the gateway served over Node on port 0: for the official SDK clients. */
-export async function serveWithKey(h: Harness): Promise<{ secret: string; served: ServedGateway }> {
+export async function serveWithKey(h: Harness, serve: Omit<ServeOptions, 'port'> = {}): Promise<{ secret: string; served: ServedGateway }> {
   if (!h.stores) throw new Error('serveWithKey needs a harness with stores');
   await h.stores.tenants.createTenant({ id: 'acme', name: 'Acme' });
   const { secret } = await h.stores.tenants.createKey('acme', { name: 'sdk' });
-  return { secret, served: await serveGateway(h.gateway, { port: 0 }) };
+  return { secret, served: await serveGateway(h.gateway, { ...serve, port: 0 }) };
 }
 
 /** `POST` a JSON body (or raw text / bytes) to the gateway without a server. */

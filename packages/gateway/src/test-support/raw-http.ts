@@ -1,5 +1,5 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { connect } from 'node:net';
+import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
 
 /** One HTTP answer as the wire gave it. */
 export interface WireAnswer {
@@ -105,4 +105,35 @@ export function rawRequest(method: string, path: string, headers: Record<string,
   const lines = [`${method} ${path} HTTP/1.1`, 'host: 127.0.0.1', 'connection: close', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
   if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-length' || k.toLowerCase() === 'transfer-encoding')) lines.push(`content-length: ${b.length}`);
   return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), b]);
+}
+
+/** A raw TCP connection kept open (pipelined requests, a client that leaves): what it received so far, and its close. */
+export interface RawConnection {
+  socket: Socket;
+  /** Every byte received so far, as latin1 text. */
+  raw(): string;
+  closed: Promise<void>;
+}
+
+export function rawConnection(url: string): RawConnection {
+  const u = new URL(url);
+  const socket = connect({ host: u.hostname, port: Number(u.port) });
+  let raw = '';
+  socket.on('data', (d: Buffer) => (raw += d.toString('latin1')));
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return { socket, raw: () => raw, closed };
+}
+
+/** Resolves once `server` has taken `n` more requests (its 'request' event; pipelined ones are taken as they arrive). */
+export function requestsTaken(server: Server, n: number): Promise<void> {
+  let seen = 0;
+  return new Promise((resolve) => {
+    const on = () => {
+      if (++seen < n) return;
+      server.off('request', on);
+      resolve();
+    };
+    server.on('request', on);
+  });
 }

@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { StateStores } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
-import type { ServedGateway } from '../node/serve-gateway.js';
+import type { ServedGateway, ServeOptions } from '../node/serve-gateway.js';
 import { createHarness, serveWithKey, type Harness, type HarnessOptions, type ModelInput } from './harness.js';
 
 /** Anything a test started and the gateway must outlive: the local wire-format upstreams. */
@@ -14,6 +14,8 @@ export interface SdkGatewayOptions extends Omit<HarnessOptions, 'stores' | 'mode
   models: ModelInput[];
   /** Closed after the gateway by `close()`. */
   upstreams?: Closable[];
+  /** `serveGateway`'s options (on port 0). */
+  serve?: Omit<ServeOptions, 'port'>;
 }
 
 /** A gateway with memory stores served over node:http on port 0, with one key, for the official SDK clients. */
@@ -36,9 +38,9 @@ export interface SdkGateway {
  * of the `*.sdk.test.ts` files. Call it in `beforeAll` and `close()` it in `afterAll`.
  */
 export async function servedGateway(options: SdkGatewayOptions): Promise<SdkGateway> {
-  const { upstreams = [], ...rest } = options;
+  const { upstreams = [], serve, ...rest } = options;
   const harness = await createHarness({ routerOptions: { env: {} }, ...rest, stores: 'memory' });
-  const { secret, served } = await serveWithKey(harness);
+  const { secret, served } = await serveWithKey(harness, serve);
   return {
     harness,
     served,
