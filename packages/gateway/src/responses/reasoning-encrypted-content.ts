@@ -8,8 +8,10 @@ import { notSent } from '../schemas/responses-nested-fields.js';
  * provider needs to go on thinking in a tool loop (Anthropic's signed `thinking` and `redacted_thinking` blocks).
  *
  * The value is `llmrr.reasoning.v1:` and JSON `{ "provider": "anthropic", "blocks": [...] }`, a block being
- * `{ "text", "signature" }`, `{ "redactedData" }` or `{ "text" }` (core's `ReasoningPart` fields). It is not
- * encrypted: the provider's signature is what protects the thinking (Anthropic refuses a block that was changed).
+ * `{ "text", "signature" }`, `{ "redactedData" }` or `{ "text" }` (core's `ReasoningPart` fields). It is neither
+ * encrypted nor authenticated (no MAC): the gateway cannot tell its own values from a well-formed one made elsewhere,
+ * only malformed ones; the provider verifies its own signatures (Anthropic refuses a block that was changed or made
+ * up, after the call).
  */
 
 /** The start of every value the gateway makes: a client can tell it from OpenAI's (`gAAAA...`) and its version. */
@@ -47,7 +49,9 @@ function isBlock(b: unknown): b is { text?: string; signature?: string; redacted
  * - the gateway's value from an Anthropic answer: its blocks, signatures included;
  * - another service's value (OpenAI's, no gateway prefix) or the gateway's from another provider: undefined, and a
  *   `setting_not_sent` warning naming `at` in `warnings` (no deployment here can read it; the item's text still goes);
- * - a value with the gateway's prefix that is not one it made (changed or cut): a 400 `invalid_request` naming `at`.
+ * - a value with the gateway's prefix that is malformed (not JSON of this shape: cut, or changed beyond it): a 400
+ *   `invalid_request` naming `at`. A well-formed value is taken as it is (nothing authenticates it): its signatures
+ *   are the provider's to check.
  */
 export function decryptReasoning(value: string, at: string, warn: (w: CallWarning) => void): ReasoningPart[] | undefined {
   if (!value.startsWith(ENCRYPTED_REASONING_PREFIX)) {
@@ -64,7 +68,7 @@ export function decryptReasoning(value: string, at: string, warn: (w: CallWarnin
   if (typeof provider !== 'string' || !Array.isArray(blocks) || !blocks.every(isBlock)) {
     throw new LLMError({
       code: 'invalid_request',
-      message: `Invalid request: ${at}: not a value this gateway made (it was changed or cut); give the reasoning item back as the gateway answered it`,
+      message: `Invalid request: ${at}: malformed (not JSON of this shape: ${ENCRYPTED_REASONING_PREFIX} then { "provider", "blocks" }); give the reasoning item back as the gateway answered it`,
       param: at,
     });
   }

@@ -349,3 +349,53 @@ describe('ResponsesStreamEncoder: text and reasoning that arrive inside an unfin
     );
   });
 });
+
+describe('ResponsesStreamEncoder with encrypted reasoning: a signed block with no text opens its reasoning item where it comes', () => {
+  const anthropic = { ...route, provider: 'anthropic' } as RoutePart;
+  const redacted = { type: 'reasoning-delta' as const, delta: '', redactedData: 'ENC-1' };
+
+  function run(parts: Parameters<ResponsesStreamEncoder['part']>[0][], finishReason: 'stop' | 'length' | 'tool-calls' = 'stop') {
+    const enc = new ResponsesStreamEncoder({ createdAt: 1_700_000_000, echo: responseEcho({ model: 'dep', input: 'x' }), explain: false, encryptedReasoning: true });
+    const frames = [...enc.start(anthropic)];
+    for (const p of parts) frames.push(...enc.part(p));
+    frames.push(...enc.finish({ type: 'finish', finishReason, usage }, result({ provider: 'anthropic', finishReason })));
+    const list = decode(frames);
+    return { list, output: completedOf(list).output };
+  }
+
+  it('redacted thinking, then text: the reasoning item (no text, no empty deltas) before the message, carrying the block', () => {
+    const { list, output } = run([redacted, { type: 'text-delta', delta: 'Hi.' }]);
+    expect(output.map((o) => [o.type, o.status])).toEqual([
+      ['reasoning', 'completed'],
+      ['message', 'completed'],
+    ]);
+    expect(output[0]).toMatchObject({ summary: [{ type: 'summary_text', text: '' }], encrypted_content: expect.stringContaining('"redactedData":"ENC-1"') });
+    expect(list.filter((e) => e.type === 'response.reasoning_text.delta' || e.type === 'response.reasoning_summary_text.delta')).toEqual([]);
+  });
+
+  it('a thinking block with no text but a signature, then a cut text: the message is the incomplete item', () => {
+    const { output } = run([{ type: 'reasoning-delta', delta: '', signature: 'SIG' }, { type: 'text-delta', delta: 'Partial' }], 'length');
+    expect(output.map((o) => [o.type, o.status])).toEqual([
+      ['reasoning', 'completed'],
+      ['message', 'incomplete'],
+    ]);
+    expect(output[0]).toMatchObject({ encrypted_content: expect.stringContaining('"signature":"SIG"') });
+  });
+
+  it('a signed block behind an unfinished call waits with the text, in arrival order; one reasoning item for consecutive blocks', () => {
+    const { output } = run(
+      [
+        { type: 'tool-call-delta', index: 0, id: 'c0', name: 'f', argumentsDelta: '{"a":' },
+        redacted,
+        { type: 'reasoning-delta', delta: 'More.', signature: 'SIG' },
+        { type: 'text-delta', delta: 'Then.' },
+        { type: 'tool-call-delta', index: 0, argumentsDelta: '1}' },
+      ],
+      'tool-calls',
+    );
+    expect(output.map((o) => o.type)).toEqual(['function_call', 'reasoning', 'message']);
+    expect(output[1]).toMatchObject({ summary: [{ type: 'summary_text', text: 'More.' }] });
+    const blocks = (JSON.parse((output[1] as { encrypted_content: string }).encrypted_content.replace(/^[^:]+:/, '')) as { blocks: unknown[] }).blocks;
+    expect(blocks).toEqual([{ redactedData: 'ENC-1' }, { text: 'More.', signature: 'SIG' }]);
+  });
+});

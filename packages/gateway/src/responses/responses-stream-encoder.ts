@@ -136,8 +136,9 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   /**
    * With `encryptedReasoning`: the reasoning blocks so far (a signature closes a block, redacted data is one), the
    * open block, and how many a reasoning item has taken. A reasoning item, when done, carries the blocks closed
-   * since the one before it as `encrypted_content` (when one is signed); signed blocks no item took (redacted
-   * thinking with no text) get an item of their own at the finish.
+   * since the one before it as `encrypted_content` (when one is signed). A signed block with no text (redacted
+   * thinking, a thinking block whose text is left out) opens a reasoning item where it came when none is open, so
+   * the items come in the non-streamed answer's order (reasoning before the message it led to).
    */
   private provider = '';
   private readonly blocks: ReasoningPart[] = [];
@@ -288,7 +289,8 @@ export class ResponsesStreamEncoder implements StreamEncoder {
       return [...this.closeText('completed'), ...this.addCall(p.call)];
     }
     const frames = [...this.closeAll(), ...this.openText(p.kind)];
-    frames.push(...this.textDelta(this.text!, p.text, p.logprobs));
+    // A reasoning item opened by a signed block with no text has no delta yet.
+    if (p.text !== '' || p.logprobs !== undefined) frames.push(...this.textDelta(this.text!, p.text, p.logprobs));
     return frames;
   }
 
@@ -427,7 +429,8 @@ export class ResponsesStreamEncoder implements StreamEncoder {
       return [];
     }
     const frames = [...this.closeAll(), ...this.openText(kind)];
-    frames.push(...this.textDelta(this.text!, delta, tokens));
+    // A reasoning item opened by a signed block with no text has no delta yet.
+    if (delta !== '' || tokens !== undefined) frames.push(...this.textDelta(this.text!, delta, tokens));
     return frames;
   }
 
@@ -462,19 +465,21 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     return this.textPart('message', text);
   }
 
-  /** Folds a reasoning part into `blocks` (as core's stream accumulator does). */
-  private noteBlock(part: Extract<StreamPart, { type: 'reasoning-delta' }>): void {
+  /** Folds a reasoning part into `blocks` (as core's stream accumulator does); true when it closed a signed or redacted block. */
+  private noteBlock(part: Extract<StreamPart, { type: 'reasoning-delta' }>): boolean {
     if (part.redactedData !== undefined) {
       if (this.openBlock) this.blocks.push(this.openBlock);
       this.openBlock = undefined;
       this.blocks.push({ type: 'reasoning', text: '', redactedData: part.redactedData });
-      return;
+      return true;
     }
     if (part.delta !== '') (this.openBlock ??= { type: 'reasoning', text: '' }).text += part.delta;
     if (part.signature !== undefined && part.signature !== '') {
       this.blocks.push({ ...(this.openBlock ?? { type: 'reasoning', text: '' }), signature: part.signature });
       this.openBlock = undefined;
+      return true;
     }
+    return false;
   }
 
   /** The `encrypted_content` of the blocks closed since the last reasoning item took its own (none signed: undefined). */
@@ -484,13 +489,10 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     return encryptReasoning(this.provider, parts);
   }
 
-  /** Signed blocks that no reasoning item took yet (at the finish: they need an item of their own). */
-  private blocksLeft(): boolean {
-    for (let i = this.blocksTaken; i < this.blocks.length; i++) if (this.blocks[i]!.signature !== undefined || this.blocks[i]!.redactedData !== undefined) return true;
-    return false;
-  }
-
-  /** Text, reasoning with text and tool calls (an empty delta or a redacted reasoning block sends nothing here). */
+  /**
+   * Text, reasoning with text and tool calls (an empty delta sends nothing; a redacted reasoning block sends no text,
+   * at most an empty reasoning item to carry it).
+   */
   carriesContent(part: StreamPart): boolean {
     return carriesTextOrCall(part);
   }
@@ -503,8 +505,13 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     switch (part.type) {
       case 'text-delta':
       case 'reasoning-delta': {
+        if (part.delta === '') {
+          // A signed block with no text (redacted thinking, or its text left out): its item opens now, not at the
+          // finish after the message (an open reasoning item takes it as it closes).
+          if (part.type === 'reasoning-delta' && this.options.encryptedReasoning === true && this.noteBlock(part) && this.text?.kind !== 'reasoning') return this.textPart('reasoning', '');
+          return [];
+        }
         if (part.type === 'reasoning-delta' && this.options.encryptedReasoning === true) this.noteBlock(part);
-        if (part.delta === '') return [];
         return this.textPart(part.type === 'reasoning-delta' ? 'reasoning' : part.refusal === true ? 'refusal' : 'message', part.delta);
       }
       case 'tool-call-delta':
@@ -549,9 +556,6 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     const cut = isCut(part.finishReason);
     this.cutting = cut;
     const frames = this.advance(true);
-    // Signed blocks no reasoning item took (redacted thinking alone): an item of their own, so they come back (an
-    // open reasoning item takes them as it closes).
-    if (this.options.encryptedReasoning === true && this.text?.kind !== 'reasoning' && this.blocksLeft()) frames.push(...this.closeAll(), ...this.openText('reasoning'));
     if (this.output.length === 0) frames.push(...this.openText('message'));
     frames.push(...this.closeAll(cut));
     const output = this.output.filter((o): o is ResponsesOutputItem => o !== undefined);

@@ -121,8 +121,9 @@ function reasoningParts(item: unknown, at: string, warnings: CappedWarnings): Re
  * `input` for a string input, which is the message's text itself; a function_call_output item's entry names its
  * fields, `call_id` and `output`); function calls and text after them join the assistant turn before them (its entry
  * names the item of each call and of its text), and reasoning items make no message (they are the reasoning of the
- * assistant turn after them, as chat completions takes a turn's `reasoning_content` back; before any other turn
- * they are dropped), so a message's index is not always its item's.
+ * assistant turn after them, as chat completions takes a turn's `reasoning_content` back, else of the assistant turn
+ * right before them; with neither they are dropped, with a warning naming each), so a message's index is not always
+ * its item's.
  */
 function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<string | Joined>, warnings: CappedWarnings): ChatMessage[] {
   if (typeof input === 'string') {
@@ -131,19 +132,29 @@ function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<strin
   }
   const out: ChatMessage[] = [];
   /**
-   * Reasoning items since the last message: the next assistant turn's reasoning, or the turn's before them when they
-   * come between its calls and their outputs (the gateway's stream adds an item for redacted thinking last); dropped
-   * before any other turn.
+   * Reasoning items since the last message (and the items they came from, `input.N`): the next assistant turn's
+   * reasoning, else (a tool, user or system message next, or the end of the input) the assistant turn's right before
+   * them (between a turn's calls and their outputs, or after its message); with no assistant turn there, dropped with
+   * a warning naming each item.
    */
   let reasoning: ReasoningPart[] | undefined;
-  const push = (m: ChatMessage, at: string | Joined) => {
-    if (reasoning && m.role === 'tool') {
-      const last = out.at(-1);
-      if (last?.role === 'assistant') withReasoning(last);
+  let reasoningAt: string[] | undefined;
+  /** Pending reasoning, before a message that is no assistant turn or at the end: the turn's before it, else dropped. */
+  const settleReasoning = () => {
+    const last = out.at(-1);
+    if (last?.role === 'assistant') withReasoning(last);
+    else {
+      for (const item of reasoningAt!) {
+        if (warnings.room()) warnings.push(notSent(item, 'was not sent: a reasoning item is the reasoning of an assistant turn next to it (the one after it, else the one before it), and this one has none.'));
+      }
+      reasoning = undefined;
     }
+    reasoningAt = undefined;
+  };
+  const push = (m: ChatMessage, at: string | Joined) => {
+    if (reasoning) settleReasoning();
     out.push(m);
     paths.push(at);
-    reasoning = undefined;
   };
   /** `m` (an assistant turn) with the reasoning items before it (or within it) as its reasoning, in order. */
   const withReasoning = <M extends Extract<ChatMessage, { role: 'assistant' }>>(m: M): M => {
@@ -151,6 +162,7 @@ function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<strin
       if (m.reasoning) m.reasoning.push(...reasoning);
       else m.reasoning = reasoning;
       reasoning = undefined;
+      reasoningAt = undefined;
     }
     return m;
   };
@@ -219,10 +231,13 @@ function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<strin
       else push({ role: 'tool', toolCallId: o.call_id, content, parts }, { path: at, fields: OUTPUT_ITEM_FIELDS, parts: parts.map((_, k) => `${at}.output.${k}`) });
       return;
     }
-    // The model's own reasoning from an earlier turn: it becomes the reasoning of the assistant turn after it.
+    // The model's own reasoning from an earlier turn: it becomes the reasoning of the assistant turn after it (or before it).
     if (type === 'reasoning') {
       const parts = reasoningParts(item, at, warnings);
-      if (parts.length > 0) (reasoning ??= []).push(...parts);
+      if (parts.length > 0) {
+        (reasoning ??= []).push(...parts);
+        (reasoningAt ??= []).push(at);
+      }
       return;
     }
     if (type === 'item_reference') invalid(`${at}.type`, `item_reference ${STATEFUL_ITEM}`, 'unsupported');
@@ -231,6 +246,7 @@ function convertInput(input: OpenAIResponsesRequest['input'], paths: Array<strin
     }
     invalid(`${at}.type`, `input items of type "${type}" are not supported (built-in tools are not served); expected message, function_call or function_call_output`, 'unsupported');
   });
+  if (reasoning) settleReasoning();
   return out;
 }
 

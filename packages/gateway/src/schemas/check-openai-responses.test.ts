@@ -8,6 +8,7 @@ import {
   isWellFormedFunctionCall,
   isWellFormedFunctionCallOutput,
   isWellFormedInputMessage,
+  isWellFormedReasoningItem,
   isWellFormedResponsesRequest,
   isWellFormedTextPart,
 } from './check-openai-responses.js';
@@ -18,6 +19,7 @@ import {
   ResponsesFunctionCallItemSchema,
   ResponsesFunctionCallOutputItemSchema,
   ResponsesInputMessageSchema,
+  ResponsesReasoningItemSchema,
   type OpenAIResponsesRequest,
 } from './openai-responses.js';
 
@@ -57,6 +59,18 @@ function generator(seed: number) {
       call_id: field(['call_1', ''], 0.05),
       output: chance(0.02) ? ABSENT : parts(),
       id: field(['fco_1', null], 0.8),
+      status: field(['completed', null], 0.8),
+    });
+  // A reasoning item given back: summary and content pieces ({ type, text }), the gateway's encrypted_content.
+  const textPiece = () => (ok() ? obj({ type: field(['summary_text', 'reasoning_text', 5], 0.05), text: field(strings, 0.05) }) : pick(junk));
+  const textPieces = () => (ok() ? list(textPiece, 2) : pick(junk));
+  const reasoningItem = () =>
+    obj({
+      type: ok() ? 'reasoning' : pick(['summary_text', ABSENT]),
+      id: field(['rs_1', null, 1], 0.5),
+      summary: chance(0.2) ? ABSENT : chance(0.05) ? null : textPieces(),
+      content: chance(0.5) ? ABSENT : chance(0.05) ? null : textPieces(),
+      encrypted_content: field(['llmrr.reasoning.v1:{"provider":"anthropic","blocks":[]}', 'gAAAA', '', null, 1], 0.6),
       status: field(['completed', null], 0.8),
     });
   const item = () => (ok() ? pick([message, message, functionCall, functionCallOutput])() : pick(junk));
@@ -161,6 +175,7 @@ function generator(seed: number) {
     message,
     functionCall,
     functionCallOutput,
+    reasoningItem,
     part,
   };
 }
@@ -233,6 +248,7 @@ describe('isWellFormedResponsesRequest and the item checks agree with their zod 
     ['message items', ResponsesInputMessageSchema, isWellFormedInputMessage, (g) => g.message()],
     ['function_call items', ResponsesFunctionCallItemSchema, isWellFormedFunctionCall, (g) => g.functionCall()],
     ['function_call_output items', ResponsesFunctionCallOutputItemSchema, isWellFormedFunctionCallOutput, (g) => g.functionCallOutput()],
+    ['reasoning items', ResponsesReasoningItemSchema, isWellFormedReasoningItem, (g) => g.reasoningItem()],
   ];
   for (const [name, schema, check, make] of items) {
     it(`${name}, on 5,000 generated: exactly what the schema accepts, unchanged`, () => {

@@ -2,7 +2,7 @@ import { MAX_JSON_DEPTH } from './bounded-json.js';
 import { every, isBoolean, isEffort, isExtension, isNonEmptyString, isObject, isPositiveInt, isString, nullish, optional, type Check } from './fast-predicates.js';
 import { isModelName } from './model-name.js';
 import { RESPONSES_INCLUDE_VALUES } from './responses-include-values.js';
-import type { OpenAIResponsesRequest, ResponsesContentPart, ResponsesFunctionCallItem, ResponsesFunctionCallOutputItem, ResponsesInputMessage } from './openai-responses.js';
+import type { OpenAIResponsesRequest, ResponsesContentPart, ResponsesFunctionCallItem, ResponsesFunctionCallOutputItem, ResponsesInputMessage, ResponsesReasoningItem } from './openai-responses.js';
 
 /*
  * Hand-written checks of the common `POST /v1/responses` bodies and input items, several times cheaper than
@@ -83,6 +83,27 @@ export function isWellFormedFunctionCall(v: unknown): v is ResponsesFunctionCall
 /** `ResponsesFunctionCallOutputItemSchema`. */
 export function isWellFormedFunctionCallOutput(v: unknown): v is ResponsesFunctionCallOutputItem {
   return isObject(v) && v.type === 'function_call_output' && isNonEmptyString(v.call_id) && isPartsOrString(v.output) && nullish(v.id, isString) && nullish(v.status, isString);
+}
+
+/** `ResponsesReasoningItemSchema`: a reasoning item given back (the gateway's own output item, or OpenAI's). */
+export function isWellFormedReasoningItem(v: unknown): v is ResponsesReasoningItem {
+  return (
+    isObject(v) &&
+    v.type === 'reasoning' &&
+    nullish(v.summary, isTextPieces) &&
+    nullish(v.content, isTextPieces) &&
+    nullish(v.encrypted_content, isString) &&
+    nullish(v.id, isString) &&
+    nullish(v.status, isString)
+  );
+}
+
+/** A reasoning item's `summary` or `content`: objects with a string `type` and a string `text`. */
+function isTextPieces(v: unknown): boolean {
+  return Array.isArray(v) && every(v, isTextPiece);
+}
+function isTextPiece(p: unknown): boolean {
+  return isObject(p) && typeof p.type === 'string' && typeof p.text === 'string';
 }
 
 /** `ResponsesContentPartSchema` for text parts (`input_text`, `output_text`, `refusal`); images go to the schema. */

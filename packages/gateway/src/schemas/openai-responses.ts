@@ -5,6 +5,7 @@ import {
   isWellFormedFunctionCall,
   isWellFormedFunctionCallOutput,
   isWellFormedInputMessage,
+  isWellFormedReasoningItem,
   isWellFormedResponsesRequest,
   isWellFormedTextPart,
 } from './check-openai-responses.js';
@@ -188,6 +189,7 @@ addFastCheck(OpenAIResponsesRequestSchema, isWellFormedResponsesRequest);
 addFastCheck(ResponsesInputMessageSchema, isWellFormedInputMessage);
 addFastCheck(ResponsesFunctionCallItemSchema, isWellFormedFunctionCall);
 addFastCheck(ResponsesFunctionCallOutputItemSchema, isWellFormedFunctionCallOutput);
+addFastCheck(ResponsesReasoningItemSchema, isWellFormedReasoningItem);
 addFastCheck(ResponsesContentPartSchema, isWellFormedTextPart);
 
 // ---- response ------------------------------------------------------------------------------------
