@@ -1,5 +1,5 @@
 export { assertEngineKnown, createEngine, engineFactory, hasEngine, registerEngine, registeredEngines, unregisterEngine } from './registry.js';
-export { defaultEngineContext, resolveApiKey } from './types.js';
+export { apiKeySource, defaultEngineContext, namedEnvContext, resolveApiKey } from './types.js';
 export type { EngineContext, EngineFactory } from './types.js';
 export { REASONING_BUDGETS, checkReasoning, reasoningBudget, reasoningEffort } from './shared/reasoning.js';
 export * from './openai-compatible/index.js';

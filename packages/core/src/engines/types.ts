@@ -8,6 +8,13 @@ export interface EngineContext {
   env: Readonly<Record<string, string | undefined>>;
   /** Directory that relative model paths (`path`) resolve against. */
   baseDir: string;
+  /**
+   * True when `env` holds only the variable the model names by `apiKeyEnv` (`namedEnvContext`, as
+   * `setTenant(t, { useEnv: false })` builds a tenant's models): the engine reads no variable of its own choosing
+   * (a preset's key such as `OPENAI_API_KEY`, `AZURE_OPENAI_ENDPOINT`), and a missing key is reported as one the
+   * model must give by `apiKey` or `apiKeyEnv`.
+   */
+  namedEnvOnly?: boolean;
 }
 
 /** Creates the engine for a model config. */
@@ -26,6 +33,12 @@ export interface EngineFactory {
    * config (`models.<i>.<field>`) and by `llmrr config validate`, not by every call to the deployment.
    */
   checkConfig?: (model: ModelConfig) => void;
+  /**
+   * Optional: true when the engine for `model` cannot call without an API key (its provider requires one), known
+   * from the config alone. Where only `apiKey` and `apiKeyEnv` are read (`EngineContext.namedEnvOnly`), a model
+   * with neither can be refused before it is used (the gateway's admin API does).
+   */
+  needsApiKey?: (model: ModelConfig) => boolean;
 }
 
 export function defaultEngineContext(partial: Partial<EngineContext> = {}): EngineContext {
@@ -36,9 +49,32 @@ export function defaultEngineContext(partial: Partial<EngineContext> = {}): Engi
   };
 }
 
-/** The API key for a model: `apiKey`, else the env var `apiKeyEnv`, else `fallbackEnv`. */
+/**
+ * `base` with an environment of one variable at most: the one `apiKeyEnv` names (read when the engine reads it, so a
+ * rotated key is seen), none without it; `namedEnvOnly` set. For models whose owner must not reach the rest of the
+ * environment (a tenant's own models, `setTenant(t, { useEnv: false })`).
+ */
+export function namedEnvContext(base: EngineContext, apiKeyEnv: string | undefined): EngineContext {
+  const env: Record<string, string | undefined> = {};
+  // defineProperty: an own property whatever the name (even "__proto__"), read from `base.env` at each use.
+  if (apiKeyEnv) Object.defineProperty(env, apiKeyEnv, { get: () => base.env[apiKeyEnv], enumerable: true });
+  return { ...base, env, namedEnvOnly: true };
+}
+
+/**
+ * The API key for a model: `apiKey`, else the env var `apiKeyEnv`, else `fallbackEnv` (not with
+ * `ctx.namedEnvOnly`).
+ */
 export function resolveApiKey(model: ModelConfig, ctx: EngineContext, fallbackEnv?: string): string | undefined {
   if (model.apiKey) return model.apiKey;
   if (model.apiKeyEnv) return ctx.env[model.apiKeyEnv];
-  return fallbackEnv ? ctx.env[fallbackEnv] : undefined;
+  return fallbackEnv && !ctx.namedEnvOnly ? ctx.env[fallbackEnv] : undefined;
+}
+
+/** Where `resolveApiKey` looked, for the missing-key message (`no API key (looked in ...)`). */
+export function apiKeySource(model: ModelConfig, ctx: EngineContext, fallbackEnvs: readonly string[]): string {
+  if (model.apiKey) return 'apiKey';
+  if (model.apiKeyEnv) return `env ${model.apiKeyEnv}`;
+  if (ctx.namedEnvOnly) return `apiKey, apiKeyEnv: the model needs one of them (no other environment variable is read)`;
+  return ['apiKey', 'apiKeyEnv', ...fallbackEnvs.map((e) => `env ${e}`)].join(', ');
 }

@@ -153,7 +153,7 @@ export class RouterDeployment implements Deployment {
     return this.caps;
   }
 
-  /** What the engine is built with (its environment: the router's, or none for `setTenant(t, { useEnv: false })`). */
+  /** What the engine is built with (its environment: the router's, or only `apiKeyEnv`'s for `setTenant(t, { useEnv: false })`). */
   get engineContext(): EngineContext {
     return this.init.engineContext;
   }

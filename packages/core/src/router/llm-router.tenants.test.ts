@@ -151,7 +151,7 @@ describe('LLMRouter.setTenant', () => {
     await router.close();
   });
 
-  it('with useEnv: false, own models read no environment variable and get no pre-built engine', async () => {
+  it("with useEnv: false, own models read only the variable their apiKeyEnv names (no preset's key) and get no pre-built engine", async () => {
     const wire = await startOpenAIWireServer();
     try {
       const env = { VLLM_API_KEY: 'server-marker', OPENAI_API_KEY: 'server-marker' };
@@ -167,6 +167,44 @@ describe('LLMRouter.setTenant', () => {
       router.setTenant({ id: 'acme', models });
       await router.generate('hi', { tenant: 'acme', model: 'vllm' });
       expect(wire.requests.map((r) => r.headers.authorization ?? null)).toEqual([null, 'Bearer tenant-key', 'Bearer server-marker']);
+      await router.close();
+    } finally {
+      await wire.close();
+    }
+  });
+
+  it('with useEnv: false, an apiKeyEnv model reads its variable at each call (a rotated key is seen), and a sync reuses its engine', async () => {
+    const wire = await startOpenAIWireServer();
+    try {
+      const env: Record<string, string | undefined> = { ACME_KEY: 'acme-1', OPENAI_API_KEY: 'server-marker' };
+      const { created, engineFactories } = countedEngines();
+      const router = v2({ env, engineFactories });
+      const models = [
+        { name: 'named', engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, model: 'm', apiKeyEnv: 'ACME_KEY' },
+        { name: 'unset', engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, model: 'm', apiKeyEnv: 'ACME_MISSING' },
+        { name: 'none', engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, model: 'm' },
+        own('mine', 'mine', { engine: 'counted', apiKeyEnv: 'ACME_KEY' }),
+      ];
+      router.setTenant({ id: 'acme', models }, { useEnv: false });
+      await router.generate('hi', { tenant: 'acme', model: 'named' });
+      env.ACME_KEY = 'acme-2';
+      await router.generate('hi', { tenant: 'acme', model: 'named' });
+      expect(wire.requests.map((r) => r.headers.authorization)).toEqual(['Bearer acme-1', 'Bearer acme-2']);
+      // A variable that is not set is named; without apiKeyEnv the model is told to bring a key, not to set OPENAI_API_KEY.
+      expect(await rejection(router.generate('hi', { tenant: 'acme', model: 'unset', fallbacks: [] }))).toMatchObject({
+        code: 'authentication',
+        message: expect.stringContaining('set the environment variable ACME_MISSING (named by apiKeyEnv of model "unset")'),
+      });
+      const none = await rejection(router.generate('hi', { tenant: 'acme', model: 'none', fallbacks: [] }));
+      expect(none).toMatchObject({ code: 'authentication', message: expect.stringContaining('set apiKey or apiKeyEnv on model "none" (OPENAI_API_KEY is not read for it)') });
+      expect(wire.requests).toHaveLength(2);
+      // Set again (as each process's sync does): the engines built are kept.
+      expect((await router.generate('hi', { tenant: 'acme', model: 'mine' })).text).toBe('mine');
+      router.setTenant({ id: 'acme', models }, { useEnv: false });
+      expect((await router.generate('hi', { tenant: 'acme', model: 'mine' })).text).toBe('mine');
+      await router.generate('hi', { tenant: 'acme', model: 'named' });
+      expect(created).toEqual(['mine:mine']);
+      expect(wire.requests).toHaveLength(3);
       await router.close();
     } finally {
       await wire.close();

@@ -4,7 +4,7 @@ import { SEMANTIC_GUARD_METADATA_KEY, SemanticCacheHook } from '../semantic-cach
 import { ModelConfigSchema, type Capability, type ModelConfig, type RouterConfig, type RouterConfigInput, type TenantConfig, type TenantConfigInput } from '../config/schema.js';
 import { formatPath, parseConfig } from '../config/validate.js';
 import { assertEngineKnown, checkEngineConfig } from '../engines/registry.js';
-import { defaultEngineContext, type EngineContext, type EngineFactory } from '../engines/types.js';
+import { defaultEngineContext, namedEnvContext, type EngineContext, type EngineFactory } from '../engines/types.js';
 import { LLMError } from '../errors/llm-error.js';
 import { toLLMError } from '../errors/to-llm-error.js';
 import { TypedEmitter, type Listener } from '../events/typed-emitter.js';
@@ -154,8 +154,11 @@ export class LLMRouter {
   private readonly emitter: TypedEmitter<RouterEvents>;
   private readonly host: ExecutionHost;
   private readonly engineContext: EngineContext;
-  /** `engineContext` without an environment, for `setTenant(t, { useEnv: false })` (made on first use). */
-  private noEnvContext: EngineContext | undefined;
+  /**
+   * Contexts of `setTenant(t, { useEnv: false })` by the variable a model names by `apiKeyEnv` ('' for none): made on
+   * first use and kept, so a tenant set again reuses its unchanged deployments (`ownDeployments` compares contexts).
+   */
+  private readonly namedEnvContexts = new Map<string, EngineContext>();
   private readonly cache: ExactCache;
   private readonly semantic: SemanticCacheHook;
   /** Exact or semantic cache on by config (calls may still opt in or out). */
@@ -657,9 +660,10 @@ export class LLMRouter {
    * without routing-only fields), so a changed model never serves an answer of the old one. Throws
    * `config_invalid` naming the field (`models.0.engine`; `preferences.strategy` for a strategy the router does
    * not have yet: add a custom one with `addStrategy` before the tenant), leaving the router as it was.
-   * With `useEnv: false` (for models a tenant brings, as the gateway's admin API takes them), the own models'
-   * engines read no environment variable (no `apiKeyEnv`, no `OPENAI_API_KEY`, `AZURE_OPENAI_ENDPOINT`...: each
-   * model carries its `apiKey` and `baseURL`) and never get a pre-built engine of `RouterOptions.engines`.
+   * With `useEnv: false` (for models a tenant brings, as the gateway's admin API takes them), an own model's engine
+   * reads only the environment variable the model names by `apiKeyEnv` (never a preset's such as `OPENAI_API_KEY`,
+   * nor `AZURE_OPENAI_ENDPOINT`...: each model carries its `apiKey` or `apiKeyEnv`, and its `baseURL`) and never gets
+   * a pre-built engine of `RouterOptions.engines`.
    */
   setTenant(tenant: TenantConfigInput | TenantConfig, options: SetTenantOptions = {}): this {
     this.assertOpen();
@@ -667,7 +671,7 @@ export class LLMRouter {
     // Checked here, not at the tenant's first call (which would fail): register a custom strategy first.
     this.checkStrategyName(config.preferences.strategy, 'preferences.strategy', 'tenant config');
     const old = this.tenants.get(config.id);
-    const own = this.ownDeployments(config, old, '', options.useEnv === false ? (this.noEnvContext ??= { ...this.engineContext, env: {} }) : undefined);
+    const own = this.ownDeployments(config, old, '', options.useEnv === false);
     for (const d of this.tenants.set(config, own, this.deployments)) this.retire(d);
     if (this.config.version === 3) {
       const known = this.config.tenants.some((t) => t.id === config.id);
@@ -906,9 +910,9 @@ export class LLMRouter {
   /**
    * A tenant's own deployments, reusing those of `old` (the tenant it replaces) whose config is unchanged;
    * a changed one takes over its predecessor's limiter state. `path` prefixes error params (`tenants.0.`).
-   * `isolated`: the context of models a tenant brings (no environment, no pre-built engine).
+   * `isolated`: models a tenant brings (the environment of their `apiKeyEnv` only, no pre-built engine).
    */
-  private ownDeployments(config: TenantConfig, old: TenantView | undefined, path: string, isolated?: EngineContext): RouterDeployment[] {
+  private ownDeployments(config: TenantConfig, old: TenantView | undefined, path: string, isolated = false): RouterDeployment[] {
     return config.models.map((m, i) => {
       for (const [field, name] of [['name', m.name], ['alias', m.alias]] as const) {
         if (name !== undefined && this.cascades?.get(name)) {
@@ -916,11 +920,20 @@ export class LLMRouter {
         }
       }
       const prev = old?.own.find((d) => d.name === m.name);
-      if (prev && prev.version === configVersion(m) && prev.engineContext === (isolated ?? this.engineContext)) return prev;
-      const d = this.createDeployment(m, `${path}models.${i}`, config.id, isolated);
+      const context = isolated ? this.namedEnvContext(m.apiKeyEnv) : undefined;
+      if (prev && prev.version === configVersion(m) && prev.engineContext === (context ?? this.engineContext)) return prev;
+      const d = this.createDeployment(m, `${path}models.${i}`, config.id, context);
       if (prev) d.inheritLimiter(prev);
       return d;
     });
+  }
+
+  /** The context of a model a tenant brings that names `apiKeyEnv` (see `namedEnvContexts`). */
+  private namedEnvContext(apiKeyEnv: string | undefined): EngineContext {
+    const name = apiKeyEnv ?? '';
+    let context = this.namedEnvContexts.get(name);
+    if (!context) this.namedEnvContexts.set(name, (context = namedEnvContext(this.engineContext, apiKeyEnv)));
+    return context;
   }
 
   private assertOpen(): void {

@@ -241,9 +241,11 @@ export type UnknownTenantPolicy = 'reject' | 'shared';
 /** Options of `LLMRouter.setTenant`. */
 export interface SetTenantOptions {
   /**
-   * False for models a tenant brings (the gateway's admin API): their engines read no environment variable (no
-   * `apiKeyEnv`, no preset key such as `OPENAI_API_KEY`, no `AZURE_OPENAI_ENDPOINT`), so each carries its `apiKey` and
-   * `baseURL`, and none gets a pre-built engine of `RouterOptions.engines`. Default true (the router's `env`).
+   * False for models a tenant brings (the gateway's admin API): an own model's engine reads only the environment
+   * variable the model names by `apiKeyEnv` (the operator's way to keep a tenant's upstream key out of the tenant
+   * record), never one of its own choosing (a preset's key such as `OPENAI_API_KEY`, `AZURE_OPENAI_ENDPOINT`), so
+   * each model carries its `apiKey` or `apiKeyEnv`, and its `baseURL`; none gets a pre-built engine of
+   * `RouterOptions.engines`. Default true (the router's `env`).
    */
   useEnv?: boolean;
 }

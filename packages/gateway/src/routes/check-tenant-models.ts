@@ -1,4 +1,4 @@
-import { LLMError, OpenAICompatibleOptionsSchema, defaultEngineContext, engineFactory, registeredEngines, type EngineContext, type ModelConfig } from '@llmrr/core';
+import { LLMError, OpenAICompatibleOptionsSchema, defaultEngineContext, engineFactory, namedEnvContext, registeredEngines, type EngineContext, type EngineFactory, type ModelConfig } from '@llmrr/core';
 import { modelNameProblem } from '../schemas/model-name.js';
 
 /**
@@ -10,10 +10,12 @@ import { modelNameProblem } from '../schemas/model-name.js';
  * load no weights and open no connection when they build an engine. Bad input is a 400 naming the field
  * (`models.1.engine`, `models.0.options.apiKey`), never a model that silently fails to load later.
  *
- * A tenant's model brings its own key and address: the router builds it without the server's environment
- * (`setTenant(t, { useEnv: false })`), so `apiKeyEnv` (the name of one of the server's variables) is refused, and
- * the trial build sees no environment either (an Azure model without `baseURL` is refused, not sent to the
- * server's `AZURE_OPENAI_ENDPOINT`).
+ * A tenant's model brings its own key and address: the router builds it with `setTenant(t, { useEnv: false })`, so
+ * its engine reads only the variable the model names by `apiKeyEnv` (the operator's way to keep the tenant's upstream
+ * key out of the tenant record: only the admin key sets models), never a preset's own (`OPENAI_API_KEY`,
+ * `AZURE_OPENAI_ENDPOINT`). The trial build sees the same environment (an Azure model without `baseURL` is refused,
+ * not sent to the server's `AZURE_OPENAI_ENDPOINT`), and a model whose provider needs a key and that has neither
+ * `apiKey` nor `apiKeyEnv` is refused naming `models.<i>.apiKey` (it could never be called).
  */
 export function checkTenantModels(models: readonly ModelConfig[] | undefined): void {
   if (!models) return;
@@ -28,13 +30,6 @@ export function checkTenantModels(models: readonly ModelConfig[] | undefined): v
       throw new LLMError({ code: 'invalid_request', message: `Duplicate model name "${m.name}" in models`, param: `models.${i}.name` });
     }
     names.add(m.name);
-    if (m.apiKeyEnv !== undefined) {
-      throw new LLMError({
-        code: 'invalid_request',
-        message: `models.${i}.apiKeyEnv: a tenant's model carries its own key (apiKey); it never reads the server's environment`,
-        param: `models.${i}.apiKeyEnv`,
-      });
-    }
     if (!engineFactory(m.engine)) {
       throw new LLMError({
         code: 'invalid_request',
@@ -43,7 +38,15 @@ export function checkTenantModels(models: readonly ModelConfig[] | undefined): v
       });
     }
     checkOwnOptions(m, i);
-    checkEngineSettings(m, i);
+    const factory = engineFactory(m.engine)!;
+    checkEngineSettings(factory, m, i);
+    if (!m.apiKey && m.apiKeyEnv === undefined && factory.needsApiKey?.(m) === true) {
+      throw new LLMError({
+        code: 'invalid_request',
+        message: `models.${i}.apiKey: the ${m.engine} engine needs an API key for this model: set apiKey, or apiKeyEnv naming the server's variable that holds it (a tenant's model reads no other, such as a preset's OPENAI_API_KEY)`,
+        param: `models.${i}.apiKey`,
+      });
+    }
   });
 }
 
@@ -69,14 +72,14 @@ function checkOwnOptions(m: ModelConfig, i: number): void {
 /** A fetch for the trial build: an engine must not call out while it is built. */
 const noFetch: EngineContext['fetch'] = () => Promise.reject(new Error('no network while checking a tenant model'));
 
-/** The trial build's context: no network, and no environment, as the router builds a tenant's models. */
-let trialContext: EngineContext | undefined;
+/** The trial build's context without its environment: no network. */
+let trialBase: EngineContext | undefined;
 
 /** Builds (and closes) the model's engine once; a refused setting is a 400 naming `models.<i>.<field>`. */
-function checkEngineSettings(m: ModelConfig, i: number): void {
-  const factory = engineFactory(m.engine)!;
+function checkEngineSettings(factory: EngineFactory, m: ModelConfig, i: number): void {
   try {
-    const engine = factory(m, (trialContext ??= defaultEngineContext({ fetch: noFetch, env: {} })));
+    // The environment the router gives a tenant's model: only the variable its `apiKeyEnv` names.
+    const engine = factory(m, namedEnvContext((trialBase ??= defaultEngineContext({ fetch: noFetch })), m.apiKeyEnv));
     engine.close?.().catch(() => undefined);
   } catch (e) {
     // Engines name the field alone (`options.x`) or under the model's name (`models.<name>.options.x`).

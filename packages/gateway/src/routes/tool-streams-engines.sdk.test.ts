@@ -94,3 +94,17 @@ describe('tool calls streamed from Anthropic and Gemini upstreams to the officia
   }
 });
 
+describe('a tool parameter named "__proto__" sent to a Gemini deployment', () => {
+  it('reaches Gemini as a property of the tool, as the client declared it', async () => {
+    // JSON.parse makes "__proto__" an own property, as the gateway's body parser does.
+    const parameters = JSON.parse('{"type":"object","properties":{"city":{"type":"string"},"__proto__":{"type":"string","description":"the prototype id"}},"required":["city","__proto__"]}') as Record<string, unknown>;
+    await gw.openai().chat.completions.create({
+      model: 'gem',
+      messages: [{ role: 'user', content: 'weather?' }],
+      tools: [{ type: 'function', function: { name: 'lookup', parameters } }],
+    });
+    const body = JSON.parse(geminiUp.requests.at(-1)!.rawBody) as { tools: Array<{ functionDeclarations: Array<{ parameters: { properties: Record<string, unknown>; required: string[] } }> }> };
+    const sent = body.tools[0]!.functionDeclarations[0]!.parameters;
+    expect({ properties: Object.keys(sent.properties), required: sent.required }).toEqual({ properties: ['city', '__proto__'], required: ['city', '__proto__'] });
+  });
+});

@@ -244,22 +244,30 @@ describe('tenant custom models over a v3 router', () => {
 });
 
 /**
- * A tenant's own models bring their own key and address: they never read the server's environment (the gateway
- * hands them to the router with `useEnv: false`), and the admin API refuses what would make them try
- * (`apiKeyEnv`, an option the engine does not take such as a misplaced `options.apiKey`). Before, such a model was
- * stored, and its calls went out with the server's `OPENAI_API_KEY` (to OpenAI itself, or to the tenant's server).
+ * A tenant's own models bring their own key and address: they never read a variable of the server's environment
+ * that they do not name (the gateway hands them to the router with `useEnv: false`): a preset's key such as
+ * `OPENAI_API_KEY` or `AZURE_OPENAI_ENDPOINT` is not read for them, the variable an `apiKeyEnv` names is (the
+ * operator keeps the tenant's upstream key out of the tenant record so). The admin API refuses what could never be
+ * called (a provider that needs a key, and neither `apiKey` nor `apiKeyEnv`) and what the engine does not take
+ * (a misplaced `options.apiKey`).
  */
 describe("a tenant's own model and the server's environment", () => {
   const MARKER = 'sk-server-secret-marker';
   let h: Harness;
   let wire: OpenAIWireServer;
+  const logs: string[] = [];
   const admin = adminApi(() => h.gateway);
   const sentKeys = () => wire.requests.map((r) => r.headers.authorization ?? r.headers['api-key'] ?? null);
 
   beforeEach(async () => {
+    logs.length = 0;
     wire = await startOpenAIWireServer();
-    const env = { OPENAI_API_KEY: MARKER, VLLM_API_KEY: MARKER, AZURE_OPENAI_API_KEY: MARKER, AZURE_OPENAI_ENDPOINT: wire.url, SERVER_SECRET: MARKER };
-    h = await createAdminHarness({ models: [mockModel('mock')], routerOptions: { env } });
+    const env = { OPENAI_API_KEY: MARKER, VLLM_API_KEY: MARKER, AZURE_OPENAI_API_KEY: MARKER, AZURE_OPENAI_ENDPOINT: wire.url, ACME_OPENAI_KEY: 'sk-acme-from-env' };
+    h = await createAdminHarness({
+      models: [mockModel('mock')],
+      routerOptions: { env },
+      gateway: { log: (e) => logs.push(`${e.message} ${e.error instanceof Error ? e.error.message : ''}`) },
+    });
   });
   afterEach(async () => {
     await h.close();
@@ -271,22 +279,28 @@ describe("a tenant's own model and the server's environment", () => {
     const created = await admin('POST', '/admin/tenants', { id: 'acme', name: 'Acme', models: [model] });
     const error = created.status === 201 ? undefined : ((await created.json()) as { error: { param: string } }).error;
     if (error) return { created: created.status, param: error.param };
-    const { secret } = (await (await admin('POST', '/admin/tenants/acme/keys', { name: 'k' })).json()) as { secret: string };
-    const res = await post(h.gateway, '/v1/chat/completions', { model: model.name, messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
-    await res.text();
-    return { created: created.status, call: res.status };
+    return { created: created.status, call: await ask(model.name as string) };
   }
 
-  it('refuses misplaced options.apiKey / options.baseURL (400 naming the field) and apiKeyEnv; stores nothing', async () => {
+  /** A call of tenant `acme`'s model `name` with a new key; its status. */
+  async function ask(name: string): Promise<number> {
+    const { secret } = (await (await admin('POST', '/admin/tenants/acme/keys', { name: 'k' })).json()) as { secret: string };
+    const res = await post(h.gateway, '/v1/chat/completions', { model: name, messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+    await res.text();
+    return res.status;
+  }
+
+  it('refuses misplaced options.apiKey / options.baseURL and a model that needs a key it is not given (400 naming the field); stores nothing', async () => {
     const misplaced = { name: 'own', engine: 'openai-compatible', model: 'gpt-x', options: { apiKey: 'sk-tenant', baseURL: wire.baseURL } };
     expect(await createAndAsk(misplaced)).toEqual({ created: 400, param: 'models.0.options.apiKey' });
-    const envKey = { name: 'own', engine: 'openai-compatible', baseURL: wire.baseURL, apiKeyEnv: 'SERVER_SECRET' };
-    expect(await createAndAsk(envKey)).toEqual({ created: 400, param: 'models.0.apiKeyEnv' });
     // Azure without its baseURL: not taken from the server's AZURE_OPENAI_ENDPOINT.
     const azure = { name: 'own', engine: 'openai-compatible', preset: 'azure-openai', apiKey: 'sk-tenant' };
     expect(await createAndAsk(azure)).toEqual({ created: 400, param: 'models.0.baseURL' });
     // A bad value of an option it takes is named in the model's place too.
     expect(await createAndAsk({ name: 'own', engine: 'openai-compatible', baseURL: wire.baseURL, options: { streamUsage: 'yes' } })).toEqual({ created: 400, param: 'models.0.options.streamUsage' });
+    // OpenAI (or Anthropic) takes no call without a key, and OPENAI_API_KEY is not read for a tenant's model.
+    expect(await createAndAsk({ name: 'own', engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, model: 'gpt-x' })).toEqual({ created: 400, param: 'models.0.apiKey' });
+    expect(await createAndAsk({ name: 'own', engine: 'anthropic', baseURL: wire.url, model: 'claude-x' })).toEqual({ created: 400, param: 'models.0.apiKey' });
     expect((await admin('GET', '/admin/tenants/acme')).status).toBe(404);
     expect(wire.requests).toEqual([]);
   });
@@ -294,15 +308,28 @@ describe("a tenant's own model and the server's environment", () => {
   it("never sends the server's key: a preset's key variable is not read for it", async () => {
     // vLLM takes a key when there is one (VLLM_API_KEY): the tenant's server gets none.
     expect(await createAndAsk({ name: 'own', engine: 'openai-compatible', preset: 'vllm', baseURL: wire.baseURL, model: 'm' })).toEqual({ created: 201, call: 200 });
-    // OpenAI needs one (OPENAI_API_KEY): the call fails without calling out.
-    await admin('PATCH', '/admin/tenants/acme', { models: [{ name: 'own', engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, model: 'gpt-x' }] });
-    const { secret } = (await (await admin('POST', '/admin/tenants/acme/keys', { name: 'k2' })).json()) as { secret: string };
-    const refused = await post(h.gateway, '/v1/chat/completions', { model: 'own', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
-    expect({ status: refused.status, code: ((await refused.json()) as { error: { code: string } }).error.code }).toEqual({ status: 502, code: 'provider_error' });
+    // OpenAI needs one (OPENAI_API_KEY): a model stored without one (straight to the store, past the admin API's
+    // check, as an older version took it) fails without calling out, and the log says what the model lacks.
+    await h.stores!.tenants.updateTenant('acme', { models: [{ name: 'own', engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, model: 'gpt-x' }] });
+    expect(await ask('own')).toBe(502);
+    expect(logs).toContainEqual(expect.stringContaining('set apiKey or apiKeyEnv on model "own" (OPENAI_API_KEY is not read for it)'));
     // Its own key is sent.
     await admin('PATCH', '/admin/tenants/acme', { models: [{ name: 'own', engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, model: 'gpt-x', apiKey: 'sk-tenant' }] });
-    const own = await post(h.gateway, '/v1/chat/completions', { model: 'own', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
-    expect(own.status, await own.text()).toBe(200);
+    expect(await ask('own')).toBe(200);
     expect(sentKeys()).toEqual([null, 'Bearer sk-tenant']);
+  });
+
+  it('a model naming its key by apiKeyEnv is stored without the secret and called with that variable', async () => {
+    const model = { name: 'team', engine: 'openai-compatible', preset: 'openai', baseURL: wire.baseURL, model: 'm', apiKeyEnv: 'ACME_OPENAI_KEY' };
+    expect(await createAndAsk(model)).toEqual({ created: 201, call: 200 });
+    expect(sentKeys()).toEqual(['Bearer sk-acme-from-env']);
+    expect(JSON.stringify(await (await admin('GET', '/admin/tenants/acme')).json())).not.toContain('sk-acme-from-env');
+    // Stored so by a previous version (or written straight to the store): served alike.
+    await h.stores!.tenants.createTenant({ id: 'beta', name: 'Beta', models: [{ ...model, name: 'beta-team' }] });
+    const { secret } = await h.stores!.tenants.createKey('beta', { name: 'k' });
+    const res = await post(h.gateway, '/v1/chat/completions', { model: 'beta-team', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+    expect(res.status, await res.text()).toBe(200);
+    expect(sentKeys()).toEqual(['Bearer sk-acme-from-env', 'Bearer sk-acme-from-env']);
+    expect(logs.filter((m) => /ACME_OPENAI_KEY/.test(m))).toEqual([]);
   });
 });

@@ -16,12 +16,13 @@ const BETA_HEADER = 'anthropic-beta';
 export function withAnthropicBetas(config: Record<string, string>, call: Record<string, string> | undefined, betas: readonly string[]): BetaHeaders {
   const values: string[] = [];
   const take = (headers: Record<string, string>): Record<string, string> => {
-    const rest: Record<string, string> = {};
+    const rest: Array<[string, string]> = [];
     for (const [name, value] of Object.entries(headers)) {
       if (name.toLowerCase() === BETA_HEADER) values.push(...String(value).split(','));
-      else rest[name] = value;
+      else rest.push([name, value]);
     }
-    return rest;
+    // fromEntries defines own properties: a header named "__proto__" stays a header, not the object's prototype.
+    return Object.fromEntries(rest);
   };
   const configRest = take(config);
   const callRest = take(call ?? {});

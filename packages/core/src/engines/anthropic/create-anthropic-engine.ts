@@ -1,6 +1,6 @@
 import type { ModelConfig } from '../../config/schema.js';
 import type { EngineContext } from '../types.js';
-import { resolveApiKey } from '../types.js';
+import { apiKeySource, resolveApiKey } from '../types.js';
 import { reasoningEnabled } from '../shared/reasoning.js';
 import { AnthropicEngine } from './anthropic-engine.js';
 import { anthropicModelThinks } from './anthropic-thinking-models.js';
@@ -21,7 +21,7 @@ export function createAnthropicEngine(model: ModelConfig, ctx: EngineContext): A
     modelId: model.model ?? model.name,
     baseURL: model.baseURL ?? ANTHROPIC_DEFAULT_BASE_URL,
     apiKey: resolveApiKey(model, ctx, 'ANTHROPIC_API_KEY'),
-    apiKeySource: model.apiKey ? 'apiKey' : model.apiKeyEnv ? `env ${model.apiKeyEnv}` : 'apiKey, apiKeyEnv, env ANTHROPIC_API_KEY',
+    apiKeySource: apiKeySource(model, ctx, ['ANTHROPIC_API_KEY']),
     headers: model.headers ?? {},
     fetch: ctx.fetch,
     defaultMaxTokens: model.maxOutputTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS,
@@ -39,3 +39,6 @@ export function createAnthropicEngine(model: ModelConfig, ctx: EngineContext): A
 createAnthropicEngine.checkConfig = (model: ModelConfig): void => {
   parseAnthropicEngineOptions(model.options, model.name);
 };
+
+/** Anthropic's API takes no call without a key. */
+createAnthropicEngine.needsApiKey = (): boolean => true;

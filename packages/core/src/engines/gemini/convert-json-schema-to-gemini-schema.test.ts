@@ -62,6 +62,15 @@ describe('convertJsonSchemaToGeminiSchema', () => {
     }
   });
 
+  it('keeps a property named "__proto__" as a property (not the prototype of the converted properties)', () => {
+    const schema = JSON.parse('{"type":"object","properties":{"city":{"type":"string"},"__proto__":{"type":"string"}},"required":["city","__proto__"]}') as Record<string, unknown>;
+    const out = convertJsonSchemaToGeminiSchema(schema, 'tools.0.parameters') as { properties: Record<string, unknown> };
+    expect(Object.keys(out.properties)).toEqual(['city', '__proto__']);
+    expect(Object.getOwnPropertyDescriptor(out.properties, '__proto__')?.value).toEqual({ type: 'string' });
+    expect(Object.getPrototypeOf(out.properties)).toBe(Object.prototype);
+    expect(JSON.parse(JSON.stringify(out))).toEqual(JSON.parse('{"type":"object","properties":{"city":{"type":"string"},"__proto__":{"type":"string"}},"required":["city","__proto__"]}'));
+  });
+
   it('knows an empty object schema', () => {
     expect(isEmptyObjectSchema({ type: 'object', properties: {} })).toBe(true);
     expect(isEmptyObjectSchema({})).toBe(true);

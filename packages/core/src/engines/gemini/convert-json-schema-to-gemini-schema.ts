@@ -83,9 +83,8 @@ export function convertJsonSchemaToGeminiSchema(schema: JSONSchema, param: strin
     }
 
     if (isObject(node.properties)) {
-      const props: Schema = {};
-      for (const [k, v] of Object.entries(node.properties)) props[k] = convert(v, `${where}.properties.${k}`, seen, depth + 1);
-      out.properties = props;
+      // fromEntries defines own properties: a parameter named "__proto__" stays a property, not the object's prototype.
+      out.properties = Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, convert(v, `${where}.properties.${k}`, seen, depth + 1)]));
       if (out.type === undefined) out.type = 'object';
     }
     if (Array.isArray(node.required)) out.required = node.required;

@@ -1,5 +1,5 @@
 import type { ModelConfig } from '../../config/schema.js';
-import type { EngineContext } from '../types.js';
+import { apiKeySource, resolveApiKey, type EngineContext } from '../types.js';
 import { reasoningEnabled } from '../shared/reasoning.js';
 import { GeminiEngine } from './gemini-engine.js';
 import { geminiModelThinks } from './gemini-thinking-models.js';
@@ -7,11 +7,10 @@ import { parseGeminiEngineOptions } from './gemini-engine-options.js';
 
 export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 
-/** `apiKey`, else the env var named by `apiKeyEnv`, else GEMINI_API_KEY, else GOOGLE_API_KEY. */
+/** `apiKey`, else the env var named by `apiKeyEnv`, else GEMINI_API_KEY, else GOOGLE_API_KEY (not with `namedEnvOnly`). */
 function geminiApiKey(model: ModelConfig, ctx: EngineContext): { key: string | undefined; source: string } {
-  if (model.apiKey) return { key: model.apiKey, source: 'apiKey' };
-  if (model.apiKeyEnv) return { key: ctx.env[model.apiKeyEnv], source: `env ${model.apiKeyEnv}` };
-  return { key: ctx.env.GEMINI_API_KEY || ctx.env.GOOGLE_API_KEY, source: 'apiKey, apiKeyEnv, env GEMINI_API_KEY, env GOOGLE_API_KEY' };
+  const key = resolveApiKey(model, ctx, 'GEMINI_API_KEY') || resolveApiKey(model, ctx, 'GOOGLE_API_KEY');
+  return { key, source: apiKeySource(model, ctx, ['GEMINI_API_KEY', 'GOOGLE_API_KEY']) };
 }
 
 /**
@@ -43,3 +42,6 @@ export function createGeminiEngine(model: ModelConfig, ctx: EngineContext): Gemi
 createGeminiEngine.checkConfig = (model: ModelConfig): void => {
   parseGeminiEngineOptions(model.options, model.name);
 };
+
+/** The Gemini API takes no call without a key. */
+createGeminiEngine.needsApiKey = (): boolean => true;

@@ -17,7 +17,7 @@ import { isOpenAIReasoningModel } from './openai-reasoning-models.js';
 import { openAIRequestWarnings } from './openai-request-warnings.js';
 import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
 import { OpenAIEmbeddingResponseSchema } from './openai-wire-schemas.js';
-import { authHeaders, checkOpenAICompatibleConfig, endpointURL, resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
+import { authHeaders, checkOpenAICompatibleConfig, endpointURL, openAICompatibleNeedsApiKey, resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
 
 function setHeaders(into: Record<string, string>, source: Record<string, string> | undefined): void {
   if (source) for (const name of Object.keys(source)) into[name.toLowerCase()] = source[name]!;
@@ -262,3 +262,4 @@ export function createOpenAICompatibleEngine(model: ModelConfig, ctx: EngineCont
 }
 
 createOpenAICompatibleEngine.checkConfig = checkOpenAICompatibleConfig;
+createOpenAICompatibleEngine.needsApiKey = openAICompatibleNeedsApiKey;

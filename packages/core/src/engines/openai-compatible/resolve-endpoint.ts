@@ -65,23 +65,12 @@ function unknownPreset(model: ModelConfig): LLMError {
  */
 export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): ResolvedEndpoint {
   const options = parseOpenAICompatibleOptions(model);
-  let preset: OpenAICompatiblePreset;
-  let providerName: string;
-  if (model.preset !== undefined) {
-    const found = findPreset(model.preset);
-    if (!found) throw unknownPreset(model);
-    preset = found;
-    providerName = model.preset;
-  } else if (model.baseURL !== undefined) {
-    preset = GENERIC_PRESET;
-    providerName = 'openai-compatible';
-  } else {
-    preset = OPENAI_COMPATIBLE_PRESETS.openai;
-    providerName = 'openai';
-  }
-  const rawBase = model.baseURL ?? preset.baseURL ?? (preset.baseURLEnv ? ctx.env[preset.baseURLEnv] : undefined);
+  const { preset, providerName } = modelPreset(model);
+  // The preset's address variable (AZURE_OPENAI_ENDPOINT) is not read where only `apiKeyEnv`'s is.
+  const baseURLEnv = ctx.namedEnvOnly ? undefined : preset.baseURLEnv;
+  const rawBase = model.baseURL ?? preset.baseURL ?? (baseURLEnv ? ctx.env[baseURLEnv] : undefined);
   if (!rawBase) {
-    const hint = preset.baseURLEnv ? ` or set the environment variable ${preset.baseURLEnv}` : '';
+    const hint = baseURLEnv ? ` or set the environment variable ${baseURLEnv}` : '';
     throw configError(model, 'baseURL', `${preset.label} needs a baseURL (e.g. https://<resource>.openai.azure.com)${hint}`);
   }
   const baseURL = rawBase.replace(/\/+$/, '');
@@ -106,6 +95,23 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
   };
 }
 
+/** The model's preset (the generic one for a `baseURL` without a preset, else `openai`); throws for an unknown one. */
+function modelPreset(model: ModelConfig): { preset: OpenAICompatiblePreset; providerName: string } {
+  if (model.preset !== undefined) {
+    const found = findPreset(model.preset);
+    if (!found) throw unknownPreset(model);
+    return { preset: found, providerName: model.preset };
+  }
+  if (model.baseURL !== undefined) return { preset: GENERIC_PRESET, providerName: 'openai-compatible' };
+  return { preset: OPENAI_COMPATIBLE_PRESETS.openai, providerName: 'openai' };
+}
+
+/** Whether the model's provider takes no call without a key (its preset's `requiresApiKey`; false for an unknown preset). */
+export function openAICompatibleNeedsApiKey(model: ModelConfig): boolean {
+  if (model.preset !== undefined && !findPreset(model.preset)) return false;
+  return modelPreset(model).preset.requiresApiKey;
+}
+
 /** Full URL of an API path (`chat/completions`, `embeddings`) for this endpoint. */
 export function endpointURL(endpoint: ResolvedEndpoint, path: 'chat/completions' | 'embeddings'): string {
   if (endpoint.azure) {
@@ -121,14 +127,15 @@ export function endpointURL(endpoint: ResolvedEndpoint, path: 'chat/completions'
  */
 export function authHeaders(endpoint: ResolvedEndpoint, model: ModelConfig, ctx: EngineContext): Record<string, string> {
   const { preset } = endpoint;
-  const envName = model.apiKeyEnv ?? preset.apiKeyEnv;
+  // The preset's key variable (OPENAI_API_KEY...) is not read where only `apiKeyEnv`'s is.
+  const envName = model.apiKeyEnv ?? (ctx.namedEnvOnly ? undefined : preset.apiKeyEnv);
   const key = model.apiKey || (envName ? ctx.env[envName] : undefined) || undefined;
   if (!key) {
     const explicit = model.apiKeyEnv !== undefined;
     if (preset.requiresApiKey || explicit) {
       const where = envName
         ? `set the environment variable ${envName}${explicit ? ` (named by apiKeyEnv of model "${model.name}")` : ''}`
-        : `set apiKey or apiKeyEnv on model "${model.name}"`;
+        : `set apiKey or apiKeyEnv on model "${model.name}"${ctx.namedEnvOnly && preset.apiKeyEnv ? ` (${preset.apiKeyEnv} is not read for it)` : ''}`;
       throw new LLMError({
         code: 'authentication',
         message: `${preset.label} needs an API key for model "${model.name}": ${where}`,

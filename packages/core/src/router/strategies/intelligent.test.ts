@@ -84,6 +84,19 @@ describe('intelligent strategy', () => {
     await r.close();
   });
 
+  it.each(['poet-2', 'constructor', 'toString'])('a deployment "%s" left out of a models mapping is known by its model id', async (name) => {
+    // Any mapping at all (here `cheap` onto itself) is looked up for every deployment: a name Object.prototype has
+    // ("constructor") must read as not mapped, not as Object.prototype's function (ranked with the static quality).
+    const r = router({ models: { cheap: 'cheap' } }, [MODELS[0]!, MODELS[1]!, { name, engine: 'mock', model: 'poet', price: { input: 2, output: 2 } }]);
+    try {
+      const d = await r.route('write a poem about the sea.', { explain: true });
+      const line = d.candidates.find((c) => c.name === name)!;
+      expect({ selected: d.selected, note: line.note }).toEqual({ selected: name, note: undefined });
+    } finally {
+      await r.close();
+    }
+  });
+
   it('calibrates lambda to a target share of calls to the strongest model', async () => {
     const pairArtifact = trainRouterModel(syntheticPairDataset(), FAST);
     const pair = new RouterModel(pairArtifact);

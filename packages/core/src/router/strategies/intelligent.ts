@@ -78,7 +78,8 @@ export function checkIntelligentOptions(o: Record<string, unknown>, keys: readon
 
 /** The artifact output index serving deployment `d`, if the model knows it. */
 function modelIndex(model: RouterModel, d: Deployment, mapping: Record<string, string> | undefined): number | undefined {
-  const mapped = mapping?.[d.name];
+  // An own entry only: a deployment named "constructor" is not mapped to Object.prototype's function.
+  const mapped = mapping && Object.hasOwn(mapping, d.name) ? mapping[d.name] : undefined;
   if (mapped !== undefined) return model.indexOf(mapped);
   return model.indexOf(d.config.model ?? d.name) ?? model.indexOf(d.name);
 }
