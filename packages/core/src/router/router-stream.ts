@@ -251,6 +251,164 @@ interface LiveStream {
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /**
+ * What a router stream's `runStream` shares with the rest of the stream (its loop, `settle`, `cancel`): one object
+ * per stream, so that the generator is one module-level function. An `async function*` made per stream by a closure
+ * gets its own prototype object and hidden classes: 15-22% of a streamed request's CPU at 64 in flight in the
+ * in-process benchmark (docs/benchmarks.md, twenty-second session).
+ */
+interface StreamState {
+  readonly hooks: StreamHooks;
+  readonly watch: ConsumerWatch;
+  readonly resolve: (r: RouterResult) => void;
+  /** The end of the stream, once (see `createRouterStream`). */
+  readonly settle: () => void;
+  plan: ExecutionPlan | undefined;
+  lease: AttemptLease | undefined;
+  iterator: AsyncIterator<StreamPart> | undefined;
+  done: boolean;
+  error: LLMError | undefined;
+  final: RouterResult | undefined;
+  /** Set when `runStream` handed the stream to the hand-written loop. */
+  live: LiveStream | undefined;
+  /** `cancel` was called (`runStream` stops at its next step, pulls get the end). */
+  cancelled: boolean;
+  /** The attempts before the first content part (what `cancel` stops then). */
+  priming: PrimingAttempts | undefined;
+  /** The same, kept after them: what those that failed had reported was paid (`spent`). */
+  primed: PrimingAttempts | undefined;
+  /** Ends `runStream`'s wait for a cache lookup or a plan (see `untilCancelled`); set only while it waits. */
+  wake: (() => void) | undefined;
+}
+
+/**
+ * Plans the request, wins an attempt and hands out the `route` and primed parts; then it hands the engine's iterator
+ * to the stream's hand-written loop (`st.live`) and ends.
+ */
+async function* runStream(st: StreamState): AsyncGenerator<RouterStreamPart> {
+  const { hooks } = st;
+  const { host } = hooks;
+  try {
+    const lookup = hooks.cached();
+    const hit = lookup && (await untilCancelled(st, lookup));
+    if (st.cancelled) return;
+    if (hit) {
+      st.final = hit;
+      st.done = true;
+      st.resolve(hit);
+      yield* replay(hit);
+      return;
+    }
+    const planning = hooks.plan();
+    const ready = planning instanceof Promise ? await untilCancelled(st, planning) : planning;
+    if (st.cancelled || !ready) return;
+    const { plan: planned, route } = ready;
+    st.plan = planned;
+    let won;
+    const attempts = new PrimingAttempts(hooks.beforeAttemptAfterSpend);
+    st.priming = st.primed = attempts;
+    try {
+      won = await runAttempts<PrimedStream>(host, planned, streamDriver(planned.request, hooks.headers, host, attempts));
+    } catch (e) {
+      st.priming = undefined;
+      // No lane answered: those the router cancelled as the call failed were no hedge losers (`spent()` has them).
+      attempts.unanswered();
+      if (st.cancelled) return;
+      st.error = toLLMError(e);
+      st.done = true;
+      yield { type: 'error', error: st.error };
+      return;
+    }
+    st.priming = undefined;
+    if (st.cancelled) {
+      // Won as the stream was cancelled: the attempt is given up as a hedge that won too late.
+      won.lease.scope?.cancel();
+      closeQuietly(won.value.iterator);
+      won.lease.release();
+      return;
+    }
+    const held = won.lease;
+    st.lease = held;
+    st.iterator = won.value.iterator;
+    const d = won.deployment;
+    hooks.primed?.(d, route);
+    st.watch.hold(held, planned.timeouts(d));
+    const acc = new StreamAccumulator(hooks.estimatedInputTokens);
+    const ttftMs = elapsedMs(hooks.startedAt, won.value.firstContentAt);
+    const succeed = async (): Promise<void> => {
+      let r: RouterResult;
+      try {
+        r = hooks.build(d, acc.result(), planned, route, ttftMs);
+        // The prompts the attempts before it had reported were billed too (a hedge loser's is not among them).
+        billFailedAttempts(r, attempts.paid);
+      } catch (e) {
+        held.release();
+        throw e;
+      }
+      held.succeed(r.usage.totalTokens);
+      // Stored before the finish part goes out, so a call right after the stream can hit it.
+      await hooks.store(r);
+      st.final = r;
+      st.done = true;
+      st.resolve(r);
+    };
+    st.watch.handing();
+    yield { type: 'route', requestId: hooks.requestId, deployment: d.name, model: d.modelId, provider: d.provider, cached: false };
+    st.watch.resumed();
+    const buffered = won.value.buffered;
+    for (let i = 0; i < buffered.length; i++) {
+      const part = buffered[i]!;
+      acc.add(part);
+      if (part.type === 'finish') {
+        await succeed();
+        if (st.cancelled) return;
+      }
+      st.watch.handing();
+      yield part;
+      st.watch.resumed();
+    }
+    if (won.value.finished) return;
+    st.live = { deployment: d, scope: held.scope, race: won.value.endsOnAbort ? undefined : held.scope, lease: held, iterator: won.value.iterator, acc, succeed };
+  } catch (e) {
+    // Planning failures (no deployment, bad strategy), an error thrown in by the consumer at a first part, and
+    // anything unexpected: an error part. The attempt (if one was taken) is cancelled and its slot released,
+    // and the stream settles now, not on a pull the consumer may never make.
+    if (!st.done) {
+      st.error = toLLMError(e);
+      st.done = true;
+      if (st.lease) {
+        st.lease.scope?.cancel();
+        st.lease.release();
+      }
+      st.settle();
+      yield { type: 'error', error: st.error };
+    }
+  } finally {
+    if (!st.live) st.settle();
+  }
+}
+
+/**
+ * `p`, or `undefined` as soon as the stream is cancelled (`p` goes on, what it gives is unused): a pull
+ * waiting on a cache lookup or on planning (a semantic cache's or a strategy's embedding, a shared store)
+ * gets the end at once. Used only where the wait is asynchronous, so a stream with neither pays nothing.
+ */
+function untilCancelled<T>(st: StreamState, p: Promise<T>): Promise<T | undefined> {
+  return new Promise<T | undefined>((res, rej) => {
+    st.wake = () => res(undefined);
+    p.then(
+      (value) => {
+        st.wake = undefined;
+        res(value);
+      },
+      (e: unknown) => {
+        st.wake = undefined;
+        rej(e as Error);
+      },
+    );
+  });
+}
+
+/**
  * The router's stream: a `route` part, then the winning engine's parts. Failover happens only before
  * the first content part; after it an engine failure is forwarded as an `error` part and the stream
  * ends (never a silent clean end). `.result` settles when the stream ends; iterate it once.
@@ -265,7 +423,7 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * for a consumer that kept reading: a time limit fired, the caller did not abort); a consumer that comes
  * back gets that error as its last part.
  *
- * An async generator (`run`) plans the request, wins an attempt and hands out the `route` and primed parts;
+ * An async generator (`runStream`) plans the request, wins an attempt and hands out the `route` and primed parts;
  * then it hands the engine's iterator to a hand-written loop (`liveNext`), which forwards each later part
  * with one promise reaction instead of a generator round trip. The loop keeps the generator's semantics:
  * calls are served in order, the stream settles (`settle`, the generator's `finally`) on the pull after
@@ -287,194 +445,73 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
   result.catch(noop);
   let consumed = false;
   let gen: AsyncGenerator<RouterStreamPart> | undefined;
-  // What the stream holds, set by `run` and read by `settle`.
-  let plan: ExecutionPlan | undefined;
-  let lease: AttemptLease | undefined;
-  let iterator: AsyncIterator<StreamPart> | undefined;
-  let done = false;
-  let error: LLMError | undefined;
-  let final: RouterResult | undefined;
-  /** Set when `run` handed the stream to the hand-written loop. */
-  let live: LiveStream | undefined;
+  // Giving up on an idle consumer closes the stream where it waits (at a part handed out): it settles.
+  const watch = new ConsumerWatch(() => {
+    if (st.live) liveReturn(undefined).then(noop, noop);
+    else gen?.return(undefined).then(noop, noop);
+  });
+
+  /** The stream's state that `runStream` shares with the loop, `settle` and `cancel`. */
+  const st: StreamState = {
+    hooks,
+    watch,
+    resolve,
+    settle,
+    plan: undefined,
+    lease: undefined,
+    iterator: undefined,
+    done: false,
+    error: undefined,
+    final: undefined,
+    live: undefined,
+    cancelled: false,
+    priming: undefined,
+    primed: undefined,
+    wake: undefined,
+  };
   /** The loop's step in progress (later calls wait for it). */
   let busy: Promise<IteratorResult<RouterStreamPart>> | undefined;
   /** The loop handed out its last part: the next pull settles the stream. */
   let last = false;
   let settled = false;
-  /** `cancel` was called (`run` stops at its next step, pulls get the end). */
-  let cancelled = false;
-  /** The attempts before the first content part (what `cancel` stops then). */
-  let priming: PrimingAttempts | undefined;
-  /** The same, kept after them: what those that failed had reported was paid (`spent`). */
-  let primed: PrimingAttempts | undefined;
-  /** Ends `run`'s wait for a cache lookup or a plan (see `untilCancelled`); set only while it waits. */
-  let wake: (() => void) | undefined;
-  // Giving up on an idle consumer closes the stream where it waits (at a part handed out): it settles.
-  const watch = new ConsumerWatch(() => {
-    if (live) liveReturn(undefined).then(noop, noop);
-    else gen?.return(undefined).then(noop, noop);
-  });
 
   /** The end of the stream, once: the attempt released if nobody settled it, `.result` and the end event. */
   function settle(): void {
     if (settled) return;
     settled = true;
     watch.stop();
-    if (!done) {
+    if (!st.done) {
       const abandoned = watch.abandoned;
-      if (abandoned && lease && plan) {
+      if (abandoned && st.lease && st.plan) {
         // The router gave up on a consumer that stopped reading (totalMs, consumerIdleMs, its own abort).
-        settleAbandoned(lease, plan, abandoned, hooks.host.now);
-        error = abandoned;
+        settleAbandoned(st.lease, st.plan, abandoned, hooks.host.now);
+        st.error = abandoned;
       } else {
         // The consumer stopped reading: cancel the upstream, the deployment did nothing wrong. The attempt that
         // was answering is recorded as `aborted` (telemetry's attempt count and child span), as when cancelled.
-        error = consumerAbort('The stream was closed by its consumer before it ended', lease, undefined);
-        if (lease && plan && !lease.isSettled) {
-          settleAbandoned(lease, plan, error, hooks.host.now);
+        st.error = consumerAbort('The stream was closed by its consumer before it ended', st.lease, undefined);
+        if (st.lease && st.plan && !st.lease.isSettled) {
+          settleAbandoned(st.lease, st.plan, st.error, hooks.host.now);
         } else {
-          lease?.scope?.cancel();
-          lease?.release();
+          st.lease?.scope?.cancel();
+          st.lease?.release();
         }
       }
     }
-    closeQuietly(iterator);
-    if (error) {
-      reject(error);
-      hooks.end(undefined, error);
-    } else if (final) {
-      hooks.end(final, undefined);
+    closeQuietly(st.iterator);
+    if (st.error) {
+      reject(st.error);
+      hooks.end(undefined, st.error);
+    } else if (st.final) {
+      hooks.end(st.final, undefined);
     }
     // A consumer may keep the stream object long after its end (the gateway until its response is written):
     // let the attempt, the engine iterator and the parts folded so far go now (measured: less GC per stream).
-    live = undefined;
-    iterator = undefined;
-    lease = undefined;
-    plan = undefined;
+    st.live = undefined;
+    st.iterator = undefined;
+    st.lease = undefined;
+    st.plan = undefined;
     gen = undefined;
-  }
-
-  async function* run(): AsyncGenerator<RouterStreamPart> {
-    const { host } = hooks;
-    try {
-      const lookup = hooks.cached();
-      const hit = lookup && (await untilCancelled(lookup));
-      if (cancelled) return;
-      if (hit) {
-        final = hit;
-        done = true;
-        resolve(hit);
-        yield* replay(hit);
-        return;
-      }
-      const planning = hooks.plan();
-      const ready = planning instanceof Promise ? await untilCancelled(planning) : planning;
-      if (cancelled || !ready) return;
-      const { plan: planned, route } = ready;
-      plan = planned;
-      let won;
-      const attempts = new PrimingAttempts(hooks.beforeAttemptAfterSpend);
-      priming = primed = attempts;
-      try {
-        won = await runAttempts<PrimedStream>(host, planned, streamDriver(planned.request, hooks.headers, host, attempts));
-      } catch (e) {
-        priming = undefined;
-        // No lane answered: those the router cancelled as the call failed were no hedge losers (`spent()` has them).
-        attempts.unanswered();
-        if (cancelled) return;
-        error = toLLMError(e);
-        done = true;
-        yield { type: 'error', error };
-        return;
-      }
-      priming = undefined;
-      if (cancelled) {
-        // Won as the stream was cancelled: the attempt is given up as a hedge that won too late.
-        won.lease.scope?.cancel();
-        closeQuietly(won.value.iterator);
-        won.lease.release();
-        return;
-      }
-      const held = won.lease;
-      lease = held;
-      iterator = won.value.iterator;
-      const d = won.deployment;
-      hooks.primed?.(d, route);
-      watch.hold(held, planned.timeouts(d));
-      const acc = new StreamAccumulator(hooks.estimatedInputTokens);
-      const ttftMs = elapsedMs(hooks.startedAt, won.value.firstContentAt);
-      const succeed = async (): Promise<void> => {
-        let r: RouterResult;
-        try {
-          r = hooks.build(d, acc.result(), planned, route, ttftMs);
-          // The prompts the attempts before it had reported were billed too (a hedge loser's is not among them).
-          billFailedAttempts(r, attempts.paid);
-        } catch (e) {
-          held.release();
-          throw e;
-        }
-        held.succeed(r.usage.totalTokens);
-        // Stored before the finish part goes out, so a call right after the stream can hit it.
-        await hooks.store(r);
-        final = r;
-        done = true;
-        resolve(r);
-      };
-      watch.handing();
-      yield { type: 'route', requestId: hooks.requestId, deployment: d.name, model: d.modelId, provider: d.provider, cached: false };
-      watch.resumed();
-      const buffered = won.value.buffered;
-      for (let i = 0; i < buffered.length; i++) {
-        const part = buffered[i]!;
-        acc.add(part);
-        if (part.type === 'finish') {
-          await succeed();
-          if (cancelled) return;
-        }
-        watch.handing();
-        yield part;
-        watch.resumed();
-      }
-      if (won.value.finished) return;
-      live = { deployment: d, scope: held.scope, race: won.value.endsOnAbort ? undefined : held.scope, lease: held, iterator: won.value.iterator, acc, succeed };
-    } catch (e) {
-      // Planning failures (no deployment, bad strategy), an error thrown in by the consumer at a first part, and
-      // anything unexpected: an error part. The attempt (if one was taken) is cancelled and its slot released,
-      // and the stream settles now, not on a pull the consumer may never make.
-      if (!done) {
-        error = toLLMError(e);
-        done = true;
-        if (lease) {
-          lease.scope?.cancel();
-          lease.release();
-        }
-        settle();
-        yield { type: 'error', error };
-      }
-    } finally {
-      if (!live) settle();
-    }
-  }
-
-  /**
-   * `p`, or `undefined` as soon as the stream is cancelled (`p` goes on, what it gives is unused): a pull
-   * waiting on a cache lookup or on planning (a semantic cache's or a strategy's embedding, a shared store)
-   * gets the end at once. Used only where the wait is asynchronous, so a stream with neither pays nothing.
-   */
-  function untilCancelled<T>(p: Promise<T>): Promise<T | undefined> {
-    return new Promise<T | undefined>((res, rej) => {
-      wake = () => res(undefined);
-      p.then(
-        (value) => {
-          wake = undefined;
-          res(value);
-        },
-        (e: unknown) => {
-          wake = undefined;
-          rej(e as Error);
-        },
-      );
-    });
   }
 
   /** The step in progress ends the stream: it was cancelled while the step waited. */
@@ -496,29 +533,29 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
   /** After the first content there is no failover: the consumer sees the error as the last part. */
   const failed = (e: unknown): IteratorResult<RouterStreamPart> => {
     if (settled) return ended();
-    const { scope, deployment: d } = live!;
-    error = scope ? scope.errorFor(e) : toLLMError(e, { deployment: d.name, provider: d.provider });
-    live!.lease.fail(error);
-    done = true;
-    return hand({ type: 'error', error }, true);
+    const { scope, deployment: d } = st.live!;
+    st.error = scope ? scope.errorFor(e) : toLLMError(e, { deployment: d.name, provider: d.provider });
+    st.live!.lease.fail(st.error);
+    st.done = true;
+    return hand({ type: 'error', error: st.error }, true);
   };
 
   /** Settling a finished answer failed (its result could not be built): an error part, as anything unexpected. */
   const unexpected = (e: unknown): IteratorResult<RouterStreamPart> => {
     if (settled) return ended();
-    if (done) {
+    if (st.done) {
       busy = undefined;
       settle();
       return DONE;
     }
-    error = toLLMError(e);
-    done = true;
-    return hand({ type: 'error', error }, true);
+    st.error = toLLMError(e);
+    st.done = true;
+    return hand({ type: 'error', error: st.error }, true);
   };
 
   const received = (r: IteratorResult<StreamPart>): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> => {
     if (r.done) {
-      const d = live!.deployment;
+      const d = st.live!.deployment;
       return failed(
         new LLMError({
           code: 'stream_interrupted',
@@ -530,8 +567,8 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     }
     const part = r.value;
     if (part.type === 'error') return failed(part.error);
-    live!.acc.add(part);
-    if (part.type === 'finish') return live!.succeed().then(() => hand(part, true), unexpected);
+    st.live!.acc.add(part);
+    if (part.type === 'finish') return st.live!.succeed().then(() => hand(part, true), unexpected);
     return hand(part, false);
   };
 
@@ -543,7 +580,7 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
       return Promise.resolve(DONE);
     }
     watch.resumed();
-    const { race, iterator: engine } = live!;
+    const { race, iterator: engine } = st.live!;
     const step = (race ? race.race(engine.next()) : engine.next()).then(receivedOrFailed, failed);
     busy = step;
     return step;
@@ -567,22 +604,22 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
   }
 
   function cancel(reason?: unknown): void {
-    if (settled || cancelled) return;
-    cancelled = true;
+    if (settled || st.cancelled) return;
+    st.cancelled = true;
     watch.stop();
     // Before the first content: every attempt in flight (and any that would start), and a retry's backoff
     // wait, are cancelled; a cache lookup or a plan being made is no longer waited for.
-    priming?.stop();
-    priming = undefined;
-    const w = wake;
-    wake = undefined;
+    st.priming?.stop();
+    st.priming = undefined;
+    const w = st.wake;
+    st.wake = undefined;
     w?.();
-    if (!done) {
-      error = consumerAbort('The stream was cancelled by its consumer', lease, reason);
-      done = true;
+    if (!st.done) {
+      st.error = consumerAbort('The stream was cancelled by its consumer', st.lease, reason);
+      st.done = true;
       // The answering attempt (after the first content): cancelled, as for a consumer the router gave up on
       // (unless it already succeeded: a finish being settled).
-      if (lease && plan && !lease.isSettled) settleAbandoned(lease, plan, error, hooks.host.now);
+      if (st.lease && st.plan && !st.lease.isSettled) settleAbandoned(st.lease, st.plan, st.error, hooks.host.now);
     }
     settle();
   }
@@ -595,11 +632,11 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     }
     // An error thrown in by the consumer: an error part, then the end. The consumer gave up, so the upstream
     // is cancelled and the attempt's slot released as for return() (the deployment did nothing wrong).
-    error = toLLMError(e);
-    done = true;
-    live!.lease.scope?.cancel();
-    live!.lease.release();
-    const part = hand({ type: 'error', error }, true);
+    st.error = toLLMError(e);
+    st.done = true;
+    st.live!.lease.scope?.cancel();
+    st.live!.lease.release();
+    const part = hand({ type: 'error', error: st.error }, true);
     // Settled now (`.result`, `request:end`, the engine iterator closed): the consumer may never pull again.
     settle();
     return Promise.resolve(part);
@@ -609,11 +646,11 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     requestId: hooks.requestId,
     result,
     cancel,
-    spent: () => primed?.paid,
+    spent: () => st.primed?.paid,
     [Symbol.asyncIterator](): AsyncIterator<RouterStreamPart> {
       if (consumed) throw new LLMError({ code: 'invalid_request', message: 'A router stream can be iterated only once' });
       consumed = true;
-      const g = run();
+      const g = runStream(st);
       gen = g;
       let started = false;
       // A generator closed before its first `next()` never runs its body (nor its `finally`):
@@ -626,30 +663,30 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
         reject(error);
         hooks.end(undefined, error);
       };
-      // `run` ends (done) where it hands the stream to the loop: that call continues in the loop.
+      // `runStream` ends (done) where it hands the stream to the loop: that call continues in the loop.
       const handedOver = (r: IteratorResult<RouterStreamPart>): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> =>
-        r.done && live ? liveNext() : r;
+        r.done && st.live ? liveNext() : r;
       return {
         next(): Promise<IteratorResult<RouterStreamPart>> {
           started = true;
-          // Cancelled: `run` stops at its next step (a pull waiting there gets the end).
-          if (cancelled) return g.return(undefined);
+          // Cancelled: `runStream` stops at its next step (a pull waiting there gets the end).
+          if (st.cancelled) return g.return(undefined);
           // The router gave up on this consumer: it learns why, then the stream is over (never a silent end).
           const error = watch.takeAbandoned();
           if (error) return Promise.resolve({ value: { type: 'error', error }, done: false });
-          return live ? liveNext() : g.next().then(handedOver);
+          return st.live ? liveNext() : g.next().then(handedOver);
         },
         return(value?: unknown): Promise<IteratorResult<RouterStreamPart>> {
           watch.stop();
           closeUnstarted();
-          if (live) return liveReturn(value);
-          return g.return(value as undefined).then((r) => (live ? liveReturn(value) : r));
+          if (st.live) return liveReturn(value);
+          return g.return(value as undefined).then((r) => (st.live ? liveReturn(value) : r));
         },
         throw(e?: unknown): Promise<IteratorResult<RouterStreamPart>> {
           watch.stop();
           closeUnstarted();
-          if (live) return liveThrow(e);
-          return g.throw(e).then(undefined, (x: unknown) => (live ? liveThrow(e) : Promise.reject(x as Error)));
+          if (st.live) return liveThrow(e);
+          return g.throw(e).then(undefined, (x: unknown) => (st.live ? liveThrow(e) : Promise.reject(x as Error)));
         },
       };
     },
