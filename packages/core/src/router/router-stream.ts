@@ -253,7 +253,7 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 /**
  * What a router stream's `runStream` shares with the rest of the stream (its loop, `settle`, `cancel`): one object
  * per stream, so that the generator is one module-level function. An `async function*` made per stream by a closure
- * gets its own prototype object and hidden classes: 15-22% of a streamed request's CPU at 64 in flight in the
+ * gets its own prototype object and hidden classes: 15-24% of a streamed request's CPU at 64 in flight in the
  * in-process benchmark (docs/benchmarks.md, twenty-second session).
  */
 interface StreamState {
