@@ -71,6 +71,11 @@ export function lastArrived(req: IncomingMessage, res: ServerResponse): boolean 
   return (req.socket as SignalledSocket | null)?.[LATEST_RESPONSE] === res;
 }
 
+/** The answer of the latest request to arrive on `socket` (`arrived`), if any. */
+export function latestArrived(socket: Socket | null): ServerResponse | undefined {
+  return (socket as SignalledSocket | null)?.[LATEST_RESPONSE];
+}
+
 /**
  * The abort signal of the connection carrying `req` (whose latest arrived request's answer is `res`: `arrived`).
  * One signal per connection, made on first use, aborted when the socket closes. The socket closing is the

@@ -14,8 +14,9 @@ import Anthropic from '@anthropic-ai/sdk';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHarness, get, mockModel } from '../test-support/harness.js';
+import { rawConnection, requestsTaken } from '../test-support/raw-http.js';
 import type { SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 import type { WireUpstreams } from '../test-support/wire-upstreams.js';
@@ -322,6 +323,38 @@ describe('serveGateway cutSettleMs (the cut\'s bound)', () => {
     const error = await chat;
     expect(error).not.toBeInstanceOf(OpenAI.APIConnectionError);
     expect({ status: (error as InstanceType<typeof OpenAI.APIError>).status, code: (error as InstanceType<typeof OpenAI.APIError>).code }).toEqual({ status: 503, code: 'shutting_down' });
+  });
+
+  it('one past the longest timer (2^31 ms) is a bound that long, not 1 ms (a timer overflow): a call answering after the cut is sent', async () => {
+    const h = await createHarness({ models: [mockModel('m')] });
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const generate = h.router.generate.bind(h.router);
+    // The model call does not watch its signal: it answers when the gate opens, after the cut.
+    h.router.generate = (async (request: Parameters<typeof generate>[0], options: Parameters<typeof generate>[1]) => {
+      const { signal: _ignored, ...rest } = options ?? {};
+      await gate;
+      return generate(request, rest);
+    }) as typeof generate;
+    const served = await serveGateway(h.gateway, { port: 0, cutSettleMs: 2 ** 31 });
+    try {
+      const c = rawConnection(served.url);
+      const one = requestsTaken(served.server, 1);
+      const json = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+      c.socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: ${json.length}\r\n\r\n${json}`);
+      await one;
+      const closed = served.close(50);
+      // Well after the cut (50 ms): a bound overflowed to 1 ms has closed the connection by then.
+      setTimeout(open, 1000);
+      await Promise.race([c.closed, vi.waitFor(() => expect(c.raw()).toMatch(/^HTTP\/1\.1 \d{3} /), { timeout: 10_000, interval: 20 }).catch(() => {})]);
+      c.socket.destroy();
+      await closed;
+      expect(c.raw(), 'the connection was closed before the call answered').toMatch(/^HTTP\/1\.1 \d{3} /);
+    } finally {
+      open();
+      await served.close(0);
+      await h.close();
+    }
   });
 
   it('refuses a value that is not an integer >= 0', async () => {

@@ -4,7 +4,9 @@
  * gateway.fetch says `connection: close` as the model routes' do; a `/ready` taken while closing answers 503.
  * A model answer waiting behind a request to another route on its connection is sent: neither that answer's
  * `connection: close` nor the cut at the end of the grace closes the connection before it; a pipelined browser
- * request whose client left is no longer counted as a model call.
+ * request whose client left is no longer counted as a model call. A request pipelined after close() started behind an
+ * answer served through gateway.fetch whose headers are not out yet is answered (that answer decides `connection: close`
+ * when its headers go out, not at close()).
  */
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
@@ -259,7 +261,8 @@ describe('serveGateway close(): a model answer waiting behind a request to anoth
         c.socket.write(feedbackRequest(secret) + chatRequest(secret, 'fast'));
         await both;
         const success = () => vi.waitFor(async () => expect(await ledgerStatuses(h)).toEqual(['success']), { timeout: 10_000, interval: 20 });
-        const graceMs = when === 'before close()' ? 50 : 2000;
+        // During the grace: long enough for a mock model call and its ledger row under any load.
+        const graceMs = when === 'before close()' ? 50 : 5000;
         if (when === 'before close()') {
           answer();
           await success();
@@ -327,6 +330,61 @@ describe('serveGateway close(): a model answer waiting behind a request to anoth
       await served.close(50);
       // No model call is in flight: not held for the cut's bound (20 s) by the request whose client left.
       expect(performance.now() - start).toBeLessThan(10_000);
+    } finally {
+      release();
+      await served.close(0);
+      await h.close();
+    }
+  });
+});
+
+describe('serveGateway close(): a request pipelined after close() started behind an answer served through gateway.fetch', () => {
+  it('a model request taken behind a request to another route whose answer is not out yet is answered (its model call ran)', async () => {
+    const { h, served, secret } = await servedWithKey([mockModel('fast')]);
+    const release = holdLedgerLookups(h);
+    try {
+      const c = rawConnection(served.url);
+      const first = requestsTaken(served.server, 1);
+      c.socket.write(feedbackRequest(secret));
+      await first;
+      // close() starts while the feedback's answer is not out: nothing is behind it yet.
+      const closed = served.close(8000);
+      const second = requestsTaken(served.server, 1);
+      c.socket.write(chatRequest(secret, 'fast'));
+      await second;
+      // The model call behind it runs to the end and is settled a success.
+      await vi.waitFor(async () => expect(await ledgerStatuses(h)).toEqual(['success']), { timeout: 10_000, interval: 20 });
+      release();
+      await answersOrClose(c, 2);
+      c.socket.destroy();
+      await closed;
+      expect(statusLines(c.raw()), `raw: ${JSON.stringify(c.raw().slice(0, 500))}`).toEqual(['HTTP/1.1 404', 'HTTP/1.1 200']);
+    } finally {
+      release();
+      await served.close(0);
+      await h.close();
+    }
+  });
+
+  it('a /ready taken behind a request to another route whose answer is not out yet answers 503 (as behind a model request)', async () => {
+    const { h, served, secret } = await servedWithKey([mockModel('fast')]);
+    const release = holdLedgerLookups(h);
+    try {
+      const c = rawConnection(served.url);
+      const first = requestsTaken(served.server, 1);
+      c.socket.write(feedbackRequest(secret));
+      await first;
+      const closed = served.close(8000);
+      const second = requestsTaken(served.server, 1);
+      c.socket.write('GET /ready HTTP/1.1\r\nhost: gw\r\n\r\n');
+      await second;
+      release();
+      await answersOrClose(c, 2);
+      c.socket.destroy();
+      await closed;
+      expect(statusLines(c.raw()), `raw: ${JSON.stringify(c.raw().slice(0, 500))}`).toEqual(['HTTP/1.1 404', 'HTTP/1.1 503']);
+      // Only the last answer on the connection says connection: close.
+      expect(c.raw().match(/\r\nconnection: (close|keep-alive)\r\n/gi)?.map((l) => l.trim().toLowerCase())).toEqual(['connection: keep-alive', 'connection: close']);
     } finally {
       release();
       await served.close(0);

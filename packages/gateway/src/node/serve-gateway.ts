@@ -1,6 +1,6 @@
 import { getRequestListener } from '@hono/node-server';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ServerResponse, createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ModelRoute } from '../calls/model-route.js';
 import { SERVED_SIGNAL, SERVED_STREAMS, ServedStreams, type ServedEnv } from '../calls/served-streams.js';
@@ -10,7 +10,7 @@ import { defaultRequestId } from '../http/request-id.js';
 import { LLMError, timerDelay } from '@llmrr/core';
 import type { Gateway } from '../types.js';
 import { answerClientError, answerContinue, answerExpectation, fetchBridgeError } from './client-error.js';
-import { ConnectionSignals, NodeIncoming, arrived, connectionSignal, lastArrived } from './node-incoming.js';
+import { ConnectionSignals, NodeIncoming, arrived, connectionSignal, lastArrived, latestArrived } from './node-incoming.js';
 import { writeReply } from './write-reply.js';
 
 export interface ServeOptions {
@@ -42,7 +42,8 @@ export interface ServeOptions {
   /**
    * How long the requests `close()` cuts at the end of its grace have to settle (ledger row, limits, budget) and send
    * their error (a stream's error event, a model request's 503 `shutting_down`) before every connection left is
-   * closed anyway (a client that does not read, a store slower than that). Default 1000; an integer >= 0. `close()`
+   * closed anyway (a client that does not read, a store slower than that). Default 1000; an integer >= 0 (one past
+   * 2^31 - 1 ms waits that long). `close()`
    * resolves as soon as those answers are sent, not at the end of this bound.
    */
   cutSettleMs?: number;
@@ -81,8 +82,9 @@ export interface ServedGateway {
    * error shape; up to `cutSettleMs`, default 1 s, for either to be settled and sent); a request to another route is
    * not waited for (its connection is closed at once, unless an answer waits behind it on that connection). Resolves
    * when the server is closed. Keep-alive connections take no new request
-   * meanwhile: an idle one is closed at once, a busy one as soon as its answer is sent (an answer whose headers go
-   * out after `close()` says `connection: close`), and a `/ready` taken meanwhile answers 503.
+   * meanwhile: an idle one is closed at once, a busy one as soon as its answer is all written (an answer whose headers
+   * go out after `close()` says `connection: close` unless a request arrived behind it; a request pipelined behind one
+   * that said it is not served), and a `/ready` taken meanwhile answers 503.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -126,6 +128,9 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
   // would keep the first `Authorization`, `Host` or `Content-Type` only): both paths see the same request, and
   // a repeated key header is refused on both (`extractApiKey`). Costs nothing for a request without repeats.
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    // While closing, a request pipelined behind an answer that said `connection: close` can never be answered (the
+    // connection closes after that answer): it is not served, so no model call runs for nothing.
+    if (drain.closing && behindLastAnswer(req)) return;
     const route = direct ? directRoute(direct, req, req.headers.origin) : undefined;
     if (direct && route) {
       taken(req, drain, true);
@@ -138,7 +143,7 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
       arrived(req, res);
       // Tracked until closed, so close() can mark the ones whose headers are not out yet, and its cut close the others'.
       track(req, res, call, drain);
-      if (drain.closing) lastOnConnection(req, res);
+      if (drain.closing) lastAtHead(res);
       void viaFetch(req, res);
     }
   };
@@ -167,16 +172,20 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
       // Stops accepting; the connections left are closed once answered, or at the end of the grace.
       function stop(resolve: () => void): void {
         drain.closing = true;
-        for (const res of drain.answers.keys()) if (!res.headersSent) lastOnConnection(res.req, res);
-        // A connection busy at close time is closed once its answer is sent (its headers may have promised
-        // keep-alive already). node:http tells that only on a diagnostics channel, process-wide and cheap
-        // while nobody listens: it is listened to while closing only.
-        const closeIdle = () => server.closeIdleConnections();
+        // (Those served directly decide when handed over, `handedOver`.)
+        for (const res of drain.answers.keys()) if (!res.headersSent) lastAtHead(res);
+        // node:http's closeIdleConnections(), which server.close() calls, counts a connection whose answer is ended
+        // but still being written (a large answer, a slow client) as idle and destroys it, cutting that answer short
+        // and losing any answer pipelined behind it: here a connection is idle when receiving no request (node:http's
+        // test) and with no answer on it.
+        const connections = connectionsOf(server);
+        if (connections) server.closeIdleConnections = () => closeIdle(connections);
+        // A connection busy at close time is closed once its last answer is all written (its headers may have promised
+        // keep-alive already). node:http tells that only on a diagnostics channel, process-wide and cheap while nobody
+        // listens: it is listened to while closing only. (An answer pipelined behind it is on the connection by then.)
+        const closeIdleNow = () => server.closeIdleConnections();
         const onFinish = (message: unknown) => {
-          const { server: of, request, response } = message as { server?: unknown; request?: IncomingMessage; response?: ServerResponse };
-          // Not after an answer with another pipelined behind it: node:http counts that one, ended but maybe not all
-          // written yet, as idle; its own finish closes the connection.
-          if (of === server && (request === undefined || response === undefined || lastArrived(request, response))) process.nextTick(closeIdle);
+          if ((message as { server?: unknown }).server === server) process.nextTick(closeIdleNow);
         };
         subscribe(RESPONSE_FINISH, onFinish);
         let last: NodeJS.Timeout | undefined;
@@ -196,7 +205,7 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
           else {
             // (`res.socket` is null while an earlier answer on the connection is not sent: this one is not going out yet.)
             for (const [res, call] of drain.answers) if (!call && !res.writableFinished && res.socket !== null && lastArrived(res.req, res)) res.socket.destroy();
-            last = setTimeout(() => server.closeAllConnections(), cutSettleMs);
+            last = setTimeout(() => server.closeAllConnections(), timerDelay(cutSettleMs));
             last.unref();
           }
         };
@@ -237,6 +246,46 @@ function shutdownCut(): LLMError {
 
 /** Published by node:http as each answer is sent, after 'finish' and before the connection is released. */
 const RESPONSE_FINISH = 'http.server.response.finish';
+
+/** node:http's list of a server's connections: `idle()`, those not receiving a request (each with its socket). */
+interface ConnectionsList {
+  idle(): Array<{ socket?: Socket | null }>;
+}
+
+/** The server's `ConnectionsList` (node:http's own, set up once listening), if this Node keeps it where expected. */
+function connectionsOf(server: Server): ConnectionsList | undefined {
+  const key = Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connections');
+  const list = key === undefined ? undefined : (server as unknown as Record<symbol, Partial<ConnectionsList> | undefined>)[key];
+  return typeof list?.idle === 'function' ? (list as ConnectionsList) : undefined;
+}
+
+/**
+ * Closes the connections receiving no request and with no answer on them (none being made, none still being written:
+ * node:http releases a connection from its answer once all of it is written, after 'finish').
+ */
+function closeIdle(connections: ConnectionsList): void {
+  for (const { socket } of connections.idle()) {
+    if (socket && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.destroy();
+  }
+}
+
+/**
+ * While closing: `res` (served through `gateway.fetch`) decides whether it is its connection's last answer
+ * (`lastOnConnection`) when its headers go out, not before: a request may still arrive behind it until then.
+ */
+function lastAtHead(res: ServerResponse): void {
+  res.writeHead = writeHeadWhileClosing as ServerResponse['writeHead'];
+}
+
+function writeHeadWhileClosing(this: ServerResponse, ...args: unknown[]): ServerResponse {
+  lastOnConnection(this.req, this);
+  return (ServerResponse.prototype.writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+}
+
+/** The answer of the request that arrived before `req` on its connection says `connection: close` (node:http's `_last`). */
+function behindLastAnswer(req: IncomingMessage): boolean {
+  return (latestArrived(req.socket) as { _last?: boolean } | undefined)?._last === true;
+}
 
 interface Drain {
   /** Set once `close()` is called: `/ready` answers 503 (also during `shutdownDelayMs`). */
