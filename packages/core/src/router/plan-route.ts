@@ -183,6 +183,7 @@ function rankPlan(
   };
   if (input.preview) ctx.preview = true;
   if (input.internal) ctx.internal = true;
+  if (options.tenant !== undefined) ctx.tenant = options.tenant;
   const ranked = input.strategy.rank(ctx);
   const finish = (r: RankedCandidate[]): RoutePlan => {
     const strategyList = input.trusted ? r : checkRanked(r, selection.candidates, input.strategyName);

@@ -60,6 +60,11 @@ export interface StrategyContext {
   /** Id of the call being routed (learning strategies link outcomes and feedback to it). */
   requestId?: string;
   /**
+   * The tenant the call is made for (`RouterCallOptions.tenant`), absent for a call without one: a learning strategy
+   * keeps what this tenant alone says (`adaptive`'s explicit feedback on shared deployments) for this tenant's calls.
+   */
+  tenant?: string;
+  /**
    * True for `route()`: a preview that no call follows. A stateful strategy answers as its next call would be
    * routed but keeps its state as it was (round-robin does not advance; adaptive remembers no pending decision,
    * so previews neither skip a turn nor push real calls' decisions out before their feedback arrives).

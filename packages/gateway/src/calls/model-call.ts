@@ -2,6 +2,7 @@ import { LLMError, toLLMError, type DeploymentInfo, type GenerateOptions, type G
 import type { Principal } from '../auth/principal.js';
 import { errorReply, needsServerLog, toPublicError, type ErrorStyle } from '../http/error-body.js';
 import { formatScore, headerText, resultHeaders } from '../http/llmrr-info.js';
+import { visibleResult } from '../http/traffic-visibility.js';
 import { jsonReply, replyToResponse, type Reply } from '../http/reply.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ClientFieldNames } from '../schemas/client-field-names.js';
@@ -190,8 +191,10 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       // The body's fields the gateway did not act on are said on a cache hit too (ignored either way).
       const ignored = ignoredFieldsOf(call.request, result.provider);
       if (ignored !== undefined || (Array.isArray(result.warnings) && result.warnings.length > 0)) showWarnings(result.warnings, call.messagePaths, headers, deps.metrics, ignored, call.fieldNames);
-      if (call.ext.explain && result.decision) headers['x-llmrr-decision'] = headerJson(decisionSummary(result));
-      return jsonReply(call.render(result), call.requestId, headers);
+      // The decision as the caller may see it (another tenant's traffic on shared deployments hidden).
+      const shown = call.ext.explain ? visibleResult(result, call.principal) : result;
+      if (call.ext.explain && shown.decision) headers['x-llmrr-decision'] = headerJson(decisionSummary(shown));
+      return jsonReply(call.render(shown), call.requestId, headers);
     }
 
     // A retry or fallback after attempts billed for their reported prompt extends the budget reservation first (or
@@ -236,7 +239,13 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   }
 
   function streamReply(opened: OpenedStream): Reply {
-    const reply = sseReply(opened, call.encoder(), {
+    const encoder = call.encoder();
+    if (call.ext.explain) {
+      // The final frames carry the decision as the caller may see it (`visibleResult`).
+      const finish = encoder.finish;
+      encoder.finish = (part, result) => finish.call(encoder, part, visibleResult(result, call.principal));
+    }
+    const reply = sseReply(opened, encoder, {
       requestId: call.requestId,
       headers,
       signal: abort ? abort.signal : call.signal,

@@ -71,6 +71,23 @@ describe('resolveModel: unknown and not-allowed models look the same', () => {
   });
 });
 
+describe('resolveModel: auto when the tenant may use no model', () => {
+  it('an allow-list that leaves no model is the 404 of a model the caller may not use (permanent: not a retried 503)', () => {
+    const none = { ...ANONYMOUS, tenantId: 'acme', tenant: { allowedModels: ['gone'] } } as unknown as Principal;
+    const e = refusal('auto', none);
+    expect(publicView(e, 'auto')).toEqual(publicView(refusal('secret-model'), 'secret-model'));
+    expect(recordedErrorCode(e)).toBe('permission_denied');
+    expect((e.cause as LLMError).message).toBe('The allow-list of tenant "acme" leaves no model for "auto"');
+  });
+
+  it('models it may use that are all disabled now stay a 503 no_deployment (an operator may enable them again)', () => {
+    const offOnly = { ...ANONYMOUS, tenantId: 'acme', tenant: { allowedModels: ['off'] } } as unknown as Principal;
+    const e = refusal('auto', offOnly);
+    expect(e.code).toBe('no_deployment');
+    expect(errorReply(e, 'r').status).toBe(503);
+  });
+});
+
 describe('the gateway answers probes for hidden and unknown models the same way', () => {
   let h: Harness;
   let auth: Record<string, string>;
@@ -114,6 +131,15 @@ describe('the gateway answers probes for hidden and unknown models the same way'
       expect((await post(h.gateway, path, body('mock'), auth)).status).toBe(200);
     });
   }
+
+  it('auto for a tenant whose allow-list leaves no model: the same 404 model_not_found (an SDK does not retry it)', async () => {
+    await h.stores!.tenants.createTenant({ id: 'empty', name: 'Empty', allowedModels: ['gone'] });
+    const empty = { authorization: `Bearer ${(await h.stores!.tenants.createKey('empty', { name: 'test' })).secret}` };
+    const res = await post(h.gateway, '/v1/chat/completions', routes[0]![1]('auto'), empty);
+    const body = (await res.json()) as { error: { code: string; param: string; message: string } };
+    expect({ status: res.status, code: body.error.code, param: body.error.param }).toEqual({ status: 404, code: 'model_not_found', param: 'model' });
+    expect(body.error.message).toContain('does not exist or you do not have access to it');
+  });
 
   it('the ledger records the real reason of each refusal (the 404s look alike), without charging anything', async () => {
     await (await post(h.gateway, '/v1/chat/completions', routes[0]![1]('secret-model'), auth)).text();

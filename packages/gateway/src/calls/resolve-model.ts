@@ -44,7 +44,7 @@ export function visibleDeployments(all: readonly DeploymentInfo[], principal: Pr
 }
 
 /** Why a requested model was refused. Only the ledger and logs learn it; the caller never does. */
-export type ModelRefusal = 'unknown' | 'not_allowed';
+export type ModelRefusal = 'unknown' | 'not_allowed' | 'none_allowed';
 
 /**
  * The one error for a model the caller may not use, whether it does not exist or is outside the tenant's
@@ -57,7 +57,9 @@ export function modelRefused(requested: string, refusal: ModelRefusal, tenantId:
   const cause =
     refusal === 'not_allowed'
       ? new LLMError({ code: 'permission_denied', message: `The model "${requested}" exists but is not in the allow-list of tenant "${tenantId}"`, param: 'model' })
-      : new LLMError({ code: 'model_not_found', message: `The model "${requested}" does not exist (tenant "${tenantId}")`, param: 'model' });
+      : refusal === 'none_allowed'
+        ? new LLMError({ code: 'permission_denied', message: `The allow-list of tenant "${tenantId}" leaves no model for "${requested}"`, param: 'model' })
+        : new LLMError({ code: 'model_not_found', message: `The model "${requested}" does not exist (tenant "${tenantId}")`, param: 'model' });
   return new LLMError({
     code: 'model_not_found',
     message: `The model "${requested}" does not exist or you do not have access to it; GET /v1/models lists the models available to you`,
@@ -96,7 +98,12 @@ export function resolveModel(
   if (AUTO_MODELS.has(requested)) {
     // The router's own choice ranks deployments, never cascades: they are not candidates (nor priced in).
     const models = visible.filter((d) => d.cascade === undefined);
-    if (models.length === 0) throw new LLMError({ code: 'no_deployment', message: 'No model is available to this tenant', param: 'model' });
+    if (models.length === 0) {
+      // An allow-list that leaves no model is permanent: the 404 of a model the caller may not use (a 503 would be
+      // retried by SDKs). Models it may use that are all disabled now (an operator may enable them again): 503.
+      if (!all.some((d) => d.cascade === undefined && isAllowed(d, allowedModels, all))) throw modelRefused(requested, 'none_allowed', principal.tenantId);
+      throw new LLMError({ code: 'no_deployment', message: 'No model is available to this tenant', param: 'model' });
+    }
     return { model: undefined, candidates: models, primary: models.length, allowedModels };
   }
   const matches = all.filter((d) => d.enabled && (d.name === requested || d.alias === requested));

@@ -56,7 +56,9 @@ describe('ChatStreamEncoder start and finish chunks', () => {
   it.each(cases)('are byte for byte the serialized chunk objects ($includeUsage, $explain, $finishReason)', ({ includeUsage, explain, finishReason }) => {
     const enc = new ChatStreamEncoder({ created: 1_700_000_000, includeUsage, explain });
     const envelope = { id: `chatcmpl-${route.requestId}`, object: 'chat.completion.chunk', created: 1_700_000_000, model: route.deployment, system_fingerprint: null };
-    expect(enc.start(route)).toEqual([dataFrame({ ...envelope, choices: [{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }], ...(includeUsage ? { usage: null } : {}) })]);
+    // The role chunk has `content: null`: it goes out before the answer is known to have text (an empty string would
+    // be an empty text part for clients that take any non-null content as text, before a tool-only answer's call).
+    expect(enc.start(route)).toEqual([dataFrame({ ...envelope, choices: [{ index: 0, delta: { role: 'assistant', content: null, refusal: null }, logprobs: null, finish_reason: null }], ...(includeUsage ? { usage: null } : {}) })]);
     const r = result(explain);
     const info = llmrrInfo(r, explain);
     const last = { ...envelope, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: toOpenAIFinishReason(finishReason) }] };

@@ -32,8 +32,8 @@ export function dataFrame(value: unknown): string {
 }
 
 /**
- * OpenAI `chat.completion.chunk` frames, as the OpenAI API sends them: a first chunk with the role,
- * content deltas, tool-call deltas (id/type/name on a call's first delta), a finish chunk with an empty
+ * OpenAI `chat.completion.chunk` frames, as the OpenAI API sends them: a first chunk with the role (and
+ * `content: null`: sent before the answer is known, see `start`), content deltas, tool-call deltas (id/type/name on a call's first delta), a finish chunk with an empty
  * delta, then (with `stream_options.include_usage`) a chunk with empty `choices` and the usage, then `[DONE]`.
  *
  * Tool calls go out one after another, as OpenAI sends them: clients join the pieces by `index`, but the
@@ -98,7 +98,11 @@ export class ChatStreamEncoder implements StreamEncoder {
     this.head = `${this.envelope},"choices":[{"index":0,"delta":`;
     this.afterLogprobs = `,"finish_reason":null}]${this.options.includeUsage ? ',"usage":null' : ''}}\n\n`;
     this.tail = `,"logprobs":null${this.afterLogprobs}`;
-    return [`${this.head}{"role":"assistant","content":"","refusal":null}${this.tail}`];
+    // The role chunk goes out as the stream opens (the first byte waits for no token), before the answer is known
+    // to have text: `content: null`, OpenAI's value when there is none yet (its first tool-call delta has it), not
+    // its text answers' `""`, which clients that take any non-null `delta.content` as text (the AI SDK's
+    // `openai.chat()`) turn into an empty text part before a tool-only answer's call.
+    return [`${this.head}{"role":"assistant","content":null,"refusal":null}${this.tail}`];
   }
 
   /** A chunk with this delta and no finish reason. */

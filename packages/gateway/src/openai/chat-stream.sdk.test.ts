@@ -1,5 +1,8 @@
+import { createOpenAI } from '@ai-sdk/openai';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { OpenAIWireServer } from '@llmrr/core/test';
-import type OpenAI from 'openai';
+import { streamText, generateText, tool, type LanguageModel } from 'ai';
+import OpenAI from 'openai';
 import { zodFunction } from 'openai/helpers/zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -109,5 +112,70 @@ describe('official openai client: chat.completions.stream over an upstream that 
     const [a, b] = rows.map((r) => ({ status: r.status, inputTokens: r.inputTokens, outputTokens: r.outputTokens, costUsd: r.costUsd }));
     expect(a).toEqual(b);
     expect(a).toMatchObject({ status: 'success', inputTokens: 11, outputTokens: 7 });
+  });
+});
+
+// The role chunk goes out as the stream opens, before the answer is known to have text, so its `content` is null
+// (OpenAI's value with a first tool-call delta), not the `""` of OpenAI's text answers: the AI SDK's `openai.chat()`
+// takes any non-null `delta.content` as text, and made a tool-only answer's `""` an empty text part (an empty
+// bubble in useChat) before the call. Text answers, and empty ones, read as from OpenAI in the real clients.
+describe('the role chunk (content: null) in real clients', () => {
+  const weather = { toolCalls: [{ id: 'call_w', name: 'get_weather', arguments: '{"city":"Oslo"}' }] };
+  const text = 'Sunny in Oslo, 21 degrees.';
+  const tools = { get_weather: tool({ description: 'Weather for a city', inputSchema: z.object({ city: z.string() }) }) };
+  const aiChat = () => createOpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.secret }).chat('gpt');
+  const aiCompatible = () => createOpenAICompatible({ name: 'llmrr', baseURL: `${gw.url}/v1`, apiKey: gw.secret })('gpt');
+  /** The official client on the upstream itself, which streams as OpenAI does (`content: ""` on its first text chunk). */
+  const direct = () => new OpenAI({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 });
+
+  async function streamed(model: LanguageModel, withTools: boolean): Promise<{ parts: Array<{ type: string; text?: string }>; ui: string[] }> {
+    const result = streamText({ model, prompt: 'Weather in Oslo?', ...(withTools ? { tools } : {}), maxRetries: 0, onError: () => {} });
+    const ui: string[] = [];
+    for await (const chunk of result.toUIMessageStream()) ui.push(chunk.type);
+    return { parts: (await result.content) as Array<{ type: string; text?: string }>, ui };
+  }
+
+  it('AI SDK openai.chat: a streamed tool-only answer is the call alone, as not streamed (no empty text part)', async () => {
+    upstream.setScript(weather);
+    const json = await generateText({ model: aiChat(), prompt: 'Weather in Oslo?', tools, maxRetries: 0 });
+    expect(json.content.map((p) => p.type)).toEqual(['tool-call']);
+    const { parts, ui } = await streamed(aiChat(), true);
+    expect(parts.map((p) => p.type)).toEqual(['tool-call']);
+    expect(ui).toContain('tool-input-available');
+    expect(ui).not.toContain('text-start');
+  });
+
+  it('AI SDK openai-compatible: a streamed tool-only answer has no text part', async () => {
+    upstream.setScript(weather);
+    const { parts, ui } = await streamed(aiCompatible(), true);
+    expect(parts.map((p) => p.type)).toEqual(['tool-call']);
+    expect(ui).not.toContain('text-start');
+  });
+
+  it('AI SDK openai.chat and openai-compatible: a streamed text answer is one text part with the whole text', async () => {
+    upstream.setScript({ text });
+    for (const model of [aiChat(), aiCompatible()]) {
+      const { parts } = await streamed(model, false);
+      expect(parts.map((p) => ({ type: p.type, text: p.text }))).toEqual([{ type: 'text', text }]);
+    }
+  });
+
+  it('official openai client stream helper: text, empty and tool-only answers end as the same stream from OpenAI does', async () => {
+    const gatewayClient = client();
+    const ask = (c: OpenAI, withTools: boolean) => c.chat.completions.stream({ model: c === gatewayClient ? 'gpt' : 'gpt-test', messages, ...(withTools ? { tools: [{ type: 'function' as const, function: { name: 'get_weather', parameters } }] } : {}) });
+    for (const [script, withTools] of [[{ text }, false], [{ text: '' }, false], [weather, true]] as const) {
+      upstream.setScript(script);
+      const viaGateway = ask(gatewayClient, withTools);
+      const message = (await viaGateway.finalChatCompletion()).choices[0]!.message;
+      const fromOpenAI = (await ask(direct(), withTools).finalChatCompletion()).choices[0]!.message;
+      expect({ role: message.role, content: message.content, refusal: message.refusal }).toEqual({ role: fromOpenAI.role, content: fromOpenAI.content, refusal: fromOpenAI.refusal });
+      expect(await viaGateway.finalContent()).toBe(fromOpenAI.content);
+      expect(message.tool_calls?.map((t) => t.id)).toEqual(fromOpenAI.tool_calls?.map((t) => t.id));
+    }
+    // What those are: the whole text; null for an empty answer (the helper keeps no `""`) and a tool-only one.
+    upstream.setScript({ text });
+    expect(await ask(gatewayClient, false).finalContent()).toBe(text);
+    upstream.setScript({ text: '' });
+    expect((await ask(gatewayClient, false).finalChatCompletion()).choices[0]!.message.content).toBeNull();
   });
 });

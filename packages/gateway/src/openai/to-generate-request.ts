@@ -79,7 +79,7 @@ function systemParts(parts: Array<{ type: 'text'; text: string; cache_control?: 
 }
 
 /**
- * A user message: its parts keep their own marks; the message's `cache_control` is a breakpoint at its end (the
+ * A user message: its parts keep their own marks; a `file` or `input_audio` part is a 400 `unsupported` naming it; the message's `cache_control` is a breakpoint at its end (the
  * core message's own). An image's `detail` other than `auto` (which no engine takes) is a warning in `warnings`.
  */
 function convertUser(m: Extract<OpenAIChatMessage, { role: 'user' }>, index: number, warnings: CappedWarnings): ChatMessage {
@@ -89,6 +89,9 @@ function convertUser(m: Extract<OpenAIChatMessage, { role: 'user' }>, index: num
       ? parts
       : parts.map((p, k): ContentPart => {
           if (p.type === 'text') return withMark<ContentPart>({ type: 'text', text: p.text }, toCacheControl(p.cache_control));
+          if (p.type === 'file' || p.type === 'input_audio') {
+            throw new LLMError({ code: 'unsupported', message: `${p.type} content is not supported by the gateway (text and images only)`, param: `messages.${index}.content.${k}.type` });
+          }
           const detail = p.image_url.detail;
           if (detail != null && detail !== 'auto' && warnings.room()) warnings.push(notSent(`messages.${index}.content.${k}.image_url.detail`, `${detail} ${IMAGE_DETAIL_NOT_SENT}`));
           return withMark(imagePart(p.image_url.url), toCacheControl(p.cache_control));

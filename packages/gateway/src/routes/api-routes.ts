@@ -11,8 +11,11 @@ import { tenantStrategy } from '../calls/router-extension.js';
 import { errorResponse, needsServerLog } from '../http/error-body.js';
 import { incomingFromRequest } from '../http/incoming.js';
 import { readJsonBody } from '../http/read-json-body.js';
+import { seesTraffic, visibleDecision } from '../http/traffic-visibility.js';
 import { validateBody } from '../http/validate.js';
 import { LegacyChatRequestSchema, QuickRequestSchema, RouteRequestSchema, type LegacyAnswer } from '../schemas/legacy-api.js';
+import { withClientMessagePath, type ClientMessagePaths } from '../schemas/client-message-paths.js';
+import { QUICK_FIELD_NAMES } from '../schemas/route-field-names.js';
 
 function answer(result: RouterResult, prompt?: string): LegacyAnswer {
   return {
@@ -25,6 +28,12 @@ function answer(result: RouterResult, prompt?: string): LegacyAnswer {
   };
 }
 
+/**
+ * Core's one user message of `/api/quick` and `/api/route` is the body's `prompt`, a string that is the message's
+ * text itself (as on /v1/completions): refusals and warnings about it name `prompt`.
+ */
+const PROMPT_PATHS: ClientMessagePaths = [{ path: 'prompt', text: true }];
+
 /** The caller's principal; `headers` gets the demo headers (`demoHeaders`) once it is known. */
 async function principalOf(c: AppContext, deps: GatewayDeps, headers: Record<string, string>): Promise<Principal> {
   const requestId = c.get('requestId');
@@ -36,12 +45,11 @@ async function principalOf(c: AppContext, deps: GatewayDeps, headers: Record<str
 /**
  * One deployment's line of `/api/status`. Its traffic (requests, failures, error rate, latency, in flight) counts
  * every tenant's calls in this process, so a tenant sees it only for its own models; a shared deployment shows its
- * circuit alone, except to a caller without a tenant of its own (the demo tenant, a gateway without stores).
+ * circuit alone, except to a caller without a tenant of its own (the demo tenant, a gateway without stores): `seesTraffic`.
  */
 function deploymentStatus(d: DeploymentInfo, principal: Principal): Record<string, unknown> {
   const line = { name: d.name, engine: d.engine, model: d.model, circuit: d.stats.circuit };
-  const own = principal.tenant === undefined || principal.demo || principal.tenant.models?.some((m) => m.name === d.name) === true;
-  if (!own) return line;
+  if (!seesTraffic(principal, d.name)) return line;
   return { ...line, requests: d.stats.requests, failures: d.stats.failures, errorRate: d.stats.errorRate, latencyMs: d.stats.latencyMs ?? null, inFlight: d.stats.inFlight };
 }
 
@@ -117,6 +125,8 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
         ...(body.maxTokens !== undefined ? { maxTokens: body.maxTokens } : {}),
         ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
       },
+      messagePaths: PROMPT_PATHS,
+      fieldNames: QUICK_FIELD_NAMES,
       stream: false,
       ext: body.strategy !== undefined ? { strategy: body.strategy } : {},
       render: (result) => answer(result, body.prompt),
@@ -156,18 +166,23 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
       const body = validateBody(RouteRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), { maxBytes: deps.maxBodyBytes }));
       const resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
       const strategy = body.strategy ?? tenantStrategy(principal, deps.router);
-      const decision = await deps.router.route(
-        { messages: [{ role: 'user', content: body.prompt }] },
-        {
-          requestId,
-          tenant: principal.tenantId,
-          explain: body.explain,
-          ...(resolved.model !== undefined ? { model: resolved.model } : {}),
-          ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
-          ...(strategy !== undefined ? { strategy } : {}),
-          ...(body.requirements.capabilities ? { requiredCapabilities: body.requirements.capabilities } : {}),
-        },
-      );
+      const routed = await deps.router
+        .route(
+          { messages: [{ role: 'user', content: body.prompt }] },
+          {
+            requestId,
+            tenant: principal.tenantId,
+            explain: body.explain,
+            ...(resolved.model !== undefined ? { model: resolved.model } : {}),
+            ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
+            ...(strategy !== undefined ? { strategy } : {}),
+            ...(body.requirements.capabilities ? { requiredCapabilities: body.requirements.capabilities } : {}),
+          },
+        )
+        // A refusal of the prompt names the body's field (`prompt`), as /api/quick's does.
+        .catch((e: unknown) => Promise.reject(withClientMessagePath(toLLMError(e), PROMPT_PATHS, QUICK_FIELD_NAMES)));
+      // Another tenant's traffic on shared deployments (stats, traffic factors) hidden as in /api/status.
+      const decision = visibleDecision(routed, principal);
       return jsonResponse(
         {
           selectedModel: decision.selected,

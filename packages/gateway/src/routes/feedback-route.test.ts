@@ -38,6 +38,25 @@ describe('POST /v1/feedback', () => {
     expect(spy).toHaveBeenCalledWith(requestId, 0.8);
   });
 
+  it("a tenant's scores move its own adaptive ranking of a shared deployment, not another tenant's", async () => {
+    const { h, acme, globex } = await tenants();
+    const expectedQuality = async (who: Record<string, string>) => {
+      const body = (await (await post(h.gateway, '/api/route', { prompt: 'same prompt' }, who)).json()) as { candidates: Array<{ name: string; factors?: { expectedQuality?: number } }> };
+      return body.candidates.find((c) => c.name === 'a')!.factors!.expectedQuality!;
+    };
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await post(h.gateway, '/v1/chat/completions', { model: 'a', messages: [{ role: 'user', content: 'same prompt' }] }, acme);
+      expect(res.status).toBe(200);
+      ids.push(res.headers.get('x-request-id')!);
+    }
+    const [globexBefore, acmeBefore] = [await expectedQuality(globex), await expectedQuality(acme)];
+    for (const id of ids) expect(await (await post(h.gateway, '/v1/feedback', { request_id: id, score: 0 }, acme)).json()).toEqual({ accepted: true });
+    // globex is ranked on the shared state only (acme's calls' live outcomes, not acme's scores).
+    expect(await expectedQuality(globex)).toBe(globexBefore);
+    expect(await expectedQuality(acme)).toBeLessThan(acmeBefore - 0.3);
+  });
+
   it("refuses feedback on another tenant's request (404 naming request_id), as for an unknown id, without calling the router", async () => {
     const { h, acme, globex } = await tenants();
     const spy = vi.spyOn(h.router, 'feedback');

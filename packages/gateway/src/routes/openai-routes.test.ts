@@ -52,7 +52,8 @@ describe('POST /v1/chat/completions', () => {
     const frames = parseSse(text);
     expect(frames.at(-1)!.data).toBe('[DONE]');
     const chunks = sseJson(text).map((c) => OpenAIChatChunkSchema.parse(c));
-    expect(chunks[0]!.choices[0]!.delta).toEqual({ role: 'assistant', content: '', refusal: null });
+    // `content: null`, not OpenAI's text-answer `""`: the role chunk is sent before the answer is known to have text.
+    expect(chunks[0]!.choices[0]!.delta).toEqual({ role: 'assistant', content: null, refusal: null });
     const content = chunks.flatMap((c) => c.choices.map((ch) => ch.delta.content ?? '')).join('');
     expect(content).toBe('Mock answer to: hello there');
     // Every chunk but the last carries usage: null; the last has empty choices and the usage.

@@ -177,6 +177,11 @@ describe('isWellFormedChatRequest agrees with OpenAIChatRequestSchema', () => {
     ['a presence_penalty under -2', { model: 'm', messages: [{ role: 'user', content: 'hi' }], presence_penalty: -2.5 }],
     ['a penalty as a string', { model: 'm', messages: [{ role: 'user', content: 'hi' }], presence_penalty: '0.5' }],
     ['a tool message without its id', { model: 'm', messages: [{ role: 'tool', content: 'x' }] }],
+    // OpenAI's file and audio parts: the schema takes them (the conversion refuses them as `unsupported`, naming the
+    // part); the fast check leaves them to it.
+    ['a file part (the AI SDK\'s PDF)', { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'read' }, { type: 'file', file: { filename: 'a.pdf', file_data: 'data:application/pdf;base64,AA' } }] }] }, true],
+    ['an input_audio part', { model: 'm', messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AA', format: 'wav' } }] }] }, true],
+    ['a file part without its file', { model: 'm', messages: [{ role: 'user', content: [{ type: 'file' }] }] }],
     ['an image detail outside the enum', { model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'u', detail: 'max' } }] }] }],
     ['a prompt_cache_key (a Codex session id)', { model: 'm', messages: [{ role: 'user', content: 'hi' }], prompt_cache_key: '0199b7c6-6a3e-7b32-9a5d-1c2e3f4a5b6c' }],
     ['a prompt_cache_key of 64 characters', { model: 'm', messages: [{ role: 'user', content: 'hi' }], prompt_cache_key: 'k'.repeat(64) }],

@@ -11,8 +11,8 @@ import type { OpenAIChatRequest } from './openai-chat.js';
  * text (or text and image) content, assistant refusal parts and tool calls, `cache_control` on parts and messages (the same
  * check as the schema's, `isCacheControlWire`), the sampling, penalty and stream fields, `parallel_tool_calls`, `prompt_cache_key`,
  * `reasoning_effort`, `logprobs`, `top_logprobs`, `verbosity`, `top_k`, `llmrr`.
- * Anything else, valid or not (tools, tool_choice, response_format, an unsafe integer, an object at any level
- * with an own `__proto__` key...), is false, and the schema decides (and names the field).
+ * Anything else, valid or not (tools, tool_choice, response_format, a `file` or `input_audio` part, which the
+ * conversion refuses as unsupported, an unsafe integer, an object at any level with an own `__proto__` key...), is false, and the schema decides (and names the field).
  * check-openai-chat.test.ts holds it to the schema. The model name
  * check (`isModelName`: length and control characters) is a character loop over the name.
  */

@@ -17,7 +17,23 @@ const ImageContentPart = z.looseObject({
   image_url: z.looseObject({ url: z.string().min(1), detail: z.enum(['auto', 'low', 'high']).optional() }),
   cache_control: CacheControlSchema,
 });
-export const OpenAIContentPartSchema = z.discriminatedUnion('type', [TextContentPart, ImageContentPart]);
+/**
+ * OpenAI's file (a PDF: `file_data` or a Files API `file_id`, as the AI SDK's `openai.chat()` sends a file part) and
+ * audio input parts: valid OpenAI requests the gateway does not serve. Taken here so the conversion refuses them as
+ * 400 `unsupported` naming `messages.N.content.K.type` (as `/v1/responses` its `input_file` and `input_audio`), not as
+ * malformed.
+ */
+const FileContentPart = z.looseObject({
+  type: z.literal('file'),
+  file: z.looseObject({ file_data: z.string().optional(), file_id: z.string().optional(), filename: z.string().optional() }),
+  cache_control: CacheControlSchema,
+});
+const AudioContentPart = z.looseObject({
+  type: z.literal('input_audio'),
+  input_audio: z.looseObject({ data: z.string(), format: z.string() }),
+  cache_control: CacheControlSchema,
+});
+export const OpenAIContentPartSchema = z.discriminatedUnion('type', [TextContentPart, ImageContentPart, FileContentPart, AudioContentPart]);
 /**
  * A refusal part of an assistant message given back (openai 6.x ChatCompletionContentPartRefusal): the model's earlier
  * refusal, which becomes the turn's text, as on `/v1/responses`.

@@ -46,6 +46,12 @@ export const COMPLETION_FIELD_NAMES: ClientFieldNames = {
 };
 
 /**
+ * The client's names on `/api/quick` (its `prompt` is core's one user message; `maxTokens` and `temperature` are
+ * core's own names): core's `messages` as a whole (a capability or context-window refusal's param) is the `prompt`.
+ */
+export const QUICK_FIELD_NAMES: ClientFieldNames = { fields: { messages: 'prompt' } };
+
+/**
  * The client's names on `/v1/responses` (responses/to-generate-request.ts) for a body that asked for logprobs with
  * `include: ["message.output_text.logprobs"]` as its first value (`include.0`, as the gateway's own warnings name
  * include values); `reasoning` is the client's own; core's `messages` as a whole (a capability or context-window

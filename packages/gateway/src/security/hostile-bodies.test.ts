@@ -111,7 +111,12 @@ const chatCases: Case[] = [
   { name: 'a user message without content', route: '/v1/chat/completions', body: { ...chat, messages: [{ role: 'user' }] }, param: 'messages.0.content' },
   { name: 'a user message with null content', route: '/v1/chat/completions', body: { ...chat, messages: [{ role: 'user', content: null }] }, param: 'messages.0.content' },
   { name: 'content an object', route: '/v1/chat/completions', body: { ...chat, messages: [{ role: 'user', content: { text: 'hi' } }] }, param: 'messages.0.content' },
-  { name: 'a content part of an unknown type', route: '/v1/chat/completions', body: { ...chat, messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'x' } }] }] }, param: 'messages.0.content.0.type' },
+  { name: 'a content part of an unknown type', route: '/v1/chat/completions', body: { ...chat, messages: [{ role: 'user', content: [{ type: 'input_video', input_video: { data: 'x' } }] }] }, param: 'messages.0.content.0.type' },
+  // OpenAI's file and audio parts are valid requests the gateway does not serve: `unsupported`, naming the part.
+  { name: 'a file part', route: '/v1/chat/completions', body: { ...chat, messages: [{ role: 'user', content: [{ type: 'text', text: 'read' }, { type: 'file', file: { file_id: 'file-1' } }] }] }, code: 'unsupported', param: 'messages.0.content.1.type' },
+  { name: 'an input_audio part', route: '/v1/chat/completions', body: { ...chat, messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'x', format: 'wav' } }] }] }, code: 'unsupported', param: 'messages.0.content.0.type' },
+  { name: 'a file part without its file', route: '/v1/chat/completions', body: { ...chat, messages: [{ role: 'user', content: [{ type: 'file' }] }] }, param: 'messages.0.content.0.file' },
+  { name: 'an input_audio part without its format', route: '/v1/chat/completions', body: { ...chat, messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'x' } }] }] }, param: 'messages.0.content.0.input_audio.format' },
   { name: 'a text part without text', route: '/v1/chat/completions', body: { ...chat, messages: [{ role: 'user', content: [{ type: 'text' }] }] }, param: 'messages.0.content.0.text' },
   { name: 'an image part in a system message', route: '/v1/chat/completions', body: { ...chat, messages: [{ role: 'system', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png' } }] }] }, param: 'messages.0.content.0.type' },
   { name: 'user content an empty array', route: '/v1/chat/completions', body: { ...chat, messages: [{ role: 'user', content: [] }] }, param: 'messages.0.content' },

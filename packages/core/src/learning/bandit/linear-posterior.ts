@@ -22,6 +22,18 @@ export class LinearPosterior {
     }
   }
 
+  /**
+   * The posterior of `base`'s observations plus `layer`'s (precision and vector added; `layer` is typically made
+   * with prior weight 0: observations only). A new posterior: neither input changes.
+   */
+  static sum(base: LinearPosterior, layer: LinearPosterior): LinearPosterior {
+    const out = new LinearPosterior(new Array<number>(base.dim).fill(0), 0);
+    for (let i = 0; i < base.A.length; i++) out.A[i] = base.A[i]! + layer.A[i]!;
+    for (let i = 0; i < base.dim; i++) out.b[i] = base.b[i]! + layer.b[i]!;
+    out.observations = base.observations + layer.observations;
+    return out;
+  }
+
   /** Adds one observation `reward` at context `z`, with weight `w` (1 = a full observation; negative removes one). */
   update(z: ArrayLike<number>, reward: number, w = 1): void {
     const d = this.dim;

@@ -22,6 +22,12 @@ export interface AdaptiveOptions {
   implicitWeight?: number;
   /** Most pending requests remembered for late feedback. Default 10 000. */
   maxPending?: number;
+  /**
+   * Most tenants whose own explicit feedback on shared deployments is kept (each tenant's layer over the shared
+   * state; past it the least recently used tenant's layer is dropped, its calls then ranked on the shared state).
+   * Default 10 000.
+   */
+  maxTenantLayers?: number;
 }
 
 /** A live outcome of one attempt on a deployment. */
@@ -33,11 +39,15 @@ export interface AdaptiveOutcome {
 
 /** Context vector: [1, prior quality - 0.5, log prompt length (scaled, centred)]. */
 const DIM = 3;
+/** Prior of a tenant's explicit layer (with weight 0: observations only). */
+const NO_PRIOR: readonly number[] = [0, 0, 0];
 
 /** One candidate of a remembered decision: its arm (a tenant's own deployment has its own) and context. */
 interface PendingArm {
   arm: LinearPosterior;
   z: Float64Array;
+  /** A shared deployment in a call made for a tenant: explicit feedback goes to that tenant's layer, not to `arm`. */
+  layered?: true;
 }
 
 interface Pending {
@@ -45,8 +55,10 @@ interface Pending {
   contexts: Map<string, PendingArm>;
   /** `implicitWeight` of the call (config merged with its own options). */
   weight: number;
-  /** The tenant whose own deployments were candidates, if any (its decisions go with it: `forgetTenant`). */
+  /** The tenant the call was made for (else whose own deployments were candidates), if any (`forgetTenant`). */
   tenant?: string;
+  /** `maxTenantLayers` of the call, when it was made for a tenant. */
+  maxLayers?: number;
   /** Deployment that answered, once known. */
   answered?: string;
   implicit?: boolean;
@@ -57,7 +69,11 @@ interface Pending {
  * a tenant's own, which learns apart from another tenant's own deployment of the same name) that learns from live
  * outcomes (an attempt whose failure the router counted against the deployment, its `strike`, = reward 0; a
  * success without feedback = reward 1 at `implicitWeight`) and explicit feedback (`feedback(requestId, score)`
- * with score in [0,1], which replaces the implicit success reward). Cold-started from the learned predictor: the
+ * with score in [0,1], which replaces the implicit success reward). Explicit feedback is the rating tenant's own: on a
+ * shared deployment in a call made for a tenant it updates that tenant's layer (observations only, made at its
+ * first feedback, at most `maxTenantLayers` tenants, least recently used dropped), and that tenant's calls are
+ * ranked on the shared state plus its layer; live outcomes (facts about the deployment) stay shared. Calls without
+ * a tenant learn everything on the shared state. Cold-started from the learned predictor: the
  * prior mean makes the expected reward equal to the predicted quality until outcomes arrive. Score = sampled
  * quality - lambda x expected cost (resolved as `intelligent` does: an unknown price is not free) - mu x latency.
  * Options: the constructor's, under `routing.options.adaptive`, under the call's `strategyOptions`.
@@ -68,6 +84,11 @@ export class AdaptiveStrategy implements Strategy {
   readonly description = 'Contextual Thompson sampling on live outcomes and feedback, cold-started from the learned predictor.';
   /** Arms by owning tenant (undefined: the shared deployments), then deployment name. */
   private readonly arms = new Map<string | undefined, Map<string, LinearPosterior>>();
+  /**
+   * A tenant's own explicit feedback on shared deployments, by tenant (least recently used first), then deployment
+   * name: observations only (prior weight 0), added to the shared arm when that tenant's calls are ranked.
+   */
+  private readonly explicit = new Map<string, Map<string, LinearPosterior>>();
   private readonly pending = new Map<string, Pending>();
   private readonly prior: Strategy;
   private spare: number | undefined;
@@ -101,9 +122,13 @@ export class AdaptiveStrategy implements Strategy {
     checkIntelligentOptions(o, []);
   }
 
-  /** Drops a removed tenant's own deployments' models and the decisions of its calls that were waiting for feedback. */
+  /**
+   * Drops a removed tenant's own deployments' models, its explicit feedback on shared ones and the decisions of its
+   * calls that were waiting for feedback.
+   */
   forgetTenant(tenant: string): void {
     this.arms.delete(tenant);
+    this.explicit.delete(tenant);
     for (const [id, p] of this.pending) if (p.tenant === tenant) this.pending.delete(id);
   }
 
@@ -136,7 +161,13 @@ export class AdaptiveStrategy implements Strategy {
     // feedback: a `route()` preview (no call follows), the router's own calls (the semantic cache's guard) and
     // embedding calls (never rated; their outcomes say nothing of answers).
     const learns = ctx.preview !== true && ctx.internal !== true && ctx.requiredCapabilities?.has('embeddings') !== true;
-    let tenant: string | undefined;
+    let tenant = ctx.tenant;
+    // This tenant's explicit feedback on shared deployments (a call that learns marks the tenant as recently used).
+    const layers = tenant === undefined ? undefined : this.explicit.get(tenant);
+    if (layers && learns) {
+      this.explicit.delete(tenant!);
+      this.explicit.set(tenant!, layers);
+    }
     const priorQ = new Map<Deployment, number>(priorRanked.map((r) => [r.deployment, r.factors?.['predictedQuality'] ?? 0.5]));
     const costs = candidateCosts(ctx, priorRanked);
     const length = Math.log1p(ctx.estimatedInputTokens) / 8 - 0.5;
@@ -145,9 +176,14 @@ export class AdaptiveStrategy implements Strategy {
     for (const d of ctx.candidates) {
       const q0 = priorQ.get(d) ?? d.config.quality ?? 0.5;
       const z = Float64Array.of(1, q0 - 0.5, length);
-      const arm = this.arm(d, priorWeight, learns);
+      const shared = this.arm(d, priorWeight, learns);
       tenant ??= d.tenant;
-      contexts.set(d.name, { arm, z });
+      let arm = shared;
+      if (ctx.tenant !== undefined && d.tenant === undefined) {
+        contexts.set(d.name, { arm: shared, z, layered: true });
+        const layer = layers?.get(d.name);
+        if (layer) arm = LinearPosterior.sum(shared, layer);
+      } else contexts.set(d.name, { arm: shared, z });
       const theta = arm.sample(scale, () => this.gauss(ctx.random));
       const mean = arm.mean();
       let sampled = 0, expected = 0;
@@ -166,6 +202,7 @@ export class AdaptiveStrategy implements Strategy {
     if (id !== undefined && learns) {
       const p: Pending = { contexts, weight: option(o, 'implicitWeight') };
       if (tenant !== undefined) p.tenant = tenant;
+      if (ctx.tenant !== undefined) p.maxLayers = option(o, 'maxTenantLayers');
       this.remember(id, p, option(o, 'maxPending'));
     }
     return out.sort(byScoreThenPriority);
@@ -204,7 +241,9 @@ export class AdaptiveStrategy implements Strategy {
     }
     const p = this.pending.get(requestId);
     if (!p?.answered) return false;
-    const { arm, z } = p.contexts.get(p.answered)!;
+    const { arm: shared, z, layered } = p.contexts.get(p.answered)!;
+    // The rating tenant's own view of a shared deployment; the implicit success stays in the shared state.
+    const arm = layered ? this.layer(p.tenant!, p.answered, p.maxLayers!) : shared;
     // Replace the implicit success (weight w, reward 1) by the explicit score (weight 1).
     if (p.implicit) arm.update(z, 1, -p.weight);
     arm.update(z, score, 1);
@@ -212,16 +251,36 @@ export class AdaptiveStrategy implements Strategy {
     return true;
   }
 
+  /** A tenant's explicit layer on shared deployment `name`, made when missing (the tenant becomes the most recently used). */
+  private layer(tenant: string, name: string, max: number): LinearPosterior {
+    let layers = this.explicit.get(tenant);
+    if (layers) this.explicit.delete(tenant);
+    else {
+      layers = new Map();
+      for (const oldest of this.explicit.keys()) {
+        if (this.explicit.size < max) break;
+        this.explicit.delete(oldest);
+      }
+    }
+    this.explicit.set(tenant, layers);
+    let layer = layers.get(name);
+    if (!layer) layers.set(name, (layer = new LinearPosterior(NO_PRIOR, 0)));
+    return layer;
+  }
+
   /**
    * Posterior mean reward per deployment name at a neutral context, and observations (for dashboards/tests): the
-   * shared deployments', or with `tenant`, those a call of that tenant sees (its own deployments over the shared
-   * ones of the same name).
+   * shared deployments', or with `tenant`, those a call of that tenant sees (the shared ones with its own explicit
+   * feedback, and its own deployments over the shared ones of the same name).
    */
   snapshot(tenant?: string): Record<string, { expectedQuality: number; observations: number }> {
     const out = new Map<string, { expectedQuality: number; observations: number }>();
     const layers = tenant === undefined ? [this.arms.get(undefined)] : [this.arms.get(undefined), this.arms.get(tenant)];
+    const own = tenant === undefined ? undefined : this.explicit.get(tenant);
     for (const arms of layers) {
-      for (const [name, arm] of arms ?? []) {
+      for (const [name, known] of arms ?? []) {
+        const layer = arms === layers[0] ? own?.get(name) : undefined;
+        const arm = layer ? LinearPosterior.sum(known, layer) : known;
         const m = arm.mean();
         out.set(name, { expectedQuality: m[0]!, observations: arm.observations });
       }
@@ -290,6 +349,7 @@ const NUMBERS = {
   priorWeight: { fallback: 4, ok: (v: number) => v > 0, what: 'a number > 0' },
   implicitWeight: { fallback: 0.25, ok: (v: number) => v >= 0, what: 'a number >= 0' },
   maxPending: { fallback: 10_000, ok: (v: number) => Number.isInteger(v) && v >= 1, what: 'a whole number >= 1' },
+  maxTenantLayers: { fallback: 10_000, ok: (v: number) => Number.isInteger(v) && v >= 1, what: 'a whole number >= 1' },
 };
 
 /** Every option `adaptive` reads. */

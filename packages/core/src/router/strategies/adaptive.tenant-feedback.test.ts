@@ -1,0 +1,116 @@
+/**
+ * `adaptive`: explicit feedback is the rating tenant's own. A tenant's scores on a shared deployment move that
+ * tenant's ranking only (its layer over the shared state); live outcomes stay shared; calls without a tenant learn
+ * on the shared state as before. Layers are bounded (`maxTenantLayers`, least recently used dropped) and go with
+ * `forgetTenant`.
+ */
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../learning/predictors/adam.js';
+import { LLMRouter } from '../llm-router.js';
+import { AdaptiveStrategy } from './adaptive.js';
+
+const NO_RETRY = { retries: { max: 0 }, circuitBreaker: { enabled: false } };
+
+function sharedRouter(adaptive: AdaptiveStrategy, seed: number): LLMRouter {
+  return new LLMRouter(
+    {
+      models: [
+        { name: 'a', engine: 'mock', quality: 0.8, options: { reply: 'from a' } },
+        { name: 'b', engine: 'mock', quality: 0.7, options: { reply: 'from b' } },
+      ],
+      routing: { strategy: 'adaptive', ...NO_RETRY },
+    },
+    { random: seededRandom(seed), strategies: { adaptive } },
+  );
+}
+
+/** `tenant`'s calls to "a", each then scored `score`. */
+async function rate(router: LLMRouter, tenant: string | undefined, score: number, n: number, prefix: string): Promise<void> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await router.generate('same prompt', { ...(tenant !== undefined ? { tenant } : {}), model: 'a', requestId: `${prefix}${i}` });
+    expect(r.deployment).toBe('a');
+    ids.push(r.requestId);
+  }
+  for (const id of ids) expect(router.feedback(id, score)).toBe(true);
+}
+
+async function expectedQuality(router: LLMRouter, tenant?: string): Promise<Record<string, number>> {
+  const d = await router.route('same prompt', { ...(tenant !== undefined ? { tenant } : {}), explain: true });
+  return Object.fromEntries(d.candidates.map((c) => [c.name, c.factors!['expectedQuality']!]));
+}
+
+describe("adaptive: a tenant's explicit feedback on shared deployments", () => {
+  it("one tenant scoring its calls 0 leaves another tenant's ranking unchanged and moves its own", async () => {
+    const adaptive = new AdaptiveStrategy({ explorationScale: 0.001 });
+    const router = sharedRouter(adaptive, 1);
+    // acme's calls: their live outcomes (implicit successes) are facts about "a", shared by every tenant.
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) ids.push((await router.generate('same prompt', { tenant: 'acme', model: 'a', requestId: `acme${i}` })).requestId);
+    const globexBefore = await expectedQuality(router, 'globex');
+    const acmeBefore = await expectedQuality(router, 'acme');
+    expect(acmeBefore).toEqual(globexBefore);
+    expect((await router.route('same prompt', { tenant: 'globex' })).selected).toBe('a');
+
+    for (const id of ids) expect(router.feedback(id, 0)).toBe(true);
+
+    // globex: exactly as before (same shared state), still routed to "a".
+    expect(await expectedQuality(router, 'globex')).toEqual(globexBefore);
+    expect((await router.route('same prompt', { tenant: 'globex' })).selected).toBe('a');
+    expect(await expectedQuality(router)).toEqual(globexBefore); // calls without a tenant too
+    // acme: its own scores moved "a" down, below "b".
+    const acmeAfter = await expectedQuality(router, 'acme');
+    expect(acmeAfter['a']).toBeLessThan(acmeBefore['a']! - 0.3);
+    expect(acmeAfter['b']).toBeCloseTo(acmeBefore['b']!, 12);
+    expect((await router.route('same prompt', { tenant: 'acme' })).selected).toBe('b');
+    expect(adaptive.snapshot('acme')['a']!.expectedQuality).toBeLessThan(adaptive.snapshot('globex')['a']!.expectedQuality - 0.3);
+    expect(adaptive.snapshot('globex')).toEqual(adaptive.snapshot());
+    await router.close();
+  });
+
+  it('live outcomes of a tenant\'s calls stay shared: another tenant sees its failures', async () => {
+    const adaptive = new AdaptiveStrategy({ explorationScale: 0.001 });
+    const router = new LLMRouter(
+      { models: [{ name: 'flaky', engine: 'mock', options: { failures: [{ code: 'provider_error', times: 1_000_000 }] } }], routing: { strategy: 'adaptive', ...NO_RETRY } },
+      { random: seededRandom(2), strategies: { adaptive } },
+    );
+    const before = await expectedQuality(router, 'globex');
+    for (let i = 0; i < 5; i++) await router.generate('same prompt', { tenant: 'acme', fallbacks: [] }).catch(() => undefined);
+    expect((await expectedQuality(router, 'globex'))['flaky']).toBeLessThan(before['flaky']! - 0.1);
+    await router.close();
+  });
+
+  it('feedback on calls without a tenant still moves the shared state every tenant is ranked on', async () => {
+    const adaptive = new AdaptiveStrategy({ explorationScale: 0.001 });
+    const router = sharedRouter(adaptive, 3);
+    await router.generate('same prompt', { model: 'a', requestId: 'warm' });
+    const before = await expectedQuality(router, 'globex');
+    await rate(router, undefined, 0, 10, 'anon');
+    expect((await expectedQuality(router, 'globex'))['a']).toBeLessThan(before['a']! - 0.3);
+    expect((await expectedQuality(router))['a']).toBeLessThan(before['a']! - 0.3);
+    await router.close();
+  });
+
+  it('layers are bounded (least recently used tenant dropped past maxTenantLayers) and forgetTenant drops one', async () => {
+    const adaptive = new AdaptiveStrategy({ explorationScale: 0.001, maxTenantLayers: 2 });
+    const router = sharedRouter(adaptive, 4);
+    await rate(router, 't1', 0, 3, 'one');
+    await rate(router, 't2', 0, 3, 'two');
+    const lowered = (t: string) => adaptive.snapshot(t)['a']!.expectedQuality < adaptive.snapshot()['a']!.expectedQuality - 0.1;
+    expect([lowered('t1'), lowered('t2')]).toEqual([true, true]);
+    // A call of t1 makes it the most recently used; t3's first feedback then pushes t2's layer out.
+    await router.generate('same prompt', { tenant: 't1', model: 'b' });
+    await rate(router, 't3', 0, 3, 'three');
+    expect([lowered('t1'), lowered('t2'), lowered('t3')]).toEqual([true, false, true]);
+    expect(adaptive.snapshot('t2')).toEqual(adaptive.snapshot());
+
+    adaptive.forgetTenant('t3'); // as removeTenant does
+    expect(lowered('t3')).toBe(false);
+    expect(lowered('t1')).toBe(true);
+    await router.close();
+  });
+
+  it('maxTenantLayers is checked like the other options', () => {
+    expect(() => new AdaptiveStrategy({ maxTenantLayers: 0 })).toThrow(/maxTenantLayers/);
+  });
+});
