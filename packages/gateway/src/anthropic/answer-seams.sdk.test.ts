@@ -1,9 +1,8 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CHAT_DONE, chatChunk, toolCallDelta } from '../test-support/openai-chat-sse.js';
-import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { openAIOverWire } from '../test-support/openai-over-wire.js';
 
 // The gateway's own streamed answer, its text split around a tool call, given back. The model (an OpenAI-wire
 // upstream) wrote one content string, A then B, with a tool call streamed between them and no white space at the seam
@@ -14,26 +13,10 @@ import { clearRequests, servedGateway, type SdkGateway } from '../test-support/s
 const A = '\u6211\u6765\u67e5\u4e00\u4e0b\u3002'; // "Let me check." in Chinese, ends with the ideographic full stop
 const B = '\u8bf7\u7a0d\u7b49\u3002'; // "One moment." in Chinese
 
-let upstream: OpenAIWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  upstream = await startOpenAIWireServer();
-  gw = await servedGateway({
-    models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] }],
-    upstreams: [upstream],
-    cache: { exact: { enabled: true } },
-  });
-});
-afterAll(() => gw?.close());
-afterEach(() => clearRequests(upstream));
-
-type SentMessage = { role: string; content: unknown };
-function sent(): SentMessage[] {
-  const last = upstream.requests.at(-1);
-  expect(last).toBeDefined();
-  return (last!.body as { messages: SentMessage[] }).messages;
-}
+// One `gpt` deployment over a local OpenAI-wire upstream, with the exact cache.
+const wire = openAIOverWire({ cache: { exact: { enabled: true } } });
+/** The messages the upstream received in its last request. */
+const sent = () => wire.sent();
 
 /** The model's output streamed: A, the search call, B (no white space at either side of the seam). */
 const streamedAnswer = () =>
@@ -48,12 +31,12 @@ const tools = [{ name: 'search', input_schema: { type: 'object' as const } }];
 
 describe('/v1/messages: the streamed answer split around a tool call, given back', () => {
   it('reaches the upstream as the model wrote it (A + B, the JSON answer\'s text), not with a "\\n" inserted', async () => {
-    upstream.setScript({ rawSSE: streamedAnswer() });
+    wire.upstream.setScript({ rawSSE: streamedAnswer() });
     const first: Anthropic.MessageParam = { role: 'user', content: 'Look it up (r1)' };
-    const answer = await gw.anthropic().messages.stream({ model: 'gpt', max_tokens: 20, tools, messages: [first] }).finalMessage();
+    const answer = await wire.gw.anthropic().messages.stream({ model: 'gpt', max_tokens: 20, tools, messages: [first] }).finalMessage();
     expect(answer.content.map((b) => b.type)).toEqual(['text', 'tool_use', 'text']);
-    upstream.setScript({ text: 'ok' });
-    await gw.anthropic().messages.create({
+    wire.upstream.setScript({ text: 'ok' });
+    await wire.gw.anthropic().messages.create({
       model: 'gpt',
       max_tokens: 20,
       tools,
@@ -65,15 +48,15 @@ describe('/v1/messages: the streamed answer split around a tool call, given back
   it('the next turn of a streaming client hits the exact-cache entry of the same conversation continued from the JSON answer', async () => {
     const first: Anthropic.MessageParam = { role: 'user', content: 'Look it up (r2)' };
     // The same model output, not streamed: one content string.
-    upstream.setScript({ text: A + B, toolCalls: [{ id: 'c1', name: 'search', arguments: '{"q":"cat"}' }] });
+    wire.upstream.setScript({ text: A + B, toolCalls: [{ id: 'c1', name: 'search', arguments: '{"q":"cat"}' }] });
     // (Each answer asked apart, so that the second is not the exact cache's replay of the first.)
-    const json = await gw.anthropic().messages.create({ model: 'gpt', max_tokens: 20, tools, messages: [{ role: 'user', content: 'Look it up (r2 json)' }] });
+    const json = await wire.gw.anthropic().messages.create({ model: 'gpt', max_tokens: 20, tools, messages: [{ role: 'user', content: 'Look it up (r2 json)' }] });
     expect(json.content.map((b) => b.type)).toEqual(['text', 'tool_use']);
-    upstream.setScript({ rawSSE: streamedAnswer() });
-    const streamed = await gw.anthropic().messages.stream({ model: 'gpt', max_tokens: 20, tools, messages: [{ role: 'user', content: 'Look it up (r2 stream)' }] }).finalMessage();
+    wire.upstream.setScript({ rawSSE: streamedAnswer() });
+    const streamed = await wire.gw.anthropic().messages.stream({ model: 'gpt', max_tokens: 20, tools, messages: [{ role: 'user', content: 'Look it up (r2 stream)' }] }).finalMessage();
     expect(streamed.content.map((b) => b.type)).toEqual(['text', 'tool_use', 'text']);
     const next = (content: Anthropic.ContentBlock[]) =>
-      gw
+      wire.gw
         .anthropic()
         .messages.create({
           model: 'gpt',
@@ -82,7 +65,7 @@ describe('/v1/messages: the streamed answer split around a tool call, given back
           messages: [first, { role: 'assistant', content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'c1', content: 'a cat' }] }],
         })
         .withResponse();
-    upstream.setScript({ text: 'ok' });
+    wire.upstream.setScript({ text: 'ok' });
     const fromJson = await next(json.content);
     expect(fromJson.response.headers.get('x-llmrr-cache')).toBe('miss');
     const fromStream = await next(streamed.content);
@@ -92,13 +75,13 @@ describe('/v1/messages: the streamed answer split around a tool call, given back
 
 describe('the Responses API: the streamed output [message, function_call, message], given back', () => {
   it('reaches the upstream as the model wrote it (A + B), not with a "\\n" inserted', async () => {
-    upstream.setScript({ rawSSE: streamedAnswer() });
+    wire.upstream.setScript({ rawSSE: streamedAnswer() });
     const fnTools: OpenAI.Responses.Tool[] = [{ type: 'function', name: 'search', parameters: { type: 'object' }, strict: null }];
-    const stream = gw.openai().responses.stream({ model: 'gpt', tools: fnTools, input: 'Look it up (r3)' });
+    const stream = wire.gw.openai().responses.stream({ model: 'gpt', tools: fnTools, input: 'Look it up (r3)' });
     const final = await stream.finalResponse();
     expect(final.output.map((o) => o.type)).toEqual(['message', 'function_call', 'message']);
-    upstream.setScript({ text: 'ok' });
-    await gw.openai().responses.create({
+    wire.upstream.setScript({ text: 'ok' });
+    await wire.gw.openai().responses.create({
       model: 'gpt',
       tools: fnTools,
       input: [{ role: 'user', content: 'Look it up (r3)' }, ...(final.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: 'c1', output: 'a cat' }],

@@ -42,6 +42,24 @@ async function setup(): Promise<{ gw: SdkGateway; upstreams: WireUpstreams }> {
   return started;
 }
 
+/** What `call` rejects with (undefined when it resolves). */
+const rejection = (call: Promise<unknown>): Promise<unknown> =>
+  call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
+/** A chat completion to `gpt` through the official OpenAI client: what it rejects with. */
+const chatRejection = (on: SdkGateway): Promise<unknown> => rejection(on.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] }));
+
+/** A gateway over one OpenAI-wire upstream `gpt` that takes the request and sends nothing, served with this cut bound. */
+async function servedHangingGpt(cutSettleMs: number): Promise<{ gw: SdkGateway; upstreams: WireUpstreams }> {
+  const started = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt')], { serve: { cutSettleMs } });
+  gw = started.gw;
+  started.upstreams.openai.setScript({ hang: true });
+  return started;
+}
+
 /** Resolves once `count` requests reached the upstreams (the calls are in flight), at most `timeoutMs`. */
 async function upstreamsReached(upstreams: WireUpstreams, count: number, timeoutMs = 5_000): Promise<void> {
   const until = performance.now() + timeoutMs;
@@ -55,20 +73,8 @@ describe('close(graceMs) with non-streamed requests still running at the end of 
   it('the official clients get a 503 shutting_down APIError in their route\'s shape; each call is cancelled upstream and ledgered first', async () => {
     const { gw, upstreams } = await setup();
     const messages = [{ role: 'user' as const, content: 'hi' }];
-    const chat = gw
-      .openai()
-      .chat.completions.create({ model: 'gpt', messages })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    const claude = gw
-      .anthropic()
-      .messages.create({ model: 'claude', max_tokens: 20, messages })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    const chat = rejection(gw.openai().chat.completions.create({ model: 'gpt', messages }));
+    const claude = rejection(gw.anthropic().messages.create({ model: 'claude', max_tokens: 20, messages }));
     await upstreamsReached(upstreams, 2);
     const closing = performance.now();
     await gw.served.close(100);
@@ -115,13 +121,7 @@ describe('close(graceMs) with non-streamed requests still running at the end of 
     const started = await servedOverWireUpstreams((u) => [{ name: 'emb', engine: 'openai-compatible', baseURL: u.openai.baseURL, apiKey: 'k', model: 'text-embedding-test', capabilities: ['embeddings'] }], { serve: { cutSettleMs: CUT_SETTLE_MS } });
     gw = started.gw;
     started.upstreams.openai.setScript({ hang: true });
-    const embedding = gw
-      .openai()
-      .embeddings.create({ model: 'emb', input: 'hi' })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    const embedding = rejection(gw.openai().embeddings.create({ model: 'emb', input: 'hi' }));
     await upstreamsReached(started.upstreams, 1);
     await gw.served.close(50);
     const error = await embedding;
@@ -245,13 +245,7 @@ describe('the cut of close(graceMs) waits for the model calls it stopped, not fo
   it('with a model call cut too, close() resolves once its 503 is sent, not at the end of the bound', async () => {
     const started = await setup();
     const other = await stalledFeedback(started.gw);
-    const chat = started.gw
-      .openai()
-      .chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    const chat = chatRejection(started.gw);
     await upstreamsReached(started.upstreams, 1);
     const start = performance.now();
     await started.gw.served.close(50);
@@ -266,9 +260,7 @@ describe('the cut of close(graceMs) waits for the model calls it stopped, not fo
 
 describe('serveGateway cutSettleMs (the cut\'s bound)', () => {
   it('a cut call not settled within it (its ledger write held) has its connection closed at its end: close() does not wait for it', async () => {
-    const started = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt')], { serve: { cutSettleMs: 200 } });
-    gw = started.gw;
-    started.upstreams.openai.setScript({ hang: true });
+    const { gw, upstreams } = await servedHangingGpt(200);
     const ledger = gw.ledger;
     const record = ledger.record.bind(ledger);
     let releaseWrite!: () => void;
@@ -280,15 +272,9 @@ describe('serveGateway cutSettleMs (the cut\'s bound)', () => {
       written = true;
       return result;
     };
-    const chat = gw
-      .openai()
-      .chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    const chat = chatRejection(gw);
     try {
-      await upstreamsReached(started.upstreams, 1);
+      await upstreamsReached(upstreams, 1);
       await gw.served.close(50);
       // Resolved by the bound (the call's settlement, and so its 503, still waits for its ledger write).
       expect(written).toBe(false);
@@ -301,9 +287,7 @@ describe('serveGateway cutSettleMs (the cut\'s bound)', () => {
   });
 
   it('a longer one lets a cut call whose settlement takes longer than the default 1 s answer its 503', async () => {
-    const started = await servedOverWireUpstreams((u) => [wireDeployment(u, 'gpt')], { serve: { cutSettleMs: CUT_SETTLE_MS } });
-    gw = started.gw;
-    started.upstreams.openai.setScript({ hang: true });
+    const { gw, upstreams } = await servedHangingGpt(CUT_SETTLE_MS);
     const ledger = gw.ledger;
     const record = ledger.record.bind(ledger);
     // The cut call's ledger write takes 1.5 s (a slow store): past the default bound, well within this one.
@@ -311,14 +295,8 @@ describe('serveGateway cutSettleMs (the cut\'s bound)', () => {
       await new Promise((r) => setTimeout(r, 1500));
       return record(entry);
     };
-    const chat = gw
-      .openai()
-      .chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    await upstreamsReached(started.upstreams, 1);
+    const chat = chatRejection(gw);
+    await upstreamsReached(upstreams, 1);
     await gw.served.close(50);
     const error = await chat;
     expect(error).not.toBeInstanceOf(OpenAI.APIConnectionError);

@@ -6,12 +6,12 @@
  * does not watch the signal) ran is ledgered aborted with its full cost, served directly and through gateway.fetch.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { LLMRouter, type GenerateOptions, type GenerateRequest, type RouterStream } from '@llmrr/core';
+import { LLMRouter } from '@llmrr/core';
 import { createGateway } from '../gateway.js';
-import type { GatewayRouter } from '../types.js';
 import { describe, expect, it, vi } from 'vitest';
 import { createHarness, get, mockModel, type Harness } from '../test-support/harness.js';
 import { rawConnection, requestsTaken } from '../test-support/raw-http.js';
+import { wrapRouter } from '../test-support/wrapped-router.js';
 import { serveGateway, type ServedGateway } from './serve-gateway.js';
 
 const ORIGIN = 'https://app.example.com';
@@ -87,15 +87,7 @@ describe('browser requests (through gateway.fetch) and the connection signal', (
 describe('a browser stream of a wrapped router (no cancellable streams) at the cut', () => {
   it('ends with the error event (its connection signal now aborted by the cut too)', async () => {
     const inner = new LLMRouter({ models: [mockModel('long', { reply: 'one two three four five six seven eight nine ten', chunkDelayMs: 150 })], routing: { strategy: 'priority', retries: { max: 0 } } });
-    const router: GatewayRouter = {
-      generate: (r, o) => inner.generate(r, o),
-      route: (r, o) => inner.route(r, o),
-      models: (t) => inner.models(t),
-      stream(request: GenerateRequest, options?: GenerateOptions): RouterStream {
-        const s = inner.stream(request, options);
-        return { requestId: s.requestId, result: s.result, [Symbol.asyncIterator]: () => s[Symbol.asyncIterator]() };
-      },
-    };
+    const router = wrapRouter(inner);
     const gateway = createGateway({ router, log: () => {}, cors: { origins: [ORIGIN] } });
     const served = await serveGateway(gateway, { port: 0, cutSettleMs: 20_000 });
     try {

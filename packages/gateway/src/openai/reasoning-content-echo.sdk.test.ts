@@ -1,33 +1,20 @@
-import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '@llmrr/core/test';
+import type { OpenAIWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverDeepSeekWire } from '../test-support/deepseek-wire.js';
+import type { SdkGateway } from '../test-support/served-gateway.js';
 
 // DeepSeek's thinking mode wants an assistant turn's `reasoning_content` back within a tool loop (its Thinking Mode
 // guide; else 400 "The reasoning_content in the thinking mode must be passed back to the API"). A client of
 // /v1/chat/completions gives back the turn as the gateway answered it, `reasoning_content` beside `tool_calls`: the
 // gateway takes it as the turn's reasoning, and a `deepseek` deployment sends it on.
 
-/** DeepSeek's check: every assistant turn with tool calls after the last user message carries its reasoning_content. */
-function deepseek(request: RecordedRequest): OpenAIWireScript {
-  const messages = (request.body as { messages?: Array<Record<string, unknown>> }).messages ?? [];
-  const lastUser = messages.map((m) => m.role).lastIndexOf('user');
-  const bad = messages.slice(lastUser + 1).some((m) => m.role === 'assistant' && Array.isArray(m.tool_calls) && typeof m.reasoning_content !== 'string');
-  if (bad) return { error: { status: 400, message: 'The reasoning_content in the thinking mode must be passed back to the API.', type: 'invalid_request_error' } };
-  return messages.some((m) => m.role === 'tool')
-    ? { reasoning: 'The tool says sunny.', text: 'It is sunny in Paris.' }
-    : { reasoning: 'I need the weather tool.', text: '', toolCalls: [{ id: 'call_w1', name: 'weather', arguments: '{"city":"Paris"}' }] };
-}
-
 let upstream: OpenAIWireServer;
 let gw: SdkGateway;
 
 beforeAll(async () => {
-  upstream = await startOpenAIWireServer({ script: deepseek });
-  gw = await servedGateway({
-    models: [{ name: 'ds', engine: 'openai-compatible', preset: 'deepseek', baseURL: upstream.baseURL, model: 'deepseek-v4-pro', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools', 'reasoning'] }],
-    upstreams: [upstream],
-  });
+  // DeepSeek's check: every assistant turn with tool calls after the last user message carries its reasoning_content.
+  ({ upstream, gw } = await servedOverDeepSeekWire());
 });
 afterAll(() => gw?.close());
 

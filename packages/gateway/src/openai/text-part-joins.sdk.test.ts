@@ -1,8 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { openAIOverWire } from '../test-support/openai-over-wire.js';
 
 // How the gateway joins a message's separate text parts into the one string an engine sends, driven by the official
 // openai and @anthropic-ai/sdk clients against an OpenAI-wire upstream (what the deployment receives is what the model
@@ -16,34 +15,16 @@ import { clearRequests, servedGateway, type SdkGateway } from '../test-support/s
 // written without spaces, and the exact cache hits on it). The exact cache keys on the joined text: a system
 // prompt as parts and the same text as one string share an entry; the parts run together do not.
 
-let upstream: OpenAIWireServer;
-let gw: SdkGateway;
-
-beforeAll(async () => {
-  upstream = await startOpenAIWireServer();
-  gw = await servedGateway({
-    models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] }],
-    upstreams: [upstream],
-    cache: { exact: { enabled: true } },
-  });
-});
-afterAll(() => gw?.close());
-afterEach(() => clearRequests(upstream));
-
-type SentMessage = { role: string; content: unknown };
-
+// One `gpt` deployment over a local OpenAI-wire upstream, with the exact cache.
+const wire = openAIOverWire({ cache: { exact: { enabled: true } } });
 /** The messages the upstream received in its last request. */
-function sent(): SentMessage[] {
-  const last = upstream.requests.at(-1);
-  expect(last).toBeDefined();
-  return (last!.body as { messages: SentMessage[] }).messages;
-}
+const sent = () => wire.sent();
 
 const tools: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: 'search', parameters: { type: 'object' } } }];
 
 describe('chat completions', () => {
   it('system and developer parts are joined with "\\n", marked or not', async () => {
-    await gw.openai().chat.completions.create({
+    await wire.gw.openai().chat.completions.create({
       model: 'gpt',
       messages: [
         { role: 'system', content: [{ type: 'text', text: 'You are terse.' }, { type: 'text', text: 'Answer in French.' }] },
@@ -58,7 +39,7 @@ describe('chat completions', () => {
   });
 
   it('a tool message\'s parts are joined with "\\n"; an assistant message\'s as they are', async () => {
-    await gw.openai().chat.completions.create({
+    await wire.gw.openai().chat.completions.create({
       model: 'gpt',
       tools,
       messages: [
@@ -74,7 +55,7 @@ describe('chat completions', () => {
 
   it('the exact cache: system parts hit the entry of the same text as one string, not of the parts run together', async () => {
     const ask = (system: OpenAI.ChatCompletionSystemMessageParam['content']) =>
-      gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'system', content: system }, { role: 'user', content: 'Cache me (3)' }] }).withResponse();
+      wire.gw.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'system', content: system }, { role: 'user', content: 'Cache me (3)' }] }).withResponse();
     const first = await ask([{ type: 'text', text: 'Be brief.' }, { type: 'text', text: 'Be kind.' }]);
     expect(first.response.headers.get('x-llmrr-cache')).toBe('miss');
     const same = await ask('Be brief.\nBe kind.');
@@ -86,7 +67,7 @@ describe('chat completions', () => {
 
 describe('the Responses API', () => {
   it('developer input_text parts and a function_call_output\'s parts are joined with "\\n"; assistant output_text parts as they are', async () => {
-    await gw.openai().responses.create({
+    await wire.gw.openai().responses.create({
       model: 'gpt',
       tools: [{ type: 'function', name: 'search', parameters: { type: 'object' }, strict: null }],
       input: [
@@ -103,7 +84,7 @@ describe('the Responses API', () => {
     expect(messages[3]).toMatchObject({ role: 'tool', content: 'line one\nline two' });
   });
   it('an assistant message after its function call (the gateway\'s own [message, function_call, message] output) joins the turn the same way', async () => {
-    await gw.openai().responses.create({
+    await wire.gw.openai().responses.create({
       model: 'gpt',
       tools: [{ type: 'function', name: 'search', parameters: { type: 'object' }, strict: null }],
       input: [
@@ -122,7 +103,7 @@ describe('the Responses API', () => {
 
 describe('/v1/messages (the same rules)', () => {
   it('system and tool_result blocks are joined with "\\n", an assistant turn\'s text blocks as they are', async () => {
-    await gw.anthropic().messages.create({
+    await wire.gw.anthropic().messages.create({
       model: 'gpt',
       max_tokens: 20,
       system: [{ type: 'text', text: 'You are terse.' }, { type: 'text', text: 'Answer in French.' }],
@@ -142,7 +123,7 @@ describe('/v1/messages (the same rules)', () => {
   it('the gateway\'s own streamed answer, text split around a tool call, given back: the model\'s text as it came', async () => {
     const chunk = (delta: object, finish: string | null = null) =>
       `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-test', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-    upstream.setScript({
+    wire.upstream.setScript({
       rawSSE: [
         chunk({ role: 'assistant', content: 'Let me check.' }),
         chunk({ tool_calls: [{ index: 0, id: 'c1', type: 'function', function: { name: 'search', arguments: '{"q":' } }] }),
@@ -154,11 +135,11 @@ describe('/v1/messages (the same rules)', () => {
     });
     const ask = { model: 'gpt', max_tokens: 20, tools: [{ name: 'search', input_schema: { type: 'object' as const } }] };
     const first: Anthropic.MessageParam = { role: 'user', content: 'Look it up (6)' };
-    const answer = await gw.anthropic().messages.stream({ ...ask, messages: [first] }).finalMessage();
+    const answer = await wire.gw.anthropic().messages.stream({ ...ask, messages: [first] }).finalMessage();
     // The text that came while the call was unfinished waits for it, then is a block of its own.
     expect(answer.content.map((b) => b.type)).toEqual(['text', 'tool_use', 'text']);
-    upstream.setScript({ text: 'ok' });
-    await gw.anthropic().messages.create({
+    wire.upstream.setScript({ text: 'ok' });
+    await wire.gw.anthropic().messages.create({
       ...ask,
       messages: [first, { role: 'assistant', content: answer.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'c1', content: 'a cat' }] }],
     });

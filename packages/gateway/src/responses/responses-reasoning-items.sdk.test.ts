@@ -10,25 +10,15 @@
  * A reasoning item with no assistant turn after it is the reasoning of the turn before it; with none on either side
  * it is dropped, with a warning naming it.
  */
-import { startOpenAIWireServer, type AnthropicWireReply, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '@llmrr/core/test';
+import type { AnthropicWireReply, OpenAIWireServer } from '@llmrr/core/test';
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWarnings } from '../test-support/read-warnings.js';
-import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverDeepSeekWire } from '../test-support/deepseek-wire.js';
+import type { SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 import type { WireUpstreams } from '../test-support/wire-upstreams.js';
 import { ENCRYPTED_REASONING_PREFIX } from './reasoning-encrypted-content.js';
-
-/** DeepSeek's check (as in reasoning-content-echo.sdk.test.ts). */
-function deepseek(request: RecordedRequest): OpenAIWireScript {
-  const messages = (request.body as { messages?: Array<Record<string, unknown>> }).messages ?? [];
-  const lastUser = messages.map((m) => m.role).lastIndexOf('user');
-  const bad = messages.slice(lastUser + 1).some((m) => m.role === 'assistant' && Array.isArray(m.tool_calls) && typeof m.reasoning_content !== 'string');
-  if (bad) return { error: { status: 400, message: 'The reasoning_content in the thinking mode must be passed back to the API.', type: 'invalid_request_error' } };
-  return messages.some((m) => m.role === 'tool')
-    ? { reasoning: 'The tool says sunny.', text: 'It is sunny in Paris.' }
-    : { reasoning: 'I need the weather tool.', text: '', toolCalls: [{ id: 'call_w1', name: 'weather', arguments: '{"city":"Paris"}' }] };
-}
 
 const tools: OpenAI.Responses.FunctionTool[] = [{ type: 'function', name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false }];
 const user = { role: 'user' as const, content: 'Weather in Paris?' };
@@ -45,11 +35,8 @@ describe('/v1/responses to a deepseek deployment: a tool loop gives the reasonin
   let upstream: OpenAIWireServer;
   let gw: SdkGateway;
   beforeAll(async () => {
-    upstream = await startOpenAIWireServer({ script: deepseek });
-    gw = await servedGateway({
-      models: [{ name: 'ds', engine: 'openai-compatible', preset: 'deepseek', baseURL: upstream.baseURL, model: 'deepseek-v4-pro', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools', 'reasoning'] }],
-      upstreams: [upstream],
-    });
+    // DeepSeek's check (as in reasoning-content-echo.sdk.test.ts).
+    ({ upstream, gw } = await servedOverDeepSeekWire());
   });
   afterAll(() => gw?.close());
 

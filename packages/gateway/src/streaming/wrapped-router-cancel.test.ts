@@ -9,7 +9,8 @@ import { LLMRouter, type GenerateOptions, type GenerateRequest, type RouterStrea
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGateway } from '../gateway.js';
-import type { Gateway, GatewayRouter } from '../types.js';
+import { wrapRouter } from '../test-support/wrapped-router.js';
+import type { Gateway } from '../types.js';
 
 /** The built-in router, noting the signal each stream is given. */
 class SignalRecordingRouter extends LLMRouter {
@@ -43,19 +44,6 @@ afterEach(async () => {
   await up.close();
 });
 
-/** A wrapped router: its streams forward the router's parts (a logging or metering wrapper), without `cancel`. */
-function wrap(inner: LLMRouter): GatewayRouter {
-  return {
-    generate: (r, o) => inner.generate(r, o),
-    route: (r, o) => inner.route(r, o),
-    models: (t) => inner.models(t),
-    stream(request: GenerateRequest, options?: GenerateOptions): RouterStream {
-      const s = inner.stream(request, options);
-      return { requestId: s.requestId, result: s.result, [Symbol.asyncIterator]: () => s[Symbol.asyncIterator]() };
-    },
-  };
-}
-
 /** Streams a chat answer whose upstream stalls after 'beta', then cancels the response body. */
 async function cancelMidStream(gw: Gateway): Promise<void> {
   up.setScript({ text: 'alpha beta gamma delta', chunks: 4, hangAfterChunks: 2 });
@@ -82,7 +70,7 @@ async function cancelMidStream(gw: Gateway): Promise<void> {
 
 describe('a cancelled response body stops the upstream request', () => {
   it('a wrapped router whose streams have no cancel: aborted through the signal the gateway gave it', async () => {
-    gateway = createGateway({ router: wrap(router), log: () => {} });
+    gateway = createGateway({ router: wrapRouter(router), log: () => {} });
     await cancelMidStream(gateway);
     expect(ends).toHaveLength(1);
     expect(ends[0]!.error?.code).toBe('aborted');

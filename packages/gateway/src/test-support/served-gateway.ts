@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { StateStores } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
+import { expect } from 'vitest';
 import type { ServedGateway, ServeOptions } from '../node/serve-gateway.js';
 import { createHarness, serveWithKey, type Harness, type HarnessOptions, type ModelInput } from './harness.js';
 
@@ -60,14 +61,23 @@ export async function servedGateway(options: SdkGatewayOptions): Promise<SdkGate
 /**
  * The gateway of the stream-helper tests: one deployment `gpt` (chat, streaming, tools) on a local OpenAI-wire
  * upstream of model `gpt-test`, scripted by the test (`upstream.setScript`). `gw.close()` closes the upstream too.
+ * `options` are the gateway's other options (e.g. `cache: { exact: { enabled: true } }`).
  */
-export async function servedOverOpenAIWire(): Promise<{ upstream: OpenAIWireServer; gw: SdkGateway }> {
+export async function servedOverOpenAIWire(options: Omit<SdkGatewayOptions, 'models' | 'upstreams'> = {}): Promise<{ upstream: OpenAIWireServer; gw: SdkGateway }> {
   const upstream = await startOpenAIWireServer();
   const gw = await servedGateway({
+    ...options,
     models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] }],
     upstreams: [upstream],
   });
   return { upstream, gw };
+}
+
+/** The messages an OpenAI-wire upstream received in its last request (there must be one). */
+export function lastSentMessages<M = { role: string; content: unknown }>(upstream: OpenAIWireServer): M[] {
+  const last = upstream.requests.at(-1);
+  expect(last).toBeDefined();
+  return (last!.body as { messages: M[] }).messages;
 }
 
 /** Forgets what the upstreams were sent (for `afterEach`). */
