@@ -25,6 +25,21 @@ export const PriceSchema = z
     cacheWrite: nonNegative.optional(),
     /** USD per one million prompt-cache write tokens with the 1-hour TTL (defaults to `cacheWrite`, then `input`; Anthropic: 2x input). */
     cacheWrite1h: nonNegative.optional(),
+    /** USD per one million reasoning output tokens (part of the output; defaults to `output`). */
+    reasoningOutput: nonNegative.optional(),
+    /** Long-context price: a call whose prompt is above `threshold` tokens is charged at these rates in whole. */
+    longContext: z
+      .object({
+        threshold: positiveInt,
+        input: nonNegative,
+        output: nonNegative,
+        cachedInput: nonNegative.optional(),
+        cacheWrite: nonNegative.optional(),
+        cacheWrite1h: nonNegative.optional(),
+        reasoningOutput: nonNegative.optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -70,3 +70,43 @@ describe('computeCost', () => {
     expect(cost).toEqual({ inputUsd: 0.00224, outputUsd: 0.008, totalUsd: 0.01024, estimated: false });
   });
 });
+
+describe('computeCost with long-context and reasoning prices', () => {
+  // Claude Sonnet 4.5 with a 1M context, as Anthropic publishes it: above 200k prompt tokens input 2x, output 1.5x.
+  const sonnet = {
+    input: 3,
+    output: 15,
+    cachedInput: 0.3,
+    cacheWrite: 3.75,
+    longContext: { threshold: 200_000, input: 6, output: 22.5, cachedInput: 0.6, cacheWrite: 7.5 },
+  };
+
+  it('charges the whole call at the tier rates when the prompt (cache reads and writes included) is above the threshold', () => {
+    // 210 000 prompt tokens: 10 000 fresh, 150 000 reads, 50 000 writes; 100 000 fresh alone would be below.
+    const usage = makeUsage(210_000, 1_000, { cachedInputTokens: 150_000, cacheWriteInputTokens: 50_000 });
+    // 0.01 x 6 + 0.15 x 0.6 + 0.05 x 7.5 = 0.06 + 0.09 + 0.375 = 0.525; output 0.001 x 22.5 = 0.0225
+    expect(computeCost(usage, sonnet)).toEqual({ inputUsd: 0.525, outputUsd: 0.0225, totalUsd: 0.5475, estimated: false });
+  });
+
+  it('keeps the short-prompt rates at exactly the threshold', () => {
+    const usage = makeUsage(200_000, 1_000, { cachedInputTokens: 100_000 });
+    // 0.1 x 3 + 0.1 x 0.3 = 0.33; 0.001 x 15 = 0.015
+    expect(computeCost(usage, sonnet)).toEqual({ inputUsd: 0.33, outputUsd: 0.015, totalUsd: 0.345, estimated: false });
+  });
+
+  it('falls back inside the tier: reads and writes without a tier rate cost the tier input', () => {
+    const usage = makeUsage(300_000, 0, { cachedInputTokens: 100_000, cacheWriteInputTokens: 100_000 });
+    // 0.3 x 2.5 (all at the tier input) = 0.75
+    expect(computeCost(usage, { input: 1.25, output: 10, cachedInput: 0.31, longContext: { threshold: 200_000, input: 2.5, output: 15 } }).inputUsd).toBe(0.75);
+  });
+
+  it('charges reasoning tokens at reasoningOutput, at most the output tokens, the rest at output', () => {
+    const price = { input: 0.15, output: 0.6, reasoningOutput: 3.5 };
+    // 200 x 0.6 + 800 x 3.5 = 120 + 2800 = 2920 micro-dollars
+    expect(computeCost(makeUsage(1_000, 1_000, { reasoningTokens: 800 }), price).outputUsd).toBe(0.00292);
+    // more reasoning than output (a provider's miscount): all 1 000 at the reasoning rate, never more
+    expect(computeCost(makeUsage(1_000, 1_000, { reasoningTokens: 5_000 }), price).outputUsd).toBe(0.0035);
+    // no reasoning price: all output at output, as before
+    expect(computeCost(makeUsage(1_000, 1_000, { reasoningTokens: 800 }), { input: 0.15, output: 0.6 }).outputUsd).toBe(0.0006);
+  });
+});

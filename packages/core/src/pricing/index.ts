@@ -1,4 +1,4 @@
-export { computeCost } from './compute-cost.js';
+export { computeCost, tierPrice } from './compute-cost.js';
 export {
   CHARS_PER_TOKEN,
   TOKENS_PER_IMAGE,

@@ -84,6 +84,43 @@ describe('parsePriceTable', () => {
   });
 });
 
+describe('parsePriceTable: long-context and reasoning prices', () => {
+  it('reads LiteLLM *_above_200k_tokens prices (input, output, cache reads and writes) and output_cost_per_reasoning_token', () => {
+    const t = parsePriceTable({
+      'claude-sonnet-4-5': {
+        input_cost_per_token: 3e-6,
+        output_cost_per_token: 1.5e-5,
+        cache_read_input_token_cost: 3e-7,
+        cache_creation_input_token_cost: 3.75e-6,
+        input_cost_per_token_above_200k_tokens: 6e-6,
+        output_cost_per_token_above_200k_tokens: 2.25e-5,
+        cache_read_input_token_cost_above_200k_tokens: 6e-7,
+        cache_creation_input_token_cost_above_200k_tokens: 7.5e-6,
+      },
+      'gemini/gemini-2.5-flash': { input_cost_per_token: 3e-7, output_cost_per_token: 2.5e-6, output_cost_per_reasoning_token: 3.5e-6 },
+    });
+    expect(t.get('claude-sonnet-4-5')?.longContext).toEqual({ threshold: 200_000, input: 6, output: 22.5, cachedInput: 0.6, cacheWrite: 7.5 });
+    expect(Object.isFrozen(t.get('claude-sonnet-4-5')?.longContext)).toBe(true);
+    expect(t.get('gemini/gemini-2.5-flash')).toEqual({ input: 0.3, output: 2.5, reasoningOutput: 3.5 });
+  });
+
+  it('reads a 128k tier; a tier giving only the input price keeps the short-prompt output price', () => {
+    const t = parsePriceTable({ m: { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6, input_cost_per_token_above_128k_tokens: 2e-6 } });
+    expect(t.get('m')?.longContext).toEqual({ threshold: 128_000, input: 2, output: 2 });
+  });
+
+  it('reads our own longContext and reasoningOutput, and rejects a tier without threshold or with a bad rate', () => {
+    const t = parsePriceTable({ m: { input: 1, output: 2, reasoningOutput: 4, longContext: { threshold: 100, input: 3, output: 5, cachedInput: 0.3 } } });
+    expect(t.get('m')).toEqual({ input: 1, output: 2, reasoningOutput: 4, longContext: { threshold: 100, input: 3, output: 5, cachedInput: 0.3 } });
+    expect(caught(() => parsePriceTable({ m: { input: 1, output: 2, longContext: { input: 3, output: 5 } } })).param).toBe('m.longContext.threshold');
+    expect(caught(() => parsePriceTable({ m: { input: 1, output: 2, longContext: { threshold: 100, input: -1, output: 5 } } })).param).toBe('m.longContext.input');
+    expect(caught(() => parsePriceTable({ m: { input: 1, output: 2, longContext: 7 } })).param).toBe('m.longContext');
+    expect(caught(() => parsePriceTable({ m: { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6, output_cost_per_token_above_200k_tokens: 'x' } })).param).toBe(
+      'm.output_cost_per_token_above_200k_tokens',
+    );
+  });
+});
+
 describe('mergePriceTables', () => {
   it('lets later tables win and keeps the rest', () => {
     const merged = mergePriceTables(shippedPriceTable(), parsePriceTable({ 'gpt-4o': { input: 1, output: 1 }, extra: { input: 3, output: 4 } }));
@@ -102,6 +139,26 @@ describe('loadPriceTable', () => {
     const table = await loadPriceTable(path);
     expect(priceFor('gpt-4o', table)).toEqual({ input: 1, output: 2 });
     expect(priceFor('claude-3-haiku', table)).toMatchObject({ input: 0.25 });
+  });
+
+  it('fills a file row without cache rates from the shipped row of the same model at the same price', async () => {
+    const path = await file(
+      'no-cache.json',
+      JSON.stringify({
+        // LiteLLM's older Claude rows: no cache fields.
+        'claude-3-haiku-20240307': { input_cost_per_token: 2.5e-7, output_cost_per_token: 1.25e-6 },
+        // A new price: the shipped cache rates belong to the old one and are not taken.
+        'claude-3-5-haiku': { input_cost_per_token: 1e-6, output_cost_per_token: 5e-6 },
+        // Its own cache read rate wins; the missing write rates are filled.
+        'claude-3-7-sonnet': { input_cost_per_token: 3e-6, output_cost_per_token: 1.5e-5, cache_read_input_token_cost: 2e-7 },
+      }),
+    );
+    const table = await loadPriceTable(path);
+    expect(priceFor('claude-3-haiku-20240307', table)).toEqual({ input: 0.25, output: 1.25, cachedInput: 0.03, cacheWrite: 0.3, cacheWrite1h: 0.5 });
+    expect(priceFor('claude-3-5-haiku', table)).toEqual({ input: 1, output: 5 });
+    expect(priceFor('claude-3-7-sonnet', table)).toEqual({ input: 3, output: 15, cachedInput: 0.2, cacheWrite: 3.75, cacheWrite1h: 6 });
+    // A cache read is billed at the read rate, not the input rate.
+    expect(computeCost(makeUsage(1_000_000, 0, { cachedInputTokens: 1_000_000 }), priceFor('claude-3-haiku-20240307', table)).inputUsd).toBe(0.03);
   });
 
   it('reports a missing file, bad JSON and bad rows as config_invalid naming the file', async () => {

@@ -1,6 +1,8 @@
 import { expandHomePath } from '../config/home-path.js';
 import { LLMError } from '../errors/llm-error.js';
+import { priceFor } from './price-for.js';
 import { shippedPriceTable } from './price-table.js';
+import type { LongContextPrice } from '../spec/index.js';
 import type { PriceEntry, PriceTable } from './types.js';
 
 /** The environment variable naming a price file merged over the shipped table. */
@@ -9,11 +11,14 @@ export const PRICES_FILE_ENV = 'LLMRR_PRICES_FILE';
 /**
  * Reads a price table from JSON data. Each key is a model id; each value is either
  * - LiteLLM style, USD per token: `{ input_cost_per_token, output_cost_per_token, cache_read_input_token_cost?,
- *   cache_creation_input_token_cost?, cache_creation_input_token_cost_above_1hr?, max_input_tokens?,
+ *   cache_creation_input_token_cost?, cache_creation_input_token_cost_above_1hr?, output_cost_per_reasoning_token?,
+ *   the long-context prices `<price>_above_128k_tokens` / `<price>_above_200k_tokens`?, max_input_tokens?,
  *   max_output_tokens?, litellm_provider? }`, or
- * - our style, USD per 1M tokens: `{ input, output, cachedInput?, cacheWrite?, cacheWrite1h?, contextWindow?,
- *   maxOutputTokens?, provider? }`.
- * Cache prices: reads (`cachedInput`), 5-minute writes (`cacheWrite`), 1-hour writes (`cacheWrite1h`).
+ * - our style, USD per 1M tokens: `{ input, output, cachedInput?, cacheWrite?, cacheWrite1h?, reasoningOutput?,
+ *   longContext?: { threshold, input, output, cachedInput?, cacheWrite?, cacheWrite1h?, reasoningOutput? },
+ *   contextWindow?, maxOutputTokens?, provider? }`.
+ * Cache prices: reads (`cachedInput`), 5-minute writes (`cacheWrite`), 1-hour writes (`cacheWrite1h`); reasoning
+ * output (`reasoningOutput`); the rates of a call whose prompt is above `threshold` tokens (`longContext`).
  *
  * Entries without per-token prices (images, audio, per-second billing) and LiteLLM's `sample_spec` are
  * skipped; a price that is present but not a non-negative number is an error naming the model and field.
@@ -29,6 +34,7 @@ export function parsePriceTable(data: unknown, source = 'price table'): Map<stri
       throw invalid(source, key, `must be an object, got ${describe(raw)}`);
     }
     const entry = 'input_cost_per_token' in raw || 'output_cost_per_token' in raw ? fromLiteLLM(raw as Record<string, unknown>, source, key) : fromNative(raw as Record<string, unknown>, source, key);
+    if (entry?.longContext) Object.freeze(entry.longContext);
     if (entry) table.set(key.trim().toLowerCase(), Object.freeze(entry));
   }
   return table;
@@ -47,12 +53,39 @@ function fromLiteLLM(raw: Record<string, unknown>, source: string, key: string):
   if (write !== undefined) entry.cacheWrite = write;
   const write1h = perToken(raw, 'cache_creation_input_token_cost_above_1hr', source, key);
   if (write1h !== undefined) entry.cacheWrite1h = write1h;
+  const reasoning = perToken(raw, 'output_cost_per_reasoning_token', source, key);
+  if (reasoning !== undefined) entry.reasoningOutput = reasoning;
+  const tier = liteLLMTier(raw, entry, source, key);
+  if (tier) entry.longContext = tier;
   const ctx = tokensField(raw, 'max_input_tokens', source, key);
   if (ctx !== undefined) entry.contextWindow = ctx;
   const maxOut = tokensField(raw, 'max_output_tokens', source, key);
   if (maxOut !== undefined) entry.maxOutputTokens = maxOut;
   if (typeof raw['litellm_provider'] === 'string') entry.provider = raw['litellm_provider'];
   return entry;
+}
+
+/**
+ * LiteLLM's long-context prices (`*_above_128k_tokens`, else `*_above_200k_tokens`): input, output, cache reads,
+ * cache writes (and 1-hour writes). A row that gives only some of them keeps the short-prompt input and output
+ * rates for the others.
+ */
+function liteLLMTier(raw: Record<string, unknown>, base: PriceEntry, source: string, key: string): LongContextPrice | undefined {
+  for (const threshold of [128_000, 200_000]) {
+    const above = `_above_${threshold / 1000}k_tokens`;
+    const input = perToken(raw, `input_cost_per_token${above}`, source, key);
+    const output = perToken(raw, `output_cost_per_token${above}`, source, key);
+    const cached = perToken(raw, `cache_read_input_token_cost${above}`, source, key);
+    const write = perToken(raw, `cache_creation_input_token_cost${above}`, source, key);
+    const write1h = perToken(raw, `cache_creation_input_token_cost_above_1hr${above}`, source, key);
+    if (input === undefined && output === undefined && cached === undefined && write === undefined && write1h === undefined) continue;
+    const tier: LongContextPrice = { threshold, input: input ?? base.input, output: output ?? base.output };
+    if (cached !== undefined) tier.cachedInput = cached;
+    if (write !== undefined) tier.cacheWrite = write;
+    if (write1h !== undefined) tier.cacheWrite1h = write1h;
+    return tier;
+  }
+  return undefined;
 }
 
 function fromNative(raw: Record<string, unknown>, source: string, key: string): PriceEntry | undefined {
@@ -64,12 +97,32 @@ function fromNative(raw: Record<string, unknown>, source: string, key: string): 
   if (write !== undefined) entry.cacheWrite = write;
   const write1h = usd(raw, 'cacheWrite1h', source, key, false);
   if (write1h !== undefined) entry.cacheWrite1h = write1h;
+  const reasoning = usd(raw, 'reasoningOutput', source, key, false);
+  if (reasoning !== undefined) entry.reasoningOutput = reasoning;
+  const tier = nativeTier(raw['longContext'], source, key);
+  if (tier) entry.longContext = tier;
   const ctx = tokensField(raw, 'contextWindow', source, key);
   if (ctx !== undefined) entry.contextWindow = ctx;
   const maxOut = tokensField(raw, 'maxOutputTokens', source, key);
   if (maxOut !== undefined) entry.maxOutputTokens = maxOut;
   if (typeof raw['provider'] === 'string') entry.provider = raw['provider'];
   return entry;
+}
+
+/** Our style's `longContext: { threshold, input, output, cachedInput?, cacheWrite?, cacheWrite1h?, reasoningOutput? }`. */
+function nativeTier(raw: unknown, source: string, key: string): LongContextPrice | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const at = `${key}.longContext`;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw invalid(source, at, `must be an object, got ${describe(raw)}`);
+  const r = raw as Record<string, unknown>;
+  const threshold = tokensField(r, 'threshold', source, at);
+  if (threshold === undefined) throw invalid(source, `${at}.threshold`, 'is required (prompt tokens)');
+  const tier: LongContextPrice = { threshold, input: usd(r, 'input', source, at, true)!, output: usd(r, 'output', source, at, true)! };
+  for (const field of ['cachedInput', 'cacheWrite', 'cacheWrite1h', 'reasoningOutput'] as const) {
+    const v = usd(r, field, source, at, false);
+    if (v !== undefined) tier[field] = v;
+  }
+  return tier;
 }
 
 /** USD per token -> USD per 1M tokens, rid of binary noise (5e-6 * 1e6 is 5, not 4.999...). */
@@ -122,7 +175,27 @@ export async function loadPriceTable(file: string, options: { base?: PriceTable 
   } catch (e) {
     throw new LLMError({ code: 'config_invalid', message: `Price file ${file} is not valid JSON: ${(e as Error).message}`, cause: e, details: { file } });
   }
-  return mergePriceTables(options.base ?? shippedPriceTable(), parsePriceTable(data, `price file ${file}`));
+  const base = options.base ?? shippedPriceTable();
+  return mergePriceTables(base, withBaseCacheRates(parsePriceTable(data, `price file ${file}`), base));
+}
+
+const CACHE_RATES = ['cachedInput', 'cacheWrite', 'cacheWrite1h'] as const;
+
+/**
+ * A file row that gives no cache read or write rate (LiteLLM's older Claude rows have none) takes it from the
+ * base table's row of the same model (`priceFor`) when that row has the same input and output price: the file's
+ * row replaces the base row, and without this, cache reads would be charged at the input price.
+ */
+function withBaseCacheRates(table: Map<string, PriceEntry>, base: PriceTable): Map<string, PriceEntry> {
+  for (const [key, entry] of table) {
+    if (CACHE_RATES.every((f) => entry[f] !== undefined)) continue;
+    const known = priceFor(key, base);
+    if (!known || known.input !== entry.input || known.output !== entry.output || CACHE_RATES.every((f) => entry[f] !== undefined || known[f] === undefined)) continue;
+    const filled: PriceEntry = { ...entry };
+    for (const f of CACHE_RATES) if (filled[f] === undefined && known[f] !== undefined) filled[f] = known[f];
+    table.set(key, Object.freeze(filled));
+  }
+  return table;
 }
 
 /**

@@ -121,6 +121,29 @@ describe('resolveModelPrice', () => {
     expect(resolveModelPrice({ name: 'g', engine: 'openai-compatible', preset: 'groq', model: 'llama-3.1-8b-instant' }, table)).toEqual({ input: 0.06, output: 0.09 });
   });
 
+  it('for the gemini and anthropic engines prefers the gemini/<model> and anthropic/<model> rows, then the plain candidates', () => {
+    const table = new Map<string, PriceEntry>([
+      ['gemini-1.5-pro', { input: 5, output: 15, provider: 'vertex_ai-language-models' }],
+      ['gemini/gemini-1.5-pro', { input: 3.5, output: 10.5, provider: 'gemini' }],
+      ['claude-3-haiku-20240307', { input: 0.25, output: 1.25 }],
+      ['anthropic/claude-3-haiku', { input: 0.3, output: 1.5 }],
+    ]);
+    expect(resolveModelPrice({ name: 'g', engine: 'gemini', model: 'gemini-1.5-pro' }, table)).toEqual({ input: 3.5, output: 10.5 });
+    expect(resolveModelPrice({ name: 'g', engine: 'gemini', model: 'models/gemini-1.5-pro-002' }, table)).toEqual({ input: 3.5, output: 10.5 });
+    // Other engines keep the plain row (Vertex's price for an OpenAI-compatible Vertex endpoint).
+    expect(resolveModelPrice({ name: 'g', engine: 'openai-compatible', model: 'gemini-1.5-pro' }, table)).toEqual({ input: 5, output: 15 });
+    // The prefixed row wins, its normalized form included, over the exact unprefixed one.
+    expect(resolveModelPrice({ name: 'c', engine: 'anthropic', model: 'claude-3-haiku-20240307' }, table)).toEqual({ input: 0.3, output: 1.5 });
+    // No prefixed row: the candidates as before.
+    expect(resolveModelPrice({ name: 'c', engine: 'anthropic', model: 'claude-3-haiku-20240307' })).toMatchObject({ input: 0.25, output: 1.25 });
+  });
+
+  it('carries the long-context tier and the reasoning price of the row', () => {
+    expect(resolveModelPrice({ name: 'g', engine: 'gemini', model: 'gemini-2.5-pro' })).toEqual({ input: 1.25, output: 10, longContext: { threshold: 200_000, input: 2.5, output: 15 } });
+    const table = new Map<string, PriceEntry>([['gemini/gemini-2.5-flash', { input: 0.3, output: 2.5, reasoningOutput: 3.5 }]]);
+    expect(resolveModelPrice({ name: 'g', engine: 'gemini', model: 'gemini-2.5-flash' }, table)).toEqual({ input: 0.3, output: 2.5, reasoningOutput: 3.5 });
+  });
+
   it('is undefined when nothing is known', () => {
     expect(resolveModelPrice({ name: 'mystery', engine: 'anthropic' })).toBeUndefined();
   });

@@ -63,11 +63,13 @@ const ENTRIES: ReadonlyArray<readonly [string, PriceEntry]> = [
   ['claude-3-haiku', { provider: 'anthropic', input: 0.25, cachedInput: 0.03, cacheWrite: 0.3, cacheWrite1h: 0.5, output: 1.25, contextWindow: 200_000 }],
 
   // --- Google Gemini (Gemini Developer API, paid tier, text) -----------------------------------
-  // asOf 2026-03. Source: https://ai.google.dev/gemini-api/docs/pricing. Tiered models are listed with
-  // their short-prompt price (2.5 Pro: prompts <= 200k tokens; 1.5: prompts <= 128k tokens); longer
-  // prompts cost more and are not modelled here. Cache prices changed over time and are listed only
-  // where confirmed. Context windows: https://ai.google.dev/gemini-api/docs/models.
-  ['gemini-2.5-pro', { provider: 'gemini', input: 1.25, output: 10, contextWindow: 1_048_576 }],
+  // asOf 2026-03. Source: https://ai.google.dev/gemini-api/docs/pricing. Long-context prices (`longContext`:
+  // a prompt above the threshold is billed at them for the whole call) where confirmed: 2.5 Pro above 200k
+  // tokens $2.50 in / $15 out (Google's page as cited, March 2026, by two public price guides; not in the shared
+  // LiteLLM file). Gemini 1.5's above-128k prices are not listed (not confirmed for its last price): its rows
+  // carry the short-prompt price only. Cache prices changed over time and are listed only where confirmed.
+  // Context windows: https://ai.google.dev/gemini-api/docs/models.
+  ['gemini-2.5-pro', { provider: 'gemini', input: 1.25, output: 10, longContext: { threshold: 200_000, input: 2.5, output: 15 }, contextWindow: 1_048_576 }],
   ['gemini-2.5-flash', { provider: 'gemini', input: 0.3, output: 2.5, contextWindow: 1_048_576 }],
   ['gemini-2.0-flash', { provider: 'gemini', input: 0.1, cachedInput: 0.025, output: 0.4, contextWindow: 1_048_576 }],
   // Gemini 1.5 is retired; its rows keep the last published (Oct 2024) price for old usage records.
@@ -110,6 +112,6 @@ let shipped: PriceTable | undefined;
 
 /** The shipped table (frozen, shared). */
 export function shippedPriceTable(): PriceTable {
-  shipped ??= new Map(ENTRIES.map(([id, entry]) => [id, Object.freeze({ ...entry })]));
+  shipped ??= new Map(ENTRIES.map(([id, entry]) => [id, Object.freeze({ ...entry, ...(entry.longContext && { longContext: Object.freeze({ ...entry.longContext }) }) })]));
   return shipped;
 }

@@ -25,6 +25,33 @@ export interface ModelPrice {
   cacheWrite?: number;
   /** Cache writes with the 1-hour TTL (`Usage.cacheWrite1hInputTokens`); `cacheWrite`, then `input`, when absent. */
   cacheWrite1h?: number;
+  /**
+   * Reasoning output (`Usage.reasoningTokens`, part of `outputTokens`): at most `outputTokens` of them are charged
+   * at this rate, the rest of the output at `output`. `output` when absent.
+   */
+  reasoningOutput?: number;
+  /**
+   * Long-context price: when the prompt (all input tokens: `Usage.inputTokens`, cache reads and writes included)
+   * is above `longContext.threshold` tokens, the whole call is charged at its rates (as Google and Anthropic bill
+   * long prompts). Absent: one price for any prompt.
+   */
+  longContext?: LongContextPrice;
+}
+
+/**
+ * The rates of a call whose prompt is above `threshold` tokens, USD per 1M tokens. An absent optional rate falls
+ * back inside the tier as in `ModelPrice` (`cachedInput` and `cacheWrite` to this `input`, `cacheWrite1h` to this
+ * `cacheWrite`, then `input`, `reasoningOutput` to this `output`).
+ */
+export interface LongContextPrice {
+  /** Prompt tokens; a prompt of more tokens than this is charged at these rates. */
+  threshold: number;
+  input: number;
+  output: number;
+  cachedInput?: number;
+  cacheWrite?: number;
+  cacheWrite1h?: number;
+  reasoningOutput?: number;
 }
 
 export interface CallOptions {

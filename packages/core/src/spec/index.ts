@@ -7,6 +7,7 @@ export type {
   GenerateResult,
   LanguageEngine,
   LanguageEngineV1,
+  LongContextPrice,
   ModelPrice,
 } from './engine-v1.js';
 export type {

@@ -69,6 +69,10 @@ export function formatScore(score: number): string {
   return Number.isFinite(score) ? String(Math.round(score * 10_000) / 10_000) : '0';
 }
 
+/**
+ * A USD amount for `x-llmrr-cost-usd`: 9 decimals (trailing zeros dropped), the nano-dollar precision of core's
+ * `computeCost` and of the ledger (`cost_nano`), so the header carries the amount the ledger records.
+ */
 export function formatUsd(usd: number): string {
-  return Number.isFinite(usd) ? usd.toFixed(8).replace(/\.?0+$/, '') || '0' : '0';
+  return Number.isFinite(usd) ? usd.toFixed(9).replace(/\.?0+$/, '') || '0' : '0';
 }

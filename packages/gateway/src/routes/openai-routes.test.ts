@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatUsd } from '../http/llmrr-info.js';
 import { OpenAIChatChunkSchema, OpenAIChatResponseSchema } from '../schemas/openai-chat.js';
 import { OpenAICompletionResponseSchema } from '../schemas/openai-completions.js';
 import { createHarness, get, mockModel, post, sseJson, parseSse, type Harness } from '../test-support/harness.js';
@@ -27,6 +28,23 @@ describe('POST /v1/chat/completions', () => {
     expect(body.llmrr?.cost_usd).toBeCloseTo(0.000012, 10);
     expect(res.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
     expect(body.id).toBe(`chatcmpl-${res.headers.get('x-request-id')}`);
+  });
+
+  it('x-llmrr-cost-usd carries the cost to the nano-dollar, the precision of the body and the ledger', async () => {
+    const tiny = await createHarness({ models: [mockModel('tiny', {}, { price: { input: 0.0075, output: 0 } })] });
+    try {
+      const res = await post(tiny.gateway, '/v1/chat/completions', { ...hello, model: 'tiny' });
+      expect(res.status).toBe(200);
+      const body = OpenAIChatResponseSchema.parse(await res.json());
+      // 2 prompt tokens x $0.0075/M = $0.000000015 (15 nano-dollars, what the ledger's cost_nano holds); with 8
+      // decimals the header said 0.00000001 or 0.00000002.
+      expect(body.usage).toMatchObject({ prompt_tokens: 2 });
+      expect(body.llmrr?.cost_usd).toBe(0.000000015);
+      expect(res.headers.get('x-llmrr-cost-usd')).toBe('0.000000015');
+    } finally {
+      await tiny.close();
+    }
+    expect([formatUsd(0), formatUsd(1.25), formatUsd(0.000000001), formatUsd(12.345678912), formatUsd(Number.NaN)]).toEqual(['0', '1.25', '0.000000001', '12.345678912', '0']);
   });
 
   it("uses its own request id, echoing a client's valid x-request-id as x-client-request-id (an unsafe one is dropped)", async () => {

@@ -37,6 +37,36 @@ describe('estimates', () => {
   });
 });
 
+describe('the cost bound of long-context and reasoning prices', () => {
+  const gemini = (price: DeploymentInfo['price']) => ({ name: 'g', price, config: { maxOutputTokens: 1_000 } }) as unknown as DeploymentInfo;
+  const longContext = { input: 1.25, output: 10, longContext: { threshold: 200_000, input: 2.5, output: 15 } };
+  const prompt = (tokens: number) => ({ messages: [{ role: 'user' as const, content: 'x'.repeat(tokens * 2) }] });
+
+  it('prices a prompt estimated above the threshold at the tier rates, as computeCost bills the call', () => {
+    const request = prompt(250_000);
+    const input = estimateInputTokens(request);
+    expect(input).toBeGreaterThan(200_000);
+    const bound = estimateMaxCostUsd(request, [gemini(longContext)], 1_000);
+    expect(bound).toBeCloseTo((input * 2.5 + 1_000 * 15) / 1e6, 9);
+    expect(bound).toBeGreaterThanOrEqual(computeCost({ inputTokens: input, outputTokens: 1_000, totalTokens: input + 1_000 }, longContext).totalUsd);
+  });
+
+  it('keeps the short-prompt rates for a prompt at or below the threshold', () => {
+    const request = prompt(1_000);
+    const input = estimateInputTokens(request);
+    expect(estimateMaxCostUsd(request, [gemini(longContext)], 1_000)).toBeCloseTo((input * 1.25 + 1_000 * 10) / 1e6, 9);
+  });
+
+  it('prices the output at the reasoning rate when it is dearer (all output may be reasoning)', () => {
+    const request = prompt(1_000);
+    const input = estimateInputTokens(request);
+    const price = { input: 0.15, output: 0.6, reasoningOutput: 3.5 };
+    const bound = estimateMaxCostUsd(request, [gemini(price)], 1_000);
+    expect(bound).toBeCloseTo((input * 0.15 + 1_000 * 3.5) / 1e6, 9);
+    expect(bound).toBeGreaterThanOrEqual(computeCost({ inputTokens: input, outputTokens: 1_000, totalTokens: input + 1_000, reasoningTokens: 1_000 }, price).totalUsd);
+  });
+});
+
 describe('the tokens-per-minute bound (estimateRequestTokenBound)', () => {
   const capped = (name: string, maxOutputTokens?: number) => ({ name, config: maxOutputTokens === undefined ? {} : { maxOutputTokens } }) as unknown as DeploymentInfo;
   const small = capped('small', 10);

@@ -1,4 +1,4 @@
-import { semanticLookupEligible, type CascadeVerifierBound, type DeploymentInfo, type GenerateRequest, type ModelPrice } from '@llmrr/core';
+import { semanticLookupEligible, tierPrice, type CascadeVerifierBound, type DeploymentInfo, type GenerateRequest, type ModelPrice } from '@llmrr/core';
 import type { GatewayRouter } from '../types.js';
 
 /**
@@ -177,7 +177,9 @@ function boundUsd(inputTokens: number, inputRate: number, outputTokens: number, 
  * estimate (`inputTokens`, else `estimateInputTokens`) at the input price plus max output tokens at the output
  * price. A request with prompt-cache marks may have its whole prompt written to the cache, so its prompt is
  * priced at the dearest write rate its marks allow (`maxInputRate`: Claude 1.25x input for 5 minutes, 2x for
- * 1 hour); a request without marks is priced at the input rate as before. A cascade runs two calls: with
+ * 1 hour); a request without marks is priced at the input rate as before. A price with a long-context tier
+ * (`ModelPrice.longContext`) is taken at the tier's rates when the prompt estimate is above its threshold (core's
+ * `tierPrice`, as `computeCost` bills), and output at the dearer of `output` and `reasoningOutput`. A cascade runs two calls: with
  * `steps` (what the router may call for each step, by step name: its deployments and its fallbacks) it costs
  * at most the dearest of its weak step plus the dearest of its strong step, each at its own output cap;
  * otherwise its own price (core's `models()`: each step's price summed, each step's dearest marked rate in its
@@ -233,7 +235,13 @@ function callBound(request: GenerateRequest, d: DeploymentInfo, mark: PromptCach
   // The router sends a deployment at most its `maxOutputTokens` (core's `outputCap`): a larger `maxTokens` is capped.
   const cap = d.config.maxOutputTokens;
   const out = request.maxTokens === undefined ? (cap ?? defaultMaxOutputTokens) : cap !== undefined && request.maxTokens > cap ? cap : request.maxTokens;
-  return boundUsd(inputTokens, maxInputRate(d.price, mark), out, d.price.output);
+  const price = tierPrice(d.price, inputTokens);
+  return boundUsd(inputTokens, maxInputRate(price, mark), out, maxOutputRate(price));
+}
+
+/** The dearest rate an output token can be charged at: `output`, or `reasoningOutput` when dearer. */
+function maxOutputRate(price: ModelPrice): number {
+  return price.reasoningOutput !== undefined && price.reasoningOutput > price.output ? price.reasoningOutput : price.output;
 }
 
 /**
@@ -354,7 +362,8 @@ export function estimateGuardMaxCostUsd(
   let max = 0;
   for (const d of guard.deployments) {
     if (!d.price) continue;
-    const cost = boundUsd(prompt, d.price.input, output, d.price.output);
+    const price = tierPrice(d.price, prompt);
+    const cost = boundUsd(prompt, price.input, output, maxOutputRate(price));
     if (cost > max) max = cost;
   }
   return max;

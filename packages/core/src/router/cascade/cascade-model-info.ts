@@ -47,13 +47,24 @@ function largestCap(list: readonly DeploymentInfo[]): number | undefined {
   return largest;
 }
 
-type OptionalRate = { field: 'cachedInput' | 'cacheWrite' | 'cacheWrite1h'; rate: (p: ModelPrice) => number };
+type OptionalRate = { field: 'cachedInput' | 'cacheWrite' | 'cacheWrite1h' | 'reasoningOutput'; rate: (p: ModelPrice) => number };
 
 /**
  * Combines the optional prices of two prices: a field is set when either side has it, from each side's
  * `rate`; when neither has it, it stays absent and its fallback (itself combined) gives the same rate.
+ * A long-context tier on either side gives one at the lower threshold, combining each side's tier rates (its
+ * short-prompt rates when it has no tier): at least what either side charges above that threshold.
  */
 function combine(a: ModelPrice, b: ModelPrice, rates: readonly OptionalRate[], op: (x: number, y: number) => number): ModelPrice {
+  const out = combineRates(a, b, rates, op);
+  if (a.longContext !== undefined || b.longContext !== undefined) {
+    const threshold = Math.min(a.longContext?.threshold ?? Infinity, b.longContext?.threshold ?? Infinity);
+    out.longContext = { threshold, ...combineRates(a.longContext ?? a, b.longContext ?? b, rates, op) };
+  }
+  return out;
+}
+
+function combineRates(a: ModelPrice, b: ModelPrice, rates: readonly OptionalRate[], op: (x: number, y: number) => number): ModelPrice {
   const out: ModelPrice = { input: op(a.input, b.input), output: op(a.output, b.output) };
   for (const { field, rate } of rates) {
     if (a[field] !== undefined || b[field] !== undefined) out[field] = op(rate(a), rate(b));
@@ -69,6 +80,7 @@ const CHARGED_RATES: readonly OptionalRate[] = [
   { field: 'cachedInput', rate: (p) => p.cachedInput ?? p.input },
   { field: 'cacheWrite', rate: (p) => p.cacheWrite ?? p.input },
   { field: 'cacheWrite1h', rate: (p) => p.cacheWrite1h ?? p.cacheWrite ?? p.input },
+  { field: 'reasoningOutput', rate: (p) => p.reasoningOutput ?? p.output },
 ];
 
 /**
@@ -82,6 +94,7 @@ const MARKED_RATES: readonly OptionalRate[] = [
   CHARGED_RATES[0]!,
   { field: 'cacheWrite', rate: (p) => Math.max(p.input, p.cacheWrite ?? p.input) },
   { field: 'cacheWrite1h', rate: (p) => Math.max(p.input, p.cacheWrite ?? p.input, p.cacheWrite1h ?? p.cacheWrite ?? p.input) },
+  CHARGED_RATES[3]!,
 ];
 
 /** The dearest of each kind (an alias step: whichever member answers, it costs at most this). */

@@ -1,0 +1,125 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PriceSchema } from '../config/schema.js';
+import { LLMRouter } from '../router/llm-router.js';
+import { startGeminiWireServer, type GeminiWireServer } from '../test/gemini-wire-server.js';
+
+// What the router bills for Gemini calls priced from the shipped table and LiteLLM-format price files: long-context
+// tiers (`longContext`), reasoning output (`reasoningOutput`) and the Gemini API's `gemini/<model>` rows.
+
+const SHARED_PRICES = join(process.env['LLMRR_SHARED_DIR'] ?? '/work/shared', 'data/pricing/model_prices.json');
+
+let server: GeminiWireServer;
+let dir: string;
+beforeAll(async () => {
+  server = await startGeminiWireServer({ apiKey: 'gm-test' });
+  dir = await mkdtemp(join(tmpdir(), 'llmrr-long-context-'));
+});
+afterAll(async () => {
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function router(model: string, pricesFile: string): LLMRouter {
+  return new LLMRouter(
+    { models: [{ name: 'gem', engine: 'gemini', model, baseURL: server.url, apiKey: 'gm-test' }] },
+    { env: { LLMRR_PRICES_FILE: pricesFile } },
+  );
+}
+
+describe('Gemini call cost through the router', () => {
+  it('a prompt above the 128k tier is billed at the *_above_128k_tokens prices (LiteLLM / Google bill the whole call at the long-context rate)', async () => {
+    const file = join(dir, 'tiered.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        'gemini-1.5-pro': {
+          input_cost_per_token: 3.5e-6,
+          input_cost_per_token_above_128k_tokens: 7e-6,
+          output_cost_per_token: 1.05e-5,
+          output_cost_per_token_above_128k_tokens: 2.1e-5,
+          litellm_provider: 'gemini',
+        },
+      }),
+    );
+    server.enqueue({ parts: 'ok', usage: { promptTokenCount: 200_000, candidatesTokenCount: 1_000 } });
+    const r = router('gemini-1.5-pro', file);
+    await r.ready();
+    const res = await r.generate('long prompt');
+    expect(res.usage.inputTokens).toBe(200_000);
+    // Prompt 200 000 > 128 000 tokens: input 200 000 x $7e-6 = $1.40; output 1 000 x $2.1e-5 = $0.021; total $1.421.
+    // (Billed at the short-prompt rate instead: 200 000 x 3.5e-6 = $0.70 + 1 000 x 1.05e-5 = $0.0105 = $0.7105.)
+    expect(res.cost.inputUsd).toBeCloseTo(1.4, 9);
+    expect(res.cost.outputUsd).toBeCloseTo(0.021, 9);
+    expect(res.cost.totalUsd).toBeCloseTo(1.421, 9);
+  });
+
+  it('shipped table: gemini-2.5-pro with a prompt over 200k tokens is billed at the long-context price', async () => {
+    // Google's price (https://ai.google.dev/gemini-api/docs/pricing): prompts <= 200k: $1.25 in / $10 out per 1M;
+    // prompts > 200k: $2.50 in / $15 out per 1M, for the whole call.
+    server.enqueue({ parts: 'ok', usage: { promptTokenCount: 250_000, candidatesTokenCount: 1_000 } });
+    const r = new LLMRouter({ models: [{ name: 'gem', engine: 'gemini', model: 'gemini-2.5-pro', baseURL: server.url, apiKey: 'gm-test' }] }, { env: {} });
+    await r.ready();
+    const res = await r.generate('long prompt');
+    // input 250 000 x $2.50 / 1M = $0.625; output 1 000 x $15 / 1M = $0.015; total $0.64.
+    // (Short-prompt rate: 250 000 x 1.25 / 1M = $0.3125 + 1 000 x 10 / 1M = $0.01 = $0.3225, about half.)
+    expect(res.cost.inputUsd).toBeCloseTo(0.625, 9);
+    expect(res.cost.outputUsd).toBeCloseTo(0.015, 9);
+    expect(res.cost.totalUsd).toBeCloseTo(0.64, 9);
+  });
+
+  it('thinking tokens are billed at output_cost_per_reasoning_token when the price file sets it', async () => {
+    const file = join(dir, 'reasoning.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        'gemini-2.5-flash-preview-04-17': {
+          input_cost_per_token: 1.5e-7,
+          output_cost_per_token: 6e-7,
+          output_cost_per_reasoning_token: 3.5e-6,
+          litellm_provider: 'gemini',
+        },
+      }),
+    );
+    server.enqueue({ parts: 'ok', usage: { promptTokenCount: 1_000, candidatesTokenCount: 200, thoughtsTokenCount: 800 } });
+    const r = router('gemini-2.5-flash-preview-04-17', file);
+    await r.ready();
+    const res = await r.generate('think');
+    expect(res.usage).toMatchObject({ outputTokens: 1_000, reasoningTokens: 800 });
+    // input 1 000 x 1.5e-7 = $0.00015; output 200 x 6e-7 = $0.00012 + thoughts 800 x 3.5e-6 = $0.0028 -> $0.00292;
+    // total $0.00307. (All 1 000 output tokens at 6e-7 instead: $0.0006, total $0.00075.)
+    expect(res.cost.inputUsd).toBeCloseTo(0.00015, 9);
+    expect(res.cost.outputUsd).toBeCloseTo(0.00292, 9);
+    expect(res.cost.totalUsd).toBeCloseTo(0.00307, 9);
+  });
+
+  it('a config price with longContext and reasoningOutput bills as a price file row does; the schema checks the tier', async () => {
+    const price = { input: 1, output: 2, reasoningOutput: 4, longContext: { threshold: 100_000, input: 3, output: 5, reasoningOutput: 8 } };
+    expect(PriceSchema.safeParse(price).success).toBe(true);
+    expect(PriceSchema.safeParse({ input: 1, output: 2, longContext: { input: 3, output: 5 } }).success).toBe(false);
+    expect(PriceSchema.safeParse({ input: 1, output: 2, longContext: { threshold: 10, input: 3, output: 5, typo: 1 } }).success).toBe(false);
+    server.enqueue({ parts: 'ok', usage: { promptTokenCount: 150_000, candidatesTokenCount: 300, thoughtsTokenCount: 100 } });
+    const r = new LLMRouter({ models: [{ name: 'gem', engine: 'gemini', model: 'gemini-2.5-pro', baseURL: server.url, apiKey: 'gm-test', price }] }, { env: {} });
+    await r.ready();
+    const res = await r.generate('long prompt');
+    // Prompt 150 000 > 100 000: input 0.15 x $3 = $0.45; output 300 + 100 thoughts = 400: 300 x $5 + 100 x $8 per 1M = $0.0023.
+    expect(res.usage).toMatchObject({ inputTokens: 150_000, outputTokens: 400, reasoningTokens: 100 });
+    expect(res.cost).toEqual({ inputUsd: 0.45, outputUsd: 0.0023, totalUsd: 0.4523, estimated: false });
+  });
+
+  it('engine gemini (Gemini Developer API) is priced from the gemini/<model> row, not the unprefixed Vertex row', async () => {
+    // Shared model_prices.json: "gemini/gemini-1.5-pro" (litellm_provider gemini) = $3.5e-6 in / $1.05e-5 out per token;
+    // "gemini-1.5-pro" (litellm_provider vertex_ai-language-models) = $5e-6 in / $1.5e-5 out per token.
+    server.enqueue({ parts: 'ok', usage: { promptTokenCount: 1_000, candidatesTokenCount: 100 } });
+    const r = router('gemini-1.5-pro', SHARED_PRICES);
+    await r.ready();
+    const res = await r.generate('hello');
+    // Expected (Gemini API row): 1 000 x 3.5e-6 = $0.0035 + 100 x 1.05e-5 = $0.00105 -> $0.00455.
+    // (Vertex row: 1 000 x 5e-6 = $0.005 + 100 x 1.5e-5 = $0.0015 -> $0.0065, 43% more.)
+    expect(res.cost.inputUsd).toBeCloseTo(0.0035, 9);
+    expect(res.cost.outputUsd).toBeCloseTo(0.00105, 9);
+    expect(res.cost.totalUsd).toBeCloseTo(0.00455, 9);
+  });
+});
