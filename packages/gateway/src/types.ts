@@ -31,6 +31,11 @@ export interface GatewayRouter {
    */
   models(tenant?: string): readonly DeploymentInfo[];
   /**
+   * Forgets what the router learned about a tenant (core's `LLMRouter.forgetTenant`: feedback layers, pending
+   * decisions), called when an admin deletes the tenant (optional).
+   */
+  forgetTenant?(tenant: string): void;
+  /**
    * Embeddings through the router (optional: without it `/v1/embeddings` answers 400 `unsupported`).
    * `options.model` names the deployment or alias. `input` is texts, or token ids (one array per input) when the
    * client sent them; `options.dimensions` is set when the client asked for it. The gateway checks the vectors'

@@ -3,6 +3,7 @@ import { LLMError } from '../errors/llm-error.js';
 import type { LanguageEngine } from '../spec/index.js';
 import type { Saturation } from './deployment-limiter.js';
 import type { RouterDeployment } from './deployment.js';
+import type { RouteExclusion } from './types.js';
 
 export interface CandidateQuery {
   /** Requested deployment name or alias. */
@@ -21,10 +22,8 @@ export interface CandidateQuery {
   contextTokens?: number | undefined;
 }
 
-export interface Exclusion {
-  name: string;
-  reason: string;
-}
+/** A deployment left out, and why (`RouteDecision.excluded`). */
+export type Exclusion = RouteExclusion;
 
 export interface CandidateSelection {
   candidates: RouterDeployment[];
@@ -194,7 +193,7 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
     if (why?.reason === NOT_ALLOWED) continue;
     matchedModel = true;
     if (why !== undefined) {
-      excluded.push({ name: d.name, reason: why.reason });
+      excluded.push(exclusion(d, why.reason, 'unfit'));
       refusal = addRefusal(refusal, why.refusal);
       continue;
     }
@@ -202,12 +201,15 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
     const full = saturation(d, q);
     if (full !== undefined) {
       refusal = null;
-      excluded.push({ name: d.name, reason: `saturated: ${full.reason}` });
+      excluded.push(exclusion(d, `saturated: ${full.reason}`, 'saturated'));
       if (soonestFreeMs === undefined || full.retryAfterMs < soonestFreeMs) soonestFreeMs = full.retryAfterMs;
       continue;
     }
     if (!d.breaker.isAvailable()) {
-      excluded.push({ name: d.name, reason: `circuit ${d.breaker.state}${d.stats.lastErrorCode ? ` (last error ${d.stats.lastErrorCode})` : ''}` });
+      const state = d.breaker.state;
+      const e = exclusion(d, `circuit ${state}${d.stats.lastErrorCode ? ` (last error ${d.stats.lastErrorCode})` : ''}`, 'circuit');
+      e.circuit = state;
+      excluded.push(e);
       (circuitOpen ??= []).push(d);
       refusal = null;
       continue;
@@ -223,6 +225,13 @@ export function selectCandidates(all: readonly RouterDeployment[], q: CandidateQ
     candidates.push(forced);
   }
   return { candidates, excluded, forced, soonestFreeMs, refusal };
+}
+
+/** `d` left out for `reason` of `kind`, with its owner when it is a tenant's own model. */
+export function exclusion(d: RouterDeployment, reason: string, kind: Exclusion['kind']): Exclusion {
+  const e: Exclusion = { name: d.name, reason, kind };
+  if (d.tenant !== undefined) e.tenant = d.tenant;
+  return e;
 }
 
 /** `model_not_found` for a requested name that no deployment of `all` the caller may use carries (known: those it may). */

@@ -5,7 +5,7 @@ import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
 import type { LLMErrorCode } from '../errors/codes.js';
 import type { CountTokensCallOptions, GenerateRequest, LanguageEngine } from '../spec/index.js';
 import { raceAbort, withTimeout } from '../util/abort.js';
-import { addRefusal, matchesName, noCandidateError, unfit, type CandidateQuery, type Exclusion, type Refusal } from './candidates.js';
+import { addRefusal, exclusion, matchesName, noCandidateError, unfit, type CandidateQuery, type Exclusion, type Refusal } from './candidates.js';
 import type { RouterDeployment } from './deployment.js';
 import { impliedCapabilities } from './request.js';
 import { isPending } from './resilience/circuit-state-store.js';
@@ -76,7 +76,7 @@ export function countingDeployment(all: readonly RouterDeployment[], request: Ge
     matched = true;
     const why = unfit(d, query);
     if (why !== undefined) {
-      excluded.push({ name: d.name, reason: why.reason });
+      excluded.push(exclusion(d, why.reason, 'unfit'));
       refusal = addRefusal(refusal, why.refusal);
     } else if (best === undefined || d.config.priority < best.config.priority) best = d;
   }

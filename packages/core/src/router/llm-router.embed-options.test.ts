@@ -49,7 +49,7 @@ describe('LLMRouter.embed with dimensions', () => {
     const r = await router.embed('one text', { dimensions: 3, explain: true });
     expect(r.deployment).toBe('emb');
     expect(r.embeddings[0]).toHaveLength(3);
-    expect(r.decision?.excluded).toEqual([{ name: 'fixed', reason: `engine "mock" cannot set the vectors' dimensions` }]);
+    expect(r.decision?.excluded).toEqual([{ name: 'fixed', reason: `engine "mock" cannot set the vectors' dimensions`, kind: 'unfit' }]);
     // Without dimensions the fixed-length model is the first choice.
     expect((await router.embed('one text')).deployment).toBe('fixed');
 
@@ -123,14 +123,14 @@ describe('LLMRouter.embed with token ids', () => {
     expect(r.usage).toEqual({ inputTokens: 6, outputTokens: 0, totalTokens: 6 });
     expect(r.cost.estimated).toBe(false);
     expect(r.deployment).toBe('large');
-    expect(r.decision?.excluded).toEqual([{ name: 'small', reason: 'context window 3 < ~4 tokens of the longest input' }]);
+    expect(r.decision?.excluded).toEqual([{ name: 'small', reason: 'context window 3 < ~4 tokens of the longest input', kind: 'unfit' }]);
   });
 
   it('go only to engines with embedTokens(): the mock is left out; none left is a 400 naming input that tells LangChain users what to set', async () => {
     const { router } = openAIWireRouter([{ name: 'mock', engine: 'mock', capabilities: ['embeddings'], priority: 0 }, wireModel('emb', { priority: 1 })]);
     const r = await router.embed([[7, 8]], { explain: true });
     expect(r.deployment).toBe('emb');
-    expect(r.decision?.excluded).toEqual([{ name: 'mock', reason: 'engine "mock" cannot embed token ids (input as text only)' }]);
+    expect(r.decision?.excluded).toEqual([{ name: 'mock', reason: 'engine "mock" cannot embed token ids (input as text only)', kind: 'unfit' }]);
 
     const { router: mockOnly } = openAIWireRouter([{ name: 'mock', engine: 'mock', capabilities: ['embeddings'] }]);
     const err = await rejection(mockOnly.embed([[7, 8]]));

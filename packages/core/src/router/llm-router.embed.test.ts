@@ -51,7 +51,7 @@ describe('LLMRouter.embed over the mock engine', () => {
     const one = await router.embed('just one', { explain: true });
     expect(one.embeddings).toHaveLength(1);
     expect(one.deployment).toBe('emb');
-    expect(one.decision?.excluded).toEqual([{ name: 'chat', reason: 'lacks capabilities: embeddings' }]);
+    expect(one.decision?.excluded).toEqual([{ name: 'chat', reason: 'lacks capabilities: embeddings', kind: 'unfit' }]);
     expect(one.decision?.order).toEqual(['emb', 'both']);
     expect((await router.embed(['x'], { model: 'both' })).deployment).toBe('both');
     expect((await router.embed(['x'], { model: 'embedder', explain: true })).decision?.order).toEqual(['emb']);
@@ -65,7 +65,7 @@ describe('LLMRouter.embed over the mock engine', () => {
     const router = new LLMRouter({ models: [models[1]!, models[2]!], routing: { strategy: 'priority' } });
     const r = await router.generate('hi', { explain: true });
     expect(r.deployment).toBe('both');
-    expect(r.decision?.excluded).toEqual([{ name: 'emb', reason: 'an embedding model (capabilities list embeddings but not chat or completion)' }]);
+    expect(r.decision?.excluded).toEqual([{ name: 'emb', reason: 'an embedding model (capabilities list embeddings but not chat or completion)', kind: 'unfit' }]);
     expect(await rejection(router.generate('hi', { model: 'emb' }))).toMatchObject({ code: 'unsupported', statusCode: 400, param: 'model' });
   });
 
@@ -77,7 +77,7 @@ describe('LLMRouter.embed over the mock engine', () => {
     );
     const r = await router.embed('x', { explain: true });
     expect(r.deployment).toBe('ok');
-    expect(r.decision?.excluded).toEqual([{ name: 'noembed', reason: 'engine "mock" has no embed()' }]);
+    expect(r.decision?.excluded).toEqual([{ name: 'noembed', reason: 'engine "mock" has no embed()', kind: 'unfit' }]);
   });
 
   it('checks the input: a string or a non-empty array of strings, naming the bad field', async () => {
@@ -223,7 +223,7 @@ describe('LLMRouter.embed over the mock engine', () => {
     expect((await router.embed(many)).deployment).toBe('large');
     const long = await router.embed(['x'.repeat(200)], { explain: true });
     expect(long.deployment).toBe('large');
-    expect(long.decision?.excluded).toEqual([{ name: 'small', reason: 'context window 10 < ~50 tokens of the longest input' }]);
+    expect(long.decision?.excluded).toEqual([{ name: 'small', reason: 'context window 10 < ~50 tokens of the longest input', kind: 'unfit' }]);
     // An input no deployment can take is the caller's error.
     const tooLong = await rejection(router.embed(['x'.repeat(8_000)]));
     expect([tooLong.code, tooLong.statusCode, tooLong.param]).toEqual(['context_length_exceeded', 400, 'input']);

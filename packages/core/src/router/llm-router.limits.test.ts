@@ -90,7 +90,7 @@ describe('LLMRouter: per-deployment limits', () => {
 
     const decision = await r.route('two');
     expect(decision.order).toEqual(['b']);
-    expect(decision.excluded).toEqual([{ name: 'a', reason: 'saturated: at its concurrency limit (1/1 in flight)' }]);
+    expect(decision.excluded).toEqual([{ name: 'a', reason: 'saturated: at its concurrency limit (1/1 in flight)', kind: 'saturated' }]);
     const second = await r.generate('two');
     expect(second.deployment).toBe('b');
     expect(gate.requests).toHaveLength(1);
@@ -234,7 +234,7 @@ describe('LLMRouter: per-deployment limits', () => {
     const first = r.generate('one');
     await until(() => gate.held === 1);
     r.load({ name: 'a', engine: 'mock', priority: 1, limits: { maxConcurrency: 1 } });
-    expect((await r.route('two')).excluded).toEqual([{ name: 'a', reason: 'saturated: at its concurrency limit (1/1 in flight)' }]);
+    expect((await r.route('two')).excluded).toEqual([{ name: 'a', reason: 'saturated: at its concurrency limit (1/1 in flight)', kind: 'saturated' }]);
     gate.open();
     await first;
     expect((await r.route('two')).order[0]).toBe('a');

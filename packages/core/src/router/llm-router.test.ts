@@ -391,7 +391,7 @@ describe('LLMRouter: resilience', () => {
     // while open, a is not even tried
     const d = await router.route('x');
     expect(d.order).toEqual(['b']);
-    expect(d.excluded).toEqual([{ name: 'a', reason: 'circuit open (last error provider_unavailable)' }]);
+    expect(d.excluded).toEqual([{ name: 'a', reason: 'circuit open (last error provider_unavailable)', kind: 'circuit', circuit: 'open' }]);
     expect((await router.generate('x')).deployment).toBe('b');
     expect(engines.a!.calls).toBe(2);
     t += 10_000;
@@ -830,7 +830,7 @@ describe('LLMRouter: batch, explain, events', () => {
     expect(d.candidates.map((c) => [c.name, c.rank])).toEqual([['cheap', 1], ['dear', 2]]);
     expect(d.candidates[0]).toMatchObject({ engine: 'mock', model: 'cheap', price: { input: 0.1, output: 0.2 }, stats: { requests: 0, circuit: 'closed' } });
     expect(d.candidates[0]!.score).toBeGreaterThan(d.candidates[1]!.score!);
-    expect(d.excluded).toEqual([{ name: 'off', reason: 'disabled' }]);
+    expect(d.excluded).toEqual([{ name: 'off', reason: 'disabled', kind: 'unfit' }]);
     expect(d.reason).toMatch(/^"cheap" ranked first by cost-optimized \(expectedCostUsd=[\d.e-]+, inputPrice=0.1, outputPrice=0.2\) ahead of 1 other candidate; 1 excluded\.$/);
     expect(d.decisionUs).toBeGreaterThanOrEqual(0);
     const routed = await router.route('explain this');

@@ -682,17 +682,27 @@ export class LLMRouter {
 
   /**
    * Removes a tenant (set with `setTenant` or from a v3 config); returns whether it existed. Its own
-   * models are closed once idle; calls naming it then follow `unknownTenant`; strategies forget what they learned
-   * about it (`Strategy.forgetTenant`: `adaptive` drops its own deployments' models and pending decisions).
+   * models are closed once idle; calls naming it then follow `unknownTenant` (under `'shared'`, the shared
+   * deployments). What strategies learned about it stays (its feedback on shared deployments, its calls' pending
+   * decisions): the tenant may still call. When the tenant itself is gone, call `forgetTenant` too.
    */
   removeTenant(id: string): boolean {
     const own = this.tenants.remove(id);
     if (!own) return false;
     for (const d of own) this.retire(d);
-    // Learning strategies drop what they learned about the tenant (else their state grows with every tenant).
-    for (const st of new Set(this.strategies.values())) st.forgetTenant?.(id);
     if (this.config.version === 3) this.config = { ...this.config, tenants: this.config.tenants.filter((t) => t.id !== id) };
     return true;
+  }
+
+  /**
+   * Forgets what strategies learned about a tenant (`Strategy.forgetTenant`: `adaptive` drops its feedback layers,
+   * its own deployments' models and its calls' pending decisions, so `feedback` on them returns false), for a tenant
+   * that is deleted: any id, whether or not the router knows the tenant (one served the shared deployments without
+   * `setTenant` has learning too). Its config and own models stay: remove them with `removeTenant`.
+   */
+  forgetTenant(id: string): void {
+    // Learning strategies drop what they learned about the tenant (else their state grows with every tenant).
+    for (const st of new Set(this.strategies.values())) st.forgetTenant?.(id);
   }
 
   /** Registers a strategy under `name` (replacing one of the same name). */
@@ -824,6 +834,7 @@ export class LLMRouter {
         stats: d.stats.snapshot(),
       };
       if (d.config.alias !== undefined) info.alias = d.config.alias;
+      if (d.tenant !== undefined) info.tenant = d.tenant;
       // Frozen (the deployment's own): the caller cannot change what the router bills with.
       if (d.price) info.price = d.price;
       return info;

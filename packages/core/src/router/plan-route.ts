@@ -3,7 +3,7 @@ import { LLMError } from '../errors/llm-error.js';
 import { toLLMError } from '../errors/to-llm-error.js';
 import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
 import type { GenerateRequest } from '../spec/index.js';
-import { matchesName, noCandidateError, noDeploymentError, saturatedError, saturation, selectCandidates, unfitReason, type CandidateQuery, type CandidateSelection, type Exclusion } from './candidates.js';
+import { exclusion, matchesName, noCandidateError, noDeploymentError, saturatedError, saturation, selectCandidates, unfitReason, type CandidateQuery, type CandidateSelection, type Exclusion } from './candidates.js';
 import { DEFAULT_EXPECTED_OUTPUT_TOKENS, type RouterDeployment } from './deployment.js';
 import type { AffinityLookup } from './prompt-cache-affinity/prompt-cache-affinity.js';
 import type { AffinityHit } from './prompt-cache-affinity/affinity-store.js';
@@ -227,7 +227,7 @@ function leftOutBy(ctx: StrategyContext, candidates: readonly RouterDeployment[]
   for (const d of candidates) {
     if (ranked.some((r) => r.deployment === d) || order?.includes(d)) continue;
     const said = ctx.leftOut?.find((x) => x?.name === d.name);
-    out.push({ name: d.name, reason: typeof said?.reason === 'string' ? said.reason : `left out by strategy "${strategy}"` });
+    out.push(exclusion(d, typeof said?.reason === 'string' ? said.reason : `left out by strategy "${strategy}"`, 'strategy'));
   }
   return out;
 }
@@ -295,6 +295,7 @@ function explainPlan(
     if (r.note) c.note = r.note;
     // The deployment's frozen price (no copy per call): editing it cannot change what the router bills.
     if (d.price) c.price = d.price;
+    if (d.tenant !== undefined) c.tenant = d.tenant;
     return c;
   });
   const top = ranked[0]!;

@@ -44,7 +44,7 @@ describe('a strategy that leaves candidates out (intelligent constraints, a filt
     // serve the request, with the reason". `weak` is enabled, fit and healthy; the strategy's constraint dropped it.
     const mentioned = [...d.candidates.map((c) => c.name), ...d.excluded.map((x) => x.name)];
     expect(mentioned).toContain('weak');
-    expect(d.excluded).toEqual([{ name: 'weak', reason: 'intelligent: minQuality 0.8: predicted quality 0.5 (static)' }]);
+    expect(d.excluded).toEqual([{ name: 'weak', reason: 'intelligent: minQuality 0.8: predicted quality 0.5 (static)', kind: 'strategy' }]);
     await router.close();
   });
 
@@ -67,8 +67,8 @@ describe('a strategy that leaves candidates out (intelligent constraints, a filt
     const d = await router.route('hello', { strategy: 'only-good' });
     expect(d.order).toEqual(['good']);
     expect(d.excluded).toEqual([
-      { name: 'weak', reason: 'too weak for us' },
-      { name: 'third', reason: 'left out by strategy "only-good"' },
+      { name: 'weak', reason: 'too weak for us', kind: 'strategy' },
+      { name: 'third', reason: 'left out by strategy "only-good"', kind: 'strategy' },
     ]);
     await router.close();
   });

@@ -111,7 +111,10 @@ export interface Strategy {
    * `config_invalid` naming `routing.options.<name>.<param>`.
    */
   checkOptions?(options: Record<string, unknown>): void;
-  /** Called when the router removes a tenant (`removeTenant`): drop what was learned about its own deployments. */
+  /**
+   * Called when the router forgets a tenant (`LLMRouter.forgetTenant`, for a deleted tenant): drop what was learned
+   * about it (its own deployments' models, its feedback, its calls' pending decisions). Not called by `removeTenant`.
+   */
   forgetTenant?(tenant: string): void;
 }
 
@@ -280,6 +283,8 @@ export interface DeploymentInfo {
   /** True when the price was not configured: it came from the shipped table (or is 0 for a local engine). */
   priceFromTable: boolean;
   stats: DeploymentStatsSnapshot;
+  /** The tenant owning the deployment (one of its own models, `setTenant` / a v3 config); absent for a shared deployment. */
+  tenant?: string;
   /**
    * Set for a cascade (`routing.cascades`), a virtual model with engine `cascade`: its definition. Its
    * `price` is the sum of its two models' prices, its `stats` the weak model's.
@@ -297,6 +302,25 @@ export interface CandidateExplanation {
   note?: string;
   stats: DeploymentStatsSnapshot;
   price?: Readonly<ModelPrice>;
+  /** The tenant owning the deployment (one of its own models); absent for a shared deployment. */
+  tenant?: string;
+}
+
+/** A deployment a decision left out (`RouteDecision.excluded`), and why. */
+export interface RouteExclusion {
+  name: string;
+  /** One human phrase. Those of kind `saturated` and `circuit` quote the deployment's traffic (in-flight counts, its last error). */
+  reason: string;
+  /**
+   * What left it out: `unfit` (its config cannot serve the request: disabled, capabilities, region, context window,
+   * its engine not created), `saturated` (at a concurrency or rate limit), `circuit` (its circuit is open: `circuit`
+   * holds the state) or `strategy` (the strategy did not rank it; the strategy's reason).
+   */
+  kind: 'unfit' | 'saturated' | 'circuit' | 'strategy';
+  /** With kind `circuit`: the circuit's state. */
+  circuit?: 'closed' | 'open' | 'half-open';
+  /** The tenant owning the deployment (one of its own models); absent for a shared deployment. */
+  tenant?: string;
 }
 
 export interface RouteDecision {
@@ -307,7 +331,7 @@ export interface RouteDecision {
   /** Deployment names in the order they would be tried (ranking, then fallbacks). */
   order: string[];
   candidates: CandidateExplanation[];
-  excluded: Array<{ name: string; reason: string }>;
+  excluded: RouteExclusion[];
   /** One human sentence: why the first choice. */
   reason: string;
   /** Time the decision took, in microseconds. */

@@ -1,7 +1,7 @@
 import { LLMError, toLLMError, type CountTokensOptions, type GenerateRequest, type TokenCount } from '@llmrr/core';
 import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
-import { UNAUTHENTICATED } from '../auth/principal.js';
+import { routerTenant, UNAUTHENTICATED } from '../auth/principal.js';
 import type { GatewayDeps } from '../calls/context.js';
 import type { ModelRoute } from '../calls/model-route.js';
 import { resolveModel } from '../calls/resolve-model.js';
@@ -73,7 +73,7 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
       if (body.messages.length > deps.maxMessages) {
         throw new LLMError({ code: 'invalid_request', message: `Too many messages: ${body.messages.length} (the limit is ${deps.maxMessages})`, param: 'messages' });
       }
-      const resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
+      const resolved = resolveModel(body.model, deps.router.models(routerTenant(principal)), principal);
       model = body.model;
       // The conversion checks what /v1/messages checks (a tool_choice naming a tool that is not there). Its max_tokens
       // is a stand-in, left out of the request counted: the body has none, and an engine builds its count from the
@@ -92,7 +92,7 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
         try {
           count = await counter.countTokens(request, {
             ...countAdmission(deps.stores, principal, (m, e) => deps.log(m, requestId, e)),
-            tenant: principal.tenantId,
+            tenant: routerTenant(principal),
             ...(resolved.model !== undefined ? { model: resolved.model } : {}),
             ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
             ...(incoming.signal ? { signal: incoming.signal } : {}),

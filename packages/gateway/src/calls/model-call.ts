@@ -1,5 +1,5 @@
 import { LLMError, toLLMError, type DeploymentInfo, type GenerateOptions, type GenerateRequest, type RateLimitInfo, type RouterResult, type RouterStream, type UsageStatus } from '@llmrr/core';
-import type { Principal } from '../auth/principal.js';
+import { routerTenant, type Principal } from '../auth/principal.js';
 import { errorReply, needsServerLog, toPublicError, type ErrorStyle } from '../http/error-body.js';
 import { formatScore, headerText, resultHeaders } from '../http/llmrr-info.js';
 import { visibleResult } from '../http/traffic-visibility.js';
@@ -77,7 +77,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   if (call.ext.fallbacks) {
     // Bad input, refused before anything is admitted or recorded (counted in the metrics like a schema 400).
     try {
-      all = deps.router.models(call.principal.tenantId);
+      all = deps.router.models(routerTenant(call.principal));
       checkFallbacks(call.ext.fallbacks, all, call.principal);
     } catch (e) {
       const error = toLLMError(e);
@@ -150,7 +150,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   };
 
   try {
-    all ??= deps.router.models(call.principal.tenantId);
+    all ??= deps.router.models(routerTenant(call.principal));
     let resolved: ResolvedModel;
     try {
       resolved = resolveModel(call.model, all, call.principal, call.ext.fallbacks, deps.router.routerConfig?.routing);
@@ -288,10 +288,11 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
  * `signal`: the client's, or the stream's own controller's.
  */
 function generateOptions(call: ModelCall, resolved: ResolvedModel, signal: AbortSignal | undefined, router: GatewayRouter): GenerateOptions {
-  const tenant = call.principal.tenantId;
-  const metadata: Record<string, unknown> = { tenant, endpoint: call.endpoint };
+  const metadata: Record<string, unknown> = { tenant: call.principal.tenantId, endpoint: call.endpoint };
   if (call.principal.key) metadata.keyId = call.principal.key.id;
-  const options: GenerateOptions = { requestId: call.requestId, tenant, metadata };
+  const options: GenerateOptions = { requestId: call.requestId, metadata };
+  const tenant = routerTenant(call.principal);
+  if (tenant !== undefined) options.tenant = tenant;
   if (signal) options.signal = signal;
   if (resolved.model !== undefined) options.model = resolved.model;
   if (resolved.allowedModels) options.allowedModels = resolved.allowedModels;

@@ -16,7 +16,7 @@ import {
   type UsageEntryInput,
   type UsageStatus,
 } from '@llmrr/core';
-import type { Principal } from '../auth/principal.js';
+import { routerTenant, type Principal } from '../auth/principal.js';
 import { toPublicError } from '../http/error-body.js';
 import type { Admission } from '../tenancy/admission.js';
 import type { GatewayMetrics, RequestObservation } from '../metrics/gateway-metrics.js';
@@ -294,7 +294,7 @@ function isAmount(usd: unknown): usd is number {
 
 function deploymentPrice(deps: CallDeps, call: SettleCall, deployment: string) {
   try {
-    return deps.router.models(call.principal.tenantId).find((d) => d.name === deployment)?.price;
+    return deps.router.models(routerTenant(call.principal)).find((d) => d.name === deployment)?.price;
   } catch (e) {
     deps.log('looking up the price of a broken-off call failed', call.requestId, e);
     return undefined;

@@ -15,8 +15,9 @@ describe('a v3 tenant preferring an unknown strategy, at the gateway', () => {
       version: 3,
       models: [{ name: 'a', engine: 'mock' }],
       routing: { strategy: 'priority', retries: { max: 0 } },
-      // A gateway without stores serves its calls as the tenant `anonymous`.
-      tenants: [{ id: 'anonymous', preferences: { strategy: 'prioritty' } }],
+      // A gateway without stores calls the router without a tenant: the config's default tenant's.
+      tenants: [{ id: 'default', preferences: { strategy: 'prioritty' } }],
+      defaultTenant: 'default',
     });
     const logged: GatewayLogEntry[] = [];
     const gateway = createGateway({ router, log: (e) => logged.push(e) });

@@ -1,15 +1,18 @@
-import type { CandidateExplanation, RouteDecision, RouterResult } from '@llmrr/core';
+import type { CandidateExplanation, DeploymentStatsSnapshot, RouteDecision, RouteExclusion, RouterResult } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 
 /**
  * Who sees a deployment's traffic. A deployment's counters (requests, failures, error rate, latency, in flight) and
- * what strategies derive from them count every tenant's calls in this process, so a tenant sees them only for its
- * own models; of a shared deployment it sees the circuit alone. A caller without a tenant of its own (a gateway
- * without stores) and the demo tenant see everything. One rule for every answer that carries them: `/api/status`,
+ * what strategies derive from them (scores, factors, notes, learned quality) count every tenant's calls in this
+ * process, so a tenant sees them only for its own models; of a shared deployment it sees the circuit alone. A
+ * caller without a tenant of its own (a gateway without stores) and the demo tenant see everything. Ownership is
+ * the router's (`owner`: `DeploymentInfo.tenant`, `CandidateExplanation.tenant`, `RouteExclusion.tenant`), not the
+ * stored tenant record's model names: a stored model the router could not set is not the tenant's deployment (it
+ * is served the shared one of that name). One rule for every answer that carries them: `/api/status`,
  * `/api/route`'s candidates and the `llmrr.explain` decision of the model routes.
  */
-export function seesTraffic(principal: Principal, deployment: string): boolean {
-  return seesAllTraffic(principal) || principal.tenant!.models?.some((m) => m.name === deployment) === true;
+export function seesTraffic(principal: Principal, owner: string | undefined): boolean {
+  return seesAllTraffic(principal) || (owner !== undefined && owner === principal.tenantId);
 }
 
 function seesAllTraffic(principal: Principal): boolean {
@@ -17,33 +20,51 @@ function seesAllTraffic(principal: Principal): boolean {
 }
 
 /**
- * Strategy factors that are (or are read off) a deployment's traffic: `adaptive`'s observations, the observed
- * latency (`latencyMs`; `balanced`'s normalised `latency` and `errorRate`), `least-loaded`'s in-flight count and load.
- */
-const TRAFFIC_FACTORS: ReadonlySet<string> = new Set(['observations', 'latencyMs', 'ttftMs', 'latency', 'errorRate', 'inFlight', 'load']);
-
-/**
- * A routing decision as `principal` may see it: a shared deployment's candidate keeps `stats` `{ circuit }` only and
- * loses its traffic factors, and the reason's factor list (the first candidate's) loses them too. The same object
- * when nothing is hidden (no copy for a caller who sees all).
+ * A routing decision as `principal` may see it. Of a shared deployment (one it does not see the traffic of), a
+ * candidate keeps only what is config or visible anyway: `name`, `model`, `engine`, `rank`, `stats: { circuit }` and
+ * `price` (no score, factors nor note: each is read off the traffic or a learned model of it); an excluded entry's
+ * reason is cut to its kind (`saturated`, `circuit <state>`, `left out by strategy "<strategy>"`; an unfit one,
+ * which quotes config only, stays); and when the first candidate is such a deployment the decision's reason is
+ * the neutral `"<name>" ranked first by <strategy>.`. The same object when nothing is hidden (no copy for a caller
+ * who sees all).
  */
 export function visibleDecision(decision: RouteDecision, principal: Principal): RouteDecision {
   if (seesAllTraffic(principal)) return decision;
   let candidates: CandidateExplanation[] | undefined;
+  let excluded: RouteExclusion[] | undefined;
   let reason = decision.reason;
   decision.candidates.forEach((c, i) => {
-    if (seesTraffic(principal, c.name)) return;
+    if (seesTraffic(principal, c.tenant)) return;
     candidates ??= decision.candidates.slice();
-    const shown = { ...c, stats: { circuit: c.stats.circuit } } as CandidateExplanation;
-    if (c.factors) {
-      const factors: Record<string, number> = {};
-      for (const [k, v] of Object.entries(c.factors)) if (!TRAFFIC_FACTORS.has(k)) factors[k] = v;
-      shown.factors = factors;
-    }
+    const shown: CandidateExplanation = { name: c.name, model: c.model, engine: c.engine, rank: c.rank, stats: { circuit: c.stats.circuit } as DeploymentStatsSnapshot };
+    if (c.price) shown.price = c.price;
     candidates[i] = shown;
-    if (c.rank === 1) reason = withoutTrafficFactors(reason);
+    if (i === 0) reason = `"${c.name}" ranked first by ${decision.strategy}.`;
   });
-  return candidates ? { ...decision, candidates, reason } : decision;
+  decision.excluded.forEach((e, i) => {
+    if (seesTraffic(principal, e.tenant)) return;
+    const cut = hiddenReason(e, decision.strategy);
+    if (cut === e.reason) return;
+    excluded ??= decision.excluded.slice();
+    excluded[i] = { ...e, reason: cut };
+  });
+  if (!candidates && !excluded) return decision;
+  return { ...decision, candidates: candidates ?? decision.candidates, excluded: excluded ?? decision.excluded, reason };
+}
+
+/** An exclusion's reason without the traffic it may quote (in-flight counts, last error, a strategy's observations). */
+function hiddenReason(e: RouteExclusion, strategy: string): string {
+  switch (e.kind) {
+    case 'saturated':
+      return 'saturated';
+    case 'circuit':
+      return `circuit ${e.circuit ?? 'open'}`;
+    case 'strategy':
+      return `left out by strategy "${strategy}"`;
+    default:
+      // `unfit` quotes the deployment's config and the request only.
+      return e.reason;
+  }
 }
 
 /** A result whose `decision` (explain) is as `principal` may see it (`visibleDecision`). */
@@ -51,19 +72,4 @@ export function visibleResult(result: RouterResult, principal: Principal): Route
   if (!result.decision || seesAllTraffic(principal)) return result;
   const decision = visibleDecision(result.decision, principal);
   return decision === result.decision ? result : { ...result, decision };
-}
-
-/** The decision's reason without traffic factors in its `"name" ranked first by strategy (k=v, ...)` list. */
-function withoutTrafficFactors(reason: string): string {
-  const at = reason.indexOf(' ranked first by ');
-  const open = at < 0 ? -1 : reason.indexOf(' (', at);
-  const close = open < 0 ? -1 : reason.indexOf(')', open);
-  if (close < 0) return reason;
-  const items = reason.slice(open + 2, close).split(', ');
-  const kept = items.filter((kv) => {
-    const eq = kv.indexOf('=');
-    return eq < 0 || !TRAFFIC_FACTORS.has(kv.slice(0, eq));
-  });
-  if (kept.length === items.length) return reason;
-  return reason.slice(0, open) + (kept.length > 0 ? ` (${kept.join(', ')})` : '') + reason.slice(close + 1);
 }

@@ -1,4 +1,5 @@
 import { PREFETCH_METADATA_KEY, providerCacheUsage, type RouterEvents, type RouterResult } from '@llmrr/core';
+import { ANONYMOUS } from '../auth/principal.js';
 import { ledgerCounts, withGuardTokens, type LedgerCounts } from '../calls/ledger-counts.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
@@ -40,7 +41,8 @@ export function meterPrefetches(
   const pending = new Set<Promise<void>>();
   const off = router.on('request:end', (e: RouterEvents['request:end']) => {
     if (e.metadata[PREFETCH_METADATA_KEY] !== true) return;
-    const tenantId = e.metadata.tenant;
+    // Without stores the gateway calls the router with no tenant (`routerTenant`): its prefetches are `anonymous`'s.
+    const tenantId = e.metadata.tenant ?? (stores ? undefined : ANONYMOUS.tenantId);
     const result = e.result;
     // A prefetch answered from the cache costs nothing, unless a semantic guard's call let the answer through.
     if (!result || (result.cached !== false && !(result.cost.totalUsd > 0)) || typeof tenantId !== 'string') return;

@@ -98,7 +98,8 @@ describe('llm_cost_usd_total and llm_tokens_total without stores', () => {
         answeredOutput += body.usage.completion_tokens;
       }),
     );
-    const prefetched = router.prefetch!.stats('anonymous');
+    // The store-less caller is no tenant of the router (`''`, calls without one); its metrics label is `anonymous`.
+    const prefetched = router.prefetch!.stats('');
     expect(prefetched.calls).toBe(1);
     expect(prefetched.costUsd).toBeGreaterThan(0);
     const text = await (await get(gateway, '/metrics')).text();

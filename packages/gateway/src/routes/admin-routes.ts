@@ -171,6 +171,8 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const deleted = await s.tenants.deleteTenant(id);
       if (!deleted) throw notFound('Tenant', id);
       tenantModels?.forget(id);
+      // Its learning goes too (feedback layers, pending decisions), whether or not it had own models.
+      deps.router.forgetTenant?.(id);
       await audit('tenant.delete', id);
       return ok(c, { id, deleted: true });
     }),

@@ -2,7 +2,7 @@ import { LLMError, toLLMError, type DeploymentInfo, type RouterResult } from '@l
 import type { Hono } from 'hono';
 import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
-import type { Principal } from '../auth/principal.js';
+import { routerTenant, type Principal } from '../auth/principal.js';
 import { clientIp, type AppContext, type AppEnv, type GatewayDeps } from '../calls/context.js';
 import { jsonResponse } from '../calls/model-call.js';
 import { postModelEndpoint } from '../calls/model-endpoint.js';
@@ -45,11 +45,12 @@ async function principalOf(c: AppContext, deps: GatewayDeps, headers: Record<str
 /**
  * One deployment's line of `/api/status`. Its traffic (requests, failures, error rate, latency, in flight) counts
  * every tenant's calls in this process, so a tenant sees it only for its own models; a shared deployment shows its
- * circuit alone, except to a caller without a tenant of its own (the demo tenant, a gateway without stores): `seesTraffic`.
+ * circuit alone, except to a caller without a tenant of its own (the demo tenant, a gateway without stores): `seesTraffic`,
+ * by the router's owner of the deployment (`DeploymentInfo.tenant`).
  */
 function deploymentStatus(d: DeploymentInfo, principal: Principal): Record<string, unknown> {
   const line = { name: d.name, engine: d.engine, model: d.model, circuit: d.stats.circuit };
-  if (!seesTraffic(principal, d.name)) return line;
+  if (!seesTraffic(principal, d.tenant)) return line;
   return { ...line, requests: d.stats.requests, failures: d.stats.failures, errorRate: d.stats.errorRate, latencyMs: d.stats.latencyMs ?? null, inFlight: d.stats.inFlight };
 }
 
@@ -72,7 +73,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
     const headers: Record<string, string> = {};
     try {
       const principal = await principalOf(c, deps, headers);
-      const deployments = visibleDeployments(deps.router.models(principal.tenantId), principal);
+      const deployments = visibleDeployments(deps.router.models(routerTenant(principal)), principal);
       return jsonResponse(
         {
           status: 'ok',
@@ -97,7 +98,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
     const headers: Record<string, string> = {};
     try {
       const principal = await principalOf(c, deps, headers);
-      const models = visibleDeployments(deps.router.models(principal.tenantId), principal).map((d) => ({
+      const models = visibleDeployments(deps.router.models(routerTenant(principal)), principal).map((d) => ({
         id: d.name,
         name: d.name,
         engine: d.engine,
@@ -164,14 +165,14 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
     try {
       const principal = await principalOf(c, deps, headers);
       const body = validateBody(RouteRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), { maxBytes: deps.maxBodyBytes }));
-      const resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal);
+      const resolved = resolveModel(body.model, deps.router.models(routerTenant(principal)), principal);
       const strategy = body.strategy ?? tenantStrategy(principal, deps.router);
       const routed = await deps.router
         .route(
           { messages: [{ role: 'user', content: body.prompt }] },
           {
             requestId,
-            tenant: principal.tenantId,
+            tenant: routerTenant(principal),
             explain: body.explain,
             ...(resolved.model !== undefined ? { model: resolved.model } : {}),
             ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),

@@ -1,7 +1,7 @@
 import { LLMError, refusedAnswerDetails, toLLMError, type DeploymentInfo, type UsageStatus } from '@llmrr/core';
 import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
-import { UNAUTHENTICATED, type Principal } from '../auth/principal.js';
+import { routerTenant, UNAUTHENTICATED, type Principal } from '../auth/principal.js';
 import type { CallsInFlight } from '../calls/calls-in-flight.js';
 import type { GatewayDeps } from '../calls/context.js';
 import type { ModelRoute } from '../calls/model-route.js';
@@ -107,7 +107,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     let candidates: DeploymentInfo[];
     try {
       // With the routing's fallbacks, as the router's embed() uses them: the reservation prices them in.
-      resolved = resolveModel(body.model, deps.router.models(principal.tenantId), principal, undefined, deps.router.routerConfig?.routing);
+      resolved = resolveModel(body.model, deps.router.models(routerTenant(principal)), principal, undefined, deps.router.routerConfig?.routing);
       candidates = embeddingCandidates(body.model, resolved);
     } catch (refusal) {
       // A refusal counts against the limits too (429 once over them), as on the chat endpoints.
@@ -138,7 +138,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     const result = await embed(input.input, {
       requestId,
       ...(incoming.signal ? { signal: incoming.signal } : {}),
-      tenant: principal.tenantId,
+      tenant: routerTenant(principal),
       metadata,
       ...(resolved.model !== undefined ? { model: resolved.model } : {}),
       ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),

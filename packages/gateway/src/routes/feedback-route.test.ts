@@ -26,6 +26,54 @@ describe('POST /v1/feedback', () => {
     return { h, acme, globex };
   }
 
+  /** `tenant`'s adaptive expected quality of `deployment`, as the router ranks it (its own explanation). */
+  async function expectedQualityOf(h: Harness, tenant: string, deployment: string): Promise<number> {
+    const d = await h.router.route('same prompt', { tenant, model: deployment, explain: true });
+    return d.candidates.find((c) => c.name === deployment)!.factors!['expectedQuality']!;
+  }
+
+  /** `who`'s chat call to "a"; its request id. */
+  async function callA(h: Harness, who: Record<string, string>): Promise<string> {
+    const res = await post(h.gateway, '/v1/chat/completions', { model: 'a', messages: [{ role: 'user', content: 'same prompt' }] }, who);
+    expect(res.status).toBe(200);
+    return res.headers.get('x-request-id')!;
+  }
+
+  const admin = (h: Harness, method: string, path: string, body?: unknown) =>
+    h.gateway.fetch(new Request(`http://gateway.test${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }));
+
+  it("a tenant whose own models are all removed keeps its scores of shared deployments and its calls' pending feedback", async () => {
+    h = await createHarness({ stores: 'memory', models: [mockModel('a'), mockModel('b')], routing: { strategy: 'adaptive', options: { adaptive: { explorationScale: 0.001 } } }, gateway: { auth: { adminKey: ADMIN } } });
+    const s = h.stores!;
+    await s.tenants.createTenant({ id: 'globex', name: 'Globex', models: [{ name: 'own', engine: 'mock', capabilities: ['chat', 'completion'] }] });
+    const globex = { authorization: `Bearer ${(await s.tenants.createKey('globex', { name: 'k' })).secret}` };
+    const before = await expectedQualityOf(h, 'globex', 'a');
+    for (let i = 0; i < 10; i++) expect(await (await post(h.gateway, '/v1/feedback', { request_id: await callA(h, globex), score: 0 }, globex)).json()).toEqual({ accepted: true });
+    expect(await expectedQualityOf(h, 'globex', 'a')).toBeLessThan(before - 0.3);
+    const waiting = await callA(h, globex);
+
+    // The admin removes globex's own model; globex keeps using the shared "a" (its next request syncs its models).
+    expect((await admin(h, 'PATCH', '/admin/tenants/globex', { models: [] })).status).toBe(200);
+    await callA(h, globex);
+    expect(h.router.models('globex').some((m) => m.name === 'own')).toBe(false);
+
+    expect(await expectedQualityOf(h, 'globex', 'a')).toBeLessThan(before - 0.3);
+    expect(await (await post(h.gateway, '/v1/feedback', { request_id: waiting, score: 0 }, globex)).json()).toEqual({ accepted: true });
+  });
+
+  it('deleting a tenant without own models forgets its scores and its calls waiting for feedback', async () => {
+    const { h, acme } = await tenants();
+    const before = await expectedQualityOf(h, 'acme', 'a');
+    for (let i = 0; i < 10; i++) expect(await (await post(h.gateway, '/v1/feedback', { request_id: await callA(h, acme), score: 0 }, acme)).json()).toEqual({ accepted: true });
+    const waiting = await callA(h, acme);
+    expect(await expectedQualityOf(h, 'acme', 'a')).toBeLessThan(before - 0.3);
+
+    expect((await admin(h, 'DELETE', '/admin/tenants/acme')).status).toBe(200);
+    // The router's view of "acme" (were the id used again) is the shared state; its pending call is gone.
+    expect(await expectedQualityOf(h, 'acme', 'a')).toBe(await expectedQualityOf(h, 'globex', 'a'));
+    expect(h.router.feedback(waiting, 0)).toBe(false);
+  });
+
   it("scores the caller's own request: the router's feedback is called and the learning strategy accepts it", async () => {
     const { h, acme } = await tenants();
     const spy = vi.spyOn(h.router, 'feedback');
@@ -40,10 +88,8 @@ describe('POST /v1/feedback', () => {
 
   it("a tenant's scores move its own adaptive ranking of a shared deployment, not another tenant's", async () => {
     const { h, acme, globex } = await tenants();
-    const expectedQuality = async (who: Record<string, string>) => {
-      const body = (await (await post(h.gateway, '/api/route', { prompt: 'same prompt' }, who)).json()) as { candidates: Array<{ name: string; factors?: { expectedQuality?: number } }> };
-      return body.candidates.find((c) => c.name === 'a')!.factors!.expectedQuality!;
-    };
+    // The router's own explanation: the gateway's shows a tenant no learned quality of a shared deployment.
+    const expectedQuality = async (who: Record<string, string>) => expectedQualityOf(h, who === acme ? 'acme' : 'globex', 'a');
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) {
       const res = await post(h.gateway, '/v1/chat/completions', { model: 'a', messages: [{ role: 'user', content: 'same prompt' }] }, acme);
@@ -95,6 +141,14 @@ describe('POST /v1/feedback', () => {
       expect(error.code).toBe('invalid_request');
       if (param !== '') expect(error.param).toBe(param);
     }
+  });
+
+  it("without stores, scores move the router's shared ranking (the caller is no tenant of the router, no `anonymous` layer)", async () => {
+    h = await createHarness({ models: [mockModel('a'), mockModel('b')], routing: { strategy: 'adaptive', options: { adaptive: { explorationScale: 0.001 } } } });
+    const shared = async () => (await h!.router.route('same prompt', { model: 'a', explain: true })).candidates[0]!.factors!['expectedQuality']!;
+    const before = await shared();
+    for (let i = 0; i < 10; i++) expect(await (await post(h.gateway, '/v1/feedback', { request_id: await callA(h, {}), score: 0 }, {})).json()).toEqual({ accepted: true });
+    expect(await shared()).toBeLessThan(before - 0.3);
   });
 
   it('without stores (one tenant): accepted as the router says; a request the strategy did not route is not accepted', async () => {

@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import { anthropicModelPage, toAnthropicModelInfo } from '../anthropic/model-info.js';
 import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
-import type { Principal } from '../auth/principal.js';
+import { routerTenant, type Principal } from '../auth/principal.js';
 import { clientIp, type AppContext, type AppEnv, type GatewayDeps } from '../calls/context.js';
 import { jsonResponse } from '../calls/model-call.js';
 import { modelRefused, visibleDeployments } from '../calls/resolve-model.js';
@@ -41,7 +41,7 @@ export function registerModelsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
   const visible = async (c: AppContext, requestId: string, headers: Record<string, string>): Promise<{ models: DeploymentInfo[]; principal: Principal }> => {
     const principal = await authenticate(c.req.raw.headers, { stores: deps.stores, auth: deps.auth, requestId, clientIp: clientIp(c), log: (m, e) => deps.log(m, requestId, e) });
     demoHeaders(principal, headers);
-    return { models: visibleDeployments(deps.router.models(principal.tenantId), principal), principal };
+    return { models: visibleDeployments(deps.router.models(routerTenant(principal)), principal), principal };
   };
   const styleOf = (c: AppContext): ErrorStyle => (c.req.header(ANTHROPIC_VERSION_HEADER) !== undefined ? 'anthropic' : 'openai');
   const created = () => Math.floor(deps.startedAt / 1000);

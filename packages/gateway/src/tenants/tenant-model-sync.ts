@@ -72,7 +72,10 @@ export class TenantModelSync {
     return entry?.allowList ? { ...tenant, allowedModels: entry.allowList } : tenant;
   }
 
-  /** Removes a (deleted) tenant's models from the router. */
+  /**
+   * Removes a tenant's own models from the router (a deleted tenant, or one left without models). What the router's
+   * strategies learned about the tenant stays: forgetting a deleted tenant is `router.forgetTenant`'s.
+   */
   forget(tenantId: string): void {
     if (!this.#entries.delete(tenantId)) return;
     this.#router.removeTenant(tenantId);

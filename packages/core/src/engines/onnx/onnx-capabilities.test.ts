@@ -57,7 +57,7 @@ describe('onnx capabilities from the config', () => {
     try {
       const r = await router.generate('the cat', { explain: true });
       expect(r.deployment).toBe('chat');
-      expect(r.decision?.excluded).toEqual([{ name: 'onnx-embed', reason: 'an embedding model (engine "onnx" declares embeddings but not chat or completion for it)' }]);
+      expect(r.decision?.excluded).toEqual([{ name: 'onnx-embed', reason: 'an embedding model (engine "onnx" declares embeddings but not chat or completion for it)', kind: 'unfit' }]);
       const parts = await collect(router.stream('the cat'));
       expect(parts[0]).toMatchObject({ type: 'route', deployment: 'chat' });
       expect(await rejection(router.generate('the cat', { model: 'onnx-embed' }))).toMatchObject({ code: 'unsupported', statusCode: 400, param: 'model' });

@@ -1,6 +1,6 @@
 /**
- * `adaptive` forgets a tenant the router removes (`removeTenant`, as the gateway does when an admin deletes a tenant
- * or its models): its own deployments' models and its calls' pending decisions go, so the strategy does not grow
+ * `adaptive` forgets a tenant the router forgets (`forgetTenant`, with `removeTenant`, as the gateway does when an
+ * admin deletes a tenant): its own deployments' models and its calls' pending decisions go, so the strategy does not grow
  * with every tenant that ever had its own models. A `route()` preview makes no state.
  */
 import { describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ function armsOf(adaptive: AdaptiveStrategy): Map<string | undefined, Map<string,
 }
 
 describe('adaptive: tenants that come and go', () => {
-  it("a removed tenant's own arms are dropped (state does not grow with every tenant ever seen)", async () => {
+  it("a deleted tenant's own arms are dropped (state does not grow with every tenant ever seen)", async () => {
     const adaptive = new AdaptiveStrategy();
     const router = new LLMRouter(
       { models: [{ name: 'shared', engine: 'mock' }], routing: { strategy: 'adaptive', ...NO_RETRY } },
@@ -28,6 +28,7 @@ describe('adaptive: tenants that come and go', () => {
       await router.generate('hi', { tenant: id, model: 'own' });
       expect(adaptive.snapshot(id)['own']?.observations).toBeGreaterThan(0);
       expect(router.removeTenant(id)).toBe(true);
+      router.forgetTenant(id);
     }
     // Every tenant is gone from the router; what the strategy still holds for them:
     const kept = Array.from({ length: tenants }, (_, i) => adaptive.snapshot(`t${i}`)['own']).filter((s) => s !== undefined).length;
@@ -36,7 +37,7 @@ describe('adaptive: tenants that come and go', () => {
     await router.close();
   });
 
-  it("a removed tenant's calls waiting for feedback are forgotten; another tenant's and shared calls are not", async () => {
+  it("a deleted tenant's calls waiting for feedback are forgotten; another tenant's and shared calls are not", async () => {
     const adaptive = new AdaptiveStrategy();
     const router = new LLMRouter(
       { models: [{ name: 'shared', engine: 'mock' }], routing: { strategy: 'adaptive', ...NO_RETRY } },
@@ -48,6 +49,7 @@ describe('adaptive: tenants that come and go', () => {
     await router.generate('hi', { tenant: 'stays', model: 'own', requestId: 's1' });
     await router.generate('hi', { model: 'shared', requestId: 'x1' });
     router.removeTenant('gone');
+    router.forgetTenant('gone');
     expect([router.feedback('g1', 1), router.feedback('s1', 1), router.feedback('x1', 1)]).toEqual([false, true, true]);
     expect(adaptive.snapshot('stays')['own']?.observations).toBeGreaterThan(0);
     await router.close();

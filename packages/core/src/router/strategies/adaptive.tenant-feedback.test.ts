@@ -104,9 +104,35 @@ describe("adaptive: a tenant's explicit feedback on shared deployments", () => {
     expect([lowered('t1'), lowered('t2'), lowered('t3')]).toEqual([true, false, true]);
     expect(adaptive.snapshot('t2')).toEqual(adaptive.snapshot());
 
-    adaptive.forgetTenant('t3'); // as removeTenant does
+    adaptive.forgetTenant('t3'); // as the router's forgetTenant does
     expect(lowered('t3')).toBe(false);
     expect(lowered('t1')).toBe(true);
+    await router.close();
+  });
+
+  it("router.forgetTenant forgets a tenant served on shared deployments only (never set): its layer and its calls' pending decisions", async () => {
+    const adaptive = new AdaptiveStrategy({ explorationScale: 0.001 });
+    const router = sharedRouter(adaptive, 5);
+    await rate(router, 'acme', 0, 10, 'acme');
+    const waiting = (await router.generate('same prompt', { tenant: 'acme', model: 'a' })).requestId;
+    expect(adaptive.snapshot('acme')['a']!.expectedQuality).toBeLessThan(adaptive.snapshot()['a']!.expectedQuality - 0.3);
+
+    expect(router.removeTenant('acme')).toBe(false); // not a tenant the router knows ...
+    router.forgetTenant('acme'); // ... yet its learning goes
+    expect(adaptive.snapshot('acme')).toEqual(adaptive.snapshot());
+    expect(router.feedback(waiting, 0)).toBe(false);
+    await router.close();
+  });
+
+  it('removeTenant takes own models only: the tenant keeps its feedback on shared deployments and its pending decisions', async () => {
+    const adaptive = new AdaptiveStrategy({ explorationScale: 0.001 });
+    const router = sharedRouter(adaptive, 6);
+    router.setTenant({ id: 'acme', models: [{ name: 'own', engine: 'mock' }] });
+    await rate(router, 'acme', 0, 10, 'acme');
+    const waiting = (await router.generate('same prompt', { tenant: 'acme', model: 'a' })).requestId;
+    expect(router.removeTenant('acme')).toBe(true);
+    expect(adaptive.snapshot('acme')['a']!.expectedQuality).toBeLessThan(adaptive.snapshot()['a']!.expectedQuality - 0.3);
+    expect(router.feedback(waiting, 0)).toBe(true);
     await router.close();
   });
 

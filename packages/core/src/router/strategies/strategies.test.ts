@@ -169,7 +169,7 @@ describe('built-in strategies order as documented', () => {
     const request: GenerateRequest = { messages: [{ role: 'user', content: 'weather?' }], tools: [{ name: 'weather', parameters: { type: 'object' } }] };
     const d = await router.route(request, { strategy: 'capability-match' });
     expect(d.order).toEqual(['exact-small', 'exact-large', 'one-extra', 'big']);
-    expect(d.excluded).toEqual([{ name: 'no-tools', reason: 'lacks capabilities: tools' }]);
+    expect(d.excluded).toEqual([{ name: 'no-tools', reason: 'lacks capabilities: tools', kind: 'unfit' }]);
     expect(d.candidates[0]!.factors).toMatchObject({ extraCapabilities: 0, contextWindow: 8_000 });
   });
 
