@@ -27,18 +27,25 @@ export const PriceSchema = z
     cacheWrite1h: nonNegative.optional(),
     /** USD per one million reasoning output tokens (part of the output; defaults to `output`). */
     reasoningOutput: nonNegative.optional(),
-    /** Long-context price: a call whose prompt is above `threshold` tokens is charged at these rates in whole. */
+    /**
+     * Long-context prices: a call whose prompt is above a tier's `threshold` tokens is charged in whole at the rates
+     * of the highest such tier; a cache or reasoning rate a tier does not give is the base price's. Distinct thresholds.
+     */
     longContext: z
-      .object({
-        threshold: positiveInt,
-        input: nonNegative,
-        output: nonNegative,
-        cachedInput: nonNegative.optional(),
-        cacheWrite: nonNegative.optional(),
-        cacheWrite1h: nonNegative.optional(),
-        reasoningOutput: nonNegative.optional(),
-      })
-      .strict()
+      .array(
+        z
+          .object({
+            threshold: positiveInt,
+            input: nonNegative,
+            output: nonNegative,
+            cachedInput: nonNegative.optional(),
+            cacheWrite: nonNegative.optional(),
+            cacheWrite1h: nonNegative.optional(),
+            reasoningOutput: nonNegative.optional(),
+          })
+          .strict(),
+      )
+      .refine((tiers) => new Set(tiers.map((t) => t.threshold)).size === tiers.length, { message: 'long-context thresholds must be distinct' })
       .optional(),
   })
   .strict();

@@ -78,7 +78,7 @@ describe('computeCost with long-context and reasoning prices', () => {
     output: 15,
     cachedInput: 0.3,
     cacheWrite: 3.75,
-    longContext: { threshold: 200_000, input: 6, output: 22.5, cachedInput: 0.6, cacheWrite: 7.5 },
+    longContext: [{ threshold: 200_000, input: 6, output: 22.5, cachedInput: 0.6, cacheWrite: 7.5 }],
   };
 
   it('charges the whole call at the tier rates when the prompt (cache reads and writes included) is above the threshold', () => {
@@ -94,10 +94,13 @@ describe('computeCost with long-context and reasoning prices', () => {
     expect(computeCost(usage, sonnet)).toEqual({ inputUsd: 0.33, outputUsd: 0.015, totalUsd: 0.345, estimated: false });
   });
 
-  it('falls back inside the tier: reads and writes without a tier rate cost the tier input', () => {
+  it('a rate the tier does not give is the base price\'s (reads), else falls back inside the tier (writes at the tier input)', () => {
     const usage = makeUsage(300_000, 0, { cachedInputTokens: 100_000, cacheWriteInputTokens: 100_000 });
-    // 0.3 x 2.5 (all at the tier input) = 0.75
-    expect(computeCost(usage, { input: 1.25, output: 10, cachedInput: 0.31, longContext: { threshold: 200_000, input: 2.5, output: 15 } }).inputUsd).toBe(0.75);
+    // 0.1 x 2.5 fresh + 0.1 x 0.31 reads (base read rate) + 0.1 x 2.5 writes (no write rate: tier input) = 0.531
+    expect(computeCost(usage, { input: 1.25, output: 10, cachedInput: 0.31, longContext: [{ threshold: 200_000, input: 2.5, output: 15 }] }).inputUsd).toBe(0.531);
+    // Reasoning without a tier rate: the base reasoning rate. 500 x 15 + 500 x 20 = 17 500 micro-dollars.
+    const r = makeUsage(300_000, 1_000, { reasoningTokens: 500 });
+    expect(computeCost(r, { input: 1.25, output: 10, reasoningOutput: 20, longContext: [{ threshold: 200_000, input: 2.5, output: 15 }] }).outputUsd).toBe(0.0175);
   });
 
   it('charges reasoning tokens at reasoningOutput, at most the output tokens, the rest at output', () => {

@@ -1,5 +1,5 @@
 import type { Cost } from '../router/types.js';
-import type { ModelPrice, Usage } from '../spec/index.js';
+import type { LongContextPrice, ModelPrice, Usage } from '../spec/index.js';
 
 /**
  * Cost of one call. Prices are USD per one million tokens.
@@ -13,8 +13,9 @@ import type { ModelPrice, Usage } from '../spec/index.js';
  *   most what the reads leave, 1-hour writes at most the writes.
  * - `usage.reasoningTokens` are part of `outputTokens`: at most `outputTokens` of them are charged at
  *   `price.reasoningOutput`, the rest of the output at `price.output` (all of it when there is no reasoning price).
- * - Long context: when `price.longContext` is set and the prompt (`inputTokens`, which includes cache reads and
- *   writes) is above its `threshold`, the whole call is charged at the tier's rates instead (`tierPrice`).
+ * - Long context: when the prompt (`inputTokens`, which includes cache reads and writes) is above the `threshold`
+ *   of a `price.longContext` tier, the whole call is charged at the rates of the highest such tier instead, a cache or reasoning
+ *   rate the tier does not give at the base price's (`tierPrice`).
  * - `estimated` is true when the price is unknown (cost 0) or the token counts were estimated.
  * - Amounts are exact to 1e-9 USD: the sum is done in integer nano-dollars, so `totalUsd` equals
  *   `inputUsd + outputUsd` without floating noise (`0.1 + 0.2` problems).
@@ -49,12 +50,37 @@ export function computeCost(usage: Usage, base: ModelPrice | undefined): Cost {
 }
 
 /**
- * The rates a call with a prompt of `promptTokens` is charged at: `price.longContext` (its absent optional rates
- * falling back inside the tier, see `LongContextPrice`) when the prompt is above its threshold, else `price`.
+ * The rates a call with a prompt of `promptTokens` is charged at: the `price.longContext` tier of the highest
+ * threshold the prompt is above, else `price`. A cache or reasoning rate the tier does not give is the base price's (`cachedInput`,
+ * `cacheWrite`, `cacheWrite1h`, `reasoningOutput`), as LiteLLM keeps `cache_read_input_token_cost` when a row has
+ * no `_above_` version of it; only when neither gives one does it fall back inside the tier (see `ModelPrice`).
  */
 export function tierPrice(price: ModelPrice, promptTokens: number): ModelPrice {
-  const tier = price.longContext;
-  return tier !== undefined && promptTokens > tier.threshold ? tier : price;
+  const tiers = price.longContext;
+  if (tiers === undefined) return price;
+  let tier: LongContextPrice | undefined;
+  for (const t of tiers) if (promptTokens > t.threshold && (tier === undefined || t.threshold > tier.threshold)) tier = t;
+  if (tier === undefined) return price;
+  if (!inherits(tier, price)) return tier;
+  const out: ModelPrice = { input: tier.input, output: tier.output };
+  for (const field of INHERITED) {
+    const v = tier[field] ?? price[field];
+    if (v !== undefined) out[field] = v;
+  }
+  return out;
+}
+
+/** A frozen copy of long-context tiers, each tier a frozen copy, ascending by threshold. */
+export function freezeTiers(tiers: readonly LongContextPrice[]): LongContextPrice[] {
+  return Object.freeze(tiers.map((t) => Object.freeze({ ...t })).sort((a, b) => a.threshold - b.threshold)) as LongContextPrice[];
+}
+
+const INHERITED = ['cachedInput', 'cacheWrite', 'cacheWrite1h', 'reasoningOutput'] as const;
+
+/** Whether the base price gives a rate the tier does not (only then is a merged copy needed). */
+function inherits(tier: LongContextPrice, price: ModelPrice): boolean {
+  for (const field of INHERITED) if (tier[field] === undefined && price[field] !== undefined) return true;
+  return false;
 }
 
 /** A token count, or undefined when it is not a non-negative finite number. */

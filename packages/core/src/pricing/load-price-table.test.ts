@@ -99,22 +99,28 @@ describe('parsePriceTable: long-context and reasoning prices', () => {
       },
       'gemini/gemini-2.5-flash': { input_cost_per_token: 3e-7, output_cost_per_token: 2.5e-6, output_cost_per_reasoning_token: 3.5e-6 },
     });
-    expect(t.get('claude-sonnet-4-5')?.longContext).toEqual({ threshold: 200_000, input: 6, output: 22.5, cachedInput: 0.6, cacheWrite: 7.5 });
+    expect(t.get('claude-sonnet-4-5')?.longContext).toEqual([{ threshold: 200_000, input: 6, output: 22.5, cachedInput: 0.6, cacheWrite: 7.5 }]);
     expect(Object.isFrozen(t.get('claude-sonnet-4-5')?.longContext)).toBe(true);
+    expect(Object.isFrozen(t.get('claude-sonnet-4-5')?.longContext?.[0])).toBe(true);
     expect(t.get('gemini/gemini-2.5-flash')).toEqual({ input: 0.3, output: 2.5, reasoningOutput: 3.5 });
   });
 
   it('reads a 128k tier; a tier giving only the input price keeps the short-prompt output price', () => {
     const t = parsePriceTable({ m: { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6, input_cost_per_token_above_128k_tokens: 2e-6 } });
-    expect(t.get('m')?.longContext).toEqual({ threshold: 128_000, input: 2, output: 2 });
+    expect(t.get('m')?.longContext).toEqual([{ threshold: 128_000, input: 2, output: 2 }]);
   });
 
   it('reads our own longContext and reasoningOutput, and rejects a tier without threshold or with a bad rate', () => {
-    const t = parsePriceTable({ m: { input: 1, output: 2, reasoningOutput: 4, longContext: { threshold: 100, input: 3, output: 5, cachedInput: 0.3 } } });
-    expect(t.get('m')).toEqual({ input: 1, output: 2, reasoningOutput: 4, longContext: { threshold: 100, input: 3, output: 5, cachedInput: 0.3 } });
-    expect(caught(() => parsePriceTable({ m: { input: 1, output: 2, longContext: { input: 3, output: 5 } } })).param).toBe('m.longContext.threshold');
-    expect(caught(() => parsePriceTable({ m: { input: 1, output: 2, longContext: { threshold: 100, input: -1, output: 5 } } })).param).toBe('m.longContext.input');
+    const t = parsePriceTable({ m: { input: 1, output: 2, reasoningOutput: 4, longContext: [{ threshold: 100, input: 3, output: 5, cachedInput: 0.3 }] } });
+    expect(t.get('m')).toEqual({ input: 1, output: 2, reasoningOutput: 4, longContext: [{ threshold: 100, input: 3, output: 5, cachedInput: 0.3 }] });
+    expect(caught(() => parsePriceTable({ m: { input: 1, output: 2, longContext: [{ input: 3, output: 5 }] } })).param).toBe('m.longContext[0].threshold');
+    expect(caught(() => parsePriceTable({ m: { input: 1, output: 2, longContext: [{ threshold: 100, input: -1, output: 5 }] } })).param).toBe('m.longContext[0].input');
     expect(caught(() => parsePriceTable({ m: { input: 1, output: 2, longContext: 7 } })).param).toBe('m.longContext');
+    expect(caught(() => parsePriceTable({ m: { input: 1, output: 2, longContext: { threshold: 100, input: 3, output: 5 } } })).param).toBe('m.longContext');
+    const dup = [{ threshold: 100, input: 3, output: 5 }, { threshold: 100, input: 4, output: 6 }];
+    expect(caught(() => parsePriceTable({ m: { input: 1, output: 2, longContext: dup } })).param).toBe('m.longContext[1].threshold');
+    const unsorted = parsePriceTable({ m: { input: 1, output: 2, longContext: [{ threshold: 200, input: 4, output: 6 }, { threshold: 100, input: 3, output: 5 }] } });
+    expect(unsorted.get('m')?.longContext?.map((x) => x.threshold)).toEqual([100, 200]);
     expect(caught(() => parsePriceTable({ m: { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6, output_cost_per_token_above_200k_tokens: 'x' } })).param).toBe(
       'm.output_cost_per_token_above_200k_tokens',
     );

@@ -1,4 +1,5 @@
 import { expandHomePath } from '../config/home-path.js';
+import { freezeTiers } from './compute-cost.js';
 import { LLMError } from '../errors/llm-error.js';
 import { priceFor } from './price-for.js';
 import { shippedPriceTable } from './price-table.js';
@@ -12,13 +13,13 @@ export const PRICES_FILE_ENV = 'LLMRR_PRICES_FILE';
  * Reads a price table from JSON data. Each key is a model id; each value is either
  * - LiteLLM style, USD per token: `{ input_cost_per_token, output_cost_per_token, cache_read_input_token_cost?,
  *   cache_creation_input_token_cost?, cache_creation_input_token_cost_above_1hr?, output_cost_per_reasoning_token?,
- *   the long-context prices `<price>_above_128k_tokens` / `<price>_above_200k_tokens`?, max_input_tokens?,
+ *   the long-context prices `<price>_above_<n>k_tokens`? (one tier per threshold), max_input_tokens?,
  *   max_output_tokens?, litellm_provider? }`, or
  * - our style, USD per 1M tokens: `{ input, output, cachedInput?, cacheWrite?, cacheWrite1h?, reasoningOutput?,
- *   longContext?: { threshold, input, output, cachedInput?, cacheWrite?, cacheWrite1h?, reasoningOutput? },
+ *   longContext?: [{ threshold, input, output, cachedInput?, cacheWrite?, cacheWrite1h?, reasoningOutput? }, ...],
  *   contextWindow?, maxOutputTokens?, provider? }`.
  * Cache prices: reads (`cachedInput`), 5-minute writes (`cacheWrite`), 1-hour writes (`cacheWrite1h`); reasoning
- * output (`reasoningOutput`); the rates of a call whose prompt is above `threshold` tokens (`longContext`).
+ * output (`reasoningOutput`); the rates of a call whose prompt is above a tier's `threshold` tokens (`longContext`).
  *
  * Entries without per-token prices (images, audio, per-second billing) and LiteLLM's `sample_spec` are
  * skipped; a price that is present but not a non-negative number is an error naming the model and field.
@@ -34,7 +35,7 @@ export function parsePriceTable(data: unknown, source = 'price table'): Map<stri
       throw invalid(source, key, `must be an object, got ${describe(raw)}`);
     }
     const entry = 'input_cost_per_token' in raw || 'output_cost_per_token' in raw ? fromLiteLLM(raw as Record<string, unknown>, source, key) : fromNative(raw as Record<string, unknown>, source, key);
-    if (entry?.longContext) Object.freeze(entry.longContext);
+    if (entry?.longContext) entry.longContext = freezeTiers(entry.longContext);
     if (entry) table.set(key.trim().toLowerCase(), Object.freeze(entry));
   }
   return table;
@@ -55,8 +56,8 @@ function fromLiteLLM(raw: Record<string, unknown>, source: string, key: string):
   if (write1h !== undefined) entry.cacheWrite1h = write1h;
   const reasoning = perToken(raw, 'output_cost_per_reasoning_token', source, key);
   if (reasoning !== undefined) entry.reasoningOutput = reasoning;
-  const tier = liteLLMTier(raw, entry, source, key);
-  if (tier) entry.longContext = tier;
+  const tiers = liteLLMTiers(raw, entry, source, key);
+  if (tiers) entry.longContext = tiers;
   const ctx = tokensField(raw, 'max_input_tokens', source, key);
   if (ctx !== undefined) entry.contextWindow = ctx;
   const maxOut = tokensField(raw, 'max_output_tokens', source, key);
@@ -65,27 +66,38 @@ function fromLiteLLM(raw: Record<string, unknown>, source: string, key: string):
   return entry;
 }
 
+/** A LiteLLM per-token price field with a long-context threshold: `<field>_above_<n>k_tokens`. */
+const LITELLM_TIER_FIELD = /^(?:input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost|cache_creation_input_token_cost_above_1hr|output_cost_per_reasoning_token)_above_(\d+)k_tokens$/;
+
 /**
- * LiteLLM's long-context prices (`*_above_128k_tokens`, else `*_above_200k_tokens`): input, output, cache reads,
- * cache writes (and 1-hour writes). A row that gives only some of them keeps the short-prompt input and output
- * rates for the others.
+ * LiteLLM's long-context prices (`*_above_<n>k_tokens`, e.g. 128k, 200k), one tier per threshold: input, output,
+ * cache reads, cache writes (and 1-hour writes), reasoning output. A tier without input or output keeps the
+ * short-prompt input or output; its absent cache and reasoning rates are the base ones (`tierPrice`).
  */
-function liteLLMTier(raw: Record<string, unknown>, base: PriceEntry, source: string, key: string): LongContextPrice | undefined {
-  for (const threshold of [128_000, 200_000]) {
-    const above = `_above_${threshold / 1000}k_tokens`;
+function liteLLMTiers(raw: Record<string, unknown>, base: PriceEntry, source: string, key: string): LongContextPrice[] | undefined {
+  const thresholds = new Set<number>();
+  for (const field of Object.keys(raw)) {
+    const m = LITELLM_TIER_FIELD.exec(field);
+    if (m && raw[field] !== undefined && raw[field] !== null && Number(m[1]) > 0) thresholds.add(Number(m[1]));
+  }
+  if (thresholds.size === 0) return undefined;
+  const tiers: LongContextPrice[] = [];
+  for (const k of [...thresholds].sort((a, b) => a - b)) {
+    const above = `_above_${k}k_tokens`;
     const input = perToken(raw, `input_cost_per_token${above}`, source, key);
     const output = perToken(raw, `output_cost_per_token${above}`, source, key);
+    const tier: LongContextPrice = { threshold: k * 1000, input: input ?? base.input, output: output ?? base.output };
     const cached = perToken(raw, `cache_read_input_token_cost${above}`, source, key);
-    const write = perToken(raw, `cache_creation_input_token_cost${above}`, source, key);
-    const write1h = perToken(raw, `cache_creation_input_token_cost_above_1hr${above}`, source, key);
-    if (input === undefined && output === undefined && cached === undefined && write === undefined && write1h === undefined) continue;
-    const tier: LongContextPrice = { threshold, input: input ?? base.input, output: output ?? base.output };
     if (cached !== undefined) tier.cachedInput = cached;
+    const write = perToken(raw, `cache_creation_input_token_cost${above}`, source, key);
     if (write !== undefined) tier.cacheWrite = write;
+    const write1h = perToken(raw, `cache_creation_input_token_cost_above_1hr${above}`, source, key);
     if (write1h !== undefined) tier.cacheWrite1h = write1h;
-    return tier;
+    const reasoning = perToken(raw, `output_cost_per_reasoning_token${above}`, source, key);
+    if (reasoning !== undefined) tier.reasoningOutput = reasoning;
+    tiers.push(tier);
   }
-  return undefined;
+  return tiers;
 }
 
 function fromNative(raw: Record<string, unknown>, source: string, key: string): PriceEntry | undefined {
@@ -99,8 +111,8 @@ function fromNative(raw: Record<string, unknown>, source: string, key: string): 
   if (write1h !== undefined) entry.cacheWrite1h = write1h;
   const reasoning = usd(raw, 'reasoningOutput', source, key, false);
   if (reasoning !== undefined) entry.reasoningOutput = reasoning;
-  const tier = nativeTier(raw['longContext'], source, key);
-  if (tier) entry.longContext = tier;
+  const tiers = nativeTiers(raw['longContext'], source, key);
+  if (tiers) entry.longContext = tiers;
   const ctx = tokensField(raw, 'contextWindow', source, key);
   if (ctx !== undefined) entry.contextWindow = ctx;
   const maxOut = tokensField(raw, 'maxOutputTokens', source, key);
@@ -109,11 +121,21 @@ function fromNative(raw: Record<string, unknown>, source: string, key: string): 
   return entry;
 }
 
-/** Our style's `longContext: { threshold, input, output, cachedInput?, cacheWrite?, cacheWrite1h?, reasoningOutput? }`. */
-function nativeTier(raw: unknown, source: string, key: string): LongContextPrice | undefined {
+/** Our style's `longContext: [{ threshold, input, output, cachedInput?, cacheWrite?, cacheWrite1h?, reasoningOutput? }, ...]`. */
+function nativeTiers(raw: unknown, source: string, key: string): LongContextPrice[] | undefined {
   if (raw === undefined || raw === null) return undefined;
-  const at = `${key}.longContext`;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw invalid(source, at, `must be an object, got ${describe(raw)}`);
+  if (!Array.isArray(raw)) throw invalid(source, `${key}.longContext`, `must be an array of tiers, got ${describe(raw)}`);
+  const tiers = raw.map((r, i) => nativeTier(r, source, `${key}.longContext[${i}]`));
+  const seen = new Set<number>();
+  for (const [i, t] of tiers.entries()) {
+    if (seen.has(t.threshold)) throw invalid(source, `${key}.longContext[${i}].threshold`, `repeats ${t.threshold} (thresholds must be distinct)`);
+    seen.add(t.threshold);
+  }
+  return tiers.sort((a, b) => a.threshold - b.threshold);
+}
+
+function nativeTier(raw: unknown, source: string, at: string): LongContextPrice {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(source, at, `must be an object, got ${describe(raw)}`);
   const r = raw as Record<string, unknown>;
   const threshold = tokensField(r, 'threshold', source, at);
   if (threshold === undefined) throw invalid(source, `${at}.threshold`, 'is required (prompt tokens)');

@@ -3,8 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PriceSchema } from '../config/schema.js';
+import { MockEngine } from '../engines/mock/mock-engine.js';
 import { LLMRouter } from '../router/llm-router.js';
 import { startGeminiWireServer, type GeminiWireServer } from '../test/gemini-wire-server.js';
+import { computeCost } from './compute-cost.js';
+import { parsePriceTable } from './load-price-table.js';
+import { resolveModelPrice } from './price-for.js';
 
 // What the router bills for Gemini calls priced from the shipped table and LiteLLM-format price files: long-context
 // tiers (`longContext`), reasoning output (`reasoningOutput`) and the Gemini API's `gemini/<model>` rows.
@@ -96,10 +100,12 @@ describe('Gemini call cost through the router', () => {
   });
 
   it('a config price with longContext and reasoningOutput bills as a price file row does; the schema checks the tier', async () => {
-    const price = { input: 1, output: 2, reasoningOutput: 4, longContext: { threshold: 100_000, input: 3, output: 5, reasoningOutput: 8 } };
+    const price = { input: 1, output: 2, reasoningOutput: 4, longContext: [{ threshold: 100_000, input: 3, output: 5, reasoningOutput: 8 }] };
     expect(PriceSchema.safeParse(price).success).toBe(true);
-    expect(PriceSchema.safeParse({ input: 1, output: 2, longContext: { input: 3, output: 5 } }).success).toBe(false);
-    expect(PriceSchema.safeParse({ input: 1, output: 2, longContext: { threshold: 10, input: 3, output: 5, typo: 1 } }).success).toBe(false);
+    expect(PriceSchema.safeParse({ input: 1, output: 2, longContext: [{ input: 3, output: 5 }] }).success).toBe(false);
+    expect(PriceSchema.safeParse({ input: 1, output: 2, longContext: [{ threshold: 10, input: 3, output: 5, typo: 1 }] }).success).toBe(false);
+    expect(PriceSchema.safeParse({ input: 1, output: 2, longContext: { threshold: 10, input: 3, output: 5 } }).success).toBe(false);
+    expect(PriceSchema.safeParse({ input: 1, output: 2, longContext: [{ threshold: 10, input: 3, output: 5 }, { threshold: 10, input: 4, output: 6 }] }).success).toBe(false);
     server.enqueue({ parts: 'ok', usage: { promptTokenCount: 150_000, candidatesTokenCount: 300, thoughtsTokenCount: 100 } });
     const r = new LLMRouter({ models: [{ name: 'gem', engine: 'gemini', model: 'gemini-2.5-pro', baseURL: server.url, apiKey: 'gm-test', price }] }, { env: {} });
     await r.ready();
@@ -121,5 +127,113 @@ describe('Gemini call cost through the router', () => {
     expect(res.cost.inputUsd).toBeCloseTo(0.0035, 9);
     expect(res.cost.outputUsd).toBeCloseTo(0.00105, 9);
     expect(res.cost.totalUsd).toBeCloseTo(0.00455, 9);
+  });
+});
+
+describe('long-context tiers outside computeCost', () => {
+  it('cost-optimized ranks a long prompt by the tier rates it will be billed at', async () => {
+    // `tiered` is cheap for short prompts (1/1) and dear above 10 prompt tokens (100/100); `flat` costs 5/5 always.
+    const r = new LLMRouter(
+      {
+        models: [
+          { name: 'tiered', engine: 'fake', price: { input: 1, output: 1, longContext: [{ threshold: 10, input: 100, output: 100 }] } },
+          { name: 'flat', engine: 'fake', price: { input: 5, output: 5 } },
+        ],
+        routing: { strategy: 'cost-optimized', retries: { max: 0 } },
+      },
+      { engineFactories: { fake: (m) => new MockEngine({ modelId: m.model ?? m.name }) } },
+    );
+    const factors = (d: Awaited<ReturnType<LLMRouter['route']>>) => d.candidates.map((c) => [c.name, c.factors?.['expectedCostUsd']]);
+    const long = await r.route('word '.repeat(2_000), { maxTokens: 100 }); // far above 10 tokens: `tiered` bills it at 100/100
+    expect(long.order[0], JSON.stringify(factors(long))).toBe('flat');
+    const short = await r.route('hi', { maxTokens: 100 }); // under the threshold: `tiered` at 1/1 is cheaper
+    expect(short.order[0], JSON.stringify(factors(short))).toBe('tiered');
+  });
+
+  it('models() hands out a configured price whose longContext tier is frozen: editing it throws and never reprices', async () => {
+    const r = new LLMRouter(
+      {
+        models: [
+          {
+            name: 'gem',
+            engine: 'gemini',
+            model: 'gemini-2.5-pro',
+            baseURL: server.url,
+            apiKey: 'gm-test',
+            price: { input: 1.25, output: 10, longContext: [{ threshold: 200_000, input: 2.5, output: 15 }] },
+          },
+        ],
+        routing: { retries: { max: 0 } },
+      },
+      { env: {} },
+    );
+    await r.ready();
+    const price = r.models()[0]!.price!;
+    expect(Object.isFrozen(price)).toBe(true);
+    expect(Object.isFrozen(price.longContext)).toBe(true);
+    expect(() => {
+      (price.longContext![0] as { input: number }).input = 0;
+    }).toThrow(TypeError);
+    server.enqueue({ parts: 'ok', usage: { promptTokenCount: 250_000, candidatesTokenCount: 1_000 } });
+    const res = await r.generate('long prompt');
+    // 250 000 x $2.50/1M + 1 000 x $15/1M = $0.64.
+    expect(res.cost.totalUsd).toBe(0.64);
+  });
+});
+
+describe('tier rates a tier does not set', () => {
+  it('above the threshold, cache reads without a tier read rate are billed at the base read rate, not the tier input rate', () => {
+    // Claude Sonnet 4.5 with the 1M beta: <=200k $3 in / $0.30 cache read / $15 out; >200k $6 / $0.60 / $22.50.
+    const base = { input: 3, output: 15, cachedInput: 0.3 };
+    const usage = { inputTokens: 250_000, cachedInputTokens: 200_000, outputTokens: 0, totalTokens: 250_000 };
+    // The tier gives no read rate: 50 000 x $6 + 200 000 x $0.30 (the base read rate) = $0.36.
+    expect(computeCost(usage, { ...base, longContext: [{ threshold: 200_000, input: 6, output: 22.5 }] }).inputUsd).toBeCloseTo(0.36, 9);
+    // The tier gives one: 50 000 x $6 + 200 000 x $0.60 = $0.42.
+    expect(computeCost(usage, { ...base, longContext: [{ threshold: 200_000, input: 6, output: 22.5, cachedInput: 0.6 }] }).inputUsd).toBeCloseTo(0.42, 9);
+    // Neither gives one: the tier input rate.
+    expect(computeCost(usage, { input: 3, output: 15, longContext: [{ threshold: 200_000, input: 6, output: 22.5 }] }).inputUsd).toBeCloseTo(1.5, 9);
+  });
+
+  it('a LiteLLM tier without tier cache prices keeps the row\'s cache-read price above the threshold, as LiteLLM bills it', () => {
+    // LiteLLM _get_token_base_cost: above the threshold, cache_read_input_token_cost_above_<x>_tokens if present,
+    // else cache_read_input_token_cost (the base read price).
+    const table = parsePriceTable({
+      'cached-tiered': {
+        input_cost_per_token: 1.25e-6,
+        output_cost_per_token: 1e-5,
+        cache_read_input_token_cost: 3.125e-7,
+        input_cost_per_token_above_200k_tokens: 2.5e-6,
+        output_cost_per_token_above_200k_tokens: 1.5e-5,
+      },
+    });
+    const price = resolveModelPrice({ name: 'cached-tiered', engine: 'openai-compatible' }, table)!;
+    const cost = computeCost({ inputTokens: 250_000, cachedInputTokens: 200_000, outputTokens: 0, totalTokens: 250_000 }, price);
+    // 50 000 x $2.50/1M + 200 000 x $0.3125/1M = $0.125 + $0.0625 = $0.1875.
+    expect(cost.inputUsd).toBeCloseTo(0.1875, 9);
+  });
+});
+
+describe('a LiteLLM row with several _above_<n>k_tokens thresholds', () => {
+  it('keeps one tier per threshold and bills a prompt at the highest threshold it is above (LiteLLM\'s rule)', () => {
+    const table = parsePriceTable({
+      'two-tier': {
+        input_cost_per_token: 1e-6,
+        output_cost_per_token: 2e-6,
+        input_cost_per_token_above_128k_tokens: 2e-6,
+        output_cost_per_token_above_128k_tokens: 4e-6,
+        input_cost_per_token_above_200k_tokens: 3e-6,
+        output_cost_per_token_above_200k_tokens: 6e-6,
+      },
+      'odd-threshold': { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6, input_cost_per_token_above_272k_tokens: 2e-6 },
+    });
+    const price = resolveModelPrice({ name: 'two-tier', engine: 'openai-compatible' }, table)!;
+    const cost = computeCost({ inputTokens: 250_000, outputTokens: 1_000, totalTokens: 251_000 }, price);
+    // 250 000 x $3/1M + 1 000 x $6/1M = $0.756 (the 200k tier).
+    expect(cost.totalUsd).toBeCloseTo(0.756, 9);
+    // 150 000 x $2/1M + 1 000 x $4/1M = $0.304 (the 128k tier); 100 000 x $1/1M + 1 000 x $2/1M = $0.102 (base).
+    expect(computeCost({ inputTokens: 150_000, outputTokens: 1_000, totalTokens: 151_000 }, price).totalUsd).toBeCloseTo(0.304, 9);
+    expect(computeCost({ inputTokens: 100_000, outputTokens: 1_000, totalTokens: 101_000 }, price).totalUsd).toBeCloseTo(0.102, 9);
+    expect(price.longContext?.map((t) => t.threshold)).toEqual([128_000, 200_000]);
+    expect(table.get('odd-threshold')?.longContext).toEqual([{ threshold: 272_000, input: 2, output: 2 }]);
   });
 });

@@ -139,7 +139,7 @@ describe('resolveModelPrice', () => {
   });
 
   it('carries the long-context tier and the reasoning price of the row', () => {
-    expect(resolveModelPrice({ name: 'g', engine: 'gemini', model: 'gemini-2.5-pro' })).toEqual({ input: 1.25, output: 10, longContext: { threshold: 200_000, input: 2.5, output: 15 } });
+    expect(resolveModelPrice({ name: 'g', engine: 'gemini', model: 'gemini-2.5-pro' })).toEqual({ input: 1.25, output: 10, longContext: [{ threshold: 200_000, input: 2.5, output: 15 }] });
     const table = new Map<string, PriceEntry>([['gemini/gemini-2.5-flash', { input: 0.3, output: 2.5, reasoningOutput: 3.5 }]]);
     expect(resolveModelPrice({ name: 'g', engine: 'gemini', model: 'gemini-2.5-flash' }, table)).toEqual({ input: 0.3, output: 2.5, reasoningOutput: 3.5 });
   });

@@ -1,3 +1,4 @@
+import { freezeTiers } from './compute-cost.js';
 import type { PriceEntry, PriceTable } from './types.js';
 
 /**
@@ -69,7 +70,7 @@ const ENTRIES: ReadonlyArray<readonly [string, PriceEntry]> = [
   // LiteLLM file). Gemini 1.5's above-128k prices are not listed (not confirmed for its last price): its rows
   // carry the short-prompt price only. Cache prices changed over time and are listed only where confirmed.
   // Context windows: https://ai.google.dev/gemini-api/docs/models.
-  ['gemini-2.5-pro', { provider: 'gemini', input: 1.25, output: 10, longContext: { threshold: 200_000, input: 2.5, output: 15 }, contextWindow: 1_048_576 }],
+  ['gemini-2.5-pro', { provider: 'gemini', input: 1.25, output: 10, longContext: [{ threshold: 200_000, input: 2.5, output: 15 }], contextWindow: 1_048_576 }],
   ['gemini-2.5-flash', { provider: 'gemini', input: 0.3, output: 2.5, contextWindow: 1_048_576 }],
   ['gemini-2.0-flash', { provider: 'gemini', input: 0.1, cachedInput: 0.025, output: 0.4, contextWindow: 1_048_576 }],
   // Gemini 1.5 is retired; its rows keep the last published (Oct 2024) price for old usage records.
@@ -112,6 +113,6 @@ let shipped: PriceTable | undefined;
 
 /** The shipped table (frozen, shared). */
 export function shippedPriceTable(): PriceTable {
-  shipped ??= new Map(ENTRIES.map(([id, entry]) => [id, Object.freeze({ ...entry, ...(entry.longContext && { longContext: Object.freeze({ ...entry.longContext }) }) })]));
+  shipped ??= new Map(ENTRIES.map(([id, entry]) => [id, Object.freeze({ ...entry, ...(entry.longContext && { longContext: freezeTiers(entry.longContext) }) })]));
   return shipped;
 }

@@ -1,5 +1,6 @@
 import type { Capability, ModelConfig, RouterConfig } from '../config/schema.js';
 import type { EngineContext, EngineFactory } from '../engines/types.js';
+import { freezeTiers } from '../pricing/compute-cost.js';
 import { resolveModelPrice } from '../pricing/price-for.js';
 import type { PriceTable } from '../pricing/types.js';
 import type { EngineCapabilities, GenerateRequest, LanguageEngine, ModelPrice } from '../spec/index.js';
@@ -105,7 +106,8 @@ export class RouterDeployment implements Deployment {
     // The deployment's own frozen copy: not the config's object, nor one shared with other deployments (a local
     // engine's 0). models() and explanations hand it out as is: nobody can edit what the router bills with.
     const price = resolveModelPrice(this.init.config, table);
-    this.price = price && Object.freeze({ ...price });
+    // The long-context tiers too (a config's or a hand-built table's are not frozen), ascending by threshold.
+    this.price = price && Object.freeze({ ...price, ...(price.longContext && { longContext: freezeTiers(price.longContext) }) });
     this.priceFromTable = this.init.config.price === undefined && this.price !== undefined;
   }
 

@@ -31,17 +31,20 @@ export interface ModelPrice {
    */
   reasoningOutput?: number;
   /**
-   * Long-context price: when the prompt (all input tokens: `Usage.inputTokens`, cache reads and writes included)
-   * is above `longContext.threshold` tokens, the whole call is charged at its rates (as Google and Anthropic bill
-   * long prompts). Absent: one price for any prompt.
+   * Long-context prices, ascending by `threshold` (thresholds distinct): when the prompt (all input tokens:
+   * `Usage.inputTokens`, cache reads and writes included) is above a tier's `threshold` tokens, the whole call is
+   * charged at the rates of the highest such tier (as Google and Anthropic bill long prompts, and LiteLLM picks
+   * among its `_above_<n>k_tokens` prices). Absent or empty: one price for any prompt.
    */
-  longContext?: LongContextPrice;
+  longContext?: LongContextPrice[];
 }
 
 /**
- * The rates of a call whose prompt is above `threshold` tokens, USD per 1M tokens. An absent optional rate falls
- * back inside the tier as in `ModelPrice` (`cachedInput` and `cacheWrite` to this `input`, `cacheWrite1h` to this
- * `cacheWrite`, then `input`, `reasoningOutput` to this `output`).
+ * The rates of a call whose prompt is above `threshold` tokens, USD per 1M tokens. An absent optional rate is the
+ * base price's (`ModelPrice.cachedInput`, `cacheWrite`, `cacheWrite1h`, `reasoningOutput`: cache and reasoning
+ * prices that do not change with the prompt length, as LiteLLM bills a row without an `_above_` version of them);
+ * when the base price has none either, it falls back inside the tier as in `ModelPrice` (`cachedInput` and
+ * `cacheWrite` to this `input`, `cacheWrite1h` to `cacheWrite`, then this `input`, `reasoningOutput` to this `output`).
  */
 export interface LongContextPrice {
   /** Prompt tokens; a prompt of more tokens than this is charged at these rates. */

@@ -177,9 +177,10 @@ function boundUsd(inputTokens: number, inputRate: number, outputTokens: number, 
  * estimate (`inputTokens`, else `estimateInputTokens`) at the input price plus max output tokens at the output
  * price. A request with prompt-cache marks may have its whole prompt written to the cache, so its prompt is
  * priced at the dearest write rate its marks allow (`maxInputRate`: Claude 1.25x input for 5 minutes, 2x for
- * 1 hour); a request without marks is priced at the input rate as before. A price with a long-context tier
- * (`ModelPrice.longContext`) is taken at the tier's rates when the prompt estimate is above its threshold (core's
- * `tierPrice`, as `computeCost` bills), and output at the dearer of `output` and `reasoningOutput`. A cascade runs two calls: with
+ * 1 hour); a request without marks is priced at the input rate as before. A price with long-context tiers
+ * (`ModelPrice.longContext`) is taken at the highest tier whose threshold the prompt ESTIMATE is above (core's
+ * `tierPrice`, as `computeCost` bills the provider's count: an estimate under a threshold the bill is above
+ * reserves less than the call settles), and output at the dearer of `output` and `reasoningOutput`. A cascade runs two calls: with
  * `steps` (what the router may call for each step, by step name: its deployments and its fallbacks) it costs
  * at most the dearest of its weak step plus the dearest of its strong step, each at its own output cap;
  * otherwise its own price (core's `models()`: each step's price summed, each step's dearest marked rate in its

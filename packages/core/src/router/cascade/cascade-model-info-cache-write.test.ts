@@ -89,11 +89,11 @@ describe('cascade and alias prices keep the cache-write prices', () => {
 });
 
 describe('cascade prices keep long-context tiers and reasoning prices', () => {
-  it('sums the tiers at the lower threshold (a step without one at its own rates) and the reasoning rates', async () => {
+  it('sums the tiers at each step threshold (a step below its own threshold at its short-prompt rates) and the reasoning rates', async () => {
     const router = new LLMRouter({
       models: [
-        { name: 'weak', engine: 'mock', price: { input: 1, output: 2, reasoningOutput: 6, longContext: { threshold: 128_000, input: 2, output: 4 } } },
-        { name: 'strong', engine: 'mock', price: { input: 3, output: 15, longContext: { threshold: 200_000, input: 6, output: 22.5 } } },
+        { name: 'weak', engine: 'mock', price: { input: 1, output: 2, reasoningOutput: 6, longContext: [{ threshold: 128_000, input: 2, output: 4 }] } },
+        { name: 'strong', engine: 'mock', price: { input: 3, output: 15, longContext: [{ threshold: 200_000, input: 6, output: 22.5 }] } },
         { name: 'flat', engine: 'mock', price: { input: 3, output: 15 } },
       ],
       routing: {
@@ -105,13 +105,25 @@ describe('cascade prices keep long-context tiers and reasoning prices', () => {
     });
     try {
       const price = (name: string) => router.models().find((m) => m.name === name)?.price;
-      // Above 128k either step may be at its tier: 2 + 6 in, 4 + 22.5 out; neither tier has a reasoning price (its output then).
-      expect(price('tiered')).toEqual({ input: 4, output: 17, reasoningOutput: 21, longContext: { threshold: 128_000, input: 8, output: 26.5 } });
-      expect(price('half')).toEqual({ input: 4, output: 17, reasoningOutput: 21, longContext: { threshold: 128_000, input: 5, output: 19 } });
+      // Above 128k the weak step is at its tier (2 in, 4 out, reasoning at its base 6), the strong one at its base
+      // (3 in, 15 out, reasoning at output); above 200k both at their tiers (2 + 6 in, 4 + 22.5 out, 6 + 22.5 reasoning).
+      expect(price('tiered')).toEqual({
+        input: 4,
+        output: 17,
+        reasoningOutput: 21,
+        longContext: [
+          { threshold: 128_000, input: 5, output: 19, reasoningOutput: 21 },
+          { threshold: 200_000, input: 8, output: 26.5, reasoningOutput: 28.5 },
+        ],
+      });
+      expect(price('half')).toEqual({ input: 4, output: 17, reasoningOutput: 21, longContext: [{ threshold: 128_000, input: 5, output: 19, reasoningOutput: 21 }] });
       // Priced with it, a long call costs at least what the two steps bill for it.
       const usage = { inputTokens: 250_000, outputTokens: 1_000, totalTokens: 251_000, reasoningTokens: 500 };
-      const steps = computeCost(usage, { input: 1, output: 2, reasoningOutput: 6, longContext: { threshold: 128_000, input: 2, output: 4 } }).totalUsd + computeCost(usage, { input: 3, output: 15, longContext: { threshold: 200_000, input: 6, output: 22.5 } }).totalUsd;
+      const steps = computeCost(usage, { input: 1, output: 2, reasoningOutput: 6, longContext: [{ threshold: 128_000, input: 2, output: 4 }] }).totalUsd + computeCost(usage, { input: 3, output: 15, longContext: [{ threshold: 200_000, input: 6, output: 22.5 }] }).totalUsd;
       expect(computeCost(usage, price('tiered')).totalUsd).toBeGreaterThanOrEqual(steps);
+      const mid = { inputTokens: 150_000, outputTokens: 1_000, totalTokens: 151_000, reasoningTokens: 500 };
+      const midSteps = computeCost(mid, { input: 1, output: 2, reasoningOutput: 6, longContext: [{ threshold: 128_000, input: 2, output: 4 }] }).totalUsd + computeCost(mid, { input: 3, output: 15, longContext: [{ threshold: 200_000, input: 6, output: 22.5 }] }).totalUsd;
+      expect(computeCost(mid, price('tiered')).totalUsd).toBeCloseTo(midSteps, 9);
     } finally {
       await router.close();
     }

@@ -1,5 +1,6 @@
 import type { Capability, ModelConfig } from '../../config/schema.js';
 import type { ModelPrice } from '../../spec/index.js';
+import { tierPrice } from '../../pricing/compute-cost.js';
 import type { DeploymentInfo } from '../types.js';
 import type { CascadeSet, ResolvedCascade } from './cascade-set.js';
 
@@ -52,14 +53,15 @@ type OptionalRate = { field: 'cachedInput' | 'cacheWrite' | 'cacheWrite1h' | 're
 /**
  * Combines the optional prices of two prices: a field is set when either side has it, from each side's
  * `rate`; when neither has it, it stays absent and its fallback (itself combined) gives the same rate.
- * A long-context tier on either side gives one at the lower threshold, combining each side's tier rates (its
- * short-prompt rates when it has no tier): at least what either side charges above that threshold.
+ * Long-context tiers: one at each threshold of either side, combining the rates each side charges a prompt just
+ * above it (`tierPrice`: its tier's, or its short-prompt rates below its own thresholds), so each tier is what the
+ * two sides charge together above that threshold.
  */
 function combine(a: ModelPrice, b: ModelPrice, rates: readonly OptionalRate[], op: (x: number, y: number) => number): ModelPrice {
   const out = combineRates(a, b, rates, op);
-  if (a.longContext !== undefined || b.longContext !== undefined) {
-    const threshold = Math.min(a.longContext?.threshold ?? Infinity, b.longContext?.threshold ?? Infinity);
-    out.longContext = { threshold, ...combineRates(a.longContext ?? a, b.longContext ?? b, rates, op) };
+  if (a.longContext?.length || b.longContext?.length) {
+    const thresholds = [...new Set([...(a.longContext ?? []), ...(b.longContext ?? [])].map((t) => t.threshold))].sort((x, y) => x - y);
+    out.longContext = thresholds.map((threshold) => ({ threshold, ...combineRates(tierPrice(a, threshold + 1), tierPrice(b, threshold + 1), rates, op) }));
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { LLMError } from '../../errors/llm-error.js';
+import { tierPrice } from '../../pricing/compute-cost.js';
 import type { Deployment, RankedCandidate, StrategyContext } from '../types.js';
 
 /**
@@ -18,11 +19,16 @@ export function noOptions(strategy: string): (o: Record<string, unknown>) => voi
   return (o) => checkOptionNames(strategy, o, []);
 }
 
-/** Expected cost of the request on `d` in USD, or undefined when its price is unknown. */
+/**
+ * Expected cost of the request on `d` in USD, or undefined when its price is unknown: at the long-context tier's
+ * rates when the prompt estimate is above its threshold (`tierPrice`, as the call is billed), output at the dearer
+ * of `output` and `reasoningOutput` (as the gateway's budget reservation takes it).
+ */
 export function expectedCostUsd(d: Deployment, ctx: StrategyContext): number | undefined {
-  const p = d.price;
-  if (!p) return undefined;
-  return (ctx.estimatedInputTokens * p.input + ctx.expectedOutputTokens * p.output) / 1e6;
+  if (!d.price) return undefined;
+  const p = tierPrice(d.price, ctx.estimatedInputTokens);
+  const out = p.reasoningOutput !== undefined && p.reasoningOutput > p.output ? p.reasoningOutput : p.output;
+  return (ctx.estimatedInputTokens * p.input + ctx.expectedOutputTokens * out) / 1e6;
 }
 
 /** Ascending `priority` (lower first); ties keep config order (Array.prototype.sort is stable). */
