@@ -115,7 +115,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCircuitStateStore (real Redis)
     expect(a.circuit).toEqual(['A:primary:closed->open']);
     // Now both exclude it at candidate selection, without asking Redis.
     const decision = await a.router.route('four');
-    expect(decision.excluded).toEqual([{ name: 'primary', reason: 'circuit open (last error provider_unavailable)' }]);
+    expect(decision.excluded).toEqual([{ name: 'primary', reason: 'circuit open (last error provider_unavailable)', kind: 'circuit', circuit: 'open' }]);
     expect((await b.router.generate('five')).deployment).toBe('backup');
     expect(primary.calls).toBe(2);
   });
