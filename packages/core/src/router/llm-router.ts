@@ -701,6 +701,10 @@ export class LLMRouter {
    * `setTenant` has learning too). Its config and own models stay: remove them with `removeTenant`.
    */
   forgetTenant(id: string): void {
+    // (Strategies keep what calls without a tenant taught under no id: a missing id must not erase it.)
+    if (typeof id !== 'string' || id === '') {
+      throw new LLMError({ code: 'invalid_request', message: 'forgetTenant needs a tenant id (a non-empty string)', param: 'id' });
+    }
     // Learning strategies drop what they learned about the tenant (else their state grows with every tenant).
     for (const st of new Set(this.strategies.values())) st.forgetTenant?.(id);
   }

@@ -41,8 +41,9 @@ export function meterPrefetches(
   const pending = new Set<Promise<void>>();
   const off = router.on('request:end', (e: RouterEvents['request:end']) => {
     if (e.metadata[PREFETCH_METADATA_KEY] !== true) return;
-    // Without stores the gateway calls the router with no tenant (`routerTenant`): its prefetches are `anonymous`'s.
-    const tenantId = e.metadata.tenant ?? (stores ? undefined : ANONYMOUS.tenantId);
+    // Without stores the gateway calls the router with no tenant (`routerTenant`): its prefetches are `anonymous`'s,
+    // as its requests are, whatever tenant the router's config gives calls without one (a v3 `defaultTenant`).
+    const tenantId = stores ? e.metadata.tenant : ANONYMOUS.tenantId;
     const result = e.result;
     // A prefetch answered from the cache costs nothing, unless a semantic guard's call let the answer through.
     if (!result || (result.cached !== false && !(result.cost.totalUsd > 0)) || typeof tenantId !== 'string') return;

@@ -68,3 +68,27 @@ describe('adaptive: tenants that come and go', () => {
     await router.close();
   });
 });
+
+describe('forgetTenant ids', () => {
+  it('an unknown id is harmless: the shared learning and its pending feedback stay', async () => {
+    const adaptive = new AdaptiveStrategy();
+    const router = new LLMRouter({ models: [{ name: 'shared', engine: 'mock' }], routing: { strategy: 'adaptive', ...NO_RETRY } }, { random: seededRandom(1), strategies: { adaptive } });
+    await router.generate('hi', { model: 'shared', requestId: 'x1' });
+    router.forgetTenant('nobody');
+    expect(adaptive.snapshot()['shared']?.observations).toBeGreaterThan(0);
+    expect(router.feedback('x1', 1)).toBe(true);
+    await router.close();
+  });
+
+  it('no id (a JS caller) is refused, and does not wipe what calls without a tenant taught', async () => {
+    const adaptive = new AdaptiveStrategy();
+    const router = new LLMRouter({ models: [{ name: 'shared', engine: 'mock' }], routing: { strategy: 'adaptive', ...NO_RETRY } }, { random: seededRandom(1), strategies: { adaptive } });
+    await router.generate('hi', { model: 'shared', requestId: 'x1' });
+    for (const id of [undefined, '']) {
+      expect(() => router.forgetTenant(id as unknown as string)).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'id' }));
+    }
+    expect(adaptive.snapshot()['shared']?.observations).toBeGreaterThan(0);
+    expect(router.feedback('x1', 1)).toBe(true);
+    await router.close();
+  });
+});
