@@ -70,23 +70,30 @@ function fromLiteLLM(raw: Record<string, unknown>, source: string, key: string):
 const LITELLM_TIER_FIELD = /^(?:input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost|cache_creation_input_token_cost_above_1hr|output_cost_per_reasoning_token)_above_(\d+)k_tokens$/;
 
 /**
- * LiteLLM's long-context prices (`*_above_<n>k_tokens`, e.g. 128k, 200k), one tier per threshold: input, output,
- * cache reads, cache writes (and 1-hour writes), reasoning output. A tier without input or output keeps the
- * short-prompt input or output; its absent cache and reasoning rates are the base ones (`tierPrice`).
+ * LiteLLM's long-context prices (`*_above_<n>k_tokens`, e.g. 128k, 200k): as in LiteLLM, a threshold is a tier
+ * only when it has an `input_cost_per_token_above_<n>k_tokens` price (other `_above_<n>k` keys without one are
+ * ignored). A tier's output without its own key is the next-lower tier's (or the short-prompt one), so a higher
+ * tier never falls back below a lower one; its cache reads, cache writes (and 1-hour writes), reasoning output
+ * are its own keys, else the base ones (`tierPrice`).
  */
 function liteLLMTiers(raw: Record<string, unknown>, base: PriceEntry, source: string, key: string): LongContextPrice[] | undefined {
   const thresholds = new Set<number>();
   for (const field of Object.keys(raw)) {
     const m = LITELLM_TIER_FIELD.exec(field);
-    if (m && raw[field] !== undefined && raw[field] !== null && Number(m[1]) > 0) thresholds.add(Number(m[1]));
+    if (!m) continue;
+    // Every such price is checked, even one of a threshold that is no tier (no input price), as a bad price is.
+    const v = perToken(raw, field, source, key);
+    if (v !== undefined && field.startsWith('input_cost_per_token_') && Number(m[1]) > 0) thresholds.add(Number(m[1]));
   }
   if (thresholds.size === 0) return undefined;
   const tiers: LongContextPrice[] = [];
+  let lowerOutput = base.output;
   for (const k of [...thresholds].sort((a, b) => a - b)) {
     const above = `_above_${k}k_tokens`;
-    const input = perToken(raw, `input_cost_per_token${above}`, source, key);
-    const output = perToken(raw, `output_cost_per_token${above}`, source, key);
-    const tier: LongContextPrice = { threshold: k * 1000, input: input ?? base.input, output: output ?? base.output };
+    const input = perToken(raw, `input_cost_per_token${above}`, source, key)!;
+    const output = perToken(raw, `output_cost_per_token${above}`, source, key) ?? lowerOutput;
+    lowerOutput = output;
+    const tier: LongContextPrice = { threshold: k * 1000, input, output };
     const cached = perToken(raw, `cache_read_input_token_cost${above}`, source, key);
     if (cached !== undefined) tier.cachedInput = cached;
     const write = perToken(raw, `cache_creation_input_token_cost${above}`, source, key);

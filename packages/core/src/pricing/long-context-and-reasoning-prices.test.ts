@@ -6,6 +6,7 @@ import { PriceSchema } from '../config/schema.js';
 import { MockEngine } from '../engines/mock/mock-engine.js';
 import { LLMRouter } from '../router/llm-router.js';
 import { startGeminiWireServer, type GeminiWireServer } from '../test/gemini-wire-server.js';
+import { makeUsage } from '../spec/index.js';
 import { computeCost } from './compute-cost.js';
 import { parsePriceTable } from './load-price-table.js';
 import { resolveModelPrice } from './price-for.js';
@@ -235,5 +236,35 @@ describe('a LiteLLM row with several _above_<n>k_tokens thresholds', () => {
     expect(computeCost({ inputTokens: 100_000, outputTokens: 1_000, totalTokens: 101_000 }, price).totalUsd).toBeCloseTo(0.102, 9);
     expect(price.longContext?.map((t) => t.threshold)).toEqual([128_000, 200_000]);
     expect(table.get('odd-threshold')?.longContext).toEqual([{ threshold: 272_000, input: 2, output: 2 }]);
+  });
+
+  it('a threshold is a tier only with its own input price; a tier without an output price takes the next-lower tier\'s, so a longer prompt never bills less', () => {
+    const table = parsePriceTable({
+      'output-only-above-200k': {
+        input_cost_per_token: 1e-6,
+        output_cost_per_token: 2e-6,
+        input_cost_per_token_above_128k_tokens: 4e-6,
+        output_cost_per_token_above_128k_tokens: 8e-6,
+        output_cost_per_token_above_200k_tokens: 9e-6,
+      },
+      'input-only-above-200k': {
+        input_cost_per_token: 1e-6,
+        output_cost_per_token: 2e-6,
+        input_cost_per_token_above_128k_tokens: 4e-6,
+        output_cost_per_token_above_128k_tokens: 8e-6,
+        input_cost_per_token_above_200k_tokens: 5e-6,
+      },
+    });
+    const at = (model: string, input: number) => computeCost(makeUsage(input, 1000), table.get(model)!).totalUsd;
+    // No input_cost_per_token_above_200k_tokens: not a tier (LiteLLM ignores it); 300k bills at the 128k tier.
+    expect(table.get('output-only-above-200k')!.longContext).toEqual([{ threshold: 128_000, input: 4, output: 8 }]);
+    expect(at('output-only-above-200k', 300_000)).toBeCloseTo((300_000 * 4 + 1000 * 8) / 1e6, 9);
+    expect(at('output-only-above-200k', 300_000)).toBeGreaterThanOrEqual(at('output-only-above-200k', 150_000));
+    // The 200k tier's output is the 128k tier's, not the short-prompt $2/1M.
+    expect(table.get('input-only-above-200k')!.longContext).toEqual([
+      { threshold: 128_000, input: 4, output: 8 },
+      { threshold: 200_000, input: 5, output: 8 },
+    ]);
+    expect(at('input-only-above-200k', 300_000)).toBeCloseTo((300_000 * 5 + 1000 * 8) / 1e6, 9);
   });
 });

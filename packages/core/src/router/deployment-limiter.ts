@@ -100,15 +100,18 @@ function join(a: string | undefined, b: string): string {
 
 const LOCAL_LIMIT = new WeakSet<LLMError>();
 
-/** The error of an attempt skipped because its deployment is saturated (no request was sent). */
-export function deploymentLimitError(name: string, provider: string, s: Saturation): LLMError {
+/**
+ * The error of an attempt skipped because its deployment is saturated (no request was sent). `details.tenant` is
+ * the deployment's owner (a tenant's own model), so a caller that may not see its traffic can be told less.
+ */
+export function deploymentLimitError(name: string, provider: string, s: Saturation, tenant?: string): LLMError {
   const e = new LLMError({
     code: 'rate_limited',
     message: `Deployment "${name}" is saturated: ${s.reason}`,
     retryAfterMs: s.retryAfterMs,
     deployment: name,
     provider,
-    details: { limit: 'deployment', reason: s.reason },
+    details: tenant === undefined ? { limit: 'deployment', reason: s.reason } : { limit: 'deployment', reason: s.reason, tenant },
   });
   LOCAL_LIMIT.add(e);
   return e;

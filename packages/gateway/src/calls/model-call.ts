@@ -2,7 +2,7 @@ import { LLMError, toLLMError, type DeploymentInfo, type GenerateOptions, type G
 import { routerTenant, type Principal } from '../auth/principal.js';
 import { errorReply, needsServerLog, toPublicError, type ErrorStyle } from '../http/error-body.js';
 import { formatScore, headerText, resultHeaders } from '../http/llmrr-info.js';
-import { visibleResult } from '../http/traffic-visibility.js';
+import { visibleError, visibleResult } from '../http/traffic-visibility.js';
 import { jsonReply, replyToResponse, type Reply } from '../http/reply.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ClientFieldNames } from '../schemas/client-field-names.js';
@@ -146,7 +146,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     if (needsServerLog(error)) deps.log(`request failed: ${error.code}`, call.requestId, error);
     // A 429 says where the limits stand; so does a 402 budget refusal of a request that took its place under them.
     if ((error.code === 'rate_limited' || error.code === 'budget_exceeded') && isRateInfoCarrier(error.details)) rateLimitHeaders(error.details.rateInfo, headers);
-    return errorReply(toPublicError(error), call.requestId, call.style, headers);
+    // The exclusions it lists as the caller's explain would show them (a shared deployment's traffic cut); the log keeps them whole.
+    return errorReply(visibleError(toPublicError(error), call.principal), call.requestId, call.style, headers);
   };
 
   try {

@@ -1,4 +1,4 @@
-import type { CandidateExplanation, DeploymentStatsSnapshot, RouteDecision, RouteExclusion, RouterResult } from '@llmrr/core';
+import type { CandidateExplanation, DeploymentStatsSnapshot, LLMError, RouteDecision, RouteExclusion, RouterResult } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 
 /**
@@ -52,15 +52,42 @@ export function visibleDecision(decision: RouteDecision, principal: Principal): 
   return { ...decision, candidates: candidates ?? decision.candidates, excluded: excluded ?? decision.excluded, reason };
 }
 
-/** An exclusion's reason without the traffic it may quote (in-flight counts, last error, a strategy's observations). */
-function hiddenReason(e: RouteExclusion, strategy: string): string {
+/**
+ * A routing error as `principal` may see it, by the same cut as `visibleDecision`: the exclusions a "no deployment
+ * can serve" / "every deployment is at its limits" error lists (`details.excluded`) are cut to their kind for shared
+ * deployments, and a skipped attempt's "Deployment X is saturated: <in-flight counts>" to "saturated". The cut
+ * error drops `details` (the full one is its `cause`, for the server log; the ledger records the router's error).
+ * The same object when nothing is hidden.
+ */
+export function visibleError(err: LLMError, principal: Principal): LLMError {
+  if (seesAllTraffic(principal) || err.details === null || typeof err.details !== 'object') return err;
+  const details = err.details as { excluded?: unknown; limit?: unknown; tenant?: unknown };
+  if (details.limit === 'deployment' && err.deployment !== undefined) {
+    if (seesTraffic(principal, typeof details.tenant === 'string' ? details.tenant : undefined)) return err;
+    return err.with({ message: `Deployment "${err.deployment}" is saturated`, details: undefined, cause: err });
+  }
+  if (!Array.isArray(details.excluded)) return err;
+  let message = err.message;
+  for (const e of details.excluded as RouteExclusion[]) {
+    if (seesTraffic(principal, e.tenant)) continue;
+    const cut = hiddenReason(e, undefined);
+    if (cut !== e.reason) message = message.replace(`  ${e.name}: ${e.reason}`, `  ${e.name}: ${cut}`);
+  }
+  return message === err.message ? err : err.with({ message, details: undefined, cause: err });
+}
+
+/**
+ * An exclusion's reason without the traffic it may quote (in-flight counts, last error, a strategy's observations).
+ * `strategy` undefined (an error, which does not name it): `left out by strategy`.
+ */
+function hiddenReason(e: RouteExclusion, strategy: string | undefined): string {
   switch (e.kind) {
     case 'saturated':
       return 'saturated';
     case 'circuit':
       return `circuit ${e.circuit ?? 'open'}`;
     case 'strategy':
-      return `left out by strategy "${strategy}"`;
+      return strategy === undefined ? 'left out by strategy' : `left out by strategy "${strategy}"`;
     default:
       // `unfit` quotes the deployment's config and the request only.
       return e.reason;

@@ -199,6 +199,22 @@ describe("routing explanations show a tenant other tenants' traffic on shared de
     });
   });
 
+  it("the 429 when every deployment is excluded lists a shared one's reason cut as explain cuts it (no other tenant's in-flight count); the router's error keeps it", async () => {
+    const { acme, globex } = await twoTenants([['shared', { delayMs: 60_000 }, { limits: { maxConcurrency: 1 } }]], 'priority');
+    await whileInFlight('shared', acme, async () => {
+      const full = await h!.router.route('hi', { tenant: 'globex', model: 'shared' }).then(() => undefined, (e: unknown) => e as Error);
+      expect(full?.message).toMatch(/shared: saturated: .*in flight/);
+      const body = { model: 'shared', messages: [{ role: 'user', content: 'hi' }], llmrr: { explain: true } };
+      for (const res of [await post(h!.gateway, '/v1/chat/completions', body, globex), await post(h!.gateway, '/api/route', { prompt: 'hi', model: 'shared', explain: true }, globex)]) {
+        expect(res.status).toBe(429);
+        const { error } = (await res.json()) as { error: { code: string; message: string } };
+        expect(error.code).toBe('rate_limited');
+        expect(error.message).toMatch(/\n {2}shared: saturated$/);
+        expect(error.message).not.toMatch(/in flight/);
+      }
+    });
+  });
+
   it("ownership is the router's: a stored model that could not be set is not the tenant's, so the shared deployment of that name shows its circuit only", async () => {
     h = await createHarness({ stores: 'memory', models: [mockModel('shared'), mockModel('other')], routing: { strategy: 'adaptive' } });
     const s = h.stores!;

@@ -8,10 +8,10 @@ import { jsonResponse } from '../calls/model-call.js';
 import { postModelEndpoint } from '../calls/model-endpoint.js';
 import { resolveModel, visibleDeployments } from '../calls/resolve-model.js';
 import { tenantStrategy } from '../calls/router-extension.js';
-import { errorResponse, needsServerLog } from '../http/error-body.js';
+import { errorResponse, needsServerLog, toPublicError } from '../http/error-body.js';
 import { incomingFromRequest } from '../http/incoming.js';
 import { readJsonBody } from '../http/read-json-body.js';
-import { seesTraffic, visibleDecision } from '../http/traffic-visibility.js';
+import { seesTraffic, visibleDecision, visibleError } from '../http/traffic-visibility.js';
 import { validateBody } from '../http/validate.js';
 import { LegacyChatRequestSchema, QuickRequestSchema, RouteRequestSchema, type LegacyAnswer } from '../schemas/legacy-api.js';
 import { withClientMessagePath, type ClientMessagePaths } from '../schemas/client-message-paths.js';
@@ -59,11 +59,14 @@ function deploymentStatus(d: DeploymentInfo, principal: Principal): Record<strin
  * every authenticated one answers with `x-llmrr-demo` and `x-llmrr-tenant`.
  */
 export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
-  /** The error answer; a server-side failure (5xx, an upstream credential error) is logged under the request id. */
-  const failed = (e: unknown, requestId: string, headers: Record<string, string>): Response => {
+  /**
+   * The error answer; a server-side failure (5xx, an upstream credential error) is logged under the request id, in
+   * full. With `principal`, the exclusions a routing error lists are as its explain would show them (`visibleError`).
+   */
+  const failed = (e: unknown, requestId: string, headers: Record<string, string>, principal?: Principal): Response => {
     const err = toLLMError(e);
     if (needsServerLog(err)) deps.log(`request failed: ${err.code}`, requestId, e);
-    return errorResponse(err, requestId, 'openai', headers);
+    return errorResponse(principal ? visibleError(toPublicError(err), principal) : err, requestId, 'openai', headers);
   };
   app.get('/api/health', (c) =>
     c.json({ status: 'healthy', uptimeSeconds: Math.round((deps.now() - deps.startedAt) / 1000), models: deps.router.models().filter((d) => d.enabled).length }),
@@ -162,8 +165,9 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
   app.post('/api/route', async (c) => {
     const requestId = c.get('requestId');
     const headers: Record<string, string> = {};
+    let principal: Principal | undefined;
     try {
-      const principal = await principalOf(c, deps, headers);
+      principal = await principalOf(c, deps, headers);
       const body = validateBody(RouteRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), { maxBytes: deps.maxBodyBytes }));
       const resolved = resolveModel(body.model, deps.router.models(routerTenant(principal)), principal);
       const strategy = body.strategy ?? tenantStrategy(principal, deps.router);
@@ -198,7 +202,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
         headers,
       );
     } catch (e) {
-      return failed(e, requestId, headers);
+      return failed(e, requestId, headers, principal);
     }
   });
 }

@@ -233,7 +233,7 @@ async function runDeployment<T>(
     if (limiter !== undefined) {
       charged = d.admissionTokens(plan.estimatedInputTokens, plan.request.maxTokens);
       const full = limiter.check(charged, d.stats.latencyMs);
-      if (full !== undefined) return { kind: 'next', error: deploymentLimitError(d.name, d.provider, full) };
+      if (full !== undefined) return { kind: 'next', error: deploymentLimitError(d.name, d.provider, full, d.tenant) };
     }
     let admitted = d.breaker.acquire(force);
     if (isPending(admitted)) {
@@ -243,7 +243,7 @@ async function runDeployment<T>(
       if (admitted && (full !== undefined || plan.signal?.aborted || parent?.aborted || gate?.closed)) d.breaker.release(admitted);
       if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
       if (parent?.aborted || gate?.closed) return { kind: 'cancelled' };
-      if (full !== undefined) return { kind: 'next', error: deploymentLimitError(d.name, d.provider, full) };
+      if (full !== undefined) return { kind: 'next', error: deploymentLimitError(d.name, d.provider, full, d.tenant) };
     }
     if (admitted === undefined) return { kind: 'next', error: circuitOpenError(d) };
     const permit = admitted;

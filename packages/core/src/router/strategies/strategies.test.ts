@@ -71,6 +71,25 @@ describe('built-in strategies order as documented', () => {
     expect(decision.candidates[2]!.note).toBe('price unknown');
   });
 
+  it('cost-optimized: the inputPrice/outputPrice factors are the long-context tier and reasoning rates its expectedCostUsd used', async () => {
+    const router = new LLMRouter({
+      models: [
+        { name: 'tiered', engine: 'mock', price: { input: 1, output: 1, longContext: [{ threshold: 10, input: 5, output: 7 }] } },
+        { name: 'reasoning', engine: 'mock', price: { input: 1, output: 2, reasoningOutput: 9 } },
+      ],
+      routing: { strategy: 'cost-optimized' },
+    });
+    const decision = await router.route('word '.repeat(200), { explain: true, maxTokens: 100 });
+    const byName = new Map(decision.candidates.map((c) => [c.name, c.factors!]));
+    const input = estimateRequestTokens({ messages: [{ role: 'user', content: 'word '.repeat(200) }], maxTokens: 100 });
+    for (const [name, rates] of [['tiered', [5, 7]], ['reasoning', [1, 9]]] as const) {
+      const f = byName.get(name)!;
+      expect([f['inputPrice'], f['outputPrice']]).toEqual(rates);
+      expect(f['expectedCostUsd']).toBeCloseTo((input * rates[0] + 100 * rates[1]) / 1e6, 12);
+    }
+    await router.close();
+  });
+
   it('speed-priority: unmeasured explored first, then lowest EWMA latency; explore=false puts unmeasured last', async () => {
     const { router } = setup();
     await router.generate('x', { model: 'a' });

@@ -25,10 +25,18 @@ export function noOptions(strategy: string): (o: Record<string, unknown>) => voi
  * of `output` and `reasoningOutput` (as the gateway's budget reservation takes it).
  */
 export function expectedCostUsd(d: Deployment, ctx: StrategyContext): number | undefined {
+  const r = expectedRates(d, ctx);
+  return r && (ctx.estimatedInputTokens * r.input + ctx.expectedOutputTokens * r.output) / 1e6;
+}
+
+/**
+ * The per-million-token rates `expectedCostUsd` prices the request at on `d` (long-context tier for the prompt
+ * estimate; output = dearer of `output` and `reasoningOutput`), or undefined when its price is unknown.
+ */
+export function expectedRates(d: Deployment, ctx: StrategyContext): { input: number; output: number } | undefined {
   if (!d.price) return undefined;
   const p = tierPrice(d.price, ctx.estimatedInputTokens);
-  const out = p.reasoningOutput !== undefined && p.reasoningOutput > p.output ? p.reasoningOutput : p.output;
-  return (ctx.estimatedInputTokens * p.input + ctx.expectedOutputTokens * out) / 1e6;
+  return { input: p.input, output: p.reasoningOutput !== undefined && p.reasoningOutput > p.output ? p.reasoningOutput : p.output };
 }
 
 /** Ascending `priority` (lower first); ties keep config order (Array.prototype.sort is stable). */
