@@ -13,38 +13,31 @@ const TIMER_MAX = { message: 'at most 2147483647 ms (a timer fires a longer dela
 const timerMs = z.number().int().max(2_147_483_647, TIMER_MAX);
 const nonNegative = z.number().nonnegative();
 
+/** A price's rates, USD per one million tokens: the base price's, and each long-context tier's. */
+const PriceRates = {
+  /** USD per one million input tokens. */
+  input: nonNegative,
+  /** USD per one million output tokens. */
+  output: nonNegative,
+  /** USD per one million cached input tokens, i.e. prompt-cache reads (defaults to `input`). */
+  cachedInput: nonNegative.optional(),
+  /** USD per one million prompt-cache write tokens with the default 5-minute TTL (defaults to `input`; Anthropic: 1.25x input). */
+  cacheWrite: nonNegative.optional(),
+  /** USD per one million prompt-cache write tokens with the 1-hour TTL (defaults to `cacheWrite`, then `input`; Anthropic: 2x input). */
+  cacheWrite1h: nonNegative.optional(),
+  /** USD per one million reasoning output tokens (part of the output; defaults to `output`). */
+  reasoningOutput: nonNegative.optional(),
+};
+
 export const PriceSchema = z
   .object({
-    /** USD per one million input tokens. */
-    input: nonNegative,
-    /** USD per one million output tokens. */
-    output: nonNegative,
-    /** USD per one million cached input tokens, i.e. prompt-cache reads (defaults to `input`). */
-    cachedInput: nonNegative.optional(),
-    /** USD per one million prompt-cache write tokens with the default 5-minute TTL (defaults to `input`; Anthropic: 1.25x input). */
-    cacheWrite: nonNegative.optional(),
-    /** USD per one million prompt-cache write tokens with the 1-hour TTL (defaults to `cacheWrite`, then `input`; Anthropic: 2x input). */
-    cacheWrite1h: nonNegative.optional(),
-    /** USD per one million reasoning output tokens (part of the output; defaults to `output`). */
-    reasoningOutput: nonNegative.optional(),
+    ...PriceRates,
     /**
      * Long-context prices: a call whose prompt is above a tier's `threshold` tokens is charged in whole at the rates
      * of the highest such tier; a cache or reasoning rate a tier does not give is the base price's. Distinct thresholds.
      */
     longContext: z
-      .array(
-        z
-          .object({
-            threshold: positiveInt,
-            input: nonNegative,
-            output: nonNegative,
-            cachedInput: nonNegative.optional(),
-            cacheWrite: nonNegative.optional(),
-            cacheWrite1h: nonNegative.optional(),
-            reasoningOutput: nonNegative.optional(),
-          })
-          .strict(),
-      )
+      .array(z.object({ threshold: positiveInt, ...PriceRates }).strict())
       .refine((tiers) => new Set(tiers.map((t) => t.threshold)).size === tiers.length, { message: 'long-context thresholds must be distinct' })
       .optional(),
   })

@@ -15,7 +15,6 @@ export interface EngineCapabilities {
 }
 
 /** USD per one million tokens. */
-/** USD per one million tokens. */
 export interface ModelPrice {
   input: number;
   output: number;
@@ -46,15 +45,9 @@ export interface ModelPrice {
  * when the base price has none either, it falls back inside the tier as in `ModelPrice` (`cachedInput` and
  * `cacheWrite` to this `input`, `cacheWrite1h` to `cacheWrite`, then this `input`, `reasoningOutput` to this `output`).
  */
-export interface LongContextPrice {
+export interface LongContextPrice extends Omit<ModelPrice, 'longContext'> {
   /** Prompt tokens; a prompt of more tokens than this is charged at these rates. */
   threshold: number;
-  input: number;
-  output: number;
-  cachedInput?: number;
-  cacheWrite?: number;
-  cacheWrite1h?: number;
-  reasoningOutput?: number;
 }
 
 export interface CallOptions {
