@@ -19,6 +19,16 @@ afterEach(() => clearRequests(claudeUp));
 
 const ask = { model: 'claude', max_tokens: 20, messages: [{ role: 'user' as const, content: 'Hi' }] };
 
+/** The SDK's error for a call naming a model the gateway does not have (a 404). */
+async function unknownModelError(): Promise<InstanceType<typeof Anthropic.NotFoundError>> {
+  const err = await gw
+    .anthropic()
+    .messages.create({ ...ask, model: 'no-such-model' })
+    .catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(Anthropic.NotFoundError);
+  return err as InstanceType<typeof Anthropic.NotFoundError>;
+}
+
 describe('request id as the Anthropic SDK reads it (the `request-id` header)', () => {
   it('messages.create().withResponse(): request_id is the gateway request id (the x-request-id header)', async () => {
     claudeUp.enqueue({ content: 'Hello' });
@@ -47,12 +57,7 @@ describe('request id as the Anthropic SDK reads it (the `request-id` header)', (
   });
 
   it('an error: APIError.requestID is the gateway request id of the error body', async () => {
-    const err = await gw
-      .anthropic()
-      .messages.create({ ...ask, model: 'no-such-model' })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(Anthropic.NotFoundError);
-    const apiError = err as InstanceType<typeof Anthropic.NotFoundError>;
+    const apiError = await unknownModelError();
     const bodyId = (apiError.error as { error: { request_id: string } }).error.request_id;
     expect(bodyId).toMatch(/^req_/);
     // @anthropic-ai/sdk core/error.js: `this.requestID = headers?.get('request-id')`.
@@ -61,12 +66,7 @@ describe('request id as the Anthropic SDK reads it (the `request-id` header)', (
   });
 
   it("an error's body has `request_id` at its top, as Anthropic's (`ErrorResponse`), and in `error` as every gateway error has it", async () => {
-    const err = await gw
-      .anthropic()
-      .messages.create({ ...ask, model: 'no-such-model' })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(Anthropic.NotFoundError);
-    const apiError = err as InstanceType<typeof Anthropic.NotFoundError>;
+    const apiError = await unknownModelError();
     // The SDK's `APIError.error` is the whole body, typed as its `ErrorResponse` (`type`, `error`, `request_id`).
     const body = apiError.error as unknown as Anthropic.ErrorResponse & { error: { request_id: string } };
     expect(body.type).toBe('error');

@@ -7,16 +7,13 @@ import OpenAI from 'openai';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHarness, serveWithKey, type Harness } from '../test-support/harness.js';
+import { mathCascade, QUESTION, WEAK_COST, WEAK_USAGE, WRONG } from '../test-support/math-cascade.js';
 import type { ServedGateway } from './serve-gateway.js';
 
-const QUESTION = 'Janet has 16 eggs. She eats 3 and bakes with 4. She sells the rest at $2 each. How many dollars does she make?';
-const WRONG = 'She has 16 - 3 - 4 = 9 eggs left. She makes 9 * 2 = 19 dollars.\n#### 19';
 const RIGHT = 'She has 16 - 3 - 4 = 9 eggs left. She makes 9 * 2 = 18 dollars.\n#### 18';
 const STRONG = 'Janet sells 16 - 3 - 4 = 9 eggs for 9 * 2 = 18 dollars.\n#### 18';
-const WEAK_USAGE = { prompt_tokens: 40, completion_tokens: 20, total_tokens: 60 };
 const STRONG_USAGE = { prompt_tokens: 41, completion_tokens: 25, total_tokens: 66 };
-// USD per 1M tokens: weak 1 / 2, strong 10 / 30.
-const WEAK_COST = (40 * 1 + 20 * 2) / 1e6;
+// USD per 1M tokens: strong 10 / 30 (the weak model's cost: WEAK_COST).
 const STRONG_COST = (41 * 10 + 25 * 30) / 1e6;
 
 let weak: OpenAIWireServer;
@@ -30,11 +27,7 @@ beforeAll(async () => {
   strong = await startOpenAIWireServer({ script: { text: STRONG, usage: STRONG_USAGE, streamUsage: 'always' } });
   h = await createHarness({
     stores: 'memory',
-    models: [
-      { name: 'mixtral', engine: 'openai-compatible', baseURL: weak.baseURL, model: 'mixtral-8x7b', apiKey: 'k', price: { input: 1, output: 2 } },
-      { name: 'gpt-4', engine: 'openai-compatible', baseURL: strong.baseURL, model: 'gpt-4-test', apiKey: 'k', price: { input: 10, output: 30 } },
-    ],
-    routing: { cascades: [{ name: 'math-cascade', weak: 'mixtral', strong: 'gpt-4', verifier: 'arithmetic' }] },
+    ...mathCascade(weak, strong),
     routerOptions: { env: {} },
   });
   ({ secret, served } = await serveWithKey(h));

@@ -9,12 +9,9 @@ import OpenAI from 'openai';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHarness, serveWithKey, type Harness } from '../test-support/harness.js';
+import { mathCascade, QUESTION, WEAK_COST, WEAK_USAGE, WRONG } from '../test-support/math-cascade.js';
 import type { ServedGateway } from './serve-gateway.js';
 
-const QUESTION = 'Janet has 16 eggs. She eats 3 and bakes with 4. She sells the rest at $2 each. How many dollars does she make?';
-const WRONG = 'She has 16 - 3 - 4 = 9 eggs left. She makes 9 * 2 = 19 dollars.\n#### 19';
-const WEAK_USAGE = { prompt_tokens: 40, completion_tokens: 20, total_tokens: 60 };
-const WEAK_COST = (40 * 1 + 20 * 2) / 1e6;
 
 let weak: OpenAIWireServer | undefined;
 let strong: OpenAIWireServer | undefined;
@@ -33,11 +30,7 @@ async function setup(strongScript: Parameters<OpenAIWireServer['setScript']>[0])
   strong = await startOpenAIWireServer({ script: strongScript });
   h = await createHarness({
     stores: 'memory',
-    models: [
-      { name: 'mixtral', engine: 'openai-compatible', baseURL: weak.baseURL, model: 'mixtral-8x7b', apiKey: 'k', price: { input: 1, output: 2 } },
-      { name: 'gpt-4', engine: 'openai-compatible', baseURL: strong.baseURL, model: 'gpt-4-test', apiKey: 'k', price: { input: 10, output: 30 } },
-    ],
-    routing: { cascades: [{ name: 'math-cascade', weak: 'mixtral', strong: 'gpt-4', verifier: 'arithmetic' }] },
+    ...mathCascade(weak, strong),
     routerOptions: { env: {} },
   });
   let secret: string;

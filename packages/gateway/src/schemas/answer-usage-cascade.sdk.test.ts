@@ -1,5 +1,6 @@
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mathCascade } from '../test-support/math-cascade.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 
 // Review of a38df52 (answer-usage.ts): "a router cache hit reports no provider cache reads or writes". The
@@ -25,11 +26,7 @@ beforeAll(async () => {
   weak = await startOpenAIWireServer();
   strong = await startOpenAIWireServer({ script: { text: STRONG, usage: STRONG_USAGE, streamUsage: 'always' } });
   gw = await servedGateway({
-    models: [
-      { name: 'mixtral', engine: 'openai-compatible', baseURL: weak.baseURL, model: 'mixtral-8x7b', apiKey: 'k', price: { input: 1, output: 2, cachedInput: 0.1 } },
-      { name: 'gpt-4', engine: 'openai-compatible', baseURL: strong.baseURL, model: 'gpt-4-test', apiKey: 'k', price: { input: 10, output: 30 } },
-    ],
-    routing: { cascades: [{ name: 'math-cascade', weak: 'mixtral', strong: 'gpt-4', verifier: 'arithmetic' }] },
+    ...mathCascade(weak, strong, { cachedInput: 0.1 }),
     cache: { exact: { enabled: true } },
     upstreams: [weak, strong],
   });
