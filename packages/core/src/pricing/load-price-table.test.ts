@@ -7,7 +7,7 @@ import { LLMError } from '../errors/index.js';
 import { makeUsage } from '../spec/index.js';
 import { computeCost } from './compute-cost.js';
 import { PRICES_FILE_ENV, loadPriceTable, loadPriceTableFromEnv, mergePriceTables, parsePriceTable } from './load-price-table.js';
-import { priceFor } from './price-for.js';
+import { priceFor, resolveModelPrice } from './price-for.js';
 import { shippedPriceTable } from './price-table.js';
 
 let dir: string;
@@ -214,5 +214,41 @@ describe.skipIf(!existsSync(SHARED))('the shared LiteLLM price file', () => {
     expect(priceFor('azure/gpt-4o', table)).toBeDefined();
     expect(priceFor('gpt-4.1-nano', table)).toMatchObject({ input: 0.1 });
     expect(table.size).toBeGreaterThan(300);
+  });
+});
+
+// Google's `-latest` aliases against the shared LiteLLM file (the Gemini Developer API's `gemini/` rows).
+describe.skipIf(!existsSync(SHARED))('the shared LiteLLM price file: Gemini -latest aliases', () => {
+  const gemini = (model: string) => ({ name: model, engine: 'gemini', model });
+
+  it('gemini-pro-latest / gemini-flash-latest / gemini-flash-lite-latest: unknown (estimated), never Gemini 1.0 Pro\'s row', async () => {
+    const table = await loadPriceTable(SHARED);
+    // The file's `gemini/gemini-pro` row is Gemini 1.0 Pro ($0.35 / $1.05); `gemini-pro-latest` is the newest Pro
+    // model (2.5 Pro and later, $1.25 / $10 and up). Its price moves with the alias: not known, never guessed.
+    expect(priceFor('gemini/gemini-pro', table)).toMatchObject({ input: 0.35, output: 1.05 });
+    for (const alias of ['gemini-pro-latest', 'models/gemini-pro-latest', 'gemini-flash-latest', 'gemini-flash-lite-latest']) {
+      expect(resolveModelPrice(gemini(alias), table), alias).toBeUndefined();
+      expect(priceFor(alias, table), alias).toBeUndefined();
+    }
+    // A cost at an unknown price is 0 and marked estimated.
+    expect(computeCost(makeUsage(1000, 1000), resolveModelPrice(gemini('gemini-pro-latest'), table))).toMatchObject({ totalUsd: 0, estimated: true });
+  });
+
+  it('gemini-1.5-pro-latest / gemini-1.5-flash-latest are priced as the model they name, not by the alias row', async () => {
+    const table = await loadPriceTable(SHARED);
+    const raw = JSON.parse(readFileSync(SHARED, 'utf8')) as Record<string, { output_cost_per_token: number }>;
+    // The file's own alias row disagrees with the model's (output $1.05 vs $10.50 per 1M tokens).
+    expect(raw['gemini/gemini-1.5-pro-latest']?.output_cost_per_token).not.toBe(raw['gemini/gemini-1.5-pro']?.output_cost_per_token);
+    expect(resolveModelPrice(gemini('gemini-1.5-pro-latest'), table)).toEqual(resolveModelPrice(gemini('gemini-1.5-pro'), table));
+    expect(resolveModelPrice(gemini('gemini-1.5-pro-latest'), table)).toMatchObject({ input: 3.5, output: 10.5 });
+    expect(resolveModelPrice(gemini('gemini-1.5-flash-latest'), table)).toEqual(resolveModelPrice(gemini('gemini-1.5-flash'), table));
+    // Without the file: the shipped rows of the named models.
+    expect(resolveModelPrice(gemini('gemini-1.5-pro-latest'))).toEqual(resolveModelPrice(gemini('gemini-1.5-pro')));
+    expect(resolveModelPrice(gemini('gemini-1.5-pro-latest'))).toMatchObject({ input: 1.25, output: 5 });
+  });
+
+  it('an alias row is still used when the model it names has none', async () => {
+    const only = new Map([['gemini/gemini-9-pro-latest', { input: 7, output: 9 }]]);
+    expect(resolveModelPrice(gemini('gemini-9-pro-latest'), only)).toEqual({ input: 7, output: 9 });
   });
 });

@@ -7,14 +7,23 @@
  * exact row (`gpt-4o-2024-05-13`) wins over the family row (`gpt-4o`).
  */
 
-/** `-2024-08-06`, `-20241022`, `-latest`, Bedrock `-v1:0`, Gemini `-001`, Vertex `@20240620` / `@001` / `@latest`. */
+/**
+ * `-2024-08-06`, `-20241022`, `-latest`, Bedrock `-v1:0`, Gemini `-001`, Vertex `@20240620` / `@001` / `@latest`.
+ * `-latest` only after a versioned name (`claude-3-5-sonnet-latest`, `gemini-1.5-pro-latest`: that version's
+ * newest snapshot, at its price): after a bare family name it is a moving alias (`gemini-pro-latest`,
+ * `gemini-flash-latest`, `mistral-large-latest`: the newest model of the tier, moved across versions and prices),
+ * kept whole, since without it `gemini-pro` would be Gemini 1.0 Pro.
+ */
 const SUFFIXES: readonly RegExp[] = [
   /@[\w.-]+$/,
   /-v\d+(?::\d+)?$/,
   /-\d{4}-\d{2}-\d{2}$/,
   /-\d{8}$/,
-  /-latest$/,
+  /(?<=\d.*)-latest$/,
 ];
+
+/** A `-latest` alias of a versioned model (see `SUFFIXES`): it is priced as that model before its own row. */
+const VERSIONED_LATEST = /\d.*-latest$/;
 
 /**
  * Bedrock: optional cross-region inference profile prefix, then the vendor prefix (`us.anthropic.claude-...`,
@@ -51,7 +60,12 @@ function normalizeBare(id: string): string {
   return out;
 }
 
-/** Spellings to look up, most specific first: the id, then without each leading `provider/`, then normalized. */
+/**
+ * Spellings to look up, most specific first: the id, then without each leading `provider/`, then normalized. A
+ * `-latest` alias of a versioned model lists the model it names first: the alias costs what that model costs, and
+ * a price file's own row for the alias only fills in when the model has none (LiteLLM's
+ * `gemini/gemini-1.5-pro-latest` row bills output at a tenth of `gemini/gemini-1.5-pro`'s).
+ */
 export function modelIdCandidates(modelId: string): string[] {
   const id = modelId.trim().toLowerCase();
   if (!id) return [];
@@ -64,9 +78,13 @@ export function modelIdCandidates(modelId: string): string[] {
       out.push(s);
     }
   };
+  const last = parts[parts.length - 1] ?? '';
+  // The same with the last segment normalized (prefixes kept, so prefixed rows still match): after the exact
+  // spellings, or before them for a versioned `-latest` alias.
+  const bare = normalizeBare(last);
+  const aliasFirst = VERSIONED_LATEST.test(last);
+  if (aliasFirst) for (let i = 0; i < parts.length; i++) add([...parts.slice(i, -1), bare].join('/'));
   for (let i = 0; i < parts.length; i++) add(parts.slice(i).join('/'));
-  // Then the same with the last segment normalized (prefixes kept, so prefixed rows still match).
-  const bare = normalizeBare(parts[parts.length - 1] ?? '');
-  for (let i = 0; i < parts.length; i++) add([...parts.slice(i, -1), bare].join('/'));
+  if (!aliasFirst) for (let i = 0; i < parts.length; i++) add([...parts.slice(i, -1), bare].join('/'));
   return out;
 }

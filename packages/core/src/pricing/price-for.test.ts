@@ -29,6 +29,11 @@ describe('normalizeModelId', () => {
     ['vertex_ai/claude-3-5-sonnet@20240620', 'claude-3-5-sonnet'],
     ['models/gemini-2.0-flash-001', 'gemini-2.0-flash'],
     ['gemini-1.5-flash-latest', 'gemini-1.5-flash'],
+    // Google's moving tier aliases (the newest model of the tier): kept whole, not the 1.0-era `gemini-pro`.
+    ['models/gemini-pro-latest', 'gemini-pro-latest'],
+    ['gemini-flash-latest', 'gemini-flash-latest'],
+    ['gemini-flash-lite-latest', 'gemini-flash-lite-latest'],
+    ['mistral-large-latest', 'mistral-large-latest'],
     ['  deepseek/deepseek-chat  ', 'deepseek-chat'],
     // Not a date: kept.
     ['o4-mini', 'o4-mini'],
@@ -47,6 +52,11 @@ describe('normalizeModelId', () => {
       'gpt-4o',
     ]);
     expect(modelIdCandidates('   ')).toEqual([]);
+  });
+
+  it('lists the model a versioned -latest alias names before the alias itself; a moving alias stays whole', () => {
+    expect(modelIdCandidates('gemini/gemini-1.5-pro-latest')).toEqual(['gemini/gemini-1.5-pro', 'gemini-1.5-pro', 'gemini/gemini-1.5-pro-latest', 'gemini-1.5-pro-latest']);
+    expect(modelIdCandidates('gemini/gemini-pro-latest')).toEqual(['gemini/gemini-pro-latest', 'gemini-pro-latest']);
   });
 });
 

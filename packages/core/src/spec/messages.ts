@@ -203,7 +203,11 @@ export interface GenerateRequest {
    * with the same key prefer the deployment that served the last one). Never changes the answer.
    */
   promptCacheKey?: string;
-  /** Escape hatch: provider-specific body fields, keyed by provider name (`openai`, `anthropic`, ...). */
+  /**
+   * Escape hatch: provider-specific body fields, keyed by provider name (`openai`, `anthropic`, ...), merged over
+   * the body the engine built (own fields, copied as fields). Never the deployment's `model` or `stream`: a `model`
+   * there is not sent, with a `setting_not_sent` warning.
+   */
   providerOptions?: Record<string, Record<string, unknown>>;
 }
 

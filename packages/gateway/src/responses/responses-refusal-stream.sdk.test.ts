@@ -45,3 +45,38 @@ describe('/v1/responses: a streamed refusal', () => {
     expect(final.output_text).toBe('');
   });
 });
+
+// A chunk that holds both content and a refusal, with log probabilities asked for (`top_logprobs`): the chunk's
+// `logprobs.content` tokens are the content's, so they ride on that text's `response.output_text.delta` (and its
+// part), as every other delta's do; the refusal (whose `logprobs.refusal` tokens the Responses API's refusal part
+// has no field for) follows in its own message. Never an extra, empty message made up to carry the tokens.
+function mixedSSE(): string {
+  const token = (t: string, logprob: number) => ({ token: t, logprob, bytes: [...Buffer.from(t)], top_logprobs: [{ token: t, logprob, bytes: [...Buffer.from(t)] }] });
+  const chunk = (delta: Record<string, unknown>, logprobs: unknown, finish: string | null = null) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-mixed', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-test', choices: [{ index: 0, delta, logprobs, finish_reason: finish }] })}\n\n`;
+  return (
+    chunk({ role: 'assistant', content: 'Sure', refusal: null }, { content: [token('Sure', -0.1)], refusal: null }) +
+    chunk({ content: ' no', refusal: 'I cannot.' }, { content: [token(' no', -0.2)], refusal: [token('I cannot.', -0.3)] }) +
+    chunk({}, null, 'stop') +
+    'data: [DONE]\n\n'
+  );
+}
+
+describe('/v1/responses: a streamed refusal with log probabilities', () => {
+  it('a chunk with content and a refusal: its tokens on the content\'s output_text.delta; the refusal in its own message; no empty message', async () => {
+    upstream.setScript({ rawSSE: mixedSSE() });
+    const stream = await gw.openai().responses.create({ model: 'gpt', input: 'x', stream: true, top_logprobs: 1, include: ['message.output_text.logprobs'] });
+    const events: Array<{ type: string } & Record<string, unknown>> = [];
+    for await (const event of stream) events.push(event as unknown as { type: string } & Record<string, unknown>);
+    const deltas = events.filter((e) => e.type === 'response.output_text.delta').map((e) => [e.output_index, e.delta, (e.logprobs as Array<{ token: string }>).map((t) => t.token)]);
+    expect(deltas).toEqual([[0, 'Sure', ['Sure']], [0, ' no', [' no']]]);
+    expect(events.filter((e) => e.type === 'response.refusal.delta').map((e) => [e.output_index, e.delta])).toEqual([[1, 'I cannot.']]);
+    // Two items, in this order: the text's message, the refusal's.
+    expect(events.filter((e) => e.type === 'response.output_item.added').map((e) => (e.item as { type: string }).type)).toEqual(['message', 'message']);
+    const completed = events.at(-1) as unknown as { type: string; response: { output: Array<{ content: Array<Record<string, unknown>> }> } };
+    expect(completed.type).toBe('response.completed');
+    expect(completed.response.output.map((m) => m.content.map((p) => p.type))).toEqual([['output_text'], ['refusal']]);
+    expect(completed.response.output[0]!.content[0]).toMatchObject({ text: 'Sure no', logprobs: [{ token: 'Sure' }, { token: ' no' }] });
+    expect(completed.response.output[1]!.content[0]).toEqual({ type: 'refusal', refusal: 'I cannot.' });
+  });
+});

@@ -20,6 +20,8 @@ import { anthropicModelTakesStrictTools, anthropicStrictToolsOffReason } from '.
 import { ANTHROPIC_STRICT_LIMITS, fitsAnthropicStrict } from './fits-anthropic-strict.js';
 import { applyThinking } from './apply-anthropic-thinking.js';
 import { placeSystemMessages, type ConvertedEntry } from './place-anthropic-system-messages.js';
+import { mergeProviderOptions } from '../shared/merge-provider-options.js';
+import { anthropicToolUseId } from './anthropic-tool-use-id.js';
 
 export interface AnthropicRequestSettings {
   modelId: string;
@@ -265,7 +267,7 @@ function convertMessage(message: ChatMessage, i: number, ctx: ConvertContext): A
       message.toolCalls?.forEach((call, j) => {
         content.push({
           type: 'tool_use',
-          id: call.id,
+          id: anthropicToolUseId(call.id),
           name: call.name,
           input: parseToolArguments(call.arguments, `${param}.toolCalls.${j}.arguments`, ctx),
         });
@@ -280,7 +282,7 @@ function convertMessage(message: ChatMessage, i: number, ctx: ConvertContext): A
     }
     case 'tool': {
       if (!message.toolCallId) throw invalid(ctx, `${param}.toolCallId`, `${param}.toolCallId is required`);
-      const result: AnthropicRequestBlock = { type: 'tool_result', tool_use_id: message.toolCallId, content: toolResultContent(message, param, ctx) };
+      const result: AnthropicRequestBlock = { type: 'tool_result', tool_use_id: anthropicToolUseId(message.toolCallId), content: toolResultContent(message, param, ctx) };
       if (message.isError === true) result.is_error = true;
       const content: AnthropicRequestBlock[] = [result];
       markLast(content, mark, markField, ctx);
@@ -542,8 +544,13 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   // top_k, temperature, top_p or tool_choice set there conflicts with thinking as much as the request's own.
   // A field whose value is undefined is not given (as `verbatimSystem` and `verbatimMessages` above decide): it is
   // left out here, so that it neither overwrites the converted field nor counts as given below.
+  // `model` and `stream` are the engine's: the deployment's model (which the router priced, limited and checked),
+  // `stream` as the call is made; a `model` given is not sent, with a warning.
   const given = Object.entries(request.providerOptions?.anthropic ?? {}).filter(([, value]) => value !== undefined);
-  const { thinking: thinkingOption, output_config: outputConfig, ...extra } = Object.fromEntries(given);
+  const { thinking: thinkingOption, output_config: outputConfig, model: modelOption, stream: _stream, ...extra } = Object.fromEntries(given);
+  if (modelOption !== undefined) {
+    notes.add('setting_not_sent', 'providerOptions.anthropic.model', `providerOptions.anthropic.model was not sent: the deployment's model ${body.model} was sent (configure another deployment for another model).`);
+  }
   for (const warning of applyThinking(body, request, settings, settings.provider, thinkingOption, extra)) notes.push(warning);
   if (thinkingOption !== undefined && (typeof thinkingOption !== 'object' || thinkingOption === null || Array.isArray(thinkingOption))) {
     body.thinking = thinkingOption as AnthropicMessagesRequest['thinking'];
@@ -553,7 +560,8 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
     const merged = typeof outputConfig === 'object' && outputConfig !== null && typeof ours === 'object' && ours !== null;
     body.output_config = (merged ? { ...ours, ...outputConfig } : outputConfig) as AnthropicMessagesRequest['output_config'];
   }
-  Object.assign(body, extra);
+  // Own fields only: a `__proto__` field is sent as one, never made the body's prototype.
+  mergeProviderOptions(body as Record<string, unknown>, extra);
   applyParallelToolUse(body, request, Object.hasOwn(extra, 'tool_choice'), notes);
   // Blocks given verbatim through providerOptions are copied before the breakpoints are fitted (which may
   // remove or change their marks): the caller's request is never modified.

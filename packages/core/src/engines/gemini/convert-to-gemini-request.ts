@@ -14,6 +14,7 @@ import { convertJsonSchemaToGeminiSchema, isEmptyObjectSchema } from './convert-
 import { downloadImage } from './download-image.js';
 import { geminiTakesPenalties } from './gemini-penalty-models.js';
 import { geminiRequiresThoughtSignatures, geminiThinkingBudget, geminiThinkingLevel, geminiThinkingRange } from './gemini-thinking-models.js';
+import { mergeProviderOptions } from '../shared/merge-provider-options.js';
 
 export interface GeminiRequestSettings {
   provider: string;
@@ -278,7 +279,8 @@ export async function convertToGeminiRequest(request: GenerateRequest, settings:
   // `user` has no Gemini field and is not sent (`geminiRequestWarnings` says so, and what else is not sent as given).
 
   const { generationConfig: extraConfig, ...extra } = (request.providerOptions?.gemini ?? {}) as { generationConfig?: unknown } & Record<string, unknown>;
-  Object.assign(body, extra);
+  // Own fields only: a `__proto__` field is sent as one, never made the body's prototype.
+  mergeProviderOptions(body as Record<string, unknown>, extra);
   const merged = { ...config, ...(typeof extraConfig === 'object' && extraConfig !== null ? extraConfig : {}) };
   if (Object.keys(merged).length > 0) body.generationConfig = merged;
   return body;

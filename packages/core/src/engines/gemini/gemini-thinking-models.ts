@@ -37,8 +37,8 @@ const NO_THINKING = /^(?:gemini-(?:1|2\.0)[.-]|gemini-2\.5-[a-z-]*(?:image|tts|a
  * Google's moving aliases (`gemini-pro-latest`, `gemini-flash-latest`, `gemini-flash-lite-latest`: the newest
  * model of the tier, Gemini 2.5 or later). They get the 2.5 budget range of their tier: Gemini 3 models still
  * take `thinkingBudget`, and a budget within the 2.5 range is one every model of the tier takes (Pro cannot turn
- * thinking off, so 0 becomes its minimum). Matched on the id as written: normalizing drops `-latest`, and bare
- * `gemini-pro` is Gemini 1.0 Pro.
+ * thinking off, so 0 becomes its minimum). Matched on the id as written (without `models/`); normalizing keeps
+ * their `-latest` (bare `gemini-pro` is Gemini 1.0 Pro).
  */
 const ALIASES: ReadonlyArray<readonly [RegExp, GeminiThinkingRange]> = [
   [/^gemini-pro-latest$/, { budget: { min: 128, max: 32_768, off: false } }],

@@ -1,6 +1,7 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { LogprobsOptions } from '../../spec/logprobs.js';
 import type { GenerateRequest, ResponseFormat, ToolChoice, ToolDefinition } from '../../spec/messages.js';
+import { mergeProviderOptions } from '../shared/merge-provider-options.js';
 import { checkReasoning, reasoningEffort } from '../shared/reasoning.js';
 import { openAILogprobsRefusal } from './openai-logprobs-limits.js';
 import { openAIReasoningEffort } from './openai-reasoning-models.js';
@@ -10,6 +11,9 @@ import { openAIParallelToolCallsRefusal, openAIPenaltiesRefusal } from './openai
 import { EMPTY_PARAMETERS, openAIStrictSchemaProblem } from './openai-strict-schema.js';
 import { openAIPromptCacheKey } from './prompt-cache-key.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
+
+/** Body fields `providerOptions` never set: the deployment's model (`stream` is set after the merge). */
+const KEPT_FIELDS: readonly string[] = ['model'];
 
 function invalid(message: string, param: string): LLMError {
   return new LLMError({ code: 'invalid_request', message, param, provider: 'openai-compatible' });
@@ -67,7 +71,8 @@ function addLogprobs(body: Record<string, unknown>, asked: LogprobsOptions, endp
 
 /**
  * Our GenerateRequest -> the chat-completions body. `providerOptions.openai` (and `providerOptions[<preset>]`)
- * are merged over it last, except `stream`, which the engine controls. `reasoning`: whether the deployment
+ * are merged over it last (own fields, `mergeProviderOptions`), except `model` and `stream`, which the engine
+ * controls. `reasoning`: whether the deployment
  * takes `reasoning_effort` (its `reasoning` capability); when false a valid `request.reasoning` is dropped; on
  * `openai` and `azure-openai` it also holds the penalties back (a reasoning model, whatever the deployment's name).
  * `promptCacheKey` goes out as `prompt_cache_key` only where `endpoint.promptCacheKey` (the `openai` preset,
@@ -133,8 +138,10 @@ export function buildOpenAIRequestBody(
   // An effort the model's family does not take goes as the nearest one it does (`openAIReasoningEffort`).
   const effort = reasoning && asked ? reasoningEffort(asked) : undefined;
   if (effort !== undefined) body.reasoning_effort = openAIReasoningEffort(modelId, effort);
-  Object.assign(body, request.providerOptions?.openai);
-  if (endpoint.providerName !== 'openai') Object.assign(body, request.providerOptions?.[endpoint.providerName]);
+  // Own fields only (a `__proto__` field is sent as one), never `model`: the deployment's, which the router
+  // prices, limits and checks (`openAIRequestWarnings` says it was not sent).
+  mergeProviderOptions(body, request.providerOptions?.openai, KEPT_FIELDS);
+  if (endpoint.providerName !== 'openai') mergeProviderOptions(body, request.providerOptions?.[endpoint.providerName], KEPT_FIELDS);
   if (request.logprobs !== undefined) addLogprobs(body, request.logprobs, endpoint, modelId, reasoning);
   // After the merge (the caller's options still win): only `false` (`true` is the default, the same as no field,
   // which older Azure deployments refuse whatever its value), only with the tools actually sent, and not where the

@@ -39,7 +39,9 @@ function reasoningText(parts: readonly ReasoningPart[] | undefined): string | un
 /**
  * Our chat messages -> OpenAI `messages` (images as `image_url` parts, tool calls and results). `reasoningContent`:
  * an assistant turn with tool calls carries its reasoning parts' text as `reasoning_content` (DeepSeek's thinking
- * mode wants it back within a tool loop); else reasoning parts are not sent.
+ * mode wants it back within a tool loop, and refuses a tool turn without the field), `""` when it has none (a turn
+ * another provider answered, a redacted or signature-only block: DeepSeek sends and takes `""` for a turn it did not
+ * reason on); else reasoning parts are not sent.
  */
 export function convertToOpenAIMessages(messages: readonly ChatMessage[], reasoningContent = false): OpenAIMessage[] {
   return messages.map((message, i): OpenAIMessage => {
@@ -57,7 +59,7 @@ export function convertToOpenAIMessages(messages: readonly ChatMessage[], reason
       case 'assistant': {
         const calls = message.toolCalls ?? [];
         if (calls.length === 0) return { role: 'assistant', content: message.content ?? '' };
-        const reasoning = reasoningContent ? reasoningText(message.reasoning) : undefined;
+        const reasoning = reasoningContent ? (reasoningText(message.reasoning) ?? '') : undefined;
         return {
           role: 'assistant',
           content: message.content,

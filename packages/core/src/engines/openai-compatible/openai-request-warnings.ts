@@ -15,6 +15,7 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
  * What `buildOpenAIRequestBody` changed or left out of a request it accepts, read from the `body` it built (so a
  * warning never names a value that was not on the wire), as `CallWarning`s, or undefined when nothing (no
  * allocation then: the engine's hot path). `setting_not_sent`:
+ * - a `model` in `providerOptions.openai` (or the preset's key): the deployment's model is sent (`keptOptionWarnings`);
  * - `promptCacheKey` (non-empty) the body carries no `prompt_cache_key` for (every preset but `openai`, unless
  *   `options.promptCacheKey`): the caller set it for the provider's cache; the router still used it for
  *   prompt-cache affinity;
@@ -44,6 +45,7 @@ export function openAIRequestWarnings(
   modelId: string,
 ): CallWarning[] | undefined {
   let warnings: CallWarning[] | undefined;
+  if (request.providerOptions !== undefined) warnings = keptOptionWarnings(request, endpoint, body);
   const key = request.promptCacheKey;
   if (typeof key === 'string' && key !== '' && body.prompt_cache_key !== key) {
     (warnings ??= []).push(promptCacheKeyWarning(key, body.prompt_cache_key, request, endpoint));
@@ -70,6 +72,21 @@ export function openAIRequestWarnings(
     warnings = openAIStrictWarnings(request, endpoint, body, warnings);
   }
   return toolResultWarnings(request.messages, 'OpenAI-compatible', false, warnings);
+}
+
+/**
+ * A `model` set in `providerOptions.openai` (or the preset's own key): not sent (`buildOpenAIRequestBody`), the
+ * deployment's model is, which the router priced, limited and checked the call for.
+ */
+function keptOptionWarnings(request: GenerateRequest, endpoint: ResolvedEndpoint, body: Readonly<Record<string, unknown>>): CallWarning[] | undefined {
+  let warnings: CallWarning[] | undefined;
+  const sent = body.model === undefined ? 'the deployment (its URL) names the model' : `the deployment's model ${String(body.model)} was sent`;
+  for (const key of endpoint.providerName === 'openai' ? ['openai'] : ['openai', endpoint.providerName]) {
+    if (request.providerOptions?.[key]?.model === undefined) continue;
+    const field = `providerOptions.${key}.model`;
+    (warnings ??= []).push({ code: 'setting_not_sent', field, message: `${field} was not sent: ${sent} (configure another deployment for another model).` });
+  }
+  return warnings;
 }
 
 /** The warning for a non-empty `promptCacheKey` the body does not carry as it is (`sent`: its `prompt_cache_key`). */

@@ -206,6 +206,16 @@ describe('OpenAIStreamDecoder: logprobs', () => {
     expect(d.decode(chunk({ delta: {}, logprobs: { content: [{ token: '', logprob: -2 }] } }))).toEqual([{ type: 'logprobs', logprobs: [{ token: '', logprob: -2 }] }]);
   });
 
+  it('a chunk with content and a refusal: the content\'s logprobs part right after its text-delta, before the refusal\'s', () => {
+    const d = decoder();
+    d.decode(chunk({ delta: { role: 'assistant', content: 'Sure' }, logprobs: { content: [lp('Sure')] } }));
+    expect(d.decode(chunk({ delta: { content: ' no', refusal: 'I cannot.' }, logprobs: { content: [lp(' no')], refusal: [lp('I cannot.')] } }))).toEqual([
+      { type: 'text-delta', delta: ' no' },
+      { type: 'logprobs', logprobs: [{ token: ' no', logprob: -1 }] },
+      { type: 'text-delta', delta: 'I cannot.', refusal: true },
+    ]);
+  });
+
   it('content chunks learned by the template never swallow a later chunk that carries logprobs', () => {
     const d = decoder();
     const plain = (text: string) => JSON.stringify({ id: 'c', model: 'm', choices: [{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }] });

@@ -68,8 +68,12 @@ export class OpenAIStreamDecoder {
   /** Made on the first tool call (most streams have none). */
   private toolCalls: Map<number, ToolCallState> | undefined;
   private toolCallsEmitted = false;
-  /** The answer's text (reasoning, content, tool names and arguments), for a usage estimate when the provider sends none. */
-  private outputText = '';
+  /**
+   * The answer's text (reasoning, content, tool names and arguments), for a usage estimate when the provider sends none:
+   * its pieces, joined only for that estimate (a string built with `+=` holds a 32-byte cons-string node per piece while
+   * the stream lives, an array 8 bytes).
+   */
+  private readonly outputText: string[] = [];
   private chunks = 0;
   /** Content chunks like an earlier one are read without JSON.parse (see ContentChunkTemplate). */
   private template: ContentChunkTemplate | undefined;
@@ -168,25 +172,26 @@ export class OpenAIStreamDecoder {
         reasoning ||= read.reasoning;
       }
       if (reasoning) {
-        this.outputText += reasoning;
+        this.outputText.push(reasoning);
         parts.push({ type: 'reasoning-delta', delta: reasoning });
         this.beforeAnswer = true;
       }
       content = answer;
       if (content) {
-        this.outputText += content;
+        this.outputText.push(content);
         parts.push({ type: 'text-delta', delta: content });
         this.beforeAnswer = false;
       }
-      if (delta.refusal) {
-        // The refusal, marked: kept apart from the content (`GenerateResult.refusal`), as `generate` does.
-        this.outputText += delta.refusal;
-        parts.push({ type: 'text-delta', delta: delta.refusal, refusal: true });
-        this.beforeAnswer = false;
-      }
     }
-    // Right after the text-delta of the same chunk (the tokens that text is made of), before its tool calls.
+    // Right after the text-delta of the same chunk (the tokens that text is made of), before its refusal (the
+    // `logprobs.content` tokens are not the refusal's) and its tool calls.
     if (this.readLogprobs && choice !== undefined && choice.logprobs != null) this.pushLogprobs(parts, choice.logprobs, content, reasoning);
+    if (delta?.refusal) {
+      // The refusal, marked: kept apart from the content (`GenerateResult.refusal`), as `generate` does.
+      this.outputText.push(delta.refusal);
+      parts.push({ type: 'text-delta', delta: delta.refusal, refusal: true });
+      this.beforeAnswer = false;
+    }
     delta?.tool_calls?.forEach((call, position) => {
       const part = this.toolCallDelta(call, position);
       if (part) parts.push(part);
@@ -227,7 +232,7 @@ export class OpenAIStreamDecoder {
     this.chunks++;
     this.templateHits++;
     if (!content) return [];
-    this.outputText += content;
+    this.outputText.push(content);
     return [{ type: 'text-delta', delta: content }];
   }
 
@@ -324,7 +329,7 @@ export class OpenAIStreamDecoder {
     const args = call.function?.arguments ?? '';
     if (name && !state.name) state.name = name;
     state.arguments += args;
-    this.outputText += (name ?? '') + args;
+    this.outputText.push((name ?? '') + args);
     if (!state.opened) {
       if (!state.name) return undefined;
       state.opened = true;
@@ -377,7 +382,7 @@ export class OpenAIStreamDecoder {
 
   private estimatedUsage(): Usage {
     const inputTokens = this.options.estimateInputTokens();
-    const outputTokens = estimateTokens(this.outputText);
+    const outputTokens = estimateTokens(this.outputText.join(''));
     return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, estimated: true };
   }
 }

@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelConfigSchema, type ModelConfigInput } from '../config/schema.js';
+import type { ChatMessage, GenerateRequest, ToolDefinition } from '../spec/index.js';
+import { startAnthropicWireServer, type AnthropicWireReply, type AnthropicWireRequest, type AnthropicWireServer } from '../test/anthropic-wire-server.js';
+import { startGeminiWireServer, type GeminiWireReply, type GeminiWireRequest, type GeminiWireServer } from '../test/gemini-wire-server.js';
+import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '../test/openai-wire-server.js';
+import { createAnthropicEngine } from './anthropic/index.js';
+import { createGeminiEngine } from './gemini/index.js';
+import { OpenAICompatibleEngine } from './openai-compatible/index.js';
+import { defaultEngineContext } from './types.js';
+
+// A tool loop whose earlier assistant turn another provider answered, sent on (a fallback, a switched model) to
+// DeepSeek, Anthropic or Gemini. Each local server below applies the rule of the real API that such a turn can
+// break; where the shared wire server does not, the check is written here:
+// - DeepSeek (thinking mode): every assistant turn with tool calls after the last user message carries a
+//   `reasoning_content` string (https://api-docs.deepseek.com/guides/thinking_mode; DeepSeek itself sends "" for a
+//   tool turn it did not reason on, and takes "" back: Oaklight/llm-rosetta#356), else 400 "The reasoning_content in
+//   the thinking mode must be passed back to the API.";
+// - Anthropic: `tool_use.id` and `tool_result.tool_use_id` match ^[a-zA-Z0-9_-]+$, else 400 "messages.N.content.M.
+//   tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'" (Kimi's `functions.weather:0`, Ollama's and
+//   Codex's `call_1|fc_2` ids replayed to Claude hit it); and (the shared server's `checkThinkingBlocks`) with
+//   thinking on, the last assistant tool turn starts with a thinking block Anthropic signed;
+// - Gemini: a functionResponse names its function (a non-empty `name`), and no thought signature Gemini did not give.
+
+const TOOLS: ToolDefinition[] = [{ name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
+const user: ChatMessage = { role: 'user', content: 'Weather in Paris?' };
+const result = (toolCallId: string): ChatMessage => ({ role: 'tool', toolCallId, content: '{"sky":"sunny"}' });
+const call = (id: string) => ({ id, name: 'weather', arguments: '{"city":"Paris"}' });
+
+/** A DeepSeek tool turn: reasoning_content (no signature) and DeepSeek's call id. */
+const deepseekTurn: ChatMessage = { role: 'assistant', content: null, toolCalls: [call('call_00_8PbHcSBxGUeZ5Fi3C')], reasoning: [{ type: 'reasoning', text: 'I need the weather tool.' }] };
+
+type Messages = Array<Record<string, unknown> & { role: string; content?: unknown }>;
+
+const MISSING = 'The reasoning_content in the thinking mode must be passed back to the API.';
+function deepseek(request: RecordedRequest): OpenAIWireScript {
+  const messages = (request.body as { messages: Messages }).messages;
+  const lastUser = messages.map((m) => m.role).lastIndexOf('user');
+  const bad = messages.slice(lastUser + 1).some((m) => m.role === 'assistant' && Array.isArray(m.tool_calls) && typeof m.reasoning_content !== 'string');
+  if (bad) return { error: { status: 400, message: MISSING, type: 'invalid_request_error', code: 'invalid_request_error' } };
+  return { reasoning: 'The tool says sunny.', text: 'It is sunny in Paris.' };
+}
+
+const ANTHROPIC_ID = /^[a-zA-Z0-9_-]+$/;
+function anthropic(request: AnthropicWireRequest): AnthropicWireReply {
+  const messages = (request.body as { messages: Messages }).messages;
+  for (const [i, m] of messages.entries()) {
+    if (!Array.isArray(m.content)) continue;
+    for (const [j, block] of (m.content as Array<Record<string, unknown>>).entries()) {
+      const field = block.type === 'tool_use' ? 'id' : block.type === 'tool_result' ? 'tool_use_id' : undefined;
+      if (field && !ANTHROPIC_ID.test(String(block[field]))) {
+        return { error: { status: 400, type: 'invalid_request_error', message: `messages.${i}.content.${j}.${block.type}.${field}: String should match pattern '^[a-zA-Z0-9_-]+$'` } };
+      }
+    }
+  }
+  return { content: 'It is sunny in Paris.' };
+}
+
+function gemini(request: GeminiWireRequest): GeminiWireReply {
+  const contents = (request.body as { contents: Array<{ parts: Array<Record<string, unknown>> }> }).contents;
+  for (const [i, c] of contents.entries()) {
+    for (const [j, part] of c.parts.entries()) {
+      const response = part.functionResponse as { name?: unknown } | undefined;
+      if (response && (typeof response.name !== 'string' || response.name === '')) return { error: { status: 400, message: `* GenerateContentRequest.contents[${i}].parts[${j}].function_response.name: Name cannot be empty.` } };
+      if (typeof part.thoughtSignature === 'string' && part.thoughtSignature !== 'skip_thought_signature_validator') return { error: { status: 400, message: 'Corrupted thought signature.' } };
+    }
+  }
+  return { parts: 'It is sunny in Paris.' };
+}
+
+let ds: OpenAIWireServer;
+let claude: AnthropicWireServer;
+let gem: GeminiWireServer;
+beforeAll(async () => {
+  ds = await startOpenAIWireServer({ script: deepseek });
+  claude = await startAnthropicWireServer({ apiKey: 'sk-ant-test', handler: anthropic, checkThinkingBlocks: true });
+  gem = await startGeminiWireServer({ apiKey: 'gm-test', handler: gemini });
+});
+afterAll(async () => {
+  await ds?.close();
+  await claude?.close();
+  await gem?.close();
+});
+
+const ctx = () => defaultEngineContext({ env: {} });
+const deepseekEngine = () =>
+  new OpenAICompatibleEngine(ModelConfigSchema.parse({ name: 'ds', preset: 'deepseek', model: 'deepseek-v4-pro', baseURL: ds.baseURL, apiKey: 'k', capabilities: ['chat', 'streaming', 'tools', 'reasoning'] }), ctx());
+const claudeEngine = (extra: Partial<ModelConfigInput> = {}) =>
+  createAnthropicEngine(ModelConfigSchema.parse({ name: 'claude', engine: 'anthropic', model: 'claude-sonnet-4-5', baseURL: claude.url, apiKey: 'sk-ant-test', ...extra }), ctx());
+const geminiEngine = (model: string) => createGeminiEngine(ModelConfigSchema.parse({ name: 'gem', engine: 'gemini', model, baseURL: gem.url, apiKey: 'gm-test' }), ctx());
+
+const loop = (assistant: ChatMessage, extra: Partial<GenerateRequest> = {}): GenerateRequest => ({
+  messages: [user, assistant, ...(assistant.role === 'assistant' ? (assistant.toolCalls ?? []).map((c) => result(c.id)) : [])],
+  tools: TOOLS,
+  ...extra,
+});
+
+describe('a tool turn another provider answered, sent to DeepSeek (thinking mode)', () => {
+  const sentTurn = () => (ds.requests.at(-1)!.body as { messages: Messages }).messages[1]!;
+
+  it('a Claude turn (signed thinking): its thinking text goes back as reasoning_content', async () => {
+    const turn: ChatMessage = { role: 'assistant', content: null, toolCalls: [call('toolu_01A09q90qw90lq917835lq9')], reasoning: [{ type: 'reasoning', text: 'Let me check.', signature: 'sig-claude' }] };
+    await expect(deepseekEngine().generate(loop(turn))).resolves.toMatchObject({ text: 'It is sunny in Paris.' });
+    expect(sentTurn()).toMatchObject({ reasoning_content: 'Let me check.' });
+  });
+
+  it.each<[string, ChatMessage]>([
+    ['an OpenAI / Gemini turn without reasoning', { role: 'assistant', content: null, toolCalls: [call('call_abc')] }],
+    ['a Claude turn with redacted thinking only', { role: 'assistant', content: null, toolCalls: [call('toolu_02')], reasoning: [{ type: 'reasoning', text: '', redactedData: 'EmwKAhgB' }] }],
+    ['a Gemini turn whose thought is a signature only', { role: 'assistant', content: null, toolCalls: [call('call_5f1e')], reasoning: [{ type: 'reasoning', text: '', signature: 'CiQB' }] }],
+  ])('%s: sent with reasoning_content "" (DeepSeek refuses the turn without it)', async (_, turn) => {
+    await expect(deepseekEngine().generate(loop(turn))).resolves.toMatchObject({ text: 'It is sunny in Paris.' });
+    expect(sentTurn()).toMatchObject({ role: 'assistant', reasoning_content: '' });
+  });
+});
+
+describe('a tool turn another provider answered, sent to Anthropic', () => {
+  const sent = () => claude.requests.at(-1)!.body as { messages: Messages };
+
+  it('tool call ids Anthropic refuses (Kimi\'s functions.weather:0, a Codex call_1|fc_2) go as ids it takes, each call still paired with its result', async () => {
+    const turn: ChatMessage = { role: 'assistant', content: null, toolCalls: [call('functions.weather:0'), call('call_1|fc_2'), call('functions.weather:1')] };
+    await expect(claudeEngine().generate(loop(turn))).resolves.toMatchObject({ text: 'It is sunny in Paris.' });
+    const [, assistant, results] = sent().messages;
+    const uses = (assistant!.content as Array<{ type: string; id: string }>).filter((b) => b.type === 'tool_use').map((b) => b.id);
+    const answered = (results!.content as Array<{ type: string; tool_use_id: string }>).map((b) => b.tool_use_id);
+    expect(uses).toHaveLength(3);
+    expect(new Set(uses).size).toBe(3);
+    expect(answered).toEqual(uses);
+    for (const id of uses) expect(id).toMatch(ANTHROPIC_ID);
+    // Streamed too, with the same ids (a pure function of the id).
+    const parts = [];
+    for await (const p of claudeEngine().stream(loop(turn))) parts.push(p);
+    expect(parts.at(-1)?.type).toBe('finish');
+    expect((sent().messages[1]!.content as Array<{ id: string }>).map((b) => b.id)).toEqual(uses);
+  });
+
+  it('ids it takes are sent unchanged (DeepSeek\'s call_00_..., OpenAI\'s call_..., its own toolu_...)', async () => {
+    const turn: ChatMessage = { role: 'assistant', content: null, toolCalls: [call('call_00_8PbHcSBxGUeZ5Fi3C'), call('toolu_01A09q90qw90lq917835lq9'), call('call-x_Y')] };
+    await claudeEngine().generate(loop(turn));
+    expect((sent().messages[1]!.content as Array<{ id: string }>).map((b) => b.id)).toEqual(['call_00_8PbHcSBxGUeZ5Fi3C', 'toolu_01A09q90qw90lq917835lq9', 'call-x_Y']);
+  });
+
+  it('a DeepSeek turn with thinking asked for: its unsigned reasoning is not sent, thinking is turned off with a warning (not a 400)', async () => {
+    const answer = await claudeEngine({ capabilities: ['chat', 'streaming', 'tools', 'reasoning'] }).generate(loop(deepseekTurn, { reasoning: { effort: 'high' }, maxTokens: 4096 }));
+    expect(answer.text).toBe('It is sunny in Paris.');
+    const body = sent() as { messages: Messages; thinking?: unknown };
+    expect(body.thinking).toBeUndefined();
+    expect((body.messages[1]!.content as Array<{ type: string }>).map((b) => b.type)).toEqual(['tool_use']);
+    expect(answer.warnings).toContainEqual(expect.objectContaining({ code: 'setting_not_sent', field: 'reasoning' }));
+  });
+});
+
+describe('a DeepSeek tool turn sent to Gemini', () => {
+  it.each(['gemini-2.5-flash', 'gemini-3-pro-preview'])('%s: the result names its function, the reasoning is not sent, no foreign signature', async (model) => {
+    await expect(geminiEngine(model).generate(loop(deepseekTurn))).resolves.toMatchObject({ text: 'It is sunny in Paris.' });
+    const contents = (gem.requests.at(-1)!.body as { contents: Array<{ role: string; parts: Array<Record<string, unknown>> }> }).contents;
+    expect(contents[1]!.parts).toHaveLength(1);
+    expect(contents[1]!.parts[0]).toMatchObject({ functionCall: { name: 'weather', args: { city: 'Paris' } } });
+    expect(contents[2]!.parts[0]).toMatchObject({ functionResponse: { name: 'weather' } });
+  });
+});

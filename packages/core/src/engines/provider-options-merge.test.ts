@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { GenerateRequest } from '../spec/index.js';
+import { generateAndStream } from '../test/call-warnings.test-helpers.js';
+import { useAnthropicWireServer } from './anthropic/anthropic-wire.test-helpers.js';
+import { useGeminiWireServer } from './gemini/gemini-wire.test-helpers.js';
+import { useOpenAIWireServer } from './openai-compatible/openai-wire.test-helpers.js';
+
+// `providerOptions[provider]` is merged over the wire body by the three HTTP engines. Options parsed from JSON (a
+// config file, a request body) can carry an own key named `__proto__`: an assignment (`Object.assign`) does not copy
+// it, it replaces the body's prototype instead, so the field never reaches the wire and the fields of that object
+// are read as if the body held them. Against the local wire servers, which record the bodies received.
+
+const openai = useOpenAIWireServer({ script: { text: 'one two' } });
+const anthropic = useAnthropicWireServer({ keepRequests: true });
+const gemini = useGeminiWireServer();
+
+const hi = (extra: Partial<GenerateRequest> = {}): GenerateRequest => ({ messages: [{ role: 'user', content: 'hi' }], ...extra });
+
+/** `{ [provider]: { __proto__: { ... }, ... } }` as JSON.parse makes it: `__proto__` an own field. */
+function withProtoKey(provider: string, fields: Record<string, unknown>, proto: Record<string, unknown>): GenerateRequest['providerOptions'] {
+  return JSON.parse(JSON.stringify({ [provider]: fields }).replace(/^\{"[^"]+":\{/, `{"${provider}":{"__proto__":${JSON.stringify(proto)},`)) as GenerateRequest['providerOptions'];
+}
+
+describe('providerOptions: an own __proto__ key is copied as a field, never as the body prototype', () => {
+  it('openai-compatible: sent as given; a tools list inside it is not read as the body\'s (no parallel_tool_calls)', async () => {
+    const options = withProtoKey('openai', { metadata: { a: '1' } }, { tools: [{ type: 'function', function: { name: 'x', parameters: {} } }] });
+    expect(Object.hasOwn(options!.openai!, '__proto__')).toBe(true);
+    const { bodies } = await generateAndStream(openai.engine(), hi({ parallelToolCalls: false, providerOptions: options }), openai.lastBody);
+    for (const body of bodies) {
+      expect(body.metadata).toEqual({ a: '1' });
+      expect(Object.hasOwn(body, '__proto__')).toBe(true);
+      expect(Object.getOwnPropertyDescriptor(body, '__proto__')?.value).toEqual({ tools: [{ type: 'function', function: { name: 'x', parameters: {} } }] });
+      expect(body.parallel_tool_calls).toBeUndefined();
+    }
+  });
+
+  it('anthropic: sent as given', async () => {
+    const options = withProtoKey('anthropic', { metadata: { user_id: 'u1' } }, { temperature: 0.5 });
+    const { bodies } = await generateAndStream(anthropic.engine(), hi({ maxTokens: 64, providerOptions: options }), anthropic.lastBody);
+    for (const body of bodies) {
+      expect(body.metadata).toEqual({ user_id: 'u1' });
+      expect(Object.getOwnPropertyDescriptor(body, '__proto__')?.value).toEqual({ temperature: 0.5 });
+    }
+  });
+
+  it('gemini: sent as given', async () => {
+    const options = withProtoKey('gemini', { safetySettings: [] }, { cachedContent: 'cachedContents/x' });
+    const { bodies } = await generateAndStream(gemini.engine(), hi({ providerOptions: options }), gemini.lastBody);
+    for (const body of bodies) {
+      expect(body.safetySettings).toEqual([]);
+      expect(Object.getOwnPropertyDescriptor(body, '__proto__')?.value).toEqual({ cachedContent: 'cachedContents/x' });
+    }
+  });
+});
+
+describe('providerOptions: the engine keeps model and stream', () => {
+  it('openai-compatible: providerOptions.openai.model / stream are not sent; a setting_not_sent warning names the model option', async () => {
+    const { generated, streamed, bodies } = await generateAndStream(openai.engine(), hi({ providerOptions: { openai: { model: 'gpt-4o-mini', stream: true } } }), openai.lastBody);
+    expect(bodies.map((b) => [b.model, b.stream])).toEqual([['gpt-4o', undefined], ['gpt-4o', true]]);
+    const warning = { code: 'setting_not_sent', field: 'providerOptions.openai.model', message: expect.stringContaining('gpt-4o') };
+    expect(generated).toEqual([warning]);
+    expect(streamed).toEqual([warning]);
+  });
+
+  it('openai-compatible: the preset\'s own key too (providerOptions.deepseek.model)', async () => {
+    const engine = openai.engine({ preset: 'deepseek', apiKey: 'k', baseURL: openai.server.baseURL, model: 'deepseek-chat' });
+    const result = await engine.generate(hi({ providerOptions: { deepseek: { model: 'deepseek-reasoner' } } }));
+    expect(openai.lastBody().model).toBe('deepseek-chat');
+    expect(result.warnings).toEqual([{ code: 'setting_not_sent', field: 'providerOptions.deepseek.model', message: expect.any(String) }]);
+  });
+
+  it('anthropic: providerOptions.anthropic.model / stream are not sent; a setting_not_sent warning names the model option', async () => {
+    const { generated, streamed, bodies } = await generateAndStream(anthropic.engine(), hi({ maxTokens: 64, providerOptions: { anthropic: { model: 'claude-opus-4-1', stream: true } } }), anthropic.lastBody);
+    expect(bodies.map((b) => [b.model, b.stream])).toEqual([['claude-test-1', false], ['claude-test-1', true]]);
+    const warning = { code: 'setting_not_sent', field: 'providerOptions.anthropic.model', message: expect.stringContaining('claude-test-1') };
+    expect(generated).toEqual([warning]);
+    expect(streamed).toEqual([warning]);
+  });
+});
