@@ -2,6 +2,7 @@ import type {
   Cost,
   DeploymentCircuitInfo,
   DeploymentInfo,
+  FailedAttemptSpend,
   RouterEmbedOptions,
   Usage,
   GenerateOptions,
@@ -84,6 +85,8 @@ export interface GatewayRoutingConfig {
   fallbackToRanked?: boolean;
   /** The cascades (virtual models) by name: tenant models may not take their names. */
   cascades?: ReadonlyArray<{ readonly name: string }>;
+  /** Hedged attempts: an embeddings call's budget reservation counts each lane's answer (see `/v1/embeddings`). */
+  hedging?: { readonly enabled?: boolean; readonly maxHedges?: number };
 }
 
 /** The part of a router's `cache.semantic` config the gateway reads (core's fits). */
@@ -104,7 +107,15 @@ export interface RouterEmbedResult {
   /** Deployment that answered. */
   deployment: string;
   provider?: string;
+  /** What the call cost, the answers refused on other hedge lanes included (`failedAttemptsUsage`). */
   cost?: Cost;
+  /**
+   * The tokens of answers the router refused after their provider billed them, on hedge lanes other than the one
+   * that answered (core's `RouterEmbedResult.failedAttemptsUsage`): not in `usage`; their cost is in `cost`.
+   */
+  failedAttemptsUsage?: Usage;
+  /** Each of those answers with its deployment (core's `failedAttempts`), for the per-deployment metrics. */
+  failedAttempts?: FailedAttemptSpend[];
 }
 
 /**

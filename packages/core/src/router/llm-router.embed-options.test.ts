@@ -214,3 +214,51 @@ describe('a server that ignores dimensions', () => {
     expect(refused?.usage.outputTokens).toBe(0);
   });
 });
+
+describe('hedged embed over servers that ignore dimensions: every lane\'s billed answer is the call\'s spend', () => {
+  const hedged = { retries: { max: 0 }, hedging: { enabled: true, delayMs: 50, maxHedges: 1 } };
+
+  async function twoLanes(second: Parameters<OpenAIWireServer['setScript']>[0]) {
+    const other = await startOpenAIWireServer({ script: second });
+    const { router } = openAIWireRouter(
+      [wireModel('a', { priority: 1, price: { input: 1, output: 0 } }), wireModel('b', { baseURL: other.baseURL, priority: 2, price: { input: 2, output: 0 } })],
+      hedged,
+    );
+    return { router, other };
+  }
+
+  it('both lanes answer vectors of the wrong length: the error carries both refused answers, summed', async () => {
+    wire.setScript({ delayMs: 300, ignoresDimensions: true, embeddingDimensions: 8 });
+    const { router, other } = await twoLanes({ delayMs: 500, ignoresDimensions: true, embeddingDimensions: 8 });
+    try {
+      const err = await rejection(router.embed(['abcdefgh', 'abcd'], { dimensions: 4 }));
+      expect(err).toMatchObject({ code: 'unsupported', param: 'dimensions', afterResponse: true, deployment: 'a' });
+      expect([wire.requests.length, other.requests.length]).toEqual([1, 1]);
+      const refused = refusedAnswerOf(err.details);
+      expect(refused?.usage.inputTokens, 'both answers\' prompt tokens').toBe(6);
+      expect(refused?.cost.totalUsd, 'each at its deployment\'s price').toBeCloseTo((3 * 1 + 3 * 2) / 1e6, 12);
+    } finally {
+      await router.close();
+      await other.close();
+    }
+  });
+
+  it('the first lane\'s answer is refused, the hedge lane answers: its cost holds the refused answer, apart in failedAttempts*', async () => {
+    wire.setScript({ delayMs: 300, ignoresDimensions: true, embeddingDimensions: 8 });
+    const { router, other } = await twoLanes({ delayMs: 500, embeddingDimensions: 8 });
+    try {
+      const result = await router.embed(['abcdefgh', 'abcd'], { dimensions: 4 });
+      expect(result.deployment).toBe('b');
+      expect([wire.requests.length, other.requests.length]).toEqual([1, 1]);
+      // `usage` stays the answer's; the refused answer is on top, with its deployment.
+      expect(result.usage.inputTokens).toBe(3);
+      expect(result.failedAttemptsUsage?.inputTokens).toBe(3);
+      expect(result.failedAttemptsCost?.totalUsd).toBeCloseTo(3 / 1e6, 12);
+      expect(result.failedAttempts).toMatchObject([{ deployment: 'a', model: 'text-embedding-3-small', provider: expect.any(String), usage: { inputTokens: 3 } }]);
+      expect(result.cost.totalUsd, 'the answer at b\'s price and the refused one at a\'s').toBeCloseTo((3 * 2 + 3 * 1) / 1e6, 12);
+    } finally {
+      await router.close();
+      await other.close();
+    }
+  });
+});

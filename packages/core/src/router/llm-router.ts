@@ -30,6 +30,7 @@ import { cascadeModels } from './cascade/cascade-model-info.js';
 import { CascadeSet, type ResolvedCascade } from './cascade/cascade-set.js';
 import { streamCascade } from './cascade/cascade-stream.js';
 import { sumCost } from './cascade/sum-usage.js';
+import { addRefusedAnswers } from './refused-answer.js';
 import { runCascade } from './cascade/run-cascade.js';
 import { PREFETCH_METADATA_KEY, RouterPrefetch } from './prefetch/router-prefetch.js';
 import { createRouterStream } from './router-stream.js';
@@ -399,6 +400,8 @@ export class LLMRouter {
         attempts: plan.attempts,
       };
       if (route.decision) result.decision = route.decision;
+      // Answers refused on other hedge lanes were billed by their providers: they are the call's spend too.
+      if (won.lost) addRefusedAnswers(result, won.lost, plan.order);
       won.lease.succeed(usage.totalTokens);
       this.endEmbed(call, result, undefined);
       return result;

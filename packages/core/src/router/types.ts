@@ -536,8 +536,20 @@ export interface RouterEmbedResult {
   /** Provider model id. */
   model: string;
   provider: string;
-  /** Input tokens x the deployment's input price. */
+  /**
+   * Input tokens x the deployment's input price; with hedging, plus the answers other lanes lost after their provider
+   * billed them (vectors not `dimensions` long: `failedAttemptsCost`).
+   */
   cost: Cost;
+  /**
+   * The part of `cost` paid for answers the router refused on other hedge lanes before this one answered (their
+   * vectors were not `dimensions` long; their providers billed them), at their deployments' prices. Absent when none.
+   */
+  failedAttemptsCost?: Cost;
+  /** The tokens of those answers: not in `usage`, which is the answer's (a ledger adds them, as `RouterResult`'s). */
+  failedAttemptsUsage?: Usage;
+  /** Each of those answers with its deployment (`failedAttemptsCost`, `failedAttemptsUsage` are their sums). */
+  failedAttempts?: FailedAttemptSpend[];
   latencyMs: number;
   attempts: AttemptRecord[];
   /** With `explain: true`. */

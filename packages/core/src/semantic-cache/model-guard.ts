@@ -1,6 +1,6 @@
 import type { SemanticGuardAdaptation, SemanticGuardInput, SemanticGuardVerdict } from './semantic-cache.js';
 import type { Cost } from '../router/types.js';
-import type { FinishReason, GenerateRequest, Usage } from '../spec/index.js';
+import { messageText, type FinishReason, type GenerateRequest, type Usage } from '../spec/index.js';
 
 /** What a guard's call is made for: the lookup's signal, tenant and live call's id. */
 export interface GuardCallOptions {
@@ -34,6 +34,56 @@ export function adaptMaxTokens(input: Pick<SemanticGuardInput, 'maxTokens' | 'an
   return Math.ceil((Number.isFinite(out) && out > 0 ? out : 0) * 1.25) + 16;
 }
 
+/** Bytes of `text` in UTF-8 (a lone surrogate as the 3 bytes of U+FFFD), counted without encoding it. */
+function utf8Bytes(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a surrogate pair: 4 bytes for its 2 code units
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
+/** The UTF-8 bytes of a request's message text (`SemanticGuardInput.promptBytes`). */
+export function promptTextBytes(request: GenerateRequest): number {
+  let bytes = 0;
+  for (const m of request.messages) bytes += utf8Bytes(messageText(m));
+  return bytes;
+}
+
+/** What marks a cached question cut in a guard's prompt (`shownCachedQuestion`). */
+const CUT = '...';
+
+/**
+ * The cached question as a model guard's prompt shows it: at most `input.promptBytes` UTF-8 bytes (else the live
+ * question's), cut at a character and ended with `...` when longer. So the guard's prompt is no longer than the live
+ * request's prompt twice over (with its instructions and the cached answer): a budget that reserves for the guard
+ * call from the live request (the gateway's) covers it, however long the matched question was.
+ */
+export function shownCachedQuestion(input: Pick<SemanticGuardInput, 'question' | 'cachedQuestion' | 'promptBytes'>): string {
+  const text = input.cachedQuestion;
+  const room = input.promptBytes ?? utf8Bytes(input.question);
+  // (A UTF-8 character is at most 3 bytes per UTF-16 code unit: a short enough text needs no count.)
+  if (text.length * 3 <= room || utf8Bytes(text) <= room) return text;
+  let bytes = 0;
+  let end = 0;
+  const keep = room - CUT.length;
+  while (end < text.length) {
+    const c = text.charCodeAt(end);
+    const pair = c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(end + 1) & 0xfc00) === 0xdc00;
+    const size = c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+    if (bytes + size > keep) break;
+    bytes += size;
+    end += pair ? 2 : 1;
+  }
+  return room < CUT.length ? '' : text.slice(0, end) + CUT;
+}
+
 /** A model guard's `verify` and `adapt`: they return the guard call's cost (and tokens) with the decision. */
 export interface ModelGuard {
   verify(input: SemanticGuardInput): Promise<SemanticGuardVerdict>;
@@ -46,7 +96,8 @@ export interface ModelGuard {
  * temperature 0. Each returns the call's `cost` and `usage` when `generate` reported them (a router's does); `adapt` also its
  * `finishReason` (the cache serves only a rewrite that ended with `stop`). `verify` says NO without a call to an
  * answer with tool calls: its prompt shows the answer's text only, and the calls' arguments (e.g. the city of a
- * weather lookup) are what a paraphrase most often changes.
+ * weather lookup) are what a paraphrase most often changes. Both show the cached question no longer than the live
+ * request's prompt (`shownCachedQuestion`).
  */
 export function createModelGuard(generate: GuardGenerate): ModelGuard {
   return {
@@ -59,7 +110,7 @@ export function createModelGuard(generate: GuardGenerate): ModelGuard {
           messages: [
             { role: 'system', content: 'You check a cache. Reply with exactly YES if the answer fully and correctly answers the new question, else NO.' },
             // A refusal is the answer's words too (kept apart from `text`): the guard judges what a hit would serve.
-            { role: 'user', content: `New question: ${input.question}\nCached question: ${input.cachedQuestion}\nAnswer: ${input.answer.text}${input.answer.refusal ?? ''}` },
+            { role: 'user', content: `New question: ${input.question}\nCached question: ${shownCachedQuestion(input)}\nAnswer: ${input.answer.text}${input.answer.refusal ?? ''}` },
           ],
         },
         opts(input),
@@ -76,7 +127,7 @@ export function createModelGuard(generate: GuardGenerate): ModelGuard {
               role: 'system',
               content: 'Rewrite the answer so it answers the new question. Keep facts from the answer; change only what the new question asks differently. Reply with the rewritten answer only.',
             },
-            { role: 'user', content: `New question: ${input.question}\nOriginal question: ${input.cachedQuestion}\nAnswer: ${input.answer.text}` },
+            { role: 'user', content: `New question: ${input.question}\nOriginal question: ${shownCachedQuestion(input)}\nAnswer: ${input.answer.text}` },
           ],
         },
         opts(input),

@@ -13,6 +13,7 @@ import { reportedCost } from '../router/reported-cost.js';
 import type { Cost } from '../router/types.js';
 import type { FinishReason, GenerateRequest, Usage } from '../spec/index.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
+import { promptTextBytes } from './model-guard.js';
 import { selectMatch, type RankedMatch } from './select-match.js';
 import { namespaceMaterial, namespaceOf, questionOf } from './semantic-namespace.js';
 import type { SemanticMatch, SemanticStore } from './semantic-store.js';
@@ -30,6 +31,12 @@ export interface SemanticGuardInput {
   requestId?: string;
   /** The live request's `maxTokens`, when it set one (a model guard's `adapt` answers in at most that many). */
   maxTokens?: number;
+  /**
+   * The UTF-8 bytes of the live request's message text (its prompt without framing, tools or images), when known: a
+   * model guard shows at most that much of the cached question (`shownCachedQuestion`), so its prompt is bounded by
+   * the live request's. Absent: the live question's bytes.
+   */
+  promptBytes?: number;
 }
 
 /** A guard's decision with what reaching it cost (a model guard's provider call: its cost and its tokens). */
@@ -385,7 +392,7 @@ export class SemanticCache {
     }
     if (selection.ambiguous) this.#stats.ambiguous++;
     if (details) details.outcome = selection.ambiguous ? 'ambiguous' : 'guard-band';
-    const guarded = await this.#guarded(hit, question, scope.tenant, request.maxTokens, options);
+    const guarded = await this.#guarded(hit, question, scope.tenant, request, options);
     if (guarded) this.#touch(match.id);
     return guarded;
   }
@@ -427,7 +434,8 @@ export class SemanticCache {
     return rerank || c.minMargin > 0 ? Math.max(2, c.candidates) : 1;
   }
 
-  async #guarded(hit: SemanticHit, question: string, tenant: string | undefined, maxTokens: number | undefined, options: SemanticLookupOptions): Promise<SemanticHit | undefined> {
+  async #guarded(hit: SemanticHit, question: string, tenant: string | undefined, request: GenerateRequest, options: SemanticLookupOptions): Promise<SemanticHit | undefined> {
+    const maxTokens = request.maxTokens;
     const input: SemanticGuardInput = {
       question,
       cachedQuestion: hit.cachedQuestion,
@@ -437,6 +445,7 @@ export class SemanticCache {
       ...(tenant !== undefined ? { tenant } : {}),
       ...(options.requestId !== undefined ? { requestId: options.requestId } : {}),
       ...(maxTokens !== undefined ? { maxTokens } : {}),
+      promptBytes: promptTextBytes(request),
     };
     try {
       if (this.config.guard === 'verify') {

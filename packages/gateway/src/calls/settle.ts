@@ -48,6 +48,11 @@ export interface Settlement {
    * semantic guard call the lookup paid).
    */
   spent?: StreamSpend;
+  /**
+   * When there is no router result: the attempts billed before the answer (embeddings refused on other hedge lanes),
+   * whose spend is in `usage` and `costUsd`, each with its deployment (for the per-deployment metrics).
+   */
+  failedAttempts?: readonly FailedAttemptSpend[];
 }
 
 export interface SettleCall {
@@ -117,7 +122,7 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       }
       // The stream attempts that failed after their provider reported usage, each with its deployment (their spend is in
       // the row's, under the deployment that answered; the metrics put it under theirs). Not when the cost is none.
-      let failedAttempts = s.result ? s.result.failedAttempts : spent?.failedAttempts;
+      let failedAttempts: readonly FailedAttemptSpend[] | undefined = s.result ? s.result.failedAttempts : (s.failedAttempts ?? spent?.failedAttempts);
       if (!isAmount(costUsd)) {
         // A cost that is no amount (negative, NaN, infinite: from a wrapped router or custom code) would make the
         // ledger refuse the row of calls that were paid: it is logged and recorded as 0.

@@ -1,9 +1,10 @@
 /**
  * The billed refusal of embeddings of the wrong `dimensions` (`details[REFUSED_ANSWER]`, a symbol key): an upstream's
- * error body cannot name a spend; and, a known gap kept as expected failures, hedged lanes' refused answers (only the
- * first lost error's spend reaches the row, and none when another lane wins). Official openai client on a loopback
- * port, local OpenAI wire upstreams, the real in-memory stores.
+ * error body cannot name a spend; and hedged lanes' refused answers: every lane's reaches the row, when all lanes lose
+ * (summed on the error) and when another lane answers (core's `failedAttempts*` on the result). Official openai
+ * client on a loopback port, local OpenAI wire upstreams, the real in-memory stores.
  */
+import type { BudgetReserveRequest } from '@llmrr/core';
 import { startOpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -63,10 +64,10 @@ describe('the refused answer read by the settler', () => {
   });
 });
 
-describe('hedged embeddings with an upstream that ignores dimensions (not built: one lost answer billed at most)', () => {
+describe('hedged embeddings with an upstream that ignores dimensions: every billed answer is in the row', () => {
   const routing = { strategy: 'priority' as const, retries: { max: 0 }, hedging: { enabled: true, delayMs: 50, maxHedges: 1 } };
 
-  it.fails('both lanes answer (and are billed) vectors of the wrong length: the ledger row holds both answers', async () => {
+  it('both lanes answer (and are billed) vectors of the wrong length: the ledger row holds both answers', async () => {
     const client = await setup(
       [
         { delayMs: 400, ignoresDimensions: true, embeddingDimensions: 8 },
@@ -86,7 +87,7 @@ describe('hedged embeddings with an upstream that ignores dimensions (not built:
     expect(entry?.costUsd, 'cost of the two billed answers').toBeCloseTo(6 / 1e6, 12);
   });
 
-  it.fails('the first lane is billed a refused answer, the hedge lane answers: the ledger row holds both answers', async () => {
+  it('the first lane is billed a refused answer, the hedge lane answers: the ledger row holds both answers', async () => {
     const client = await setup(
       [
         { delayMs: 400, ignoresDimensions: true, embeddingDimensions: 8 },
@@ -100,5 +101,46 @@ describe('hedged embeddings with an upstream that ignores dimensions (not built:
     const entry = await h!.stores!.ledger.get(res.response.headers.get('x-request-id')!);
     expect(entry?.deployment).toBe('emb1');
     expect(entry?.costUsd, 'the refused (billed) answer of emb0 and the answer of emb1').toBeCloseTo(6 / 1e6, 12);
+    expect(entry?.inputTokens, 'prompt tokens of both billed answers').toBe(6);
+    expect(Number(res.response.headers.get('x-llmrr-cost-usd'))).toBeCloseTo(6 / 1e6, 12);
+    // The response's usage is the answer's own, as on chat (a guard call's tokens are the row's, not the answer's).
+    expect(res.data.usage.prompt_tokens).toBe(3);
+  });
+
+  it('a budgeted tenant: the reservation covers a refused (billed) answer on every lane', async () => {
+    await setup(
+      [
+        { delayMs: 400, ignoresDimensions: true, embeddingDimensions: 8 },
+        { delayMs: 600, ignoresDimensions: true, embeddingDimensions: 8 },
+      ],
+      routing,
+    );
+    const stores = h!.stores!;
+    await stores.tenants.createTenant({ id: 'paying', name: 'Paying', budget: { amountUsd: 100, period: 'month' } });
+    const client = new OpenAI({ baseURL: `${served!.url}/v1`, apiKey: (await stores.tenants.createKey('paying', { name: 'sdk' })).secret, maxRetries: 0 });
+    const reserved = new Map<string, number>();
+    const settled = new Map<string, number>();
+    const reserve = stores.budgets.reserve.bind(stores.budgets);
+    const settle = stores.budgets.settle.bind(stores.budgets);
+    stores.budgets.reserve = (r: BudgetReserveRequest) => {
+      reserved.set(r.reservationId, r.estimateUsd);
+      return reserve(r);
+    };
+    stores.budgets.settle = (id: string, usd: number) => {
+      settled.set(id, usd);
+      return settle(id, usd);
+    };
+    // Token ids: each upstream bills exactly their count (100), which is also what the reservation counts per call
+    // (no estimate's margin to hide a second billed answer in).
+    const ids = Array.from({ length: 100 }, (_, i) => i + 1);
+    const error = await client.embeddings.create({ model: 'auto', input: [ids], dimensions: 4, encoding_format: 'float' }).then(
+      () => undefined,
+      (e: unknown) => e as { status?: number },
+    );
+    expect(error?.status).toBe(400);
+    expect(upstreams.map((u) => u.requests.length)).toEqual([1, 1]);
+    const [id, reservation] = [...reserved.entries()][0]!;
+    expect(settled.get(id), 'both billed answers').toBeCloseTo(200 / 1e6, 12);
+    expect(settled.get(id)!).toBeLessThanOrEqual(reservation);
   });
 });

@@ -7,8 +7,10 @@ import type { GatewayDeps } from '../calls/context.js';
 import type { ModelRoute } from '../calls/model-route.js';
 import { resolveModel, type ResolvedModel } from '../calls/resolve-model.js';
 import { tenantStrategy } from '../calls/router-extension.js';
+import { withGuardTokens } from '../calls/ledger-counts.js';
 import { createSettler } from '../calls/settle.js';
 import { errorReply, needsServerLog, toPublicError } from '../http/error-body.js';
+import { visibleError } from '../http/traffic-visibility.js';
 import type { Incoming } from '../http/incoming.js';
 import { formatUsd, headerText } from '../http/llmrr-info.js';
 import { readJsonBody } from '../http/read-json-body.js';
@@ -116,6 +118,10 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       throw refusal;
     }
     settler.modelKnown();
+    // With hedging, each lane may answer vectors of another length than `dimensions` (an upstream that ignores it): every
+    // such answer is refused and billed, so the reservation counts one call per lane that may run.
+    const hedging = deps.router.routerConfig?.routing.hedging;
+    const lanes = body.dimensions !== undefined && hedging?.enabled === true ? Math.max(1, Math.min(1 + (hedging.maxHedges ?? 1), candidates.length)) : 1;
     admission = await admit({
       stores: deps.stores,
       principal,
@@ -127,6 +133,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       candidates,
       defaultMaxOutputTokens: 0,
       rateLimitOutputTokens: 0,
+      ...(lanes > 1 ? { billedCalls: lanes } : {}),
       renewals: deps.renewals,
       signal: incoming.signal,
     });
@@ -146,8 +153,13 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       ...(body.dimensions !== undefined ? { dimensions: body.dimensions } : {}),
     });
     if (body.dimensions !== undefined) checkDimensions(result, body.dimensions);
+    // The cost holds the answers refused on other hedge lanes (their providers billed them); the row counts their tokens.
     const costUsd = result.cost?.totalUsd ?? 0;
-    await settler.settle({ status: 'success', usage: result.usage, costUsd, deployment: result.deployment, ...(result.provider ? { provider: result.provider } : {}) }, admission);
+    const usage = withGuardTokens(result.usage, result.failedAttemptsUsage)!;
+    await settler.settle(
+      { status: 'success', usage, costUsd, deployment: result.deployment, ...(result.provider ? { provider: result.provider } : {}), ...(result.failedAttempts ? { failedAttempts: result.failedAttempts } : {}) },
+      admission,
+    );
     const out: OpenAIEmbeddingResponse = {
       object: 'list',
       data: result.embeddings.map((e, index) => ({ object: 'embedding', index, embedding: body.encoding_format === 'base64' ? toBase64(e) : e })),
@@ -173,7 +185,8 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     }
     const details = error.details as { rateInfo?: Parameters<typeof rateLimitHeaders>[0] } | undefined;
     if ((error.code === 'rate_limited' || error.code === 'budget_exceeded') && details?.rateInfo) rateLimitHeaders(details.rateInfo, headers);
-    return errorReply(error, requestId, 'openai', headers);
+    // A shared deployment's traffic cut as the model routes cut it (another tenant's in-flight counts); the log keeps it whole.
+    return errorReply(visibleError(error, principal), requestId, 'openai', headers);
   } finally {
     inFlight?.ended();
   }

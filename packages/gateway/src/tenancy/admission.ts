@@ -52,6 +52,12 @@ export interface AdmitInput {
    */
   inputTokens?: number | undefined;
   /**
+   * How many calls the request may be billed for in full, each bounded as one (a hedged embeddings call with
+   * `dimensions`: every lane's answer was billed, also one refused for vectors of another length): the budget
+   * reservation and the tokens-per-minute estimate count that many. Default 1.
+   */
+  billedCalls?: number | undefined;
+  /**
    * The router, whose semantic-cache model guard (`semanticGuardOf`) is looked up only for a tenant with a budget or
    * limits: a lookup may pay one guard call before the model call (a failed `verify` is a miss), so the reservation
    * and the tokens-per-minute estimate add its bound. Absent: no guard.
@@ -170,7 +176,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
     inputTokens ??= estimateInputTokens(input.request);
     // Every call the router may make for it (a cascade's two, the guard calls), each at most what a candidate can
     // answer: a `maxTokens` above every candidate's `maxOutputTokens` counts at the largest.
-    const estimatedTokens = estimateRequestTokenBound(input.request, input.candidates, inputTokens, input.rateLimitOutputTokens, input.steps, guard);
+    const estimatedTokens = (input.billedCalls ?? 1) * estimateRequestTokenBound(input.request, input.candidates, inputTokens, input.rateLimitOutputTokens, input.steps, guard);
     const decision = await waitFor(stores.rateLimiter.acquire(scopesOf, { estimatedTokens }), (late) => {
       if (late.ok) void late.lease.release(0).catch(() => undefined);
     });
@@ -189,7 +195,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
       input.primaryCandidates === undefined ? input.candidates : input.candidates.slice(0, input.primaryCandidates),
       input.defaultMaxOutputTokens,
     );
-    let estimateUsd = estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens, inputTokens, input.steps);
+    let estimateUsd = (input.billedCalls ?? 1) * estimateMaxCostUsd(input.request, input.candidates, input.defaultMaxOutputTokens, inputTokens, input.steps);
     // Each of a cascade's steps is an ordinary call with its own lookup: up to two guard calls.
     if (guard) estimateUsd += (input.steps ? 2 : 1) * estimateGuardMaxCostUsd(input.request, guard, input.defaultMaxOutputTokens, inputTokens, input.candidates);
     // The request id is the gateway's own (a client's x-request-id is never used), but a custom `generateId`

@@ -345,7 +345,8 @@ function guardCallTokens(mode: SemanticGuardPricing['mode'], inputTokens: number
 /**
  * The most one guard call of a semantic lookup can cost (USD, rounded up to the nano-dollar), for a request
  * whose `maxTokens` is set (admission sets it): its prompt holds the guard's instructions, the live question
- * (within the request's prompt, `inputTokens`), the cached question (counted as long as the request's prompt)
+ * (within the request's prompt, `inputTokens`), the cached question (core's model guard shows it no longer than the
+ * request's message text, `shownCachedQuestion`: at most the request's prompt)
  * and the cached answer (stored for a request of the same `maxTokens`, so no longer than its output bound on the
  * `candidates` (`outputBound`): counted twice that, for the guard's tokenizer); `verify` answers in 3 tokens,
  * `adapt` in at most `maxTokens` capped by the guard deployments. The dearest guard deployment counts.

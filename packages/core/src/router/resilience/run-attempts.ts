@@ -7,6 +7,7 @@ import type { GenerateRequest } from '../../spec/index.js';
 import { deploymentLimitError, laterError } from '../deployment-limiter.js';
 import { elapsedMs } from '../elapsed-ms.js';
 import type { RouterDeployment } from '../deployment.js';
+import { withRefusedAnswers } from '../refused-answer.js';
 import type { AttemptRecord, RouterEvents } from '../types.js';
 import { AttemptScope, CANCELLED, LinkedController, type AttemptTimeouts } from './attempt-scope.js';
 import { retryPlan } from './backoff.js';
@@ -179,6 +180,11 @@ export interface Won<T> {
   deployment: RouterDeployment;
   value: T;
   lease: AttemptLease;
+  /**
+   * A hedged call's answers lost on its other lanes before this one won (`afterResponse` errors: their providers may
+   * have billed them, as a refused embedding answer says, `REFUSED_ANSWER`). Absent when none was.
+   */
+  lost?: LLMError[];
 }
 
 type Outcome<T> = { kind: 'won'; won: Won<T> } | { kind: 'stop' | 'next'; error: LLMError } | { kind: 'cancelled' };
@@ -377,6 +383,9 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
     const overflow = new ContextOverflow();
     /** The error of an answer lost after its provider accepted it; once set, no new request goes out. */
     let lost: LLMError | undefined;
+    /** The answers lost after it on other lanes (their refused answers were billed too: `withRefusedAnswers`). */
+    let lostAfter: LLMError[] | undefined;
+    const lostError = (): LLMError | undefined => (lost && lostAfter ? withRefusedAnswers(lost, lostAfter) : lost);
     const closing = new AbortController();
     const gate: SendGate = { closed: false, signal: closing.signal };
 
@@ -409,6 +418,7 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
           if (out.kind === 'won') {
             const w = out.won;
             won = true;
+            if (lost) w.lost = lostAfter ? [lost, ...lostAfter] : [lost];
             // The winner's lane stays linked to the caller's signal until its lease settles (streams).
             w.lease.onSettle(() => link.dispose());
             finish(link, () => resolve(w));
@@ -416,14 +426,15 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
           }
           if (out.kind === 'stop' && out.error.afterResponse && !plan.signal?.aborted) {
             // This deployment's answer is lost (and may be billed): nothing is sent again, the other lanes may answer.
-            lost ??= out.error;
+            if (lost === undefined) lost = out.error;
+            else (lostAfter ??= []).push(out.error);
             gate.closed = true;
             closing.abort();
             hedgeTimer.abort();
             return;
           }
           if (out.kind === 'stop') {
-            finish(undefined, () => reject(lost ?? out.error));
+            finish(undefined, () => reject(lostError() ?? out.error));
             return;
           }
           if (out.kind === 'cancelled') return;
@@ -439,7 +450,7 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
         active--;
         if (!won) link.dispose();
         if (!settled && active === 0) {
-          finish(undefined, () => reject(lost ?? last ?? new LLMError({ code: 'no_deployment', message: 'No deployment to try' })));
+          finish(undefined, () => reject(lostError() ?? last ?? new LLMError({ code: 'no_deployment', message: 'No deployment to try' })));
         }
       }
     };
