@@ -53,12 +53,15 @@ return { s, opened, now }`);
 /**
  * Outcome of an attempt. KEYS: hash, probes. ARGV: outcome (s success, f failure, r release, u failure of
  * work that took no permit), probeId ('' when the attempt held no probe), failureThreshold,
- * successThreshold, keepMs, cooldownMs.
+ * successThreshold, keepMs, cooldownMs, channel.
  * A success clears the failure count and, for a probe of this half-open period, counts toward closing;
  * a failure counts, re-opens on a failed probe and opens a closed circuit at the threshold; an unadmitted
  * failure (a token count's) counts, opens a closed circuit at the threshold and re-opens a half-open one,
  * or an open one past its cooldown (freeing the probe slots: their probes no longer count); a release
- * only frees the probe slot. Returns { state, failures, openedAt, now, probes in flight }.
+ * only frees the probe slot. The first failure counted since there were none is published on `channel`
+ * (message: the hash key), so that routers holding calls admitted with none counted report their success
+ * (`pcall`: a user the ACL denies the channel still has its failure counted).
+ * Returns { state, failures, openedAt, now, probes in flight }.
  */
 export const REPORT_CIRCUIT_SCRIPT = new LuaScript(`local probe = 0
 if ARGV[2] ~= '' then probe = redis.call('ZREM', KEYS[2], ARGV[2]) end
@@ -77,6 +80,7 @@ if ARGV[1] == 's' then
   end
 elseif ARGV[1] == 'f' or ARGV[1] == 'u' then
   f = f + 1
+  if f == 1 then redis.pcall('PUBLISH', ARGV[7], KEYS[1]) end
   local u = ARGV[1] == 'u'
   local lapsed = s == 'h' or (s == 'o' and now - opened >= tonumber(ARGV[6]))
   if (s == 'h' and probe == 1) or (u and lapsed) or (s == 'c' and f >= tonumber(ARGV[3])) then

@@ -3,7 +3,7 @@
  * own connection like two gateway processes, over the same upstream deployments.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CircuitBreakerSchema, type RouterConfigInput } from '../../config/schema.js';
 import { MockEngine } from '../../engines/mock/mock-engine.js';
 import { LLMError } from '../../errors/llm-error.js';
@@ -249,6 +249,17 @@ describe('RedisCircuitStateStore without an answer from Redis', () => {
     expect(await peeking).toBe('closed');
     expect(errors).toHaveLength(1); // an abort is the caller's, not Redis's trouble
     expect(transitions).toEqual([]);
+  });
+
+  it('close() waits for the outcomes in flight at most timeoutMs, then lets go of the connection', async () => {
+    const { circuitStore } = hungStore();
+    const circuit = circuitStore.circuit('d', { config: CircuitBreakerSchema.parse({}), now: Date.now });
+    circuit.failure();
+    let closed = false;
+    const closing = circuitStore.close().then(() => (closed = true));
+    // Shutdown must not hang on an outcome Redis never answers (hang guard: well above timeoutMs 50).
+    await vi.waitFor(() => expect(closed).toBe(true), { timeout: 5_000 });
+    await closing;
   });
 
   it('rejects bad options naming the field', () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LLMError } from '../../errors/llm-error.js';
-import { connectRedis, storeTimeoutMs, type LuaScript, type RedisHandle } from '../../stores/redis/redis-connection.js';
+import { connectRedis, storeTimeoutMs, type LuaScript, type RedisHandle, type RedisSubscription } from '../../stores/redis/redis-connection.js';
 import type { CircuitState } from './circuit-breaker.js';
 import { ACQUIRE_CIRCUIT_SCRIPT, PEEK_CIRCUIT_SCRIPT, REPORT_CIRCUIT_SCRIPT } from './circuit-scripts.js';
 import type { CircuitOptions, CircuitPermit, CircuitStateStore, DeploymentCircuit } from './circuit-state-store.js';
@@ -23,12 +23,11 @@ const DEFAULT_PREFIX = 'llmrr:circuit:';
 /** An idle circuit's keys (open, or with failures counted) live this long after their last change. */
 const KEEP_MS = 86_400_000;
 const TIMED_OUT = Symbol('timed out');
+/** Circuits whose failure notices a store keeps count of (more, and it forgets them all: see `#notice`). */
+const MAX_NOTICED = 10_000;
 
-/**
- * Admitted closed with no failures counted: a success is not reported while this router still knows of none
- * (see `SharedCircuit.success`).
- */
-const CLEAN: CircuitPermit = Object.freeze({ probe: false });
+/** The permit of a disabled circuit (nothing is reported). */
+const UNCOUNTED: CircuitPermit = Object.freeze({ probe: false });
 /** Admitted closed with failures counted (or decided locally): a success is reported, to reset them. */
 const DIRTY: CircuitPermit = Object.freeze({ probe: false });
 
@@ -63,7 +62,9 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
  * Per attempt: admission is one Lua script (state read, cooldown check with Redis's clock, probe slot),
  * awaited before the request goes out; the outcome is a second script only when it changes something
  * (a failure, a probe, or a success after failures), sent without waiting. A healthy deployment thus
- * costs one round trip per attempt. A token count takes no permit: it reads the state with a script that
+ * costs one round trip per attempt. Other routers' failures are heard as notices the outcome script
+ * publishes (a circuit's first failure since it had none), on a second, subscribed connection: a success
+ * after one is reported, to reset it. A token count takes no permit: it reads the state with a script that
  * writes nothing (`peek`) and reports a provider failure as `unadmittedFailure`. Candidate filtering reads each router's local view (the state
  * its last script answer showed) and never waits. When Redis fails or is slow, the local view decides
  * and `onError` hears about it: the circuit store never fails a call.
@@ -79,6 +80,18 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   #probeCounter = 0;
   #lastWarning = 0;
   #closed = false;
+  /** Where the outcome script announces a circuit's first failure since it last had none (message: its hash key). */
+  readonly #channel: string;
+  readonly #listening: Promise<void>;
+  #subscription: RedisSubscription | undefined;
+  /** Whether failure notices are heard now (subscribed, connection up). */
+  #hearing = false;
+  /** Numbers the notices heard and the gaps in hearing them (see `heard`). */
+  #seq = 0;
+  /** `#seq` at the last time notices may have been missed or were heard again. */
+  #gapAt = 0;
+  /** `#seq` at the last failure notice heard, per circuit hash key (at most MAX_NOTICED keys). */
+  readonly #notices = new Map<string, number>();
 
   /** Over an open connection (e.g. the shared-mode stores' one); the store holds a reference until `close()`. */
   constructor(redis: RedisHandle, options: RedisCircuitStateStoreOptions = {}) {
@@ -89,18 +102,44 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     this.timeoutMs = storeTimeoutMs(options.timeoutMs, 1_000, 'Redis circuit store');
     this.#onError = options.onError ?? ((e) => this.#warn(e));
     this.#redis = redis.retain();
+    this.#channel = `${prefix}failed`;
+    this.#listening = this.#listen();
+  }
+
+  /** Subscribes to the failure notices; when that fails, every success is reported (see `heard`). */
+  async #listen(): Promise<void> {
+    try {
+      const subscription = await this.#redis.subscribe(
+        this.#channel,
+        (key) => this.#notice(key),
+        (hearing) => {
+          this.#hearing = hearing && !this.#closed;
+          this.#gapAt = ++this.#seq;
+        },
+      );
+      if (this.#closed) subscription.close();
+      else this.#subscription = subscription;
+    } catch (e) {
+      if (!(LLMError.isInstance(e) && e.code === 'unsupported') && !this.#closed) this.error(e);
+    }
   }
 
   /** Connects to `url` (needs the optional `redis` package) and opens a store on its own connection. */
   static async connect(url: string, options: RedisCircuitStateStoreOptions = {}): Promise<RedisCircuitStateStore> {
     if (typeof url !== 'string' || url === '') throw invalid('url', 'must be a redis:// URL');
     const redis = await connectRedis(url, '', 'Redis circuit store');
+    let store: RedisCircuitStateStore;
     try {
-      return new RedisCircuitStateStore(redis, options);
+      store = new RedisCircuitStateStore(redis, options);
     } catch (e) {
       await redis.retain().release();
       throw e;
     }
+    // Until it hears failure notices, every success is reported: wait (a bounded time) to start as it goes on.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([store.#listening, new Promise<void>((resolve) => (timer = setTimeout(resolve, store.timeoutMs)))]);
+    clearTimeout(timer);
+    return store;
   }
 
   circuit(key: string, options: CircuitOptions): DeploymentCircuit {
@@ -108,17 +147,50 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     return new SharedCircuit(this, `${this.keyPrefix}{${key}}`, options);
   }
 
-  /** Resolves once every outcome sent so far has been applied in Redis (tests, shutdown). */
+  /**
+   * Resolves once every outcome sent so far has been applied in Redis, and the failure notices of outcomes
+   * Redis applied before (other routers' too) have been heard (tests, shutdown).
+   */
   async flush(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    if (this.#hearing) await this.#subscription?.caughtUp().catch(() => {});
   }
 
-  /** Waits for outcomes in flight, then lets go of the connection. Idempotent. */
+  /**
+   * Waits for outcomes in flight (at most `timeoutMs`: a stalled Redis never answers them), then lets go of the
+   * connection. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.flush();
+    this.#hearing = false;
+    this.#subscription?.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeoutMs)))]);
+    clearTimeout(timer);
     await this.#redis.release();
+  }
+
+  /**
+   * @internal What this store has heard of `key`'s failures: a number that changes with each failure notice for
+   * it (and whenever notices may have been missed), or undefined while notices are not heard.
+   */
+  heard(key: string): number | undefined {
+    return this.#hearing ? Math.max(this.#gapAt, this.#notices.get(key) ?? 0) : undefined;
+  }
+
+  #notice(key: string): void {
+    if (this.#notices.size >= MAX_NOTICED && !this.#notices.has(key)) {
+      // Forgetting what was heard is a gap: every circuit reports its next success once.
+      this.#notices.clear();
+      this.#gapAt = ++this.#seq;
+    }
+    this.#notices.set(key, ++this.#seq);
+  }
+
+  /** @internal The channel the outcome script announces failures on. */
+  get channel(): string {
+    return this.#channel;
   }
 
   /** @internal */
@@ -180,6 +252,13 @@ class SharedCircuit implements DeploymentCircuit {
   private applied = 0;
   /** Failures this router reported that Redis has not answered yet. */
   private failuresInFlight = 0;
+  /**
+   * The permit of a call admitted closed with no failure counted, while the store has heard `cleanHeard` of this
+   * circuit's failures (a new one when that changes): its success is not reported unless a failure was heard of
+   * since (see `success`).
+   */
+  private clean: CircuitPermit = DIRTY;
+  private cleanHeard: number | undefined;
 
   constructor(
     private readonly store: RedisCircuitStateStore,
@@ -205,11 +284,13 @@ class SharedCircuit implements DeploymentCircuit {
 
   acquire(force = false): CircuitPermit | undefined | Promise<CircuitPermit | undefined> {
     const config = this.options.config;
-    if (!config.enabled) return CLEAN;
+    if (!config.enabled) return UNCOUNTED;
     // Open within its cooldown as last seen: refused without asking (like the in-memory breaker).
     if (!force && this.state === 'open') return undefined;
     const id = this.store.probeId();
     const seq = ++this.sent;
+    // As heard when the script is sent: a failure counted after the admission is heard of after this.
+    const clean = this.cleanPermit();
     const reply = this.store.run<AcquireReply>(ACQUIRE_CIRCUIT_SCRIPT, this.keys, [
       force ? 1 : 0,
       config.cooldownMs,
@@ -237,7 +318,7 @@ class SharedCircuit implements DeploymentCircuit {
         this.apply(seq, r[1], Number(r[2]), r[3], r[4]);
         if (Number(r[0]) !== 1) return undefined;
         if (r[1] === 'h') return new SharedProbe(id);
-        return Number(r[2]) === 0 ? CLEAN : DIRTY;
+        return Number(r[2]) === 0 ? clean : DIRTY;
       },
       (e: unknown) => {
         clearTimeout(timer);
@@ -294,12 +375,21 @@ class SharedCircuit implements DeploymentCircuit {
 
   /**
    * A success resets the failure count. Skipped (no round trip) only when there is nothing to reset as far as
-   * this router knows: admitted with none counted, none in the answers since, none of its own on the way.
-   * A failure counted meanwhile by another router is not known here: see docs/core/router.md.
+   * this router knows: admitted with none counted, none in the answers since, none of its own on the way, and
+   * no notice of one since the admission was sent (the outcome script publishes a circuit's first failure
+   * since it had none; while notices are not heard, every success is reported). See docs/core/router.md.
    */
   success(permit?: CircuitPermit): void {
     if (!this.options.config.enabled) return;
-    if (permit === CLEAN && this.knownFailures === 0 && this.failuresInFlight === 0) return;
+    if (
+      permit === this.clean &&
+      permit !== DIRTY &&
+      this.knownFailures === 0 &&
+      this.failuresInFlight === 0 &&
+      this.store.heard(this.keys[0]) === this.cleanHeard
+    ) {
+      return;
+    }
     this.report('s', permit);
   }
 
@@ -326,6 +416,17 @@ class SharedCircuit implements DeploymentCircuit {
     return this.view === 'open' && this.options.now() >= this.openUntil ? 'half-open' : this.view;
   }
 
+  /** The permit a call admitted now with no failure counted gets (DIRTY while notices are not heard). */
+  private cleanPermit(): CircuitPermit {
+    const heard = this.store.heard(this.keys[0]);
+    if (heard === undefined) return DIRTY;
+    if (heard !== this.cleanHeard || this.clean === DIRTY) {
+      this.cleanHeard = heard;
+      this.clean = Object.freeze({ probe: false });
+    }
+    return this.clean;
+  }
+
   /** Admission without Redis: what this router last saw. */
   private local(force: boolean): CircuitPermit | undefined {
     return force || this.isAvailable() ? DIRTY : undefined;
@@ -344,6 +445,7 @@ class SharedCircuit implements DeploymentCircuit {
         config.successThreshold,
         Math.max(KEEP_MS, config.cooldownMs * 2),
         config.cooldownMs,
+        this.store.channel,
       ])
       .then(
         (r) => {

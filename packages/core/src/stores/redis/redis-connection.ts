@@ -9,7 +9,22 @@ interface RedisCommandClient {
   sendCommand<T = unknown>(args: ReadonlyArray<string>): Promise<T>;
   close(): Promise<void>;
   destroy(): void;
-  on(event: 'error', listener: (e: unknown) => void): unknown;
+  on(event: 'error' | 'end' | 'reconnecting' | 'ready', listener: (e: unknown) => void): unknown;
+  /** A new client with the same options, not yet connected (absent on test doubles). */
+  duplicate?(): RedisCommandClient;
+  subscribe?(channel: string, listener: (message: string) => void): Promise<void>;
+  unsubscribe?(channel: string, listener: (message: string) => void): Promise<void>;
+}
+
+/** A channel heard on a handle's second connection (see `RedisHandle.subscribe`). */
+export interface RedisSubscription {
+  /**
+   * Resolves once every message Redis published before it got this request has been handed to `onMessage`
+   * (one PING on the subscribed connection, which Redis answers after the messages it queued there).
+   */
+  caughtUp(): Promise<void>;
+  /** Stops hearing the channel (the connection closes with the handle). */
+  close(): void;
 }
 
 interface RedisModule {
@@ -24,10 +39,15 @@ export class LuaScript {
   }
 }
 
+/** How long the last `release()` lets the commands in flight finish before it drops the connection (ms). */
+export const CLOSE_GRACE_MS = 2_000;
+
 /** One Redis connection shared by the shared-mode stores; closes with the last `release()`. */
 export class RedisHandle {
   private refs = 0;
   private closed = false;
+  /** The second connection, for subscriptions (a subscribed connection runs no other command); opened with the first. */
+  private subscriber?: { client: RedisCommandClient; connected: Promise<unknown>; listening: Set<(listening: boolean) => void> };
   lastError: unknown;
 
   constructor(
@@ -44,12 +64,60 @@ export class RedisHandle {
     return this;
   }
 
+  /**
+   * Lets go of one reference; the last one closes the connection, waiting for the commands in flight at most
+   * `CLOSE_GRACE_MS`: past it (a stalled Redis never answers them) or on a close error the socket is destroyed
+   * and those commands fail, so shutdown never hangs on Redis.
+   */
   async release(): Promise<void> {
     this.refs -= 1;
-    if (this.refs <= 0 && !this.closed) {
-      this.closed = true;
-      await this.client.close().catch(() => this.client.destroy());
+    if (this.refs > 0 || this.closed) return;
+    this.closed = true;
+    // Nothing on the subscribed connection is worth waiting for.
+    this.subscriber?.client.destroy();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), CLOSE_GRACE_MS);
+    });
+    const closed = await Promise.race([this.client.close().then(() => true, () => false), grace]);
+    clearTimeout(timer);
+    if (!closed) this.client.destroy();
+  }
+
+  /**
+   * Hears `channel` on the handle's second connection, opened by the first subscription and closed with the
+   * handle: `onMessage` gets each message; `onListening(false)` says messages may be missed from then on (the
+   * connection dropped: it reconnects and subscribes again by itself), `onListening(true)` that they are heard
+   * (again). Resolves once subscribed; rejects when it cannot subscribe (no `onListening` call then).
+   */
+  async subscribe(channel: string, onMessage: (message: string) => void, onListening: (listening: boolean) => void): Promise<RedisSubscription> {
+    if (this.closed) throw new LLMError({ code: 'engine_unavailable', message: 'The Redis connection is closed' });
+    if (!this.subscriber) {
+      const dup = this.client.duplicate?.();
+      if (!dup?.subscribe) throw new LLMError({ code: 'unsupported', message: 'This Redis client cannot open a subscribed connection' });
+      const listening = new Set<(listening: boolean) => void>();
+      const tell = (up: boolean) => {
+        for (const l of listening) l(up);
+      };
+      dup.on('error', () => tell(false));
+      dup.on('end', () => tell(false));
+      dup.on('reconnecting', () => tell(false));
+      // After a reconnection, once node-redis has subscribed again to every channel.
+      dup.on('ready', () => tell(true));
+      this.subscriber = { client: dup, connected: dup.connect(), listening };
     }
+    const { client, connected, listening } = this.subscriber;
+    await connected;
+    await client.subscribe!(channel, onMessage);
+    listening.add(onListening);
+    onListening(true);
+    return {
+      caughtUp: () => client.sendCommand(['PING']).then(() => undefined),
+      close: () => {
+        listening.delete(onListening);
+        void client.unsubscribe?.(channel, onMessage).catch(() => {});
+      },
+    };
   }
 
   command<T = unknown>(args: ReadonlyArray<string>): Promise<T> {

@@ -61,4 +61,20 @@ describe.skipIf(!redisUrl)('a Redis that stops answering', () => {
     await expect(acquire).rejects.toMatchObject({ code: 'store_unavailable', statusCode: 503, isRetryable: true });
     await expect(reserve).rejects.toMatchObject({ code: 'store_unavailable' });
   }, 20_000);
+
+  it('the last release() lets go of a stalled connection within a bound, failing the commands still waiting', async () => {
+    const r = await relay(new URL(redisUrl!));
+    cleanup.push(() => r.close());
+    const handle = (await connectRedis(r.url, `stall${Date.now()}:`)).retain();
+    expect(await handle.command(['PING'])).toBe('PONG');
+
+    r.stall();
+    const waiting = handle.command(['PING']);
+    waiting.catch(() => undefined);
+    const release = handle.release();
+    // Shutdown (createStateStores().close(), a store's close()) awaits this: it must not wait for an answer that
+    // never comes. 10 s is five times the grace release() gives the commands in flight.
+    expect(await within(release, 10_000)).toBe('resolved');
+    expect(await within(waiting, 1_000)).toBe('rejected');
+  }, 20_000);
 });
