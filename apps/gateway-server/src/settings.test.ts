@@ -90,6 +90,21 @@ describe('readSettings: LLMRR_SHUTDOWN_DELAY_MS', () => {
   });
 });
 
+describe('readSettings: LLMRR_SHUTDOWN_CUT_SETTLE_MS', () => {
+  it('is absent by default (serveGateway\'s cutSettleMs default) and takes integers of 0 to 10 min', () => {
+    expect(readSettings({}, '/tmp').shutdownCutSettleMs).toBeUndefined();
+    expect(readSettings({ LLMRR_SHUTDOWN_CUT_SETTLE_MS: ' 3000 ' }, '/tmp').shutdownCutSettleMs).toBe(3_000);
+    expect(readSettings({ LLMRR_SHUTDOWN_CUT_SETTLE_MS: '0' }, '/tmp').shutdownCutSettleMs).toBe(0);
+    expect(readSettings({ LLMRR_SHUTDOWN_CUT_SETTLE_MS: '600000' }, '/tmp').shutdownCutSettleMs).toBe(600_000);
+  });
+
+  it('refuses anything else, naming the variable', () => {
+    for (const bad of ['-1', '600001', '1.5', 'x', '2s']) {
+      expect(() => readSettings({ LLMRR_SHUTDOWN_CUT_SETTLE_MS: bad }, '/tmp')).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_SHUTDOWN_CUT_SETTLE_MS', message: expect.stringContaining('LLMRR_SHUTDOWN_CUT_SETTLE_MS') }));
+    }
+  });
+});
+
 describe('demoExposureWarning', () => {
   it('warns of demo mode listening beyond loopback, naming HOST and LLMRR_DEMO', () => {
     for (const host of ['0.0.0.0', '::', '192.0.2.10', 'gateway.internal']) {
@@ -128,7 +143,7 @@ describe('readSettings: LLMRR_REDIS_TIMEOUT_MS and LLMRR_LEASE_RENEW_INTERVAL_MS
 describe('readSettings: an empty or blank variable counts as unset', () => {
   // e.g. docker compose `LLMRR_STATE: ${LLMRR_STATE}` with the variable unset passes "".
   const NAMES = [
-    'PORT', 'HOST', 'LLMRR_STATE', 'LLMRR_REQUEST_TIMEOUT_MS', 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 'LLMRR_READY_TIMEOUT_MS', 'LLMRR_SHUTDOWN_GRACE_MS', 'LLMRR_SHUTDOWN_DELAY_MS', 'LLMRR_HEAP_GROWING_PERCENT', 'LLMRR_DATA_DIR', 'LLMRR_CONFIG', 'LLMRR_SHARED_DIR',
+    'PORT', 'HOST', 'LLMRR_STATE', 'LLMRR_REQUEST_TIMEOUT_MS', 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 'LLMRR_READY_TIMEOUT_MS', 'LLMRR_SHUTDOWN_GRACE_MS', 'LLMRR_SHUTDOWN_DELAY_MS', 'LLMRR_SHUTDOWN_CUT_SETTLE_MS', 'LLMRR_HEAP_GROWING_PERCENT', 'LLMRR_DATA_DIR', 'LLMRR_CONFIG', 'LLMRR_SHARED_DIR',
     'LLMRR_ADMIN_KEY', 'LLMRR_METRICS_KEY', 'LLMRR_DEMO', 'LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL', 'LLMRR_REDIS_PREFIX', 'LLMRR_POSTGRES_SCHEMA',
     'LLMRR_REDIS_TIMEOUT_MS', 'LLMRR_LEASE_RENEW_INTERVAL_MS', 'LLMRR_CORS_ORIGINS', 'LLMRR_OTEL', 'OTEL_SDK_DISABLED',
     'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',

@@ -39,6 +39,13 @@ export interface ServerSettings {
    * fails. Counts against the platform's stop timeout with the grace.
    */
   shutdownDelayMs: number;
+  /**
+   * How long the requests cut at the end of the grace have to settle (ledger row, limits, budget) and send their
+   * error (a stream's error event, a non-streamed model request's 503 `shutting_down`) before every connection left
+   * is closed anyway (`LLMRR_SHUTDOWN_CUT_SETTLE_MS`, 0-600 000; absent: `serveGateway`'s `cutSettleMs` default,
+   * 1 000). Counts against the platform's stop timeout with the delay and the grace.
+   */
+  shutdownCutSettleMs?: number | undefined;
   /** SQLite files live here (embedded mode). */
   dataDir: string;
   /** Explicit config file (`LLMRR_CONFIG`); else `llmrr.config.{json,yaml,yml}` in `cwd`; else the embedded default. */
@@ -223,7 +230,7 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
 }
 
 /**
- * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_READY_TIMEOUT_MS (5000), LLMRR_SHUTDOWN_GRACE_MS (10000), LLMRR_SHUTDOWN_DELAY_MS (0), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
+ * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_READY_TIMEOUT_MS (5000), LLMRR_SHUTDOWN_GRACE_MS (10000), LLMRR_SHUTDOWN_DELAY_MS (0), LLMRR_SHUTDOWN_CUT_SETTLE_MS (1000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
  * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
  * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_CORS_ORIGINS,
  * the OTEL_* tracing variables and LLMRR_OTEL, ... Values are trimmed; an empty or blank variable counts as unset.
@@ -252,6 +259,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     readyTimeoutMs: optionalMs(env, 'LLMRR_READY_TIMEOUT_MS', 100, 600_000),
     shutdownGraceMs: optionalMs(env, 'LLMRR_SHUTDOWN_GRACE_MS', 0, 3_600_000) ?? DEFAULT_SHUTDOWN_GRACE_MS,
     shutdownDelayMs: optionalMs(env, 'LLMRR_SHUTDOWN_DELAY_MS', 0, 600_000) ?? 0,
+    shutdownCutSettleMs: optionalMs(env, 'LLMRR_SHUTDOWN_CUT_SETTLE_MS', 0, 600_000),
     dataDir: resolve(cwd, expandHomePath(env.LLMRR_DATA_DIR?.trim() || '.data', env)),
     configPath: env.LLMRR_CONFIG?.trim() ? resolve(cwd, expandHomePath(env.LLMRR_CONFIG.trim(), env)) : undefined,
     cwd,

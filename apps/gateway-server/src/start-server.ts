@@ -90,6 +90,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
         requestTimeoutMs: settings.requestTimeoutMs,
         keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
         shutdownDelayMs: settings.shutdownDelayMs,
+        ...(settings.shutdownCutSettleMs !== undefined ? { cutSettleMs: settings.shutdownCutSettleMs } : {}),
       });
     } catch (e) {
       throw listenError(e, settings);

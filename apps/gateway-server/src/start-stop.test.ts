@@ -113,6 +113,14 @@ describe('startup failures an operator hits', () => {
     expect(output).toMatch(/LLMRR_DATA_DIR/);
     expect(output).not.toMatch(/^\s+at /m);
   }, 120_000);
+
+  it('a shutdown cut bound that is not a number of milliseconds: a message naming LLMRR_SHUTDOWN_CUT_SETTLE_MS, exit code 1', async () => {
+    const dir = tempDir();
+    const { code, output } = await failedStart({ PORT: '0', INIT_CWD: dir, LLMRR_DATA_DIR: join(dir, 'data'), LLMRR_SHUTDOWN_CUT_SETTLE_MS: '2s' });
+    expect(code).toBe(1);
+    expect(output).toContain('llmrr gateway failed to start: LLMRR_SHUTDOWN_CUT_SETTLE_MS must be an integer number of milliseconds from 0 to 600000, got "2s"');
+    expect(output).not.toMatch(/^\s+at /m);
+  }, 120_000);
 });
 
 describe('SIGTERM with a stream in flight', () => {

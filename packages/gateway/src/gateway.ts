@@ -1,4 +1,4 @@
-import { LLMError } from '@llmrr/core';
+import { LLMError, type TenantEventsSubscription } from '@llmrr/core';
 import { Hono } from 'hono';
 import { CallsInFlight } from './calls/calls-in-flight.js';
 import type { AppEnv, GatewayDeps } from './calls/context.js';
@@ -100,6 +100,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const generateId = options.generateId ?? defaultRequestId;
   // Prefetches of the router's predictive cache are spent on a tenant's behalf: ledger, budget and metrics see them.
   const prefetchMetering = meterPrefetches(options.router, options.stores, metrics, deps.log);
+  // Shared mode: a tenant deleted through any process is forgotten here too (its own models, its learning).
+  const deletions = listenForDeletions(options, tenantModels, errorLog);
 
   // The model endpoints (`postRoute`) are also served by the Node adapter without this app (see
   // `DirectRoutes`): middleware added here does not run for them unless the request carries an Origin
@@ -162,7 +164,31 @@ export function createGateway(options: GatewayOptions): Gateway {
       metrics?.close();
       await renewals?.close();
       await prefetchMetering.close();
+      // Not waited for: a subscription still connecting (Redis down) ends with the stores' connection.
+      void deletions?.then((sub) => sub?.close());
     },
   };
   return gateway;
+}
+
+/** Subscribes to the stores' tenant deletions (shared mode), if any: each deleted tenant is forgotten in this process. */
+function listenForDeletions(
+  options: GatewayOptions,
+  tenantModels: TenantModelSync | undefined,
+  errorLog: (message: string, error?: unknown) => void,
+): Promise<TenantEventsSubscription | undefined> | undefined {
+  const events = options.stores?.tenantEvents;
+  if (!events) return undefined;
+  const forget = (id: string) => {
+    try {
+      if (tenantModels) tenantModels.deleted(id);
+      else options.router.forgetTenant?.(id);
+    } catch (e) {
+      errorLog(`tenant "${id}" deleted in another process: could not forget it here`, e);
+    }
+  };
+  return events.onDeleted(forget).catch((e: unknown) => {
+    errorLog('tenant deletions of other processes are not heard (their tenants are forgotten here only when created again)', e);
+    return undefined;
+  });
 }

@@ -122,7 +122,12 @@ export interface RouterEmbedResult {
  * The stores the gateway uses (all of `StateStores`; absent: no keys, limits, budgets, ledger or audit).
  * `ping`, when present, is part of the default readiness check (`/ready`).
  */
-export type GatewayStores = Pick<StateStores, 'tenants' | 'rateLimiter' | 'budgets' | 'ledger' | 'audit'> & { mode?: StateStores['mode']; ping?: StateStores['ping'] };
+export type GatewayStores = Pick<StateStores, 'tenants' | 'rateLimiter' | 'budgets' | 'ledger' | 'audit'> & {
+  mode?: StateStores['mode'];
+  ping?: StateStores['ping'];
+  /** Shared mode: tenant deletions told to every process, which each drop the tenant's in-memory state. */
+  tenantEvents?: StateStores['tenantEvents'];
+};
 
 export interface GatewayAuthOptions {
   /**

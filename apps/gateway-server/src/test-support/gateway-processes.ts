@@ -142,3 +142,25 @@ export function dropSharedState(test: string, services: SharedServices, run: Sha
   if (done.status !== 0) console.warn(`${test} cleanup failed: ${done.stderr}`);
   if (dir) rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * Runs `sql` in `run`'s PostgreSQL schema (its search path), in a plain Node child as `dropSharedState` does; throws
+ * with pg's message when it fails. For a test that changes rows behind the gateways' backs (a restored row).
+ */
+export function sharedSql(services: SharedServices, run: SharedRun, sql: string): void {
+  const script = `
+      const pg = require('pg');
+      (async () => {
+        const c = new pg.Client({ connectionString: process.env.PG_URL });
+        await c.connect();
+        try {
+          await c.query('SET search_path TO ' + process.env.PG_SCHEMA);
+          await c.query(process.env.PG_SQL);
+        } finally {
+          await c.end();
+        }
+      })().catch((e) => { console.error(e); process.exit(1); });`;
+  const env = { ...process.env, NODE_OPTIONS: '', PG_URL: services.postgresUrl, PG_SCHEMA: run.schema, PG_SQL: sql };
+  const done = spawnSync(process.execPath, ['-e', script], { cwd: dirname(src), env, encoding: 'utf8', timeout: 30_000 });
+  if (done.status !== 0) throw new Error(`SQL failed: ${done.stderr}`);
+}

@@ -14,6 +14,7 @@ import { RedisAffinityStore } from './redis/redis-affinity-store.js';
 import { RedisBudgetStore } from './redis/redis-budget-store.js';
 import { bounded, connectRedis, redisTimeout } from './redis/redis-connection.js';
 import { RedisRateLimiter } from './redis/redis-rate-limiter.js';
+import { RedisTenantEvents } from './redis/redis-tenant-events.js';
 import { SqliteAuditLog } from './sqlite/sqlite-audit-log.js';
 import { SqliteBudgetStore } from './sqlite/sqlite-budget-store.js';
 import { openSqlite } from './sqlite/sqlite-database.js';
@@ -79,6 +80,7 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
         cache: new RedisCacheStore<CachedAnswer>(redis, { keyPrefix: `${prefix}cache:`, timeoutMs: bestEffortMs }),
         circuits: new RedisCircuitStateStore(redis, { keyPrefix: `${prefix}circuit:`, timeoutMs: bestEffortMs }),
         affinity: new RedisAffinityStore(redis, { keyPrefix: `${prefix}affinity:`, timeoutMs: bestEffortMs }),
+        tenantEvents: new RedisTenantEvents(redis, { channel: `${prefix}tenant-deleted`, timeoutMs: bestEffortMs }),
         ping: async () => {
           await Promise.all([bounded(redis.command(['PING']), timeoutMs, 'readiness PING'), pg.ping(timeoutMs)]);
         },
@@ -91,10 +93,11 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
 
 function assemble(
   mode: StateStores['mode'],
-  parts: Omit<StateStores, 'mode' | 'close' | 'cache' | 'circuits' | 'affinity'> & {
+  parts: Omit<StateStores, 'mode' | 'close' | 'cache' | 'circuits' | 'affinity' | 'tenantEvents'> & {
     cache?: RedisCacheStore<CachedAnswer>;
     circuits?: RedisCircuitStateStore;
     affinity?: RedisAffinityStore;
+    tenantEvents?: RedisTenantEvents;
   },
 ): StateStores {
   let closing: Promise<void> | undefined;
@@ -114,6 +117,7 @@ function assemble(
         parts.cache?.close(),
         parts.circuits?.close(),
         parts.affinity?.close(),
+        parts.tenantEvents?.close(),
       ])).then(() => undefined);
       return closing;
     },

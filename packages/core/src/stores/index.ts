@@ -1,2 +1,2 @@
-export type { StateStores, StateStoresConfig } from './types.js';
+export type { StateStores, StateStoresConfig, TenantEvents, TenantEventsSubscription } from './types.js';
 export { EMBEDDED_DB_FILE, createStateStores } from './create-state-stores.js';

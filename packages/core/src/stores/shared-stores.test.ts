@@ -1,4 +1,5 @@
-import { describe } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { createStateStores } from './create-state-stores.js';
 import { auditLogContract } from './__fixtures__/audit-log.contract.js';
 import { budgetStoreContract } from './__fixtures__/budget-store.contract.js';
 import { rateLimiterContract } from './__fixtures__/rate-limiter.contract.js';
@@ -22,5 +23,27 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode (Redis + PostgreSQL)', 
   rateLimiterContract('redis', async () => {
     const fx = await sharedFixture();
     return { limiter: fx.stores.rateLimiter, close: () => fx.close() };
+  });
+
+  it('tenantEvents: a deletion told through one process is heard by every process on the same Redis prefix, not by another prefix', async () => {
+    const fx = await sharedFixture();
+    const other = await createStateStores(fx.childConfig);
+    const elsewhere = await createStateStores({ ...fx.childConfig, redisKeyPrefix: `${(fx.childConfig as { redisKeyPrefix: string }).redisKeyPrefix}x:` } as typeof fx.childConfig);
+    try {
+      const heard: string[] = [];
+      const heardElsewhere: string[] = [];
+      const sub = await other.tenantEvents!.onDeleted((id) => heard.push(id));
+      const subElsewhere = await elsewhere.tenantEvents!.onDeleted((id) => heardElsewhere.push(id));
+      await fx.stores.tenantEvents!.deleted('acme');
+      await fx.stores.tenantEvents!.deleted('globex');
+      await vi.waitFor(() => expect(heard).toEqual(['acme', 'globex']), { timeout: 10_000 });
+      await subElsewhere.caughtUp();
+      expect(heardElsewhere).toEqual([]);
+      sub.close();
+      subElsewhere.close();
+    } finally {
+      await Promise.all([other.close(), elsewhere.close()]);
+      await fx.close();
+    }
   });
 });

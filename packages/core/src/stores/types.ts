@@ -61,6 +61,27 @@ export type StateStoresConfig =
       clock?: () => number;
     };
 
+/** What `TenantEvents.onDeleted` listens with. */
+export interface TenantEventsSubscription {
+  /** Resolves once every deletion published before this call has reached the listener. */
+  caughtUp(): Promise<void>;
+  /** Stops listening. */
+  close(): void;
+}
+
+/**
+ * Shared mode only: tells every process sharing the stores that a tenant was deleted (Redis pub/sub), so each
+ * drops what it keeps of the tenant in memory (its own models, what its strategies learned of it). Best effort:
+ * a process whose connection to Redis is down meanwhile misses the notice.
+ */
+export interface TenantEvents {
+  /** Tells every process listening (this one too) that `tenantId` was deleted. */
+  deleted(tenantId: string): Promise<void>;
+  /** Calls `listener` with the id of each tenant deleted through any process from now on; resolves once listening. */
+  onDeleted(listener: (tenantId: string) => void): Promise<TenantEventsSubscription>;
+  close(): Promise<void>;
+}
+
 export interface StateStores {
   mode: StateStoresConfig['mode'];
   tenants: TenantStore;
@@ -87,6 +108,11 @@ export interface StateStores {
    * router's default in-process `MemoryAffinityStore` is the right one for a single process).
    */
   affinity?: PromptCacheAffinityStore;
+  /**
+   * Shared mode only: tenant deletions told to every process (Redis pub/sub on `<redisKeyPrefix>tenant-deleted`),
+   * for a gateway to drop a deleted tenant's in-memory state in every process, not only the one that deleted it.
+   */
+  tenantEvents?: TenantEvents;
   /**
    * One cheap round trip to each service the stores live in, for a readiness probe: in shared mode a Redis
    * `PING` and a PostgreSQL `SELECT 1` (over a connection of its own, so a pool busy with slow queries does not

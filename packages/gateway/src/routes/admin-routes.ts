@@ -21,6 +21,7 @@ import type { GatewayStores } from '../types.js';
 import type { TenantModelSync } from '../tenants/tenant-model-sync.js';
 import { rejectNul } from './admin-input.js';
 import { parseTime, periodRange } from './admin-time.js';
+import { isoDateTimeMs } from '../schemas/iso-date-time.js';
 import { checkTenantModels } from './check-tenant-models.js';
 
 /** A key as the admin API shows it: never the hash (nor, after creation, the secret). */
@@ -170,10 +171,12 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       const id = c.req.param('id')!;
       const deleted = await s.tenants.deleteTenant(id);
       if (!deleted) throw notFound('Tenant', id);
-      tenantModels?.forget(id);
-      // Its learning goes too (feedback layers, pending decisions), whether or not it had own models.
-      deps.router.forgetTenant?.(id);
+      // Its own models and its learning go too (feedback layers, pending decisions), whether or not it had own models.
+      if (tenantModels) tenantModels.deleted(id);
+      else deps.router.forgetTenant?.(id);
       await audit('tenant.delete', id);
+      // Every other process sharing the stores forgets it too (shared mode); a notice lost is logged, the deletion stands.
+      await s.tenantEvents?.deleted(id).catch((e: unknown) => deps.log(`tenant "${id}" deleted, but other processes were not told`, c.get('requestId'), e));
       return ok(c, { id, deleted: true });
     }),
   );
@@ -397,9 +400,9 @@ async function formerTenant(s: Pick<GatewayStores, 'ledger' | 'audit'>, id: stri
   return deletion !== undefined ? 'deletion' : undefined;
 }
 
-/** Epoch ms from a validated `expiresAt` (epoch ms or ISO date with offset). */
+/** Epoch ms from a validated `expiresAt` (epoch ms or an RFC 3339 date-time with offset). */
 function toEpochMs(v: number | string): number {
-  return typeof v === 'number' ? v : Date.parse(v);
+  return typeof v === 'number' ? v : isoDateTimeMs(v)!;
 }
 
 /** The most rows a list answers at once: core's stores take a larger limit as this one. */

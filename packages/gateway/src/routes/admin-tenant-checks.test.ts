@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { adminApi, createAdminHarness } from '../test-support/admin-api.js';
 import { post, type Harness } from '../test-support/harness.js';
 
@@ -54,6 +54,28 @@ describe('a tenant id deleted and created again', () => {
     expect(body.error?.message).toMatch(/belonged to a deleted tenant; choose another id/);
     // An id never used is created as before.
     expect((await admin('POST', '/admin/tenants', { id: 'acme-new', name: 'New customer' })).status).toBe(201);
+  });
+
+  it('a tenant row written again behind the admin API (a restore) is a new incarnation: the old one\'s calls take no feedback from it', async () => {
+    await h.close();
+    h = await createAdminHarness({ routing: { strategy: 'adaptive' } });
+    const s = h.stores!;
+    const created = await s.tenants.createTenant({ id: 'acme', name: 'Old customer' });
+    const oldKey = (await s.tenants.createKey('acme', { name: 'k' })).secret;
+    const res = await post(h.gateway, '/v1/chat/completions', { model: 'mock', messages: [{ role: 'user', content: 'old' }] }, { authorization: `Bearer ${oldKey}` });
+    expect(res.status).toBe(200);
+    const oldRequest = res.headers.get('x-request-id')!;
+    await res.text();
+    // Deleted and created again in the store itself (the admin API would refuse the id), a millisecond later at least.
+    await s.tenants.deleteTenant('acme');
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(created.createdAt));
+    await s.tenants.createTenant({ id: 'acme', name: 'New customer' });
+    const newKey = (await s.tenants.createKey('acme', { name: 'k' })).secret;
+    // The ledger row is under the id, so the route lets the feedback through; the router does not take it: the
+    // decision waiting for it was the old customer's (its learning is gone with it).
+    const feedback = await post(h.gateway, '/v1/feedback', { request_id: oldRequest, score: 0 }, { authorization: `Bearer ${newKey}` });
+    expect(feedback.status).toBe(200);
+    expect(await feedback.json()).toEqual({ accepted: false });
   });
 
   it('an existing tenant\'s id is still a plain conflict, whatever its usage', async () => {

@@ -72,6 +72,37 @@ describe('admin from/to query parameters', () => {
     expect(before.body).toMatchObject({ periodEnd: NOV_1 + 2 * 3_600_000, requests: 0 });
   });
 
+  it('takes any RFC 3339 / ISO 8601 date-time with an offset: minute precision, basic offsets, fractions, lower case', async () => {
+    process.env.TZ = 'Pacific/Auckland';
+    const forms: Array<[string, string]> = [
+      ['2026-11-01T01:00+01:00', '2026-12-01T00:00Z'],
+      ['2026-11-01T01:00:00+0100', '2026-11-30T19:00-0500'],
+      ['2026-11-01T01:00+01', '2026-12-01T05:30:00.000000+05:30'],
+      ['2026-11-01t00:00:00z', '2026-11-30T23:59:59.999999999-00:00'],
+      ['2026-11-01T00:00:00,000Z', '2026-12-01T00:00:00.0Z'],
+    ];
+    for (const [from, to] of forms) {
+      const res = await get(`/admin/tenants/acme/invoice?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+      expect(res.body, `from=${from} to=${to}`).toMatchObject({ periodStart: NOV_1, requests: 1, totalUsd: 1.5 });
+      expect(res.body.periodEnd, `to=${to}`).toBeGreaterThanOrEqual(DEC_1 - 1);
+      expect(res.body.periodEnd, `to=${to}`).toBeLessThanOrEqual(DEC_1);
+    }
+    // Minute precision keeps its offset: 03:00+01:00 is 02:00Z, the call's instant, so the range [from, to) ends before it.
+    const before = await get(`/admin/usage/entries?tenant=acme&from=2026-11-01T00:00Z&to=${encodeURIComponent('2026-11-01T03:00+01:00')}`);
+    expect((before.body as { data?: unknown[] }).data).toEqual([]);
+    const at = await get(`/admin/usage/entries?tenant=acme&from=${encodeURIComponent('2026-11-01T03:00+0100')}`);
+    expect((at.body as { data?: unknown[] }).data).toHaveLength(1);
+  });
+
+  for (const bad of ['2026-11-01T00:00', '2026-11-01T24:00Z', '2026-11-01T00:60Z', '2026-11-01T00:00:61Z', '2026-11-01T00:00+24:00', '2026-11-01T00:00+01:60', '2026-11-01T00:00+1', '2026-11-01T00:00+01:0', '2026-11-01T0:00Z', '2026-11-01T00:00:00.Z', '2026-11-01TZ']) {
+    it(`to=${JSON.stringify(bad)} is a 400 naming to`, async () => {
+      const { status, body } = await get(`/admin/usage?tenant=acme&to=${encodeURIComponent(bad)}`);
+      expect(status, JSON.stringify(body)).toBe(400);
+      expect(body.error?.param).toBe('to');
+      expect(body.error?.message).toContain('RFC 3339');
+    });
+  }
+
   it('usage and audit queries take the same forms and refuse the same input', async () => {
     const usage = await get('/admin/usage?tenant=acme&from=2026-11&to=2026-11-01T03:00:00Z');
     expect(usage.status).toBe(200);

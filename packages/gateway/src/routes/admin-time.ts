@@ -1,5 +1,5 @@
 import { LLMError } from '@llmrr/core';
-import { IsoDateTimeSchema } from '../schemas/iso-date-time.js';
+import { ISO_DATE_TIME_RULE, isoDateTimeMs } from '../schemas/iso-date-time.js';
 
 /** The last instant a JavaScript Date can hold (epoch ms); later times fit no store column either. */
 const MAX_TIME_MS = 8_640_000_000_000_000;
@@ -9,8 +9,8 @@ const PERIOD = /^(\d{4})-(\d{2})(?:-(\d{2}))?$/;
 
 /**
  * A time query parameter (`from`, `to`); undefined when absent. Epoch milliseconds (digits only), a UTC month or
- * day (`YYYY-MM`, `YYYY-MM-DD`: its first instant, as `period` reads it), or an ISO date-time with `Z` or an
- * offset (the rule of a key's `expiresAt`). Anything else is a 400 naming the parameter: free text (which
+ * day (`YYYY-MM`, `YYYY-MM-DD`: its first instant, as `period` reads it), or an RFC 3339 / ISO 8601 date-time with
+ * `Z` or an offset, seconds and fraction optional (the rule of a key's `expiresAt`). Anything else is a 400 naming the parameter: free text (which
  * `Date.parse` would read as some date) and a date-time without an offset (which it would read in the server's
  * local time zone, so two gateways in different zones would give different invoices).
  */
@@ -18,7 +18,7 @@ export function parseTime(raw: string | undefined, param: string): number | unde
   if (raw === undefined || raw === '') return undefined;
   const n = timeOf(raw);
   if (n === undefined || Number.isNaN(n)) {
-    throw new LLMError({ code: 'invalid_request', message: `${param} must be epoch milliseconds, a UTC date (YYYY-MM or YYYY-MM-DD) or an ISO date-time with Z or an offset (2026-11-01T00:00:00Z), got "${raw.slice(0, 100)}"`, param });
+    throw new LLMError({ code: 'invalid_request', message: `${param} must be epoch milliseconds, a UTC date (YYYY-MM or YYYY-MM-DD) or ${ISO_DATE_TIME_RULE}, got "${raw.slice(0, 100)}"`, param });
   }
   if (n > MAX_TIME_MS) throw new LLMError({ code: 'invalid_request', message: `${param} must be at most ${MAX_TIME_MS} (epoch milliseconds), got "${raw.slice(0, 100)}"`, param });
   return n;
@@ -28,7 +28,7 @@ export function parseTime(raw: string | undefined, param: string): number | unde
 function timeOf(raw: string): number | undefined {
   if (/^\d+$/.test(raw)) return Number(raw);
   if (PERIOD.test(raw)) return utcPeriod(raw)?.start;
-  return IsoDateTimeSchema.safeParse(raw).success ? Date.parse(raw) : undefined;
+  return isoDateTimeMs(raw);
 }
 
 /** `YYYY-MM` (a UTC month) or `YYYY-MM-DD` (a UTC day) as `[start, end)`; an impossible date is a 400. */

@@ -205,7 +205,13 @@ describe("routing explanations show a tenant other tenants' traffic on shared de
       const full = await h!.router.route('hi', { tenant: 'globex', model: 'shared' }).then(() => undefined, (e: unknown) => e as Error);
       expect(full?.message).toMatch(/shared: saturated: .*in flight/);
       const body = { model: 'shared', messages: [{ role: 'user', content: 'hi' }], llmrr: { explain: true } };
-      for (const res of [await post(h!.gateway, '/v1/chat/completions', body, globex), await post(h!.gateway, '/api/route', { prompt: 'hi', model: 'shared', explain: true }, globex)]) {
+      for (const res of [
+        await post(h!.gateway, '/v1/chat/completions', body, globex),
+        await post(h!.gateway, '/api/route', { prompt: 'hi', model: 'shared', explain: true }, globex),
+        await post(h!.gateway, '/v1/embeddings', { model: 'shared', input: 'hi' }, globex),
+        await post(h!.gateway, '/v1/chat/completions', { ...body, stream: true }, globex),
+        await post(h!.gateway, '/v1/responses', { model: 'shared', input: 'hi' }, globex),
+      ]) {
         expect(res.status).toBe(429);
         const { error } = (await res.json()) as { error: { code: string; message: string } };
         expect(error.code).toBe('rate_limited');

@@ -52,6 +52,12 @@ export class TenantModelSync {
   readonly #router: TenantRouter;
   readonly #log: (message: string, error?: unknown) => void;
   readonly #entries = new Map<string, TenantEntry>();
+  /**
+   * Each tenant's incarnation this process last saw (its `createdAt`): a tenant created again under a deleted one's
+   * id (a row restored, or written while the deletion's notice did not reach this process) is another customer, who
+   * must not inherit what the router keeps of the old one. Kept after a deletion (a number per id).
+   */
+  readonly #incarnations = new Map<string, number>();
   readonly #configTenants: ReadonlySet<string>;
 
   constructor(router: TenantRouter, log: (message: string, error?: unknown) => void = () => {}) {
@@ -65,6 +71,12 @@ export class TenantModelSync {
    * as requests should see it: with its own models added to its allow-list, if it has one.
    */
   sync(tenant: Tenant): Tenant {
+    const seen = this.#incarnations.get(tenant.id);
+    if (seen !== tenant.createdAt) {
+      // Another incarnation than the one this process served: what the router keeps of the old one goes first.
+      if (seen !== undefined) this.deleted(tenant.id);
+      this.#incarnations.set(tenant.id, tenant.createdAt);
+    }
     let entry = this.#entries.get(tenant.id);
     if (entry === undefined && !tenant.models?.length) return tenant;
     const fingerprint = canonicalJson([tenant.models ?? null, tenant.allowedModels ?? null]);
@@ -79,6 +91,15 @@ export class TenantModelSync {
   forget(tenantId: string): void {
     if (!this.#entries.delete(tenantId)) return;
     this.#router.removeTenant(tenantId);
+  }
+
+  /**
+   * A deleted tenant (through this process's admin API, another process's notice, or a new incarnation seen by
+   * `sync`): its own models leave the router, and the router forgets what its strategies learned of it.
+   */
+  deleted(tenantId: string): void {
+    this.forget(tenantId);
+    this.#router.forgetTenant?.(tenantId);
   }
 
   #apply(tenant: Tenant, fingerprint: string): TenantEntry | undefined {
