@@ -50,6 +50,11 @@ describe('LLMRouter.embed with dimensions', () => {
     expect(r.deployment).toBe('emb');
     expect(r.embeddings[0]).toHaveLength(3);
     expect(r.decision?.excluded).toEqual([{ name: 'fixed', reason: `engine "mock" cannot set the vectors' dimensions`, kind: 'unfit' }]);
+    // What a budget reserving for the call (the gateway's) reads to count only the deployments it may plan.
+    expect(router.models().map((d) => [d.name, d.embedDimensions])).toEqual([
+      ['fixed', false],
+      ['emb', true],
+    ]);
     // Without dimensions the fixed-length model is the first choice.
     expect((await router.embed('one text')).deployment).toBe('fixed');
 
@@ -227,7 +232,7 @@ describe('hedged embed over servers that ignore dimensions: every lane\'s billed
     return { router, other };
   }
 
-  it('both lanes answer vectors of the wrong length: the error carries both refused answers, summed', async () => {
+  it('both lanes answer vectors of the wrong length: the error carries both refused answers, summed, the other lane\'s apart with its deployment', async () => {
     wire.setScript({ delayMs: 300, ignoresDimensions: true, embeddingDimensions: 8 });
     const { router, other } = await twoLanes({ delayMs: 500, ignoresDimensions: true, embeddingDimensions: 8 });
     try {
@@ -237,6 +242,9 @@ describe('hedged embed over servers that ignore dimensions: every lane\'s billed
       const refused = refusedAnswerOf(err.details);
       expect(refused?.usage.inputTokens, 'both answers\' prompt tokens').toBe(6);
       expect(refused?.cost.totalUsd, 'each at its deployment\'s price').toBeCloseTo((3 * 1 + 3 * 2) / 1e6, 12);
+      // The error's own answer is its `deployment`'s (a); the other lane's, in the sum, with its own (for per-deployment spend).
+      expect(refused?.failedAttempts).toMatchObject([{ deployment: 'b', model: 'text-embedding-3-small', provider: expect.any(String), usage: { inputTokens: 3 } }]);
+      expect(refused?.failedAttempts?.[0]?.cost.totalUsd).toBeCloseTo((3 * 2) / 1e6, 12);
     } finally {
       await router.close();
       await other.close();

@@ -842,6 +842,8 @@ export class LLMRouter {
       };
       if (d.config.alias !== undefined) info.alias = d.config.alias;
       if (d.tenant !== undefined) info.tenant = d.tenant;
+      // Whether an embed call with `dimensions` may plan it (an engine that cannot be created is planned for none).
+      if (capabilities.includes('embeddings')) info.embedDimensions = embedsDimensions(d);
       // Frozen (the deployment's own): the caller cannot change what the router bills with.
       if (d.price) info.price = d.price;
       return info;
@@ -1408,4 +1410,13 @@ export class LLMRouter {
 /** A caller-given name in an error message: quoted, cut to 100 characters (it may come from a header). */
 function quoteName(name: string): string {
   return name.length > 100 ? `${JSON.stringify(name.slice(0, 100))}... (${name.length} characters)` : `"${name}"`;
+}
+
+/** Whether `d`'s engine declares `embedDimensions` (`DeploymentInfo.embedDimensions`); false when it cannot be created. */
+function embedsDimensions(d: RouterDeployment): boolean {
+  try {
+    return d.engine().embedDimensions === true;
+  } catch {
+    return false;
+  }
 }

@@ -16,6 +16,11 @@ export const REFUSED_ANSWER: unique symbol = Symbol.for('@llmrr/core.refusedAnsw
 export interface RefusedAnswer {
   usage: Usage;
   cost: Cost;
+  /**
+   * With hedging, when no lane answered: the refused answers of the call's other lanes, each with its deployment (the
+   * error's own is its `deployment`), whose spend `usage` and `cost` hold with the error's own. Absent when none.
+   */
+  failedAttempts?: FailedAttemptSpend[];
 }
 
 /** `details` carrying a refused answer. */
@@ -30,25 +35,38 @@ export function refusedAnswerOf(details: unknown): RefusedAnswer | undefined {
   return typeof answer === 'object' && answer !== null ? (answer as RefusedAnswer) : undefined;
 }
 
+/** The refused answer `e` carries with its deployment (`order`: the call's, for its model id), if it carries one. */
+function refusedSpend(e: LLMError, order: readonly RouterDeployment[]): FailedAttemptSpend | undefined {
+  const r = refusedAnswerOf(e.details);
+  if (!r) return undefined;
+  const d = order.find((o) => o.name === e.deployment);
+  return { deployment: e.deployment ?? '', model: d?.modelId ?? '', provider: e.provider ?? d?.provider ?? '', usage: r.usage, cost: r.cost };
+}
+
 /**
  * `error` (the first answer a hedged call lost after its provider accepted it) with the refused answers of itself and
- * of `others` (the answers its other lanes lost) summed under `REFUSED_ANSWER`: each provider billed its own. `error`
- * itself when none of `others` carries one. Its other `details` stay as they were (in a copy; a single value, a
- * provider's error body that is a JSON string or number, is put in `body`).
+ * of `others` (the answers its other lanes lost) under `REFUSED_ANSWER`: each provider billed its own. Their sum is its
+ * `usage` and `cost`, the others' answers each with its deployment (`order`: the call's) in its `failedAttempts`.
+ * `error` itself when none of `others` carries one. Its other `details` stay as they were (in a copy; a single value,
+ * a provider's error body that is a JSON string or number, is put in `body`).
  */
-export function withRefusedAnswers(error: LLMError, others: readonly LLMError[]): LLMError {
-  let sum = refusedAnswerOf(error.details);
-  let added = false;
+export function withRefusedAnswers(error: LLMError, others: readonly LLMError[], order: readonly RouterDeployment[]): LLMError {
+  const own = refusedAnswerOf(error.details);
+  let usage = own?.usage;
+  let cost = own?.cost;
+  let attempts: FailedAttemptSpend[] | undefined;
   for (const e of others) {
-    const r = refusedAnswerOf(e.details);
-    if (!r) continue;
-    sum = sum ? { usage: sumUsage(sum.usage, r.usage), cost: sumCost(sum.cost, r.cost) } : r;
-    added = true;
+    const a = refusedSpend(e, order);
+    if (!a) continue;
+    (attempts ??= []).push(a);
+    usage = usage ? sumUsage(usage, a.usage) : a.usage;
+    cost = cost ? sumCost(cost, a.cost) : a.cost;
   }
-  if (!added) return error;
-  const own: unknown = error.details;
+  if (!attempts) return error;
+  const had: unknown = error.details;
   const details: Record<PropertyKey, unknown> =
-    own === undefined ? {} : Array.isArray(own) ? ([...own] as unknown as Record<PropertyKey, unknown>) : typeof own === 'object' && own !== null ? { ...own } : { body: own };
+    had === undefined ? {} : Array.isArray(had) ? ([...had] as unknown as Record<PropertyKey, unknown>) : typeof had === 'object' && had !== null ? { ...had } : { body: had };
+  const sum: RefusedAnswer = { usage: usage!, cost: cost!, failedAttempts: attempts };
   details[REFUSED_ANSWER] = sum;
   return error.with({ details });
 }
@@ -63,12 +81,11 @@ export function addRefusedAnswers(result: RouterEmbedResult, lost: readonly LLME
   let usage: Usage | undefined;
   let cost: Cost | undefined;
   for (const e of lost) {
-    const r = refusedAnswerOf(e.details);
-    if (!r) continue;
-    const d = order.find((o) => o.name === e.deployment);
-    (attempts ??= []).push({ deployment: e.deployment ?? '', model: d?.modelId ?? '', provider: e.provider ?? d?.provider ?? '', usage: r.usage, cost: r.cost });
-    usage = usage ? sumUsage(usage, r.usage) : r.usage;
-    cost = cost ? sumCost(cost, r.cost) : r.cost;
+    const a = refusedSpend(e, order);
+    if (!a) continue;
+    (attempts ??= []).push(a);
+    usage = usage ? sumUsage(usage, a.usage) : a.usage;
+    cost = cost ? sumCost(cost, a.cost) : a.cost;
   }
   if (!attempts) return;
   result.cost = sumCost(result.cost, cost!);

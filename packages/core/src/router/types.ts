@@ -286,6 +286,11 @@ export interface DeploymentInfo {
   /** The tenant owning the deployment (one of its own models, `setTenant` / a v3 config); absent for a shared deployment. */
   tenant?: string;
   /**
+   * For a deployment with the `embeddings` capability: whether its engine declares `embedDimensions` (takes an `embed`
+   * call's `dimensions`; the router leaves the others out of such a call's plan). Absent for the others.
+   */
+  embedDimensions?: boolean;
+  /**
    * Set for a cascade (`routing.cascades`), a virtual model with engine `cascade`: its definition. Its
    * `price` is the sum of its two models' prices, its `stats` the weak model's.
    */

@@ -7,7 +7,7 @@ export type { HybridIndexOptions } from './hybrid-index.js';
 export { MemorySemanticStore } from './memory-semantic-store.js';
 export type { MemorySemanticStoreOptions } from './memory-semantic-store.js';
 export { guardCostOf, guardSpend, guardUsageOf, withGuardCost } from './guard-spend.js';
-export { createModelGuard } from './model-guard.js';
+export { CACHED_QUESTION_FACTOR, createModelGuard, shownCachedQuestion } from './model-guard.js';
 export type { GuardCallOptions, GuardGenerate, ModelGuard } from './model-guard.js';
 export { RedisSemanticStore } from './redis-semantic-store.js';
 export type { RedisSemanticStoreOptions } from './redis-semantic-store.js';

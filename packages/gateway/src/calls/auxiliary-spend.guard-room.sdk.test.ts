@@ -79,7 +79,7 @@ describe('no guard room for a request whose lookup is off', () => {
     expect(up.requests.filter((r) => JSON.stringify(r.body ?? '').includes('judge-test')).length).toBe(judgeBefore);
     const request = { messages: [{ role: 'user' as const, content }], maxTokens: 100 };
     const input = estimateInputTokens(request);
-    // Not a guard call's room too (256 + 2 * prompt + 2 * max_tokens + 3 tokens, at the judge's price), held out of
+    // Not a guard call's room too (256 + 2.5 * prompt + 2 * max_tokens + 3 tokens, at the judge's price), held out of
     // the tenant's and key's tpm and budget until the call ends although no guard call can run.
     const main = { name: 'main', price: { input: 2, output: 8 }, config: {} } as unknown as DeploymentInfo;
     expect(seen).toEqual({ tokens: [input + 100], usd: [estimateMaxCostUsd(request, [main], 4096, input)] });

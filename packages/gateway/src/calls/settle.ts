@@ -266,7 +266,9 @@ function spentBefore(error: LLMError | undefined): StreamSpend | undefined {
   // under core's symbol key: a provider's error body in `details` cannot name one.
   const refused = refusedAnswerOf(details);
   if (refused && typeof refused.usage?.inputTokens === 'number' && isAmount(refused.cost?.totalUsd)) {
-    return { usage: refused.usage, cost: refused.cost, replay: false };
+    // A hedged call's other lanes' refused answers are in the sum, each with its deployment (for the metrics).
+    const others = Array.isArray(refused.failedAttempts) && refused.failedAttempts.length > 0 ? refused.failedAttempts : undefined;
+    return others ? { usage: refused.usage, cost: refused.cost, replay: false, failedAttempts: others } : { usage: refused.usage, cost: refused.cost, replay: false };
   }
   let spent: StreamSpend | undefined;
   const cascade = (details as { cascade?: { weak?: { usage?: Usage; cost?: { totalUsd?: unknown }; cached?: unknown; guardUsage?: Usage }; verifierCost?: Partial<Cost>; verifierUsage?: Usage } }).cascade;

@@ -8,7 +8,7 @@ import type { ModelRoute } from '../calls/model-route.js';
 import { resolveModel, type ResolvedModel } from '../calls/resolve-model.js';
 import { tenantStrategy } from '../calls/router-extension.js';
 import { withGuardTokens } from '../calls/ledger-counts.js';
-import { createSettler } from '../calls/settle.js';
+import { createSettler, type Settlement } from '../calls/settle.js';
 import { errorReply, needsServerLog, toPublicError } from '../http/error-body.js';
 import { visibleError } from '../http/traffic-visibility.js';
 import type { Incoming } from '../http/incoming.js';
@@ -40,6 +40,17 @@ function embeddingCandidates(requested: string, resolved: ResolvedModel): Deploy
     throw new LLMError({ code: 'unsupported', message: `The model "${requested}" is a cascade, which cannot embed; name a model with the embeddings capability`, param: 'model' });
   }
   return resolved.candidates.filter((d) => d.cascade === undefined && d.capabilities.includes('embeddings'));
+}
+
+/**
+ * The candidates a call with `dimensions` may be planned on: those that can take it (core's router plans only those:
+ * `DeploymentInfo.embedDimensions`; a router that does not say is taken to plan them all). `candidates` itself when
+ * none can (the router refuses the call, 400 `unsupported` naming `dimensions`) or all can (no copy).
+ */
+function dimensionCandidates(candidates: DeploymentInfo[]): DeploymentInfo[] {
+  if (candidates.every((d) => d.embedDimensions !== false)) return candidates;
+  const fit = candidates.filter((d) => d.embedDimensions !== false);
+  return fit.length > 0 ? fit : candidates;
 }
 
 /** The request's inputs for the router: texts, or token ids (one array per input) with their count. */
@@ -118,8 +129,11 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       throw refusal;
     }
     settler.modelKnown();
+    // The reservation prices only what the router may plan: with `dimensions`, the deployments that can take it.
+    if (body.dimensions !== undefined) candidates = dimensionCandidates(candidates);
     // With hedging, each lane may answer vectors of another length than `dimensions` (an upstream that ignores it): every
-    // such answer is refused and billed, so the reservation counts one call per lane that may run.
+    // such answer is refused and billed, so the reservation counts one call per lane that may run (the router hedges
+    // only a plan of more than one deployment).
     const hedging = deps.router.routerConfig?.routing.hedging;
     const lanes = body.dimensions !== undefined && hedging?.enabled === true ? Math.max(1, Math.min(1 + (hedging.maxHedges ?? 1), candidates.length)) : 1;
     admission = await admit({
@@ -179,7 +193,12 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       // Settled with the original error, as the model calls are: the ledger keeps the real reason, the metric the
       // code the client gets.
       const status: UsageStatus = error.code === 'aborted' ? 'aborted' : 'error';
-      await settler.settle({ status, error: raw }, admission).catch(() => {});
+      // An answer refused after its provider billed it (vectors not `dimensions` long): the row and the metrics name
+      // its deployment, as chat's do for an answer lost after its response (a hedged call's other lanes' are the
+      // error's `failedAttempts`, each under its own: `spentBefore`).
+      const lost = raw.afterResponse && raw.deployment !== undefined;
+      const s: Settlement = lost ? { status, error: raw, deployment: raw.deployment, ...(raw.provider !== undefined ? { provider: raw.provider } : {}) } : { status, error: raw };
+      await settler.settle(s, admission).catch(() => {});
     } else {
       deps.metrics?.observe({ model: 'unknown', tenant: principal.tenantId, status: error.code, durationMs: performance.now() - startedMono }, false);
     }

@@ -2,7 +2,7 @@
  * The max_tokens admission fills in for a budgeted tenant that sent none (the room of the requested model's own
  * deployments, or of both steps of a cascade; fallbacks are tried only after one of them was planned), and the
  * semantic guard's part of the budget reservation (a guard call does not fall back; a cached question longer
- * than the live prompt is shown cut to its length, docs/caching.md).
+ * than 1.5 times the live prompt is shown cut to that length, docs/caching.md).
  */
 import type { BudgetReserveRequest } from '@llmrr/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,9 +66,9 @@ describe('filledMaxTokens over a cascade (review)', () => {
 });
 
 describe('semantic guard reservation (review)', () => {
-  // estimateGuardMaxCostUsd counts the cached question as long as the request's prompt: the model guard shows a
-  // longer one cut to the live prompt's length (core's shownCachedQuestion), so a long cached question matched by
-  // a short live one keeps the guard call within what was reserved for it.
+  // estimateGuardMaxCostUsd counts the cached question as 1.5 times the request's prompt (CACHED_QUESTION_FACTOR):
+  // the model guard shows a longer one cut to that length (core's shownCachedQuestion), so a long cached question
+  // matched by a short live one keeps the guard call within what was reserved for it.
   it('a verify guard over a cached question longer than the live prompt settles within its reservation', async () => {
     h = await createHarness({
       models: [

@@ -1,4 +1,4 @@
-import { computeCost, type DeploymentInfo, type GenerateRequest } from '@llmrr/core';
+import { CACHED_QUESTION_FACTOR, computeCost, type DeploymentInfo, type GenerateRequest } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
 import { estimateGuardMaxCostUsd, estimateInputTokens, estimateMaxCostUsd, estimateRequestTokenBound, maxInputRate, promptCacheMark, utf8ByteLength } from './estimate.js';
 
@@ -113,8 +113,9 @@ describe('the tokens-per-minute bound (estimateRequestTokenBound)', () => {
     expect(estimateRequestTokenBound({ messages: [] }, [cascade, small, large], 1000, 256, steps)).toBe(2 * 1000 + 256 + 256);
   });
 
-  it('a model guard: one guard call per lookup (two for a cascade), its prompt 256 + twice the prompt and the output bound', () => {
-    const guardCall = (out: number) => 256 + 2 * 1000 + 2 * 500 + out;
+  it('a model guard: one guard call per lookup (two for a cascade), its prompt 256 + the prompt, the cached question (1.5 prompts) and twice the output bound', () => {
+    expect(CACHED_QUESTION_FACTOR).toBe(1.5);
+    const guardCall = (out: number) => 256 + 1000 + 1500 + 2 * 500 + out;
     expect(estimateRequestTokenBound({ messages: [], maxTokens: 500 }, [large], 1000, 256, undefined, verify)).toBe(1000 + 500 + guardCall(3));
     expect(estimateRequestTokenBound({ messages: [], maxTokens: 500 }, [large], 1000, 256, undefined, adapt)).toBe(1000 + 500 + guardCall(500));
     expect(estimateRequestTokenBound({ messages: [], maxTokens: 500 }, [cascade, small, large], 1000, 256, steps, verify)).toBe(2 * 1000 + 10 + 500 + 2 * guardCall(3));
@@ -124,7 +125,7 @@ describe('the tokens-per-minute bound (estimateRequestTokenBound)', () => {
     // A candidate the router sends at most 4096 output tokens (core's `outputCap`): a cached answer of it is no longer.
     const big = capped('big', 4096);
     const maxTokens = 1_000_000;
-    const guardCall = (out: number) => 256 + 2 * 100 + 2 * 4096 + out;
+    const guardCall = (out: number) => 256 + 100 + 150 + 2 * 4096 + out;
     expect(estimateRequestTokenBound({ messages: [], maxTokens }, [big], 100, 256, undefined, verify)).toBe(100 + 4096 + guardCall(3));
     // The rewrite is the guard model's call, capped by its own `maxOutputTokens`, not the candidates'.
     const judge = { mode: 'adapt' as const, deployments: [capped('judge', 8192)] };
@@ -138,7 +139,7 @@ describe('the budget bound of a guard call (estimateGuardMaxCostUsd)', () => {
     const candidates = [deployment('big', 4096, { input: 1, output: 1 })];
     const judge = deployment('judge', 8192, { input: 10, output: 40 });
     const request: GenerateRequest = { messages: [], maxTokens: 1_000_000 };
-    const prompt = 256 + 2 * 100 + 2 * 4096;
+    const prompt = 256 + 100 + 150 + 2 * 4096;
     expect(estimateGuardMaxCostUsd(request, { mode: 'verify', deployments: [judge] }, 256, 100, candidates)).toBeCloseTo((prompt * 10 + 3 * 40) / 1e6, 12);
     expect(estimateGuardMaxCostUsd(request, { mode: 'adapt', deployments: [judge] }, 256, 100, candidates)).toBeCloseTo((prompt * 10 + 8192 * 40) / 1e6, 12);
   });

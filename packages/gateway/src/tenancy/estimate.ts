@@ -1,4 +1,4 @@
-import { semanticLookupEligible, tierPrice, type CascadeVerifierBound, type DeploymentInfo, type GenerateRequest, type ModelPrice } from '@llmrr/core';
+import { CACHED_QUESTION_FACTOR, semanticLookupEligible, tierPrice, type CascadeVerifierBound, type DeploymentInfo, type GenerateRequest, type ModelPrice } from '@llmrr/core';
 import type { GatewayRouter } from '../types.js';
 
 /**
@@ -329,9 +329,12 @@ const GUARD_PROMPT_TOKENS = 256;
 /** Output cap of a `verify` call (YES/NO). */
 const VERIFY_OUTPUT_TOKENS = 3;
 
-/** A guard call's prompt bound (see `estimateGuardMaxCostUsd`): its instructions, both questions and the cached answer. */
+/**
+ * A guard call's prompt bound (see `estimateGuardMaxCostUsd`): its instructions, the live question (within the prompt),
+ * the cached question (`CACHED_QUESTION_FACTOR` times the prompt) and the cached answer.
+ */
 function guardPromptTokens(inputTokens: number, maxTokens: number): number {
-  return GUARD_PROMPT_TOKENS + 2 * inputTokens + 2 * maxTokens;
+  return GUARD_PROMPT_TOKENS + Math.ceil((1 + CACHED_QUESTION_FACTOR) * inputTokens) + 2 * maxTokens;
 }
 
 /**
@@ -345,8 +348,8 @@ function guardCallTokens(mode: SemanticGuardPricing['mode'], inputTokens: number
 /**
  * The most one guard call of a semantic lookup can cost (USD, rounded up to the nano-dollar), for a request
  * whose `maxTokens` is set (admission sets it): its prompt holds the guard's instructions, the live question
- * (within the request's prompt, `inputTokens`), the cached question (core's model guard shows it no longer than the
- * request's message text, `shownCachedQuestion`: at most the request's prompt)
+ * (within the request's prompt, `inputTokens`), the cached question (core's model guard shows at most
+ * `CACHED_QUESTION_FACTOR` times the request's message text, `shownCachedQuestion`: counted as that many prompts)
  * and the cached answer (stored for a request of the same `maxTokens`, so no longer than its output bound on the
  * `candidates` (`outputBound`): counted twice that, for the guard's tokenizer); `verify` answers in 3 tokens,
  * `adapt` in at most `maxTokens` capped by the guard deployments. The dearest guard deployment counts.

@@ -385,7 +385,7 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
     let lost: LLMError | undefined;
     /** The answers lost after it on other lanes (their refused answers were billed too: `withRefusedAnswers`). */
     let lostAfter: LLMError[] | undefined;
-    const lostError = (): LLMError | undefined => (lost && lostAfter ? withRefusedAnswers(lost, lostAfter) : lost);
+    const lostError = (): LLMError | undefined => (lost && lostAfter ? withRefusedAnswers(lost, lostAfter, order) : lost);
     const closing = new AbortController();
     const gate: SendGate = { closed: false, signal: closing.signal };
 
