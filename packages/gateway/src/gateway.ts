@@ -187,7 +187,29 @@ function listenForDeletions(
       errorLog(`tenant "${id}" deleted in another process: could not forget it here`, e);
     }
   };
-  return events.onDeleted(forget).catch((e: unknown) => {
+  // Listening again after the connection dropped: a deletion told meanwhile was not heard, so each tenant whose own
+  // models this process serves is looked up (one read each, one at a time); one gone is forgotten. (Learning of
+  // tenants without own models is bounded by the router, and a tenant written again is told apart by createdAt.)
+  let checking: Promise<void> | undefined;
+  let again = false;
+  const check = async () => {
+    do {
+      again = false;
+      for (const id of tenantModels?.tenantsWithModels() ?? []) {
+        if ((await options.stores!.tenants.getTenant(id)) === undefined) forget(id);
+      }
+    } while (again);
+  };
+  const missed = () => {
+    if (checking) {
+      again = true;
+      return;
+    }
+    checking = check()
+      .catch((e: unknown) => errorLog('tenant deletions may have been missed while Redis was unreachable; could not check the tenants served here', e))
+      .finally(() => (checking = undefined));
+  };
+  return events.onDeleted(forget, missed).catch((e: unknown) => {
     errorLog('tenant deletions of other processes are not heard (their tenants are forgotten here only when created again)', e);
     return undefined;
   });

@@ -71,8 +71,9 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
         await redis.retain().release();
         throw e;
       }
+      const tenants = new PostgresTenantStore(pg, clock, auth);
       return assemble('shared', {
-        tenants: new PostgresTenantStore(pg, clock, auth),
+        tenants,
         rateLimiter: new RedisRateLimiter(redis, { timeoutMs }),
         budgets: new RedisBudgetStore(redis, clock, { timeoutMs }),
         ledger: new PostgresUsageLedger(pg, clock),
@@ -80,7 +81,8 @@ export async function createStateStores(config: StateStoresConfig): Promise<Stat
         cache: new RedisCacheStore<CachedAnswer>(redis, { keyPrefix: `${prefix}cache:`, timeoutMs: bestEffortMs }),
         circuits: new RedisCircuitStateStore(redis, { keyPrefix: `${prefix}circuit:`, timeoutMs: bestEffortMs }),
         affinity: new RedisAffinityStore(redis, { keyPrefix: `${prefix}affinity:`, timeoutMs: bestEffortMs }),
-        tenantEvents: new RedisTenantEvents(redis, { channel: `${prefix}tenant-deleted`, timeoutMs: bestEffortMs }),
+        // A deletion heard drops the tenant's cached key lookups first, so a listener's next read of it misses the cache.
+        tenantEvents: new RedisTenantEvents(redis, { channel: `${prefix}tenant-deleted`, timeoutMs: bestEffortMs, invalidate: (id) => tenants.invalidateCached(id) }),
         ping: async () => {
           await Promise.all([bounded(redis.command(['PING']), timeoutMs, 'readiness PING'), pg.ping(timeoutMs)]);
         },

@@ -72,13 +72,20 @@ export interface TenantEventsSubscription {
 /**
  * Shared mode only: tells every process sharing the stores that a tenant was deleted (Redis pub/sub), so each
  * drops what it keeps of the tenant in memory (its own models, what its strategies learned of it). Best effort:
- * a process whose connection to Redis is down meanwhile misses the notice.
+ * a process whose connection to Redis is down meanwhile misses the notice (`onDeleted`'s `onMissed` says when
+ * that may have happened).
  */
 export interface TenantEvents {
   /** Tells every process listening (this one too) that `tenantId` was deleted. */
   deleted(tenantId: string): Promise<void>;
-  /** Calls `listener` with the id of each tenant deleted through any process from now on; resolves once listening. */
-  onDeleted(listener: (tenantId: string) => void): Promise<TenantEventsSubscription>;
+  /**
+   * Calls `listener` with the id of each tenant deleted through any process from now on; resolves once listening.
+   * `onMissed`, when given, is called when listening resumes after an interruption (the connection dropped and came
+   * back): deletions told meanwhile were not heard, so the caller checks what it keeps against the tenant store.
+   * Before either is called, the stores' own cached key lookups of the tenant (of every tenant, for `onMissed`) are
+   * dropped, so a read of the tenant made from the listener on reaches the database.
+   */
+  onDeleted(listener: (tenantId: string) => void, onMissed?: () => void): Promise<TenantEventsSubscription>;
   close(): Promise<void>;
 }
 

@@ -46,8 +46,8 @@ type AdminHandler = (c: AppContext, stores: GatewayStores, audit: (action: strin
  */
 export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenantModels?: TenantModelSync): void {
   /** Loads a created or changed tenant's own models at once (other processes do it on its next request). */
-  const syncModels = (tenant: Tenant) => {
-    tenantModels?.sync(tenant);
+  const syncModels = (tenant: Tenant, since: number | undefined) => {
+    tenantModels?.sync(tenant, since);
   };
   /** A tenant's own model may not take a cascade's name (the cascade would answer for it). */
   const checkCascadeNames = (models: ReadonlyArray<{ name: string; alias?: string | undefined }> | null | undefined) => {
@@ -136,8 +136,9 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       checkCascadeNames(input.models);
       checkStrategy(input.preferences?.strategy);
       if (input.id !== undefined) await checkIdUnused(s, input.id);
+      const since = tenantModels?.begin();
       const tenant = await s.tenants.createTenant(input);
-      syncModels(tenant);
+      syncModels(tenant, since);
       await audit('tenant.create', tenant.id, { name: tenant.name, tier: tenant.tier, ...(tenant.models ? { models: tenant.models.map((m) => m.name) } : {}) });
       return ok(c, tenant, 201);
     }),
@@ -159,8 +160,10 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       checkTenantModels(patch.models ?? undefined);
       checkCascadeNames(patch.models);
       checkStrategy(patch.preferences?.strategy);
+      // A deletion heard while the update is on its way (another process's) keeps the tenant out of the router.
+      const since = tenantModels?.begin();
       const tenant = await s.tenants.updateTenant(id, patch);
-      syncModels(tenant);
+      syncModels(tenant, since);
       await audit('tenant.update', id, { fields: Object.keys(patch), ...(patch.models !== undefined ? { models: patch.models?.map((m) => m.name) ?? null } : {}) });
       return ok(c, tenant);
     }),

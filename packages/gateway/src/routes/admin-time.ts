@@ -9,8 +9,8 @@ const PERIOD = /^(\d{4})-(\d{2})(?:-(\d{2}))?$/;
 
 /**
  * A time query parameter (`from`, `to`); undefined when absent. Epoch milliseconds (digits only), a UTC month or
- * day (`YYYY-MM`, `YYYY-MM-DD`: its first instant, as `period` reads it), or an RFC 3339 / ISO 8601 date-time with
- * `Z` or an offset, seconds and fraction optional (the rule of a key's `expiresAt`). Anything else is a 400 naming the parameter: free text (which
+ * day (`YYYY-MM`, `YYYY-MM-DD`: its first instant, as `period` reads it), or an RFC 3339 date-time (`T` or a space) with
+ * `Z` or an offset, seconds and fraction optional (the rule of a key's `expiresAt`, schemas/iso-date-time.ts). Anything else is a 400 naming the parameter: free text (which
  * `Date.parse` would read as some date) and a date-time without an offset (which it would read in the server's
  * local time zone, so two gateways in different zones would give different invoices).
  */

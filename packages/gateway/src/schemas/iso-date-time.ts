@@ -1,18 +1,21 @@
 import { z } from 'zod';
 
 /**
- * An RFC 3339 / ISO 8601 date-time with `Z` or an offset: `T` (or `t`) between date and time, minutes with or
- * without seconds, a fraction of any length after `.` or `,`, and an offset `Z`, `+01:00`, `+0100` or `+01`.
+ * An RFC 3339 date-time with `Z` or an offset, with ISO 8601's extended-form liberties: `T`, `t` or a space
+ * (RFC 3339 5.6's note; `date --rfc-3339=seconds` and PostgreSQL's `timestamptz` print it) between date and time,
+ * minutes with or without seconds, a fraction of any length after `.` or `,`, and an offset `Z`, `+01:00`, `+0100`
+ * or `+01`.
  * Hours 00-23, minutes 00-59, seconds 00-60 (a leap second reads as the minute's last millisecond), offsets up to
  * 23:59, and a day the month has.
  */
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
 
 /** What a date-time must be, for error messages. */
-export const ISO_DATE_TIME_RULE = 'an RFC 3339 / ISO 8601 date-time with Z or an offset (2026-11-01T00:00:00Z, 2026-11-01T01:00+01:00)';
+export const ISO_DATE_TIME_RULE = 'an RFC 3339 date-time (T or a space before the time) with Z or an offset (2026-11-01T00:00:00Z, 2026-11-01 01:00+01:00)';
 
 /**
- * Epoch ms of an RFC 3339 / ISO 8601 date-time with `Z` or an offset, or undefined when `raw` is not one (a date-time
+ * Epoch ms of an RFC 3339 date-time with `Z` or an offset (the extended form above; ISO 8601's basic form
+ * `20261101T000000Z` and hour-only `2026-11-01T00Z` are refused), or undefined when `raw` is not one (a date-time
  * without an offset would be read in the server's local time zone, so it is refused). Read by hand, not by
  * `Date.parse`, whose legacy parser takes free text and whose ISO parser refuses `+01` and lower case.
  */
@@ -38,9 +41,9 @@ export function isoDateTimeMs(raw: string): number | undefined {
 }
 
 /**
- * An RFC 3339 / ISO 8601 date-time with `Z` or an offset (`2026-11-01T00:00:00Z`, `2026-11-01T01:00+01:00`,
- * `2026-11-01T01:00:00.5+0100`): one instant wherever the server runs. The admin API's one rule for a time as a
- * string: a key's `expiresAt`, the queries' `from` and `to`. Stays a string; `isoDateTimeMs` reads it.
+ * An RFC 3339 date-time with `Z` or an offset (`2026-11-01T00:00:00Z`, `2026-11-01 00:00:00+00`,
+ * `2026-11-01T01:00+01:00`, `2026-11-01T01:00:00.5+0100`): one instant wherever the server runs. The admin API's
+ * one rule for a time as a string: a key's `expiresAt`, the queries' `from` and `to`. Stays a string; `isoDateTimeMs` reads it.
  */
 export const IsoDateTimeSchema = z
   .string()

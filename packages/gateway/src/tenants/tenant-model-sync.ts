@@ -19,6 +19,15 @@ function configTenantIds(router: GatewayRouter): ReadonlySet<string> {
   return new Set(config?.version === 3 && Array.isArray(config.tenants) ? config.tenants.map((t) => t.id) : []);
 }
 
+/**
+ * How many tenants `sync` remembers the incarnation of (the adaptive strategy's `maxTenantLayers` default): the one
+ * least recently read goes beyond it, forgotten as a deleted tenant is (its models are set again on its next request).
+ */
+const MAX_INCARNATIONS = 10_000;
+
+/** How many recent deletions are remembered for the tenant reads in flight during them (see `begin`). */
+const MAX_DELETIONS = 1_000;
+
 /** How the router builds a tenant's models (see `SetTenantOptions.useEnv`). */
 const TENANT_MODELS: SetTenantOptions = { useEnv: false };
 
@@ -55,9 +64,16 @@ export class TenantModelSync {
   /**
    * Each tenant's incarnation this process last saw (its `createdAt`): a tenant created again under a deleted one's
    * id (a row restored, or written while the deletion's notice did not reach this process) is another customer, who
-   * must not inherit what the router keeps of the old one. Kept after a deletion (a number per id).
+   * must not inherit what the router keeps of the old one. Least recently read first; at most MAX_INCARNATIONS; a
+   * deleted tenant's goes with it.
    */
   readonly #incarnations = new Map<string, number>();
+  /** Deletions heard so far (`deleted`): what `begin` answers. */
+  #deletions = 0;
+  /** Each recently deleted tenant's `#deletions` after its latest deletion, oldest first; at most MAX_DELETIONS. */
+  readonly #deleted = new Map<string, number>();
+  /** The latest `#deletions` value dropped from `#deleted`: a read begun before it may have missed any deletion. */
+  #deletedFloor = 0;
   readonly #configTenants: ReadonlySet<string>;
 
   constructor(router: TenantRouter, log: (message: string, error?: unknown) => void = () => {}) {
@@ -67,15 +83,30 @@ export class TenantModelSync {
   }
 
   /**
-   * Brings the router in line with the tenant's stored models (when they changed) and returns the tenant
-   * as requests should see it: with its own models added to its allow-list, if it has one.
+   * Call before reading a tenant from the store, and pass the value to `sync`: a deletion heard while the read was
+   * on its way (another process's notice) then keeps that read's tenant out of the router.
    */
-  sync(tenant: Tenant): Tenant {
+  begin(): number {
+    return this.#deletions;
+  }
+
+  /**
+   * Brings the router in line with the tenant's stored models (when they changed) and returns the tenant
+   * as requests should see it: with its own models added to its allow-list, if it has one. `since` is `begin()`'s
+   * value from before the read: a tenant deleted after it is answered as read, but nothing of it is set again
+   * (nothing would remove it: the deletion was heard already).
+   */
+  sync(tenant: Tenant, since?: number): Tenant {
+    if (since !== undefined && since < this.#deletions && this.#deletedAfter(tenant.id, since)) return tenant;
     const seen = this.#incarnations.get(tenant.id);
-    if (seen !== tenant.createdAt) {
-      // Another incarnation than the one this process served: what the router keeps of the old one goes first.
-      if (seen !== undefined) this.deleted(tenant.id);
-      this.#incarnations.set(tenant.id, tenant.createdAt);
+    if (seen !== undefined) this.#incarnations.delete(tenant.id);
+    // Another incarnation than the one this process served: what the router keeps of the old one goes first.
+    if (seen !== undefined && seen !== tenant.createdAt) this.#drop(tenant.id);
+    this.#incarnations.set(tenant.id, tenant.createdAt);
+    if (seen === undefined && this.#incarnations.size > MAX_INCARNATIONS) {
+      const oldest = this.#incarnations.keys().next().value as string;
+      this.#incarnations.delete(oldest);
+      this.#drop(oldest);
     }
     let entry = this.#entries.get(tenant.id);
     if (entry === undefined && !tenant.models?.length) return tenant;
@@ -89,15 +120,45 @@ export class TenantModelSync {
    * strategies learned about the tenant stays: forgetting a deleted tenant is `router.forgetTenant`'s.
    */
   forget(tenantId: string): void {
-    if (!this.#entries.delete(tenantId)) return;
+    // A v3 config's tenant: its entry set nothing in the router, whose own models for it stay.
+    if (!this.#entries.delete(tenantId) || this.#configTenants.has(tenantId)) return;
     this.#router.removeTenant(tenantId);
   }
 
   /**
-   * A deleted tenant (through this process's admin API, another process's notice, or a new incarnation seen by
-   * `sync`): its own models leave the router, and the router forgets what its strategies learned of it.
+   * A deleted tenant (through this process's admin API or another process's notice): its own models leave the
+   * router, the router forgets what its strategies learned of it, and a read of it begun before (`begin`) sets
+   * nothing again.
    */
   deleted(tenantId: string): void {
+    this.#deletions += 1;
+    this.#deleted.delete(tenantId);
+    this.#deleted.set(tenantId, this.#deletions);
+    if (this.#deleted.size > MAX_DELETIONS) {
+      const [id, at] = this.#deleted.entries().next().value as [string, number];
+      this.#deleted.delete(id);
+      this.#deletedFloor = at;
+    }
+    this.#incarnations.delete(tenantId);
+    this.#drop(tenantId);
+  }
+
+  /** The tenants whose own models the router serves (for a check against the store: `onMissed`). */
+  tenantsWithModels(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  /**
+   * Whether `tenantId` was deleted after `since` (`begin`). A read older than the deletions remembered may have
+   * missed any: answered yes (that read's tenant is not set up; its next read is).
+   */
+  #deletedAfter(tenantId: string, since: number): boolean {
+    const at = this.#deleted.get(tenantId);
+    return at !== undefined ? at > since : since < this.#deletedFloor;
+  }
+
+  /** Drops what the router keeps of a tenant: its own models and what its strategies learned of it. */
+  #drop(tenantId: string): void {
     this.forget(tenantId);
     this.#router.forgetTenant?.(tenantId);
   }

@@ -1,6 +1,6 @@
 import { LLMRouter, createStateStores, type RouterOptions, type StateStores } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { adminApi, createAdminHarness, TEST_ADMIN_KEY } from '../test-support/admin-api.js';
 import { mockModel, post, sseJson, type Harness } from '../test-support/harness.js';
@@ -331,5 +331,43 @@ describe("a tenant's own model and the server's environment", () => {
     expect(res.status, await res.text()).toBe(200);
     expect(sentKeys()).toEqual(['Bearer sk-acme-from-env', 'Bearer sk-acme-from-env']);
     expect(logs.filter((m) => /ACME_OPENAI_KEY/.test(m))).toEqual([]);
+  });
+});
+
+describe('tenant custom models and missed deletion notices (stores.tenantEvents)', () => {
+  it('listening again after an interruption: each tenant with own models is looked up, and one deleted meanwhile is forgotten', async () => {
+    const router = new LLMRouter({ models: [mockModel('mock', { reply: 'shared mock' })], routing: { strategy: 'priority', retries: { max: 0 } } });
+    const stores = await createStateStores({ mode: 'memory' });
+    // Stands for Redis pub/sub: the test says when notices are heard and when some may have been missed.
+    let missed: (() => void) | undefined;
+    const tenantEvents = {
+      deleted: () => Promise.resolve(),
+      onDeleted: (_listener: (id: string) => void, onMissed?: () => void) => {
+        missed = onMissed;
+        return Promise.resolve({ caughtUp: () => Promise.resolve(), close: () => {} });
+      },
+      close: () => Promise.resolve(),
+    };
+    const gateway = createGateway({ router, stores: { ...stores, tenantEvents }, auth: { adminKey: TEST_ADMIN_KEY }, log: () => {} });
+    try {
+      const owned = (tenant: string) => router.models(tenant).filter((d) => d.tenant === tenant).map((d) => d.name);
+      for (const id of ['gone', 'kept']) {
+        await stores.tenants.createTenant({ id, name: id, models: [own(`${id}-llm`, id)] as never });
+        const { secret } = await stores.tenants.createKey(id, { name: 'k' });
+        const res = await post(gateway, '/v1/chat/completions', { model: `${id}-llm`, messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
+        expect(res.status).toBe(200);
+        expect(owned(id)).toEqual([`${id}-llm`]);
+      }
+      // Deleted through another process while this one's subscribed connection was down: no notice came.
+      await stores.tenants.deleteTenant('gone');
+      expect(missed).toBeTypeOf('function');
+      missed!();
+      await vi.waitFor(() => expect(owned('gone')).toEqual([]), { timeout: 5_000 });
+      expect(owned('kept')).toEqual(['kept-llm']);
+    } finally {
+      await gateway.close();
+      await router.close();
+      await stores.close();
+    }
   });
 });

@@ -75,6 +75,16 @@ export class PostgresTenantStore implements TenantStore {
     }));
   }
 
+  /**
+   * Drops this process's cached key lookups (`authCacheTtlMs`) of a tenant, or of every tenant without an id: for a
+   * tenant deleted through another process (its notice, `RedisTenantEvents`), whose keys must not authenticate here
+   * from the cache for the rest of the TTL. A lookup already reading the database does not fill the cache then.
+   */
+  invalidateCached(tenantId?: string): void {
+    if (tenantId === undefined) this.cache.clear();
+    else this.cache.invalidateTenant(tenantId);
+  }
+
   async deleteTenant(id: string): Promise<boolean> {
     const rows = await this.invalidating(() => this.cache.invalidateTenant(id), () => this.pg.query(`DELETE FROM llmrr_tenants WHERE id = $1 RETURNING id`, [id]));
     return rows.length > 0;

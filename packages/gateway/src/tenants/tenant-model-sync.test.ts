@@ -1,0 +1,121 @@
+/**
+ * `TenantModelSync` on its own, over a real `LLMRouter` (mock engine): a tenant read begun before a deletion was
+ * heard sets nothing of the deleted tenant again (`begin` / `sync(tenant, since)`), and what it remembers of
+ * tenants stays bounded: nothing of a deleted tenant but a bounded record of recent deletions, and at most
+ * MAX_INCARNATIONS tenants' incarnations (the least recently read forgotten as a deleted one is). Heap sizes are
+ * measured after a full GC (v8's gc, exposed for this file).
+ */
+import { LLMRouter, type Tenant } from '@llmrr/core';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mockModel } from '../test-support/harness.js';
+import { TenantModelSync } from './tenant-model-sync.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const heap = () => {
+  for (let i = 0; i < 3; i++) gc();
+  return process.memoryUsage().heapUsed;
+};
+
+const OWN = { name: 'own-llm', engine: 'mock', price: { input: 0, output: 0 }, options: { reply: 'mine' } };
+const T0 = 1_790_000_000_000;
+
+/** A tenant as a store answers it: a fresh object and id string per read. */
+const tenantOf = (id: string, extra: Partial<Tenant> = {}): Tenant => ({ id, name: 'T', tier: 'basic', preferences: {}, disabled: false, createdAt: T0, updatedAt: T0, ...extra });
+
+describe('TenantModelSync', () => {
+  let router: LLMRouter;
+  const newSync = () => {
+    router = new LLMRouter({ version: 2, models: [mockModel('mock', { reply: 'x' })], routing: { strategy: 'priority' } } as never, { unknownTenant: 'shared' });
+    return new TenantModelSync(router);
+  };
+  const ownOf = (tenant: string) => router.models(tenant).filter((d) => d.tenant === tenant).map((d) => d.name);
+  afterEach(async () => {
+    await router.close();
+  });
+
+  it("a read begun before the tenant's deletion was heard sets none of its models again; a read begun after does", () => {
+    const sync = newSync();
+    const acme = tenantOf('acme', { models: [OWN] as never });
+    sync.sync(acme, sync.begin());
+    expect(ownOf('acme')).toEqual(['own-llm']);
+
+    const since = sync.begin();
+    // The deletion's notice arrives while the read is on its way (or a cached answer is about to be used).
+    sync.deleted('acme');
+    expect(ownOf('acme')).toEqual([]);
+    expect(sync.sync(acme, since)).toBe(acme);
+    expect(ownOf('acme')).toEqual([]);
+
+    // Other tenants' reads are not held back by it.
+    sync.sync(tenantOf('beta', { models: [OWN] as never }), since);
+    expect(ownOf('beta')).toEqual(['own-llm']);
+    // The tenant written again (a restore), read after the deletion: served again.
+    sync.sync(tenantOf('acme', { models: [OWN] as never, createdAt: T0 + 1 }), sync.begin());
+    expect(ownOf('acme')).toEqual(['own-llm']);
+  });
+
+  it('a read older than every deletion remembered sets nothing up; its next read does', () => {
+    const sync = newSync();
+    const acme = tenantOf('acme', { models: [OWN] as never });
+    const since = sync.begin();
+    // More deletions of other tenants than are remembered while the read is on its way: acme's may be among them.
+    for (let i = 0; i < 1_001; i++) sync.deleted(`other-${i}`);
+    sync.sync(acme, since);
+    expect(ownOf('acme')).toEqual([]);
+    sync.sync(acme, sync.begin());
+    expect(ownOf('acme')).toEqual(['own-llm']);
+    // Fewer deletions than that during a read: only the tenant's own deletion holds it back.
+    sync.forget('acme');
+    const recent = sync.begin();
+    for (let i = 0; i < 10; i++) sync.deleted(`again-${i}`);
+    sync.sync(acme, recent);
+    expect(ownOf('acme')).toEqual(['own-llm']);
+  });
+
+  it('keeps nothing of tenants (without own models) that were served once and then deleted', () => {
+    const sync = newSync();
+    const N = 200_000;
+    const before = heap();
+    for (let i = 0; i < N; i++) {
+      const tenant = tenantOf(`tenant-${i.toString(36).padStart(8, '0')}-customer`, { createdAt: T0 + i, updatedAt: T0 + i });
+      sync.sync(tenant, sync.begin());
+      // Deleted (through this process, or a notice of another): the router forgets it.
+      sync.deleted(tenant.id);
+    }
+    const retained = heap() - before;
+    // Unbounded, one entry per deleted tenant would stay: about 140 bytes each (28 MB here).
+    expect(retained, `${(retained / N).toFixed(1)} bytes per deleted tenant`).toBeLessThan(2_000_000);
+    // The gateway's TenantModelSync lives as long as the gateway: still in use after the measurement.
+    sync.deleted('tenant-last');
+  }, 120_000);
+
+  it('remembers at most 10000 tenants: the least recently read one is forgotten as a deleted one is, and set up again when read', () => {
+    const sync = newSync();
+    const forgot = vi.spyOn(router, 'forgetTenant');
+    sync.sync(tenantOf('first', { models: [OWN] as never }), sync.begin());
+    for (let i = 0; i < 9_998; i++) sync.sync(tenantOf(`t-${i}`));
+    // Read again: now the most recently read.
+    sync.sync(tenantOf('first', { models: [OWN] as never }), sync.begin());
+    sync.sync(tenantOf('t-last'));
+    sync.sync(tenantOf('t-after-last'));
+    expect(forgot.mock.calls.map((c) => c[0])).toEqual(['t-0']);
+    expect(ownOf('first')).toEqual(['own-llm']);
+    for (let i = 0; i < 10_000; i++) sync.sync(tenantOf(`u-${i}`));
+    expect(forgot).toHaveBeenCalledWith('first');
+    expect(ownOf('first')).toEqual([]);
+    sync.sync(tenantOf('first', { models: [OWN] as never }), sync.begin());
+    expect(ownOf('first')).toEqual(['own-llm']);
+    // (The spy keeps every call's arguments.)
+    forgot.mockRestore();
+
+    const before = heap();
+    for (let i = 0; i < 100_000; i++) sync.sync(tenantOf(`many-${i.toString(36).padStart(8, '0')}-customer`));
+    // Ten thousand remembered at most, whatever the number of tenants read (unbounded: about 14 MB here).
+    expect(heap() - before).toBeLessThan(4_000_000);
+    sync.sync(tenantOf('still-in-use'));
+  }, 120_000);
+});
