@@ -12,10 +12,11 @@ import { defaultEngineContext } from './types.js';
 // A tool loop whose earlier assistant turn another provider answered, sent on (a fallback, a switched model) to
 // DeepSeek, Anthropic or Gemini. Each local server below applies the rule of the real API that such a turn can
 // break; where the shared wire server does not, the check is written here:
-// - DeepSeek (thinking mode): every assistant turn with tool calls after the last user message carries a
-//   `reasoning_content` string (https://api-docs.deepseek.com/guides/thinking_mode; DeepSeek itself sends "" for a
-//   tool turn it did not reason on, and takes "" back: Oaklight/llm-rosetta#356), else 400 "The reasoning_content in
-//   the thinking mode must be passed back to the API.";
+// - DeepSeek (thinking mode): when tool calls happen between two user messages (or after the last one), every
+//   assistant turn between them, the text answer after the tool results included, carries a `reasoning_content`
+//   string, in every later request (https://api-docs.deepseek.com/guides/thinking_mode; MoonshotAI/kimi-cli#2141;
+//   DeepSeek itself sends "" for a turn it did not reason on, and takes "" back: Oaklight/llm-rosetta#356), else 400
+//   "The reasoning_content in the thinking mode must be passed back to the API.";
 // - Anthropic: `tool_use.id` and `tool_result.tool_use_id` match ^[a-zA-Z0-9_-]+$, else 400 "messages.N.content.M.
 //   tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'" (Kimi's `functions.weather:0`, Ollama's and
 //   Codex's `call_1|fc_2` ids replayed to Claude hit it); and (the shared server's `checkThinkingBlocks`) with
@@ -35,8 +36,14 @@ type Messages = Array<Record<string, unknown> & { role: string; content?: unknow
 const MISSING = 'The reasoning_content in the thinking mode must be passed back to the API.';
 function deepseek(request: RecordedRequest): OpenAIWireScript {
   const messages = (request.body as { messages: Messages }).messages;
-  const lastUser = messages.map((m) => m.role).lastIndexOf('user');
-  const bad = messages.slice(lastUser + 1).some((m) => m.role === 'assistant' && Array.isArray(m.tool_calls) && typeof m.reasoning_content !== 'string');
+  // The assistant turns between user messages; a span with tool calls needs reasoning_content on each.
+  let span: Messages = [];
+  const spans = [span];
+  for (const m of messages) {
+    if (m.role === 'user') spans.push((span = []));
+    else if (m.role === 'assistant') span.push(m);
+  }
+  const bad = spans.some((s) => s.some((m) => Array.isArray(m.tool_calls) && m.tool_calls.length > 0) && s.some((m) => typeof m.reasoning_content !== 'string'));
   if (bad) return { error: { status: 400, message: MISSING, type: 'invalid_request_error', code: 'invalid_request_error' } };
   return { reasoning: 'The tool says sunny.', text: 'It is sunny in Paris.' };
 }
@@ -114,6 +121,37 @@ describe('a tool turn another provider answered, sent to DeepSeek (thinking mode
   });
 });
 
+describe('the user turn after a tool loop, sent to DeepSeek (thinking mode)', () => {
+  const answer: ChatMessage = { role: 'assistant', content: 'It is sunny in Paris.', reasoning: [{ type: 'reasoning', text: 'The tool says sunny.' }] };
+  const next: ChatMessage = { role: 'user', content: 'And tomorrow?' };
+  const sent = () => (ds.requests.at(-1)!.body as { messages: Messages }).messages;
+
+  it("the loop's text answer goes with its reasoning_content; a text turn outside a loop goes without", async () => {
+    const chat: ChatMessage[] = [{ role: 'user', content: 'Hello' }, { role: 'assistant', content: 'Hi!', reasoning: [{ type: 'reasoning', text: 'A greeting.' }] }];
+    const request: GenerateRequest = { messages: [...chat, user, deepseekTurn, result('call_00_8PbHcSBxGUeZ5Fi3C'), answer, next], tools: TOOLS };
+    await expect(deepseekEngine().generate(request)).resolves.toMatchObject({ text: 'It is sunny in Paris.' });
+    const messages = sent();
+    expect(messages[1]).toEqual({ role: 'assistant', content: 'Hi!' });
+    expect(messages[3]).toMatchObject({ reasoning_content: 'I need the weather tool.' });
+    expect(messages[5]).toEqual({ role: 'assistant', content: 'It is sunny in Paris.', reasoning_content: 'The tool says sunny.' });
+    // Streamed the same.
+    const parts = [];
+    for await (const p of deepseekEngine().stream(request)) parts.push(p);
+    expect(parts.at(-1)?.type).toBe('finish');
+    expect(sent()[5]).toMatchObject({ reasoning_content: 'The tool says sunny.' });
+  });
+
+  it('a loop another provider answered (no reasoning): each of its assistant turns, and one with text between two calls, goes with reasoning_content ""', async () => {
+    const turn = (id: string): ChatMessage => ({ role: 'assistant', content: null, toolCalls: [call(id)] });
+    const request: GenerateRequest = {
+      messages: [user, turn('call_a'), result('call_a'), { role: 'assistant', content: 'Checking again.' }, turn('call_b'), result('call_b'), { role: 'assistant', content: 'Sunny.' }, next],
+      tools: TOOLS,
+    };
+    await expect(deepseekEngine().generate(request)).resolves.toMatchObject({ text: 'It is sunny in Paris.' });
+    expect(sent().filter((m) => m.role === 'assistant').map((m) => m.reasoning_content)).toEqual(['', '', '', '']);
+  });
+});
+
 describe('a tool turn another provider answered, sent to Anthropic', () => {
   const sent = () => claude.requests.at(-1)!.body as { messages: Messages };
 
@@ -132,6 +170,15 @@ describe('a tool turn another provider answered, sent to Anthropic', () => {
     for await (const p of claudeEngine().stream(loop(turn))) parts.push(p);
     expect(parts.at(-1)?.type).toBe('finish');
     expect((sent().messages[1]!.content as Array<{ id: string }>).map((b) => b.id)).toEqual(uses);
+  });
+
+  it('an empty id (a server answered the call with id ""): the call and its result go with the same id it takes', async () => {
+    const turn: ChatMessage = { role: 'assistant', content: null, toolCalls: [call('')] };
+    await expect(claudeEngine().generate(loop(turn))).resolves.toMatchObject({ text: 'It is sunny in Paris.' });
+    const [, assistant, results] = sent().messages;
+    const useId = (assistant!.content as Array<{ type: string; id: string }>).find((b) => b.type === 'tool_use')!.id;
+    expect(useId).toMatch(ANTHROPIC_ID);
+    expect((results!.content as Array<Record<string, unknown>>)[0]).toMatchObject({ type: 'tool_result', tool_use_id: useId });
   });
 
   it('ids it takes are sent unchanged (DeepSeek\'s call_00_..., OpenAI\'s call_..., its own toolu_...)', async () => {

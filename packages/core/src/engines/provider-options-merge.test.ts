@@ -76,4 +76,27 @@ describe('providerOptions: the engine keeps model and stream', () => {
     expect(generated).toEqual([warning]);
     expect(streamed).toEqual([warning]);
   });
+
+  it('gemini: providerOptions.gemini.model / stream are not sent (the model is the URL\'s); a setting_not_sent warning names the model option', async () => {
+    const { generated, streamed, bodies } = await generateAndStream(gemini.engine(), hi({ providerOptions: { gemini: { model: 'models/gemini-2.5-pro', stream: true } } }), gemini.lastBody);
+    expect(bodies.map((b) => [Object.hasOwn(b, 'model'), Object.hasOwn(b, 'stream')])).toEqual([[false, false], [false, false]]);
+    const warning = { code: 'setting_not_sent', field: 'providerOptions.gemini.model', message: expect.stringContaining('gemini-2.5-flash') };
+    expect(generated).toEqual([warning]);
+    expect(streamed).toEqual([warning]);
+  });
+
+  it("the deployment's own model there is not sent either, and no warning (nothing changed)", async () => {
+    const same = [
+      { engine: openai.engine(), request: hi({ providerOptions: { openai: { model: 'gpt-4o' } } }), lastBody: openai.lastBody, model: 'gpt-4o' },
+      { engine: openai.engine({ preset: 'deepseek', apiKey: 'k', baseURL: openai.server.baseURL, model: 'deepseek-chat' }), request: hi({ providerOptions: { deepseek: { model: 'deepseek-chat' } } }), lastBody: openai.lastBody, model: 'deepseek-chat' },
+      { engine: anthropic.engine(), request: hi({ maxTokens: 64, providerOptions: { anthropic: { model: 'claude-test-1' } } }), lastBody: anthropic.lastBody, model: 'claude-test-1' },
+      { engine: gemini.engine(), request: hi({ providerOptions: { gemini: { model: 'gemini-2.5-flash' } } }), lastBody: gemini.lastBody, model: undefined },
+      { engine: gemini.engine(), request: hi({ providerOptions: { gemini: { model: 'models/gemini-2.5-flash' } } }), lastBody: gemini.lastBody, model: undefined },
+    ];
+    for (const { engine, request, lastBody, model } of same) {
+      const { generated, streamed, bodies } = await generateAndStream(engine, request, lastBody);
+      expect(bodies.map((b) => b.model)).toEqual([model, model]);
+      expect([generated, streamed]).toEqual([undefined, undefined]);
+    }
+  });
 });

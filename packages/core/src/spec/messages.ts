@@ -42,8 +42,9 @@ export type ContentPart = TextPart | ImagePart;
  * is then empty); with thinking and tools it requires the last assistant turn's blocks back unchanged and in
  * order, which the Anthropic engine does (before the turn's text and tool calls). A block without either is
  * display text only: the Anthropic engine does not send it back. The OpenAI-compatible engine sends the parts' text
- * as `reasoning_content` on a turn with tool calls where the deployment wants it (the `deepseek` preset, or
- * `options.reasoningContent`); other engines ignore reasoning parts in input.
+ * as `reasoning_content` on the assistant turns of a tool loop (between two user messages with tool calls between
+ * them) where the deployment wants it (the `deepseek` preset, or `options.reasoningContent`); other engines ignore
+ * reasoning parts in input.
  */
 export interface ReasoningPart {
   type: 'reasoning';
@@ -206,7 +207,7 @@ export interface GenerateRequest {
   /**
    * Escape hatch: provider-specific body fields, keyed by provider name (`openai`, `anthropic`, ...), merged over
    * the body the engine built (own fields, copied as fields). Never the deployment's `model` or `stream`: a `model`
-   * there is not sent, with a `setting_not_sent` warning.
+   * there is not sent, with a `setting_not_sent` warning when it names another model than the deployment's.
    */
   providerOptions?: Record<string, Record<string, unknown>>;
 }

@@ -111,18 +111,19 @@ function convertOther(m: Exclude<OpenAIChatMessage, { role: 'user' }>, index: nu
       // A refusal given back (`message.refusal`, as this gateway and OpenAI answer it) is the turn's text, after its
       // content, as a `refusal` part given back is (and on `/v1/responses`).
       const text = m.refusal ? joinAnswerText(content ?? '', m.refusal) : content;
+      // The turn's reasoning given back (`reasoning_content`, as DeepSeek and this gateway answer it), with tool calls
+      // or not: DeepSeek's thinking mode needs every assistant turn's of a tool loop, the text answer after the tool
+      // results included (the engine sends it where the deployment wants it).
+      const given = (m as { reasoning_content?: unknown }).reasoning_content;
+      const reasoning = typeof given === 'string' && given !== '' ? [{ type: 'reasoning' as const, text: given }] : undefined;
       if (toolCalls && toolCalls.length > 0) {
-        // The turn's reasoning given back (`reasoning_content`, as DeepSeek and this gateway answer it): a tool loop's
-        // next step on DeepSeek's thinking mode needs it (the engine sends it where the deployment wants it).
-        const reasoning = (m as { reasoning_content?: unknown }).reasoning_content;
-        if (typeof reasoning === 'string' && reasoning !== '') return { role: 'assistant', content: text, toolCalls, reasoning: [{ type: 'reasoning', text: reasoning }] };
-        return { role: 'assistant', content: text, toolCalls };
+        return reasoning ? { role: 'assistant', content: text, toolCalls, reasoning } : { role: 'assistant', content: text, toolCalls };
       }
       // A refusal echoed back from an earlier answer has null content; anything else needs content or tool calls.
       if (text === null && m.refusal == null) {
         throw new LLMError({ code: 'invalid_request', message: `messages.${index}.content: an assistant message needs content or tool_calls`, param: `messages.${index}.content` });
       }
-      return { role: 'assistant', content: text ?? '' };
+      return reasoning ? { role: 'assistant', content: text ?? '', reasoning } : { role: 'assistant', content: text ?? '' };
     }
     case 'tool':
       return { role: 'tool', toolCallId: m.tool_call_id, content: joinText(nonEmpty(m.content, index)) };

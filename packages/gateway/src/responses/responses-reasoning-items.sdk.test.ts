@@ -1,8 +1,9 @@
 /**
  * /v1/responses: the `reasoning` items a client gives back (its earlier output, as the openai SDK, the Agents SDK and
  * Codex send it) are the reasoning of the assistant turn after them, so a tool loop on a reasoning model goes on:
- * - DeepSeek's thinking mode refuses a tool loop whose assistant turn with tool calls comes back without its
- *   `reasoning_content` (as on chat completions, openai/reasoning-content-echo.sdk.test.ts): the item's text is sent.
+ * - DeepSeek's thinking mode refuses a tool loop whose assistant turns (the calls, and the answer after their
+ *   results) come back without their `reasoning_content` (as on chat completions,
+ *   openai/reasoning-content-echo.sdk.test.ts): the item's text is sent.
  * - Claude's extended thinking with tools needs the turn's signed thinking blocks back: with
  *   `include: ["reasoning.encrypted_content"]` the reasoning item carries them (`encrypted_content`, JSON and
  *   streamed, in the same order), and given back they reach Anthropic unchanged (the wire server checks them as the
@@ -35,7 +36,7 @@ describe('/v1/responses to a deepseek deployment: a tool loop gives the reasonin
   let upstream: OpenAIWireServer;
   let gw: SdkGateway;
   beforeAll(async () => {
-    // DeepSeek's check (as in reasoning-content-echo.sdk.test.ts).
+    // DeepSeek's check (as in reasoning-content-echo.sdk.test.ts): every assistant turn of a tool loop carries its reasoning_content.
     ({ upstream, gw } = await servedOverDeepSeekWire());
   });
   afterAll(() => gw?.close());
@@ -53,6 +54,18 @@ describe('/v1/responses to a deepseek deployment: a tool loop gives the reasonin
     const sent = (upstream.requests.at(-1)!.body as { messages: Array<Record<string, unknown>> }).messages;
     expect(sent.map((m) => m.role)).toEqual(['user', 'assistant', 'tool']);
     expect(sent[1]).toMatchObject({ role: 'assistant', reasoning_content: 'I need the weather tool.' });
+  });
+
+  it("the user turn after the loop: the final message's reasoning item goes back as its reasoning_content, and it is accepted", async () => {
+    const first = await gw.openai().responses.create({ model: 'ds', input: [user], tools });
+    const loop: OpenAI.Responses.ResponseInputItem[] = [user, ...asInput(first.output), { type: 'function_call_output', call_id: 'call_w1', output: '{"sky":"sunny"}' }];
+    const second = await gw.openai().responses.create({ model: 'ds', input: loop, tools });
+    expect(second.output.map((o) => o.type)).toEqual(['reasoning', 'message']);
+    const third = await gw.openai().responses.create({ model: 'ds', input: [...loop, ...asInput(second.output), { role: 'user', content: 'And tomorrow?' }], tools });
+    expect(third.output_text).toBe('Sunny tomorrow too.');
+    const sent = (upstream.requests.at(-1)!.body as { messages: Array<Record<string, unknown>> }).messages;
+    expect(sent.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant', 'user']);
+    expect(sent[3]).toMatchObject({ content: 'It is sunny in Paris.', reasoning_content: 'The tool says sunny.' });
   });
 
   it('a reasoning item with summary parts only (content left out): the summary is the reasoning sent on', async () => {

@@ -281,7 +281,8 @@ function convertMessage(message: ChatMessage, i: number, ctx: ConvertContext): A
       return { role: 'assistant', content };
     }
     case 'tool': {
-      if (!message.toolCallId) throw invalid(ctx, `${param}.toolCallId`, `${param}.toolCallId is required`);
+      // An empty id is one (as the call's `tool_use.id`): both go as the same id Anthropic takes (`anthropicToolUseId`).
+      if (typeof message.toolCallId !== 'string') throw invalid(ctx, `${param}.toolCallId`, `${param}.toolCallId is required`);
       const result: AnthropicRequestBlock = { type: 'tool_result', tool_use_id: anthropicToolUseId(message.toolCallId), content: toolResultContent(message, param, ctx) };
       if (message.isError === true) result.is_error = true;
       const content: AnthropicRequestBlock[] = [result];
@@ -545,10 +546,10 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   // A field whose value is undefined is not given (as `verbatimSystem` and `verbatimMessages` above decide): it is
   // left out here, so that it neither overwrites the converted field nor counts as given below.
   // `model` and `stream` are the engine's: the deployment's model (which the router priced, limited and checked),
-  // `stream` as the call is made; a `model` given is not sent, with a warning.
+  // `stream` as the call is made; a `model` given is not sent, with a warning unless it is the deployment's own.
   const given = Object.entries(request.providerOptions?.anthropic ?? {}).filter(([, value]) => value !== undefined);
   const { thinking: thinkingOption, output_config: outputConfig, model: modelOption, stream: _stream, ...extra } = Object.fromEntries(given);
-  if (modelOption !== undefined) {
+  if (modelOption !== undefined && modelOption !== body.model) {
     notes.add('setting_not_sent', 'providerOptions.anthropic.model', `providerOptions.anthropic.model was not sent: the deployment's model ${body.model} was sent (configure another deployment for another model).`);
   }
   for (const warning of applyThinking(body, request, settings, settings.provider, thinkingOption, extra)) notes.push(warning);

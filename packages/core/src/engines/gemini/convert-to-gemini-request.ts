@@ -16,6 +16,9 @@ import { geminiTakesPenalties } from './gemini-penalty-models.js';
 import { geminiRequiresThoughtSignatures, geminiThinkingBudget, geminiThinkingLevel, geminiThinkingRange } from './gemini-thinking-models.js';
 import { mergeProviderOptions } from '../shared/merge-provider-options.js';
 
+/** Fields of `providerOptions.gemini` the engine controls: never merged into the body. */
+const KEPT_FIELDS: readonly string[] = ['model', 'stream'];
+
 export interface GeminiRequestSettings {
   provider: string;
   deployment?: string;
@@ -279,8 +282,10 @@ export async function convertToGeminiRequest(request: GenerateRequest, settings:
   // `user` has no Gemini field and is not sent (`geminiRequestWarnings` says so, and what else is not sent as given).
 
   const { generationConfig: extraConfig, ...extra } = (request.providerOptions?.gemini ?? {}) as { generationConfig?: unknown } & Record<string, unknown>;
-  // Own fields only: a `__proto__` field is sent as one, never made the body's prototype.
-  mergeProviderOptions(body as Record<string, unknown>, extra);
+  // Own fields only: a `__proto__` field is sent as one, never made the body's prototype. Never `model` (the
+  // deployment's, in the URL: the one the router priced, limited and checked; `geminiRequestWarnings` says it was not
+  // sent) nor `stream` (the call's method, `streamGenerateContent`).
+  mergeProviderOptions(body as Record<string, unknown>, extra, KEPT_FIELDS);
   const merged = { ...config, ...(typeof extraConfig === 'object' && extraConfig !== null ? extraConfig : {}) };
   if (Object.keys(merged).length > 0) body.generationConfig = merged;
   return body;

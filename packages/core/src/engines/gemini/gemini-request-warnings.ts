@@ -9,6 +9,8 @@ import { geminiThinkingRange } from './gemini-thinking-models.js';
 /**
  * What `convertToGeminiRequest` changes or leaves out of a request it accepts, as `CallWarning`s, or undefined
  * when nothing:
+ * - `setting_not_sent` `providerOptions.gemini.model`: a model other than the deployment's there (the deployment's
+ *   is called, the one the router priced, limited and checked);
  * - `system_message_hoisted` (`messages.N`): a non-empty system message after the first user, assistant or tool
  *   message; Gemini takes system text only as the top-level `systemInstruction`, where it is joined;
  * - `setting_not_sent` `messages.N.name`: a user message's `name` (Gemini contents have no author name);
@@ -40,6 +42,11 @@ export function geminiRequestWarnings(
   logprobsRefused = false,
 ): CallWarning[] | undefined {
   let warnings: CallWarning[] | undefined;
+  const model = request.providerOptions?.gemini?.model;
+  if (model !== undefined && withoutModelsPrefix(model) !== withoutModelsPrefix(modelId)) {
+    const field = 'providerOptions.gemini.model';
+    warnings = [{ code: 'setting_not_sent', field, message: `${field} was not sent: the deployment's model ${modelId} was called (configure another deployment for another model).` }];
+  }
   let started = false;
   const messages = request.messages;
   for (let i = 0; i < messages.length; i++) {
@@ -167,4 +174,9 @@ function thinkingWarning(request: GenerateRequest, sent: unknown, reasoning: boo
   else if (range.budget) why = `${modelId} takes ${range.budget.min} to ${range.budget.max}${range.budget.off ? ' or 0 (off)' : ' and cannot turn thinking off'}`;
   else return undefined;
   return { code: 'setting_changed', field, message: `${what} (a budget of ${budget} tokens) was sent as thinkingBudget ${sentBudget}: ${why}.` };
+}
+
+/** A Gemini model name without its `models/` prefix (both forms name the same model); other values as they are. */
+function withoutModelsPrefix(model: unknown): unknown {
+  return typeof model === 'string' && model.startsWith('models/') ? model.slice('models/'.length) : model;
 }

@@ -182,3 +182,16 @@ describe('readOpenAIChatResponse', () => {
     expect(read.ok ? '' : read.issue).toMatch(/string/i);
   });
 });
+
+describe('convertOpenAIChatResponse: tool call ids', () => {
+  it('a call without an id, or with "" (which a client could not answer), gets call_<response id>_<index>, as streamed', () => {
+    const read = (text: string) => {
+      const r = readOpenAIChatResponse(JSON.parse(text));
+      if (!r.ok) throw new Error(r.issue);
+      return convertOpenAIChatResponse(r.response, () => 1).toolCalls.map((c) => c.id);
+    };
+    const calls = [call, { ...call, id: '' }, { ...call, id: null }, { function: call.function }];
+    expect(read(choice({ content: null, tool_calls: calls }))).toEqual(['call_1', 'call_chatcmpl-1_1', 'call_chatcmpl-1_2', 'call_chatcmpl-1_3']);
+    expect(read(JSON.stringify({ ...answer, id: '', choices: [{ index: 0, message: { content: null, tool_calls: [{ ...call, id: '' }] }, finish_reason: 'tool_calls' }] }))).toEqual(['call_response_0']);
+  });
+});

@@ -86,7 +86,9 @@ export function convertOpenAIChatResponse(response: OpenAIChatResponse, estimate
   const refusal = message.refusal || undefined;
   const text = content ?? '';
   const calls = (message.tool_calls ?? []).map((c, i) => ({
-    id: c.id ?? `call_${response.id ?? 'response'}_${i}`,
+    // An empty id (some servers send "") is made up as a missing one is, as the stream does (`OpenAIStreamDecoder`):
+    // the client could not answer a call with no id (a tool message needs one).
+    id: c.id || `call_${response.id || 'response'}_${i}`,
     name: c.function.name,
     arguments: c.function.arguments ?? '',
   }));

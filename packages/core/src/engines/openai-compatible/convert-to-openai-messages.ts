@@ -37,13 +37,38 @@ function reasoningText(parts: readonly ReasoningPart[] | undefined): string | un
 }
 
 /**
+ * Which messages sit in a tool span: the messages between two user messages (or before the first, or after the last)
+ * when an assistant turn among them has tool calls. Undefined when there is none (no allocation then).
+ */
+function toolSpans(messages: readonly ChatMessage[]): boolean[] | undefined {
+  let spans: boolean[] | undefined;
+  let start = 0;
+  let tools = false;
+  for (let i = 0; i <= messages.length; i++) {
+    const message = messages[i];
+    if (message === undefined || message.role === 'user') {
+      if (tools) {
+        spans ??= new Array<boolean>(messages.length).fill(false);
+        spans.fill(true, start, i);
+      }
+      start = i + 1;
+      tools = false;
+    } else if (message.role === 'assistant' && (message.toolCalls?.length ?? 0) > 0) tools = true;
+  }
+  return spans;
+}
+
+/**
  * Our chat messages -> OpenAI `messages` (images as `image_url` parts, tool calls and results). `reasoningContent`:
- * an assistant turn with tool calls carries its reasoning parts' text as `reasoning_content` (DeepSeek's thinking
- * mode wants it back within a tool loop, and refuses a tool turn without the field), `""` when it has none (a turn
- * another provider answered, a redacted or signature-only block: DeepSeek sends and takes `""` for a turn it did not
- * reason on); else reasoning parts are not sent.
+ * DeepSeek's thinking mode wants back the reasoning of every assistant turn between two user messages when tool
+ * calls happened between them (the tool turns and the text answer after the results), and refuses the request
+ * without the field on each: every assistant turn of such a span carries its reasoning parts' text as
+ * `reasoning_content`, `""` when it has none (a turn another provider answered, a redacted or signature-only block:
+ * DeepSeek sends and takes `""` for a turn it did not reason on). Other turns, and without `reasoningContent` every
+ * turn, go without it (reasoning parts are not sent).
  */
 export function convertToOpenAIMessages(messages: readonly ChatMessage[], reasoningContent = false): OpenAIMessage[] {
+  const spans = reasoningContent ? toolSpans(messages) : undefined;
   return messages.map((message, i): OpenAIMessage => {
     const param = `messages.${i}`;
     switch (message.role) {
@@ -58,8 +83,11 @@ export function convertToOpenAIMessages(messages: readonly ChatMessage[], reason
       }
       case 'assistant': {
         const calls = message.toolCalls ?? [];
-        if (calls.length === 0) return { role: 'assistant', content: message.content ?? '' };
-        const reasoning = reasoningContent ? (reasoningText(message.reasoning) ?? '') : undefined;
+        const reasoning = spans?.[i] ? (reasoningText(message.reasoning) ?? '') : undefined;
+        if (calls.length === 0) {
+          const content = message.content ?? '';
+          return reasoning !== undefined ? { role: 'assistant', content, reasoning_content: reasoning } : { role: 'assistant', content };
+        }
         return {
           role: 'assistant',
           content: message.content,

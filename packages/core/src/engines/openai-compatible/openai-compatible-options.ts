@@ -47,9 +47,10 @@ export const OpenAICompatibleOptionsSchema = z.object({
    */
   strictTools: z.boolean().optional(),
   /**
-   * Send an assistant turn's reasoning (its `reasoning` parts' text) as `reasoning_content` on a turn with tool
-   * calls (default: as the preset says: true for `deepseek`, else false). Turn it on for a server that wants a tool
-   * loop's reasoning back in that field (DeepSeek's thinking mode behind another host).
+   * Send an assistant turn's reasoning (its `reasoning` parts' text, else "") as `reasoning_content` on every
+   * assistant turn between two user messages with tool calls between them (default: as the preset says: true for
+   * `deepseek`, else false). Turn it on for a server that wants a tool loop's reasoning back in that field
+   * (DeepSeek's thinking mode behind another host).
    */
   reasoningContent: z.boolean().optional(),
   /**

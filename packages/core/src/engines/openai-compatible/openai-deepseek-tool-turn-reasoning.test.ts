@@ -10,18 +10,25 @@ import { OpenAICompatibleEngine } from './index.js';
 // (https://api-docs.deepseek.com/guides/thinking_mode) says: between two user messages, if the model performed a
 // tool call, the intermediate assistant's `reasoning_content` must be passed back to the API; otherwise it
 // answers 400 "The reasoning_content in the thinking mode must be passed back to the API." The local server below
-// speaks DeepSeek's wire format and applies that rule. The `deepseek` preset sends an assistant turn's reasoning
-// parts as `reasoning_content` on a turn with tool calls, so an agent loop takes its second step; other presets
-// (OpenAI refuses unknown message fields) send it only with `options.reasoningContent`.
+// speaks DeepSeek's wire format and applies that rule to every assistant turn of such a span (the text answer after
+// the tool results too: MoonshotAI/kimi-cli#2141). The `deepseek` preset sends an assistant turn's reasoning parts as
+// `reasoning_content` on each turn of a tool loop, so an agent loop takes its second step (and the user's next turn
+// is accepted: cross-provider-tool-turns.test.ts); other presets (OpenAI refuses unknown message fields) send it
+// only with `options.reasoningContent`.
 
 
 const MISSING = 'The reasoning_content in the thinking mode must be passed back to the API.';
 
-/** DeepSeek's check: every assistant turn with tool calls after the last user message carries its reasoning_content. */
+/** DeepSeek's check: every assistant turn between two user messages with tool calls between them carries its reasoning_content. */
 function deepseek(request: RecordedRequest): OpenAIWireScript {
   const messages = ((request.body as { messages?: Array<Record<string, unknown>> }).messages ?? []);
-  const lastUser = messages.map((m) => m.role).lastIndexOf('user');
-  const bad = messages.slice(lastUser + 1).some((m) => m.role === 'assistant' && Array.isArray(m.tool_calls) && typeof m.reasoning_content !== 'string');
+  let span: Array<Record<string, unknown>> = [];
+  const spans = [span];
+  for (const m of messages) {
+    if (m.role === 'user') spans.push((span = []));
+    else if (m.role === 'assistant') span.push(m);
+  }
+  const bad = spans.some((s) => s.some((m) => Array.isArray(m.tool_calls) && m.tool_calls.length > 0) && s.some((m) => typeof m.reasoning_content !== 'string'));
   if (bad) return { error: { status: 400, message: MISSING, type: 'invalid_request_error', code: 'invalid_request_error' } };
   const answered = messages.some((m) => m.role === 'tool');
   return answered

@@ -15,7 +15,8 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
  * What `buildOpenAIRequestBody` changed or left out of a request it accepts, read from the `body` it built (so a
  * warning never names a value that was not on the wire), as `CallWarning`s, or undefined when nothing (no
  * allocation then: the engine's hot path). `setting_not_sent`:
- * - a `model` in `providerOptions.openai` (or the preset's key): the deployment's model is sent (`keptOptionWarnings`);
+ * - a `model` in `providerOptions.openai` (or the preset's key) other than the deployment's: the deployment's model is
+ *   sent (`keptOptionWarnings`);
  * - `promptCacheKey` (non-empty) the body carries no `prompt_cache_key` for (every preset but `openai`, unless
  *   `options.promptCacheKey`): the caller set it for the provider's cache; the router still used it for
  *   prompt-cache affinity;
@@ -76,13 +77,15 @@ export function openAIRequestWarnings(
 
 /**
  * A `model` set in `providerOptions.openai` (or the preset's own key): not sent (`buildOpenAIRequestBody`), the
- * deployment's model is, which the router priced, limited and checked the call for.
+ * deployment's model is, which the router priced, limited and checked the call for. The deployment's own model
+ * there is no warning (nothing changed).
  */
 function keptOptionWarnings(request: GenerateRequest, endpoint: ResolvedEndpoint, body: Readonly<Record<string, unknown>>): CallWarning[] | undefined {
   let warnings: CallWarning[] | undefined;
   const sent = body.model === undefined ? 'the deployment (its URL) names the model' : `the deployment's model ${String(body.model)} was sent`;
   for (const key of endpoint.providerName === 'openai' ? ['openai'] : ['openai', endpoint.providerName]) {
-    if (request.providerOptions?.[key]?.model === undefined) continue;
+    const model = request.providerOptions?.[key]?.model;
+    if (model === undefined || (body.model !== undefined && model === body.model)) continue;
     const field = `providerOptions.${key}.model`;
     (warnings ??= []).push({ code: 'setting_not_sent', field, message: `${field} was not sent: ${sent} (configure another deployment for another model).` });
   }

@@ -66,9 +66,9 @@ export interface OpenAICompatiblePreset {
      */
     readonly strictTools?: boolean;
     /**
-     * Send an assistant turn's reasoning back as `reasoning_content` on a turn with tool calls (default false):
-     * DeepSeek's thinking mode answers 400 "The reasoning_content in the thinking mode must be passed back to the
-     * API" to a tool loop's next step without it (its Thinking Mode guide). OpenAI, Azure OpenAI and Mistral refuse
+     * Send an assistant turn's reasoning back as `reasoning_content` on every assistant turn of a tool loop (between
+     * two user messages with tool calls between them; default false): DeepSeek's thinking mode answers 400 "The
+     * reasoning_content in the thinking mode must be passed back to the API" without it (its Thinking Mode guide). OpenAI, Azure OpenAI and Mistral refuse
      * unknown message fields; other servers do not document it. `options.reasoningContent` overrides the preset.
      */
     readonly reasoningContent?: boolean;

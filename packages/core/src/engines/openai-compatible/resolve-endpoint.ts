@@ -30,7 +30,7 @@ export interface ResolvedEndpoint {
   readonly logprobs: boolean;
   /** Send a tool's `strict` (where its schema fits OpenAI's strict rules): `options.strictTools`, else the preset's, else false. */
   readonly strictTools: boolean;
-  /** Send a tool-call turn's reasoning as `reasoning_content`: `options.reasoningContent`, else the preset's, else false. */
+  /** Send a tool loop's assistant turns' reasoning as `reasoning_content`: `options.reasoningContent`, else the preset's, else false. */
   readonly reasoningContent: boolean;
   /** True when `strictTools` came from `options.strictTools` (for the warning's wording). */
   readonly strictToolsByOption: boolean;
