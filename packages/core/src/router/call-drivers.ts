@@ -30,7 +30,7 @@ export function generateDriver(request: GenerateRequest, headers: Record<string,
 
 /**
  * Runs `embed` on a deployment, `embedTokens` for token ids (with `dimensions` when the call sets it); an answer that does not have one vector per
- * input fails the attempt, and so does one whose vectors are not `dimensions` long (the provider ignored it: the
+ * input, all of one length, fails the attempt (`invalid_response`), and so does one whose vectors are not `dimensions` long (the provider ignored it: the
  * answer, which may be billed, is not requested again).
  */
 export function embedDriver(checked: CheckedEmbedInput, headers: Record<string, string> | undefined, dimensions?: number): AttemptDriver<EmbedResult> {
@@ -56,8 +56,10 @@ export function embedDriver(checked: CheckedEmbedInput, headers: Record<string, 
       const pending = checked.tokens ? engine.embedTokens!(checked.input, given) : engine.embed!(checked.input, given);
       const answer = await (scope ? scope.race(pending) : pending);
       const vectors = (answer as Partial<EmbedResult> | undefined)?.embeddings;
-      if (!Array.isArray(vectors) || vectors.length !== input.length || !vectors.every((v) => Array.isArray(v) && v.length > 0)) {
-        const got = Array.isArray(vectors) ? `${vectors.length} vectors` : 'no embeddings array';
+      // One length throughout: vectors of different lengths cannot all be the model's (a broken answer or proxy).
+      const length = Array.isArray(vectors) && Array.isArray(vectors[0]) ? vectors[0].length : 0;
+      if (!Array.isArray(vectors) || vectors.length !== input.length || length === 0 || !vectors.every((v) => Array.isArray(v) && v.length === length)) {
+        const got = !Array.isArray(vectors) ? 'no embeddings array' : vectors.length !== input.length ? `${vectors.length} vectors` : 'vectors of different lengths';
         throw new LLMError({
           code: 'invalid_response',
           message: `Deployment "${d.name}" answered embed() with ${got} for ${input.length} inputs`,

@@ -147,6 +147,26 @@ describe('LLMRouter.embed over the mock engine', () => {
     expect(fallbacks[0]?.error.message).toContain('answered embed() with 1 vectors for 2 inputs');
   });
 
+  it('an answer with vectors of different lengths fails the attempt too (any engine: invalid_response) and falls over', async () => {
+    const broken = embedder('broken', async () => ({ embeddings: [[1, 0, 0], [1, 0]], usage: { inputTokens: 2, outputTokens: 0, totalTokens: 2 } }));
+    const router = new LLMRouter(
+      {
+        models: [
+          { name: 'broken', engine: 'mock', capabilities: ['embeddings'], priority: 1 },
+          { name: 'good', engine: 'mock', capabilities: ['embeddings'], priority: 2 },
+        ],
+        routing: { strategy: 'priority', retries: { max: 0 } },
+      },
+      { engines: { broken } },
+    );
+    const r = await router.embed(['one', 'two']);
+    expect(r.deployment).toBe('good');
+    expect(new Set(r.embeddings.map((v) => v.length)).size).toBe(1);
+    expect(r.attempts.map((a) => `${a.deployment}:${a.errorCode ?? 'ok'}`)).toEqual(['broken:invalid_response', 'good:ok']);
+    const alone = new LLMRouter({ models: [{ name: 'broken', engine: 'mock', capabilities: ['embeddings'] }], routing: { retries: { max: 0 } } }, { engines: { broken } });
+    expect(await rejection(alone.embed(['one', 'two']))).toMatchObject({ code: 'invalid_response', message: expect.stringContaining('vectors of different lengths') });
+  });
+
   it("the mock's scripted failures: retried, then a fallback; a request fault is returned at once; the circuit opens", async () => {
     const flaky = new MockEngine({ failures: [{ code: 'provider_unavailable', times: 4 }, { code: 'invalid_request', message: 'bad input' }] });
     const steady = new MockEngine();

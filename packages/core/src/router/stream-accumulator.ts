@@ -141,8 +141,10 @@ export class StreamAccumulator {
 }
 
 /**
- * The usage to report: the engine's, or (when it reported none, or only zeros for a non-empty answer)
- * a local estimate marked `estimated`. Shared by `generate` and `stream` so both cost the same.
+ * The usage to report: the engine's, or (when it reported none, or no output for a non-empty answer) a local estimate
+ * marked `estimated`: the output from the answer; the input as reported (with its prompt-cache counts), else estimated
+ * too. An output of 0 for a non-empty answer is no count (Anthropic-compatible streams whose `message_delta` has no
+ * usage). Shared by `generate` and `stream` so both cost the same.
  */
 export function completeUsage(
   usage: Usage | undefined,
@@ -151,9 +153,14 @@ export function completeUsage(
   toolCalls: readonly ToolCall[],
   estimatedInputTokens: () => number,
 ): Usage {
-  if (usage && !(usage.totalTokens === 0 && usage.inputTokens === 0 && usage.outputTokens === 0 && (text || toolCalls.length > 0))) return usage;
-  const input = estimatedInputTokens();
+  if (usage && (usage.outputTokens > 0 || !(text || reasoning || toolCalls.length > 0))) return usage;
+  const reported = usage !== undefined && usage.inputTokens > 0 ? usage : undefined;
+  const input = reported ? reported.inputTokens : estimatedInputTokens();
   let output = estimateTokens(text) + (reasoning ? estimateTokens(reasoning) : 0);
   for (const t of toolCalls) output += estimateTokens(t.arguments);
-  return { inputTokens: input, outputTokens: output, totalTokens: input + output, estimated: true };
+  const out: Usage = { inputTokens: input, outputTokens: output, totalTokens: input + output, estimated: true };
+  if (reported?.cachedInputTokens !== undefined) out.cachedInputTokens = reported.cachedInputTokens;
+  if (reported?.cacheWriteInputTokens !== undefined) out.cacheWriteInputTokens = reported.cacheWriteInputTokens;
+  if (reported?.cacheWrite1hInputTokens !== undefined) out.cacheWrite1hInputTokens = reported.cacheWrite1hInputTokens;
+  return out;
 }

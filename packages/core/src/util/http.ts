@@ -23,6 +23,7 @@ export async function errorFromResponse(
   context: { provider: string; deployment?: string },
   extract: (body: unknown, text: string) => ProviderErrorInfo = () => ({}),
 ): Promise<LLMError> {
+  if (isRedirect(response)) return redirectError(response, context);
   const text = await response.text().catch(() => '');
   let body: unknown = undefined;
   try {
@@ -43,6 +44,44 @@ export async function errorFromResponse(
     provider: context.provider,
     deployment: context.deployment,
     details: info.details ?? body,
+  });
+}
+
+/**
+ * What the engines send with every provider request: a redirect is not followed. Fetch drops only `Authorization` on a
+ * cross-origin redirect, not the providers' own key headers (`x-api-key`, `x-goog-api-key`, Azure's `api-key`), so a
+ * redirecting proxy would receive the deployment's key. The 3xx comes back as the answer (`redirectError`).
+ */
+export const NO_REDIRECT: NonNullable<RequestInit['redirect']> = 'manual';
+
+/** A redirect answer: a 3xx, or the `opaqueredirect` (status 0) a browser gives for `redirect: 'manual'`. */
+function isRedirect(response: Response): boolean {
+  return (response.status >= 300 && response.status < 400) || response.type === 'opaqueredirect';
+}
+
+/**
+ * A provider request answered with a redirect (see `NO_REDIRECT`): `provider_error` (a 502 to a client), not retried on
+ * the deployment (it would redirect again) but tried on the next one. The message names neither the `Location` nor
+ * anything of it (it may carry a signed URL); the server log has its origin in `details`.
+ */
+function redirectError(response: Response, context: { provider: string; deployment?: string }): LLMError {
+  void response.body?.cancel().catch(() => {});
+  let location: string | undefined;
+  try {
+    const raw = response.headers.get('location');
+    location = raw === null ? undefined : new URL(raw, response.url || undefined).origin;
+  } catch {
+    location = undefined;
+  }
+  const status = response.status || undefined;
+  return new LLMError({
+    code: 'provider_error',
+    message: `${context.provider} answered with a redirect${status ? ` (HTTP ${status})` : ''} instead of an answer; provider requests do not follow redirects (they would carry the deployment's credentials to another address): set the deployment's baseURL to the address that answers`,
+    isRetryable: false,
+    upstreamStatus: status,
+    provider: context.provider,
+    deployment: context.deployment,
+    details: location === undefined ? undefined : { redirectOrigin: location },
   });
 }
 

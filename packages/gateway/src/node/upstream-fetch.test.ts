@@ -184,6 +184,19 @@ describe('createUpstreamFetch', () => {
     expect([text.status, await text.text()]).toEqual([404, 'nope']);
     await expect(f('http://127.0.0.1:9/nothing')).rejects.toThrow();
   });
+
+  it("`redirect: 'manual'` answers the 3xx itself, `'error'` rejects as fetch does (neither follows it)", async () => {
+    // A pool of its own: the connection `'error'` gives up is not the other tests' (they count connections).
+    const own = createUpstreamFetch();
+    const before = seen.length;
+    const manual = await own(`${base}/moved`, { method: 'POST', body: 'again', redirect: 'manual' });
+    expect([manual.status, manual.headers.get('location')]).toEqual([307, '/json?x=1']);
+    await manual.text();
+    await expect(own(`${base}/moved`, { method: 'POST', body: 'again', redirect: 'error' })).rejects.toBeInstanceOf(TypeError);
+    // Both requests went to /moved only: the redirect's target was never asked.
+    expect(seen.slice(before).map((r) => r.url)).toEqual(['/moved', '/moved']);
+    await own.close();
+  });
 });
 
 describe('streamed bodies after the last event', () => {

@@ -39,7 +39,8 @@ const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\b/i;
  * socket's callbacks without a web stream in between.
  *
  * Differences from global `fetch`, on purpose: no `accept-encoding` is sent (providers answer
- * uncompressed); a redirect, a `Request` object as input or a stream/form body go to Node's own `fetch` on
+ * uncompressed); a redirect that is followed (`init.redirect` `'follow'`, the default; `'manual'` gives the 3xx
+ * as the answer, `'error'` rejects as fetch does), a `Request` object as input or a stream/form body go to Node's own `fetch` on
  * the same pool (its answer comes as a new `Response`, without `url` and `redirected`). A call settles as soon as
  * its signal aborts, even while it waits for a pool connection or for one to open, and leaves no abort listener on
  * the signal once it is over (`RELEASES_ABORT_LISTENERS`). Answers a `Response` cannot carry: a status past 599 rejects as a network error (`TypeError`,
@@ -169,8 +170,15 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
       onResponseStart(controller, status, headers, statusText) {
         // An interim answer (103 Early Hints): the final one follows.
         if (status < 200) return;
-        if (status >= 300 && status < 400 && headers.location !== undefined) {
+        // `redirect: 'manual'` (the engines' provider calls): the 3xx is the answer, as fetch gives it.
+        if (status >= 300 && status < 400 && headers.location !== undefined && init.redirect !== 'manual') {
           finish();
+          if (init.redirect === 'error') {
+            const error = brokenAnswer(new Error(`unexpected redirect (status ${status})`));
+            reject(error);
+            controller.abort(error);
+            return;
+          }
           controller.abort(new Error('redirected'));
           resolve(redirect());
           return;

@@ -55,6 +55,23 @@ describe('AnthropicStreamDecoder: event by event', () => {
     ]);
   });
 
+  it("a message_delta without usage (MiniMax's Anthropic-compatible API): the finish has output 0, not message_start's placeholder", () => {
+    for (const placeholder of [1, 0]) {
+      const d = decoder();
+      d.decode(ev({ type: 'message_start', message: { id: 'm', model: 'x', usage: { input_tokens: 3, cache_read_input_tokens: 2, output_tokens: placeholder } } }));
+      d.decode(textBlock);
+      d.decode(delta('a long answer'));
+      d.decode(ev({ type: 'message_delta', delta: { stop_reason: 'end_turn' } }));
+      // Output 0 is "not reported": the router estimates it from the answer (completeUsage); the prompt's counts stand.
+      expect(d.decode(ev({ type: 'message_stop' }))).toEqual([{ type: 'finish', finishReason: 'stop', usage: { inputTokens: 5, outputTokens: 0, totalTokens: 5, cachedInputTokens: 2 } }]);
+    }
+    // A reported output is kept as reported.
+    const d = decoder();
+    d.decode(ev({ type: 'message_start', message: { id: 'm', model: 'x', usage: { input_tokens: 3, output_tokens: 1 } } }));
+    d.decode(ev({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 7 } }));
+    expect(d.decode(ev({ type: 'message_stop' }))).toEqual([{ type: 'finish', finishReason: 'stop', usage: { inputTokens: 3, outputTokens: 7, totalTokens: 10 } }]);
+  });
+
   it('ping, unknown event types and deltas of ignored blocks give nothing', () => {
     const d = decoder();
     d.decode(start);

@@ -30,7 +30,8 @@ function hasKeys(value: unknown): boolean {
  * `usage` part with the prompt's counts (on `message_start`; see `startUsage`), `text-delta`, `reasoning-delta`
  * (thinking; a block's `signature_delta` as a closing part with `signature`, a `redacted_thinking` block as one
  * part with `redactedData`), `tool-call-delta` / `tool-call` (input_json_delta pieces reassembled), then exactly
- * one `finish` (on `message_stop`, with the final usage and, after stop reason `stop_sequence`, the sequence) or one `error` part: an `error` event, invalid JSON, a
+ * one `finish` (on `message_stop`, with the final usage, its output 0 when `message_delta` reported none, and, after stop
+ * reason `stop_sequence`, the sequence) or one `error` part: an `error` event, invalid JSON, a
  * source failure (`interrupted`), or a stream that ends without `message_stop` (`end`, `stream_interrupted`).
  * Never a silent clean end. After the terminal part `done` is true and input is ignored. The context's
  * `warnings`, when there are any, come first, as one `warnings` part with the first event's parts.
@@ -39,6 +40,11 @@ function hasKeys(value: unknown): boolean {
 export class AnthropicStreamDecoder extends ProviderStreamDecoder {
   private readonly blocks = new Map<number, Block>();
   private usage: AnthropicUsageWire = {};
+  /**
+   * `message_delta` reported `output_tokens`. Anthropic-compatible APIs that send none there (MiniMax) leave only the
+   * placeholder of `message_start` (1, or 0), which is not the answer's output.
+   */
+  private outputReported = false;
   private stopReason: string | null | undefined;
   /** The `stop_sequence` of `message_delta`: the stop sequence matched, with stop reason `stop_sequence`. */
   private stopSequence: string | null | undefined;
@@ -155,11 +161,19 @@ export class AnthropicStreamDecoder extends ProviderStreamDecoder {
         if (event.delta?.stop_reason !== undefined) this.stopReason = event.delta.stop_reason;
         if (event.delta?.stop_sequence !== undefined) this.stopSequence = event.delta.stop_sequence;
         this.usage = mergeAnthropicUsage(this.usage, event.usage);
+        if (event.usage?.output_tokens != null) this.outputReported = true;
         break;
       }
       case 'message_stop': {
         const finishReason = mapAnthropicFinishReason(this.stopReason, this.toolCount > 0);
-        const finish: StreamPart = { type: 'finish', finishReason, usage: convertAnthropicUsage(this.usage) };
+        const usage = convertAnthropicUsage(this.usage);
+        if (!this.outputReported) {
+          // No output count: 0, not message_start's placeholder; the router estimates it from the answer streamed
+          // (`completeUsage`, marked `estimated`), the prompt's counts stand.
+          usage.outputTokens = 0;
+          usage.totalTokens = usage.inputTokens;
+        }
+        const finish: StreamPart = { type: 'finish', finishReason, usage };
         if (this.stopReason === 'stop_sequence' && typeof this.stopSequence === 'string') finish.stopSequence = this.stopSequence;
         parts.push(this.terminal(finish));
         break;

@@ -425,6 +425,19 @@ describe('gemini engine: embeddings, token counting, config', () => {
     expect(result.embeddings.map((v) => v.length)).toEqual([3, 3]);
   });
 
+  it('an answer whose values are not numbers, or with a vector missing, is an invalid_response', async () => {
+    let embeddings: unknown[] = [];
+    const fetch = async () => new Response(JSON.stringify({ embeddings }), { headers: { 'content-type': 'application/json' } });
+    const model = ModelConfigSchema.parse({ name: 'gem', engine: 'gemini', model: 'gemini-test', baseURL: 'http://gemini.test', apiKey: 'gm-test' });
+    const e = createGeminiEngine(model, defaultEngineContext({ fetch }));
+    for (const answer of [[{ values: [1, 2] }, { values: ['1', '2'] }], [{ values: [1, 2] }, { values: null }], [{ values: [1, 2] }]]) {
+      embeddings = answer;
+      await expect(e.embed!(['one', 'two']), JSON.stringify(answer)).rejects.toMatchObject({ code: 'invalid_response' });
+    }
+    embeddings = [{ values: [1, 2] }, { values: [3, 4] }];
+    expect((await e.embed!(['one', 'two'])).embeddings).toEqual([[1, 2], [3, 4]]);
+  });
+
   it('the legacy embedding-001 has one length only: no embedDimensions (gemini-embedding-001 and text-embedding-004 take it)', () => {
     expect(engine({ options: { embeddingModel: 'embedding-001' } }).embedDimensions).toBe(false);
     expect(engine({ options: { embeddingModel: 'models/embedding-001' } }).embedDimensions).toBe(false);

@@ -234,7 +234,7 @@ export class GeminiEngine implements LanguageEngineV1 {
         options.onProviderResponse?.();
         const json = (await this.readJson(response, options.signal)) as { embeddings?: Array<{ values?: unknown }> } | null;
         const got = json?.embeddings ?? [];
-        if (got.length !== batch.length || got.some((e) => !Array.isArray(e?.values))) {
+        if (got.length !== batch.length || got.some((e) => !Array.isArray(e?.values) || !(e.values as unknown[]).every((x) => typeof x === 'number'))) {
           throw new LLMError({ code: 'invalid_response', message: `gemini: asked ${batch.length} embeddings, got ${got.length} usable`, details: json, ...this.context });
         }
         for (const e of got) embeddings.push(e.values as number[]);

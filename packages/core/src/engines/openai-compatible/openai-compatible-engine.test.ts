@@ -564,6 +564,23 @@ describe('embed and countTokens', () => {
     expect(error).toMatchObject({ code: 'invalid_request', param: 'input' });
   });
 
+  it("puts vectors in input order by index; indexes that are not 0..n-1 once each are an invalid_response", async () => {
+    let data: Array<{ index?: number; embedding: number[] }> = [];
+    const model = ModelConfigSchema.parse({ name: 'test-deployment', model: 'emb', baseURL: 'http://upstream.test/v1', apiKey: 'k' });
+    const fetch = async () => new Response(JSON.stringify({ object: 'list', data }), { headers: { 'content-type': 'application/json' } });
+    const engine = new OpenAICompatibleEngine(model, defaultEngineContext({ fetch }));
+    data = [{ index: 1, embedding: [2, 2] }, { index: 0, embedding: [1, 1] }];
+    expect((await engine.embed(['a', 'b'])).embeddings).toEqual([[1, 1], [2, 2]]);
+    // Without indexes, in the order given.
+    data = [{ embedding: [1, 1] }, { embedding: [2, 2] }];
+    expect((await engine.embed(['a', 'b'])).embeddings).toEqual([[1, 1], [2, 2]]);
+    // A duplicated index would give input 1 the vector of input 0; an index past the inputs, a missing one.
+    for (const indexes of [[0, 0], [0, 2], [1, 2], [0, undefined]]) {
+      data = indexes.map((index, i) => ({ ...(index === undefined ? {} : { index }), embedding: [i, i] }));
+      expect(await rejection(engine.embed(['a', 'b'])), JSON.stringify(indexes)).toMatchObject({ code: 'invalid_response', message: expect.stringContaining('indexes') });
+    }
+  });
+
   it('maps embedding errors like chat errors', async () => {
     server.setScript({ error: { status: 429, code: 'rate_limit_exceeded', headers: { 'retry-after': '3' } } });
     const error = await rejection(engineFor().embed(['x']));

@@ -6,7 +6,7 @@ import type { CallOptions, EmbedCallOptions, EmbedResult, EngineCapabilities, Ge
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import { RELEASES_ABORT_LISTENERS, releasesAbortListeners } from '../../util/abort.js';
-import { fetchOrThrow, parseJsonOrThrow } from '../../util/http.js';
+import { fetchOrThrow, NO_REDIRECT, parseJsonOrThrow } from '../../util/http.js';
 import { httpSseStream } from '../shared/http-sse-stream.js';
 import type { EngineContext } from '../types.js';
 import { buildOpenAIRequestBody } from './build-openai-request-body.js';
@@ -105,7 +105,8 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     setHeaders(headers, this.model.headers);
     setHeaders(headers, options.headers);
     setHeaders(headers, authHeaders(this.endpoint, this.model, this.ctx));
-    return { method: 'POST', headers, body: JSON.stringify(body), ...(options.signal ? { signal: options.signal } : {}) };
+    // A redirect is not followed (the key headers, Azure's `api-key` too, would go with it): see `NO_REDIRECT`.
+    return { method: 'POST', headers, body: JSON.stringify(body), redirect: NO_REDIRECT, ...(options.signal ? { signal: options.signal } : {}) };
   }
 
   /** POST, returning a 2xx response or throwing the mapped LLMError. */
@@ -227,6 +228,13 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       const data = [...parsed.data.data].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
       if (data.length !== input.length) {
         throw this.invalidResponse('embeddings response', `${data.length} embeddings for ${input.length} inputs`, json);
+      }
+      // Indexes, when given, must be 0..n-1 once each: a duplicate would give one input another's vector. (The router
+      // checks that the vectors are of one length, for every engine.)
+      if (data.some((d) => d.index != null)) {
+        for (let i = 0; i < data.length; i++) {
+          if (data[i]!.index !== i) throw this.invalidResponse('embeddings response', `the indexes are not 0 to ${data.length - 1}, one per input`, json);
+        }
       }
       const usage = parsed.data.usage
         ? { ...convertOpenAIUsage(parsed.data.usage), outputTokens: 0 }

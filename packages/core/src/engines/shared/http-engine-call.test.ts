@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LLMError } from '../../errors/llm-error.js';
 import { rejection } from '../../test/async.test-helpers.js';
+import { errorFromResponse } from '../../util/http.js';
 import { postJson, readJsonBody, type JsonPost } from './http-engine-call.js';
 
 interface Seen {
@@ -72,6 +73,26 @@ describe('postJson', () => {
     const error = await rejection(postJson(post(url, { apiKey: undefined })));
     expect([error.code, error.message]).toEqual(['authentication', 'acme: no API key (looked in ACME_API_KEY)']);
     expect(seen).toHaveLength(0);
+  });
+});
+
+describe('postJson and redirects', () => {
+  it("asks the fetch not to follow redirects; a 3xx (also a browser's opaqueredirect) is a provider_error, not retried, the Location unquoted", async () => {
+    const inits: RequestInit[] = [];
+    const redirect = new Response(null, { status: 307, headers: { location: 'https://elsewhere.test/v1/x?sig=SECRET-SIGNATURE' } });
+    const fetch = async (_url: unknown, init?: RequestInit) => {
+      inits.push(init!);
+      return redirect;
+    };
+    const error = await rejection(postJson(post('http://acme.test/v1/x', { fetch: fetch as typeof globalThis.fetch, responseError: (r, ctx) => errorFromResponse(r, ctx) })));
+    expect(inits.map((i) => i.redirect)).toEqual(['manual']);
+    expect(error).toMatchObject({ code: 'provider_error', isRetryable: false, upstreamStatus: 307, statusCode: 502, deployment: 'd', details: { redirectOrigin: 'https://elsewhere.test' } });
+    expect(error.message).toContain('redirect (HTTP 307)');
+    expect(error.message).not.toMatch(/elsewhere|SECRET/);
+    // What a browser answers for `redirect: 'manual'`: status 0, type opaqueredirect, no headers.
+    const opaque = new Response(null, { status: 200 });
+    Object.defineProperties(opaque, { status: { value: 0 }, ok: { value: false }, type: { value: 'opaqueredirect' } });
+    expect(await errorFromResponse(opaque, context)).toMatchObject({ code: 'provider_error', isRetryable: false, upstreamStatus: undefined, message: expect.stringContaining('answered with a redirect instead') });
   });
 });
 

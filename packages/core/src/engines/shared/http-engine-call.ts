@@ -1,7 +1,7 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { afterResponseError } from '../../errors/to-llm-error.js';
 import type { CallOptions } from '../../spec/engine-v1.js';
-import { fetchOrThrow, parseJsonOrThrow, type FetchFn } from '../../util/http.js';
+import { fetchOrThrow, NO_REDIRECT, parseJsonOrThrow, type FetchFn } from '../../util/http.js';
 
 /** Provider and deployment, put on every error of a call. */
 export interface HttpCallContext {
@@ -27,7 +27,10 @@ export interface JsonPost {
   responseError: (response: Response, context: HttpCallContext) => Promise<LLMError>;
 }
 
-/** POSTs JSON; resolves with a 2xx response, else rejects with the mapped LLMError (`authentication` when there is no key). */
+/**
+ * POSTs JSON; resolves with a 2xx response, else rejects with the mapped LLMError (`authentication` when there is no key;
+ * a redirect is not followed: `provider_error`, see `NO_REDIRECT`).
+ */
 export async function postJson(post: JsonPost): Promise<Response> {
   const { apiKey, context, options } = post;
   if (!apiKey) {
@@ -41,6 +44,7 @@ export async function postJson(post: JsonPost): Promise<Response> {
       headers: { 'content-type': 'application/json', ...post.providerHeaders(apiKey), ...post.headers, ...options.headers },
       body: JSON.stringify(post.body),
       signal: options.signal,
+      redirect: NO_REDIRECT,
     },
     context,
   );

@@ -1,0 +1,121 @@
+/**
+ * Circuits opened by a failing provider recover through the gateway: a half-open probe whose client leaves
+ * (before the answer, or mid-stream) must not keep the deployment out for good. Official openai client, local
+ * OpenAI- and Gemini-wire upstreams. (The router's own case: core's router-stream.test.ts, "an abandoned half-open probe".)
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import type { WireUpstreams } from '../test-support/wire-upstreams.js';
+
+const PRICE = { price: { input: 1, output: 2 } };
+
+let up: WireUpstreams;
+let gw: SdkGateway;
+beforeAll(async () => {
+  const served = await servedOverWireUpstreams(
+    (u) => [wireDeployment(u, 'gpt', { alias: 'pair', priority: 1, ...PRICE }), wireDeployment(u, 'gem', { alias: 'pair', priority: 2, ...PRICE })],
+    { routing: { strategy: 'priority', retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 300 } } },
+  );
+  up = served.upstreams;
+  gw = served.gw;
+  await gw.harness.stores!.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' }, limits: { maxConcurrency: 8 } });
+});
+afterAll(async () => gw?.close());
+
+async function answerFrom(): Promise<string | null> {
+  const { response } = await gw.openai().chat.completions.create({ model: 'pair', messages: [{ role: 'user', content: 'x' }] }).withResponse();
+  return response.headers.get('x-llmrr-model');
+}
+
+/** Opens gpt's circuit with one 500 (gem answers), then waits until a request is sent to gpt again (the probe). */
+async function openCircuit(): Promise<void> {
+  up.openai.setScript({ error: { status: 500, message: 'boom', type: 'server_error' } });
+  expect(await answerFrom()).toBe('gem');
+  // Refused while open: gem answers without gpt being asked.
+  const before = up.openai.requests.length;
+  expect(await answerFrom()).toBe('gem');
+  expect(up.openai.requests.length).toBe(before);
+}
+
+async function probeIsAllowedAgain(): Promise<void> {
+  up.openai.setScript({ text: 'gpt is back' });
+  await vi.waitFor(
+    async () => {
+      expect(await answerFrom()).toBe('gpt');
+    },
+    { timeout: 8000, interval: 100 },
+  );
+}
+
+describe('a half-open probe whose client leaves', () => {
+  it('leaving before any answer (streamed probe, upstream silent): gpt is probed again later and closes', async () => {
+    await openCircuit();
+    up.openai.setScript({ hang: true });
+    // Wait out the cooldown: a streamed request reaches gpt (the probe), whose upstream never answers.
+    const controller = new AbortController();
+    const requestsBefore = up.openai.requests.length;
+    let pending: Promise<unknown> | undefined;
+    await vi.waitFor(
+      async () => {
+        if (up.openai.requests.length > requestsBefore) return;
+        pending ??= gw
+          .openai()
+          .chat.completions.create({ model: 'pair', messages: [{ role: 'user', content: 'probe' }], stream: true }, { signal: controller.signal })
+          .then(async (s) => {
+            for await (const _ of s) void _;
+          })
+          .catch(() => {});
+        const r = await Promise.race([pending.then(() => 'done'), new Promise((res) => setTimeout(() => res('wait'), 100))]);
+        if (r === 'done') pending = undefined;
+        throw new Error('no probe yet');
+      },
+      { timeout: 8000, interval: 50 },
+    );
+    controller.abort();
+    await pending;
+    await probeIsAllowedAgain();
+  });
+
+  it('leaving mid-stream (probe answering slowly): gpt is probed again later and closes', async () => {
+    await openCircuit();
+    up.openai.setScript({ text: 'a b c d e f g h i j k l m n o p', hangAfterChunks: 3 });
+    const requestsBefore = up.openai.requests.length;
+    await vi.waitFor(
+      async () => {
+        const { data: s, response } = await gw.openai().chat.completions.create({ model: 'pair', messages: [{ role: 'user', content: 'probe' }], stream: true }).withResponse();
+        if (response.headers.get('x-llmrr-model') !== 'gpt') {
+          for await (const _ of s) void _;
+          throw new Error('not the probe yet');
+        }
+        // Read one chunk of the probe, then leave.
+        for await (const _ of s) break;
+      },
+      { timeout: 8000, interval: 50 },
+    );
+    expect(up.openai.requests.length).toBeGreaterThan(requestsBefore);
+    await probeIsAllowedAgain();
+  });
+
+  it('a non-streamed probe whose client leaves before any answer: gpt is probed again later and closes', async () => {
+    await openCircuit();
+    up.openai.setScript({ hang: true });
+    const requestsBefore = up.openai.requests.length;
+    const controllers: AbortController[] = [];
+    const pendings: Promise<unknown>[] = [];
+    await vi.waitFor(
+      async () => {
+        if (up.openai.requests.length > requestsBefore) return;
+        const c = new AbortController();
+        controllers.push(c);
+        pendings.push(gw.openai().chat.completions.create({ model: 'pair', messages: [{ role: 'user', content: 'probe' }] }, { signal: c.signal }).catch(() => {}));
+        await new Promise((r) => setTimeout(r, 100));
+        throw new Error('no probe yet');
+      },
+      { timeout: 8000, interval: 50 },
+    );
+    for (const c of controllers) c.abort();
+    await Promise.all(pendings);
+    await probeIsAllowedAgain();
+  });
+});

@@ -1,0 +1,226 @@
+/**
+ * The Responses API and the Anthropic route in front of upstreams that break mid-stream (OpenAI, Anthropic, Gemini
+ * wire): never a completed answer, always an error the official clients throw, ledgered; and streamed vs non-streamed
+ * ledger parity per wire format (the budget spent is the sum of the rows). Official openai / Anthropic clients.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { SdkGateway } from '../test-support/served-gateway.js';
+import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
+import type { WireUpstreams } from '../test-support/wire-upstreams.js';
+
+const PRICE = { price: { input: 1, output: 2 } };
+
+let up: WireUpstreams;
+let gw: SdkGateway;
+beforeAll(async () => {
+  const served = await servedOverWireUpstreams(
+    (u) => [
+      wireDeployment(u, 'gpt', PRICE),
+      wireDeployment(u, 'gem', PRICE),
+      wireDeployment(u, 'claude', PRICE),
+      { ...wireDeployment(u, 'gpt', { ...PRICE, timeouts: { totalMs: 1500 } }), name: 'gpt-timed' },
+    ],
+    { routing: { strategy: 'priority', retries: { max: 0 } } },
+  );
+  up = served.upstreams;
+  gw = served.gw;
+  await gw.harness.stores!.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' }, limits: { maxConcurrency: 4 } });
+});
+afterAll(async () => gw?.close());
+
+async function ledgerRow(id: string) {
+  return vi.waitFor(
+    async () => {
+      const row = await gw.ledger.get(id);
+      if (!row) throw new Error('no row yet');
+      return row;
+    },
+    { timeout: 8000, interval: 20 },
+  );
+}
+
+async function settled(): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      expect((await gw.harness.stores!.budgets.spent('acme', 'month')).reservedUsd).toBe(0);
+    },
+    { timeout: 8000, interval: 25 },
+  );
+}
+
+/** Streams /v1/responses; returns the event types, the text and a thrown error. */
+async function responsesStream(model: string, input = 'tell me a story') {
+  const { data: stream, response } = await gw.openai().responses.create({ model, input, stream: true }).withResponse();
+  const types: string[] = [];
+  let text = '';
+  let error: unknown;
+  try {
+    for await (const e of stream) {
+      types.push(e.type);
+      if (e.type === 'response.output_text.delta') text += e.delta;
+    }
+  } catch (e) {
+    error = e;
+  }
+  return { id: response.headers.get('x-request-id')!, types, text, error };
+}
+
+/** Streams /v1/messages with the Anthropic client; returns the event types, the text and a thrown error. */
+async function messagesStream(model: string) {
+  const { data: stream, response } = await gw.anthropic().messages.create({ model, max_tokens: 200, messages: [{ role: 'user', content: 'tell me a story' }], stream: true }).withResponse();
+  const types: string[] = [];
+  let text = '';
+  let error: unknown;
+  try {
+    for await (const e of stream) {
+      types.push(e.type);
+      if (e.type === 'content_block_delta' && e.delta.type === 'text_delta') text += e.delta.text;
+    }
+  } catch (e) {
+    error = e;
+  }
+  return { id: response.headers.get('x-request-id')!, types, text, error };
+}
+
+describe('/v1/responses in front of a breaking upstream', () => {
+  it('OpenAI upstream cut mid-stream: never response.completed; the client sees a failure', async () => {
+    up.openai.setScript({ text: 'one two three four five six seven', cutAfterChunks: 3 });
+    const r = await responsesStream('gpt');
+    expect(r.text.length).toBeGreaterThan(0);
+    expect(r.types).not.toContain('response.completed');
+    // An `error` event, which the openai client throws as an APIError.
+    expect(r.error).toBeInstanceOf(OpenAI.APIError);
+    expect((await ledgerRow(r.id)).status).toBe('error');
+    await settled();
+    up.openai.setScript({});
+  });
+
+  it('OpenAI upstream ending without finish_reason and [DONE]: never response.completed', async () => {
+    up.openai.setScript({ text: 'one two three', finishReason: null, omitDone: true });
+    const r = await responsesStream('gpt');
+    expect(r.types).not.toContain('response.completed');
+    // An `error` event, which the openai client throws as an APIError.
+    expect(r.error).toBeInstanceOf(OpenAI.APIError);
+    await settled();
+    up.openai.setScript({});
+  });
+
+  it('OpenAI upstream stalling past totalMs: the stream fails, ledgered as timeout', async () => {
+    up.openai.setScript({ text: 'one two three four five six seven', hangAfterChunks: 3 });
+    const r = await responsesStream('gpt-timed');
+    expect(r.types).not.toContain('response.completed');
+    // An `error` event, which the openai client throws as an APIError.
+    expect(r.error).toBeInstanceOf(OpenAI.APIError);
+    const row = await ledgerRow(r.id);
+    expect(row).toMatchObject({ status: 'error', errorCode: 'timeout' });
+    await settled();
+    up.openai.setScript({});
+  });
+
+  it('Anthropic upstream overloaded_error mid-stream: never response.completed', async () => {
+    up.anthropic.enqueue({ content: 'alpha beta gamma delta epsilon', chunks: 5, streamError: { afterEvents: 4, type: 'overloaded_error', message: 'Overloaded' } });
+    const r = await responsesStream('claude');
+    expect(r.types).not.toContain('response.completed');
+    // An `error` event, which the openai client throws as an APIError.
+    expect(r.error).toBeInstanceOf(OpenAI.APIError);
+    await settled();
+  });
+
+  it('Gemini upstream ending without finishReason: never response.completed', async () => {
+    up.gemini.enqueue({ parts: 'alpha beta gamma delta epsilon', chunks: 5, endAfterEvents: 3 });
+    const r = await responsesStream('gem');
+    expect(r.types).not.toContain('response.completed');
+    // An `error` event, which the openai client throws as an APIError.
+    expect(r.error).toBeInstanceOf(OpenAI.APIError);
+    await settled();
+  });
+});
+
+describe('/v1/messages in front of a breaking non-Anthropic upstream', () => {
+  it('OpenAI upstream cut mid-stream: an error event, no message_stop', async () => {
+    up.openai.setScript({ text: 'one two three four five six seven', cutAfterChunks: 3 });
+    const r = await messagesStream('gpt');
+    expect(r.text.length).toBeGreaterThan(0);
+    expect(r.types).not.toContain('message_stop');
+    expect(r.error).toBeDefined();
+    expect((await ledgerRow(r.id)).status).toBe('error');
+    await settled();
+    up.openai.setScript({});
+  });
+
+  it('OpenAI upstream ending without finish_reason and [DONE]: an error event, no message_stop', async () => {
+    up.openai.setScript({ text: 'one two three', finishReason: null, omitDone: true });
+    const r = await messagesStream('gpt');
+    expect(r.types).not.toContain('message_stop');
+    expect(r.error).toBeDefined();
+    await settled();
+    up.openai.setScript({});
+  });
+
+  it('Gemini upstream ending without finishReason: an error event, no message_stop', async () => {
+    up.gemini.enqueue({ parts: 'alpha beta gamma delta epsilon', chunks: 5, endAfterEvents: 3 });
+    const r = await messagesStream('gem');
+    expect(r.types).not.toContain('message_stop');
+    expect(r.error).toBeDefined();
+    await settled();
+  });
+
+  it('stalling past totalMs: an error event, no message_stop, row is a timeout', async () => {
+    up.openai.setScript({ text: 'one two three four five six seven', hangAfterChunks: 3 });
+    const r = await messagesStream('gpt-timed');
+    expect(r.types).not.toContain('message_stop');
+    expect(r.error).toBeDefined();
+    expect(await ledgerRow(r.id)).toMatchObject({ status: 'error', errorCode: 'timeout' });
+    await settled();
+    up.openai.setScript({});
+  });
+});
+
+describe('streamed and non-streamed answers are ledgered alike', () => {
+  async function pair(model: string, before: () => void) {
+    before();
+    const a = await gw.openai().chat.completions.create({ model, messages: [{ role: 'user', content: 'same prompt' }] }).withResponse();
+    before();
+    const { data: s, response } = await gw.openai().chat.completions.create({ model, messages: [{ role: 'user', content: 'same prompt' }], stream: true }).withResponse();
+    for await (const _ of s) void _;
+    const rowA = await ledgerRow(a.response.headers.get('x-request-id')!);
+    const rowB = await ledgerRow(response.headers.get('x-request-id')!);
+    return { rowA, rowB };
+  }
+
+  it('Gemini with thoughts and cached tokens: same tokens and cost streamed or not', async () => {
+    const { rowA, rowB } = await pair('gem', () => up.gemini.enqueue({ parts: 'the answer text', chunks: 3, usage: { promptTokenCount: 100, candidatesTokenCount: 40, thoughtsTokenCount: 25, cachedContentTokenCount: 30 } }));
+    expect({ i: rowB.inputTokens, o: rowB.outputTokens, c: rowB.cachedInputTokens, usd: rowB.costUsd }).toEqual({ i: rowA.inputTokens, o: rowA.outputTokens, c: rowA.cachedInputTokens, usd: rowA.costUsd });
+  });
+
+  it('Anthropic with cache reads and writes: same tokens and cost streamed or not', async () => {
+    const { rowA, rowB } = await pair('claude', () =>
+      up.anthropic.enqueue({ content: 'the answer text', chunks: 3, usage: { input_tokens: 100, output_tokens: 40, cache_read_input_tokens: 30, cache_creation_input_tokens: 20 } as never }),
+    );
+    expect({ i: rowB.inputTokens, o: rowB.outputTokens, c: rowB.cachedInputTokens, w: rowB.cacheWriteInputTokens, usd: rowB.costUsd }).toEqual({
+      i: rowA.inputTokens,
+      o: rowA.outputTokens,
+      c: rowA.cachedInputTokens,
+      w: rowA.cacheWriteInputTokens,
+      usd: rowA.costUsd,
+    });
+  });
+
+  it('OpenAI without usage in the stream (a server ignoring include_usage): same tokens and cost as not streamed', async () => {
+    const { rowA, rowB } = await pair('gpt', () => up.openai.setScript({ text: 'the answer text is here', usage: { prompt_tokens: 100, completion_tokens: 40 }, streamUsage: 'never' }));
+    // Not streamed the upstream reports 100/40; streamed the gateway can only estimate, but it must not bill zero.
+    expect(rowB.outputTokens).toBeGreaterThan(0);
+    expect(rowB.inputTokens).toBeGreaterThan(0);
+    expect(rowA).toMatchObject({ inputTokens: 100, outputTokens: 40 });
+    up.openai.setScript({});
+  });
+
+  it('the budget spent equals the sum of the ledger rows after all of the above', async () => {
+    await settled();
+    const rows = await gw.ledger.query({ tenantId: 'acme', limit: 1000 });
+    const total = rows.reduce((s, r) => s + r.costUsd, 0);
+    const spent = (await gw.harness.stores!.budgets.spent('acme', 'month')).spentUsd;
+    expect(spent).toBeCloseTo(total, 9);
+  });
+});
