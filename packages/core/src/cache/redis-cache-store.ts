@@ -54,7 +54,7 @@ export class RedisCacheStore<V> implements CacheStore<V> {
     this.timeoutMs = storeTimeoutMs(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'RedisCacheStore');
     this.#ttlMs = options.ttlMs;
     this.#scanCount = options.scanCount ?? 500;
-    this.#redis = redis.retain();
+    this.#redis = redis.retain(this.timeoutMs);
   }
 
   /** Connects to `url` (needs the optional `redis` package) and opens a store on its own connection. */

@@ -12,8 +12,11 @@ export interface TcpRelay {
   hold(): void;
   /** Delivers the buffered answers in order and passes later ones through again. */
   flush(): void;
-  /** Stops passing bytes either way, keeping every connection open (a partition, a stalled server). */
-  stall(): void;
+  /**
+   * Stops passing bytes either way, keeping every connection open (a partition, a stalled server); given
+   * `connection`, only on that one (numbered from 0 in the order they were opened: a middlebox that dropped it).
+   */
+  stall(connection?: number): void;
   /** Destroys every connection (clients see the connection drop) and stops listening. */
   close(): Promise<void>;
 }
@@ -24,14 +27,17 @@ export async function startTcpRelay(target: { host: string; port: number }): Pro
   let stalled = false;
   const held: Array<{ to: Socket; data: Buffer }> = [];
   const sockets = new Set<Socket>();
+  const opened: Array<{ stalled: boolean }> = [];
   const server: Server = createServer((client) => {
     const upstream = createConnection({ host: target.host, port: target.port });
+    const one = { stalled: false };
+    opened.push(one);
     sockets.add(client).add(upstream);
     client.on('data', (d: Buffer) => {
-      if (!stalled) upstream.write(d);
+      if (!stalled && !one.stalled) upstream.write(d);
     });
     upstream.on('data', (d: Buffer) => {
-      if (stalled) return;
+      if (stalled || one.stalled) return;
       if (holding) held.push({ to: client, data: d });
       else client.write(d);
     });
@@ -58,8 +64,10 @@ export async function startTcpRelay(target: { host: string; port: number }): Pro
       holding = false;
       for (const h of held.splice(0)) h.to.write(h.data);
     },
-    stall: () => {
-      stalled = true;
+    stall: (connection) => {
+      if (connection === undefined) stalled = true;
+      else if (opened[connection]) opened[connection].stalled = true;
+      else throw new Error(`no connection #${connection} (${opened.length} opened)`);
     },
     close: async () => {
       for (const s of sockets) s.destroy();

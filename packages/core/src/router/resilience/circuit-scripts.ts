@@ -15,13 +15,15 @@ local f = tonumber(h[2] or '0')
 local opened = tonumber(h[3] or '0')`;
 
 /**
- * Admission. KEYS: hash, probes. ARGV: force (0/1), cooldownMs, halfOpenMaxProbes, probeId, probeTtlMs, keepMs.
+ * Admission. KEYS: hash, probes, the prefix's unannounced mark. ARGV: force (0/1), cooldownMs, halfOpenMaxProbes,
+ * probeId, probeTtlMs, keepMs.
  * Closed admits; open past its cooldown (or forced) turns half-open; half-open admits while fewer than
  * halfOpenMaxProbes probes are in flight (or forced), recording the probe.
- * Returns { admitted 0/1, state c/o/h, failures, openedAt, now, probes in flight }.
+ * Returns { admitted 0/1, state c/o/h, failures, openedAt, now, probes in flight }, and when closed also whether
+ * the mark is set (1: a store on the prefix cannot publish failure notices).
  */
 export const ACQUIRE_CIRCUIT_SCRIPT = new LuaScript(`${NOW}
-if s == 'c' then return { 1, 'c', f, opened, now, 0 } end
+if s == 'c' then return { 1, 'c', f, opened, now, 0, redis.call('EXISTS', KEYS[3]) } end
 local force = ARGV[1] == '1'
 if s == 'o' and (force or now - opened >= tonumber(ARGV[2])) then
   s = 'h'
@@ -60,13 +62,14 @@ return { s, opened, now }`);
  * or an open one past its cooldown (freeing the probe slots: their probes no longer count); a release
  * only frees the probe slot. The first failure counted since there were none is published on `channel`
  * (message: the hash key), so that routers holding calls admitted with none counted report their success
- * (`pcall`: a user the ACL denies the channel still has its failure counted).
- * Returns { state, failures, openedAt, now, probes in flight }.
+ * (`pcall`: a user the ACL denies the channel still has its failure counted, and the answer says it was not
+ * published). Returns { state, failures, openedAt, now, probes in flight, published 0/1 }.
  */
 export const REPORT_CIRCUIT_SCRIPT = new LuaScript(`local probe = 0
 if ARGV[2] ~= '' then probe = redis.call('ZREM', KEYS[2], ARGV[2]) end
 ${NOW}
 local keep = tonumber(ARGV[5])
+local published = 1
 if ARGV[1] == 's' then
   f = 0
   if s == 'c' then
@@ -80,7 +83,10 @@ if ARGV[1] == 's' then
   end
 elseif ARGV[1] == 'f' or ARGV[1] == 'u' then
   f = f + 1
-  if f == 1 then redis.pcall('PUBLISH', ARGV[7], KEYS[1]) end
+  if f == 1 then
+    local r = redis.pcall('PUBLISH', ARGV[7], KEYS[1])
+    if type(r) == 'table' and r.err then published = 0 end
+  end
   local u = ARGV[1] == 'u'
   local lapsed = s == 'h' or (s == 'o' and now - opened >= tonumber(ARGV[6]))
   if (s == 'h' and probe == 1) or (u and lapsed) or (s == 'c' and f >= tonumber(ARGV[3])) then
@@ -95,4 +101,4 @@ elseif ARGV[1] == 'f' or ARGV[1] == 'u' then
 end
 local probes = 0
 if s == 'h' then probes = redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf') end
-return { s, f, opened, now, probes }`);
+return { s, f, opened, now, probes, published }`);

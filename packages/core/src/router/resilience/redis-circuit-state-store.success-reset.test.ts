@@ -2,17 +2,20 @@
  * A success resets the consecutive failures in the Redis circuit store as it does in the in-memory breaker
  * (circuit-scripts.ts: "the state machine mirrors `CircuitBreaker`"), including the success of a call admitted
  * while no failure was counted (another router's failure reaches a router as the notice the outcome script
- * publishes, or it reports every success while it cannot hear notices); and a healthy deployment's success still
- * costs no round trip. Real Redis from vitest.global-setup.ts.
+ * publishes, or it reports every success while it cannot hear notices: its subscribed connection down or not
+ * answering, or a store on the prefix whose Redis user cannot publish them); and a healthy deployment's success
+ * still costs no round trip. Real Redis from vitest.global-setup.ts (behind a loopback relay for a stalled
+ * connection).
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CircuitBreakerSchema } from '../../config/schema.js';
 import { testServiceUrls } from '../../stores/__fixtures__/store-fixtures.js';
 import { connectRedis, RedisHandle } from '../../stores/redis/redis-connection.js';
+import { startTcpRelay } from '../../test/tcp-relay.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { DeploymentCircuit } from './circuit-state-store.js';
-import { RedisCircuitStateStore } from './redis-circuit-state-store.js';
+import { RedisCircuitStateStore, type RedisCircuitStateStoreOptions } from './redis-circuit-state-store.js';
 
 const { redisUrl } = testServiceUrls();
 const skip = redisUrl ? undefined : 'Redis not available';
@@ -25,10 +28,28 @@ describe.skipIf(skip !== undefined)('RedisCircuitStateStore: a success between f
 
   const config = CircuitBreakerSchema.parse({ failureThreshold: 2, cooldownMs: 60_000 });
 
-  async function openStore(prefix = `t${randomBytes(6).toString('hex')}:`): Promise<RedisCircuitStateStore> {
-    const store = await RedisCircuitStateStore.connect(redisUrl!, { keyPrefix: prefix });
+  async function openStore(prefix = `t${randomBytes(6).toString('hex')}:`, url = redisUrl!, options: RedisCircuitStateStoreOptions = {}): Promise<RedisCircuitStateStore> {
+    const store = await RedisCircuitStateStore.connect(url, { keyPrefix: prefix, ...options });
     cleanup.push(() => store.close());
     return store;
+  }
+
+  async function admin(): Promise<RedisHandle> {
+    const handle = (await connectRedis(redisUrl!, '')).retain();
+    cleanup.push(() => handle.release());
+    return handle;
+  }
+
+  /** A Redis user of its own with these ACL rules, as a URL (and its name). */
+  async function userUrl(rules: string[]): Promise<{ url: string; user: string }> {
+    const a = await admin();
+    const user = `t${randomBytes(6).toString('hex')}`;
+    await a.command(['ACL', 'SETUSER', user, 'on', '>pw', ...rules]);
+    cleanup.push(() => a.command(['ACL', 'DELUSER', user]));
+    const url = new URL(redisUrl!);
+    url.username = user;
+    url.password = 'pw';
+    return { url: url.toString(), user };
   }
 
   /**
@@ -171,27 +192,20 @@ describe.skipIf(skip !== undefined)('RedisCircuitStateStore: a success between f
   });
 
   it('notices missed while the notice connection was down: the success of a call admitted before is reported', async () => {
-    const admin = (await connectRedis(redisUrl!, '')).retain();
-    cleanup.push(() => admin.release());
+    const redis = await admin();
     // Its own Redis user, so that CLIENT KILL reaches only this store's subscribed connection.
-    const user = `t${randomBytes(6).toString('hex')}`;
-    await admin.command(['ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all']);
-    cleanup.push(() => admin.command(['ACL', 'DELUSER', user]));
-    const url = new URL(redisUrl!);
-    url.username = user;
-    url.password = 'pw';
-    const store = await RedisCircuitStateStore.connect(url.toString(), { keyPrefix: `t${randomBytes(6).toString('hex')}:` });
-    cleanup.push(() => store.close());
+    const { url, user } = await userUrl(['~*', '&*', '+@all']);
+    const store = await openStore(undefined, url);
     const circuit = store.circuit('primary', { config, now: Date.now });
     const key = `${store.keyPrefix}{primary}`;
     expect(store.heard(key)).toBeDefined();
     const before = await circuit.acquire();
 
-    expect(await admin.command(['CLIENT', 'KILL', 'USER', user, 'TYPE', 'pubsub'])).toBe(1);
+    expect(await redis.command(['CLIENT', 'KILL', 'USER', user, 'TYPE', 'pubsub'])).toBe(1);
     // node-redis reconnects and subscribes again by itself.
     await vi.waitFor(
       async () => {
-        expect(await admin.command(['PUBSUB', 'NUMSUB', store.channel])).toEqual([store.channel, 1]);
+        expect(await redis.command(['PUBSUB', 'NUMSUB', store.channel])).toEqual([store.channel, 1]);
         expect(store.heard(key)).toBeDefined();
       },
       { timeout: 10_000, interval: 20 },
@@ -207,17 +221,10 @@ describe.skipIf(skip !== undefined)('RedisCircuitStateStore: a success between f
   });
 
   it('a Redis user the ACL denies the notice channel: failures still count and open, every success is reported', async () => {
-    const admin = (await connectRedis(redisUrl!, '')).retain();
-    cleanup.push(() => admin.release());
-    const user = `t${randomBytes(6).toString('hex')}`;
-    await admin.command(['ACL', 'SETUSER', user, 'on', '>pw', '~*', '+@all', 'resetchannels']);
-    cleanup.push(() => admin.command(['ACL', 'DELUSER', user]));
-    const url = new URL(redisUrl!);
-    url.username = user;
-    url.password = 'pw';
+    // Redis 7 gives a new ACL user no channel unless told (acl-pubsub-default resetchannels).
+    const { url } = await userUrl(['~*', '+@all', 'resetchannels']);
     const errors: unknown[] = [];
-    const store = await RedisCircuitStateStore.connect(url.toString(), { keyPrefix: `t${randomBytes(6).toString('hex')}:`, onError: (e) => errors.push(e) });
-    cleanup.push(() => store.close());
+    const store = await openStore(undefined, url, { onError: (e) => errors.push(e) });
     const circuit = store.circuit('primary', { config, now: Date.now });
     const run = vi.spyOn(store, 'run');
     circuit.success(await circuit.acquire());
@@ -227,7 +234,116 @@ describe.skipIf(skip !== undefined)('RedisCircuitStateStore: a success between f
     circuit.failure(await circuit.acquire());
     await store.flush();
     expect(circuit.state).toBe('open');
-    // The refused subscription, told once.
-    expect(errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/NOPERM/) })]);
+    // Told once each: it may not publish the notices (its failures, the second one included, go unannounced), nor
+    // subscribe to them.
+    expect(errors).toEqual([
+      expect.objectContaining({ code: 'permission_denied', message: expect.stringMatching(/may not PUBLISH on .*failed: NOPERM/) }),
+      expect.objectContaining({ message: expect.stringMatching(/^NOPERM/) }),
+    ]);
   });
+
+  it('two routers, B\'s Redis user denied the channel: B marks the prefix, so A reports its success too (one breaker)', async () => {
+    const prefix = `t${randomBytes(6).toString('hex')}:`;
+    const { url } = await userUrl(['~*', '+@all', 'resetchannels']);
+    const storeA = await openStore(prefix);
+    const storeB = await openStore(prefix, url, { onError: () => {} });
+    const a = storeA.circuit('primary', { config, now: Date.now });
+    const b = storeB.circuit('primary', { config, now: Date.now });
+    // B's failures are never announced: A's admission reads B's mark, so A does not trust its silence.
+    await failureSuccessFailure(a, b, async () => {
+      await storeB.flush();
+      await storeA.flush();
+    });
+    expect(b.state).toBe('closed');
+    expect(await (await admin()).command(['PTTL', `${prefix}unannounced`])).toBeGreaterThan(0);
+  });
+
+  it('a Redis user that may subscribe but not PUBLISH: each store tells onError once, and every success is reported', async () => {
+    const prefix = `t${randomBytes(6).toString('hex')}:`;
+    const { url } = await userUrl(['~*', '&*', '+@all', '-publish']);
+    const errors: unknown[] = [];
+    const storeA = await openStore(prefix, url, { onError: (e) => errors.push(e) });
+    const storeB = await openStore(prefix, url, { onError: (e) => errors.push(e) });
+    const a = storeA.circuit('primary', { config, now: Date.now });
+    const b = storeB.circuit('primary', { config, now: Date.now });
+    await failureSuccessFailure(a, b, async () => {
+      await storeB.flush();
+      await storeA.flush();
+    });
+    expect(b.state).toBe('closed');
+    expect(errors).toEqual([
+      expect.objectContaining({ code: 'permission_denied', message: expect.stringMatching(/NOPERM/) }),
+      expect.objectContaining({ code: 'permission_denied', message: expect.stringMatching(/NOPERM/) }),
+    ]);
+  });
+
+  it('PUBLISH refused after start (an ACL changed): the outcome script says the notice was not sent; onError is told and other routers stop trusting silence', async () => {
+    const prefix = `t${randomBytes(6).toString('hex')}:`;
+    const { url, user } = await userUrl(['~*', '&*', '+@all']);
+    const errorsB: unknown[] = [];
+    const storeA = await openStore(prefix);
+    const storeB = await openStore(prefix, url, { onError: (e) => errorsB.push(e) });
+    const a = storeA.circuit('primary', { config, now: Date.now });
+    const b = storeB.circuit('primary', { config, now: Date.now });
+    const redis = await admin();
+    await redis.command(['ACL', 'SETUSER', user, '-publish']);
+
+    b.failure(await b.acquire());
+    b.failure(await b.acquire());
+    await storeB.flush();
+    expect(b.state).toBe('open');
+    // Told once (the first failure of the streak is the one announced; its PUBLISH was refused).
+    expect(errorsB).toEqual([expect.objectContaining({ code: 'permission_denied', message: expect.stringContaining(`may not PUBLISH on ${prefix}failed`) })]);
+    await vi.waitFor(async () => expect(await redis.command(['EXISTS', `${prefix}unannounced`])).toBe(1), { timeout: 5_000, interval: 20 });
+    // A clean admission in A now is not trusted: its success goes to Redis.
+    b.reset();
+    await storeB.flush();
+    const runA = vi.spyOn(storeA, 'run');
+    a.success(await a.acquire());
+    await storeA.flush();
+    expect(runA).toHaveBeenCalledTimes(2);
+  });
+
+  it('a subscribed connection that stops delivering without closing: silence is no longer trusted (a PING unanswered within timeoutMs), the success is reported', async () => {
+    const prefix = `t${randomBytes(6).toString('hex')}:`;
+    const target = new URL(redisUrl!);
+    const relay = await startTcpRelay({ host: target.hostname, port: Number(target.port) });
+    cleanup.push(() => relay.close());
+    // Through the relay: connection #0 is A's, #1 its subscribed one (opened by the constructor).
+    const storeA = await openStore(prefix, `redis://127.0.0.1:${relay.port}`);
+    const storeB = await openStore(prefix);
+    const a = storeA.circuit('primary', { config, now: Date.now });
+    const b = storeB.circuit('primary', { config, now: Date.now });
+    const key = `${prefix}{primary}`;
+    const inFlight = await a.acquire();
+    expect(storeA.heard(key)).toBeDefined();
+
+    relay.stall(1);
+    b.failure(await b.acquire());
+    await storeB.flush();
+    // flush() waits for the notices at most timeoutMs (1 s): it neither hangs nor leaves silence trusted. The hang
+    // guard is ten times that.
+    const flushed = await Promise.race([storeA.flush().then(() => 'flushed'), new Promise((r) => setTimeout(() => r('hung'), 10_000))]);
+    expect(flushed).toBe('flushed');
+    expect(storeA.heard(key)).toBeUndefined();
+
+    const runA = vi.spyOn(storeA, 'run');
+    a.success(inFlight);
+    expect(runA).toHaveBeenCalledTimes(1);
+    await storeA.flush();
+    b.failure(await b.acquire());
+    await storeB.flush();
+    expect(b.state).toBe('closed');
+  }, 20_000);
+
+  it('a stalled subscribed connection is noticed without a flush (a PING every 2 s, answered within timeoutMs)', async () => {
+    const target = new URL(redisUrl!);
+    const relay = await startTcpRelay({ host: target.hostname, port: Number(target.port) });
+    cleanup.push(() => relay.close());
+    const store = await openStore(undefined, `redis://127.0.0.1:${relay.port}`);
+    const key = `${store.keyPrefix}{primary}`;
+    expect(store.heard(key)).toBeDefined();
+    relay.stall(1);
+    await vi.waitFor(() => expect(store.heard(key)).toBeUndefined(), { timeout: 10_000, interval: 50 });
+  }, 20_000);
 });

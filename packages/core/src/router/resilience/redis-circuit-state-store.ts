@@ -25,6 +25,18 @@ const KEEP_MS = 86_400_000;
 const TIMED_OUT = Symbol('timed out');
 /** Circuits whose failure notices a store keeps count of (more, and it forgets them all: see `#notice`). */
 const MAX_NOTICED = 10_000;
+/** How often a store checks that its subscribed connection still delivers (a PING answered within `timeoutMs`). */
+const HEARING_CHECK_MS = 2_000;
+/**
+ * How long the mark of a store that cannot publish failure notices (`<keyPrefix>unannounced`) lives; the store
+ * renews it every third of this while it still cannot publish.
+ */
+const UNANNOUNCED_MARK_MS = 60_000;
+
+/** A Redis ACL refusal (NOPERM). */
+function isNoPerm(e: unknown): boolean {
+  return String((e as Error)?.message ?? e).startsWith('NOPERM');
+}
 
 /** The permit of a disabled circuit (nothing is reported). */
 const UNCOUNTED: CircuitPermit = Object.freeze({ probe: false });
@@ -36,8 +48,8 @@ class SharedProbe implements CircuitPermit {
   constructor(readonly id: string) {}
 }
 
-type AcquireReply = [number, string, number, number, number, number];
-type ReportReply = [string, number, number, number, number];
+type AcquireReply = [number, string, number, number, number, number, number?];
+type ReportReply = [string, number, number, number, number, number];
 type PeekReply = [string, number, number];
 
 function stateOf(code: string): CircuitState {
@@ -64,8 +76,11 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
  * (a failure, a probe, or a success after failures), sent without waiting. A healthy deployment thus
  * costs one round trip per attempt. Other routers' failures are heard as notices the outcome script
  * publishes (a circuit's first failure since it had none), on a second, subscribed connection: a success
- * after one is reported, to reset it. A token count takes no permit: it reads the state with a script that
- * writes nothing (`peek`) and reports a provider failure as `unadmittedFailure`. Candidate filtering reads each router's local view (the state
+ * after one is reported, to reset it. Silence is trusted only while that connection answers a PING (every
+ * 2 s, within `timeoutMs`) and while no store on the prefix has found it cannot publish (its Redis user
+ * lacks PUBLISH on `<keyPrefix>failed`: it sets `<keyPrefix>unannounced`, which admissions read).
+ * A token count takes no permit: it reads the state with a script that writes nothing (`peek`) and reports
+ * a provider failure as `unadmittedFailure`. Candidate filtering reads each router's local view (the state
  * its last script answer showed) and never waits. When Redis fails or is slow, the local view decides
  * and `onError` hears about it: the circuit store never fails a call.
  */
@@ -84,8 +99,20 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   readonly #channel: string;
   readonly #listening: Promise<void>;
   #subscription: RedisSubscription | undefined;
-  /** Whether failure notices are heard now (subscribed, connection up). */
+  /** Whether failure notices are heard now: subscribed, connection up, not late, this store can publish. */
   #hearing = false;
+  /** The subscribed connection is up (as the handle says). */
+  #up = false;
+  /** A PING on the subscribed connection went unanswered past `timeoutMs` (and is still unanswered). */
+  #late = false;
+  /** The PING in flight on the subscribed connection, bounded by `timeoutMs` (see `#checkHearing`). */
+  #check: Promise<void> | undefined;
+  #checkTimer: ReturnType<typeof setInterval> | undefined;
+  /** This store's Redis user may not PUBLISH on the channel (see `unannounced`). */
+  #cannotPublish = false;
+  #markTimer: ReturnType<typeof setInterval> | undefined;
+  /** Set (with an expiry) while some store on this prefix cannot publish notices; admissions read it. */
+  readonly #markKey: string;
   /** Numbers the notices heard and the gaps in hearing them (see `heard`). */
   #seq = 0;
   /** `#seq` at the last time notices may have been missed or were heard again. */
@@ -101,9 +128,10 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     this.probeTtlMs = positiveInt('probeTtlMs', options.probeTtlMs, 120_000);
     this.timeoutMs = storeTimeoutMs(options.timeoutMs, 1_000, 'Redis circuit store');
     this.#onError = options.onError ?? ((e) => this.#warn(e));
-    this.#redis = redis.retain();
+    this.#redis = redis.retain(this.timeoutMs);
     this.#channel = `${prefix}failed`;
-    this.#listening = this.#listen();
+    this.#markKey = `${prefix}unannounced`;
+    this.#listening = Promise.all([this.#listen(), this.#probePublish()]).then(() => undefined);
   }
 
   /** Subscribes to the failure notices; when that fails, every success is reported (see `heard`). */
@@ -112,16 +140,113 @@ export class RedisCircuitStateStore implements CircuitStateStore {
       const subscription = await this.#redis.subscribe(
         this.#channel,
         (key) => this.#notice(key),
-        (hearing) => {
-          this.#hearing = hearing && !this.#closed;
-          this.#gapAt = ++this.#seq;
+        (up) => {
+          this.#up = up;
+          this.#setHearing();
         },
       );
-      if (this.#closed) subscription.close();
-      else this.#subscription = subscription;
+      if (this.#closed) {
+        subscription.close();
+        return;
+      }
+      this.#subscription = subscription;
+      this.#checkTimer = setInterval(() => void this.#checkHearing(), HEARING_CHECK_MS);
+      this.#checkTimer.unref?.();
     } catch (e) {
       if (!(LLMError.isInstance(e) && e.code === 'unsupported') && !this.#closed) this.error(e);
     }
+  }
+
+  /** Whether this store's Redis user may publish failure notices: one PUBLISH of an empty message (ignored). */
+  async #probePublish(): Promise<void> {
+    try {
+      await this.#redis.command(['PUBLISH', this.#channel, '']);
+    } catch (e) {
+      if (isNoPerm(e)) await this.unannounced(e);
+      else if (!this.#closed) this.error(e);
+    }
+  }
+
+  #setHearing(): void {
+    this.#hearing = this.#up && !this.#late && !this.#closed && !this.#cannotPublish;
+    // Any change may have lost notices (or stopped a router from sending them): a gap.
+    this.#gapAt = ++this.#seq;
+  }
+
+  /**
+   * One PING on the subscribed connection, answered after every notice queued there before it: unanswered within
+   * `timeoutMs` (a stalled connection or proxy that keeps it open), silence is not trusted until it is answered.
+   * No second PING while one is unanswered.
+   */
+  #checkHearing(): Promise<void> {
+    const subscription = this.#subscription;
+    if (subscription === undefined || !this.#up || this.#late || this.#closed) return Promise.resolve();
+    this.#check ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#late = true;
+        this.#setHearing();
+        resolve();
+      }, this.timeoutMs);
+      timer.unref?.();
+      void subscription
+        .caughtUp()
+        .catch(() => {})
+        .then(() => {
+          // Answered (late or not), or failed with its connection (which then says when it is up again).
+          clearTimeout(timer);
+          this.#check = undefined;
+          if (this.#late) {
+            this.#late = false;
+            this.#setHearing();
+          }
+          resolve();
+        });
+    });
+    return this.#check;
+  }
+
+  /**
+   * @internal This store's Redis user was refused a PUBLISH on the channel (the probe at start, or the outcome
+   * script's notice): its failures go unannounced, so no router on the prefix may trust silence. It tells
+   * `onError` (once per such period) and keeps `<keyPrefix>unannounced` set, which every admission reads (a
+   * success of a call admitted while it is set is reported), re-checking every renewal whether it may publish.
+   */
+  async unannounced(cause?: unknown): Promise<void> {
+    if (this.#closed || this.#cannotPublish) return;
+    this.#cannotPublish = true;
+    this.#setHearing();
+    const detail = cause === undefined ? '' : `: ${(cause as Error)?.message ?? String(cause)}`;
+    this.error(
+      new LLMError({
+        code: 'permission_denied',
+        message: `Redis circuit store: this Redis user may not PUBLISH on ${this.#channel}${detail}; so every router on this key prefix reports every success (a second round trip) until it may (give every router's Redis user PUBLISH and SUBSCRIBE on that channel)`,
+        cause,
+      }),
+    );
+    this.#markTimer = setInterval(() => void this.#renewMark(), UNANNOUNCED_MARK_MS / 3);
+    this.#markTimer.unref?.();
+    await this.#mark();
+  }
+
+  #mark(): Promise<void> {
+    return this.#redis
+      .command(['SET', this.#markKey, '1', 'PX', String(UNANNOUNCED_MARK_MS)])
+      .then(() => undefined, (e: unknown) => (this.#closed ? undefined : this.error(e)));
+  }
+
+  async #renewMark(): Promise<void> {
+    try {
+      await this.#redis.command(['PUBLISH', this.#channel, '']);
+      // Allowed again: the mark lapses by itself (unless another store renews it).
+      clearInterval(this.#markTimer);
+      this.#markTimer = undefined;
+      this.#cannotPublish = false;
+      this.#setHearing();
+      return;
+    } catch (e) {
+      if (!isNoPerm(e) && !this.#closed) this.error(e);
+    }
+    await this.#mark();
   }
 
   /** Connects to `url` (needs the optional `redis` package) and opens a store on its own connection. */
@@ -153,7 +278,8 @@ export class RedisCircuitStateStore implements CircuitStateStore {
    */
   async flush(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
-    if (this.#hearing) await this.#subscription?.caughtUp().catch(() => {});
+    // Bounded by timeoutMs: past it (a stalled connection) notices are no longer trusted (see `heard`).
+    if (this.#hearing) await this.#checkHearing();
   }
 
   /**
@@ -163,7 +289,9 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#hearing = false;
+    this.#setHearing();
+    clearInterval(this.#checkTimer);
+    clearInterval(this.#markTimer);
     this.#subscription?.close();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeoutMs)))]);
@@ -173,13 +301,16 @@ export class RedisCircuitStateStore implements CircuitStateStore {
 
   /**
    * @internal What this store has heard of `key`'s failures: a number that changes with each failure notice for
-   * it (and whenever notices may have been missed), or undefined while notices are not heard.
+   * it (and whenever notices may have been missed), or undefined while notices are not heard (the subscribed
+   * connection down, not answering a PING within `timeoutMs`, or this store's user unable to publish).
    */
   heard(key: string): number | undefined {
     return this.#hearing ? Math.max(this.#gapAt, this.#notices.get(key) ?? 0) : undefined;
   }
 
   #notice(key: string): void {
+    // The empty message of a publish probe (see `#probePublish`).
+    if (key === '') return;
     if (this.#notices.size >= MAX_NOTICED && !this.#notices.has(key)) {
       // Forgetting what was heard is a gap: every circuit reports its next success once.
       this.#notices.clear();
@@ -191,6 +322,11 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   /** @internal The channel the outcome script announces failures on. */
   get channel(): string {
     return this.#channel;
+  }
+
+  /** @internal The key set while some store on this prefix cannot publish failure notices. */
+  get markKey(): string {
+    return this.#markKey;
   }
 
   /** @internal */
@@ -236,6 +372,8 @@ export class RedisCircuitStateStore implements CircuitStateStore {
 /** One deployment's circuit in Redis, with this router's view of it. */
 class SharedCircuit implements DeploymentCircuit {
   private readonly keys: [string, string];
+  /** Admission's keys: the circuit's, and the store's mark of unannounced failures. */
+  private readonly admitKeys: [string, string, string];
   private view: CircuitState = 'closed';
   /** Local-clock time at which an open view turns half-open. */
   private openUntil = 0;
@@ -266,6 +404,7 @@ class SharedCircuit implements DeploymentCircuit {
     private readonly options: CircuitOptions,
   ) {
     this.keys = [key, `${key}:probes`];
+    this.admitKeys = [key, `${key}:probes`, store.markKey];
   }
 
   get enabled(): boolean {
@@ -291,7 +430,7 @@ class SharedCircuit implements DeploymentCircuit {
     const seq = ++this.sent;
     // As heard when the script is sent: a failure counted after the admission is heard of after this.
     const clean = this.cleanPermit();
-    const reply = this.store.run<AcquireReply>(ACQUIRE_CIRCUIT_SCRIPT, this.keys, [
+    const reply = this.store.run<AcquireReply>(ACQUIRE_CIRCUIT_SCRIPT, this.admitKeys, [
       force ? 1 : 0,
       config.cooldownMs,
       config.halfOpenMaxProbes,
@@ -318,7 +457,8 @@ class SharedCircuit implements DeploymentCircuit {
         this.apply(seq, r[1], Number(r[2]), r[3], r[4]);
         if (Number(r[0]) !== 1) return undefined;
         if (r[1] === 'h') return new SharedProbe(id);
-        return Number(r[2]) === 0 ? clean : DIRTY;
+        // Failures counted, or a store on the prefix cannot announce its own: the success is reported.
+        return Number(r[2]) === 0 && Number(r[6]) !== 1 ? clean : DIRTY;
       },
       (e: unknown) => {
         clearTimeout(timer);
@@ -377,7 +517,8 @@ class SharedCircuit implements DeploymentCircuit {
    * A success resets the failure count. Skipped (no round trip) only when there is nothing to reset as far as
    * this router knows: admitted with none counted, none in the answers since, none of its own on the way, and
    * no notice of one since the admission was sent (the outcome script publishes a circuit's first failure
-   * since it had none; while notices are not heard, every success is reported). See docs/core/router.md.
+   * since it had none; while notices are not heard, or a store on the prefix cannot publish them, every success
+   * is reported). See docs/core/router.md.
    */
   success(permit?: CircuitPermit): void {
     if (!this.options.config.enabled) return;
@@ -451,6 +592,8 @@ class SharedCircuit implements DeploymentCircuit {
         (r) => {
           if (failure) this.failuresInFlight--;
           this.apply(seq, r[0], Number(r[1]), r[2], r[3]);
+          // The notice of this failure could not be published (an ACL): nobody may trust silence.
+          if (Number(r[5]) === 0) void this.store.unannounced();
         },
         (e: unknown) => {
           if (failure) this.failuresInFlight--;

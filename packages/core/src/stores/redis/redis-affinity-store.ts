@@ -31,7 +31,7 @@ export class RedisAffinityStore implements PromptCacheAffinityStore {
     if (typeof prefix !== 'string') throw invalid('keyPrefix', 'must be a string');
     this.keyPrefix = prefix;
     this.timeoutMs = storeTimeoutMs(options.timeoutMs, 1_000, 'Redis affinity store');
-    this.#redis = redis.retain();
+    this.#redis = redis.retain(this.timeoutMs);
   }
 
   /** Connects to `url` (needs the optional `redis` package) and opens a store on its own connection. */

@@ -37,7 +37,7 @@ export class RedisBudgetStore implements BudgetStore {
     options: RedisBudgetStoreOptions = {},
   ) {
     this.timeoutMs = redisTimeout(options.timeoutMs, 'timeoutMs');
-    redis.retain();
+    redis.retain(this.timeoutMs);
   }
 
   async reserve(request: BudgetReserveRequest): Promise<BudgetReservation> {

@@ -39,13 +39,18 @@ export class LuaScript {
   }
 }
 
-/** How long the last `release()` lets the commands in flight finish before it drops the connection (ms). */
+/**
+ * How long the last `release()` lets the commands in flight finish before it drops the connection (ms), when no
+ * holder named its own bound (see `retain`).
+ */
 export const CLOSE_GRACE_MS = 2_000;
 
 /** One Redis connection shared by the shared-mode stores; closes with the last `release()`. */
 export class RedisHandle {
   private refs = 0;
   private closed = false;
+  /** The largest bound on a command the holders gave `retain` (0: none given). */
+  private graceMs = 0;
   /** The second connection, for subscriptions (a subscribed connection runs no other command); opened with the first. */
   private subscriber?: { client: RedisCommandClient; connected: Promise<unknown>; listening: Set<(listening: boolean) => void> };
   lastError: unknown;
@@ -59,25 +64,36 @@ export class RedisHandle {
     });
   }
 
-  retain(): this {
+  /**
+   * Takes a reference. `boundMs`: the longest this holder waits for a command (its `timeoutMs`); the last
+   * `release()` gives the commands in flight the largest bound any holder named.
+   */
+  retain(boundMs?: number): this {
     this.refs += 1;
+    if (boundMs !== undefined && boundMs > this.graceMs) this.graceMs = boundMs;
     return this;
   }
 
   /**
-   * Lets go of one reference; the last one closes the connection, waiting for the commands in flight at most
-   * `CLOSE_GRACE_MS`: past it (a stalled Redis never answers them) or on a close error the socket is destroyed
-   * and those commands fail, so shutdown never hangs on Redis.
+   * Lets go of one reference; the last one closes the connection, waiting for the commands in flight at most the
+   * largest bound a holder gave `retain` (`CLOSE_GRACE_MS` when none did): past it (a stalled Redis never answers
+   * them; their holders gave up on them by then) or on a close error the socket is destroyed and those commands
+   * fail, so shutdown never hangs on Redis.
    */
   async release(): Promise<void> {
     this.refs -= 1;
     if (this.refs > 0 || this.closed) return;
     this.closed = true;
-    // Nothing on the subscribed connection is worth waiting for.
-    this.subscriber?.client.destroy();
+    // Nothing on the subscribed connection is worth waiting for. Before its socket exists destroy() does nothing
+    // and the connect goes on: destroyed again once it settles (`subscribe` sees the handle closed).
+    const sub = this.subscriber;
+    if (sub) {
+      sub.client.destroy();
+      void sub.connected.then(() => sub.client.destroy(), () => {});
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), CLOSE_GRACE_MS);
+      timer = setTimeout(() => resolve(false), this.graceMs || CLOSE_GRACE_MS);
     });
     const closed = await Promise.race([this.client.close().then(() => true, () => false), grace]);
     clearTimeout(timer);
@@ -108,6 +124,11 @@ export class RedisHandle {
     }
     const { client, connected, listening } = this.subscriber;
     await connected;
+    if (this.closed) {
+      // Released while connecting (release() destroys it too, once the connect settles).
+      client.destroy();
+      throw new LLMError({ code: 'engine_unavailable', message: 'The Redis connection is closed' });
+    }
     await client.subscribe!(channel, onMessage);
     listening.add(onListening);
     onListening(true);

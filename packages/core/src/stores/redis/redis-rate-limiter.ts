@@ -28,7 +28,7 @@ export class RedisRateLimiter implements RateLimiter {
     options: RedisRateLimiterOptions = {},
   ) {
     this.timeoutMs = redisTimeout(options.timeoutMs, 'timeoutMs');
-    redis.retain();
+    redis.retain(this.timeoutMs);
   }
 
   async acquire(scopes: RateScope[], options: RateAcquireOptions): Promise<RateDecision> {

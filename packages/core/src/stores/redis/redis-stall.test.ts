@@ -77,4 +77,24 @@ describe.skipIf(!redisUrl)('a Redis that stops answering', () => {
     expect(await within(release, 10_000)).toBe('resolved');
     expect(await within(waiting, 1_000)).toBe('rejected');
   }, 20_000);
+
+  it('the last release() waits for a slow answer as long as the store holding the handle would (its timeoutMs)', async () => {
+    const r = await relay(new URL(redisUrl!));
+    cleanup.push(() => r.close());
+    const handle = await connectRedis(r.url, `grace${Date.now()}:`);
+    const budgets = new RedisBudgetStore(handle, Date.now, { timeoutMs: 10_000 });
+    expect((await budgets.reserve({ tenantId: 'acme', period: 'month', limitUsd: 1, estimateUsd: 0.1, reservationId: 'warm' })).ok).toBe(true);
+
+    r.hold();
+    const reserve = budgets.reserve({ tenantId: 'acme', period: 'month', limitUsd: 1, estimateUsd: 0.1, reservationId: 'slow' });
+    reserve.catch(() => undefined);
+    // Answered 2.5 s after it was sent (a slow network or a busy Redis): a quarter of the store's bound, more than
+    // the 2 s a handle gives when no holder names a bound.
+    const late = setTimeout(() => r.flush(), 2_500);
+    cleanup.push(async () => clearTimeout(late));
+    const closing = budgets.close();
+    // Redis reserved it: the answer is not cut at close.
+    await expect(reserve).resolves.toMatchObject({ ok: true });
+    expect(await within(closing, 5_000)).toBe('resolved');
+  }, 20_000);
 });
