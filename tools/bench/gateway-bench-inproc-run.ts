@@ -13,12 +13,15 @@
  * `CONCURRENCY=512`, every stream's objects live as long as in the 512-stream burst (what the garbage
  * collector pays for them shows), still without sockets. `HEAP_PROFILE=1` samples where one more round
  * allocates (V8's sampling heap profiler, counting objects the GC has freed too) and prints the top sites,
- * and (with `--expose-gc`) the heap held per call in flight, `CONCURRENCY` calls at once.
+ * and (with `--expose-gc`) the heap held per call in flight, `CONCURRENCY` calls at once; `HELD_AT_MS` sets when that is
+ * measured (default 8 chunk delays after the calls start), `HEAP_SNAPSHOT=DIR` also writes heap snapshots at rest and
+ * then (DIR/rest.heapsnapshot, DIR/busy.heapsnapshot) to diff what a call holds.
  */
 import { getEventListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
+import { writeHeapSnapshot } from 'node:v8';
 import * as core from '@llmrr/core';
 import { LLMRouter, createStateStores } from '@llmrr/core';
 import { createGateway } from '@llmrr/gateway';
@@ -301,11 +304,17 @@ async function heapProfile(): Promise<void> {
   // The heap held by calls in flight: after a full GC with every worker's call started (the first chunks
   // are out, the later ones spaced by CHUNK_DELAY_MS), against the heap at rest.
   gc();
+  // `HEAP_SNAPSHOT=DIR`: heap snapshots at rest and with the calls in flight (rest.heapsnapshot, busy.heapsnapshot), to
+  // diff what a call holds by constructor.
+  const snapshots = process.env.HEAP_SNAPSHOT;
+  if (snapshots) writeHeapSnapshot(`${snapshots}/rest.heapsnapshot`);
   const rest = process.memoryUsage().heapUsed;
   const round = run(CONCURRENCY);
-  await new Promise((r) => setTimeout(r, Math.max(10, CHUNK_DELAY_MS * 8)));
+  // `HELD_AT_MS`: when to measure (default 8 chunk delays in; the burst's first calls may still be starting then).
+  await new Promise((r) => setTimeout(r, Number(process.env.HELD_AT_MS ?? Math.max(10, CHUNK_DELAY_MS * 8))));
   gc();
   const busy = process.memoryUsage().heapUsed;
+  if (snapshots) writeHeapSnapshot(`${snapshots}/busy.heapsnapshot`);
   await round;
   console.log(`HEAP ${((busy - rest) / CONCURRENCY / 1024).toFixed(1)} KiB held per call in flight (${CONCURRENCY} at once${CHUNK_DELAY_MS ? '' : '; without --chunk-delay most have ended by then'})`);
 }

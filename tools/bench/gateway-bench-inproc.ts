@@ -19,7 +19,8 @@
  * of handing each out when the reader pulls (the default, as earlier measurements ran). `--heap`
  * instead runs each build once and prints what one round allocates per call, by allocating function (V8's
  * sampling heap profiler), and the heap a call in flight holds (measured with every call of a round in
- * flight, after a full GC). `--endpoint responses` calls `POST /v1/responses` (the Vercel AI SDK's body: one
+ * flight, after a full GC; the environment's `HELD_AT_MS` and `HEAP_SNAPSHOT=DIR` go to the runs: see
+ * gateway-bench-inproc-run.ts). `--endpoint responses` calls `POST /v1/responses` (the Vercel AI SDK's body: one
  * user message with an `input_text` part) instead of `POST /v1/chat/completions`, over the same upstream;
  * `--items N` sends an agent loop's conversation of N input items instead (user message, function_call,
  * function_call_output, assistant message, repeated; the last one a user message). `--tools N` adds N

@@ -244,24 +244,64 @@ interface LiveStream {
   acc: StreamAccumulator;
   /** The attempt's scope, when each part must be raced against its abort (see `PrimedStream.endsOnAbort`). */
   race: AttemptLease['scope'];
-  /** Settles a finished answer (the attempt, the cache, `.result`) before its `finish` part goes out. */
-  succeed: () => Promise<void>;
+  /** What `succeed` builds the result from (kept here, not in a closure of `runStream`: see `succeed`). */
+  plan: ExecutionPlan;
+  route: RoutePlan;
+  ttftMs: number;
+  attempts: PrimingAttempts;
+}
+
+/**
+ * Settles a finished answer (the attempt, the cache, `.result`) before its `finish` part goes out. A module-level
+ * function over the stream's state, not a closure made in `runStream`: such a closure keeps the generator's context,
+ * and with it the finished generator and its registers, for as long as the stream lives.
+ */
+async function succeed(st: StreamState, live: LiveStream): Promise<void> {
+  const { hooks } = st;
+  const held = live.lease;
+  let r: RouterResult;
+  try {
+    r = hooks.build(live.deployment, live.acc.result(), live.plan, live.route, live.ttftMs);
+    // The prompts the attempts before it had reported were billed too (a hedge loser's is not among them).
+    billFailedAttempts(r, live.attempts.paid);
+  } catch (e) {
+    held.release();
+    throw e;
+  }
+  held.succeed(r.usage.totalTokens);
+  // Stored before the finish part goes out, so a call right after the stream can hit it.
+  await hooks.store(r);
+  st.final = r;
+  st.done = true;
+  st.resolve(r);
 }
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /**
- * What a router stream's `runStream` shares with the rest of the stream (its loop, `settle`, `cancel`): one object
- * per stream, so that the generator is one module-level function. An `async function*` made per stream by a closure
- * gets its own prototype object and hidden classes: 15-24% of a streamed request's CPU at 64 in flight in the
- * in-process benchmark (docs/benchmarks.md, twenty-second session).
+ * What a router stream's `runStream` shares with the rest of the stream (its loop, `settleStream`, `cancelStream`): one
+ * object per stream, so that the generator and the loop's steps are module-level functions. An `async function*` made
+ * per stream by a closure gets its own prototype object and hidden classes: 15-24% of a streamed request's CPU at 64 in
+ * flight in the in-process benchmark (docs/benchmarks.md, twenty-second session); the loop's steps as closures made per
+ * stream held about 1 KiB while the stream lived (twenty-third session).
  */
 interface StreamState {
   readonly hooks: StreamHooks;
   readonly watch: ConsumerWatch;
   readonly resolve: (r: RouterResult) => void;
-  /** The end of the stream, once (see `createRouterStream`). */
-  readonly settle: () => void;
+  readonly reject: (e: LLMError) => void;
+  /** `receivedOrFailed` and `failLive` for this stream, made once (the loop hands them to each part's promise). */
+  readonly onPart: (r: IteratorResult<StreamPart>) => IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>>;
+  readonly onFail: (e: unknown) => IteratorResult<RouterStreamPart>;
+  /** The stream was iterated (it can be only once). */
+  consumed: boolean;
+  /** `runStream`'s generator, until the stream settles (giving up on an idle consumer closes it there). */
+  gen: AsyncGenerator<RouterStreamPart> | undefined;
+  /** The loop's step in progress (later calls wait for it). */
+  busy: Promise<IteratorResult<RouterStreamPart>> | undefined;
+  /** The loop handed out its last part: the next pull settles the stream. */
+  last: boolean;
+  settled: boolean;
   plan: ExecutionPlan | undefined;
   lease: AttemptLease | undefined;
   iterator: AsyncIterator<StreamPart> | undefined;
@@ -334,23 +374,7 @@ async function* runStream(st: StreamState): AsyncGenerator<RouterStreamPart> {
     st.watch.hold(held, planned.timeouts(d));
     const acc = new StreamAccumulator(hooks.estimatedInputTokens);
     const ttftMs = elapsedMs(hooks.startedAt, won.value.firstContentAt);
-    const succeed = async (): Promise<void> => {
-      let r: RouterResult;
-      try {
-        r = hooks.build(d, acc.result(), planned, route, ttftMs);
-        // The prompts the attempts before it had reported were billed too (a hedge loser's is not among them).
-        billFailedAttempts(r, attempts.paid);
-      } catch (e) {
-        held.release();
-        throw e;
-      }
-      held.succeed(r.usage.totalTokens);
-      // Stored before the finish part goes out, so a call right after the stream can hit it.
-      await hooks.store(r);
-      st.final = r;
-      st.done = true;
-      st.resolve(r);
-    };
+    const live: LiveStream = { deployment: d, scope: held.scope, race: won.value.endsOnAbort ? undefined : held.scope, lease: held, iterator: won.value.iterator, acc, plan: planned, route, ttftMs, attempts };
     st.watch.handing();
     yield { type: 'route', requestId: hooks.requestId, deployment: d.name, model: d.modelId, provider: d.provider, cached: false };
     st.watch.resumed();
@@ -359,7 +383,7 @@ async function* runStream(st: StreamState): AsyncGenerator<RouterStreamPart> {
       const part = buffered[i]!;
       acc.add(part);
       if (part.type === 'finish') {
-        await succeed();
+        await succeed(st, live);
         if (st.cancelled) return;
       }
       st.watch.handing();
@@ -367,7 +391,7 @@ async function* runStream(st: StreamState): AsyncGenerator<RouterStreamPart> {
       st.watch.resumed();
     }
     if (won.value.finished) return;
-    st.live = { deployment: d, scope: held.scope, race: won.value.endsOnAbort ? undefined : held.scope, lease: held, iterator: won.value.iterator, acc, succeed };
+    st.live = live;
   } catch (e) {
     // Planning failures (no deployment, bad strategy), an error thrown in by the consumer at a first part, and
     // anything unexpected: an error part. The attempt (if one was taken) is cancelled and its slot released,
@@ -379,11 +403,11 @@ async function* runStream(st: StreamState): AsyncGenerator<RouterStreamPart> {
         st.lease.scope?.cancel();
         st.lease.release();
       }
-      st.settle();
+      settleStream(st);
       yield { type: 'error', error: st.error };
     }
   } finally {
-    if (!st.live) st.settle();
+    if (!st.live) settleStream(st);
   }
 }
 
@@ -426,7 +450,7 @@ function untilCancelled<T>(st: StreamState, p: Promise<T>): Promise<T | undefine
  * An async generator (`runStream`) plans the request, wins an attempt and hands out the `route` and primed parts;
  * then it hands the engine's iterator to a hand-written loop (`liveNext`), which forwards each later part
  * with one promise reaction instead of a generator round trip. The loop keeps the generator's semantics:
- * calls are served in order, the stream settles (`settle`, the generator's `finally`) on the pull after
+ * calls are served in order, the stream settles (`settleStream`, the generator's `finally`) on the pull after
  * its last part or on `return()`.
  *
  * `cancel(reason)` ends the stream at once from outside its iteration (a pull may be waiting): the attempts
@@ -443,20 +467,20 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
   });
   // An unobserved rejection must never crash the process.
   result.catch(noop);
-  let consumed = false;
-  let gen: AsyncGenerator<RouterStreamPart> | undefined;
-  // Giving up on an idle consumer closes the stream where it waits (at a part handed out): it settles.
-  const watch = new ConsumerWatch(() => {
-    if (st.live) liveReturn(undefined).then(noop, noop);
-    else gen?.return(undefined).then(noop, noop);
-  });
-
-  /** The stream's state that `runStream` shares with the loop, `settle` and `cancel`. */
+  /** The stream's state that `runStream` shares with the loop, `settleStream` and `cancelStream`. */
   const st: StreamState = {
     hooks,
-    watch,
+    // Giving up on an idle consumer closes the stream where it waits (at a part handed out): it settles.
+    watch: new ConsumerWatch(() => giveUp(st)),
     resolve,
-    settle,
+    reject,
+    onPart: (r) => receivedOrFailed(st, r),
+    onFail: (e) => failLive(st, e),
+    consumed: false,
+    gen: undefined,
+    busy: undefined,
+    last: false,
+    settled: false,
     plan: undefined,
     lease: undefined,
     iterator: undefined,
@@ -469,226 +493,256 @@ export function createRouterStream(hooks: StreamHooks): RouterStream {
     primed: undefined,
     wake: undefined,
   };
-  /** The loop's step in progress (later calls wait for it). */
-  let busy: Promise<IteratorResult<RouterStreamPart>> | undefined;
-  /** The loop handed out its last part: the next pull settles the stream. */
-  let last = false;
-  let settled = false;
-
-  /** The end of the stream, once: the attempt released if nobody settled it, `.result` and the end event. */
-  function settle(): void {
-    if (settled) return;
-    settled = true;
-    watch.stop();
-    if (!st.done) {
-      const abandoned = watch.abandoned;
-      if (abandoned && st.lease && st.plan) {
-        // The router gave up on a consumer that stopped reading (totalMs, consumerIdleMs, its own abort).
-        settleAbandoned(st.lease, st.plan, abandoned, hooks.host.now);
-        st.error = abandoned;
-      } else {
-        // The consumer stopped reading: cancel the upstream, the deployment did nothing wrong. The attempt that
-        // was answering is recorded as `aborted` (telemetry's attempt count and child span), as when cancelled.
-        st.error = consumerAbort('The stream was closed by its consumer before it ended', st.lease, undefined);
-        if (st.lease && st.plan && !st.lease.isSettled) {
-          settleAbandoned(st.lease, st.plan, st.error, hooks.host.now);
-        } else {
-          st.lease?.scope?.cancel();
-          st.lease?.release();
-        }
-      }
-    }
-    closeQuietly(st.iterator);
-    if (st.error) {
-      reject(st.error);
-      hooks.end(undefined, st.error);
-    } else if (st.final) {
-      hooks.end(st.final, undefined);
-    }
-    // A consumer may keep the stream object long after its end (the gateway until its response is written):
-    // let the attempt, the engine iterator and the parts folded so far go now (measured: less GC per stream).
-    st.live = undefined;
-    st.iterator = undefined;
-    st.lease = undefined;
-    st.plan = undefined;
-    gen = undefined;
-  }
-
-  /** The step in progress ends the stream: it was cancelled while the step waited. */
-  function ended(): IteratorResult<RouterStreamPart> {
-    busy = undefined;
-    return DONE;
-  }
-
-  /** Hands out `part`; `terminal`: the stream's last one. */
-  function hand(part: RouterStreamPart, terminal: boolean): IteratorResult<RouterStreamPart> {
-    // Cancelled while the part was on its way (a finish being settled): the stream is over.
-    if (settled) return ended();
-    busy = undefined;
-    if (terminal) last = true;
-    watch.handing();
-    return { value: part, done: false };
-  }
-
-  /** After the first content there is no failover: the consumer sees the error as the last part. */
-  const failed = (e: unknown): IteratorResult<RouterStreamPart> => {
-    if (settled) return ended();
-    const { scope, deployment: d } = st.live!;
-    st.error = scope ? scope.errorFor(e) : toLLMError(e, { deployment: d.name, provider: d.provider });
-    st.live!.lease.fail(st.error);
-    st.done = true;
-    return hand({ type: 'error', error: st.error }, true);
-  };
-
-  /** Settling a finished answer failed (its result could not be built): an error part, as anything unexpected. */
-  const unexpected = (e: unknown): IteratorResult<RouterStreamPart> => {
-    if (settled) return ended();
-    if (st.done) {
-      busy = undefined;
-      settle();
-      return DONE;
-    }
-    st.error = toLLMError(e);
-    st.done = true;
-    return hand({ type: 'error', error: st.error }, true);
-  };
-
-  const received = (r: IteratorResult<StreamPart>): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> => {
-    if (r.done) {
-      const d = st.live!.deployment;
-      return failed(
-        new LLMError({
-          code: 'stream_interrupted',
-          message: `The stream from "${d.name}" ended without a finish or error part`,
-          deployment: d.name,
-          provider: d.provider,
-        }),
-      );
-    }
-    const part = r.value;
-    if (part.type === 'error') return failed(part.error);
-    st.live!.acc.add(part);
-    if (part.type === 'finish') return st.live!.succeed().then(() => hand(part, true), unexpected);
-    return hand(part, false);
-  };
-
-  function liveNext(): Promise<IteratorResult<RouterStreamPart>> {
-    if (busy) return busy.then(liveNext);
-    if (settled) return Promise.resolve(DONE);
-    if (last) {
-      settle();
-      return Promise.resolve(DONE);
-    }
-    watch.resumed();
-    const { race, iterator: engine } = st.live!;
-    const step = (race ? race.race(engine.next()) : engine.next()).then(receivedOrFailed, failed);
-    busy = step;
-    return step;
-  }
-
-  /** `received`, with anything it throws (a malformed part from the engine) ending the stream as an engine error. */
-  function receivedOrFailed(r: IteratorResult<StreamPart>): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> {
-    // Cancelled while the engine was asked for this part (its iterator is closed): the stream is over.
-    if (settled) return ended();
-    try {
-      return received(r);
-    } catch (e) {
-      return failed(e);
-    }
-  }
-
-  function liveReturn(value: unknown): Promise<IteratorResult<RouterStreamPart>> {
-    if (busy) return busy.then(() => liveReturn(value));
-    settle();
-    return Promise.resolve({ done: true, value: value as undefined });
-  }
-
-  function cancel(reason?: unknown): void {
-    if (settled || st.cancelled) return;
-    st.cancelled = true;
-    watch.stop();
-    // Before the first content: every attempt in flight (and any that would start), and a retry's backoff
-    // wait, are cancelled; a cache lookup or a plan being made is no longer waited for.
-    st.priming?.stop();
-    st.priming = undefined;
-    const w = st.wake;
-    st.wake = undefined;
-    w?.();
-    if (!st.done) {
-      st.error = consumerAbort('The stream was cancelled by its consumer', st.lease, reason);
-      st.done = true;
-      // The answering attempt (after the first content): cancelled, as for a consumer the router gave up on
-      // (unless it already succeeded: a finish being settled).
-      if (st.lease && st.plan && !st.lease.isSettled) settleAbandoned(st.lease, st.plan, st.error, hooks.host.now);
-    }
-    settle();
-  }
-
-  function liveThrow(e: unknown): Promise<IteratorResult<RouterStreamPart>> {
-    if (busy) return busy.then(() => liveThrow(e));
-    if (settled || last) {
-      settle();
-      return Promise.reject(e as Error);
-    }
-    // An error thrown in by the consumer: an error part, then the end. The consumer gave up, so the upstream
-    // is cancelled and the attempt's slot released as for return() (the deployment did nothing wrong).
-    st.error = toLLMError(e);
-    st.done = true;
-    st.live!.lease.scope?.cancel();
-    st.live!.lease.release();
-    const part = hand({ type: 'error', error: st.error }, true);
-    // Settled now (`.result`, `request:end`, the engine iterator closed): the consumer may never pull again.
-    settle();
-    return Promise.resolve(part);
-  }
-
   return {
     requestId: hooks.requestId,
     result,
-    cancel,
+    cancel: (reason?: unknown) => cancelStream(st, reason),
     spent: () => st.primed?.paid,
     [Symbol.asyncIterator](): AsyncIterator<RouterStreamPart> {
-      if (consumed) throw new LLMError({ code: 'invalid_request', message: 'A router stream can be iterated only once' });
-      consumed = true;
-      const g = runStream(st);
-      gen = g;
-      let started = false;
-      // A generator closed before its first `next()` never runs its body (nor its `finally`):
-      // settle `.result` and end the request here, or both would wait forever.
-      const closeUnstarted = (): void => {
-        if (started || settled) return;
-        started = true;
-        settled = true;
-        const error = new LLMError({ code: 'aborted', message: 'The stream was closed by its consumer before it started' });
-        reject(error);
-        hooks.end(undefined, error);
-      };
-      // `runStream` ends (done) where it hands the stream to the loop: that call continues in the loop.
-      const handedOver = (r: IteratorResult<RouterStreamPart>): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> =>
-        r.done && st.live ? liveNext() : r;
-      return {
-        next(): Promise<IteratorResult<RouterStreamPart>> {
-          started = true;
-          // Cancelled: `runStream` stops at its next step (a pull waiting there gets the end).
-          if (st.cancelled) return g.return(undefined);
-          // The router gave up on this consumer: it learns why, then the stream is over (never a silent end).
-          const error = watch.takeAbandoned();
-          if (error) return Promise.resolve({ value: { type: 'error', error }, done: false });
-          return st.live ? liveNext() : g.next().then(handedOver);
-        },
-        return(value?: unknown): Promise<IteratorResult<RouterStreamPart>> {
-          watch.stop();
-          closeUnstarted();
-          if (st.live) return liveReturn(value);
-          return g.return(value as undefined).then((r) => (st.live ? liveReturn(value) : r));
-        },
-        throw(e?: unknown): Promise<IteratorResult<RouterStreamPart>> {
-          watch.stop();
-          closeUnstarted();
-          if (st.live) return liveThrow(e);
-          return g.throw(e).then(undefined, (x: unknown) => (st.live ? liveThrow(e) : Promise.reject(x as Error)));
-        },
-      };
+      if (st.consumed) throw new LLMError({ code: 'invalid_request', message: 'A router stream can be iterated only once' });
+      st.consumed = true;
+      return new RouterStreamIterator(st);
     },
   };
+}
+
+/** The router gave up on an idle consumer: the stream is closed where it waits. */
+function giveUp(st: StreamState): void {
+  if (st.live) liveReturn(st, undefined).then(noop, noop);
+  else st.gen?.return(undefined).then(noop, noop);
+}
+
+/** The end of the stream, once: the attempt released if nobody settled it, `.result` and the end event. */
+function settleStream(st: StreamState): void {
+  if (st.settled) return;
+  st.settled = true;
+  const { hooks, watch } = st;
+  watch.stop();
+  if (!st.done) {
+    const abandoned = watch.abandoned;
+    if (abandoned && st.lease && st.plan) {
+      // The router gave up on a consumer that stopped reading (totalMs, consumerIdleMs, its own abort).
+      settleAbandoned(st.lease, st.plan, abandoned, hooks.host.now);
+      st.error = abandoned;
+    } else {
+      // The consumer stopped reading: cancel the upstream, the deployment did nothing wrong. The attempt that
+      // was answering is recorded as `aborted` (telemetry's attempt count and child span), as when cancelled.
+      st.error = consumerAbort('The stream was closed by its consumer before it ended', st.lease, undefined);
+      if (st.lease && st.plan && !st.lease.isSettled) {
+        settleAbandoned(st.lease, st.plan, st.error, hooks.host.now);
+      } else {
+        st.lease?.scope?.cancel();
+        st.lease?.release();
+      }
+    }
+  }
+  closeQuietly(st.iterator);
+  if (st.error) {
+    st.reject(st.error);
+    hooks.end(undefined, st.error);
+  } else if (st.final) {
+    hooks.end(st.final, undefined);
+  }
+  // A consumer may keep the stream object long after its end (the gateway until its response is written):
+  // let the attempt, the engine iterator and the parts folded so far go now (measured: less GC per stream).
+  st.live = undefined;
+  st.iterator = undefined;
+  st.lease = undefined;
+  st.plan = undefined;
+  st.gen = undefined;
+}
+
+/** The step in progress ends the stream: it was cancelled while the step waited. */
+function endedStep(st: StreamState): IteratorResult<RouterStreamPart> {
+  st.busy = undefined;
+  return DONE;
+}
+
+/** Hands out `part`; `terminal`: the stream's last one. */
+function handPart(st: StreamState, part: RouterStreamPart, terminal: boolean): IteratorResult<RouterStreamPart> {
+  // Cancelled while the part was on its way (a finish being settled): the stream is over.
+  if (st.settled) return endedStep(st);
+  st.busy = undefined;
+  if (terminal) st.last = true;
+  st.watch.handing();
+  return { value: part, done: false };
+}
+
+/** After the first content there is no failover: the consumer sees the error as the last part. */
+function failLive(st: StreamState, e: unknown): IteratorResult<RouterStreamPart> {
+  if (st.settled) return endedStep(st);
+  const { scope, deployment: d } = st.live!;
+  st.error = scope ? scope.errorFor(e) : toLLMError(e, { deployment: d.name, provider: d.provider });
+  st.live!.lease.fail(st.error);
+  st.done = true;
+  return handPart(st, { type: 'error', error: st.error }, true);
+}
+
+/** Settling a finished answer failed (its result could not be built): an error part, as anything unexpected. */
+function unexpectedLive(st: StreamState, e: unknown): IteratorResult<RouterStreamPart> {
+  if (st.settled) return endedStep(st);
+  if (st.done) {
+    st.busy = undefined;
+    settleStream(st);
+    return DONE;
+  }
+  st.error = toLLMError(e);
+  st.done = true;
+  return handPart(st, { type: 'error', error: st.error }, true);
+}
+
+function receivedLive(st: StreamState, r: IteratorResult<StreamPart>): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> {
+  if (r.done) {
+    const d = st.live!.deployment;
+    return failLive(
+      st,
+      new LLMError({
+        code: 'stream_interrupted',
+        message: `The stream from "${d.name}" ended without a finish or error part`,
+        deployment: d.name,
+        provider: d.provider,
+      }),
+    );
+  }
+  const part = r.value;
+  if (part.type === 'error') return failLive(st, part.error);
+  st.live!.acc.add(part);
+  if (part.type === 'finish') {
+    return succeed(st, st.live!).then(
+      () => handPart(st, part, true),
+      (e: unknown) => unexpectedLive(st, e),
+    );
+  }
+  return handPart(st, part, false);
+}
+
+function liveNext(st: StreamState): Promise<IteratorResult<RouterStreamPart>> {
+  if (st.busy) return st.busy.then(() => liveNext(st));
+  if (st.settled) return Promise.resolve(DONE);
+  if (st.last) {
+    settleStream(st);
+    return Promise.resolve(DONE);
+  }
+  st.watch.resumed();
+  const { race, iterator: engine } = st.live!;
+  const step = (race ? race.race(engine.next()) : engine.next()).then(st.onPart, st.onFail);
+  st.busy = step;
+  return step;
+}
+
+/** `receivedLive`, with anything it throws (a malformed part from the engine) ending the stream as an engine error. */
+function receivedOrFailed(st: StreamState, r: IteratorResult<StreamPart>): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> {
+  // Cancelled while the engine was asked for this part (its iterator is closed): the stream is over.
+  if (st.settled) return endedStep(st);
+  try {
+    return receivedLive(st, r);
+  } catch (e) {
+    return failLive(st, e);
+  }
+}
+
+function liveReturn(st: StreamState, value: unknown): Promise<IteratorResult<RouterStreamPart>> {
+  if (st.busy) return st.busy.then(() => liveReturn(st, value));
+  settleStream(st);
+  return Promise.resolve({ done: true, value: value as undefined });
+}
+
+function cancelStream(st: StreamState, reason: unknown): void {
+  if (st.settled || st.cancelled) return;
+  st.cancelled = true;
+  st.watch.stop();
+  // Before the first content: every attempt in flight (and any that would start), and a retry's backoff
+  // wait, are cancelled; a cache lookup or a plan being made is no longer waited for.
+  st.priming?.stop();
+  st.priming = undefined;
+  const w = st.wake;
+  st.wake = undefined;
+  w?.();
+  if (!st.done) {
+    st.error = consumerAbort('The stream was cancelled by its consumer', st.lease, reason);
+    st.done = true;
+    // The answering attempt (after the first content): cancelled, as for a consumer the router gave up on
+    // (unless it already succeeded: a finish being settled).
+    if (st.lease && st.plan && !st.lease.isSettled) settleAbandoned(st.lease, st.plan, st.error, st.hooks.host.now);
+  }
+  settleStream(st);
+}
+
+function liveThrow(st: StreamState, e: unknown): Promise<IteratorResult<RouterStreamPart>> {
+  if (st.busy) return st.busy.then(() => liveThrow(st, e));
+  if (st.settled || st.last) {
+    settleStream(st);
+    return Promise.reject(e as Error);
+  }
+  // An error thrown in by the consumer: an error part, then the end. The consumer gave up, so the upstream
+  // is cancelled and the attempt's slot released as for return() (the deployment did nothing wrong).
+  st.error = toLLMError(e);
+  st.done = true;
+  st.live!.lease.scope?.cancel();
+  st.live!.lease.release();
+  const part = handPart(st, { type: 'error', error: st.error }, true);
+  // Settled now (`.result`, `request:end`, the engine iterator closed): the consumer may never pull again.
+  settleStream(st);
+  return Promise.resolve(part);
+}
+
+/** The iterator of a router stream: `runStream` until it hands the stream to the loop, then the loop. */
+class RouterStreamIterator implements AsyncIterator<RouterStreamPart> {
+  private started = false;
+  /** `runStream`'s generator, dropped once it handed the stream to the loop (a finished generator keeps its registers). */
+  private g: AsyncGenerator<RouterStreamPart> | undefined;
+
+  constructor(private readonly st: StreamState) {
+    this.g = st.gen = runStream(st);
+  }
+
+  next(): Promise<IteratorResult<RouterStreamPart>> {
+    const { st, g } = this;
+    this.started = true;
+    // Cancelled: `runStream` stops at its next step (a pull waiting there gets the end).
+    if (st.cancelled) return g ? g.return(undefined) : Promise.resolve(DONE);
+    // The router gave up on this consumer: it learns why, then the stream is over (never a silent end).
+    const error = st.watch.takeAbandoned();
+    if (error) return Promise.resolve({ value: { type: 'error', error }, done: false });
+    return st.live || !g ? liveNext(st) : g.next().then((r) => this.handedOver(r));
+  }
+
+  return(value?: unknown): Promise<IteratorResult<RouterStreamPart>> {
+    const { st, g } = this;
+    st.watch.stop();
+    this.closeUnstarted();
+    if (st.live) return liveReturn(st, value);
+    if (!g) return Promise.resolve({ done: true, value: value as undefined });
+    return g.return(value as undefined).then((r) => (st.live ? liveReturn(st, value) : r));
+  }
+
+  throw(e?: unknown): Promise<IteratorResult<RouterStreamPart>> {
+    const { st, g } = this;
+    st.watch.stop();
+    this.closeUnstarted();
+    if (st.live) return liveThrow(st, e);
+    if (!g) return Promise.reject(e as Error);
+    return g.throw(e).then(undefined, (x: unknown) => (st.live ? liveThrow(st, e) : Promise.reject(x as Error)));
+  }
+
+  /** `runStream` ends (done) where it hands the stream to the loop: that call continues in the loop. */
+  private handedOver(r: IteratorResult<RouterStreamPart>): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> {
+    if (!(r.done && this.st.live)) return r;
+    this.g = this.st.gen = undefined;
+    return liveNext(this.st);
+  }
+
+  /**
+   * A generator closed before its first `next()` never runs its body (nor its `finally`): settle `.result` and end
+   * the request here, or both would wait forever.
+   */
+  private closeUnstarted(): void {
+    const st = this.st;
+    if (this.started || st.settled) return;
+    this.started = true;
+    st.settled = true;
+    const error = new LLMError({ code: 'aborted', message: 'The stream was closed by its consumer before it started' });
+    st.reject(error);
+    st.hooks.end(undefined, error);
+  }
 }

@@ -68,12 +68,8 @@ export class OpenAIStreamDecoder {
   /** Made on the first tool call (most streams have none). */
   private toolCalls: Map<number, ToolCallState> | undefined;
   private toolCallsEmitted = false;
-  /**
-   * The answer's text (reasoning, content, tool names and arguments), for a usage estimate when the provider sends none:
-   * its pieces, joined only for that estimate (a string built with `+=` holds a 32-byte cons-string node per piece while
-   * the stream lives, an array 8 bytes).
-   */
-  private readonly outputText: string[] = [];
+  /** The answer's text (reasoning, content, tool names and arguments), for a usage estimate when the provider sends none. */
+  private outputText = '';
   private chunks = 0;
   /** Content chunks like an earlier one are read without JSON.parse (see ContentChunkTemplate). */
   private template: ContentChunkTemplate | undefined;
@@ -172,13 +168,13 @@ export class OpenAIStreamDecoder {
         reasoning ||= read.reasoning;
       }
       if (reasoning) {
-        this.outputText.push(reasoning);
+        this.outputText += reasoning;
         parts.push({ type: 'reasoning-delta', delta: reasoning });
         this.beforeAnswer = true;
       }
       content = answer;
       if (content) {
-        this.outputText.push(content);
+        this.outputText += content;
         parts.push({ type: 'text-delta', delta: content });
         this.beforeAnswer = false;
       }
@@ -188,7 +184,7 @@ export class OpenAIStreamDecoder {
     if (this.readLogprobs && choice !== undefined && choice.logprobs != null) this.pushLogprobs(parts, choice.logprobs, content, reasoning);
     if (delta?.refusal) {
       // The refusal, marked: kept apart from the content (`GenerateResult.refusal`), as `generate` does.
-      this.outputText.push(delta.refusal);
+      this.outputText += delta.refusal;
       parts.push({ type: 'text-delta', delta: delta.refusal, refusal: true });
       this.beforeAnswer = false;
     }
@@ -232,7 +228,7 @@ export class OpenAIStreamDecoder {
     this.chunks++;
     this.templateHits++;
     if (!content) return [];
-    this.outputText.push(content);
+    this.outputText += content;
     return [{ type: 'text-delta', delta: content }];
   }
 
@@ -329,7 +325,7 @@ export class OpenAIStreamDecoder {
     const args = call.function?.arguments ?? '';
     if (name && !state.name) state.name = name;
     state.arguments += args;
-    this.outputText.push((name ?? '') + args);
+    this.outputText += (name ?? '') + args;
     if (!state.opened) {
       if (!state.name) return undefined;
       state.opened = true;
@@ -382,7 +378,7 @@ export class OpenAIStreamDecoder {
 
   private estimatedUsage(): Usage {
     const inputTokens = this.options.estimateInputTokens();
-    const outputTokens = estimateTokens(this.outputText.join(''));
+    const outputTokens = estimateTokens(this.outputText);
     return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, estimated: true };
   }
 }
