@@ -59,7 +59,13 @@ export function embedDriver(checked: CheckedEmbedInput, headers: Record<string, 
       // One length throughout: vectors of different lengths cannot all be the model's (a broken answer or proxy).
       const length = Array.isArray(vectors) && Array.isArray(vectors[0]) ? vectors[0].length : 0;
       if (!Array.isArray(vectors) || vectors.length !== input.length || length === 0 || !vectors.every((v) => Array.isArray(v) && v.length === length)) {
-        const got = !Array.isArray(vectors) ? 'no embeddings array' : vectors.length !== input.length ? `${vectors.length} vectors` : 'vectors of different lengths';
+        const got = !Array.isArray(vectors)
+          ? 'no embeddings array'
+          : vectors.length !== input.length
+            ? `${vectors.length} vectors`
+            : length === 0
+              ? 'an empty or non-array first vector'
+              : 'vectors of different lengths';
         throw new LLMError({
           code: 'invalid_response',
           message: `Deployment "${d.name}" answered embed() with ${got} for ${input.length} inputs`,

@@ -167,6 +167,17 @@ describe('LLMRouter.embed over the mock engine', () => {
     expect(await rejection(alone.embed(['one', 'two']))).toMatchObject({ code: 'invalid_response', message: expect.stringContaining('vectors of different lengths') });
   });
 
+  it('an answer of empty vectors (or a first vector that is no array) is an invalid_response that says so, not "different lengths"', async () => {
+    for (const embeddings of [[[], []], [null, [1, 2]]] as unknown as number[][][]) {
+      const broken = embedder('broken', async () => ({ embeddings, usage: { inputTokens: 2, outputTokens: 0, totalTokens: 2 } }));
+      const router = new LLMRouter({ models: [{ name: 'broken', engine: 'mock', capabilities: ['embeddings'] }], routing: { retries: { max: 0 } } }, { engines: { broken } });
+      const error = await rejection(router.embed(['one', 'two']));
+      expect(error, JSON.stringify(embeddings)).toMatchObject({ code: 'invalid_response', message: expect.stringContaining('an empty or non-array first vector for 2 inputs') });
+      expect(error.message).not.toContain('different lengths');
+      await router.close();
+    }
+  });
+
   it("the mock's scripted failures: retried, then a fallback; a request fault is returned at once; the circuit opens", async () => {
     const flaky = new MockEngine({ failures: [{ code: 'provider_unavailable', times: 4 }, { code: 'invalid_request', message: 'bad input' }] });
     const steady = new MockEngine();

@@ -48,44 +48,122 @@ export async function errorFromResponse(
 }
 
 /**
- * What the engines send with every provider request: a redirect is not followed. Fetch drops only `Authorization` on a
- * cross-origin redirect, not the providers' own key headers (`x-api-key`, `x-goog-api-key`, Azure's `api-key`), so a
- * redirecting proxy would receive the deployment's key. The 3xx comes back as the answer (`redirectError`).
+ * What the engines send with every provider request: the fetch does not follow a redirect itself. Fetch drops only
+ * `Authorization` on a cross-origin redirect, not the providers' own key headers (`x-api-key`, `x-goog-api-key`, Azure's
+ * `api-key`), so a redirecting proxy would receive the deployment's key. `fetchOrThrow` follows, by hand, only a
+ * redirect that keeps the request at its origin (`followRedirects`); any other 3xx comes back as the answer and is a
+ * `provider_error` (`redirectError`).
  */
 export const NO_REDIRECT: NonNullable<RequestInit['redirect']> = 'manual';
+
+/** How many same-origin redirects one provider request follows (a trailing slash, http -> https) before refusing. */
+export const MAX_REDIRECTS = 3;
 
 /** A redirect answer: a 3xx, or the `opaqueredirect` (status 0) a browser gives for `redirect: 'manual'`. */
 function isRedirect(response: Response): boolean {
   return (response.status >= 300 && response.status < 400) || response.type === 'opaqueredirect';
 }
 
+/** Why a redirect answer was not followed, and where it pointed: set by `fetchOrThrow`, read by `redirectError`. */
+interface RefusedRedirect {
+  /** The Location resolved against the request's URL (undefined: none, or not a URL). */
+  target: URL | undefined;
+  /** The client-safe reason, with a leading space (names no address). */
+  reason: string;
+}
+const refusedRedirects = new WeakMap<Response, RefusedRedirect>();
+
 /**
- * A provider request answered with a redirect (see `NO_REDIRECT`): `provider_error` (a 502 to a client), not retried on
- * the deployment (it would redirect again) but tried on the next one. The message names neither the `Location` nor
- * anything of it (it may carry a signed URL); the server log has its origin in `details`.
+ * Whether a redirect from `from` to `to` keeps the deployment's key where it was going: the same origin (scheme, host,
+ * port), or the same host moving from http to https (on the https default port or the same port).
+ */
+function keepsOrigin(from: URL, to: URL): boolean {
+  if (to.origin === from.origin) return true;
+  return from.protocol === 'http:' && to.protocol === 'https:' && to.hostname === from.hostname && (to.port === '' || to.port === from.port);
+}
+
+/**
+ * Follows the redirect answers of a `redirect: 'manual'` request (`NO_REDIRECT`; any other answer is returned as it
+ * is) that stay at its origin (`keepsOrigin`), at most `MAX_REDIRECTS` of them, sending the same method, headers and
+ * body again (307 and 308 say so; for 301 and 302 RFC 9110 allows it, and fetch's change of a POST to a GET without its
+ * body could not reach a provider's API). A 303 (whose meaning is "GET the answer elsewhere") and any other address
+ * are not followed: that answer is returned, with what `redirectError` needs recorded.
+ */
+export async function followRedirects(fetchFn: FetchFn, url: string, init: RequestInit, first: Response): Promise<Response> {
+  if (init.redirect !== NO_REDIRECT || !isRedirect(first)) return first;
+  let response = first;
+  let from = new URL(url);
+  for (let hop = 0; ; hop++) {
+    const location = response.headers.get('location');
+    let target: URL | undefined;
+    try {
+      target = location === null ? undefined : new URL(location, from);
+    } catch {
+      target = undefined;
+    }
+    const status = response.status;
+    const reason =
+      target === undefined
+        ? response.type === 'opaqueredirect'
+          ? '' // a browser's: its Location is hidden
+          : ' without a usable Location'
+        : !keepsOrigin(from, target)
+          ? ' to another address'
+          : status === 303
+            ? ' that would turn the request into a GET'
+            : status !== 301 && status !== 302 && status !== 307 && status !== 308
+              ? ' that is not a move'
+              : hop >= MAX_REDIRECTS
+                ? ` more than ${MAX_REDIRECTS} times`
+                : typeof init.body === 'string' || init.body === undefined || init.body === null
+                  ? undefined
+                  : ' for a request whose body cannot be sent again';
+    if (reason !== undefined) {
+      refusedRedirects.set(response, { target, reason });
+      return response;
+    }
+    void response.body?.cancel().catch(() => {});
+    from = target!;
+    response = await fetchFn(from.href, init);
+    if (!isRedirect(response)) return response;
+  }
+}
+
+/**
+ * A provider request answered with a redirect `fetchOrThrow` did not follow (see `NO_REDIRECT`): `provider_error` (a 502
+ * to a client), not retried on the deployment (it would redirect again) but tried on the next one. The message names
+ * the kind of redirect but nothing of its `Location` (it may carry a signed URL); the server log has the target's
+ * origin and path (no query) in `details.redirectTo`.
  */
 function redirectError(response: Response, context: { provider: string; deployment?: string }): LLMError {
   void response.body?.cancel().catch(() => {});
-  let location: string | undefined;
-  try {
-    const raw = response.headers.get('location');
-    location = raw === null ? undefined : new URL(raw, response.url || undefined).origin;
-  } catch {
-    location = undefined;
+  const refused = refusedRedirects.get(response);
+  let target = refused?.target;
+  if (refused === undefined) {
+    // A 3xx that did not come through fetchOrThrow: resolve what can be resolved.
+    try {
+      const raw = response.headers.get('location');
+      target = raw === null ? undefined : new URL(raw, response.url || undefined);
+    } catch {
+      target = undefined;
+    }
   }
   const status = response.status || undefined;
   return new LLMError({
     code: 'provider_error',
-    message: `${context.provider} answered with a redirect${status ? ` (HTTP ${status})` : ''} instead of an answer; provider requests do not follow redirects (they would carry the deployment's credentials to another address): set the deployment's baseURL to the address that answers`,
+    message: `${context.provider} answered with a redirect${status ? ` (HTTP ${status})` : ''}${refused?.reason ?? ''} instead of an answer; provider requests follow redirects only within the same origin (others would carry the deployment's credentials to another address): set the deployment's baseURL to the address that answers`,
     isRetryable: false,
     upstreamStatus: status,
     provider: context.provider,
     deployment: context.deployment,
-    details: location === undefined ? undefined : { redirectOrigin: location },
+    details: target === undefined ? undefined : { redirectTo: `${target.origin}${target.pathname}` },
   });
 }
 
-/** fetch that turns network failures and aborts into LLMErrors. */
+/**
+ * fetch that turns network failures and aborts into LLMErrors. A `redirect: 'manual'` request (`NO_REDIRECT`, the
+ * engines' provider calls) follows only redirects within its origin (`followRedirects`).
+ */
 export async function fetchOrThrow(
   fetchFn: FetchFn,
   url: string,
@@ -93,7 +171,8 @@ export async function fetchOrThrow(
   context: { provider: string; deployment?: string },
 ): Promise<Response> {
   try {
-    return await fetchFn(url, init);
+    const response = await fetchFn(url, init);
+    return response.ok ? response : await followRedirects(fetchFn, url, init, response);
   } catch (e) {
     if (init.signal?.aborted) throw abortError(init.signal, context);
     throw toLLMError(e, context);

@@ -5,47 +5,12 @@
  * 0), unknown events, a stream broken after its text. Raw node:http upstream; official Anthropic and openai clients
  * on the served gateway.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ServerResponse } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerRow } from '../test-support/ledger-wait.js';
+import { startRawUpstream, type RawUpstream } from '../test-support/raw-upstream.js';
 import type { SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
-
-interface RawUpstream {
-  url: string;
-  handle: (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>) => void;
-  requests: number;
-  close(): Promise<void>;
-}
-
-async function startRaw(): Promise<RawUpstream> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (c: Buffer) => (text += c.toString('utf8')));
-    req.on('end', () => {
-      up.requests++;
-      up.handle(req, res, text ? (JSON.parse(text) as Record<string, unknown>) : {});
-    });
-  });
-  const up: RawUpstream = {
-    url: '',
-    requests: 0,
-    handle: (_req, res) => void res.end('{}'),
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  up.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return up;
-}
 
 const ev = (event: string, data: Record<string, unknown>) => `event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`;
 const messageStart = (usage: Record<string, number>) =>
@@ -66,7 +31,7 @@ function textStream(text: string, pieces: number, deltaUsage: Record<string, num
 let raw: RawUpstream;
 let gw: SdkGateway;
 beforeAll(async () => {
-  raw = await startRaw();
+  raw = await startRawUpstream();
   const served = await servedOverWireUpstreams(
     (u) => [
       { name: 'claude-raw', engine: 'anthropic', baseURL: raw.url, model: 'claude-raw', apiKey: 'ak', capabilities: ['chat', 'streaming', 'tools'], price: { input: 1, output: 2 } },
@@ -82,17 +47,6 @@ afterAll(async () => {
   await gw?.close();
   await raw?.close();
 });
-
-async function ledgerRow(id: string) {
-  return vi.waitFor(
-    async () => {
-      const row = await gw.ledger.get(id);
-      if (!row) throw new Error('no row yet');
-      return row;
-    },
-    { timeout: 8000, interval: 20 },
-  );
-}
 
 function sse(res: ServerResponse, body: string): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'request-id': 'req_raw' });
@@ -133,7 +87,7 @@ describe('message_delta without usage (Anthropic-compatible APIs)', () => {
   for (const placeholder of [1, 0]) {
     it(`streamed (message_start output_tokens ${placeholder}${placeholder === 0 ? ', as MiniMax sends' : ''}): the output is estimated from the answer, for the client and the ledger; the prompt stays as reported`, async () => {
       raw.handle = (_req, res, body) => {
-        if (body.stream === true) sse(res, textStream(LONG, 10, undefined, { input_tokens: 25, output_tokens: placeholder }));
+        if ((JSON.parse(body) as { stream?: boolean }).stream === true) sse(res, textStream(LONG, 10, undefined, { input_tokens: 25, output_tokens: placeholder }));
         else {
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ id: 'msg_raw', type: 'message', role: 'assistant', model: 'claude-raw', content: [{ type: 'text', text: LONG }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 25, output_tokens: 200 } }));
@@ -148,8 +102,8 @@ describe('message_delta without usage (Anthropic-compatible APIs)', () => {
         if (e.type === 'message_delta') reported = e.usage;
       }
       expect(text).toBe(LONG);
-      const rowA = await ledgerRow(a.response.headers.get('x-request-id')!);
-      const rowB = await ledgerRow(response.headers.get('x-request-id')!);
+      const rowA = await ledgerRow(gw, a.response.headers.get('x-request-id')!);
+      const rowB = await ledgerRow(gw, response.headers.get('x-request-id')!);
       expect(rowA.outputTokens).toBe(200);
       expect(rowB.status).toBe('success');
       // ~225 tokens of text (the estimate: about 4 characters a token), not the placeholder.
@@ -199,7 +153,7 @@ describe('a stream that breaks after text: the delivered text is billed (message
     }
     expect(error).toBeDefined();
     expect(text).toBe(LONG);
-    const row = await ledgerRow(response.headers.get('x-request-id')!);
+    const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
     expect(row.status).toBe('error');
     // ~900 characters were delivered (about 225 tokens by the gateway's own estimate): 1 token is not what was produced.
     expect(row.outputTokens, JSON.stringify(row)).toBeGreaterThan(100);
@@ -218,7 +172,7 @@ describe('a stream that breaks after text: the delivered text is billed (message
       text += c.choices[0]?.delta?.content ?? '';
       if (text === LONG) break;
     }
-    const row = await ledgerRow(response.headers.get('x-request-id')!);
+    const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
     expect(row.status).toBe('aborted');
     expect(row.outputTokens, JSON.stringify(row)).toBeGreaterThan(100);
   });

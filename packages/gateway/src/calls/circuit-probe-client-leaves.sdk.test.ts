@@ -12,6 +12,8 @@ const PRICE = { price: { input: 1, output: 2 } };
 
 let up: WireUpstreams;
 let gw: SdkGateway;
+/** gpt's circuit transitions, as the router reports them. */
+const gptCircuit: string[] = [];
 beforeAll(async () => {
   const served = await servedOverWireUpstreams(
     (u) => [wireDeployment(u, 'gpt', { alias: 'pair', priority: 1, ...PRICE }), wireDeployment(u, 'gem', { alias: 'pair', priority: 2, ...PRICE })],
@@ -20,6 +22,9 @@ beforeAll(async () => {
   up = served.upstreams;
   gw = served.gw;
   await gw.harness.stores!.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' }, limits: { maxConcurrency: 8 } });
+  gw.harness.router.on('circuit', (e) => {
+    if (e.deployment === 'gpt') gptCircuit.push(`${e.from} -> ${e.to}`);
+  });
 });
 afterAll(async () => gw?.close());
 
@@ -28,14 +33,18 @@ async function answerFrom(): Promise<string | null> {
   return response.headers.get('x-llmrr-model');
 }
 
-/** Opens gpt's circuit with one 500 (gem answers), then waits until a request is sent to gpt again (the probe). */
+/**
+ * Opens gpt's circuit with one 500 (gpt asked once, gem answers). The open state is read from the router's `circuit`
+ * event, not from a second call: with a cooldown short enough for these tests (300 ms), a loaded machine can be past
+ * it by the next call, which would then be the probe.
+ */
 async function openCircuit(): Promise<void> {
   up.openai.setScript({ error: { status: 500, message: 'boom', type: 'server_error' } });
+  const requests = up.openai.requests.length;
+  const transitions = gptCircuit.length;
   expect(await answerFrom()).toBe('gem');
-  // Refused while open: gem answers without gpt being asked.
-  const before = up.openai.requests.length;
-  expect(await answerFrom()).toBe('gem');
-  expect(up.openai.requests.length).toBe(before);
+  expect(up.openai.requests.length).toBe(requests + 1);
+  expect(gptCircuit.slice(transitions)).toEqual(['closed -> open']);
 }
 
 async function probeIsAllowedAgain(): Promise<void> {
@@ -46,6 +55,7 @@ async function probeIsAllowedAgain(): Promise<void> {
     },
     { timeout: 8000, interval: 100 },
   );
+  expect(gptCircuit.at(-1)).toBe('half-open -> closed');
 }
 
 describe('a half-open probe whose client leaves', () => {

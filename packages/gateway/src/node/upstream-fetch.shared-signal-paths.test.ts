@@ -2,9 +2,10 @@
  * `createUpstreamFetch` carries `RELEASES_ABORT_LISTENERS`, so the router hands the openai-compatible engine the
  * caller's signal itself and does not race the call against its abort: the fetch settles at once on an abort wherever
  * its request stands (waiting for a pool connection, its connection being opened), sends nothing after it, and leaves
- * no listener on the signal, also on the paths handed to Node's own `fetch` (a redirect, a `Request` input, a stream
- * body). Real HTTP and TCP peers; each router case is checked against a fetch without the marker (the router's own
- * linked signal and race).
+ * no listener on the signal: under a router also for a redirecting upstream (the engine sends `redirect: 'manual'`,
+ * follows a same-origin hop itself and refuses one to another origin), and by itself also on the paths it hands to
+ * Node's own `fetch` (a redirect it follows for `redirect: 'follow'`, a `Request` input, a stream body). Real HTTP and
+ * TCP peers; each router case is checked against a fetch without the marker (the router's own linked signal and race).
  */
 import { LLMRouter } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
@@ -124,11 +125,13 @@ describe('createUpstreamFetch under a router sharing the caller signal', () => {
   });
 
   it('a redirecting upstream leaves no abort listener on a long-lived caller signal', async () => {
-    // The provider's base URL answers 307 to the real one: the engine does not follow it (`redirect: 'manual'`, so the
-    // deployment's key goes nowhere else); the 3xx answer, cancelled unread, is a provider_error.
+    // The provider's base URL answers 307 to the real one, another origin: the engine does not follow it (its
+    // `redirect: 'manual'`, so the deployment's key goes nowhere else); the 3xx answer, cancelled unread, is a
+    // provider_error. Under /hop it first answers a same-origin 308, which the engine follows itself.
     const redirector: Server = createServer((req, res) => {
       req.resume();
-      req.on('end', () => res.writeHead(307, { location: `${wire.baseURL}/chat/completions`, 'content-length': '0' }).end());
+      const location = req.url!.startsWith('/hop/') ? req.url!.slice('/hop'.length) : `${wire.baseURL}/chat/completions`;
+      req.on('end', () => res.writeHead(req.url!.startsWith('/hop/') ? 308 : 307, { location, 'content-length': '0' }).end());
     });
     await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
     closers.push(() => {
@@ -140,12 +143,14 @@ describe('createUpstreamFetch under a router sharing the caller signal', () => {
       const upstream = createUpstreamFetch();
       closers.push(() => upstream.close());
       const fetch = marked ? upstream : (((input, init) => upstream(input, init)) as typeof globalThis.fetch);
-      const router = routerOver(fetch, `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/v1`);
-      const connection = new AbortController();
-      for (let i = 0; i < 5; i++) await expect(router.generate(`call ${i}`, { signal: connection.signal })).rejects.toMatchObject({ code: 'provider_error', message: expect.stringContaining('redirect') });
-      left.push(getEventListeners(connection.signal, 'abort').length);
+      for (const base of ['/v1', '/hop/v1']) {
+        const router = routerOver(fetch, `http://127.0.0.1:${(redirector.address() as AddressInfo).port}${base}`);
+        const connection = new AbortController();
+        for (let i = 0; i < 5; i++) await expect(router.generate(`call ${i}`, { signal: connection.signal })).rejects.toMatchObject({ code: 'provider_error', message: expect.stringContaining('redirect (HTTP 307) to another address') });
+        left.push(getEventListeners(connection.signal, 'abort').length);
+      }
     }
-    expect(left).toEqual([0, 0]);
+    expect(left).toEqual([0, 0, 0, 0]);
     expect(wire.requests).toHaveLength(0);
   });
 });

@@ -5,43 +5,25 @@
  * where the wire matters). Nothing is a 500 or a successful answer with a hole in it, and every call settles its
  * budget reservation. (SSE framing itself: core's util/http.test.ts, sse-data-parser.test.ts.)
  */
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectGatewayError } from '../test-support/expect-error.js';
+import { ledgerRow, reservationsSettled } from '../test-support/ledger-wait.js';
 import { send } from '../test-support/raw-http.js';
+import { startRawUpstream } from '../test-support/raw-upstream.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 
 /** How the upstream answers the next request. */
 let handle: (res: ServerResponse) => void = (res) => void res.end('{}');
-let server: Server;
-const sockets = new Set<Socket>();
 let gw: SdkGateway;
 let client: OpenAI;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => handle(res));
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  const upstream = await startRawUpstream((_req, res) => handle(res));
   gw = await servedGateway({
-    models: [{ name: 'raw', engine: 'openai-compatible', baseURL, model: 'raw-model', apiKey: 'k', price: { input: 1, output: 2 }, capabilities: ['chat', 'streaming'] }],
-    upstreams: [
-      {
-        close: () =>
-          new Promise<void>((r) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => r());
-          }),
-      },
-    ],
+    models: [{ name: 'raw', engine: 'openai-compatible', baseURL: `${upstream.url}/v1`, model: 'raw-model', apiKey: 'k', price: { input: 1, output: 2 }, capabilities: ['chat', 'streaming'] }],
+    upstreams: [upstream],
   });
   await gw.harness.stores!.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' }, limits: { maxConcurrency: 4 } });
   client = gw.openai();
@@ -92,21 +74,6 @@ function post(stream: boolean, extra: Record<string, unknown> = {}) {
   return send(gw.url, 'POST', '/v1/chat/completions', body, { authorization: `Bearer ${gw.secret}`, 'content-type': 'application/json' });
 }
 
-async function ledgerRow(id: string) {
-  return vi.waitFor(
-    async () => {
-      const row = await gw.ledger.get(id);
-      if (!row) throw new Error('no row yet');
-      return row;
-    },
-    { timeout: 5000, interval: 20 },
-  );
-}
-
-async function settled(): Promise<void> {
-  await vi.waitFor(async () => expect((await gw.harness.stores!.budgets.spent('acme', 'month')).reservedUsd).toBe(0), { timeout: 5000, interval: 20 });
-}
-
 describe('stream shapes of OpenAI-compatible servers', () => {
   it('Azure OpenAI: a first chunk with choices [] and prompt_filter_results, an empty model, a usage chunk without choices: nothing lost', async () => {
     handle = (res) => {
@@ -120,7 +87,7 @@ describe('stream shapes of OpenAI-compatible servers', () => {
     };
     const r = await streamed();
     expect(r).toMatchObject({ error: undefined, text: 'Hello world', finish: 'stop' });
-    expect(await ledgerRow(r.id)).toMatchObject({ status: 'success', inputTokens: 7, outputTokens: 2 });
+    expect(await ledgerRow(gw, r.id)).toMatchObject({ status: 'success', inputTokens: 7, outputTokens: 2 });
   });
 
   it("Gemini's OpenAI compatibility: the last content in the same chunk as finish_reason", async () => {
@@ -170,8 +137,8 @@ describe('OpenAI-compatible stream faults', () => {
     const r = await streamed();
     expect(r.text).toBe('Hello ');
     expect(r.error).toBeInstanceOf(OpenAI.APIError);
-    expect((await ledgerRow(r.id)).status).toBe('error');
-    await settled();
+    expect((await ledgerRow(gw, r.id)).status).toBe('error');
+    await reservationsSettled(gw);
   });
 
   it('an event: error line mid-stream (vLLM / TGI style) is an error to the client, not a silent success', async () => {
@@ -202,7 +169,7 @@ describe('OpenAI-compatible stream faults', () => {
     expect(r.text).toBe('Hello ');
     expect(r.error).toBeInstanceOf(OpenAI.APIError);
     expect((r.error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ code: 'invalid_response' });
-    expect((await ledgerRow(r.id)).status).toBe('error');
+    expect((await ledgerRow(gw, r.id)).status).toBe('error');
   });
 
   it('the connection cut after the SSE headers, before any chunk: an HTTP 502 stream_interrupted, not a 200 with an empty stream', async () => {
@@ -212,7 +179,7 @@ describe('OpenAI-compatible stream faults', () => {
       setTimeout(() => res.socket?.destroy(), 10);
     };
     expectGatewayError(await post(true), { status: 502, code: 'stream_interrupted' });
-    await settled();
+    await reservationsSettled(gw);
   });
 });
 
@@ -228,8 +195,8 @@ describe('OpenAI-compatible answers that are not what they claim', () => {
       handle = (res) => json(res, body);
       const answer = await post(false);
       expectGatewayError(answer, { status: 502, code }, label);
-      await ledgerRow(String(answer.headers['x-request-id']));
-      await settled();
+      await ledgerRow(gw, String(answer.headers['x-request-id']));
+      await reservationsSettled(gw);
     });
   }
 
@@ -243,12 +210,12 @@ describe('OpenAI-compatible answers that are not what they claim', () => {
   it('200 with an HTML body (a captive proxy page), streamed or not: a typed 502', async () => {
     handle = (res) => json(res, '<html><body><h1>Bad Gateway</h1></body></html>', 'text/html');
     for (const stream of [false, true]) expectGatewayError(await post(stream), { status: 502 }, `stream ${stream}`);
-    await settled();
+    await reservationsSettled(gw);
   });
 
   it('a stream request answered with a whole JSON completion (a server ignoring stream): a 502 stream_interrupted, not an empty "successful" stream', async () => {
     handle = (res) => json(res, completion('whole answer'));
     expectGatewayError(await post(true), { status: 502, code: 'stream_interrupted' });
-    await settled();
+    await reservationsSettled(gw);
   });
 });

@@ -1,48 +1,29 @@
 /**
  * Embeddings answers an OpenAI-compatible upstream gets wrong, through the served gateway: fewer vectors than inputs, a
  * duplicated `index` (one input's vector missing, another's twice) and vectors of different lengths are a typed 502 `invalid_response`, never a
- * 200 that hands an input another's vector; indexes out of order are put back in input order. Raw node:http upstream;
- * the official openai client (base64 by default) and plain float requests.
+ * 200 that hands an input another's vector; indexes out of order are put back in input order, and an item without an
+ * index (Gemini's OpenAI-compatible endpoint leaves out 0) is at its position. Raw node:http upstream; the official
+ * openai client (base64 by default) and plain float requests.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectGatewayError } from '../test-support/expect-error.js';
 import { send } from '../test-support/raw-http.js';
+import { startRawUpstream } from '../test-support/raw-upstream.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 
 /** What the upstream answers next: its `data` items. */
-let data: Array<{ index: number; embedding: number[] }> = [];
-let server: Server;
-const sockets = new Set<Socket>();
+let data: Array<{ index?: number; embedding: number[] }> = [];
 let gw: SdkGateway;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ object: 'list', model: 'raw-model', data: data.map((d) => ({ object: 'embedding', ...d })), usage: { prompt_tokens: 6, total_tokens: 6 } }));
-    });
+  const upstream = await startRawUpstream((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ object: 'list', model: 'raw-model', data: data.map((d) => ({ object: 'embedding', ...d })), usage: { prompt_tokens: 6, total_tokens: 6 } }));
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
   gw = await servedGateway({
-    models: [{ name: 'raw', engine: 'openai-compatible', baseURL, model: 'raw-model', apiKey: 'k', price: { input: 1, output: 0 }, capabilities: ['embeddings'] }],
-    upstreams: [
-      {
-        close: () =>
-          new Promise<void>((r) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => r());
-          }),
-      },
-    ],
+    models: [{ name: 'raw', engine: 'openai-compatible', baseURL: `${upstream.url}/v1`, model: 'raw-model', apiKey: 'k', price: { input: 1, output: 0 }, capabilities: ['embeddings'] }],
+    upstreams: [upstream],
   });
 });
 afterAll(async () => gw?.close());
@@ -82,5 +63,18 @@ describe('embeddings an upstream gets wrong', () => {
     ]);
     const viaClient = await gw.openai().embeddings.create({ model: 'raw', input: ['a', 'b'] });
     expect(viaClient.data.map((d) => d.embedding)).toEqual([vec(0), vec(1)]);
+  });
+
+  it("index 0 left out, as Gemini's OpenAI-compatible endpoint sends it: the item's position stands for it (a 200, each input its own vector)", async () => {
+    data = [{ embedding: vec(0) }, { index: 1, embedding: vec(1) }, { index: 2, embedding: vec(2) }];
+    const answer = await embedFloat(['a', 'b', 'c']);
+    expect(answer.status, answer.body).toBe(200);
+    expect((JSON.parse(answer.body) as { data: Array<{ index: number; embedding: number[] }> }).data.map((d) => [d.index, d.embedding])).toEqual([
+      [0, vec(0)],
+      [1, vec(1)],
+      [2, vec(2)],
+    ]);
+    const viaClient = await gw.openai().embeddings.create({ model: 'raw', input: ['a', 'b', 'c'] });
+    expect(viaClient.data.map((d) => d.embedding)).toEqual([vec(0), vec(1), vec(2)]);
   });
 });

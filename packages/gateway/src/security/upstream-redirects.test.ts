@@ -1,70 +1,72 @@
 /**
  * An upstream (a misconfigured proxy or load balancer in front of the provider) that answers a redirect to another
  * origin. Fetch drops `Authorization` on a cross-origin redirect, but not the providers' own key headers (Anthropic's
- * `x-api-key`, Gemini's `x-goog-api-key`, Azure's `api-key`): provider calls do not follow redirects at all. The
- * client gets a 502 `provider_error` naming the redirect (not its `Location`), the deployment is not asked again, and
- * the other origin is never reached: through the gateway's upstream client (`createUpstreamFetch`) and global fetch,
- * for chat (streamed or not), embeddings and the providers' token counts.
+ * `x-api-key`, Gemini's `x-goog-api-key`, Azure's `api-key`): provider calls follow only redirects within their origin.
+ * The client gets a 502 `provider_error` naming the kind of redirect (not its `Location`; the server log has its origin
+ * and path in `details`), the deployment is not asked again, and the other origin is never reached: through the
+ * gateway's upstream client (`createUpstreamFetch`) and global fetch, for chat (streamed or not), embeddings and the
+ * providers' token counts. A proxy's trailing-slash 308 within the origin is followed as before.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { LLMRouter } from '@llmrr/core';
+import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUpstreamFetch, type UpstreamFetch } from '../node/upstream-fetch.js';
 import { expectGatewayError } from '../test-support/expect-error.js';
 import type { ModelInput } from '../test-support/harness.js';
 import { send } from '../test-support/raw-http.js';
+import { startRawUpstream, type RawUpstream } from '../test-support/raw-upstream.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
-
-const sockets = new Set<Socket>();
-function track(s: Server): Server {
-  s.on('connection', (c) => {
-    sockets.add(c);
-    c.on('close', () => sockets.delete(c));
-  });
-  return s;
-}
-async function listen(s: Server): Promise<number> {
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return (s.address() as AddressInfo).port;
-}
 
 /** What the other origin was sent, and the paths the redirecting proxy was asked. */
 let seen: IncomingHttpHeaders[] = [];
 let asked: string[] = [];
-let other: Server;
-let proxy: Server;
-let otherPort: number;
+let other: RawUpstream;
+let proxy: RawUpstream;
+let otherPort: string;
 let upstreamFetch: UpstreamFetch;
 const gws: SdkGateway[] = [];
 /** A query secret in the Location: the client's error must not quote it. */
 const SIGNED = 'sig=LOCATION-SIGNATURE';
+/** The Authorization header of each request the proxy was asked. */
+let keys: Array<string | undefined> = [];
+let proxyUrl = '';
+const COMPLETION = JSON.stringify({
+  id: 'chatcmpl-1',
+  object: 'chat.completion',
+  created: 1,
+  model: 'gpt-test',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'answered' }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+});
 
 beforeAll(async () => {
   // The other origin (`localhost` vs `127.0.0.1`: another origin for fetch) records what it is sent.
-  other = track(
-    createServer((req, res) => {
-      seen.push(req.headers);
-      req.resume();
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{}');
-    }),
-  );
-  otherPort = await listen(other);
-  proxy = track(
-    createServer((req, res) => {
-      asked.push(req.url!);
-      req.resume();
-      res.writeHead(307, { location: `http://localhost:${otherPort}${req.url}${req.url!.includes('?') ? '&' : '?'}${SIGNED}` });
-      res.end();
-    }),
-  );
-  const proxyUrl = `http://127.0.0.1:${await listen(proxy)}`;
+  other = await startRawUpstream((req, res) => {
+    seen.push(req.headers);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{}');
+  });
+  otherPort = new URL(other.url).port;
+  proxy = await startRawUpstream((req, res) => {
+    asked.push(req.url!);
+    keys.push(req.headers.authorization);
+    // Under /slash/: a proxy's trailing-slash rule (a relative 308 within the origin), then the answer.
+    if (req.url!.startsWith('/slash/')) {
+      if (req.url!.endsWith('/')) res.writeHead(200, { 'content-type': 'application/json' }).end(COMPLETION);
+      else res.writeHead(308, { location: `${req.url}/`, 'content-length': '0' }).end();
+      return;
+    }
+    res.writeHead(307, { location: `http://localhost:${otherPort}${req.url}${req.url!.includes('?') ? '&' : '?'}${SIGNED}` });
+    res.end();
+  });
+  proxyUrl = proxy.url;
   upstreamFetch = createUpstreamFetch();
   const models: ModelInput[] = [
     { name: 'claude', engine: 'anthropic', baseURL: proxyUrl, model: 'claude-test', apiKey: 'sk-ant-SECRET-KEY-0123456789', capabilities: ['chat', 'streaming'], options: { exactTokenCount: true } },
     { name: 'gem', engine: 'gemini', baseURL: proxyUrl, model: 'gemini-2.5-flash', apiKey: 'AIzaSECRETKEY0123456789', capabilities: ['chat', 'streaming', 'embeddings'], options: { exactTokenCount: true } },
     { name: 'azure', engine: 'openai-compatible', preset: 'azure-openai', baseURL: proxyUrl, model: 'gpt-4o-mini', apiKey: 'azure-SECRET-KEY-0123456789', capabilities: ['chat', 'streaming', 'embeddings'] },
     { name: 'oai', engine: 'openai-compatible', baseURL: `${proxyUrl}/v1`, model: 'gpt-test', apiKey: 'sk-SECRET-KEY-0123456789', capabilities: ['chat', 'streaming', 'embeddings'] },
+    { name: 'slash', engine: 'openai-compatible', baseURL: `${proxyUrl}/slash/v1`, model: 'gpt-test', apiKey: 'sk-SLASH-KEY-0123456789', capabilities: ['chat'] },
   ];
   // Retries allowed: a redirect must still be asked once only.
   const routing = { strategy: 'priority', retries: { max: 2 } } as const;
@@ -74,8 +76,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const g of gws) await g.close();
   await upstreamFetch?.close();
-  for (const s of sockets) s.destroy();
-  await Promise.all([other, proxy].map((s) => new Promise<void>((r) => s.close(() => r()))));
+  await Promise.all([other?.close(), proxy?.close()]);
 });
 
 const calls: Array<{ label: string; models: string[]; path: string; body: (model: string) => Record<string, unknown>; style?: 'anthropic' }> = [
@@ -100,14 +101,51 @@ describe("a provider's redirect is not followed", () => {
           if (call.style === 'anthropic') headers['anthropic-version'] = '2023-06-01';
           const answer = await send(gw.url, 'POST', call.path, JSON.stringify(call.body(model)), headers);
           const error = expectGatewayError(answer, { status: 502, code: 'provider_error', ...(call.style ? { style: call.style } : {}) }, `${call.label} ${model}`);
-          expect(error.message).toMatch(/redirect \(HTTP 307\)/);
+          expect(error.message).toMatch(/redirect \(HTTP 307\) to another address/);
           expect(answer.body).not.toContain(SIGNED);
-          expect(answer.body).not.toContain(String(otherPort));
+          expect(answer.body).not.toContain(otherPort);
           // The other origin got nothing (no key, no prompt), and the deployment was asked once: not retried.
           expect(seen).toEqual([]);
           expect(asked).toHaveLength(1);
         });
       }
     }
+  }
+});
+
+describe('a redirect within the origin', () => {
+  for (const [i, label] of [
+    [0, 'createUpstreamFetch'],
+    [1, 'global fetch'],
+  ] as const) {
+    it(`a proxy's trailing-slash 308 (a relative Location) is followed via ${label}: the answer arrives, the key went nowhere else`, async () => {
+      seen = [];
+      asked = [];
+      keys = [];
+      const gw = gws[i]!;
+      const answer = await send(gw.url, 'POST', '/v1/chat/completions', JSON.stringify({ model: 'slash', messages: [{ role: 'user', content: 'hi' }] }), {
+        authorization: `Bearer ${gw.secret}`,
+        'content-type': 'application/json',
+      });
+      expect(answer.status, answer.body).toBe(200);
+      expect((JSON.parse(answer.body) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content).toBe('answered');
+      expect(asked).toEqual(['/slash/v1/chat/completions', '/slash/v1/chat/completions/']);
+      expect(keys).toEqual(['Bearer sk-SLASH-KEY-0123456789', 'Bearer sk-SLASH-KEY-0123456789']);
+      expect(seen).toEqual([]);
+    });
+
+    it(`a refused redirect's target, origin and path without the query, is in the error's details for the server log (via ${label})`, async () => {
+      const router = new LLMRouter(
+        { models: [{ name: 'main', engine: 'openai-compatible', baseURL: `${proxyUrl}/v1`, model: 'gpt-test', apiKey: 'k' }], routing: { retries: { max: 0 } } },
+        { env: {}, ...(i === 0 ? { fetch: upstreamFetch } : {}) },
+      );
+      try {
+        const error = (await router.generate('hi').catch((e: unknown) => e)) as { code?: string; details?: unknown; message?: string };
+        expect(error).toMatchObject({ code: 'provider_error', details: { redirectTo: `http://localhost:${otherPort}/v1/chat/completions` } });
+        expect(error.message).not.toContain(SIGNED);
+      } finally {
+        await router.close();
+      }
+    });
   }
 });

@@ -1,6 +1,7 @@
 /**
  * An answer the upstream broke (cut, stalled, ended without a finish, errored mid-stream, walked away from)
- * must never be stored in the exact cache and replayed as a complete answer. Official openai client, local
+ * must never be stored in the exact cache and replayed as a complete answer; nor a blank one (no text, no tool
+ * call, no refusal: an upstream glitch), which would answer every retry with nothing for the TTL. Official openai client, local
  * OpenAI- and Anthropic-wire upstreams, exact cache on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,12 +10,17 @@ import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-
 import type { WireUpstreams } from '../test-support/wire-upstreams.js';
 
 const PRICE = { price: { input: 1, output: 2 } };
+/**
+ * gpt-timed's `timeouts.totalMs`: long enough that its successful call (the same request again) ends well within it on
+ * a loaded machine, while the stalled one (an upstream that never sends the rest) can only end by it.
+ */
+const TOTAL_MS = 5000;
 
 let up: WireUpstreams;
 let gw: SdkGateway;
 beforeAll(async () => {
   const served = await servedOverWireUpstreams(
-    (u) => [wireDeployment(u, 'gpt', PRICE), wireDeployment(u, 'claude', PRICE), wireDeployment(u, 'gem', PRICE), { ...wireDeployment(u, 'gpt', { ...PRICE, timeouts: { totalMs: 1500 } }), name: 'gpt-timed' }],
+    (u) => [wireDeployment(u, 'gpt', PRICE), wireDeployment(u, 'claude', PRICE), wireDeployment(u, 'gem', PRICE), { ...wireDeployment(u, 'gpt', { ...PRICE, timeouts: { totalMs: TOTAL_MS } }), name: 'gpt-timed' }],
     { routing: { strategy: 'priority', retries: { max: 0 } }, cache: { exact: { enabled: true, ttlMs: 3_600_000 } } },
   );
   up = served.upstreams;
@@ -75,6 +81,7 @@ describe('a broken stream is not cached', () => {
     up.openai.setScript({ text: 'one two three four five six', hangAfterChunks: 3 });
     const first = await stream('gpt-timed', content);
     expect(first.error).toBeDefined();
+    expect(first.text).not.toBe('one two three four five six');
     await expectNotCached('gpt-timed', content, 'one two three four five six', () => up.openai.setScript({ text: 'one two three four five six' }));
   });
 
@@ -113,5 +120,24 @@ describe('a broken stream is not cached', () => {
     const b = await json('gpt', content);
     expect(b.text).toBe('one two three');
     up.openai.setScript({});
+  });
+});
+
+describe('a blank answer is not cached', () => {
+  it('JSON: the retry of a blank stop answer asks the model (streamed or not)', async () => {
+    const content = `blank ${seq++}`;
+    up.openai.setScript({ text: '', usage: { prompt_tokens: 6, completion_tokens: 0 } });
+    const calls = up.openai.requests.length;
+    expect(await json('gpt', content)).toEqual({ text: '', cache: 'miss' });
+    await expectNotCached('gpt', content, 'The meeting agreed on the plan.', () => up.openai.setScript({ text: 'The meeting agreed on the plan.' }));
+    expect(up.openai.requests.length - calls).toBe(2);
+    up.openai.setScript({});
+  });
+
+  it('streamed: a blank stream (Anthropic, an empty text block) is not replayed to the retry', async () => {
+    const content = `blank stream ${seq++}`;
+    up.anthropic.enqueue({ content: '' });
+    expect(await stream('claude', content)).toMatchObject({ text: '', error: undefined, cache: 'miss' });
+    await expectNotCached('claude', content, 'whole claude', () => up.anthropic.enqueue({ content: 'whole claude' }));
   });
 });

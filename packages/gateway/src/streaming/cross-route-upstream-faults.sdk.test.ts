@@ -4,7 +4,8 @@
  * ledger parity per wire format (the budget spent is the sum of the rows). Official openai / Anthropic clients.
  */
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerRow, reservationsSettled } from '../test-support/ledger-wait.js';
 import type { SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 import type { WireUpstreams } from '../test-support/wire-upstreams.js';
@@ -28,26 +29,6 @@ beforeAll(async () => {
   await gw.harness.stores!.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' }, limits: { maxConcurrency: 4 } });
 });
 afterAll(async () => gw?.close());
-
-async function ledgerRow(id: string) {
-  return vi.waitFor(
-    async () => {
-      const row = await gw.ledger.get(id);
-      if (!row) throw new Error('no row yet');
-      return row;
-    },
-    { timeout: 8000, interval: 20 },
-  );
-}
-
-async function settled(): Promise<void> {
-  await vi.waitFor(
-    async () => {
-      expect((await gw.harness.stores!.budgets.spent('acme', 'month')).reservedUsd).toBe(0);
-    },
-    { timeout: 8000, interval: 25 },
-  );
-}
 
 /** Streams /v1/responses; returns the event types, the text and a thrown error. */
 async function responsesStream(model: string, input = 'tell me a story') {
@@ -91,8 +72,8 @@ describe('/v1/responses in front of a breaking upstream', () => {
     expect(r.types).not.toContain('response.completed');
     // An `error` event, which the openai client throws as an APIError.
     expect(r.error).toBeInstanceOf(OpenAI.APIError);
-    expect((await ledgerRow(r.id)).status).toBe('error');
-    await settled();
+    expect((await ledgerRow(gw, r.id)).status).toBe('error');
+    await reservationsSettled(gw);
     up.openai.setScript({});
   });
 
@@ -102,7 +83,7 @@ describe('/v1/responses in front of a breaking upstream', () => {
     expect(r.types).not.toContain('response.completed');
     // An `error` event, which the openai client throws as an APIError.
     expect(r.error).toBeInstanceOf(OpenAI.APIError);
-    await settled();
+    await reservationsSettled(gw);
     up.openai.setScript({});
   });
 
@@ -112,9 +93,9 @@ describe('/v1/responses in front of a breaking upstream', () => {
     expect(r.types).not.toContain('response.completed');
     // An `error` event, which the openai client throws as an APIError.
     expect(r.error).toBeInstanceOf(OpenAI.APIError);
-    const row = await ledgerRow(r.id);
+    const row = await ledgerRow(gw, r.id);
     expect(row).toMatchObject({ status: 'error', errorCode: 'timeout' });
-    await settled();
+    await reservationsSettled(gw);
     up.openai.setScript({});
   });
 
@@ -124,7 +105,7 @@ describe('/v1/responses in front of a breaking upstream', () => {
     expect(r.types).not.toContain('response.completed');
     // An `error` event, which the openai client throws as an APIError.
     expect(r.error).toBeInstanceOf(OpenAI.APIError);
-    await settled();
+    await reservationsSettled(gw);
   });
 
   it('Gemini upstream ending without finishReason: never response.completed', async () => {
@@ -133,7 +114,7 @@ describe('/v1/responses in front of a breaking upstream', () => {
     expect(r.types).not.toContain('response.completed');
     // An `error` event, which the openai client throws as an APIError.
     expect(r.error).toBeInstanceOf(OpenAI.APIError);
-    await settled();
+    await reservationsSettled(gw);
   });
 });
 
@@ -144,8 +125,8 @@ describe('/v1/messages in front of a breaking non-Anthropic upstream', () => {
     expect(r.text.length).toBeGreaterThan(0);
     expect(r.types).not.toContain('message_stop');
     expect(r.error).toBeDefined();
-    expect((await ledgerRow(r.id)).status).toBe('error');
-    await settled();
+    expect((await ledgerRow(gw, r.id)).status).toBe('error');
+    await reservationsSettled(gw);
     up.openai.setScript({});
   });
 
@@ -154,7 +135,7 @@ describe('/v1/messages in front of a breaking non-Anthropic upstream', () => {
     const r = await messagesStream('gpt');
     expect(r.types).not.toContain('message_stop');
     expect(r.error).toBeDefined();
-    await settled();
+    await reservationsSettled(gw);
     up.openai.setScript({});
   });
 
@@ -163,7 +144,7 @@ describe('/v1/messages in front of a breaking non-Anthropic upstream', () => {
     const r = await messagesStream('gem');
     expect(r.types).not.toContain('message_stop');
     expect(r.error).toBeDefined();
-    await settled();
+    await reservationsSettled(gw);
   });
 
   it('stalling past totalMs: an error event, no message_stop, row is a timeout', async () => {
@@ -171,8 +152,8 @@ describe('/v1/messages in front of a breaking non-Anthropic upstream', () => {
     const r = await messagesStream('gpt-timed');
     expect(r.types).not.toContain('message_stop');
     expect(r.error).toBeDefined();
-    expect(await ledgerRow(r.id)).toMatchObject({ status: 'error', errorCode: 'timeout' });
-    await settled();
+    expect(await ledgerRow(gw, r.id)).toMatchObject({ status: 'error', errorCode: 'timeout' });
+    await reservationsSettled(gw);
     up.openai.setScript({});
   });
 });
@@ -184,8 +165,8 @@ describe('streamed and non-streamed answers are ledgered alike', () => {
     before();
     const { data: s, response } = await gw.openai().chat.completions.create({ model, messages: [{ role: 'user', content: 'same prompt' }], stream: true }).withResponse();
     for await (const _ of s) void _;
-    const rowA = await ledgerRow(a.response.headers.get('x-request-id')!);
-    const rowB = await ledgerRow(response.headers.get('x-request-id')!);
+    const rowA = await ledgerRow(gw, a.response.headers.get('x-request-id')!);
+    const rowB = await ledgerRow(gw, response.headers.get('x-request-id')!);
     return { rowA, rowB };
   }
 
@@ -217,7 +198,7 @@ describe('streamed and non-streamed answers are ledgered alike', () => {
   });
 
   it('the budget spent equals the sum of the ledger rows after all of the above', async () => {
-    await settled();
+    await reservationsSettled(gw);
     const rows = await gw.ledger.query({ tenantId: 'acme', limit: 1000 });
     const total = rows.reduce((s, r) => s + r.costUsd, 0);
     const spent = (await gw.harness.stores!.budgets.spent('acme', 'month')).spentUsd;

@@ -350,6 +350,35 @@ describe('error mapping', () => {
     expect(error.message).toContain('maximum context length is 4096');
   });
 
+  it('follows a redirect within the origin (generate, stream, embed), and refuses one to another origin, sending it nothing', async () => {
+    const origin = new URL(server.baseURL).origin;
+    const asked: string[] = [];
+    // A proxy's fetch seam: /old/... answers a relative 308 to the same path without /old; elsewhere.test a 307 to the server.
+    const fetch = (async (input: string, init?: RequestInit) => {
+      const url = new URL(input);
+      asked.push(`${url.host}${url.pathname}`);
+      if (url.pathname.startsWith('/old/')) return new Response(null, { status: 308, headers: { location: url.pathname.slice('/old'.length) } });
+      if (url.host === 'elsewhere.test') return new Response(null, { status: 307, headers: { location: `${server.baseURL}${url.pathname.slice('/v1'.length)}` } });
+      return globalThis.fetch(input, init);
+    }) as typeof globalThis.fetch;
+    const over = (baseURL: string) => new OpenAICompatibleEngine(ModelConfigSchema.parse({ name: 'test-deployment', model: 'gpt-test', baseURL, apiKey: 'k' }), defaultEngineContext({ fetch }));
+    const moved = over(`${origin}/old/v1`);
+    expect((await moved.generate(hello)).text).toBeTruthy();
+    expect(lastPart(await collect(moved.stream(hello))).type).toBe('finish');
+    expect((await moved.embed(['a'])).embeddings).toHaveLength(1);
+    expect(server.requests.map((r) => [r.method, r.url])).toEqual([
+      ['POST', '/v1/chat/completions'],
+      ['POST', '/v1/chat/completions'],
+      ['POST', '/v1/embeddings'],
+    ]);
+    const host = new URL(origin).host;
+    expect(asked).toEqual([`${host}/old/v1/chat/completions`, `${host}/v1/chat/completions`, `${host}/old/v1/chat/completions`, `${host}/v1/chat/completions`, `${host}/old/v1/embeddings`, `${host}/v1/embeddings`]);
+    const away = over('http://elsewhere.test/v1');
+    const errors = [await rejection(away.generate(hello)), errorOf(await collect(away.stream(hello))), await rejection(away.embed(['a']))];
+    for (const error of errors) expect(error).toMatchObject({ code: 'provider_error', isRetryable: false, upstreamStatus: 307, message: expect.stringContaining('redirect (HTTP 307) to another address') });
+    expect(server.requests).toHaveLength(3);
+  });
+
   it('maps a refused connection to a retryable network_error', async () => {
     const url = server.baseURL;
     await server.close();
@@ -564,7 +593,7 @@ describe('embed and countTokens', () => {
     expect(error).toMatchObject({ code: 'invalid_request', param: 'input' });
   });
 
-  it("puts vectors in input order by index; indexes that are not 0..n-1 once each are an invalid_response", async () => {
+  it("puts vectors in input order by index (a missing index is the item's position); indexes that are not 0..n-1 once each are an invalid_response", async () => {
     let data: Array<{ index?: number; embedding: number[] }> = [];
     const model = ModelConfigSchema.parse({ name: 'test-deployment', model: 'emb', baseURL: 'http://upstream.test/v1', apiKey: 'k' });
     const fetch = async () => new Response(JSON.stringify({ object: 'list', data }), { headers: { 'content-type': 'application/json' } });
@@ -574,8 +603,14 @@ describe('embed and countTokens', () => {
     // Without indexes, in the order given.
     data = [{ embedding: [1, 1] }, { embedding: [2, 2] }];
     expect((await engine.embed(['a', 'b'])).embeddings).toEqual([[1, 1], [2, 2]]);
-    // A duplicated index would give input 1 the vector of input 0; an index past the inputs, a missing one.
-    for (const indexes of [[0, 0], [0, 2], [1, 2], [0, undefined]]) {
+    // A missing index is the item's position: Gemini's OpenAI-compatible endpoint leaves out an index of 0.
+    data = [{ embedding: [1, 1] }, { index: 1, embedding: [2, 2] }];
+    expect((await engine.embed(['a', 'b'])).embeddings).toEqual([[1, 1], [2, 2]]);
+    data = [{ index: 2, embedding: [2, 2] }, { embedding: [1, 1] }, { index: 0, embedding: [0, 0] }];
+    expect((await engine.embed(['a', 'b', 'c'])).embeddings).toEqual([[0, 0], [1, 1], [2, 2]]);
+    // A duplicated index would give input 1 the vector of input 0 (also when a missing index is that position); an
+    // index past the inputs or not a whole number.
+    for (const indexes of [[0, 0], [0, 2], [1, 2], [1, undefined], [undefined, 0], [-1, 1], [0.5, 1]]) {
       data = indexes.map((index, i) => ({ ...(index === undefined ? {} : { index }), embedding: [i, i] }));
       expect(await rejection(engine.embed(['a', 'b'])), JSON.stringify(indexes)).toMatchObject({ code: 'invalid_response', message: expect.stringContaining('indexes') });
     }

@@ -6,7 +6,7 @@ import type { CallOptions, EmbedCallOptions, EmbedResult, EngineCapabilities, Ge
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
 import { RELEASES_ABORT_LISTENERS, releasesAbortListeners } from '../../util/abort.js';
-import { fetchOrThrow, NO_REDIRECT, parseJsonOrThrow } from '../../util/http.js';
+import { fetchOrThrow, followRedirects, NO_REDIRECT, parseJsonOrThrow } from '../../util/http.js';
 import { httpSseStream } from '../shared/http-sse-stream.js';
 import type { EngineContext } from '../types.js';
 import { buildOpenAIRequestBody } from './build-openai-request-body.js';
@@ -105,7 +105,8 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     setHeaders(headers, this.model.headers);
     setHeaders(headers, options.headers);
     setHeaders(headers, authHeaders(this.endpoint, this.model, this.ctx));
-    // A redirect is not followed (the key headers, Azure's `api-key` too, would go with it): see `NO_REDIRECT`.
+    // The fetch follows no redirect (the key headers, Azure's `api-key` too, would go with it); `fetchOrThrow` and
+    // `generate` follow one within the origin: see `NO_REDIRECT`.
     return { method: 'POST', headers, body: JSON.stringify(body), redirect: NO_REDIRECT, ...(options.signal ? { signal: options.signal } : {}) };
   }
 
@@ -146,7 +147,10 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       if (signal?.aborted) throw abortError(signal, this.errorContext);
       let response: Response;
       try {
-        response = await this.ctx.fetch(endpointURL(this.endpoint, 'chat/completions'), init);
+        const url = endpointURL(this.endpoint, 'chat/completions');
+        response = await this.ctx.fetch(url, init);
+        // A redirect within the origin is followed (see `NO_REDIRECT`); any other is the error below.
+        if (!response.ok) response = await followRedirects(this.ctx.fetch, url, init, response);
       } catch (e) {
         throw signal?.aborted ? abortError(signal, this.errorContext) : toLLMError(e, this.errorContext);
       }
@@ -225,16 +229,20 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       const json = await this.readJson(response, options.signal);
       const parsed = OpenAIEmbeddingResponseSchema.safeParse(json);
       if (!parsed.success) throw this.invalidResponse('embeddings response', parsed.error.issues[0]?.message, json);
-      const data = [...parsed.data.data].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+      const data = parsed.data.data;
       if (data.length !== input.length) {
         throw this.invalidResponse('embeddings response', `${data.length} embeddings for ${input.length} inputs`, json);
       }
-      // Indexes, when given, must be 0..n-1 once each: a duplicate would give one input another's vector. (The router
-      // checks that the vectors are of one length, for every engine.)
-      if (data.some((d) => d.index != null)) {
-        for (let i = 0; i < data.length; i++) {
-          if (data[i]!.index !== i) throw this.invalidResponse('embeddings response', `the indexes are not 0 to ${data.length - 1}, one per input`, json);
+      // Each vector goes where its `index` says; a missing (or null) index is the item's position (Gemini's
+      // OpenAI-compatible endpoint leaves out an index of 0). The indexes must be 0..n-1 once each: a duplicate would
+      // give one input another's vector. (The router checks that the vectors are of one length, for every engine.)
+      const embeddings = new Array<number[]>(data.length);
+      for (let i = 0; i < data.length; i++) {
+        const at = data[i]!.index ?? i;
+        if (!Number.isInteger(at) || at < 0 || at >= data.length || embeddings[at] !== undefined) {
+          throw this.invalidResponse('embeddings response', `the indexes are not 0 to ${data.length - 1}, one per input`, json);
         }
+        embeddings[at] = data[i]!.embedding;
       }
       const usage = parsed.data.usage
         ? { ...convertOpenAIUsage(parsed.data.usage), outputTokens: 0 }
@@ -248,7 +256,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
             return { inputTokens: tokens, outputTokens: 0, totalTokens: tokens, estimated: true };
           })();
       usage.totalTokens = usage.inputTokens;
-      return { embeddings: data.map((d) => d.embedding), usage };
+      return { embeddings, usage };
     } catch (e) {
       if (options.signal?.aborted && !LLMError.isInstance(e)) throw abortError(options.signal, this.errorContext);
       throw toLLMError(e, this.errorContext);

@@ -86,13 +86,97 @@ describe('postJson and redirects', () => {
     };
     const error = await rejection(postJson(post('http://acme.test/v1/x', { fetch: fetch as typeof globalThis.fetch, responseError: (r, ctx) => errorFromResponse(r, ctx) })));
     expect(inits.map((i) => i.redirect)).toEqual(['manual']);
-    expect(error).toMatchObject({ code: 'provider_error', isRetryable: false, upstreamStatus: 307, statusCode: 502, deployment: 'd', details: { redirectOrigin: 'https://elsewhere.test' } });
+    expect(error).toMatchObject({ code: 'provider_error', isRetryable: false, upstreamStatus: 307, statusCode: 502, deployment: 'd', details: { redirectTo: 'https://elsewhere.test/v1/x' } });
+    expect(error.message).toContain('to another address');
     expect(error.message).toContain('redirect (HTTP 307)');
     expect(error.message).not.toMatch(/elsewhere|SECRET/);
     // What a browser answers for `redirect: 'manual'`: status 0, type opaqueredirect, no headers.
     const opaque = new Response(null, { status: 200 });
     Object.defineProperties(opaque, { status: { value: 0 }, ok: { value: false }, type: { value: 'opaqueredirect' } });
     expect(await errorFromResponse(opaque, context)).toMatchObject({ code: 'provider_error', isRetryable: false, upstreamStatus: undefined, message: expect.stringContaining('answered with a redirect instead') });
+  });
+});
+
+describe('postJson and redirects within the origin', () => {
+  /** A loopback server: `routes[path]` is [status, Location] for a redirect, else a 200; `seen` lists every request. */
+  async function redirecting(routes: Record<string, [number, string]>): Promise<{ base: string; seen: Array<Seen & { method: string; url: string }> }> {
+    const seen: Array<Seen & { method: string; url: string }> = [];
+    server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString()));
+      req.on('end', () => {
+        seen.push({ method: req.method!, url: req.url!, headers: req.headers, body: text });
+        const route = routes[req.url!.split('?')[0]!];
+        if (route) res.writeHead(route[0], { location: route[1], 'content-length': '0' }).end();
+        else res.writeHead(200, { 'content-type': 'application/json' }).end(`{"at":"${req.url}"}`);
+      });
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+  }
+  const redirectError: Partial<JsonPost> = { responseError: (r, ctx) => errorFromResponse(r, ctx) };
+
+  it('follows a relative same-origin 308 (a trailing slash), re-sending the POST, its body and key', async () => {
+    const { base, seen } = await redirecting({ '/v1/x': [308, '/v1/x/'] });
+    const response = await postJson(post(`${base}/v1/x`, redirectError));
+    await expect(readJsonBody(response, undefined, context)).resolves.toEqual({ at: '/v1/x/' });
+    expect(seen.map((r) => [r.method, r.url, r.body, r.headers['x-key']])).toEqual([
+      ['POST', '/v1/x', '{"a":1}', 'k'],
+      ['POST', '/v1/x/', '{"a":1}', 'k'],
+    ]);
+  });
+
+  it('301, 302 and 307 hops (relative or absolute) are followed as POSTs, at most 3: a longer chain or a loop is a provider_error naming no address; the log detail is origin and path, no query', async () => {
+    const routes: Record<string, [number, string]> = { '/loop': [307, '/loop?sig=SECRET-SIGNATURE'], '/a': [301, '/b'], '/c': [307, 'd'] };
+    const { base, seen } = await redirecting(routes);
+    routes['/b'] = [302, `${base}/c`]; // absolute, the same origin
+    const chained = await postJson(post(`${base}/a`, redirectError));
+    await expect(readJsonBody(chained, undefined, context)).resolves.toEqual({ at: '/d' });
+    expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual(['POST /a', 'POST /b', 'POST /c', 'POST /d']);
+    seen.length = 0;
+    const error = await rejection(postJson(post(`${base}/loop`, redirectError)));
+    expect(error).toMatchObject({ code: 'provider_error', isRetryable: false, upstreamStatus: 307, details: { redirectTo: `${base}/loop` } });
+    expect(error.message).toContain('redirect (HTTP 307) more than 3 times');
+    expect(error.message).not.toMatch(/SECRET|127\.0\.0\.1/);
+    expect(seen).toHaveLength(4);
+  });
+
+  it('a 303 (GET the answer elsewhere) and another origin are not followed; neither is a redirect without a Location', async () => {
+    const { base, seen } = await redirecting({ '/see': [303, '/other'], '/away': [308, 'http://localhost:1/v1/x?sig=SECRET'] });
+    const see = await rejection(postJson(post(`${base}/see`, redirectError)));
+    expect(see).toMatchObject({ code: 'provider_error', upstreamStatus: 303, details: { redirectTo: `${base}/other` } });
+    expect(see.message).toContain('redirect (HTTP 303) that would turn the request into a GET');
+    const away = await rejection(postJson(post(`${base}/away`, redirectError)));
+    expect(away).toMatchObject({ code: 'provider_error', upstreamStatus: 308, details: { redirectTo: 'http://localhost:1/v1/x' } });
+    expect(away.message).toContain('redirect (HTTP 308) to another address');
+    expect(away.message).not.toContain('SECRET');
+    expect(seen.map((r) => r.url)).toEqual(['/see', '/away']);
+    const bare = async () => new Response(null, { status: 307 });
+    const none = await rejection(postJson(post(`${base}/x`, { fetch: bare as typeof globalThis.fetch, ...redirectError })));
+    expect(none).toMatchObject({ code: 'provider_error', upstreamStatus: 307, details: undefined, message: expect.stringContaining('without a usable Location') });
+  });
+
+  it('http -> https on the same host is followed (default or same port); https -> http, or another port, is not', async () => {
+    for (const [from, to, followed] of [
+      ['http://acme.test/v1/x', 'https://acme.test/v1/x', true],
+      ['http://acme.test:8080/v1/x', 'https://acme.test:8080/v1/x', true],
+      ['http://acme.test:8080/v1/x', 'https://acme.test:8443/v1/x', false],
+      ['https://acme.test/v1/x', 'http://acme.test/v1/x', false],
+      ['http://acme.test/v1/x', 'https://api.acme.test/v1/x', false],
+    ] as const) {
+      const asked: string[] = [];
+      const fetch = async (url: unknown) => {
+        asked.push(String(url));
+        return asked.length === 1 ? new Response(null, { status: 308, headers: { location: to } }) : new Response('{"ok":true}');
+      };
+      const outcome = await postJson(post(from, { fetch: fetch as typeof globalThis.fetch, ...redirectError })).then(
+        () => 'followed',
+        (e: LLMError) => e.message,
+      );
+      if (followed) expect(outcome, to).toBe('followed');
+      else expect(outcome, to).toContain('to another address');
+      expect(asked, to).toEqual(followed ? [from, to] : [from]);
+    }
   });
 });
 

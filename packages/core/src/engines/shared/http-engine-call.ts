@@ -29,7 +29,7 @@ export interface JsonPost {
 
 /**
  * POSTs JSON; resolves with a 2xx response, else rejects with the mapped LLMError (`authentication` when there is no key;
- * a redirect is not followed: `provider_error`, see `NO_REDIRECT`).
+ * a redirect is followed only within the request's origin, any other is a `provider_error`: see `NO_REDIRECT`).
  */
 export async function postJson(post: JsonPost): Promise<Response> {
   const { apiKey, context, options } = post;
