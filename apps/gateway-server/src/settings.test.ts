@@ -61,6 +61,19 @@ describe('readSettings: LLMRR_READY_TIMEOUT_MS', () => {
   });
 });
 
+describe('readSettings: LLMRR_STREAM_HOLD_MS', () => {
+  it("is absent by default (the gateway's 10 s) and takes integers of 0 ms (headers at once) to the longest timer (no bound)", () => {
+    expect(readSettings({}, '/tmp').streamHoldMs).toBeUndefined();
+    for (const ok of [0, 5000, 2_147_483_647]) expect(readSettings({ LLMRR_STREAM_HOLD_MS: String(ok) }, '/tmp').streamHoldMs).toBe(ok);
+  });
+
+  it('refuses anything else, naming the variable', () => {
+    for (const bad of ['-1', '2147483648', '1.5', 'x', 'Infinity']) {
+      expect(() => readSettings({ LLMRR_STREAM_HOLD_MS: bad }, '/tmp')).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_STREAM_HOLD_MS', message: expect.stringContaining('LLMRR_STREAM_HOLD_MS') }));
+    }
+  });
+});
+
 describe('readSettings: LLMRR_SHUTDOWN_GRACE_MS', () => {
   it('defaults to 10 s and takes integers of 0 to 1 h', () => {
     expect(readSettings({}, '/tmp').shutdownGraceMs).toBe(10_000);
@@ -143,7 +156,7 @@ describe('readSettings: LLMRR_REDIS_TIMEOUT_MS and LLMRR_LEASE_RENEW_INTERVAL_MS
 describe('readSettings: an empty or blank variable counts as unset', () => {
   // e.g. docker compose `LLMRR_STATE: ${LLMRR_STATE}` with the variable unset passes "".
   const NAMES = [
-    'PORT', 'HOST', 'LLMRR_STATE', 'LLMRR_REQUEST_TIMEOUT_MS', 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 'LLMRR_READY_TIMEOUT_MS', 'LLMRR_SHUTDOWN_GRACE_MS', 'LLMRR_SHUTDOWN_DELAY_MS', 'LLMRR_SHUTDOWN_CUT_SETTLE_MS', 'LLMRR_HEAP_GROWING_PERCENT', 'LLMRR_DATA_DIR', 'LLMRR_CONFIG', 'LLMRR_SHARED_DIR',
+    'PORT', 'HOST', 'LLMRR_STATE', 'LLMRR_REQUEST_TIMEOUT_MS', 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 'LLMRR_READY_TIMEOUT_MS', 'LLMRR_STREAM_HOLD_MS', 'LLMRR_SHUTDOWN_GRACE_MS', 'LLMRR_SHUTDOWN_DELAY_MS', 'LLMRR_SHUTDOWN_CUT_SETTLE_MS', 'LLMRR_HEAP_GROWING_PERCENT', 'LLMRR_DATA_DIR', 'LLMRR_CONFIG', 'LLMRR_SHARED_DIR',
     'LLMRR_ADMIN_KEY', 'LLMRR_METRICS_KEY', 'LLMRR_DEMO', 'LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL', 'LLMRR_REDIS_PREFIX', 'LLMRR_POSTGRES_SCHEMA',
     'LLMRR_REDIS_TIMEOUT_MS', 'LLMRR_LEASE_RENEW_INTERVAL_MS', 'LLMRR_CORS_ORIGINS', 'LLMRR_OTEL', 'OTEL_SDK_DISABLED',
     'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',

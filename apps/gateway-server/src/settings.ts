@@ -27,6 +27,13 @@ export interface ServerSettings {
    */
   readyTimeoutMs?: number | undefined;
   /**
+   * How long a streamed answer is held for its first content before its 200 and headers go out with keep-alives
+   * (`LLMRR_STREAM_HOLD_MS`, 0-2 147 483 647; absent: the gateway's default, 10 000; 0 sends them at once,
+   * 2 147 483 647 holds until the first content). Below the clients' headers timeouts and a load balancer's idle
+   * timeout (AWS ALB: 60 s).
+   */
+  streamHoldMs?: number | undefined;
+  /**
    * How long a SIGTERM or SIGINT lets requests in flight finish before their connections are closed
    * (`LLMRR_SHUTDOWN_GRACE_MS`, 0-3 600 000, default 10 000). Keep it, plus a few seconds to settle the calls cut
    * and close the stores, below the platform's own limit (Kubernetes' `terminationGracePeriodSeconds`: 30 s).
@@ -230,7 +237,7 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
 }
 
 /**
- * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_READY_TIMEOUT_MS (5000), LLMRR_SHUTDOWN_GRACE_MS (10000), LLMRR_SHUTDOWN_DELAY_MS (0), LLMRR_SHUTDOWN_CUT_SETTLE_MS (1000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
+ * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_READY_TIMEOUT_MS (5000), LLMRR_STREAM_HOLD_MS (10000), LLMRR_SHUTDOWN_GRACE_MS (10000), LLMRR_SHUTDOWN_DELAY_MS (0), LLMRR_SHUTDOWN_CUT_SETTLE_MS (1000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
  * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
  * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_CORS_ORIGINS,
  * the OTEL_* tracing variables and LLMRR_OTEL, ... Values are trimmed; an empty or blank variable counts as unset.
@@ -257,6 +264,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     requestTimeoutMs: requestTimeoutMs(env),
     keepAliveTimeoutMs: optionalMs(env, 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 1_000, 86_400_000),
     readyTimeoutMs: optionalMs(env, 'LLMRR_READY_TIMEOUT_MS', 100, 600_000),
+    streamHoldMs: optionalMs(env, 'LLMRR_STREAM_HOLD_MS', 0, 2_147_483_647),
     shutdownGraceMs: optionalMs(env, 'LLMRR_SHUTDOWN_GRACE_MS', 0, 3_600_000) ?? DEFAULT_SHUTDOWN_GRACE_MS,
     shutdownDelayMs: optionalMs(env, 'LLMRR_SHUTDOWN_DELAY_MS', 0, 600_000) ?? 0,
     shutdownCutSettleMs: optionalMs(env, 'LLMRR_SHUTDOWN_CUT_SETTLE_MS', 0, 600_000),

@@ -133,6 +133,32 @@ describe('configuration', () => {
     }
   });
 
+  it('LLMRR_STREAM_HOLD_MS=0 commits a stream at once: a keep-alive comment first, no x-llmrr-model header', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmrr-hold-'));
+    try {
+      writeFileSync(join(dir, 'llmrr.config.yaml'), 'models:\n  - name: only-mock\n    engine: mock\n');
+      for (const [env, committed] of [[{}, false], [{ LLMRR_STREAM_HOLD_MS: '0' }, true]] as const) {
+        const server = await startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory', ...env }, dir), () => {});
+        try {
+          const res = await fetch(`${server.url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ model: 'only-mock', messages: [{ role: 'user', content: 'hello' }], stream: true }),
+          });
+          const text = await res.text();
+          expect(res.status).toBe(200);
+          expect(text.startsWith(': keep-alive\n\n'), JSON.stringify(env)).toBe(committed);
+          expect(res.headers.get('x-llmrr-model'), JSON.stringify(env)).toBe(committed ? null : 'only-mock');
+          expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+        } finally {
+          await server.close(500);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses bad settings by name', () => {
     expect(() => readSettings({ PORT: 'eighty' }, '/')).toThrow(/PORT/);
     expect(() => readSettings({ LLMRR_STATE: 'cloud' }, '/')).toThrow(/LLMRR_STATE/);

@@ -80,6 +80,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
       ...(settings.leaseRenewIntervalMs !== undefined ? { limits: { leaseRenewIntervalMs: settings.leaseRenewIntervalMs } } : {}),
       ...(settings.corsOrigins ? { cors: { origins: settings.corsOrigins } } : {}),
       ...(settings.readyTimeoutMs !== undefined ? { readyTimeoutMs: settings.readyTimeoutMs } : {}),
+      ...(settings.streamHoldMs !== undefined ? { streamHoldMs: settings.streamHoldMs } : {}),
       info: { name: '@llmrr/gateway-server', version: '0.1.0' },
       log,
     });

@@ -10,6 +10,7 @@ import { echoClientRequestId } from './http/client-request-id.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { meterPrefetches } from './metering/prefetch-metering.js';
 import { Renewals } from './tenancy/renewals.js';
+import { streamHold } from './streaming/stream-hold.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAnthropicRoutes } from './routes/anthropic-routes.js';
 import { registerApiRoutes } from './routes/api-routes.js';
@@ -91,6 +92,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     info: { name: options.info?.name ?? '@llmrr/gateway', version: options.info?.version ?? '0.0.0' },
     startedAt: now(),
     log: (message, requestId, error) => logFn({ level: 'error', message, requestId, ...(error !== undefined ? { error } : {}) }),
+    streamHoldMs: streamHold(options.streamHoldMs),
     routes: new Map(),
     calls,
   };

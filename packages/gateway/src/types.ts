@@ -210,6 +210,18 @@ export interface GatewayOptions {
    * waits that long.
    */
   readyTimeoutMs?: number;
+  /**
+   * How long a streamed answer is held for its first content before its 200 and headers go out, ms (default 10000).
+   * While held, the router may still fall over to another deployment and a failure is an HTTP error status; a stream
+   * with no content by then is committed: the 200 and the headers known by then (not `x-llmrr-model`,
+   * `x-llmrr-cache`, `x-llmrr-cache-score` or `x-llmrr-warnings`, which wait for the answer), then a keep-alive at once
+   * and every `min(streamHoldMs, 10000)` ms until the first content (an SSE comment `: keep-alive` on the OpenAI
+   * routes, Anthropic's `ping` event on `/v1/messages`); fallover still works, and a failure is then the route's
+   * in-stream error event. 0 commits at once (keep-alives every 10000 ms); `Infinity` (or 2^31 - 1 and more) holds
+   * until the first content, with no timer. Clients with a read or headers timeout, and load balancers' idle timeouts
+   * (AWS ALB: 60 s), need it below theirs for a long first token (a reasoning model's prefill).
+   */
+  streamHoldMs?: number;
   /** Where log entries go. Default: errors to `console.error`, nothing else. */
   log?: (entry: GatewayLogEntry) => void;
   /** Clock (ms). Default `Date.now`. */

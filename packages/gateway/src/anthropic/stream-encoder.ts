@@ -17,6 +17,9 @@ function event(e: EventWithExtras): string {
   return `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 }
 
+/** The `ping` event, as Anthropic writes it (also what `event({ type: 'ping' })` gives, but for the space). */
+const PING = 'event: ping\ndata: {"type": "ping"}\n\n';
+
 /** A tool call of the stream, by tool index. */
 /** `id` is sent on `content_block_start`, `sent` in `input_json_delta`s. */
 interface ToolCallState extends BufferedToolCall {
@@ -380,6 +383,11 @@ export class AnthropicStreamEncoder implements HeadEncoder {
       }),
       event({ type: 'message_stop' }),
     ];
+  }
+
+  /** Anthropic's own keep-alive, before `message_start` on a stream committed before its first content (`streamHoldMs`). */
+  keepAlive(): string {
+    return PING;
   }
 
   error(error: LLMError, requestId: string): string[] {

@@ -3,14 +3,15 @@ import { routerTenant, type Principal } from '../auth/principal.js';
 import { errorReply, needsServerLog, toPublicError, type ErrorStyle } from '../http/error-body.js';
 import { formatScore, headerText, resultHeaders } from '../http/llmrr-info.js';
 import { visibleError, visibleResult } from '../http/traffic-visibility.js';
-import { jsonReply, replyToResponse, type Reply } from '../http/reply.js';
+import { jsonReply, replyToResponse, type FrameStream, type Reply } from '../http/reply.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ClientFieldNames } from '../schemas/client-field-names.js';
 import { withClientMessagePath, type ClientMessagePaths } from '../schemas/client-message-paths.js';
 import { ignoredFieldsOf } from '../schemas/ignored-fields.js';
 import type { LlmrrExtension } from '../schemas/llmrr-extension.js';
 import { openStream, type OpenedStream } from '../streaming/open-stream.js';
-import { sseReply, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
+import { sseHeaders, sseReply, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
+import { HeldStream, SSE_COMMENT_KEEP_ALIVE, holdOpen, keepAliveMs } from '../streaming/stream-hold.js';
 import { admit, countRefused, type Admission } from '../tenancy/admission.js';
 import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 import type { Renewals } from '../tenancy/renewals.js';
@@ -34,6 +35,11 @@ export interface CallDeps {
   /** Counts the calls whose settlement is not done (the gateway's `close()` waits for them). */
   calls?: CallsInFlight | undefined;
   log: (message: string, requestId: string, error?: unknown) => void;
+  /**
+   * How long a stream is held for its first content before its 200 and headers go out with keep-alives
+   * (`GatewayOptions.streamHoldMs`, as `streamHold` reads it): undefined, until the first content.
+   */
+  streamHoldMs?: number | undefined;
 }
 
 export interface ModelCall {
@@ -122,7 +128,15 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
   /** The router stream of a streamed call, once asked for: a stream that fails before it opens may have paid calls (`spent`). */
   let routerStream: RouterStream | undefined;
 
-  const fail = async (e: unknown): Promise<Reply> => {
+  /** The upstream stream of a call that opened but failed before its reply, while it closes (`openedReply`). */
+  let closing: Promise<unknown> | undefined;
+
+  /**
+   * Settles a call that failed before its answer (or its stream) opened and logs it; returns the error as the caller
+   * may see it (another tenant's traffic on shared deployments hidden), for the error reply or the stream's error event.
+   */
+  const failed = async (e: unknown): Promise<LLMError> => {
+    if (closing) await closing;
     // Cut by its server's shutdown (before its stream opened): the failure is the cut's, whatever the open said, unless
     // the client had already left (then it is the client's abort, as without a shutdown).
     // A request the cut stopped through its connection's signal (a non-streamed one too) fails with the cut's error.
@@ -147,8 +161,10 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     // A 429 says where the limits stand; so does a 402 budget refusal of a request that took its place under them.
     if ((error.code === 'rate_limited' || error.code === 'budget_exceeded') && isRateInfoCarrier(error.details)) rateLimitHeaders(error.details.rateInfo, headers);
     // The exclusions it lists as the caller's explain would show them (a shared deployment's traffic cut); the log keeps them whole.
-    return errorReply(visibleError(toPublicError(error), call.principal), call.requestId, call.style, headers);
+    return visibleError(toPublicError(error), call.principal);
   };
+
+  const fail = async (e: unknown): Promise<Reply> => errorReply(await failed(e), call.requestId, call.style, headers);
 
   try {
     all ??= deps.router.models(routerTenant(call.principal));
@@ -205,7 +221,23 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     served?.check(call.signal);
     routerStream = deps.router.stream(call.request, options);
     if (served) served.stream = routerStream;
-    const opened = await openStream(routerStream, call.startedMono, monotonicNow);
+    const opening = openStream(routerStream, call.startedMono, monotonicNow);
+    const hold = deps.streamHoldMs;
+    // Held until the first content (the router may fall over meanwhile, and a failure is an HTTP error), at most
+    // `streamHoldMs`: then the 200 goes out with keep-alives until it opens (`HeldStream`).
+    const opened = hold === undefined ? await opening : hold === 0 ? undefined : await holdOpen(opening, hold);
+    if (opened === undefined) return committedReply(opening, routerStream, hold ?? 0);
+    const reply = openedReply(opened, call.encoder());
+    // A client gone before the stream opened (a router cache hit replays without looking at the signal): the
+    // stream is closed and settled as its leaving at once, whatever the transport does with a reply nobody reads.
+    if (call.signal?.aborted && typeof reply.body !== 'string') await reply.body.cancel();
+    return reply;
+  } catch (e) {
+    return fail(e);
+  }
+
+  /** The reply of a stream that opened: its headers (the route's, the head's warnings) and the body that sends it. */
+  function openedReply(opened: OpenedStream, encoder: StreamEncoder): Reply {
     try {
       served?.check(call.signal);
       headers['x-llmrr-model'] = headerText(opened.route.deployment);
@@ -213,20 +245,43 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       if (opened.route.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(opened.route.cacheScore);
       const ignored = ignoredFieldsOf(call.request, opened.route.provider);
       if (opened.warnings !== undefined || ignored !== undefined) showWarnings(opened.warnings, call.messagePaths, headers, deps.metrics, ignored, call.fieldNames);
-      const reply = streamReply(opened);
-      // A client gone before the stream opened (a router cache hit replays without looking at the signal): the
-      // stream is closed and settled as its leaving at once, whatever the transport does with a reply nobody reads.
-      if (call.signal?.aborted && typeof reply.body !== 'string') await reply.body.cancel();
-      return reply;
+      return streamReply(opened, encoder);
     } catch (e) {
       // Opened but not handed to the reply (which closes it): the upstream stream is closed here, then the error is answered.
       opened.stream.cancel?.(e);
       abort?.abort(e);
-      await opened.iterator.return?.().catch(() => {});
+      closing = opened.iterator.return?.().catch(() => {});
       throw e;
     }
-  } catch (e) {
-    return fail(e);
+  }
+
+  /**
+   * The reply of a stream that did not open within the hold: the 200 and the stream headers known by now go out, then
+   * the route's keep-alives until it opens (its body from there on) or fails (settled as before it opened, and sent
+   * as the route's error event, or nothing when the client is gone).
+   */
+  function committedReply(opening: Promise<OpenedStream>, stream: RouterStream, holdMs: number): Reply {
+    const encoder = call.encoder();
+    const body = new HeldStream(opening, {
+      keepAlive: encoder.keepAlive ? encoder.keepAlive() : SSE_COMMENT_KEEP_ALIVE,
+      intervalMs: keepAliveMs(holdMs),
+      opened: (opened) => {
+        const inner = openedReply(opened, encoder).body as FrameStream;
+        if (call.signal?.aborted) void inner.cancel().catch(() => {});
+        return inner;
+      },
+      failed: async (e) => {
+        const error = await failed(e);
+        // Gone (not cut by its server's shutdown, which is an error the client is told about): nothing more to send.
+        if (call.signal?.aborted === true && call.served?.cutOf(call.signal) === undefined) return undefined;
+        return encoder.error(error, call.requestId).join('');
+      },
+      cancel: (reason) => {
+        stream.cancel?.(reason);
+        abort?.abort(reason);
+      },
+    });
+    return { status: 200, headers: sseHeaders(headers, call.requestId), body };
   }
 
   async function clientLeft(result: RouterResult): Promise<Reply> {
@@ -239,8 +294,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     return errorReply(toPublicError(error), call.requestId, call.style, headers);
   }
 
-  function streamReply(opened: OpenedStream): Reply {
-    const encoder = call.encoder();
+  function streamReply(opened: OpenedStream, encoder: StreamEncoder): Reply {
     if (call.ext.explain) {
       // The final frames carry the decision as the caller may see it (`visibleResult`).
       const finish = encoder.finish;

@@ -18,8 +18,16 @@ export interface StreamEncoder {
   carriesContent?(part: StreamPart): boolean;
   /** Final frames of a stream that ended well; `result` is the router's final result. */
   finish(part: FinishPart, result: RouterResult): string[];
-  /** Final frames of a stream that broke after its first byte: an explicit error event. */
+  /**
+   * Final frames of a stream that broke after its first byte: an explicit error event. Also the only frames of a
+   * stream committed before it opened (`streamHoldMs`) that then failed: `start` was not called.
+   */
   error(error: LLMError, requestId: string): string[];
+  /**
+   * The keep-alive frame of a stream committed before its first content (`streamHoldMs`), sent before `start`.
+   * Default an SSE comment line (`: keep-alive`), which every SSE client ignores.
+   */
+  keepAlive?(): string;
 }
 
 /**
@@ -83,18 +91,9 @@ export interface SseResponseOptions {
  */
 export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseResponseOptions): Reply {
   const frames = new SseFrames(opened, enc, options);
-  // The call's own headers object (fresh per request): added to in place, not copied (a spread that adds
-  // keys costs microseconds per request on V8).
-  const headers = options.headers;
-  headers['content-type'] = 'text/event-stream; charset=utf-8';
-  headers['cache-control'] = 'no-cache';
-  headers.connection = 'keep-alive';
-  headers['x-accel-buffering'] = 'no';
-  headers['x-request-id'] = options.requestId;
-  headers['request-id'] = options.requestId;
   return {
     status: 200,
-    headers,
+    headers: sseHeaders(options.headers, options.requestId),
     body: {
       frames,
       pipe: (sink) => frames.pipe(sink),
@@ -105,4 +104,18 @@ export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseR
       interrupt: (error) => frames.interrupt(error),
     },
   };
+}
+
+/**
+ * `headers` with the stream headers added (the call's own headers object, fresh per request: added to in place, not
+ * copied; a spread that adds keys costs microseconds per request on V8).
+ */
+export function sseHeaders(headers: Record<string, string>, requestId: string): Record<string, string> {
+  headers['content-type'] = 'text/event-stream; charset=utf-8';
+  headers['cache-control'] = 'no-cache';
+  headers.connection = 'keep-alive';
+  headers['x-accel-buffering'] = 'no';
+  headers['x-request-id'] = requestId;
+  headers['request-id'] = requestId;
+  return headers;
 }

@@ -1,0 +1,371 @@
+/**
+ * The bounded hold of a stream before its first content (`streamHoldMs`): an upstream that takes long to its first
+ * content (a reasoning model's prefill) but sends its SSE headers at once and keeps the connection alive with
+ * `: keep-alive` comments, as OpenAI and OpenRouter do. Without the bound, nothing at all (no status line, no bytes)
+ * reached the client until the first content, so a client with a headers timeout (the openai SDK's `timeout`), or a
+ * load balancer's idle timeout (AWS ALB: 60 s), gave up on a long prefill. With it, the 200 and the headers go out
+ * once the hold ends, then keep-alives (Anthropic's `ping` on `/v1/messages`) until the answer; the router may still
+ * fall over meanwhile, and a failure is the route's in-stream error event. Official openai / Anthropic clients on a
+ * served gateway, local upstreams speaking OpenAI's wire (released by the test once the client saw a keep-alive).
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { LLMRouter } from '@llmrr/core';
+import { createGateway } from '../gateway.js';
+import { mockModel, type ModelInput } from '../test-support/harness.js';
+import { ledgerRow } from '../test-support/ledger-wait.js';
+import { CHAT_DONE, chatChunk } from '../test-support/openai-chat-sse.js';
+import { startRawUpstream } from '../test-support/raw-upstream.js';
+import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+
+const PRICE = { input: 1, output: 2 };
+
+/** One request to the slow upstream: its SSE headers and role chunk went out, keep-alives follow until it is told what to do. */
+interface HeldRequest {
+  /** The request's connection closed (the gateway went away from it). */
+  closed: boolean;
+  answer(text: string): void;
+  /** Destroys the connection without an end (no content, no finish). */
+  cut(): void;
+}
+
+/**
+ * An OpenAI-wire upstream that answers its SSE headers and a role chunk at once, then `: keep-alive` every 100 ms
+ * until the test answers (`held[i].answer`) or cuts it, or `prefillMs` after the request when set.
+ */
+async function startSlowUpstream(prefillMs?: number): Promise<{ baseURL: string; held: HeldRequest[]; close(): Promise<void> }> {
+  const held: HeldRequest[] = [];
+  const up = await startRawUpstream((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(chatChunk({ role: 'assistant', content: '' }));
+    const alive = setInterval(() => res.write(': keep-alive\n\n'), 100);
+    const h: HeldRequest = {
+      closed: false,
+      answer(text) {
+        clearInterval(alive);
+        res.end(chatChunk({ content: text }) + chatChunk({}, 'stop') + CHAT_DONE);
+      },
+      cut() {
+        clearInterval(alive);
+        res.destroy();
+      },
+    };
+    const timer = prefillMs === undefined ? undefined : setTimeout(() => h.answer('thought hard'), prefillMs);
+    res.on('close', () => {
+      h.closed = true;
+      clearInterval(alive);
+      clearTimeout(timer);
+    });
+    held.push(h);
+  });
+  return { baseURL: `${up.url}/v1`, held, close: () => up.close() };
+}
+
+/** What a client read off the wire, as text, and a wait for a piece of it. */
+class WireLog {
+  text = '';
+  private waiters: Array<{ piece: string; resolve: () => void }> = [];
+
+  /** A `fetch` for an SDK client that copies every response body's text here as the client reads it. */
+  readonly fetch: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    if (!res.body) return res;
+    const decoder = new TextDecoder();
+    const body = res.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform: (bytes, controller) => {
+          this.add(decoder.decode(bytes, { stream: true }));
+          controller.enqueue(bytes);
+        },
+      }),
+    );
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+
+  add(text: string): void {
+    this.text += text;
+    this.waiters = this.waiters.filter((w) => {
+      if (!this.text.includes(w.piece)) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  /** Resolves once `piece` was read. */
+  saw(piece: string): Promise<void> {
+    if (this.text.includes(piece)) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ piece, resolve }));
+  }
+}
+
+async function streamText(s: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<string> {
+  let text = '';
+  for await (const c of s) text += c.choices[0]?.delta?.content ?? '';
+  return text;
+}
+
+describe('a long prefill behind SSE headers and keep-alive comments', () => {
+  const PREFILL_MS = 6000;
+  let up: Awaited<ReturnType<typeof startSlowUpstream>>;
+  let gw: SdkGateway;
+  beforeAll(async () => {
+    up = await startSlowUpstream(PREFILL_MS);
+    gw = await servedGateway({
+      models: [{ name: 'slow', engine: 'openai-compatible', baseURL: up.baseURL, model: 'slow', apiKey: 'k', capabilities: ['chat', 'streaming'] }],
+      gateway: { streamHoldMs: 300 },
+      upstreams: [up],
+    });
+  });
+  afterAll(async () => gw?.close());
+
+  const ask = (client: OpenAI) => client.chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'think' }], stream: true });
+
+  it('control: the openai client with a 2 s timeout, called on the upstream directly, streams the answer', async () => {
+    expect(await streamText(await ask(new OpenAI({ baseURL: up.baseURL, apiKey: 'k', timeout: 2000, maxRetries: 0 })))).toBe('thought hard');
+  }, 20_000);
+
+  it('the same client through the gateway streams it too: the 200 goes out when the hold ends, then keep-alive comments', async () => {
+    const wire = new WireLog();
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.secret, timeout: 2000, maxRetries: 0, fetch: wire.fetch });
+    const { data, response } = await ask(client).withResponse();
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const id = response.headers.get('x-request-id')!;
+    expect(id).toBeTruthy();
+    // Committed before the answer was known: the deployment is not in the headers (the final chunk's `llmrr` has it).
+    expect(response.headers.get('x-llmrr-model')).toBeNull();
+    expect(await streamText(data)).toBe('thought hard');
+    expect(wire.text.startsWith(': keep-alive\n\n')).toBe(true);
+    const row = await ledgerRow(gw, id);
+    expect(row).toMatchObject({ status: 'success', deployment: 'slow', stream: true });
+  }, 20_000);
+});
+
+describe('streamHoldMs', () => {
+  let slow: Awaited<ReturnType<typeof startSlowUpstream>>;
+  let steady: OpenAIWireServer;
+  let gw: SdkGateway;
+  let gw0: SdkGateway;
+  beforeAll(async () => {
+    slow = await startSlowUpstream();
+    steady = await startOpenAIWireServer();
+    const slowModel: ModelInput = { name: 'slow', engine: 'openai-compatible', baseURL: slow.baseURL, model: 'slow', apiKey: 'k', price: PRICE, capabilities: ['chat', 'streaming'] };
+    const models: ModelInput[] = [
+      slowModel,
+      // `slow` under another name, with `steady` as its fallback.
+      { ...slowModel, name: 'fallover' },
+      { name: 'steady', engine: 'openai-compatible', baseURL: steady.baseURL, model: 'steady', apiKey: 'k', price: PRICE, capabilities: ['chat', 'streaming'] },
+    ];
+    gw = await servedGateway({ models, routing: { strategy: 'priority', retries: { max: 0 }, fallbacks: { fallover: ['steady'] } }, gateway: { streamHoldMs: 50 }, upstreams: [slow, steady] });
+    gw0 = await servedGateway({ models: [slowModel], gateway: { streamHoldMs: 0 } });
+  });
+  afterAll(async () => {
+    await gw0?.close();
+    await gw?.close();
+  });
+
+  /** The next request the slow upstream holds (the `n`th, from 0). */
+  const heldRequest = (n: number) =>
+    vi.waitFor(
+      () => {
+        const h = slow.held[n];
+        if (!h) throw new Error('not asked yet');
+        return h;
+      },
+      { timeout: 8000, interval: 10 },
+    );
+
+  it('the Anthropic client on /v1/messages gets pings while the first token is slow, then the answer', async () => {
+    const wire = new WireLog();
+    const client = new Anthropic({ baseURL: gw.url, apiKey: gw.secret, maxRetries: 0, fetch: wire.fetch });
+    const n = slow.held.length;
+    const stream = client.messages.stream({ model: 'slow', max_tokens: 50, messages: [{ role: 'user', content: 'think' }] });
+    const answered = stream.finalMessage();
+    const held = await heldRequest(n);
+    await wire.saw('event: ping\ndata: {"type": "ping"}\n\n');
+    held.answer('after a long think');
+    const message = await answered;
+    expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: 'after a long think' })]);
+    expect(message.model).toBe('slow');
+    // The pings came before the message: `message_start` (and its own `ping`) once the answer came.
+    expect(wire.text.indexOf('event: ping')).toBe(0);
+    expect(wire.text.indexOf('event: message_start')).toBeGreaterThan(0);
+    const { response } = await stream.withResponse();
+    const row = await ledgerRow(gw, response.headers.get('request-id')!);
+    expect(row).toMatchObject({ status: 'success', deployment: 'slow', endpoint: '/v1/messages' });
+  }, 20_000);
+
+  it('the Responses API stream gets keep-alive comments while the first token is slow, then the answer', async () => {
+    const wire = new WireLog();
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.secret, maxRetries: 0, fetch: wire.fetch });
+    const n = slow.held.length;
+    const { data, response } = await client.responses.create({ model: 'slow', input: 'think', stream: true }).withResponse();
+    expect(response.status).toBe(200);
+    let text = '';
+    let completed: OpenAI.Responses.Response | undefined;
+    const read = (async () => {
+      for await (const e of data) {
+        if (e.type === 'response.output_text.delta') text += e.delta;
+        if (e.type === 'response.completed') completed = e.response;
+      }
+    })();
+    await wire.saw(': keep-alive\n\n');
+    (await heldRequest(n)).answer('responses too');
+    await read;
+    expect(text).toBe('responses too');
+    expect(completed?.model).toBe('slow');
+    expect(wire.text.indexOf(': keep-alive')).toBe(0);
+    expect(wire.text.indexOf('event: response.created')).toBeGreaterThan(0);
+  }, 20_000);
+
+  it('falls over to the next deployment after the headers went out: one coherent stream, the row names the answer', async () => {
+    const wire = new WireLog();
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.secret, maxRetries: 0, fetch: wire.fetch });
+    const n = slow.held.length;
+    steady.setScript({ text: 'the fallback answers' });
+    const { data, response } = await client.chat.completions.create({ model: 'fallover', messages: [{ role: 'user', content: 'think' }], stream: true }).withResponse();
+    // The 200 went out before any deployment answered.
+    expect(response.status).toBe(200);
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    const read = (async () => {
+      for await (const c of data) chunks.push(c);
+    })();
+    await wire.saw(': keep-alive\n\n');
+    (await heldRequest(n)).cut();
+    await read;
+    expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe('the fallback answers');
+    // One role chunk, one finish: the failed attempt sent nothing the client sees (only keep-alive comments).
+    expect(chunks.filter((c) => c.choices[0]?.delta?.role === 'assistant')).toHaveLength(1);
+    expect(chunks.filter((c) => c.choices[0]?.finish_reason)).toHaveLength(1);
+    expect(wire.text).not.toContain('"error"');
+    const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
+    expect(row).toMatchObject({ status: 'success', deployment: 'steady', model: 'fallover' });
+  }, 20_000);
+
+  it('a failure after the headers went out is the route error event the client throws, ledgered as an error', async () => {
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.secret, maxRetries: 0 });
+    const n = slow.held.length;
+    const { data, response } = await client.chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'think' }], stream: true }).withResponse();
+    expect(response.status).toBe(200);
+    (await heldRequest(n)).cut();
+    let thrown: unknown;
+    try {
+      await streamText(data);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(OpenAI.APIError);
+    const error = (thrown as InstanceType<typeof OpenAI.APIError>).error as { code?: string; request_id?: string };
+    const id = response.headers.get('x-request-id')!;
+    expect(error.request_id).toBe(id);
+    const row = await ledgerRow(gw, id);
+    expect(row).toMatchObject({ status: 'error', errorCode: error.code, stream: true });
+  }, 20_000);
+
+  it('a client that leaves while the stream is held is settled as aborted, and the upstream call is closed', async () => {
+    const n = slow.held.length;
+    const ac = new AbortController();
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'think' }], stream: true }),
+      signal: ac.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe(': keep-alive\n\n');
+    const held = await heldRequest(n);
+    ac.abort();
+    await vi.waitFor(() => expect(held.closed).toBe(true), { timeout: 8000, interval: 10 });
+    const row = await ledgerRow(gw, res.headers.get('x-request-id')!);
+    expect(row).toMatchObject({ status: 'aborted', stream: true });
+  }, 20_000);
+
+  it('0 sends the 200 and the headers at once, served or through gateway.fetch', async () => {
+    const body = JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'think' }], stream: true });
+    const headers = { authorization: `Bearer ${gw0.secret}`, 'content-type': 'application/json' };
+    for (const send of [
+      () => fetch(`${gw0.url}/v1/chat/completions`, { method: 'POST', headers, body }),
+      () => gw0.harness.gateway.fetch(new Request('http://gateway.test/v1/chat/completions', { method: 'POST', headers, body })),
+    ]) {
+      const n = slow.held.length;
+      // Answered before the upstream is (it holds the request until the test answers it below).
+      const res = await send();
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-llmrr-model')).toBeNull();
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = decoder.decode((await reader.read()).value, { stream: true });
+      expect(text).toBe(': keep-alive\n\n');
+      (await heldRequest(n)).answer('at once');
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) break;
+        text += decoder.decode(r.value, { stream: true });
+      }
+      const content = text
+        .split('\n\n')
+        .filter((f) => f.startsWith('data: {'))
+        .map((f) => (JSON.parse(f.slice(6)) as OpenAI.ChatCompletionChunk).choices[0]?.delta?.content ?? '')
+        .join('');
+      expect(content).toBe('at once');
+      expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+      expect((await ledgerRow(gw0, res.headers.get('x-request-id')!)).status).toBe('success');
+    }
+  }, 20_000);
+});
+
+describe('a server shutdown while a committed stream waits for its first content', () => {
+  let slow: Awaited<ReturnType<typeof startSlowUpstream>>;
+  let gw: SdkGateway;
+  beforeAll(async () => {
+    slow = await startSlowUpstream();
+    gw = await servedGateway({
+      models: [{ name: 'slow', engine: 'openai-compatible', baseURL: slow.baseURL, model: 'slow', apiKey: 'k', price: PRICE, capabilities: ['chat', 'streaming'] }],
+      gateway: { streamHoldMs: 0 },
+      upstreams: [slow],
+    });
+  });
+  afterAll(async () => gw?.close());
+
+  it('ends it with the route error event `shutting_down` when the grace ends, ledgered as that error', async () => {
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.secret, maxRetries: 0 });
+    const { data, response } = await client.chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'think' }], stream: true }).withResponse();
+    expect(response.status).toBe(200);
+    const held = await vi.waitFor(
+      () => {
+        const h = slow.held[0];
+        if (!h) throw new Error('not asked yet');
+        return h;
+      },
+      { timeout: 8000, interval: 10 },
+    );
+    const reading = streamText(data).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const closed = gw.served.close(0);
+    const thrown = await reading;
+    expect(thrown).toBeInstanceOf(OpenAI.APIError);
+    expect(((thrown as InstanceType<typeof OpenAI.APIError>).error as { code?: string }).code).toBe('shutting_down');
+    await closed;
+    await vi.waitFor(() => expect(held.closed).toBe(true), { timeout: 8000, interval: 10 });
+    const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
+    expect(row).toMatchObject({ status: 'error', errorCode: 'shutting_down', stream: true });
+  }, 20_000);
+});
+
+describe('streamHoldMs validation', () => {
+  it('refuses a negative or NaN hold, naming the option', async () => {
+    const router = new LLMRouter({ models: [mockModel('m')] });
+    try {
+      for (const bad of [-1, Number.NaN]) {
+        expect(() => createGateway({ router, streamHoldMs: bad, metrics: false })).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'streamHoldMs' }));
+      }
+    } finally {
+      await router.close();
+    }
+  });
+});
