@@ -37,6 +37,11 @@ export interface GatewayRouter {
    */
   forgetTenant?(tenant: string): void;
   /**
+   * Erases a deleted tenant's cached answers (core's `LLMRouter.eraseTenantCaches`), called when an admin deletes the
+   * tenant, and with `localOnly` when another process did (this process's memory caches only) (optional).
+   */
+  eraseTenantCaches?(tenant: string, options?: { localOnly?: boolean }): Promise<unknown>;
+  /**
    * Embeddings through the router (optional: without it `/v1/embeddings` answers 400 `unsupported`).
    * `options.model` names the deployment or alias. `input` is texts, or token ids (one array per input) when the
    * client sent them; `options.dimensions` is set when the client asked for it. The gateway checks the vectors'

@@ -67,3 +67,12 @@ export function cachedAnswerOf(answer: CachedAnswerInput, createdAt: number): Ca
   if (answer.logprobs !== undefined) entry.logprobs = answer.logprobs;
   return entry;
 }
+
+/**
+ * An answer with nothing to give: blank text (whitespace at most), no tool call, no refusal (an upstream glitch, or
+ * an output cap spent on reasoning). Neither cache stores one: replayed, it would answer every retry of the request
+ * with nothing, never asking the model again.
+ */
+export function isBlankAnswer(answer: Pick<CachedAnswerInput, 'text' | 'toolCalls' | 'refusal'>): boolean {
+  return answer.toolCalls.length === 0 && (answer.refusal === undefined || answer.refusal === '') && !/\S/.test(answer.text);
+}

@@ -77,6 +77,32 @@ describe('ExactCache', () => {
     expect(cache.stats.bypassed).toBe(2);
   });
 
+  it('bounds the memory store by cache.exact.maxSizeBytes: past it the least recently used go; one larger alone is not kept', async () => {
+    expect(new ExactCache().config.maxSizeBytes).toBe(64_000_000);
+    const cache = new ExactCache({ config: { maxSizeBytes: 12_000 } });
+    const ask = (i: number): GenerateRequest => ({ ...req, messages: [{ role: 'user', content: `question ${i}` }] });
+    for (let i = 0; i < 4; i++) await cache.store(ask(i), scope, answer({ text: 'x'.repeat(3_000) }));
+    // About 3,400 bytes each: three fit, the first stored went.
+    expect(await cache.lookup(ask(0), scope)).toBeUndefined();
+    for (let i = 1; i < 4; i++) expect((await cache.lookup(ask(i), scope))?.text).toHaveLength(3_000);
+    await cache.store(ask(9), scope, answer({ text: 'x'.repeat(20_000) }));
+    expect(await cache.lookup(ask(9), scope)).toBeUndefined();
+    expect(await cache.lookup(ask(3), scope)).toBeDefined(); // the others stay
+    expect(() => new ExactCache({ config: { maxSizeBytes: 0 } })).toThrow(/maxSizeBytes/);
+  });
+
+  it('never stores a blank answer (no text, no tool call, no refusal): the retry asks the model again', async () => {
+    const cache = new ExactCache();
+    expect(await cache.store(req, scope, answer({ text: '' }))).toBe(false);
+    expect(await cache.store(req, scope, answer({ text: ' \n\t', finishReason: 'length' }))).toBe(false);
+    expect(await cache.store(req, scope, answer({ text: '', reasoning: 'thought it through' }))).toBe(false);
+    expect(await cache.lookup(req, scope)).toBeUndefined();
+    expect(cache.stats.bypassed).toBe(3);
+    // Not blank: a tool call or a refusal without text.
+    expect(await cache.store(req, scope, answer({ text: '', refusal: 'I cannot help with that.' }))).toBe(true);
+    expect(await cache.store({ ...req, messages: [{ role: 'user', content: 'Call it' }] }, scope, answer({ text: '', finishReason: 'tool-calls', toolCalls: [{ id: 'c1', name: 'f', arguments: '{}' }] }))).toBe(true);
+  });
+
   it('applies the temperature rule to lookup and store', async () => {
     const hot: GenerateRequest = { ...req, temperature: 0.8 };
     const strict = new ExactCache();

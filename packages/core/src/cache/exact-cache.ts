@@ -3,7 +3,7 @@ import { sectionConfigError } from '../config/validate.js';
 import { ExactCacheSchema, type ExactCacheConfig } from '../config/schema.js';
 import type { FinishReason, GenerateRequest } from '../spec/index.js';
 import { cacheKey, cacheKeyPrefix, type CacheScope } from './cache-key.js';
-import { cachedAnswerOf, type CachedAnswer, type CachedAnswerInput } from './cached-answer.js';
+import { cachedAnswerOf, isBlankAnswer, type CachedAnswer, type CachedAnswerInput } from './cached-answer.js';
 import type { CacheStore } from './cache-store.js';
 import { isCacheable } from './is-cacheable.js';
 import { MemoryCacheStore } from './memory-cache-store.js';
@@ -51,7 +51,13 @@ export class ExactCache {
     this.#now = options.now ?? Date.now;
     this.backend =
       options.store ??
-      new MemoryCacheStore<CachedAnswer>({ maxEntries: this.config.maxEntries, ttlMs: this.config.ttlMs, ...(options.now ? { now: options.now } : {}) });
+      new MemoryCacheStore<CachedAnswer>({
+        maxEntries: this.config.maxEntries,
+        maxSizeBytes: this.config.maxSizeBytes,
+        sizeOf: answerBytes,
+        ttlMs: this.config.ttlMs,
+        ...(options.now ? { now: options.now } : {}),
+      });
   }
 
   /** A snapshot of the counters. */
@@ -85,12 +91,12 @@ export class ExactCache {
 
   /**
    * Stores an answer; returns whether it did. Not stored: requests that are not cacheable, answers
-   * that ended in `error` or `content-filter`, and text answers without log probabilities to a request that
-   * asked for them (the engine could not give them and warned; a hit carries no warnings, so it would answer
-   * in silence without them: the next call asks the provider again).
+   * that ended in `error` or `content-filter`, blank answers (`isBlankAnswer`: a retry asks the model again), and
+   * text answers without log probabilities to a request that asked for them (the engine could not give them and
+   * warned; a hit carries no warnings, so it would answer in silence without them: the next call asks the provider again).
    */
   async store(request: GenerateRequest, scope: CacheScope, answer: CachedAnswerInput): Promise<boolean> {
-    if (!this.isCacheable(request) || NOT_STORABLE.has(answer.finishReason) || lacksLogprobs(request, answer)) {
+    if (!this.isCacheable(request) || NOT_STORABLE.has(answer.finishReason) || isBlankAnswer(answer) || lacksLogprobs(request, answer)) {
       this.#stats.bypassed++;
       return false;
     }
@@ -112,6 +118,17 @@ export class ExactCache {
   async clear(): Promise<void> {
     await this.backend.clear();
   }
+}
+
+/**
+ * About how many bytes an entry holds (its strings at one byte a character, a log probability at 128, 256 for the
+ * rest), counted without serialising it: `cache.exact.maxSizeBytes` bounds the memory store by this.
+ */
+export function answerBytes(answer: CachedAnswer, key: string): number {
+  let n = 256 + key.length + answer.text.length + (answer.reasoning?.length ?? 0) + (answer.refusal?.length ?? 0) + (answer.id?.length ?? 0);
+  for (const c of answer.toolCalls) n += 32 + c.id.length + c.name.length + c.arguments.length;
+  for (const p of answer.reasoningParts ?? []) n += 32 + p.text.length + (p.signature?.length ?? 0) + (p.redactedData?.length ?? 0);
+  return n + (answer.logprobs?.length ?? 0) * 128;
 }
 
 /** A request asked for log probabilities and a text answer came back without them (the exact cache does not store it). */

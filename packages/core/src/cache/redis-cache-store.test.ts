@@ -145,6 +145,34 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCacheStore against real Redis'
     }
   });
 
+  it("eraseTenantCaches on one router erases the tenant's exact and semantic answers in Redis, for every router sharing it; localOnly leaves Redis alone", async () => {
+    const semantic = { enabled: true, embedder: 'emb', threshold: 0.9, guardAbove: 0.9, store: { type: 'redis' as const, url: redisUrl!, prefix: ns } };
+    const config = {
+      models: [{ name: 'm', engine: 'mock' }, { name: 'emb', engine: 'mock', capabilities: ['embeddings' as const] }],
+      routing: { strategy: 'priority' as const },
+      cache: { exact: { enabled: true, ttlMs: 60_000 }, semantic },
+    };
+    const a = new LLMRouter(config, { cacheStore: await open<CachedAnswer>() });
+    const b = new LLMRouter(config, { cacheStore: await open<CachedAnswer>() });
+    try {
+      for (const tenant of ['acme', 'globex']) {
+        expect((await a.generate('What is the capital of France?', { model: 'm', tenant })).cached).toBe(false);
+        expect((await b.generate('what is the capital of france', { model: 'm', tenant })).cached).toBe('semantic');
+      }
+      // Another process's local erasure touches no shared store.
+      expect(await b.eraseTenantCaches('acme', { localOnly: true })).toEqual({ exact: 0, semantic: 0 });
+      expect((await b.generate('What is the capital of France?', { model: 'm', tenant: 'acme' })).cached).toBe('exact');
+      expect(await a.eraseTenantCaches('acme')).toEqual({ exact: 1, semantic: 1 });
+      // Gone for both routers, in both caches; globex keeps its answers.
+      expect(await b.eraseTenantCaches('acme')).toEqual({ exact: 0, semantic: 0 });
+      expect((await b.generate('what is the capital of france', { model: 'm', tenant: 'globex' })).cached).toBe('semantic');
+    } finally {
+      await a.eraseTenantCaches('globex').catch(() => undefined);
+      await a.close();
+      await b.close();
+    }
+  });
+
   it.skipIf(!postgresUrl)('is part of the shared-mode stores, under the Redis key prefix, closed with them', async () => {
     const id = randomBytes(6).toString('hex');
     const stores = await createStateStores({ mode: 'shared', redisUrl: redisUrl!, postgresUrl: postgresUrl!, redisKeyPrefix: `s${id}:`, postgresSchema: `s_${id}` });

@@ -231,6 +231,12 @@ export const ExactCacheSchema = z
   .object({
     enabled: z.boolean().default(false),
     maxEntries: positiveInt.default(1_000),
+    /**
+     * Bound on the in-process store's total size in bytes (each entry's text, reasoning, tool calls and log
+     * probabilities, estimated without serialising it): past it the least recently used go first, and an answer
+     * larger on its own is not stored. The memory store only (as `maxEntries`). Default 64 MB.
+     */
+    maxSizeBytes: positiveInt.default(64_000_000),
     ttlMs: positiveInt.default(3_600_000),
     /** Cache answers to calls with temperature > 0 too (off: those are never cached). */
     allowNonZeroTemperature: z.boolean().default(false),

@@ -1,4 +1,4 @@
-import { ExactCache, type CachedAnswer, type CacheScope } from '../cache/index.js';
+import { ExactCache, MemoryCacheStore, type CachedAnswer, type CacheScope } from '../cache/index.js';
 import { guardSpend, hitSpend, withGuardCost } from '../semantic-cache/guard-spend.js';
 import { SEMANTIC_GUARD_METADATA_KEY, SemanticCacheHook } from '../semantic-cache/semantic-cache-hook.js';
 import { ModelConfigSchema, type Capability, type ModelConfig, type RouterConfig, type RouterConfigInput, type TenantConfig, type TenantConfigInput } from '../config/schema.js';
@@ -710,6 +710,32 @@ export class LLMRouter {
     }
     // Learning strategies drop what they learned about the tenant (else their state grows with every tenant).
     for (const st of new Set(this.strategies.values())) st.forgetTenant?.(id);
+  }
+
+  /**
+   * Right to erasure for a deleted tenant: drops its cached answers, exact (every key under the tenant's prefix) and
+   * semantic (`SemanticCache.eraseTenant`: a shared store, Redis or SQLite, is erased for every process using it), and
+   * what the predictive cache learned of it (`RouterPrefetch.eraseTenant`). Resolves to how many answers went; a cache
+   * that fails to erase rejects, after the other one was erased. Memory caches are each process's own: every process
+   * erases them (the gateway does on hearing another process's deletion, with `localOnly`: only this process's memory
+   * caches, the shared stores being erased once, by the process that deleted the tenant).
+   */
+  async eraseTenantCaches(tenant: string, options: { localOnly?: boolean } = {}): Promise<{ exact: number; semantic: number }> {
+    if (typeof tenant !== 'string' || tenant === '') {
+      throw new LLMError({ code: 'invalid_request', message: 'eraseTenantCaches needs a tenant id (a non-empty string)', param: 'tenant' });
+    }
+    const local = options.localOnly === true;
+    this.prefetch?.eraseTenant(tenant);
+    const eraseExact = this.cache.backend.deleteByPrefix !== undefined && (!local || this.cache.backend instanceof MemoryCacheStore);
+    // (Only a semantic cache already built holds anything in this process; a shared one is built to be erased.)
+    const semanticCache = local ? this.semantic.built() : this.semantic.enabled ? this.semantic.cache() : undefined;
+    const [exact, semantic] = await Promise.allSettled([
+      eraseExact ? this.cache.invalidateTenant(tenant) : 0,
+      semanticCache?.then((c) => (c && (!local || c.backend.kind === 'memory') ? c.eraseTenant(tenant) : 0)) ?? 0,
+    ]);
+    if (exact.status === 'rejected') throw exact.reason;
+    if (semantic.status === 'rejected') throw semantic.reason;
+    return { exact: exact.value, semantic: semantic.value };
   }
 
   /** Registers a strategy under `name` (replacing one of the same name). */

@@ -7,6 +7,9 @@ import { countAt, crossValidate, decideAll, foldsOf, type EvalQuery } from './pa
  * against 0.3), so lexical weight flips them to correct. "twin" queries: two entries tie exactly
  * (only a margin rule avoids the wrong hit). Unrelated queries peak at cosine 0.6.
  */
+/** `n` spelled in letters: the texts carry no digits, so the number rule (`sameNumbers`) leaves every choice alone. */
+const w = (n: number) => String(n).replace(/\d/g, (d) => 'abcdefghij'[Number(d)]!);
+
 function dataset(): EvalQuery[] {
   const out: EvalQuery[] = [];
   let entry = 0;
@@ -15,14 +18,14 @@ function dataset(): EvalQuery[] {
     const other = entry++;
     const fold = i % 5;
     if (i % 4 === 0) {
-      out.push({ question: `c${i}`, expected: right, fold, candidates: [{ score: 0.905, prompt: `o${other}`, entry: other, lexical: 0.3 }, { score: 0.9, prompt: `r${right}`, entry: right, lexical: 0.9 }] });
+      out.push({ question: `c${w(i)}`, expected: right, fold, candidates: [{ score: 0.905, prompt: `o${w(other)}`, entry: other, lexical: 0.3 }, { score: 0.9, prompt: `r${w(right)}`, entry: right, lexical: 0.9 }] });
     } else if (i % 4 === 1) {
-      out.push({ question: `t${i}`, expected: right, fold, candidates: [{ score: 0.9, prompt: `o${other}`, entry: other, lexical: 0.5 }, { score: 0.9, prompt: `r${right}`, entry: right, lexical: 0.5 }] });
+      out.push({ question: `t${w(i)}`, expected: right, fold, candidates: [{ score: 0.9, prompt: `o${w(other)}`, entry: other, lexical: 0.5 }, { score: 0.9, prompt: `r${w(right)}`, entry: right, lexical: 0.5 }] });
     } else {
-      out.push({ question: `k${i}`, expected: right, fold, candidates: [{ score: 0.95, prompt: `r${right}`, entry: right, lexical: 0.6 }, { score: 0.9, prompt: `o${other}`, entry: other, lexical: 0.5 }] });
+      out.push({ question: `k${w(i)}`, expected: right, fold, candidates: [{ score: 0.95, prompt: `r${w(right)}`, entry: right, lexical: 0.6 }, { score: 0.9, prompt: `o${w(other)}`, entry: other, lexical: 0.5 }] });
     }
   }
-  for (let i = 0; i < 10; i++) out.push({ question: `u${i}`, expected: undefined, fold: i % 5, candidates: [{ score: 0.6, prompt: 'x', entry: 0, lexical: 0.1 }, { score: 0.5, prompt: 'y', entry: 1, lexical: 0.1 }] });
+  for (let i = 0; i < 10; i++) out.push({ question: `u${w(i)}`, expected: undefined, fold: i % 5, candidates: [{ score: 0.6, prompt: 'x', entry: 0, lexical: 0.1 }, { score: 0.5, prompt: 'y', entry: 1, lexical: 0.1 }] });
   return out;
 }
 
@@ -36,6 +39,12 @@ describe('paraphrase cross-validation', () => {
     const both = countAt(q, decideAll(q, { lexicalWeight: 0.4, minMargin: 0.01 }), 0.85);
     expect(both).toEqual({ correct: 30, wrong: 0, unrelatedWrong: 0 });
     expect(countAt(q, decideAll(q, { lexicalWeight: 0.4, minMargin: 0.01 }), 0.5).unrelatedWrong).toBe(10);
+  });
+
+  it('decides with the number rule: a chosen entry naming other numbers is no decision (a miss), unless the rule is off', () => {
+    const q: EvalQuery[] = [{ question: 'Convert 12 miles', expected: 1, fold: 0, candidates: [{ score: 0.99, prompt: 'Convert 10 miles', entry: 0, lexical: 0.9 }, { score: 0.9, prompt: 'Convert 12 miles to km', entry: 1, lexical: 0.8 }] }];
+    expect(decideAll(q, { lexicalWeight: 0.4, minMargin: 0 })).toEqual([undefined]);
+    expect(decideAll(q, { lexicalWeight: 0.4, minMargin: 0, numbers: false })).toEqual([{ entry: 0, cosine: 0.99 }]);
   });
 
   it('chooses on the training folds and counts the held-out fold only; every query is held out once', () => {

@@ -14,6 +14,8 @@ export interface EvalQuery {
 export interface SelectionParams {
   lexicalWeight: number;
   minMargin: number;
+  /** The number rule (`MatchSelectionOptions.numbers`); default true, as the cache decides. */
+  numbers?: boolean;
 }
 
 /** A query's decision under one rule: the chosen entry and its cosine, or undefined when ambiguous/empty. */
@@ -37,7 +39,7 @@ export function decideAll(queries: readonly EvalQuery[], params: SelectionParams
   const options = { scoring: 'hybrid', ...params } as const;
   return queries.map((q) => {
     const sel = selectMatch(q.question, q.candidates, options);
-    if (!sel || sel.ambiguous) return undefined;
+    if (!sel || sel.ambiguous || sel.conflict) return undefined;
     return { entry: sel.best.candidate.entry, cosine: sel.best.cosine };
   });
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diceOf, normalizeForLexical, sameText, textKey, trigramDice, trigrams } from './lexical-similarity.js';
+import { numbersOf, sameNumbers } from './number-tokens.js';
 import { selectMatch, type MatchSelectionOptions } from './select-match.js';
 
 const HYBRID: MatchSelectionOptions = { scoring: 'hybrid', lexicalWeight: 0.4, minMargin: 0.015 };
@@ -114,7 +115,37 @@ describe('selectMatch', () => {
     expect(s.margin).toBeCloseTo(0.6 * 0.85 + 0.4 - 0.6 * 0.9, 10);
   });
 
+  it('calls a chosen question that names other numbers a conflict (the answer is the other number\'s), not one with the same numbers', () => {
+    expect(selectMatch('Convert 12 miles to kilometers', [{ score: 0.996, prompt: 'Convert 10 miles to kilometers' }], HYBRID)!.conflict).toBe(true);
+    expect(selectMatch('What is 2+3?', [{ score: 0.985, prompt: 'What is 2+2?' }], COSINE)!.conflict).toBe(true);
+    expect(selectMatch('How far is 10 miles in km?', [{ score: 0.9, prompt: 'Convert 10 miles to kilometers' }], HYBRID)!.conflict).toBe(false);
+    expect(selectMatch('what is the capital of france', [{ score: 0.95, prompt: 'What is the capital of France?' }], HYBRID)!.conflict).toBe(false);
+    // A number on one side only is another question too ("the top 5 films" vs "the top films").
+    expect(selectMatch('list the top films', [{ score: 0.95, prompt: 'list the top 5 films' }], HYBRID)!.conflict).toBe(true);
+    // A stored question naming other numbers is no rival: it is never served for this question.
+    const twelve = selectMatch('convert 12 Miles to kilometers', [
+      { score: 0.997, prompt: 'Convert 10 miles to kilometers' },
+      { score: 0.996, prompt: 'Convert 12 miles to kilometers' },
+    ], HYBRID)!;
+    expect([twelve.best.candidate.prompt, twelve.conflict, twelve.ambiguous, twelve.margin]).toEqual(['Convert 12 miles to kilometers', false, false, Infinity]);
+    expect(selectMatch('convert 12 Miles to kilometers', [{ score: 0.997, prompt: 'Convert 10 miles to kilometers' }, { score: 0.996, prompt: 'Convert 12 miles to kilometers' }], { ...HYBRID, numbers: false })!.margin).toBeLessThan(0.1);
+    // Measuring the rule: off, nothing is a conflict.
+    expect(selectMatch('What is 2+3?', [{ score: 0.985, prompt: 'What is 2+2?' }], { ...COSINE, numbers: false })!.conflict).toBe(false);
+  });
+
   it('minMargin 0 never calls a match ambiguous', () => {
     expect(selectMatch('q', [{ score: 0.9, prompt: 'a' }, { score: 0.9, prompt: 'b' }], { ...COSINE, minMargin: 0 })!.ambiguous).toBe(false);
+  });
+});
+
+describe('numbersOf, sameNumbers', () => {
+  it('reads digit runs with their decimal and thousands separators, in order, without leading zeros', () => {
+    expect(numbersOf('Convert 1,000.50 m to ft, then 007 and 3.14 and 42km')).toEqual(['1,000.50', '7', '3.14', '42']);
+    expect(numbersOf('no numbers here, two of them')).toEqual([]);
+    expect(sameNumbers('2+2', '2 plus 2')).toBe(true);
+    expect(sameNumbers('2+2', '2+3')).toBe(false);
+    expect(sameNumbers('from 5 to 3', 'from 3 to 5')).toBe(false);
+    expect(sameNumbers('1.5 litres', '1.50 litres')).toBe(false); // as written: "1.50" may say something "1.5" does not
+    expect(sameNumbers('load 07', 'load 7')).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
 import { diceWithText, sameText, textKey, trigrams } from './lexical-similarity.js';
+import { numbersOf, sameNumberList } from './number-tokens.js';
 
 /** How a stored question is chosen among the nearest candidates (see `cache.semantic.scoring`). */
 export type SemanticScoring = 'hybrid' | 'cosine';
@@ -9,6 +10,11 @@ export interface MatchSelectionOptions {
   lexicalWeight: number;
   /** The chosen candidate must beat the runner-up with a different text by this much, else it is ambiguous. */
   minMargin: number;
+  /**
+   * Whether a chosen question naming other numbers than the question (`sameNumbers`) is a `conflict`. Default
+   * true (what the cache does); false only to measure the rule (the eval's plain-cosine baseline).
+   */
+  numbers?: boolean;
 }
 
 /** A candidate from the vector search: its cosine similarity and the stored question. */
@@ -35,6 +41,11 @@ export interface MatchSelection<T extends MatchCandidate> {
   margin: number;
   /** `margin < minMargin`: two different stored questions fit about equally well. */
   ambiguous: boolean;
+  /**
+   * The chosen question names other numbers than the question ("12 miles" for "10 miles", "2+3" for "2+2"): a close
+   * match whose answer is the other number's. Not served unguarded (the guard decides, a miss by default).
+   */
+  conflict: boolean;
   /** Every candidate, best ranking score first. */
   ranked: Array<RankedMatch<T>>;
 }
@@ -44,7 +55,8 @@ export interface MatchSelection<T extends MatchCandidate> {
  * choice is ambiguous. `cosine` keeps the vector order; `hybrid` re-ranks by a mix of cosine and character
  * trigram Dice, which separates stored questions the embedding finds nearly equal but whose wording
  * (identifiers, numbers, names) tells apart. Exact repeats of the chosen question (same text after
- * lower-casing and whitespace) are not rivals: they are the same question stored twice.
+ * lower-casing and whitespace) are not rivals: they are the same question stored twice. A chosen question with
+ * other numbers than the question's is a `conflict`, and one that is not chosen is no rival (never served for it).
  */
 export function selectMatch<T extends MatchCandidate>(
   question: string,
@@ -65,8 +77,12 @@ export function selectMatch<T extends MatchCandidate>(
   const top = order[0]!;
   const topText = candidates[top]!.prompt;
   const topKey = textKey(topText);
-  const rival = order.find((i) => i !== top && !sameText(candidates[i]!.prompt, topText, textKey(candidates[i]!.prompt), topKey));
+  // With the number rule, a stored question naming other numbers than the question is no rival: it is never served
+  // for it ("Convert 10 miles" does not make "Convert 12 miles" ambiguous for a question about 12 miles).
+  const numbers = options.numbers !== false ? numbersOf(question) : undefined;
+  const rival = order.find((i) => i !== top && !sameText(candidates[i]!.prompt, topText, textKey(candidates[i]!.prompt), topKey) && (numbers === undefined || sameNumberList(numbers, numbersOf(candidates[i]!.prompt))));
   const best = ranked[top]!;
   const margin = rival !== undefined ? best.rank - ranked[rival]!.rank : Infinity;
-  return { best, margin, ambiguous: margin < options.minMargin, ranked: order.map((i) => ranked[i]!) };
+  const conflict = numbers !== undefined && !sameNumberList(numbers, numbersOf(topText));
+  return { best, margin, ambiguous: margin < options.minMargin, conflict, ranked: order.map((i) => ranked[i]!) };
 }

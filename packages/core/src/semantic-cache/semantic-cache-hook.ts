@@ -73,6 +73,11 @@ export class SemanticCacheHook {
     return this.#cache;
   }
 
+  /** The cache when a call has built it already (else undefined: nothing is built). */
+  built(): Promise<SemanticCache | undefined> | undefined {
+    return this.#cache;
+  }
+
   async #build(): Promise<SemanticCache> {
     const config = this.config ?? {};
     const guardModel = config.guardModel;

@@ -192,6 +192,50 @@ describe('SemanticCache', () => {
     expect(await loose.store(ask(Q), scope, answer('[REDACTED]'), { redacted: true })).toBe(true);
   });
 
+  it('never stores a blank answer (no text, no tool call, no refusal)', async () => {
+    const c = cache();
+    expect(await c.store(ask(Q), scope, answer(''))).toBe(false);
+    expect(await c.store(ask(Q), scope, answer('  \n', { finishReason: 'length' }))).toBe(false);
+    expect(await c.lookup(ask(Q), scope)).toBeUndefined();
+    expect(c.stats).toMatchObject({ bypassed: 2, stores: 0 });
+    expect(await c.store(ask(Q), scope, answer('', { refusal: 'I cannot help with that.' }))).toBe(true);
+  });
+
+  it('an answer with tool calls is served unguarded only to the same question (case and whitespace aside); a verify guard may accept another', async () => {
+    const call = answer('', { finishReason: 'tool-calls', toolCalls: [{ id: 'c1', name: 'weather', arguments: '{"city":"France"}' }] });
+    const c = cache({ threshold: 0.8, guardAbove: undefined });
+    await c.store(ask(Q), scope, call);
+    const details: SemanticLookupDetails = {};
+    expect(await c.lookup(ask(CLOSE), scope, { details })).toBeUndefined();
+    expect(details.outcome).toBe('mismatch');
+    expect(await c.probe(ask(CLOSE), scope)).toBe(false);
+    expect((await c.lookup(ask('What is the  capital city of FRANCE'), scope))?.answer.toolCalls).toEqual(call.toolCalls);
+    expect(c.stats).toMatchObject({ hits: 1, guardMisses: 1 });
+    const seen: string[] = [];
+    const guarded = cache({ guard: 'verify', guardAbove: undefined }, { guard: { verify: async (i) => (seen.push(i.cachedQuestion), true) } });
+    await guarded.store(ask(Q), scope, call);
+    expect(await guarded.lookup(ask(CLOSE), scope)).toMatchObject({ guarded: 'verified', answer: { toolCalls: call.toolCalls } });
+    expect(seen).toEqual([Q]);
+    // `adapt` rewrites text only: never an answer with tool calls.
+    const adapting = cache({ guard: 'adapt', guardAbove: undefined }, { guard: { adapt: async () => 'rewritten' } });
+    await adapting.store(ask(Q), scope, call);
+    expect(await adapting.lookup(ask(CLOSE), scope)).toBeUndefined();
+  });
+
+  it('a match naming other numbers is a miss unguarded (outcome mismatch), and goes to a verify guard', async () => {
+    const c = cache({ guardAbove: undefined });
+    await c.store(ask('convert 10 miles to kilometers now'), scope, answer('16.09 km'));
+    const details: SemanticLookupDetails = {};
+    expect(await c.lookup(ask('convert 12 miles to kilometers now'), scope, { details })).toBeUndefined();
+    expect(details.outcome).toBe('mismatch');
+    expect(await c.probe(ask('convert 12 miles to kilometers now'), scope)).toBe(false);
+    expect(await c.lookup(ask('now convert 10 miles to kilometers'), scope)).toMatchObject({ answer: { text: '16.09 km' } });
+    const guarded = cache({ guard: 'verify', guardAbove: undefined }, { guard: { verify: async () => false } });
+    await guarded.store(ask('convert 10 miles to kilometers now'), scope, answer('16.09 km'));
+    expect(await guarded.lookup(ask('convert 12 miles to kilometers now'), scope)).toBeUndefined();
+    expect(guarded.stats).toMatchObject({ guardMisses: 1, verified: 0 });
+  });
+
   it('never keeps an answer\'s log probabilities: a paraphrase\'s hit carries none (they belong to the stored prompt)', async () => {
     const c = cache();
     const tokens = [{ token: 'Paris', logprob: -0.1 }, { token: '.', logprob: -0.2 }];

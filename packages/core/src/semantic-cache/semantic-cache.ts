@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { CacheScope } from '../cache/cache-key.js';
-import { cachedAnswerOf, type CachedAnswer, type CachedAnswerInput } from '../cache/cached-answer.js';
+import { cachedAnswerOf, isBlankAnswer, type CachedAnswer, type CachedAnswerInput } from '../cache/cached-answer.js';
 import { isCacheable } from '../cache/is-cacheable.js';
 import { SemanticCacheSchema, type SemanticCacheConfig, type SemanticCacheConfigInput } from '../config/schema.js';
 import { BatchingEmbedder } from '../embeddings/batching-embedder.js';
@@ -12,6 +12,7 @@ import { sectionConfigError } from '../config/validate.js';
 import { reportedCost } from '../router/reported-cost.js';
 import type { Cost } from '../router/types.js';
 import type { FinishReason, GenerateRequest, Usage } from '../spec/index.js';
+import { sameText } from './lexical-similarity.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
 import { promptTextBytes } from './model-guard.js';
 import { selectMatch, type RankedMatch } from './select-match.js';
@@ -91,7 +92,7 @@ export interface SemanticHit {
 }
 
 /** Why a lookup ended as it did (`SemanticLookupOptions.details`). */
-export type SemanticLookupOutcome = 'bypassed' | 'empty' | 'below-threshold' | 'served' | 'guard-band' | 'ambiguous';
+export type SemanticLookupOutcome = 'bypassed' | 'empty' | 'below-threshold' | 'served' | 'guard-band' | 'ambiguous' | 'mismatch';
 
 /** Filled by `lookup` when passed in `SemanticLookupOptions.details`: the candidates and the decision. */
 export interface SemanticLookupDetails {
@@ -152,7 +153,7 @@ export interface SemanticCacheStats {
    */
   bypassed: number;
   /**
-   * Matches in the guard band or ambiguous ones turned into misses (guard `miss`, a failed verify, a guard error,
+   * Matches in the guard band, ambiguous or mismatched ones turned into misses (guard `miss`, a failed verify, a guard error,
    * an empty or incomplete rewrite, an answer with tool calls, or one `adapt` cannot rewrite).
    */
   guardMisses: number;
@@ -222,6 +223,16 @@ function adaptable(answer: CachedAnswer): boolean {
 }
 
 /**
+ * Whether a match at or above the threshold answers a question it may not answer unguarded (the guard decides: a
+ * miss by default): the questions name other numbers (`MatchSelection.conflict`), or the answer calls tools and the
+ * questions are not the same text up to case and whitespace (the calls' arguments are the other question's: "for 2
+ * people" replayed to "for 4 people", the weather in Paris to a question about Berlin).
+ */
+function mismatched(question: string, conflict: boolean, match: SemanticMatch): boolean {
+  return conflict || (match.answer.toolCalls.length > 0 && !sameText(question, match.prompt));
+}
+
+/**
  * The cached answer with the rewritten text, without what described the old text: its reasoning (about the old
  * question) and the stop sequence it ended on (the guard's call has none).
  */
@@ -271,7 +282,8 @@ export function defaultLocalEmbedder(): Embedder {
  * set + sampling parameters + context: never across tenants) for the nearest cached questions, picks one
  * (`scoring`: cosine mixed with character-trigram similarity by default) and checks it: below `threshold`
  * (cosine) it is a miss; when another stored question fits about as well (`minMargin`) or the cosine is
- * in the optional band below `guardAbove`, the guard decides (`miss`, `verify`, `adapt`); else the cached
+ * in the optional band below `guardAbove`, or the match is a mismatch (other numbers in the question, or an
+ * answer with tool calls to another question: `mismatched`), the guard decides (`miss`, `verify`, `adapt`); else the cached
  * answer is served. Callers run the exact cache first.
  */
 export class SemanticCache {
@@ -384,14 +396,15 @@ export class SemanticCache {
       ...(Number.isFinite(selection.margin) ? { margin: selection.margin } : {}),
     };
     const guardAbove = this.config.guardAbove;
-    if (!selection.ambiguous && (guardAbove === undefined || match.score >= guardAbove)) {
+    const mismatch = mismatched(question, selection.conflict, match);
+    if (!selection.ambiguous && !mismatch && (guardAbove === undefined || match.score >= guardAbove)) {
       this.#stats.hits++;
       if (details) details.outcome = 'served';
       this.#touch(match.id);
       return hit;
     }
     if (selection.ambiguous) this.#stats.ambiguous++;
-    if (details) details.outcome = selection.ambiguous ? 'ambiguous' : 'guard-band';
+    if (details) details.outcome = selection.ambiguous ? 'ambiguous' : guardAbove !== undefined && match.score < guardAbove ? 'guard-band' : 'mismatch';
     const guarded = await this.#guarded(hit, question, scope.tenant, request, options);
     if (guarded) this.#touch(match.id);
     return guarded;
@@ -412,7 +425,7 @@ export class SemanticCache {
     const best = selection?.best;
     if (!selection || !best || best.cosine < (options.threshold ?? this.thresholdFor(scope.tenant))) return false;
     const guardAbove = this.config.guardAbove;
-    return !selection.ambiguous && (guardAbove === undefined || best.candidate.score >= guardAbove);
+    return !selection.ambiguous && !mismatched(question, selection.conflict, best.candidate) && (guardAbove === undefined || best.candidate.score >= guardAbove);
   }
 
   /**
@@ -484,7 +497,7 @@ export class SemanticCache {
 
   /**
    * Stores an answer under the request's question; returns whether it did. Never stored: failed or
-   * content-filtered answers, redacted ones (unless `allowRedacted`), temperature > 0 (unless allowed),
+   * content-filtered answers, blank ones (`isBlankAnswer`), redacted ones (unless `allowRedacted`), temperature > 0 (unless allowed),
    * opted-out tenants, requests asking for log probabilities, requests without a text question. An answer's
    * `logprobs` are never kept (they describe the model's answer to that exact prompt, not to a paraphrase).
    */
@@ -495,7 +508,7 @@ export class SemanticCache {
     options: SemanticStoreCallOptions = {},
   ): Promise<boolean> {
     const question = this.#eligible(request, scope, options.optOut);
-    if (question === undefined || NOT_STORABLE.has(answer.finishReason) || (options.redacted && !this.config.allowRedacted)) {
+    if (question === undefined || NOT_STORABLE.has(answer.finishReason) || isBlankAnswer(answer) || (options.redacted && !this.config.allowRedacted)) {
       this.#stats.bypassed++;
       return false;
     }

@@ -202,10 +202,11 @@ describe('a semantic guard call\u2019s tokens are the request\u2019s', () => {
     expect(charge.estimated).toBeGreaterThanOrEqual(input + output);
   });
 
-  it('a semantic hit the guard let through (JSON and streamed): the row holds the cached answer\u2019s tokens and the guard call\u2019s', async () => {
+  it('a semantic hit the guard let through (JSON and streamed): the row holds the cached answer\u2019s tokens and the guard call\u2019s; llm_tokens_total the guard call\u2019s only', async () => {
     for (const stream of [false, true]) {
       const judgeBefore = chatCalls('judge-test');
       const mainBefore = chatCalls('gpt-test');
+      const metricBefore = { input: await tokensMetric('input', 'main'), output: await tokensMetric('output', 'main') };
       const { value: res, charge } = await watched(async () => {
         const res = await fetch(`${gw.url}/v1/chat/completions`, {
           method: 'POST',
@@ -222,6 +223,11 @@ describe('a semantic guard call\u2019s tokens are the request\u2019s', () => {
       expect(row).toMatchObject({ status: 'success', stream, cacheHit: true, inputTokens: input, outputTokens: output });
       expect(row!.costUsd).toBeCloseTo(JUDGE_USD, 12);
       expect(charge.released).toBe(input + output);
+      // The providers billed the guard call only (the answer's call was billed when it was cached), under the request's model.
+      expect({ input: (await tokensMetric('input', 'main')) - metricBefore.input, output: (await tokensMetric('output', 'main')) - metricBefore.output }).toEqual({
+        input: JUDGE.usage.prompt_tokens,
+        output: JUDGE.usage.completion_tokens,
+      });
     }
   });
 

@@ -178,10 +178,13 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
         };
         if (call.stream && ttftMs !== undefined) o.ttftMs = ttftMs;
         if (usage && !unrecorded) {
-          o.inputTokens = counts.inputTokens;
-          o.outputTokens = counts.outputTokens;
-          o.cachedInputTokens = counts.cachedInputTokens;
-          o.cacheWriteInputTokens = counts.cacheWriteInputTokens;
+          // A router cache hit's answer called no provider (its row keeps the answer's tokens, marked as a hit): the
+          // counters, which add up to the providers' bills, take only the calls made for it (its guard's, a verifier's).
+          const c = cached !== false && !s.result?.cascade?.strong ? ledgerCounts(callsForHit(s, spent)) : counts;
+          o.inputTokens = c.inputTokens;
+          o.outputTokens = c.outputTokens;
+          o.cachedInputTokens = c.cachedInputTokens;
+          o.cacheWriteInputTokens = c.cacheWriteInputTokens;
         }
         if (failedAttempts && !unrecorded) observeFailedAttempts(deps.metrics, o, failedAttempts);
         deps.metrics.observe(o, true);
@@ -192,6 +195,12 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       }
     },
   };
+}
+
+/** The tokens of the calls made for a router cache hit (semantic guard calls, a cascade verifier's judgement), if any. */
+function callsForHit(s: Settlement, spent: StreamSpend | undefined): Usage | undefined {
+  const from = s.result ? { guardUsage: s.result.guardUsage, verifierUsage: s.result.cascade?.verifierUsage } : spent;
+  return from ? withGuardTokens(withGuardTokens(undefined, from.guardUsage), from.verifierUsage) : undefined;
 }
 
 /**

@@ -6,7 +6,8 @@
  * can take (a tenant called `anonymous` keeps its series to itself); a stream's time to first
  * token is measured from the request's arrival, in the histogram and in the ledger; the prompts of stream attempts
  * that failed over (billed on the request's row) count under their own deployments' `model` label, so each
- * deployment's cost and tokens add up to what its provider billed.
+ * deployment's cost and tokens add up to what its provider billed; a router cache hit (JSON or streamed) adds no
+ * tokens (its answer called no provider; its row keeps the answer's tokens, marked as a hit).
  * Real gateway and LLMRouter, in-memory stores (SQLite), a local server speaking the OpenAI wire format (the Anthropic
  * wire format and the official `openai` client for the failed attempts).
  */
@@ -16,7 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, get, mockModel, post, type Harness } from '../test-support/harness.js';
 import { metricSeries as series, metricSum as sum } from '../test-support/metrics-text.js';
 import { createPrefetchHarness, prefetchRows, promptOnePrefetch, supportConversations } from '../test-support/prefetch-conversations.js';
-import type { SdkGateway } from '../test-support/served-gateway.js';
+import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
 
 let h: Harness | undefined;
@@ -252,5 +253,39 @@ describe('the prompts of stream attempts that failed over count under their own 
     expect(d.claude!.cost).toBeCloseTo(promptUsd(PRICE_A), 12);
     expect(d['claude-b']!.cost).toBeCloseTo(promptUsd(PRICE_B), 12);
     expect([d.claude!.input, d.claude!.cacheWrite, d['claude-b']!.input, d['claude-b']!.cacheWrite]).toEqual([4100, 4000, 4100, 4000]);
+  });
+});
+
+describe('llm_tokens_total and router cache hits', () => {
+  it('a hit, JSON or streamed, adds no input/output tokens to the deployment that answered (its provider billed one call)', async () => {
+    upstream = await startOpenAIWireServer({ script: { text: 'Paris.', usage: { prompt_tokens: 11, completion_tokens: 7 } } });
+    const gw = await servedGateway({
+      models: [{ name: 'gpt', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'streaming'], price: { input: 1, output: 2 } }],
+      cache: { exact: { enabled: true } },
+      upstreams: [upstream],
+    });
+    try {
+      const body = { model: 'gpt', messages: [{ role: 'user' as const, content: 'Capital of France?' }] };
+      const { response: first } = await gw.openai().chat.completions.create(body).withResponse();
+      expect(first.headers.get('x-llmrr-cache')).toBe('miss');
+      const { response: hit } = await gw.openai().chat.completions.create(body).withResponse();
+      expect(hit.headers.get('x-llmrr-cache')).toBe('hit-exact');
+      const { data: stream, response: streamedHit } = await gw.openai().chat.completions.create({ ...body, stream: true }).withResponse();
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      expect([streamedHit.headers.get('x-llmrr-cache'), text]).toEqual(['hit-exact', 'Paris.']);
+      expect(upstream.requests).toHaveLength(1);
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      const tokens = {
+        input: sum(metrics, 'llm_tokens_total', /type="input",model="gpt"|model="gpt",type="input"/),
+        output: sum(metrics, 'llm_tokens_total', /type="output",model="gpt"|model="gpt",type="output"/),
+        cost: sum(metrics, 'llm_cost_usd_total', /model="gpt"/),
+        hits: sum(metrics, 'llm_cache_hits_total', /model="gpt"/),
+      };
+      // The provider's bill, one call: 11 input, 7 output tokens, 0.000025 USD; the 2 hits counted apart.
+      expect(tokens).toEqual({ input: 11, output: 7, cost: 0.000025, hits: 2 });
+    } finally {
+      await gw.close();
+    }
   });
 });

@@ -1,5 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHarness, post, type Harness } from '../test-support/harness.js';
+import { cacheKeyPrefix, createStateStores, LLMRouter, MemoryCacheStore, type CachedAnswer, type RouterConfigInput } from '@llmrr/core';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createGateway } from '../gateway.js';
+import { adminApi, createAdminHarness, TEST_ADMIN_KEY } from '../test-support/admin-api.js';
+import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
 
 const ADMIN = 'admin-secret-for-tests-0123456789';
 const chat = { model: 'mock', messages: [{ role: 'user', content: 'hello there' }] };
@@ -125,5 +128,78 @@ describe('admin API', () => {
     await admin('DELETE', '/admin/tenants/unused');
     expect((await admin('GET', '/admin/tenants/unused/invoice')).status).toBe(200); // deleted without usage: an empty invoice
     expect((await admin('GET', '/admin/usage?groupBy=colour')).status).toBe(400);
+  });
+});
+
+describe("DELETE /admin/tenants/:id erases the tenant's cached answers", () => {
+  const cache: RouterConfigInput['cache'] = { exact: { enabled: true }, semantic: { enabled: true, embedder: 'emb', threshold: 0.9, guardAbove: 0.9 } };
+  const models = [mockModel('chat'), mockModel('emb', {}, { capabilities: ['embeddings'] })];
+  const ask = (content: string) => ({ model: 'chat', messages: [{ role: 'user', content }] });
+
+  it('exact and semantic: the caches hold nothing of the deleted tenant; other tenants keep theirs', async () => {
+    const exactStore = new MemoryCacheStore<CachedAnswer>();
+    const h = await createAdminHarness({ models, cache, routerOptions: { cacheStore: exactStore } });
+    try {
+      const keyOf = async (id: string) => {
+        await h.stores!.tenants.createTenant({ id, name: id });
+        return { authorization: `Bearer ${(await h.stores!.tenants.createKey(id, { name: 'k' })).secret}` };
+      };
+      const cacheOf = async (auth: Record<string, string>, content: string) => (await post(h.gateway, '/v1/chat/completions', ask(content), auth)).headers.get('x-llmrr-cache');
+      const acme = await keyOf('acme');
+      const globex = await keyOf('globex');
+      for (const auth of [acme, globex]) {
+        expect(await cacheOf(auth, 'What is the capital of France?')).toBe('miss');
+        expect(await cacheOf(auth, 'What is the capital of France?')).toBe('hit-exact');
+        expect(await cacheOf(auth, 'what is the capital of france')).toBe('hit-semantic');
+      }
+      expect((await adminApi(() => h.gateway)('DELETE', '/admin/tenants/acme')).status).toBe(200);
+      expect(await cacheOf(globex, 'What is the capital of france')).toBe('hit-semantic');
+      // The exact store holds no key of acme; erasing again finds nothing in either cache (globex's entries are there).
+      expect(exactStore.deleteByPrefix(cacheKeyPrefix({ tenant: 'acme' }))).toBe(0);
+      expect(await h.router.eraseTenantCaches('acme')).toEqual({ exact: 0, semantic: 0 });
+      expect(await h.router.eraseTenantCaches('globex')).toEqual({ exact: 1, semantic: 1 });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("another process's memory caches: erased when it hears the deletion (stores.tenantEvents)", async () => {
+    const stores = await createStateStores({ mode: 'memory' });
+    // Stands for Redis pub/sub between the two processes' gateways.
+    const listeners: Array<(id: string) => void> = [];
+    const tenantEvents = {
+      deleted: async (id: string) => listeners.forEach((l) => l(id)),
+      onDeleted: async (listener: (id: string) => void) => {
+        listeners.push(listener);
+        return { caughtUp: () => Promise.resolve(), close: () => {} };
+      },
+      close: () => Promise.resolve(),
+    };
+    const processes = [0, 1].map(() => {
+      const exactStore = new MemoryCacheStore<CachedAnswer>();
+      const router = new LLMRouter({ models, routing: { strategy: 'priority', retries: { max: 0 } }, cache }, { cacheStore: exactStore });
+      const gateway = createGateway({ router, stores: { ...stores, tenantEvents }, auth: { adminKey: TEST_ADMIN_KEY }, log: () => {} });
+      return { exactStore, router, gateway };
+    });
+    try {
+      await vi.waitFor(() => expect(listeners).toHaveLength(2), { timeout: 5_000 });
+      await stores.tenants.createTenant({ id: 'acme', name: 'acme' });
+      const auth = { authorization: `Bearer ${(await stores.tenants.createKey('acme', { name: 'k' })).secret}` };
+      for (const p of processes) expect((await post(p.gateway, '/v1/chat/completions', ask('What is the capital of France?'), auth)).headers.get('x-llmrr-cache')).toBe('miss');
+      // Deleted through process 0: process 1 erases its own memory caches on the notice.
+      expect((await adminApi(() => processes[0]!.gateway)('DELETE', '/admin/tenants/acme')).status).toBe(200);
+      await vi.waitFor(() => expect(processes.map((p) => p.exactStore.size)).toEqual([0, 0]), { timeout: 5_000 });
+      // (The semantic erasure runs with the exact one, in the same turn of the notice.) A paraphrase finds nothing.
+      for (const p of processes) {
+        const r = await p.router.generate({ messages: [{ role: 'user', content: 'what is the capital of france' }] }, { model: 'chat', tenant: 'acme' });
+        expect(r.cached).toBe(false);
+      }
+    } finally {
+      for (const p of processes) {
+        await p.gateway.close();
+        await p.router.close();
+      }
+      await stores.close();
+    }
   });
 });

@@ -177,6 +177,9 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
       // Its own models and its learning go too (feedback layers, pending decisions), whether or not it had own models.
       if (tenantModels) tenantModels.deleted(id);
       else deps.router.forgetTenant?.(id);
+      // And its cached answers (exact and semantic; a shared store's for every process), before the answer: a failure
+      // is logged, the deletion stands (the entries then expire with their TTL).
+      await deps.router.eraseTenantCaches?.(id).catch((e: unknown) => deps.log(`tenant "${id}" deleted, but its cached answers could not be erased`, c.get('requestId'), e));
       await audit('tenant.delete', id);
       // Every other process sharing the stores forgets it too (shared mode); a notice lost is logged, the deletion stands.
       await s.tenantEvents?.deleted(id).catch((e: unknown) => deps.log(`tenant "${id}" deleted, but other processes were not told`, c.get('requestId'), e));
