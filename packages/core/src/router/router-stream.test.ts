@@ -263,6 +263,41 @@ describe('router stream: a consumer that stops pulling (no totalMs: consumerIdle
     expect(router.stats()['m']?.inFlight).toBe(0);
   });
 
+  it('an engine iterator whose next() throws (not rejects) after the first content ends the stream with an error part, never jams it', async () => {
+    let closed = 0;
+    /** A hand-written iterator (not an async generator): a first content part, then a `next()` that throws. */
+    class ThrowingNext extends MockEngine {
+      override stream(): AsyncGenerator<StreamPart> {
+        let n = 0;
+        const iterator: AsyncIterator<StreamPart> = {
+          next: () => {
+            if (n++ === 0) return Promise.resolve({ done: false, value: { type: 'text-delta', delta: 'one' } });
+            throw new Error('engine iterator broke');
+          },
+          return: () => {
+            closed++;
+            return Promise.resolve({ done: true, value: undefined });
+          },
+        };
+        return { [Symbol.asyncIterator]: () => iterator } as AsyncGenerator<StreamPart>;
+      }
+    }
+    const router = new LLMRouter(
+      { models: [{ name: 'm', engine: 'mock', limits: { maxConcurrency: 1 } }], routing: { retries: { max: 0 } } },
+      { engines: { m: new ThrowingNext() } },
+    );
+    const ends: Array<RouterEvents['request:end']> = [];
+    router.on('request:end', (e) => ends.push(e));
+    const s = router.stream('x', { cache: false });
+    const parts = await collect(s);
+    expect(parts.map((p) => p.type)).toEqual(['route', 'text-delta', 'error']);
+    expect(parts.at(-1)).toMatchObject({ type: 'error', error: { message: 'engine iterator broke', deployment: 'm' } });
+    expect((await rejection(s.result)).message).toBe('engine iterator broke');
+    expect(ends).toHaveLength(1);
+    expect(router.stats()['m']?.inFlight).toBe(0);
+    expect(closed).toBe(1);
+  });
+
   it('consumerIdleMs 0 turns the watch off', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {

@@ -276,7 +276,8 @@ async function succeed(st: StreamState, live: LiveStream): Promise<void> {
   st.resolve(r);
 }
 
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+/** The end result every finished pull shares (frozen: a consumer that writes to it changes no other stream's). */
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
  * What a router stream's `runStream` shares with the rest of the stream (its loop, `settleStream`, `cancelStream`): one
@@ -295,7 +296,10 @@ interface StreamState {
   readonly onFail: (e: unknown) => IteratorResult<RouterStreamPart>;
   /** The stream was iterated (it can be only once). */
   consumed: boolean;
-  /** `runStream`'s generator, until the stream settles (giving up on an idle consumer closes it there). */
+  /**
+   * `runStream`'s generator (giving up on an idle consumer closes it there): dropped when a pull sees it end (it
+   * handed the stream to the loop, or the stream ended in it: the iterator's `#handedOver`) and when the stream settles.
+   */
   gen: AsyncGenerator<RouterStreamPart> | undefined;
   /** The loop's step in progress (later calls wait for it). */
   busy: Promise<IteratorResult<RouterStreamPart>> | undefined;
@@ -451,7 +455,8 @@ function untilCancelled<T>(st: StreamState, p: Promise<T>): Promise<T | undefine
  * then it hands the engine's iterator to a hand-written loop (`liveNext`), which forwards each later part
  * with one promise reaction instead of a generator round trip. The loop keeps the generator's semantics:
  * calls are served in order, the stream settles (`settleStream`, the generator's `finally`) on the pull after
- * its last part or on `return()`.
+ * its last part or on `return()`. As an async generator's, the iterator's methods are called on it (one taken off it
+ * returns a rejected promise) and it is iterable itself; it shows none of the stream's state (private fields).
  *
  * `cancel(reason)` ends the stream at once from outside its iteration (a pull may be waiting): the attempts
  * in flight are cancelled (before the first content: every attempt, hedges included; after it: the
@@ -625,7 +630,14 @@ function liveNext(st: StreamState): Promise<IteratorResult<RouterStreamPart>> {
   }
   st.watch.resumed();
   const { race, iterator: engine } = st.live!;
-  const step = (race ? race.race(engine.next()) : engine.next()).then(st.onPart, st.onFail);
+  let pulled: Promise<IteratorResult<StreamPart>>;
+  try {
+    pulled = engine.next();
+  } catch (e) {
+    // A hand-written engine iterator whose `next()` throws instead of rejecting: an engine error as any other.
+    pulled = Promise.reject(e as Error);
+  }
+  const step = (race ? race.race(pulled) : pulled).then(st.onPart, st.onFail);
   st.busy = step;
   return step;
 }
@@ -686,60 +698,103 @@ function liveThrow(st: StreamState, e: unknown): Promise<IteratorResult<RouterSt
   return Promise.resolve(part);
 }
 
-/** The iterator of a router stream: `runStream` until it hands the stream to the loop, then the loop. */
-class RouterStreamIterator implements AsyncIterator<RouterStreamPart> {
-  private started = false;
-  /** `runStream`'s generator, dropped once it handed the stream to the loop (a finished generator keeps its registers). */
-  private g: AsyncGenerator<RouterStreamPart> | undefined;
+/** A method of a router stream's iterator called on anything but the iterator: a rejection, as an async generator's. */
+function notTheIterator(method: string): Promise<never> {
+  return Promise.reject(
+    new TypeError(`The router stream iterator's ${method}() was called on something else (taken off the iterator?): call it on the iterator, as an async generator's`),
+  );
+}
 
-  constructor(private readonly st: StreamState) {
-    this.g = st.gen = runStream(st);
+/**
+ * The iterator of a router stream: `runStream` until it hands the stream to the loop, then the loop. Its state is in
+ * private fields: `util.inspect`, a logger walking objects and `JSON.stringify` see none of it (it reaches the request
+ * and the deployments' configuration). Its methods are called on it, as an async generator's (they are on the
+ * prototype, none is made per stream): one taken off it (`const { next } = it`) or called on another object returns
+ * a promise rejected with a `TypeError`, and a copy (`{ ...it }`) has none.
+ */
+class RouterStreamIterator implements AsyncIterator<RouterStreamPart> {
+  readonly #st: StreamState;
+  #started = false;
+  /** `runStream`'s generator, dropped once a call saw it end or closed it (a finished generator keeps its registers). */
+  #g: AsyncGenerator<RouterStreamPart> | undefined;
+
+  constructor(st: StreamState) {
+    this.#st = st;
+    this.#g = st.gen = runStream(st);
+  }
+
+  /** `x` is a router stream's iterator (a method was called on one). */
+  static #is(x: unknown): x is RouterStreamIterator {
+    return typeof x === 'object' && x !== null && #st in x;
   }
 
   next(): Promise<IteratorResult<RouterStreamPart>> {
-    const { st, g } = this;
-    this.started = true;
+    if (!RouterStreamIterator.#is(this)) return notTheIterator('next');
+    const st = this.#st;
+    const g = this.#g;
+    this.#started = true;
     // Cancelled: `runStream` stops at its next step (a pull waiting there gets the end).
     if (st.cancelled) return g ? g.return(undefined) : Promise.resolve(DONE);
     // The router gave up on this consumer: it learns why, then the stream is over (never a silent end).
     const error = st.watch.takeAbandoned();
     if (error) return Promise.resolve({ value: { type: 'error', error }, done: false });
-    return st.live || !g ? liveNext(st) : g.next().then((r) => this.handedOver(r));
+    // Until a call saw `runStream` end, calls go to it, even once it handed the stream to the loop (`st.live`): it
+    // serves them in order, and those made while the one that ends it is in flight reach the loop after that one.
+    return g ? g.next().then((r) => this.#handedOver(r)) : liveNext(st);
   }
 
   return(value?: unknown): Promise<IteratorResult<RouterStreamPart>> {
-    const { st, g } = this;
+    if (!RouterStreamIterator.#is(this)) return notTheIterator('return');
+    const st = this.#st;
+    const g = this.#g;
     st.watch.stop();
-    this.closeUnstarted();
-    if (st.live) return liveReturn(st, value);
-    if (!g) return Promise.resolve({ done: true, value: value as undefined });
-    return g.return(value as undefined).then((r) => (st.live ? liveReturn(st, value) : r));
+    this.#closeUnstarted();
+    if (!g) return st.live ? liveReturn(st, value) : Promise.resolve({ done: true, value: value as undefined });
+    // `runStream` has no `yield` in its `finally`: it is over once this settles.
+    return g.return(value as undefined).then((r) => {
+      this.#g = undefined;
+      return st.live ? liveReturn(st, value) : r;
+    });
   }
 
   throw(e?: unknown): Promise<IteratorResult<RouterStreamPart>> {
-    const { st, g } = this;
+    if (!RouterStreamIterator.#is(this)) return notTheIterator('throw');
+    const st = this.#st;
+    const g = this.#g;
     st.watch.stop();
-    this.closeUnstarted();
-    if (st.live) return liveThrow(st, e);
-    if (!g) return Promise.reject(e as Error);
-    return g.throw(e).then(undefined, (x: unknown) => (st.live ? liveThrow(st, e) : Promise.reject(x as Error)));
+    this.#closeUnstarted();
+    if (!g) return st.live ? liveThrow(st, e) : Promise.reject(e as Error);
+    return g.throw(e).then(undefined, (x: unknown) => {
+      // Thrown back out: `runStream` is over (a throw it catches comes back as an error part, not here).
+      this.#g = undefined;
+      return st.live ? liveThrow(st, e) : Promise.reject(x as Error);
+    });
   }
 
-  /** `runStream` ends (done) where it hands the stream to the loop: that call continues in the loop. */
-  private handedOver(r: IteratorResult<RouterStreamPart>): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> {
-    if (!(r.done && this.st.live)) return r;
-    this.g = this.st.gen = undefined;
-    return liveNext(this.st);
+  /** An async iterator is iterable (as an async generator is): `for await` over the iterator itself. */
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /**
+   * A part of `runStream`'s, or its end: then it is dropped, and either the stream settled there or it was handed to
+   * the loop, which serves this call.
+   */
+  #handedOver(r: IteratorResult<RouterStreamPart>): IteratorResult<RouterStreamPart> | Promise<IteratorResult<RouterStreamPart>> {
+    if (!r.done) return r;
+    const st = this.#st;
+    this.#g = st.gen = undefined;
+    return st.live ? liveNext(st) : r;
   }
 
   /**
    * A generator closed before its first `next()` never runs its body (nor its `finally`): settle `.result` and end
    * the request here, or both would wait forever.
    */
-  private closeUnstarted(): void {
-    const st = this.st;
-    if (this.started || st.settled) return;
-    this.started = true;
+  #closeUnstarted(): void {
+    const st = this.#st;
+    if (this.#started || st.settled) return;
+    this.#started = true;
     st.settled = true;
     const error = new LLMError({ code: 'aborted', message: 'The stream was closed by its consumer before it started' });
     st.reject(error);
