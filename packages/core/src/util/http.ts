@@ -73,11 +73,18 @@ interface RefusedRedirect {
 }
 const refusedRedirects = new WeakMap<Response, RefusedRedirect>();
 
+/** Whether a URL is http: or https: (`URL.origin` of a `blob:` URL is its inner URL's origin). */
+function isHttp(url: URL): boolean {
+  return url.protocol === 'http:' || url.protocol === 'https:';
+}
+
 /**
- * Whether a redirect from `from` to `to` keeps the deployment's key where it was going: the same origin (scheme, host,
- * port), or the same host moving from http to https (on the https default port or the same port).
+ * Whether a redirect from `from` to `to` keeps the deployment's key where it was going: an http(s) address at the
+ * same origin (scheme, host, port), or the same host moving from http to https (on the https default port or the
+ * same port).
  */
 function keepsOrigin(from: URL, to: URL): boolean {
+  if (!isHttp(to)) return false;
   if (to.origin === from.origin) return true;
   return from.protocol === 'http:' && to.protocol === 'https:' && to.hostname === from.hostname && (to.port === '' || to.port === from.port);
 }
@@ -86,8 +93,9 @@ function keepsOrigin(from: URL, to: URL): boolean {
  * Follows the redirect answers of a `redirect: 'manual'` request (`NO_REDIRECT`; any other answer is returned as it
  * is) that stay at its origin (`keepsOrigin`), at most `MAX_REDIRECTS` of them, sending the same method, headers and
  * body again (307 and 308 say so; for 301 and 302 RFC 9110 allows it, and fetch's change of a POST to a GET without its
- * body could not reach a provider's API). A 303 (whose meaning is "GET the answer elsewhere") and any other address
- * are not followed: that answer is returned, with what `redirectError` needs recorded.
+ * body could not reach a provider's API). A 303 (whose meaning is "GET the answer elsewhere"), a Location with a user
+ * name or password (global fetch refuses it with an error quoting the whole Location, `createUpstreamFetch` drops
+ * them) and any other address are not followed: that answer is returned, with what `redirectError` needs recorded.
  */
 export async function followRedirects(fetchFn: FetchFn, url: string, init: RequestInit, first: Response): Promise<Response> {
   if (init.redirect !== NO_REDIRECT || !isRedirect(first)) return first;
@@ -109,15 +117,17 @@ export async function followRedirects(fetchFn: FetchFn, url: string, init: Reque
           : ' without a usable Location'
         : !keepsOrigin(from, target)
           ? ' to another address'
-          : status === 303
-            ? ' that would turn the request into a GET'
-            : status !== 301 && status !== 302 && status !== 307 && status !== 308
-              ? ' that is not a move'
-              : hop >= MAX_REDIRECTS
-                ? ` more than ${MAX_REDIRECTS} times`
-                : typeof init.body === 'string' || init.body === undefined || init.body === null
-                  ? undefined
-                  : ' for a request whose body cannot be sent again';
+          : target.username !== '' || target.password !== ''
+            ? ' with credentials in its Location'
+            : status === 303
+              ? ' that would turn the request into a GET'
+              : status !== 301 && status !== 302 && status !== 307 && status !== 308
+                ? ' that is not a move'
+                : hop >= MAX_REDIRECTS
+                  ? ` more than ${MAX_REDIRECTS} times`
+                  : typeof init.body === 'string' || init.body === undefined || init.body === null
+                    ? undefined
+                    : ' for a request whose body cannot be sent again';
     if (reason !== undefined) {
       refusedRedirects.set(response, { target, reason });
       return response;
@@ -156,7 +166,8 @@ function redirectError(response: Response, context: { provider: string; deployme
     upstreamStatus: status,
     provider: context.provider,
     deployment: context.deployment,
-    details: target === undefined ? undefined : { redirectTo: `${target.origin}${target.pathname}` },
+    // Another scheme's path may hold a whole URL (`blob:http://user:pw@host/...`): its scheme only.
+    details: target === undefined ? undefined : { redirectTo: isHttp(target) ? `${target.origin}${target.pathname}` : target.protocol },
   });
 }
 

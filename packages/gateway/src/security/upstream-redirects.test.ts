@@ -5,7 +5,9 @@
  * The client gets a 502 `provider_error` naming the kind of redirect (not its `Location`; the server log has its origin
  * and path in `details`), the deployment is not asked again, and the other origin is never reached: through the
  * gateway's upstream client (`createUpstreamFetch`) and global fetch, for chat (streamed or not), embeddings and the
- * providers' token counts. A proxy's trailing-slash 308 within the origin is followed as before.
+ * providers' token counts. A proxy's trailing-slash 308 within the origin is followed as before; a Location at the
+ * origin with a user name and password (global fetch would fail with an error quoting it whole, createUpstreamFetch
+ * would drop them), or in another scheme with that origin (`blob:http://...`), is refused like another address.
  */
 import { LLMRouter } from '@llmrr/core';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -27,6 +29,8 @@ let upstreamFetch: UpstreamFetch;
 const gws: SdkGateway[] = [];
 /** A query secret in the Location: the client's error must not quote it. */
 const SIGNED = 'sig=LOCATION-SIGNATURE';
+/** A password in a Location within the origin: neither followed nor quoted. */
+const LOCATION_PASSWORD = 'PASSWORD-IN-LOCATION';
 /** The Authorization header of each request the proxy was asked. */
 let keys: Array<string | undefined> = [];
 let proxyUrl = '';
@@ -50,6 +54,16 @@ beforeAll(async () => {
   proxy = await startRawUpstream((req, res) => {
     asked.push(req.url!);
     keys.push(req.headers.authorization);
+    // Under /creds/: the same origin, with a user name, password and signed query in the Location.
+    if (req.url!.startsWith('/creds/')) {
+      res.writeHead(307, { location: `http://user:${LOCATION_PASSWORD}@127.0.0.1:${new URL(proxyUrl).port}${req.url}/?${SIGNED}`, 'content-length': '0' }).end();
+      return;
+    }
+    // Under /blob/: a blob: Location whose inner origin is this one (`URL.origin` of a blob: URL is the inner one).
+    if (req.url!.startsWith('/blob/')) {
+      res.writeHead(307, { location: `blob:http://user:${LOCATION_PASSWORD}@127.0.0.1:${new URL(proxyUrl).port}/next?${SIGNED}`, 'content-length': '0' }).end();
+      return;
+    }
     // Under /slash/: a proxy's trailing-slash rule (a relative 308 within the origin), then the answer.
     if (req.url!.startsWith('/slash/')) {
       if (req.url!.endsWith('/')) res.writeHead(200, { 'content-type': 'application/json' }).end(COMPLETION);
@@ -146,6 +160,47 @@ describe('a redirect within the origin', () => {
       } finally {
         await router.close();
       }
+    });
+  }
+});
+
+describe('a Location at the same origin that is no plain http(s) address', () => {
+  /** One call through a router on `base` (retries allowed: a refused redirect is asked once all the same). */
+  async function refused(base: string, fetch: UpstreamFetch | undefined): Promise<{ code?: string; message: string; details?: unknown }> {
+    const router = new LLMRouter(
+      { models: [{ name: 'main', engine: 'openai-compatible', baseURL: `${proxyUrl}${base}`, model: 'gpt-test', apiKey: 'k' }], routing: { retries: { max: 2 } } },
+      { env: {}, ...(fetch ? { fetch } : {}) },
+    );
+    try {
+      const error = (await router.generate('hi').catch((e: unknown) => e)) as { code?: string; details?: unknown; message: string };
+      // Nothing of the Location's credentials or query, in the message or the log's details.
+      expect(`${error.message} ${JSON.stringify(error.details ?? null)}`).not.toMatch(new RegExp(`${LOCATION_PASSWORD}|${SIGNED}`));
+      return error;
+    } finally {
+      await router.close();
+    }
+  }
+
+  for (const [i, label] of [
+    [0, 'createUpstreamFetch'],
+    [1, 'global fetch'],
+  ] as const) {
+    const fetch = () => (i === 0 ? upstreamFetch : undefined);
+
+    it(`a user name and password in the Location: refused as such via ${label} (a provider_error asked once, never an internal error quoting it)`, async () => {
+      asked = [];
+      const error = await refused('/creds/v1', fetch());
+      expect(error).toMatchObject({ code: 'provider_error', details: { redirectTo: `${proxyUrl}/creds/v1/chat/completions/` } });
+      expect(error.message).toMatch(/redirect \(HTTP 307\) with credentials in its Location/);
+      expect(asked).toEqual(['/creds/v1/chat/completions']);
+    });
+
+    it(`a blob: Location whose inner origin is the request's: refused as another address via ${label} (asked once; the log has its scheme only)`, async () => {
+      asked = [];
+      const error = await refused('/blob/v1', fetch());
+      expect(error).toMatchObject({ code: 'provider_error', details: { redirectTo: 'blob:' } });
+      expect(error.message).toMatch(/redirect \(HTTP 307\) to another address/);
+      expect(asked).toEqual(['/blob/v1/chat/completions']);
     });
   }
 });

@@ -1,29 +1,62 @@
 import { LuaScript } from '../../stores/redis/redis-connection.js';
 
 /**
+ * How long a circuit stays marked (its hash's `u`) after a router that cannot publish failure notices last touched it
+ * (see `REPORT_CIRCUIT_SCRIPT`, `ACQUIRE_CIRCUIT_SCRIPT`).
+ */
+export const UNANNOUNCED_MARK_MS = 60_000;
+
+/**
  * Lua for the Redis circuit store; the state machine mirrors `CircuitBreaker`. Per deployment: a hash
  * (`s` state c/o/h, absent = closed; `f` consecutive failures; `o` when it opened; `k` successful probes
- * of this half-open period) and a sorted set of the probes in flight, scored by when they expire (a
- * process that dies holding a probe frees its slot after `probeTtlMs`). Time is Redis's (`TIME`), so
- * every process shares one clock. A closed circuit with no failures has no keys at all.
+ * of this half-open period; `u` until when its failures may go unannounced: a router touching it cannot publish
+ * failure notices) and a sorted set of the probes in flight, scored by when they expire (a process that dies
+ * holding a probe frees its slot after `probeTtlMs`). Both keys share the hash tag `{<deployment>}`: one cluster
+ * slot. Time is Redis's (`TIME`), so every process shares one clock. A closed circuit with no failures has no keys
+ * at all, but for its mark while it lasts (`CLOSE`).
  */
 const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local h = redis.call('HMGET', KEYS[1], 's', 'f', 'o')
+local h = redis.call('HMGET', KEYS[1], 's', 'f', 'o', 'u')
 local s = h[1] or 'c'
 local f = tonumber(h[2] or '0')
-local opened = tonumber(h[3] or '0')`;
+local opened = tonumber(h[3] or '0')
+local u = tonumber(h[4] or '0')`;
+
+/** Leaves the circuit's hash closed with no failures: gone, but for its mark (`u`) until that lapses. */
+const CLOSE = `local function close()
+  if u > now then
+    redis.call('HDEL', KEYS[1], 's', 'f', 'o', 'k')
+    redis.call('PEXPIRE', KEYS[1], u - now)
+  else
+    redis.call('DEL', KEYS[1])
+  end
+end`;
+
+/** Marks the circuit (`u`, see `UNANNOUNCED_MARK_MS`), keeping its hash at least that long. */
+const MARK = `local function mark()
+  u = now + ${UNANNOUNCED_MARK_MS}
+  redis.call('HSET', KEYS[1], 'u', u)
+  if redis.call('PTTL', KEYS[1]) < ${UNANNOUNCED_MARK_MS} then redis.call('PEXPIRE', KEYS[1], ${UNANNOUNCED_MARK_MS}) end
+end`;
 
 /**
- * Admission. KEYS: hash, probes, the prefix's unannounced mark. ARGV: force (0/1), cooldownMs, halfOpenMaxProbes,
- * probeId, probeTtlMs, keepMs.
+ * Admission. KEYS: hash, probes. ARGV: force (0/1), cooldownMs, halfOpenMaxProbes, probeId, probeTtlMs, keepMs,
+ * unannounced (1: the admitting store cannot publish failure notices: the circuit is marked, renewed once half its
+ * mark's life has passed).
  * Closed admits; open past its cooldown (or forced) turns half-open; half-open admits while fewer than
  * halfOpenMaxProbes probes are in flight (or forced), recording the probe.
  * Returns { admitted 0/1, state c/o/h, failures, openedAt, now, probes in flight }, and when closed also whether
- * the mark is set (1: a store on the prefix cannot publish failure notices).
+ * the circuit is marked (1: a router that cannot publish its failures of it touched it lately).
  */
 export const ACQUIRE_CIRCUIT_SCRIPT = new LuaScript(`${NOW}
-if s == 'c' then return { 1, 'c', f, opened, now, 0, redis.call('EXISTS', KEYS[3]) } end
+${MARK}
+if ARGV[7] == '1' and u - now < ${UNANNOUNCED_MARK_MS / 2} then mark() end
+if s == 'c' then
+  local marked = 0
+  if u > now then marked = 1 end
+  return { 1, 'c', f, opened, now, 0, marked }
+end
 local force = ARGV[1] == '1'
 if s == 'o' and (force or now - opened >= tonumber(ARGV[2])) then
   s = 'h'
@@ -62,20 +95,24 @@ return { s, opened, now }`);
  * or an open one past its cooldown (freeing the probe slots: their probes no longer count); a release
  * only frees the probe slot. The first failure counted since there were none is published on `channel`
  * (message: the hash key), so that routers holding calls admitted with none counted report their success
- * (`pcall`: a user the ACL denies the channel still has its failure counted, and the answer says it was not
- * published). Returns { state, failures, openedAt, now, probes in flight, published 0/1 }.
+ * (`pcall`: a user the ACL denies the channel still has its failure counted, the circuit is marked as one whose
+ * failures may go unannounced, `u`, read by admissions, and the answer says it was not published). Closing keeps
+ * that mark while it lasts. Returns { state, failures, openedAt, now, probes in flight, published 0/1 }.
  */
 export const REPORT_CIRCUIT_SCRIPT = new LuaScript(`local probe = 0
 if ARGV[2] ~= '' then probe = redis.call('ZREM', KEYS[2], ARGV[2]) end
 ${NOW}
+${CLOSE}
+${MARK}
 local keep = tonumber(ARGV[5])
 local published = 1
 if ARGV[1] == 's' then
   f = 0
   if s == 'c' then
-    redis.call('DEL', KEYS[1])
+    close()
   elseif s == 'h' and probe == 1 and redis.call('HINCRBY', KEYS[1], 'k', 1) >= tonumber(ARGV[4]) then
-    redis.call('DEL', KEYS[1], KEYS[2])
+    close()
+    redis.call('DEL', KEYS[2])
     s = 'c'
   else
     redis.call('HSET', KEYS[1], 'f', 0)
@@ -85,11 +122,14 @@ elseif ARGV[1] == 'f' or ARGV[1] == 'u' then
   f = f + 1
   if f == 1 then
     local r = redis.pcall('PUBLISH', ARGV[7], KEYS[1])
-    if type(r) == 'table' and r.err then published = 0 end
+    if type(r) == 'table' and r.err then
+      published = 0
+      mark()
+    end
   end
-  local u = ARGV[1] == 'u'
+  local unadmitted = ARGV[1] == 'u'
   local lapsed = s == 'h' or (s == 'o' and now - opened >= tonumber(ARGV[6]))
-  if (s == 'h' and probe == 1) or (u and lapsed) or (s == 'c' and f >= tonumber(ARGV[3])) then
+  if (s == 'h' and probe == 1) or (unadmitted and lapsed) or (s == 'c' and f >= tonumber(ARGV[3])) then
     s = 'o'
     opened = now
     redis.call('HSET', KEYS[1], 's', 'o', 'f', f, 'o', now, 'k', 0)
@@ -102,3 +142,13 @@ end
 local probes = 0
 if s == 'h' then probes = redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf') end
 return { s, f, opened, now, probes, published }`);
+
+/**
+ * Reset: closes the circuit for every router. KEYS: hash, probes. Its mark (`u`) stays while it lasts: the router
+ * that cannot announce its failures is still there.
+ */
+export const RESET_CIRCUIT_SCRIPT = new LuaScript(`${NOW}
+${CLOSE}
+close()
+redis.call('DEL', KEYS[2])
+return 1`);

@@ -3,7 +3,7 @@
  * (circuit-scripts.ts: "the state machine mirrors `CircuitBreaker`"), including the success of a call admitted
  * while no failure was counted (another router's failure reaches a router as the notice the outcome script
  * publishes, or it reports every success while it cannot hear notices: its subscribed connection down or not
- * answering, or a store on the prefix whose Redis user cannot publish them); and a healthy deployment's success
+ * answering, or a circuit marked by a router whose Redis user cannot publish them); and a healthy deployment's success
  * still costs no round trip. Real Redis from vitest.global-setup.ts (behind a loopback relay for a stalled
  * connection).
  */
@@ -242,20 +242,34 @@ describe.skipIf(skip !== undefined)('RedisCircuitStateStore: a success between f
     ]);
   });
 
-  it('two routers, B\'s Redis user denied the channel: B marks the prefix, so A reports its success too (one breaker)', async () => {
+  it('two routers, B\'s Redis user denied the channel: B\'s admissions mark the circuit, so A reports its success too (one breaker)', async () => {
     const prefix = `t${randomBytes(6).toString('hex')}:`;
     const { url } = await userUrl(['~*', '+@all', 'resetchannels']);
     const storeA = await openStore(prefix);
     const storeB = await openStore(prefix, url, { onError: () => {} });
     const a = storeA.circuit('primary', { config, now: Date.now });
     const b = storeB.circuit('primary', { config, now: Date.now });
-    // B's failures are never announced: A's admission reads B's mark, so A does not trust its silence.
+    const other = storeA.circuit('other', { config, now: Date.now });
+    // B serves a call: its admission marks the circuit (B's failures are never announced).
+    b.success(await b.acquire());
+    await storeB.flush();
+    // A's admission reads the mark, so A does not trust silence there.
     await failureSuccessFailure(a, b, async () => {
       await storeB.flush();
       await storeA.flush();
     });
     expect(b.state).toBe('closed');
-    expect(await (await admin()).command(['PTTL', `${prefix}unannounced`])).toBeGreaterThan(0);
+    // The mark is in the circuit's hash (one cluster slot), for a minute: no key of the prefix's own.
+    const redis = await admin();
+    const key = `${prefix}{primary}`;
+    expect(Number(await redis.command(['HGET', key, 'u']))).toBeGreaterThan(Date.now());
+    expect(await redis.command(['PTTL', key])).toBeGreaterThan(0);
+    expect(((await redis.command(['KEYS', `${prefix}*`])) as string[]).sort()).toEqual([key]);
+    // A circuit B never touched is not marked: A's clean success there sends nothing.
+    const run = vi.spyOn(storeA, 'run');
+    other.success(await other.acquire());
+    await storeA.flush();
+    expect(run).toHaveBeenCalledTimes(1);
   });
 
   it('a Redis user that may subscribe but not PUBLISH: each store tells onError once, and every success is reported', async () => {
@@ -277,7 +291,7 @@ describe.skipIf(skip !== undefined)('RedisCircuitStateStore: a success between f
     ]);
   });
 
-  it('PUBLISH refused after start (an ACL changed): the outcome script says the notice was not sent; onError is told and other routers stop trusting silence', async () => {
+  it('PUBLISH refused after start (an ACL changed): the outcome script says the notice was not sent and marks the circuit; onError is told and other routers stop trusting silence there', async () => {
     const prefix = `t${randomBytes(6).toString('hex')}:`;
     const { url, user } = await userUrl(['~*', '&*', '+@all']);
     const errorsB: unknown[] = [];
@@ -294,7 +308,8 @@ describe.skipIf(skip !== undefined)('RedisCircuitStateStore: a success between f
     expect(b.state).toBe('open');
     // Told once (the first failure of the streak is the one announced; its PUBLISH was refused).
     expect(errorsB).toEqual([expect.objectContaining({ code: 'permission_denied', message: expect.stringContaining(`may not PUBLISH on ${prefix}failed`) })]);
-    await vi.waitFor(async () => expect(await redis.command(['EXISTS', `${prefix}unannounced`])).toBe(1), { timeout: 5_000, interval: 20 });
+    // The outcome script marked the circuit: a reset keeps the mark (B is still there).
+    expect(await redis.command(['HEXISTS', `${prefix}{primary}`, 'u'])).toBe(1);
     // A clean admission in A now is not trusted: its success goes to Redis.
     b.reset();
     await storeB.flush();
@@ -302,6 +317,7 @@ describe.skipIf(skip !== undefined)('RedisCircuitStateStore: a success between f
     a.success(await a.acquire());
     await storeA.flush();
     expect(runA).toHaveBeenCalledTimes(2);
+    expect(await redis.command(['HEXISTS', `${prefix}{primary}`, 'u'])).toBe(1);
   });
 
   it('a subscribed connection that stops delivering without closing: silence is no longer trusted (a PING unanswered within timeoutMs), the success is reported', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LLMError } from '../../errors/llm-error.js';
 import { connectRedis, storeTimeoutMs, type LuaScript, type RedisHandle, type RedisSubscription } from '../../stores/redis/redis-connection.js';
 import type { CircuitState } from './circuit-breaker.js';
-import { ACQUIRE_CIRCUIT_SCRIPT, PEEK_CIRCUIT_SCRIPT, REPORT_CIRCUIT_SCRIPT } from './circuit-scripts.js';
+import { ACQUIRE_CIRCUIT_SCRIPT, PEEK_CIRCUIT_SCRIPT, REPORT_CIRCUIT_SCRIPT, RESET_CIRCUIT_SCRIPT } from './circuit-scripts.js';
 import type { CircuitOptions, CircuitPermit, CircuitStateStore, DeploymentCircuit } from './circuit-state-store.js';
 
 export interface RedisCircuitStateStoreOptions {
@@ -27,11 +27,8 @@ const TIMED_OUT = Symbol('timed out');
 const MAX_NOTICED = 10_000;
 /** How often a store checks that its subscribed connection still delivers (a PING answered within `timeoutMs`). */
 const HEARING_CHECK_MS = 2_000;
-/**
- * How long the mark of a store that cannot publish failure notices (`<keyPrefix>unannounced`) lives; the store
- * renews it every third of this while it still cannot publish.
- */
-const UNANNOUNCED_MARK_MS = 60_000;
+/** How often a store that may not publish failure notices checks whether it may again. */
+const PUBLISH_RECHECK_MS = 20_000;
 
 /** A Redis ACL refusal (NOPERM). */
 function isNoPerm(e: unknown): boolean {
@@ -77,8 +74,9 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
  * costs one round trip per attempt. Other routers' failures are heard as notices the outcome script
  * publishes (a circuit's first failure since it had none), on a second, subscribed connection: a success
  * after one is reported, to reset it. Silence is trusted only while that connection answers a PING (every
- * 2 s, within `timeoutMs`) and while no store on the prefix has found it cannot publish (its Redis user
- * lacks PUBLISH on `<keyPrefix>failed`: it sets `<keyPrefix>unannounced`, which admissions read).
+ * 2 s, within `timeoutMs`) and while no router that cannot publish (its Redis user lacks PUBLISH on
+ * `<keyPrefix>failed`) has touched the circuit lately: such a router's scripts mark each circuit they touch (the
+ * hash's `u`, for a minute), which admissions read (see docs/core/router.md, "Shared circuit state").
  * A token count takes no permit: it reads the state with a script that writes nothing (`peek`) and reports
  * a provider failure as `unadmittedFailure`. Candidate filtering reads each router's local view (the state
  * its last script answer showed) and never waits. When Redis fails or is slow, the local view decides
@@ -110,9 +108,8 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   #checkTimer: ReturnType<typeof setInterval> | undefined;
   /** This store's Redis user may not PUBLISH on the channel (see `unannounced`). */
   #cannotPublish = false;
-  #markTimer: ReturnType<typeof setInterval> | undefined;
-  /** Set (with an expiry) while some store on this prefix cannot publish notices; admissions read it. */
-  readonly #markKey: string;
+  /** While `#cannotPublish`: checks every PUBLISH_RECHECK_MS whether it may again. */
+  #recheckTimer: ReturnType<typeof setInterval> | undefined;
   /** Numbers the notices heard and the gaps in hearing them (see `heard`). */
   #seq = 0;
   /** `#seq` at the last time notices may have been missed or were heard again. */
@@ -130,7 +127,6 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     this.#onError = options.onError ?? ((e) => this.#warn(e));
     this.#redis = redis.retain(this.timeoutMs);
     this.#channel = `${prefix}failed`;
-    this.#markKey = `${prefix}unannounced`;
     this.#listening = Promise.all([this.#listen(), this.#probePublish()]).then(() => undefined);
   }
 
@@ -162,7 +158,7 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     try {
       await this.#redis.command(['PUBLISH', this.#channel, '']);
     } catch (e) {
-      if (isNoPerm(e)) await this.unannounced(e);
+      if (isNoPerm(e)) this.unannounced(e);
       else if (!this.#closed) this.error(e);
     }
   }
@@ -207,11 +203,13 @@ export class RedisCircuitStateStore implements CircuitStateStore {
 
   /**
    * @internal This store's Redis user was refused a PUBLISH on the channel (the probe at start, or the outcome
-   * script's notice): its failures go unannounced, so no router on the prefix may trust silence. It tells
-   * `onError` (once per such period) and keeps `<keyPrefix>unannounced` set, which every admission reads (a
-   * success of a call admitted while it is set is reported), re-checking every renewal whether it may publish.
+   * script's notice, which then marked its circuit): its failures go unannounced. It tells `onError` (once per such
+   * period), no longer trusts silence itself (every success is reported), and from now on its admissions mark each
+   * circuit they touch (the hash's `u`, read by every admission: a success of a call admitted while it is set is
+   * reported). Only a circuit's keys are marked (one cluster slot): other routers learn of it per circuit, from
+   * this store's first script there. It re-checks every PUBLISH_RECHECK_MS whether it may publish.
    */
-  async unannounced(cause?: unknown): Promise<void> {
+  unannounced(cause?: unknown): void {
     if (this.#closed || this.#cannotPublish) return;
     this.#cannotPublish = true;
     this.#setHearing();
@@ -219,34 +217,32 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     this.error(
       new LLMError({
         code: 'permission_denied',
-        message: `Redis circuit store: this Redis user may not PUBLISH on ${this.#channel}${detail}; so every router on this key prefix reports every success (a second round trip) until it may (give every router's Redis user PUBLISH and SUBSCRIBE on that channel)`,
+        message: `Redis circuit store: this Redis user may not PUBLISH on ${this.#channel}${detail}; so every router reports every success (a second round trip) on the circuits this one uses until it may (give every router's Redis user PUBLISH and SUBSCRIBE on that channel)`,
         cause,
       }),
     );
-    this.#markTimer = setInterval(() => void this.#renewMark(), UNANNOUNCED_MARK_MS / 3);
-    this.#markTimer.unref?.();
-    await this.#mark();
+    this.#recheckTimer = setInterval(() => void this.#recheckPublish(), PUBLISH_RECHECK_MS);
+    this.#recheckTimer.unref?.();
   }
 
-  #mark(): Promise<void> {
-    return this.#redis
-      .command(['SET', this.#markKey, '1', 'PX', String(UNANNOUNCED_MARK_MS)])
-      .then(() => undefined, (e: unknown) => (this.#closed ? undefined : this.error(e)));
-  }
-
-  async #renewMark(): Promise<void> {
+  async #recheckPublish(): Promise<void> {
     try {
       await this.#redis.command(['PUBLISH', this.#channel, '']);
-      // Allowed again: the mark lapses by itself (unless another store renews it).
-      clearInterval(this.#markTimer);
-      this.#markTimer = undefined;
-      this.#cannotPublish = false;
-      this.#setHearing();
-      return;
     } catch (e) {
       if (!isNoPerm(e) && !this.#closed) this.error(e);
+      return;
     }
-    await this.#mark();
+    // Allowed again: the marks lapse by themselves (unless another router renews them).
+    clearInterval(this.#recheckTimer);
+    this.#recheckTimer = undefined;
+    if (this.#closed) return;
+    this.#cannotPublish = false;
+    this.#setHearing();
+  }
+
+  /** @internal Whether this store's admissions mark their circuit (it may not publish failure notices). */
+  get unannouncing(): boolean {
+    return this.#cannotPublish;
   }
 
   /** Connects to `url` (needs the optional `redis` package) and opens a store on its own connection. */
@@ -291,7 +287,7 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     this.#closed = true;
     this.#setHearing();
     clearInterval(this.#checkTimer);
-    clearInterval(this.#markTimer);
+    clearInterval(this.#recheckTimer);
     this.#subscription?.close();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeoutMs)))]);
@@ -324,11 +320,6 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     return this.#channel;
   }
 
-  /** @internal The key set while some store on this prefix cannot publish failure notices. */
-  get markKey(): string {
-    return this.#markKey;
-  }
-
   /** @internal */
   probeId(): string {
     return `${this.#instance}:${++this.#probeCounter}`;
@@ -340,10 +331,10 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     return this.#redis.eval<T>(script, keys, args);
   }
 
-  /** @internal */
-  delete(keys: readonly string[]): Promise<unknown> {
+  /** @internal Closes a circuit for every router (nothing once the store is closed). */
+  resetCircuit(keys: readonly string[]): Promise<unknown> {
     if (this.#closed) return Promise.resolve();
-    return this.#redis.command(['DEL', ...keys]);
+    return this.#redis.eval(RESET_CIRCUIT_SCRIPT, keys, []);
   }
 
   /** @internal Keeps a fire-and-forget report visible to `flush()`. */
@@ -372,8 +363,6 @@ export class RedisCircuitStateStore implements CircuitStateStore {
 /** One deployment's circuit in Redis, with this router's view of it. */
 class SharedCircuit implements DeploymentCircuit {
   private readonly keys: [string, string];
-  /** Admission's keys: the circuit's, and the store's mark of unannounced failures. */
-  private readonly admitKeys: [string, string, string];
   private view: CircuitState = 'closed';
   /** Local-clock time at which an open view turns half-open. */
   private openUntil = 0;
@@ -404,7 +393,6 @@ class SharedCircuit implements DeploymentCircuit {
     private readonly options: CircuitOptions,
   ) {
     this.keys = [key, `${key}:probes`];
-    this.admitKeys = [key, `${key}:probes`, store.markKey];
   }
 
   get enabled(): boolean {
@@ -430,13 +418,14 @@ class SharedCircuit implements DeploymentCircuit {
     const seq = ++this.sent;
     // As heard when the script is sent: a failure counted after the admission is heard of after this.
     const clean = this.cleanPermit();
-    const reply = this.store.run<AcquireReply>(ACQUIRE_CIRCUIT_SCRIPT, this.admitKeys, [
+    const reply = this.store.run<AcquireReply>(ACQUIRE_CIRCUIT_SCRIPT, this.keys, [
       force ? 1 : 0,
       config.cooldownMs,
       config.halfOpenMaxProbes,
       id,
       this.store.probeTtlMs,
       Math.max(KEEP_MS, config.cooldownMs * 2),
+      this.store.unannouncing ? 1 : 0,
     ]);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
@@ -457,7 +446,7 @@ class SharedCircuit implements DeploymentCircuit {
         this.apply(seq, r[1], Number(r[2]), r[3], r[4]);
         if (Number(r[0]) !== 1) return undefined;
         if (r[1] === 'h') return new SharedProbe(id);
-        // Failures counted, or a store on the prefix cannot announce its own: the success is reported.
+        // Failures counted, or the circuit marked (a router that cannot announce its failures uses it): reported.
         return Number(r[2]) === 0 && Number(r[6]) !== 1 ? clean : DIRTY;
       },
       (e: unknown) => {
@@ -517,8 +506,8 @@ class SharedCircuit implements DeploymentCircuit {
    * A success resets the failure count. Skipped (no round trip) only when there is nothing to reset as far as
    * this router knows: admitted with none counted, none in the answers since, none of its own on the way, and
    * no notice of one since the admission was sent (the outcome script publishes a circuit's first failure
-   * since it had none; while notices are not heard, or a store on the prefix cannot publish them, every success
-   * is reported). See docs/core/router.md.
+   * since it had none; while notices are not heard, or the circuit is marked by a router that cannot publish
+   * them, every success is reported). See docs/core/router.md.
    */
   success(permit?: CircuitPermit): void {
     if (!this.options.config.enabled) return;
@@ -543,13 +532,13 @@ class SharedCircuit implements DeploymentCircuit {
     if (this.options.config.enabled && permit instanceof SharedProbe) this.report('r', permit);
   }
 
-  /** Closes the circuit for every router (deletes its keys). */
+  /** Closes the circuit for every router (deletes its keys, but for its mark while it lasts). */
   reset(): void {
     // Answers to scripts sent before the keys go show the state they delete.
     this.applied = this.sent;
     this.knownFailures = 0;
     this.setView('closed');
-    this.store.track(this.store.delete(this.keys).catch((e: unknown) => this.store.error(e)));
+    this.store.track(this.store.resetCircuit(this.keys).catch((e: unknown) => this.store.error(e)));
   }
 
   /** This router's view, read-only (an open view past its cooldown reads half-open without becoming it). */
@@ -592,8 +581,8 @@ class SharedCircuit implements DeploymentCircuit {
         (r) => {
           if (failure) this.failuresInFlight--;
           this.apply(seq, r[0], Number(r[1]), r[2], r[3]);
-          // The notice of this failure could not be published (an ACL): nobody may trust silence.
-          if (Number(r[5]) === 0) void this.store.unannounced();
+          // The notice of this failure could not be published (an ACL; the script marked the circuit).
+          if (Number(r[5]) === 0) this.store.unannounced();
         },
         (e: unknown) => {
           if (failure) this.failuresInFlight--;
