@@ -220,10 +220,11 @@ export interface GatewayOptions {
    * While held, the router may still fall over to another deployment and a failure is an HTTP error status; a stream
    * with no content by then is committed: the 200 and the headers known by then (not `x-llmrr-model`,
    * `x-llmrr-cache`, `x-llmrr-cache-score` or `x-llmrr-warnings`, which wait for the answer), then a keep-alive at once
-   * and every `min(streamHoldMs, 10000)` ms until the first content (an SSE comment `: keep-alive` on the OpenAI
-   * routes, Anthropic's `ping` event on `/v1/messages`); fallover still works, and a failure is then the route's
-   * in-stream error event. 0 commits at once (keep-alives every 10000 ms); `Infinity` (or 2^31 - 1 and more) holds
-   * until the first content, with no timer. Clients with a read or headers timeout, and load balancers' idle timeouts
+   * and every `streamHoldMs` ms, within 1000..10000, until the first content (an SSE comment `: keep-alive` on the
+   * OpenAI routes, Anthropic's `ping` event on `/v1/messages`); fallover still works, and a failure is then the route's
+   * in-stream error event (also a server's shutdown cut: not the retryable 503 of a stream still held). 0 commits at
+   * once (no hold timer; keep-alives every 10000 ms); `Infinity` (or 2^31 - 1 and more) holds until the first content,
+   * with no timer. Clients with a read or headers timeout, and load balancers' idle timeouts
    * (AWS ALB: 60 s), need it below theirs for a long first token (a reasoning model's prefill).
    */
   streamHoldMs?: number;

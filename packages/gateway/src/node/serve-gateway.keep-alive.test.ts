@@ -132,6 +132,22 @@ describe('serveGateway close(): keep-alive connections busy at close time', () =
     }
   }, 20_000);
 
+  it('a stream in flight at close() whose headers go out later (its first token comes after) says connection: close', async () => {
+    const s = await setup();
+    try {
+      const got = s.received();
+      const inFlight = s.one('late', true);
+      await got;
+      const closed = s.served.close(8000);
+      const answer = await inFlight;
+      expect(answer.outcome).toBe('answered 200');
+      expect(answer.connection).toBe('close');
+      await closed;
+    } finally {
+      await s.dispose();
+    }
+  }, 20_000);
+
   it('close() resolves soon after the last request in flight is done', async () => {
     const s = await setup();
     try {

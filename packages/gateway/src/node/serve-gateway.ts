@@ -77,7 +77,8 @@ export interface ServedGateway {
    * Stops accepting connections (after `shutdownDelayMs`, during which `/ready` answers 503 and requests are served),
    * lets requests in flight finish for up to `graceMs` (default 10 s; one past the longest timer, 2^31 - 1 ms,
    * `Infinity` too, waits that long), then closes what is left: a stream still running first ends with its
-   * protocol's error event, a model request that is not streaming yet (a non-streamed answer, a stream not opened;
+   * protocol's error event (also one committed by the gateway's `streamHoldMs` before its first content: its 200 is
+   * out), a model request that is not streaming yet (a non-streamed answer, a stream not opened and still held;
    * served directly or through `gateway.fetch`) stops and answers the error (503, code `shutting_down`, in its route's
    * error shape; up to `cutSettleMs`, default 1 s, for either to be settled and sent); a request to another route is
    * not waited for (its connection is closed at once, unless an answer waits behind it on that connection). Resolves

@@ -108,12 +108,13 @@ export function sseReply(opened: OpenedStream, enc: StreamEncoder, options: SseR
 
 /**
  * `headers` with the stream headers added (the call's own headers object, fresh per request: added to in place, not
- * copied; a spread that adds keys costs microseconds per request on V8).
+ * copied; a spread that adds keys costs microseconds per request on V8). No `connection` header: node:http writes
+ * `keep-alive` or `close` itself (`close` for an answer that is the last of its connection, as one whose headers go out
+ * while the server closes; an explicit header would win over that), and a web `Response` carries no hop-by-hop header.
  */
 export function sseHeaders(headers: Record<string, string>, requestId: string): Record<string, string> {
   headers['content-type'] = 'text/event-stream; charset=utf-8';
   headers['cache-control'] = 'no-cache';
-  headers.connection = 'keep-alive';
   headers['x-accel-buffering'] = 'no';
   headers['x-request-id'] = requestId;
   headers['request-id'] = requestId;

@@ -17,6 +17,7 @@ import { createGateway } from '../gateway.js';
 import { mockModel, type ModelInput } from '../test-support/harness.js';
 import { ledgerRow } from '../test-support/ledger-wait.js';
 import { CHAT_DONE, chatChunk } from '../test-support/openai-chat-sse.js';
+import { rawConnection } from '../test-support/raw-http.js';
 import { startRawUpstream } from '../test-support/raw-upstream.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 
@@ -61,6 +62,43 @@ async function startSlowUpstream(prefillMs?: number): Promise<{ baseURL: string;
     held.push(h);
   });
   return { baseURL: `${up.url}/v1`, held, close: () => up.close() };
+}
+
+type SlowUpstream = Awaited<ReturnType<typeof startSlowUpstream>>;
+
+/** The deployment `slow` on a slow upstream. */
+const slowModel = (baseURL: string): ModelInput => ({ name: 'slow', engine: 'openai-compatible', baseURL, model: 'slow', apiKey: 'k', price: PRICE, capabilities: ['chat', 'streaming'] });
+
+/** The `n`th request (from 0) the slow upstream holds, once it came. */
+const heldOf = (slow: SlowUpstream, n: number) =>
+  vi.waitFor(
+    () => {
+      const h = slow.held[n];
+      if (!h) throw new Error('not asked yet');
+      return h;
+    },
+    { timeout: 8000, interval: 10 },
+  );
+
+/** A streamed chat request for `slow` with `fetch`, read by hand. */
+const fetchStream = (gw: SdkGateway, headers: Record<string, string> = {}, signal?: AbortSignal) =>
+  fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gw.secret}`, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'think' }], stream: true }),
+    ...(signal ? { signal } : {}),
+  });
+
+/** Reads `reader` until `count` keep-alive comments came (or it ended): the text read. */
+async function readKeepAlives(reader: ReadableStreamDefaultReader<Uint8Array>, count: number): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  while ((text.match(/: keep-alive/g)?.length ?? 0) < count) {
+    const r = await reader.read();
+    if (r.done) break;
+    text += decoder.decode(r.value, { stream: true });
+  }
+  return text;
 }
 
 /** What a client read off the wire, as text, and a wait for a piece of it. */
@@ -148,34 +186,32 @@ describe('streamHoldMs', () => {
   let steady: OpenAIWireServer;
   let gw: SdkGateway;
   let gw0: SdkGateway;
+  let gw1: SdkGateway;
+  let gwCors: SdkGateway;
   beforeAll(async () => {
     slow = await startSlowUpstream();
     steady = await startOpenAIWireServer();
-    const slowModel: ModelInput = { name: 'slow', engine: 'openai-compatible', baseURL: slow.baseURL, model: 'slow', apiKey: 'k', price: PRICE, capabilities: ['chat', 'streaming'] };
+    const slowOne = slowModel(slow.baseURL);
     const models: ModelInput[] = [
-      slowModel,
+      slowOne,
       // `slow` under another name, with `steady` as its fallback.
-      { ...slowModel, name: 'fallover' },
+      { ...slowOne, name: 'fallover' },
       { name: 'steady', engine: 'openai-compatible', baseURL: steady.baseURL, model: 'steady', apiKey: 'k', price: PRICE, capabilities: ['chat', 'streaming'] },
     ];
     gw = await servedGateway({ models, routing: { strategy: 'priority', retries: { max: 0 }, fallbacks: { fallover: ['steady'] } }, gateway: { streamHoldMs: 50 }, upstreams: [slow, steady] });
-    gw0 = await servedGateway({ models: [slowModel], gateway: { streamHoldMs: 0 } });
+    gw0 = await servedGateway({ models: [slowOne], gateway: { streamHoldMs: 0 } });
+    gw1 = await servedGateway({ models: [slowOne], gateway: { streamHoldMs: 1 } });
+    gwCors = await servedGateway({ models: [slowOne], gateway: { streamHoldMs: 0, cors: { origins: ['https://app.example.com'] } } });
   });
   afterAll(async () => {
+    await gwCors?.close();
+    await gw1?.close();
     await gw0?.close();
     await gw?.close();
   });
 
   /** The next request the slow upstream holds (the `n`th, from 0). */
-  const heldRequest = (n: number) =>
-    vi.waitFor(
-      () => {
-        const h = slow.held[n];
-        if (!h) throw new Error('not asked yet');
-        return h;
-      },
-      { timeout: 8000, interval: 10 },
-    );
+  const heldRequest = (n: number) => heldOf(slow, n);
 
   it('the Anthropic client on /v1/messages gets pings while the first token is slow, then the answer', async () => {
     const wire = new WireLog();
@@ -315,6 +351,77 @@ describe('streamHoldMs', () => {
       expect((await ledgerRow(gw0, res.headers.get('x-request-id')!)).status).toBe('success');
     }
   }, 20_000);
+
+  it('a 1 ms hold sends keep-alives at most once a second while the first content waits, not one per ms', async () => {
+    const n = slow.held.length;
+    const started = performance.now();
+    const res = await fetchStream(gw1);
+    const reader = res.body!.getReader();
+    const held = await heldRequest(n);
+    // The first keep-alive goes out at the commit, the next two at least 1 s apart (timers fire no earlier).
+    const text = await readKeepAlives(reader, 3);
+    const elapsedMs = performance.now() - started;
+    held.answer('done');
+    while (!(await reader.read()).done);
+    expect(text.match(/: keep-alive/g)).toHaveLength(3);
+    expect(elapsedMs).toBeGreaterThanOrEqual(1990);
+  }, 20_000);
+
+  it('the ledger ttft of a committed stream is its first content, not its first keep-alive', async () => {
+    const n = slow.held.length;
+    const res = await fetchStream(gw);
+    const reader = res.body!.getReader();
+    const held = await heldRequest(n);
+    // 2 keep-alives read: the hold (50 ms) and one interval (1 s, the shortest) went by.
+    let text = await readKeepAlives(reader, 2);
+    held.answer('content');
+    const decoder = new TextDecoder();
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      text += decoder.decode(r.value, { stream: true });
+    }
+    expect(text).toContain('"content":"content"');
+    const row = await ledgerRow(gw, res.headers.get('x-request-id')!);
+    expect(row.status).toBe('success');
+    expect(row.ttftMs).toBeGreaterThanOrEqual(1000);
+  }, 20_000);
+
+  it('on /v1/messages and /v1/responses too, a failure after the headers went out is the error event the client throws, ledgered as an error', async () => {
+    const anthropic = new Anthropic({ baseURL: gw.url, apiKey: gw.secret, maxRetries: 0 });
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.secret, maxRetries: 0 });
+    for (const [ask, ApiError, idHeader] of [
+      [() => anthropic.messages.create({ model: 'slow', max_tokens: 20, messages: [{ role: 'user', content: 'think' }], stream: true }).withResponse(), Anthropic.APIError, 'request-id'],
+      [() => openai.responses.create({ model: 'slow', input: 'think', stream: true }).withResponse(), OpenAI.APIError, 'x-request-id'],
+    ] as const) {
+      const n = slow.held.length;
+      const { data, response } = await ask();
+      expect(response.status).toBe(200);
+      (await heldRequest(n)).cut();
+      let thrown: unknown;
+      try {
+        for await (const e of data) void e;
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(ApiError);
+      const row = await ledgerRow(gw, response.headers.get(idHeader)!);
+      expect(row).toMatchObject({ status: 'error', stream: true });
+    }
+  }, 20_000);
+
+  it('a committed stream served through gateway.fetch (a browser, CORS on) has its CORS headers; a cancel settles it aborted', async () => {
+    const n = slow.held.length;
+    const res = await fetchStream(gwCors, { origin: 'https://app.example.com' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe(': keep-alive\n\n');
+    const held = await heldRequest(n);
+    await reader.cancel();
+    await vi.waitFor(() => expect(held.closed).toBe(true), { timeout: 8000, interval: 10 });
+    expect(await ledgerRow(gwCors, res.headers.get('x-request-id')!)).toMatchObject({ status: 'aborted' });
+  }, 20_000);
 });
 
 describe('a server shutdown while a committed stream waits for its first content', () => {
@@ -355,6 +462,114 @@ describe('a server shutdown while a committed stream waits for its first content
     const row = await ledgerRow(gw, response.headers.get('x-request-id')!);
     expect(row).toMatchObject({ status: 'error', errorCode: 'shutting_down', stream: true });
   }, 20_000);
+
+  it('one served through gateway.fetch (a browser, CORS on) ends with that error event too, ledgered as that error', async () => {
+    const slow2 = await startSlowUpstream();
+    const gw2 = await servedGateway({ models: [slowModel(slow2.baseURL)], gateway: { streamHoldMs: 0, cors: { origins: ['https://app.example.com'] } }, upstreams: [slow2] });
+    try {
+      const res = await fetchStream(gw2, { origin: 'https://app.example.com' });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+      const held = await heldOf(slow2, 0);
+      const closed = gw2.served.close(0);
+      const text = await res.text();
+      await closed;
+      expect(text).toContain('"code":"shutting_down"');
+      await vi.waitFor(() => expect(held.closed).toBe(true), { timeout: 8000, interval: 10 });
+      expect(await ledgerRow(gw2, res.headers.get('x-request-id')!)).toMatchObject({ status: 'error', errorCode: 'shutting_down' });
+    } finally {
+      await gw2.close();
+    }
+  }, 30_000);
+
+  it('one committed after close() started says connection: close (its connection takes no other request)', async () => {
+    const slow2 = await startSlowUpstream();
+    const gw2 = await servedGateway({ models: [slowModel(slow2.baseURL)], gateway: { streamHoldMs: 2000 }, upstreams: [slow2] });
+    try {
+      const body = JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'think' }], stream: true });
+      const c = rawConnection(gw2.url);
+      c.socket.write(
+        `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: keep-alive\r\nauthorization: Bearer ${gw2.secret}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      const held = await heldOf(slow2, 0);
+      // Nothing sent yet when close() starts: the hold has not ended.
+      expect(c.raw()).toBe('');
+      const closed = gw2.served.close(20_000);
+      await vi.waitFor(() => expect(c.raw()).toContain('\r\n\r\n'), { timeout: 8000, interval: 10 });
+      const head = c.raw().slice(0, c.raw().indexOf('\r\n\r\n') + 2);
+      expect(head).toMatch(/^HTTP\/1\.1 200 /);
+      held.answer('late');
+      await closed;
+      await c.closed;
+      expect(head).toMatch(/\r\nconnection: close\r\n/i);
+      expect(head).not.toMatch(/keep-alive\r\n/i);
+      expect(c.raw()).toContain('"content":"late"');
+    } finally {
+      await gw2.close();
+    }
+  }, 30_000);
+});
+
+describe('maxConcurrency 1 and a client that leaves a committed stream', () => {
+  it('gets its slot back: the next request is served', async () => {
+    const slow = await startSlowUpstream();
+    const gw = await servedGateway({ models: [slowModel(slow.baseURL)], gateway: { streamHoldMs: 0 }, upstreams: [slow] });
+    try {
+      await gw.harness.stores!.tenants.updateTenant('acme', { limits: { maxConcurrency: 1 } });
+      const ac = new AbortController();
+      const res = await fetchStream(gw, {}, ac.signal);
+      expect(res.status).toBe(200);
+      const held = await heldOf(slow, 0);
+      const busy = await gw.openai().chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+      expect((busy as { status?: number }).status).toBe(429);
+      ac.abort();
+      await vi.waitFor(() => expect(held.closed).toBe(true), { timeout: 8000, interval: 10 });
+      expect(await ledgerRow(gw, res.headers.get('x-request-id')!)).toMatchObject({ status: 'aborted' });
+      const next = gw.openai().chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'next' }], stream: true });
+      (await heldOf(slow, 1)).answer('ok');
+      expect(await streamText(await next)).toBe('ok');
+    } finally {
+      await gw.close();
+    }
+  }, 30_000);
+});
+
+describe('streamHoldMs 0 with a cache hit and on /v1/completions', () => {
+  it('a streamed exact-cache hit committed at once is one whole answer (one role chunk), ledgered as a hit', async () => {
+    const slow = await startSlowUpstream();
+    const gw = await servedGateway({ models: [slowModel(slow.baseURL)], cache: { exact: { enabled: true } }, gateway: { streamHoldMs: 0 }, upstreams: [slow] });
+    try {
+      const client = gw.openai();
+      const messages = [{ role: 'user' as const, content: 'cache me' }];
+      const first = client.chat.completions.create({ model: 'slow', messages, stream: true });
+      (await heldOf(slow, 0)).answer('cached words');
+      expect(await streamText(await first)).toBe('cached words');
+      await vi.waitFor(async () => expect((await gw.ledger.query({ tenantId: 'acme', limit: 10 })).length).toBe(1), { timeout: 8000, interval: 20 });
+      const { data, response } = await client.chat.completions.create({ model: 'slow', messages, stream: true }).withResponse();
+      const chunks: OpenAI.ChatCompletionChunk[] = [];
+      for await (const c of data) chunks.push(c);
+      expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe('cached words');
+      expect(chunks.filter((c) => c.choices[0]?.delta?.role === 'assistant')).toHaveLength(1);
+      expect(await ledgerRow(gw, response.headers.get('x-request-id')!)).toMatchObject({ status: 'success', cacheHit: true });
+      expect(slow.held).toHaveLength(1);
+    } finally {
+      await gw.close();
+    }
+  }, 30_000);
+
+  it('/v1/completions committed at once: the openai client reads past the keep-alive to the text', async () => {
+    const slow = await startSlowUpstream();
+    const gw = await servedGateway({ models: [{ ...slowModel(slow.baseURL), capabilities: ['chat', 'completion', 'streaming'] }], gateway: { streamHoldMs: 0 }, upstreams: [slow] });
+    try {
+      const s = gw.openai().completions.create({ model: 'slow', prompt: 'think', stream: true });
+      (await heldOf(slow, 0)).answer('legacy');
+      let text = '';
+      for await (const c of await s) text += c.choices[0]?.text ?? '';
+      expect(text).toBe('legacy');
+    } finally {
+      await gw.close();
+    }
+  }, 30_000);
 });
 
 describe('streamHoldMs validation', () => {

@@ -8,6 +8,9 @@ export const DEFAULT_STREAM_HOLD_MS = 10_000;
 /** The longest gap between two keep-alives of a committed stream that waits for its first content, ms. */
 export const MAX_KEEP_ALIVE_MS = 10_000;
 
+/** The shortest gap between two keep-alives, ms (a hold of 1 ms does not make a write per ms per stream). */
+export const MIN_KEEP_ALIVE_MS = 1_000;
+
 /** The longest timer (2^31 - 1 ms): a hold this long or longer is no bound (held until the first content, no timer). */
 const LONGEST_TIMER_MS = 2_147_483_647;
 
@@ -27,9 +30,13 @@ export function streamHold(ms: number | undefined): number | undefined {
   return ms >= LONGEST_TIMER_MS ? undefined : ms;
 }
 
-/** The gap between two keep-alives of a stream committed after a hold of `holdMs`: the hold, at most `MAX_KEEP_ALIVE_MS` (that when 0). */
+/**
+ * The gap between two keep-alives of a stream committed after a hold of `holdMs`: the hold, within
+ * [`MIN_KEEP_ALIVE_MS`, `MAX_KEEP_ALIVE_MS`] (the longest when 0). The first keep-alive goes out at the commit.
+ */
 export function keepAliveMs(holdMs: number): number {
-  return holdMs > 0 && holdMs < MAX_KEEP_ALIVE_MS ? holdMs : MAX_KEEP_ALIVE_MS;
+  if (holdMs <= 0 || holdMs >= MAX_KEEP_ALIVE_MS) return MAX_KEEP_ALIVE_MS;
+  return holdMs > MIN_KEEP_ALIVE_MS ? holdMs : MIN_KEEP_ALIVE_MS;
 }
 
 /**
@@ -126,7 +133,10 @@ export class HeldStream implements FrameStream, AsyncIterator<string, void> {
         const text = await this.failure.catch(() => undefined);
         return text === undefined || this.gone !== undefined ? DONE : { done: false, value: text };
       }
-      if (await this.tick()) return { done: false, value: this.call.keepAlive };
+      // The client is gone (on the Node pipe path the body is still read until it ends): no more keep-alives, only
+      // the wait for the open or its failure (the router stream was cancelled, so it comes soon).
+      if (this.gone) await this.settling();
+      else if (await this.tick()) return { done: false, value: this.call.keepAlive };
     }
   }
 
@@ -158,6 +168,17 @@ export class HeldStream implements FrameStream, AsyncIterator<string, void> {
         this.wake = undefined;
         clearTimeout(timer);
         resolve(false);
+      };
+    });
+  }
+
+  /** Resolves when the stream opens or fails (at once if it did already). */
+  private settling(): Promise<void> {
+    if (this.inner || this.failure) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.wake = () => {
+        this.wake = undefined;
+        resolve();
       };
     });
   }
