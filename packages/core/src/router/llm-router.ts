@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { ExactCache, MemoryCacheStore, type CachedAnswer, type CacheScope } from '../cache/index.js';
 import { guardSpend, hitSpend, withGuardCost } from '../semantic-cache/guard-spend.js';
 import { SEMANTIC_GUARD_METADATA_KEY, SemanticCacheHook } from '../semantic-cache/semantic-cache-hook.js';
@@ -161,6 +162,12 @@ export class LLMRouter {
    */
   private readonly namedEnvContexts = new Map<string, EngineContext>();
   private readonly cache: ExactCache;
+  /**
+   * Tenants whose cached answers `eraseTenantCaches` erased in this process (deleted: an id is never used again),
+   * the most recent 10,000: a call of theirs still running when they were erased does not store its answer after.
+   */
+  readonly #erasedTenants = new LRUCache<string, true>({ max: 10_000 });
+  readonly #isErased = (tenant: string): boolean => this.#erasedTenants.has(tenant);
   private readonly semantic: SemanticCacheHook;
   /** Exact or semantic cache on by config (calls may still opt in or out). */
   private readonly cacheEnabled: boolean;
@@ -718,13 +725,17 @@ export class LLMRouter {
    * what the predictive cache learned of it (`RouterPrefetch.eraseTenant`). Resolves to how many answers went; a cache
    * that fails to erase rejects, after the other one was erased. Memory caches are each process's own: every process
    * erases them (the gateway does on hearing another process's deletion, with `localOnly`: only this process's memory
-   * caches, the shared stores being erased once, by the process that deleted the tenant).
+   * caches, the shared stores being erased once, by the process that deleted the tenant). From then on this process
+   * stores no answer of the tenant (a deleted tenant's id is never used again): a call of it still running when it was
+   * erased does not store its answer after the erasure (the last 10,000 tenants erased are remembered).
    */
   async eraseTenantCaches(tenant: string, options: { localOnly?: boolean } = {}): Promise<{ exact: number; semantic: number }> {
     if (typeof tenant !== 'string' || tenant === '') {
       throw new LLMError({ code: 'invalid_request', message: 'eraseTenantCaches needs a tenant id (a non-empty string)', param: 'tenant' });
     }
     const local = options.localOnly === true;
+    // First: a call of the tenant still running stores nothing from now on (`cacheStore`).
+    this.#erasedTenants.set(tenant, true);
     this.prefetch?.eraseTenant(tenant);
     const eraseExact = this.cache.backend.deleteByPrefix !== undefined && (!local || this.cache.backend instanceof MemoryCacheStore);
     // (Only a semantic cache already built holds anything in this process; a shared one is built to be erased.)
@@ -1422,24 +1433,34 @@ export class LLMRouter {
     // Only under a scope covering the deployment that answered: a fallback's answer to a call for `model: X`
     // is not X's, and a deployment replaced during the call is not the one the scope names.
     if (call.answeredBy === undefined || !call.cacheMembers!.includes(call.answeredBy)) return;
+    // Nor for a tenant deleted (its answers erased) while the call ran: both stores ask again after their own awaits.
+    if (scope.tenant !== undefined && this.#erasedTenants.has(scope.tenant)) return;
     // Both at once: a store that stalls (each is bounded, `timeoutMs` of a Redis store) delays the call, and a
     // stream's finish part, by one bound, not the sum. A failing cache store never fails the call.
     const exact =
       this.config.cache.exact.enabled || call.options.cache !== undefined
-        ? this.cache.store(call.request, scope, result).catch((e: unknown) => this.cacheError('exact', e, call.requestId))
+        ? this.cache.store(call.request, scope, result, { erased: this.#isErased }).catch((e: unknown) => this.cacheError('exact', e, call.requestId))
         : undefined;
-    if (this.semantic.enabled) await this.semantic.store(call.request, scope, result); // never throws
+    if (this.semantic.enabled) await this.semantic.store(call.request, scope, result, this.#isErased); // never throws
     await exact;
   }
 }
 
 /** A caller-given name in an error message: quoted, cut to 100 characters (it may come from a header). */
+/** Engines whose creation loads a model file in process. */
+const IN_PROCESS_ENGINES: ReadonlySet<string> = new Set(['gguf', 'onnx']);
+
 function quoteName(name: string): string {
   return name.length > 100 ? `${JSON.stringify(name.slice(0, 100))}... (${name.length} characters)` : `"${name}"`;
 }
 
-/** Whether `d`'s engine declares `embedDimensions` (`DeploymentInfo.embedDimensions`); false when it cannot be created. */
+/**
+ * Whether `d`'s engine declares `embedDimensions` (`DeploymentInfo.embedDimensions`); false when it cannot be created.
+ * A model loaded in process (`gguf`, `onnx`: neither takes `dimensions`) is not created for this: `models()` must not
+ * load a model file.
+ */
 function embedsDimensions(d: RouterDeployment): boolean {
+  if (!d.engineCreated && IN_PROCESS_ENGINES.has(d.config.engine)) return false;
   try {
     return d.engine().embedDimensions === true;
   } catch {

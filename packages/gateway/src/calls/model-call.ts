@@ -227,7 +227,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     // `streamHoldMs`: then the 200 goes out with keep-alives until it opens (`HeldStream`).
     const opened = hold === undefined ? await opening : hold === 0 ? undefined : await holdOpen(opening, hold);
     if (opened === undefined) return committedReply(opening, routerStream, hold ?? 0);
-    const reply = openedReply(opened, call.encoder());
+    const reply = openedReply(opened);
     // A client gone before the stream opened (a router cache hit replays without looking at the signal): the
     // stream is closed and settled as its leaving at once, whatever the transport does with a reply nobody reads.
     if (call.signal?.aborted && typeof reply.body !== 'string') await reply.body.cancel();
@@ -236,8 +236,11 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     return fail(e);
   }
 
-  /** The reply of a stream that opened: its headers (the route's, the head's warnings) and the body that sends it. */
-  function openedReply(opened: OpenedStream, encoder: StreamEncoder): Reply {
+  /**
+   * The reply of a stream that opened: its headers (the route's, the head's warnings) and the body that sends it.
+   * `encoder`: the committed stream's (made before it opened), else made here, where a throw closes the stream.
+   */
+  function openedReply(opened: OpenedStream, encoder?: StreamEncoder): Reply {
     try {
       served?.check(call.signal);
       headers['x-llmrr-model'] = headerText(opened.route.deployment);
@@ -245,7 +248,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       if (opened.route.cacheScore !== undefined) headers['x-llmrr-cache-score'] = formatScore(opened.route.cacheScore);
       const ignored = ignoredFieldsOf(call.request, opened.route.provider);
       if (opened.warnings !== undefined || ignored !== undefined) showWarnings(opened.warnings, call.messagePaths, headers, deps.metrics, ignored, call.fieldNames);
-      return streamReply(opened, encoder);
+      return streamReply(opened, encoder ?? call.encoder());
     } catch (e) {
       // Opened but not handed to the reply (which closes it): the upstream stream is closed here, then the error is answered.
       opened.stream.cancel?.(e);
@@ -261,7 +264,15 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
    * as the route's error event, or nothing when the client is gone).
    */
   function committedReply(opening: Promise<OpenedStream>, stream: RouterStream, holdMs: number): Reply {
-    const encoder = call.encoder();
+    let encoder: StreamEncoder;
+    try {
+      encoder = call.encoder();
+    } catch (e) {
+      // Nothing sent yet: the stream (still opening) is let go, then the error is answered.
+      stream.cancel?.(e);
+      abort?.abort(e);
+      throw e;
+    }
     const body = new HeldStream(opening, {
       keepAlive: encoder.keepAlive ? encoder.keepAlive() : SSE_COMMENT_KEEP_ALIVE,
       intervalMs: keepAliveMs(holdMs),
