@@ -68,6 +68,20 @@ export const TimeoutsSchema = z
 /** A lone UTF-16 surrogate: a string no encoder can write (URIs, headers, UTF-8 all refuse it). */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** Why a base URL with a user name or password is refused (the message does not quote the URL). */
+export const BASE_URL_USER_INFO =
+  'must not carry a user name or password (user:password@): send basic auth as an Authorization header in `headers`';
+
+/** Whether a URL carries a user name or password (`https://user:pw@host`); false for one that does not parse. */
+export function hasUserInfo(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** A model, alias or cascade name: non-empty, valid Unicode (a new schema each time: each field has its own description). */
 const nameSchema = () =>
   z
@@ -84,7 +98,11 @@ export const ModelConfigSchema = z
     model: z.string().min(1).optional(),
     /** For `openai-compatible`: a provider preset (`openai`, `groq`, `ollama`, ...). */
     preset: z.string().min(1).optional(),
-    baseURL: z.url().optional(),
+    /** Without a user name or password (an error would quote them; basic auth goes in `headers`). */
+    baseURL: z
+      .url()
+      .refine((v) => !hasUserInfo(v), BASE_URL_USER_INFO)
+      .optional(),
     apiKey: z.string().optional(),
     /** Name of the environment variable that holds the API key. */
     apiKeyEnv: z.string().optional(),

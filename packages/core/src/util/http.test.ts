@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { EventSourceParserStream, type EventSourceMessage } from 'eventsource-parser/stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collect, rejection } from '../test/async.test-helpers.js';
-import { sseEvents } from './http.js';
+import { followRedirects, NO_REDIRECT, sseEvents, type FetchFn } from './http.js';
 
 const encoder = new TextEncoder();
 
@@ -243,5 +243,28 @@ describe('sseEvents', () => {
       await events.return(undefined);
       await peer.closed;
     });
+  });
+});
+
+describe('followRedirects: a request URL with a user name and password', () => {
+  /** Follows `location` from a request to `url`; what was fetched and the status of the answer returned. */
+  async function follow(url: string, location: string) {
+    const fetched: string[] = [];
+    const fetchFn = (async (u: string | URL | Request) => {
+      fetched.push(String(u));
+      return new Response('ok', { status: 200 });
+    }) as FetchFn;
+    const first = new Response(null, { status: 308, headers: { location } });
+    const answer = await followRedirects(fetchFn, url, { method: 'POST', body: '{}', redirect: NO_REDIRECT }, first);
+    return { fetched, status: answer.status };
+  }
+
+  it("a relative Location is followed (the request's user info is not the Location's), to the address without them", async () => {
+    expect(await follow('http://user:pw@example.test/v1/chat', '/v1/chat/')).toEqual({ fetched: ['http://example.test/v1/chat/'], status: 200 });
+  });
+
+  it('a Location that carries a user name or password itself is not followed', async () => {
+    expect(await follow('http://user:pw@example.test/v1/chat', 'http://other:pw2@example.test/v1/chat/')).toEqual({ fetched: [], status: 308 });
+    expect(await follow('http://example.test/v1/chat', '//u@example.test/v1/chat/')).toEqual({ fetched: [], status: 308 });
   });
 });

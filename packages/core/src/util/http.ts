@@ -101,6 +101,10 @@ export async function followRedirects(fetchFn: FetchFn, url: string, init: Reque
   if (init.redirect !== NO_REDIRECT || !isRedirect(first)) return first;
   let response = first;
   let from = new URL(url);
+  // The request's own user info (a baseURL's) is not the Location's: resolved against `from` without it, a target
+  // with user info is one whose Location carries them.
+  from.username = '';
+  from.password = '';
   for (let hop = 0; ; hop++) {
     const location = response.headers.get('location');
     let target: URL | undefined;

@@ -204,3 +204,68 @@ describe('a Location at the same origin that is no plain http(s) address', () =>
     });
   }
 });
+
+describe('a baseURL with a user name or password', () => {
+  const PASSWORD = 'BASEURL-PASSWORD';
+  const withUserInfo = () => proxyUrl.replace('http://', `http://user:${PASSWORD}@`);
+
+  /** The error constructing a router over `model` throws (undefined when none). */
+  function configError(model: Record<string, unknown>): { code?: string; param?: string; message: string } | undefined {
+    try {
+      const router = new LLMRouter({ models: [{ name: 'main', apiKey: 'k', ...model }] }, { env: {}, fetch: upstreamFetch });
+      void router.close();
+      return undefined;
+    } catch (e) {
+      return e as { code?: string; param?: string; message: string };
+    }
+  }
+
+  for (const [engine, base] of [
+    ['openai-compatible', () => `${withUserInfo()}/v1`],
+    ['anthropic', withUserInfo],
+    ['gemini', withUserInfo],
+  ] as const) {
+    it(`${engine}: refused at config load (config_invalid naming the baseURL, the password not quoted)`, () => {
+      const error = configError({ engine, baseURL: base(), model: 'm' });
+      expect(error).toMatchObject({ code: 'config_invalid', param: 'models.0.baseURL' });
+      expect(error!.message).toMatch(/user name or password/);
+      expect(`${error!.message} ${JSON.stringify(error)}`).not.toContain(PASSWORD);
+    });
+  }
+
+  it("openai-compatible: a preset's base URL from its environment variable with user info is refused as well (nothing asked)", async () => {
+    asked = [];
+    const env = { AZURE_OPENAI_ENDPOINT: withUserInfo(), AZURE_OPENAI_API_KEY: 'k' };
+    const models = [{ name: 'main', engine: 'openai-compatible', preset: 'azure-openai', model: 'gpt-4o-mini' }];
+    let error: { code?: string; param?: string; message: string };
+    let router: LLMRouter | undefined;
+    try {
+      router = new LLMRouter({ models, routing: { retries: { max: 0 } } }, { env, fetch: upstreamFetch });
+      error = (await router.generate('hi').catch((e: unknown) => e)) as typeof error;
+    } catch (e) {
+      error = e as typeof error;
+    } finally {
+      await router?.close();
+    }
+    expect(error).toMatchObject({ code: 'config_invalid', param: 'models.main.baseURL' });
+    expect(`${error.message} ${JSON.stringify(error)}`).not.toContain(PASSWORD);
+    expect(asked).toEqual([]);
+  });
+
+  it('basic auth sent in `headers` instead: the trailing-slash 308 is followed as for any deployment', async () => {
+    asked = [];
+    const router = new LLMRouter(
+      {
+        models: [{ name: 'main', engine: 'openai-compatible', baseURL: `${proxyUrl}/slash/v1`, model: 'gpt-test', apiKey: 'k', headers: { authorization: `Basic ${btoa(`user:${PASSWORD}`)}` } }],
+        routing: { retries: { max: 0 } },
+      },
+      { env: {}, fetch: upstreamFetch },
+    );
+    try {
+      expect((await router.generate('hi')).text).toBe('answered');
+      expect(asked).toEqual(['/slash/v1/chat/completions', '/slash/v1/chat/completions/']);
+    } finally {
+      await router.close();
+    }
+  });
+});

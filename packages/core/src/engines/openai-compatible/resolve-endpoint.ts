@@ -1,4 +1,4 @@
-import type { ModelConfig } from '../../config/schema.js';
+import { BASE_URL_USER_INFO, hasUserInfo, type ModelConfig } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import type { EngineContext } from '../types.js';
 import { parseOpenAICompatibleOptions } from './openai-compatible-options.js';
@@ -73,6 +73,8 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
     const hint = baseURLEnv ? ` or set the environment variable ${baseURLEnv}` : '';
     throw configError(model, 'baseURL', `${preset.label} needs a baseURL (e.g. https://<resource>.openai.azure.com)${hint}`);
   }
+  // (From the config the schema refuses it; from the preset's environment variable, here.)
+  if (hasUserInfo(rawBase)) throw configError(model, 'baseURL', `the base URL ${BASE_URL_USER_INFO}`);
   const baseURL = rawBase.replace(/\/+$/, '');
   const azure = preset.quirks?.azureDeployments
     ? { deployment: options.deployment ?? model.model ?? model.name, apiVersion: options.apiVersion ?? AZURE_DEFAULT_API_VERSION }

@@ -212,7 +212,7 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
       strongStream?.cancel?.(reason);
       link.abort(reason ?? new LLMError({ code: 'aborted', message: 'The stream was cancelled by its consumer' }));
     },
-    [Symbol.asyncIterator](): AsyncIterator<RouterStreamPart> {
+    [Symbol.asyncIterator](): AsyncIterableIterator<RouterStreamPart> {
       if (consumed) throw new LLMError({ code: 'invalid_request', message: 'A router stream can be iterated only once' });
       consumed = true;
       const g = run();
@@ -231,6 +231,10 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
           }),
         return: (value?: unknown) => g.return(value as undefined).finally(closed),
         throw: (e?: unknown) => g.throw(e).finally(closed),
+        // Iterable itself, as an async generator is (`for await` over the iterator).
+        [Symbol.asyncIterator]() {
+          return this;
+        },
       };
     },
   };

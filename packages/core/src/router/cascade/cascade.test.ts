@@ -482,6 +482,18 @@ describe('cascade: stream', () => {
     await r.close();
   });
 
+  it('its iterator is iterable itself (as a deployment stream\'s): `for await` over the iterator reads the stream to its end', async () => {
+    const r = router();
+    const s = r.stream(QUESTION, { model: 'math-cascade' });
+    const it = s[Symbol.asyncIterator]() as AsyncIterableIterator<RouterStreamPart>;
+    expect(it[Symbol.asyncIterator]()).toBe(it);
+    const types: string[] = [];
+    for await (const p of it) types.push(p.type);
+    expect(types.at(-1)).toBe('finish');
+    expect((await s.result).text).toBe(RIGHT);
+    await r.close();
+  });
+
   it('a weak step that fails ends the stream with its error part', async () => {
     weak.setScript({ error: { status: 401, message: 'bad key' } });
     const r = router();

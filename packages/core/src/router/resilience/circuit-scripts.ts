@@ -78,6 +78,18 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[6]))
 return { admitted, 'h', f, opened, now, probes }`);
 
 /**
+ * Marks a circuit (its hash's `u`, see `UNANNOUNCED_MARK_MS`) without touching its state. KEYS: hash. Run on every
+ * circuit a store created once it cannot publish failure notices, and renewed while it cannot: other routers then
+ * report the successes of calls they admit there before that store's own first admission on it.
+ */
+export const MARK_CIRCUIT_SCRIPT = new LuaScript(`local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local u = 0
+${MARK}
+mark()
+return 1`);
+
+/**
  * Read-only state. KEYS: hash. ARGV: cooldownMs. Writes nothing (no transition, no probe slot, no expiry):
  * an open circuit past its cooldown answers 'h' but stays 'o' in Redis. Returns { state c/o/h, openedAt, now }.
  */

@@ -272,6 +272,61 @@ describe.skipIf(skip !== undefined)('RedisCircuitStateStore: a success between f
     expect(run).toHaveBeenCalledTimes(1);
   });
 
+  it("B's Redis user denied the channel from its start: B marks each circuit it creates, so a call A admitted before B's first script there reports its success (one breaker)", async () => {
+    const prefix = `t${randomBytes(6).toString('hex')}:`;
+    const { url } = await userUrl(['~*', '+@all', 'resetchannels']);
+    const storeA = await openStore(prefix);
+    const storeB = await openStore(prefix, url, { onError: () => {} });
+    // B knows from its start that it cannot publish (its probe at open).
+    expect(storeB.unannouncing).toBe(true);
+    const a = storeA.circuit('fallback', { config, now: Date.now });
+    // (A router creates its circuits when it starts, long before a failover first uses a fallback.)
+    const b = storeB.circuit('fallback', { config, now: Date.now });
+    await storeB.flush();
+    // A admits a call; B's first call on the circuit fails (unannounced); A's call succeeds; B fails again.
+    await failureSuccessFailure(a, b, async () => {
+      await storeB.flush();
+      await storeA.flush();
+    });
+    expect(b.state).toBe('closed');
+  });
+
+  it('PUBLISH refused after start: the store marks every circuit it created (in batches, one key per script), not only the one whose notice was refused; nothing after close()', async () => {
+    const prefix = `t${randomBytes(6).toString('hex')}:`;
+    const { url, user } = await userUrl(['~*', '&*', '+@all']);
+    const storeA = await openStore(prefix);
+    const storeB = await openStore(prefix, url, { onError: () => {} });
+    const b = storeB.circuit('primary', { config, now: Date.now });
+    const names = Array.from({ length: 600 }, (_, i) => `fallback-${i}`);
+    for (const n of names) storeB.circuit(n, { config, now: Date.now });
+    const a = storeA.circuit('fallback-599', { config, now: Date.now });
+    const redis = await admin();
+    // Nothing marked while B may publish (a closed circuit without failures has no keys).
+    await storeB.flush();
+    expect(await redis.command(['EXISTS', `${prefix}{fallback-0}`])).toBe(0);
+    await redis.command(['ACL', 'SETUSER', user, '-publish']);
+
+    b.failure(await b.acquire());
+    await storeB.flush();
+    expect(storeB.unannouncing).toBe(true);
+    // flush() waits for the marking run too.
+    const marks = await Promise.all(names.map((n) => redis.command(['HEXISTS', `${prefix}{${n}}`, 'u'])));
+    expect(marks.every((m) => m === 1)).toBe(true);
+    expect(Number(await redis.command(['PTTL', `${prefix}{fallback-599}`]))).toBeGreaterThan(0);
+    // A circuit B never used since: A's clean admission there is not trusted, its success goes to Redis.
+    const runA = vi.spyOn(storeA, 'run');
+    a.success(await a.acquire());
+    await storeA.flush();
+    expect(runA).toHaveBeenCalledTimes(2);
+
+    // Closed: no mark is written any more (a circuit created after close() included).
+    await storeB.close();
+    await redis.command(['DEL', `${prefix}{fallback-1}`]);
+    storeB.circuit('late', { config, now: Date.now });
+    await storeB.flush();
+    expect(await redis.command(['EXISTS', `${prefix}{fallback-1}`, `${prefix}{late}`])).toBe(0);
+  });
+
   it('a Redis user that may subscribe but not PUBLISH: each store tells onError once, and every success is reported', async () => {
     const prefix = `t${randomBytes(6).toString('hex')}:`;
     const { url } = await userUrl(['~*', '&*', '+@all', '-publish']);

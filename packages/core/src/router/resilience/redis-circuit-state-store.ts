@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { LLMError } from '../../errors/llm-error.js';
 import { connectRedis, storeTimeoutMs, type LuaScript, type RedisHandle, type RedisSubscription } from '../../stores/redis/redis-connection.js';
 import type { CircuitState } from './circuit-breaker.js';
-import { ACQUIRE_CIRCUIT_SCRIPT, PEEK_CIRCUIT_SCRIPT, REPORT_CIRCUIT_SCRIPT, RESET_CIRCUIT_SCRIPT } from './circuit-scripts.js';
+import {
+  ACQUIRE_CIRCUIT_SCRIPT,
+  MARK_CIRCUIT_SCRIPT,
+  PEEK_CIRCUIT_SCRIPT,
+  REPORT_CIRCUIT_SCRIPT,
+  RESET_CIRCUIT_SCRIPT,
+  UNANNOUNCED_MARK_MS,
+} from './circuit-scripts.js';
 import type { CircuitOptions, CircuitPermit, CircuitStateStore, DeploymentCircuit } from './circuit-state-store.js';
 
 export interface RedisCircuitStateStoreOptions {
@@ -29,6 +36,10 @@ const MAX_NOTICED = 10_000;
 const HEARING_CHECK_MS = 2_000;
 /** How often a store that may not publish failure notices checks whether it may again. */
 const PUBLISH_RECHECK_MS = 20_000;
+/** How often a store that may not publish failure notices renews the mark of every circuit it created. */
+const MARK_RENEW_MS = UNANNOUNCED_MARK_MS / 2;
+/** Mark scripts in flight at once when a store marks every circuit it created (each is one key: cluster-safe). */
+const MARK_BATCH = 256;
 
 /** A Redis ACL refusal (NOPERM). */
 function isNoPerm(e: unknown): boolean {
@@ -75,8 +86,9 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
  * publishes (a circuit's first failure since it had none), on a second, subscribed connection: a success
  * after one is reported, to reset it. Silence is trusted only while that connection answers a PING (every
  * 2 s, within `timeoutMs`) and while no router that cannot publish (its Redis user lacks PUBLISH on
- * `<keyPrefix>failed`) has touched the circuit lately: such a router's scripts mark each circuit they touch (the
- * hash's `u`, for a minute), which admissions read (see docs/core/router.md, "Shared circuit state").
+ * `<keyPrefix>failed`) has marked the circuit: such a router marks every circuit it created (the hash's `u`, for a
+ * minute, renewed every 30 s; its scripts on a circuit mark it too), which admissions read (see docs/core/router.md,
+ * "Shared circuit state").
  * A token count takes no permit: it reads the state with a script that writes nothing (`peek`) and reports
  * a provider failure as `unadmittedFailure`. Candidate filtering reads each router's local view (the state
  * its last script answer showed) and never waits. When Redis fails or is slow, the local view decides
@@ -110,6 +122,12 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   #cannotPublish = false;
   /** While `#cannotPublish`: checks every PUBLISH_RECHECK_MS whether it may again. */
   #recheckTimer: ReturnType<typeof setInterval> | undefined;
+  /** The hash key of every circuit this store created (marked while `#cannotPublish`, see `#markAll`). */
+  readonly #circuitKeys = new Set<string>();
+  /** While `#cannotPublish`: renews every MARK_RENEW_MS the marks of the circuits in `#circuitKeys`. */
+  #markTimer: ReturnType<typeof setInterval> | undefined;
+  /** The `#markAll` run in progress (none starts while one runs). */
+  #marking: Promise<void> | undefined;
   /** Numbers the notices heard and the gaps in hearing them (see `heard`). */
   #seq = 0;
   /** `#seq` at the last time notices may have been missed or were heard again. */
@@ -204,10 +222,10 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   /**
    * @internal This store's Redis user was refused a PUBLISH on the channel (the probe at start, or the outcome
    * script's notice, which then marked its circuit): its failures go unannounced. It tells `onError` (once per such
-   * period), no longer trusts silence itself (every success is reported), and from now on its admissions mark each
-   * circuit they touch (the hash's `u`, read by every admission: a success of a call admitted while it is set is
-   * reported). Only a circuit's keys are marked (one cluster slot): other routers learn of it per circuit, from
-   * this store's first script there. It re-checks every PUBLISH_RECHECK_MS whether it may publish.
+   * period), no longer trusts silence itself (every success is reported), marks every circuit it created (the
+   * hash's `u`, read by every admission: a success of a call admitted while it is set is reported; one script per
+   * circuit: one cluster slot each), renews those marks every MARK_RENEW_MS, and marks each circuit it creates or
+   * touches from now on. It re-checks every PUBLISH_RECHECK_MS whether it may publish.
    */
   unannounced(cause?: unknown): void {
     if (this.#closed || this.#cannotPublish) return;
@@ -223,6 +241,40 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     );
     this.#recheckTimer = setInterval(() => void this.#recheckPublish(), PUBLISH_RECHECK_MS);
     this.#recheckTimer.unref?.();
+    this.#markTimer = setInterval(() => void this.#markAll(), MARK_RENEW_MS);
+    this.#markTimer.unref?.();
+    void this.#markAll();
+  }
+
+  /**
+   * Marks every circuit this store created, `MARK_BATCH` scripts at a time (a large store's marks go out in
+   * pipelined batches, not all at once); none while another run is in progress, or once the store is closed or may
+   * publish again. The first error of a run is told to `onError`; the run goes on (each circuit is marked again at
+   * the next renewal, and by its admissions).
+   */
+  #markAll(): Promise<void> {
+    this.#marking ??= (async () => {
+      let failed = false;
+      const keys = [...this.#circuitKeys];
+      for (let i = 0; i < keys.length && this.#cannotPublish && !this.#closed; i += MARK_BATCH) {
+        await Promise.all(
+          keys.slice(i, i + MARK_BATCH).map((key) =>
+            this.#redis.eval(MARK_CIRCUIT_SCRIPT, [key], []).catch((e: unknown) => {
+              if (!failed && !this.#closed) this.error(e);
+              failed = true;
+            }),
+          ),
+        );
+      }
+    })().finally(() => (this.#marking = undefined));
+    this.track(this.#marking);
+    return this.#marking;
+  }
+
+  /** Marks one circuit this store just created, while it cannot publish failure notices. */
+  #markNew(key: string): void {
+    if (!this.#cannotPublish || this.#closed) return;
+    this.track(this.#redis.eval(MARK_CIRCUIT_SCRIPT, [key], []).catch((e: unknown) => this.error(e)));
   }
 
   async #recheckPublish(): Promise<void> {
@@ -235,6 +287,8 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     // Allowed again: the marks lapse by themselves (unless another router renews them).
     clearInterval(this.#recheckTimer);
     this.#recheckTimer = undefined;
+    clearInterval(this.#markTimer);
+    this.#markTimer = undefined;
     if (this.#closed) return;
     this.#cannotPublish = false;
     this.#setHearing();
@@ -265,7 +319,12 @@ export class RedisCircuitStateStore implements CircuitStateStore {
 
   circuit(key: string, options: CircuitOptions): DeploymentCircuit {
     // The hash tag keeps both keys of a circuit in one cluster slot.
-    return new SharedCircuit(this, `${this.keyPrefix}{${key}}`, options);
+    const hashKey = `${this.keyPrefix}{${key}}`;
+    if (!this.#closed && !this.#circuitKeys.has(hashKey)) {
+      this.#circuitKeys.add(hashKey);
+      this.#markNew(hashKey);
+    }
+    return new SharedCircuit(this, hashKey, options);
   }
 
   /**
@@ -288,6 +347,8 @@ export class RedisCircuitStateStore implements CircuitStateStore {
     this.#setHearing();
     clearInterval(this.#checkTimer);
     clearInterval(this.#recheckTimer);
+    clearInterval(this.#markTimer);
+    this.#circuitKeys.clear();
     this.#subscription?.close();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeoutMs)))]);
