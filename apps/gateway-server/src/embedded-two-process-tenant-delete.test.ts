@@ -6,11 +6,9 @@
  * restarts - the limit the gateway README's "Not done" and docs/core/tenancy.md state. When B learns to forget it,
  * this test fails: update those docs with it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startGateway, stopGateway, type Gateway } from './test-support/gateway-processes.js';
+import { adminCall, gatewayRequest as request, gatewaySetup, startGateway, stopGateway, type Gateway } from './test-support/gateway-processes.js';
 
 const ADMIN = 'embedded-two-process-tenant-delete-admin-0123';
 
@@ -25,28 +23,13 @@ describe('embedded mode: two gateway processes on one SQLite file, a tenant dele
   let a: Gateway | undefined;
   let b: Gateway | undefined;
 
-  const request = (g: Gateway, method: string, path: string, body: unknown, headers: Record<string, string>) =>
-    fetch(`${g.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  const admin = async <T = Record<string, unknown>>(g: Gateway, method: string, path: string, body: unknown, status: number): Promise<T> => {
-    const res = await request(g, method, path, body, { authorization: `Bearer ${ADMIN}` });
-    const text = await res.text();
-    expect(res.status, `${g.name} ${method} ${path}: ${text}`).toBe(status);
-    return JSON.parse(text) as T;
-  };
+  const admin = <T = Record<string, unknown>>(g: Gateway, method: string, path: string, body: unknown, status: number) => adminCall<T>(g, ADMIN, method, path, body, status);
   const metrics = async (g: Gateway) => (await fetch(`${g.url}/metrics`)).text();
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'llmrr-embedded-two-'));
-    writeFileSync(join(dir, 'llmrr.config.json'), JSON.stringify(CONFIG));
-    const env = {
-      PORT: '0',
-      INIT_CWD: dir,
-      LLMRR_CONFIG: join(dir, 'llmrr.config.json'),
-      LLMRR_DATA_DIR: join(dir, 'data'),
-      LLMRR_STATE: 'embedded',
-      LLMRR_ADMIN_KEY: ADMIN,
-      LLMRR_DEMO: 'false',
-    };
+    const setup = gatewaySetup(CONFIG, 'embedded', ADMIN, 'llmrr-embedded-two-');
+    dir = setup.dir;
+    const env = setup.env;
     a = await startGateway('A', env);
     b = await startGateway('B', env);
   }, 180_000);

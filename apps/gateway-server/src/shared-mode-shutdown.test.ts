@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropSharedState, sharedModeSetup, sharedServices, startGateway, stopGateway, type Gateway } from './test-support/gateway-processes.js';
+import { gatewayRequest as request, sharedServices, startSharedPair, stopSharedPair, type Gateway } from './test-support/gateway-processes.js';
 
 const ADMIN = 'shared-mode-admin-key-0123456789';
 const TEST = 'shared-mode shutdown test';
@@ -30,8 +30,6 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: SIGTERM cutting a stre
   let a: Gateway | undefined;
   let b: Gateway | undefined;
 
-  const request = (g: Gateway, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${g.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   const admin = async <T = Record<string, unknown>>(g: Gateway, method: string, path: string, body?: unknown): Promise<T> => {
     const res = await request(g, method, path, body, { authorization: `Bearer ${ADMIN}` });
     const text = await res.text();
@@ -40,15 +38,10 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: SIGTERM cutting a stre
   };
 
   beforeAll(async () => {
-    const setup = sharedModeSetup(CONFIG, services, run);
-    dir = setup.dir;
-    [a, b] = await Promise.all([startGateway('A', setup.env), startGateway('B', setup.env)]);
+    ({ dir, a, b } = await startSharedPair(CONFIG, services, run));
   }, 180_000);
 
-  afterAll(async () => {
-    await Promise.all([stopGateway(a), stopGateway(b)]);
-    dropSharedState(TEST, services, run, dir);
-  }, 60_000);
+  afterAll(() => stopSharedPair(TEST, services, run, { dir, a, b }), 60_000);
 
   it('the stream cut at shutdown leaves a ledger row and gives its concurrency place back (B serves the tenant at once)', async () => {
     await admin(a!, 'POST', '/admin/tenants', { id: 'solo', name: 'Solo', limits: { maxConcurrency: 1 } });

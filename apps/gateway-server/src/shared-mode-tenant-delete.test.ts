@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { dropSharedState, sharedModeSetup, sharedServices, sharedSql, startGateway, stopGateway, type Gateway } from './test-support/gateway-processes.js';
+import { adminCall, dropSharedState, gatewayRequest as request, sharedServices, sharedSql, startSharedPair, stopSharedPair, type Gateway } from './test-support/gateway-processes.js';
 
 const ADMIN = 'shared-tenant-delete-admin-key-0123456789';
 const TEST = 'two-process tenant deletion test';
@@ -34,14 +34,7 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: a tenant deleted throu
   let a: Gateway | undefined;
   let b: Gateway | undefined;
 
-  const request = (g: Gateway, method: string, path: string, body: unknown, headers: Record<string, string>) =>
-    fetch(`${g.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  const admin = async <T = Record<string, unknown>>(g: Gateway, method: string, path: string, body: unknown, status: number): Promise<T> => {
-    const res = await request(g, method, path, body, { authorization: `Bearer ${ADMIN}` });
-    const text = await res.text();
-    expect(res.status, `${g.name} ${method} ${path}: ${text}`).toBe(status);
-    return JSON.parse(text) as T;
-  };
+  const admin = <T = Record<string, unknown>>(g: Gateway, method: string, path: string, body: unknown, status: number) => adminCall<T>(g, ADMIN, method, path, body, status);
   const keyOf = async (tenant: string) => (await admin<{ secret: string }>(a!, 'POST', `/admin/tenants/${tenant}/keys`, { name: 'k' }, 201)).secret;
   const chat = (g: Gateway, secret: string, model: string) =>
     request(g, 'POST', '/v1/chat/completions', { model, messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` });
@@ -54,15 +47,10 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: a tenant deleted throu
   const metrics = async (g: Gateway) => (await fetch(`${g.url}/metrics`)).text();
 
   beforeAll(async () => {
-    const setup = sharedModeSetup(CONFIG, services, run);
-    dir = setup.dir;
-    [a, b] = await Promise.all([startGateway('A', setup.env), startGateway('B', setup.env)]);
+    ({ dir, a, b } = await startSharedPair(CONFIG, services, run));
   }, 180_000);
 
-  afterAll(async () => {
-    await Promise.all([stopGateway(a), stopGateway(b)]);
-    dropSharedState(TEST, services, run, dir);
-  }, 60_000);
+  afterAll(() => stopSharedPair(TEST, services, run, { dir, a, b }), 60_000);
 
   it("B forgets a tenant deleted through A: its own model's open circuit leaves B's /metrics", async () => {
     const failing = { name: 'own-llm', engine: 'mock', price: { input: 0, output: 0 }, options: { failures: [{ code: 'provider_error', message: 'gone upstream detail', times: 100 }] } };

@@ -10,6 +10,7 @@ export * from './pricing/index.js';
 export { parseRetryAfter } from './util/retry-after.js';
 export { RELEASES_ABORT_LISTENERS, anySignal, sleep, withTimeout } from './util/abort.js';
 export { MAX_TIMER_MS, timerDelay } from './util/timer-delay.js';
+export { utf8ByteLength } from './util/utf8-byte-length.js';
 export { DIRECT_BODY, RELEASE_LINGER_MS, tapBody, type BodySink, type BodyTap, type DirectBody } from './util/direct-body.js';
 export * from './tenancy/index.js';
 export * from './metering/index.js';

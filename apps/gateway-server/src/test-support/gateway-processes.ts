@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 
 const src = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -47,26 +47,64 @@ export interface SharedRun {
 }
 
 /**
- * A temporary directory holding `config` as llmrr.config.json, and the environment that starts a gateway
- * process on it in shared mode (port 0, no demo tenant) on `services` with `run`'s schema, prefix and admin key.
+ * A temporary directory (named from `prefix`) holding `config` as llmrr.config.json, and the environment that
+ * starts a gateway process on it (port 0, its data directory inside, no demo tenant) with `state` and `adminKey`.
  */
-export function sharedModeSetup(config: unknown, services: SharedServices, run: SharedRun): { dir: string; env: Record<string, string> } {
-  const dir = mkdtempSync(join(tmpdir(), 'llmrr-shared-'));
+export function gatewaySetup(config: unknown, state: 'embedded' | 'shared', adminKey: string, prefix = 'llmrr-gateway-'): { dir: string; env: Record<string, string> } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   writeFileSync(join(dir, 'llmrr.config.json'), JSON.stringify(config));
   const env = {
     PORT: '0',
     INIT_CWD: dir,
     LLMRR_CONFIG: join(dir, 'llmrr.config.json'),
     LLMRR_DATA_DIR: join(dir, 'data'),
-    LLMRR_STATE: 'shared',
+    LLMRR_STATE: state,
+    LLMRR_ADMIN_KEY: adminKey,
+    LLMRR_DEMO: 'false',
+  };
+  return { dir, env };
+}
+
+/**
+ * A temporary directory holding `config` as llmrr.config.json, and the environment that starts a gateway
+ * process on it in shared mode (port 0, no demo tenant) on `services` with `run`'s schema, prefix and admin key.
+ */
+export function sharedModeSetup(config: unknown, services: SharedServices, run: SharedRun): { dir: string; env: Record<string, string> } {
+  const { dir, env: base } = gatewaySetup(config, 'shared', run.adminKey, 'llmrr-shared-');
+  const env = {
+    ...base,
     LLMRR_REDIS_URL: services.redisUrl!,
     LLMRR_POSTGRES_URL: services.postgresUrl!,
     LLMRR_REDIS_PREFIX: run.prefix,
     LLMRR_POSTGRES_SCHEMA: run.schema,
-    LLMRR_ADMIN_KEY: run.adminKey,
-    LLMRR_DEMO: 'false',
   };
   return { dir, env };
+}
+
+/** Two gateway processes, A and B, on `config` in shared mode (sharedModeSetup), and their directory. */
+export async function startSharedPair(config: unknown, services: SharedServices, run: SharedRun): Promise<{ dir: string; a: Gateway; b: Gateway }> {
+  const setup = sharedModeSetup(config, services, run);
+  const [a, b] = await Promise.all([startGateway('A', setup.env), startGateway('B', setup.env)]);
+  return { dir: setup.dir, a, b };
+}
+
+/** Stops A and B (startSharedPair's), then drops the run's state and directory (dropSharedState). */
+export async function stopSharedPair(test: string, services: SharedServices, run: SharedRun, pair: { dir?: string; a?: Gateway; b?: Gateway }): Promise<void> {
+  await Promise.all([stopGateway(pair.a), stopGateway(pair.b)]);
+  dropSharedState(test, services, run, pair.dir);
+}
+
+/** A request to `g` with a JSON body (when `body` is given) and `headers`. */
+export function gatewayRequest(g: Gateway, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${g.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+}
+
+/** An admin API call on `g` with `adminKey`; expects `status` (the answer in the message) and returns the parsed body. */
+export async function adminCall<T = Record<string, unknown>>(g: Gateway, adminKey: string, method: string, path: string, body: unknown, status: number): Promise<T> {
+  const res = await gatewayRequest(g, method, path, body, { authorization: `Bearer ${adminKey}` });
+  const text = await res.text();
+  expect(res.status, `${g.name} ${method} ${path}: ${text}`).toBe(status);
+  return JSON.parse(text) as T;
 }
 
 export interface Gateway {

@@ -3,6 +3,7 @@ import { ModelConfigSchema, type ModelConfigInput } from '../config/schema.js';
 import type { ChatMessage, GenerateRequest, ToolDefinition } from '../spec/index.js';
 import { startAnthropicWireServer, type AnthropicWireReply, type AnthropicWireRequest, type AnthropicWireServer } from '../test/anthropic-wire-server.js';
 import { startGeminiWireServer, type GeminiWireReply, type GeminiWireRequest, type GeminiWireServer } from '../test/gemini-wire-server.js';
+import { deepseekReasoningRefusal } from '../test/deepseek-thinking.test-helpers.js';
 import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '../test/openai-wire-server.js';
 import { createAnthropicEngine } from './anthropic/index.js';
 import { createGeminiEngine } from './gemini/index.js';
@@ -33,19 +34,8 @@ const deepseekTurn: ChatMessage = { role: 'assistant', content: null, toolCalls:
 
 type Messages = Array<Record<string, unknown> & { role: string; content?: unknown }>;
 
-const MISSING = 'The reasoning_content in the thinking mode must be passed back to the API.';
 function deepseek(request: RecordedRequest): OpenAIWireScript {
-  const messages = (request.body as { messages: Messages }).messages;
-  // The assistant turns between user messages; a span with tool calls needs reasoning_content on each.
-  let span: Messages = [];
-  const spans = [span];
-  for (const m of messages) {
-    if (m.role === 'user') spans.push((span = []));
-    else if (m.role === 'assistant') span.push(m);
-  }
-  const bad = spans.some((s) => s.some((m) => Array.isArray(m.tool_calls) && m.tool_calls.length > 0) && s.some((m) => typeof m.reasoning_content !== 'string'));
-  if (bad) return { error: { status: 400, message: MISSING, type: 'invalid_request_error', code: 'invalid_request_error' } };
-  return { reasoning: 'The tool says sunny.', text: 'It is sunny in Paris.' };
+  return deepseekReasoningRefusal(request) ?? { reasoning: 'The tool says sunny.', text: 'It is sunny in Paris.' };
 }
 
 const ANTHROPIC_ID = /^[a-zA-Z0-9_-]+$/;

@@ -1,6 +1,7 @@
 import type { SemanticGuardAdaptation, SemanticGuardInput, SemanticGuardVerdict } from './semantic-cache.js';
 import type { Cost } from '../router/types.js';
 import { messageText, type FinishReason, type GenerateRequest, type Usage } from '../spec/index.js';
+import { utf8ByteLength } from '../util/utf8-byte-length.js';
 
 /** What a guard's call is made for: the lookup's signal, tenant and live call's id. */
 export interface GuardCallOptions {
@@ -34,25 +35,10 @@ export function adaptMaxTokens(input: Pick<SemanticGuardInput, 'maxTokens' | 'an
   return Math.ceil((Number.isFinite(out) && out > 0 ? out : 0) * 1.25) + 16;
 }
 
-/** Bytes of `text` in UTF-8 (a lone surrogate as the 3 bytes of U+FFFD), counted without encoding it. */
-function utf8Bytes(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 2; // a surrogate pair: 4 bytes for its 2 code units
-      i++;
-    } else bytes += 2;
-  }
-  return bytes;
-}
-
 /** The UTF-8 bytes of a request's message text (`SemanticGuardInput.promptBytes`). */
 export function promptTextBytes(request: GenerateRequest): number {
   let bytes = 0;
-  for (const m of request.messages) bytes += utf8Bytes(messageText(m));
+  for (const m of request.messages) bytes += utf8ByteLength(messageText(m));
   return bytes;
 }
 
@@ -79,9 +65,9 @@ let graphemes: Intl.Segmenter | undefined;
  */
 export function shownCachedQuestion(input: Pick<SemanticGuardInput, 'question' | 'cachedQuestion' | 'promptBytes'>): string {
   const text = input.cachedQuestion;
-  const room = Math.floor(CACHED_QUESTION_FACTOR * (input.promptBytes ?? utf8Bytes(input.question)));
+  const room = Math.floor(CACHED_QUESTION_FACTOR * (input.promptBytes ?? utf8ByteLength(input.question)));
   // (A UTF-8 character is at most 3 bytes per UTF-16 code unit: a short enough text needs no count.)
-  if (text.length * 3 <= room || utf8Bytes(text) <= room) return text;
+  if (text.length * 3 <= room || utf8ByteLength(text) <= room) return text;
   if (room < CUT.length) return '';
   let bytes = 0;
   let end = 0;

@@ -116,27 +116,14 @@ describe('serveGateway close(): keep-alive connections busy at close time', () =
     }
   }, 20_000);
 
-  it('an answer in flight at close() whose headers go out later says connection: close', async () => {
+  it.each([
+    { name: 'an answer in flight at close() whose headers go out later says connection: close', stream: false },
+    { name: 'a stream in flight at close() whose headers go out later (its first token comes after) says connection: close', stream: true },
+  ])('$name', async ({ stream }) => {
     const s = await setup();
     try {
       const got = s.received();
-      const inFlight = s.one('late', false);
-      await got;
-      const closed = s.served.close(8000);
-      const answer = await inFlight;
-      expect(answer.outcome).toBe('answered 200');
-      expect(answer.connection).toBe('close');
-      await closed;
-    } finally {
-      await s.dispose();
-    }
-  }, 20_000);
-
-  it('a stream in flight at close() whose headers go out later (its first token comes after) says connection: close', async () => {
-    const s = await setup();
-    try {
-      const got = s.received();
-      const inFlight = s.one('late', true);
+      const inFlight = s.one('late', stream);
       await got;
       const closed = s.served.close(8000);
       const answer = await inFlight;

@@ -4,7 +4,7 @@
  * ledger parity per wire format (the budget spent is the sum of the rows). Official openai / Anthropic clients.
  */
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerRow, reservationsSettled } from '../test-support/ledger-wait.js';
 import type { SdkGateway } from '../test-support/served-gateway.js';
 import { servedOverWireUpstreams, wireDeployment } from '../test-support/served-over-wire-upstreams.js';
@@ -29,44 +29,54 @@ beforeAll(async () => {
   await gw.harness.stores!.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' }, limits: { maxConcurrency: 4 } });
 });
 afterAll(async () => gw?.close());
+// A test that scripts the OpenAI upstream leaves it scripted: back to its default answer after each.
+afterEach(() => up.openai.setScript({}));
 
-/** Streams /v1/responses; returns the event types, the text and a thrown error. */
-async function responsesStream(model: string, input = 'tell me a story') {
-  const { data: stream, response } = await gw.openai().responses.create({ model, input, stream: true }).withResponse();
+/** The upstream faults both routes are put in front of. */
+const FAULTS = {
+  /** Cut mid-stream after 3 chunks. */
+  openaiCut: { text: 'one two three four five six seven', cutAfterChunks: 3 },
+  /** Ends without finish_reason and [DONE]. */
+  openaiNoFinish: { text: 'one two three', finishReason: null, omitDone: true },
+  /** Stalls after 3 chunks (past gpt-timed's totalMs). */
+  openaiStall: { text: 'one two three four five six seven', hangAfterChunks: 3 },
+  /** Ends without finishReason after 3 events. */
+  geminiNoFinish: { parts: 'alpha beta gamma delta epsilon', chunks: 5, endAfterEvents: 3 },
+} as const;
+
+/** Reads a client's event stream to its end; returns the event types, the text `textOf` picks out and a thrown error. */
+async function drain<E extends { type: string }>(stream: AsyncIterable<E>, textOf: (e: E) => string | undefined) {
   const types: string[] = [];
   let text = '';
   let error: unknown;
   try {
     for await (const e of stream) {
       types.push(e.type);
-      if (e.type === 'response.output_text.delta') text += e.delta;
+      text += textOf(e) ?? '';
     }
   } catch (e) {
     error = e;
   }
-  return { id: response.headers.get('x-request-id')!, types, text, error };
+  return { types, text, error };
+}
+
+/** Streams /v1/responses; returns the event types, the text and a thrown error. */
+async function responsesStream(model: string, input = 'tell me a story') {
+  const { data: stream, response } = await gw.openai().responses.create({ model, input, stream: true }).withResponse();
+  const read = await drain(stream, (e) => (e.type === 'response.output_text.delta' ? e.delta : undefined));
+  return { id: response.headers.get('x-request-id')!, ...read };
 }
 
 /** Streams /v1/messages with the Anthropic client; returns the event types, the text and a thrown error. */
 async function messagesStream(model: string) {
   const { data: stream, response } = await gw.anthropic().messages.create({ model, max_tokens: 200, messages: [{ role: 'user', content: 'tell me a story' }], stream: true }).withResponse();
-  const types: string[] = [];
-  let text = '';
-  let error: unknown;
-  try {
-    for await (const e of stream) {
-      types.push(e.type);
-      if (e.type === 'content_block_delta' && e.delta.type === 'text_delta') text += e.delta.text;
-    }
-  } catch (e) {
-    error = e;
-  }
-  return { id: response.headers.get('x-request-id')!, types, text, error };
+  const read = await drain(stream, (e) => (e.type === 'content_block_delta' && e.delta.type === 'text_delta' ? e.delta.text : undefined));
+  return { id: response.headers.get('x-request-id')!, ...read };
 }
 
 describe('/v1/responses in front of a breaking upstream', () => {
   it('OpenAI upstream cut mid-stream: never response.completed; the client sees a failure', async () => {
-    up.openai.setScript({ text: 'one two three four five six seven', cutAfterChunks: 3 });
+    up.openai.setScript(FAULTS.openaiCut);
     const r = await responsesStream('gpt');
     expect(r.text.length).toBeGreaterThan(0);
     expect(r.types).not.toContain('response.completed');
@@ -74,21 +84,10 @@ describe('/v1/responses in front of a breaking upstream', () => {
     expect(r.error).toBeInstanceOf(OpenAI.APIError);
     expect((await ledgerRow(gw, r.id)).status).toBe('error');
     await reservationsSettled(gw);
-    up.openai.setScript({});
-  });
-
-  it('OpenAI upstream ending without finish_reason and [DONE]: never response.completed', async () => {
-    up.openai.setScript({ text: 'one two three', finishReason: null, omitDone: true });
-    const r = await responsesStream('gpt');
-    expect(r.types).not.toContain('response.completed');
-    // An `error` event, which the openai client throws as an APIError.
-    expect(r.error).toBeInstanceOf(OpenAI.APIError);
-    await reservationsSettled(gw);
-    up.openai.setScript({});
   });
 
   it('OpenAI upstream stalling past totalMs: the stream fails, ledgered as timeout', async () => {
-    up.openai.setScript({ text: 'one two three four five six seven', hangAfterChunks: 3 });
+    up.openai.setScript(FAULTS.openaiStall);
     const r = await responsesStream('gpt-timed');
     expect(r.types).not.toContain('response.completed');
     // An `error` event, which the openai client throws as an APIError.
@@ -96,21 +95,19 @@ describe('/v1/responses in front of a breaking upstream', () => {
     const row = await ledgerRow(gw, r.id);
     expect(row).toMatchObject({ status: 'error', errorCode: 'timeout' });
     await reservationsSettled(gw);
-    up.openai.setScript({});
   });
 
-  it('Anthropic upstream overloaded_error mid-stream: never response.completed', async () => {
-    up.anthropic.enqueue({ content: 'alpha beta gamma delta epsilon', chunks: 5, streamError: { afterEvents: 4, type: 'overloaded_error', message: 'Overloaded' } });
-    const r = await responsesStream('claude');
-    expect(r.types).not.toContain('response.completed');
-    // An `error` event, which the openai client throws as an APIError.
-    expect(r.error).toBeInstanceOf(OpenAI.APIError);
-    await reservationsSettled(gw);
-  });
-
-  it('Gemini upstream ending without finishReason: never response.completed', async () => {
-    up.gemini.enqueue({ parts: 'alpha beta gamma delta epsilon', chunks: 5, endAfterEvents: 3 });
-    const r = await responsesStream('gem');
+  it.each([
+    { name: 'OpenAI upstream ending without finish_reason and [DONE]: never response.completed', model: 'gpt', fault: () => up.openai.setScript(FAULTS.openaiNoFinish) },
+    {
+      name: 'Anthropic upstream overloaded_error mid-stream: never response.completed',
+      model: 'claude',
+      fault: () => up.anthropic.enqueue({ content: 'alpha beta gamma delta epsilon', chunks: 5, streamError: { afterEvents: 4, type: 'overloaded_error', message: 'Overloaded' } }),
+    },
+    { name: 'Gemini upstream ending without finishReason: never response.completed', model: 'gem', fault: () => up.gemini.enqueue(FAULTS.geminiNoFinish) },
+  ])('$name', async ({ model, fault }) => {
+    fault();
+    const r = await responsesStream(model);
     expect(r.types).not.toContain('response.completed');
     // An `error` event, which the openai client throws as an APIError.
     expect(r.error).toBeInstanceOf(OpenAI.APIError);
@@ -120,41 +117,33 @@ describe('/v1/responses in front of a breaking upstream', () => {
 
 describe('/v1/messages in front of a breaking non-Anthropic upstream', () => {
   it('OpenAI upstream cut mid-stream: an error event, no message_stop', async () => {
-    up.openai.setScript({ text: 'one two three four five six seven', cutAfterChunks: 3 });
+    up.openai.setScript(FAULTS.openaiCut);
     const r = await messagesStream('gpt');
     expect(r.text.length).toBeGreaterThan(0);
     expect(r.types).not.toContain('message_stop');
     expect(r.error).toBeDefined();
     expect((await ledgerRow(gw, r.id)).status).toBe('error');
     await reservationsSettled(gw);
-    up.openai.setScript({});
   });
 
-  it('OpenAI upstream ending without finish_reason and [DONE]: an error event, no message_stop', async () => {
-    up.openai.setScript({ text: 'one two three', finishReason: null, omitDone: true });
-    const r = await messagesStream('gpt');
-    expect(r.types).not.toContain('message_stop');
-    expect(r.error).toBeDefined();
-    await reservationsSettled(gw);
-    up.openai.setScript({});
-  });
-
-  it('Gemini upstream ending without finishReason: an error event, no message_stop', async () => {
-    up.gemini.enqueue({ parts: 'alpha beta gamma delta epsilon', chunks: 5, endAfterEvents: 3 });
-    const r = await messagesStream('gem');
+  it.each([
+    { name: 'OpenAI upstream ending without finish_reason and [DONE]: an error event, no message_stop', model: 'gpt', fault: () => up.openai.setScript(FAULTS.openaiNoFinish) },
+    { name: 'Gemini upstream ending without finishReason: an error event, no message_stop', model: 'gem', fault: () => up.gemini.enqueue(FAULTS.geminiNoFinish) },
+  ])('$name', async ({ model, fault }) => {
+    fault();
+    const r = await messagesStream(model);
     expect(r.types).not.toContain('message_stop');
     expect(r.error).toBeDefined();
     await reservationsSettled(gw);
   });
 
   it('stalling past totalMs: an error event, no message_stop, row is a timeout', async () => {
-    up.openai.setScript({ text: 'one two three four five six seven', hangAfterChunks: 3 });
+    up.openai.setScript(FAULTS.openaiStall);
     const r = await messagesStream('gpt-timed');
     expect(r.types).not.toContain('message_stop');
     expect(r.error).toBeDefined();
     expect(await ledgerRow(gw, r.id)).toMatchObject({ status: 'error', errorCode: 'timeout' });
     await reservationsSettled(gw);
-    up.openai.setScript({});
   });
 });
 
@@ -194,7 +183,6 @@ describe('streamed and non-streamed answers are ledgered alike', () => {
     expect(rowB.outputTokens).toBeGreaterThan(0);
     expect(rowB.inputTokens).toBeGreaterThan(0);
     expect(rowA).toMatchObject({ inputTokens: 100, outputTokens: 40 });
-    up.openai.setScript({});
   });
 
   it('the budget spent equals the sum of the ledger rows after all of the above', async () => {

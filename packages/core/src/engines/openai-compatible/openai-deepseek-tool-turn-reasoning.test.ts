@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelConfigSchema } from '../../config/schema.js';
 import type { ChatMessage, GenerateRequest, ToolDefinition } from '../../spec/index.js';
+import { deepseekReasoningRefusal } from '../../test/deepseek-thinking.test-helpers.js';
 import { startOpenAIWireServer, type OpenAIWireScript, type OpenAIWireServer, type RecordedRequest } from '../../test/openai-wire-server.js';
 import { defaultEngineContext } from '../types.js';
 import { OpenAICompatibleEngine } from './index.js';
@@ -17,19 +18,11 @@ import { OpenAICompatibleEngine } from './index.js';
 // only with `options.reasoningContent`.
 
 
-const MISSING = 'The reasoning_content in the thinking mode must be passed back to the API.';
-
-/** DeepSeek's check: every assistant turn between two user messages with tool calls between them carries its reasoning_content. */
+/** DeepSeek's check (every assistant turn between two user messages with tool calls between them carries its reasoning_content), then a tool loop's answers. */
 function deepseek(request: RecordedRequest): OpenAIWireScript {
-  const messages = ((request.body as { messages?: Array<Record<string, unknown>> }).messages ?? []);
-  let span: Array<Record<string, unknown>> = [];
-  const spans = [span];
-  for (const m of messages) {
-    if (m.role === 'user') spans.push((span = []));
-    else if (m.role === 'assistant') span.push(m);
-  }
-  const bad = spans.some((s) => s.some((m) => Array.isArray(m.tool_calls) && m.tool_calls.length > 0) && s.some((m) => typeof m.reasoning_content !== 'string'));
-  if (bad) return { error: { status: 400, message: MISSING, type: 'invalid_request_error', code: 'invalid_request_error' } };
+  const refused = deepseekReasoningRefusal(request);
+  if (refused) return refused;
+  const messages = (request.body as { messages?: Array<Record<string, unknown>> }).messages ?? [];
   const answered = messages.some((m) => m.role === 'tool');
   return answered
     ? { reasoning: 'The tool says sunny.', text: 'It is sunny in Paris.' }
