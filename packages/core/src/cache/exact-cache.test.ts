@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeUsage, type GenerateRequest, type StreamPart } from '../spec/index.js';
+import { makeUsage, type GenerateRequest, type StreamPart, type TokenLogprob } from '../spec/index.js';
 import type { CacheStore } from './cache-store.js';
 import { ExactCache, type CachedAnswer } from './exact-cache.js';
 import { replayAsStream, splitWords } from './replay-stream.js';
@@ -85,10 +85,46 @@ describe('ExactCache', () => {
     // About 3,400 bytes each: three fit, the first stored went.
     expect(await cache.lookup(ask(0), scope)).toBeUndefined();
     for (let i = 1; i < 4; i++) expect((await cache.lookup(ask(i), scope))?.text).toHaveLength(3_000);
-    await cache.store(ask(9), scope, answer({ text: 'x'.repeat(20_000) }));
+    // Larger than the bound alone: not stored, and said so (not counted as a store).
+    const stores = cache.stats.stores;
+    expect(await cache.store(ask(9), scope, answer({ text: 'x'.repeat(20_000) }))).toBe(false);
+    expect(cache.stats.stores).toBe(stores);
     expect(await cache.lookup(ask(9), scope)).toBeUndefined();
     expect(await cache.lookup(ask(3), scope)).toBeDefined(); // the others stay
     expect(() => new ExactCache({ config: { maxSizeBytes: 0 } })).toThrow(/maxSizeBytes/);
+  });
+
+  it('counts top log probabilities, their bytes and non-Latin text (UTF-8) against maxSizeBytes: what stays is about the bound', async () => {
+    const utf8 = new TextEncoder();
+    const jsonBytes = (v: unknown) => utf8.encode(JSON.stringify(v)).length;
+    const bound = 1_000_000;
+    /** The UTF-8 JSON bytes of the entries still served. */
+    const keptBytes = async (cache: ExactCache, requests: GenerateRequest[]) => {
+      let n = 0;
+      for (const r of requests) {
+        const hit = await cache.lookup(r, scope);
+        if (hit) n += jsonBytes(hit);
+      }
+      return n;
+    };
+    const ask = (i: number, extra: Partial<GenerateRequest> = {}): GenerateRequest => ({ ...req, messages: [{ role: 'user', content: `question ${i}` }], ...extra });
+    // top_logprobs 20 in OpenAI's shape (with bytes): about 170 kB of JSON an answer.
+    const tok = (t: string, lp: number) => ({ token: t, logprob: lp, bytes: [...utf8.encode(t)] });
+    const logprobs: TokenLogprob[] = Array.from({ length: 200 }, (_, i) => ({
+      ...tok(` word${i}`, -0.01),
+      topLogprobs: Array.from({ length: 20 }, (_, j) => tok(` alt${j}_${i}`, -1 - j)),
+    }));
+    const withTop = new ExactCache({ config: { maxSizeBytes: bound, maxEntries: 10_000 } });
+    const asked = Array.from({ length: 100 }, (_, i) => ask(i, { logprobs: { topLogprobs: 20 } }));
+    for (const r of asked) expect(await withTop.store(r, scope, answer({ text: logprobs.map((l) => l.token).join(''), logprobs }))).toBe(true);
+    const kept = await keptBytes(withTop, asked);
+    expect(kept).toBeGreaterThan(bound / 3);
+    expect(kept).toBeLessThanOrEqual(bound * 1.5);
+    // 3 UTF-8 bytes a character (2 in memory).
+    const cjk = new ExactCache({ config: { maxSizeBytes: bound, maxEntries: 10_000 } });
+    const plain = Array.from({ length: 40 }, (_, i) => ask(i));
+    for (const r of plain) expect(await cjk.store(r, scope, answer({ text: '\u65e5\u672c\u8a9e'.repeat(30_000) }))).toBe(true);
+    expect(await keptBytes(cjk, plain)).toBeLessThanOrEqual(bound * 1.5);
   });
 
   it('never stores a blank answer (no text, no tool call, no refusal): the retry asks the model again', async () => {

@@ -1,7 +1,7 @@
 import { LLMError } from '../errors/llm-error.js';
 import { sectionConfigError } from '../config/validate.js';
 import { ExactCacheSchema, type ExactCacheConfig } from '../config/schema.js';
-import type { FinishReason, GenerateRequest } from '../spec/index.js';
+import type { FinishReason, GenerateRequest, TopLogprob } from '../spec/index.js';
 import { cacheKey, cacheKeyPrefix, type CacheScope } from './cache-key.js';
 import { cachedAnswerOf, isBlankAnswer, type CachedAnswer, type CachedAnswerInput } from './cached-answer.js';
 import type { CacheStore } from './cache-store.js';
@@ -40,6 +40,8 @@ export class ExactCache {
   /** The backing store (what `options.store` gave, or the default memory store). */
   readonly backend: CacheStore<CachedAnswer>;
   readonly #now: () => number;
+  /** `config.maxSizeBytes` when the backend is the default memory store it bounds (else undefined). */
+  readonly #maxBytes: number | undefined;
   readonly #stats: ExactCacheStats = { hits: 0, misses: 0, stores: 0, bypassed: 0 };
 
   constructor(options: ExactCacheOptions = {}) {
@@ -49,6 +51,7 @@ export class ExactCache {
     }
     this.config = parsed.data;
     this.#now = options.now ?? Date.now;
+    this.#maxBytes = options.store ? undefined : this.config.maxSizeBytes;
     this.backend =
       options.store ??
       new MemoryCacheStore<CachedAnswer>({
@@ -93,16 +96,24 @@ export class ExactCache {
    * Stores an answer; returns whether it did. Not stored: requests that are not cacheable, answers
    * that ended in `error` or `content-filter`, blank answers (`isBlankAnswer`: a retry asks the model again), and
    * text answers without log probabilities to a request that asked for them (the engine could not give them and
-   * warned; a hit carries no warnings, so it would answer in silence without them: the next call asks the provider again).
+   * warned; a hit carries no warnings, so it would answer in silence without them: the next call asks the provider again),
+   * an answer larger than `maxSizeBytes` on its own (default memory store), and one whose tenant `options.erased`
+   * says was erased meanwhile (a deleted tenant's call still running when its answers were erased).
    */
-  async store(request: GenerateRequest, scope: CacheScope, answer: CachedAnswerInput): Promise<boolean> {
+  async store(request: GenerateRequest, scope: CacheScope, answer: CachedAnswerInput, options: ExactStoreOptions = {}): Promise<boolean> {
     if (!this.isCacheable(request) || NOT_STORABLE.has(answer.finishReason) || isBlankAnswer(answer) || lacksLogprobs(request, answer)) {
       this.#stats.bypassed++;
       return false;
     }
     // Only the answer's own fields: callers may pass a whole router result (cost, attempts, decision...).
     const entry = structuredClone(cachedAnswerOf(answer, answer.createdAt ?? this.#now()));
-    await this.backend.set(await cacheKey(request, scope), entry, this.config.ttlMs);
+    const key = await cacheKey(request, scope);
+    // Over the bound alone the memory store would drop it without a word: not stored, and said so.
+    if ((this.#maxBytes !== undefined && answerBytes(entry, key) > this.#maxBytes) || (scope.tenant !== undefined && options.erased?.(scope.tenant) === true)) {
+      this.#stats.bypassed++;
+      return false;
+    }
+    await this.backend.set(key, entry, this.config.ttlMs);
     this.#stats.stores++;
     return true;
   }
@@ -120,15 +131,33 @@ export class ExactCache {
   }
 }
 
+/** `ExactCache.store` options. */
+export interface ExactStoreOptions {
+  /** Whether a tenant's cached answers were erased (a deleted tenant): its answer is then not stored. */
+  erased?: (tenant: string) => boolean;
+}
+
+/** UTF-8 bytes of a string (what it takes serialised, about what it takes in memory). */
+const utf8 = (s: string | undefined): number => (s === undefined || s === '' ? 0 : Buffer.byteLength(s, 'utf8'));
+
+/** One log probability: its token, a number, its bytes (4 each, as JSON and a packed JS array about hold them) and the field names. */
+function logprobBytes(l: TopLogprob): number {
+  return 48 + utf8(l.token) + (l.bytes?.length ?? 0) * 4;
+}
+
 /**
- * About how many bytes an entry holds (its strings at one byte a character, a log probability at 128, 256 for the
- * rest), counted without serialising it: `cache.exact.maxSizeBytes` bounds the memory store by this.
+ * About how many bytes an entry holds (its strings as UTF-8, each log probability with its top log probabilities
+ * and bytes, 256 for the rest), counted without serialising it: `cache.exact.maxSizeBytes` bounds the memory store by this.
  */
 export function answerBytes(answer: CachedAnswer, key: string): number {
-  let n = 256 + key.length + answer.text.length + (answer.reasoning?.length ?? 0) + (answer.refusal?.length ?? 0) + (answer.id?.length ?? 0);
-  for (const c of answer.toolCalls) n += 32 + c.id.length + c.name.length + c.arguments.length;
-  for (const p of answer.reasoningParts ?? []) n += 32 + p.text.length + (p.signature?.length ?? 0) + (p.redactedData?.length ?? 0);
-  return n + (answer.logprobs?.length ?? 0) * 128;
+  let n = 256 + utf8(key) + utf8(answer.text) + utf8(answer.reasoning) + utf8(answer.refusal) + utf8(answer.id);
+  for (const c of answer.toolCalls) n += 32 + utf8(c.id) + utf8(c.name) + utf8(c.arguments);
+  for (const p of answer.reasoningParts ?? []) n += 32 + utf8(p.text) + utf8(p.signature) + utf8(p.redactedData);
+  for (const l of answer.logprobs ?? []) {
+    n += logprobBytes(l) + 16;
+    for (const t of l.topLogprobs ?? []) n += logprobBytes(t);
+  }
+  return n;
 }
 
 /** A request asked for log probabilities and a text answer came back without them (the exact cache does not store it). */

@@ -3,7 +3,7 @@ export type { CacheScope } from './cache-key.js';
 export type { CacheStore } from './cache-store.js';
 export { canonicalJson } from './canonical-json.js';
 export { ExactCache } from './exact-cache.js';
-export type { CachedAnswer, CachedAnswerInput, ExactCacheOptions, ExactCacheStats } from './exact-cache.js';
+export type { CachedAnswer, CachedAnswerInput, ExactCacheOptions, ExactCacheStats, ExactStoreOptions } from './exact-cache.js';
 export { isCacheable } from './is-cacheable.js';
 export { MemoryCacheStore } from './memory-cache-store.js';
 export type { MemoryCacheStoreOptions } from './memory-cache-store.js';

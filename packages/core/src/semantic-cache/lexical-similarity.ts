@@ -144,3 +144,26 @@ export function textKey(text: string): number {
 export function sameText(a: string, b: string, keyA = textKey(a), keyB = textKey(b)): boolean {
   return keyA === keyB && normalizeForLexical(a) === normalizeForLexical(b);
 }
+
+/**
+ * Whether two texts are the same up to whitespace (runs of it count as one space, none at either end), case kept:
+ * "README.md" is not "readme.md" (tool arguments, file paths, ids and user names are case-sensitive).
+ */
+export function sameWording(a: string, b: string): boolean {
+  if (a === b) return true;
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    while (i < a.length && isSpace(a.charCodeAt(i))) i++;
+    while (j < b.length && isSpace(b.charCodeAt(j))) j++;
+    if (i === a.length || j === b.length) return i === a.length && j === b.length;
+    // A word on each side: the same code units, then a space or the end on both.
+    while (i < a.length && j < b.length && !isSpace(a.charCodeAt(i)) && a.charCodeAt(i) === b.charCodeAt(j)) {
+      i++;
+      j++;
+    }
+    const endA = i === a.length || isSpace(a.charCodeAt(i));
+    const endB = j === b.length || isSpace(b.charCodeAt(j));
+    if (!endA || !endB) return false;
+  }
+}

@@ -41,10 +41,12 @@ describe('paraphrase cross-validation', () => {
     expect(countAt(q, decideAll(q, { lexicalWeight: 0.4, minMargin: 0.01 }), 0.5).unrelatedWrong).toBe(10);
   });
 
-  it('decides with the number rule: a chosen entry naming other numbers is no decision (a miss), unless the rule is off', () => {
+  it('decides with the number rule: the best entry naming the same numbers; none naming them is no decision (a miss), unless the rule is off', () => {
     const q: EvalQuery[] = [{ question: 'Convert 12 miles', expected: 1, fold: 0, candidates: [{ score: 0.99, prompt: 'Convert 10 miles', entry: 0, lexical: 0.9 }, { score: 0.9, prompt: 'Convert 12 miles to km', entry: 1, lexical: 0.8 }] }];
-    expect(decideAll(q, { lexicalWeight: 0.4, minMargin: 0 })).toEqual([undefined]);
+    expect(decideAll(q, { lexicalWeight: 0.4, minMargin: 0 })).toEqual([{ entry: 1, cosine: 0.9 }]);
     expect(decideAll(q, { lexicalWeight: 0.4, minMargin: 0, numbers: false })).toEqual([{ entry: 0, cosine: 0.99 }]);
+    const none: EvalQuery[] = [{ ...q[0]!, question: 'Convert 14 miles' }];
+    expect(decideAll(none, { lexicalWeight: 0.4, minMargin: 0 })).toEqual([undefined]);
   });
 
   it('chooses on the training folds and counts the held-out fold only; every query is held out once', () => {

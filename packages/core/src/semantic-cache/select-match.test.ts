@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diceOf, normalizeForLexical, sameText, textKey, trigramDice, trigrams } from './lexical-similarity.js';
+import { diceOf, normalizeForLexical, sameText, sameWording, textKey, trigramDice, trigrams } from './lexical-similarity.js';
 import { numbersOf, sameNumbers } from './number-tokens.js';
 import { selectMatch, type MatchSelectionOptions } from './select-match.js';
 
@@ -25,7 +25,7 @@ describe('trigramDice', () => {
   });
 });
 
-describe('normalizeForLexical, textKey, sameText', () => {
+describe('normalizeForLexical, textKey, sameText, sameWording', () => {
   it('lower-cases, collapses every kind of whitespace run to one space, trims, pads one space each side', () => {
     expect(normalizeForLexical('  Load\tthe \n\u00a0 Dataset  ')).toBe(' load the dataset ');
     expect(normalizeForLexical('')).toBe('  ');
@@ -37,6 +37,11 @@ describe('normalizeForLexical, textKey, sameText', () => {
     expect(textKey('what is the capital of france')).not.toBe(textKey('what is the capital of spain'));
     expect(sameText('A  b', 'a B')).toBe(true);
     expect(sameText('a b', 'a c')).toBe(false);
+    expect(sameWording(' Open  the file\tREADME.md\n', 'Open the file README.md')).toBe(true);
+    expect(sameWording('Open the file README.md', 'Open the file readme.md')).toBe(false);
+    expect(sameWording('ab c', 'a bc')).toBe(false);
+    expect(sameWording('a b', 'a b c')).toBe(false);
+    expect(sameWording('', ' \n')).toBe(true);
   });
 
   it('trigrams match the normalized text, without building it', () => {
@@ -133,14 +138,49 @@ describe('selectMatch', () => {
     expect(selectMatch('What is 2+3?', [{ score: 0.985, prompt: 'What is 2+2?' }], { ...COSINE, numbers: false })!.conflict).toBe(false);
   });
 
+  it('chooses the best-ranked candidate naming the same numbers, passing over closer ones naming others', () => {
+    const candidates = [
+      { score: 0.99, prompt: 'Convert 10 meters to feet' },
+      { score: 0.95, prompt: 'Convert 12 meters into feet' },
+      { score: 0.9, prompt: 'Convert 12 meters in feet please' },
+    ];
+    const s = selectMatch('Convert 12 meters to feet', candidates, COSINE)!;
+    expect([s.best.candidate.prompt, s.best.cosine, s.conflict]).toEqual(['Convert 12 meters into feet', 0.95, false]);
+    expect(s.margin).toBeCloseTo(0.05, 10); // the runner-up names 12 too
+    expect(s.ranked[0]!.candidate.prompt).toBe('Convert 10 meters to feet');
+    // None names the same numbers: the top one, a conflict.
+    const none = selectMatch('Convert 14 meters to feet', candidates, COSINE)!;
+    expect([none.best.candidate.prompt, none.conflict, none.margin]).toEqual(['Convert 10 meters to feet', true, Infinity]);
+    // Without the rule the top one, whatever its numbers.
+    expect(selectMatch('Convert 12 meters to feet', candidates, { ...COSINE, numbers: false })!.best.candidate.prompt).toBe('Convert 10 meters to feet');
+  });
+
   it('minMargin 0 never calls a match ambiguous', () => {
     expect(selectMatch('q', [{ score: 0.9, prompt: 'a' }, { score: 0.9, prompt: 'b' }], { ...COSINE, minMargin: 0 })!.ambiguous).toBe(false);
   });
 });
 
 describe('numbersOf, sameNumbers', () => {
-  it('reads digit runs with their decimal and thousands separators, in order, without leading zeros', () => {
-    expect(numbersOf('Convert 1,000.50 m to ft, then 007 and 3.14 and 42km')).toEqual(['1,000.50', '7', '3.14', '42']);
+  it('reads digit runs with their decimal separators, in order, without thousands separators or leading zeros; a word with a digit is one token', () => {
+    expect(numbersOf('Convert 1,000.50 m to ft, then 007 and 3.14 and 42km')).toEqual(['1000.50', '7', '3.14', '42km']);
+    expect(sameNumbers('How many seconds in 1,000 minutes?', 'How many seconds in 1000 minutes?')).toBe(true);
+    expect(sameNumbers('10,000,000 people', '10000000 people')).toBe(true);
+    expect(numbersOf('1,5 litres and 1,0000')).toEqual(['1,5', '1,0000']); // not groups of three: kept as written
+    // A leading minus (ASCII or U+2212) is the number's; a hyphen after a letter or digit is not.
+    expect(numbersOf('Convert -40 degrees, (\u221240) and -007')).toEqual(['-40', '-40', '-7']);
+    expect(numbersOf('GPT-4 costs 5-3 and x-5 on 2024-01-05')).toEqual(['4', '5', '3', '5', '2024', '1', '5']);
+    expect(sameNumbers('Convert -40 F to C', 'Convert 40 F to C')).toBe(false);
+    // Any decimal digit, full-width ones as their ASCII forms (NFKC).
+    expect(numbersOf('Convert \uFF11\uFF10 kilograms')).toEqual(['10']);
+    expect(sameNumbers('Convert \uFF11\uFF10 kilograms', 'Convert \uFF11\uFF12 kilograms')).toBe(false);
+    expect(numbersOf('\u0661\u0662 items')).toEqual(['\u0661\u0662']);
+    // Hex numbers and magnitudes: the whole word.
+    expect(sameNumbers('hex 0xFF to decimal', 'hex 0xFE to decimal')).toBe(false);
+    expect(sameNumbers('5k US dollars', '5 US dollars')).toBe(false);
+    // Letters in lower case, a version's "v" dropped.
+    expect(sameNumbers('hex 0xFF', 'hex 0xff')).toBe(true);
+    expect(sameNumbers('wikipedia and wiki40b', 'Wikipedia and Wiki40b')).toBe(true);
+    expect(sameNumbers('not in v2.10.0', 'not in version 2.10.0')).toBe(true);
     expect(numbersOf('no numbers here, two of them')).toEqual([]);
     expect(sameNumbers('2+2', '2 plus 2')).toBe(true);
     expect(sameNumbers('2+2', '2+3')).toBe(false);

@@ -37,7 +37,10 @@ export interface RankedMatch<T extends MatchCandidate> {
 
 export interface MatchSelection<T extends MatchCandidate> {
   best: RankedMatch<T>;
-  /** Best ranking score minus the runner-up's (the best candidate whose text differs); Infinity without one. */
+  /**
+   * The chosen candidate's ranking score minus the runner-up's (the best other candidate whose text differs and, with
+   * the number rule, that names the question's numbers); Infinity without one.
+   */
   margin: number;
   /** `margin < minMargin`: two different stored questions fit about equally well. */
   ambiguous: boolean;
@@ -46,7 +49,7 @@ export interface MatchSelection<T extends MatchCandidate> {
    * match whose answer is the other number's. Not served unguarded (the guard decides, a miss by default).
    */
   conflict: boolean;
-  /** Every candidate, best ranking score first. */
+  /** Every candidate, best ranking score first (`best` is not the first when the number rule passed over others). */
   ranked: Array<RankedMatch<T>>;
 }
 
@@ -55,8 +58,9 @@ export interface MatchSelection<T extends MatchCandidate> {
  * choice is ambiguous. `cosine` keeps the vector order; `hybrid` re-ranks by a mix of cosine and character
  * trigram Dice, which separates stored questions the embedding finds nearly equal but whose wording
  * (identifiers, numbers, names) tells apart. Exact repeats of the chosen question (same text after
- * lower-casing and whitespace) are not rivals: they are the same question stored twice. A chosen question with
- * other numbers than the question's is a `conflict`, and one that is not chosen is no rival (never served for it).
+ * lower-casing and whitespace) are not rivals: they are the same question stored twice. With the number rule the
+ * best-ranked candidate naming the question's numbers is chosen; when none does, the top one is, as a `conflict`.
+ * A candidate naming other numbers is no rival (never served for it).
  */
 export function selectMatch<T extends MatchCandidate>(
   question: string,
@@ -74,15 +78,19 @@ export function selectMatch<T extends MatchCandidate>(
   });
   // Stable: equal ranking scores keep the vector order.
   const order = ranked.map((_, i) => i).sort((a, b) => ranked[b]!.rank - ranked[a]!.rank || a - b);
-  const top = order[0]!;
+  // With the number rule, a stored question naming other numbers than the question is never served for it: the
+  // best-ranked one naming the same numbers is chosen ("Convert 12 meters into feet" over a closer "Convert 10 meters
+  // to feet" for "Convert 12 meters to feet"), and one naming others is no rival ("Convert 10 miles" does not make
+  // "Convert 12 miles" ambiguous). Only when none names the same numbers is the top one chosen, as a conflict.
+  const numbers = options.numbers !== false ? numbersOf(question) : undefined;
+  const agrees = numbers === undefined ? undefined : order.map((i) => sameNumberList(numbers, numbersOf(candidates[i]!.prompt)));
+  const at = agrees ? Math.max(0, agrees.indexOf(true)) : 0;
+  const top = order[at]!;
   const topText = candidates[top]!.prompt;
   const topKey = textKey(topText);
-  // With the number rule, a stored question naming other numbers than the question is no rival: it is never served
-  // for it ("Convert 10 miles" does not make "Convert 12 miles" ambiguous for a question about 12 miles).
-  const numbers = options.numbers !== false ? numbersOf(question) : undefined;
-  const rival = order.find((i) => i !== top && !sameText(candidates[i]!.prompt, topText, textKey(candidates[i]!.prompt), topKey) && (numbers === undefined || sameNumberList(numbers, numbersOf(candidates[i]!.prompt))));
+  const conflict = agrees !== undefined && !agrees[at]!;
+  const rivalAt = order.findIndex((i, k) => i !== top && !sameText(candidates[i]!.prompt, topText, textKey(candidates[i]!.prompt), topKey) && (agrees === undefined || agrees[k]!));
   const best = ranked[top]!;
-  const margin = rival !== undefined ? best.rank - ranked[rival]!.rank : Infinity;
-  const conflict = numbers !== undefined && !sameNumberList(numbers, numbersOf(topText));
+  const margin = rivalAt >= 0 ? best.rank - ranked[order[rivalAt]!]!.rank : Infinity;
   return { best, margin, ambiguous: margin < options.minMargin, conflict, ranked: order.map((i) => ranked[i]!) };
 }

@@ -120,11 +120,12 @@ export class SemanticCacheHook {
     }
   }
 
-  async store(request: GenerateRequest, scope: CacheScope, answer: Omit<CachedAnswer, 'createdAt'>): Promise<boolean> {
+  /** `erased` says whether a tenant's answers were erased (`SemanticStoreCallOptions.erased`). */
+  async store(request: GenerateRequest, scope: CacheScope, answer: Omit<CachedAnswer, 'createdAt'>, erased?: (tenant: string) => boolean): Promise<boolean> {
     const cache = await this.cache();
     if (!cache) return false;
     try {
-      return await cache.store(request, scope, answer, request.user !== undefined ? { user: request.user } : {});
+      return await cache.store(request, scope, answer, { ...(request.user !== undefined ? { user: request.user } : {}), ...(erased ? { erased } : {}) });
     } catch (e) {
       this.deps.onError?.(toLLMError(e));
       return false;

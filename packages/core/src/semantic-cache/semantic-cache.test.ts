@@ -192,6 +192,26 @@ describe('SemanticCache', () => {
     expect(await loose.store(ask(Q), scope, answer('[REDACTED]'), { redacted: true })).toBe(true);
   });
 
+  it("stores no answer of a tenant erased before the store or while its question was embedded (options.erased)", async () => {
+    const erased = new Set<string>();
+    const inner = new BagOfWordsEmbedder();
+    // The tenant is erased while its question is being embedded.
+    const embedder = Object.assign(Object.create(inner) as BagOfWordsEmbedder, {
+      embed: async (texts: string[]) => {
+        const v = await inner.embed(texts);
+        erased.add('acme');
+        return v;
+      },
+    });
+    const c = cache({}, { embedder });
+    const isErased = (t: string) => erased.has(t);
+    expect(await c.store(ask(Q), scope, answer(), { erased: isErased })).toBe(false);
+    expect(await c.store(ask(Q), scope, answer(), { erased: isErased })).toBe(false);
+    expect(await c.store(ask(Q), { ...scope, tenant: 'globex' }, answer(), { erased: isErased })).toBe(true);
+    expect(await c.lookup(ask(Q), scope)).toBeUndefined();
+    expect(c.stats).toMatchObject({ stores: 1, bypassed: 2 });
+  });
+
   it('never stores a blank answer (no text, no tool call, no refusal)', async () => {
     const c = cache();
     expect(await c.store(ask(Q), scope, answer(''))).toBe(false);
@@ -201,7 +221,7 @@ describe('SemanticCache', () => {
     expect(await c.store(ask(Q), scope, answer('', { refusal: 'I cannot help with that.' }))).toBe(true);
   });
 
-  it('an answer with tool calls is served unguarded only to the same question (case and whitespace aside); a verify guard may accept another', async () => {
+  it('an answer with tool calls is served unguarded only to the same question (whitespace aside, case kept); a verify guard may accept another', async () => {
     const call = answer('', { finishReason: 'tool-calls', toolCalls: [{ id: 'c1', name: 'weather', arguments: '{"city":"France"}' }] });
     const c = cache({ threshold: 0.8, guardAbove: undefined });
     await c.store(ask(Q), scope, call);
@@ -209,8 +229,10 @@ describe('SemanticCache', () => {
     expect(await c.lookup(ask(CLOSE), scope, { details })).toBeUndefined();
     expect(details.outcome).toBe('mismatch');
     expect(await c.probe(ask(CLOSE), scope)).toBe(false);
-    expect((await c.lookup(ask('What is the  capital city of FRANCE'), scope))?.answer.toolCalls).toEqual(call.toolCalls);
-    expect(c.stats).toMatchObject({ hits: 1, guardMisses: 1 });
+    expect((await c.lookup(ask(` ${Q.replace(/ /g, '  ')}\n`), scope))?.answer.toolCalls).toEqual(call.toolCalls);
+    // Tool arguments are case-sensitive (a file path, an id): the question in other case is another question.
+    expect(await c.lookup(ask(Q.toUpperCase()), scope)).toBeUndefined();
+    expect(c.stats).toMatchObject({ hits: 1, guardMisses: 2 });
     const seen: string[] = [];
     const guarded = cache({ guard: 'verify', guardAbove: undefined }, { guard: { verify: async (i) => (seen.push(i.cachedQuestion), true) } });
     await guarded.store(ask(Q), scope, call);

@@ -12,7 +12,7 @@ import { sectionConfigError } from '../config/validate.js';
 import { reportedCost } from '../router/reported-cost.js';
 import type { Cost } from '../router/types.js';
 import type { FinishReason, GenerateRequest, Usage } from '../spec/index.js';
-import { sameText } from './lexical-similarity.js';
+import { sameWording } from './lexical-similarity.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
 import { promptTextBytes } from './model-guard.js';
 import { selectMatch, type RankedMatch } from './select-match.js';
@@ -141,6 +141,11 @@ export interface SemanticStoreCallOptions {
   embedding?: Float32Array;
   optOut?: boolean;
   signal?: AbortSignal;
+  /**
+   * Whether a tenant's cached answers were erased (a deleted tenant): its answer is then not stored. Asked before
+   * and again after the embedding (the tenant may be deleted meanwhile).
+   */
+  erased?: (tenant: string) => boolean;
 }
 
 export interface SemanticCacheStats {
@@ -225,11 +230,12 @@ function adaptable(answer: CachedAnswer): boolean {
 /**
  * Whether a match at or above the threshold answers a question it may not answer unguarded (the guard decides: a
  * miss by default): the questions name other numbers (`MatchSelection.conflict`), or the answer calls tools and the
- * questions are not the same text up to case and whitespace (the calls' arguments are the other question's: "for 2
- * people" replayed to "for 4 people", the weather in Paris to a question about Berlin).
+ * questions are not the same text up to whitespace, case kept (`sameWording`: the calls' arguments are the other
+ * question's: "for 2 people" replayed to "for 4 people", the weather in Paris to a question about Berlin, README.md
+ * opened for a question about readme.md).
  */
 function mismatched(question: string, conflict: boolean, match: SemanticMatch): boolean {
-  return conflict || (match.answer.toolCalls.length > 0 && !sameText(question, match.prompt));
+  return conflict || (match.answer.toolCalls.length > 0 && !sameWording(question, match.prompt));
 }
 
 /**
@@ -498,7 +504,7 @@ export class SemanticCache {
   /**
    * Stores an answer under the request's question; returns whether it did. Never stored: failed or
    * content-filtered answers, blank ones (`isBlankAnswer`), redacted ones (unless `allowRedacted`), temperature > 0 (unless allowed),
-   * opted-out tenants, requests asking for log probabilities, requests without a text question. An answer's
+   * opted-out tenants, erased ones (`options.erased`), requests asking for log probabilities, requests without a text question. An answer's
    * `logprobs` are never kept (they describe the model's answer to that exact prompt, not to a paraphrase).
    */
   async store(
@@ -508,7 +514,8 @@ export class SemanticCache {
     options: SemanticStoreCallOptions = {},
   ): Promise<boolean> {
     const question = this.#eligible(request, scope, options.optOut);
-    if (question === undefined || NOT_STORABLE.has(answer.finishReason) || isBlankAnswer(answer) || (options.redacted && !this.config.allowRedacted)) {
+    const erased = scope.tenant !== undefined ? options.erased : undefined;
+    if (question === undefined || NOT_STORABLE.has(answer.finishReason) || isBlankAnswer(answer) || (options.redacted && !this.config.allowRedacted) || erased?.(scope.tenant!) === true) {
       this.#stats.bypassed++;
       return false;
     }
@@ -518,9 +525,15 @@ export class SemanticCache {
     // a result that has them).
     delete entry.logprobs;
     const vector = await this.#embed(question, options.embedding, options.signal);
+    const namespace = await this.#namespace(request, scope);
+    // The tenant may have been deleted (and its answers erased) while the question was embedded.
+    if (erased?.(scope.tenant!) === true) {
+      this.#stats.bypassed++;
+      return false;
+    }
     const user = options.user ?? request.user;
     await this.backend.add({
-      namespace: await this.#namespace(request, scope),
+      namespace,
       tenant: scope.tenant ?? '',
       ...(user !== undefined ? { user } : {}),
       prompt: question,

@@ -3,11 +3,12 @@
  * call) and, when they hold nothing a call would get without a guard, calls the model without reading them, so
  * a prefetch never pays for a guard call; and a prefetch answered from the semantic cache through a paid guard
  * call (a prefetch-labelled call of another prefetcher) is metered: the guard's cost is in the tenant's ledger
- * and budget, its tokens in the row's. Real gateway, real LLMRouter, MOCK engines, in-memory stores.
+ * and budget, its tokens in the row's, and only the guard's tokens in `llm_tokens_total`. Real gateway, real LLMRouter, MOCK engines, in-memory stores.
  */
 import { PREFETCH_METADATA_KEY, SEMANTIC_GUARD_METADATA_KEY, type RouterEvents } from '@llmrr/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createHarness, get, mockModel, post, type Harness } from '../test-support/harness.js';
+import { metricSum } from '../test-support/metrics-text.js';
 import { prefetchRows } from '../test-support/prefetch-conversations.js';
 
 let h: Harness | undefined;
@@ -63,10 +64,15 @@ async function budgetSpent(stores: NonNullable<Harness['stores']>, usd: number) 
 }
 
 describe('prefetches and the semantic guard', () => {
-  it("a prefetch answered from the semantic cache through a guard: the guard call's cost is in the tenant's ledger and budget", async () => {
+  it("a prefetch answered from the semantic cache through a guard: the guard call's cost is in the tenant's ledger and budget, only its tokens in llm_tokens_total", async () => {
     const { stores, router, ends, ask, routerUsd } = await setup();
     await ask('u1', 'How do I reset my password?');
     await ask('u1', 'And how do I change the email address on my account?');
+    const tokens = async () => {
+      const text = await (await get(h!.gateway, '/metrics')).text();
+      return { input: metricSum(text, 'llm_tokens_total', /type="input"/), output: metricSum(text, 'llm_tokens_total', /type="output"/) };
+    };
+    const before = await tokens();
     // A prefetch-labelled call (another prefetcher's) reading the cache: the match is ambiguous, the guard is paid.
     const r = await router.generate(
       { messages: [{ role: 'user', content: 'How do I reset my password?' }], user: 'u2', maxTokens: 4096 }, // (as the gateway asks)
@@ -78,6 +84,11 @@ describe('prefetches and the semantic guard', () => {
     // Its tokens are the cached answer's and the guard call's (as its own request:end reports them), as a request's row has them.
     const guard = ends.find((e) => e.metadata[SEMANTIC_GUARD_METADATA_KEY] === r.requestId)!.result!.usage;
     expect({ inputTokens: row!.inputTokens, outputTokens: row!.outputTokens }).toEqual({ inputTokens: r.usage.inputTokens + guard.inputTokens, outputTokens: r.usage.outputTokens + guard.outputTokens });
+    // The metrics add up to the providers' bills: only the guard call's tokens (no provider was called for the answer).
+    await vi.waitFor(async () => {
+      const after = await tokens();
+      expect({ input: after.input - before.input, output: after.output - before.output }).toEqual({ input: guard.inputTokens, output: guard.outputTokens });
+    });
     const rows = await stores.ledger.query({ tenantId: 'acme', limit: 1000 });
     expect({ ledgerUsd: rows.reduce((s, x) => s + x.costUsd, 0), budgetSpentUsd: await budgetSpent(stores, routerUsd()) }).toEqual({
       ledgerUsd: expect.closeTo(routerUsd(), 9),

@@ -22,7 +22,8 @@ export interface PrefetchMetering {
  * (invoices come from it) but cannot be added to the budget's spent amount: it is logged.
  *
  * The metrics count the same spend: its cost in `llm_cost_usd_total` (the tenant's and the deployment's
- * labels) and its tokens in `llm_tokens_total`, once its row is written, so cost panels add up to the invoices
+ * labels) and its tokens in `llm_tokens_total` (for an answer from the cache, only its guard call's tokens: the row
+ * keeps the answer's, marked as a hit), once its row is written, so cost panels add up to the invoices
  * (a prefetch whose row could not be written is logged, not counted); a prefetch is not a client request and
  * is not in `llm_requests_total`. They count it without stores too (as a demo tenant's requests, which have no
  * ledger record, are counted).
@@ -51,15 +52,18 @@ export function meterPrefetches(
     // (A cached answer's counts without the provider-cache reads and writes its original call made, as for a live hit;
     // with the tokens of the guard call that let it through, as a request's row has them.)
     const counts = ledgerCounts(withGuardTokens(result.cached !== false ? providerCacheUsage(result.usage, result.cached) : result.usage, result.guardUsage));
+    // The metrics, which add up to the providers' bills, take only the calls made: for a cached answer its guard's
+    // (no provider was called for the answer itself; as `callsForHit` in settle.ts for a request's hit).
+    const billed = result.cached !== false ? ledgerCounts(withGuardTokens(undefined, result.guardUsage)) : counts;
     const counted = () =>
       metrics?.observeSpend({
         model: result.deployment,
         tenant: tenantId,
         costUsd: result.cost.totalUsd,
-        inputTokens: counts.inputTokens,
-        outputTokens: counts.outputTokens,
-        cachedInputTokens: counts.cachedInputTokens,
-        cacheWriteInputTokens: counts.cacheWriteInputTokens,
+        inputTokens: billed.inputTokens,
+        outputTokens: billed.outputTokens,
+        cachedInputTokens: billed.cachedInputTokens,
+        cacheWriteInputTokens: billed.cacheWriteInputTokens,
       });
     if (!stores) return counted();
     const p: Promise<void> = charge(stores, tenantId, e.requestId, result, counts, counted)

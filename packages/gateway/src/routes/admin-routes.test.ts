@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway.js';
 import { adminApi, createAdminHarness, TEST_ADMIN_KEY } from '../test-support/admin-api.js';
 import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
+import { startRawUpstream } from '../test-support/raw-upstream.js';
 
 const ADMIN = 'admin-secret-for-tests-0123456789';
 const chat = { model: 'mock', messages: [{ role: 'user', content: 'hello there' }] };
@@ -162,6 +163,44 @@ describe("DELETE /admin/tenants/:id erases the tenant's cached answers", () => {
       await h.close();
     }
   });
+
+  it('a call of the tenant still running when it is deleted stores its answer in neither cache', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const completion = JSON.stringify({
+      id: 'chatcmpl-1',
+      object: 'chat.completion',
+      created: 1,
+      model: 'gpt-test',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Paris' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
+    });
+    const up = await startRawUpstream((_req, res) => void held.then(() => res.writeHead(200, { 'content-type': 'application/json' }).end(completion)));
+    const exactStore = new MemoryCacheStore<CachedAnswer>();
+    const h = await createAdminHarness({
+      models: [{ name: 'chat', engine: 'openai-compatible', baseURL: `${up.url}/v1`, model: 'gpt-test', apiKey: 'k', capabilities: ['chat'] }, models[1]!],
+      cache,
+      routerOptions: { cacheStore: exactStore },
+    });
+    try {
+      await h.stores!.tenants.createTenant({ id: 'acme', name: 'acme' });
+      const auth = { authorization: `Bearer ${(await h.stores!.tenants.createKey('acme', { name: 'k' })).secret}` };
+      const call = post(h.gateway, '/v1/chat/completions', ask('What is the capital of France?'), auth);
+      await vi.waitFor(() => expect(up.requests).toBe(1), { timeout: 10_000 });
+      expect((await adminApi(() => h.gateway)('DELETE', '/admin/tenants/acme')).status).toBe(200);
+      release();
+      const res = await call;
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-llmrr-cache')).toBe('miss');
+      // Its answer came after the erasure: stored in neither cache.
+      expect(exactStore.size).toBe(0);
+      expect(await h.router.eraseTenantCaches('acme')).toEqual({ exact: 0, semantic: 0 });
+    } finally {
+      release();
+      await h.close();
+      await up.close();
+    }
+  }, 30_000);
 
   it("another process's memory caches: erased when it hears the deletion (stores.tenantEvents)", async () => {
     const stores = await createStateStores({ mode: 'memory' });

@@ -1,9 +1,9 @@
 /**
  * The semantic cache with its defaults (`cache.semantic: { enabled: true }`: local USE-lite embedder, threshold 0.85,
  * hybrid scoring, guard `miss`) does not serve a close match whose answer belongs to the other question's details:
- * an answer with tool calls to a question that is not the same text (up to case and whitespace), whose arguments
+ * an answer with tool calls to a question that is not the same text (up to whitespace; case kept), whose arguments
  * are the other question's, nor an answer to a question naming other numbers. Both are misses (the model is asked);
- * the same question in other case is still served. Served gateway, official `openai` client, a local OpenAI-wire
+ * the same question in other spacing is still served. Served gateway, official `openai` client, a local OpenAI-wire
  * upstream that answers from the question it is sent.
  */
 import { startOpenAIWireServer, type OpenAIWireServer, type RecordedRequest } from '@llmrr/core/test';
@@ -24,6 +24,8 @@ beforeAll(async () => {
       const body = req.body as { tools?: unknown[] };
       const q = lastUser(req);
       if (body.tools) {
+        const file = /file (\S+)/.exec(q)?.[1];
+        if (file) return { toolCalls: [{ name: 'open_file', arguments: JSON.stringify({ path: file }) }] };
         const people = /for (\d+) people/.exec(q)?.[1];
         if (people) return { toolCalls: [{ name: 'book_table', arguments: JSON.stringify({ people: Number(people) }) }] };
         const city = /in (\w+)/.exec(q)?.[1] ?? '?';
@@ -43,6 +45,7 @@ afterAll(() => gw?.close());
 const tools = [
   { type: 'function' as const, function: { name: 'book_table', parameters: { type: 'object', properties: { people: { type: 'integer' } } } } },
   { type: 'function' as const, function: { name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } },
+  { type: 'function' as const, function: { name: 'open_file', parameters: { type: 'object', properties: { path: { type: 'string' } } } } },
 ];
 
 async function askTool(question: string) {
@@ -67,10 +70,19 @@ describe('semantic cache matches whose answer is the other question\'s (defaults
     // Not { city: 'Paris' } (hit-semantic ~0.86 before).
     expect.soft({ args: berlin.args, cache: berlin.cache, score: berlin.score }).toEqual({ args: { city: 'Berlin' }, cache: 'miss', score: null });
 
-    // The same question in other case and spacing is the same question: its calls are served.
-    const again = await askTool('book a table for 2  people tonight');
+    // The same question in other spacing is the same question: its calls are served.
+    const again = await askTool('Book a table for 2  people  tonight');
     expect({ args: again.args, cache: again.cache }).toEqual({ args: { people: 2 }, cache: 'hit-semantic' });
     expect(upstream.requests).toHaveLength(4);
+  }, 60_000);
+
+  it('an answer with tool calls is not served to the question in other case: tool arguments are case-sensitive', async () => {
+    const before = upstream.requests.length;
+    expect((await askTool('Open the file README.md')).args).toEqual({ path: 'README.md' });
+    const lower = await askTool('Open the file readme.md');
+    // Not { path: 'README.md' } from the cache (hit-semantic before): the model is asked.
+    expect({ args: lower.args, cache: lower.cache }).toEqual({ args: { path: 'readme.md' }, cache: 'miss' });
+    expect(upstream.requests).toHaveLength(before + 2);
   }, 60_000);
 
   it('a question naming other numbers is a miss, not the other number\'s answer; the same numbers are served', async () => {
@@ -87,5 +99,41 @@ describe('semantic cache matches whose answer is the other question\'s (defaults
     // A paraphrase naming the same number is served ("Convert 10 miles", stored too, is no rival for it).
     const same = await askText('Convert 12 miles into kilometers');
     expect({ text: same.text, cache: same.cache }).toEqual({ text: 'Answer to: Convert 12 miles to kilometers', cache: 'hit-semantic' });
+  }, 60_000);
+});
+
+describe('semantic cache: numbers as written (defaults)', () => {
+  // Each pair: stored question, then one naming another number the way numbers are written (a minus sign, full-width
+  // digits, hex digits, a magnitude suffix): a miss (the model is asked), not the other question's answer.
+  const pairs: Array<[string, string]> = [
+    ['Convert -40 degrees Fahrenheit to Celsius', 'Convert 40 degrees Fahrenheit to Celsius'],
+    ['Convert \uFF11\uFF10 kilograms to pounds', 'Convert \uFF11\uFF12 kilograms to pounds'],
+    ['Convert the hex number 0xFF to decimal', 'Convert the hex number 0xFE to decimal'],
+    ['How much is 5k US dollars in euros?', 'How much is 5 US dollars in euros?'],
+  ];
+  for (const [stored, other] of pairs) {
+    it(`"${other}" is a miss, not the answer to "${stored}"`, async () => {
+      expect((await askText(stored)).text).toBe(`Answer to: ${stored}`);
+      expect(await askText(other)).toEqual({ text: `Answer to: ${other}`, cache: 'miss', score: null });
+    }, 60_000);
+  }
+
+  it('the same number written with a thousands separator is the same number: "1000" is served the answer to "1,000"', async () => {
+    const stored = 'How many seconds are there in 1,000 minutes?';
+    expect((await askText(stored)).text).toBe(`Answer to: ${stored}`);
+    const r = await askText('How many seconds are there in 1000 minutes?');
+    expect({ text: r.text, cache: r.cache }).toEqual({ text: `Answer to: ${stored}`, cache: 'hit-semantic' });
+  }, 60_000);
+
+  it('a stored question naming the same numbers is served though a closer one names others', async () => {
+    const twelve = 'Convert 12 meters into feet';
+    expect((await askText(twelve)).text).toBe(`Answer to: ${twelve}`);
+    const before = await askText('Convert 12 meters to feet');
+    expect({ text: before.text, cache: before.cache }).toEqual({ text: `Answer to: ${twelve}`, cache: 'hit-semantic' });
+    // A question naming 10, closer to the paraphrase than the stored 12-meter one, is stored.
+    expect((await askText('Convert 10 meters to feet')).text).toBe('Answer to: Convert 10 meters to feet');
+    // The paraphrase is still served the 12-meter answer (the 10-meter question ranks first but names another number).
+    const after = await askText('Convert 12 meters to feet');
+    expect({ text: after.text, cache: after.cache }).toEqual({ text: `Answer to: ${twelve}`, cache: 'hit-semantic' });
   }, 60_000);
 });
