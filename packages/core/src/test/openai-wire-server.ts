@@ -76,6 +76,8 @@ export interface OpenAIWireScript {
   json?: unknown;
   /** Send this SSE body verbatim (split into events at blank lines; delays and cuts apply per event). */
   rawSSE?: string;
+  /** Answer a stream request as a non-streaming one (a JSON completion, or `json`): a server that ignores `stream: true`. */
+  ignoresStream?: boolean;
   /** Extra response headers. */
   headers?: Record<string, string>;
   /** Embeddings: vector length (default 8); a request's `dimensions` wins, as OpenAI's text-embedding-3 models do. */
@@ -439,7 +441,7 @@ export async function startOpenAIWireServer(options: OpenAIWireServerOptions = {
     const completionTokens = estimate(text + (s.reasoning ?? '') + (s.toolCalls ?? []).map((c) => c.name + c.arguments).join(''));
     const usage = s.usage === null ? null : (s.usage ?? { prompt_tokens: promptTokens, completion_tokens: completionTokens });
 
-    if (s.rawSSE !== undefined || body?.stream === true) {
+    if (s.rawSSE !== undefined || (body?.stream === true && s.ignoresStream !== true)) {
       const events =
         s.rawSSE !== undefined
           ? s.rawSSE

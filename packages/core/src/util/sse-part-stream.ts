@@ -22,8 +22,11 @@ export interface SsePartDecoder {
   errorField?(value: string): StreamPart[];
 }
 
-/** How an `SsePartStream` opens its response (called on the first `next()`). */
-export type SseOpening = { response: Response; decoder: SsePartDecoder } | { part: StreamPart };
+/**
+ * How an `SsePartStream` opens its response (called on the first `next()`): a body to decode, or the whole stream
+ * already known (one error part, or `parts` ending with a terminal part: an answer that came whole, not as SSE).
+ */
+export type SseOpening = { response: Response; decoder: SsePartDecoder } | { part: StreamPart } | { parts: StreamPart[] };
 
 export interface SsePartStreamOptions {
   /** Sends the request. Never throws: a failure before the body is a single (error) part. */
@@ -138,6 +141,7 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     try {
       const opened = await this.options.open();
       if ('part' in opened) this.stop([opened.part]);
+      else if ('parts' in opened) this.stop(opened.parts);
       else this.attach(opened.response, opened.decoder);
     } catch (e) {
       // A decoder that threw (a bug): still a terminal part, never a silent end.

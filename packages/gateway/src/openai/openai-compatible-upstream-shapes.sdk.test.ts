@@ -1,7 +1,7 @@
 /**
  * OpenAI-compatible servers' real stream and answer shapes (Azure, Gemini's OpenAI compatibility, vLLM, older
  * llama.cpp, OpenRouter) and answers that are not what they claim (an error or HTML page with a 200, a JSON answer to a
- * stream request), from a raw node:http upstream through the served gateway (official openai client, or plain fetch
+ * stream request: read whole, as the stream it stands for), from a raw node:http upstream through the served gateway (official openai client, or plain fetch
  * where the wire matters). Nothing is a 500 or a successful answer with a hole in it, and every call settles its
  * budget reservation. (SSE framing itself: core's util/http.test.ts, sse-data-parser.test.ts.)
  */
@@ -213,8 +213,25 @@ describe('OpenAI-compatible answers that are not what they claim', () => {
     await reservationsSettled(gw);
   });
 
-  it('a stream request answered with a whole JSON completion (a server ignoring stream): a 502 stream_interrupted, not an empty "successful" stream', async () => {
+  it('a stream request answered with a whole JSON completion (a server ignoring stream): streamed to the client, ledgered with its usage', async () => {
     handle = (res) => json(res, completion('whole answer'));
+    const r = await streamed();
+    expect(r.error).toBeUndefined();
+    expect(r).toMatchObject({ text: 'whole answer', finish: 'stop' });
+    const row = await ledgerRow(gw, r.id);
+    expect(row).toMatchObject({ status: 'success', inputTokens: 5, outputTokens: 3 });
+    expect(row.costUsd).toBeCloseTo((5 * 1 + 3 * 2) / 1e6, 12);
+    await reservationsSettled(gw);
+  });
+
+  it('a stream request answered with a JSON error object (200): a typed error from its code, not stream_interrupted', async () => {
+    handle = (res) => json(res, JSON.stringify({ error: { message: "This model's maximum context length is 8192 tokens", type: 'invalid_request_error', code: 'context_length_exceeded' } }));
+    expectGatewayError(await post(true), { status: 400, code: 'context_length_exceeded' });
+    await reservationsSettled(gw);
+  });
+
+  it('a stream request answered with JSON that is neither a completion nor an error: a 502 stream_interrupted, not an empty "successful" stream', async () => {
+    handle = (res) => json(res, JSON.stringify({ id: 'x', object: 'something.else' }));
     expectGatewayError(await post(true), { status: 502, code: 'stream_interrupted' });
     await reservationsSettled(gw);
   });
