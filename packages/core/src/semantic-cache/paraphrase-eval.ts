@@ -4,7 +4,7 @@ import { makeUsage, type GenerateRequest } from '../spec/index.js';
 import { diceOf, sameText, trigramDice, trigrams } from './lexical-similarity.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
 import { countAt, crossValidate, decideAll, foldsOf, type CrossValidationRow, type EvalQuery, type QueryDecision } from './paraphrase-cv.js';
-import { parseSemanticCacheConfig, SemanticCache, type SemanticLookupDetails } from './semantic-cache.js';
+import { embeddingInput, parseSemanticCacheConfig, SemanticCache, type SemanticLookupDetails } from './semantic-cache.js';
 
 export interface ParaphrasePair {
   origin: string;
@@ -159,7 +159,7 @@ export async function evaluateParaphrases(options: ParaphraseEvalOptions): Promi
     for (let i = 0; i < list.length; i += batch) {
       const chunk = list.slice(i, i + batch);
       const t0 = performance.now();
-      out.push(...(await options.embedder.embed(chunk)));
+      out.push(...(await options.embedder.embed(chunk.map(embeddingInput))));
       embedMs += performance.now() - t0;
       texts += chunk.length;
       options.onProgress?.(`embedding ${label}: ${Math.min(i + batch, list.length)}/${list.length}`);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CachedAnswer } from '../cache/exact-cache.js';
 import { replayAsStream } from '../cache/replay-stream.js';
+import { dot } from '../embeddings/embedder.js';
+import { LocalUseEmbedder } from '../embeddings/local-use-embedder.js';
 import { makeUsage, type GenerateRequest, type StreamPart } from '../spec/index.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
 import { createModelGuard } from './model-guard.js';
@@ -419,6 +421,27 @@ describe('SemanticCache: choosing among close stored questions', () => {
     expect(served.outcome).toBe('served');
     expect(served.candidates?.[0]).toMatchObject({ candidate: { prompt: Q }, lexical: expect.any(Number) });
   });
+});
+
+describe('SemanticCache with its default embedder (USE lite)', () => {
+  it('embeds the question lower-cased: a question that differs only in case is served (it scored 0.73 as asked, a miss)', async () => {
+    const stored = 'Convert 12 miles to km';
+    const asked = 'convert 12 Miles to km';
+    const use = new LocalUseEmbedder();
+    const [a, b] = await use.embed([stored, asked]);
+    // As asked, USE lite puts the two apart (0.73 when measured): below the default threshold 0.85.
+    expect(dot(a!, b!)).toBeLessThan(0.85);
+    const c = new SemanticCache({ config: { enabled: true }, embedder: use });
+    try {
+      expect(c.config.threshold).toBe(0.85);
+      expect(await c.store(ask(stored), scope, answer('About 19.3 km.'))).toBe(true);
+      const hit = await c.lookup(ask(asked), scope);
+      // The stored question keeps its case; only the embedding input is lower-cased.
+      expect(hit).toMatchObject({ kind: 'semantic', score: expect.closeTo(1, 4), cachedQuestion: stored, answer: { text: 'About 19.3 km.' } });
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
 });
 
 describe('MemorySemanticStore', () => {

@@ -106,7 +106,7 @@ export interface SemanticLookupDetails {
 export interface SemanticLookupOptions {
   /** Overrides the threshold (per route); else the tenant's, else `config.threshold`. */
   threshold?: number;
-  /** A precomputed embedding of the question (the caller batched it); skips the embedder. */
+  /** A precomputed embedding of the question's `embeddingInput` (the caller batched it); skips the embedder. */
   embedding?: Float32Array;
   signal?: AbortSignal;
   /** The id of the call the lookup serves: passed to the guard (a model guard marks its call with it). */
@@ -278,6 +278,16 @@ export function parseSemanticCacheConfig(input: SemanticCacheConfigInput = {}): 
   return parsed.data;
 }
 
+/**
+ * The text the cache embeds for a question: the question lower-cased. USE lite embeds case: "convert 12 Miles
+ * to km" and "Convert 12 miles to km" scored 0.73 (a miss); lower-cased, the same text is the same vector. Only
+ * the embedding input: the stored question, the lexical re-ranking and the number rule see the text as asked.
+ * A caller that embeds the question itself (`embedding`) embeds this text.
+ */
+export function embeddingInput(question: string): string {
+  return question.toLowerCase();
+}
+
 /** The default local embedder stack: USE lite, batched (32), with a 10,000-text LRU. */
 export function defaultLocalEmbedder(): Embedder {
   return new CachedEmbedder(new BatchingEmbedder(new LocalUseEmbedder(), { maxBatch: 32 }));
@@ -356,7 +366,7 @@ export class SemanticCache {
 
   async #embed(question: string, given: Float32Array | undefined, signal: AbortSignal | undefined): Promise<Float32Array> {
     if (given) return given;
-    const [v] = await this.embedder.embed([question], signal ? { signal } : undefined);
+    const [v] = await this.embedder.embed([embeddingInput(question)], signal ? { signal } : undefined);
     return v!;
   }
 

@@ -7,9 +7,11 @@ import { requestFieldsFor } from '../spec/request-fields.js';
 /**
  * Bumped when the recipe changes, so old entries are never matched again. 2: version 1 left out `topK`, the
  * penalties, `parallelToolCalls` and `verbosity`, so an entry stored for a request that set them sat in the plain
- * requests' namespace and could answer them; version 1 entries are never matched again.
+ * requests' namespace and could answer them; version 1 entries are never matched again. 3: the question is
+ * embedded lower-cased (`embeddingInput`); version 2 entries hold vectors of the text as asked, which would not
+ * compare with the new ones, so they are never matched again (they expire with their TTL).
  */
-export const SEMANTIC_NAMESPACE_VERSION = 2;
+export const SEMANTIC_NAMESPACE_VERSION = 3;
 
 /**
  * The request fields besides the messages that decide the answer, so that they must match exactly
