@@ -224,6 +224,10 @@ export function streamDriver(
         const options: CallOptions = headers ? { signal: scope?.signal, headers } : { signal: scope?.signal };
         // An engine that reports its provider request tells the scope when it goes out (`AttemptScope.providerRequest`).
         if (scope && engine.reportsProviderRequest === true) options.onProviderRequest = scope.providerRequest();
+        // An answer that comes whole (a server that ignored `stream: true`) is marked: a timeout while it is read is
+        // `afterResponse`, as for generate (`AttemptScope.providerResponse`).
+        const onResponse = scope?.providerResponse();
+        if (onResponse) options.onProviderResponse = onResponse;
         iterator = engine.stream(d.requestFor(request), options)[Symbol.asyncIterator]();
         buffered = [];
         for (;;) {

@@ -63,7 +63,8 @@ export interface CallOptions {
   onProviderRequest?: () => void;
   /**
    * Called once when the provider's success response to a non-streamed call (`generate`, `embed`) arrived, before
-   * the engine reads its body: from then on the answer may be generated and billed. A router then does not send
+   * the engine reads its body, and by a `stream` answered whole (a server that ignored `stream: true`, see the
+   * openai-compatible engine) before it reads that body: from then on the answer may be generated and billed. A router then does not send
    * the request again when the attempt fails while the body is read (its own timeout included), as for the
    * engine's `afterResponse` errors. An engine that never calls it leaves such a timeout retryable.
    */

@@ -368,3 +368,52 @@ describe('SsePartStream on a DirectBody (no web stream)', () => {
     expect(deltas(parts)).toEqual(['error:stream_interrupted']);
   });
 });
+
+/** A decoder that takes whole JSON bodies (`whole`: `{"text":...}` is an answer, other JSON is not). */
+class WholeDecoder extends TestDecoder {
+  started = 0;
+  wholes: string[] = [];
+  wholeStart(): void {
+    this.started++;
+  }
+  whole(text: string): StreamPart[] | undefined {
+    this.wholes.push(text);
+    const json = JSON.parse(text) as { text?: string };
+    if (typeof json.text !== 'string') return undefined;
+    this.done = true;
+    return [{ type: 'text-delta', delta: json.text }, { type: 'finish', finishReason: 'stop', usage }];
+  }
+}
+
+describe('SsePartStream with a decoder that takes whole JSON answers', () => {
+  const wholeStream = (reads: string[], decoder: WholeDecoder, hang = false) => {
+    const b = body(reads, { hang });
+    return new SsePartStream({
+      open: async () => ({ response: new Response(b.stream), decoder }),
+      abortPart: () => ({ type: 'error', error: new LLMError({ code: 'aborted', message: 'aborted' }) }),
+    });
+  };
+
+  it('a body whose first non-whitespace character is { is read to its end and given to whole() once', async () => {
+    const decoder = new WholeDecoder();
+    const parts = await collect(wholeStream(['\n  ', '  {"te', 'xt":"all"}', '\n'], decoder));
+    expect(deltas(parts)).toEqual(['all', 'finish']);
+    expect(decoder.started).toBe(1);
+    expect(decoder.wholes).toEqual(['\n    {"text":"all"}\n']);
+  });
+
+  it('JSON that whole() does not take is decoded as SSE (its end() part)', async () => {
+    const decoder = new WholeDecoder();
+    expect(deltas(await collect(wholeStream(['{"other":1}'], decoder)))).toEqual(['error:stream_interrupted']);
+    expect(decoder.wholes).toEqual(['{"other":1}']);
+  });
+
+  it('any other first character is SSE decoded as it arrives, whitespace before it included (whole() never called)', async () => {
+    const decoder = new WholeDecoder();
+    const iterator = wholeStream(['\n', 'data: a\n\n'], decoder, true);
+    // The body never ends: the first part comes from the first event, not from a whole read.
+    expect(await iterator.next()).toEqual({ done: false, value: { type: 'text-delta', delta: 'a' } });
+    await iterator.return();
+    expect([decoder.started, decoder.wholes.length]).toEqual([0, 0]);
+  });
+});

@@ -20,13 +20,19 @@ export interface SsePartDecoder {
    * `interrupted()`'s parts for a `provider_error` carrying the value.
    */
   errorField?(value: string): StreamPart[];
+  /**
+   * Given (with `wholeStart`): a body whose first non-whitespace character is `{` is not an event stream but a whole
+   * JSON answer (a server that ignored `stream: true`), read to its end and given here; its parts end with a terminal
+   * part, or undefined: not an answer, the text is decoded as SSE. Any other first character: the body is decoded as
+   * SSE as it arrives (the content-type is never looked at: a real event stream may be labelled JSON).
+   */
+  whole?(text: string): StreamPart[] | undefined;
+  /** A whole JSON answer began (see `whole`), before the rest of it is read. */
+  wholeStart?(): void;
 }
 
-/**
- * How an `SsePartStream` opens its response (called on the first `next()`): a body to decode, or the whole stream
- * already known (one error part, or `parts` ending with a terminal part: an answer that came whole, not as SSE).
- */
-export type SseOpening = { response: Response; decoder: SsePartDecoder } | { part: StreamPart } | { parts: StreamPart[] };
+/** How an `SsePartStream` opens its response (called on the first `next()`). */
+export type SseOpening = { response: Response; decoder: SsePartDecoder } | { part: StreamPart };
 
 export interface SsePartStreamOptions {
   /** Sends the request. Never throws: a failure before the body is a single (error) part. */
@@ -38,6 +44,11 @@ export interface SsePartStreamOptions {
 }
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/** `SsePartStream.mode`: the body is an event stream; not known yet; a whole JSON answer. */
+const SSE = 0;
+const UNDECIDED = 1;
+const WHOLE = 2;
 
 /** Parts queued and not yet handed out at which the body is paused (resumed when the queue is empty). */
 const HIGH_WATER_PARTS = 64;
@@ -76,6 +87,12 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
   private readonly text = new Utf8ChunkDecoder();
   /** The start of an `error:` line cut at the end of a chunk, held for the next (see `feed`). */
   private carry = '';
+  /**
+   * How the body is read (`SsePartDecoder.whole`): SSE as it arrives (`SSE`), or still undecided (only whitespace
+   * so far, held in `whole`), or a whole JSON answer being read into `whole`.
+   */
+  private mode = SSE;
+  private whole = '';
   /** The call in progress (opening, or waiting for a chunk): later calls wait for it, so they are served in order. */
   private pulling: Promise<IteratorResult<StreamPart, undefined>> | undefined;
   /** Settles `pulling` once a part is queued or the stream ended. */
@@ -141,7 +158,6 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     try {
       const opened = await this.options.open();
       if ('part' in opened) this.stop([opened.part]);
-      else if ('parts' in opened) this.stop(opened.parts);
       else this.attach(opened.response, opened.decoder);
     } catch (e) {
       // A decoder that threw (a bug): still a terminal part, never a silent end.
@@ -156,6 +172,7 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
 
   private attach(response: Response, decoder: SsePartDecoder): void {
     this.decoder = decoder;
+    if (decoder.whole !== undefined) this.mode = UNDECIDED;
     this.parser = createParser({
       onEvent: (event) => {
         if (!decoder.done) this.push(decoder.decode(event.data));
@@ -188,7 +205,9 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     data: (chunk) => {
       if (this.ended) return;
       try {
-        this.feed(this.text.decode(chunk));
+        const text = this.text.decode(chunk);
+        if (this.mode === SSE) this.feed(text);
+        else this.read(text);
         if (this.decoder!.done) this.stop([], false, true);
       } catch (e) {
         this.stop(this.interrupted(e));
@@ -202,7 +221,9 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
     end: () => {
       if (this.ended) return;
       try {
-        this.feed(this.text.end(), true);
+        const text = this.text.end();
+        if (this.mode === SSE) this.feed(text, true);
+        else this.readEnd(text);
         this.stop(this.decoder!.done ? [] : this.decoder!.end());
       } catch (e) {
         this.stop(this.interrupted(e));
@@ -217,6 +238,46 @@ export class SsePartStream implements AsyncIterableIterator<StreamPart> {
       this.deliver();
     },
   };
+
+  /**
+   * Text of a body not known to be SSE (`mode` UNDECIDED or WHOLE): its first non-whitespace character decides; `{`
+   * starts a whole JSON answer (`wholeStart`, then held to the end), anything else is SSE, fed with what came before.
+   */
+  private read(text: string): void {
+    if (this.mode === UNDECIDED) {
+      const first = text.search(/\S/);
+      if (first === -1) {
+        this.whole += text;
+        return;
+      }
+      // 123: '{'
+      const json = text.charCodeAt(first) === 123;
+      text = this.whole + text;
+      this.whole = '';
+      if (!json) {
+        this.mode = SSE;
+        this.feed(text);
+        return;
+      }
+      this.mode = WHOLE;
+      this.decoder!.wholeStart?.();
+    }
+    this.whole += text;
+  }
+
+  /** The end of a body not known to be SSE: a whole JSON answer's parts, or the text decoded as SSE (see `read`). */
+  private readEnd(text: string): void {
+    this.read(text);
+    if (this.mode === SSE) {
+      this.feed('', true);
+      return;
+    }
+    const whole = this.whole;
+    this.whole = '';
+    const parts = this.mode === WHOLE ? this.decoder!.whole!(whole) : undefined;
+    if (parts) this.push(parts);
+    else this.feed(whole, true);
+  }
 
   /**
    * Feeds the parser. eventsource-parser drops the rest of a line of an unknown field that a chunk cuts (it

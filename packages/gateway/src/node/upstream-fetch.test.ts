@@ -384,4 +384,39 @@ describe('the router with createUpstreamFetch against an OpenAI wire server', ()
     expect(error).toMatchObject({ code: 'rate_limited', retryAfterMs: 2000 });
     upstream.setScript({ text: 'one two three four' });
   });
+
+  it("an event stream is read without building the upstream response's Headers (no header read on the SSE hot path)", async () => {
+    const responses: Response[] = [];
+    let headerReads = 0;
+    // Counts reads of `headers` (a StreamingResponse builds its Headers on the first one, one validated append per header).
+    const recording = (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+      const r = await fetchFn(input, init);
+      const lazy = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(r), 'headers')!;
+      Object.defineProperty(r, 'headers', {
+        get() {
+          headerReads++;
+          return lazy.get!.call(r) as Headers;
+        },
+      });
+      responses.push(r);
+      return r;
+    }) as typeof fetch;
+    const recorded = new LLMRouter(
+      { models: [{ name: 'remote', engine: 'openai-compatible', baseURL: upstream.baseURL, apiKey: 'sk-test', model: 'gpt-test' }], routing: { retries: { max: 0 } } },
+      { fetch: recording },
+    );
+    try {
+      let text = '';
+      for await (const part of recorded.stream('hi')) if (part.type === 'text-delta') text += part.delta;
+      expect(text).toBe('one two three four');
+      expect(responses).toHaveLength(1);
+      expect(responses[0]!.constructor.name).toBe('StreamingResponse');
+      expect(headerReads).toBe(0);
+      // The count works: a read is seen.
+      expect(responses[0]!.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expect(headerReads).toBe(1);
+    } finally {
+      await recorded.close();
+    }
+  });
 });

@@ -16,7 +16,6 @@ import { openAIErrorFromResponse } from './map-openai-error.js';
 import { isOpenAIReasoningModel } from './openai-reasoning-models.js';
 import { openAIRequestWarnings } from './openai-request-warnings.js';
 import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
-import { isJsonContentType, openAIWholeAnswerParts, type WholeAnswerOptions } from './openai-whole-answer-parts.js';
 import { OpenAIEmbeddingResponseSchema } from './openai-wire-schemas.js';
 import { authHeaders, checkOpenAICompatibleConfig, endpointURL, openAICompatibleNeedsApiKey, resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
 
@@ -180,57 +179,29 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
    * Streams parts, a `warnings` part first when the request had a field this endpoint does not send
    * (`openAIRequestWarnings`); never throws: every failure is a final `error` part (HTTP errors before the first part,
    * `stream_interrupted` when the connection drops or the stream ends without `[DONE]`/`finish_reason`,
-   * `aborted` when the signal fires). A 200 with a JSON body (a server that ignored `stream: true`) is read whole:
-   * a chat completion gives the parts its stream would have, an error object the error part (`wholeAnswer`).
+   * `aborted` when the signal fires). A 200 whose body starts with `{` (a server that ignored `stream: true`), whatever
+   * its content-type, is read whole (`onProviderResponse` called first): a chat completion gives the parts its stream
+   * would have, an error object the error part (`OpenAIStreamDecoder.whole`); any other body is SSE, decoded as it
+   * arrives (an event stream labelled `application/json` too).
    */
   stream(request: GenerateRequest, options: CallOptions = {}): AsyncIterableIterator<StreamPart> {
     return httpSseStream(this.errorContext, options.signal, async () => {
       const reasoning = this.capabilities.reasoning === true;
       const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, true, reasoning);
-      let response = await this.post('chat/completions', this.init(body, options, true));
+      const response = await this.post('chat/completions', this.init(body, options, true));
       const warnings = openAIRequestWarnings(request, this.endpoint, body, reasoning, this.modelId);
       // Written out rather than spread from `errorContext`: on Node 20 keys added after a spread give each
       // object a map of its own (more GC and megamorphic reads of the decoder's options per stream).
-      const decoderOptions = {
+      const decoder = new OpenAIStreamDecoder({
         provider: this.providerName,
         deployment: this.model.name,
         estimateInputTokens: () => estimateRequestTokens(request),
         warnings,
         logprobs: body.logprobs === true,
-      };
-      if (isJsonContentType(response.headers.get('content-type'))) {
-        // A server that ignored `stream: true` and sent the whole answer (or an error object) as JSON.
-        const whole = await this.wholeAnswer(response, options.signal, decoderOptions);
-        if ('parts' in whole) return whole;
-        response = whole.response;
-      }
-      return { response, decoder: new OpenAIStreamDecoder(decoderOptions) };
+        onWholeAnswer: options.onProviderResponse,
+      });
+      return { response, decoder };
     });
-  }
-
-  /**
-   * A JSON answer to a stream request, read whole: a chat completion or an error object as the stream's parts
-   * (`openAIWholeAnswerParts`); any other body as a response of the same text, for the SSE decoder (a mislabelled
-   * event stream is still read; anything else ends `stream_interrupted`).
-   */
-  private async wholeAnswer(response: Response, signal: AbortSignal | undefined, options: WholeAnswerOptions): Promise<{ parts: StreamPart[] } | { response: Response }> {
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (e) {
-      throw afterResponseError(e, signal, this.errorContext);
-    }
-    if (/^\s*\{/.test(text)) {
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      const parts = openAIWholeAnswerParts(json, options);
-      if (parts) return { parts };
-    }
-    return { response: new Response(text) };
   }
 
   /** Embeddings via `POST /embeddings` (float vectors, in input order), `options.dimensions` sent as `dimensions`. */

@@ -9,6 +9,7 @@ import { convertOpenAIUsage } from './convert-openai-usage.js';
 import { finishOfAnswer, mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { openAIAnswerLogprobs } from './openai-answer-logprobs.js';
 import { openAIStreamError, topLevelStreamError } from './map-openai-error.js';
+import { openAIWholeAnswerParts } from './openai-whole-answer-parts.js';
 import type { OpenAIChatChunk, OpenAIToolCallDelta } from './openai-wire-schemas.js';
 import { readOpenAIChunk } from './read-openai-chunk.js';
 import { readOpenAIContentParts } from './read-openai-content-parts.js';
@@ -26,6 +27,8 @@ export interface OpenAIStreamDecoderOptions {
    * is not looked at, whatever a server sends in it.
    */
   logprobs?: boolean | undefined;
+  /** Called when the body turned out to be a whole JSON answer (see `whole`), before the rest of it is read. */
+  onWholeAnswer?: (() => void) | undefined;
 }
 
 type Choice = NonNullable<OpenAIChatChunk['choices']>[number];
@@ -278,6 +281,28 @@ export class OpenAIStreamDecoder {
         deployment: this.options.deployment,
       }),
     );
+  }
+
+  /** A whole JSON answer began (a body starting with `{`: a server that ignored `stream: true`). */
+  wholeStart(): void {
+    this.options.onWholeAnswer?.();
+  }
+
+  /**
+   * The parts of a whole JSON body (`openAIWholeAnswerParts`: a chat completion's, or an error object's error part);
+   * undefined for anything else (decoded as SSE then, which ends `stream_interrupted`).
+   */
+  whole(text: string): StreamPart[] | undefined {
+    if (this.terminated) return undefined;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    const parts = openAIWholeAnswerParts(json, this.options);
+    if (parts) this.terminated = true;
+    return parts;
   }
 
   /** Reading the source failed (connection reset, socket closed). */

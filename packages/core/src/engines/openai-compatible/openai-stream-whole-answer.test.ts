@@ -1,10 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ModelConfigSchema } from '../../config/schema.js';
 import type { StreamPart } from '../../spec/index.js';
+import { defaultEngineContext } from '../types.js';
+import { OpenAICompatibleEngine } from './index.js';
 import { useOpenAIWireServer } from './openai-wire.test-helpers.js';
 
 /**
  * A server or proxy that ignores `stream: true` and answers a stream request with the whole chat completion
- * (200, `application/json`): the stream gives what the completion holds (as `generate` reads it), ending with a
+ * (200, a body starting with `{`, whatever its content-type): the stream gives what the completion holds (as `generate` reads it), ending with a
  * finish carrying the provider's usage; a JSON error object is the error part an error chunk would be; any other
  * JSON stays `stream_interrupted`.
  */
@@ -17,6 +22,30 @@ async function collect(iterable: AsyncIterable<StreamPart>): Promise<StreamPart[
 }
 
 const hello = { messages: [{ role: 'user' as const, content: 'hi' }] };
+
+/** The next part, or 'hung' when none comes within `ms` (a hang guard, not a speed bound). */
+async function nextPart(iterator: AsyncIterator<StreamPart>, ms: number): Promise<StreamPart | 'hung'> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<'hung'>((resolve) => {
+    timer = setTimeout(() => resolve('hung'), ms);
+  });
+  try {
+    const r = await Promise.race([iterator.next(), hung]);
+    return r === 'hung' ? r : (r.value as StreamPart);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+let raw: Server | undefined;
+const rawResponses = new Set<ServerResponse>();
+afterEach(async () => {
+  for (const res of rawResponses) res.destroy();
+  rawResponses.clear();
+  raw?.closeAllConnections();
+  await new Promise<void>((resolve) => (raw ? raw.close(() => resolve()) : resolve()));
+  raw = undefined;
+});
 const tools = [{ name: 'lookup', description: 'look up', parameters: { type: 'object', properties: { q: { type: 'string' } } } }];
 
 describe('a stream request answered with a whole JSON chat completion', () => {
@@ -72,8 +101,77 @@ describe('a stream request answered with a whole JSON chat completion', () => {
       rawSSE: 'data: {"id":"x","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\ndata: {"id":"x","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
       headers: { 'content-type': 'application/json' },
     });
-    const parts = await collect(fixture.engine().stream(hello));
+    let responded = 0;
+    const parts = await collect(fixture.engine().stream(hello, { onProviderResponse: () => responded++ }));
     expect(parts.filter((p) => p.type === 'text-delta')).toEqual([{ type: 'text-delta', delta: 'Hi' }]);
     expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    expect(responded, 'an event stream is not an answer that came whole').toBe(0);
+  });
+
+  it('an event stream labelled application/json gives its first part before the body ends', async () => {
+    fixture.server.setScript({
+      rawSSE:
+        'data: {"id":"x","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n' +
+        'data: {"id":"x","choices":[{"index":0,"delta":{"content":" there"}}]}\n\n' +
+        'data: {"id":"x","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      // The upstream is still generating after its first token (a long answer).
+      hangAfterChunks: 1,
+    });
+    const controller = new AbortController();
+    const iterator = fixture.engine().stream(hello, { signal: controller.signal });
+    try {
+      const parts: StreamPart[] = [];
+      for (;;) {
+        const p = await nextPart(iterator, 5000);
+        if (p === 'hung') break;
+        parts.push(p);
+        if (p.type === 'text-delta' || p.type === 'error' || p.type === 'finish') break;
+      }
+      expect(parts.find((p) => p.type === 'text-delta')).toEqual({ type: 'text-delta', delta: 'Hi' });
+    } finally {
+      controller.abort();
+      await iterator.return?.();
+    }
+  });
+
+  it('a completion after leading whitespace is read whole, onProviderResponse called once before its parts', async () => {
+    const completion = JSON.stringify({ id: 'c', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'whole' }, finish_reason: 'stop' }] });
+    fixture.server.setScript({ rawSSE: `\n  \n${completion}`, headers: { 'content-type': 'text/plain' } });
+    let responded = 0;
+    const parts = await collect(fixture.engine().stream(hello, { onProviderResponse: () => responded++ }));
+    expect(parts.filter((p) => p.type === 'text-delta')).toEqual([{ type: 'text-delta', delta: 'whole' }]);
+    expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    expect(responded).toBe(1);
+  });
+
+  it('aborting while a whole JSON body is read ends with aborted and closes the upstream connection', async () => {
+    let closed!: () => void;
+    const upstreamClosed = new Promise<void>((resolve) => (closed = resolve));
+    let headersSent!: () => void;
+    const sent = new Promise<void>((resolve) => (headersSent = resolve));
+    raw = createServer((req, res) => {
+      req.resume();
+      rawResponses.add(res);
+      res.on('close', () => closed());
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"par');
+      headersSent();
+      // ...the rest never comes.
+    });
+    await new Promise<void>((resolve) => raw!.listen(0, '127.0.0.1', () => resolve()));
+    const port = (raw.address() as AddressInfo).port;
+    const engine = new OpenAICompatibleEngine(ModelConfigSchema.parse({ name: 'd', model: 'gpt-4o', baseURL: `http://127.0.0.1:${port}/v1` }), defaultEngineContext({ env: {} }));
+    const controller = new AbortController();
+    let responded = 0;
+    const iterator = engine.stream(hello, { signal: controller.signal, onProviderResponse: () => responded++ });
+    const pending = iterator.next();
+    await sent;
+    await vi.waitFor(() => expect(responded).toBe(1));
+    controller.abort();
+    const guard = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 5000).unref());
+    const r = await Promise.race([pending, guard]);
+    expect(r === 'hung' ? r : r.value).toMatchObject({ type: 'error', error: { code: 'aborted' } });
+    expect(await Promise.race([upstreamClosed.then(() => true), guard])).toBe(true);
   });
 });

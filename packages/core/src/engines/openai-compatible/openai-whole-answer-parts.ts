@@ -11,18 +11,13 @@ export interface WholeAnswerOptions {
   logprobs?: boolean | undefined;
 }
 
-/** A `content-type` of JSON (`application/json`, with or without parameters), not an event stream. */
-export function isJsonContentType(contentType: string | null): boolean {
-  return contentType !== null && /^\s*application\/json\s*(?:;|$)/i.test(contentType);
-}
-
 /**
  * The stream parts of a JSON body sent in answer to a stream request (a server or proxy that ignores
  * `stream: true` and answers the whole completion): a chat completion becomes what its stream would have given
  * (`convertOpenAIChatResponse`: response metadata, reasoning, text, refusal, logprobs, tool calls, a finish with its
  * usage), an error object (`{error: ...}`, vLLM's `object: "error"`, FastChat's `error_code`) the error part an
  * error chunk gives (`openAIStreamError`: the 200 went out). Anything else: undefined (the body is read as SSE,
- * which ends `stream_interrupted`).
+ * which ends `stream_interrupted`). Used by `OpenAIStreamDecoder.whole` for a body that starts with `{`.
  */
 export function openAIWholeAnswerParts(json: unknown, options: WholeAnswerOptions): StreamPart[] | undefined {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;

@@ -4,9 +4,9 @@ import type { HttpCallContext } from './http-engine-call.js';
 
 /**
  * The `SsePartStream` of an HTTP engine's streamed answer: `open` sends the request (on the first `next()`)
- * and gives the 2xx response with its decoder (or the stream's parts: an answer that came whole); whatever it
- * throws (a bad request, an HTTP status, a refused connection) is the one `error` part, and an abort ends the
- * stream with `aborted`/`timeout`, both with the call's provider and deployment.
+ * and gives the 2xx response with its decoder; whatever it throws (a bad request, an HTTP status, a refused
+ * connection) is the one `error` part, and an abort ends the stream with `aborted`/`timeout`, both with the
+ * call's provider and deployment.
  */
 export function httpSseStream(
   context: HttpCallContext,

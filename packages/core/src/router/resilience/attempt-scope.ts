@@ -127,7 +127,7 @@ export class AttemptScope {
   private responded = false;
 
   /**
-   * The `onProviderResponse` of a non-streamed attempt: once the engine calls it, the answer may be generated and
+   * The `onProviderResponse` of a non-streamed attempt (or of a stream answered whole): once the engine calls it, the answer may be generated and
    * billed, so a timeout of this scope while the body is read is an `afterResponse` error (not sent again).
    * Undefined when the scope has no timer running (nothing to mark: the engine marks its own failures).
    */

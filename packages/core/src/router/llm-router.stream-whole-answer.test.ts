@@ -1,0 +1,108 @@
+/**
+ * The router over an openai-compatible deployment whose 200 to a stream request is not a plain event stream: a real
+ * event stream labelled `application/json` (Foundry Local answers `stream: true` so, microsoft/foundry-dev-tools#195)
+ * streams as it arrives, so its first token counts under firstTokenMs; a whole JSON answer (a server ignoring
+ * `stream: true`) is marked as responded before it is read, so a timeout while it is read is `afterResponse`: not
+ * sent again (it may be billed), as for generate.
+ */
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
+import { openAIWireRouter } from '../test/wire-router.test-helpers.js';
+import type { RouterStreamPart } from './types.js';
+
+let primary: OpenAIWireServer;
+let backup: OpenAIWireServer;
+
+beforeEach(async () => {
+  primary = await startOpenAIWireServer();
+  backup = await startOpenAIWireServer({ script: { text: 'from backup' } });
+});
+
+afterEach(async () => {
+  await Promise.all([primary.close(), backup.close()]);
+});
+
+function router(primaryURL: string, firstTokenMs: number) {
+  return openAIWireRouter(
+    [
+      { name: 'primary', engine: 'openai-compatible', baseURL: primaryURL, model: 'gpt-test', priority: 1, apiKey: 'k', timeouts: { firstTokenMs } },
+      { name: 'backup', engine: 'openai-compatible', baseURL: backup.baseURL, model: 'gpt-backup', priority: 2, apiKey: 'k' },
+    ],
+    { retries: { max: 0 } },
+    {},
+  ).router;
+}
+
+describe('an event stream labelled application/json under firstTokenMs', () => {
+  it('its first token counts as the first token (no failover while it streams)', async () => {
+    primary.setScript({
+      rawSSE:
+        'data: {"id":"x","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n' +
+        'data: {"id":"x","choices":[{"index":0,"delta":{"content":" from primary"}}]}\n\n' +
+        'data: {"id":"x","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      // A long answer: the server is still generating after its first two tokens.
+      hangAfterChunks: 2,
+    });
+    const parts: RouterStreamPart[] = [];
+    // Leaving the loop closes the stream (the primary hangs after its first tokens).
+    for await (const part of router(primary.baseURL, 3000).stream('x')) {
+      parts.push(part);
+      if (part.type === 'text-delta' || part.type === 'error' || part.type === 'finish') break;
+    }
+    expect(parts[0]).toMatchObject({ type: 'route', deployment: 'primary' });
+    expect(parts.find((p) => p.type === 'text-delta')).toMatchObject({ delta: 'Hi' });
+    expect(backup.requests).toHaveLength(0);
+  });
+});
+
+describe('a timeout while a whole JSON answer is read', () => {
+  let slow: Server;
+  let slowURL: string;
+  const open = new Set<ServerResponse>();
+  let hits = 0;
+  const completion = JSON.stringify({
+    id: 'chatcmpl-1',
+    object: 'chat.completion',
+    model: 'gpt-test',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'from primary' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 },
+  });
+
+  beforeEach(async () => {
+    hits = 0;
+    // The 200 and the first bytes of the completion at once; the rest never comes (a slow proxy).
+    slow = createServer((req, res) => {
+      hits++;
+      req.resume();
+      open.add(res);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(completion.slice(0, 40));
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', () => resolve()));
+    slowURL = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/v1`;
+  });
+
+  afterEach(async () => {
+    for (const res of open) res.destroy();
+    open.clear();
+    slow.closeAllConnections();
+    await new Promise<void>((resolve) => slow.close(() => resolve()));
+  });
+
+  it('generate: afterResponse, not sent again', async () => {
+    await expect(router(slowURL, 500).generate('x')).rejects.toMatchObject({ code: 'timeout' });
+    expect(backup.requests).toHaveLength(0);
+    expect(hits).toBe(1);
+  });
+
+  it('stream: the same answer read whole is not sent again either', async () => {
+    const parts: RouterStreamPart[] = [];
+    for await (const part of router(slowURL, 500).stream('x')) parts.push(part);
+    expect(backup.requests).toHaveLength(0);
+    expect(hits).toBe(1);
+    expect(parts.at(-1)).toMatchObject({ type: 'error', error: { code: 'timeout', afterResponse: true } });
+  });
+});
