@@ -1,4 +1,4 @@
-import { diceWithText, sameText, textKey, trigrams } from './lexical-similarity.js';
+import { diceWithText, sameText, sameWording, textKey, trigrams } from './lexical-similarity.js';
 import { numbersOf, sameNumberList } from './number-tokens.js';
 
 /** How a stored question is chosen among the nearest candidates (see `cache.semantic.scoring`). */
@@ -76,8 +76,11 @@ export function selectMatch<T extends MatchCandidate>(
     const lexical = candidate.lexical ?? diceWithText(q!, candidate.prompt);
     return { candidate, cosine: candidate.score, lexical, rank: (1 - w) * candidate.score + w * lexical };
   });
-  // Stable: equal ranking scores keep the vector order.
-  const order = ranked.map((_, i) => i).sort((a, b) => ranked[b]!.rank - ranked[a]!.rank || a - b);
+  // Stable: equal ranking scores keep the vector order, after the stored question worded exactly as asked (case kept:
+  // the embedding and the trigrams are case-blind, so "Open README.md" and "open readme.md" tie).
+  const order = ranked
+    .map((_, i) => i)
+    .sort((a, b) => ranked[b]!.rank - ranked[a]!.rank || exactWording(question, candidates, b) - exactWording(question, candidates, a) || a - b);
   // With the number rule, a stored question naming other numbers than the question is never served for it: the
   // best-ranked one naming the same numbers is chosen ("Convert 12 meters into feet" over a closer "Convert 10 meters
   // to feet" for "Convert 12 meters to feet"), and one naming others is no rival ("Convert 10 miles" does not make
@@ -93,4 +96,9 @@ export function selectMatch<T extends MatchCandidate>(
   const best = ranked[top]!;
   const margin = rivalAt >= 0 ? best.rank - ranked[order[rivalAt]!]!.rank : Infinity;
   return { best, margin, ambiguous: margin < options.minMargin, conflict, ranked: order.map((i) => ranked[i]!) };
+}
+
+/** 1 when candidate `i`'s stored question is `question` worded exactly (whitespace aside, case kept), else 0: a tie-break. */
+function exactWording(question: string, candidates: readonly MatchCandidate[], i: number): number {
+  return sameWording(question, candidates[i]!.prompt) ? 1 : 0;
 }

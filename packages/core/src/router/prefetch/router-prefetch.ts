@@ -14,7 +14,7 @@ import { PrefetchRegistry, type PrefetchedEntry } from '../../semantic-cache/pre
 import { SequenceModel } from '../../semantic-cache/predictive/sequence-model.js';
 import { RouterEmbedder } from '../../semantic-cache/router-embedder.js';
 import { SEMANTIC_EMBED_METADATA_KEY, SEMANTIC_GUARD_METADATA_KEY } from '../../semantic-cache/semantic-cache-hook.js';
-import { defaultLocalEmbedder } from '../../semantic-cache/semantic-cache.js';
+import { defaultLocalEmbedder, embeddingInput } from '../../semantic-cache/semantic-cache.js';
 import { questionOf } from '../../semantic-cache/semantic-namespace.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import type { DeploymentInfo, GenerateOptions, PromptOrRequest, RouterCallOptions, RouterEmbedResult, RouterEventName, RouterEvents, RouterResult } from '../types.js';
@@ -304,7 +304,8 @@ export class RouterPrefetch {
       }
       const question = questionOf(request);
       if (question === undefined) return;
-      const [vector] = await (await this.#getEmbedder()).embed([question]);
+      // As the semantic cache embeds it (lower-cased), so the shared embedder's cache serves both with one run.
+      const [vector] = await (await this.#getEmbedder()).embed([embeddingInput(question)]);
       if (this.#closed) return;
       st.observed++;
       const user = request.user ?? '';

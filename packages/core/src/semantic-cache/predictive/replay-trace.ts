@@ -2,7 +2,7 @@ import type { CacheScope } from '../../cache/cache-key.js';
 import type { Embedder } from '../../embeddings/embedder.js';
 import { makeUsage, type GenerateRequest } from '../../spec/index.js';
 import { MemorySemanticStore } from '../memory-semantic-store.js';
-import { SemanticCache } from '../semantic-cache.js';
+import { embeddingInput, SemanticCache } from '../semantic-cache.js';
 import { Prefetcher } from './prefetcher.js';
 import { SequenceModel } from './sequence-model.js';
 
@@ -66,7 +66,7 @@ export async function replayTrace(options: ReplayOptions): Promise<ReplayResult>
     now = e.at;
     const request: GenerateRequest = { messages: [{ role: 'user', content: e.question }], user: e.user };
     const scope: CacheScope = { tenant: e.tenant, models: ['m'] };
-    const [vector] = await options.embedder.embed([e.question]);
+    const [vector] = await options.embedder.embed([embeddingInput(e.question)]);
     if (await cache.lookup(request, scope, { embedding: vector! })) hits++;
     else await cache.store(request, scope, answer(request), { embedding: vector! });
     if (prefetcher) {
