@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RouterConfigInput, SemanticCacheConfigInput } from '../config/schema.js';
 import type { MockEngineOptions } from '../engines/mock/mock-engine.js';
+import { LLMError } from '../errors/llm-error.js';
 import { mockChatRouter } from '../test/mock-chat-router.test-helpers.js';
 import { LLMRouter } from './llm-router.js';
 import type { RouterEvents, RouterStreamPart } from './types.js';
@@ -150,6 +151,66 @@ describe('LLMRouter with cache.semantic', () => {
   it('an embedder that is not a deployment is refused when the router is created, naming the field', () => {
     // (Built lazily, such a cache would make every lookup a miss; SemanticCacheHook still reports it as cache:error.)
     expect(() => setup({ embedder: 'nope' })).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'cache.semantic.embedder' }));
+  });
+});
+
+describe('LLMRouter cacheOnly calls (a caller that may pay for nothing: the gateway for a tenant over its budget)', () => {
+  const refusal = () => new LLMError({ code: 'budget_exceeded', message: 'no budget left' });
+
+  it('serves an exact hit (generate and stream); a miss rejects with the given error and calls no model', async () => {
+    const { router, engine } = setup({}, {}, { cache: { exact: { enabled: true }, semantic: { enabled: true, embedder: 'emb', threshold: 0.9, guardAbove: 0.9 } } });
+    const first = await router.generate(QUESTION);
+    const err = refusal();
+    expect(await router.generate(QUESTION, { cacheOnly: err })).toMatchObject({ cached: 'exact', text: first.text, cost: { totalUsd: 0 } });
+    const replay = await collect(router.stream(QUESTION, { cacheOnly: err }));
+    expect(replay[0]).toMatchObject({ type: 'route', cached: 'exact' });
+    await expect(router.generate('Something never asked', { cacheOnly: err })).rejects.toBe(err);
+    const parts = await collect(router.stream('Something never asked', { cacheOnly: err }));
+    expect(parts).toEqual([{ type: 'error', error: err }]);
+    // A call that reads no cache is a miss too.
+    await expect(router.generate(QUESTION, { cacheOnly: err, cache: 'refresh' })).rejects.toBe(err);
+    expect(engine.calls).toBe(1);
+  });
+
+  it('skips the semantic cache when its embedder is a deployment (a paid call): a paraphrase is a miss without an embedding', async () => {
+    const { router, engine, embedder } = setup();
+    await router.generate(QUESTION);
+    expect((await router.generate(PARAPHRASE)).cached).toBe('semantic');
+    const embeds = embedder.embedCalls;
+    const err = refusal();
+    await expect(router.generate(PARAPHRASE, { cacheOnly: err })).rejects.toBe(err);
+    expect({ embeds: embedder.embedCalls - embeds, calls: engine.calls }).toEqual({ embeds: 0, calls: 1 });
+  });
+
+  it('a cascade rejects at once with the given error (its answer is no one cache entry)', async () => {
+    const router = new LLMRouter({
+      models: [
+        { name: 'weak', engine: 'mock', capabilities: ['chat', 'streaming'] },
+        { name: 'strong', engine: 'mock', capabilities: ['chat', 'streaming'] },
+      ],
+      routing: { strategy: 'priority', retries: { max: 0 }, cascades: [{ name: 'duo', weak: 'weak', strong: 'strong', verifier: 'arithmetic' }] },
+      cache: { exact: { enabled: true } },
+    });
+    routers.push(router);
+    const ends: RouterEvents['request:end'][] = [];
+    router.on('request:end', (e) => ends.push(e));
+    const err = refusal();
+    await expect(router.generate(QUESTION, { model: 'duo', cacheOnly: err })).rejects.toBe(err);
+    expect(await collect(router.stream(QUESTION, { model: 'duo', cacheOnly: err }))).toEqual([{ type: 'error', error: err }]);
+    expect(ends).toEqual([]);
+  });
+
+  it('an embed call rejects with the given error once planned and calls no embedding engine (embeddings are not cached)', async () => {
+    const { router, embedder } = setup({}, {}, { cache: { exact: { enabled: true } } });
+    await router.embed('hello world');
+    const embeds = embedder.embedCalls;
+    const err = refusal();
+    await expect(router.embed('hello world', { cacheOnly: err })).rejects.toBe(err);
+    // Bad input is still the input's error.
+    await expect(router.embed('hello world', { cacheOnly: err, dimensions: 0 })).rejects.toMatchObject({ code: 'invalid_request', param: 'dimensions' });
+    // So is input no deployment can take (token ids to mock engines): the plan's 400, before the cache-only refusal.
+    await expect(router.embed([[1, 2, 3]], { cacheOnly: err })).rejects.toMatchObject({ code: 'unsupported', message: expect.stringContaining('cannot embed token ids') });
+    expect(embedder.embedCalls - embeds).toBe(0);
   });
 });
 

@@ -31,7 +31,7 @@ import { cascadeModels } from './cascade/cascade-model-info.js';
 import { CascadeSet, type ResolvedCascade } from './cascade/cascade-set.js';
 import { streamCascade } from './cascade/cascade-stream.js';
 import { sumCost } from './cascade/sum-usage.js';
-import { addRefusedAnswers } from './refused-answer.js';
+import { addHedgeSpend } from './refused-answer.js';
 import { runCascade } from './cascade/run-cascade.js';
 import { PREFETCH_METADATA_KEY, RouterPrefetch } from './prefetch/router-prefetch.js';
 import { createRouterStream } from './router-stream.js';
@@ -340,6 +340,11 @@ export class LLMRouter {
     return true;
   }
 
+  /** Calls honour `cacheOnly` (`RouterCallOptions.cacheOnly`): a caller (the gateway) may ask for a cached answer only. */
+  get cacheOnlyCalls(): true {
+    return true;
+  }
+
   /** Name of the current default strategy. */
   get strategy(): string {
     return this.strategyName;
@@ -351,7 +356,8 @@ export class LLMRouter {
    * Embeddings for one text or a batch, from a deployment that can embed (capability `embeddings`,
    * configured or declared by its engine, and an engine with `embed()`): `model` picks it by name or
    * alias, else the strategy ranks the fit ones. Same retries, fallbacks, circuit breakers, timeouts,
-   * limits and abort as `generate`; not cached. Token ids as input (their count is their length) go only to
+   * limits and abort as `generate`; not cached (a `cacheOnly` call rejects with its error, after the input is checked
+   * and the call planned, so input no deployment can take gets its 400 first; it calls no engine). Token ids as input (their count is their length) go only to
    * deployments whose engine has `embedTokens()`, `options.dimensions` only to those declaring `embedDimensions`:
    * the others are left out (a 400 `unsupported` naming `input` or `dimensions` when none is left). Rejects with an
    * `LLMError`.
@@ -391,6 +397,9 @@ export class LLMRouter {
       if (checked.tokens) embed.tokens = true;
       if (dimensions !== undefined) embed.dimensions = true;
       const route = await this.planFor(call.request, planOptions, false, call.requestId, options.explain === true, embed);
+      // Embeddings are not cached: a cache-only call has nothing to be answered from (no engine is called). After the
+      // plan, so that input no deployment can take is refused as such (its 400) first.
+      if (options.cacheOnly) throw options.cacheOnly;
       const plan = this.executionPlan(call, route);
       const won = await runAttempts(this.host, plan, embedDriver(checked, options.headers, dimensions));
       const d = won.deployment;
@@ -407,8 +416,9 @@ export class LLMRouter {
         attempts: plan.attempts,
       };
       if (route.decision) result.decision = route.decision;
-      // Answers refused on other hedge lanes were billed by their providers: they are the call's spend too.
-      if (won.lost) addRefusedAnswers(result, won.lost, plan.order);
+      // Answers refused on other hedge lanes, or completed there after this one won, were billed by their providers:
+      // they are the call's spend too.
+      if (won.lost || won.late) addHedgeSpend(result, won.lost, plan.order, won.late);
       won.lease.succeed(usage.totalTokens);
       this.endEmbed(call, result, undefined);
       return result;
@@ -424,6 +434,8 @@ export class LLMRouter {
     if (this.cascades !== undefined) {
       const cascade = this.cascades.get(options.model);
       if (cascade) {
+        // A cascade's answer is no one cache entry (its steps', a verifier's judgement): served only by calls.
+        if (options.cacheOnly) throw options.cacheOnly;
         const result = await runCascade(this.cascadeHost(), cascade, input, options);
         this.noteCascadeAnswer(result);
         return result;
@@ -440,6 +452,7 @@ export class LLMRouter {
           return hit;
         }
       }
+      if (options.cacheOnly) throw options.cacheOnly;
       const planned = this.planFor(call.request, options, false, call.requestId, options.explain === true, undefined, inputTokensOf(call));
       const route = planned instanceof Promise ? await planned : planned;
       const plan = this.executionPlan(call, route);
@@ -447,6 +460,9 @@ export class LLMRouter {
       let result: RouterResult;
       try {
         result = this.buildResult(call, won.deployment, won.value, plan, route, undefined);
+        // Answers other hedge lanes completed after this one won (or lost with a refused answer's spend) were billed by
+        // their providers: the call's spend too.
+        if (won.late || won.lost) addHedgeSpend(result, won.lost, plan.order, won.late);
       } catch (e) {
         won.lease.release();
         throw e;
@@ -464,6 +480,24 @@ export class LLMRouter {
     }
   }
 
+  /** A stream that ends with `error` at once, having called nothing. */
+  private failedStream(options: GenerateOptions, error: LLMError): RouterStream {
+    return createRouterStream({
+      host: this.host,
+      requestId: options.requestId ?? this.generateId(),
+      startedAt: this.now(),
+      headers: undefined,
+      estimatedInputTokens: () => 0,
+      cached: () => Promise.reject(error),
+      plan: () => Promise.reject(error),
+      build: () => {
+        throw error;
+      },
+      store: () => Promise.resolve(),
+      end: () => {},
+    });
+  }
+
   /** `generate` over a message list. */
   chat(messages: ChatMessage[], options: GenerateOptions = {}): Promise<RouterResult> {
     return this.generate({ messages }, options);
@@ -477,6 +511,7 @@ export class LLMRouter {
     if (this.cascades !== undefined) {
       const cascade = this.cascades.get(options.model);
       if (cascade) {
+        if (options.cacheOnly) return this.failedStream(options, options.cacheOnly);
         const stream = streamCascade(this.cascadeHost(), cascade, input, options);
         stream.result.then((r) => this.noteCascadeAnswer(r), () => {});
         return stream;
@@ -486,21 +521,7 @@ export class LLMRouter {
     try {
       call = this.begin(input, options, true);
     } catch (e) {
-      const error = toLLMError(e);
-      return createRouterStream({
-        host: this.host,
-        requestId: options.requestId ?? this.generateId(),
-        startedAt: this.now(),
-        headers: undefined,
-        estimatedInputTokens: () => 0,
-        cached: () => Promise.reject(error),
-        plan: () => Promise.reject(error),
-        build: () => {
-          throw error;
-        },
-        store: () => Promise.resolve(),
-        end: () => {},
-      });
+      return this.failedStream(options, toLLMError(e));
     }
     const stream = createRouterStream({
       host: this.host,
@@ -510,7 +531,8 @@ export class LLMRouter {
       estimatedInputTokens: () => inputTokensOf(call),
       // No lookup (no promise) for a call that reads no cache; planning is synchronous unless something waits.
       cached: () => (call.cacheRead ? this.cacheLookup(call) : undefined),
-      plan: () => (this.pricing ? this.pricing.then(() => this.streamPlan(call, options)) : this.streamPlan(call, options)),
+      // A cache-only call that found nothing fails with its error: no provider is called.
+      plan: () => (options.cacheOnly ? Promise.reject(options.cacheOnly) : this.pricing ? this.pricing.then(() => this.streamPlan(call, options)) : this.streamPlan(call, options)),
       build: (d, result, plan, route, ttftMs) => this.buildResult(call, d, result, plan, route, ttftMs),
       store: (result) => this.cacheStore(call, result),
       primed: (d, route) => {
@@ -681,7 +703,7 @@ export class LLMRouter {
     // Checked here, not at the tenant's first call (which would fail): register a custom strategy first.
     this.checkStrategyName(config.preferences.strategy, 'preferences.strategy', 'tenant config');
     const old = this.tenants.get(config.id);
-    const own = this.ownDeployments(config, old, '', options.useEnv === false);
+    const own = this.ownDeployments(config, old, '', options.useEnv === false, options.incarnation);
     for (const d of this.tenants.set(config, own, this.deployments)) this.retire(d);
     if (this.config.version === 3) {
       const known = this.config.tenants.some((t) => t.id === config.id);
@@ -879,8 +901,8 @@ export class LLMRouter {
       };
       if (d.config.alias !== undefined) info.alias = d.config.alias;
       if (d.tenant !== undefined) info.tenant = d.tenant;
-      // Whether an embed call with `dimensions` may plan it (an engine that cannot be created is planned for none).
-      if (capabilities.includes('embeddings')) info.embedDimensions = embedsDimensions(d);
+      // Whether an embed call with `dimensions` / token ids may plan it (an engine that cannot be created is planned for none).
+      if (capabilities.includes('embeddings')) embedForms(d, info);
       // Frozen (the deployment's own): the caller cannot change what the router bills with.
       if (d.price) info.price = d.price;
       return info;
@@ -969,7 +991,7 @@ export class LLMRouter {
    * a changed one takes over its predecessor's limiter state. `path` prefixes error params (`tenants.0.`).
    * `isolated`: models a tenant brings (the environment of their `apiKeyEnv` only, no pre-built engine).
    */
-  private ownDeployments(config: TenantConfig, old: TenantView | undefined, path: string, isolated = false): RouterDeployment[] {
+  private ownDeployments(config: TenantConfig, old: TenantView | undefined, path: string, isolated = false, incarnation?: string | number): RouterDeployment[] {
     return config.models.map((m, i) => {
       for (const [field, name] of [['name', m.name], ['alias', m.alias]] as const) {
         if (name !== undefined && this.cascades?.get(name)) {
@@ -978,9 +1000,10 @@ export class LLMRouter {
       }
       const prev = old?.own.find((d) => d.name === m.name);
       const context = isolated ? this.namedEnvContext(m.apiKeyEnv) : undefined;
-      if (prev && prev.version === configVersion(m) && prev.engineContext === (context ?? this.engineContext)) return prev;
-      const d = this.createDeployment(m, `${path}models.${i}`, config.id, context);
-      if (prev) d.inheritLimiter(prev);
+      // (Another incarnation of the tenant is another customer: new deployments, with circuits of their own.)
+      if (prev && prev.version === configVersion(m) && prev.engineContext === (context ?? this.engineContext) && prev.incarnation === incarnation) return prev;
+      const d = this.createDeployment(m, `${path}models.${i}`, config.id, context, incarnation);
+      if (prev && prev.incarnation === incarnation) d.inheritLimiter(prev);
       return d;
     });
   }
@@ -997,7 +1020,7 @@ export class LLMRouter {
     if (this.closed) throw new LLMError({ code: 'engine_unavailable', message: 'The router is closed' });
   }
 
-  private createDeployment(config: ModelConfig, path: string, tenant?: string, isolated?: EngineContext): RouterDeployment {
+  private createDeployment(config: ModelConfig, path: string, tenant?: string, isolated?: EngineContext, incarnation?: string | number): RouterDeployment {
     // An own property only: a model named "constructor" (a tenant's, say) must not find Object.prototype's. A model a
     // tenant brings (`isolated`) never gets one: it would serve the tenant with the operator's engine and key.
     const engines = isolated ? undefined : this.options.engines;
@@ -1023,6 +1046,7 @@ export class LLMRouter {
       priceTable: this.priceTable,
       circuitStore: this.options.circuitStore,
       tenant,
+      incarnation,
       statsAlpha: this.options.statsAlpha,
       errorRateHalfLifeMs: this.options.errorRateHalfLifeMs,
       onCircuit: (deployment, from, to) => {
@@ -1109,7 +1133,8 @@ export class LLMRouter {
   }
 
   private end(call: Call, result: RouterResult | undefined, error: LLMError | undefined): void {
-    if (result && this.prefetch && call.metadata[PREFETCH_METADATA_KEY] !== true && call.options.cache !== false) void this.prefetch.observe(call.request, call.options, result);
+    // (Not a cache-only call's: what it learned could start paid prefetches for a caller that may not pay.)
+    if (result && this.prefetch && call.metadata[PREFETCH_METADATA_KEY] !== true && call.options.cache !== false && call.options.cacheOnly === undefined) void this.prefetch.observe(call.request, call.options, result);
     if (!this.emitter.has('request:end')) return;
     const payload: RouterEvents['request:end'] = { requestId: call.requestId, stream: call.stream, kind: call.kind, metadata: call.metadata };
     if (result) payload.result = result;
@@ -1334,9 +1359,11 @@ export class LLMRouter {
         this.cacheError('exact', e, call.requestId);
       }
     }
-    if (!hit && this.semantic.enabled) {
+    // A cache-only call pays for nothing: the semantic cache only with a free embedder, and without a guard call.
+    const only = call.options.cacheOnly !== undefined;
+    if (!hit && this.semantic.enabled && (!only || this.semantic.freeEmbedding)) {
       // (The call takes the cost of a guard call that turns the match into a miss: `call.guardCost`.)
-      const s = await this.semantic.lookup(call.request, scope, call.options.signal, call.requestId, call); // never throws
+      const s = await this.semantic.lookup(call.request, scope, call.options.signal, call.requestId, call, only); // never throws
       if (s) {
         hit = s.answer;
         score = s.score;
@@ -1455,15 +1482,19 @@ function quoteName(name: string): string {
 }
 
 /**
- * Whether `d`'s engine declares `embedDimensions` (`DeploymentInfo.embedDimensions`); false when it cannot be created.
- * A model loaded in process (`gguf`, `onnx`: neither takes `dimensions`) is not created for this: `models()` must not
- * load a model file.
+ * Sets `info.embedDimensions` (`d`'s engine declares `embedDimensions`) and `info.embedTokens` (it has `embedTokens()`);
+ * both false when it cannot be created. A model loaded in process (`gguf`, `onnx`: neither takes `dimensions` nor
+ * token ids) is not created for this: `models()` must not load a model file.
  */
-function embedsDimensions(d: RouterDeployment): boolean {
-  if (!d.engineCreated && IN_PROCESS_ENGINES.has(d.config.engine)) return false;
+function embedForms(d: RouterDeployment, info: DeploymentInfo): void {
+  info.embedDimensions = false;
+  info.embedTokens = false;
+  if (!d.engineCreated && IN_PROCESS_ENGINES.has(d.config.engine)) return;
   try {
-    return d.engine().embedDimensions === true;
+    const engine = d.engine();
+    info.embedDimensions = engine.embedDimensions === true;
+    info.embedTokens = typeof engine.embedTokens === 'function';
   } catch {
-    return false;
+    // Planned for no embed call.
   }
 }

@@ -134,6 +134,15 @@ export interface RouterCallOptions {
   signal?: AbortSignal;
   /** `false` bypasses the cache; `'refresh'` skips lookup but stores. Default: as configured. */
   cache?: boolean | 'refresh';
+  /**
+   * Answers the call only from the router's caches, with no paid call: the exact cache, then the semantic cache when
+   * its embedder costs nothing (`local-use`), where a match the guard would judge is a miss (no guard call). No
+   * provider is called: a miss (a cascade's call too, a call that reads no cache, an `embed` call: embeddings are not
+   * cached) rejects with this error, the reason no model may be asked (the gateway's `budget_exceeded` for a tenant
+   * whose budget cannot cover a call: a cached answer costs nothing). A hit is the call's result as usual (cost 0).
+   * An `embed` call is planned first: input no deployment can take rejects with its own 400 instead.
+   */
+  cacheOnly?: LLMError;
   /** Include the decision with candidates and scores in the result. */
   explain?: boolean;
   /** Capabilities the answer needs beyond those implied by the request (tools, json, vision are implied). */
@@ -256,6 +265,13 @@ export interface SetTenantOptions {
    * `RouterOptions.engines`. Default true (the router's `env`).
    */
   useEnv?: boolean;
+  /**
+   * The tenant's incarnation (the gateway passes its `createdAt`): its own models' circuits are keyed by it, so a
+   * tenant created again under the id (another customer) starts with closed circuits in a shared circuit store
+   * (Redis), not with the old one's. A `setTenant` with another incarnation also makes its own models anew (new stats).
+   * Default: none (keyed by the tenant id alone).
+   */
+  incarnation?: string | number;
 }
 
 /** A strategy given as a bare function. */
@@ -290,6 +306,11 @@ export interface DeploymentInfo {
    * call's `dimensions`; the router leaves the others out of such a call's plan). Absent for the others.
    */
   embedDimensions?: boolean;
+  /**
+   * For a deployment with the `embeddings` capability: whether its engine has `embedTokens()` (takes token ids as an
+   * `embed` call's input; the router leaves the others out of such a call's plan). Absent for the others.
+   */
+  embedTokens?: boolean;
   /**
    * Set for a cascade (`routing.cascades`), a virtual model with engine `cascade`: its definition. Its
    * `price` is the sum of its two models' prices, its `stats` the weak model's.
@@ -422,7 +443,9 @@ export interface RouterResult extends GenerateResult {
    * The part of `cost` paid for stream attempts that failed before their first content part after their provider
    * reported usage (a cut after Anthropic's `message_start`, which reports the prompt: the provider bills it), when
    * a later attempt (a retry, a fallback) answered; at the failed deployments' prices. A hedge loser's is not in it
-   * (cancelled by the router, as before). Non-streamed calls have none: a cut or unparseable body reports no usage
+   * (cancelled by the router, as before), except, for a non-streamed call, an answer another lane completed in the
+   * same turn as the winner's, before the router could cancel it (billed: its reported usage, at its deployment's
+   * price). Non-streamed calls have no other: a cut or unparseable body reports no usage
    * (and is never sent again).
    */
   failedAttemptsCost?: Cost;
@@ -547,8 +570,9 @@ export interface RouterEmbedResult {
    */
   cost: Cost;
   /**
-   * The part of `cost` paid for answers the router refused on other hedge lanes before this one answered (their
-   * vectors were not `dimensions` long; their providers billed them), at their deployments' prices. Absent when none.
+   * The part of `cost` paid for answers the router refused on other hedge lanes (their vectors were not `dimensions`
+   * long; their providers billed them), and for answers other lanes completed in the same turn as this one, before the
+   * router could cancel them, at their deployments' prices. Absent when none.
    */
   failedAttemptsCost?: Cost;
   /** The tokens of those answers: not in `usage`, which is the answer's (a ledger adds them, as `RouterResult`'s). */

@@ -16,6 +16,8 @@ export interface SelectionParams {
   minMargin: number;
   /** The number rule (`MatchSelectionOptions.numbers`); default true, as the cache decides. */
   numbers?: boolean;
+  /** The negation rule (`MatchSelectionOptions.negation`); default true, as the cache decides. */
+  negation?: boolean;
 }
 
 /** A query's decision under one rule: the chosen entry and its cosine, or undefined when ambiguous/empty. */

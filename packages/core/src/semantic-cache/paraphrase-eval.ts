@@ -212,8 +212,8 @@ export async function evaluateParaphrases(options: ParaphraseEvalOptions): Promi
   for (let i = 0; i < options.unrelated.length; i++) await lookup(options.unrelated[i]!, unrelatedVectors[i]!, undefined, i % Math.max(1, folds));
   await cache.backend.close(); // not cache.close(): the embedder is the caller's
 
-  // The baseline: the nearest by cosine, no ambiguity rule, no number rule.
-  const baseline = decideAll(queries, { lexicalWeight: 0, minMargin: 0, numbers: false });
+  // The baseline: the nearest by cosine, no ambiguity rule, no number rule, no negation rule.
+  const baseline = decideAll(queries, { lexicalWeight: 0, minMargin: 0, numbers: false, negation: false });
   // Consistency: the lookup's decisions equal selectMatch's on the recorded candidates.
   const w = selection.scoring === 'hybrid' ? selection.lexicalWeight : 0;
   const redecided = decideAll(queries, { lexicalWeight: w, minMargin: selection.minMargin });

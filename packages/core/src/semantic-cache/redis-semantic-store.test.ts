@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeUsage, type GenerateRequest } from '../spec/index.js';
+import { connectRedis, type RedisHandle } from '../stores/redis/redis-connection.js';
 import { createSemanticCache } from './create-semantic-cache.js';
 import { RedisSemanticStore } from './redis-semantic-store.js';
 import { SemanticCache } from './semantic-cache.js';
@@ -43,6 +44,25 @@ afterAll(() => {
   execFileSync('bash', [script, 'stop', ownDir], { stdio: 'ignore' });
   rmSync(ownDir, { recursive: true, force: true });
 });
+
+/**
+ * Runs `setUser` (an `ACL SETUSER` with `&*`), or says why this Redis cannot: its version below 6.2 (from `INFO
+ * server`), or the command's refusal (no admin rights, ACL disabled by a managed service). Undefined when it ran.
+ */
+async function aclUserUnsupported(admin: RedisHandle, setUser: string[]): Promise<string | undefined> {
+  const where = process.env.LLMRR_TEST_REDIS_URL ? 'the Redis at LLMRR_TEST_REDIS_URL' : 'the local redis-server';
+  const info = await admin.command<string>(['INFO', 'server']).catch(() => '');
+  const version = /redis_version:(\d+)\.(\d+)/.exec(String(info));
+  if (version && Number(version[1]) * 100 + Number(version[2]) < 602) {
+    return `${where} is Redis ${version[1]}.${version[2]}: a test user with the ACL channel rule '&*' needs Redis >= 6.2`;
+  }
+  try {
+    await admin.command(setUser);
+    return undefined;
+  } catch (e) {
+    return `${where} refused ACL SETUSER (admin rights needed to make a test user): ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
 
 const scope = { models: ['m1'], tenant: 'acme' };
 const ask = (content: string): GenerateRequest => ({ messages: [{ role: 'user', content }] });
@@ -144,6 +164,45 @@ describe('RedisSemanticStore (real redis-server)', () => {
     expect((await b.lookup(ask('gamma three'), scope))?.answer.text).toBe('C');
     expect(await a.backend.size()).toBe(2);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('drops keys with UNLINK, never a blocking DEL: a client whose ACL refuses DEL erases, evicts and clears as before', async (ctx) => {
+    if (skipReason) return ctx.skip(skipReason);
+    const admin = await connectRedis(url, '', 'test admin');
+    const user = `nodel${process.pid}-${++n}`;
+    // Everything but DEL (commands a script calls included): a DEL anywhere fails with NOPERM. A user of its own
+    // needs ACL (Redis >= 6) and the rights to make one, the channel rule `&*` Redis >= 6.2: a Redis given by
+    // LLMRR_TEST_REDIS_URL that cannot (an older one, a managed one without admin rights) skips the test.
+    const cannot = await aclUserUnsupported(admin, ['ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-del']);
+    if (cannot !== undefined) {
+      await admin.release();
+      return ctx.skip(cannot);
+    }
+    try {
+      const as = new URL(url);
+      as.username = user;
+      as.password = 'pw';
+      const prefix = `t${process.pid}-unlink${n}`;
+      const cache = new SemanticCache({ config: { ...config, maxEntries: 3 }, embedder: new BagOfWordsEmbedder(), store: await RedisSemanticStore.connect({ url: as.toString(), prefix, maxEntries: 3 }) });
+      await cache.store(ask('alpha one'), scope, answer('A'), { user: 'u1' });
+      await cache.store(ask('beta two'), scope, answer('B'), { user: 'u2' });
+      await cache.store(ask('gamma three'), { ...scope, tenant: 'globex' }, answer('G'), { user: 'u1' });
+      // Past the cap: the least recently used entry (alpha) is dropped by the add script.
+      await cache.store(ask('delta four'), scope, answer('D'));
+      expect(await cache.lookup(ask('alpha one'), scope)).toBeUndefined();
+      expect(await cache.eraseUser('acme', 'u2')).toBe(1);
+      expect(await cache.eraseTenant('acme')).toBe(1);
+      expect([await cache.lookup(ask('beta two'), scope), await cache.lookup(ask('delta four'), scope)]).toEqual([undefined, undefined]);
+      expect((await cache.lookup(ask('gamma three'), { ...scope, tenant: 'globex' }))?.answer.text).toBe('G');
+      // No key of the erased tenant is left (entries, erasure sets).
+      expect(await admin.command<string[]>(['KEYS', `${prefix}*acme*`])).toEqual([]);
+      await cache.clear();
+      expect(await cache.backend.size()).toBe(0);
+      await cache.close();
+    } finally {
+      await admin.command(['ACL', 'DELUSER', user]);
+      await admin.release();
+    }
   });
 
   it('is built from config and fails fast with a clear error when Redis is unreachable', async (ctx) => {

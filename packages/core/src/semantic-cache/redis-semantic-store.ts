@@ -11,7 +11,10 @@ import { VectorCatalog, type CatalogMeta } from './vector-catalog.js';
  * Lua that drops entry `id` (a string) for good: its hash, log and rank, and its id from the erasure sets that
  * the owners hash (KEYS[7] of ADD, KEYS[3] of DROP) names for it (`t<id>`, `u<id>`; entries written before the
  * store kept owners have none: erasure deletes their ids with the sets). Returns 1 when the hash still existed.
- * Needs locals `log`, `lru`, `owners`, `entry` (the entry key prefix). Redis deletes a set left empty.
+ * Needs locals `log`, `lru`, `owners`, `entry` (the entry key prefix). Redis deletes a set left empty. Keys are
+ * dropped with UNLINK (Redis >= 4: the key goes at once, its memory, a vector and an answer, is freed in the
+ * background), as everywhere in this store: a tenant's erasure never blocks Redis for other callers. (The store
+ * needs Redis >= 5 anyway: ZPOPMIN.)
  */
 const DROP_ENTRY = `
 local function drop(id)
@@ -21,7 +24,7 @@ local function drop(id)
   redis.call('HDEL', owners, 't' .. id, 'u' .. id)
   redis.call('ZREM', log, id)
   redis.call('ZREM', lru, id)
-  return redis.call('DEL', entry .. id)
+  return redis.call('UNLINK', entry .. id)
 end
 `;
 
@@ -263,7 +266,7 @@ export class RedisSemanticStore implements SemanticStore {
       n += await this.#drop(chunk);
       for (const id of chunk) this.#catalog.remove(Number(id));
     }
-    await this.#command(['DEL', setKey]); // (ids of entries written before the owners hash)
+    await this.#command(['UNLINK', setKey]); // (ids of entries written before the owners hash)
     return n;
   }
 
@@ -274,7 +277,7 @@ export class RedisSemanticStore implements SemanticStore {
     let cursor = '0';
     do {
       const [next, keys] = await this.#command<[string, string[]]>(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500']);
-      if (keys.length > 0) await this.#command(['DEL', ...keys]);
+      if (keys.length > 0) await this.#command(['UNLINK', ...keys]);
       cursor = next;
     } while (cursor !== '0');
     for (const id of this.#catalog.select((m) => m.tenant === tenant)) this.#catalog.remove(id);
@@ -294,7 +297,7 @@ export class RedisSemanticStore implements SemanticStore {
     do {
       const [next, keys] = await this.#command<[string, string[]]>(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500']);
       const doomed = keys.filter((key) => key !== this.#k.seq); // ids keep growing: other processes track them
-      if (doomed.length > 0) await this.#command(['DEL', ...doomed]);
+      if (doomed.length > 0) await this.#command(['UNLINK', ...doomed]);
       cursor = next;
     } while (cursor !== '0');
     this.#catalog.clear();

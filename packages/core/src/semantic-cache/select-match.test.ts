@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diceOf, normalizeForLexical, sameText, sameWording, textKey, trigramDice, trigrams } from './lexical-similarity.js';
+import { differsInNegation, negationProfile } from './negation-tokens.js';
 import { numbersOf, sameNumbers } from './number-tokens.js';
 import { selectMatch, type MatchSelectionOptions } from './select-match.js';
 
@@ -187,5 +188,76 @@ describe('numbersOf, sameNumbers', () => {
     expect(sameNumbers('from 5 to 3', 'from 3 to 5')).toBe(false);
     expect(sameNumbers('1.5 litres', '1.50 litres')).toBe(false); // as written: "1.50" may say something "1.5" does not
     expect(sameNumbers('load 07', 'load 7')).toBe(true);
+  });
+});
+
+describe('negationProfile, differsInNegation', () => {
+  it('counts negations (words, "n\'t" contractions with or without the apostrophe) and keeps the other words, a contraction as its verb', () => {
+    expect(negationProfile("Why doesn't it work? It can\u2019t, won't, cannot; dont worry")).toEqual({
+      negations: 5,
+      words: new Set(['why', 'does', 'it', 'work', 'can', 'will', 'do', 'worry']),
+    });
+    expect(negationProfile('no one has never had none, nothing, nobody, nowhere, neither nor without').negations).toBe(9);
+    // A leading "No," answers a yes/no question: not a negation of what follows ("no" inside a sentence is).
+    expect(negationProfile('No, it is there.').negations).toBe(0);
+    expect(negationProfile('No dataset script is needed').negations).toBe(1);
+    expect(negationProfile('Is it safe? No, it is not.').negations).toBe(2);
+  });
+
+  it('reads a contraction typed with another apostrophe (U+00B4, backtick, U+2018, U+02BC, U+FF07) as with \', and one with a further contraction', () => {
+    const base = 'Why does my Python script work on Linux?';
+    for (const apostrophe of ['\u00b4', '`', '\u2018', '\u02bc', '\uff07']) {
+      const flipped = `Why doesn${apostrophe}t my Python script work on Linux?`;
+      expect({ flipped, profile: negationProfile(flipped), flip: differsInNegation(base, flipped) }).toEqual({
+        flipped,
+        profile: { negations: 1, words: new Set(['why', 'does', 'my', 'python', 'script', 'work', 'on', 'linux']) },
+        flip: true,
+      });
+    }
+    // Every apostrophe of a word, not only its first.
+    expect(negationProfile("Shouldn't've I done it?")).toEqual({ negations: 1, words: new Set(['should', 'i', 'done', 'it']) });
+    expect(negationProfile('Shouldn\u2019t\u2019ve I done it?').negations).toBe(1);
+    expect(negationProfile('Shouldn\u00b4t`ve I done it?').negations).toBe(1);
+    // Only between two letters: quote marks around words are not part of them.
+    expect(negationProfile('Is `no` a \u2018not\u2019 here?')).toEqual({ negations: 2, words: new Set(['is', 'a', 'here']) });
+  });
+
+  it('a different number of negations in otherwise much the same words is a flip; a rewording with a negation is not', () => {
+    const flips: Array<[string, string]> = [
+      ['Is it safe to eat raw eggs?', 'Is it not safe to eat raw eggs?'],
+      ['Is it safe to eat raw eggs?', 'Is eating raw eggs not safe?'],
+      ['Why does my Python script work on Linux?', "Why doesn't my Python script work on Linux?"],
+      ['What foods contain gluten?', "Which foods don't contain gluten?"],
+      ['How do I run the tests with coverage?', 'How do I run the tests without coverage?'],
+      ['Who can vote in US elections?', 'Who cannot vote in US elections?'],
+      ['When should you water succulents?', 'When should you never water succulents?'],
+      // The number, not its parity.
+      ['Is it safe to swim after eating?', 'Is it never not safe to swim after eating?'],
+    ];
+    for (const [a, b] of flips) expect({ a, b, flip: differsInNegation(a, b) }).toEqual({ a, b, flip: true });
+    const same: Array<[string, string]> = [
+      // The same negations, another wording.
+      ["Why doesn't my script run?", 'Why does my script not run?'],
+      ["I can't log in", 'I cannot log in'],
+      // A leading "No," is an answer's interjection.
+      ['No, it does not exist in version 2.10.0.', 'Version 2.10.0 does not have it.'],
+      // A negation in a rewording that changes more than it: "optional" for "not mandatory" (GPTCache paraphrase pairs).
+      [
+        'The `with_details` parameter is optional and defaults to `False`. It is used to return the full details on the datasets instead of only the short name.',
+        'The `with_details` parameter is not mandatory and is set to `False` by default. It can be used to get the full information about the datasets rather than just the short name.',
+      ],
+      ['The `slice` method computes a zero-copy slice of the table.', 'The `slice` method produces a slice of the table without any copying.'],
+    ];
+    for (const [a, b] of same) expect({ a, b, flip: differsInNegation(a, b) }).toEqual({ a, b, flip: false });
+    // Where little else changes the rewording looks like a flip (a miss by default: the guard decides).
+    expect(differsInNegation('The parameter is optional and defaults to False.', 'The parameter is not mandatory and defaults to False.')).toBe(true);
+  });
+
+  it('selectMatch calls a chosen question that differs in negation a conflict, and chooses no other one in its place', () => {
+    const s = selectMatch('Is it not safe to eat raw eggs?', [{ score: 0.977, prompt: 'Is it safe to eat raw eggs?' }, { score: 0.8, prompt: 'Is it not safe to eat raw fish?' }], HYBRID)!;
+    expect([s.best.candidate.prompt, s.conflict]).toEqual(['Is it safe to eat raw eggs?', true]);
+    expect(selectMatch('Is it not safe to eat raw eggs?', [{ score: 0.98, prompt: 'Is it not safe to eat raw eggs?' }], HYBRID)!.conflict).toBe(false);
+    // Measuring the rule: off, no conflict.
+    expect(selectMatch('Is it not safe to eat raw eggs?', [{ score: 0.977, prompt: 'Is it safe to eat raw eggs?' }], { ...HYBRID, negation: false })!.conflict).toBe(false);
   });
 });

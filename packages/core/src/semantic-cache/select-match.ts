@@ -1,4 +1,5 @@
 import { diceWithText, sameText, sameWording, textKey, trigrams } from './lexical-similarity.js';
+import { differsInNegation } from './negation-tokens.js';
 import { numbersOf, sameNumberList } from './number-tokens.js';
 
 /** How a stored question is chosen among the nearest candidates (see `cache.semantic.scoring`). */
@@ -15,6 +16,11 @@ export interface MatchSelectionOptions {
    * true (what the cache does); false only to measure the rule (the eval's plain-cosine baseline).
    */
   numbers?: boolean;
+  /**
+   * Whether a chosen question that differs from the question in negation (`differsInNegation`) is a `conflict`.
+   * Default true (what the cache does); false only to measure the rule (the eval's plain-cosine baseline).
+   */
+  negation?: boolean;
 }
 
 /** A candidate from the vector search: its cosine similarity and the stored question. */
@@ -45,8 +51,9 @@ export interface MatchSelection<T extends MatchCandidate> {
   /** `margin < minMargin`: two different stored questions fit about equally well. */
   ambiguous: boolean;
   /**
-   * The chosen question names other numbers than the question ("12 miles" for "10 miles", "2+3" for "2+2"): a close
-   * match whose answer is the other number's. Not served unguarded (the guard decides, a miss by default).
+   * The chosen question names other numbers than the question ("12 miles" for "10 miles", "2+3" for "2+2"), or
+   * differs from it in negation ("Is it not safe to ..." for "Is it safe to ..."): a close match whose answer is the
+   * other question's. Not served unguarded (the guard decides, a miss by default).
    */
   conflict: boolean;
   /** Every candidate, best ranking score first (`best` is not the first when the number rule passed over others). */
@@ -60,7 +67,9 @@ export interface MatchSelection<T extends MatchCandidate> {
  * (identifiers, numbers, names) tells apart. Exact repeats of the chosen question (same text after
  * lower-casing and whitespace) are not rivals: they are the same question stored twice. With the number rule the
  * best-ranked candidate naming the question's numbers is chosen; when none does, the top one is, as a `conflict`.
- * A candidate naming other numbers is no rival (never served for it).
+ * A candidate naming other numbers is no rival (never served for it). With the negation rule a chosen question that
+ * differs from the question in negation is a `conflict` too (no other candidate is chosen in its place: on the
+ * paraphrase pairs, passing over it to the next one served more wrong answers than it saved).
  */
 export function selectMatch<T extends MatchCandidate>(
   question: string,
@@ -91,7 +100,7 @@ export function selectMatch<T extends MatchCandidate>(
   const top = order[at]!;
   const topText = candidates[top]!.prompt;
   const topKey = textKey(topText);
-  const conflict = agrees !== undefined && !agrees[at]!;
+  const conflict = (agrees !== undefined && !agrees[at]!) || (options.negation !== false && differsInNegation(question, topText));
   const rivalAt = order.findIndex((i, k) => i !== top && !sameText(candidates[i]!.prompt, topText, textKey(candidates[i]!.prompt), topKey) && (agrees === undefined || agrees[k]!));
   const best = ranked[top]!;
   const margin = rivalAt >= 0 ? best.rank - ranked[order[rivalAt]!]!.rank : Infinity;

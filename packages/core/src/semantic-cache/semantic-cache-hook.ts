@@ -52,6 +52,11 @@ export class SemanticCacheHook {
    * a cache given ready-made (its guard may be anything).
    */
   readonly paidGuard: boolean;
+  /**
+   * Whether a lookup's embedding costs nothing: the in-process `local-use` embedder of a cache built from the config
+   * (a deployment's embedding is a paid call; a cache given ready-made may embed with anything).
+   */
+  readonly freeEmbedding: boolean;
   #cache: Promise<SemanticCache | undefined> | undefined;
 
   constructor(
@@ -60,6 +65,7 @@ export class SemanticCacheHook {
   ) {
     this.enabled = config?.enabled === true;
     this.paidGuard = this.enabled && (deps.cache !== undefined || (config?.guardModel !== undefined && (config.guard === 'verify' || config.guard === 'adapt')));
+    this.freeEmbedding = this.enabled && deps.cache === undefined && (config?.embedder ?? 'local-use') === 'local-use';
     if (deps.cache) this.#cache = Promise.resolve(deps.cache);
   }
 
@@ -95,13 +101,14 @@ export class SemanticCacheHook {
 
   /**
    * `requestId` names the live call a guard call is made for; `spent` is filled with the cost of a guard call that
-   * turned the match into a miss (`SemanticLookupOptions.spent`).
+   * turned the match into a miss (`SemanticLookupOptions.spent`); `noGuard`: a match the guard would judge is a miss
+   * without a guard call (`SemanticLookupOptions.noGuard`).
    */
-  async lookup(request: GenerateRequest, scope: CacheScope, signal?: AbortSignal, requestId?: string, spent?: SemanticLookupSpend): Promise<SemanticHit | undefined> {
+  async lookup(request: GenerateRequest, scope: CacheScope, signal?: AbortSignal, requestId?: string, spent?: SemanticLookupSpend, noGuard?: boolean): Promise<SemanticHit | undefined> {
     const cache = await this.cache();
     if (!cache) return undefined;
     try {
-      return await cache.lookup(request, scope, { ...(signal ? { signal } : {}), ...(requestId !== undefined ? { requestId } : {}), ...(spent ? { spent } : {}) });
+      return await cache.lookup(request, scope, { ...(signal ? { signal } : {}), ...(requestId !== undefined ? { requestId } : {}), ...(spent ? { spent } : {}), ...(noGuard ? { noGuard } : {}) });
     } catch (e) {
       this.deps.onError?.(toLLMError(e));
       return undefined;

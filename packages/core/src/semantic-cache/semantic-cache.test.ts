@@ -112,6 +112,15 @@ describe('SemanticCache', () => {
     expect(c.stats).toMatchObject({ verified: 1, guardMisses: 2 });
   });
 
+  it('noGuard (a cache-only call): a match the guard would judge is a miss without a guard call, counted apart from guardMisses', async () => {
+    let calls = 0;
+    const c = cache({ threshold: 0.8, guardAbove: 0.95, guard: 'verify' }, { guard: { verify: async () => (calls++, true) } });
+    await c.store(ask(Q), scope, answer());
+    expect(await c.lookup(ask(CLOSE), scope, { noGuard: true })).toBeUndefined();
+    expect(await c.lookup(ask(Q), scope, { noGuard: true })).toMatchObject({ answer: { text: 'Paris.' } });
+    expect({ calls, stats: c.stats }).toMatchObject({ calls: 0, stats: { unguardedMisses: 1, guardMisses: 0, misses: 1, hits: 1 } });
+  });
+
   it('guard "adapt" through a model: the answer is rewritten for the new question', async () => {
     const requests: GenerateRequest[] = [];
     const guard = createModelGuard(async (request) => {

@@ -113,6 +113,12 @@ export interface SemanticLookupOptions {
   requestId?: string;
   /** Per-call opt-out (e.g. a request header). */
   optOut?: boolean;
+  /**
+   * A match the guard would judge (ambiguous, mismatched, in the guard band) is a miss without asking the guard, as
+   * with guard `miss` (a cache-only call, which may pay for no guard call). Counted in `unguardedMisses`, not in
+   * `guardMisses` (the guard did not turn it down).
+   */
+  noGuard?: boolean;
   /** Filled with where the time went: embedding, and search in the store (with the re-ranking). */
   timings?: { embedMs?: number; searchMs?: number };
   /** Filled with the candidates and the decision (evaluation, debugging). */
@@ -162,6 +168,11 @@ export interface SemanticCacheStats {
    * an empty or incomplete rewrite, an answer with tool calls, or one `adapt` cannot rewrite).
    */
   guardMisses: number;
+  /**
+   * Matches the guard would have judged, turned into misses without asking it (`SemanticLookupOptions.noGuard`: a
+   * cache-only call, which may pay for no guard call). Not in `guardMisses`; in `misses`.
+   */
+  unguardedMisses: number;
   /** Matches at or above the threshold that the ambiguity rule (`minMargin`) sent to the guard. */
   ambiguous: number;
   verified: number;
@@ -229,7 +240,7 @@ function adaptable(answer: CachedAnswer): boolean {
 
 /**
  * Whether a match at or above the threshold answers a question it may not answer unguarded (the guard decides: a
- * miss by default): the questions name other numbers (`MatchSelection.conflict`), or the answer calls tools and the
+ * miss by default): the questions name other numbers or differ in negation (`MatchSelection.conflict`), or the answer calls tools and the
  * questions are not the same text up to whitespace, case kept (`sameWording`: the calls' arguments are the other
  * question's: "for 2 people" replayed to "for 4 people", the weather in Paris to a question about Berlin, README.md
  * opened for a question about readme.md).
@@ -298,8 +309,8 @@ export function defaultLocalEmbedder(): Embedder {
  * set + sampling parameters + context: never across tenants) for the nearest cached questions, picks one
  * (`scoring`: cosine mixed with character-trigram similarity by default) and checks it: below `threshold`
  * (cosine) it is a miss; when another stored question fits about as well (`minMargin`) or the cosine is
- * in the optional band below `guardAbove`, or the match is a mismatch (other numbers in the question, or an
- * answer with tool calls to another question: `mismatched`), the guard decides (`miss`, `verify`, `adapt`); else the cached
+ * in the optional band below `guardAbove`, or the match is a mismatch (other numbers in the question, a negation
+ * flip, or an answer with tool calls to another question: `mismatched`), the guard decides (`miss`, `verify`, `adapt`); else the cached
  * answer is served. Callers run the exact cache first.
  */
 export class SemanticCache {
@@ -312,7 +323,7 @@ export class SemanticCache {
   readonly #namespaces = new LRUCache<string, string>({ max: 1_000, maxSize: 4_000_000, sizeCalculation: (v, k) => k.length + v.length });
   /** Touches still on their way to the store (waited for by `close`). */
   readonly #pendingTouches = new Set<Promise<void>>();
-  readonly #stats: SemanticCacheStats = { hits: 0, misses: 0, stores: 0, bypassed: 0, guardMisses: 0, ambiguous: 0, verified: 0, adapted: 0 };
+  readonly #stats: SemanticCacheStats = { hits: 0, misses: 0, stores: 0, bypassed: 0, guardMisses: 0, unguardedMisses: 0, ambiguous: 0, verified: 0, adapted: 0 };
 
   constructor(options: SemanticCacheOptions = {}) {
     this.config = parseSemanticCacheConfig(options.config);
@@ -464,6 +475,11 @@ export class SemanticCache {
   }
 
   async #guarded(hit: SemanticHit, question: string, tenant: string | undefined, request: GenerateRequest, options: SemanticLookupOptions): Promise<SemanticHit | undefined> {
+    if (options.noGuard) {
+      this.#stats.unguardedMisses++;
+      this.#stats.misses++;
+      return undefined;
+    }
     const maxTokens = request.maxTokens;
     const input: SemanticGuardInput = {
       question,

@@ -2,7 +2,7 @@
  * The semantic cache with its defaults (`cache.semantic: { enabled: true }`: local USE-lite embedder, threshold 0.85,
  * hybrid scoring, guard `miss`) does not serve a close match whose answer belongs to the other question's details:
  * an answer with tool calls to a question that is not the same text (up to whitespace; case kept), whose arguments
- * are the other question's, nor an answer to a question naming other numbers. Both are misses (the model is asked);
+ * are the other question's, nor an answer to a question naming other numbers or differing in negation. All are misses (the model is asked);
  * the same question in other spacing is still served. Served gateway, official `openai` client, a local OpenAI-wire
  * upstream that answers from the question it is sent.
  */
@@ -100,6 +100,35 @@ describe('semantic cache matches whose answer is the other question\'s (defaults
     const same = await askText('Convert 12 miles into kilometers');
     expect({ text: same.text, cache: same.cache }).toEqual({ text: 'Answer to: Convert 12 miles to kilometers', cache: 'hit-semantic' });
   }, 60_000);
+});
+
+describe('semantic cache: negation (defaults)', () => {
+  it('a question that differs in negation is a miss, not the answer to the question it negates; a rewording with the same negation is served', async () => {
+    expect((await askText('Is it safe to eat raw eggs?')).text).toBe('Answer to: Is it safe to eat raw eggs?');
+    const not = await askText('Is it not safe to eat raw eggs?');
+    // Not the answer to "Is it safe ..." (hit-semantic 0.977 before).
+    expect.soft(not).toEqual({ text: 'Answer to: Is it not safe to eat raw eggs?', cache: 'miss', score: null });
+    expect((await askText('Why does my Python script work on Linux?')).text).toBe('Answer to: Why does my Python script work on Linux?');
+    const doesnt = await askText("Why doesn't my Python script work on Linux?");
+    // Not the answer to "Why does ..." (hit-semantic 0.983 before).
+    expect.soft(doesnt).toEqual({ text: "Answer to: Why doesn't my Python script work on Linux?", cache: 'miss', score: null });
+    // The negated question, asked again in other case (the same negation), is served its own answer.
+    const again = await askText("why doesn't my python script work on linux?");
+    expect({ text: again.text, cache: again.cache }).toEqual({ text: "Answer to: Why doesn't my Python script work on Linux?", cache: 'hit-semantic' });
+  }, 60_000);
+
+  // A contraction typed with another apostrophe: the acute accent of European keyboards, a backtick, U+2018.
+  const apostrophes: Array<[string, string, string]> = [
+    ['acute accent U+00B4', 'Why does my Go service start on Linux?', 'Why doesn\u00b4t my Go service start on Linux?'],
+    ['backtick', 'Why does my Java program compile on Windows?', 'Why doesn`t my Java program compile on Windows?'],
+    ['U+2018', 'Why does my Rust build succeed on macOS?', 'Why doesn\u2018t my Rust build succeed on macOS?'],
+  ];
+  for (const [name, stored, flipped] of apostrophes) {
+    it(`"${flipped}" (${name}) is a miss, not the answer to "${stored}"`, async () => {
+      expect((await askText(stored)).text).toBe(`Answer to: ${stored}`);
+      expect(await askText(flipped)).toEqual({ text: `Answer to: ${flipped}`, cache: 'miss', score: null });
+    }, 60_000);
+  }
 });
 
 describe('semantic cache: numbers as written (defaults)', () => {
