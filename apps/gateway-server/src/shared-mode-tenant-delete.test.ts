@@ -3,8 +3,8 @@
  * and one real PostgreSQL (vitest.global-setup.ts). A tenant deleted through the admin API of one process is
  * forgotten by the other too (its own models, its circuits, what the strategies learned of it: Redis pub/sub), and a
  * tenant row written again under an id (a restore; the admin API itself refuses a deleted tenant's id) is another
- * incarnation to every process, which does not inherit the old one's in-process state (its own models' circuits
- * are Redis's, shared with the old incarnation: README). Skipped, with the reason,
+ * incarnation to every process, which does not inherit the old one's in-process state, nor its own models' circuits
+ * in Redis (keyed by the incarnation: README). Skipped, with the reason,
  * when redis-server or PostgreSQL is not installed.
  */
 import { spawn } from 'node:child_process';
@@ -88,6 +88,32 @@ describe.skipIf(skip !== undefined)(skip ?? 'shared mode: a tenant deleted throu
     expect(await statusOf(b!, fresh, 'own-llm')).toMatchObject({ requests: 0, circuit: 'closed' });
     expect((await chat(b!, fresh, 'own-llm')).status).toBe(200);
     expect(await statusOf(b!, fresh, 'own-llm')).toMatchObject({ requests: 1 });
+  }, 60_000);
+
+  it("a restored tenant's own model starts with a closed circuit in both processes, though the old incarnation's is open in Redis", async () => {
+    const failing = { name: 'own-llm', engine: 'mock', price: { input: 0, output: 0 }, options: { failures: [{ code: 'provider_error', message: 'down', times: 100 }] } };
+    await admin(a!, 'POST', '/admin/tenants', { id: 'reborn', name: 'Reborn', models: [failing] }, 201);
+    const old = await keyOf('reborn');
+    expect((await chat(b!, old, 'own-llm')).status).not.toBe(200);
+    // One failure opens it (cooldown 10 minutes), in Redis, shared by A and B for that incarnation.
+    await vi.waitFor(async () => expect(await statusOf(b!, old, 'own-llm')).toMatchObject({ circuit: 'open' }), { timeout: 15_000, interval: 100 });
+
+    // Written again straight in PostgreSQL (a restore), with a model that answers: another incarnation (createdAt).
+    sharedSql(services, run, `
+      BEGIN;
+      CREATE TEMP TABLE old_row AS SELECT * FROM llmrr_tenants WHERE id = 'reborn';
+      DELETE FROM llmrr_tenants WHERE id = 'reborn';
+      INSERT INTO llmrr_tenants SELECT id, 'Reborn, new customer', tier, allowed_models,
+        '[{"name":"own-llm","engine":"mock","price":{"input":0,"output":0},"options":{"reply":"mine"}}]'::jsonb,
+        preferences, limits, budget, disabled, created_at + 1000, updated_at + 1000 FROM old_row;
+      COMMIT;`);
+    const fresh = await keyOf('reborn');
+    // Its own model's circuits are keyed by the new incarnation: closed, so the calls reach the model.
+    for (const g of [b!, a!]) {
+      const res = await chat(g, fresh, 'own-llm');
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(await statusOf(g, fresh, 'own-llm')).toMatchObject({ circuit: 'closed' });
+    }
   }, 60_000);
 });
 

@@ -11,8 +11,29 @@ function isTimeoutLike(e: unknown): boolean {
 }
 
 /**
+ * fetch's rejection for a redirect answer to a `redirect: 'error'` request (a `TypeError` whose cause is
+ * `unexpected redirect`; the gateway's `createUpstreamFetch` rejects so too).
+ */
+function isRefusedRedirect(e: TypeError): boolean {
+  const cause = e.cause as { message?: unknown } | undefined;
+  return typeof cause?.message === 'string' && /^unexpected redirect\b/.test(cause.message);
+}
+
+/**
+ * fetch's (and `Headers`') refusal of a header it cannot send: `Headers.append: "<the value>" is an invalid header
+ * value.` (CR, LF, NUL) or `Cannot convert argument to a ByteString ...` (a character above U+00FF). The first
+ * quotes the value - an API key, in clear - so neither message nor error is kept (see `toLLMError`).
+ */
+function isHeaderRefusal(e: TypeError): boolean {
+  return /^Headers\.\w+: [\s\S]* is an invalid header (value|name)\.?$|^Cannot convert argument to a ByteString\b/.test(e.message);
+}
+
+/**
  * Turns any thrown value into an `LLMError`. `AbortError` becomes `aborted`, `TimeoutError`
- * (from `AbortSignal.timeout`) becomes `timeout`, network failures from fetch become `network_error`.
+ * (from `AbortSignal.timeout`) becomes `timeout`, network failures from fetch become `network_error`; fetch's
+ * refusal of a redirect (`redirect: 'error'`) is a `provider_error` that is not retried (the deployment would
+ * redirect again; the router tries the next one), as a redirect answer the engines do not follow is. fetch's refusal of
+ * a header value (a key with a line break) is a `config_invalid` that quotes neither the value nor the original error.
  */
 export function toLLMError(e: unknown, context: { provider?: string; deployment?: string } = {}): LLMError {
   if (LLMError.isInstance(e)) {
@@ -30,6 +51,18 @@ export function toLLMError(e: unknown, context: { provider?: string; deployment?
       return new LLMError({ code: 'timeout', message: 'The request timed out', cause: e, ...context });
     }
     return new LLMError({ code: 'aborted', message: 'The request was aborted', cause: e, ...context });
+  }
+  if (e instanceof TypeError && isHeaderRefusal(e)) {
+    // No `cause` and not the message: either would carry the header value (an API key) into logs and spans.
+    return new LLMError({
+      code: 'config_invalid',
+      message: 'A request header could not be sent: its value has a line break (CR, LF), NUL or a character above U+00FF; check the API key (apiKey, apiKeyEnv or the provider variable) and `headers`',
+      isRetryable: false,
+      ...context,
+    });
+  }
+  if (e instanceof TypeError && isRefusedRedirect(e)) {
+    return new LLMError({ code: 'provider_error', message: `The upstream answered with a redirect, which the request refused (redirect: 'error'): ${e.message}`, isRetryable: false, cause: e, ...context });
   }
   if (e instanceof TypeError && /fetch failed|terminated|socket|ECONN|network/i.test(`${e.message} ${String(e.cause ?? '')}`)) {
     return new LLMError({ code: 'network_error', message: `Network error: ${e.message}`, cause: e, ...context });

@@ -28,6 +28,8 @@ export interface DeploymentInit {
   circuitStore?: CircuitStateStore | undefined;
   /** The v3 tenant owning this model (its circuit key is then `<tenant>/<name>`). */
   tenant?: string | undefined;
+  /** That tenant's incarnation (`SetTenantOptions.incarnation`; its circuit key is then `<tenant>:<incarnation>/<name>`). */
+  incarnation?: string | number | undefined;
 }
 
 /** Expected output tokens when the request sets no `maxTokens` (cost estimates, tpm admission). */
@@ -50,6 +52,17 @@ function factoryCapabilities(factory: EngineFactory, config: ModelConfig): reado
     return Array.isArray(caps) ? caps : undefined;
   } catch {
     return undefined; // creating the engine will say what is wrong
+  }
+}
+
+/** The provider the factory says the engine for `config` will report, without creating it; else the engine kind. */
+function factoryProvider(factory: EngineFactory, config: ModelConfig): string {
+  if (typeof factory.provider !== 'function') return config.engine;
+  try {
+    const provider = factory.provider(config);
+    return typeof provider === 'string' && provider !== '' ? provider : config.engine;
+  } catch {
+    return config.engine; // creating the engine will say what is wrong
   }
 }
 
@@ -77,6 +90,12 @@ export class RouterDeployment implements Deployment {
   private caps: ReadonlySet<Capability> | undefined;
   private versionTag: string | undefined;
   private answerTag: string | undefined;
+  private providerTag: string | undefined;
+
+  /** The owning tenant's incarnation its circuit is keyed by (see `DeploymentInit.incarnation`). */
+  get incarnation(): string | number | undefined {
+    return this.init.incarnation;
+  }
 
   constructor(private readonly init: DeploymentInit) {
     this.name = init.config.name;
@@ -88,7 +107,7 @@ export class RouterDeployment implements Deployment {
     const known = init.config.capabilities ?? (init.engine ? undefined : factoryCapabilities(init.factory, init.config));
     if (known) this.caps = new Set(known);
     this.embeddingOnly = this.caps !== undefined && this.caps.has('embeddings') && !this.caps.has('chat') && !this.caps.has('completion');
-    this.breaker = (init.circuitStore ?? defaultCircuitStateStore).circuit(circuitKey(this.name, init.tenant), {
+    this.breaker = (init.circuitStore ?? defaultCircuitStateStore).circuit(circuitKey(this.name, init.tenant, init.incarnation), {
       config: init.routing.circuitBreaker,
       now: init.now,
       onTransition: (from, to) => init.onCircuit(this.name, from, to),
@@ -175,8 +194,9 @@ export class RouterDeployment implements Deployment {
     return this.instance?.modelId ?? this.config.model ?? this.config.name;
   }
 
+  /** The engine's provider; before the engine exists, what its factory says it will be (`EngineFactory.provider`). */
   get provider(): string {
-    return this.instance?.provider ?? this.config.engine;
+    return this.instance?.provider ?? (this.providerTag ??= factoryProvider(this.init.factory, this.config));
   }
 
   async close(): Promise<void> {

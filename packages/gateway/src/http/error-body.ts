@@ -71,9 +71,27 @@ export function needsServerLog(err: LLMError): boolean {
   );
 }
 
+/**
+ * Anthropic's documented `error.type` where it differs from the code's own wire type (https://docs.claude.com/en/api/errors):
+ * 413 `request_too_large`, 402 `billing_error` (here a tenant's budget spent), 409 `conflict_error`. The others match
+ * already: 400 `invalid_request_error` (also for the 4xx Anthropic lists no type for), 401 `authentication_error`,
+ * 403 `permission_error`, 404 `not_found_error`, 429 `rate_limit_error`, 5xx `api_error`, 504 `timeout_error`,
+ * `overloaded_error` (529, `errorStatus`).
+ */
+const ANTHROPIC_TYPES: Partial<Record<LLMError['code'], string>> = {
+  payload_too_large: 'request_too_large',
+  budget_exceeded: 'billing_error',
+  conflict: 'conflict_error',
+  tenant_id_in_use: 'conflict_error',
+};
+
+/** The error body in `style`'s shape (Anthropic's: `type: "error"` and `request_id` at the top, Anthropic's `error.type`). */
 export function errorBody(err: LLMError, requestId: string, style: ErrorStyle = 'openai'): ErrorBody {
   const body: ErrorBody = err.toJSON(requestId);
-  return style === 'anthropic' ? { type: 'error', error: body.error, request_id: requestId } : body;
+  if (style !== 'anthropic') return body;
+  const type = ANTHROPIC_TYPES[err.code];
+  if (type !== undefined) body.error.type = type;
+  return { type: 'error', error: body.error, request_id: requestId };
 }
 
 /**
@@ -89,7 +107,9 @@ export function errorStatus(err: LLMError, style: ErrorStyle = 'openai'): number
 
 /**
  * The error reply: status from the error, the request id as `jsonReply` sends it (`x-request-id` and `request-id`, from
- * which the Anthropic SDKs read `APIError.requestID`), `retry-after` when it has one, `x-should-retry: false` for an
+ * which the Anthropic SDKs read `APIError.requestID`), `retry-after` when it has one (whole seconds, at least 1: the
+ * error's own wait, never shortened - a provider's is at most a day already, `MAX_RETRY_AFTER_MS`, and the gateway's
+ * own limits tell when they admit again, however long that is), `x-should-retry: false` for an
  * answer lost after the provider accepted it (`afterResponse`: it may be billed; the official OpenAI and Anthropic
  * clients retry a 5xx twice unless the server says so); `headers` (lower-case names) are kept: they become the reply's
  * (added to, not copied, as in `jsonReply`).
@@ -100,6 +120,7 @@ export function errorReply(e: unknown, requestId: string, style: ErrorStyle = 'o
   h['content-type'] = 'application/json';
   h['x-request-id'] = requestId;
   h['request-id'] = requestId;
+  // Whole seconds, at least 1 (a client told 0 comes back at once, into the same limit).
   if (err.retryAfterMs !== undefined) h['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
   if (err.afterResponse) h['x-should-retry'] = 'false';
   return { status: errorStatus(err, style), headers: h, body: JSON.stringify(errorBody(err, requestId, style)) };

@@ -114,6 +114,43 @@ describe('rate limits', () => {
     expect(entries.filter((e) => e.errorCode === 'rate_limited')).toHaveLength(1);
   });
 
+  // A token limit's debt can be far longer than a day (up to a year): the gateway's own 429 tells the whole wait (the
+  // official openai client sleeps whatever retry-after says; told less, it comes back into the same 429). Only a
+  // provider's Retry-After is read as a day at most.
+  it('a rate-limit 429 whose wait is longer than a day: retry-after says the whole wait, as the message and x-ratelimit-reset-tokens do', async () => {
+    // 1 token a minute: a full bucket admits one call above the minute; its ~1500 tokens are ~1500 minutes of debt.
+    const { secret } = await tenantWithKey(h.stores!, { id: 'acme', name: 'Acme', limits: { tpm: 1 } });
+    const auth = { authorization: `Bearer ${secret}` };
+    const first = await post(h.gateway, '/v1/chat/completions', { model: 'mock', max_tokens: 5, messages: [{ role: 'user', content: 'word '.repeat(3000) }] }, auth);
+    expect(first.status, await first.text()).toBe(200);
+    const res = await post(h.gateway, '/v1/chat/completions', { ...chat, max_tokens: 5 }, auth);
+    const text = await res.text();
+    expect(res.status, text).toBe(429);
+    const said = Number(/retry after (\d+)s/.exec(text)?.[1]);
+    const retryAfter = Number(res.headers.get('retry-after'));
+    // The same 429's own token reset (`<seconds>s`): the limit admits nothing before then.
+    const resetTokens = Number(/^(\d+)s$/.exec(res.headers.get('x-ratelimit-reset-tokens') ?? '')?.[1]);
+    expect(said).toBeGreaterThan(86_400);
+    expect({ retryAfter, said, resetTokens }).toEqual({ retryAfter: said, said, resetTokens: said });
+  });
+
+  it("the router's own 429 (every deployment at its limits) whose wait is longer than a day: retry-after says the whole wait", async () => {
+    await h.close();
+    // The deployment's own limit (no tenant limit): 1 token a minute, a ~3000-token call puts it days in debt.
+    h = await createHarness({ stores: 'memory', models: [mockModel('mock', {}, { limits: { tpm: 1 } })] });
+    const { secret } = await tenantWithKey(h.stores!, { id: 'acme', name: 'Acme' });
+    const auth = { authorization: `Bearer ${secret}` };
+    const first = await post(h.gateway, '/v1/chat/completions', { model: 'mock', max_tokens: 5, messages: [{ role: 'user', content: 'word '.repeat(3000) }] }, auth);
+    expect(first.status, await first.text()).toBe(200);
+    const res = await post(h.gateway, '/v1/chat/completions', { ...chat, max_tokens: 5 }, auth);
+    const text = await res.text();
+    expect(res.status, text).toBe(429);
+    expect(text).toContain('is at its limits');
+    const waitMs = Number(/retry in ~(\d+) ms/.exec(text)?.[1]);
+    expect(waitMs).toBeGreaterThan(86_400_000);
+    expect(res.headers.get('retry-after')).toBe(String(Math.ceil(waitMs / 1000)));
+  });
+
   it('a key limit applies on top of the tenant', async () => {
     const { secret } = await tenantWithKey(h.stores!, { id: 'acme', name: 'Acme' }, { rpm: 1 });
     const auth = { authorization: `Bearer ${secret}` };

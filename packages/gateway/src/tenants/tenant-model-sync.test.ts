@@ -5,7 +5,7 @@
  * MAX_INCARNATIONS tenants' incarnations (the least recently read forgotten as a deleted one is). Heap sizes are
  * measured after a full GC (v8's gc, exposed for this file).
  */
-import { LLMRouter, type Tenant } from '@llmrr/core';
+import { circuitKey, LLMRouter, MemoryCircuitStateStore, type Tenant } from '@llmrr/core';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -55,6 +55,24 @@ describe('TenantModelSync', () => {
     expect(ownOf('beta')).toEqual(['own-llm']);
     // The tenant written again (a restore), read after the deletion: served again.
     sync.sync(tenantOf('acme', { models: [OWN] as never, createdAt: T0 + 1 }), sync.begin());
+    expect(ownOf('acme')).toEqual(['own-llm']);
+  });
+
+  it("a tenant read with another createdAt (a restore) gets its own models' circuits keyed by it: not the old incarnation's", () => {
+    // The circuit keys the router asks its store for (a shared store, Redis, keeps the old incarnation's for a day).
+    const keys: string[] = [];
+    const memory = new MemoryCircuitStateStore();
+    router = new LLMRouter({ version: 2, models: [mockModel('mock', { reply: 'x' })], routing: { strategy: 'priority' } } as never, {
+      unknownTenant: 'shared',
+      circuitStore: { circuit: (key, options) => (keys.push(key), memory.circuit(key, options)) },
+    });
+    const sync = new TenantModelSync(router);
+    sync.sync(tenantOf('acme', { models: [OWN] as never }), sync.begin());
+    // Read again, unchanged: the same model and circuit.
+    sync.sync(tenantOf('acme', { models: [OWN] as never }), sync.begin());
+    sync.sync(tenantOf('acme', { models: [OWN] as never, createdAt: T0 + 1 }), sync.begin());
+    expect(keys).toEqual([circuitKey('mock'), circuitKey('own-llm', 'acme', T0), circuitKey('own-llm', 'acme', T0 + 1)]);
+    expect(keys[1]).not.toBe(keys[2]);
     expect(ownOf('acme')).toEqual(['own-llm']);
   });
 

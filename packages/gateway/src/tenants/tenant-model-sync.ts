@@ -178,7 +178,9 @@ export class TenantModelSync {
     let own: string[] = [];
     try {
       // The tenant's models bring their own keys and addresses: never the server's environment.
-      this.#router.setTenant({ id: tenant.id, name: tenant.name, models, ...(tenant.allowedModels ? { allowedModels: tenant.allowedModels } : {}) }, TENANT_MODELS);
+      // Its circuits are keyed by its incarnation: a tenant created again under the id starts with closed ones (shared
+      // mode keeps circuits in Redis, where the old incarnation's stay a day).
+      this.#router.setTenant({ id: tenant.id, name: tenant.name, models, ...(tenant.allowedModels ? { allowedModels: tenant.allowedModels } : {}) }, { ...TENANT_MODELS, incarnation: tenant.createdAt });
       own = models.map((m) => m.name);
     } catch (e) {
       // Remembered with no models, so they are not retried on every request; the tenant gets the shared ones.

@@ -1,6 +1,7 @@
 import type { LLMErrorCode } from '../../errors/codes.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { errorFromResponse, type ProviderErrorInfo } from '../../util/http.js';
+import { clampRetryAfterMs } from '../../util/retry-after.js';
 import type { GeminiErrorBody } from './gemini-api-types.js';
 
 /** Google RPC status names (https://ai.google.dev/gemini-api/docs/troubleshooting) -> our codes. */
@@ -57,7 +58,7 @@ export function geminiRetryDelayMs(body: unknown): number | undefined {
   for (const d of details(error)) {
     if (d['@type'] !== 'type.googleapis.com/google.rpc.RetryInfo' || typeof d.retryDelay !== 'string') continue;
     const m = /^(\d+(?:\.\d+)?)s$/.exec(d.retryDelay.trim());
-    if (m) return Math.round(Number(m[1]) * 1000);
+    if (m) return clampRetryAfterMs(Math.round(Number(m[1]) * 1000));
   }
   return undefined;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RetrySchema } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
+import { parseRetryAfter } from '../../util/retry-after.js';
 import { backoffDelay, retryPlan } from './backoff.js';
 import { countsAgainstDeployment, failureAction } from './classify.js';
 
@@ -20,6 +21,41 @@ describe('backoff', () => {
     expect(retryPlan(e(1_500), 0, cfg, () => 0.5)).toEqual({ kind: 'wait', delayMs: 1_500 });
     expect(retryPlan(e(60_000), 0, cfg, () => 0.5).kind).toBe('move-on');
     expect(retryPlan(e(1_500), 0, { ...cfg, respectRetryAfter: false }, () => 0.5)).toEqual({ kind: 'wait', delayMs: 50 });
+  });
+
+  it('a huge Retry-After is read as a day at most and never waited, whatever maxRetryAfterMs allows', () => {
+    const after = (value: string) => parseRetryAfter(new Headers({ 'retry-after': value }), Date.parse('2026-01-01T00:00:00Z'));
+    // 3 000 years, 23 days (within a timer's 2^31 - 1 ms), a date far ahead: a day.
+    for (const v of ['99999999999', '2000000', 'Fri, 31 Dec 9999 23:59:59 GMT']) expect(after(v), v).toBe(86_400_000);
+    const patient = { ...cfg, maxRetryAfterMs: 2 ** 31 - 1 };
+    for (const v of ['99999999999', '2000000']) {
+      const plan = retryPlan(new LLMError({ code: 'rate_limited', message: 'slow down', retryAfterMs: after(v) }), 0, patient, () => 0.5);
+      expect(plan.kind, v).toBe('move-on');
+      // The reason names the day cap, not the larger maxRetryAfterMs it does not exceed.
+      expect(plan.kind === 'move-on' ? plan.reason : '', v).toBe('Retry-After 86400000 ms is a day or more (MAX_RETRY_AFTER_MS 86400000 ms), never waited');
+    }
+    // Over maxRetryAfterMs (below a day): that is the reason.
+    expect(retryPlan(new LLMError({ code: 'rate_limited', message: 'x', retryAfterMs: 60_000 }), 0, cfg, () => 0.5)).toEqual({
+      kind: 'move-on',
+      reason: `Retry-After 60000 ms exceeds maxRetryAfterMs ${cfg.maxRetryAfterMs} ms`,
+    });
+    // Below a day, as allowed: waited.
+    expect(retryPlan(new LLMError({ code: 'rate_limited', message: 'x', retryAfterMs: after('3600') }), 0, patient, () => 0.5)).toEqual({ kind: 'wait', delayMs: 3_600_000 });
+  });
+
+  it('Retry-After forms: delay-seconds (a fraction too) and the three HTTP-date forms; anything else is absent', () => {
+    const now = Date.parse('1994-11-06T08:49:07Z');
+    const after = (h: Record<string, string>) => parseRetryAfter(new Headers(h), now);
+    expect(after({ 'retry-after': '2' })).toBe(2_000);
+    expect(after({ 'retry-after': ' 1.5 ' })).toBe(1_500);
+    expect(after({ 'retry-after': 'Sun, 06 Nov 1994 08:49:37 GMT' })).toBe(30_000);
+    expect(after({ 'retry-after': 'Sunday, 06-Nov-94 08:49:37 GMT' })).toBe(30_000);
+    expect(after({ 'retry-after': 'Sun Nov  6 08:49:37 1994' })).toBe(30_000);
+    expect(after({ 'retry-after': 'Sun, 06 Nov 1994 08:00:00 GMT' })).toBe(0);
+    for (const v of ['-5', '0x10', '1e3', 'Infinity', 'soon', 'Thursday 2030', '']) expect(after({ 'retry-after': v }), v).toBeUndefined();
+    expect(after({ 'retry-after-ms': '1500', 'retry-after': '9' })).toBe(1_500);
+    expect(after({ 'retry-after-ms': '-1', 'retry-after': '9' })).toBe(9_000);
+    expect(after({ 'retry-after-ms': '99999999999999' })).toBe(86_400_000);
   });
 });
 

@@ -71,8 +71,9 @@ export interface DeploymentCircuit {
 
 /**
  * Where circuit state lives. The router asks once per deployment for its circuit, under a key that is
- * the same in every router over the same config (the deployment name; `<tenant>/<name>` for a v3
- * tenant's own model, both URI-encoded), so routers sharing a store share open / half-open / closed.
+ * the same in every router over the same config (`circuitKey`: the deployment name; `<tenant>:<incarnation>/<name>`
+ * for a v3 tenant's own model, `<tenant>/<name>` when no incarnation is given, all parts URI-encoded), so routers
+ * sharing a store share open / half-open / closed.
  *
  * - `MemoryCircuitStateStore` (the default): each router keeps its own circuits, synchronously.
  * - `RedisCircuitStateStore`: every router (process) on the same Redis and prefix shares them.
@@ -91,10 +92,15 @@ export class MemoryCircuitStateStore implements CircuitStateStore {
 /** The store a router uses when none is given. */
 export const defaultCircuitStateStore: CircuitStateStore = new MemoryCircuitStateStore();
 
-/** The key of a deployment's circuit: its name, or `<tenant>/<name>` for a tenant's own model (URI-encoded parts). */
-export function circuitKey(deployment: string, tenant?: string): string {
+/**
+ * The key of a deployment's circuit: its name, or `<tenant>/<name>` for a tenant's own model, `<tenant>:<incarnation>/
+ * <name>` when the tenant's incarnation is given (`SetTenantOptions.incarnation`: a tenant created again under the id
+ * has circuits of its own in a shared store). URI-encoded parts (an encoded tenant id has no `:`).
+ */
+export function circuitKey(deployment: string, tenant?: string, incarnation?: string | number): string {
   const name = encodeURIComponent(deployment);
-  return tenant === undefined ? name : `${encodeURIComponent(tenant)}/${name}`;
+  if (tenant === undefined) return name;
+  return incarnation === undefined ? `${encodeURIComponent(tenant)}/${name}` : `${encodeURIComponent(tenant)}:${encodeURIComponent(String(incarnation))}/${name}`;
 }
 
 /** True when an `acquire` or `peek` answer must be awaited. */

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CircuitBreakerSchema } from '../../config/schema.js';
 import { testServiceUrls } from '../../stores/__fixtures__/store-fixtures.js';
 import { connectRedis, RedisHandle } from '../../stores/redis/redis-connection.js';
+import { RedisTenantEvents } from '../../stores/redis/redis-tenant-events.js';
 import { startTcpRelay } from '../../test/tcp-relay.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { DeploymentCircuit } from './circuit-state-store.js';
@@ -407,14 +408,138 @@ describe.skipIf(skip !== undefined)('RedisCircuitStateStore: a success between f
     expect(b.state).toBe('closed');
   }, 20_000);
 
-  it('a stalled subscribed connection is noticed without a flush (a PING every 2 s, answered within timeoutMs)', async () => {
+
+  /** The ids of `user`'s clients Redis has in pub/sub mode now (other test files share the Redis). */
+  async function pubsubClients(redis: RedisHandle, user: string): Promise<string[]> {
+    const list = String(await redis.command(['CLIENT', 'LIST', 'TYPE', 'pubsub']));
+    return [...list.matchAll(/^id=(\d+) .* user=(\S+) /gm)].filter((m) => m[2] === user).map((m) => m[1]!);
+  }
+
+  it('a stalled subscribed connection is noticed without a flush (a PING every 2 s, answered within timeoutMs) and renewed once the PING stays unanswered 5 s longer: subscribed again on a new connection, notices missed meanwhile reset the count, then silence is trusted again', async () => {
+    const prefix = `t${randomBytes(6).toString('hex')}:`;
     const target = new URL(redisUrl!);
     const relay = await startTcpRelay({ host: target.hostname, port: Number(target.port) });
     cleanup.push(() => relay.close());
-    const store = await openStore(undefined, `redis://127.0.0.1:${relay.port}`);
-    const key = `${store.keyPrefix}{primary}`;
-    expect(store.heard(key)).toBeDefined();
+    const redis = await admin();
+    // Through the relay, as a Redis user of its own (to tell its connections apart): connection #0 is A's, #1 its
+    // subscribed one.
+    const { url, user } = await userUrl(['~*', '&*', '+@all']);
+    const viaRelay = new URL(url);
+    viaRelay.host = `127.0.0.1:${relay.port}`;
+    const storeA = await openStore(prefix, viaRelay.toString());
+    const storeB = await openStore(prefix);
+    const a = storeA.circuit('primary', { config, now: Date.now });
+    const b = storeB.circuit('primary', { config, now: Date.now });
+    const key = `${prefix}{primary}`;
+    const first = await pubsubClients(redis, user);
+    expect(first).toHaveLength(1);
+    const inFlight = await a.acquire();
+    expect(storeA.heard(key)).toBeDefined();
+
     relay.stall(1);
-    await vi.waitFor(() => expect(store.heard(key)).toBeUndefined(), { timeout: 10_000, interval: 50 });
+    // B's failure notice never reaches A's stalled connection.
+    b.failure(await b.acquire());
+    await storeB.flush();
+    // A's PING (every 2 s) goes unanswered: past timeoutMs silence is no longer trusted, 5 s later the connection
+    // is dropped and a new one (#2, not stalled) subscribes.
+    await vi.waitFor(
+      async () => {
+        const now = await pubsubClients(redis, user);
+        expect(now).toHaveLength(1);
+        expect(now).not.toEqual(first);
+        expect(storeA.heard(key)).toBeDefined();
+      },
+      { timeout: 25_000, interval: 50 },
+    );
+    // The notice was missed: the success of the call admitted before it is reported, and resets B's failure.
+    const runA = vi.spyOn(storeA, 'run');
+    a.success(inFlight);
+    expect(runA).toHaveBeenCalledTimes(1);
+    await storeA.flush();
+    b.failure(await b.acquire());
+    await storeB.flush();
+    expect(b.state).toBe('closed');
+    b.success(await b.acquire());
+    await storeB.flush();
+    // Back to normal on the new connection: a clean success costs no script, and B's next failure is heard.
+    runA.mockClear();
+    await failureSuccessFailure(a, b, async () => {
+      await storeB.flush();
+      await storeA.flush();
+    });
+    expect(b.state).toBe('closed');
+    expect(runA).toHaveBeenCalledTimes(2);
+    b.success(await b.acquire());
+    await storeB.flush();
+    await storeA.flush();
+    runA.mockClear();
+    a.success(await a.acquire());
+    await storeA.flush();
+    expect(runA).toHaveBeenCalledTimes(1);
+  }, 45_000);
+
+  // An ACL without PING (`+@pubsub` does not include it): the refusal is an answer, after every notice queued before
+  // it, so the connection delivers. Renewing it would churn the handle's subscribed connection every check, telling
+  // every listener on it (the tenant-deletion listener's `onMissed`: every tenant re-checked) that it missed notices.
+  it('a PING the subscribed connection refuses (an ACL without PING): onError is told once, silence is still trusted, the connection is kept', async () => {
+    const { url, user } = await userUrl(['~*', '&*', '+@all', '-ping']);
+    const redis = await admin();
+    const handle = (await connectRedis(url, '')).retain();
+    cleanup.push(() => handle.release());
+    const errors: unknown[] = [];
+    const store = new RedisCircuitStateStore(handle, { keyPrefix: `t${randomBytes(6).toString('hex')}:`, onError: (e) => errors.push(e) });
+    cleanup.push(() => store.close());
+    // Another listener on the same subscribed connection (as the tenant-deletion listener is in shared mode).
+    const listening: boolean[] = [];
+    const other = await handle.subscribe(`t${randomBytes(6).toString('hex')}:tenant-deleted`, () => {}, (up) => listening.push(up));
+    cleanup.push(async () => other.close());
+    const key = `${store.keyPrefix}{primary}`;
+    store.circuit('primary', { config, now: Date.now });
+    await vi.waitFor(() => expect(store.heard(key)).toBeDefined(), { timeout: 5_000, interval: 20 });
+    const first = await pubsubClients(redis, user);
+    expect(first).toHaveLength(1);
+    // Two PING checks (what the store's 2 s timer runs), both refused.
+    await store.flush();
+    await store.flush();
+    expect(store.heard(key)).toBeDefined();
+    expect(errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/^NOPERM/) })]);
+    // Not renewed: no listener was told it may miss messages, and Redis still has the same subscribed connection.
+    expect(listening).toEqual([true]);
+    expect(await pubsubClients(redis, user)).toEqual(first);
   }, 20_000);
+
+  // Redis slower than timeoutMs for a moment (a fork, a slow script) is not a stalled connection: silence is not
+  // trusted meanwhile, but the connection is kept, with the notices queued on it.
+  it('a PING answered late (a slow Redis, not a stalled connection): silence is not trusted meanwhile, the connection and the notices queued on it are kept', async () => {
+    const target = new URL(redisUrl!);
+    const relay = await startTcpRelay({ host: target.hostname, port: Number(target.port) });
+    cleanup.push(() => relay.close());
+    const handle = (await connectRedis(`redis://127.0.0.1:${relay.port}`, '')).retain();
+    cleanup.push(() => handle.release());
+    const store = new RedisCircuitStateStore(handle, { keyPrefix: `t${randomBytes(6).toString('hex')}:`, timeoutMs: 1_000, onError: () => {} });
+    cleanup.push(() => store.close());
+    const key = `${store.keyPrefix}{primary}`;
+    store.circuit('primary', { config, now: Date.now });
+    const channel = `t${randomBytes(6).toString('hex')}:tenant-deleted`;
+    const events = new RedisTenantEvents(handle, { channel, timeoutMs: 2_000 });
+    cleanup.push(() => events.close());
+    const seen: string[] = [];
+    const sub = await events.onDeleted(
+      (id) => seen.push(`deleted ${id}`),
+      () => seen.push('missed'),
+    );
+    cleanup.push(async () => sub.close());
+    await vi.waitFor(() => expect(store.heard(key)).toBeDefined(), { timeout: 5_000, interval: 20 });
+    const publisher = new RedisTenantEvents(await connectRedis(redisUrl!, ''), { channel, timeoutMs: 2_000 });
+    cleanup.push(() => publisher.close());
+
+    // Redis answers late for a moment (the commands run, the answers come after timeoutMs).
+    relay.hold();
+    await publisher.deleted('acme');
+    await vi.waitFor(() => expect(store.heard(key)).toBeUndefined(), { timeout: 10_000, interval: 20 });
+    relay.flush();
+    await vi.waitFor(() => expect(store.heard(key)).toBeDefined(), { timeout: 15_000, interval: 20 });
+    // The deletion published while Redis was slow was queued on the subscribed connection: delivered, not missed.
+    expect(seen).toEqual(['deleted acme']);
+  }, 40_000);
 });

@@ -1,6 +1,8 @@
 /**
  * Circuit state shared through a real Redis (started by vitest.global-setup.ts): two routers, each on its
- * own connection like two gateway processes, over the same upstream deployments.
+ * own connection like two gateway processes, over the same upstream deployments. A call waiting for its circuit's
+ * admission while Redis holds its answers (a loopback relay: a slow or stalled Redis) ends at once on the caller's abort
+ * or a hedge sibling's win.
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -9,8 +11,10 @@ import { MockEngine } from '../../engines/mock/mock-engine.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { testServiceUrls } from '../../stores/__fixtures__/store-fixtures.js';
 import { connectRedis, RedisHandle } from '../../stores/redis/redis-connection.js';
-import type { GenerateResult, LanguageEngine } from '../../spec/index.js';
+import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngine, StreamPart } from '../../spec/index.js';
+import { startTcpRelay } from '../../test/tcp-relay.js';
 import { LLMRouter } from '../llm-router.js';
+import type { CircuitStateStore } from './circuit-state-store.js';
 import { RedisCircuitStateStore } from './redis-circuit-state-store.js';
 
 const { redisUrl } = testServiceUrls();
@@ -197,6 +201,43 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCircuitStateStore (real Redis)
     expect((await alive.acquire())?.probe).toBe(true);
   });
 
+  it("a tenant created again under its id (another incarnation) starts with its own models' circuits closed; the same incarnation shares them", async () => {
+    const prefix = `t${randomBytes(6).toString('hex')}:circuit:`;
+    const config: RouterConfigInput = {
+      models: [{ name: 'shared', engine: 'mock' }],
+      routing: { strategy: 'priority', retries: { max: 0 }, circuitBreaker: { failureThreshold: 1, cooldownMs: 600_000 } },
+    };
+    const failing = { name: 'own', engine: 'mock', options: { failures: [{ code: 'provider_unavailable', message: 'down', times: 100 }] } };
+    const working = { name: 'own', engine: 'mock', options: { reply: 'mine' } };
+    const make = async () => {
+      const circuitStore = await store(prefix);
+      const router = new LLMRouter(config, { circuitStore, unknownTenant: 'shared' });
+      cleanup.push(() => router.close());
+      return { router, circuitStore };
+    };
+    const a = await make();
+    const b = await make();
+    // A serves the tenant's first incarnation (created at 1000): its own model fails and its circuit opens in Redis.
+    a.router.setTenant({ id: 'acme', models: [failing] }, { incarnation: 1000 });
+    await expect(a.router.generate('hi', { tenant: 'acme', model: 'own' })).rejects.toMatchObject({ code: 'provider_unavailable' });
+    await a.circuitStore.flush();
+    expect(a.router.circuits()).toContainEqual({ deployment: 'own', tenant: 'acme', state: 'open' });
+    // B serving the same incarnation shares that circuit: refused without a call.
+    b.router.setTenant({ id: 'acme', models: [working] }, { incarnation: 1000 });
+    await expect(b.router.generate('hi', { tenant: 'acme', model: 'own' })).rejects.toThrow();
+    // The tenant deleted and created again (created at 2000), in A and in B: a new customer, closed circuits.
+    for (const r of [a.router, b.router]) {
+      r.removeTenant('acme');
+      r.setTenant({ id: 'acme', models: [working] }, { incarnation: 2000 });
+      expect(await r.generate('hi', { tenant: 'acme', model: 'own' })).toMatchObject({ deployment: 'own', text: 'mine' });
+      expect(r.circuits()).toContainEqual({ deployment: 'own', tenant: 'acme', state: 'closed' });
+    }
+    // setTenant with another incarnation (back to the first), without removeTenant, makes the own models anew too:
+    // keyed by the first incarnation again, whose circuit is open.
+    a.router.setTenant({ id: 'acme', models: [working] }, { incarnation: 1000 });
+    await expect(a.router.generate('hi', { tenant: 'acme', model: 'own' })).rejects.toThrow();
+  });
+
   it('when Redis fails, calls go on from the local view and onError hears about it', async () => {
     const errors: unknown[] = [];
     const handle = await connectRedis(redisUrl!, '');
@@ -207,6 +248,148 @@ describe.skipIf(skip !== undefined)(skip ?? 'RedisCircuitStateStore (real Redis)
     cleanup.push(() => router.close());
     expect((await router.generate('still works')).deployment).toBe('m');
     expect(errors.length).toBeGreaterThan(0);
+  });
+});
+
+/** A mock engine whose answers wait on `gate` (honouring the abort), counting the calls started. */
+class GatedEngine extends MockEngine {
+  started = 0;
+  /** Called as a call starts (after its deployment's admission came back). */
+  onStart: () => void = () => {};
+  constructor(private readonly gate: Promise<void> = new Promise<void>(() => {})) {
+    super();
+  }
+
+  private async gated(signal: AbortSignal | undefined): Promise<void> {
+    this.started++;
+    this.onStart();
+    await new Promise<void>((resolve, reject) => {
+      signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+      void this.gate.then(resolve);
+    });
+  }
+
+  override async generate(request: GenerateRequest, options?: CallOptions): Promise<GenerateResult> {
+    await this.gated(options?.signal);
+    return super.generate(request, options);
+  }
+
+  override async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {
+    await this.gated(options.signal);
+    yield* super.stream(request, options);
+  }
+}
+
+describe.skipIf(skip !== undefined)(skip ?? "RedisCircuitStateStore whose answers are held: a call waiting for its admission does not wait for Redis", () => {
+  const cleanup: Array<() => Promise<unknown> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  /**
+   * Deployments a and b (hedged after `delayMs`) over real Redis behind a relay, whose answers are held from a's first
+   * start on (a's admission came back): an admission round trip sent after it is pending. The store's bound is
+   * generous, as an operator may set it (the docs ask to keep it above the longest attempt). `released`: the permits
+   * given back, by circuit key.
+   */
+  async function heldRedis(delayMs: number) {
+    const target = new URL(redisUrl!);
+    const relay = await startTcpRelay({ host: target.hostname, port: Number(target.port) });
+    cleanup.push(() => relay.close());
+    const url = new URL(redisUrl!);
+    url.port = String(relay.port);
+    const store = await RedisCircuitStateStore.connect(url.toString(), { keyPrefix: `t${randomBytes(6).toString('hex')}:`, timeoutMs: 60_000 });
+    cleanup.push(() => store.close());
+    cleanup.push(() => relay.flush());
+    const released: string[] = [];
+    const circuitStore: CircuitStateStore = {
+      circuit: (key, options) => {
+        const circuit = store.circuit(key, options);
+        const release = circuit.release.bind(circuit);
+        circuit.release = (permit) => {
+          released.push(key);
+          release(permit);
+        };
+        return circuit;
+      },
+    };
+    let open!: () => void;
+    const a = new GatedEngine(new Promise<void>((resolve) => (open = resolve)));
+    const b = new GatedEngine();
+    a.onStart = () => {
+      relay.hold();
+      a.onStart = () => {};
+    };
+    const router = new LLMRouter(
+      {
+        models: [
+          { name: 'a', engine: 'mock', priority: 1, capabilities: ['chat', 'streaming'] },
+          { name: 'b', engine: 'mock', priority: 2, capabilities: ['chat', 'streaming'] },
+        ],
+        routing: { strategy: 'priority', retries: { max: 0 }, hedging: { enabled: true, delayMs, maxHedges: 1 } },
+      },
+      { engines: { a, b }, circuitStore },
+    );
+    cleanup.push(() => router.close());
+    const hedged = new Promise<void>((resolve) => router.on('hedge', () => resolve()));
+    return { router, a, b, open, hedged, released, flush: () => relay.flush() };
+  }
+
+  /** Resolves once `pending` has settled, within a hang guard of several seconds (fails the test otherwise). */
+  async function endsSoon(pending: Promise<unknown>): Promise<void> {
+    let done = false;
+    void pending.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    await vi.waitFor(() => expect(done).toBe(true), { timeout: 5_000 });
+  }
+
+  it("control: a hedged stream answers while b's admission round trip is held", async () => {
+    const { router, b, open, hedged } = await heldRedis(50);
+    const stream = router.stream('hi');
+    const text = (async () => {
+      let t = '';
+      for await (const p of stream) if (p.type === 'text-delta') t += p.delta;
+      return t;
+    })();
+    await hedged;
+    expect(b.started).toBe(0);
+    open();
+    await endsSoon(text);
+    expect((await stream.result).deployment).toBe('a');
+  });
+
+  it("a hedged generate answers while b's admission round trip is held (it does not wait for Redis); b's permit, when it comes, is given back", async () => {
+    const { router, b, open, hedged, released, flush } = await heldRedis(50);
+    const pending = router.generate('hi');
+    await hedged;
+    expect(b.started).toBe(0);
+    open(); // a answers: the call has its answer; b is cancelled before its request went out
+    await endsSoon(pending);
+    expect((await pending).deployment).toBe('a');
+    expect(released).toEqual([]);
+    flush();
+    await vi.waitFor(() => expect(released).toEqual(['b']), { timeout: 5_000 });
+    expect(b.started).toBe(0);
+  });
+
+  it("the caller's abort ends a call waiting for its admission at once (aborted); its permit, when it comes, is given back", async () => {
+    const { router, a, open, released, flush } = await heldRedis(60_000);
+    // The first call's admission comes back (a starts; Redis answers are held from then on): the second call's
+    // admission round trip is pending when its caller aborts.
+    const first = router.generate('one');
+    await vi.waitFor(() => expect(a.started).toBe(1), { timeout: 5_000 });
+    const controller = new AbortController();
+    const second = router.generate('two', { signal: controller.signal });
+    controller.abort();
+    await endsSoon(second);
+    await expect(second).rejects.toMatchObject({ code: 'aborted' });
+    flush();
+    await vi.waitFor(() => expect(released).toEqual(['a']), { timeout: 5_000 });
+    open();
+    expect((await first).deployment).toBe('a');
+    expect(a.started).toBe(1);
   });
 });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LLMError } from '../../errors/llm-error.js';
-import { connectRedis, storeTimeoutMs, type LuaScript, type RedisHandle, type RedisSubscription } from '../../stores/redis/redis-connection.js';
+import { connectRedis, isErrorReply, storeTimeoutMs, type LuaScript, type RedisHandle, type RedisSubscription } from '../../stores/redis/redis-connection.js';
 import type { CircuitState } from './circuit-breaker.js';
 import {
   ACQUIRE_CIRCUIT_SCRIPT,
@@ -34,6 +34,11 @@ const TIMED_OUT = Symbol('timed out');
 const MAX_NOTICED = 10_000;
 /** How often a store checks that its subscribed connection still delivers (a PING answered within `timeoutMs`). */
 const HEARING_CHECK_MS = 2_000;
+/**
+ * How long past `timeoutMs` a PING on the subscribed connection may stay unanswered before the connection is taken
+ * as stalled and renewed (until then a late answer is waited for: a slow Redis still delivers what it queued).
+ */
+const STALLED_PING_MS = 5_000;
 /** How often a store that may not publish failure notices checks whether it may again. */
 const PUBLISH_RECHECK_MS = 20_000;
 /** How often a store that may not publish failure notices renews the mark of every circuit it created. */
@@ -115,6 +120,8 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   #up = false;
   /** A PING on the subscribed connection went unanswered past `timeoutMs` (and is still unanswered). */
   #late = false;
+  /** Redis refused the last PING (an error reply; told to `onError` once until a PING is answered again). */
+  #pingRefused = false;
   /** The PING in flight on the subscribed connection, bounded by `timeoutMs` (see `#checkHearing`). */
   #check: Promise<void> | undefined;
   #checkTimer: ReturnType<typeof setInterval> | undefined;
@@ -188,33 +195,58 @@ export class RedisCircuitStateStore implements CircuitStateStore {
   }
 
   /**
-   * One PING on the subscribed connection, answered after every notice queued there before it: unanswered within
-   * `timeoutMs` (a stalled connection or proxy that keeps it open), silence is not trusted until it is answered.
-   * No second PING while one is unanswered.
+   * One PING on the subscribed connection, answered after every notice queued there before it (an error reply, as
+   * when an ACL refuses PING, is an answer too: told to `onError` once, until a PING is answered again). Unanswered
+   * within `timeoutMs` (a slow Redis, or a stalled connection or proxy that keeps it open), silence is not trusted
+   * until it is answered; unanswered STALLED_PING_MS longer, or failed with its connection while that looked up, the
+   * connection is renewed (dropped, and the channel subscribed again on a new one, with a bounded backoff:
+   * `RedisSubscription.renew`); once that one listens, silence is trusted again (a gap: calls admitted before report
+   * their success). No second PING while one is unanswered.
    */
   #checkHearing(): Promise<void> {
     const subscription = this.#subscription;
     if (subscription === undefined || !this.#up || this.#late || this.#closed) return Promise.resolve();
     this.#check ??= new Promise<void>((resolve) => {
+      let stalled: ReturnType<typeof setTimeout> | undefined;
       const timer = setTimeout(() => {
         this.#late = true;
         this.#setHearing();
         resolve();
+        stalled = setTimeout(() => {
+          if (!this.#closed) subscription.renew();
+        }, STALLED_PING_MS);
+        stalled.unref?.();
       }, this.timeoutMs);
       timer.unref?.();
-      void subscription
-        .caughtUp()
-        .catch(() => {})
-        .then(() => {
-          // Answered (late or not), or failed with its connection (which then says when it is up again).
-          clearTimeout(timer);
-          this.#check = undefined;
-          if (this.#late) {
-            this.#late = false;
-            this.#setHearing();
-          }
-          resolve();
-        });
+      const settled = (error?: unknown) => {
+        // Answered (late or not, refused or not), or failed with its connection (which then says when it is up again).
+        clearTimeout(timer);
+        clearTimeout(stalled);
+        this.#check = undefined;
+        const late = this.#late;
+        if (late) {
+          this.#late = false;
+          this.#setHearing();
+        }
+        resolve();
+        if (this.#closed) return;
+        if (error === undefined) {
+          this.#pingRefused = false;
+        } else if (isErrorReply(error)) {
+          if (!this.#pingRefused) this.error(error);
+          this.#pingRefused = true;
+        } else if (!late && this.#up) {
+          // Failed with its connection while that looked up: what it delivers is not known.
+          this.#up = false;
+          this.#setHearing();
+          this.error(error);
+          subscription.renew();
+        }
+      };
+      subscription.caughtUp().then(
+        () => settled(),
+        (e: unknown) => settled(e ?? new Error('PING failed')),
+      );
     });
     return this.#check;
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
+import { redactUrl } from '../../util/redact-url.js';
 import { MAX_TIMER_MS } from '../../util/timer-delay.js';
 
 /** The few client methods used here (node-redis `redis` v6). */
@@ -9,7 +10,7 @@ interface RedisCommandClient {
   sendCommand<T = unknown>(args: ReadonlyArray<string>): Promise<T>;
   close(): Promise<void>;
   destroy(): void;
-  on(event: 'error' | 'end' | 'reconnecting' | 'ready', listener: (e: unknown) => void): unknown;
+  on(event: 'error' | 'terminated' | 'reconnecting' | 'ready', listener: (e: unknown) => void): unknown;
   /** A new client with the same options, not yet connected (absent on test doubles). */
   duplicate?(): RedisCommandClient;
   subscribe?(channel: string, listener: (message: string) => void): Promise<void>;
@@ -20,11 +21,41 @@ interface RedisCommandClient {
 export interface RedisSubscription {
   /**
    * Resolves once every message Redis published before it got this request has been handed to `onMessage`
-   * (one PING on the subscribed connection, which Redis answers after the messages it queued there).
+   * (one PING on the subscribed connection, which Redis answers after the messages it queued there). Rejects with
+   * Redis's error reply when Redis refuses the PING (e.g. an ACL without PING): that is an answer too, after the
+   * same messages (`isErrorReply` tells it from a connection failure).
    */
   caughtUp(): Promise<void>;
+  /**
+   * The subscribed connection does not deliver (a PING unanswered for long, or failed with its connection while it
+   * was up): the handle drops it and subscribes every channel again on a new one, with a bounded backoff (see
+   * `RedisHandle.subscribe`).
+   */
+  renew(): void;
   /** Stops hearing the channel (the connection closes with the handle). */
   close(): void;
+}
+
+/** How long one try to open a new subscribed connection and subscribe its channels may take (ms). */
+const RENEW_TRY_MS = 5_000;
+/** The first wait between two renewals of the subscribed connection with no PING answered between them (ms). */
+const RENEW_BACKOFF_MS = 250;
+/** The longest such wait (ms). */
+const RENEW_BACKOFF_MAX_MS = 30_000;
+
+/** The handle's second connection, for subscriptions. */
+interface Subscriber {
+  /** The connection now (a new one after a renewal). */
+  client: RedisCommandClient;
+  /** Settles once `client` is connected (after a renewal: and has subscribed every channel again). */
+  connected: Promise<unknown>;
+  listening: Set<(listening: boolean) => void>;
+  /** Every channel subscribed, with its message listeners: subscribed again on a renewed connection. */
+  channels: Map<string, Set<(message: string) => void>>;
+  /** A renewal is under way: the connection's own events tell nothing. */
+  renewing: boolean;
+  /** Renewals since a PING on the subscribed connection was last answered (the backoff grows with them). */
+  renewals: number;
 }
 
 interface RedisModule {
@@ -52,7 +83,7 @@ export class RedisHandle {
   /** The largest bound on a command the holders gave `retain` (0: none given). */
   private graceMs = 0;
   /** The second connection, for subscriptions (a subscribed connection runs no other command); opened with the first. */
-  private subscriber?: { client: RedisCommandClient; connected: Promise<unknown>; listening: Set<(listening: boolean) => void> };
+  private subscriber?: Subscriber;
   lastError: unknown;
 
   constructor(
@@ -105,40 +136,127 @@ export class RedisHandle {
    * handle: `onMessage` gets each message; `onListening(false)` says messages may be missed from then on (the
    * connection dropped: it reconnects and subscribes again by itself), `onListening(true)` that they are heard
    * (again). Resolves once subscribed; rejects when it cannot subscribe (no `onListening` call then).
+   * A connection that does not deliver while it looks up (a stalled peer that keeps it open: the holder's PING goes
+   * unanswered) is dropped by `renew()`, as is one the client gave up reconnecting (node-redis `'terminated'`, when
+   * its reconnect strategy gives up): every channel is subscribed again on a new
+   * connection, each try bounded by RENEW_TRY_MS, the next try after a backoff (from RENEW_BACKOFF_MS, doubling
+   * with each renewal since a PING was last answered, up to RENEW_BACKOFF_MAX_MS), until it listens or the handle
+   * closes.
    */
   async subscribe(channel: string, onMessage: (message: string) => void, onListening: (listening: boolean) => void): Promise<RedisSubscription> {
     if (this.closed) throw new LLMError({ code: 'engine_unavailable', message: 'The Redis connection is closed' });
     if (!this.subscriber) {
       const dup = this.client.duplicate?.();
       if (!dup?.subscribe) throw new LLMError({ code: 'unsupported', message: 'This Redis client cannot open a subscribed connection' });
-      const listening = new Set<(listening: boolean) => void>();
-      const tell = (up: boolean) => {
-        for (const l of listening) l(up);
-      };
-      dup.on('error', () => tell(false));
-      dup.on('end', () => tell(false));
-      dup.on('reconnecting', () => tell(false));
-      // After a reconnection, once node-redis has subscribed again to every channel.
-      dup.on('ready', () => tell(true));
-      this.subscriber = { client: dup, connected: dup.connect(), listening };
+      const sub: Subscriber = { client: dup, connected: Promise.resolve(), listening: new Set(), channels: new Map(), renewing: false, renewals: 0 };
+      this.watch(sub, dup);
+      sub.connected = dup.connect();
+      this.subscriber = sub;
     }
-    const { client, connected, listening } = this.subscriber;
-    await connected;
-    if (this.closed) {
-      // Released while connecting (release() destroys it too, once the connect settles).
-      client.destroy();
-      throw new LLMError({ code: 'engine_unavailable', message: 'The Redis connection is closed' });
+    const sub = this.subscriber;
+    let listeners = sub.channels.get(channel);
+    if (!listeners) sub.channels.set(channel, (listeners = new Set()));
+    listeners.add(onMessage);
+    for (;;) {
+      const { client, connected } = sub;
+      try {
+        await connected;
+        if (this.closed) {
+          // Released while connecting (release() destroys it too, once the connect settles).
+          client.destroy();
+          throw new LLMError({ code: 'engine_unavailable', message: 'The Redis connection is closed' });
+        }
+        await client.subscribe!(channel, onMessage);
+        break;
+      } catch (e) {
+        // Renewed meanwhile: the new connection subscribes the channel (it is in `channels`); wait for it.
+        if (sub.client !== client && !this.closed) continue;
+        listeners.delete(onMessage);
+        if (listeners.size === 0) sub.channels.delete(channel);
+        throw e;
+      }
     }
-    await client.subscribe!(channel, onMessage);
-    listening.add(onListening);
+    sub.listening.add(onListening);
     onListening(true);
     return {
-      caughtUp: () => client.sendCommand(['PING']).then(() => undefined),
+      caughtUp: () =>
+        sub.client.sendCommand(['PING']).then(
+          () => {
+            sub.renewals = 0;
+          },
+          (e: unknown) => {
+            // Refused, but answered: the connection delivers.
+            if (isErrorReply(e)) sub.renewals = 0;
+            throw e;
+          },
+        ),
+      renew: () => this.renew(sub),
       close: () => {
-        listening.delete(onListening);
-        void client.unsubscribe?.(channel, onMessage).catch(() => {});
+        sub.listening.delete(onListening);
+        listeners.delete(onMessage);
+        if (listeners.size === 0) sub.channels.delete(channel);
+        void sub.client.unsubscribe?.(channel, onMessage).catch(() => {});
       },
     };
+  }
+
+  /** Tells the listeners what `client`'s events say, while it is the subscribed connection and no renewal runs. */
+  private watch(sub: Subscriber, client: RedisCommandClient): void {
+    const tell = (up: boolean) => {
+      if (sub.client !== client || sub.renewing || this.closed) return;
+      for (const l of sub.listening) l(up);
+    };
+    client.on('error', () => tell(false));
+    client.on('reconnecting', () => tell(false));
+    // After a reconnection, once node-redis has subscribed again to every channel.
+    client.on('ready', () => tell(true));
+    // Its reconnect strategy gave up: it no longer reconnects by itself. ('end' comes only from this handle's own
+    // destroy, close or quit.)
+    client.on('terminated', () => {
+      if (sub.client !== client || sub.renewing || this.closed) return;
+      tell(false);
+      this.renew(sub);
+    });
+  }
+
+  /** Drops the subscribed connection and subscribes every channel again on a new one (see `subscribe`). */
+  private renew(sub: Subscriber): void {
+    if (this.closed || sub.renewing || this.subscriber !== sub) return;
+    for (const l of sub.listening) l(false);
+    sub.renewing = true;
+    sub.client.destroy();
+    const attempt = async (): Promise<void> => {
+      for (;;) {
+        const n = sub.renewals++;
+        if (n > 0) await sleepUnref(Math.min(RENEW_BACKOFF_MS * 2 ** (n - 1), RENEW_BACKOFF_MAX_MS));
+        if (this.closed) return;
+        const client = this.client.duplicate!();
+        sub.client = client;
+        this.watch(sub, client);
+        try {
+          await bounded(
+            (async () => {
+              await client.connect();
+              for (const [channel, listeners] of sub.channels) for (const l of listeners) await client.subscribe!(channel, l);
+            })(),
+            RENEW_TRY_MS,
+            'subscription renewal',
+          );
+        } catch {
+          client.destroy();
+          continue;
+        }
+        if (this.closed) {
+          client.destroy();
+          return;
+        }
+        sub.renewing = false;
+        for (const l of sub.listening) l(true);
+        return;
+      }
+    };
+    sub.connected = attempt();
+    sub.connected.catch(() => {});
   }
 
   command<T = unknown>(args: ReadonlyArray<string>): Promise<T> {
@@ -154,6 +272,24 @@ export class RedisHandle {
       return this.client.sendCommand<T>(['EVAL', script.source, ...tail]);
     }
   }
+}
+
+/**
+ * Whether `e` is an error reply from Redis (node-redis `ErrorReply`, e.g. `NOPERM`): Redis answered the command
+ * (refused it), the connection works. Anything else (a closed or reset connection, a client-side timeout) is a
+ * connection failure. Read from the class chain, so that a second copy of node-redis is recognised too.
+ */
+export function isErrorReply(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  for (let p: unknown = Object.getPrototypeOf(e); p && p !== Error.prototype; p = Object.getPrototypeOf(p)) {
+    if ((p as { constructor?: { name?: string } }).constructor?.name === 'ErrorReply') return true;
+  }
+  return false;
+}
+
+/** Resolves after `ms`, on a timer that does not hold the process open. */
+function sleepUnref(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
 }
 
 /** Default bound on each rate-limit and budget call to Redis (`redisTimeoutMs`). */
@@ -220,17 +356,25 @@ export function bounded<T>(work: Promise<T>, timeoutMs: number, what: string, la
 export async function connectRedis(url: string, prefix: string, what = 'Redis state store (shared mode)'): Promise<RedisHandle> {
   const mod = await importOptional<RedisModule>('redis', { engine: what, install: 'redis@6' });
   let connected = false;
-  const client = mod.createClient({
-    url,
-    // While reconnecting, fail commands at once instead of queueing them: a request should get an
-    // error it can report, not hang until Redis is back.
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: 5_000,
-      // Reconnect forever once connected; give up on the very first connect after a few tries.
-      reconnectStrategy: (retries) => (connected || retries < 3 ? Math.min(50 * 2 ** retries, 2_000) : new Error('gave up')),
-    },
-  });
+  let client: RedisCommandClient;
+  try {
+    client = mod.createClient({
+      url,
+      // While reconnecting, fail commands at once instead of queueing them: a request should get an
+      // error it can report, not hang until Redis is back.
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: 5_000,
+        // Reconnect forever once connected; give up on the very first connect after a few tries.
+        reconnectStrategy: (retries) => (connected || retries < 3 ? Math.min(50 * 2 ** retries, 2_000) : new Error('gave up')),
+      },
+    });
+  } catch (e) {
+    // The client parses the URL here: a URL that does not parse throws Node's `TypeError [ERR_INVALID_URL]`, whose
+    // `input` is the whole URL, password and all. Not kept as the cause; its message only with the URL redacted.
+    const reason = String((e as Error)?.message ?? e).split(url).join(redactUrl(url));
+    throw new LLMError({ code: 'config_invalid', message: `Cannot connect to Redis at ${redactUrl(url)}: the URL does not parse (${reason})` });
+  }
   const handle = new RedisHandle(client, prefix);
   try {
     await client.connect();
@@ -242,13 +386,5 @@ export async function connectRedis(url: string, prefix: string, what = 'Redis st
   return handle;
 }
 
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(invalid URL)';
-  }
-}
+/** The URL without user info, query string and fragment, for messages (see `util/redact-url.ts`). */
+export { redactUrl };
