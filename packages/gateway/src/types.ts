@@ -74,6 +74,13 @@ export interface GatewayRouter {
    */
   readonly cancellableStreams?: boolean;
   /**
+   * True when calls honour `cacheOnly` (core's `LLMRouter` does): answered from the router's caches with no paid
+   * call, a miss rejecting with the error given. The gateway then serves a tenant whose budget cannot cover a call
+   * the cached answers it has (they cost nothing). Otherwise (a wrapped router, which may ignore the option and call
+   * a provider) such a tenant gets its 402 `budget_exceeded` whatever is cached.
+   */
+  readonly cacheOnlyCalls?: boolean;
+  /**
    * The circuit of every live deployment, tenants' own models included (core's `LLMRouter` has it), read at each
    * scrape for `llm_circuit_state`. Optional: without it the metric reports `models()`' deployments (no tenant's own).
    */
@@ -90,7 +97,7 @@ export interface GatewayRoutingConfig {
   fallbackToRanked?: boolean;
   /** The cascades (virtual models) by name: tenant models may not take their names. */
   cascades?: ReadonlyArray<{ readonly name: string }>;
-  /** Hedged attempts: an embeddings call's budget reservation counts each lane's answer (see `/v1/embeddings`). */
+  /** Hedged attempts: a non-streamed call's budget reservation counts each lane's answer (`hedgeLanes`). */
   hedging?: { readonly enabled?: boolean; readonly maxHedges?: number };
 }
 
@@ -154,7 +161,12 @@ export interface GatewayAuthOptions {
 }
 
 export interface GatewayLimits {
-  /** Largest request body, bytes. Default 4 MiB. */
+  /**
+   * Largest request body, bytes (413 `payload_too_large` above it). Default 32 MiB, Anthropic's limit of a Messages
+   * request: an image sent as base64 takes 4/3 of its size. A body is held in memory while it is read, parsed and sent
+   * upstream (a few times its size at the peak), so the memory a gateway needs grows with this times the large requests
+   * in flight at once: lower it on a small machine.
+   */
   maxBodyBytes?: number;
   /** Most messages in one request. Default 1000. */
   maxMessages?: number;

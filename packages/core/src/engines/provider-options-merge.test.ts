@@ -14,6 +14,8 @@ const openai = useOpenAIWireServer({ script: { text: 'one two' } });
 const anthropic = useAnthropicWireServer({ keepRequests: true });
 const gemini = useGeminiWireServer();
 
+/** An Azure OpenAI deployment `prod-gpt41` of model `gpt-4.1` on the OpenAI wire server. */
+const azure = () => openai.engine({ preset: 'azure-openai', apiKey: 'k', baseURL: openai.server.baseURL, model: 'gpt-4.1', options: { deployment: 'prod-gpt41' } });
 const hi = (extra: Partial<GenerateRequest> = {}): GenerateRequest => ({ messages: [{ role: 'user', content: 'hi' }], ...extra });
 
 /** `{ [provider]: { __proto__: { ... }, ... } }` as JSON.parse makes it: `__proto__` an own field. */
@@ -85,6 +87,14 @@ describe('providerOptions: the engine keeps model and stream', () => {
     expect(streamed).toEqual([warning]);
   });
 
+  it('openai-compatible on Azure (the URL names the model): another model there is not sent; the warning says the URL names it', async () => {
+    const { generated, streamed, bodies } = await generateAndStream(azure(), hi({ providerOptions: { openai: { model: 'gpt-4o-mini' } } }), openai.lastBody);
+    expect(bodies.map((b) => b.model)).toEqual([undefined, undefined]);
+    const warning = { code: 'setting_not_sent', field: 'providerOptions.openai.model', message: expect.stringContaining('the deployment (its URL) names the model') };
+    expect(generated).toEqual([warning]);
+    expect(streamed).toEqual([warning]);
+  });
+
   it("the deployment's own model there is not sent either, and no warning (nothing changed)", async () => {
     const same = [
       { engine: openai.engine(), request: hi({ providerOptions: { openai: { model: 'gpt-4o' } } }), lastBody: openai.lastBody, model: 'gpt-4o' },
@@ -92,6 +102,10 @@ describe('providerOptions: the engine keeps model and stream', () => {
       { engine: anthropic.engine(), request: hi({ maxTokens: 64, providerOptions: { anthropic: { model: 'claude-test-1' } } }), lastBody: anthropic.lastBody, model: 'claude-test-1' },
       { engine: gemini.engine(), request: hi({ providerOptions: { gemini: { model: 'gemini-2.5-flash' } } }), lastBody: gemini.lastBody, model: undefined },
       { engine: gemini.engine(), request: hi({ providerOptions: { gemini: { model: 'models/gemini-2.5-flash' } } }), lastBody: gemini.lastBody, model: undefined },
+      // Azure (the URL names the deployment, the body no model): the deployment's model, or its Azure deployment name.
+      { engine: azure(), request: hi({ providerOptions: { openai: { model: 'gpt-4.1' } } }), lastBody: openai.lastBody, model: undefined },
+      { engine: azure(), request: hi({ providerOptions: { 'azure-openai': { model: 'gpt-4.1' } } }), lastBody: openai.lastBody, model: undefined },
+      { engine: azure(), request: hi({ providerOptions: { openai: { model: 'prod-gpt41' } } }), lastBody: openai.lastBody, model: undefined },
     ];
     for (const { engine, request, lastBody, model } of same) {
       const { generated, streamed, bodies } = await generateAndStream(engine, request, lastBody);

@@ -1,5 +1,6 @@
 import { LLMError } from '../errors/llm-error.js';
 import { computeCost } from '../pricing/compute-cost.js';
+import { estimateTokens } from '../pricing/estimate-tokens.js';
 import { refusedAnswerDetails } from './refused-answer.js';
 import type { CallOptions, EmbedCallOptions, EmbedResult, GenerateRequest, GenerateResult, Usage } from '../spec/index.js';
 import type { AttemptScope } from './resilience/attempt-scope.js';
@@ -25,6 +26,8 @@ export function generateDriver(request: GenerateRequest, headers: Record<string,
       // Race the abort too, so a timeout holds even against an engine slow to honour its signal.
       return scope ? scope.race(answer) : answer;
     },
+    // A hedge lane's answer that came after the winner's: what its provider reported it billed (none reported: none known).
+    billedUsage: (answer) => (answer.usage && answer.usage.totalTokens > 0 ? answer.usage : undefined),
   };
 }
 
@@ -36,6 +39,8 @@ export function generateDriver(request: GenerateRequest, headers: Record<string,
 export function embedDriver(checked: CheckedEmbedInput, headers: Record<string, string> | undefined, dimensions?: number): AttemptDriver<EmbedResult> {
   const input = checked.input;
   return {
+    // A hedge lane's answer that came after the winner's: billed as the winner's is (`embedUsage`).
+    billedUsage: (answer) => embedUsage(answer.usage, embedInputTokens(checked), checked.tokens),
     async run(d, scope: AttemptScope | undefined) {
       const engine = d.engine();
       const method = checked.tokens ? 'embedTokens' : 'embed';
@@ -99,6 +104,13 @@ export function embedDriver(checked: CheckedEmbedInput, headers: Record<string, 
       return answer;
     },
   };
+}
+
+/** An embed input's tokens: token ids count as their length, texts as estimated (`estimateTokens`). */
+export function embedInputTokens(checked: CheckedEmbedInput): number {
+  let n = 0;
+  for (const t of checked.input) n += typeof t === 'string' ? estimateTokens(t) : t.length;
+  return n;
 }
 
 /** A checked `embed` input: texts, or token ids (one non-empty array of non-negative integers per input). */

@@ -136,6 +136,11 @@ describe('LLMRouter.embed with token ids', () => {
     const r = await router.embed([[7, 8]], { explain: true });
     expect(r.deployment).toBe('emb');
     expect(r.decision?.excluded).toEqual([{ name: 'mock', reason: 'engine "mock" cannot embed token ids (input as text only)', kind: 'unfit' }]);
+    // What a budget reserving for the call (the gateway's) reads to count only the deployments it may plan.
+    expect(router.models().map((d) => [d.name, d.embedTokens])).toEqual([
+      ['mock', false],
+      ['emb', true],
+    ]);
 
     const { router: mockOnly } = openAIWireRouter([{ name: 'mock', engine: 'mock', capabilities: ['embeddings'] }]);
     const err = await rejection(mockOnly.embed([[7, 8]]));

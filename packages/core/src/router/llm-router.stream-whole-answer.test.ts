@@ -8,36 +8,19 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
-import { openAIWireRouter } from '../test/wire-router.test-helpers.js';
+import { usePrimaryAndBackup } from '../test/wire-router.test-helpers.js';
 import type { RouterStreamPart } from './types.js';
 
-let primary: OpenAIWireServer;
-let backup: OpenAIWireServer;
+const wire = usePrimaryAndBackup();
 
-beforeEach(async () => {
-  primary = await startOpenAIWireServer();
-  backup = await startOpenAIWireServer({ script: { text: 'from backup' } });
-});
-
-afterEach(async () => {
-  await Promise.all([primary.close(), backup.close()]);
-});
-
+/** A router over `primaryURL` (the primary deployment, under `firstTokenMs`) and the backup, without retries. */
 function router(primaryURL: string, firstTokenMs: number) {
-  return openAIWireRouter(
-    [
-      { name: 'primary', engine: 'openai-compatible', baseURL: primaryURL, model: 'gpt-test', priority: 1, apiKey: 'k', timeouts: { firstTokenMs } },
-      { name: 'backup', engine: 'openai-compatible', baseURL: backup.baseURL, model: 'gpt-backup', priority: 2, apiKey: 'k' },
-    ],
-    { retries: { max: 0 } },
-    {},
-  ).router;
+  return wire.router({ retries: { max: 0 } }, {}, { baseURL: primaryURL, timeouts: { firstTokenMs } }).router;
 }
 
 describe('an event stream labelled application/json under firstTokenMs', () => {
   it('its first token counts as the first token (no failover while it streams)', async () => {
-    primary.setScript({
+    wire.primary.setScript({
       rawSSE:
         'data: {"id":"x","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n' +
         'data: {"id":"x","choices":[{"index":0,"delta":{"content":" from primary"}}]}\n\n' +
@@ -48,13 +31,13 @@ describe('an event stream labelled application/json under firstTokenMs', () => {
     });
     const parts: RouterStreamPart[] = [];
     // Leaving the loop closes the stream (the primary hangs after its first tokens).
-    for await (const part of router(primary.baseURL, 3000).stream('x')) {
+    for await (const part of router(wire.primary.baseURL, 3000).stream('x')) {
       parts.push(part);
       if (part.type === 'text-delta' || part.type === 'error' || part.type === 'finish') break;
     }
     expect(parts[0]).toMatchObject({ type: 'route', deployment: 'primary' });
     expect(parts.find((p) => p.type === 'text-delta')).toMatchObject({ delta: 'Hi' });
-    expect(backup.requests).toHaveLength(0);
+    expect(wire.backup.requests).toHaveLength(0);
   });
 });
 
@@ -94,14 +77,14 @@ describe('a timeout while a whole JSON answer is read', () => {
 
   it('generate: afterResponse, not sent again', async () => {
     await expect(router(slowURL, 500).generate('x')).rejects.toMatchObject({ code: 'timeout' });
-    expect(backup.requests).toHaveLength(0);
+    expect(wire.backup.requests).toHaveLength(0);
     expect(hits).toBe(1);
   });
 
   it('stream: the same answer read whole is not sent again either', async () => {
     const parts: RouterStreamPart[] = [];
     for await (const part of router(slowURL, 500).stream('x')) parts.push(part);
-    expect(backup.requests).toHaveLength(0);
+    expect(wire.backup.requests).toHaveLength(0);
     expect(hits).toBe(1);
     expect(parts.at(-1)).toMatchObject({ type: 'error', error: { code: 'timeout', afterResponse: true } });
   });

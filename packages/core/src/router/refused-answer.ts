@@ -1,7 +1,9 @@
 import type { LLMError } from '../errors/llm-error.js';
+import { computeCost } from '../pricing/compute-cost.js';
 import type { Usage } from '../spec/index.js';
 import { sumCost, sumUsage } from './cascade/sum-usage.js';
 import type { RouterDeployment } from './deployment.js';
+import type { LateAnswer } from './resilience/run-attempts.js';
 import type { Cost, FailedAttemptSpend, RouterEmbedResult } from './types.js';
 
 /**
@@ -71,25 +73,37 @@ export function withRefusedAnswers(error: LLMError, others: readonly LLMError[],
   return error.with({ details });
 }
 
+/** The spend fields of a router result (`RouterResult`, `RouterEmbedResult`) that `addHedgeSpend` fills. */
+type SpendFields = Pick<RouterEmbedResult, 'cost' | 'failedAttemptsCost' | 'failedAttemptsUsage' | 'failedAttempts'>;
+
 /**
- * Adds to an embed result the refused answers among `lost` (the answers a hedged call's other lanes lost before this
- * one answered; a provider billed each): in its `cost`, apart in `failedAttemptsCost` and `failedAttemptsUsage`, each
- * with its deployment (`order`: the call's) in `failedAttempts`. Its `usage` stays the answer's.
+ * Adds to a hedged call's result what its other lanes were billed for: the refused answers among `lost` (answers lost
+ * after their provider accepted them, before or after this one answered: `Won.lost`) and the answers they completed
+ * after this one won, before the router could cancel them (`late`: `Won.late`, priced at their deployments'). In its
+ * `cost`, apart in `failedAttemptsCost` and `failedAttemptsUsage` (added to any already there), each with its
+ * deployment (`order`: the call's) in `failedAttempts`. Its `usage` stays the answer's.
  */
-export function addRefusedAnswers(result: RouterEmbedResult, lost: readonly LLMError[], order: readonly RouterDeployment[]): void {
+export function addHedgeSpend(result: SpendFields, lost: readonly LLMError[] | undefined, order: readonly RouterDeployment[], late?: readonly LateAnswer[]): void {
   let attempts: FailedAttemptSpend[] | undefined;
   let usage: Usage | undefined;
   let cost: Cost | undefined;
-  for (const e of lost) {
-    const a = refusedSpend(e, order);
-    if (!a) continue;
+  const add = (a: FailedAttemptSpend) => {
     (attempts ??= []).push(a);
     usage = usage ? sumUsage(usage, a.usage) : a.usage;
     cost = cost ? sumCost(cost, a.cost) : a.cost;
+  };
+  if (lost) {
+    for (const e of lost) {
+      const a = refusedSpend(e, order);
+      if (a) add(a);
+    }
+  }
+  if (late) {
+    for (const { deployment: d, usage: u } of late) add({ deployment: d.name, model: d.modelId, provider: d.provider, usage: u, cost: computeCost(u, d.price) });
   }
   if (!attempts) return;
   result.cost = sumCost(result.cost, cost!);
-  result.failedAttemptsCost = cost!;
-  result.failedAttemptsUsage = usage!;
-  result.failedAttempts = attempts;
+  result.failedAttemptsCost = result.failedAttemptsCost ? sumCost(result.failedAttemptsCost, cost!) : cost!;
+  result.failedAttemptsUsage = result.failedAttemptsUsage ? sumUsage(result.failedAttemptsUsage, usage!) : usage!;
+  result.failedAttempts = result.failedAttempts ? [...result.failedAttempts, ...attempts] : attempts;
 }

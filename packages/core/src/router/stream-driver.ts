@@ -266,6 +266,8 @@ export function streamDriver(
     discard(value: PrimedStream): void {
       closeQuietly(value.iterator);
     },
+    // The scope's signal goes to the engine's `stream` only.
+    takesAttemptSignals: true,
   };
   if (attempts) {
     driver.backoff = (ms, parent) => attempts.backoff(host.sleep, ms, parent);
@@ -276,13 +278,14 @@ export function streamDriver(
 
 /**
  * Bills `result` (an answer a later attempt gave) for the attempts that failed before it after their provider reported
- * usage (`PrimingAttempts.paid`): their cost is added to its `cost` and said in `failedAttemptsCost`, their tokens in
- * `failedAttemptsUsage` (not in `usage`, the answer's own), each attempt in `failedAttempts`.
+ * usage (`PrimingAttempts.paid`): their cost is added to its `cost` and to `failedAttemptsCost`, their tokens to
+ * `failedAttemptsUsage` (not in `usage`, the answer's own), each attempt to `failedAttempts` (after those already there:
+ * a cascade's kept weak answer has its own step's).
  */
 export function billFailedAttempts(result: RouterResult, paid: StreamSpend | undefined): void {
   if (!paid) return;
   result.cost = sumCost(result.cost, paid.cost);
-  result.failedAttemptsCost = paid.cost;
-  result.failedAttemptsUsage = paid.usage;
-  if (paid.failedAttempts) result.failedAttempts = paid.failedAttempts;
+  result.failedAttemptsCost = result.failedAttemptsCost ? sumCost(result.failedAttemptsCost, paid.cost) : paid.cost;
+  result.failedAttemptsUsage = result.failedAttemptsUsage ? sumUsage(result.failedAttemptsUsage, paid.usage) : paid.usage;
+  if (paid.failedAttempts) result.failedAttempts = result.failedAttempts ? [...result.failedAttempts, ...paid.failedAttempts] : paid.failedAttempts;
 }

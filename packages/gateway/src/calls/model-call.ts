@@ -13,6 +13,7 @@ import { openStream, type OpenedStream } from '../streaming/open-stream.js';
 import { sseHeaders, sseReply, type StreamEncoder, type StreamOutcome } from '../streaming/sse-response.js';
 import { HeldStream, SSE_COMMENT_KEEP_ALIVE, holdOpen, keepAliveMs } from '../streaming/stream-hold.js';
 import { admit, countRefused, type Admission } from '../tenancy/admission.js';
+import { hedgeLanes } from '../tenancy/hedge-lanes.js';
 import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 import type { Renewals } from '../tenancy/renewals.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
@@ -173,7 +174,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       resolved = resolveModel(call.model, all, call.principal, call.ext.fallbacks, deps.router.routerConfig?.routing);
     } catch (refusal) {
       // A refusal counts against the limits too (429 once over them), the same for every reason.
-      const rateInfo = await countRefused(deps.stores, call.principal, (m, e) => deps.log(m, call.requestId, e));
+      const rateInfo = await countRefused(deps.stores, call.principal, (m, e) => deps.log(m, call.requestId, e), deps.renewals);
       if (rateInfo) rateLimitHeaders(rateInfo, headers);
       throw refusal;
     }
@@ -189,6 +190,10 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       steps: resolved.steps,
       guardRouter: deps.router,
       noCacheRead: call.ext.cache === false,
+      servesFromCache: call.ext.cache !== false && deps.router.cacheOnlyCalls === true,
+      // A hedged `generate` is billed the answers its other lanes completed with the winner's (a stream's lanes are
+      // cancelled at its first content part: its failed attempts' spend extends the reservation, `extend` below).
+      billedCalls: call.stream ? 1 : hedgeLanes(deps.router, resolved.candidates),
       defaultMaxOutputTokens: deps.defaultMaxOutputTokens,
       rateLimitOutputTokens: deps.rateLimitOutputTokens,
       renewals: deps.renewals,
@@ -196,6 +201,8 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     });
     if (admission.rateInfo) rateLimitHeaders(admission.rateInfo, headers);
     const options = generateOptions(call, resolved, abort ? abort.signal : call.signal, deps.router);
+    // The budget cannot cover a call: a cached answer (cost 0) only, else the 402 (no provider is called).
+    if (admission.cacheOnly) options.cacheOnly = admission.cacheOnly;
 
     if (!call.stream) {
       const result = await deps.router.generate(call.request, options);
@@ -222,9 +229,11 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
     routerStream = deps.router.stream(call.request, options);
     if (served) served.stream = routerStream;
     const opening = openStream(routerStream, call.startedMono, monotonicNow);
-    const hold = deps.streamHoldMs;
     // Held until the first content (the router may fall over meanwhile, and a failure is an HTTP error), at most
-    // `streamHoldMs`: then the 200 goes out with keep-alives until it opens (`HeldStream`).
+    // `streamHoldMs`: then the 200 goes out with keep-alives until it opens (`HeldStream`). A cache-only call is held
+    // until it opens, whatever the hold: it replays a hit or fails with no provider called, and its miss is the
+    // 402 with its HTTP status (not a 200 carrying it as an error event), however long the lookup takes.
+    const hold = admission.cacheOnly ? undefined : deps.streamHoldMs;
     const opened = hold === undefined ? await opening : hold === 0 ? undefined : await holdOpen(opening, hold);
     if (opened === undefined) return committedReply(opening, routerStream, hold ?? 0);
     const reply = openedReply(opened);

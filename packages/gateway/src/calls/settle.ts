@@ -143,15 +143,24 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       if (deps.stores && call.principal.tenant) {
         // (Called in a try: a store that throws synchronously still lets the budget settle below. No async
         // wrapper: `Promise.resolve` hands a store's own promise through as it is, without extra turns.)
-        try {
-          recorded = Promise.resolve(deps.stores.ledger.record(usageEntry(call, s, counts, costUsd, latencyMs, ttftMs, cached !== false))).then(
-            () => undefined,
-            (e: unknown) => {
+        const ledger = deps.stores.ledger;
+        const entry = usageEntry(call, s, counts, costUsd, latencyMs, ttftMs, cached !== false);
+        // A failed write is tried once more (a dropped connection, a failed group commit): the ledger is idempotent by
+        // request id, so a first write that did commit before its answer was lost is not doubled.
+        const again = (): Promise<void> | undefined => {
+          try {
+            return Promise.resolve(ledger.record(entry)).then(undefined, (e: unknown) => {
               ledgerError = e;
-            },
-          );
-        } catch (e) {
-          ledgerError = e;
+            });
+          } catch (e) {
+            ledgerError = e;
+            return undefined;
+          }
+        };
+        try {
+          recorded = Promise.resolve(ledger.record(entry)).then(() => undefined, again);
+        } catch {
+          recorded = again();
         }
       }
       const finished = admission?.finish({ usage, costUsd, charged: s.status === 'success' || costUsd > 0 }).catch((e: unknown) => {
@@ -161,7 +170,14 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       await finished;
       // A row that could not be written fails the request: a success is answered with this `internal` error (the
       // JSON 500, the stream's error frame in place of its finish); a failure keeps its own error, which the caller answers with.
-      const unrecorded = ledgerError === undefined ? undefined : new LLMError({ code: 'internal', message: 'The usage ledger could not be written', cause: ledgerError });
+      // It comes after the provider answered (and was paid, and the budget charged): `afterResponse`, so the JSON reply
+      // says `x-should-retry: false` and the official clients do not send the request (and pay for it) twice more. (A
+      // stream's answer was sent, with its 200: its error frame says only that the gateway failed.) A router cache hit
+      // that called no provider (no guard, no verifier: nothing paid) is the plain retryable 500: a retry costs nothing.
+      const unrecorded =
+        ledgerError === undefined
+          ? undefined
+          : new LLMError({ code: 'internal', message: 'The usage ledger could not be written', afterResponse: !call.stream && calledProvider(s, cached, costUsd, spent), cause: ledgerError });
       if (deps.metrics) {
         // The fields every observation has in one literal, the optional ones added when present (no spreads).
         const o: RequestObservation = {
@@ -195,6 +211,17 @@ export function createSettler(deps: CallDeps, call: SettleCall) {
       }
     },
   };
+}
+
+/**
+ * Whether a provider was called for the request (sending it again would call, and may pay, again): any call but a
+ * router cache hit, and a hit that cost something or made calls for it (semantic guard calls, a verifier's judgement,
+ * an escalated cascade's strong step).
+ */
+function calledProvider(s: Settlement, cached: Settlement['cached'], costUsd: number, spent: StreamSpend | undefined): boolean {
+  if (cached === false || costUsd > 0 || s.result?.cascade?.strong) return true;
+  const c = ledgerCounts(callsForHit(s, spent));
+  return c.inputTokens + c.outputTokens > 0;
 }
 
 /** The tokens of the calls made for a router cache hit (semantic guard calls, a cascade verifier's judgement), if any. */
@@ -280,12 +307,29 @@ function spentBefore(error: LLMError | undefined): StreamSpend | undefined {
     return others ? { usage: refused.usage, cost: refused.cost, replay: false, failedAttempts: others } : { usage: refused.usage, cost: refused.cost, replay: false };
   }
   let spent: StreamSpend | undefined;
-  const cascade = (details as { cascade?: { weak?: { usage?: Usage; cost?: { totalUsd?: unknown }; cached?: unknown; guardUsage?: Usage }; verifierCost?: Partial<Cost>; verifierUsage?: Usage } }).cascade;
+  const cascade = (
+    details as {
+      cascade?: {
+        weak?: { usage?: Usage; cost?: { totalUsd?: unknown }; cached?: unknown; guardUsage?: Usage };
+        verifierCost?: Partial<Cost>;
+        verifierUsage?: Usage;
+        failedAttemptsUsage?: Usage;
+        failedAttempts?: FailedAttemptSpend[];
+      };
+    }
+  ).cascade;
   const weak = cascade?.weak;
   if (weak?.usage && typeof weak.usage.inputTokens === 'number' && typeof weak.cost?.totalUsd === 'number') {
     // A weak step answered from the router cache (its `CascadeStep.cached`) wrote and read no provider cache.
     const cached = weak.cached === 'exact' || weak.cached === 'semantic' ? weak.cached : false;
     spent = { usage: providerCacheUsage(weak.usage, cached), cost: weak.cost as StreamSpend['cost'], replay: false };
+    // The failed attempts in the weak step's cost (a hedge lane's answer that came with it): their tokens, each with its
+    // deployment (for the metrics). Counts from elsewhere are cleaned as the row takes them.
+    const failed = cascade?.failedAttemptsUsage;
+    if (typeof failed === 'object' && failed !== null) {
+      spent.usage = withGuardTokens(spent.usage, failed)!;
+      if (Array.isArray(cascade?.failedAttempts) && cascade.failedAttempts.length > 0) spent.failedAttempts = cascade.failedAttempts;
+    }
     // Its guard call's counts are cleaned here, before another guard call's are added to them (below).
     if (typeof weak.guardUsage === 'object' && weak.guardUsage !== null) spent.guardUsage = withGuardTokens(undefined, weak.guardUsage)!;
     // The verifier's reported tokens (core checked them; counts from elsewhere are cleaned as the row takes them).

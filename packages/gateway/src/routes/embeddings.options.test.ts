@@ -71,6 +71,18 @@ describe('POST /v1/embeddings with dimensions', () => {
     expect(fixed.embedCalls).toBe(0);
     expect((await post(h.gateway, '/v1/embeddings', { model: 'fixed', input: 'x' })).status).toBe(200);
   });
+
+  it('the same 400 for a tenant whose budget cannot cover the call (bad input before the budget: no 402, no reservation)', async () => {
+    const fixed = Object.defineProperty(new MockEngine(), 'embedDimensions', { value: undefined });
+    h = await createHarness({ stores: 'memory', models: [mockModel('fixed', {}, { capabilities: ['embeddings'], price: { input: 5, output: 0 } })], routerOptions: { engines: { fixed } } });
+    const headers = await keyOf(h, { budget: { amountUsd: 1 / 1e6, period: 'month' } });
+    const res = await post(h.gateway, '/v1/embeddings', { model: 'fixed', input: 'x'.repeat(400), dimensions: 3 }, headers);
+    const err = ((await res.json()) as ErrorBody).error;
+    expect([res.status, err.code, err.param]).toEqual([400, 'unsupported', 'dimensions']);
+    expect(err.message).toContain(`fixed: engine "mock" cannot set the vectors' dimensions`);
+    expect(fixed.embedCalls).toBe(0);
+    expect(await h.stores!.budgets.spent('acme', 'month')).toMatchObject({ spentUsd: 0, reservedUsd: 0 });
+  });
 });
 
 describe('POST /v1/embeddings with dimensions through a router that drops the option', () => {
@@ -119,6 +131,19 @@ describe('POST /v1/embeddings with token ids', () => {
     expect(err.message).toContain('mock: engine "mock" cannot embed token ids');
   });
 
+  it('to a model that cannot take them, for a tenant whose budget cannot cover the call: the same 400 (bad input before the budget), no 402', async () => {
+    h = await createHarness({ stores: 'memory', models: [mockModel('text-only', {}, { capabilities: ['embeddings'], price: { input: 5, output: 0 } })] });
+    const headers = await keyOf(h, { budget: { amountUsd: 1 / 1e6, period: 'month' } });
+    const res = await post(h.gateway, '/v1/embeddings', { model: 'text-only', input: [Array.from({ length: 100 }, (_, i) => i + 1)] }, headers);
+    const err = ((await res.json()) as ErrorBody).error;
+    expect([res.status, err.code, err.param]).toEqual([400, 'unsupported', 'input']);
+    expect(err.message).toContain('check_embedding_ctx_length=False');
+    expect(await h.stores!.budgets.spent('acme', 'month')).toMatchObject({ spentUsd: 0, reservedUsd: 0 });
+    // Refused as bad input, it is ledgered as any refused call (no cost).
+    const row = await h.stores!.ledger.get(res.headers.get('x-request-id')!);
+    expect(row).toMatchObject({ status: 'error', costUsd: 0 });
+  });
+
   it('are checked: 8192 ids an input, 2048 inputs, non-empty, not mixed with texts, each refusal naming the element', async () => {
     h = await createHarness();
     const ids = (n: number) => Array.from({ length: n }, () => 1);
@@ -154,6 +179,38 @@ describe('POST /v1/embeddings with token ids', () => {
     const fits = await post(h.gateway, '/v1/embeddings', { model: 'emb', input: [[1, 2, 3, 4, 5]] }, headers);
     expect(fits.status).toBe(200);
     expect(upstream!.requests).toHaveLength(1);
+  });
+
+  it('reserve only for the deployments that can embed them: a text-only one (the mock) is neither priced nor a hedge lane', async () => {
+    // The router plans token ids only on engines with embedTokens(): emb alone, so it does not hedge either. 100 ids
+    // at emb's $1/M are $100e-6, within a $150e-6 budget; counting the mock ($5/M) and a hedge lane for it reserved
+    // 2 x $500e-6 and refused the call with a 402.
+    upstream = await startOpenAIWireServer();
+    h = await createHarness({
+      stores: 'memory',
+      models: [
+        { name: 'emb', engine: 'openai-compatible', baseURL: upstream.baseURL, apiKey: 'k', model: 'text-embedding-3-small', capabilities: ['embeddings'], price: { input: 1, output: 0 }, priority: 1 },
+        mockModel('text-only', {}, { capabilities: ['embeddings'], price: { input: 5, output: 0 }, priority: 2 }),
+      ],
+      routing: { hedging: { enabled: true, delayMs: 50, maxHedges: 1 } },
+    });
+    const headers = await keyOf(h, { budget: { amountUsd: 150 / 1e6, period: 'month' } });
+    const budgets = h.stores!.budgets;
+    const reserved: number[] = [];
+    const reserve = budgets.reserve.bind(budgets);
+    budgets.reserve = (r) => {
+      reserved.push(r.estimateUsd);
+      return reserve(r);
+    };
+    const ids = Array.from({ length: 100 }, (_, i) => i + 1);
+    const res = await post(h.gateway, '/v1/embeddings', { model: 'auto', input: [ids], dimensions: 4 }, headers);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as EmbeddingBody).data.map((d) => d.embedding.length)).toEqual([4]);
+    expect(reserved).toHaveLength(1);
+    expect(reserved[0], 'one call at emb\'s price').toBeCloseTo(100 / 1e6, 12);
+    expect(upstream.requests).toHaveLength(1);
+    const state = await budgets.spent('acme', 'month');
+    expect([state.spentUsd, state.reservedUsd]).toEqual([expect.closeTo(100 / 1e6, 12), 0]);
   });
 
   it('count as their length under a tokens-per-minute limit', async () => {

@@ -3,7 +3,8 @@
  * error body cannot name a spend; and hedged lanes' refused answers: every lane's reaches the row, when all lanes lose
  * (summed on the error, the row under the first refused answer's deployment) and when another lane answers (core's
  * `failedAttempts*` on the result), the metrics put each under the deployment that billed it, and the reservation
- * counts a lane per deployment that can take `dimensions`. Official openai client on a loopback port, local OpenAI
+ * counts a lane per deployment that can take `dimensions` (without `dimensions` too: a lane's answer that came with
+ * the winner's is billed). Official openai client on a loopback port, local OpenAI
  * wire upstreams, the real in-memory stores, the gateway's /metrics.
  */
 import type { BudgetReserveRequest } from '@llmrr/core';
@@ -193,5 +194,22 @@ describe('hedged embeddings with an upstream that ignores dimensions: every bill
     expect(reserved).toHaveLength(1);
     expect(reserved[0], 'one call can be billed').toBeCloseTo(100 / 1e6, 12);
     expect(upstreams.map((u) => u.requests.length)).toEqual([1, 0]);
+  });
+
+  it('without dimensions: the reservation still counts a call per lane (an answer that came with the winner\'s is billed too)', async () => {
+    const client = await setup([{ embeddingDimensions: 4 }, { embeddingDimensions: 4 }], routing, { budgetUsd: 100 });
+    const budgets = h!.stores!.budgets;
+    const reserved: number[] = [];
+    const reserve = budgets.reserve.bind(budgets);
+    budgets.reserve = (r: BudgetReserveRequest) => {
+      reserved.push(r.estimateUsd);
+      return reserve(r);
+    };
+    // 100 token ids at $1/M: $100e-6 a call, two lanes.
+    const ids = Array.from({ length: 100 }, (_, i) => i + 1);
+    const r = await client.embeddings.create({ model: 'auto', input: [ids], encoding_format: 'float' });
+    expect(r.data.map((d) => d.embedding.length)).toEqual([4]);
+    expect(reserved).toHaveLength(1);
+    expect(reserved[0], 'a call per lane that may run').toBeCloseTo(200 / 1e6, 12);
   });
 });

@@ -1,4 +1,4 @@
-import { LLMError, refusedAnswerDetails, toLLMError, type DeploymentInfo, type UsageStatus } from '@llmrr/core';
+import { LLMError, refusedAnswerDetails, toLLMError, type DeploymentInfo, type RouterEmbedOptions, type UsageStatus } from '@llmrr/core';
 import { authenticate } from '../auth/authenticate.js';
 import { demoHeaders } from '../auth/demo-headers.js';
 import { routerTenant, UNAUTHENTICATED, type Principal } from '../auth/principal.js';
@@ -18,6 +18,7 @@ import { jsonReply, type Reply } from '../http/reply.js';
 import { validateBody } from '../http/validate.js';
 import { OpenAIEmbeddingRequestSchema, type OpenAIEmbeddingRequest, type OpenAIEmbeddingResponse } from '../schemas/openai-embeddings.js';
 import { admit, countRefused, type Admission } from '../tenancy/admission.js';
+import { hedgeLanes } from '../tenancy/hedge-lanes.js';
 import { rateLimitHeaders } from '../tenancy/rate-limit-headers.js';
 import type { RouterEmbedResult } from '../types.js';
 
@@ -43,14 +44,35 @@ function embeddingCandidates(requested: string, resolved: ResolvedModel): Deploy
 }
 
 /**
- * The candidates a call with `dimensions` may be planned on: those that can take it (core's router plans only those:
- * `DeploymentInfo.embedDimensions`; a router that does not say is taken to plan them all). `candidates` itself when
- * none can (the router refuses the call, 400 `unsupported` naming `dimensions`) or all can (no copy).
+ * The candidates a call with `dimensions` (`embedDimensions`) or token ids (`embedTokens`) may be planned on: those
+ * that can take it (core's router plans only those: `DeploymentInfo.embedDimensions` / `.embedTokens`; a router that
+ * does not say is taken to plan them all). `candidates` itself when all can (no copy); undefined when none can (the
+ * router refuses the call, 400 `unsupported` naming `dimensions` / `input`: `refuseUnservable`).
  */
-function dimensionCandidates(candidates: DeploymentInfo[]): DeploymentInfo[] {
-  if (candidates.every((d) => d.embedDimensions !== false)) return candidates;
-  const fit = candidates.filter((d) => d.embedDimensions !== false);
-  return fit.length > 0 ? fit : candidates;
+function fitCandidates(candidates: DeploymentInfo[], form: 'embedDimensions' | 'embedTokens'): DeploymentInfo[] | undefined {
+  if (candidates.every((d) => d[form] !== false)) return candidates;
+  const fit = candidates.filter((d) => d[form] !== false);
+  return fit.length > 0 ? fit : undefined;
+}
+
+/**
+ * A call none of whose deployments can take its token ids or `dimensions` (`fitCandidates`): bad input, answered with
+ * the router's own 400 (`unsupported` naming `input` / `dimensions`, the deployments and why) before admission, so a
+ * tenant's budget never prices (a 402) a call that cannot be made. Asked as a cache-only call, which core's router
+ * plans (refusing such input) and then refuses with `planned`, calling no engine. The refusal counts against the
+ * limits, as every refusal does. Returns when the router planned the call after all (its deployments changed
+ * meanwhile): the call then goes on as any other.
+ */
+async function refuseUnservable(deps: GatewayDeps, embed: NonNullable<GatewayDeps['router']['embed']>, input: string[] | number[][], options: RouterEmbedOptions, principal: Principal, requestId: string, headers: Record<string, string>): Promise<void> {
+  const planned = new LLMError({ code: 'internal', message: 'The call was planned' });
+  try {
+    await embed(input, { ...options, cacheOnly: planned });
+  } catch (e) {
+    if (e === planned) return;
+    const rateInfo = await countRefused(deps.stores, principal, (m, err) => deps.log(m, requestId, err), deps.renewals);
+    if (rateInfo) rateLimitHeaders(rateInfo, headers);
+    throw e;
+  }
 }
 
 /** The request's inputs for the router: texts, or token ids (one array per input) with their count. */
@@ -124,18 +146,36 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       candidates = embeddingCandidates(body.model, resolved);
     } catch (refusal) {
       // A refusal counts against the limits too (429 once over them), as on the chat endpoints.
-      const rateInfo = await countRefused(deps.stores, principal, (m, e) => deps.log(m, requestId, e));
+      const rateInfo = await countRefused(deps.stores, principal, (m, e) => deps.log(m, requestId, e), deps.renewals);
       if (rateInfo) rateLimitHeaders(rateInfo, headers);
       throw refusal;
     }
     settler.modelKnown();
-    // The reservation prices only what the router may plan: with `dimensions`, the deployments that can take it.
-    if (body.dimensions !== undefined) candidates = dimensionCandidates(candidates);
-    // With hedging, each lane may answer vectors of another length than `dimensions` (an upstream that ignores it): every
-    // such answer is refused and billed, so the reservation counts one call per lane that may run (the router hedges
-    // only a plan of more than one deployment).
-    const hedging = deps.router.routerConfig?.routing.hedging;
-    const lanes = body.dimensions !== undefined && hedging?.enabled === true ? Math.max(1, Math.min(1 + (hedging.maxHedges ?? 1), candidates.length)) : 1;
+    // `auto` ranks with the tenant's preferred strategy, as its chat calls do.
+    const strategy = tenantStrategy(principal, deps.router);
+    // The same metadata a chat call carries: its span names the tenant (`llmrr.tenant`), the route and the key.
+    const metadata: Record<string, unknown> = { tenant: principal.tenantId, endpoint: '/v1/embeddings' };
+    if (principal.key) metadata.keyId = principal.key.id;
+    const options: RouterEmbedOptions = {
+      requestId,
+      ...(incoming.signal ? { signal: incoming.signal } : {}),
+      tenant: routerTenant(principal),
+      metadata,
+      ...(resolved.model !== undefined ? { model: resolved.model } : {}),
+      ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
+      ...(strategy !== undefined ? { strategy } : {}),
+      ...(body.dimensions !== undefined ? { dimensions: body.dimensions } : {}),
+    };
+    // The reservation prices only what the router may plan: with `dimensions` / token ids, the deployments that can
+    // take them (also the hedge lanes below). None can: the router's 400, before admission.
+    let fit: DeploymentInfo[] | undefined = candidates;
+    if (body.dimensions !== undefined) fit = fitCandidates(fit, 'embedDimensions');
+    if (fit && input.tokenCount !== undefined) fit = fitCandidates(fit, 'embedTokens');
+    if (fit) candidates = fit;
+    else if (deps.router.cacheOnlyCalls === true) await refuseUnservable(deps, embed, input.input, options, principal, requestId, headers);
+    // With hedging, every lane's answer may be billed (one that came with the winner's, one refused for vectors of
+    // another length than `dimensions`): the reservation counts one call per lane that may run.
+    const lanes = hedgeLanes(deps.router, candidates);
     admission = await admit({
       stores: deps.stores,
       principal,
@@ -151,21 +191,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
       renewals: deps.renewals,
       signal: incoming.signal,
     });
-    // `auto` ranks with the tenant's preferred strategy, as its chat calls do.
-    const strategy = tenantStrategy(principal, deps.router);
-    // The same metadata a chat call carries: its span names the tenant (`llmrr.tenant`), the route and the key.
-    const metadata: Record<string, unknown> = { tenant: principal.tenantId, endpoint: '/v1/embeddings' };
-    if (principal.key) metadata.keyId = principal.key.id;
-    const result = await embed(input.input, {
-      requestId,
-      ...(incoming.signal ? { signal: incoming.signal } : {}),
-      tenant: routerTenant(principal),
-      metadata,
-      ...(resolved.model !== undefined ? { model: resolved.model } : {}),
-      ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),
-      ...(strategy !== undefined ? { strategy } : {}),
-      ...(body.dimensions !== undefined ? { dimensions: body.dimensions } : {}),
-    });
+    const result = await embed(input.input, options);
     if (body.dimensions !== undefined) checkDimensions(result, body.dimensions);
     // The cost holds the answers refused on other hedge lanes (their providers billed them); the row counts their tokens.
     const costUsd = result.cost?.totalUsd ?? 0;

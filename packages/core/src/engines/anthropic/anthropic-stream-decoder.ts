@@ -4,6 +4,7 @@ import type { CallWarning } from '../../spec/warnings.js';
 import { ProviderStreamDecoder, type ProviderStreamContext } from '../shared/provider-stream-decoder.js';
 import type { AnthropicResponseBlock, AnthropicStreamEvent, AnthropicUsageWire } from './anthropic-api-types.js';
 import { anthropicStreamError } from './anthropic-error.js';
+import { anthropicAnswerToolUseId } from './anthropic-tool-use-id.js';
 import { convertAnthropicUsage, mergeAnthropicUsage } from './anthropic-usage.js';
 import { mapAnthropicFinishReason } from './map-anthropic-finish-reason.js';
 
@@ -49,6 +50,8 @@ export class AnthropicStreamDecoder extends ProviderStreamDecoder {
   /** The `stop_sequence` of `message_delta`: the stop sequence matched, with stop reason `stop_sequence`. */
   private stopSequence: string | null | undefined;
   private toolCount = 0;
+  /** `message_start`'s message id: the made-up id of a tool call the upstream gave an empty id (`anthropicAnswerToolUseId`). */
+  private messageId: string | undefined;
   /** The warnings part not yet sent. */
   private warnings: CallWarning[] | undefined;
 
@@ -91,6 +94,7 @@ export class AnthropicStreamDecoder extends ProviderStreamDecoder {
     switch (event.type) {
       case 'message_start': {
         this.usage = mergeAnthropicUsage(this.usage, event.message?.usage);
+        this.messageId = event.message?.id;
         parts.push({ type: 'response-metadata', id: event.message?.id, model: event.message?.model });
         const start = this.startUsage();
         if (start) parts.push({ type: 'usage', usage: start });
@@ -112,8 +116,9 @@ export class AnthropicStreamDecoder extends ProviderStreamDecoder {
           this.blocks.set(event.index, { kind: 'json', json: '', initial: block.input });
         } else if (block.type === 'tool_use') {
           const toolIndex = this.toolCount++;
-          this.blocks.set(event.index, { kind: 'tool', toolIndex, id: block.id, name: block.name, json: '', initial: block.input });
-          parts.push({ type: 'tool-call-delta', index: toolIndex, id: block.id, name: block.name, argumentsDelta: '' });
+          const id = anthropicAnswerToolUseId(block.id, this.messageId, toolIndex);
+          this.blocks.set(event.index, { kind: 'tool', toolIndex, id, name: block.name, json: '', initial: block.input });
+          parts.push({ type: 'tool-call-delta', index: toolIndex, id, name: block.name, argumentsDelta: '' });
         } else {
           this.blocks.set(event.index, { kind: 'ignored' });
         }

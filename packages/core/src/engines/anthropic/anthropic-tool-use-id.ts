@@ -14,3 +14,14 @@ export function anthropicToolUseId(id: string): string {
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
   return `${id.replace(/[^a-zA-Z0-9_-]/g, '_')}_${(h >>> 0).toString(16).padStart(8, '0')}`;
 }
+
+/**
+ * The id of the `index`-th tool call (JSON mode's tool left out) of the answer `messageId`: the upstream's `tool_use`
+ * id, or, when it sent an empty one (an Anthropic-compatible server), `toolu_<messageId>_<index>` (fitted to the
+ * pattern by `anthropicToolUseId`; `response` for a missing message id), the same streamed or not
+ * (`AnthropicStreamDecoder`, `convertAnthropicResponse`), as the OpenAI-compatible engine makes up `call_<id>_<index>`:
+ * a client cannot answer a call with no id (every route refuses an empty id on the next turn).
+ */
+export function anthropicAnswerToolUseId(id: string | undefined, messageId: string | undefined, index: number): string {
+  return id || anthropicToolUseId(`toolu_${messageId || 'response'}_${index}`);
+}

@@ -2,6 +2,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateResult } from '../../spec/engine-v1.js';
 import type { ReasoningPart, ToolCall } from '../../spec/messages.js';
 import type { AnthropicMessageResponse } from './anthropic-api-types.js';
+import { anthropicAnswerToolUseId } from './anthropic-tool-use-id.js';
 import { convertAnthropicUsage } from './anthropic-usage.js';
 import { mapAnthropicFinishReason } from './map-anthropic-finish-reason.js';
 
@@ -35,7 +36,7 @@ export function convertAnthropicResponse(
       reasoningParts.push(block.signature ? { type: 'reasoning', text: block.thinking, signature: block.signature } : { type: 'reasoning', text: block.thinking });
     } else if (block.type === 'redacted_thinking') reasoningParts.push({ type: 'reasoning', text: '', redactedData: block.data ?? '' });
     else if (block.type === 'tool_use' && block.name === ctx.jsonToolName) json = JSON.stringify(block.input ?? {});
-    else if (block.type === 'tool_use') toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
+    else if (block.type === 'tool_use') toolCalls.push({ id: anthropicAnswerToolUseId(block.id, message.id, toolCalls.length), name: block.name, arguments: JSON.stringify(block.input ?? {}) });
   }
   if (ctx.jsonToolName !== undefined) text = json ?? '';
   const result: GenerateResult = {

@@ -46,7 +46,7 @@ export function openAIRequestWarnings(
   modelId: string,
 ): CallWarning[] | undefined {
   let warnings: CallWarning[] | undefined;
-  if (request.providerOptions !== undefined) warnings = keptOptionWarnings(request, endpoint, body);
+  if (request.providerOptions !== undefined) warnings = keptOptionWarnings(request, endpoint, body, modelId);
   const key = request.promptCacheKey;
   if (typeof key === 'string' && key !== '' && body.prompt_cache_key !== key) {
     (warnings ??= []).push(promptCacheKeyWarning(key, body.prompt_cache_key, request, endpoint));
@@ -78,18 +78,27 @@ export function openAIRequestWarnings(
 /**
  * A `model` set in `providerOptions.openai` (or the preset's own key): not sent (`buildOpenAIRequestBody`), the
  * deployment's model is, which the router priced, limited and checked the call for. The deployment's own model
- * there is no warning (nothing changed).
+ * there is no warning (nothing changed), also where the URL names it (Azure: its model or deployment name).
  */
-function keptOptionWarnings(request: GenerateRequest, endpoint: ResolvedEndpoint, body: Readonly<Record<string, unknown>>): CallWarning[] | undefined {
+function keptOptionWarnings(request: GenerateRequest, endpoint: ResolvedEndpoint, body: Readonly<Record<string, unknown>>, modelId: string): CallWarning[] | undefined {
   let warnings: CallWarning[] | undefined;
   const sent = body.model === undefined ? 'the deployment (its URL) names the model' : `the deployment's model ${String(body.model)} was sent`;
   for (const key of endpoint.providerName === 'openai' ? ['openai'] : ['openai', endpoint.providerName]) {
     const model = request.providerOptions?.[key]?.model;
-    if (model === undefined || (body.model !== undefined && model === body.model)) continue;
+    if (model === undefined || sameModel(model, body, modelId, endpoint)) continue;
     const field = `providerOptions.${key}.model`;
     (warnings ??= []).push({ code: 'setting_not_sent', field, message: `${field} was not sent: ${sent} (configure another deployment for another model).` });
   }
   return warnings;
+}
+
+/**
+ * `model` names the model the call went to: the body's, or, where the URL names it (Azure: no model in the body), the
+ * deployment's model id or its Azure deployment name.
+ */
+function sameModel(model: unknown, body: Readonly<Record<string, unknown>>, modelId: string, endpoint: ResolvedEndpoint): boolean {
+  if (body.model !== undefined) return model === body.model;
+  return model === modelId || model === endpoint.azure?.deployment;
 }
 
 /** The warning for a non-empty `promptCacheKey` the body does not carry as it is (`sent`: its `prompt_cache_key`). */

@@ -54,6 +54,19 @@ export function stepOf(r: RouterResult): CascadeStep {
   return s;
 }
 
+/**
+ * What a failed cascade call's error says it paid (`details.cascade`, which the gateway bills): the weak step, and the
+ * failed attempts in its cost (`failedAttemptsCost`, `failedAttemptsUsage`, `failedAttempts`: a hedge lane's answer
+ * that came with the weak answer), whose tokens are not in the step's `usage`.
+ */
+function paidDetails(c: ResolvedCascade, weak: RouterResult): { name: string; verifier: string; threshold: number; weak: CascadeStep } & Partial<Pick<RouterResult, 'failedAttemptsCost' | 'failedAttemptsUsage' | 'failedAttempts'>> {
+  const cascade: ReturnType<typeof paidDetails> = { name: c.name, verifier: c.verifier, threshold: c.threshold, weak: stepOf(weak) };
+  if (weak.failedAttemptsCost) cascade.failedAttemptsCost = weak.failedAttemptsCost;
+  if (weak.failedAttemptsUsage) cascade.failedAttemptsUsage = weak.failedAttemptsUsage;
+  if (weak.failedAttempts) cascade.failedAttempts = weak.failedAttempts;
+  return cascade;
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'number') return String(value);
   if (value === null) return 'null';
@@ -69,7 +82,7 @@ function describe(value: unknown): string {
 export async function verify(c: ResolvedCascade, request: GenerateRequest, weak: RouterResult, signal: AbortSignal | undefined): Promise<CascadeVerdict> {
   let score: unknown;
   // The same shape as a strong failure's: the gateway bills the weak call from `details.cascade.weak`.
-  const cascade = { name: c.name, verifier: c.verifier, threshold: c.threshold, weak: stepOf(weak) };
+  const cascade = paidDetails(c, weak);
   const details = { cascade };
   try {
     score = await c.score(request, weak, signal ? { cascade: c.name, signal } : { cascade: c.name });
@@ -164,7 +177,8 @@ function decisionNote(record: CascadeRecord): string {
  * The cost also holds what else the call paid for: the verifier's reported cost (`cascade.verifierCost`), and a
  * semantic guard call of a strong step that then failed (`strongError`'s `guardCostOf`); `guardCost` sums the
  * steps' guard calls, and `guardUsage` their tokens (not in `usage`, the steps' answers'; a verifier's reported tokens
- * are `cascade.verifierUsage`).
+ * are `cascade.verifierUsage`); `failedAttemptsCost`, `failedAttemptsUsage` and `failedAttempts` hold both steps'
+ * (a hedge lane's answer that came with a step's answer, a stream attempt's reported prompt).
  */
 export function cascadeResult(
   c: ResolvedCascade,
@@ -208,6 +222,13 @@ export function cascadeResult(
   else delete result.guardCost;
   if (guardUsage) result.guardUsage = guardUsage;
   else delete result.guardUsage;
+  // Both steps' failed attempts (in `cost` already): the weak step's first, in the order they failed.
+  if (strong && weak.failedAttemptsCost) {
+    result.failedAttemptsCost = plusCost(weak.failedAttemptsCost, strong.failedAttemptsCost);
+    const failedUsage = plusUsage(weak.failedAttemptsUsage, strong.failedAttemptsUsage);
+    if (failedUsage) result.failedAttemptsUsage = failedUsage;
+    if (weak.failedAttempts) result.failedAttempts = strong.failedAttempts ? [...weak.failedAttempts, ...strong.failedAttempts] : weak.failedAttempts;
+  }
   delete result.timeToFirstTokenMs;
   if (answer.decision) result.decision = { ...answer.decision, requestId, reason: `${decisionNote(record)} ${answer.decision.reason}` };
   return result;
@@ -216,18 +237,16 @@ export function cascadeResult(
 /**
  * The strong call failed after escalation (`error` policy, or the caller aborted): the strong call's error
  * (same code and status), its message prefixed with the cascade's decision, `details.cascade` holding the
- * weak step (its usage and cost were spent) and the verifier's cost and tokens when it reported them, the strong step's
+ * weak step (its usage and cost were spent; the failed attempts in its cost apart, `paidDetails`) and the verifier's
+ * cost and tokens when it reported them, the strong step's
  * semantic guard call when it paid one (`guardCostOf`, `guardUsageOf`), the original error as `cause`.
  */
 export function strongFailure(c: ResolvedCascade, weak: RouterResult, verdict: CascadeVerdict, error: LLMError): LLMError {
   const score = verdict.score;
   const cascade = {
-    name: c.name,
-    verifier: c.verifier,
-    threshold: c.threshold,
+    ...paidDetails(c, weak),
     score,
     escalated: true,
-    weak: stepOf(weak),
     ...(verdict.cost ? { verifierCost: verdict.cost } : {}),
     ...(verdict.usage ? { verifierUsage: verdict.usage } : {}),
   };

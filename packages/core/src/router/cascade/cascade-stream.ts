@@ -16,10 +16,12 @@ function noop(): void {}
 
 /**
  * The weak step's spend (`cost`: its own, with the verifier's), its guard call's tokens as `guardUsage`, the verifier's
- * (when it reported them) as `verifierUsage`.
+ * (when it reported them) as `verifierUsage`; the failed attempts in its cost (a hedge lane's answer that came with the
+ * weak answer) with their tokens in `usage` and each in `failedAttempts`.
  */
 function weakSpend(weak: RouterResult, cost: Cost, replay: boolean, verifierUsage?: Usage): StreamSpend {
-  const spend: StreamSpend = { usage: providerCacheUsage(weak.usage, weak.cached), cost, replay };
+  const spend: StreamSpend = { usage: plusUsage(providerCacheUsage(weak.usage, weak.cached), weak.failedAttemptsUsage)!, cost, replay };
+  if (weak.failedAttempts) spend.failedAttempts = weak.failedAttempts;
   if (weak.guardUsage) spend.guardUsage = weak.guardUsage;
   if (verifierUsage) spend.verifierUsage = verifierUsage;
   return spend;
@@ -191,7 +193,7 @@ export function streamCascade(host: CascadeHost, c: ResolvedCascade, input: Prom
     const failed = attemptsOf(strong);
     if (!failed) return guarded;
     const both: StreamSpend = { ...guarded, usage: sumUsage(guarded.usage, failed.usage), cost: sumCost(guarded.cost, failed.cost) };
-    if (failed.failedAttempts) both.failedAttempts = failed.failedAttempts;
+    if (failed.failedAttempts) both.failedAttempts = guarded.failedAttempts ? [...guarded.failedAttempts, ...failed.failedAttempts] : failed.failedAttempts;
     return both;
   };
   /** The consumer's spend details of an aborted cascade (the weak step was paid). */

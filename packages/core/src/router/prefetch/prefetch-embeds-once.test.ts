@@ -4,10 +4,10 @@
  * a second run would be a second paid embedding call.
  */
 import { afterEach, expect, it } from 'vitest';
-import type { RouterConfigInput } from '../../config/schema.js';
 import { MockEngine } from '../../engines/mock/mock-engine.js';
 import type { EmbedCallOptions } from '../../spec/index.js';
 import { LLMRouter } from '../llm-router.js';
+import { mockChatAndEmbedConfig } from './prefetch-config.test-helpers.js';
 
 class CountingEmbedEngine extends MockEngine {
   readonly texts: string[] = [];
@@ -24,18 +24,7 @@ afterEach(async () => {
 
 it('a live call with predictive caching on embeds its question once (the prefetcher shares the semantic cache embedder)', async () => {
   const emb = new CountingEmbedEngine({ modelId: 'mock-embed' });
-  const config: RouterConfigInput = {
-    models: [
-      { name: 'chat', engine: 'mock', capabilities: ['chat', 'streaming'] },
-      { name: 'emb', engine: 'mock', capabilities: ['embeddings'], enabled: true },
-    ],
-    routing: { strategy: 'priority', retries: { max: 0 } },
-    cache: {
-      exact: { enabled: false },
-      semantic: { enabled: true, embedder: 'emb', threshold: 0.95 },
-      predictive: { enabled: true },
-    },
-  };
+  const config = mockChatAndEmbedConfig({ exact: { enabled: false } });
   const router = new LLMRouter(config, { engines: { chat: new MockEngine(), emb }, unknownTenant: 'shared' });
   open.push(router);
   expect(router.prefetch).toBeDefined();

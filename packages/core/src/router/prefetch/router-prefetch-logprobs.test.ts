@@ -6,11 +6,11 @@
  * counted as stored, nor started when no cache could keep it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RouterConfigInput } from '../../config/schema.js';
 import { MockEngine } from '../../engines/mock/mock-engine.js';
 import type { CallOptions, ChatMessage, GenerateRequest, GenerateResult } from '../../spec/index.js';
 import { LLMRouter } from '../llm-router.js';
 import type { RouterResult } from '../types.js';
+import { mockChatAndEmbedConfig } from './prefetch-config.test-helpers.js';
 import { withPrefetch, type PrefetchingRouter } from './prefetching-router.js';
 
 const Q1 = 'How do I reset my password?';
@@ -41,18 +41,7 @@ function setup(o: { exact?: boolean } = {}) {
   let t = 1_000_000;
   const chat = new LogprobsMockEngine();
   const emb = new MockEngine({ modelId: 'mock-embed' });
-  const config: RouterConfigInput = {
-    models: [
-      { name: 'chat', engine: 'mock', capabilities: ['chat', 'streaming'] },
-      { name: 'emb', engine: 'mock', capabilities: ['embeddings'], enabled: true },
-    ],
-    routing: { strategy: 'priority', retries: { max: 0 } },
-    cache: {
-      exact: { enabled: o.exact ?? true },
-      semantic: { enabled: true, embedder: 'emb', threshold: 0.95, guardAbove: 0.95 },
-      predictive: { enabled: true },
-    },
-  };
+  const config = mockChatAndEmbedConfig({ exact: { enabled: o.exact ?? true }, semantic: { guardAbove: 0.95 } });
   const router = new LLMRouter(config, { engines: { chat, emb }, now: () => t, unknownTenant: 'shared' });
   const p = withPrefetch(router, { now: () => t });
   open.push(p);

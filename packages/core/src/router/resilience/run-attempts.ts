@@ -1,9 +1,9 @@
 import type { HedgingConfig, RetryConfig } from '../../config/schema.js';
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError, toLLMError } from '../../errors/to-llm-error.js';
-import { anySignal, raceAbort, releasesAbortListeners } from '../../util/abort.js';
+import { anySignal, raceAbort, releasesAbortListeners, takesAttemptSignals } from '../../util/abort.js';
 import type { TypedEmitter } from '../../events/typed-emitter.js';
-import type { GenerateRequest } from '../../spec/index.js';
+import type { GenerateRequest, Usage } from '../../spec/index.js';
 import { deploymentLimitError, laterError } from '../deployment-limiter.js';
 import { elapsedMs } from '../elapsed-ms.js';
 import type { RouterDeployment } from '../deployment.js';
@@ -51,8 +51,20 @@ export interface AttemptDriver<T> {
   run(d: RouterDeployment, scope: AttemptScope | undefined, shared?: AbortSignal): Promise<T>;
   /** The driver hands `shared` to the engine's `generate` (the only call `RELEASES_ABORT_LISTENERS` speaks for). */
   readonly takesSharedSignal?: boolean;
+  /**
+   * The driver hands the scope's signal only to the engine's call (`stream`): a scope on a deployment whose engine takes
+   * an `AttemptSignal` (`TAKES_ATTEMPT_SIGNALS`) gets one instead of an `AbortController`'s signal.
+   */
+  readonly takesAttemptSignals?: boolean;
   /** Frees a value that won too late (a hedged attempt that finished after the winner). */
   discard?(value: T): void;
+  /**
+   * The usage a value that won too late (a hedged attempt whose answer came before the router could cancel it, after
+   * the winner's) was billed for, as its provider reported it: the call's spend too (`Won.late`). Present: a hedged
+   * call resolves once its other lanes, cancelled by the win, have ended (at once: their attempts race the abort), so
+   * that their late answers, and their answers refused after their response (`Won.lost`), are known.
+   */
+  billedUsage?(value: T): Usage | undefined;
   /**
    * Waits `ms` before a retry as `host.sleep(ms, parent)` does (used instead of it when present): a driver whose
    * attempts can be stopped from outside (a router stream's `cancel`) ends the wait then too, by rejecting.
@@ -185,6 +197,18 @@ export interface Won<T> {
    * have billed them, as a refused embedding answer says, `REFUSED_ANSWER`). Absent when none was.
    */
   lost?: LLMError[];
+  /**
+   * A hedged call's answers that other lanes completed after this one won, before the router could cancel them
+   * (their providers billed them): each with its deployment and the usage it reported (`AttemptDriver.billedUsage`;
+   * only for such a driver). Absent when none was. A lane cancelled in time answered nothing, and its usage is unknown.
+   */
+  late?: LateAnswer[];
+}
+
+/** See `Won.late`. */
+export interface LateAnswer {
+  deployment: RouterDeployment;
+  usage: Usage;
 }
 
 type Outcome<T> = { kind: 'won'; won: Won<T> } | { kind: 'stop' | 'next'; error: LLMError } | { kind: 'cancelled' };
@@ -243,8 +267,17 @@ async function runDeployment<T>(
     }
     let admitted = d.breaker.acquire(force);
     if (isPending(admitted)) {
-      // A shared circuit store: one round trip; then the call may have been aborted, or the limits filled.
-      admitted = await admitted.catch(() => undefined);
+      // A shared circuit store: one round trip; then the call may have been aborted, or the limits filled. The caller's
+      // abort (or a hedge sibling's win: `parent` follows the caller's signal) ends the wait, as for `driver.admit`;
+      // a permit that comes after it is given back. (A hedged call's winner waits for its other lanes to end.)
+      const pending = admitted.catch(() => undefined);
+      try {
+        admitted = await raceAbort(pending, parent);
+      } catch {
+        void pending.then((p) => p && d.breaker.release(p));
+        if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
+        return { kind: 'cancelled' };
+      }
       const full = admitted && limiter !== undefined ? limiter.check(charged, d.stats.latencyMs) : undefined;
       if (admitted && (full !== undefined || plan.signal?.aborted || parent?.aborted || gate?.closed)) d.breaker.release(admitted);
       if (plan.signal?.aborted) return { kind: 'stop', error: abortError(plan.signal, { deployment: d.name }) };
@@ -256,7 +289,7 @@ async function runDeployment<T>(
     limiter?.take(charged);
     // The caller's own signal, handed to the engine as it is (no scope), where a scope would only mirror it.
     const shared = needScope && !timed && !plan.alwaysScope && parent !== undefined && parent === plan.signal && driver.takesSharedSignal === true && sharesCallerSignal(d) ? parent : undefined;
-    const scope = needScope && shared === undefined ? new AttemptScope(parent, timeouts, { deployment: d.name, provider: d.provider }, plan.signal) : undefined;
+    const scope = needScope && shared === undefined ? new AttemptScope(parent, timeouts, { deployment: d.name, provider: d.provider }, plan.signal, driver.takesAttemptSignals === true && engineTakesAttemptSignals(d)) : undefined;
     const startedAt = host.now();
     d.stats.start();
     let error: LLMError;
@@ -304,6 +337,11 @@ function sharesCallerSignal(d: RouterDeployment): boolean {
   if (!d.engineCreated) return false;
   const engine = d.engine();
   return engine.reportsProviderRequest !== true && releasesAbortListeners(engine);
+}
+
+/** Whether `d`'s engine, created already (it is not created here), takes an `AttemptSignal` (`TAKES_ATTEMPT_SIGNALS`). */
+function engineTakesAttemptSignals(d: RouterDeployment): boolean {
+  return d.engineCreated && takesAttemptSignals(d.engine());
 }
 
 /** The error of an attempt that needed no scope (no signal, no timeout): the engine's, tagged with the deployment. */
@@ -388,6 +426,22 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
     const lostError = (): LLMError | undefined => (lost && lostAfter ? withRefusedAnswers(lost, lostAfter, order) : lost);
     const closing = new AbortController();
     const gate: SendGate = { closed: false, signal: closing.signal };
+    /** Every lane's run (see `AttemptDriver.billedUsage`: the winner waits for them). */
+    const running: Promise<void>[] = [];
+    /** After the win: the answers other lanes completed (`Won.late`) and lost after their response (`Won.lost`). */
+    let late: LateAnswer[] | undefined;
+    let lostLate: LLMError[] | undefined;
+    const start = (d: RouterDeployment, hedge: boolean) => {
+      running.push(lane(d, hedge));
+    };
+    /** Resolves `w` once every lane has ended (cancelled by the win: at once), with what they completed meanwhile. */
+    const resolveAfterLanes = (w: Won<T>) => {
+      void Promise.allSettled(running).then(() => {
+        if (late) w.late = late;
+        if (lostLate) w.lost = w.lost ? [...w.lost, ...lostLate] : lostLate;
+        resolve(w);
+      });
+    };
 
     const finish = (winner: LinkedController | undefined, settle: () => void) => {
       settled = true;
@@ -409,9 +463,15 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
           const out: Outcome<T> = await runDeployment(host, plan, driver, d, link.signal, hedge, gate);
           if (settled) {
             if (out.kind === 'won') {
+              // Answered before the router could cancel it: its provider billed it (`Won.late`).
+              const usage = driver.billedUsage?.(out.won.value);
+              if (usage) (late ??= []).push({ deployment: out.won.deployment, usage });
               out.won.lease.scope?.cancel();
               driver.discard?.(out.won.value);
               out.won.lease.release();
+            } else if (out.kind === 'stop' && out.error.afterResponse && !plan.signal?.aborted) {
+              // Its answer came too, and was lost after its provider accepted it (a refused embedding answer: billed).
+              (lostLate ??= []).push(out.error);
             }
             return;
           }
@@ -421,7 +481,7 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
             if (lost) w.lost = lostAfter ? [lost, ...lostAfter] : [lost];
             // The winner's lane stays linked to the caller's signal until its lease settles (streams).
             w.lease.onSettle(() => link.dispose());
-            finish(link, () => resolve(w));
+            finish(link, () => (driver.billedUsage ? resolveAfterLanes(w) : resolve(w)));
             return;
           }
           if (out.kind === 'stop' && out.error.afterResponse && !plan.signal?.aborted) {
@@ -465,7 +525,7 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
           if (!d) return;
           hedges++;
           if (host.emitter.has('hedge')) host.emitter.emit('hedge', { requestId: plan.requestId, deployment: d.name });
-          void lane(d, true);
+          start(d, true);
           scheduleHedge();
         },
         () => {},
@@ -477,7 +537,7 @@ function runHedged<T>(host: ExecutionHost, plan: ExecutionPlan, driver: AttemptD
       reject(new LLMError({ code: 'no_deployment', message: 'No deployment to try' }));
       return;
     }
-    void lane(first, false);
+    start(first, false);
     scheduleHedge();
   });
 }
