@@ -224,7 +224,9 @@ export interface RateLimitInfo {
 export interface RateLease {
   /**
    * Frees the concurrency slot and corrects the token charge from the estimate to `actualTokens`
-   * (refunds when lower, charges more when higher). Idempotent; call it exactly once in a `finally`.
+   * (refunds when lower, charges more when higher). Idempotent; call it once in a `finally`. A release that failed
+   * (its store unreachable) leaves the lease held: call it again (the shared store's corrects the tokens once, frees
+   * the slot once) until it succeeds, or the slot is freed when the lease's TTL runs out.
    */
   release(actualTokens?: number): Promise<void>;
 }

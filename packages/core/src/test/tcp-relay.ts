@@ -17,6 +17,11 @@ export interface TcpRelay {
    * `connection`, only on that one (numbered from 0 in the order they were opened: a middlebox that dropped it).
    */
   stall(connection?: number): void;
+  /**
+   * Destroys every open connection (clients see it reset: a failover, a restart, a middlebox dropping it), with the
+   * answers held back; new connections pass bytes either way again (no longer stalled or held).
+   */
+  reset(): void;
   /** Destroys every connection (clients see the connection drop) and stops listening. */
   close(): Promise<void>;
 }
@@ -68,6 +73,12 @@ export async function startTcpRelay(target: { host: string; port: number }): Pro
       if (connection === undefined) stalled = true;
       else if (opened[connection]) opened[connection].stalled = true;
       else throw new Error(`no connection #${connection} (${opened.length} opened)`);
+    },
+    reset: () => {
+      stalled = false;
+      holding = false;
+      held.length = 0;
+      for (const s of sockets) s.destroy();
     },
     close: async () => {
       for (const s of sockets) s.destroy();

@@ -1,6 +1,7 @@
 import type { CountTokensOptions } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
-import { rateScopes } from '../tenancy/admission.js';
+import { rateScopes, releaseOrRetry } from '../tenancy/admission.js';
+import type { Renewals } from '../tenancy/renewals.js';
 import type { GatewayStores } from '../types.js';
 
 /** What a count asks of the router for one principal: a local estimate only, or admission of remote counts. */
@@ -16,7 +17,12 @@ export type CountAdmission = Pick<CountTokensOptions, 'local' | 'admitRemote'>;
  *   estimate instead of a 429, so a client such as Claude Code keeps working; the refusal is not an error.
  * Without stores, or with no limits on the tenant or key, remote counts are unbounded, like calls.
  */
-export function countAdmission(stores: GatewayStores | undefined, principal: Principal, log: (message: string, error: unknown) => void): CountAdmission {
+export function countAdmission(
+  stores: GatewayStores | undefined,
+  principal: Principal,
+  log: (message: string, error: unknown) => void,
+  renewals?: Renewals | undefined,
+): CountAdmission {
   if (principal.demo) return { local: true };
   if (!stores || !principal.tenant) return {};
   const scopes = rateScopes(principal);
@@ -33,7 +39,8 @@ export function countAdmission(stores: GatewayStores | undefined, principal: Pri
       if (!decision.ok) return undefined;
       const lease = decision.lease;
       return {
-        release: () => lease.release(0).catch((e: unknown) => log("releasing a token count's rate-limit place failed", e)),
+        // One that fails is tried again (`renewals`), so the place is not held until the lease's TTL.
+        release: () => releaseOrRetry(lease, 0, renewals).catch((e: unknown) => log("releasing a token count's rate-limit place failed", e)),
       };
     },
   };

@@ -91,7 +91,7 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
         deps.calls?.started();
         try {
           count = await counter.countTokens(request, {
-            ...countAdmission(deps.stores, principal, (m, e) => deps.log(m, requestId, e)),
+            ...countAdmission(deps.stores, principal, (m, e) => deps.log(m, requestId, e), deps.renewals),
             tenant: routerTenant(principal),
             ...(resolved.model !== undefined ? { model: resolved.model } : {}),
             ...(resolved.allowedModels ? { allowedModels: resolved.allowedModels } : {}),

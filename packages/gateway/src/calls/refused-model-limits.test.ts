@@ -1,8 +1,8 @@
 /**
  * A request for a model the tenant may not use (or that does not exist) counts against the tenant's and
- * key's rate limits, like any other request: once over them it gets 429 with `Retry-After`, so refusals
- * cannot be sent (and written to the ledger) without bound. It reserves no budget, and the answers do not
- * tell an unknown model from one outside the allow-list (same status, headers and body).
+ * key's rate limits, like any other request: once over them it gets 429 with `Retry-After`. Every refusal, 404
+ * and 429 alike, is still written to the ledger (cost 0, the reason in `errorCode`). It reserves no budget, and the
+ * answers do not tell an unknown model from one outside the allow-list (same status, headers and body).
  */
 import type { StateStores } from '@llmrr/core';
 import { request as httpRequest } from 'node:http';
@@ -51,7 +51,7 @@ describe('refused models count against the rate limits', () => {
     h = undefined;
   });
 
-  it('embeddings: refusals count too (404 with rate-limit headers, then 429 with Retry-After)', async () => {
+  it('embeddings: refusals count too (404 with rate-limit headers, then 429 with Retry-After), each a $0 ledger row', async () => {
     const s = await setUp({ rpm: 2 });
     h = s.h;
     const embed = (model: string) => post(h!.gateway, '/v1/embeddings', { model, input: 'hello' }, s.auth);
@@ -64,6 +64,18 @@ describe('refused models count against the rate limits', () => {
     expect(Number(third.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(third.headers.get('x-ratelimit-remaining-requests')).toBe('0');
     await budgetUntouched(h.stores!);
+    // Ledgered as the chat refusals are (README, "Limits"): an unknown name, as sent, is a $0 line of the invoice.
+    const rows = await h.stores!.ledger.query({ tenantId: 'acme' });
+    expect(rows.map((r) => [r.model, r.status, r.errorCode, r.costUsd]).sort()).toEqual([
+      ['no-such-model', 'error', 'model_not_found', 0],
+      ['secret-model', 'error', 'permission_denied', 0],
+      ['secret-model', 'error', 'rate_limited', 0],
+    ]);
+    const invoice = await h.stores!.ledger.invoice('acme', 0, Date.now() + 60_000);
+    expect(invoice.lines.map((l) => [l.model, l.costUsd])).toEqual([
+      ['no-such-model', 0],
+      ['secret-model', 0],
+    ]);
   });
 
   it('a failing limiter store (say Redis down) leaves a refusal a 404, never a 5xx; embeddings answers carry the rate-limit headers', async () => {

@@ -20,7 +20,7 @@ import {
 import type { GatewayStores } from '../types.js';
 import type { TenantModelSync } from '../tenants/tenant-model-sync.js';
 import { rejectNul } from './admin-input.js';
-import { parseTime, periodRange } from './admin-time.js';
+import { parseRange, periodRange } from './admin-time.js';
 import { isoDateTimeMs } from '../schemas/iso-date-time.js';
 import { checkTenantModels } from './check-tenant-models.js';
 
@@ -346,7 +346,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s) => {
       const id = c.req.param('id')!;
       const period = c.req.query('period');
-      const range = period !== undefined ? periodRange(period) : { start: parseTime(c.req.query('from'), 'from') ?? 0, end: parseTime(c.req.query('to'), 'to') ?? deps.now() + 1 };
+      const range = period !== undefined ? periodRange(period) : invoiceRange(parseRange(c.req.query('from'), c.req.query('to')), deps.now());
       // A deleted tenant's invoice stays readable (its usage records are kept under its id); an id that never was a
       // tenant is a 404, as on /budget, /limits and /keys.
       if (!(await s.tenants.getTenant(id)) && (await formerTenant(s, id)) === undefined) throw notFound('Tenant', id);
@@ -358,8 +358,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     guard(async (c, s) => {
       const order = c.req.query('order');
       if (order !== undefined && order !== 'asc' && order !== 'desc') throw new LLMError({ code: 'invalid_request', message: 'order must be asc or desc', param: 'order' });
-      const from = parseTime(c.req.query('from'), 'from');
-      const to = parseTime(c.req.query('to'), 'to');
+      const { from, to } = parseRange(c.req.query('from'), c.req.query('to'));
       const afterSeq = c.req.query('afterSeq');
       const q: AuditQuery = {
         limit: limitParam(c),
@@ -436,9 +435,21 @@ function intParam(c: AppContext, name: string, fallback: number): number {
   return n;
 }
 
+/**
+ * An invoice's `[start, end)` from `from` (default: the start of time) and `to` (default: now). A `from` after now
+ * without `to` is the same impossible range as `to` before `from` (`parseRange`): a 400 naming `from`, never an
+ * invoice that ends before it starts.
+ */
+function invoiceRange(r: { from: number | undefined; to: number | undefined }, now: number): { start: number; end: number } {
+  const range = { start: r.from ?? 0, end: r.to ?? now + 1 };
+  if (range.start > range.end) {
+    throw new LLMError({ code: 'invalid_request', message: `from must not be after now when to is absent (an invoice ends now unless to says otherwise), got ${new Date(range.start).toISOString()}`, param: 'from' });
+  }
+  return range;
+}
+
 function usageQuery(c: AppContext): Omit<UsageQuery, 'limit' | 'offset'> {
-  const from = parseTime(c.req.query('from'), 'from');
-  const to = parseTime(c.req.query('to'), 'to');
+  const { from, to } = parseRange(c.req.query('from'), c.req.query('to'));
   const tenantId = c.req.query('tenant');
   const keyId = c.req.query('key');
   const model = c.req.query('model');

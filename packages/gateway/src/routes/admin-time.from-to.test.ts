@@ -7,7 +7,8 @@ import { createHarness, type Harness } from '../test-support/harness.js';
  * date-time with `Z` or an offset (the rule of a key's `expiresAt`). Anything else is a 400 naming the parameter:
  * `Date.parse`'s legacy parser read free text as some date (`from=abc 1` was 2001-01-01, answered 200) and a
  * date-time without an offset in the server's local time zone, so two gateways in different zones gave different
- * invoices for the same query.
+ * invoices for the same query. A `to` before `from` is a 400 naming `to` (it was a 200 with a $0 invoice); an
+ * invoice's `from` after now without `to` (which defaults to now) is a 400 naming `from`.
  */
 const ADMIN = 'admin-secret-for-tests-0123456789';
 const NOV_1 = Date.UTC(2026, 10, 1);
@@ -18,7 +19,7 @@ describe('admin from/to query parameters', () => {
   const tz = process.env.TZ;
   const get = async (path: string) => {
     const res = await h.gateway.fetch(new Request(`http://gateway.test${path}`, { headers: { authorization: `Bearer ${ADMIN}` } }));
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { param?: string; message?: string } } };
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { type?: string; param?: string; message?: string } } };
   };
 
   beforeEach(async () => {
@@ -107,6 +108,38 @@ describe('admin from/to query parameters', () => {
       expect(body.error?.message).toContain('RFC 3339');
     });
   }
+
+  // A range typed the wrong way round is impossible: answered as one, it said the tenant had spent nothing ($0, no lines).
+  for (const path of [
+    '/admin/tenants/acme/invoice?from=2026-12&to=2026-11',
+    '/admin/usage?tenant=acme&from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z',
+    '/admin/usage/entries?tenant=acme&from=2026-12&to=2026-11',
+    '/admin/audit?from=2026-12&to=2026-11',
+  ]) {
+    it(`${path} (to before from) is a 400 naming to, not a 200 saying nothing happened`, async () => {
+      // The same range the right way round has the row.
+      const right = await get(path.replace('from=', 'x=').replace('to=', 'from=').replace('x=', 'to='));
+      expect(right.status).toBe(200);
+      if (!path.startsWith('/admin/audit')) expect(JSON.stringify(right.body)).toContain('1.5');
+      const { status, body } = await get(path);
+      expect(status, `answered ${status}: ${JSON.stringify(body).slice(0, 300)}`).toBe(400);
+      expect(body.error).toMatchObject({ type: 'invalid_request_error', param: 'to' });
+    });
+  }
+
+  it("an invoice's from after now without to (to defaults to now) is a 400 naming from, not an invoice ending before it starts", async () => {
+    const { status, body } = await get('/admin/tenants/acme/invoice?from=2999-01');
+    expect(status, JSON.stringify(body).slice(0, 300)).toBe(400);
+    expect(body.error).toMatchObject({ type: 'invalid_request_error', param: 'from' });
+    // With a to after it, the same from is an (empty) range; usage without to has no end, so it is one too.
+    expect((await get('/admin/tenants/acme/invoice?from=2999-01&to=2999-02')).body).toMatchObject({ periodStart: Date.UTC(2999, 0, 1), periodEnd: Date.UTC(2999, 1, 1), requests: 0 });
+    expect((await get('/admin/usage?tenant=acme&from=2999-01')).status).toBe(200);
+  });
+
+  it('a range of no time (from equal to to) is empty, not refused', async () => {
+    const res = await get(`/admin/tenants/acme/invoice?from=${NOV_1}&to=${NOV_1}`);
+    expect(res.body).toMatchObject({ periodStart: NOV_1, periodEnd: NOV_1, requests: 0 });
+  });
 
   it('usage and audit queries take the same forms and refuse the same input', async () => {
     const usage = await get('/admin/usage?tenant=acme&from=2026-11&to=2026-11-01T03:00:00Z');

@@ -24,6 +24,18 @@ export function parseTime(raw: string | undefined, param: string): number | unde
   return n;
 }
 
+/**
+ * The `from` and `to` query parameters (`parseTime`); `to` before `from` is an impossible range (typed the wrong way
+ * round, `from=2026-12&to=2026-11`): a 400 naming `to`, never an empty answer saying nothing was spent.
+ */
+export function parseRange(from: string | undefined, to: string | undefined): { from: number | undefined; to: number | undefined } {
+  const range = { from: parseTime(from, 'from'), to: parseTime(to, 'to') };
+  if (range.from !== undefined && range.to !== undefined && range.to < range.from) {
+    throw new LLMError({ code: 'invalid_request', message: `to must not be before from (got from "${from!.slice(0, 100)}", to "${to!.slice(0, 100)}")`, param: 'to' });
+  }
+  return range;
+}
+
 /** Epoch ms of one of the three forms, or undefined when `raw` is none of them. */
 function timeOf(raw: string): number | undefined {
   if (/^\d+$/.test(raw)) return Number(raw);

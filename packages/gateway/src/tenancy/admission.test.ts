@@ -1,6 +1,13 @@
-import { createStateStores, type DeploymentInfo, type StateStores } from '@llmrr/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { createStateStores, type DeploymentInfo, type GenerateRequest, type StateStores } from '@llmrr/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Principal } from '../auth/principal.js';
 import { admit } from './admission.js';
+import { Renewals } from './renewals.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 let stores: StateStores | undefined;
 afterEach(async () => {
@@ -39,5 +46,52 @@ describe('admit: budget reservations', () => {
     const state = await stores.budgets.spent('t', 'total');
     expect(state.spentUsd).toBeCloseTo(0.5, 9);
     expect(state.reservedUsd).toBe(0);
+  });
+});
+
+describe('admit: a finish that failed, tried again', () => {
+  let renewals: Renewals | undefined;
+  afterEach(async () => {
+    await renewals?.close();
+    renewals = undefined;
+  });
+
+  it('holds only what is left to give back, not the request, while it waits to be tried again', async () => {
+    stores = await createStateStores({ mode: 'memory' });
+    const tenant = await stores.tenants.createTenant({ id: 't', name: 'T', limits: { maxConcurrency: 1 }, budget: { amountUsd: 100, period: 'total' } });
+    const principal: Principal = { tenantId: 't', tenant, key: undefined, demo: false };
+    const settle = stores.budgets.settle.bind(stores.budgets);
+    let down = true;
+    stores.budgets.settle = (id, usd) => (down ? Promise.reject(new Error('SQLITE_BUSY: database is locked')) : settle(id, usd));
+    // The interval is long: the retry waits (its first try is at the next tick, 250 ms), holding what it holds.
+    renewals = new Renewals(stores, () => undefined);
+    /** A call admitted and finished (its settlement failing) in a scope of its own: what is left is the retry's. */
+    const call = async (): Promise<WeakRef<GenerateRequest>> => {
+      const request: GenerateRequest = { messages: [{ role: 'user', content: 'x'.repeat(100_000) }], maxTokens: 10 };
+      const admission = await admit({ stores, principal, request, requestId: 'r', candidates: [candidate], defaultMaxOutputTokens: 10, rateLimitOutputTokens: 10, renewals });
+      // (Not `expect(...).rejects`: vitest keeps what it asserted on, the admission with it.)
+      const failure = await admission.finish({ usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }, costUsd: 0.01, charged: true }).then(
+        () => undefined,
+        (e: unknown) => String(e),
+      );
+      expect(failure).toContain('SQLITE_BUSY');
+      return new WeakRef(request);
+    };
+    const ref = await call();
+    // (No deref() before this: it would keep the request alive for the rest of the job.)
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(ref.deref()).toBeUndefined();
+    // What was left is still done once the store answers: the cost charged, the reservation gone.
+    down = false;
+    await vi.waitFor(
+      async () => {
+        const state = await stores!.budgets.spent('t', 'total');
+        expect({ spentUsd: state.spentUsd, reservedUsd: state.reservedUsd }).toEqual({ spentUsd: 0.01, reservedUsd: 0 });
+      },
+      { timeout: 10_000, interval: 20 },
+    );
   });
 });

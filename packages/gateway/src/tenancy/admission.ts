@@ -1,4 +1,4 @@
-import { estimateRequestTokens, LLMError, type DeploymentInfo, type GenerateRequest, type RateDecision, type RateLease, type RateLimitInfo, type RateScope, type Usage } from '@llmrr/core';
+import { estimateRequestTokens, LLMError, type BudgetStore, type DeploymentInfo, type GenerateRequest, type RateDecision, type RateLease, type RateLimitInfo, type RateScope, type Usage } from '@llmrr/core';
 import type { Principal } from '../auth/principal.js';
 import { ledgerCounts } from '../calls/ledger-counts.js';
 import type { GatewayRouter, GatewayStores } from '../types.js';
@@ -17,6 +17,12 @@ export interface Admission {
    * reserved worst case. Rejects with `budget_exceeded` when the budget cannot cover it: no further attempt is sent.
    */
   extend?(billedUsd: number): Promise<void>;
+  /**
+   * Set when the budget could not cover the call but the call may still be answered from the router's caches
+   * (`AdmitInput.servesFromCache`): the 402 `budget_exceeded` the call gets unless a cached answer (cost 0) serves
+   * it. The call holds its place under the limits (given back by `finish`) and no reservation.
+   */
+  cacheOnly?: LLMError;
 }
 
 const NOTHING: Admission = { rateInfo: undefined, finish: async () => {} };
@@ -52,9 +58,9 @@ export interface AdmitInput {
    */
   inputTokens?: number | undefined;
   /**
-   * How many calls the request may be billed for in full, each bounded as one (a hedged embeddings call with
-   * `dimensions`: every lane's answer was billed, also one refused for vectors of another length): the budget
-   * reservation and the tokens-per-minute estimate count that many. Default 1.
+   * How many calls the request may be billed for in full, each bounded as one (a hedged non-streamed call: every
+   * lane's answer may be billed, `hedgeLanes`): the budget reservation and the tokens-per-minute estimate count that
+   * many. Default 1.
    */
   billedCalls?: number | undefined;
   /**
@@ -65,6 +71,12 @@ export interface AdmitInput {
   guardRouter?: GatewayRouter | undefined;
   /** True when the call reads no cache (`llmrr.cache: false`): it makes no semantic lookup, so no guard call. */
   noCacheRead?: boolean | undefined;
+  /**
+   * True when the call may be answered from the router's caches alone (a model call reading them, on a router that
+   * honours `cacheOnly`): a budget that cannot cover it admits it cache-only (`Admission.cacheOnly`) instead of
+   * refusing it. The limits apply as to any call. Absent: a budget refusal is thrown.
+   */
+  servesFromCache?: boolean | undefined;
   /** Renews the call's lease and reservation while it runs (past the stores' TTL). Absent: not renewed. */
   renewals?: Renewals | undefined;
   /** The client's request signal: with `renewals`, admission stops waiting for the stores when it aborts (499 `aborted`). */
@@ -92,13 +104,15 @@ function rateLimited(decision: Extract<RateDecision, { ok: false }>): LLMError {
 /**
  * Counts a request refused before admission (a model that does not exist or that the tenant may not use)
  * against its tenant's and key's limits, so a flood of refusals is throttled like any other traffic: takes
- * a request (no tokens) and gives its place back at once; reserves no budget. Over a limit: the same 429
+ * a request (no tokens) and gives its place back at once (`releaseOrRetry` with `renewals`: tried again when that
+ * fails); reserves no budget. Over a limit: the same 429
  * `rate_limited` as `admit`, whatever the refusal was. Else the numbers for the refusal's rate-limit headers.
  */
 export async function countRefused(
   stores: GatewayStores | undefined,
   principal: Principal,
   log: (message: string, error: unknown) => void,
+  renewals?: Renewals | undefined,
 ): Promise<RateLimitInfo | undefined> {
   if (!stores || !principal.tenant) return undefined;
   const scopesOf = rateScopes(principal);
@@ -112,8 +126,23 @@ export async function countRefused(
     return undefined;
   }
   if (!decision.ok) throw rateLimited(decision);
-  await decision.lease.release(0).catch((e: unknown) => log('releasing a refused request\'s rate-limit slot failed', e));
+  await releaseOrRetry(decision.lease, 0, renewals).catch((e: unknown) => log('releasing a refused request\'s rate-limit slot failed', e));
   return decision.info;
+}
+
+/**
+ * Releases `lease` (`tokens` used); one that fails (the limiter's store unreachable, a connection reset) is tried
+ * again by `renewals` until it succeeds (`Renewals.retry`; a lease's release is idempotent), so its concurrency slot
+ * is not held until the lease's TTL (10 minutes). Rejects with the failure. The retry holds the lease and the count
+ * only (not the request of the caller's closure).
+ */
+export async function releaseOrRetry(lease: RateLease, tokens: number, renewals: Renewals | undefined): Promise<void> {
+  try {
+    await lease.release(tokens);
+  } catch (e) {
+    renewals?.retry(() => lease.release(tokens));
+    throw e;
+  }
 }
 
 /**
@@ -156,7 +185,8 @@ export function filledMaxTokens(request: GenerateRequest, candidates: readonly D
 /**
  * Takes the request's place under its tenant's and key's limits (rpm, tpm, concurrency), then reserves
  * its worst-case cost against the tenant's budget, before any upstream call. Refusals: 429 with
- * `retryAfterMs` (limits) or 402 `budget_exceeded` (budget); a refused request holds nothing.
+ * `retryAfterMs` (limits) or 402 `budget_exceeded` (budget); a refused request holds nothing. A call that may be
+ * answered from the caches (`servesFromCache`) is not refused by the budget: it is admitted cache-only.
  */
 export async function admit(input: AdmitInput): Promise<Admission> {
   const { stores, principal } = input;
@@ -178,7 +208,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
     // answer: a `maxTokens` above every candidate's `maxOutputTokens` counts at the largest.
     const estimatedTokens = (input.billedCalls ?? 1) * estimateRequestTokenBound(input.request, input.candidates, inputTokens, input.rateLimitOutputTokens, input.steps, guard);
     const decision = await waitFor(stores.rateLimiter.acquire(scopesOf, { estimatedTokens }), (late) => {
-      if (late.ok) void late.lease.release(0).catch(() => undefined);
+      if (late.ok) void releaseOrRetry(late.lease, 0, input.renewals).catch(() => undefined);
     });
     if (!decision.ok) throw rateLimited(decision);
     lease = decision.lease;
@@ -188,6 +218,7 @@ export async function admit(input: AdmitInput): Promise<Admission> {
   let reservationId: string | undefined;
   /** One call's worst case, as reserved. */
   let callUsd = 0;
+  let cacheOnly: LLMError | undefined;
   if (tenant.budget) {
     // An uncapped call has no cost bound: cap it at the output the reservation assumes (what is sent, at most).
     input.request.maxTokens ??= filledMaxTokens(
@@ -215,18 +246,23 @@ export async function admit(input: AdmitInput): Promise<Admission> {
         if (late.ok) void stores.budgets.release(id).catch(() => undefined);
       });
       if (!r.ok) {
-        throw new LLMError({
+        const refusal = new LLMError({
           code: 'budget_exceeded',
           message: `Budget of tenant "${tenant.id}" for ${r.periodKey} is exhausted: $${r.remainingUsd.toFixed(6)} of $${r.limitUsd} left, this request may cost up to $${estimateUsd.toFixed(6)}`,
           param: 'model',
           // The request took its place under the limits (rpm) before the refusal: its headers say so.
           ...(rateInfo ? { details: { rateInfo } } : {}),
         });
+        // A cached answer costs nothing: the call keeps its place under the limits and looks in the caches only.
+        if (!input.servesFromCache) throw refusal;
+        cacheOnly = refusal;
+      } else {
+        reservationId = id;
+        callUsd = estimateUsd;
       }
-      reservationId = id;
-      callUsd = estimateUsd;
     } catch (e) {
-      await lease?.release(0);
+      // The refusal (or the store's failure) is what the client gets; a release that fails too is tried again.
+      if (lease) await releaseOrRetry(lease, 0, input.renewals).catch(() => undefined);
       throw e;
     }
   }
@@ -273,52 +309,97 @@ export async function admit(input: AdmitInput): Promise<Admission> {
     (extensions ??= []).push(id);
     if (held) held.extensions = extensions;
   };
-  return {
+  const admission: Admission = {
     rateInfo,
     ...(extend ? { extend } : {}),
     async finish({ usage, costUsd, charged }) {
       if (done) return;
       done = true;
       if (held) input.renewals!.remove(held);
-      // The first failure is thrown once both are done (no array of errors per call).
-      let failed = false;
-      let error: unknown;
-      if (reservationId !== undefined) {
-        try {
-          if (charged) await stores.budgets.settle(reservationId, costUsd);
-          else await stores.budgets.release(reservationId);
-        } catch (e) {
-          failed = true;
-          error = e;
-        }
-        // The extensions go only after the cost is settled: released first, the budget would for a moment count less
-        // than the call holds, and a concurrent request could take what the settlement then charges.
-        if (extensions) {
-          for (const id of extensions) {
-            try {
-              await stores.budgets.release(id);
-            } catch (e) {
-              if (!failed) {
-                failed = true;
-                error = e;
-              }
-            }
-          }
-        }
+      if (reservationId === undefined && !lease) return;
+      // The counts as the ledger takes them (an upstream's negative or NaN count is 0), so the slot is freed.
+      const counts = lease && usage ? ledgerCounts(usage) : undefined;
+      const left = new Holdings(stores.budgets, reservationId, charged, costUsd, extensions, lease, counts ? counts.inputTokens + counts.outputTokens : 0);
+      const error = await left.attempt();
+      if (error === undefined) return;
+      // (A bound method: the retry holds only what is left, not this closure's request.)
+      input.renewals?.retry(left.again.bind(left));
+      throw error;
+    },
+  };
+  // (Set apart: no object spread per call for a field the admitted calls never have.)
+  if (cacheOnly) admission.cacheOnly = cacheOnly;
+  return admission;
+}
+
+/**
+ * What a call's `finish` has left to give back: its budget reservation (settled or released) and the extensions of it,
+ * its concurrency lease (released, the token charge corrected). A part that fails (its store unreachable, a connection
+ * reset) is left, and tried again by `Renewals.retry` until it is done (each part is idempotent: the budget's by
+ * reservation id, the lease's once it has run), so neither a concurrency slot stays taken nor a cost uncharged until
+ * the stores' TTL. Kept apart from `admit`'s closure, which holds the whole request.
+ */
+class Holdings {
+  constructor(
+    private readonly budgets: BudgetStore,
+    /** Undefined once settled or released (or when the call had none). */
+    private reservationId: string | undefined,
+    private readonly charged: boolean,
+    private readonly costUsd: number,
+    private extensions: string[] | undefined,
+    /** Undefined once released (or when the call had none). */
+    private lease: RateLease | undefined,
+    private readonly tokens: number,
+  ) {}
+
+  /** Does what is left; resolves with the first failure (no array of errors per call), undefined when all is done. */
+  async attempt(): Promise<unknown> {
+    let failed = false;
+    let error: unknown;
+    if (this.reservationId !== undefined) {
+      try {
+        if (this.charged) await this.budgets.settle(this.reservationId, this.costUsd);
+        else await this.budgets.release(this.reservationId);
+        this.reservationId = undefined;
+      } catch (e) {
+        failed = true;
+        error = e;
       }
-      if (lease) {
+    }
+    // The extensions go only after the cost is settled: released first, the budget would for a moment count less
+    // than the call holds, and a concurrent request could take what the settlement then charges.
+    if (this.reservationId === undefined && this.extensions) {
+      let left: string[] | undefined;
+      for (const id of this.extensions) {
         try {
-          // The counts as the ledger takes them (an upstream's negative or NaN count is 0), so the slot is freed.
-          const counts = usage ? ledgerCounts(usage) : undefined;
-          await lease.release(counts ? counts.inputTokens + counts.outputTokens : 0);
+          await this.budgets.release(id);
         } catch (e) {
+          (left ??= []).push(id);
           if (!failed) {
             failed = true;
             error = e;
           }
         }
       }
-      if (failed) throw error;
-    },
-  };
+      this.extensions = left;
+    }
+    if (this.lease) {
+      try {
+        await this.lease.release(this.tokens);
+        this.lease = undefined;
+      } catch (e) {
+        if (!failed) {
+          failed = true;
+          error = e;
+        }
+      }
+    }
+    return failed ? (error ?? new Error('finishing the call failed')) : undefined;
+  }
+
+  /** One more try (`Renewals.retry`): rejects with the first failure while something is left. */
+  async again(): Promise<void> {
+    const error = await this.attempt();
+    if (error !== undefined) throw error;
+  }
 }

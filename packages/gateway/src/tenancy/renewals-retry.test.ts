@@ -1,5 +1,5 @@
 import { MemoryRateLimiter, type RateLease, type RateLimiter } from '@llmrr/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { GatewayStores } from '../types.js';
 import { DEFAULT_RENEW_INTERVAL_MS, Renewals } from './renewals.js';
 
@@ -60,5 +60,41 @@ describe('a renewal sweep whose store call fails once', () => {
     // The call is still in flight: its slot is still held, a second call of the tenant is refused.
     const second = await limiter.acquire(scope, { estimatedTokens: 0 });
     expect({ inFlightSlotHeld: !second.ok }).toEqual({ inFlightSlotHeld: true });
+  });
+});
+
+/**
+ * A call's `finish` that failed (its limits or budget store unreachable for a moment: tenancy/admission.ts) hands what
+ * it could not do to `Renewals.retry`, which tries it again with backoff until it succeeds, and once more at `close`:
+ * a concurrency slot is freed and a cost charged when the store answers again, not at the stores' TTL.
+ */
+describe('a finished call whose limits or budget could not be given back', () => {
+  let renewals: Renewals | undefined;
+  afterEach(async () => {
+    await renewals?.close();
+  });
+
+  it('is tried again until it succeeds', async () => {
+    const logged: string[] = [];
+    renewals = new Renewals({} as GatewayStores, (m) => logged.push(m), 5);
+    let tries = 0;
+    renewals.retry(async () => {
+      if (++tries < 4) throw new Error('Redis is reconnecting');
+    });
+    await vi.waitFor(() => expect(tries).toBe(4), { timeout: 10_000, interval: 5 });
+    expect(logged).toEqual([]);
+  });
+
+  it('is tried once more when the gateway closes, and logged when that fails too', async () => {
+    const logged: string[] = [];
+    renewals = new Renewals({} as GatewayStores, (m) => logged.push(m), DEFAULT_RENEW_INTERVAL_MS);
+    let tries = 0;
+    renewals.retry(async () => {
+      tries++;
+      throw new Error('Redis is down');
+    });
+    await renewals.close();
+    expect(tries).toBeGreaterThanOrEqual(1);
+    expect(logged).toEqual(['releasing limits or settling the budget of a finished call failed, and failed again until given up']);
   });
 });

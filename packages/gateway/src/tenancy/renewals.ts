@@ -11,6 +11,28 @@ export const DEFAULT_RENEW_INTERVAL_MS = 200_000;
 /** How often the admissions waiting for the stores are checked for a client's abort (ms). */
 const ABORT_CHECK_MS = 250;
 
+/** The longest wait between two tries of a call's finish that failed (ms); the first is the next tick. */
+const MAX_RETRY_WAIT_MS = 30_000;
+
+/**
+ * How long a call's finish that failed is tried again (ms): the stores' lease and reservation TTL (10 minutes), past
+ * which its slot is free anyway (a budget settlement is still tried until then: a late one still charges the cost).
+ */
+const RETRY_FOR_MS = 10 * 60_000;
+
+const GAVE_UP = 'releasing limits or settling the budget of a finished call failed, and failed again until given up';
+
+/** A call's finish that failed (its limits or budget store unreachable), tried again with backoff (`retry`). */
+interface Unfinished {
+  work: () => Promise<void>;
+  /** When it is tried next (`performance.now()`). */
+  at: number;
+  waitMs: number;
+  until: number;
+  /** The try running: true when it succeeded. */
+  running: Promise<boolean> | undefined;
+}
+
 /** An admission waiting for a store's answer. */
 interface Waiting {
   signal: AbortSignal;
@@ -40,6 +62,7 @@ export interface Held {
 export class Renewals {
   private readonly held = new Set<Held>();
   private readonly waiting = new Set<Waiting>();
+  private readonly unfinished = new Set<Unfinished>();
   private readonly tickMs: number;
   private ticks = 0;
   private sweeps = 0;
@@ -97,6 +120,21 @@ export class Renewals {
     return h;
   }
 
+  /**
+   * Tries `work` (what a call's `finish` could not do: release its concurrency lease, settle or release its budget
+   * reservation; or a lease given back before the call, `releaseOrRetry`; idempotent) again until it succeeds: first at the next tick, then at twice the wait each time (at most
+   * 30 s), for 10 minutes (the stores' TTL), then logs that it gave up. `close` makes a last try of those left.
+   */
+  retry(work: () => Promise<void>): void {
+    if (this.closed) {
+      void work().catch((e: unknown) => this.log(GAVE_UP, e));
+      return;
+    }
+    const now = performance.now();
+    this.unfinished.add({ work, at: now, waitMs: this.tickMs, until: now + RETRY_FOR_MS, running: undefined });
+    this.start();
+  }
+
   /** Starts the gateway's one interval (unref'd): abort checks every tick, a renewal sweep every `intervalMs`. */
   private start(): void {
     if (this.timer !== undefined || this.closed) return;
@@ -115,9 +153,10 @@ export class Renewals {
       this.ticks = 0;
       void this.renewNow();
     }
-    // Nothing in flight and nothing waiting: the interval stops (an idle gateway is not woken 4 times a second);
+    if (this.unfinished.size > 0) this.retryDue(performance.now());
+    // Nothing in flight, waiting or to finish: the interval stops (an idle gateway is not woken 4 times a second);
     // the next admitted call starts it again.
-    if (this.held.size === 0 && this.waiting.size === 0 && this.timer !== undefined) {
+    if (this.held.size === 0 && this.waiting.size === 0 && this.unfinished.size === 0 && this.timer !== undefined) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
@@ -127,17 +166,54 @@ export class Renewals {
     this.held.delete(h);
   }
 
+  /** Tries the unfinished finishes that are due (one try of each at a time). */
+  private retryDue(now: number): void {
+    for (const u of this.unfinished) {
+      if (u.running || u.at > now) continue;
+      u.running = u.work().then(
+        () => {
+          this.unfinished.delete(u);
+          return true;
+        },
+        (e: unknown) => {
+          u.running = undefined;
+          const t = performance.now();
+          if (t >= u.until) {
+            this.unfinished.delete(u);
+            this.log(GAVE_UP, e);
+          } else {
+            u.waitMs = Math.min(u.waitMs * 2, MAX_RETRY_WAIT_MS);
+            u.at = t + u.waitMs;
+          }
+          return false;
+        },
+      );
+    }
+  }
+
   /** One sweep now (the interval's work). Skipped while the previous sweep is still waiting for its stores. */
   renewNow(): Promise<void> {
     return (this.running ??= this.sweep().finally(() => (this.running = undefined)));
   }
 
-  /** Stops the interval (the calls still in flight keep what they hold until its TTL). */
+  /**
+   * Stops the interval (the calls still in flight keep what they hold until its TTL), after a last try of the
+   * finishes that failed (`retry`); one that fails again is logged.
+   */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
+    if (this.unfinished.size === 0) return;
+    const left = [...this.unfinished];
+    this.unfinished.clear();
+    await Promise.all(
+      left.map(async (u) => {
+        if (u.running && (await u.running)) return;
+        await u.work().catch((e: unknown) => this.log(GAVE_UP, e));
+      }),
+    );
   }
 
   private async sweep(): Promise<void> {

@@ -57,7 +57,7 @@ export class PostgresTenantStore implements TenantStore {
   }
 
   async listTenants(options: ListOptions = {}): Promise<Tenant[]> {
-    const rows = await this.pg.query(`SELECT ${TENANT_COLS} FROM llmrr_tenants ORDER BY created_at, id LIMIT $1 OFFSET $2`, [clampLimit(options.limit), clampOffset(options.offset)]);
+    const rows = await this.pg.query(`SELECT ${TENANT_COLS} FROM llmrr_tenants ORDER BY created_at, id COLLATE "C" LIMIT $1 OFFSET $2`, [clampLimit(options.limit), clampOffset(options.offset)]);
     return rows.map(rowToTenant);
   }
 
@@ -156,7 +156,7 @@ export class PostgresTenantStore implements TenantStore {
   }
 
   async listKeys(tenantId: string): Promise<ApiKey[]> {
-    return (await this.pg.query(`SELECT * FROM llmrr_api_keys WHERE tenant_id = $1 ORDER BY created_at, id`, [tenantId])).map(rowToApiKey);
+    return (await this.pg.query(`SELECT * FROM llmrr_api_keys WHERE tenant_id = $1 ORDER BY created_at, id COLLATE "C"`, [tenantId])).map(rowToApiKey);
   }
 
   async authenticate(secret: string): Promise<AuthResult> {

@@ -37,7 +37,7 @@ export class PostgresUsageLedger implements UsageLedger {
     const { where, params } = ledgerWhere(q, ph);
     const { limit, offset } = queryLimit(q);
     const n = params.length;
-    const rows = await this.pg.query(`SELECT * FROM llmrr_usage ${where} ORDER BY created_at DESC, request_id DESC LIMIT $${n + 1} OFFSET $${n + 2}`, [...params, limit, offset]);
+    const rows = await this.pg.query(`SELECT * FROM llmrr_usage ${where} ORDER BY created_at DESC, request_id COLLATE "C" DESC LIMIT $${n + 1} OFFSET $${n + 2}`, [...params, limit, offset]);
     return rows.map(rowToUsage);
   }
 
@@ -48,7 +48,9 @@ export class PostgresUsageLedger implements UsageLedger {
     let groups: AggregateRow[] | undefined;
     if (q.groupBy) {
       const g = groupExpression(q.groupBy, 'postgres');
-      groups = await this.pg.query<AggregateRow & Record<string, unknown>>(`SELECT ${g} AS group_key, ${LEDGER_AGGREGATES} FROM llmrr_usage ${where} GROUP BY 1 ORDER BY 1`, params);
+      // Text is sorted by its bytes (`COLLATE "C"`), as SQLite and the memory store sort it, whatever the database's
+      // collation (en_US.UTF-8 on most installs would put `a-model` before `B-model`).
+      groups = await this.pg.query<AggregateRow & Record<string, unknown>>(`SELECT ${g} AS group_key, ${LEDGER_AGGREGATES} FROM llmrr_usage ${where} GROUP BY 1 ORDER BY ${g} COLLATE "C"`, params);
     }
     return buildSummary(total, groups, q.groupBy);
   }
@@ -56,7 +58,7 @@ export class PostgresUsageLedger implements UsageLedger {
   async invoice(tenantId: string, periodStart: number, periodEnd: number): Promise<Invoice> {
     validateRange({ from: periodStart, to: periodEnd });
     const rows = await this.pg.query<AggregateRow & Record<string, unknown>>(
-      `SELECT model AS group_key, ${LEDGER_AGGREGATES} FROM llmrr_usage WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY model ORDER BY model`,
+      `SELECT model AS group_key, ${LEDGER_AGGREGATES} FROM llmrr_usage WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY model ORDER BY model COLLATE "C"`,
       [tenantId, periodStart, periodEnd],
     );
     return buildInvoice(tenantId, periodStart, periodEnd, rows, this.clock());

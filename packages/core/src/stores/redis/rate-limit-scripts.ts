@@ -136,20 +136,30 @@ for i = 1, n do out[#out + 1] = string.format('%.17g', uncharged[i] or 0) end
 return out`);
 
 /**
- * KEYS: 2 per scope (tpm, leases). ARGV: n, leaseId, tokenDelta, then tpm per scope (0 = none), then per scope
- * what the debt cap dropped from the charge (ACQUIRE_SCRIPT's last values). Frees the lease and corrects the token
- * charge by tokenDelta (negative refunds, never below "full"), refunding only what was charged.
+ * KEYS: 2 per scope (tpm, leases), then the lease's release marker. ARGV: n, leaseId, tokenDelta, then tpm per scope
+ * (0 = none), then per scope what the debt cap dropped from the charge (ACQUIRE_SCRIPT's last values), then the
+ * marker's TTL (ms). Frees the lease and corrects the token charge by tokenDelta (negative refunds, never below
+ * "full"), refunding only what was charged. Idempotent: the correction is made only by the run that sets the marker
+ * (`SET NX`), so a release tried again after one whose answer was lost (its script ran) corrects nothing more, and one
+ * tried again after one that never reached Redis corrects, whether its lease is still in its set or expired meanwhile.
+ * No correction to make (tokenDelta 0, no tpm): no marker.
  */
 export const RELEASE_SCRIPT = new LuaScript(`${NOW}
 ${BUCKET}
 local n = tonumber(ARGV[1])
 local delta = tonumber(ARGV[3])
+local tpms = false
 for i = 1, n do
   redis.call('ZREM', KEYS[(i - 1) * 2 + 2], ARGV[2])
-  local tpm = tonumber(ARGV[3 + i])
-  if tpm > 0 and delta ~= 0 then
-    local key = KEYS[(i - 1) * 2 + 1]
-    store(key, math.max(level(key, tpm) + delta * W + (tonumber(ARGV[3 + n + i]) or 0), 0), tpm)
+  if tonumber(ARGV[3 + i]) > 0 then tpms = true end
+end
+if delta ~= 0 and tpms and redis.call('SET', KEYS[2 * n + 1], '1', 'NX', 'PX', ARGV[4 + 2 * n]) then
+  for i = 1, n do
+    local tpm = tonumber(ARGV[3 + i])
+    if tpm > 0 then
+      local key = KEYS[(i - 1) * 2 + 1]
+      store(key, math.max(level(key, tpm) + delta * W + (tonumber(ARGV[3 + n + i]) or 0), 0), tpm)
+    end
   end
 end
 return 1`);

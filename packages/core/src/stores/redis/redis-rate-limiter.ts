@@ -78,11 +78,16 @@ export class RedisRateLimiter implements RateLimiter {
     await this.redis.release();
   }
 
-  /** Frees a lease's slots and corrects its token charge by `delta` (one script). @internal */
+  /**
+   * Frees a lease's slots and corrects its token charge by `delta` (one script), once however often it is called
+   * (`RELEASE_SCRIPT`'s marker, named after the lease's first scope like its other keys; it lives as long as a failed
+   * release may be tried again: the lease's TTL, at least `DEFAULT_LEASE_TTL_MS`, plus a minute). @internal
+   */
   async releaseLease(lease: RedisLease, delta: number): Promise<void> {
     const keys: string[] = [];
     for (const s of lease.scopes) keys.push(this.key(s, 'tpm-level'), this.key(s, 'leases'));
-    const args = [lease.scopes.length, lease.id, delta, ...lease.scopes.map((s) => s.limits.tpm ?? 0), ...lease.uncharged];
+    keys.push(`${this.redis.prefix}rl:${scopeKey(lease.scopes[0]!)}:rel:${lease.id}`);
+    const args = [lease.scopes.length, lease.id, delta, ...lease.scopes.map((s) => s.limits.tpm ?? 0), ...lease.uncharged, Math.max(lease.ttl, DEFAULT_LEASE_TTL_MS) + 60_000];
     await bounded(this.redis.eval(RELEASE_SCRIPT, keys, args), this.timeoutMs, 'rate-limit release');
   }
 
@@ -107,7 +112,10 @@ export class RedisRateLimiter implements RateLimiter {
 
 /** A lease of `RedisRateLimiter`: what `release` frees and corrects, and what `renew` extends. */
 class RedisLease implements RateLease {
+  /** Set once a release has run in Redis (not before: a release that failed can be called again). */
   released = false;
+  /** The release running (a second call meanwhile waits for it). */
+  private releasing: Promise<void> | undefined;
 
   constructor(
     readonly limiter: RedisRateLimiter,
@@ -119,9 +127,16 @@ class RedisLease implements RateLease {
     readonly ttl: number,
   ) {}
 
-  async release(actualTokens?: number): Promise<void> {
-    if (this.released) return;
-    this.released = true;
+  /**
+   * Frees the slot and corrects the token charge. Idempotent: once it has run, later calls do nothing; one that
+   * failed (Redis unreachable, a connection reset) leaves the lease unreleased, so it can be called again.
+   */
+  release(actualTokens?: number): Promise<void> {
+    if (this.released) return Promise.resolve();
+    return (this.releasing ??= this.releaseNow(actualTokens).finally(() => (this.releasing = undefined)));
+  }
+
+  private async releaseNow(actualTokens: number | undefined): Promise<void> {
     // A bad count (a provider's odd usage) still frees the slot (no token correction), then throws.
     let invalid: unknown;
     try {
@@ -130,9 +145,12 @@ class RedisLease implements RateLease {
       invalid = e;
       actualTokens = undefined;
     }
+    // Tried again after a failure, the same script runs: it frees the slot and corrects the tokens once, whether the
+    // failed release ran in Redis (its answer lost) or never reached it (`RELEASE_SCRIPT`'s marker).
     const needs =
       this.scopes.some((s) => s.limits.maxConcurrency !== undefined) || (actualTokens !== undefined && actualTokens !== this.cost && this.scopes.some((s) => s.limits.tpm !== undefined));
     if (needs) await this.limiter.releaseLease(this, actualTokens === undefined ? 0 : actualTokens - this.cost);
+    this.released = true;
     if (invalid !== undefined) throw invalid;
   }
 }

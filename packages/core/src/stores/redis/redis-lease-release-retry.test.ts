@@ -1,0 +1,128 @@
+/**
+ * A lease release that fails (Redis unreachable for a moment: a connection reset, an answer past the bound) leaves
+ * the lease unreleased, so its caller (the gateway's admission, which tries a failed finish again) can release it
+ * again: the slot is freed, and the token correction is made once, whether the failed release's script had run in
+ * Redis (its answer lost) or not. A lease marked released before its script ran made every retry a no-op: the slot
+ * stayed taken until the lease TTL (10 minutes). The correction is also made by a retry of a lease without a slot
+ * (tpm only) and of one that expired (and was swept from its lease set) before the retry: the release script corrects
+ * once per lease by a marker of its own, not by finding the lease still held.
+ * Real Redis (vitest.global-setup.ts) behind a loopback TCP relay that holds answers back, stalls and resets.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { testServiceUrls } from '../__fixtures__/store-fixtures.js';
+import { startTcpRelay, type TcpRelay } from '../../test/tcp-relay.js';
+import type { RateAcquireOptions, RateScope } from '../../tenancy/types.js';
+import { connectRedis } from './redis-connection.js';
+import { RedisRateLimiter } from './redis-rate-limiter.js';
+
+const { redisUrl } = testServiceUrls();
+
+/** A loopback relay to Redis (test/tcp-relay.ts), addressed as a Redis URL. */
+async function relay(target: URL): Promise<TcpRelay & { url: string }> {
+  const r = await startTcpRelay({ host: target.hostname, port: Number(target.port) });
+  return Object.assign(r, { url: `redis://127.0.0.1:${r.port}` });
+}
+
+// One slot, and 60 tokens a minute (one token drains a second): the lease is charged 1 token, released with 31 (a
+// correction of +30). Corrected once, 29 tokens are left plus what drained meanwhile (one a second); twice, what
+// drained less 1; never, 59. So at least 29 and below 59 is "once" unless the test took 30 s (a hang guard, not a bound).
+const scopes: RateScope[] = [{ kind: 'tenant', id: 'acme', limits: { maxConcurrency: 1, tpm: 60 } }];
+/** The same tokens a minute without a slot: a lease whose release has only its token correction to make. */
+const tpmOnly: RateScope[] = [{ kind: 'tenant', id: 'acme', limits: { tpm: 60 } }];
+
+describe.skipIf(!redisUrl)('a lease whose release failed', () => {
+  let cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanup.reverse()) await Promise.race([c().catch(() => undefined), new Promise((r) => setTimeout(r, 3_000))]);
+    cleanup = [];
+  });
+
+  /** A lease of `leaseScopes` from a limiter behind a relay (its own key prefix). */
+  async function leased(leaseScopes = scopes, options: RateAcquireOptions = { estimatedTokens: 1 }) {
+    const r = await relay(new URL(redisUrl!));
+    cleanup.push(() => r.close());
+    const limiter = new RedisRateLimiter(await connectRedis(r.url, `lease-retry${Date.now()}${Math.random()}:`), { timeoutMs: 300 });
+    cleanup.push(() => limiter.close());
+    // A first release loads the release script into Redis (else the held one's EVALSHA would only get NOSCRIPT back).
+    const other = await limiter.acquire([{ kind: 'key', id: 'other', limits: { maxConcurrency: 1 } }], { estimatedTokens: 1 });
+    if (other.ok) await other.lease.release(1);
+    const d = await limiter.acquire(leaseScopes, options);
+    if (!d.ok) throw new Error('the first acquire was refused');
+    return { r, limiter, lease: d.lease };
+  }
+
+  it('frees its slot when released again, correcting the tokens once (the failed release ran, its answer was lost)', async () => {
+    const { r, limiter, lease } = await leased();
+    r.hold();
+    await expect(lease.release(31)).rejects.toMatchObject({ code: 'store_unavailable' });
+    r.reset();
+    await vi.waitFor(() => lease.release(31), { timeout: 10_000, interval: 50 });
+    const info = await limiter.peek(scopes);
+    expect(info.remainingConcurrency).toBe(1);
+    // Corrected once (see `scopes`): not twice (below 29), not dropped (59).
+    expect(info.remainingTokens).toBeGreaterThanOrEqual(29);
+    expect(info.remainingTokens).toBeLessThan(59);
+    expect((await limiter.acquire(scopes, { estimatedTokens: 1 })).ok).toBe(true);
+  });
+
+  it('frees its slot when released again, correcting the tokens (the failed release never reached Redis)', async () => {
+    const { r, limiter, lease } = await leased();
+    r.stall();
+    await expect(lease.release(31)).rejects.toMatchObject({ code: 'store_unavailable' });
+    r.reset();
+    await vi.waitFor(() => lease.release(31), { timeout: 10_000, interval: 50 });
+    const info = await limiter.peek(scopes);
+    expect(info.remainingConcurrency).toBe(1);
+    expect(info.remainingTokens).toBeGreaterThanOrEqual(29);
+    expect(info.remainingTokens).toBeLessThan(59);
+    // Released: a later call does nothing more.
+    await lease.release(31);
+    const after = (await limiter.peek(scopes)).remainingTokens;
+    expect(after).toBeGreaterThanOrEqual(info.remainingTokens!);
+    expect(after).toBeLessThan(59);
+  });
+
+  it('without a slot (tpm only), corrects the tokens when released again (the failed release never reached Redis)', async () => {
+    // Charged 50 of 60, released with 1: corrected (-49), about 59 are left; not corrected, about 10 (one drains a second).
+    const { r, limiter, lease } = await leased(tpmOnly, { estimatedTokens: 50 });
+    expect((await limiter.peek(tpmOnly)).remainingTokens).toBeLessThanOrEqual(11);
+    r.stall();
+    await expect(lease.release(1)).rejects.toMatchObject({ code: 'store_unavailable' });
+    r.reset();
+    // (The gateway's `Renewals.retry` does this: release again until it resolves.)
+    await vi.waitFor(() => lease.release(1), { timeout: 10_000, interval: 50 });
+    expect((await limiter.peek(tpmOnly)).remainingTokens).toBeGreaterThanOrEqual(50);
+  });
+
+  it('without a slot (tpm only), corrects the tokens once when released again (the failed release ran, its answer was lost)', async () => {
+    const { r, limiter, lease } = await leased(tpmOnly);
+    r.hold();
+    await expect(lease.release(31)).rejects.toMatchObject({ code: 'store_unavailable' });
+    r.reset();
+    await vi.waitFor(() => lease.release(31), { timeout: 10_000, interval: 50 });
+    const info = await limiter.peek(tpmOnly);
+    expect(info.remainingTokens).toBeGreaterThanOrEqual(29);
+    expect(info.remainingTokens).toBeLessThan(59);
+  });
+
+  it('expired and swept from its lease set before it is released again: the tokens are still corrected', async () => {
+    const slots: RateScope[] = [{ kind: 'tenant', id: 'acme', limits: { maxConcurrency: 2, tpm: 60 } }];
+    const { r, limiter, lease } = await leased(slots, { estimatedTokens: 50, leaseTtlMs: 200 });
+    r.stall();
+    await expect(lease.release(1)).rejects.toMatchObject({ code: 'store_unavailable' });
+    r.reset();
+    // The lease's TTL passes; another call's acquire sweeps it from the lease set.
+    await vi.waitFor(
+      async () => {
+        const other = await limiter.acquire(slots, { estimatedTokens: 1 });
+        if (!other.ok) throw new Error('refused');
+        await other.lease.release(1);
+        expect((await limiter.peek(slots)).remainingConcurrency).toBe(2);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    await vi.waitFor(() => lease.release(1), { timeout: 10_000, interval: 50 });
+    // Corrected (-49): about 59 left; not corrected, about 10 plus what drained.
+    expect((await limiter.peek(slots)).remainingTokens).toBeGreaterThanOrEqual(50);
+  });
+});
