@@ -1,4 +1,4 @@
-import { expandHomePath, LLMError } from '@llmrr/core';
+import { expandHomePath, LLMError, redactUrl } from '@llmrr/core';
 import { resolve } from 'node:path';
 import { DEFAULT_REQUEST_TIMEOUT_MS, GATEWAY_HEAP_GROWING_PERCENT } from '@llmrr/gateway/node';
 
@@ -84,6 +84,13 @@ export interface ServerSettings {
    * after their last renewal, so the interval stays below that.
    */
   leaseRenewIntervalMs?: number | undefined;
+  /**
+   * Largest request body, bytes (`LLMRR_MAX_BODY_BYTES`, 1 024-1 073 741 824; absent: the gateway's default, 32 MiB,
+   * Anthropic's own limit for a Messages request). A body is held in memory while it is read, parsed and sent on.
+   */
+  maxBodyBytes?: number | undefined;
+  /** Most messages in one request (`LLMRR_MAX_MESSAGES`, 1-1 000 000; absent: the gateway's default, 1 000). */
+  maxMessages?: number | undefined;
   /** Browser origins allowed on `/v1/*` and `/api/*` (`LLMRR_CORS_ORIGINS`: `*` or a comma-separated list). Absent: CORS off. */
   corsOrigins: '*' | string[] | undefined;
   /** OpenTelemetry tracing; absent: off (no OpenTelemetry code is loaded). */
@@ -130,6 +137,17 @@ function optionalMs(env: NodeJS.ProcessEnv, name: string, min: number, max: numb
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new LLMError({ code: 'config_invalid', message: `${name} must be an integer number of milliseconds from ${min} to ${max}, got "${raw}"`, param: name });
+  }
+  return n;
+}
+
+/** An optional integer in [min, max] (`unit`: what it counts, for the message); undefined when the variable is absent or empty. */
+function optionalCount(env: NodeJS.ProcessEnv, name: string, min: number, max: number, unit: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new LLMError({ code: 'config_invalid', message: `${name} must be an integer number of ${unit} from ${min} to ${max}, got "${raw}"`, param: name });
   }
   return n;
 }
@@ -186,22 +204,7 @@ export function demoExposureWarning(settings: Pick<ServerSettings, 'demo' | 'hos
 }
 
 /** `url` without user info, query and fragment, which may hold credentials (`https://user:token@host/...`): for logs. */
-export function displayUrl(url: string): string {
-  let u: URL | undefined;
-  try {
-    u = new URL(url);
-  } catch {
-    u = undefined;
-  }
-  // Not parsable, or without a host (`user:token@host` reads as scheme `user:`): drop by text what may hold
-  // credentials (up to the last `@`, and from `?` or `#` on).
-  if (!u?.host) return url.replace(/^(.*\/\/)?.*@/s, '$1').replace(/[?#].*$/s, '');
-  u.username = '';
-  u.password = '';
-  u.search = '';
-  u.hash = '';
-  return u.href;
-}
+export const displayUrl: (url: string) => string = redactUrl;
 
 function urlSetting(name: string, raw: string): string {
   let u: URL;
@@ -239,7 +242,7 @@ function otelSettings(env: NodeJS.ProcessEnv): OtelSettings | undefined {
 /**
  * Reads PORT (3006), HOST (127.0.0.1), LLMRR_REQUEST_TIMEOUT_MS (60000), LLMRR_KEEP_ALIVE_TIMEOUT_MS (5000), LLMRR_READY_TIMEOUT_MS (5000), LLMRR_STREAM_HOLD_MS (10000), LLMRR_SHUTDOWN_GRACE_MS (10000), LLMRR_SHUTDOWN_DELAY_MS (0), LLMRR_SHUTDOWN_CUT_SETTLE_MS (1000), LLMRR_HEAP_GROWING_PERCENT (25), LLMRR_DATA_DIR (.data), LLMRR_CONFIG, LLMRR_ADMIN_KEY, LLMRR_METRICS_KEY, LLMRR_DEMO, LLMRR_STATE,
  * LLMRR_REDIS_URL, LLMRR_POSTGRES_URL, LLMRR_REDIS_PREFIX, LLMRR_POSTGRES_SCHEMA, LLMRR_REDIS_TIMEOUT_MS,
- * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_CORS_ORIGINS,
+ * LLMRR_LEASE_RENEW_INTERVAL_MS, LLMRR_MAX_BODY_BYTES (32 MiB), LLMRR_MAX_MESSAGES (1000), LLMRR_CORS_ORIGINS,
  * the OTEL_* tracing variables and LLMRR_OTEL, ... Values are trimmed; an empty or blank variable counts as unset.
  * The paths (LLMRR_DATA_DIR, LLMRR_CONFIG, LLMRR_SHARED_DIR) resolve against `cwd`, a leading `~` is HOME
  * (`expandHomePath`, as for LLMRR_PRICES_FILE): a .env file or docker's `environment:` passes it on unexpanded.
@@ -282,6 +285,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     postgresSchema: env.LLMRR_POSTGRES_SCHEMA?.trim() || undefined,
     redisTimeoutMs: optionalMs(env, 'LLMRR_REDIS_TIMEOUT_MS', 50, 60_000),
     leaseRenewIntervalMs: optionalMs(env, 'LLMRR_LEASE_RENEW_INTERVAL_MS', 1_000, 300_000),
+    maxBodyBytes: optionalCount(env, 'LLMRR_MAX_BODY_BYTES', 1024, 1024 * 1024 * 1024, 'bytes'),
+    maxMessages: optionalCount(env, 'LLMRR_MAX_MESSAGES', 1, 1_000_000, 'messages'),
     corsOrigins: corsOrigins(env),
     otel: otelSettings(env),
   };

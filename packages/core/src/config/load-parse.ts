@@ -61,15 +61,39 @@ function parseJson(text: string, { findNodeAtLocation, parseTree, printParseErro
   };
 }
 
-function parseYaml(text: string, { isNode, LineCounter, parseDocument }: typeof import('yaml')): ParsedText {
+/**
+ * yaml's `maxAliasCount`: `toJS` refuses a document, as a possible alias bomb, once an anchor is aliased this many
+ * times (each use weighted by the aliases inside the anchored node): 999 models may merge one defaults map
+ * (`<<: *defaults`); yaml's default, 100, stopped at 99.
+ */
+const YAML_MAX_ALIAS_COUNT = 1000;
+
+function parseYaml(text: string, yaml: typeof import('yaml')): ParsedText {
+  const { isNode, LineCounter, parseDocument } = yaml;
   const lineCounter = new LineCounter();
-  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // `merge`: `<<: *defaults` merge keys are applied (YAML 1.1's, which most YAML tools still apply), not a key "<<".
+  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   const first = doc.errors[0];
   if (first) {
     const pos = lineCounter.linePos(first.pos[0]);
     throw new TextSyntaxError(first.message, { line: pos.line, column: pos.col });
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: YAML_MAX_ALIAS_COUNT });
+  } catch (e) {
+    // Not in `doc.errors`: a merge key whose source is not a map, an anchor aliased too often (yaml's ReferenceError).
+    const message = (e as Error)?.message ?? String(e);
+    if (/^Merge sources must be maps/.test(message)) {
+      const offset = badMergeOffset(doc, yaml);
+      const pos = offset === undefined ? undefined : lineCounter.linePos(offset);
+      throw new TextSyntaxError('a merge key (<<) takes a map, an alias of a map, or a list of them', pos && { line: pos.line, column: pos.col });
+    }
+    if (/^Excessive alias count/.test(message)) {
+      throw new TextSyntaxError(`an anchor is aliased ${YAML_MAX_ALIAS_COUNT} times or more (each use weighted by the aliases inside it): refused as a possible alias bomb`, undefined);
+    }
+    throw new TextSyntaxError(message, undefined);
+  }
   return {
     data,
     locate: (path) => {
@@ -83,6 +107,24 @@ function parseYaml(text: string, { isNode, LineCounter, parseDocument }: typeof 
       return undefined;
     },
   };
+}
+
+/** Where the first merge key (`<<`) whose source is not a map (nor a list of maps, or aliases of them) starts. */
+function badMergeOffset(doc: Document, { isAlias, isMap, isScalar, isSeq, visit }: typeof import('yaml')): number | undefined {
+  const resolved = (node: unknown): unknown => (isAlias(node) ? node.resolve(doc) : node);
+  let offset: number | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      const key = pair.key;
+      if (!isScalar(key) || !(key.value === '<<' || (typeof key.value === 'symbol' && key.value.description === '<<'))) return undefined;
+      const source = resolved(pair.value);
+      const sources = isSeq(source) ? source.items : [source];
+      if (sources.every((s) => isMap(resolved(s)))) return undefined;
+      offset = key.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 /** 1-based line and column of a character offset. */

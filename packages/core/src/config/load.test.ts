@@ -76,6 +76,39 @@ describe('loadConfig sources', () => {
     expect((await loadConfig('c.json', { env: {}, cwd: dir })).routing.strategy).toBe('random');
   });
 
+  it('applies YAML merge keys (<<: *defaults), the keys of the model winning, with ${VAR} interpolation in merged values', async () => {
+    await write(
+      'merge.yaml',
+      'x-defaults: &defaults\n  engine: openai-compatible\n  baseURL: http://127.0.0.1:1/v1\n  apiKey: ${KEY}\n  priority: 5\nmodels:\n  - <<: *defaults\n    name: a\n  - <<: *defaults\n    name: b\n    priority: 1\n',
+    );
+    const config = await loadConfig('merge.yaml', { env: { KEY: 'sk-merged' }, cwd: dir });
+    expect(config.models.map((m) => [m.name, m.engine, m.apiKey, m.priority])).toEqual([
+      ['a', 'openai-compatible', 'sk-merged', 5],
+      ['b', 'openai-compatible', 'sk-merged', 1],
+    ]);
+  });
+
+  it.each([
+    ['a scalar', 'models:\n  - name: m\n    engine: mock\n    <<: 5\n', 4],
+    ['an alias of a sequence', 'x: &list [1, 2]\nmodels:\n  - name: m\n    engine: mock\n    <<: *list\n', 5],
+    ['a list holding a scalar', 'x: &d { engine: mock }\nmodels:\n  - name: m\n    <<: [*d, 3]\n', 4],
+  ])('refuses a merge key whose source is %s as config_invalid naming the file and the line of the key', async (_what, text, line) => {
+    await write('merge-bad.yaml', text);
+    const e = await failure(loadConfig('merge-bad.yaml', { env: {}, cwd: dir }));
+    expect(e.code).toBe('config_invalid');
+    expect(e.message).toMatch(new RegExp(`^Invalid YAML in .*merge-bad\\.yaml at line ${line}, column 5: a merge key \\(<<\\) takes a map, an alias of a map, or a list of them$`));
+  });
+
+  it('takes 999 models merging one defaults map; an anchor aliased 1000 times is refused as config_invalid naming the file', async () => {
+    const models = (n: number) => `x-defaults: &d\n  engine: mock\nmodels:\n${Array.from({ length: n }, (_, i) => `  - <<: *d\n    name: m${i}\n`).join('')}`;
+    await write('merge-many.yaml', models(999));
+    expect((await loadConfig('merge-many.yaml', { env: {}, cwd: dir })).models).toHaveLength(999);
+    await write('merge-too-many.yaml', models(1000));
+    const e = await failure(loadConfig('merge-too-many.yaml', { env: {}, cwd: dir }));
+    expect(e.code).toBe('config_invalid');
+    expect(e.message).toMatch(/^Invalid YAML in .*merge-too-many\.yaml: an anchor is aliased 1000 times or more/);
+  });
+
   it('accepts a UTF-8 byte order mark', async () => {
     await write('bom.json', `\uFEFF${JSON_CFG}`);
     expect((await loadConfig('bom.json', { env: {}, cwd: dir })).models).toHaveLength(2);
@@ -398,3 +431,42 @@ describe('loadConfig errors', () => {
   });
 });
 // The documented examples (docs/core/config.md) are loaded by src/readme.test.ts.
+
+describe('API keys and headers that cannot be sent', () => {
+  const SECRET = 'sk-LOAD-SECRET';
+
+  it('refuses a "${VAR}" key whose value has a line break, naming models.N.apiKey without quoting the key', async () => {
+    await write('c.json', '{ "models": [ { "name": "m", "engine": "openai-compatible", "baseURL": "http://127.0.0.1:1/v1", "apiKey": "${TOKEN}" } ] }\n');
+    for (const value of [`${SECRET}\nsecond-line`, `${SECRET}\r\nx`, `${SECRET}\0`, `${SECRET}\u20ac`]) {
+      const e = await failure(loadConfig('c.json', { env: { TOKEN: value }, cwd: dir }));
+      expect(e.param).toBe('models.0.apiKey');
+      expect(e.message).toMatch(/models\.0\.apiKey \(line 1, column \d+\): must not contain a line break \(CR, LF\) or NUL inside it, nor a character above U\+00FF/);
+      expect(e.message).not.toContain('LOAD-SECRET');
+      expect(JSON.stringify(e.details)).not.toContain('LOAD-SECRET');
+    }
+  });
+
+  it('refuses such a value in headers, and a header name that is not a token, in a config object too', async () => {
+    const e = await failure(loadConfig({ models: [{ name: 'm', engine: 'mock', headers: { 'x-api-key': `${SECRET}\nx`, 'x bad': 'v' } }] }, { env: {} }));
+    expect(e.message).toContain('models.0.headers.x-api-key: must not contain a line break');
+    expect(e.message).toContain('models.0.headers.x bad:');
+    expect(e.message).not.toContain('LOAD-SECRET');
+  });
+
+  it('keeps Latin-1 values, and a final line break (fetch trims it, as leading and trailing whitespace)', async () => {
+    const config = await loadConfig({ models: [{ name: 'm', engine: 'mock', apiKey: 'sk-proj_Ab-9.~+/=\n', headers: { 'x-note': 'caf\u00e9 \t ok' } }] }, { env: {} });
+    expect(config.models[0]!.apiKey).toBe('sk-proj_Ab-9.~+/=\n');
+  });
+
+  it('checks a long value in one pass: line breaks at both ends kept, one inside refused, more than 8192 characters refused', async () => {
+    // A backtracking pattern took minutes on such values (cubic in the length); the check is linear.
+    const ends = '\n'.repeat(4000);
+    const kept = await loadConfig({ models: [{ name: 'm', engine: 'mock', apiKey: `${ends}${'a'.repeat(190)}${ends}` }] }, { env: {} });
+    expect(kept.models[0]!.apiKey).toHaveLength(8190);
+    const inside = await failure(loadConfig({ models: [{ name: 'm', engine: 'mock', apiKey: `${'a'.repeat(4000)}\n${'a'.repeat(4000)}${ends.slice(0, 190)}` }] }, { env: {} }));
+    expect(inside.message).toContain('models.0.apiKey: must not contain a line break');
+    const long = await failure(loadConfig({ models: [{ name: 'm', engine: 'mock', headers: { 'x-api-key': `${SECRET}${'a'.repeat(8192)}` } }] }, { env: {} }));
+    expect(long.message).toContain('models.0.headers.x-api-key: must be at most 8192 characters');
+    expect(long.message).not.toContain('LOAD-SECRET');
+  });
+});

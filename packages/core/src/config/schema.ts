@@ -82,6 +82,49 @@ export function hasUserInfo(url: string): boolean {
   }
 }
 
+/** Most characters in an `apiKey` or `headers` value (8 KiB; servers refuse longer header lines anyway). */
+const HEADER_VALUE_MAX = 8192;
+
+/** Whether a character code is HTTP whitespace, which fetch trims from both ends of a header value (tab, LF, CR, space). */
+function isHttpWhitespace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/**
+ * Whether fetch can send `value` as an HTTP header value: no character above U+00FF (headers are Latin-1) nor NUL
+ * anywhere, no CR or LF inside it (leading and trailing whitespace, a secret's final newline too, is trimmed and sent
+ * without). One pass, linear in the length (a value may come from an admin request).
+ */
+function isValidHeaderValue(value: string): boolean {
+  let start = 0;
+  let end = value.length;
+  while (start < end && isHttpWhitespace(value.charCodeAt(start))) start++;
+  while (end > start && isHttpWhitespace(value.charCodeAt(end - 1))) end--;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c > 0xff || c === 0) return false;
+    if ((c === 0x0a || c === 0x0d) && i >= start && i < end) return false;
+  }
+  return true;
+}
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Why an `apiKey` or `headers` value is refused: fetch would refuse the header at every call, with an error quoting
+ * the value (the key) in clear. The message never quotes the value.
+ */
+const BAD_HEADER_VALUE_MESSAGE =
+  'must not contain a line break (CR, LF) or NUL inside it, nor a character above U+00FF (it is sent as an HTTP header value)';
+
+/** `apiKey` and `headers` values: sendable as an HTTP header, refused without quoting the value otherwise. */
+const headerValueSchema = () =>
+  z
+    .string()
+    .max(HEADER_VALUE_MAX, { message: `must be at most ${HEADER_VALUE_MAX} characters (it is sent as an HTTP header value)` })
+    .refine(isValidHeaderValue, BAD_HEADER_VALUE_MESSAGE);
+
 /** A model, alias or cascade name: non-empty, valid Unicode (a new schema each time: each field has its own description). */
 const nameSchema = () =>
   z
@@ -103,10 +146,12 @@ export const ModelConfigSchema = z
       .url()
       .refine((v) => !hasUserInfo(v), BASE_URL_USER_INFO)
       .optional(),
-    apiKey: z.string().optional(),
+    /** Sent as an HTTP header: no CR, LF, NUL or character above U+00FF (refused without quoting it). */
+    apiKey: headerValueSchema().optional(),
     /** Name of the environment variable that holds the API key. */
     apiKeyEnv: z.string().optional(),
-    headers: z.record(z.string(), z.string()).optional(),
+    /** Extra HTTP headers: names are tokens, values as `apiKey`'s. */
+    headers: z.record(z.string().regex(HEADER_NAME, 'must be an HTTP header name (letters, digits and !#$%&\'*+-.^_`|~)'), headerValueSchema()).optional(),
     /** Path of a local model file (gguf, onnx). */
     path: z.string().optional(),
     /** Lower is tried first (1 before 2). */

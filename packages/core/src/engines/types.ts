@@ -39,6 +39,12 @@ export interface EngineFactory {
    * with neither can be refused before it is used (the gateway's admin API does).
    */
   needsApiKey?: (model: ModelConfig) => boolean;
+  /**
+   * Optional: the `provider` the engine for `model` will report, known from the config alone (a preset's name). The
+   * router names the deployment's provider so before its engine exists (errors of its first call, `circuit_open`,
+   * deployment limits); without it, the engine kind (`model.engine`) until the engine is created.
+   */
+  provider?: (model: ModelConfig) => string;
 }
 
 export function defaultEngineContext(partial: Partial<EngineContext> = {}): EngineContext {

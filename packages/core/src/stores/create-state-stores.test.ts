@@ -2,15 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
+import { inspect } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../engines/index.js';
 import { LLMError } from '../errors/llm-error.js';
 import { LLMRouter } from '../router/llm-router.js';
 import type { ChatMessage, GenerateRequest } from '../spec/index.js';
+import { NOT_A_URL_SHOWN } from '../util/redact-url.js';
 import { startAnthropicWireServer, type AnthropicWireServer } from '../test/anthropic-wire-server.js';
 import { sharedSkipReason, testServiceUrls } from './__fixtures__/store-fixtures.js';
 import { createStateStores } from './create-state-stores.js';
+import { openPostgres } from './postgres/postgres-database.js';
 import { RedisAffinityStore } from './redis/redis-affinity-store.js';
 import type { StateStoresConfig } from './types.js';
 
@@ -81,6 +84,26 @@ describe('createStateStores', () => {
     expect(e.code).toBe('engine_unavailable');
     expect(e.message).toContain('Cannot connect to Redis');
     expect(e.message).not.toContain('hunter2');
+  });
+
+  it('names an unreachable Redis without the credentials of its URL (user info, query string, fragment)', async () => {
+    const e = await errorOf(createStateStores({ mode: 'shared', redisUrl: `redis://user:hunter2@127.0.0.1:${deadPort}/0?password=q-hunter3#f-hunter4`, postgresUrl: 'postgres://127.0.0.1:1/x' }));
+    expect(e.message).toContain(`Cannot connect to Redis at redis://127.0.0.1:${deadPort}/0:`);
+    expect(e.message).not.toMatch(/hunter|user/);
+  });
+
+  it.each(['redis://:REDIS-SECRET-PW@127.0.0.1:notaport', 'redis://:12#REDIS-SECRET-PW@127.0.0.1:6379'])('a Redis URL that does not parse (%s) is a config_invalid that does not carry its password, in message or cause', async (redisUrl) => {
+    // Node's URL error keeps the whole URL in its `input`: any logger that inspects the error would print it.
+    const e = await errorOf(createStateStores({ mode: 'shared', redisUrl, postgresUrl: 'postgres://127.0.0.1:1/x' }));
+    expect(e.code).toBe('config_invalid');
+    expect(e.message).toMatch(/^Cannot connect to Redis at redis:\/\/127\.0\.0\.1:\w+: the URL does not parse/);
+    expect(inspect(e, { depth: 5 })).not.toContain('REDIS-SECRET-PW');
+  });
+
+  it('names a PostgreSQL key/value connection string without any part of it (its password)', { timeout: 60_000 }, async () => {
+    const e = await errorOf(openPostgres('host=127.0.0.1 port=1 user=llmrr password=KV-SECRET-PW dbname=app sslmode=disable').then((h) => h.release()));
+    expect(e.message).toContain(`Cannot prepare PostgreSQL at ${NOT_A_URL_SHOWN}:`);
+    expect(e.message).not.toContain('KV-SECRET-PW');
   });
 
   it.skipIf(!testServiceUrls().redisUrl)('says clearly when PostgreSQL is unreachable (and closes Redis)', async () => {

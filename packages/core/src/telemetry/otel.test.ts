@@ -1,12 +1,13 @@
 import * as api from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RouterConfigInput } from '../config/schema.js';
 import { MockEngine, type MockEngineOptions } from '../engines/mock/mock-engine.js';
 import { LLMError } from '../errors/llm-error.js';
 import { TypedEmitter } from '../events/typed-emitter.js';
 import { LLMRouter } from '../router/llm-router.js';
 import type { RouterEvents, RouterOptions, RouterResult } from '../router/types.js';
+import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wire-server.js';
 import { instrumentRouter, instrumentRouterWith, type InstrumentRouterOptions, type RequestStartDetails } from './otel.js';
 
 const exporter = new InMemorySpanExporter();
@@ -435,5 +436,50 @@ describe('instrumentRouter', () => {
       code: 'engine_unavailable',
       message: expect.stringMatching(/@opentelemetry\/api.*not installed/),
     });
+  });
+});
+
+describe('gen_ai.provider.name of openai-compatible deployments', () => {
+  let server: OpenAIWireServer;
+  beforeAll(async () => {
+    server = await startOpenAIWireServer();
+  });
+  afterAll(() => server.close());
+
+  /** The request span's provider name and the result's (or error's) provider, for a call that answers or fails. */
+  async function providerOf(model: Record<string, unknown>, fail: boolean): Promise<{ span: unknown; reported: string | undefined }> {
+    server.setScript(fail ? { error: { status: 400, message: 'bad' } } : {});
+    exporter.reset();
+    const router = new LLMRouter({ models: [{ name: 'm', engine: 'openai-compatible', model: 'some-model', baseURL: server.baseURL, apiKey: 'k', ...model }] }, { env: {} });
+    const stop = instrument(router);
+    let reported: string | undefined;
+    try {
+      reported = (await router.generate('hello')).provider;
+    } catch (e) {
+      reported = (e as LLMError).provider;
+    } finally {
+      stop();
+      await router.close();
+    }
+    return { span: only(await requestSpans()).attributes['gen_ai.provider.name'], reported };
+  }
+
+  it.each([
+    ['groq', 'groq'],
+    ['mistral', 'mistral_ai'],
+    ['deepseek', 'deepseek'],
+    ['azure-openai', 'azure.ai.openai'],
+    ['openai', 'openai'],
+    ['ollama', 'ollama'],
+    ['vllm', 'vllm'],
+  ])('preset %s: the result names the preset and the span says %s, for an answer and a failure alike', async (preset, expected) => {
+    const options = preset === 'azure-openai' ? { options: { apiVersion: '2024-10-21' } } : {};
+    for (const fail of [false, true]) {
+      expect(await providerOf({ preset, ...options }, fail)).toEqual({ span: expected, reported: preset });
+    }
+  });
+
+  it('a baseURL without preset is openai-compatible, traced as openai (an OpenAI API of an unknown provider)', async () => {
+    for (const fail of [false, true]) expect(await providerOf({}, fail)).toEqual({ span: 'openai', reported: 'openai-compatible' });
   });
 });

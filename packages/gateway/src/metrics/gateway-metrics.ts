@@ -50,7 +50,11 @@ const SNAKE_CASE = /^[a-z][a-z0-9_]{0,63}$/;
 /** `llm_circuit_state`'s value per state. */
 const CIRCUIT_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
-const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+/**
+ * Histogram buckets, seconds. Up to 30 minutes: a long stream or a reasoning model's answer takes minutes, and with
+ * a last bucket of 120 s every quantile above it read 120 (`histogram_quantile` cannot go past the last finite bound).
+ */
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 
 /**
  * The gateway's Prometheus metrics (prom-client), fed by each finished request's router result, by

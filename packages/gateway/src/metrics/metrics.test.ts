@@ -143,3 +143,14 @@ describe('/metrics against the plain prom-client path', () => {
     }
   });
 });
+
+describe('duration buckets', () => {
+  it('a request of minutes lands in its own bucket, so quantiles above 120 s are not pinned at 120', async () => {
+    const metrics = new GatewayMetrics({ registry: new Registry() });
+    for (const seconds of [90, 200, 200, 500, 1000]) metrics.observe({ model: 'm', tenant: 't', status: 'success', durationMs: seconds * 1000, ttftMs: seconds * 1000 }, false);
+    const text = await metrics.registry.metrics();
+    const bucket = (name: string, le: string) => value(text, new RegExp(`^${name}_bucket\\{le="${le}",model="m"`));
+    expect([bucket('llm_request_duration_seconds', '120'), bucket('llm_request_duration_seconds', '300'), bucket('llm_request_duration_seconds', '600'), bucket('llm_request_duration_seconds', '1800')]).toEqual([1, 3, 4, 5]);
+    expect([bucket('llm_time_to_first_token_seconds', '120'), bucket('llm_time_to_first_token_seconds', '1800')]).toEqual([1, 5]);
+  });
+});

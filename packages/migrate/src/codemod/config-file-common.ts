@@ -3,6 +3,7 @@ import { detectVersion } from '../library/detect-version.js';
 import { migrate } from '../library/migrate.js';
 import type { MigrationResult } from '../library/types.js';
 import { isPlainObject, kebab } from '../library/plain.js';
+import { keepDollarBracesLiteral } from './literal-dollar-brace.js';
 import type { FileKind, FileTransformOptions, FileTransformResult } from './types.js';
 
 /** Words of a file name that say it is a router config (`llm-router.json`, `llm.config.yaml`, `llmrr.yml`, `myRouter.json`). */
@@ -54,11 +55,14 @@ export function migrateFileConfig(value: unknown, result: FileTransformResult, o
     result.errors.push(LLMError.isInstance(e) ? e.message : String(e));
     return undefined;
   }
-  result.issues.push(...migration.issues);
   const errors = migration.issues.filter((i) => i.severity === 'error');
   if (errors.length) {
+    result.issues.push(...migration.issues);
     result.errors.push(`cannot migrate: ${errors.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
     return undefined;
   }
+  // The core's file loader interpolates `${VAR}`; v1 did not.
+  migration = keepDollarBracesLiteral(value, migration);
+  result.issues.push(...migration.issues);
   return migration;
 }

@@ -53,21 +53,24 @@ function aliasesResolve(node: Node, written: Set<string>): boolean {
  */
 export function transformYaml(file: string, input: string, options: FileTransformOptions): FileTransformResult {
   const result = emptyResult(file, 'yaml', input);
-  const docs = parseAllDocuments(input, { prettyErrors: true, uniqueKeys: true });
+  // `merge`: `<<: *defaults` merge keys (YAML 1.1, which v1's YAML loaders and the core's both apply), not a key "<<".
+  const docs = parseAllDocuments(input, { prettyErrors: true, uniqueKeys: true, merge: true });
   const list = Array.isArray(docs) ? docs : [];
   if (list.length > 1) {
     result.errors.push('a YAML file with several documents is not supported: split it into one file per config');
     return result;
   }
-  const doc = list[0] ?? parseDocument(input);
+  const doc = list[0] ?? parseDocument(input, { merge: true });
   if (doc.errors.length) {
     result.errors.push(`invalid YAML: ${doc.errors[0]!.message}`);
     return result;
   }
   let value: unknown;
   try {
-    value = doc.toJS({ maxAliasCount: 100 });
+    // As the core's loader (config/load-parse.ts): 999 models may merge one defaults map (yaml's default stops at 99).
+    value = doc.toJS({ maxAliasCount: 1000 });
   } catch (e) {
+    // A merge key whose source is not a map, an anchor aliased too often: not in `doc.errors`.
     result.errors.push(`invalid YAML: ${(e as Error).message}`);
     return result;
   }

@@ -1,5 +1,6 @@
 import { BUILTIN_STRATEGIES } from '@llmrr/core';
 import { describe, expect, it } from 'vitest';
+import { transformFile } from '../codemod/transform-file.js';
 import { migrate } from './migrate.js';
 import { CURRENT_STRATEGIES } from './strategy-names.js';
 import { v1ToV2 } from './v1-to-v2.js';
@@ -30,6 +31,52 @@ describe('nothing dropped silently', () => {
       expect(validate(r.config).valid).toBe(true);
     });
   }
+});
+
+describe('the migration report carries no secret of the config', () => {
+  // Printed by llmrr-migrate as `file: warning: ...` (under --write and --check too) and kept in CI logs.
+  const FIRST = 'sk-proj-FIRST-SECRET-aaaa';
+  const SECOND = 'sk-proj-SECOND-SECRET-bbbb';
+  const text = (issues: ReadonlyArray<{ path: string; message: string }>) => issues.map((i) => `${i.path}: ${i.message}`).join('\n');
+
+  it('a duplicate model object (same name after renaming) is named, not printed with its apiKey and headers', () => {
+    const r = v1ToV2({
+      models: [
+        { id: 'gpt-4o', provider: 'openai', apiKey: FIRST },
+        { id: 'gpt-4o', provider: 'openai', apiKey: SECOND, headers: { 'x-key': SECOND }, endpoint: 'https://eu.api.example.com/v1' },
+      ],
+      strategy: 'fallback',
+    });
+    expect(r.issues).toContainEqual({ path: 'models.1', message: 'model "gpt-4o" is a duplicate of "gpt-4o" after renaming: left out (the first one is kept)', severity: 'warning' });
+    expect(text(r.issues)).not.toContain('SECRET');
+  });
+
+  it('a model without id or name is named by the name it got', () => {
+    const r = v1ToV2({ models: [{ source: 'gpt-4o', apiKey: FIRST }, { source: 'gpt-4o', apiKey: SECOND }] });
+    expect(r.issues).toContainEqual(expect.objectContaining({ path: 'models.1', message: expect.stringMatching(/^model "gpt-4o" is a duplicate of "gpt-4o"/) }));
+    expect(text(r.issues)).not.toContain('SECRET');
+  });
+
+  it('an endpoint losing to baseURL is shown without user info and query string (both URLs)', () => {
+    const r = v1ToV2({ models: [{ id: 'm', baseURL: 'https://a.example.com/v1?key=BASE-SECRET', endpoint: 'https://u:PW-SECRET@b.example.com/v1?api-key=QUERY-SECRET-123' }] });
+    expect(r.issues).toContainEqual({
+      path: 'models.0.endpoint',
+      message: 'endpoint "https://b.example.com/v1" differs from baseURL "https://a.example.com/v1", which wins: kept in options.endpoint',
+      severity: 'warning',
+    });
+    expect(text(r.issues)).not.toContain('SECRET');
+  });
+
+  it('the codemod (JSON and JS files alike) keeps them out of its report', () => {
+    const models = [{ id: 'gpt-4o', provider: 'openai', apiKey: FIRST }, { id: 'gpt-4o', provider: 'openai', apiKey: SECOND }];
+    const json = transformFile('llm-router.json', JSON.stringify({ models, strategy: 'fallback' }, null, 2), { to: 2, explicit: true });
+    const js = transformFile('router.js', `import LLMRouter from 'llm-runner-router';\nconst router = new LLMRouter(${JSON.stringify({ models, strategy: 'fallback' })});\n`, { to: 2, explicit: true });
+    for (const r of [json, js]) {
+      expect(r.errors).toEqual([]);
+      expect(r.issues.some((i) => i.message.includes('is a duplicate of'))).toBe(true);
+      expect(JSON.stringify([r.issues, r.skipped])).not.toContain('SECOND-SECRET');
+    }
+  });
 });
 
 describe('v1 endpoint keys that are not strings', () => {

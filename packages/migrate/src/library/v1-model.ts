@@ -1,4 +1,4 @@
-import { CAPABILITIES, LLMError, engineFactory, type ModelConfig } from '@llmrr/core';
+import { CAPABILITIES, LLMError, engineFactory, redactUrl, type ModelConfig } from '@llmrr/core';
 import { modelLooksV1 } from './detect-version.js';
 import type { MigrationLog } from './migration-log.js';
 import { resolveModelName, type ModelNameTable, type ResolvedModel } from './model-names.js';
@@ -257,7 +257,8 @@ export function convertModelObject(input: Record<string, unknown>, index: number
   for (const k of ['baseURL', 'endpoint', 'baseUrl', 'url', 'apiUrl']) {
     if (input[k] === undefined || (k === 'baseURL' && input[k] === base)) continue;
     if (base === undefined) keepLoser(k, `${k} is not a string (no key gives a string base URL)`);
-    else if (input[k] !== base) keepLoser(k, `${k} ${JSON.stringify(input[k])} differs from baseURL "${base}", which wins`);
+    // URLs shown without user info and query string (`?api-key=`): the report must not carry a key.
+    else if (input[k] !== base) keepLoser(k, `${k} ${typeof input[k] === 'string' ? `"${redactUrl(input[k])}"` : 'value'} differs from baseURL "${redactUrl(base)}", which wins`);
     else {
       log.info([...path, k], `${k} becomes baseURL`);
       moved(k, ['baseURL']);

@@ -123,10 +123,17 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
   };
   const models: Array<Record<string, unknown>> = [];
   const names = new Set<string>();
+  /** How a report names a v1 model: its string, else its `id` or `name`, else the name it got. */
+  const modelLabel = (source: unknown, name: string): string => {
+    if (typeof source === 'string') return JSON.stringify(source);
+    const own = isPlainObject(source) ? [source.id, source.name].find((v): v is string => typeof v === 'string') : undefined;
+    return JSON.stringify(own ?? name);
+  };
   const addModel = (model: Record<string, unknown>, path: Array<string | number>, source: unknown): void => {
     const name = String(model.name);
     if (names.has(name)) {
-      log.warn(path, `model ${JSON.stringify(source)} is a duplicate of "${name}" after renaming: left out (the first one is kept)`);
+      // Named, never printed whole: a model object may hold an apiKey or headers.
+      log.warn(path, `model ${modelLabel(source, name)} is a duplicate of "${name}" after renaming: left out (the first one is kept)`);
       return;
     }
     names.add(name);
@@ -138,7 +145,7 @@ export function v1ToV2(config: unknown, options: V1ToV2Options = {}): MigrationR
       const path = ['models', i];
       if (typeof m === 'string') addModel(convertModelString(m, i, path, ctx), path, m);
       else if (isPlainObject(m)) addModel(convertModelObject(m, i, path, ctx, ['models', models.length]), path, m);
-      else log.error(path, `a model must be a name or an object, got ${JSON.stringify(m)}`);
+      else log.error(path, `a model must be a name or an object, got ${Array.isArray(m) ? 'a list' : JSON.stringify(m)}`);
     });
   } else if (input.models !== undefined) {
     log.error(['models'], 'models must be a list');

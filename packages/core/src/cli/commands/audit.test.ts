@@ -236,3 +236,22 @@ describe.skipIf(!postgresUrl)('llmrr audit verify (shared PostgreSQL)', () => {
     expect(broken.stderr).toMatch(/^audit chain BROKEN at entry 1: /);
   });
 });
+
+describe('llmrr audit verify: the PostgreSQL URL is printed without credentials', () => {
+  it('a password in the query string (?password=, read by pg as by libpq) or the user info is not in the error', async () => {
+    const t = tempDir();
+    try {
+      // Port 1 on loopback: nothing listens, the connection is refused at once.
+      const flag = await runCli(['audit', 'verify', '--state', 'shared', '--postgres-url', 'postgres://u:USERINFO-PW@127.0.0.1:1/db?password=QUERY-PW&sslmode=disable#FRAG-PW'], { cwd: t.dir });
+      expect(flag.code).toBe(1);
+      expect(flag.stderr).toContain('Cannot prepare PostgreSQL at postgres://127.0.0.1:1/db:');
+      expect(flag.stderr).not.toMatch(/-PW/);
+      const fromEnv = await runCli(['audit', 'verify'], { cwd: t.dir, env: { LLMRR_STATE: 'shared', LLMRR_POSTGRES_URL: 'postgres://u@127.0.0.1:1/db?password=QUERY-PW' } });
+      expect(fromEnv.code).toBe(1);
+      expect(fromEnv.stderr).toContain('PostgreSQL');
+      expect(fromEnv.stderr).not.toContain('QUERY-PW');
+    } finally {
+      t.remove();
+    }
+  });
+});

@@ -17,6 +17,7 @@ import { filterTasks, type FoldOptions } from '../../learning/evaluation/evaluat
 import type { EmbeddingLookup } from '../../learning/training/train-predictors.js';
 import type { CliContext } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
+import { readFlagInput } from '../flag-input.js';
 
 function parseList(v: string | undefined): string[] | undefined {
   return v === undefined ? undefined : v.split(',').map((t) => t.trim()).filter(Boolean);
@@ -115,7 +116,7 @@ export async function augmentOptionsFor(
   const base: AugmentPlan = (others.length ? await baseAugmentOptionsFor({ ...values, augment: others.join(',') }, evaluated, ctx, log, seed, embeddings) : undefined) ?? { options: {}, kinds: [] };
   if (!others.length && (values['augment-data'] || values['augment-tasks'] || values['augment-embeddings'] || values['augment-model'])) throw new CliUsageError('--augment-data, --augment-tasks, --augment-embeddings and --augment-model need --augment open7b', '--augment');
   const file = responsesFile(values.data, ctx);
-  const answered = await loadGsm8kResponses(file);
+  const answered = await readFlagInput('--data', () => loadGsm8kResponses(file));
   log(`${asked}: ${answered.length} prompts with both models' responses (${file})`);
   const embedding = embeddings ? await embeddings(evaluated) : undefined;
   const source: ResponseSource = { targetsOf: responseTargetsLookup(answered), log, ...(embedding ? { embedding } : {}), ...(seed !== undefined ? { seed } : {}) };
@@ -173,7 +174,8 @@ async function baseAugmentOptionsFor(
   const infold = kinds.find((k) => k === 'open7b-infold' || k === 'multitask-infold');
   const denoise = kinds.includes('denoise-infold');
   if (!difficulty && !infold && !denoise && !kinds.includes('multitask')) return { options, kinds };
-  const aux = await loadDataset(resolveDataPath(values['augment-data'] ?? 'open7b', ctx.env, ctx.cwd));
+  const auxPath = resolveDataPath(values['augment-data'] ?? 'open7b', ctx.env, ctx.cwd);
+  const aux = await readFlagInput('--augment-data', () => loadDataset(auxPath));
   const tasks = parseList(values['augment-tasks']);
   if (infold || denoise) {
     if (values['augment-embeddings']) throw new CliUsageError(`--augment-embeddings is not supported with --augment ${infold ?? 'denoise-infold'}`, '--augment-embeddings');

@@ -111,7 +111,7 @@ describe('llmrr router eval --cascade', () => {
     const h = await router(['--data', 'routellm/gsm8k', '--cascade', '--holdout-task', 'gsm8k']);
     expect(h.code).toBe(2);
     const noAnswers = await router(['--data', 'pair.csv', '--cascade']);
-    expect(noAnswers.code).toBe(1);
-    expect(noAnswers.stderr).toMatch(/missing column "mistralai\/Mixtral-8x7B-Instruct-v0.1_response"/);
+    expect(noAnswers.code).toBe(2);
+    expect(noAnswers.stderr).toMatch(/--data: Routing data .*missing column "mistralai\/Mixtral-8x7B-Instruct-v0.1_response"/);
   });
 });

@@ -11,6 +11,7 @@ import { loadPriceTable } from '../../pricing/load-price-table.js';
 import type { PriceTable } from '../../pricing/types.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
+import { readFlagInput } from '../flag-input.js';
 
 /** Price entries of the cascade's cost view: the weak model's own maker first, then other sellers. */
 export const CASCADE_STRONG_PRICE = 'gpt-4-1106-preview';
@@ -52,7 +53,7 @@ export function cascadeDataFile(dataPath: string): string {
 export async function routerEvalCascade(input: CascadeEvalInput, ctx: CliContext): Promise<ExitCode> {
   const file = cascadeDataFile(input.dataPath);
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
-  const examples = await loadGsm8kResponses(file);
+  const examples = await readFlagInput('--data', () => loadGsm8kResponses(file));
   const priced = await sharedPrices(ctx);
   let prices: PairPrices | undefined;
   const alternatives: PairPrices[] = [];

@@ -12,6 +12,7 @@ import { loadRouterModel } from '../../learning/training/router-model.js';
 import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
+import { readFlagInput } from '../flag-input.js';
 import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
 import { embeddingLookupFor } from './router-embeddings.js';
@@ -125,7 +126,8 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   if (values.cascade && bag !== undefined) throw new CliUsageError('--bag is not available with --cascade', '--bag');
   if (values.hybrid && !values.cascade) throw new CliUsageError('--hybrid is a cascade evaluation: use it with --cascade', '--hybrid');
   if (values.cascade) cascadeDataFile(resolveDataPath(values.data, ctx.env, ctx.cwd));
-  const dataset = await loadDataset(resolveDataPath(values.data, ctx.env, ctx.cwd));
+  const dataPath = resolveDataPath(values.data, ctx.env, ctx.cwd);
+  const dataset = await readFlagInput('--data', () => loadDataset(dataPath));
   if (kinds?.some((k) => k === 'gain' || k === 'gain-mlp') && !dataset.pair) throw new CliUsageError(`--predictors gain/gain-mlp needs two-model data (a weak and a strong model); ${dataset.name} has ${dataset.models.length} models`, '--predictors');
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, tasks).map((e) => e.prompt), ctx, log) : undefined;
@@ -161,7 +163,8 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   }
   let report: EvaluationReport;
   if (values.model) {
-    const model = await loadRouterModel(resolve(ctx.cwd, values.model));
+    const modelFile = resolve(ctx.cwd, values.model);
+    const model = await readFlagInput('--model', () => loadRouterModel(modelFile));
     report = evaluateModel(dataset, model, {
       ...(tasks ? { tasks } : {}),
       ...(values['holdout-task'] ? { holdoutTask: values['holdout-task'] } : {}),

@@ -42,9 +42,10 @@ describe('llmrr router train --cascade', () => {
 
   it('refuses bad input naming the field or flag', async () => {
     const missing = await router(['train', '--cascade', '--data', 'no-strong.jsonl', '--out', 'x.json']);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/no-strong.jsonl: line 1 strong_correct: missing strong_correct/);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--data: Routing data .*no-strong.jsonl: line 1 strong_correct: missing strong_correct/);
     const bad = await router(['train', '--cascade', '--data', 'bad-outcome.csv', '--out', 'x.json']);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/bad-outcome.csv: row 2 weak_correct: expected a quality in \[0,1\] or True\/False, got "yes"/);
     const flag = await router(['train', '--cascade', '--data', 'log.jsonl', '--out', 'x.json', '--predictor', 'mlp']);
     expect(flag.code).toBe(2);

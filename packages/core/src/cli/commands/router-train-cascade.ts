@@ -6,6 +6,7 @@ import { loadCascadeLog } from '../../learning/cascade/load-cascade-log.js';
 import { loadGsm8kResponses } from '../../learning/cascade/load-gsm8k-responses.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
+import { readFlagInput } from '../flag-input.js';
 
 export interface CascadeTrainInput {
   /** Resolved `--data`: the RouteLLM gsm8k folder, its `gsm8k_responses.csv`, or a cascade log (CSV/JSONL). */
@@ -33,7 +34,7 @@ async function cascadeTrainingData(path: string): Promise<CascadeScorerExample[]
 
 /** `llmrr router train --cascade`: trains the learned cascade scorer on every prompt and writes its artifact. */
 export async function routerTrainCascade(input: CascadeTrainInput, ctx: CliContext): Promise<ExitCode> {
-  const examples = await cascadeTrainingData(input.dataPath);
+  const examples = await readFlagInput('--data', () => cascadeTrainingData(input.dataPath));
   ctx.stderr.write(`training the cascade scorer on ${input.dataName}: ${examples.length} prompts\n`);
   const artifact = trainCascadeScorerArtifact(examples, { data: input.dataName, ...(input.seed !== undefined ? { seed: input.seed } : {}) });
   const out = resolve(ctx.cwd, input.out);

@@ -49,8 +49,25 @@ describe('llmrr router train', () => {
     expect(kinds.stderr).toMatch(/--predictors expects predictor kinds .*got "auto"/);
     expect((await router(['fly'])).stderr).toMatch(/unknown subcommand "fly"/);
     const missing = await router(['train', '--data', 'nope.csv', '--out', 'x.json']);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/nope.csv: data: not found/);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^llmrr router: --data: Routing data .*nope.csv: data: not found/);
+  });
+
+  it('bad input files are usage errors naming the flag (exit 2, as --help says), not runtime errors', async () => {
+    writeFileSync(join(dir, 'notamodel.yaml'), 'models: []\n');
+    writeFileSync(join(dir, 'notamodel.json'), '{ "format": "something-else" }\n');
+    writeFileSync(join(dir, 'bad-quality.csv'), 'prompt_id,prompt,model,quality\n1,hi,a,high\n');
+    const cases: Array<[string[], string]> = [
+      [['eval', '--data', 'nope.csv'], '--data'],
+      [['train', '--data', 'bad-quality.csv', '--out', 'x.json'], '--data'],
+      [['eval', '--data', 'outcomes.csv', '--model', 'missing.json'], '--model'],
+      [['eval', '--data', 'outcomes.csv', '--model', 'notamodel.yaml'], '--model'],
+      [['eval', '--data', 'outcomes.csv', '--model', 'notamodel.json'], '--model'],
+    ];
+    for (const [args, flag] of cases) {
+      const r = await router(args);
+      expect({ args, code: r.code, line: r.stderr }).toEqual({ args, code: 2, line: expect.stringMatching(new RegExp(`^llmrr router: ${flag}: .*\\(see llmrr router --help\\)\\n$`)) });
+    }
   });
 });
 

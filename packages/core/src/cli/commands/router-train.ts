@@ -9,6 +9,7 @@ import { trainRouterModel } from '../../learning/training/train-router-model.js'
 import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
+import { readFlagInput } from '../flag-input.js';
 import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
 import type { MultitaskOptions } from '../../learning/augment/multitask.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
@@ -105,7 +106,8 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   const seed = intFlag(values.seed, '--seed', 0);
   const bag = intFlag(values.bag, '--bag', 1, MAX_BAG);
   const featureGroups = parseFeatureGroups(values.features);
-  const dataset = await loadDataset(resolveDataPath(values.data, ctx.env, ctx.cwd));
+  const dataPath = resolveDataPath(values.data, ctx.env, ctx.cwd);
+  const dataset = await readFlagInput('--data', () => loadDataset(dataPath));
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, parseTasks(values.tasks)).map((e) => e.prompt), ctx, log) : undefined;
   const augment = await augmentOptionsFor(values, dataset.examples.map((e) => e.prompt), ctx, log, seed, embedding ? (prompts) => embeddingLookupFor(prompts, ctx, log) : undefined);

@@ -99,13 +99,22 @@ export function resolveEndpoint(model: ModelConfig, ctx: EngineContext): Resolve
 
 /** The model's preset (the generic one for a `baseURL` without a preset, else `openai`); throws for an unknown one. */
 function modelPreset(model: ModelConfig): { preset: OpenAICompatiblePreset; providerName: string } {
+  const providerName = openAICompatibleProviderName(model);
   if (model.preset !== undefined) {
     const found = findPreset(model.preset);
     if (!found) throw unknownPreset(model);
-    return { preset: found, providerName: model.preset };
+    return { preset: found, providerName };
   }
-  if (model.baseURL !== undefined) return { preset: GENERIC_PRESET, providerName: 'openai-compatible' };
-  return { preset: OPENAI_COMPATIBLE_PRESETS.openai, providerName: 'openai' };
+  return { preset: model.baseURL !== undefined ? GENERIC_PRESET : OPENAI_COMPATIBLE_PRESETS.openai, providerName };
+}
+
+/**
+ * The provider the engine for `model` reports (`ResolvedEndpoint.providerName`), from the config alone: its preset's
+ * name, `openai-compatible` for a `baseURL` without one, else `openai`. An unknown preset is named as given (the engine
+ * refuses it).
+ */
+export function openAICompatibleProviderName(model: ModelConfig): string {
+  return model.preset ?? (model.baseURL !== undefined ? 'openai-compatible' : 'openai');
 }
 
 /** Whether the model's provider takes no call without a key (its preset's `requiresApiKey`; false for an unknown preset). */

@@ -1,7 +1,7 @@
 import type { Client, Pool, PoolClient, QueryResultRow } from 'pg';
 import { LLMError } from '../../errors/llm-error.js';
 import { importOptional } from '../../util/optional-import.js';
-import { redactUrl } from '../redis/redis-connection.js';
+import { redactUrl } from '../../util/redact-url.js';
 import { POSTGRES_MIGRATIONS } from './postgres-schema.js';
 
 export interface PostgresOpenOptions {

@@ -1,0 +1,45 @@
+/**
+ * A gateway server process in shared mode whose Redis or PostgreSQL cannot be reached at startup: it exits, and what
+ * it prints names the store by its URL without the credentials the URL carries (user info, and a password in the
+ * query string, which pg reads as libpq does). A dead loopback port for the unreachable store, the test's real Redis
+ * (vitest.global-setup.ts) in front of an unreachable PostgreSQL.
+ */
+import { rmSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { gatewaySetup, sharedServices, startGateway, stopGateway } from './test-support/gateway-processes.js';
+
+const ADMIN = 'shared-mode-unreachable-admin-key-0';
+const { redisUrl } = sharedServices('shared mode: unreachable PostgreSQL');
+const CONFIG = { version: 2, models: [{ name: 'mock', engine: 'mock' }] };
+
+/** What the process printed before it exited (it must not start). */
+async function startupOutput(urls: { LLMRR_REDIS_URL: string; LLMRR_POSTGRES_URL: string }): Promise<string> {
+  const { dir, env } = gatewaySetup(CONFIG, 'shared', ADMIN, 'llmrr-unreachable-');
+  try {
+    const started = await startGateway('U', { ...env, ...urls }).then(
+      (g) => g,
+      (e: unknown) => (e as Error).message,
+    );
+    if (typeof started !== 'string') {
+      await stopGateway(started);
+      throw new Error('expected the gateway not to start');
+    }
+    return started;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('shared mode: a store that cannot be reached at startup', () => {
+  it('names Redis without the credentials of LLMRR_REDIS_URL (user info, query string)', async () => {
+    const out = await startupOutput({ LLMRR_REDIS_URL: 'redis://u:USERINFO-PW@127.0.0.1:1/0?password=QUERY-PW', LLMRR_POSTGRES_URL: 'postgres://127.0.0.1:1/db' });
+    expect(out).toContain('Cannot connect to Redis at redis://127.0.0.1:1/0:');
+    expect(out).not.toMatch(/-PW/);
+  });
+
+  it.skipIf(!redisUrl)('names PostgreSQL without the password of LLMRR_POSTGRES_URL, in its query string too', async () => {
+    const out = await startupOutput({ LLMRR_REDIS_URL: redisUrl!, LLMRR_POSTGRES_URL: 'postgres://u:USERINFO-PW@127.0.0.1:1/db?password=QUERY-PW&sslmode=disable' });
+    expect(out).toContain('Cannot prepare PostgreSQL at postgres://127.0.0.1:1/db:');
+    expect(out).not.toMatch(/-PW/);
+  });
+});

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { NOT_A_URL_SHOWN, redactUrl } from './redact-url.js';
+
+describe('redactUrl', () => {
+  it.each([
+    ['postgres://u:pw@db.example:5432/app?password=pw2&sslmode=require#x', 'postgres://db.example:5432/app'],
+    ['postgres://u@127.0.0.1:1/db?password=S', 'postgres://127.0.0.1:1/db'],
+    ['rediss://:token@cache.example:6380/2', 'rediss://cache.example:6380/2'],
+    ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'],
+    ['https://tenant:glc_token@collector.example/v1/traces?api_key=k', 'https://collector.example/v1/traces'],
+  ])('%s -> %s', (url, shown) => {
+    expect(redactUrl(url)).toBe(shown);
+  });
+
+  it('strips by text what may hold credentials from a scheme:// string that does not parse with a host', () => {
+    expect(redactUrl('http://u:p/a?s@ss@collector:70000')).toBe('http://collector:70000');
+    expect(redactUrl('redis://:pw@/0?x=1')).toBe('redis:///0');
+  });
+
+  it('strips by text a URL whose path has an "@": a password with an unescaped "/" after digits (parses as host "user", port 123)', () => {
+    expect(redactUrl('postgres://user:123/PW-TAIL@db.example/app')).toBe('postgres://db.example/app');
+    expect(redactUrl('postgres://user:1/a/b@db.example:5432/app?sslmode=require')).toBe('postgres://db.example:5432/app');
+  });
+
+  it('shows no part of a string that does not start with scheme:// (a libpq key/value string, user:pw@host)', () => {
+    for (const s of ['host=127.0.0.1 port=1 user=llmrr password=KV-SECRET-PW dbname=app', 'user:pw@collector:4318', 'not a url?password=x', 'password=a://b@c', '']) {
+      expect(redactUrl(s)).toBe(NOT_A_URL_SHOWN);
+    }
+  });
+});
