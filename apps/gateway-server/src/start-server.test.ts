@@ -1,3 +1,4 @@
+import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, get as httpGet, type IncomingHttpHeaders } from 'node:http';
@@ -164,6 +165,58 @@ describe('configuration', () => {
     expect(() => readSettings({ LLMRR_STATE: 'cloud' }, '/')).toThrow(/LLMRR_STATE/);
     expect(() => readSettings({ LLMRR_ADMIN_KEY: 'short' }, '/')).toThrow(/LLMRR_ADMIN_KEY/);
     expect(readSettings({}, '/srv')).toMatchObject({ port: 3006, host: '127.0.0.1', dataDir: '/srv/.data', demo: true, state: 'embedded' });
+  });
+});
+
+describe('request size', () => {
+  let dir: string;
+  let upstream: OpenAIWireServer;
+  beforeAll(async () => {
+    upstream = await startOpenAIWireServer();
+    dir = mkdtempSync(join(tmpdir(), 'llmrr-size-'));
+    writeFileSync(
+      join(dir, 'llmrr.config.json'),
+      JSON.stringify({ models: [{ name: 'gpt-vision', engine: 'openai-compatible', baseURL: upstream.baseURL, model: 'gpt-test', apiKey: 'k', capabilities: ['chat', 'vision'], contextWindow: 1_000_000 }] }),
+    );
+  });
+  afterAll(async () => {
+    await upstream?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const serve = (env: Record<string, string>) => startServer(readSettings({ PORT: '0', LLMRR_STATE: 'memory', LLMRR_DEMO: '1', ...env }, dir), () => {});
+  const chat = (server: RunningServer, content: OpenAI.Chat.ChatCompletionMessageParam['content'], messages = 1) =>
+    new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'demo', maxRetries: 0 }).chat.completions
+      .create({ model: 'gpt-vision', messages: Array.from({ length: messages }, () => ({ role: 'user', content }) as OpenAI.Chat.ChatCompletionMessageParam) })
+      .then(
+        (r) => ({ status: 200, code: undefined as string | undefined, param: undefined as string | null | undefined, content: r.choices[0]?.message.content }),
+        (e: InstanceType<typeof OpenAI.APIError>) => ({ status: e.status, code: e.code ?? undefined, param: e.param, content: undefined }),
+      );
+
+  it('by default a chat request with one 4.5 MB image (6 MB as base64) is served, as OpenAI and Anthropic serve it', async () => {
+    const server = await serve({});
+    try {
+      const before = upstream.requests.length;
+      const image = `data:image/png;base64,${Buffer.alloc(4_500_000, 7).toString('base64')}`;
+      const res = await chat(server, [{ type: 'text', text: 'What is in this picture?' }, { type: 'image_url', image_url: { url: image } }]);
+      expect(res).toMatchObject({ status: 200, code: undefined });
+      expect(upstream.requests.length - before).toBe(1);
+    } finally {
+      await server.close(1000);
+    }
+  });
+
+  it('LLMRR_MAX_BODY_BYTES and LLMRR_MAX_MESSAGES set the limits: a larger body is a 413, more messages a 400, neither reaches the provider', async () => {
+    const server = await serve({ LLMRR_MAX_BODY_BYTES: String(64 * 1024), LLMRR_MAX_MESSAGES: '2' });
+    try {
+      const before = upstream.requests.length;
+      expect(await chat(server, 'x'.repeat(100 * 1024))).toMatchObject({ status: 413, code: 'payload_too_large' });
+      expect(await chat(server, 'hi', 3)).toMatchObject({ status: 400, param: 'messages' });
+      expect(upstream.requests.length).toBe(before);
+      expect(await chat(server, 'x'.repeat(16 * 1024), 2)).toMatchObject({ status: 200 });
+    } finally {
+      await server.close(1000);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { LLMError, LLMRouter, createStateStores, type StateStores, type StateStoresConfig } from '@llmrr/core';
-import { createGateway, type Gateway, type GatewayLogEntry } from '@llmrr/gateway';
+import { createGateway, type Gateway, type GatewayLimits, type GatewayLogEntry } from '@llmrr/gateway';
 import { createUpstreamFetch, serveGateway, type ServedGateway } from '@llmrr/gateway/node';
 import { loadServerConfig } from './load-config.js';
 import { DEMO_TENANT_ID, seedTenants } from './seed-tenants.js';
@@ -77,7 +77,7 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
       stores,
       auth: { ...(settings.adminKey ? { adminKey: settings.adminKey } : {}), ...(settings.metricsKey ? { metricsKey: settings.metricsKey } : {}), ...(settings.demo ? { demoTenantId: DEMO_TENANT_ID } : {}) },
       metrics: { defaultMetrics: true },
-      ...(settings.leaseRenewIntervalMs !== undefined ? { limits: { leaseRenewIntervalMs: settings.leaseRenewIntervalMs } } : {}),
+      limits: gatewayLimits(settings),
       ...(settings.corsOrigins ? { cors: { origins: settings.corsOrigins } } : {}),
       ...(settings.readyTimeoutMs !== undefined ? { readyTimeoutMs: settings.readyTimeoutMs } : {}),
       ...(settings.streamHoldMs !== undefined ? { streamHoldMs: settings.streamHoldMs } : {}),
@@ -129,6 +129,15 @@ export async function startServer(settings: ServerSettings, log: (entry: Gateway
     await stores.close();
     throw e;
   }
+}
+
+/** The gateway's `limits` the settings set (the others keep the gateway's defaults). */
+function gatewayLimits(settings: ServerSettings): GatewayLimits {
+  const limits: GatewayLimits = {};
+  if (settings.leaseRenewIntervalMs !== undefined) limits.leaseRenewIntervalMs = settings.leaseRenewIntervalMs;
+  if (settings.maxBodyBytes !== undefined) limits.maxBodyBytes = settings.maxBodyBytes;
+  if (settings.maxMessages !== undefined) limits.maxMessages = settings.maxMessages;
+  return limits;
 }
 
 /** The state stores; an embedded data directory that cannot hold the database fails naming LLMRR_DATA_DIR. */

@@ -23,7 +23,9 @@ import { withTenantModels } from './tenants/with-tenant-models.js';
 import type { Gateway, GatewayEnv, GatewayLogEntry, GatewayOptions } from './types.js';
 
 const DEFAULTS = {
-  maxBodyBytes: 4 * 1024 * 1024,
+  // Anthropic's limit of a Messages request (OpenAI takes images up to 20 MB each): a vision request with a photo as
+  // base64 is several MB.
+  maxBodyBytes: 32 * 1024 * 1024,
   maxMessages: 1000,
   defaultMaxOutputTokens: 4096,
   rateLimitOutputTokens: 256,
@@ -31,6 +33,9 @@ const DEFAULTS = {
 
 /** How long `close()` waits by default for the calls in flight to settle (ms). */
 const DEFAULT_CLOSE_SETTLE_MS = 5_000;
+
+/** A GET route serves HEAD too (as a GET without a body), so its 405 lists both (RFC 9110 10.2.1). */
+const GET_ROUTE = ['GET', 'HEAD'];
 
 /** Methods of the fixed paths, for 405 answers. */
 const ALLOWED_METHODS: Record<string, string[]> = {
@@ -40,22 +45,22 @@ const ALLOWED_METHODS: Record<string, string[]> = {
   '/v1/embeddings': ['POST'],
   '/v1/messages': ['POST'],
   '/v1/messages/count_tokens': ['POST'],
-  '/v1/models': ['GET'],
+  '/v1/models': GET_ROUTE,
   '/v1/feedback': ['POST'],
   '/api/quick': ['POST'],
   '/api/chat': ['POST'],
   '/api/route': ['POST'],
-  '/api/health': ['GET'],
-  '/api/status': ['GET'],
-  '/api/models': ['GET'],
-  '/health': ['GET'],
-  '/ready': ['GET'],
-  '/metrics': ['GET'],
+  '/api/health': GET_ROUTE,
+  '/api/status': GET_ROUTE,
+  '/api/models': GET_ROUTE,
+  '/health': GET_ROUTE,
+  '/ready': GET_ROUTE,
+  '/metrics': GET_ROUTE,
 };
 
 /** Methods allowed on `path` (the fixed paths, and `/v1/models/{model}`), or undefined for an unknown path. */
 function allowedMethods(path: string): string[] | undefined {
-  return ALLOWED_METHODS[path] ?? (path.startsWith('/v1/models/') && path.length > '/v1/models/'.length ? ['GET'] : undefined);
+  return ALLOWED_METHODS[path] ?? (path.startsWith('/v1/models/') && path.length > '/v1/models/'.length ? GET_ROUTE : undefined);
 }
 
 function defaultLog(entry: GatewayLogEntry): void {

@@ -1,6 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { ERROR_CODES, LLMError, type LLMErrorCode } from '@llmrr/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorBody, errorStatus } from '../http/error-body.js';
 import { mockModel } from '../test-support/harness.js';
 import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 
@@ -80,5 +82,44 @@ describe('an OpenAI client keeps the OpenAI shape', () => {
     const err = e as InstanceType<typeof OpenAI.APIError>;
     expect(err.status).toBe(405);
     expect(err.error).toMatchObject({ type: 'invalid_request_error', code: 'method_not_allowed' });
+  });
+});
+
+describe("error.type on Anthropic paths is Anthropic's documented type for the status", () => {
+  let small: SdkGateway;
+  beforeAll(async () => {
+    small = await servedGateway({ models: [mockModel('claude')], gateway: { limits: { maxBodyBytes: 64 * 1024 } } });
+  });
+  afterAll(() => small?.close());
+
+  it('a body over the limit: 413 request_too_large on /v1/messages and count_tokens, as the Anthropic client reads it; OpenAI routes keep invalid_request_error', async () => {
+    const content = 'x'.repeat(100 * 1024);
+    for (const call of [
+      small.anthropic().messages.create({ model: 'claude', max_tokens: 5, messages: [{ role: 'user', content }] }),
+      small.anthropic().messages.countTokens({ model: 'claude', messages: [{ role: 'user', content }] }),
+    ]) {
+      const e = await failure(call);
+      expect(e.status).toBe(413);
+      expect(e.error as AnthropicBody).toMatchObject({ type: 'error', error: { type: 'request_too_large' } });
+    }
+    const openai = await small
+      .openai()
+      .chat.completions.create({ model: 'claude', messages: [{ role: 'user', content }] })
+      .then(() => undefined, (err: unknown) => err as InstanceType<typeof OpenAI.APIError>);
+    expect([openai?.status, (openai?.error as { type?: string } | undefined)?.type, openai?.code]).toEqual([413, 'invalid_request_error', 'payload_too_large']);
+  });
+
+  it('every code maps to a type the Anthropic API documents (docs.claude.com/en/api/errors) for its status', () => {
+    const documented: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 402: 'billing_error', 403: 'permission_error', 404: 'not_found_error', 409: 'conflict_error', 413: 'request_too_large', 429: 'rate_limit_error', 500: 'api_error', 504: 'timeout_error', 529: 'overloaded_error' };
+    for (const code of Object.keys(ERROR_CODES) as LLMErrorCode[]) {
+      const err = new LLMError({ code, message: 'x' });
+      const status = errorStatus(err, 'anthropic');
+      const type = errorBody(err, 'req_1', 'anthropic').error.type;
+      // Statuses Anthropic lists no type for: 4xx are invalid_request_error ("also used for other 4XX status codes"), 5xx api_error.
+      const expected = documented[status] ?? (status === 499 ? 'aborted_error' : status < 500 ? 'invalid_request_error' : 'api_error');
+      expect({ code, status, type }).toEqual({ code, status, type: expected });
+    }
+    // The OpenAI shape keeps the codes' own types.
+    expect(errorBody(new LLMError({ code: 'payload_too_large', message: 'x' }), 'req_1').error.type).toBe('invalid_request_error');
   });
 });

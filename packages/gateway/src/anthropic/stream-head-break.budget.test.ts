@@ -108,7 +108,7 @@ describe('budget reservation vs the failed attempts\' prompts a broken stream is
     const before = up.requests.length;
     // (One cut reply queued: a second attempt, if one were sent, would get the upstream's echo answer.)
     const err = await brokenStream(1);
-    expect(err).toMatchObject({ status: 402, error: { error: { type: 'budget_error' } } });
+    expect(err).toMatchObject({ status: 402, error: { error: { type: 'billing_error' } } });
     expect(up.requests.length - before).toBe(1);
     const main = [...reserved.keys()][0]!;
     expect(reserved.size).toBe(1);

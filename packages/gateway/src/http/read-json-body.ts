@@ -15,7 +15,8 @@ let utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
  * Reads a request body as JSON, refusing (with a typed 4xx LLMError, never a 5xx):
  * a non-JSON content type (415), a body in a content coding (415 naming `content-encoding`: a gzip body is not
  * decompressed, so the body limit stays a limit on what is parsed and no small body inflates to a large one; the
- * client sends it plain), a body over `maxBytes` (413, checked on Content-Length and while reading),
+ * client sends it plain), a transfer coding other than `chunked` (501 naming `transfer-encoding`, RFC 9112 6.1: not
+ * decoded, for the same reasons), a body over `maxBytes` (413, checked on Content-Length and while reading),
  * bytes that are not valid UTF-8 (400 `invalid_request`), and text that is not JSON (400 `invalid_json`).
  * A web `Request` is read through `incomingFromRequest` (never its own `bytes()`, which has no limit).
  */
@@ -29,7 +30,13 @@ export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions)
     throw new LLMError({ code: 'unsupported_media_type', message: `Content-Encoding "${encoding.slice(0, 100)}" is not supported; send the body uncompressed`, param: 'content-encoding' });
   }
   const length = incoming.headers.get('content-length');
-  if (length !== null && Number(length) > options.maxBytes) throw tooLarge(options.maxBytes);
+  if (length !== null) {
+    if (Number(length) > options.maxBytes) throw tooLarge(options.maxBytes);
+  } else {
+    // (A body without Content-Length comes chunked: node:http decodes `chunked`, not a coding listed before it.)
+    const transfer = incoming.headers.get('transfer-encoding');
+    if (transfer !== null && !chunkedOnly(transfer)) throw unknownTransferCoding(transfer);
+  }
   const bytes = await incoming.bytes(options.maxBytes);
   if (bytes.byteLength === 0) throw new LLMError({ code: 'invalid_json', message: 'Request body is empty; expected a JSON object', param: 'body' });
   let text: string;
@@ -45,6 +52,23 @@ export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions)
     const detail = e instanceof Error ? e.message : String(e);
     throw new LLMError({ code: 'invalid_json', message: `Request body is not valid JSON: ${detail}`, param: 'body' });
   }
+}
+
+/** `Transfer-Encoding: chunked` alone (node:http refuses a coding after `chunked`, and `chunked` with Content-Length). */
+function chunkedOnly(transfer: string): boolean {
+  return CHUNKED_ONLY.test(transfer);
+}
+
+const CHUNKED_ONLY = /^[ \t]*chunked[ \t]*$/i;
+
+/** RFC 9112 6.1: a transfer coding the server does not understand is a 501; only `chunked` is decoded. */
+function unknownTransferCoding(transfer: string): LLMError {
+  return new LLMError({
+    code: 'invalid_request',
+    statusCode: 501,
+    message: `Transfer-Encoding "${transfer.slice(0, 100)}" is not supported: only chunked is; send the body uncompressed (chunked or with Content-Length)`,
+    param: 'transfer-encoding',
+  });
 }
 
 /** No content coding: an empty value or `identity` (RFC 9110 8.4.1). */

@@ -1,6 +1,10 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { answerClientError, clientErrorOf, headOf } from './client-error.js';
+import { arrived } from './node-incoming.js';
 
 /** A socket double that records what is written and whether it was destroyed. */
 function fakeSocket(writable = true) {
@@ -50,10 +54,43 @@ describe('answerClientError', () => {
     const closed = fakeSocket(false);
     answerClientError(() => 'req_3')(Object.assign(new Error('bad'), { code: 'HPE_INVALID_METHOD' }), closed.socket);
     expect(closed.written).toEqual([]);
+    // (The in-flight request's own body broke: a chunk size that is not hex.)
     const busy = fakeSocket();
-    Object.assign(busy.socket, { _httpMessage: { headersSent: true } });
+    Object.assign(busy.socket, { _httpMessage: { headersSent: true, req: { complete: false } } });
     answerClientError(() => 'req_4')(Object.assign(new Error('bad'), { code: 'HPE_INVALID_CHUNK_SIZE' }), busy.socket);
     expect([busy.written, busy.socket.destroyed]).toEqual([[], true]);
+  });
+
+  it('bytes that fail after the request in flight was read whole are a later request: answered once that answer is sent, in that request\'s shape', async () => {
+    const { socket, written } = fakeSocket();
+    const inFlight = Object.assign(new EventEmitter(), { headersSent: false, shouldKeepAlive: true, req: { complete: true } });
+    Object.assign(socket, { _httpMessage: inFlight });
+    const packet = Buffer.from('POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}POST /v1/messages HTTP/1.1\r\nhost: x\r\nbad header: 1\r\n\r\n');
+    const err = Object.assign(new Error('bad'), { code: 'HPE_INVALID_HEADER_TOKEN', reason: 'Invalid header token', rawPacket: packet, bytesParsed: packet.indexOf('bad header') + 3 });
+    const answer = answerClientError(() => 'req_5');
+    answer(err, socket);
+    // The parser stays failed: more bytes report the error again, and nothing more is done.
+    answer(err, socket);
+    await new Promise((r) => setImmediate(r));
+    expect([written, socket.writableEnded, inFlight.shouldKeepAlive]).toEqual([[], false, true]);
+    inFlight.emit('finish');
+    await new Promise((r) => setImmediate(r));
+    const text = written.join('');
+    expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(text).toContain('connection: close\r\n');
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toMatchObject({ type: 'error', error: { code: 'invalid_request', param: 'headers', request_id: 'req_5' } });
+    expect(socket.writableEnded).toBe(true);
+  });
+
+  it('the body of a request pipelined behind the answer in flight broke: that answer closes the connection, nothing is written for it', () => {
+    const { socket, written } = fakeSocket();
+    const inFlight = Object.assign(new EventEmitter(), { headersSent: false, shouldKeepAlive: true, req: { complete: true } });
+    const later = { headersSent: false, req: { complete: false } };
+    Object.assign(socket, { _httpMessage: inFlight });
+    // (As serveGateway tells it: the latest request to arrive on the connection.)
+    arrived({ socket: socket as unknown as Socket } as IncomingMessage, later as unknown as ServerResponse);
+    answerClientError(() => 'req_6')(Object.assign(new Error('bad'), { code: 'HPE_INVALID_CHUNK_SIZE' }), socket);
+    expect([written, socket.destroyed, inFlight.shouldKeepAlive]).toEqual([[], false, false]);
   });
 });
 

@@ -1,9 +1,11 @@
 import { LLMError } from '@llmrr/core';
 import { RequestError } from '@hono/node-server';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorBody, errorReply, errorResponse, errorStatus, type ErrorStyle } from '../http/error-body.js';
 import { tooLarge } from '../http/incoming.js';
+import { latestArrived } from './node-incoming.js';
 import { writeReply } from './write-reply.js';
 
 /** What node:http's parser reports (`llhttp` codes such as `HPE_HEADER_OVERFLOW`, its reason, the bytes it was parsing). */
@@ -11,6 +13,8 @@ interface ParserError extends Error {
   code?: string;
   reason?: string;
   rawPacket?: unknown;
+  /** Offset in `rawPacket` where parsing failed. */
+  bytesParsed?: number;
 }
 
 /** What an error answer needs of a request's head: its path, its one Origin, whether it says `anthropic-version`. */
@@ -26,12 +30,17 @@ const HEAD_SCAN_BYTES = 32 * 1024;
 /**
  * The head of a request node:http could not parse (headers too large, a malformed header...), as far as the bytes it
  * was parsing (`rawPacket`) show it: its path when they start with the request line, and its Origin when they hold
- * exactly one (none when the head came in several packets and its start is gone). Only read to answer the error.
+ * exactly one (none when the head came in several packets and its start is gone). With `failedAt`, the head is the
+ * last one starting before that offset (requests pipelined before it in the same packet). Only read to answer the error.
  */
-export function headOf(raw: unknown): Head | undefined {
+export function headOf(raw: unknown, failedAt?: number): Head | undefined {
   if (!Buffer.isBuffer(raw)) return undefined;
-  const text = raw.toString('latin1', 0, Math.min(raw.length, HEAD_SCAN_BYTES));
-  const line = /^[A-Z]+ (\/[^ ?#\r\n]*)[^ \r\n]* HTTP\/1\.[01]\r\n/.exec(text);
+  // Requests read whole before the failing one (pipelined, `failedAt` given: the parser's offset of the failure) came in
+  // the same packet: the failing head is the last request line before that offset.
+  const start = failedAt === undefined ? 0 : lastRequestLine(raw, failedAt);
+  if (start < 0) return undefined;
+  const text = raw.toString('latin1', start, Math.min(raw.length, start + HEAD_SCAN_BYTES));
+  const line = REQUEST_LINE.exec(text);
   if (!line) return undefined;
   const end = text.indexOf('\r\n\r\n');
   const lines = text.slice(line[0].length, end < 0 ? text.length : end).split('\r\n');
@@ -48,6 +57,21 @@ export function headOf(raw: unknown): Head | undefined {
     } else if (name === 'anthropic-version') anthropic = true;
   }
   return { path: line[1], origin: origins === 1 ? origin : undefined, anthropic };
+}
+
+const REQUEST_LINE = /^[A-Z]+ (\/[^ ?#\r\n]*)[^ \r\n]* HTTP\/1\.[01]\r\n/;
+
+/**
+ * Offset of the last request line in `raw` before `before`, or -1. (A request line follows the body before it with
+ * nothing between them; a JSON body holds no raw CRLF, so it cannot hold one.)
+ */
+function lastRequestLine(raw: Buffer, before: number): number {
+  const from = Math.max(0, Math.min(before, raw.length) - HEAD_SCAN_BYTES);
+  const text = raw.toString('latin1', from, Math.min(before, raw.length));
+  const lines = /[A-Z]+ \/[^ \r\n]* HTTP\/1\.[01]\r\n/g;
+  let found = -1;
+  for (let m = lines.exec(text); m !== null; m = lines.exec(text)) found = from + m.index;
+  return found;
 }
 
 /**
@@ -109,35 +133,77 @@ export type CorsHeaders = (origin: string | undefined, path: string | undefined)
 
 /**
  * A `clientError` listener for node:http: answers with the gateway's error body and closes the connection,
- * as Node would (only when nothing of an answer was written on it yet; otherwise it just closes). With CORS on
+ * as Node would (only when nothing of an answer was written on it yet; otherwise it just closes). Bytes that fail
+ * after the requests on the connection were read whole belong to a later request (pipelined): its answer goes out
+ * after theirs, which are served as usual (Node would answer it at once, as the answer of the request in flight, and
+ * cut that one). With CORS on
  * (`cors`), the answer carries the headers the gateway's routes would give the request (its Origin and path, when
  * its head was read: a request timed out while sending its body; or when the bytes the parser failed on hold it:
  * `headOf`), so a browser page can read it; on `/v1/messages` the body is in the Anthropic shape.
  */
 export function answerClientError(requestId: () => string, cors?: CorsHeaders): (err: ParserError, socket: Duplex) => void {
   return (err, socket) => {
-    const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    const s = socket as Duplex & { _httpMessage?: ServerResponse | null; [LATER_ANSWER]?: true };
+    // (The parser stays failed: more bytes on the connection report the same error again, the answer is on its way.)
+    if (s[LATER_ANSWER]) return;
+    const inFlight = s._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
-    const error = clientErrorOf(err);
-    const id = requestId();
-    const status = errorStatus(error);
+    if (inFlight) {
+      // The latest request to arrive on the connection (`serveGateway` tells it; its answer goes out last). One answered
+      // already is an earlier one's (a request answered without `arrived`, such as a 417, came after it).
+      const latest = latestArrived(socket as Socket);
+      const last = latest && !latest.writableFinished ? latest : inFlight;
+      if (last.req.complete) {
+        // Read whole: the bytes that failed are a later request's (pipelined). Its answer goes out after those of the
+        // requests before it, which are served as usual; the connection closes after it.
+        s[LATER_ANSWER] = true;
+        const answer = errorAnswer(err, requestId, undefined, headOf(err.rawPacket, err.bytesParsed ?? Number.POSITIVE_INFINITY), cors);
+        last.once('finish', () => {
+          // (Not after an answer that closes the connection: node:http has ended it.)
+          if (socket.writable && !socket.writableEnded) socket.end(answer);
+        });
+        return;
+      }
+      if (last !== inFlight) {
+        // The body of a request pipelined behind the answer in flight broke: that answer is not this request's. Nothing
+        // more is read on the connection; it closes after that answer.
+        s[LATER_ANSWER] = true;
+        if (!inFlight.headersSent) inFlight.shouldKeepAlive = false;
+        else inFlight.once('finish', () => socket.destroy());
+        return;
+      }
+      if (inFlight.headersSent) {
+        socket.destroy();
+        return;
+      }
+    }
     // The request whose head was read, if any (node:http sets it on its response, on the connection, until answered);
     // else what the bytes the parser failed on say of it.
     const req = inFlight?.req;
-    const head = req ? undefined : headOf(err.rawPacket);
-    const style = req ? errorStyleOf(req) : head ? styleOf(head.path!, head.anthropic) : 'openai';
-    const body = JSON.stringify(errorBody(error, id, style));
-    let extra = '';
-    const headers = req ? corsOf(req, cors) : cors?.(head?.origin, head?.path);
-    if (headers) for (const name in headers) extra += `${name}: ${headers[name]}\r\n`;
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-        `x-request-id: ${id}\r\nrequest-id: ${id}\r\n${extra}connection: close\r\n\r\n${body}`,
-    );
+    socket.end(errorAnswer(err, requestId, req, req ? undefined : headOf(err.rawPacket), cors));
   };
+}
+
+/** Set on a connection whose parse error is answered after the answers in flight on it (`answerClientError`). */
+const LATER_ANSWER = Symbol('llmrr.laterAnswer');
+
+/** The whole answer to a request node:http could not parse, for `req` (its head read) or `head` (from the bytes), closing. */
+function errorAnswer(err: ParserError, requestId: () => string, req: IncomingMessage | undefined, head: Head | undefined, cors: CorsHeaders | undefined): string {
+  const error = clientErrorOf(err);
+  const id = requestId();
+  const status = errorStatus(error);
+  const style = req ? errorStyleOf(req) : head ? styleOf(head.path!, head.anthropic) : 'openai';
+  const body = JSON.stringify(errorBody(error, id, style));
+  let extra = '';
+  const headers = req ? corsOf(req, cors) : cors?.(head?.origin, head?.path);
+  if (headers) for (const name in headers) extra += `${name}: ${headers[name]}\r\n`;
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+    `x-request-id: ${id}\r\nrequest-id: ${id}\r\n${extra}connection: close\r\n\r\n${body}`
+  );
 }
 
 /**
@@ -167,6 +233,19 @@ export function answerExpectation(requestId: () => string): (req: IncomingMessag
   return (req, res) => {
     const error = new LLMError({ code: 'invalid_request', statusCode: 417, message: 'Only "Expect: 100-continue" is supported', param: 'expect' });
     writeReply(errorReply(error, requestId(), errorStyleOf(req)), req, res);
+  };
+}
+
+/**
+ * The answer to an HTTP/1.1 request without a `Host` header (RFC 9112 3.2: a server MUST answer it with a 400), which
+ * `serveGateway` checks itself (`requireHostHeader: false`: node:http's own 400 has no body): the 400 error body naming
+ * `host`, with the request id (and the CORS headers of its Origin and path, with `cors`), closing the connection as Node does.
+ */
+export function answerMissingHost(requestId: () => string, cors?: CorsHeaders): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const error = new LLMError({ code: 'invalid_request', message: 'An HTTP/1.1 request must have a Host header', param: 'host' });
+    const headers = corsOf(req, cors);
+    writeReply(errorReply(error, requestId(), errorStyleOf(req), headers ? { ...headers, connection: 'close' } : { connection: 'close' }), req, res);
   };
 }
 

@@ -1,15 +1,17 @@
 /**
  * The Node edge, through a real server: a browser page reads `x-should-retry` on an error reply (CORS), a request
- * body in a content coding is a 415 naming `content-encoding`, and a repeated Authorization or X-API-Key header is
+ * body in a content coding is a 415 naming `content-encoding` (one in a transfer coding other than chunked a 501 naming
+ * `transfer-encoding`), a large body refused before it is read is dropped before the connection closes (no reset), a
+ * request node:http cannot parse pipelined behind model calls is answered after them, and a repeated Authorization or X-API-Key header is
  * joined into one value that matches no key (a 401, audited as an auth failure), the same on the direct route (no
  * Origin) and through `gateway.fetch` (an Origin, CORS on): which of two keys would count is not the gateway's to guess.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deflateSync, gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHarness, mockModel, post, serveWithKey, type Harness } from '../test-support/harness.js';
-import { rawExchange, send } from '../test-support/raw-http.js';
+import { rawConnection, rawExchange, send } from '../test-support/raw-http.js';
 import type { ServedGateway } from './serve-gateway.js';
 
 const ORIGIN = 'https://app.example.com';
@@ -108,6 +110,48 @@ describe('request bodies and headers at the edge', () => {
     });
   }
 
+  it('a body in a transfer coding other than chunked (Transfer-Encoding: gzip, chunked) is a 501 naming transfer-encoding (RFC 9112 6.1), not parsed as JSON; chunked alone is read', async () => {
+    const chunked = (coding: string, bytes: Buffer, origin?: string) =>
+      rawExchange(
+        served.url,
+        Buffer.concat([
+          Buffer.from(
+            `POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nconnection: close\r\nauthorization: Bearer ${secret}\r\ncontent-type: application/json\r\n` +
+              `${origin ? `origin: ${origin}\r\n` : ''}transfer-encoding: ${coding}\r\n\r\n${bytes.length.toString(16)}\r\n`,
+            'latin1',
+          ),
+          bytes,
+          Buffer.from('\r\n0\r\n\r\n', 'latin1'),
+        ]),
+      );
+    // Both paths: the direct one, and gateway.fetch (an Origin, CORS on).
+    for (const origin of [undefined, ORIGIN]) {
+      for (const coding of ['gzip, chunked', 'deflate,chunked']) {
+        const res = await chunked(coding, gzipSync(body), origin);
+        const error = errorOf(res?.body ?? '{}');
+        expect({ origin, coding, status: res?.status, param: error.param }, error.message).toEqual({ origin, coding, status: 501, param: 'transfer-encoding' });
+      }
+      expect((await chunked('chunked', Buffer.from(body), origin))?.status).toBe(200);
+      expect((await chunked('Chunked', Buffer.from(body), origin))?.status).toBe(200);
+    }
+  });
+
+  it('a large body refused before it is read (a bad key) gets its 401 and a clean close while the client still sends it, not a reset (EPIPE)', async () => {
+    const size = 4 * 1024 * 1024;
+    const c = rawConnection(served.url);
+    let error: Error | undefined;
+    c.socket.on('error', (e) => (error = e));
+    c.socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer llmrr_wrong\r\ncontent-type: application/json\r\ncontent-length: ${size}\r\n\r\n`);
+    // The whole answer comes before the body is sent.
+    await vi.waitFor(() => expect(c.raw()).toContain('"request_id"'), { timeout: 5000 });
+    await vi.waitFor(() => expect(c.raw()).toMatch(/\}(\r\n0\r\n\r\n)?$/), { timeout: 5000 });
+    const written = await new Promise<Error | null | undefined>((resolve) => c.socket.write(Buffer.alloc(size, 0x20), resolve));
+    await c.closed;
+    expect({ error: error?.message, written: written?.message }).toEqual({ error: undefined, written: undefined });
+    expect(c.raw()).toMatch(/^HTTP\/1\.1 401 /);
+    expect(c.raw().toLowerCase()).toContain('connection: close\r\n');
+  });
+
   it('a body marked `content-encoding: identity` (no coding) is read as it is', async () => {
     const res = await send(served.url, 'POST', '/v1/chat/completions', body, { 'content-type': 'application/json', 'content-encoding': 'identity', authorization: `Bearer ${secret}` });
     expect(res.status).toBe(200);
@@ -154,5 +198,41 @@ describe('request bodies and headers at the edge', () => {
     const res = await post(h.gateway, '/v1/chat/completions', JSON.parse(body), Object.fromEntries(headers));
     expect(res.status).toBe(401);
     expect(errorOf(await res.text()).code).toBe('authentication');
+  });
+});
+
+describe('a request node:http cannot parse, pipelined behind requests it read whole', () => {
+  let h: Harness;
+  let served: ServedGateway;
+  let secret: string;
+  beforeAll(async () => {
+    h = await createHarness({ stores: 'memory', routerOptions: { env: {} }, models: [mockModel('slow', { delayMs: 200 })] });
+    ({ secret, served } = await serveWithKey(h));
+  });
+  afterAll(async () => {
+    await served?.close(500);
+    await h?.close();
+  });
+
+  const chat = JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'hi' }] });
+  const call = () =>
+    `POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer ${secret}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(chat)}\r\n\r\n${chat}`;
+  // A space in a header name: llhttp refuses it (HPE_INVALID_HEADER_TOKEN).
+  const bad = 'POST /v1/messages HTTP/1.1\r\nhost: gw\r\nbad header: x\r\n\r\n';
+  const answers = (raw: string) => [...raw.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+
+  it('the model calls before it get their own answers, then its 400 (in its own route\'s error shape) closes the connection', async () => {
+    const c = rawConnection(served.url);
+    c.socket.write(call() + call() + bad);
+    await c.closed;
+    const raw = c.raw();
+    expect(answers(raw), raw.slice(0, 600)).toEqual(['200', '200', '400']);
+    const last = raw.slice(raw.lastIndexOf('HTTP/1.1 400'));
+    expect(last).toContain('connection: close\r\n');
+    // The failing request was to /v1/messages: the Anthropic shape, naming the part that broke.
+    const body = JSON.parse(last.slice(last.indexOf('\r\n\r\n') + 4)) as { type?: string; error: { code: string; param: string | null } };
+    expect(body).toMatchObject({ type: 'error', error: { code: 'invalid_request', param: 'headers' } });
+    // Both calls were served, not cut with the connection.
+    await vi.waitFor(async () => expect((await h.stores!.ledger.query({ tenantId: 'acme', limit: 5 })).map((r) => r.status)).toEqual(['success', 'success']), { timeout: 5000 });
   });
 });

@@ -9,7 +9,7 @@ import { errorReply } from '../http/error-body.js';
 import { defaultRequestId } from '../http/request-id.js';
 import { LLMError, timerDelay } from '@llmrr/core';
 import type { Gateway } from '../types.js';
-import { answerClientError, answerContinue, answerExpectation, fetchBridgeError } from './client-error.js';
+import { answerClientError, answerContinue, answerExpectation, answerMissingHost, fetchBridgeError } from './client-error.js';
 import { ConnectionSignals, NodeIncoming, arrived, connectionSignal, lastArrived, latestArrived } from './node-incoming.js';
 import { writeReply } from './write-reply.js';
 
@@ -132,6 +132,12 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
     // While closing, a request pipelined behind an answer that said `connection: close` can never be answered (the
     // connection closes after that answer): it is not served, so no model call runs for nothing.
     if (drain.closing && behindLastAnswer(req)) return;
+    // (node:http's own check, `requireHostHeader`, answers a bare 400: the same lookup, done here.)
+    if (req.headers.host === undefined && req.httpVersionMinor === 1 && req.httpVersionMajor === 1) {
+      arrived(req, res);
+      noHost(req, res);
+      return;
+    }
     const route = direct ? directRoute(direct, req, req.headers.origin) : undefined;
     if (direct && route) {
       taken(req, drain, true);
@@ -148,7 +154,8 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
       void viaFetch(req, res);
     }
   };
-  const server = createServer({ ...timeoutOptions(options), joinDuplicateHeaders: true }, onRequest);
+  const noHost = answerMissingHost(newId, direct?.corsHeaders);
+  const server = createServer({ ...timeoutOptions(options), joinDuplicateHeaders: true, requireHostHeader: false }, onRequest);
   // Requests node:http cannot parse get the gateway's error body too (Node's own answer has none).
   server.on('clientError', answerClientError(newId, direct?.corsHeaders));
   server.on('checkExpectation', answerExpectation(newId));

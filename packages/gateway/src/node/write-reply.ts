@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FrameStream, Reply } from '../http/reply.js';
 
 /** An unread request body up to this size is read and dropped, keeping the connection for the next request. */
@@ -9,14 +10,18 @@ const DRAIN_LIMIT = 64 * 1024;
  * (the headers go out with the first piece), waiting for `drain` when the client reads slowly. A client
  * that goes away cancels the stream (which stops the upstream call and settles the request). A request
  * refused before its body was read (bad key, too large) keeps its connection when the rest of the body is
- * small and declared; otherwise the reply says `connection: close`, so the rest is never read.
+ * small and declared; otherwise the reply says `connection: close`, and the rest is read and dropped before the
+ * connection closes (`discardBeforeClosing`).
  */
 export function writeReply(reply: Reply, req: IncomingMessage, res: ServerResponse): void {
   let headers = reply.headers;
   if (!req.complete) {
     const length = Number(req.headers['content-length']);
     if (Number.isFinite(length) && length <= DRAIN_LIMIT) req.resume();
-    else headers = { ...headers, connection: 'close' };
+    else {
+      headers = { ...headers, connection: 'close' };
+      discardBeforeClosing(req);
+    }
   }
   const { body } = reply;
   try {
@@ -31,6 +36,50 @@ export function writeReply(reply: Reply, req: IncomingMessage, res: ServerRespon
     return;
   }
   void pump(body, res);
+}
+
+/** How long a connection refused before its body was read stays open after its answer, dropping the rest of the body. */
+const LINGER_MS = 10_000;
+/** How much more of such a body is read (and dropped) at most before the connection closes anyway. */
+const LINGER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * node:http closes a connection whose answer says `connection: close` once that answer is written (`destroySoon`): the
+ * rest of a body the client is still sending then meets a reset (or the client, seeing the close, fails its own
+ * writes), and the client often sees EPIPE or ECONNRESET instead of the answer. Here that close waits until the body
+ * has been read (and dropped), the client closed its side, or `LINGER_MS` / `LINGER_BYTES` passed, whichever comes
+ * first, then closes as Node does. Only for such requests (a body not read, larger than `DRAIN_LIMIT` or not declared).
+ */
+function discardBeforeClosing(req: IncomingMessage): void {
+  const socket = req.socket as (Socket & { destroySoon?: () => void }) | null;
+  if (!socket || socket.destroyed) return;
+  req.resume();
+  socket.destroySoon = function closeOnceRead(this: Socket) {
+    let left = LINGER_BYTES;
+    const close = () => {
+      clearTimeout(timer);
+      req.off('data', count);
+      req.off('end', close);
+      req.off('close', close);
+      // As node:http's own: the answer is all written first.
+      if (this.writable) this.end();
+      if (this.writableFinished) this.destroy();
+      else this.once('finish', () => this.destroy());
+    };
+    const count = (chunk: Buffer) => {
+      left -= chunk.length;
+      if (left < 0) close();
+    };
+    const timer = setTimeout(close, LINGER_MS);
+    timer.unref();
+    if (req.complete || req.destroyed) {
+      close();
+      return;
+    }
+    req.on('data', count);
+    req.once('end', close);
+    req.once('close', close);
+  };
 }
 
 async function pump(stream: FrameStream, res: ServerResponse): Promise<void> {

@@ -99,10 +99,10 @@ describe('GET /v1/models/{model} (OpenAI shape)', () => {
     expect((await get(h.gateway, '/v1/models/mock', { 'x-api-key': all })).status).toBe(200);
   });
 
-  it('other methods are 405 with Allow: GET', async () => {
+  it('other methods are 405 with Allow: GET, HEAD', async () => {
     const res = await h.gateway.fetch(new Request('http://gateway.test/v1/models/openai/gpt-4o', { method: 'DELETE', headers: bearer(all) }));
     expectGatewayError(await answer(res.clone()), { status: 405, code: 'method_not_allowed', param: 'method' });
-    expect(res.headers.get('allow')).toBe('GET');
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
     expect((await post(h.gateway, '/v1/models/mock', {}, bearer(all))).status).toBe(405);
     // `/v1/models/` with nothing after it is no model path.
     expect((await get(h.gateway, '/v1/models/', bearer(all))).status).toBe(404);
@@ -111,7 +111,7 @@ describe('GET /v1/models/{model} (OpenAI shape)', () => {
   it('with anthropic-version, the 405 and the 404 of /v1/models/ use the Anthropic envelope', async () => {
     const res = await h.gateway.fetch(new Request('http://gateway.test/v1/models/mock', { method: 'DELETE', headers: { 'x-api-key': all, ...ANTHROPIC } }));
     expectGatewayError(await answer(res.clone()), { status: 405, code: 'method_not_allowed', style: 'anthropic' });
-    expect(res.headers.get('allow')).toBe('GET');
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
     expectGatewayError(await answer(await get(h.gateway, '/v1/models/', { 'x-api-key': all, ...ANTHROPIC })), { status: 404, code: 'not_found', style: 'anthropic' });
     // Without the header, OpenAI's envelope as before.
     expectGatewayError(await answer(await get(h.gateway, '/v1/models/', bearer(all))), { status: 404, code: 'not_found', param: 'path' });

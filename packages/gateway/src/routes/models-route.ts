@@ -68,10 +68,11 @@ export function registerModelsRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void
   // (Anthropic's with anthropic-version), so an Anthropic client can read them.
   app.on(['POST', 'PUT', 'PATCH', 'DELETE'], '/v1/models/:model{.+}', (c) =>
     errorResponse(
-      new LLMError({ code: 'method_not_allowed', message: `${c.req.method} is not allowed on ${c.req.path}; use GET`, param: 'method' }),
+      new LLMError({ code: 'method_not_allowed', message: `${c.req.method} is not allowed on ${c.req.path}; use GET or HEAD`, param: 'method' }),
       c.get('requestId'),
       styleOf(c),
-      { allow: 'GET' },
+      // (HEAD is served as a GET without a body.)
+      { allow: 'GET, HEAD' },
     ),
   );
   app.all('/v1/models/', (c) => errorResponse(new LLMError({ code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}`, param: 'path' }), c.get('requestId'), styleOf(c)));

@@ -98,6 +98,23 @@ describe('hostile HTTP through serveGateway', () => {
       const answer = (await rawExchange(served.url, c.bytes)) as WireAnswer;
       expectGatewayError(answer, { status: 400, code: 'invalid_request', param: c.param }, c.name);
     });
+
+    it('an HTTP/1.1 request without Host (RFC 9112 3.2) is a 400 with the error body and request id naming host, on both paths, closing the connection', async () => {
+      const noHost = (head: string, body = '') => rawExchange(served.url, `${head}\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      for (const [head, style] of [
+        ['GET /v1/models HTTP/1.1', 'openai'],
+        [`POST /v1/chat/completions HTTP/1.1\r\nauthorization: Bearer ${secret}\r\ncontent-type: application/json`, 'openai'],
+        [`POST /v1/messages HTTP/1.1\r\nx-api-key: ${secret}\r\ncontent-type: application/json`, 'anthropic'],
+      ] as const) {
+        const answer = (await noHost(head, head.startsWith('POST') ? chat : '')) as WireAnswer;
+        const error = expectGatewayError(answer, { status: 400, code: 'invalid_request', param: 'host', style }, head);
+        expect(answer.headers['x-request-id']).toMatch(/^req_/);
+        expect(error.request_id).toBe(answer.headers['x-request-id']);
+        expect(answer.headers.connection).toBe('close');
+      }
+      // With a Host, the same requests are served.
+      expect((await rawExchange(served.url, 'GET /health HTTP/1.1\r\nhost: gw\r\nconnection: close\r\n\r\n'))?.status).toBe(200);
+    });
   });
 
   describe('unknown routes are a 404 and wrong methods a 405 with Allow, in the error shape', () => {
@@ -112,7 +129,8 @@ describe('hostile HTTP through serveGateway', () => {
       ...DIRECT_POSTS.flatMap((p): Array<[string, string, string]> => [['GET', p, 'POST'], ['PUT', p, 'POST'], ['DELETE', p, 'POST'], ['PATCH', p, 'POST']]),
       ['GET', '/v1/feedback', 'POST'],
       ['GET', '/api/route', 'POST'],
-      ...GETS.flatMap((p): Array<[string, string, string]> => [['POST', p, 'GET'], ['DELETE', p, 'GET']]),
+      // A GET route serves HEAD too, so its Allow lists both (RFC 9110 10.2.1).
+      ...GETS.flatMap((p): Array<[string, string, string]> => [['POST', p, 'GET, HEAD'], ['DELETE', p, 'GET, HEAD']]),
     ];
     it.each(wrong)('%s %s -> 405, Allow: %s', async (method, path, allow) => {
       const answer = await send(served.url, method, path, method === 'GET' || method === 'DELETE' ? undefined : chat, auth(path));
