@@ -15,7 +15,10 @@
  * allocates (V8's sampling heap profiler, counting objects the GC has freed too) and prints the top sites,
  * and (with `--expose-gc`) the heap held per call in flight, `CONCURRENCY` calls at once; `HELD_AT_MS` sets when that is
  * measured (default 8 chunk delays after the calls start), `HEAP_SNAPSHOT=DIR` also writes heap snapshots at rest and
- * then (DIR/rest.heapsnapshot, DIR/busy.heapsnapshot) to diff what a call holds.
+ * then (DIR/rest.heapsnapshot, DIR/busy.heapsnapshot) to diff what a call holds. `BURSTS=N` (after the warm-up) instead runs N
+ * bursts of `CONCURRENCY` calls started at once (one per worker) and prints for each, as its `RESULT`, the CPU-ms the
+ * process spent from the burst's start until half of its calls had their reply (a stream's reply is its first byte),
+ * per call of the burst: the work before the first byte in a burst such as bench:gateway's 512 streams.
  */
 import { getEventListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -132,9 +135,10 @@ const fetchFn = (async (_url: string | URL | Request, init?: RequestInit) => {
   }
   return new Response(jsonAnswer, { status: 200, headers: { 'content-type': 'application/json' } });
 }) as typeof globalThis.fetch;
-// Like the gateway's `createUpstreamFetch`, this fetch leaves no abort listener on a call's signal (it adds none): said
-// as that one says it (`RELEASES_ABORT_LISTENERS`, by its `Symbol.for` name, which builds without it ignore).
-Object.assign(fetchFn, { [Symbol.for('@llmrr/core.releasesAbortListeners')]: true });
+// Like the gateway's `createUpstreamFetch`, this fetch leaves no abort listener on a call's signal (it adds none), and
+// takes a stream attempt's `AttemptSignal`: said as that one says it (`RELEASES_ABORT_LISTENERS`,
+// `TAKES_ATTEMPT_SIGNALS`, by their `Symbol.for` names, which builds without them ignore).
+Object.assign(fetchFn, { [Symbol.for('@llmrr/core.releasesAbortListeners')]: true, [Symbol.for('@llmrr/core.takesAttemptSignals')]: true });
 
 const router = new LLMRouter(
   { models: [{ name: 'bench', engine: 'openai-compatible', baseURL: 'http://upstream.invalid/v1', apiKey: 'sk-bench', model: 'bench-model', price: { input: 0.15, output: 0.6 } }], routing: { strategy: 'priority' } },
@@ -244,6 +248,34 @@ async function once(signal: AbortSignal): Promise<void> {
 }
 
 const connectionSignals = Array.from({ length: CONCURRENCY }, () => new AbortController().signal);
+
+/**
+ * One burst (`BURSTS`): a call per worker, all started at once; the CPU-ms from the start until half of them had their
+ * reply (for a stream, its first byte), per call of the burst. Each stream is then read to its end.
+ */
+async function burst(): Promise<number> {
+  const cpu0 = process.cpuUsage();
+  const half = Math.ceil(CONCURRENCY / 2);
+  let replies = 0;
+  let cpuMs = 0;
+  await Promise.all(
+    connectionSignals.map(async (signal) => {
+      const incoming = { headers, bytes: async () => payload, signal, clientIp: '127.0.0.1' };
+      const reply = await route(incoming, direct!.requestId(headers), direct!.now());
+      if (++replies === half) {
+        const cpu = process.cpuUsage(cpu0);
+        cpuMs = (cpu.user + cpu.system) / 1000;
+      }
+      if (reply.status !== 200) throw new Error(`status ${reply.status}: ${typeof reply.body === 'string' ? reply.body : ''}`);
+      if (typeof reply.body === 'string') bytes += reply.body.length;
+      else if (reply.body.pipe) await reply.body.pipe({ write: (piece) => ((bytes += piece.length), true), drained: async () => {} });
+      else for (let next = await reply.body.frames.next(); !next.done; next = await reply.body.frames.next()) bytes += next.value.length;
+    }),
+  );
+  // A pause between bursts (the timers of the last one's streams end).
+  await new Promise((r) => setTimeout(r, 20));
+  return cpuMs / CONCURRENCY;
+}
 async function run(calls: number): Promise<number> {
   let next = 0;
   const cpu0 = process.cpuUsage();
@@ -258,6 +290,14 @@ async function run(calls: number): Promise<number> {
 }
 
 await run(Math.min(CALLS, 3000)); // warm-up (JIT)
+const BURSTS = Number(process.env.BURSTS ?? 0);
+if (BURSTS > 0) {
+  for (let b = 0; b < BURSTS; b++) console.log(`RESULT ${STREAM ? 'stream' : 'json'} ${(await burst()).toFixed(4)}`);
+  await gateway.close();
+  await router.close();
+  await stores?.close();
+  process.exit(0);
+}
 for (let r = 0; r < ROUNDS; r++) console.log(`RESULT ${STREAM ? 'stream' : 'json'} ${(await run(CALLS)).toFixed(4)}`);
 if (process.env.HEAP_PROFILE) await heapProfile();
 if (bytes === 0) throw new Error('no answer bytes');

@@ -1,5 +1,6 @@
-import { DIRECT_BODY, LLMRouter, RELEASE_LINGER_MS, tapBody, type DirectBody } from '@llmrr/core';
+import { DIRECT_BODY, LLMRouter, RELEASE_LINGER_MS, tapBody, toLLMError, type DirectBody, type LLMError } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
+import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
@@ -192,10 +193,19 @@ describe('createUpstreamFetch', () => {
     const manual = await own(`${base}/moved`, { method: 'POST', body: 'again', redirect: 'manual' });
     expect([manual.status, manual.headers.get('location')]).toEqual([307, '/json?x=1']);
     await manual.text();
-    await expect(own(`${base}/moved`, { method: 'POST', body: 'again', redirect: 'error' })).rejects.toBeInstanceOf(TypeError);
+    const refused = await own(`${base}/moved`, { method: 'POST', body: 'again', redirect: 'error' }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(TypeError);
     // Both requests went to /moved only: the redirect's target was never asked.
     expect(seen.slice(before).map((r) => r.url)).toEqual(['/moved', '/moved']);
     await own.close();
+    // Not a network error the router retries on the deployment (it would redirect again): a provider_error it falls
+    // over from, as Node's own fetch's refusal is.
+    const nodeRefused = await fetch(`${base}/moved`, { method: 'POST', body: 'again', redirect: 'error' }).catch((e: unknown) => e);
+    for (const e of [refused, nodeRefused]) {
+      const error = toLLMError(e, { provider: 'openai' });
+      expect(error).toMatchObject({ code: 'provider_error', isRetryable: false, provider: 'openai', message: expect.stringContaining('redirect') });
+      expect(error.cause).toBe(e);
+    }
   });
 });
 
@@ -383,6 +393,58 @@ describe('the router with createUpstreamFetch against an OpenAI wire server', ()
     const error = await router.generate({ messages: [{ role: 'user', content: 'hi' }] }, { model: 'remote' }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'rate_limited', retryAfterMs: 2000 });
     upstream.setScript({ text: 'one two three four' });
+  });
+
+  /** One `generate` with the key read at call time (`apiKeyEnv`), through `fetch`: its text, or its error. */
+  async function withKey(key: string, fetch: typeof globalThis.fetch): Promise<{ text?: string; error?: LLMError }> {
+    const keyed = new LLMRouter(
+      { models: [{ name: 'm', engine: 'openai-compatible', baseURL: upstream.baseURL, apiKeyEnv: 'MY_KEY', model: 'gpt-test' }] },
+      { env: { MY_KEY: key }, fetch },
+    );
+    try {
+      return { text: (await keyed.generate('hi')).text };
+    } catch (e) {
+      return { error: e as LLMError };
+    } finally {
+      await keyed.close();
+    }
+  }
+  const lastAuth = () => upstream.requests.at(-1)?.headers.authorization;
+
+  it('a key with a final line break (a secret read from a file) is trimmed and sent, as global fetch does', async () => {
+    for (const fetch of [globalThis.fetch, fetchFn]) {
+      const before = upstream.requests.length;
+      expect(await withKey('sk-TRAILING\n', fetch)).toEqual({ text: 'one two three four' });
+      expect(upstream.requests.length).toBe(before + 1);
+      expect(lastAuth()).toBe('Bearer sk-TRAILING');
+    }
+  });
+
+  it('a key with a line break inside fails as a config_invalid that is not retried and does not quote it, as with global fetch', async () => {
+    const before = upstream.requests.length;
+    for (const fetch of [globalThis.fetch, fetchFn]) {
+      const { error } = await withKey('sk-INSIDE\nsecond', fetch);
+      expect([error?.code, error?.isRetryable]).toEqual(['config_invalid', false]);
+      expect(`${error?.message} ${String(error?.cause)}`).not.toContain('sk-INSIDE');
+    }
+    // Nothing was sent (not retried against the deployment either).
+    expect(upstream.requests.length).toBe(before);
+    // Directly: a TypeError naming the header, not the value; no abort listener is left on the signal.
+    const signal = new AbortController().signal;
+    const refused = await fetchFn(`${upstream.baseURL}/chat/completions`, { method: 'POST', headers: [['x-api-key', 'sk-INSIDE\u20ac']], signal }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(TypeError);
+    expect((refused as TypeError).message).toBe('Headers.append: the value of the "x-api-key" header is an invalid header value.');
+    expect(toLLMError(refused).code).toBe('config_invalid');
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+  });
+
+  it('a Latin-1 key is sent as the same Latin-1 bytes by both clients (not refused)', async () => {
+    const key = 'sk-caf\u00e9-\u00ff';
+    for (const fetch of [globalThis.fetch, fetchFn]) {
+      expect(await withKey(key, fetch)).toEqual({ text: 'one two three four' });
+      // node:http decodes header bytes as latin1.
+      expect(lastAuth()).toBe(`Bearer ${key}`);
+    }
   });
 
   it("an event stream is read without building the upstream response's Headers (no header read on the SSE hot path)", async () => {

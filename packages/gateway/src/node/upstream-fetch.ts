@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { RELEASES_ABORT_LISTENERS } from '@llmrr/core';
+import { RELEASES_ABORT_LISTENERS, TAKES_ATTEMPT_SIGNALS } from '@llmrr/core';
 import type { Dispatcher } from 'undici';
 import { Agent } from './undici-agent.js';
 import { UpstreamBody } from './upstream-body.js';
@@ -40,7 +40,8 @@ const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\b/i;
  *
  * Differences from global `fetch`, on purpose: no `accept-encoding` is sent (providers answer
  * uncompressed); a redirect that is followed (`init.redirect` `'follow'`, the default; `'manual'` gives the 3xx
- * as the answer, `'error'` rejects as fetch does), a `Request` object as input or a stream/form body go to Node's own `fetch` on
+ * as the answer, `'error'` rejects as fetch does: a `TypeError` whose cause is `unexpected redirect`, which
+ * `toLLMError` makes a `provider_error` the router does not retry), a `Request` object as input or a stream/form body go to Node's own `fetch` on
  * the same pool (its answer comes as a new `Response`, without `url` and `redirected`). A call settles as soon as
  * its signal aborts, even while it waits for a pool connection or for one to open, and leaves no abort listener on
  * the signal once it is over (`RELEASES_ABORT_LISTENERS`). Answers a `Response` cannot carry: a status past 599 rejects as a network error (`TypeError`,
@@ -67,8 +68,14 @@ export function createUpstreamFetch(options: UpstreamFetchOptions = {}): Upstrea
   };
   // Its requests settle as soon as their signal aborts and remove their abort listener when they end (`finish` in
   // `send`, `nodeFetch` for the ones handed to Node's `fetch`), so the router may hand the engines a caller's signal as
-  // it is (`RELEASES_ABORT_LISTENERS`).
-  return Object.assign(fetchFn as typeof globalThis.fetch, { close: () => agent.close(), [RELEASES_ABORT_LISTENERS]: true });
+  // it is (`RELEASES_ABORT_LISTENERS`). They use the signal only through `aborted`, `reason` and its abort listener (Node's
+  // `fetch` gets a signal of its own, `nodeFetch`, for the listener it would leave; it takes an `AttemptSignal` too), so a
+  // stream attempt's may be an `AttemptSignal` (`TAKES_ATTEMPT_SIGNALS`).
+  // Both markers are non-enumerable: a wrapper that copies this fetch's properties (`Object.assign(wrapper, upstream)`,
+  // to keep `close`) does not claim them for itself (one bounding its calls with `AbortSignal.any` would never be aborted
+  // by an `AttemptSignal`).
+  const upstream = Object.assign(fetchFn as typeof globalThis.fetch, { close: () => agent.close() });
+  return Object.defineProperties(upstream, { [RELEASES_ABORT_LISTENERS]: { value: true }, [TAKES_ATTEMPT_SIGNALS]: { value: true } });
 }
 
 /**
@@ -137,6 +144,8 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
       reject(signal.reason);
       return;
     }
+    // Before the abort listener: a header value fetch would refuse rejects here (the executor's throw).
+    const headers = headerPairs(init.headers);
     const method = (init.method ?? 'GET').toUpperCase();
     let ctrl: Dispatcher.DispatchController | undefined;
     let streamed: UpstreamBody | undefined;
@@ -233,7 +242,7 @@ function send(agent: Agent, url: URL, init: RequestInit, body: string | Uint8Arr
         else reject(signal?.aborted || (error as { name?: string } | undefined)?.name === 'AbortError' ? error : brokenAnswer(error));
       },
     };
-    agent.dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method: method as Dispatcher.HttpMethod, headers: headerPairs(init.headers), body }, handler);
+    agent.dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method: method as Dispatcher.HttpMethod, headers, body }, handler);
   });
 }
 
@@ -260,13 +269,45 @@ function reasonPhrase(text: string | undefined): string {
   return NOT_REASON.test(text) ? text.replace(NOT_REASON_ALL, '') : text;
 }
 
+/**
+ * What a header value may need before undici's `dispatch` takes it: HTTP whitespace at either end (tab, LF, CR,
+ * space), or a character outside HTAB, SP to `~` and U+0080-U+00FF. Most values have none and are sent as given.
+ */
+const HEADER_VALUE_CARE = /^[\t\n\r ]|[\t\n\r ]$|[^\t\x20-\x7e\x80-\xff]/;
+/** What fetch refuses in a header value once trimmed: CR, LF, NUL, a character above U+00FF. */
+const HEADER_VALUE_REFUSED = /[\r\n\0\u0100-\uffff]/;
+
+/**
+ * A header value as fetch sends it: leading and trailing HTTP whitespace trimmed (a key read from a file with its final
+ * newline is sent without), a value fetch refuses rejected as fetch does, with a `TypeError` `toLLMError` makes a
+ * `config_invalid` that is not retried - its message names the header, never the value (an API key).
+ */
+function headerValue(name: string, value: string): string {
+  if (!HEADER_VALUE_CARE.test(value)) return value;
+  let start = 0;
+  let end = value.length;
+  while (start < end && isHttpWhitespace(value.charCodeAt(start))) start++;
+  while (end > start && isHttpWhitespace(value.charCodeAt(end - 1))) end--;
+  const trimmed = value.slice(start, end);
+  if (HEADER_VALUE_REFUSED.test(trimmed)) throw new TypeError(`Headers.append: the value of the ${JSON.stringify(name)} header is an invalid header value.`);
+  return trimmed;
+}
+
+/** Tab, LF, CR, space: what fetch trims from both ends of a header value. */
+function isHttpWhitespace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
 function headerPairs(h: RequestInit['headers']): string[] {
   const out: string[] = [];
   if (h === undefined) return out;
-  if (h instanceof Headers || Array.isArray(h)) {
-    for (const [k, v] of h as Iterable<[string, string]>) out.push(k, v);
+  if (h instanceof Headers) {
+    // Trimmed and checked by `Headers` already.
+    for (const [k, v] of h) out.push(k, v);
+  } else if (Array.isArray(h)) {
+    for (const [k, v] of h as Iterable<[string, string]>) out.push(k, headerValue(k, v));
   } else {
-    for (const k in h) out.push(k, (h as Record<string, string>)[k]!);
+    for (const k in h) out.push(k, headerValue(k, (h as Record<string, string>)[k]!));
   }
   return out;
 }

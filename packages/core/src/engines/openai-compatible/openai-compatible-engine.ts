@@ -5,7 +5,7 @@ import { estimateRequestTokens, estimateTokens } from '../../pricing/estimate-to
 import type { CallOptions, EmbedCallOptions, EmbedResult, EngineCapabilities, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
-import { RELEASES_ABORT_LISTENERS, releasesAbortListeners } from '../../util/abort.js';
+import { RELEASES_ABORT_LISTENERS, TAKES_ATTEMPT_SIGNALS, markAbortHandling, releasesAbortListeners, takesAttemptSignals } from '../../util/abort.js';
 import { fetchOrThrow, followRedirects, NO_REDIRECT, parseJsonOrThrow } from '../../util/http.js';
 import { httpSseStream } from '../shared/http-sse-stream.js';
 import type { EngineContext } from '../types.js';
@@ -17,7 +17,7 @@ import { isOpenAIReasoningModel } from './openai-reasoning-models.js';
 import { openAIRequestWarnings } from './openai-request-warnings.js';
 import { OpenAIStreamDecoder } from './openai-stream-decoder.js';
 import { OpenAIEmbeddingResponseSchema } from './openai-wire-schemas.js';
-import { authHeaders, checkOpenAICompatibleConfig, endpointURL, openAICompatibleNeedsApiKey, resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
+import { authHeaders, checkOpenAICompatibleConfig, endpointURL, openAICompatibleNeedsApiKey, openAICompatibleProviderName, resolveEndpoint, type ResolvedEndpoint } from './resolve-endpoint.js';
 
 function setHeaders(into: Record<string, string>, source: Record<string, string> | undefined): void {
   if (source) for (const name of Object.keys(source)) into[name.toLowerCase()] = source[name]!;
@@ -57,7 +57,11 @@ const FIXED_LENGTH_EMBEDDING_MODEL = /(^|\/)text-embedding-ada-002$/;
 
 export class OpenAICompatibleEngine implements LanguageEngineV1 {
   readonly specVersion = 'v1' as const;
-  readonly provider = 'openai-compatible';
+  /**
+   * The preset name (`openai`, `azure-openai`, `groq`, `ollama`, ...; `openai` without preset and `baseURL`), else
+   * `openai-compatible`: as on errors (`providerName`), so results, ledger rows and traces name the provider too.
+   */
+  readonly provider: string;
   /** `countTokens` estimates (~4 characters a token): no tokenizer endpoint is common to these servers. */
   readonly countTokensExact = false;
   /** `countTokens` does no network I/O. */
@@ -70,14 +74,20 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
    * `dimensions` for (a router then leaves the deployment out for such calls), or as `options.embedDimensions` says.
    */
   readonly embedDimensions: boolean;
-  /** Preset name (`openai`, `groq`, ...) or `openai-compatible`; the `provider` on errors. */
+  /** Preset name (`openai`, `groq`, ...) or `openai-compatible`; the `provider` on results and errors. */
   readonly providerName: string;
   private readonly endpoint: ResolvedEndpoint;
   /**
    * `generate` adds no abort listener of its own and hands the signal only to `ctx.fetch`: it releases its listeners
-   * and settles as soon as the signal aborts when that fetch does (see `RELEASES_ABORT_LISTENERS`).
+   * and settles as soon as the signal aborts when that fetch does (see `RELEASES_ABORT_LISTENERS`). Non-enumerable, as
+   * the next: a copy of the engine's properties does not take it.
    */
-  readonly [RELEASES_ABORT_LISTENERS]: boolean;
+  declare readonly [RELEASES_ABORT_LISTENERS]: boolean;
+  /**
+   * Its calls use the signal only as `fetchOrThrow`, `abortError` and `SsePartStream` do, and hand it only to `ctx.fetch`:
+   * they take an `AttemptSignal` when that fetch does (see `TAKES_ATTEMPT_SIGNALS`).
+   */
+  declare readonly [TAKES_ATTEMPT_SIGNALS]: boolean;
 
   /** Throws `config_invalid` for an unknown preset, bad options or a missing base URL. */
   constructor(
@@ -87,9 +97,10 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     this.modelId = model.model ?? model.name;
     this.endpoint = resolveEndpoint(model, ctx);
     this.providerName = this.endpoint.providerName;
+    this.provider = this.providerName;
     this.capabilities = capabilitiesFrom(model.capabilities, this.modelId);
     this.embedDimensions = this.endpoint.embedDimensions ?? !FIXED_LENGTH_EMBEDDING_MODEL.test(this.modelId);
-    this[RELEASES_ABORT_LISTENERS] = releasesAbortListeners(ctx.fetch);
+    markAbortHandling(this, { releasesAbortListeners: releasesAbortListeners(ctx.fetch), takesAttemptSignals: takesAttemptSignals(ctx.fetch) });
   }
 
   private get errorContext(): { provider: string; deployment: string } {
@@ -283,3 +294,4 @@ export function createOpenAICompatibleEngine(model: ModelConfig, ctx: EngineCont
 
 createOpenAICompatibleEngine.checkConfig = checkOpenAICompatibleConfig;
 createOpenAICompatibleEngine.needsApiKey = openAICompatibleNeedsApiKey;
+createOpenAICompatibleEngine.provider = openAICompatibleProviderName;

@@ -1,5 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
 import { abortError, afterResponseError, toLLMError } from '../../errors/to-llm-error.js';
+import { AttemptSignalController } from '../../util/abort.js';
 import { timerDelay } from '../../util/timer-delay.js';
 
 export interface AttemptTimeouts {
@@ -14,17 +15,22 @@ export interface AttemptTimeouts {
 /**
  * A controller that aborts when `parent` does; `dispose()` unhooks it. Every abort of its signal goes
  * through this class, so `onAbort` (called after the signal aborted) lets its owner react without a
- * listener of its own on the signal.
+ * listener of its own on the signal. `light`: its signal is an `AttemptSignal` (only for a call that takes one:
+ * `TAKES_ATTEMPT_SIGNALS`), not an `AbortController`'s.
  */
 export class LinkedController {
-  readonly controller = new AbortController();
+  readonly controller: AbortController | AttemptSignalController;
   private readonly onParentAbort: (() => void) | undefined;
   /** The signal aborted (read without the signal's own getter, which checks its receiver on every call). */
   private isAborted = false;
   /** Called once, right after the signal aborted (not when it was born aborted). */
   onAbort: (() => void) | undefined;
 
-  constructor(private readonly parent: AbortSignal | undefined) {
+  constructor(
+    private readonly parent: AbortSignal | undefined,
+    light = false,
+  ) {
+    this.controller = light ? new AttemptSignalController() : new AbortController();
     if (!parent) return;
     if (parent.aborted) {
       this.isAborted = true;
@@ -76,8 +82,10 @@ export class AttemptScope {
     private readonly context: { deployment: string; provider?: string },
     /** The caller's own signal: its abort means `aborted`, never a retry. */
     private readonly callerSignal: AbortSignal | undefined,
+    /** The attempt's signal is an `AttemptSignal` (its engine's calls take one: `TAKES_ATTEMPT_SIGNALS`). */
+    light = false,
   ) {
-    this.link = new LinkedController(parent);
+    this.link = new LinkedController(parent, light);
     this.link.onAbort = this.aborting;
     if (timeouts.firstTokenMs !== undefined && timeouts.firstTokenMs > 0) {
       const ms = timeouts.firstTokenMs;
