@@ -180,6 +180,8 @@ export class LLMRouter {
   private priceTable: PriceTable | undefined;
   /** Set while the `LLMRR_PRICES_FILE` table loads (then cleared); stays rejected when it failed. */
   private pricing: Promise<void> | undefined;
+  /** Strategies' `prepare` (their config's files) by strategy name, for `ready()`. */
+  private readonly preparing = new Map<string, Promise<void>>();
   private closed = false;
   /** `routing.cascades` (undefined when there are none: ordinary calls then check nothing more). */
   private readonly cascades: CascadeSet | undefined;
@@ -224,6 +226,7 @@ export class LLMRouter {
     this.strategyName = this.config.routing.strategy;
     this.checkStrategyName(this.strategyName, 'routing.strategy');
     for (const name of this.builtins) this.checkStrategyOptions(name, this.strategies.get(name)!);
+    for (const name of this.builtins) this.prepareStrategy(name, this.strategies.get(name)!);
     this.cache = new ExactCache({
       config: this.config.cache.exact,
       ...(options.cacheStore ? { store: options.cacheStore } : {}),
@@ -291,6 +294,34 @@ export class LLMRouter {
     }
   }
 
+  /**
+   * Starts the strategy's `prepare` over `routing.options[name]` (its model file...): `ready()` rejects with its
+   * error as `config_invalid` naming `routing.options.<name>.<param>`; calls do not wait for it.
+   */
+  private prepareStrategy(name: string, s: Strategy): void {
+    if (typeof s.prepare !== 'function') return;
+    const all = this.config.routing.options;
+    const o = Object.hasOwn(all, name) ? all[name]! : {};
+    const configError = (e: unknown): LLMError => {
+      const err = toLLMError(e);
+      if (err.code === 'config_invalid') return err;
+      const param = `routing.options.${name}${err.param !== undefined ? `.${err.param}` : ''}`;
+      return new LLMError({ code: 'config_invalid', message: `Invalid router config:\n  ${param}: ${err.message}`, param, cause: e });
+    };
+    let done: Promise<void> | void;
+    try {
+      done = s.prepare(o);
+    } catch (e) {
+      done = Promise.reject(configError(e));
+    }
+    if (!done || typeof (done as Promise<void>).then !== 'function') return;
+    const prepared = Promise.resolve(done).catch((e: unknown) => {
+      throw configError(e);
+    });
+    prepared.catch(() => {}); // reported by `ready()`, never as an unhandled rejection
+    this.preparing.set(name, prepared);
+  }
+
   /** Loads the `LLMRR_PRICES_FILE` table in the background; calls wait for it (see `ready()`). */
   private loadPrices(): void {
     const pricing = loadPriceTableFromEnv(this.engineContext.env, { baseDir: this.options.baseDir }).then((table) => {
@@ -305,10 +336,13 @@ export class LLMRouter {
   /**
    * Resolves once the router is ready to price calls: at once, unless the price file named by
    * `LLMRR_PRICES_FILE` is still loading. Rejects with `config_invalid` when that file is missing or
-   * invalid (calls then reject with the same error). `fromConfig` waits for it.
+   * invalid (calls then reject with the same error), or when a strategy's config names a file it cannot use
+   * (`routing.options.intelligent.model` missing, not a router model, or needing prompt embeddings the router
+   * cannot compute; its calls reject with `config_invalid` too). `fromConfig` waits for it.
    */
   async ready(): Promise<void> {
     if (this.pricing) await this.pricing;
+    for (const [name, prepared] of this.preparing) if (this.strategies.has(name)) await prepared;
   }
 
   /**
@@ -780,6 +814,8 @@ export class LLMRouter {
       typeof strategy === 'function' ? { name, rank: strategy } : strategy && typeof strategy.rank === 'function' ? strategy : undefined;
     if (!s) throw new LLMError({ code: 'invalid_request', message: `Strategy "${name}" must be a function or an object with rank(ctx)`, param: 'strategy' });
     this.checkStrategyOptions(name, s);
+    this.preparing.delete(name);
+    this.prepareStrategy(name, s);
     const old = this.strategies.get(name);
     this.strategies.set(name, s);
     // The replaced strategy stops learning from calls (unless it is still registered under another name).

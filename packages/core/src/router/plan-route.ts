@@ -3,7 +3,7 @@ import { LLMError } from '../errors/llm-error.js';
 import { toLLMError } from '../errors/to-llm-error.js';
 import { estimateRequestTokens } from '../pricing/estimate-tokens.js';
 import type { GenerateRequest } from '../spec/index.js';
-import { exclusion, matchesName, noCandidateError, noDeploymentError, saturatedError, saturation, selectCandidates, unfitReason, type CandidateQuery, type CandidateSelection, type Exclusion } from './candidates.js';
+import { addRefusal, exclusion, matchesName, noCandidateError, noDeploymentError, saturatedError, saturation, selectCandidates, unfitReason, type CandidateQuery, type CandidateSelection, type Exclusion, type Refusal } from './candidates.js';
 import { DEFAULT_EXPECTED_OUTPUT_TOKENS, type RouterDeployment } from './deployment.js';
 import type { AffinityLookup } from './prompt-cache-affinity/prompt-cache-affinity.js';
 import type { AffinityHit } from './prompt-cache-affinity/affinity-store.js';
@@ -189,6 +189,8 @@ function rankPlan(
     const strategyList = input.trusted ? r : checkRanked(r, selection.candidates, input.strategyName);
     if (strategyList.length === 0) {
       const excluded = [...selection.excluded, ...leftOutBy(ctx, selection.candidates, strategyList, input.strategyName)];
+      const asked = requestRefusal(ctx, selection);
+      if (asked) throw noCandidateError(excluded, options.model, asked.refusal, `strategy "${input.strategyName}" left every candidate out for the request's ${asked.refusal.param ?? 'size'}: ${asked.example}`);
       throw noDeploymentError(excluded, options.model, `strategy "${input.strategyName}" ranked no candidate`);
     }
     const preferred = affinity === undefined || !looked ? undefined : preferAffinity(strategyList, affinity.hits);
@@ -230,6 +232,24 @@ function leftOutBy(ctx: StrategyContext, candidates: readonly RouterDeployment[]
     out.push(exclusion(d, typeof said?.reason === 'string' ? said.reason : `left out by strategy "${strategy}"`, 'strategy'));
   }
   return out;
+}
+
+/**
+ * When the strategy left every candidate out for the request's own ask (`leftOut` entries with a `param`) and every
+ * deployment excluded before was too (`selection.refusal`): the refusal (a 400 naming the field) and one reason to
+ * quote (the entries' reasons quote config and request only, so every caller may see it); else undefined.
+ */
+function requestRefusal(ctx: StrategyContext, selection: CandidateSelection): { refusal: Refusal; example: string } | undefined {
+  let refusal: Refusal | null | undefined = selection.excluded.length > 0 ? selection.refusal : undefined;
+  let example: string | undefined;
+  for (const d of selection.candidates) {
+    const said = ctx.leftOut?.find((x) => x?.name === d.name);
+    const param = typeof said?.param === 'string' ? said.param : undefined;
+    refusal = addRefusal(refusal, param !== undefined ? { code: 'invalid_request', param } : undefined);
+    if (refusal === null) return undefined;
+    example ??= `${d.name}: ${String(said!.reason)}`;
+  }
+  return refusal && example !== undefined ? { refusal, example } : undefined;
 }
 
 /** A custom strategy's ranking, kept to the candidates it was given (once each). */

@@ -72,6 +72,34 @@ describe('a strategy that leaves candidates out (intelligent constraints, a filt
     ]);
     await router.close();
   });
+
+  it('every candidate over maxCostUsd for the request size is a 400 naming maxTokens (or the prompt), with cost and cap', async () => {
+    const router = new LLMRouter({ models: twoModels, routing: { strategy: 'intelligent', options: { intelligent: { maxCostUsd: 0.001 } } } });
+    // weak: $0.2/M out; 100 000 output tokens cost $0.02 > $0.001.
+    const e = await rejection(router.route({ messages: [{ role: 'user', content: 'hello' }], maxTokens: 100_000 }));
+    expect({ code: e.code, param: e.param, status: e.statusCode }).toEqual({ code: 'invalid_request', param: 'maxTokens', status: 400 });
+    expect(e.message).toContain('strategy "intelligent" left every candidate out for the request\'s maxTokens: good: intelligent: maxCostUsd 0.001: expected cost');
+    expect(e.message).toMatch(/weak: intelligent: maxCostUsd 0\.001: expected cost 0\.02\d* USD for ~\d+ input \+ 100000 output tokens \(lower maxTokens to fit\)/);
+    // The prompt alone over the cap: the prompt is the field.
+    const long = await rejection(router.route({ messages: [{ role: 'user', content: 'word '.repeat(20_000) }], maxTokens: 1 }));
+    expect({ code: long.code, param: long.param }).toEqual({ code: 'invalid_request', param: 'messages' });
+    // A small request is served.
+    expect((await router.route({ messages: [{ role: 'user', content: 'hello' }], maxTokens: 10 })).selected).toBe('good');
+    await router.close();
+  });
+
+  it('a cost refusal next to a deployment left out for its own state (no price, a filtering strategy) stays no_deployment', async () => {
+    const router = new LLMRouter({ models: [...twoModels, { name: 'unpriced', engine: 'openai-compatible', baseURL: 'http://127.0.0.1:9', model: 'no-such-model' }], routing: { strategy: 'intelligent' } }, { env: {} });
+    const e = await rejection(router.route({ messages: [{ role: 'user', content: 'hello' }], maxTokens: 100_000 }, { strategyOptions: { maxCostUsd: 0.001 } }));
+    expect(e.code).toBe('no_deployment');
+    router.addStrategy('cap-or-drop', (ctx) => {
+      (ctx.leftOut ??= []).push({ name: 'good', reason: 'too big', param: 'maxTokens' }, { name: 'weak', reason: 'not today' });
+      return [];
+    });
+    expect((await rejection(router.route('hello', { strategy: 'cap-or-drop', model: 'good' }))).code).toBe('invalid_request');
+    expect((await rejection(router.route('hello', { strategy: 'cap-or-drop', allowedModels: ['good', 'weak'] }))).code).toBe('no_deployment');
+    await router.close();
+  });
 });
 
 describe('docs/core/router.md examples', () => {

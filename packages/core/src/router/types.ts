@@ -79,9 +79,13 @@ export interface StrategyContext {
    * Where a strategy that leaves candidates out (a constraint: `intelligent`'s `minQuality`, `maxCostUsd`,
    * `maxLatencyMs`) says why: it pushes `{ name, reason }` per candidate it drops (creating the array). `explain`
    * lists them in `excluded`, and the error when no candidate is ranked names them; a candidate left out without
-   * a reason here is listed as left out by the strategy.
+   * a reason here is listed as left out by the strategy. `param` (core's name of a request field, e.g. `maxTokens`,
+   * `messages`) says the request's own ask left the candidate out (its size puts its expected cost over `maxCostUsd`),
+   * so a smaller request would be served: when that holds for every candidate (and every deployment excluded
+   * before), the call is a 400 naming the field, not `no_deployment` (a 503 clients retry). Such a reason is shown
+   * to every caller: it quotes only the config and the request.
    */
-  leftOut?: Array<{ name: string; reason: string }>;
+  leftOut?: Array<{ name: string; reason: string; param?: string }>;
 }
 
 export interface RankedCandidate {
@@ -111,6 +115,13 @@ export interface Strategy {
    * `config_invalid` naming `routing.options.<name>.<param>`.
    */
   checkOptions?(options: Record<string, unknown>): void;
+  /**
+   * Loads what the strategy's config options name (`routing.options[name]`, `{}` when absent: a file such as
+   * `intelligent`'s router model) when the router is built or the strategy added, in the background: `ready()` (and
+   * `fromConfig`) rejects with its error, as `config_invalid` naming `routing.options.<name>.<param>` (an error that
+   * is `config_invalid` already is kept). Calls do not wait for it: the strategy shares the load with them.
+   */
+  prepare?(options: Record<string, unknown>): Promise<void> | void;
   /**
    * Called when the router forgets a tenant (`LLMRouter.forgetTenant`, for a deleted tenant): drop what was learned
    * about it (its own deployments' models, its feedback, its calls' pending decisions). Not called by `removeTenant`.

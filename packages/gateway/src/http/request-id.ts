@@ -27,3 +27,28 @@ export function defaultRequestId(): string {
   // Skip the UUID's fixed version digit (index 14 with dashes) and its variant digit (index 19): 8 + 4 + 3 + 3 + 2.
   return `req_${Date.now().toString(16).padStart(12, '0')}${random.slice(0, 8)}${random.slice(9, 13)}${random.slice(15, 18)}${random.slice(20, 23)}${random.slice(24, 26)}`;
 }
+
+/**
+ * The request ids an answer id can stand for, the id itself first: `POST /v1/feedback` takes the `x-request-id` or
+ * the id an SDK hands back - a chat completion's `chatcmpl-<request id>` (openai/chat-response.ts), a completion's
+ * `cmpl-<request id>`, an Anthropic message's `msg_<request id>` (anthropic/message-response.ts), a Responses API
+ * response's `resp_<hex>` or its message's `msg_<hex>` (the request id without `req_`, responses/response-object.ts).
+ */
+export function requestIdsOfAnswerId(id: string): string[] {
+  const out = [id];
+  const add = (rest: string, bare: boolean) => {
+    if (rest === '') return;
+    // `resp_<hex>` / `msg_<hex>` drop the default id's `req_`: put it back first (a `generateId` id keeps its own).
+    if (bare && !rest.startsWith('req_')) out.push(`req_${rest}`);
+    out.push(rest);
+  };
+  if (id.startsWith('chatcmpl-')) add(id.slice(9), false);
+  else if (id.startsWith('cmpl-')) add(id.slice(5), false);
+  else if (id.startsWith('msg_')) add(id.slice(4), true);
+  else if (id.startsWith('resp_')) add(id.slice(5), true);
+  return out;
+}
+
+/** What `POST /v1/feedback`'s 404 says `request_id` takes. */
+export const FEEDBACK_ID_HINT =
+  "request_id takes the answer's x-request-id header or the id the SDK returns: a chat completion's chatcmpl-..., a completion's cmpl-..., an Anthropic message's msg_..., a Responses API response's resp_...";

@@ -75,7 +75,7 @@ describe('a tenant id deleted and created again', () => {
     // decision waiting for it was the old customer's (its learning is gone with it).
     const feedback = await post(h.gateway, '/v1/feedback', { request_id: oldRequest, score: 0 }, { authorization: `Bearer ${newKey}` });
     expect(feedback.status).toBe(200);
-    expect(await feedback.json()).toEqual({ accepted: false });
+    expect(await feedback.json()).toMatchObject({ accepted: false, reason: 'not_pending' });
   });
 
   it('an existing tenant\'s id is still a plain conflict, whatever its usage', async () => {

@@ -158,7 +158,28 @@ describe('POST /v1/feedback', () => {
     expect(await ok.json()).toEqual({ accepted: true });
     const unknown = await post(h.gateway, '/v1/feedback', { request_id: 'req_other', score: 0 });
     expect(unknown.status).toBe(200);
-    expect(await unknown.json()).toEqual({ accepted: false });
+    expect(await unknown.json()).toMatchObject({ accepted: false, reason: 'not_pending' });
     expect((await h.gateway.fetch(new Request('http://gateway.test/v1/feedback'))).status).toBe(405);
+  });
+
+  it("without stores: the chat completion's id (chatcmpl-<request id>) scores the call as its x-request-id does", async () => {
+    h = await createHarness({ models: [mockModel('a'), mockModel('b')], routing: { strategy: 'adaptive' } });
+    const spy = vi.spyOn(h.router, 'feedback');
+    const chat = await post(h.gateway, '/v1/chat/completions', hello);
+    const { id } = (await chat.json()) as { id: string };
+    expect(id).toBe(`chatcmpl-${chat.headers.get('x-request-id')}`);
+    expect(await (await post(h.gateway, '/v1/feedback', { request_id: id, score: 0 })).json()).toEqual({ accepted: true });
+    expect(spy).toHaveBeenLastCalledWith(chat.headers.get('x-request-id'), 0);
+  });
+
+  it('a call routed by intelligent (an offline-trained model: no online learning) is known but its score not taken', async () => {
+    const { h, acme } = await tenants();
+    h.router.setStrategy('intelligent');
+    const chat = await post(h.gateway, '/v1/chat/completions', hello, acme);
+    expect(chat.status).toBe(200);
+    await expect.poll(async () => (await h.stores!.ledger.get(chat.headers.get('x-request-id')!))?.tenantId, { timeout: 5000 }).toBe('acme');
+    const res = await post(h.gateway, '/v1/feedback', { request_id: chat.headers.get('x-request-id'), score: 0 }, acme);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ accepted: false, reason: 'not_pending' });
   });
 });

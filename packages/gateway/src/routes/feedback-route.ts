@@ -5,14 +5,16 @@ import { demoHeaders } from '../auth/demo-headers.js';
 import { clientIp, type AppEnv, type GatewayDeps } from '../calls/context.js';
 import { jsonResponse } from '../calls/model-call.js';
 import { errorResponse, needsServerLog } from '../http/error-body.js';
+import { FEEDBACK_ID_HINT, requestIdsOfAnswerId } from '../http/request-id.js';
 import { incomingFromRequest } from '../http/incoming.js';
 import { readJsonBody } from '../http/read-json-body.js';
 import { validateBody } from '../http/validate.js';
-import { FeedbackRequestSchema, type FeedbackResponse } from '../schemas/feedback.js';
+import { FEEDBACK_NOT_PENDING, FeedbackRequestSchema, type FeedbackResponse } from '../schemas/feedback.js';
 
 /**
  * `POST /v1/feedback` `{ request_id, score }`: explicit feedback on an answer, passed to the router's
- * `feedback` (learning strategies update from it). With stores, only for a request the usage ledger
+ * `feedback` (learning strategies update from it). `request_id` is the answer's `x-request-id` or the id the SDK
+ * returns (`chatcmpl-...`, `cmpl-...`, `msg_...`, `resp_...`: `requestIdsOfAnswerId`). With stores, only for a request the usage ledger
  * records for the caller's own tenant: another tenant's request id (or an unknown one) is a 404, so
  * ids of other tenants are neither scored nor revealed.
  */
@@ -33,13 +35,26 @@ export function registerFeedbackRoute(app: Hono<AppEnv>, deps: GatewayDeps): voi
       const body = validateBody(FeedbackRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), { maxBytes: deps.maxBodyBytes }));
       const feedback = deps.router.feedback?.bind(deps.router);
       if (!feedback) throw new LLMError({ code: 'unsupported', message: "This gateway's router does not take feedback", param: 'request_id' });
+      const ids = requestIdsOfAnswerId(body.request_id);
+      let accepted = false;
       if (deps.stores) {
-        const entry = await deps.stores.ledger.get(body.request_id);
-        if (!entry || entry.tenantId !== principal.tenantId) {
-          throw new LLMError({ code: 'not_found', message: `No request "${body.request_id}" of this tenant`, param: 'request_id' });
+        let found: string | undefined;
+        for (const id of ids) {
+          const entry = await deps.stores.ledger.get(id);
+          if (entry && entry.tenantId === principal.tenantId) {
+            found = id;
+            break;
+          }
         }
+        if (found === undefined) {
+          throw new LLMError({ code: 'not_found', message: `No request "${body.request_id}" of this tenant (${FEEDBACK_ID_HINT})`, param: 'request_id' });
+        }
+        accepted = feedback(found, body.score);
+      } else {
+        // No ledger to look the id up in: the first id the router knows takes the score.
+        for (const id of ids) if ((accepted = feedback(id, body.score))) break;
       }
-      const out: FeedbackResponse = { accepted: feedback(body.request_id, body.score) };
+      const out: FeedbackResponse = accepted ? { accepted } : FEEDBACK_NOT_PENDING;
       return jsonResponse(out, requestId, shown);
     } catch (e) {
       const err = toLLMError(e);

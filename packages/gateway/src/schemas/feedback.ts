@@ -7,7 +7,19 @@ export const FeedbackRequestSchema = z.strictObject({
 });
 export type FeedbackRequest = z.infer<typeof FeedbackRequestSchema>;
 
-/** What `POST /v1/feedback` answers: whether a learning strategy that routed the request took the score. */
-export interface FeedbackResponse {
-  accepted: boolean;
-}
+/**
+ * What `POST /v1/feedback` answers: whether a learning strategy that routed the request took the score; when none
+ * did, why (`reason`, `message`).
+ */
+export type FeedbackResponse = { accepted: true } | { accepted: false; reason: 'not_pending'; message: string };
+
+/**
+ * The answer when no strategy took the score: no decision of the request waits for feedback in this process. The
+ * gateway cannot tell the causes apart (the ledger is shared, learning state is not), so the message lists them.
+ */
+export const FEEDBACK_NOT_PENDING: FeedbackResponse = {
+  accepted: false,
+  reason: 'not_pending',
+  message:
+    'No routing decision of this request is waiting for feedback in this gateway process: it was routed by a strategy that does not learn from feedback (only adaptive does) or served from the cache, it was rated already, it was forgotten (adaptive keeps maxPending decisions, and a restart forgets them all), or another gateway process routed it (adaptive learns per process: send feedback to the process that served the call)',
+};

@@ -68,6 +68,18 @@ routing:
     expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: '' });
   });
 
+  it("checks intelligent's router model file (routing.options.intelligent.model): missing or not a router model", async () => {
+    const missing = t.write('model-missing.yaml', `models:\n  - { name: a, engine: mock }\nrouting:\n  strategy: intelligent\n  options: { intelligent: { model: ${t.dir}/no-such-router.json } }\n`);
+    const r = await runCli(['config', 'validate', missing], { cwd: t.dir });
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(r.stderr).toContain(`routing.options.intelligent.model: Router model file not found: ${t.dir}/no-such-router.json`);
+    t.write('not-a-router.json', '{"format":"other"}');
+    const other = t.write('model-other.yaml', `models:\n  - { name: a, engine: mock }\nrouting:\n  options: { intelligent: { model: ${t.dir}/not-a-router.json } }\n`);
+    const o = await runCli(['config', 'validate', other], { cwd: t.dir });
+    expect(o.code).toBe(2);
+    expect(o.stderr).toContain('routing.options.intelligent.model: Not a router model');
+  });
+
   it('names a YAML syntax error by line and a missing file by path', async () => {
     const broken = t.write('broken.yaml', 'models:\n  - name: a\n   engine: mock\n');
     const r = await runCli(['config', 'validate', broken], { cwd: t.dir });

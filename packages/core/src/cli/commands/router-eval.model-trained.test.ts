@@ -69,10 +69,10 @@ describe.skipIf(!shared)(`router eval --model: the training prompts under anothe
     expect(t.code).toBe(0);
     // The folder itself is refused (every prompt trained on).
     const folder = await router(['eval', '--data', GSM8K, '--model', 'gsm8k-model.json', '--json']);
-    expect(folder.code).toBe(1);
+    expect(folder.code).toBe(2);
     // Its one CSV holds exactly the training prompts (same texts, same task "gsm8k"): it must be refused too.
     const csv = await router(['eval', '--data', join(GSM8K, 'gsm8k_responses.csv'), '--model', 'gsm8k-model.json', '--json']);
     const report = csv.code === 0 ? (JSON.parse(csv.stdout) as EvaluationReport) : undefined;
-    expect({ code: csv.code, protocol: report?.protocol, n_test: report?.n_test }).toEqual({ code: 1, protocol: undefined, n_test: undefined });
+    expect({ code: csv.code, protocol: report?.protocol, n_test: report?.n_test }).toEqual({ code: 2, protocol: undefined, n_test: undefined });
   }, 120_000);
 });

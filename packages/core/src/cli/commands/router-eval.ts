@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadDataset } from '../../learning/datasets/load-dataset.js';
+import { LLMError } from '../../errors/llm-error.js';
+import { choiceOfModels, loadDataset } from '../../learning/datasets/load-dataset.js';
 import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
 import { evaluateDataset, evaluateModel, filterTasks } from '../../learning/evaluation/evaluate-dataset.js';
 import type { EvaluationReport } from '../../learning/evaluation/evaluation-report.js';
@@ -12,6 +13,7 @@ import { loadRouterModel } from '../../learning/training/router-model.js';
 import type { CliCommand } from '../cli-command.js';
 import { EXIT, type CliContext, type ExitCode } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
+import { oneLine } from '../format.js';
 import { readFlagInput } from '../flag-input.js';
 import { GLOBAL_FLAGS, intFlag, parseFlags } from '../parse-flags.js';
 import { AUGMENT_FLAGS, AUGMENT_HELP, augmentOptionsFor } from './router-augment.js';
@@ -127,7 +129,7 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   if (values.hybrid && !values.cascade) throw new CliUsageError('--hybrid is a cascade evaluation: use it with --cascade', '--hybrid');
   if (values.cascade) cascadeDataFile(resolveDataPath(values.data, ctx.env, ctx.cwd));
   const dataPath = resolveDataPath(values.data, ctx.env, ctx.cwd);
-  const dataset = await readFlagInput('--data', () => loadDataset(dataPath));
+  const dataset = await readFlagInput('--data', async () => choiceOfModels(await loadDataset(dataPath)));
   if (kinds?.some((k) => k === 'gain' || k === 'gain-mlp') && !dataset.pair) throw new CliUsageError(`--predictors gain/gain-mlp needs two-model data (a weak and a strong model); ${dataset.name} has ${dataset.models.length} models`, '--predictors');
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, tasks).map((e) => e.prompt), ctx, log) : undefined;
@@ -165,11 +167,17 @@ export async function routerEval(args: readonly string[], ctx: CliContext): Prom
   if (values.model) {
     const modelFile = resolve(ctx.cwd, values.model);
     const model = await readFlagInput('--model', () => loadRouterModel(modelFile));
-    report = evaluateModel(dataset, model, {
-      ...(tasks ? { tasks } : {}),
-      ...(values['holdout-task'] ? { holdoutTask: values['holdout-task'] } : {}),
-      ...(embedding ? { embedding } : {}),
-    });
+    try {
+      report = evaluateModel(dataset, model, {
+        ...(tasks ? { tasks } : {}),
+        ...(values['holdout-task'] ? { holdoutTask: values['holdout-task'] } : {}),
+        ...(embedding ? { embedding } : {}),
+      });
+    } catch (e) {
+      // A model that does not fit the data (it lacks one of the data's models, it trained on every prompt) is a usage error naming --model.
+      if (LLMError.isInstance(e) && e.code === 'invalid_request' && e.param === 'model') throw new CliUsageError(`--model: ${oneLine(e.message)}`, '--model');
+      throw e;
+    }
   } else {
     report = evaluateDataset(dataset, {
       log,

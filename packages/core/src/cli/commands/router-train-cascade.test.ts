@@ -46,7 +46,7 @@ describe('llmrr router train --cascade', () => {
     expect(missing.stderr).toMatch(/--data: Routing data .*no-strong.jsonl: line 1 strong_correct: missing strong_correct/);
     const bad = await router(['train', '--cascade', '--data', 'bad-outcome.csv', '--out', 'x.json']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/bad-outcome.csv: row 2 weak_correct: expected a quality in \[0,1\] or True\/False, got "yes"/);
+    expect(bad.stderr).toMatch(/bad-outcome.csv: line 2 weak_correct: expected a quality in \[0,1\] or True\/False, got "yes"/);
     const flag = await router(['train', '--cascade', '--data', 'log.jsonl', '--out', 'x.json', '--predictor', 'mlp']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/--cascade takes --data, --out, --seed and --json only, not --predictor/);
@@ -66,5 +66,17 @@ describe('llmrr router train --cascade: blank outcomes', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/line 1 weak_correct/);
     expect(() => readFileSync(join(dir, 'blank.json'))).toThrow();
+  });
+});
+
+describe('llmrr router train --cascade: where a bad row is', () => {
+  it('a CRLF CSV log with multi-line answers names the line the bad record ends on; a JSONL outcome [1] is refused', async () => {
+    // Lines: 1 header; 2-3 first record; 4-5 second (weak_correct "maybe").
+    writeFileSync(join(dir, 'crlf.csv'), 'prompt,weak_answer,weak_correct,strong_correct\r\nq1,"step one\r\nanswer 4",True,True\r\nq2,"step one\r\nanswer 5",maybe,False\r\n');
+    const csv = await router(['train', '--cascade', '--data', 'crlf.csv', '--out', 'crlf.json']);
+    expect({ code: csv.code, stderr: csv.stderr }).toEqual({ code: 2, stderr: expect.stringMatching(/crlf\.csv: line 5 weak_correct: expected a quality in \[0,1\] or True\/False, got "maybe"/) });
+    writeFileSync(join(dir, 'array.jsonl'), `\n${JSON.stringify({ prompt: 'q', weak_answer: 'a', weak_correct: [1], strong_correct: 1 })}\n`);
+    const jsonl = await router(['train', '--cascade', '--data', 'array.jsonl', '--out', 'array.json']);
+    expect({ code: jsonl.code, stderr: jsonl.stderr }).toEqual({ code: 2, stderr: expect.stringMatching(/array\.jsonl: line 2 weak_correct: expected a quality in \[0,1\] or true\/false, got \[1\]/) });
   });
 });

@@ -69,6 +69,26 @@ describe('llmrr router train', () => {
       expect({ args, code: r.code, line: r.stderr }).toEqual({ args, code: 2, line: expect.stringMatching(new RegExp(`^llmrr router: ${flag}: .*\\(see llmrr router --help\\)\\n$`)) });
     }
   });
+
+  it('data with outcomes of one model is refused naming --data (nothing to route between), and no model is written', async () => {
+    writeFileSync(join(dir, 'one.jsonl'), Array.from({ length: 60 }, (_, i) => JSON.stringify({ prompt_id: `p${i}`, prompt: `q ${i}`, model: 'big', quality: 1 })).join('\n'));
+    const train = await router(['train', '--data', 'one.jsonl', '--out', 'one.json', '--hash-dim', '256']);
+    const evaluated = await router(['eval', '--data', 'one.jsonl', '--out', 'one-report.json']);
+    const line = /^llmrr router: --data: Routing data one\.jsonl: has outcomes of only model "big": routing data needs outcomes of at least 2 models on the same prompts \(see llmrr router --help\)\n$/;
+    expect({ code: train.code, stderr: train.stderr, written: existsSync(join(dir, 'one.json')) }).toEqual({ code: 2, stderr: expect.stringMatching(line), written: false });
+    expect({ code: evaluated.code, stderr: evaluated.stderr, written: existsSync(join(dir, 'one-report.json')) }).toEqual({ code: 2, stderr: expect.stringMatching(line), written: false });
+  });
+
+  it('eval --model on data with a model the router model lacks is a usage error naming --model and the model', async () => {
+    const t = await router(['train', '--data', 'pair.jsonl', '--out', 'pair-model.json', '--hash-dim', '256', '--predictor', 'logistic']);
+    expect(t.code).toBe(0);
+    const r = await router(['eval', '--data', 'outcomes.csv', '--model', 'pair-model.json', '--json']);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: expect.stringMatching(/^llmrr router: --model: The router model has no outputs for the data's models "cheap", "mathy", "poet" \(it was trained on "[^"]+", "[^"]+"\): evaluate it on data of its own models, or train one on this data \(see llmrr router --help\)\n$/),
+    });
+  });
 });
 
 describe('llmrr router eval', () => {

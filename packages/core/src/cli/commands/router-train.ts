@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { loadDataset } from '../../learning/datasets/load-dataset.js';
+import { choiceOfModels, loadDataset } from '../../learning/datasets/load-dataset.js';
 import { resolveDataPath } from '../../learning/datasets/shared-data-dir.js';
 import { MAX_BAG } from '../../learning/predictors/bagged-predictor.js';
 import type { PredictorKind } from '../../learning/predictors/types.js';
@@ -107,7 +107,7 @@ export async function routerTrain(args: readonly string[], ctx: CliContext): Pro
   const bag = intFlag(values.bag, '--bag', 1, MAX_BAG);
   const featureGroups = parseFeatureGroups(values.features);
   const dataPath = resolveDataPath(values.data, ctx.env, ctx.cwd);
-  const dataset = await readFlagInput('--data', () => loadDataset(dataPath));
+  const dataset = await readFlagInput('--data', async () => choiceOfModels(await loadDataset(dataPath)));
   const log = (line: string) => ctx.stderr.write(`${line}\n`);
   const embedding = values.embeddings ? await embeddingLookupFor(filterTasks(dataset.examples, parseTasks(values.tasks)).map((e) => e.prompt), ctx, log) : undefined;
   const augment = await augmentOptionsFor(values, dataset.examples.map((e) => e.prompt), ctx, log, seed, embedding ? (prompts) => embeddingLookupFor(prompts, ctx, log) : undefined);

@@ -72,7 +72,7 @@ describe('loadDataset formats', () => {
     const e = await loadDataset(bad).catch((x: unknown) => x);
     expect(LLMError.isInstance(e)).toBe(true);
     expect((e as LLMError).code).toBe('invalid_request');
-    expect((e as LLMError).message).toMatch(/line 2 quality: expected a number in \[0,1\], got "1.5"/);
+    expect((e as LLMError).message).toMatch(/line 2 quality: expected a number in \[0,1\] or true\/false, got "1.5"/);
     const missing = write('missing.csv', 'prompt_id,prompt,quality\n1,p,1\n');
     await expect(loadDataset(missing)).rejects.toThrow(/line 2 model: missing/);
     const split = write('split.jsonl', '{"prompt_id":"a","prompt":"p","model":"m","quality":1,"split":"dev"}\n');

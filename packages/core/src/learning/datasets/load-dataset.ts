@@ -55,3 +55,15 @@ async function firstLine(file: string): Promise<string> {
   const nl = text.indexOf('\n');
   return nl < 0 ? text : text.slice(0, nl);
 }
+
+/**
+ * `dataset` when it can teach routing: outcomes of at least two models (a router chooses between models; with one
+ * there is nothing to learn, and its evaluation would score a perfect router). Else an `invalid_request` naming it.
+ */
+export function choiceOfModels(dataset: RoutingDataset): RoutingDataset {
+  if (dataset.models.length < 2) {
+    const which = dataset.models.length === 1 ? `only model ${JSON.stringify(dataset.models[0])}` : 'no model';
+    throw datasetError(dataset.name, `has outcomes of ${which}: routing data needs outcomes of at least 2 models on the same prompts`);
+  }
+  return dataset;
+}

@@ -63,3 +63,78 @@ describe('generic long format', () => {
     expect(d instanceof Error ? d.message.replace(dir, '<dir>') : `loaded ${d.examples.length}`).toBe('loaded 1');
   });
 });
+
+const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+/** Values of the wrong type are refused naming the line and field, never read as other data. */
+describe('generic long format: value types', () => {
+  it('a prompt given as an object (e.g. {"text": ...} or a chat message) is refused, not trained on as "[object Object]"', async () => {
+    const rows = [];
+    for (let i = 0; i < 4; i++) {
+      for (const [model, quality] of [['small', i % 2], ['big', 1]] as const) rows.push({ prompt_id: `p${i}`, prompt: { text: `question number ${i}` }, model, quality });
+    }
+    const d = await load(write('object-prompt.jsonl', jsonl(rows)));
+    expect(d instanceof Error ? d.message : 'loaded').toMatch(/line 1 prompt: expected a string, got \{"text":"question number 0"\}/);
+  });
+
+  it('a quality given as an array ([] or [1]) is refused, not read as 0 or 1', async () => {
+    const f = write('array-quality.jsonl', jsonl([
+      { prompt_id: 'a', prompt: '2+2?', model: 'm', quality: [] },
+      { prompt_id: 'a', prompt: '2+2?', model: 'n', quality: [1] },
+    ]));
+    const d = await load(f);
+    expect(d instanceof Error ? d.message : 'loaded').toMatch(/line 1 quality: expected a number in \[0,1\] or true\/false, got \[\]/);
+  });
+
+  it('a model, cost_usd or task of another type is refused naming its field; a numeric prompt_id is taken as text', async () => {
+    const row = { prompt_id: 7, prompt: '2+2?', model: 'm', quality: 1 };
+    const errorOf = async (name: string, extra: object) => {
+      const d = await load(write(name, jsonl([{ ...row, model: 'n' }, { ...row, ...extra }])));
+      return d instanceof Error ? d.message.replace(/^.*: line/, 'line') : 'loaded';
+    };
+    expect(await errorOf('model.jsonl', { model: ['m'] })).toMatch(/^line 2 model: expected a string, got \["m"\]/);
+    expect(await errorOf('cost.jsonl', { cost_usd: true })).toMatch(/^line 2 cost_usd: expected a cost in USD >= 0, got true/);
+    expect(await errorOf('task.jsonl', { task: 3 })).toMatch(/^line 2 task: expected a string, got 3/);
+    const d = await load(write('numeric-id.jsonl', jsonl([{ ...row, model: 'n' }, row])));
+    expect(d instanceof Error ? d.message : d.examples.map((e) => e.id)).toEqual(['7']);
+  });
+
+  it('a CSV header naming a column twice (two "quality" columns) is refused, not read from the last one', async () => {
+    const f = write('two-quality-columns.csv', 'prompt_id,prompt,model,quality,quality\np1,a,m,1,0\np1,a,n,0,1\n');
+    const d = await load(f);
+    expect(d instanceof Error ? d.message : 'loaded').toMatch(/line 1: the header names column "quality" twice/);
+  });
+
+  it('quality True/False (as pandas writes booleans to CSV, any case) and JSON true/false read as 1 and 0', async () => {
+    const csv = await load(write('bool.csv', 'prompt_id,prompt,model,quality\np1,a,m,True\np1,a,n,False\np2,b,m,true\np2,b,n,FALSE\n'));
+    const json = await load(write('bool.jsonl', jsonl([
+      { prompt_id: 'p1', prompt: 'a', model: 'm', quality: true },
+      { prompt_id: 'p1', prompt: 'a', model: 'n', quality: false },
+    ])));
+    expect(csv instanceof Error ? csv.message : csv.examples.map((e) => e.quality)).toEqual([[1, 0], [1, 0]]);
+    expect(json instanceof Error ? json.message : json.examples.map((e) => e.quality)).toEqual([[1, 0]]);
+    // Other words are still refused.
+    const yes = await load(write('yes.csv', 'prompt_id,prompt,model,quality\np1,a,m,yes\np1,a,n,0\n'));
+    expect(yes instanceof Error ? yes.message : 'loaded').toMatch(/line 2 quality: expected a number in \[0,1\] or true\/false, got "yes"/);
+  });
+});
+
+describe('generic long format: lines of multi-line CSV records', () => {
+  it('CSV written with CRLF (Excel on Windows) whose prompts span lines: the error names the line the bad record ends on', async () => {
+    // Lines: 1 header; 2-3 first record; 4-5 second; 6-7 third (quality 2, out of range). The file has 7 lines.
+    const f = write('crlf-multiline.csv', 'prompt_id,prompt,model,quality\r\np1,"line one\r\nline two, with comma",a,1\r\np1,"line one\r\nline two, with comma",b,0\r\np2,"x\r\ny",a,2\r\n');
+    const d = await load(f);
+    expect(d instanceof Error ? d.message : 'loaded').toMatch(/line 7 quality/);
+  });
+
+  it('LF, CRLF and lone-CR files with blank lines, a BOM and non-ASCII prompts name the same line', async () => {
+    const lines = ['prompt_id,prompt,model,quality', 'p1,"caf\u00e9', 'cr\u00e8me",a,1', '', 'p1,"caf\u00e9', 'cr\u00e8me",b,0', 'p2,"x', 'y",a,2'];
+    const messages = [];
+    for (const [name, eol] of [['lf', '\n'], ['crlf', '\r\n'], ['cr', '\r']] as const) {
+      // The prompt's own line break is the file's, as an editor saving it writes it.
+      const d = await load(write(`lines-${name}.csv`, `\ufeff${lines.join(eol)}${eol}`));
+      messages.push(d instanceof Error ? d.message.replace(/^.*: line/, 'line') : 'loaded');
+    }
+    expect(messages).toEqual(Array(3).fill('line 8 quality: expected a number in [0,1] or true/false, got "2"'));
+  });
+});

@@ -21,7 +21,7 @@ export const LONG_FORMAT_COLUMNS = ['prompt_id', 'prompt', 'model', 'quality'] a
 
 /**
  * The documented generic long format, CSV (header row) or JSONL (one object per line): required
- * `prompt_id, prompt, model, quality` (in [0,1]); optional `cost_usd` (>= 0), `split` (`train`/`test`)
+ * `prompt_id, prompt, model, quality` (in [0,1], or true/false: JSON booleans, `True`/`False` in any case); optional `cost_usd` (>= 0), `split` (`train`/`test`)
  * and `task`. Rows are grouped by `prompt_id`; a model without a row for a prompt has no outcome there
  * (a missing outcome is a missing row: an empty, blank or `null` quality is an error, as are two rows for
  * one prompt and model, one `prompt_id` with two different prompts or two different splits, and a model
@@ -129,13 +129,19 @@ function validateRow(r: Record<string, unknown>, place: string, file: string): L
   for (const c of LONG_FORMAT_COLUMNS) {
     if (isBlank(r[c])) throw datasetError(file, `missing (required: ${LONG_FORMAT_COLUMNS.join(', ')})`, where(c));
   }
-  const quality = Number(r['quality']);
-  if (!Number.isFinite(quality) || quality < 0 || quality > 1) throw datasetError(file, `expected a number in [0,1], got ${JSON.stringify(r['quality'])}`, where('quality'));
-  const row: LongFormatRow = { prompt_id: String(r['prompt_id']), prompt: String(r['prompt']), model: String(r['model']), quality };
+  const quality = outcome(r['quality']);
+  if (!(quality >= 0 && quality <= 1)) throw datasetError(file, `expected a number in [0,1] or true/false, got ${shown(r['quality'])}`, where('quality'));
+  // JSONL values of another type (an object, an array, a boolean) are refused, not read as "[object Object]" or 0.
+  const id = r['prompt_id'];
+  if (typeof id !== 'string' && !(typeof id === 'number' && Number.isFinite(id))) throw datasetError(file, `expected a string or a number, got ${shown(id)}`, where('prompt_id'));
+  for (const f of ['prompt', 'model'] as const) {
+    if (typeof r[f] !== 'string') throw datasetError(file, `expected a string, got ${shown(r[f])}`, where(f));
+  }
+  const row: LongFormatRow = { prompt_id: String(id), prompt: r['prompt'] as string, model: r['model'] as string, quality };
   const cost = r['cost_usd'];
   if (!isBlank(cost)) {
-    const c = Number(cost);
-    if (!Number.isFinite(c) || c < 0) throw datasetError(file, `expected a cost in USD >= 0, got ${JSON.stringify(cost)}`, where('cost_usd'));
+    const c = typeof cost === 'number' || typeof cost === 'string' ? Number(cost) : NaN;
+    if (!Number.isFinite(c) || c < 0) throw datasetError(file, `expected a cost in USD >= 0, got ${shown(cost)}`, where('cost_usd'));
     row.cost_usd = c;
   }
   const split = r['split'];
@@ -143,6 +149,27 @@ function validateRow(r: Record<string, unknown>, place: string, file: string): L
     if (split !== 'train' && split !== 'test') throw datasetError(file, `expected "train" or "test", got ${JSON.stringify(split)}`, where('split'));
     row.split = split;
   }
-  if (typeof r['task'] === 'string' && r['task'] !== '') row.task = r['task'];
+  const task = r['task'];
+  if (!isBlank(task)) {
+    if (typeof task !== 'string') throw datasetError(file, `expected a string, got ${shown(task)}`, where('task'));
+    row.task = task;
+  }
   return row;
+}
+
+/** A quality value: a number, a JSON boolean, or text (a CSV cell) of a number or True/False (any case, as pandas writes). */
+function outcome(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v !== 'string') return NaN;
+  const t = v.trim();
+  if (/^true$/i.test(t)) return 1;
+  if (/^false$/i.test(t)) return 0;
+  return Number(t);
+}
+
+/** A value for an error message: its JSON, cut short. */
+function shown(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -7,8 +7,9 @@ import { setRecordLine } from './record-line.js';
  * Reads a CSV file with a header row into records keyed by column name. csv-parse handles quoted
  * fields with newlines, doubled quotes and a BOM (prompts contain all three). A row with fewer fields
  * than the header leaves the last columns out; one with more is an error naming its line (an unquoted
- * comma in a prompt would otherwise cut the prompt short without a word). Each record remembers the file
- * line it ends on (`recordPlace`), for errors found after parsing.
+ * comma in a prompt would otherwise cut the prompt short without a word), and so is a header naming a
+ * column twice (which one holds the data?). Each record remembers the file line it ends on (`recordPlace`; a
+ * CRLF, LF or lone CR is one line break, inside quoted fields too), for errors found after parsing.
  */
 export async function readCsv(file: string): Promise<{ columns: string[]; rows: Record<string, string>[] }> {
   const text = await readFile(file, 'utf8');
@@ -18,26 +19,47 @@ export async function readCsv(file: string): Promise<{ columns: string[]; rows: 
 export function parseCsv(text: string, file = '<csv>'): { columns: string[]; rows: Record<string, string>[] } {
   let columns: string[] = [];
   let rows: Record<string, string>[];
+  let twice: string | undefined;
   try {
     const records = parse(text, {
       bom: true,
       columns: (header: string[]) => {
         // An unnamed first column (a pandas index) is named "" in the header.
         columns = header.map((h, i) => (h === '' ? `_col${i}` : h));
+        twice = columns.find((c, i) => columns.indexOf(c) !== i);
         return columns;
       },
       relax_column_count_less: true,
       skip_empty_lines: true,
       info: true,
-    }) as Array<{ record: Record<string, string>; info: { lines: number } }>;
+    }) as Array<{ record: Record<string, string>; info: { bytes: number } }>;
+    // csv-parse's own line count takes a CRLF inside a quoted field for two lines: count from the byte offset.
+    const lineAt = lineCounter(Buffer.from(text, 'utf8'));
     rows = records.map(({ record, info }) => {
-      setRecordLine(record, info.lines);
+      setRecordLine(record, lineAt(info.bytes));
       return record;
     });
   } catch (e) {
     throw datasetError(file, `not valid CSV (${e instanceof Error ? e.message : String(e)})`);
   }
+  if (twice !== undefined) throw datasetError(file, `the header names column ${JSON.stringify(twice)} twice (one column per name)`, 'line 1');
   return { columns, rows };
+}
+
+/**
+ * The line a record ends on, from the byte offset just past it (its record delimiter included, when it has one):
+ * 1 + the line breaks (CRLF, LF, lone CR) ending before its last byte. Offsets must come in increasing order.
+ */
+function lineCounter(buf: Buffer): (end: number) => number {
+  let pos = 0;
+  let breaks = 0;
+  return (end) => {
+    for (; pos < end - 1; pos++) {
+      const c = buf[pos];
+      if (c === 0x0a || (c === 0x0d && buf[pos + 1] !== 0x0a)) breaks++;
+    }
+    return breaks + 1;
+  };
 }
 
 /** `True`/`False`/`1`/`0`/`1.0`/a number in [0,1] -> number; empty -> NaN; anything else throws. */

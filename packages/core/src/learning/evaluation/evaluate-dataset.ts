@@ -205,7 +205,13 @@ export function evaluateModel(dataset: RoutingDataset, model: RouterModel, optio
   // Map the data's models onto the artifact's outputs.
   const idx = dataset.models.map((m) => model.indexOf(m));
   const missing = dataset.models.filter((_, i) => idx[i] === undefined);
-  if (missing.length) throw new Error(`The router model does not know the data's models: ${missing.join(', ')}`);
+  if (missing.length) {
+    throw new LLMError({
+      code: 'invalid_request',
+      message: `The router model has no outputs for the data's model${missing.length > 1 ? 's' : ''} ${missing.map((m) => JSON.stringify(m)).join(', ')} (it was trained on ${model.models.map((m) => JSON.stringify(m)).join(', ')}): evaluate it on data of its own models, or train one on this data`,
+      param: 'model',
+    });
+  }
   const kind = model.predictor.kind;
   const rows = examples.map((e) => {
     const p = model.predict(e.prompt, options.embedding?.lookup(e.prompt));

@@ -140,3 +140,45 @@ describe("adaptive: a tenant's explicit feedback on shared deployments", () => {
     expect(() => new AdaptiveStrategy({ maxTenantLayers: 0 })).toThrow(/maxTenantLayers/);
   });
 });
+
+describe("adaptive: pending decisions (maxPending) are shared among tenants", () => {
+  it("a busy tenant's calls push out its own oldest decisions, not a quiet tenant's", async () => {
+    const router = new LLMRouter({
+      version: 3,
+      models: [{ name: 'a', engine: 'mock' }, { name: 'b', engine: 'mock' }],
+      tenants: [{ id: 'quiet' }, { id: 'busy' }],
+      routing: { strategy: 'adaptive', ...NO_RETRY, options: { adaptive: { maxPending: 5 } } },
+    });
+    try {
+      const mine = await router.generate('hello', { tenant: 'quiet' });
+      const busy: string[] = [];
+      for (let i = 0; i < 6; i++) busy.push((await router.generate('hello', { tenant: 'busy' })).requestId);
+      // 5 in all: the quiet tenant's one and the busy tenant's 4 most recent.
+      expect(router.feedback(mine.requestId, 1)).toBe(true);
+      expect(busy.map((id) => router.feedback(id, 1))).toEqual([false, false, true, true, true, true]);
+    } finally {
+      await router.close();
+    }
+  });
+
+  it('when full, the oldest decision of a tenant with the most waiting goes first', async () => {
+    const router = new LLMRouter({
+      version: 3,
+      models: [{ name: 'a', engine: 'mock' }],
+      tenants: [{ id: 't1' }, { id: 't2' }],
+      routing: { strategy: 'adaptive', ...NO_RETRY, options: { adaptive: { maxPending: 4 } } },
+    });
+    try {
+      const call = async (tenant: string) => (await router.generate('hello', { tenant })).requestId;
+      const t1 = [await call('t1'), await call('t1')];
+      const t2 = [await call('t2'), await call('t2')];
+      // Full (2 + 2): a tie drops the oldest of the tenant that reached 2 first (t1); next, t2 reached 2 before t1 did again.
+      const t1b = await call('t1');
+      const t1c = await call('t1');
+      expect([...t1, t1b, t1c].map((id) => router.feedback(id, 1))).toEqual([false, true, true, true]);
+      expect(t2.map((id) => router.feedback(id, 1))).toEqual([false, true]);
+    } finally {
+      await router.close();
+    }
+  });
+});

@@ -2,6 +2,8 @@ import { LLMError } from '../../errors/llm-error.js';
 import { LinearPosterior } from '../../learning/bandit/linear-posterior.js';
 import type { RouterModel } from '../../learning/training/router-model.js';
 import type { Deployment, RankedCandidate, RouterEvents, Strategy, StrategyContext } from '../types.js';
+import { answerVersion } from '../config-version.js';
+import { PendingDecisions } from './adaptive-pending.js';
 import { checkIntelligentOptions, createIntelligentStrategy } from './intelligent.js';
 import { byScoreThenPriority, checkOptionNames, expectedCostUsd, observedLatency } from './util.js';
 
@@ -20,7 +22,11 @@ export interface AdaptiveOptions {
   explorationScale?: number;
   /** Weight of a success without explicit feedback (reward 1). Default 0.25; failures (those the router counts against the deployment) count fully (reward 0). */
   implicitWeight?: number;
-  /** Most pending requests remembered for late feedback. Default 10 000. */
+  /**
+   * Most pending requests remembered for late feedback, over all tenants. Default 10 000. When full, the oldest
+   * decision of the tenant with the most waiting is dropped first (calls without a tenant count as one tenant), so a
+   * busy tenant pushes out its own decisions, not a quiet tenant's.
+   */
   maxPending?: number;
   /**
    * Most tenants whose own explicit feedback on shared deployments is kept (each tenant's layer over the shared
@@ -48,6 +54,19 @@ interface PendingArm {
   z: Float64Array;
   /** A shared deployment in a call made for a tenant: explicit feedback goes to that tenant's layer, not to `arm`. */
   layered?: true;
+}
+
+/** A deployment's model, with the config it was learned on and that config's `answerVersion`. */
+interface Arm {
+  arm: LinearPosterior;
+  config: object;
+  version: string;
+}
+
+/** A tenant's explicit feedback on a shared deployment, over the shared model `base` it was given on. */
+interface Layer {
+  layer: LinearPosterior;
+  base: LinearPosterior;
 }
 
 interface Pending {
@@ -82,14 +101,19 @@ export class AdaptiveStrategy implements Strategy {
   readonly name = 'adaptive';
   readonly spreads = true;
   readonly description = 'Contextual Thompson sampling on live outcomes and feedback, cold-started from the learned predictor.';
-  /** Arms by owning tenant (undefined: the shared deployments), then deployment name. */
-  private readonly arms = new Map<string | undefined, Map<string, LinearPosterior>>();
+  /**
+   * Arms by owning tenant (undefined: the shared deployments), then deployment name. A deployment replaced under
+   * its name (`load()`, a tenant's own model changed by `setTenant`) by one that answers otherwise (another
+   * `answerVersion`: model, engine, server, options...) gets a new arm at its next call; one whose routing fields
+   * alone changed (priority, price, quality, limits...) keeps what was learned.
+   */
+  private readonly arms = new Map<string | undefined, Map<string, Arm>>();
   /**
    * A tenant's own explicit feedback on shared deployments, by tenant (least recently used first), then deployment
    * name: observations only (prior weight 0), added to the shared arm when that tenant's calls are ranked.
    */
-  private readonly explicit = new Map<string, Map<string, LinearPosterior>>();
-  private readonly pending = new Map<string, Pending>();
+  private readonly explicit = new Map<string, Map<string, Layer>>();
+  private readonly pending = new PendingDecisions<Pending>();
   private readonly prior: Strategy;
   private spare: number | undefined;
 
@@ -101,13 +125,19 @@ export class AdaptiveStrategy implements Strategy {
   /** A deployment's model; a new one is kept only when `keep` (a call that can be learned from). */
   private arm(d: Deployment, priorWeight: number, keep: boolean): LinearPosterior {
     const known = this.arms.get(d.tenant)?.get(d.name);
-    if (known) return known;
+    if (known?.config === d.config) return known.arm;
+    // Another config under this name (the deployment was replaced): the same answers keep what was learned.
+    const version = known || keep ? answerVersion(d.config, d) : undefined;
+    if (known && known.version === version) {
+      if (keep) known.config = d.config;
+      return known.arm;
+    }
     // theta0 = [0.5, 1, 0]: expected reward = prior quality.
     const a = new LinearPosterior([0.5, 1, 0], priorWeight);
     if (keep) {
       let own = this.arms.get(d.tenant);
       if (!own) this.arms.set(d.tenant, (own = new Map()));
-      own.set(d.name, a);
+      own.set(d.name, { arm: a, config: d.config, version: version! });
     }
     return a;
   }
@@ -129,7 +159,7 @@ export class AdaptiveStrategy implements Strategy {
   forgetTenant(tenant: string): void {
     this.arms.delete(tenant);
     this.explicit.delete(tenant);
-    for (const [id, p] of this.pending) if (p.tenant === tenant) this.pending.delete(id);
+    this.pending.deleteTenant(tenant);
   }
 
   private gauss(random: () => number): number {
@@ -181,8 +211,9 @@ export class AdaptiveStrategy implements Strategy {
       let arm = shared;
       if (ctx.tenant !== undefined && d.tenant === undefined) {
         contexts.set(d.name, { arm: shared, z, layered: true });
+        // A layer given on a replaced deployment's model is not this one's.
         const layer = layers?.get(d.name);
-        if (layer) arm = LinearPosterior.sum(shared, layer);
+        if (layer?.base === shared) arm = LinearPosterior.sum(shared, layer.layer);
       } else contexts.set(d.name, { arm: shared, z });
       const theta = arm.sample(scale, () => this.gauss(ctx.random));
       const mean = arm.mean();
@@ -209,11 +240,7 @@ export class AdaptiveStrategy implements Strategy {
   }
 
   private remember(id: string, p: Pending, max: number): void {
-    if (this.pending.size >= max) {
-      const oldest = this.pending.keys().next().value;
-      if (oldest !== undefined) this.pending.delete(oldest);
-    }
-    this.pending.set(id, p);
+    this.pending.set(id, p, max);
   }
 
   /** A live outcome: a failed attempt is reward 0; a success is reward 1 at `implicitWeight` until feedback replaces it. */
@@ -241,18 +268,20 @@ export class AdaptiveStrategy implements Strategy {
     }
     const p = this.pending.get(requestId);
     if (!p?.answered) return false;
+    this.pending.delete(requestId);
     const { arm: shared, z, layered } = p.contexts.get(p.answered)!;
+    // The answering deployment was replaced since (another model under its name): nothing to learn for the new one.
+    if (layered && this.arms.get(undefined)?.get(p.answered)?.arm !== shared) return true;
     // The rating tenant's own view of a shared deployment; the implicit success stays in the shared state.
-    const arm = layered ? this.layer(p.tenant!, p.answered, p.maxLayers!) : shared;
+    const arm = layered ? this.layer(p.tenant!, p.answered, p.maxLayers!, shared) : shared;
     // Replace the implicit success (weight w, reward 1) by the explicit score (weight 1).
     if (p.implicit) arm.update(z, 1, -p.weight);
     arm.update(z, score, 1);
-    this.pending.delete(requestId);
     return true;
   }
 
   /** A tenant's explicit layer on shared deployment `name`, made when missing (the tenant becomes the most recently used). */
-  private layer(tenant: string, name: string, max: number): LinearPosterior {
+  private layer(tenant: string, name: string, max: number, base: LinearPosterior): LinearPosterior {
     let layers = this.explicit.get(tenant);
     if (layers) this.explicit.delete(tenant);
     else {
@@ -264,8 +293,8 @@ export class AdaptiveStrategy implements Strategy {
     }
     this.explicit.set(tenant, layers);
     let layer = layers.get(name);
-    if (!layer) layers.set(name, (layer = new LinearPosterior(NO_PRIOR, 0)));
-    return layer;
+    if (layer?.base !== base) layers.set(name, (layer = { layer: new LinearPosterior(NO_PRIOR, 0), base }));
+    return layer.layer;
   }
 
   /**
@@ -280,7 +309,7 @@ export class AdaptiveStrategy implements Strategy {
     for (const arms of layers) {
       for (const [name, known] of arms ?? []) {
         const layer = arms === layers[0] ? own?.get(name) : undefined;
-        const arm = layer ? LinearPosterior.sum(known, layer) : known;
+        const arm = layer?.base === known.arm ? LinearPosterior.sum(known.arm, layer.layer) : known.arm;
         const m = arm.mean();
         out.set(name, { expectedQuality: m[0]!, observations: arm.observations });
       }

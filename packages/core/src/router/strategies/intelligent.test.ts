@@ -144,7 +144,8 @@ describe('intelligent strategy', () => {
     const withEmb: RouterModelArtifact = { ...artifact, features: { ...artifact.features, embedding: { dim: 4, model: 'toy' } } };
     const s = createIntelligentStrategy({ model: new RouterModel({ ...withEmb, predictor: { kind: 'prior', mean: [0.2, 0.5, 0.9] } }) });
     const r = new LLMRouter({ models: MODELS as never, routing: { strategy: 'intelligent' } }, { strategies: { intelligent: s } });
-    await expect(r.route('x')).rejects.toThrow(/needs prompt embeddings/);
+    // Embeddings of another embedder than USE lite, and no `embed`: the operator's config cannot route (config_invalid).
+    await expect(r.route('x')).rejects.toMatchObject({ code: 'config_invalid', message: expect.stringContaining('"toy" prompt embeddings (4-d)') });
     const d = await r.route('x', { strategyOptions: { embed: async () => [1, 0, 0, 0] } });
     expect(d.selected).toBe('poet');
     await r.close();

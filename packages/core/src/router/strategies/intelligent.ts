@@ -1,10 +1,13 @@
+import { LocalUseEmbedder } from '../../embeddings/local-use-embedder.js';
 import { LLMError } from '../../errors/llm-error.js';
+import { toLLMError } from '../../errors/to-llm-error.js';
+import { USE_LITE } from '../../learning/features/use-lite-embedder.js';
 import { featurize } from '../../learning/features/feature-pipeline.js';
 import { promptText } from '../../learning/prompt-text.js';
 import { calibrateLambda } from '../../learning/training/calibrate-lambda.js';
 import type { RouterModel } from '../../learning/training/router-model.js';
 import type { Deployment, RankedCandidate, Strategy, StrategyContext } from '../types.js';
-import { byScoreThenPriority, checkOptionNames, expectedCostUsd, observedLatency } from './util.js';
+import { byScoreThenPriority, checkOptionNames, expectedCostUsd, expectedRates, observedLatency } from './util.js';
 
 /** Options of `intelligent` (`routing.options.intelligent` in the config, or per call). */
 export interface IntelligentOptions {
@@ -24,7 +27,12 @@ export interface IntelligentOptions {
   minQuality?: number;
   /** Deployment name -> model name in the router model (default: the deployment's provider model id, then its name). */
   models?: Record<string, string>;
-  /** Embeds the prompt, for router models trained with embeddings (then ranking is async). */
+  /**
+   * Embeds the prompt, for router models trained with embeddings (then ranking is async). Without it, a model trained
+   * by `llmrr router train --embeddings` (Universal Sentence Encoder lite, `use-lite`, 512-d) is embedded the same way
+   * in process (`LocalUseEmbedder`: the optional `@energetic-ai` packages); a model of other embeddings is refused
+   * when the router is built (`config_invalid` from `ready()`).
+   */
   embed?: (text: string) => Promise<ArrayLike<number>>;
 }
 
@@ -76,6 +84,19 @@ export function checkIntelligentOptions(o: Record<string, unknown>, keys: readon
   }
 }
 
+/** The embedding a router model's features need (its own block's, else its difficulty model's), if any. */
+function embeddingOf(model: RouterModel): { dim: number; model: string } | undefined {
+  const f = model.artifact.features;
+  return f.embedding ?? f.augment?.difficulty?.features.embedding;
+}
+
+/** Where `intelligent`'s router model is configured (errors about the configured model name it). */
+const MODEL_PARAM = 'routing.options.intelligent.model';
+
+function configInvalid(message: string, cause?: unknown): LLMError {
+  return new LLMError({ code: 'config_invalid', message: `Invalid router config:\n  ${MODEL_PARAM}: ${message}`, param: MODEL_PARAM, ...(cause !== undefined ? { cause } : {}) });
+}
+
 /** The artifact output index serving deployment `d`, if the model knows it. */
 function modelIndex(model: RouterModel, d: Deployment, mapping: Record<string, string> | undefined): number | undefined {
   // An own entry only: a deployment named "constructor" is not mapped to Object.prototype's function.
@@ -92,7 +113,8 @@ function modelIndex(model: RouterModel, d: Deployment, mapping: Record<string, s
  * A deployment whose cost cannot be known (no configured or table price, not in the router model's costs)
  * never passes `maxCostUsd` and is costed as the most expensive candidate with a known cost, never as free.
  * A candidate whose predicted quality is not a finite number is never ranked.
- * Synchronous unless the model needs an embedding or has to be loaded from a file.
+ * Synchronous unless the model needs an embedding or has to be loaded from a file (`prepare` loads the config's
+ * file when the router is built).
  */
 export function createIntelligentStrategy(defaults: IntelligentOptions = {}): Strategy {
   const checkOptions = (o: Record<string, unknown>): void => {
@@ -102,6 +124,23 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
   checkOptions(defaults as Record<string, unknown>);
   const loaded = new Map<string, RouterModel>();
   const loading = new Map<string, Promise<RouterModel>>();
+  /** Model paths of the config (`defaults`, `prepare`): a failure to load one names `routing.options.intelligent.model`. */
+  const configured = new Set<string>(typeof defaults.model === 'string' ? [defaults.model] : []);
+  let useLite: LocalUseEmbedder | undefined;
+  /** The prompt embedder for `model` when the call gives none: USE lite as `router train --embeddings` used, else none. */
+  const builtinEmbed = (model: RouterModel): ((text: string) => Promise<ArrayLike<number>>) | undefined => {
+    const e = embeddingOf(model);
+    if (e?.model !== USE_LITE.model || e.dim !== USE_LITE.dim) return undefined;
+    const embedder = (useLite ??= new LocalUseEmbedder());
+    return (text) => embedder.embed([text]).then((v) => v[0]!);
+  };
+  /** Why the router cannot embed prompts for `model` (it needs embeddings, no `embed` is given, they are not USE lite). */
+  const notEmbeddable = (model: RouterModel, source: string): LLMError => {
+    const e = embeddingOf(model);
+    return configInvalid(
+      `${source} was trained with "${e?.model}" prompt embeddings (${e?.dim}-d), which the router cannot compute: give the "embed" option (a function: createIntelligentStrategy({ embed }) in code, not possible in a config file), or train with "llmrr router train --embeddings" (USE lite, embedded in process) or without embeddings`,
+    );
+  };
   /** Calibrated lambda units, per router model (a key names outputs of one model's calibration prompts). */
   const lambdaCaches = new WeakMap<RouterModel, Map<string, number>>();
 
@@ -117,8 +156,14 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
           loading.delete(spec);
           return m;
         }, (e: unknown) => {
+          // Not kept: a file fixed later loads on the next call.
           loading.delete(spec);
-          throw e;
+          const err = toLLMError(e);
+          // A file on the server is the operator's mistake (a logged 5xx, the message with the path hidden from clients
+          // by the gateway), never the caller's 400: the config's model names its field; another (a call's own
+          // `strategyOptions.model`, `adaptive`'s prior) is `config_invalid` on option "model".
+          if (configured.has(spec)) throw configInvalid(err.message, e);
+          throw new LLMError({ code: 'config_invalid', message: `intelligent: router model (option "model"): ${err.message}`, param: 'model', cause: e });
         });
         loading.set(spec, p);
       }
@@ -171,16 +216,46 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
     // An unknown cost is not a free one: it costs what the dearest known candidate does.
     if (unknown) for (const p of preds) if (!p.costKnown) p.costUsd = dearest;
     let lambda = num(o, 'lambda') ?? 0;
-    if (strongShare !== undefined && model && idx.every((k) => k !== undefined) && model.artifact.calibration.length > 0) {
-      let cache = lambdaCaches.get(model);
-      if (!cache) lambdaCaches.set(model, (cache = new Map()));
-      lambda = calibratedLambda(model, idx as number[], preds, strongShare, cache);
+    /** Why strongShare could not be applied as configured (a note on every candidate, a warning once). */
+    let shareNote: string | undefined;
+    let staticInShare = false;
+    if (strongShare !== undefined) {
+      let why: string | undefined;
+      if (!model) why = 'no router model to calibrate lambda on';
+      else if (model.artifact.calibration.length === 0) why = 'the router model has no calibration prompts';
+      else {
+        let cache = lambdaCaches.get(model);
+        if (!cache) lambdaCaches.set(model, (cache = new Map()));
+        const calibrated = calibratedLambda(model, idx, preds, strongShare, cache);
+        if (calibrated === undefined) why = 'no candidate has an expected cost';
+        else lambda = calibrated;
+        // A deployment the model does not know (renamed, added, a `models` typo) takes part with its static quality.
+        if (idx.includes(undefined)) {
+          staticInShare = true;
+          const names = preds.filter((_, i) => idx[i] === undefined).map((p) => p.deployment.name);
+          warnOnce(`intelligent: strongShare ${strongShare} is calibrated with the static quality (config "quality", else 0.5) of ${names.map((n) => `"${n}"`).join(', ')}, not in the router model: map ${names.length > 1 ? 'them' : 'it'} to a model it knows (routing.options.intelligent.models) or retrain`);
+        }
+      }
+      if (why !== undefined) {
+        shareNote = `strongShare ${strongShare} not applied (${why}): lambda ${lambda}`;
+        warnOnce(`intelligent: ${shareNote}`);
+      }
     }
     const out: RankedCandidate[] = [];
     for (const p of preds) {
       const why = constraintFailed(p, maxCost, maxLatency, minQuality);
       if (why !== undefined) {
-        (ctx.leftOut ??= []).push({ name: p.deployment.name, reason: `intelligent: ${why}` });
+        const left: { name: string; reason: string; param?: string } = { name: p.deployment.name, reason: `intelligent: ${why}` };
+        // Over the cost cap at a known cost: the request's own size (a smaller one would pass), a 400 naming it when
+        // it holds for every candidate (plan-route) - not the deployments' state.
+        if (why.startsWith('maxCostUsd') && p.costKnown) {
+          const rates = expectedRates(p.deployment, ctx);
+          const inputOnly = rates ? (ctx.estimatedInputTokens * rates.input) / 1e6 : p.costUsd;
+          const param = inputOnly > maxCost! ? 'messages' : 'maxTokens';
+          left.param = param;
+          left.reason += rates ? ` for ~${ctx.estimatedInputTokens} input + ${ctx.expectedOutputTokens} output tokens (${param === 'messages' ? 'the prompt alone is over the cap' : 'lower maxTokens to fit'})` : ' for this prompt (its router-model cost)';
+        }
+        (ctx.leftOut ??= []).push(left);
         continue;
       }
       const score = p.quality - lambda * p.costUsd - mu * (p.latencyMs ?? 0);
@@ -189,8 +264,9 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
       if (mu) factors['mu'] = mu;
       const r: RankedCandidate = { deployment: p.deployment, score, factors };
       const notes: string[] = [];
-      if (!p.learned) notes.push(model ? 'not in the router model: static quality' : 'no router model: static quality');
+      if (!p.learned) notes.push(model ? `not in the router model: static quality${staticInShare ? ' (strongShare calibrated with it)' : ''}` : 'no router model: static quality');
       if (!p.costKnown) notes.push('price unknown: costed as the dearest known candidate');
+      if (shareNote !== undefined) notes.push(shareNote);
       if (notes.length > 0) r.note = notes.join('; ');
       out.push(r);
     }
@@ -201,15 +277,36 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
     name: 'intelligent',
     description: 'Learned per-prompt quality minus lambda x expected cost (minus mu x latency), under cost/latency/quality constraints.',
     checkOptions,
+    /**
+     * Loads the config's router model file when the router is built (`ready()` and `fromConfig` wait for it; calls
+     * share the load), and checks the router can embed prompts for it (warming USE lite when it is the embedder):
+     * a missing or broken file, or embeddings the router cannot compute, is `config_invalid` naming
+     * `routing.options.intelligent.model`.
+     */
+    prepare(options: Record<string, unknown>): Promise<void> | void {
+      const o: Record<string, unknown> = { ...defaults, ...options };
+      const spec = o['model'];
+      if (typeof spec === 'string') configured.add(spec);
+      const m = resolveModel(spec);
+      const check = (model: RouterModel | undefined): Promise<void> | void => {
+        if (!model) return;
+        if (!model.needsEmbedding || typeof o['embed'] === 'function') return;
+        const embed = builtinEmbed(model);
+        if (!embed) throw notEmbeddable(model, typeof spec === 'string' ? `the router model ${spec}` : 'the router model');
+        return embed('warm up').then(() => undefined, (e: unknown) => {
+          throw configInvalid(`the router model needs USE lite prompt embeddings, which cannot be computed here: ${toLLMError(e).message}`, e);
+        });
+      };
+      return m instanceof Promise ? m.then(check) : check(m);
+    },
     rank(ctx: StrategyContext): RankedCandidate[] | Promise<RankedCandidate[]> {
       const o: Record<string, unknown> = { ...defaults, ...ctx.options };
       const m = resolveModel(o['model']);
-      const embed = o['embed'] as IntelligentOptions['embed'];
+      const given = o['embed'] as IntelligentOptions['embed'];
       const go = (model: RouterModel | undefined): RankedCandidate[] | Promise<RankedCandidate[]> => {
         if (model?.needsEmbedding) {
-          if (typeof embed !== 'function') {
-            throw new LLMError({ code: 'invalid_request', message: 'intelligent: this router model needs prompt embeddings; give the "embed" option', param: 'routing.options.intelligent.embed' });
-          }
+          const embed = typeof given === 'function' ? given : builtinEmbed(model);
+          if (!embed) throw notEmbeddable(model, 'the router model');
           return embed(promptText(ctx.request)).then((e) => rankWith(ctx, o, model, e));
         }
         return rankWith(ctx, o, model, undefined);
@@ -230,18 +327,33 @@ function constraintFailed(p: IntelligentPrediction, maxCost: number | undefined,
   return undefined;
 }
 
+/** Warnings already given (`warnOnce`), so a condition met on every call is logged once per process. */
+const warned = new Set<string>();
+
+/** Logs `message` on `console.warn` the first time it is seen (at most 1 000 kept). */
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  if (warned.size >= 1000) warned.clear();
+  warned.add(message);
+  console.warn(`[llmrr] ${message}`);
+}
+
 function round(v: number): number {
   return Number(v.toPrecision(4));
 }
 
-function calibratedLambda(model: RouterModel, idx: number[], preds: IntelligentPrediction[], share: number, cache: Map<string, number>): number {
+/**
+ * Lambda for `share` of the calibration prompts to the strongest candidate; a candidate the model does not know
+ * (`idx` undefined) has its static quality on every prompt, as `rank` gives it. Undefined when no candidate has a cost.
+ */
+function calibratedLambda(model: RouterModel, idx: ReadonlyArray<number | undefined>, preds: IntelligentPrediction[], share: number, cache: Map<string, number>): number | undefined {
   const maxCost = Math.max(...preds.map((p) => p.costUsd));
-  if (!(maxCost > 0)) return 0;
+  if (!(maxCost > 0)) return undefined;
   const rel = preds.map((p) => p.costUsd / maxCost);
-  const key = `${share}|${idx.join(',')}|${rel.map((r) => r.toFixed(2)).join(',')}`;
+  const key = `${share}|${idx.map((k, c) => k ?? `q${preds[c]!.quality}`).join(',')}|${rel.map((r) => r.toFixed(2)).join(',')}`;
   let unit = cache.get(key);
   if (unit === undefined) {
-    const rows = model.artifact.calibration.map((row) => idx.map((k) => row[k]!));
+    const rows = model.artifact.calibration.map((row) => idx.map((k, c) => (k !== undefined ? row[k]! : preds[c]!.quality)));
     // Strongest: highest mean predicted quality over the calibration prompts.
     let strongest = 0, best = -Infinity;
     for (let c = 0; c < idx.length; c++) {
