@@ -109,6 +109,15 @@ describe('loadConfig sources', () => {
     expect(e.message).toMatch(/^Invalid YAML in .*merge-too-many\.yaml: an anchor is aliased 1000 times or more/);
   });
 
+  it('refuses a small file whose aliases expand it a thousandfold (20 million values) as config_invalid naming the file', async () => {
+    // Each anchor is aliased less than 1000 times: only the expanded size tells (the copies took seconds and 170 MB).
+    const text = `models: [{ name: m, engine: mock }]\nextra:\n  a0: &a0 [${Array(20_000).fill('x').join(',')}]\n  a1: [${Array(999).fill('*a0').join(', ')}]\n`;
+    expect(text.length).toBeLessThan(50_000);
+    await write('bomb.yaml', text);
+    const e = await failure(loadConfig('bomb.yaml', { env: {}, cwd: dir }));
+    expect(e.message).toMatch(/^Invalid YAML in .*bomb\.yaml: its aliases expand it to more than 1000000 values: refused as a possible alias bomb$/);
+  });
+
   it('accepts a UTF-8 byte order mark', async () => {
     await write('bom.json', `\uFEFF${JSON_CFG}`);
     expect((await loadConfig('bom.json', { env: {}, cwd: dir })).models).toHaveLength(2);
@@ -437,10 +446,11 @@ describe('API keys and headers that cannot be sent', () => {
 
   it('refuses a "${VAR}" key whose value has a line break, naming models.N.apiKey without quoting the key', async () => {
     await write('c.json', '{ "models": [ { "name": "m", "engine": "openai-compatible", "baseURL": "http://127.0.0.1:1/v1", "apiKey": "${TOKEN}" } ] }\n');
-    for (const value of [`${SECRET}\nsecond-line`, `${SECRET}\r\nx`, `${SECRET}\0`, `${SECRET}\u20ac`]) {
+    // Every control character but tab (undici refuses them all), not only CR, LF and NUL.
+    for (const value of [`${SECRET}\nsecond-line`, `${SECRET}\r\nx`, `${SECRET}\0`, `${SECRET}\u20ac`, `${SECRET}\u0001x`, `${SECRET}\u000bx`, `${SECRET}\u001bx`, `${SECRET}\u007fx`]) {
       const e = await failure(loadConfig('c.json', { env: { TOKEN: value }, cwd: dir }));
       expect(e.param).toBe('models.0.apiKey');
-      expect(e.message).toMatch(/models\.0\.apiKey \(line 1, column \d+\): must not contain a line break \(CR, LF\) or NUL inside it, nor a character above U\+00FF/);
+      expect(e.message).toMatch(/models\.0\.apiKey \(line 1, column \d+\): must not contain a line break \(CR, LF\), NUL or another control character inside it, nor a character above U\+00FF/);
       expect(e.message).not.toContain('LOAD-SECRET');
       expect(JSON.stringify(e.details)).not.toContain('LOAD-SECRET');
     }
@@ -458,15 +468,18 @@ describe('API keys and headers that cannot be sent', () => {
     expect(config.models[0]!.apiKey).toBe('sk-proj_Ab-9.~+/=\n');
   });
 
-  it('checks a long value in one pass: line breaks at both ends kept, one inside refused, more than 8192 characters refused', async () => {
+  it('checks a long value in one pass: line breaks at both ends kept, one inside refused, a 10 000-character token kept, more than 65 536 characters refused', async () => {
     // A backtracking pattern took minutes on such values (cubic in the length); the check is linear.
     const ends = '\n'.repeat(4000);
     const kept = await loadConfig({ models: [{ name: 'm', engine: 'mock', apiKey: `${ends}${'a'.repeat(190)}${ends}` }] }, { env: {} });
     expect(kept.models[0]!.apiKey).toHaveLength(8190);
     const inside = await failure(loadConfig({ models: [{ name: 'm', engine: 'mock', apiKey: `${'a'.repeat(4000)}\n${'a'.repeat(4000)}${ends.slice(0, 190)}` }] }, { env: {} }));
     expect(inside.message).toContain('models.0.apiKey: must not contain a line break');
-    const long = await failure(loadConfig({ models: [{ name: 'm', engine: 'mock', headers: { 'x-api-key': `${SECRET}${'a'.repeat(8192)}` } }] }, { env: {} }));
-    expect(long.message).toContain('models.0.headers.x-api-key: must be at most 8192 characters');
+    // An Azure AD token with many claims passes 8 KiB; servers take it (Node: 16 KiB of headers by default).
+    const token = await loadConfig({ models: [{ name: 'm', engine: 'mock', apiKey: `eyJ${'a'.repeat(10_000)}` }] }, { env: {} });
+    expect(token.models[0]!.apiKey).toHaveLength(10_003);
+    const long = await failure(loadConfig({ models: [{ name: 'm', engine: 'mock', headers: { 'x-api-key': `${SECRET}${'a'.repeat(65_536)}` } }] }, { env: {} }));
+    expect(long.message).toContain('models.0.headers.x-api-key: must be at most 65536 characters');
     expect(long.message).not.toContain('LOAD-SECRET');
   });
 });

@@ -82,8 +82,11 @@ export function hasUserInfo(url: string): boolean {
   }
 }
 
-/** Most characters in an `apiKey` or `headers` value (8 KiB; servers refuse longer header lines anyway). */
-const HEADER_VALUE_MAX = 8192;
+/**
+ * Most characters in an `apiKey` or `headers` value (64 KiB): above any real token (an Azure AD token with many claims
+ * can pass 8 KiB; Node servers take 16 KiB of headers by default) and still a bound on the linear check below.
+ */
+const HEADER_VALUE_MAX = 65_536;
 
 /** Whether a character code is HTTP whitespace, which fetch trims from both ends of a header value (tab, LF, CR, space). */
 function isHttpWhitespace(c: number): boolean {
@@ -91,19 +94,19 @@ function isHttpWhitespace(c: number): boolean {
 }
 
 /**
- * Whether fetch can send `value` as an HTTP header value: no character above U+00FF (headers are Latin-1) nor NUL
- * anywhere, no CR or LF inside it (leading and trailing whitespace, a secret's final newline too, is trimmed and sent
- * without). One pass, linear in the length (a value may come from an admin request).
+ * Whether fetch can send `value` as an HTTP header value: once leading and trailing whitespace is trimmed (a secret's
+ * final newline too: fetch sends the value without), only tab, U+0020-U+007E and U+0080-U+00FF - undici's rule, which
+ * refuses CR, LF, NUL and every other control character (U+0001-U+001F but tab, U+007F) and anything above U+00FF
+ * (headers are Latin-1). One pass, linear in the length (a value may come from an admin request).
  */
 function isValidHeaderValue(value: string): boolean {
   let start = 0;
   let end = value.length;
   while (start < end && isHttpWhitespace(value.charCodeAt(start))) start++;
   while (end > start && isHttpWhitespace(value.charCodeAt(end - 1))) end--;
-  for (let i = 0; i < value.length; i++) {
+  for (let i = start; i < end; i++) {
     const c = value.charCodeAt(i);
-    if (c > 0xff || c === 0) return false;
-    if ((c === 0x0a || c === 0x0d) && i >= start && i < end) return false;
+    if (c > 0xff || c === 0x7f || (c < 0x20 && c !== 0x09)) return false;
   }
   return true;
 }
@@ -116,7 +119,7 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * the value (the key) in clear. The message never quotes the value.
  */
 const BAD_HEADER_VALUE_MESSAGE =
-  'must not contain a line break (CR, LF) or NUL inside it, nor a character above U+00FF (it is sent as an HTTP header value)';
+  'must not contain a line break (CR, LF), NUL or another control character inside it, nor a character above U+00FF (it is sent as an HTTP header value)';
 
 /** `apiKey` and `headers` values: sendable as an HTTP header, refused without quoting the value otherwise. */
 const headerValueSchema = () =>

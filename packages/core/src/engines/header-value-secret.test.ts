@@ -34,11 +34,25 @@ function textOf(e: unknown): string {
   return parts.join('\n');
 }
 
+it('a 10 000-character API key (an Azure AD token with many claims) is sent as it is', async () => {
+  const token = `eyJ${'a'.repeat(10_000)}`;
+  const router = new LLMRouter({ models: [{ name: 'm', engine: 'openai-compatible', model: 'some-model', baseURL: openai.baseURL, apiKey: token }] }, { env: {} });
+  try {
+    expect((await router.generate('hello')).text.length).toBeGreaterThan(0);
+    expect(openai.requests.at(-1)?.headers.authorization).toBe(`Bearer ${token}`);
+  } finally {
+    await router.close();
+  }
+});
+
 describe('an API key that cannot be sent as a header', () => {
   it.each([
     ['openai-compatible', `${SECRET}\nsecond-line`],
     ['openai-compatible', `${SECRET}\u20ac`],
     ['anthropic', `${SECRET}\r\nsecond-line`],
+    // undici refuses the other control characters only when it dispatches the request (UND_ERR_INVALID_ARG).
+    ['openai-compatible', `${SECRET}\u001bx`],
+    ['anthropic', `${SECRET}\u007fx`],
   ])('%s: the call fails with config_invalid quoting neither the key nor the fetch error, and so does its span', async (engine, key) => {
     exporter.reset();
     const baseURL = engine === 'anthropic' ? anthropic.url : openai.baseURL;
@@ -54,7 +68,7 @@ describe('an API key that cannot be sent as a header', () => {
       await router.close();
     }
     expect(LLMError.isInstance(error)).toBe(true);
-    expect((error as LLMError).code).toBe('config_invalid');
+    expect([(error as LLMError).code, (error as LLMError).isRetryable]).toEqual(['config_invalid', false]);
     expect((error as LLMError).message).toContain('A request header could not be sent');
     expect(textOf(error)).not.toContain('HEADER-SECRET');
     await provider.forceFlush();

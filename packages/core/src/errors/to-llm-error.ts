@@ -25,7 +25,18 @@ function isRefusedRedirect(e: TypeError): boolean {
  * quotes the value - an API key, in clear - so neither message nor error is kept (see `toLLMError`).
  */
 function isHeaderRefusal(e: TypeError): boolean {
-  return /^Headers\.\w+: [\s\S]* is an invalid header (value|name)\.?$|^Cannot convert argument to a ByteString\b/.test(e.message);
+  return /^Headers\.\w+: [\s\S]* is an invalid header (value|name)\.?$|^Cannot convert argument to a ByteString\b/.test(e.message) || isDispatchHeaderRefusal(e.cause);
+}
+
+/**
+ * undici's refusal, when the request is dispatched, of a header value `Headers` took: another control character
+ * (U+0001-U+001F but tab, CR, LF; U+007F). fetch rejects with `fetch failed` whose cause is an `InvalidArgumentError`
+ * (`UND_ERR_INVALID_ARG`, `invalid authorization header`): nothing was sent.
+ */
+function isDispatchHeaderRefusal(cause: unknown): boolean {
+  if (typeof cause !== 'object' || cause === null) return false;
+  const { code, message } = cause as { code?: unknown; message?: unknown };
+  return code === 'UND_ERR_INVALID_ARG' && typeof message === 'string' && /^invalid \S+ header$/.test(message);
 }
 
 /**
@@ -56,7 +67,7 @@ export function toLLMError(e: unknown, context: { provider?: string; deployment?
     // No `cause` and not the message: either would carry the header value (an API key) into logs and spans.
     return new LLMError({
       code: 'config_invalid',
-      message: 'A request header could not be sent: its value has a line break (CR, LF), NUL or a character above U+00FF; check the API key (apiKey, apiKeyEnv or the provider variable) and `headers`',
+      message: 'A request header could not be sent: its value has a line break (CR, LF), NUL, another control character or a character above U+00FF; check the API key (apiKey, apiKeyEnv or the provider variable) and `headers`',
       isRetryable: false,
       ...context,
     });

@@ -100,6 +100,11 @@ describe('createStateStores', () => {
     expect(inspect(e, { depth: 5 })).not.toContain('REDIS-SECRET-PW');
   });
 
+  it('names a Unix socket path given as the Redis URL (no credential in it) in its config_invalid', async () => {
+    const e = await errorOf(createStateStores({ mode: 'shared', redisUrl: '/var/run/redis/redis.sock', postgresUrl: 'postgres://127.0.0.1:1/x' }));
+    expect(e.message).toContain('Cannot connect to Redis at /var/run/redis/redis.sock:');
+  });
+
   it('names a PostgreSQL key/value connection string without any part of it (its password)', { timeout: 60_000 }, async () => {
     const e = await errorOf(openPostgres('host=127.0.0.1 port=1 user=llmrr password=KV-SECRET-PW dbname=app sslmode=disable').then((h) => h.release()));
     expect(e.message).toContain(`Cannot prepare PostgreSQL at ${NOT_A_URL_SHOWN}:`);

@@ -27,4 +27,9 @@ describe('redactUrl', () => {
       expect(redactUrl(s)).toBe(NOT_A_URL_SHOWN);
     }
   });
+
+  it('shows an absolute path without "@", "?", "=", ":" or "#" as it is (a Unix socket path), hides one with them', () => {
+    expect(redactUrl('/var/run/redis/redis.sock')).toBe('/var/run/redis/redis.sock');
+    for (const s of ['/sock?password=x', '/user@sock', '/a password=x', '/user:pw', '/sock#pw']) expect(redactUrl(s)).toBe(NOT_A_URL_SHOWN);
+  });
 });

@@ -5,7 +5,8 @@
  * answer's. A lane cancelled in time answered nothing and is billed nothing (see the gateway README, "Charged to no
  * tenant"). The budget reservation of a hedged call counts one call per lane that may run, so what it settles (both
  * answers of `max_tokens`) is within it. A cascade whose strong step fails bills its weak step's late lane (core's
- * `details.cascade.failedAttempts*`) with its tokens. The official openai client against the gateway served on a loopback port;
+ * `details.cascade.failedAttempts*`) with its tokens. Only deployments that can serve the call are lanes (not a cascade's
+ * entry; for a chat call not an embedding-only one; a cascade's step hedges over its own). The official openai client against the gateway served on a loopback port;
  * engines whose answers wait on one gate, so that both lanes answer in the same turn.
  */
 import type { CallOptions, GenerateRequest, GenerateResult, Usage } from '@llmrr/core';
@@ -167,5 +168,56 @@ describe("hedged cascade: the weak step's late lane is the request's spend when 
     expect(row!.costUsd).toBeCloseTo((15 + 34) / 1e6, 12);
     const text = await (await get(cascaded.harness.gateway, '/metrics')).text();
     expect(metricSum(text, 'llm_cost_usd_total', /model="wb",tenant="acme"/)).toBeCloseTo(34 / 1e6, 12);
+  });
+});
+
+describe('hedged reservation: only deployments that can serve the call are lanes', () => {
+  const gateways: SdkGateway[] = [];
+  afterAll(async () => {
+    for (const g of gateways.splice(0)) await g.close();
+  });
+
+  /** What a call of `model` reserves while its first lane (on `first`) runs, with hedging (`maxHedges: 1`) on or off. */
+  async function reservedFor(hedging: boolean, model: string, second: { name: string; capabilities: Array<'chat' | 'embeddings'> }): Promise<number> {
+    let openFirst!: () => void;
+    const gate = new Promise<void>((resolve) => (openFirst = resolve));
+    const first = new GatedEngine(() => gate, { text: 'It is 4.', usage: usage(5, 5) });
+    const g = await servedGateway({
+      models: [
+        { name: 'first', engine: 'mock', priority: 1, price: { input: 1, output: 1 }, capabilities: ['chat'] },
+        { name: second.name, engine: 'mock', priority: 2, price: { input: 10, output: 10 }, capabilities: second.capabilities },
+      ],
+      routing: {
+        strategy: 'priority',
+        retries: { max: 0 },
+        ...(hedging ? { hedging: { enabled: true, delayMs: 10, maxHedges: 1 } } : {}),
+        ...(second.name === 'strong' ? { cascades: [{ name: 'duo', weak: 'first', strong: 'strong', verifier: 'always', threshold: 0.5 }] } : {}),
+      },
+      routerOptions: { env: {}, engines: { first, [second.name]: new MockEngine() }, verifiers: { always: () => ({ score: 1 }) } },
+    });
+    gateways.push(g);
+    await g.harness.stores!.tenants.updateTenant('acme', { budget: { amountUsd: 100, period: 'month' } });
+    const pending = g.openai().chat.completions.create({ model, max_tokens: 50, messages: [{ role: 'user', content: '2+2?' }] });
+    await vi.waitFor(() => expect(first.started).toBe(1), { timeout: 10_000 });
+    const reserved = (await g.harness.stores!.budgets.spent('acme', 'month')).reservedUsd;
+    openFirst();
+    await pending;
+    return reserved;
+  }
+
+  // A cascade's candidates hold its own entry and both steps' deployments (3), but each step here has one deployment
+  // and cannot hedge: with `maxHedges: 1` the call reserved twice and a budget covering it once refused it (402).
+  it('a cascade whose steps have one deployment each reserves as much with hedging on as without', async () => {
+    const strong = { name: 'strong', capabilities: ['chat' as const] };
+    const plain = await reservedFor(false, 'duo', strong);
+    expect(plain).toBeGreaterThan(0);
+    expect(await reservedFor(true, 'duo', strong)).toBeCloseTo(plain, 12);
+  });
+
+  it('auto over one chat model and an embedding-only one reserves as much with hedging on as without', async () => {
+    const vectors = { name: 'vectors', capabilities: ['embeddings' as const] };
+    const plain = await reservedFor(false, 'auto', vectors);
+    expect(plain).toBeGreaterThan(0);
+    expect(await reservedFor(true, 'auto', vectors)).toBeCloseTo(plain, 12);
   });
 });

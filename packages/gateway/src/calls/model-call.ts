@@ -193,7 +193,7 @@ export async function runModelCall(deps: CallDeps, call: ModelCall): Promise<Rep
       servesFromCache: call.ext.cache !== false && deps.router.cacheOnlyCalls === true,
       // A hedged `generate` is billed the answers its other lanes completed with the winner's (a stream's lanes are
       // cancelled at its first content part: its failed attempts' spend extends the reservation, `extend` below).
-      billedCalls: call.stream ? 1 : hedgeLanes(deps.router, resolved.candidates),
+      billedCalls: call.stream ? 1 : hedgeLanes(deps.router, resolved.candidates, resolved.steps),
       defaultMaxOutputTokens: deps.defaultMaxOutputTokens,
       rateLimitOutputTokens: deps.rateLimitOutputTokens,
       renewals: deps.renewals,

@@ -438,6 +438,21 @@ describe('the router with createUpstreamFetch against an OpenAI wire server', ()
     expect(getEventListeners(signal, 'abort')).toHaveLength(0);
   });
 
+  // undici refuses every control character but tab (not only CR, LF, NUL) when the request is dispatched: global
+  // fetch's `fetch failed` (UND_ERR_INVALID_ARG) was a retried network_error, a strike on the circuit.
+  it.each([
+    ['U+0001', 'sk-a\u0001b'],
+    ['U+001B (ESC)', 'sk-a\u001bb'],
+    ['U+007F (DEL)', 'sk-a\u007fb'],
+  ])('a key with %s inside fails as a config_invalid that is not retried (nothing is sent), as with global fetch', async (_name, key) => {
+    const before = upstream.requests.length;
+    for (const fetch of [globalThis.fetch, fetchFn]) {
+      const { error } = await withKey(key, fetch);
+      expect([error?.code, error?.isRetryable]).toEqual(['config_invalid', false]);
+    }
+    expect(upstream.requests.length).toBe(before);
+  });
+
   it('a Latin-1 key is sent as the same Latin-1 bytes by both clients (not refused)', async () => {
     const key = 'sk-caf\u00e9-\u00ff';
     for (const fetch of [globalThis.fetch, fetchFn]) {

@@ -274,8 +274,11 @@ function reasonPhrase(text: string | undefined): string {
  * space), or a character outside HTAB, SP to `~` and U+0080-U+00FF. Most values have none and are sent as given.
  */
 const HEADER_VALUE_CARE = /^[\t\n\r ]|[\t\n\r ]$|[^\t\x20-\x7e\x80-\xff]/;
-/** What fetch refuses in a header value once trimmed: CR, LF, NUL, a character above U+00FF. */
-const HEADER_VALUE_REFUSED = /[\r\n\0\u0100-\uffff]/;
+/**
+ * What fetch refuses in a header value once trimmed (undici's rule): anything but HTAB, SP to `~` and U+0080-U+00FF -
+ * CR, LF, NUL, every other control character, a character above U+00FF.
+ */
+const HEADER_VALUE_REFUSED = /[^\t\x20-\x7e\x80-\xff]/;
 
 /**
  * A header value as fetch sends it: leading and trailing HTTP whitespace trimmed (a key read from a file with its final

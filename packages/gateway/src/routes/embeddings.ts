@@ -175,7 +175,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
     else if (deps.router.cacheOnlyCalls === true) await refuseUnservable(deps, embed, input.input, options, principal, requestId, headers);
     // With hedging, every lane's answer may be billed (one that came with the winner's, one refused for vectors of
     // another length than `dimensions`): the reservation counts one call per lane that may run.
-    const lanes = hedgeLanes(deps.router, candidates);
+    const lanes = hedgeLanes(deps.router, candidates, undefined, true);
     admission = await admit({
       stores: deps.stores,
       principal,

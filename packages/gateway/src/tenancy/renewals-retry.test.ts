@@ -85,6 +85,27 @@ describe('a finished call whose limits or budget could not be given back', () =>
     expect(logged).toEqual([]);
   });
 
+  it('at most maxUnfinished wait: the oldest is dropped, its count logged, the others are still tried', async () => {
+    // During a long outage every finished call adds one; they were kept without bound, each tick read them all.
+    const logged: string[] = [];
+    renewals = new Renewals({} as GatewayStores, (m) => logged.push(m), DEFAULT_RENEW_INTERVAL_MS, 3);
+    const tried: number[] = [];
+    let up = false;
+    for (let i = 0; i < 5; i++) {
+      renewals.retry(async () => {
+        tried.push(i);
+        if (!up) throw new Error('Redis is down');
+      });
+    }
+    await vi.waitFor(() => expect(logged).toContain("2 finished call(s) whose limits release or budget settlement failed were dropped untried: more than 3 were waiting to be tried again (their slots and reservations expire at the stores' TTL)"), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(new Set(tried)).toEqual(new Set([2, 3, 4])), { timeout: 10_000, interval: 20 });
+    up = true;
+    await renewals.close();
+    expect(tried).not.toContain(0);
+    expect(tried).not.toContain(1);
+    expect(logged).toHaveLength(1);
+  });
+
   it('is tried once more when the gateway closes, and logged when that fails too', async () => {
     const logged: string[] = [];
     renewals = new Renewals({} as GatewayStores, (m) => logged.push(m), DEFAULT_RENEW_INTERVAL_MS);

@@ -22,6 +22,13 @@ const RETRY_FOR_MS = 10 * 60_000;
 
 const GAVE_UP = 'releasing limits or settling the budget of a finished call failed, and failed again until given up';
 
+/**
+ * The most finishes waiting to be tried again (`retry`): during a long store outage every finished call adds one (a
+ * closure holding its lease or reservation, some hundreds of bytes). Past it the oldest are dropped (logged with their
+ * count): their slots and reservations expire at the stores' TTL, and a dropped settlement's cost is not charged.
+ */
+export const MAX_UNFINISHED = 50_000;
+
 /** A call's finish that failed (its limits or budget store unreachable), tried again with backoff (`retry`). */
 interface Unfinished {
   work: () => Promise<void>;
@@ -31,6 +38,10 @@ interface Unfinished {
   until: number;
   /** The try running: true when it succeeded. */
   running: Promise<boolean> | undefined;
+}
+
+function droppedMessage(n: number, max: number): string {
+  return `${n} finished call(s) whose limits release or budget settlement failed were dropped untried: more than ${max} were waiting to be tried again (their slots and reservations expire at the stores' TTL)`;
 }
 
 /** An admission waiting for a store's answer. */
@@ -62,7 +73,12 @@ export interface Held {
 export class Renewals {
   private readonly held = new Set<Held>();
   private readonly waiting = new Set<Waiting>();
+  /** Oldest first (the cap drops them). */
   private readonly unfinished = new Set<Unfinished>();
+  /** `unfinished` not running, by the tick at which each is due (`slot`): a tick looks only at those due. */
+  private readonly due = new Map<number, Unfinished[]>();
+  /** Finishes dropped by the cap since the last tick logged them. */
+  private dropped = 0;
   private readonly tickMs: number;
   private ticks = 0;
   private sweeps = 0;
@@ -74,6 +90,7 @@ export class Renewals {
     private readonly stores: GatewayStores | undefined,
     private readonly log: (message: string, error: unknown) => void,
     readonly intervalMs: number = DEFAULT_RENEW_INTERVAL_MS,
+    private readonly maxUnfinished: number = MAX_UNFINISHED,
   ) {
     if (!Number.isInteger(intervalMs) || intervalMs < 1) {
       throw new LLMError({ code: 'invalid_request', message: `leaseRenewIntervalMs must be a positive integer, got ${String(intervalMs)}`, param: 'limits.leaseRenewIntervalMs' });
@@ -123,16 +140,32 @@ export class Renewals {
   /**
    * Tries `work` (what a call's `finish` could not do: release its concurrency lease, settle or release its budget
    * reservation; or a lease given back before the call, `releaseOrRetry`; idempotent) again until it succeeds: first at the next tick, then at twice the wait each time (at most
-   * 30 s), for 10 minutes (the stores' TTL), then logs that it gave up. `close` makes a last try of those left.
+   * 30 s), for 10 minutes (the stores' TTL), then logs that it gave up. `close` makes a last try of those left. At
+   * most `MAX_UNFINISHED` wait: past it the oldest is dropped (counted, logged at the next tick).
    */
   retry(work: () => Promise<void>): void {
     if (this.closed) {
       void work().catch((e: unknown) => this.log(GAVE_UP, e));
       return;
     }
+    if (this.unfinished.size >= this.maxUnfinished) {
+      const oldest = this.unfinished.values().next().value;
+      if (oldest !== undefined) this.unfinished.delete(oldest);
+      this.dropped++;
+    }
     const now = performance.now();
-    this.unfinished.add({ work, at: now, waitMs: this.tickMs, until: now + RETRY_FOR_MS, running: undefined });
+    const u: Unfinished = { work, at: now, waitMs: this.tickMs, until: now + RETRY_FOR_MS, running: undefined };
+    this.unfinished.add(u);
+    this.schedule(u);
     this.start();
+  }
+
+  /** Files `u` under the first tick at or after its `at`. */
+  private schedule(u: Unfinished): void {
+    const slot = Math.ceil(u.at / this.tickMs);
+    const list = this.due.get(slot);
+    if (list) list.push(u);
+    else this.due.set(slot, [u]);
   }
 
   /** Starts the gateway's one interval (unref'd): abort checks every tick, a renewal sweep every `intervalMs`. */
@@ -153,12 +186,17 @@ export class Renewals {
       this.ticks = 0;
       void this.renewNow();
     }
+    if (this.dropped > 0) {
+      this.log(droppedMessage(this.dropped, this.maxUnfinished), undefined);
+      this.dropped = 0;
+    }
     if (this.unfinished.size > 0) this.retryDue(performance.now());
     // Nothing in flight, waiting or to finish: the interval stops (an idle gateway is not woken 4 times a second);
     // the next admitted call starts it again.
     if (this.held.size === 0 && this.waiting.size === 0 && this.unfinished.size === 0 && this.timer !== undefined) {
       clearInterval(this.timer);
       this.timer = undefined;
+      this.due.clear();
     }
   }
 
@@ -166,29 +204,41 @@ export class Renewals {
     this.held.delete(h);
   }
 
-  /** Tries the unfinished finishes that are due (one try of each at a time). */
+  /**
+   * Tries the unfinished finishes that are due (one try of each at a time): only the ticks' lists that are due are
+   * read (some 120 lists at most: waits are at most 30 s), not every finish waiting.
+   */
   private retryDue(now: number): void {
-    for (const u of this.unfinished) {
-      if (u.running || u.at > now) continue;
-      u.running = u.work().then(
-        () => {
-          this.unfinished.delete(u);
-          return true;
-        },
-        (e: unknown) => {
-          u.running = undefined;
-          const t = performance.now();
-          if (t >= u.until) {
-            this.unfinished.delete(u);
-            this.log(GAVE_UP, e);
-          } else {
-            u.waitMs = Math.min(u.waitMs * 2, MAX_RETRY_WAIT_MS);
-            u.at = t + u.waitMs;
-          }
-          return false;
-        },
-      );
+    const current = Math.floor(now / this.tickMs);
+    for (const [slot, list] of this.due) {
+      if (slot > current) continue;
+      this.due.delete(slot);
+      for (const u of list) if (this.unfinished.has(u)) this.tryAgain(u);
     }
+  }
+
+  private tryAgain(u: Unfinished): void {
+    u.running = u.work().then(
+      () => {
+        this.unfinished.delete(u);
+        return true;
+      },
+      (e: unknown) => {
+        u.running = undefined;
+        // Dropped by the cap (or taken by `close`) meanwhile: not tried again here.
+        if (!this.unfinished.has(u)) return false;
+        const t = performance.now();
+        if (t >= u.until) {
+          this.unfinished.delete(u);
+          this.log(GAVE_UP, e);
+        } else {
+          u.waitMs = Math.min(u.waitMs * 2, MAX_RETRY_WAIT_MS);
+          u.at = t + u.waitMs;
+          this.schedule(u);
+        }
+        return false;
+      },
+    );
   }
 
   /** One sweep now (the interval's work). Skipped while the previous sweep is still waiting for its stores. */
@@ -208,6 +258,9 @@ export class Renewals {
     if (this.unfinished.size === 0) return;
     const left = [...this.unfinished];
     this.unfinished.clear();
+    this.due.clear();
+    if (this.dropped > 0) this.log(droppedMessage(this.dropped, this.maxUnfinished), undefined);
+    this.dropped = 0;
     await Promise.all(
       left.map(async (u) => {
         if (u.running && (await u.running)) return;

@@ -142,7 +142,8 @@ return out`);
  * "full"), refunding only what was charged. Idempotent: the correction is made only by the run that sets the marker
  * (`SET NX`), so a release tried again after one whose answer was lost (its script ran) corrects nothing more, and one
  * tried again after one that never reached Redis corrects, whether its lease is still in its set or expired meanwhile.
- * No correction to make (tokenDelta 0, no tpm): no marker.
+ * No correction to make (tokenDelta 0, no tpm): no marker. The caller deletes the marker once the answer has come back
+ * (`RedisRateLimiter.releaseLease`): only a release whose answer was lost leaves one to its TTL.
  */
 export const RELEASE_SCRIPT = new LuaScript(`${NOW}
 ${BUCKET}

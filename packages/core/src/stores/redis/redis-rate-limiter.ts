@@ -81,14 +81,21 @@ export class RedisRateLimiter implements RateLimiter {
   /**
    * Frees a lease's slots and corrects its token charge by `delta` (one script), once however often it is called
    * (`RELEASE_SCRIPT`'s marker, named after the lease's first scope like its other keys; it lives as long as a failed
-   * release may be tried again: the lease's TTL, at least `DEFAULT_LEASE_TTL_MS`, plus a minute). @internal
+   * release may be tried again: the lease's TTL, at least `DEFAULT_LEASE_TTL_MS`, plus a minute). Once a release's
+   * answer has come back, no release of the lease follows: its marker is deleted then (UNLINK, not awaited, on the same
+   * connection, so any earlier attempt of this release sent on it has run before), and only a release whose answer was
+   * lost leaves one (some 100 bytes) for that time. @internal
    */
   async releaseLease(lease: RedisLease, delta: number): Promise<void> {
     const keys: string[] = [];
     for (const s of lease.scopes) keys.push(this.key(s, 'tpm-level'), this.key(s, 'leases'));
-    keys.push(`${this.redis.prefix}rl:${scopeKey(lease.scopes[0]!)}:rel:${lease.id}`);
-    const args = [lease.scopes.length, lease.id, delta, ...lease.scopes.map((s) => s.limits.tpm ?? 0), ...lease.uncharged, Math.max(lease.ttl, DEFAULT_LEASE_TTL_MS) + 60_000];
+    const marker = `${this.redis.prefix}rl:${scopeKey(lease.scopes[0]!)}:rel:${lease.id}`;
+    keys.push(marker);
+    const tpms = lease.scopes.map((s) => s.limits.tpm ?? 0);
+    const args = [lease.scopes.length, lease.id, delta, ...tpms, ...lease.uncharged, Math.max(lease.ttl, DEFAULT_LEASE_TTL_MS) + 60_000];
     await bounded(this.redis.eval(RELEASE_SCRIPT, keys, args), this.timeoutMs, 'rate-limit release');
+    // The script sets a marker only when it corrects tokens. A failed UNLINK leaves it to its TTL.
+    if (delta !== 0 && tpms.some((t) => t > 0)) this.redis.command(['UNLINK', marker]).catch(() => undefined);
   }
 
   /** The lease of a granted acquire, with what the debt cap dropped per scope (the last values of its `reply`). */
