@@ -337,8 +337,8 @@ export class LLMRouter {
    * Resolves once the router is ready to price calls: at once, unless the price file named by
    * `LLMRR_PRICES_FILE` is still loading. Rejects with `config_invalid` when that file is missing or
    * invalid (calls then reject with the same error), or when a strategy's config names a file it cannot use
-   * (`routing.options.intelligent.model` missing, not a router model, or needing prompt embeddings the router
-   * cannot compute; its calls reject with `config_invalid` too). `fromConfig` waits for it.
+   * (`routing.options.intelligent.model` or `routing.options.adaptive.model` missing, not a router model, or
+   * needing prompt embeddings the router cannot compute; its calls reject with `config_invalid` too). `fromConfig` waits for it.
    */
   async ready(): Promise<void> {
     if (this.pricing) await this.pricing;

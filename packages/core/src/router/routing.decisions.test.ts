@@ -7,7 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
+import { syntheticDataset } from '../learning/__fixtures__/synthetic-data.js';
+import { RouterModel } from '../learning/training/router-model.js';
+import { trainRouterModel } from '../learning/training/train-router-model.js';
 import { LLMRouter } from './llm-router.js';
+import { createIntelligentStrategy } from './strategies/intelligent.js';
 
 const twoModels = [
   { name: 'good', engine: 'mock', quality: 0.9, price: { input: 3, output: 15 } },
@@ -99,6 +103,33 @@ describe('a strategy that leaves candidates out (intelligent constraints, a filt
     expect((await rejection(router.route('hello', { strategy: 'cap-or-drop', model: 'good' }))).code).toBe('invalid_request');
     expect((await rejection(router.route('hello', { strategy: 'cap-or-drop', allowedModels: ['good', 'weak'] }))).code).toBe('no_deployment');
     await router.close();
+  });
+
+  it("a router-model cost (no price): a fixed part over maxCostUsd is the config's (no_deployment), a prompt that puts it over is a 400 naming messages", async () => {
+    // Self-hosted servers without a price, costed by the router model's cost fit (intercept + perToken x prompt
+    // tokens, per model); never called: the route is only planned.
+    const unpriced = ['cheap', 'mathy', 'poet'].map((name) => ({ name, engine: 'openai-compatible', model: name, baseURL: 'http://127.0.0.1:9/v1' }));
+    const router = new LLMRouter({ models: unpriced, routing: { strategy: 'priority', retries: { max: 0 } } }, { env: {} });
+    try {
+      // The data's costs do not grow with the prompt: $0.0001, $0.001, $0.002 a call.
+      const artifact = trainRouterModel(syntheticDataset(), { hashDim: 1 << 10, kinds: ['logistic'] });
+      expect(Math.min(...artifact.cost!.intercept.map(Number))).toBeGreaterThan(0.00001);
+      router.addStrategy('capped', createIntelligentStrategy({ model: new RouterModel(artifact), maxCostUsd: 0.00001 }));
+      // A two-character prompt cannot be made smaller: no request of any size passes, the cap is the operator's.
+      const fixed = await rejection(router.route('hi', { strategy: 'capped', maxTokens: 1 }));
+      expect({ code: fixed.code, param: fixed.param }).toEqual({ code: 'no_deployment', param: undefined });
+      expect(fixed.message).toMatch(/cheap: intelligent: maxCostUsd 0\.00001: expected cost 0\.000\d+ USD whatever the prompt \(its router-model cost, 0\.000\d+ USD before any prompt token\)/);
+
+      // $1 per million prompt tokens and nothing fixed: a short prompt passes, a long one is the request's own ask.
+      const perToken = new RouterModel({ ...artifact, cost: { intercept: [0, 0, 0], perToken: [1e-6, 2e-6, 3e-6] } });
+      router.addStrategy('per-token', createIntelligentStrategy({ model: perToken, maxCostUsd: 0.00005 }));
+      expect((await router.route('hi', { strategy: 'per-token' })).order).toHaveLength(3);
+      const long = await rejection(router.route('word '.repeat(2000), { strategy: 'per-token' }));
+      expect({ code: long.code, param: long.param, status: long.statusCode }).toEqual({ code: 'invalid_request', param: 'messages', status: 400 });
+      expect(long.message).toContain('for this prompt (its router-model cost: a shorter prompt costs less)');
+    } finally {
+      await router.close();
+    }
   });
 });
 

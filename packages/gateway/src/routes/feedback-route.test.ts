@@ -172,6 +172,16 @@ describe('POST /v1/feedback', () => {
     expect(spy).toHaveBeenLastCalledWith(chat.headers.get('x-request-id'), 0);
   });
 
+  it('a late score for a deployment replaced since by another model is not taken (accepted: false, the message says why)', async () => {
+    h = await createHarness({ models: [mockModel('a'), mockModel('b')], routing: { strategy: 'adaptive' } });
+    const late = await callA(h, {});
+    h.router.load(mockModel('a', {}, { model: 'another-model' }));
+    await callA(h, {});
+    const res = await post(h.gateway, '/v1/feedback', { request_id: late, score: 0 });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ accepted: false, reason: 'not_pending', message: expect.stringContaining('the deployment that answered was replaced since by another model under its name') });
+  });
+
   it('a call routed by intelligent (an offline-trained model: no online learning) is known but its score not taken', async () => {
     const { h, acme } = await tenants();
     h.router.setStrategy('intelligent');

@@ -12,7 +12,7 @@ import type { GatewayLogEntry } from '../types.js';
 // or a model trained with prompt embeddings the router cannot compute (a config file cannot give an `embed` function)
 // fails every call that routes with it as a logged 500 `config_invalid` (the router's `ready()` refuses the config
 // before: the server does not start), not as the client's 400 naming its `model` field, and the client never sees the
-// server's file path (the server log has it).
+// server's file path (the server log has it). `routing.options.adaptive.model` (adaptive's cold-start prior) alike.
 
 let dir: string;
 beforeAll(() => {
@@ -34,13 +34,13 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function callWith(modelFile: string): Promise<{ error: APIError; logged: GatewayLogEntry[]; ready: unknown }> {
+async function callWith(modelFile: string, strategy: string): Promise<{ error: APIError; logged: GatewayLogEntry[]; ready: unknown }> {
   const logged: GatewayLogEntry[] = [];
   let gw: SdkGateway | undefined;
   try {
     gw = await servedGateway({
       models: [mockModel('a'), mockModel('b')],
-      routing: { strategy: 'intelligent', options: { intelligent: { model: modelFile } } },
+      routing: { strategy, options: { [strategy]: { model: modelFile } } },
       gateway: { log: (entry) => logged.push(entry) },
     });
     const ready = await gw.harness.router.ready().then(() => undefined, (e: unknown) => e);
@@ -56,20 +56,21 @@ async function callWith(modelFile: string): Promise<{ error: APIError; logged: G
   }
 }
 
-describe('intelligent router model file missing or unusable (the operator\'s config)', () => {
+describe.each(['intelligent', 'adaptive'])('%s router model file missing or unusable (the operator\'s config)', (strategy) => {
+  const field = `routing.options.${strategy}.model`;
   it.each([
     ['missing', () => join(dir, 'missing', 'router.json'), 'Router model file not found'],
     ['not JSON', () => join(dir, 'broken.json'), 'is not valid JSON'],
     ['trained with embeddings the router cannot compute', () => join(dir, 'embeddings.json'), '"toy" prompt embeddings (4-d)'],
   ])('%s: the router refuses it in ready(); a call is a 500 config_invalid without the path, which the server log has', async (_label, file, why) => {
-    const { error, logged, ready } = await callWith(file());
-    expect(toLLMError(ready)).toMatchObject({ code: 'config_invalid', param: 'routing.options.intelligent.model', message: expect.stringContaining(why) });
+    const { error, logged, ready } = await callWith(file(), strategy);
+    expect(toLLMError(ready)).toMatchObject({ code: 'config_invalid', param: field, message: expect.stringContaining(why) });
     const seen = { status: error.status, code: error.code, param: error.param };
     expect(seen).toEqual({ status: 500, code: 'config_invalid', param: null });
     expect(error.message).not.toContain(dir);
     const entry = logged.find((l) => l.level === 'error' && l.requestId === error.requestID);
     expect(entry, JSON.stringify(logged)).toBeDefined();
-    expect(toLLMError(entry!.error).message).toContain('routing.options.intelligent.model');
+    expect(toLLMError(entry!.error).message).toContain(field);
     expect(toLLMError(entry!.error).message).toContain(why);
     if (!file().endsWith('embeddings.json')) expect(toLLMError(entry!.error).message).toContain(file());
   });

@@ -21,5 +21,5 @@ export const FEEDBACK_NOT_PENDING: FeedbackResponse = {
   accepted: false,
   reason: 'not_pending',
   message:
-    'No routing decision of this request is waiting for feedback in this gateway process: it was routed by a strategy that does not learn from feedback (only adaptive does) or served from the cache, it was rated already, it was forgotten (adaptive keeps maxPending decisions, and a restart forgets them all), or another gateway process routed it (adaptive learns per process: send feedback to the process that served the call)',
+    'No routing decision of this request is waiting for feedback in this gateway process: it was routed by a strategy that does not learn from feedback (only adaptive does) or served from the cache, it was rated already, it was forgotten (adaptive keeps maxPending decisions, and a restart forgets them all), the deployment that answered was replaced since by another model under its name (what adaptive learned of the old one is dropped), or another gateway process routed it (adaptive learns per process: send feedback to the process that served the call)',
 };

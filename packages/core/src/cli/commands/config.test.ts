@@ -68,7 +68,7 @@ routing:
     expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: '' });
   });
 
-  it("checks intelligent's router model file (routing.options.intelligent.model): missing or not a router model", async () => {
+  it("checks the router model files of intelligent and adaptive (routing.options.<name>.model): missing or not a router model", async () => {
     const missing = t.write('model-missing.yaml', `models:\n  - { name: a, engine: mock }\nrouting:\n  strategy: intelligent\n  options: { intelligent: { model: ${t.dir}/no-such-router.json } }\n`);
     const r = await runCli(['config', 'validate', missing], { cwd: t.dir });
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
@@ -78,6 +78,11 @@ routing:
     const o = await runCli(['config', 'validate', other], { cwd: t.dir });
     expect(o.code).toBe(2);
     expect(o.stderr).toContain('routing.options.intelligent.model: Not a router model');
+    // adaptive's cold-start prior is the same kind of file.
+    const adaptive = t.write('model-adaptive.yaml', `models:\n  - { name: a, engine: mock }\nrouting:\n  options: { adaptive: { model: ${t.dir}/no-such-prior.json } }\n`);
+    const a = await runCli(['config', 'validate', adaptive], { cwd: t.dir });
+    expect({ code: a.code, stdout: a.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(a.stderr).toContain(`routing.options.adaptive.model: Router model file not found: ${t.dir}/no-such-prior.json`);
   });
 
   it('names a YAML syntax error by line and a missing file by path', async () => {

@@ -14,9 +14,10 @@ const HELP = `Usage: llmrr config <validate [file] | schema>
 
   validate [file]   checks a config (the file, else -c, else the one llmrr would use): schema, then engine
                     names, strategies (routing.strategy, tenants' preferences.strategy), the price file
-                    of LLMRR_PRICES_FILE and intelligent's router model file (routing.options.intelligent.
-                    model); prints "valid", or one line per schema problem (field path, line
-                    and column, what was expected), else the first other problem, and exits 2
+                    of LLMRR_PRICES_FILE and the router model files of intelligent and adaptive
+                    (routing.options.intelligent.model, routing.options.adaptive.model); prints "valid",
+                    or one line per schema problem (field path, line and column, what was
+                    expected), else the first other problem, and exits 2
   schema            prints the JSON Schema of the config file (for editors: "$schema" or
                     "# yaml-language-server: $schema=...")
 
@@ -52,7 +53,7 @@ async function validate(ctx: CliContext, file: string | undefined): Promise<Exit
   try {
     const loaded = await loadCliConfig(ctx, file);
     // The router checks what the schema cannot: registered engines, the strategy names (the router's and the
-    // tenants' preferred ones), the price file named by LLMRR_PRICES_FILE and strategies' files (intelligent's model).
+    // tenants' preferred ones), the price file named by LLMRR_PRICES_FILE and strategies' files (intelligent's and adaptive's models).
     const router = createCliRouter(ctx, loaded);
     try {
       router.checkTenantStrategies();

@@ -1,7 +1,7 @@
 /**
  * `PendingDecisions` (adaptive's decisions waiting for feedback): at most `max` in all; when full, the oldest
- * decision of a tenant with the most waiting goes first. Checked on random skewed traffic against counts kept
- * apart.
+ * decision of a tenant with the most waiting goes first (on a tie, the incoming call's own tenant's). Checked on
+ * random skewed traffic against counts kept apart.
  */
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../learning/predictors/adam.js';
@@ -27,10 +27,12 @@ describe('adaptive pending decisions', () => {
         for (const t of live.values()) before.set(t, (before.get(t) ?? 0) + 1);
         const id = `r${i}`;
         pending.set(id, tenant === undefined ? {} : { tenant }, max);
-        // Whoever lost a decision had the most waiting before this one came.
+        // Whoever lost a decision had the most waiting before this one came; the caller's tenant when it was one of them.
+        const most = Math.max(...before.values());
         for (const [lost, t] of [...live]) {
           if (pending.get(lost) === undefined) {
-            expect(before.get(t)).toBe(Math.max(...before.values()));
+            expect(before.get(t)).toBe(most);
+            if (before.get(tenant) === most) expect(t).toBe(tenant);
             live.delete(lost);
           }
         }
@@ -48,6 +50,19 @@ describe('adaptive pending decisions', () => {
       expect(pending.size).toBeLessThanOrEqual(max);
       for (const id of live.keys()) expect(pending.get(id)).toBeDefined();
     }
+  });
+
+  it('on a tie for the most waiting, the calling tenant drops its own: a quiet tenant at its share keeps it', () => {
+    const pending = new PendingDecisions<P>();
+    const max = 4;
+    pending.set('a1', { tenant: 'quiet' }, max);
+    pending.set('a2', { tenant: 'quiet' }, max);
+    pending.set('b1', { tenant: 'busy' }, max);
+    pending.set('b2', { tenant: 'busy' }, max);
+    // The busy tenant calls again (and again): 2 and 2 is a tie, and the quiet tenant reached 2 first.
+    pending.set('b3', { tenant: 'busy' }, max);
+    pending.set('b4', { tenant: 'busy' }, max);
+    expect(['a1', 'a2', 'b1', 'b2', 'b3', 'b4'].map((id) => pending.get(id) !== undefined)).toEqual([true, true, false, false, true, true]);
   });
 
   it('a tenant that alone fills it drops its own oldest, one at a time, and a newcomer takes a place from it', () => {

@@ -1,7 +1,8 @@
 /**
  * Decisions waiting for feedback, by request id, at most `max` in all. When full, the oldest decision of the tenant
- * with the most waiting goes first (calls without a tenant count as one more tenant): one busy tenant's calls push
- * out its own oldest decisions, not a quiet tenant's, and every tenant keeps its share of `max`. Every operation is
+ * with the most waiting goes first (calls without a tenant count as one more tenant; on a tie, the incoming call's
+ * own tenant): one busy tenant's calls push out its own oldest decisions, not a quiet tenant's, and every tenant
+ * keeps its share of `max`. Every operation is
  * O(1) (the tenants are kept in buckets by how many decisions they have waiting), except `deleteTenant`.
  */
 export class PendingDecisions<P extends { tenant?: string | undefined }> {
@@ -25,9 +26,10 @@ export class PendingDecisions<P extends { tenant?: string | undefined }> {
   set(id: string, p: P, max: number): void {
     this.delete(id);
     while (this.byId.size >= max && this.largest > 0) {
-      const tenant = this.buckets.get(this.largest)!.values().next().value as string | undefined;
-      const oldest = this.byTenant.get(tenant)!.values().next().value!;
-      this.delete(oldest);
+      // On a tie for the most waiting, the incoming call's tenant gives way (it would go above the others).
+      let ids = this.byTenant.get(p.tenant);
+      if (ids?.size !== this.largest) ids = this.byTenant.get(this.buckets.get(this.largest)!.values().next().value as string | undefined)!;
+      this.delete(ids.values().next().value!);
     }
     this.byId.set(id, p);
     let ids = this.byTenant.get(p.tenant);

@@ -2,7 +2,8 @@
  * `adaptive` ties what it learned of a deployment to what answers under its name (the config's `answerVersion`): a
  * deployment replaced by another model under the same name (`router.load()`, a tenant's own model changed by
  * `setTenant`) starts from its prior, as a changed model never serves the old one's cached answers; a change of
- * routing fields only (priority, quality, price...) keeps what was learned.
+ * routing fields only (priority, quality, price...) keeps what was learned. A late score for the replaced model's
+ * answer is learned nowhere, and `feedback` says so (false: the gateway answers `accepted: false`).
  */
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../learning/predictors/adam.js';
@@ -43,6 +44,27 @@ describe('adaptive: a deployment replaced under its name', () => {
       // The first call learns on a new model of the deployment.
       await rate(router, 'x', 1, 1);
       expect(adaptive.snapshot()['x']!.observations).toBe(1);
+    } finally {
+      await router.close();
+    }
+  });
+
+  it('a late score for a replaced deployment is not accepted (false), shared or a tenant\'s own, and learned nowhere', async () => {
+    const adaptive = new AdaptiveStrategy({ explorationScale: 0.001 });
+    const router = routerWith(adaptive, { models: [{ name: 'x', engine: 'mock', model: 'old-model' }, { name: 'y', engine: 'mock' }] });
+    try {
+      const late = await router.generate('hello', { model: 'x' });
+      router.load({ name: 'x', engine: 'mock', model: 'new-model' });
+      await rate(router, 'x', 1, 1);
+      expect(router.feedback(late.requestId, 0)).toBe(false);
+      expect(adaptive.snapshot()['x']!.observations).toBe(1);
+
+      router.setTenant({ id: 't', models: [{ name: 'own', engine: 'mock', model: 'v1' }] });
+      const own = await router.generate('hello', { model: 'own', tenant: 't' });
+      router.setTenant({ id: 't', models: [{ name: 'own', engine: 'mock', model: 'v2' }] });
+      await rate(router, 'own', 1, 1, 't');
+      expect(router.feedback(own.requestId, 0)).toBe(false);
+      expect(adaptive.snapshot('t')['own']!.observations).toBe(1);
     } finally {
       await router.close();
     }
@@ -91,8 +113,8 @@ describe('adaptive: a deployment replaced under its name', () => {
       expect(adaptive.snapshot('t')['x']!.observations).toBeGreaterThan(6);
       router.load({ name: 'x', engine: 'mock', model: 'new-model' });
       await router.generate('hello', { model: 'x', tenant: 't' });
-      // The old model's score arrives after the new model's first call: taken (the call was known), learned nowhere.
-      expect(router.feedback(late.requestId, 0)).toBe(true);
+      // The old model's score arrives after the new model's first call: learned nowhere, so not accepted.
+      expect(router.feedback(late.requestId, 0)).toBe(false);
       expect((await factorsOf(router, 'x', 't'))['observations']).toBeLessThan(1);
     } finally {
       await router.close();

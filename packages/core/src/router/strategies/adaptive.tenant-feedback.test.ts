@@ -161,7 +161,7 @@ describe("adaptive: pending decisions (maxPending) are shared among tenants", ()
     }
   });
 
-  it('when full, the oldest decision of a tenant with the most waiting goes first', async () => {
+  it('when full, the oldest decision of a tenant with the most waiting goes first (on a tie, the calling tenant\'s)', async () => {
     const router = new LLMRouter({
       version: 3,
       models: [{ name: 'a', engine: 'mock' }],
@@ -172,11 +172,14 @@ describe("adaptive: pending decisions (maxPending) are shared among tenants", ()
       const call = async (tenant: string) => (await router.generate('hello', { tenant })).requestId;
       const t1 = [await call('t1'), await call('t1')];
       const t2 = [await call('t2'), await call('t2')];
-      // Full (2 + 2): a tie drops the oldest of the tenant that reached 2 first (t1); next, t2 reached 2 before t1 did again.
+      // Full (2 + 2): on a tie the calling tenant gives way, so t2 keeps its share however often t1 calls.
       const t1b = await call('t1');
       const t1c = await call('t1');
-      expect([...t1, t1b, t1c].map((id) => router.feedback(id, 1))).toEqual([false, true, true, true]);
+      // A call without a tenant (none waiting) takes a place from a tenant with the most waiting.
+      const none = (await router.generate('hello')).requestId;
+      expect([...t1, t1b, t1c].map((id) => router.feedback(id, 1))).toEqual([false, false, true, true]);
       expect(t2.map((id) => router.feedback(id, 1))).toEqual([false, true]);
+      expect(router.feedback(none, 1)).toBe(true);
     } finally {
       await router.close();
     }

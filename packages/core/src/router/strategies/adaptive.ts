@@ -4,7 +4,7 @@ import type { RouterModel } from '../../learning/training/router-model.js';
 import type { Deployment, RankedCandidate, RouterEvents, Strategy, StrategyContext } from '../types.js';
 import { answerVersion } from '../config-version.js';
 import { PendingDecisions } from './adaptive-pending.js';
-import { checkIntelligentOptions, createIntelligentStrategy } from './intelligent.js';
+import { checkIntelligentOptions, createAdaptivePrior } from './intelligent.js';
 import { byScoreThenPriority, checkOptionNames, expectedCostUsd, observedLatency } from './util.js';
 
 export interface AdaptiveOptions {
@@ -119,7 +119,17 @@ export class AdaptiveStrategy implements Strategy {
 
   constructor(private readonly defaults: AdaptiveOptions = {}) {
     this.checkOptions(defaults as Record<string, unknown>);
-    this.prior = createIntelligentStrategy({ ...(defaults.model ? { model: defaults.model } : {}), ...(defaults.models ? { models: defaults.models } : {}) });
+    this.prior = createAdaptivePrior(pick(defaults as Record<string, unknown>, ['model', 'models']));
+  }
+
+  /**
+   * Loads the prior's router model when the router is built (`routing.options.adaptive.model`, else the
+   * constructor's) and warms USE lite when it embeds prompts: `ready()`, `fromConfig`, `llmrr config validate` and the
+   * server start refuse a missing or broken file as `config_invalid` naming `routing.options.adaptive.model` (one
+   * given in code: option "model"); calls share the load.
+   */
+  prepare(options: Record<string, unknown>): Promise<void> | void {
+    return this.prior.prepare!(pick(options, ['model', 'models', 'embed']));
   }
 
   /** A deployment's model; a new one is kept only when `keep` (a call that can be learned from). */
@@ -176,7 +186,7 @@ export class AdaptiveStrategy implements Strategy {
 
   rank(ctx: StrategyContext): RankedCandidate[] | Promise<RankedCandidate[]> {
     // Prior qualities from the learned predictor (lambda 0: quality only).
-    const priorCtx: StrategyContext = { ...ctx, options: { ...(this.defaults.model ? { model: this.defaults.model } : {}), ...(this.defaults.models ? { models: this.defaults.models } : {}), ...pick(ctx.options, ['model', 'models', 'embed']), lambda: 0 } };
+    const priorCtx: StrategyContext = { ...ctx, options: { ...pick(ctx.options, ['model', 'models', 'embed']), lambda: 0 } };
     const ranked = this.prior.rank(priorCtx);
     return ranked instanceof Promise ? ranked.then((r) => this.sampleRank(ctx, r)) : this.sampleRank(ctx, ranked);
   }
@@ -260,7 +270,8 @@ export class AdaptiveStrategy implements Strategy {
 
   /**
    * Explicit feedback on a request's answer (score in [0,1], 1 = good). Returns false when the request
-   * is unknown (never routed by this strategy, already rated, or forgotten).
+   * is unknown (never routed by this strategy, already rated, or forgotten) or the deployment that answered was
+   * replaced since by one that answers otherwise (the score is not learned).
    */
   feedback(requestId: string, score: number): boolean {
     if (typeof score !== 'number' || !(score >= 0 && score <= 1)) {
@@ -270,8 +281,9 @@ export class AdaptiveStrategy implements Strategy {
     if (!p?.answered) return false;
     this.pending.delete(requestId);
     const { arm: shared, z, layered } = p.contexts.get(p.answered)!;
-    // The answering deployment was replaced since (another model under its name): nothing to learn for the new one.
-    if (layered && this.arms.get(undefined)?.get(p.answered)?.arm !== shared) return true;
+    // The answering deployment was replaced since (another model under its name, a new arm): nothing to learn for the
+    // new one, and the old arm is no one's. A shared deployment's arm is in the shared map; a tenant's own in its own.
+    if (this.arms.get(undefined)?.get(p.answered)?.arm !== shared && (p.tenant === undefined || this.arms.get(p.tenant)?.get(p.answered)?.arm !== shared)) return false;
     // The rating tenant's own view of a shared deployment; the implicit success stays in the shared state.
     const arm = layered ? this.layer(p.tenant!, p.answered, p.maxLayers!, shared) : shared;
     // Replace the implicit success (weight w, reward 1) by the explicit score (weight 1).

@@ -4,7 +4,9 @@
  * when the router is built (`ready()`, `fromConfig`, `llmrr config validate`: `config_invalid` naming the field), and
  * a call made anyway fails as `config_invalid` (a 5xx the gateway logs, its message - with the path - hidden from the
  * client), never as the caller's `invalid_request`. A model trained by `llmrr router train --embeddings` (USE lite) is
- * embedded in process as the CLI embedded its training prompts.
+ * embedded in process as the CLI embedded its training prompts. `routing.options.adaptive.model` (adaptive's cold-start
+ * prior, the same kind of file) is checked the same way, naming its own field; a model given to `AdaptiveStrategy`
+ * in code is named as option "model", never as a config field the user did not set.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,7 @@ import type { RouterModelArtifact } from '../../learning/training/router-model.j
 import { trainRouterModel } from '../../learning/training/train-router-model.js';
 import { rejection } from '../../test/async.test-helpers.js';
 import { LLMRouter } from '../llm-router.js';
+import { AdaptiveStrategy } from './adaptive.js';
 import { createIntelligentStrategy } from './intelligent.js';
 
 const MODELS = [
@@ -47,8 +50,8 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function routerWith(model: string, strategy = 'intelligent'): LLMRouter {
-  const r = new LLMRouter({ models: MODELS as never, routing: { strategy, retries: { max: 0 }, options: { intelligent: { model } } } });
+function routerWith(model: string, strategy = 'intelligent', field: 'intelligent' | 'adaptive' = 'intelligent'): LLMRouter {
+  const r = new LLMRouter({ models: MODELS as never, routing: { strategy, retries: { max: 0 }, options: { [field]: { model } } } });
   routers.push(r);
   return r;
 }
@@ -97,13 +100,6 @@ describe('intelligent: the router model file of the config', () => {
     expect(e.message).toContain('Router model file not found');
   });
 
-  it("adaptive's router model from its config (its prior) that cannot be loaded fails calls as config_invalid, not a 400", async () => {
-    const r = new LLMRouter({ models: MODELS as never, routing: { strategy: 'adaptive', retries: { max: 0 }, options: { adaptive: { model: join(dir, 'missing.json') } } } });
-    routers.push(r);
-    const e = await rejection(r.generate('hello'));
-    expect({ code: e.code, statusCode: e.statusCode }).toEqual({ code: 'config_invalid', statusCode: 500 });
-  });
-
   it('a model trained with embeddings the router cannot compute is refused (no `embed` in a config file); with `embed` in code it routes', async () => {
     const r = routerWith(join(dir, 'toy-embeddings.json'));
     const e = await rejection(r.ready());
@@ -132,5 +128,53 @@ describe('intelligent: the router model file of the config', () => {
     expect(embed).toHaveBeenLastCalledWith(['compose a story on a dragon.']);
     const vector = (await embed.mock.results.at(-1)!.value) as Float32Array[];
     expect(vector[0]).toHaveLength(USE_LITE.dim);
+  }, 60_000);
+});
+
+describe("adaptive: the router model file of the config (its cold-start prior)", () => {
+  const ADAPTIVE = 'routing.options.adaptive.model';
+
+  it.each([
+    ['missing', 'missing/router.json', /Router model file not found: .*missing\/router\.json/],
+    ['not a router model', 'other.json', /Not a router model/],
+    ['trained with embeddings the router cannot compute', 'toy-embeddings.json', /"toy" prompt embeddings \(4-d\)/],
+  ])('%s: ready(), fromConfig and every call reject with config_invalid naming routing.options.adaptive.model', async (_label, file, message) => {
+    const r = routerWith(join(dir, file), 'adaptive', 'adaptive');
+    const e = await rejection(r.ready());
+    expect({ code: e.code, statusCode: e.statusCode, param: e.param }).toEqual({ code: 'config_invalid', statusCode: 500, param: ADAPTIVE });
+    expect(e.message).toMatch(message);
+    const call = await rejection(r.generate('hello'));
+    expect({ code: call.code, statusCode: call.statusCode, param: call.param }).toEqual({ code: 'config_invalid', statusCode: 500, param: ADAPTIVE });
+    const from = await rejection(LLMRouter.fromConfig({ models: MODELS, routing: { strategy: 'adaptive', options: { adaptive: { model: join(dir, file) } } } }));
+    expect({ code: from.code, param: from.param }).toEqual({ code: 'config_invalid', param: ADAPTIVE });
+  });
+
+  it('a good file loads when the router is built and ranks the cold start', async () => {
+    const r = routerWith(join(dir, 'router.json'), 'adaptive', 'adaptive');
+    await r.ready();
+    const d = await r.route('compose a story on a dragon.', { explain: true });
+    expect(d.candidates.find((c) => c.name === 'poet')!.factors!['priorQuality']).toBeGreaterThan(d.candidates.find((c) => c.name === 'cheap')!.factors!['priorQuality']!);
+  });
+
+  it('a model given to AdaptiveStrategy in code is named as option "model", not a config field the user never set', async () => {
+    const r = new LLMRouter({ models: MODELS as never, routing: { strategy: 'priority', retries: { max: 0 } } });
+    routers.push(r);
+    r.addStrategy('mine', new AdaptiveStrategy({ model: join(dir, 'code.json') }));
+    const ready = await rejection(r.ready());
+    const call = await rejection(r.generate('hello', { strategy: 'mine' }));
+    for (const e of [ready, call]) {
+      expect({ code: e.code, param: e.param }).toEqual({ code: 'config_invalid', param: 'model' });
+      expect(e.message).toMatch(/^adaptive: router model \(option "model"\): Router model file not found/);
+      expect(e.message).not.toContain('routing.options');
+    }
+  });
+
+  it('a prior trained by `router train --embeddings` (USE lite) is warmed by ready(), as intelligent\'s', async () => {
+    const embed = vi.spyOn(LocalUseEmbedder.prototype, 'embed');
+    const r = routerWith(join(dir, 'use-embeddings.json'), 'adaptive', 'adaptive');
+    await r.ready();
+    expect(embed).toHaveBeenCalled();
+    expect((await r.route('compose a story on a dragon.')).selected).toBeDefined();
+    expect(embed).toHaveBeenLastCalledWith(['compose a story on a dragon.']);
   }, 60_000);
 });

@@ -90,12 +90,16 @@ function embeddingOf(model: RouterModel): { dim: number; model: string } | undef
   return f.embedding ?? f.augment?.difficulty?.features.embedding;
 }
 
-/** Where `intelligent`'s router model is configured (errors about the configured model name it). */
-const MODEL_PARAM = 'routing.options.intelligent.model';
-
-function configInvalid(message: string, cause?: unknown): LLMError {
-  return new LLMError({ code: 'config_invalid', message: `Invalid router config:\n  ${MODEL_PARAM}: ${message}`, param: MODEL_PARAM, ...(cause !== undefined ? { cause } : {}) });
+/** Where a strategy's router model is configured (errors about the configured model name it), and its name. */
+interface ModelNaming {
+  strategy: string;
+  param: string;
+  /** The factory's `defaults` come from code, not from the config (adaptive's constructor): errors do not name `param`. */
+  codeDefaults?: true;
 }
+
+const INTELLIGENT_NAMING: ModelNaming = { strategy: 'intelligent', param: 'routing.options.intelligent.model' };
+const ADAPTIVE_NAMING: ModelNaming = { strategy: 'adaptive', param: 'routing.options.adaptive.model', codeDefaults: true };
 
 /** The artifact output index serving deployment `d`, if the model knows it. */
 function modelIndex(model: RouterModel, d: Deployment, mapping: Record<string, string> | undefined): number | undefined {
@@ -117,6 +121,19 @@ function modelIndex(model: RouterModel, d: Deployment, mapping: Record<string, s
  * file when the router is built).
  */
 export function createIntelligentStrategy(defaults: IntelligentOptions = {}): Strategy {
+  return buildIntelligent(defaults, INTELLIGENT_NAMING);
+}
+
+/**
+ * `adaptive`'s cold-start prior: `intelligent` over `defaults` (the `AdaptiveStrategy` constructor's, from code) whose
+ * `prepare` takes `routing.options.adaptive`: a model file named there that cannot be used is `config_invalid` naming
+ * `routing.options.adaptive.model` (from `ready()` and calls); one given in code is `config_invalid` on option "model".
+ */
+export function createAdaptivePrior(defaults: Pick<IntelligentOptions, 'model' | 'models'>): Strategy {
+  return buildIntelligent(defaults, ADAPTIVE_NAMING);
+}
+
+function buildIntelligent(defaults: IntelligentOptions, naming: ModelNaming): Strategy {
   const checkOptions = (o: Record<string, unknown>): void => {
     checkOptionNames('intelligent', o, INTELLIGENT_OPTIONS);
     checkIntelligentOptions(o);
@@ -124,8 +141,17 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
   checkOptions(defaults as Record<string, unknown>);
   const loaded = new Map<string, RouterModel>();
   const loading = new Map<string, Promise<RouterModel>>();
-  /** Model paths of the config (`defaults`, `prepare`): a failure to load one names `routing.options.intelligent.model`. */
-  const configured = new Set<string>(typeof defaults.model === 'string' ? [defaults.model] : []);
+  /**
+   * Models (paths, loaded ones) of the config (`prepare`; `defaults` unless they come from code): a failure of one
+   * names the config's field (`naming.param`), another's option "model".
+   */
+  const configured = new Set<unknown>(defaults.model !== undefined && !naming.codeDefaults ? [defaults.model] : []);
+  /** Why `spec` (a model option) cannot be used: `config_invalid` naming the config's field when it is the config's. */
+  const modelError = (spec: unknown, message: string, cause?: unknown): LLMError => {
+    const c = cause !== undefined ? { cause } : {};
+    if (configured.has(spec)) return new LLMError({ code: 'config_invalid', message: `Invalid router config:\n  ${naming.param}: ${message}`, param: naming.param, ...c });
+    return new LLMError({ code: 'config_invalid', message: `${naming.strategy}: router model (option "model"): ${message}`, param: 'model', ...c });
+  };
   let useLite: LocalUseEmbedder | undefined;
   /** The prompt embedder for `model` when the call gives none: USE lite as `router train --embeddings` used, else none. */
   const builtinEmbed = (model: RouterModel): ((text: string) => Promise<ArrayLike<number>>) | undefined => {
@@ -135,9 +161,11 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
     return (text) => embedder.embed([text]).then((v) => v[0]!);
   };
   /** Why the router cannot embed prompts for `model` (it needs embeddings, no `embed` is given, they are not USE lite). */
-  const notEmbeddable = (model: RouterModel, source: string): LLMError => {
+  const notEmbeddable = (spec: unknown, model: RouterModel): LLMError => {
     const e = embeddingOf(model);
-    return configInvalid(
+    const source = typeof spec === 'string' ? `the router model ${spec}` : 'the router model';
+    return modelError(
+      spec,
       `${source} was trained with "${e?.model}" prompt embeddings (${e?.dim}-d), which the router cannot compute: give the "embed" option (a function: createIntelligentStrategy({ embed }) in code, not possible in a config file), or train with "llmrr router train --embeddings" (USE lite, embedded in process) or without embeddings`,
     );
   };
@@ -158,12 +186,10 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
         }, (e: unknown) => {
           // Not kept: a file fixed later loads on the next call.
           loading.delete(spec);
-          const err = toLLMError(e);
           // A file on the server is the operator's mistake (a logged 5xx, the message with the path hidden from clients
           // by the gateway), never the caller's 400: the config's model names its field; another (a call's own
-          // `strategyOptions.model`, `adaptive`'s prior) is `config_invalid` on option "model".
-          if (configured.has(spec)) throw configInvalid(err.message, e);
-          throw new LLMError({ code: 'config_invalid', message: `intelligent: router model (option "model"): ${err.message}`, param: 'model', cause: e });
+          // `strategyOptions.model`, one given in code to `adaptive`) is `config_invalid` on option "model".
+          throw modelError(spec, toLLMError(e).message, e);
         });
         loading.set(spec, p);
       }
@@ -232,8 +258,14 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
         // A deployment the model does not know (renamed, added, a `models` typo) takes part with its static quality.
         if (idx.includes(undefined)) {
           staticInShare = true;
-          const names = preds.filter((_, i) => idx[i] === undefined).map((p) => p.deployment.name);
-          warnOnce(`intelligent: strongShare ${strongShare} is calibrated with the static quality (config "quality", else 0.5) of ${names.map((n) => `"${n}"`).join(', ')}, not in the router model: map ${names.length > 1 ? 'them' : 'it'} to a model it knows (routing.options.intelligent.models) or retrain`);
+          // Warned once per deployment and model: the message is built only for one not warned about yet.
+          let seen = staticWarned.get(model);
+          if (!seen) staticWarned.set(model, (seen = new WeakSet()));
+          if (preds.some((p, i) => idx[i] === undefined && !seen.has(p.deployment))) {
+            const unknown = preds.filter((_, i) => idx[i] === undefined).map((p) => p.deployment);
+            for (const d of unknown) seen.add(d);
+            warnOnce(`intelligent: strongShare ${strongShare} is calibrated with the static quality (config "quality", else 0.5) of ${unknown.map((d) => `"${d.name}"`).join(', ')}, not in the router model: map ${unknown.length > 1 ? 'them' : 'it'} to a model it knows (routing.options.intelligent.models) or retrain`);
+          }
         }
       }
       if (why !== undefined) {
@@ -242,18 +274,28 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
       }
     }
     const out: RankedCandidate[] = [];
-    for (const p of preds) {
+    for (let i = 0; i < n; i++) {
+      const p = preds[i]!;
       const why = constraintFailed(p, maxCost, maxLatency, minQuality);
       if (why !== undefined) {
         const left: { name: string; reason: string; param?: string } = { name: p.deployment.name, reason: `intelligent: ${why}` };
         // Over the cost cap at a known cost: the request's own size (a smaller one would pass), a 400 naming it when
-        // it holds for every candidate (plan-route) - not the deployments' state.
+        // it holds for every candidate (plan-route) - not the deployments' state. A router-model cost
+        // (intercept + perToken x prompt tokens) whose fixed part alone is over the cap is the config's: no request passes.
         if (why.startsWith('maxCostUsd') && p.costKnown) {
           const rates = expectedRates(p.deployment, ctx);
-          const inputOnly = rates ? (ctx.estimatedInputTokens * rates.input) / 1e6 : p.costUsd;
-          const param = inputOnly > maxCost! ? 'messages' : 'maxTokens';
-          left.param = param;
-          left.reason += rates ? ` for ~${ctx.estimatedInputTokens} input + ${ctx.expectedOutputTokens} output tokens (${param === 'messages' ? 'the prompt alone is over the cap' : 'lower maxTokens to fit'})` : ' for this prompt (its router-model cost)';
+          if (rates) {
+            const param = (ctx.estimatedInputTokens * rates.input) / 1e6 > maxCost! ? 'messages' : 'maxTokens';
+            left.param = param;
+            left.reason += ` for ~${ctx.estimatedInputTokens} input + ${ctx.expectedOutputTokens} output tokens (${param === 'messages' ? 'the prompt alone is over the cap' : 'lower maxTokens to fit'})`;
+          } else {
+            const k = idx[i];
+            const fixed = k !== undefined ? model?.artifact.cost?.intercept[k] : undefined;
+            if (typeof fixed === 'number' && fixed <= maxCost!) {
+              left.param = 'messages';
+              left.reason += ' for this prompt (its router-model cost: a shorter prompt costs less)';
+            } else left.reason += ` whatever the prompt (its router-model cost${typeof fixed === 'number' ? `, ${round(fixed)} USD before any prompt token` : ''})`;
+          }
         }
         (ctx.leftOut ??= []).push(left);
         continue;
@@ -281,20 +323,20 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
      * Loads the config's router model file when the router is built (`ready()` and `fromConfig` wait for it; calls
      * share the load), and checks the router can embed prompts for it (warming USE lite when it is the embedder):
      * a missing or broken file, or embeddings the router cannot compute, is `config_invalid` naming
-     * `routing.options.intelligent.model`.
+     * `routing.options.intelligent.model` (`adaptive`'s prior: `routing.options.adaptive.model`).
      */
     prepare(options: Record<string, unknown>): Promise<void> | void {
       const o: Record<string, unknown> = { ...defaults, ...options };
       const spec = o['model'];
-      if (typeof spec === 'string') configured.add(spec);
+      if (options['model'] !== undefined) configured.add(spec);
       const m = resolveModel(spec);
       const check = (model: RouterModel | undefined): Promise<void> | void => {
         if (!model) return;
         if (!model.needsEmbedding || typeof o['embed'] === 'function') return;
         const embed = builtinEmbed(model);
-        if (!embed) throw notEmbeddable(model, typeof spec === 'string' ? `the router model ${spec}` : 'the router model');
+        if (!embed) throw notEmbeddable(spec, model);
         return embed('warm up').then(() => undefined, (e: unknown) => {
-          throw configInvalid(`the router model needs USE lite prompt embeddings, which cannot be computed here: ${toLLMError(e).message}`, e);
+          throw modelError(spec, `the router model needs USE lite prompt embeddings, which cannot be computed here: ${toLLMError(e).message}`, e);
         });
       };
       return m instanceof Promise ? m.then(check) : check(m);
@@ -306,7 +348,7 @@ export function createIntelligentStrategy(defaults: IntelligentOptions = {}): St
       const go = (model: RouterModel | undefined): RankedCandidate[] | Promise<RankedCandidate[]> => {
         if (model?.needsEmbedding) {
           const embed = typeof given === 'function' ? given : builtinEmbed(model);
-          if (!embed) throw notEmbeddable(model, 'the router model');
+          if (!embed) throw notEmbeddable(o['model'], model);
           return embed(promptText(ctx.request)).then((e) => rankWith(ctx, o, model, e));
         }
         return rankWith(ctx, o, model, undefined);
@@ -326,6 +368,9 @@ function constraintFailed(p: IntelligentPrediction, maxCost: number | undefined,
   if (minQuality !== undefined && !(p.quality >= minQuality)) return `minQuality ${minQuality}: predicted quality ${round(p.quality)}${p.learned ? '' : ' (static)'}`;
   return undefined;
 }
+
+/** Deployments (by router model) already named by the strongShare static-quality warning. */
+const staticWarned = new WeakMap<RouterModel, WeakSet<Deployment>>();
 
 /** Warnings already given (`warnOnce`), so a condition met on every call is logged once per process. */
 const warned = new Set<string>();
