@@ -7,6 +7,8 @@ import { errorResponse } from './http/error-body.js';
 import { DIRECT_ROUTES, createDirectRoutes, type DirectRoutes } from './http/direct-routes.js';
 import { CLIENT_REQUEST_ID_HEADER, clientRequestIdFrom, defaultRequestId } from './http/request-id.js';
 import { echoClientRequestId } from './http/client-request-id.js';
+import { BodyBudget } from './http/body-budget.js';
+import { MAX_BODY_BYTES_LIMIT } from './http/read-json-body.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { meterPrefetches } from './metering/prefetch-metering.js';
 import { Renewals } from './tenancy/renewals.js';
@@ -73,11 +75,19 @@ function defaultLog(entry: GatewayLogEntry): void {
  * and `Response` exist; `@llmrr/gateway/node` serves it over node:http.
  */
 export function createGateway(options: GatewayOptions): Gateway {
+  const limits = { ...DEFAULTS, ...options.limits };
+  // (Before anything is attached to the router.)
+  if (!(limits.maxBodyBytes > 0 && limits.maxBodyBytes <= MAX_BODY_BYTES_LIMIT)) {
+    throw new LLMError({ code: 'invalid_request', message: `limits.maxBodyBytes must be a number of bytes from 1 to ${MAX_BODY_BYTES_LIMIT} (the longest string a body decodes into), got ${String(limits.maxBodyBytes)}`, param: 'limits.maxBodyBytes' });
+  }
+  const inFlight = options.limits?.maxBodyBytesInFlight;
+  if (inFlight !== undefined && !(Number.isInteger(inFlight) && inFlight > 0)) {
+    throw new LLMError({ code: 'invalid_request', message: `limits.maxBodyBytesInFlight must be a positive integer number of bytes, got ${String(inFlight)}`, param: 'limits.maxBodyBytesInFlight' });
+  }
   const now = options.now ?? Date.now;
   const logFn = options.log ?? defaultLog;
   const metrics = options.metrics === false ? undefined : new GatewayMetrics(options.metrics ?? {});
   metrics?.attach(options.router);
-  const limits = { ...DEFAULTS, ...options.limits };
   const cors = options.cors ? publicCors(options.cors) : undefined;
   const calls = new CallsInFlight();
   const errorLog = (message: string, error?: unknown) => logFn({ level: 'error', message, ...(error !== undefined ? { error } : {}) });
@@ -90,6 +100,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     auth: options.auth ?? {},
     now,
     maxBodyBytes: limits.maxBodyBytes,
+    bodyRead: { maxBytes: limits.maxBodyBytes, budget: inFlight === undefined ? undefined : new BodyBudget(inFlight) },
     maxMessages: limits.maxMessages,
     defaultMaxOutputTokens: limits.defaultMaxOutputTokens,
     rateLimitOutputTokens: limits.rateLimitOutputTokens,

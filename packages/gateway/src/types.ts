@@ -165,9 +165,19 @@ export interface GatewayLimits {
    * Largest request body, bytes (413 `payload_too_large` above it). Default 32 MiB, Anthropic's limit of a Messages
    * request: an image sent as base64 takes 4/3 of its size. A body is held in memory while it is read, parsed and sent
    * upstream (a few times its size at the peak), so the memory a gateway needs grows with this times the large requests
-   * in flight at once: lower it on a small machine.
+   * in flight at once: lower it on a small machine. At most 536870888 (V8's longest string: a body is decoded into
+   * one); a larger value is refused by `createGateway`.
    */
   maxBodyBytes?: number;
+  /**
+   * Most bytes of request bodies read at once, over all routes (default: no bound). A body reserves its declared
+   * `Content-Length` (a chunked one `maxBodyBytes`) before it is read and gives it back once parsed; one that does not
+   * fit is refused unread with a 503 `overloaded` and `Retry-After: 1` (529 on `/v1/messages`; the SDKs retry it).
+   * One body is always read when none is, so a bound below `maxBodyBytes` still serves one at a time. It bounds the
+   * memory of bodies being read (`maxBodyBytes` alone lets every request in flight hold one), not that of the calls
+   * they become.
+   */
+  maxBodyBytesInFlight?: number;
   /** Most messages in one request. Default 1000. */
   maxMessages?: number;
   /** Output tokens assumed for the budget reservation when a request sets no max tokens. Default 4096. */

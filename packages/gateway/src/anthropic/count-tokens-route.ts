@@ -69,7 +69,7 @@ export function countTokensRoute(deps: GatewayDeps): ModelRoute {
       });
       tenant = principal.tenantId;
       demoHeaders(principal, shown);
-      const body = validateBody(AnthropicCountTokensRequestSchema, await readJsonBody(incoming, { maxBytes: deps.maxBodyBytes }));
+      const body = validateBody(AnthropicCountTokensRequestSchema, await readJsonBody(incoming, deps.bodyRead));
       if (body.messages.length > deps.maxMessages) {
         throw new LLMError({ code: 'invalid_request', message: `Too many messages: ${body.messages.length} (the limit is ${deps.maxMessages})`, param: 'messages' });
       }

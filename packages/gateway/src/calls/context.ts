@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { ReadBodyOptions } from '../http/read-json-body.js';
 import type { GatewayAuthOptions, GatewayRouter, GatewayStores } from '../types.js';
 import type { CallDeps } from './model-call.js';
 import type { ModelRoutes } from './model-route.js';
@@ -20,6 +21,8 @@ export interface GatewayDeps extends CallDeps {
   metrics: GatewayMetrics | undefined;
   auth: GatewayAuthOptions;
   maxBodyBytes: number;
+  /** What `readJsonBody` takes on every route: `maxBodyBytes` and the budget of bodies read at once, if any. */
+  bodyRead: ReadBodyOptions;
   maxMessages: number;
   ready: () => boolean | Promise<boolean>;
   /** Set when the gateway's `close()` starts: `/ready` answers 503 from then on. */

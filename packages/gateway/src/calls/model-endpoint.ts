@@ -46,7 +46,7 @@ export function modelEndpointRoute<S extends z.ZodType>(deps: GatewayDeps, ep: M
         clientIp: incoming.clientIp,
         log: (m, e) => deps.log(m, requestId, e),
       });
-      const raw = await readJsonBody(incoming, { maxBytes: deps.maxBodyBytes });
+      const raw = await readJsonBody(incoming, deps.bodyRead);
       const body = validateBody(ep.schema, raw);
       // A top-level "__proto__" field the schema's copy dropped is said like any other ignored field.
       keepOwnProtoField(raw, body);

@@ -1,5 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { constants } from 'node:buffer';
+import { LLMError } from '@llmrr/core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createGateway } from '../gateway.js';
 import { createHarness, mockModel, post, type Harness } from '../test-support/harness.js';
+import type { Incoming } from './incoming.js';
+import { MAX_BODY_BYTES_LIMIT, readJsonBody } from './read-json-body.js';
 
 interface Case {
   name: string;
@@ -90,5 +95,40 @@ describe('bad input gets a 4xx naming the field, never a 5xx or a stack trace', 
     const res = await h.gateway.fetch(new Request('http://gateway.test/v1/chat/completions', { method: 'POST', body: stream, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit));
     expect(res.status).toBe(413);
     expect(sent).toBeLessThan(10);
+  });
+});
+
+describe('a body longer than a string can be (V8: buffer.constants.MAX_STRING_LENGTH characters)', () => {
+  it('limits.maxBodyBytes is at most that length: a larger one is refused when the gateway is made', async () => {
+    expect(MAX_BODY_BYTES_LIMIT).toBe(constants.MAX_STRING_LENGTH);
+    const h = await createHarness({ models: [mockModel('mock')] });
+    try {
+      for (const bad of [MAX_BODY_BYTES_LIMIT + 1, 1024 * 1024 * 1024, 0, Number.NaN]) {
+        expect(() => createGateway({ router: h.router, limits: { maxBodyBytes: bad } }), String(bad)).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'limits.maxBodyBytes' }));
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a body that cannot be decoded into one string is a 413, not "not valid UTF-8"', async () => {
+    // What Node throws decoding more than MAX_STRING_LENGTH characters (checked by hand: a 512 MiB buffer of "a"s),
+    // without allocating 512 MiB here.
+    const decode = vi.spyOn(TextDecoder.prototype, 'decode').mockImplementationOnce(() => {
+      throw Object.assign(new Error('Cannot create a string longer than 0x1fffffe8 characters'), { code: 'ERR_STRING_TOO_LONG' });
+    });
+    try {
+      const bytes = new TextEncoder().encode('{"a":"b"}');
+      const incoming: Incoming = { headers: { get: (n: string) => (n === 'content-type' ? 'application/json' : null) }, bytes: async () => bytes, signal: undefined, clientIp: undefined };
+      const error = await readJsonBody(incoming, { maxBytes: MAX_BODY_BYTES_LIMIT }).then(
+        () => undefined,
+        (e: unknown) => e as LLMError,
+      );
+      expect({ code: error?.code, status: error?.statusCode, param: error?.param, utf8: /UTF-8/.test(error?.message ?? '') }).toEqual({ code: 'payload_too_large', status: 413, param: 'body', utf8: false });
+      // The decoder works again for the next body.
+      expect(await readJsonBody(incoming, { maxBytes: MAX_BODY_BYTES_LIMIT })).toEqual({ a: 'b' });
+    } finally {
+      decode.mockRestore();
+    }
   });
 });

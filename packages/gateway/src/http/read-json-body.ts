@@ -1,9 +1,12 @@
 import { LLMError } from '@llmrr/core';
+import type { BodyBudget } from './body-budget.js';
 import { tooLarge, type Incoming } from './incoming.js';
 
 export interface ReadBodyOptions {
   /** Largest accepted body, in bytes. */
   maxBytes: number;
+  /** The bytes of bodies read at once (`limits.maxBodyBytesInFlight`): a body that does not fit is a 503, unread. */
+  budget?: BodyBudget | undefined;
 }
 
 const JSON_TYPE = /^application\/([\w.+-]*\+)?json\b/i;
@@ -15,10 +18,12 @@ let utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
  * Reads a request body as JSON, refusing (with a typed 4xx LLMError, never a 5xx):
  * a non-JSON content type (415), a body in a content coding (415 naming `content-encoding`: a gzip body is not
  * decompressed, so the body limit stays a limit on what is parsed and no small body inflates to a large one; the
- * client sends it plain), a transfer coding other than `chunked` (501 naming `transfer-encoding`, RFC 9112 6.1: not
- * decoded, for the same reasons), a body over `maxBytes` (413, checked on Content-Length and while reading),
- * bytes that are not valid UTF-8 (400 `invalid_request`), and text that is not JSON (400 `invalid_json`).
- * A web `Request` is read through `incomingFromRequest` (never its own `bytes()`, which has no limit).
+ * client sends it plain), a transfer coding other than `chunked` (400 naming `transfer-encoding`: not decoded, for the
+ * same reasons), a body over `maxBytes` (413, checked on Content-Length and while reading), a body longer than a string
+ * can be (413), bytes that are not valid UTF-8 (400 `invalid_request`), and text that is not JSON (400 `invalid_json`).
+ * A web `Request` is read through `incomingFromRequest` (never its own `bytes()`, which has no limit). With a
+ * `budget`, a body that does not fit beside the bodies being read is refused before it is read (503 `overloaded` with
+ * `Retry-After`: the gateway's capacity, not the client's input).
  */
 export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions): Promise<unknown> {
   const type = incoming.headers.get('content-type');
@@ -37,21 +42,40 @@ export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions)
     const transfer = incoming.headers.get('transfer-encoding');
     if (transfer !== null && !chunkedOnly(transfer)) throw unknownTransferCoding(transfer);
   }
-  const bytes = await incoming.bytes(options.maxBytes);
-  if (bytes.byteLength === 0) throw new LLMError({ code: 'invalid_json', message: 'Request body is empty; expected a JSON object', param: 'body' });
-  let text: string;
+  // (A chunked body's length is unknown: it reserves the limit.)
+  const reserved = options.budget === undefined ? 0 : length !== null ? Number(length) || 0 : options.maxBytes;
+  if (reserved !== 0 && !options.budget!.take(reserved)) throw options.budget!.busy();
   try {
-    text = utf8.decode(bytes);
-  } catch {
-    utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-    throw new LLMError({ code: 'invalid_request', message: `Request body is not valid UTF-8 (at or after byte ${firstInvalidUtf8(bytes)})`, param: 'body' });
+    const bytes = await incoming.bytes(options.maxBytes);
+    if (bytes.byteLength === 0) throw new LLMError({ code: 'invalid_json', message: 'Request body is empty; expected a JSON object', param: 'body' });
+    let text: string;
+    try {
+      text = utf8.decode(bytes);
+    } catch (e) {
+      utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+      // Longer than a string can be (V8: `MAX_BODY_BYTES_LIMIT` characters; Node's ERR_STRING_TOO_LONG): too large, not bad UTF-8.
+      if ((e as { code?: unknown } | null)?.code === 'ERR_STRING_TOO_LONG' || e instanceof RangeError) throw longerThanAString();
+      throw new LLMError({ code: 'invalid_request', message: `Request body is not valid UTF-8 (at byte ${firstInvalidUtf8(bytes)})`, param: 'body' });
+    }
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      const detail = e instanceof Error ? e.message : String(e);
+      throw new LLMError({ code: 'invalid_json', message: `Request body is not valid JSON: ${detail}`, param: 'body' });
+    }
+  } finally {
+    if (reserved !== 0) options.budget!.give(reserved);
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    const detail = e instanceof Error ? e.message : String(e);
-    throw new LLMError({ code: 'invalid_json', message: `Request body is not valid JSON: ${detail}`, param: 'body' });
-  }
+}
+
+/**
+ * The largest `maxBodyBytes` (`limits.maxBodyBytes` is capped to it): V8's longest string, in UTF-16 code units
+ * (Node's `buffer.constants.MAX_STRING_LENGTH` on 64-bit), which a body of more bytes may not decode into.
+ */
+export const MAX_BODY_BYTES_LIMIT = 536_870_888;
+
+function longerThanAString(): LLMError {
+  return new LLMError({ code: 'payload_too_large', message: `Request body is longer than a string can be (${MAX_BODY_BYTES_LIMIT} characters)`, param: 'body' });
 }
 
 /** `Transfer-Encoding: chunked` alone (node:http refuses a coding after `chunked`, and `chunked` with Content-Length). */
@@ -61,11 +85,14 @@ function chunkedOnly(transfer: string): boolean {
 
 const CHUNKED_ONLY = /^[ \t]*chunked[ \t]*$/i;
 
-/** RFC 9112 6.1: a transfer coding the server does not understand is a 501; only `chunked` is decoded. */
+/**
+ * A transfer coding other than `chunked` (only `chunked` is decoded): a 400 naming `transfer-encoding`, as node:http's
+ * own answer to one without `chunked` last. (RFC 9112 6.1 suggests 501, but a 5xx is retried by the SDKs and this is the
+ * client's input: the same request would be refused each time.)
+ */
 function unknownTransferCoding(transfer: string): LLMError {
   return new LLMError({
     code: 'invalid_request',
-    statusCode: 501,
     message: `Transfer-Encoding "${transfer.slice(0, 100)}" is not supported: only chunked is; send the body uncompressed (chunked or with Content-Length)`,
     param: 'transfer-encoding',
   });
@@ -81,19 +108,43 @@ function acceptableType(type: string): boolean {
   return type === '' || JSON_TYPE.test(type) || TEXT_TYPE.test(type);
 }
 
-/** Offset of the first byte that breaks UTF-8, for the error message. */
-function firstInvalidUtf8(bytes: Uint8Array): number {
-  let lo = 0;
-  let hi = bytes.byteLength;
-  // Binary search on the longest valid prefix (streaming mode: a prefix may end mid-character).
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    try {
-      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
-      lo = mid;
-    } catch {
-      hi = mid - 1;
+/**
+ * Offset of the first byte that breaks UTF-8 (as TextDecoder's fatal mode reads it: no overlong forms, no surrogates,
+ * nothing above U+10FFFF), for the error message: the byte where the decoder fails, or the first byte of a sequence the
+ * body ends inside. One pass over the bytes (the body may be tens of MiB: this runs on the event loop).
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  const n = bytes.length;
+  let i = 0;
+  while (i < n) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    // The range of the second byte (the first after the lead narrows it, RFC 3629 4).
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) lo = 0xa0;
+      else if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b === 0xf0) lo = 0x90;
+      else if (b === 0xf4) hi = 0x8f;
+    } else return i;
+    const start = i;
+    i++;
+    for (let k = 0; k < need; k++, i++) {
+      if (i >= n) return start;
+      const c = bytes[i]!;
+      if (c < lo || c > hi) return i;
+      lo = 0x80;
+      hi = 0xbf;
     }
   }
-  return lo;
+  return n;
 }

@@ -1,18 +1,21 @@
 /**
  * The Node edge, through a real server: a browser page reads `x-should-retry` on an error reply (CORS), a request
- * body in a content coding is a 415 naming `content-encoding` (one in a transfer coding other than chunked a 501 naming
- * `transfer-encoding`), a large body refused before it is read is dropped before the connection closes (no reset), a
- * request node:http cannot parse pipelined behind model calls is answered after them, and a repeated Authorization or X-API-Key header is
+ * body in a content coding is a 415 naming `content-encoding` (one in a transfer coding other than chunked a 400 naming
+ * `transfer-encoding`, not retried by the SDKs), a 32 MiB body that is not UTF-8 is refused without stalling the event
+ * loop, a large body refused before it is read is dropped before the connection closes (no reset; a request pipelined
+ * behind it is not served, and `close()` does not wait for it), a request node:http cannot parse pipelined behind model calls is answered after them, and a repeated Authorization or X-API-Key header is
  * joined into one value that matches no key (a 401, audited as an auth failure), the same on the direct route (no
  * Origin) and through `gateway.fetch` (an Origin, CORS on): which of two keys would count is not the gateway's to guess.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { deflateSync, gzipSync } from 'node:zlib';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHarness, mockModel, post, serveWithKey, type Harness } from '../test-support/harness.js';
 import { rawConnection, rawExchange, send } from '../test-support/raw-http.js';
-import type { ServedGateway } from './serve-gateway.js';
+import { serveGateway, type ServedGateway } from './serve-gateway.js';
 
 const ORIGIN = 'https://app.example.com';
 const COMPLETION = JSON.stringify({
@@ -23,6 +26,29 @@ const COMPLETION = JSON.stringify({
   choices: [{ index: 0, message: { role: 'assistant', content: 'a long billed answer '.repeat(50) }, finish_reason: 'stop' }],
   usage: { prompt_tokens: 10, completion_tokens: 500, total_tokens: 510 },
 });
+
+/** A fetch that sends the body with `Transfer-Encoding: <coding>` (undici's fetch refuses to set that header). */
+function fetchWithTransferCoding(coding: string): typeof fetch {
+  return ((input: string | URL | Request, init?: RequestInit) =>
+    new Promise<Response>((resolve, reject) => {
+      const u = new URL(typeof input === 'string' || input instanceof URL ? input.toString() : input.url);
+      const headers: Record<string, string> = {};
+      new Headers(init?.headers).forEach((v, k) => (headers[k] = v));
+      delete headers['content-length'];
+      headers['transfer-encoding'] = coding;
+      const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: init?.method ?? 'GET', headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const h = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.set(k, v);
+          resolve(new Response(Buffer.concat(chunks), { status: res.statusCode!, headers: h }));
+        });
+      });
+      req.on('error', reject);
+      req.end(typeof init?.body === 'string' ? init.body : undefined);
+    })) as typeof fetch;
+}
 
 const errorOf = (body: string) => (JSON.parse(body) as { error: { message: string; param: string | null; code: string } }).error;
 
@@ -110,7 +136,7 @@ describe('request bodies and headers at the edge', () => {
     });
   }
 
-  it('a body in a transfer coding other than chunked (Transfer-Encoding: gzip, chunked) is a 501 naming transfer-encoding (RFC 9112 6.1), not parsed as JSON; chunked alone is read', async () => {
+  it('a body in a transfer coding other than chunked (Transfer-Encoding: gzip, chunked; gzip alone) is a 400 naming transfer-encoding, not parsed as JSON; chunked alone is read', async () => {
     const chunked = (coding: string, bytes: Buffer, origin?: string) =>
       rawExchange(
         served.url,
@@ -126,15 +152,50 @@ describe('request bodies and headers at the edge', () => {
       );
     // Both paths: the direct one, and gateway.fetch (an Origin, CORS on).
     for (const origin of [undefined, ORIGIN]) {
-      for (const coding of ['gzip, chunked', 'deflate,chunked']) {
+      // (`gzip` alone, not ending in chunked, is refused by node:http's parser: the same 400.)
+      for (const coding of ['gzip, chunked', 'deflate,chunked', 'gzip']) {
         const res = await chunked(coding, gzipSync(body), origin);
         const error = errorOf(res?.body ?? '{}');
-        expect({ origin, coding, status: res?.status, param: error.param }, error.message).toEqual({ origin, coding, status: 501, param: 'transfer-encoding' });
+        expect({ origin, coding, status: res?.status, param: error.param }, error.message).toEqual({ origin, coding, status: 400, param: 'transfer-encoding' });
       }
       expect((await chunked('chunked', Buffer.from(body), origin))?.status).toBe(200);
       expect((await chunked('Chunked', Buffer.from(body), origin))?.status).toBe(200);
     }
   });
+
+  it('the official OpenAI client does not retry that 400 (a 501, a 5xx, was sent three times)', async () => {
+    let taken = 0;
+    const onRequest = () => taken++;
+    served.server.on('request', onRequest);
+    const client = new OpenAI({ apiKey: secret, baseURL: `${served.url}/v1`, fetch: fetchWithTransferCoding('gzip, chunked'), maxRetries: 2, timeout: 10_000 });
+    const error = await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] }).then(
+      () => undefined,
+      (e: unknown) => e as { status?: number; param?: string | null },
+    );
+    served.server.off('request', onRequest);
+    expect({ status: error?.status, param: error?.param, sent: taken }).toEqual({ status: 400, param: 'transfer-encoding', sent: 1 });
+  });
+
+  it('a 32 MiB body with one byte that is not UTF-8 near its end is a 400 naming that byte, without stalling the event loop for seconds', async () => {
+    const size = 32 * 1024 * 1024 - 64;
+    const bytes = Buffer.alloc(size, 0x61);
+    bytes.write('{"model":"mock","messages":[{"role":"user","content":"', 0, 'latin1');
+    bytes.write('"}]}', size - 4, 'latin1');
+    bytes[size - 5] = 0xff;
+    const c = rawConnection(served.url);
+    c.socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nconnection: close\r\nauthorization: Bearer ${secret}\r\ncontent-type: application/json\r\ncontent-length: ${size}\r\n\r\n`);
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    c.socket.write(bytes);
+    await c.closed;
+    delay.disable();
+    expect(c.raw()).toMatch(/^HTTP\/1\.1 400 /);
+    // (A chunked answer: its one chunk is the error body.)
+    expect(c.raw()).toContain(`"message":"Request body is not valid UTF-8 (at byte ${size - 5})"`);
+    // The longest stall of this process's event loop (the gateway's) while the answer was made: one linear pass over the
+    // body takes tens of ms; the binary search with a decoder per step took about 4 s. A bound for a loaded machine.
+    expect(Math.round(delay.max / 1e6)).toBeLessThan(1000);
+  }, 60_000);
 
   it('a large body refused before it is read (a bad key) gets its 401 and a clean close while the client still sends it, not a reset (EPIPE)', async () => {
     const size = 4 * 1024 * 1024;
@@ -151,6 +212,45 @@ describe('request bodies and headers at the edge', () => {
     expect(c.raw()).toMatch(/^HTTP\/1\.1 401 /);
     expect(c.raw().toLowerCase()).toContain('connection: close\r\n');
   });
+
+  it('a request pipelined behind such a body is not served: its answer could never be sent (the 401 said connection: close)', async () => {
+    const size = 200_000;
+    let started = 0;
+    const off = h.router.on('request:start', () => void started++);
+    try {
+      const c = rawConnection(served.url);
+      c.socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer llmrr_wrong\r\ncontent-type: application/json\r\ncontent-length: ${size}\r\n\r\n`);
+      await vi.waitFor(() => expect(c.raw()).toMatch(/\}(\r\n0\r\n\r\n)?$/), { timeout: 5000 });
+      const call = `POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer ${secret}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      c.socket.write(Buffer.concat([Buffer.alloc(size, 0x20), Buffer.from(call, 'latin1')]));
+      await c.closed;
+      expect([...c.raw().matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1])).toEqual(['401']);
+      // A call on another connection after it is served: the pipelined one (parsed before it) never started its model call.
+      expect((await send(served.url, 'POST', '/v1/chat/completions', body, { 'content-type': 'application/json', authorization: `Bearer ${secret}` })).status).toBe(200);
+      expect(started).toBe(1);
+    } finally {
+      off();
+    }
+  });
+
+  it('close() does not wait for a connection dropping the rest of a refused body (nothing is owed on it)', async () => {
+    const own = await serveGateway(h.gateway, { port: 0 });
+    const c = rawConnection(own.url);
+    try {
+      // A bad key and a large declared body the client has not sent (yet): answered 401, connection: close, lingering.
+      c.socket.write('POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer llmrr_wrong\r\ncontent-type: application/json\r\ncontent-length: 10000000\r\n\r\n');
+      await vi.waitFor(() => expect(c.raw()).toMatch(/\}(\r\n0\r\n\r\n)?$/), { timeout: 5000 });
+      expect(c.raw()).toMatch(/^HTTP\/1\.1 401 /);
+      // Without it, close() waited for the linger (10 s) within its grace. (Hang guard: 5 s.)
+      const closed = own.close(60_000).then(() => 'closed' as const);
+      const guard = new Promise<'still open'>((r) => setTimeout(() => r('still open'), 5000).unref());
+      expect(await Promise.race([closed, guard])).toBe('closed');
+      await c.closed;
+    } finally {
+      c.socket.destroy();
+      await own.close(100);
+    }
+  }, 20_000);
 
   it('a body marked `content-encoding: identity` (no coding) is read as it is', async () => {
     const res = await send(served.url, 'POST', '/v1/chat/completions', body, { 'content-type': 'application/json', 'content-encoding': 'identity', authorization: `Bearer ${secret}` });
@@ -198,6 +298,51 @@ describe('request bodies and headers at the edge', () => {
     const res = await post(h.gateway, '/v1/chat/completions', JSON.parse(body), Object.fromEntries(headers));
     expect(res.status).toBe(401);
     expect(errorOf(await res.text()).code).toBe('authentication');
+  });
+});
+
+describe('limits.maxBodyBytesInFlight: the bytes of bodies read at once', () => {
+  let h: Harness;
+  let served: ServedGateway;
+  let secret: string;
+  beforeAll(async () => {
+    h = await createHarness({ stores: 'memory', routerOptions: { env: {} }, models: [mockModel('mock')], gateway: { limits: { maxBodyBytes: 4096, maxBodyBytesInFlight: 6000 } } });
+    ({ secret, served } = await serveWithKey(h));
+  });
+  afterAll(async () => {
+    await served?.close(500);
+    await h?.close();
+  });
+
+  const chat = (size: number) => {
+    const shell = JSON.stringify({ model: 'mock', max_tokens: 5, messages: [{ role: 'user', content: '' }] });
+    return JSON.stringify({ model: 'mock', max_tokens: 5, messages: [{ role: 'user', content: 'x'.repeat(size - Buffer.byteLength(shell)) }] });
+  };
+
+  it('a body that does not fit beside one being read is refused unread (503 overloaded, Retry-After; 529 on /v1/messages), and served once that one is read', async () => {
+    const first = chat(4000);
+    const c = rawConnection(served.url);
+    // The first body is declared, not sent yet: its 4000 bytes are reserved while it is read.
+    c.socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nconnection: close\r\nauthorization: Bearer ${secret}\r\ncontent-type: application/json\r\ncontent-length: ${first.length}\r\n\r\n`);
+    const second = (path: string) =>
+      send(served.url, 'POST', path, chat(3000), { 'content-type': 'application/json', ...(path === '/v1/messages' ? { 'x-api-key': secret, 'anthropic-version': '2023-06-01' } : { authorization: `Bearer ${secret}` }) });
+    // (Served until the first request has reached its body.)
+    const refused = await vi.waitFor(
+      async () => {
+        const res = await second('/v1/chat/completions');
+        expect(res.status).toBe(503);
+        return res;
+      },
+      { timeout: 5000 },
+    );
+    expect({ code: errorOf(refused.body).code, param: errorOf(refused.body).param, retryAfter: refused.headers['retry-after'] }).toEqual({ code: 'overloaded', param: 'body', retryAfter: '1' });
+    expect((await second('/v1/messages')).status).toBe(529);
+    // A small body still fits.
+    expect((await send(served.url, 'POST', '/v1/chat/completions', chat(1500), { 'content-type': 'application/json', authorization: `Bearer ${secret}` })).status).toBe(200);
+    c.socket.write(first);
+    await c.closed;
+    expect(c.raw()).toMatch(/^HTTP\/1\.1 200 /);
+    expect((await second('/v1/chat/completions')).status).toBe(200);
   });
 });
 

@@ -11,7 +11,7 @@ import { LLMError, timerDelay } from '@llmrr/core';
 import type { Gateway } from '../types.js';
 import { answerClientError, answerContinue, answerExpectation, answerMissingHost, fetchBridgeError } from './client-error.js';
 import { ConnectionSignals, NodeIncoming, arrived, connectionSignal, lastArrived, latestArrived } from './node-incoming.js';
-import { writeReply } from './write-reply.js';
+import { lingering, stopLingering, writeReply } from './write-reply.js';
 
 export interface ServeOptions {
   /** Default 3006; `0` picks a free port. */
@@ -132,6 +132,8 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
     // While closing, a request pipelined behind an answer that said `connection: close` can never be answered (the
     // connection closes after that answer): it is not served, so no model call runs for nothing.
     if (drain.closing && behindLastAnswer(req)) return;
+    // Nor one behind a body being dropped after its answer said `connection: close` (`discardBeforeClosing`).
+    if (lingering(req.socket)) return;
     // (node:http's own check, `requireHostHeader`, answers a bare 400: the same lookup, done here.)
     if (req.headers.host === undefined && req.httpVersionMinor === 1 && req.httpVersionMajor === 1) {
       arrived(req, res);
@@ -255,26 +257,30 @@ function shutdownCut(): LLMError {
 /** Published by node:http as each answer is sent, after 'finish' and before the connection is released. */
 const RESPONSE_FINISH = 'http.server.response.finish';
 
-/** node:http's list of a server's connections: `idle()`, those not receiving a request (each with its socket). */
+/** node:http's list of a server's connections: `idle()`, those not receiving a request (each with its socket), `all()`. */
 interface ConnectionsList {
   idle(): Array<{ socket?: Socket | null }>;
+  all(): Array<{ socket?: Socket | null }>;
 }
 
 /** The server's `ConnectionsList` (node:http's own, set up once listening), if this Node keeps it where expected. */
 function connectionsOf(server: Server): ConnectionsList | undefined {
   const key = Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connections');
   const list = key === undefined ? undefined : (server as unknown as Record<symbol, Partial<ConnectionsList> | undefined>)[key];
-  return typeof list?.idle === 'function' ? (list as ConnectionsList) : undefined;
+  return typeof list?.idle === 'function' && typeof list.all === 'function' ? (list as ConnectionsList) : undefined;
 }
 
 /**
  * Closes the connections receiving no request and with no answer on them (none being made, none still being written:
- * node:http releases a connection from its answer once all of it is written, after 'finish').
+ * node:http releases a connection from its answer once all of it is written, after 'finish'), and those dropping the
+ * rest of a refused body after its answer (`stopLingering`: node:http counts them as receiving a request, but nothing
+ * is owed on them).
  */
 function closeIdle(connections: ConnectionsList): void {
   for (const { socket } of connections.idle()) {
     if (socket && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.destroy();
   }
+  for (const { socket } of connections.all()) if (socket) stopLingering(socket);
 }
 
 /**

@@ -44,19 +44,50 @@ const LINGER_MS = 10_000;
 const LINGER_BYTES = 64 * 1024 * 1024;
 
 /**
+ * Set on a connection whose answer said `connection: close` before the request's body was read (`discardBeforeClosing`):
+ * a request that arrives behind it is not served (`serveGateway` looks for it), and `stopLingering` closes it at once.
+ */
+const LINGERING = Symbol('llmrr.lingering');
+type Lingering = Socket & { destroySoon?: () => void; [LINGERING]?: () => void };
+
+/** The connection is lingering (`discardBeforeClosing`): no request on it is served any more. */
+export function lingering(socket: Socket): boolean {
+  return (socket as Lingering)[LINGERING] !== undefined;
+}
+
+/**
+ * A lingering connection is closed without waiting for the rest of the body (the server is closing: nothing is owed on
+ * it); its answer is all written first. Nothing for another connection.
+ */
+export function stopLingering(socket: Socket): void {
+  (socket as Lingering)[LINGERING]?.();
+}
+
+/**
  * node:http closes a connection whose answer says `connection: close` once that answer is written (`destroySoon`): the
  * rest of a body the client is still sending then meets a reset (or the client, seeing the close, fails its own
  * writes), and the client often sees EPIPE or ECONNRESET instead of the answer. Here that close waits until the body
  * has been read (and dropped), the client closed its side, or `LINGER_MS` / `LINGER_BYTES` passed, whichever comes
  * first, then closes as Node does. Only for such requests (a body not read, larger than `DRAIN_LIMIT` or not declared).
+ * node:http keeps parsing meanwhile: a request pipelined behind that body is not served (`LINGERING`: its answer could
+ * never be sent, and a model call would run for nothing).
  */
 function discardBeforeClosing(req: IncomingMessage): void {
-  const socket = req.socket as (Socket & { destroySoon?: () => void }) | null;
+  const socket = req.socket as Lingering | null;
   if (!socket || socket.destroyed) return;
   req.resume();
+  let stopped = false;
+  let closeNow: (() => void) | undefined;
+  socket[LINGERING] = () => {
+    stopped = true;
+    closeNow?.();
+  };
   socket.destroySoon = function closeOnceRead(this: Socket) {
     let left = LINGER_BYTES;
+    let done = false;
     const close = () => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
       req.off('data', count);
       req.off('end', close);
@@ -72,7 +103,8 @@ function discardBeforeClosing(req: IncomingMessage): void {
     };
     const timer = setTimeout(close, LINGER_MS);
     timer.unref();
-    if (req.complete || req.destroyed) {
+    closeNow = close;
+    if (stopped || req.complete || req.destroyed) {
       close();
       return;
     }

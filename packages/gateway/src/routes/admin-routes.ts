@@ -113,7 +113,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>, deps: GatewayDeps, tenant
     };
 
   const body = async (c: AppContext) => {
-    const json = await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), { maxBytes: deps.maxBodyBytes });
+    const json = await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), deps.bodyRead);
     rejectNul(json);
     return json;
   };

@@ -168,7 +168,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, deps: GatewayDeps): void {
     let principal: Principal | undefined;
     try {
       principal = await principalOf(c, deps, headers);
-      const body = validateBody(RouteRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), { maxBytes: deps.maxBodyBytes }));
+      const body = validateBody(RouteRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), deps.bodyRead));
       const resolved = resolveModel(body.model, deps.router.models(routerTenant(principal)), principal);
       const strategy = body.strategy ?? tenantStrategy(principal, deps.router);
       const routed = await deps.router

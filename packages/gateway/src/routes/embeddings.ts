@@ -129,7 +129,7 @@ async function handleEmbeddings(deps: GatewayDeps, incoming: Incoming, requestId
   try {
     principal = await authenticate(incoming.headers, { stores: deps.stores, auth: deps.auth, requestId, clientIp: incoming.clientIp, log: (m, e) => deps.log(m, requestId, e) });
     headers = demoHeaders(principal);
-    const body = validateBody(OpenAIEmbeddingRequestSchema, await readJsonBody(incoming, { maxBytes: deps.maxBodyBytes }));
+    const body = validateBody(OpenAIEmbeddingRequestSchema, await readJsonBody(incoming, deps.bodyRead));
     const embed = deps.router.embed?.bind(deps.router);
     if (!embed) throw new LLMError({ code: 'unsupported', message: 'This gateway\'s router does not provide embeddings', param: 'model' });
     const input = embeddingInputs(body.input);

@@ -32,7 +32,7 @@ export function registerFeedbackRoute(app: Hono<AppEnv>, deps: GatewayDeps): voi
         log: (m, e) => deps.log(m, requestId, e),
       });
       demoHeaders(principal, shown);
-      const body = validateBody(FeedbackRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), { maxBytes: deps.maxBodyBytes }));
+      const body = validateBody(FeedbackRequestSchema, await readJsonBody(incomingFromRequest(c.req.raw, clientIp(c)), deps.bodyRead));
       const feedback = deps.router.feedback?.bind(deps.router);
       if (!feedback) throw new LLMError({ code: 'unsupported', message: "This gateway's router does not take feedback", param: 'request_id' });
       const ids = requestIdsOfAnswerId(body.request_id);
