@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   // The young generation is sized by node's command line only (the start and serve scripts pass GATEWAY_NODE_FLAGS).
   const semiSpace = semiSpaceSizeMb();
   const server = await startServer(settings);
-  const models = server.router.models().map((m) => `${m.name} (${m.engine})`).join(', ');
+  const models = server.router.models().filter((m) => m.enabled).map((m) => `${m.name} (${m.engine})`).join(', ');
   console.log(`llmrr gateway listening on ${server.url}`);
   console.log(`  config: ${server.configSource}; models: ${models}`);
   const exactCache = server.router.routerConfig.cache.exact.enabled;

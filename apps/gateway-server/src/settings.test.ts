@@ -1,4 +1,5 @@
 import { CONFIG_ENV } from '@llmrr/core';
+import { constants } from 'node:buffer';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,6 +119,26 @@ describe('readSettings: LLMRR_SHUTDOWN_CUT_SETTLE_MS', () => {
   });
 });
 
+describe('readSettings: numeric variables take decimal integers only', () => {
+  // Number() alone would read PORT=0x10 as port 16 and LLMRR_SHUTDOWN_GRACE_MS=1e3 as 1000, silently.
+  it.each([
+    ['PORT', '0x10'],
+    ['PORT', '0b11'],
+    ['PORT', '0o17'],
+    ['PORT', '+80'],
+    ['LLMRR_SHUTDOWN_GRACE_MS', '1e3'],
+    ['LLMRR_REQUEST_TIMEOUT_MS', '5000.0'],
+    ['LLMRR_HEAP_GROWING_PERCENT', '0x19'],
+    ['LLMRR_MAX_BODY_BYTES', '0x100000'],
+  ])('refuses %s=%s naming the variable', (name, raw) => {
+    expect(() => readSettings({ [name]: raw }, '/tmp')).toThrow(expect.objectContaining({ code: 'config_invalid', param: name }));
+  });
+
+  it('takes plain decimal digits (leading zeros included)', () => {
+    expect(readSettings({ PORT: '0080', LLMRR_SHUTDOWN_GRACE_MS: '1000' }, '/tmp')).toMatchObject({ port: 80, shutdownGraceMs: 1000 });
+  });
+});
+
 describe('demoExposureWarning', () => {
   it('warns of demo mode listening beyond loopback, naming HOST and LLMRR_DEMO', () => {
     for (const host of ['0.0.0.0', '::', '192.0.2.10', 'gateway.internal']) {
@@ -163,10 +184,18 @@ describe('readSettings: LLMRR_MAX_BODY_BYTES and LLMRR_MAX_MESSAGES', () => {
   });
 
   it('refuse anything else at startup, naming the variable and the range', () => {
-    for (const bad of ['0', '1023', '1073741825', '32MiB', '1e9.5', '4.5', 'abc', '-1']) {
+    // Above the longest string (V8's, 536 870 888 characters) a body could not be decoded: 1 GiB is refused.
+    for (const bad of ['0', '1023', String(constants.MAX_STRING_LENGTH + 1), '1073741824', '32MiB', '1e9.5', '4.5', 'abc', '-1']) {
       expect(() => readSettings({ LLMRR_MAX_BODY_BYTES: bad }, '/tmp'), bad).toThrow(
-        expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_MAX_BODY_BYTES', message: `LLMRR_MAX_BODY_BYTES must be an integer number of bytes from 1024 to 1073741824, got "${bad}"` }),
+        expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_MAX_BODY_BYTES', message: `LLMRR_MAX_BODY_BYTES must be an integer number of bytes from 1024 to ${constants.MAX_STRING_LENGTH}, got "${bad}"` }),
       );
+    }
+    expect(readSettings({ LLMRR_MAX_BODY_BYTES: String(constants.MAX_STRING_LENGTH) }, '/tmp').maxBodyBytes).toBe(constants.MAX_STRING_LENGTH);
+    // The bytes of bodies read at once: absent by default (no bound), at least 1024.
+    expect(readSettings({}, '/tmp').maxBodyBytesInFlight).toBeUndefined();
+    expect(readSettings({ LLMRR_MAX_BODY_BYTES_IN_FLIGHT: '268435456' }, '/tmp').maxBodyBytesInFlight).toBe(268_435_456);
+    for (const bad of ['0', '1023', '256MiB', '-1']) {
+      expect(() => readSettings({ LLMRR_MAX_BODY_BYTES_IN_FLIGHT: bad }, '/tmp'), bad).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_MAX_BODY_BYTES_IN_FLIGHT' }));
     }
     for (const bad of ['0', '1000001', '2.5', 'many']) {
       expect(() => readSettings({ LLMRR_MAX_MESSAGES: bad }, '/tmp'), bad).toThrow(expect.objectContaining({ code: 'config_invalid', param: 'LLMRR_MAX_MESSAGES' }));
@@ -179,7 +208,7 @@ describe('readSettings: an empty or blank variable counts as unset', () => {
   const NAMES = [
     'PORT', 'HOST', 'LLMRR_STATE', 'LLMRR_REQUEST_TIMEOUT_MS', 'LLMRR_KEEP_ALIVE_TIMEOUT_MS', 'LLMRR_READY_TIMEOUT_MS', 'LLMRR_STREAM_HOLD_MS', 'LLMRR_SHUTDOWN_GRACE_MS', 'LLMRR_SHUTDOWN_DELAY_MS', 'LLMRR_SHUTDOWN_CUT_SETTLE_MS', 'LLMRR_HEAP_GROWING_PERCENT', 'LLMRR_DATA_DIR', 'LLMRR_CONFIG', 'LLMRR_SHARED_DIR',
     'LLMRR_ADMIN_KEY', 'LLMRR_METRICS_KEY', 'LLMRR_DEMO', 'LLMRR_REDIS_URL', 'LLMRR_POSTGRES_URL', 'LLMRR_REDIS_PREFIX', 'LLMRR_POSTGRES_SCHEMA',
-    'LLMRR_REDIS_TIMEOUT_MS', 'LLMRR_LEASE_RENEW_INTERVAL_MS', 'LLMRR_MAX_BODY_BYTES', 'LLMRR_MAX_MESSAGES', 'LLMRR_CORS_ORIGINS', 'LLMRR_OTEL', 'OTEL_SDK_DISABLED',
+    'LLMRR_REDIS_TIMEOUT_MS', 'LLMRR_LEASE_RENEW_INTERVAL_MS', 'LLMRR_MAX_BODY_BYTES', 'LLMRR_MAX_MESSAGES', 'LLMRR_MAX_BODY_BYTES_IN_FLIGHT', 'LLMRR_CORS_ORIGINS', 'LLMRR_OTEL', 'OTEL_SDK_DISABLED',
     'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
   ];
 

@@ -1,4 +1,5 @@
 import { expandHomePath, LLMError, redactUrl } from '@llmrr/core';
+import { constants as bufferConstants } from 'node:buffer';
 import { resolve } from 'node:path';
 import { DEFAULT_REQUEST_TIMEOUT_MS, GATEWAY_HEAP_GROWING_PERCENT } from '@llmrr/gateway/node';
 
@@ -85,12 +86,14 @@ export interface ServerSettings {
    */
   leaseRenewIntervalMs?: number | undefined;
   /**
-   * Largest request body, bytes (`LLMRR_MAX_BODY_BYTES`, 1 024-1 073 741 824; absent: the gateway's default, 32 MiB,
+   * Largest request body, bytes (`LLMRR_MAX_BODY_BYTES`, 1 024 to V8's longest string, 536 870 888; absent: the gateway's default, 32 MiB,
    * Anthropic's own limit for a Messages request). A body is held in memory while it is read, parsed and sent on.
    */
   maxBodyBytes?: number | undefined;
   /** Most messages in one request (`LLMRR_MAX_MESSAGES`, 1-1 000 000; absent: the gateway's default, 1 000). */
   maxMessages?: number | undefined;
+  /** Most bytes of request bodies read at once (`LLMRR_MAX_BODY_BYTES_IN_FLIGHT`, from 1 024; absent: no bound). */
+  maxBodyBytesInFlight?: number | undefined;
   /** Browser origins allowed on `/v1/*` and `/api/*` (`LLMRR_CORS_ORIGINS`: `*` or a comma-separated list). Absent: CORS off. */
   corsOrigins: '*' | string[] | undefined;
   /** OpenTelemetry tracing; absent: off (no OpenTelemetry code is loaded). */
@@ -112,10 +115,18 @@ export interface OtelSettings {
 /** Default `shutdownGraceMs`. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
+/**
+ * A setting's decimal integer (digits only), else NaN: `Number()` alone would also read `0x10`, `0b11`, `0o17` and
+ * `1e3`, so a typo or a value meant for another tool would be taken silently instead of refused.
+ */
+function decimalInt(raw: string): number {
+  return /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+}
+
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
+  const n = decimalInt(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new LLMError({ code: 'config_invalid', message: `${name} must be a port number (0-65535), got "${raw}"`, param: name });
   return n;
 }
@@ -123,7 +134,7 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 function requestTimeoutMs(env: NodeJS.ProcessEnv): number {
   const raw = env.LLMRR_REQUEST_TIMEOUT_MS?.trim();
   if (raw === undefined || raw === '') return DEFAULT_REQUEST_TIMEOUT_MS;
-  const n = Number(raw);
+  const n = decimalInt(raw);
   if (!Number.isInteger(n) || n < 1000 || n > 3_600_000) {
     throw new LLMError({ code: 'config_invalid', message: `LLMRR_REQUEST_TIMEOUT_MS must be an integer number of milliseconds from 1000 to 3600000, got "${raw}"`, param: 'LLMRR_REQUEST_TIMEOUT_MS' });
   }
@@ -134,7 +145,7 @@ function requestTimeoutMs(env: NodeJS.ProcessEnv): number {
 function optionalMs(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
+  const n = decimalInt(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new LLMError({ code: 'config_invalid', message: `${name} must be an integer number of milliseconds from ${min} to ${max}, got "${raw}"`, param: name });
   }
@@ -145,7 +156,7 @@ function optionalMs(env: NodeJS.ProcessEnv, name: string, min: number, max: numb
 function optionalCount(env: NodeJS.ProcessEnv, name: string, min: number, max: number, unit: string): number | undefined {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
+  const n = decimalInt(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new LLMError({ code: 'config_invalid', message: `${name} must be an integer number of ${unit} from ${min} to ${max}, got "${raw}"`, param: name });
   }
@@ -155,7 +166,7 @@ function optionalCount(env: NodeJS.ProcessEnv, name: string, min: number, max: n
 function heapGrowingPercent(env: NodeJS.ProcessEnv): number {
   const raw = env.LLMRR_HEAP_GROWING_PERCENT?.trim();
   if (raw === undefined || raw === '') return GATEWAY_HEAP_GROWING_PERCENT;
-  const n = Number(raw);
+  const n = decimalInt(raw);
   if (!Number.isInteger(n) || n < 0 || n > 1000) {
     throw new LLMError({ code: 'config_invalid', message: `LLMRR_HEAP_GROWING_PERCENT must be an integer 0-1000 (0 = V8's default), got "${raw}"`, param: 'LLMRR_HEAP_GROWING_PERCENT' });
   }
@@ -285,8 +296,10 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd: string =
     postgresSchema: env.LLMRR_POSTGRES_SCHEMA?.trim() || undefined,
     redisTimeoutMs: optionalMs(env, 'LLMRR_REDIS_TIMEOUT_MS', 50, 60_000),
     leaseRenewIntervalMs: optionalMs(env, 'LLMRR_LEASE_RENEW_INTERVAL_MS', 1_000, 300_000),
-    maxBodyBytes: optionalCount(env, 'LLMRR_MAX_BODY_BYTES', 1024, 1024 * 1024 * 1024, 'bytes'),
+    // At most the longest string (536 870 888 on 64-bit Node): a body is decoded into one.
+    maxBodyBytes: optionalCount(env, 'LLMRR_MAX_BODY_BYTES', 1024, bufferConstants.MAX_STRING_LENGTH, 'bytes'),
     maxMessages: optionalCount(env, 'LLMRR_MAX_MESSAGES', 1, 1_000_000, 'messages'),
+    maxBodyBytesInFlight: optionalCount(env, 'LLMRR_MAX_BODY_BYTES_IN_FLIGHT', 1024, Number.MAX_SAFE_INTEGER, 'bytes'),
     corsOrigins: corsOrigins(env),
     otel: otelSettings(env),
   };

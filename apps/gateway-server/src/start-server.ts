@@ -1,7 +1,7 @@
 import { LLMError, LLMRouter, createStateStores, type StateStores, type StateStoresConfig } from '@llmrr/core';
 import { createGateway, type Gateway, type GatewayLimits, type GatewayLogEntry } from '@llmrr/gateway';
 import { createUpstreamFetch, serveGateway, type ServedGateway } from '@llmrr/gateway/node';
-import { loadServerConfig } from './load-config.js';
+import { disableMissingLocalModels, loadServerConfig } from './load-config.js';
 import { DEMO_TENANT_ID, seedTenants } from './seed-tenants.js';
 import type { ServerSettings } from './settings.js';
 import type { Tracing } from './tracing.js';
@@ -42,7 +42,14 @@ function storesConfig(settings: ServerSettings): StateStoresConfig {
 
 /** Loads the config, opens the stores, builds router and gateway, and serves them. */
 export async function startServer(settings: ServerSettings, log: (entry: GatewayLogEntry) => void = defaultLog): Promise<RunningServer> {
-  const { config, source } = await loadServerConfig(settings);
+  const loaded = await loadServerConfig(settings);
+  const source = loaded.source;
+  // A local model whose file is missing could not answer: left out (disabled) with a warning naming the file.
+  const { config, missing } = disableMissingLocalModels(loaded.config, settings.cwd);
+  for (const m of missing) {
+    const owner = m.tenant !== undefined ? ` of tenant "${m.tenant}"` : '';
+    log({ level: 'warn', message: `model "${m.model}"${owner} (${source}) is left out (not listed, not routed to): its file ${m.path} does not exist` });
+  }
   const stores = await openStores(settings);
   let router: LLMRouter | undefined;
   let served: ServedGateway | undefined;
@@ -137,6 +144,7 @@ function gatewayLimits(settings: ServerSettings): GatewayLimits {
   if (settings.leaseRenewIntervalMs !== undefined) limits.leaseRenewIntervalMs = settings.leaseRenewIntervalMs;
   if (settings.maxBodyBytes !== undefined) limits.maxBodyBytes = settings.maxBodyBytes;
   if (settings.maxMessages !== undefined) limits.maxMessages = settings.maxMessages;
+  if (settings.maxBodyBytesInFlight !== undefined) limits.maxBodyBytesInFlight = settings.maxBodyBytesInFlight;
   return limits;
 }
 

@@ -21,6 +21,8 @@ interface Pending {
  */
 export class BatchingEmbedder implements Embedder {
   readonly id: string;
+  /** The inner embedder's. */
+  readonly maxInputChars?: number;
   readonly #maxBatch: number;
   readonly #maxWaitMs: number;
   #queue: Pending[] = [];
@@ -31,6 +33,7 @@ export class BatchingEmbedder implements Embedder {
 
   constructor(private readonly inner: Embedder, options: BatchingEmbedderOptions = {}) {
     this.id = inner.id;
+    if (inner.maxInputChars !== undefined) this.maxInputChars = inner.maxInputChars;
     this.#maxBatch = options.maxBatch ?? 32;
     this.#maxWaitMs = options.maxWaitMs ?? 0;
     if (!Number.isInteger(this.#maxBatch) || this.#maxBatch < 1) {

@@ -12,12 +12,15 @@ export interface CachedEmbedderOptions {
  */
 export class CachedEmbedder implements Embedder {
   readonly id: string;
+  /** The inner embedder's. */
+  readonly maxInputChars?: number;
   readonly #lru: LRUCache<string, Float32Array>;
   hits = 0;
   misses = 0;
 
   constructor(private readonly inner: Embedder, options: CachedEmbedderOptions = {}) {
     this.id = inner.id;
+    if (inner.maxInputChars !== undefined) this.maxInputChars = inner.maxInputChars;
     this.#lru = new LRUCache({ max: options.maxEntries ?? 10_000 });
   }
 

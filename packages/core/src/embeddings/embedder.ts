@@ -7,6 +7,11 @@ import type { CallOptions } from '../spec/index.js';
 export interface Embedder {
   /** Names the model; vectors of different embedders are never compared (it is part of the cache scope). */
   readonly id: string;
+  /**
+   * The longest text (in UTF-16 code units) the embedder embeds in full; a longer one is embedded by its start only,
+   * so two texts that differ only after it get the same vector. Absent: no such bound.
+   */
+  readonly maxInputChars?: number;
   embed(texts: readonly string[], options?: Pick<CallOptions, 'signal'>): Promise<Float32Array[]>;
   close?(): Promise<void>;
 }

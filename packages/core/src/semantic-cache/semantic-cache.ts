@@ -359,10 +359,19 @@ export class SemanticCache {
     return tenant !== undefined && Object.hasOwn(own, tenant) ? own[tenant]! : this.config.threshold;
   }
 
-  /** The question to embed, or undefined when this request must not use the semantic cache. */
+  /**
+   * The question to embed, or undefined when this request must not use the semantic cache. A question longer than
+   * the embedder embeds in full (`maxInputChars`: 8 000 characters for local-use) does not: two such questions that
+   * differ only after the cut would get the same vector, and one would be served the other's answer (the exact
+   * cache still serves it).
+   */
   #eligible(request: GenerateRequest, scope: CacheScope, optOut: boolean | undefined): string | undefined {
     if (optOut || !semanticLookupEligible(request, this.config, scope.tenant)) return undefined;
-    return questionOf(request);
+    const question = questionOf(request);
+    const max = this.embedder.maxInputChars;
+    // Lower-casing at most triples a text's length: only a question near the bound is lower-cased to measure it.
+    if (question !== undefined && max !== undefined && question.length * 3 > max && embeddingInput(question).length > max) return undefined;
+    return question;
   }
 
   async #namespace(request: GenerateRequest, scope: CacheScope): Promise<string> {

@@ -36,7 +36,8 @@ export function isUpstreamError(err: LLMError): boolean {
 
 /**
  * Turns any thrown value into the public error: status from `LLMError.statusCode`, never a stack trace.
- * Internal errors (5xx that are not upstream failures) keep their code but hide their message, as does a
+ * Internal errors (`internal`, `config_invalid`, `engine_unavailable`: a local gguf/onnx model that fails to load
+ * included, although it carries a provider) keep their code but hide their message and `param`, as does a
  * `store_unavailable` (503: the message names the store's address). An
  * upstream `authentication` / `permission_denied` (the provider refused the gateway's key, not the
  * client's) is a 502 `provider_error` with a generic message, as is an upstream `budget_exceeded` (the gateway's
@@ -45,7 +46,9 @@ export function isUpstreamError(err: LLMError): boolean {
  */
 export function toPublicError(e: unknown): LLMError {
   const err = toLLMError(e);
-  if (err.code === 'internal' || err.code === 'config_invalid') {
+  // engine_unavailable is always the gateway's own state (a local model file that fails to load, an optional
+  // package missing, a closed engine or store), never the client's: its message names server paths and addresses.
+  if (err.code === 'internal' || err.code === 'config_invalid' || err.code === 'engine_unavailable') {
     if (err.afterResponse) return new LLMError({ code: err.code, message: `Internal gateway error ${LOST_ANSWER}; see the server log for this request id`, afterResponse: true, cause: err });
     return new LLMError({ code: err.code, message: 'Internal gateway error; see the server log for this request id', cause: err });
   }

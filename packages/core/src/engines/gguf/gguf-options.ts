@@ -11,7 +11,7 @@ export const GgufOptionsSchema = z
     contextSize: z.number().int().positive().optional(),
     /** Offload layers to a GPU (`gpu: 'auto'` in node-llama-cpp). Default false: CPU only. */
     gpu: z.boolean().default(false),
-    /** Default sampling seed when a request gives none. */
+    /** Default sampling seed when a request gives none (above 0xFFFFFFFE: hashed into 0..0xFFFFFFFE, see `llamaSeed`). */
     seed: z.number().int().nonnegative().optional(),
     /**
      * `auto`: the model's own chat template when its GGUF has one (`tokenizer.chat_template`), else raw
@@ -24,7 +24,7 @@ export const GgufOptionsSchema = z
     /** Default temperature when a request gives none. Default 0: greedy, deterministic. */
     temperature: z.number().min(0).default(0),
     /** Default top-p when a request gives none. */
-    topP: z.number().gt(0).max(1).optional(),
+    topP: z.number().min(0).max(1).optional(),
   })
   .strict();
 

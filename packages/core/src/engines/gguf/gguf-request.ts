@@ -20,6 +20,7 @@ export function resolveSampling(request: GenerateRequest, options: GgufOptions):
   // No reasoning control: a valid `reasoning` is dropped (a hint, like on any deployment that cannot reason).
   checkReasoning(request.reasoning, 'gguf');
   const sampling: GgufSampling = resolveLocalSampling(request, options, 'gguf');
+  if (sampling.seed !== undefined) sampling.seed = llamaSeed(sampling.seed);
   for (const field of ['frequencyPenalty', 'presencePenalty'] as const) {
     const value = request[field];
     if (value === undefined) continue;
@@ -29,6 +30,27 @@ export function resolveSampling(request: GenerateRequest, options: GgufOptions):
     sampling[field] = value;
   }
   return sampling;
+}
+
+/** The largest seed llama.cpp samples with as given: it keeps a uint32, and 0xFFFFFFFF means "pick a random seed". */
+export const LLAMA_MAX_SEED = 0xfffffffe;
+
+/**
+ * The llama.cpp seed for a request's (or the model's default) integer seed. A seed from 0 to 0xFFFFFFFE is kept
+ * as is (the seeds that always worked sample as before); any other integer (0xFFFFFFFF, larger, negative) is hashed
+ * (32-bit FNV-1a over its decimal form) into 0..0xFFFFFFFE. Passed on unchanged, 0xFFFFFFFF (and every integer
+ * congruent to it mod 2^32, Number.MAX_SAFE_INTEGER among them) sampled randomly on every call, and other seeds
+ * wrapped onto small ones (-1 sampled as 0, 2^32 + 11 as 11).
+ */
+export function llamaSeed(seed: number): number {
+  if (seed >= 0 && seed <= LLAMA_MAX_SEED) return seed;
+  const text = String(seed);
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % (LLAMA_MAX_SEED + 1);
 }
 
 /**

@@ -195,3 +195,28 @@ describe('mock engine logprobs (the mock\'s own: each token is certain, logprob 
     expect((await collect(e.stream({ ...ask(2), tools }))).some((p) => p.type === 'logprobs')).toBe(false);
   });
 });
+
+describe('mock engine: maxTokens', () => {
+  // Cut to 2 words, the JSON answer is not valid JSON: the finish reason must say it was cut.
+  const cutJson = { messages: [{ role: 'user' as const, content: 'hello there my friend' }], maxTokens: 2, responseFormat: { type: 'json_object' as const } };
+
+  it('generate: an answer cut at maxTokens ends with finishReason length', async () => {
+    const result = await new MockEngine().generate(cutJson);
+    expect(() => JSON.parse(result.text)).toThrow();
+    expect(result.finishReason).toBe('length');
+  });
+
+  it('stream: an answer cut at maxTokens ends with finishReason length', async () => {
+    const parts = await collect(new MockEngine().stream(cutJson));
+    expect(parts.find((p) => p.type === 'finish')).toMatchObject({ finishReason: 'length' });
+  });
+
+  it('an answer that fits in maxTokens (exactly, or a fixed reply) ends with stop', async () => {
+    const e = new MockEngine();
+    // "Mock answer to: hello there" is 5 words.
+    expect(await e.generate({ ...hello, maxTokens: 5 })).toMatchObject({ text: 'Mock answer to: hello there', finishReason: 'stop' });
+    expect((await collect(e.stream({ ...hello, maxTokens: 5 }))).find((p) => p.type === 'finish')).toMatchObject({ finishReason: 'stop' });
+    expect(await e.generate({ ...hello, maxTokens: 4 })).toMatchObject({ text: 'Mock answer to: hello', finishReason: 'length' });
+    expect(await new MockEngine({ reply: 'one two three' }).generate({ ...hello, maxTokens: 1 })).toMatchObject({ finishReason: 'stop' });
+  });
+});

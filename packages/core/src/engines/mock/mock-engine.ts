@@ -97,13 +97,17 @@ export class MockEngine implements LanguageEngineV1 {
     this.failures = (options.failures ?? []).map((f) => ({ ...f, times: f.times ?? 1 }));
   }
 
-  private answer(request: GenerateRequest): string {
-    if (this.options.reply !== undefined) return this.options.reply;
+  /** The answer, cut to `maxTokens` words; `cut`: it was (finish reason 'length'). */
+  private answer(request: GenerateRequest): { text: string; cut: boolean } {
+    if (this.options.reply !== undefined) return { text: this.options.reply, cut: false };
     const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
     let text = `Mock answer to: ${lastUser ? messageText(lastUser) : ''}`;
     if (request.responseFormat && request.responseFormat.type !== 'text') text = JSON.stringify({ answer: text });
-    if (request.maxTokens !== undefined) text = text.split(/(\s+)/).slice(0, request.maxTokens * 2 - 1).join('');
-    return text;
+    if (request.maxTokens === undefined) return { text, cut: false };
+    const parts = text.split(/(\s+)/);
+    const keep = request.maxTokens * 2 - 1;
+    if (parts.length <= keep) return { text, cut: false };
+    return { text: parts.slice(0, keep).join(''), cut: true };
   }
 
   /**
@@ -164,12 +168,13 @@ export class MockEngine implements LanguageEngineV1 {
     await this.start(this.takeFailure(), options.signal);
     const reasoning = this.reasoning(request);
     const call = this.toolCall(request);
-    const text = call ? '' : this.answer(request);
+    const answer = call ? { text: '', cut: false } : this.answer(request);
+    const text = answer.text;
     const logprobs = call ? undefined : mockLogprobs(request, mockTokens(text));
     return {
       text,
       toolCalls: call ? [call] : [],
-      finishReason: call ? 'tool-calls' : 'stop',
+      finishReason: call ? 'tool-calls' : answer.cut ? 'length' : 'stop',
       usage: this.usage(request, text + (call?.arguments ?? ''), reasoning),
       id: `mock-${this.calls}`,
       providerModel: this.modelId,
@@ -202,7 +207,7 @@ export class MockEngine implements LanguageEngineV1 {
         yield { type: 'finish', finishReason: 'tool-calls', usage: this.usage(request, call.arguments, reasoning) };
         return;
       }
-      const text = this.answer(request);
+      const { text, cut } = this.answer(request);
       const words = mockTokens(text);
       const per = Math.max(1, this.options.wordsPerChunk ?? 1);
       let chunks = 0;
@@ -219,7 +224,7 @@ export class MockEngine implements LanguageEngineV1 {
         if (logprobs && logprobs.length > 0) yield { type: 'logprobs', logprobs };
         chunks++;
       }
-      yield { type: 'finish', finishReason: 'stop', usage: this.usage(request, text, reasoning) };
+      yield { type: 'finish', finishReason: cut ? 'length' : 'stop', usage: this.usage(request, text, reasoning) };
     } catch (e) {
       if (signal?.aborted) {
         yield { type: 'error', error: abortError(signal, { provider: 'mock' }) };

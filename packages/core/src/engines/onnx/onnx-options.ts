@@ -26,7 +26,7 @@ export const OnnxOptionsSchema = z
     /** Default temperature when a request gives none. Default 0: greedy. */
     temperature: z.number().min(0).default(0),
     /** Default top-p when a request gives none. */
-    topP: z.number().gt(0).max(1).optional(),
+    topP: z.number().min(0).max(1).optional(),
     /** Default sampling seed when a request gives none (else a random one per request). */
     seed: z.number().int().optional(),
     /** Embeddings: `mean` over the attention mask (default) or `cls` (first token). Ignored for `sentence_embedding` outputs. */

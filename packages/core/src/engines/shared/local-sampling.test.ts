@@ -12,10 +12,16 @@ describe('resolveLocalSampling', () => {
     expect(resolveLocalSampling({ messages, maxTokens: 3, temperature: 0.5, topP: 1, seed: 1 }, defaults, 'x')).toEqual({ maxTokens: 3, temperature: 0.5, topP: 1, seed: 1, stop: [] });
   });
 
+  it('takes topP 0 (OpenAI range [0, 1]) as greedy: temperature 0, no nucleus limit', () => {
+    expect(resolveLocalSampling({ messages, temperature: 1, topP: 0 }, defaults, 'x')).toMatchObject({ temperature: 0, topP: undefined });
+    expect(resolveLocalSampling({ messages, temperature: 1 }, { ...defaults, topP: 0 }, 'x')).toMatchObject({ temperature: 0, topP: undefined });
+  });
+
   it.each([
     ['maxTokens', { maxTokens: 0 }],
     ['temperature', { temperature: -1 }],
-    ['topP', { topP: 0 }],
+    ['topP', { topP: -0.1 }],
+    ['topP', { topP: 1.5 }],
     ['seed', { seed: 1.5 }],
     ['stop', { stop: [1] as unknown as string[] }],
   ])('refuses a bad %s with invalid_request naming the field and the engine', async (param, bad) => {

@@ -6,6 +6,7 @@ export interface LocalSampling {
   maxTokens: number;
   /** 0 = greedy. */
   temperature: number;
+  /** In (0, 1]; undefined: no nucleus limit (a requested 0 becomes temperature 0). */
   topP: number | undefined;
   /** Sample only from the K most likely tokens (`request.topK`); undefined: no such limit. */
   topK: number | undefined;
@@ -37,14 +38,16 @@ export function resolveLocalSampling(request: GenerateRequest, defaults: LocalSa
   const { maxTokens, temperature, topP, topK, seed, stop } = request;
   if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0)) throw invalid('maxTokens', 'must be a positive integer', provider);
   if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 0)) throw invalid('temperature', 'must be a number >= 0', provider);
-  if (topP !== undefined && !(Number.isFinite(topP) && topP > 0 && topP <= 1)) throw invalid('topP', 'must be in (0, 1]', provider);
+  if (topP !== undefined && !(Number.isFinite(topP) && topP >= 0 && topP <= 1)) throw invalid('topP', 'must be in [0, 1]', provider);
   if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1)) throw invalid('topK', 'must be an integer >= 1', provider);
   if (seed !== undefined && !Number.isInteger(seed)) throw invalid('seed', 'must be an integer', provider);
   if (stop !== undefined && (!Array.isArray(stop) || stop.some((s) => typeof s !== 'string'))) throw invalid('stop', 'must be an array of strings', provider);
+  const p = topP ?? defaults.topP;
   return {
     maxTokens: maxTokens ?? defaults.maxTokens,
-    temperature: temperature ?? defaults.temperature,
-    topP: topP ?? defaults.topP,
+    // topP 0 (OpenAI's range is [0, 1]) keeps only the most likely token: greedy, as temperature 0.
+    temperature: p === 0 ? 0 : (temperature ?? defaults.temperature),
+    topP: p === 0 ? undefined : p,
     topK,
     seed: seed ?? defaults.seed,
     stop: (stop ?? []).filter((s) => s !== ''),
