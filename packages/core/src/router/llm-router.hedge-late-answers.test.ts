@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MockEngine } from '../engines/mock/mock-engine.js';
 import type { CallOptions, EmbedCallOptions, EmbedResult, GenerateRequest, GenerateResult, Usage } from '../spec/index.js';
 import { LLMError } from '../errors/llm-error.js';
+import { endsSoon } from '../test/async.test-helpers.js';
 import { startOpenAIWireServer } from '../test/openai-wire-server.js';
 import { LLMRouter } from './llm-router.js';
 
@@ -74,16 +75,6 @@ function hedgedRouter(a: GatedEngine, b: GatedEngine): LLMRouter {
     },
     { engines: { a, b } },
   );
-}
-
-/** Resolves once `pending` has settled, within a hang guard of several seconds (fails the test otherwise). */
-async function endsSoon(pending: Promise<unknown>): Promise<void> {
-  let done = false;
-  void pending.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await vi.waitFor(() => expect(done).toBe(true), { timeout: 5_000 });
 }
 
 describe('hedged generate: a lane that answers in the same turn as the winner is billed', () => {

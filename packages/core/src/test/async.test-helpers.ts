@@ -1,7 +1,7 @@
 /**
  * Helpers shared by the core's tests (test-only: `*.test-helpers.ts` is left out of the build).
  */
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { LLMError } from '../errors/llm-error.js';
 
 /** Every item of a stream (engine parts, router parts), in order. */
@@ -31,4 +31,14 @@ export function thrown(fn: () => unknown): LLMError {
     return e as LLMError;
   }
   throw new Error('expected a throw');
+}
+
+/** Resolves once `pending` has settled, within a hang guard of several seconds (fails the test otherwise). */
+export async function endsSoon(pending: Promise<unknown>): Promise<void> {
+  let done = false;
+  void pending.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await vi.waitFor(() => expect(done).toBe(true), { timeout: 5_000 });
 }

@@ -3,7 +3,7 @@ import { estimateRequestTokens } from '@llmrr/core';
 import { startOpenAIWireServer, type OpenAIWireServer } from '@llmrr/core/test';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { clearRequests, countingOpenAI, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 
 // A request the named model can never serve (it lacks a capability the request needs, or the prompt does not fit its
 // context window) is the client's error: a 400 (`unsupported`, or `context_length_exceeded`) naming the client's
@@ -35,21 +35,6 @@ afterEach(() => {
 
 const TOOLS: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } }];
 
-/** An openai client with the SDK's default retries, counting the requests it sends. */
-function countingOpenAI(): { client: OpenAI; sent: () => number } {
-  let n = 0;
-  const client = new OpenAI({
-    baseURL: `${gw.url}/v1`,
-    apiKey: gw.secret,
-    maxRetries: 2,
-    fetch: (input, init) => {
-      n++;
-      return fetch(input, init);
-    },
-  });
-  return { client, sent: () => n };
-}
-
 async function openaiError(call: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
   const e = await call.then(
     () => undefined,
@@ -61,7 +46,7 @@ async function openaiError(call: Promise<unknown>): Promise<InstanceType<typeof 
 
 describe('requests the named model can never serve are a 400, not a 503', () => {
   it('tools to a model without the tools capability (/v1/chat/completions): unsupported, param tools, sent once', async () => {
-    const { client, sent } = countingOpenAI();
+    const { client, sent } = countingOpenAI(gw);
     const e = await openaiError(client.chat.completions.create({ model: 'plain', tools: TOOLS, messages: [{ role: 'user', content: 'x' }] }));
     expect([e.status, e.type, e.code, e.param]).toEqual([400, 'invalid_request_error', 'unsupported', 'tools']);
     expect(e.message).toContain('plain: lacks capabilities: tools');
@@ -95,7 +80,7 @@ describe('requests the named model can never serve are a 400, not a 503', () => 
   });
 
   it('a prompt longer than the only deployment\u2019s context window: context_length_exceeded, param messages', async () => {
-    const { client, sent } = countingOpenAI();
+    const { client, sent } = countingOpenAI(gw);
     const e = await openaiError(client.chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'word '.repeat(2000) }] }));
     expect([e.status, e.type, e.code, e.param]).toEqual([400, 'invalid_request_error', 'context_length_exceeded', 'messages']);
     expect(e.message).toMatch(/small: context window 200 < ~\d+ tokens needed/);

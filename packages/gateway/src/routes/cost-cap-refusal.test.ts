@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mockModel } from '../test-support/harness.js';
-import { servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+import { countingOpenAI, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
 
 // The operator caps a call's expected cost (`routing.options.intelligent.maxCostUsd`). A request whose own size puts
 // every deployment over the cap (a large max_tokens, a long prompt) is the client's to change: a 400 naming the field,
@@ -18,21 +18,6 @@ afterAll(async () => {
   await gw?.close();
 });
 
-/** An openai client with the SDK's default retries, counting the requests it sends. */
-function countingOpenAI(): { client: OpenAI; sent: () => number } {
-  let n = 0;
-  const client = new OpenAI({
-    baseURL: `${gw.url}/v1`,
-    apiKey: gw.secret,
-    maxRetries: 2,
-    fetch: (input, init) => {
-      n++;
-      return fetch(input, init);
-    },
-  });
-  return { client, sent: () => n };
-}
-
 async function failure<E>(call: Promise<unknown>, type: abstract new (...args: never[]) => E): Promise<E> {
   const e = await call.then(
     () => undefined,
@@ -44,7 +29,7 @@ async function failure<E>(call: Promise<unknown>, type: abstract new (...args: n
 
 describe('intelligent maxCostUsd against the request size', () => {
   it('chat completions: a small request is served; max_tokens over the cap is a 400 naming it, not retried', async () => {
-    const { client, sent } = countingOpenAI();
+    const { client, sent } = countingOpenAI(gw);
     const ok = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hello' }], max_tokens: 50 });
     expect(ok.choices).toHaveLength(1);
     const before = sent();

@@ -74,6 +74,18 @@ describe('the refused answer read by the settler', () => {
   });
 });
 
+/** Every budget reservation the gateway asks for from now on, in order (the harness's budget store, wrapped). */
+function recordReservations(): BudgetReserveRequest[] {
+  const budgets = h!.stores!.budgets;
+  const reserved: BudgetReserveRequest[] = [];
+  const reserve = budgets.reserve.bind(budgets);
+  budgets.reserve = (r: BudgetReserveRequest) => {
+    reserved.push(r);
+    return reserve(r);
+  };
+  return reserved;
+}
+
 /** Per deployment: llm_cost_usd_total of tenant acme and llm_tokens_total of input tokens. */
 async function spendByDeployment(): Promise<{ cost: (model: string) => number; input: (model: string) => number }> {
   const text = await (await get(h!.gateway, '/metrics')).text();
@@ -147,14 +159,9 @@ describe('hedged embeddings with an upstream that ignores dimensions: every bill
     const stores = h!.stores!;
     await stores.tenants.createTenant({ id: 'paying', name: 'Paying', budget: { amountUsd: 100, period: 'month' } });
     const client = new OpenAI({ baseURL: `${served!.url}/v1`, apiKey: (await stores.tenants.createKey('paying', { name: 'sdk' })).secret, maxRetries: 0 });
-    const reserved = new Map<string, number>();
+    const reserved = recordReservations();
     const settled = new Map<string, number>();
-    const reserve = stores.budgets.reserve.bind(stores.budgets);
     const settle = stores.budgets.settle.bind(stores.budgets);
-    stores.budgets.reserve = (r: BudgetReserveRequest) => {
-      reserved.set(r.reservationId, r.estimateUsd);
-      return reserve(r);
-    };
     stores.budgets.settle = (id: string, usd: number) => {
       settled.set(id, usd);
       return settle(id, usd);
@@ -168,7 +175,7 @@ describe('hedged embeddings with an upstream that ignores dimensions: every bill
     );
     expect(error?.status).toBe(400);
     expect(upstreams.map((u) => u.requests.length)).toEqual([1, 1]);
-    const [id, reservation] = [...reserved.entries()][0]!;
+    const { reservationId: id, estimateUsd: reservation } = reserved[0]!;
     expect(settled.get(id), 'both billed answers').toBeCloseTo(200 / 1e6, 12);
     expect(settled.get(id)!).toBeLessThanOrEqual(reservation);
   });
@@ -178,13 +185,7 @@ describe('hedged embeddings with an upstream that ignores dimensions: every bill
     // (run-attempts.ts: hedging needs a plan of more than one). 100 token ids at $1/M: one call is $100e-6, and a
     // budget of $150e-6 covers it (counting a lane for emb1 reserved $200e-6 and refused the call with a 402).
     const client = await setup([{ embeddingDimensions: 4 }, { embeddingDimensions: 8 }], routing, { options: [undefined, { embedDimensions: false }], budgetUsd: 150 / 1e6 });
-    const budgets = h!.stores!.budgets;
-    const reserved: number[] = [];
-    const reserve = budgets.reserve.bind(budgets);
-    budgets.reserve = (r: BudgetReserveRequest) => {
-      reserved.push(r.estimateUsd);
-      return reserve(r);
-    };
+    const reserved = recordReservations();
     const ids = Array.from({ length: 100 }, (_, i) => i + 1);
     const outcome = await client.embeddings.create({ model: 'auto', input: [ids], dimensions: 4, encoding_format: 'float' }).then(
       (r) => ({ status: 200, vectors: r.data.map((d) => d.embedding.length) }),
@@ -192,24 +193,18 @@ describe('hedged embeddings with an upstream that ignores dimensions: every bill
     );
     expect(outcome).toEqual({ status: 200, vectors: [4] });
     expect(reserved).toHaveLength(1);
-    expect(reserved[0], 'one call can be billed').toBeCloseTo(100 / 1e6, 12);
+    expect(reserved[0]!.estimateUsd, 'one call can be billed').toBeCloseTo(100 / 1e6, 12);
     expect(upstreams.map((u) => u.requests.length)).toEqual([1, 0]);
   });
 
   it('without dimensions: the reservation still counts a call per lane (an answer that came with the winner\'s is billed too)', async () => {
     const client = await setup([{ embeddingDimensions: 4 }, { embeddingDimensions: 4 }], routing, { budgetUsd: 100 });
-    const budgets = h!.stores!.budgets;
-    const reserved: number[] = [];
-    const reserve = budgets.reserve.bind(budgets);
-    budgets.reserve = (r: BudgetReserveRequest) => {
-      reserved.push(r.estimateUsd);
-      return reserve(r);
-    };
+    const reserved = recordReservations();
     // 100 token ids at $1/M: $100e-6 a call, two lanes.
     const ids = Array.from({ length: 100 }, (_, i) => i + 1);
     const r = await client.embeddings.create({ model: 'auto', input: [ids], encoding_format: 'float' });
     expect(r.data.map((d) => d.embedding.length)).toEqual([4]);
     expect(reserved).toHaveLength(1);
-    expect(reserved[0], 'a call per lane that may run').toBeCloseTo(200 / 1e6, 12);
+    expect(reserved[0]!.estimateUsd, 'a call per lane that may run').toBeCloseTo(200 / 1e6, 12);
   });
 });

@@ -10,6 +10,20 @@ async function tenantWithKey(stores: StateStores, input: Parameters<StateStores[
   return { tenant, secret: key.secret, keyId: key.key.id };
 }
 
+/**
+ * A ~3000-token call (admitted: a full bucket takes one call above a 1-token-a-minute limit, which it puts days in
+ * debt), then a small call with the same key: that one's 429 and its body.
+ */
+async function refusedAfterDebt(h: Harness, secret: string): Promise<{ res: Response; text: string }> {
+  const auth = { authorization: `Bearer ${secret}` };
+  const first = await post(h.gateway, '/v1/chat/completions', { model: 'mock', max_tokens: 5, messages: [{ role: 'user', content: 'word '.repeat(3000) }] }, auth);
+  expect(first.status, await first.text()).toBe(200);
+  const res = await post(h.gateway, '/v1/chat/completions', { ...chat, max_tokens: 5 }, auth);
+  const text = await res.text();
+  expect(res.status, text).toBe(429);
+  return { res, text };
+}
+
 describe('authentication', () => {
   let h: Harness;
   beforeEach(async () => {
@@ -120,12 +134,7 @@ describe('rate limits', () => {
   it('a rate-limit 429 whose wait is longer than a day: retry-after says the whole wait, as the message and x-ratelimit-reset-tokens do', async () => {
     // 1 token a minute: a full bucket admits one call above the minute; its ~1500 tokens are ~1500 minutes of debt.
     const { secret } = await tenantWithKey(h.stores!, { id: 'acme', name: 'Acme', limits: { tpm: 1 } });
-    const auth = { authorization: `Bearer ${secret}` };
-    const first = await post(h.gateway, '/v1/chat/completions', { model: 'mock', max_tokens: 5, messages: [{ role: 'user', content: 'word '.repeat(3000) }] }, auth);
-    expect(first.status, await first.text()).toBe(200);
-    const res = await post(h.gateway, '/v1/chat/completions', { ...chat, max_tokens: 5 }, auth);
-    const text = await res.text();
-    expect(res.status, text).toBe(429);
+    const { res, text } = await refusedAfterDebt(h, secret);
     const said = Number(/retry after (\d+)s/.exec(text)?.[1]);
     const retryAfter = Number(res.headers.get('retry-after'));
     // The same 429's own token reset (`<seconds>s`): the limit admits nothing before then.
@@ -139,12 +148,7 @@ describe('rate limits', () => {
     // The deployment's own limit (no tenant limit): 1 token a minute, a ~3000-token call puts it days in debt.
     h = await createHarness({ stores: 'memory', models: [mockModel('mock', {}, { limits: { tpm: 1 } })] });
     const { secret } = await tenantWithKey(h.stores!, { id: 'acme', name: 'Acme' });
-    const auth = { authorization: `Bearer ${secret}` };
-    const first = await post(h.gateway, '/v1/chat/completions', { model: 'mock', max_tokens: 5, messages: [{ role: 'user', content: 'word '.repeat(3000) }] }, auth);
-    expect(first.status, await first.text()).toBe(200);
-    const res = await post(h.gateway, '/v1/chat/completions', { ...chat, max_tokens: 5 }, auth);
-    const text = await res.text();
-    expect(res.status, text).toBe(429);
+    const { res, text } = await refusedAfterDebt(h, secret);
     expect(text).toContain('is at its limits');
     const waitMs = Number(/retry in ~(\d+) ms/.exec(text)?.[1]);
     expect(waitMs).toBeGreaterThan(86_400_000);

@@ -58,6 +58,21 @@ export async function servedGateway(options: SdkGatewayOptions): Promise<SdkGate
   };
 }
 
+/** An official openai client on `gw`'s `/v1` with the SDK's default retries (2), counting the requests it sends. */
+export function countingOpenAI(gw: Pick<SdkGateway, 'url' | 'secret'>): { client: OpenAI; sent: () => number } {
+  let n = 0;
+  const client = new OpenAI({
+    baseURL: `${gw.url}/v1`,
+    apiKey: gw.secret,
+    maxRetries: 2,
+    fetch: (input, init) => {
+      n++;
+      return fetch(input, init);
+    },
+  });
+  return { client, sent: () => n };
+}
+
 /**
  * The gateway of the stream-helper tests: one deployment `gpt` (chat, streaming, tools) on a local OpenAI-wire
  * upstream of model `gpt-test`, scripted by the test (`upstream.setScript`). `gw.close()` closes the upstream too.

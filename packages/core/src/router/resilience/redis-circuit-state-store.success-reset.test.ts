@@ -8,14 +8,14 @@
  * connection).
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { CircuitBreakerSchema } from '../../config/schema.js';
 import { testServiceUrls } from '../../stores/__fixtures__/store-fixtures.js';
 import { connectRedis, RedisHandle } from '../../stores/redis/redis-connection.js';
 import { RedisTenantEvents } from '../../stores/redis/redis-tenant-events.js';
 import { startTcpRelay } from '../../test/tcp-relay.js';
 import { CircuitBreaker } from './circuit-breaker.js';
-import type { DeploymentCircuit } from './circuit-state-store.js';
+import type { CircuitPermit, DeploymentCircuit } from './circuit-state-store.js';
 import { RedisCircuitStateStore, type RedisCircuitStateStoreOptions } from './redis-circuit-state-store.js';
 
 const { redisUrl } = testServiceUrls();
@@ -65,6 +65,27 @@ describe.skipIf(skip !== undefined)('RedisCircuitStateStore: a success between f
     await flush();
     second.failure(await second.acquire());
     await flush();
+  }
+
+  /**
+   * A missed B's failure notice: the success of `inFlight` (admitted before that failure) is reported (one script in
+   * A) and resets B's failure, so B's next failure leaves the circuit closed. Returns the spy on A's `run`.
+   */
+  async function missedNoticeSuccessResets(
+    storeA: RedisCircuitStateStore,
+    a: DeploymentCircuit,
+    inFlight: CircuitPermit | undefined,
+    storeB: RedisCircuitStateStore,
+    b: DeploymentCircuit,
+  ): Promise<MockInstance<RedisCircuitStateStore['run']>> {
+    const runA = vi.spyOn(storeA, 'run');
+    a.success(inFlight);
+    expect(runA).toHaveBeenCalledTimes(1);
+    await storeA.flush();
+    b.failure(await b.acquire());
+    await storeB.flush();
+    expect(b.state).toBe('closed');
+    return runA;
   }
 
   it('the in-memory breaker stays closed (control)', async () => {
@@ -399,13 +420,7 @@ describe.skipIf(skip !== undefined)('RedisCircuitStateStore: a success between f
     expect(flushed).toBe('flushed');
     expect(storeA.heard(key)).toBeUndefined();
 
-    const runA = vi.spyOn(storeA, 'run');
-    a.success(inFlight);
-    expect(runA).toHaveBeenCalledTimes(1);
-    await storeA.flush();
-    b.failure(await b.acquire());
-    await storeB.flush();
-    expect(b.state).toBe('closed');
+    await missedNoticeSuccessResets(storeA, a, inFlight, storeB, b);
   }, 20_000);
 
 
@@ -452,13 +467,7 @@ describe.skipIf(skip !== undefined)('RedisCircuitStateStore: a success between f
       { timeout: 25_000, interval: 50 },
     );
     // The notice was missed: the success of the call admitted before it is reported, and resets B's failure.
-    const runA = vi.spyOn(storeA, 'run');
-    a.success(inFlight);
-    expect(runA).toHaveBeenCalledTimes(1);
-    await storeA.flush();
-    b.failure(await b.acquire());
-    await storeB.flush();
-    expect(b.state).toBe('closed');
+    const runA = await missedNoticeSuccessResets(storeA, a, inFlight, storeB, b);
     b.success(await b.acquire());
     await storeB.flush();
     // Back to normal on the new connection: a clean success costs no script, and B's next failure is heard.

@@ -12,6 +12,7 @@ import { LLMError } from '../../errors/llm-error.js';
 import { testServiceUrls } from '../../stores/__fixtures__/store-fixtures.js';
 import { connectRedis, RedisHandle } from '../../stores/redis/redis-connection.js';
 import type { CallOptions, GenerateRequest, GenerateResult, LanguageEngine, StreamPart } from '../../spec/index.js';
+import { endsSoon } from '../../test/async.test-helpers.js';
 import { startTcpRelay } from '../../test/tcp-relay.js';
 import { LLMRouter } from '../llm-router.js';
 import type { CircuitStateStore } from './circuit-state-store.js';
@@ -333,16 +334,6 @@ describe.skipIf(skip !== undefined)(skip ?? "RedisCircuitStateStore whose answer
     cleanup.push(() => router.close());
     const hedged = new Promise<void>((resolve) => router.on('hedge', () => resolve()));
     return { router, a, b, open, hedged, released, flush: () => relay.flush() };
-  }
-
-  /** Resolves once `pending` has settled, within a hang guard of several seconds (fails the test otherwise). */
-  async function endsSoon(pending: Promise<unknown>): Promise<void> {
-    let done = false;
-    void pending.then(
-      () => (done = true),
-      () => (done = true),
-    );
-    await vi.waitFor(() => expect(done).toBe(true), { timeout: 5_000 });
   }
 
   it("control: a hedged stream answers while b's admission round trip is held", async () => {

@@ -13,7 +13,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { testServiceUrls } from '../__fixtures__/store-fixtures.js';
 import { startTcpRelay, type TcpRelay } from '../../test/tcp-relay.js';
-import type { RateAcquireOptions, RateScope } from '../../tenancy/types.js';
+import type { RateAcquireOptions, RateLease, RateScope } from '../../tenancy/types.js';
 import { connectRedis, type RedisHandle } from './redis-connection.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 
@@ -31,6 +31,27 @@ async function relay(target: URL): Promise<TcpRelay & { url: string }> {
 const scopes: RateScope[] = [{ kind: 'tenant', id: 'acme', limits: { maxConcurrency: 1, tpm: 60 } }];
 /** The same tokens a minute without a slot: a lease whose release has only its token correction to make. */
 const tpmOnly: RateScope[] = [{ kind: 'tenant', id: 'acme', limits: { tpm: 60 } }];
+
+/**
+ * Releases `lease` with `tokens` while the relay fails it: `hold` (the script runs in Redis, its answer is lost) or
+ * `stall` (the script never reaches Redis). The release is refused as `store_unavailable`; the relay is then reset.
+ */
+async function failedRelease(r: TcpRelay, lease: RateLease, tokens: number, fault: 'hold' | 'stall'): Promise<void> {
+  r[fault]();
+  await expect(lease.release(tokens)).rejects.toMatchObject({ code: 'store_unavailable' });
+  r.reset();
+}
+
+/** Releases `lease` again until it resolves (the gateway's `Renewals.retry` does this). */
+async function releasedAgain(lease: RateLease, tokens: number): Promise<void> {
+  await vi.waitFor(() => lease.release(tokens), { timeout: 10_000, interval: 50 });
+}
+
+/** The +30 correction (released with 31, charged 1) made once (see `scopes`): not twice (below 29), not dropped (59). */
+function expectCorrectedOnce(remainingTokens: number | undefined): void {
+  expect(remainingTokens).toBeGreaterThanOrEqual(29);
+  expect(remainingTokens).toBeLessThan(59);
+}
 
 describe.skipIf(!redisUrl)('a lease whose release failed', () => {
   let cleanup: Array<() => Promise<void>> = [];
@@ -53,30 +74,24 @@ describe.skipIf(!redisUrl)('a lease whose release failed', () => {
     return { r, limiter, lease: d.lease };
   }
 
-  it('frees its slot when released again, correcting the tokens once (the failed release ran, its answer was lost)', async () => {
+  /** A lease of `scopes` whose release (31 tokens) failed by `fault`, released again: its slot is free, its tokens corrected once. */
+  async function failedThenReleased(fault: 'hold' | 'stall') {
     const { r, limiter, lease } = await leased();
-    r.hold();
-    await expect(lease.release(31)).rejects.toMatchObject({ code: 'store_unavailable' });
-    r.reset();
-    await vi.waitFor(() => lease.release(31), { timeout: 10_000, interval: 50 });
+    await failedRelease(r, lease, 31, fault);
+    await releasedAgain(lease, 31);
     const info = await limiter.peek(scopes);
     expect(info.remainingConcurrency).toBe(1);
-    // Corrected once (see `scopes`): not twice (below 29), not dropped (59).
-    expect(info.remainingTokens).toBeGreaterThanOrEqual(29);
-    expect(info.remainingTokens).toBeLessThan(59);
+    expectCorrectedOnce(info.remainingTokens);
+    return { limiter, lease, info };
+  }
+
+  it('frees its slot when released again, correcting the tokens once (the failed release ran, its answer was lost)', async () => {
+    const { limiter } = await failedThenReleased('hold');
     expect((await limiter.acquire(scopes, { estimatedTokens: 1 })).ok).toBe(true);
   });
 
   it('frees its slot when released again, correcting the tokens (the failed release never reached Redis)', async () => {
-    const { r, limiter, lease } = await leased();
-    r.stall();
-    await expect(lease.release(31)).rejects.toMatchObject({ code: 'store_unavailable' });
-    r.reset();
-    await vi.waitFor(() => lease.release(31), { timeout: 10_000, interval: 50 });
-    const info = await limiter.peek(scopes);
-    expect(info.remainingConcurrency).toBe(1);
-    expect(info.remainingTokens).toBeGreaterThanOrEqual(29);
-    expect(info.remainingTokens).toBeLessThan(59);
+    const { limiter, lease, info } = await failedThenReleased('stall');
     // Released: a later call does nothing more.
     await lease.release(31);
     const after = (await limiter.peek(scopes)).remainingTokens;
@@ -88,31 +103,22 @@ describe.skipIf(!redisUrl)('a lease whose release failed', () => {
     // Charged 50 of 60, released with 1: corrected (-49), about 59 are left; not corrected, about 10 (one drains a second).
     const { r, limiter, lease } = await leased(tpmOnly, { estimatedTokens: 50 });
     expect((await limiter.peek(tpmOnly)).remainingTokens).toBeLessThanOrEqual(11);
-    r.stall();
-    await expect(lease.release(1)).rejects.toMatchObject({ code: 'store_unavailable' });
-    r.reset();
-    // (The gateway's `Renewals.retry` does this: release again until it resolves.)
-    await vi.waitFor(() => lease.release(1), { timeout: 10_000, interval: 50 });
+    await failedRelease(r, lease, 1, 'stall');
+    await releasedAgain(lease, 1);
     expect((await limiter.peek(tpmOnly)).remainingTokens).toBeGreaterThanOrEqual(50);
   });
 
   it('without a slot (tpm only), corrects the tokens once when released again (the failed release ran, its answer was lost)', async () => {
     const { r, limiter, lease } = await leased(tpmOnly);
-    r.hold();
-    await expect(lease.release(31)).rejects.toMatchObject({ code: 'store_unavailable' });
-    r.reset();
-    await vi.waitFor(() => lease.release(31), { timeout: 10_000, interval: 50 });
-    const info = await limiter.peek(tpmOnly);
-    expect(info.remainingTokens).toBeGreaterThanOrEqual(29);
-    expect(info.remainingTokens).toBeLessThan(59);
+    await failedRelease(r, lease, 31, 'hold');
+    await releasedAgain(lease, 31);
+    expectCorrectedOnce((await limiter.peek(tpmOnly)).remainingTokens);
   });
 
   it('expired and swept from its lease set before it is released again: the tokens are still corrected', async () => {
     const slots: RateScope[] = [{ kind: 'tenant', id: 'acme', limits: { maxConcurrency: 2, tpm: 60 } }];
     const { r, limiter, lease } = await leased(slots, { estimatedTokens: 50, leaseTtlMs: 200 });
-    r.stall();
-    await expect(lease.release(1)).rejects.toMatchObject({ code: 'store_unavailable' });
-    r.reset();
+    await failedRelease(r, lease, 1, 'stall');
     // The lease's TTL passes; another call's acquire sweeps it from the lease set.
     await vi.waitFor(
       async () => {
@@ -123,7 +129,7 @@ describe.skipIf(!redisUrl)('a lease whose release failed', () => {
       },
       { timeout: 10_000, interval: 100 },
     );
-    await vi.waitFor(() => lease.release(1), { timeout: 10_000, interval: 50 });
+    await releasedAgain(lease, 1);
     // Corrected (-49): about 59 left; not corrected, about 10 plus what drained.
     expect((await limiter.peek(slots)).remainingTokens).toBeGreaterThanOrEqual(50);
   });
