@@ -92,7 +92,7 @@ export interface ServerSettings {
   maxBodyBytes?: number | undefined;
   /** Most messages in one request (`LLMRR_MAX_MESSAGES`, 1-1 000 000; absent: the gateway's default, 1 000). */
   maxMessages?: number | undefined;
-  /** Most bytes of request bodies read at once (`LLMRR_MAX_BODY_BYTES_IN_FLIGHT`, from 1 024; absent: no bound). */
+  /** Most bytes of request bodies held at once, counted as they arrive (`LLMRR_MAX_BODY_BYTES_IN_FLIGHT`, from 1 024; absent: no bound). */
   maxBodyBytesInFlight?: number | undefined;
   /** Browser origins allowed on `/v1/*` and `/api/*` (`LLMRR_CORS_ORIGINS`: `*` or a comma-separated list). Absent: CORS off. */
   corsOrigins: '*' | string[] | undefined;

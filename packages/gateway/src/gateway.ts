@@ -76,9 +76,11 @@ function defaultLog(entry: GatewayLogEntry): void {
  */
 export function createGateway(options: GatewayOptions): Gateway {
   const limits = { ...DEFAULTS, ...options.limits };
+  // (An explicit undefined is the default, as no value.)
+  limits.maxBodyBytes = options.limits?.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
   // (Before anything is attached to the router.)
-  if (!(limits.maxBodyBytes > 0 && limits.maxBodyBytes <= MAX_BODY_BYTES_LIMIT)) {
-    throw new LLMError({ code: 'invalid_request', message: `limits.maxBodyBytes must be a number of bytes from 1 to ${MAX_BODY_BYTES_LIMIT} (the longest string a body decodes into), got ${String(limits.maxBodyBytes)}`, param: 'limits.maxBodyBytes' });
+  if (!(Number.isInteger(limits.maxBodyBytes) && limits.maxBodyBytes > 0 && limits.maxBodyBytes <= MAX_BODY_BYTES_LIMIT)) {
+    throw new LLMError({ code: 'invalid_request', message: `limits.maxBodyBytes must be an integer number of bytes from 1 to ${MAX_BODY_BYTES_LIMIT} (the longest string a body decodes into), got ${String(limits.maxBodyBytes)}`, param: 'limits.maxBodyBytes' });
   }
   const inFlight = options.limits?.maxBodyBytesInFlight;
   if (inFlight !== undefined && !(Number.isInteger(inFlight) && inFlight > 0)) {

@@ -166,14 +166,16 @@ export interface GatewayLimits {
    * request: an image sent as base64 takes 4/3 of its size. A body is held in memory while it is read, parsed and sent
    * upstream (a few times its size at the peak), so the memory a gateway needs grows with this times the large requests
    * in flight at once: lower it on a small machine. At most 536870888 (V8's longest string: a body is decoded into
-   * one); a larger value is refused by `createGateway`.
+   * one); a larger value, or one that is not an integer, is refused by `createGateway` (`undefined` is the default).
    */
   maxBodyBytes?: number;
   /**
-   * Most bytes of request bodies read at once, over all routes (default: no bound). A body reserves its declared
-   * `Content-Length` (a chunked one `maxBodyBytes`) before it is read and gives it back once parsed; one that does not
-   * fit is refused unread with a 503 `overloaded` and `Retry-After: 1` (529 on `/v1/messages`; the SDKs retry it).
-   * One body is always read when none is, so a bound below `maxBodyBytes` still serves one at a time. It bounds the
+   * Most bytes of request bodies held at once, over all routes (default: no bound): counted as they arrive and given
+   * back once a body is parsed (or its read ends otherwise), so a connection that declares a body and sends nothing
+   * holds nothing. A body whose `Content-Length` does not fit beside the bytes held is refused unread (before
+   * `100 Continue`), one whose next chunk does not fit as it arrives: a 503 `overloaded` and `Retry-After: 1` (529 on
+   * `/v1/messages`; the SDKs retry it). A body always fits while no other holds bytes, so a bound below
+   * `maxBodyBytes` still serves one at a time. An integer. It bounds the
    * memory of bodies being read (`maxBodyBytes` alone lets every request in flight hold one), not that of the calls
    * they become.
    */

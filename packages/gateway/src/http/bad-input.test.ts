@@ -103,9 +103,12 @@ describe('a body longer than a string can be (V8: buffer.constants.MAX_STRING_LE
     expect(MAX_BODY_BYTES_LIMIT).toBe(constants.MAX_STRING_LENGTH);
     const h = await createHarness({ models: [mockModel('mock')] });
     try {
-      for (const bad of [MAX_BODY_BYTES_LIMIT + 1, 1024 * 1024 * 1024, 0, Number.NaN]) {
+      for (const bad of [MAX_BODY_BYTES_LIMIT + 1, 1024 * 1024 * 1024, 0, Number.NaN, 1000.5]) {
         expect(() => createGateway({ router: h.router, limits: { maxBodyBytes: bad } }), String(bad)).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'limits.maxBodyBytes' }));
       }
+      // An explicit undefined is the default (32 MiB), as no value.
+      const made = createGateway({ router: h.router, limits: { maxBodyBytes: undefined } as { maxBodyBytes?: number } });
+      await made.close();
     } finally {
       await h.close();
     }
@@ -130,5 +133,34 @@ describe('a body longer than a string can be (V8: buffer.constants.MAX_STRING_LE
     } finally {
       decode.mockRestore();
     }
+  });
+});
+
+describe('a Content-Length that does not tell the body (a Request given to gateway.fetch; node:http checks its own)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness({ models: [mockModel('mock')], gateway: { limits: { maxBodyBytes: 4096, maxBodyBytesInFlight: 6000 } } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const body = JSON.stringify(ok);
+  const call = (contentLength: string) =>
+    h.gateway.fetch(new Request('http://gw/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': contentLength }, body }));
+
+  it('one that is not decimal digits ("4000x", "1e3", "12.5", "-1", "0x10", "") is a 400 naming content-length', async () => {
+    for (const bad of ['4000x', '1e3', '12.5', '-1', '0x10', '']) {
+      const res = await call(bad);
+      const error = ((await res.json()) as { error: { code: string; param: string | null } }).error;
+      expect({ bad, status: res.status, code: error.code, param: error.param }).toEqual({ bad, status: 400, code: 'invalid_request', param: 'content-length' });
+    }
+  });
+
+  it('a body longer than its Content-Length is a 400 naming content-length once more bytes arrive; the exact length is served', async () => {
+    const res = await call(String(Buffer.byteLength(body) - 5));
+    const error = ((await res.json()) as { error: { code: string; param: string | null } }).error;
+    expect({ status: res.status, code: error.code, param: error.param }).toEqual({ status: 400, code: 'invalid_request', param: 'content-length' });
+    expect((await call(String(Buffer.byteLength(body)))).status).toBe(200);
   });
 });

@@ -1,5 +1,6 @@
 import { LLMError } from '@llmrr/core';
 import type { ServedStreams } from '../calls/served-streams.js';
+import type { BodyBudget } from './body-budget.js';
 
 /** Reads request headers by name (case-insensitive); a web `Headers` object is one. */
 export interface HeaderSource {
@@ -14,9 +15,11 @@ export interface Incoming {
   readonly headers: HeaderSource;
   /**
    * The body bytes. Rejects with a 413 `payload_too_large` LLMError past `maxBytes` (stopping the read),
-   * or 400 `invalid_request` when the body cannot be read.
+   * or 400 `invalid_request` when the body cannot be read. With `budget`, each chunk is charged to it as it is read
+   * (503 `overloaded` when one does not fit, stopping the read): the bytes returned stay charged (the caller gives
+   * `byteLength` back once done with them); on a rejection nothing stays charged.
    */
-  bytes(maxBytes: number): Promise<Uint8Array>;
+  bytes(maxBytes: number, budget?: BodyBudget): Promise<Uint8Array>;
   /** Aborts when the client goes away. */
   readonly signal: AbortSignal | undefined;
   readonly clientIp: string | undefined;
@@ -37,11 +40,29 @@ export function unreadable(cause: unknown): LLMError {
  * `ServedEnv`), taken instead of the request's own.
  */
 export function incomingFromRequest(request: Request, clientIp: string | undefined, served?: ServedStreams, signal?: () => AbortSignal): Incoming {
-  return { headers: request.headers, bytes: (maxBytes) => readLimited(request, maxBytes), signal: signal ? signal() : request.signal, clientIp, served };
+  return { headers: request.headers, bytes: (maxBytes, budget) => readLimited(request, maxBytes, budget), signal: signal ? signal() : request.signal, clientIp, served };
 }
 
-async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
+/** A Content-Length: decimal digits only (RFC 9110 8.6). */
+export const CONTENT_LENGTH = /^\d+$/;
+
+export function badContentLength(): LLMError {
+  return new LLMError({ code: 'invalid_request', message: 'Content-Length must be a number of bytes (decimal digits)', param: 'content-length' });
+}
+
+function longerThanDeclared(declared: number): LLMError {
+  return new LLMError({ code: 'invalid_request', message: `Request body is longer than its Content-Length (${declared} bytes)`, param: 'content-length' });
+}
+
+/**
+ * A web `Request`'s body, refused past `maxBytes` (413) and past its declared Content-Length (400: nothing checked
+ * it; node:http does for a Node request), each chunk charged to `budget` if any (see `Incoming.bytes`).
+ */
+async function readLimited(request: Request, maxBytes: number, budget: BodyBudget | undefined): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array(0);
+  const length = request.headers.get('content-length');
+  // (`readJsonBody` refused one that is not digits.)
+  const declared = length !== null && CONTENT_LENGTH.test(length) ? Number(length) : Number.POSITIVE_INFINITY;
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -49,14 +70,20 @@ async function readLimited(request: Request, maxBytes: number): Promise<Uint8Arr
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
+      const error =
+        total + value.byteLength > maxBytes ? tooLarge(maxBytes)
+        : total + value.byteLength > declared ? longerThanDeclared(declared)
+        : budget !== undefined && !budget.charge(total, value.byteLength) ? budget.busy()
+        : undefined;
+      if (error !== undefined) {
         await reader.cancel().catch(() => {});
-        throw tooLarge(maxBytes);
+        throw error;
       }
+      total += value.byteLength;
       chunks.push(value);
     }
   } catch (e) {
+    budget?.give(total);
     if (LLMError.isInstance(e)) throw e;
     throw unreadable(e);
   }

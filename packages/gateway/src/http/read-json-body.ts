@@ -1,11 +1,11 @@
 import { LLMError } from '@llmrr/core';
 import type { BodyBudget } from './body-budget.js';
-import { tooLarge, type Incoming } from './incoming.js';
+import { CONTENT_LENGTH, badContentLength, tooLarge, type Incoming } from './incoming.js';
 
 export interface ReadBodyOptions {
   /** Largest accepted body, in bytes. */
   maxBytes: number;
-  /** The bytes of bodies read at once (`limits.maxBodyBytesInFlight`): a body that does not fit is a 503, unread. */
+  /** The bytes of bodies held at once (`limits.maxBodyBytesInFlight`), charged as they are read: see `BodyBudget`. */
   budget?: BodyBudget | undefined;
 }
 
@@ -16,14 +16,16 @@ let utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
  * Reads a request body as JSON, refusing (with a typed 4xx LLMError, never a 5xx):
- * a non-JSON content type (415), a body in a content coding (415 naming `content-encoding`: a gzip body is not
- * decompressed, so the body limit stays a limit on what is parsed and no small body inflates to a large one; the
- * client sends it plain), a transfer coding other than `chunked` (400 naming `transfer-encoding`: not decoded, for the
- * same reasons), a body over `maxBytes` (413, checked on Content-Length and while reading), a body longer than a string
- * can be (413), bytes that are not valid UTF-8 (400 `invalid_request`), and text that is not JSON (400 `invalid_json`).
+ * a non-JSON content type (415), a Content-Length that is not decimal digits (400 naming `content-length`), a body in a
+ * content coding (415 naming `content-encoding`: a gzip body is not decompressed, so the body limit stays a limit on
+ * what is parsed and no small body inflates to a large one; the client sends it plain), a transfer coding other than
+ * `chunked` (400 naming `transfer-encoding`: not decoded, for the same reasons), a body over `maxBytes` (413, checked on
+ * Content-Length and while reading; a body longer than a string can be is a 413 too, a guard: `maxBytes` is capped
+ * below that), bytes that are not valid UTF-8 (400 `invalid_request`), and text that is not JSON (400 `invalid_json`).
  * A web `Request` is read through `incomingFromRequest` (never its own `bytes()`, which has no limit). With a
- * `budget`, a body that does not fit beside the bodies being read is refused before it is read (503 `overloaded` with
- * `Retry-After`: the gateway's capacity, not the client's input).
+ * `budget`, the body's bytes are charged as they arrive and given back once parsed; a body whose declared length or
+ * next chunk does not fit beside the other bodies' bytes is refused (503 `overloaded` with `Retry-After`: the gateway's
+ * capacity, not the client's input), the first unread.
  */
 export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions): Promise<unknown> {
   const type = incoming.headers.get('content-type');
@@ -36,24 +38,26 @@ export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions)
   }
   const length = incoming.headers.get('content-length');
   if (length !== null) {
+    // (node:http checked it; a `Request` given to `gateway.fetch` may say anything.)
+    if (!CONTENT_LENGTH.test(length)) throw badContentLength();
     if (Number(length) > options.maxBytes) throw tooLarge(options.maxBytes);
   } else {
     // (A body without Content-Length comes chunked: node:http decodes `chunked`, not a coding listed before it.)
     const transfer = incoming.headers.get('transfer-encoding');
     if (transfer !== null && !chunkedOnly(transfer)) throw unknownTransferCoding(transfer);
   }
-  // (A chunked body's length is unknown: it reserves the limit.)
-  const reserved = options.budget === undefined ? 0 : length !== null ? Number(length) || 0 : options.maxBytes;
-  if (reserved !== 0 && !options.budget!.take(reserved)) throw options.budget!.busy();
+  const budget = options.budget;
+  // (Before the body is read, and before its `100 Continue`: a body that would not fit now is not sent.)
+  if (budget !== undefined && length !== null && !budget.fits(Number(length))) throw budget.busy();
+  const bytes = await incoming.bytes(options.maxBytes, budget);
   try {
-    const bytes = await incoming.bytes(options.maxBytes);
     if (bytes.byteLength === 0) throw new LLMError({ code: 'invalid_json', message: 'Request body is empty; expected a JSON object', param: 'body' });
     let text: string;
     try {
       text = utf8.decode(bytes);
     } catch (e) {
       utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-      // Longer than a string can be (V8: `MAX_BODY_BYTES_LIMIT` characters; Node's ERR_STRING_TOO_LONG): too large, not bad UTF-8.
+      // (A guard: `maxBodyBytes` is capped so that a body always fits in a string, Node's ERR_STRING_TOO_LONG.)
       if ((e as { code?: unknown } | null)?.code === 'ERR_STRING_TOO_LONG' || e instanceof RangeError) throw longerThanAString();
       throw new LLMError({ code: 'invalid_request', message: `Request body is not valid UTF-8 (at byte ${firstInvalidUtf8(bytes)})`, param: 'body' });
     }
@@ -64,7 +68,8 @@ export async function readJsonBody(incoming: Incoming, options: ReadBodyOptions)
       throw new LLMError({ code: 'invalid_json', message: `Request body is not valid JSON: ${detail}`, param: 'body' });
     }
   } finally {
-    if (reserved !== 0) options.budget!.give(reserved);
+    // (The bytes the read charged, held until parsed.)
+    budget?.give(bytes.byteLength);
   }
 }
 

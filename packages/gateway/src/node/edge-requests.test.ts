@@ -6,6 +6,8 @@
  * behind it is not served, and `close()` does not wait for it), a request node:http cannot parse pipelined behind model calls is answered after them, and a repeated Authorization or X-API-Key header is
  * joined into one value that matches no key (a 401, audited as an auth failure), the same on the direct route (no
  * Origin) and through `gateway.fetch` (an Origin, CORS on): which of two keys would count is not the gateway's to guess.
+ * `limits.maxBodyBytesInFlight` counts body bytes as they arrive (a stalled connection holds only what it sent, and
+ * gives it back however its read ends), and a body it refuses unread gets no `100 Continue`.
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +17,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHarness, mockModel, post, serveWithKey, type Harness } from '../test-support/harness.js';
 import { rawConnection, rawExchange, send } from '../test-support/raw-http.js';
+import { NodeIncoming } from './node-incoming.js';
 import { serveGateway, type ServedGateway } from './serve-gateway.js';
 
 const ORIGIN = 'https://app.example.com';
@@ -301,7 +304,7 @@ describe('request bodies and headers at the edge', () => {
   });
 });
 
-describe('limits.maxBodyBytesInFlight: the bytes of bodies read at once', () => {
+describe('limits.maxBodyBytesInFlight: the bytes of bodies held at once, counted as they arrive', () => {
   let h: Harness;
   let served: ServedGateway;
   let secret: string;
@@ -318,31 +321,140 @@ describe('limits.maxBodyBytesInFlight: the bytes of bodies read at once', () => 
     const shell = JSON.stringify({ model: 'mock', max_tokens: 5, messages: [{ role: 'user', content: '' }] });
     return JSON.stringify({ model: 'mock', max_tokens: 5, messages: [{ role: 'user', content: 'x'.repeat(size - Buffer.byteLength(shell)) }] });
   };
-
-  it('a body that does not fit beside one being read is refused unread (503 overloaded, Retry-After; 529 on /v1/messages), and served once that one is read', async () => {
-    const first = chat(4000);
+  const statuses = (raw: string) => [...raw.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+  const head = (path: string, length: number | 'chunked', extra = '') =>
+    `POST ${path} HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer ${secret}\r\ncontent-type: application/json\r\n${length === 'chunked' ? 'transfer-encoding: chunked' : `content-length: ${length}`}\r\n${extra}\r\n`;
+  const post = (path: string, size: number, extra: Record<string, string> = {}) =>
+    send(served.url, 'POST', path, chat(size), { 'content-type': 'application/json', ...(path === '/v1/messages' ? { 'x-api-key': secret, 'anthropic-version': '2023-06-01' } : { authorization: `Bearer ${secret}` }), ...extra });
+  /** Waits until the bytes a connection sent are held: a 3000-byte body no longer fits beside them. */
+  const held = () => vi.waitFor(async () => expect((await post('/v1/chat/completions', 3000)).status).toBe(503), { timeout: 5000 });
+  /** Nothing is held any more (nothing leaked by the case before): a 4000-byte body fits. */
+  const nothingHeld = (url = served.url) =>
+    vi.waitFor(async () => expect((await send(url, 'POST', '/v1/chat/completions', chat(4000), { 'content-type': 'application/json', authorization: `Bearer ${secret}` })).status).toBe(200), { timeout: 5000 });
+  /** A connection that declared a 4000-byte body and sent all of it but 10 bytes, held by the gateway. */
+  const holding = async (path = '/v1/chat/completions', length: number | 'chunked' = 4000) => {
     const c = rawConnection(served.url);
-    // The first body is declared, not sent yet: its 4000 bytes are reserved while it is read.
-    c.socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\nconnection: close\r\nauthorization: Bearer ${secret}\r\ncontent-type: application/json\r\ncontent-length: ${first.length}\r\n\r\n`);
-    const second = (path: string) =>
-      send(served.url, 'POST', path, chat(3000), { 'content-type': 'application/json', ...(path === '/v1/messages' ? { 'x-api-key': secret, 'anthropic-version': '2023-06-01' } : { authorization: `Bearer ${secret}` }) });
-    // (Served until the first request has reached its body.)
-    const refused = await vi.waitFor(
-      async () => {
-        const res = await second('/v1/chat/completions');
-        expect(res.status).toBe(503);
-        return res;
-      },
-      { timeout: 5000 },
-    );
-    expect({ code: errorOf(refused.body).code, param: errorOf(refused.body).param, retryAfter: refused.headers['retry-after'] }).toEqual({ code: 'overloaded', param: 'body', retryAfter: '1' });
-    expect((await second('/v1/messages')).status).toBe(529);
-    // A small body still fits.
-    expect((await send(served.url, 'POST', '/v1/chat/completions', chat(1500), { 'content-type': 'application/json', authorization: `Bearer ${secret}` })).status).toBe(200);
-    c.socket.write(first);
+    const sent = chat(4000).slice(0, 3990);
+    c.socket.write(head(path, length) + (length === 'chunked' ? `${sent.length.toString(16)}\r\n${sent}\r\n` : sent));
+    await held();
+    return c;
+  };
+
+  it('a body that does not fit beside the bytes received is refused unread (503 overloaded, Retry-After; 529 on /v1/messages); a smaller one fits; served once those are read', async () => {
+    const first = chat(4000);
+    const c = await holding();
+    const refused = await post('/v1/chat/completions', 3000);
+    expect({ status: refused.status, code: errorOf(refused.body).code, param: errorOf(refused.body).param, retryAfter: refused.headers['retry-after'] }).toEqual({ status: 503, code: 'overloaded', param: 'body', retryAfter: '1' });
+    expect((await post('/v1/messages', 3000)).status).toBe(529);
+    // 3990 + 1500 bytes fit in 6000.
+    expect((await post('/v1/chat/completions', 1500)).status).toBe(200);
+    c.socket.write(first.slice(3990));
+    await vi.waitFor(() => expect(statuses(c.raw())).toEqual(['200']), { timeout: 5000 });
+    c.socket.destroy();
+    await nothingHeld();
+  });
+
+  it('connections that declare bodies and send none hold nothing: every other client is served (the official SDK, no retry)', async () => {
+    const reads = vi.spyOn(NodeIncoming.prototype, 'bytes');
+    const idle = [head('/v1/chat/completions', 'chunked'), head('/v1/chat/completions', 4000), head('/v1/chat/completions', 4000), head('/v1/chat/completions', 'chunked')].map((bytes) => {
+      const c = rawConnection(served.url);
+      c.socket.write(bytes);
+      return c;
+    });
+    try {
+      // (Each of them is reading its body, its bytes counted from here: before this fix it reserved 4000 or 4096.)
+      await vi.waitFor(() => expect(reads).toHaveBeenCalledTimes(4), { timeout: 5000 });
+      const client = new OpenAI({ apiKey: secret, baseURL: `${served.url}/v1`, maxRetries: 0, timeout: 10_000 });
+      for (let i = 0; i < 3; i++) {
+        const answer = await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'y'.repeat(3900) }] });
+        expect(answer.choices[0]?.finish_reason).toBeDefined();
+      }
+    } finally {
+      reads.mockRestore();
+      for (const c of idle) c.socket.destroy();
+    }
+  });
+
+  it('a body whose chunk does not fit beside the bytes received (chunked: no length to check first) is refused as it arrives', async () => {
+    const c = await holding();
+    try {
+      const other = rawConnection(served.url);
+      const body = chat(3000);
+      other.socket.write(head('/v1/chat/completions', 'chunked') + `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`);
+      await vi.waitFor(() => expect(statuses(other.raw())).toEqual(['503']), { timeout: 5000 });
+      other.socket.destroy();
+    } finally {
+      c.socket.destroy();
+    }
+    await nothingHeld();
+  });
+
+  it('the bytes are given back whatever ends the read: the client leaving mid-body (direct, and through gateway.fetch: /v1/feedback), a 413 mid-read', async () => {
+    for (const path of ['/v1/chat/completions', '/v1/feedback']) {
+      const c = await holding(path);
+      c.socket.destroy();
+      await c.closed;
+      await nothingHeld();
+    }
+    const c = await holding('/v1/chat/completions', 'chunked');
+    const over = ' '.repeat(500);
+    c.socket.write(`${over.length.toString(16)}\r\n${over}\r\n0\r\n\r\n`);
+    await vi.waitFor(() => expect(statuses(c.raw())).toEqual(['413']), { timeout: 5000 });
+    c.socket.destroy();
+    await nothingHeld();
+  });
+
+  it('the request timeout (408) gives a stalled body its bytes back', async () => {
+    const timed = await serveGateway(h.gateway, { port: 0, requestTimeoutMs: 800 });
+    try {
+      const c = rawConnection(timed.url);
+      c.socket.write(head('/v1/chat/completions', 4000) + chat(4000).slice(0, 3990));
+      await c.closed;
+      expect(statuses(c.raw())).toEqual(['408']);
+      await nothingHeld(timed.url);
+    } finally {
+      await timed.close(100);
+    }
+  });
+
+  it('a small body refused by the budget is drained and its keep-alive connection serves the next request', async () => {
+    const holder = await holding();
+    const c = rawConnection(served.url);
+    const body = chat(3000);
+    c.socket.write(head('/v1/chat/completions', Buffer.byteLength(body)) + body);
+    await vi.waitFor(() => expect(statuses(c.raw())).toEqual(['503']), { timeout: 5000 });
+    expect(c.raw().toLowerCase()).not.toContain('connection: close');
+    holder.socket.destroy();
+    await nothingHeld();
+    const small = chat(200);
+    c.socket.write(head('/v1/chat/completions', Buffer.byteLength(small), 'connection: close\r\n') + small);
     await c.closed;
-    expect(c.raw()).toMatch(/^HTTP\/1\.1 200 /);
-    expect((await second('/v1/chat/completions')).status).toBe(200);
+    expect(statuses(c.raw())).toEqual(['503', '200']);
+  });
+
+  it('Expect: 100-continue: a body refused before it is read (the budget, a bad key) gets no 100 Continue, so the client does not send it; one read gets it', async () => {
+    const holder = await holding();
+    try {
+      const c = rawConnection(served.url);
+      c.socket.write(head('/v1/chat/completions', 3000, 'expect: 100-continue\r\n'));
+      await c.closed;
+      // (node:http closes a connection whose client expected 100 Continue and got a final answer: it may send the body.)
+      expect(statuses(c.raw())).toEqual(['503']);
+    } finally {
+      holder.socket.destroy();
+    }
+    const bad = rawConnection(served.url);
+    bad.socket.write(head('/v1/chat/completions', 3000, 'expect: 100-continue\r\n').replace(`Bearer ${secret}`, 'Bearer llmrr_wrong'));
+    await vi.waitFor(() => expect(statuses(bad.raw())).toEqual(['401']), { timeout: 5000 });
+    bad.socket.destroy();
+    await nothingHeld();
+    const ok = rawConnection(served.url);
+    const body = chat(3000);
+    ok.socket.write(head('/v1/chat/completions', Buffer.byteLength(body), 'expect: 100-continue\r\nconnection: close\r\n'));
+    await vi.waitFor(() => expect(statuses(ok.raw())).toEqual(['100']), { timeout: 5000 });
+    ok.socket.write(body);
+    await ok.closed;
+    expect(statuses(ok.raw())).toEqual(['100', '200']);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ServedStreams } from '../calls/served-streams.js';
+import type { BodyBudget } from '../http/body-budget.js';
 import { tooLarge, unreadable, type HeaderSource, type Incoming } from '../http/incoming.js';
 
 /** Node's parsed headers (lower-case names; repeats joined, except `set-cookie`: `serveGateway`'s `joinDuplicateHeaders`). */
@@ -150,8 +151,18 @@ export class NodeIncoming implements Incoming {
     return connectionSignal(this.req, this.res, this.connections);
   }
 
-  bytes(maxBytes: number): Promise<Uint8Array> {
+  /**
+   * The body (see `Incoming.bytes`). A request with `Expect: 100-continue` gets its `100 Continue` here, on the first
+   * read (`owesContinue`): one refused before its body is read (a bad key, the budget, a declared length over the
+   * limit) is answered without it, and the client does not send the body.
+   */
+  bytes(maxBytes: number, budget?: BodyBudget): Promise<Uint8Array> {
     const req = this.req;
+    const res = this.res as OwedContinue;
+    if (res[CONTINUE_OWED] === true) {
+      res[CONTINUE_OWED] = false;
+      if (!req.destroyed && !res.headersSent) res.writeContinue();
+    }
     return new Promise<Uint8Array>((resolve, reject) => {
       if (req.destroyed) {
         // The client left before the body was read: Node has already emitted everything it will.
@@ -166,29 +177,31 @@ export class NodeIncoming implements Incoming {
         req.off('error', onError);
         req.off('close', onClose);
       };
+      /** Stops the read: what was charged is given back. */
+      const fail = (error: unknown) => {
+        cleanup();
+        budget?.give(total);
+        reject(error);
+      };
       const onData = (chunk: Buffer) => {
-        total += chunk.length;
-        if (total > maxBytes) {
-          cleanup();
+        const refused = total + chunk.length > maxBytes ? tooLarge(maxBytes) : budget !== undefined && !budget.charge(total, chunk.length) ? budget.busy() : undefined;
+        if (refused !== undefined) {
+          fail(refused);
           // Keep draining what is in flight without storing it; the reply closes the connection.
           req.resume();
-          reject(tooLarge(maxBytes));
           return;
         }
+        total += chunk.length;
         chunks.push(chunk);
       };
       const onEnd = () => {
         cleanup();
         resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
       };
-      const onError = (e: unknown) => {
-        cleanup();
-        reject(unreadable(e));
-      };
+      const onError = (e: unknown) => fail(unreadable(e));
       const onClose = () => {
         if (req.complete) return;
-        cleanup();
-        reject(unreadable(new Error('The client closed the connection before the body was complete')));
+        fail(unreadable(new Error('The client closed the connection before the body was complete')));
       };
       req.on('data', onData);
       req.on('end', onEnd);
@@ -196,4 +209,24 @@ export class NodeIncoming implements Incoming {
       req.on('close', onClose);
     });
   }
+}
+
+/**
+ * Set by `answerContinue` on the response of a request with `Expect: 100-continue` whose `100 Continue` is sent when its
+ * body is first read (`NodeIncoming.bytes`), or at once for one served through `gateway.fetch` (`continueNow`).
+ */
+export const CONTINUE_OWED = Symbol('llmrr.continueOwed');
+type OwedContinue = ServerResponse & { [CONTINUE_OWED]?: boolean };
+
+/** Marks `res` as owing its `100 Continue` until the body is read. */
+export function oweContinue(res: ServerResponse): void {
+  (res as OwedContinue)[CONTINUE_OWED] = true;
+}
+
+/** Sends the `100 Continue` `res` owes, if any (a request served through `gateway.fetch`, whose body is read there). */
+export function continueNow(res: ServerResponse): void {
+  const owed = res as OwedContinue;
+  if (owed[CONTINUE_OWED] !== true) return;
+  owed[CONTINUE_OWED] = false;
+  res.writeContinue();
 }
