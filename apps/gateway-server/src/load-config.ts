@@ -1,5 +1,5 @@
 import { CONFIG_ENV, CONFIG_FILE_NAMES, loadConfigDetailed, type ModelConfig, type RouterConfig } from '@llmrr/core';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defaultConfig, findStoriesModel } from './default-config.js';
 import type { ServerSettings } from './settings.js';
@@ -30,7 +30,7 @@ export async function loadServerConfig(settings: ServerSettings, env: NodeJS.Pro
   return { config: loaded.config, source: 'embedded default' };
 }
 
-/** An enabled local model (gguf, onnx) whose file does not exist. */
+/** An enabled local model (gguf, onnx) whose file does not exist (or is a directory). */
 export interface MissingModelFile {
   model: string;
   /** The v3 tenant whose own model it is; absent for a shared model. */
@@ -41,9 +41,18 @@ export interface MissingModelFile {
 
 const LOCAL_ENGINES: ReadonlySet<string> = new Set(['gguf', 'onnx']);
 
+/** Whether `path` is a regular file (through symlinks); a directory, a path that cannot be read or none: false. */
+function isFile(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isFile() === true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Disables (`enabled: false`) every enabled gguf/onnx model of `config` (shared, and v3 tenants' own) whose file
- * does not exist, and names them: such a model could not answer (every call to it would be a 500), yet it would be
+ * is not a file (none there, or a directory: the engines read a file), and names them: such a model could not answer (every call to it would be a 500), yet it would be
  * listed by `/v1/models` and picked by routing. Disabled, it is left out of both, and the rest of the config (routes,
  * allow-lists naming it) stays valid. `baseDir` is the router's (`settings.cwd`).
  */
@@ -54,7 +63,7 @@ export function disableMissingLocalModels(config: RouterConfig, baseDir: string)
     models.map((m) => {
       if (!m.enabled || !LOCAL_ENGINES.has(m.engine) || !m.path) return m;
       const path = resolve(modelsBase, m.path);
-      if (existsSync(path)) return m;
+      if (isFile(path)) return m;
       missing.push({ model: m.name, ...(tenant !== undefined ? { tenant } : {}), path });
       return { ...m, enabled: false };
     });

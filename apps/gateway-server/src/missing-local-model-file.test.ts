@@ -46,7 +46,7 @@ describe('pnpm start: a local model whose file is missing', () => {
 });
 
 describe('disableMissingLocalModels', () => {
-  it('disables missing gguf/onnx files of shared and tenant models (against modelsDir), keeps the rest as it is', async () => {
+  it('disables gguf/onnx models whose file is missing or a directory, shared and tenant ones (against modelsDir), keeps the rest as it is', async () => {
     const { config } = await loadConfigDetailed(
       {
         version: 3,
@@ -56,6 +56,8 @@ describe('disableMissingLocalModels', () => {
           { name: 'gone', engine: 'gguf', path: 'gone.gguf' },
           { name: 'here', engine: 'gguf', path: fileURLToPath(import.meta.url) },
           { name: 'off', engine: 'onnx', path: 'off.onnx', enabled: false },
+          // A directory exists but is no model file: loading it failed on every call (500) as a missing file did.
+          { name: 'dir', engine: 'gguf', path: dirname(fileURLToPath(import.meta.url)) },
         ],
         tenants: [{ id: 'acme', models: [{ name: 'own', engine: 'onnx', path: 'own.onnx' }] }],
       },
@@ -64,6 +66,7 @@ describe('disableMissingLocalModels', () => {
     const { config: out, missing } = disableMissingLocalModels(config, '/tmp');
     expect(missing).toEqual([
       { model: 'gone', path: '/nonexistent-models/gone.gguf' },
+      { model: 'dir', path: dirname(fileURLToPath(import.meta.url)) },
       { model: 'own', tenant: 'acme', path: '/nonexistent-models/own.onnx' },
     ]);
     expect(out.models.map((m) => [m.name, m.enabled])).toEqual([
@@ -71,6 +74,7 @@ describe('disableMissingLocalModels', () => {
       ['gone', false],
       ['here', true],
       ['off', false],
+      ['dir', false],
     ]);
     expect(out.version === 3 && out.tenants[0]!.models[0]!.enabled).toBe(false);
     expect(config.models[1]!.enabled).toBe(true); // the loaded config is not changed

@@ -44,11 +44,11 @@ function storesConfig(settings: ServerSettings): StateStoresConfig {
 export async function startServer(settings: ServerSettings, log: (entry: GatewayLogEntry) => void = defaultLog): Promise<RunningServer> {
   const loaded = await loadServerConfig(settings);
   const source = loaded.source;
-  // A local model whose file is missing could not answer: left out (disabled) with a warning naming the file.
+  // A local model whose file is missing (or a directory) could not answer: left out (disabled) with a warning naming the file.
   const { config, missing } = disableMissingLocalModels(loaded.config, settings.cwd);
   for (const m of missing) {
     const owner = m.tenant !== undefined ? ` of tenant "${m.tenant}"` : '';
-    log({ level: 'warn', message: `model "${m.model}"${owner} (${source}) is left out (not listed, not routed to): its file ${m.path} does not exist` });
+    log({ level: 'warn', message: `model "${m.model}"${owner} (${source}) is left out (not listed, not routed to): its file ${m.path} does not exist or is not a file` });
   }
   const stores = await openStores(settings);
   let router: LLMRouter | undefined;

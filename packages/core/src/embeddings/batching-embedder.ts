@@ -21,8 +21,9 @@ interface Pending {
  */
 export class BatchingEmbedder implements Embedder {
   readonly id: string;
-  /** The inner embedder's. */
+  /** The inner embedder's (and its `inputLength`). */
   readonly maxInputChars?: number;
+  readonly inputLength?: (text: string) => number;
   readonly #maxBatch: number;
   readonly #maxWaitMs: number;
   #queue: Pending[] = [];
@@ -34,6 +35,7 @@ export class BatchingEmbedder implements Embedder {
   constructor(private readonly inner: Embedder, options: BatchingEmbedderOptions = {}) {
     this.id = inner.id;
     if (inner.maxInputChars !== undefined) this.maxInputChars = inner.maxInputChars;
+    if (inner.inputLength) this.inputLength = inner.inputLength.bind(inner);
     this.#maxBatch = options.maxBatch ?? 32;
     this.#maxWaitMs = options.maxWaitMs ?? 0;
     if (!Number.isInteger(this.#maxBatch) || this.#maxBatch < 1) {

@@ -12,8 +12,9 @@ export interface CachedEmbedderOptions {
  */
 export class CachedEmbedder implements Embedder {
   readonly id: string;
-  /** The inner embedder's. */
+  /** The inner embedder's (and its `inputLength`). */
   readonly maxInputChars?: number;
+  readonly inputLength?: (text: string) => number;
   readonly #lru: LRUCache<string, Float32Array>;
   hits = 0;
   misses = 0;
@@ -21,6 +22,7 @@ export class CachedEmbedder implements Embedder {
   constructor(private readonly inner: Embedder, options: CachedEmbedderOptions = {}) {
     this.id = inner.id;
     if (inner.maxInputChars !== undefined) this.maxInputChars = inner.maxInputChars;
+    if (inner.inputLength) this.inputLength = inner.inputLength.bind(inner);
     this.#lru = new LRUCache({ max: options.maxEntries ?? 10_000 });
   }
 

@@ -8,12 +8,22 @@ export interface Embedder {
   /** Names the model; vectors of different embedders are never compared (it is part of the cache scope). */
   readonly id: string;
   /**
-   * The longest text (in UTF-16 code units) the embedder embeds in full; a longer one is embedded by its start only,
-   * so two texts that differ only after it get the same vector. Absent: no such bound.
+   * The longest text the embedder embeds in full, as `inputLength` measures it; a longer one is embedded by its start
+   * only, so two texts that differ only after it get the same vector. Absent: no such bound.
    */
   readonly maxInputChars?: number;
+  /**
+   * The length of `text` as the embedder measures it against `maxInputChars` (local-use: UTF-16 code units after NFKC,
+   * which its tokenizer applies first: one U+FDFA is 18). Absent: `text.length`.
+   */
+  inputLength?(text: string): number;
   embed(texts: readonly string[], options?: Pick<CallOptions, 'signal'>): Promise<Float32Array[]>;
   close?(): Promise<void>;
+}
+
+/** `text`'s length as `embedder` measures it against its `maxInputChars`. */
+export function embedderInputLength(embedder: Pick<Embedder, 'inputLength'>, text: string): number {
+  return embedder.inputLength ? embedder.inputLength(text) : text.length;
 }
 
 /** Scales a vector to unit length in place (a zero vector stays zero) and returns it. */

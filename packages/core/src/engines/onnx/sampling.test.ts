@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { llamaSeed } from '../gguf/gguf-request.js';
 import { argmax, sampleToken, seededRandom } from './sampling.js';
 
 describe('sampling', () => {
@@ -13,6 +14,22 @@ describe('sampling', () => {
     const xs = Array.from({ length: 5 }, () => a());
     expect(Array.from({ length: 5 }, () => b())).toEqual(xs);
     expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
+  });
+
+  // Taken mod 2^32 (`seed >>> 0`), two client seeds gave the same text: -1 as 0xFFFFFFFF, 2^32 + 11 as 11, 2^40 as 0.
+  // Seeds outside 0..0xFFFFFFFE are hashed instead, as gguf's `llamaSeed` does (one shared `uint32Seed`).
+  it.each([
+    [2 ** 32 + 11, 11],
+    [-1, 0xffffffff],
+    [2 ** 40, 0],
+  ])('seed %d does not sample as seed %d (as on gguf)', (a, b) => {
+    const draws = (seed: number) => {
+      const r = seededRandom(seed);
+      return Array.from({ length: 8 }, () => r());
+    };
+    expect(llamaSeed(a)).not.toBe(llamaSeed(b));
+    expect(draws(a)).not.toEqual(draws(b));
+    expect(draws(a)).toEqual(draws(a));
   });
 
   it('samples in proportion to softmax(logits / T)', () => {

@@ -1,10 +1,11 @@
 /**
  * Predictive caching wired into a real LLMRouter. The model is the labelled MOCK engine (deterministic
  * "Mock answer to: ..." answers, words as tokens), wrapped so a test can hold chosen calls in flight;
- * embeddings come from a second mock deployment (trigram hashes), through the router's `embed`.
+ * embeddings come from a second mock deployment (trigram hashes), through the router's `embed` (USE lite where a test says so).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RouterConfigInput } from '../../config/schema.js';
+import { USE_LITE_MAX_CHARS } from '../../embeddings/local-use-embedder.js';
 import { MockEngine } from '../../engines/mock/mock-engine.js';
 import { abortError } from '../../errors/to-llm-error.js';
 import type { PredictiveCacheConfigInput } from '../../semantic-cache/predictive/predictive-config.js';
@@ -67,6 +68,10 @@ interface Setup {
   limits?: { maxConcurrency?: number; rpm?: number };
   price?: { input: number; output: number };
   exactTtlMs?: number;
+  /** `cache.exact.enabled` (default true). */
+  exact?: boolean;
+  /** `cache.semantic.embedder` (default: the `emb` deployment). */
+  semanticEmbedder?: string;
   onUnused?: (e: PrefetchedEntry) => void;
 }
 
@@ -81,8 +86,8 @@ function setup(o: Setup = {}) {
     ],
     routing: { strategy: 'priority', retries: { max: 0 } },
     cache: {
-      exact: { enabled: true, ttlMs: o.exactTtlMs ?? 3_600_000 },
-      semantic: { enabled: true, embedder: 'emb', threshold: 0.95, guardAbove: 0.95 },
+      exact: { enabled: o.exact ?? true, ttlMs: o.exactTtlMs ?? 3_600_000 },
+      semantic: { enabled: true, embedder: o.semanticEmbedder ?? 'emb', threshold: 0.95, guardAbove: 0.95 },
       predictive: { enabled: true, ...o.predictive },
     },
   };
@@ -134,6 +139,26 @@ describe('RouterPrefetch (mock engine)', () => {
     // The embedding calls the prefetcher made through the router never counted as live traffic.
     expect(s.prefetch.liveInFlight).toBe(0);
   });
+
+  // The semantic cache skips a question longer than its embedder takes (local-use: 8 000 characters after NFKC);
+  // the prefetcher applies the same rule (`semanticQuestion`), so it never pays for an answer no cache would keep.
+  it('a predicted question longer than the semantic embedder takes is not prefetched when only the semantic cache could keep it', async () => {
+    const s = setup({ exact: false, semanticEmbedder: 'local-use' });
+    const LONG = `Here is the report: ${'The quarter went as planned across the regions. '.repeat(200)}`;
+    expect(LONG.length).toBeGreaterThan(USE_LITE_MAX_CHARS);
+    for (const u of ['u1', 'u2']) {
+      const c = s.conversation(u);
+      await c(Q1);
+      await c(LONG);
+    }
+    const modelCalls = s.chat.calls;
+    const before = s.prefetch.stats();
+    await s.conversation('u3')(Q1);
+    const after = s.prefetch.stats();
+    expect(after.predicted).toBeGreaterThan(before.predicted); // the sequence is learned ...
+    expect(s.chat.calls).toBe(modelCalls + 1); // ... but only u3's own question reached the model
+    expect(after).toMatchObject({ started: 0, calls: 0, stored: 0 });
+  }, 60_000);
 
   it('a prediction the caches already answer costs no model call: the probe finds it (alreadyCached)', async () => {
     const s = setup();

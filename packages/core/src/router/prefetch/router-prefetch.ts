@@ -14,7 +14,7 @@ import { PrefetchRegistry, type PrefetchedEntry } from '../../semantic-cache/pre
 import { SequenceModel } from '../../semantic-cache/predictive/sequence-model.js';
 import { RouterEmbedder } from '../../semantic-cache/router-embedder.js';
 import { SEMANTIC_EMBED_METADATA_KEY, SEMANTIC_GUARD_METADATA_KEY } from '../../semantic-cache/semantic-cache-hook.js';
-import { defaultLocalEmbedder, embeddingInput } from '../../semantic-cache/semantic-cache.js';
+import { defaultLocalEmbedder, embeddingInput, semanticQuestion } from '../../semantic-cache/semantic-cache.js';
 import { questionOf } from '../../semantic-cache/semantic-namespace.js';
 import type { GenerateRequest } from '../../spec/index.js';
 import type { DeploymentInfo, GenerateOptions, PromptOrRequest, RouterCallOptions, RouterEmbedResult, RouterEventName, RouterEvents, RouterResult } from '../types.js';
@@ -457,11 +457,15 @@ export class RouterPrefetch {
     return STORABLE.has(r.finishReason) && this.#cacheable(job.request, job.key) && !lacksLogprobs(job.request, r);
   }
 
-  /** Whether a cache would keep an answer to `request` (temperature, opt-outs; the semantic cache never a logprobs request's): a prefetch that can't be stored is not paid for. */
+  /**
+   * Whether a cache would keep an answer to `request` (temperature, opt-outs; the semantic cache the rule of its
+   * lookups, `semanticQuestion`: never a logprobs request's nor a question longer than its embedder takes): a prefetch
+   * that can't be stored is not paid for. `#embedder` is the semantic cache's when the router shares it.
+   */
   #cacheable(request: GenerateRequest, key: string): boolean {
     const { exact, semantic } = this.#router.routerConfig.cache;
     if (exact.enabled && isCacheable(request, exact)) return true;
-    return semantic?.enabled === true && request.logprobs === undefined && isCacheable(request, semantic) && questionOf(request) !== undefined && !semantic.optOutTenants.includes(key);
+    return semantic !== undefined && semanticQuestion(request, semantic, key, this.#embedder ?? {}) !== undefined;
   }
 
   /** Reports expired unused entries; from `observe` at most once a second (a sweep walks every tracked entry). */
