@@ -75,9 +75,14 @@ function defaultLog(entry: GatewayLogEntry): void {
  * and `Response` exist; `@llmrr/gateway/node` serves it over node:http.
  */
 export function createGateway(options: GatewayOptions): Gateway {
-  const limits = { ...DEFAULTS, ...options.limits };
-  // (An explicit undefined is the default, as no value.)
-  limits.maxBodyBytes = options.limits?.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
+  // (An explicit undefined is the default, as no value: for every key.)
+  const given = options.limits;
+  const limits = {
+    maxBodyBytes: given?.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
+    maxMessages: given?.maxMessages ?? DEFAULTS.maxMessages,
+    defaultMaxOutputTokens: given?.defaultMaxOutputTokens ?? DEFAULTS.defaultMaxOutputTokens,
+    rateLimitOutputTokens: given?.rateLimitOutputTokens ?? DEFAULTS.rateLimitOutputTokens,
+  };
   // (Before anything is attached to the router.)
   if (!(Number.isInteger(limits.maxBodyBytes) && limits.maxBodyBytes > 0 && limits.maxBodyBytes <= MAX_BODY_BYTES_LIMIT)) {
     throw new LLMError({ code: 'invalid_request', message: `limits.maxBodyBytes must be an integer number of bytes from 1 to ${MAX_BODY_BYTES_LIMIT} (the longest string a body decodes into), got ${String(limits.maxBodyBytes)}`, param: 'limits.maxBodyBytes' });

@@ -172,8 +172,8 @@ export interface GatewayLimits {
   /**
    * Most bytes of request bodies held at once, over all routes (default: no bound): counted as they arrive and given
    * back once a body is parsed (or its read ends otherwise), so a connection that declares a body and sends nothing
-   * holds nothing. A body whose `Content-Length` does not fit beside the bytes held is refused unread (before
-   * `100 Continue`), one whose next chunk does not fit as it arrives: a 503 `overloaded` and `Retry-After: 1` (529 on
+   * holds nothing. A body whose `Content-Length` does not fit beside the bytes held is refused unread (after
+   * `100 Continue`, if asked for: the client uploads it, dropped), one whose next chunk does not fit as it arrives: a 503 `overloaded` and `Retry-After: 1` (529 on
    * `/v1/messages`; the SDKs retry it). A body always fits while no other holds bytes, so a bound below
    * `maxBodyBytes` still serves one at a time. An integer. It bounds the
    * memory of bodies being read (`maxBodyBytes` alone lets every request in flight hold one), not that of the calls

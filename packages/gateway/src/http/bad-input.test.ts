@@ -114,6 +114,23 @@ describe('a body longer than a string can be (V8: buffer.constants.MAX_STRING_LE
     }
   });
 
+  it('every limit given as undefined is its default, as no value (a config passing an unset variable through): 1001 messages are still a 400, a request without max tokens is served', async () => {
+    const h = await createHarness({
+      models: [mockModel('mock')],
+      gateway: { limits: { maxBodyBytes: undefined, maxMessages: undefined, defaultMaxOutputTokens: undefined, rateLimitOutputTokens: undefined } },
+    });
+    try {
+      const messages = Array.from({ length: 1001 }, () => ({ role: 'user', content: 'x' }));
+      const res = await post(h.gateway, '/v1/chat/completions', { model: 'mock', max_tokens: 5, messages });
+      const text = await res.text();
+      expect({ status: res.status, param: (JSON.parse(text) as { error: { param: string } }).error.param }, text).toEqual({ status: 400, param: 'messages' });
+      const served = await post(h.gateway, '/v1/chat/completions', { model: 'mock', messages: messages.slice(0, 1000) });
+      expect(served.status, await served.text()).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('a body that cannot be decoded into one string is a 413, not "not valid UTF-8"', async () => {
     // What Node throws decoding more than MAX_STRING_LENGTH characters (checked by hand: a 512 MiB buffer of "a"s),
     // without allocating 512 MiB here.

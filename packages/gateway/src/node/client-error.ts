@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorBody, errorReply, errorResponse, errorStatus, type ErrorStyle } from '../http/error-body.js';
 import { tooLarge } from '../http/incoming.js';
-import { latestArrived, oweContinue } from './node-incoming.js';
+import { latestArrived } from './node-incoming.js';
 import { writeReply } from './write-reply.js';
 
 /** What node:http's parser reports (`llhttp` codes such as `HPE_HEADER_OVERFLOW`, its reason, the bytes it was parsing). */
@@ -253,8 +253,9 @@ export function answerMissingHost(requestId: () => string, cors?: CorsHeaders): 
  * A `checkContinue` listener for node:http (a request with `Expect: 100-continue`, as curl sends for a body over
  * 1 MB): a declared body over `maxBodyBytes` is refused with the 413 error body and `connection: close` (and the
  * CORS headers of its Origin and path, with `cors`), without `100 Continue`, so the client does not send it; any
- * other request goes to `onRequest` owing its `100 Continue` (`oweContinue`), sent when its body is first read, so that
- * one refused before that (a bad key, the body budget) is answered without it and its body is not sent either.
+ * other request gets `100 Continue` at once and goes to `onRequest` (one refused later, such as for a bad key or the
+ * body budget, has its body sent, then is answered: a client such as Java's HttpClient waits for the 100 and hangs on a
+ * final answer without it, JDK-8286171).
  */
 export function answerContinue(
   maxBodyBytes: number | undefined,
@@ -268,7 +269,7 @@ export function answerContinue(
       writeReply(errorReply(tooLarge(maxBodyBytes), requestId(), errorStyleOf(req), headers ? { ...headers, connection: 'close' } : { connection: 'close' }), req, res);
       return;
     }
-    oweContinue(res);
+    res.writeContinue();
     onRequest(req, res);
   };
 }

@@ -7,10 +7,16 @@
  * joined into one value that matches no key (a 401, audited as an auth failure), the same on the direct route (no
  * Origin) and through `gateway.fetch` (an Origin, CORS on): which of two keys would count is not the gateway's to guess.
  * `limits.maxBodyBytesInFlight` counts body bytes as they arrive (a stalled connection holds only what it sent, and
- * gives it back however its read ends), and a body it refuses unread gets no `100 Continue`.
+ * gives it back however its read ends). A request with `Expect: 100-continue` gets `100 Continue` at once, also one then
+ * refused (the budget, a bad key: its body is sent, then answered; a request pipelined behind it is answered), as curl and
+ * Java's HttpClient (which hangs on a final answer without the 100) see it.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { deflateSync, gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
@@ -432,21 +438,42 @@ describe('limits.maxBodyBytesInFlight: the bytes of bodies held at once, counted
     expect(statuses(c.raw())).toEqual(['503', '200']);
   });
 
-  it('Expect: 100-continue: a body refused before it is read (the budget, a bad key) gets no 100 Continue, so the client does not send it; one read gets it', async () => {
+  it('Expect: 100-continue: 100 Continue goes out at once; a body the budget or a bad key refuses is then sent and answered (a small one keeps its connection), and a request pipelined behind it is answered', async () => {
     const holder = await holding();
+    const c = rawConnection(served.url);
     try {
-      const c = rawConnection(served.url);
-      c.socket.write(head('/v1/chat/completions', 3000, 'expect: 100-continue\r\n'));
-      await c.closed;
-      // (node:http closes a connection whose client expected 100 Continue and got a final answer: it may send the body.)
-      expect(statuses(c.raw())).toEqual(['503']);
+      const body = chat(3000);
+      c.socket.write(head('/v1/chat/completions', Buffer.byteLength(body), 'expect: 100-continue\r\n'));
+      // The 100 first (Java's HttpClient waits for it and hangs on a final answer without it: JDK-8286171), then the
+      // refusal of its Content-Length; the client, told to continue, sends the body, which is read and dropped.
+      await vi.waitFor(() => expect(statuses(c.raw())).toEqual(['100', '503']), { timeout: 5000 });
+      expect(c.raw().toLowerCase()).not.toContain('connection: close');
+      c.socket.write(body);
     } finally {
       holder.socket.destroy();
     }
-    const bad = rawConnection(served.url);
-    bad.socket.write(head('/v1/chat/completions', 3000, 'expect: 100-continue\r\n').replace(`Bearer ${secret}`, 'Bearer llmrr_wrong'));
-    await vi.waitFor(() => expect(statuses(bad.raw())).toEqual(['401']), { timeout: 5000 });
-    bad.socket.destroy();
+    await nothingHeld();
+    const small = chat(200);
+    c.socket.write(head('/v1/chat/completions', Buffer.byteLength(small), 'connection: close\r\n') + small);
+    await c.closed;
+    expect(statuses(c.raw())).toEqual(['100', '503', '200']);
+    // A bad key, the client sending its small body without waiting for the 100 (RFC 9110 10.1.1 allows it) and a request
+    // pipelined behind it: the second is served and answered (its answer is not lost on a closed connection).
+    const reads = vi.spyOn(NodeIncoming.prototype, 'bytes');
+    try {
+      const one = chat(300);
+      const bad = rawConnection(served.url);
+      bad.socket.write(
+        head('/v1/chat/completions', Buffer.byteLength(one), 'expect: 100-continue\r\n').replace(`Bearer ${secret}`, 'Bearer llmrr_wrong') +
+          one +
+          head('/v1/chat/completions', Buffer.byteLength(one), 'connection: close\r\n') +
+          one,
+      );
+      await bad.closed;
+      expect({ statuses: statuses(bad.raw()), bodiesRead: reads.mock.calls.length }).toEqual({ statuses: ['100', '401', '200'], bodiesRead: 1 });
+    } finally {
+      reads.mockRestore();
+    }
     await nothingHeld();
     const ok = rawConnection(served.url);
     const body = chat(3000);
@@ -456,6 +483,77 @@ describe('limits.maxBodyBytesInFlight: the bytes of bodies held at once, counted
     await ok.closed;
     expect(statuses(ok.raw())).toEqual(['100', '200']);
   });
+});
+
+/** Runs a command to its end (never rejects): its exit code (-1 when it could not start or was killed), its output. */
+const run = (cmd: string, args: string[]) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(cmd, args, { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (e, stdout, stderr) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, stdout, stderr }));
+  });
+
+/** A POST of a JSON body padded with spaces to argv[2] bytes, with Java's HttpClient and `expectContinue(true)`. */
+const JAVA_CLIENT = `
+import java.net.URI; import java.net.http.*; import java.time.Duration;
+public class Exp { public static void main(String[] a) throws Exception {
+  HttpClient c = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  byte[] body = new byte[Integer.parseInt(a[2])]; java.util.Arrays.fill(body, (byte) ' ');
+  byte[] json = "{\\"model\\":\\"mock\\",\\"max_tokens\\":5,\\"messages\\":[{\\"role\\":\\"user\\",\\"content\\":\\"hi\\"}]}".getBytes();
+  System.arraycopy(json, 0, body, 0, json.length);
+  HttpRequest r = HttpRequest.newBuilder(URI.create(a[0])).expectContinue(true).timeout(Duration.ofSeconds(20))
+    .header("authorization", "Bearer " + a[1]).header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+  HttpResponse<String> res = c.send(r, HttpResponse.BodyHandlers.ofString());
+  System.out.println(res.statusCode() + " " + res.body());
+} }`;
+
+describe('Expect: 100-continue from real clients (curl, Java HttpClient), a 2 MiB body', () => {
+  let h: Harness;
+  let served: ServedGateway;
+  let secret: string;
+  let dir: string;
+  beforeAll(async () => {
+    h = await createHarness({ stores: 'memory', routerOptions: { env: {} }, models: [mockModel('mock')] });
+    ({ secret, served } = await serveWithKey(h));
+    dir = mkdtempSync(join(tmpdir(), 'llmrr-expect-'));
+    const json = JSON.stringify({ model: 'mock', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
+    writeFileSync(join(dir, 'body.json'), json + ' '.repeat(2 * 1024 * 1024));
+    writeFileSync(join(dir, 'Exp.java'), JAVA_CLIENT);
+  });
+  afterAll(async () => {
+    await served?.close(500);
+    await h?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  // (--expect100-timeout long, so curl's own 1 s timer does not hide a missing 100.)
+  const curl = (path: string, key: string) =>
+    run('curl', ['-sv', '--expect100-timeout', '30', '-H', 'expect: 100-continue', '-H', `authorization: Bearer ${key}`, '-H', 'content-type: application/json', '--data-binary', `@${join(dir, 'body.json')}`, '-w', '\n%{http_code}', `${served.url}${path}`]);
+
+  it('curl: 100 Continue at once, then a good key the 200 and a bad key the full 401 error body (direct, and through gateway.fetch: /v1/feedback), no reset', async () => {
+    const good = await curl('/v1/chat/completions', secret);
+    expect(good.code).toBe(0);
+    expect(good.stderr).toContain('HTTP/1.1 100 Continue');
+    expect(good.stdout.trim().split('\n').at(-1)).toBe('200');
+    for (const path of ['/v1/chat/completions', '/v1/feedback']) {
+      const bad = await curl(path, 'llmrr_wrong');
+      expect(bad.code, path).toBe(0);
+      expect(bad.stderr, path).toContain('HTTP/1.1 100 Continue');
+      const lines = bad.stdout.trim().split('\n');
+      expect(lines.at(-1), path).toBe('401');
+      expect(JSON.parse(lines.slice(0, -1).join('\n')).error.code, path).toBe('authentication');
+    }
+  });
+
+  it('Java HttpClient with expectContinue(true) (waits for the 100: a final answer without it hangs it, JDK-8286171): a good key gets the 200, a bad key the 401', async ({ skip }) => {
+    // Skipped where no JDK is installed (java with its source launcher, jdk.compiler): CI machines may have none.
+    const modules = await run('java', ['--list-modules']);
+    skip(modules.code !== 0 || !modules.stdout.includes('jdk.compiler'), 'no JDK on this machine (java --list-modules has no jdk.compiler)');
+    const good = await run('java', [join(dir, 'Exp.java'), `${served.url}/v1/chat/completions`, secret, String(2 * 1024 * 1024)]);
+    expect({ code: good.code, stderr: good.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(good.stdout).toMatch(/^200 /);
+    const bad = await run('java', [join(dir, 'Exp.java'), `${served.url}/v1/chat/completions`, 'llmrr_wrong', String(2 * 1024 * 1024)]);
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(bad.stdout).toMatch(/^401 \{"error"/);
+  }, 120_000);
 });
 
 describe('a request node:http cannot parse, pipelined behind requests it read whole', () => {

@@ -151,18 +151,9 @@ export class NodeIncoming implements Incoming {
     return connectionSignal(this.req, this.res, this.connections);
   }
 
-  /**
-   * The body (see `Incoming.bytes`). A request with `Expect: 100-continue` gets its `100 Continue` here, on the first
-   * read (`owesContinue`): one refused before its body is read (a bad key, the budget, a declared length over the
-   * limit) is answered without it, and the client does not send the body.
-   */
+  /** The body (see `Incoming.bytes`), its bytes charged to `budget` as they arrive. */
   bytes(maxBytes: number, budget?: BodyBudget): Promise<Uint8Array> {
     const req = this.req;
-    const res = this.res as OwedContinue;
-    if (res[CONTINUE_OWED] === true) {
-      res[CONTINUE_OWED] = false;
-      if (!req.destroyed && !res.headersSent) res.writeContinue();
-    }
     return new Promise<Uint8Array>((resolve, reject) => {
       if (req.destroyed) {
         // The client left before the body was read: Node has already emitted everything it will.
@@ -209,24 +200,4 @@ export class NodeIncoming implements Incoming {
       req.on('close', onClose);
     });
   }
-}
-
-/**
- * Set by `answerContinue` on the response of a request with `Expect: 100-continue` whose `100 Continue` is sent when its
- * body is first read (`NodeIncoming.bytes`), or at once for one served through `gateway.fetch` (`continueNow`).
- */
-export const CONTINUE_OWED = Symbol('llmrr.continueOwed');
-type OwedContinue = ServerResponse & { [CONTINUE_OWED]?: boolean };
-
-/** Marks `res` as owing its `100 Continue` until the body is read. */
-export function oweContinue(res: ServerResponse): void {
-  (res as OwedContinue)[CONTINUE_OWED] = true;
-}
-
-/** Sends the `100 Continue` `res` owes, if any (a request served through `gateway.fetch`, whose body is read there). */
-export function continueNow(res: ServerResponse): void {
-  const owed = res as OwedContinue;
-  if (owed[CONTINUE_OWED] !== true) return;
-  owed[CONTINUE_OWED] = false;
-  res.writeContinue();
 }

@@ -10,7 +10,7 @@ import { defaultRequestId } from '../http/request-id.js';
 import { LLMError, timerDelay } from '@llmrr/core';
 import type { Gateway } from '../types.js';
 import { answerClientError, answerContinue, answerExpectation, answerMissingHost, fetchBridgeError } from './client-error.js';
-import { ConnectionSignals, NodeIncoming, arrived, connectionSignal, continueNow, lastArrived, latestArrived } from './node-incoming.js';
+import { ConnectionSignals, NodeIncoming, arrived, connectionSignal, lastArrived, latestArrived } from './node-incoming.js';
 import { lingering, stopLingering, writeReply } from './write-reply.js';
 
 export interface ServeOptions {
@@ -153,8 +153,6 @@ export async function serveGateway(gateway: Gateway, options: ServeOptions = {})
       // Tracked until closed, so close() can mark the ones whose headers are not out yet, and its cut close the others'.
       track(req, res, call, drain);
       if (drain.closing) lastAtHead(res);
-      // (Its body is read by the fetch bridge, which may start before the route runs: `100 Continue` now.)
-      continueNow(res);
       void viaFetch(req, res);
     }
   };
