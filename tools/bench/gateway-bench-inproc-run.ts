@@ -249,12 +249,15 @@ async function once(signal: AbortSignal): Promise<void> {
 
 const connectionSignals = Array.from({ length: CONCURRENCY }, () => new AbortController().signal);
 
+/** `BURST_MARKS=1`: each burst prints `MARK start half` (monotonic microseconds, as a --cpu-prof profile's timestamps: gateway-bench-inproc-profile.ts). */
+const MARKS = process.env.BURST_MARKS !== undefined;
 /**
  * One burst (`BURSTS`): a call per worker, all started at once; the CPU-ms from the start until half of them had their
  * reply (for a stream, its first byte), per call of the burst. Each stream is then read to its end.
  */
 async function burst(): Promise<number> {
   const cpu0 = process.cpuUsage();
+  const t0 = MARKS ? process.hrtime.bigint() : 0n;
   const half = Math.ceil(CONCURRENCY / 2);
   let replies = 0;
   let cpuMs = 0;
@@ -265,6 +268,7 @@ async function burst(): Promise<number> {
       if (++replies === half) {
         const cpu = process.cpuUsage(cpu0);
         cpuMs = (cpu.user + cpu.system) / 1000;
+        if (MARKS) console.log(`MARK ${t0 / 1000n} ${process.hrtime.bigint() / 1000n}`);
       }
       if (reply.status !== 200) throw new Error(`status ${reply.status}: ${typeof reply.body === 'string' ? reply.body : ''}`);
       if (typeof reply.body === 'string') bytes += reply.body.length;

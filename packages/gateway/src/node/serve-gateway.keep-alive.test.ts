@@ -8,8 +8,9 @@
  */
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createHarness, mockModel } from '../test-support/harness.js';
+import { rawConnection, send, type RawConnection } from '../test-support/raw-http.js';
 import { serveGateway, type ServeOptions, type ServedGateway } from './serve-gateway.js';
 
 interface Outcome {
@@ -246,6 +247,71 @@ describe('serveGateway keepAliveTimeoutMs', () => {
         await expect(serveGateway(h.gateway, { port: 0, keepAliveTimeoutMs: bad })).rejects.toThrow(/keepAliveTimeoutMs must be a positive integer/);
       }
     } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('serveGateway: a JSON answer carries its Content-Length', () => {
+  /** Reads from `conn` until one whole answer (a Content-Length body) is there after `from`; its head and body. */
+  async function answerAfter(conn: RawConnection, from: number): Promise<{ head: string; body: string; end: number }> {
+    let out: { head: string; body: string; end: number } | undefined;
+    await vi.waitFor(
+      () => {
+        const raw = conn.raw();
+        const headEnd = raw.indexOf('\r\n\r\n', from);
+        expect(headEnd).toBeGreaterThan(0);
+        const head = raw.slice(from, headEnd);
+        const length = /\r\ncontent-length: (\d+)/i.exec(head);
+        expect(length, head).not.toBeNull();
+        const body = raw.slice(headEnd + 4, headEnd + 4 + Number(length![1]));
+        expect(Buffer.byteLength(body, 'latin1')).toBe(Number(length![1]));
+        out = { head, body, end: headEnd + 4 + body.length };
+      },
+      { timeout: 5000, interval: 10 },
+    );
+    return out!;
+  }
+
+  it('an HTTP/1.0 client asking for keep-alive keeps its connection for a second request (no close after the first answer)', async () => {
+    const h = await createHarness({ models: [mockModel('fast', { reply: 'h\u00e9llo there' })] });
+    const served = await serveGateway(h.gateway, { port: 0 });
+    const conn = rawConnection(served.url);
+    try {
+      const body = JSON.stringify({ model: 'fast', messages: [{ role: 'user', content: 'hi' }] });
+      const request = `POST /v1/chat/completions HTTP/1.0\r\nhost: gw\r\nconnection: keep-alive\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      conn.socket.write(request);
+      const first = await answerAfter(conn, 0);
+      expect(first.head).toMatch(/^HTTP\/1\.1 200 /);
+      expect(first.head).toMatch(/\r\nconnection: keep-alive/i);
+      expect(first.head).not.toMatch(/\r\ntransfer-encoding:/i);
+      // The byte count (latin1 here: the reply's UTF-8 bytes one char each) is the UTF-8 length, not the string length.
+      expect(JSON.parse(Buffer.from(first.body, 'latin1').toString('utf8')).choices[0].message.content).toContain('h\u00e9llo');
+      conn.socket.write(request);
+      const second = await answerAfter(conn, first.end);
+      expect(second.head).toMatch(/^HTTP\/1\.1 200 /);
+      expect(JSON.parse(Buffer.from(second.body, 'latin1').toString('utf8')).object).toBe('chat.completion');
+    } finally {
+      conn.socket.destroy();
+      await served.close(100);
+      await h.close();
+    }
+  });
+
+  it('an HTTP/1.1 answer too (a refusal as well): Content-Length, not chunked', async () => {
+    const h = await createHarness({ models: [mockModel('fast')] });
+    const served = await serveGateway(h.gateway, { port: 0 });
+    try {
+      const ok = await send(served.url, 'POST', '/v1/chat/completions', JSON.stringify({ model: 'fast', messages: [{ role: 'user', content: 'hi' }] }), { 'content-type': 'application/json' });
+      expect(ok.status).toBe(200);
+      expect(ok.headers['content-length']).toBe(String(Buffer.byteLength(ok.body)));
+      expect(ok.headers['transfer-encoding']).toBeUndefined();
+      const bad = await send(served.url, 'POST', '/v1/chat/completions', '{"model": "fast"', { 'content-type': 'application/json' });
+      expect(bad.status).toBe(400);
+      expect(bad.headers['content-length']).toBe(String(Buffer.byteLength(bad.body)));
+      expect(JSON.parse(bad.body).error.type).toBe('invalid_request_error');
+    } finally {
+      await served.close(100);
       await h.close();
     }
   });

@@ -6,8 +6,8 @@ import type { FrameStream, Reply } from '../http/reply.js';
 const DRAIN_LIMIT = 64 * 1024;
 
 /**
- * Writes a gateway reply to a Node response: a whole body in one `end`, a stream one `write` per piece
- * (the headers go out with the first piece), waiting for `drain` when the client reads slowly. A client
+ * Writes a gateway reply to a Node response: a whole body in one `end` (with its Content-Length), a stream one
+ * `write` per piece (the headers go out with the first piece), waiting for `drain` when the client reads slowly. A client
  * that goes away cancels the stream (which stops the upstream call and settles the request). A request
  * refused before its body was read (bad key, too large) keeps its connection when the rest of the body is
  * small and declared; otherwise the reply says `connection: close`, and the rest is read and dropped before the
@@ -24,6 +24,10 @@ export function writeReply(reply: Reply, req: IncomingMessage, res: ServerRespon
     }
   }
   const { body } = reply;
+  // A whole body says its length (as node:http's own `end(body)` would): an HTTP/1.0 client asking for keep-alive keeps
+  // its connection (without it node:http must close it), and an HTTP/1.1 one reads no chunked framing. (The reply's
+  // headers are its own: `jsonReply` and `errorReply` add theirs to them too.)
+  if (typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body));
   try {
     res.writeHead(reply.status, headers);
   } catch (e) {

@@ -1,6 +1,8 @@
 import { LLMError, isContentPart, toLLMError, type CallWarning, type RouterStream, type RouterStreamPart, type StreamPart } from '@llmrr/core';
 import { WARNINGS_LOOKED_AT_MAX } from '../calls/call-warnings.js';
 
+function noop(): void {}
+
 export type RoutePart = Extract<RouterStreamPart, { type: 'route' }>;
 
 /** A router stream whose first answer part has arrived: from here on, the HTTP response is a 200 stream. */
@@ -29,7 +31,7 @@ export interface OpenedStream {
  */
 export async function openStream(stream: RouterStream, startedAt: number, now: () => number): Promise<OpenedStream> {
   // The result promise rejects when the stream fails; we read failures from the parts.
-  stream.result.catch(() => {});
+  stream.result.catch(noop);
   const iterator = stream[Symbol.asyncIterator]();
   const head: StreamPart[] = [];
   let route: RoutePart | undefined;
