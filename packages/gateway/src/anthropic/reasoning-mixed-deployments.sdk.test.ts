@@ -22,6 +22,8 @@ beforeAll(async () => {
       { name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities },
       { name: 'gpt4o', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities },
       { name: 'gem-pro', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-pro', apiKey: 'gk', capabilities },
+      { name: 'gem-flash', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities },
+      { name: 'gpt5', engine: 'openai-compatible', preset: 'openai', baseURL: openaiUp.baseURL, model: 'gpt-5-mini', apiKey: 'k', capabilities },
       // A deployment that declares it cannot reason (no `reasoning` capability).
       { name: 'gpt4o-plain', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] },
     ],
@@ -34,18 +36,40 @@ afterEach(() => clearRequests(claudeUp, openaiUp, geminiUp));
 const anthropic = () => gw.anthropic();
 const openai = () => gw.openai();
 
-describe('review: /v1/messages thinking {type: "disabled"} on non-Anthropic deployments', () => {
-  // `disabled` asks for no thinking, the default of most models. The gateway turns it into effort "none", which
-  // the OpenAI-compatible engine sends as reasoning_effort "none": gpt-4o refuses reasoning_effort at all, o-series
-  // and gpt-5 refuse "none" (only gpt-5.1 and later take it). Before 877e737 the field was ignored and this worked.
-  it('an OpenAI-compatible upstream is not sent reasoning_effort "none"', async () => {
-    await anthropic().messages.create({
-      model: 'gpt4o',
-      max_tokens: 100,
+describe('/v1/messages thinking {type: "disabled"} on non-Anthropic deployments: effort none, where the model can', () => {
+  // `disabled` asks for no thinking. The gateway turns it into effort "none" (verbatim `disabled` for Anthropic
+  // deployments): a model that thinks by default turns it off where it can.
+
+  // Gemini 2.5 Flash thinks by default ("dynamic thinking") unless sent thinkingBudget 0 (Google's thinking guide);
+  // without it the client gets thinking it turned off, and pays for the thought tokens (billed as output).
+  it('a Gemini 2.5 Flash upstream is sent thinkingBudget 0: no thinking block', async () => {
+    const message = await anthropic().messages.create({
+      model: 'gem-flash',
+      max_tokens: 300,
       thinking: { type: 'disabled' },
-      messages: [{ role: 'user', content: 'Hi' }],
+      messages: [{ role: 'user', content: 'Say hi' }],
     });
+    const config = geminiUp.requests[0]!.body!.generationConfig as { thinkingConfig?: { thinkingBudget?: number; includeThoughts?: boolean } } | undefined;
+    expect(config?.thinkingConfig).toEqual({ thinkingBudget: 0 });
+    expect(message.content.every((b) => b.type === 'text')).toBe(true);
+  });
+
+  // gpt-5 takes no reasoning_effort "none" (gpt-5.1 and later do): its lowest effort, with a warning.
+  it('an OpenAI gpt-5 upstream is sent its lowest reasoning_effort (minimal), with a warning', async () => {
+    const { response } = await anthropic()
+      .messages.create({ model: 'gpt5', max_tokens: 100, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hi' }] })
+      .withResponse();
+    expect(openaiUp.requests[0]!.body).toMatchObject({ reasoning_effort: 'minimal' });
+    expect(response.headers.get('x-llmrr-warnings')).toContain('setting_changed');
+  });
+
+  // A deployment without the reasoning capability is sent no reasoning_effort, and told nothing: off is no loss.
+  it('an OpenAI upstream without the reasoning capability is sent no reasoning_effort, no warning', async () => {
+    const { response } = await anthropic()
+      .messages.create({ model: 'gpt4o-plain', max_tokens: 100, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hi' }] })
+      .withResponse();
     expect(openaiUp.requests[0]!.body).not.toHaveProperty('reasoning_effort');
+    expect(response.headers.get('x-llmrr-warnings')).toBeNull();
   });
 
   // Gemini 2.5 Pro cannot turn thinking off: thinkingBudget 0 is a 400 ("Budget 0 is invalid. This model only

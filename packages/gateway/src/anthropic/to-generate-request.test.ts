@@ -20,11 +20,11 @@ function refusal(fn: () => unknown): LLMError {
 describe('messages thinking -> core reasoning', () => {
   // disabled is Anthropic's default (no thinking), not effort none, which gpt-4o, o-series and Gemini 2.5 Pro
   // refuse (review of 877e737): no reasoning, and verbatim for Anthropic deployments.
-  it('enabled -> budgetTokens, disabled -> no reasoning (verbatim for Anthropic), absent -> nothing', () => {
+  it('enabled -> budgetTokens, disabled -> effort none (verbatim for Anthropic), absent -> nothing', () => {
     expect(convert({ thinking: { type: 'enabled', budget_tokens: 2048 } })).toMatchObject({ reasoning: { budgetTokens: 2048 } });
     expect(convert({ thinking: { type: 'enabled', budget_tokens: 2048 } }).providerOptions).toBeUndefined();
     const disabled = convert({ thinking: { type: 'disabled' } });
-    expect(disabled.reasoning).toBeUndefined();
+    expect(disabled.reasoning).toEqual({ effort: 'none' });
     expect(disabled.providerOptions).toEqual({ anthropic: { thinking: { type: 'disabled' } } });
     expect(convert({}).reasoning).toBeUndefined();
   });

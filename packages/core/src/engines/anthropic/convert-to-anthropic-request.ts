@@ -14,11 +14,13 @@ import type {
 } from './anthropic-api-types.js';
 import { fitAnthropicCacheBreakpoints, hasOneHourCacheControl, EXTENDED_CACHE_TTL_BETA, toAnthropicCacheControl } from './anthropic-cache-control.js';
 import { AnthropicCallWarnings } from './anthropic-call-warnings.js';
+import { toolArgumentsObject } from '../shared/tool-arguments-object.js';
 import { anthropicModelTakesMidConversationSystem } from './anthropic-mid-conversation-models.js';
 import { applyParallelToolUse } from './anthropic-parallel-tool-use.js';
 import { anthropicModelTakesStrictTools, anthropicStrictToolsOffReason } from './anthropic-strict-tools.js';
 import { ANTHROPIC_STRICT_LIMITS, fitsAnthropicStrict } from './fits-anthropic-strict.js';
 import { applyThinking } from './apply-anthropic-thinking.js';
+import { fitAnthropicSampling } from './fit-anthropic-sampling.js';
 import { placeSystemMessages, type ConvertedEntry } from './place-anthropic-system-messages.js';
 import { mergeProviderOptions } from '../shared/merge-provider-options.js';
 import { anthropicToolUseId } from './anthropic-tool-use-id.js';
@@ -200,22 +202,6 @@ function toolResultBlocks(message: Extract<ChatMessage, { role: 'tool' }>, param
 }
 
 /**
- * A tool call's arguments as the `tool_use` block's `input`, which Anthropic takes only as an object: JSON that is
- * not an object (`[1,2]`, `"x"`, `3`) is refused before the call, naming the field, as Gemini's `parseArgs` does.
- */
-function parseToolArguments(text: string, param: string, ctx: ErrorContext): Record<string, unknown> {
-  if (text.trim() === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw invalid(ctx, param, `${param} is not valid JSON`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(ctx, param, `${param} must be a JSON object`);
-  return value as Record<string, unknown>;
-}
-
-/**
  * An assistant turn's reasoning parts -> its `thinking` / `redacted_thinking` blocks, in order, unchanged (with
  * thinking and tools Anthropic requires the last turn's signed blocks back as they came). A part with neither
  * a signature nor redacted data (another provider's reasoning) cannot be verified by Anthropic and is left out.
@@ -263,13 +249,16 @@ function convertMessage(message: ChatMessage, i: number, ctx: ConvertContext): A
     }
     case 'assistant': {
       const content: AnthropicRequestBlock[] = reasoningBlocks(message.reasoning, `${param}.reasoning`, ctx);
-      if (message.content) content.push({ type: 'text', text: message.content });
+      // Text that is only white space (a model's "\n\n" before its tool calls, given back) is not sent: Anthropic
+      // refuses it ("text content blocks must contain non-whitespace text"). Nothing is lost with it.
+      if (message.content && message.content.trim() !== '') content.push({ type: 'text', text: message.content });
       message.toolCalls?.forEach((call, j) => {
         content.push({
           type: 'tool_use',
           id: anthropicToolUseId(call.id),
           name: call.name,
-          input: parseToolArguments(call.arguments, `${param}.toolCalls.${j}.arguments`, ctx),
+          // Arguments that are not a JSON object go as `{ _raw }` (Anthropic takes `input` only as an object).
+          input: toolArgumentsObject(call.arguments, `${param}.toolCalls.${j}.arguments`, 'Anthropic', ctx.notes),
         });
       });
       // An empty assistant turn carries nothing, and Anthropic rejects empty content: leave it out.
@@ -376,6 +365,20 @@ function systemBlocks(message: Extract<ChatMessage, { role: 'system' }>, i: numb
   return [];
 }
 
+/**
+ * A last assistant message (a prefill the answer continues) whose last block is text ending in white space: that
+ * text without it, with a `setting_changed` warning (`messages.N.content`, `index` the request's message). Anthropic
+ * refuses it: 400 "final assistant content cannot end with trailing whitespace". The block is the converter's own.
+ */
+function trimFinalAssistantText(messages: ReadonlyArray<{ role: string; content: unknown }>, index: number, notes: AnthropicCallWarnings): void {
+  const last = messages.at(-1);
+  if (last?.role !== 'assistant' || !Array.isArray(last.content)) return;
+  const block = last.content.at(-1) as AnthropicRequestBlock | undefined;
+  if (block?.type !== 'text' || !/\s$/.test(block.text)) return;
+  block.text = block.text.trimEnd();
+  notes.add('setting_changed', `messages.${index}.content`, `messages.${index}.content was sent without its trailing white space: Anthropic refuses a final assistant message (a prefill) that ends in it.`);
+}
+
 /** The copy of a block given verbatim through providerOptions, its mark remembered as coming from `field`. */
 function copyVerbatim<B extends object>(block: B, field: string, ctx: ConvertContext): B {
   const copy = { ...block };
@@ -399,7 +402,8 @@ function copyVerbatim<B extends object>(block: B, field: string, ctx: ConvertCon
  * when a strict tool goes out); `verbosity` and `logprobs` have no Anthropic
  * equivalent.
  * What the body leaves out or changes (a setting with no Anthropic equivalent, a cache mark dropped or sent with
- * another TTL, a hoisted system message) is in `warnings`.
+ * another TTL, a hoisted system message, tool-call arguments that are not a JSON object sent as `{ _raw }`:
+ * `toolArgumentsObject`) is in `warnings`.
  * Throws `invalid_request` / `unsupported` LLMErrors naming the offending field.
  */
 export function convertToAnthropicRequest(request: GenerateRequest, settings: AnthropicRequestSettings): ConvertedAnthropicRequest {
@@ -415,6 +419,7 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   let turns = 0;
   let runs = 0;
   let started = false;
+  let lastTurn = -1;
   request.messages.forEach((message, i) => {
     if (message.role === 'system') {
       const blocks = systemBlocks(message, i, ctx);
@@ -440,6 +445,7 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
     if (converted) {
       entries.push(converted);
       turns++;
+      lastTurn = i;
     }
   });
   if (turns === 0) throw invalid(ctx, 'messages', 'messages must contain at least one user, assistant or tool message');
@@ -457,6 +463,9 @@ export function convertToAnthropicRequest(request: GenerateRequest, settings: An
   // applyThinking drops thinking for them, with a `setting_not_sent` `reasoning` warning.
   if (request.topK !== undefined) body.top_k = request.topK;
   if (request.stop && request.stop.length > 0) body.stop_sequences = request.stop;
+  // Anthropic's range and rules (temperature 0..1, not with top_p on newer models, no blank stop sequence), warned.
+  if (body.temperature !== undefined || body.stop_sequences !== undefined) fitAnthropicSampling(body, settings.modelId, notes);
+  if (!verbatimMessages) trimFinalAssistantText(placed, lastTurn, notes);
   if (request.user !== undefined) body.metadata = { user_id: request.user };
   const automatic = toAnthropicCacheControl(request.cacheControl, 'cacheControl', ctx);
   if (automatic) body.cache_control = automatic;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { CallWarning } from '../../spec/warnings.js';
 import { convertJsonSchemaToGeminiSchema, isEmptyObjectSchema } from './convert-json-schema-to-gemini-schema.js';
 
 describe('convertJsonSchemaToGeminiSchema', () => {
@@ -23,9 +24,75 @@ describe('convertJsonSchemaToGeminiSchema', () => {
       properties: {
         name: { type: 'string', description: 'Name', minLength: 1 },
         tags: { type: 'array', items: { type: 'string', enum: ['a', 'b'] }, maxItems: 3 },
-        kind: { enum: ['x'] },
+        kind: { type: 'string', enum: ['x'] },
       },
       required: ['name'],
+    });
+  });
+
+  describe('what Gemini refuses with a 400 (its Schema: enum values are strings, few formats, no object without properties)', () => {
+    const convert = (schema: Record<string, unknown>) => {
+      const warnings: CallWarning[] = [];
+      return { out: convertJsonSchemaToGeminiSchema(schema, 'tools.0.parameters', 'gemini', warnings), fields: warnings.map((w) => [w.code, w.field]) };
+    };
+
+    it('a string format other than enum and date-time (z.string().url(), .email(), .uuid()) goes into the description', () => {
+      const { out, fields } = convert({
+        type: 'object',
+        properties: { url: { type: 'string', format: 'uri', description: 'The page.' }, mail: { type: 'string', format: 'email' }, at: { type: 'string', format: 'date-time' }, n: { type: 'integer', format: 'int64' } },
+      });
+      expect(out.properties).toEqual({
+        url: { type: 'string', description: 'The page. (format: uri)' },
+        mail: { type: 'string', description: '(format: email)' },
+        at: { type: 'string', format: 'date-time' },
+        n: { type: 'integer', format: 'int64' },
+      });
+      expect(fields).toEqual([
+        ['setting_changed', 'tools.0.parameters.properties.url.format'],
+        ['setting_changed', 'tools.0.parameters.properties.mail.format'],
+      ]);
+    });
+
+    it('an enum or const with values that are not strings goes into the description; null in an enum becomes nullable', () => {
+      const { out, fields } = convert({
+        type: 'object',
+        properties: {
+          level: { type: 'integer', enum: [1, 2, 3] },
+          two: { const: 2 },
+          unit: { type: ['string', 'null'], enum: ['celsius', 'fahrenheit', null] },
+          maybe: { enum: [null] },
+        },
+      });
+      expect(out.properties).toEqual({
+        level: { type: 'integer', description: '(one of: 1, 2, 3)' },
+        two: { type: 'integer', description: '(one of: 2)' },
+        unit: { type: 'string', nullable: true, enum: ['celsius', 'fahrenheit'] },
+        maybe: { nullable: true },
+      });
+      expect(fields).toEqual([
+        ['setting_changed', 'tools.0.parameters.properties.level.enum'],
+        ['setting_changed', 'tools.0.parameters.properties.two.enum'],
+      ]);
+    });
+
+    it('a property that is an object with no properties is left out of properties and required, nested too', () => {
+      const { out, fields } = convert({
+        type: 'object',
+        properties: {
+          query: { type: 'string' },
+          variables: { type: 'object', properties: {} },
+          headers: { type: 'object', additionalProperties: { type: 'string' } },
+          only: { type: 'object', properties: { free: { type: 'object' } } },
+        },
+        required: ['query', 'variables', 'only'],
+      });
+      expect(out).toEqual({ type: 'object', properties: { query: { type: 'string' } }, required: ['query'] });
+      expect(fields).toEqual([
+        ['setting_changed', 'tools.0.parameters.properties.variables'],
+        ['setting_changed', 'tools.0.parameters.properties.headers'],
+        ['setting_changed', 'tools.0.parameters.properties.only.properties.free'],
+        ['setting_changed', 'tools.0.parameters.properties.only'],
+      ]);
     });
   });
 

@@ -1,5 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { JSONSchema } from '../../spec/messages.js';
+import type { CallWarning } from '../../spec/warnings.js';
 
 /** Keywords Gemini's `Schema` (an OpenAPI 3.0 subset) accepts; everything else is dropped. */
 const KEPT = [
@@ -24,6 +25,9 @@ const KEPT = [
 
 const MAX_DEPTH = 32;
 
+/** The `format`s Gemini takes, by type (its Schema reference); another is a 400 ("only 'enum' and 'date-time' are supported for STRING type"). */
+const FORMATS: Readonly<Record<string, readonly string[]>> = { string: ['enum', 'date-time'], number: ['float', 'double'], integer: ['int32', 'int64'] };
+
 type Schema = Record<string, unknown>;
 
 function isObject(value: unknown): value is Schema {
@@ -37,8 +41,19 @@ function isObject(value: unknown): value is Schema {
  * `enum`, `oneOf` becomes `anyOf`, one-element `allOf` is inlined, and unsupported keywords
  * (`additionalProperties`, `$schema`, ...) are dropped. Throws `unsupported` naming `param` for what
  * cannot be expressed.
+ *
+ * What Gemini refuses with a 400 is changed, each change a `setting_changed` warning pushed onto `warnings`
+ * (named by its path under `param`):
+ * - a `format` Gemini does not take for the type (`FORMATS`: `uri`, `email`, `uuid` on a string) goes into the
+ *   description (`(format: uri)`), which the model reads;
+ * - `null` in an `enum` (OpenAI strict mode's nullable enum) becomes `nullable` (no warning: the same meaning);
+ * - an `enum` (or `const`) with values that are not strings (Gemini's enum is a list of strings) goes into the
+ *   description (`(one of: 1, 2, 3)`); a type-less enum gets the type of its values (`string`, `integer`, ...);
+ * - a property that is an object with no properties (a free-form object: MCP's `{ type: 'object', properties: {} }`,
+ *   `z.record()`), which Gemini's schema cannot express ("properties: should be non-empty for OBJECT type"), is left
+ *   out of its parent's `properties` and `required`.
  */
-export function convertJsonSchemaToGeminiSchema(schema: JSONSchema, param: string, provider = 'gemini'): Schema {
+export function convertJsonSchemaToGeminiSchema(schema: JSONSchema, param: string, provider = 'gemini', warnings?: CallWarning[]): Schema {
   const root = schema;
   const defs: Schema = { ...(isObject(root.definitions) ? root.definitions : {}), ...(isObject(root.$defs) ? root.$defs : {}) };
 
@@ -82,12 +97,29 @@ export function convertJsonSchemaToGeminiSchema(schema: JSONSchema, param: strin
       out.nullable = true;
     }
 
+    if (out.enum !== undefined) enumForGemini(out, where);
+    if (typeof out.format === 'string' && !FORMATS[out.type as string]?.includes(out.format)) {
+      warnings?.push({ code: 'setting_changed', field: `${where}.format`, message: `${where}.format "${out.format}" was sent in the description: Gemini takes no such format for a ${out.type ?? 'value'}.` });
+      noteInDescription(out, `(format: ${out.format})`);
+      delete out.format;
+    }
+
+    let freeForm: string[] | undefined;
     if (isObject(node.properties)) {
       // fromEntries defines own properties: a parameter named "__proto__" stays a property, not the object's prototype.
-      out.properties = Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, convert(v, `${where}.properties.${k}`, seen, depth + 1)]));
+      out.properties = Object.fromEntries(
+        Object.entries(node.properties).flatMap(([k, v]) => {
+          const field = `${where}.properties.${k}`;
+          const converted = convert(v, field, seen, depth + 1);
+          if (!isFreeFormObject(converted)) return [[k, converted]];
+          warnings?.push({ code: 'setting_changed', field, message: `${field} was left out: Gemini's schema cannot express an object with no properties (a free-form object).` });
+          (freeForm ??= []).push(k);
+          return [];
+        }),
+      );
       if (out.type === undefined) out.type = 'object';
     }
-    if (Array.isArray(node.required)) out.required = node.required;
+    if (Array.isArray(node.required)) out.required = freeForm === undefined ? node.required : node.required.filter((k) => !freeForm!.includes(k as string));
     if (node.items !== undefined) {
       if (Array.isArray(node.items)) return fail(`${where}.items`, 'tuple schemas (items as an array) are not supported');
       out.items = convert(node.items, `${where}.items`, seen, depth + 1);
@@ -108,7 +140,45 @@ export function convertJsonSchemaToGeminiSchema(schema: JSONSchema, param: strin
     return out;
   }
 
+  /** `out.enum` as Gemini takes it: `null` as `nullable`; values that are not all strings into the description. */
+  function enumForGemini(out: Schema, where: string): void {
+    const values = out.enum;
+    if (!Array.isArray(values)) return;
+    let strings = true;
+    let hasNull = false;
+    for (const v of values) {
+      if (v === null) hasNull = true;
+      else if (typeof v !== 'string') strings = false;
+    }
+    const kept = hasNull ? values.filter((v) => v !== null) : values;
+    if (hasNull) out.nullable = true;
+    if (kept.length === 0) {
+      delete out.enum;
+    } else if (strings) {
+      out.enum = kept;
+      if (out.type === undefined) out.type = 'string';
+    } else {
+      warnings?.push({ code: 'setting_changed', field: `${where}.enum`, message: `${where}.enum was sent in the description: Gemini takes only strings as enum values.` });
+      noteInDescription(out, `(one of: ${kept.map((v) => JSON.stringify(v)).join(', ')})`);
+      delete out.enum;
+      if (out.type === undefined) {
+        if (kept.every((v) => typeof v === 'boolean')) out.type = 'boolean';
+        else if (kept.every((v) => typeof v === 'number')) out.type = kept.every((v) => Number.isInteger(v)) ? 'integer' : 'number';
+      }
+    }
+  }
+
   return convert(schema, param, new Set(), 0);
+}
+
+/** Appends `note` to the schema's description (which the model reads). */
+function noteInDescription(out: Schema, note: string): void {
+  out.description = typeof out.description === 'string' && out.description !== '' ? `${out.description} ${note}` : note;
+}
+
+/** An object schema with no properties (Gemini refuses one: "properties: should be non-empty for OBJECT type"). */
+function isFreeFormObject(schema: Schema): boolean {
+  return schema.type === 'object' && (!isObject(schema.properties) || Object.keys(schema.properties).length === 0) && schema.anyOf === undefined;
 }
 
 /** True for `{ type: 'object' }` with no properties: Gemini wants such `parameters` left out. */

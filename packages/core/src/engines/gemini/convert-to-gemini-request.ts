@@ -1,5 +1,6 @@
 import { LLMError } from '../../errors/llm-error.js';
 import type { ChatMessage, GenerateRequest, ImagePart, ToolChoice } from '../../spec/messages.js';
+import type { CallWarning } from '../../spec/warnings.js';
 import type { FetchFn } from '../../util/http.js';
 import { checkReasoning, reasoningBudget } from '../shared/reasoning.js';
 import type {
@@ -12,9 +13,12 @@ import type {
 } from './gemini-api-types.js';
 import { convertJsonSchemaToGeminiSchema, isEmptyObjectSchema } from './convert-json-schema-to-gemini-schema.js';
 import { downloadImage } from './download-image.js';
+import { geminiRefusesJsonWithTools } from './gemini-json-with-tools-models.js';
 import { geminiTakesPenalties } from './gemini-penalty-models.js';
+import { GEMINI_MAX_STOP_SEQUENCES } from './gemini-sampling-warnings.js';
 import { geminiRequiresThoughtSignatures, geminiThinkingBudget, geminiThinkingLevel, geminiThinkingRange } from './gemini-thinking-models.js';
 import { mergeProviderOptions } from '../shared/merge-provider-options.js';
+import { toolArgumentsObject } from '../shared/tool-arguments-object.js';
 
 /** Fields of `providerOptions.gemini` the engine controls: never merged into the body. */
 const KEPT_FIELDS: readonly string[] = ['model', 'stream'];
@@ -35,6 +39,11 @@ export interface GeminiRequestSettings {
   allowPrivateImageUrls?: boolean;
   /** The thought signature a thinking model gave with an earlier function call, by our tool call id. */
   thoughtSignature?: (toolCallId: string) => string | undefined;
+  /**
+   * Where the conversion pushes what it changes on the way (tool-call arguments that are not a JSON object, schema
+   * keywords Gemini refuses, JSON mode left out beside tools): the engine reports them with `geminiRequestWarnings`'.
+   */
+  warnings?: CallWarning[];
 }
 
 /**
@@ -64,17 +73,6 @@ async function imagePart(part: ImagePart, param: string, settings: GeminiRequest
   if (GEMINI_FILE_URI.test(part.url)) return { fileData: { fileUri: part.url, ...(part.mediaType ? { mimeType: part.mediaType } : {}) } };
   if (/^https?:\/\//i.test(part.url)) return downloadImage(part.url, `${param}.url`, settings);
   throw invalid(settings, `${param}.url`, `${param}.url must be an http(s), gs:// or base64 data: URL`);
-}
-
-function parseArgs(text: string, param: string, ctx: ErrorContext): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = text.trim() === '' ? {} : JSON.parse(text);
-  } catch {
-    throw invalid(ctx, param, `${param} is not valid JSON`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(ctx, param, `${param} must be a JSON object`);
-  return value as Record<string, unknown>;
 }
 
 /**
@@ -132,7 +130,7 @@ async function convertMessage(messages: ChatMessage[], i: number, settings: Gemi
       const parts: GeminiPart[] = [];
       if (message.content) parts.push({ text: message.content });
       message.toolCalls?.forEach((call, j) => {
-        const part: GeminiPart = { functionCall: { name: call.name, args: parseArgs(call.arguments, `${param}.toolCalls.${j}.arguments`, settings) } };
+        const part: GeminiPart = { functionCall: { name: call.name, args: toolArgumentsObject(call.arguments, `${param}.toolCalls.${j}.arguments`, 'Gemini', settings.warnings) } };
         const signature = settings.thoughtSignature?.(call.id);
         if (signature) part.thoughtSignature = signature;
         // Gemini 3 validates the first call of each step: unsigned, it goes with the guide's sentinel.
@@ -229,7 +227,7 @@ export async function convertToGeminiRequest(request: GenerateRequest, settings:
       const declaration: GeminiFunctionDeclaration = { name: tool.name };
       if (tool.description) declaration.description = tool.description;
       if (!isEmptyObjectSchema(tool.parameters)) {
-        declaration.parameters = convertJsonSchemaToGeminiSchema(tool.parameters, `tools.${k}.parameters`, settings.provider);
+        declaration.parameters = convertJsonSchemaToGeminiSchema(tool.parameters, `tools.${k}.parameters`, settings.provider, settings.warnings);
       }
       return declaration;
     });
@@ -258,7 +256,8 @@ export async function convertToGeminiRequest(request: GenerateRequest, settings:
     const top = request.logprobs.topLogprobs ?? 0;
     if (top > 0) config.logprobs = top;
   }
-  if (request.stop && request.stop.length > 0) config.stopSequences = request.stop;
+  // Gemini takes at most 5 (a 6th is a 400): the first 5 go, `geminiSamplingWarnings` says so.
+  if (request.stop && request.stop.length > 0) config.stopSequences = request.stop.length > GEMINI_MAX_STOP_SEQUENCES ? request.stop.slice(0, GEMINI_MAX_STOP_SEQUENCES) : request.stop;
   if (request.seed !== undefined) config.seed = request.seed;
   // Only to the models that take them: the others answer 400 (`geminiTakesPenalties`; `geminiRequestWarnings`
   // says what was not sent). `parallelToolCalls` has no Gemini field (functionCallingConfig has mode and
@@ -268,10 +267,17 @@ export async function convertToGeminiRequest(request: GenerateRequest, settings:
     if (request.presencePenalty !== undefined) config.presencePenalty = request.presencePenalty;
   }
   const format = request.responseFormat;
-  if (format && format.type !== 'text') {
+  if (format && format.type !== 'text' && tools.length > 0 && geminiRefusesJsonWithTools(settings.modelId)) {
+    // Gemini before 3 refuses JSON mode beside function declarations (a 400): the tools go, JSON mode does not.
+    settings.warnings?.push({
+      code: 'setting_not_sent',
+      field: 'responseFormat',
+      message: `responseFormat was not sent: ${settings.modelId} refuses JSON mode in a request with tools (Gemini 3 takes both); the answer is not held to JSON.`,
+    });
+  } else if (format && format.type !== 'text') {
     config.responseMimeType = 'application/json';
     if (format.type === 'json_schema') {
-      const schema = convertJsonSchemaToGeminiSchema(format.schema, 'responseFormat.schema', settings.provider);
+      const schema = convertJsonSchemaToGeminiSchema(format.schema, 'responseFormat.schema', settings.provider, settings.warnings);
       // What the answer is for goes in the schema's own description, which the model reads, unless it has one
       // (then `geminiRequestWarnings` says it was not sent).
       config.responseSchema = format.description && schema.description === undefined ? { ...schema, description: format.description } : schema;

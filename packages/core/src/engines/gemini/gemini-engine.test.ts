@@ -352,11 +352,16 @@ describe('gemini engine: errors', () => {
     await expect(engine().generate({ ...hello, tools: [{ name: 'f', parameters: {} }], toolChoice: { name: 'g' } })).rejects.toMatchObject({
       param: 'toolChoice.name',
     });
-    await expect(
-      engine().generate({ messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: null, toolCalls: [{ id: 'a', name: 'f', arguments: '[1]' }] }] }),
-    ).rejects.toMatchObject({ param: 'messages.1.toolCalls.0.arguments' });
     expect(lastError(await collect(engine().stream({ ...hello, maxTokens: -1 })))).toMatchObject({ param: 'maxTokens' });
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('tool-call arguments that are not a JSON object go as { _raw: text }, with a warning (OpenAI takes any text there)', async () => {
+    for (const args of ['[1]', '{"city": "Os']) {
+      const result = await engine().generate({ messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: null, toolCalls: [{ id: 'a', name: 'f', arguments: args }] }, { role: 'user', content: 'y' }] });
+      expect(lastBody().contents[1]!.parts[0]).toMatchObject({ functionCall: { name: 'f', args: { _raw: args } } });
+      expect(result.warnings).toEqual([{ code: 'setting_changed', field: 'messages.1.toolCalls.0.arguments', message: expect.stringContaining('{"_raw": <the text>}') }]);
+    }
   });
 });
 

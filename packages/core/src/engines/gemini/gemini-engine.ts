@@ -4,9 +4,11 @@ import { abortError, toLLMError } from '../../errors/to-llm-error.js';
 import type { CallOptions, CountTokensCallOptions, EmbedCallOptions, EmbedResult, GenerateResult, LanguageEngineV1 } from '../../spec/engine-v1.js';
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { StreamPart } from '../../spec/stream-parts.js';
+import type { CallWarning } from '../../spec/warnings.js';
 import type { FetchFn } from '../../util/http.js';
 import { postJson, readJsonBody } from '../shared/http-engine-call.js';
 import { httpSseStream } from '../shared/http-sse-stream.js';
+import { GEMINI_TOOL_NAME_MAX_LENGTH, longToolNames, restoreStreamToolNames, restoreToolCallNames, shortToolNameWarnings, withShortToolNames } from '../shared/short-tool-names.js';
 import { convertGeminiResponse } from './convert-gemini-response.js';
 import { convertToGeminiRequest } from './convert-to-gemini-request.js';
 import { estimateGeminiTokens, estimateTextTokens } from './estimate-gemini-tokens.js';
@@ -111,7 +113,8 @@ export class GeminiEngine implements LanguageEngineV1 {
     this.signatures?.set(id, signature);
   };
 
-  private convert(request: GenerateRequest, signal: AbortSignal | undefined): Promise<GeminiGenerateContentRequest> {
+  /** `warnings`: where the conversion puts what it changed on the way (reported with `geminiRequestWarnings`'). */
+  private convert(request: GenerateRequest, signal: AbortSignal | undefined, warnings?: CallWarning[]): Promise<GeminiGenerateContentRequest> {
     return convertToGeminiRequest(request, {
       ...this.context,
       modelId: this.modelId,
@@ -121,6 +124,7 @@ export class GeminiEngine implements LanguageEngineV1 {
       signal,
       allowPrivateImageUrls: this.settings.allowPrivateImageUrls,
       thoughtSignature: (id) => this.signatures?.get(id),
+      warnings,
     });
   }
 
@@ -182,13 +186,18 @@ export class GeminiEngine implements LanguageEngineV1 {
 
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     try {
-      const converted = await this.convert(request, options.signal);
+      const changed: CallWarning[] = [];
+      // Tool names over Gemini's 64 characters go shortened, and come back as they were (`longToolNames`).
+      const names = longToolNames(request, GEMINI_TOOL_NAME_MAX_LENGTH);
+      if (names) changed.push(...shortToolNameWarnings(names, request, 'Gemini', GEMINI_TOOL_NAME_MAX_LENGTH));
+      const converted = await this.convert(names ? withShortToolNames(request, names) : request, options.signal, changed);
       this.sending(options);
       const { response, body, logprobsRefused } = await this.postGenerate(request, converted, 'generateContent', options);
       options.onProviderResponse?.();
       const json = await this.readJson(response, options.signal);
       const result = convertGeminiResponse(json, { ...this.context, onThoughtSignature: this.rememberSignature });
-      const warnings = geminiRequestWarnings(request, body, this.capabilities.reasoning, this.modelId, logprobsRefused);
+      if (names) restoreToolCallNames(result.toolCalls, names);
+      const warnings = geminiRequestWarnings(request, body, this.capabilities.reasoning, this.modelId, logprobsRefused, changed);
       if (warnings) result.warnings = warnings;
       return result;
     } catch (e) {
@@ -205,13 +214,17 @@ export class GeminiEngine implements LanguageEngineV1 {
    */
   stream(request: GenerateRequest, options: CallOptions = {}): AsyncIterableIterator<StreamPart> {
     const signal = options.signal;
-    return httpSseStream(this.context, signal, async () => {
-      const converted = await this.convert(request, signal);
+    const names = longToolNames(request, GEMINI_TOOL_NAME_MAX_LENGTH);
+    const parts = httpSseStream(this.context, signal, async () => {
+      const changed: CallWarning[] = [];
+      if (names) changed.push(...shortToolNameWarnings(names, request, 'Gemini', GEMINI_TOOL_NAME_MAX_LENGTH));
+      const converted = await this.convert(names ? withShortToolNames(request, names) : request, signal, changed);
       this.sending(options);
       const { response, body, logprobsRefused } = await this.postGenerate(request, converted, 'streamGenerateContent?alt=sse', options);
-      const warnings = geminiRequestWarnings(request, body, this.capabilities.reasoning, this.modelId, logprobsRefused);
+      const warnings = geminiRequestWarnings(request, body, this.capabilities.reasoning, this.modelId, logprobsRefused, changed);
       return { response, decoder: new GeminiStreamDecoder({ ...this.context, signal, onThoughtSignature: this.rememberSignature, warnings }) };
     });
+    return names ? restoreStreamToolNames(parts, names) : parts;
   }
 
   /**

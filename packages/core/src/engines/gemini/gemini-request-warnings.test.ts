@@ -105,7 +105,24 @@ describe('gemini engine: warnings', () => {
       toolChoice: 'auto',
       cacheControl: { type: 'ephemeral' },
     };
-    await expectNoWarnings(engineFor(), request);
+    // Gemini 3: JSON mode beside tools (models before it are sent the tools without JSON mode, with a warning).
+    await expectNoWarnings(engineFor({ model: 'gemini-3-flash-preview' }), request);
+  });
+
+  it('JSON mode with tools on Gemini 2.5 (a 400 there): the tools go without JSON mode, said so; streamed or not', async () => {
+    const request: GenerateRequest = {
+      messages: [{ role: 'user', content: 'hi' }],
+      responseFormat: { type: 'json_schema', schema: { type: 'object', properties: { city: { type: 'string' } } }, description: 'The answer.' },
+      tools: [{ name: 'f', parameters: { type: 'object', properties: { q: { type: 'string' } } } }],
+    };
+    const { generated, streamed, bodies } = await both(request);
+    for (const body of bodies) {
+      expect(body.tools).toHaveLength(1);
+      expect(body.generationConfig ?? {}).not.toHaveProperty('responseMimeType');
+      expect(body.generationConfig ?? {}).not.toHaveProperty('responseSchema');
+    }
+    expect(generated).toEqual([{ code: 'setting_not_sent', field: 'responseFormat', message: expect.stringContaining('refuses JSON mode in a request with tools') }]);
+    expect(streamed).toEqual(generated);
   });
 
   it('the warnings part comes once, first, however many chunks follow', async () => {

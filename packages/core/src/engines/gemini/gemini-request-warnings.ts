@@ -3,7 +3,7 @@ import type { CallWarning } from '../../spec/warnings.js';
 import { reasoningBudget, wantsThinking } from '../shared/reasoning.js';
 import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
 import { toolResultWarnings } from '../shared/tool-result-warnings.js';
-import { geminiSamplingWarnings } from './gemini-sampling-warnings.js';
+import { GEMINI_MAX_STOP_SEQUENCES, geminiSamplingWarnings } from './gemini-sampling-warnings.js';
 import { geminiThinkingRange } from './gemini-thinking-models.js';
 
 /**
@@ -31,6 +31,10 @@ import { geminiThinkingRange } from './gemini-thinking-models.js';
  * was not sent: where `providerOptions.gemini.generationConfig.thinkingConfig` replaced the mapped one ("providerOptions
  * still win"), a warning names it as what took the place of `reasoning`, and a caller's level or budget equal to
  * the one asked for is no warning.
+ * - what the conversion itself changed (`converted`, the `warnings` of its settings): `setting_changed`
+ *   `messages.N.toolCalls.K.arguments` (not a JSON object: sent as `{ _raw }`), `tools.N.parameters...` and
+ *   `responseFormat.schema...` (a schema keyword Gemini refuses, see `convertJsonSchemaToGeminiSchema`),
+ *   `setting_not_sent` `responseFormat` (JSON mode beside tools on a model before Gemini 3).
  * Cache marks (`cacheControl`) are no warning: Gemini caches implicitly, and a mark is a hint (see `CacheControl`).
  * Call it with the converted body (the conversion refuses what it cannot send).
  */
@@ -40,6 +44,7 @@ export function geminiRequestWarnings(
   reasoning: boolean,
   modelId: string,
   logprobsRefused = false,
+  converted?: readonly CallWarning[],
 ): CallWarning[] | undefined {
   let warnings: CallWarning[] | undefined;
   const model = request.providerOptions?.gemini?.model;
@@ -88,10 +93,12 @@ export function geminiRequestWarnings(
     request.presencePenalty !== undefined ||
     request.parallelToolCalls === false ||
     request.topK !== undefined ||
-    request.logprobs !== undefined
+    request.logprobs !== undefined ||
+    (request.stop !== undefined && request.stop.length > GEMINI_MAX_STOP_SEQUENCES)
   ) {
     warnings = geminiSamplingWarnings(request, body, modelId, warnings, logprobsRefused);
   }
+  if (converted !== undefined && converted.length > 0) (warnings ??= []).push(...converted);
   return warnings;
 }
 
@@ -114,7 +121,8 @@ function geminiSchemaWarnings(request: GenerateRequest, body: Readonly<GeminiGen
     }
   }
   const format = request.responseFormat;
-  if (format?.type === 'json_schema' && format.description) {
+  // Without a responseSchema (JSON mode left out beside tools) the conversion said so already.
+  if (format?.type === 'json_schema' && format.description && body.generationConfig?.responseMimeType !== undefined) {
     const schema = body.generationConfig?.responseSchema as { description?: unknown } | undefined;
     if (schema?.description !== format.description) {
       (warnings ??= []).push({

@@ -3,6 +3,13 @@ import type { CallWarning } from '../../spec/warnings.js';
 import type { GeminiGenerateContentRequest } from './gemini-api-types.js';
 
 const PENALTIES = ['frequencyPenalty', 'presencePenalty'] as const;
+
+/**
+ * Gemini's limit on `generationConfig.stopSequences`: "up to 5" (Gemini API reference, GenerationConfig; a 6th is a
+ * 400 "the number of stop_sequences must not exceed 5", continuedev/continue#2702; Vertex AI: "supported range is
+ * from 1 (inclusive) to 6 (exclusive)", continuedev/continue#7849). More go as the first 5, with a warning.
+ */
+export const GEMINI_MAX_STOP_SEQUENCES = 5;
 const OPTIONS_PATH = 'providerOptions.gemini.generationConfig';
 
 /**
@@ -20,6 +27,7 @@ const OPTIONS_PATH = 'providerOptions.gemini.generationConfig';
  *   several functions in one answer. Without function declarations (none, or only built-in tools such as
  *   `googleSearch` from `providerOptions.gemini.tools`) or with `functionCallingConfig.mode` `NONE` (no function can
  *   be called, so none several times) it means nothing: no warning.
+ * - `setting_changed` `stop`: more than `GEMINI_MAX_STOP_SEQUENCES` asked, the first 5 sent.
  * The body is read defensively (`providerOptions.gemini` is merged over it and may shape it freely): this runs
  * after the provider answered, and never throws.
  */
@@ -63,6 +71,11 @@ export function geminiSamplingWarnings(
     } else if ((request.logprobs.topLogprobs ?? 0) > 0) {
       into = compare('logprobs.topLogprobs', request.logprobs.topLogprobs, config.logprobs, 'logprobs', into);
     }
+  }
+  const stop = request.stop;
+  const sentStops = config?.stopSequences;
+  if (stop !== undefined && stop.length > GEMINI_MAX_STOP_SEQUENCES && Array.isArray(sentStops) && sentStops.length === GEMINI_MAX_STOP_SEQUENCES && sentStops[0] === stop[0]) {
+    (into ??= []).push({ code: 'setting_changed', field: 'stop', message: `stop was sent as its first ${GEMINI_MAX_STOP_SEQUENCES} sequences: Gemini takes at most ${GEMINI_MAX_STOP_SEQUENCES}.` });
   }
   if (request.parallelToolCalls === false && declaresFunctions(body.tools) && !callsNone(body.toolConfig)) {
     (into ??= []).push({

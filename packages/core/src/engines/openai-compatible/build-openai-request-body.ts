@@ -4,10 +4,11 @@ import type { GenerateRequest, ResponseFormat, ToolChoice, ToolDefinition } from
 import { mergeProviderOptions } from '../shared/merge-provider-options.js';
 import { checkReasoning, reasoningEffort } from '../shared/reasoning.js';
 import { openAILogprobsRefusal } from './openai-logprobs-limits.js';
+import { openAIOptionPath } from './openai-option-path.js';
 import { openAIReasoningEffort } from './openai-reasoning-models.js';
 import { openAIVerbosityRefusal } from './openai-verbosity-limits.js';
 import { convertToOpenAIMessages } from './convert-to-openai-messages.js';
-import { openAIParallelToolCallsRefusal, openAIPenaltiesRefusal } from './openai-sampling-limits.js';
+import { OPENAI_MAX_STOP_SEQUENCES, openAIParallelToolCallsRefusal, openAIPenaltiesRefusal, openAIReasoningSamplingRefusal } from './openai-sampling-limits.js';
 import { EMPTY_PARAMETERS, openAIStrictSchemaProblem } from './openai-strict-schema.js';
 import { openAIPromptCacheKey } from './prompt-cache-key.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
@@ -69,6 +70,27 @@ function addLogprobs(body: Record<string, unknown>, asked: LogprobsOptions, endp
   if (body.logprobs === true && top !== undefined && top > 0 && !Object.hasOwn(body, 'top_logprobs')) body.top_logprobs = top;
 }
 
+/** The request's sampling fields and their wire names, as `holdBackSampling` checks them. */
+const SAMPLING = [
+  ['temperature', 'temperature'],
+  ['topP', 'top_p'],
+  ['stop', 'stop'],
+] as const;
+
+/**
+ * After `providerOptions` were merged (the `reasoning_effort` sent decides, `openAIReasoningSamplingRefusal`): the
+ * request's `temperature` and `top_p` other than 1, and its `stop`, taken off the body of a model that refuses them
+ * (OpenAI's reasoning models); a value the caller's options set is theirs, never removed. `openAISamplingWarnings`
+ * says what was not sent.
+ */
+function holdBackSampling(body: Record<string, unknown>, request: GenerateRequest, endpoint: ResolvedEndpoint, modelId: string, reasoning: boolean): void {
+  for (const [field, wire] of SAMPLING) {
+    const value = body[wire];
+    if (value === undefined || (wire !== 'stop' && value === 1) || openAIOptionPath(request, endpoint, wire) !== undefined || request[field] === undefined) continue;
+    if (openAIReasoningSamplingRefusal(endpoint, modelId, reasoning, body.reasoning_effort, wire) !== undefined) delete body[wire];
+  }
+}
+
 /**
  * Our GenerateRequest -> the chat-completions body. `providerOptions.openai` (and `providerOptions[<preset>]`)
  * are merged over it last (own fields, `mergeProviderOptions`), except `model` and `stream`, which the engine
@@ -81,8 +103,9 @@ function addLogprobs(body: Record<string, unknown>, asked: LogprobsOptions, endp
  * `parallel_tool_calls: false` with the tools sent (`true` is the default: not sent), except where
  * `openAIPenaltiesRefusal` / `openAIParallelToolCallsRefusal` say the model refuses them. `topK` goes out as `top_k`
  * where `endpoint.topK`; `verbosity` as `verbosity` unless `openAIVerbosityRefusal`; `logprobs` as `logprobs: true`
- * (and `top_logprobs: N` for N > 0) unless `openAILogprobsRefusal`, decided after the merge (see `addLogprobs`). A
- * request without them gets the same body as before.
+ * (and `top_logprobs: N` for N > 0) unless `openAILogprobsRefusal`, decided after the merge (see `addLogprobs`);
+ * `temperature` / `top_p` other than 1 and `stop` likewise unless `openAIReasoningSamplingRefusal` (`holdBackSampling`),
+ * and `stop` cut to OpenAI's 4 on `openai` / `azure-openai`. A request without them gets the same body as before.
  */
 export function buildOpenAIRequestBody(
   request: GenerateRequest,
@@ -101,7 +124,10 @@ export function buildOpenAIRequestBody(
   if (request.maxTokens !== undefined) body[endpoint.maxTokensField] = request.maxTokens;
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
-  if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
+  if (request.stop !== undefined && request.stop.length > 0) {
+    // OpenAI takes at most 4 (a 5th is a 400): the first 4 go, `openAISamplingWarnings` says so.
+    body.stop = endpoint.providerName === 'openai' || endpoint.providerName === 'azure-openai' ? request.stop.slice(0, OPENAI_MAX_STOP_SEQUENCES) : request.stop;
+  }
   if (request.seed !== undefined) body[quirks.seedField ?? 'seed'] = request.seed;
   if (request.frequencyPenalty !== undefined || request.presencePenalty !== undefined) {
     // Not to a model documented to refuse (or ignore) them: `openAIRequestWarnings` says so.
@@ -143,6 +169,7 @@ export function buildOpenAIRequestBody(
   mergeProviderOptions(body, request.providerOptions?.openai, KEPT_FIELDS);
   if (endpoint.providerName !== 'openai') mergeProviderOptions(body, request.providerOptions?.[endpoint.providerName], KEPT_FIELDS);
   if (request.logprobs !== undefined) addLogprobs(body, request.logprobs, endpoint, modelId, reasoning);
+  if (request.temperature !== undefined || request.topP !== undefined || body.stop !== undefined) holdBackSampling(body, request, endpoint, modelId, reasoning);
   // After the merge (the caller's options still win): only `false` (`true` is the default, the same as no field,
   // which older Azure deployments refuse whatever its value), only with the tools actually sent, and not where the
   // model refuses the field (which may depend on the reasoning_effort sent).

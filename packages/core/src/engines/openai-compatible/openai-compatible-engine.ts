@@ -8,6 +8,7 @@ import type { StreamPart } from '../../spec/stream-parts.js';
 import { RELEASES_ABORT_LISTENERS, TAKES_ATTEMPT_SIGNALS, markAbortHandling, releasesAbortListeners, takesAttemptSignals } from '../../util/abort.js';
 import { fetchOrThrow, followRedirects, NO_REDIRECT, parseJsonOrThrow } from '../../util/http.js';
 import { httpSseStream } from '../shared/http-sse-stream.js';
+import { longToolNames, restoreStreamToolNames, restoreToolCallNames, shortToolNameWarnings, withShortToolNames } from '../shared/short-tool-names.js';
 import type { EngineContext } from '../types.js';
 import { buildOpenAIRequestBody } from './build-openai-request-body.js';
 import { convertOpenAIChatResponse, readOpenAIChatResponse } from './convert-openai-chat-response.js';
@@ -152,7 +153,9 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
     const signal = options.signal;
     try {
       const reasoning = this.capabilities.reasoning === true;
-      const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, false, reasoning);
+      // Tool names over OpenAI's 64 characters go shortened, and come back as they were (`longToolNames`).
+      const names = longToolNames(request);
+      const body = buildOpenAIRequestBody(names ? withShortToolNames(request, names) : request, this.modelId, this.endpoint, false, reasoning);
       // `post` and `readJson` inlined (one async frame instead of four), with their error mapping.
       const init = this.init(body, options, false);
       if (signal?.aborted) throw abortError(signal, this.errorContext);
@@ -177,7 +180,11 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       if (!read.ok) throw this.invalidResponse('chat completion', read.issue, json);
       // The answer's logprobs are read only when the body asked for them (the request's logprobs, or providerOptions).
       const result = convertOpenAIChatResponse(read.response, () => estimateRequestTokens(request), body.logprobs === true);
-      const warnings = openAIRequestWarnings(request, this.endpoint, body, reasoning, this.modelId);
+      let warnings = openAIRequestWarnings(request, this.endpoint, body, reasoning, this.modelId);
+      if (names) {
+        restoreToolCallNames(result.toolCalls, names);
+        warnings = [...(warnings ?? []), ...shortToolNameWarnings(names, request, this.endpoint.preset.label)];
+      }
       if (warnings) result.warnings = warnings;
       return result;
     } catch (e) {
@@ -196,11 +203,13 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
    * arrives (an event stream labelled `application/json` too).
    */
   stream(request: GenerateRequest, options: CallOptions = {}): AsyncIterableIterator<StreamPart> {
-    return httpSseStream(this.errorContext, options.signal, async () => {
+    const names = longToolNames(request);
+    const parts = httpSseStream(this.errorContext, options.signal, async () => {
       const reasoning = this.capabilities.reasoning === true;
-      const body = buildOpenAIRequestBody(request, this.modelId, this.endpoint, true, reasoning);
+      const body = buildOpenAIRequestBody(names ? withShortToolNames(request, names) : request, this.modelId, this.endpoint, true, reasoning);
       const response = await this.post('chat/completions', this.init(body, options, true));
-      const warnings = openAIRequestWarnings(request, this.endpoint, body, reasoning, this.modelId);
+      let warnings = openAIRequestWarnings(request, this.endpoint, body, reasoning, this.modelId);
+      if (names) warnings = [...(warnings ?? []), ...shortToolNameWarnings(names, request, this.endpoint.preset.label)];
       // Written out rather than spread from `errorContext`: on Node 20 keys added after a spread give each
       // object a map of its own (more GC and megamorphic reads of the decoder's options per stream).
       const decoder = new OpenAIStreamDecoder({
@@ -213,6 +222,7 @@ export class OpenAICompatibleEngine implements LanguageEngineV1 {
       });
       return { response, decoder };
     });
+    return names ? restoreStreamToolNames(parts, names) : parts;
   }
 
   /** Embeddings via `POST /embeddings` (float vectors, in input order), `options.dimensions` sent as `dimensions`. */

@@ -30,7 +30,7 @@ import type { ResolvedEndpoint } from './resolve-endpoint.js';
  * completions take no budget). Where the caller's `providerOptions` (`openai`, or the preset's own key, merged
  * over the body last) set the wire field, the warning names them instead: a `reasoning_effort` there equal to
  * the asked effort is no warning, even on a deployment without the `reasoning` capability.
- * `frequencyPenalty`, `presencePenalty` and `parallelToolCalls` the body does not carry as asked: see
+ * `frequencyPenalty`, `presencePenalty`, `parallelToolCalls`, `temperature`, `topP` and `stop` the body does not carry as asked: see
  * `openAISamplingWarnings`. `topK`, `verbosity` and `logprobs` the body does not carry as asked: see
  * `openAIKnobWarnings`. A `strict: true` (a tool's, a JSON schema format's) the body does not carry: see
  * `openAIStrictWarnings`. A tool message's images (`messages.N.parts.K`) and `isError` (`messages.N.isError`): chat
@@ -63,7 +63,14 @@ export function openAIRequestWarnings(
     const changed = reasoningWarning(request.reasoning, body.reasoning_effort, request, endpoint, reasoning, modelId);
     if (changed) (warnings ??= []).push(changed);
   }
-  if (request.frequencyPenalty !== undefined || request.presencePenalty !== undefined || request.parallelToolCalls !== undefined) {
+  if (
+    request.frequencyPenalty !== undefined ||
+    request.presencePenalty !== undefined ||
+    request.parallelToolCalls !== undefined ||
+    request.temperature !== undefined ||
+    request.topP !== undefined ||
+    request.stop !== undefined
+  ) {
     warnings = openAISamplingWarnings(request, endpoint, body, modelId, reasoning, warnings);
   }
   if (request.topK !== undefined || request.verbosity !== undefined || request.logprobs !== undefined) {

@@ -1,5 +1,6 @@
 import { normalizeModelId } from '../../pricing/model-id.js';
 import { openAIModelFamilyId } from './openai-model-family.js';
+import { openAIReasoningEfforts } from './openai-reasoning-models.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
 /** Presets that serve OpenAI's own models, whose limits below are OpenAI's. */
@@ -74,5 +75,47 @@ export function openAIParallelToolCallsRefusal(endpoint: ResolvedEndpoint, model
   if (!openAIHosted(endpoint) || openWeight(modelId)) return undefined;
   if (/^o\d+(?:-|$)/.test(openAIModelFamilyId(modelId))) return `${endpoint.preset.label} o-series models (${modelId}) refuse parallel_tool_calls`;
   if (effort === 'minimal') return `${endpoint.preset.label} refuses parallel_tool_calls at reasoning_effort minimal`;
+  return undefined;
+}
+
+/** gpt-5.1 and later: reasoning models that take temperature and top_p again at reasoning effort `none`. */
+const NONE_CAPABLE = /^gpt-(?:5\.\d+|[6-9]|\d{2,})(?:[.-]|$)/;
+
+/** OpenAI's limit on `stop`: "Up to 4 sequences" (a 5th is a 400 `array_above_max_length`). */
+export const OPENAI_MAX_STOP_SEQUENCES = 4;
+
+/**
+ * Why (a clause, no final period) this endpoint and model are not sent `field` (`temperature` other than 1, `top_p`
+ * other than 1, `stop`), or undefined when they are:
+ * - OpenAI's reasoning models on `openai` and `azure-openai` (the o-series, gpt-5 and later but `-chat`): 400
+ *   "Unsupported value: 'temperature' does not support 0.5 with this model. Only the default (1) value is
+ *   supported." (code unsupported_value; tmc/langchaingo#1355), the same for top_p, and "Unsupported parameter:
+ *   'stop' is not supported with this model." (huggingface/smolagents#1671; LiteLLM drops it for GPT-5,
+ *   BerriAI/litellm#15244). gpt-5.1 and later take temperature and top_p again at reasoning effort `none` (their
+ *   default; OpenAI's GPT-5.1/5.2 guide lists them as supported only at `none`, as logprobs: `openAILogprobsRefusal`),
+ *   for the models that take `none`; `stop` stays held back there (no source says they take it);
+ * - a deployment with the `reasoning` capability on those presets (Azure deployment names are free), unless its
+ *   `reasoning_effort` is `none` (`stop`: always); the open-weight gpt-oss models excepted (not OpenAI-hosted).
+ * `effort`: the body's `reasoning_effort` (after `providerOptions` were merged: the one actually sent).
+ */
+export function openAIReasoningSamplingRefusal(
+  endpoint: ResolvedEndpoint,
+  modelId: string,
+  reasoning: boolean,
+  effort: unknown,
+  field: 'temperature' | 'top_p' | 'stop',
+): string | undefined {
+  if (!openAIHosted(endpoint) || openWeight(modelId)) return undefined;
+  const family = openAIModelFamilyId(modelId);
+  const atNone = effort === undefined || effort === 'none';
+  if (PENALTIES_REFUSED.test(family)) {
+    if (field !== 'stop' && atNone && NONE_CAPABLE.test(family) && openAIReasoningEfforts(modelId)?.includes('none')) return undefined;
+    return field === 'stop' ? `${endpoint.preset.label} reasoning models (${modelId}) refuse stop` : `${endpoint.preset.label} reasoning models (${modelId}) take only the default ${field} of 1${NONE_CAPABLE.test(family) ? ' (other values only at reasoning_effort none)' : ''}`;
+  }
+  if (reasoning && (field === 'stop' || effort !== 'none')) {
+    return field === 'stop'
+      ? `${endpoint.preset.label} reasoning models (${modelId}, a deployment with the reasoning capability) refuse stop`
+      : `${endpoint.preset.label} reasoning models (${modelId}, a deployment with the reasoning capability) take only the default ${field} of 1`;
+  }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { CallWarning } from '../../spec/warnings.js';
 import { openAIOptionPath } from './openai-option-path.js';
-import { openAIParallelToolCallsRefusal, openAIPenaltiesRefusal } from './openai-sampling-limits.js';
+import { OPENAI_MAX_STOP_SEQUENCES, openAIParallelToolCallsRefusal, openAIPenaltiesRefusal, openAIReasoningSamplingRefusal } from './openai-sampling-limits.js';
 import type { ResolvedEndpoint } from './resolve-endpoint.js';
 
 const PENALTIES = [
@@ -18,6 +18,9 @@ const PENALTIES = [
  *   sent, or with `tool_choice: 'none'` sent (no tool can be called, so none several times), means nothing: no
  *   warning then. `reasoning`: the deployment's `reasoning` capability (see `openAIPenaltiesRefusal`);
  * - `setting_changed` when the caller's providerOptions sent another value.
+ * `temperature`, `topP` (other than 1) and `stop` the body lacks because the model refuses them
+ * (`openAIReasoningSamplingRefusal`: OpenAI's reasoning models): `setting_not_sent`; `stop` cut to OpenAI's 4
+ * sequences: `setting_changed`. Where the caller's providerOptions set the wire field, it is theirs: no warning.
  */
 export function openAISamplingWarnings(
   request: GenerateRequest,
@@ -36,6 +39,26 @@ export function openAISamplingWarnings(
     } else if (asked !== 0) {
       const why = set ? `${set} removed it` : (openAIPenaltiesRefusal(endpoint, modelId, reasoning) ?? `the body carries no ${wire}`);
       (into ??= []).push({ code: 'setting_not_sent', field, message: `${field} was not sent: ${why}.` });
+    }
+  }
+  for (const [field, wire] of [['temperature', 'temperature'], ['topP', 'top_p']] as const) {
+    const asked = request[field];
+    if (asked === undefined || body[wire] != null || openAIOptionPath(request, endpoint, wire) !== undefined) continue;
+    const why = openAIReasoningSamplingRefusal(endpoint, modelId, reasoning, body.reasoning_effort, wire);
+    if (why !== undefined) (into ??= []).push({ code: 'setting_not_sent', field, message: `${field} ${asked} was not sent: ${why}.` });
+  }
+  const stop = request.stop;
+  if (stop !== undefined && stop.length > 0 && openAIOptionPath(request, endpoint, 'stop') === undefined) {
+    const sent = body.stop;
+    if (sent == null) {
+      const why = openAIReasoningSamplingRefusal(endpoint, modelId, reasoning, body.reasoning_effort, 'stop');
+      if (why !== undefined) (into ??= []).push({ code: 'setting_not_sent', field: 'stop', message: `stop was not sent: ${why}.` });
+    } else if (Array.isArray(sent) && sent.length < stop.length) {
+      (into ??= []).push({
+        code: 'setting_changed',
+        field: 'stop',
+        message: `stop was sent as its first ${sent.length} sequences: ${endpoint.preset.label} takes at most ${OPENAI_MAX_STOP_SEQUENCES}.`,
+      });
     }
   }
   const parallel = request.parallelToolCalls;

@@ -142,6 +142,34 @@ describe('decoder edge cases', () => {
     expect(noId.end()).toEqual([{ type: 'finish', finishReason: 'tool-calls', usage: { inputTokens: 10, outputTokens: 1, totalTokens: 11, estimated: true } }]);
   });
 
+  it('tells apart parallel calls streamed at one reused index by their ids (Ollama, SGLang, Dynamo)', () => {
+    const d = make();
+    const call = (index: number, id: string | undefined, fn: Record<string, string>) =>
+      d.decode(JSON.stringify({ choices: [{ delta: { tool_calls: [{ index, ...(id ? { id } : {}), function: fn }] } }] }));
+    const a = call(0, 'a', { name: 'f', arguments: '{"x":' });
+    const aMore = call(0, 'a', { arguments: '1}' });
+    const b = call(0, 'b', { name: 'g', arguments: '{"y":' });
+    // Pieces without an id at the reused index go to its newest call.
+    const bMore = call(0, undefined, { arguments: '2}' });
+    // A well-behaved index 1 after that: our index 1 is b's, so it is a call of its own too.
+    const c = call(1, 'c', { name: 'h', arguments: '{}' });
+    const cMore = call(1, undefined, { arguments: '' });
+    expect([a, aMore, b, bMore, c, cMore].map((p) => (p[0]?.type === 'tool-call-delta' ? [p[0].index, p[0].id] : p))).toEqual([
+      [0, 'a'],
+      [0, 'a'],
+      [1, 'b'],
+      [1, undefined],
+      [2, 'c'],
+      [2, undefined],
+    ]);
+    const tail = d.decode('{"choices":[{"delta":{},"finish_reason":"tool_calls"}]}');
+    expect(tail.map((p) => (p.type === 'tool-call' ? [p.index, p.toolCall] : p.type))).toEqual([
+      [0, { id: 'a', name: 'f', arguments: '{"x":1}' }],
+      [1, { id: 'b', name: 'g', arguments: '{"y":2}' }],
+      [2, { id: 'c', name: 'h', arguments: '{}' }],
+    ]);
+  });
+
   it('makes up the id of a call sent without one on its first piece, and keeps it to the complete call', () => {
     const d = make();
     const first = d.decode('{"id":"r7","choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"f","arguments":"{\\"a\\":"}}]}}]}');

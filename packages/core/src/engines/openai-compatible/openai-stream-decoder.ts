@@ -45,6 +45,8 @@ interface ToolCallState {
   id: string;
   /** The id the upstream sent, if any (tells apart index-less calls sent whole). */
   upstreamId: string | undefined;
+  /** The upstream `index` (or position, when `index` is missing) its pieces come at. */
+  upstreamIndex: number;
   name: string;
   arguments: string;
   /** Its first delta went out (a call waits for its name: see `toolCallDelta`). */
@@ -68,8 +70,13 @@ export class OpenAIStreamDecoder {
   private responseId: string | undefined;
   private finishReason: FinishReason | undefined;
   private usage: Usage | undefined;
-  /** Made on the first tool call (most streams have none). */
+  /** Made on the first tool call (most streams have none). Keyed by our index (the parts' `index`). */
   private toolCalls: Map<number, ToolCallState> | undefined;
+  /**
+   * Upstream index (or position, when `index` is missing) -> our index, for the upstream indexes that were reused
+   * by a second call (see `toolCallDelta`); made on the first such reuse. An index not here is our index as well.
+   */
+  private reusedIndexes: Map<number, number> | undefined;
   private toolCallsEmitted = false;
   /** The answer's text (reasoning, content, tool names and arguments), for a usage estimate when the provider sends none. */
   private outputText = '';
@@ -330,18 +337,24 @@ export class OpenAIStreamDecoder {
    * A call waits for its function name: its pieces before the name go out with it, in its first delta. A call
    * that never gets one (an upstream's tool parser that failed part-way) cannot be answered: it sends no part, is
    * left out of the complete calls and does not make the finish `tool-calls` (`answersCalls`).
+   *
+   * A piece whose id differs from the upstream id of the call at its index starts a new call, at our next free
+   * index: servers that send parallel calls each whole at one reused `index: 0` (Ollama, SGLang, NVIDIA Dynamo) or
+   * with no `index` at all. Later pieces without an id at that upstream index belong to that newest call.
    */
   private toolCallDelta(call: OpenAIToolCallDelta, position: number): StreamPart | undefined {
     const toolCalls = (this.toolCalls ??= new Map());
-    let index = call.index ?? position;
+    const upstreamIndex = call.index ?? position;
+    let index = this.reusedIndexes?.get(upstreamIndex) ?? upstreamIndex;
     const existing = toolCalls.get(index);
-    // Servers that omit `index` and send each call whole: a new id at the same position is a new call.
-    if (call.index == null && existing && call.id && existing.upstreamId && existing.upstreamId !== call.id) {
+    // Our index taken by a call of another upstream index (one that moved there), or a new id: a new call.
+    if (existing && (existing.upstreamIndex !== upstreamIndex || (call.id && existing.upstreamId && existing.upstreamId !== call.id))) {
       index = Math.max(...toolCalls.keys()) + 1;
+      (this.reusedIndexes ??= new Map()).set(upstreamIndex, index);
     }
     let state = toolCalls.get(index);
     if (!state) {
-      state = { id: call.id || `call_${this.responseId ?? 'stream'}_${index}`, upstreamId: call.id || undefined, name: '', arguments: '', opened: false };
+      state = { id: call.id || `call_${this.responseId ?? 'stream'}_${index}`, upstreamId: call.id || undefined, upstreamIndex, name: '', arguments: '', opened: false };
       toolCalls.set(index, state);
     } else if (call.id && !state.upstreamId) {
       state.upstreamId = call.id;

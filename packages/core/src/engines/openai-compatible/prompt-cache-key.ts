@@ -1,4 +1,5 @@
 import { LLMError } from '../../errors/llm-error.js';
+import { fnv1a64 } from '../../util/fnv1a64.js';
 
 /**
  * OpenAI's limit on `prompt_cache_key`: a longer key is a 400 (`Invalid 'prompt_cache_key': string too long.
@@ -9,38 +10,6 @@ export const PROMPT_CACHE_KEY_MAX_LENGTH = 64;
 
 /** Code points of a long key kept as they are; then ':' and 16 hex digits of its hash (47 + 1 + 16 = 64). */
 const KEPT = PROMPT_CACHE_KEY_MAX_LENGTH - 17;
-
-const FNV_OFFSET = 0xcbf29ce484222325n;
-const FNV_PRIME = 0x100000001b3n;
-
-/**
- * FNV-1a 64 of `s` as UTF-8 (a lone surrogate as its own three bytes, so distinct strings hash apart), as 16
- * lowercase hex digits. Not cryptographic: it only tells long keys apart for cache routing.
- */
-function fnv1a64(s: string): string {
-  let h = FNV_OFFSET;
-  const byte = (b: number) => {
-    h = BigInt.asUintN(64, (h ^ BigInt(b)) * FNV_PRIME);
-  };
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (c < 0x80) byte(c);
-    else if (c < 0x800) {
-      byte(0xc0 | (c >> 6));
-      byte(0x80 | (c & 0x3f));
-    } else if (c < 0x10000) {
-      byte(0xe0 | (c >> 12));
-      byte(0x80 | ((c >> 6) & 0x3f));
-      byte(0x80 | (c & 0x3f));
-    } else {
-      byte(0xf0 | (c >> 18));
-      byte(0x80 | ((c >> 12) & 0x3f));
-      byte(0x80 | ((c >> 6) & 0x3f));
-      byte(0x80 | (c & 0x3f));
-    }
-  }
-  return h.toString(16).padStart(16, '0');
-}
 
 /**
  * A key of at most 64 code points as it is; a longer one as its first 47 code points (a surrogate pair is one:

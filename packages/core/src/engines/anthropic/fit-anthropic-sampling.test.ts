@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { anthropicRefusesTemperatureWithTopP } from './fit-anthropic-sampling.js';
+import { convertToAnthropicRequest } from './convert-to-anthropic-request.js';
+
+const settings = (modelId: string) => ({ modelId, defaultMaxTokens: 1024, jsonToolName: 'json', provider: 'anthropic' });
+
+describe('anthropicRefusesTemperatureWithTopP', () => {
+  it.each([
+    ['claude-opus-4-1', true],
+    ['claude-opus-4-1-20250805', true],
+    ['claude-sonnet-4-5-20250929', true],
+    ['claude-sonnet-4-6', true],
+    ['claude-haiku-4-5', true],
+    ['us.anthropic.claude-sonnet-4-5-20250929-v1:0', true],
+    ['claude-opus-5', true],
+    ['claude-opus-4-20250514', false],
+    ['claude-sonnet-4-20250514', false],
+    ['claude-3-7-sonnet-20250219', false],
+    ['claude-3-5-haiku-latest', false],
+    ['claude-test', false],
+  ])('%s: %s', (id, refuses) => {
+    expect(anthropicRefusesTemperatureWithTopP(id)).toBe(refuses);
+  });
+});
+
+describe('convertToAnthropicRequest: Anthropic\u2019s sampling and text rules', () => {
+  const user = [{ role: 'user' as const, content: 'Hi' }];
+
+  it('temperature above 1 is sent as 1; temperature and topP to Sonnet 4.5 send temperature only', () => {
+    const hot = convertToAnthropicRequest({ messages: user, temperature: 1.7 }, settings('claude-test'));
+    expect(hot.body.temperature).toBe(1);
+    expect(hot.warnings).toEqual([expect.objectContaining({ code: 'setting_changed', field: 'temperature' })]);
+    const both = convertToAnthropicRequest({ messages: user, temperature: 0.3, topP: 0.8 }, settings('claude-sonnet-4-5'));
+    expect(both.body).toMatchObject({ temperature: 0.3 });
+    expect(both.body).not.toHaveProperty('top_p');
+    expect(both.warnings).toEqual([expect.objectContaining({ code: 'setting_not_sent', field: 'topP' })]);
+    expect(convertToAnthropicRequest({ messages: user, temperature: 0.3, topP: 0.8 }, settings('claude-sonnet-4')).body).toMatchObject({ temperature: 0.3, top_p: 0.8 });
+  });
+
+  it('blank stop sequences are not sent; blank assistant text is left out; a final prefill is trimmed at its end', () => {
+    expect(convertToAnthropicRequest({ messages: user, stop: ['\n', ' \t'] }, settings('claude-test')).body).not.toHaveProperty('stop_sequences');
+    const mixed = convertToAnthropicRequest({ messages: user, stop: ['\n', 'END'] }, settings('claude-test'));
+    expect(mixed.body.stop_sequences).toEqual(['END']);
+    expect(mixed.warnings).toEqual([expect.objectContaining({ code: 'setting_changed', field: 'stop' })]);
+    const turns = convertToAnthropicRequest(
+      {
+        messages: [
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: '\n\n', toolCalls: [{ id: 't1', name: 'f', arguments: '{}' }] },
+          { role: 'tool', toolCallId: 't1', content: 'ok' },
+          { role: 'assistant', content: 'The answer is ' },
+        ],
+      },
+      settings('claude-test'),
+    );
+    expect(turns.body.messages[1]!.content).toEqual([{ type: 'tool_use', id: 't1', name: 'f', input: {} }]);
+    expect(turns.body.messages[3]!.content).toEqual([{ type: 'text', text: 'The answer is' }]);
+    expect(turns.warnings).toEqual([expect.objectContaining({ code: 'setting_changed', field: 'messages.3.content' })]);
+    // An earlier assistant turn keeps its trailing white space: only the final one is a prefill.
+    const earlier = convertToAnthropicRequest({ messages: [...user, { role: 'assistant', content: 'Sure. ' }, { role: 'user', content: 'Go' }] }, settings('claude-test'));
+    expect(earlier.body.messages[1]!.content).toEqual([{ type: 'text', text: 'Sure. ' }]);
+    expect(earlier.warnings).toBeUndefined();
+  });
+});

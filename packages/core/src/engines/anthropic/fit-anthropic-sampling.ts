@@ -1,0 +1,55 @@
+import { normalizeModelId } from '../../pricing/model-id.js';
+import type { AnthropicMessagesRequest } from './anthropic-api-types.js';
+import type { AnthropicCallWarnings } from './anthropic-call-warnings.js';
+
+/** Anthropic's largest `temperature` ("Ranges from 0.0 to 1.0"; above it a 400 "temperature: range: 0..1"). */
+export const ANTHROPIC_MAX_TEMPERATURE = 1;
+
+/**
+ * Claude models that refuse `temperature` and `top_p` together (400 "`temperature` and `top_p` cannot both be
+ * specified for this model. Please use only one."): Claude Opus 4.1 and later, Sonnet 4.5 and later, Haiku 4.5 and
+ * later, every Claude 5 model, Mythos and Fable (open-webui/pipelines#546 on Opus 4.1, langfuse/langfuse#9882 on
+ * Sonnet 4.5, Vali-98/ChatterUI#564 on Sonnet 4.6, cloud-apim/otoroshi-llm-extension#140 on Haiku 4.5; the API
+ * reference: "You should either alter temperature or top_p, but not both"). Ids after `normalizeModelId` (dates,
+ * Bedrock prefixes and versions removed). An id not listed (older models, a proxy's alias) is sent both.
+ */
+const ONE_OF_TEMPERATURE_TOP_P = /^claude-(?:opus-4[-.](?:[1-9]|\d{2,})|(?:sonnet|haiku)-4[-.](?:[5-9]|\d{2,})|(?:opus|sonnet|haiku)-(?:[5-9]|\d{2,})|mythos|fable)(?:[-.@:]|$)/;
+
+/** True when the model id names a Claude model that refuses `temperature` and `top_p` together. */
+export function anthropicRefusesTemperatureWithTopP(modelId: string): boolean {
+  return ONE_OF_TEMPERATURE_TOP_P.test(normalizeModelId(modelId));
+}
+
+/**
+ * Fits the body's sampling settings (set from the request, before `providerOptions.anthropic` is merged: those go as
+ * given) to what Anthropic takes, each change with a warning, so that a request another provider takes is not a 400:
+ * - `temperature` above 1 (OpenAI's range is 0 to 2) is sent as 1, `setting_changed` (as vercel/ai clamps it);
+ * - `temperature` and `top_p` both set, on a model that refuses the pair (`anthropicRefusesTemperatureWithTopP`):
+ *   only `temperature` is sent, `setting_not_sent` `topP`;
+ * - stop sequences that are only white space (`"\n"`: 400 "stop_sequences: each stop sequence must contain
+ *   non-whitespace", BerriAI/litellm#3286) are not sent: `setting_not_sent` `stop` when none is left, else
+ *   `setting_changed`. The answer then does not stop there.
+ */
+export function fitAnthropicSampling(body: AnthropicMessagesRequest, modelId: string, notes: AnthropicCallWarnings): void {
+  const temperature = body.temperature;
+  if (temperature !== undefined && temperature > ANTHROPIC_MAX_TEMPERATURE) {
+    body.temperature = ANTHROPIC_MAX_TEMPERATURE;
+    notes.add('setting_changed', 'temperature', `temperature ${temperature} was sent as ${ANTHROPIC_MAX_TEMPERATURE}: Anthropic's range is 0 to ${ANTHROPIC_MAX_TEMPERATURE}.`);
+  }
+  if (body.temperature !== undefined && body.top_p !== undefined && anthropicRefusesTemperatureWithTopP(modelId)) {
+    notes.add('setting_not_sent', 'topP', `topP ${body.top_p} was not sent: ${modelId} takes temperature or top_p, not both (temperature was sent).`);
+    delete body.top_p;
+  }
+  const stops = body.stop_sequences;
+  if (stops !== undefined && stops.some((s) => s.trim() === '')) {
+    const kept = stops.filter((s) => s.trim() !== '');
+    const why = `Anthropic refuses a stop sequence that is only white space (the answer does not stop there)`;
+    if (kept.length === 0) {
+      delete body.stop_sequences;
+      notes.add('setting_not_sent', 'stop', `stop was not sent: ${why}.`);
+    } else {
+      body.stop_sequences = kept;
+      notes.add('setting_changed', 'stop', `stop was sent without its sequences that are only white space: ${why}.`);
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import type { GenerateRequest, StreamPart } from '../../spec/index.js';
+import { longToolNames, restoreStreamToolNames, restoreToolCallNames, shortToolName, withShortToolNames } from './short-tool-names.js';
+
+const LONG = 'mcp__plugin_chrome-devtools-mcp_chrome-devtools__get_console_message';
+
+describe('shortToolName', () => {
+  it('keeps a name of up to 64 characters; a longer one is 64, in OpenAI\u2019s charset, stable and distinct', () => {
+    expect(shortToolName('x'.repeat(64))).toBe('x'.repeat(64));
+    const short = shortToolName(LONG);
+    expect(short).toHaveLength(64);
+    expect(short).toMatch(/^[a-zA-Z0-9_-]{64}$/);
+    expect(short.startsWith(LONG.slice(0, 47))).toBe(true);
+    expect(shortToolName(LONG)).toBe(short);
+    expect(shortToolName(`${LONG}s`)).not.toBe(short);
+    expect(shortToolName(`${'a.b'.repeat(30)}`)).toMatch(/^[a-zA-Z0-9_-]{64}$/);
+  });
+});
+
+describe('longToolNames / withShortToolNames / restore', () => {
+  const request: GenerateRequest = {
+    messages: [
+      { role: 'user', content: 'x' },
+      { role: 'assistant', content: null, toolCalls: [{ id: 'c1', name: LONG, arguments: '{}' }, { id: 'c2', name: 'short', arguments: '{}' }] },
+      { role: 'tool', toolCallId: 'c1', content: 'ok' },
+    ],
+    tools: [{ name: 'short', parameters: {} }, { name: LONG, parameters: {} }],
+    toolChoice: { name: LONG },
+  };
+
+  it('nothing over 64: undefined (nothing allocated)', () => {
+    expect(longToolNames({ messages: [{ role: 'user', content: 'x' }], tools: [{ name: 'short', parameters: {} }] })).toBeUndefined();
+  });
+
+  it('renames tools, toolChoice and history calls in a copy, and gives calls and stream parts back', async () => {
+    const names = longToolNames(request)!;
+    expect(names.fields).toEqual([1]);
+    const short = shortToolName(LONG);
+    const sent = withShortToolNames(request, names);
+    expect(sent.tools!.map((t) => t.name)).toEqual(['short', short]);
+    expect(sent.toolChoice).toEqual({ name: short });
+    expect((sent.messages[1] as { toolCalls: Array<{ name: string }> }).toolCalls.map((c) => c.name)).toEqual([short, 'short']);
+    expect(request.tools![1]!.name).toBe(LONG);
+    const calls = [{ id: 'a', name: short, arguments: '{}' }, { id: 'b', name: 'short', arguments: '{}' }];
+    restoreToolCallNames(calls, names);
+    expect(calls.map((c) => c.name)).toEqual([LONG, 'short']);
+    async function* parts(): AsyncGenerator<StreamPart> {
+      yield { type: 'tool-call-delta', index: 0, id: 'a', name: short, argumentsDelta: '' };
+      yield { type: 'tool-call', index: 0, toolCall: { id: 'a', name: short, arguments: '{}' } };
+      yield { type: 'text-delta', delta: 'x' } as StreamPart;
+    }
+    const out: StreamPart[] = [];
+    for await (const p of restoreStreamToolNames(parts(), names)) out.push(p);
+    expect(out[0]).toMatchObject({ name: LONG });
+    expect(out[1]).toMatchObject({ toolCall: { name: LONG } });
+    expect(out[2]).toEqual({ type: 'text-delta', delta: 'x' });
+  });
+});

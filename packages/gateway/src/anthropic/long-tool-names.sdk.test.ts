@@ -1,0 +1,135 @@
+import { startGeminiWireServer, startOpenAIWireServer, type GeminiWireServer, type OpenAIWireServer } from '@llmrr/core/test';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readWarnings } from '../test-support/read-warnings.js';
+import { clearRequests, servedGateway, type SdkGateway } from '../test-support/served-gateway.js';
+
+// The official Anthropic client on /v1/messages with a tool whose name is 65-128 characters (the gateway's Messages
+// schema takes up to 128; Claude Code names MCP tools `mcp__<server>__<tool>`, often past 64:
+// `mcp__plugin_chrome-devtools-mcp_chrome-devtools__get_console_message`, ChromeDevTools/chrome-devtools-mcp#1169),
+// the deployment OpenAI (preset `openai`). OpenAI takes at most 64: 400 "Invalid 'tools[0].function.name': string
+// too long. Expected a string with maximum length 64, but got a string with length 68 instead." (code
+// string_above_max_length; thedotmack/claude-mem#358 is exactly Claude Code through a proxy to an OpenAI model).
+// The OpenAI-compatible and Gemini engines send such a name shortened (its first 47 characters, '_' and a 16-digit hash:
+// engines/shared/short-tool-names.ts) with a `setting_changed` warning, and gives the model's calls back under the
+// full name, streamed or not; the history's calls go shortened the same way. The local OpenAI-wire peer below
+// applies that rule of the real API to tools and to the history's tool calls.
+
+const LONG = 'mcp__plugin_chrome-devtools-mcp_chrome-devtools__get_console_message';
+
+let gw: SdkGateway;
+let openai: OpenAIWireServer;
+let gemini: GeminiWireServer;
+beforeAll(async () => {
+  openai = await startOpenAIWireServer({
+    script: (r) => {
+      const body = r.body as { tools?: Array<{ function: { name: string } }>; messages: Array<{ tool_calls?: Array<{ function: { name: string } }> }> };
+      const tools = body.tools ?? [];
+      const i = tools.findIndex((t) => t.function.name.length > 64);
+      if (i >= 0) {
+        const n = tools[i]!.function.name.length;
+        return { error: { status: 400, type: 'invalid_request_error', param: `tools[${i}].function.name`, code: 'string_above_max_length', message: `Invalid 'tools[${i}].function.name': string too long. Expected a string with maximum length 64, but got a string with length ${n} instead.` } };
+      }
+      const m = body.messages.findIndex((msg) => msg.tool_calls?.some((c) => c.function.name.length > 64));
+      if (m >= 0) return { error: { status: 400, type: 'invalid_request_error', param: `messages[${m}].tool_calls[0].function.name`, code: 'string_above_max_length', message: 'string too long' } };
+      if (body.messages.at(-1) && (body.messages.at(-1) as { role?: string }).role === 'tool') return { text: 'done' };
+      return { toolCalls: [{ id: 'call_1', name: tools[0]!.function.name, arguments: '{}' }] };
+    },
+  });
+  // Gemini's function names take at most 64 characters too (the Gemini API's FunctionDeclaration.name).
+  gemini = await startGeminiWireServer({
+    apiKey: 'gk',
+    handler: (r) => {
+      const declarations = ((r.body as { tools?: Array<{ functionDeclarations?: Array<{ name: string }> }> }).tools ?? []).flatMap((t) => t.functionDeclarations ?? []);
+      const long = declarations.find((d) => d.name.length > 64);
+      if (long) return { error: { status: 400, message: `* GenerateContentRequest.tools[0].function_declarations[0].name: Invalid function name. Must be at most 64 characters long.` } };
+      return { parts: [{ functionCall: { name: declarations[0]!.name, args: {} } }] };
+    },
+  });
+  gw = await servedGateway({
+    models: [
+      { name: 'gpt', engine: 'openai-compatible', preset: 'openai', baseURL: openai.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] },
+      { name: 'gem', engine: 'gemini', baseURL: gemini.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities: ['chat', 'streaming', 'tools'] },
+    ],
+    upstreams: [openai, gemini],
+  });
+});
+afterAll(() => gw?.close());
+afterEach(() => clearRequests(openai, gemini));
+
+const TOOLS = [
+  { name: LONG, input_schema: { type: 'object' as const, properties: {} } },
+  { name: 'short_tool', input_schema: { type: 'object' as const, properties: {} } },
+];
+
+describe('/v1/messages tool names longer than 64 to an OpenAI deployment', () => {
+  it(`a ${LONG.length}-character tool name answers with a tool_use of that name, not a 400`, async () => {
+    expect(LONG.length).toBeGreaterThan(64);
+    const { data: message, response } = await gw
+      .anthropic()
+      .messages.create({ model: 'gpt', max_tokens: 200, tools: TOOLS, messages: [{ role: 'user', content: 'Show the console' }] })
+      .withResponse();
+    expect(message.content).toEqual([{ type: 'tool_use', id: 'call_1', name: LONG, input: {} }]);
+    const sent = (openai.requests[0]!.body as { tools: Array<{ function: { name: string } }> }).tools.map((t) => t.function.name);
+    expect(sent[0]).toHaveLength(64);
+    expect(sent[0]!.startsWith(LONG.slice(0, 47))).toBe(true);
+    expect(sent[1]).toBe('short_tool');
+    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_changed', 'tools.0.name']]);
+  });
+
+  it('streamed: the tool_use block carries the full name', async () => {
+    const stream = gw.anthropic().messages.stream({ model: 'gpt', max_tokens: 200, tools: TOOLS, messages: [{ role: 'user', content: 'Show the console' }] });
+    const names: string[] = [];
+    stream.on('contentBlock', (block) => {
+      if (block.type === 'tool_use') names.push(block.name);
+    });
+    const message = await stream.finalMessage();
+    expect(names).toEqual([LONG]);
+    expect(message.content).toEqual([{ type: 'tool_use', id: 'call_1', name: LONG, input: {} }]);
+  });
+
+  it('the next turn gives the call back under its full name: sent shortened, the same way, and answered', async () => {
+    const message = await gw.anthropic().messages.create({
+      model: 'gpt',
+      max_tokens: 200,
+      tools: TOOLS,
+      tool_choice: { type: 'tool', name: LONG },
+      messages: [
+        { role: 'user', content: 'Show the console' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'call_1', name: LONG, input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_1', content: 'no errors' }] },
+      ],
+    });
+    expect(message.content).toEqual([{ type: 'text', text: 'done' }]);
+    const body = openai.requests[0]!.body as { tools: Array<{ function: { name: string } }>; tool_choice: { function: { name: string } }; messages: Array<{ tool_calls?: Array<{ function: { name: string } }> }> };
+    const short = body.tools[0]!.function.name;
+    expect(body.messages[1]!.tool_calls![0]!.function.name).toBe(short);
+    expect(body.tool_choice.function.name).toBe(short);
+  });
+
+  it('to a Gemini deployment too: sent shortened, the call comes back under the full name, streamed or not', async () => {
+    const { data: message, response } = await gw
+      .anthropic()
+      .messages.create({ model: 'gem', max_tokens: 200, tools: TOOLS, messages: [{ role: 'user', content: 'Show the console' }] })
+      .withResponse();
+    expect(message.content).toEqual([expect.objectContaining({ type: 'tool_use', name: LONG, input: {} })]);
+    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_changed', 'tools.0.name']]);
+    const streamed = await gw.anthropic().messages.stream({ model: 'gem', max_tokens: 200, tools: TOOLS, messages: [{ role: 'user', content: 'Show the console' }] }).finalMessage();
+    expect(streamed.content).toEqual([expect.objectContaining({ type: 'tool_use', name: LONG })]);
+    // The next turn: the call and its result go under the short name the declaration has.
+    await gw.anthropic().messages.create({
+      model: 'gem',
+      max_tokens: 200,
+      tools: TOOLS,
+      messages: [
+        { role: 'user', content: 'Show the console' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: LONG, input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'no errors' }] },
+      ],
+    });
+    const body = gemini.requests.at(-1)!.body as { tools: Array<{ functionDeclarations: Array<{ name: string }> }>; contents: Array<{ parts: Array<{ functionCall?: { name: string }; functionResponse?: { name: string } }> }> };
+    const short = body.tools[0]!.functionDeclarations[0]!.name;
+    expect(short).toHaveLength(64);
+    expect(body.contents[1]!.parts[0]!.functionCall!.name).toBe(short);
+    expect(body.contents[2]!.parts[0]!.functionResponse!.name).toBe(short);
+  });
+});

@@ -1,0 +1,64 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHAT_DONE, chatChunk, chatUsageChunk, toolCallDelta } from '../test-support/openai-chat-sse.js';
+import { servedOverOpenAIWire, type SdkGateway } from '../test-support/served-gateway.js';
+import type { OpenAIWireServer } from '@llmrr/core/test';
+
+// An OpenAI-compatible upstream that streams parallel tool calls each whole with `index: 0` and its own id: Ollama does
+// (ollama/ollama#15457; vercel/ai#14277), as did SGLang and NVIDIA Dynamo (ai-dynamo/dynamo#4723). core's stream
+// decoder (OpenAIStreamDecoder) opens a new call for a new id at a reused index, so the client gets both calls with
+// their own ids and arguments: on chat completions (official openai client) and on /v1/messages (official Anthropic
+// client) alike, as it does not streamed (where the calls come as a list).
+
+let upstream: OpenAIWireServer;
+let gw: SdkGateway;
+beforeAll(async () => {
+  ({ upstream, gw } = await servedOverOpenAIWire());
+});
+afterAll(() => gw?.close());
+
+/** Ollama's stream of two parallel calls: each whole in one chunk, both at index 0, with their own ids. */
+const OLLAMA_SSE =
+  chatChunk({ role: 'assistant', content: '' }) +
+  chatChunk({ tool_calls: [toolCallDelta(0, '{"city":"Oslo"}', { id: 'call_a', name: 'get_weather' })] }) +
+  chatChunk({ tool_calls: [toolCallDelta(0, '{"city":"Bergen"}', { id: 'call_b', name: 'get_weather' })] }) +
+  chatChunk({}, 'tool_calls') +
+  chatUsageChunk({ prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 }) +
+  CHAT_DONE;
+
+describe('parallel tool calls streamed at one reused index (Ollama)', () => {
+  it('openai client: two calls, each with its own id and arguments', async () => {
+    upstream.setScript({ rawSSE: OLLAMA_SSE });
+    const completion = await gw
+      .openai()
+      .chat.completions.stream({
+        model: 'gpt',
+        messages: [{ role: 'user', content: 'Weather in Oslo and Bergen?' }],
+        tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+      })
+      .finalChatCompletion();
+    const calls = completion.choices[0]!.message.tool_calls!.map((c) => (c.type === 'function' ? [c.id, c.function.arguments] : []));
+    expect(calls).toEqual([
+      ['call_a', '{"city":"Oslo"}'],
+      ['call_b', '{"city":"Bergen"}'],
+    ]);
+  });
+
+  it('Anthropic client: two tool_use blocks', async () => {
+    upstream.setScript({ rawSSE: OLLAMA_SSE });
+    const message = await gw
+      .anthropic()
+      .messages.stream({
+        model: 'gpt',
+        max_tokens: 200,
+        messages: [{ role: 'user', content: 'Weather in Oslo and Bergen?' }],
+        tools: [{ name: 'get_weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }],
+      })
+      .finalMessage();
+    const uses = message.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use').map((b) => [b.id, b.input]);
+    expect(uses).toEqual([
+      ['call_a', { city: 'Oslo' }],
+      ['call_b', { city: 'Bergen' }],
+    ]);
+  });
+});
