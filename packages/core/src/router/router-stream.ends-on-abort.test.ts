@@ -10,6 +10,7 @@ import { startOpenAIWireServer, type OpenAIWireServer } from '../test/openai-wir
 import { rejection } from '../test/async.test-helpers.js';
 import { openAIWireRouter } from '../test/wire-router.test-helpers.js';
 import type { StreamPart } from '../spec/index.js';
+import { longToolNames, restoreStreamToolNames } from '../engines/shared/short-tool-names.js';
 import { SsePartStream } from '../util/sse-part-stream.js';
 import type { RouterDeployment } from './deployment.js';
 import { streamDriver } from './stream-driver.js';
@@ -97,5 +98,16 @@ describe('streamDriver', () => {
     const other = await driver.run(deployment(generator), undefined);
     expect(other.endsOnAbort).toBe(false);
     expect(other.buffered).toEqual([text]);
+  });
+
+  it('an SsePartStream under the tool-name restorer (tool names over 64) still ends on abort; a generator under it does not', async () => {
+    const driver = streamDriver({ messages: [{ role: 'user', content: 'x' }] }, undefined, { now: () => 0, sleep: () => Promise.resolve() });
+    const names = longToolNames({ messages: [{ role: 'user', content: 'x' }], tools: [{ name: 'x'.repeat(70), parameters: {} }] })!;
+    const sse = () => restoreStreamToolNames(new SsePartStream({ open: async () => ({ part: text }), abortPart: () => text }), names);
+    expect((await driver.run(deployment(sse), undefined)).endsOnAbort).toBe(true);
+    async function* generator(): AsyncGenerator<StreamPart> {
+      yield text;
+    }
+    expect((await driver.run(deployment(() => restoreStreamToolNames(generator(), names)), undefined)).endsOnAbort).toBe(false);
   });
 });

@@ -54,6 +54,19 @@ const WHOLE = 2;
 const HIGH_WATER_PARTS = 64;
 
 /**
+ * Set (true) on an iterator that ends by itself as soon as its call's signal aborts: an `SsePartStream` (the abort
+ * cancels its body read and it hands out its abort part), or a wrapper that hands such a stream's parts through
+ * one by one (the tool-name restorer of engines/shared/short-tool-names.ts). The router then need not race each
+ * part against the abort (`PrimedStream.endsOnAbort`).
+ */
+export const ENDS_ON_ABORT: unique symbol = Symbol('llmrr.endsOnAbort');
+
+/** True when `iterator` carries the `ENDS_ON_ABORT` mark. */
+export function endsOnAbort(iterator: object): boolean {
+  return (iterator as { [ENDS_ON_ABORT]?: boolean })[ENDS_ON_ABORT] === true;
+}
+
+/**
  * The parts of an SSE response body as an async iterator. The body is tapped (`tapBody`: straight from the
  * socket's callbacks when the `fetch` offers a `DirectBody`, else its web stream), each chunk goes through one
  * streaming UTF-8 decoder (`Utf8ChunkDecoder`) and eventsource-parser, every event is decoded into parts at
@@ -67,6 +80,7 @@ const HIGH_WATER_PARTS = 64;
  * wait for the consumer.
  */
 export class SsePartStream implements AsyncIterableIterator<StreamPart> {
+  readonly [ENDS_ON_ABORT] = true;
   /**
    * Parts `at` to `len` wait to be handed out. The array is kept and refilled from the start once emptied (slots
    * handed out are cleared): setting `length = 0` gives up its backing store, a new one per chunk.

@@ -9,8 +9,9 @@ import { clearRequests, servedGateway, type SdkGateway } from '../test-support/s
 // the deployment OpenAI (preset `openai`). OpenAI takes at most 64: 400 "Invalid 'tools[0].function.name': string
 // too long. Expected a string with maximum length 64, but got a string with length 68 instead." (code
 // string_above_max_length; thedotmack/claude-mem#358 is exactly Claude Code through a proxy to an OpenAI model).
-// The OpenAI-compatible and Gemini engines send such a name shortened (its first 47 characters, '_' and a 16-digit hash:
-// engines/shared/short-tool-names.ts) with a `setting_changed` warning, and gives the model's calls back under the
+// The OpenAI-compatible and Gemini engines send such a name shortened (its first 16 characters, '_', a 16-digit hash,
+// '_' and its last 30 characters, where an MCP tool has its own name: engines/shared/short-tool-names.ts) with a
+// `setting_changed` warning, and gives the model's calls back under the
 // full name, streamed or not; the history's calls go shortened the same way. The local OpenAI-wire peer below
 // applies that rule of the real API to tools and to the history's tool calls.
 
@@ -49,6 +50,8 @@ beforeAll(async () => {
     models: [
       { name: 'gpt', engine: 'openai-compatible', preset: 'openai', baseURL: openai.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities: ['chat', 'streaming', 'tools'] },
       { name: 'gem', engine: 'gemini', baseURL: gemini.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities: ['chat', 'streaming', 'tools'] },
+      // Counting exactly (:countTokens), which Claude Code calls with its whole MCP tool list before its requests.
+      { name: 'gem-count', engine: 'gemini', baseURL: gemini.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities: ['chat', 'streaming', 'tools'], options: { exactTokenCount: true } },
     ],
     upstreams: [openai, gemini],
   });
@@ -71,7 +74,8 @@ describe('/v1/messages tool names longer than 64 to an OpenAI deployment', () =>
     expect(message.content).toEqual([{ type: 'tool_use', id: 'call_1', name: LONG, input: {} }]);
     const sent = (openai.requests[0]!.body as { tools: Array<{ function: { name: string } }> }).tools.map((t) => t.function.name);
     expect(sent[0]).toHaveLength(64);
-    expect(sent[0]!.startsWith(LONG.slice(0, 47))).toBe(true);
+    expect(sent[0]!.startsWith(LONG.slice(0, 16))).toBe(true);
+    expect(sent[0]!.endsWith('devtools__get_console_message')).toBe(true);
     expect(sent[1]).toBe('short_tool');
     expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_changed', 'tools.0.name']]);
   });
@@ -131,5 +135,17 @@ describe('/v1/messages tool names longer than 64 to an OpenAI deployment', () =>
     expect(short).toHaveLength(64);
     expect(body.contents[1]!.parts[0]!.functionCall!.name).toBe(short);
     expect(body.contents[2]!.parts[0]!.functionResponse!.name).toBe(short);
+  });
+
+  it('count_tokens on a Gemini deployment counting exactly declares the tool under the name generateContent gets', async () => {
+    const counted = await gw.anthropic().messages.countTokens({ model: 'gem-count', tools: TOOLS, messages: [{ role: 'user', content: 'Show the console' }] });
+    expect(counted.input_tokens).toBeGreaterThan(0);
+    const count = gemini.requests.find((r) => r.rpc === 'countTokens');
+    const inner = (count!.body as { generateContentRequest: { tools: Array<{ functionDeclarations: Array<{ name: string }> }> } }).generateContentRequest;
+    const counts = inner.tools.flatMap((t) => t.functionDeclarations.map((d) => d.name));
+    await gw.anthropic().messages.create({ model: 'gem-count', max_tokens: 200, tools: TOOLS, messages: [{ role: 'user', content: 'Show the console' }] });
+    const generate = gemini.requests.find((r) => r.rpc === 'generateContent')!.body as { tools: Array<{ functionDeclarations: Array<{ name: string }> }> };
+    expect(counts).toEqual(generate.tools.flatMap((t) => t.functionDeclarations.map((d) => d.name)));
+    expect(counts[0]).toHaveLength(64);
   });
 });

@@ -21,6 +21,8 @@ beforeAll(async () => {
     models: [
       { name: 'claude', engine: 'anthropic', baseURL: claudeUp.url, model: 'claude-test', apiKey: 'ak', capabilities },
       { name: 'gpt4o', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'gpt-4o', apiKey: 'k', capabilities },
+      // A model outside core's OpenAI family table that takes reasoning_effort, but not "none" (xAI: low and high).
+      { name: 'grok', engine: 'openai-compatible', baseURL: openaiUp.baseURL, model: 'grok-3-mini', apiKey: 'k', capabilities },
       { name: 'gem-pro', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-pro', apiKey: 'gk', capabilities },
       { name: 'gem-flash', engine: 'gemini', baseURL: geminiUp.url, model: 'gemini-2.5-flash', apiKey: 'gk', capabilities },
       { name: 'gpt5', engine: 'openai-compatible', preset: 'openai', baseURL: openaiUp.baseURL, model: 'gpt-5-mini', apiKey: 'k', capabilities },
@@ -70,6 +72,23 @@ describe('/v1/messages thinking {type: "disabled"} on non-Anthropic deployments:
       .withResponse();
     expect(openaiUp.requests[0]!.body).not.toHaveProperty('reasoning_effort');
     expect(response.headers.get('x-llmrr-warnings')).toBeNull();
+  });
+
+  // A deployment that declares `reasoning` for a model outside core's family table: reasoning_effort "none" is the
+  // value many such servers refuse (xAI grok-3-mini takes "low" and "high" only, UKGovernmentBEIS/inspect_ai#2734;
+  // vLLM up to 0.15 a 400 literal_error, llm-jp/llm-jp-judge#56), for a request that asks for no thinking. It is sent
+  // nothing (its default), as before 877e737; a chat client's own reasoning_effort "none" goes as asked.
+  it('an OpenAI-compatible upstream outside the family table (gpt-4o, grok-3-mini with reasoning) is not sent reasoning_effort "none"', async () => {
+    for (const model of ['gpt4o', 'grok']) {
+      const { data, response } = await anthropic()
+        .messages.create({ model, max_tokens: 100, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'Hi' }] })
+        .withResponse();
+      expect(data.content.every((b) => b.type === 'text')).toBe(true);
+      expect(response.headers.get('x-llmrr-warnings')).toBeNull();
+    }
+    expect(openaiUp.requests.map((r) => (r.body as Record<string, unknown>).reasoning_effort)).toEqual([undefined, undefined]);
+    await openai().chat.completions.create({ model: 'grok', reasoning_effort: 'none', messages: [{ role: 'user', content: 'Hi' }] });
+    expect(openaiUp.requests[2]!.body).toMatchObject({ reasoning_effort: 'none' });
   });
 
   // Gemini 2.5 Pro cannot turn thinking off: thinkingBudget 0 is a 400 ("Budget 0 is invalid. This model only

@@ -18,13 +18,14 @@ function refusal(fn: () => unknown): LLMError {
 }
 
 describe('messages thinking -> core reasoning', () => {
-  // disabled is Anthropic's default (no thinking), not effort none, which gpt-4o, o-series and Gemini 2.5 Pro
-  // refuse (review of 877e737): no reasoning, and verbatim for Anthropic deployments.
-  it('enabled -> budgetTokens, disabled -> effort none (verbatim for Anthropic), absent -> nothing', () => {
+  // disabled asks for no thinking: a budget of 0 (Gemini 2.5 Flash turns thinking off, an OpenAI family its lowest
+  // effort), not effort none, which OpenAI-compatible models outside core's family table would be sent as it is
+  // (grok-3-mini and vLLM up to 0.15 refuse it: reviews of 877e737 and 1b98193); verbatim for Anthropic deployments.
+  it('enabled -> budgetTokens, disabled -> budgetTokens 0 (verbatim for Anthropic), absent -> nothing', () => {
     expect(convert({ thinking: { type: 'enabled', budget_tokens: 2048 } })).toMatchObject({ reasoning: { budgetTokens: 2048 } });
     expect(convert({ thinking: { type: 'enabled', budget_tokens: 2048 } }).providerOptions).toBeUndefined();
     const disabled = convert({ thinking: { type: 'disabled' } });
-    expect(disabled.reasoning).toEqual({ effort: 'none' });
+    expect(disabled.reasoning).toEqual({ budgetTokens: 0 });
     expect(disabled.providerOptions).toEqual({ anthropic: { thinking: { type: 'disabled' } } });
     expect(convert({}).reasoning).toBeUndefined();
   });

@@ -179,9 +179,12 @@ function toolChoice(choice: AnthropicMessagesRequest['tool_choice']): ToolChoice
 /**
  * `thinking` -> the core request: `enabled` -> `reasoning.budgetTokens` (so any deployment gets the nearest
  * control it has: an OpenAI effort, a Gemini budget; engines drop it where the deployment cannot reason).
- * `disabled` (no thinking) -> `reasoning.effort: "none"`, so a deployment that thinks by default turns it off where
+ * `disabled` (no thinking) -> `reasoning.budgetTokens: 0`, so a deployment that thinks by default turns it off where
  * it can (Gemini 2.5 Flash: `thinkingBudget: 0`; an OpenAI reasoning model: its lowest `reasoning_effort`, with a
- * warning when that is not `none`), and in `providerOptions.anthropic.thinking` so an Anthropic deployment gets it
+ * warning when that is not `none`). A budget, not effort `none`: an OpenAI-compatible model outside core's family
+ * table is then sent no `reasoning_effort` (its default), as many such servers refuse `none` (grok-3-mini, vLLM up to
+ * 0.15), where a client's own `reasoning_effort: "none"` goes as asked. Also in `providerOptions.anthropic.thinking` so
+ * an Anthropic deployment gets it
  * as it came (the engine sends `{ type: "disabled" }`, no warning). Forms the core field cannot say
  * (`adaptive`, `between_tools`, a `display` setting) also go there. The Anthropic engine takes that field as the
  * form asked for and puts it through the same rules as `reasoning` (dropped where the model cannot think, on a
@@ -197,7 +200,7 @@ function thinking(body: AnthropicMessagesRequest): { reasoning?: ReasoningOption
   // think at that effort too.
   const effort = body.output_config?.effort;
   if (t.type === 'adaptive' && effort != null) return { reasoning: { effort }, verbatim: t };
-  if (t.type === 'disabled') return { reasoning: { effort: 'none' }, verbatim: t };
+  if (t.type === 'disabled') return { reasoning: { budgetTokens: 0 }, verbatim: t };
   if (t.type === 'enabled') return t.display == null ? { reasoning: { budgetTokens: t.budget_tokens } } : { reasoning: { budgetTokens: t.budget_tokens }, verbatim: t };
   return { verbatim: t };
 }

@@ -15,14 +15,16 @@ import { clearRequests, type SdkGateway } from '../test-support/served-gateway.j
 // - a last assistant message (a prefill) ending in white space: "messages: final assistant content cannot end with
 //   trailing whitespace" (tailcallhq/forgecode#1872, langchain-ai/langchain#35073): sent without it;
 // - `temperature` above 1 (OpenAI's range is 0..2, Anthropic's 0..1): "temperature: range: 0..1" (vercel/ai#10308
-//   clamps it with a warning, theopenco/llmgateway#3268 clamps it to the provider's ceiling): sent as 1;
+//   clamps it with a warning, theopenco/llmgateway#3268 clamps it to the provider's ceiling): sent as 1 to a Claude
+//   model; an Anthropic-wire API of another model takes OpenAI's range (DeepSeek's https://api.deepseek.com/anthropic:
+//   "temperature: Fully Supported (range [0.0 ~ 2.0])", api-docs.deepseek.com/guides/anthropic_api) and gets it as asked;
 // - `temperature` and `top_p` together (chat UIs such as LibreChat, ChatterUI and NextChat send both) to Claude Opus
 //   4.1 and later, Sonnet 4.5 and later, Haiku 4.5: "`temperature` and `top_p` cannot both be specified for this
 //   model. Please use only one." (Vali-98/ChatterUI#564, langfuse/langfuse#9882, fwdai/reticle#7): temperature only.
 // The local Anthropic-wire peer below applies those rules of the real API (its own checks do not have them).
 
 function realApiProblem(body: Record<string, unknown>): string | undefined {
-  if (typeof body.temperature === 'number' && body.temperature > 1) return 'temperature: range: 0..1';
+  if (typeof body.temperature === 'number' && body.temperature > (String(body.model).startsWith('claude') ? 1 : 2)) return 'temperature: range: 0..1';
   if (body.model === 'claude-sonnet-4-5' && body.temperature !== undefined && body.top_p !== undefined) {
     return '`temperature` and `top_p` cannot both be specified for this model. Please use only one.';
   }
@@ -44,14 +46,17 @@ function realApiProblem(body: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-const served = servedOverWireUpstreams((u) => [wireDeployment(u, 'claude'), wireDeployment(u, 'claude', { name: 'sonnet', model: 'claude-sonnet-4-5' })], {
-  anthropic: {
-    handler: (r: AnthropicWireRequest) => {
-      const problem = realApiProblem(r.body as Record<string, unknown>);
-      return problem ? { error: { status: 400, message: problem } } : { content: 'ok' };
+const served = servedOverWireUpstreams(
+  (u) => [wireDeployment(u, 'claude'), wireDeployment(u, 'claude', { name: 'sonnet', model: 'claude-sonnet-4-5' }), wireDeployment(u, 'claude', { name: 'deepseek', model: 'deepseek-v4-pro' })],
+  {
+    anthropic: {
+      handler: (r: AnthropicWireRequest) => {
+        const problem = realApiProblem(r.body as Record<string, unknown>);
+        return problem ? { error: { status: 400, message: problem } } : { content: 'ok' };
+      },
     },
   },
-});
+);
 let gw: SdkGateway | undefined;
 const client = async (): Promise<OpenAI> => {
   gw ??= (await served).gw;
@@ -94,6 +99,13 @@ describe('openai client -> Anthropic deployment: requests OpenAI takes are fitte
     expect(res.choices[0]!.message.content).toBe('ok');
     expect(await sent()).toMatchObject({ temperature: 1 });
     expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toEqual([['setting_changed', 'temperature']]);
+  });
+
+  it('temperature 1.5 to an Anthropic-wire deployment of another model (DeepSeek, 0..2) is sent as asked, no warning', async () => {
+    const { data: res, response } = await (await client()).chat.completions.create({ model: 'deepseek', messages: [{ role: 'user', content: 'Be creative' }], temperature: 1.5 }).withResponse();
+    expect(res.choices[0]!.message.content).toBe('ok');
+    expect(await sent()).toMatchObject({ model: 'deepseek-v4-pro', temperature: 1.5 });
+    expect(response.headers.get('x-llmrr-warnings')).toBeNull();
   });
 
   it('a last assistant message (prefill) ending in a space is sent without it, with a warning', async () => {

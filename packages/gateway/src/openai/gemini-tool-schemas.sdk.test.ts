@@ -15,14 +15,18 @@ import { servedGateway, type SdkGateway } from '../test-support/served-gateway.j
 //   (OpenAI strict mode's nullable enum) becomes `nullable`;
 // - a nested object schema with no properties (an MCP tool's free-form `{ "type": "object", "properties": {} }`
 //   argument): "...properties: should be non-empty for OBJECT type" (LobeChat's error docs; browser-use#3786 for
-//   responseSchema). It is left out (Gemini's schema cannot express it).
+//   responseSchema). It is left out (Gemini's schema cannot express it): as a property, as an array's `items` (the
+//   array goes) and as an `anyOf` member; a tool whose every argument went is sent without `parameters`. Gemini's
+//   Schema is a protobuf message, where `properties` absent and `{}` are the same map, so `{ type: "object" }` is the
+//   same refused object.
 // The local Gemini-wire peer below applies those rules of the real API (its own checks do not have them).
 
 function walk(schema: unknown, at: string, out: string[]): void {
   if (typeof schema !== 'object' || schema === null) return;
   const s = schema as Record<string, unknown>;
   if (s.type === 'string' && typeof s.format === 'string' && s.format !== 'enum' && s.format !== 'date-time') out.push(`${at}.format: only 'enum' and 'date-time' are supported for STRING type`);
-  if (s.type === 'object' && typeof s.properties === 'object' && s.properties !== null && Object.keys(s.properties).length === 0) out.push(`${at}.properties: should be non-empty for OBJECT type`);
+  const props = s.properties;
+  if (s.type === 'object' && (props === undefined || (typeof props === 'object' && props !== null && Object.keys(props).length === 0))) out.push(`${at}.properties: should be non-empty for OBJECT type`);
   if (Array.isArray(s.enum)) s.enum.forEach((v, i) => typeof v !== 'string' && out.push(`Invalid value at '${at}.enum[${i}]' (TYPE_STRING), ${JSON.stringify(v)}`));
   for (const [k, v] of Object.entries((s.properties as Record<string, unknown>) ?? {})) walk(v, `${at}.properties[${k}]`, out);
   if (s.items) walk(s.items, `${at}.items`, out);
@@ -67,6 +71,33 @@ describe('openai client -> Gemini deployment: tool schemas zod and MCP servers w
     expect(res.warnings).toContainEqual(['setting_changed', 'tools.0.function.parameters.properties.variables']);
   });
 
+  it('a tool whose only argument is a free-form object is sent without parameters; it answers, not a 400', async () => {
+    const res = await ask({ type: 'function', function: { name: 'set_headers', parameters: { type: 'object', properties: { headers: { type: 'object', properties: {} } } } } });
+    expect(res.content).toBe('ok');
+    expect(res.sent).toBeUndefined();
+    expect(res.warnings).toContainEqual(['setting_changed', 'tools.0.function.parameters.properties.headers']);
+  });
+
+  it('an array of free-form objects (z.array(z.record(...))) is left out, with a warning; it answers, not a 400', async () => {
+    const res = await ask({
+      type: 'function',
+      function: { name: 'insert_rows', parameters: { type: 'object', properties: { table: { type: 'string' }, rows: { type: 'array', items: { type: 'object' } } }, required: ['table', 'rows'] } },
+    });
+    expect(res.content).toBe('ok');
+    expect(res.sent).toEqual({ type: 'object', properties: { table: { type: 'string' } }, required: ['table'] });
+    expect(res.warnings).toContainEqual(['setting_changed', 'tools.0.function.parameters.properties.rows']);
+  });
+
+  it('a free-form object in a union leaves the union, with a warning; it answers, not a 400', async () => {
+    const res = await ask({
+      type: 'function',
+      function: { name: 'set_body', parameters: { type: 'object', properties: { body: { anyOf: [{ type: 'object', additionalProperties: true }, { type: 'string' }] } }, required: ['body'] } },
+    });
+    expect(res.content).toBe('ok');
+    expect(res.sent).toEqual({ type: 'object', properties: { body: { type: 'string' } }, required: ['body'] });
+    expect(res.warnings).toContainEqual(['setting_changed', 'tools.0.function.parameters.properties.body.anyOf.0']);
+  });
+
   it('a string parameter with format "uri" (z.string().url()) has it in its description, with a warning; it answers, not a 400', async () => {
     const res = await ask({ type: 'function', function: { name: 'open_page', parameters: { type: 'object', properties: { url: { type: 'string', format: 'uri' } }, required: ['url'] } } });
     expect(res.content).toBe('ok');
@@ -105,5 +136,23 @@ describe('openai client -> Gemini deployment: tool schemas zod and MCP servers w
       ['setting_changed', 'response_format.json_schema.schema.properties.link.format'],
       ['setting_changed', 'response_format.json_schema.schema.properties.extra'],
     ]);
+  });
+});
+
+describe('openai client -> Gemini deployment: a free-form response format', () => {
+  it('response_format json_schema of a free-form object is JSON mode without a schema, with a warning; it answers, not a 400', async () => {
+    const { data, response } = await gw
+      .openai()
+      .chat.completions.create({
+        model: 'gem',
+        messages: [{ role: 'user', content: 'Any JSON' }],
+        response_format: { type: 'json_schema', json_schema: { name: 'anything', schema: { type: 'object', additionalProperties: true } } },
+      })
+      .withResponse();
+    expect(data.choices[0]!.message.content).toBe('ok');
+    const config = (up.requests.at(-1)!.body as { generationConfig: Record<string, unknown> }).generationConfig;
+    expect(config.responseMimeType).toBe('application/json');
+    expect(config.responseSchema).toBeUndefined();
+    expect(readWarnings(response.headers.get('x-llmrr-warnings'))).toContainEqual(['setting_changed', 'response_format.json_schema.schema']);
   });
 });

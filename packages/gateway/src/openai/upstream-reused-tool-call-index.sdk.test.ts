@@ -8,7 +8,9 @@ import type { OpenAIWireServer } from '@llmrr/core/test';
 // (ollama/ollama#15457; vercel/ai#14277), as did SGLang and NVIDIA Dynamo (ai-dynamo/dynamo#4723). core's stream
 // decoder (OpenAIStreamDecoder) opens a new call for a new id at a reused index, so the client gets both calls with
 // their own ids and arguments: on chat completions (official openai client) and on /v1/messages (official Anthropic
-// client) alike, as it does not streamed (where the calls come as a list).
+// client) alike, as it does not streamed (where the calls come as a list). A piece without a function name stays with
+// the call at its index whatever its id: Poolside (poolsideai/pool#9), OCI and some proxies put a new id on every
+// argument piece of one call.
 
 let upstream: OpenAIWireServer;
 let gw: SdkGateway;
@@ -60,5 +62,31 @@ describe('parallel tool calls streamed at one reused index (Ollama)', () => {
       ['call_a', { city: 'Oslo' }],
       ['call_b', { city: 'Bergen' }],
     ]);
+  });
+});
+
+/** One call at index 0: its name under id `call_first`, then its argument pieces at index 0 under another id. */
+const ID_PER_PIECE_SSE =
+  chatChunk({ role: 'assistant', content: '' }) +
+  chatChunk({ tool_calls: [toolCallDelta(0, '', { id: 'call_first', name: 'get_weather' })] }) +
+  chatChunk({ tool_calls: [{ index: 0, id: 'call_second', type: 'function', function: { arguments: '{"city":' } }] }) +
+  chatChunk({ tool_calls: [{ index: 0, id: 'call_second', type: 'function', function: { arguments: '"Oslo"}' } }] }) +
+  chatChunk({}, 'tool_calls') +
+  chatUsageChunk({ prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 }) +
+  CHAT_DONE;
+
+describe('a tool call whose id changes between its pieces at one index (Poolside, OCI)', () => {
+  it('openai client: one call with all of its arguments, under its first id', async () => {
+    upstream.setScript({ rawSSE: ID_PER_PIECE_SSE });
+    const completion = await gw
+      .openai()
+      .chat.completions.stream({
+        model: 'gpt',
+        messages: [{ role: 'user', content: 'Weather in Oslo?' }],
+        tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+      })
+      .finalChatCompletion();
+    const calls = completion.choices[0]!.message.tool_calls!.map((c) => (c.type === 'function' ? [c.id, c.function.name, c.function.arguments] : []));
+    expect(calls).toEqual([['call_first', 'get_weather', '{"city":"Oslo"}']]);
   });
 });

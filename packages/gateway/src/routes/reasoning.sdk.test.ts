@@ -124,9 +124,10 @@ describe('messages: thinking', () => {
     await ask('gpt', { thinking: { type: 'enabled', budget_tokens: 4000 } });
     await ask('gpt', { thinking: { type: 'disabled' } });
     await ask('gpt', { thinking: { type: 'adaptive' } });
-    // disabled is effort none, sent as asked to a model outside the family table (a known family gets its lowest
-    // effort: the next file's gpt-5 test); adaptive without an effort asks for nothing.
-    expect(openaiUp.requests.map((r) => (r.body as Record<string, unknown>).reasoning_effort)).toEqual(['medium', 'high', 'none', undefined]);
+    // disabled is a budget of 0: to a model outside the family table nothing (many such servers refuse "none"; a
+    // known family gets its lowest effort: reasoning-mixed-deployments' gpt-5 test); adaptive without an effort asks
+    // for nothing.
+    expect(openaiUp.requests.map((r) => (r.body as Record<string, unknown>).reasoning_effort)).toEqual(['medium', 'high', undefined, undefined]);
     await ask('gem25', { thinking: { type: 'enabled', budget_tokens: 2000 } });
     expect(geminiConfig()).toEqual({ maxOutputTokens: 5000, thinkingConfig: { thinkingBudget: 2000, includeThoughts: true } });
   });

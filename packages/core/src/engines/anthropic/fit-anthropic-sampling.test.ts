@@ -30,6 +30,11 @@ describe('convertToAnthropicRequest: Anthropic\u2019s sampling and text rules', 
     const hot = convertToAnthropicRequest({ messages: user, temperature: 1.7 }, settings('claude-test'));
     expect(hot.body.temperature).toBe(1);
     expect(hot.warnings).toEqual([expect.objectContaining({ code: 'setting_changed', field: 'temperature' })]);
+    expect(convertToAnthropicRequest({ messages: user, temperature: 1.7 }, settings('us.anthropic.claude-3-7-sonnet-20250219-v1:0')).body.temperature).toBe(1);
+    // Another model on Anthropic's wire (DeepSeek's Anthropic API takes 0..2): as asked, no warning.
+    const other = convertToAnthropicRequest({ messages: user, temperature: 1.7 }, settings('deepseek-v4-pro'));
+    expect(other.body.temperature).toBe(1.7);
+    expect(other.warnings ?? []).toEqual([]);
     const both = convertToAnthropicRequest({ messages: user, temperature: 0.3, topP: 0.8 }, settings('claude-sonnet-4-5'));
     expect(both.body).toMatchObject({ temperature: 0.3 });
     expect(both.body).not.toHaveProperty('top_p');

@@ -15,6 +15,13 @@ export const ANTHROPIC_MAX_TEMPERATURE = 1;
  */
 const ONE_OF_TEMPERATURE_TOP_P = /^claude-(?:opus-4[-.](?:[1-9]|\d{2,})|(?:sonnet|haiku)-4[-.](?:[5-9]|\d{2,})|(?:opus|sonnet|haiku)-(?:[5-9]|\d{2,})|mythos|fable)(?:[-.@:]|$)/;
 
+/**
+ * Claude models, whose `temperature` range is 0 to 1. The engine also serves Anthropic-wire APIs of other models
+ * with OpenAI's range (DeepSeek's https://api.deepseek.com/anthropic: "temperature ... range [0.0 ~ 2.0]"), which are
+ * sent the temperature as asked. Ids after `normalizeModelId`, as for the top_p rule.
+ */
+const CLAUDE = /^claude(?:[-.@:]|$)/;
+
 /** True when the model id names a Claude model that refuses `temperature` and `top_p` together. */
 export function anthropicRefusesTemperatureWithTopP(modelId: string): boolean {
   return ONE_OF_TEMPERATURE_TOP_P.test(normalizeModelId(modelId));
@@ -23,7 +30,8 @@ export function anthropicRefusesTemperatureWithTopP(modelId: string): boolean {
 /**
  * Fits the body's sampling settings (set from the request, before `providerOptions.anthropic` is merged: those go as
  * given) to what Anthropic takes, each change with a warning, so that a request another provider takes is not a 400:
- * - `temperature` above 1 (OpenAI's range is 0 to 2) is sent as 1, `setting_changed` (as vercel/ai clamps it);
+ * - `temperature` above 1 (OpenAI's range is 0 to 2) is sent as 1 to a Claude model id, `setting_changed` (as
+ *   vercel/ai clamps it); another model (an Anthropic-wire API such as DeepSeek's) gets it as asked;
  * - `temperature` and `top_p` both set, on a model that refuses the pair (`anthropicRefusesTemperatureWithTopP`):
  *   only `temperature` is sent, `setting_not_sent` `topP`;
  * - stop sequences that are only white space (`"\n"`: 400 "stop_sequences: each stop sequence must contain
@@ -32,7 +40,7 @@ export function anthropicRefusesTemperatureWithTopP(modelId: string): boolean {
  */
 export function fitAnthropicSampling(body: AnthropicMessagesRequest, modelId: string, notes: AnthropicCallWarnings): void {
   const temperature = body.temperature;
-  if (temperature !== undefined && temperature > ANTHROPIC_MAX_TEMPERATURE) {
+  if (temperature !== undefined && temperature > ANTHROPIC_MAX_TEMPERATURE && CLAUDE.test(normalizeModelId(modelId))) {
     body.temperature = ANTHROPIC_MAX_TEMPERATURE;
     notes.add('setting_changed', 'temperature', `temperature ${temperature} was sent as ${ANTHROPIC_MAX_TEMPERATURE}: Anthropic's range is 0 to ${ANTHROPIC_MAX_TEMPERATURE}.`);
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CallWarning } from '../../spec/warnings.js';
-import { convertJsonSchemaToGeminiSchema, isEmptyObjectSchema } from './convert-json-schema-to-gemini-schema.js';
+import { convertJsonSchemaToGeminiSchema, isEmptyObjectSchema, isFreeFormGeminiSchema } from './convert-json-schema-to-gemini-schema.js';
 
 describe('convertJsonSchemaToGeminiSchema', () => {
   it('keeps the OpenAPI subset and drops what Gemini refuses', () => {
@@ -93,6 +93,32 @@ describe('convertJsonSchemaToGeminiSchema', () => {
         ['setting_changed', 'tools.0.parameters.properties.only.properties.free'],
         ['setting_changed', 'tools.0.parameters.properties.only'],
       ]);
+    });
+
+    it('an array of free-form objects is left out; a free-form union member leaves the union, and a union of only those goes', () => {
+      const { out, fields } = convert({
+        type: 'object',
+        properties: {
+          rows: { type: 'array', items: { type: 'object' } },
+          grid: { type: 'array', items: { type: 'array', items: { type: 'object', properties: {} } } },
+          tags: { type: 'array', items: { type: 'string' } },
+          body: { anyOf: [{ type: 'object', additionalProperties: true }, { type: 'string' }, { type: 'integer' }] },
+          free: { anyOf: [{ type: 'object' }, { type: 'null' }] },
+        },
+        required: ['rows', 'body', 'free'],
+      });
+      expect(out).toEqual({
+        type: 'object',
+        properties: { tags: { type: 'array', items: { type: 'string' } }, body: { anyOf: [{ type: 'string' }, { type: 'integer' }] } },
+        required: ['body'],
+      });
+      expect(fields).toEqual([
+        ['setting_changed', 'tools.0.parameters.properties.rows'],
+        ['setting_changed', 'tools.0.parameters.properties.grid'],
+        ['setting_changed', 'tools.0.parameters.properties.body.anyOf.0'],
+        ['setting_changed', 'tools.0.parameters.properties.free'],
+      ]);
+      expect(isFreeFormGeminiSchema(convertJsonSchemaToGeminiSchema({ type: 'object', properties: { x: { type: 'object' } } }, 'p'))).toBe(true);
     });
   });
 

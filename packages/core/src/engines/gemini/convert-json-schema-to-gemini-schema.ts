@@ -49,9 +49,11 @@ function isObject(value: unknown): value is Schema {
  * - `null` in an `enum` (OpenAI strict mode's nullable enum) becomes `nullable` (no warning: the same meaning);
  * - an `enum` (or `const`) with values that are not strings (Gemini's enum is a list of strings) goes into the
  *   description (`(one of: 1, 2, 3)`); a type-less enum gets the type of its values (`string`, `integer`, ...);
- * - a property that is an object with no properties (a free-form object: MCP's `{ type: 'object', properties: {} }`,
- *   `z.record()`), which Gemini's schema cannot express ("properties: should be non-empty for OBJECT type"), is left
- *   out of its parent's `properties` and `required`.
+ * - an object with no properties (a free-form object: MCP's `{ type: 'object', properties: {} }`, `z.record()`), which
+ *   Gemini's schema cannot express ("properties: should be non-empty for OBJECT type"), nor an array of them, is left
+ *   out: a property out of its parent's `properties` and `required`, an `anyOf` member out of the union (a union of
+ *   nothing else is itself left out). The caller checks the root with `isFreeFormGeminiSchema` (a tool's
+ *   `parameters` left out when every property went).
  */
 export function convertJsonSchemaToGeminiSchema(schema: JSONSchema, param: string, provider = 'gemini', warnings?: CallWarning[]): Schema {
   const root = schema;
@@ -111,8 +113,8 @@ export function convertJsonSchemaToGeminiSchema(schema: JSONSchema, param: strin
         Object.entries(node.properties).flatMap(([k, v]) => {
           const field = `${where}.properties.${k}`;
           const converted = convert(v, field, seen, depth + 1);
-          if (!isFreeFormObject(converted)) return [[k, converted]];
-          warnings?.push({ code: 'setting_changed', field, message: `${field} was left out: Gemini's schema cannot express an object with no properties (a free-form object).` });
+          if (!isFreeFormGeminiSchema(converted)) return [[k, converted]];
+          leftOut(field, converted);
           (freeForm ??= []).push(k);
           return [];
         }),
@@ -130,14 +132,27 @@ export function convertJsonSchemaToGeminiSchema(schema: JSONSchema, param: strin
       const nonNull = alternatives.filter((s) => !(isObject(s) && s.type === 'null'));
       if (nonNull.length < alternatives.length) out.nullable = true;
       const converted = nonNull.map((s, i) => convert(s, `${where}.anyOf.${i}`, seen, depth + 1));
-      if (converted.length === 1) Object.assign(out, converted[0]);
-      else if (converted.length > 1) out.anyOf = converted;
+      // Free-form members leave the union; a union of nothing else stays free-form (its parent leaves it out).
+      const kept = converted.filter((s) => !isFreeFormGeminiSchema(s));
+      if (kept.length > 0 && kept.length < converted.length) {
+        converted.forEach((s, i) => {
+          if (isFreeFormGeminiSchema(s)) leftOut(`${where}.anyOf.${i}`, s);
+        });
+      }
+      const members = kept.length > 0 ? kept : converted.slice(0, 1);
+      if (members.length === 1) Object.assign(out, members[0]);
+      else if (members.length > 1) out.anyOf = members;
     }
     if (Array.isArray(node.allOf)) {
       if (node.allOf.length !== 1) return fail(`${where}.allOf`, 'allOf with more than one schema is not supported');
       Object.assign(out, convert(node.allOf[0], `${where}.allOf.0`, seen, depth + 1));
     }
     return out;
+  }
+
+  function leftOut(field: string, schema: Schema): void {
+    const what = schema.type === 'array' ? 'an array of objects with no properties (free-form objects)' : 'an object with no properties (a free-form object)';
+    warnings?.push({ code: 'setting_changed', field, message: `${field} was left out: Gemini's schema cannot express ${what}.` });
   }
 
   /** `out.enum` as Gemini takes it: `null` as `nullable`; values that are not all strings into the description. */
@@ -176,8 +191,12 @@ function noteInDescription(out: Schema, note: string): void {
   out.description = typeof out.description === 'string' && out.description !== '' ? `${out.description} ${note}` : note;
 }
 
-/** An object schema with no properties (Gemini refuses one: "properties: should be non-empty for OBJECT type"). */
-function isFreeFormObject(schema: Schema): boolean {
+/**
+ * A converted schema Gemini refuses: an object with no properties ("properties: should be non-empty for OBJECT type";
+ * Gemini's Schema is a protobuf message, where no `properties` and `{}` are the same), or an array of them.
+ */
+export function isFreeFormGeminiSchema(schema: Schema): boolean {
+  if (schema.type === 'array') return isObject(schema.items) && isFreeFormGeminiSchema(schema.items);
   return schema.type === 'object' && (!isObject(schema.properties) || Object.keys(schema.properties).length === 0) && schema.anyOf === undefined;
 }
 

@@ -11,7 +11,7 @@ import type {
   GeminiPart,
   GeminiThinkingConfig,
 } from './gemini-api-types.js';
-import { convertJsonSchemaToGeminiSchema, isEmptyObjectSchema } from './convert-json-schema-to-gemini-schema.js';
+import { convertJsonSchemaToGeminiSchema, isEmptyObjectSchema, isFreeFormGeminiSchema } from './convert-json-schema-to-gemini-schema.js';
 import { downloadImage } from './download-image.js';
 import { geminiRefusesJsonWithTools } from './gemini-json-with-tools-models.js';
 import { geminiTakesPenalties } from './gemini-penalty-models.js';
@@ -227,7 +227,9 @@ export async function convertToGeminiRequest(request: GenerateRequest, settings:
       const declaration: GeminiFunctionDeclaration = { name: tool.name };
       if (tool.description) declaration.description = tool.description;
       if (!isEmptyObjectSchema(tool.parameters)) {
-        declaration.parameters = convertJsonSchemaToGeminiSchema(tool.parameters, `tools.${k}.parameters`, settings.provider, settings.warnings);
+        const parameters = convertJsonSchemaToGeminiSchema(tool.parameters, `tools.${k}.parameters`, settings.provider, settings.warnings);
+        // Every property left out (free-form objects): no `parameters`, as for a tool without arguments.
+        if (!isFreeFormGeminiSchema(parameters)) declaration.parameters = parameters;
       }
       return declaration;
     });
@@ -278,9 +280,18 @@ export async function convertToGeminiRequest(request: GenerateRequest, settings:
     config.responseMimeType = 'application/json';
     if (format.type === 'json_schema') {
       const schema = convertJsonSchemaToGeminiSchema(format.schema, 'responseFormat.schema', settings.provider, settings.warnings);
-      // What the answer is for goes in the schema's own description, which the model reads, unless it has one
-      // (then `geminiRequestWarnings` says it was not sent).
-      config.responseSchema = format.description && schema.description === undefined ? { ...schema, description: format.description } : schema;
+      if (isFreeFormGeminiSchema(schema)) {
+        // A free-form object (or an array of them) as the whole answer: JSON mode without a schema.
+        settings.warnings?.push({
+          code: 'setting_changed',
+          field: 'responseFormat.schema',
+          message: `responseFormat.schema was left out: Gemini's schema cannot express an object with no properties (a free-form object); the answer is JSON, not held to the schema.`,
+        });
+      } else {
+        // What the answer is for goes in the schema's own description, which the model reads, unless it has one
+        // (then `geminiRequestWarnings` says it was not sent).
+        config.responseSchema = format.description && schema.description === undefined ? { ...schema, description: format.description } : schema;
+      }
     }
   }
   const thinking = thinkingConfig(request, settings);

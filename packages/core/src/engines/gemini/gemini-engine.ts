@@ -274,7 +274,9 @@ export class GeminiEngine implements LanguageEngineV1 {
   private async countTokensExactly(request: GenerateRequest, options: CountTokensCallOptions): Promise<number> {
     const { signal } = options;
     try {
-      const prompt = await this.convert(request, signal);
+      // Tool names over 64 as generate and stream send them (Gemini refuses longer ones), so the count is the request's.
+      const names = longToolNames(request, GEMINI_TOOL_NAME_MAX_LENGTH);
+      const prompt = await this.convert(names ? withShortToolNames(request, names) : request, signal);
       const body = { generateContentRequest: { model: modelPath(this.modelId), ...prompt } };
       // Downloads that used up the count's time: Gemini was not asked.
       signal?.throwIfAborted();

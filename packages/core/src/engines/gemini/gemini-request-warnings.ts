@@ -128,7 +128,9 @@ function geminiSchemaWarnings(request: GenerateRequest, body: Readonly<GeminiGen
       (warnings ??= []).push({
         code: 'setting_not_sent',
         field: 'responseFormat.description',
-        message: 'responseFormat.description was not sent: Gemini takes it only as the description of the response schema, and the schema sent has another.',
+        message: schema
+          ? 'responseFormat.description was not sent: Gemini takes it only as the description of the response schema, and the schema sent has another.'
+          : 'responseFormat.description was not sent: Gemini takes it only as the description of the response schema, and no schema was sent.',
       });
     }
   }

@@ -161,9 +161,13 @@ export function buildOpenAIRequestBody(
   // Only to a deployment with the `reasoning` capability: gpt-4o and most open models answer 400 to the field
   // ("Unsupported parameter: 'reasoning_effort'"), so elsewhere it is dropped (still checked).
   const asked = checkReasoning(request.reasoning, 'openai-compatible');
-  // An effort the model's family does not take goes as the nearest one it does (`openAIReasoningEffort`).
+  // An effort the model's family does not take goes as the nearest one it does (`openAIReasoningEffort`); a budget
+  // of 0 to a model outside the family table goes as nothing (`openAIReasoningEffort`).
   const effort = reasoning && asked ? reasoningEffort(asked) : undefined;
-  if (effort !== undefined) body.reasoning_effort = openAIReasoningEffort(modelId, effort);
+  if (effort !== undefined) {
+    const sent = openAIReasoningEffort(modelId, effort, asked!.effort === undefined);
+    if (sent !== undefined) body.reasoning_effort = sent;
+  }
   // Own fields only (a `__proto__` field is sent as one), never `model`: the deployment's, which the router
   // prices, limits and checks (`openAIRequestWarnings` says it was not sent).
   mergeProviderOptions(body, request.providerOptions?.openai, KEPT_FIELDS);

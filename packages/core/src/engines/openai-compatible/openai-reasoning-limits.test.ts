@@ -108,3 +108,16 @@ describe('Codex rows: each effort -> the effort sent', () => {
     expect(await sentEffort('gpt-5.1-codex-mini', 'low')).toBe('medium');
   });
 });
+
+describe('a model outside the family table: effort as asked, a budget of 0 as nothing', () => {
+  // Many servers outside OpenAI refuse reasoning_effort "none" (xAI grok-3-mini: low and high; vLLM up to 0.15: low,
+  // medium and high). A budget of 0 (Anthropic's thinking disabled through the gateway) asks for no thinking, not for
+  // that wire value: nothing is sent (the model's default). An effort asked for is the caller's and goes as it is.
+  it('effort none -> none, budget 0 -> nothing, a budget above 0 -> the effort of its budget', () => {
+    expect(openAIReasoningEffort('grok-3-mini', 'none')).toBe('none');
+    expect(openAIReasoningEffort('grok-3-mini', 'none', true)).toBeUndefined();
+    expect(openAIReasoningEffort('grok-3-mini', 'medium', true)).toBe('medium');
+    // A family in the table: its lowest effort, whichever way none came.
+    expect(openAIReasoningEffort('gpt-5-mini', 'none', true)).toBe('minimal');
+  });
+});

@@ -1,7 +1,7 @@
 import type { GenerateRequest } from '../../spec/messages.js';
 import type { CallWarning } from '../../spec/warnings.js';
 import type { ReasoningOptions } from '../../spec/reasoning.js';
-import { wantsThinking } from '../shared/reasoning.js';
+import { reasoningEffort, wantsThinking } from '../shared/reasoning.js';
 import { openAIReasoningEfforts } from './openai-reasoning-models.js';
 import { openAIKnobWarnings } from './openai-knob-warnings.js';
 import { openAIOptionPath } from './openai-option-path.js';
@@ -158,7 +158,10 @@ function reasoningWarning(
   const field = asked.effort !== undefined ? 'reasoning.effort' : 'reasoning.budgetTokens';
   let message: string;
   if (set) message = `${what} was sent as reasoning_effort ${String(sent)}: ${set} took its place.`;
-  else if (asked.effort === undefined) message = `${what} was sent as reasoning_effort ${String(sent)}: chat completions take an effort, not a token budget.`;
+  else if (asked.effort === undefined) {
+    message = `${what} was sent as reasoning_effort ${String(sent)}: chat completions take an effort, not a token budget`;
+    message += reasoningEffort(asked) === sent ? '.' : `, and ${modelId} takes ${(openAIReasoningEfforts(modelId) ?? []).join(', ')}.`;
+  }
   else message = `${what} was sent as ${String(sent)}: ${modelId} takes ${(openAIReasoningEfforts(modelId) ?? []).join(', ')}.`;
   return { code: 'setting_changed', field, message };
 }

@@ -338,17 +338,23 @@ export class OpenAIStreamDecoder {
    * that never gets one (an upstream's tool parser that failed part-way) cannot be answered: it sends no part, is
    * left out of the complete calls and does not make the finish `tool-calls` (`answersCalls`).
    *
-   * A piece whose id differs from the upstream id of the call at its index starts a new call, at our next free
-   * index: servers that send parallel calls each whole at one reused `index: 0` (Ollama, SGLang, NVIDIA Dynamo) or
-   * with no `index` at all. Later pieces without an id at that upstream index belong to that newest call.
+   * A piece that names a function under an id other than the upstream id of the call at its index starts a new
+   * call, at our next free index: servers that send parallel calls each whole at one reused `index: 0` (Ollama,
+   * SGLang, NVIDIA Dynamo) or with no `index` at all. A piece without a function name belongs to the call at its
+   * index whatever its id: some servers put a new id on every argument piece of one call (Poolside, OCI, some
+   * proxies). Later pieces at that upstream index belong to the newest call.
    */
   private toolCallDelta(call: OpenAIToolCallDelta, position: number): StreamPart | undefined {
     const toolCalls = (this.toolCalls ??= new Map());
     const upstreamIndex = call.index ?? position;
     let index = this.reusedIndexes?.get(upstreamIndex) ?? upstreamIndex;
     const existing = toolCalls.get(index);
-    // Our index taken by a call of another upstream index (one that moved there), or a new id: a new call.
-    if (existing && (existing.upstreamIndex !== upstreamIndex || (call.id && existing.upstreamId && existing.upstreamId !== call.id))) {
+    // Our index taken by a call of another upstream index (one that moved there), or a function named under a new id:
+    // a new call.
+    if (
+      existing &&
+      (existing.upstreamIndex !== upstreamIndex || (call.id && call.function?.name && existing.upstreamId && existing.upstreamId !== call.id))
+    ) {
       index = Math.max(...toolCalls.keys()) + 1;
       (this.reusedIndexes ??= new Map()).set(upstreamIndex, index);
     }

@@ -10,10 +10,23 @@ describe('shortToolName', () => {
     const short = shortToolName(LONG);
     expect(short).toHaveLength(64);
     expect(short).toMatch(/^[a-zA-Z0-9_-]{64}$/);
-    expect(short.startsWith(LONG.slice(0, 47))).toBe(true);
+    expect(short.startsWith(`${LONG.slice(0, 16)}_`)).toBe(true);
+    expect(short.endsWith(`_${LONG.slice(-30)}`)).toBe(true);
     expect(shortToolName(LONG)).toBe(short);
     expect(shortToolName(`${LONG}s`)).not.toBe(short);
     expect(shortToolName(`${'a.b'.repeat(30)}`)).toMatch(/^[a-zA-Z0-9_-]{64}$/);
+  });
+
+  // Claude Code's MCP names are `mcp__<server>__<tool>`: the server's part first, the tool's own name last.
+  // chrome-devtools-mcp's prefix `mcp__plugin_chrome-devtools-mcp_chrome-devtools` is 47 characters: kept whole, every
+  // one of its long tools would read the same to the model but for a hash (review of 1b98193).
+  it('keeps the end of a long name, where an MCP tool has its own name: its tools stay told apart', () => {
+    const server = 'mcp__plugin_chrome-devtools-mcp_chrome-devtools__';
+    const tools = ['get_console_message', 'list_console_messages', 'get_network_request', 'list_network_requests', 'performance_start_trace', 'performance_stop_trace', 'performance_analyze_insight'];
+    const sent = tools.map((t) => shortToolName(server + t));
+    expect(sent.every((s) => s.length <= 64 && /^[a-zA-Z0-9_-]+$/.test(s))).toBe(true);
+    expect(sent.map((s, i) => s.includes(tools[i]!))).toEqual(tools.map(() => true));
+    expect(new Set(sent).size).toBe(tools.length);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { ChatMessage, GenerateRequest, StreamPart, ToolCall } from '../../spec/index.js';
 import type { CallWarning } from '../../spec/warnings.js';
 import { fnv1a64 } from '../../util/fnv1a64.js';
+import { ENDS_ON_ABORT, endsOnAbort } from '../../util/sse-part-stream.js';
 
 /**
  * The longest function name OpenAI's chat completions take (`^[a-zA-Z0-9_-]{1,64}$`; a longer one is a 400 "Invalid
@@ -16,17 +17,25 @@ export const OPENAI_TOOL_NAME_MAX_LENGTH = 64;
  */
 export const GEMINI_TOOL_NAME_MAX_LENGTH = 64;
 
-/** Characters of a long name kept as they are; then '_' and 16 hex digits of its hash (47 + 1 + 16 = 64). */
-const HASH_PART = 17;
+/** Characters of a long name's start kept (its server's part in Claude Code's `mcp__<server>__<tool>` names). */
+const HEAD = 16;
+/** '_', 16 hex digits of the hash, '_'. */
+const HASH_PART = 18;
 
 /**
- * A name of at most `max` characters as it is; a longer one as its first `max - 17` characters (any character
- * outside `[a-zA-Z0-9_-]` as `_`), `_` and the FNV-1a 64 hash of the whole name in hex: the same for the same name,
- * different for long names that differ anywhere (up to the hash), readable where they share a prefix.
+ * A name of at most `max` characters as it is; a longer one as its first 16 characters, `_`, the FNV-1a 64 hash of
+ * the whole name in hex, `_` and its last `max - 34` characters (30 of 64), any character outside `[a-zA-Z0-9_-]`
+ * as `_`: the same for the same name, different for long names that differ anywhere (up to the hash). The end is
+ * kept because it is what tells long names apart for the model: MCP tools are named `mcp__<server>__<tool>`, the
+ * tool's own name last (`mcp__plugin_chrome-devtools-mcp_chrome-devtools__get_console_message` ->
+ * `mcp__plugin_chro_<hash>_-devtools__get_console_message`).
  */
 export function shortToolName(name: string, max = OPENAI_TOOL_NAME_MAX_LENGTH): string {
   if (name.length <= max) return name;
-  return `${name.slice(0, max - HASH_PART).replace(/[^a-zA-Z0-9_-]/g, '_')}_${fnv1a64(name)}`;
+  const head = Math.min(HEAD, Math.max(0, max - HASH_PART));
+  const tail = Math.max(0, max - HASH_PART - head);
+  const clean = (part: string): string => part.replace(/[^a-zA-Z0-9_-]/g, '_');
+  return `${clean(name.slice(0, head))}_${fnv1a64(name)}_${tail > 0 ? clean(name.slice(-tail)) : ''}`;
 }
 
 /**
@@ -109,14 +118,16 @@ function restorePart(part: StreamPart, names: ToolNameMap): StreamPart {
 
 /**
  * A stream's parts with their short tool names given back as the full names. `next` and `return` go straight to
- * `parts` (no generator in between: a `return()` reaches the stream at once, whatever it is waiting for).
+ * `parts` (no generator in between: a `return()` reaches the stream at once, whatever it is waiting for). Each part is
+ * handed through as it comes, so a stream that ends by itself on its abort (`ENDS_ON_ABORT`) still does wrapped.
  */
 export function restoreStreamToolNames(parts: AsyncIterableIterator<StreamPart>, names: ToolNameMap): AsyncIterableIterator<StreamPart> {
   const restore = (r: IteratorResult<StreamPart>): IteratorResult<StreamPart> => (r.done ? r : { done: false, value: restorePart(r.value, names) });
-  const iterator: AsyncIterableIterator<StreamPart> = {
+  const iterator: AsyncIterableIterator<StreamPart> & { [ENDS_ON_ABORT]?: boolean } = {
     next: () => parts.next().then(restore),
     return: (value?: unknown) => (parts.return ? parts.return(value) : Promise.resolve({ done: true, value: undefined })),
     [Symbol.asyncIterator]: () => iterator,
   };
+  if (endsOnAbort(parts)) iterator[ENDS_ON_ABORT] = true;
   return iterator;
 }
